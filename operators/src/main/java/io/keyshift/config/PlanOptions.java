@@ -1,0 +1,52 @@
+package io.keyshift.config;
+
+import org.apache.flink.configuration.ConfigOption;
+import org.apache.flink.configuration.ConfigOptions;
+
+/** Options of the repartitioning planner and the plan leases. */
+public final class PlanOptions {
+    private PlanOptions() {}
+
+    public static final ConfigOption<Integer> LEASE_LEAD = ConfigOptions.key("keyshift.plan.lease-lead")
+            .intType()
+            .defaultValue(1)
+            .withDescription("Windows (>= 1) that a plan's lease reaches beyond the window it was made after. A plan "
+                    + "made after window w holds until the end of w + lead; a migration it starts shadows from the "
+                    + "previous lease's end. 1 plans soonest; records of the next window then wait for the plan of "
+                    + "the previous one (a few ms in a live job). 2 makes nothing wait in steady state.");
+
+    public static final ConfigOption<Integer> HORIZON = ConfigOptions.key("keyshift.plan.horizon")
+            .intType()
+            .defaultValue(3)
+            .withDescription("Windows (>= 1) of forecast load that the planner balances, starting with the first "
+                    + "window a new migration would own: the load of a unit is the mean forecast over them.");
+
+    public static final ConfigOption<Double> IMPROVEMENT_THRESHOLD = ConfigOptions.key("keyshift.plan.improvement-threshold")
+            .doubleType()
+            .defaultValue(0.02)
+            .withDescription("A new plan is issued only if it lowers the predicted cost by more than this "
+                    + "(cost = imbalance max/mean + alpha x moved load share + beta x migrations), e.g. 0.02.");
+
+    public static final ConfigOption<Double> ALPHA = ConfigOptions.key("keyshift.plan.alpha")
+            .doubleType()
+            .defaultValue(1.0)
+            .withDescription("Cost per unit of state moved, as a share of one subtask's mean load: moving keys "
+                    + "whose load is 10% of a subtask's mean costs 0.1 x alpha.");
+
+    public static final ConfigOption<Double> BETA = ConfigOptions.key("keyshift.plan.beta")
+            .doubleType()
+            .defaultValue(0.005)
+            .withDescription("Cost per migration started (dimensionless, in units of imbalance).");
+
+    public static final ConfigOption<Integer> MAX_CONCURRENT_MIGRATIONS =
+            ConfigOptions.key("keyshift.plan.max-concurrent-migrations")
+                    .intType()
+                    .defaultValue(16)
+                    .withDescription("Migrations that may be in flight (started, not yet folded into the plan) at once.");
+
+    public static final ConfigOption<Integer> MAX_ROUTING_ENTRIES = ConfigOptions.key("keyshift.plan.max-routing-entries")
+            .intType()
+            .defaultValue(4096)
+            .withDescription("Bound on explicit routing-table entries; beyond it the coldest moved keys migrate back "
+                    + "to their natural key groups.");
+}

@@ -1,0 +1,35 @@
+package io.keyshift.config;
+
+import org.apache.flink.configuration.ConfigOption;
+import org.apache.flink.configuration.ConfigOptions;
+
+/** Options of the key sampler and the key-distribution profiler. */
+public final class ProfilerOptions {
+    private ProfilerOptions() {}
+
+    public static final ConfigOption<Integer> SKETCH_SIZE = ConfigOptions.key("keyshift.profiler.sketch-size")
+            .intType()
+            .defaultValue(1024)
+            .withDescription("Maximum map size of the DataSketches frequent-items sketch per sampler subtask and "
+                    + "window (a power of 2 >= 8). It keeps up to 0.75 x this many keys in about 18 bytes each plus "
+                    + "the keys; every count estimate is within 3.5 / size x the window's records.");
+
+    public static final ConfigOption<Double> SAMPLING_RATE = ConfigOptions.key("keyshift.profiler.sampling-rate")
+            .doubleType()
+            .defaultValue(1.0)
+            .withDescription("Probability in (0, 1] that a record is offered to the heavy-hitter sketch (1.0 = every "
+                    + "record). Estimates are scaled by 1 / rate; below 1 they carry an extra binomial error of about "
+                    + "sqrt(count x (1 - rate) / rate) records. Key-group counts always count every record.");
+
+    public static final ConfigOption<Integer> TOP_K = ConfigOptions.key("keyshift.profiler.top-k")
+            .intType()
+            .defaultValue(128)
+            .withDescription("Number of heavy-hitter keys per window that the forecaster tracks as their own series "
+                    + "(and the planner may move one by one). At most 2 x top-k keys are tracked at once.");
+
+    public static final ConfigOption<Integer> AGE_OUT_WINDOWS = ConfigOptions.key("keyshift.profiler.age-out-windows")
+            .intType()
+            .defaultValue(48)
+            .withDescription("A tracked key that has not been among the top-k for this many windows stops being "
+                    + "tracked; its load counts again in its key group's series.");
+}

@@ -1,0 +1,278 @@
+package io.keyshift.forecast;
+
+import io.keyshift.avro.LoadForecast;
+import io.keyshift.avro.UnitForecast;
+import io.keyshift.avro.UnitType;
+import io.keyshift.profiler.WindowProfile;
+
+import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Keeps one {@link SeriesForecaster} per tracked heavy-hitter key and per natural key group, feeds them one
+ * {@link WindowProfile} per window, and returns a {@link LoadForecast} of the next {@code horizon} windows.
+ *
+ * <p>Units: a tracked key's series is its estimated records per window; a key group's series is its exact records
+ * minus those of the tracked keys that hash to it (the residual, >= 0). A key joins when it is among the window's
+ * top-k heavy hitters and leaves after {@code ageOutWindows} windows outside the top-k; at most 2 x top-k keys are
+ * tracked (the least recently hot leave first). Key-group series with no load ever are not emitted.
+ *
+ * <p>Not thread-safe; used by one operator. State is written by {@link #toBytes()} in a versioned format.
+ */
+public final class LoadForecastEngine {
+    private static final int STATE_VERSION = 1;
+
+    /** Configuration of the engine. */
+    public record Settings(int maxParallelism, int topK, int ageOutWindows, int season, int horizon,
+                           double decay, double intervalZ, double anomalyZ, ForecastModelKind fixedModel) {
+        public Settings {
+            if (topK < 1 || ageOutWindows < 1 || horizon < 1 || maxParallelism < 1) {
+                throw new IllegalArgumentException("topK, ageOutWindows, horizon and maxParallelism must be >= 1");
+            }
+        }
+    }
+
+    private final Settings settings;
+    private final TreeMap<String, Tracked> tracked = new TreeMap<>();
+    private final SeriesForecaster[] keyGroups;
+    private long windowIndex;
+    private double absoluteErrorSum;
+    private double naiveErrorSum;
+    private double seasonalAbsoluteErrorSum;
+    private double seasonalNaiveErrorSum;
+
+    public LoadForecastEngine(Settings settings) {
+        this.settings = settings;
+        this.keyGroups = new SeriesForecaster[settings.maxParallelism()];
+    }
+
+    private static final class Tracked {
+        final SeriesForecaster series;
+        final int keyGroup;
+        long lastHotWindow;
+
+        Tracked(SeriesForecaster series, int keyGroup, long lastHotWindow) {
+            this.series = series;
+            this.keyGroup = keyGroup;
+            this.lastHotWindow = lastHotWindow;
+        }
+    }
+
+    private SeriesForecaster newSeries() {
+        return new SeriesForecaster(settings.season(), settings.decay(), settings.fixedModel());
+    }
+
+    /** Observes one window's profile (windows must come in order without gaps) and forecasts the next ones. */
+    public LoadForecast observe(WindowProfile profile) {
+        windowIndex++;
+        Map<String, Double> estimates = new HashMap<>();
+        for (int i = 0; i < profile.hotKeys.length; i++) {
+            estimates.put(profile.hotKeys[i], profile.hotEstimates[i]);
+        }
+        int hotCount = Math.min(settings.topK(), profile.hotKeys.length);
+        for (int i = 0; i < hotCount; i++) {
+            if (profile.hotEstimates[i] <= 0) {
+                break;
+            }
+            String key = profile.hotKeys[i];
+            Tracked t = tracked.get(key);
+            if (t == null) {
+                t = new Tracked(newSeries(), KeyGroupRangeAssignment.assignToKeyGroup(key, settings.maxParallelism()),
+                        windowIndex);
+                tracked.put(key, t);
+            }
+            t.lastHotWindow = windowIndex;
+        }
+        ageOut();
+
+        double[] residual = new double[settings.maxParallelism()];
+        for (int g = 0; g < residual.length; g++) {
+            residual[g] = g < profile.keyGroupCounts.length ? profile.keyGroupCounts[g] : 0;
+        }
+        List<UnitForecast> units = new ArrayList<>(tracked.size() + 16);
+        int anomalies = 0;
+        for (Map.Entry<String, Tracked> e : tracked.entrySet()) {
+            Tracked t = e.getValue();
+            double y = Math.min(estimates.getOrDefault(e.getKey(), 0.0), Math.max(0, residual[t.keyGroup]));
+            residual[t.keyGroup] -= y;
+            SeriesForecaster.Observation o = t.series.observe(y, settings.anomalyZ());
+            account(o);
+            anomalies += o.anomaly() ? 1 : 0;
+            units.add(unit(UnitType.HOT_KEY, e.getKey(), t.keyGroup, y, t.series, o.anomaly()));
+        }
+        for (int g = 0; g < residual.length; g++) {
+            double y = Math.max(0, residual[g]);
+            if (keyGroups[g] == null) {
+                if (y <= 0) {
+                    continue;
+                }
+                keyGroups[g] = newSeries();
+            }
+            SeriesForecaster.Observation o = keyGroups[g].observe(y, settings.anomalyZ());
+            account(o);
+            anomalies += o.anomaly() ? 1 : 0;
+            units.add(unit(UnitType.KEY_GROUP, null, g, y, keyGroups[g], o.anomaly()));
+        }
+        return LoadForecast.newBuilder()
+                .setWindowStart(profile.windowStart)
+                .setWindowEnd(profile.windowEnd)
+                .setHorizon(settings.horizon())
+                .setTotalObserved(profile.records)
+                .setUnits(units)
+                .setAbsoluteErrorSum(absoluteErrorSum)
+                .setNaiveErrorSum(naiveErrorSum)
+                .setSeasonalAbsoluteErrorSum(seasonalAbsoluteErrorSum)
+                .setSeasonalNaiveErrorSum(seasonalNaiveErrorSum)
+                .setAnomalies(anomalies)
+                .build();
+    }
+
+    private void ageOut() {
+        tracked.entrySet().removeIf(e -> windowIndex - e.getValue().lastHotWindow >= settings.ageOutWindows());
+        int max = 2 * settings.topK();
+        if (tracked.size() > max) {
+            List<Map.Entry<String, Tracked>> entries = new ArrayList<>(tracked.entrySet());
+            entries.sort((a, b) -> {
+                int c = Long.compare(a.getValue().lastHotWindow, b.getValue().lastHotWindow);
+                return c != 0 ? c : Double.compare(a.getValue().series.forecast(1), b.getValue().series.forecast(1));
+            });
+            for (int i = 0; i < entries.size() - max; i++) {
+                tracked.remove(entries.get(i).getKey());
+            }
+        }
+    }
+
+    private void account(SeriesForecaster.Observation o) {
+        if (o.hasNaive()) {
+            absoluteErrorSum += o.absoluteError();
+            naiveErrorSum += o.naiveError();
+        }
+        if (o.hasSeasonal()) {
+            seasonalAbsoluteErrorSum += o.absoluteError();
+            seasonalNaiveErrorSum += o.seasonalNaiveError();
+        }
+    }
+
+    private UnitForecast unit(UnitType type, String key, int keyGroup, double observed, SeriesForecaster s,
+                              boolean anomaly) {
+        int h = settings.horizon();
+        List<Double> f = new ArrayList<>(h);
+        List<Double> lo = new ArrayList<>(h);
+        List<Double> hi = new ArrayList<>(h);
+        for (int i = 1; i <= h; i++) {
+            f.add(s.forecast(i));
+            lo.add(s.lower(i, settings.intervalZ()));
+            hi.add(s.upper(i, settings.intervalZ()));
+        }
+        return UnitForecast.newBuilder()
+                .setUnitType(type)
+                .setKey(key)
+                .setKeyGroup(keyGroup)
+                .setObserved(observed)
+                .setForecast(f)
+                .setLower(lo)
+                .setUpper(hi)
+                .setModel(s.chosen().name())
+                .setAnomaly(anomaly)
+                .build();
+    }
+
+    /** Number of series (tracked keys + key groups with load). */
+    public int seriesCount() {
+        int n = tracked.size();
+        for (SeriesForecaster s : keyGroups) {
+            n += s == null ? 0 : 1;
+        }
+        return n;
+    }
+
+    /** Running MASE of the one-step forecast: with m = season where any series is a season long, else m = 1. */
+    public double mase() {
+        if (seasonalNaiveErrorSum > 0) {
+            return seasonalAbsoluteErrorSum / seasonalNaiveErrorSum;
+        }
+        return naiveErrorSum > 0 ? absoluteErrorSum / naiveErrorSum : Double.NaN;
+    }
+
+    /** Serializes the whole engine state (versioned). */
+    public byte[] toBytes() throws IOException {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (DataOutputStream out = new DataOutputStream(bytes)) {
+            out.writeInt(STATE_VERSION);
+            out.writeInt(settings.maxParallelism());
+            out.writeLong(windowIndex);
+            out.writeDouble(absoluteErrorSum);
+            out.writeDouble(naiveErrorSum);
+            out.writeDouble(seasonalAbsoluteErrorSum);
+            out.writeDouble(seasonalNaiveErrorSum);
+            out.writeInt(tracked.size());
+            for (Map.Entry<String, Tracked> e : tracked.entrySet()) {
+                out.writeUTF(e.getKey());
+                out.writeInt(e.getValue().keyGroup);
+                out.writeLong(e.getValue().lastHotWindow);
+                e.getValue().series.write(out);
+            }
+            int present = 0;
+            for (SeriesForecaster s : keyGroups) {
+                present += s == null ? 0 : 1;
+            }
+            out.writeInt(present);
+            for (int g = 0; g < keyGroups.length; g++) {
+                if (keyGroups[g] != null) {
+                    out.writeInt(g);
+                    keyGroups[g].write(out);
+                }
+            }
+        }
+        return bytes.toByteArray();
+    }
+
+    /** Restores state written by {@link #toBytes()} with the same settings; IOException names what differs. */
+    public void restore(byte[] state) throws IOException {
+        try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(state))) {
+            int version = in.readInt();
+            if (version != STATE_VERSION) {
+                throw new IOException("unknown forecaster state version " + version + " (this build reads "
+                        + STATE_VERSION + ")");
+            }
+            int maxP = in.readInt();
+            if (maxP != settings.maxParallelism()) {
+                throw new IOException("forecaster state is for maxParallelism " + maxP + ", job has "
+                        + settings.maxParallelism());
+            }
+            windowIndex = in.readLong();
+            absoluteErrorSum = in.readDouble();
+            naiveErrorSum = in.readDouble();
+            seasonalAbsoluteErrorSum = in.readDouble();
+            seasonalNaiveErrorSum = in.readDouble();
+            tracked.clear();
+            int n = in.readInt();
+            for (int i = 0; i < n; i++) {
+                String key = in.readUTF();
+                int kg = in.readInt();
+                long last = in.readLong();
+                SeriesForecaster s = newSeries();
+                s.read(in);
+                tracked.put(key, new Tracked(s, kg, last));
+            }
+            java.util.Arrays.fill(keyGroups, null);
+            int present = in.readInt();
+            for (int i = 0; i < present; i++) {
+                int g = in.readInt();
+                SeriesForecaster s = newSeries();
+                s.read(in);
+                keyGroups[g] = s;
+            }
+        }
+    }
+}

@@ -1,0 +1,323 @@
+package io.keyshift.forecast;
+
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+
+/**
+ * The {@link LoadModel} implementations. Parameters are fixed per instance (documented on each factory); the
+ * {@link ModelSelector} chooses among instances by backtest instead of fitting parameters by optimisation.
+ *
+ * <p>Source: Hyndman &amp; Athanasopoulos, "Forecasting: Principles and Practice", 3rd ed., §5.2 (naive, seasonal
+ * naive), §8.1 (SES), §8.2 (Holt, damped), §8.3 (additive Holt-Winters, component form).
+ */
+public final class Models {
+    private Models() {}
+
+    /** A new model of {@code kind}; {@code season} (m >= 2) is used by SEASONAL_NAIVE and HOLT_WINTERS. */
+    public static LoadModel create(ForecastModelKind kind, int season) {
+        switch (kind) {
+            case NAIVE:
+                return new Naive();
+            case SEASONAL_NAIVE:
+                return new SeasonalNaive(season);
+            case SES:
+                return new Ses(0.2);
+            case HOLT:
+                return new Holt(0.2, 0.05, 0.9);
+            case HOLT_WINTERS:
+                return new HoltWinters(0.15, 0.02, 0.2, 0.9, season);
+            default:
+                throw new IllegalArgumentException("unknown model " + kind);
+        }
+    }
+
+    /** y(t+h) = y(t). */
+    public static final class Naive implements LoadModel {
+        private double last;
+
+        @Override
+        public ForecastModelKind kind() {
+            return ForecastModelKind.NAIVE;
+        }
+
+        @Override
+        public void observe(double y) {
+            last = y;
+        }
+
+        @Override
+        public double forecast(int h) {
+            return last;
+        }
+
+        @Override
+        public void write(DataOutputStream out) throws IOException {
+            out.writeDouble(last);
+        }
+
+        @Override
+        public void read(DataInputStream in) throws IOException {
+            last = in.readDouble();
+        }
+    }
+
+    /** y(t+h) = y(t + h - m*ceil(h/m)); the last observation until a full season has been seen. */
+    public static final class SeasonalNaive implements LoadModel {
+        private final double[] ring;
+        private long n;
+
+        public SeasonalNaive(int m) {
+            if (m < 2) {
+                throw new IllegalArgumentException("season must be >= 2, was " + m);
+            }
+            ring = new double[m];
+        }
+
+        @Override
+        public ForecastModelKind kind() {
+            return ForecastModelKind.SEASONAL_NAIVE;
+        }
+
+        @Override
+        public void observe(double y) {
+            ring[(int) (n % ring.length)] = y;
+            n++;
+        }
+
+        @Override
+        public double forecast(int h) {
+            int m = ring.length;
+            if (n == 0) {
+                return 0;
+            }
+            if (n < m) {
+                return ring[(int) ((n - 1) % m)];
+            }
+            // index of observation t+h-m*ceil(h/m), where t = n-1 (0-based)
+            long idx = (n - 1) + h - (long) m * ((h + m - 1) / m);
+            return ring[(int) (idx % m)];
+        }
+
+        @Override
+        public void write(DataOutputStream out) throws IOException {
+            out.writeLong(n);
+            for (double v : ring) {
+                out.writeDouble(v);
+            }
+        }
+
+        @Override
+        public void read(DataInputStream in) throws IOException {
+            n = in.readLong();
+            for (int i = 0; i < ring.length; i++) {
+                ring[i] = in.readDouble();
+            }
+        }
+    }
+
+    /** Simple exponential smoothing: l(t) = a*y(t) + (1-a)*l(t-1); y(t+h) = l(t). Initial level = y(1). */
+    public static final class Ses implements LoadModel {
+        private final double alpha;
+        private double level;
+        private boolean started;
+
+        public Ses(double alpha) {
+            if (!(alpha > 0 && alpha <= 1)) {
+                throw new IllegalArgumentException("alpha must be in (0, 1], was " + alpha);
+            }
+            this.alpha = alpha;
+        }
+
+        @Override
+        public ForecastModelKind kind() {
+            return ForecastModelKind.SES;
+        }
+
+        @Override
+        public void observe(double y) {
+            level = started ? alpha * y + (1 - alpha) * level : y;
+            started = true;
+        }
+
+        @Override
+        public double forecast(int h) {
+            return Math.max(0, level);
+        }
+
+        @Override
+        public void write(DataOutputStream out) throws IOException {
+            out.writeBoolean(started);
+            out.writeDouble(level);
+        }
+
+        @Override
+        public void read(DataInputStream in) throws IOException {
+            started = in.readBoolean();
+            level = in.readDouble();
+        }
+    }
+
+    /**
+     * Damped Holt: l(t) = a*y(t) + (1-a)*(l(t-1) + phi*b(t-1)); b(t) = b*(l(t) - l(t-1)) + (1-b)*phi*b(t-1);
+     * y(t+h) = l(t) + (phi + ... + phi^h)*b(t). Initial level y(1), initial trend y(2) - y(1).
+     */
+    public static final class Holt implements LoadModel {
+        private final double alpha;
+        private final double beta;
+        private final double phi;
+        private double level;
+        private double trend;
+        private long n;
+
+        public Holt(double alpha, double beta, double phi) {
+            this.alpha = alpha;
+            this.beta = beta;
+            this.phi = phi;
+        }
+
+        @Override
+        public ForecastModelKind kind() {
+            return ForecastModelKind.HOLT;
+        }
+
+        @Override
+        public void observe(double y) {
+            if (n == 0) {
+                level = y;
+                trend = 0;
+            } else if (n == 1) {
+                trend = y - level;
+                level = y;
+            } else {
+                double prev = level;
+                level = alpha * y + (1 - alpha) * (level + phi * trend);
+                trend = beta * (level - prev) + (1 - beta) * phi * trend;
+            }
+            n++;
+        }
+
+        @Override
+        public double forecast(int h) {
+            return Math.max(0, level + dampedSum(phi, h) * trend);
+        }
+
+        @Override
+        public void write(DataOutputStream out) throws IOException {
+            out.writeLong(n);
+            out.writeDouble(level);
+            out.writeDouble(trend);
+        }
+
+        @Override
+        public void read(DataInputStream in) throws IOException {
+            n = in.readLong();
+            level = in.readDouble();
+            trend = in.readDouble();
+        }
+    }
+
+    /**
+     * Additive Holt-Winters with damped trend (FPP3 §8.3, component form):
+     * l(t) = a*(y(t) - s(t-m)) + (1-a)*(l(t-1) + phi*b(t-1));
+     * b(t) = b*(l(t) - l(t-1)) + (1-b)*phi*b(t-1);
+     * s(t) = g*(y(t) - l(t-1) - phi*b(t-1)) + (1-g)*s(t-m);
+     * y(t+h) = l(t) + (phi + ... + phi^h)*b(t) + s(t+h-m*ceil(h/m)).
+     * Initialisation after the first season: l = mean of the season, b = 0, s(i) = y(i) - l. Before that, the
+     * forecast is the mean of what was observed.
+     */
+    public static final class HoltWinters implements LoadModel {
+        private final double alpha;
+        private final double beta;
+        private final double gamma;
+        private final double phi;
+        private final double[] seasonal;
+        private double level;
+        private double trend;
+        private double sum;
+        private long n;
+
+        public HoltWinters(double alpha, double beta, double gamma, double phi, int m) {
+            if (m < 2) {
+                throw new IllegalArgumentException("season must be >= 2, was " + m);
+            }
+            this.alpha = alpha;
+            this.beta = beta;
+            this.gamma = gamma;
+            this.phi = phi;
+            this.seasonal = new double[m];
+        }
+
+        @Override
+        public ForecastModelKind kind() {
+            return ForecastModelKind.HOLT_WINTERS;
+        }
+
+        @Override
+        public void observe(double y) {
+            int m = seasonal.length;
+            int pos = (int) (n % m);
+            if (n < m) {
+                seasonal[pos] = y;
+                sum += y;
+                if (n == m - 1) {
+                    level = sum / m;
+                    trend = 0;
+                    for (int i = 0; i < m; i++) {
+                        seasonal[i] -= level;
+                    }
+                }
+            } else {
+                double prevLevel = level;
+                double s = seasonal[pos];
+                level = alpha * (y - s) + (1 - alpha) * (prevLevel + phi * trend);
+                trend = beta * (level - prevLevel) + (1 - beta) * phi * trend;
+                seasonal[pos] = gamma * (y - prevLevel - phi * trend) + (1 - gamma) * s;
+            }
+            n++;
+        }
+
+        @Override
+        public double forecast(int h) {
+            int m = seasonal.length;
+            if (n == 0) {
+                return 0;
+            }
+            if (n < m) {
+                return Math.max(0, sum / n);
+            }
+            long idx = (n - 1) + h - (long) m * ((h + m - 1) / m);
+            return Math.max(0, level + dampedSum(phi, h) * trend + seasonal[(int) (idx % m)]);
+        }
+
+        @Override
+        public void write(DataOutputStream out) throws IOException {
+            out.writeLong(n);
+            out.writeDouble(level);
+            out.writeDouble(trend);
+            out.writeDouble(sum);
+            for (double v : seasonal) {
+                out.writeDouble(v);
+            }
+        }
+
+        @Override
+        public void read(DataInputStream in) throws IOException {
+            n = in.readLong();
+            level = in.readDouble();
+            trend = in.readDouble();
+            sum = in.readDouble();
+            for (int i = 0; i < seasonal.length; i++) {
+                seasonal[i] = in.readDouble();
+            }
+        }
+    }
+
+    /** phi + phi^2 + ... + phi^h (= h when phi = 1). */
+    static double dampedSum(double phi, int h) {
+        if (phi == 1.0) {
+            return h;
+        }
+        return phi * (1 - Math.pow(phi, h)) / (1 - phi);
+    }
+}

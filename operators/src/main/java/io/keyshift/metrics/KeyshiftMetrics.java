@@ -1,0 +1,42 @@
+package io.keyshift.metrics;
+
+/**
+ * Names of the metrics keyshift registers in its operators' Flink metric groups, with their units.
+ * Counters count since the operator (re)started; gauges are instantaneous.
+ */
+public final class KeyshiftMetrics {
+    /** Counter, records: primary copies the router emitted. */
+    public static final String ROUTER_PRIMARY_RECORDS = "keyshiftPrimaryRecords";
+    /** Counter, records: shadow copies the router emitted (migrations in their shadow phase). */
+    public static final String ROUTER_SHADOW_RECORDS = "keyshiftShadowRecords";
+    /** Gauge, records: records waiting for a plan lease. */
+    public static final String ROUTER_WAITING_RECORDS = "keyshiftWaitingRecords";
+    /** Gauge, version number of the plan in force at the router. */
+    public static final String ROUTER_PLAN_VERSION = "keyshiftPlanVersion";
+    /** Gauge, entries: explicit routing-table entries (besides natural routes). */
+    public static final String ROUTER_TABLE_ENTRIES = "keyshiftRoutingTableEntries";
+    /** Counter, windows: windows the profiler closed. */
+    public static final String PROFILER_WINDOWS = "keyshiftProfiledWindows";
+    /** Gauge, series: series the forecaster tracks (hot keys + key groups). */
+    public static final String FORECAST_SERIES = "keyshiftForecastSeries";
+    /** Counter, units: units flagged as anomalous (observed load outside the prediction interval). */
+    public static final String FORECAST_ANOMALIES = "keyshiftForecastAnomalies";
+    /** Gauge, dimensionless: running MASE of the horizon-1 forecast (< 1 beats the seasonal naive forecast). */
+    public static final String FORECAST_MASE = "keyshiftForecastMase";
+    /** Counter, migrations started by the planner. */
+    public static final String PLAN_MIGRATIONS_STARTED = "keyshiftMigrationsStarted";
+    /** Counter, migrations whose switch-over passed. */
+    public static final String PLAN_MIGRATIONS_COMPLETED = "keyshiftMigrationsCompleted";
+    /** Gauge, migrations in their shadow phase (started, not yet switched over). */
+    public static final String PLAN_MIGRATIONS_IN_FLIGHT = "keyshiftMigrationsInShadowPhase";
+    /** Gauge, dimensionless (max/mean, >= 1): predicted imbalance of the last plan. */
+    public static final String PLAN_PREDICTED_IMBALANCE = "keyshiftPredictedImbalance";
+    /** Gauge, milliseconds: time the last planning round took. */
+    public static final String PLAN_TIME_MS = "keyshiftPlanningTimeMs";
+    /** Counter, windows: (key, window) results whose shadow matched the primary. */
+    public static final String VALIDATION_MATCHES = "keyshiftValidationMatches";
+    /** Counter, windows: (key, window) results whose shadow did not match the primary. */
+    public static final String VALIDATION_MISMATCHES = "keyshiftValidationMismatches";
+
+    private KeyshiftMetrics() {}
+}

@@ -1,0 +1,190 @@
+package io.keyshift.pipeline;
+
+import io.keyshift.avro.KeyLoadSample;
+import io.keyshift.avro.LoadForecast;
+import io.keyshift.avro.RoutingPlan;
+import io.keyshift.avro.ValidationReport;
+import io.keyshift.config.ForecastOptions;
+import io.keyshift.config.JobOptions;
+import io.keyshift.config.PlanOptions;
+import io.keyshift.config.ProfilerOptions;
+import io.keyshift.event.Event;
+import io.keyshift.forecast.ForecastModelKind;
+import io.keyshift.forecast.LoadForecastEngine;
+import io.keyshift.forecast.LoadForecaster;
+import io.keyshift.plan.PlannerOperator;
+import io.keyshift.plan.RepartitionPlanner;
+import io.keyshift.profiler.KeyDistributionProfiler;
+import io.keyshift.profiler.KeySampler;
+import io.keyshift.profiler.WindowProfile;
+import io.keyshift.route.DynamicRouter;
+import io.keyshift.route.Envelope;
+import io.keyshift.route.RoutingKey;
+import io.keyshift.validation.ShadowResolver;
+import io.keyshift.workload.CountSum;
+import io.keyshift.workload.WindowResult;
+
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.configuration.ReadableConfig;
+import org.apache.flink.formats.avro.typeutils.AvroTypeInfo;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
+import org.apache.flink.streaming.api.windowing.assigners.TumblingEventTimeWindows;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * Builds the keyshift dataflow of ../shared/DESIGN.md behind an event stream that carries event-time timestamps and
+ * watermarks:
+ *
+ * <pre>
+ * events ─┬─► KeySampler (chained) ─► KeyDistributionProfiler (p=1) ─► LoadForecaster (p=1) ─► planner (p=1) ─┐
+ *         └─► DynamicRouter ◄──────────────────────────────── broadcast RoutingPlan ──────────────────────────┘
+ *               └─► keyBy(routing key) ─► window count/sum ─► ShadowResolver ─► results (+ validation)
+ * </pre>
+ *
+ * or, for {@link Strategy#HASH}, a plain {@code keyBy(key)} window count/sum. The job's max parallelism must be set
+ * explicitly (see {@link JobOptions#DEFAULT_MAX_PARALLELISM}); the router checks every plan against it.
+ */
+public final class KeyshiftPipeline {
+    private KeyshiftPipeline() {}
+
+    /** The streams a keyshift dataflow produces. For HASH, plans, forecasts and validation are null. */
+    public record Outputs(DataStream<WindowResult> results,
+                          DataStream<WindowResult> allWindowResults,
+                          DataStream<RoutingPlan> plans,
+                          DataStream<LoadForecast> forecasts,
+                          DataStream<ValidationReport> validation) {}
+
+    /**
+     * Adds the dataflow for {@code strategy}.
+     *
+     * @param events timestamped events with watermarks
+     * @param parallelism parallelism of the keyed workload (and of the router)
+     * @param maxParallelism number of key groups (the job's max parallelism)
+     */
+    public static Outputs build(DataStream<Event> events, Strategy strategy, ReadableConfig config,
+                                int parallelism, int maxParallelism) {
+        long window = config.get(JobOptions.WINDOW).toMillis();
+        long lateness = config.get(JobOptions.ALLOWED_LATENESS).toMillis();
+        if (window <= 0) {
+            throw new IllegalArgumentException(JobOptions.WINDOW.key() + " must be > 0");
+        }
+        if (strategy == Strategy.HASH) {
+            SingleOutputStreamOperator<WindowResult> results = events
+                    .keyBy(e -> e.key, Types.STRING)
+                    .window(TumblingEventTimeWindows.of(Duration.ofMillis(window)))
+                    .allowedLateness(Duration.ofMillis(lateness))
+                    .aggregate(new CountSum.OfEvents(), new CountSum.EmitByKey())
+                    .name("window count/sum (keyBy key)")
+                    .uid(Uids.HASH_WINDOW)
+                    .setParallelism(parallelism);
+            return new Outputs(results, results, null, null, null);
+        }
+
+        int sketchSize = config.get(ProfilerOptions.SKETCH_SIZE);
+        double samplingRate = config.get(ProfilerOptions.SAMPLING_RATE);
+        int topK = config.get(ProfilerOptions.TOP_K);
+        RepartitionPlanner.Settings planSettings = planSettings(config, parallelism, maxParallelism, window, lateness);
+        LoadForecastEngine.Settings forecastSettings =
+                forecastSettings(config, strategy, maxParallelism, window, planSettings.forecastHorizon());
+
+        SingleOutputStreamOperator<KeyLoadSample> samples = events
+                .transform("KeySampler", new AvroTypeInfo<>(KeyLoadSample.class),
+                        new KeySampler(window, sketchSize, samplingRate))
+                .uid(Uids.SAMPLER)
+                .setParallelism(events.getParallelism());
+        SingleOutputStreamOperator<WindowProfile> profiles = samples
+                .transform("KeyDistributionProfiler", TypeInformation.of(WindowProfile.class),
+                        new KeyDistributionProfiler(window, sketchSize, 4 * topK))
+                .uid(Uids.PROFILER)
+                .setParallelism(1)
+                .setMaxParallelism(1);
+        SingleOutputStreamOperator<LoadForecast> forecasts = profiles
+                .transform("LoadForecaster", new AvroTypeInfo<>(LoadForecast.class), new LoadForecaster(forecastSettings))
+                .uid(Uids.FORECASTER)
+                .setParallelism(1)
+                .setMaxParallelism(1);
+        SingleOutputStreamOperator<RoutingPlan> plans = forecasts
+                .transform("RepartitionPlanner", new AvroTypeInfo<>(RoutingPlan.class), new PlannerOperator(planSettings))
+                .uid(Uids.PLANNER)
+                .setParallelism(1)
+                .setMaxParallelism(1);
+        SingleOutputStreamOperator<Envelope> routed = events
+                .connect(plans.broadcast())
+                .transform("DynamicRouter", TypeInformation.of(Envelope.class), new DynamicRouter())
+                .uid(Uids.ROUTER)
+                .setParallelism(events.getParallelism());
+        SingleOutputStreamOperator<WindowResult> windowed = routed
+                .keyBy(Envelope::routingKey, TypeInformation.of(RoutingKey.class))
+                .window(TumblingEventTimeWindows.of(Duration.ofMillis(window)))
+                .allowedLateness(Duration.ofMillis(lateness))
+                .aggregate(new CountSum.OfEnvelopes(), new CountSum.EmitByRoutingKey())
+                .name("window count/sum (keyBy routing key)")
+                .uid(Uids.WINDOW)
+                .setParallelism(parallelism);
+        SingleOutputStreamOperator<WindowResult> resolved = windowed
+                .keyBy(r -> r.key, Types.STRING)
+                .process(new ShadowResolver())
+                .name("ShadowResolver")
+                .uid(Uids.RESOLVER)
+                .setParallelism(parallelism);
+        return new Outputs(resolved, windowed, plans, forecasts, resolved.getSideOutput(ShadowResolver.VALIDATION));
+    }
+
+    /** The planner's settings from {@code config}. */
+    public static RepartitionPlanner.Settings planSettings(ReadableConfig config, int parallelism, int maxParallelism,
+                                                           long windowMillis, long latenessMillis) {
+        return new RepartitionPlanner.Settings(maxParallelism, parallelism, windowMillis,
+                windowMillis + latenessMillis,
+                config.get(PlanOptions.LEASE_LEAD), config.get(PlanOptions.HORIZON),
+                config.get(PlanOptions.IMPROVEMENT_THRESHOLD), config.get(PlanOptions.ALPHA),
+                config.get(PlanOptions.BETA), config.get(PlanOptions.MAX_CONCURRENT_MIGRATIONS),
+                config.get(PlanOptions.MAX_ROUTING_ENTRIES));
+    }
+
+    /** The forecaster's settings from {@code config}; REACTIVE forces the naive model. */
+    public static LoadForecastEngine.Settings forecastSettings(ReadableConfig config, Strategy strategy,
+                                                               int maxParallelism, long windowMillis, int horizon) {
+        String model = config.get(ForecastOptions.MODEL).trim().toLowerCase(Locale.ROOT);
+        ForecastModelKind fixed;
+        if (strategy == Strategy.REACTIVE) {
+            fixed = ForecastModelKind.NAIVE;
+        } else if (model.equals("auto")) {
+            fixed = null;
+        } else {
+            try {
+                fixed = ForecastModelKind.parse(model);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException(ForecastOptions.MODEL.key() + ": unknown model '" + model
+                        + "' (valid: auto, naive, seasonal-naive, ses, holt, holt-winters)");
+            }
+        }
+        int season = config.getOptional(ForecastOptions.SEASONS)
+                .filter(l -> !l.isEmpty())
+                .map(l -> l.get(0))
+                .orElse(defaultSeason(windowMillis));
+        return new LoadForecastEngine.Settings(maxParallelism, config.get(ProfilerOptions.TOP_K),
+                config.get(ProfilerOptions.AGE_OUT_WINDOWS), season, horizon,
+                config.get(ForecastOptions.SELECTION_DECAY), config.get(ForecastOptions.INTERVAL_Z),
+                config.get(ForecastOptions.ANOMALY_Z), fixed);
+    }
+
+    /** A week of windows for windows of a day or longer, else a day of windows; 0 (none) if that is not whole. */
+    public static int defaultSeason(long windowMillis) {
+        long day = Duration.ofDays(1).toMillis();
+        long period = windowMillis >= day ? 7 * day : day;
+        if (period % windowMillis != 0 || period / windowMillis < 2) {
+            return 0;
+        }
+        return (int) (period / windowMillis);
+    }
+
+    /** Lists the seasons option as documented, for reports. */
+    public static List<Integer> seasons(ReadableConfig config, long windowMillis) {
+        return config.getOptional(ForecastOptions.SEASONS).orElse(List.of(defaultSeason(windowMillis)));
+    }
+}

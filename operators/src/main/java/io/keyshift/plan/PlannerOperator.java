@@ -1,0 +1,129 @@
+package io.keyshift.plan;
+
+import io.keyshift.avro.LoadForecast;
+import io.keyshift.avro.RouteEntry;
+import io.keyshift.avro.RoutingPlan;
+import io.keyshift.metrics.KeyshiftMetrics;
+
+import org.apache.flink.api.common.state.ListState;
+import org.apache.flink.api.common.state.ListStateDescriptor;
+import org.apache.flink.formats.avro.typeutils.AvroTypeInfo;
+import org.apache.flink.metrics.Counter;
+import org.apache.flink.runtime.state.StateInitializationContext;
+import org.apache.flink.runtime.state.StateSnapshotContext;
+import org.apache.flink.streaming.api.operators.AbstractStreamOperator;
+import org.apache.flink.streaming.api.operators.OneInputStreamOperator;
+import org.apache.flink.streaming.api.watermark.Watermark;
+import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
+
+import java.util.List;
+
+/**
+ * Flink operator (parallelism 1) around {@link RepartitionPlanner}: one plan version per forecast, a bootstrap
+ * lease on the first watermark, a final lease to +infinity at the end of a bounded input.
+ *
+ * <p>Its output watermark trails its lease: it forwards {@code min(input watermark, lease end - 1)}, so the
+ * router's output watermark (the minimum of its inputs) never passes a record that still waits for a lease.
+ * State: the last plan issued (Avro, operator list state).
+ */
+public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
+        implements OneInputStreamOperator<LoadForecast, RoutingPlan> {
+
+    private static final long serialVersionUID = 1L;
+
+    private final RepartitionPlanner.Settings settings;
+    private transient RepartitionPlanner planner;
+    private transient ListState<RoutingPlan> state;
+    private transient long lastForwarded;
+    private transient Counter started;
+    private transient Counter completed;
+    private transient volatile long planNanos;
+
+    public PlannerOperator(RepartitionPlanner.Settings settings) {
+        this.settings = settings;
+    }
+
+    @Override
+    public void initializeState(StateInitializationContext context) throws Exception {
+        super.initializeState(context);
+        state = context.getOperatorStateStore()
+                .getListState(new ListStateDescriptor<>("routing-plan", new AvroTypeInfo<>(RoutingPlan.class)));
+        planner = new RepartitionPlanner(settings);
+        lastForwarded = Long.MIN_VALUE;
+        if (context.isRestored()) {
+            for (RoutingPlan p : state.get()) {
+                if (planner.current() == null || p.getVersion() > planner.current().getVersion()) {
+                    planner.restore(p);
+                }
+            }
+        }
+    }
+
+    @Override
+    public void open() throws Exception {
+        super.open();
+        started = getMetricGroup().counter(KeyshiftMetrics.PLAN_MIGRATIONS_STARTED);
+        completed = getMetricGroup().counter(KeyshiftMetrics.PLAN_MIGRATIONS_COMPLETED);
+        getMetricGroup().gauge(KeyshiftMetrics.PLAN_TIME_MS, () -> planNanos / 1e6);
+        getMetricGroup().gauge(KeyshiftMetrics.PLAN_PREDICTED_IMBALANCE,
+                () -> planner.current() == null ? 1.0 : planner.current().getPredictedImbalanceAfter());
+        getMetricGroup().gauge(KeyshiftMetrics.PLAN_MIGRATIONS_IN_FLIGHT, () -> {
+            RoutingPlan p = planner.current();
+            int n = 0;
+            if (p != null) {
+                for (RouteEntry e : p.getEntries()) {
+                    n += e.getMigration() != null ? 1 : 0;
+                }
+            }
+            return n;
+        });
+    }
+
+    @Override
+    public void processElement(StreamRecord<LoadForecast> element) {
+        long t0 = System.nanoTime();
+        RoutingPlan plan = planner.onForecast(element.getValue());
+        planNanos = System.nanoTime() - t0;
+        started.inc(plan.getMigrationsStarted());
+        completed.inc(plan.getMigrationsCompleted());
+        output.collect(new StreamRecord<>(plan, element.getTimestamp()));
+    }
+
+    @Override
+    public void processWatermark(Watermark mark) throws Exception {
+        long wm = mark.getTimestamp();
+        if (wm == Long.MAX_VALUE) {
+            RoutingPlan last = planner.current();
+            if (last == null || last.getValidUntil() != Long.MAX_VALUE) {
+                output.collect(new StreamRecord<>(planner.finalLease(), wm));
+            }
+            forward(wm);
+            return;
+        }
+        RoutingPlan boot = planner.bootstrap(wm);
+        if (boot != null) {
+            output.collect(new StreamRecord<>(boot, wm));
+        }
+        if (planner.current() != null) {
+            forward(Math.min(wm, planner.current().getValidUntil() - 1));
+        }
+    }
+
+    private void forward(long wm) throws Exception {
+        if (wm > lastForwarded) {
+            lastForwarded = wm;
+            super.processWatermark(new Watermark(wm));
+        }
+    }
+
+    @Override
+    public void snapshotState(StateSnapshotContext context) throws Exception {
+        super.snapshotState(context);
+        RoutingPlan p = planner.current();
+        if (p != null) {
+            state.update(List.of(p));
+        } else {
+            state.clear();
+        }
+    }
+}

@@ -1,0 +1,355 @@
+package io.keyshift.plan;
+
+import io.keyshift.avro.LoadForecast;
+import io.keyshift.avro.Migration;
+import io.keyshift.avro.RouteEntry;
+import io.keyshift.avro.RoutingPlan;
+import io.keyshift.avro.UnitForecast;
+import io.keyshift.avro.UnitType;
+
+import org.apache.flink.runtime.state.KeyGroupRange;
+import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Turns load forecasts into routing-plan versions with leases. Pure logic (no Flink runtime); the
+ * {@link PlannerOperator} runs it in the job.
+ *
+ * <p><b>Leases.</b> After window w (end E) the plan holds until {@code E + lead * window}. A migration started
+ * then shadows from the previous lease's end T0 (so no record already routed changes route) and switches at
+ * {@code T1 = T0 + ceil(stateHorizon / window) * window}. A migration is folded into its entry (the key's key group
+ * becomes the target) once {@code T1 + stateHorizon} has passed in every routed record, i.e. once both E and the
+ * previous lease reach it; an entry that points to the key's natural key group is then removed.
+ *
+ * <p><b>Cost</b> of an assignment, from the mean forecast load of each unit over {@code horizon} windows starting
+ * with the first window a new migration owns: {@code imbalance (max / mean subtask load) + alpha * (moved load /
+ * mean subtask load) + beta * migrations}. Units: tracked hot keys (movable) and the residual load of each natural
+ * key group (fixed here). The optimizer is greedy from the current assignment: repeatedly move the movable key
+ * whose load is closest to half the gap between the most and the least loaded subtask from the former to the
+ * latter (each such move lowers the pair's maximum); then the prefix of moves with the lowest cost is taken, and
+ * only if it lowers the cost by more than {@code threshold}. Targets are key groups: the key's natural key group if
+ * it lies on the target subtask, else a key group of the target's range chosen by the key's hash. Deterministic:
+ * ties are broken by key.
+ */
+public final class RepartitionPlanner {
+
+    /** Planner configuration; times in ms. */
+    public record Settings(int maxParallelism, int parallelism, long windowMillis, long stateHorizonMillis,
+                           int leaseLead, int horizon, double threshold, double alpha, double beta,
+                           int maxConcurrentMigrations, int maxRoutingEntries) {
+        public Settings {
+            if (parallelism < 1 || parallelism > maxParallelism) {
+                throw new IllegalArgumentException("parallelism must be in [1, maxParallelism], was " + parallelism);
+            }
+            if (windowMillis <= 0 || stateHorizonMillis < windowMillis) {
+                throw new IllegalArgumentException("window must be > 0 and state horizon >= window");
+            }
+            if (leaseLead < 1 || horizon < 1 || maxConcurrentMigrations < 0 || maxRoutingEntries < 1) {
+                throw new IllegalArgumentException("lease lead and horizon must be >= 1, migration and entry bounds >= 0");
+            }
+        }
+
+        /** Forecast steps the planner needs: the lease lead plus the planning horizon. */
+        public int forecastHorizon() {
+            return leaseLead + horizon;
+        }
+
+        long shadowMillis() {
+            long windows = (stateHorizonMillis + windowMillis - 1) / windowMillis;
+            return windows * windowMillis;
+        }
+    }
+
+    private final Settings s;
+    private RoutingPlan current;
+
+    public RepartitionPlanner(Settings settings) {
+        this.s = settings;
+    }
+
+    /** The last plan issued, or null before the first. */
+    public RoutingPlan current() {
+        return current;
+    }
+
+    /** Restores the planner from the last plan it issued. */
+    public void restore(RoutingPlan plan) {
+        this.current = plan;
+    }
+
+    /**
+     * The first plan when no window has closed yet: natural routes, lease to the end of the window containing
+     * {@code watermark} plus lead - 1 windows. Null if a plan exists already or the watermark is Long.MIN_VALUE.
+     */
+    public RoutingPlan bootstrap(long watermark) {
+        if (current != null || watermark == Long.MIN_VALUE) {
+            return null;
+        }
+        long end = Math.floorDiv(watermark, s.windowMillis()) * s.windowMillis() + s.windowMillis();
+        current = plan(1, end + (s.leaseLead() - 1) * s.windowMillis(), Long.MIN_VALUE, new ArrayList<>(), 1, 1, 0, 0);
+        return current;
+    }
+
+    /** The final plan at the end of a bounded input: same routes, lease to +infinity. */
+    public RoutingPlan finalLease() {
+        long version = current == null ? 1 : current.getVersion() + 1;
+        List<RouteEntry> entries = current == null ? new ArrayList<>() : copy(current.getEntries());
+        double before = current == null ? 1 : current.getPredictedImbalanceAfter();
+        current = plan(version, Long.MAX_VALUE, current == null ? Long.MIN_VALUE : current.getBasedOnWindowEnd(),
+                entries, before, before, 0, 0);
+        return current;
+    }
+
+    /** Plans after one window's forecast; always returns a new version (at least the lease moves on). */
+    public RoutingPlan onForecast(LoadForecast forecast) {
+        long w = s.windowMillis();
+        long end = forecast.getWindowEnd();
+        long prevLease = current != null ? current.getValidUntil() : end + (s.leaseLead() - 1) * w;
+        if (prevLease == Long.MAX_VALUE) {
+            return current;
+        }
+        long newLease = Math.max(prevLease, end + s.leaseLead() * w);
+        long version = current == null ? 1 : current.getVersion() + 1;
+
+        // 1. Fold migrations whose switch-over and state horizon have passed.
+        TreeMap<String, RouteEntry> entries = new TreeMap<>();
+        int completed = 0;
+        if (current != null) {
+            for (RouteEntry e : copy(current.getEntries())) {
+                Migration m = e.getMigration();
+                if (m != null) {
+                    long done = m.getSwitchAt() + s.stateHorizonMillis();
+                    if (done <= end && done <= prevLease) {
+                        e.setKeyGroup(m.getToKeyGroup());
+                        e.setMigration(null);
+                        completed++;
+                    }
+                }
+                if (e.getMigration() == null && e.getKeyGroup() == natural(e.getKey())) {
+                    continue;
+                }
+                entries.put(e.getKey(), e);
+            }
+        }
+
+        // 2. Loads per subtask in the planning horizon, under the current assignment.
+        int p = s.parallelism();
+        double[] load = new double[p];
+        List<Unit> movable = new ArrayList<>();
+        int inFlight = 0;
+        for (RouteEntry e : entries.values()) {
+            inFlight += e.getMigration() != null ? 1 : 0;
+        }
+        Map<String, Double> hotLoad = new HashMap<>();
+        for (UnitForecast u : forecast.getUnits()) {
+            double f = planningLoad(u);
+            if (u.getUnitType() == UnitType.KEY_GROUP) {
+                load[subtask(u.getKeyGroup())] += f;
+            } else {
+                hotLoad.put(u.getKey(), f);
+                RouteEntry e = entries.get(u.getKey());
+                int kg = e == null ? u.getKeyGroup()
+                        : e.getMigration() != null ? e.getMigration().getToKeyGroup() : e.getKeyGroup();
+                int st = subtask(kg);
+                load[st] += f;
+                if (e == null || e.getMigration() == null) {
+                    movable.add(new Unit(u.getKey(), u.getKeyGroup(), st, f));
+                }
+            }
+        }
+        double total = 0;
+        for (double v : load) {
+            total += v;
+        }
+        double mean = total / p;
+        double imbalanceBefore = imbalance(load);
+
+        // 3. Greedy moves from the current assignment, then the cheapest prefix.
+        int budget = Math.max(0, s.maxConcurrentMigrations() - inFlight);
+        movable.sort(Comparator.comparing(Unit::key));
+        List<Move> moves = new ArrayList<>();
+        double[] after = load.clone();
+        List<Double> costs = new ArrayList<>();
+        costs.add(imbalanceBefore);
+        double moved = 0;
+        while (moves.size() < budget && mean > 0) {
+            int hi = argMax(after);
+            int lo = argMin(after);
+            double gap = after[hi] - after[lo];
+            Unit best = null;
+            for (Unit u : movable) {
+                if (u.subtask != hi || u.load <= 0 || u.load >= gap) {
+                    continue;
+                }
+                if (best == null || Math.abs(u.load - gap / 2) < Math.abs(best.load - gap / 2) - 1e-12) {
+                    best = u;
+                }
+            }
+            if (best == null) {
+                break;
+            }
+            moves.add(new Move(best, hi, lo, after[hi], after[lo]));
+            after[hi] -= best.load;
+            after[lo] += best.load;
+            movable.remove(best);
+            moved += best.load;
+            costs.add(imbalance(after) + s.alpha() * moved / mean + s.beta() * moves.size());
+        }
+        int bestPrefix = 0;
+        for (int k = 1; k < costs.size(); k++) {
+            if (costs.get(k) < costs.get(bestPrefix)) {
+                bestPrefix = k;
+            }
+        }
+        if (costs.get(0) - costs.get(bestPrefix) <= s.threshold()) {
+            bestPrefix = 0;
+        }
+        double[] planned = load.clone();
+        long shadowFrom = prevLease;
+        long switchAt = shadowFrom + s.shadowMillis();
+        for (int k = 0; k < bestPrefix; k++) {
+            Move mv = moves.get(k);
+            planned[mv.from] -= mv.unit.load;
+            planned[mv.to] += mv.unit.load;
+            int target = targetKeyGroup(mv.unit.key, mv.unit.naturalKeyGroup, mv.to);
+            RouteEntry e = entries.get(mv.unit.key);
+            if (e == null) {
+                e = RouteEntry.newBuilder().setKey(mv.unit.key).setKeyGroup(mv.unit.naturalKeyGroup).setMigration(null).build();
+                entries.put(mv.unit.key, e);
+            }
+            e.setMigration(Migration.newBuilder()
+                    .setToKeyGroup(target)
+                    .setShadowFrom(shadowFrom)
+                    .setSwitchAt(switchAt)
+                    .setPlannedInVersion(version)
+                    .setPredictedLoad(mv.unit.load)
+                    .setFromSubtaskLoadBefore(mv.fromLoadBefore)
+                    .setToSubtaskLoadBefore(mv.toLoadBefore)
+                    .build());
+        }
+        int started = bestPrefix;
+
+        // 4. Bound the routing table: send the coldest idle entries home while the budget allows.
+        if (entries.size() > s.maxRoutingEntries()) {
+            List<RouteEntry> idle = new ArrayList<>();
+            for (RouteEntry e : entries.values()) {
+                if (e.getMigration() == null) {
+                    idle.add(e);
+                }
+            }
+            idle.sort(Comparator.comparingDouble((RouteEntry e) -> hotLoad.getOrDefault(e.getKey(), 0.0))
+                    .thenComparing(RouteEntry::getKey));
+            int excess = entries.size() - s.maxRoutingEntries();
+            for (int i = 0; i < idle.size() && i < excess && started < budget; i++) {
+                RouteEntry e = idle.get(i);
+                e.setMigration(Migration.newBuilder()
+                        .setToKeyGroup(natural(e.getKey()))
+                        .setShadowFrom(shadowFrom)
+                        .setSwitchAt(switchAt)
+                        .setPlannedInVersion(version)
+                        .setPredictedLoad(hotLoad.getOrDefault(e.getKey(), 0.0))
+                        .setFromSubtaskLoadBefore(0)
+                        .setToSubtaskLoadBefore(0)
+                        .build());
+                started++;
+            }
+        }
+        current = plan(version, newLease, end, new ArrayList<>(entries.values()), imbalanceBefore,
+                imbalance(planned), started, completed);
+        return current;
+    }
+
+    private double planningLoad(UnitForecast u) {
+        List<Double> f = u.getForecast();
+        int from = Math.min(s.leaseLead(), f.size() - 1);
+        int to = Math.min(f.size(), s.leaseLead() + s.horizon());
+        double sum = 0;
+        for (int i = from; i < to; i++) {
+            sum += f.get(i);
+        }
+        return sum / Math.max(1, to - from);
+    }
+
+    private int targetKeyGroup(String key, int naturalKeyGroup, int subtask) {
+        if (subtask(naturalKeyGroup) == subtask) {
+            return naturalKeyGroup;
+        }
+        KeyGroupRange range = KeyGroupRangeAssignment.computeKeyGroupRangeForOperatorIndex(
+                s.maxParallelism(), s.parallelism(), subtask);
+        return range.getStartKeyGroup() + Math.floorMod(key.hashCode(), range.getNumberOfKeyGroups());
+    }
+
+    private int natural(String key) {
+        return KeyGroupRangeAssignment.assignToKeyGroup(key, s.maxParallelism());
+    }
+
+    private int subtask(int keyGroup) {
+        return KeyGroupRangeAssignment.computeOperatorIndexForKeyGroup(s.maxParallelism(), s.parallelism(), keyGroup);
+    }
+
+    private RoutingPlan plan(long version, long validUntil, long basedOn, List<RouteEntry> entries,
+                             double before, double after, int started, int completed) {
+        entries.sort(Comparator.comparing(RouteEntry::getKey));
+        return RoutingPlan.newBuilder()
+                .setVersion(version)
+                .setValidUntil(validUntil)
+                .setBasedOnWindowEnd(basedOn)
+                .setMaxParallelism(s.maxParallelism())
+                .setParallelism(s.parallelism())
+                .setEntries(entries)
+                .setPredictedImbalanceBefore(before)
+                .setPredictedImbalanceAfter(after)
+                .setMigrationsStarted(started)
+                .setMigrationsCompleted(completed)
+                .build();
+    }
+
+    private static List<RouteEntry> copy(List<RouteEntry> entries) {
+        List<RouteEntry> out = new ArrayList<>(entries.size());
+        for (RouteEntry e : entries) {
+            out.add(RouteEntry.newBuilder(e).build());
+        }
+        return out;
+    }
+
+    /** max / mean of the loads; 1 when all are 0. */
+    public static double imbalance(double[] loads) {
+        double max = 0;
+        double sum = 0;
+        for (double v : loads) {
+            max = Math.max(max, v);
+            sum += v;
+        }
+        return sum <= 0 ? 1.0 : max / (sum / loads.length);
+    }
+
+    private static int argMax(double[] a) {
+        int best = 0;
+        for (int i = 1; i < a.length; i++) {
+            if (a[i] > a[best]) {
+                best = i;
+            }
+        }
+        return best;
+    }
+
+    private static int argMin(double[] a) {
+        int best = 0;
+        for (int i = 1; i < a.length; i++) {
+            if (a[i] < a[best]) {
+                best = i;
+            }
+        }
+        return best;
+    }
+
+    private record Unit(String key, int naturalKeyGroup, int subtask, double load) {}
+
+    private record Move(Unit unit, int from, int to, double fromLoadBefore, double toLoadBefore) {}
+}

@@ -1,0 +1,49 @@
+package io.keyshift.profiler;
+
+/**
+ * The merged key distribution of one tumbling window over all sampler subtasks: exact records per natural key group
+ * and the heavy hitters (estimated records per key, scaled by 1 / samplingRate, with DataSketches' bounds).
+ *
+ * <p>Heavy hitters are sorted by estimate, descending, ties by key; the four arrays have equal length.
+ * {@code maxError} bounds |estimate - true count| for every key (also keys not listed, whose true count is at most
+ * {@code maxError}); with sampling rate r < 1 the estimates carry an extra binomial error of about
+ * {@code sqrt(count * (1 - r) / r)}. Flink POJO (arrays, no collections), so no Kryo.
+ */
+public class WindowProfile {
+    /** Window start, epoch ms, inclusive. */
+    public long windowStart;
+    /** Window end, epoch ms, exclusive. */
+    public long windowEnd;
+    /** All records in the window (exact). */
+    public long records;
+    /** Sampling rate the sketches were built with, in (0, 1]. */
+    public double samplingRate;
+    /** Exact records per natural key group; length maxParallelism. */
+    public long[] keyGroupCounts;
+    /** Heavy-hitter keys. */
+    public String[] hotKeys;
+    /** Estimated records per heavy-hitter key (scaled by 1 / samplingRate). */
+    public double[] hotEstimates;
+    /** Lower bounds of the estimates (scaled). */
+    public double[] hotLowerBounds;
+    /** Upper bounds of the estimates (scaled). */
+    public double[] hotUpperBounds;
+    /** Maximum error of any estimate (scaled), records. */
+    public double maxError;
+
+    public WindowProfile() {}
+
+    /** An empty profile for a window without records. */
+    public static WindowProfile empty(long windowStart, long windowEnd, int maxParallelism, double samplingRate) {
+        WindowProfile p = new WindowProfile();
+        p.windowStart = windowStart;
+        p.windowEnd = windowEnd;
+        p.samplingRate = samplingRate;
+        p.keyGroupCounts = new long[maxParallelism];
+        p.hotKeys = new String[0];
+        p.hotEstimates = new double[0];
+        p.hotLowerBounds = new double[0];
+        p.hotUpperBounds = new double[0];
+        return p;
+    }
+}

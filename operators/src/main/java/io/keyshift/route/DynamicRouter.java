@@ -1,0 +1,176 @@
+package io.keyshift.route;
+
+import io.keyshift.avro.RoutingPlan;
+import io.keyshift.event.Event;
+import io.keyshift.metrics.KeyshiftMetrics;
+
+import org.apache.flink.api.common.state.ListState;
+import org.apache.flink.api.common.state.ListStateDescriptor;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.formats.avro.typeutils.AvroTypeInfo;
+import org.apache.flink.metrics.Counter;
+import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
+import org.apache.flink.runtime.state.StateInitializationContext;
+import org.apache.flink.runtime.state.StateSnapshotContext;
+import org.apache.flink.streaming.api.operators.AbstractStreamOperator;
+import org.apache.flink.streaming.api.operators.TwoInputStreamOperator;
+import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+
+/**
+ * The dynamic partitioner's first half: stamps every record with its {@link RoutingKey} under the routing plan
+ * whose lease covers the record's event time, and writes a second, SHADOW copy while its key migrates.
+ *
+ * <p>Input 1: events; input 2: {@link RoutingPlan} versions, broadcast from the planner (parallelism 1). A record
+ * whose event time is not covered by the current lease waits, in checkpointed operator state, until a plan extends
+ * the lease; so the route of every record depends only on the input, never on when a plan arrived. The output
+ * watermark is the minimum of both inputs' watermarks and the planner's watermark trails its lease, so a record
+ * that waited is never late when it is released.
+ *
+ * <p>Rescaling: waiting records are redistributed round-robin (any subtask may route any record); the plan is kept
+ * in union list state, so every new subtask restores the newest version. Plans name key groups, never subtasks,
+ * so a restore with another parallelism keeps every key in the key group that holds its state.
+ *
+ * <p>Bound: waiting records are at most those with event time in [lease end, source watermark]; in a bounded replay
+ * at full speed that can be most of the input (memory ~ 100 bytes per record).
+ */
+public class DynamicRouter extends AbstractStreamOperator<Envelope>
+        implements TwoInputStreamOperator<Event, RoutingPlan, Envelope> {
+
+    private static final long serialVersionUID = 1L;
+
+    private transient KeyGroupHashTable hashTable;
+    private transient int maxParallelism;
+    private transient RoutingTable routing;
+    private transient RoutingPlan currentPlan;
+    private transient ArrayDeque<Event> waiting;
+    private transient ListState<Event> waitingState;
+    private transient ListState<RoutingPlan> planState;
+    private transient Counter primaryCopies;
+    private transient Counter shadowCopies;
+
+    @Override
+    public void initializeState(StateInitializationContext context) throws Exception {
+        super.initializeState(context);
+        waitingState = context.getOperatorStateStore()
+                .getListState(new ListStateDescriptor<>("waiting-records", TypeInformation.of(Event.class)));
+        planState = context.getOperatorStateStore()
+                .getUnionListState(new ListStateDescriptor<>("routing-plan", new AvroTypeInfo<>(RoutingPlan.class)));
+        waiting = new ArrayDeque<>();
+        routing = RoutingTable.empty();
+        currentPlan = null;
+        if (context.isRestored()) {
+            List<Event> restored = new ArrayList<>();
+            for (Event e : waitingState.get()) {
+                restored.add(e);
+            }
+            restored.sort((a, b) -> Long.compare(a.timestamp, b.timestamp));
+            waiting.addAll(restored);
+            for (RoutingPlan p : planState.get()) {
+                if (currentPlan == null || p.getVersion() > currentPlan.getVersion()) {
+                    currentPlan = p;
+                }
+            }
+            if (currentPlan != null) {
+                routing = RoutingTable.of(currentPlan);
+            }
+        }
+    }
+
+    @Override
+    public void open() throws Exception {
+        super.open();
+        maxParallelism = getRuntimeContext().getTaskInfo().getMaxNumberOfParallelSubtasks();
+        hashTable = KeyGroupHashTable.forMaxParallelism(maxParallelism);
+        primaryCopies = getMetricGroup().counter(KeyshiftMetrics.ROUTER_PRIMARY_RECORDS);
+        shadowCopies = getMetricGroup().counter(KeyshiftMetrics.ROUTER_SHADOW_RECORDS);
+        getMetricGroup().gauge(KeyshiftMetrics.ROUTER_WAITING_RECORDS, () -> waiting.size());
+        getMetricGroup().gauge(KeyshiftMetrics.ROUTER_PLAN_VERSION, () -> routing.version());
+        getMetricGroup().gauge(KeyshiftMetrics.ROUTER_TABLE_ENTRIES, () -> routing.size());
+    }
+
+    @Override
+    public void processElement1(StreamRecord<Event> element) throws Exception {
+        Event e = element.getValue();
+        if (routing.covers(e.timestamp)) {
+            emit(e);
+        } else {
+            waiting.add(e);
+        }
+    }
+
+    @Override
+    public void processElement2(StreamRecord<RoutingPlan> element) throws Exception {
+        RoutingPlan plan = element.getValue();
+        if (currentPlan != null && plan.getVersion() <= currentPlan.getVersion()) {
+            return;
+        }
+        if (plan.getMaxParallelism() != maxParallelism) {
+            throw new IllegalStateException("Routing plan " + plan.getVersion() + " was made for maxParallelism "
+                    + plan.getMaxParallelism() + " but this job runs with maxParallelism " + maxParallelism
+                    + "; set pipeline.max-parallelism to the same value everywhere");
+        }
+        currentPlan = plan;
+        routing = RoutingTable.of(plan);
+        release();
+    }
+
+    private void release() {
+        if (waiting.isEmpty()) {
+            return;
+        }
+        Iterator<Event> it = waiting.iterator();
+        while (it.hasNext()) {
+            Event e = it.next();
+            if (routing.covers(e.timestamp)) {
+                emit(e);
+                it.remove();
+            }
+        }
+    }
+
+    private void emit(Event e) {
+        int natural = KeyGroupRangeAssignment.assignToKeyGroup(e.key, maxParallelism);
+        long route = routing.route(e.key, e.timestamp, natural);
+        int primary = RoutingTable.primary(route);
+        output.collect(new StreamRecord<>(
+                new Envelope(RoutingKey.of(e.key, primary, hashTable), e, Role.PRIMARY), e.timestamp));
+        primaryCopies.inc();
+        int shadow = RoutingTable.shadow(route);
+        if (shadow >= 0) {
+            output.collect(new StreamRecord<>(
+                    new Envelope(RoutingKey.of(e.key, shadow, hashTable), e, Role.SHADOW), e.timestamp));
+            shadowCopies.inc();
+        }
+    }
+
+    @Override
+    public void snapshotState(StateSnapshotContext context) throws Exception {
+        super.snapshotState(context);
+        waitingState.update(new ArrayList<>(waiting));
+        if (currentPlan != null) {
+            planState.update(List.of(currentPlan));
+        } else {
+            planState.clear();
+        }
+    }
+
+    @Override
+    public void finish() throws Exception {
+        if (!waiting.isEmpty()) {
+            throw new IllegalStateException(waiting.size() + " records still wait for a routing-plan lease at the "
+                    + "end of the input (first at event time " + waiting.peek().timestamp + ", lease ends at "
+                    + routing.validUntil() + "); the planner must issue a final lease before its input ends");
+        }
+        super.finish();
+    }
+
+    /** Records currently waiting for a lease (for tests). */
+    int waitingRecords() {
+        return waiting.size();
+    }
+}

@@ -1,0 +1,101 @@
+package io.keyshift.route;
+
+import io.keyshift.avro.Migration;
+import io.keyshift.avro.RouteEntry;
+import io.keyshift.avro.RoutingPlan;
+
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * The routing function of one {@link RoutingPlan} version, indexed for the per-record hot path.
+ *
+ * <p>For a record of user key {@code k} at event time {@code t < validUntil()}: a key without an entry stays in its
+ * natural key group; an entry without a migration routes to its key group; an entry with a migration routes
+ * {@code t < shadowFrom} to the old key group, {@code shadowFrom <= t < switchAt} to the old key group (PRIMARY)
+ * and the new one (SHADOW), and {@code t >= switchAt} to the new one (PRIMARY). See ../shared/DESIGN.md,
+ * "Migration: event-time fenced, shadowed, deterministic".
+ *
+ * <p>{@link #route} returns both key groups packed in a long so that the hot path allocates nothing: use
+ * {@link #primary(long)} and {@link #shadow(long)} ({@code -1} = no shadow copy).
+ */
+public final class RoutingTable {
+    private static final RoutingTable EMPTY = new RoutingTable(0L, Long.MIN_VALUE, new HashMap<>());
+
+    private final long version;
+    private final long validUntil;
+    private final Map<String, RouteEntry> entries;
+
+    private RoutingTable(long version, long validUntil, Map<String, RouteEntry> entries) {
+        this.version = version;
+        this.validUntil = validUntil;
+        this.entries = entries;
+    }
+
+    /** The table before any plan arrived: no lease, so every record waits. */
+    public static RoutingTable empty() {
+        return EMPTY;
+    }
+
+    /** Indexes {@code plan}; entries are looked up by user key. */
+    public static RoutingTable of(RoutingPlan plan) {
+        Map<String, RouteEntry> index = new HashMap<>(Math.max(16, plan.getEntries().size() * 2));
+        for (RouteEntry e : plan.getEntries()) {
+            index.put(e.getKey(), e);
+        }
+        return new RoutingTable(plan.getVersion(), plan.getValidUntil(), index);
+    }
+
+    /** Plan version, 0 for {@link #empty()}. */
+    public long version() {
+        return version;
+    }
+
+    /** Lease end: records with event time {@code >= validUntil()} must wait for a later plan. */
+    public long validUntil() {
+        return validUntil;
+    }
+
+    /** True if this plan's lease covers event time {@code t}. */
+    public boolean covers(long t) {
+        return t < validUntil;
+    }
+
+    /** Number of explicit entries (the routing table's size, besides the natural routes). */
+    public int size() {
+        return entries.size();
+    }
+
+    /**
+     * Key groups for user key {@code key} at event time {@code t}.
+     *
+     * @param naturalKeyGroup the key's natural key group, used when the plan has no entry for it
+     * @return primary and shadow key group packed; decode with {@link #primary(long)} / {@link #shadow(long)}
+     */
+    public long route(String key, long t, int naturalKeyGroup) {
+        RouteEntry e = entries.get(key);
+        if (e == null) {
+            return pack(naturalKeyGroup, -1);
+        }
+        Migration m = e.getMigration();
+        if (m == null || t < m.getShadowFrom()) {
+            return pack(e.getKeyGroup(), -1);
+        }
+        if (t < m.getSwitchAt()) {
+            return pack(e.getKeyGroup(), m.getToKeyGroup());
+        }
+        return pack(m.getToKeyGroup(), -1);
+    }
+
+    public static int primary(long route) {
+        return (int) (route >>> 32);
+    }
+
+    public static int shadow(long route) {
+        return (int) route;
+    }
+
+    private static long pack(int primary, int shadow) {
+        return ((long) primary << 32) | (shadow & 0xFFFFFFFFL);
+    }
+}
