@@ -29,9 +29,10 @@ public final class PlanOptions {
 
     public static final ConfigOption<Double> ALPHA = ConfigOptions.key("keyshift.plan.alpha")
             .doubleType()
-            .defaultValue(1.0)
+            .defaultValue(0.1)
             .withDescription("Cost per unit of state moved, as a share of one subtask's mean load: moving keys "
-                    + "whose load is 10% of a subtask's mean costs 0.1 x alpha.");
+                    + "whose load is 10% of a subtask's mean costs 0.1 x alpha. The cost is paid once (one "
+                    + "shadow window), the gain in imbalance every window the plan holds, so alpha is well below 1.");
 
     public static final ConfigOption<Double> BETA = ConfigOptions.key("keyshift.plan.beta")
             .doubleType()

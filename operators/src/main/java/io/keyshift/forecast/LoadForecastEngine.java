@@ -34,7 +34,8 @@ public final class LoadForecastEngine {
 
     /** Configuration of the engine. */
     public record Settings(int maxParallelism, int topK, int ageOutWindows, int season, int horizon,
-                           double decay, double intervalZ, double anomalyZ, ForecastModelKind fixedModel) {
+                           double decay, double intervalZ, double anomalyZ, ForecastModelKind fixedModel)
+            implements java.io.Serializable {
         public Settings {
             if (topK < 1 || ageOutWindows < 1 || horizon < 1 || maxParallelism < 1) {
                 throw new IllegalArgumentException("topK, ageOutWindows, horizon and maxParallelism must be >= 1");

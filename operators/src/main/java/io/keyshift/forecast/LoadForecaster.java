@@ -39,6 +39,7 @@ public class LoadForecaster extends AbstractStreamOperator<LoadForecast>
     @Override
     public void initializeState(StateInitializationContext context) throws Exception {
         super.initializeState(context);
+        io.keyshift.config.AvroTrust.install();
         state = context.getOperatorStateStore().getListState(
                 new ListStateDescriptor<>("forecaster", PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO));
         engine = new LoadForecastEngine(settings);

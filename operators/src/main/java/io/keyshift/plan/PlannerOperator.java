@@ -46,6 +46,7 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
     @Override
     public void initializeState(StateInitializationContext context) throws Exception {
         super.initializeState(context);
+        io.keyshift.config.AvroTrust.install();
         state = context.getOperatorStateStore()
                 .getListState(new ListStateDescriptor<>("routing-plan", new AvroTypeInfo<>(RoutingPlan.class)));
         planner = new RepartitionPlanner(settings);

@@ -42,7 +42,7 @@ public final class RepartitionPlanner {
     /** Planner configuration; times in ms. */
     public record Settings(int maxParallelism, int parallelism, long windowMillis, long stateHorizonMillis,
                            int leaseLead, int horizon, double threshold, double alpha, double beta,
-                           int maxConcurrentMigrations, int maxRoutingEntries) {
+                           int maxConcurrentMigrations, int maxRoutingEntries) implements java.io.Serializable {
         public Settings {
             if (parallelism < 1 || parallelism > maxParallelism) {
                 throw new IllegalArgumentException("parallelism must be in [1, maxParallelism], was " + parallelism);

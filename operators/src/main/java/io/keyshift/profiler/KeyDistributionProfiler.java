@@ -71,6 +71,7 @@ public class KeyDistributionProfiler extends AbstractStreamOperator<WindowProfil
     @Override
     public void initializeState(StateInitializationContext context) throws Exception {
         super.initializeState(context);
+        io.keyshift.config.AvroTrust.install();
         pendingState = context.getOperatorStateStore()
                 .getListState(new ListStateDescriptor<>("pending-samples", new AvroTypeInfo<>(KeyLoadSample.class)));
         lastEmittedState = context.getOperatorStateStore()

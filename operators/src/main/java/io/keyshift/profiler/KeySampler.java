@@ -67,6 +67,7 @@ public class KeySampler extends AbstractStreamOperator<KeyLoadSample>
     @Override
     public void initializeState(StateInitializationContext context) throws Exception {
         super.initializeState(context);
+        io.keyshift.config.AvroTrust.install();
         openState = context.getOperatorStateStore()
                 .getListState(new ListStateDescriptor<>("open-windows", new AvroTypeInfo<>(KeyLoadSample.class)));
         open = new TreeMap<>();

@@ -56,6 +56,7 @@ public class DynamicRouter extends AbstractStreamOperator<Envelope>
     @Override
     public void initializeState(StateInitializationContext context) throws Exception {
         super.initializeState(context);
+        io.keyshift.config.AvroTrust.install();
         waitingState = context.getOperatorStateStore()
                 .getListState(new ListStateDescriptor<>("waiting-records", TypeInformation.of(Event.class)));
         planState = context.getOperatorStateStore()

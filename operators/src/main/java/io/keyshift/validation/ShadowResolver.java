@@ -51,6 +51,7 @@ public class ShadowResolver extends KeyedProcessFunction<String, WindowResult, W
 
     @Override
     public void open(OpenContext openContext) {
+        io.keyshift.config.AvroTrust.install();
         pending = getRuntimeContext().getMapState(
                 new MapStateDescriptor<>("pending-windows", Types.LONG, TypeInformation.of(Pending.class)));
         matches = getRuntimeContext().getMetricGroup().counter(KeyshiftMetrics.VALIDATION_MATCHES);

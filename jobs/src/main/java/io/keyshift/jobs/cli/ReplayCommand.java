@@ -1,0 +1,225 @@
+package io.keyshift.jobs.cli;
+
+import io.keyshift.config.JobOptions;
+import io.keyshift.jobs.input.EventParser;
+import io.keyshift.jobs.input.InputSpec;
+import io.keyshift.jobs.input.ReplayInput;
+import io.keyshift.jobs.replay.ReplayRunner;
+import io.keyshift.jobs.report.ReplayReport;
+import io.keyshift.jobs.source.ZipfDriftGenerator;
+import io.keyshift.pipeline.Strategy;
+
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.PipelineOptions;
+import org.apache.flink.util.TimeUtils;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+
+/** {@code keyshift replay}: replays a historical stream (or the generator) through each strategy and reports. */
+@Command(name = "replay",
+        mixinStandardHelpOptions = true,
+        sortOptions = false,
+        description = {
+            "Replays a keyed event stream through the keyshift dataflow on a local MiniCluster (RocksDB, checkpoints)",
+            "and compares strategies: per key and tumbling event-time window, the count of records (and a sum).",
+            "Without --input it replays the built-in generator: Zipf keys whose hot set drifts with a daily cycle.",
+            "Writes results-<strategy>.csv, dead-letters.csv and report.json to --out and prints a summary.",
+            "Exit status: 0 done, 1 the job failed, 2 bad options or input description."},
+        footer = {"", "Example (bike share, daily windows):",
+            "  bin/keyshift replay --input ../shared/data/bayarea-bikeshare-2014/batrips.csv.gz --key start_station \\",
+            "    --time start_date --time-format 'yyyy-MM-dd HH:mm:ssXXX' --window 1d --parallelism 8 --out out/bikes"})
+public final class ReplayCommand implements Callable<Integer> {
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Option(names = "--input", paramLabel = "FILE",
+            description = "CSV file, optionally gzipped; rows need not be in time order. Default: the built-in generator.")
+    Path input;
+
+    @Option(names = "--columns", split = ",", paramLabel = "a,b,c",
+            description = "Column names for a file without a header row (otherwise the first row is the header).")
+    List<String> columns = new ArrayList<>();
+
+    @Option(names = "--key", paramLabel = "COL", description = "Key column (required with --input).")
+    String key;
+
+    @Option(names = "--time", split = ",", paramLabel = "COL[,COL...]",
+            description = "Event-time column(s), joined with a space before parsing (required with --input).")
+    List<String> time = new ArrayList<>();
+
+    @Option(names = "--time-format", paramLabel = "PATTERN",
+            description = "java.time pattern of the time; UTC unless it has an offset. Default: ISO-8601 or "
+                    + "yyyy-MM-dd HH:mm:ss[XXX].")
+    String timeFormat;
+
+    @Option(names = "--sum-field", paramLabel = "COL", description = "Numeric column to sum per key and window.")
+    String sumField;
+
+    @Option(names = "--window", paramLabel = "DURATION", defaultValue = "1h",
+            description = "Tumbling window length, Flink duration syntax (5min, 1h, 1d). Default: ${DEFAULT-VALUE}.")
+    String window;
+
+    @Option(names = "--parallelism", paramLabel = "N", defaultValue = "4",
+            description = "Parallelism of the source, router and keyed workload. Default: ${DEFAULT-VALUE}.")
+    int parallelism;
+
+    @Option(names = "--strategies", split = ",", paramLabel = "s1,s2", defaultValue = "hash,reactive,predictive",
+            description = "Strategies to run, in order (hash always runs: it is the reference). Default: ${DEFAULT-VALUE}.")
+    List<String> strategies;
+
+    @Option(names = "--out", paramLabel = "DIR", defaultValue = "replay-out",
+            description = "Output directory. Default: ${DEFAULT-VALUE}.")
+    Path out;
+
+    @Option(names = "--rate", paramLabel = "RECORDS_PER_SECOND", defaultValue = "0",
+            description = "Throttle the source to this many records per second in total (0 = full speed). "
+                    + "Default: ${DEFAULT-VALUE}.")
+    double rate;
+
+    @Option(names = "--config", paramLabel = "DIR",
+            description = "Directory with Flink's config.yaml. Default: flink-conf/ of the keyshift installation.")
+    Path config;
+
+    @Option(names = "-D", paramLabel = "key=value", mapFallbackValue = "",
+            description = "Set any keyshift.* or Flink option, overriding config.yaml (e.g. -Dkeyshift.plan.alpha=0.2).")
+    Map<String, String> dynamic = new LinkedHashMap<>();
+
+    @Option(names = "--generator-records", defaultValue = "240000", paramLabel = "N",
+            description = "Generator: records. Default: ${DEFAULT-VALUE}.")
+    long generatorRecords;
+
+    @Option(names = "--generator-days", defaultValue = "4", paramLabel = "DAYS",
+            description = "Generator: days of event time the records span. Default: ${DEFAULT-VALUE}.")
+    double generatorDays;
+
+    @Option(names = "--generator-keys", defaultValue = "2000", paramLabel = "N",
+            description = "Generator: distinct keys. Default: ${DEFAULT-VALUE}.")
+    int generatorKeys;
+
+    @Option(names = "--generator-zipf", defaultValue = "1.1", paramLabel = "S",
+            description = "Generator: Zipf exponent of the key popularity. Default: ${DEFAULT-VALUE}.")
+    double generatorZipf;
+
+    @Option(names = "--generator-drift", defaultValue = "40", paramLabel = "KEYS",
+            description = "Generator: how many key positions the hot set moves away and back each day. Default: ${DEFAULT-VALUE}.")
+    int generatorDrift;
+
+    @Option(names = "--seed", defaultValue = "42", description = "Generator seed. Default: ${DEFAULT-VALUE}.")
+    long seed;
+
+    @Override
+    public Integer call() throws Exception {
+        CommandLine cl = spec.commandLine();
+        Duration windowDuration;
+        try {
+            windowDuration = TimeUtils.parseDuration(window);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(cl, "--window: invalid duration '" + window + "' (use e.g. 5min, 1h, 1d)");
+        }
+        if (windowDuration.toMillis() <= 0) {
+            throw new ParameterException(cl, "--window must be positive, was '" + window + "'");
+        }
+        if (parallelism < 1) {
+            throw new ParameterException(cl, "--parallelism must be >= 1, was " + parallelism);
+        }
+        if (rate < 0) {
+            throw new ParameterException(cl, "--rate must be >= 0, was " + rate);
+        }
+        List<Strategy> chosen = new ArrayList<>();
+        for (String s : strategies) {
+            try {
+                chosen.add(Strategy.parse(s));
+            } catch (IllegalArgumentException e) {
+                throw new ParameterException(cl, "--strategies: " + e.getMessage());
+            }
+        }
+        Configuration conf;
+        try {
+            conf = FlinkConfig.load(config != null ? config : FlinkConfig.defaultConfDir(), dynamic);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(cl, "-D / config.yaml: " + e.getMessage());
+        }
+        conf.set(JobOptions.WINDOW, windowDuration);
+        int maxP = conf.getOptional(PipelineOptions.MAX_PARALLELISM).orElse(conf.get(JobOptions.DEFAULT_MAX_PARALLELISM));
+        if (parallelism > maxP) {
+            throw new ParameterException(cl, "--parallelism " + parallelism + " exceeds the max parallelism " + maxP
+                    + " (pipeline.max-parallelism / keyshift.max-parallelism)");
+        }
+        Files.createDirectories(out);
+
+        ReplayRunner.InputSource source;
+        boolean withSum = sumField != null;
+        if (input != null) {
+            if (!Files.isReadable(input)) {
+                throw new ParameterException(cl, "--input: cannot read '" + input + "'");
+            }
+            if (key == null) {
+                throw new ParameterException(cl, "--key is required with --input");
+            }
+            if (time.isEmpty()) {
+                throw new ParameterException(cl, "--time is required with --input");
+            }
+            InputSpec inputSpec = new InputSpec(columns, key, time, Optional.ofNullable(timeFormat),
+                    Optional.ofNullable(sumField));
+            try {
+                new EventParser(inputSpec, ReplayInput.header(input, inputSpec));
+            } catch (IllegalArgumentException e) {
+                throw new ParameterException(cl, e.getMessage());
+            }
+            System.err.printf("replay: reading and sorting %s%n", input);
+            ReplayInput.Prepared prepared = ReplayInput.prepare(input, inputSpec, out.resolve(".events.bin"),
+                    out.resolve("dead-letters.csv"),
+                    lines -> System.err.printf("replay: %,d lines read%n", lines));
+            System.err.printf("replay: %,d records, %,d dead letters (see %s)%n", prepared.stats().records(),
+                    prepared.stats().deadLetters(), out.resolve("dead-letters.csv"));
+            source = new ReplayRunner.InputSource(prepared.space(), prepared.stats(), input.getFileName().toString());
+        } else {
+            if (generatorRecords < 1 || generatorDays <= 0 || generatorKeys < 1) {
+                throw new ParameterException(cl, "--generator-records, --generator-days and --generator-keys must be positive");
+            }
+            ZipfDriftGenerator gen = new ZipfDriftGenerator(generatorRecords,
+                    Instant.parse("2026-01-05T00:00:00Z").toEpochMilli(),
+                    generatorRecords / (generatorDays * 86400.0), generatorKeys, generatorZipf, generatorDrift, seed);
+            Files.writeString(out.resolve("dead-letters.csv"), "raw_line,line_number,reason\n");
+            source = new ReplayRunner.InputSource(gen, ReplayInput.stats(gen),
+                    String.format("generator (%,d records, %d keys, Zipf %.2f, daily drift %d)", generatorRecords,
+                            generatorKeys, generatorZipf, generatorDrift));
+        }
+        ReplayReport report;
+        try {
+            report = ReplayRunner.run(new ReplayRunner.Settings(source, chosen, parallelism, out, conf, withSum, rate,
+                    System.err));
+        } catch (Exception e) {
+            System.err.println("replay failed: " + rootMessage(e));
+            e.printStackTrace(System.err);
+            return 1;
+        } finally {
+            Files.deleteIfExists(out.resolve(".events.bin"));
+        }
+        report.print(System.out);
+        System.out.println("report: " + out.resolve("report.json"));
+        return 0;
+    }
+
+    private static String rootMessage(Throwable e) {
+        Throwable t = e;
+        while (t.getCause() != null) {
+            t = t.getCause();
+        }
+        return t.getClass().getSimpleName() + ": " + t.getMessage();
+    }
+}

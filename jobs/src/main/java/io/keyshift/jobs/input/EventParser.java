@@ -1,0 +1,189 @@
+package io.keyshift.jobs.input;
+
+import io.keyshift.event.Event;
+
+import org.apache.commons.csv.CSVFormat;
+import org.apache.commons.csv.CSVParser;
+import org.apache.commons.csv.CSVRecord;
+
+import java.io.IOException;
+import java.io.StringReader;
+import java.nio.ByteBuffer;
+import java.nio.CharBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.time.LocalDate;
+import java.time.LocalDateTime;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.time.format.DateTimeFormatterBuilder;
+import java.time.format.DateTimeParseException;
+import java.time.temporal.TemporalAccessor;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * Parses one CSV line (raw bytes) into an {@link Event} or says why it cannot.
+ *
+ * <p>Bytes must be valid UTF-8; fields follow RFC 4180 (Apache Commons CSV), one record per physical line. The time
+ * is the time columns joined with one space, parsed with the pattern (Locale.ENGLISH, so "MMM" reads "May"); a
+ * pattern without an offset or zone is read in UTC. Without a pattern, ISO-8601 date-times (with or without offset)
+ * and {@code yyyy-MM-dd HH:mm:ss[XXX]} are recognised.
+ */
+public final class EventParser {
+    private static final DateTimeFormatter DEFAULT_FORMAT = new DateTimeFormatterBuilder()
+            .appendOptional(DateTimeFormatter.ISO_DATE_TIME)
+            .appendOptional(DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss[XXX]", Locale.ROOT))
+            .toFormatter(Locale.ROOT);
+
+    private final CSVFormat csv = CSVFormat.DEFAULT;
+    private final int columnCount;
+    private final int keyIndex;
+    private final int[] timeIndexes;
+    private final int sumIndex;
+    private final DateTimeFormatter formatter;
+    private final CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder()
+            .onMalformedInput(CodingErrorAction.REPORT)
+            .onUnmappableCharacter(CodingErrorAction.REPORT);
+
+    /** Outcome of parsing one line: exactly one of event and deadLetter is non-null. */
+    public record Parsed(Event event, DeadLetter deadLetter) {}
+
+    /**
+     * @param spec the input description
+     * @param header the column names in file order
+     * @throws UnknownColumnException if the key, a time or the sum column is not in {@code header}
+     * @throws IllegalArgumentException if the time pattern is not a valid java.time pattern
+     */
+    public EventParser(InputSpec spec, List<String> header) {
+        this.columnCount = header.size();
+        this.keyIndex = index(header, spec.keyColumn(), "--key");
+        this.timeIndexes = new int[spec.timeColumns().size()];
+        for (int i = 0; i < timeIndexes.length; i++) {
+            timeIndexes[i] = index(header, spec.timeColumns().get(i), "--time");
+        }
+        this.sumIndex = spec.sumField().isPresent() ? index(header, spec.sumField().get(), "--sum-field") : -1;
+        if (spec.timeFormat().isPresent()) {
+            try {
+                this.formatter = DateTimeFormatter.ofPattern(spec.timeFormat().get(), Locale.ENGLISH);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("--time-format: invalid pattern '" + spec.timeFormat().get()
+                        + "': " + e.getMessage(), e);
+            }
+        } else {
+            this.formatter = DEFAULT_FORMAT;
+        }
+    }
+
+    /** Thrown when an option names a column the input does not have. */
+    public static final class UnknownColumnException extends IllegalArgumentException {
+        public UnknownColumnException(String message) {
+            super(message);
+        }
+    }
+
+    private static int index(List<String> header, String column, String option) {
+        int i = header.indexOf(column);
+        if (i < 0) {
+            throw new UnknownColumnException(option + ": unknown column '" + column + "' (columns: "
+                    + String.join(", ", header) + ")");
+        }
+        return i;
+    }
+
+    /** Splits a header (or any) line into fields; IOException if it is not CSV. */
+    public static List<String> fields(String line) throws IOException {
+        try (CSVParser p = CSVParser.parse(new StringReader(line), CSVFormat.DEFAULT)) {
+            List<CSVRecord> records = p.getRecords();
+            if (records.isEmpty()) {
+                return List.of();
+            }
+            List<String> out = new ArrayList<>();
+            records.get(0).forEach(out::add);
+            return out;
+        }
+    }
+
+    /**
+     * Parses one line.
+     *
+     * @param bytes the line without its line terminator
+     * @param line 1-based line number in the file
+     */
+    public Parsed parse(byte[] bytes, long line) {
+        String text;
+        try {
+            CharBuffer chars = decoder.reset().decode(ByteBuffer.wrap(bytes));
+            text = chars.toString();
+        } catch (CharacterCodingException e) {
+            return dead(new String(bytes, StandardCharsets.ISO_8859_1), line, "not valid UTF-8 text");
+        }
+        if (text.indexOf('\0') >= 0) {
+            return dead(text, line, "contains NUL bytes (not text)");
+        }
+        List<String> f;
+        try {
+            f = fields(text);
+        } catch (IOException | RuntimeException e) {
+            return dead(text, line, "not a CSV row: " + e.getMessage());
+        }
+        if (f.size() != columnCount) {
+            return dead(text, line, "expected " + columnCount + " columns, found " + f.size());
+        }
+        String key = f.get(keyIndex);
+        if (key == null || key.isBlank()) {
+            return dead(text, line, "empty key");
+        }
+        StringBuilder time = new StringBuilder();
+        for (int i = 0; i < timeIndexes.length; i++) {
+            if (i > 0) {
+                time.append(' ');
+            }
+            time.append(f.get(timeIndexes[i]).trim());
+        }
+        long ts;
+        try {
+            ts = parseTime(time.toString());
+        } catch (DateTimeParseException | ArithmeticException e) {
+            return dead(text, line, "unparsable time '" + time + "'");
+        }
+        double value = 0;
+        if (sumIndex >= 0) {
+            String v = f.get(sumIndex).trim();
+            try {
+                value = v.isEmpty() ? 0 : Double.parseDouble(v);
+            } catch (NumberFormatException e) {
+                return dead(text, line, "sum field is not a number: '" + v + "'");
+            }
+            if (!Double.isFinite(value)) {
+                return dead(text, line, "sum field is not finite: '" + v + "'");
+            }
+        }
+        return new Parsed(new Event(ts, key, value, line), null);
+    }
+
+    /** Epoch ms of a time text under this parser's pattern; DateTimeParseException if it does not parse. */
+    public long parseTime(String text) {
+        TemporalAccessor t = formatter.parseBest(text, ZonedDateTime::from, OffsetDateTime::from,
+                LocalDateTime::from, LocalDate::from);
+        if (t instanceof ZonedDateTime z) {
+            return z.toInstant().toEpochMilli();
+        }
+        if (t instanceof OffsetDateTime o) {
+            return o.toInstant().toEpochMilli();
+        }
+        if (t instanceof LocalDateTime l) {
+            return l.toInstant(ZoneOffset.UTC).toEpochMilli();
+        }
+        return ((LocalDate) t).atStartOfDay().toInstant(ZoneOffset.UTC).toEpochMilli();
+    }
+
+    private static Parsed dead(String raw, long line, String reason) {
+        return new Parsed(null, new DeadLetter(raw, line, reason));
+    }
+}

@@ -1,0 +1,162 @@
+package io.keyshift.jobs.input;
+
+import io.keyshift.event.Event;
+import io.keyshift.jobs.source.EventSpace;
+import io.keyshift.jobs.source.SortedEventFile;
+import io.keyshift.workload.Csv;
+
+import java.io.BufferedInputStream;
+import java.io.BufferedWriter;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.function.LongConsumer;
+import java.util.zip.GZIPInputStream;
+
+/**
+ * Prepares a historical CSV file for replay: parses every line (gzip detected by its magic bytes), writes rows that
+ * cannot become events to {@code dead-letters.csv} with their reasons, sorts the events by event time (ties by line
+ * number, so an unsorted file replays exactly as if it were sorted) and writes them to a {@link SortedEventFile}.
+ *
+ * <p>Bound: the events are held in memory while sorting, about 100 bytes each plus the key.
+ */
+public final class ReplayInput {
+    private ReplayInput() {}
+
+    /** What the input held. Times are epoch ms; first/last are Long.MIN_VALUE without events. */
+    public record Stats(long records, long deadLetters, long keys, long firstEvent, long lastEvent) {}
+
+    /** The prepared input. */
+    public record Prepared(EventSpace space, Stats stats) {}
+
+    /**
+     * Reads the column names: {@code spec.columns()} if given, else the file's first line.
+     *
+     * @throws IOException if the file cannot be read or is empty
+     */
+    public static List<String> header(Path file, InputSpec spec) throws IOException {
+        if (!spec.columns().isEmpty()) {
+            return spec.columns();
+        }
+        try (InputStream in = open(file)) {
+            byte[] first = readLine(in);
+            if (first == null) {
+                throw new IOException(file + " is empty: no header row");
+            }
+            return EventParser.fields(new String(first, StandardCharsets.UTF_8));
+        }
+    }
+
+    /**
+     * Parses, dead-letters, sorts and writes the events.
+     *
+     * @param progress called with the number of lines read so far, every 50,000 lines
+     */
+    public static Prepared prepare(Path file, InputSpec spec, Path sortedFile, Path deadLetters, LongConsumer progress)
+            throws IOException {
+        List<String> header = header(file, spec);
+        EventParser parser = new EventParser(spec, header);
+        List<Event> events = new ArrayList<>();
+        long dead = 0;
+        try (InputStream in = open(file);
+             BufferedWriter dl = Files.newBufferedWriter(deadLetters, StandardCharsets.UTF_8)) {
+            dl.write("raw_line,line_number,reason\n");
+            long line = 0;
+            if (spec.columns().isEmpty()) {
+                readLine(in);
+                line = 1;
+            }
+            byte[] bytes;
+            while ((bytes = readLine(in)) != null) {
+                line++;
+                if (line % 50_000 == 0) {
+                    progress.accept(line);
+                }
+                if (bytes.length == 0) {
+                    dl.write("," + line + ",empty line\n");
+                    dead++;
+                    continue;
+                }
+                EventParser.Parsed p = parser.parse(bytes, line);
+                if (p.event() != null) {
+                    events.add(p.event());
+                } else {
+                    DeadLetter d = p.deadLetter();
+                    dl.write(Csv.quote(d.raw()) + "," + d.line() + "," + Csv.quote(d.reason()) + "\n");
+                    dead++;
+                }
+            }
+        }
+        events.sort(Comparator.comparingLong((Event e) -> e.timestamp).thenComparingLong(e -> e.sequence));
+        Set<String> keys = new HashSet<>();
+        for (Event e : events) {
+            keys.add(e.key);
+        }
+        SortedEventFile space = SortedEventFile.write(sortedFile, events);
+        long first = events.isEmpty() ? Long.MIN_VALUE : events.get(0).timestamp;
+        long last = events.isEmpty() ? Long.MIN_VALUE : events.get(events.size() - 1).timestamp;
+        return new Prepared(space, new Stats(events.size(), dead, keys.size(), first, last));
+    }
+
+    static InputStream open(Path file) throws IOException {
+        BufferedInputStream in = new BufferedInputStream(Files.newInputStream(file), 1 << 16);
+        in.mark(2);
+        int b1 = in.read();
+        int b2 = in.read();
+        in.reset();
+        if (b1 == 0x1f && b2 == 0x8b) {
+            return new BufferedInputStream(new GZIPInputStream(in, 1 << 16), 1 << 16);
+        }
+        return in;
+    }
+
+    /** The next line's bytes without CR/LF, or null at end of input. */
+    static byte[] readLine(InputStream in) throws IOException {
+        ByteArrayOutputStream b = new ByteArrayOutputStream(160);
+        int c;
+        boolean any = false;
+        while ((c = in.read()) >= 0) {
+            any = true;
+            if (c == '\n') {
+                break;
+            }
+            b.write(c);
+        }
+        if (!any) {
+            return null;
+        }
+        byte[] bytes = b.toByteArray();
+        if (bytes.length > 0 && bytes[bytes.length - 1] == '\r') {
+            return java.util.Arrays.copyOf(bytes, bytes.length - 1);
+        }
+        return bytes;
+    }
+
+    /** Statistics of a generated space (iterates it once). */
+    public static Stats stats(EventSpace space) throws IOException {
+        Set<String> keys = new HashSet<>();
+        long n = 0;
+        long first = Long.MIN_VALUE;
+        long last = Long.MIN_VALUE;
+        try (EventSpace.Cursor c = space.open(0, 1, 0)) {
+            while (c.hasNext()) {
+                Event e = c.next();
+                if (n == 0) {
+                    first = e.timestamp;
+                }
+                last = e.timestamp;
+                keys.add(e.key);
+                n++;
+            }
+        }
+        return new Stats(n, 0, keys.size(), first, last);
+    }
+}

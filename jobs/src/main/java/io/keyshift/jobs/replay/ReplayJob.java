@@ -1,0 +1,105 @@
+package io.keyshift.jobs.replay;
+
+import io.keyshift.avro.LoadForecast;
+import io.keyshift.avro.RoutingPlan;
+import io.keyshift.avro.ValidationReport;
+import io.keyshift.event.Event;
+import io.keyshift.jobs.source.EventSpace;
+import io.keyshift.jobs.source.StridedSource;
+import io.keyshift.pipeline.KeyshiftPipeline;
+import io.keyshift.pipeline.Strategy;
+import io.keyshift.pipeline.Uids;
+import io.keyshift.workload.WindowResult;
+
+import org.apache.avro.io.EncoderFactory;
+import org.apache.avro.io.JsonEncoder;
+import org.apache.avro.specific.SpecificDatumWriter;
+import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.common.serialization.SimpleStringEncoder;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.configuration.ReadableConfig;
+import org.apache.flink.connector.file.sink.FileSink;
+import org.apache.flink.core.fs.Path;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.streaming.api.functions.sink.filesystem.bucketassigners.BasePathBucketAssigner;
+import org.apache.flink.streaming.api.functions.sink.filesystem.rollingpolicies.OnCheckpointRollingPolicy;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * One replay job for one strategy: a {@link StridedSource} over the prepared events, the strategy's dataflow
+ * ({@link KeyshiftPipeline}), and exactly-once file sinks (committed on checkpoints) for everything the report
+ * reads, under {@code runDir}:
+ * <ul>
+ *   <li>{@code results/}: authoritative results, {@code key,windowStart,windowEnd,count[,sum]}</li>
+ *   <li>{@code window-results/}: every window result, primary and shadow, {@code windowStart,subtask,count,role,keyGroup,key}</li>
+ *   <li>{@code plans/}: every RoutingPlan version, Avro JSON, one per line</li>
+ *   <li>{@code forecasts/}: per window {@code windowEnd,absoluteErrorSum,naiveErrorSum,seasonalAbsoluteErrorSum,seasonalNaiveErrorSum,anomalies}</li>
+ *   <li>{@code validation/}: {@code outcome,key,windowStart,windowEnd,primaryKeyGroup,shadowKeyGroup}</li>
+ * </ul>
+ */
+public final class ReplayJob {
+    private ReplayJob() {}
+
+    /** Adds the job to {@code env} (whose parallelism and max parallelism must be set). */
+    public static void build(StreamExecutionEnvironment env, EventSpace space, Strategy strategy, ReadableConfig config,
+                             java.nio.file.Path runDir, boolean withSum, double recordsPerSecond, String progressId) {
+        int p = env.getParallelism();
+        int maxP = env.getConfig().getMaxParallelism();
+        DataStream<Event> events = env
+                .fromSource(new StridedSource(space, p, recordsPerSecond, progressId),
+                        WatermarkStrategy.<Event>forMonotonousTimestamps().withTimestampAssigner((e, ts) -> e.timestamp),
+                        "replay source")
+                .uid(Uids.SOURCE)
+                .setParallelism(p);
+        KeyshiftPipeline.Outputs out = KeyshiftPipeline.build(events, strategy, config, p, maxP);
+        sink(out.results().map(r -> r.toCsv(withSum)).returns(Types.STRING).name("results csv"),
+                runDir.resolve("results"), "results", p);
+        sink(out.allWindowResults().map(WindowResult::toLoadCsv).returns(Types.STRING).name("load csv"),
+                runDir.resolve("window-results"), "window-results", p);
+        if (out.plans() != null) {
+            sink(out.plans().map(ReplayJob::planJson).returns(Types.STRING).name("plan json").setParallelism(1),
+                    runDir.resolve("plans"), "plans", 1);
+            sink(out.forecasts().map(ReplayJob::forecastCsv).returns(Types.STRING).name("forecast csv").setParallelism(1),
+                    runDir.resolve("forecasts"), "forecasts", 1);
+            sink(out.validation().map(ReplayJob::validationCsv).returns(Types.STRING).name("validation csv"),
+                    runDir.resolve("validation"), "validation", p);
+        }
+    }
+
+    private static void sink(DataStream<String> lines, java.nio.file.Path dir, String name, int parallelism) {
+        FileSink<String> sink = FileSink
+                .forRowFormat(new Path(dir.toUri()), new SimpleStringEncoder<String>(StandardCharsets.UTF_8.name()))
+                .withBucketAssigner(new BasePathBucketAssigner<>())
+                .withRollingPolicy(OnCheckpointRollingPolicy.build())
+                .build();
+        lines.sinkTo(sink).name(name + " sink").uid("replay-sink-" + name).setParallelism(parallelism);
+    }
+
+    /** A plan in Avro's JSON encoding on one line. */
+    public static String planJson(RoutingPlan plan) {
+        try {
+            ByteArrayOutputStream b = new ByteArrayOutputStream();
+            JsonEncoder enc = EncoderFactory.get().jsonEncoder(RoutingPlan.getClassSchema(), b);
+            new SpecificDatumWriter<>(RoutingPlan.class).write(plan, enc);
+            enc.flush();
+            return b.toString(StandardCharsets.UTF_8).replace('\n', ' ');
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    static String forecastCsv(LoadForecast f) {
+        return f.getWindowEnd() + "," + f.getAbsoluteErrorSum() + "," + f.getNaiveErrorSum() + ","
+                + f.getSeasonalAbsoluteErrorSum() + "," + f.getSeasonalNaiveErrorSum() + "," + f.getAnomalies();
+    }
+
+    static String validationCsv(ValidationReport v) {
+        return v.getOutcome() + "," + io.keyshift.workload.Csv.quote(v.getKey()) + "," + v.getWindowStart() + ","
+                + v.getWindowEnd() + "," + v.getPrimaryKeyGroup() + "," + v.getShadowKeyGroup();
+    }
+}

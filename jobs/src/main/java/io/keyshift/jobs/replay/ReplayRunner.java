@@ -1,0 +1,120 @@
+package io.keyshift.jobs.replay;
+
+import io.keyshift.config.JobOptions;
+import io.keyshift.jobs.input.ReplayInput;
+import io.keyshift.jobs.report.ReplayReport;
+import io.keyshift.jobs.source.EventSpace;
+import io.keyshift.jobs.source.Progress;
+import io.keyshift.pipeline.Strategy;
+
+import org.apache.flink.configuration.CheckpointingOptions;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.PipelineOptions;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+
+/**
+ * Runs one replay: prepares the input once, then runs each strategy's job on a local MiniCluster (RocksDB,
+ * checkpoints, as configured), one after another, and builds the report. {@code hash} always runs first: it is the
+ * reference for results.
+ */
+public final class ReplayRunner {
+
+    /** What to replay and how. */
+    public record Settings(InputSource input, List<Strategy> strategies, int parallelism, Path out,
+                           Configuration flinkConfig, boolean withSum, double recordsPerSecond, PrintStream log) {}
+
+    /** The input: a prepared file or the generator, with its statistics. */
+    public record InputSource(EventSpace space, ReplayInput.Stats stats, String description) {}
+
+    /** Wall time and throughput of one strategy's job. */
+    public record RunTiming(double wallSeconds, double recordsPerSecond) {}
+
+    private ReplayRunner() {}
+
+    public static ReplayReport run(Settings s) throws Exception {
+        Path work = s.out().resolve(".work");
+        deleteRecursively(work);
+        Files.createDirectories(work);
+        List<Strategy> order = new ArrayList<>();
+        order.add(Strategy.HASH);
+        for (Strategy st : s.strategies()) {
+            if (!order.contains(st)) {
+                order.add(st);
+            }
+        }
+        Configuration base = new Configuration(s.flinkConfig());
+        int maxP = base.getOptional(PipelineOptions.MAX_PARALLELISM).orElse(base.get(JobOptions.DEFAULT_MAX_PARALLELISM));
+        Duration window = base.get(JobOptions.WINDOW);
+        Map<Strategy, RunTiming> timings = new LinkedHashMap<>();
+        for (Strategy st : order) {
+            Path runDir = work.resolve(st.id());
+            Configuration conf = new Configuration(base);
+            conf.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, work.resolve("checkpoints").resolve(st.id()).toUri().toString());
+            StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(s.parallelism(), conf);
+            env.setMaxParallelism(maxP);
+            String progressId = s.out().toAbsolutePath() + "#" + st.id();
+            Progress.reset(progressId);
+            ReplayJob.build(env, s.input().space(), st, conf, runDir, s.withSum(), s.recordsPerSecond(), progressId);
+            s.log().printf("replay [%s]: %s, window %s, parallelism %d, max parallelism %d%n", st.id(),
+                    s.input().description(), window, s.parallelism(), maxP);
+            long t0 = System.nanoTime();
+            Thread progress = progressPrinter(s.log(), st.id(), progressId, s.input().stats().records(), t0);
+            try {
+                env.execute("keyshift replay [" + st.id() + "]");
+            } finally {
+                progress.interrupt();
+                progress.join();
+            }
+            double wall = (System.nanoTime() - t0) / 1e9;
+            timings.put(st, new RunTiming(wall, s.input().stats().records() / Math.max(wall, 1e-9)));
+            s.log().printf("replay [%s]: done in %.1f s%n", st.id(), wall);
+        }
+        ReplayReport report = ReplayReport.build(work, s.out(), order, timings, s.input().stats(), s.parallelism(),
+                maxP, window, s.withSum());
+        report.write();
+        return report;
+    }
+
+    private static Thread progressPrinter(PrintStream log, String name, String id, long total, long t0) {
+        Thread t = new Thread(() -> {
+            try {
+                while (true) {
+                    Thread.sleep(2000);
+                    long n = Math.min(Progress.get(id), total);
+                    double secs = (System.nanoTime() - t0) / 1e9;
+                    String eta = n > 0 && n < total ? String.format(", ETA %.0f s", secs * (total - n) / n) : "";
+                    log.printf("replay [%s]: %,d / %,d records replayed (%.0f%%), %.0f s%s%n", name, n, total,
+                            total == 0 ? 100.0 : 100.0 * n / total, secs, eta);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }, "keyshift-progress-" + name);
+        t.setDaemon(true);
+        t.start();
+        return t;
+    }
+
+    static void deleteRecursively(Path dir) throws IOException {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (Stream<Path> paths = Files.walk(dir)) {
+            for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
+        }
+    }
+}

@@ -1,0 +1,372 @@
+package io.keyshift.jobs.report;
+
+import io.keyshift.avro.Migration;
+import io.keyshift.avro.RouteEntry;
+import io.keyshift.avro.RoutingPlan;
+import io.keyshift.jobs.input.ReplayInput;
+import io.keyshift.jobs.replay.ReplayRunner;
+import io.keyshift.pipeline.Strategy;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.apache.avro.io.DecoderFactory;
+import org.apache.avro.specific.SpecificDatumReader;
+import org.apache.commons.csv.CSVFormat;
+import org.apache.commons.csv.CSVRecord;
+import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
+
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.StringReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.SortedMap;
+import java.util.TreeMap;
+import java.util.stream.Stream;
+
+/**
+ * The replay report: reads what each strategy's job wrote (see {@link io.keyshift.jobs.replay.ReplayJob}), writes
+ * {@code results-<strategy>.csv} and {@code report.json}, and prints a summary table. Measures follow
+ * ../shared/DESIGN.md, "Measures every report uses": loads are the records each window-operator subtask processed
+ * (shadow copies included), references are computed from the realized per-key loads of the {@code hash} run.
+ */
+public final class ReplayReport {
+    private final Path out;
+    private final ObjectNode json;
+    private final List<String> table;
+
+    private ReplayReport(Path out, ObjectNode json, List<String> table) {
+        this.out = out;
+        this.json = json;
+        this.table = table;
+    }
+
+    /** The report as JSON (the content of report.json). */
+    public ObjectNode json() {
+        return json;
+    }
+
+    /** Writes report.json. */
+    public void write() throws IOException {
+        ObjectMapper mapper = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+        mapper.writeValue(out.resolve("report.json").toFile(), json);
+    }
+
+    /** Prints the summary table. */
+    public void print(PrintStream ps) {
+        for (String line : table) {
+            ps.println(line);
+        }
+    }
+
+    /** Reads the runs' outputs under {@code work} and computes the report. */
+    public static ReplayReport build(Path work, Path out, List<Strategy> strategies,
+                                     Map<Strategy, ReplayRunner.RunTiming> timings, ReplayInput.Stats stats,
+                                     int parallelism, int maxParallelism, Duration window, boolean withSum)
+            throws IOException {
+        ObjectMapper mapper = new ObjectMapper();
+        ObjectNode root = mapper.createObjectNode();
+        ObjectNode input = root.putObject("input");
+        input.put("records", stats.records());
+        input.put("dead_letters", stats.deadLetters());
+        input.put("keys", stats.keys());
+        input.put("first_event", stats.records() == 0 ? null : Instant.ofEpochMilli(stats.firstEvent()).toString());
+        input.put("last_event", stats.records() == 0 ? null : Instant.ofEpochMilli(stats.lastEvent()).toString());
+        root.put("parallelism", parallelism);
+        root.put("max_parallelism", maxParallelism);
+        root.put("window", window.toString());
+
+        // Reference loads per key and window, from the hash run (plain keyBy processes every record once).
+        LoadMeasures.Builder mb = LoadMeasures.builder()
+                .parallelism(parallelism)
+                .naturalSubtask(k -> KeyGroupRangeAssignment.assignKeyToParallelOperator(k, maxParallelism, parallelism));
+        for (String line : lines(work.resolve("hash").resolve("window-results"))) {
+            LoadLine l = LoadLine.parse(line);
+            mb.add(l.windowStart, l.key, l.count);
+        }
+        LoadMeasures measures = mb.build();
+        LoadMeasures.Summary lower = measures.lowerBound();
+        LoadMeasures.Summary oracle = measures.oracle();
+        LoadMeasures.Summary staticOracle = measures.staticOracle();
+        LoadMeasures.Summary trendOracle = measures.trendOracle();
+        double reference = Math.min(staticOracle.mean(), trendOracle.mean());
+
+        Map<String, String> hashResults = results(work.resolve("hash").resolve("results"));
+        ObjectNode strategiesNode = root.putObject("strategies");
+        Map<Strategy, ObjectNode> nodes = new LinkedHashMap<>();
+        double hashImbalance = Double.NaN;
+        for (Strategy st : strategies) {
+            Path run = work.resolve(st.id());
+            Map<String, String> res = results(run.resolve("results"));
+            writeResults(out.resolve("results-" + st.id() + ".csv"), res, withSum);
+
+            SortedMap<Long, long[]> processed = new TreeMap<>();
+            long shadow = 0;
+            for (String line : lines(run.resolve("window-results"))) {
+                LoadLine l = LoadLine.parse(line);
+                processed.computeIfAbsent(l.windowStart, k -> new long[parallelism])[l.subtask] += l.count;
+                if (l.shadow) {
+                    shadow += l.count;
+                }
+            }
+            LoadMeasures.Summary sum = measures.strategy(processed);
+            if (st == Strategy.HASH) {
+                hashImbalance = sum.mean();
+            }
+            ObjectNode n = strategiesNode.putObject(st.id());
+            n.put("imbalance_mean", sum.mean());
+            n.put("imbalance_p95", sum.p95());
+            n.put("lower_bound_mean", lower.mean());
+            n.put("oracle_mean", oracle.mean());
+            n.put("static_oracle_mean", staticOracle.mean());
+            n.put("trend_oracle_mean", trendOracle.mean());
+            n.put("results", res.size());
+            n.put("result_mismatches", mismatches(hashResults, res));
+            n.put("shadow_overhead", stats.records() == 0 ? 0.0 : (double) shadow / stats.records());
+
+            List<RoutingPlan> plans = plans(run.resolve("plans"));
+            long started = 0;
+            Set<String> completed = new HashSet<>();
+            for (RoutingPlan p : plans) {
+                started += p.getMigrationsStarted();
+                for (RouteEntry e : p.getEntries()) {
+                    Migration m = e.getMigration();
+                    if (m != null && m.getSwitchAt() <= stats.lastEvent()) {
+                        completed.add(e.getKey() + "@" + m.getPlannedInVersion());
+                    }
+                }
+            }
+            n.put("migrations_started", started);
+            n.put("migrations_completed", completed.size());
+            n.put("plan_versions", plans.size());
+            n.put("plan_digest", plans.isEmpty() ? null : digest(plans));
+            ReplayRunner.RunTiming t = timings.get(st);
+            n.put("wall_seconds", t == null ? Double.NaN : t.wallSeconds());
+            n.put("records_per_second", t == null ? Double.NaN : t.recordsPerSecond());
+            Double mase = mase(run.resolve("forecasts"));
+            if (mase == null) {
+                n.putNull("forecast_mase");
+            } else {
+                n.put("forecast_mase", mase);
+            }
+            ObjectNode validation = n.putObject("validation");
+            Map<String, Long> outcomes = validation(run.resolve("validation"));
+            validation.put("matches", outcomes.getOrDefault("MATCH", 0L));
+            validation.put("mismatches", outcomes.entrySet().stream()
+                    .filter(e -> !e.getKey().equals("MATCH")).mapToLong(Map.Entry::getValue).sum());
+            nodes.put(st, n);
+        }
+        for (ObjectNode n : nodes.values()) {
+            n.put("headroom_captured", LoadMeasures.headroomCaptured(hashImbalance, n.get("imbalance_mean").asDouble(),
+                    reference));
+        }
+        return new ReplayReport(out, root, table(root, nodes));
+    }
+
+    private static List<String> table(ObjectNode root, Map<Strategy, ObjectNode> nodes) {
+        List<String> t = new ArrayList<>();
+        ObjectNode in = (ObjectNode) root.get("input");
+        t.add(String.format("input: %,d records, %,d dead letters, %,d keys, %s .. %s; parallelism %d, window %s",
+                in.get("records").asLong(), in.get("dead_letters").asLong(), in.get("keys").asLong(),
+                in.get("first_event").asText(), in.get("last_event").asText(), root.get("parallelism").asInt(),
+                root.get("window").asText()));
+        ObjectNode any = nodes.values().iterator().next();
+        t.add(String.format("references (imbalance, load-weighted mean): lower bound %.3f, oracle %.3f, static oracle %.3f, "
+                        + "trend oracle %.3f", any.get("lower_bound_mean").asDouble(), any.get("oracle_mean").asDouble(),
+                any.get("static_oracle_mean").asDouble(), any.get("trend_oracle_mean").asDouble()));
+        t.add(String.format("%-11s %9s %9s %9s %10s %9s %9s %9s %8s %8s %10s", "strategy", "imbalance", "p95",
+                "headroom", "mismatch", "results", "shadow", "migr.", "done", "MASE", "records/s"));
+        for (Map.Entry<Strategy, ObjectNode> e : nodes.entrySet()) {
+            ObjectNode n = e.getValue();
+            t.add(String.format("%-11s %9.3f %9.3f %9.2f %10d %9d %9.4f %9d %8d %8s %10.0f", e.getKey().id(),
+                    n.get("imbalance_mean").asDouble(), n.get("imbalance_p95").asDouble(),
+                    n.get("headroom_captured").asDouble(), n.get("result_mismatches").asLong(),
+                    n.get("results").asLong(), n.get("shadow_overhead").asDouble(),
+                    n.get("migrations_started").asLong(), n.get("migrations_completed").asLong(),
+                    n.get("forecast_mase").isNull() ? "-" : String.format("%.3f", n.get("forecast_mase").asDouble()),
+                    n.get("records_per_second").asDouble()));
+        }
+        return t;
+    }
+
+    /** Lines of every committed part file under {@code dir} (hidden in-progress files are skipped). */
+    static List<String> lines(Path dir) throws IOException {
+        List<String> out = new ArrayList<>();
+        if (!Files.isDirectory(dir)) {
+            return out;
+        }
+        List<Path> files;
+        try (Stream<Path> s = Files.walk(dir)) {
+            files = s.filter(Files::isRegularFile)
+                    .filter(p -> !p.getFileName().toString().startsWith("."))
+                    .sorted()
+                    .toList();
+        }
+        for (Path f : files) {
+            for (String line : Files.readAllLines(f, StandardCharsets.UTF_8)) {
+                if (!line.isEmpty()) {
+                    out.add(line);
+                }
+            }
+        }
+        return out;
+    }
+
+    /** Results by "key\u0000windowStart" to the rest of the CSV line (windowEnd,count[,sum]). */
+    static Map<String, String> results(Path dir) throws IOException {
+        Map<String, String> out = new TreeMap<>();
+        for (String line : lines(dir)) {
+            List<String> f = fields(line);
+            String id = f.get(0) + '\u0000' + f.get(1);
+            String rest = String.join(",", f.subList(2, f.size()));
+            if (out.put(id, rest) != null) {
+                out.put(id, "DUPLICATE");
+            }
+        }
+        return out;
+    }
+
+    static long mismatches(Map<String, String> reference, Map<String, String> results) {
+        long n = 0;
+        for (Map.Entry<String, String> e : reference.entrySet()) {
+            String other = results.get(e.getKey());
+            if (other == null || !sameResult(e.getValue(), other)) {
+                n++;
+            }
+        }
+        for (String id : results.keySet()) {
+            if (!reference.containsKey(id)) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    /** Equal window end and count; sums equal up to a relative 1e-9 (floating-point order of addition). */
+    static boolean sameResult(String a, String b) {
+        if (a.equals(b)) {
+            return true;
+        }
+        String[] x = a.split(",");
+        String[] y = b.split(",");
+        if (x.length != y.length || x.length < 2 || !x[0].equals(y[0]) || !x[1].equals(y[1])) {
+            return false;
+        }
+        if (x.length == 3) {
+            double u = Double.parseDouble(x[2]);
+            double v = Double.parseDouble(y[2]);
+            return Math.abs(u - v) <= 1e-9 * Math.max(1, Math.max(Math.abs(u), Math.abs(v)));
+        }
+        return false;
+    }
+
+    private static void writeResults(Path file, Map<String, String> results, boolean withSum) throws IOException {
+        List<String[]> rows = new ArrayList<>(results.size());
+        for (Map.Entry<String, String> e : results.entrySet()) {
+            int z = e.getKey().indexOf('\u0000');
+            rows.add(new String[] {e.getKey().substring(0, z), e.getKey().substring(z + 1), e.getValue()});
+        }
+        rows.sort(Comparator.<String[]>comparingLong(r -> Long.parseLong(r[1])).thenComparing(r -> r[0]));
+        try (BufferedWriter w = Files.newBufferedWriter(file, StandardCharsets.UTF_8)) {
+            w.write(withSum ? "key,window_start,window_end,count,sum\n" : "key,window_start,window_end,count\n");
+            for (String[] r : rows) {
+                w.write(io.keyshift.workload.Csv.quote(r[0]) + "," + r[1] + "," + r[2] + "\n");
+            }
+        }
+    }
+
+    static List<RoutingPlan> plans(Path dir) throws IOException {
+        io.keyshift.config.AvroTrust.install();
+        List<RoutingPlan> plans = new ArrayList<>();
+        SpecificDatumReader<RoutingPlan> reader = new SpecificDatumReader<>(RoutingPlan.class);
+        for (String line : lines(dir)) {
+            plans.add(reader.read(null, DecoderFactory.get().jsonDecoder(RoutingPlan.getClassSchema(), line)));
+        }
+        plans.sort(Comparator.comparingLong(RoutingPlan::getVersion));
+        return plans;
+    }
+
+    /** SHA-256 (first 16 hex digits) of the plan history in version order, Avro JSON encoding. */
+    public static String digest(List<RoutingPlan> plans) {
+        try {
+            MessageDigest md = MessageDigest.getInstance("SHA-256");
+            for (RoutingPlan p : plans) {
+                md.update(io.keyshift.jobs.replay.ReplayJob.planJson(p).getBytes(StandardCharsets.UTF_8));
+                md.update((byte) '\n');
+            }
+            return HexFormat.of().formatHex(md.digest()).substring(0, 16);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static Double mase(Path dir) throws IOException {
+        List<String> lines = lines(dir);
+        if (lines.isEmpty()) {
+            return null;
+        }
+        String[] last = null;
+        long lastEnd = Long.MIN_VALUE;
+        for (String line : lines) {
+            String[] f = line.split(",");
+            long end = Long.parseLong(f[0]);
+            if (end >= lastEnd) {
+                lastEnd = end;
+                last = f;
+            }
+        }
+        double abs = Double.parseDouble(last[1]);
+        double naive = Double.parseDouble(last[2]);
+        double seasonalAbs = Double.parseDouble(last[3]);
+        double seasonalNaive = Double.parseDouble(last[4]);
+        if (seasonalNaive > 0) {
+            return seasonalAbs / seasonalNaive;
+        }
+        return naive > 0 ? abs / naive : null;
+    }
+
+    private static Map<String, Long> validation(Path dir) throws IOException {
+        Map<String, Long> out = new TreeMap<>();
+        for (String line : lines(dir)) {
+            out.merge(line.substring(0, line.indexOf(',')), 1L, Long::sum);
+        }
+        return out;
+    }
+
+    static List<String> fields(String line) throws IOException {
+        List<CSVRecord> recs = CSVFormat.DEFAULT.parse(new StringReader(line)).getRecords();
+        List<String> out = new ArrayList<>();
+        recs.get(0).forEach(out::add);
+        return out;
+    }
+
+    private record LoadLine(long windowStart, int subtask, long count, boolean shadow, String key) {
+        static LoadLine parse(String line) throws IOException {
+            // windowStart,subtask,count,role,keyGroup,key (key last: it may be quoted)
+            int a = line.indexOf(',');
+            int b = line.indexOf(',', a + 1);
+            int c = line.indexOf(',', b + 1);
+            int d = line.indexOf(',', c + 1);
+            int e = line.indexOf(',', d + 1);
+            String keyField = line.substring(e + 1);
+            String key = keyField.startsWith("\"") ? fields(keyField).get(0) : keyField;
+            return new LoadLine(Long.parseLong(line.substring(0, a)), Integer.parseInt(line.substring(a + 1, b)),
+                    Long.parseLong(line.substring(b + 1, c)), line.startsWith("SHADOW", c + 1), key);
+        }
+    }
+}

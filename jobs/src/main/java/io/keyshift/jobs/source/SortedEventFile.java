@@ -1,0 +1,140 @@
+package io.keyshift.jobs.source;
+
+import io.keyshift.event.Event;
+
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.NoSuchElementException;
+
+/**
+ * Events sorted by event time in a binary file (the replay's prepared input), read as an {@link EventSpace}.
+ *
+ * <p>Format, version 1: magic "KSEV", int version, long count, then per event: long timestamp, UTF key, double
+ * value, long sequence. Written once by {@link #write}; a truncated or foreign file fails with an IOException
+ * naming the path.
+ */
+public final class SortedEventFile implements EventSpace {
+    private static final long serialVersionUID = 1L;
+    private static final int MAGIC = 0x4B534556;
+    private static final int VERSION = 1;
+
+    private final String path;
+    private final long size;
+
+    private SortedEventFile(String path, long size) {
+        this.path = path;
+        this.size = size;
+    }
+
+    /** Writes {@code events} (must be sorted by timestamp) to {@code file} and returns the space over it. */
+    public static SortedEventFile write(Path file, List<Event> events) throws IOException {
+        long last = Long.MIN_VALUE;
+        try (DataOutputStream out = new DataOutputStream(new BufferedOutputStream(Files.newOutputStream(file), 1 << 16))) {
+            out.writeInt(MAGIC);
+            out.writeInt(VERSION);
+            out.writeLong(events.size());
+            for (Event e : events) {
+                if (e.timestamp < last) {
+                    throw new IllegalArgumentException("events are not sorted by time at sequence " + e.sequence);
+                }
+                last = e.timestamp;
+                out.writeLong(e.timestamp);
+                out.writeUTF(e.key);
+                out.writeDouble(e.value);
+                out.writeLong(e.sequence);
+            }
+        }
+        return new SortedEventFile(file.toAbsolutePath().toString(), events.size());
+    }
+
+    /** Opens an existing file written by {@link #write}. */
+    public static SortedEventFile open(Path file) throws IOException {
+        try (DataInputStream in = new DataInputStream(Files.newInputStream(file))) {
+            return new SortedEventFile(file.toAbsolutePath().toString(), readHeader(in, file.toString()));
+        }
+    }
+
+    private static long readHeader(DataInputStream in, String path) throws IOException {
+        if (in.readInt() != MAGIC) {
+            throw new IOException(path + " is not a keyshift sorted event file");
+        }
+        int v = in.readInt();
+        if (v != VERSION) {
+            throw new IOException(path + ": unknown sorted event file version " + v);
+        }
+        return in.readLong();
+    }
+
+    @Override
+    public long size() {
+        return size;
+    }
+
+    @Override
+    public Cursor open(int offset, int stride, long position) throws IOException {
+        DataInputStream in = new DataInputStream(new BufferedInputStream(Files.newInputStream(Path.of(path)), 1 << 16));
+        readHeader(in, path);
+        long first = offset + position * stride;
+        for (long i = 0; i < Math.min(first, size); i++) {
+            read(in);
+        }
+        return new Cursor() {
+            long index = first;
+            Event next = index < size ? readOrFail(in) : null;
+
+            @Override
+            public boolean hasNext() {
+                return next != null;
+            }
+
+            @Override
+            public Event next() {
+                if (next == null) {
+                    throw new NoSuchElementException();
+                }
+                Event e = next;
+                long target = index + stride;
+                try {
+                    for (long i = index + 1; i < Math.min(target, size); i++) {
+                        read(in);
+                    }
+                    index = target;
+                    next = index < size ? readOrFail(in) : null;
+                } catch (IOException ex) {
+                    throw new java.io.UncheckedIOException(path + ": cannot read event " + target, ex);
+                }
+                return e;
+            }
+
+            @Override
+            public void close() throws IOException {
+                in.close();
+            }
+        };
+    }
+
+    private Event readOrFail(DataInputStream in) {
+        try {
+            return read(in);
+        } catch (EOFException e) {
+            throw new java.io.UncheckedIOException(path + " is truncated", e);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    private static Event read(DataInputStream in) throws IOException {
+        long t = in.readLong();
+        String key = in.readUTF();
+        double v = in.readDouble();
+        long seq = in.readLong();
+        return new Event(t, key, v, seq);
+    }
+}
