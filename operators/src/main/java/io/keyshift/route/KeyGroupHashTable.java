@@ -62,8 +62,14 @@ public final class KeyGroupHashTable {
             throw new IllegalArgumentException(
                     "key group " + keyGroup + " outside [0, " + maxParallelism + ")");
         }
-        int mixed = spread ^ (spread >>> 16);
-        return table[keyGroup * preimagesPerKeyGroup + (mixed & mask)];
+        // MurmurHash3's fmix32 finalizer: every bit of the user key's hash affects the chosen preimage.
+        int h = spread;
+        h ^= h >>> 16;
+        h *= 0x85ebca6b;
+        h ^= h >>> 13;
+        h *= 0xc2b2ae35;
+        h ^= h >>> 16;
+        return table[keyGroup * preimagesPerKeyGroup + (h & mask)];
     }
 
     public int maxParallelism() {

@@ -1,0 +1,83 @@
+package io.keyshift.forecast;
+
+import org.junit.jupiter.api.Test;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.util.Random;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+class ModelsTest {
+
+    @Test
+    void seasonalNaiveRepeatsTheLastSeason() {
+        LoadModel m = new Models.SeasonalNaive(3);
+        for (double y : new double[] {1, 2, 3, 4, 5, 6}) {
+            m.observe(y);
+        }
+        // t = 6: y(7) = y(4) = 4, y(8) = 5, y(9) = 6, y(10) = y(7) = 4
+        assertThat(m.forecast(1)).isEqualTo(4);
+        assertThat(m.forecast(2)).isEqualTo(5);
+        assertThat(m.forecast(3)).isEqualTo(6);
+        assertThat(m.forecast(4)).isEqualTo(4);
+    }
+
+    @Test
+    void sesIsTheExponentiallyWeightedLevel() {
+        LoadModel m = new Models.Ses(0.5);
+        m.observe(2);
+        m.observe(4);
+        m.observe(10);
+        // l1 = 2, l2 = 0.5*4 + 0.5*2 = 3, l3 = 0.5*10 + 0.5*3 = 6.5
+        assertThat(m.forecast(1)).isEqualTo(6.5);
+        assertThat(m.forecast(5)).isEqualTo(6.5);
+    }
+
+    @Test
+    void holtContinuesALinearTrendExactly() {
+        LoadModel m = new Models.Holt(0.3, 0.1, 1.0);
+        for (int t = 0; t < 20; t++) {
+            m.observe(10 + 2 * t);
+        }
+        assertThat(m.forecast(1)).isCloseTo(50, within(1e-9));
+        assertThat(m.forecast(5)).isCloseTo(58, within(1e-9));
+    }
+
+    @Test
+    void dampedTrendSumIsAGeometricSeries() {
+        assertThat(Models.dampedSum(0.5, 3)).isCloseTo(0.5 + 0.25 + 0.125, within(1e-12));
+        assertThat(Models.dampedSum(1.0, 4)).isEqualTo(4);
+    }
+
+    @Test
+    void holtWintersReproducesAPureSeasonalPattern() {
+        double[] pattern = {10, 30, 50, 20};
+        LoadModel m = new Models.HoltWinters(0.2, 0.1, 0.3, 0.9, 4);
+        for (int t = 0; t < 12; t++) {
+            m.observe(pattern[t % 4]);
+        }
+        for (int h = 1; h <= 8; h++) {
+            assertThat(m.forecast(h)).isCloseTo(pattern[(12 + h - 1) % 4], within(1e-9));
+        }
+    }
+
+    @Test
+    void stateRoundTripsThroughWriteAndRead() throws Exception {
+        LoadModel a = new Models.HoltWinters(0.2, 0.1, 0.3, 0.9, 5);
+        Random r = new Random(3);
+        for (int t = 0; t < 17; t++) {
+            a.observe(50 + r.nextInt(20));
+        }
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        a.write(new DataOutputStream(bytes));
+        LoadModel b = new Models.HoltWinters(0.2, 0.1, 0.3, 0.9, 5);
+        b.read(new DataInputStream(new ByteArrayInputStream(bytes.toByteArray())));
+        for (int h = 1; h < 7; h++) {
+            assertThat(b.forecast(h)).isEqualTo(a.forecast(h));
+        }
+    }
+}

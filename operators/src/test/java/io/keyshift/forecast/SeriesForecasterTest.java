@@ -1,0 +1,85 @@
+package io.keyshift.forecast;
+
+import org.junit.jupiter.api.Test;
+
+import java.util.Random;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class SeriesForecasterTest {
+
+    @Test
+    void backtestPicksASeasonalModelForASeasonalSeries() {
+        SeriesForecaster f = new SeriesForecaster(7, 0.95, null);
+        Random r = new Random(1);
+        double[] week = {100, 120, 130, 125, 110, 30, 20};
+        for (int t = 0; t < 70; t++) {
+            f.observe(week[t % 7] + r.nextGaussian() * 2, 4);
+        }
+        assertThat(f.chosen()).isIn(ForecastModelKind.SEASONAL_NAIVE, ForecastModelKind.HOLT_WINTERS);
+        assertThat(f.forecast(1)).isBetween(90.0, 110.0);
+        assertThat(f.forecast(6)).isBetween(20.0, 40.0);
+    }
+
+    @Test
+    void backtestPicksSmoothingForNoiseAroundALevel() {
+        SeriesForecaster f = new SeriesForecaster(7, 0.95, null);
+        Random r = new Random(2);
+        for (int t = 0; t < 200; t++) {
+            f.observe(100 + r.nextGaussian() * 10, 4);
+        }
+        assertThat(f.chosen()).isIn(ForecastModelKind.SES, ForecastModelKind.HOLT);
+    }
+
+    @Test
+    void backtestPicksNaiveForARandomWalk() {
+        SeriesForecaster f = new SeriesForecaster(0, 0.95, null);
+        Random r = new Random(3);
+        double y = 1000;
+        for (int t = 0; t < 300; t++) {
+            y = Math.max(0, y + r.nextGaussian() * 50);
+            f.observe(y, 4);
+        }
+        assertThat(f.chosen()).isEqualTo(ForecastModelKind.NAIVE);
+    }
+
+    @Test
+    void predictionIntervalCoversAboutTheNominalShare() {
+        SeriesForecaster f = new SeriesForecaster(0, 0.99, ForecastModelKind.SES);
+        Random r = new Random(4);
+        int inside = 0;
+        int n = 0;
+        for (int t = 0; t < 3000; t++) {
+            double y = 200 + r.nextGaussian() * 10;
+            if (t >= 100) {
+                n++;
+                if (y >= f.lower(1, 1.96) && y <= f.upper(1, 1.96)) {
+                    inside++;
+                }
+            }
+            f.observe(y, 4);
+        }
+        assertThat((double) inside / n).isBetween(0.92, 0.98);
+    }
+
+    @Test
+    void flagsAnInjectedSpikeAsAnAnomaly() {
+        SeriesForecaster f = new SeriesForecaster(0, 0.95, null);
+        Random r = new Random(5);
+        int flagged = 0;
+        for (int t = 0; t < 100; t++) {
+            flagged += f.observe(100 + r.nextGaussian() * 3, 5).anomaly() ? 1 : 0;
+        }
+        assertThat(flagged).isLessThanOrEqualTo(1);
+        assertThat(f.observe(400, 5).anomaly()).isTrue();
+    }
+
+    @Test
+    void fixedModelIsAlwaysUsed() {
+        SeriesForecaster f = new SeriesForecaster(7, 0.95, ForecastModelKind.NAIVE);
+        f.observe(5, 4);
+        f.observe(9, 4);
+        assertThat(f.chosen()).isEqualTo(ForecastModelKind.NAIVE);
+        assertThat(f.forecast(3)).isEqualTo(9);
+    }
+}

@@ -1,0 +1,125 @@
+package io.keyshift.plan;
+
+import io.keyshift.avro.LoadForecast;
+import io.keyshift.avro.Migration;
+import io.keyshift.avro.RouteEntry;
+import io.keyshift.avro.RoutingPlan;
+import io.keyshift.avro.UnitForecast;
+import io.keyshift.avro.UnitType;
+
+import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class RepartitionPlannerTest {
+    private static final int MAX_P = 128;
+    private static final int P = 4;
+    private static final long W = 60_000;
+
+    private static RepartitionPlanner planner(double threshold) {
+        return new RepartitionPlanner(new RepartitionPlanner.Settings(MAX_P, P, W, W, 1, 2, threshold, 0.1, 0.001, 8, 100));
+    }
+
+    private static int subtask(String key) {
+        return KeyGroupRangeAssignment.assignKeyToParallelOperator(key, MAX_P, P);
+    }
+
+    /** Keys with a constant forecast load, all in window ending at {@code end}. */
+    private static LoadForecast forecast(long end, Map<String, Double> loads) {
+        List<UnitForecast> units = new ArrayList<>();
+        for (Map.Entry<String, Double> e : loads.entrySet()) {
+            List<Double> f = Collections.nCopies(3, e.getValue());
+            units.add(UnitForecast.newBuilder().setUnitType(UnitType.HOT_KEY).setKey(e.getKey())
+                    .setKeyGroup(KeyGroupRangeAssignment.assignToKeyGroup(e.getKey(), MAX_P)).setObserved(e.getValue())
+                    .setForecast(f).setLower(f).setUpper(f).setModel("NAIVE").setAnomaly(false).build());
+        }
+        return LoadForecast.newBuilder().setWindowStart(end - W).setWindowEnd(end).setHorizon(3)
+                .setTotalObserved(0).setUnits(units).setAbsoluteErrorSum(0).setNaiveErrorSum(0)
+                .setSeasonalAbsoluteErrorSum(0).setSeasonalNaiveErrorSum(0).setAnomalies(0).build();
+    }
+
+    /** Four hot keys that all hash to subtask 0, plus one cold key per other subtask. */
+    private static Map<String, Double> skewed() {
+        Map<String, Double> loads = new TreeMap<>();
+        int found = 0;
+        for (int i = 0; found < 4; i++) {
+            if (subtask("hot-" + i) == 0) {
+                loads.put("hot-" + i, 100.0);
+                found++;
+            }
+        }
+        for (int s = 1; s < P; s++) {
+            for (int i = 0; ; i++) {
+                if (subtask("cold-" + s + "-" + i) == s) {
+                    loads.put("cold-" + s + "-" + i, 10.0);
+                    break;
+                }
+            }
+        }
+        return loads;
+    }
+
+    @Test
+    void movesHotKeysOffTheOverloadedSubtaskWithShadowFromThePreviousLease() {
+        RepartitionPlanner planner = planner(0.02);
+        long end = 10 * W;
+        RoutingPlan plan = planner.onForecast(forecast(end, skewed()));
+        assertThat(plan.getVersion()).isEqualTo(1);
+        assertThat(plan.getValidUntil()).isEqualTo(end + W);
+        assertThat(plan.getMigrationsStarted()).isEqualTo(3);
+        assertThat(plan.getPredictedImbalanceBefore()).isGreaterThan(2.5);
+        assertThat(plan.getPredictedImbalanceAfter()).isLessThan(1.3);
+        for (RouteEntry e : plan.getEntries()) {
+            Migration m = e.getMigration();
+            assertThat(m.getShadowFrom()).isEqualTo(end);
+            assertThat(m.getSwitchAt()).isEqualTo(end + W);
+            assertThat(KeyGroupRangeAssignment.computeOperatorIndexForKeyGroup(MAX_P, P, m.getToKeyGroup()))
+                    .isNotZero();
+        }
+    }
+
+    @Test
+    void doesNotChurnWhenBalancedAndFoldsFinishedMigrations() {
+        RepartitionPlanner planner = planner(0.02);
+        long end = 10 * W;
+        RoutingPlan first = planner.onForecast(forecast(end, skewed()));
+        // Same forecast with the moved keys now in place: the plan is balanced, nothing more moves.
+        RoutingPlan second = planner.onForecast(forecast(end + W, skewed()));
+        assertThat(second.getMigrationsStarted()).isZero();
+        assertThat(second.getValidUntil()).isEqualTo(end + 2 * W);
+        // After switchAt + horizon (end + 2W) the migrations are folded into their entries.
+        planner.onForecast(forecast(end + 2 * W, skewed()));
+        RoutingPlan folded = planner.onForecast(forecast(end + 3 * W, skewed()));
+        assertThat(folded.getMigrationsStarted()).isZero();
+        assertThat(folded.getEntries()).hasSize(first.getEntries().size())
+                .allSatisfy(e -> assertThat(e.getMigration()).isNull());
+    }
+
+    @Test
+    void thresholdBlocksSmallGains() {
+        RoutingPlan plan = planner(10.0).onForecast(forecast(10 * W, skewed()));
+        assertThat(plan.getMigrationsStarted()).isZero();
+        assertThat(plan.getEntries()).isEmpty();
+    }
+
+    @Test
+    void bootstrapAndFinalLeases() {
+        RepartitionPlanner planner = planner(0.02);
+        assertThat(planner.bootstrap(Long.MIN_VALUE)).isNull();
+        RoutingPlan boot = planner.bootstrap(5 * W + 10);
+        assertThat(boot.getValidUntil()).isEqualTo(6 * W);
+        assertThat(planner.bootstrap(7 * W)).isNull();
+        RoutingPlan next = planner.onForecast(forecast(6 * W, skewed()));
+        assertThat(next.getEntries()).allSatisfy(e -> assertThat(e.getMigration().getShadowFrom()).isEqualTo(6 * W));
+        RoutingPlan last = planner.finalLease();
+        assertThat(last.getValidUntil()).isEqualTo(Long.MAX_VALUE);
+        assertThat(last.getEntries()).isEqualTo(next.getEntries());
+    }
+}

@@ -1,0 +1,54 @@
+package io.keyshift.route;
+
+import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
+import org.junit.jupiter.api.Test;
+
+import java.util.HashSet;
+import java.util.Set;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class RoutingKeyTest {
+
+    @Test
+    void everyPreimageHashesToItsKeyGroup() {
+        for (int maxP : new int[] {1, 7, 128, 1000}) {
+            KeyGroupHashTable t = KeyGroupHashTable.forMaxParallelism(maxP);
+            for (int g = 0; g < maxP; g++) {
+                for (int spread = 0; spread < 50; spread++) {
+                    assertThat(KeyGroupRangeAssignment.computeKeyGroupForKeyHash(t.hashFor(g, spread * 7919), maxP))
+                            .isEqualTo(g);
+                }
+            }
+        }
+    }
+
+    @Test
+    void routingKeyLandsInChosenKeyGroupAndSpreadsKeysOfOneGroup() {
+        KeyGroupHashTable t = KeyGroupHashTable.forMaxParallelism(128);
+        Set<Integer> hashes = new HashSet<>();
+        for (int i = 0; i < 1000; i++) {
+            RoutingKey k = RoutingKey.of("key-" + i, 42, t);
+            assertThat(KeyGroupRangeAssignment.assignToKeyGroup(k, 128)).isEqualTo(42);
+            hashes.add(k.hashCode());
+        }
+        assertThat(hashes.size()).isGreaterThan(500);
+    }
+
+    @Test
+    void naturalRoutingKeyKeepsTheNaturalKeyGroupAndEqualityIgnoresTheHash() {
+        KeyGroupHashTable t = KeyGroupHashTable.forMaxParallelism(128);
+        RoutingKey n = RoutingKey.natural("station-7", t);
+        assertThat(n.keyGroup).isEqualTo(KeyGroupRangeAssignment.assignToKeyGroup("station-7", 128));
+        RoutingKey other = RoutingKey.of("station-7", n.keyGroup, t);
+        assertThat(other).isEqualTo(n).hasSameHashCodeAs(n);
+        assertThat(RoutingKey.of("station-7", (n.keyGroup + 1) % 128, t)).isNotEqualTo(n);
+    }
+
+    @Test
+    void rejectsKeyGroupsOutsideTheRange() {
+        KeyGroupHashTable t = KeyGroupHashTable.forMaxParallelism(16);
+        assertThatThrownBy(() -> t.hashFor(16, 0)).hasMessageContaining("outside [0, 16)");
+    }
+}
