@@ -1,0 +1,137 @@
+package io.keyshift.jobs.cli;
+
+import io.keyshift.jobs.SharedData;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The replay command as a user runs it (in-process picocli, local MiniCluster). */
+class ReplayCommandTest {
+
+    private record Run(int exit, String out, String err) {}
+
+    private static Run run(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        CommandLine cl = new CommandLine(new KeyshiftCli());
+        cl.setOut(new PrintWriter(out));
+        cl.setErr(new PrintWriter(err));
+        int exit = cl.execute(args);
+        return new Run(exit, out.toString(), err.toString());
+    }
+
+    @Test
+    void unknownKeyColumnExitsTwoNamingIt(@TempDir Path dir) {
+        Run r = run("replay", "--input", SharedData.file("bayarea-bikeshare-2014/batrips.csv.gz").toString(),
+                "--key", "no_such_column", "--time", "start_date", "--out", dir.toString(),
+                "--config", SharedData.flinkConf().toString());
+        assertThat(r.exit()).isEqualTo(2);
+        assertThat(r.err()).contains("no_such_column");
+    }
+
+    @Test
+    void invalidOptionValuesExitTwoNamingTheOption(@TempDir Path dir) {
+        Run window = run("replay", "--window", "often", "--out", dir.toString());
+        assertThat(window.exit()).isEqualTo(2);
+        assertThat(window.err()).contains("--window");
+        Run option = run("replay", "-Dkeyshift.plan.alpha=lots", "--out", dir.toString(),
+                "--config", SharedData.flinkConf().toString());
+        assertThat(option.exit()).isEqualTo(2);
+        assertThat(option.err()).contains("keyshift.plan.alpha");
+        Run unknown = run("replay", "-Dkeyshift.no.such=1", "--out", dir.toString());
+        assertThat(unknown.exit()).isEqualTo(2);
+        assertThat(unknown.err()).contains("keyshift.no.such");
+    }
+
+    @Test
+    void helpListsEveryOptionWithDefaults() {
+        Run r = run("replay", "--help");
+        assertThat(r.exit()).isZero();
+        for (String o : List.of("--input", "--columns", "--key", "--time", "--time-format", "--window",
+                "--parallelism", "--strategies", "--out", "--sum-field", "-D", "Default: 1h")) {
+            assertThat(r.out()).contains(o);
+        }
+    }
+
+    /** End-to-end (slow, ~15 s): a file with four bad rows among good ones. */
+    @Test
+    @Tag("end-to-end")
+    void fourBadRowsGoToDeadLettersAndEveryGoodRowIsCounted(@TempDir Path dir) throws Exception {
+        List<String> lines = new ArrayList<>();
+        lines.add("id,when,station,amount");
+        long start = Instant.parse("2024-03-01T00:00:00Z").toEpochMilli();
+        int good = 0;
+        for (int i = 0; i < 600; i++) {
+            String when = Instant.ofEpochMilli(start + i * 61_000L).toString();
+            lines.add(i + "," + when + ",s" + (i % 13 == 0 ? 0 : i % 7) + "," + (i % 5));
+            good++;
+        }
+        lines.add(40, "x,2024-03-01T00:40:00Z,s1");
+        lines.add(120, "y,not-a-time,s2,1");
+        lines.add(300, "z,2024-03-01T05:00:00Z,,1");
+        lines.add(450, "w,2024-03-01T07:00:00Z,s3,1,extra");
+        Path csv = dir.resolve("in.csv");
+        Files.write(csv, lines, StandardCharsets.UTF_8);
+        Path out = dir.resolve("out");
+        Run r = run("replay", "--input", csv.toString(), "--key", "station", "--time", "when",
+                "--sum-field", "amount", "--window", "1h", "--parallelism", "2", "--strategies", "hash,predictive",
+                "--out", out.toString(), "--config", SharedData.flinkConf().toString());
+        assertThat(r.exit()).as(r.err()).isZero();
+        List<String> dead = Files.readAllLines(out.resolve("dead-letters.csv"));
+        assertThat(dead).hasSize(5);
+        assertThat(String.join("\n", dead)).contains("expected 4 columns, found 3", "unparsable time 'not-a-time'",
+                "empty key", "expected 4 columns, found 5");
+        for (String s : List.of("hash", "predictive")) {
+            long counted = 0;
+            List<String> rows = Files.readAllLines(out.resolve("results-" + s + ".csv"));
+            for (String line : rows.subList(1, rows.size())) {
+                counted += Long.parseLong(line.split(",")[3]);
+            }
+            assertThat(counted).as(s).isEqualTo(good);
+        }
+        JsonNode report = new ObjectMapper().readTree(out.resolve("report.json").toFile());
+        assertThat(report.at("/input/records").asLong()).isEqualTo(good);
+        assertThat(report.at("/input/dead_letters").asLong()).isEqualTo(4);
+        assertThat(report.at("/strategies/predictive/result_mismatches").asLong()).isZero();
+    }
+
+    /**
+     * End-to-end (slow, ~30 s): bike share 2014 by start station, daily windows, p=8, on a local MiniCluster with
+     * RocksDB. keyshift must migrate keys and still match plain keyBy exactly.
+     */
+    @Test
+    @Tag("end-to-end")
+    void bikeShareReplayMigratesWithoutChangingAResult(@TempDir Path dir) throws Exception {
+        Path out = dir.resolve("bikes");
+        Run r = run("replay", "--input", SharedData.file("bayarea-bikeshare-2014/batrips.csv.gz").toString(),
+                "--key", "start_station", "--time", "start_date", "--time-format", "yyyy-MM-dd HH:mm:ssXXX",
+                "--window", "1d", "--parallelism", "8", "--strategies", "hash,predictive", "--out", out.toString(),
+                "--config", SharedData.flinkConf().toString());
+        assertThat(r.exit()).as(r.err()).isZero();
+        JsonNode report = new ObjectMapper().readTree(out.resolve("report.json").toFile());
+        assertThat(report.at("/input/records").asLong()).isEqualTo(326_339);
+        JsonNode predictive = report.at("/strategies/predictive");
+        assertThat(predictive.get("result_mismatches").asLong()).isZero();
+        assertThat(predictive.get("results").asLong()).isEqualTo(report.at("/strategies/hash/results").asLong());
+        assertThat(predictive.get("migrations_completed").asLong()).isGreaterThanOrEqualTo(1);
+        assertThat(predictive.at("/validation/mismatches").asLong()).isZero();
+        assertThat(predictive.at("/validation/matches").asLong()).isPositive();
+        assertThat(predictive.get("imbalance_mean").asDouble())
+                .isLessThan(report.at("/strategies/hash/imbalance_mean").asDouble());
+    }
+}

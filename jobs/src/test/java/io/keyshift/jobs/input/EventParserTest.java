@@ -1,0 +1,69 @@
+package io.keyshift.jobs.input;
+
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class EventParserTest {
+    private static final List<String> HEADER = List.of("id", "when", "station", "amount");
+
+    private static EventParser parser(String format, String sum) {
+        return new EventParser(new InputSpec(List.of(), "station", List.of("when"), Optional.ofNullable(format),
+                Optional.ofNullable(sum)), HEADER);
+    }
+
+    private static EventParser.Parsed parse(EventParser p, String line) {
+        return p.parse(line.getBytes(StandardCharsets.UTF_8), 7);
+    }
+
+    @Test
+    void parsesOffsetTimesQuotedKeysAndSums() {
+        EventParser p = parser("yyyy-MM-dd HH:mm:ssXXX", "amount");
+        EventParser.Parsed r = parse(p, "1,2014-01-01 00:14:00-08:00,\"City Hall, SF\",2.5");
+        assertThat(r.deadLetter()).isNull();
+        assertThat(r.event().key).isEqualTo("City Hall, SF");
+        assertThat(r.event().timestamp).isEqualTo(Instant.parse("2014-01-01T08:14:00Z").toEpochMilli());
+        assertThat(r.event().value).isEqualTo(2.5);
+        assertThat(r.event().sequence).isEqualTo(7);
+    }
+
+    @Test
+    void patternWithoutOffsetIsUtcAndDefaultFormatsAreRecognised() {
+        EventParser p = parser("dd/MMM/yyyy HH:mm:ss", null);
+        assertThat(parse(p, "1,01/May/1998 12:10:53,/a.gif,0").event().timestamp)
+                .isEqualTo(Instant.parse("1998-05-01T12:10:53Z").toEpochMilli());
+        EventParser d = parser(null, null);
+        assertThat(d.parseTime("2014-01-01 00:14:00-08:00")).isEqualTo(Instant.parse("2014-01-01T08:14:00Z").toEpochMilli());
+        assertThat(d.parseTime("2014-01-01T00:14:00")).isEqualTo(Instant.parse("2014-01-01T00:14:00Z").toEpochMilli());
+        assertThat(d.parseTime("2014-01-01 00:14:00")).isEqualTo(Instant.parse("2014-01-01T00:14:00Z").toEpochMilli());
+    }
+
+    @Test
+    void badRowsBecomeDeadLettersWithReasons() {
+        EventParser p = parser("yyyy-MM-dd HH:mm:ssXXX", "amount");
+        assertThat(parse(p, "1,2014-01-01 00:14:00-08:00,x").deadLetter().reason()).contains("expected 4 columns, found 3");
+        assertThat(parse(p, "1,yesterday,x,1").deadLetter().reason()).contains("unparsable time 'yesterday'");
+        assertThat(parse(p, "1,2014-01-01 00:14:00-08:00,  ,1").deadLetter().reason()).isEqualTo("empty key");
+        assertThat(parse(p, "1,2014-01-01 00:14:00-08:00,x,abc").deadLetter().reason()).contains("not a number");
+        byte[] latin1 = "1,2014-01-01 00:14:00-08:00,caf\u00e9,1".getBytes(StandardCharsets.ISO_8859_1);
+        EventParser.Parsed bad = p.parse(latin1, 3);
+        assertThat(bad.deadLetter().reason()).isEqualTo("not valid UTF-8 text");
+        assertThat(bad.deadLetter().line()).isEqualTo(3);
+        assertThat(bad.deadLetter().raw()).contains("caf\u00e9");
+    }
+
+    @Test
+    void unknownColumnsAndBadPatternsFailFastNamingTheProblem() {
+        assertThatThrownBy(() -> new EventParser(new InputSpec(List.of(), "no_such_column", List.of("when"),
+                Optional.empty(), Optional.empty()), HEADER))
+                .isInstanceOf(EventParser.UnknownColumnException.class)
+                .hasMessageContaining("--key: unknown column 'no_such_column'");
+        assertThatThrownBy(() -> parser("yyyy-MM-dd qqqqqq", null)).hasMessageContaining("--time-format");
+    }
+}
