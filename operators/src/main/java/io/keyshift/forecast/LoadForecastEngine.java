@@ -33,12 +33,20 @@ public final class LoadForecastEngine {
     private static final int STATE_VERSION = 1;
 
     /** Configuration of the engine. */
-    public record Settings(int maxParallelism, int topK, int ageOutWindows, int season, int horizon,
-                           double decay, double intervalZ, double anomalyZ, ForecastModelKind fixedModel)
+    /**
+     * @param models the candidate models of every series (one element = that model for all)
+     * @param scaleSeason season m of the MASE scale (first configured season), < 2 for m = 1
+     */
+    public record Settings(int maxParallelism, int topK, int ageOutWindows, List<ModelSpec> models, int scaleSeason,
+                           int horizon, double decay, double intervalZ, double anomalyZ)
             implements java.io.Serializable {
         public Settings {
             if (topK < 1 || ageOutWindows < 1 || horizon < 1 || maxParallelism < 1) {
                 throw new IllegalArgumentException("topK, ageOutWindows, horizon and maxParallelism must be >= 1");
+            }
+            models = List.copyOf(models);
+            if (models.isEmpty()) {
+                throw new IllegalArgumentException("at least one model is needed");
             }
         }
     }
@@ -70,7 +78,7 @@ public final class LoadForecastEngine {
     }
 
     private SeriesForecaster newSeries() {
-        return new SeriesForecaster(settings.season(), settings.decay(), settings.fixedModel());
+        return new SeriesForecaster(settings.models(), settings.scaleSeason(), settings.decay());
     }
 
     /** Observes one window's profile (windows must come in order without gaps) and forecasts the next ones. */
@@ -183,7 +191,7 @@ public final class LoadForecastEngine {
                 .setForecast(f)
                 .setLower(lo)
                 .setUpper(hi)
-                .setModel(s.chosen().name())
+                .setModel(s.chosenSpec().name())
                 .setAnomaly(anomaly)
                 .build();
     }

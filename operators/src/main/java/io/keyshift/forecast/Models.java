@@ -14,9 +14,19 @@ import java.io.IOException;
 public final class Models {
     private Models() {}
 
-    /** A new model of {@code kind}; {@code season} (m >= 2) is used by SEASONAL_NAIVE and HOLT_WINTERS. */
+    /** A new model of {@code kind}; {@code season} (m >= 2) is used by the seasonal kinds and AR. */
     public static LoadModel create(ForecastModelKind kind, int season) {
-        switch (kind) {
+        return create(new ModelSpec(kind, season));
+    }
+
+    /**
+     * A new model for {@code spec}, with these fixed parameters: SES alpha 0.2; Holt alpha 0.2, beta 0.05,
+     * phi 0.9; Holt-Winters (both) alpha 0.15, beta 0.02, gamma 0.2, phi 0.9; AR with p = 3 on the last 8 * (p + 2)
+     * or 4 seasons of history (whichever is longer, at most 400 windows), refitted every 12 windows.
+     */
+    public static LoadModel create(ModelSpec spec) {
+        int season = spec.season();
+        switch (spec.kind()) {
             case NAIVE:
                 return new Naive();
             case SEASONAL_NAIVE:
@@ -27,8 +37,12 @@ public final class Models {
                 return new Holt(0.2, 0.05, 0.9);
             case HOLT_WINTERS:
                 return new HoltWinters(0.15, 0.02, 0.2, 0.9, season);
+            case HOLT_WINTERS_MULTIPLICATIVE:
+                return new HoltWintersMultiplicative(0.15, 0.02, 0.2, 0.9, season);
+            case AUTOREGRESSIVE:
+                return new Autoregressive(3, season, Math.min(400, Math.max(40, 4 * season)), 12);
             default:
-                throw new IllegalArgumentException("unknown model " + kind);
+                throw new IllegalArgumentException("unknown model " + spec);
         }
     }
 
@@ -288,6 +302,105 @@ public final class Models {
             }
             long idx = (n - 1) + h - (long) m * ((h + m - 1) / m);
             return Math.max(0, level + dampedSum(phi, h) * trend + seasonal[(int) (idx % m)]);
+        }
+
+        @Override
+        public void write(DataOutputStream out) throws IOException {
+            out.writeLong(n);
+            out.writeDouble(level);
+            out.writeDouble(trend);
+            out.writeDouble(sum);
+            for (double v : seasonal) {
+                out.writeDouble(v);
+            }
+        }
+
+        @Override
+        public void read(DataInputStream in) throws IOException {
+            n = in.readLong();
+            level = in.readDouble();
+            trend = in.readDouble();
+            sum = in.readDouble();
+            for (int i = 0; i < seasonal.length; i++) {
+                seasonal[i] = in.readDouble();
+            }
+        }
+    }
+
+    /**
+     * Multiplicative Holt-Winters with damped trend (FPP3 §8.3):
+     * l(t) = a*y(t)/s(t-m) + (1-a)*(l(t-1) + phi*b(t-1)); b(t) = b*(l(t) - l(t-1)) + (1-b)*phi*b(t-1);
+     * s(t) = g*y(t)/(l(t-1) + phi*b(t-1)) + (1-g)*s(t-m); y(t+h) = (l(t) + (phi + ... + phi^h)*b(t)) * s(...).
+     * Seasonal factors are kept in [0.01, 100] and levels above 1e-6 so that zero loads cannot divide by zero.
+     */
+    public static final class HoltWintersMultiplicative implements LoadModel {
+        private static final double FLOOR = 1e-6;
+        private final double alpha;
+        private final double beta;
+        private final double gamma;
+        private final double phi;
+        private final double[] seasonal;
+        private double level;
+        private double trend;
+        private double sum;
+        private long n;
+
+        public HoltWintersMultiplicative(double alpha, double beta, double gamma, double phi, int m) {
+            if (m < 2) {
+                throw new IllegalArgumentException("season must be >= 2, was " + m);
+            }
+            this.alpha = alpha;
+            this.beta = beta;
+            this.gamma = gamma;
+            this.phi = phi;
+            this.seasonal = new double[m];
+        }
+
+        @Override
+        public ForecastModelKind kind() {
+            return ForecastModelKind.HOLT_WINTERS_MULTIPLICATIVE;
+        }
+
+        private static double clampFactor(double s) {
+            return Math.max(0.01, Math.min(100, s));
+        }
+
+        @Override
+        public void observe(double y) {
+            int m = seasonal.length;
+            int pos = (int) (n % m);
+            if (n < m) {
+                seasonal[pos] = y;
+                sum += y;
+                if (n == m - 1) {
+                    level = Math.max(FLOOR, sum / m);
+                    trend = 0;
+                    for (int i = 0; i < m; i++) {
+                        seasonal[i] = clampFactor(seasonal[i] / level);
+                    }
+                }
+            } else {
+                double prevLevel = level;
+                double base = Math.max(FLOOR, prevLevel + phi * trend);
+                double s = seasonal[pos];
+                level = Math.max(FLOOR, alpha * y / s + (1 - alpha) * base);
+                trend = beta * (level - prevLevel) + (1 - beta) * phi * trend;
+                seasonal[pos] = clampFactor(gamma * y / base + (1 - gamma) * s);
+            }
+            n++;
+        }
+
+        @Override
+        public double forecast(int h) {
+            int m = seasonal.length;
+            if (n == 0) {
+                return 0;
+            }
+            if (n < m) {
+                return Math.max(0, sum / n);
+            }
+            long idx = (n - 1) + h - (long) m * ((h + m - 1) / m);
+            return Math.max(0, (level + dampedSum(phi, h) * trend) * seasonal[(int) (idx % m)]);
         }
 
         @Override

@@ -25,46 +25,49 @@ import java.util.List;
  */
 public final class SeriesForecaster {
     private final LoadModel[] models;
+    private final ModelSpec[] specs;
     private final double[] score;
     private final double[] squared;
     private final double[] lastOneStep;
     private final double[] seasonRing;
     private final double decay;
-    private final int fixed;
     private double weight;
     private double lastY;
     private long n;
 
     /**
-     * @param season the first season m in windows (>= 2), or < 2 for none
+     * @param candidates models to run; one element forces that model
+     * @param scaleSeason season m of the MASE scale (>= 2), or < 2 for m = 1
      * @param decay weight kept per window by the backtest scores, in (0, 1]
-     * @param fixedModel a model to always use, or null to select by backtest
      */
-    public SeriesForecaster(int season, double decay, ForecastModelKind fixedModel) {
+    public SeriesForecaster(java.util.List<ModelSpec> candidates, int scaleSeason, double decay) {
         if (!(decay > 0 && decay <= 1)) {
             throw new IllegalArgumentException("decay must be in (0, 1], was " + decay);
         }
-        List<LoadModel> list = new ArrayList<>();
-        for (ForecastModelKind k : ForecastModelKind.values()) {
-            boolean seasonal = k == ForecastModelKind.SEASONAL_NAIVE || k == ForecastModelKind.HOLT_WINTERS;
-            if (seasonal && season < 2) {
-                continue;
-            }
-            if (fixedModel != null && k != fixedModel) {
-                continue;
-            }
-            list.add(Models.create(k, season));
+        if (candidates.isEmpty()) {
+            throw new IllegalArgumentException("at least one model is needed");
         }
-        if (list.isEmpty()) {
-            throw new IllegalArgumentException("model " + fixedModel + " needs a season >= 2");
+        this.specs = candidates.toArray(new ModelSpec[0]);
+        this.models = new LoadModel[specs.length];
+        for (int i = 0; i < specs.length; i++) {
+            models[i] = specs[i].create();
         }
-        this.models = list.toArray(new LoadModel[0]);
         this.score = new double[models.length];
         this.squared = new double[models.length];
         this.lastOneStep = new double[models.length];
-        this.seasonRing = new double[Math.max(1, season)];
+        this.seasonRing = new double[Math.max(1, scaleSeason)];
         this.decay = decay;
-        this.fixed = fixedModel == null ? -1 : 0;
+    }
+
+    /**
+     * Convenience: every model for one season ({@link ModelSpec#candidates}), or only {@code fixedModel}.
+     *
+     * @param season the season m in windows (>= 2), or < 2 for none
+     */
+    public SeriesForecaster(int season, double decay, ForecastModelKind fixedModel) {
+        this(fixedModel == null
+                ? ModelSpec.candidates(java.util.List.of(season))
+                : java.util.List.of(ModelSpec.of(fixedModel, java.util.List.of(season))), season, decay);
     }
 
     /** What one observation did to the error statistics. */
@@ -117,13 +120,18 @@ public final class SeriesForecaster {
         return new Observation(abs, naive, hasNaive, seasonalNaive, hasSeasonal, anomaly);
     }
 
-    /** The model currently chosen (lowest decayed backtest error; ties go to the simpler model). */
+    /** The model currently chosen (lowest decayed backtest error; ties go to the earlier, simpler candidate). */
     public ForecastModelKind chosen() {
         return models[chosenIndex()].kind();
     }
 
+    /** The chosen model with its season. */
+    public ModelSpec chosenSpec() {
+        return specs[chosenIndex()];
+    }
+
     private int chosenIndex() {
-        if (fixed >= 0 || weight == 0) {
+        if (models.length == 1 || weight == 0) {
             return 0;
         }
         int best = 0;

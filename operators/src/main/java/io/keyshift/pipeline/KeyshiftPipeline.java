@@ -12,6 +12,7 @@ import io.keyshift.event.Event;
 import io.keyshift.forecast.ForecastModelKind;
 import io.keyshift.forecast.LoadForecastEngine;
 import io.keyshift.forecast.LoadForecaster;
+import io.keyshift.forecast.ModelSpec;
 import io.keyshift.plan.PlannerOperator;
 import io.keyshift.plan.RepartitionPlanner;
 import io.keyshift.profiler.KeyDistributionProfiler;
@@ -149,28 +150,29 @@ public final class KeyshiftPipeline {
     /** The forecaster's settings from {@code config}; REACTIVE forces the naive model. */
     public static LoadForecastEngine.Settings forecastSettings(ReadableConfig config, Strategy strategy,
                                                                int maxParallelism, long windowMillis, int horizon) {
-        String model = config.get(ForecastOptions.MODEL).trim().toLowerCase(Locale.ROOT);
-        ForecastModelKind fixed;
-        if (strategy == Strategy.REACTIVE) {
-            fixed = ForecastModelKind.NAIVE;
-        } else if (model.equals("auto")) {
-            fixed = null;
-        } else {
-            try {
-                fixed = ForecastModelKind.parse(model);
-            } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException(ForecastOptions.MODEL.key() + ": unknown model '" + model
-                        + "' (valid: auto, naive, seasonal-naive, ses, holt, holt-winters)");
-            }
-        }
-        int season = config.getOptional(ForecastOptions.SEASONS)
-                .filter(l -> !l.isEmpty())
-                .map(l -> l.get(0))
-                .orElse(defaultSeason(windowMillis));
+        List<Integer> seasons = seasons(config, windowMillis);
+        List<ModelSpec> models = strategy == Strategy.REACTIVE
+                ? List.of(new ModelSpec(ForecastModelKind.NAIVE, 0))
+                : models(config.get(ForecastOptions.MODEL), seasons);
+        int scaleSeason = seasons.stream().filter(s -> s >= 2).findFirst().orElse(0);
         return new LoadForecastEngine.Settings(maxParallelism, config.get(ProfilerOptions.TOP_K),
-                config.get(ProfilerOptions.AGE_OUT_WINDOWS), season, horizon,
+                config.get(ProfilerOptions.AGE_OUT_WINDOWS), models, scaleSeason, horizon,
                 config.get(ForecastOptions.SELECTION_DECAY), config.get(ForecastOptions.INTERVAL_Z),
-                config.get(ForecastOptions.ANOMALY_Z), fixed);
+                config.get(ForecastOptions.ANOMALY_Z));
+    }
+
+    /** Candidate models for option value {@code model} ('auto' or one model name). */
+    public static List<ModelSpec> models(String model, List<Integer> seasons) {
+        String m = model.trim().toLowerCase(Locale.ROOT);
+        if (m.equals("auto")) {
+            return ModelSpec.candidates(seasons);
+        }
+        try {
+            return List.of(ModelSpec.of(ForecastModelKind.parse(m), seasons));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(ForecastOptions.MODEL.key() + ": '" + model + "': " + e.getMessage()
+                    + " (valid: auto, naive, seasonal-naive, ses, holt, holt-winters, holt-winters-multiplicative, ar)");
+        }
     }
 
     /** A week of windows for windows of a day or longer, else a day of windows; 0 (none) if that is not whole. */
@@ -183,8 +185,9 @@ public final class KeyshiftPipeline {
         return (int) (period / windowMillis);
     }
 
-    /** Lists the seasons option as documented, for reports. */
+    /** The configured seasons, or {@link #defaultSeason} (nothing if that is 0). */
     public static List<Integer> seasons(ReadableConfig config, long windowMillis) {
-        return config.getOptional(ForecastOptions.SEASONS).orElse(List.of(defaultSeason(windowMillis)));
+        return config.getOptional(ForecastOptions.SEASONS)
+                .orElseGet(() -> defaultSeason(windowMillis) >= 2 ? List.of(defaultSeason(windowMillis)) : List.of());
     }
 }

@@ -80,4 +80,42 @@ class ModelsTest {
             assertThat(b.forecast(h)).isEqualTo(a.forecast(h));
         }
     }
+
+    @Test
+    void multiplicativeHoltWintersScalesTheSeasonWithTheLevel() {
+        double[] factors = {0.5, 1.0, 1.5, 1.0};
+        LoadModel m = new Models.HoltWintersMultiplicative(0.2, 0.1, 0.3, 0.9, 4);
+        for (int t = 0; t < 40; t++) {
+            m.observe(100 * factors[t % 4]);
+        }
+        for (int h = 1; h <= 4; h++) {
+            assertThat(m.forecast(h)).isCloseTo(100 * factors[(40 + h - 1) % 4], within(1e-6));
+        }
+    }
+
+    @Test
+    void autoregressiveRecoversAKnownAr1Process() {
+        // y(t) = 20 + 0.6 y(t-1) + e, e ~ N(0, 1): mean 50; the one-step forecast is 20 + 0.6 y(t).
+        Autoregressive m = new Autoregressive(1, 0, 400, 50);
+        Random r = new Random(11);
+        double y = 50;
+        for (int t = 0; t < 2000; t++) {
+            y = 20 + 0.6 * y + r.nextGaussian();
+            m.observe(y);
+        }
+        assertThat(m.forecast(1)).isCloseTo(20 + 0.6 * y, within(0.5));
+        assertThat(m.forecast(50)).isCloseTo(50, within(1.0));
+    }
+
+    @Test
+    void seasonalAutoregressionFollowsAWeeklyPattern() {
+        double[] week = {100, 120, 130, 125, 110, 30, 20};
+        Autoregressive m = new Autoregressive(3, 7, 60, 7);
+        for (int t = 0; t < 140; t++) {
+            m.observe(week[t % 7]);
+        }
+        for (int h = 1; h <= 7; h++) {
+            assertThat(m.forecast(h)).isCloseTo(week[(140 + h - 1) % 7], within(1.0));
+        }
+    }
 }
