@@ -36,7 +36,14 @@ public final class ForecastOptions {
 
     public static final ConfigOption<Double> SELECTION_DECAY = ConfigOptions.key("keyshift.forecast.selection-decay")
             .doubleType()
-            .defaultValue(0.95)
-            .withDescription("Per-window decay in (0, 1] of the backtest errors that model selection compares; 0.95 "
-                    + "weighs the last ~20 windows most.");
+            .noDefaultValue()
+            .withDescription("Per-window decay in (0, 1] of the backtest errors that model selection compares "
+                    + "(memory about 1 / (1 - decay) windows). Default: 1 - 1 / (3 x first season), at least 0.95, "
+                    + "so that selection remembers about three seasons (0.986 for 24 hourly windows).");
+
+    /** The selection decay for a first season of {@code season} windows (0 = none), unless configured. */
+    public static double selectionDecay(org.apache.flink.configuration.ReadableConfig config, int season) {
+        return config.getOptional(SELECTION_DECAY)
+                .orElse(season >= 2 ? Math.max(0.95, 1 - 1.0 / (3.0 * season)) : 0.95);
+    }
 }

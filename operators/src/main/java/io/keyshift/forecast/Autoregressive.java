@@ -10,26 +10,31 @@ import java.io.IOException;
 
 /**
  * Autoregressive model with intercept, y(t) = c + phi_1 y(t-1) + ... + phi_p y(t-p) [+ psi y(t-m)], fitted by
- * ordinary least squares (EJML's QR-based least-squares solver) on the last {@code history} observations and refitted
- * every {@code refitEvery} observations (FPP3 §9.3; the seasonal lag m is the simplest seasonal AR term). Forecasts
- * h > 1 are made recursively from earlier forecasts. Until the first fit (history + m + p observations) it forecasts
- * the mean of what it has seen. Memory: history + m + p doubles.
+ * least squares with exponential forgetting (FPP3 §9.3; recursive least squares in the normal-equation form, Ljung
+ * &amp; Söderström 1983): every observation adds its regressor x to X'X and x*y to X'y after both are multiplied by
+ * {@code lambda = 1 - 1/history}, and every {@code refitEvery} observations the k x k normal equations (k = p + 2 with
+ * a season, else p + 1) are solved with EJML's least-squares solver (a small ridge of 1e-9 * trace keeps them
+ * solvable). Forecasts h > 1 are recursive. Until the first fit (history observations after the largest lag) it
+ * forecasts the mean so far. Memory: (m or p) lagged values plus k^2 + k doubles.
  */
 public final class Autoregressive implements LoadModel {
     private final int p;
     private final int season;
     private final int history;
     private final int refitEvery;
+    private final double lambda;
     private final double[] ring;
     private final double[] coef;
+    private final double[] xtx;
+    private final double[] xty;
     private long n;
     private double sum;
     private boolean fitted;
 
     /**
      * @param p number of short lags, >= 1
-     * @param season seasonal lag m (>= 2) or 0 for none
-     * @param history observations used for fitting, > number of coefficients
+     * @param season seasonal lag m (>= 2, > p) or 0 for none
+     * @param history effective memory in observations (forgetting factor 1 - 1/history), >= 4 (p + 2)
      * @param refitEvery refit period in observations, >= 1
      */
     public Autoregressive(int p, int season, int history, int refitEvery) {
@@ -40,8 +45,12 @@ public final class Autoregressive implements LoadModel {
         this.season = season >= 2 && season > p ? season : 0;
         this.history = Math.max(history, 4 * (p + 2));
         this.refitEvery = refitEvery;
-        this.ring = new double[this.history + maxLag()];
-        this.coef = new double[p + 1 + (this.season > 0 ? 1 : 0)];
+        this.lambda = 1 - 1.0 / this.history;
+        this.ring = new double[maxLag() + 1];
+        int k = p + 1 + (this.season > 0 ? 1 : 0);
+        this.coef = new double[k];
+        this.xtx = new double[k * k];
+        this.xty = new double[k];
     }
 
     private int maxLag() {
@@ -53,47 +62,58 @@ public final class Autoregressive implements LoadModel {
         return ForecastModelKind.AUTOREGRESSIVE;
     }
 
-    /** y at 0-based time index t (t in the ring's reach). */
+    /** y at 0-based time index t (within the last maxLag + 1 observations). */
     private double at(long t) {
         return ring[(int) (t % ring.length)];
     }
 
     @Override
     public void observe(double y) {
+        if (n >= maxLag()) {
+            int k = coef.length;
+            double[] x = new double[k];
+            x[0] = 1;
+            for (int i = 1; i <= p; i++) {
+                x[i] = at(n - i);
+            }
+            if (season > 0) {
+                x[p + 1] = at(n - season);
+            }
+            for (int i = 0; i < k; i++) {
+                xty[i] = lambda * xty[i] + x[i] * y;
+                for (int j = 0; j < k; j++) {
+                    xtx[i * k + j] = lambda * xtx[i * k + j] + x[i] * x[j];
+                }
+            }
+        }
         ring[(int) (n % ring.length)] = y;
         sum += y;
         n++;
-        if (n >= ring.length && (n % refitEvery == 0 || !fitted)) {
+        long fitted0 = n - maxLag();
+        if (fitted0 >= Math.min(history, 8L * coef.length) && (!fitted || n % refitEvery == 0)) {
             fit();
         }
     }
 
     private void fit() {
         int k = coef.length;
-        int rows = history;
-        DMatrixRMaj x = new DMatrixRMaj(rows, k);
-        DMatrixRMaj yv = new DMatrixRMaj(rows, 1);
-        long last = n - 1;
-        for (int r = 0; r < rows; r++) {
-            long t = last - r;
-            yv.set(r, 0, at(t));
-            x.set(r, 0, 1.0);
-            for (int i = 1; i <= p; i++) {
-                x.set(r, i, at(t - i));
-            }
-            if (season > 0) {
-                x.set(r, p + 1, at(t - season));
-            }
+        DMatrixRMaj a = new DMatrixRMaj(k, k, true, xtx.clone());
+        double trace = 0;
+        for (int i = 0; i < k; i++) {
+            trace += a.get(i, i);
         }
-        LinearSolverDense<DMatrixRMaj> solver = LinearSolverFactory_DDRM.leastSquares(rows, k);
-        if (!solver.setA(x)) {
+        for (int i = 0; i < k; i++) {
+            a.add(i, i, 1e-9 * trace + 1e-12);
+        }
+        DMatrixRMaj b = new DMatrixRMaj(k, 1, true, xty.clone());
+        LinearSolverDense<DMatrixRMaj> solver = LinearSolverFactory_DDRM.leastSquares(k, k);
+        if (!solver.setA(a)) {
             return;
         }
         DMatrixRMaj out = new DMatrixRMaj(k, 1);
-        solver.solve(yv, out);
+        solver.solve(b, out);
         for (int i = 0; i < k; i++) {
-            double c = out.get(i, 0);
-            if (!Double.isFinite(c)) {
+            if (!Double.isFinite(out.get(i, 0))) {
                 return;
             }
         }
@@ -138,6 +158,12 @@ public final class Autoregressive implements LoadModel {
         for (double c : coef) {
             out.writeDouble(c);
         }
+        for (double v : xtx) {
+            out.writeDouble(v);
+        }
+        for (double v : xty) {
+            out.writeDouble(v);
+        }
         for (double v : ring) {
             out.writeDouble(v);
         }
@@ -150,6 +176,12 @@ public final class Autoregressive implements LoadModel {
         fitted = in.readBoolean();
         for (int i = 0; i < coef.length; i++) {
             coef[i] = in.readDouble();
+        }
+        for (int i = 0; i < xtx.length; i++) {
+            xtx[i] = in.readDouble();
+        }
+        for (int i = 0; i < xty.length; i++) {
+            xty[i] = in.readDouble();
         }
         for (int i = 0; i < ring.length; i++) {
             ring[i] = in.readDouble();

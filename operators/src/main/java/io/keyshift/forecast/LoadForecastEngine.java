@@ -179,9 +179,10 @@ public final class LoadForecastEngine {
         List<Double> lo = new ArrayList<>(h);
         List<Double> hi = new ArrayList<>(h);
         for (int i = 1; i <= h; i++) {
-            f.add(s.forecast(i));
-            lo.add(s.lower(i, settings.intervalZ()));
-            hi.add(s.upper(i, settings.intervalZ()));
+            double point = s.forecast(i);
+            f.add(point);
+            lo.add(s.lower(point, i, settings.intervalZ()));
+            hi.add(s.upper(point, i, settings.intervalZ()));
         }
         return UnitForecast.newBuilder()
                 .setUnitType(type)
@@ -191,7 +192,7 @@ public final class LoadForecastEngine {
                 .setForecast(f)
                 .setLower(lo)
                 .setUpper(hi)
-                .setModel(s.chosenSpec().name())
+                .setModel(s.chosenName())
                 .setAnomaly(anomaly)
                 .build();
     }

@@ -331,7 +331,8 @@ public final class Models {
      * Multiplicative Holt-Winters with damped trend (FPP3 §8.3):
      * l(t) = a*y(t)/s(t-m) + (1-a)*(l(t-1) + phi*b(t-1)); b(t) = b*(l(t) - l(t-1)) + (1-b)*phi*b(t-1);
      * s(t) = g*y(t)/(l(t-1) + phi*b(t-1)) + (1-g)*s(t-m); y(t+h) = (l(t) + (phi + ... + phi^h)*b(t)) * s(...).
-     * Seasonal factors are kept in [0.01, 100] and levels above 1e-6 so that zero loads cannot divide by zero.
+     * Seasonal factors are kept in [0.1, 10] and levels above 1e-6, so that windows without load (factor near 0)
+     * cannot blow the level up when load returns.
      */
     public static final class HoltWintersMultiplicative implements LoadModel {
         private static final double FLOOR = 1e-6;
@@ -362,7 +363,7 @@ public final class Models {
         }
 
         private static double clampFactor(double s) {
-            return Math.max(0.01, Math.min(100, s));
+            return Math.max(0.1, Math.min(10, s));
         }
 
         @Override

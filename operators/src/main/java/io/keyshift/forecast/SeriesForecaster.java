@@ -14,7 +14,9 @@ import java.util.List;
  * FPP3 §5.10): at every origin each model's forecast for the next window is scored against the actual when it
  * arrives; scores are exponentially decayed sums of absolute errors (factor {@code decay} per window), so the
  * choice follows the data as it changes. Since every model is scored on the same points, the lowest score is the
- * lowest MASE. A fixed model can be forced (for the reactive strategy: NAIVE).
+ * lowest MASE. With four or more single models, one more candidate is their combination: the equal-weight mean of
+ * the three single models with the lowest current scores (Bates &amp; Granger 1969; FPP3 §13.4), scored like the
+ * others. A fixed model can be forced (for the reactive strategy: NAIVE).
  *
  * <p>Prediction interval at horizon h: {@code forecast(h) ± z * sd * sqrt(h)}, sd = the chosen model's decayed
  * root-mean-square one-step error (a random-walk approximation of the h-step error, FPP3 §5.5), clamped at 0.
@@ -24,6 +26,13 @@ import java.util.List;
  * <p>Memory: (number of models + 1) * season doubles + O(models).
  */
 public final class SeriesForecaster {
+    /** Number of best single models averaged by the combination candidate. */
+    static final int COMBINED = 3;
+    /** The combination is a candidate when at least this many single models run. */
+    static final int COMBINATION_MIN_MODELS = 4;
+    /** Name of the combination candidate in reports. */
+    public static final String COMBINATION = "combination";
+
     private final LoadModel[] models;
     private final ModelSpec[] specs;
     private final double[] score;
@@ -31,6 +40,8 @@ public final class SeriesForecaster {
     private final double[] lastOneStep;
     private final double[] seasonRing;
     private final double decay;
+    private final boolean combine;
+    private int chosen;
     private double weight;
     private double lastY;
     private long n;
@@ -52,9 +63,11 @@ public final class SeriesForecaster {
         for (int i = 0; i < specs.length; i++) {
             models[i] = specs[i].create();
         }
-        this.score = new double[models.length];
-        this.squared = new double[models.length];
-        this.lastOneStep = new double[models.length];
+        this.combine = models.length >= COMBINATION_MIN_MODELS;
+        int slots = models.length + (combine ? 1 : 0);
+        this.score = new double[slots];
+        this.squared = new double[slots];
+        this.lastOneStep = new double[slots];
         this.seasonRing = new double[Math.max(1, scaleSeason)];
         this.decay = decay;
     }
@@ -103,7 +116,7 @@ public final class SeriesForecaster {
                 seasonalNaive = Math.abs(y - seasonRing[(int) (n % m)]);
                 hasSeasonal = true;
             }
-            for (int i = 0; i < models.length; i++) {
+            for (int i = 0; i < score.length; i++) {
                 double e = lastOneStep[i] - y;
                 score[i] = decay * score[i] + Math.abs(e);
                 squared[i] = decay * squared[i] + e * e;
@@ -114,6 +127,10 @@ public final class SeriesForecaster {
             models[i].observe(y);
             lastOneStep[i] = models[i].forecast(1);
         }
+        if (combine) {
+            lastOneStep[models.length] = combined(1);
+        }
+        chosen = select();
         seasonRing[(int) (n % seasonRing.length)] = y;
         lastY = y;
         n++;
@@ -122,20 +139,26 @@ public final class SeriesForecaster {
 
     /** The model currently chosen (lowest decayed backtest error; ties go to the earlier, simpler candidate). */
     public ForecastModelKind chosen() {
-        return models[chosenIndex()].kind();
+        int c = chosenIndex();
+        return c < models.length ? models[c].kind() : models[bestSingles()[0]].kind();
     }
 
-    /** The chosen model with its season. */
-    public ModelSpec chosenSpec() {
-        return specs[chosenIndex()];
+    /** Name of the chosen candidate: a model with its season ("holt-winters/24") or {@link #COMBINATION}. */
+    public String chosenName() {
+        int c = chosenIndex();
+        return c < models.length ? specs[c].name() : COMBINATION;
     }
 
     private int chosenIndex() {
+        return chosen;
+    }
+
+    private int select() {
         if (models.length == 1 || weight == 0) {
             return 0;
         }
         int best = 0;
-        for (int i = 1; i < models.length; i++) {
+        for (int i = 1; i < score.length; i++) {
             if (score[i] < score[best] - 1e-9) {
                 best = i;
             }
@@ -145,7 +168,36 @@ public final class SeriesForecaster {
 
     /** Point forecast {@code h >= 1} windows ahead, records, >= 0. */
     public double forecast(int h) {
-        return models[chosenIndex()].forecast(h);
+        int c = chosenIndex();
+        return c < models.length ? models[c].forecast(h) : combined(h);
+    }
+
+    /** Indexes of the {@link #COMBINED} single models with the lowest scores (ties: earlier first). */
+    private int[] bestSingles() {
+        int k = Math.min(COMBINED, models.length);
+        int[] best = new int[k];
+        boolean[] used = new boolean[models.length];
+        for (int j = 0; j < k; j++) {
+            int b = -1;
+            for (int i = 0; i < models.length; i++) {
+                if (!used[i] && (b < 0 || score[i] < score[b] - 1e-9)) {
+                    b = i;
+                }
+            }
+            used[b] = true;
+            best[j] = b;
+        }
+        return best;
+    }
+
+    /** Equal-weight mean of the best single models' forecasts (Bates &amp; Granger 1969; FPP3 §13.4). */
+    private double combined(int h) {
+        double sum = 0;
+        int[] best = bestSingles();
+        for (int i : best) {
+            sum += models[i].forecast(h);
+        }
+        return sum / best.length;
     }
 
     /** Standard deviation of the chosen model's one-step error, records. */
@@ -155,9 +207,19 @@ public final class SeriesForecaster {
 
     private double sd(int i) {
         if (weight == 0) {
-            return Math.sqrt(Math.max(1, models[i].forecast(1)));
+            return Math.sqrt(Math.max(1, forecast(1)));
         }
         return Math.sqrt(squared[i] / weight);
+    }
+
+    /** Lower bound of the interval around a point forecast {@code f} at horizon h for z-score {@code z}, >= 0. */
+    public double lower(double f, int h, double z) {
+        return Math.max(0, f - z * sd() * Math.sqrt(h));
+    }
+
+    /** Upper bound of the interval around a point forecast {@code f} at horizon h for z-score {@code z}. */
+    public double upper(double f, int h, double z) {
+        return f + z * sd() * Math.sqrt(h);
     }
 
     /** Lower bound of the prediction interval at horizon h for z-score {@code z}, >= 0. */
@@ -184,12 +246,14 @@ public final class SeriesForecaster {
         out.writeLong(n);
         out.writeDouble(lastY);
         out.writeDouble(weight);
-        out.writeInt(models.length);
-        for (int i = 0; i < models.length; i++) {
+        out.writeInt(score.length);
+        for (int i = 0; i < score.length; i++) {
             out.writeDouble(score[i]);
             out.writeDouble(squared[i]);
             out.writeDouble(lastOneStep[i]);
-            models[i].write(out);
+            if (i < models.length) {
+                models[i].write(out);
+            }
         }
         out.writeInt(seasonRing.length);
         for (double v : seasonRing) {
@@ -202,7 +266,7 @@ public final class SeriesForecaster {
         lastY = in.readDouble();
         weight = in.readDouble();
         int count = in.readInt();
-        if (count != models.length) {
+        if (count != score.length) {
             throw new IOException("forecaster state has " + count + " models, configuration has " + models.length
                     + "; restore with the same keyshift.forecast.* options");
         }
@@ -210,8 +274,11 @@ public final class SeriesForecaster {
             score[i] = in.readDouble();
             squared[i] = in.readDouble();
             lastOneStep[i] = in.readDouble();
-            models[i].read(in);
+            if (i < models.length) {
+                models[i].read(in);
+            }
         }
+        chosen = select();
         int m = in.readInt();
         if (m != seasonRing.length) {
             throw new IOException("forecaster state has season " + m + ", configuration " + seasonRing.length);

@@ -157,7 +157,7 @@ public final class KeyshiftPipeline {
         int scaleSeason = seasons.stream().filter(s -> s >= 2).findFirst().orElse(0);
         return new LoadForecastEngine.Settings(maxParallelism, config.get(ProfilerOptions.TOP_K),
                 config.get(ProfilerOptions.AGE_OUT_WINDOWS), models, scaleSeason, horizon,
-                config.get(ForecastOptions.SELECTION_DECAY), config.get(ForecastOptions.INTERVAL_Z),
+                ForecastOptions.selectionDecay(config, scaleSeason), config.get(ForecastOptions.INTERVAL_Z),
                 config.get(ForecastOptions.ANOMALY_Z));
     }
 
@@ -185,9 +185,34 @@ public final class KeyshiftPipeline {
         return (int) (period / windowMillis);
     }
 
-    /** The configured seasons, or {@link #defaultSeason} (nothing if that is 0). */
+    /** The configured seasons, or {@link #defaultSeasons}. */
     public static List<Integer> seasons(ReadableConfig config, long windowMillis) {
-        return config.getOptional(ForecastOptions.SEASONS)
-                .orElseGet(() -> defaultSeason(windowMillis) >= 2 ? List.of(defaultSeason(windowMillis)) : List.of());
+        return config.getOptional(ForecastOptions.SEASONS).orElseGet(() -> defaultSeasons(windowMillis));
+    }
+
+    /**
+     * Default seasons in windows: a week for windows of a day or longer; a day and a week for windows from an hour
+     * up to a day; a day for windows shorter than an hour (a week of 5-minute windows would cost 2016 values per
+     * model and series). Periods that are not a whole number of windows are left out.
+     */
+    public static List<Integer> defaultSeasons(long windowMillis) {
+        long day = Duration.ofDays(1).toMillis();
+        long week = 7 * day;
+        java.util.ArrayList<Integer> out = new java.util.ArrayList<>();
+        if (windowMillis >= day) {
+            addSeason(out, week, windowMillis);
+        } else {
+            addSeason(out, day, windowMillis);
+            if (windowMillis >= Duration.ofHours(1).toMillis()) {
+                addSeason(out, week, windowMillis);
+            }
+        }
+        return out;
+    }
+
+    private static void addSeason(List<Integer> out, long period, long windowMillis) {
+        if (period % windowMillis == 0 && period / windowMillis >= 2) {
+            out.add((int) (period / windowMillis));
+        }
     }
 }

@@ -164,6 +164,11 @@ public final class ReplayReport {
             } else {
                 n.put("forecast_mase", mase);
             }
+            long anomalies = 0;
+            for (String line : lines(run.resolve("forecasts"))) {
+                anomalies += Long.parseLong(line.substring(line.lastIndexOf(',') + 1));
+            }
+            n.put("forecast_anomalies", anomalies);
             ObjectNode validation = n.putObject("validation");
             Map<String, Long> outcomes = validation(run.resolve("validation"));
             validation.put("matches", outcomes.getOrDefault("MATCH", 0L));

@@ -1,0 +1,343 @@
+package io.keyshift.jobs.bench;
+
+import io.keyshift.avro.LoadForecast;
+import io.keyshift.avro.UnitForecast;
+import io.keyshift.avro.UnitType;
+import io.keyshift.config.ProfilerOptions;
+import io.keyshift.event.Event;
+import io.keyshift.forecast.LoadForecastEngine;
+import io.keyshift.forecast.ModelSpec;
+import io.keyshift.jobs.source.EventSpace;
+import io.keyshift.jobs.source.StridedSource;
+import io.keyshift.pipeline.Uids;
+import io.keyshift.profiler.KeyDistributionProfiler;
+import io.keyshift.profiler.KeySampler;
+import io.keyshift.profiler.WindowProfile;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.formats.avro.typeutils.AvroTypeInfo;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.util.CloseableIterator;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.TreeMap;
+
+/**
+ * The forecasting benchmark: runs the real {@link KeySampler} and {@link KeyDistributionProfiler} operators over a
+ * replayed input on a local MiniCluster, then feeds the window profiles to one {@link LoadForecastEngine} per single
+ * model and one that selects per series ("auto"), and scores every forecast against the load that arrived.
+ *
+ * <p>Measures, pooled over all series (so larger series weigh more): MASE at horizon h = mean |forecast − actual| /
+ * mean |y(t) − y(t−m)| (m = the first season if any series spans it, else 1; FPP3 §5.8), over the points where both
+ * the forecast and the scale term exist; sMAPE = mean 2|f − a| / (|f| + |a|) (0 when both are 0). Heavy-hitter recall:
+ * per window with at least 20 distinct keys, the share of the profile's top 20 whose true count reaches the true
+ * 20th largest count. Timing: wall time of the auto engine per window; a synthetic run times 10,000 series.
+ */
+public final class ForecastBench {
+    private ForecastBench() {}
+
+    /** Settings of one bench run. */
+    public record Settings(EventSpace space, int parallelism, long windowMillis, List<Integer> seasons, int horizon,
+                           Configuration config) {}
+
+    /** Runs the sampler and profiler job and returns the profiles in window order. */
+    public static List<WindowProfile> profiles(Settings s) throws Exception {
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(s.parallelism(), s.config());
+        int maxP = s.config().get(org.apache.flink.configuration.PipelineOptions.MAX_PARALLELISM);
+        env.setMaxParallelism(maxP);
+        int sketch = s.config().get(ProfilerOptions.SKETCH_SIZE);
+        var events = env.fromSource(new StridedSource(s.space(), s.parallelism(), 0, null),
+                        WatermarkStrategy.<Event>forMonotonousTimestamps().withTimestampAssigner((e, ts) -> e.timestamp),
+                        "bench source").uid(Uids.SOURCE);
+        var profiles = events
+                .transform("KeySampler", new AvroTypeInfo<>(io.keyshift.avro.KeyLoadSample.class),
+                        new KeySampler(s.windowMillis(), sketch, s.config().get(ProfilerOptions.SAMPLING_RATE)))
+                .uid(Uids.SAMPLER)
+                .transform("KeyDistributionProfiler", TypeInformation.of(WindowProfile.class),
+                        new KeyDistributionProfiler(s.windowMillis(), sketch, 4 * s.config().get(ProfilerOptions.TOP_K)))
+                .uid(Uids.PROFILER).setParallelism(1).setMaxParallelism(1);
+        List<WindowProfile> out = new ArrayList<>();
+        try (CloseableIterator<WindowProfile> it = profiles.executeAndCollect("keyshift forecast-bench profiler")) {
+            it.forEachRemaining(out::add);
+        }
+        out.sort((a, b) -> Long.compare(a.windowStart, b.windowStart));
+        return out;
+    }
+
+    /** Exact records per key per window start. */
+    public static TreeMap<Long, Map<String, Long>> truth(EventSpace space, long windowMillis) throws Exception {
+        TreeMap<Long, Map<String, Long>> out = new TreeMap<>();
+        try (EventSpace.Cursor c = space.open(0, 1, 0)) {
+            while (c.hasNext()) {
+                Event e = c.next();
+                out.computeIfAbsent(KeySampler.windowStart(e.timestamp, windowMillis), k -> new HashMap<>())
+                        .merge(e.key, 1L, Long::sum);
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Mean recall of the true top-n heavy hitters over windows with at least n distinct keys (NaN if none): the share
+     * of the profile's first n keys whose true count reaches the true n-th largest count. With {@code weighted},
+     * each hit counts its true records, over the records of the true top n (the share of heavy-hitter load found).
+     */
+    public static double heavyHitterRecall(List<WindowProfile> profiles, TreeMap<Long, Map<String, Long>> truth, int n,
+                                           boolean weighted) {
+        double sum = 0;
+        int windows = 0;
+        for (WindowProfile p : profiles) {
+            Map<String, Long> t = truth.get(p.windowStart);
+            if (t == null || t.size() < n) {
+                continue;
+            }
+            long[] counts = t.values().stream().mapToLong(Long::longValue).sorted().toArray();
+            long threshold = counts[counts.length - n];
+            double hits = 0;
+            for (int i = 0; i < Math.min(n, p.hotKeys.length); i++) {
+                long c = t.getOrDefault(p.hotKeys[i], 0L);
+                if (c >= threshold) {
+                    hits += weighted ? c : 1;
+                }
+            }
+            double top = 0;
+            for (int i = counts.length - n; i < counts.length; i++) {
+                top += counts[i];
+            }
+            sum += Math.min(1.0, hits / (weighted ? top : n));
+            windows++;
+        }
+        return windows == 0 ? Double.NaN : sum / windows;
+    }
+
+    /** Error sums of one engine at each horizon. */
+    static final class Score {
+        final double[] abs;
+        final double[] smape;
+        final long[] points;
+        final Map<String, Long> mix = new TreeMap<>();
+        long nanos;
+
+        Score(int horizon) {
+            abs = new double[horizon + 1];
+            smape = new double[horizon + 1];
+            points = new long[horizon + 1];
+        }
+    }
+
+    /**
+     * Scores {@code engine} on the profiles; a point counts only where the MASE scale with season {@code m} exists
+     * for its series (the series has been seen for at least m windows).
+     *
+     * @param scale receives the sum and count of |y(t) − y(t−m)| over the same points when non-null
+     */
+    static Score score(LoadForecastEngine engine, List<WindowProfile> profiles, int horizon, int m, double[] scale) {
+        Score s = new Score(horizon);
+        Map<String, double[]> rings = new HashMap<>();
+        Map<String, Integer> firstSeen = new HashMap<>();
+        Map<String, Integer> lastSeen = new HashMap<>();
+        // due.get(target % (H + 1)): unit -> forecasts for window `target` by horizon h (index h), NaN if none
+        List<Map<String, double[]>> due = new ArrayList<>();
+        for (int i = 0; i <= horizon; i++) {
+            due.add(new HashMap<>());
+        }
+        int t = 0;
+        for (WindowProfile p : profiles) {
+            long t0 = System.nanoTime();
+            LoadForecast f = engine.observe(p);
+            s.nanos += System.nanoTime() - t0;
+            Map<String, double[]> dueNow = due.get(t % (horizon + 1));
+            for (UnitForecast u : f.getUnits()) {
+                String id = u.getUnitType() == UnitType.HOT_KEY ? "k:" + u.getKey() : "g:" + u.getKeyGroup();
+                double y = u.getObserved();
+                // a series' season ring is valid from its first window; a gap (series not emitted) restarts it
+                Integer last = lastSeen.put(id, t);
+                if (last == null || last != t - 1) {
+                    firstSeen.put(id, t);
+                }
+                int first = firstSeen.get(id);
+                double[] ring = rings.computeIfAbsent(id, k -> new double[m]);
+                if (t - first >= m) {
+                    double lagged = ring[t % m];
+                    if (scale != null) {
+                        scale[0] += Math.abs(y - lagged);
+                        scale[1] += 1;
+                    }
+                    double[] fc = dueNow.get(id);
+                    if (fc != null) {
+                        for (int h = 1; h <= horizon; h++) {
+                            if (!Double.isNaN(fc[h])) {
+                                s.abs[h] += Math.abs(fc[h] - y);
+                                double den = Math.abs(fc[h]) + Math.abs(y);
+                                s.smape[h] += den == 0 ? 0 : 2 * Math.abs(fc[h] - y) / den;
+                                s.points[h]++;
+                            }
+                        }
+                    }
+                }
+                ring[t % m] = y;
+                s.mix.merge(u.getModel(), 1L, Long::sum);
+                for (int h = 1; h <= horizon; h++) {
+                    double[] slot = due.get((t + h) % (horizon + 1)).computeIfAbsent(id, k -> {
+                        double[] a = new double[horizon + 1];
+                        Arrays.fill(a, Double.NaN);
+                        return a;
+                    });
+                    slot[h] = u.getForecast().get(h - 1);
+                }
+            }
+            dueNow.clear();
+            t++;
+        }
+        return s;
+    }
+
+    /** Builds forecast.json for the given profiles and truth. */
+    public static ObjectNode run(List<WindowProfile> profiles, TreeMap<Long, Map<String, Long>> truth,
+                                 Configuration config, List<Integer> seasons, int horizon) {
+        int maxParallelism = config.get(org.apache.flink.configuration.PipelineOptions.MAX_PARALLELISM);
+        int topK = config.get(ProfilerOptions.TOP_K);
+        double samplingRate = config.get(ProfilerOptions.SAMPLING_RATE);
+        int season = seasons.stream().filter(x -> x >= 2).findFirst().orElse(0);
+        double decay = io.keyshift.config.ForecastOptions.selectionDecay(config, season);
+        // MASE scale: the first season if any series spans it, else m = 1.
+        int m = season;
+        double[] scale = new double[2];
+        LoadForecastEngine probe = engine(decay, maxParallelism, topK, List.of(new ModelSpec(
+                io.keyshift.forecast.ForecastModelKind.NAIVE, 0)), season, horizon);
+        if (m >= 2) {
+            score(probe, profiles, horizon, m, scale);
+        }
+        if (m < 2 || scale[1] == 0) {
+            m = 1;
+            scale = new double[2];
+            score(engine(decay, maxParallelism, topK, List.of(new ModelSpec(io.keyshift.forecast.ForecastModelKind.NAIVE, 0)),
+                    season, horizon), profiles, horizon, 1, scale);
+        }
+        double scaleMean = scale[0] / Math.max(1, scale[1]);
+
+        ObjectMapper mapper = new ObjectMapper();
+        ObjectNode root = mapper.createObjectNode();
+        root.put("windows", profiles.size());
+        root.put("horizon", horizon);
+        root.put("mase_season", m);
+        root.putPOJO("seasons", seasons);
+        root.put("sampling_rate", samplingRate);
+        ObjectNode models = root.putObject("models");
+        for (ModelSpec spec : ModelSpec.candidates(seasons)) {
+            Score sc = score(engine(decay, maxParallelism, topK, List.of(spec), season, horizon), profiles, horizon, m, null);
+            models.set(spec.name(), measures(mapper, sc, scaleMean, horizon));
+        }
+        LoadForecastEngine auto = engine(decay, maxParallelism, topK, ModelSpec.candidates(seasons), season, horizon);
+        Score sc = score(auto, profiles, horizon, m, null);
+        ObjectNode autoNode = measures(mapper, sc, scaleMean, horizon);
+        ObjectNode mix = autoNode.putObject("mix");
+        long total = sc.mix.values().stream().mapToLong(Long::longValue).sum();
+        for (Map.Entry<String, Long> e : sc.mix.entrySet()) {
+            mix.put(e.getKey(), (double) e.getValue() / total);
+        }
+        root.set("auto", autoNode);
+        root.put("heavy_hitter_recall", heavyHitterRecall(profiles, truth, 20, false));
+        root.put("heavy_hitter_load_recall", heavyHitterRecall(profiles, truth, 20, true));
+        root.put("ms_per_window", sc.nanos / 1e6 / Math.max(1, profiles.size()));
+        root.put("series", auto.seriesCount());
+        try {
+            root.put("state_bytes", auto.toBytes().length);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        root.set("scaling", scaling(mapper, seasons, horizon));
+        return root;
+    }
+
+    private static ObjectNode measures(ObjectMapper mapper, Score sc, double scaleMean, int horizon) {
+        ObjectNode n = mapper.createObjectNode();
+        n.put("mase", mase(sc, 1, scaleMean));
+        n.put("smape", sc.points[1] == 0 ? Double.NaN : sc.smape[1] / sc.points[1]);
+        n.put("points", sc.points[1]);
+        ObjectNode byH = n.putObject("by_horizon");
+        for (int h = 1; h <= horizon; h++) {
+            ObjectNode x = byH.putObject(String.valueOf(h));
+            x.put("mase", mase(sc, h, scaleMean));
+            x.put("smape", sc.points[h] == 0 ? Double.NaN : sc.smape[h] / sc.points[h]);
+        }
+        return n;
+    }
+
+    private static double mase(Score sc, int h, double scaleMean) {
+        return sc.points[h] == 0 || scaleMean == 0 ? Double.NaN : (sc.abs[h] / sc.points[h]) / scaleMean;
+    }
+
+    static LoadForecastEngine engine(double decay, int maxParallelism, int topK, List<ModelSpec> models, int season,
+                                     int horizon) {
+        return new LoadForecastEngine(new LoadForecastEngine.Settings(maxParallelism, topK, 48, models, season,
+                horizon, decay, 1.96, 4.0));
+    }
+
+    /**
+     * Times the auto engine on 10,000 synthetic series (9,872 tracked keys + 128 key groups): Poisson-like loads
+     * around per-key levels with a daily cycle of 24 windows; 48 windows of warm-up, then the mean of 48.
+     */
+    static ObjectNode scaling(ObjectMapper mapper, List<Integer> seasons, int horizon) {
+        int maxP = 128;
+        int keys = 10_000 - maxP;
+        LoadForecastEngine e = engine(0.986, maxP, keys, ModelSpec.candidates(seasons.isEmpty() ? List.of(24) : seasons),
+                seasons.stream().filter(x -> x >= 2).findFirst().orElse(24), horizon);
+        Random r = new Random(7);
+        double[] level = new double[keys];
+        String[] names = new String[keys];
+        for (int i = 0; i < keys; i++) {
+            level[i] = 20 + 1000.0 / (i + 1);
+            names[i] = "key-" + i;
+        }
+        long nanos = 0;
+        int timed = 0;
+        for (int w = 0; w < 96; w++) {
+            WindowProfile p = WindowProfile.empty(w * 3_600_000L, (w + 1) * 3_600_000L, maxP, 1.0);
+            double cycle = 1 + 0.5 * Math.sin(2 * Math.PI * w / 24);
+            Integer[] order = new Integer[keys];
+            double[] est = new double[keys];
+            for (int i = 0; i < keys; i++) {
+                order[i] = i;
+                est[i] = Math.max(1, Math.round(level[i] * cycle + r.nextGaussian() * Math.sqrt(level[i])));
+            }
+            Arrays.sort(order, (a, b) -> Double.compare(est[b], est[a]));
+            p.hotKeys = new String[keys];
+            p.hotEstimates = new double[keys];
+            p.hotLowerBounds = new double[keys];
+            p.hotUpperBounds = new double[keys];
+            for (int j = 0; j < keys; j++) {
+                int i = order[j];
+                p.hotKeys[j] = names[i];
+                p.hotEstimates[j] = est[i];
+                p.hotLowerBounds[j] = est[i];
+                p.hotUpperBounds[j] = est[i];
+                int g = org.apache.flink.runtime.state.KeyGroupRangeAssignment.assignToKeyGroup(names[i], maxP);
+                p.keyGroupCounts[g] += (long) est[i] + 5;
+            }
+            long t0 = System.nanoTime();
+            e.observe(p);
+            long dt = System.nanoTime() - t0;
+            if (w >= 48) {
+                nanos += dt;
+                timed++;
+            }
+        }
+        ObjectNode n = mapper.createObjectNode();
+        n.put("series", e.seriesCount());
+        n.put("models_per_series", ModelSpec.candidates(seasons.isEmpty() ? List.of(24) : seasons).size());
+        n.put("ms_per_window", nanos / 1e6 / timed);
+        return n;
+    }
+
+}

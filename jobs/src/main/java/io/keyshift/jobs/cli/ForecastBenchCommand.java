@@ -1,0 +1,129 @@
+package io.keyshift.jobs.cli;
+
+import io.keyshift.config.ProfilerOptions;
+import io.keyshift.jobs.bench.ForecastBench;
+import io.keyshift.jobs.input.InputSpec;
+import io.keyshift.jobs.input.ReplayInput;
+import io.keyshift.pipeline.KeyshiftPipeline;
+import io.keyshift.profiler.WindowProfile;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.PipelineOptions;
+import org.apache.flink.util.TimeUtils;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Map.Entry;
+import java.util.TreeMap;
+import java.util.concurrent.Callable;
+
+/** {@code keyshift forecast-bench}: forecast accuracy of every model and of auto-selection on a replayed file. */
+@Command(name = "forecast-bench", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Replays a file through the key sampler and profiler (local MiniCluster), forecasts every "
+                + "window's load per hot key and key group with each model and with per-series auto-selection, and "
+                + "writes DIR/forecast.json: MASE and sMAPE per model and horizon, the auto-selection's model mix, "
+                + "heavy-hitter recall of the true top 20, forecasting time per window and state size."})
+public final class ForecastBenchCommand implements Callable<Integer> {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Mixin
+    InputOptions in;
+
+    @Option(names = "--window", defaultValue = "1h", paramLabel = "DURATION",
+            description = "Tumbling window (5min, 1h, 1d). Default: ${DEFAULT-VALUE}.")
+    String window;
+
+    @Option(names = "--season", split = ",", paramLabel = "WINDOWS",
+            description = "Season length(s) in windows, e.g. 24,168. Default: a day of windows (a week for windows >= 1d).")
+    List<Integer> seasons;
+
+    @Option(names = "--horizon", defaultValue = "3", paramLabel = "H",
+            description = "Windows forecast ahead (scored at 1..H). Default: ${DEFAULT-VALUE}.")
+    int horizon;
+
+    @Option(names = "--parallelism", defaultValue = "4", paramLabel = "N",
+            description = "Sampler parallelism. Default: ${DEFAULT-VALUE}.")
+    int parallelism;
+
+    @Option(names = "--out", defaultValue = "forecast-bench-out", paramLabel = "DIR",
+            description = "Output directory. Default: ${DEFAULT-VALUE}.")
+    Path out;
+
+    @Option(names = "--config", paramLabel = "DIR", description = "Directory with Flink's config.yaml.")
+    Path config;
+
+    @Option(names = "-D", paramLabel = "key=value", mapFallbackValue = "",
+            description = "Any keyshift.* or Flink option (e.g. -Dkeyshift.profiler.sampling-rate=0.1).")
+    Map<String, String> dynamic = new LinkedHashMap<>();
+
+    @Override
+    public Integer call() throws Exception {
+        CommandLine cl = spec.commandLine();
+        Duration w;
+        try {
+            w = TimeUtils.parseDuration(window);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(cl, "--window: invalid duration '" + window + "'");
+        }
+        if (horizon < 1) {
+            throw new ParameterException(cl, "--horizon must be >= 1");
+        }
+        Configuration conf;
+        try {
+            conf = FlinkConfig.load(config != null ? config : FlinkConfig.defaultConfDir(), dynamic);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(cl, "-D / config.yaml: " + e.getMessage());
+        }
+        List<Integer> s = seasons != null ? seasons : KeyshiftPipeline.defaultSeasons(w.toMillis());
+        InputSpec inputSpec = in.spec(cl);
+        Files.createDirectories(out);
+        System.err.printf("forecast-bench: reading and sorting %s%n", in.input);
+        ReplayInput.Prepared prepared = ReplayInput.prepare(in.input, inputSpec, out.resolve(".events.bin"),
+                out.resolve("dead-letters.csv"), n -> { });
+        try {
+            conf.set(PipelineOptions.MAX_PARALLELISM, conf.getOptional(PipelineOptions.MAX_PARALLELISM).orElse(128));
+            ForecastBench.Settings settings = new ForecastBench.Settings(prepared.space(), parallelism, w.toMillis(), s,
+                    horizon, conf);
+            System.err.printf("forecast-bench: %,d records (%,d dead letters), window %s, seasons %s: profiling%n",
+                    prepared.stats().records(), prepared.stats().deadLetters(), w, s);
+            List<WindowProfile> profiles = ForecastBench.profiles(settings);
+            TreeMap<Long, Map<String, Long>> truth = ForecastBench.truth(prepared.space(), w.toMillis());
+            System.err.printf("forecast-bench: %,d windows profiled; forecasting with every model%n", profiles.size());
+            ObjectNode json = ForecastBench.run(profiles, truth, conf, s, horizon);
+            new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(out.resolve("forecast.json").toFile(), json);
+            print(json);
+            System.out.println("forecast.json: " + out.resolve("forecast.json"));
+            return 0;
+        } finally {
+            Files.deleteIfExists(out.resolve(".events.bin"));
+        }
+    }
+
+    private static void print(ObjectNode json) {
+        System.out.printf("%-34s %8s %8s%n", "model (horizon 1)", "MASE", "sMAPE");
+        for (Entry<String, com.fasterxml.jackson.databind.JsonNode> e : json.get("models").properties()) {
+            System.out.printf("%-34s %8.3f %8.3f%n", e.getKey(), e.getValue().get("mase").asDouble(),
+                    e.getValue().get("smape").asDouble());
+        }
+        System.out.printf("%-34s %8.3f %8.3f%n", "auto", json.at("/auto/mase").asDouble(), json.at("/auto/smape").asDouble());
+        System.out.printf("MASE season m=%d; heavy-hitter recall (top 20) %.3f (load-weighted %.3f); %.2f ms per "
+                        + "window for %d series; %,d state bytes; 10k series: %.1f ms per window%n",
+                json.get("mase_season").asInt(), json.get("heavy_hitter_recall").asDouble(),
+                json.get("heavy_hitter_load_recall").asDouble(),
+                json.get("ms_per_window").asDouble(), json.get("series").asInt(), json.get("state_bytes").asLong(),
+                json.at("/scaling/ms_per_window").asDouble());
+    }
+}

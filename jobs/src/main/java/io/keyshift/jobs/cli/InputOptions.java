@@ -1,0 +1,55 @@
+package io.keyshift.jobs.cli;
+
+import io.keyshift.jobs.input.EventParser;
+import io.keyshift.jobs.input.InputSpec;
+import io.keyshift.jobs.input.ReplayInput;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/** The input options shared by the commands that read a CSV file (picocli mixin). */
+public final class InputOptions {
+    @Option(names = "--input", paramLabel = "FILE", required = true,
+            description = "CSV file, optionally gzipped; rows need not be in time order.")
+    Path input;
+
+    @Option(names = "--columns", split = ",", paramLabel = "a,b,c",
+            description = "Column names for a file without a header row (otherwise the first row is the header).")
+    List<String> columns = new ArrayList<>();
+
+    @Option(names = "--key", paramLabel = "COL", required = true, description = "Key column.")
+    String key;
+
+    @Option(names = "--time", split = ",", paramLabel = "COL[,COL...]", required = true,
+            description = "Event-time column(s), joined with a space before parsing.")
+    List<String> time = new ArrayList<>();
+
+    @Option(names = "--time-format", paramLabel = "PATTERN",
+            description = "java.time pattern of the time; UTC unless it has an offset. Default: ISO-8601 or "
+                    + "yyyy-MM-dd HH:mm:ss[XXX].")
+    String timeFormat;
+
+    /** Validates the description against the file's columns; ParameterException (exit 2) names what is wrong. */
+    InputSpec spec(CommandLine cl) {
+        if (!Files.isReadable(input)) {
+            throw new ParameterException(cl, "--input: cannot read '" + input + "'");
+        }
+        InputSpec spec = new InputSpec(columns, key, time, Optional.ofNullable(timeFormat), Optional.empty());
+        try {
+            new EventParser(spec, ReplayInput.header(input, spec));
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(cl, e.getMessage());
+        } catch (IOException e) {
+            throw new ParameterException(cl, "--input: " + e.getMessage());
+        }
+        return spec;
+    }
+}

@@ -1,0 +1,82 @@
+package io.keyshift.jobs.bench;
+
+import io.keyshift.forecast.ForecastModelKind;
+import io.keyshift.forecast.ModelSpec;
+import io.keyshift.profiler.WindowProfile;
+
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.PipelineOptions;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.TreeMap;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+class ForecastBenchTest {
+    private static final long W = 60_000;
+
+    /** Two keys, period-6 pattern plus noise, for 120 windows. */
+    private static List<WindowProfile> profiles(TreeMap<Long, Map<String, Long>> truth) {
+        Random r = new Random(9);
+        double[] pattern = {50, 80, 120, 90, 40, 20};
+        List<WindowProfile> out = new ArrayList<>();
+        for (int w = 0; w < 120; w++) {
+            WindowProfile p = WindowProfile.empty(w * W, (w + 1) * W, 16, 1.0);
+            long a = Math.round(pattern[w % 6] + r.nextGaussian() * 5);
+            long b = Math.round(30 + r.nextGaussian() * 3);
+            p.hotKeys = new String[] {"a", "b"};
+            p.hotEstimates = new double[] {a, b};
+            p.hotLowerBounds = p.hotEstimates.clone();
+            p.hotUpperBounds = p.hotEstimates.clone();
+            p.keyGroupCounts[org.apache.flink.runtime.state.KeyGroupRangeAssignment.assignToKeyGroup("a", 16)] += a;
+            p.keyGroupCounts[org.apache.flink.runtime.state.KeyGroupRangeAssignment.assignToKeyGroup("b", 16)] += b;
+            p.records = a + b;
+            out.add(p);
+            Map<String, Long> t = new HashMap<>();
+            t.put("a", a);
+            t.put("b", b);
+            truth.put(w * W, t);
+        }
+        return out;
+    }
+
+    @Test
+    void seasonalNaiveScoresExactlyOneAndAutoBeatsIt() {
+        TreeMap<Long, Map<String, Long>> truth = new TreeMap<>();
+        List<WindowProfile> profiles = profiles(truth);
+        Configuration conf = new Configuration();
+        conf.set(PipelineOptions.MAX_PARALLELISM, 16);
+        var json = ForecastBench.run(profiles, truth, conf, List.of(6), 2);
+        String sn = new ModelSpec(ForecastModelKind.SEASONAL_NAIVE, 6).name();
+        // Seasonal naive's one-step errors are the MASE scale itself, point for point.
+        assertThat(json.at("/models/" + sn.replace("/", "~1") + "/mase").asDouble()).isCloseTo(1.0, within(1e-12));
+        assertThat(json.get("mase_season").asInt()).isEqualTo(6);
+        assertThat(json.at("/auto/mase").asDouble()).isLessThan(1.0);
+        assertThat(json.at("/models/naive/mase").asDouble()).isGreaterThan(1.0);
+        assertThat(json.get("heavy_hitter_recall").asDouble()).isNaN();
+        assertThat(json.at("/scaling/series").asInt()).isEqualTo(10_000);
+    }
+
+    @Test
+    void recallCountsKeysThatReachTheTrueTopN() {
+        TreeMap<Long, Map<String, Long>> truth = new TreeMap<>();
+        Map<String, Long> t = new HashMap<>();
+        for (int i = 0; i < 25; i++) {
+            t.put("k" + i, 100L - i);
+        }
+        truth.put(0L, t);
+        WindowProfile p = WindowProfile.empty(0, W, 16, 1.0);
+        p.hotKeys = new String[20];
+        for (int i = 0; i < 20; i++) {
+            p.hotKeys[i] = "k" + (i < 18 ? i : i + 4);
+        }
+        // 18 of the profile's 20 are in the true top 20 (counts 100..81); k22 and k23 (78, 77) are not.
+        assertThat(ForecastBench.heavyHitterRecall(List.of(p), truth, 20, false)).isCloseTo(0.9, within(1e-12));
+    }
+}
