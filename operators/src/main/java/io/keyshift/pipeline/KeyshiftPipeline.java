@@ -4,6 +4,7 @@ import io.keyshift.avro.KeyLoadSample;
 import io.keyshift.avro.LoadForecast;
 import io.keyshift.avro.RoutingPlan;
 import io.keyshift.avro.ValidationReport;
+import io.keyshift.config.FaultOptions;
 import io.keyshift.config.ForecastOptions;
 import io.keyshift.config.JobOptions;
 import io.keyshift.config.PlanOptions;
@@ -23,6 +24,7 @@ import io.keyshift.route.Envelope;
 import io.keyshift.route.RoutingKey;
 import io.keyshift.validation.ShadowResolver;
 import io.keyshift.workload.CountSum;
+import io.keyshift.workload.FailOnceTrigger;
 import io.keyshift.workload.WindowResult;
 
 import org.apache.flink.api.common.typeinfo.TypeInformation;
@@ -116,14 +118,20 @@ public final class KeyshiftPipeline {
                 .setMaxParallelism(1);
         SingleOutputStreamOperator<Envelope> routed = events
                 .connect(plans.broadcast())
-                .transform("DynamicRouter", TypeInformation.of(Envelope.class), new DynamicRouter())
+                .transform("DynamicRouter", TypeInformation.of(Envelope.class), new DynamicRouter(window + lateness))
                 .uid(Uids.ROUTER)
                 .setParallelism(events.getParallelism());
-        SingleOutputStreamOperator<WindowResult> windowed = routed
+        var windows = routed
                 .keyBy(Envelope::routingKey, TypeInformation.of(RoutingKey.class))
                 .window(TumblingEventTimeWindows.of(Duration.ofMillis(window)))
-                .allowedLateness(Duration.ofMillis(lateness))
-                .aggregate(new CountSum.OfEnvelopes(), new CountSum.EmitByRoutingKey())
+                .allowedLateness(Duration.ofMillis(lateness));
+        List<Long> failures = config.get(FaultOptions.WINDOW_FAILURE_TIMES);
+        if (!failures.isEmpty()) {
+            windows = windows.trigger(new FailOnceTrigger(failures, config.get(FaultOptions.FAULT_ID)));
+        }
+        SingleOutputStreamOperator<WindowResult> windowed = windows
+                .aggregate(new CountSum.OfEnvelopes(),
+                        new CountSum.EmitByRoutingKey(config.getOptional(FaultOptions.CORRUPT_SHADOW_KEY).orElse(null)))
                 .name("window count/sum (keyBy routing key)")
                 .uid(Uids.WINDOW)
                 .setParallelism(parallelism);

@@ -146,6 +146,8 @@ public class KeyDistributionProfiler extends AbstractStreamOperator<WindowProfil
         long records = 0;
         double rate = samples.get(0).getSamplingRate();
         ItemsSketch<String> merged = HeavyHitters.newSketch(sketchSize);
+        // A saturated sketch's merge depends on order: merge by subtask so that profiles do not depend on arrival.
+        samples.sort(java.util.Comparator.comparingInt(KeyLoadSample::getSubtask));
         for (KeyLoadSample s : samples) {
             records += s.getRecords();
             List<Long> c = s.getKeyGroupCounts();

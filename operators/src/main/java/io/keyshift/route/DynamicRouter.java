@@ -1,5 +1,7 @@
 package io.keyshift.route;
 
+import io.keyshift.avro.Migration;
+import io.keyshift.avro.RouteEntry;
 import io.keyshift.avro.RoutingPlan;
 import io.keyshift.event.Event;
 import io.keyshift.metrics.KeyshiftMetrics;
@@ -14,12 +16,15 @@ import org.apache.flink.runtime.state.StateInitializationContext;
 import org.apache.flink.runtime.state.StateSnapshotContext;
 import org.apache.flink.streaming.api.operators.AbstractStreamOperator;
 import org.apache.flink.streaming.api.operators.TwoInputStreamOperator;
+import org.apache.flink.streaming.api.watermark.Watermark;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The dynamic partitioner's first half: stamps every record with its {@link RoutingKey} under the routing plan
@@ -30,6 +35,13 @@ import java.util.List;
  * the lease; so the route of every record depends only on the input, never on when a plan arrived. The output
  * watermark is the minimum of both inputs' watermarks and the planner's watermark trails its lease, so a record
  * that waited is never late when it is released.
+ *
+ * <p>Plans may overtake records: a plan travels source → sampler → profiler → forecaster → planner → router while
+ * older records may still wait in the network buffers between source and router. Leases make that harmless for new
+ * migrations (they start at the previous lease's end, which no routed record has reached). When a newer plan folds
+ * a finished migration into its entry (the entry then names the new key group for every time), the router keeps the
+ * migration as a {@link RetiredRoute} and routes event times before its switch-over by it, until its own data-input
+ * watermark has passed {@code switchAt + stateHorizon} (records older than that are late for the workload too).
  *
  * <p>Rescaling: waiting records are redistributed round-robin (any subtask may route any record); the plan is kept
  * in union list state, so every new subtask restores the newest version. Plans name key groups, never subtasks,
@@ -43,7 +55,11 @@ public class DynamicRouter extends AbstractStreamOperator<Envelope>
 
     private static final long serialVersionUID = 1L;
 
+    private final long stateHorizonMillis;
+
     private transient KeyGroupHashTable hashTable;
+    private transient Map<String, List<RetiredRoute>> retired;
+    private transient ListState<RetiredRoute> retiredState;
     private transient int maxParallelism;
     private transient RoutingTable routing;
     private transient RoutingPlan currentPlan;
@@ -53,6 +69,14 @@ public class DynamicRouter extends AbstractStreamOperator<Envelope>
     private transient Counter primaryCopies;
     private transient Counter shadowCopies;
 
+    /** @param stateHorizonMillis the workload's state horizon (window + allowed lateness), ms, >= 0 */
+    public DynamicRouter(long stateHorizonMillis) {
+        if (stateHorizonMillis < 0) {
+            throw new IllegalArgumentException("state horizon must be >= 0, was " + stateHorizonMillis);
+        }
+        this.stateHorizonMillis = stateHorizonMillis;
+    }
+
     @Override
     public void initializeState(StateInitializationContext context) throws Exception {
         super.initializeState(context);
@@ -61,6 +85,9 @@ public class DynamicRouter extends AbstractStreamOperator<Envelope>
                 .getListState(new ListStateDescriptor<>("waiting-records", TypeInformation.of(Event.class)));
         planState = context.getOperatorStateStore()
                 .getUnionListState(new ListStateDescriptor<>("routing-plan", new AvroTypeInfo<>(RoutingPlan.class)));
+        retiredState = context.getOperatorStateStore()
+                .getUnionListState(new ListStateDescriptor<>("retired-routes", TypeInformation.of(RetiredRoute.class)));
+        retired = new HashMap<>();
         waiting = new ArrayDeque<>();
         routing = RoutingTable.empty();
         currentPlan = null;
@@ -79,7 +106,21 @@ public class DynamicRouter extends AbstractStreamOperator<Envelope>
             if (currentPlan != null) {
                 routing = RoutingTable.of(currentPlan);
             }
+            for (RetiredRoute r : retiredState.get()) {
+                addRetired(r);
+            }
         }
+    }
+
+    private void addRetired(RetiredRoute r) {
+        List<RetiredRoute> list = retired.computeIfAbsent(r.key, k -> new ArrayList<>(2));
+        for (RetiredRoute x : list) {
+            if (x.sameAs(r)) {
+                return;
+            }
+        }
+        list.add(r);
+        list.sort((a, b) -> Long.compare(a.switchAt, b.switchAt));
     }
 
     @Override
@@ -115,8 +156,23 @@ public class DynamicRouter extends AbstractStreamOperator<Envelope>
                     + plan.getMaxParallelism() + " but this job runs with maxParallelism " + maxParallelism
                     + "; set pipeline.max-parallelism to the same value everywhere");
         }
+        RoutingTable next = RoutingTable.of(plan);
+        if (currentPlan != null) {
+            for (RouteEntry old : currentPlan.getEntries()) {
+                Migration m = old.getMigration();
+                if (m == null) {
+                    continue;
+                }
+                RouteEntry now = next.entry(old.getKey());
+                if (now == null || now.getMigration() == null
+                        || now.getMigration().getPlannedInVersion() != m.getPlannedInVersion()) {
+                    addRetired(new RetiredRoute(old.getKey(), old.getKeyGroup(), m.getToKeyGroup(), m.getShadowFrom(),
+                            m.getSwitchAt()));
+                }
+            }
+        }
         currentPlan = plan;
-        routing = RoutingTable.of(plan);
+        routing = next;
         release();
     }
 
@@ -137,6 +193,17 @@ public class DynamicRouter extends AbstractStreamOperator<Envelope>
     private void emit(Event e) {
         int natural = KeyGroupRangeAssignment.assignToKeyGroup(e.key, maxParallelism);
         long route = routing.route(e.key, e.timestamp, natural);
+        if (!retired.isEmpty()) {
+            List<RetiredRoute> old = retired.get(e.key);
+            if (old != null) {
+                for (RetiredRoute r : old) {
+                    if (e.timestamp < r.switchAt) {
+                        route = r.route(e.timestamp);
+                        break;
+                    }
+                }
+            }
+        }
         int primary = RoutingTable.primary(route);
         output.collect(new StreamRecord<>(
                 new Envelope(RoutingKey.of(e.key, primary, hashTable), e, Role.PRIMARY), e.timestamp));
@@ -149,10 +216,28 @@ public class DynamicRouter extends AbstractStreamOperator<Envelope>
         }
     }
 
+    /** Drops retired routes whose switch-over plus state horizon the data input's watermark has passed. */
+    @Override
+    public void processWatermark1(Watermark mark) throws Exception {
+        if (!retired.isEmpty()) {
+            long wm = mark.getTimestamp();
+            retired.values().removeIf(list -> {
+                list.removeIf(r -> r.switchAt + stateHorizonMillis <= wm);
+                return list.isEmpty();
+            });
+        }
+        super.processWatermark1(mark);
+    }
+
     @Override
     public void snapshotState(StateSnapshotContext context) throws Exception {
         super.snapshotState(context);
         waitingState.update(new ArrayList<>(waiting));
+        List<RetiredRoute> all = new ArrayList<>();
+        for (List<RetiredRoute> list : retired.values()) {
+            all.addAll(list);
+        }
+        retiredState.update(all);
         if (currentPlan != null) {
             planState.update(List.of(currentPlan));
         } else {
@@ -168,6 +253,11 @@ public class DynamicRouter extends AbstractStreamOperator<Envelope>
                     + routing.validUntil() + "); the planner must issue a final lease before its input ends");
         }
         super.finish();
+    }
+
+    /** Retired routes currently kept (for tests). */
+    int retiredRoutes() {
+        return retired.values().stream().mapToInt(List::size).sum();
     }
 
     /** Records currently waiting for a lease (for tests). */

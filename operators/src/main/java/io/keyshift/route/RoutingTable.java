@@ -61,6 +61,11 @@ public final class RoutingTable {
         return t < validUntil;
     }
 
+    /** The entry of {@code key}, or null. */
+    RouteEntry entry(String key) {
+        return entries.get(key);
+    }
+
     /** Number of explicit entries (the routing table's size, besides the natural routes). */
     public int size() {
         return entries.size();
@@ -95,7 +100,7 @@ public final class RoutingTable {
         return (int) route;
     }
 
-    private static long pack(int primary, int shadow) {
+    static long pack(int primary, int shadow) {
         return ((long) primary << 32) | (shadow & 0xFFFFFFFFL);
     }
 }

@@ -102,6 +102,17 @@ public final class CountSum {
 
     /** Emits the result of a routed window with the routing key's key group and role. */
     public static class EmitByRoutingKey extends ProcessWindowFunction<Acc, WindowResult, RoutingKey, TimeWindow> {
+        private final String corruptShadowKey;
+
+        public EmitByRoutingKey() {
+            this(null);
+        }
+
+        /** @param corruptShadowKey TEST ONLY: a key whose SHADOW results get count + 1 (null = none) */
+        public EmitByRoutingKey(String corruptShadowKey) {
+            this.corruptShadowKey = corruptShadowKey;
+        }
+
         @Override
         public void process(RoutingKey key, Context ctx, Iterable<Acc> accs, Collector<WindowResult> out) {
             Acc acc = accs.iterator().next();
@@ -109,9 +120,13 @@ public final class CountSum {
                 throw new IllegalStateException("window " + ctx.window() + " of " + key + " received both primary "
                         + "and shadow copies: migration boundaries must lie on window boundaries");
             }
-            out.collect(result(key.key, key.keyGroup, ctx.window(), acc,
-                    getRuntimeContext().getTaskInfo().getIndexOfThisSubtask(),
-                    acc.roles == 2 ? Role.SHADOW : Role.PRIMARY));
+            Role role = acc.roles == 2 ? Role.SHADOW : Role.PRIMARY;
+            WindowResult r = result(key.key, key.keyGroup, ctx.window(), acc,
+                    getRuntimeContext().getTaskInfo().getIndexOfThisSubtask(), role);
+            if (role == Role.SHADOW && key.key.equals(corruptShadowKey)) {
+                r.count++;
+            }
+            out.collect(r);
         }
     }
 

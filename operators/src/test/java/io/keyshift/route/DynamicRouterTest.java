@@ -24,7 +24,7 @@ class DynamicRouterTest {
 
     private static TwoInputStreamOperatorTestHarness<Event, RoutingPlan, Envelope> harness() throws Exception {
         TwoInputStreamOperatorTestHarness<Event, RoutingPlan, Envelope> h =
-                new TwoInputStreamOperatorTestHarness<>(new DynamicRouter(), MAX_P, 1, 0);
+                new TwoInputStreamOperatorTestHarness<>(new DynamicRouter(T1 - T0), MAX_P, 1, 0);
         h.setup();
         h.open();
         return h;
@@ -123,7 +123,7 @@ class DynamicRouterTest {
             h.processElement2(Plans.plan(2, Long.MAX_VALUE, MAX_P), 0);
         }
         TwoInputStreamOperatorTestHarness<Event, RoutingPlan, Envelope> restored =
-                new TwoInputStreamOperatorTestHarness<>(new DynamicRouter(), MAX_P, 1, 0);
+                new TwoInputStreamOperatorTestHarness<>(new DynamicRouter(T1 - T0), MAX_P, 1, 0);
         restored.setup();
         restored.initializeState(snapshot);
         restored.open();
@@ -142,6 +142,28 @@ class DynamicRouterTest {
         try (var h = harness()) {
             assertThatThrownBy(() -> h.processElement2(Plans.plan(1, 10, 256), 0))
                     .hasMessageContaining("maxParallelism 256");
+        }
+    }
+
+    @Test
+    void aFoldedMigrationStillRoutesOlderRecordsThatArriveAfterThePlan() throws Exception {
+        int from = KeyGroupRangeAssignment.assignToKeyGroup("hot", MAX_P);
+        int to = (from + 64) % MAX_P;
+        try (var h = harness()) {
+            h.processElement2(Plans.plan(1, T1 + 5_000, MAX_P, Plans.migrating("hot", from, to, T0, T1)), 0);
+            // The next plan folds the migration: the entry now names `to` for every time.
+            var folded = io.keyshift.avro.RouteEntry.newBuilder().setKey("hot").setKeyGroup(to).setMigration(null).build();
+            h.processElement2(Plans.plan(2, Long.MAX_VALUE, MAX_P, folded), 0);
+            // A record of the shadow phase that was still on its way from the source is routed as before.
+            h.processElement1(new Event(T0 + 1, "hot", 1, 1), T0 + 1);
+            assertThat(envelopes(h)).extracting(e -> e.role + "@" + e.routingKey.keyGroup)
+                    .containsExactly("PRIMARY@" + from, "SHADOW@" + to);
+            h.getOutput().clear();
+            // Once the data watermark passes switchAt + horizon, the retired route is dropped.
+            h.processWatermark1(new Watermark(T1 + (T1 - T0)));
+            assertThat(((DynamicRouter) h.getOperator()).retiredRoutes()).isZero();
+            h.processElement1(new Event(T1 + 2 * (T1 - T0), "hot", 1, 2), T1 + 2 * (T1 - T0));
+            assertThat(envelopes(h)).extracting(e -> e.role + "@" + e.routingKey.keyGroup).containsExactly("PRIMARY@" + to);
         }
     }
 }

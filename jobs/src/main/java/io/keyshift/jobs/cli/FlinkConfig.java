@@ -1,5 +1,6 @@
 package io.keyshift.jobs.cli;
 
+import io.keyshift.config.FaultOptions;
 import io.keyshift.config.ForecastOptions;
 import io.keyshift.config.JobOptions;
 import io.keyshift.config.PlanOptions;
@@ -29,7 +30,8 @@ public final class FlinkConfig {
     /** All keyshift options, by key. */
     public static Map<String, ConfigOption<?>> keyshiftOptions() {
         Map<String, ConfigOption<?>> out = new TreeMap<>();
-        for (Class<?> c : List.of(JobOptions.class, ProfilerOptions.class, ForecastOptions.class, PlanOptions.class)) {
+        for (Class<?> c : List.of(JobOptions.class, ProfilerOptions.class, ForecastOptions.class, PlanOptions.class,
+                FaultOptions.class)) {
             for (Field f : c.getFields()) {
                 if (Modifier.isStatic(f.getModifiers()) && ConfigOption.class.isAssignableFrom(f.getType())) {
                     try {

@@ -210,7 +210,7 @@ public final class ReplayReport {
     }
 
     /** Lines of every committed part file under {@code dir} (hidden in-progress files are skipped). */
-    static List<String> lines(Path dir) throws IOException {
+    public static List<String> lines(Path dir) throws IOException {
         List<String> out = new ArrayList<>();
         if (!Files.isDirectory(dir)) {
             return out;
@@ -233,7 +233,7 @@ public final class ReplayReport {
     }
 
     /** Results by "key\u0000windowStart" to the rest of the CSV line (windowEnd,count[,sum]). */
-    static Map<String, String> results(Path dir) throws IOException {
+    public static Map<String, String> results(Path dir) throws IOException {
         Map<String, String> out = new TreeMap<>();
         for (String line : lines(dir)) {
             List<String> f = fields(line);
@@ -246,7 +246,7 @@ public final class ReplayReport {
         return out;
     }
 
-    static long mismatches(Map<String, String> reference, Map<String, String> results) {
+    public static long mismatches(Map<String, String> reference, Map<String, String> results) {
         long n = 0;
         for (Map.Entry<String, String> e : reference.entrySet()) {
             String other = results.get(e.getKey());
@@ -295,7 +295,7 @@ public final class ReplayReport {
         }
     }
 
-    static List<RoutingPlan> plans(Path dir) throws IOException {
+    public static List<RoutingPlan> plans(Path dir) throws IOException {
         io.keyshift.config.AvroTrust.install();
         List<RoutingPlan> plans = new ArrayList<>();
         SpecificDatumReader<RoutingPlan> reader = new SpecificDatumReader<>(RoutingPlan.class);

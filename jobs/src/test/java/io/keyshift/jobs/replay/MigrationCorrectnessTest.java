@@ -1,0 +1,190 @@
+package io.keyshift.jobs.replay;
+
+import io.keyshift.avro.Migration;
+import io.keyshift.avro.RouteEntry;
+import io.keyshift.avro.RoutingPlan;
+import io.keyshift.config.FaultOptions;
+import io.keyshift.config.JobOptions;
+import io.keyshift.jobs.SharedData;
+import io.keyshift.jobs.cli.FlinkConfig;
+import io.keyshift.jobs.input.InputSpec;
+import io.keyshift.jobs.input.ReplayInput;
+import io.keyshift.jobs.report.ReplayReport;
+import io.keyshift.jobs.source.Progress;
+import io.keyshift.pipeline.Strategy;
+import io.keyshift.workload.FailOnceTrigger;
+
+import org.apache.flink.configuration.CheckpointingOptions;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.RestartStrategyOptions;
+import org.apache.flink.configuration.StateRecoveryOptions;
+import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.core.execution.SavepointFormatType;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * End-to-end (slow, about 70 s): keyshift's promise that migrations never change a result, on the bike-share year
+ * (daily windows) on local MiniClusters with RocksDB: replays at different speeds and parallelism, failures during a
+ * shadow phase and right after a switch-over, a stop-with-savepoint at p=4 restored at p=6, and a corrupted shadow.
+ */
+@Tag("end-to-end")
+class MigrationCorrectnessTest {
+    private static final long DAY = Duration.ofDays(1).toMillis();
+
+    @TempDir
+    static Path dir;
+    static ReplayInput.Prepared input;
+    static Map<String, String> hashResults;
+    static Run predictiveP4;
+
+    record Run(Map<String, String> results, List<RoutingPlan> plans, List<String> validation) {
+        String digest() {
+            return ReplayReport.digest(plans);
+        }
+    }
+
+    static Configuration conf(Map<String, String> extra) {
+        Configuration c = FlinkConfig.load(SharedData.flinkConf(), extra);
+        c.set(JobOptions.WINDOW, Duration.ofDays(1));
+        c.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, dir.resolve("cp-" + UUID.randomUUID()).toUri().toString());
+        return c;
+    }
+
+    static Run run(Strategy strategy, int parallelism, Configuration c, double rate) throws Exception {
+        Path runDir = dir.resolve("run-" + UUID.randomUUID());
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(parallelism, c);
+        env.setMaxParallelism(128);
+        ReplayJob.build(env, input.space(), strategy, c, runDir, false, rate, null);
+        env.execute("test " + strategy.id());
+        return read(runDir);
+    }
+
+    static Run read(Path runDir) throws Exception {
+        return new Run(ReplayReport.results(runDir.resolve("results")), ReplayReport.plans(runDir.resolve("plans")),
+                ReplayReport.lines(runDir.resolve("validation")));
+    }
+
+    @BeforeAll
+    static void hashReference() throws Exception {
+        input = ReplayInput.prepare(SharedData.file("bayarea-bikeshare-2014/batrips.csv.gz"),
+                new InputSpec(List.of(), "start_station", List.of("start_date"), Optional.of("yyyy-MM-dd HH:mm:ssXXX"),
+                        Optional.empty()),
+                dir.resolve("events.bin"), dir.resolve("dead-letters.csv"), n -> { });
+        hashResults = run(Strategy.HASH, 4, conf(Map.of()), 0).results();
+        predictiveP4 = run(Strategy.PREDICTIVE, 4, conf(Map.of()), 0);
+        assertThat(hashResults).hasSize(21_814);
+        assertThat(ReplayReport.mismatches(hashResults, predictiveP4.results())).isZero();
+    }
+
+    private static List<Migration> migrations(List<RoutingPlan> plans) {
+        return plans.stream().flatMap(p -> p.getEntries().stream()).map(RouteEntry::getMigration)
+                .filter(m -> m != null).distinct().sorted((a, b) -> Long.compare(a.getShadowFrom(), b.getShadowFrom()))
+                .toList();
+    }
+
+    @Test
+    void sameInputGivesTheSamePlansAtAnySpeedAndTheSameResultsAtAnyParallelism() throws Exception {
+        Run throttled = run(Strategy.PREDICTIVE, 4, conf(Map.of()), 60_000);
+        assertThat(throttled.digest()).isEqualTo(predictiveP4.digest());
+        assertThat(throttled.plans()).isEqualTo(predictiveP4.plans());
+        assertThat(throttled.results()).isEqualTo(predictiveP4.results());
+        Run p8 = run(Strategy.PREDICTIVE, 8, conf(Map.of()), 0);
+        assertThat(migrations(p8.plans())).isNotEmpty();
+        assertThat(p8.results()).isEqualTo(predictiveP4.results()).isEqualTo(hashResults);
+    }
+
+    @Test
+    void failuresDuringAShadowPhaseAndAfterASwitchOverChangeNothing() throws Exception {
+        List<Migration> ms = migrations(predictiveP4.plans());
+        Migration shadowPhase = ms.get(ms.size() / 3);
+        Migration switched = ms.get(2 * ms.size() / 3);
+        long inShadow = shadowPhase.getShadowFrom() + DAY / 2;
+        long afterSwitch = switched.getSwitchAt() + DAY / 8;
+        String faultId = UUID.randomUUID().toString();
+        Configuration c = conf(Map.of(
+                FaultOptions.WINDOW_FAILURE_TIMES.key(), inShadow + ";" + afterSwitch,
+                FaultOptions.FAULT_ID.key(), faultId));
+        c.set(CheckpointingOptions.CHECKPOINTING_INTERVAL, Duration.ofMillis(200));
+        c.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, 5);
+        c.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_DELAY, Duration.ofMillis(100));
+        Run failed = run(Strategy.PREDICTIVE, 4, c, 50_000);
+        assertThat(FailOnceTrigger.fired(faultId)).isEqualTo(2);
+        assertThat(ReplayReport.mismatches(hashResults, failed.results())).isZero();
+        assertThat(failed.results()).isEqualTo(hashResults);
+        assertThat(failed.digest()).isEqualTo(predictiveP4.digest());
+        assertThat(failed.validation()).allMatch(l -> l.startsWith("MATCH,"));
+    }
+
+    private static boolean inFlight(RoutingPlan p) {
+        return p.getEntries().stream().anyMatch(e -> e.getMigration() != null);
+    }
+
+    /** The reactive planner migrates about four keys a day, so the savepoint falls during a migration. */
+    @Test
+    void stopWithSavepointAtParallelismFourDuringAMigrationAndRestoreAtSixChangesNothing() throws Exception {
+        Path runDir = dir.resolve("rescale");
+        Configuration c = conf(Map.of());
+        c.set(CheckpointingOptions.CHECKPOINTING_INTERVAL, Duration.ofMillis(200));
+        String progress = "rescale-" + UUID.randomUUID();
+        StreamExecutionEnvironment env4 = StreamExecutionEnvironment.createLocalEnvironment(4, c);
+        env4.setMaxParallelism(128);
+        ReplayJob.build(env4, input.space(), Strategy.REACTIVE, c, runDir, false, 30_000, progress);
+        JobClient client = env4.executeAsync("rescale p=4");
+        while (true) {
+            Thread.sleep(50);
+            if (Progress.get(progress) < input.stats().records() / 3) {
+                continue;
+            }
+            List<RoutingPlan> committed = ReplayReport.plans(runDir.resolve("plans"));
+            if (!committed.isEmpty() && inFlight(committed.get(committed.size() - 1))) {
+                break;
+            }
+        }
+        String savepoint = client.stopWithSavepoint(false, dir.resolve("savepoints").toUri().toString(),
+                SavepointFormatType.CANONICAL).get();
+        List<RoutingPlan> before = ReplayReport.plans(runDir.resolve("plans"));
+        RoutingPlan last = before.get(before.size() - 1);
+        assertThat(last.getValidUntil()).isLessThan(Long.MAX_VALUE);
+        assertThat(last.getParallelism()).isEqualTo(4);
+        assertThat(inFlight(last)).as("a migration is in flight at the savepoint").isTrue();
+
+        Configuration c6 = conf(Map.of());
+        c6.set(StateRecoveryOptions.SAVEPOINT_PATH, savepoint);
+        StreamExecutionEnvironment env6 = StreamExecutionEnvironment.createLocalEnvironment(6, c6);
+        env6.setMaxParallelism(128);
+        ReplayJob.build(env6, input.space(), Strategy.REACTIVE, c6, runDir, false, 0, null);
+        env6.execute("rescale p=6");
+        Run all = read(runDir);
+        assertThat(all.plans().get(all.plans().size() - 1).getParallelism()).isEqualTo(6);
+        assertThat(migrations(all.plans()).stream().filter(m -> m.getShadowFrom() > last.getValidUntil())).isNotEmpty();
+        assertThat(ReplayReport.mismatches(hashResults, all.results())).isZero();
+        assertThat(all.results()).isEqualTo(hashResults);
+        assertThat(all.validation()).isNotEmpty().allMatch(l -> l.startsWith("MATCH,"));
+    }
+
+    @Test
+    void aCorruptedShadowIsReportedWithItsKeyAndWindowAndResultsStayExact() throws Exception {
+        String key = migrations(predictiveP4.plans()).isEmpty() ? null
+                : predictiveP4.plans().stream().flatMap(p -> p.getEntries().stream())
+                        .filter(e -> e.getMigration() != null).findFirst().orElseThrow().getKey();
+        assertThat(predictiveP4.validation()).isNotEmpty().allMatch(l -> l.startsWith("MATCH,"));
+        Run corrupt = run(Strategy.PREDICTIVE, 4, conf(Map.of(FaultOptions.CORRUPT_SHADOW_KEY.key(), key)), 0);
+        List<String> bad = corrupt.validation().stream().filter(l -> l.startsWith("MISMATCH,")).toList();
+        assertThat(bad).isNotEmpty().allMatch(l -> l.startsWith("MISMATCH," + io.keyshift.workload.Csv.quote(key) + ","));
+        assertThat(corrupt.results()).isEqualTo(hashResults);
+    }
+}
