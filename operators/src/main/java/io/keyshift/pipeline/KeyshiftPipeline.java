@@ -22,6 +22,9 @@ import io.keyshift.profiler.WindowProfile;
 import io.keyshift.route.DynamicRouter;
 import io.keyshift.route.Envelope;
 import io.keyshift.route.RoutingKey;
+import io.keyshift.shadowaware.PlainKeyedAdapter;
+import io.keyshift.shadowaware.ShadowAwareAdapter;
+import io.keyshift.shadowaware.ShadowAwareFunction;
 import io.keyshift.validation.ShadowResolver;
 import io.keyshift.workload.CountSum;
 import io.keyshift.workload.FailOnceTrigger;
@@ -88,10 +91,58 @@ public final class KeyshiftPipeline {
             return new Outputs(results, results, null, null, null);
         }
 
+        Routed flow = route(events, strategy, config, parallelism, maxParallelism, window + lateness);
+        SingleOutputStreamOperator<Envelope> routed = flow.envelopes();
+        SingleOutputStreamOperator<RoutingPlan> plans = flow.plans();
+        SingleOutputStreamOperator<LoadForecast> forecasts = flow.forecasts();
+        var windows = routed
+                .keyBy(Envelope::routingKey, TypeInformation.of(RoutingKey.class))
+                .window(TumblingEventTimeWindows.of(Duration.ofMillis(window)))
+                .allowedLateness(Duration.ofMillis(lateness));
+        List<Long> failures = config.get(FaultOptions.WINDOW_FAILURE_TIMES);
+        if (!failures.isEmpty()) {
+            windows = windows.trigger(new FailOnceTrigger(failures, config.get(FaultOptions.FAULT_ID)));
+        }
+        SingleOutputStreamOperator<WindowResult> windowed = windows
+                .aggregate(new CountSum.OfEnvelopes(),
+                        new CountSum.EmitByRoutingKey(config.getOptional(FaultOptions.CORRUPT_SHADOW_KEY).orElse(null)))
+                .name("window count/sum (keyBy routing key)")
+                .uid(Uids.WINDOW)
+                .setParallelism(parallelism);
+        SingleOutputStreamOperator<WindowResult> resolved = windowed
+                .keyBy(r -> r.key, Types.STRING)
+                .process(new ShadowResolver())
+                .name("ShadowResolver")
+                .uid(Uids.RESOLVER)
+                .setParallelism(parallelism);
+        return new Outputs(resolved, windowed, plans, forecasts, resolved.getSideOutput(ShadowResolver.VALIDATION));
+    }
+
+    /** The routed records with the plans and forecasts that routed them. */
+    public record Routed(SingleOutputStreamOperator<Envelope> envelopes,
+                         SingleOutputStreamOperator<RoutingPlan> plans,
+                         SingleOutputStreamOperator<LoadForecast> forecasts) {}
+
+    /**
+     * Adds sampler, profiler, forecaster, planner and router: the records come out as {@link Envelope}s ready for
+     * {@code keyBy(Envelope::routingKey)}.
+     *
+     * @param stateHorizonMillis how far back the keyed logic's state reaches (a migration shadows at least this long)
+     */
+    public static Routed route(DataStream<Event> events, Strategy strategy, ReadableConfig config, int parallelism,
+                               int maxParallelism, long stateHorizonMillis) {
+        if (strategy == Strategy.HASH) {
+            throw new IllegalArgumentException("the hash strategy does not route");
+        }
+        long window = config.get(JobOptions.WINDOW).toMillis();
         int sketchSize = config.get(ProfilerOptions.SKETCH_SIZE);
         double samplingRate = config.get(ProfilerOptions.SAMPLING_RATE);
         int topK = config.get(ProfilerOptions.TOP_K);
-        RepartitionPlanner.Settings planSettings = planSettings(config, parallelism, maxParallelism, window, lateness);
+        RepartitionPlanner.Settings planSettings = new RepartitionPlanner.Settings(maxParallelism, parallelism, window,
+                Math.max(window, stateHorizonMillis), config.get(PlanOptions.LEASE_LEAD), config.get(PlanOptions.HORIZON),
+                config.get(PlanOptions.IMPROVEMENT_THRESHOLD), config.get(PlanOptions.ALPHA),
+                config.get(PlanOptions.BETA), config.get(PlanOptions.MAX_CONCURRENT_MIGRATIONS),
+                config.get(PlanOptions.MAX_ROUTING_ENTRIES));
         LoadForecastEngine.Settings forecastSettings =
                 forecastSettings(config, strategy, maxParallelism, window, planSettings.forecastHorizon());
 
@@ -118,41 +169,44 @@ public final class KeyshiftPipeline {
                 .setMaxParallelism(1);
         SingleOutputStreamOperator<Envelope> routed = events
                 .connect(plans.broadcast())
-                .transform("DynamicRouter", TypeInformation.of(Envelope.class), new DynamicRouter(window + lateness))
+                .transform("DynamicRouter", TypeInformation.of(Envelope.class),
+                        new DynamicRouter(Math.max(window, stateHorizonMillis)))
                 .uid(Uids.ROUTER)
                 .setParallelism(events.getParallelism());
-        var windows = routed
-                .keyBy(Envelope::routingKey, TypeInformation.of(RoutingKey.class))
-                .window(TumblingEventTimeWindows.of(Duration.ofMillis(window)))
-                .allowedLateness(Duration.ofMillis(lateness));
-        List<Long> failures = config.get(FaultOptions.WINDOW_FAILURE_TIMES);
-        if (!failures.isEmpty()) {
-            windows = windows.trigger(new FailOnceTrigger(failures, config.get(FaultOptions.FAULT_ID)));
-        }
-        SingleOutputStreamOperator<WindowResult> windowed = windows
-                .aggregate(new CountSum.OfEnvelopes(),
-                        new CountSum.EmitByRoutingKey(config.getOptional(FaultOptions.CORRUPT_SHADOW_KEY).orElse(null)))
-                .name("window count/sum (keyBy routing key)")
-                .uid(Uids.WINDOW)
-                .setParallelism(parallelism);
-        SingleOutputStreamOperator<WindowResult> resolved = windowed
-                .keyBy(r -> r.key, Types.STRING)
-                .process(new ShadowResolver())
-                .name("ShadowResolver")
-                .uid(Uids.RESOLVER)
-                .setParallelism(parallelism);
-        return new Outputs(resolved, windowed, plans, forecasts, resolved.getSideOutput(ShadowResolver.VALIDATION));
+        return new Routed(routed, plans, forecasts);
     }
 
-    /** The planner's settings from {@code config}. */
-    public static RepartitionPlanner.Settings planSettings(ReadableConfig config, int parallelism, int maxParallelism,
-                                                           long windowMillis, long latenessMillis) {
-        return new RepartitionPlanner.Settings(maxParallelism, parallelism, windowMillis,
-                windowMillis + latenessMillis,
-                config.get(PlanOptions.LEASE_LEAD), config.get(PlanOptions.HORIZON),
-                config.get(PlanOptions.IMPROVEMENT_THRESHOLD), config.get(PlanOptions.ALPHA),
-                config.get(PlanOptions.BETA), config.get(PlanOptions.MAX_CONCURRENT_MIGRATIONS),
-                config.get(PlanOptions.MAX_ROUTING_ENTRIES));
+    /** Outputs of a {@link ShadowAwareFunction} behind keyshift: authoritative results, shadow results, plans. */
+    public record ShadowAwareOutputs<OUT>(DataStream<OUT> results, DataStream<OUT> shadowResults,
+                                         DataStream<RoutingPlan> plans) {}
+
+    /**
+     * Runs {@code function} per key behind keyshift's router (strategy REACTIVE or PREDICTIVE) with operator uid
+     * {@link Uids#SHADOW_AWARE}; its declared state horizon sets the minimum shadow phase.
+     */
+    public static <OUT> ShadowAwareOutputs<OUT> shadowAware(DataStream<Event> events, Strategy strategy,
+                                                            ReadableConfig config, int parallelism, int maxParallelism,
+                                                            ShadowAwareFunction<OUT> function,
+                                                            TypeInformation<OUT> outType) {
+        Routed r = route(events, strategy, config, parallelism, maxParallelism, function.stateHorizon().toMillis());
+        org.apache.flink.util.OutputTag<OUT> shadowTag = new org.apache.flink.util.OutputTag<>("shadow-results", outType);
+        SingleOutputStreamOperator<OUT> results = r.envelopes()
+                .keyBy(Envelope::routingKey, TypeInformation.of(RoutingKey.class))
+                .process(new ShadowAwareAdapter<>(function, shadowTag), outType)
+                .name("ShadowAware " + function.getClass().getSimpleName())
+                .uid(Uids.SHADOW_AWARE)
+                .setParallelism(parallelism);
+        return new ShadowAwareOutputs<>(results, results.getSideOutput(shadowTag), r.plans());
+    }
+
+    /** The same function behind a plain {@code keyBy(key)}: the reference twin. */
+    public static <OUT> DataStream<OUT> plainKeyed(DataStream<Event> events, int parallelism,
+                                                   ShadowAwareFunction<OUT> function, TypeInformation<OUT> outType) {
+        return events.keyBy(e -> e.key, Types.STRING)
+                .process(new PlainKeyedAdapter<>(function), outType)
+                .name("keyBy " + function.getClass().getSimpleName())
+                .uid(Uids.PLAIN_KEYED)
+                .setParallelism(parallelism);
     }
 
     /** The forecaster's settings from {@code config}; REACTIVE forces the naive model. */

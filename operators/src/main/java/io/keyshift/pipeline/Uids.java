@@ -16,4 +16,6 @@ public final class Uids {
     public static final String WINDOW = "keyshift-window-count";
     public static final String RESOLVER = "keyshift-shadow-resolver";
     public static final String HASH_WINDOW = "hash-window-count";
+    public static final String SHADOW_AWARE = "keyshift-shadow-aware";
+    public static final String PLAIN_KEYED = "plain-keyed";
 }

@@ -71,7 +71,8 @@ public final class ReplayJob {
         }
     }
 
-    private static void sink(DataStream<String> lines, java.nio.file.Path dir, String name, int parallelism) {
+    /** Writes {@code lines} to part files under {@code dir} with an exactly-once FileSink (committed on checkpoints). */
+    public static void sink(DataStream<String> lines, java.nio.file.Path dir, String name, int parallelism) {
         FileSink<String> sink = FileSink
                 .forRowFormat(new Path(dir.toUri()), new SimpleStringEncoder<String>(StandardCharsets.UTF_8.name()))
                 .withBucketAssigner(new BasePathBucketAssigner<>())
