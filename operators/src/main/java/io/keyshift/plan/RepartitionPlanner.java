@@ -6,6 +6,8 @@ import io.keyshift.avro.RouteEntry;
 import io.keyshift.avro.RoutingPlan;
 import io.keyshift.avro.UnitForecast;
 import io.keyshift.avro.UnitType;
+import io.keyshift.plan.opt.GreedyFromCurrent;
+import io.keyshift.plan.opt.PlanningProblem;
 
 import org.apache.flink.runtime.state.KeyGroupRange;
 import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
@@ -30,10 +32,10 @@ import java.util.TreeMap;
  * <p><b>Cost</b> of an assignment, from the mean forecast load of each unit over {@code horizon} windows starting
  * with the first window a new migration owns: {@code imbalance (max / mean subtask load) + alpha * (moved load /
  * mean subtask load) + beta * migrations}. Units: tracked hot keys (movable) and the residual load of each natural
- * key group (fixed here). The optimizer is greedy from the current assignment: repeatedly move the movable key
- * whose load is closest to half the gap between the most and the least loaded subtask from the former to the
- * latter (each such move lowers the pair's maximum); then the prefix of moves with the lowest cost is taken, and
- * only if it lowers the cost by more than {@code threshold}. Targets are key groups: the key's natural key group if
+ * key group (fixed here). The moves come from {@link GreedyFromCurrent} (the movable key whose load is closest to
+ * half the gap between the most and the least loaded subtask moves from the former to the latter, at most the
+ * migration budget); the prefix of moves with the lowest cost is taken, and only if it lowers the cost by more than
+ * {@code threshold}. Targets are key groups: the key's natural key group if
  * it lies on the target subtask, else a key group of the target's range chosen by the key's hash. Deterministic:
  * ties are broken by key.
  */
@@ -138,68 +140,50 @@ public final class RepartitionPlanner {
             }
         }
 
-        // 2. Loads per subtask in the planning horizon, under the current assignment.
+        // 2. Units for the planning horizon: hot keys (movable unless migrating) and key-group residuals (pinned).
         int p = s.parallelism();
-        double[] load = new double[p];
-        List<Unit> movable = new ArrayList<>();
         int inFlight = 0;
         for (RouteEntry e : entries.values()) {
             inFlight += e.getMigration() != null ? 1 : 0;
         }
         Map<String, Double> hotLoad = new HashMap<>();
-        for (UnitForecast u : forecast.getUnits()) {
-            double f = planningLoad(u);
+        List<UnitForecast> units = new ArrayList<>(forecast.getUnits());
+        units.sort(Comparator.comparing((UnitForecast u) -> u.getUnitType()).thenComparing(u -> u.getKey() == null ? "" : u.getKey())
+                .thenComparingInt(UnitForecast::getKeyGroup));
+        double[] loads = new double[units.size()];
+        int[] at = new int[units.size()];
+        boolean[] movable = new boolean[units.size()];
+        for (int i = 0; i < units.size(); i++) {
+            UnitForecast u = units.get(i);
+            loads[i] = planningLoad(u);
             if (u.getUnitType() == UnitType.KEY_GROUP) {
-                load[subtask(u.getKeyGroup())] += f;
+                at[i] = subtask(u.getKeyGroup());
             } else {
-                hotLoad.put(u.getKey(), f);
+                hotLoad.put(u.getKey(), loads[i]);
                 RouteEntry e = entries.get(u.getKey());
                 int kg = e == null ? u.getKeyGroup()
                         : e.getMigration() != null ? e.getMigration().getToKeyGroup() : e.getKeyGroup();
-                int st = subtask(kg);
-                load[st] += f;
-                if (e == null || e.getMigration() == null) {
-                    movable.add(new Unit(u.getKey(), u.getKeyGroup(), st, f));
-                }
+                at[i] = subtask(kg);
+                movable[i] = e == null || e.getMigration() == null;
             }
         }
-        double total = 0;
-        for (double v : load) {
-            total += v;
-        }
-        double mean = total / p;
+        PlanningProblem problem = new PlanningProblem(loads, at, movable, p);
+        double[] load = problem.subtaskLoads(at);
+        double mean = java.util.Arrays.stream(load).sum() / p;
         double imbalanceBefore = imbalance(load);
 
-        // 3. Greedy moves from the current assignment, then the cheapest prefix.
+        // 3. Greedy moves from the current assignment (GreedyFromCurrent), then the cheapest prefix.
         int budget = Math.max(0, s.maxConcurrentMigrations() - inFlight);
-        movable.sort(Comparator.comparing(Unit::key));
-        List<Move> moves = new ArrayList<>();
+        List<GreedyFromCurrent.Move> moves = mean > 0 ? GreedyFromCurrent.moves(problem, 0.0, budget) : List.of();
         double[] after = load.clone();
         List<Double> costs = new ArrayList<>();
         costs.add(imbalanceBefore);
         double moved = 0;
-        while (moves.size() < budget && mean > 0) {
-            int hi = argMax(after);
-            int lo = argMin(after);
-            double gap = after[hi] - after[lo];
-            Unit best = null;
-            for (Unit u : movable) {
-                if (u.subtask != hi || u.load <= 0 || u.load >= gap) {
-                    continue;
-                }
-                if (best == null || Math.abs(u.load - gap / 2) < Math.abs(best.load - gap / 2) - 1e-12) {
-                    best = u;
-                }
-            }
-            if (best == null) {
-                break;
-            }
-            moves.add(new Move(best, hi, lo, after[hi], after[lo]));
-            after[hi] -= best.load;
-            after[lo] += best.load;
-            movable.remove(best);
-            moved += best.load;
-            costs.add(imbalance(after) + s.alpha() * moved / mean + s.beta() * moves.size());
+        for (GreedyFromCurrent.Move mv : moves) {
+            after[mv.from()] -= loads[mv.unit()];
+            after[mv.to()] += loads[mv.unit()];
+            moved += loads[mv.unit()];
+            costs.add(imbalance(after) + s.alpha() * moved / mean + s.beta() * (costs.size()));
         }
         int bestPrefix = 0;
         for (int k = 1; k < costs.size(); k++) {
@@ -214,23 +198,24 @@ public final class RepartitionPlanner {
         long shadowFrom = prevLease;
         long switchAt = shadowFrom + s.shadowMillis();
         for (int k = 0; k < bestPrefix; k++) {
-            Move mv = moves.get(k);
-            planned[mv.from] -= mv.unit.load;
-            planned[mv.to] += mv.unit.load;
-            int target = targetKeyGroup(mv.unit.key, mv.unit.naturalKeyGroup, mv.to);
-            RouteEntry e = entries.get(mv.unit.key);
+            GreedyFromCurrent.Move mv = moves.get(k);
+            UnitForecast u = units.get(mv.unit());
+            planned[mv.from()] -= loads[mv.unit()];
+            planned[mv.to()] += loads[mv.unit()];
+            int target = targetKeyGroup(u.getKey(), u.getKeyGroup(), mv.to());
+            RouteEntry e = entries.get(u.getKey());
             if (e == null) {
-                e = RouteEntry.newBuilder().setKey(mv.unit.key).setKeyGroup(mv.unit.naturalKeyGroup).setMigration(null).build();
-                entries.put(mv.unit.key, e);
+                e = RouteEntry.newBuilder().setKey(u.getKey()).setKeyGroup(u.getKeyGroup()).setMigration(null).build();
+                entries.put(u.getKey(), e);
             }
             e.setMigration(Migration.newBuilder()
                     .setToKeyGroup(target)
                     .setShadowFrom(shadowFrom)
                     .setSwitchAt(switchAt)
                     .setPlannedInVersion(version)
-                    .setPredictedLoad(mv.unit.load)
-                    .setFromSubtaskLoadBefore(mv.fromLoadBefore)
-                    .setToSubtaskLoadBefore(mv.toLoadBefore)
+                    .setPredictedLoad(loads[mv.unit()])
+                    .setFromSubtaskLoadBefore(mv.fromLoadBefore())
+                    .setToSubtaskLoadBefore(mv.toLoadBefore())
                     .build());
         }
         int started = bestPrefix;
@@ -329,27 +314,4 @@ public final class RepartitionPlanner {
         return sum <= 0 ? 1.0 : max / (sum / loads.length);
     }
 
-    private static int argMax(double[] a) {
-        int best = 0;
-        for (int i = 1; i < a.length; i++) {
-            if (a[i] > a[best]) {
-                best = i;
-            }
-        }
-        return best;
-    }
-
-    private static int argMin(double[] a) {
-        int best = 0;
-        for (int i = 1; i < a.length; i++) {
-            if (a[i] < a[best]) {
-                best = i;
-            }
-        }
-        return best;
-    }
-
-    private record Unit(String key, int naturalKeyGroup, int subtask, double load) {}
-
-    private record Move(Unit unit, int from, int to, double fromLoadBefore, double toLoadBefore) {}
 }
