@@ -178,6 +178,8 @@ class ShadowAwareTest {
         KeyshiftPipeline.ShadowAwareOutputs<RunningCount.Count> out = KeyshiftPipeline.shadowAware(
                 events(env, 10_000, progress), Strategy.PREDICTIVE, c, 4, 128, FUNCTION, TYPE);
         out.results().sinkTo(new org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink<>());
+        Path planDir = dir.resolve("cleanup-plans-" + UUID.randomUUID());
+        ReplayJob.sink(out.plans().map(ReplayJob::planJson).returns(Types.STRING).setParallelism(1), planDir, "plans", 1);
         JobClient client = env.executeAsync("keyshift running count, savepoint");
         while (Progress.get(progress) < TRIPS * 9 / 10) {
             Thread.sleep(50);
@@ -197,6 +199,8 @@ class ShadowAwareTest {
 
         assertThat(planState).hasSize(1);
         RoutingPlan plan = planState.get(0);
+        long migrations = ReplayReport.plans(planDir).stream().mapToLong(RoutingPlan::getMigrationsStarted).sum();
+        assertThat(migrations).as("migrations before the savepoint").isGreaterThanOrEqualTo(20);
         long planned = plan.getBasedOnWindowEnd();
         assertThat(plan.getVersion()).isGreaterThan(40);
         assertThat(rows).isNotEmpty();
