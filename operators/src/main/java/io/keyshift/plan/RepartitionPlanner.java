@@ -86,16 +86,24 @@ public final class RepartitionPlanner {
     }
 
     /**
-     * The first plan when no window has closed yet: natural routes, lease to the end of the window containing
-     * {@code watermark} plus lead - 1 windows. Null if a plan exists already or the watermark is Long.MIN_VALUE.
+     * The bootstrap plan, when a watermark arrives before any window has closed: version 0, natural routes, lease to
+     * the end of the window containing {@code watermark} plus lead - 1 windows (the lease the first real plan assumes
+     * anyway, so routing is the same with or without it). Whether it is issued depends on timing, so it is version 0
+     * and not part of the plan history ({@link #isHistory}). Null if a plan exists already or the watermark is
+     * Long.MIN_VALUE.
      */
     public RoutingPlan bootstrap(long watermark) {
         if (current != null || watermark == Long.MIN_VALUE) {
             return null;
         }
         long end = Math.floorDiv(watermark, s.windowMillis()) * s.windowMillis() + s.windowMillis();
-        current = plan(1, end + (s.leaseLead() - 1) * s.windowMillis(), Long.MIN_VALUE, new ArrayList<>(), 1, 1, 0, 0);
+        current = plan(0, end + (s.leaseLead() - 1) * s.windowMillis(), Long.MIN_VALUE, new ArrayList<>(), 1, 1, 0, 0);
         return current;
+    }
+
+    /** True for plans that belong to the deterministic plan history (all but the version-0 bootstrap). */
+    public static boolean isHistory(RoutingPlan plan) {
+        return plan.getVersion() > 0;
     }
 
     /** The final plan at the end of a bounded input: same routes, lease to +infinity. */

@@ -115,8 +115,11 @@ class RepartitionPlannerTest {
         assertThat(planner.bootstrap(Long.MIN_VALUE)).isNull();
         RoutingPlan boot = planner.bootstrap(5 * W + 10);
         assertThat(boot.getValidUntil()).isEqualTo(6 * W);
+        assertThat(boot.getVersion()).isZero();
+        assertThat(RepartitionPlanner.isHistory(boot)).isFalse();
         assertThat(planner.bootstrap(7 * W)).isNull();
         RoutingPlan next = planner.onForecast(forecast(6 * W, skewed()));
+        assertThat(next.getVersion()).isEqualTo(1);
         assertThat(next.getEntries()).allSatisfy(e -> assertThat(e.getMigration().getShadowFrom()).isEqualTo(6 * W));
         RoutingPlan last = planner.finalLease();
         assertThat(last.getValidUntil()).isEqualTo(Long.MAX_VALUE);

@@ -139,7 +139,8 @@ public final class ReplayReport {
             n.put("result_mismatches", mismatches(hashResults, res));
             n.put("shadow_overhead", stats.records() == 0 ? 0.0 : (double) shadow / stats.records());
 
-            List<RoutingPlan> plans = plans(run.resolve("plans"));
+            List<RoutingPlan> plans = plans(run.resolve("plans")).stream()
+                    .filter(io.keyshift.plan.RepartitionPlanner::isHistory).toList();
             long started = 0;
             Set<String> completed = new HashSet<>();
             for (RoutingPlan p : plans) {
@@ -306,11 +307,17 @@ public final class ReplayReport {
         return plans;
     }
 
-    /** SHA-256 (first 16 hex digits) of the plan history in version order, Avro JSON encoding. */
+    /**
+     * SHA-256 (first 16 hex digits) of the plan history in version order, Avro JSON encoding; the version-0
+     * bootstrap lease (issued or not depending on timing, routing the same either way) is not part of it.
+     */
     public static String digest(List<RoutingPlan> plans) {
         try {
             MessageDigest md = MessageDigest.getInstance("SHA-256");
             for (RoutingPlan p : plans) {
+                if (!io.keyshift.plan.RepartitionPlanner.isHistory(p)) {
+                    continue;
+                }
                 md.update(io.keyshift.jobs.replay.ReplayJob.planJson(p).getBytes(StandardCharsets.UTF_8));
                 md.update((byte) '\n');
             }

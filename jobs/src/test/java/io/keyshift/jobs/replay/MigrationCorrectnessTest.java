@@ -90,6 +90,10 @@ class MigrationCorrectnessTest {
         assertThat(ReplayReport.mismatches(hashResults, predictiveP4.results())).isZero();
     }
 
+    private static List<RoutingPlan> history(List<RoutingPlan> plans) {
+        return plans.stream().filter(io.keyshift.plan.RepartitionPlanner::isHistory).toList();
+    }
+
     private static List<Migration> migrations(List<RoutingPlan> plans) {
         return plans.stream().flatMap(p -> p.getEntries().stream()).map(RouteEntry::getMigration)
                 .filter(m -> m != null).distinct().sorted((a, b) -> Long.compare(a.getShadowFrom(), b.getShadowFrom()))
@@ -100,7 +104,7 @@ class MigrationCorrectnessTest {
     void sameInputGivesTheSamePlansAtAnySpeedAndTheSameResultsAtAnyParallelism() throws Exception {
         Run throttled = run(Strategy.PREDICTIVE, 4, conf(Map.of()), 60_000);
         assertThat(throttled.digest()).isEqualTo(predictiveP4.digest());
-        assertThat(throttled.plans()).isEqualTo(predictiveP4.plans());
+        assertThat(history(throttled.plans())).isEqualTo(history(predictiveP4.plans()));
         assertThat(throttled.results()).isEqualTo(predictiveP4.results());
         Run p8 = run(Strategy.PREDICTIVE, 8, conf(Map.of()), 0);
         assertThat(migrations(p8.plans())).isNotEmpty();
