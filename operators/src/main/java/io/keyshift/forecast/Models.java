@@ -232,26 +232,22 @@ public final class Models {
     }
 
     /**
-     * Additive Holt-Winters with damped trend (FPP3 §8.3, component form):
-     * l(t) = a*(y(t) - s(t-m)) + (1-a)*(l(t-1) + phi*b(t-1));
-     * b(t) = b*(l(t) - l(t-1)) + (1-b)*phi*b(t-1);
-     * s(t) = g*(y(t) - l(t-1) - phi*b(t-1)) + (1-g)*s(t-m);
-     * y(t+h) = l(t) + (phi + ... + phi^h)*b(t) + s(t+h-m*ceil(h/m)).
-     * Initialisation after the first season: l = mean of the season, b = 0, s(i) = y(i) - l. Before that, the
-     * forecast is the mean of what was observed.
+     * State and bookkeeping shared by the Holt-Winters variants: level, damped trend and m seasonal terms, initialised
+     * after the first season (before that the forecast is the mean observed so far), and their checkpoint format.
+     * Subclasses define the initial seasonal terms, the update after the first season and how season and level combine.
      */
-    public static final class HoltWinters implements LoadModel {
-        private final double alpha;
-        private final double beta;
-        private final double gamma;
-        private final double phi;
-        private final double[] seasonal;
-        private double level;
-        private double trend;
-        private double sum;
-        private long n;
+    abstract static class SeasonalSmoothing implements LoadModel {
+        final double alpha;
+        final double beta;
+        final double gamma;
+        final double phi;
+        final double[] seasonal;
+        double level;
+        double trend;
+        double sum;
+        long n;
 
-        public HoltWinters(double alpha, double beta, double gamma, double phi, int m) {
+        SeasonalSmoothing(double alpha, double beta, double gamma, double phi, int m) {
             if (m < 2) {
                 throw new IllegalArgumentException("season must be >= 2, was " + m);
             }
@@ -262,10 +258,14 @@ public final class Models {
             this.seasonal = new double[m];
         }
 
-        @Override
-        public ForecastModelKind kind() {
-            return ForecastModelKind.HOLT_WINTERS;
-        }
+        /** Turns the first season's raw observations (in {@code seasonal}) into seasonal terms; level is their mean. */
+        abstract void initialise();
+
+        /** One update after the first season, at season position {@code pos}. */
+        abstract void update(double y, int pos);
+
+        /** Forecast from level-plus-trend {@code base} and seasonal term {@code s}. */
+        abstract double combine(double base, double s);
 
         @Override
         public void observe(double y) {
@@ -277,16 +277,10 @@ public final class Models {
                 if (n == m - 1) {
                     level = sum / m;
                     trend = 0;
-                    for (int i = 0; i < m; i++) {
-                        seasonal[i] -= level;
-                    }
+                    initialise();
                 }
             } else {
-                double prevLevel = level;
-                double s = seasonal[pos];
-                level = alpha * (y - s) + (1 - alpha) * (prevLevel + phi * trend);
-                trend = beta * (level - prevLevel) + (1 - beta) * phi * trend;
-                seasonal[pos] = gamma * (y - prevLevel - phi * trend) + (1 - gamma) * s;
+                update(y, pos);
             }
             n++;
         }
@@ -301,7 +295,7 @@ public final class Models {
                 return Math.max(0, sum / n);
             }
             long idx = (n - 1) + h - (long) m * ((h + m - 1) / m);
-            return Math.max(0, level + dampedSum(phi, h) * trend + seasonal[(int) (idx % m)]);
+            return Math.max(0, combine(level + dampedSum(phi, h) * trend, seasonal[(int) (idx % m)]));
         }
 
         @Override
@@ -328,33 +322,58 @@ public final class Models {
     }
 
     /**
+     * Additive Holt-Winters with damped trend (FPP3 §8.3, component form):
+     * l(t) = a*(y(t) - s(t-m)) + (1-a)*(l(t-1) + phi*b(t-1));
+     * b(t) = b*(l(t) - l(t-1)) + (1-b)*phi*b(t-1);
+     * s(t) = g*(y(t) - l(t-1) - phi*b(t-1)) + (1-g)*s(t-m);
+     * y(t+h) = l(t) + (phi + ... + phi^h)*b(t) + s(t+h-m*ceil(h/m)).
+     * Initialisation after the first season: l = mean of the season, b = 0, s(i) = y(i) - l. Before that, the
+     * forecast is the mean of what was observed.
+     */
+    public static final class HoltWinters extends SeasonalSmoothing {
+        public HoltWinters(double alpha, double beta, double gamma, double phi, int m) {
+            super(alpha, beta, gamma, phi, m);
+        }
+
+        @Override
+        public ForecastModelKind kind() {
+            return ForecastModelKind.HOLT_WINTERS;
+        }
+
+        @Override
+        void initialise() {
+            for (int i = 0; i < seasonal.length; i++) {
+                seasonal[i] -= level;
+            }
+        }
+
+        @Override
+        void update(double y, int pos) {
+            double prevLevel = level;
+            double s = seasonal[pos];
+            level = alpha * (y - s) + (1 - alpha) * (prevLevel + phi * trend);
+            trend = beta * (level - prevLevel) + (1 - beta) * phi * trend;
+            seasonal[pos] = gamma * (y - prevLevel - phi * trend) + (1 - gamma) * s;
+        }
+
+        @Override
+        double combine(double base, double s) {
+            return base + s;
+        }
+    }
+
+    /**
      * Multiplicative Holt-Winters with damped trend (FPP3 §8.3):
      * l(t) = a*y(t)/s(t-m) + (1-a)*(l(t-1) + phi*b(t-1)); b(t) = b*(l(t) - l(t-1)) + (1-b)*phi*b(t-1);
      * s(t) = g*y(t)/(l(t-1) + phi*b(t-1)) + (1-g)*s(t-m); y(t+h) = (l(t) + (phi + ... + phi^h)*b(t)) * s(...).
      * Seasonal factors are kept in [0.1, 10] and levels above 1e-6, so that windows without load (factor near 0)
      * cannot blow the level up when load returns.
      */
-    public static final class HoltWintersMultiplicative implements LoadModel {
+    public static final class HoltWintersMultiplicative extends SeasonalSmoothing {
         private static final double FLOOR = 1e-6;
-        private final double alpha;
-        private final double beta;
-        private final double gamma;
-        private final double phi;
-        private final double[] seasonal;
-        private double level;
-        private double trend;
-        private double sum;
-        private long n;
 
         public HoltWintersMultiplicative(double alpha, double beta, double gamma, double phi, int m) {
-            if (m < 2) {
-                throw new IllegalArgumentException("season must be >= 2, was " + m);
-            }
-            this.alpha = alpha;
-            this.beta = beta;
-            this.gamma = gamma;
-            this.phi = phi;
-            this.seasonal = new double[m];
+            super(alpha, beta, gamma, phi, m);
         }
 
         @Override
@@ -367,63 +386,26 @@ public final class Models {
         }
 
         @Override
-        public void observe(double y) {
-            int m = seasonal.length;
-            int pos = (int) (n % m);
-            if (n < m) {
-                seasonal[pos] = y;
-                sum += y;
-                if (n == m - 1) {
-                    level = Math.max(FLOOR, sum / m);
-                    trend = 0;
-                    for (int i = 0; i < m; i++) {
-                        seasonal[i] = clampFactor(seasonal[i] / level);
-                    }
-                }
-            } else {
-                double prevLevel = level;
-                double base = Math.max(FLOOR, prevLevel + phi * trend);
-                double s = seasonal[pos];
-                level = Math.max(FLOOR, alpha * y / s + (1 - alpha) * base);
-                trend = beta * (level - prevLevel) + (1 - beta) * phi * trend;
-                seasonal[pos] = clampFactor(gamma * y / base + (1 - gamma) * s);
-            }
-            n++;
-        }
-
-        @Override
-        public double forecast(int h) {
-            int m = seasonal.length;
-            if (n == 0) {
-                return 0;
-            }
-            if (n < m) {
-                return Math.max(0, sum / n);
-            }
-            long idx = (n - 1) + h - (long) m * ((h + m - 1) / m);
-            return Math.max(0, (level + dampedSum(phi, h) * trend) * seasonal[(int) (idx % m)]);
-        }
-
-        @Override
-        public void write(DataOutputStream out) throws IOException {
-            out.writeLong(n);
-            out.writeDouble(level);
-            out.writeDouble(trend);
-            out.writeDouble(sum);
-            for (double v : seasonal) {
-                out.writeDouble(v);
-            }
-        }
-
-        @Override
-        public void read(DataInputStream in) throws IOException {
-            n = in.readLong();
-            level = in.readDouble();
-            trend = in.readDouble();
-            sum = in.readDouble();
+        void initialise() {
+            level = Math.max(FLOOR, level);
             for (int i = 0; i < seasonal.length; i++) {
-                seasonal[i] = in.readDouble();
+                seasonal[i] = clampFactor(seasonal[i] / level);
             }
+        }
+
+        @Override
+        void update(double y, int pos) {
+            double prevLevel = level;
+            double base = Math.max(FLOOR, prevLevel + phi * trend);
+            double s = seasonal[pos];
+            level = Math.max(FLOOR, alpha * y / s + (1 - alpha) * base);
+            trend = beta * (level - prevLevel) + (1 - beta) * phi * trend;
+            seasonal[pos] = clampFactor(gamma * y / base + (1 - gamma) * s);
+        }
+
+        @Override
+        double combine(double base, double s) {
+            return base * s;
         }
     }
 

@@ -12,7 +12,6 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.PipelineOptions;
-import org.apache.flink.util.TimeUtils;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -22,7 +21,6 @@ import picocli.CommandLine.ParameterException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Map.Entry;
@@ -62,31 +60,18 @@ public final class ForecastBenchCommand implements Callable<Integer> {
             description = "Output directory. Default: ${DEFAULT-VALUE}.")
     Path out;
 
-    @Option(names = "--config", paramLabel = "DIR", description = "Directory with Flink's config.yaml.")
-    Path config;
+    @Mixin
+    FlinkOptions flink;
 
-    @Option(names = "-D", paramLabel = "key=value", mapFallbackValue = "",
-            description = "Any keyshift.* or Flink option (e.g. -Dkeyshift.profiler.sampling-rate=0.1).")
-    Map<String, String> dynamic = new LinkedHashMap<>();
 
     @Override
     public Integer call() throws Exception {
         CommandLine cl = spec.commandLine();
-        Duration w;
-        try {
-            w = TimeUtils.parseDuration(window);
-        } catch (IllegalArgumentException e) {
-            throw new ParameterException(cl, "--window: invalid duration '" + window + "'");
-        }
+        Duration w = FlinkOptions.window(cl, "--window", window);
         if (horizon < 1) {
             throw new ParameterException(cl, "--horizon must be >= 1");
         }
-        Configuration conf;
-        try {
-            conf = FlinkConfig.load(config != null ? config : FlinkConfig.defaultConfDir(), dynamic);
-        } catch (IllegalArgumentException e) {
-            throw new ParameterException(cl, "-D / config.yaml: " + e.getMessage());
-        }
+        Configuration conf = flink.load(cl);
         List<Integer> s = seasons != null ? seasons : KeyshiftPipeline.defaultSeasons(w.toMillis());
         InputSpec inputSpec = in.spec(cl);
         Files.createDirectories(out);

@@ -11,7 +11,6 @@ import io.keyshift.pipeline.Strategy;
 
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.PipelineOptions;
-import org.apache.flink.util.TimeUtils;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -22,9 +21,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 
@@ -90,13 +87,9 @@ public final class ReplayCommand implements Callable<Integer> {
                     + "Default: ${DEFAULT-VALUE}.")
     double rate;
 
-    @Option(names = "--config", paramLabel = "DIR",
-            description = "Directory with Flink's config.yaml. Default: flink-conf/ of the keyshift installation.")
-    Path config;
+    @CommandLine.Mixin
+    FlinkOptions flink;
 
-    @Option(names = "-D", paramLabel = "key=value", mapFallbackValue = "",
-            description = "Set any keyshift.* or Flink option, overriding config.yaml (e.g. -Dkeyshift.plan.alpha=0.2).")
-    Map<String, String> dynamic = new LinkedHashMap<>();
 
     @Option(names = "--generator-records", defaultValue = "240000", paramLabel = "N",
             description = "Generator: records. Default: ${DEFAULT-VALUE}.")
@@ -124,15 +117,7 @@ public final class ReplayCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         CommandLine cl = spec.commandLine();
-        Duration windowDuration;
-        try {
-            windowDuration = TimeUtils.parseDuration(window);
-        } catch (IllegalArgumentException e) {
-            throw new ParameterException(cl, "--window: invalid duration '" + window + "' (use e.g. 5min, 1h, 1d)");
-        }
-        if (windowDuration.toMillis() <= 0) {
-            throw new ParameterException(cl, "--window must be positive, was '" + window + "'");
-        }
+        Duration windowDuration = FlinkOptions.window(cl, "--window", window);
         if (parallelism < 1) {
             throw new ParameterException(cl, "--parallelism must be >= 1, was " + parallelism);
         }
@@ -147,12 +132,7 @@ public final class ReplayCommand implements Callable<Integer> {
                 throw new ParameterException(cl, "--strategies: " + e.getMessage());
             }
         }
-        Configuration conf;
-        try {
-            conf = FlinkConfig.load(config != null ? config : FlinkConfig.defaultConfDir(), dynamic);
-        } catch (IllegalArgumentException e) {
-            throw new ParameterException(cl, "-D / config.yaml: " + e.getMessage());
-        }
+        Configuration conf = flink.load(cl);
         conf.set(JobOptions.WINDOW, windowDuration);
         int maxP = conf.getOptional(PipelineOptions.MAX_PARALLELISM).orElse(conf.get(JobOptions.DEFAULT_MAX_PARALLELISM));
         if (parallelism > maxP) {

@@ -1,0 +1,46 @@
+package io.keyshift.jobs.cli;
+
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.util.TimeUtils;
+import picocli.CommandLine;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/** The configuration options every command takes (picocli mixin): {@code --config DIR} and {@code -Dkey=value}. */
+public final class FlinkOptions {
+    @Option(names = "--config", paramLabel = "DIR",
+            description = "Directory with Flink's config.yaml. Default: flink-conf/ of the keyshift installation.")
+    Path config;
+
+    @Option(names = "-D", paramLabel = "key=value", mapFallbackValue = "",
+            description = "Set any keyshift.* or Flink option, overriding config.yaml (e.g. -Dkeyshift.plan.alpha=0.2).")
+    Map<String, String> dynamic = new LinkedHashMap<>();
+
+    /** config.yaml plus overrides; ParameterException (exit 2) names a bad keyshift option. */
+    Configuration load(CommandLine cl) {
+        try {
+            return FlinkConfig.load(config != null ? config : FlinkConfig.defaultConfDir(), dynamic);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(cl, "-D / config.yaml: " + e.getMessage());
+        }
+    }
+
+    /** Parses a positive Flink duration given to {@code option}; ParameterException (exit 2) otherwise. */
+    static Duration window(CommandLine cl, String option, String value) {
+        Duration d;
+        try {
+            d = TimeUtils.parseDuration(value);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(cl, option + ": invalid duration '" + value + "' (use e.g. 5min, 1h, 1d)");
+        }
+        if (d.toMillis() <= 0) {
+            throw new ParameterException(cl, option + " must be positive, was '" + value + "'");
+        }
+        return d;
+    }
+}
