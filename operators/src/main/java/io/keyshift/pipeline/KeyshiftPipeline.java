@@ -4,6 +4,7 @@ import io.keyshift.avro.KeyLoadSample;
 import io.keyshift.avro.LoadForecast;
 import io.keyshift.avro.RoutingPlan;
 import io.keyshift.avro.ValidationReport;
+import io.keyshift.config.BenchOptions;
 import io.keyshift.config.FaultOptions;
 import io.keyshift.config.ForecastOptions;
 import io.keyshift.config.JobOptions;
@@ -26,6 +27,7 @@ import io.keyshift.shadowaware.PlainKeyedAdapter;
 import io.keyshift.shadowaware.ShadowAwareAdapter;
 import io.keyshift.shadowaware.ShadowAwareFunction;
 import io.keyshift.validation.ShadowResolver;
+import io.keyshift.workload.CapacityModel;
 import io.keyshift.workload.CountSum;
 import io.keyshift.workload.FailOnceTrigger;
 import io.keyshift.workload.WindowResult;
@@ -84,7 +86,7 @@ public final class KeyshiftPipeline {
                     .keyBy(e -> e.key, Types.STRING)
                     .window(TumblingEventTimeWindows.of(Duration.ofMillis(window)))
                     .allowedLateness(Duration.ofMillis(lateness))
-                    .aggregate(new CountSum.OfEvents(), new CountSum.EmitByKey())
+                    .aggregate(new CountSum.OfEvents(capacity(config)), new CountSum.EmitByKey())
                     .name("window count/sum (keyBy key)")
                     .uid(Uids.HASH_WINDOW)
                     .setParallelism(parallelism);
@@ -104,7 +106,7 @@ public final class KeyshiftPipeline {
             windows = windows.trigger(new FailOnceTrigger(failures, config.get(FaultOptions.FAULT_ID)));
         }
         SingleOutputStreamOperator<WindowResult> windowed = windows
-                .aggregate(new CountSum.OfEnvelopes(),
+                .aggregate(new CountSum.OfEnvelopes(capacity(config)),
                         new CountSum.EmitByRoutingKey(config.getOptional(FaultOptions.CORRUPT_SHADOW_KEY).orElse(null)))
                 .name("window count/sum (keyBy routing key)")
                 .uid(Uids.WINDOW)
@@ -116,6 +118,10 @@ public final class KeyshiftPipeline {
                 .uid(Uids.RESOLVER)
                 .setParallelism(parallelism);
         return new Outputs(resolved, windowed, plans, forecasts, resolved.getSideOutput(ShadowResolver.VALIDATION));
+    }
+
+    private static CapacityModel capacity(ReadableConfig config) {
+        return new CapacityModel(config.get(BenchOptions.SERVICE_TIME).toNanos(), config.get(BenchOptions.LATENCY_ID));
     }
 
     /** The routed records with the plans and forecasts that routed them. */

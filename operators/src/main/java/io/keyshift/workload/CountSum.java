@@ -31,6 +31,17 @@ public final class CountSum {
 
     /** Aggregates events of a plain keyed stream. */
     public static class OfEvents implements AggregateFunction<Event, Acc, Acc> {
+        private final CapacityModel capacity;
+
+        public OfEvents() {
+            this(CapacityModel.off());
+        }
+
+        /** @param capacity BENCHMARK ONLY: service time and latency recording per record */
+        public OfEvents(CapacityModel capacity) {
+            this.capacity = capacity;
+        }
+
         @Override
         public Acc createAccumulator() {
             return new Acc();
@@ -38,6 +49,9 @@ public final class CountSum {
 
         @Override
         public Acc add(Event e, Acc acc) {
+            if (!capacity.isOff()) {
+                capacity.serve(e.value);
+            }
             acc.count++;
             acc.sum += e.value;
             acc.roles |= 1;
@@ -57,6 +71,17 @@ public final class CountSum {
 
     /** Aggregates routed envelopes; remembers whether the copies were primary or shadow. */
     public static class OfEnvelopes implements AggregateFunction<Envelope, Acc, Acc> {
+        private final CapacityModel capacity;
+
+        public OfEnvelopes() {
+            this(CapacityModel.off());
+        }
+
+        /** @param capacity BENCHMARK ONLY: service time and latency recording per record (primary copies only) */
+        public OfEnvelopes(CapacityModel capacity) {
+            this.capacity = capacity;
+        }
+
         @Override
         public Acc createAccumulator() {
             return new Acc();
@@ -64,6 +89,13 @@ public final class CountSum {
 
         @Override
         public Acc add(Envelope e, Acc acc) {
+            if (!capacity.isOff()) {
+                if (e.role == Role.PRIMARY) {
+                    capacity.serve(e.event.value);
+                } else {
+                    capacity.serve(Double.NaN);
+                }
+            }
             acc.count++;
             acc.sum += e.event.value;
             acc.roles |= e.role == Role.SHADOW ? 2 : 1;

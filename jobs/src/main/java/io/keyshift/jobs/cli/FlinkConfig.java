@@ -1,5 +1,6 @@
 package io.keyshift.jobs.cli;
 
+import io.keyshift.config.BenchOptions;
 import io.keyshift.config.FaultOptions;
 import io.keyshift.config.ForecastOptions;
 import io.keyshift.config.JobOptions;
@@ -31,7 +32,7 @@ public final class FlinkConfig {
     public static Map<String, ConfigOption<?>> keyshiftOptions() {
         Map<String, ConfigOption<?>> out = new TreeMap<>();
         for (Class<?> c : List.of(JobOptions.class, ProfilerOptions.class, ForecastOptions.class, PlanOptions.class,
-                FaultOptions.class)) {
+                FaultOptions.class, BenchOptions.class)) {
             for (Field f : c.getFields()) {
                 if (Modifier.isStatic(f.getModifiers()) && ConfigOption.class.isAssignableFrom(f.getType())) {
                     try {

@@ -8,7 +8,7 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         version = "keyshift 0.1.0 (Apache Flink 2.3.0)",
         description = "Predictive key repartitioning for Apache Flink jobs.",
-        subcommands = {ReplayCommand.class, ForecastBenchCommand.class, PlanBenchCommand.class,
+        subcommands = {ReplayCommand.class, ForecastBenchCommand.class, PlanBenchCommand.class, BenchCommand.class,
             CommandLine.HelpCommand.class})
 public final class KeyshiftCli implements Runnable {
 
