@@ -39,6 +39,7 @@ import java.nio.charset.StandardCharsets;
  *   <li>{@code window-results/}: every window result, primary and shadow, {@code windowStart,subtask,count,role,keyGroup,key}</li>
  *   <li>{@code plans/}: every RoutingPlan version, Avro JSON, one per line</li>
  *   <li>{@code forecasts/}: per window {@code windowEnd,absoluteErrorSum,naiveErrorSum,seasonalAbsoluteErrorSum,seasonalNaiveErrorSum,anomalies}</li>
+ *   <li>{@code forecast-units/}: per window and hot key {@code windowEnd,observed,forecast,lower,upper,key} (+1 window)</li>
  *   <li>{@code validation/}: {@code outcome,key,windowStart,windowEnd,primaryKeyGroup,shadowKeyGroup}</li>
  * </ul>
  */
@@ -66,6 +67,8 @@ public final class ReplayJob {
                     runDir.resolve("plans"), "plans", 1);
             sink(out.forecasts().map(ReplayJob::forecastCsv).returns(Types.STRING).name("forecast csv").setParallelism(1),
                     runDir.resolve("forecasts"), "forecasts", 1);
+            sink(out.forecasts().flatMap(ReplayJob::unitForecastCsv).returns(Types.STRING).name("unit forecast csv")
+                            .setParallelism(1), runDir.resolve("forecast-units"), "forecast-units", 1);
             sink(out.validation().map(ReplayJob::validationCsv).returns(Types.STRING).name("validation csv"),
                     runDir.resolve("validation"), "validation", p);
         }
@@ -97,6 +100,16 @@ public final class ReplayJob {
     static String forecastCsv(LoadForecast f) {
         return f.getWindowEnd() + "," + f.getAbsoluteErrorSum() + "," + f.getNaiveErrorSum() + ","
                 + f.getSeasonalAbsoluteErrorSum() + "," + f.getSeasonalNaiveErrorSum() + "," + f.getAnomalies();
+    }
+
+    /** Per hot key: {@code windowEnd,observed,forecast(+1),lower(+1),upper(+1),key} (key last: it may be quoted). */
+    static void unitForecastCsv(LoadForecast f, org.apache.flink.util.Collector<String> out) {
+        for (io.keyshift.avro.UnitForecast u : f.getUnits()) {
+            if (u.getUnitType() == io.keyshift.avro.UnitType.HOT_KEY) {
+                out.collect(f.getWindowEnd() + "," + u.getObserved() + "," + u.getForecast().get(0) + ","
+                        + u.getLower().get(0) + "," + u.getUpper().get(0) + "," + io.keyshift.workload.Csv.quote(u.getKey()));
+            }
+        }
     }
 
     static String validationCsv(ValidationReport v) {

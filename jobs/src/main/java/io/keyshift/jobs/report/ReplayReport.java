@@ -29,6 +29,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
@@ -49,11 +50,13 @@ public final class ReplayReport {
     private final Path out;
     private final ObjectNode json;
     private final List<String> table;
+    private final ReportCharts.Data charts;
 
-    private ReplayReport(Path out, ObjectNode json, List<String> table) {
+    private ReplayReport(Path out, ObjectNode json, List<String> table, ReportCharts.Data charts) {
         this.out = out;
         this.json = json;
         this.table = table;
+        this.charts = charts;
     }
 
     /** The report as JSON (the content of report.json). */
@@ -61,10 +64,11 @@ public final class ReplayReport {
         return json;
     }
 
-    /** Writes report.json. */
+    /** Writes report.json, report.html and charts/*.png. */
     public void write() throws IOException {
         ObjectMapper mapper = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
         mapper.writeValue(out.resolve("report.json").toFile(), json);
+        ReportCharts.write(out, charts);
     }
 
     /** Prints the summary table. */
@@ -107,6 +111,10 @@ public final class ReplayReport {
         double reference = Math.min(staticOracle.mean(), trendOracle.mean());
 
         Map<String, String> hashResults = results(work.resolve("hash").resolve("results"));
+        Map<String, SortedMap<Long, long[]>> chartLoads = new LinkedHashMap<>();
+        Map<String, SortedMap<Long, Double>> chartImbalance = new LinkedHashMap<>();
+        Map<String, List<ReportCharts.ForecastPoint>> chartForecasts = new LinkedHashMap<>();
+        Map<String, List<ReportCharts.MigrationSpan>> chartMigrations = new LinkedHashMap<>();
         ObjectNode strategiesNode = root.putObject("strategies");
         Map<Strategy, ObjectNode> nodes = new LinkedHashMap<>();
         double hashImbalance = Double.NaN;
@@ -125,6 +133,8 @@ public final class ReplayReport {
                 }
             }
             LoadMeasures.Summary sum = measures.strategy(processed);
+            chartLoads.put(st.id(), processed);
+            chartImbalance.put(st.id(), sum.perWindow());
             if (st == Strategy.HASH) {
                 hashImbalance = sum.mean();
             }
@@ -151,6 +161,22 @@ public final class ReplayReport {
                         completed.add(e.getKey() + "@" + m.getPlannedInVersion());
                     }
                 }
+            }
+            List<ReportCharts.MigrationSpan> spans = new ArrayList<>();
+            Set<String> seen = new HashSet<>();
+            for (RoutingPlan p : plans) {
+                for (RouteEntry e : p.getEntries()) {
+                    Migration m = e.getMigration();
+                    if (m != null && seen.add(e.getKey() + "@" + m.getPlannedInVersion())) {
+                        spans.add(new ReportCharts.MigrationSpan(e.getKey(), m.getShadowFrom(), m.getSwitchAt()));
+                    }
+                }
+            }
+            if (!spans.isEmpty()) {
+                chartMigrations.put(st.id(), spans);
+            }
+            if (st == Strategy.PREDICTIVE) {
+                chartForecasts.putAll(topKeyForecasts(run.resolve("forecast-units"), 3));
             }
             n.put("migrations_started", started);
             n.put("migrations_completed", completed.size());
@@ -181,7 +207,12 @@ public final class ReplayReport {
             n.put("headroom_captured", LoadMeasures.headroomCaptured(hashImbalance, n.get("imbalance_mean").asDouble(),
                     reference));
         }
-        return new ReplayReport(out, root, table(root, nodes));
+        chartImbalance.put("lower bound", lower.perWindow());
+        chartImbalance.put("oracle (knows each window)", oracle.perWindow());
+        List<String> summary = table(root, nodes);
+        ReportCharts.Data data = new ReportCharts.Data("keyshift replay report", summary, chartLoads, chartImbalance,
+                chartForecasts, chartMigrations);
+        return new ReplayReport(out, root, summary, data);
     }
 
     private static List<String> table(ObjectNode root, Map<Strategy, ObjectNode> nodes) {
@@ -350,6 +381,38 @@ public final class ReplayReport {
             return seasonalAbs / seasonalNaive;
         }
         return naive > 0 ? abs / naive : null;
+    }
+
+    /**
+     * The +1-window forecasts of the {@code n} keys with the most observed load, each point pairing a window's actual
+     * with the forecast made one window before it.
+     */
+    static Map<String, List<ReportCharts.ForecastPoint>> topKeyForecasts(Path dir, int n) throws IOException {
+        Map<String, TreeMap<Long, double[]>> byKey = new HashMap<>();
+        Map<String, Double> totals = new HashMap<>();
+        for (String line : lines(dir)) {
+            String[] f = line.split(",", 6);
+            String key = f[5].startsWith("\"") ? fields(f[5]).get(0) : f[5];
+            double[] v = {Double.parseDouble(f[1]), Double.parseDouble(f[2]), Double.parseDouble(f[3]),
+                Double.parseDouble(f[4])};
+            byKey.computeIfAbsent(key, k -> new TreeMap<>()).put(Long.parseLong(f[0]), v);
+            totals.merge(key, v[0], Double::sum);
+        }
+        Map<String, List<ReportCharts.ForecastPoint>> out = new LinkedHashMap<>();
+        totals.entrySet().stream().sorted((a, b) -> Double.compare(b.getValue(), a.getValue())).limit(n).forEach(e -> {
+            List<ReportCharts.ForecastPoint> pts = new ArrayList<>();
+            double[] prev = null;
+            long prevEnd = Long.MIN_VALUE;
+            for (Map.Entry<Long, double[]> w : byKey.get(e.getKey()).entrySet()) {
+                if (prev != null && w.getKey() > prevEnd) {
+                    pts.add(new ReportCharts.ForecastPoint(w.getKey(), w.getValue()[0], prev[1], prev[2], prev[3]));
+                }
+                prev = w.getValue();
+                prevEnd = w.getKey();
+            }
+            out.put(e.getKey(), pts);
+        });
+        return out;
     }
 
     private static Map<String, Long> validation(Path dir) throws IOException {

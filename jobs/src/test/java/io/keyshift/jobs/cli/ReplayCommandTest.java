@@ -133,5 +133,12 @@ class ReplayCommandTest {
         assertThat(predictive.at("/validation/matches").asLong()).isPositive();
         assertThat(predictive.get("imbalance_mean").asDouble())
                 .isLessThan(report.at("/strategies/hash/imbalance_mean").asDouble());
+        String html = Files.readString(out.resolve("report.html"));
+        // loads of hash and predictive, imbalance, forecasts of the 3 top keys, migrations: 7 embedded charts
+        assertThat(html.split("data:image/png;base64,", -1)).hasSize(8);
+        assertThat(html).doesNotContain("http://", "https://");
+        for (String png : List.of("load-hash.png", "load-predictive.png", "imbalance.png", "migrations-predictive.png")) {
+            assertThat(out.resolve("charts").resolve(png)).isNotEmptyFile();
+        }
     }
 }

@@ -1,0 +1,179 @@
+package io.keyshift.jobs.report;
+
+import org.knowm.xchart.BitmapEncoder;
+import org.knowm.xchart.XYChart;
+import org.knowm.xchart.XYChartBuilder;
+import org.knowm.xchart.XYSeries;
+import org.knowm.xchart.style.Styler;
+import org.knowm.xchart.style.markers.SeriesMarkers;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.Date;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SortedMap;
+
+/**
+ * The replay report's pictures, drawn with XChart: per-subtask load over time for each strategy (one scale),
+ * imbalance over time with the lower bound and the all-knowing greedy, forecast against actual for the top keys with
+ * prediction intervals, and the migration timeline. Writes {@code charts/*.png} and one self-contained
+ * {@code report.html} (images embedded as data URIs, no network).
+ */
+public final class ReportCharts {
+    private static final int WIDTH = 1000;
+    private static final int HEIGHT = 340;
+
+    private ReportCharts() {}
+
+    /** One point of a key's forecast series: window end (ms), actual, and the +1 forecast made one window before. */
+    public record ForecastPoint(long windowEnd, double actual, double forecast, double lower, double upper) {}
+
+    /** One migration: key, start of its shadow phase, switch-over (ms). */
+    public record MigrationSpan(String key, long shadowFrom, long switchAt) {}
+
+    /** Everything the charts show. */
+    public record Data(String title, List<String> summary,
+                       Map<String, SortedMap<Long, long[]>> loads,
+                       Map<String, SortedMap<Long, Double>> imbalance,
+                       Map<String, List<ForecastPoint>> forecasts,
+                       Map<String, List<MigrationSpan>> migrations) {}
+
+    /** Draws the charts into {@code out/charts} and writes {@code out/report.html}. */
+    public static void write(Path out, Data d) throws IOException {
+        Path dir = out.resolve("charts");
+        Files.createDirectories(dir);
+        Map<String, XYChart> charts = new LinkedHashMap<>();
+        double maxLoad = 1;
+        for (SortedMap<Long, long[]> m : d.loads().values()) {
+            for (long[] a : m.values()) {
+                for (long v : a) {
+                    maxLoad = Math.max(maxLoad, v);
+                }
+            }
+        }
+        for (Map.Entry<String, SortedMap<Long, long[]>> e : d.loads().entrySet()) {
+            XYChart c = chart("Records processed per subtask and window: " + e.getKey(), "records");
+            c.getStyler().setYAxisMax(maxLoad * 1.05);
+            c.getStyler().setYAxisMin(0.0);
+            c.getStyler().setLegendVisible(false);
+            int p = e.getValue().isEmpty() ? 0 : e.getValue().values().iterator().next().length;
+            for (int s = 0; s < p; s++) {
+                List<Date> x = new ArrayList<>();
+                List<Double> y = new ArrayList<>();
+                for (Map.Entry<Long, long[]> w : e.getValue().entrySet()) {
+                    x.add(new Date(w.getKey()));
+                    y.add((double) w.getValue()[s]);
+                }
+                line(c, "subtask " + s, x, y);
+            }
+            charts.put("load-" + e.getKey(), c);
+        }
+        XYChart imb = chart("Imbalance per window (max / mean subtask load)", "imbalance");
+        for (Map.Entry<String, SortedMap<Long, Double>> e : d.imbalance().entrySet()) {
+            List<Date> x = new ArrayList<>();
+            List<Double> y = new ArrayList<>();
+            for (Map.Entry<Long, Double> w : e.getValue().entrySet()) {
+                x.add(new Date(w.getKey()));
+                y.add(w.getValue());
+            }
+            line(imb, e.getKey(), x, y);
+        }
+        charts.put("imbalance", imb);
+        for (Map.Entry<String, List<ForecastPoint>> e : d.forecasts().entrySet()) {
+            XYChart c = chart("Forecast (+1 window) against actual: " + e.getKey(), "records per window");
+            List<Date> x = new ArrayList<>();
+            List<Double> actual = new ArrayList<>();
+            List<Double> f = new ArrayList<>();
+            List<Double> lo = new ArrayList<>();
+            List<Double> hi = new ArrayList<>();
+            for (ForecastPoint pt : e.getValue()) {
+                x.add(new Date(pt.windowEnd()));
+                actual.add(pt.actual());
+                f.add(pt.forecast());
+                lo.add(pt.lower());
+                hi.add(pt.upper());
+            }
+            if (!x.isEmpty()) {
+                line(c, "actual", x, actual);
+                line(c, "forecast", x, f);
+                line(c, "interval low", x, lo).setLineStyle(SeriesLinesDashed.DASHED);
+                line(c, "interval high", x, hi).setLineStyle(SeriesLinesDashed.DASHED);
+                charts.put("forecast-" + e.getKey(), c);
+            }
+        }
+        for (Map.Entry<String, List<MigrationSpan>> e : d.migrations().entrySet()) {
+            XYChart c = chart("Migrations (" + e.getKey() + "): shadow phase start and switch-over per moved key", "key (by first move)");
+            c.getStyler().setDefaultSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Scatter);
+            c.getStyler().setMarkerSize(4);
+            Map<String, Integer> index = new LinkedHashMap<>();
+            List<Date> sx = new ArrayList<>();
+            List<Double> sy = new ArrayList<>();
+            List<Date> wx = new ArrayList<>();
+            List<Double> wy = new ArrayList<>();
+            for (MigrationSpan m : e.getValue()) {
+                int k = index.computeIfAbsent(m.key(), x -> index.size());
+                sx.add(new Date(m.shadowFrom()));
+                sy.add((double) k);
+                wx.add(new Date(m.switchAt()));
+                wy.add((double) k);
+            }
+            if (!sx.isEmpty()) {
+                c.addSeries("shadow phase starts", sx, sy).setMarker(SeriesMarkers.CIRCLE);
+                c.addSeries("switch-over", wx, wy).setMarker(SeriesMarkers.DIAMOND);
+                charts.put("migrations-" + e.getKey(), c);
+            }
+        }
+        StringBuilder html = new StringBuilder();
+        html.append("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>").append(esc(d.title()))
+                .append("</title><style>body{font-family:sans-serif;margin:24px;max-width:1060px}pre{background:#f4f4f4;"
+                        + "padding:8px;overflow-x:auto}img{display:block;margin:12px 0;border:1px solid #ddd}</style>"
+                        + "</head><body><h1>").append(esc(d.title())).append("</h1><pre>");
+        for (String line : d.summary()) {
+            html.append(esc(line)).append('\n');
+        }
+        html.append("</pre>");
+        for (Map.Entry<String, XYChart> e : charts.entrySet()) {
+            String name = e.getKey().replaceAll("[^A-Za-z0-9_-]", "_");
+            BitmapEncoder.saveBitmap(e.getValue(), dir.resolve(name + ".png").toString(), BitmapEncoder.BitmapFormat.PNG);
+            ByteArrayOutputStream png = new ByteArrayOutputStream();
+            BitmapEncoder.saveBitmap(e.getValue(), png, BitmapEncoder.BitmapFormat.PNG);
+            html.append("<img class=\"chart\" id=\"").append(name).append("\" alt=\"").append(esc(e.getValue().getTitle()))
+                    .append("\" src=\"data:image/png;base64,").append(Base64.getEncoder().encodeToString(png.toByteArray()))
+                    .append("\">\n");
+        }
+        html.append("</body></html>\n");
+        Files.writeString(out.resolve("report.html"), html, StandardCharsets.UTF_8);
+    }
+
+    /** Dashed-line style for interval bounds. */
+    private static final class SeriesLinesDashed {
+        static final java.awt.BasicStroke DASHED = new java.awt.BasicStroke(1f, java.awt.BasicStroke.CAP_BUTT,
+                java.awt.BasicStroke.JOIN_MITER, 10f, new float[] {4f, 4f}, 0f);
+    }
+
+    private static XYChart chart(String title, String yTitle) {
+        XYChart c = new XYChartBuilder().width(WIDTH).height(HEIGHT).title(title).xAxisTitle("event time").yAxisTitle(yTitle).build();
+        c.getStyler().setDatePattern("yyyy-MM-dd HH:mm");
+        c.getStyler().setLegendPosition(Styler.LegendPosition.OutsideE);
+        c.getStyler().setMarkerSize(0);
+        c.getStyler().setChartBackgroundColor(java.awt.Color.WHITE);
+        return c;
+    }
+
+    private static XYSeries line(XYChart c, String name, List<Date> x, List<Double> y) {
+        XYSeries s = c.addSeries(name, x, y);
+        s.setMarker(SeriesMarkers.NONE);
+        return s;
+    }
+
+    private static String esc(String s) {
+        return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\"", "&quot;");
+    }
+}
