@@ -120,7 +120,11 @@ public final class RepartitionPlanner {
     public RoutingPlan onForecast(LoadForecast forecast) {
         long w = s.windowMillis();
         long end = forecast.getWindowEnd();
-        long prevLease = current != null ? current.getValidUntil() : end + (s.leaseLead() - 1) * w;
+        // The previous lease: the last plan's, or, without one (or after the timing-dependent bootstrap, whose lease
+        // never reaches further), the lease the window before would have issued. Every route is then a function of
+        // the input alone.
+        long implied = end + (s.leaseLead() - 1) * w;
+        long prevLease = current != null ? Math.max(current.getValidUntil(), implied) : implied;
         if (prevLease == Long.MAX_VALUE) {
             return current;
         }

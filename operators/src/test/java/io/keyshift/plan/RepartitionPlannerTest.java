@@ -125,4 +125,14 @@ class RepartitionPlannerTest {
         assertThat(last.getValidUntil()).isEqualTo(Long.MAX_VALUE);
         assertThat(last.getEntries()).isEqualTo(next.getEntries());
     }
+
+    @Test
+    void aBootstrapOneMillisecondBeforeTheFirstWindowDoesNotChangeThePlan() {
+        RepartitionPlanner withBootstrap = planner(0.02);
+        assertThat(withBootstrap.bootstrap(6 * W - 1).getValidUntil()).isEqualTo(6 * W);
+        RoutingPlan a = withBootstrap.onForecast(forecast(7 * W, skewed()));
+        RoutingPlan b = planner(0.02).onForecast(forecast(7 * W, skewed()));
+        assertThat(a).isEqualTo(b);
+        assertThat(a.getEntries()).allSatisfy(e -> assertThat(e.getMigration().getShadowFrom()).isEqualTo(7 * W));
+    }
 }

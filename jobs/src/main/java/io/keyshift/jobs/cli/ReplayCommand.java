@@ -91,23 +91,23 @@ public final class ReplayCommand implements Callable<Integer> {
     FlinkOptions flink;
 
 
-    @Option(names = "--generator-records", defaultValue = "240000", paramLabel = "N",
+    @Option(names = "--generator-records", defaultValue = "336000", paramLabel = "N",
             description = "Generator: records. Default: ${DEFAULT-VALUE}.")
     long generatorRecords;
 
-    @Option(names = "--generator-days", defaultValue = "4", paramLabel = "DAYS",
+    @Option(names = "--generator-days", defaultValue = "7", paramLabel = "DAYS",
             description = "Generator: days of event time the records span. Default: ${DEFAULT-VALUE}.")
     double generatorDays;
 
-    @Option(names = "--generator-keys", defaultValue = "2000", paramLabel = "N",
+    @Option(names = "--generator-keys", defaultValue = "1000", paramLabel = "N",
             description = "Generator: distinct keys. Default: ${DEFAULT-VALUE}.")
     int generatorKeys;
 
-    @Option(names = "--generator-zipf", defaultValue = "1.1", paramLabel = "S",
+    @Option(names = "--generator-zipf", defaultValue = "1.2", paramLabel = "S",
             description = "Generator: Zipf exponent of the key popularity. Default: ${DEFAULT-VALUE}.")
     double generatorZipf;
 
-    @Option(names = "--generator-drift", defaultValue = "40", paramLabel = "KEYS",
+    @Option(names = "--generator-drift", defaultValue = "10", paramLabel = "KEYS",
             description = "Generator: how many key positions the hot set moves away and back each day. Default: ${DEFAULT-VALUE}.")
     int generatorDrift;
 
