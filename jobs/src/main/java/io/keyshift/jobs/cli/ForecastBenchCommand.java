@@ -73,7 +73,7 @@ public final class ForecastBenchCommand implements Callable<Integer> {
         }
         Configuration conf = flink.load(cl);
         List<Integer> s = seasons != null ? seasons : KeyshiftPipeline.defaultSeasons(w.toMillis());
-        InputSpec inputSpec = in.spec(cl);
+        InputSpec inputSpec = in.spec(cl, null);
         Files.createDirectories(out);
         System.err.printf("forecast-bench: reading and sorting %s%n", in.input);
         ReplayInput.Prepared prepared = ReplayInput.prepare(in.input, inputSpec, out.resolve(".events.bin"),

@@ -15,21 +15,24 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
-/** The input options shared by the commands that read a CSV file (picocli mixin). */
+/**
+ * The input options shared by the commands that read a CSV file (picocli mixin). They are optional to picocli so that
+ * {@code replay} can fall back to the generator; {@link #spec} checks that key and time come with an input.
+ */
 public final class InputOptions {
-    @Option(names = "--input", paramLabel = "FILE", required = true,
-            description = "CSV file, optionally gzipped; rows need not be in time order.")
+    @Option(names = "--input", paramLabel = "FILE",
+            description = "CSV file, optionally gzipped; rows need not be in time order (they are sorted).")
     Path input;
 
     @Option(names = "--columns", split = ",", paramLabel = "a,b,c",
             description = "Column names for a file without a header row (otherwise the first row is the header).")
     List<String> columns = new ArrayList<>();
 
-    @Option(names = "--key", paramLabel = "COL", required = true, description = "Key column.")
+    @Option(names = "--key", paramLabel = "COL", description = "Key column (required with --input).")
     String key;
 
-    @Option(names = "--time", split = ",", paramLabel = "COL[,COL...]", required = true,
-            description = "Event-time column(s), joined with a space before parsing.")
+    @Option(names = "--time", split = ",", paramLabel = "COL[,COL...]",
+            description = "Event-time column(s), joined with a space before parsing (required with --input).")
     List<String> time = new ArrayList<>();
 
     @Option(names = "--time-format", paramLabel = "PATTERN",
@@ -37,12 +40,30 @@ public final class InputOptions {
                     + "yyyy-MM-dd HH:mm:ss[XXX].")
     String timeFormat;
 
-    /** Validates the description against the file's columns; ParameterException (exit 2) names what is wrong. */
-    InputSpec spec(CommandLine cl) {
+    /** True if an input file was given. */
+    boolean present() {
+        return input != null;
+    }
+
+    /**
+     * Validates the description against the file's columns; ParameterException (exit 2) names what is wrong.
+     *
+     * @param sumField a numeric column to sum, or null
+     */
+    InputSpec spec(CommandLine cl, String sumField) {
+        if (input == null) {
+            throw new ParameterException(cl, "--input is required");
+        }
         if (!Files.isReadable(input)) {
             throw new ParameterException(cl, "--input: cannot read '" + input + "'");
         }
-        InputSpec spec = new InputSpec(columns, key, time, Optional.ofNullable(timeFormat), Optional.empty());
+        if (key == null) {
+            throw new ParameterException(cl, "--key is required with --input");
+        }
+        if (time.isEmpty()) {
+            throw new ParameterException(cl, "--time is required with --input");
+        }
+        InputSpec spec = new InputSpec(columns, key, time, Optional.ofNullable(timeFormat), Optional.ofNullable(sumField));
         try {
             new EventParser(spec, ReplayInput.header(input, spec));
         } catch (IllegalArgumentException e) {

@@ -1,7 +1,6 @@
 package io.keyshift.jobs.cli;
 
 import io.keyshift.config.JobOptions;
-import io.keyshift.jobs.input.EventParser;
 import io.keyshift.jobs.input.InputSpec;
 import io.keyshift.jobs.input.ReplayInput;
 import io.keyshift.jobs.replay.ReplayRunner;
@@ -22,7 +21,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.Callable;
 
 /** {@code keyshift replay}: replays a historical stream (or the generator) through each strategy and reports. */
@@ -43,25 +41,8 @@ public final class ReplayCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--input", paramLabel = "FILE",
-            description = "CSV file, optionally gzipped; rows need not be in time order. Default: the built-in generator.")
-    Path input;
-
-    @Option(names = "--columns", split = ",", paramLabel = "a,b,c",
-            description = "Column names for a file without a header row (otherwise the first row is the header).")
-    List<String> columns = new ArrayList<>();
-
-    @Option(names = "--key", paramLabel = "COL", description = "Key column (required with --input).")
-    String key;
-
-    @Option(names = "--time", split = ",", paramLabel = "COL[,COL...]",
-            description = "Event-time column(s), joined with a space before parsing (required with --input).")
-    List<String> time = new ArrayList<>();
-
-    @Option(names = "--time-format", paramLabel = "PATTERN",
-            description = "java.time pattern of the time; UTC unless it has an offset. Default: ISO-8601 or "
-                    + "yyyy-MM-dd HH:mm:ss[XXX].")
-    String timeFormat;
+    @CommandLine.Mixin
+    InputOptions in;
 
     @Option(names = "--sum-field", paramLabel = "COL", description = "Numeric column to sum per key and window.")
     String sumField;
@@ -143,23 +124,9 @@ public final class ReplayCommand implements Callable<Integer> {
 
         ReplayRunner.InputSource source;
         boolean withSum = sumField != null;
-        if (input != null) {
-            if (!Files.isReadable(input)) {
-                throw new ParameterException(cl, "--input: cannot read '" + input + "'");
-            }
-            if (key == null) {
-                throw new ParameterException(cl, "--key is required with --input");
-            }
-            if (time.isEmpty()) {
-                throw new ParameterException(cl, "--time is required with --input");
-            }
-            InputSpec inputSpec = new InputSpec(columns, key, time, Optional.ofNullable(timeFormat),
-                    Optional.ofNullable(sumField));
-            try {
-                new EventParser(inputSpec, ReplayInput.header(input, inputSpec));
-            } catch (IllegalArgumentException e) {
-                throw new ParameterException(cl, e.getMessage());
-            }
+        if (in.present()) {
+            InputSpec inputSpec = in.spec(cl, sumField);
+            Path input = in.input;
             System.err.printf("replay: reading and sorting %s%n", input);
             ReplayInput.Prepared prepared = ReplayInput.prepare(input, inputSpec, out.resolve(".events.bin"),
                     out.resolve("dead-letters.csv"),
