@@ -17,9 +17,11 @@ public final class ProfilerOptions {
     public static final ConfigOption<Double> SAMPLING_RATE = ConfigOptions.key("keyshift.profiler.sampling-rate")
             .doubleType()
             .defaultValue(1.0)
-            .withDescription("Probability in (0, 1] that a record is offered to the heavy-hitter sketch (1.0 = every "
-                    + "record). Estimates are scaled by 1 / rate; below 1 they carry an extra binomial error of about "
-                    + "sqrt(count x (1 - rate) / rate) records. Key-group counts always count every record.");
+            .withDescription("Probability in (0, 1] that a record of a key not yet held is sampled (1.0 = every "
+                    + "record goes to the heavy-hitter sketch). Below 1 the sampler uses sample and hold (Estan and "
+                    + "Varghese 2002): a sampled key is counted exactly from then on and the largest stay held into "
+                    + "the next window; a key first sampled within a window is undercounted by about "
+                    + "(1 - rate) / rate records. Key-group counts always count every record.");
 
     public static final ConfigOption<Integer> TOP_K = ConfigOptions.key("keyshift.profiler.top-k")
             .intType()

@@ -166,7 +166,7 @@ public class KeyDistributionProfiler extends AbstractStreamOperator<WindowProfil
         }
         Arrays.sort(sorted, Comparator.comparingLong((Row r) -> -r.estimate).thenComparing(r -> r.key));
         int n = Math.min(maxHeavyHitters, sorted.length);
-        double scale = 1.0 / rate;
+        double scale = 1.0; // samplers emit estimates in records (sample and hold, see KeySampler)
         WindowProfile p = new WindowProfile();
         p.windowStart = start;
         p.windowEnd = start + windowMillis;

@@ -27,11 +27,25 @@ import java.util.TreeMap;
  *
  * <p>A window's {@link KeyLoadSample} is emitted when the watermark passes the window's end, before the watermark is
  * forwarded; so the profiler downstream has every subtask's sample of a window once its own watermark passes it.
- * With {@code samplingRate < 1} a record is offered to the sketch with that probability, decided by a hash of the
- * record's sequence number (deterministic across runs and parallelism); key-group counts always count every record.
+ * Key-group counts always count every record.
  *
- * <p>Memory per open window: about {@code 18 * sketchSize} bytes plus keys, plus {@code 8 * maxParallelism} bytes.
+ * <p>Sampling ({@code samplingRate < 1}) follows <em>sample and hold</em> with preserved entries (Estan and Varghese,
+ * "New Directions in Traffic Measurement and Accounting", SIGCOMM 2002, sections 3.1 and 4.1): a record of a key
+ * that is not held is sampled with probability {@code rate} (a hash of the record's sequence number, deterministic
+ * across runs and parallelism); a sampled key is then held, and every later record of a held key is counted exactly.
+ * At most {@code 3/4 x sketchSize} keys are held per window; the half of them with the largest counts, decayed over
+ * windows, stay held in the next window, so a persistent heavy hitter is counted exactly from the start of every window. The estimate of a
+ * key held from a window's start is its exact count; of a key first sampled within the window, its count since then,
+ * as in the paper: short by the unseen prefix, {@code (1 - rate) / rate} records on average (standard deviation
+ * {@code sqrt(1 - rate) / rate}). Adding that mean instead would be unbiased but would lift every rare key that
+ * happens to be sampled above the exactly counted heavy hitters, and the profiler ranks keys by estimate;
+ * a sampled key that finds the hold full is counted in an overflow sketch and scaled by {@code 1 / rate}. The
+ * emitted sketch holds these estimates in records, so the profiler does not scale again.
+ *
+ * <p>Memory per open window: about {@code 18 * sketchSize} bytes plus keys, plus {@code 8 * maxParallelism} bytes,
+ * plus, when sampling, a hold of at most {@code 3/4 x sketchSize} keys with 16 bytes of counters each.
  * State: the open windows, in operator list state (redistributed on rescale; the profiler merges whatever arrives).
+ * The preserved hold is not state: after a restore it starts empty, and the first window estimates by sampling.
  */
 public class KeySampler extends AbstractStreamOperator<KeyLoadSample>
         implements OneInputStreamOperator<Event, KeyLoadSample> {
@@ -44,6 +58,15 @@ public class KeySampler extends AbstractStreamOperator<KeyLoadSample>
 
     private transient int maxParallelism;
     private transient TreeMap<Long, Accumulator> open;
+    /**
+     * Keys held from the start of the next window (sample and hold's preserved entries), with their decayed count
+     * (halved every window, plus the window's count); only when sampling.
+     */
+    private transient Map<String, Double> preserved;
+    /** The latest window this subtask has seen a record of (the one the preserved entries were not yet taken from). */
+    private transient long holdWindow;
+    /** That window's accumulator, kept after the watermark closed it. */
+    private transient Accumulator holdAccumulator;
     private transient ListState<KeyLoadSample> openState;
 
     /**
@@ -71,6 +94,8 @@ public class KeySampler extends AbstractStreamOperator<KeyLoadSample>
         openState = context.getOperatorStateStore()
                 .getListState(new ListStateDescriptor<>("open-windows", new AvroTypeInfo<>(KeyLoadSample.class)));
         open = new TreeMap<>();
+        preserved = new java.util.HashMap<>();
+        holdWindow = Long.MIN_VALUE;
         if (context.isRestored()) {
             for (KeyLoadSample s : openState.get()) {
                 Accumulator acc = open.computeIfAbsent(s.getWindowStart(), k -> new Accumulator(s.getKeyGroupCounts().size()));
@@ -96,9 +121,35 @@ public class KeySampler extends AbstractStreamOperator<KeyLoadSample>
         }
         acc.records++;
         acc.keyGroupCounts[KeyGroupRangeAssignment.assignToKeyGroup(e.key, maxParallelism)]++;
-        if (samplingRate >= 1.0 || sampled(e.sequence, samplingRate)) {
+        if (samplingRate >= 1.0) {
             acc.sketch().update(e.key);
+            return;
         }
+        if (start > holdWindow) {
+            // the first record of a later window on this subtask: preserve from the last one (independent of when
+            // watermarks arrive, so runs are deterministic)
+            if (holdAccumulator != null) {
+                preserve(holdAccumulator);
+            }
+            holdWindow = start;
+            holdAccumulator = acc;
+        }
+        long[] held = acc.held.get(e.key);
+        if (held != null) {
+            held[0]++;
+        } else if (preserved.containsKey(e.key) && acc.held.size() < holdCapacity()) {
+            acc.held.put(e.key, new long[] {1, 1});
+        } else if (sampled(e.sequence, samplingRate)) {
+            if (acc.held.size() < holdCapacity()) {
+                acc.held.put(e.key, new long[] {1, 0});
+            } else {
+                acc.sketch().update(e.key);
+            }
+        }
+    }
+
+    private int holdCapacity() {
+        return Math.max(1, sketchSize * 3 / 4);
     }
 
     @Override
@@ -121,6 +172,43 @@ public class KeySampler extends AbstractStreamOperator<KeyLoadSample>
         openState.update(samples);
     }
 
+    /**
+     * The preserved entries when this subtask's records move on to a later window: every preserved or held key scores half its previous score plus
+     * its count in the closed window, and the half hold capacity with the largest scores stays held (so a key that
+     * misses a window on this subtask is not forgotten at once).
+     */
+    private void preserve(Accumulator closed) {
+        Map<String, Double> scores = new java.util.HashMap<>();
+        preserved.forEach((k, v) -> scores.put(k, v / 2));
+        closed.held.forEach((k, c) -> scores.merge(k, (double) c[0], Double::sum));
+        preserved.clear();
+        scores.entrySet().stream()
+                .sorted(Map.Entry.<String, Double>comparingByValue().reversed().thenComparing(Map.Entry.comparingByKey()))
+                .limit(holdCapacity() / 2)
+                .forEach(e -> preserved.put(e.getKey(), e.getValue()));
+    }
+
+    /** The window's estimates in records: held counts, the overflow sketch scaled by 1 / rate, restored sketches. */
+    private ItemsSketch<String> estimates(Accumulator acc) {
+        if (samplingRate >= 1.0) {
+            return acc.sketch();
+        }
+        ItemsSketch<String> out = HeavyHitters.newSketch(sketchSize);
+        for (Map.Entry<String, long[]> h : acc.held.entrySet()) {
+            out.update(h.getKey(), h.getValue()[0]);
+        }
+        if (acc.sketch != null) {
+            for (ItemsSketch.Row<String> r : acc.sketch.getFrequentItems(0L,
+                    org.apache.datasketches.frequencies.ErrorType.NO_FALSE_NEGATIVES)) {
+                out.update(r.getItem(), Math.max(1, Math.round(r.getEstimate() / samplingRate)));
+            }
+        }
+        if (acc.restored != null) {
+            out.merge(acc.restored);
+        }
+        return out;
+    }
+
     private KeyLoadSample toSample(long start, Accumulator acc) {
         List<Long> counts = new ArrayList<>(acc.keyGroupCounts.length);
         for (long c : acc.keyGroupCounts) {
@@ -134,7 +222,7 @@ public class KeySampler extends AbstractStreamOperator<KeyLoadSample>
                 .setRecords(acc.records)
                 .setSamplingRate(samplingRate)
                 .setKeyGroupCounts(counts)
-                .setHeavyHitters(java.nio.ByteBuffer.wrap(HeavyHitters.toBytes(acc.sketch())))
+                .setHeavyHitters(java.nio.ByteBuffer.wrap(HeavyHitters.toBytes(estimates(acc))))
                 .build();
     }
 
@@ -155,7 +243,12 @@ public class KeySampler extends AbstractStreamOperator<KeyLoadSample>
     private final class Accumulator {
         final long[] keyGroupCounts;
         long records;
+        /** Sampled records' sketch (counts of sampled records; every record when not sampling). */
         private ItemsSketch<String> sketch;
+        /** Held keys: {count, 1 if held from the window's start else 0}. */
+        final Map<String, long[]> held = new java.util.HashMap<>();
+        /** Estimates restored from a checkpoint, already in records. */
+        ItemsSketch<String> restored;
 
         Accumulator(int maxParallelism) {
             this.keyGroupCounts = new long[maxParallelism];
@@ -176,7 +269,14 @@ public class KeySampler extends AbstractStreamOperator<KeyLoadSample>
             }
             byte[] bytes = new byte[s.getHeavyHitters().remaining()];
             s.getHeavyHitters().duplicate().get(bytes);
-            sketch().merge(HeavyHitters.fromBytes(bytes));
+            if (samplingRate >= 1.0) {
+                sketch().merge(HeavyHitters.fromBytes(bytes));
+            } else {
+                if (restored == null) {
+                    restored = HeavyHitters.newSketch(sketchSize);
+                }
+                restored.merge(HeavyHitters.fromBytes(bytes));
+            }
         }
 
         @Override

@@ -2,12 +2,14 @@ package io.keyshift.profiler;
 
 /**
  * The merged key distribution of one tumbling window over all sampler subtasks: exact records per natural key group
- * and the heavy hitters (estimated records per key, scaled by 1 / samplingRate, with DataSketches' bounds).
+ * and the heavy hitters (estimated records per key, with DataSketches' bounds; with sampling, the sample-and-hold estimates of
+ * {@link KeySampler}).
  *
  * <p>Heavy hitters are sorted by estimate, descending, ties by key; the four arrays have equal length.
  * {@code maxError} bounds |estimate - true count| for every key (also keys not listed, whose true count is at most
- * {@code maxError}); with sampling rate r < 1 the estimates carry an extra binomial error of about
- * {@code sqrt(count * (1 - r) / r)}. Flink POJO (arrays, no collections), so no Kryo.
+ * {@code maxError}); with sampling rate r < 1 a key held from the window's start is exact, a key first sampled within
+ * the window is short by about {@code (1 - r) / r} records (standard deviation {@code sqrt(1 - r) / r}), and a key counted in the sampler's
+ * overflow sketch about {@code sqrt(count * (1 - r) / r)}. Flink POJO (arrays, no collections), so no Kryo.
  */
 public class WindowProfile {
     /** Window start, epoch ms, inclusive. */
@@ -22,13 +24,13 @@ public class WindowProfile {
     public long[] keyGroupCounts;
     /** Heavy-hitter keys. */
     public String[] hotKeys;
-    /** Estimated records per heavy-hitter key (scaled by 1 / samplingRate). */
+    /** Estimated records per heavy-hitter key (records). */
     public double[] hotEstimates;
-    /** Lower bounds of the estimates (scaled). */
+    /** Lower bounds of the estimates (records). */
     public double[] hotLowerBounds;
-    /** Upper bounds of the estimates (scaled). */
+    /** Upper bounds of the estimates (records). */
     public double[] hotUpperBounds;
-    /** Maximum error of any estimate (scaled), records. */
+    /** Maximum error of any estimate (records), records. */
     public double maxError;
 
     public WindowProfile() {}

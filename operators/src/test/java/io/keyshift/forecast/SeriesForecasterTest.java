@@ -84,4 +84,49 @@ class SeriesForecasterTest {
         assertThat(f.chosen()).isEqualTo(ForecastModelKind.NAIVE);
         assertThat(f.forecast(3)).isEqualTo(9);
     }
+
+    @Test
+    void backtestPicksHoltForALinearTrend() {
+        // AR(3) with an intercept also follows a straight line (y_t = 2 y_t-1 - y_t-2), so the smoothing family alone
+        SeriesForecaster f = new SeriesForecaster(java.util.List.of(
+                ModelSpec.of(ForecastModelKind.NAIVE, java.util.List.of()),
+                ModelSpec.of(ForecastModelKind.SES, java.util.List.of()),
+                ModelSpec.of(ForecastModelKind.HOLT, java.util.List.of())), 0, 0.95);
+        // a steady trend under noise: naive follows the noise, SES lags the trend by about slope / alpha
+        Random r = new Random(6);
+        for (int t = 0; t < 300; t++) {
+            f.observe(100 + 2.0 * t + r.nextGaussian() * 10, 4);
+        }
+        assertThat(f.chosen()).isEqualTo(ForecastModelKind.HOLT);
+        assertThat(f.forecast(1)).isBetween(680.0, 720.0);
+    }
+
+    @Test
+    void backtestPicksAutoregressionForAMeanRevertingProcess() {
+        SeriesForecaster f = new SeriesForecaster(0, 0.95, null);
+        Random r = new Random(7);
+        double x = 0;
+        for (int t = 0; t < 400; t++) {
+            x = 0.8 * x + r.nextGaussian() * 10;
+            f.observe(500 + x, 4);
+        }
+        assertThat(f.chosen()).isEqualTo(ForecastModelKind.AUTOREGRESSIVE);
+    }
+
+    @Test
+    void backtestPicksMultiplicativeSeasonalityWhenTheSeasonGrowsWithTheLevel() {
+        // a seasonal AR with lag 6 fits y_t = 1.02^6 y_t-6 exactly, so the Holt-Winters family alone
+        java.util.List<Integer> six = java.util.List.of(6);
+        SeriesForecaster f = new SeriesForecaster(java.util.List.of(
+                ModelSpec.of(ForecastModelKind.SEASONAL_NAIVE, six),
+                ModelSpec.of(ForecastModelKind.HOLT_WINTERS, six),
+                ModelSpec.of(ForecastModelKind.HOLT_WINTERS_MULTIPLICATIVE, six)), 6, 0.95);
+        Random r = new Random(8);
+        double[] shape = {0.4, 0.8, 1.6, 1.8, 0.9, 0.5};
+        for (int t = 0; t < 240; t++) {
+            double level = 100 * Math.pow(1.02, t);
+            f.observe(level * shape[t % 6] * (1 + r.nextGaussian() * 0.01), 4);
+        }
+        assertThat(f.chosen()).isEqualTo(ForecastModelKind.HOLT_WINTERS_MULTIPLICATIVE);
+    }
 }

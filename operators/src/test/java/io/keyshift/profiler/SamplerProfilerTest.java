@@ -98,4 +98,44 @@ class SamplerProfilerTest {
         }
         assertThat(hits).isBetween(9_500, 10_500);
     }
+
+    private static long estimate(KeyLoadSample s, String key) {
+        byte[] b = new byte[s.getHeavyHitters().remaining()];
+        s.getHeavyHitters().duplicate().get(b);
+        return HeavyHitters.fromBytes(b).getEstimate(key);
+    }
+
+    @Test
+    void sampleAndHoldEstimatesFirstWindowAndCountsPreservedKeysExactly() throws Exception {
+        try (var h = new OneInputStreamOperatorTestHarness<Event, KeyLoadSample>(new KeySampler(W, 64, 0.1), MAX_P, 2, 0)) {
+            h.open();
+            long seq = 0;
+            // window 0: "hot" 300 records among 300 records of 100 rare keys
+            for (int i = 0; i < 300; i++) {
+                h.processElement(new Event(i, "hot", 1, seq), i);
+                seq++;
+                h.processElement(new Event(i, "rare-" + (i % 100), 1, seq), i);
+                seq++;
+            }
+            h.processWatermark(new Watermark(W - 1));
+            // window 1: "hot" 120 records, "new" 50 records
+            for (int i = 0; i < 120; i++) {
+                h.processElement(new Event(W + i, "hot", 1, seq), W + i);
+                seq++;
+                if (i < 50) {
+                    h.processElement(new Event(W + i, "new", 1, seq), W + i);
+                    seq++;
+                }
+            }
+            h.processWatermark(new Watermark(2 * W - 1));
+            List<KeyLoadSample> out = records(h);
+            assertThat(out).hasSize(2);
+            // first sampled after a geometric(0.1) prefix, counted exactly from then on
+            assertThat(estimate(out.get(0), "hot")).isBetween(300L - 40, 300L);
+            // held from the window's start: exact
+            assertThat(estimate(out.get(1), "hot")).isEqualTo(120);
+            assertThat(estimate(out.get(1), "new")).isBetween(50L - 40, 50L);
+            assertThat(out.get(1).getRecords()).isEqualTo(170);
+        }
+    }
 }
