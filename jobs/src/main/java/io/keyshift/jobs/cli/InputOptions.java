@@ -41,7 +41,12 @@ public final class InputOptions {
     String timeFormat;
 
     /** True if an input file was given. */
-    boolean present() {
+    /** The input file, or null. */
+    public Path input() {
+        return input;
+    }
+
+    public boolean present() {
         return input != null;
     }
 
@@ -50,7 +55,7 @@ public final class InputOptions {
      *
      * @param sumField a numeric column to sum, or null
      */
-    InputSpec spec(CommandLine cl, String sumField) {
+    public InputSpec spec(CommandLine cl, String sumField) {
         if (input == null) {
             throw new ParameterException(cl, "--input is required");
         }

@@ -72,28 +72,8 @@ public final class ReplayCommand implements Callable<Integer> {
     FlinkOptions flink;
 
 
-    @Option(names = "--generator-records", defaultValue = "336000", paramLabel = "N",
-            description = "Generator: records. Default: ${DEFAULT-VALUE}.")
-    long generatorRecords;
-
-    @Option(names = "--generator-days", defaultValue = "7", paramLabel = "DAYS",
-            description = "Generator: days of event time the records span. Default: ${DEFAULT-VALUE}.")
-    double generatorDays;
-
-    @Option(names = "--generator-keys", defaultValue = "1000", paramLabel = "N",
-            description = "Generator: distinct keys. Default: ${DEFAULT-VALUE}.")
-    int generatorKeys;
-
-    @Option(names = "--generator-zipf", defaultValue = "1.2", paramLabel = "S",
-            description = "Generator: Zipf exponent of the key popularity. Default: ${DEFAULT-VALUE}.")
-    double generatorZipf;
-
-    @Option(names = "--generator-drift", defaultValue = "10", paramLabel = "KEYS",
-            description = "Generator: how many key positions the hot set moves away and back each day. Default: ${DEFAULT-VALUE}.")
-    int generatorDrift;
-
-    @Option(names = "--seed", defaultValue = "42", description = "Generator seed. Default: ${DEFAULT-VALUE}.")
-    long seed;
+    @CommandLine.Mixin
+    GeneratorOptions gen;
 
     @Override
     public Integer call() throws Exception {
@@ -135,16 +115,9 @@ public final class ReplayCommand implements Callable<Integer> {
                     prepared.stats().deadLetters(), out.resolve("dead-letters.csv"));
             source = new ReplayRunner.InputSource(prepared.space(), prepared.stats(), input.getFileName().toString());
         } else {
-            if (generatorRecords < 1 || generatorDays <= 0 || generatorKeys < 1) {
-                throw new ParameterException(cl, "--generator-records, --generator-days and --generator-keys must be positive");
-            }
-            ZipfDriftGenerator gen = new ZipfDriftGenerator(generatorRecords,
-                    Instant.parse("2026-01-05T00:00:00Z").toEpochMilli(),
-                    generatorRecords / (generatorDays * 86400.0), generatorKeys, generatorZipf, generatorDrift, seed);
+            ZipfDriftGenerator generator = gen.generator(cl, false);
             Files.writeString(out.resolve("dead-letters.csv"), "raw_line,line_number,reason\n");
-            source = new ReplayRunner.InputSource(gen, ReplayInput.stats(gen),
-                    String.format("generator (%,d records, %d keys, Zipf %.2f, daily drift %d)", generatorRecords,
-                            generatorKeys, generatorZipf, generatorDrift));
+            source = new ReplayRunner.InputSource(generator, ReplayInput.stats(generator), gen.describe());
         }
         ReplayReport report;
         try {

@@ -1,0 +1,152 @@
+package io.keyshift.jobs;
+
+import io.keyshift.config.JobOptions;
+import io.keyshift.jobs.cli.FlinkConfig;
+import io.keyshift.jobs.cli.GeneratorOptions;
+import io.keyshift.jobs.cli.InputOptions;
+import io.keyshift.jobs.input.InputSpec;
+import io.keyshift.jobs.input.ReplayInput;
+import io.keyshift.jobs.replay.ReplayJob;
+import io.keyshift.jobs.source.EventSpace;
+import io.keyshift.pipeline.Strategy;
+
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.PipelineOptions;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.util.TimeUtils;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/**
+ * The keyshift job for a Flink cluster: the main class of {@code jobs/target/keyshift-jobs.jar} (Flink provided, the
+ * rest shaded in). One strategy's dataflow over a CSV file (bounded) or the built-in generator (bounded, or unbounded
+ * with {@code --generator-records 0}), writing results, plans, forecasts and validation outcomes with exactly-once
+ * file sinks under {@code --out} (see {@link ReplayJob}).
+ *
+ * <p>Submit it with {@code bin/keyshift submit} (Flink's REST API) or Flink's own {@code flink run}. The file input
+ * is read and sorted by {@code main} (on the client, or on the JobManager for a REST submission) into
+ * {@code OUT/.events.bin}, which the TaskManagers then read: {@code --out} must be on a filesystem every process
+ * of the cluster sees (a local cluster, or a shared mount). keyshift options come from the cluster's config.yaml and
+ * {@code -Dkey=value}. {@code main} never calls {@code System.exit}: on a bad option it throws, naming the option.
+ */
+@Command(name = "keyshift-job", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Runs one keyshift strategy on a Flink cluster: a CSV file (--input ...) or the generator,",
+            "results and plans to --out with exactly-once file sinks."})
+public final class KeyshiftJob implements Callable<Integer> {
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Mixin
+    InputOptions in;
+
+    @Mixin
+    GeneratorOptions gen;
+
+    @Option(names = "--sum-field", paramLabel = "COL", description = "Numeric column to sum per key and window.")
+    String sumField;
+
+    @Option(names = "--window", paramLabel = "DURATION", defaultValue = "1h",
+            description = "Tumbling window length (5min, 1h, 1d). Default: ${DEFAULT-VALUE}.")
+    String window;
+
+    @Option(names = "--strategy", paramLabel = "S", defaultValue = "predictive",
+            description = "hash, reactive or predictive. Default: ${DEFAULT-VALUE}.")
+    String strategy;
+
+    @Option(names = "--parallelism", paramLabel = "N", description = "Job parallelism. Default: the cluster's parallelism.default.")
+    Integer parallelism;
+
+    @Option(names = "--out", paramLabel = "DIR", required = true,
+            description = "Output directory (results/, plans/, forecasts/, validation/, dead-letters.csv).")
+    Path out;
+
+    @Option(names = "--rate", paramLabel = "RECORDS_PER_SECOND", defaultValue = "0",
+            description = "Throttle the source to this many records per second in total (0 = full speed).")
+    double rate;
+
+    @Option(names = "--job-name", paramLabel = "NAME", description = "Job name. Default: keyshift [strategy].")
+    String jobName;
+
+    @Option(names = "-D", paramLabel = "key=value", mapFallbackValue = "",
+            description = "Set a keyshift.* or job-level Flink option, overriding the cluster's config.yaml.")
+    Map<String, String> dynamic = new LinkedHashMap<>();
+
+    /** Entry point; exceptions propagate (Flink's program runner needs them), nothing calls System.exit. */
+    public static void main(String[] args) throws Exception {
+        CommandLine cl = new CommandLine(new KeyshiftJob());
+        cl.setExecutionExceptionHandler((e, c, parsed) -> {
+            throw e;
+        });
+        int exit = cl.execute(args);
+        if (exit != 0) {
+            throw new IllegalArgumentException("keyshift-job: invalid arguments (exit " + exit + "), see the message above");
+        }
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        CommandLine cl = spec.commandLine();
+        Duration w;
+        try {
+            w = TimeUtils.parseDuration(window);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(cl, "--window: invalid duration '" + window + "'");
+        }
+        Strategy st;
+        try {
+            st = Strategy.parse(strategy);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(cl, "--strategy: " + e.getMessage());
+        }
+        if (rate < 0) {
+            throw new ParameterException(cl, "--rate must be >= 0, was " + rate);
+        }
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+        Map<String, String> merged = new HashMap<>(env.getConfiguration().toMap());
+        merged.putAll(dynamic);
+        Configuration conf = Configuration.fromMap(merged);
+        try {
+            FlinkConfig.validate(conf);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(cl, "-D / config.yaml: " + e.getMessage());
+        }
+        conf.set(JobOptions.WINDOW, w);
+        int maxP = conf.getOptional(PipelineOptions.MAX_PARALLELISM).orElse(conf.get(JobOptions.DEFAULT_MAX_PARALLELISM));
+        env.setMaxParallelism(maxP);
+        if (parallelism != null) {
+            if (parallelism < 1 || parallelism > maxP) {
+                throw new ParameterException(cl, "--parallelism must be in 1.." + maxP + ", was " + parallelism);
+            }
+            env.setParallelism(parallelism);
+        }
+        Path dir = out.toAbsolutePath();
+        Files.createDirectories(dir);
+        EventSpace space;
+        if (in.present()) {
+            InputSpec inputSpec = in.spec(cl, sumField);
+            ReplayInput.Prepared prepared = ReplayInput.prepare(in.input(), inputSpec, dir.resolve(".events.bin"),
+                    dir.resolve("dead-letters.csv"), n -> { });
+            System.out.printf("keyshift-job: %,d records, %,d dead letters (%s)%n", prepared.stats().records(),
+                    prepared.stats().deadLetters(), dir.resolve("dead-letters.csv"));
+            space = prepared.space();
+        } else {
+            space = gen.generator(cl, true);
+            System.out.println("keyshift-job: " + gen.describe());
+        }
+        ReplayJob.build(env, space, st, conf, dir, sumField != null, rate, null);
+        env.execute(jobName != null ? jobName : "keyshift [" + st.id() + "]");
+        return 0;
+    }
+}

@@ -1,0 +1,92 @@
+package io.keyshift.jobs.cli;
+
+import io.keyshift.jobs.cluster.StandaloneCluster;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParameterException;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+
+/** {@code keyshift cluster start|stop|status}: a standalone Flink session cluster on this machine. */
+@Command(name = "cluster", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Starts, stops or shows a real Flink standalone session cluster on this machine: a JobManager",
+            "and a TaskManager in their own JVMs, from the Maven artifacts, bound to 127.0.0.1, configured by",
+            "flink-conf/config.yaml. 'status' prints the REST address and whether the cluster is up.",
+            "Exit status: 0 done (status: up), 1 failed (status: down), 2 bad options."})
+public final class ClusterCommand implements Callable<Integer> {
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "start|stop|status", description = "What to do.")
+    String action;
+
+    @Option(names = "--dir", paramLabel = "DIR", description = "Run directory (config, logs, PIDs, checkpoints, "
+            + "savepoints). Default: .keyshift-cluster under the keyshift installation.")
+    Path dir;
+
+    @Option(names = "--config", paramLabel = "DIR", description = "Directory with config.yaml. Default: flink-conf/.")
+    Path config;
+
+    @Option(names = "--rest-port", defaultValue = "8081", description = "REST / web UI port. Default: ${DEFAULT-VALUE}.")
+    int restPort;
+
+    @Option(names = "--rpc-port", defaultValue = "6123", description = "JobManager RPC port. Default: ${DEFAULT-VALUE}.")
+    int rpcPort;
+
+    @Option(names = "--timeout", defaultValue = "90s", description = "How long start waits for the cluster. Default: ${DEFAULT-VALUE}.")
+    String timeout;
+
+    static Path home() {
+        return Path.of(System.getProperty("keyshift.home", System.getenv().getOrDefault("KEYSHIFT_HOME", ".")));
+    }
+
+    static Path defaultRunDir() {
+        return home().resolve(".keyshift-cluster");
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        CommandLine cl = spec.commandLine();
+        Path run = (dir != null ? dir : defaultRunDir()).toAbsolutePath();
+        switch (action) {
+            case "start" -> {
+                Path cpFile = home().resolve("jobs/target/cluster-classpath.txt");
+                if (!Files.isRegularFile(cpFile)) {
+                    throw new ParameterException(cl, cpFile + " is missing: build with mvn package first");
+                }
+                Duration t = FlinkOptions.window(cl, "--timeout", timeout);
+                StandaloneCluster.Status st = StandaloneCluster.start(new StandaloneCluster.Settings(
+                        config != null ? config : FlinkConfig.defaultConfDir(), run,
+                        Files.readString(cpFile).trim(), restPort, rpcPort), t, System.err);
+                System.out.println("cluster up: " + st.restAddress());
+                return 0;
+            }
+            case "stop" -> {
+                StandaloneCluster.stop(run, Duration.ofSeconds(20), System.err);
+                System.out.println("cluster stopped");
+                return 0;
+            }
+            case "status" -> {
+                StandaloneCluster.Status st = StandaloneCluster.status(run);
+                if (st.restAddress() == null) {
+                    System.out.println("cluster: not started (no " + run.resolve("cluster.properties") + ")");
+                    return 1;
+                }
+                System.out.printf("cluster %s: %s (JobManager PID %d, TaskManager PID %d)%n", st.up() ? "up" : "down",
+                        st.restAddress(), st.jobManagerPid(), st.taskManagerPid());
+                if (st.overview() != null) {
+                    System.out.println(st.overview());
+                }
+                return st.up() ? 0 : 1;
+            }
+            default -> throw new ParameterException(cl, "unknown action '" + action + "' (start, stop or status)");
+        }
+    }
+}

@@ -1,0 +1,55 @@
+package io.keyshift.jobs.cli;
+
+import io.keyshift.jobs.source.ZipfDriftGenerator;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+
+import java.time.Instant;
+
+/** The built-in generator's options (picocli mixin), shared by {@code replay} and the cluster job. */
+public final class GeneratorOptions {
+    /** Event time of the generator's first record. */
+    public static final long START = Instant.parse("2026-01-05T00:00:00Z").toEpochMilli();
+
+    @Option(names = "--generator-records", defaultValue = "336000", paramLabel = "N",
+            description = "Generator: records (0 = unbounded, cluster job only). Default: ${DEFAULT-VALUE}.")
+    long records;
+
+    @Option(names = "--generator-days", defaultValue = "7", paramLabel = "DAYS",
+            description = "Generator: days of event time that --generator-records span (with 0 records: the event "
+                    + "time rate is 336000 / 7 days per day). Default: ${DEFAULT-VALUE}.")
+    double days;
+
+    @Option(names = "--generator-keys", defaultValue = "1000", paramLabel = "N",
+            description = "Generator: distinct keys. Default: ${DEFAULT-VALUE}.")
+    int keys;
+
+    @Option(names = "--generator-zipf", defaultValue = "1.2", paramLabel = "S",
+            description = "Generator: Zipf exponent of the key popularity. Default: ${DEFAULT-VALUE}.")
+    double zipf;
+
+    @Option(names = "--generator-drift", defaultValue = "10", paramLabel = "KEYS",
+            description = "Generator: how many key positions the hot set moves away and back each day. Default: ${DEFAULT-VALUE}.")
+    int drift;
+
+    @Option(names = "--seed", defaultValue = "42", description = "Generator seed. Default: ${DEFAULT-VALUE}.")
+    long seed;
+
+    /** The generator; {@code allowUnbounded} lets 0 records mean an endless stream. ParameterException if invalid. */
+    public ZipfDriftGenerator generator(CommandLine cl, boolean allowUnbounded) {
+        if (records < 0 || (records == 0 && !allowUnbounded) || days <= 0 || keys < 1 || zipf < 0 || drift < 0) {
+            throw new ParameterException(cl, "--generator-records must be " + (allowUnbounded ? ">= 0" : "> 0")
+                    + ", --generator-days and --generator-keys > 0, --generator-zipf and --generator-drift >= 0");
+        }
+        long n = records == 0 ? Long.MAX_VALUE : records;
+        double perSecond = (records == 0 ? 336_000 : records) / (days * 86400.0);
+        return new ZipfDriftGenerator(n, START, perSecond, keys, zipf, drift, seed);
+    }
+
+    public String describe() {
+        return String.format("generator (%s records, %d keys, Zipf %.2f, daily drift %d)",
+                records == 0 ? "unbounded" : String.format("%,d", records), keys, zipf, drift);
+    }
+}

@@ -1,0 +1,45 @@
+package io.keyshift.jobs.cli;
+
+import io.keyshift.jobs.cluster.FlinkRest;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+
+/** {@code keyshift savepoint JOB_ID}: stop-with-savepoint through the REST API; prints the savepoint's path. */
+@Command(name = "savepoint", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Stops a running job with a savepoint (Flink's stop-with-savepoint: the savepoint, the sinks'",
+            "commit and the stop are one step, so nothing is lost or written twice) and prints the savepoint path.",
+            "Restore with bin/keyshift submit --from-savepoint PATH -- JOB_ARGS.",
+            "Exit status: 0 done, 1 failed, 2 bad options."})
+public final class StopJobCommand implements java.util.concurrent.Callable<Integer> {
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "JOB_ID", description = "The job to stop.")
+    String jobId;
+
+    @Option(names = "--target", paramLabel = "DIR",
+            description = "Savepoint directory. Default: the cluster's execution.checkpointing.savepoint-dir.")
+    String target;
+
+    @Option(names = "--rest", paramLabel = "URL", description = "REST address. Default: the started cluster's.")
+    String rest;
+
+    @Option(names = "--dir", paramLabel = "DIR", description = "Run directory of bin/keyshift cluster.")
+    Path dir;
+
+    @Override
+    public Integer call() throws Exception {
+        FlinkRest api = new FlinkRest(SubmitCommand.restAddress(spec.commandLine(), rest, dir));
+        String location = api.stopWithSavepoint(jobId, target, Duration.ofMinutes(5));
+        System.out.println(location);
+        return 0;
+    }
+}

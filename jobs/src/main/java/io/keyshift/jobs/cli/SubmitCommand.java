@@ -1,0 +1,78 @@
+package io.keyshift.jobs.cli;
+
+import io.keyshift.jobs.KeyshiftJob;
+import io.keyshift.jobs.cluster.FlinkRest;
+import io.keyshift.jobs.cluster.StandaloneCluster;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParameterException;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+/** {@code keyshift submit [options] -- JOB_ARGS}: uploads the job jar to a cluster and runs it (Flink's REST API). */
+@Command(name = "submit", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Submits jobs/target/keyshift-jobs.jar to a running Flink cluster through its REST API and",
+            "prints the job id. Arguments after -- go to the job (the same input, key, time, window options as",
+            "replay, plus --strategy and --out; run with -- --help to list them).",
+            "Exit status: 0 submitted, 1 failed, 2 bad options."},
+        footer = {"", "Example:", "  bin/keyshift submit -- --input ../shared/data/bayarea-bikeshare-2014/batrips.csv.gz \\",
+            "    --key start_station --time start_date --time-format 'yyyy-MM-dd HH:mm:ssXXX' --window 1d \\",
+            "    --strategy predictive --parallelism 2 --out /tmp/keyshift-bikes"})
+public final class SubmitCommand implements Callable<Integer> {
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Option(names = "--rest", paramLabel = "URL",
+            description = "REST address of the cluster. Default: the one bin/keyshift cluster start recorded.")
+    String rest;
+
+    @Option(names = "--dir", paramLabel = "DIR", description = "Run directory of bin/keyshift cluster (for the address).")
+    Path dir;
+
+    @Option(names = "--jar", paramLabel = "JAR", description = "Job jar. Default: jobs/target/keyshift-jobs.jar.")
+    Path jar;
+
+    @Option(names = "--from-savepoint", paramLabel = "PATH", description = "Restore the job from this savepoint.")
+    String savepoint;
+
+    @Option(names = "--allow-non-restored-state", description = "Skip savepoint state that no operator claims.")
+    boolean allowNonRestored;
+
+    @Parameters(paramLabel = "JOB_ARGS", arity = "0..*", description = "Arguments of the job (after --).")
+    List<String> jobArgs = new ArrayList<>();
+
+    static String restAddress(CommandLine cl, String rest, Path dir) {
+        if (rest != null) {
+            return rest;
+        }
+        StandaloneCluster.Status st = StandaloneCluster.status((dir != null ? dir : ClusterCommand.defaultRunDir()).toAbsolutePath());
+        if (st.restAddress() == null) {
+            throw new ParameterException(cl, "no --rest given and no cluster started by bin/keyshift cluster start");
+        }
+        return st.restAddress();
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        CommandLine cl = spec.commandLine();
+        Path j = jar != null ? jar : ClusterCommand.home().resolve("jobs/target/keyshift-jobs.jar");
+        if (!Files.isRegularFile(j)) {
+            throw new ParameterException(cl, "--jar: " + j + " not found (build with mvn package)");
+        }
+        FlinkRest api = new FlinkRest(restAddress(cl, rest, dir));
+        String jarId = api.uploadJar(j);
+        String jobId = api.runJar(jarId, KeyshiftJob.class.getName(), jobArgs, null, savepoint, allowNonRestored);
+        System.out.println("submitted job " + jobId + " to " + api.base() + " (web UI: " + api.base() + "/#/job/running/"
+                + jobId + "/overview)");
+        System.out.println(jobId);
+        return 0;
+    }
+}

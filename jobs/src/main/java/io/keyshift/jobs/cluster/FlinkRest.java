@@ -1,0 +1,181 @@
+package io.keyshift.jobs.cluster;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.UUID;
+
+/**
+ * A small client of Flink's REST API (the same one Flink's web UI uses), for a session cluster at {@code base}
+ * (e.g. {@code http://127.0.0.1:8081}): upload and run a jar, stop with a savepoint, job state, operator metrics,
+ * rescaling through the adaptive scheduler's resource requirements. Errors are IOExceptions with Flink's message.
+ */
+public final class FlinkRest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private final String base;
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
+    public FlinkRest(String base) {
+        this.base = base.endsWith("/") ? base.substring(0, base.length() - 1) : base;
+    }
+
+    public String base() {
+        return base;
+    }
+
+    /** {@code POST /jars/upload}; returns the jar id. */
+    public String uploadJar(Path jar) throws IOException, InterruptedException {
+        String boundary = "keyshift-" + UUID.randomUUID();
+        ByteArrayOutputStream body = new ByteArrayOutputStream();
+        body.write(("--" + boundary + "\r\nContent-Disposition: form-data; name=\"jarfile\"; filename=\""
+                + jar.getFileName() + "\"\r\nContent-Type: application/x-java-archive\r\n\r\n").getBytes(StandardCharsets.UTF_8));
+        body.write(Files.readAllBytes(jar));
+        body.write(("\r\n--" + boundary + "--\r\n").getBytes(StandardCharsets.UTF_8));
+        JsonNode r = send(HttpRequest.newBuilder(URI.create(base + "/jars/upload"))
+                .header("Content-Type", "multipart/form-data; boundary=" + boundary)
+                .POST(HttpRequest.BodyPublishers.ofByteArray(body.toByteArray())));
+        String filename = r.path("filename").asText();
+        if (filename.isEmpty()) {
+            throw new IOException("jar upload: unexpected answer " + r);
+        }
+        return Path.of(filename).getFileName().toString();
+    }
+
+    /** {@code POST /jars/:jarid/run}; returns the job id. {@code savepoint} may be null. */
+    public String runJar(String jarId, String entryClass, List<String> args, Integer parallelism, String savepoint,
+                         boolean allowNonRestoredState) throws IOException, InterruptedException {
+        ObjectNode req = JSON.createObjectNode();
+        req.put("entryClass", entryClass);
+        req.putPOJO("programArgsList", args);
+        if (parallelism != null) {
+            req.put("parallelism", parallelism);
+        }
+        if (savepoint != null) {
+            req.put("savepointPath", savepoint);
+            req.put("allowNonRestoredState", allowNonRestoredState);
+        }
+        JsonNode r = post("/jars/" + jarId + "/run", req);
+        String id = r.path("jobid").asText();
+        if (id.isEmpty()) {
+            throw new IOException("jar run: unexpected answer " + r);
+        }
+        return id;
+    }
+
+    /** {@code GET /jobs/:jobid}. */
+    public JsonNode job(String jobId) throws IOException, InterruptedException {
+        return get("/jobs/" + jobId);
+    }
+
+    /** The job's state (RUNNING, FINISHED, FAILED, CANCELED, ...). */
+    public String jobState(String jobId) throws IOException, InterruptedException {
+        return job(jobId).path("state").asText();
+    }
+
+    /**
+     * Sum over subtasks of an operator metric, over every vertex of the job whose metric list has it (NaN if none).
+     * Metric ids of an operator's group are {@code <operator name>.<metric>}; {@code metricSuffix} matches the end.
+     */
+    public double operatorMetricSum(String jobId, String metricSuffix) throws IOException, InterruptedException {
+        double sum = 0;
+        boolean found = false;
+        for (JsonNode v : job(jobId).path("vertices")) {
+            String vid = v.path("id").asText();
+            JsonNode available = get("/jobs/" + jobId + "/vertices/" + vid + "/subtasks/metrics");
+            StringBuilder ids = new StringBuilder();
+            for (JsonNode m : available) {
+                String id = m.path("id").asText();
+                if (id.endsWith("." + metricSuffix) || id.equals(metricSuffix)) {
+                    ids.append(ids.length() == 0 ? "" : ",").append(id);
+                }
+            }
+            if (ids.length() == 0) {
+                continue;
+            }
+            JsonNode values = get("/jobs/" + jobId + "/vertices/" + vid + "/subtasks/metrics?agg=sum&get="
+                    + URLEncoder.encode(ids.toString(), StandardCharsets.UTF_8));
+            for (JsonNode m : values) {
+                if (m.has("sum")) {
+                    sum += m.path("sum").asDouble();
+                    found = true;
+                }
+            }
+        }
+        return found ? sum : Double.NaN;
+    }
+
+    /** Stop-with-savepoint ({@code POST /jobs/:jobid/stop}); waits and returns the savepoint's location. */
+    public String stopWithSavepoint(String jobId, String targetDirectory, Duration timeout)
+            throws IOException, InterruptedException {
+        ObjectNode req = JSON.createObjectNode();
+        if (targetDirectory != null) {
+            req.put("targetDirectory", targetDirectory);
+        }
+        req.put("drain", false);
+        String trigger = post("/jobs/" + jobId + "/stop", req).path("request-id").asText();
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            JsonNode st = get("/jobs/" + jobId + "/savepoints/" + trigger);
+            if ("COMPLETED".equals(st.path("status").path("id").asText())) {
+                JsonNode op = st.path("operation");
+                if (op.has("location")) {
+                    return op.path("location").asText();
+                }
+                throw new IOException("stop-with-savepoint failed: " + op.path("failure-cause"));
+            }
+            Thread.sleep(250);
+        }
+        throw new IOException("stop-with-savepoint of " + jobId + " did not complete within " + timeout);
+    }
+
+    /** Waits until the job reaches a terminal state; returns it. */
+    public String awaitTerminal(String jobId, Duration timeout) throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        String state = "";
+        while (System.nanoTime() < deadline) {
+            state = jobState(jobId);
+            if (List.of("FINISHED", "FAILED", "CANCELED").contains(state)) {
+                return state;
+            }
+            Thread.sleep(500);
+        }
+        throw new IOException("job " + jobId + " still " + state + " after " + timeout);
+    }
+
+    public JsonNode get(String path) throws IOException, InterruptedException {
+        return send(HttpRequest.newBuilder(URI.create(base + path)).GET());
+    }
+
+    public JsonNode post(String path, JsonNode body) throws IOException, InterruptedException {
+        return send(HttpRequest.newBuilder(URI.create(base + path)).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(JSON.writeValueAsString(body))));
+    }
+
+    public JsonNode put(String path, JsonNode body) throws IOException, InterruptedException {
+        return send(HttpRequest.newBuilder(URI.create(base + path)).header("Content-Type", "application/json")
+                .PUT(HttpRequest.BodyPublishers.ofString(JSON.writeValueAsString(body))));
+    }
+
+    private JsonNode send(HttpRequest.Builder b) throws IOException, InterruptedException {
+        HttpResponse<String> r = http.send(b.timeout(Duration.ofSeconds(60)).build(), HttpResponse.BodyHandlers.ofString());
+        JsonNode body = r.body().isEmpty() ? JSON.createObjectNode() : JSON.readTree(r.body());
+        if (r.statusCode() >= 300) {
+            throw new IOException("Flink REST " + r.request().method() + " " + r.request().uri() + ": HTTP "
+                    + r.statusCode() + " " + body.path("errors"));
+        }
+        return body;
+    }
+}
