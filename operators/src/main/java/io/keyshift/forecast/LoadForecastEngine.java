@@ -197,6 +197,41 @@ public final class LoadForecastEngine {
                 .build();
     }
 
+    /**
+     * One series of the engine, for inspection: a tracked hot key (key non-null) or a key group's residual.
+     *
+     * @param key the hot key, or null for a key-group series
+     * @param keyGroup the key's natural key group, or the key group
+     * @param model the candidate the backtest currently chooses ("holt-winters/24", "combination", ...)
+     * @param observations windows observed
+     * @param lastObserved the last window's load, records
+     * @param nextForecast the forecast for the next window, records
+     */
+    public record SeriesInfo(String key, int keyGroup, String model, long observations, double lastObserved,
+                             double nextForecast) {}
+
+    /** Every series: tracked hot keys (by key), then key groups (by index). */
+    public List<SeriesInfo> series() {
+        List<SeriesInfo> out = new java.util.ArrayList<>();
+        for (Map.Entry<String, Tracked> e : tracked.entrySet()) {
+            SeriesForecaster f = e.getValue().series;
+            out.add(new SeriesInfo(e.getKey(), e.getValue().keyGroup, f.chosenName(), f.observations(),
+                    f.lastObserved(), f.forecast(1)));
+        }
+        for (int g = 0; g < keyGroups.length; g++) {
+            SeriesForecaster f = keyGroups[g];
+            if (f != null) {
+                out.add(new SeriesInfo(null, g, f.chosenName(), f.observations(), f.lastObserved(), f.forecast(1)));
+            }
+        }
+        return out;
+    }
+
+    /** Windows observed so far. */
+    public long windows() {
+        return windowIndex;
+    }
+
     /** Number of series (tracked keys + key groups with load). */
     public int seriesCount() {
         int n = tracked.size();

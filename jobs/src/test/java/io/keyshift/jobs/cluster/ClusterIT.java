@@ -1,0 +1,170 @@
+package io.keyshift.jobs.cluster;
+
+import io.keyshift.config.JobOptions;
+import io.keyshift.config.PlanOptions;
+import io.keyshift.jobs.KeyshiftJob;
+import io.keyshift.jobs.SharedData;
+import io.keyshift.jobs.cli.FlinkConfig;
+import io.keyshift.jobs.input.InputSpec;
+import io.keyshift.jobs.input.ReplayInput;
+import io.keyshift.jobs.replay.ReplayJob;
+import io.keyshift.jobs.report.ReplayReport;
+import io.keyshift.jobs.savepoint.SavepointInspector;
+import io.keyshift.pipeline.KeyshiftPipeline;
+import io.keyshift.pipeline.Strategy;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.apache.flink.configuration.CheckpointingOptions;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Integration test on a real standalone cluster (slow, about 1.5 minutes; runs in {@code mvn verify} after the job
+ * jar is built): starts a JobManager and a TaskManager in their own JVMs, submits {@code keyshift-jobs.jar} on the
+ * bike-share year through the REST API, waits for a completed migration (operator metric), scrapes the Prometheus
+ * endpoint, stops the job with a savepoint, inspects it, restores from it, and compares the results with {@code hash}
+ * (run on a local MiniCluster). Every process it starts is stopped.
+ */
+@Tag("end-to-end")
+class ClusterIT {
+    private static final String TIME_FORMAT = "yyyy-MM-dd HH:mm:ssXXX";
+
+    private static int freePort() throws Exception {
+        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        }
+    }
+
+    private static Path target() {
+        Path t = Path.of("target").toAbsolutePath();
+        assertThat(t.resolve("keyshift-jobs.jar")).as("job jar (mvn package)").isRegularFile();
+        return t;
+    }
+
+    @Test
+    void submitMigrateSavepointInspectRestoreOnAStandaloneCluster(@TempDir Path dir) throws Exception {
+        Path input = SharedData.file("bayarea-bikeshare-2014/batrips.csv.gz");
+        Path run = dir.resolve("cluster");
+        StandaloneCluster.Settings settings = new StandaloneCluster.Settings(SharedData.flinkConf(), run,
+                Files.readString(target().resolve("cluster-classpath.txt")).trim(), freePort(), freePort());
+        StandaloneCluster.Status st = StandaloneCluster.start(settings, Duration.ofSeconds(120), System.err);
+        try {
+            assertThat(st.up()).isTrue();
+            assertThat(st.restAddress()).startsWith("http://127.0.0.1:");
+            FlinkRest api = new FlinkRest(st.restAddress());
+            String jar = api.uploadJar(target().resolve("keyshift-jobs.jar"));
+            Path out = dir.resolve("out");
+            List<String> args = List.of("--input", input.toString(), "--key", "start_station", "--time", "start_date",
+                    "--time-format", TIME_FORMAT, "--window", "1d", "--strategy", "predictive", "--parallelism", "2",
+                    "--out", out.toString());
+            List<String> throttled = new ArrayList<>(args);
+            throttled.addAll(List.of("--rate", "6000"));
+            String job = api.runJar(jar, KeyshiftJob.class.getName(), throttled, null, null, false);
+
+            // a completed migration, seen through Flink's metrics (REST), and on the Prometheus endpoint
+            long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
+            double completed = Double.NaN;
+            while (System.nanoTime() < deadline) {
+                completed = api.operatorMetricSum(job, "keyshiftMigrationsCompleted");
+                if (completed >= 1) {
+                    break;
+                }
+                assertThat(api.jobState(job)).isIn("CREATED", "INITIALIZING", "RUNNING");
+                Thread.sleep(1000);
+            }
+            assertThat(completed).as("completed migrations").isGreaterThanOrEqualTo(1);
+            String scraped = scrapePrometheus("flink_taskmanager_job_task_operator_keyshiftMigrationsCompleted");
+            assertThat(scraped).contains("flink_taskmanager_job_task_operator_keyshiftValidationMismatches")
+                    .contains("flink_taskmanager_job_task_operator_keyshiftPlanningTimeMs")
+                    .contains("flink_taskmanager_job_task_operator_keyshiftRoutingTableEntries");
+
+            String savepoint = api.stopWithSavepoint(job, null, Duration.ofMinutes(2));
+            assertThat(api.awaitTerminal(job, Duration.ofSeconds(60))).isEqualTo("FINISHED");
+
+            Configuration conf = FlinkConfig.load(SharedData.flinkConf(), Map.of());
+            conf.set(JobOptions.WINDOW, Duration.ofDays(1));
+            ObjectNode inspected = SavepointInspector.inspect(savepoint, KeyshiftPipeline.forecastSettings(conf,
+                    Strategy.PREDICTIVE, 128, Duration.ofDays(1).toMillis(),
+                    conf.get(PlanOptions.LEASE_LEAD) + conf.get(PlanOptions.HORIZON)));
+            ByteArrayOutputStream printed = new ByteArrayOutputStream();
+            SavepointInspector.print(inspected, new PrintStream(printed, true, StandardCharsets.UTF_8));
+            String text = printed.toString(StandardCharsets.UTF_8);
+            System.err.println(text);
+            assertThat(inspected.at("/plan/moved_units").size()).isGreaterThanOrEqualTo(1);
+            String movedKey = inspected.at("/plan/moved_units/0/key").asText();
+            assertThat(text).contains(movedKey).containsPattern("key group +\\d+ \\(subtask \\d\\) -> key group");
+            assertThat(inspected.at("/forecaster/series").asInt()).isGreaterThan(0);
+            assertThat(inspected.at("/keyed_state_bytes_per_key_group/keyshift-window-count/total").asLong()).isPositive();
+
+            String restored = api.runJar(jar, KeyshiftJob.class.getName(), args, null, savepoint, false);
+            assertThat(api.awaitTerminal(restored, Duration.ofMinutes(3))).isEqualTo("FINISHED");
+
+            Map<String, String> keyshift = ReplayReport.results(out.resolve("results"));
+            List<String> validation = ReplayReport.lines(out.resolve("validation"));
+            Map<String, String> hash = hashResults(input, dir.resolve("hash"));
+            assertThat(keyshift).hasSize(hash.size()).isEqualTo(hash);
+            assertThat(validation).noneMatch(l -> l.startsWith("MISMATCH"));
+            assertThat(validation).anyMatch(l -> l.startsWith("MATCH"));
+            System.err.printf("cluster IT: %d results equal hash's, %d validations, 0 mismatches, savepoint %s%n",
+                    keyshift.size(), validation.size(), savepoint);
+        } finally {
+            StandaloneCluster.stop(run, Duration.ofSeconds(20), System.err);
+            assertThat(StandaloneCluster.alive(st.jobManagerPid())).isFalse();
+            assertThat(StandaloneCluster.alive(st.taskManagerPid())).isFalse();
+        }
+    }
+
+    /** The Prometheus reporter's answer (ports 9250-9270 on 127.0.0.1) that contains {@code metric}. */
+    private static String scrapePrometheus(String metric) throws Exception {
+        HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+        for (int port = 9250; port <= 9270; port++) {
+            try {
+                HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics"))
+                        .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString());
+                if (r.statusCode() == 200 && r.body().contains(metric)) {
+                    return r.body();
+                }
+            } catch (java.io.IOException e) {
+                // nothing on this port
+            }
+        }
+        throw new AssertionError("no Prometheus endpoint on 127.0.0.1:9250-9270 exposes " + metric);
+    }
+
+    private static Map<String, String> hashResults(Path input, Path work) throws Exception {
+        Files.createDirectories(work);
+        InputSpec spec = new InputSpec(List.of(), "start_station", List.of("start_date"), Optional.of(TIME_FORMAT),
+                Optional.empty());
+        ReplayInput.Prepared prepared = ReplayInput.prepare(input, spec, work.resolve("events.bin"),
+                work.resolve("dead.csv"), n -> { });
+        Configuration c = FlinkConfig.load(SharedData.flinkConf(), Map.of("metrics.reporter.prom.port", "9271-9290"));
+        c.set(JobOptions.WINDOW, Duration.ofDays(1));
+        c.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, work.resolve("cp").toUri().toString());
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(2, c);
+        env.setMaxParallelism(128);
+        ReplayJob.build(env, prepared.space(), Strategy.HASH, c, work.resolve("run"), false, 0, null);
+        env.execute("hash reference");
+        return ReplayReport.results(work.resolve("run").resolve("results"));
+    }
+}
