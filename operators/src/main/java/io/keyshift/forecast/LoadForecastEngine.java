@@ -227,6 +227,14 @@ public final class LoadForecastEngine {
         return out;
     }
 
+    /**
+     * The running error sums, records: {absolute, naive (m = 1), seasonal absolute, seasonal naive (m = season)},
+     * as in {@link LoadForecast}'s fields of the same names.
+     */
+    public double[] errorSums() {
+        return new double[] {absoluteErrorSum, naiveErrorSum, seasonalAbsoluteErrorSum, seasonalNaiveErrorSum};
+    }
+
     /** Windows observed so far. */
     public long windows() {
         return windowIndex;

@@ -9,6 +9,15 @@ public final class KeyshiftMetrics {
     public static final String ROUTER_PRIMARY_RECORDS = "keyshiftPrimaryRecords";
     /** Counter, records: shadow copies the router emitted (migrations in their shadow phase). */
     public static final String ROUTER_SHADOW_RECORDS = "keyshiftShadowRecords";
+    /**
+     * Counter, records: primary copies routed to one subtask of the keyed operator (the per-subtask load), in the
+     * metric group {@code target_subtask=<index>} of each router subtask; sum over router subtasks per target.
+     */
+    public static final String ROUTER_ROUTED_RECORDS = "keyshiftRoutedRecords";
+    /** Metric group key of {@link #ROUTER_ROUTED_RECORDS}. */
+    public static final String TARGET_SUBTASK_GROUP = "target_subtask";
+    /** Gauge, dimensionless: shadow copies / primary copies of this router subtask since it started. */
+    public static final String ROUTER_SHADOW_OVERHEAD = "keyshiftShadowOverhead";
     /** Gauge, records: records waiting for a plan lease. */
     public static final String ROUTER_WAITING_RECORDS = "keyshiftWaitingRecords";
     /** Gauge, version number of the plan in force at the router. */
@@ -31,6 +40,11 @@ public final class KeyshiftMetrics {
     public static final String PLAN_MIGRATIONS_IN_FLIGHT = "keyshiftMigrationsInShadowPhase";
     /** Gauge, dimensionless (max/mean, >= 1): predicted imbalance of the last plan. */
     public static final String PLAN_PREDICTED_IMBALANCE = "keyshiftPredictedImbalance";
+    /**
+     * Gauge, dimensionless (max/mean, >= 1): observed imbalance of the last window under the plan then in force
+     * (migrating keys counted at their primary key group).
+     */
+    public static final String PLAN_OBSERVED_IMBALANCE = "keyshiftObservedImbalance";
     /** Gauge, milliseconds: time the last planning round took. */
     public static final String PLAN_TIME_MS = "keyshiftPlanningTimeMs";
     /** Counter, windows: (key, window) results whose shadow matched the primary. */

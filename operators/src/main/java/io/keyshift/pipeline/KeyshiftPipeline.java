@@ -161,18 +161,17 @@ public final class KeyshiftPipeline {
                 .transform("KeyDistributionProfiler", TypeInformation.of(WindowProfile.class),
                         new KeyDistributionProfiler(window, sketchSize, 4 * topK))
                 .uid(Uids.PROFILER)
-                .setParallelism(1)
-                .setMaxParallelism(1);
+                .setParallelism(1);
         SingleOutputStreamOperator<LoadForecast> forecasts = profiles
                 .transform("LoadForecaster", new AvroTypeInfo<>(LoadForecast.class), new LoadForecaster(forecastSettings))
                 .uid(Uids.FORECASTER)
-                .setParallelism(1)
-                .setMaxParallelism(1);
+                // profiler, forecaster and planner (one chain) keep the job's max parallelism: a savepoint written by
+                // bootstrap (State Processor API, which needs max parallelism > 1) must map onto the forecaster
+                .setParallelism(1);
         SingleOutputStreamOperator<RoutingPlan> plans = forecasts
                 .transform("RepartitionPlanner", new AvroTypeInfo<>(RoutingPlan.class), new PlannerOperator(planSettings))
                 .uid(Uids.PLANNER)
-                .setParallelism(1)
-                .setMaxParallelism(1);
+                .setParallelism(1);
         SingleOutputStreamOperator<Envelope> routed = events
                 .connect(plans.broadcast())
                 .transform("DynamicRouter", TypeInformation.of(Envelope.class),

@@ -32,6 +32,7 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
     private static final long serialVersionUID = 1L;
 
     private final RepartitionPlanner.Settings settings;
+    private transient volatile double observedImbalance = 1.0;
     private transient RepartitionPlanner planner;
     private transient ListState<RoutingPlan> state;
     private transient long lastForwarded;
@@ -66,6 +67,7 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
         started = getMetricGroup().counter(KeyshiftMetrics.PLAN_MIGRATIONS_STARTED);
         completed = getMetricGroup().counter(KeyshiftMetrics.PLAN_MIGRATIONS_COMPLETED);
         getMetricGroup().gauge(KeyshiftMetrics.PLAN_TIME_MS, () -> planNanos / 1e6);
+        getMetricGroup().gauge(KeyshiftMetrics.PLAN_OBSERVED_IMBALANCE, () -> observedImbalance);
         getMetricGroup().gauge(KeyshiftMetrics.PLAN_PREDICTED_IMBALANCE,
                 () -> planner.current() == null ? 1.0 : planner.current().getPredictedImbalanceAfter());
         getMetricGroup().gauge(KeyshiftMetrics.PLAN_MIGRATIONS_IN_FLIGHT, () -> {
@@ -82,12 +84,39 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
 
     @Override
     public void processElement(StreamRecord<LoadForecast> element) {
+        observedImbalance = observedImbalance(element.getValue(), planner.current());
         long t0 = System.nanoTime();
         RoutingPlan plan = planner.onForecast(element.getValue());
         planNanos = System.nanoTime() - t0;
         started.inc(plan.getMigrationsStarted());
         completed.inc(plan.getMigrationsCompleted());
         output.collect(new StreamRecord<>(plan, element.getTimestamp()));
+    }
+
+    /** max/mean of the forecast's observed unit loads per subtask under {@code plan} (1.0 before the first plan or when nothing loaded). */
+    static double observedImbalance(LoadForecast f, RoutingPlan plan) {
+        if (plan == null) {
+            return 1.0;
+        }
+        int maxP = plan.getMaxParallelism();
+        int p = plan.getParallelism();
+        java.util.Map<String, Integer> moved = new java.util.HashMap<>();
+        for (RouteEntry e : plan.getEntries()) {
+            moved.put(e.getKey(), e.getKeyGroup());
+        }
+        double[] load = new double[p];
+        for (io.keyshift.avro.UnitForecast u : f.getUnits()) {
+            int kg = u.getKey() != null ? moved.getOrDefault(u.getKey(), u.getKeyGroup()) : u.getKeyGroup();
+            load[org.apache.flink.runtime.state.KeyGroupRangeAssignment.computeOperatorIndexForKeyGroup(maxP, p, kg)]
+                    += u.getObserved();
+        }
+        double sum = 0;
+        double max = 0;
+        for (double l : load) {
+            sum += l;
+            max = Math.max(max, l);
+        }
+        return sum > 0 ? max / (sum / p) : 1.0;
     }
 
     @Override

@@ -57,6 +57,8 @@ public class DynamicRouter extends AbstractStreamOperator<Envelope>
 
     private final long stateHorizonMillis;
 
+    /** Per target subtask of the keyed operator (same parallelism as the router): primary copies routed there. */
+    private transient org.apache.flink.metrics.Counter[] routedTo;
     private transient KeyGroupHashTable hashTable;
     private transient Map<String, List<RetiredRoute>> retired;
     private transient ListState<RetiredRoute> retiredState;
@@ -131,6 +133,14 @@ public class DynamicRouter extends AbstractStreamOperator<Envelope>
         primaryCopies = getMetricGroup().counter(KeyshiftMetrics.ROUTER_PRIMARY_RECORDS);
         shadowCopies = getMetricGroup().counter(KeyshiftMetrics.ROUTER_SHADOW_RECORDS);
         getMetricGroup().gauge(KeyshiftMetrics.ROUTER_WAITING_RECORDS, () -> waiting.size());
+        getMetricGroup().gauge(KeyshiftMetrics.ROUTER_SHADOW_OVERHEAD,
+                () -> primaryCopies.getCount() == 0 ? 0.0 : (double) shadowCopies.getCount() / primaryCopies.getCount());
+        int targets = getRuntimeContext().getTaskInfo().getNumberOfParallelSubtasks();
+        routedTo = new org.apache.flink.metrics.Counter[targets];
+        for (int i = 0; i < targets; i++) {
+            routedTo[i] = getMetricGroup().addGroup(KeyshiftMetrics.TARGET_SUBTASK_GROUP, Integer.toString(i))
+                    .counter(KeyshiftMetrics.ROUTER_ROUTED_RECORDS);
+        }
         getMetricGroup().gauge(KeyshiftMetrics.ROUTER_PLAN_VERSION, () -> routing.version());
         getMetricGroup().gauge(KeyshiftMetrics.ROUTER_TABLE_ENTRIES, () -> routing.size());
     }
@@ -208,6 +218,7 @@ public class DynamicRouter extends AbstractStreamOperator<Envelope>
         output.collect(new StreamRecord<>(
                 new Envelope(RoutingKey.of(e.key, primary, hashTable), e, Role.PRIMARY), e.timestamp));
         primaryCopies.inc();
+        routedTo[KeyGroupRangeAssignment.computeOperatorIndexForKeyGroup(maxParallelism, routedTo.length, primary)].inc();
         int shadow = RoutingTable.shadow(route);
         if (shadow >= 0) {
             output.collect(new StreamRecord<>(

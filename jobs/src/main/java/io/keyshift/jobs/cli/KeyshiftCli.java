@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
         version = "keyshift 0.1.0 (Apache Flink 2.3.0)",
         description = "Predictive key repartitioning for Apache Flink jobs.",
         subcommands = {ReplayCommand.class, ForecastBenchCommand.class, PlanBenchCommand.class, BenchCommand.class,
-            ClusterCommand.class, SubmitCommand.class, StopJobCommand.class, InspectSavepointCommand.class,
+            ClusterCommand.class, SubmitCommand.class, StopJobCommand.class, InspectSavepointCommand.class, BootstrapCommand.class,
             CommandLine.HelpCommand.class})
 public final class KeyshiftCli implements Runnable {
 

@@ -91,6 +91,10 @@ public final class SavepointInspector {
                 f.put("windows", engine.windows());
                 f.put("series", engine.seriesCount());
                 f.put("mase", engine.mase());
+                ArrayNode sums = f.putArray("error_sums");
+                for (double d : engine.errorSums()) {
+                    sums.add(d);
+                }
                 Map<String, Integer> mix = new TreeMap<>();
                 ArrayNode series = f.putArray("tracked_series");
                 for (LoadForecastEngine.SeriesInfo si : engine.series()) {

@@ -1,0 +1,87 @@
+package io.keyshift.jobs.cli;
+
+import io.keyshift.config.JobOptions;
+import io.keyshift.config.PlanOptions;
+import io.keyshift.forecast.LoadForecastEngine;
+import io.keyshift.jobs.bench.ForecastBench;
+import io.keyshift.jobs.input.ReplayInput;
+import io.keyshift.jobs.savepoint.ForecasterBootstrap;
+import io.keyshift.pipeline.KeyshiftPipeline;
+import io.keyshift.pipeline.Strategy;
+import io.keyshift.profiler.WindowProfile;
+
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.PipelineOptions;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+/** {@code keyshift bootstrap}: a savepoint whose forecaster is trained on history (warm start). */
+@Command(name = "bootstrap", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Profiles a history file (same input options as replay) and trains the forecaster on it, then",
+            "writes a savepoint (Flink's State Processor API) that holds the forecaster's state. Start the job from it",
+            "(submit --from-savepoint, or -Dexecution.state-recovery.path=...) on the stream that follows the history:",
+            "it forecasts and plans from its first window. Use the job's --window and -D options.",
+            "Exit status: 0 done, 1 failed, 2 bad options."})
+public final class BootstrapCommand implements Callable<Integer> {
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Mixin
+    InputOptions in;
+
+    @Option(names = "--window", paramLabel = "DURATION", defaultValue = "1h",
+            description = "The job's tumbling window. Default: ${DEFAULT-VALUE}.")
+    String window;
+
+    @Option(names = "--out", paramLabel = "SAVEPOINT", required = true,
+            description = "Savepoint directory to write (must not exist).")
+    Path out;
+
+    @Mixin
+    FlinkOptions flink;
+
+    @Override
+    public Integer call() throws Exception {
+        CommandLine cl = spec.commandLine();
+        if (!in.present()) {
+            throw new ParameterException(cl, "--input is required");
+        }
+        if (Files.exists(out)) {
+            throw new ParameterException(cl, "--out " + out + " exists; a savepoint needs a new directory");
+        }
+        Duration w = FlinkOptions.window(cl, "--window", window);
+        Configuration conf = flink.load(cl);
+        conf.set(JobOptions.WINDOW, w);
+        int maxP = conf.getOptional(PipelineOptions.MAX_PARALLELISM).orElse(conf.get(JobOptions.DEFAULT_MAX_PARALLELISM));
+        conf.set(PipelineOptions.MAX_PARALLELISM, maxP);
+        Path work = Files.createTempDirectory("keyshift-bootstrap");
+        try {
+            System.err.printf("bootstrap: reading and sorting %s%n", in.input());
+            ReplayInput.Prepared prepared = ReplayInput.prepare(in.input(), in.spec(cl, null), work.resolve("events.bin"),
+                    work.resolve("dead-letters.csv"), n -> { });
+            List<WindowProfile> profiles = ForecastBench.profiles(new ForecastBench.Settings(prepared.space(), 2,
+                    w.toMillis(), KeyshiftPipeline.seasons(conf, w.toMillis()), 1, conf));
+            LoadForecastEngine.Settings settings = KeyshiftPipeline.forecastSettings(conf, Strategy.PREDICTIVE, maxP,
+                    w.toMillis(), conf.get(PlanOptions.LEASE_LEAD) + conf.get(PlanOptions.HORIZON));
+            LoadForecastEngine engine = ForecasterBootstrap.train(profiles, settings);
+            ForecasterBootstrap.write(engine, out.toAbsolutePath().toUri().toString(), maxP);
+            System.out.printf("bootstrap: %,d records (%,d dead letters), %d windows, %d series, in-sample MASE %.3f%n",
+                    prepared.stats().records(), prepared.stats().deadLetters(), profiles.size(), engine.seriesCount(),
+                    engine.mase());
+            System.out.println("savepoint: " + out.toAbsolutePath().toUri());
+            return 0;
+        } finally {
+            io.keyshift.jobs.replay.ReplayRunner.deleteRecursively(work);
+        }
+    }
+}

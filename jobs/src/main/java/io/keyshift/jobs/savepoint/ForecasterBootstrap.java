@@ -1,0 +1,73 @@
+package io.keyshift.jobs.savepoint;
+
+import io.keyshift.forecast.LoadForecastEngine;
+import io.keyshift.pipeline.Uids;
+import io.keyshift.profiler.WindowProfile;
+
+import org.apache.flink.api.common.RuntimeExecutionMode;
+import org.apache.flink.api.common.state.ListState;
+import org.apache.flink.api.common.state.ListStateDescriptor;
+import org.apache.flink.api.common.typeinfo.PrimitiveArrayTypeInfo;
+import org.apache.flink.runtime.state.FunctionInitializationContext;
+import org.apache.flink.runtime.state.FunctionSnapshotContext;
+import org.apache.flink.state.api.OperatorIdentifier;
+import org.apache.flink.state.api.OperatorTransformation;
+import org.apache.flink.state.api.SavepointWriter;
+import org.apache.flink.state.api.functions.StateBootstrapFunction;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+
+import java.util.List;
+
+/**
+ * Warm start: trains the forecaster on historical window profiles and writes a savepoint that holds its state (the
+ * {@code forecaster} list state of operator {@link Uids#FORECASTER}, exactly what {@code LoadForecaster} checkpoints),
+ * with Flink's State Processor API. A job started from it forecasts, and so plans, from its first window. The other
+ * operators start empty; the history should end where the job's input begins (windows are observed in order).
+ */
+public final class ForecasterBootstrap {
+    private ForecasterBootstrap() {}
+
+    /** Feeds {@code profiles} (window order) to a new engine and returns it. */
+    public static LoadForecastEngine train(List<WindowProfile> profiles, LoadForecastEngine.Settings settings) {
+        LoadForecastEngine engine = new LoadForecastEngine(settings);
+        for (WindowProfile p : profiles) {
+            engine.observe(p);
+        }
+        return engine;
+    }
+
+    /** Writes a savepoint with the engine's state to {@code path} (a URI or path; must not exist). */
+    public static void write(LoadForecastEngine engine, String path, int maxParallelism) throws Exception {
+        byte[] state = engine.toBytes();
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+        env.setRuntimeMode(RuntimeExecutionMode.BATCH);
+        env.setParallelism(1);
+        var transformation = OperatorTransformation
+                .bootstrapWith(env.fromData(PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO, state))
+                .transform(new StateWriter());
+        SavepointWriter.newSavepoint(env, maxParallelism)
+                .withOperator(OperatorIdentifier.forUid(Uids.FORECASTER), transformation)
+                .write(path);
+        env.execute("keyshift bootstrap");
+    }
+
+    /** Puts the engine bytes into the forecaster's list state. */
+    static final class StateWriter extends StateBootstrapFunction<byte[]> {
+        private static final long serialVersionUID = 1L;
+        private transient ListState<byte[]> state;
+
+        @Override
+        public void processElement(byte[] value, Context ctx) throws Exception {
+            state.add(value);
+        }
+
+        @Override
+        public void snapshotState(FunctionSnapshotContext context) {}
+
+        @Override
+        public void initializeState(FunctionInitializationContext context) throws Exception {
+            state = context.getOperatorStateStore().getListState(
+                    new ListStateDescriptor<>("forecaster", PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO));
+        }
+    }
+}
