@@ -205,7 +205,9 @@ public final class StandaloneCluster {
         m.put("rest.port", Integer.toString(s.restPort()));
         m.put("execution.checkpointing.dir", run.resolve("checkpoints").toUri().toString());
         m.put("execution.checkpointing.savepoint-dir", run.resolve("savepoints").toUri().toString());
-        m.putIfAbsent("jobmanager.scheduler", "default");
+        m.putIfAbsent("jobmanager.memory.process.size", "1024m");
+        m.putIfAbsent("taskmanager.memory.process.size", "2048m");
+        m.putIfAbsent("taskmanager.numberOfTaskSlots", "4");
         StringBuilder b = new StringBuilder("# Written by bin/keyshift cluster start from " + s.confDir().toAbsolutePath()
                 + "/config.yaml; edit that file, not this one.\n");
         for (Map.Entry<String, String> e : m.entrySet()) {
