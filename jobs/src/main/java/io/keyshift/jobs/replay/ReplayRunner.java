@@ -62,13 +62,17 @@ public final class ReplayRunner {
             Path runDir = work.resolve(st.id());
             Configuration conf = new Configuration(base);
             conf.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, work.resolve("checkpoints").resolve(st.id()).toUri().toString());
-            StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(s.parallelism(), conf);
+            int restPort = conf.getOptional(org.apache.flink.configuration.RestOptions.PORT).orElse(freeLoopbackPort());
+            conf.set(org.apache.flink.configuration.RestOptions.PORT, restPort);
+            StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironmentWithWebUI(conf);
+            env.setParallelism(s.parallelism());
             env.setMaxParallelism(maxP);
             String progressId = s.out().toAbsolutePath() + "#" + st.id();
             Progress.reset(progressId);
             ReplayJob.build(env, s.input().space(), st, conf, runDir, s.withSum(), s.recordsPerSecond(), progressId);
-            s.log().printf("replay [%s]: %s, window %s, parallelism %d, max parallelism %d%n", st.id(),
-                    s.input().description(), window, s.parallelism(), maxP);
+            s.log().printf("replay [%s]: %s, window %s, parallelism %d, max parallelism %d; web UI with the keyshift "
+                            + "metrics while it runs: http://127.0.0.1:%d%n", st.id(), s.input().description(), window,
+                    s.parallelism(), maxP, restPort);
             long t0 = System.nanoTime();
             Thread progress = progressPrinter(s.log(), st.id(), progressId, s.input().stats().records(), t0);
             try {
@@ -105,6 +109,15 @@ public final class ReplayRunner {
         t.setDaemon(true);
         t.start();
         return t;
+    }
+
+    /** A free TCP port on the loopback interface (for the MiniCluster's REST endpoint and web UI). */
+    static int freeLoopbackPort() {
+        try (java.net.ServerSocket socket = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            return socket.getLocalPort();
+        } catch (IOException e) {
+            return 0;
+        }
     }
 
     public static void deleteRecursively(Path dir) throws IOException {
