@@ -9,6 +9,7 @@ import java.util.Objects;
  * {@code sequence} identifies the record in its source (the line number of a file, the index of a generated
  * record); it makes sampling decisions and test failures reproducible and is not used for routing.
  */
+@org.apache.flink.api.common.typeinfo.TypeInfo(io.keyshift.serde.EventSerializer.Factory.class)
 public class Event {
     /** Event time, epoch milliseconds. */
     public long timestamp;

@@ -65,7 +65,7 @@ public class DynamicRouter extends AbstractStreamOperator<Envelope>
     private transient int maxParallelism;
     private transient RoutingTable routing;
     private transient RoutingPlan currentPlan;
-    private transient ArrayDeque<Event> waiting;
+    private transient WaitingRecords waiting;
     private transient ListState<Event> waitingState;
     private transient ListState<RoutingPlan> planState;
     private transient Counter primaryCopies;
@@ -90,7 +90,7 @@ public class DynamicRouter extends AbstractStreamOperator<Envelope>
         retiredState = context.getOperatorStateStore()
                 .getUnionListState(new ListStateDescriptor<>("retired-routes", TypeInformation.of(RetiredRoute.class)));
         retired = new HashMap<>();
-        waiting = new ArrayDeque<>();
+        waiting = new WaitingRecords();
         routing = RoutingTable.empty();
         currentPlan = null;
         if (context.isRestored()) {
@@ -98,8 +98,7 @@ public class DynamicRouter extends AbstractStreamOperator<Envelope>
             for (Event e : waitingState.get()) {
                 restored.add(e);
             }
-            restored.sort((a, b) -> Long.compare(a.timestamp, b.timestamp));
-            waiting.addAll(restored);
+            restored.forEach(waiting::add);
             for (RoutingPlan p : planState.get()) {
                 if (currentPlan == null || p.getVersion() > currentPlan.getVersion()) {
                     currentPlan = p;
@@ -190,14 +189,7 @@ public class DynamicRouter extends AbstractStreamOperator<Envelope>
         if (waiting.isEmpty()) {
             return;
         }
-        Iterator<Event> it = waiting.iterator();
-        while (it.hasNext()) {
-            Event e = it.next();
-            if (routing.covers(e.timestamp)) {
-                emit(e);
-                it.remove();
-            }
-        }
+        waiting.releaseBefore(routing.validUntil(), this::emit);
     }
 
     private void emit(Event e) {
@@ -243,7 +235,7 @@ public class DynamicRouter extends AbstractStreamOperator<Envelope>
     @Override
     public void snapshotState(StateSnapshotContext context) throws Exception {
         super.snapshotState(context);
-        waitingState.update(new ArrayList<>(waiting));
+        waitingState.update(waiting.toList());
         List<RetiredRoute> all = new ArrayList<>();
         for (List<RetiredRoute> list : retired.values()) {
             all.addAll(list);
@@ -260,7 +252,7 @@ public class DynamicRouter extends AbstractStreamOperator<Envelope>
     public void finish() throws Exception {
         if (!waiting.isEmpty()) {
             throw new IllegalStateException(waiting.size() + " records still wait for a routing-plan lease at the "
-                    + "end of the input (first at event time " + waiting.peek().timestamp + ", lease ends at "
+                    + "end of the input (first at event time " + waiting.first().timestamp + ", lease ends at "
                     + routing.validUntil() + "); the planner must issue a final lease before its input ends");
         }
         super.finish();

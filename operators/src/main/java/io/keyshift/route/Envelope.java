@@ -6,6 +6,7 @@ import io.keyshift.event.Event;
  * A record on its way from the {@link DynamicRouter} to the keyed operator: the event, its routing key (user key
  * plus chosen key group) and its role. Flink POJO.
  */
+@org.apache.flink.api.common.typeinfo.TypeInfo(io.keyshift.serde.EnvelopeSerializer.Factory.class)
 public class Envelope {
     public RoutingKey routingKey;
     public Event event;

@@ -16,6 +16,7 @@ import java.util.Objects;
  * class name, package and fields must never change. {@code hash} is stored, not recomputed, so that it is the same
  * in every JVM, after restore, and for restored timers.
  */
+@org.apache.flink.api.common.typeinfo.TypeInfo(io.keyshift.serde.RoutingKeySerializer.Factory.class)
 public class RoutingKey {
     /** User key. */
     public String key;
@@ -38,6 +39,11 @@ public class RoutingKey {
     }
 
     /** The routing key that keeps {@code key} in its natural key group (where plain {@code keyBy(key)} puts it). */
+    /** A routing key as serialized (no check that {@code hash} maps to {@code keyGroup}). */
+    public static RoutingKey restore(String key, int keyGroup, int hash) {
+        return new RoutingKey(key, keyGroup, hash);
+    }
+
     public static RoutingKey natural(String key, KeyGroupHashTable table) {
         return of(key, KeyGroupRangeAssignment.assignToKeyGroup(key, table.maxParallelism()), table);
     }

@@ -1,0 +1,90 @@
+package io.keyshift.serde;
+
+import io.keyshift.route.RoutingKey;
+
+import org.apache.flink.api.common.typeutils.SimpleTypeSerializerSnapshot;
+import org.apache.flink.api.common.typeutils.TypeSerializerSnapshot;
+import org.apache.flink.api.common.typeutils.base.TypeSerializerSingleton;
+import org.apache.flink.core.memory.DataInputView;
+import org.apache.flink.core.memory.DataOutputView;
+import org.apache.flink.types.StringValue;
+
+import java.io.IOException;
+
+/** Serializer of {@link RoutingKey}: key group (4 bytes), hash (4), key (Flink's string encoding). */
+public final class RoutingKeySerializer extends TypeSerializerSingleton<RoutingKey> {
+    private static final long serialVersionUID = 1L;
+    public static final RoutingKeySerializer INSTANCE = new RoutingKeySerializer();
+
+    @Override
+    public boolean isImmutableType() {
+        return false;
+    }
+
+    @Override
+    public RoutingKey createInstance() {
+        return new RoutingKey();
+    }
+
+    @Override
+    public RoutingKey copy(RoutingKey from) {
+        return RoutingKey.restore(from.key, from.keyGroup, from.hash);
+    }
+
+    @Override
+    public RoutingKey copy(RoutingKey from, RoutingKey reuse) {
+        return copy(from);
+    }
+
+    @Override
+    public int getLength() {
+        return -1;
+    }
+
+    @Override
+    public void serialize(RoutingKey k, DataOutputView out) throws IOException {
+        out.writeInt(k.keyGroup);
+        out.writeInt(k.hash);
+        StringValue.writeString(k.key, out);
+    }
+
+    @Override
+    public RoutingKey deserialize(DataInputView in) throws IOException {
+        int kg = in.readInt();
+        int hash = in.readInt();
+        return RoutingKey.restore(StringValue.readString(in), kg, hash);
+    }
+
+    @Override
+    public RoutingKey deserialize(RoutingKey reuse, DataInputView in) throws IOException {
+        return deserialize(in);
+    }
+
+    @Override
+    public void copy(DataInputView in, DataOutputView out) throws IOException {
+        out.writeInt(in.readInt());
+        out.writeInt(in.readInt());
+        StringValue.copyString(in, out);
+    }
+
+    @Override
+    public TypeSerializerSnapshot<RoutingKey> snapshotConfiguration() {
+        return new Snapshot();
+    }
+
+    /** Versioned snapshot (savepoint compatibility). */
+    public static final class Snapshot extends SimpleTypeSerializerSnapshot<RoutingKey> {
+        public Snapshot() {
+            super(() -> INSTANCE);
+        }
+    }
+
+    /** Type information for {@link RoutingKey} (a key type: its hashCode is the key group's preimage). */
+    public static final class Factory extends org.apache.flink.api.common.typeinfo.TypeInfoFactory<RoutingKey> {
+        @Override
+        public org.apache.flink.api.common.typeinfo.TypeInformation<RoutingKey> createTypeInfo(java.lang.reflect.Type t,
+                java.util.Map<String, org.apache.flink.api.common.typeinfo.TypeInformation<?>> params) {
+            return new FixedTypeInfo<>(RoutingKey.class, INSTANCE, true);
+        }
+    }
+}
