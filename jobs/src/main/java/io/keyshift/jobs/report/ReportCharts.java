@@ -148,6 +148,13 @@ public final class ReportCharts {
                     .append("\" src=\"data:image/png;base64,").append(Base64.getEncoder().encodeToString(png.toByteArray()))
                     .append("\">\n");
         }
+        // After loading, the page records which charts decoded and where they sit (a headless browser test reads it).
+        html.append("<script>window.addEventListener('load',function(){var imgs=document.querySelectorAll('img.chart');"
+                + "var drawn=0,boxes=[];imgs.forEach(function(i){if(i.complete&&i.naturalWidth>0){drawn++;}"
+                + "var r=i.getBoundingClientRect();boxes.push(i.id+':'+Math.round(r.left+scrollX)+','+Math.round(r.top+scrollY)"
+                + "+','+Math.round(r.width)+','+Math.round(r.height));});"
+                + "document.body.setAttribute('data-charts-drawn',drawn+'/'+imgs.length);"
+                + "document.body.setAttribute('data-chart-boxes',boxes.join(';'));});</script>\n");
         html.append("</body></html>\n");
         Files.writeString(out.resolve("report.html"), html, StandardCharsets.UTF_8);
     }

@@ -17,6 +17,7 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -139,6 +140,22 @@ class ReplayCommandTest {
         assertThat(html).doesNotContain("http://", "https://");
         for (String png : List.of("load-hash.png", "load-predictive.png", "imbalance.png", "migrations-predictive.png")) {
             assertThat(out.resolve("charts").resolve(png)).isNotEmptyFile();
+        }
+
+        // Headless Chromium opens the page: every chart decodes, and the screenshot shows a drawn chart in each box.
+        String dom = io.keyshift.jobs.report.HeadlessChromium.dumpDom(out.resolve("report.html"), dir);
+        assertThat(dom).contains("data-charts-drawn=\"7/7\"");
+        Map<String, int[]> boxes = io.keyshift.jobs.report.HeadlessChromium.chartBoxes(dom);
+        assertThat(boxes).hasSize(7);
+        int height = boxes.values().stream().mapToInt(b -> b[1] + b[3]).max().orElseThrow() + 40;
+        Path shot = out.resolve("report-screenshot.png");
+        io.keyshift.jobs.report.HeadlessChromium.screenshot(out.resolve("report.html"), shot, 1200, height, dir);
+        java.awt.image.BufferedImage img = javax.imageio.ImageIO.read(shot.toFile());
+        assertThat(img.getHeight()).isGreaterThanOrEqualTo(height - 1);
+        for (Map.Entry<String, int[]> b : boxes.entrySet()) {
+            assertThat(b.getValue()[2]).as(b.getKey() + " width").isGreaterThan(300);
+            assertThat(io.keyshift.jobs.report.HeadlessChromium.distinctColours(img, b.getValue()))
+                    .as(b.getKey() + " drawn in the screenshot").isGreaterThan(20);
         }
     }
 }
