@@ -192,7 +192,11 @@ public class DynamicRouter extends AbstractStreamOperator<Envelope>
         waiting.releaseBefore(routing.validUntil(), this::emit);
     }
 
-    private void emit(Event e) {
+    /**
+     * The route of one record (the router's per-record decision): its natural key group, then the plan's entry, then
+     * a retired migration that still governs its event time. Encoded as {@link RoutingTable#route}.
+     */
+    public static long route(Event e, RoutingTable routing, Map<String, List<RetiredRoute>> retired, int maxParallelism) {
         int natural = KeyGroupRangeAssignment.assignToKeyGroup(e.key, maxParallelism);
         long route = routing.route(e.key, e.timestamp, natural);
         if (!retired.isEmpty()) {
@@ -200,12 +204,16 @@ public class DynamicRouter extends AbstractStreamOperator<Envelope>
             if (old != null) {
                 for (RetiredRoute r : old) {
                     if (e.timestamp < r.switchAt) {
-                        route = r.route(e.timestamp);
-                        break;
+                        return r.route(e.timestamp);
                     }
                 }
             }
         }
+        return route;
+    }
+
+    private void emit(Event e) {
+        long route = route(e, routing, retired, maxParallelism);
         int primary = RoutingTable.primary(route);
         output.collect(new StreamRecord<>(
                 new Envelope(RoutingKey.of(e.key, primary, hashTable), e, Role.PRIMARY), e.timestamp));
