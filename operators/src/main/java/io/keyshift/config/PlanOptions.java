@@ -50,4 +50,13 @@ public final class PlanOptions {
             .defaultValue(4096)
             .withDescription("Bound on explicit routing-table entries; beyond it the coldest moved keys migrate back "
                     + "to their natural key groups.");
+
+    public static final ConfigOption<Double> SPLIT_THRESHOLD = ConfigOptions.key("keyshift.plan.split-threshold")
+            .doubleType()
+            .defaultValue(1.0)
+            .withDescription("A hot key whose forecast load exceeds this many times a subtask's mean load is split: "
+                    + "its records are spread over several key groups on the least-loaded subtasks (about half a "
+                    + "subtask's mean load each) and the partial window aggregates are merged downstream, so results "
+                    + "stay those of hash. Window aggregates only (ShadowAware functions never split). Splits are "
+                    + "kept once made. 0 = never split.");
 }

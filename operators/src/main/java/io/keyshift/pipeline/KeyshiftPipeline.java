@@ -93,7 +93,8 @@ public final class KeyshiftPipeline {
             return new Outputs(results, results, null, null, null);
         }
 
-        Routed flow = route(events, strategy, config, parallelism, maxParallelism, window + lateness);
+        Routed flow = route(events, strategy, config, parallelism, maxParallelism, window + lateness,
+                config.get(PlanOptions.SPLIT_THRESHOLD));
         SingleOutputStreamOperator<Envelope> routed = flow.envelopes();
         SingleOutputStreamOperator<RoutingPlan> plans = flow.plans();
         SingleOutputStreamOperator<LoadForecast> forecasts = flow.forecasts();
@@ -137,6 +138,15 @@ public final class KeyshiftPipeline {
      */
     public static Routed route(DataStream<Event> events, Strategy strategy, ReadableConfig config, int parallelism,
                                int maxParallelism, long stateHorizonMillis) {
+        return route(events, strategy, config, parallelism, maxParallelism, stateHorizonMillis, 0.0);
+    }
+
+    /**
+     * As above; {@code splitThreshold > 0} lets the planner split hot keys (only for window aggregates, whose
+     * partial results the resolver merges).
+     */
+    public static Routed route(DataStream<Event> events, Strategy strategy, ReadableConfig config, int parallelism,
+                               int maxParallelism, long stateHorizonMillis, double splitThreshold) {
         if (strategy == Strategy.HASH) {
             throw new IllegalArgumentException("the hash strategy does not route");
         }
@@ -148,7 +158,7 @@ public final class KeyshiftPipeline {
                 Math.max(window, stateHorizonMillis), config.get(PlanOptions.LEASE_LEAD), config.get(PlanOptions.HORIZON),
                 config.get(PlanOptions.IMPROVEMENT_THRESHOLD), config.get(PlanOptions.ALPHA),
                 config.get(PlanOptions.BETA), config.get(PlanOptions.MAX_CONCURRENT_MIGRATIONS),
-                config.get(PlanOptions.MAX_ROUTING_ENTRIES));
+                config.get(PlanOptions.MAX_ROUTING_ENTRIES), splitThreshold);
         LoadForecastEngine.Settings forecastSettings =
                 forecastSettings(config, strategy, maxParallelism, window, planSettings.forecastHorizon());
 

@@ -44,8 +44,20 @@ public final class RepartitionPlanner {
     /** Planner configuration; times in ms. */
     public record Settings(int maxParallelism, int parallelism, long windowMillis, long stateHorizonMillis,
                            int leaseLead, int horizon, double threshold, double alpha, double beta,
-                           int maxConcurrentMigrations, int maxRoutingEntries) implements java.io.Serializable {
+                           int maxConcurrentMigrations, int maxRoutingEntries, double splitThreshold)
+            implements java.io.Serializable {
+        /** Without hot-key splitting. */
+        public Settings(int maxParallelism, int parallelism, long windowMillis, long stateHorizonMillis, int leaseLead,
+                        int horizon, double threshold, double alpha, double beta, int maxConcurrentMigrations,
+                        int maxRoutingEntries) {
+            this(maxParallelism, parallelism, windowMillis, stateHorizonMillis, leaseLead, horizon, threshold, alpha,
+                    beta, maxConcurrentMigrations, maxRoutingEntries, 0.0);
+        }
+
         public Settings {
+            if (splitThreshold < 0) {
+                throw new IllegalArgumentException("split threshold must be >= 0 (0 = no splitting), was " + splitThreshold);
+            }
             if (parallelism < 1 || parallelism > maxParallelism) {
                 throw new IllegalArgumentException("parallelism must be in [1, maxParallelism], was " + parallelism);
             }
@@ -145,7 +157,7 @@ public final class RepartitionPlanner {
                         completed++;
                     }
                 }
-                if (e.getMigration() == null && e.getKeyGroup() == natural(e.getKey())) {
+                if (e.getMigration() == null && e.getSplit() == null && e.getKeyGroup() == natural(e.getKey())) {
                     continue;
                 }
                 entries.put(e.getKey(), e);
@@ -162,23 +174,85 @@ public final class RepartitionPlanner {
         List<UnitForecast> units = new ArrayList<>(forecast.getUnits());
         units.sort(Comparator.comparing((UnitForecast u) -> u.getUnitType()).thenComparing(u -> u.getKey() == null ? "" : u.getKey())
                 .thenComparingInt(UnitForecast::getKeyGroup));
-        double[] loads = new double[units.size()];
-        int[] at = new int[units.size()];
-        boolean[] movable = new boolean[units.size()];
-        for (int i = 0; i < units.size(); i++) {
-            UnitForecast u = units.get(i);
-            loads[i] = planningLoad(u);
+        // Planning units: key-group residuals (pinned), hot keys (movable unless migrating or split), and the pieces
+        // of split keys (pinned on their key groups' subtasks, load / pieces each).
+        List<UnitForecast> unitOf = new ArrayList<>();
+        List<Double> loadList = new ArrayList<>();
+        List<Integer> atList = new ArrayList<>();
+        List<Boolean> movableList = new ArrayList<>();
+        for (UnitForecast u : units) {
+            double l = planningLoad(u);
             if (u.getUnitType() == UnitType.KEY_GROUP) {
-                at[i] = subtask(u.getKeyGroup());
-            } else {
-                hotLoad.put(u.getKey(), loads[i]);
+                addUnit(unitOf, loadList, atList, movableList, u, l, subtask(u.getKeyGroup()), false);
+                continue;
+            }
+            hotLoad.put(u.getKey(), l);
+            RouteEntry e = entries.get(u.getKey());
+            if (e != null && e.getSplit() != null) {
+                List<Integer> groups = e.getSplit().getKeyGroups();
+                for (int g : groups) {
+                    addUnit(unitOf, loadList, atList, movableList, u, l / groups.size(), subtask(g), false);
+                }
+                continue;
+            }
+            int kg = e == null ? u.getKeyGroup()
+                    : e.getMigration() != null ? e.getMigration().getToKeyGroup() : e.getKeyGroup();
+            addUnit(unitOf, loadList, atList, movableList, u, l, subtask(kg), e == null || e.getMigration() == null);
+        }
+        // 2b. Split hot keys heavier than splitThreshold x a subtask's mean load (window aggregates only).
+        int splitsStarted = 0;
+        if (s.splitThreshold() > 0 && p > 1) {
+            double total = loadList.stream().mapToDouble(Double::doubleValue).sum();
+            double meanLoad = total / p;
+            for (int i = 0; i < unitOf.size(); i++) {
+                UnitForecast u = unitOf.get(i);
+                if (!movableList.get(i) || u.getUnitType() != UnitType.HOT_KEY || meanLoad <= 0
+                        || loadList.get(i) <= s.splitThreshold() * meanLoad) {
+                    continue;
+                }
+                double l = loadList.get(i);
+                int pieces = (int) Math.min(p, Math.max(2, Math.ceil(l / (0.25 * meanLoad))));
+                double[] without = new double[p];
+                for (int j = 0; j < unitOf.size(); j++) {
+                    if (j != i) {
+                        without[atList.get(j)] += loadList.get(j);
+                    }
+                }
+                Integer[] order = new Integer[p];
+                for (int t = 0; t < p; t++) {
+                    order[t] = t;
+                }
+                java.util.Arrays.sort(order, Comparator.comparingDouble((Integer t) -> without[t]).thenComparingInt(t -> t));
+                List<Integer> groups = new ArrayList<>();
+                for (int t = 0; t < pieces; t++) {
+                    groups.add(targetKeyGroup(u.getKey(), u.getKeyGroup(), order[t]));
+                }
                 RouteEntry e = entries.get(u.getKey());
-                int kg = e == null ? u.getKeyGroup()
-                        : e.getMigration() != null ? e.getMigration().getToKeyGroup() : e.getKeyGroup();
-                at[i] = subtask(kg);
-                movable[i] = e == null || e.getMigration() == null;
+                if (e == null) {
+                    e = RouteEntry.newBuilder().setKey(u.getKey()).setKeyGroup(u.getKeyGroup()).setMigration(null).build();
+                    entries.put(u.getKey(), e);
+                }
+                e.setSplit(io.keyshift.avro.Split.newBuilder().setKeyGroups(groups).setFrom(prevLease)
+                        .setPlannedInVersion(version).setPredictedLoad(l).build());
+                // the unit becomes its pieces
+                loadList.set(i, l / pieces);
+                atList.set(i, order[0]);
+                movableList.set(i, false);
+                for (int t = 1; t < pieces; t++) {
+                    addUnit(unitOf, loadList, atList, movableList, u, l / pieces, order[t], false);
+                }
+                splitsStarted++;
             }
         }
+        double[] loads = new double[unitOf.size()];
+        int[] at = new int[unitOf.size()];
+        boolean[] movable = new boolean[unitOf.size()];
+        for (int i = 0; i < loads.length; i++) {
+            loads[i] = loadList.get(i);
+            at[i] = atList.get(i);
+            movable[i] = movableList.get(i);
+        }
+        units = unitOf;
         PlanningProblem problem = new PlanningProblem(loads, at, movable, p);
         double[] load = problem.subtaskLoads(at);
         double mean = java.util.Arrays.stream(load).sum() / p;
@@ -236,7 +310,7 @@ public final class RepartitionPlanner {
         if (entries.size() > s.maxRoutingEntries()) {
             List<RouteEntry> idle = new ArrayList<>();
             for (RouteEntry e : entries.values()) {
-                if (e.getMigration() == null) {
+                if (e.getMigration() == null && e.getSplit() == null) {
                     idle.add(e);
                 }
             }
@@ -260,6 +334,14 @@ public final class RepartitionPlanner {
         current = plan(version, newLease, end, new ArrayList<>(entries.values()), imbalanceBefore,
                 imbalance(planned), started, completed);
         return current;
+    }
+
+    private static void addUnit(List<UnitForecast> unitOf, List<Double> loads, List<Integer> at, List<Boolean> movable,
+                                UnitForecast u, double load, int subtask, boolean canMove) {
+        unitOf.add(u);
+        loads.add(load);
+        at.add(subtask);
+        movable.add(canMove);
     }
 
     private double planningLoad(UnitForecast u) {

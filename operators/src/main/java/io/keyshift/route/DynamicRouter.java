@@ -198,7 +198,7 @@ public class DynamicRouter extends AbstractStreamOperator<Envelope>
      */
     public static long route(Event e, RoutingTable routing, Map<String, List<RetiredRoute>> retired, int maxParallelism) {
         int natural = KeyGroupRangeAssignment.assignToKeyGroup(e.key, maxParallelism);
-        long route = routing.route(e.key, e.timestamp, natural);
+        long route = routing.route(e.key, e.timestamp, natural, e.sequence);
         if (!retired.isEmpty()) {
             List<RetiredRoute> old = retired.get(e.key);
             if (old != null) {
@@ -215,11 +215,11 @@ public class DynamicRouter extends AbstractStreamOperator<Envelope>
     private void emit(Event e) {
         long route = route(e, routing, retired, maxParallelism);
         int primary = RoutingTable.primary(route);
-        output.collect(new StreamRecord<>(
-                new Envelope(RoutingKey.of(e.key, primary, hashTable), e, Role.PRIMARY), e.timestamp));
+        int shadow = RoutingTable.shadow(route);
+        output.collect(new StreamRecord<>(new Envelope(RoutingKey.of(e.key, primary, hashTable), e,
+                shadow == RoutingTable.PARTIAL ? Role.PARTIAL : Role.PRIMARY), e.timestamp));
         primaryCopies.inc();
         routedTo[KeyGroupRangeAssignment.computeOperatorIndexForKeyGroup(maxParallelism, routedTo.length, primary)].inc();
-        int shadow = RoutingTable.shadow(route);
         if (shadow >= 0) {
             output.collect(new StreamRecord<>(
                     new Envelope(RoutingKey.of(e.key, shadow, hashTable), e, Role.SHADOW), e.timestamp));

@@ -78,9 +78,22 @@ public final class RoutingTable {
      * @return primary and shadow key group packed; decode with {@link #primary(long)} / {@link #shadow(long)}
      */
     public long route(String key, long t, int naturalKeyGroup) {
+        return route(key, t, naturalKeyGroup, 0);
+    }
+
+    /**
+     * As {@link #route(String, long, int)}; a split key's record at or after the split's start goes to one of the
+     * split's key groups, chosen by a hash of {@code sequence}, with shadow {@link #PARTIAL} (no shadow copy).
+     */
+    public long route(String key, long t, int naturalKeyGroup, long sequence) {
         RouteEntry e = entries.get(key);
         if (e == null) {
             return pack(naturalKeyGroup, -1);
+        }
+        io.keyshift.avro.Split split = e.getSplit();
+        if (split != null && t >= split.getFrom()) {
+            java.util.List<Integer> groups = split.getKeyGroups();
+            return pack(groups.get((int) Long.remainderUnsigned(mix(sequence), groups.size())), PARTIAL);
         }
         Migration m = e.getMigration();
         if (m == null || t < m.getShadowFrom()) {
@@ -90,6 +103,16 @@ public final class RoutingTable {
             return pack(e.getKeyGroup(), m.getToKeyGroup());
         }
         return pack(m.getToKeyGroup(), -1);
+    }
+
+    /** Shadow value of a split key's route: the primary is a PARTIAL copy, there is no shadow. */
+    public static final int PARTIAL = -2;
+
+    /** SplitMix64 finalizer: spreads consecutive sequence numbers evenly over a split's key groups. */
+    static long mix(long z) {
+        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+        return z ^ (z >>> 31);
     }
 
     public static int primary(long route) {

@@ -23,8 +23,11 @@ import org.apache.flink.util.OutputTag;
  * in force at their event time gives the key to that key group) and is forwarded at once. A SHADOW result is held
  * until the watermark passes its window's end (by then every window operator has fired the window, so the primary
  * has arrived too) and compared by checksum: a {@link ValidationReport} with MATCH, MISMATCH, MISSING_PRIMARY or
- * DUPLICATE_PRIMARY goes to {@link #VALIDATION}. State: one small entry per pending (key, window end), cleared by
- * the timer.
+ * DUPLICATE_PRIMARY goes to {@link #VALIDATION}. PARTIAL results (a split key's partial aggregates, one per key
+ * group it is spread over) are merged ({@code AggregateFunction.merge} of the count/sum aggregate: counts and sums
+ * add) and the merged result is forwarded as PRIMARY when the watermark passes the window's end; a PARTIAL and a
+ * PRIMARY for the same (key, window) is a DUPLICATE_PRIMARY. State: one small entry per pending (key, window end),
+ * cleared by the timer.
  */
 public class ShadowResolver extends KeyedProcessFunction<String, WindowResult, WindowResult> {
 
@@ -45,6 +48,11 @@ public class ShadowResolver extends KeyedProcessFunction<String, WindowResult, W
         public int shadowKeyGroup = -1;
         public long shadowChecksum;
         public boolean hasShadow;
+        /** Merged PARTIAL results: how many, their count and sum, and the last one (its subtask, window bounds). */
+        public int partials;
+        public long partialCount;
+        public double partialSum;
+        public int partialSubtask;
 
         public Pending() {}
     }
@@ -66,7 +74,12 @@ public class ShadowResolver extends KeyedProcessFunction<String, WindowResult, W
             p.windowStart = r.windowStart;
             ctx.timerService().registerEventTimeTimer(r.windowEnd - 1);
         }
-        if (r.role == Role.PRIMARY) {
+        if (r.role == Role.PARTIAL) {
+            p.partials++;
+            p.partialCount += r.count;
+            p.partialSum += r.sum;
+            p.partialSubtask = r.subtask;
+        } else if (r.role == Role.PRIMARY) {
             out.collect(r);
             p.primaries++;
             p.primaryKeyGroup = r.keyGroup;
@@ -87,6 +100,19 @@ public class ShadowResolver extends KeyedProcessFunction<String, WindowResult, W
             return;
         }
         pending.remove(windowEnd);
+        if (p.partials > 0) {
+            WindowResult merged = new WindowResult();
+            merged.key = ctx.getCurrentKey();
+            merged.windowStart = p.windowStart;
+            merged.windowEnd = windowEnd;
+            merged.count = p.partialCount;
+            merged.sum = p.partialSum;
+            merged.keyGroup = -1;
+            merged.subtask = p.partialSubtask;
+            merged.role = Role.PRIMARY;
+            out.collect(merged);
+            p.primaries++;
+        }
         ValidationOutcome outcome = null;
         if (p.primaries > 1) {
             outcome = ValidationOutcome.DUPLICATE_PRIMARY;

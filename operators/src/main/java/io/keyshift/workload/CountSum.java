@@ -23,7 +23,7 @@ public final class CountSum {
     public static class Acc {
         public long count;
         public double sum;
-        /** 0 = none yet, 1 = primary, 2 = shadow, 3 = both (a protocol error). */
+        /** Bits of the roles seen: 1 = primary, 2 = shadow, 4 = partial; more than one bit is a protocol error. */
         public int roles;
 
         public Acc() {}
@@ -90,7 +90,7 @@ public final class CountSum {
         @Override
         public Acc add(Envelope e, Acc acc) {
             if (!capacity.isOff()) {
-                if (e.role == Role.PRIMARY) {
+                if (e.role != Role.SHADOW) {
                     capacity.serve(e.event.value);
                 } else {
                     capacity.serve(Double.NaN);
@@ -98,7 +98,7 @@ public final class CountSum {
             }
             acc.count++;
             acc.sum += e.event.value;
-            acc.roles |= e.role == Role.SHADOW ? 2 : 1;
+            acc.roles |= e.role == Role.SHADOW ? 2 : e.role == Role.PARTIAL ? 4 : 1;
             return acc;
         }
 
@@ -148,11 +148,12 @@ public final class CountSum {
         @Override
         public void process(RoutingKey key, Context ctx, Iterable<Acc> accs, Collector<WindowResult> out) {
             Acc acc = accs.iterator().next();
-            if (acc.roles == 3) {
-                throw new IllegalStateException("window " + ctx.window() + " of " + key + " received both primary "
-                        + "and shadow copies: migration boundaries must lie on window boundaries");
+            if (Integer.bitCount(acc.roles) > 1) {
+                throw new IllegalStateException("window " + ctx.window() + " of " + key + " received copies of "
+                        + "different roles (bits " + acc.roles + "): migration and split boundaries must lie on "
+                        + "window boundaries");
             }
-            Role role = acc.roles == 2 ? Role.SHADOW : Role.PRIMARY;
+            Role role = acc.roles == 2 ? Role.SHADOW : acc.roles == 4 ? Role.PARTIAL : Role.PRIMARY;
             WindowResult r = result(key.key, key.keyGroup, ctx.window(), acc,
                     getRuntimeContext().getTaskInfo().getIndexOfThisSubtask(), role);
             if (role == Role.SHADOW && key.key.equals(corruptShadowKey)) {

@@ -135,4 +135,41 @@ class RepartitionPlannerTest {
         assertThat(a).isEqualTo(b);
         assertThat(a.getEntries()).allSatisfy(e -> assertThat(e.getMigration().getShadowFrom()).isEqualTo(7 * W));
     }
+
+    @Test
+    void splitsAKeyHeavierThanASubtasksShareOverKeyGroupsOnDistinctSubtasks() {
+        RepartitionPlanner planner = new RepartitionPlanner(
+                new RepartitionPlanner.Settings(MAX_P, P, W, W, 1, 2, 0.02, 0.1, 0.001, 8, 100, 1.0));
+        Map<String, Double> loads = new TreeMap<>();
+        loads.put("giant", 400.0);
+        for (int i = 0; i < 40; i++) {
+            loads.put("small-" + i, 15.0);
+        }
+        RoutingPlan plan = planner.onForecast(forecast(10 * W, loads));
+        RouteEntry giant = plan.getEntries().stream().filter(e -> e.getKey().equals("giant")).findFirst().orElseThrow();
+        assertThat(giant.getSplit()).isNotNull();
+        List<Integer> groups = giant.getSplit().getKeyGroups();
+        // 400 records against a mean of 250 per subtask: pieces of at most a quarter of the mean, on all 4 subtasks
+        assertThat(groups).hasSize(P);
+        assertThat(groups.stream().map(g -> KeyGroupRangeAssignment.computeOperatorIndexForKeyGroup(MAX_P, P, g)))
+                .containsExactlyInAnyOrder(0, 1, 2, 3);
+        assertThat(giant.getSplit().getFrom()).isEqualTo(plan.getValidUntil() - W);
+        assertThat(giant.getMigration()).isNull();
+        // the split stays, and the key is never moved while split
+        RoutingPlan next = planner.onForecast(forecast(11 * W, loads));
+        RouteEntry again = next.getEntries().stream().filter(e -> e.getKey().equals("giant")).findFirst().orElseThrow();
+        assertThat(again.getSplit()).isEqualTo(giant.getSplit());
+        assertThat(again.getMigration()).isNull();
+    }
+
+    @Test
+    void neverSplitsWithoutAThreshold() {
+        Map<String, Double> loads = new TreeMap<>();
+        loads.put("giant", 400.0);
+        for (int i = 0; i < 40; i++) {
+            loads.put("small-" + i, 15.0);
+        }
+        RoutingPlan plan = planner(0.02).onForecast(forecast(10 * W, loads));
+        assertThat(plan.getEntries()).allSatisfy(e -> assertThat(e.getSplit()).isNull());
+    }
 }

@@ -67,4 +67,35 @@ class ShadowResolverTest {
                     .satisfies(r -> assertThat(r.getValue().getOutcome()).isEqualTo(ValidationOutcome.DUPLICATE_PRIMARY));
         }
     }
+
+    @Test
+    void mergesTheKeysPartialResultsIntoOnePrimaryAtTheWindowsEnd() throws Exception {
+        try (var h = harness()) {
+            h.processElement(result("hot", 5, 1, Role.PARTIAL), 999);
+            h.processElement(result("hot", 7, 40, Role.PARTIAL), 999);
+            h.processElement(result("hot", 2, 90, Role.PARTIAL), 999);
+            assertThat(h.extractOutputValues()).isEmpty();
+            h.processWatermark(999);
+            assertThat(h.extractOutputValues()).singleElement().satisfies(r -> {
+                assertThat(r.key).isEqualTo("hot");
+                assertThat(r.role).isEqualTo(Role.PRIMARY);
+                assertThat(r.count).isEqualTo(14);
+                assertThat(r.sum).isEqualTo(28.0);
+                assertThat(r.windowStart).isZero();
+                assertThat(r.windowEnd).isEqualTo(1000);
+            });
+            assertThat(h.getSideOutput(ShadowResolver.VALIDATION)).isNull();
+        }
+    }
+
+    @Test
+    void aPartialBesideAPrimaryIsADuplicate() throws Exception {
+        try (var h = harness()) {
+            h.processElement(result("hot", 5, 1, Role.PRIMARY), 999);
+            h.processElement(result("hot", 7, 40, Role.PARTIAL), 999);
+            h.processWatermark(999);
+            assertThat(h.getSideOutput(ShadowResolver.VALIDATION)).singleElement()
+                    .satisfies(r -> assertThat(r.getValue().getOutcome()).isEqualTo(ValidationOutcome.DUPLICATE_PRIMARY));
+        }
+    }
 }

@@ -37,19 +37,27 @@ public final class GeneratorOptions {
     @Option(names = "--seed", defaultValue = "42", description = "Generator seed. Default: ${DEFAULT-VALUE}.")
     long seed;
 
+    @Option(names = "--generator-hot-share", defaultValue = "0", paramLabel = "SHARE",
+            description = "Generator: share in [0, 1) of all records that go to one key, '" + ZipfDriftGenerator.HOT_KEY
+                    + "' (the rest follow the Zipf law). Default: ${DEFAULT-VALUE}.")
+    double hotShare;
+
     /** The generator; {@code allowUnbounded} lets 0 records mean an endless stream. ParameterException if invalid. */
     public ZipfDriftGenerator generator(CommandLine cl, boolean allowUnbounded) {
-        if (records < 0 || (records == 0 && !allowUnbounded) || days <= 0 || keys < 1 || zipf < 0 || drift < 0) {
+        if (records < 0 || (records == 0 && !allowUnbounded) || days <= 0 || keys < 1 || zipf < 0 || drift < 0
+                || !(hotShare >= 0 && hotShare < 1)) {
             throw new ParameterException(cl, "--generator-records must be " + (allowUnbounded ? ">= 0" : "> 0")
-                    + ", --generator-days and --generator-keys > 0, --generator-zipf and --generator-drift >= 0");
+                    + ", --generator-days and --generator-keys > 0, --generator-zipf and --generator-drift >= 0, "
+                    + "--generator-hot-share in [0, 1)");
         }
         long n = records == 0 ? Long.MAX_VALUE : records;
         double perSecond = (records == 0 ? 336_000 : records) / (days * 86400.0);
-        return new ZipfDriftGenerator(n, START, perSecond, keys, zipf, drift, seed);
+        return new ZipfDriftGenerator(n, START, perSecond, keys, zipf, drift, seed, hotShare);
     }
 
     public String describe() {
-        return String.format("generator (%s records, %d keys, Zipf %.2f, daily drift %d)",
-                records == 0 ? "unbounded" : String.format("%,d", records), keys, zipf, drift);
+        return String.format("generator (%s records, %d keys, Zipf %.2f, daily drift %d%s)",
+                records == 0 ? "unbounded" : String.format("%,d", records), keys, zipf, drift,
+                hotShare > 0 ? String.format(", %.0f%% on one key", 100 * hotShare) : "");
     }
 }

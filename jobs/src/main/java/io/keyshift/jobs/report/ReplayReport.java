@@ -182,6 +182,17 @@ public final class ReplayReport {
             n.put("migrations_completed", completed.size());
             n.put("plan_versions", plans.size());
             n.put("plan_digest", plans.isEmpty() ? null : digest(plans));
+            // hot keys split over several key groups (window aggregates): key -> key groups, in the last plan
+            com.fasterxml.jackson.databind.node.ObjectNode splits = n.putObject("split_keys");
+            RoutingPlan lastPlan = plans.stream().max(Comparator.comparingLong(RoutingPlan::getVersion)).orElse(null);
+            if (lastPlan != null) {
+                for (io.keyshift.avro.RouteEntry e : lastPlan.getEntries()) {
+                    if (e.getSplit() != null) {
+                        com.fasterxml.jackson.databind.node.ArrayNode groups = splits.putArray(e.getKey());
+                        e.getSplit().getKeyGroups().forEach(groups::add);
+                    }
+                }
+            }
             ReplayRunner.RunTiming t = timings.get(st);
             n.put("wall_seconds", t == null ? Double.NaN : t.wallSeconds());
             n.put("records_per_second", t == null ? Double.NaN : t.recordsPerSecond());

@@ -17,14 +17,23 @@ import java.util.NoSuchElementException;
  * @param records number of events, or Long.MAX_VALUE for an unbounded stream
  */
 public record ZipfDriftGenerator(long records, long startMillis, double eventsPerSecond, int keys,
-                                 double exponent, int drift, long seed) implements EventSpace {
+                                 double exponent, int drift, long seed, double hotShare) implements EventSpace {
     private static final long DAY = 86_400_000L;
+    /** The key that carries {@code hotShare} of the records. */
+    public static final String HOT_KEY = "hot-key";
 
     public ZipfDriftGenerator {
-        if (records < 0 || keys < 1 || !(eventsPerSecond > 0) || exponent < 0 || drift < 0) {
+        if (records < 0 || keys < 1 || !(eventsPerSecond > 0) || exponent < 0 || drift < 0
+                || !(hotShare >= 0 && hotShare < 1)) {
             throw new IllegalArgumentException("generator: records >= 0, keys >= 1, eventsPerSecond > 0, exponent >= 0, "
-                    + "drift >= 0 required");
+                    + "drift >= 0, hot share in [0, 1) required");
         }
+    }
+
+    /** Without a single hot key. */
+    public ZipfDriftGenerator(long records, long startMillis, double eventsPerSecond, int keys, double exponent,
+                              int drift, long seed) {
+        this(records, startMillis, eventsPerSecond, keys, exponent, drift, seed, 0.0);
     }
 
     @Override
@@ -36,6 +45,9 @@ public record ZipfDriftGenerator(long records, long startMillis, double eventsPe
     public Event event(long i, double[] cdf) {
         long t = startMillis + (long) Math.floor(i * 1000.0 / eventsPerSecond);
         long h = mix(seed ^ mix(i));
+        if (hotShare > 0 && (mix(h ^ 0x5DEECE66DL) >>> 11) * 0x1.0p-53 < hotShare) {
+            return new Event(t, HOT_KEY, 1 + Math.floorMod(mix(h), 100), i);
+        }
         double u = (h >>> 11) * 0x1.0p-53;
         int rank = search(cdf, u);
         double dayFraction = Math.floorMod(t, DAY) / (double) DAY;

@@ -158,4 +158,27 @@ class ReplayCommandTest {
                     .as(b.getKey() + " drawn in the screenshot").isGreaterThan(20);
         }
     }
+
+    /**
+     * End-to-end (slow, ~30 s; issue 4, acceptance 4): the generator with one key carrying 40% of the records at p=8.
+     * keyshift splits that key over several key groups, merges its partial window results, and matches hash exactly.
+     */
+    @Test
+    @Tag("end-to-end")
+    void aKeyWithFortyPercentOfTheRecordsIsSplitAndTheResultsStayExact(@TempDir Path dir) throws Exception {
+        Path out = dir.resolve("hot");
+        Run r = run("replay", "--generator-hot-share", "0.4", "--generator-drift", "0", "--parallelism", "8",
+                "--strategies", "hash,predictive", "--out", out.toString(), "--config", SharedData.flinkConf().toString());
+        assertThat(r.exit()).as(r.err()).isZero();
+        JsonNode report = new ObjectMapper().readTree(out.resolve("report.json").toFile());
+        JsonNode predictive = report.at("/strategies/predictive");
+        System.err.printf("hot key 40%%: hash imbalance %.3f, predictive %.3f, split over key groups %s%n",
+                report.at("/strategies/hash/imbalance_mean").asDouble(), predictive.get("imbalance_mean").asDouble(),
+                predictive.at("/split_keys/hot-key"));
+        assertThat(predictive.at("/split_keys/hot-key").size()).isGreaterThanOrEqualTo(2);
+        assertThat(predictive.get("imbalance_mean").asDouble()).isLessThan(1.2);
+        assertThat(report.at("/strategies/hash/imbalance_mean").asDouble()).isGreaterThan(3.0);
+        assertThat(predictive.get("result_mismatches").asLong()).isZero();
+        assertThat(predictive.get("results").asLong()).isEqualTo(report.at("/strategies/hash/results").asLong());
+    }
 }
