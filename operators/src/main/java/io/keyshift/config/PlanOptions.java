@@ -59,4 +59,40 @@ public final class PlanOptions {
                     + "subtask's mean load each) and the partial window aggregates are merged downstream, so results "
                     + "stay those of hash. Window aggregates only (ShadowAware functions never split). Splits are "
                     + "kept once made. 0 = never split.");
+
+    public static final ConfigOption<Double> CAPACITY = ConfigOptions.key("keyshift.plan.capacity")
+            .doubleType()
+            .defaultValue(0.0)
+            .withDescription("Records per window one subtask can process (0 = unknown: no utilization thresholds). "
+                    + "With a capacity the planner moves load only off subtasks predicted above the high "
+                    + "utilization, ignores the migration budget above the critical one, avoids plans with a subtask "
+                    + "above capacity when moves can avoid it, and reports a scale-in opportunity.");
+
+    public static final ConfigOption<Double> UTILIZATION_HIGH = ConfigOptions.key("keyshift.plan.utilization.high")
+            .doubleType()
+            .defaultValue(0.75)
+            .withDescription("Predicted utilization (load / capacity) above which the planner starts moving load off a subtask.");
+
+    public static final ConfigOption<Double> UTILIZATION_CRITICAL = ConfigOptions.key("keyshift.plan.utilization.critical")
+            .doubleType()
+            .defaultValue(0.90)
+            .withDescription("Predicted utilization above which the planner moves at once, ignoring the migration budget.");
+
+    public static final ConfigOption<Double> UTILIZATION_SCALE_IN = ConfigOptions.key("keyshift.plan.utilization.scale-in")
+            .doubleType()
+            .defaultValue(0.60)
+            .withDescription("When every subtask is predicted below this utilization, the plan reports a scale-in opportunity.");
+
+    public static final ConfigOption<Integer> MIN_WINDOWS_BETWEEN_MOVES =
+            ConfigOptions.key("keyshift.plan.min-windows-between-moves")
+                    .intType()
+                    .defaultValue(0)
+                    .withDescription("A key moves at most once per this many windows (counted from the start of its "
+                            + "last move's shadow phase; a key cannot move while it migrates anyway). 0 = no limit.");
+
+    public static final ConfigOption<java.util.List<String>> PINNED_KEYS = ConfigOptions.key("keyshift.plan.pinned-keys")
+            .stringType()
+            .asList()
+            .defaultValues()
+            .withDescription("Keys that never move or split (semicolon-separated).");
 }

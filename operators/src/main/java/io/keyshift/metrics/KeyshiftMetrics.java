@@ -45,6 +45,10 @@ public final class KeyshiftMetrics {
      * (migrating keys counted at their primary key group).
      */
     public static final String PLAN_OBSERVED_IMBALANCE = "keyshiftObservedImbalance";
+    /** Gauge, dimensionless: busiest subtask's predicted load / keyshift.plan.capacity after the last plan (-1 without). */
+    public static final String PLAN_MAX_UTILIZATION = "keyshiftMaxUtilization";
+    /** Gauge, 0 or 1: every subtask is predicted below the scale-in utilization. */
+    public static final String PLAN_SCALE_IN = "keyshiftScaleInOpportunity";
     /** Gauge, milliseconds: time the last planning round took. */
     public static final String PLAN_TIME_MS = "keyshiftPlanningTimeMs";
     /** Counter, windows: (key, window) results whose shadow matched the primary. */

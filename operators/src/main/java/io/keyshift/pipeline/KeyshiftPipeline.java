@@ -158,7 +158,7 @@ public final class KeyshiftPipeline {
                 Math.max(window, stateHorizonMillis), config.get(PlanOptions.LEASE_LEAD), config.get(PlanOptions.HORIZON),
                 config.get(PlanOptions.IMPROVEMENT_THRESHOLD), config.get(PlanOptions.ALPHA),
                 config.get(PlanOptions.BETA), config.get(PlanOptions.MAX_CONCURRENT_MIGRATIONS),
-                config.get(PlanOptions.MAX_ROUTING_ENTRIES), splitThreshold);
+                config.get(PlanOptions.MAX_ROUTING_ENTRIES), splitThreshold, constraints(config));
         LoadForecastEngine.Settings forecastSettings =
                 forecastSettings(config, strategy, maxParallelism, window, planSettings.forecastHorizon());
 
@@ -222,6 +222,14 @@ public final class KeyshiftPipeline {
                 .name("keyBy " + function.getClass().getSimpleName())
                 .uid(Uids.PLAIN_KEYED)
                 .setParallelism(parallelism);
+    }
+
+    /** The planner's capacity and move constraints from {@code config}; IllegalArgumentException names what is wrong. */
+    public static RepartitionPlanner.Constraints constraints(ReadableConfig config) {
+        return new RepartitionPlanner.Constraints(config.get(PlanOptions.CAPACITY),
+                config.get(PlanOptions.UTILIZATION_HIGH), config.get(PlanOptions.UTILIZATION_CRITICAL),
+                config.get(PlanOptions.UTILIZATION_SCALE_IN), config.get(PlanOptions.MIN_WINDOWS_BETWEEN_MOVES),
+                new java.util.HashSet<>(config.get(PlanOptions.PINNED_KEYS)));
     }
 
     /** The forecaster's settings from {@code config}; REACTIVE forces the naive model. */

@@ -68,6 +68,10 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
         completed = getMetricGroup().counter(KeyshiftMetrics.PLAN_MIGRATIONS_COMPLETED);
         getMetricGroup().gauge(KeyshiftMetrics.PLAN_TIME_MS, () -> planNanos / 1e6);
         getMetricGroup().gauge(KeyshiftMetrics.PLAN_OBSERVED_IMBALANCE, () -> observedImbalance);
+        getMetricGroup().gauge(KeyshiftMetrics.PLAN_MAX_UTILIZATION,
+                () -> planner.current() == null ? -1.0 : planner.current().getMaxUtilization());
+        getMetricGroup().gauge(KeyshiftMetrics.PLAN_SCALE_IN,
+                () -> planner.current() != null && planner.current().getScaleInOpportunity() ? 1 : 0);
         getMetricGroup().gauge(KeyshiftMetrics.PLAN_PREDICTED_IMBALANCE,
                 () -> planner.current() == null ? 1.0 : planner.current().getPredictedImbalanceAfter());
         getMetricGroup().gauge(KeyshiftMetrics.PLAN_MIGRATIONS_IN_FLIGHT, () -> {

@@ -41,20 +41,55 @@ import java.util.TreeMap;
  */
 public final class RepartitionPlanner {
 
+    /**
+     * Capacity and move constraints.
+     *
+     * @param capacity records per window one subtask can process; 0 = unknown (no utilization thresholds)
+     * @param high utilization above which load is moved off a subtask (0.75)
+     * @param critical utilization above which moves ignore the migration budget (0.90)
+     * @param scaleIn utilization below which, on every subtask, a scale-in opportunity is reported (0.60)
+     * @param minWindowsBetweenMoves a key moves at most once per this many windows; 0 = no limit
+     * @param pinned keys that never move or split
+     */
+    public record Constraints(double capacity, double high, double critical, double scaleIn, int minWindowsBetweenMoves,
+                              java.util.Set<String> pinned) implements java.io.Serializable {
+        public static final Constraints NONE = new Constraints(0, 0.75, 0.90, 0.60, 0, java.util.Set.of());
+
+        public Constraints {
+            if (capacity < 0 || !(0 < scaleIn && scaleIn <= high && high <= critical) || minWindowsBetweenMoves < 0) {
+                throw new IllegalArgumentException("capacity >= 0, 0 < scale-in <= high <= critical utilization and "
+                        + "min windows between moves >= 0 required");
+            }
+            pinned = java.util.Set.copyOf(pinned);
+        }
+    }
+
     /** Planner configuration; times in ms. */
     public record Settings(int maxParallelism, int parallelism, long windowMillis, long stateHorizonMillis,
                            int leaseLead, int horizon, double threshold, double alpha, double beta,
-                           int maxConcurrentMigrations, int maxRoutingEntries, double splitThreshold)
+                           int maxConcurrentMigrations, int maxRoutingEntries, double splitThreshold,
+                           Constraints constraints)
             implements java.io.Serializable {
-        /** Without hot-key splitting. */
+        /** Without hot-key splitting and constraints. */
         public Settings(int maxParallelism, int parallelism, long windowMillis, long stateHorizonMillis, int leaseLead,
                         int horizon, double threshold, double alpha, double beta, int maxConcurrentMigrations,
                         int maxRoutingEntries) {
             this(maxParallelism, parallelism, windowMillis, stateHorizonMillis, leaseLead, horizon, threshold, alpha,
-                    beta, maxConcurrentMigrations, maxRoutingEntries, 0.0);
+                    beta, maxConcurrentMigrations, maxRoutingEntries, 0.0, Constraints.NONE);
+        }
+
+        /** Without constraints. */
+        public Settings(int maxParallelism, int parallelism, long windowMillis, long stateHorizonMillis, int leaseLead,
+                        int horizon, double threshold, double alpha, double beta, int maxConcurrentMigrations,
+                        int maxRoutingEntries, double splitThreshold) {
+            this(maxParallelism, parallelism, windowMillis, stateHorizonMillis, leaseLead, horizon, threshold, alpha,
+                    beta, maxConcurrentMigrations, maxRoutingEntries, splitThreshold, Constraints.NONE);
         }
 
         public Settings {
+            if (constraints == null) {
+                constraints = Constraints.NONE;
+            }
             if (splitThreshold < 0) {
                 throw new IllegalArgumentException("split threshold must be >= 0 (0 = no splitting), was " + splitThreshold);
             }
@@ -157,7 +192,8 @@ public final class RepartitionPlanner {
                         completed++;
                     }
                 }
-                if (e.getMigration() == null && e.getSplit() == null && e.getKeyGroup() == natural(e.getKey())) {
+                if (e.getMigration() == null && e.getSplit() == null && e.getKeyGroup() == natural(e.getKey())
+                        && !recentlyMoved(e, end)) {
                     continue;
                 }
                 entries.put(e.getKey(), e);
@@ -197,7 +233,9 @@ public final class RepartitionPlanner {
             }
             int kg = e == null ? u.getKeyGroup()
                     : e.getMigration() != null ? e.getMigration().getToKeyGroup() : e.getKeyGroup();
-            addUnit(unitOf, loadList, atList, movableList, u, l, subtask(kg), e == null || e.getMigration() == null);
+            boolean canMove = (e == null || e.getMigration() == null && !recentlyMoved(e, prevLease))
+                    && !s.constraints().pinned().contains(u.getKey());
+            addUnit(unitOf, loadList, atList, movableList, u, l, subtask(kg), canMove);
         }
         // 2b. Split hot keys heavier than splitThreshold x a subtask's mean load (window aggregates only).
         int splitsStarted = 0;
@@ -259,17 +297,26 @@ public final class RepartitionPlanner {
         double imbalanceBefore = imbalance(load);
 
         // 3. Greedy moves from the current assignment (GreedyFromCurrent), then the cheapest prefix.
-        int budget = Math.max(0, s.maxConcurrentMigrations() - inFlight);
+        Constraints c = s.constraints();
+        double capacity = c.capacity();
+        double maxBefore = java.util.Arrays.stream(load).max().orElse(0);
+        boolean critical = capacity > 0 && maxBefore > c.critical() * capacity;
+        int budget = critical ? movableCount(movable) : Math.max(0, s.maxConcurrentMigrations() - inFlight);
         List<GreedyFromCurrent.Move> moves = mean > 0 ? GreedyFromCurrent.moves(problem, 0.0, budget) : List.of();
         double[] after = load.clone();
-        List<Double> costs = new ArrayList<>();
-        costs.add(imbalanceBefore);
+        List<double[]> terms = new ArrayList<>();
+        terms.add(new double[] {imbalanceBefore, 0, 0, overload(load, capacity)});
         double moved = 0;
         for (GreedyFromCurrent.Move mv : moves) {
             after[mv.from()] -= loads[mv.unit()];
             after[mv.to()] += loads[mv.unit()];
             moved += loads[mv.unit()];
-            costs.add(imbalance(after) + s.alpha() * moved / mean + s.beta() * (costs.size()));
+            terms.add(new double[] {imbalance(after), s.alpha() * moved / mean, s.beta() * terms.size(),
+                overload(after, capacity)});
+        }
+        List<Double> costs = new ArrayList<>();
+        for (double[] t : terms) {
+            costs.add(t[0] + t[1] + t[2] + t[3]);
         }
         int bestPrefix = 0;
         for (int k = 1; k < costs.size(); k++) {
@@ -277,10 +324,14 @@ public final class RepartitionPlanner {
                 bestPrefix = k;
             }
         }
-        if (costs.get(0) - costs.get(bestPrefix) <= s.threshold()) {
+        // With a capacity, load moves only off subtasks predicted above the high utilization.
+        boolean high = capacity <= 0 || maxBefore > c.high() * capacity;
+        if (!high || costs.get(0) - costs.get(bestPrefix) <= s.threshold()) {
             bestPrefix = 0;
         }
+        double[] chosen = terms.get(bestPrefix);
         double[] planned = load.clone();
+        Map<String, int[]> movedTo = new java.util.TreeMap<>();
         long shadowFrom = prevLease;
         long switchAt = shadowFrom + s.shadowMillis();
         for (int k = 0; k < bestPrefix; k++) {
@@ -302,7 +353,16 @@ public final class RepartitionPlanner {
                     .setPredictedLoad(loads[mv.unit()])
                     .setFromSubtaskLoadBefore(mv.fromLoadBefore())
                     .setToSubtaskLoadBefore(mv.toLoadBefore())
+                    .setFromSubtaskLoadAfter(0)
+                    .setToSubtaskLoadAfter(0)
                     .build());
+            e.setMovedAt(shadowFrom);
+            movedTo.put(u.getKey(), new int[] {mv.from(), mv.to()});
+        }
+        for (Map.Entry<String, int[]> m : movedTo.entrySet()) {
+            Migration mig = entries.get(m.getKey()).getMigration();
+            mig.setFromSubtaskLoadAfter(planned[m.getValue()[0]]);
+            mig.setToSubtaskLoadAfter(planned[m.getValue()[1]]);
         }
         int started = bestPrefix;
 
@@ -333,7 +393,40 @@ public final class RepartitionPlanner {
         }
         current = plan(version, newLease, end, new ArrayList<>(entries.values()), imbalanceBefore,
                 imbalance(planned), started, completed);
+        double maxAfter = java.util.Arrays.stream(planned).max().orElse(0);
+        current.setCostImbalance(chosen[0]);
+        current.setCostStateMoved(chosen[1]);
+        current.setCostMigrations(chosen[2]);
+        current.setCostOverload(chosen[3]);
+        current.setMaxUtilization(capacity > 0 ? maxAfter / capacity : -1.0);
+        current.setScaleInOpportunity(capacity > 0 && maxAfter < c.scaleIn() * capacity);
         return current;
+    }
+
+    /** True while {@code e}'s last move is less than min-windows-between-moves windows before {@code t}. */
+    private boolean recentlyMoved(RouteEntry e, long t) {
+        int m = s.constraints().minWindowsBetweenMoves();
+        return m > 0 && e.getMovedAt() != Long.MIN_VALUE && t < e.getMovedAt() + m * s.windowMillis();
+    }
+
+    private static int movableCount(boolean[] movable) {
+        int n = 0;
+        for (boolean b : movable) {
+            n += b ? 1 : 0;
+        }
+        return n;
+    }
+
+    /** 10 x the sum over subtasks of load above capacity / capacity; 0 without a capacity. */
+    static double overload(double[] loads, double capacity) {
+        if (capacity <= 0) {
+            return 0;
+        }
+        double sum = 0;
+        for (double l : loads) {
+            sum += Math.max(0, l - capacity) / capacity;
+        }
+        return 10 * sum;
     }
 
     private static void addUnit(List<UnitForecast> unitOf, List<Double> loads, List<Integer> at, List<Boolean> movable,

@@ -172,4 +172,67 @@ class RepartitionPlannerTest {
         RoutingPlan plan = planner(0.02).onForecast(forecast(10 * W, loads));
         assertThat(plan.getEntries()).allSatisfy(e -> assertThat(e.getSplit()).isNull());
     }
+
+    private static RepartitionPlanner constrained(int budget, RepartitionPlanner.Constraints c) {
+        return new RepartitionPlanner(new RepartitionPlanner.Settings(MAX_P, P, W, W, 1, 2, 0.02, 0.1, 0.001, budget,
+                100, 0.0, c));
+    }
+
+    private static RepartitionPlanner.Constraints capacity(double capacity, java.util.Set<String> pinned) {
+        return new RepartitionPlanner.Constraints(capacity, 0.75, 0.90, 0.60, 0, pinned);
+    }
+
+    @Test
+    void pinnedKeysNeverMove() {
+        java.util.Set<String> hot = new java.util.HashSet<>();
+        skewed().keySet().stream().filter(k -> k.startsWith("hot-")).forEach(hot::add);
+        RoutingPlan plan = constrained(8, capacity(0, hot)).onForecast(forecast(10 * W, skewed()));
+        assertThat(plan.getMigrationsStarted()).isZero();
+        assertThat(plan.getEntries()).isEmpty();
+    }
+
+    @Test
+    void belowTheHighUtilizationNothingMovesAndScaleInIsReported() {
+        // busiest subtask 400 of a capacity of 1000: utilization 0.4 < 0.75 (and < 0.60 everywhere)
+        RoutingPlan plan = constrained(8, capacity(1000, java.util.Set.of())).onForecast(forecast(10 * W, skewed()));
+        assertThat(plan.getMigrationsStarted()).isZero();
+        assertThat(plan.getMaxUtilization()).isCloseTo(0.4, org.assertj.core.api.Assertions.within(1e-9));
+        assertThat(plan.getScaleInOpportunity()).isTrue();
+        // 400 of 500: 0.8 > 0.75, so load moves off subtask 0, and the plan ends below capacity
+        RoutingPlan busy = constrained(8, capacity(500, java.util.Set.of())).onForecast(forecast(10 * W, skewed()));
+        assertThat(busy.getMigrationsStarted()).isPositive();
+        assertThat(busy.getMaxUtilization()).isCloseTo(110.0 / 500, org.assertj.core.api.Assertions.within(1e-9));
+        // balanced, every subtask is at 0.22 or less: fewer subtasks would do
+        assertThat(busy.getScaleInOpportunity()).isTrue();
+    }
+
+    @Test
+    void aboveTheCriticalUtilizationTheMigrationBudgetIsIgnored() {
+        RoutingPlan budgeted = constrained(1, capacity(0, java.util.Set.of())).onForecast(forecast(10 * W, skewed()));
+        assertThat(budgeted.getMigrationsStarted()).isEqualTo(1);
+        // 400 of 420: 0.95 > 0.90 is critical
+        RoutingPlan critical = constrained(1, capacity(420, java.util.Set.of())).onForecast(forecast(10 * W, skewed()));
+        assertThat(critical.getMigrationsStarted()).isEqualTo(3);
+        assertThat(critical.getMaxUtilization()).isLessThan(1.0);
+    }
+
+    @Test
+    void thePlanExplainsEachMoveAndItsCostTerms() {
+        RoutingPlan plan = planner(0.02).onForecast(forecast(10 * W, skewed()));
+        double mean = 430.0 / P;
+        assertThat(plan.getCostImbalance()).isEqualTo(plan.getPredictedImbalanceAfter());
+        assertThat(plan.getCostStateMoved()).isCloseTo(0.1 * 300 / mean, org.assertj.core.api.Assertions.within(1e-9));
+        assertThat(plan.getCostMigrations()).isCloseTo(0.001 * 3, org.assertj.core.api.Assertions.within(1e-12));
+        assertThat(plan.getCostOverload()).isZero();
+        for (RouteEntry e : plan.getEntries()) {
+            Migration m = e.getMigration();
+            assertThat(m.getPredictedLoad()).isEqualTo(100.0);
+            // before each move in turn: 400, then 300, then 200
+            assertThat(m.getFromSubtaskLoadBefore()).isIn(400.0, 300.0, 200.0);
+            // every hot key left subtask 0, which keeps one: 100 after; each target got one hot key: 110
+            assertThat(m.getFromSubtaskLoadAfter()).isEqualTo(100.0);
+            assertThat(m.getToSubtaskLoadAfter()).isEqualTo(110.0);
+            assertThat(e.getMovedAt()).isEqualTo(m.getShadowFrom());
+        }
+    }
 }

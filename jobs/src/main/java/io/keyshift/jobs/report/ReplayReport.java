@@ -164,13 +164,39 @@ public final class ReplayReport {
             }
             List<ReportCharts.MigrationSpan> spans = new ArrayList<>();
             Set<String> seen = new HashSet<>();
+            // moves-<strategy>.csv: every move with its predicted loads and its plan's cost terms
+            StringBuilder moves = new StringBuilder("plan_version,key,from_key_group,from_subtask,to_key_group,to_subtask,"
+                    + "shadow_from,switch_at,predicted_load,from_load_before,from_load_after,to_load_before,to_load_after,"
+                    + "plan_cost_imbalance,plan_cost_state_moved,plan_cost_migrations,plan_cost_overload\n");
+            long scaleInPlans = 0;
             for (RoutingPlan p : plans) {
+                scaleInPlans += p.getScaleInOpportunity() ? 1 : 0;
                 for (RouteEntry e : p.getEntries()) {
                     Migration m = e.getMigration();
                     if (m != null && seen.add(e.getKey() + "@" + m.getPlannedInVersion())) {
                         spans.add(new ReportCharts.MigrationSpan(e.getKey(), m.getShadowFrom(), m.getSwitchAt()));
+                        if (m.getPlannedInVersion() == p.getVersion()) {
+                            int maxP = p.getMaxParallelism();
+                            moves.append(p.getVersion()).append(',').append(io.keyshift.workload.Csv.quote(e.getKey()))
+                                    .append(',').append(e.getKeyGroup()).append(',')
+                                    .append(org.apache.flink.runtime.state.KeyGroupRangeAssignment
+                                            .computeOperatorIndexForKeyGroup(maxP, p.getParallelism(), e.getKeyGroup()))
+                                    .append(',').append(m.getToKeyGroup()).append(',')
+                                    .append(org.apache.flink.runtime.state.KeyGroupRangeAssignment
+                                            .computeOperatorIndexForKeyGroup(maxP, p.getParallelism(), m.getToKeyGroup()))
+                                    .append(',').append(m.getShadowFrom()).append(',').append(m.getSwitchAt())
+                                    .append(',').append(m.getPredictedLoad()).append(',').append(m.getFromSubtaskLoadBefore())
+                                    .append(',').append(m.getFromSubtaskLoadAfter()).append(',').append(m.getToSubtaskLoadBefore())
+                                    .append(',').append(m.getToSubtaskLoadAfter()).append(',').append(p.getCostImbalance())
+                                    .append(',').append(p.getCostStateMoved()).append(',').append(p.getCostMigrations())
+                                    .append(',').append(p.getCostOverload()).append('\n');
+                        }
                     }
                 }
+            }
+            if (!plans.isEmpty()) {
+                Files.writeString(out.resolve("moves-" + st.id() + ".csv"), moves);
+                n.put("scale_in_plans", scaleInPlans);
             }
             if (!spans.isEmpty()) {
                 chartMigrations.put(st.id(), spans);
