@@ -95,4 +95,12 @@ public final class PlanOptions {
             .asList()
             .defaultValues()
             .withDescription("Keys that never move or split (semicolon-separated).");
+
+    public static final ConfigOption<java.time.Duration> TIME_BUDGET = ConfigOptions.key("keyshift.plan.time-budget")
+            .durationType()
+            .defaultValue(java.time.Duration.ZERO)
+            .withDescription("Time per planning round for local search (targeted swaps, then LPT if still far from "
+                    + "the bound) after the greedy; its assignment is used when it costs less than the greedy's. 0 = "
+                    + "greedy only (the default: plans are then a function of the input alone; a budget that cuts "
+                    + "the search short can make plans depend on the machine's speed).");
 }

@@ -229,7 +229,7 @@ public final class KeyshiftPipeline {
         return new RepartitionPlanner.Constraints(config.get(PlanOptions.CAPACITY),
                 config.get(PlanOptions.UTILIZATION_HIGH), config.get(PlanOptions.UTILIZATION_CRITICAL),
                 config.get(PlanOptions.UTILIZATION_SCALE_IN), config.get(PlanOptions.MIN_WINDOWS_BETWEEN_MOVES),
-                new java.util.HashSet<>(config.get(PlanOptions.PINNED_KEYS)));
+                new java.util.HashSet<>(config.get(PlanOptions.PINNED_KEYS)), config.get(PlanOptions.TIME_BUDGET));
     }
 
     /** The forecaster's settings from {@code config}; REACTIVE forces the naive model. */

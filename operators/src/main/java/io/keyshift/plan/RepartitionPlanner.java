@@ -50,10 +50,19 @@ public final class RepartitionPlanner {
      * @param scaleIn utilization below which, on every subtask, a scale-in opportunity is reported (0.60)
      * @param minWindowsBetweenMoves a key moves at most once per this many windows; 0 = no limit
      * @param pinned keys that never move or split
+     * @param searchBudget time for {@link io.keyshift.plan.opt.LocalSearch} after the greedy (zero = greedy only)
      */
     public record Constraints(double capacity, double high, double critical, double scaleIn, int minWindowsBetweenMoves,
-                              java.util.Set<String> pinned) implements java.io.Serializable {
-        public static final Constraints NONE = new Constraints(0, 0.75, 0.90, 0.60, 0, java.util.Set.of());
+                              java.util.Set<String> pinned, java.time.Duration searchBudget)
+            implements java.io.Serializable {
+        public static final Constraints NONE = new Constraints(0, 0.75, 0.90, 0.60, 0, java.util.Set.of(),
+                java.time.Duration.ZERO);
+
+        /** Without a local-search budget. */
+        public Constraints(double capacity, double high, double critical, double scaleIn, int minWindowsBetweenMoves,
+                           java.util.Set<String> pinned) {
+            this(capacity, high, critical, scaleIn, minWindowsBetweenMoves, pinned, java.time.Duration.ZERO);
+        }
 
         public Constraints {
             if (capacity < 0 || !(0 < scaleIn && scaleIn <= high && high <= critical) || minWindowsBetweenMoves < 0) {
@@ -61,6 +70,9 @@ public final class RepartitionPlanner {
                         + "min windows between moves >= 0 required");
             }
             pinned = java.util.Set.copyOf(pinned);
+            if (searchBudget == null || searchBudget.isNegative()) {
+                throw new IllegalArgumentException("search budget must be >= 0");
+            }
         }
     }
 
@@ -303,6 +315,9 @@ public final class RepartitionPlanner {
         boolean critical = capacity > 0 && maxBefore > c.critical() * capacity;
         int budget = critical ? movableCount(movable) : Math.max(0, s.maxConcurrentMigrations() - inFlight);
         List<GreedyFromCurrent.Move> moves = mean > 0 ? GreedyFromCurrent.moves(problem, 0.0, budget) : List.of();
+        if (mean > 0 && !c.searchBudget().isZero()) {
+            moves = betterOfGreedyAndLocalSearch(problem, moves, budget, loads, at, mean, capacity);
+        }
         double[] after = load.clone();
         List<double[]> terms = new ArrayList<>();
         terms.add(new double[] {imbalanceBefore, 0, 0, overload(load, capacity)});
@@ -401,6 +416,49 @@ public final class RepartitionPlanner {
         current.setMaxUtilization(capacity > 0 ? maxAfter / capacity : -1.0);
         current.setScaleInOpportunity(capacity > 0 && maxAfter < c.scaleIn() * capacity);
         return current;
+    }
+
+    /**
+     * The greedy's moves, or the moves to {@link io.keyshift.plan.opt.LocalSearch}'s assignment (within the search
+     * budget; heaviest unit first) when that assignment, taken whole, costs less than the greedy's cheapest prefix
+     * and fits the migration budget.
+     */
+    private List<GreedyFromCurrent.Move> betterOfGreedyAndLocalSearch(PlanningProblem problem,
+            List<GreedyFromCurrent.Move> greedy, int budget, double[] loads, int[] at, double mean, double capacity) {
+        int[] target = new io.keyshift.plan.opt.LocalSearch(0.0, Math.max(1, budget))
+                .optimize(problem, 0L, s.constraints().searchBudget());
+        List<Integer> changed = new ArrayList<>();
+        for (int i = 0; i < target.length; i++) {
+            if (target[i] != at[i]) {
+                changed.add(i);
+            }
+        }
+        if (changed.isEmpty() || changed.size() > budget) {
+            return greedy;
+        }
+        changed.sort(Comparator.comparingDouble((Integer i) -> -loads[i]).thenComparingInt(i -> i));
+        double[] sub = problem.subtaskLoads(at);
+        List<GreedyFromCurrent.Move> ls = new ArrayList<>();
+        double moved = 0;
+        for (int i : changed) {
+            ls.add(new GreedyFromCurrent.Move(i, at[i], target[i], sub[at[i]], sub[target[i]]));
+            sub[at[i]] -= loads[i];
+            sub[target[i]] += loads[i];
+            moved += loads[i];
+        }
+        double lsCost = imbalance(sub) + s.alpha() * moved / mean + s.beta() * ls.size() + overload(sub, capacity);
+        double[] g = problem.subtaskLoads(at);
+        double best = imbalance(g) + overload(g, capacity);
+        double gMoved = 0;
+        int k = 0;
+        for (GreedyFromCurrent.Move mv : greedy) {
+            g[mv.from()] -= loads[mv.unit()];
+            g[mv.to()] += loads[mv.unit()];
+            gMoved += loads[mv.unit()];
+            k++;
+            best = Math.min(best, imbalance(g) + s.alpha() * gMoved / mean + s.beta() * k + overload(g, capacity));
+        }
+        return lsCost < best ? ls : greedy;
     }
 
     /** True while {@code e}'s last move is less than min-windows-between-moves windows before {@code t}. */

@@ -235,4 +235,29 @@ class RepartitionPlannerTest {
             assertThat(e.getMovedAt()).isEqualTo(m.getShadowFrom());
         }
     }
+
+    @Test
+    void localSearchWithinTheTimeBudgetSwapsWhereNoSingleMoveHelps() {
+        // two subtasks: {60, 40} and {50, 30}; no single move lowers the maximum, the swap 60 <-> 50 balances
+        Map<String, Double> loads = new TreeMap<>();
+        double[][] want = {{60, 40}, {50, 30}};
+        for (int sub = 0; sub < 2; sub++) {
+            int found = 0;
+            for (int i = 0; found < 2; i++) {
+                String k = "u" + sub + "-" + i;
+                if (KeyGroupRangeAssignment.assignKeyToParallelOperator(k, MAX_P, 2) == sub) {
+                    loads.put(k, want[sub][found++]);
+                }
+            }
+        }
+        RepartitionPlanner.Constraints withSearch = new RepartitionPlanner.Constraints(0, 0.75, 0.90, 0.60, 0,
+                java.util.Set.of(), java.time.Duration.ofSeconds(1));
+        RoutingPlan greedyOnly = new RepartitionPlanner(new RepartitionPlanner.Settings(MAX_P, 2, W, W, 1, 2, 0.02,
+                0.01, 0.001, 8, 100, 0.0, RepartitionPlanner.Constraints.NONE)).onForecast(forecast(10 * W, loads));
+        assertThat(greedyOnly.getMigrationsStarted()).isZero();
+        RoutingPlan searched = new RepartitionPlanner(new RepartitionPlanner.Settings(MAX_P, 2, W, W, 1, 2, 0.02,
+                0.01, 0.001, 8, 100, 0.0, withSearch)).onForecast(forecast(10 * W, loads));
+        assertThat(searched.getMigrationsStarted()).isEqualTo(2);
+        assertThat(searched.getPredictedImbalanceAfter()).isEqualTo(1.0);
+    }
 }
