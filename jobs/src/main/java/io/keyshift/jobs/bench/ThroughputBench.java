@@ -36,8 +36,12 @@ public final class ThroughputBench {
     private ThroughputBench() {}
 
     /** Bench settings. */
+    /**
+     * @param latencyRate records per second of an extra skewed pair of runs at that offered load (0 = none): latency
+     *                    where hashing's hot subtask saturates but balanced subtasks need not
+     */
     public record Settings(long records, double days, int keys, double skewExponent, int drift, int parallelism,
-                           Duration serviceTime, Duration window, Configuration config) {}
+                           Duration serviceTime, Duration window, Configuration config, double latencyRate) {}
 
     /** Result of one run. */
     public record Run(double recordsPerSecond, double p50Millis, double p99Millis, double seconds) {}
@@ -81,6 +85,10 @@ public final class ThroughputBench {
     }
 
     static Run run(Settings s, double exponent, Strategy strategy) throws Exception {
+        return run(s, exponent, strategy, 0);
+    }
+
+    static Run run(Settings s, double exponent, Strategy strategy, double rate) throws Exception {
         ZipfDriftGenerator gen = new ZipfDriftGenerator(s.records(), 1_767_571_200_000L,
                 s.records() / (s.days() * 86_400.0), s.keys(), exponent, exponent > 0 ? s.drift() : 0, 42);
         Configuration c = new Configuration(s.config());
@@ -96,7 +104,7 @@ public final class ThroughputBench {
         env.setMaxParallelism(128);
         // Source subtasks stay within one window of event time of each other (Flink's watermark alignment), for
         // both strategies: otherwise at full speed the fastest ones run far ahead of the slowest.
-        var events = env.fromSource(new StridedSource(new Stamped(gen), s.parallelism(), 0, null),
+        var events = env.fromSource(new StridedSource(new Stamped(gen), s.parallelism(), rate, null),
                 WatermarkStrategy.<Event>forMonotonousTimestamps().withTimestampAssigner((e, ts) -> e.timestamp)
                         .withWatermarkAlignment("keyshift-bench-source", s.window(), java.time.Duration.ofMillis(50)),
                 "bench generator").uid(Uids.SOURCE);
@@ -141,6 +149,21 @@ public final class ThroughputBench {
             n.put("hash_rps", hash.recordsPerSecond());
             n.put("predictive_rps", pred.recordsPerSecond());
             n.put("ratio", pred.recordsPerSecond() / hash.recordsPerSecond());
+            n.put("hash_p50_ms", hash.p50Millis());
+            n.put("hash_p99_ms", hash.p99Millis());
+            n.put("predictive_p50_ms", pred.p50Millis());
+            n.put("predictive_p99_ms", pred.p99Millis());
+        }
+        if (s.latencyRate() > 0) {
+            Run hash = run(s, s.skewExponent(), Strategy.HASH, s.latencyRate());
+            Run pred = run(s, s.skewExponent(), Strategy.PREDICTIVE, s.latencyRate());
+            log.printf("skewed at %,.0f records/s offered: hash p50 %.1f ms p99 %.1f ms (%,.0f records/s); predictive "
+                            + "p50 %.1f ms p99 %.1f ms (%,.0f records/s)%n", s.latencyRate(), hash.p50Millis(),
+                    hash.p99Millis(), hash.recordsPerSecond(), pred.p50Millis(), pred.p99Millis(), pred.recordsPerSecond());
+            ObjectNode n = root.putObject("skewed_at_offered_rate");
+            n.put("offered_rps", s.latencyRate());
+            n.put("hash_rps", hash.recordsPerSecond());
+            n.put("predictive_rps", pred.recordsPerSecond());
             n.put("hash_p50_ms", hash.p50Millis());
             n.put("hash_p99_ms", hash.p99Millis());
             n.put("predictive_p50_ms", pred.p50Millis());

@@ -60,6 +60,12 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--out", defaultValue = "bench-out", paramLabel = "DIR", description = "Default: ${DEFAULT-VALUE}.")
     Path out;
 
+    @Option(names = "--latency-rate", defaultValue = "0", paramLabel = "RECORDS_PER_SECOND",
+            description = "Also run the skewed workload at this offered load (throttled source) and report its "
+                    + "latency: below the balanced subtasks' capacity but above hashing's hot subtask's. 0 = skip. "
+                    + "Default: ${DEFAULT-VALUE}.")
+    double latencyRate;
+
     @Override
     public Integer call() throws Exception {
         CommandLine cl = spec.commandLine();
@@ -75,7 +81,7 @@ public final class BenchCommand implements Callable<Integer> {
         }
         Files.createDirectories(out);
         ObjectNode json = ThroughputBench.run(new ThroughputBench.Settings(records, days, keys, zipf, drift, parallelism,
-                service, FlinkOptions.window(cl, "--window", window), flink.load(cl)), System.out);
+                service, FlinkOptions.window(cl, "--window", window), flink.load(cl), latencyRate), System.out);
         new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(out.resolve("bench.json").toFile(), json);
         System.out.println("bench.json: " + out.resolve("bench.json"));
         return 0;
