@@ -341,7 +341,11 @@ public final class RepartitionPlanner {
         }
         // With a capacity, load moves only off subtasks predicted above the high utilization.
         boolean high = capacity <= 0 || maxBefore > c.high() * capacity;
-        if (!high || costs.get(0) - costs.get(bestPrefix) <= s.threshold()) {
+        // An anomaly (a unit's actual outside its prediction interval by more than the anomaly z) re-plans at once:
+        // any cost reduction is taken, not only one above the improvement threshold.
+        boolean anomaly = forecast.getAnomalies() > 0;
+        double threshold = anomaly ? 0.0 : s.threshold();
+        if (!high || costs.get(0) - costs.get(bestPrefix) <= threshold) {
             bestPrefix = 0;
         }
         double[] chosen = terms.get(bestPrefix);
@@ -415,6 +419,7 @@ public final class RepartitionPlanner {
         current.setCostOverload(chosen[3]);
         current.setMaxUtilization(capacity > 0 ? maxAfter / capacity : -1.0);
         current.setScaleInOpportunity(capacity > 0 && maxAfter < c.scaleIn() * capacity);
+        current.setAnomalyReplan(anomaly && bestPrefix > 0);
         return current;
     }
 

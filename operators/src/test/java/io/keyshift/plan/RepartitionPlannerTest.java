@@ -260,4 +260,14 @@ class RepartitionPlannerTest {
         assertThat(searched.getMigrationsStarted()).isEqualTo(2);
         assertThat(searched.getPredictedImbalanceAfter()).isEqualTo(1.0);
     }
+
+    @Test
+    void anAnomalyReplansAtOnceDespiteTheThreshold() {
+        LoadForecast quiet = forecast(10 * W, skewed());
+        assertThat(planner(10.0).onForecast(quiet).getMigrationsStarted()).isZero();
+        LoadForecast anomalous = LoadForecast.newBuilder(quiet).setAnomalies(1).build();
+        RoutingPlan plan = planner(10.0).onForecast(anomalous);
+        assertThat(plan.getMigrationsStarted()).isEqualTo(3);
+        assertThat(plan.getAnomalyReplan()).isTrue();
+    }
 }

@@ -169,8 +169,10 @@ public final class ReplayReport {
                     + "shadow_from,switch_at,predicted_load,from_load_before,from_load_after,to_load_before,to_load_after,"
                     + "plan_cost_imbalance,plan_cost_state_moved,plan_cost_migrations,plan_cost_overload\n");
             long scaleInPlans = 0;
+            long anomalyReplans = 0;
             for (RoutingPlan p : plans) {
                 scaleInPlans += p.getScaleInOpportunity() ? 1 : 0;
+                anomalyReplans += p.getAnomalyReplan() ? 1 : 0;
                 for (RouteEntry e : p.getEntries()) {
                     Migration m = e.getMigration();
                     if (m != null && seen.add(e.getKey() + "@" + m.getPlannedInVersion())) {
@@ -197,6 +199,7 @@ public final class ReplayReport {
             if (!plans.isEmpty()) {
                 Files.writeString(out.resolve("moves-" + st.id() + ".csv"), moves);
                 n.put("scale_in_plans", scaleInPlans);
+                n.put("anomaly_replans", anomalyReplans);
             }
             if (!spans.isEmpty()) {
                 chartMigrations.put(st.id(), spans);
