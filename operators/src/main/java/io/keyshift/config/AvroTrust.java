@@ -34,6 +34,7 @@ public final class AvroTrust {
             ClassSecurityValidator.ClassSecurityPredicate ours = ClassSecurityValidator.builder()
                     .add(KeyLoadSample.class).add(LoadForecast.class).add(UnitForecast.class).add(UnitType.class)
                     .add(RoutingPlan.class).add(RouteEntry.class).add(Migration.class).add(io.keyshift.avro.Split.class)
+                    .add(io.keyshift.avro.ScalingDecision.class).add(io.keyshift.avro.ScalingKind.class).add(io.keyshift.avro.ScalingPolicy.class)
                     .add(ValidationReport.class).add(ValidationOutcome.class)
                     .build();
             ClassSecurityValidator.setGlobal(

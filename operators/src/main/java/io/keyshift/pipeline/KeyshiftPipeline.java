@@ -60,12 +60,16 @@ import java.util.Locale;
 public final class KeyshiftPipeline {
     private KeyshiftPipeline() {}
 
-    /** The streams a keyshift dataflow produces. For HASH, plans, forecasts and validation are null. */
+    /**
+     * The streams a keyshift dataflow produces. For HASH, plans, forecasts and validation are null; scaling is null
+     * unless {@code keyshift.scaling.capacity} is set.
+     */
     public record Outputs(DataStream<WindowResult> results,
                           DataStream<WindowResult> allWindowResults,
                           DataStream<RoutingPlan> plans,
                           DataStream<LoadForecast> forecasts,
-                          DataStream<ValidationReport> validation) {}
+                          DataStream<ValidationReport> validation,
+                          DataStream<io.keyshift.avro.ScalingDecision> scaling) {}
 
     /**
      * Adds the dataflow for {@code strategy}.
@@ -90,7 +94,7 @@ public final class KeyshiftPipeline {
                     .name("window count/sum (keyBy key)")
                     .uid(Uids.HASH_WINDOW)
                     .setParallelism(parallelism);
-            return new Outputs(results, results, null, null, null);
+            return new Outputs(results, results, null, null, null, null);
         }
 
         Routed flow = route(events, strategy, config, parallelism, maxParallelism, window + lateness,
@@ -118,7 +122,25 @@ public final class KeyshiftPipeline {
                 .name("ShadowResolver")
                 .uid(Uids.RESOLVER)
                 .setParallelism(parallelism);
-        return new Outputs(resolved, windowed, plans, forecasts, resolved.getSideOutput(ShadowResolver.VALIDATION));
+        DataStream<io.keyshift.avro.ScalingDecision> scaling = null;
+        double scalingCapacity = config.get(io.keyshift.config.ScalingOptions.CAPACITY);
+        if (scalingCapacity > 0) {
+            int maxScale = config.get(io.keyshift.config.ScalingOptions.MAX_PARALLELISM);
+            io.keyshift.scaling.ScalingPlanner.Settings scalingSettings = new io.keyshift.scaling.ScalingPlanner.Settings(
+                    scalingCapacity, config.get(PlanOptions.UTILIZATION_HIGH), config.get(PlanOptions.UTILIZATION_CRITICAL),
+                    config.get(PlanOptions.UTILIZATION_SCALE_IN), config.get(io.keyshift.config.ScalingOptions.MIN_PARALLELISM),
+                    maxScale > 0 ? maxScale : maxParallelism, maxParallelism,
+                    config.get(io.keyshift.config.ScalingOptions.COOLDOWN_WINDOWS),
+                    config.get(io.keyshift.config.ScalingOptions.SCALE_IN_WINDOWS));
+            scaling = forecasts
+                    .transform("ScalingDecisions", new org.apache.flink.formats.avro.typeutils.AvroTypeInfo<>(
+                            io.keyshift.avro.ScalingDecision.class),
+                            new io.keyshift.scaling.ScalingOperator(scalingSettings, parallelism))
+                    .uid(Uids.SCALING)
+                    .setParallelism(1);
+        }
+        return new Outputs(resolved, windowed, plans, forecasts, resolved.getSideOutput(ShadowResolver.VALIDATION),
+                scaling);
     }
 
     private static CapacityModel capacity(ReadableConfig config) {

@@ -17,5 +17,6 @@ public final class Uids {
     public static final String RESOLVER = "keyshift-shadow-resolver";
     public static final String HASH_WINDOW = "hash-window-count";
     public static final String SHADOW_AWARE = "keyshift-shadow-aware";
+    public static final String SCALING = "keyshift-scaling-decisions";
     public static final String PLAIN_KEYED = "plain-keyed";
 }

@@ -32,7 +32,8 @@ public final class FlinkConfig {
     public static Map<String, ConfigOption<?>> keyshiftOptions() {
         Map<String, ConfigOption<?>> out = new TreeMap<>();
         for (Class<?> c : List.of(JobOptions.class, ProfilerOptions.class, ForecastOptions.class, PlanOptions.class,
-                FaultOptions.class, BenchOptions.class)) {
+                FaultOptions.class, BenchOptions.class,
+                io.keyshift.config.ScalingOptions.class)) {
             for (Field f : c.getFields()) {
                 if (Modifier.isStatic(f.getModifiers()) && ConfigOption.class.isAssignableFrom(f.getType())) {
                     try {

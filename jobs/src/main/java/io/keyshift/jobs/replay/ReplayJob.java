@@ -41,6 +41,7 @@ import java.nio.charset.StandardCharsets;
  *   <li>{@code forecasts/}: per window {@code windowEnd,absoluteErrorSum,naiveErrorSum,seasonalAbsoluteErrorSum,seasonalNaiveErrorSum,anomalies}</li>
  *   <li>{@code forecast-units/}: per window and hot key {@code windowEnd,observed,forecast,lower,upper,key} (+1 window)</li>
  *   <li>{@code validation/}: {@code outcome,key,windowStart,windowEnd,primaryKeyGroup,shadowKeyGroup}</li>
+ *   <li>{@code scaling/} (with {@code keyshift.scaling.capacity}): the scaling decisions, see {@link #scalingCsv}</li>
  * </ul>
  */
 public final class ReplayJob {
@@ -71,6 +72,10 @@ public final class ReplayJob {
                             .setParallelism(1), runDir.resolve("forecast-units"), "forecast-units", 1);
             sink(out.validation().map(ReplayJob::validationCsv).returns(Types.STRING).name("validation csv"),
                     runDir.resolve("validation"), "validation", p);
+            if (out.scaling() != null) {
+                sink(out.scaling().map(ReplayJob::scalingCsv).returns(Types.STRING).name("scaling csv").setParallelism(1),
+                        runDir.resolve("scaling"), "scaling", 1);
+            }
         }
     }
 
@@ -110,6 +115,13 @@ public final class ReplayJob {
                         + u.getLower().get(0) + "," + u.getUpper().get(0) + "," + io.keyshift.workload.Csv.quote(u.getKey()));
             }
         }
+    }
+
+    /** {@code windowEnd,policy,kind,fromParallelism,toParallelism,load,utilizationBefore,utilizationAfter,reason}. */
+    static String scalingCsv(io.keyshift.avro.ScalingDecision d) {
+        return d.getWindowEnd() + "," + d.getPolicy() + "," + d.getKind() + "," + d.getFromParallelism() + ","
+                + d.getToParallelism() + "," + d.getLoad() + "," + d.getUtilizationBefore() + ","
+                + d.getUtilizationAfter() + "," + io.keyshift.workload.Csv.quote(d.getReason());
     }
 
     static String validationCsv(ValidationReport v) {

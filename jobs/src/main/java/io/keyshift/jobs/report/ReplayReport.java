@@ -196,6 +196,17 @@ public final class ReplayReport {
                     }
                 }
             }
+            List<String> scaling = lines(run.resolve("scaling"));
+            if (!scaling.isEmpty()) {
+                scaling.sort(Comparator.comparingLong((String l) -> Long.parseLong(l.substring(0, l.indexOf(',')))));
+                Files.writeString(out.resolve("scaling-" + st.id() + ".csv"), "window_end,policy,kind,from_parallelism,"
+                        + "to_parallelism,load,utilization_before,utilization_after,reason\n" + String.join("\n", scaling) + "\n");
+                ObjectNode sd = n.putObject("scaling_decisions");
+                for (String policy : List.of("PREDICTIVE", "REACTIVE")) {
+                    sd.put(policy.toLowerCase(java.util.Locale.ROOT),
+                            scaling.stream().filter(l -> l.contains("," + policy + ",")).count());
+                }
+            }
             if (!plans.isEmpty()) {
                 Files.writeString(out.resolve("moves-" + st.id() + ".csv"), moves);
                 n.put("scale_in_plans", scaleInPlans);

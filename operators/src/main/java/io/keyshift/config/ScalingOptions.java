@@ -1,0 +1,36 @@
+package io.keyshift.config;
+
+import org.apache.flink.configuration.ConfigOption;
+import org.apache.flink.configuration.ConfigOptions;
+
+/** Options of the scaling decisions (thresholds: keyshift.plan.utilization.*). */
+public final class ScalingOptions {
+    private ScalingOptions() {}
+
+    public static final ConfigOption<Double> CAPACITY = ConfigOptions.key("keyshift.scaling.capacity")
+            .doubleType()
+            .defaultValue(0.0)
+            .withDescription("Records per window one subtask can process; > 0 turns on scaling decisions "
+                    + "(ScalingDecision records, predictive and reactive). 0 = no scaling decisions.");
+
+    public static final ConfigOption<Integer> MIN_PARALLELISM = ConfigOptions.key("keyshift.scaling.min-parallelism")
+            .intType()
+            .defaultValue(1)
+            .withDescription("Lowest parallelism a decision may choose.");
+
+    public static final ConfigOption<Integer> MAX_PARALLELISM = ConfigOptions.key("keyshift.scaling.max-parallelism")
+            .intType()
+            .defaultValue(0)
+            .withDescription("Highest parallelism a decision may choose; 0 = the job's max parallelism (key groups).");
+
+    public static final ConfigOption<Integer> COOLDOWN_WINDOWS = ConfigOptions.key("keyshift.scaling.cooldown-windows")
+            .intType()
+            .defaultValue(3)
+            .withDescription("Windows after a decision during which no other decision is made.");
+
+    public static final ConfigOption<Integer> SCALE_IN_WINDOWS = ConfigOptions.key("keyshift.scaling.scale-in-windows")
+            .intType()
+            .defaultValue(6)
+            .withDescription("Windows in a row every subtask must stay (predictive: be predicted to stay) below the "
+                    + "scale-in utilization before a scale-in.");
+}
