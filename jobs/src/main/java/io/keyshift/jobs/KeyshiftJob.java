@@ -13,7 +13,6 @@ import io.keyshift.pipeline.Strategy;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.PipelineOptions;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
-import org.apache.flink.util.TimeUtils;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -98,12 +97,7 @@ public final class KeyshiftJob implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         CommandLine cl = spec.commandLine();
-        Duration w;
-        try {
-            w = TimeUtils.parseDuration(window);
-        } catch (IllegalArgumentException e) {
-            throw new ParameterException(cl, "--window: invalid duration '" + window + "'");
-        }
+        Duration w = io.keyshift.jobs.cli.FlinkOptions.window(cl, "--window", window);
         Strategy st;
         try {
             st = Strategy.parse(strategy);

@@ -254,6 +254,16 @@ public final class KeyshiftPipeline {
                 new java.util.HashSet<>(config.get(PlanOptions.PINNED_KEYS)), config.get(PlanOptions.TIME_BUDGET));
     }
 
+    /**
+     * The forecaster's settings of a job with {@code config} (its {@code keyshift.window} and plan options), as the
+     * pipeline builds them: what decoding or writing the forecaster's state (inspect-savepoint, bootstrap) needs.
+     */
+    public static LoadForecastEngine.Settings forecastSettings(ReadableConfig config, Strategy strategy,
+                                                               int maxParallelism) {
+        return forecastSettings(config, strategy, maxParallelism, config.get(JobOptions.WINDOW).toMillis(),
+                config.get(PlanOptions.LEASE_LEAD) + config.get(PlanOptions.HORIZON));
+    }
+
     /** The forecaster's settings from {@code config}; REACTIVE forces the naive model. */
     public static LoadForecastEngine.Settings forecastSettings(ReadableConfig config, Strategy strategy,
                                                                int maxParallelism, long windowMillis, int horizon) {

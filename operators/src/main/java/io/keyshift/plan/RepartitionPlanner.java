@@ -315,23 +315,25 @@ public final class RepartitionPlanner {
         boolean critical = capacity > 0 && maxBefore > c.critical() * capacity;
         int budget = critical ? movableCount(movable) : Math.max(0, s.maxConcurrentMigrations() - inFlight);
         List<GreedyFromCurrent.Move> moves = mean > 0 ? GreedyFromCurrent.moves(problem, 0.0, budget) : List.of();
+        List<double[]> terms = costTerms(moves, load, loads, mean, capacity);
         if (mean > 0 && !c.searchBudget().isZero()) {
-            moves = betterOfGreedyAndLocalSearch(problem, moves, budget, loads, at, mean, capacity);
-        }
-        double[] after = load.clone();
-        List<double[]> terms = new ArrayList<>();
-        terms.add(new double[] {imbalanceBefore, 0, 0, overload(load, capacity)});
-        double moved = 0;
-        for (GreedyFromCurrent.Move mv : moves) {
-            after[mv.from()] -= loads[mv.unit()];
-            after[mv.to()] += loads[mv.unit()];
-            moved += loads[mv.unit()];
-            terms.add(new double[] {imbalance(after), s.alpha() * moved / mean, s.beta() * terms.size(),
-                overload(after, capacity)});
+            List<GreedyFromCurrent.Move> searched = localSearchMoves(problem, budget, loads, at);
+            if (!searched.isEmpty()) {
+                List<double[]> searchedTerms = costTerms(searched, load, loads, mean, capacity);
+                double whole = total(searchedTerms.get(searchedTerms.size() - 1));
+                if (terms.stream().allMatch(t -> whole < total(t))) {
+                    // the searched assignment counts only whole: a prefix of it may split a swap
+                    for (int k = 1; k < searchedTerms.size() - 1; k++) {
+                        searchedTerms.set(k, null);
+                    }
+                    moves = searched;
+                    terms = searchedTerms;
+                }
+            }
         }
         List<Double> costs = new ArrayList<>();
         for (double[] t : terms) {
-            costs.add(t[0] + t[1] + t[2] + t[3]);
+            costs.add(t == null ? Double.POSITIVE_INFINITY : total(t));
         }
         int bestPrefix = 0;
         for (int k = 1; k < costs.size(); k++) {
@@ -424,12 +426,10 @@ public final class RepartitionPlanner {
     }
 
     /**
-     * The greedy's moves, or the moves to {@link io.keyshift.plan.opt.LocalSearch}'s assignment (within the search
-     * budget; heaviest unit first) when that assignment, taken whole, costs less than the greedy's cheapest prefix
-     * and fits the migration budget.
+     * The moves to {@link io.keyshift.plan.opt.LocalSearch}'s assignment within the search budget, heaviest unit
+     * first; empty if it moves nothing or more units than the migration budget allows.
      */
-    private List<GreedyFromCurrent.Move> betterOfGreedyAndLocalSearch(PlanningProblem problem,
-            List<GreedyFromCurrent.Move> greedy, int budget, double[] loads, int[] at, double mean, double capacity) {
+    private List<GreedyFromCurrent.Move> localSearchMoves(PlanningProblem problem, int budget, double[] loads, int[] at) {
         int[] target = new io.keyshift.plan.opt.LocalSearch(0.0, Math.max(1, budget))
                 .optimize(problem, 0L, s.constraints().searchBudget());
         List<Integer> changed = new ArrayList<>();
@@ -438,32 +438,42 @@ public final class RepartitionPlanner {
                 changed.add(i);
             }
         }
-        if (changed.isEmpty() || changed.size() > budget) {
-            return greedy;
+        if (changed.size() > budget) {
+            return List.of();
         }
         changed.sort(Comparator.comparingDouble((Integer i) -> -loads[i]).thenComparingInt(i -> i));
         double[] sub = problem.subtaskLoads(at);
-        List<GreedyFromCurrent.Move> ls = new ArrayList<>();
-        double moved = 0;
+        List<GreedyFromCurrent.Move> out = new ArrayList<>();
         for (int i : changed) {
-            ls.add(new GreedyFromCurrent.Move(i, at[i], target[i], sub[at[i]], sub[target[i]]));
+            out.add(new GreedyFromCurrent.Move(i, at[i], target[i], sub[at[i]], sub[target[i]]));
             sub[at[i]] -= loads[i];
             sub[target[i]] += loads[i];
-            moved += loads[i];
         }
-        double lsCost = imbalance(sub) + s.alpha() * moved / mean + s.beta() * ls.size() + overload(sub, capacity);
-        double[] g = problem.subtaskLoads(at);
-        double best = imbalance(g) + overload(g, capacity);
-        double gMoved = 0;
-        int k = 0;
-        for (GreedyFromCurrent.Move mv : greedy) {
-            g[mv.from()] -= loads[mv.unit()];
-            g[mv.to()] += loads[mv.unit()];
-            gMoved += loads[mv.unit()];
-            k++;
-            best = Math.min(best, imbalance(g) + s.alpha() * gMoved / mean + s.beta() * k + overload(g, capacity));
+        return out;
+    }
+
+    /**
+     * Cost terms {imbalance, alpha x moved / mean, beta x migrations, overload} of every prefix of {@code moves}
+     * (element k: after the first k moves) from the subtask loads {@code start}.
+     */
+    private List<double[]> costTerms(List<GreedyFromCurrent.Move> moves, double[] start, double[] loads, double mean,
+                                     double capacity) {
+        double[] after = start.clone();
+        List<double[]> terms = new ArrayList<>();
+        terms.add(new double[] {imbalance(after), 0, 0, overload(after, capacity)});
+        double moved = 0;
+        for (GreedyFromCurrent.Move mv : moves) {
+            after[mv.from()] -= loads[mv.unit()];
+            after[mv.to()] += loads[mv.unit()];
+            moved += loads[mv.unit()];
+            terms.add(new double[] {imbalance(after), s.alpha() * moved / mean, s.beta() * terms.size(),
+                overload(after, capacity)});
         }
-        return lsCost < best ? ls : greedy;
+        return terms;
+    }
+
+    private static double total(double[] terms) {
+        return terms[0] + terms[1] + terms[2] + terms[3];
     }
 
     /** True while {@code e}'s last move is less than min-windows-between-moves windows before {@code t}. */

@@ -59,6 +59,8 @@ public class DynamicRouter extends AbstractStreamOperator<Envelope>
 
     /** Per target subtask of the keyed operator (same parallelism as the router): primary copies routed there. */
     private transient org.apache.flink.metrics.Counter[] routedTo;
+    /** Keyed subtask of each key group (the keyed operator has the router's parallelism). */
+    private transient int[] subtaskOfKeyGroup;
     private transient KeyGroupHashTable hashTable;
     private transient Map<String, List<RetiredRoute>> retired;
     private transient ListState<RetiredRoute> retiredState;
@@ -136,6 +138,10 @@ public class DynamicRouter extends AbstractStreamOperator<Envelope>
                 () -> primaryCopies.getCount() == 0 ? 0.0 : (double) shadowCopies.getCount() / primaryCopies.getCount());
         int targets = getRuntimeContext().getTaskInfo().getNumberOfParallelSubtasks();
         routedTo = new org.apache.flink.metrics.Counter[targets];
+        subtaskOfKeyGroup = new int[maxParallelism];
+        for (int g = 0; g < maxParallelism; g++) {
+            subtaskOfKeyGroup[g] = KeyGroupRangeAssignment.computeOperatorIndexForKeyGroup(maxParallelism, targets, g);
+        }
         for (int i = 0; i < targets; i++) {
             routedTo[i] = getMetricGroup().addGroup(KeyshiftMetrics.TARGET_SUBTASK_GROUP, Integer.toString(i))
                     .counter(KeyshiftMetrics.ROUTER_ROUTED_RECORDS);
@@ -219,7 +225,7 @@ public class DynamicRouter extends AbstractStreamOperator<Envelope>
         output.collect(new StreamRecord<>(new Envelope(RoutingKey.of(e.key, primary, hashTable), e,
                 shadow == RoutingTable.PARTIAL ? Role.PARTIAL : Role.PRIMARY), e.timestamp));
         primaryCopies.inc();
-        routedTo[KeyGroupRangeAssignment.computeOperatorIndexForKeyGroup(maxParallelism, routedTo.length, primary)].inc();
+        routedTo[subtaskOfKeyGroup[primary]].inc();
         if (shadow >= 0) {
             output.collect(new StreamRecord<>(
                     new Envelope(RoutingKey.of(e.key, shadow, hashTable), e, Role.SHADOW), e.timestamp));

@@ -7,7 +7,6 @@ import io.keyshift.route.RoutingKey;
 
 import org.apache.flink.api.common.typeutils.SimpleTypeSerializerSnapshot;
 import org.apache.flink.api.common.typeutils.TypeSerializerSnapshot;
-import org.apache.flink.api.common.typeutils.base.TypeSerializerSingleton;
 import org.apache.flink.core.memory.DataInputView;
 import org.apache.flink.core.memory.DataOutputView;
 import org.apache.flink.types.StringValue;
@@ -18,15 +17,10 @@ import java.io.IOException;
  * Serializer of {@link Envelope}: role (1 byte), key group (4), hash (4), then the event (timestamp, key, value,
  * sequence). The user key is written once: the routing key and the event share it.
  */
-public final class EnvelopeSerializer extends TypeSerializerSingleton<Envelope> {
+public final class EnvelopeSerializer extends RecordSerializer<Envelope> {
     private static final long serialVersionUID = 1L;
     public static final EnvelopeSerializer INSTANCE = new EnvelopeSerializer();
     private static final Role[] ROLES = Role.values();
-
-    @Override
-    public boolean isImmutableType() {
-        return false;
-    }
 
     @Override
     public Envelope createInstance() {
@@ -37,16 +31,6 @@ public final class EnvelopeSerializer extends TypeSerializerSingleton<Envelope> 
     public Envelope copy(Envelope from) {
         return new Envelope(RoutingKeySerializer.INSTANCE.copy(from.routingKey), EventSerializer.INSTANCE.copy(from.event),
                 from.role);
-    }
-
-    @Override
-    public Envelope copy(Envelope from, Envelope reuse) {
-        return copy(from);
-    }
-
-    @Override
-    public int getLength() {
-        return -1;
     }
 
     @Override
@@ -72,11 +56,6 @@ public final class EnvelopeSerializer extends TypeSerializerSingleton<Envelope> 
         String key = StringValue.readString(in);
         Event e = new Event(t, key, in.readDouble(), in.readLong());
         return new Envelope(RoutingKey.restore(key, kg, hash), e, role);
-    }
-
-    @Override
-    public Envelope deserialize(Envelope reuse, DataInputView in) throws IOException {
-        return deserialize(in);
     }
 
     @Override

@@ -4,7 +4,6 @@ import io.keyshift.event.Event;
 
 import org.apache.flink.api.common.typeutils.SimpleTypeSerializerSnapshot;
 import org.apache.flink.api.common.typeutils.TypeSerializerSnapshot;
-import org.apache.flink.api.common.typeutils.base.TypeSerializerSingleton;
 import org.apache.flink.core.memory.DataInputView;
 import org.apache.flink.core.memory.DataOutputView;
 import org.apache.flink.types.StringValue;
@@ -12,14 +11,9 @@ import org.apache.flink.types.StringValue;
 import java.io.IOException;
 
 /** Serializer of {@link Event}: timestamp (8 bytes), key (Flink's string encoding), value (8), sequence (8). */
-public final class EventSerializer extends TypeSerializerSingleton<Event> {
+public final class EventSerializer extends RecordSerializer<Event> {
     private static final long serialVersionUID = 1L;
     public static final EventSerializer INSTANCE = new EventSerializer();
-
-    @Override
-    public boolean isImmutableType() {
-        return false;
-    }
 
     @Override
     public Event createInstance() {
@@ -29,16 +23,6 @@ public final class EventSerializer extends TypeSerializerSingleton<Event> {
     @Override
     public Event copy(Event from) {
         return new Event(from.timestamp, from.key, from.value, from.sequence);
-    }
-
-    @Override
-    public Event copy(Event from, Event reuse) {
-        return copy(from);
-    }
-
-    @Override
-    public int getLength() {
-        return -1;
     }
 
     @Override
@@ -54,11 +38,6 @@ public final class EventSerializer extends TypeSerializerSingleton<Event> {
         long t = in.readLong();
         String key = StringValue.readString(in);
         return new Event(t, key, in.readDouble(), in.readLong());
-    }
-
-    @Override
-    public Event deserialize(Event reuse, DataInputView in) throws IOException {
-        return deserialize(in);
     }
 
     @Override

@@ -4,7 +4,6 @@ import io.keyshift.route.RoutingKey;
 
 import org.apache.flink.api.common.typeutils.SimpleTypeSerializerSnapshot;
 import org.apache.flink.api.common.typeutils.TypeSerializerSnapshot;
-import org.apache.flink.api.common.typeutils.base.TypeSerializerSingleton;
 import org.apache.flink.core.memory.DataInputView;
 import org.apache.flink.core.memory.DataOutputView;
 import org.apache.flink.types.StringValue;
@@ -12,14 +11,9 @@ import org.apache.flink.types.StringValue;
 import java.io.IOException;
 
 /** Serializer of {@link RoutingKey}: key group (4 bytes), hash (4), key (Flink's string encoding). */
-public final class RoutingKeySerializer extends TypeSerializerSingleton<RoutingKey> {
+public final class RoutingKeySerializer extends RecordSerializer<RoutingKey> {
     private static final long serialVersionUID = 1L;
     public static final RoutingKeySerializer INSTANCE = new RoutingKeySerializer();
-
-    @Override
-    public boolean isImmutableType() {
-        return false;
-    }
 
     @Override
     public RoutingKey createInstance() {
@@ -29,16 +23,6 @@ public final class RoutingKeySerializer extends TypeSerializerSingleton<RoutingK
     @Override
     public RoutingKey copy(RoutingKey from) {
         return RoutingKey.restore(from.key, from.keyGroup, from.hash);
-    }
-
-    @Override
-    public RoutingKey copy(RoutingKey from, RoutingKey reuse) {
-        return copy(from);
-    }
-
-    @Override
-    public int getLength() {
-        return -1;
     }
 
     @Override
@@ -53,11 +37,6 @@ public final class RoutingKeySerializer extends TypeSerializerSingleton<RoutingK
         int kg = in.readInt();
         int hash = in.readInt();
         return RoutingKey.restore(StringValue.readString(in), kg, hash);
-    }
-
-    @Override
-    public RoutingKey deserialize(RoutingKey reuse, DataInputView in) throws IOException {
-        return deserialize(in);
     }
 
     @Override

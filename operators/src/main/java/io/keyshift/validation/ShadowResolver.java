@@ -4,6 +4,7 @@ import io.keyshift.avro.ValidationOutcome;
 import io.keyshift.avro.ValidationReport;
 import io.keyshift.metrics.KeyshiftMetrics;
 import io.keyshift.route.Role;
+import io.keyshift.workload.CountSum;
 import io.keyshift.workload.WindowResult;
 
 import org.apache.flink.api.common.functions.OpenContext;
@@ -35,6 +36,9 @@ public class ShadowResolver extends KeyedProcessFunction<String, WindowResult, W
     public static final OutputTag<ValidationReport> VALIDATION =
             new OutputTag<>("validation", new org.apache.flink.formats.avro.typeutils.AvroTypeInfo<>(ValidationReport.class));
 
+    /** The workload's aggregate function, for its merge of partial window aggregates. */
+    private static final CountSum.OfEnvelopes MERGE = new CountSum.OfEnvelopes();
+
     private transient MapState<Long, Pending> pending;
     private transient Counter matches;
     private transient Counter mismatches;
@@ -48,10 +52,9 @@ public class ShadowResolver extends KeyedProcessFunction<String, WindowResult, W
         public int shadowKeyGroup = -1;
         public long shadowChecksum;
         public boolean hasShadow;
-        /** Merged PARTIAL results: how many, their count and sum, and the last one (its subtask, window bounds). */
+        /** PARTIAL results so far, their aggregate merged with the workload's AggregateFunction#merge, a subtask. */
         public int partials;
-        public long partialCount;
-        public double partialSum;
+        public CountSum.Acc partial;
         public int partialSubtask;
 
         public Pending() {}
@@ -75,9 +78,12 @@ public class ShadowResolver extends KeyedProcessFunction<String, WindowResult, W
             ctx.timerService().registerEventTimeTimer(r.windowEnd - 1);
         }
         if (r.role == Role.PARTIAL) {
+            CountSum.Acc acc = new CountSum.Acc();
+            acc.count = r.count;
+            acc.sum = r.sum;
+            acc.roles = 4;
+            p.partial = p.partial == null ? acc : MERGE.merge(p.partial, acc);
             p.partials++;
-            p.partialCount += r.count;
-            p.partialSum += r.sum;
             p.partialSubtask = r.subtask;
         } else if (r.role == Role.PRIMARY) {
             out.collect(r);
@@ -105,8 +111,8 @@ public class ShadowResolver extends KeyedProcessFunction<String, WindowResult, W
             merged.key = ctx.getCurrentKey();
             merged.windowStart = p.windowStart;
             merged.windowEnd = windowEnd;
-            merged.count = p.partialCount;
-            merged.sum = p.partialSum;
+            merged.count = p.partial.count;
+            merged.sum = p.partial.sum;
             merged.keyGroup = -1;
             merged.subtask = p.partialSubtask;
             merged.role = Role.PRIMARY;

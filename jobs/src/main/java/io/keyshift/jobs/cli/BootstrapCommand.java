@@ -1,7 +1,6 @@
 package io.keyshift.jobs.cli;
 
 import io.keyshift.config.JobOptions;
-import io.keyshift.config.PlanOptions;
 import io.keyshift.forecast.LoadForecastEngine;
 import io.keyshift.jobs.bench.ForecastBench;
 import io.keyshift.jobs.input.ReplayInput;
@@ -71,8 +70,7 @@ public final class BootstrapCommand implements Callable<Integer> {
                     work.resolve("dead-letters.csv"), n -> { });
             List<WindowProfile> profiles = ForecastBench.profiles(new ForecastBench.Settings(prepared.space(), 2,
                     w.toMillis(), KeyshiftPipeline.seasons(conf, w.toMillis()), 1, conf));
-            LoadForecastEngine.Settings settings = KeyshiftPipeline.forecastSettings(conf, Strategy.PREDICTIVE, maxP,
-                    w.toMillis(), conf.get(PlanOptions.LEASE_LEAD) + conf.get(PlanOptions.HORIZON));
+            LoadForecastEngine.Settings settings = KeyshiftPipeline.forecastSettings(conf, Strategy.PREDICTIVE, maxP);
             LoadForecastEngine engine = ForecasterBootstrap.train(profiles, settings);
             ForecasterBootstrap.write(engine, out.toAbsolutePath().toUri().toString(), maxP);
             System.out.printf("bootstrap: %,d records (%,d dead letters), %d windows, %d series, in-sample MASE %.3f%n",

@@ -44,7 +44,7 @@ public final class ClusterCommand implements Callable<Integer> {
     String timeout;
 
     static Path home() {
-        return Path.of(System.getProperty("keyshift.home", System.getenv().getOrDefault("KEYSHIFT_HOME", ".")));
+        return FlinkConfig.home();
     }
 
     static Path defaultRunDir() {

@@ -88,7 +88,11 @@ public final class FlinkConfig {
 
     /** {@code $KEYSHIFT_HOME/flink-conf} (system property keyshift.home, else the working directory). */
     public static Path defaultConfDir() {
-        String home = System.getProperty("keyshift.home", System.getenv().getOrDefault("KEYSHIFT_HOME", "."));
-        return Path.of(home).resolve("flink-conf");
+        return home().resolve("flink-conf");
+    }
+
+    /** The keyshift installation: system property keyshift.home, else $KEYSHIFT_HOME, else the working directory. */
+    public static Path home() {
+        return Path.of(System.getProperty("keyshift.home", System.getenv().getOrDefault("KEYSHIFT_HOME", ".")));
     }
 }

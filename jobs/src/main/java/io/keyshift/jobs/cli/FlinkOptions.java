@@ -31,7 +31,7 @@ public final class FlinkOptions {
     }
 
     /** Parses a positive Flink duration given to {@code option}; ParameterException (exit 2) otherwise. */
-    static Duration window(CommandLine cl, String option, String value) {
+    public static Duration window(CommandLine cl, String option, String value) {
         Duration d;
         try {
             d = TimeUtils.parseDuration(value);

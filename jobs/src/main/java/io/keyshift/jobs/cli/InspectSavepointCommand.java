@@ -51,8 +51,7 @@ public final class InspectSavepointCommand implements Callable<Integer> {
         Configuration conf = flink.load(cl);
         conf.set(JobOptions.WINDOW, w);
         int maxP = conf.getOptional(PipelineOptions.MAX_PARALLELISM).orElse(conf.get(JobOptions.DEFAULT_MAX_PARALLELISM));
-        var settings = KeyshiftPipeline.forecastSettings(conf, Strategy.PREDICTIVE, maxP, w.toMillis(),
-                conf.get(io.keyshift.config.PlanOptions.LEASE_LEAD) + conf.get(io.keyshift.config.PlanOptions.HORIZON));
+        var settings = KeyshiftPipeline.forecastSettings(conf, Strategy.PREDICTIVE, maxP);
         String p = path.contains(":") ? path : java.nio.file.Path.of(path).toAbsolutePath().toUri().toString();
         ObjectNode r;
         try {

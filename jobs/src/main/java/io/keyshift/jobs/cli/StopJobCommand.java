@@ -7,7 +7,6 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 
@@ -29,15 +28,12 @@ public final class StopJobCommand implements java.util.concurrent.Callable<Integ
             description = "Savepoint directory. Default: the cluster's execution.checkpointing.savepoint-dir.")
     String target;
 
-    @Option(names = "--rest", paramLabel = "URL", description = "REST address. Default: the started cluster's.")
-    String rest;
-
-    @Option(names = "--dir", paramLabel = "DIR", description = "Run directory of bin/keyshift cluster.")
-    Path dir;
+    @CommandLine.Mixin
+    ClusterAddressOptions cluster;
 
     @Override
     public Integer call() throws Exception {
-        FlinkRest api = new FlinkRest(SubmitCommand.restAddress(spec.commandLine(), rest, dir));
+        FlinkRest api = cluster.client(spec.commandLine());
         String location = api.stopWithSavepoint(jobId, target, Duration.ofMinutes(5));
         System.out.println(location);
         return 0;

@@ -2,7 +2,6 @@ package io.keyshift.jobs.cli;
 
 import io.keyshift.jobs.KeyshiftJob;
 import io.keyshift.jobs.cluster.FlinkRest;
-import io.keyshift.jobs.cluster.StandaloneCluster;
 
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -30,12 +29,8 @@ public final class SubmitCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--rest", paramLabel = "URL",
-            description = "REST address of the cluster. Default: the one bin/keyshift cluster start recorded.")
-    String rest;
-
-    @Option(names = "--dir", paramLabel = "DIR", description = "Run directory of bin/keyshift cluster (for the address).")
-    Path dir;
+    @CommandLine.Mixin
+    ClusterAddressOptions cluster;
 
     @Option(names = "--jar", paramLabel = "JAR", description = "Job jar. Default: jobs/target/keyshift-jobs.jar.")
     Path jar;
@@ -49,17 +44,6 @@ public final class SubmitCommand implements Callable<Integer> {
     @Parameters(paramLabel = "JOB_ARGS", arity = "0..*", description = "Arguments of the job (after --).")
     List<String> jobArgs = new ArrayList<>();
 
-    static String restAddress(CommandLine cl, String rest, Path dir) {
-        if (rest != null) {
-            return rest;
-        }
-        StandaloneCluster.Status st = StandaloneCluster.status((dir != null ? dir : ClusterCommand.defaultRunDir()).toAbsolutePath());
-        if (st.restAddress() == null) {
-            throw new ParameterException(cl, "no --rest given and no cluster started by bin/keyshift cluster start");
-        }
-        return st.restAddress();
-    }
-
     @Override
     public Integer call() throws Exception {
         CommandLine cl = spec.commandLine();
@@ -67,7 +51,7 @@ public final class SubmitCommand implements Callable<Integer> {
         if (!Files.isRegularFile(j)) {
             throw new ParameterException(cl, "--jar: " + j + " not found (build with mvn package)");
         }
-        FlinkRest api = new FlinkRest(restAddress(cl, rest, dir));
+        FlinkRest api = cluster.client(cl);
         String jarId = api.uploadJar(j);
         String jobId = api.runJar(jarId, KeyshiftJob.class.getName(), jobArgs, null, savepoint, allowNonRestored);
         System.out.println("submitted job " + jobId + " to " + api.base() + " (web UI: " + api.base() + "/#/job/running/"

@@ -92,19 +92,8 @@ public final class StandaloneCluster {
         }
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
 
-        List<String> jmSizes = bashJavaUtils(java, s.classpath(), conf, "GET_JM_RESOURCE_PARAMS");
-        List<String> jm = jvm(java, s.classpath(), tokens(jmSizes.get(0)), run, "jobmanager");
-        jm.add(JM_CLASS);
-        jm.addAll(List.of("--configDir", conf.toString()));
-        jm.addAll(tokens(jmSizes.get(jmSizes.size() - 1)));
-        long jmPid = launch(jm, run.resolve("log").resolve("jobmanager.out"));
-
-        List<String> tmSizes = bashJavaUtils(java, s.classpath(), conf, "GET_TM_RESOURCE_PARAMS");
-        List<String> tm = jvm(java, s.classpath(), tokens(tmSizes.get(0)), run, "taskmanager");
-        tm.add(TM_CLASS);
-        tm.addAll(List.of("--configDir", conf.toString()));
-        tm.addAll(tokens(tmSizes.get(tmSizes.size() - 1)));
-        long tmPid = launch(tm, run.resolve("log").resolve("taskmanager.out"));
+        long jmPid = startProcess(java, s.classpath(), conf, run, "jobmanager", JM_CLASS, "GET_JM_RESOURCE_PARAMS");
+        long tmPid = startProcess(java, s.classpath(), conf, run, "taskmanager", TM_CLASS, "GET_TM_RESOURCE_PARAMS");
 
         Properties p = new Properties();
         p.setProperty("rest.port", Integer.toString(s.restPort()));
@@ -214,6 +203,26 @@ public final class StandaloneCluster {
             b.append(e.getKey()).append(": '").append(e.getValue().replace("'", "''")).append("'\n");
         }
         Files.writeString(target, b.toString(), StandardCharsets.UTF_8);
+    }
+
+    /** Starts one Flink process: JVM sizes and memory properties from BashJavaUtils, then the entry class. */
+    private static long startProcess(String java, String classpath, Path conf, Path run, String name, String mainClass,
+                                     String sizesCommand) throws IOException, InterruptedException {
+        List<String> sizes = bashJavaUtils(java, classpath, conf, sizesCommand);
+        List<String> cmd = jvm(java, classpath, tokens(sizes.get(0)), run, name);
+        cmd.add(mainClass);
+        cmd.addAll(List.of("--configDir", conf.toString()));
+        cmd.addAll(tokens(sizes.get(sizes.size() - 1)));
+        return launch(cmd, run.resolve("log").resolve(name + ".out"));
+    }
+
+    /** A free TCP port on the loopback interface (0 if none could be found). */
+    public static int freeLoopbackPort() {
+        try (java.net.ServerSocket socket = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            return socket.getLocalPort();
+        } catch (IOException e) {
+            return 0;
+        }
     }
 
     private static List<String> jvm(String java, String classpath, List<String> memory, Path run, String name) {

@@ -62,7 +62,7 @@ public final class ReplayRunner {
             Path runDir = work.resolve(st.id());
             Configuration conf = new Configuration(base);
             conf.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, work.resolve("checkpoints").resolve(st.id()).toUri().toString());
-            int restPort = conf.getOptional(org.apache.flink.configuration.RestOptions.PORT).orElse(freeLoopbackPort());
+            int restPort = conf.getOptional(org.apache.flink.configuration.RestOptions.PORT).orElse(io.keyshift.jobs.cluster.StandaloneCluster.freeLoopbackPort());
             conf.set(org.apache.flink.configuration.RestOptions.PORT, restPort);
             StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironmentWithWebUI(conf);
             env.setParallelism(s.parallelism());
@@ -109,15 +109,6 @@ public final class ReplayRunner {
         t.setDaemon(true);
         t.start();
         return t;
-    }
-
-    /** A free TCP port on the loopback interface (for the MiniCluster's REST endpoint and web UI). */
-    static int freeLoopbackPort() {
-        try (java.net.ServerSocket socket = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-            return socket.getLocalPort();
-        } catch (IOException e) {
-            return 0;
-        }
     }
 
     public static void deleteRecursively(Path dir) throws IOException {

@@ -1,7 +1,6 @@
 package io.keyshift.jobs.cluster;
 
 import io.keyshift.config.JobOptions;
-import io.keyshift.config.PlanOptions;
 import io.keyshift.jobs.KeyshiftJob;
 import io.keyshift.jobs.SharedData;
 import io.keyshift.jobs.cli.FlinkConfig;
@@ -23,7 +22,6 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -50,12 +48,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 class ClusterIT {
     private static final String TIME_FORMAT = "yyyy-MM-dd HH:mm:ssXXX";
 
-    private static int freePort() throws Exception {
-        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
-    }
-
     private static Path target() {
         Path t = Path.of("target").toAbsolutePath();
         assertThat(t.resolve("keyshift-jobs.jar")).as("job jar (mvn package)").isRegularFile();
@@ -67,7 +59,8 @@ class ClusterIT {
         Path input = SharedData.file("bayarea-bikeshare-2014/batrips.csv.gz");
         Path run = dir.resolve("cluster");
         StandaloneCluster.Settings settings = new StandaloneCluster.Settings(SharedData.flinkConf(), run,
-                Files.readString(target().resolve("cluster-classpath.txt")).trim(), freePort(), freePort());
+                Files.readString(target().resolve("cluster-classpath.txt")).trim(), StandaloneCluster.freeLoopbackPort(),
+                StandaloneCluster.freeLoopbackPort());
         StandaloneCluster.Status st = StandaloneCluster.start(settings, Duration.ofSeconds(120), System.err);
         try {
             assertThat(st.up()).isTrue();
@@ -105,8 +98,7 @@ class ClusterIT {
             Configuration conf = FlinkConfig.load(SharedData.flinkConf(), Map.of());
             conf.set(JobOptions.WINDOW, Duration.ofDays(1));
             ObjectNode inspected = SavepointInspector.inspect(savepoint, KeyshiftPipeline.forecastSettings(conf,
-                    Strategy.PREDICTIVE, 128, Duration.ofDays(1).toMillis(),
-                    conf.get(PlanOptions.LEASE_LEAD) + conf.get(PlanOptions.HORIZON)));
+                    Strategy.PREDICTIVE, 128));
             ByteArrayOutputStream printed = new ByteArrayOutputStream();
             SavepointInspector.print(inspected, new PrintStream(printed, true, StandardCharsets.UTF_8));
             String text = printed.toString(StandardCharsets.UTF_8);

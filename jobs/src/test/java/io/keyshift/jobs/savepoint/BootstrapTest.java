@@ -2,7 +2,6 @@ package io.keyshift.jobs.savepoint;
 
 import io.keyshift.avro.RoutingPlan;
 import io.keyshift.config.JobOptions;
-import io.keyshift.config.PlanOptions;
 import io.keyshift.jobs.SharedData;
 import io.keyshift.jobs.cli.FlinkConfig;
 import io.keyshift.jobs.cli.KeyshiftCli;
@@ -65,7 +64,7 @@ class BootstrapTest {
         Configuration base = FlinkConfig.load(SharedData.flinkConf(), Map.of());
         base.set(JobOptions.WINDOW, Duration.ofDays(1));
         JsonNode inspected = SavepointInspector.inspect(savepoint.toUri().toString(), KeyshiftPipeline.forecastSettings(
-                base, Strategy.PREDICTIVE, 128, DAY, base.get(PlanOptions.LEASE_LEAD) + base.get(PlanOptions.HORIZON)));
+                base, Strategy.PREDICTIVE, 128));
         assertThat(inspected.at("/forecaster/windows").asLong()).isBetween(240L, 245L);
         double[] baseline = new double[4];
         for (int i = 0; i < 4; i++) {
