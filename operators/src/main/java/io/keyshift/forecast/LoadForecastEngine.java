@@ -16,7 +16,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 
 /**
  * Keeps one {@link SeriesForecaster} per tracked heavy-hitter key and per natural key group, feeds them one
@@ -52,7 +51,8 @@ public final class LoadForecastEngine {
     }
 
     private final Settings settings;
-    private final TreeMap<String, Tracked> tracked = new TreeMap<>();
+    /** Tracked hot keys in the order they started to be tracked (deterministic; hashed lookups per window). */
+    private final java.util.LinkedHashMap<String, Tracked> tracked = new java.util.LinkedHashMap<>();
     private final SeriesForecaster[] keyGroups;
     private long windowIndex;
     private double absoluteErrorSum;

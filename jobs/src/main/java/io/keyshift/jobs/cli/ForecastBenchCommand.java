@@ -105,10 +105,11 @@ public final class ForecastBenchCommand implements Callable<Integer> {
         }
         System.out.printf("%-34s %8.3f %8.3f%n", "auto", json.at("/auto/mase").asDouble(), json.at("/auto/smape").asDouble());
         System.out.printf("MASE season m=%d; heavy-hitter recall (top 20) %.3f (load-weighted %.3f); %.2f ms per "
-                        + "window for %d series; %,d state bytes; 10k series: %.1f ms per window%n",
+                        + "window for %d series; %,d state bytes; 10k series: %.1f ms per window (median %.1f, max %.1f)%n",
                 json.get("mase_season").asInt(), json.get("heavy_hitter_recall").asDouble(),
                 json.get("heavy_hitter_load_recall").asDouble(),
                 json.get("ms_per_window").asDouble(), json.get("series").asInt(), json.get("state_bytes").asLong(),
-                json.at("/scaling/ms_per_window").asDouble());
+                json.at("/scaling/ms_per_window").asDouble(), json.at("/scaling/ms_per_window_median").asDouble(),
+                json.at("/scaling/ms_per_window_max").asDouble());
     }
 }
