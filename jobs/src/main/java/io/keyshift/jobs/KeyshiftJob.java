@@ -117,6 +117,8 @@ public final class KeyshiftJob implements Callable<Integer> {
             throw new ParameterException(cl, "-D / config.yaml: " + e.getMessage());
         }
         conf.set(JobOptions.WINDOW, w);
+        // job-level Flink options given with -D (restart strategy, checkpointing, ...) apply to this job
+        env.configure(Configuration.fromMap(dynamic), Thread.currentThread().getContextClassLoader());
         int maxP = conf.getOptional(PipelineOptions.MAX_PARALLELISM).orElse(conf.get(JobOptions.DEFAULT_MAX_PARALLELISM));
         env.setMaxParallelism(maxP);
         if (parallelism != null) {

@@ -23,6 +23,12 @@ import java.util.List;
  */
 public class LoadForecaster extends AbstractStreamOperator<LoadForecast>
         implements OneInputStreamOperator<WindowProfile, LoadForecast> {
+    static {
+        // before Flink restores this operator's state: an Avro serializer snapshot resolves keyshift's schema classes
+        // by name, and a job's own classloader (on a cluster) has a fresh, untrusting Avro
+        io.keyshift.config.AvroTrust.install();
+    }
+
 
     private static final long serialVersionUID = 1L;
 
@@ -39,7 +45,6 @@ public class LoadForecaster extends AbstractStreamOperator<LoadForecast>
     @Override
     public void initializeState(StateInitializationContext context) throws Exception {
         super.initializeState(context);
-        io.keyshift.config.AvroTrust.install();
         state = context.getOperatorStateStore().getListState(
                 new ListStateDescriptor<>("forecaster", PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO));
         engine = new LoadForecastEngine(settings);

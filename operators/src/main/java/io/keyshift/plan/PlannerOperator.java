@@ -28,6 +28,12 @@ import java.util.List;
  */
 public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
         implements OneInputStreamOperator<LoadForecast, RoutingPlan> {
+    static {
+        // before Flink restores this operator's state: an Avro serializer snapshot resolves keyshift's schema classes
+        // by name, and a job's own classloader (on a cluster) has a fresh, untrusting Avro
+        io.keyshift.config.AvroTrust.install();
+    }
+
 
     private static final long serialVersionUID = 1L;
 
@@ -47,7 +53,6 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
     @Override
     public void initializeState(StateInitializationContext context) throws Exception {
         super.initializeState(context);
-        io.keyshift.config.AvroTrust.install();
         state = context.getOperatorStateStore()
                 .getListState(new ListStateDescriptor<>("routing-plan", new AvroTypeInfo<>(RoutingPlan.class)));
         planner = new RepartitionPlanner(settings);

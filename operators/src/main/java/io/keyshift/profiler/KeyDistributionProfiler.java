@@ -39,6 +39,12 @@ import java.util.TreeMap;
  */
 public class KeyDistributionProfiler extends AbstractStreamOperator<WindowProfile>
         implements OneInputStreamOperator<KeyLoadSample, WindowProfile> {
+    static {
+        // before Flink restores this operator's state: an Avro serializer snapshot resolves keyshift's schema classes
+        // by name, and a job's own classloader (on a cluster) has a fresh, untrusting Avro
+        io.keyshift.config.AvroTrust.install();
+    }
+
 
     private static final long serialVersionUID = 1L;
     /** Gap filling stops after this many empty windows at once (an idle source far behind the watermark). */
@@ -71,7 +77,6 @@ public class KeyDistributionProfiler extends AbstractStreamOperator<WindowProfil
     @Override
     public void initializeState(StateInitializationContext context) throws Exception {
         super.initializeState(context);
-        io.keyshift.config.AvroTrust.install();
         pendingState = context.getOperatorStateStore()
                 .getListState(new ListStateDescriptor<>("pending-samples", new AvroTypeInfo<>(KeyLoadSample.class)));
         lastEmittedState = context.getOperatorStateStore()

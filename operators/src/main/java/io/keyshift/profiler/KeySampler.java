@@ -49,6 +49,12 @@ import java.util.TreeMap;
  */
 public class KeySampler extends AbstractStreamOperator<KeyLoadSample>
         implements OneInputStreamOperator<Event, KeyLoadSample> {
+    static {
+        // before Flink restores this operator's state: an Avro serializer snapshot resolves keyshift's schema classes
+        // by name, and a job's own classloader (on a cluster) has a fresh, untrusting Avro
+        io.keyshift.config.AvroTrust.install();
+    }
+
 
     private static final long serialVersionUID = 1L;
 
@@ -90,7 +96,6 @@ public class KeySampler extends AbstractStreamOperator<KeyLoadSample>
     @Override
     public void initializeState(StateInitializationContext context) throws Exception {
         super.initializeState(context);
-        io.keyshift.config.AvroTrust.install();
         openState = context.getOperatorStateStore()
                 .getListState(new ListStateDescriptor<>("open-windows", new AvroTypeInfo<>(KeyLoadSample.class)));
         open = new TreeMap<>();

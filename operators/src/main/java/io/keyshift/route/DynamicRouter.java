@@ -52,6 +52,12 @@ import java.util.Map;
  */
 public class DynamicRouter extends AbstractStreamOperator<Envelope>
         implements TwoInputStreamOperator<Event, RoutingPlan, Envelope> {
+    static {
+        // before Flink restores this operator's state: an Avro serializer snapshot resolves keyshift's schema classes
+        // by name, and a job's own classloader (on a cluster) has a fresh, untrusting Avro
+        io.keyshift.config.AvroTrust.install();
+    }
+
 
     private static final long serialVersionUID = 1L;
 
@@ -84,7 +90,6 @@ public class DynamicRouter extends AbstractStreamOperator<Envelope>
     @Override
     public void initializeState(StateInitializationContext context) throws Exception {
         super.initializeState(context);
-        io.keyshift.config.AvroTrust.install();
         waitingState = context.getOperatorStateStore()
                 .getListState(new ListStateDescriptor<>("waiting-records", TypeInformation.of(Event.class)));
         planState = context.getOperatorStateStore()

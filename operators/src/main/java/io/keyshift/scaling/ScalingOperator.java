@@ -29,6 +29,12 @@ import java.util.List;
  */
 public class ScalingOperator extends AbstractStreamOperator<ScalingDecision>
         implements OneInputStreamOperator<LoadForecast, ScalingDecision> {
+    static {
+        // before Flink restores this operator's state: an Avro serializer snapshot resolves keyshift's schema classes
+        // by name, and a job's own classloader (on a cluster) has a fresh, untrusting Avro
+        io.keyshift.config.AvroTrust.install();
+    }
+
     private static final long serialVersionUID = 1L;
 
     private final ScalingPlanner.Settings settings;
@@ -45,7 +51,6 @@ public class ScalingOperator extends AbstractStreamOperator<ScalingDecision>
     @Override
     public void initializeState(StateInitializationContext context) throws Exception {
         super.initializeState(context);
-        io.keyshift.config.AvroTrust.install();
         state = context.getOperatorStateStore().getListState(
                 new ListStateDescriptor<>("scaling-planners", PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO));
         predictive = new ScalingPlanner(settings, ScalingPolicy.PREDICTIVE, initialParallelism);

@@ -31,6 +31,12 @@ import org.apache.flink.util.OutputTag;
  * cleared by the timer.
  */
 public class ShadowResolver extends KeyedProcessFunction<String, WindowResult, WindowResult> {
+    static {
+        // before Flink restores this operator's state: an Avro serializer snapshot resolves keyshift's schema classes
+        // by name, and a job's own classloader (on a cluster) has a fresh, untrusting Avro
+        io.keyshift.config.AvroTrust.install();
+    }
+
 
     /** Side output of the shadow checks. */
     public static final OutputTag<ValidationReport> VALIDATION =
@@ -62,7 +68,6 @@ public class ShadowResolver extends KeyedProcessFunction<String, WindowResult, W
 
     @Override
     public void open(OpenContext openContext) {
-        io.keyshift.config.AvroTrust.install();
         pending = getRuntimeContext().getMapState(
                 new MapStateDescriptor<>("pending-windows", Types.LONG, TypeInformation.of(Pending.class)));
         matches = getRuntimeContext().getMetricGroup().counter(KeyshiftMetrics.VALIDATION_MATCHES);

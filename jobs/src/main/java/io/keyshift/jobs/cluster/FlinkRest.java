@@ -155,6 +155,21 @@ public final class FlinkRest {
         throw new IOException("job " + jobId + " still " + state + " after " + timeout);
     }
 
+    /**
+     * The root exception of a failed job ({@code GET /jobs/:jobid/exceptions}), with the failing task and its stack
+     * trace; an empty string if the job has none.
+     */
+    public String rootException(String jobId) throws IOException, InterruptedException {
+        JsonNode history = get("/jobs/" + jobId + "/exceptions").path("exceptionHistory");
+        JsonNode entries = history.path("entries");
+        if (!entries.isArray() || entries.isEmpty()) {
+            return "";
+        }
+        JsonNode last = entries.get(0);
+        return last.path("taskName").asText("") + " " + last.path("location").asText("") + "\n"
+                + last.path("stacktrace").asText(last.path("exceptionName").asText(""));
+    }
+
     public JsonNode get(String path) throws IOException, InterruptedException {
         return send(HttpRequest.newBuilder(URI.create(base + path)).GET());
     }

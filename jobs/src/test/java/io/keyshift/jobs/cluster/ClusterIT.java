@@ -57,7 +57,9 @@ class ClusterIT {
     @Test
     void submitMigrateSavepointInspectRestoreOnAStandaloneCluster(@TempDir Path dir) throws Exception {
         Path input = SharedData.file("bayarea-bikeshare-2014/batrips.csv.gz");
-        Path run = dir.resolve("cluster");
+        // the run directory (logs, pids) stays under target/ so that a failure can be read after the build
+        Path run = target().resolve("cluster-it");
+        deleteRecursively(run);
         StandaloneCluster.Settings settings = new StandaloneCluster.Settings(SharedData.flinkConf(), run,
                 Files.readString(target().resolve("cluster-classpath.txt")).trim(), StandaloneCluster.freeLoopbackPort(),
                 StandaloneCluster.freeLoopbackPort());
@@ -70,7 +72,9 @@ class ClusterIT {
             Path out = dir.resolve("out");
             List<String> args = List.of("--input", input.toString(), "--key", "start_station", "--time", "start_date",
                     "--time-format", TIME_FORMAT, "--window", "1d", "--strategy", "predictive", "--parallelism", "2",
-                    "--out", out.toString());
+                    "--out", out.toString(),
+                    // no restarts: a failure while restoring keyshift's state must fail the test, not be retried away
+                    "-Drestart-strategy.type=none");
             List<String> throttled = new ArrayList<>(args);
             throttled.addAll(List.of("--rate", "6000"));
             String job = api.runJar(jar, KeyshiftJob.class.getName(), throttled, null, null, false);
@@ -93,7 +97,7 @@ class ClusterIT {
                     .contains("flink_taskmanager_job_task_operator_keyshiftRoutingTableEntries");
 
             String savepoint = api.stopWithSavepoint(job, null, Duration.ofMinutes(2));
-            assertThat(api.awaitTerminal(job, Duration.ofSeconds(60))).isEqualTo("FINISHED");
+            assertFinished(api, job, Duration.ofSeconds(60));
 
             Configuration conf = FlinkConfig.load(SharedData.flinkConf(), Map.of());
             conf.set(JobOptions.WINDOW, Duration.ofDays(1));
@@ -110,7 +114,7 @@ class ClusterIT {
             assertThat(inspected.at("/keyed_state_bytes_per_key_group/keyshift-window-count/total").asLong()).isPositive();
 
             String restored = api.runJar(jar, KeyshiftJob.class.getName(), args, null, savepoint, false);
-            assertThat(api.awaitTerminal(restored, Duration.ofMinutes(3))).isEqualTo("FINISHED");
+            assertFinished(api, restored, Duration.ofMinutes(3));
 
             Map<String, String> keyshift = ReplayReport.results(out.resolve("results"));
             List<String> validation = ReplayReport.lines(out.resolve("validation"));
@@ -124,6 +128,26 @@ class ClusterIT {
             StandaloneCluster.stop(run, Duration.ofSeconds(20), System.err);
             assertThat(StandaloneCluster.alive(st.jobManagerPid())).isFalse();
             assertThat(StandaloneCluster.alive(st.taskManagerPid())).isFalse();
+        }
+    }
+
+    private static void deleteRecursively(Path p) throws java.io.IOException {
+        if (Files.exists(p)) {
+            try (var walk = Files.walk(p)) {
+                for (Path q : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                    Files.delete(q);
+                }
+            }
+        }
+    }
+
+    /** Waits for the job to end and asserts it FINISHED; if not, the failure names the job's root exception. */
+    private static void assertFinished(FlinkRest api, String job, Duration timeout) throws Exception {
+        String state = api.awaitTerminal(job, timeout);
+        if (!"FINISHED".equals(state)) {
+            String cause = api.rootException(job);
+            System.err.println("job " + job + " " + state + ": " + cause);
+            assertThat(state).as("job %s state; root exception: %s", job, cause).isEqualTo("FINISHED");
         }
     }
 
