@@ -33,4 +33,29 @@ public final class ScalingOptions {
             .defaultValue(6)
             .withDescription("Windows in a row every subtask must stay (predictive: be predicted to stay) below the "
                     + "scale-in utilization before a scale-in.");
+
+    public static final ConfigOption<String> POLICY = ConfigOptions.key("keyshift.scaling.policy")
+            .stringType()
+            .defaultValue("predictive")
+            .withDescription("The policy whose decisions are applied (replay --scale, bin/keyshift autoscale): "
+                    + "predictive (the largest forecast total over the horizon) or reactive (the last window's "
+                    + "measured total).");
+
+    /** Internal: the replay's lockstep gate id (set by replay --scale, never by users). */
+    public static final ConfigOption<String> REPLAY_GATE = ConfigOptions.key("keyshift.scaling.internal.replay-gate")
+            .stringType()
+            .noDefaultValue()
+            .withDescription("Internal, set by replay --scale: the id of the in-JVM gate between the replay source and "
+                    + "the scaling decisions.");
+
+    /** The policy of {@link #POLICY}; fails naming the option if it is neither. */
+    public static io.keyshift.avro.ScalingPolicy policy(org.apache.flink.configuration.ReadableConfig config) {
+        String v = config.get(POLICY).trim().toUpperCase(java.util.Locale.ROOT);
+        try {
+            return io.keyshift.avro.ScalingPolicy.valueOf(v);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(POLICY.key() + ": expected predictive or reactive, was '"
+                    + config.get(POLICY) + "'");
+        }
+    }
 }

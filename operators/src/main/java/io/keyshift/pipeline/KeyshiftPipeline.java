@@ -135,7 +135,9 @@ public final class KeyshiftPipeline {
             scaling = forecasts
                     .transform("ScalingDecisions", new org.apache.flink.formats.avro.typeutils.AvroTypeInfo<>(
                             io.keyshift.avro.ScalingDecision.class),
-                            new io.keyshift.scaling.ScalingOperator(scalingSettings, parallelism))
+                            new io.keyshift.scaling.ScalingOperator(scalingSettings, parallelism,
+                                    config.getOptional(io.keyshift.config.ScalingOptions.REPLAY_GATE).orElse(null),
+                                    io.keyshift.config.ScalingOptions.policy(config)))
                     .uid(Uids.SCALING)
                     .setParallelism(1);
         }

@@ -24,8 +24,11 @@ import java.util.List;
 /**
  * Scaling decisions from the forecasts (parallelism 1): one {@link ScalingPlanner} per policy, PREDICTIVE on the
  * largest forecast total over the horizon, REACTIVE on the last window's measured total. Emits a
- * {@link ScalingDecision} when a policy changes its parallelism. The decisions are recommendations: nothing here
- * actuates them. State: both planners (operator list state, Java-serialized, one element).
+ * {@link ScalingDecision} when a policy changes its parallelism. Nothing here actuates them: the gauge
+ * {@code keyshiftScalingParallelism} reports the actuated policy's parallelism (read by {@code bin/keyshift
+ * autoscale} through the REST API), the counter {@code keyshiftScalingDecisions} its decisions; in a replay with
+ * {@code --scale}, a {@link ReplayScalingGate} hands them to the simulated actuator. State: both planners (operator
+ * list state, Java-serialized, one element).
  */
 public class ScalingOperator extends AbstractStreamOperator<ScalingDecision>
         implements OneInputStreamOperator<LoadForecast, ScalingDecision> {
@@ -39,13 +42,31 @@ public class ScalingOperator extends AbstractStreamOperator<ScalingDecision>
 
     private final ScalingPlanner.Settings settings;
     private final int initialParallelism;
+    private final String gateId;
+    private transient ReplayScalingGate.Gate gate;
+    private transient org.apache.flink.metrics.Counter decisions;
+    private final ScalingPolicy actuated;
     private transient ScalingPlanner predictive;
     private transient ScalingPlanner reactive;
     private transient ListState<byte[]> state;
 
     public ScalingOperator(ScalingPlanner.Settings settings, int initialParallelism) {
+        this(settings, initialParallelism, null, ScalingPolicy.PREDICTIVE);
+    }
+
+    /**
+     * @param initialParallelism the parallelism of the job this operator is built into; after a restore the planners
+     *                           continue from it (the job may have been rescaled since the savepoint)
+     * @param gateId             a {@link ReplayScalingGate} to report decisions and watermarks to (replay only), or null
+     * @param actuated           the policy whose parallelism the gauge {@code keyshiftScalingParallelism} reports
+     *                           (what {@code bin/keyshift autoscale} applies)
+     */
+    public ScalingOperator(ScalingPlanner.Settings settings, int initialParallelism, String gateId,
+                           ScalingPolicy actuated) {
+        this.actuated = actuated;
         this.settings = settings;
         this.initialParallelism = initialParallelism;
+        this.gateId = gateId;
     }
 
     @Override
@@ -60,6 +81,29 @@ public class ScalingOperator extends AbstractStreamOperator<ScalingDecision>
                 predictive = (ScalingPlanner) in.readObject();
                 reactive = (ScalingPlanner) in.readObject();
             }
+            if (gateId != null) {
+                // a replay rebuilds the job at the decided parallelism: continue from the job's. (On a cluster the
+                // adaptive scheduler rescales the submitted graph, so the planners keep their own decided value.)
+                predictive.syncParallelism(initialParallelism);
+                reactive.syncParallelism(initialParallelism);
+            }
+        }
+        gate = ReplayScalingGate.get(gateId);
+    }
+
+    @Override
+    public void open() throws Exception {
+        super.open();
+        getMetricGroup().gauge("keyshiftScalingParallelism",
+                () -> (actuated == ScalingPolicy.REACTIVE ? reactive : predictive).parallelism());
+        decisions = getMetricGroup().counter("keyshiftScalingDecisions");
+    }
+
+    @Override
+    public void processWatermark(org.apache.flink.streaming.api.watermark.Watermark mark) throws Exception {
+        super.processWatermark(mark);
+        if (gate != null) {
+            gate.onWatermark(mark.getTimestamp());
         }
     }
 
@@ -94,6 +138,12 @@ public class ScalingOperator extends AbstractStreamOperator<ScalingDecision>
 
     private void emit(ScalingDecision d, long timestamp) {
         if (d != null) {
+            if (d.getPolicy() == actuated && decisions != null) {
+                decisions.inc();
+            }
+            if (gate != null) {
+                gate.onDecision(d);
+            }
             output.collect(new StreamRecord<>(d, timestamp));
         }
     }

@@ -56,6 +56,14 @@ public final class ScalingPlanner implements Serializable {
         return parallelism;
     }
 
+    /**
+     * The job runs at {@code p} (it was rescaled, by this planner's decision or otherwise): decide from there on.
+     * Clamped to the bounds; the cooldown and the scale-in count carry on.
+     */
+    public void syncParallelism(int p) {
+        parallelism = Math.max(s.minParallelism(), Math.min(s.maxParallelism(), p));
+    }
+
     /** Utilization of the busiest subtask after rebalancing at parallelism {@code p}. */
     public double utilization(double load, double largestUnit, int p) {
         return Math.max(load / p, largestUnit) / s.capacity();

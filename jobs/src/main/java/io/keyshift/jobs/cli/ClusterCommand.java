@@ -40,6 +40,11 @@ public final class ClusterCommand implements Callable<Integer> {
     @Option(names = "--rpc-port", defaultValue = "6123", description = "JobManager RPC port. Default: ${DEFAULT-VALUE}.")
     int rpcPort;
 
+    @Option(names = "-D", paramLabel = "key=value", mapFallbackValue = "",
+            description = "start: a Flink option over config.yaml's, e.g. -D jobmanager.scheduler=adaptive "
+                    + "(needed by bin/keyshift autoscale) or -D taskmanager.numberOfTaskSlots=8.")
+    java.util.Map<String, String> overrides = new java.util.LinkedHashMap<>();
+
     @Option(names = "--timeout", defaultValue = "90s", description = "How long start waits for the cluster. Default: ${DEFAULT-VALUE}.")
     String timeout;
 
@@ -64,7 +69,7 @@ public final class ClusterCommand implements Callable<Integer> {
                 Duration t = FlinkOptions.window(cl, "--timeout", timeout);
                 StandaloneCluster.Status st = StandaloneCluster.start(new StandaloneCluster.Settings(
                         config != null ? config : FlinkConfig.defaultConfDir(), run,
-                        Files.readString(cpFile).trim(), restPort, rpcPort), t, System.err);
+                        Files.readString(cpFile).trim(), restPort, rpcPort, overrides), t, System.err);
                 System.out.println("cluster up: " + st.restAddress());
                 return 0;
             }

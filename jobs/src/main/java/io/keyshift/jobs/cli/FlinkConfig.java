@@ -81,6 +81,11 @@ public final class FlinkConfig {
                 problems.add("invalid value for '" + key + "': " + e.getMessage());
             }
         }
+        try {
+            io.keyshift.config.ScalingOptions.policy(conf);
+        } catch (IllegalArgumentException e) {
+            problems.add(e.getMessage());
+        }
         if (!problems.isEmpty()) {
             throw new IllegalArgumentException(String.join("; ", problems));
         }

@@ -42,22 +42,30 @@ public final class GeneratorOptions {
                     + "' (the rest follow the Zipf law). Default: ${DEFAULT-VALUE}.")
     double hotShare;
 
+    @Option(names = "--generator-peak-factor", defaultValue = "1", paramLabel = "F",
+            description = "Generator: daytime rate over night rate, >= 1: the rate rises from 6:00 to 12:00 to F times "
+                    + "the night rate and falls back from 18:00 to 24:00 (2 = doubles over the morning, halves at "
+                    + "night). Default: ${DEFAULT-VALUE} (constant).")
+    double peakFactor;
+
     /** The generator; {@code allowUnbounded} lets 0 records mean an endless stream. ParameterException if invalid. */
     public ZipfDriftGenerator generator(CommandLine cl, boolean allowUnbounded) {
         if (records < 0 || (records == 0 && !allowUnbounded) || days <= 0 || keys < 1 || zipf < 0 || drift < 0
-                || !(hotShare >= 0 && hotShare < 1)) {
+                || !(hotShare >= 0 && hotShare < 1) || !(peakFactor >= 1)) {
             throw new ParameterException(cl, "--generator-records must be " + (allowUnbounded ? ">= 0" : "> 0")
                     + ", --generator-days and --generator-keys > 0, --generator-zipf and --generator-drift >= 0, "
-                    + "--generator-hot-share in [0, 1)");
+                    + "--generator-hot-share in [0, 1), --generator-peak-factor >= 1");
         }
         long n = records == 0 ? Long.MAX_VALUE : records;
-        double perSecond = (records == 0 ? 336_000 : records) / (days * 86400.0);
-        return new ZipfDriftGenerator(n, START, perSecond, keys, zipf, drift, seed, hotShare);
+        // the night rate: a day holds (1 + F) / 2 days' worth of it
+        double perSecond = (records == 0 ? 336_000 : records) / (days * 86400.0 * (1 + peakFactor) / 2);
+        return new ZipfDriftGenerator(n, START, perSecond, keys, zipf, drift, seed, hotShare, peakFactor);
     }
 
     public String describe() {
-        return String.format("generator (%s records, %d keys, Zipf %.2f, daily drift %d%s)",
+        return String.format("generator (%s records, %d keys, Zipf %.2f, daily drift %d%s%s)",
                 records == 0 ? "unbounded" : String.format("%,d", records), keys, zipf, drift,
-                hotShare > 0 ? String.format(", %.0f%% on one key", 100 * hotShare) : "");
+                hotShare > 0 ? String.format(", %.0f%% on one key", 100 * hotShare) : "",
+                peakFactor > 1 ? String.format(", daytime rate %.2f x night", peakFactor) : "");
     }
 }

@@ -68,6 +68,13 @@ public final class ReplayCommand implements Callable<Integer> {
                     + "Default: ${DEFAULT-VALUE}.")
     double rate;
 
+    @Option(names = "--scale", split = ",", paramLabel = "policy",
+            description = "Also run the predictive strategy with these scaling policies applied (predictive, "
+                    + "reactive): each decision is actuated by stop-with-savepoint and restore at the new parallelism. "
+                    + "Needs -Dkeyshift.scaling.capacity=RECORDS_PER_WINDOW and -Dkeyshift.scaling.max-parallelism=N. "
+                    + "Adds the scaling section (overload windows, rescales, slot-hours) and a parallelism chart.")
+    List<String> scale = new ArrayList<>();
+
     @CommandLine.Mixin
     FlinkOptions flink;
 
@@ -100,6 +107,25 @@ public final class ReplayCommand implements Callable<Integer> {
             throw new ParameterException(cl, "--parallelism " + parallelism + " exceeds the max parallelism " + maxP
                     + " (pipeline.max-parallelism / keyshift.max-parallelism)");
         }
+        List<io.keyshift.avro.ScalingPolicy> scaled = new ArrayList<>();
+        for (String p : scale) {
+            try {
+                scaled.add(io.keyshift.avro.ScalingPolicy.valueOf(p.trim().toUpperCase(java.util.Locale.ROOT)));
+            } catch (IllegalArgumentException e) {
+                throw new ParameterException(cl, "--scale: expected predictive or reactive, was '" + p + "'");
+            }
+        }
+        if (!scaled.isEmpty()) {
+            if (conf.get(io.keyshift.config.ScalingOptions.CAPACITY) <= 0) {
+                throw new ParameterException(cl, "--scale needs -Dkeyshift.scaling.capacity > 0 (records per window "
+                        + "one subtask can process)");
+            }
+            int top = conf.get(io.keyshift.config.ScalingOptions.MAX_PARALLELISM);
+            if (top <= 0 || top > maxP || top < parallelism) {
+                throw new ParameterException(cl, "--scale needs -Dkeyshift.scaling.max-parallelism in " + parallelism
+                        + ".." + maxP + " (the local cluster gets that many slots), was " + top);
+            }
+        }
         Files.createDirectories(out);
 
         ReplayRunner.InputSource source;
@@ -122,7 +148,7 @@ public final class ReplayCommand implements Callable<Integer> {
         ReplayReport report;
         try {
             report = ReplayRunner.run(new ReplayRunner.Settings(source, chosen, parallelism, out, conf, withSum, rate,
-                    System.err));
+                    System.err, scaled));
         } catch (Exception e) {
             System.err.println("replay failed: " + rootMessage(e));
             e.printStackTrace(System.err);

@@ -66,8 +66,15 @@ public final class StandaloneCluster {
      * @param classpath the cluster classpath (contents of cluster-classpath.txt)
      * @param restPort REST and web UI port on 127.0.0.1
      * @param rpcPort JobManager RPC port on 127.0.0.1
+     * @param overrides options over config.yaml's (for example {@code jobmanager.scheduler: adaptive})
      */
-    public record Settings(Path confDir, Path runDir, String classpath, int restPort, int rpcPort) {}
+    public record Settings(Path confDir, Path runDir, String classpath, int restPort, int rpcPort,
+                           Map<String, String> overrides) {
+        /** Without overrides. */
+        public Settings(Path confDir, Path runDir, String classpath, int restPort, int rpcPort) {
+            this(confDir, runDir, classpath, restPort, rpcPort, Map.of());
+        }
+    }
 
     /** What {@link #status} finds. */
     public record Status(boolean up, String restAddress, long jobManagerPid, long taskManagerPid, String overview) {}
@@ -197,6 +204,7 @@ public final class StandaloneCluster {
         m.putIfAbsent("jobmanager.memory.process.size", "1024m");
         m.putIfAbsent("taskmanager.memory.process.size", "2048m");
         m.putIfAbsent("taskmanager.numberOfTaskSlots", "4");
+        m.putAll(s.overrides());
         StringBuilder b = new StringBuilder("# Written by bin/keyshift cluster start from " + s.confDir().toAbsolutePath()
                 + "/config.yaml; edit that file, not this one.\n");
         for (Map.Entry<String, String> e : m.entrySet()) {

@@ -52,8 +52,11 @@ public final class ReplayJob {
                              java.nio.file.Path runDir, boolean withSum, double recordsPerSecond, String progressId) {
         int p = env.getParallelism();
         int maxP = env.getConfig().getMaxParallelism();
+        String gate = config.getOptional(io.keyshift.config.ScalingOptions.REPLAY_GATE).orElse(null);
+        // a scaled replay keeps enough splits for every reader at the largest parallelism it may reach
+        int splits = gate == null ? p : Math.max(p, config.get(io.keyshift.config.ScalingOptions.MAX_PARALLELISM));
         DataStream<Event> events = env
-                .fromSource(new StridedSource(space, p, recordsPerSecond, progressId),
+                .fromSource(new StridedSource(space, splits, recordsPerSecond, progressId).withGate(gate),
                         WatermarkStrategy.<Event>forMonotonousTimestamps().withTimestampAssigner((e, ts) -> e.timestamp),
                         "replay source")
                 .uid(Uids.SOURCE)

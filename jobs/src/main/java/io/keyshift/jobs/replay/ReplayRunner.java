@@ -33,7 +33,14 @@ public final class ReplayRunner {
 
     /** What to replay and how. */
     public record Settings(InputSource input, List<Strategy> strategies, int parallelism, Path out,
-                           Configuration flinkConfig, boolean withSum, double recordsPerSecond, PrintStream log) {}
+                           Configuration flinkConfig, boolean withSum, double recordsPerSecond, PrintStream log,
+                           List<io.keyshift.avro.ScalingPolicy> scaled) {
+        /** Without scaling runs. */
+        public Settings(InputSource input, List<Strategy> strategies, int parallelism, Path out,
+                        Configuration flinkConfig, boolean withSum, double recordsPerSecond, PrintStream log) {
+            this(input, strategies, parallelism, out, flinkConfig, withSum, recordsPerSecond, log, List.of());
+        }
+    }
 
     /** The input: a prepared file or the generator, with its statistics. */
     public record InputSource(EventSpace space, ReplayInput.Stats stats, String description) {}
@@ -85,8 +92,36 @@ public final class ReplayRunner {
             timings.put(st, new RunTiming(wall, s.input().stats().records() / Math.max(wall, 1e-9)));
             s.log().printf("replay [%s]: done in %.1f s%n", st.id(), wall);
         }
+        List<io.keyshift.jobs.report.ScalingReport.Run> scalingRuns = new ArrayList<>();
+        if (!s.scaled().isEmpty()) {
+            for (Strategy st : order) {
+                scalingRuns.add(new io.keyshift.jobs.report.ScalingReport.Run(st.id(), s.parallelism(), List.of()));
+            }
+        }
+        for (io.keyshift.avro.ScalingPolicy policy : s.scaled()) {
+            String id = ScaledReplay.runId(policy);
+            String progressId = s.out().toAbsolutePath() + "#" + id;
+            Progress.reset(progressId);
+            long t0 = System.nanoTime();
+            Thread progress = progressPrinter(s.log(), id, progressId, s.input().stats().records(), t0);
+            ScaledReplay.Outcome o;
+            try {
+                o = ScaledReplay.run(s.input().space(), s.input().stats().firstEvent(), base, policy, s.parallelism(),
+                        maxP, window.toMillis(), work.resolve(id), work, s.withSum(), progressId, s.log());
+            } finally {
+                progress.interrupt();
+                progress.join();
+            }
+            s.log().printf("replay [%s]: done in %.1f s, %d rescales%n", id, o.wallSeconds(), o.rescales().size());
+            scalingRuns.add(new io.keyshift.jobs.report.ScalingReport.Run(id, s.parallelism(), o.rescales()));
+        }
         ReplayReport report = ReplayReport.build(work, s.out(), order, timings, s.input().stats(), s.parallelism(),
                 maxP, window, s.withSum());
+        if (!scalingRuns.isEmpty()) {
+            io.keyshift.jobs.report.ScalingReport.add(report, work, s.out(), scalingRuns,
+                    base.get(io.keyshift.config.ScalingOptions.CAPACITY), window.toMillis(),
+                    s.input().stats().firstEvent(), s.input().stats().lastEvent());
+        }
         report.write();
         return report;
     }

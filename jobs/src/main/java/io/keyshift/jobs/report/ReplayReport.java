@@ -50,7 +50,7 @@ public final class ReplayReport {
     private final Path out;
     private final ObjectNode json;
     private final List<String> table;
-    private final ReportCharts.Data charts;
+    private ReportCharts.Data charts;
 
     private ReplayReport(Path out, ObjectNode json, List<String> table, ReportCharts.Data charts) {
         this.out = out;
@@ -69,6 +69,17 @@ public final class ReplayReport {
         ObjectMapper mapper = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
         mapper.writeValue(out.resolve("report.json").toFile(), json);
         ReportCharts.write(out, charts);
+    }
+
+    /** Adds the parallelism-over-time chart (series name -> window start -> parallelism). */
+    public void addParallelismChart(Map<String, SortedMap<Long, Double>> parallelism) {
+        charts = new ReportCharts.Data(charts.title(), charts.summary(), charts.loads(), charts.imbalance(),
+                charts.forecasts(), charts.migrations(), parallelism);
+    }
+
+    /** Appends lines to the summary table (printed and on the HTML page). */
+    public void addSummary(List<String> lines) {
+        table.addAll(lines);
     }
 
     /** Prints the summary table. */
@@ -262,7 +273,7 @@ public final class ReplayReport {
         chartImbalance.put("oracle (knows each window)", oracle.perWindow());
         List<String> summary = table(root, nodes);
         ReportCharts.Data data = new ReportCharts.Data("keyshift replay report", summary, chartLoads, chartImbalance,
-                chartForecasts, chartMigrations);
+                chartForecasts, chartMigrations, new LinkedHashMap<>());
         return new ReplayReport(out, root, summary, data);
     }
 
@@ -481,7 +492,7 @@ public final class ReplayReport {
         return out;
     }
 
-    private record LoadLine(long windowStart, int subtask, long count, boolean shadow, String key) {
+    record LoadLine(long windowStart, int subtask, long count, boolean shadow, String key) {
         static LoadLine parse(String line) throws IOException {
             // windowStart,subtask,count,role,keyGroup,key (key last: it may be quoted)
             int a = line.indexOf(',');

@@ -43,7 +43,8 @@ public final class ReportCharts {
                        Map<String, SortedMap<Long, long[]>> loads,
                        Map<String, SortedMap<Long, Double>> imbalance,
                        Map<String, List<ForecastPoint>> forecasts,
-                       Map<String, List<MigrationSpan>> migrations) {}
+                       Map<String, List<MigrationSpan>> migrations,
+                       Map<String, SortedMap<Long, Double>> parallelism) {}
 
     /** Draws the charts into {@code out/charts} and writes {@code out/report.html}. */
     public static void write(Path out, Data d) throws IOException {
@@ -129,6 +130,26 @@ public final class ReportCharts {
                 c.addSeries("switch-over", wx, wy).setMarker(SeriesMarkers.DIAMOND);
                 charts.put("migrations-" + e.getKey(), c);
             }
+        }
+        if (!d.parallelism().isEmpty()) {
+            XYChart c = chart("Parallelism over time (scaling runs; the parallelism the load needed at the capacity)",
+                    "subtasks");
+            c.getStyler().setYAxisMin(0.0);
+            for (Map.Entry<String, SortedMap<Long, Double>> e : d.parallelism().entrySet()) {
+                List<Date> x = new ArrayList<>();
+                List<Double> y = new ArrayList<>();
+                for (Map.Entry<Long, Double> w : e.getValue().entrySet()) {
+                    x.add(new Date(w.getKey()));
+                    y.add(w.getValue());
+                }
+                if (!x.isEmpty()) {
+                    XYSeries s = line(c, e.getKey(), x, y);
+                    if (e.getKey().startsWith("needed")) {
+                        s.setLineStyle(SeriesLinesDashed.DASHED);
+                    }
+                }
+            }
+            charts.put("parallelism", c);
         }
         StringBuilder html = new StringBuilder();
         html.append("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>").append(esc(d.title()))

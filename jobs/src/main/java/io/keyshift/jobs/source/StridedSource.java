@@ -34,6 +34,7 @@ public class StridedSource implements Source<Event, StrideSplit, List<StrideSpli
     private final int splits;
     private final double recordsPerSecond;
     private final String progressId;
+    private String gateId;
 
     /**
      * @param space the events
@@ -49,6 +50,15 @@ public class StridedSource implements Source<Event, StrideSplit, List<StrideSpli
         this.splits = splits;
         this.recordsPerSecond = recordsPerSecond;
         this.progressId = progressId;
+    }
+
+    /**
+     * Readers wait at the {@link io.keyshift.scaling.ReplayScalingGate} {@code id} (a lockstep replay with a
+     * simulated scaling actuator); null for none.
+     */
+    public StridedSource withGate(String id) {
+        this.gateId = id;
+        return this;
     }
 
     @Override
@@ -120,6 +130,6 @@ public class StridedSource implements Source<Event, StrideSplit, List<StrideSpli
     @Override
     public SourceReader<Event, StrideSplit> createReader(SourceReaderContext ctx) {
         double perSplit = recordsPerSecond > 0 ? recordsPerSecond / splits : 0;
-        return new StridedSourceReader(space, perSplit, progressId);
+        return new StridedSourceReader(space, perSplit, progressId, gateId);
     }
 }

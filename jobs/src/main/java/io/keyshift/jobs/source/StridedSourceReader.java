@@ -14,7 +14,14 @@ import java.util.List;
 import java.util.PriorityQueue;
 import java.util.concurrent.CompletableFuture;
 
-/** Reads its strided splits, merged by event time (ties by split offset); optionally throttled per split. */
+import io.keyshift.scaling.ReplayScalingGate;
+
+/**
+ * Reads its strided splits, merged by event time (ties by split offset); optionally throttled per split; optionally
+ * in lockstep with a {@link ReplayScalingGate}: records below the gate's bound, then the first one at or past it
+ * (its timestamp carries the watermark over the bound), then nothing until the bound moves (the reader reports
+ * NOTHING_AVAILABLE with a future, so the task's mailbox, watermarks and checkpoints go on).
+ */
 final class StridedSourceReader implements SourceReader<Event, StrideSplit> {
     private final EventSpace space;
     private final double recordsPerSecondPerSplit;
@@ -25,11 +32,19 @@ final class StridedSourceReader implements SourceReader<Event, StrideSplit> {
     private boolean noMoreSplits;
     private long emitted;
     private long startNanos;
+    private final ReplayScalingGate.Gate gate;
+    /** The gate bound this reader has already emitted its one record past (Long.MIN_VALUE: none). */
+    private long passed = Long.MIN_VALUE;
+    private CompletableFuture<Void> gateFuture;
 
-    StridedSourceReader(EventSpace space, double recordsPerSecondPerSplit, String progressId) {
+    StridedSourceReader(EventSpace space, double recordsPerSecondPerSplit, String progressId, String gateId) {
         this.space = space;
         this.recordsPerSecondPerSplit = recordsPerSecondPerSplit;
         this.progressId = progressId;
+        this.gate = ReplayScalingGate.get(gateId);
+        if (gateId != null && gate == null) {
+            throw new IllegalStateException("no replay scaling gate '" + gateId + "' in this JVM");
+        }
     }
 
     private static final class Cursor {
@@ -52,6 +67,19 @@ final class StridedSourceReader implements SourceReader<Event, StrideSplit> {
 
     @Override
     public InputStatus pollNext(ReaderOutput<Event> output) throws Exception {
+        if (gate != null && !queue.isEmpty()) {
+            long bound = gate.bound();
+            if (queue.peek().next.timestamp >= bound) {
+                if (passed == bound) {
+                    gateFuture = gate.whenPast(bound);
+                    if (!gateFuture.isDone()) {
+                        return InputStatus.NOTHING_AVAILABLE;
+                    }
+                    return InputStatus.MORE_AVAILABLE;
+                }
+                passed = bound;
+            }
+        }
         Cursor c = queue.poll();
         if (c == null) {
             return noMoreSplits ? InputStatus.END_OF_INPUT : InputStatus.NOTHING_AVAILABLE;
@@ -110,6 +138,9 @@ final class StridedSourceReader implements SourceReader<Event, StrideSplit> {
 
     @Override
     public CompletableFuture<Void> isAvailable() {
+        if (gateFuture != null && !gateFuture.isDone()) {
+            return gateFuture;
+        }
         if (!queue.isEmpty() || noMoreSplits) {
             return CompletableFuture.completedFuture(null);
         }

@@ -14,20 +14,34 @@ import java.util.NoSuchElementException;
  * over the first half of each UTC day and back over the second. Every event is a pure function of i, so the same
  * records come out at any parallelism and in every run. {@code value} is 1 + (hash mod 100).
  *
+ * <p>With {@code peakFactor} F > 1 the rate follows a daily cycle (hours of the day counted from {@code startMillis}):
+ * the base rate from 0:00 to 6:00, rising linearly to F times it by 12:00, F times it until 18:00, falling back
+ * linearly by 24:00 ("doubles over the morning, halves at night" for F = 2). {@code eventsPerSecond} is then the
+ * night rate; a day holds {@code 12 (1 + F)} hours' worth of it. The event times come from inverting the cumulative
+ * rate in closed form (quadratic on the ramps).
+ *
  * @param records number of events, or Long.MAX_VALUE for an unbounded stream
+ * @param peakFactor daytime rate over night rate, >= 1 (1 = constant rate)
  */
 public record ZipfDriftGenerator(long records, long startMillis, double eventsPerSecond, int keys,
-                                 double exponent, int drift, long seed, double hotShare) implements EventSpace {
+                                 double exponent, int drift, long seed, double hotShare, double peakFactor)
+        implements EventSpace {
     private static final long DAY = 86_400_000L;
     /** The key that carries {@code hotShare} of the records. */
     public static final String HOT_KEY = "hot-key";
 
     public ZipfDriftGenerator {
         if (records < 0 || keys < 1 || !(eventsPerSecond > 0) || exponent < 0 || drift < 0
-                || !(hotShare >= 0 && hotShare < 1)) {
+                || !(hotShare >= 0 && hotShare < 1) || !(peakFactor >= 1)) {
             throw new IllegalArgumentException("generator: records >= 0, keys >= 1, eventsPerSecond > 0, exponent >= 0, "
-                    + "drift >= 0, hot share in [0, 1) required");
+                    + "drift >= 0, hot share in [0, 1), peak factor >= 1 required");
         }
+    }
+
+    /** At a constant rate. */
+    public ZipfDriftGenerator(long records, long startMillis, double eventsPerSecond, int keys, double exponent,
+                              int drift, long seed, double hotShare) {
+        this(records, startMillis, eventsPerSecond, keys, exponent, drift, seed, hotShare, 1.0);
     }
 
     /** Without a single hot key. */
@@ -43,7 +57,7 @@ public record ZipfDriftGenerator(long records, long startMillis, double eventsPe
 
     /** The i-th event. */
     public Event event(long i, double[] cdf) {
-        long t = startMillis + (long) Math.floor(i * 1000.0 / eventsPerSecond);
+        long t = startMillis + offsetMillis(i);
         long h = mix(seed ^ mix(i));
         if (hotShare > 0 && (mix(h ^ 0x5DEECE66DL) >>> 11) * 0x1.0p-53 < hotShare) {
             return new Event(t, HOT_KEY, 1 + Math.floorMod(mix(h), 100), i);
@@ -54,6 +68,32 @@ public record ZipfDriftGenerator(long records, long startMillis, double eventsPe
         int shift = (int) Math.round(drift * (1 - Math.cos(2 * Math.PI * dayFraction)) / 2);
         int id = Math.floorMod(rank + shift, keys);
         return new Event(t, "key-" + id, 1 + Math.floorMod(mix(h), 100), i);
+    }
+
+    /** Event time of event i after the start (ms): i over the rate, or the inverse of the daily cumulative rate. */
+    long offsetMillis(long i) {
+        if (peakFactor == 1.0) {
+            return (long) Math.floor(i * 1000.0 / eventsPerSecond);
+        }
+        double f = peakFactor;
+        double a = (f - 1) / 12;                     // ramp: rate 1 + 2a x after x hours, cumulative x + a x^2
+        double perDay = 12 * (1 + f);               // night-rate hours per day
+        double u = i / eventsPerSecond / 3600.0;     // night-rate hours since the start
+        double day = Math.floor(u / perDay);
+        double r = u - day * perDay;
+        double c12 = 12 + 3 * (f - 1);
+        double c18 = c12 + 6 * f;
+        double h;
+        if (r <= 6) {
+            h = r;
+        } else if (r <= c12) {
+            h = 6 + (-1 + Math.sqrt(1 + 4 * a * (r - 6))) / (2 * a);
+        } else if (r <= c18) {
+            h = 12 + (r - c12) / f;
+        } else {
+            h = 18 + (f - Math.sqrt(Math.max(0, f * f - 4 * a * (r - c18)))) / (2 * a);
+        }
+        return (long) Math.floor((day * 24 + h) * 3_600_000.0);
     }
 
     /** Cumulative Zipf probabilities for ranks 0..keys-1. */

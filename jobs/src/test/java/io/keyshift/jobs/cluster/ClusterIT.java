@@ -131,6 +131,74 @@ class ClusterIT {
         }
     }
 
+    /**
+     * Issue 8: a cluster with the adaptive scheduler; the bike-share job at parallelism 2 with a capacity of 300
+     * trips per day and subtask, which weekday peaks exceed at parallelism 2; the autoscaler reads the job's decided
+     * parallelism (metric, 3 or 4) and PUTs the resource requirements; the job runs on at that parallelism and its
+     * results equal hash's.
+     */
+    @Test
+    void autoscalerAppliesAScaleOutThroughTheAdaptiveScheduler(@TempDir Path dir) throws Exception {
+        Path input = SharedData.file("bayarea-bikeshare-2014/batrips.csv.gz");
+        Path run = target().resolve("cluster-it-adaptive");
+        deleteRecursively(run);
+        StandaloneCluster.Settings settings = new StandaloneCluster.Settings(SharedData.flinkConf(), run,
+                Files.readString(target().resolve("cluster-classpath.txt")).trim(), StandaloneCluster.freeLoopbackPort(),
+                StandaloneCluster.freeLoopbackPort(), Map.of("jobmanager.scheduler", "adaptive",
+                "taskmanager.numberOfTaskSlots", "4", "metrics.fetcher.update-interval", "1000",
+                // rescale within seconds of a changed requirement (defaults wait 30-60 s)
+                "jobmanager.adaptive-scheduler.executing.cooldown-after-rescaling", "2s",
+                "jobmanager.adaptive-scheduler.executing.resource-stabilization-timeout", "2s",
+                "jobmanager.adaptive-scheduler.rescale-trigger.max-delay", "5s"));
+        StandaloneCluster.Status st = StandaloneCluster.start(settings, Duration.ofSeconds(120), System.err);
+        try {
+            assertThat(st.up()).isTrue();
+            FlinkRest api = new FlinkRest(st.restAddress());
+            String jar = api.uploadJar(target().resolve("keyshift-jobs.jar"));
+            Path out = dir.resolve("out");
+            String job = api.runJar(jar, KeyshiftJob.class.getName(), List.of("--input", input.toString(), "--key",
+                    "start_station", "--time", "start_date", "--time-format", TIME_FORMAT, "--window", "1d",
+                    "--strategy", "predictive", "--parallelism", "2", "--out", out.toString(), "--rate", "2500",
+                    "-Dkeyshift.scaling.capacity=300", "-Dkeyshift.scaling.max-parallelism=4",
+                    "-Dkeyshift.scaling.scale-in-windows=1000"), null, null, false);
+            Autoscaler scaler = new Autoscaler(api, job);
+            long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
+            Autoscaler.Step applied = null;
+            while (applied == null && System.nanoTime() < deadline) {
+                Autoscaler.Step s = scaler.step();
+                System.err.println("autoscale: " + s.message());
+                assertThat(s.state()).isIn("CREATED", "INITIALIZING", "RUNNING");
+                if (s.applied()) {
+                    applied = s;
+                } else {
+                    Thread.sleep(1000);
+                }
+            }
+            assertThat(applied).as("a scale-out applied within 90 s").isNotNull();
+            assertThat(applied.current()).isEqualTo(2);
+            assertThat(applied.decided()).isBetween(3, 4);
+            int running = 0;
+            deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
+            while (System.nanoTime() < deadline && (running = scaler.runningParallelism()) != applied.decided()) {
+                Thread.sleep(500);
+            }
+            assertThat(running).as("the job's parallelism after the rescale").isEqualTo(applied.decided());
+            assertThat(api.jobState(job)).as("still running after the rescale").isEqualTo("RUNNING");
+            assertFinished(api, job, Duration.ofMinutes(4));
+
+            Map<String, String> keyshift = ReplayReport.results(out.resolve("results"));
+            Map<String, String> hash = hashResults(input, dir.resolve("hash"));
+            assertThat(keyshift).hasSize(hash.size()).isEqualTo(hash);
+            assertThat(ReplayReport.lines(out.resolve("validation"))).noneMatch(l -> l.startsWith("MISMATCH"));
+            System.err.printf("cluster IT (adaptive): parallelism 2 -> %d applied through the REST API, %d results "
+                    + "equal hash's%n", applied.decided(), keyshift.size());
+        } finally {
+            StandaloneCluster.stop(run, Duration.ofSeconds(20), System.err);
+            assertThat(StandaloneCluster.alive(st.jobManagerPid())).isFalse();
+            assertThat(StandaloneCluster.alive(st.taskManagerPid())).isFalse();
+        }
+    }
+
     private static void deleteRecursively(Path p) throws java.io.IOException {
         if (Files.exists(p)) {
             try (var walk = Files.walk(p)) {

@@ -1,0 +1,58 @@
+package io.keyshift.jobs.cli;
+
+import io.keyshift.jobs.cluster.Autoscaler;
+import io.keyshift.jobs.cluster.FlinkRest;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.time.Duration;
+import java.time.LocalTime;
+import java.time.temporal.ChronoUnit;
+import java.util.List;
+
+/** {@code keyshift autoscale JOB_ID}: applies the job's scaling decisions through the adaptive scheduler. */
+@Command(name = "autoscale", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Applies a running job's scaling decisions (keyshift.scaling.*) through Flink's REST API:",
+            "polls the job's keyshiftScalingParallelism metric and, when it differs from the job's resource",
+            "requirements, PUTs /jobs/JOB_ID/resource-requirements with the decided parallelism as the upper bound",
+            "of the job's parallel vertices. The cluster must run the adaptive scheduler",
+            "(bin/keyshift cluster start -D jobmanager.scheduler=adaptive), which then rescales the job from its",
+            "latest checkpoint. Runs until the job ends (or once, with --once).",
+            "Exit status: 0 the job ended (or --once done), 1 failed, 2 bad options."})
+public final class AutoscaleCommand implements java.util.concurrent.Callable<Integer> {
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "JOB_ID", description = "The job to scale.")
+    String jobId;
+
+    @Option(names = "--interval", paramLabel = "DURATION", defaultValue = "10s",
+            description = "Time between two polls, Flink duration syntax. Default: ${DEFAULT-VALUE}.")
+    String interval;
+
+    @Option(names = "--once", description = "Poll and apply once, then exit.")
+    boolean once;
+
+    @CommandLine.Mixin
+    ClusterAddressOptions cluster;
+
+    @Override
+    public Integer call() throws Exception {
+        CommandLine cl = spec.commandLine();
+        Duration every = FlinkOptions.window(cl, "--interval", interval);
+        FlinkRest api = cluster.client(cl);
+        Autoscaler scaler = new Autoscaler(api, jobId);
+        while (true) {
+            Autoscaler.Step s = scaler.step();
+            System.out.printf("%s autoscale %s: %s%n", LocalTime.now().truncatedTo(ChronoUnit.SECONDS), jobId, s.message());
+            if (once || List.of("FINISHED", "FAILED", "CANCELED").contains(s.state())) {
+                return 0;
+            }
+            Thread.sleep(every.toMillis());
+        }
+    }
+}

@@ -1,0 +1,83 @@
+package io.keyshift.jobs.cluster;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import java.io.IOException;
+import java.util.Iterator;
+import java.util.Map;
+
+/**
+ * Applies keyshift's scaling decisions to a running job through Flink's REST API, outside the dataflow. Needs a
+ * cluster with {@code jobmanager.scheduler: adaptive} (the adaptive scheduler rescales a running job when its
+ * resource requirements change) and a job with {@code keyshift.scaling.capacity} set.
+ *
+ * <p>One {@link #step}: read the gauge {@code keyshiftScalingParallelism} of the job's ScalingDecisions operator (the
+ * parallelism the actuated policy, {@code keyshift.scaling.policy}, has decided), read
+ * {@code GET /jobs/:jobid/resource-requirements}, and if the decided parallelism differs from the current upper
+ * bound of the job's parallel vertices, {@code PUT} new requirements: those vertices get {@code [1, decided]}, the
+ * global ones (parallelism-1 profiler, forecaster, planner, scaling, plan sinks) keep theirs. The parallel vertices
+ * are those whose upper bound is the largest in the job, so the job must have been submitted with a parallelism
+ * of at least 2.
+ */
+public final class Autoscaler {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** What one step saw and did. */
+    public record Step(String state, int current, int decided, boolean applied, String message) {}
+
+    private final FlinkRest api;
+    private final String jobId;
+
+    public Autoscaler(FlinkRest api, String jobId) {
+        this.api = api;
+        this.jobId = jobId;
+    }
+
+    /** One step: reads the decision and applies it if it differs from the job's requirements. */
+    public Step step() throws IOException, InterruptedException {
+        String state = api.jobState(jobId);
+        if (!"RUNNING".equals(state)) {
+            return new Step(state, -1, -1, false, "job is " + state);
+        }
+        double decided = api.operatorMetricSum(jobId, "keyshiftScalingParallelism");
+        JsonNode req = api.get("/jobs/" + jobId + "/resource-requirements");
+        int current = 0;
+        for (Iterator<Map.Entry<String, JsonNode>> it = req.fields(); it.hasNext(); ) {
+            current = Math.max(current, it.next().getValue().path("parallelism").path("upperBound").asInt());
+        }
+        if (Double.isNaN(decided)) {
+            return new Step(state, current, -1, false, "no keyshiftScalingParallelism metric yet (is "
+                    + "keyshift.scaling.capacity set on the job? metrics reach the REST API every few seconds)");
+        }
+        int target = (int) Math.round(decided);
+        if (target == current || target < 1) {
+            return new Step(state, current, target, false, "parallelism " + current + " is the decided one");
+        }
+        ObjectNode body = JSON.createObjectNode();
+        for (Iterator<Map.Entry<String, JsonNode>> it = req.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> v = it.next();
+            JsonNode p = v.getValue().path("parallelism");
+            ObjectNode bounds = body.putObject(v.getKey()).putObject("parallelism");
+            if (p.path("upperBound").asInt() == current) {
+                bounds.put("lowerBound", 1);
+                bounds.put("upperBound", target);
+            } else {
+                bounds.put("lowerBound", p.path("lowerBound").asInt());
+                bounds.put("upperBound", p.path("upperBound").asInt());
+            }
+        }
+        api.put("/jobs/" + jobId + "/resource-requirements", body);
+        return new Step(state, current, target, true, "requested parallelism " + current + " -> " + target);
+    }
+
+    /** The parallelism the job's vertices run at now (largest over vertices), from {@code GET /jobs/:jobid}. */
+    public int runningParallelism() throws IOException, InterruptedException {
+        int p = 0;
+        for (JsonNode v : api.job(jobId).path("vertices")) {
+            p = Math.max(p, v.path("parallelism").asInt());
+        }
+        return p;
+    }
+}

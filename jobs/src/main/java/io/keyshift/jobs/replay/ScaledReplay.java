@@ -1,0 +1,144 @@
+package io.keyshift.jobs.replay;
+
+import io.keyshift.avro.ScalingDecision;
+import io.keyshift.avro.ScalingPolicy;
+import io.keyshift.config.ScalingOptions;
+import io.keyshift.jobs.source.EventSpace;
+import io.keyshift.pipeline.Strategy;
+import io.keyshift.scaling.ReplayScalingGate;
+
+import org.apache.flink.api.common.JobID;
+import org.apache.flink.configuration.CheckpointingOptions;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.RestOptions;
+import org.apache.flink.configuration.TaskManagerOptions;
+import org.apache.flink.core.execution.SavepointFormatType;
+import org.apache.flink.runtime.jobgraph.JobGraph;
+import org.apache.flink.runtime.jobgraph.SavepointRestoreSettings;
+import org.apache.flink.runtime.jobmaster.JobResult;
+import org.apache.flink.runtime.minicluster.MiniCluster;
+import org.apache.flink.runtime.minicluster.MiniClusterConfiguration;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A replay with a simulated scaling actuator: the {@code predictive} strategy's job on one local MiniCluster (one
+ * TaskManager with {@code keyshift.scaling.max-parallelism} slots), in event-time lockstep with its scaling decisions
+ * through a {@link ReplayScalingGate}. When the actuated policy decides to rescale at the end of window w, the source
+ * waits at w's end, the driver stops the job with a savepoint and restores it at the decided parallelism, and the
+ * replay goes on from window w + 1: what the job would have done had an actuator applied each decision at once.
+ * Nothing else changes between segments (same configuration, uids, output directories), so the results must equal
+ * {@code hash}'s across every rescale.
+ */
+public final class ScaledReplay {
+
+    /** One applied decision; {@code seconds} is the wall time of the stop-with-savepoint and restore. */
+    public record Rescale(long windowEnd, int from, int to, double load, double utilizationBefore,
+                          double utilizationAfter, String reason, String savepoint, double seconds) {}
+
+    /** What a scaled run did. */
+    public record Outcome(ScalingPolicy policy, int initialParallelism, List<Rescale> rescales, double wallSeconds) {}
+
+    private ScaledReplay() {}
+
+    /** The run directory's name for {@code policy}: {@code scaled-predictive} or {@code scaled-reactive}. */
+    public static String runId(ScalingPolicy policy) {
+        return "scaled-" + policy.name().toLowerCase(java.util.Locale.ROOT);
+    }
+
+    /**
+     * Runs the predictive strategy with {@code policy}'s decisions applied.
+     *
+     * @param base       Flink and keyshift configuration; {@code keyshift.scaling.capacity} and
+     *                   {@code keyshift.scaling.max-parallelism} must be set (> 0)
+     * @param firstEvent event time of the first record (ms): the gate's first bound is the end of its window
+     */
+    public static Outcome run(EventSpace space, long firstEvent, Configuration base, ScalingPolicy policy,
+                              int parallelism, int maxParallelism, long windowMillis, Path runDir, Path work,
+                              boolean withSum, String progressId, PrintStream log) throws Exception {
+        int slots = base.get(ScalingOptions.MAX_PARALLELISM);
+        if (base.get(ScalingOptions.CAPACITY) <= 0 || slots <= 0) {
+            throw new IllegalArgumentException("a scaled replay needs keyshift.scaling.capacity > 0 and "
+                    + "keyshift.scaling.max-parallelism > 0");
+        }
+        String gateId = runId(policy) + "-" + UUID.randomUUID();
+        ReplayScalingGate.Gate gate = ReplayScalingGate.create(gateId, windowMillis, policy, firstEvent);
+        Configuration conf = new Configuration(base);
+        conf.set(ScalingOptions.REPLAY_GATE, gateId);
+        conf.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, work.resolve("checkpoints").resolve(runId(policy)).toUri().toString());
+        conf.set(TaskManagerOptions.NUM_TASK_SLOTS, slots);
+        int restPort = conf.getOptional(RestOptions.PORT).orElse(io.keyshift.jobs.cluster.StandaloneCluster.freeLoopbackPort());
+        conf.set(RestOptions.PORT, restPort);
+        String savepointDir = work.resolve("savepoints").resolve(runId(policy)).toUri().toString();
+        MiniCluster cluster = new MiniCluster(new MiniClusterConfiguration.Builder().setConfiguration(conf)
+                .setNumTaskManagers(1).setNumSlotsPerTaskManager(slots).build());
+        long t0 = System.nanoTime();
+        List<Rescale> rescales = new ArrayList<>();
+        cluster.start();
+        try {
+            log.printf("replay [%s]: predictive routing, %s scaling applied by stop-with-savepoint and restore, "
+                    + "parallelism %d (at most %d); web UI: http://127.0.0.1:%d%n", runId(policy),
+                    policy.name().toLowerCase(java.util.Locale.ROOT), parallelism, slots, restPort);
+            int p = parallelism;
+            String savepoint = null;
+            while (true) {
+                StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
+                env.setParallelism(p);
+                env.setMaxParallelism(maxParallelism);
+                ReplayJob.build(env, space, Strategy.PREDICTIVE, conf, runDir, withSum, 0, progressId);
+                JobGraph graph = env.getStreamGraph().getJobGraph();
+                graph.setSavepointRestoreSettings(savepoint == null ? SavepointRestoreSettings.none()
+                        : SavepointRestoreSettings.forPath(savepoint, false));
+                JobID job = cluster.submitJob(graph).get().getJobID();
+                CompletableFuture<JobResult> result = cluster.requestJobResult(job);
+                ScalingDecision d = null;
+                while (!result.isDone() && (d = gate.pending()) == null) {
+                    Thread.sleep(20);
+                }
+                if (d == null || result.isDone()) {
+                    checkSucceeded(result.get(), runId(policy));
+                    break;
+                }
+                long r0 = System.nanoTime();
+                String sp;
+                try {
+                    sp = cluster.stopWithSavepoint(job, savepointDir, false, SavepointFormatType.CANONICAL)
+                            .get(5, TimeUnit.MINUTES);
+                } catch (Exception e) {
+                    if (result.isDone()) { // the job ended before the savepoint: the decision came with the last window
+                        checkSucceeded(result.get(), runId(policy));
+                        break;
+                    }
+                    throw e;
+                }
+                result.get();
+                rescales.add(new Rescale(d.getWindowEnd(), p, d.getToParallelism(), d.getLoad(),
+                        d.getUtilizationBefore(), d.getUtilizationAfter(), d.getReason(), sp,
+                        (System.nanoTime() - r0) / 1e9));
+                log.printf("replay [%s]: %s at window end %s: parallelism %d -> %d (%s)%n", runId(policy), d.getKind(),
+                        java.time.Instant.ofEpochMilli(d.getWindowEnd()), p, d.getToParallelism(), d.getReason());
+                p = d.getToParallelism();
+                savepoint = sp;
+                gate.release();
+            }
+        } finally {
+            cluster.close();
+            ReplayScalingGate.remove(gateId);
+        }
+        return new Outcome(policy, parallelism, rescales, (System.nanoTime() - t0) / 1e9);
+    }
+
+    private static void checkSucceeded(JobResult r, String name) throws Exception {
+        if (!r.isSuccess()) {
+            throw new Exception("replay [" + name + "] failed", r.getSerializedThrowable()
+                    .map(t -> t.deserializeError(ScaledReplay.class.getClassLoader())).orElse(null));
+        }
+    }
+}

@@ -1,0 +1,107 @@
+package io.keyshift.jobs.scaling;
+
+import io.keyshift.jobs.SharedData;
+import io.keyshift.jobs.cli.KeyshiftCli;
+import io.keyshift.jobs.source.ZipfDriftGenerator;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+/** Replay with a simulated scaling actuator (issue 8): rescales by stop-with-savepoint and restore. */
+class ScaledReplayTest {
+
+    private static int run(StringWriter out, StringWriter err, String... args) {
+        CommandLine cl = new CommandLine(new KeyshiftCli());
+        cl.setOut(new PrintWriter(out));
+        cl.setErr(new PrintWriter(err));
+        return cl.execute(args);
+    }
+
+    @Test
+    void diurnalRateDoublesOverTheMorningAndHalvesAtNight() {
+        // 2 days at a night rate of 1 event per second, peak factor 2: a day holds 1.5 days' worth of the night rate
+        ZipfDriftGenerator g = new ZipfDriftGenerator(259_200, 0, 1.0, 10, 1.0, 0, 1, 0.0, 2.0);
+        double[] cdf = g.cdf();
+        long[] perHour = new long[48];
+        long previous = Long.MIN_VALUE;
+        for (long i = 0; i < g.size(); i++) {
+            long t = g.event(i, cdf).timestamp;
+            assertThat(t).isGreaterThanOrEqualTo(previous);
+            previous = t;
+            perHour[(int) (t / 3_600_000)]++;
+        }
+        for (int day = 0; day < 2; day++) {
+            int h0 = day * 24;
+            assertThat((double) perHour[h0 + 3]).isCloseTo(3600, within(2.0));      // night: the base rate
+            assertThat((double) perHour[h0 + 15]).isCloseTo(7200, within(2.0));     // afternoon: twice it
+            assertThat((double) perHour[h0 + 9]).isCloseTo(3600 * (1 + 3.5 / 6), within(2.0)); // morning ramp, 3.5 h in
+            assertThat((double) perHour[h0 + 21]).isCloseTo(3600 * (2 - 3.5 / 6), within(2.0)); // evening ramp, 3.5 h in
+        }
+        assertThat(previous).isLessThan(48 * 3_600_000L);
+    }
+
+    @Test
+    void scaleNeedsCapacityAndMaxParallelismNamingThem(@TempDir Path dir) {
+        StringWriter err = new StringWriter();
+        assertThat(run(new StringWriter(), err, "replay", "--scale", "predictive", "--out", dir.toString(),
+                "--config", SharedData.flinkConf().toString())).isEqualTo(2);
+        assertThat(err.toString()).contains("keyshift.scaling.capacity");
+        err = new StringWriter();
+        assertThat(run(new StringWriter(), err, "replay", "--scale", "predictive", "-Dkeyshift.scaling.capacity=100",
+                "--out", dir.toString(), "--config", SharedData.flinkConf().toString())).isEqualTo(2);
+        assertThat(err.toString()).contains("keyshift.scaling.max-parallelism");
+        err = new StringWriter();
+        assertThat(run(new StringWriter(), err, "replay", "--scale", "sometimes", "--out", dir.toString(),
+                "--config", SharedData.flinkConf().toString())).isEqualTo(2);
+        assertThat(err.toString()).contains("--scale");
+    }
+
+    /**
+     * End-to-end (slow, about 50 s): two generated days whose rate doubles over each morning, p = 2 at the start,
+     * capacity 1,200 records per window and subtask. Both policies are applied by stop-with-savepoint and restore;
+     * predictive scaling acts a window or more before reactive scaling, so it has fewer overload windows, at no more
+     * than 10% more slot-hours; every rescaled run's results equal hash's.
+     */
+    @Test
+    @Tag("end-to-end")
+    void predictiveScalingHasFewerOverloadWindowsThanReactiveAndExactResults(@TempDir Path dir) throws Exception {
+        Path out = dir.resolve("out");
+        StringWriter so = new StringWriter();
+        StringWriter se = new StringWriter();
+        int exit = run(so, se, "replay", "--generator-records", "96000", "--generator-days", "2",
+                "--generator-peak-factor", "2", "--window", "1h", "--parallelism", "2", "--strategies", "hash",
+                "--scale", "predictive,reactive", "-Dkeyshift.scaling.capacity=1200",
+                "-Dkeyshift.scaling.max-parallelism=8", "--out", out.toString(),
+                "--config", SharedData.flinkConf().toString());
+        assertThat(exit).as(se.toString()).isZero();
+        JsonNode runs = new ObjectMapper().readTree(out.resolve("report.json").toFile()).at("/scaling/runs");
+        JsonNode hash = runs.get("hash");
+        JsonNode predictive = runs.get("scaled-predictive");
+        JsonNode reactive = runs.get("scaled-reactive");
+        for (JsonNode r : new JsonNode[] {predictive, reactive}) {
+            assertThat(r.get("rescales").asInt()).isGreaterThanOrEqualTo(2);
+            assertThat(r.get("results").asLong()).isEqualTo(hash.get("results").asLong()).isPositive();
+            assertThat(r.get("result_mismatches").asLong()).isZero();
+            assertThat(r.get("validation_mismatches").asLong()).isZero();
+            assertThat(r.get("overload_windows").asLong()).isLessThan(hash.get("overload_windows").asLong());
+        }
+        assertThat(predictive.get("overload_windows").asLong()).isLessThan(reactive.get("overload_windows").asLong());
+        assertThat(predictive.get("slot_hours").asDouble()).isLessThanOrEqualTo(1.10 * reactive.get("slot_hours").asDouble());
+        assertThat(out.resolve("charts").resolve("parallelism.png")).isRegularFile();
+        assertThat(Files.readString(out.resolve("rescales-scaled-predictive.csv"))).contains(",2,3,"); // a scale-out from 2
+        assertThat(Files.readString(out.resolve("report.html"))).contains("scaled-predictive").contains("slot-hours")
+                .contains("id=\"parallelism\"");
+    }
+}
