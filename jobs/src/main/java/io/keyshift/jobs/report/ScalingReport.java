@@ -95,7 +95,7 @@ public final class ScalingReport {
             n.put("slot_hours", slotHours);
             n.put("peak_utilization", peak);
             n.put("results", res.size());
-            n.put("result_mismatches", ReplayReport.mismatches(hash, res) + Math.abs(hash.size() - res.size()));
+            n.put("result_mismatches", ReplayReport.mismatches(hash, res));
             n.put("validation_mismatches", validationMismatches);
             double restoreSeconds = r.rescales().stream().mapToDouble(ScaledReplay.Rescale::seconds).sum();
             n.put("rescale_wall_seconds", restoreSeconds);

@@ -7,6 +7,7 @@ import io.keyshift.jobs.cli.FlinkConfig;
 import io.keyshift.jobs.input.InputSpec;
 import io.keyshift.jobs.input.ReplayInput;
 import io.keyshift.jobs.replay.ReplayJob;
+import io.keyshift.jobs.replay.ReplayRunner;
 import io.keyshift.jobs.report.ReplayReport;
 import io.keyshift.jobs.savepoint.SavepointInspector;
 import io.keyshift.pipeline.KeyshiftPipeline;
@@ -59,7 +60,7 @@ class ClusterIT {
         Path input = SharedData.file("bayarea-bikeshare-2014/batrips.csv.gz");
         // the run directory (logs, pids) stays under target/ so that a failure can be read after the build
         Path run = target().resolve("cluster-it");
-        deleteRecursively(run);
+        ReplayRunner.deleteRecursively(run);
         StandaloneCluster.Settings settings = new StandaloneCluster.Settings(SharedData.flinkConf(), run,
                 Files.readString(target().resolve("cluster-classpath.txt")).trim(), StandaloneCluster.freeLoopbackPort(),
                 StandaloneCluster.freeLoopbackPort());
@@ -141,7 +142,7 @@ class ClusterIT {
     void autoscalerAppliesAScaleOutThroughTheAdaptiveScheduler(@TempDir Path dir) throws Exception {
         Path input = SharedData.file("bayarea-bikeshare-2014/batrips.csv.gz");
         Path run = target().resolve("cluster-it-adaptive");
-        deleteRecursively(run);
+        ReplayRunner.deleteRecursively(run);
         StandaloneCluster.Settings settings = new StandaloneCluster.Settings(SharedData.flinkConf(), run,
                 Files.readString(target().resolve("cluster-classpath.txt")).trim(), StandaloneCluster.freeLoopbackPort(),
                 StandaloneCluster.freeLoopbackPort(), Map.of("jobmanager.scheduler", "adaptive",
@@ -196,16 +197,6 @@ class ClusterIT {
             StandaloneCluster.stop(run, Duration.ofSeconds(20), System.err);
             assertThat(StandaloneCluster.alive(st.jobManagerPid())).isFalse();
             assertThat(StandaloneCluster.alive(st.taskManagerPid())).isFalse();
-        }
-    }
-
-    private static void deleteRecursively(Path p) throws java.io.IOException {
-        if (Files.exists(p)) {
-            try (var walk = Files.walk(p)) {
-                for (Path q : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                    Files.delete(q);
-                }
-            }
         }
     }
 
