@@ -31,15 +31,15 @@ public final class ScalingOptions {
     public static final ConfigOption<Integer> SCALE_IN_WINDOWS = ConfigOptions.key("keyshift.scaling.scale-in-windows")
             .intType()
             .defaultValue(6)
-            .withDescription("Windows in a row every subtask must stay (predictive: be predicted to stay) below the "
-                    + "scale-in utilization before a scale-in.");
+            .withDescription("Windows in a row every subtask must stay below the scale-in utilization before a "
+                    + "scale-in; predictive counts the measured windows up to now followed by the forecast ones.");
 
     public static final ConfigOption<String> POLICY = ConfigOptions.key("keyshift.scaling.policy")
             .stringType()
             .defaultValue("predictive")
             .withDescription("The policy whose decisions are applied (replay --scale, bin/keyshift autoscale): "
-                    + "predictive (the largest forecast total over the horizon) or reactive (the last window's "
-                    + "measured total).");
+                    + "predictive (from the forecasts of the next windows) or reactive (from the last window's "
+                    + "measured busiest subtask and total).");
 
     /** Internal: the replay's lockstep gate id (set by replay --scale, never by users). */
     public static final ConfigOption<String> REPLAY_GATE = ConfigOptions.key("keyshift.scaling.internal.replay-gate")

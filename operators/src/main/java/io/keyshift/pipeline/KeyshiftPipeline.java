@@ -132,7 +132,8 @@ public final class KeyshiftPipeline {
                     maxScale > 0 ? maxScale : maxParallelism, maxParallelism,
                     config.get(io.keyshift.config.ScalingOptions.COOLDOWN_WINDOWS),
                     config.get(io.keyshift.config.ScalingOptions.SCALE_IN_WINDOWS));
-            scaling = forecasts
+            // the window results say which subtask processed how much: the measured busiest subtask per window
+            scaling = forecasts.connect(windowed)
                     .transform("ScalingDecisions", new org.apache.flink.formats.avro.typeutils.AvroTypeInfo<>(
                             io.keyshift.avro.ScalingDecision.class),
                             new io.keyshift.scaling.ScalingOperator(scalingSettings, parallelism,

@@ -5,6 +5,7 @@ import io.keyshift.avro.ScalingDecision;
 import io.keyshift.avro.ScalingPolicy;
 import io.keyshift.avro.UnitForecast;
 import io.keyshift.avro.UnitType;
+import io.keyshift.workload.WindowResult;
 
 import org.apache.flink.api.common.state.ListState;
 import org.apache.flink.api.common.state.ListStateDescriptor;
@@ -12,26 +13,35 @@ import org.apache.flink.api.common.typeinfo.PrimitiveArrayTypeInfo;
 import org.apache.flink.runtime.state.StateInitializationContext;
 import org.apache.flink.runtime.state.StateSnapshotContext;
 import org.apache.flink.streaming.api.operators.AbstractStreamOperator;
-import org.apache.flink.streaming.api.operators.OneInputStreamOperator;
+import org.apache.flink.streaming.api.operators.TwoInputStreamOperator;
+import org.apache.flink.streaming.api.watermark.Watermark;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.ObjectInputStream;
 import java.io.ObjectOutputStream;
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 
 /**
- * Scaling decisions from the forecasts (parallelism 1): one {@link ScalingPlanner} per policy, PREDICTIVE on the
- * largest forecast total over the horizon, REACTIVE on the last window's measured total. Emits a
- * {@link ScalingDecision} when a policy changes its parallelism. Nothing here actuates them: the gauge
- * {@code keyshiftScalingParallelism} reports the actuated policy's parallelism (read by {@code bin/keyshift
- * autoscale} through the REST API), the counter {@code keyshiftScalingDecisions} its decisions; in a replay with
- * {@code --scale}, a {@link ReplayScalingGate} hands them to the simulated actuator. State: both planners (operator
- * list state, Java-serialized, one element).
+ * Scaling decisions (parallelism 1): one {@link ScalingPlanner} per policy, fed window by window with the forecaster's
+ * {@link LoadForecast} (input 1) and the window operator's per-key results (input 2, {@link WindowResult}: each says
+ * which subtask processed how many records), from which the busiest subtask's measured load is taken. A window is
+ * decided once the watermark (the lower of both inputs') has passed its end, so that every subtask's results are in;
+ * the decision is therefore the same on every run. Emits a {@link ScalingDecision} when a policy changes its
+ * parallelism. Nothing here actuates them: the gauge {@code keyshiftScalingParallelism} reports the actuated policy's
+ * parallelism (read by {@code bin/keyshift autoscale} through the REST API), the counter {@code keyshiftScalingDecisions}
+ * its decisions; in a replay with {@code --scale}, a {@link ReplayScalingGate} hands them to the simulated actuator.
+ * State: both planners, the forecasts and per-subtask counts of windows not yet decided (operator list state
+ * "scaling-v2", Java-serialized, one element).
  */
 public class ScalingOperator extends AbstractStreamOperator<ScalingDecision>
-        implements OneInputStreamOperator<LoadForecast, ScalingDecision> {
+        implements TwoInputStreamOperator<LoadForecast, WindowResult, ScalingDecision> {
     static {
         // before Flink restores this operator's state: an Avro serializer snapshot resolves keyshift's schema classes
         // by name, and a job's own classloader (on a cluster) has a fresh, untrusting Avro
@@ -40,14 +50,26 @@ public class ScalingOperator extends AbstractStreamOperator<ScalingDecision>
 
     private static final long serialVersionUID = 1L;
 
+    /** What the operator keeps between windows (and in its state). */
+    private static final class Held implements Serializable {
+        private static final long serialVersionUID = 1L;
+        ScalingPlanner predictive;
+        ScalingPlanner reactive;
+        /** Forecasts of windows not yet decided, by window end. */
+        final TreeMap<Long, LoadForecast> pending = new TreeMap<>();
+        /** Records per subtask of windows not yet decided, by window end. */
+        final Map<Long, Map<Integer, Long>> counts = new HashMap<>();
+        /** End of the last decided window; results of windows up to it (late firings) are dropped. */
+        long decidedUpTo = Long.MIN_VALUE;
+    }
+
     private final ScalingPlanner.Settings settings;
     private final int initialParallelism;
     private final String gateId;
+    private final ScalingPolicy actuated;
     private transient ReplayScalingGate.Gate gate;
     private transient org.apache.flink.metrics.Counter decisions;
-    private final ScalingPolicy actuated;
-    private transient ScalingPlanner predictive;
-    private transient ScalingPlanner reactive;
+    private transient Held held;
     private transient ListState<byte[]> state;
 
     public ScalingOperator(ScalingPlanner.Settings settings, int initialParallelism) {
@@ -73,19 +95,19 @@ public class ScalingOperator extends AbstractStreamOperator<ScalingDecision>
     public void initializeState(StateInitializationContext context) throws Exception {
         super.initializeState(context);
         state = context.getOperatorStateStore().getListState(
-                new ListStateDescriptor<>("scaling-planners", PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO));
-        predictive = new ScalingPlanner(settings, ScalingPolicy.PREDICTIVE, initialParallelism);
-        reactive = new ScalingPlanner(settings, ScalingPolicy.REACTIVE, initialParallelism);
+                new ListStateDescriptor<>("scaling-v2", PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO));
+        held = new Held();
+        held.predictive = new ScalingPlanner(settings, ScalingPolicy.PREDICTIVE, initialParallelism);
+        held.reactive = new ScalingPlanner(settings, ScalingPolicy.REACTIVE, initialParallelism);
         for (byte[] b : state.get()) {
             try (ObjectInputStream in = new ObjectInputStream(new ByteArrayInputStream(b))) {
-                predictive = (ScalingPlanner) in.readObject();
-                reactive = (ScalingPlanner) in.readObject();
+                held = (Held) in.readObject();
             }
             if (gateId != null) {
                 // a replay rebuilds the job at the decided parallelism: continue from the job's. (On a cluster the
                 // adaptive scheduler rescales the submitted graph, so the planners keep their own decided value.)
-                predictive.syncParallelism(initialParallelism);
-                reactive.syncParallelism(initialParallelism);
+                held.predictive.syncParallelism(initialParallelism);
+                held.reactive.syncParallelism(initialParallelism);
             }
         }
         gate = ReplayScalingGate.get(gateId);
@@ -95,21 +117,42 @@ public class ScalingOperator extends AbstractStreamOperator<ScalingDecision>
     public void open() throws Exception {
         super.open();
         getMetricGroup().gauge("keyshiftScalingParallelism",
-                () -> (actuated == ScalingPolicy.REACTIVE ? reactive : predictive).parallelism());
+                () -> (actuated == ScalingPolicy.REACTIVE ? held.reactive : held.predictive).parallelism());
         decisions = getMetricGroup().counter("keyshiftScalingDecisions");
     }
 
     @Override
-    public void processWatermark(org.apache.flink.streaming.api.watermark.Watermark mark) throws Exception {
+    public void processElement1(StreamRecord<LoadForecast> element) {
+        held.pending.put(element.getValue().getWindowEnd(), element.getValue());
+    }
+
+    @Override
+    public void processElement2(StreamRecord<WindowResult> element) {
+        WindowResult r = element.getValue();
+        if (r.windowEnd > held.decidedUpTo) {
+            held.counts.computeIfAbsent(r.windowEnd, k -> new HashMap<>()).merge(r.subtask, r.count, Long::sum);
+        }
+    }
+
+    @Override
+    public void processWatermark(Watermark mark) throws Exception {
+        // a window's results and forecast are emitted before the watermark that passes its end (end - 1)
+        while (!held.pending.isEmpty() && held.pending.firstKey() - 1 <= mark.getTimestamp()) {
+            LoadForecast f = held.pending.pollFirstEntry().getValue();
+            Map<Integer, Long> perSubtask = held.counts.remove(f.getWindowEnd());
+            held.counts.keySet().removeIf(end -> end <= f.getWindowEnd());
+            held.decidedUpTo = Math.max(held.decidedUpTo, f.getWindowEnd());
+            double busiest = perSubtask == null ? -1
+                    : perSubtask.values().stream().mapToLong(Long::longValue).max().orElse(0);
+            decide(f, busiest, f.getWindowEnd() - 1);
+        }
         super.processWatermark(mark);
         if (gate != null) {
             gate.onWatermark(mark.getTimestamp());
         }
     }
 
-    @Override
-    public void processElement(StreamRecord<LoadForecast> element) {
-        LoadForecast f = element.getValue();
+    private void decide(LoadForecast f, double measuredBusiest, long timestamp) {
         int horizon = f.getHorizon();
         double[] total = new double[horizon];
         double observed = 0;
@@ -128,12 +171,12 @@ public class ScalingOperator extends AbstractStreamOperator<ScalingDecision>
                 }
             }
         }
-        double peak = 0;
-        for (double t : total) {
-            peak = Math.max(peak, t);
-        }
-        emit(predictive.onWindow(f.getWindowEnd(), peak, largestForecast), element.getTimestamp());
-        emit(reactive.onWindow(f.getWindowEnd(), observed, largestObserved), element.getTimestamp());
+        // no measurement for a window without records (no results): nothing processed anywhere
+        double busiest = measuredBusiest >= 0 ? measuredBusiest : observed > 0 ? -1 : 0;
+        ScalingPlanner.Window w = new ScalingPlanner.Window(f.getWindowEnd(), observed, busiest, largestObserved,
+                total, largestForecast);
+        emit(held.predictive.onWindow(w), timestamp);
+        emit(held.reactive.onWindow(w), timestamp);
     }
 
     private void emit(ScalingDecision d, long timestamp) {
@@ -153,9 +196,8 @@ public class ScalingOperator extends AbstractStreamOperator<ScalingDecision>
         super.snapshotState(context);
         ByteArrayOutputStream b = new ByteArrayOutputStream();
         try (ObjectOutputStream out = new ObjectOutputStream(b)) {
-            out.writeObject(predictive);
-            out.writeObject(reactive);
+            out.writeObject(held);
         }
-        state.update(List.of(b.toByteArray()));
+        state.update(new ArrayList<>(List.of(b.toByteArray())));
     }
 }

@@ -5,24 +5,40 @@ import io.keyshift.avro.ScalingKind;
 import io.keyshift.avro.ScalingPolicy;
 
 import java.io.Serializable;
+import java.util.Arrays;
 
 /**
- * Decides the job's parallelism from load per window against a fixed capacity per subtask.
+ * Decides the job's parallelism, window by window, from load against a fixed capacity per subtask.
  *
- * <p>The busiest subtask after rebalancing at parallelism p is estimated as {@code max(load / p, largestUnit)}
- * (load spread evenly except for a key that cannot be split), its utilization as that over the capacity. Scale
- * out when it exceeds the critical utilization at the current parallelism: to the smallest parallelism at or
- * below the high utilization (or, if a single key keeps every parallelism above it, to the smallest one with the
- * lowest utilization, and not at all if that is no lower). Scale in when it stays below the scale-in utilization for {@code scaleInWindows}
- * windows in a row: to the smallest parallelism at or below the high utilization. Among parallelisms, those that
- * divide the max parallelism (equal key-group ranges per subtask) are preferred: the smallest divisor that meets
- * the target is taken when it costs at most 25% more subtasks than the smallest parallelism that meets it. No decision
- * within {@code cooldownWindows} windows of the last one. PREDICTIVE passes the largest forecast total over the
- * horizon (it acts before the load arrives); REACTIVE the last window's measured total (as an autoscaler that
- * reads metrics).
+ * <p><b>The busiest subtask at parallelism p</b> is estimated as {@code max(load × κ / p, largestUnit)} (a key that is
+ * not split stays on one subtask), its utilization as that over the capacity. κ is the imbalance that rebalancing
+ * actually achieved: the load-weighted ratio of the busiest subtask's measured records (shadow copies included) to
+ * the mean, {@code Σ busiest·p / Σ total}, over the last {@value #IMBALANCE_WINDOWS} measured windows (1 until one
+ * is measured). It is measured at the parallelism in force and assumed at the others.
+ *
+ * <p><b>PREDICTIVE</b> acts on the forecast totals for the next windows (+1..+H), before the load arrives: it scales
+ * out when the next window's forecast would put the busiest subtask above the critical utilization; it scales in when
+ * the quiet run, the windows in a row measured below the scale-in utilization followed by the leading forecast windows
+ * predicted below it, reaches {@code scaleInWindows}. Either way the new parallelism must carry the largest forecast
+ * of the windows up to the next possible decision (+1..+cooldown+1, within the horizon) at or below the high
+ * utilization. <b>REACTIVE</b> reads only what a metrics-based autoscaler sees: it scales out when the last window's
+ * measured busiest subtask was above the critical utilization, scales in after {@code scaleInWindows} measured
+ * windows below the scale-in utilization, and sizes for the last window's total.
+ *
+ * <p>Among parallelisms, those that divide the key groups (equal key-group ranges per subtask) are preferred: the
+ * smallest divisor that meets the target is taken when it costs at most 25% more subtasks than the smallest
+ * parallelism that meets it; if none meets it (one key keeps every parallelism above), the smallest parallelism with
+ * the lowest utilization, and no scale-out if that is no lower. No decision within {@code cooldownWindows} windows of
+ * the last one. The thresholds follow the planning issue's utilization bands (high 0.75, critical 0.90, scale-in
+ * 0.60 by default); the structure (act on a forecast horizon, cool down, prefer even key-group ranges) is that of
+ * forecast-driven autoscalers such as Google's Autopilot (Rzadca et al., EuroSys 2020) and Flink's own autoscaler
+ * (FLIP-271), which sizes from measured rates instead.
  */
 public final class ScalingPlanner implements Serializable {
-    private static final long serialVersionUID = 1L;
+    private static final long serialVersionUID = 2L;
+
+    /** Windows over which the achieved imbalance κ is measured. */
+    public static final int IMBALANCE_WINDOWS = 8;
 
     /** Settings; utilizations are shares of the capacity. */
     public record Settings(double capacity, double high, double critical, double scaleIn, int minParallelism,
@@ -38,11 +54,39 @@ public final class ScalingPlanner implements Serializable {
         }
     }
 
+    /**
+     * What one closed window tells the planners.
+     *
+     * @param windowEnd        end of the window, epoch ms (exclusive)
+     * @param observedTotal    the window's records (every key, estimated from the samples), >= 0
+     * @param measuredBusiest  records the busiest subtask processed in the window (shadow and partial copies
+     *                         included), or a negative number if not measured
+     * @param largestObserved  the heaviest tracked key's records in the window
+     * @param forecastTotals   forecast total records for windows +1..+H (H >= 1)
+     * @param largestForecast  the heaviest tracked key's largest forecast over the horizon
+     */
+    public record Window(long windowEnd, double observedTotal, double measuredBusiest, double largestObserved,
+                         double[] forecastTotals, double largestForecast) {
+        public Window {
+            if (forecastTotals.length == 0) {
+                throw new IllegalArgumentException("a window needs a forecast horizon of at least 1");
+            }
+        }
+
+        /** A window with only totals: the forecast is flat at {@code load}, nothing measured per subtask. */
+        public static Window ofLoad(long windowEnd, double load, double largestUnit) {
+            return new Window(windowEnd, load, -1, largestUnit, new double[] {load}, largestUnit);
+        }
+    }
+
     private final Settings s;
     private final ScalingPolicy policy;
     private int parallelism;
     private int windowsSinceDecision;
     private int windowsBelow;
+    private final double[] busiestTimesP = new double[IMBALANCE_WINDOWS];
+    private final double[] totals = new double[IMBALANCE_WINDOWS];
+    private int measured;
 
     public ScalingPlanner(Settings s, ScalingPolicy policy, int initialParallelism) {
         this.s = s;
@@ -64,50 +108,106 @@ public final class ScalingPlanner implements Serializable {
         parallelism = Math.max(s.minParallelism(), Math.min(s.maxParallelism(), p));
     }
 
-    /** Utilization of the busiest subtask after rebalancing at parallelism {@code p}. */
-    public double utilization(double load, double largestUnit, int p) {
-        return Math.max(load / p, largestUnit) / s.capacity();
+    /** κ: the measured busiest subtask over the mean subtask load, load-weighted over the last windows (>= 1). */
+    public double imbalance() {
+        double b = 0;
+        double t = 0;
+        for (int i = 0; i < Math.min(measured, IMBALANCE_WINDOWS); i++) {
+            b += busiestTimesP[i];
+            t += totals[i];
+        }
+        return t > 0 ? Math.max(1.0, b / t) : 1.0;
     }
 
-    /**
-     * One window: returns a decision, or null to keep the parallelism.
-     *
-     * @param windowEnd end of the observed window, epoch ms
-     * @param load records per window the policy looks at (>= 0)
-     * @param largestUnit the heaviest single key's records per window (a key that is not split stays on one subtask)
-     */
-    public ScalingDecision onWindow(long windowEnd, double load, double largestUnit) {
+    /** Estimated utilization of the busiest subtask at parallelism {@code p}: max(load × κ / p, largestUnit) / capacity. */
+    public double utilization(double load, double largestUnit, int p) {
+        return Math.max(load * imbalance() / p, largestUnit) / s.capacity();
+    }
+
+    /** One closed window: returns a decision, or null to keep the parallelism. */
+    public ScalingDecision onWindow(Window w) {
         windowsSinceDecision++;
-        double now = utilization(load, largestUnit, parallelism);
-        windowsBelow = now < s.scaleIn() ? windowsBelow + 1 : 0;
+        if (w.measuredBusiest() >= 0 && w.observedTotal() > 0) {
+            int i = measured++ % IMBALANCE_WINDOWS;
+            // at most p times the mean: the busiest subtask cannot carry more than everything
+            busiestTimesP[i] = Math.min(w.measuredBusiest(), w.observedTotal()) * parallelism;
+            totals[i] = w.observedTotal();
+        }
+        double measuredNow = w.measuredBusiest() >= 0 ? w.measuredBusiest() / s.capacity()
+                : utilization(w.observedTotal(), w.largestObserved(), parallelism);
+        boolean quietNow = measuredNow < s.scaleIn();
+        windowsBelow = quietNow ? windowsBelow + 1 : 0;
+        return policy == ScalingPolicy.PREDICTIVE ? predictive(w) : reactive(w, measuredNow);
+    }
+
+    /** Convenience for a window known by its totals only (see {@link Window#ofLoad}). */
+    public ScalingDecision onWindow(long windowEnd, double load, double largestUnit) {
+        return onWindow(Window.ofLoad(windowEnd, load, largestUnit));
+    }
+
+    private ScalingDecision predictive(Window w) {
         if (windowsSinceDecision <= s.cooldownWindows()) {
             return null;
         }
-        ScalingKind kind = null;
-        int target = parallelism;
-        String reason = null;
-        if (now > s.critical() && parallelism < s.maxParallelism()) {
-            target = smallestMeeting(load, largestUnit, parallelism + 1, s.maxParallelism());
-            if (utilization(load, largestUnit, target) < now) {
-                kind = ScalingKind.SCALE_OUT;
-                reason = String.format("busiest subtask at %.2f of capacity > critical %.2f", now, s.critical());
+        double[] f = w.forecastTotals();
+        double largest = w.largestForecast();
+        // the decided parallelism holds at least until the next decision can be made: size for those windows
+        double span = Arrays.stream(f, 0, Math.min(f.length, s.cooldownWindows() + 1)).max().orElse(f[0]);
+        double next = utilization(f[0], largest, parallelism);
+        int quietAhead = 0;
+        while (quietAhead < f.length && utilization(f[quietAhead], largest, parallelism) < s.scaleIn()) {
+            quietAhead++;
+        }
+        int quietRun = quietAhead == f.length || quietAhead >= s.scaleInWindows()
+                ? windowsBelow + quietAhead : quietAhead;
+        if (next > s.critical() && parallelism < s.maxParallelism()) {
+            int target = smallestMeeting(span, largest, parallelism + 1, s.maxParallelism());
+            if (utilization(span, largest, target) < utilization(span, largest, parallelism)) {
+                return decide(w, ScalingKind.SCALE_OUT, target, span, String.format(
+                        "next window forecast to put the busiest subtask at %.2f of capacity > critical %.2f "
+                                + "(imbalance %.2f)", next, s.critical(), imbalance()));
             }
-        } else if (windowsBelow >= s.scaleInWindows() && parallelism > s.minParallelism()) {
-            int candidate = smallestMeeting(load, largestUnit, s.minParallelism(), parallelism - 1);
-            if (candidate < parallelism && utilization(load, largestUnit, candidate) <= s.high()) {
-                target = candidate;
-                kind = ScalingKind.SCALE_IN;
-                reason = String.format("every subtask below %.2f of capacity for %d windows", s.scaleIn(), windowsBelow);
+        } else if (quietRun >= s.scaleInWindows() && parallelism > s.minParallelism()) {
+            int target = smallestMeeting(span, largest, s.minParallelism(), parallelism - 1);
+            if (target < parallelism && utilization(span, largest, target) <= s.high()) {
+                return decide(w, ScalingKind.SCALE_IN, target, span, String.format(
+                        "every subtask below %.2f of capacity for %d windows (%d measured, %d forecast)",
+                        s.scaleIn(), quietRun, quietRun - quietAhead, quietAhead));
             }
         }
-        if (kind == null || target == parallelism) {
+        return null;
+    }
+
+    private ScalingDecision reactive(Window w, double measuredNow) {
+        if (windowsSinceDecision <= s.cooldownWindows()) {
             return null;
         }
+        double load = w.observedTotal();
+        double largest = w.largestObserved();
+        if (measuredNow > s.critical() && parallelism < s.maxParallelism()) {
+            int target = smallestMeeting(load, largest, parallelism + 1, s.maxParallelism());
+            if (utilization(load, largest, target) < measuredNow) {
+                return decide(w, ScalingKind.SCALE_OUT, target, load, String.format(
+                        "busiest subtask measured at %.2f of capacity > critical %.2f", measuredNow, s.critical()));
+            }
+        } else if (windowsBelow >= s.scaleInWindows() && parallelism > s.minParallelism()) {
+            int target = smallestMeeting(load, largest, s.minParallelism(), parallelism - 1);
+            if (target < parallelism && utilization(load, largest, target) <= s.high()) {
+                return decide(w, ScalingKind.SCALE_IN, target, load, String.format(
+                        "every subtask below %.2f of capacity for %d windows", s.scaleIn(), windowsBelow));
+            }
+        }
+        return null;
+    }
+
+    private ScalingDecision decide(Window w, ScalingKind kind, int target, double load, String reason) {
+        double largest = policy == ScalingPolicy.PREDICTIVE ? w.largestForecast() : w.largestObserved();
         ScalingDecision d = ScalingDecision.newBuilder()
-                .setWindowEnd(windowEnd).setPolicy(policy).setKind(kind)
+                .setWindowEnd(w.windowEnd()).setPolicy(policy).setKind(kind)
                 .setFromParallelism(parallelism).setToParallelism(target)
-                .setCapacity(s.capacity()).setLoad(load)
-                .setUtilizationBefore(now).setUtilizationAfter(utilization(load, largestUnit, target))
+                .setCapacity(s.capacity()).setLoad(load).setImbalance(imbalance())
+                .setUtilizationBefore(utilization(load, largest, parallelism))
+                .setUtilizationAfter(utilization(load, largest, target))
                 .setReason(reason).build();
         parallelism = target;
         windowsSinceDecision = 0;

@@ -47,21 +47,88 @@ class ScalingPlannerTest {
 
     @Test
     void scalesInOnlyAfterEnoughQuietWindowsAndRespectsTheCooldown() {
-        ScalingPlanner p = planner(2);
-        List<ScalingDecision> out = new ArrayList<>();
+        // REACTIVE counts measured windows only: 3 quiet ones
+        ScalingPlanner r = new ScalingPlanner(new ScalingPlanner.Settings(100, 0.75, 0.90, 0.60, 1, 16, 128, 2, 3),
+                ScalingPolicy.REACTIVE, 4);
         for (int w = 1; w <= 2; w++) {
-            assertThat(p.onWindow(w * W, 100, 5)).isNull(); // 25 of 100 per subtask, quiet but only 2 windows
+            assertThat(r.onWindow(w * W, 100, 5)).isNull(); // 25 of 100 per subtask, quiet but only 2 windows
         }
-        ScalingDecision in = p.onWindow(3 * W, 100, 5);
+        ScalingDecision in = r.onWindow(3 * W, 100, 5);
         assertThat(in.getKind()).isEqualTo(ScalingKind.SCALE_IN);
         assertThat(in.getToParallelism()).isEqualTo(2); // 100 / 2 = 50 <= 75, a divisor
         // a surge right after: the cooldown (2 windows) holds the decision back, then it scales out
-        assertThat(p.onWindow(4 * W, 400, 5)).isNull();
-        assertThat(p.onWindow(5 * W, 400, 5)).isNull();
-        ScalingDecision outAgain = p.onWindow(6 * W, 400, 5);
+        assertThat(r.onWindow(4 * W, 400, 5)).isNull();
+        assertThat(r.onWindow(5 * W, 400, 5)).isNull();
+        ScalingDecision outAgain = r.onWindow(6 * W, 400, 5);
         assertThat(outAgain.getKind()).isEqualTo(ScalingKind.SCALE_OUT);
         assertThat(outAgain.getFromParallelism()).isEqualTo(2);
         assertThat(outAgain.getToParallelism()).isEqualTo(6);
+
+        // PREDICTIVE counts the forecast window ahead as well: 2 measured + 1 forecast quiet windows suffice
+        ScalingPlanner p = planner(2);
+        assertThat(p.onWindow(W, 100, 5)).isNull();
+        ScalingDecision early = p.onWindow(2 * W, 100, 5);
+        assertThat(early.getKind()).isEqualTo(ScalingKind.SCALE_IN);
+        assertThat(early.getReason()).contains("2 measured, 1 forecast");
+    }
+
+    @Test
+    void predictiveScalesInForAForecastTroughAndOutBeforeThePeak() {
+        // cooldown 1, scale-in after 2 quiet windows; horizon 4: like a weekend between weekdays
+        ScalingPlanner p = new ScalingPlanner(new ScalingPlanner.Settings(100, 0.75, 0.90, 0.60, 1, 16, 128, 1, 2),
+                ScalingPolicy.PREDICTIVE, 6);
+        // Friday: 400 measured at p = 6 (0.67, busy); forecast Saturday 120, Sunday 100, Monday 420, Tuesday 410
+        ScalingDecision in = p.onWindow(new ScalingPlanner.Window(W, 400, 70, 10,
+                new double[] {120, 100, 420, 410}, 10));
+        assertThat(in.getKind()).isEqualTo(ScalingKind.SCALE_IN);
+        // sized for the windows it must carry until the next decision can be made (+1, +2): 120 / 2 = 60 <= 75
+        assertThat(in.getToParallelism()).isEqualTo(2);
+        assertThat(in.getLoad()).isEqualTo(120);
+        // Saturday closes: within the cooldown
+        assertThat(p.onWindow(new ScalingPlanner.Window(2 * W, 118, 62, 10, new double[] {100, 420, 410, 400}, 10)))
+                .isNull();
+        // Sunday closes: Monday's forecast 420 / 2 = 2.1 of capacity: out before it arrives, sized for Mon and Tue
+        ScalingDecision out = p.onWindow(new ScalingPlanner.Window(3 * W, 101, 52, 10,
+                new double[] {420, 410, 400, 390}, 10));
+        assertThat(out.getKind()).isEqualTo(ScalingKind.SCALE_OUT);
+        assertThat(out.getLoad()).isEqualTo(420);
+        assertThat(out.getToParallelism()).isGreaterThanOrEqualTo(6); // 420 x imbalance / p <= 75
+        // a REACTIVE planner fed the same windows waits for measured quiet windows and misses Monday
+        ScalingPlanner r = new ScalingPlanner(new ScalingPlanner.Settings(100, 0.75, 0.90, 0.60, 1, 16, 128, 1, 2),
+                ScalingPolicy.REACTIVE, 6);
+        assertThat(r.onWindow(new ScalingPlanner.Window(W, 400, 70, 10, new double[] {120}, 10))).isNull();
+        assertThat(r.onWindow(new ScalingPlanner.Window(2 * W, 118, 21, 10, new double[] {100}, 10))).isNull();
+        assertThat(r.onWindow(new ScalingPlanner.Window(3 * W, 101, 18, 10, new double[] {420}, 10)).getKind())
+                .isEqualTo(ScalingKind.SCALE_IN);
+    }
+
+    @Test
+    void theMeasuredImbalanceRaisesTheEstimate() {
+        ScalingPlanner p = planner(0);
+        assertThat(p.imbalance()).isEqualTo(1.0); // nothing measured yet
+        // 300 records at p = 4: mean 75, but the busiest subtask processed 90 (1.2 x the mean)
+        assertThat(p.onWindow(new ScalingPlanner.Window(W, 300, 90, 10, new double[] {300}, 10))).isNull();
+        assertThat(p.imbalance()).isCloseTo(1.2, org.assertj.core.data.Offset.offset(1e-9));
+        // a forecast of 320 fits 4 subtasks evenly (0.80) but not with the measured imbalance (0.96 > 0.90)
+        ScalingDecision d = p.onWindow(new ScalingPlanner.Window(2 * W, 300, 90, 10, new double[] {320}, 10));
+        assertThat(d.getKind()).isEqualTo(ScalingKind.SCALE_OUT);
+        assertThat(d.getImbalance()).isCloseTo(1.2, org.assertj.core.data.Offset.offset(1e-9));
+        // 320 x 1.2 / p <= 75 from p = 5.12: 6
+        assertThat(d.getToParallelism()).isEqualTo(6);
+        // the weighting is by load: a near-empty window with a lopsided split hardly moves it
+        p.onWindow(new ScalingPlanner.Window(3 * W, 2, 2, 2, new double[] {320}, 10));
+        assertThat(p.imbalance()).isLessThan(1.25);
+    }
+
+    @Test
+    void reactiveActsOnTheMeasuredBusiestSubtaskNotTheMean() {
+        ScalingPlanner r = new ScalingPlanner(new ScalingPlanner.Settings(100, 0.75, 0.90, 0.60, 1, 16, 128, 0, 3),
+                ScalingPolicy.REACTIVE, 4);
+        // 300 at p = 4 is 0.75 of capacity on average, but one subtask processed 95: above critical
+        ScalingDecision d = r.onWindow(new ScalingPlanner.Window(W, 300, 95, 10, new double[] {300}, 10));
+        assertThat(d.getKind()).isEqualTo(ScalingKind.SCALE_OUT);
+        assertThat(d.getUtilizationBefore()).isGreaterThan(0.9);
+        assertThat(d.getReason()).contains("measured at 0.95");
     }
 
     @Test
