@@ -20,6 +20,11 @@ public final class KeyshiftMetrics {
     public static final String ROUTER_SHADOW_OVERHEAD = "keyshiftShadowOverhead";
     /** Gauge, records: records waiting for a plan lease. */
     public static final String ROUTER_WAITING_RECORDS = "keyshiftWaitingRecords";
+    /**
+     * Counter, records: records the router paced (waited 1 ms for) because more than
+     * {@code keyshift.route.max-waiting-records} were already waiting for a lease.
+     */
+    public static final String ROUTER_PACED_RECORDS = "keyshiftPacedRecords";
     /** Gauge, version number of the plan in force at the router. */
     public static final String ROUTER_PLAN_VERSION = "keyshiftPlanVersion";
     /** Gauge, entries: explicit routing-table entries (besides natural routes). */

@@ -210,7 +210,8 @@ public final class KeyshiftPipeline {
         SingleOutputStreamOperator<Envelope> routed = events
                 .connect(plans.broadcast())
                 .transform("DynamicRouter", TypeInformation.of(Envelope.class),
-                        new DynamicRouter(Math.max(window, stateHorizonMillis)))
+                        new DynamicRouter(Math.max(window, stateHorizonMillis),
+                                config.get(io.keyshift.config.RouteOptions.MAX_WAITING_RECORDS)))
                 .uid(Uids.ROUTER)
                 .setParallelism(events.getParallelism());
         return new Routed(routed, plans, forecasts);

@@ -47,8 +47,13 @@ import java.util.Map;
  * in union list state, so every new subtask restores the newest version. Plans name key groups, never subtasks,
  * so a restore with another parallelism keeps every key in the key group that holds its state.
  *
- * <p>Bound: waiting records are at most those with event time in [lease end, source watermark]; in a bounded replay
- * at full speed that can be most of the input (memory ~ 100 bytes per record).
+ * <p>Pacing: beyond {@code maxWaiting} waiting records, the router slows its event input down, so that the source
+ * backpressures and cannot run far ahead of the plans (at a cold start, before the first plan, or catching up on a
+ * backlog) and records do not pile up waiting for a lease. (A Flink operator cannot stop reading one of two inputs
+ * while checkpointing is on, so it slows that input instead.) Once the event input's watermark has passed the
+ * lease's end, the source has already sent the watermark the next plan waits for, and the router waits 1 ms per
+ * further record; before that, the watermark may still be queued behind records, and it reads on at most
+ * {@value #GENTLE_PACING_RECORDS} records per ms. Memory ~ 100 bytes per waiting record.
  */
 public class DynamicRouter extends AbstractStreamOperator<Envelope>
         implements TwoInputStreamOperator<Event, RoutingPlan, Envelope> {
@@ -61,7 +66,14 @@ public class DynamicRouter extends AbstractStreamOperator<Envelope>
 
     private static final long serialVersionUID = 1L;
 
+    /** Records per ms the router still reads, beyond the bound, while the watermark a plan needs is not in. */
+    static final int GENTLE_PACING_RECORDS = 50;
+
     private final long stateHorizonMillis;
+    private final int maxWaiting;
+    private transient Counter pacedRecords;
+    /** The event input's watermark (Long.MIN_VALUE until the first; not state: a restore starts over). */
+    private transient long dataWatermark;
 
     /** Per target subtask of the keyed operator (same parallelism as the router): primary copies routed there. */
     private transient org.apache.flink.metrics.Counter[] routedTo;
@@ -79,12 +91,25 @@ public class DynamicRouter extends AbstractStreamOperator<Envelope>
     private transient Counter primaryCopies;
     private transient Counter shadowCopies;
 
-    /** @param stateHorizonMillis the workload's state horizon (window + allowed lateness), ms, >= 0 */
+    /** A router with the default bound of waiting records before it paces its input. */
     public DynamicRouter(long stateHorizonMillis) {
+        this(stateHorizonMillis, io.keyshift.config.RouteOptions.MAX_WAITING_RECORDS.defaultValue());
+    }
+
+    /**
+     * @param stateHorizonMillis the workload's state horizon (window + allowed lateness), ms, >= 0
+     * @param maxWaiting         records waiting for a lease beyond which the event input is paced (>= 1)
+     */
+    public DynamicRouter(long stateHorizonMillis, int maxWaiting) {
         if (stateHorizonMillis < 0) {
             throw new IllegalArgumentException("state horizon must be >= 0, was " + stateHorizonMillis);
         }
+        if (maxWaiting < 1) {
+            throw new IllegalArgumentException(io.keyshift.config.RouteOptions.MAX_WAITING_RECORDS.key()
+                    + " must be >= 1, was " + maxWaiting);
+        }
         this.stateHorizonMillis = stateHorizonMillis;
+        this.maxWaiting = maxWaiting;
     }
 
     @Override
@@ -97,6 +122,7 @@ public class DynamicRouter extends AbstractStreamOperator<Envelope>
         retiredState = context.getOperatorStateStore()
                 .getUnionListState(new ListStateDescriptor<>("retired-routes", TypeInformation.of(RetiredRoute.class)));
         retired = new HashMap<>();
+        dataWatermark = Long.MIN_VALUE;
         waiting = new WaitingRecords();
         routing = RoutingTable.empty();
         currentPlan = null;
@@ -138,6 +164,7 @@ public class DynamicRouter extends AbstractStreamOperator<Envelope>
         hashTable = KeyGroupHashTable.forMaxParallelism(maxParallelism);
         primaryCopies = getMetricGroup().counter(KeyshiftMetrics.ROUTER_PRIMARY_RECORDS);
         shadowCopies = getMetricGroup().counter(KeyshiftMetrics.ROUTER_SHADOW_RECORDS);
+        pacedRecords = getMetricGroup().counter(KeyshiftMetrics.ROUTER_PACED_RECORDS);
         getMetricGroup().gauge(KeyshiftMetrics.ROUTER_WAITING_RECORDS, () -> waiting.size());
         getMetricGroup().gauge(KeyshiftMetrics.ROUTER_SHADOW_OVERHEAD,
                 () -> primaryCopies.getCount() == 0 ? 0.0 : (double) shadowCopies.getCount() / primaryCopies.getCount());
@@ -162,6 +189,22 @@ public class DynamicRouter extends AbstractStreamOperator<Envelope>
             emit(e);
         } else {
             waiting.add(e);
+            int over = waiting.size() - maxWaiting;
+            if (over > 0) {
+                if (dataWatermark > Long.MIN_VALUE && dataWatermark >= routing.validUntil()) {
+                    // the source has already sent the watermark the next plan needs: slow the event input down to
+                    // ~1 record per ms until that plan extends the lease (plans, on the other input, are read
+                    // between records)
+                    pacedRecords.inc();
+                    java.util.concurrent.locks.LockSupport.parkNanos(1_000_000L);
+                } else if (over % GENTLE_PACING_RECORDS == 0) {
+                    // the watermark the plan needs may still be queued behind records: read on, but at most
+                    // GENTLE_PACING_RECORDS per ms, so that a source at full speed cannot run through its input
+                    // before the first plan exists
+                    pacedRecords.inc();
+                    java.util.concurrent.locks.LockSupport.parkNanos(1_000_000L);
+                }
+            }
         }
     }
 
@@ -241,6 +284,7 @@ public class DynamicRouter extends AbstractStreamOperator<Envelope>
     /** Drops retired routes whose switch-over plus state horizon the data input's watermark has passed. */
     @Override
     public void processWatermark1(Watermark mark) throws Exception {
+        dataWatermark = Math.max(dataWatermark, mark.getTimestamp());
         if (!retired.isEmpty()) {
             long wm = mark.getTimestamp();
             retired.values().removeIf(list -> {
@@ -280,6 +324,11 @@ public class DynamicRouter extends AbstractStreamOperator<Envelope>
     /** Retired routes currently kept (for tests). */
     int retiredRoutes() {
         return retired.values().stream().mapToInt(List::size).sum();
+    }
+
+    /** Records paced so far (for tests). */
+    long pacedRecords() {
+        return pacedRecords.getCount();
     }
 
     /** Records currently waiting for a lease (for tests). */

@@ -102,6 +102,37 @@ class DynamicRouterTest {
     }
 
     @Test
+    void beyondTheBoundTheRouterPacesItsEventInputAndLosesNothing() throws Exception {
+        DynamicRouter router = new DynamicRouter(T1 - T0, 2);
+        try (var h = new TwoInputStreamOperatorTestHarness<>(router, MAX_P, 1, 0)) {
+            h.setup();
+            h.open();
+            h.processElement2(Plans.plan(1, 4_000, MAX_P), 0);
+            // 2 records beyond the lease wait freely
+            h.processElement1(new Event(5_000, "a", 1, 1), 5_000);
+            h.processElement1(new Event(5_001, "b", 1, 2), 5_001);
+            assertThat(router.pacedRecords()).isZero();
+            // beyond the bound, before the event watermark has passed the lease: read on, 1 ms per 50 records
+            for (int i = 0; i < DynamicRouter.GENTLE_PACING_RECORDS; i++) {
+                h.processElement1(new Event(5_002 + i, "c" + i, 1, 3 + i), 5_002 + i);
+            }
+            assertThat(router.pacedRecords()).isEqualTo(1);
+            // the source has sent the watermark the next plan needs: every further waiting record is paced
+            h.processWatermark1(new Watermark(4_500));
+            h.processElement1(new Event(6_000, "d", 1, 100), 6_000);
+            h.processElement1(new Event(6_001, "e", 1, 101), 6_001);
+            assertThat(router.pacedRecords()).isEqualTo(3);
+            assertThat(router.waitingRecords()).isEqualTo(2 + DynamicRouter.GENTLE_PACING_RECORDS + 2);
+            // the plan extends the lease: everything is released, nothing lost, nothing paced any more
+            h.processElement2(Plans.plan(2, 7_000, MAX_P), 0);
+            assertThat(envelopes(h)).hasSize(2 + DynamicRouter.GENTLE_PACING_RECORDS + 2);
+            h.processElement1(new Event(6_500, "f", 1, 102), 6_500);
+            assertThat(router.pacedRecords()).isEqualTo(3);
+        }
+        assertThatThrownBy(() -> new DynamicRouter(0, 0)).hasMessageContaining("keyshift.route.max-waiting-records");
+    }
+
+    @Test
     void outputWatermarkIsTheMinimumOfDataAndPlanner() throws Exception {
         try (var h = harness()) {
             h.processWatermark1(new Watermark(9_000));

@@ -33,7 +33,7 @@ public final class FlinkConfig {
         Map<String, ConfigOption<?>> out = new TreeMap<>();
         for (Class<?> c : List.of(JobOptions.class, ProfilerOptions.class, ForecastOptions.class, PlanOptions.class,
                 FaultOptions.class, BenchOptions.class,
-                io.keyshift.config.ScalingOptions.class)) {
+                io.keyshift.config.ScalingOptions.class, io.keyshift.config.RouteOptions.class)) {
             for (Field f : c.getFields()) {
                 if (Modifier.isStatic(f.getModifiers()) && ConfigOption.class.isAssignableFrom(f.getType())) {
                     try {
