@@ -35,6 +35,11 @@ import java.util.UUID;
 public final class ThroughputBench {
     private ThroughputBench() {}
 
+    /** Windows a plan's lease reaches ahead in the bench (keyshift.plan.lease-lead). */
+    static final int LEASE_LEAD = 3;
+    /** Source watermark interval in the bench (pipeline.auto-watermark-interval), both strategies. */
+    static final java.time.Duration WATERMARK_INTERVAL = java.time.Duration.ofMillis(50);
+
     /** Bench settings. */
     /**
      * @param latencyRate records per second of an extra skewed pair of runs at that offered load (0 = none): latency
@@ -98,8 +103,11 @@ public final class ThroughputBench {
         c.set(JobOptions.WINDOW, s.window());
         // The capacity model, not state access, should bound each subtask: keyed state on the heap.
         c.setString("state.backend.type", "hashmap");
-        // A lease two windows ahead: in steady state no record waits for a plan.
-        c.set(io.keyshift.config.PlanOptions.LEASE_LEAD, 2);
+        // At full speed a window passes in about a third of a second, and the plan loop (source watermark -> sampler
+        // -> profiler -> forecaster -> planner -> router) trails the data by about one window: a lease three windows
+        // ahead, and source watermarks every 50 ms (both strategies), keep records from waiting for plans.
+        c.set(io.keyshift.config.PlanOptions.LEASE_LEAD, LEASE_LEAD);
+        c.set(org.apache.flink.configuration.PipelineOptions.AUTO_WATERMARK_INTERVAL, WATERMARK_INTERVAL);
         StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(s.parallelism(), c);
         env.setMaxParallelism(128);
         // Source subtasks stay within one window of event time of each other (Flink's watermark alignment), for
@@ -132,7 +140,8 @@ public final class ThroughputBench {
         model.put("event_time_days", s.days());
         model.put("window", s.window().toString());
         model.put("state_backend", "hashmap");
-        model.put("lease_lead_windows", 2);
+        model.put("lease_lead_windows", LEASE_LEAD);
+        model.put("watermark_interval_ms", WATERMARK_INTERVAL.toMillis());
         log.printf("capacity model ON: %.0f us per record in the window operator (waits, does not burn CPU), p=%d%n",
                 s.serviceTime().toNanos() / 1000.0, s.parallelism());
         for (String name : new String[] {"uniform", "skewed"}) {
