@@ -52,8 +52,8 @@ import java.util.Map;
  * backlog) and records do not pile up waiting for a lease. (A Flink operator cannot stop reading one of two inputs
  * while checkpointing is on, so it slows that input instead.) Once the event input's watermark has passed the
  * lease's end, the source has already sent the watermark the next plan waits for, and the router waits 1 ms per
- * further record; before that, the watermark may still be queued behind records, and it reads on at most
- * {@value #GENTLE_PACING_RECORDS} records per ms. Memory ~ 100 bytes per waiting record.
+ * further record; before that, and before the first plan (which also waits for the planner's task to start and for
+ * every source's first watermark), it reads on at most {@value #GENTLE_PACING_RECORDS} records per ms. Memory ~ 100 bytes per waiting record.
  */
 public class DynamicRouter extends AbstractStreamOperator<Envelope>
         implements TwoInputStreamOperator<Event, RoutingPlan, Envelope> {
@@ -191,10 +191,11 @@ public class DynamicRouter extends AbstractStreamOperator<Envelope>
             waiting.add(e);
             int over = waiting.size() - maxWaiting;
             if (over > 0) {
-                if (dataWatermark > Long.MIN_VALUE && dataWatermark >= routing.validUntil()) {
+                if (currentPlan != null && dataWatermark >= routing.validUntil()) {
                     // the source has already sent the watermark the next plan needs: slow the event input down to
                     // ~1 record per ms until that plan extends the lease (plans, on the other input, are read
-                    // between records)
+                    // between records). Not before the first plan: that one also waits for the planner's task to
+                    // come up and for every source's first watermark, which can take seconds
                     pacedRecords.inc();
                     java.util.concurrent.locks.LockSupport.parkNanos(1_000_000L);
                 } else if (over % GENTLE_PACING_RECORDS == 0) {

@@ -133,6 +133,23 @@ class DynamicRouterTest {
     }
 
     @Test
+    void beforeTheFirstPlanTheRouterOnlyPacesGently() throws Exception {
+        DynamicRouter router = new DynamicRouter(T1 - T0, 2);
+        try (var h = new TwoInputStreamOperatorTestHarness<>(router, MAX_P, 1, 0)) {
+            h.setup();
+            h.open();
+            // no plan yet, though the event watermark is in: the first plan also waits for the planner to start
+            h.processWatermark1(new Watermark(10_000));
+            for (int i = 0; i < 2 + 2 * DynamicRouter.GENTLE_PACING_RECORDS; i++) {
+                h.processElement1(new Event(20_000 + i, "k" + i, 1, i), 20_000 + i);
+            }
+            assertThat(router.pacedRecords()).isEqualTo(2);
+            h.processElement2(Plans.plan(1, Long.MAX_VALUE, MAX_P), 0);
+            assertThat(envelopes(h)).hasSize(2 + 2 * DynamicRouter.GENTLE_PACING_RECORDS);
+        }
+    }
+
+    @Test
     void outputWatermarkIsTheMinimumOfDataAndPlanner() throws Exception {
         try (var h = harness()) {
             h.processWatermark1(new Watermark(9_000));

@@ -155,6 +155,7 @@ public final class ThroughputBench {
                     pred.recordsPerSecond() / hash.recordsPerSecond());
             ObjectNode n = root.putObject(name);
             n.put("zipf", exponent);
+            n.put("drift_keys", exponent > 0 ? s.drift() : 0);
             n.put("hash_rps", hash.recordsPerSecond());
             n.put("predictive_rps", pred.recordsPerSecond());
             n.put("ratio", pred.recordsPerSecond() / hash.recordsPerSecond());
