@@ -11,8 +11,10 @@ public final class RouteOptions {
             .intType()
             .defaultValue(2_000)
             .withDescription("Records (>= 1) one router subtask holds while they wait for a plan's lease before it "
-                    + "paces its event input: beyond this many it waits 1 ms per further record, so that the input "
-                    + "backpressures instead of the waiting records growing without bound. Matters when a source "
-                    + "runs ahead of the plans: at a cold start, or catching up on a backlog at full speed. In "
-                    + "steady state with keyshift.plan.lease-lead 2 nothing waits.");
+                    + "paces its event input, so that the input backpressures instead of the waiting records growing "
+                    + "without bound (a source running ahead of the plans: at a cold start, or catching up on a "
+                    + "backlog at full speed). Beyond this many, once a plan exists and the event watermark has "
+                    + "passed the lease's end, the router pauses 1 ms after each further waiting record; otherwise "
+                    + "1 ms after every 50. With keyshift.plan.lease-lead 2 or more, records rarely wait in steady "
+                    + "state.");
 }

@@ -32,7 +32,8 @@ public final class ScalingOptions {
             .intType()
             .defaultValue(6)
             .withDescription("Windows in a row every subtask must stay below the scale-in utilization before a "
-                    + "scale-in; predictive counts the measured windows up to now followed by the forecast ones.");
+                    + "scale-in. Predictive counts the forecast quiet windows ahead, plus the measured ones up to now "
+                    + "if the forecast is quiet over its whole horizon or for this many windows on its own.");
 
     public static final ConfigOption<String> POLICY = ConfigOptions.key("keyshift.scaling.policy")
             .stringType()

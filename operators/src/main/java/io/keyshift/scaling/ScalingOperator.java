@@ -57,8 +57,11 @@ public class ScalingOperator extends AbstractStreamOperator<ScalingDecision>
         ScalingPlanner reactive;
         /** Forecasts of windows not yet decided, by window end. */
         final TreeMap<Long, LoadForecast> pending = new TreeMap<>();
-        /** Records per subtask of windows not yet decided, by window end. */
-        final Map<Long, Map<Integer, Long>> counts = new HashMap<>();
+        /**
+         * Records per (subtask, role, key group, key) of windows not yet decided, by window end: the latest firing's count (a late
+         * firing repeats the key's cumulative count, so it replaces, never adds).
+         */
+        final Map<Long, Map<String, Long>> counts = new HashMap<>();
         /** End of the last decided window; results of windows up to it (late firings) are dropped. */
         long decidedUpTo = Long.MIN_VALUE;
     }
@@ -130,7 +133,8 @@ public class ScalingOperator extends AbstractStreamOperator<ScalingDecision>
     public void processElement2(StreamRecord<WindowResult> element) {
         WindowResult r = element.getValue();
         if (r.windowEnd > held.decidedUpTo) {
-            held.counts.computeIfAbsent(r.windowEnd, k -> new HashMap<>()).merge(r.subtask, r.count, Long::sum);
+            held.counts.computeIfAbsent(r.windowEnd, k -> new HashMap<>())
+                    .put(r.subtask + "\u0000" + r.role + "\u0000" + r.keyGroup + "\u0000" + r.key, r.count);
         }
     }
 
@@ -139,12 +143,21 @@ public class ScalingOperator extends AbstractStreamOperator<ScalingDecision>
         // a window's results and forecast are emitted before the watermark that passes its end (end - 1)
         while (!held.pending.isEmpty() && held.pending.firstKey() - 1 <= mark.getTimestamp()) {
             LoadForecast f = held.pending.pollFirstEntry().getValue();
-            Map<Integer, Long> perSubtask = held.counts.remove(f.getWindowEnd());
+            Map<String, Long> results = held.counts.remove(f.getWindowEnd());
             held.counts.keySet().removeIf(end -> end <= f.getWindowEnd());
             held.decidedUpTo = Math.max(held.decidedUpTo, f.getWindowEnd());
-            double busiest = perSubtask == null ? -1
-                    : perSubtask.values().stream().mapToLong(Long::longValue).max().orElse(0);
-            decide(f, busiest, f.getWindowEnd() - 1);
+            double busiest = -1;
+            int subtasks = 0;
+            if (results != null) {
+                Map<Integer, Long> perSubtask = new HashMap<>();
+                results.forEach((k, c) -> perSubtask.merge(Integer.parseInt(k.substring(0, k.indexOf('\u0000'))), c,
+                        Long::sum));
+                busiest = perSubtask.values().stream().mapToLong(Long::longValue).max().orElse(0);
+                subtasks = perSubtask.keySet().stream().mapToInt(i -> i + 1).max().orElse(0);
+            }
+            // the parallelism the window ran at: in a replay the job is rebuilt at each decided parallelism; on a
+            // cluster the scheduler may run fewer subtasks than decided, so count them (highest index + 1)
+            decide(f, busiest, gateId != null ? initialParallelism : subtasks, f.getWindowEnd() - 1);
         }
         super.processWatermark(mark);
         if (gate != null) {
@@ -152,7 +165,7 @@ public class ScalingOperator extends AbstractStreamOperator<ScalingDecision>
         }
     }
 
-    private void decide(LoadForecast f, double measuredBusiest, long timestamp) {
+    private void decide(LoadForecast f, double measuredBusiest, int measuredParallelism, long timestamp) {
         int horizon = f.getHorizon();
         double[] total = new double[horizon];
         double observed = 0;
@@ -173,8 +186,8 @@ public class ScalingOperator extends AbstractStreamOperator<ScalingDecision>
         }
         // no measurement for a window without records (no results): nothing processed anywhere
         double busiest = measuredBusiest >= 0 ? measuredBusiest : observed > 0 ? -1 : 0;
-        ScalingPlanner.Window w = new ScalingPlanner.Window(f.getWindowEnd(), observed, busiest, largestObserved,
-                total, largestForecast);
+        ScalingPlanner.Window w = new ScalingPlanner.Window(f.getWindowEnd(), observed, busiest,
+                busiest >= 0 ? measuredParallelism : 0, largestObserved, total, largestForecast);
         emit(held.predictive.onWindow(w), timestamp);
         emit(held.reactive.onWindow(w), timestamp);
     }

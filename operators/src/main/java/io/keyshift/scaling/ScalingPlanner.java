@@ -18,8 +18,9 @@ import java.util.Arrays;
  *
  * <p><b>PREDICTIVE</b> acts on the forecast totals for the next windows (+1..+H), before the load arrives: it scales
  * out when the next window's forecast would put the busiest subtask above the critical utilization; it scales in when
- * the quiet run, the windows in a row measured below the scale-in utilization followed by the leading forecast windows
- * predicted below it, reaches {@code scaleInWindows}. Either way the new parallelism must carry the largest forecast
+ * the quiet run reaches {@code scaleInWindows}: the leading forecast windows predicted below the scale-in utilization,
+ * plus the windows in a row measured below it if the forecast stays quiet over the whole horizon or is quiet for
+ * {@code scaleInWindows} windows on its own (a quiet spell the forecast sees ending sooner does not count the past). Either way the new parallelism must carry the largest forecast
  * of the windows up to the next possible decision (+1..+cooldown+1, within the horizon) at or below the high
  * utilization. <b>REACTIVE</b> reads only what a metrics-based autoscaler sees: it scales out when the last window's
  * measured busiest subtask was above the critical utilization, scales in after {@code scaleInWindows} measured
@@ -61,12 +62,14 @@ public final class ScalingPlanner implements Serializable {
      * @param observedTotal    the window's records (every key, estimated from the samples), >= 0
      * @param measuredBusiest  records the busiest subtask processed in the window (shadow and partial copies
      *                         included), or a negative number if not measured
+     * @param measuredParallelism subtasks the window ran on (what the busiest subtask is compared with), or 0 if
+     *                         unknown: then the planner's own parallelism is assumed
      * @param largestObserved  the heaviest tracked key's records in the window
      * @param forecastTotals   forecast total records for windows +1..+H (H >= 1)
      * @param largestForecast  the heaviest tracked key's largest forecast over the horizon
      */
-    public record Window(long windowEnd, double observedTotal, double measuredBusiest, double largestObserved,
-                         double[] forecastTotals, double largestForecast) {
+    public record Window(long windowEnd, double observedTotal, double measuredBusiest, int measuredParallelism,
+                         double largestObserved, double[] forecastTotals, double largestForecast) {
         public Window {
             if (forecastTotals.length == 0) {
                 throw new IllegalArgumentException("a window needs a forecast horizon of at least 1");
@@ -75,7 +78,7 @@ public final class ScalingPlanner implements Serializable {
 
         /** A window with only totals: the forecast is flat at {@code load}, nothing measured per subtask. */
         public static Window ofLoad(long windowEnd, double load, double largestUnit) {
-            return new Window(windowEnd, load, -1, largestUnit, new double[] {load}, largestUnit);
+            return new Window(windowEnd, load, -1, 0, largestUnit, new double[] {load}, largestUnit);
         }
     }
 
@@ -130,7 +133,8 @@ public final class ScalingPlanner implements Serializable {
         if (w.measuredBusiest() >= 0 && w.observedTotal() > 0) {
             int i = measured++ % IMBALANCE_WINDOWS;
             // at most p times the mean: the busiest subtask cannot carry more than everything
-            busiestTimesP[i] = Math.min(w.measuredBusiest(), w.observedTotal()) * parallelism;
+            int p = w.measuredParallelism() > 0 ? w.measuredParallelism() : parallelism;
+            busiestTimesP[i] = Math.min(w.measuredBusiest(), w.observedTotal()) * p;
             totals[i] = w.observedTotal();
         }
         double measuredNow = w.measuredBusiest() >= 0 ? w.measuredBusiest() / s.capacity()

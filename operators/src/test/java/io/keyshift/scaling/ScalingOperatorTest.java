@@ -77,6 +77,8 @@ class ScalingOperatorTest {
             for (int s = 0; s < 4; s++) {
                 h.processElement2(new StreamRecord<>(result(W, s, s == 2 ? 96 : 48), W - 1));
             }
+            // a second firing of a key (allowed lateness) repeats its cumulative count: it replaces, never adds
+            h.processElement2(new StreamRecord<>(result(W, 2, 96), W - 1));
             assertThat(decisions(h)).isEmpty();
             snapshot = h.snapshot(1, 1); // forecast and counts of the undecided window are state
         }

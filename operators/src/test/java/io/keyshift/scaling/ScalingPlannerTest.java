@@ -78,17 +78,17 @@ class ScalingPlannerTest {
         ScalingPlanner p = new ScalingPlanner(new ScalingPlanner.Settings(100, 0.75, 0.90, 0.60, 1, 16, 128, 1, 2),
                 ScalingPolicy.PREDICTIVE, 6);
         // Friday: 400 measured at p = 6 (0.67, busy); forecast Saturday 120, Sunday 100, Monday 420, Tuesday 410
-        ScalingDecision in = p.onWindow(new ScalingPlanner.Window(W, 400, 70, 10,
+        ScalingDecision in = p.onWindow(new ScalingPlanner.Window(W, 400, 70, 0, 10,
                 new double[] {120, 100, 420, 410}, 10));
         assertThat(in.getKind()).isEqualTo(ScalingKind.SCALE_IN);
         // sized for the windows it must carry until the next decision can be made (+1, +2): 120 / 2 = 60 <= 75
         assertThat(in.getToParallelism()).isEqualTo(2);
         assertThat(in.getLoad()).isEqualTo(120);
         // Saturday closes: within the cooldown
-        assertThat(p.onWindow(new ScalingPlanner.Window(2 * W, 118, 62, 10, new double[] {100, 420, 410, 400}, 10)))
+        assertThat(p.onWindow(new ScalingPlanner.Window(2 * W, 118, 62, 0, 10, new double[] {100, 420, 410, 400}, 10)))
                 .isNull();
         // Sunday closes: Monday's forecast 420 / 2 = 2.1 of capacity: out before it arrives, sized for Mon and Tue
-        ScalingDecision out = p.onWindow(new ScalingPlanner.Window(3 * W, 101, 52, 10,
+        ScalingDecision out = p.onWindow(new ScalingPlanner.Window(3 * W, 101, 52, 0, 10,
                 new double[] {420, 410, 400, 390}, 10));
         assertThat(out.getKind()).isEqualTo(ScalingKind.SCALE_OUT);
         assertThat(out.getLoad()).isEqualTo(420);
@@ -96,9 +96,9 @@ class ScalingPlannerTest {
         // a REACTIVE planner fed the same windows waits for measured quiet windows and misses Monday
         ScalingPlanner r = new ScalingPlanner(new ScalingPlanner.Settings(100, 0.75, 0.90, 0.60, 1, 16, 128, 1, 2),
                 ScalingPolicy.REACTIVE, 6);
-        assertThat(r.onWindow(new ScalingPlanner.Window(W, 400, 70, 10, new double[] {120}, 10))).isNull();
-        assertThat(r.onWindow(new ScalingPlanner.Window(2 * W, 118, 21, 10, new double[] {100}, 10))).isNull();
-        assertThat(r.onWindow(new ScalingPlanner.Window(3 * W, 101, 18, 10, new double[] {420}, 10)).getKind())
+        assertThat(r.onWindow(new ScalingPlanner.Window(W, 400, 70, 0, 10, new double[] {120}, 10))).isNull();
+        assertThat(r.onWindow(new ScalingPlanner.Window(2 * W, 118, 21, 0, 10, new double[] {100}, 10))).isNull();
+        assertThat(r.onWindow(new ScalingPlanner.Window(3 * W, 101, 18, 0, 10, new double[] {420}, 10)).getKind())
                 .isEqualTo(ScalingKind.SCALE_IN);
     }
 
@@ -107,16 +107,16 @@ class ScalingPlannerTest {
         ScalingPlanner p = planner(0);
         assertThat(p.imbalance()).isEqualTo(1.0); // nothing measured yet
         // 300 records at p = 4: mean 75, but the busiest subtask processed 90 (1.2 x the mean)
-        assertThat(p.onWindow(new ScalingPlanner.Window(W, 300, 90, 10, new double[] {300}, 10))).isNull();
+        assertThat(p.onWindow(new ScalingPlanner.Window(W, 300, 90, 0, 10, new double[] {300}, 10))).isNull();
         assertThat(p.imbalance()).isCloseTo(1.2, org.assertj.core.data.Offset.offset(1e-9));
         // a forecast of 320 fits 4 subtasks evenly (0.80) but not with the measured imbalance (0.96 > 0.90)
-        ScalingDecision d = p.onWindow(new ScalingPlanner.Window(2 * W, 300, 90, 10, new double[] {320}, 10));
+        ScalingDecision d = p.onWindow(new ScalingPlanner.Window(2 * W, 300, 90, 0, 10, new double[] {320}, 10));
         assertThat(d.getKind()).isEqualTo(ScalingKind.SCALE_OUT);
         assertThat(d.getImbalance()).isCloseTo(1.2, org.assertj.core.data.Offset.offset(1e-9));
         // 320 x 1.2 / p <= 75 from p = 5.12: 6
         assertThat(d.getToParallelism()).isEqualTo(6);
         // the weighting is by load: a near-empty window with a lopsided split hardly moves it
-        p.onWindow(new ScalingPlanner.Window(3 * W, 2, 2, 2, new double[] {320}, 10));
+        p.onWindow(new ScalingPlanner.Window(3 * W, 2, 2, 0, 2, new double[] {320}, 10));
         assertThat(p.imbalance()).isLessThan(1.25);
     }
 
@@ -125,7 +125,7 @@ class ScalingPlannerTest {
         ScalingPlanner r = new ScalingPlanner(new ScalingPlanner.Settings(100, 0.75, 0.90, 0.60, 1, 16, 128, 0, 3),
                 ScalingPolicy.REACTIVE, 4);
         // 300 at p = 4 is 0.75 of capacity on average, but one subtask processed 95: above critical
-        ScalingDecision d = r.onWindow(new ScalingPlanner.Window(W, 300, 95, 10, new double[] {300}, 10));
+        ScalingDecision d = r.onWindow(new ScalingPlanner.Window(W, 300, 95, 0, 10, new double[] {300}, 10));
         assertThat(d.getKind()).isEqualTo(ScalingKind.SCALE_OUT);
         assertThat(d.getUtilizationBefore()).isGreaterThan(0.9);
         assertThat(d.getReason()).contains("measured at 0.95");
