@@ -5,21 +5,16 @@ import org.apache.flink.configuration.ConfigOptions;
 
 import java.time.Duration;
 
-/** Options of the keyshift job as a whole. */
+/** Options of a keyshift stage as a whole. */
 public final class JobOptions {
     private JobOptions() {}
 
     public static final ConfigOption<Duration> WINDOW = ConfigOptions.key("keyshift.window")
             .durationType()
             .defaultValue(Duration.ofHours(1))
-            .withDescription("Length of the tumbling event-time windows that are sampled, forecast and planned, "
-                    + "and that the built-in workload aggregates (Flink duration syntax: 5min, 1h, 1d).");
-
-    public static final ConfigOption<Duration> ALLOWED_LATENESS = ConfigOptions.key("keyshift.allowed-lateness")
-            .durationType()
-            .defaultValue(Duration.ZERO)
-            .withDescription("Allowed lateness of the workload's windows. The state horizon, which a migration's "
-                    + "shadow phase must cover, is window + allowed lateness.");
+            .withDescription("Length of the planning windows: keys are sampled, loads forecast and plans made window "
+                    + "by window (Flink duration syntax: 5min, 1h, 1d). Independent of the user's own windows; "
+                    + "migrations start and switch over on its boundaries.");
 
     public static final ConfigOption<Integer> DEFAULT_MAX_PARALLELISM = ConfigOptions.key("keyshift.max-parallelism")
             .intType()

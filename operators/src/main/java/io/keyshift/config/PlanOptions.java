@@ -53,12 +53,13 @@ public final class PlanOptions {
 
     public static final ConfigOption<Double> SPLIT_THRESHOLD = ConfigOptions.key("keyshift.plan.split-threshold")
             .doubleType()
-            .defaultValue(1.0)
-            .withDescription("A hot key whose forecast load exceeds this many times a subtask's mean load is split: "
-                    + "its records are spread over several key groups on the least-loaded subtasks (about half a "
-                    + "subtask's mean load each) and the partial window aggregates are merged downstream, so results "
-                    + "stay those of hash. Window aggregates only (ShadowAware functions never split). Splits are "
-                    + "kept once made. 0 = never split.");
+            .defaultValue(0.0)
+            .withDescription("Opt-in hot-key splitting: a hot key whose forecast load exceeds this many times a "
+                    + "subtask's mean load is split: its records are spread over several key groups on the "
+                    + "least-loaded subtasks and the partial window aggregates are merged downstream with the "
+                    + "aggregate's own merge (or the reduce function), so results stay those of a plain keyBy. For "
+                    + "window aggregate and reduce only: a stage with process(ProcessWindowFunction) or a keyed "
+                    + "process function refuses a value > 0. Splits are kept once made. 0 = never split (default).");
 
     public static final ConfigOption<Double> CAPACITY = ConfigOptions.key("keyshift.plan.capacity")
             .doubleType()

@@ -42,12 +42,14 @@ public final class ScalingOptions {
                     + "predictive (from the forecasts of the next windows) or reactive (from the last window's "
                     + "measured busiest subtask and total).");
 
-    /** Internal: the replay's lockstep gate id (set by replay --scale, never by users). */
-    public static final ConfigOption<String> REPLAY_GATE = ConfigOptions.key("keyshift.scaling.internal.replay-gate")
-            .stringType()
-            .noDefaultValue()
-            .withDescription("Internal, set by replay --scale: the id of the in-JVM gate between the replay source and "
-                    + "the scaling decisions.");
+    public static final ConfigOption<Boolean> FOLLOW_JOB_ON_RESTORE =
+            ConfigOptions.key("keyshift.scaling.follow-job-parallelism-on-restore")
+                    .booleanType()
+                    .defaultValue(false)
+                    .withDescription("After a restore, the scaling decisions continue from the restored job's "
+                            + "parallelism instead of their own last decision. Set it when an outside actuator stops "
+                            + "the job with a savepoint and restarts it at the decided parallelism (replay --scale "
+                            + "does); leave it off with the adaptive scheduler, which rescales the submitted job.");
 
     /** The policy of {@link #POLICY}; fails naming the option if it is neither. */
     public static io.keyshift.avro.ScalingPolicy policy(org.apache.flink.configuration.ReadableConfig config) {

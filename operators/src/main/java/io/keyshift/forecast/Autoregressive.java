@@ -15,7 +15,13 @@ import java.io.IOException;
  * {@code lambda = 1 - 1/history}, and every {@code refitEvery} observations the k x k normal equations (k = p + 2 with
  * a season, else p + 1) are solved with EJML's least-squares solver (a small ridge of 1e-9 * trace keeps them
  * solvable). Forecasts h > 1 are recursive. Until the first fit (history observations after the largest lag) it
- * forecasts the mean so far. Memory: (m or p) lagged values plus k^2 + k doubles.
+ * forecasts the mean so far.
+ *
+ * <p>The lagged values y(t-1) .. y(t-p) and y(t-m) come from a {@link SeriesHistory} of at least
+ * {@link #historyLength historyLength(p, m)} observations: the series' shared one (its owner appends y before
+ * {@link #observe}; see {@link LoadModel}) or a private one. Memory: {@code 8 * (k^2 + 2k) + 17} bytes written
+ * (coefficients, X'X, X'y, count, sum, fitted flag: 209 for p = 3 without a season, 297 with one), plus
+ * {@code 12 + 4 * historyLength} for a private history.
  */
 public final class Autoregressive implements LoadModel {
     private final int p;
@@ -23,7 +29,8 @@ public final class Autoregressive implements LoadModel {
     private final int history;
     private final int refitEvery;
     private final double lambda;
-    private final double[] ring;
+    private final SeriesHistory lags;
+    private final boolean ownsLags;
     private final double[] coef;
     private final double[] xtx;
     private final double[] xty;
@@ -38,6 +45,18 @@ public final class Autoregressive implements LoadModel {
      * @param refitEvery refit period in observations, >= 1
      */
     public Autoregressive(int p, int season, int history, int refitEvery) {
+        this(p, season, history, refitEvery, null);
+    }
+
+    /**
+     * @param p number of short lags, >= 1
+     * @param season seasonal lag m (>= 2, > p) or 0 for none
+     * @param history effective memory in observations (forgetting factor 1 - 1/history), >= 4 (p + 2)
+     * @param refitEvery refit period in observations, >= 1
+     * @param lags the series' shared history (capacity >= {@link #historyLength historyLength(p, season)}), to
+     *             which its owner appends each observation before {@link #observe}; null for a private one
+     */
+    public Autoregressive(int p, int season, int history, int refitEvery, SeriesHistory lags) {
         if (p < 1 || refitEvery < 1) {
             throw new IllegalArgumentException("p and refitEvery must be >= 1");
         }
@@ -46,7 +65,13 @@ public final class Autoregressive implements LoadModel {
         this.history = Math.max(history, 4 * (p + 2));
         this.refitEvery = refitEvery;
         this.lambda = 1 - 1.0 / this.history;
-        this.ring = new double[maxLag() + 1];
+        int length = maxLag() + 1;
+        if (lags != null && lags.capacity() < length) {
+            throw new IllegalArgumentException("AR(" + p + ") with season " + this.season + " needs a history of >= "
+                    + length + " observations, has " + lags.capacity());
+        }
+        this.ownsLags = lags == null;
+        this.lags = ownsLags ? new SeriesHistory(length) : lags;
         int k = p + 1 + (this.season > 0 ? 1 : 0);
         this.coef = new double[k];
         this.xtx = new double[k * k];
@@ -57,27 +82,42 @@ public final class Autoregressive implements LoadModel {
         return season > 0 ? season : p;
     }
 
+    /**
+     * Observations AR(p) with seasonal lag {@code season} reads (its largest lag + 1): season + 1 if the season is
+     * used ({@code >= 2} and {@code > p}), else p + 1.
+     */
+    public static int historyLength(int p, int season) {
+        return (season >= 2 && season > p ? season : p) + 1;
+    }
+
     @Override
     public ForecastModelKind kind() {
         return ForecastModelKind.AUTOREGRESSIVE;
     }
 
-    /** y at 0-based time index t (within the last maxLag + 1 observations). */
+    /** y at 0-based time index t (within the last maxLag + 1 observations), n observations seen. */
     private double at(long t) {
-        return ring[(int) (t % ring.length)];
+        return lags.get((int) (n - 1 - t));
     }
 
     @Override
     public void observe(double y) {
+        if (ownsLags) {
+            lags.add(y);
+        } else if (lags.count() != n + 1) {
+            throw new IllegalStateException("the shared history has " + lags.count() + " observations, this model "
+                    + n + " before this one: append each observation to the history before observe");
+        }
         if (n >= maxLag()) {
             int k = coef.length;
             double[] x = new double[k];
             x[0] = 1;
+            // y(t) is lag 0 of the history, y(t - i) lag i
             for (int i = 1; i <= p; i++) {
-                x[i] = at(n - i);
+                x[i] = lags.get(i);
             }
             if (season > 0) {
-                x[p + 1] = at(n - season);
+                x[p + 1] = lags.get(season);
             }
             for (int i = 0; i < k; i++) {
                 xty[i] = lambda * xty[i] + x[i] * y;
@@ -86,7 +126,6 @@ public final class Autoregressive implements LoadModel {
                 }
             }
         }
-        ring[(int) (n % ring.length)] = y;
         sum += y;
         n++;
         long fitted0 = n - maxLag();
@@ -164,8 +203,8 @@ public final class Autoregressive implements LoadModel {
         for (double v : xty) {
             out.writeDouble(v);
         }
-        for (double v : ring) {
-            out.writeDouble(v);
+        if (ownsLags) {
+            lags.write(out);
         }
     }
 
@@ -183,8 +222,8 @@ public final class Autoregressive implements LoadModel {
         for (int i = 0; i < xty.length; i++) {
             xty[i] = in.readDouble();
         }
-        for (int i = 0; i < ring.length; i++) {
-            ring[i] = in.readDouble();
+        if (ownsLags) {
+            lags.read(in);
         }
     }
 }

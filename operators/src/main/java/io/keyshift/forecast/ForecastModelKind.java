@@ -16,9 +16,15 @@ public enum ForecastModelKind {
     SES(false),
     /** Holt's linear trend with damping (FPP3 §8.2; Gardner &amp; McKenzie 1985). */
     HOLT(false),
-    /** Additive Holt-Winters: level, damped trend and one seasonal component of period m (FPP3 §8.3). */
+    /**
+     * Additive Holt-Winters: level, damped trend and one seasonal component of period m (FPP3 §8.3); m up to
+     * {@link ModelSpec#MAX_SMOOTHING_SEASON}.
+     */
     HOLT_WINTERS(true),
-    /** Multiplicative Holt-Winters: the seasonal component scales the level (FPP3 §8.3). */
+    /**
+     * Multiplicative Holt-Winters: the seasonal component scales the level (FPP3 §8.3); m up to
+     * {@link ModelSpec#MAX_SMOOTHING_SEASON}.
+     */
     HOLT_WINTERS_MULTIPLICATIVE(true),
     /** AR(p) with an intercept, fitted by least squares on recent history (FPP3 §9.3); with a season m, lag m is added. */
     AUTOREGRESSIVE(false);

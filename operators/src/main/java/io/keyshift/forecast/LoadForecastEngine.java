@@ -5,8 +5,6 @@ import io.keyshift.avro.UnitForecast;
 import io.keyshift.avro.UnitType;
 import io.keyshift.profiler.WindowProfile;
 
-import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
-
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
@@ -29,7 +27,8 @@ import java.util.Map;
  * <p>Not thread-safe; used by one operator. State is written by {@link #toBytes()} in a versioned format.
  */
 public final class LoadForecastEngine {
-    private static final int STATE_VERSION = 1;
+    /** 2: one shared float history per series (SeriesHistory) instead of a ring of doubles per seasonal model. */
+    private static final int STATE_VERSION = 2;
 
     /** Configuration of the engine. */
     /**
@@ -96,8 +95,7 @@ public final class LoadForecastEngine {
             String key = profile.hotKeys[i];
             Tracked t = tracked.get(key);
             if (t == null) {
-                t = new Tracked(newSeries(), KeyGroupRangeAssignment.assignToKeyGroup(key, settings.maxParallelism()),
-                        windowIndex);
+                t = new Tracked(newSeries(), profile.hotKeyGroups[i], windowIndex);
                 tracked.put(key, t);
             }
             t.lastHotWindow = windowIndex;
@@ -294,6 +292,11 @@ public final class LoadForecastEngine {
     public void restore(byte[] state) throws IOException {
         try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(state))) {
             int version = in.readInt();
+            if (version >= 1 && version < STATE_VERSION) {
+                throw new IOException("forecaster state version " + version + " was written by an older keyshift and"
+                        + " cannot be read by this one (version " + STATE_VERSION + "); start the job without the"
+                        + " savepoint, or re-run bootstrap to write a new one");
+            }
             if (version != STATE_VERSION) {
                 throw new IOException("unknown forecaster state version " + version + " (this build reads "
                         + STATE_VERSION + ")");

@@ -8,8 +8,18 @@ import java.io.IOException;
  * One forecasting model of one load series (records per window), updated online one observation at a time.
  *
  * <p>Contract: {@link #forecast(int)} may be called before any observation (it returns 0) and for any horizon
- * {@code h >= 1}; forecasts are point forecasts (the conditional mean), never negative. Implementations keep O(m)
- * doubles for season m, O(1) otherwise.
+ * {@code h >= 1}; forecasts are point forecasts (the conditional mean), never negative.
+ *
+ * <p>Lagged values: models that read past observations (seasonal naive, autoregression) read them from a
+ * {@link SeriesHistory} given to their constructor (see {@link Models#create(ModelSpec, SeriesHistory)} and
+ * {@link Models#historyLength}). Such a history is shared: its owner (a {@link SeriesForecaster}) appends each
+ * observation y to it <em>before</em> calling {@code observe(y)} on its models, and writes and reads it once, so a
+ * model's {@link #write}/{@link #read} cover only the model's own state. A model built without a history keeps a
+ * private one, appends to it in {@code observe} and includes it in {@code write}/{@code read}.
+ *
+ * <p>Memory: O(1) per model, except Holt-Winters ({@code 8 * m} bytes of seasonal terms for season m, offered only
+ * for {@code m <= } {@link ModelSpec#MAX_SMOOTHING_SEASON}) and a private history ({@code 4} bytes per kept
+ * observation).
  */
 public interface LoadModel {
 

@@ -10,27 +10,46 @@ import java.io.IOException;
  *
  * <p>Source: Hyndman &amp; Athanasopoulos, "Forecasting: Principles and Practice", 3rd ed., §5.2 (naive, seasonal
  * naive), §8.1 (SES), §8.2 (Holt, damped), §8.3 (additive Holt-Winters, component form).
+ *
+ * <p>State per model (bytes written by {@code write} with a shared {@link SeriesHistory}): naive 8, SES 9, Holt 24,
+ * seasonal naive 0 (it reads the shared history), Holt-Winters (both) {@code 32 + 8 * m}, AR(3) 209 without and 297
+ * with a seasonal lag (see {@link Autoregressive}).
  */
 public final class Models {
     private Models() {}
 
-    /** A new model of {@code kind}; {@code season} (m >= 2) is used by the seasonal kinds and AR. */
+    /** Order p of the autoregressive candidate. */
+    static final int AR_ORDER = 3;
+
+    /**
+     * A new model of {@code kind} with a private history; {@code season} (m >= 2) is used by the seasonal kinds and
+     * AR.
+     */
     public static LoadModel create(ForecastModelKind kind, int season) {
         return create(new ModelSpec(kind, season));
+    }
+
+    /** A new model for {@code spec} (as {@link #create(ModelSpec, SeriesHistory)}) with a private history. */
+    public static LoadModel create(ModelSpec spec) {
+        return create(spec, null);
     }
 
     /**
      * A new model for {@code spec}, with these fixed parameters: SES alpha 0.2; Holt alpha 0.2, beta 0.05,
      * phi 0.9; Holt-Winters (both) alpha 0.15, beta 0.02, gamma 0.2, phi 0.9; AR with p = 3 on the last 8 * (p + 2)
      * or 4 seasons of history (whichever is longer, at most 400 windows), refitted every 12 windows.
+     *
+     * @param history the series' shared history, with at least {@link #historyLength historyLength(spec)}
+     *                observations of capacity (its owner appends each observation before {@code observe}; see
+     *                {@link LoadModel}); null: models that read lags keep a private one
      */
-    public static LoadModel create(ModelSpec spec) {
+    public static LoadModel create(ModelSpec spec, SeriesHistory history) {
         int season = spec.season();
         switch (spec.kind()) {
             case NAIVE:
                 return new Naive();
             case SEASONAL_NAIVE:
-                return new SeasonalNaive(season);
+                return history == null ? new SeasonalNaive(season) : new SeasonalNaive(season, history);
             case SES:
                 return new Ses(0.2);
             case HOLT:
@@ -40,9 +59,27 @@ public final class Models {
             case HOLT_WINTERS_MULTIPLICATIVE:
                 return new HoltWintersMultiplicative(0.15, 0.02, 0.2, 0.9, season);
             case AUTOREGRESSIVE:
-                return new Autoregressive(3, season, Math.min(400, Math.max(40, 4 * season)), 12);
+                int memory = Math.min(400, Math.max(40, 4 * season));
+                return history == null ? new Autoregressive(AR_ORDER, season, memory, 12)
+                        : new Autoregressive(AR_ORDER, season, memory, 12, history);
             default:
                 throw new IllegalArgumentException("unknown model " + spec);
+        }
+    }
+
+    /**
+     * Number of past observations (the largest lag read + 1) the model for {@code spec} reads from its history:
+     * m for seasonal naive (lags 0 .. m - 1), the largest lag + 1 for AR (m + 1 with a season, else p + 1), 0 for
+     * the others.
+     */
+    public static int historyLength(ModelSpec spec) {
+        switch (spec.kind()) {
+            case SEASONAL_NAIVE:
+                return spec.season();
+            case AUTOREGRESSIVE:
+                return Autoregressive.historyLength(AR_ORDER, spec.season());
+            default:
+                return 0;
         }
     }
 
@@ -76,16 +113,36 @@ public final class Models {
         }
     }
 
-    /** y(t+h) = y(t + h - m*ceil(h/m)); the last observation until a full season has been seen. */
+    /**
+     * y(t+h) = y(t + h - m*ceil(h/m)); the last observation until a full season has been seen. It reads lags
+     * 0 .. m - 1 of the series' {@link SeriesHistory} and has no state of its own: with a shared history it writes
+     * nothing; with a private one it writes that ({@code 12 + 4 * m} bytes once a season is seen).
+     */
     public static final class SeasonalNaive implements LoadModel {
-        private final double[] ring;
-        private long n;
+        private final int m;
+        private final SeriesHistory history;
+        private final boolean ownsHistory;
 
+        /** With a private history of m observations. */
         public SeasonalNaive(int m) {
+            this(m, null);
+        }
+
+        /**
+         * @param history the series' shared history (capacity >= m), appended to by its owner before each
+         *                {@link #observe}; null for a private one
+         */
+        public SeasonalNaive(int m, SeriesHistory history) {
             if (m < 2) {
                 throw new IllegalArgumentException("season must be >= 2, was " + m);
             }
-            ring = new double[m];
+            if (history != null && history.capacity() < m) {
+                throw new IllegalArgumentException("seasonal naive with season " + m + " needs a history of >= " + m
+                        + " observations, has " + history.capacity());
+            }
+            this.m = m;
+            this.ownsHistory = history == null;
+            this.history = ownsHistory ? new SeriesHistory(m) : history;
         }
 
         @Override
@@ -95,37 +152,35 @@ public final class Models {
 
         @Override
         public void observe(double y) {
-            ring[(int) (n % ring.length)] = y;
-            n++;
+            if (ownsHistory) {
+                history.add(y);
+            }
         }
 
         @Override
         public double forecast(int h) {
-            int m = ring.length;
+            long n = history.count();
             if (n == 0) {
                 return 0;
             }
             if (n < m) {
-                return ring[(int) ((n - 1) % m)];
+                return history.get(0);
             }
-            // index of observation t+h-m*ceil(h/m), where t = n-1 (0-based)
-            long idx = (n - 1) + h - (long) m * ((h + m - 1) / m);
-            return ring[(int) (idx % m)];
+            // observation t+h-m*ceil(h/m), t the last one: lag m*ceil(h/m) - h, in 0 .. m-1
+            return history.get((int) ((long) m * ((h + m - 1) / m) - h));
         }
 
         @Override
         public void write(DataOutputStream out) throws IOException {
-            out.writeLong(n);
-            for (double v : ring) {
-                out.writeDouble(v);
+            if (ownsHistory) {
+                history.write(out);
             }
         }
 
         @Override
         public void read(DataInputStream in) throws IOException {
-            n = in.readLong();
-            for (int i = 0; i < ring.length; i++) {
-                ring[i] = in.readDouble();
+            if (ownsHistory) {
+                history.read(in);
             }
         }
     }
@@ -235,6 +290,9 @@ public final class Models {
      * State and bookkeeping shared by the Holt-Winters variants: level, damped trend and m seasonal terms, initialised
      * after the first season (before that the forecast is the mean observed so far), and their checkpoint format.
      * Subclasses define the initial seasonal terms, the update after the first season and how season and level combine.
+     *
+     * <p>Memory: m seasonal doubles, {@code 32 + 8 * m} bytes written. That is why {@link ModelSpec#candidates} offers
+     * Holt-Winters only for seasons up to {@link ModelSpec#MAX_SMOOTHING_SEASON}.
      */
     abstract static class SeasonalSmoothing implements LoadModel {
         final double alpha;

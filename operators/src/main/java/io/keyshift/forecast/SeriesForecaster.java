@@ -23,7 +23,19 @@ import java.util.List;
  * Before any error is known, sd = sqrt(max(1, forecast)) (Poisson). Anomaly: an actual further than
  * {@code anomalyZ * sd} from the previous one-step forecast.
  *
- * <p>Memory: (number of models + 1) * season doubles + O(models).
+ * <p>History: the series keeps one {@link SeriesHistory} of its last L observations, L = the largest lag any
+ * model or the seasonal MASE scale reads + 1 (with {@link ModelSpec#candidates}: m + 1 for the longest season m, 4
+ * without seasons), stored as floats (exact for record counts below 2^24). Seasonal naive, the autoregressive models
+ * and the scale |y(t) - y(t-m)| read their lags from it; no model keeps a season of past values of its own.
+ *
+ * <p>Memory per series, as written by {@link #write} (the heap holds about the same plus object headers):
+ * {@code 28 + 24 * (candidates + 1 if combined) + (12 + 4 * L)} bytes for the counters, scores and history, plus
+ * per model 8 (naive), 9 (SES), 24 (Holt), 0 (seasonal naive), 209 or 297 (AR without or with a seasonal lag) and
+ * {@code 32 + 8 * m} per Holt-Winters model, which {@link ModelSpec#candidates} offers only for
+ * {@code m <= } {@link ModelSpec#MAX_SMOOTHING_SEASON} (288). With the candidates of one season m > 288, e.g. a day
+ * of 1-minute windows: {@code 755 + 4 * (m + 1)} bytes, 6,519 for m = 1440 (58,507 when every seasonal model
+ * kept its own ring and Holt-Winters ran at m = 1440); with seasons 24 and 168: 5,072 bytes (see
+ * ForecastStateSizeTest).
  */
 public final class SeriesForecaster {
     /** Number of best single models averaged by the combination candidate. */
@@ -38,7 +50,10 @@ public final class SeriesForecaster {
     private final double[] score;
     private final double[] squared;
     private final double[] lastOneStep;
-    private final double[] seasonRing;
+    /** The series' last observations, shared by the models that read lags and by the seasonal MASE scale. */
+    private final SeriesHistory history;
+    /** Season m of the MASE scale, or 0 for m = 1. */
+    private final int scaleSeason;
     private final double decay;
     private final boolean combine;
     private int chosen;
@@ -51,7 +66,7 @@ public final class SeriesForecaster {
      * @param scaleSeason season m of the MASE scale (>= 2), or < 2 for m = 1
      * @param decay weight kept per window by the backtest scores, in (0, 1]
      */
-    public SeriesForecaster(java.util.List<ModelSpec> candidates, int scaleSeason, double decay) {
+    public SeriesForecaster(List<ModelSpec> candidates, int scaleSeason, double decay) {
         if (!(decay > 0 && decay <= 1)) {
             throw new IllegalArgumentException("decay must be in (0, 1], was " + decay);
         }
@@ -59,17 +74,30 @@ public final class SeriesForecaster {
             throw new IllegalArgumentException("at least one model is needed");
         }
         this.specs = candidates.toArray(new ModelSpec[0]);
+        this.scaleSeason = scaleSeason >= 2 ? scaleSeason : 0;
+        this.history = new SeriesHistory(historyLength(candidates, scaleSeason));
         this.models = new LoadModel[specs.length];
         for (int i = 0; i < specs.length; i++) {
-            models[i] = specs[i].create();
+            models[i] = Models.create(specs[i], history);
         }
         this.combine = models.length >= COMBINATION_MIN_MODELS;
         int slots = models.length + (combine ? 1 : 0);
         this.score = new double[slots];
         this.squared = new double[slots];
         this.lastOneStep = new double[slots];
-        this.seasonRing = new double[Math.max(1, scaleSeason)];
         this.decay = decay;
+    }
+
+    /**
+     * Observations the shared history of a series with these candidates keeps: the largest lag any of them or the
+     * MASE scale of season {@code scaleSeason} reads, + 1 (at least 1).
+     */
+    static int historyLength(List<ModelSpec> candidates, int scaleSeason) {
+        int length = scaleSeason >= 2 ? scaleSeason + 1 : 1;
+        for (ModelSpec spec : candidates) {
+            length = Math.max(length, Models.historyLength(spec));
+        }
+        return length;
     }
 
     /**
@@ -90,19 +118,27 @@ public final class SeriesForecaster {
     /**
      * Adds the next actual load and updates every model.
      *
-     * @param y records in the window, >= 0
+     * <p>The load is taken at float precision, as the shared history keeps it: whole record counts below 2^24 are
+     * unchanged; any other value is rounded to the nearest float (relative error at most 2^-24) before the models,
+     * the scores and the MASE see it, so that every model sees the same value (models that agree, such as naive and
+     * seasonal naive before a full season, keep equal scores).
+     *
+     * @param load records in the window, >= 0
      * @param anomalyZ z-score beyond which the actual is an anomaly, > 0
      */
-    public Observation observe(double y, double anomalyZ) {
-        if (!(y >= 0) || Double.isInfinite(y)) {
-            throw new IllegalArgumentException("load must be finite and >= 0, was " + y);
+    public Observation observe(double load, double anomalyZ) {
+        if (!(load >= 0) || load > Float.MAX_VALUE) {
+            throw new IllegalArgumentException("load must be >= 0 and at most Float.MAX_VALUE, was " + load);
         }
+        double y = (float) load;
         double abs = 0;
         double naive = 0;
         double seasonalNaive = 0;
         boolean hasNaive = false;
         boolean hasSeasonal = false;
         boolean anomaly = false;
+        // first: the models and the scale below read y(t) as lag 0 of the history (see LoadModel)
+        history.add(y);
         if (n > 0) {
             int c = chosenIndex();
             abs = Math.abs(lastOneStep[c] - y);
@@ -111,9 +147,9 @@ public final class SeriesForecaster {
             }
             naive = Math.abs(y - lastY);
             hasNaive = true;
-            int m = seasonRing.length;
+            int m = scaleSeason;
             if (m >= 2 && n >= m) {
-                seasonalNaive = Math.abs(y - seasonRing[(int) (n % m)]);
+                seasonalNaive = Math.abs(y - history.get(m));
                 hasSeasonal = true;
             }
             for (int i = 0; i < score.length; i++) {
@@ -131,7 +167,6 @@ public final class SeriesForecaster {
             lastOneStep[models.length] = combined(1);
         }
         chosen = select();
-        seasonRing[(int) (n % seasonRing.length)] = y;
         lastY = y;
         n++;
         return new Observation(abs, naive, hasNaive, seasonalNaive, hasSeasonal, anomaly);
@@ -242,6 +277,10 @@ public final class SeriesForecaster {
         return lastY;
     }
 
+    /**
+     * Writes the series' state: counters, per candidate its scores and the model's own state, then the shared
+     * history once (as floats). Size: see the class comment.
+     */
     void write(DataOutputStream out) throws IOException {
         out.writeLong(n);
         out.writeDouble(lastY);
@@ -255,12 +294,10 @@ public final class SeriesForecaster {
                 models[i].write(out);
             }
         }
-        out.writeInt(seasonRing.length);
-        for (double v : seasonRing) {
-            out.writeDouble(v);
-        }
+        history.write(out);
     }
 
+    /** Restores what {@link #write} wrote, for a forecaster built with the same candidates and scale season. */
     void read(DataInputStream in) throws IOException {
         n = in.readLong();
         lastY = in.readDouble();
@@ -279,12 +316,9 @@ public final class SeriesForecaster {
             }
         }
         chosen = select();
-        int m = in.readInt();
-        if (m != seasonRing.length) {
-            throw new IOException("forecaster state has season " + m + ", configuration " + seasonRing.length);
-        }
-        for (int i = 0; i < m; i++) {
-            seasonRing[i] = in.readDouble();
+        history.read(in);
+        if (history.count() != n) {
+            throw new IOException("corrupt forecaster state: " + n + " observations, history of " + history.count());
         }
     }
 }

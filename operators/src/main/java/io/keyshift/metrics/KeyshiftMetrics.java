@@ -32,6 +32,8 @@ public final class KeyshiftMetrics {
     public static final String ROUTER_TABLE_ENTRIES = "keyshiftRoutingTableEntries";
     /** Counter, windows: windows the profiler closed. */
     public static final String PROFILER_WINDOWS = "keyshiftProfiledWindows";
+    /** Profiler: window reports that arrived after their window was closed (a subtask back from idle), count. */
+    public static final String PROFILER_LATE_REPORTS = "keyshiftLateReports";
     /** Gauge, series: series the forecaster tracks (hot keys + key groups). */
     public static final String FORECAST_SERIES = "keyshiftForecastSeries";
     /** Counter, units: units flagged as anomalous (observed load outside the prediction interval). */

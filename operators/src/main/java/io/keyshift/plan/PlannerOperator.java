@@ -9,6 +9,9 @@ import org.apache.flink.api.common.state.ListState;
 import org.apache.flink.api.common.state.ListStateDescriptor;
 import org.apache.flink.formats.avro.typeutils.AvroTypeInfo;
 import org.apache.flink.metrics.Counter;
+import org.apache.flink.runtime.operators.coordination.OperatorEvent;
+import org.apache.flink.runtime.operators.coordination.OperatorEventGateway;
+import org.apache.flink.runtime.operators.coordination.OperatorEventHandler;
 import org.apache.flink.runtime.state.StateInitializationContext;
 import org.apache.flink.runtime.state.StateSnapshotContext;
 import org.apache.flink.streaming.api.operators.AbstractStreamOperator;
@@ -19,15 +22,14 @@ import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import java.util.List;
 
 /**
- * Flink operator (parallelism 1) around {@link RepartitionPlanner}: one plan version per forecast, a bootstrap
- * lease on the first watermark, a final lease to +infinity at the end of a bounded input.
- *
- * <p>Its output watermark trails its lease: it forwards {@code min(input watermark, lease end - 1)}, so the
- * router's output watermark (the minimum of its inputs) never passes a record that still waits for a lease.
- * State: the last plan issued (Avro, operator list state).
+ * Flink operator (parallelism 1) around {@link RepartitionPlanner}: one plan version per forecast, and a final lease
+ * to +infinity when the routers' progress reaches the end of a bounded input (watermark Long.MAX_VALUE). Every plan
+ * goes to the output (for sinks and tests) and, as a {@link PlanEvent}, to this operator's coordinator, which
+ * publishes it to the routers ({@link PlanChannel}). After a restore it publishes its restored plan once more (the
+ * routers may have lost plans in flight). State: the last plan issued (Avro, operator list state).
  */
 public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
-        implements OneInputStreamOperator<LoadForecast, RoutingPlan> {
+        implements OneInputStreamOperator<LoadForecast, RoutingPlan>, OperatorEventHandler {
     static {
         // before Flink restores this operator's state: an Avro serializer snapshot resolves keyshift's schema classes
         // by name, and a job's own classloader (on a cluster) has a fresh, untrusting Avro
@@ -41,7 +43,8 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
     private transient volatile double observedImbalance = 1.0;
     private transient RepartitionPlanner planner;
     private transient ListState<RoutingPlan> state;
-    private transient long lastForwarded;
+    private transient OperatorEventGateway gateway;
+    private transient boolean restored;
     private transient Counter started;
     private transient Counter completed;
     private transient volatile long planNanos;
@@ -56,7 +59,7 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
         state = context.getOperatorStateStore()
                 .getListState(new ListStateDescriptor<>("routing-plan", new AvroTypeInfo<>(RoutingPlan.class)));
         planner = new RepartitionPlanner(settings);
-        lastForwarded = Long.MIN_VALUE;
+        restored = context.isRestored();
         if (context.isRestored()) {
             for (RoutingPlan p : state.get()) {
                 if (planner.current() == null || p.getVersion() > planner.current().getVersion()) {
@@ -66,9 +69,27 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
         }
     }
 
+    /** Set by the factory: the gateway to this operator's coordinator. */
+    void setGateway(OperatorEventGateway gateway) {
+        this.gateway = gateway;
+    }
+
+    @Override
+    public void handleOperatorEvent(OperatorEvent event) {}
+
+    private void publish(RoutingPlan plan) {
+        if (gateway != null) {
+            gateway.sendEventToCoordinator(PlanEvent.of(plan));
+        }
+    }
+
     @Override
     public void open() throws Exception {
         super.open();
+        if (restored && planner.current() != null) {
+            getProcessingTimeService().registerTimer(getProcessingTimeService().getCurrentProcessingTime(),
+                    t -> publish(planner.current()));
+        }
         started = getMetricGroup().counter(KeyshiftMetrics.PLAN_MIGRATIONS_STARTED);
         completed = getMetricGroup().counter(KeyshiftMetrics.PLAN_MIGRATIONS_COMPLETED);
         getMetricGroup().gauge(KeyshiftMetrics.PLAN_TIME_MS, () -> planNanos / 1e6);
@@ -100,6 +121,7 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
         started.inc(plan.getMigrationsStarted());
         completed.inc(plan.getMigrationsCompleted());
         output.collect(new StreamRecord<>(plan, element.getTimestamp()));
+        publish(plan);
     }
 
     /** max/mean of the forecast's observed unit loads per subtask under {@code plan} (1.0 before the first plan or when nothing loaded). */
@@ -130,29 +152,15 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
 
     @Override
     public void processWatermark(Watermark mark) throws Exception {
-        long wm = mark.getTimestamp();
-        if (wm == Long.MAX_VALUE) {
+        if (mark.getTimestamp() == Long.MAX_VALUE) {
             RoutingPlan last = planner.current();
             if (last == null || last.getValidUntil() != Long.MAX_VALUE) {
-                output.collect(new StreamRecord<>(planner.finalLease(), wm));
+                RoutingPlan fin = planner.finalLease();
+                output.collect(new StreamRecord<>(fin, Long.MAX_VALUE));
+                publish(fin);
             }
-            forward(wm);
-            return;
         }
-        RoutingPlan boot = planner.bootstrap(wm);
-        if (boot != null) {
-            output.collect(new StreamRecord<>(boot, wm));
-        }
-        if (planner.current() != null) {
-            forward(Math.min(wm, planner.current().getValidUntil() - 1));
-        }
-    }
-
-    private void forward(long wm) throws Exception {
-        if (wm > lastForwarded) {
-            lastForwarded = wm;
-            super.processWatermark(new Watermark(wm));
-        }
+        super.processWatermark(mark);
     }
 
     @Override

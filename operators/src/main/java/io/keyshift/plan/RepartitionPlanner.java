@@ -40,6 +40,10 @@ import java.util.TreeMap;
  * ties are broken by key.
  */
 public final class RepartitionPlanner {
+    static {
+        // copying plans deep-copies their Avro records, which Avro 1.12 allows only for trusted classes
+        io.keyshift.config.AvroTrust.install();
+    }
 
     /**
      * Capacity and move constraints.
@@ -80,8 +84,25 @@ public final class RepartitionPlanner {
     public record Settings(int maxParallelism, int parallelism, long windowMillis, long stateHorizonMillis,
                            int leaseLead, int horizon, double threshold, double alpha, double beta,
                            int maxConcurrentMigrations, int maxRoutingEntries, double splitThreshold,
-                           Constraints constraints)
+                           Constraints constraints, long splitPreRollMillis, boolean keepEpochs)
             implements java.io.Serializable {
+        /** Without per-stay epochs (window stages). */
+        public Settings(int maxParallelism, int parallelism, long windowMillis, long stateHorizonMillis, int leaseLead,
+                        int horizon, double threshold, double alpha, double beta, int maxConcurrentMigrations,
+                        int maxRoutingEntries, double splitThreshold, Constraints constraints, long splitPreRollMillis) {
+            this(maxParallelism, parallelism, windowMillis, stateHorizonMillis, leaseLead, horizon, threshold, alpha,
+                    beta, maxConcurrentMigrations, maxRoutingEntries, splitThreshold, constraints, splitPreRollMillis,
+                    false);
+        }
+
+        /** Splits start at once (the stage's windows align with planning windows). */
+        public Settings(int maxParallelism, int parallelism, long windowMillis, long stateHorizonMillis, int leaseLead,
+                        int horizon, double threshold, double alpha, double beta, int maxConcurrentMigrations,
+                        int maxRoutingEntries, double splitThreshold, Constraints constraints) {
+            this(maxParallelism, parallelism, windowMillis, stateHorizonMillis, leaseLead, horizon, threshold, alpha,
+                    beta, maxConcurrentMigrations, maxRoutingEntries, splitThreshold, constraints, 0L);
+        }
+
         /** Without hot-key splitting and constraints. */
         public Settings(int maxParallelism, int parallelism, long windowMillis, long stateHorizonMillis, int leaseLead,
                         int horizon, double threshold, double alpha, double beta, int maxConcurrentMigrations,
@@ -101,6 +122,10 @@ public final class RepartitionPlanner {
         public Settings {
             if (constraints == null) {
                 constraints = Constraints.NONE;
+            }
+            if (splitPreRollMillis < 0 || splitPreRollMillis % windowMillis != 0) {
+                throw new IllegalArgumentException("split pre-roll must be a multiple of the window >= 0, was "
+                        + splitPreRollMillis);
             }
             if (splitThreshold < 0) {
                 throw new IllegalArgumentException("split threshold must be >= 0 (0 = no splitting), was " + splitThreshold);
@@ -144,23 +169,7 @@ public final class RepartitionPlanner {
         this.current = plan;
     }
 
-    /**
-     * The bootstrap plan, when a watermark arrives before any window has closed: version 0, natural routes, lease to
-     * the end of the window containing {@code watermark} plus lead - 1 windows (the lease the first real plan assumes
-     * anyway, so routing is the same with or without it). Whether it is issued depends on timing, so it is version 0
-     * and not part of the plan history ({@link #isHistory}). Null if a plan exists already or the watermark is
-     * Long.MIN_VALUE.
-     */
-    public RoutingPlan bootstrap(long watermark) {
-        if (current != null || watermark == Long.MIN_VALUE) {
-            return null;
-        }
-        long end = Math.floorDiv(watermark, s.windowMillis()) * s.windowMillis() + s.windowMillis();
-        current = plan(0, end + (s.leaseLead() - 1) * s.windowMillis(), Long.MIN_VALUE, new ArrayList<>(), 1, 1, 0, 0);
-        return current;
-    }
-
-    /** True for plans that belong to the deterministic plan history (all but the version-0 bootstrap). */
+    /** True for plans of the deterministic plan history (every version >= 1). */
     public static boolean isHistory(RoutingPlan plan) {
         return plan.getVersion() > 0;
     }
@@ -179,9 +188,8 @@ public final class RepartitionPlanner {
     public RoutingPlan onForecast(LoadForecast forecast) {
         long w = s.windowMillis();
         long end = forecast.getWindowEnd();
-        // The previous lease: the last plan's, or, without one (or after the timing-dependent bootstrap, whose lease
-        // never reaches further), the lease the window before would have issued. Every route is then a function of
-        // the input alone.
+        // The previous lease: the last plan's, or, without one, the lease the window before would have issued (the
+        // routers hold every record until the first plan). Every route is then a function of the input alone.
         long implied = end + (s.leaseLead() - 1) * w;
         long prevLease = current != null ? Math.max(current.getValidUntil(), implied) : implied;
         if (prevLease == Long.MAX_VALUE) {
@@ -195,17 +203,24 @@ public final class RepartitionPlanner {
         int completed = 0;
         if (current != null) {
             for (RouteEntry e : copy(current.getEntries())) {
+                // a folded migration stays in retired for one plan (records later than its horizon may still come)
+                e.setRetired(new ArrayList<>());
                 Migration m = e.getMigration();
                 if (m != null) {
                     long done = m.getSwitchAt() + s.stateHorizonMillis();
                     if (done <= end && done <= prevLease) {
                         e.setKeyGroup(m.getToKeyGroup());
+                        e.setEpoch(m.getPlannedInVersion());
+                        e.getRetired().add(m);
                         e.setMigration(null);
                         completed++;
                     }
                 }
-                if (e.getMigration() == null && e.getSplit() == null && e.getKeyGroup() == natural(e.getKey())
-                        && !recentlyMoved(e, end)) {
+                // a key back in its natural key group needs no entry, unless the stage keeps each stay apart (a
+                // keyed process function): then it stays under the epoch it came back with
+                if (e.getMigration() == null && e.getSplit() == null && e.getKeyGroup() == natural(e)
+                        && (e.getEpoch() == 0 || !s.keepEpochs())
+                        && !recentlyMoved(e, end) && e.getRetired().isEmpty()) {
                     continue;
                 }
                 entries.put(e.getKey(), e);
@@ -279,10 +294,11 @@ public final class RepartitionPlanner {
                 }
                 RouteEntry e = entries.get(u.getKey());
                 if (e == null) {
-                    e = RouteEntry.newBuilder().setKey(u.getKey()).setKeyGroup(u.getKeyGroup()).setMigration(null).build();
+                    e = newEntry(u);
                     entries.put(u.getKey(), e);
                 }
-                e.setSplit(io.keyshift.avro.Split.newBuilder().setKeyGroups(groups).setFrom(prevLease)
+                e.setSplit(io.keyshift.avro.Split.newBuilder().setKeyGroups(groups)
+                        .setFrom(prevLease + s.splitPreRollMillis()).setPreRollFrom(prevLease)
                         .setPlannedInVersion(version).setPredictedLoad(l).build());
                 // the unit becomes its pieces
                 loadList.set(i, l / pieces);
@@ -363,10 +379,12 @@ public final class RepartitionPlanner {
             int target = targetKeyGroup(u.getKey(), u.getKeyGroup(), mv.to());
             RouteEntry e = entries.get(u.getKey());
             if (e == null) {
-                e = RouteEntry.newBuilder().setKey(u.getKey()).setKeyGroup(u.getKeyGroup()).setMigration(null).build();
+                e = newEntry(u);
                 entries.put(u.getKey(), e);
             }
             e.setMigration(Migration.newBuilder()
+                    .setFromKeyGroup(e.getKeyGroup())
+                    .setFromEpoch(e.getEpoch())
                     .setToKeyGroup(target)
                     .setShadowFrom(shadowFrom)
                     .setSwitchAt(switchAt)
@@ -401,7 +419,9 @@ public final class RepartitionPlanner {
             for (int i = 0; i < idle.size() && i < excess && started < budget; i++) {
                 RouteEntry e = idle.get(i);
                 e.setMigration(Migration.newBuilder()
-                        .setToKeyGroup(natural(e.getKey()))
+                        .setFromKeyGroup(e.getKeyGroup())
+                        .setFromEpoch(e.getEpoch())
+                        .setToKeyGroup(natural(e))
                         .setShadowFrom(shadowFrom)
                         .setSwitchAt(switchAt)
                         .setPlannedInVersion(version)
@@ -530,8 +550,15 @@ public final class RepartitionPlanner {
         return range.getStartKeyGroup() + Math.floorMod(key.hashCode(), range.getNumberOfKeyGroups());
     }
 
-    private int natural(String key) {
-        return KeyGroupRangeAssignment.assignToKeyGroup(key, s.maxParallelism());
+    /** The entry's natural key group (entries of plans before format 2 lack it: then the key group of the id string). */
+    private int natural(RouteEntry e) {
+        return e.getNaturalKeyGroup() >= 0 ? e.getNaturalKeyGroup()
+                : KeyGroupRangeAssignment.assignToKeyGroup(e.getKey(), s.maxParallelism());
+    }
+
+    private static RouteEntry newEntry(UnitForecast u) {
+        return RouteEntry.newBuilder().setKey(u.getKey()).setNaturalKeyGroup(u.getKeyGroup())
+                .setKeyGroup(u.getKeyGroup()).setMigration(null).build();
     }
 
     private int subtask(int keyGroup) {

@@ -1,6 +1,10 @@
 package io.keyshift.profiler;
 
+import io.keyshift.avro.HeavyHitter;
 import io.keyshift.avro.KeyLoadSample;
+import io.keyshift.avro.WindowLoad;
+import io.keyshift.avro.WindowSample;
+import io.keyshift.config.AvroTrust;
 import io.keyshift.metrics.KeyshiftMetrics;
 
 import org.apache.datasketches.frequencies.ErrorType;
@@ -16,79 +20,103 @@ import org.apache.flink.streaming.api.operators.AbstractStreamOperator;
 import org.apache.flink.streaming.api.operators.OneInputStreamOperator;
 import org.apache.flink.streaming.api.watermark.Watermark;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
+import org.apache.flink.util.OutputTag;
 
-import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * Merges the {@link KeyLoadSample}s of one window from every {@link KeySampler} subtask into a
- * {@link WindowProfile} (parallelism 1).
+ * Merges the reports of every router subtask (parallelism 1): per planning window, the key samples into one
+ * {@link WindowProfile} (main output, to the forecaster), and the routed copies into one {@link WindowLoad} (side
+ * output {@code loads}: the keyed stage's load per key group).
  *
- * <p>A window is complete when this operator's watermark (the minimum over all sampler subtasks) passes its end:
- * every sampler emits a window's sample before forwarding a watermark past it. Complete windows are emitted in
- * order, one profile per window without gaps (a window without records gets an empty profile), before the
- * watermark is forwarded.
+ * <p><b>Progress is data.</b> Every report carries its subtask's input and output watermarks; a window's profile is
+ * complete once every subtask that is not idle has reported an input watermark at or past the window's end (a router
+ * sends a window's sample before it reports that watermark), its load once every such subtask's output watermark
+ * has. Flink's watermark on the input edge is ignored (the routers hold it back at their leases); this operator
+ * emits the minimum input watermark as its own, so the forecaster, planner and scaling decisions downstream run on
+ * the routers' progress. Profiles are emitted in order, one per window without gaps (a window without records gets an
+ * empty profile), so the forecaster sees every window.
  *
- * <p>Heavy hitters: the merged sketch's items with the largest estimates, at most {@code maxHeavyHitters}.
- * State: the incomplete windows' samples (operator list state) and the end of the last emitted window.
+ * <p>Heavy hitters: the sum of the subtasks' rows in a DataSketches frequent-items sketch of {@code sketchSize}
+ * (merged in subtask order, so profiles do not depend on arrival order); the largest {@code maxHeavyHitters} are
+ * listed. {@code maxError} = the merged sketch's maximum error + the subtasks' (error bounds add under merging).
+ * State: pending samples and loads, and the ends of the last emitted windows (operator list state).
  */
 public class KeyDistributionProfiler extends AbstractStreamOperator<WindowProfile>
         implements OneInputStreamOperator<KeyLoadSample, WindowProfile> {
     static {
-        // before Flink restores this operator's state: an Avro serializer snapshot resolves keyshift's schema classes
-        // by name, and a job's own classloader (on a cluster) has a fresh, untrusting Avro
-        io.keyshift.config.AvroTrust.install();
+        AvroTrust.install();
     }
 
-
-    private static final long serialVersionUID = 1L;
+    private static final long serialVersionUID = 2L;
     /** Gap filling stops after this many empty windows at once (an idle source far behind the watermark). */
-    private static final int MAX_EMPTY_WINDOWS_PER_WATERMARK = 1_000_000;
+    private static final int MAX_EMPTY_WINDOWS_PER_STEP = 1_000_000;
 
     private final long windowMillis;
     private final int sketchSize;
     private final int maxHeavyHitters;
+    private final OutputTag<WindowLoad> loadTag;
+    private final int maxParallelism;
 
     private transient TreeMap<Long, List<KeyLoadSample>> pending;
+    private transient TreeMap<Long, WindowLoad> pendingLoads;
     private transient long lastEmittedEnd;
+    private transient long lastLoadEnd;
+    private transient long emittedWatermark;
+    /** Per router subtask: {input watermark, output watermark, idle (1/0)}. Not state: a restore waits for reports. */
+    private transient Map<Integer, long[]> progress;
+    private transient int subtasks;
     private transient ListState<KeyLoadSample> pendingState;
-    private transient ListState<Long> lastEmittedState;
+    private transient ListState<Long> endsState;
     private transient Counter windowsClosed;
+    private transient Counter lateReports;
 
     /**
-     * @param windowMillis window length, ms
+     * @param windowMillis planning window, ms
      * @param sketchSize maximum map size of the merged sketch (power of 2 >= 8)
      * @param maxHeavyHitters how many of the largest keys a profile lists, >= 1
+     * @param maxParallelism key groups of the keyed stage
+     * @param loadTag side output of the merged loads
      */
-    public KeyDistributionProfiler(long windowMillis, int sketchSize, int maxHeavyHitters) {
+    public KeyDistributionProfiler(long windowMillis, int sketchSize, int maxHeavyHitters, int maxParallelism,
+                                   OutputTag<WindowLoad> loadTag) {
         if (maxHeavyHitters < 1) {
             throw new IllegalArgumentException("maxHeavyHitters must be >= 1, was " + maxHeavyHitters);
         }
         this.windowMillis = windowMillis;
         this.sketchSize = sketchSize;
         this.maxHeavyHitters = maxHeavyHitters;
+        this.loadTag = loadTag;
+        this.maxParallelism = maxParallelism;
     }
 
     @Override
     public void initializeState(StateInitializationContext context) throws Exception {
         super.initializeState(context);
         pendingState = context.getOperatorStateStore()
-                .getListState(new ListStateDescriptor<>("pending-samples", new AvroTypeInfo<>(KeyLoadSample.class)));
-        lastEmittedState = context.getOperatorStateStore()
-                .getListState(new ListStateDescriptor<>("last-emitted-window-end", Types.LONG));
+                .getListState(new ListStateDescriptor<>("pending-reports", new AvroTypeInfo<>(KeyLoadSample.class)));
+        endsState = context.getOperatorStateStore().getListState(new ListStateDescriptor<>("emitted-ends", Types.LONG));
         pending = new TreeMap<>();
+        pendingLoads = new TreeMap<>();
+        progress = new HashMap<>();
         lastEmittedEnd = Long.MIN_VALUE;
+        lastLoadEnd = Long.MIN_VALUE;
+        emittedWatermark = Long.MIN_VALUE;
         if (context.isRestored()) {
             for (KeyLoadSample s : pendingState.get()) {
-                pending.computeIfAbsent(s.getWindowStart(), k -> new ArrayList<>()).add(s);
+                keep(s);
             }
-            for (Long end : lastEmittedState.get()) {
-                lastEmittedEnd = Math.max(lastEmittedEnd, end);
+            List<Long> ends = new ArrayList<>();
+            endsState.get().forEach(ends::add);
+            if (ends.size() == 2) {
+                lastEmittedEnd = ends.get(0);
+                lastLoadEnd = ends.get(1);
             }
         }
     }
@@ -97,21 +125,74 @@ public class KeyDistributionProfiler extends AbstractStreamOperator<WindowProfil
     public void open() throws Exception {
         super.open();
         windowsClosed = getMetricGroup().counter(KeyshiftMetrics.PROFILER_WINDOWS);
+        lateReports = getMetricGroup().counter(KeyshiftMetrics.PROFILER_LATE_REPORTS);
     }
 
     @Override
     public void processElement(StreamRecord<KeyLoadSample> element) {
         KeyLoadSample s = element.getValue();
-        if (lastEmittedEnd != Long.MIN_VALUE && s.getWindowStart() < lastEmittedEnd) {
-            throw new IllegalStateException("sample of window " + s.getWindowStart() + " arrived after the window "
-                    + "was closed at " + lastEmittedEnd + "; samplers must emit before forwarding watermarks");
+        if (s.getSubtasks() != subtasks) {
+            subtasks = s.getSubtasks();
+            progress.keySet().removeIf(i -> i >= subtasks);
         }
-        pending.computeIfAbsent(s.getWindowStart(), k -> new ArrayList<>()).add(s);
+        progress.put(s.getSubtask(), new long[] {s.getWatermark(), s.getOutputWatermark(), s.getIdle() ? 1 : 0});
+        WindowSample w = s.getWindow();
+        if (w != null && lastEmittedEnd != Long.MIN_VALUE && w.getWindowEnd() <= lastEmittedEnd) {
+            // a subtask that was idle and came back behind the others: its window was closed without it
+            lateReports.inc();
+            s.setWindow(null);
+        }
+        WindowLoad l = s.getLoad();
+        if (l != null && lastLoadEnd != Long.MIN_VALUE && l.getWindowEnd() <= lastLoadEnd) {
+            lateReports.inc();
+            s.setLoad(null);
+        }
+        keep(s);
+        closeWindows();
     }
 
-    @Override
-    public void processWatermark(Watermark mark) throws Exception {
-        long wm = mark.getTimestamp();
+    private void keep(KeyLoadSample s) {
+        if (s.getWindow() != null) {
+            pending.computeIfAbsent(s.getWindow().getWindowStart(), k -> new ArrayList<>()).add(s);
+        }
+        WindowLoad l = s.getLoad();
+        if (l != null) {
+            WindowLoad sum = pendingLoads.get(l.getWindowStart());
+            if (sum == null) {
+                pendingLoads.put(l.getWindowStart(), WindowLoad.newBuilder(l)
+                        .setRoutedKeyGroupCounts(new ArrayList<>(l.getRoutedKeyGroupCounts()))
+                        .setShadowKeyGroupCounts(new ArrayList<>(l.getShadowKeyGroupCounts())).build());
+            } else {
+                addInto(sum.getRoutedKeyGroupCounts(), l.getRoutedKeyGroupCounts());
+                addInto(sum.getShadowKeyGroupCounts(), l.getShadowKeyGroupCounts());
+            }
+        }
+    }
+
+    private static void addInto(List<Long> into, List<Long> add) {
+        for (int i = 0; i < Math.min(into.size(), add.size()); i++) {
+            into.set(i, into.get(i) + add.get(i));
+        }
+    }
+
+    /** The minimum over reporting, active subtasks of field {@code f}; Long.MIN_VALUE until every subtask reported. */
+    private long minimum(int f) {
+        if (subtasks == 0 || progress.size() < subtasks) {
+            return Long.MIN_VALUE;
+        }
+        long min = Long.MAX_VALUE;
+        boolean any = false;
+        for (long[] p : progress.values()) {
+            if (p[2] == 0) {
+                min = Math.min(min, p[f]);
+                any = true;
+            }
+        }
+        return any ? min : Long.MIN_VALUE;
+    }
+
+    private void closeWindows() {
+        long wm = minimum(0);
         long next;
         if (lastEmittedEnd != Long.MIN_VALUE) {
             next = lastEmittedEnd;
@@ -126,52 +207,62 @@ public class KeyDistributionProfiler extends AbstractStreamOperator<WindowProfil
                 break;
             }
             List<KeyLoadSample> samples = pending.remove(next);
-            if (samples == null) {
-                if (++empties > MAX_EMPTY_WINDOWS_PER_WATERMARK) {
-                    next = pending.isEmpty() ? Math.floorDiv(wm + 1, windowMillis) * windowMillis : pending.firstKey();
-                    continue;
-                }
+            if (samples == null && ++empties > MAX_EMPTY_WINDOWS_PER_STEP) {
+                next = pending.isEmpty() ? Math.floorDiv(wm + 1, windowMillis) * windowMillis : pending.firstKey();
+                continue;
             }
-            WindowProfile profile = merge(next, samples);
-            output.collect(new StreamRecord<>(profile, next + windowMillis - 1));
+            output.collect(new StreamRecord<>(merge(next, samples), next + windowMillis - 1));
             windowsClosed.inc();
             lastEmittedEnd = next + windowMillis;
             next = lastEmittedEnd;
         }
-        super.processWatermark(mark);
+        long out = minimum(1);
+        while (!pendingLoads.isEmpty() && pendingLoads.firstKey() + windowMillis - 1 <= out) {
+            WindowLoad l = pendingLoads.pollFirstEntry().getValue();
+            output.collect(loadTag, new StreamRecord<>(l, l.getWindowEnd() - 1));
+            lastLoadEnd = l.getWindowEnd();
+        }
+        if (wm > emittedWatermark) {
+            emittedWatermark = wm;
+            output.emitWatermark(new Watermark(wm));
+        }
     }
 
-    private WindowProfile merge(long start, List<KeyLoadSample> samples) {
-        if (samples == null || samples.isEmpty()) {
-            int maxP = getRuntimeContext().getTaskInfo().getMaxNumberOfParallelSubtasks();
-            return WindowProfile.empty(start, start + windowMillis, maxP, 1.0);
+    /** Ignored: the routers' progress comes as data (see the class comment). */
+    @Override
+    public void processWatermark(Watermark mark) {}
+
+    private WindowProfile merge(long start, List<KeyLoadSample> reports) {
+        if (reports == null || reports.isEmpty()) {
+            return WindowProfile.empty(start, start + windowMillis, maxParallelism, 1.0);
         }
-        int maxP = samples.get(0).getMaxParallelism();
+        int maxP = maxParallelism;
         long[] counts = new long[maxP];
         long records = 0;
-        double rate = samples.get(0).getSamplingRate();
-        ItemsSketch<String> merged = HeavyHitters.newSketch(sketchSize);
-        // A saturated sketch's merge depends on order: merge by subtask so that profiles do not depend on arrival.
-        samples.sort(java.util.Comparator.comparingInt(KeyLoadSample::getSubtask));
-        for (KeyLoadSample s : samples) {
+        double maxError = 0;
+        double rate = reports.get(0).getWindow().getSamplingRate();
+        ItemsSketch<String> merged = new ItemsSketch<>(sketchSize);
+        Map<String, Integer> keyGroups = new HashMap<>();
+        // a saturated sketch depends on the order of updates: merge by subtask so that profiles do not depend on arrival
+        reports.sort(Comparator.comparingInt(KeyLoadSample::getSubtask));
+        for (KeyLoadSample r : reports) {
+            WindowSample s = r.getWindow();
             records += s.getRecords();
             List<Long> c = s.getKeyGroupCounts();
-            for (int i = 0; i < maxP; i++) {
+            for (int i = 0; i < Math.min(maxP, c.size()); i++) {
                 counts[i] += c.get(i);
             }
-            ByteBuffer buf = s.getHeavyHitters().duplicate();
-            byte[] bytes = new byte[buf.remaining()];
-            buf.get(bytes);
-            merged.merge(HeavyHitters.fromBytes(bytes));
+            for (HeavyHitter h : s.getHeavyHitters()) {
+                merged.update(h.getKey(), h.getEstimate());
+                keyGroups.putIfAbsent(h.getKey(), h.getKeyGroup());
+            }
+            maxError += s.getMaxError();
         }
         ItemsSketch.Row<String>[] rows = merged.getFrequentItems(0L, ErrorType.NO_FALSE_NEGATIVES);
-        Row[] sorted = new Row[rows.length];
-        for (int i = 0; i < rows.length; i++) {
-            sorted[i] = new Row(rows[i].getItem(), rows[i].getEstimate(), rows[i].getLowerBound(), rows[i].getUpperBound());
-        }
-        Arrays.sort(sorted, Comparator.comparingLong((Row r) -> -r.estimate).thenComparing(r -> r.key));
+        ItemsSketch.Row<String>[] sorted = Arrays.copyOf(rows, rows.length);
+        Arrays.sort(sorted, Comparator.comparingLong((ItemsSketch.Row<String> r) -> -r.getEstimate())
+                .thenComparing(ItemsSketch.Row::getItem));
         int n = Math.min(maxHeavyHitters, sorted.length);
-        double scale = 1.0; // samplers emit estimates in records (sample and hold, see KeySampler)
         WindowProfile p = new WindowProfile();
         p.windowStart = start;
         p.windowEnd = start + windowMillis;
@@ -179,16 +270,18 @@ public class KeyDistributionProfiler extends AbstractStreamOperator<WindowProfil
         p.samplingRate = rate;
         p.keyGroupCounts = counts;
         p.hotKeys = new String[n];
+        p.hotKeyGroups = new int[n];
         p.hotEstimates = new double[n];
         p.hotLowerBounds = new double[n];
         p.hotUpperBounds = new double[n];
         for (int i = 0; i < n; i++) {
-            p.hotKeys[i] = sorted[i].key;
-            p.hotEstimates[i] = sorted[i].estimate * scale;
-            p.hotLowerBounds[i] = sorted[i].lower * scale;
-            p.hotUpperBounds[i] = sorted[i].upper * scale;
+            p.hotKeys[i] = sorted[i].getItem();
+            p.hotKeyGroups[i] = keyGroups.get(sorted[i].getItem());
+            p.hotEstimates[i] = sorted[i].getEstimate();
+            p.hotLowerBounds[i] = sorted[i].getLowerBound();
+            p.hotUpperBounds[i] = sorted[i].getUpperBound();
         }
-        p.maxError = merged.getMaximumError() * scale;
+        p.maxError = merged.getMaximumError() + maxError;
         return p;
     }
 
@@ -196,12 +289,17 @@ public class KeyDistributionProfiler extends AbstractStreamOperator<WindowProfil
     public void snapshotState(StateSnapshotContext context) throws Exception {
         super.snapshotState(context);
         List<KeyLoadSample> all = new ArrayList<>();
-        for (Map.Entry<Long, List<KeyLoadSample>> e : pending.entrySet()) {
-            all.addAll(e.getValue());
+        for (List<KeyLoadSample> l : pending.values()) {
+            for (KeyLoadSample s : l) {
+                all.add(KeyLoadSample.newBuilder(s).setLoad(null).build());
+            }
+        }
+        for (WindowLoad l : pendingLoads.values()) {
+            all.add(KeyLoadSample.newBuilder().setSubtask(0).setSubtasks(0).setWatermark(Long.MIN_VALUE)
+                    .setOutputWatermark(Long.MIN_VALUE).setIdle(false).setMaxParallelism(l.getRoutedKeyGroupCounts().size())
+                    .setWindow(null).setLoad(l).build());
         }
         pendingState.update(all);
-        lastEmittedState.update(List.of(lastEmittedEnd));
+        endsState.update(List.of(lastEmittedEnd, lastLoadEnd));
     }
-
-    private record Row(String key, long estimate, long lower, long upper) {}
 }

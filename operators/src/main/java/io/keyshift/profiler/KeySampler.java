@@ -1,133 +1,99 @@
 package io.keyshift.profiler;
 
-import io.keyshift.avro.KeyLoadSample;
-import io.keyshift.event.Event;
+import io.keyshift.avro.HeavyHitter;
+import io.keyshift.avro.WindowSample;
+import io.keyshift.route.KeyCodec;
 
+import org.apache.datasketches.frequencies.ErrorType;
 import org.apache.datasketches.frequencies.ItemsSketch;
-import org.apache.flink.api.common.state.ListState;
-import org.apache.flink.api.common.state.ListStateDescriptor;
-import org.apache.flink.formats.avro.typeutils.AvroTypeInfo;
 import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
-import org.apache.flink.runtime.state.StateInitializationContext;
-import org.apache.flink.runtime.state.StateSnapshotContext;
-import org.apache.flink.streaming.api.operators.AbstractStreamOperator;
-import org.apache.flink.streaming.api.operators.OneInputStreamOperator;
-import org.apache.flink.streaming.api.watermark.Watermark;
-import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 
 import java.util.ArrayList;
-import java.util.Arrays;
+import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * Samples the keys of the stream, chained to the source: per tumbling event-time window and per subtask, a
- * DataSketches frequent-items sketch of the user keys and the exact record count of every natural key group.
+ * Samples the keys one router subtask sees, per tumbling planning window: an Apache DataSketches frequent-items
+ * sketch ({@link ItemsSketch}, in memory only) of the user keys and the exact record count of every natural key
+ * group. The router calls it for every record; a window's {@link WindowSample} is taken when the subtask's input
+ * watermark passes the window's end.
  *
- * <p>A window's {@link KeyLoadSample} is emitted when the watermark passes the window's end, before the watermark is
- * forwarded; so the profiler downstream has every subtask's sample of a window once its own watermark passes it.
- * Key-group counts always count every record.
+ * <p>The sketch is the Misra-Gries / Space-Saving family as implemented by DataSketches (Anderson et al., "A
+ * High-Performance Algorithm for Identifying Frequent Items in Data Streams", IMC 2017): with maximum map size
+ * {@code M} it keeps at most {@code 0.75 M} keys in about {@code 18 M} bytes plus the keys, and every estimate is
+ * within {@code getMaximumError() <= 3.5 / M * n} of the true count of {@code n} updates. Only its rows leave this
+ * class (as Avro {@link HeavyHitter}s), never its binary form, which needs DataSketches' memory module.
  *
- * <p>Sampling ({@code samplingRate < 1}) follows <em>sample and hold</em> with preserved entries (Estan and Varghese,
- * "New Directions in Traffic Measurement and Accounting", SIGCOMM 2002, sections 3.1 and 4.1): a record of a key
- * that is not held is sampled with probability {@code rate} (a hash of the record's sequence number, deterministic
- * across runs and parallelism); a sampled key is then held, and every later record of a held key is counted exactly.
- * At most {@code 3/4 x sketchSize} keys are held per window; the half of them with the largest counts, decayed over
- * windows, stay held in the next window, so a persistent heavy hitter is counted exactly from the start of every window. The estimate of a
- * key held from a window's start is its exact count; of a key first sampled within the window, its count since then,
- * as in the paper: short by the unseen prefix, {@code (1 - rate) / rate} records on average (standard deviation
- * {@code sqrt(1 - rate) / rate}). Adding that mean instead would be unbiased but would lift every rare key that
- * happens to be sampled above the exactly counted heavy hitters, and the profiler ranks keys by estimate;
- * a sampled key that finds the hold full is counted in an overflow sketch and scaled by {@code 1 / rate}. The
- * emitted sketch holds these estimates in records, so the profiler does not scale again.
+ * <p>Sampling ({@code samplingRate < 1}) follows <em>sample and hold</em> with preserved entries (Estan and
+ * Varghese, "New Directions in Traffic Measurement and Accounting", SIGCOMM 2002, sections 3.1 and 4.1): a record of
+ * a key that is not held is sampled with probability {@code rate}, decided by a hash of the record's position in the
+ * window at this subtask (deterministic for a given input order); a sampled key is then held and every later record
+ * of it is counted exactly. At most {@code 3/4 x sketchSize} keys are held per window; the half of them with the
+ * largest counts, decayed over windows, stay held in the next window. A key held from a window's start is exact; a
+ * key first sampled within the window is short by about {@code (1 - rate) / rate} records (standard deviation
+ * {@code sqrt(1 - rate) / rate}); a sampled key that finds the hold full goes to an overflow sketch, scaled by
+ * {@code 1 / rate}. Key-group counts always count every record.
  *
- * <p>Memory per open window: about {@code 18 * sketchSize} bytes plus keys, plus {@code 8 * maxParallelism} bytes,
- * plus, when sampling, a hold of at most {@code 3/4 x sketchSize} keys with 16 bytes of counters each.
- * State: the open windows, in operator list state (redistributed on rescale; the profiler merges whatever arrives).
- * The preserved hold is not state: after a restore it starts empty, and the first window estimates by sampling.
+ * <p>Memory per open window: the sketch, {@code 8 x maxParallelism} bytes of counts and, when sampling, the hold.
+ * Not thread-safe.
+ *
+ * @param <K> the user key type
  */
-public class KeySampler extends AbstractStreamOperator<KeyLoadSample>
-        implements OneInputStreamOperator<Event, KeyLoadSample> {
-    static {
-        // before Flink restores this operator's state: an Avro serializer snapshot resolves keyshift's schema classes
-        // by name, and a job's own classloader (on a cluster) has a fresh, untrusting Avro
-        io.keyshift.config.AvroTrust.install();
-    }
-
-
-    private static final long serialVersionUID = 1L;
-
+public final class KeySampler<K> {
     private final long windowMillis;
     private final int sketchSize;
     private final double samplingRate;
+    private final int maxParallelism;
+    private final KeyCodec<K> codec;
+    private final long seed;
 
-    private transient int maxParallelism;
-    private transient TreeMap<Long, Accumulator> open;
-    /**
-     * Keys held from the start of the next window (sample and hold's preserved entries), with their decayed count
-     * (halved every window, plus the window's count); only when sampling.
-     */
-    private transient Map<String, Double> preserved;
-    /** The latest window this subtask has seen a record of (the one the preserved entries were not yet taken from). */
-    private transient long holdWindow;
-    /** That window's accumulator, kept after the watermark closed it. */
-    private transient Accumulator holdAccumulator;
-    private transient ListState<KeyLoadSample> openState;
+    private final TreeMap<Long, Accumulator> open = new TreeMap<>();
+    /** Keys held from the start of the next window, with their decayed counts (sampling only). */
+    private final Map<K, Double> preserved = new HashMap<>();
+    private long holdWindow = Long.MIN_VALUE;
+    private Accumulator holdAccumulator;
 
     /**
-     * @param windowMillis tumbling window length in ms, > 0
-     * @param sketchSize maximum map size of the frequent-items sketch, a power of 2 >= 8
-     * @param samplingRate probability in (0, 1] that a record is offered to the sketch
+     * @param windowMillis planning window, ms, > 0
+     * @param sketchSize maximum map size of the sketch, a power of 2 >= 8
+     * @param samplingRate probability in (0, 1] that a record of a key not held is sampled
+     * @param maxParallelism number of key groups
+     * @param seed distinguishes subtasks' sampling decisions (e.g. the subtask index)
      */
-    public KeySampler(long windowMillis, int sketchSize, double samplingRate) {
+    public KeySampler(long windowMillis, int sketchSize, double samplingRate, int maxParallelism, KeyCodec<K> codec,
+                      long seed) {
         if (windowMillis <= 0) {
             throw new IllegalArgumentException("window must be > 0 ms, was " + windowMillis);
         }
         if (!(samplingRate > 0 && samplingRate <= 1)) {
             throw new IllegalArgumentException("sampling rate must be in (0, 1], was " + samplingRate);
         }
-        HeavyHitters.newSketch(sketchSize);
+        if (sketchSize < 8 || Integer.bitCount(sketchSize) != 1) {
+            throw new IllegalArgumentException("sketch size must be a power of 2 >= 8, was " + sketchSize);
+        }
         this.windowMillis = windowMillis;
         this.sketchSize = sketchSize;
         this.samplingRate = samplingRate;
+        this.maxParallelism = maxParallelism;
+        this.codec = codec;
+        this.seed = seed;
     }
 
-    @Override
-    public void initializeState(StateInitializationContext context) throws Exception {
-        super.initializeState(context);
-        openState = context.getOperatorStateStore()
-                .getListState(new ListStateDescriptor<>("open-windows", new AvroTypeInfo<>(KeyLoadSample.class)));
-        open = new TreeMap<>();
-        preserved = new java.util.HashMap<>();
-        holdWindow = Long.MIN_VALUE;
-        if (context.isRestored()) {
-            for (KeyLoadSample s : openState.get()) {
-                Accumulator acc = open.computeIfAbsent(s.getWindowStart(), k -> new Accumulator(s.getKeyGroupCounts().size()));
-                acc.mergeFrom(s);
-            }
-        }
-    }
-
-    @Override
-    public void open() throws Exception {
-        super.open();
-        maxParallelism = getRuntimeContext().getTaskInfo().getMaxNumberOfParallelSubtasks();
-    }
-
-    @Override
-    public void processElement(StreamRecord<Event> element) {
-        Event e = element.getValue();
-        long start = windowStart(e.timestamp, windowMillis);
+    /** Counts one record of {@code key} (natural key group {@code keyGroup}) at event time {@code t}. */
+    public void add(K key, int keyGroup, long t) {
+        long start = windowStart(t, windowMillis);
         Accumulator acc = open.get(start);
         if (acc == null) {
-            acc = new Accumulator(maxParallelism);
+            acc = new Accumulator();
             open.put(start, acc);
         }
-        acc.records++;
-        acc.keyGroupCounts[KeyGroupRangeAssignment.assignToKeyGroup(e.key, maxParallelism)]++;
+        long position = acc.records++;
+        acc.keyGroupCounts[keyGroup]++;
         if (samplingRate >= 1.0) {
-            acc.sketch().update(e.key);
+            acc.sketch().update(key);
             return;
         }
         if (start > holdWindow) {
@@ -139,95 +105,131 @@ public class KeySampler extends AbstractStreamOperator<KeyLoadSample>
             holdWindow = start;
             holdAccumulator = acc;
         }
-        long[] held = acc.held.get(e.key);
+        long[] held = acc.held.get(key);
         if (held != null) {
             held[0]++;
-        } else if (preserved.containsKey(e.key) && acc.held.size() < holdCapacity()) {
-            acc.held.put(e.key, new long[] {1, 1});
-        } else if (sampled(e.sequence, samplingRate)) {
+        } else if (preserved.containsKey(key) && acc.held.size() < holdCapacity()) {
+            acc.held.put(key, new long[] {1});
+        } else if (sampled(start ^ seed * 0x9E3779B97F4A7C15L, position, samplingRate)) {
             if (acc.held.size() < holdCapacity()) {
-                acc.held.put(e.key, new long[] {1, 0});
+                acc.held.put(key, new long[] {1});
             } else {
-                acc.sketch().update(e.key);
+                acc.sketch().update(key);
             }
         }
+    }
+
+    /** Removes and returns the samples of every open window that ends at or before {@code watermark + 1}. */
+    public List<WindowSample> closeUpTo(long watermark) {
+        List<WindowSample> out = new ArrayList<>();
+        while (!open.isEmpty() && open.firstKey() + windowMillis - 1 <= watermark) {
+            Map.Entry<Long, Accumulator> first = open.pollFirstEntry();
+            out.add(toSample(first.getKey(), first.getValue()));
+        }
+        return out;
+    }
+
+    /** The samples of the open windows so far (for a checkpoint; the windows stay open). */
+    public List<WindowSample> snapshot() {
+        List<WindowSample> out = new ArrayList<>(open.size());
+        for (Map.Entry<Long, Accumulator> e : open.entrySet()) {
+            out.add(toSample(e.getKey(), e.getValue()));
+        }
+        return out;
+    }
+
+    /** Adds a window restored from a checkpoint (possibly several per window after a rescale). */
+    public void restore(WindowSample s) {
+        Accumulator acc = open.computeIfAbsent(s.getWindowStart(), k -> new Accumulator());
+        acc.records += s.getRecords();
+        List<Long> counts = s.getKeyGroupCounts();
+        for (int i = 0; i < Math.min(counts.size(), maxParallelism); i++) {
+            acc.keyGroupCounts[i] += counts.get(i);
+        }
+        if (acc.restored == null) {
+            acc.restored = new ItemsSketch<>(sketchSize);
+        }
+        for (HeavyHitter h : s.getHeavyHitters()) {
+            acc.restored.update(codec.key(h.getKey()), h.getEstimate());
+        }
+        acc.restoredMaxError += s.getMaxError();
+    }
+
+    /** Number of open windows. */
+    public int openWindows() {
+        return open.size();
     }
 
     private int holdCapacity() {
         return Math.max(1, sketchSize * 3 / 4);
     }
 
-    @Override
-    public void processWatermark(Watermark mark) throws Exception {
-        while (!open.isEmpty() && open.firstKey() + windowMillis - 1 <= mark.getTimestamp()) {
-            Map.Entry<Long, Accumulator> first = open.pollFirstEntry();
-            output.collect(new StreamRecord<>(toSample(first.getKey(), first.getValue()),
-                    first.getKey() + windowMillis - 1));
-        }
-        super.processWatermark(mark);
-    }
-
-    @Override
-    public void snapshotState(StateSnapshotContext context) throws Exception {
-        super.snapshotState(context);
-        List<KeyLoadSample> samples = new ArrayList<>(open.size());
-        for (Map.Entry<Long, Accumulator> e : open.entrySet()) {
-            samples.add(toSample(e.getKey(), e.getValue()));
-        }
-        openState.update(samples);
-    }
-
     /**
-     * The preserved entries when this subtask's records move on to a later window: every preserved or held key scores half its previous score plus
-     * its count in the closed window, and the half hold capacity with the largest scores stays held (so a key that
-     * misses a window on this subtask is not forgotten at once).
+     * Preserved entries when this subtask moves on to a later window: every preserved or held key scores half its
+     * previous score plus its count in the closed window; the half hold capacity with the largest scores stays held.
      */
     private void preserve(Accumulator closed) {
-        Map<String, Double> scores = new java.util.HashMap<>();
+        Map<K, Double> scores = new HashMap<>();
         preserved.forEach((k, v) -> scores.put(k, v / 2));
         closed.held.forEach((k, c) -> scores.merge(k, (double) c[0], Double::sum));
         preserved.clear();
-        scores.entrySet().stream()
-                .sorted(Map.Entry.<String, Double>comparingByValue().reversed().thenComparing(Map.Entry.comparingByKey()))
-                .limit(holdCapacity() / 2)
-                .forEach(e -> preserved.put(e.getKey(), e.getValue()));
+        List<Map.Entry<K, Double>> ranked = new ArrayList<>(scores.entrySet());
+        // ties by the key's id, so that the choice is deterministic
+        ranked.sort(Map.Entry.<K, Double>comparingByValue().reversed()
+                .thenComparing(e -> codec.id(e.getKey())));
+        for (int i = 0; i < Math.min(ranked.size(), holdCapacity() / 2); i++) {
+            preserved.put(ranked.get(i).getKey(), ranked.get(i).getValue());
+        }
     }
 
-    /** The window's estimates in records: held counts, the overflow sketch scaled by 1 / rate, restored sketches. */
-    private ItemsSketch<String> estimates(Accumulator acc) {
-        if (samplingRate >= 1.0) {
+    /** The window's estimates in records: held counts, the overflow sketch scaled by 1 / rate, restored rows. */
+    private ItemsSketch<K> estimates(Accumulator acc) {
+        if (samplingRate >= 1.0 && acc.restored == null) {
             return acc.sketch();
         }
-        ItemsSketch<String> out = HeavyHitters.newSketch(sketchSize);
-        for (Map.Entry<String, long[]> h : acc.held.entrySet()) {
+        ItemsSketch<K> out = new ItemsSketch<>(sketchSize);
+        for (Map.Entry<K, long[]> h : acc.held.entrySet()) {
             out.update(h.getKey(), h.getValue()[0]);
         }
         if (acc.sketch != null) {
-            for (ItemsSketch.Row<String> r : acc.sketch.getFrequentItems(0L,
-                    org.apache.datasketches.frequencies.ErrorType.NO_FALSE_NEGATIVES)) {
-                out.update(r.getItem(), Math.max(1, Math.round(r.getEstimate() / samplingRate)));
+            double scale = samplingRate >= 1.0 ? 1.0 : 1.0 / samplingRate;
+            for (ItemsSketch.Row<K> r : acc.sketch.getFrequentItems(0L, ErrorType.NO_FALSE_NEGATIVES)) {
+                out.update(r.getItem(), Math.max(1, Math.round(r.getEstimate() * scale)));
             }
         }
         if (acc.restored != null) {
-            out.merge(acc.restored);
+            for (ItemsSketch.Row<K> r : acc.restored.getFrequentItems(0L, ErrorType.NO_FALSE_NEGATIVES)) {
+                out.update(r.getItem(), r.getEstimate());
+            }
         }
         return out;
     }
 
-    private KeyLoadSample toSample(long start, Accumulator acc) {
-        List<Long> counts = new ArrayList<>(acc.keyGroupCounts.length);
+    private WindowSample toSample(long start, Accumulator acc) {
+        List<Long> counts = new ArrayList<>(maxParallelism);
         for (long c : acc.keyGroupCounts) {
             counts.add(c);
         }
-        return KeyLoadSample.newBuilder()
+        ItemsSketch<K> sketch = estimates(acc);
+        ItemsSketch.Row<K>[] rows = sketch.getFrequentItems(0L, ErrorType.NO_FALSE_NEGATIVES);
+        List<HeavyHitter> hitters = new ArrayList<>(rows.length);
+        for (ItemsSketch.Row<K> r : rows) {
+            hitters.add(HeavyHitter.newBuilder()
+                    .setKey(codec.id(r.getItem()))
+                    .setKeyGroup(KeyGroupRangeAssignment.assignToKeyGroup(r.getItem(), maxParallelism))
+                    .setEstimate(r.getEstimate())
+                    .build());
+        }
+        hitters.sort(Comparator.comparingLong(HeavyHitter::getEstimate).reversed().thenComparing(h -> h.getKey().toString()));
+        double maxError = sketch.getMaximumError() + acc.restoredMaxError;
+        return WindowSample.newBuilder()
                 .setWindowStart(start)
                 .setWindowEnd(start + windowMillis)
-                .setSubtask(getRuntimeContext().getTaskInfo().getIndexOfThisSubtask())
-                .setMaxParallelism(acc.keyGroupCounts.length)
                 .setRecords(acc.records)
                 .setSamplingRate(samplingRate)
                 .setKeyGroupCounts(counts)
-                .setHeavyHitters(java.nio.ByteBuffer.wrap(HeavyHitters.toBytes(estimates(acc))))
+                .setHeavyHitters(hitters)
+                .setMaxError(maxError)
                 .build();
     }
 
@@ -236,9 +238,9 @@ public class KeySampler extends AbstractStreamOperator<KeyLoadSample>
         return Math.floorDiv(t, windowMillis) * windowMillis;
     }
 
-    /** Deterministic Bernoulli(rate) decision from a record's sequence number (SplitMix64 finalizer). */
-    static boolean sampled(long sequence, double rate) {
-        long z = sequence + 0x9E3779B97F4A7C15L;
+    /** Deterministic Bernoulli(rate) decision from a window's seed and a record's position in it (SplitMix64). */
+    static boolean sampled(long windowSeed, long position, double rate) {
+        long z = windowSeed + position * 0x9E3779B97F4A7C15L + 0x9E3779B97F4A7C15L;
         z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
         z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
         z = z ^ (z >>> 31);
@@ -246,47 +248,21 @@ public class KeySampler extends AbstractStreamOperator<KeyLoadSample>
     }
 
     private final class Accumulator {
-        final long[] keyGroupCounts;
+        final long[] keyGroupCounts = new long[maxParallelism];
         long records;
-        /** Sampled records' sketch (counts of sampled records; every record when not sampling). */
-        private ItemsSketch<String> sketch;
-        /** Held keys: {count, 1 if held from the window's start else 0}. */
-        final Map<String, long[]> held = new java.util.HashMap<>();
+        /** Sampled records' sketch (every record when not sampling). */
+        private ItemsSketch<K> sketch;
+        /** Held keys: {count}. */
+        final Map<K, long[]> held = new HashMap<>();
         /** Estimates restored from a checkpoint, already in records. */
-        ItemsSketch<String> restored;
+        ItemsSketch<K> restored;
+        double restoredMaxError;
 
-        Accumulator(int maxParallelism) {
-            this.keyGroupCounts = new long[maxParallelism];
-        }
-
-        ItemsSketch<String> sketch() {
+        ItemsSketch<K> sketch() {
             if (sketch == null) {
-                sketch = HeavyHitters.newSketch(sketchSize);
+                sketch = new ItemsSketch<>(sketchSize);
             }
             return sketch;
-        }
-
-        void mergeFrom(KeyLoadSample s) {
-            records += s.getRecords();
-            List<Long> counts = s.getKeyGroupCounts();
-            for (int i = 0; i < Math.min(counts.size(), keyGroupCounts.length); i++) {
-                keyGroupCounts[i] += counts.get(i);
-            }
-            byte[] bytes = new byte[s.getHeavyHitters().remaining()];
-            s.getHeavyHitters().duplicate().get(bytes);
-            if (samplingRate >= 1.0) {
-                sketch().merge(HeavyHitters.fromBytes(bytes));
-            } else {
-                if (restored == null) {
-                    restored = HeavyHitters.newSketch(sketchSize);
-                }
-                restored.merge(HeavyHitters.fromBytes(bytes));
-            }
-        }
-
-        @Override
-        public String toString() {
-            return "Accumulator{records=" + records + ", kg=" + Arrays.toString(keyGroupCounts) + '}';
         }
     }
 }

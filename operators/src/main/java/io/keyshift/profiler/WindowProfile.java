@@ -22,8 +22,10 @@ public class WindowProfile {
     public double samplingRate;
     /** Exact records per natural key group; length maxParallelism. */
     public long[] keyGroupCounts;
-    /** Heavy-hitter keys. */
+    /** Heavy-hitter keys, by id ({@link io.keyshift.route.KeyCodec}). */
     public String[] hotKeys;
+    /** Natural key group of each heavy-hitter key. */
+    public int[] hotKeyGroups;
     /** Estimated records per heavy-hitter key (records). */
     public double[] hotEstimates;
     /** Lower bounds of the estimates (records). */
@@ -43,6 +45,7 @@ public class WindowProfile {
         p.samplingRate = samplingRate;
         p.keyGroupCounts = new long[maxParallelism];
         p.hotKeys = new String[0];
+        p.hotKeyGroups = new int[0];
         p.hotEstimates = new double[0];
         p.hotLowerBounds = new double[0];
         p.hotUpperBounds = new double[0];

@@ -1,32 +1,49 @@
 package io.keyshift.route;
 
-import io.keyshift.event.Event;
-
 /**
- * A record on its way from the {@link DynamicRouter} to the keyed operator: the event, its routing key (user key
- * plus chosen key group) and its role. Flink POJO.
+ * A record on its way from the router to the keyed stage: the user's record (unchanged), its routing key (user key
+ * plus chosen key group) and its {@link Role}. While a key migrates, MIGRATING and SHADOW copies carry the
+ * migration's shadow start T0 and switch-over T1 (event time, epoch ms), from which the keyed stage decides which of
+ * its results are authoritative (see ../shared/DESIGN.md, "which result counts"). Ownership markers
+ * ({@link Role#isMarker()}) carry no record ({@code value == null}).
+ *
+ * <p>Serialized by {@link io.keyshift.serde.EnvelopeSerializer} with the user's own serializers for {@code T} and
+ * {@code K}; never by Kryo.
+ *
+ * @param <T> the user's record type
+ * @param <K> the user's key type
  */
-@org.apache.flink.api.common.typeinfo.TypeInfo(io.keyshift.serde.EnvelopeSerializer.Factory.class)
-public class Envelope {
-    public RoutingKey routingKey;
-    public Event event;
-    public Role role;
+public final class Envelope<T, K> {
+    public final RoutingKey<K> routingKey;
+    /** The user's record; null for markers. */
+    public final T value;
+    public final Role role;
+    /** T0 of the migration (MIGRATING, SHADOW, markers), else Long.MIN_VALUE. */
+    public final long shadowFrom;
+    /** T1 of the migration (MIGRATING, SHADOW, markers), else Long.MIN_VALUE. */
+    public final long switchAt;
 
-    public Envelope() {}
-
-    public Envelope(RoutingKey routingKey, Event event, Role role) {
+    public Envelope(RoutingKey<K> routingKey, T value, Role role, long shadowFrom, long switchAt) {
         this.routingKey = routingKey;
-        this.event = event;
+        this.value = value;
         this.role = role;
+        this.shadowFrom = shadowFrom;
+        this.switchAt = switchAt;
+    }
+
+    /** A copy without migration times (PRIMARY, PARTIAL). */
+    public static <T, K> Envelope<T, K> of(RoutingKey<K> routingKey, T value, Role role) {
+        return new Envelope<>(routingKey, value, role, Long.MIN_VALUE, Long.MIN_VALUE);
     }
 
     /** Key selector target for {@code keyBy}. */
-    public RoutingKey routingKey() {
+    public RoutingKey<K> routingKey() {
         return routingKey;
     }
 
     @Override
     public String toString() {
-        return "Envelope{" + routingKey + ", " + role + ", " + event + '}';
+        return "Envelope{" + routingKey + ", " + role
+                + (role.carriesMigration() ? " [" + shadowFrom + ", " + switchAt + ")" : "") + ", " + value + '}';
     }
 }

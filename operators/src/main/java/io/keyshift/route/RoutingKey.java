@@ -5,47 +5,54 @@ import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
 import java.util.Objects;
 
 /**
- * The key that the keyed operator behind the {@link DynamicRouter} is keyed by: a user key together with the key
- * group the plan chose for it.
+ * The key that the keyed stage behind the router is keyed by: a user key of type {@code K} together with the key
+ * group the routing plan chose for it and the <em>epoch</em> of the key's stay there (the plan version of the
+ * migration that brought it, 0 for its natural key group): two stays of one key in one key group, before and after
+ * it was away, are different keys, so the state of the earlier stay (cleaned up in event time) never mixes with the
+ * later one (built from records that may arrive before the watermark reaches it).
  *
  * <p>{@code hashCode()} returns {@link #hash}, a preimage (see {@link KeyGroupHashTable}) of {@link #keyGroup}, so
- * Flink places the key in exactly that key group. Two routing keys of one user key (primary and shadow during a
- * migration) are different keys with independent state.
+ * Flink places the routing key in exactly that key group: keyed state, timers and windows work as for any key. Two
+ * routing keys of one user key (primary and shadow during a migration) are different keys with independent state.
  *
- * <p><b>This class's shape is part of every savepoint</b> (it is the key serializer's type): a Flink POJO whose
- * class name, package and fields must never change. {@code hash} is stored, not recomputed, so that it is the same
- * in every JVM, after restore, and for restored timers.
+ * <p><b>Part of every savepoint</b> (it is the keyed stage's key type): its serializer
+ * ({@link io.keyshift.serde.RoutingKeySerializer}) writes key group, hash and the user key with the key's own
+ * serializer, and its snapshot carries the format version. {@code hash} is stored, not recomputed, so that it is the
+ * same in every JVM, after a restore and for restored timers. The user key's {@code hashCode} must be deterministic
+ * across JVMs (String, boxed numbers, records and POJOs of such fields; not enums or identity hashes).
+ *
+ * @param <K> the user key type
  */
-@org.apache.flink.api.common.typeinfo.TypeInfo(io.keyshift.serde.RoutingKeySerializer.Factory.class)
-public class RoutingKey {
-    /** User key. */
-    public String key;
+public final class RoutingKey<K> {
+    /** User key, never null. */
+    public final K key;
     /** Key group in [0, maxParallelism) that Flink assigns this routing key to. */
-    public int keyGroup;
+    public final int keyGroup;
+    /** The stay of the key in the key group: the plan version of the migration that brought it there, or 0. */
+    public final int epoch;
     /** A preimage of {@link #keyGroup} under Flink's key-group hash; returned by {@link #hashCode()}. */
-    public int hash;
+    public final int hash;
 
-    public RoutingKey() {}
-
-    private RoutingKey(String key, int keyGroup, int hash) {
+    private RoutingKey(K key, int keyGroup, int epoch, int hash) {
         this.key = key;
         this.keyGroup = keyGroup;
+        this.epoch = epoch;
         this.hash = hash;
     }
 
-    /** The routing key of {@code key} in {@code keyGroup} for the given table's maxParallelism. */
-    public static RoutingKey of(String key, int keyGroup, KeyGroupHashTable table) {
-        return new RoutingKey(key, keyGroup, table.hashFor(keyGroup, key.hashCode()));
+    /** The routing key of {@code key} in {@code keyGroup}, stay {@code epoch}, for the table's maxParallelism. */
+    public static <K> RoutingKey<K> of(K key, int keyGroup, int epoch, KeyGroupHashTable table) {
+        return new RoutingKey<>(key, keyGroup, epoch, table.hashFor(keyGroup, key.hashCode()));
     }
 
-    /** The routing key that keeps {@code key} in its natural key group (where plain {@code keyBy(key)} puts it). */
+    /** The routing key that keeps {@code key} in its natural key group (where a plain {@code keyBy} puts it). */
+    public static <K> RoutingKey<K> natural(K key, KeyGroupHashTable table) {
+        return of(key, KeyGroupRangeAssignment.assignToKeyGroup(key, table.maxParallelism()), 0, table);
+    }
+
     /** A routing key as serialized (no check that {@code hash} maps to {@code keyGroup}). */
-    public static RoutingKey restore(String key, int keyGroup, int hash) {
-        return new RoutingKey(key, keyGroup, hash);
-    }
-
-    public static RoutingKey natural(String key, KeyGroupHashTable table) {
-        return of(key, KeyGroupRangeAssignment.assignToKeyGroup(key, table.maxParallelism()), table);
+    public static <K> RoutingKey<K> restore(K key, int keyGroup, int epoch, int hash) {
+        return new RoutingKey<>(key, keyGroup, epoch, hash);
     }
 
     @Override
@@ -58,15 +65,12 @@ public class RoutingKey {
         if (this == o) {
             return true;
         }
-        if (!(o instanceof RoutingKey)) {
-            return false;
-        }
-        RoutingKey other = (RoutingKey) o;
-        return keyGroup == other.keyGroup && Objects.equals(key, other.key);
+        return o instanceof RoutingKey<?> other && keyGroup == other.keyGroup && epoch == other.epoch
+                && Objects.equals(key, other.key);
     }
 
     @Override
     public String toString() {
-        return key + "@" + keyGroup;
+        return epoch == 0 ? key + "@" + keyGroup : key + "@" + keyGroup + "#" + epoch;
     }
 }

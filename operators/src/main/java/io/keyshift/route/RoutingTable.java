@@ -3,47 +3,69 @@ package io.keyshift.route;
 import io.keyshift.avro.Migration;
 import io.keyshift.avro.RouteEntry;
 import io.keyshift.avro.RoutingPlan;
+import io.keyshift.avro.Split;
 
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
- * The routing function of one {@link RoutingPlan} version, indexed for the per-record hot path.
+ * The routing function of one {@link RoutingPlan} version, indexed by user key for the per-record hot path.
  *
- * <p>For a record of user key {@code k} at event time {@code t < validUntil()}: a key without an entry stays in its
- * natural key group; an entry without a migration routes to its key group; an entry with a migration routes
- * {@code t < shadowFrom} to the old key group, {@code shadowFrom <= t < switchAt} to the old key group (PRIMARY)
- * and the new one (SHADOW), and {@code t >= switchAt} to the new one (PRIMARY). See ../shared/DESIGN.md,
- * "Migration: event-time fenced, shadowed, deterministic".
+ * <p>For a record of user key {@code k} at event time {@code t < validUntil()} (see ../shared/DESIGN.md, "Migration:
+ * event-time fenced, shadowed, deterministic"):
+ * <ol>
+ *   <li>a key without an entry stays in its natural key group (PRIMARY);</li>
+ *   <li>a retired migration of the entry with {@code t < switchAt} routes as that migration did;</li>
+ *   <li>a split routes {@code t >= from} to one of its key groups (PARTIAL, spread by the caller's counter) and
+ *       {@code preRollFrom <= t < from} to the entry's key group (PARTIAL);</li>
+ *   <li>a migration routes {@code t < T0} to its old key group (PRIMARY), {@code T0 <= t < T1} to the old one
+ *       (MIGRATING) and the new one (SHADOW), {@code t >= T1} to the new one (PRIMARY);</li>
+ *   <li>else the entry's key group (PRIMARY).</li>
+ * </ol>
+ * The plan is self-contained (folded migrations stay in {@code retired} for a plan), so any version alone gives the
+ * routes of every record that can still legitimately arrive: a router that skips versions routes the same.
  *
- * <p>{@link #route} returns both key groups packed in a long so that the hot path allocates nothing: use
- * {@link #primary(long)} and {@link #shadow(long)} ({@code -1} = no shadow copy).
+ * @param <K> the user key type
  */
-public final class RoutingTable {
-    private static final RoutingTable EMPTY = new RoutingTable(0L, Long.MIN_VALUE, new HashMap<>());
-
+public final class RoutingTable<K> {
+    static {
+        io.keyshift.config.AvroTrust.install();
+    }
     private final long version;
     private final long validUntil;
-    private final Map<String, RouteEntry> entries;
+    private final Map<K, Entry> entries;
 
-    private RoutingTable(long version, long validUntil, Map<String, RouteEntry> entries) {
+    private RoutingTable(long version, long validUntil, Map<K, Entry> entries) {
         this.version = version;
         this.validUntil = validUntil;
         this.entries = entries;
     }
 
     /** The table before any plan arrived: no lease, so every record waits. */
-    public static RoutingTable empty() {
-        return EMPTY;
+    public static <K> RoutingTable<K> empty() {
+        return new RoutingTable<>(0L, Long.MIN_VALUE, Map.of());
     }
 
-    /** Indexes {@code plan}; entries are looked up by user key. */
-    public static RoutingTable of(RoutingPlan plan) {
-        Map<String, RouteEntry> index = new HashMap<>(Math.max(16, plan.getEntries().size() * 2));
+    /** Indexes {@code plan}, turning its key ids back into keys with {@code codec}; every epoch 0. */
+    public static <K> RoutingTable<K> of(RoutingPlan plan, KeyCodec<K> codec) {
+        return of(plan, codec, false);
+    }
+
+    /**
+     * Indexes {@code plan}.
+     *
+     * @param epochs route to the plan's epochs (stages whose state outlives a window: keyed process functions); else
+     *               every epoch is 0 (windows: a stay's windows never overlap another stay's)
+     */
+    public static <K> RoutingTable<K> of(RoutingPlan plan, KeyCodec<K> codec, boolean epochs) {
+        Map<K, Entry> index = new HashMap<>(Math.max(16, plan.getEntries().size() * 2));
         for (RouteEntry e : plan.getEntries()) {
-            index.put(e.getKey(), e);
+            index.put(codec.key(e.getKey()), new Entry(e, epochs));
         }
-        return new RoutingTable(plan.getVersion(), plan.getValidUntil(), index);
+        return new RoutingTable<>(plan.getVersion(), plan.getValidUntil(), index);
     }
 
     /** Plan version, 0 for {@link #empty()}. */
@@ -61,69 +83,144 @@ public final class RoutingTable {
         return t < validUntil;
     }
 
-    /** The entry of {@code key}, or null. */
-    RouteEntry entry(String key) {
-        return entries.get(key);
-    }
-
-    /** Number of explicit entries (the routing table's size, besides the natural routes). */
+    /** Number of explicit entries (the routing table's size besides the natural routes). */
     public int size() {
         return entries.size();
     }
 
     /**
-     * Key groups for user key {@code key} at event time {@code t}.
+     * Writes the route of a record of {@code key} at event time {@code t} into {@code out}.
      *
      * @param naturalKeyGroup the key's natural key group, used when the plan has no entry for it
-     * @return primary and shadow key group packed; decode with {@link #primary(long)} / {@link #shadow(long)}
+     * @param spread a per-record counter that spreads a split key's records over its key groups
      */
-    public long route(String key, long t, int naturalKeyGroup) {
-        return route(key, t, naturalKeyGroup, 0);
-    }
-
-    /**
-     * As {@link #route(String, long, int)}; a split key's record at or after the split's start goes to one of the
-     * split's key groups, chosen by a hash of {@code sequence}, with shadow {@link #PARTIAL} (no shadow copy).
-     */
-    public long route(String key, long t, int naturalKeyGroup, long sequence) {
-        RouteEntry e = entries.get(key);
+    public void route(K key, long t, int naturalKeyGroup, long spread, Route out) {
+        Entry e = entries.get(key);
         if (e == null) {
-            return pack(naturalKeyGroup, -1);
+            out.primary(naturalKeyGroup, 0, Role.PRIMARY);
+            return;
         }
-        io.keyshift.avro.Split split = e.getSplit();
-        if (split != null && t >= split.getFrom()) {
-            java.util.List<Integer> groups = split.getKeyGroups();
-            return pack(groups.get((int) Long.remainderUnsigned(mix(sequence), groups.size())), PARTIAL);
-        }
-        Migration m = e.getMigration();
-        if (m == null || t < m.getShadowFrom()) {
-            return pack(e.getKeyGroup(), -1);
-        }
-        if (t < m.getSwitchAt()) {
-            return pack(e.getKeyGroup(), m.getToKeyGroup());
-        }
-        return pack(m.getToKeyGroup(), -1);
+        e.route(t, spread, out);
     }
 
-    /** Shadow value of a split key's route: the primary is a PARTIAL copy, there is no shadow. */
-    public static final int PARTIAL = -2;
+    /** Where one record goes: the authoritative copy and, during a shadow phase, the shadow copy. Mutable, reused. */
+    public static final class Route {
+        /** Key group of the authoritative copy. */
+        public int primary;
+        /** Epoch of the key's stay in the primary key group. */
+        public int primaryEpoch;
+        /** Epoch of the key's stay in the shadow key group (the migration's plan version). */
+        public int shadowEpoch;
+        /** PRIMARY, MIGRATING or PARTIAL. */
+        public Role role;
+        /** Key group of the shadow copy, or -1 for none. */
+        public int shadow;
+        /** T0 and T1 of the migration (role MIGRATING). */
+        public long shadowFrom;
+        public long switchAt;
 
-    /** SplitMix64 finalizer: spreads consecutive sequence numbers evenly over a split's key groups. */
+        void primary(int keyGroup, int epoch, Role r) {
+            primary = keyGroup;
+            primaryEpoch = epoch;
+            role = r;
+            shadow = -1;
+        }
+
+        void migrating(int from, int fromEpoch, int to, int toEpoch, long t0, long t1) {
+            primary = from;
+            primaryEpoch = fromEpoch;
+            role = Role.MIGRATING;
+            shadow = to;
+            shadowEpoch = toEpoch;
+            shadowFrom = t0;
+            switchAt = t1;
+        }
+    }
+
+    /** A migration's key groups and times (the plan's Migration, unpacked). */
+    private record Move(int from, int fromEpoch, int to, int toEpoch, long shadowFrom, long switchAt) {
+        static Move of(Migration m, int defaultFrom, int defaultFromEpoch, boolean epochs) {
+            return new Move(m.getFromKeyGroup() >= 0 ? m.getFromKeyGroup() : defaultFrom,
+                    !epochs ? 0 : m.getFromKeyGroup() >= 0 ? (int) m.getFromEpoch() : defaultFromEpoch,
+                    m.getToKeyGroup(), epochs ? (int) m.getPlannedInVersion() : 0, m.getShadowFrom(), m.getSwitchAt());
+        }
+
+        void route(long t, Route out) {
+            if (t >= switchAt) {
+                out.primary(to, toEpoch, Role.PRIMARY);
+            } else if (t >= shadowFrom) {
+                out.migrating(from, fromEpoch, to, toEpoch, shadowFrom, switchAt);
+            } else {
+                out.primary(from, fromEpoch, Role.PRIMARY);
+            }
+        }
+    }
+
+    private static final class Entry {
+        final int keyGroup;
+        final int epoch;
+        final int splitEpoch;
+        final Move migration;
+        final Move[] retired;
+        final int[] splitGroups;
+        final long splitFrom;
+        final long splitPreRollFrom;
+
+        Entry(RouteEntry e, boolean epochs) {
+            keyGroup = e.getKeyGroup();
+            epoch = epochs ? (int) e.getEpoch() : 0;
+            Migration m = e.getMigration();
+            migration = m == null ? null : Move.of(m, keyGroup, epoch, epochs);
+            List<Move> old = new ArrayList<>();
+            if (e.getRetired() != null) {
+                for (Migration r : e.getRetired()) {
+                    old.add(Move.of(r, keyGroup, epoch, epochs));
+                }
+            }
+            old.sort(Comparator.comparingLong(Move::switchAt));
+            retired = old.toArray(new Move[0]);
+            Split s = e.getSplit();
+            if (s != null) {
+                splitGroups = s.getKeyGroups().stream().mapToInt(Integer::intValue).toArray();
+                splitFrom = s.getFrom();
+                splitPreRollFrom = s.getPreRollFrom() == Long.MIN_VALUE ? s.getFrom() : s.getPreRollFrom();
+                splitEpoch = epochs ? (int) s.getPlannedInVersion() : 0;
+            } else {
+                splitEpoch = 0;
+                splitGroups = null;
+                splitFrom = Long.MAX_VALUE;
+                splitPreRollFrom = Long.MAX_VALUE;
+            }
+        }
+
+        void route(long t, long spread, Route out) {
+            for (Move r : retired) {
+                if (t < r.switchAt) {
+                    r.route(t, out);
+                    return;
+                }
+            }
+            if (t >= splitFrom) {
+                out.primary(splitGroups[(int) Long.remainderUnsigned(mix(spread), splitGroups.length)], splitEpoch,
+                        Role.PARTIAL);
+                return;
+            }
+            if (t >= splitPreRollFrom) {
+                out.primary(keyGroup, splitEpoch, Role.PARTIAL);
+                return;
+            }
+            if (migration != null) {
+                migration.route(t, out);
+                return;
+            }
+            out.primary(keyGroup, epoch, Role.PRIMARY);
+        }
+    }
+
+    /** SplitMix64's finalizer: spreads consecutive counters evenly over a split's key groups. */
     static long mix(long z) {
         z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
         z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
         return z ^ (z >>> 31);
-    }
-
-    public static int primary(long route) {
-        return (int) (route >>> 32);
-    }
-
-    public static int shadow(long route) {
-        return (int) route;
-    }
-
-    static long pack(int primary, int shadow) {
-        return ((long) primary << 32) | (shadow & 0xFFFFFFFFL);
     }
 }

@@ -5,7 +5,8 @@ import io.keyshift.avro.ScalingDecision;
 import io.keyshift.avro.ScalingPolicy;
 import io.keyshift.avro.UnitForecast;
 import io.keyshift.avro.UnitType;
-import io.keyshift.workload.WindowResult;
+import io.keyshift.avro.WindowLoad;
+import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
 
 import org.apache.flink.api.common.state.ListState;
 import org.apache.flink.api.common.state.ListStateDescriptor;
@@ -30,18 +31,18 @@ import java.util.TreeMap;
 
 /**
  * Scaling decisions (parallelism 1): one {@link ScalingPlanner} per policy, fed window by window with the forecaster's
- * {@link LoadForecast} (input 1) and the window operator's per-key results (input 2, {@link WindowResult}: each says
- * which subtask processed how many records), from which the busiest subtask's measured load is taken. A window is
- * decided once the watermark (the lower of both inputs') has passed its end, so that every subtask's results are in;
- * the decision is therefore the same on every run. Emits a {@link ScalingDecision} when a policy changes its
- * parallelism. Nothing here actuates them: the gauge {@code keyshiftScalingParallelism} reports the actuated policy's
- * parallelism (read by {@code bin/keyshift autoscale} through the REST API), the counter {@code keyshiftScalingDecisions}
- * its decisions; in a replay with {@code --scale}, a {@link ReplayScalingGate} hands them to the simulated actuator.
- * State: both planners, the forecasts and per-subtask counts of windows not yet decided (operator list state
- * "scaling-v2", Java-serialized, one element).
+ * {@link LoadForecast} (input 1) and the keyed stage's measured load ({@link WindowLoad}, input 2: copies routed per
+ * key group, from which the busiest subtask's load is taken). A window is decided once its load has arrived, or a
+ * later window's (loads come in window order; a window without records has none), or at the end of the input; the
+ * decision is therefore the same on every run. The output watermark waits for the decisions: it never passes a window
+ * that is not yet decided. Emits a {@link ScalingDecision} when a policy changes its parallelism. Nothing here
+ * actuates them: the gauge {@code keyshiftScalingParallelism} reports the actuated policy's parallelism (read by
+ * {@code bin/keyshift autoscale} through the REST API), the counter {@code keyshiftScalingDecisions} its decisions.
+ * State: both planners, the forecasts and loads of windows not yet decided (operator list state "scaling-v3",
+ * Java-serialized, one element).
  */
 public class ScalingOperator extends AbstractStreamOperator<ScalingDecision>
-        implements TwoInputStreamOperator<LoadForecast, WindowResult, ScalingDecision> {
+        implements TwoInputStreamOperator<LoadForecast, WindowLoad, ScalingDecision> {
     static {
         // before Flink restores this operator's state: an Avro serializer snapshot resolves keyshift's schema classes
         // by name, and a job's own classloader (on a cluster) has a fresh, untrusting Avro
@@ -52,53 +53,54 @@ public class ScalingOperator extends AbstractStreamOperator<ScalingDecision>
 
     /** What the operator keeps between windows (and in its state). */
     private static final class Held implements Serializable {
-        private static final long serialVersionUID = 1L;
+        private static final long serialVersionUID = 2L;
         ScalingPlanner predictive;
         ScalingPlanner reactive;
         /** Forecasts of windows not yet decided, by window end. */
         final TreeMap<Long, LoadForecast> pending = new TreeMap<>();
-        /**
-         * Records per (subtask, role, key group, key) of windows not yet decided, by window end: the latest firing's count (a late
-         * firing repeats the key's cumulative count, so it replaces, never adds).
-         */
-        final Map<Long, Map<String, Long>> counts = new HashMap<>();
-        /** End of the last decided window; results of windows up to it (late firings) are dropped. */
+        /** Per-subtask measured loads of windows not yet decided, by window end. */
+        final Map<Long, double[]> loads = new HashMap<>();
+        /** End of the latest window whose load arrived. */
+        long loadedUpTo = Long.MIN_VALUE;
+        /** End of the last decided window. */
         long decidedUpTo = Long.MIN_VALUE;
     }
 
     private final ScalingPlanner.Settings settings;
     private final int initialParallelism;
-    private final String gateId;
+    private final boolean followJobOnRestore;
     private final ScalingPolicy actuated;
-    private transient ReplayScalingGate.Gate gate;
     private transient org.apache.flink.metrics.Counter decisions;
     private transient Held held;
     private transient ListState<byte[]> state;
+    private transient long inputWatermark;
+    private transient long emittedWatermark;
 
     public ScalingOperator(ScalingPlanner.Settings settings, int initialParallelism) {
-        this(settings, initialParallelism, null, ScalingPolicy.PREDICTIVE);
+        this(settings, initialParallelism, false, ScalingPolicy.PREDICTIVE);
     }
 
     /**
-     * @param initialParallelism the parallelism of the job this operator is built into; after a restore the planners
-     *                           continue from it (the job may have been rescaled since the savepoint)
-     * @param gateId             a {@link ReplayScalingGate} to report decisions and watermarks to (replay only), or null
+     * @param initialParallelism the parallelism of the job this operator is built into
+     * @param followJobOnRestore after a restore, the planners continue from {@code initialParallelism} (the job was
+     *                           restarted at the decided parallelism from a savepoint) instead of their own decision
+     *                           (the adaptive scheduler rescales the submitted job: its declared parallelism is old)
      * @param actuated           the policy whose parallelism the gauge {@code keyshiftScalingParallelism} reports
      *                           (what {@code bin/keyshift autoscale} applies)
      */
-    public ScalingOperator(ScalingPlanner.Settings settings, int initialParallelism, String gateId,
+    public ScalingOperator(ScalingPlanner.Settings settings, int initialParallelism, boolean followJobOnRestore,
                            ScalingPolicy actuated) {
         this.actuated = actuated;
         this.settings = settings;
         this.initialParallelism = initialParallelism;
-        this.gateId = gateId;
+        this.followJobOnRestore = followJobOnRestore;
     }
 
     @Override
     public void initializeState(StateInitializationContext context) throws Exception {
         super.initializeState(context);
         state = context.getOperatorStateStore().getListState(
-                new ListStateDescriptor<>("scaling-v2", PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO));
+                new ListStateDescriptor<>("scaling-v3", PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO));
         held = new Held();
         held.predictive = new ScalingPlanner(settings, ScalingPolicy.PREDICTIVE, initialParallelism);
         held.reactive = new ScalingPlanner(settings, ScalingPolicy.REACTIVE, initialParallelism);
@@ -106,14 +108,13 @@ public class ScalingOperator extends AbstractStreamOperator<ScalingDecision>
             try (ObjectInputStream in = new ObjectInputStream(new ByteArrayInputStream(b))) {
                 held = (Held) in.readObject();
             }
-            if (gateId != null) {
-                // a replay rebuilds the job at the decided parallelism: continue from the job's. (On a cluster the
-                // adaptive scheduler rescales the submitted graph, so the planners keep their own decided value.)
+            if (followJobOnRestore) {
                 held.predictive.syncParallelism(initialParallelism);
                 held.reactive.syncParallelism(initialParallelism);
             }
         }
-        gate = ReplayScalingGate.get(gateId);
+        inputWatermark = Long.MIN_VALUE;
+        emittedWatermark = Long.MIN_VALUE;
     }
 
     @Override
@@ -125,44 +126,58 @@ public class ScalingOperator extends AbstractStreamOperator<ScalingDecision>
     }
 
     @Override
-    public void processElement1(StreamRecord<LoadForecast> element) {
-        held.pending.put(element.getValue().getWindowEnd(), element.getValue());
+    public void processElement1(StreamRecord<LoadForecast> element) throws Exception {
+        if (element.getValue().getWindowEnd() > held.decidedUpTo) {
+            held.pending.put(element.getValue().getWindowEnd(), element.getValue());
+        }
+        decideReady();
     }
 
     @Override
-    public void processElement2(StreamRecord<WindowResult> element) {
-        WindowResult r = element.getValue();
-        if (r.windowEnd > held.decidedUpTo) {
-            held.counts.computeIfAbsent(r.windowEnd, k -> new HashMap<>())
-                    .put(r.subtask + "\u0000" + r.role + "\u0000" + r.keyGroup + "\u0000" + r.key, r.count);
+    public void processElement2(StreamRecord<WindowLoad> element) throws Exception {
+        WindowLoad l = element.getValue();
+        if (l.getWindowEnd() <= held.decidedUpTo) {
+            return;
+        }
+        int p = l.getParallelism();
+        int maxP = l.getRoutedKeyGroupCounts().size();
+        double[] perSubtask = new double[p];
+        for (int g = 0; g < maxP; g++) {
+            perSubtask[KeyGroupRangeAssignment.computeOperatorIndexForKeyGroup(maxP, p, g)] +=
+                    l.getRoutedKeyGroupCounts().get(g) + l.getShadowKeyGroupCounts().get(g);
+        }
+        held.loads.put(l.getWindowEnd(), perSubtask);
+        held.loadedUpTo = Math.max(held.loadedUpTo, l.getWindowEnd());
+        decideReady();
+    }
+
+    /** Decides every window whose load (or a later window's) is in, in window order. */
+    private void decideReady() throws Exception {
+        while (!held.pending.isEmpty() && (held.pending.firstKey() <= held.loadedUpTo
+                || inputWatermark == Long.MAX_VALUE)) {
+            LoadForecast f = held.pending.pollFirstEntry().getValue();
+            double[] perSubtask = held.loads.remove(f.getWindowEnd());
+            held.loads.keySet().removeIf(end -> end <= f.getWindowEnd());
+            held.decidedUpTo = Math.max(held.decidedUpTo, f.getWindowEnd());
+            double busiest = -1;
+            int subtasks = 0;
+            if (perSubtask != null) {
+                busiest = java.util.Arrays.stream(perSubtask).max().orElse(0);
+                subtasks = perSubtask.length;
+            }
+            decide(f, busiest, subtasks, f.getWindowEnd() - 1);
+        }
+        long wm = held.pending.isEmpty() ? inputWatermark : Math.min(inputWatermark, held.pending.firstKey() - 2);
+        if (wm > emittedWatermark) {
+            emittedWatermark = wm;
+            output.emitWatermark(new Watermark(wm));
         }
     }
 
     @Override
     public void processWatermark(Watermark mark) throws Exception {
-        // a window's results and forecast are emitted before the watermark that passes its end (end - 1)
-        while (!held.pending.isEmpty() && held.pending.firstKey() - 1 <= mark.getTimestamp()) {
-            LoadForecast f = held.pending.pollFirstEntry().getValue();
-            Map<String, Long> results = held.counts.remove(f.getWindowEnd());
-            held.counts.keySet().removeIf(end -> end <= f.getWindowEnd());
-            held.decidedUpTo = Math.max(held.decidedUpTo, f.getWindowEnd());
-            double busiest = -1;
-            int subtasks = 0;
-            if (results != null) {
-                Map<Integer, Long> perSubtask = new HashMap<>();
-                results.forEach((k, c) -> perSubtask.merge(Integer.parseInt(k.substring(0, k.indexOf('\u0000'))), c,
-                        Long::sum));
-                busiest = perSubtask.values().stream().mapToLong(Long::longValue).max().orElse(0);
-                subtasks = perSubtask.keySet().stream().mapToInt(i -> i + 1).max().orElse(0);
-            }
-            // the parallelism the window ran at: in a replay the job is rebuilt at each decided parallelism; on a
-            // cluster the scheduler may run fewer subtasks than decided, so count them (highest index + 1)
-            decide(f, busiest, gateId != null ? initialParallelism : subtasks, f.getWindowEnd() - 1);
-        }
-        super.processWatermark(mark);
-        if (gate != null) {
-            gate.onWatermark(mark.getTimestamp());
-        }
+        inputWatermark = Math.max(inputWatermark, mark.getTimestamp());
+        decideReady();
     }
 
     private void decide(LoadForecast f, double measuredBusiest, int measuredParallelism, long timestamp) {
@@ -196,9 +211,6 @@ public class ScalingOperator extends AbstractStreamOperator<ScalingDecision>
         if (d != null) {
             if (d.getPolicy() == actuated && decisions != null) {
                 decisions.inc();
-            }
-            if (gate != null) {
-                gate.onDecision(d);
             }
             output.collect(new StreamRecord<>(d, timestamp));
         }

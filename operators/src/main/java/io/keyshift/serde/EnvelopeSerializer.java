@@ -1,92 +1,167 @@
 package io.keyshift.serde;
 
-import io.keyshift.event.Event;
 import io.keyshift.route.Envelope;
 import io.keyshift.route.Role;
 import io.keyshift.route.RoutingKey;
 
-import org.apache.flink.api.common.typeutils.SimpleTypeSerializerSnapshot;
+import org.apache.flink.api.common.typeutils.CompositeTypeSerializerSnapshot;
+import org.apache.flink.api.common.typeutils.TypeSerializer;
 import org.apache.flink.api.common.typeutils.TypeSerializerSnapshot;
 import org.apache.flink.core.memory.DataInputView;
 import org.apache.flink.core.memory.DataOutputView;
-import org.apache.flink.types.StringValue;
 
 import java.io.IOException;
+import java.util.Objects;
 
 /**
- * Serializer of {@link Envelope}: role (1 byte), key group (4), hash (4), then the event (timestamp, key, value,
- * sequence). The user key is written once: the routing key and the event share it.
+ * Serializer of {@link Envelope}: role (1 byte), key group (4), epoch (4), hash (4), T0 and T1 (8 + 8, only for roles that
+ * carry a migration), the user key (the key's serializer), then the user's record (the record's serializer; absent for
+ * markers). The user's serializers are used as they are, so {@code pipeline.generic-types: false} works for any
+ * record type Flink can serialize without Kryo.
+ *
+ * @param <T> the user's record type
+ * @param <K> the user's key type
  */
-public final class EnvelopeSerializer extends RecordSerializer<Envelope> {
+public final class EnvelopeSerializer<T, K> extends TypeSerializer<Envelope<T, K>> {
     private static final long serialVersionUID = 1L;
-    public static final EnvelopeSerializer INSTANCE = new EnvelopeSerializer();
-    private static final Role[] ROLES = Role.values();
 
-    @Override
-    public Envelope createInstance() {
-        return new Envelope();
+    private final TypeSerializer<T> valueSerializer;
+    private final TypeSerializer<K> keySerializer;
+
+    public EnvelopeSerializer(TypeSerializer<T> valueSerializer, TypeSerializer<K> keySerializer) {
+        this.valueSerializer = Objects.requireNonNull(valueSerializer);
+        this.keySerializer = Objects.requireNonNull(keySerializer);
     }
 
     @Override
-    public Envelope copy(Envelope from) {
-        return new Envelope(RoutingKeySerializer.INSTANCE.copy(from.routingKey), EventSerializer.INSTANCE.copy(from.event),
-                from.role);
+    public boolean isImmutableType() {
+        return false;
     }
 
     @Override
-    public void serialize(Envelope v, DataOutputView out) throws IOException {
-        if (!v.routingKey.key.equals(v.event.key)) {
-            throw new IOException("envelope's routing key " + v.routingKey + " is not its event's key " + v.event.key);
+    public TypeSerializer<Envelope<T, K>> duplicate() {
+        TypeSerializer<T> v = valueSerializer.duplicate();
+        TypeSerializer<K> k = keySerializer.duplicate();
+        return v == valueSerializer && k == keySerializer ? this : new EnvelopeSerializer<>(v, k);
+    }
+
+    @Override
+    public Envelope<T, K> createInstance() {
+        return null;
+    }
+
+    @Override
+    public Envelope<T, K> copy(Envelope<T, K> e) {
+        RoutingKey<K> rk = RoutingKey.restore(keySerializer.copy(e.routingKey.key), e.routingKey.keyGroup,
+                e.routingKey.epoch, e.routingKey.hash);
+        return new Envelope<>(rk, e.value == null ? null : valueSerializer.copy(e.value), e.role, e.shadowFrom,
+                e.switchAt);
+    }
+
+    @Override
+    public Envelope<T, K> copy(Envelope<T, K> from, Envelope<T, K> reuse) {
+        return copy(from);
+    }
+
+    @Override
+    public int getLength() {
+        return -1;
+    }
+
+    @Override
+    public void serialize(Envelope<T, K> e, DataOutputView out) throws IOException {
+        out.writeByte(e.role.ordinal());
+        out.writeInt(e.routingKey.keyGroup);
+        out.writeInt(e.routingKey.epoch);
+        out.writeInt(e.routingKey.hash);
+        if (e.role.carriesMigration()) {
+            out.writeLong(e.shadowFrom);
+            out.writeLong(e.switchAt);
         }
-        out.writeByte(v.role.ordinal());
-        out.writeInt(v.routingKey.keyGroup);
-        out.writeInt(v.routingKey.hash);
-        out.writeLong(v.event.timestamp);
-        StringValue.writeString(v.event.key, out);
-        out.writeDouble(v.event.value);
-        out.writeLong(v.event.sequence);
+        keySerializer.serialize(e.routingKey.key, out);
+        if (!e.role.isMarker()) {
+            valueSerializer.serialize(e.value, out);
+        }
     }
 
     @Override
-    public Envelope deserialize(DataInputView in) throws IOException {
-        Role role = ROLES[in.readByte()];
+    public Envelope<T, K> deserialize(DataInputView in) throws IOException {
+        Role role = Role.of(in.readByte());
         int kg = in.readInt();
+        int epoch = in.readInt();
         int hash = in.readInt();
-        long t = in.readLong();
-        String key = StringValue.readString(in);
-        Event e = new Event(t, key, in.readDouble(), in.readLong());
-        return new Envelope(RoutingKey.restore(key, kg, hash), e, role);
+        long t0 = Long.MIN_VALUE;
+        long t1 = Long.MIN_VALUE;
+        if (role.carriesMigration()) {
+            t0 = in.readLong();
+            t1 = in.readLong();
+        }
+        K key = keySerializer.deserialize(in);
+        T value = role.isMarker() ? null : valueSerializer.deserialize(in);
+        return new Envelope<>(RoutingKey.restore(key, kg, epoch, hash), value, role, t0, t1);
+    }
+
+    @Override
+    public Envelope<T, K> deserialize(Envelope<T, K> reuse, DataInputView in) throws IOException {
+        return deserialize(in);
     }
 
     @Override
     public void copy(DataInputView in, DataOutputView out) throws IOException {
-        out.writeByte(in.readByte());
+        int b = in.readByte();
+        Role role = Role.of(b);
+        out.writeByte(b);
         out.writeInt(in.readInt());
         out.writeInt(in.readInt());
-        out.writeLong(in.readLong());
-        StringValue.copyString(in, out);
-        out.writeDouble(in.readDouble());
-        out.writeLong(in.readLong());
-    }
-
-    @Override
-    public TypeSerializerSnapshot<Envelope> snapshotConfiguration() {
-        return new Snapshot();
-    }
-
-    /** Versioned snapshot (savepoint compatibility). */
-    public static final class Snapshot extends SimpleTypeSerializerSnapshot<Envelope> {
-        public Snapshot() {
-            super(() -> INSTANCE);
+        out.writeInt(in.readInt());
+        if (role.carriesMigration()) {
+            out.writeLong(in.readLong());
+            out.writeLong(in.readLong());
+        }
+        keySerializer.copy(in, out);
+        if (!role.isMarker()) {
+            valueSerializer.copy(in, out);
         }
     }
 
-    /** Type information for {@link Envelope}. */
-    public static final class Factory extends org.apache.flink.api.common.typeinfo.TypeInfoFactory<Envelope> {
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof EnvelopeSerializer<?, ?> other && other.valueSerializer.equals(valueSerializer)
+                && other.keySerializer.equals(keySerializer);
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(valueSerializer, keySerializer);
+    }
+
+    @Override
+    public TypeSerializerSnapshot<Envelope<T, K>> snapshotConfiguration() {
+        return new Snapshot<>(this);
+    }
+
+    /** Snapshot: envelope format version 1 and the record's and key's serializer snapshots. */
+    public static final class Snapshot<T, K> extends CompositeTypeSerializerSnapshot<Envelope<T, K>, EnvelopeSerializer<T, K>> {
+        public Snapshot() {}
+
+        Snapshot(EnvelopeSerializer<T, K> serializer) {
+            super(serializer);
+        }
+
         @Override
-        public org.apache.flink.api.common.typeinfo.TypeInformation<Envelope> createTypeInfo(java.lang.reflect.Type t,
-                java.util.Map<String, org.apache.flink.api.common.typeinfo.TypeInformation<?>> params) {
-            return new FixedTypeInfo<>(Envelope.class, INSTANCE, false);
+        protected int getCurrentOuterSnapshotVersion() {
+            return 1;
+        }
+
+        @Override
+        protected TypeSerializer<?>[] getNestedSerializers(EnvelopeSerializer<T, K> outer) {
+            return new TypeSerializer<?>[] {outer.valueSerializer, outer.keySerializer};
+        }
+
+        @Override
+        @SuppressWarnings("unchecked")
+        protected EnvelopeSerializer<T, K> createOuterSerializerWithNestedSerializers(TypeSerializer<?>[] nested) {
+            return new EnvelopeSerializer<>((TypeSerializer<T>) nested[0], (TypeSerializer<K>) nested[1]);
         }
     }
 }

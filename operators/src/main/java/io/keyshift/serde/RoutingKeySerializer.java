@@ -2,68 +2,198 @@ package io.keyshift.serde;
 
 import io.keyshift.route.RoutingKey;
 
-import org.apache.flink.api.common.typeutils.SimpleTypeSerializerSnapshot;
+import org.apache.flink.api.common.typeutils.CompositeTypeSerializerSnapshot;
+import org.apache.flink.api.common.typeutils.TypeSerializer;
+import org.apache.flink.api.common.typeutils.TypeSerializerSchemaCompatibility;
 import org.apache.flink.api.common.typeutils.TypeSerializerSnapshot;
 import org.apache.flink.core.memory.DataInputView;
 import org.apache.flink.core.memory.DataOutputView;
-import org.apache.flink.types.StringValue;
 
 import java.io.IOException;
+import java.util.Objects;
 
-/** Serializer of {@link RoutingKey}: key group (4 bytes), hash (4), key (Flink's string encoding). */
-public final class RoutingKeySerializer extends RecordSerializer<RoutingKey> {
-    private static final long serialVersionUID = 1L;
-    public static final RoutingKeySerializer INSTANCE = new RoutingKeySerializer();
+/**
+ * Serializer of {@link RoutingKey}: key group (4 bytes), epoch (4 bytes), hash (4 bytes), then the user key with the
+ * key's own serializer. This is the key serializer of every keyed stage behind keyshift's router, so its format is part of
+ * every savepoint: its snapshot ({@link SnapshotV2}) records <b>format version {@value #FORMAT_VERSION}</b> and the
+ * key's serializer snapshot. A savepoint written by keyshift 0.1 (format 1: String keys only, snapshot class
+ * {@link RoutingKeySerializer.Snapshot}) fails to restore with {@link #FORMAT_1_MESSAGE}.
+ *
+ * @param <K> the user key type
+ */
+public final class RoutingKeySerializer<K> extends TypeSerializer<RoutingKey<K>> {
+    private static final long serialVersionUID = 2L;
 
-    @Override
-    public RoutingKey createInstance() {
-        return new RoutingKey();
+    /** Version of the routing key's serialized form (outer snapshot version). */
+    public static final int FORMAT_VERSION = 2;
+
+    /** Why a savepoint of the first routing-key format cannot be restored. */
+    public static final String FORMAT_1_MESSAGE = "this savepoint holds keyed state of keyshift 0.1 (routing-key "
+            + "format 1: String keys, built-in window count only); keyshift 0.2 writes routing-key format 2 and "
+            + "cannot restore it. Start the job without the savepoint (its forecaster can be warmed up with "
+            + "bin/keyshift bootstrap), or finish the old job with keyshift 0.1.";
+
+    private final TypeSerializer<K> keySerializer;
+
+    public RoutingKeySerializer(TypeSerializer<K> keySerializer) {
+        this.keySerializer = Objects.requireNonNull(keySerializer);
+    }
+
+    public TypeSerializer<K> keySerializer() {
+        return keySerializer;
     }
 
     @Override
-    public RoutingKey copy(RoutingKey from) {
-        return RoutingKey.restore(from.key, from.keyGroup, from.hash);
+    public boolean isImmutableType() {
+        return keySerializer.isImmutableType();
     }
 
     @Override
-    public void serialize(RoutingKey k, DataOutputView out) throws IOException {
+    public TypeSerializer<RoutingKey<K>> duplicate() {
+        TypeSerializer<K> d = keySerializer.duplicate();
+        return d == keySerializer ? this : new RoutingKeySerializer<>(d);
+    }
+
+    @Override
+    public RoutingKey<K> createInstance() {
+        return null;
+    }
+
+    @Override
+    public RoutingKey<K> copy(RoutingKey<K> from) {
+        return keySerializer.isImmutableType() ? from
+                : RoutingKey.restore(keySerializer.copy(from.key), from.keyGroup, from.epoch, from.hash);
+    }
+
+    @Override
+    public RoutingKey<K> copy(RoutingKey<K> from, RoutingKey<K> reuse) {
+        return copy(from);
+    }
+
+    @Override
+    public int getLength() {
+        return -1;
+    }
+
+    @Override
+    public void serialize(RoutingKey<K> k, DataOutputView out) throws IOException {
         out.writeInt(k.keyGroup);
+        out.writeInt(k.epoch);
         out.writeInt(k.hash);
-        StringValue.writeString(k.key, out);
+        keySerializer.serialize(k.key, out);
     }
 
     @Override
-    public RoutingKey deserialize(DataInputView in) throws IOException {
+    public RoutingKey<K> deserialize(DataInputView in) throws IOException {
         int kg = in.readInt();
+        int epoch = in.readInt();
         int hash = in.readInt();
-        return RoutingKey.restore(StringValue.readString(in), kg, hash);
+        return RoutingKey.restore(keySerializer.deserialize(in), kg, epoch, hash);
+    }
+
+    @Override
+    public RoutingKey<K> deserialize(RoutingKey<K> reuse, DataInputView in) throws IOException {
+        return deserialize(in);
     }
 
     @Override
     public void copy(DataInputView in, DataOutputView out) throws IOException {
         out.writeInt(in.readInt());
         out.writeInt(in.readInt());
-        StringValue.copyString(in, out);
+        out.writeInt(in.readInt());
+        keySerializer.copy(in, out);
     }
 
     @Override
-    public TypeSerializerSnapshot<RoutingKey> snapshotConfiguration() {
-        return new Snapshot();
+    public boolean equals(Object o) {
+        return o instanceof RoutingKeySerializer<?> other && other.keySerializer.equals(keySerializer);
     }
 
-    /** Versioned snapshot (savepoint compatibility). */
-    public static final class Snapshot extends SimpleTypeSerializerSnapshot<RoutingKey> {
-        public Snapshot() {
-            super(() -> INSTANCE);
+    @Override
+    public int hashCode() {
+        return 31 * RoutingKeySerializer.class.hashCode() + keySerializer.hashCode();
+    }
+
+    @Override
+    public TypeSerializerSnapshot<RoutingKey<K>> snapshotConfiguration() {
+        return new SnapshotV2<>(this);
+    }
+
+    /** Snapshot of routing-key format 2: the format version and the user key's serializer snapshot. */
+    public static final class SnapshotV2<K> extends CompositeTypeSerializerSnapshot<RoutingKey<K>, RoutingKeySerializer<K>> {
+        /** For reading. */
+        public SnapshotV2() {}
+
+        SnapshotV2(RoutingKeySerializer<K> serializer) {
+            super(serializer);
+        }
+
+        @Override
+        protected int getCurrentOuterSnapshotVersion() {
+            return FORMAT_VERSION;
+        }
+
+        @Override
+        protected void readOuterSnapshot(int version, DataInputView in, ClassLoader cl) throws IOException {
+            if (version != FORMAT_VERSION) {
+                throw new IOException("keyshift routing-key format " + version + " in this savepoint; this build "
+                        + "reads format " + FORMAT_VERSION);
+            }
+        }
+
+        @Override
+        public TypeSerializerSchemaCompatibility<RoutingKey<K>> resolveSchemaCompatibility(
+                TypeSerializerSnapshot<RoutingKey<K>> old) {
+            if (old instanceof Snapshot) {
+                throw new IllegalStateException(FORMAT_1_MESSAGE);
+            }
+            return super.resolveSchemaCompatibility(old);
+        }
+
+        @Override
+        protected TypeSerializer<?>[] getNestedSerializers(RoutingKeySerializer<K> outer) {
+            return new TypeSerializer<?>[] {outer.keySerializer};
+        }
+
+        @Override
+        @SuppressWarnings("unchecked")
+        protected RoutingKeySerializer<K> createOuterSerializerWithNestedSerializers(TypeSerializer<?>[] nested) {
+            return new RoutingKeySerializer<>((TypeSerializer<K>) nested[0]);
         }
     }
 
-    /** Type information for {@link RoutingKey} (a key type: its hashCode is the key group's preimage). */
-    public static final class Factory extends org.apache.flink.api.common.typeinfo.TypeInfoFactory<RoutingKey> {
+    /**
+     * The snapshot class of routing-key format 1 (keyshift 0.1), kept under its old name only so that restoring such
+     * a savepoint fails with {@link #FORMAT_1_MESSAGE} instead of a class-not-found error. It reads what format 1 wrote
+     * (nothing beyond its version) and refuses to restore.
+     */
+    @SuppressWarnings("rawtypes")
+    public static final class Snapshot implements TypeSerializerSnapshot {
+        public Snapshot() {}
+
         @Override
-        public org.apache.flink.api.common.typeinfo.TypeInformation<RoutingKey> createTypeInfo(java.lang.reflect.Type t,
-                java.util.Map<String, org.apache.flink.api.common.typeinfo.TypeInformation<?>> params) {
-            return new FixedTypeInfo<>(RoutingKey.class, INSTANCE, true);
+        public int getCurrentVersion() {
+            return 3;
+        }
+
+        @Override
+        public void writeSnapshot(DataOutputView out) {
+            // format 1 wrote nothing besides the class name and version
+        }
+
+        @Override
+        public void readSnapshot(int readVersion, DataInputView in, ClassLoader userCodeClassLoader) {
+            // nothing to read
+        }
+
+        @Override
+        public TypeSerializer restoreSerializer() {
+            throw new IllegalStateException(FORMAT_1_MESSAGE);
+        }
+
+        @Override
+        public TypeSerializerSchemaCompatibility resolveSchemaCompatibility(TypeSerializerSnapshot oldSnapshot) {
+            throw new IllegalStateException(FORMAT_1_MESSAGE);
         }
     }
 }

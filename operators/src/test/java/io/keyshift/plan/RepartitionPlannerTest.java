@@ -110,30 +110,42 @@ class RepartitionPlannerTest {
     }
 
     @Test
-    void bootstrapAndFinalLeases() {
+    void theFirstPlanStartsAtTheLeaseTheWindowBeforeWouldHaveIssuedAndTheLastLeaseIsInfinite() {
         RepartitionPlanner planner = planner(0.02);
-        assertThat(planner.bootstrap(Long.MIN_VALUE)).isNull();
-        RoutingPlan boot = planner.bootstrap(5 * W + 10);
-        assertThat(boot.getValidUntil()).isEqualTo(6 * W);
-        assertThat(boot.getVersion()).isZero();
-        assertThat(RepartitionPlanner.isHistory(boot)).isFalse();
-        assertThat(planner.bootstrap(7 * W)).isNull();
-        RoutingPlan next = planner.onForecast(forecast(6 * W, skewed()));
-        assertThat(next.getVersion()).isEqualTo(1);
-        assertThat(next.getEntries()).allSatisfy(e -> assertThat(e.getMigration().getShadowFrom()).isEqualTo(6 * W));
+        RoutingPlan first = planner.onForecast(forecast(6 * W, skewed()));
+        assertThat(first.getVersion()).isEqualTo(1);
+        assertThat(first.getValidUntil()).isEqualTo(7 * W);
+        assertThat(first.getEntries()).isNotEmpty()
+                .allSatisfy(e -> assertThat(e.getMigration().getShadowFrom()).isEqualTo(6 * W));
+        assertThat(first.getEntries()).allSatisfy(e -> {
+            assertThat(e.getNaturalKeyGroup()).isEqualTo(KeyGroupRangeAssignment.assignToKeyGroup(e.getKey(), MAX_P));
+            assertThat(e.getMigration().getFromKeyGroup()).isEqualTo(e.getKeyGroup());
+        });
         RoutingPlan last = planner.finalLease();
         assertThat(last.getValidUntil()).isEqualTo(Long.MAX_VALUE);
-        assertThat(last.getEntries()).isEqualTo(next.getEntries());
+        assertThat(last.getEntries()).isEqualTo(first.getEntries());
     }
 
     @Test
-    void aBootstrapOneMillisecondBeforeTheFirstWindowDoesNotChangeThePlan() {
-        RepartitionPlanner withBootstrap = planner(0.02);
-        assertThat(withBootstrap.bootstrap(6 * W - 1).getValidUntil()).isEqualTo(6 * W);
-        RoutingPlan a = withBootstrap.onForecast(forecast(7 * W, skewed()));
-        RoutingPlan b = planner(0.02).onForecast(forecast(7 * W, skewed()));
-        assertThat(a).isEqualTo(b);
-        assertThat(a.getEntries()).allSatisfy(e -> assertThat(e.getMigration().getShadowFrom()).isEqualTo(7 * W));
+    void aFoldedMigrationStaysInRetiredForOnePlan() {
+        RepartitionPlanner planner = planner(0.02);
+        RoutingPlan first = planner.onForecast(forecast(6 * W, skewed()));
+        RouteEntry moved = first.getEntries().get(0);
+        RoutingPlan folded = null;
+        for (long end = 7 * W; end <= 12 * W; end += W) {
+            RoutingPlan p = planner.onForecast(forecast(end, skewed()));
+            RouteEntry e = p.getEntries().stream().filter(x -> x.getKey().equals(moved.getKey())).findFirst().orElse(null);
+            if (e != null && !e.getRetired().isEmpty()) {
+                folded = p;
+                assertThat(e.getMigration()).isNull();
+                assertThat(e.getKeyGroup()).isEqualTo(moved.getMigration().getToKeyGroup());
+                assertThat(e.getRetired().get(0).getSwitchAt()).isEqualTo(moved.getMigration().getSwitchAt());
+                break;
+            }
+        }
+        assertThat(folded).as("the migration is folded within six windows").isNotNull();
+        RoutingPlan next = planner.onForecast(forecast(folded.getBasedOnWindowEnd() + W, skewed()));
+        assertThat(next.getEntries()).allSatisfy(e -> assertThat(e.getRetired()).isEmpty());
     }
 
     @Test

@@ -7,14 +7,24 @@ import io.keyshift.avro.RoutingPlan;
 import java.util.ArrayList;
 import java.util.List;
 
-/** Test fixtures: routing plans with given entries. */
+/** Test fixtures: routing plans with given entries (String keys, whose ids are the keys themselves). */
 public final class Plans {
+    static {
+        // building Avro records with record-array defaults deep-copies them, which Avro allows for trusted classes
+        io.keyshift.config.AvroTrust.install();
+    }
+
     private Plans() {}
 
+    public static Migration migration(int from, int to, long shadowFrom, long switchAt, long version) {
+        return Migration.newBuilder().setFromKeyGroup(from).setToKeyGroup(to).setShadowFrom(shadowFrom)
+                .setSwitchAt(switchAt).setPlannedInVersion(version).setPredictedLoad(1).setFromSubtaskLoadBefore(0)
+                .setToSubtaskLoadBefore(0).build();
+    }
+
     public static RouteEntry migrating(String key, int from, int to, long shadowFrom, long switchAt) {
-        return RouteEntry.newBuilder().setKey(key).setKeyGroup(from).setMigration(Migration.newBuilder()
-                .setToKeyGroup(to).setShadowFrom(shadowFrom).setSwitchAt(switchAt).setPlannedInVersion(1)
-                .setPredictedLoad(1).setFromSubtaskLoadBefore(0).setToSubtaskLoadBefore(0).build()).build();
+        return RouteEntry.newBuilder().setKey(key).setNaturalKeyGroup(from).setKeyGroup(from)
+                .setMigration(migration(from, to, shadowFrom, switchAt, 1)).build();
     }
 
     public static RoutingPlan plan(long version, long validUntil, int maxParallelism, RouteEntry... entries) {

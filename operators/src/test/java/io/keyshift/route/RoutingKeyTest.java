@@ -29,7 +29,7 @@ class RoutingKeyTest {
         KeyGroupHashTable t = KeyGroupHashTable.forMaxParallelism(128);
         Set<Integer> hashes = new HashSet<>();
         for (int i = 0; i < 1000; i++) {
-            RoutingKey k = RoutingKey.of("key-" + i, 42, t);
+            RoutingKey<String> k = RoutingKey.of("key-" + i, 42, i % 3, t);
             assertThat(KeyGroupRangeAssignment.assignToKeyGroup(k, 128)).isEqualTo(42);
             hashes.add(k.hashCode());
         }
@@ -39,11 +39,13 @@ class RoutingKeyTest {
     @Test
     void naturalRoutingKeyKeepsTheNaturalKeyGroupAndEqualityIgnoresTheHash() {
         KeyGroupHashTable t = KeyGroupHashTable.forMaxParallelism(128);
-        RoutingKey n = RoutingKey.natural("station-7", t);
+        RoutingKey<String> n = RoutingKey.natural("station-7", t);
         assertThat(n.keyGroup).isEqualTo(KeyGroupRangeAssignment.assignToKeyGroup("station-7", 128));
-        RoutingKey other = RoutingKey.of("station-7", n.keyGroup, t);
+        RoutingKey<String> other = RoutingKey.of("station-7", n.keyGroup, 0, t);
         assertThat(other).isEqualTo(n).hasSameHashCodeAs(n);
-        assertThat(RoutingKey.of("station-7", (n.keyGroup + 1) % 128, t)).isNotEqualTo(n);
+        assertThat(RoutingKey.of("station-7", (n.keyGroup + 1) % 128, 0, t)).isNotEqualTo(n);
+        RoutingKey<String> laterStay = RoutingKey.of("station-7", n.keyGroup, 5, t);
+        assertThat(laterStay).isNotEqualTo(n).hasSameHashCodeAs(n);
     }
 
     @Test

@@ -1,51 +1,97 @@
 package io.keyshift.route;
 
+import io.keyshift.avro.RouteEntry;
+import io.keyshift.avro.Split;
+
+import org.apache.flink.api.common.serialization.SerializerConfigImpl;
+import org.apache.flink.api.common.typeinfo.Types;
 import org.junit.jupiter.api.Test;
+
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 class RoutingTableTest {
-    @Test
-    void migrationPhasesAndNaturalRoutes() {
-        RoutingTable t = RoutingTable.of(Plans.plan(3, 50, 128, Plans.migrating("k", 5, 9, 10, 20)));
-        assertThat(t.version()).isEqualTo(3);
-        assertThat(t.covers(49)).isTrue();
-        assertThat(t.covers(50)).isFalse();
-        long before = t.route("k", 9, 1);
-        assertThat(RoutingTable.primary(before)).isEqualTo(5);
-        assertThat(RoutingTable.shadow(before)).isEqualTo(-1);
-        long during = t.route("k", 10, 1);
-        assertThat(RoutingTable.primary(during)).isEqualTo(5);
-        assertThat(RoutingTable.shadow(during)).isEqualTo(9);
-        long after = t.route("k", 20, 1);
-        assertThat(RoutingTable.primary(after)).isEqualTo(9);
-        assertThat(RoutingTable.shadow(after)).isEqualTo(-1);
-        long other = t.route("other", 15, 77);
-        assertThat(RoutingTable.primary(other)).isEqualTo(77);
-        assertThat(RoutingTable.shadow(other)).isEqualTo(-1);
-        assertThat(RoutingTable.empty().covers(Long.MIN_VALUE)).isFalse();
+    private static final KeyCodec<String> CODEC = KeyCodec.forType(Types.STRING, new SerializerConfigImpl());
+
+    private static <K> RoutingTable.Route route(RoutingTable<K> t, K key, long time, int natural, long spread) {
+        RoutingTable.Route r = new RoutingTable.Route();
+        t.route(key, time, natural, spread, r);
+        return r;
     }
 
     @Test
-    void aSplitKeySpreadsItsRecordsEvenlyAsPartialsFromTheSplitOn() {
-        io.keyshift.avro.RouteEntry e = io.keyshift.avro.RouteEntry.newBuilder().setKey("hot").setKeyGroup(3)
-                .setMigration(null).setSplit(io.keyshift.avro.Split.newBuilder().setKeyGroups(java.util.List.of(3, 40, 90))
-                        .setFrom(100).setPlannedInVersion(1).setPredictedLoad(1).build()).build();
-        RoutingTable t = RoutingTable.of(io.keyshift.avro.RoutingPlan.newBuilder().setVersion(1).setValidUntil(1000)
-                .setBasedOnWindowEnd(0).setMaxParallelism(128).setParallelism(4).setEntries(java.util.List.of(e))
-                .setPredictedImbalanceBefore(1).setPredictedImbalanceAfter(1).setMigrationsStarted(0)
-                .setMigrationsCompleted(0).build());
-        long before = t.route("hot", 99, 3, 7);
-        assertThat(RoutingTable.primary(before)).isEqualTo(3);
-        assertThat(RoutingTable.shadow(before)).isEqualTo(-1);
-        java.util.Map<Integer, Integer> counts = new java.util.TreeMap<>();
+    void migrationPhasesAndNaturalRoutes() {
+        RoutingTable<String> t = RoutingTable.of(Plans.plan(3, 50, 128, Plans.migrating("k", 5, 9, 10, 20)), CODEC);
+        assertThat(t.version()).isEqualTo(3);
+        assertThat(t.covers(49)).isTrue();
+        assertThat(t.covers(50)).isFalse();
+        RoutingTable.Route before = route(t, "k", 9, 1, 0);
+        assertThat(before.primary).isEqualTo(5);
+        assertThat(before.role).isEqualTo(Role.PRIMARY);
+        assertThat(before.shadow).isEqualTo(-1);
+        RoutingTable.Route during = route(t, "k", 10, 1, 0);
+        assertThat(during.primary).isEqualTo(5);
+        assertThat(during.role).isEqualTo(Role.MIGRATING);
+        assertThat(during.shadow).isEqualTo(9);
+        assertThat(during.shadowFrom).isEqualTo(10);
+        assertThat(during.switchAt).isEqualTo(20);
+        RoutingTable.Route after = route(t, "k", 20, 1, 0);
+        assertThat(after.primary).isEqualTo(9);
+        assertThat(after.role).isEqualTo(Role.PRIMARY);
+        assertThat(after.shadow).isEqualTo(-1);
+        RoutingTable.Route other = route(t, "other", 15, 77, 0);
+        assertThat(other.primary).isEqualTo(77);
+        assertThat(other.shadow).isEqualTo(-1);
+        assertThat(RoutingTable.<String>empty().covers(Long.MIN_VALUE)).isFalse();
+    }
+
+    @Test
+    void aRetiredMigrationStillRoutesTheTimesBeforeItsSwitchOver() {
+        RouteEntry folded = RouteEntry.newBuilder().setKey("k").setNaturalKeyGroup(5).setKeyGroup(9)
+                .setMigration(null).setRetired(List.of(Plans.migration(5, 9, 10, 20, 1))).build();
+        RoutingTable<String> t = RoutingTable.of(Plans.plan(4, 100, 128, folded), CODEC);
+        assertThat(route(t, "k", 5, 5, 0).primary).isEqualTo(5);
+        RoutingTable.Route during = route(t, "k", 15, 5, 0);
+        assertThat(during.role).isEqualTo(Role.MIGRATING);
+        assertThat(during.shadow).isEqualTo(9);
+        assertThat(route(t, "k", 60, 5, 0).primary).isEqualTo(9);
+        assertThat(route(t, "k", 60, 5, 0).role).isEqualTo(Role.PRIMARY);
+    }
+
+    @Test
+    void aSplitKeySpreadsItsRecordsEvenlyAsPartialsFromTheSplitOnAfterItsPreRoll() {
+        RouteEntry e = RouteEntry.newBuilder().setKey("hot").setNaturalKeyGroup(3).setKeyGroup(3).setMigration(null)
+                .setSplit(Split.newBuilder().setKeyGroups(List.of(3, 40, 90)).setFrom(100).setPreRollFrom(50)
+                        .setPlannedInVersion(1).setPredictedLoad(1).build()).build();
+        RoutingTable<String> t = RoutingTable.of(Plans.plan(1, 1000, 128, e), CODEC);
+        RoutingTable.Route before = route(t, "hot", 49, 3, 7);
+        assertThat(before.primary).isEqualTo(3);
+        assertThat(before.role).isEqualTo(Role.PRIMARY);
+        RoutingTable.Route preRoll = route(t, "hot", 50, 3, 7);
+        assertThat(preRoll.primary).isEqualTo(3);
+        assertThat(preRoll.role).isEqualTo(Role.PARTIAL);
+        Map<Integer, Integer> counts = new TreeMap<>();
         for (long seq = 0; seq < 30_000; seq++) {
-            long r = t.route("hot", 100 + seq % 800, 3, seq);
-            assertThat(RoutingTable.shadow(r)).isEqualTo(RoutingTable.PARTIAL);
-            counts.merge(RoutingTable.primary(r), 1, Integer::sum);
-            assertThat(t.route("hot", 100 + seq % 800, 3, seq)).isEqualTo(r);
+            RoutingTable.Route r = route(t, "hot", 100 + seq % 800, 3, seq);
+            assertThat(r.role).isEqualTo(Role.PARTIAL);
+            assertThat(r.shadow).isEqualTo(-1);
+            counts.merge(r.primary, 1, Integer::sum);
+            assertThat(route(t, "hot", 100 + seq % 800, 3, seq).primary).isEqualTo(r.primary);
         }
         assertThat(counts.keySet()).containsExactly(3, 40, 90);
         assertThat(counts.values()).allSatisfy(c -> assertThat(c).isBetween(9_500, 10_500));
+    }
+
+    @Test
+    void integerKeysAreLookedUpByTheirDecimalIds() {
+        KeyCodec<Integer> ints = KeyCodec.forType(Types.INT, new SerializerConfigImpl());
+        assertThat(ints.id(-71)).isEqualTo("-71");
+        assertThat(ints.key("-71")).isEqualTo(-71);
+        RoutingTable<Integer> t = RoutingTable.of(Plans.plan(1, 50, 128, Plans.migrating("71", 5, 9, 10, 20)), ints);
+        assertThat(route(t, 71, 30, 5, 0).primary).isEqualTo(9);
+        assertThat(route(t, 72, 30, 6, 0).primary).isEqualTo(6);
     }
 }

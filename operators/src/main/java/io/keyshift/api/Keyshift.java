@@ -1,0 +1,52 @@
+package io.keyshift.api;
+
+import io.keyshift.migration.ShadowScope;
+
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.java.functions.KeySelector;
+import org.apache.flink.api.java.typeutils.TypeExtractor;
+import org.apache.flink.streaming.api.datastream.DataStream;
+
+/**
+ * keyshift's front door: where a job had {@code stream.keyBy(key)}, it has {@code Keyshift.keyBy(stream, key, type)}
+ * and keeps its window or keyed process function as it was:
+ *
+ * <pre>{@code
+ * KeyshiftStream<Click, String> users = Keyshift.keyBy(clicks, Click::user, Types.STRING)
+ *         .configure(conf)          // keyshift.* options, checked here
+ *         .uidPrefix("clicks");     // several keyshift stages per job
+ * DataStream<Total> totals = users
+ *         .window(SlidingEventTimeWindows.of(Duration.ofMinutes(3), Duration.ofMinutes(1)))
+ *         .allowedLateness(Duration.ofSeconds(30))
+ *         .aggregate(new SumBytes(), new ToTotal());   // the same output as clicks.keyBy(Click::user)...
+ * DataStream<Alert> alerts = users.process(new RateAlarm(), Duration.ofMinutes(10));   // state horizon
+ * }</pre>
+ *
+ * The stream must carry event-time timestamps and watermarks: keyshift routes by event time. Keys may be of any type
+ * Flink can use as a key whose {@code hashCode} is deterministic across JVMs (String, Long, Integer, records, POJOs
+ * and tuples of such fields; not enums or arrays).
+ */
+public final class Keyshift {
+    private Keyshift() {}
+
+    /** keyshift in front of {@code input}'s keyed logic, keyed by {@code key} of type {@code keyType}. */
+    public static <T, K> KeyshiftStream<T, K> keyBy(DataStream<T> input, KeySelector<T, K> key,
+                                                    TypeInformation<K> keyType) {
+        return new KeyshiftStream<>(input, key, keyType);
+    }
+
+    /** As {@link #keyBy(DataStream, KeySelector, TypeInformation)}, with the key type extracted from the selector. */
+    public static <T, K> KeyshiftStream<T, K> keyBy(DataStream<T> input, KeySelector<T, K> key) {
+        return keyBy(input, key, TypeExtractor.getKeySelectorTypes(key, input.getType()));
+    }
+
+    /**
+     * True while keyshift runs the caller (a user function) for a <em>shadow copy</em>: a migrating key's records at
+     * its new owner before the switch-over, whose results are compared with the old owner's and then dropped. A
+     * function with side effects outside Flink (a database write, an alert, a metric of its own) should skip them
+     * when this is true, or they happen twice during a migration.
+     */
+    public static boolean isShadowCopy() {
+        return ShadowScope.active();
+    }
+}

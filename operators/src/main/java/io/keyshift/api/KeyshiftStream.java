@@ -1,0 +1,412 @@
+package io.keyshift.api;
+
+import io.keyshift.avro.KeyLoadSample;
+import io.keyshift.avro.LoadForecast;
+import io.keyshift.avro.RoutingPlan;
+import io.keyshift.avro.ScalingDecision;
+import io.keyshift.avro.ValidationReport;
+import io.keyshift.avro.WindowLoad;
+import io.keyshift.config.JobOptions;
+import io.keyshift.config.KeyshiftConfig;
+import io.keyshift.config.PlanOptions;
+import io.keyshift.config.ProfilerOptions;
+import io.keyshift.config.RouteOptions;
+import io.keyshift.config.ScalingOptions;
+import io.keyshift.forecast.LoadForecaster;
+import io.keyshift.migration.OwnedProcessFunction;
+import io.keyshift.migration.ResultCheck;
+import io.keyshift.migration.ShadowValidator;
+import io.keyshift.plan.CoordinatedOperators;
+import io.keyshift.plan.PlannerOperator;
+import io.keyshift.plan.RepartitionPlanner;
+import io.keyshift.profiler.KeyDistributionProfiler;
+import io.keyshift.profiler.WindowProfile;
+import io.keyshift.route.Envelope;
+import io.keyshift.route.KeyCodec;
+import io.keyshift.route.KeyshiftRouter;
+import io.keyshift.route.RoutingKey;
+import io.keyshift.scaling.ScalingOperator;
+import io.keyshift.scaling.ScalingPlanner;
+import io.keyshift.serde.EnvelopeTypeInfo;
+import io.keyshift.serde.RoutingKeyTypeInfo;
+
+import org.apache.flink.api.common.serialization.SerializerConfig;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.api.java.functions.KeySelector;
+import org.apache.flink.api.java.typeutils.TypeExtractor;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.ReadableConfig;
+import org.apache.flink.formats.avro.typeutils.AvroTypeInfo;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.datastream.KeyedStream;
+import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
+import org.apache.flink.streaming.api.windowing.assigners.WindowAssigner;
+import org.apache.flink.streaming.api.windowing.windows.Window;
+import org.apache.flink.util.OutputTag;
+
+import java.time.Duration;
+import java.util.Collections;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.WeakHashMap;
+import java.util.regex.Pattern;
+
+/**
+ * A stream keyed by keyshift: the user's records of type {@code T} with keys of type {@code K}, routed by keyshift's
+ * predictive planner instead of Flink's fixed hash. Like {@link KeyedStream}, it ends in a window ({@link #window})
+ * or a keyed process function ({@link #process}); each {@code KeyshiftStream} builds one keyshift stage (sampler and
+ * router chained to the input, profiler, forecaster and planner at parallelism 1, the user's keyed logic, the
+ * shadow validator). Create it with {@link Keyshift#keyBy}.
+ *
+ * <p>Operator uids are {@code <uidPrefix>-router}, {@code -profiler}, {@code -forecaster}, {@code -planner},
+ * {@code -window} or {@code -process}, {@code -validator}, {@code -split-merger} and {@code -scaling}; the prefix
+ * ({@value #DEFAULT_UID_PREFIX} by default) must differ between the stages of a job. After the terminal call, the
+ * stage's plans, forecasts, loads, validation reports and scaling decisions are streams of their own.
+ *
+ * @param <T> the user's record type
+ * @param <K> the user's key type
+ */
+public final class KeyshiftStream<T, K> {
+    /** The uid prefix of a stage that sets none. */
+    public static final String DEFAULT_UID_PREFIX = "keyshift";
+    private static final Pattern PREFIX = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]*");
+    private static final Map<StreamExecutionEnvironment, Set<String>> PREFIXES =
+            Collections.synchronizedMap(new WeakHashMap<>());
+
+    private final DataStream<T> input;
+    private final KeySelector<T, K> selector;
+    private final TypeInformation<K> keyType;
+    private final Configuration config = new Configuration();
+    private String uidPrefix = DEFAULT_UID_PREFIX;
+    private int parallelism = -1;
+    private Built built;
+
+    KeyshiftStream(DataStream<T> input, KeySelector<T, K> selector, TypeInformation<K> keyType) {
+        this.input = Objects.requireNonNull(input, "input");
+        this.selector = Objects.requireNonNull(selector, "key selector");
+        this.keyType = Objects.requireNonNull(keyType, "key type");
+        if (!keyType.isKeyType()) {
+            throw new IllegalArgumentException("keyshift cannot key by " + keyType + ": Flink cannot use it as a key");
+        }
+    }
+
+    /**
+     * Takes the {@code keyshift.*} options of {@code conf} (other keys are ignored). With a {@link Configuration},
+     * an unknown {@code keyshift.*} key fails here with the closest known one; every value is checked against its
+     * documented range. Throws IllegalArgumentException naming the option.
+     */
+    public KeyshiftStream<T, K> configure(ReadableConfig conf) {
+        checkNotBuilt();
+        if (conf instanceof Configuration c) {
+            KeyshiftConfig.validate(c, Set.of());
+            c.toMap().forEach((k, v) -> {
+                if (k.startsWith("keyshift.")) {
+                    config.setString(k, v);
+                }
+            });
+        } else {
+            config.addAll(KeyshiftConfig.libraryOptions(conf));
+        }
+        KeyshiftConfig.validate(config);
+        return this;
+    }
+
+    /** The prefix of this stage's operator uids (letters, digits, '.', '_', '-'); unique per job. */
+    public KeyshiftStream<T, K> uidPrefix(String prefix) {
+        checkNotBuilt();
+        if (prefix == null || !PREFIX.matcher(prefix).matches()) {
+            throw new IllegalArgumentException("uid prefix must be letters, digits, '.', '_' or '-', was '" + prefix + "'");
+        }
+        this.uidPrefix = prefix;
+        return this;
+    }
+
+    /**
+     * Parallelism of the keyed logic (the window operator or process function). Default: the environment's
+     * parallelism. Set it here, not on the returned stream: the planner balances this many subtasks.
+     */
+    public KeyshiftStream<T, K> parallelism(int parallelism) {
+        checkNotBuilt();
+        if (parallelism < 1) {
+            throw new IllegalArgumentException("parallelism must be >= 1, was " + parallelism);
+        }
+        this.parallelism = parallelism;
+        return this;
+    }
+
+    /**
+     * Windows the stream, like {@link KeyedStream#window}. Tumbling and sliding event-time windows are supported
+     * (their state horizon is size + allowed lateness); any other assigner is refused here, with the reason.
+     */
+    public <W extends Window> KeyshiftWindowedStream<T, K, W> window(WindowAssigner<? super T, W> assigner) {
+        checkNotBuilt();
+        return new KeyshiftWindowedStream<>(this, WindowShape.of(assigner), assigner);
+    }
+
+    /**
+     * Runs a keyed process function behind keyshift, like {@link KeyedStream#process}: it sees its own key
+     * ({@code ctx.getCurrentKey()}), event- and processing-time timers, keyed state and side outputs
+     * ({@link #sideOutput}). While a key migrates, the new owner runs the function on copies from T0 on (its outputs
+     * are compared, not emitted), so at the switch-over its state is complete.
+     *
+     * @param stateHorizon how far back in event time the function's state reaches (> 0): its state never depends on
+     *                     records older than this, and its event-time timers fire within it of what set them
+     */
+    public <R> DataStream<R> process(KeyedProcessFunction<K, T, R> function, Duration stateHorizon) {
+        TypeInformation<R> out = TypeExtractor.getUnaryOperatorReturnType(function, KeyedProcessFunction.class, 1, 2,
+                TypeExtractor.NO_INDEX, input.getType(), null, true);
+        return process(function, stateHorizon, out);
+    }
+
+    /** As {@link #process(KeyedProcessFunction, Duration)} with the output type given. */
+    public <R> DataStream<R> process(KeyedProcessFunction<K, T, R> function, Duration stateHorizon,
+                                     TypeInformation<R> outputType) {
+        Objects.requireNonNull(function, "function");
+        if (stateHorizon == null || stateHorizon.isNegative() || stateHorizon.isZero()) {
+            throw new IllegalArgumentException("the state horizon of a keyed process function must be > 0, was "
+                    + stateHorizon);
+        }
+        if (splitThreshold() > 0) {
+            throw new IllegalArgumentException(PlanOptions.SPLIT_THRESHOLD.key() + " must be 0 for a keyed process "
+                    + "function: a split key's records would reach several instances of the function, whose state "
+                    + "cannot be merged (splitting is for window aggregate and reduce)");
+        }
+        long horizon = stateHorizon.toMillis();
+        return build(horizon, false, true, 0.0, (keyed, stage) -> keyed
+                .process(new OwnedProcessFunction<>(function, horizon, stage.codec,
+                        outputType.createSerializer(stage.serializerConfig), stage.checkTag), outputType)
+                .name(stage.name("process " + function.getClass().getSimpleName()))
+                .uid(uidPrefix + "-process"));
+    }
+
+    /** The routing plans of this stage, one per planning window (after a terminal call). */
+    public DataStream<RoutingPlan> plans() {
+        return built().plans;
+    }
+
+    /** The load forecasts of this stage, one per planning window (after a terminal call). */
+    public DataStream<LoadForecast> forecasts() {
+        return built().forecasts;
+    }
+
+    /** The keyed logic's load per key group, one record per planning window (after a terminal call). */
+    public DataStream<WindowLoad> loads() {
+        return built().loads;
+    }
+
+    /** The shadow-versus-primary checks of migrating keys (after a terminal call). */
+    public DataStream<ValidationReport> validation() {
+        return built().validation;
+    }
+
+    /** The scaling decisions (after a terminal call); empty unless {@code keyshift.scaling.capacity} is set. */
+    public DataStream<ScalingDecision> scalingDecisions() {
+        Built b = built();
+        if (b.scaling == null) {
+            throw new IllegalStateException(ScalingOptions.CAPACITY.key() + " is not set: this stage makes no "
+                    + "scaling decisions");
+        }
+        return b.scaling;
+    }
+
+    /** The side output {@code tag} of the user's functions (authoritative outputs only), after a terminal call. */
+    public <X> DataStream<X> sideOutput(OutputTag<X> tag) {
+        Built b = built();
+        DataStream<X> out = b.keyed.getSideOutput(tag);
+        return b.merger == null ? out : out.union(b.merger.getSideOutput(tag));
+    }
+
+    /** Number of key groups of the keyed logic: the environment's max parallelism, or keyshift.max-parallelism. */
+    public int maxParallelism() {
+        int env = input.getExecutionEnvironment().getConfig().getMaxParallelism();
+        return env > 0 ? env : config.get(JobOptions.DEFAULT_MAX_PARALLELISM);
+    }
+
+    /** Parallelism of the keyed logic. */
+    public int parallelism() {
+        return parallelism > 0 ? parallelism : input.getExecutionEnvironment().getParallelism();
+    }
+
+    /** The uid prefix. */
+    public String uidPrefix() {
+        return uidPrefix;
+    }
+
+    ReadableConfig config() {
+        return config;
+    }
+
+    TypeInformation<T> inputType() {
+        return input.getType();
+    }
+
+    TypeInformation<K> keyType() {
+        return keyType;
+    }
+
+    double splitThreshold() {
+        return config.get(PlanOptions.SPLIT_THRESHOLD);
+    }
+
+    private void checkNotBuilt() {
+        if (built != null) {
+            throw new IllegalStateException("this keyshift stage is already built; call Keyshift.keyBy again (with "
+                    + "another uidPrefix) for another keyed computation");
+        }
+    }
+
+    private Built built() {
+        if (built == null) {
+            throw new IllegalStateException("call window(...).aggregate/reduce/process or process(...) first");
+        }
+        return built;
+    }
+
+    /** What the terminal call needs to add the keyed logic. */
+    final class Stage {
+        final KeyCodec<K> codec;
+        final SerializerConfig serializerConfig;
+        final OutputTag<ResultCheck> checkTag;
+        final int parallelism;
+        final int maxParallelism;
+        SingleOutputStreamOperator<?> merger;
+
+        Stage(KeyCodec<K> codec, SerializerConfig serializerConfig, OutputTag<ResultCheck> checkTag, int parallelism,
+              int maxParallelism) {
+            this.codec = codec;
+            this.serializerConfig = serializerConfig;
+            this.checkTag = checkTag;
+            this.parallelism = parallelism;
+            this.maxParallelism = maxParallelism;
+        }
+
+        String name(String what) {
+            return "keyshift[" + uidPrefix + "] " + what;
+        }
+
+        String uid(String what) {
+            return uidPrefix + "-" + what;
+        }
+
+        TypeInformation<K> keyType() {
+            return keyType;
+        }
+    }
+
+    /** Adds the keyed logic to the keyed envelopes; returns the operator whose output is the result. */
+    interface KeyedLogic<T, K, R> {
+        SingleOutputStreamOperator<R> add(KeyedStream<Envelope<T, K>, RoutingKey<K>> keyed,
+                                          KeyshiftStream<T, K>.Stage stage);
+    }
+
+    /**
+     * Builds the stage around the keyed logic.
+     *
+     * @param stateHorizonMillis how far the logic's state reaches back
+     * @param windowsAligned the logic's windows fall on planning-window boundaries (splits need no pre-roll)
+     * @param ownershipMarkers the router tells the keyed logic about migrations (keyed process functions)
+     * @param splitThreshold the planner's split threshold (0 where partials cannot be merged)
+     */
+    <R> DataStream<R> build(long stateHorizonMillis, boolean windowsAligned, boolean ownershipMarkers,
+                            double splitThreshold, KeyedLogic<T, K, R> logic) {
+        checkNotBuilt();
+        KeyshiftConfig.validate(config);
+        StreamExecutionEnvironment env = input.getExecutionEnvironment();
+        Set<String> used = PREFIXES.computeIfAbsent(env, e -> new HashSet<>());
+        if (!used.add(uidPrefix)) {
+            throw new IllegalStateException("uid prefix '" + uidPrefix + "' is used by another keyshift stage of this "
+                    + "job; give each stage its own with KeyshiftStream#uidPrefix");
+        }
+        int p = parallelism();
+        int maxP = maxParallelism();
+        if (p > maxP) {
+            throw new IllegalArgumentException("the keyed parallelism " + p + " exceeds the number of key groups "
+                    + maxP + " (pipeline.max-parallelism / " + JobOptions.DEFAULT_MAX_PARALLELISM.key() + ")");
+        }
+        long window = config.get(JobOptions.WINDOW).toMillis();
+        SerializerConfig serializerConfig = env.getConfig().getSerializerConfig();
+        KeyCodec<K> codec = KeyCodec.forType(keyType, serializerConfig);
+        OutputTag<KeyLoadSample> sampleTag = new OutputTag<>(uidPrefix + "-samples",
+                new AvroTypeInfo<>(KeyLoadSample.class));
+        OutputTag<WindowLoad> loadTag = new OutputTag<>(uidPrefix + "-loads", new AvroTypeInfo<>(WindowLoad.class));
+        OutputTag<ResultCheck> checkTag = new OutputTag<>(uidPrefix + "-checks", TypeInformation.of(ResultCheck.class));
+        Stage stage = new Stage(codec, serializerConfig, checkTag, p, maxP);
+
+        KeyshiftRouter<T, K> router = new KeyshiftRouter<>(new KeyshiftRouter.Settings(window, maxP, p,
+                config.get(ProfilerOptions.SKETCH_SIZE), config.get(ProfilerOptions.SAMPLING_RATE),
+                config.get(RouteOptions.MAX_WAITING_RECORDS), ownershipMarkers), selector, codec, input.getType(),
+                sampleTag);
+        SingleOutputStreamOperator<Envelope<T, K>> routed = input
+                .transform(stage.name("router"), new EnvelopeTypeInfo<>(input.getType(), keyType),
+                        CoordinatedOperators.router(router, uidPrefix))
+                .uid(stage.uid("router"))
+                .setParallelism(input.getParallelism());
+
+        RepartitionPlanner.Settings planSettings = KeyshiftConfig.planSettings(config, maxP, p, stateHorizonMillis,
+                splitThreshold, windowsAligned, ownershipMarkers);
+        SingleOutputStreamOperator<WindowProfile> profiles = routed.getSideOutput(sampleTag)
+                .transform(stage.name("profiler"), TypeInformation.of(WindowProfile.class),
+                        new KeyDistributionProfiler(window, config.get(ProfilerOptions.SKETCH_SIZE),
+                                4 * config.get(ProfilerOptions.TOP_K), maxP, loadTag))
+                .uid(stage.uid("profiler"))
+                .setParallelism(1)
+                .setMaxParallelism(maxP);
+        SingleOutputStreamOperator<LoadForecast> forecasts = profiles
+                .transform(stage.name("forecaster"), new AvroTypeInfo<>(LoadForecast.class),
+                        new LoadForecaster(KeyshiftConfig.forecastSettings(config, maxP, window,
+                                planSettings.forecastHorizon())))
+                .uid(stage.uid("forecaster"))
+                .setParallelism(1)
+                .setMaxParallelism(maxP);
+        SingleOutputStreamOperator<RoutingPlan> plans = forecasts
+                .transform(stage.name("planner"), new AvroTypeInfo<>(RoutingPlan.class),
+                        CoordinatedOperators.planner(new PlannerOperator(planSettings), uidPrefix))
+                .uid(stage.uid("planner"))
+                .setParallelism(1)
+                .setMaxParallelism(maxP);
+        DataStream<WindowLoad> loads = profiles.getSideOutput(loadTag);
+
+        KeyedStream<Envelope<T, K>, RoutingKey<K>> keyed = routed.keyBy(Envelope::routingKey,
+                new RoutingKeyTypeInfo<>(keyType));
+        SingleOutputStreamOperator<R> result = logic.add(keyed, stage).setParallelism(p).setMaxParallelism(maxP);
+        DataStream<ValidationReport> validation = result.getSideOutput(checkTag)
+                .keyBy(c -> c.key, Types.STRING)
+                .process(new ShadowValidator(), new AvroTypeInfo<>(ValidationReport.class))
+                .name(stage.name("shadow validator"))
+                .uid(stage.uid("validator"))
+                .setParallelism(p)
+                .setMaxParallelism(maxP);
+
+        DataStream<ScalingDecision> scaling = null;
+        double capacity = config.get(ScalingOptions.CAPACITY);
+        if (capacity > 0) {
+            int maxScale = config.get(ScalingOptions.MAX_PARALLELISM);
+            ScalingPlanner.Settings s = new ScalingPlanner.Settings(capacity, config.get(PlanOptions.UTILIZATION_HIGH),
+                    config.get(PlanOptions.UTILIZATION_CRITICAL), config.get(PlanOptions.UTILIZATION_SCALE_IN),
+                    config.get(ScalingOptions.MIN_PARALLELISM), maxScale > 0 ? maxScale : maxP, maxP,
+                    config.get(ScalingOptions.COOLDOWN_WINDOWS), config.get(ScalingOptions.SCALE_IN_WINDOWS));
+            scaling = forecasts.connect(loads)
+                    .transform(stage.name("scaling decisions"), new AvroTypeInfo<>(ScalingDecision.class),
+                            new ScalingOperator(s, p, config.get(ScalingOptions.FOLLOW_JOB_ON_RESTORE),
+                                    ScalingOptions.policy(config)))
+                    .uid(stage.uid("scaling"))
+                    .setParallelism(1)
+                    .setMaxParallelism(maxP);
+        }
+        built = new Built(plans, forecasts, loads, validation, scaling, result, stage.merger);
+        @SuppressWarnings("unchecked")
+        DataStream<R> merged = stage.merger == null ? result : result.union((DataStream<R>) stage.merger);
+        return merged;
+    }
+
+    /** The streams of a built stage. */
+    private record Built(DataStream<RoutingPlan> plans, DataStream<LoadForecast> forecasts,
+                         DataStream<WindowLoad> loads, DataStream<ValidationReport> validation,
+                         DataStream<ScalingDecision> scaling, SingleOutputStreamOperator<?> keyed,
+                         SingleOutputStreamOperator<?> merger) {}
+}

@@ -1,0 +1,210 @@
+package io.keyshift.api;
+
+import io.keyshift.config.JobOptions;
+import io.keyshift.config.PlanOptions;
+import io.keyshift.migration.AggregateWindowFunction;
+import io.keyshift.migration.EnvelopeAggregate;
+import io.keyshift.migration.FullWindowFunction;
+import io.keyshift.migration.OwnedAccumulator;
+import io.keyshift.migration.OwnedAccumulatorSerializer;
+import io.keyshift.migration.PartialMerger;
+import io.keyshift.route.Envelope;
+import io.keyshift.route.RoutingKey;
+
+import org.apache.flink.api.common.functions.AggregateFunction;
+import org.apache.flink.api.common.functions.ReduceFunction;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.api.java.tuple.Tuple5;
+import org.apache.flink.api.java.typeutils.TupleTypeInfo;
+import org.apache.flink.api.java.typeutils.TypeExtractor;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.datastream.KeyedStream;
+import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
+import org.apache.flink.streaming.api.datastream.WindowedStream;
+import org.apache.flink.streaming.api.functions.windowing.ProcessWindowFunction;
+import org.apache.flink.streaming.api.windowing.assigners.WindowAssigner;
+import org.apache.flink.streaming.api.windowing.windows.TimeWindow;
+import org.apache.flink.streaming.api.windowing.windows.Window;
+import org.apache.flink.util.OutputTag;
+
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * A {@link KeyshiftStream} in windows, like {@link WindowedStream}: {@link #aggregate}, {@link #reduce} or
+ * {@link #process} end it. Results are exactly those of the same window over a plain {@code keyBy}: a window's result
+ * leaves from the key group that owns the key at the window's max timestamp, and while a key migrates, the windows of
+ * its shadow phase are computed at both owners and compared (see {@link KeyshiftStream#validation()}).
+ *
+ * <p>Hot-key splitting ({@code keyshift.plan.split-threshold > 0}) spreads a very hot key over several key groups and
+ * merges the partial windows with the aggregate's own {@code merge} (or the reduce function); {@code process} cannot
+ * merge partial windows and refuses it.
+ *
+ * @param <T> the user's record type
+ * @param <K> the user's key type
+ * @param <W> the window type
+ */
+public final class KeyshiftWindowedStream<T, K, W extends Window> {
+    private final KeyshiftStream<T, K> stream;
+    private final WindowShape shape;
+    private final WindowAssigner<? super T, W> assigner;
+    private long allowedLateness;
+
+    KeyshiftWindowedStream(KeyshiftStream<T, K> stream, WindowShape shape, WindowAssigner<? super T, W> assigner) {
+        this.stream = stream;
+        this.shape = shape;
+        this.assigner = assigner;
+    }
+
+    /** Allowed lateness of the windows (>= 0); the state horizon a migration must shadow is size + lateness. */
+    public KeyshiftWindowedStream<T, K, W> allowedLateness(Duration lateness) {
+        if (lateness == null || lateness.isNegative()) {
+            throw new IllegalArgumentException("allowed lateness must be >= 0, was " + lateness);
+        }
+        this.allowedLateness = lateness.toMillis();
+        return this;
+    }
+
+    /** Incremental aggregation; the aggregate's result is the window's result. */
+    public <ACC, R> DataStream<R> aggregate(AggregateFunction<T, ACC, R> function) {
+        TypeInformation<ACC> acc = TypeExtractor.getAggregateFunctionAccumulatorType(function, stream.inputType(),
+                null, false);
+        TypeInformation<R> result = TypeExtractor.getAggregateFunctionReturnType(function, stream.inputType(), null,
+                false);
+        return aggregate(function, null, acc, result, result);
+    }
+
+    /** Incremental aggregation, then the window function on the aggregate's result. */
+    public <ACC, V, R> DataStream<R> aggregate(AggregateFunction<T, ACC, V> function,
+                                               ProcessWindowFunction<V, R, K, W> windowFunction) {
+        TypeInformation<ACC> acc = TypeExtractor.getAggregateFunctionAccumulatorType(function, stream.inputType(),
+                null, false);
+        TypeInformation<V> v = TypeExtractor.getAggregateFunctionReturnType(function, stream.inputType(), null, false);
+        return aggregate(function, windowFunction, acc, v, windowResultType(windowFunction, v));
+    }
+
+    /** As {@link #aggregate(AggregateFunction, ProcessWindowFunction)} with the types given. */
+    public <ACC, V, R> DataStream<R> aggregate(AggregateFunction<T, ACC, V> function,
+                                               ProcessWindowFunction<V, R, K, W> windowFunction,
+                                               TypeInformation<ACC> accumulatorType, TypeInformation<V> aggregateType,
+                                               TypeInformation<R> resultType) {
+        Objects.requireNonNull(function, "aggregate function");
+        double split = stream.splitThreshold();
+        @SuppressWarnings("unchecked")
+        ProcessWindowFunction<V, R, K, TimeWindow> pwf = (ProcessWindowFunction<V, R, K, TimeWindow>) windowFunction;
+        return stream.build(shape.horizon(allowedLateness), aligned(), false, split, (keyed, stage) -> {
+            OutputTag<Tuple5<K, Long, Long, Integer, ACC>> partialTag = new OutputTag<>(stage.uid("partials"),
+                    new TupleTypeInfo<>(stage.keyType(), Types.LONG, Types.LONG, Types.INT, accumulatorType));
+            TypeInformation<OwnedAccumulator<ACC>> owned = new OwnedAccumulatorSerializer.TypeInfo<>(accumulatorType);
+            SingleOutputStreamOperator<R> op = windowed(keyed)
+                    .aggregate(new EnvelopeAggregate<T, K, ACC>(function),
+                            new AggregateWindowFunction<K, ACC, V, R, TimeWindow>(function, pwf, stage.codec,
+                                    resultType.createSerializer(stage.serializerConfig), stage.checkTag, partialTag,
+                                    allowedLateness),
+                            owned, owned, resultType)
+                    .name(stage.name("window " + function.getClass().getSimpleName()))
+                    .uid(stage.uid("window"));
+            if (split > 0) {
+                stage.merger = op.getSideOutput(partialTag)
+                        .keyBy(t -> t.f0, stage.keyType())
+                        .process(new PartialMerger<K, ACC, V, R>(function, pwf, accumulatorType, allowedLateness),
+                                resultType)
+                        .name(stage.name("split merger"))
+                        .uid(stage.uid("split-merger"))
+                        .setParallelism(stage.parallelism)
+                        .setMaxParallelism(stage.maxParallelism);
+            }
+            return op;
+        });
+    }
+
+    /** Incremental reduction; the reduced record is the window's result. */
+    public DataStream<T> reduce(ReduceFunction<T> function) {
+        return aggregate(new ReduceAggregate<>(function), null, stream.inputType(), stream.inputType(),
+                stream.inputType());
+    }
+
+    /** Incremental reduction, then the window function on the reduced record. */
+    public <R> DataStream<R> reduce(ReduceFunction<T> function, ProcessWindowFunction<T, R, K, W> windowFunction) {
+        return aggregate(new ReduceAggregate<>(function), windowFunction, stream.inputType(), stream.inputType(),
+                windowResultType(windowFunction, stream.inputType()));
+    }
+
+    /** The window function on all of the window's records (kept in window state until it fires). */
+    public <R> DataStream<R> process(ProcessWindowFunction<T, R, K, W> function) {
+        return process(function, windowResultType(function, stream.inputType()));
+    }
+
+    /** As {@link #process(ProcessWindowFunction)} with the result type given. */
+    public <R> DataStream<R> process(ProcessWindowFunction<T, R, K, W> function, TypeInformation<R> resultType) {
+        Objects.requireNonNull(function, "window function");
+        if (stream.splitThreshold() > 0) {
+            throw new IllegalArgumentException(PlanOptions.SPLIT_THRESHOLD.key() + " must be 0 for "
+                    + "process(ProcessWindowFunction): a split key's partial windows cannot be merged without an "
+                    + "aggregate or reduce function");
+        }
+        @SuppressWarnings("unchecked")
+        ProcessWindowFunction<T, R, K, TimeWindow> pwf = (ProcessWindowFunction<T, R, K, TimeWindow>) function;
+        return stream.build(shape.horizon(allowedLateness), aligned(), false, 0.0, (keyed, stage) -> windowed(keyed)
+                .process(new FullWindowFunction<T, K, R, TimeWindow>(pwf, stage.codec,
+                        resultType.createSerializer(stage.serializerConfig), stage.checkTag, allowedLateness),
+                        resultType)
+                .name(stage.name("window " + function.getClass().getSimpleName()))
+                .uid(stage.uid("window")));
+    }
+
+    private boolean aligned() {
+        return shape.alignedWith(stream.config().get(JobOptions.WINDOW).toMillis());
+    }
+
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    private WindowedStream<Envelope<T, K>, RoutingKey<K>, TimeWindow> windowed(
+            KeyedStream<Envelope<T, K>, RoutingKey<K>> keyed) {
+        return keyed.window((WindowAssigner) assigner).allowedLateness(Duration.ofMillis(allowedLateness));
+    }
+
+    private <I, R> TypeInformation<R> windowResultType(ProcessWindowFunction<I, R, K, W> function,
+                                                       TypeInformation<I> in) {
+        return TypeExtractor.getUnaryOperatorReturnType(function, ProcessWindowFunction.class, 0, 1,
+                TypeExtractor.NO_INDEX, in, null, true);
+    }
+
+    /** A reduce function as an aggregate whose accumulator is the reduced record (null while empty). */
+    static final class ReduceAggregate<T> implements AggregateFunction<T, T, T> {
+        private static final long serialVersionUID = 1L;
+        private final ReduceFunction<T> reduce;
+
+        ReduceAggregate(ReduceFunction<T> reduce) {
+            this.reduce = Objects.requireNonNull(reduce, "reduce function");
+        }
+
+        @Override
+        public T createAccumulator() {
+            return null;
+        }
+
+        @Override
+        public T add(T value, T acc) {
+            try {
+                return acc == null ? value : reduce.reduce(acc, value);
+            } catch (Exception e) {
+                throw new RuntimeException("reduce function failed", e);
+            }
+        }
+
+        @Override
+        public T getResult(T acc) {
+            return acc;
+        }
+
+        @Override
+        public T merge(T a, T b) {
+            try {
+                return a == null ? b : b == null ? a : reduce.reduce(a, b);
+            } catch (Exception e) {
+                throw new RuntimeException("reduce function failed", e);
+            }
+        }
+    }
+}

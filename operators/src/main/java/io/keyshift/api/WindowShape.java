@@ -1,0 +1,84 @@
+package io.keyshift.api;
+
+import org.apache.flink.streaming.api.windowing.assigners.SlidingEventTimeWindows;
+import org.apache.flink.streaming.api.windowing.assigners.TumblingEventTimeWindows;
+import org.apache.flink.streaming.api.windowing.assigners.WindowAssigner;
+import org.apache.flink.streaming.api.windowing.windows.TimeWindow;
+import org.apache.flink.streaming.api.windowing.windows.Window;
+import org.apache.flink.util.InstantiationUtil;
+
+import java.util.Collection;
+
+/**
+ * What keyshift needs to know of a user's window assigner: the windows' size, slide and offset (ms), from which the
+ * state horizon (size + allowed lateness) and whether windows fall on planning-window boundaries follow.
+ *
+ * <p>Supported: {@link TumblingEventTimeWindows} and {@link SlidingEventTimeWindows} (aligned, not staggered).
+ * Refused, with the reason: session windows (a session has no bounded length, so no shadow phase is known to
+ * cover it), processing-time windows (keyshift routes by event time, so a processing-time window of a migrating key
+ * would hold different records at its old and new owner), staggered windows (their offset differs per subtask) and
+ * any other assigner (its state horizon is unknown).
+ */
+record WindowShape(long size, long slide, long offset) {
+
+    static WindowShape of(WindowAssigner<?, ? extends Window> assigner) {
+        String name = assigner.getClass().getSimpleName();
+        if (name.contains("Session")) {
+            throw new IllegalArgumentException("keyshift refuses session windows (" + name + "): a session has no "
+                    + "bounded length, so no shadow phase is known to cover a migrating key's open session. Use "
+                    + "tumbling or sliding event-time windows, or a keyed process function with a declared state "
+                    + "horizon.");
+        }
+        if (!assigner.isEventTime()) {
+            throw new IllegalArgumentException("keyshift refuses processing-time windows (" + name + "): it routes "
+                    + "records by event time, so a processing-time window of a migrating key would hold different "
+                    + "records at its old and new owner. Use event-time windows.");
+        }
+        if (!(assigner instanceof TumblingEventTimeWindows) && !(assigner instanceof SlidingEventTimeWindows)) {
+            throw new IllegalArgumentException("keyshift supports TumblingEventTimeWindows and SlidingEventTimeWindows; "
+                    + name + " has no state horizon keyshift knows");
+        }
+        TimeWindow a = first(assigner, 0L);
+        TimeWindow b = first(assigner, 123_456_789L);
+        if (a.getStart() != b.getStart()) {
+            throw new IllegalArgumentException("keyshift refuses staggered windows (" + name + "): their offset differs "
+                    + "per subtask, so a migrating key's windows would differ at its old and new owner");
+        }
+        long size = a.getEnd() - a.getStart();
+        long slide = assigner instanceof SlidingEventTimeWindows s ? s.getSlide() : size;
+        return new WindowShape(size, slide, Math.floorMod(a.getStart(), slide));
+    }
+
+    /** The first window a fresh copy of the assigner gives an element at event time 0, at processing time {@code now}. */
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    private static TimeWindow first(WindowAssigner<?, ?> assigner, long now) {
+        try {
+            WindowAssigner copy = InstantiationUtil.clone(assigner, assigner.getClass().getClassLoader());
+            Collection<TimeWindow> ws = copy.assignWindows(null, 0L, new WindowAssigner.WindowAssignerContext() {
+                @Override
+                public long getCurrentProcessingTime() {
+                    return now;
+                }
+            });
+            TimeWindow earliest = null;
+            for (TimeWindow w : ws) {
+                if (earliest == null || w.getStart() < earliest.getStart()) {
+                    earliest = w;
+                }
+            }
+            return earliest;
+        } catch (Exception e) {
+            throw new IllegalArgumentException("cannot inspect the window assigner " + assigner, e);
+        }
+    }
+
+    /** State horizon: how far a window's state reaches back, size + allowed lateness (ms). */
+    long horizon(long allowedLateness) {
+        return size + allowedLateness;
+    }
+
+    /** True if every planning-window boundary is a window boundary (tumbling, offset 0, size divides the planning window). */
+    boolean alignedWith(long planningWindow) {
+        return size == slide && offset == 0 && planningWindow % size == 0;
+    }
+}

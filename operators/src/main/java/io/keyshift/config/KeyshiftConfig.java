@@ -1,0 +1,297 @@
+package io.keyshift.config;
+
+import io.keyshift.forecast.ForecastModelKind;
+import io.keyshift.forecast.LoadForecastEngine;
+import io.keyshift.forecast.ModelSpec;
+import io.keyshift.plan.RepartitionPlanner;
+
+import org.apache.flink.configuration.ConfigOption;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.ReadableConfig;
+
+import java.lang.reflect.Field;
+import java.lang.reflect.Modifier;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+
+/**
+ * Every {@code keyshift.*} option of the library, checked in one place, and the stage settings built from them.
+ *
+ * <p>{@link #validate} fails fast, before a job is built, with an {@link IllegalArgumentException} whose message names
+ * the option: an unknown {@code keyshift.*} key (with the closest known one), a value that does not parse, or a value
+ * outside the option's documented range.
+ */
+public final class KeyshiftConfig {
+    private KeyshiftConfig() {}
+
+    private static final List<Class<?>> OPTION_CLASSES = List.of(JobOptions.class, ProfilerOptions.class,
+            ForecastOptions.class, PlanOptions.class, RouteOptions.class, ScalingOptions.class);
+
+    /** Every library option, by key. */
+    public static Map<String, ConfigOption<?>> options() {
+        Map<String, ConfigOption<?>> out = new TreeMap<>();
+        for (Class<?> c : OPTION_CLASSES) {
+            for (Field f : c.getDeclaredFields()) {
+                if (Modifier.isStatic(f.getModifiers()) && ConfigOption.class.isAssignableFrom(f.getType())) {
+                    try {
+                        ConfigOption<?> o = (ConfigOption<?>) f.get(null);
+                        out.put(o.key(), o);
+                    } catch (IllegalAccessException e) {
+                        throw new IllegalStateException(e);
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Checks every {@code keyshift.*} key of {@code config} against the library's options (unknown keys fail; keys in
+     * {@code alsoKnown} are allowed, e.g. a tool's own options) and every option's value against its range.
+     */
+    public static void validate(Configuration config, Set<String> alsoKnown) {
+        Map<String, ConfigOption<?>> known = options();
+        for (String key : config.keySet()) {
+            if (key.startsWith("keyshift.") && !known.containsKey(key) && !alsoKnown.contains(key)) {
+                throw new IllegalArgumentException("unknown option '" + key + "'" + suggestion(key, known.keySet()));
+            }
+        }
+        validate(config);
+    }
+
+    /** Checks the values of every library option in {@code config}. */
+    public static void validate(ReadableConfig config) {
+        for (ConfigOption<?> o : options().values()) {
+            try {
+                config.getOptional(o);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException(o.key() + ": " + e.getMessage(), e);
+            }
+        }
+        positive(config, JobOptions.WINDOW);
+        range(config, JobOptions.DEFAULT_MAX_PARALLELISM, 1, 32768);
+        int sketch = config.get(ProfilerOptions.SKETCH_SIZE);
+        if (sketch < 8 || Integer.bitCount(sketch) != 1) {
+            throw bad(ProfilerOptions.SKETCH_SIZE, sketch, "a power of 2 >= 8");
+        }
+        double rate = config.get(ProfilerOptions.SAMPLING_RATE);
+        if (!(rate > 0 && rate <= 1)) {
+            throw bad(ProfilerOptions.SAMPLING_RATE, rate, "in (0, 1]");
+        }
+        range(config, ProfilerOptions.TOP_K, 1, Integer.MAX_VALUE);
+        range(config, ProfilerOptions.AGE_OUT_WINDOWS, 1, Integer.MAX_VALUE);
+        models(config.get(ForecastOptions.MODEL), seasons(config, config.get(JobOptions.WINDOW).toMillis()));
+        for (int m : config.getOptional(ForecastOptions.SEASONS).orElse(List.of())) {
+            if (m < 0) {
+                throw bad(ForecastOptions.SEASONS, m, "seasons >= 0 windows");
+            }
+        }
+        above(config, ForecastOptions.INTERVAL_Z, 0);
+        above(config, ForecastOptions.ANOMALY_Z, 0);
+        config.getOptional(ForecastOptions.SELECTION_DECAY).ifPresent(d -> {
+            if (!(d > 0 && d <= 1)) {
+                throw bad(ForecastOptions.SELECTION_DECAY, d, "in (0, 1]");
+            }
+        });
+        range(config, PlanOptions.LEASE_LEAD, 1, 1000);
+        range(config, PlanOptions.HORIZON, 1, 1000);
+        atLeast(config, PlanOptions.IMPROVEMENT_THRESHOLD, 0);
+        atLeast(config, PlanOptions.ALPHA, 0);
+        atLeast(config, PlanOptions.BETA, 0);
+        range(config, PlanOptions.MAX_CONCURRENT_MIGRATIONS, 0, Integer.MAX_VALUE);
+        range(config, PlanOptions.MAX_ROUTING_ENTRIES, 1, Integer.MAX_VALUE);
+        atLeast(config, PlanOptions.SPLIT_THRESHOLD, 0);
+        atLeast(config, PlanOptions.CAPACITY, 0);
+        double in = config.get(PlanOptions.UTILIZATION_SCALE_IN);
+        double high = config.get(PlanOptions.UTILIZATION_HIGH);
+        double critical = config.get(PlanOptions.UTILIZATION_CRITICAL);
+        if (!(0 < in && in <= high && high <= critical)) {
+            throw new IllegalArgumentException(PlanOptions.UTILIZATION_SCALE_IN.key() + ", "
+                    + PlanOptions.UTILIZATION_HIGH.key() + ", " + PlanOptions.UTILIZATION_CRITICAL.key()
+                    + ": need 0 < scale-in <= high <= critical, were " + in + ", " + high + ", " + critical);
+        }
+        range(config, PlanOptions.MIN_WINDOWS_BETWEEN_MOVES, 0, Integer.MAX_VALUE);
+        if (config.get(PlanOptions.TIME_BUDGET).isNegative()) {
+            throw bad(PlanOptions.TIME_BUDGET, config.get(PlanOptions.TIME_BUDGET), ">= 0");
+        }
+        range(config, RouteOptions.MAX_WAITING_RECORDS, 1, Integer.MAX_VALUE);
+        atLeast(config, ScalingOptions.CAPACITY, 0);
+        range(config, ScalingOptions.MIN_PARALLELISM, 1, 32768);
+        range(config, ScalingOptions.MAX_PARALLELISM, 0, 32768);
+        range(config, ScalingOptions.COOLDOWN_WINDOWS, 0, Integer.MAX_VALUE);
+        range(config, ScalingOptions.SCALE_IN_WINDOWS, 1, Integer.MAX_VALUE);
+        ScalingOptions.policy(config);
+    }
+
+    private static IllegalArgumentException bad(ConfigOption<?> o, Object value, String expected) {
+        return new IllegalArgumentException(o.key() + " must be " + expected + ", was " + value);
+    }
+
+    private static void positive(ReadableConfig c, ConfigOption<Duration> o) {
+        Duration d = c.get(o);
+        if (d.isNegative() || d.isZero()) {
+            throw bad(o, d, "> 0");
+        }
+    }
+
+    private static void range(ReadableConfig c, ConfigOption<Integer> o, int min, int max) {
+        int v = c.get(o);
+        if (v < min || v > max) {
+            throw bad(o, v, max == Integer.MAX_VALUE ? ">= " + min : "in [" + min + ", " + max + "]");
+        }
+    }
+
+    private static void atLeast(ReadableConfig c, ConfigOption<Double> o, double min) {
+        double v = c.get(o);
+        if (!(v >= min) || Double.isInfinite(v)) {
+            throw bad(o, v, ">= " + min);
+        }
+    }
+
+    private static void above(ReadableConfig c, ConfigOption<Double> o, double min) {
+        double v = c.get(o);
+        if (!(v > min) || Double.isInfinite(v)) {
+            throw bad(o, v, "> " + min);
+        }
+    }
+
+    private static String suggestion(String key, Set<String> known) {
+        String best = known.stream().min(Comparator.comparingInt(k -> distance(k, key))).orElse(null);
+        return best != null && distance(best, key) <= Math.max(3, key.length() / 4) ? " (did you mean '" + best + "'?)"
+                : " (keyshift options: " + String.join(", ", known) + ")";
+    }
+
+    /** Levenshtein distance. */
+    static int distance(String a, String b) {
+        int[] prev = new int[b.length() + 1];
+        int[] cur = new int[b.length() + 1];
+        for (int j = 0; j <= b.length(); j++) {
+            prev[j] = j;
+        }
+        for (int i = 1; i <= a.length(); i++) {
+            cur[0] = i;
+            for (int j = 1; j <= b.length(); j++) {
+                cur[j] = Math.min(Math.min(cur[j - 1], prev[j]) + 1,
+                        prev[j - 1] + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1));
+            }
+            int[] t = prev;
+            prev = cur;
+            cur = t;
+        }
+        return prev[b.length()];
+    }
+
+    /** The library options' keys of {@code config} copied into a new Configuration (only keys set there). */
+    public static Configuration libraryOptions(ReadableConfig config) {
+        Configuration out = new Configuration();
+        for (ConfigOption<?> o : options().values()) {
+            copy(config, out, o);
+        }
+        return out;
+    }
+
+    private static <X> void copy(ReadableConfig from, Configuration to, ConfigOption<X> o) {
+        from.getOptional(o).ifPresent(v -> to.set(o, v));
+    }
+
+    // --- stage settings ---
+
+    /** The planner's capacity and move constraints from {@code config}. */
+    public static RepartitionPlanner.Constraints constraints(ReadableConfig config) {
+        return new RepartitionPlanner.Constraints(config.get(PlanOptions.CAPACITY),
+                config.get(PlanOptions.UTILIZATION_HIGH), config.get(PlanOptions.UTILIZATION_CRITICAL),
+                config.get(PlanOptions.UTILIZATION_SCALE_IN), config.get(PlanOptions.MIN_WINDOWS_BETWEEN_MOVES),
+                new HashSet<>(config.get(PlanOptions.PINNED_KEYS)), config.get(PlanOptions.TIME_BUDGET));
+    }
+
+    /**
+     * The planner's settings for a keyed stage.
+     *
+     * @param stateHorizonMillis how far the stage's state reaches back (window size + lateness, or the declared horizon)
+     * @param splitThreshold 0 for stages that cannot merge partials, else the configured threshold
+     * @param windowsAligned the stage's windows align with planning windows (splits need no pre-roll)
+     * @param processFunction the stage is a keyed process function (each stay of a key is kept apart by its epoch)
+     */
+    public static RepartitionPlanner.Settings planSettings(ReadableConfig config, int maxParallelism, int parallelism,
+                                                           long stateHorizonMillis, double splitThreshold,
+                                                           boolean windowsAligned, boolean processFunction) {
+        long window = config.get(JobOptions.WINDOW).toMillis();
+        long horizon = Math.max(window, stateHorizonMillis);
+        long shadow = (horizon + window - 1) / window * window;
+        return new RepartitionPlanner.Settings(maxParallelism, parallelism, window, horizon,
+                config.get(PlanOptions.LEASE_LEAD), config.get(PlanOptions.HORIZON),
+                config.get(PlanOptions.IMPROVEMENT_THRESHOLD), config.get(PlanOptions.ALPHA),
+                config.get(PlanOptions.BETA), config.get(PlanOptions.MAX_CONCURRENT_MIGRATIONS),
+                config.get(PlanOptions.MAX_ROUTING_ENTRIES), splitThreshold, constraints(config),
+                windowsAligned ? 0L : shadow, processFunction);
+    }
+
+    /** The forecaster's settings of a stage with {@code config} (what decoding or writing its state needs too). */
+    public static LoadForecastEngine.Settings forecastSettings(ReadableConfig config, int maxParallelism) {
+        return forecastSettings(config, maxParallelism, config.get(JobOptions.WINDOW).toMillis(),
+                config.get(PlanOptions.LEASE_LEAD) + config.get(PlanOptions.HORIZON));
+    }
+
+    /** The forecaster's settings from {@code config} for the given planning window and forecast horizon. */
+    public static LoadForecastEngine.Settings forecastSettings(ReadableConfig config, int maxParallelism,
+                                                               long windowMillis, int horizon) {
+        List<Integer> seasons = seasons(config, windowMillis);
+        List<ModelSpec> models = models(config.get(ForecastOptions.MODEL), seasons);
+        int scaleSeason = seasons.stream().filter(s -> s >= 2).findFirst().orElse(0);
+        return new LoadForecastEngine.Settings(maxParallelism, config.get(ProfilerOptions.TOP_K),
+                config.get(ProfilerOptions.AGE_OUT_WINDOWS), models, scaleSeason, horizon,
+                ForecastOptions.selectionDecay(config, scaleSeason), config.get(ForecastOptions.INTERVAL_Z),
+                config.get(ForecastOptions.ANOMALY_Z));
+    }
+
+    /** Candidate models for option value {@code model} ('auto' or one model name). */
+    public static List<ModelSpec> models(String model, List<Integer> seasons) {
+        String m = model.trim().toLowerCase(Locale.ROOT);
+        if (m.equals("auto")) {
+            return ModelSpec.candidates(seasons);
+        }
+        try {
+            return List.of(ModelSpec.of(ForecastModelKind.parse(m), seasons));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(ForecastOptions.MODEL.key() + ": '" + model + "': " + e.getMessage()
+                    + " (valid: auto, naive, seasonal-naive, ses, holt, holt-winters, holt-winters-multiplicative, ar)");
+        }
+    }
+
+    /** The configured seasons, or {@link #defaultSeasons}. */
+    public static List<Integer> seasons(ReadableConfig config, long windowMillis) {
+        return config.getOptional(ForecastOptions.SEASONS).orElseGet(() -> defaultSeasons(windowMillis));
+    }
+
+    /**
+     * Default seasons in windows: a week for windows of a day or longer; a day and a week for windows from an hour
+     * up to a day; a day for windows shorter than an hour. Periods that are not a whole number of windows are left out.
+     */
+    public static List<Integer> defaultSeasons(long windowMillis) {
+        long day = Duration.ofDays(1).toMillis();
+        long week = 7 * day;
+        List<Integer> out = new ArrayList<>();
+        if (windowMillis >= day) {
+            addSeason(out, week, windowMillis);
+        } else {
+            addSeason(out, day, windowMillis);
+            if (windowMillis >= Duration.ofHours(1).toMillis()) {
+                addSeason(out, week, windowMillis);
+            }
+        }
+        return out;
+    }
+
+    private static void addSeason(List<Integer> out, long period, long windowMillis) {
+        if (period % windowMillis == 0 && period / windowMillis >= 2) {
+            out.add((int) (period / windowMillis));
+        }
+    }
+}

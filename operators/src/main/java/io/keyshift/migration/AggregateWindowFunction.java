@@ -1,0 +1,96 @@
+package io.keyshift.migration;
+
+import io.keyshift.route.KeyCodec;
+import io.keyshift.route.RoutingKey;
+
+import org.apache.flink.api.common.functions.AggregateFunction;
+import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.api.common.functions.util.FunctionUtils;
+import org.apache.flink.api.common.typeutils.TypeSerializer;
+import org.apache.flink.api.java.tuple.Tuple5;
+import org.apache.flink.streaming.api.functions.windowing.ProcessWindowFunction;
+import org.apache.flink.streaming.api.windowing.windows.TimeWindow;
+import org.apache.flink.util.Collector;
+import org.apache.flink.util.OutputTag;
+
+import java.util.List;
+
+/**
+ * The window function behind an incremental aggregate in keyshift's keyed stage: for a split key's window it sends
+ * the accumulator on as a partial (to {@link PartialMerger}); otherwise it takes the user's {@code getResult}, runs the
+ * user's {@link ProcessWindowFunction} on it (or emits it as the result if there is none) and lets
+ * {@link WindowResults} route the results.
+ *
+ * @param <K> the user key type
+ * @param <ACC> the user's accumulator type
+ * @param <V> the aggregate's result type
+ * @param <R> the stage's result type (V without a process window function)
+ * @param <W> the window type
+ */
+public final class AggregateWindowFunction<K, ACC, V, R, W extends TimeWindow>
+        extends ProcessWindowFunction<OwnedAccumulator<ACC>, R, RoutingKey<K>, W> {
+    private static final long serialVersionUID = 1L;
+
+    private final AggregateFunction<?, ACC, V> aggregate;
+    private final ProcessWindowFunction<V, R, K, W> user;
+    private final WindowResults<K, R> results;
+    private final OutputTag<Tuple5<K, Long, Long, Integer, ACC>> partialTag;
+
+    /**
+     * @param user the user's window function, or null: then the aggregate's result is the stage's result (V = R)
+     * @param partialTag side output of split keys' partial accumulators
+     */
+    public AggregateWindowFunction(AggregateFunction<?, ACC, V> aggregate, ProcessWindowFunction<V, R, K, W> user,
+                                   KeyCodec<K> codec, TypeSerializer<R> resultSerializer,
+                                   OutputTag<ResultCheck> checkTag,
+                                   OutputTag<Tuple5<K, Long, Long, Integer, ACC>> partialTag, long allowedLateness) {
+        this.aggregate = aggregate;
+        this.user = user;
+        this.results = new WindowResults<>(codec, resultSerializer, checkTag, allowedLateness);
+        this.partialTag = partialTag;
+    }
+
+    @Override
+    public void open(OpenContext openContext) throws Exception {
+        if (user != null) {
+            FunctionUtils.setFunctionRuntimeContext(user, getRuntimeContext());
+            FunctionUtils.openFunction(user, openContext);
+        }
+    }
+
+    @Override
+    public void close() throws Exception {
+        if (user != null) {
+            FunctionUtils.closeFunction(user);
+        }
+    }
+
+    @Override
+    @SuppressWarnings("unchecked")
+    public void process(RoutingKey<K> key, Context ctx, Iterable<OwnedAccumulator<ACC>> elements, Collector<R> out)
+            throws Exception {
+        OwnedAccumulator<ACC> acc = elements.iterator().next();
+        W window = ctx.window();
+        if (acc.ownership.partial()) {
+            ctx.output(partialTag, Tuple5.of(key.key, window.getStart(), window.getEnd(), key.keyGroup, acc.acc));
+            return;
+        }
+        UserWindowContext.Source source = UserWindowContext.of(ctx);
+        results.fire(key, window, acc.ownership, out, ctx::output, collector -> {
+            V v = aggregate.getResult(acc.acc);
+            if (user == null) {
+                collector.collect((R) v);
+            } else {
+                boolean authoritative = acc.ownership.owns(window.maxTimestamp());
+                user.process(key.key, UserWindowContext.of(user, window, source, authoritative), List.of(v), collector);
+            }
+        });
+    }
+
+    @Override
+    public void clear(Context ctx) throws Exception {
+        if (user != null) {
+            user.clear(UserWindowContext.of(user, ctx.window(), UserWindowContext.of(ctx), false));
+        }
+    }
+}

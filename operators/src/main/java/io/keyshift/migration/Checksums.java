@@ -1,0 +1,56 @@
+package io.keyshift.migration;
+
+import org.apache.flink.api.common.typeutils.TypeSerializer;
+import org.apache.flink.core.memory.DataOutputSerializer;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+
+/**
+ * Checksums of results for shadow checks: 64-bit FNV-1a over each result's serialized form (its own Flink
+ * serializer), so equal results of any type have equal checksums. An ordered combination for the outputs of one
+ * window firing; an order-free one (a sum of per-result hashes mixed with their timestamps) for a keyed process
+ * function's outputs, whose order across records of different upstream subtasks is not defined.
+ *
+ * @param <R> the result type
+ */
+public final class Checksums<R> {
+    private static final long FNV_OFFSET = 0xcbf29ce484222325L;
+    private static final long FNV_PRIME = 0x100000001b3L;
+
+    private final TypeSerializer<R> serializer;
+    private final DataOutputSerializer buffer = new DataOutputSerializer(128);
+
+    public Checksums(TypeSerializer<R> serializer) {
+        this.serializer = serializer;
+    }
+
+    /** FNV-1a of the result's serialized form. */
+    public long of(R result) {
+        buffer.clear();
+        try {
+            serializer.serialize(result, buffer);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot serialize a result for its shadow check", e);
+        }
+        byte[] b = buffer.getSharedBuffer();
+        long h = FNV_OFFSET;
+        for (int i = 0; i < buffer.length(); i++) {
+            h = (h ^ (b[i] & 0xff)) * FNV_PRIME;
+        }
+        return h;
+    }
+
+    /** Ordered combination of a sequence's checksum so far with the next result's. */
+    public static long then(long sofar, long next) {
+        return (sofar ^ next) * FNV_PRIME + 0x9E3779B97F4A7C15L;
+    }
+
+    /** A result's contribution to an order-free sum: its checksum mixed with its timestamp (SplitMix64 finalizer). */
+    public static long unordered(long checksum, long timestamp) {
+        long z = checksum + timestamp * 0x9E3779B97F4A7C15L;
+        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+        return z ^ (z >>> 31);
+    }
+}

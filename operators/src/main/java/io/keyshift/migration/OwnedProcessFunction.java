@@ -1,0 +1,277 @@
+package io.keyshift.migration;
+
+import io.keyshift.route.Envelope;
+import io.keyshift.route.KeyCodec;
+import io.keyshift.route.Role;
+import io.keyshift.route.RoutingKey;
+
+import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.api.common.functions.util.FunctionUtils;
+import org.apache.flink.api.common.state.ValueState;
+import org.apache.flink.api.common.state.ValueStateDescriptor;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.common.typeutils.TypeSerializer;
+import org.apache.flink.streaming.api.TimeDomain;
+import org.apache.flink.streaming.api.TimerService;
+import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
+import org.apache.flink.util.Collector;
+import org.apache.flink.util.OutputTag;
+
+/**
+ * Runs a user's {@link KeyedProcessFunction} behind keyshift's routing key. The function sees its own key
+ * ({@code getCurrentKey()}), its records, event- and processing-time timers and keyed state, all scoped to the routing
+ * key, so a migrating key's old owner (primary) and new owner (shadow) run independently.
+ *
+ * <p><b>Which output counts</b> (../shared/DESIGN.md, "keyed process functions"): an output made while processing a
+ * PRIMARY or MIGRATING copy is authoritative; one made for a SHADOW copy is not. An output of a timer at time
+ * {@code t} is authoritative where this key group owns the key at {@code t}: the router's MIGRATE_OUT marker ends
+ * the old owner's ownership at the switch-over T1, MIGRATE_IN starts the new owner's there (markers reach the keyed
+ * stage before its watermark passes T0). Only authoritative outputs (and side outputs) leave.
+ *
+ * <p><b>Validation</b>: outputs at times in {@code [T0 + horizon, T1)}, when the shadow's state is complete, are
+ * checksummed on both sides (order-free) and compared by the {@link ShadowValidator} at T1.
+ *
+ * <p><b>Cleanup</b>: at {@code T1 + horizon} the old owner clears every keyed state the function created for the key
+ * ({@link StateTrackingContext}) and from then on no longer calls the function for the key's timers; MIGRATE_IN
+ * clears whatever an earlier stay of the key left behind. The function must keep the horizon it declares: its state
+ * never depends on records older than the horizon, and its timers fire within the horizon of what set them.
+ *
+ * @param <K> the user key type
+ * @param <T> the user's record type
+ * @param <R> the output type
+ */
+public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<RoutingKey<K>, Envelope<T, K>, R> {
+    private static final long serialVersionUID = 1L;
+
+    private final KeyedProcessFunction<K, T, R> user;
+    private final long horizon;
+    private final KeyCodec<K> codec;
+    private final TypeSerializer<R> resultSerializer;
+    private final OutputTag<ResultCheck> checkTag;
+    private transient StateTrackingContext tracking;
+    private transient ValueState<KeyOwnership> ownership;
+    private transient Checksums<R> checksums;
+
+    /** @param horizon the function's state horizon, ms, > 0 */
+    public OwnedProcessFunction(KeyedProcessFunction<K, T, R> user, long horizon, KeyCodec<K> codec,
+                                TypeSerializer<R> resultSerializer, OutputTag<ResultCheck> checkTag) {
+        this.user = user;
+        this.horizon = horizon;
+        this.codec = codec;
+        this.resultSerializer = resultSerializer;
+        this.checkTag = checkTag;
+    }
+
+    @Override
+    public void open(OpenContext openContext) throws Exception {
+        ownership = getRuntimeContext().getState(new ValueStateDescriptor<>("keyshift-ownership",
+                TypeInformation.of(KeyOwnership.class)));
+        checksums = new Checksums<>(resultSerializer);
+        tracking = new StateTrackingContext(getRuntimeContext());
+        FunctionUtils.setFunctionRuntimeContext(user, tracking);
+        FunctionUtils.openFunction(user, openContext);
+    }
+
+    @Override
+    public void close() throws Exception {
+        FunctionUtils.closeFunction(user);
+    }
+
+    @Override
+    public void processElement(Envelope<T, K> e, Context ctx, Collector<R> out) throws Exception {
+        KeyOwnership o = ownership.value();
+
+        switch (e.role) {
+            case MIGRATE_IN, SHADOW -> {
+                // the first word of the migration that begins this stay (marker or shadow copy, whichever comes first)
+                if (o == null || o.ownedFrom != e.switchAt) {
+                    o = o == null ? new KeyOwnership() : o;
+                    o.ownedFrom = e.switchAt;
+                    o.inShadowFrom = e.shadowFrom;
+                    ownership.update(o);
+                }
+                if (e.role == Role.MIGRATE_IN) {
+                    return;
+                }
+            }
+            case MIGRATE_OUT, MIGRATING -> {
+                boolean marker = e.role == Role.MIGRATE_OUT;
+                if (o == null || o.ownedUntil != e.switchAt || (marker && o.cleanupAt == Long.MIN_VALUE)) {
+                    o = o == null ? new KeyOwnership() : o;
+                    o.ownedUntil = e.switchAt;
+                    o.outShadowFrom = e.shadowFrom;
+                    if (marker) {
+                        o.cleanupAt = e.switchAt + horizon;
+                        ctx.timerService().registerEventTimeTimer(o.cleanupAt);
+                    }
+                    ownership.update(o);
+                }
+                if (marker) {
+                    return;
+                }
+            }
+            case PARTIAL -> throw new IllegalStateException("a split key reached a keyed process function; splitting "
+                    + "is for window aggregates only");
+            default -> { }
+        }
+        boolean authoritative = e.role != Role.SHADOW;
+        long t = ctx.timestamp() == null ? Long.MIN_VALUE : ctx.timestamp();
+        Outputs outputs = new Outputs(ctx, out, authoritative, t, o, ctx.getCurrentKey());
+        boolean before = ShadowScope.enter(!authoritative);
+        try {
+            user.processElement(e.value, userContext(ctx, outputs), outputs);
+        } finally {
+            ShadowScope.exit(before);
+        }
+        outputs.check(ctx);
+    }
+
+    @Override
+    public void onTimer(long timestamp, OnTimerContext ctx, Collector<R> out) throws Exception {
+        KeyOwnership o = ownership.value();
+
+        if (o != null && o.cleanupAt != Long.MIN_VALUE && timestamp >= o.cleanupAt) {
+            if (ctx.timeDomain() == TimeDomain.EVENT_TIME && timestamp == o.cleanupAt) {
+                // the key left a horizon ago: its state goes; its remaining timers (set within a horizon of a record
+                // or timer before the switch-over, so none later than another horizon) drain without the function
+                tracking.clearAll();
+                ctx.timerService().registerEventTimeTimer(o.cleanupAt + horizon);
+            } else if (ctx.timeDomain() == TimeDomain.EVENT_TIME && timestamp == o.cleanupAt + horizon) {
+                ownership.clear();
+            }
+            return;
+        }
+        // a processing-time timer's output is judged at the current watermark and never compared
+        boolean eventTime = ctx.timeDomain() == TimeDomain.EVENT_TIME;
+        long at = eventTime ? timestamp : ctx.timerService().currentWatermark();
+        boolean authoritative = o == null || o.owns(at);
+        Outputs outputs = new Outputs(ctx, out, authoritative, eventTime ? timestamp : Long.MIN_VALUE, o,
+                ctx.getCurrentKey());
+        boolean before = ShadowScope.enter(!authoritative);
+        try {
+            user.onTimer(timestamp, userTimerContext(ctx, outputs), outputs);
+        } finally {
+            ShadowScope.exit(before);
+        }
+        outputs.check(ctx);
+    }
+
+    /** Collects the user's outputs of one call: forwards authoritative ones, checksums those in the checked interval. */
+    private final class Outputs implements Collector<R> {
+        private final KeyedProcessFunction<RoutingKey<K>, Envelope<T, K>, R>.Context ctx;
+        private final Collector<R> out;
+        final boolean authoritative;
+        private final boolean checked;
+        private final KeyOwnership o;
+        private final RoutingKey<K> key;
+        private final long time;
+        private long sum;
+        private int n;
+
+        Outputs(KeyedProcessFunction<RoutingKey<K>, Envelope<T, K>, R>.Context ctx, Collector<R> out,
+                boolean authoritative, long time, KeyOwnership o, RoutingKey<K> key) {
+            this.ctx = ctx;
+            this.out = out;
+            this.authoritative = authoritative;
+            this.o = o;
+            this.key = key;
+            this.time = time;
+            // the shadow's state is complete from T0 + horizon; compare until the switch-over
+            this.checked = o != null && time != Long.MIN_VALUE && (authoritative
+                    ? o.outShadowFrom != Long.MIN_VALUE && time >= o.outShadowFrom + horizon && time < o.ownedUntil
+                    : o.inShadowFrom != Long.MIN_VALUE && time >= o.inShadowFrom + horizon && time < o.ownedFrom);
+        }
+
+        @Override
+        public void collect(R r) {
+            if (checked) {
+                sum += Checksums.unordered(checksums.of(r), time);
+                n++;
+            }
+            if (authoritative) {
+                out.collect(r);
+            }
+        }
+
+        @Override
+        public void close() {}
+
+        <X> void output(OutputTag<X> tag, X value) {
+            if (authoritative) {
+                ctx.output(tag, value);
+            }
+        }
+
+        void check(KeyedProcessFunction<RoutingKey<K>, Envelope<T, K>, R>.Context c) {
+            if (!checked || n == 0) {
+                return;
+            }
+            ResultCheck rc = new ResultCheck();
+            rc.key = codec.id(key.key);
+            rc.start = (authoritative ? o.outShadowFrom : o.inShadowFrom) + horizon;
+            rc.end = authoritative ? o.ownedUntil : o.ownedFrom;
+            rc.compareAt = rc.end - 1;
+            rc.shadow = !authoritative;
+            rc.keyGroup = key.keyGroup;
+            rc.checksum = sum;
+            rc.results = n;
+            rc.additive = true;
+            c.output(checkTag, rc);
+        }
+    }
+
+    private KeyedProcessFunction<K, T, R>.Context userContext(
+            KeyedProcessFunction<RoutingKey<K>, Envelope<T, K>, R>.Context ctx, Outputs outputs) {
+        return user.new Context() {
+            @Override
+            public Long timestamp() {
+                return ctx.timestamp();
+            }
+
+            @Override
+            public TimerService timerService() {
+                return ctx.timerService();
+            }
+
+            @Override
+            public <X> void output(OutputTag<X> outputTag, X value) {
+                outputs.output(outputTag, value);
+            }
+
+            @Override
+            public K getCurrentKey() {
+                return ctx.getCurrentKey().key;
+            }
+        };
+    }
+
+    private KeyedProcessFunction<K, T, R>.OnTimerContext userTimerContext(
+            KeyedProcessFunction<RoutingKey<K>, Envelope<T, K>, R>.OnTimerContext ctx, Outputs outputs) {
+        return user.new OnTimerContext() {
+            @Override
+            public Long timestamp() {
+                return ctx.timestamp();
+            }
+
+            @Override
+            public TimerService timerService() {
+                return ctx.timerService();
+            }
+
+            @Override
+            public <X> void output(OutputTag<X> outputTag, X value) {
+                outputs.output(outputTag, value);
+            }
+
+            @Override
+            public TimeDomain timeDomain() {
+                return ctx.timeDomain();
+            }
+
+            @Override
+            public K getCurrentKey() {
+                return ctx.getCurrentKey().key;
+            }
+        };
+    }
+}

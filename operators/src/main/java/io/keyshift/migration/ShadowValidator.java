@@ -1,0 +1,133 @@
+package io.keyshift.migration;
+
+import io.keyshift.avro.ValidationOutcome;
+import io.keyshift.avro.ValidationReport;
+import io.keyshift.config.AvroTrust;
+import io.keyshift.metrics.KeyshiftMetrics;
+
+import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.api.common.state.MapState;
+import org.apache.flink.api.common.state.MapStateDescriptor;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.metrics.Counter;
+import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
+import org.apache.flink.util.Collector;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Compares a shadow's results with the primary's, per key and window (or interval of a keyed process function's
+ * shadow phase), and emits a {@link ValidationReport}: MATCH, MISMATCH (checksums differ), MISSING_PRIMARY (only the
+ * shadow produced results), MISSING_SHADOW (only the primary did). Keyed by the key's id; only checks of migrating
+ * keys reach it, so it sees a few records per migration.
+ *
+ * <p>Both sides of a check are complete when this operator's watermark passes the check's {@code compareAt} (every
+ * keyed subtask has fired the window, late firings within the allowed lateness included); a later check of the same
+ * side replaces the earlier (window firings) or adds to it (a function's outputs). State: one small entry per pending
+ * (key, window), cleared by its timer. Metrics {@code keyshiftValidationMatches/Mismatches}.
+ */
+public final class ShadowValidator extends KeyedProcessFunction<String, ResultCheck, ValidationReport> {
+    static {
+        AvroTrust.install();
+    }
+
+    private static final long serialVersionUID = 1L;
+
+    private transient MapState<String, Pending> pending;
+    private transient Counter matches;
+    private transient Counter mismatches;
+
+    /** The two sides of one (key, window) so far. Flink POJO. */
+    public static class Pending {
+        public long start;
+        public long end;
+        public long compareAt;
+        public boolean hasPrimary;
+        public long primaryChecksum;
+        public int primaryResults;
+        public int primaryKeyGroup = -1;
+        public boolean hasShadow;
+        public long shadowChecksum;
+        public int shadowResults;
+        public int shadowKeyGroup = -1;
+
+        public Pending() {}
+    }
+
+    @Override
+    public void open(OpenContext openContext) {
+        pending = getRuntimeContext().getMapState(
+                new MapStateDescriptor<>("pending-checks", Types.STRING, TypeInformation.of(Pending.class)));
+        matches = getRuntimeContext().getMetricGroup().counter(KeyshiftMetrics.VALIDATION_MATCHES);
+        mismatches = getRuntimeContext().getMetricGroup().counter(KeyshiftMetrics.VALIDATION_MISMATCHES);
+    }
+
+    @Override
+    public void processElement(ResultCheck c, Context ctx, Collector<ValidationReport> out) throws Exception {
+        String id = c.start + "," + c.end;
+        Pending p = pending.get(id);
+        if (p == null) {
+            p = new Pending();
+            p.start = c.start;
+            p.end = c.end;
+            p.compareAt = c.compareAt;
+            ctx.timerService().registerEventTimeTimer(c.compareAt);
+        }
+        if (c.shadow) {
+            p.shadowChecksum = c.additive && p.hasShadow ? p.shadowChecksum + c.checksum : c.checksum;
+            p.shadowResults = c.additive && p.hasShadow ? p.shadowResults + c.results : c.results;
+            p.shadowKeyGroup = c.keyGroup;
+            p.hasShadow = true;
+        } else {
+            p.primaryChecksum = c.additive && p.hasPrimary ? p.primaryChecksum + c.checksum : c.checksum;
+            p.primaryResults = c.additive && p.hasPrimary ? p.primaryResults + c.results : c.results;
+            p.primaryKeyGroup = c.keyGroup;
+            p.hasPrimary = true;
+        }
+        pending.put(id, p);
+    }
+
+    @Override
+    public void onTimer(long timestamp, OnTimerContext ctx, Collector<ValidationReport> out) throws Exception {
+        List<String> due = new ArrayList<>();
+        for (Map.Entry<String, Pending> e : pending.entries()) {
+            if (e.getValue().compareAt <= timestamp) {
+                due.add(e.getKey());
+            }
+        }
+        due.sort(String::compareTo);
+        for (String id : due) {
+            Pending p = pending.get(id);
+            pending.remove(id);
+            ValidationOutcome outcome;
+            if (!p.hasPrimary) {
+                outcome = ValidationOutcome.MISSING_PRIMARY;
+            } else if (!p.hasShadow) {
+                outcome = ValidationOutcome.MISSING_SHADOW;
+            } else {
+                outcome = p.primaryChecksum == p.shadowChecksum && p.primaryResults == p.shadowResults
+                        ? ValidationOutcome.MATCH : ValidationOutcome.MISMATCH;
+            }
+            if (outcome == ValidationOutcome.MATCH) {
+                matches.inc();
+            } else {
+                mismatches.inc();
+            }
+            out.collect(ValidationReport.newBuilder()
+                    .setKey(ctx.getCurrentKey())
+                    .setWindowStart(p.start)
+                    .setWindowEnd(p.end)
+                    .setPrimaryKeyGroup(p.primaryKeyGroup)
+                    .setShadowKeyGroup(p.shadowKeyGroup)
+                    .setPrimaryChecksum(p.primaryChecksum)
+                    .setShadowChecksum(p.shadowChecksum)
+                    .setOutcome(outcome)
+                    .setPrimaryResults(p.primaryResults)
+                    .setShadowResults(p.shadowResults)
+                    .build());
+        }
+    }
+}

@@ -1,0 +1,77 @@
+package io.keyshift.plan;
+
+import io.keyshift.avro.RoutingPlan;
+import io.keyshift.config.AvroTrust;
+
+import org.apache.avro.io.BinaryDecoder;
+import org.apache.avro.io.BinaryEncoder;
+import org.apache.avro.io.DecoderFactory;
+import org.apache.avro.io.EncoderFactory;
+import org.apache.avro.specific.SpecificDatumReader;
+import org.apache.avro.specific.SpecificDatumWriter;
+import org.apache.flink.runtime.operators.coordination.OperatorEvent;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+
+/**
+ * A routing-plan version on its way from the planner to the routers through their operator coordinators (see
+ * {@link PlanChannel}): the plan in Avro's binary encoding.
+ */
+public final class PlanEvent implements OperatorEvent {
+    private static final long serialVersionUID = 1L;
+
+    private final byte[] plan;
+
+    private PlanEvent(byte[] plan) {
+        this.plan = plan;
+    }
+
+    public static PlanEvent of(RoutingPlan plan) {
+        return new PlanEvent(encode(plan));
+    }
+
+    public RoutingPlan plan() {
+        return decode(plan);
+    }
+
+    /** The plan's Avro binary encoding. */
+    public byte[] bytes() {
+        return plan;
+    }
+
+    /** An event of an already encoded plan. */
+    public static PlanEvent ofBytes(byte[] plan) {
+        return new PlanEvent(plan);
+    }
+
+    /** The plan's Avro binary encoding. */
+    public static byte[] encode(RoutingPlan plan) {
+        try {
+            ByteArrayOutputStream out = new ByteArrayOutputStream(256);
+            BinaryEncoder enc = EncoderFactory.get().binaryEncoder(out, null);
+            new SpecificDatumWriter<>(RoutingPlan.class).write(plan, enc);
+            enc.flush();
+            return out.toByteArray();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Reads a plan written by {@link #encode}. */
+    public static RoutingPlan decode(byte[] bytes) {
+        AvroTrust.install();
+        try {
+            BinaryDecoder dec = DecoderFactory.get().binaryDecoder(bytes, null);
+            return new SpecificDatumReader<>(RoutingPlan.class).read(null, dec);
+        } catch (IOException e) {
+            throw new UncheckedIOException("corrupt routing plan event", e);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "PlanEvent{" + plan.length + " bytes}";
+    }
+}

@@ -1,0 +1,139 @@
+package io.keyshift.route;
+
+import org.apache.flink.api.common.serialization.SerializerConfig;
+import org.apache.flink.api.common.typeinfo.BasicTypeInfo;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.common.typeutils.TypeSerializer;
+import org.apache.flink.core.memory.DataInputDeserializer;
+import org.apache.flink.core.memory.DataOutputSerializer;
+
+import java.io.IOException;
+import java.io.Serializable;
+import java.io.UncheckedIOException;
+import java.util.Base64;
+
+/**
+ * The id of a user key in keyshift's control path (samples, forecasts, plans, validation reports): a String that
+ * names the key exactly and can be turned back into it. The control path is type-agnostic Avro; only the router,
+ * which looks plans up per record, turns ids back into keys (once per plan version).
+ *
+ * <ul>
+ *   <li>String keys: the key itself;</li>
+ *   <li>Integer, Long, Short, Byte keys: decimal ({@code Long.toString});</li>
+ *   <li>any other key type: Base64 (RFC 4648, no padding) of the key's serialized form under its own Flink
+ *       serializer, which is deterministic for Flink's serializers of POJOs, tuples, rows and Avro records.</li>
+ * </ul>
+ *
+ * @param <K> the user key type
+ */
+public abstract class KeyCodec<K> implements Serializable {
+    private static final long serialVersionUID = 1L;
+
+    /** The id of {@code key}; never null. */
+    public abstract String id(K key);
+
+    /** The key of {@code id}; IllegalArgumentException if {@code id} is not an id of this codec. */
+    public abstract K key(String id);
+
+    /** The codec for keys of {@code type} (serializers from {@code config} for types other than strings and numbers). */
+    @SuppressWarnings("unchecked")
+    public static <K> KeyCodec<K> forType(TypeInformation<K> type, SerializerConfig config) {
+        if (type.equals(BasicTypeInfo.STRING_TYPE_INFO)) {
+            return (KeyCodec<K>) new StringCodec();
+        }
+        if (type.equals(BasicTypeInfo.LONG_TYPE_INFO)) {
+            return (KeyCodec<K>) new IntegralCodec<>(Long::valueOf);
+        }
+        if (type.equals(BasicTypeInfo.INT_TYPE_INFO)) {
+            return (KeyCodec<K>) new IntegralCodec<>(Integer::valueOf);
+        }
+        if (type.equals(BasicTypeInfo.SHORT_TYPE_INFO)) {
+            return (KeyCodec<K>) new IntegralCodec<>(Short::valueOf);
+        }
+        if (type.equals(BasicTypeInfo.BYTE_TYPE_INFO)) {
+            return (KeyCodec<K>) new IntegralCodec<>(Byte::valueOf);
+        }
+        return new SerializedCodec<>(type.createSerializer(config));
+    }
+
+    private static final class StringCodec extends KeyCodec<String> {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        public String id(String key) {
+            return key;
+        }
+
+        @Override
+        public String key(String id) {
+            return id;
+        }
+    }
+
+    /** Parses a decimal id; the function is serializable. */
+    interface Parser<N> extends Serializable {
+        N parse(String s);
+    }
+
+    private static final class IntegralCodec<N extends Number> extends KeyCodec<N> {
+        private static final long serialVersionUID = 1L;
+        private final Parser<N> parser;
+
+        IntegralCodec(Parser<N> parser) {
+            this.parser = parser;
+        }
+
+        @Override
+        public String id(N key) {
+            return Long.toString(key.longValue());
+        }
+
+        @Override
+        public N key(String id) {
+            try {
+                return parser.parse(id);
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("not a numeric key id: '" + id + "'", e);
+            }
+        }
+    }
+
+    private static final class SerializedCodec<K> extends KeyCodec<K> {
+        private static final long serialVersionUID = 1L;
+        private final TypeSerializer<K> serializer;
+        private transient DataOutputSerializer buffer;
+
+        SerializedCodec(TypeSerializer<K> serializer) {
+            this.serializer = serializer;
+        }
+
+        @Override
+        public String id(K key) {
+            if (buffer == null) {
+                buffer = new DataOutputSerializer(64);
+            }
+            buffer.clear();
+            try {
+                serializer.serialize(key, buffer);
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot serialize key " + key, e);
+            }
+            return Base64.getEncoder().withoutPadding().encodeToString(buffer.getCopyOfBuffer());
+        }
+
+        @Override
+        public K key(String id) {
+            byte[] bytes;
+            try {
+                bytes = Base64.getDecoder().decode(id);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("not a serialized key id: '" + id + "'", e);
+            }
+            try {
+                return serializer.deserialize(new DataInputDeserializer(bytes));
+            } catch (IOException e) {
+                throw new IllegalArgumentException("cannot read key id '" + id + "' with " + serializer, e);
+            }
+        }
+    }
+}

@@ -1,0 +1,560 @@
+package io.keyshift.route;
+
+import io.keyshift.avro.KeyLoadSample;
+import io.keyshift.avro.Migration;
+import io.keyshift.avro.RouteEntry;
+import io.keyshift.avro.RoutingPlan;
+import io.keyshift.avro.WindowLoad;
+import io.keyshift.avro.WindowSample;
+import io.keyshift.config.AvroTrust;
+import io.keyshift.metrics.KeyshiftMetrics;
+import io.keyshift.plan.PlanEvent;
+import io.keyshift.profiler.KeySampler;
+
+import org.apache.flink.api.common.operators.MailboxExecutor;
+import org.apache.flink.api.common.state.ListState;
+import org.apache.flink.api.common.state.ListStateDescriptor;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.api.java.functions.KeySelector;
+import org.apache.flink.api.java.tuple.Tuple2;
+import org.apache.flink.api.java.typeutils.TupleTypeInfo;
+import org.apache.flink.formats.avro.typeutils.AvroTypeInfo;
+import org.apache.flink.metrics.Counter;
+import org.apache.flink.runtime.operators.coordination.OperatorEvent;
+import org.apache.flink.runtime.operators.coordination.OperatorEventHandler;
+import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
+import org.apache.flink.runtime.state.StateInitializationContext;
+import org.apache.flink.runtime.state.StateSnapshotContext;
+import org.apache.flink.streaming.api.operators.AbstractStreamOperator;
+import org.apache.flink.streaming.api.operators.OneInputStreamOperator;
+import org.apache.flink.streaming.api.watermark.Watermark;
+import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
+import org.apache.flink.streaming.runtime.tasks.mailbox.TaskMailbox;
+import org.apache.flink.streaming.runtime.watermarkstatus.WatermarkStatus;
+import org.apache.flink.util.OutputTag;
+
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+
+/**
+ * The dynamic partitioner's first half, chained to the user's stream: samples every record's key (a
+ * {@link KeySampler} per planning window) and stamps it with its {@link RoutingKey} under the routing plan whose
+ * lease covers the record's event time, writing a second, SHADOW copy while its key migrates. The keyed stage behind
+ * it is {@code keyBy(Envelope::routingKey)}.
+ *
+ * <p><b>Plans arrive as operator events</b> ({@link PlanEvent}, through {@link RouterCoordinator}), so the router is a
+ * one-input operator that Flink chains to the user's stream: no extra exchange per record. A record whose event time
+ * the current lease does not cover waits, in checkpointed operator state, until a plan extends the lease; the route
+ * of every record therefore depends only on the input, never on when a plan arrived. The output watermark is the
+ * input watermark held back at the lease ({@code min(input, validUntil - 1)}), so a record that waited is never late
+ * when it is released.
+ *
+ * <p><b>Reports</b> go to the side output {@code samples}, for the profiler (parallelism 1): a window's key sample
+ * once the input watermark passes the window's end; a window's routed copies per key group (the keyed stage's load)
+ * once the output watermark passes it; and the input and output watermarks, as data, whenever either crosses a
+ * window boundary (the profiler cannot use Flink's watermark on that edge: it is held back at the lease).
+ *
+ * <p><b>Pacing</b>: beyond {@code maxWaiting} waiting records, once this subtask's input watermark has reached the
+ * lease end (so the profiler has everything it needs from it for the next plan), the router yields to the task's
+ * mailbox until a plan arrives instead of reading on, so the input backpressures and cannot run ahead of the plans
+ * (at a cold start, or catching up on a backlog). While it yields, checkpoints and plans are processed.
+ *
+ * <p><b>End of input</b>: {@link #finish()} waits (yielding to the mailbox) for the planner's final lease to +infinity
+ * and releases every waiting record. <b>Rescaling</b>: waiting records and open windows are redistributed (any subtask
+ * may route any record); the plan is kept in union list state, so every new subtask restores the newest version.
+ * Plans name key groups, never subtasks, so a restore with another parallelism keeps every key in the key group that
+ * holds its state. Memory: the waiting records (~40 bytes each plus the record), the sampler's open windows and
+ * {@code 16 x maxParallelism} bytes per open window of loads.
+ *
+ * @param <T> the user's record type
+ * @param <K> the user's key type
+ */
+public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<T, K>>
+        implements OneInputStreamOperator<T, Envelope<T, K>>, OperatorEventHandler {
+    static {
+        // before Flink restores this operator's state: an Avro serializer snapshot resolves keyshift's schema classes
+        // by name, and a job's own classloader (on a cluster) has a fresh, untrusting Avro
+        AvroTrust.install();
+    }
+
+    private static final long serialVersionUID = 1L;
+
+    /**
+     * Router settings.
+     *
+     * @param windowMillis planning window, ms, > 0
+     * @param maxParallelism key groups of the keyed stage
+     * @param parallelism parallelism of the keyed stage (for the per-target-subtask metrics)
+     * @param sketchSize the sampler's sketch size (power of 2 >= 8)
+     * @param samplingRate the sampler's rate, (0, 1]
+     * @param maxWaiting records waiting for a lease beyond which the router paces its input, >= 1
+     * @param processFunction the keyed stage is a keyed process function, whose state outlives windows: route to the
+     *                        plan's epochs and emit {@link Role#MIGRATE_OUT}/{@link Role#MIGRATE_IN} markers
+     */
+    public record Settings(long windowMillis, int maxParallelism, int parallelism, int sketchSize, double samplingRate,
+                           int maxWaiting, boolean processFunction) implements Serializable {
+        public Settings {
+            if (windowMillis <= 0 || maxParallelism < 1 || parallelism < 1 || parallelism > maxParallelism
+                    || maxWaiting < 1) {
+                throw new IllegalArgumentException("window > 0, 1 <= parallelism <= maxParallelism and maxWaiting >= 1 "
+                        + "required");
+            }
+        }
+    }
+
+    private final Settings s;
+    private final KeySelector<T, K> keySelector;
+    private final KeyCodec<K> codec;
+    private final TypeInformation<T> valueType;
+    private final OutputTag<KeyLoadSample> sampleTag;
+
+    private transient KeyGroupHashTable hashTable;
+    private transient KeySampler<K> sampler;
+    private transient RoutingTable<K> routing;
+    private transient RoutingPlan currentPlan;
+    private transient WaitingRecords<T> waiting;
+    private transient TreeMap<Long, long[][]> loads;
+    private transient long lastLoadWindow;
+    private transient long[][] lastLoad;
+    private transient RoutingTable.Route route;
+    private transient StreamRecord<Envelope<T, K>> reuse;
+    private transient long spread;
+    private transient long inputWatermark;
+    private transient long outputWatermark;
+    private transient long firstWindowEnd;
+    private transient boolean inputIdle;
+    private transient boolean forwardedIdle;
+    private transient long reportedInputWindow;
+    private transient long reportedOutputWindow;
+    private transient boolean reportedIdle;
+    private transient int subtask;
+    private transient int subtasks;
+    private transient int[] subtaskOfKeyGroup;
+    private transient MailboxExecutor mailbox;
+
+    private transient ListState<Tuple2<Long, T>> waitingState;
+    private transient ListState<RoutingPlan> planState;
+    private transient ListState<KeyLoadSample> openState;
+
+    private transient Counter primaryCopies;
+    private transient Counter shadowCopies;
+    private transient Counter pacedRecords;
+    private transient Counter[] routedTo;
+
+    /**
+     * @param keySelector the user's key selector (deterministic; its key's hashCode deterministic across JVMs)
+     * @param codec ids of keys in plans and samples
+     * @param valueType the user's record type (for the waiting records' state)
+     * @param sampleTag side output of the reports to the profiler
+     */
+    public KeyshiftRouter(Settings settings, KeySelector<T, K> keySelector, KeyCodec<K> codec,
+                          TypeInformation<T> valueType, OutputTag<KeyLoadSample> sampleTag) {
+        this.s = settings;
+        this.keySelector = keySelector;
+        this.codec = codec;
+        this.valueType = valueType;
+        this.sampleTag = sampleTag;
+    }
+
+    @Override
+    public void initializeState(StateInitializationContext context) throws Exception {
+        super.initializeState(context);
+        subtask = getRuntimeContext().getTaskInfo().getIndexOfThisSubtask();
+        subtasks = getRuntimeContext().getTaskInfo().getNumberOfParallelSubtasks();
+        hashTable = KeyGroupHashTable.forMaxParallelism(s.maxParallelism());
+        sampler = new KeySampler<>(s.windowMillis(), s.sketchSize(), s.samplingRate(), s.maxParallelism(), codec,
+                subtask);
+        routing = RoutingTable.empty();
+        waiting = new WaitingRecords<>();
+        loads = new TreeMap<>();
+        lastLoadWindow = Long.MIN_VALUE;
+        route = new RoutingTable.Route();
+        reuse = new StreamRecord<>(null);
+        inputWatermark = Long.MIN_VALUE;
+        outputWatermark = Long.MIN_VALUE;
+        firstWindowEnd = Long.MAX_VALUE;
+        reportedInputWindow = Long.MIN_VALUE;
+        reportedOutputWindow = Long.MIN_VALUE;
+        waitingState = context.getOperatorStateStore().getListState(new ListStateDescriptor<>("waiting-records",
+                new TupleTypeInfo<>(Types.LONG, valueType)));
+        planState = context.getOperatorStateStore()
+                .getUnionListState(new ListStateDescriptor<>("routing-plan", new AvroTypeInfo<>(RoutingPlan.class)));
+        openState = context.getOperatorStateStore()
+                .getListState(new ListStateDescriptor<>("open-windows", new AvroTypeInfo<>(KeyLoadSample.class)));
+        if (context.isRestored()) {
+            for (RoutingPlan p : planState.get()) {
+                if (currentPlan == null || p.getVersion() > currentPlan.getVersion()) {
+                    currentPlan = p;
+                }
+            }
+            if (currentPlan != null) {
+                routing = RoutingTable.of(currentPlan, codec, s.processFunction());
+            }
+            for (Tuple2<Long, T> w : waitingState.get()) {
+                waiting.add(w.f0, w.f1);
+            }
+            for (KeyLoadSample r : openState.get()) {
+                if (r.getWindow() != null) {
+                    sampler.restore(r.getWindow());
+                    firstWindowEnd = Math.min(firstWindowEnd, r.getWindow().getWindowEnd());
+                }
+                if (r.getLoad() != null) {
+                    long[][] l = loadOf(r.getLoad().getWindowStart());
+                    add(l[0], r.getLoad().getRoutedKeyGroupCounts());
+                    add(l[1], r.getLoad().getShadowKeyGroupCounts());
+                }
+            }
+        }
+    }
+
+    private static void add(long[] into, List<Long> counts) {
+        for (int i = 0; i < Math.min(into.length, counts.size()); i++) {
+            into[i] += counts.get(i);
+        }
+    }
+
+    @Override
+    public void open() throws Exception {
+        super.open();
+        mailbox = getContainingTask().getMailboxExecutorFactory().createExecutor(TaskMailbox.MIN_PRIORITY);
+        primaryCopies = getMetricGroup().counter(KeyshiftMetrics.ROUTER_PRIMARY_RECORDS);
+        shadowCopies = getMetricGroup().counter(KeyshiftMetrics.ROUTER_SHADOW_RECORDS);
+        pacedRecords = getMetricGroup().counter(KeyshiftMetrics.ROUTER_PACED_RECORDS);
+        getMetricGroup().gauge(KeyshiftMetrics.ROUTER_WAITING_RECORDS, () -> waiting.size());
+        getMetricGroup().gauge(KeyshiftMetrics.ROUTER_SHADOW_OVERHEAD,
+                () -> primaryCopies.getCount() == 0 ? 0.0 : (double) shadowCopies.getCount() / primaryCopies.getCount());
+        getMetricGroup().gauge(KeyshiftMetrics.ROUTER_PLAN_VERSION, () -> routing.version());
+        getMetricGroup().gauge(KeyshiftMetrics.ROUTER_TABLE_ENTRIES, () -> routing.size());
+        subtaskOfKeyGroup = new int[s.maxParallelism()];
+        for (int g = 0; g < s.maxParallelism(); g++) {
+            subtaskOfKeyGroup[g] = KeyGroupRangeAssignment.computeOperatorIndexForKeyGroup(s.maxParallelism(),
+                    s.parallelism(), g);
+        }
+        routedTo = new Counter[s.parallelism()];
+        for (int i = 0; i < routedTo.length; i++) {
+            routedTo[i] = getMetricGroup().addGroup(KeyshiftMetrics.TARGET_SUBTASK_GROUP, Integer.toString(i))
+                    .counter(KeyshiftMetrics.ROUTER_ROUTED_RECORDS);
+        }
+    }
+
+    @Override
+    public void processElement(StreamRecord<T> element) throws Exception {
+        if (!element.hasTimestamp()) {
+            throw new IllegalStateException("keyshift routes records by event time, but a record has no timestamp: "
+                    + "give the stream in front of Keyshift.keyBy timestamps and watermarks "
+                    + "(DataStream#assignTimestampsAndWatermarks, or a source with a WatermarkStrategy)");
+        }
+        T value = element.getValue();
+        long t = element.getTimestamp();
+        K key = key(value);
+        int natural = KeyGroupRangeAssignment.assignToKeyGroup(key, s.maxParallelism());
+        sampler.add(key, natural, t);
+        if (firstWindowEnd == Long.MAX_VALUE) {
+            firstWindowEnd = KeySampler.windowStart(t, s.windowMillis()) + s.windowMillis();
+        }
+        if (routing.covers(t)) {
+            emit(key, natural, value, t);
+            return;
+        }
+        waiting.add(t, value);
+        if (waiting.size() > s.maxWaiting() && mayWait()) {
+            pacedRecords.inc();
+            while (waiting.size() > s.maxWaiting() && mayWait()) {
+                // processes plans (operator events), checkpoints and timers until a plan extends the lease
+                mailbox.yield();
+            }
+        }
+    }
+
+    /**
+     * True if this subtask has reported everything the next plan needs from it (its input watermark reached the
+     * lease end, or, before the first plan, the end of the first window it saw), so waiting cannot deadlock.
+     */
+    private boolean mayWait() {
+        long needed = currentPlan != null ? routing.validUntil() : firstWindowEnd;
+        return needed != Long.MAX_VALUE && inputWatermark >= needed - 1;
+    }
+
+    private K key(T value) throws Exception {
+        K key = keySelector.getKey(value);
+        if (key == null) {
+            throw new NullPointerException("the key selector of Keyshift.keyBy returned null for " + value);
+        }
+        return key;
+    }
+
+    private void emit(K key, int natural, T value, long t) {
+        if (forwardedIdle) {
+            forwardedIdle = false;
+            output.emitWatermarkStatus(WatermarkStatus.ACTIVE);
+        }
+        routing.route(key, t, natural, spread++, route);
+        long[][] load = loadOf(KeySampler.windowStart(t, s.windowMillis()));
+        Envelope<T, K> primary = route.role == Role.MIGRATING
+                ? new Envelope<>(RoutingKey.of(key, route.primary, route.primaryEpoch, hashTable), value, Role.MIGRATING,
+                        route.shadowFrom, route.switchAt)
+                : Envelope.of(RoutingKey.of(key, route.primary, route.primaryEpoch, hashTable), value, route.role);
+        output.collect(reuse.replace(primary, t));
+        load[0][route.primary]++;
+        primaryCopies.inc();
+        routedTo[subtaskOfKeyGroup[route.primary]].inc();
+        if (route.shadow >= 0) {
+            output.collect(reuse.replace(new Envelope<>(RoutingKey.of(key, route.shadow, route.shadowEpoch, hashTable),
+                    value, Role.SHADOW, route.shadowFrom, route.switchAt), t));
+            load[1][route.shadow]++;
+            shadowCopies.inc();
+        }
+    }
+
+    private long[][] loadOf(long windowStart) {
+        if (windowStart == lastLoadWindow) {
+            return lastLoad;
+        }
+        long[][] l = loads.computeIfAbsent(windowStart, w -> new long[2][s.maxParallelism()]);
+        lastLoadWindow = windowStart;
+        lastLoad = l;
+        return l;
+    }
+
+    @Override
+    public void processWatermark(Watermark mark) throws Exception {
+        if (mark.getTimestamp() <= inputWatermark) {
+            return;
+        }
+        inputWatermark = mark.getTimestamp();
+        for (WindowSample w : sampler.closeUpTo(inputWatermark)) {
+            // several windows may close at once: each report claims progress only up to its own window, so the
+            // profiler does not close the next window before its sample (the next report) has arrived
+            report(w, null, Math.min(inputWatermark, w.getWindowEnd() - 1), outputWatermark);
+        }
+        advanceOutput();
+        reportProgress();
+    }
+
+    @Override
+    public void processWatermarkStatus(WatermarkStatus status) throws Exception {
+        inputIdle = status.isIdle();
+        if (inputIdle) {
+            forwardIdleIfDrained();
+        } else if (forwardedIdle) {
+            forwardedIdle = false;
+            output.emitWatermarkStatus(WatermarkStatus.ACTIVE);
+        }
+        reportProgress();
+    }
+
+    private void forwardIdleIfDrained() {
+        if (inputIdle && !forwardedIdle && waiting.isEmpty()) {
+            forwardedIdle = true;
+            output.emitWatermarkStatus(WatermarkStatus.IDLE);
+        }
+    }
+
+    @Override
+    public void handleOperatorEvent(OperatorEvent event) {
+        if (event instanceof PlanEvent p) {
+            try {
+                apply(p.plan());
+            } catch (Exception e) {
+                throw new IllegalStateException("keyshift router could not apply a routing plan", e);
+            }
+        }
+    }
+
+    /** Applies a newer plan: markers for new migrations, then release what its lease covers. */
+    void apply(RoutingPlan plan) throws Exception {
+        if (currentPlan != null && plan.getVersion() <= currentPlan.getVersion()) {
+            return;
+        }
+        if (plan.getMaxParallelism() != s.maxParallelism()) {
+            throw new IllegalStateException("Routing plan " + plan.getVersion() + " was made for maxParallelism "
+                    + plan.getMaxParallelism() + " but this keyed stage has " + s.maxParallelism()
+                    + "; set pipeline.max-parallelism (or keyshift.max-parallelism) to the same value everywhere");
+        }
+        RoutingTable<K> next = RoutingTable.of(plan, codec, s.processFunction());
+        if (s.processFunction()) {
+            emitMarkers(currentPlan, plan);
+        }
+        currentPlan = plan;
+        routing = next;
+        waiting.releaseBefore(routing.validUntil(), (t, v) -> {
+            K key = key(v);
+            emit(key, KeyGroupRangeAssignment.assignToKeyGroup(key, s.maxParallelism()), v, t);
+        });
+        advanceOutput();
+        reportProgress();
+        forwardIdleIfDrained();
+    }
+
+    /**
+     * Tells the keyed stage about every migration of {@code next} that {@code previous} did not have: MIGRATE_OUT to
+     * the old owner, MIGRATE_IN to the new one, stamped T0. One router subtask (by the key id's hash) emits a key's
+     * markers; T0 is at or after the previous lease's end, beyond this router's output watermark, so the markers
+     * reach the keyed stage before its watermark passes T0.
+     */
+    private void emitMarkers(RoutingPlan previous, RoutingPlan next) {
+        Set<String> known = new HashSet<>();
+        if (previous != null) {
+            for (RouteEntry e : previous.getEntries()) {
+                for (Migration m : migrations(e)) {
+                    known.add(e.getKey() + "@" + m.getPlannedInVersion());
+                }
+            }
+        }
+        for (RouteEntry e : next.getEntries()) {
+            if (Math.floorMod(e.getKey().hashCode(), subtasks) != subtask) {
+                continue;
+            }
+            for (Migration m : migrations(e)) {
+                if (!known.contains(e.getKey() + "@" + m.getPlannedInVersion())) {
+                    K key = codec.key(e.getKey());
+                    int from = m.getFromKeyGroup() >= 0 ? m.getFromKeyGroup() : e.getKeyGroup();
+                    int fromEpoch = (int) (m.getFromKeyGroup() >= 0 ? m.getFromEpoch() : e.getEpoch());
+                    output.collect(reuse.replace(new Envelope<>(RoutingKey.of(key, from, fromEpoch, hashTable), null,
+                            Role.MIGRATE_OUT, m.getShadowFrom(), m.getSwitchAt()), m.getShadowFrom()));
+                    output.collect(reuse.replace(new Envelope<>(RoutingKey.of(key, m.getToKeyGroup(),
+                            (int) m.getPlannedInVersion(), hashTable), null, Role.MIGRATE_IN, m.getShadowFrom(),
+                            m.getSwitchAt()), m.getShadowFrom()));
+                }
+            }
+        }
+    }
+
+    private static List<Migration> migrations(RouteEntry e) {
+        List<Migration> out = new ArrayList<>(e.getRetired() == null ? List.of() : e.getRetired());
+        if (e.getMigration() != null) {
+            out.add(e.getMigration());
+        }
+        return out;
+    }
+
+    /** Emits the output watermark: the input watermark held back at the lease (and before any waiting record). */
+    private void advanceOutput() {
+        long target = routing.validUntil() == Long.MIN_VALUE ? Long.MIN_VALUE
+                : Math.min(inputWatermark, routing.validUntil() - 1);
+        if (!waiting.isEmpty()) {
+            target = Math.min(target, waiting.firstTimestamp() - 1);
+        }
+        if (target <= outputWatermark) {
+            return;
+        }
+        outputWatermark = target;
+        while (!loads.isEmpty() && loads.firstKey() + s.windowMillis() - 1 <= outputWatermark) {
+            Map.Entry<Long, long[][]> first = loads.pollFirstEntry();
+            long end = first.getKey() + s.windowMillis();
+            report(null, load(first.getKey(), first.getValue()), inputWatermark, Math.min(outputWatermark, end - 1));
+        }
+        lastLoadWindow = Long.MIN_VALUE;
+        output.emitWatermark(new Watermark(outputWatermark));
+    }
+
+    private WindowLoad load(long start, long[][] counts) {
+        return WindowLoad.newBuilder()
+                .setWindowStart(start)
+                .setWindowEnd(start + s.windowMillis())
+                .setParallelism(currentPlan != null ? currentPlan.getParallelism() : s.parallelism())
+                .setRoutedKeyGroupCounts(list(counts[0]))
+                .setShadowKeyGroupCounts(list(counts[1]))
+                .build();
+    }
+
+    private static List<Long> list(long[] a) {
+        List<Long> out = new ArrayList<>(a.length);
+        for (long v : a) {
+            out.add(v);
+        }
+        return out;
+    }
+
+    /** A progress report when a watermark crossed a window boundary or the idle status changed. */
+    private void reportProgress() {
+        if (windowIndex(inputWatermark) != reportedInputWindow || windowIndex(outputWatermark) != reportedOutputWindow
+                || inputIdle != reportedIdle) {
+            report(null, null, inputWatermark, outputWatermark);
+        }
+    }
+
+    private long windowIndex(long watermark) {
+        return watermark == Long.MAX_VALUE ? Long.MAX_VALUE
+                : watermark == Long.MIN_VALUE ? Long.MIN_VALUE : Math.floorDiv(watermark + 1, s.windowMillis());
+    }
+
+    /** Sends a report claiming progress {@code in} (input) and {@code out} (output watermark). */
+    private void report(WindowSample window, WindowLoad load, long in, long out) {
+        reportedInputWindow = windowIndex(in);
+        reportedOutputWindow = windowIndex(out);
+        reportedIdle = inputIdle;
+        KeyLoadSample r = KeyLoadSample.newBuilder()
+                .setSubtask(subtask)
+                .setSubtasks(subtasks)
+                .setWatermark(in)
+                .setOutputWatermark(out)
+                .setIdle(inputIdle)
+                .setMaxParallelism(s.maxParallelism())
+                .setWindow(window)
+                .setLoad(load)
+                .build();
+        output.collect(sampleTag, new StreamRecord<>(r, Math.max(0L, Math.min(in, Long.MAX_VALUE - 1))));
+    }
+
+    @Override
+    public void snapshotState(StateSnapshotContext context) throws Exception {
+        super.snapshotState(context);
+        List<Tuple2<Long, T>> w = new ArrayList<>(waiting.size());
+        for (WaitingRecords.Waiting<T> x : waiting.toList()) {
+            w.add(Tuple2.of(x.timestamp(), x.value()));
+        }
+        waitingState.update(w);
+        if (currentPlan != null) {
+            planState.update(List.of(currentPlan));
+        } else {
+            planState.clear();
+        }
+        List<KeyLoadSample> open = new ArrayList<>();
+        for (WindowSample ws : sampler.snapshot()) {
+            open.add(stateRecord(ws, null));
+        }
+        for (Map.Entry<Long, long[][]> e : loads.entrySet()) {
+            open.add(stateRecord(null, load(e.getKey(), e.getValue())));
+        }
+        openState.update(open);
+    }
+
+    private KeyLoadSample stateRecord(WindowSample window, WindowLoad load) {
+        return KeyLoadSample.newBuilder().setSubtask(subtask).setSubtasks(subtasks).setWatermark(Long.MIN_VALUE)
+                .setOutputWatermark(Long.MIN_VALUE).setIdle(false).setMaxParallelism(s.maxParallelism())
+                .setWindow(window).setLoad(load).build();
+    }
+
+    /** Waits (processing plans, checkpoints and timers) for the planner's final lease, then releases everything. */
+    @Override
+    public void finish() throws Exception {
+        if (inputWatermark != Long.MAX_VALUE) {
+            processWatermark(Watermark.MAX_WATERMARK);
+        }
+        while (routing.validUntil() != Long.MAX_VALUE || !waiting.isEmpty()) {
+            mailbox.yield();
+        }
+        super.finish();
+    }
+
+    // --- for tests ---
+
+    int waitingRecords() {
+        return waiting.size();
+    }
+
+    long pacedRecords() {
+        return pacedRecords.getCount();
+    }
+
+    long outputWatermark() {
+        return outputWatermark;
+    }
+}

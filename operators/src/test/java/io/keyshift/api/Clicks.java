@@ -1,0 +1,61 @@
+package io.keyshift.api;
+
+import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+
+import java.time.Duration;
+
+/** A synthetic click stream for API tests: skewed users whose hot set moves through the day. */
+final class Clicks {
+    private Clicks() {}
+
+    /** A user's click. Flink POJO. */
+    public static class Click {
+        public String user;
+        public int userId;
+        public long ts;
+        public int bytes;
+
+        public Click() {}
+
+        Click(String user, int userId, long ts, int bytes) {
+            this.user = user;
+            this.userId = userId;
+            this.ts = ts;
+            this.bytes = bytes;
+        }
+    }
+
+    static final long HOUR = Duration.ofHours(1).toMillis();
+
+    /**
+     * {@code n} clicks over {@code days} days, in time order per source subtask: 300 users, a quarter of the clicks
+     * from a hot set of ten users that changes every six hours.
+     */
+    static DataStream<Click> stream(StreamExecutionEnvironment env, long n, double days) {
+        long span = (long) (days * 24 * HOUR);
+        return env.fromSequence(0, n - 1)
+                .map(i -> {
+                    long ts = i * span / n;
+                    long mix = mix(i);
+                    int user;
+                    if (Math.floorMod(mix, 4) == 0) {
+                        long block = ts / (6 * HOUR);
+                        user = (int) Math.floorMod(block * 37 + Math.floorMod(mix >>> 8, 10), 300);
+                    } else {
+                        user = (int) Math.floorMod(mix >>> 16, 300);
+                    }
+                    return new Click("user-" + user, user, ts, (int) Math.floorMod(mix >>> 32, 1000));
+                })
+                .returns(Click.class)
+                .assignTimestampsAndWatermarks(WatermarkStrategy.<Click>forBoundedOutOfOrderness(Duration.ofMinutes(1))
+                        .withTimestampAssigner((c, t) -> c.ts));
+    }
+
+    static long mix(long z) {
+        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+        return z ^ (z >>> 31);
+    }
+}

@@ -1,0 +1,265 @@
+package io.keyshift.api;
+
+import io.keyshift.avro.RoutingPlan;
+import io.keyshift.avro.ValidationOutcome;
+import io.keyshift.avro.ValidationReport;
+
+import org.apache.flink.api.common.functions.AggregateFunction;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.streaming.api.functions.windowing.ProcessWindowFunction;
+import org.apache.flink.api.common.state.MapState;
+import org.apache.flink.api.common.state.MapStateDescriptor;
+import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
+import org.apache.flink.streaming.api.windowing.assigners.EventTimeSessionWindows;
+import org.apache.flink.streaming.api.windowing.assigners.SlidingEventTimeWindows;
+import org.apache.flink.streaming.api.windowing.assigners.TumblingEventTimeWindows;
+import org.apache.flink.streaming.api.windowing.windows.TimeWindow;
+import org.apache.flink.util.CloseableIterator;
+import org.apache.flink.util.Collector;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.TreeMap;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** End-to-end (MiniCluster): the public API in front of a user's own record type and aggregate. */
+@Tag("end-to-end")
+class KeyshiftApiTest {
+
+    /** Bytes per user. */
+    static final class SumBytes implements AggregateFunction<Clicks.Click, long[], Long> {
+        @Override
+        public long[] createAccumulator() {
+            return new long[1];
+        }
+
+        @Override
+        public long[] add(Clicks.Click c, long[] acc) {
+            acc[0] += c.bytes;
+            return acc;
+        }
+
+        @Override
+        public Long getResult(long[] acc) {
+            return acc[0];
+        }
+
+        @Override
+        public long[] merge(long[] a, long[] b) {
+            return new long[] {a[0] + b[0]};
+        }
+    }
+
+    static final class Label extends ProcessWindowFunction<Long, String, String, TimeWindow> {
+        @Override
+        public void process(String user, Context ctx, Iterable<Long> sums, Collector<String> out) {
+            out.collect(user + "," + ctx.window().getStart() + "," + sums.iterator().next());
+        }
+    }
+
+    private static List<String> sorted(CloseableIterator<String> it) throws Exception {
+        List<String> out = new ArrayList<>();
+        it.forEachRemaining(out::add);
+        it.close();
+        out.sort(String::compareTo);
+        return out;
+    }
+
+    @Test
+    void aTumblingAggregateEqualsItsKeyByTwinAcrossMigrations() throws Exception {
+        StreamExecutionEnvironment twinEnv = StreamExecutionEnvironment.createLocalEnvironment(4);
+        List<String> twin = sorted(Clicks.stream(twinEnv, 200_000, 7)
+                .keyBy(c -> c.user, Types.STRING)
+                .window(TumblingEventTimeWindows.of(Duration.ofHours(1)))
+                .aggregate(new SumBytes(), new Label())
+                .executeAndCollect());
+
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(4);
+        Configuration conf = new Configuration();
+        conf.setString("keyshift.window", "1h");
+        KeyshiftStream<Clicks.Click, String> users = Keyshift.keyBy(Clicks.stream(env, 200_000, 7), c -> c.user,
+                Types.STRING).configure(conf);
+        DataStream<String> totals = users.window(TumblingEventTimeWindows.of(Duration.ofHours(1)))
+                .aggregate(new SumBytes(), new Label());
+        CloseableIterator<String> results = totals.collectAsync();
+        CloseableIterator<RoutingPlan> plans = users.plans().collectAsync();
+        CloseableIterator<ValidationReport> validation = users.validation().collectAsync();
+        env.execute("keyshift api test");
+        List<String> got = sorted(results);
+        List<RoutingPlan> planList = new ArrayList<>();
+        plans.forEachRemaining(planList::add);
+        List<ValidationReport> reports = new ArrayList<>();
+        validation.forEachRemaining(reports::add);
+
+        long migrations = planList.stream().mapToLong(RoutingPlan::getMigrationsStarted).sum();
+        TreeMap<ValidationOutcome, Integer> outcomes = new TreeMap<>();
+        reports.forEach(r -> outcomes.merge(r.getOutcome(), 1, Integer::sum));
+        System.out.printf("tumbling: %d results, %d plans, %d migrations, validation %s%n", got.size(),
+                planList.size(), migrations, outcomes);
+        assertThat(got).isEqualTo(twin);
+        assertThat(migrations).isGreaterThanOrEqualTo(20);
+        assertThat(outcomes).containsOnlyKeys(ValidationOutcome.MATCH);
+    }
+
+    /**
+     * A per-user rate alarm: every click sets an event-time timer ten minutes later, which reports how many of the
+     * user's clicks fell in the ten minutes before it (if at least three). State: click counts per minute of the last
+     * ten minutes (state horizon ten minutes).
+     */
+    static final class RateAlarm extends KeyedProcessFunction<Integer, Clicks.Click, String> {
+        static final long HORIZON = Duration.ofMinutes(10).toMillis();
+        private transient MapState<Long, Integer> perMinute;
+
+        @Override
+        public void open(OpenContext ctx) {
+            perMinute = getRuntimeContext().getMapState(new MapStateDescriptor<>("per-minute", Types.LONG, Types.INT));
+        }
+
+        @Override
+        public void processElement(Clicks.Click c, Context ctx, Collector<String> out) throws Exception {
+            if (!ctx.getCurrentKey().equals(c.userId)) {
+                throw new IllegalStateException("getCurrentKey() " + ctx.getCurrentKey() + " is not the click's user");
+            }
+            long minute = c.ts / 60_000;
+            Integer n = perMinute.get(minute);
+            perMinute.put(minute, n == null ? 1 : n + 1);
+            ctx.timerService().registerEventTimeTimer(c.ts + HORIZON);
+        }
+
+        @Override
+        public void onTimer(long ts, OnTimerContext ctx, Collector<String> out) throws Exception {
+            long from = (ts - HORIZON) / 60_000;
+            List<Long> old = new ArrayList<>();
+            int count = 0;
+            for (java.util.Map.Entry<Long, Integer> e : perMinute.entries()) {
+                if (e.getKey() < from) {
+                    old.add(e.getKey());
+                } else if (e.getKey() * 60_000 <= ts) {
+                    count += e.getValue();
+                }
+            }
+            for (long m : old) {
+                perMinute.remove(m);
+            }
+            if (count >= 3) {
+                out.collect(ctx.getCurrentKey() + "," + ts + "," + count);
+            }
+        }
+    }
+
+    @Test
+    void aKeyedProcessFunctionWithTimersEqualsItsKeyByTwinAcrossMigrations() throws Exception {
+        StreamExecutionEnvironment twinEnv = StreamExecutionEnvironment.createLocalEnvironment(4);
+        List<String> twin = sorted(Clicks.stream(twinEnv, 100_000, 4)
+                .keyBy(c -> c.userId, Types.INT)
+                .process(new RateAlarm())
+                .executeAndCollect());
+
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(4);
+        Configuration conf = new Configuration();
+        conf.setString("keyshift.window", "1h");
+        KeyshiftStream<Clicks.Click, Integer> users = Keyshift.keyBy(Clicks.stream(env, 100_000, 4), c -> c.userId,
+                Types.INT).configure(conf);
+        CloseableIterator<String> results = users.process(new RateAlarm(), Duration.ofMinutes(11)).collectAsync();
+        CloseableIterator<RoutingPlan> plans = users.plans().collectAsync();
+        CloseableIterator<ValidationReport> validation = users.validation().collectAsync();
+        env.execute("keyshift process test");
+        List<String> got = sorted(results);
+        long migrations = 0;
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        while (plans.hasNext()) {
+            RoutingPlan pl = plans.next();
+            migrations += pl.getMigrationsStarted();
+            for (io.keyshift.avro.RouteEntry e : pl.getEntries()) {
+                if (e.getKey().equals("114") && e.getMigration() != null && seen.add(e.getMigration().toString())) {
+                    System.out.println("MIG 114 v" + pl.getVersion() + " " + e.getMigration().getFromKeyGroup() + "->" + e.getMigration().getToKeyGroup() + " [" + e.getMigration().getShadowFrom() + "," + e.getMigration().getSwitchAt() + ")");
+                }
+            }
+        }
+        TreeMap<ValidationOutcome, Integer> outcomes = new TreeMap<>();
+        validation.forEachRemaining(r -> { outcomes.merge(r.getOutcome(), 1, Integer::sum); if (r.getOutcome() != ValidationOutcome.MATCH) System.out.println("VAL " + r); });
+        System.out.printf("process: %d results, %d migrations, validation %s%n", got.size(), migrations, outcomes);
+        List<String> missing = new ArrayList<>(twin);
+        missing.removeAll(got);
+        List<String> extra = new ArrayList<>(got);
+        extra.removeAll(twin);
+        System.out.println("missing " + missing.size() + " " + missing.stream().limit(5).toList() + " extra " + extra.size() + " " + extra.stream().limit(5).toList());
+        assertThat(got).isEqualTo(twin);
+        assertThat(migrations).isGreaterThanOrEqualTo(20);
+        assertThat(outcomes).containsOnlyKeys(ValidationOutcome.MATCH);
+    }
+
+    @Test
+    void aSlidingWindowWithLatenessAndAWindowFunctionEqualsItsKeyByTwin() throws Exception {
+        StreamExecutionEnvironment twinEnv = StreamExecutionEnvironment.createLocalEnvironment(4);
+        List<String> twin = sorted(Clicks.stream(twinEnv, 150_000, 5)
+                .keyBy(c -> c.user, Types.STRING)
+                .window(SlidingEventTimeWindows.of(Duration.ofMinutes(90), Duration.ofMinutes(30)))
+                .allowedLateness(Duration.ofMinutes(5))
+                .aggregate(new SumBytes(), new Label())
+                .executeAndCollect());
+
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(4);
+        Configuration conf = new Configuration();
+        conf.setString("keyshift.window", "30min");
+        KeyshiftStream<Clicks.Click, String> users = Keyshift.keyBy(Clicks.stream(env, 150_000, 5), c -> c.user,
+                Types.STRING).configure(conf);
+        CloseableIterator<String> results = users
+                .window(SlidingEventTimeWindows.of(Duration.ofMinutes(90), Duration.ofMinutes(30)))
+                .allowedLateness(Duration.ofMinutes(5))
+                .aggregate(new SumBytes(), new Label()).collectAsync();
+        CloseableIterator<RoutingPlan> plans = users.plans().collectAsync();
+        CloseableIterator<ValidationReport> validation = users.validation().collectAsync();
+        env.execute("keyshift sliding test");
+        List<String> got = sorted(results);
+        long migrations = 0;
+        while (plans.hasNext()) {
+            migrations += plans.next().getMigrationsStarted();
+        }
+        TreeMap<ValidationOutcome, Integer> outcomes = new TreeMap<>();
+        validation.forEachRemaining(r -> outcomes.merge(r.getOutcome(), 1, Integer::sum));
+        System.out.printf("sliding: %d results, %d migrations, validation %s%n", got.size(), migrations, outcomes);
+        assertThat(got).isEqualTo(twin);
+        assertThat(migrations).isGreaterThanOrEqualTo(20);
+        assertThat(outcomes).containsOnlyKeys(ValidationOutcome.MATCH);
+    }
+
+    @Test
+    void sessionWindowsAreRefusedWhenTheJobIsBuilt() {
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(2);
+        KeyshiftStream<Clicks.Click, String> users = Keyshift.keyBy(Clicks.stream(env, 10, 1), c -> c.user,
+                Types.STRING);
+        assertThatThrownBy(() -> users.window(EventTimeSessionWindows.withGap(Duration.ofMinutes(5))))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("session windows")
+                .hasMessageContaining("no bounded length");
+    }
+
+    @Test
+    void anUnknownOrBadOptionFailsNamingIt() {
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(2);
+        KeyshiftStream<Clicks.Click, String> users = Keyshift.keyBy(Clicks.stream(env, 10, 1), c -> c.user,
+                Types.STRING);
+        Configuration typo = new Configuration();
+        typo.setString("keyshift.plan.alfa", "0.2");
+        assertThatThrownBy(() -> users.configure(typo)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("keyshift.plan.alfa").hasMessageContaining("keyshift.plan.alpha");
+        Configuration negative = new Configuration();
+        negative.setString("keyshift.plan.alpha", "-1");
+        assertThatThrownBy(() -> users.configure(negative)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("keyshift.plan.alpha must be >= 0");
+        Configuration notANumber = new Configuration();
+        notANumber.setString("keyshift.profiler.sampling-rate", "often");
+        assertThatThrownBy(() -> users.configure(notANumber)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("keyshift.profiler.sampling-rate");
+    }
+}
