@@ -1,21 +1,23 @@
 package io.keyshift.bench;
 
+import io.keyshift.avro.KeyLoadSample;
 import io.keyshift.avro.Migration;
 import io.keyshift.avro.RouteEntry;
 import io.keyshift.avro.RoutingPlan;
-import io.keyshift.event.Event;
-import io.keyshift.profiler.KeySampler;
-import io.keyshift.route.DynamicRouter;
+import io.keyshift.plan.PlanEvent;
 import io.keyshift.route.Envelope;
+import io.keyshift.route.KeyCodec;
 import io.keyshift.route.KeyGroupHashTable;
-import io.keyshift.route.RetiredRoute;
-import io.keyshift.route.Role;
+import io.keyshift.route.KeyshiftRouter;
 import io.keyshift.route.RoutingKey;
-import io.keyshift.route.RoutingTable;
 
+import org.apache.flink.api.common.serialization.SerializerConfigImpl;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.formats.avro.typeutils.AvroTypeInfo;
 import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.util.OneInputStreamOperatorTestHarness;
+import org.apache.flink.util.OutputTag;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -29,35 +31,31 @@ import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
-import org.openjdk.jmh.infra.Blackhole;
 
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Per-record cost of keyshift's hot path, in ns per record (average time per operation; one operation = one record).
- * Every record carries a fresh copy of its key string, as after deserialization, so the key's hash is computed per
- * record as in a job.
+ * Per-record cost of keyshift's hot path, in ns per record (average time per operation; one operation = one record):
+ * the router operator ({@link KeyshiftRouter}, sampling and routing in one operator) in Flink's operator test
+ * harness, for a user record of a String key chosen among 10,000. Every record carries a fresh copy of its key string,
+ * as after deserialization, so the key's hash is computed per record as in a job. The harness's output queue is
+ * cleared every 4,096 records.
  *
  * <ul>
- *   <li>{@code routerNoMigration}: the router's decision and its primary envelope for a record of any of 10,000 keys,
- *       under a plan that has moved 256 of them (no migration in flight).</li>
- *   <li>{@code routerDuringMigration}: the same for records of keys in their shadow phase: the decision and both
- *       envelopes (primary and shadow).</li>
- *   <li>{@code routingKeyHash}: {@link RoutingKey#of}: the key group's hash preimage for a key.</li>
- *   <li>{@code sampler}: {@link KeySampler#processElement} at sampling rate 1.0 and 0.1 (sample and hold): the
- *       key-group count and the heavy-hitter sketch (1024) of an open window.</li>
+ *   <li>{@code router}: sampling (rate 1.0 or 0.1) and routing under a plan that moved 256 keys, no migration in
+ *       flight, emitting the primary envelope;</li>
+ *   <li>{@code routerDuringMigration}: records of keys in their shadow phase (primary and shadow envelopes);</li>
+ *   <li>{@code routingKeyHash}: {@link RoutingKey#of}, the key group's hash preimage for a key.</li>
  * </ul>
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
 @Warmup(iterations = 3, time = 1)
 @Measurement(iterations = 5, time = 1)
-@Fork(value = 1, jvmArgsAppend = {"--add-modules=jdk.incubator.foreign", "--add-opens=java.base/java.lang=ALL-UNNAMED",
+@Fork(value = 1, jvmArgsAppend = {"--add-opens=java.base/java.lang=ALL-UNNAMED",
     "--add-opens=java.base/java.util=ALL-UNNAMED"})
 public class HotPathBenchmark {
     static final int MAX_P = 128;
@@ -65,15 +63,26 @@ public class HotPathBenchmark {
     static final int EVENTS = 1 << 16;
     static final long LEASE = 1_000_000_000L;
 
-    /** Events over 10,000 keys (Zipf-free, uniform) at event times inside the lease. */
+    /** A record of the benchmark: a key and an event time. Flink POJO. */
+    public static class Click {
+        public String user;
+        public long ts;
+
+        public Click() {}
+
+        Click(String user, long ts) {
+            this.user = user;
+            this.ts = ts;
+        }
+    }
+
+    /** Records over 10,000 keys, and plans. */
     @State(Scope.Thread)
     public static class Records {
-        Event[] events;
-        Event[] migrating;
-        String[] keys;
-        RoutingTable plan;
-        RoutingTable migrationPlan;
-        Map<String, List<RetiredRoute>> noRetired = new HashMap<>();
+        Click[] records;
+        Click[] migrating;
+        RoutingPlan moved;
+        RoutingPlan inShadow;
         KeyGroupHashTable table;
         int i;
 
@@ -81,31 +90,33 @@ public class HotPathBenchmark {
         public void setUp() {
             io.keyshift.config.AvroTrust.install();
             table = KeyGroupHashTable.forMaxParallelism(MAX_P);
-            keys = new String[KEYS];
+            String[] keys = new String[KEYS];
             for (int k = 0; k < KEYS; k++) {
                 keys[k] = "key-" + k;
             }
             SplittableRandom r = new SplittableRandom(7);
-            events = new Event[EVENTS];
+            records = new Click[EVENTS];
             for (int n = 0; n < EVENTS; n++) {
-                events[n] = new Event(1000 + n, keys[r.nextInt(KEYS)], 1, n);
+                records[n] = new Click(keys[r.nextInt(KEYS)], 1000 + n);
             }
-            List<RouteEntry> moved = new ArrayList<>();
-            List<RouteEntry> inShadow = new ArrayList<>();
+            List<RouteEntry> movedEntries = new ArrayList<>();
+            List<RouteEntry> shadowEntries = new ArrayList<>();
             for (int k = 0; k < 256; k++) {
                 String key = keys[k * 37 % KEYS];
                 int natural = KeyGroupRangeAssignment.assignToKeyGroup(key, MAX_P);
                 int to = (natural + 64) % MAX_P;
-                moved.add(RouteEntry.newBuilder().setKey(key).setKeyGroup(to).setMigration(null).build());
-                inShadow.add(RouteEntry.newBuilder().setKey(key).setKeyGroup(natural).setMigration(Migration.newBuilder()
-                        .setToKeyGroup(to).setShadowFrom(0).setSwitchAt(LEASE).setPlannedInVersion(1)
-                        .setPredictedLoad(1).setFromSubtaskLoadBefore(1).setToSubtaskLoadBefore(1).build()).build());
+                movedEntries.add(RouteEntry.newBuilder().setKey(key).setNaturalKeyGroup(natural).setKeyGroup(to)
+                        .setMigration(null).build());
+                shadowEntries.add(RouteEntry.newBuilder().setKey(key).setNaturalKeyGroup(natural).setKeyGroup(natural)
+                        .setMigration(Migration.newBuilder().setFromKeyGroup(natural).setToKeyGroup(to)
+                                .setShadowFrom(0).setSwitchAt(LEASE).setPlannedInVersion(1).setPredictedLoad(1)
+                                .setFromSubtaskLoadBefore(1).setToSubtaskLoadBefore(1).build()).build());
             }
-            plan = RoutingTable.of(plan(moved));
-            migrationPlan = RoutingTable.of(plan(inShadow));
-            migrating = new Event[EVENTS];
+            moved = plan(movedEntries);
+            inShadow = plan(shadowEntries);
+            migrating = new Click[EVENTS];
             for (int n = 0; n < EVENTS; n++) {
-                migrating[n] = new Event(1000 + n, inShadow.get(r.nextInt(inShadow.size())).getKey(), 1, n);
+                migrating[n] = new Click(shadowEntries.get(r.nextInt(shadowEntries.size())).getKey(), 1000 + n);
             }
         }
 
@@ -116,59 +127,55 @@ public class HotPathBenchmark {
                     .setMigrationsStarted(0).setMigrationsCompleted(0).build();
         }
 
-        /** The next event, with a fresh copy of its key (hash not cached, as after deserialization). */
-        Event next(Event[] from) {
-            Event e = from[i++ & (EVENTS - 1)];
-            return new Event(e.timestamp, new String(e.key), e.value, e.sequence);
+        /** The next record, with a fresh copy of its key (hash not cached, as after deserialization). */
+        Click next(Click[] from) {
+            Click c = from[i++ & (EVENTS - 1)];
+            return new Click(new String(c.user), c.ts);
         }
     }
 
-    @Benchmark
-    public void routerNoMigration(Records s, Blackhole bh) {
-        Event e = s.next(s.events);
-        long route = DynamicRouter.route(e, s.plan, s.noRetired, MAX_P);
-        bh.consume(new Envelope(RoutingKey.of(e.key, RoutingTable.primary(route), s.table), e, Role.PRIMARY));
-    }
-
-    @Benchmark
-    public void routerDuringMigration(Records s, Blackhole bh) {
-        Event e = s.next(s.migrating);
-        long route = DynamicRouter.route(e, s.migrationPlan, s.noRetired, MAX_P);
-        bh.consume(new Envelope(RoutingKey.of(e.key, RoutingTable.primary(route), s.table), e, Role.PRIMARY));
-        int shadow = RoutingTable.shadow(route);
-        if (shadow >= 0) {
-            bh.consume(new Envelope(RoutingKey.of(e.key, shadow, s.table), e, Role.SHADOW));
-        }
-    }
-
-    @Benchmark
-    public RoutingKey routingKeyHash(Records s) {
-        Event e = s.next(s.events);
-        return RoutingKey.of(e.key, (int) (e.sequence & (MAX_P - 1)), s.table);
-    }
-
-    /** A KeySampler in a Flink test harness, one open window (no watermark, so nothing is emitted). */
+    /** A router in a Flink operator test harness, with a plan applied. */
     @State(Scope.Thread)
-    public static class Sampler {
+    public static class Router {
         @Param({"1.0", "0.1"})
         double rate;
-        OneInputStreamOperatorTestHarness<Event, io.keyshift.avro.KeyLoadSample> harness;
+        @Param({"moved", "inShadow"})
+        String plan;
+        OneInputStreamOperatorTestHarness<Click, Envelope<Click, String>> harness;
+        int n;
 
         @Setup(Level.Trial)
-        public void setUp() throws Exception {
-            harness = new OneInputStreamOperatorTestHarness<>(new KeySampler(Long.MAX_VALUE / 4, 1024, rate), MAX_P, 1, 0);
+        public void setUp(Records records) throws Exception {
+            KeyshiftRouter<Click, String> router = new KeyshiftRouter<>(
+                    new KeyshiftRouter.Settings(Long.MAX_VALUE / 4, MAX_P, 8, 1024, rate, 2_000, false),
+                    c -> c.user, KeyCodec.forType(Types.STRING, new SerializerConfigImpl()),
+                    Types.POJO(Click.class), new OutputTag<>("samples", new AvroTypeInfo<>(KeyLoadSample.class)));
+            harness = new OneInputStreamOperatorTestHarness<>(router, MAX_P, 1, 0);
             harness.open();
+            router.handleOperatorEvent(PlanEvent.of(plan.equals("moved") ? records.moved : records.inShadow));
         }
 
         @TearDown(Level.Trial)
         public void tearDown() throws Exception {
             harness.close();
         }
+
+        void process(Click c) throws Exception {
+            harness.processElement(new StreamRecord<>(c, c.ts));
+            if ((++n & 4095) == 0) {
+                harness.getOutput().clear();
+            }
+        }
     }
 
     @Benchmark
-    public void sampler(Records s, Sampler sampler) throws Exception {
-        Event e = s.next(s.events);
-        sampler.harness.processElement(new StreamRecord<>(e, e.timestamp));
+    public void router(Records s, Router router) throws Exception {
+        router.process(s.next(router.plan.equals("moved") ? s.records : s.migrating));
+    }
+
+    @Benchmark
+    public RoutingKey<String> routingKeyHash(Records s) {
+        Click c = s.next(s.records);
+        return RoutingKey.of(c.user, (int) (c.ts & (MAX_P - 1)), 0, s.table);
     }
 }

@@ -8,7 +8,7 @@ import io.keyshift.jobs.input.InputSpec;
 import io.keyshift.jobs.input.ReplayInput;
 import io.keyshift.jobs.replay.ReplayJob;
 import io.keyshift.jobs.source.EventSpace;
-import io.keyshift.pipeline.Strategy;
+import io.keyshift.jobs.replay.Strategy;
 
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.PipelineOptions;

@@ -189,6 +189,14 @@ public final class KeyshiftStream<T, K> {
         return built().plans;
     }
 
+    /**
+     * The key distribution the profiler saw, one {@link WindowProfile} per planning window (heavy hitters with their
+     * estimates and error bounds, exact records per natural key group), after a terminal call.
+     */
+    public DataStream<WindowProfile> profiles() {
+        return built().profiles;
+    }
+
     /** The load forecasts of this stage, one per planning window (after a terminal call). */
     public DataStream<LoadForecast> forecasts() {
         return built().forecasts;
@@ -398,14 +406,14 @@ public final class KeyshiftStream<T, K> {
                     .setParallelism(1)
                     .setMaxParallelism(maxP);
         }
-        built = new Built(plans, forecasts, loads, validation, scaling, result, stage.merger);
+        built = new Built(profiles, plans, forecasts, loads, validation, scaling, result, stage.merger);
         @SuppressWarnings("unchecked")
         DataStream<R> merged = stage.merger == null ? result : result.union((DataStream<R>) stage.merger);
         return merged;
     }
 
     /** The streams of a built stage. */
-    private record Built(DataStream<RoutingPlan> plans, DataStream<LoadForecast> forecasts,
+    private record Built(DataStream<WindowProfile> profiles, DataStream<RoutingPlan> plans, DataStream<LoadForecast> forecasts,
                          DataStream<WindowLoad> loads, DataStream<ValidationReport> validation,
                          DataStream<ScalingDecision> scaling, SingleOutputStreamOperator<?> keyed,
                          SingleOutputStreamOperator<?> merger) {}

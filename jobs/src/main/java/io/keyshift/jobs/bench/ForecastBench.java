@@ -4,12 +4,14 @@ import io.keyshift.avro.LoadForecast;
 import io.keyshift.avro.UnitForecast;
 import io.keyshift.avro.UnitType;
 import io.keyshift.config.ProfilerOptions;
-import io.keyshift.event.Event;
+import io.keyshift.jobs.event.Event;
 import io.keyshift.forecast.LoadForecastEngine;
 import io.keyshift.forecast.ModelSpec;
 import io.keyshift.jobs.source.EventSpace;
 import io.keyshift.jobs.source.StridedSource;
-import io.keyshift.pipeline.Uids;
+import io.keyshift.api.Keyshift;
+import io.keyshift.api.KeyshiftStream;
+import io.keyshift.jobs.workload.CountSum;
 import io.keyshift.profiler.KeyDistributionProfiler;
 import io.keyshift.profiler.KeySampler;
 import io.keyshift.profiler.WindowProfile;
@@ -17,6 +19,8 @@ import io.keyshift.profiler.WindowProfile;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.streaming.api.windowing.assigners.TumblingEventTimeWindows;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.formats.avro.typeutils.AvroTypeInfo;
@@ -50,24 +54,25 @@ public final class ForecastBench {
     public record Settings(EventSpace space, int parallelism, long windowMillis, List<Integer> seasons, int horizon,
                            Configuration config) {}
 
-    /** Runs the sampler and profiler job and returns the profiles in window order. */
+    /**
+     * Runs the input through a keyshift stage (the built-in count per planning window, results discarded) and
+     * returns the profiles its profiler saw, in window order.
+     */
     public static List<WindowProfile> profiles(Settings s) throws Exception {
         StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(s.parallelism(), s.config());
         int maxP = s.config().get(org.apache.flink.configuration.PipelineOptions.MAX_PARALLELISM);
         env.setMaxParallelism(maxP);
-        int sketch = s.config().get(ProfilerOptions.SKETCH_SIZE);
         var events = env.fromSource(new StridedSource(s.space(), s.parallelism(), 0, null),
                         WatermarkStrategy.<Event>forMonotonousTimestamps().withTimestampAssigner((e, ts) -> e.timestamp),
-                        "bench source").uid(Uids.SOURCE);
-        var profiles = events
-                .transform("KeySampler", new AvroTypeInfo<>(io.keyshift.avro.KeyLoadSample.class),
-                        new KeySampler(s.windowMillis(), sketch, s.config().get(ProfilerOptions.SAMPLING_RATE)))
-                .uid(Uids.SAMPLER)
-                .transform("KeyDistributionProfiler", TypeInformation.of(WindowProfile.class),
-                        new KeyDistributionProfiler(s.windowMillis(), sketch, 4 * s.config().get(ProfilerOptions.TOP_K)))
-                .uid(Uids.PROFILER).setParallelism(1).setMaxParallelism(1);
+                        "bench source").uid(io.keyshift.jobs.replay.ReplayJob.SOURCE_UID);
+        Configuration library = io.keyshift.config.KeyshiftConfig.libraryOptions(s.config());
+        library.set(io.keyshift.config.JobOptions.WINDOW, java.time.Duration.ofMillis(s.windowMillis()));
+        KeyshiftStream<Event, String> keyed = Keyshift.keyBy(events, e -> e.key, Types.STRING).configure(library);
+        keyed.window(TumblingEventTimeWindows.of(java.time.Duration.ofMillis(s.windowMillis())))
+                .aggregate(new CountSum())
+                .sinkTo(new org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink<>());
         List<WindowProfile> out = new ArrayList<>();
-        try (CloseableIterator<WindowProfile> it = profiles.executeAndCollect("keyshift forecast-bench profiler")) {
+        try (CloseableIterator<WindowProfile> it = keyed.profiles().executeAndCollect("keyshift forecast-bench profiler")) {
             it.forEachRemaining(out::add);
         }
         out.sort((a, b) -> Long.compare(a.windowStart, b.windowStart));
@@ -80,7 +85,7 @@ public final class ForecastBench {
         try (EventSpace.Cursor c = space.open(0, 1, 0)) {
             while (c.hasNext()) {
                 Event e = c.next();
-                out.computeIfAbsent(KeySampler.windowStart(e.timestamp, windowMillis), k -> new HashMap<>())
+                out.computeIfAbsent(Math.floorDiv(e.timestamp, windowMillis) * windowMillis, k -> new HashMap<>())
                         .merge(e.key, 1L, Long::sum);
             }
         }

@@ -1,15 +1,13 @@
 package io.keyshift.jobs.bench;
 
-import io.keyshift.config.BenchOptions;
+import io.keyshift.jobs.workload.BenchOptions;
 import io.keyshift.config.JobOptions;
-import io.keyshift.event.Event;
+import io.keyshift.jobs.event.Event;
 import io.keyshift.jobs.source.EventSpace;
 import io.keyshift.jobs.source.StridedSource;
 import io.keyshift.jobs.source.ZipfDriftGenerator;
-import io.keyshift.pipeline.KeyshiftPipeline;
-import io.keyshift.pipeline.Strategy;
-import io.keyshift.pipeline.Uids;
-import io.keyshift.workload.CapacityModel;
+import io.keyshift.jobs.replay.Strategy;
+import io.keyshift.jobs.workload.CapacityModel;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -115,8 +113,9 @@ public final class ThroughputBench {
         var events = env.fromSource(new StridedSource(new Stamped(gen), s.parallelism(), rate, null),
                 WatermarkStrategy.<Event>forMonotonousTimestamps().withTimestampAssigner((e, ts) -> e.timestamp)
                         .withWatermarkAlignment("keyshift-bench-source", s.window(), java.time.Duration.ofMillis(50)),
-                "bench generator").uid(Uids.SOURCE);
-        KeyshiftPipeline.Outputs out = KeyshiftPipeline.build(events, strategy, c, s.parallelism(), 128);
+                "bench generator").uid(io.keyshift.jobs.replay.ReplayJob.SOURCE_UID);
+        io.keyshift.jobs.replay.Workload.Outputs out = io.keyshift.jobs.replay.Workload.build(events, strategy, c,
+                s.parallelism());
         out.results().sinkTo(new DiscardingSink<>()).name("discard results");
         if (out.validation() != null) {
             out.validation().sinkTo(new DiscardingSink<>()).name("discard validation");

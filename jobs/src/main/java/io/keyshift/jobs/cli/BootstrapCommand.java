@@ -4,9 +4,8 @@ import io.keyshift.config.JobOptions;
 import io.keyshift.forecast.LoadForecastEngine;
 import io.keyshift.jobs.bench.ForecastBench;
 import io.keyshift.jobs.input.ReplayInput;
-import io.keyshift.jobs.savepoint.ForecasterBootstrap;
-import io.keyshift.pipeline.KeyshiftPipeline;
-import io.keyshift.pipeline.Strategy;
+import io.keyshift.savepoint.ForecasterBootstrap;
+import io.keyshift.jobs.replay.Strategy;
 import io.keyshift.profiler.WindowProfile;
 
 import org.apache.flink.configuration.Configuration;
@@ -69,10 +68,11 @@ public final class BootstrapCommand implements Callable<Integer> {
             ReplayInput.Prepared prepared = ReplayInput.prepare(in.input(), in.spec(cl, null), work.resolve("events.bin"),
                     work.resolve("dead-letters.csv"), n -> { });
             List<WindowProfile> profiles = ForecastBench.profiles(new ForecastBench.Settings(prepared.space(), 2,
-                    w.toMillis(), KeyshiftPipeline.seasons(conf, w.toMillis()), 1, conf));
-            LoadForecastEngine.Settings settings = KeyshiftPipeline.forecastSettings(conf, Strategy.PREDICTIVE, maxP);
+                    w.toMillis(), io.keyshift.config.KeyshiftConfig.seasons(conf, w.toMillis()), 1, conf));
+            LoadForecastEngine.Settings settings = io.keyshift.config.KeyshiftConfig.forecastSettings(conf, maxP);
             LoadForecastEngine engine = ForecasterBootstrap.train(profiles, settings);
-            ForecasterBootstrap.write(engine, out.toAbsolutePath().toUri().toString(), maxP);
+            ForecasterBootstrap.write(engine, out.toAbsolutePath().toUri().toString(), maxP,
+                    io.keyshift.jobs.replay.Workload.UID_PREFIX);
             System.out.printf("bootstrap: %,d records (%,d dead letters), %d windows, %d series, in-sample MASE %.3f%n",
                     prepared.stats().records(), prepared.stats().deadLetters(), profiles.size(), engine.seriesCount(),
                     engine.mase());

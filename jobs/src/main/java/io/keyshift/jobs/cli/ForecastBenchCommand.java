@@ -4,7 +4,6 @@ import io.keyshift.config.ProfilerOptions;
 import io.keyshift.jobs.bench.ForecastBench;
 import io.keyshift.jobs.input.InputSpec;
 import io.keyshift.jobs.input.ReplayInput;
-import io.keyshift.pipeline.KeyshiftPipeline;
 import io.keyshift.profiler.WindowProfile;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -72,7 +71,7 @@ public final class ForecastBenchCommand implements Callable<Integer> {
             throw new ParameterException(cl, "--horizon must be >= 1");
         }
         Configuration conf = flink.load(cl);
-        List<Integer> s = seasons != null ? seasons : KeyshiftPipeline.defaultSeasons(w.toMillis());
+        List<Integer> s = seasons != null ? seasons : io.keyshift.config.KeyshiftConfig.defaultSeasons(w.toMillis());
         InputSpec inputSpec = in.spec(cl, null);
         Files.createDirectories(out);
         System.err.printf("forecast-bench: reading and sorting %s%n", in.input);

@@ -2,8 +2,7 @@ package io.keyshift.jobs.cli;
 
 import io.keyshift.config.JobOptions;
 import io.keyshift.jobs.savepoint.SavepointInspector;
-import io.keyshift.pipeline.KeyshiftPipeline;
-import io.keyshift.pipeline.Strategy;
+import io.keyshift.jobs.replay.Strategy;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
@@ -51,7 +50,7 @@ public final class InspectSavepointCommand implements Callable<Integer> {
         Configuration conf = flink.load(cl);
         conf.set(JobOptions.WINDOW, w);
         int maxP = conf.getOptional(PipelineOptions.MAX_PARALLELISM).orElse(conf.get(JobOptions.DEFAULT_MAX_PARALLELISM));
-        var settings = KeyshiftPipeline.forecastSettings(conf, Strategy.PREDICTIVE, maxP);
+        var settings = io.keyshift.config.KeyshiftConfig.forecastSettings(conf, maxP);
         String p = path.contains(":") ? path : java.nio.file.Path.of(path).toAbsolutePath().toUri().toString();
         ObjectNode r;
         try {

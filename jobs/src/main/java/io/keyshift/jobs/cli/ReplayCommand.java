@@ -6,7 +6,7 @@ import io.keyshift.jobs.input.ReplayInput;
 import io.keyshift.jobs.replay.ReplayRunner;
 import io.keyshift.jobs.report.ReplayReport;
 import io.keyshift.jobs.source.ZipfDriftGenerator;
-import io.keyshift.pipeline.Strategy;
+import io.keyshift.jobs.replay.Strategy;
 
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.PipelineOptions;

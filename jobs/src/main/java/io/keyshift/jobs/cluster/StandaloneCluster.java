@@ -39,7 +39,7 @@ public final class StandaloneCluster {
     static final String BASH_UTILS = "org.apache.flink.runtime.util.bash.BashJavaUtils";
     static final String RESULT_PREFIX = "BASH_JAVA_UTILS_EXEC_RESULT:";
 
-    /** The module options Flink's scripts pass to every JVM (env.java.opts.all), plus what DataSketches needs. */
+    /** The module options Flink's scripts pass to every JVM (env.java.default-opts.all), and nothing else. */
     static final List<String> JVM_MODULE_OPTIONS = List.of(
             "--add-exports=java.base/sun.net.util=ALL-UNNAMED",
             "--add-exports=java.rmi/sun.rmi.registry=ALL-UNNAMED",
@@ -55,8 +55,7 @@ public final class StandaloneCluster {
             "--add-opens=java.base/java.util=ALL-UNNAMED",
             "--add-opens=java.base/java.util.concurrent=ALL-UNNAMED",
             "--add-opens=java.base/java.util.concurrent.atomic=ALL-UNNAMED",
-            "--add-opens=java.base/java.util.concurrent.locks=ALL-UNNAMED",
-            "--add-modules=jdk.incubator.foreign");
+            "--add-opens=java.base/java.util.concurrent.locks=ALL-UNNAMED");
 
     /**
      * Where and how to start.

@@ -1,6 +1,6 @@
 package io.keyshift.jobs.input;
 
-import io.keyshift.event.Event;
+import io.keyshift.jobs.event.Event;
 
 import org.apache.commons.csv.CSVFormat;
 import org.apache.commons.csv.CSVParser;

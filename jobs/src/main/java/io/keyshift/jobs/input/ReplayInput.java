@@ -1,9 +1,9 @@
 package io.keyshift.jobs.input;
 
-import io.keyshift.event.Event;
+import io.keyshift.jobs.event.Event;
 import io.keyshift.jobs.source.EventSpace;
 import io.keyshift.jobs.source.SortedEventFile;
-import io.keyshift.workload.Csv;
+import io.keyshift.jobs.workload.Csv;
 
 import java.io.BufferedInputStream;
 import java.io.BufferedWriter;

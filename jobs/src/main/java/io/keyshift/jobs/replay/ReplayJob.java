@@ -3,13 +3,9 @@ package io.keyshift.jobs.replay;
 import io.keyshift.avro.LoadForecast;
 import io.keyshift.avro.RoutingPlan;
 import io.keyshift.avro.ValidationReport;
-import io.keyshift.event.Event;
+import io.keyshift.jobs.event.Event;
 import io.keyshift.jobs.source.EventSpace;
 import io.keyshift.jobs.source.StridedSource;
-import io.keyshift.pipeline.KeyshiftPipeline;
-import io.keyshift.pipeline.Strategy;
-import io.keyshift.pipeline.Uids;
-import io.keyshift.workload.WindowResult;
 
 import org.apache.avro.io.EncoderFactory;
 import org.apache.avro.io.JsonEncoder;
@@ -32,11 +28,12 @@ import java.nio.charset.StandardCharsets;
 
 /**
  * One replay job for one strategy: a {@link StridedSource} over the prepared events, the strategy's dataflow
- * ({@link KeyshiftPipeline}), and exactly-once file sinks (committed on checkpoints) for everything the report
- * reads, under {@code runDir}:
+ * ({@link Workload}: keyshift's public API, or a plain keyBy for hash), and exactly-once file sinks (committed on
+ * checkpoints) for everything the report reads, under {@code runDir}:
  * <ul>
  *   <li>{@code results/}: authoritative results, {@code key,windowStart,windowEnd,count[,sum]}</li>
- *   <li>{@code window-results/}: every window result, primary and shadow, {@code windowStart,subtask,count,role,keyGroup,key}</li>
+ *   <li>{@code window-results/}: records processed per window and subtask, {@code windowStart,subtask,count,role,-1,key}
+ *       (hash: per key from its results; keyshift: per subtask from the stage's loads, primary and shadow copies)</li>
  *   <li>{@code plans/}: every RoutingPlan version, Avro JSON, one per line</li>
  *   <li>{@code forecasts/}: per window {@code windowEnd,absoluteErrorSum,naiveErrorSum,seasonalAbsoluteErrorSum,seasonalNaiveErrorSum,anomalies}</li>
  *   <li>{@code forecast-units/}: per window and hot key {@code windowEnd,observed,forecast,lower,upper,key} (+1 window)</li>
@@ -51,21 +48,19 @@ public final class ReplayJob {
     public static void build(StreamExecutionEnvironment env, EventSpace space, Strategy strategy, ReadableConfig config,
                              java.nio.file.Path runDir, boolean withSum, double recordsPerSecond, String progressId) {
         int p = env.getParallelism();
-        int maxP = env.getConfig().getMaxParallelism();
-        String gate = config.getOptional(io.keyshift.config.ScalingOptions.REPLAY_GATE).orElse(null);
+        String gate = config.getOptional(ReplayScalingGate.GATE_OPTION).orElse(null);
         // a scaled replay keeps enough splits for every reader at the largest parallelism it may reach
         int splits = gate == null ? p : Math.max(p, config.get(io.keyshift.config.ScalingOptions.MAX_PARALLELISM));
         DataStream<Event> events = env
                 .fromSource(new StridedSource(space, splits, recordsPerSecond, progressId).withGate(gate),
                         WatermarkStrategy.<Event>forMonotonousTimestamps().withTimestampAssigner((e, ts) -> e.timestamp),
                         "replay source")
-                .uid(Uids.SOURCE)
+                .uid(SOURCE_UID)
                 .setParallelism(p);
-        KeyshiftPipeline.Outputs out = KeyshiftPipeline.build(events, strategy, config, p, maxP);
-        sink(out.results().map(r -> r.toCsv(withSum)).returns(Types.STRING).name("results csv"),
+        Workload.Outputs out = Workload.build(events, strategy, config, p);
+        sink(out.results().map(r -> r.toCsv(withSum)).returns(Types.STRING).name("results csv").setParallelism(p),
                 runDir.resolve("results"), "results", p);
-        sink(out.allWindowResults().map(WindowResult::toLoadCsv).returns(Types.STRING).name("load csv"),
-                runDir.resolve("window-results"), "window-results", p);
+        sink(out.loadLines(), runDir.resolve("window-results"), "window-results", 1);
         if (out.plans() != null) {
             sink(out.plans().map(ReplayJob::planJson).returns(Types.STRING).name("plan json").setParallelism(1),
                     runDir.resolve("plans"), "plans", 1);
@@ -73,14 +68,21 @@ public final class ReplayJob {
                     runDir.resolve("forecasts"), "forecasts", 1);
             sink(out.forecasts().flatMap(ReplayJob::unitForecastCsv).returns(Types.STRING).name("unit forecast csv")
                             .setParallelism(1), runDir.resolve("forecast-units"), "forecast-units", 1);
-            sink(out.validation().map(ReplayJob::validationCsv).returns(Types.STRING).name("validation csv"),
-                    runDir.resolve("validation"), "validation", p);
+            sink(out.validation().map(ReplayJob::validationCsv).returns(Types.STRING).name("validation csv")
+                    .setParallelism(p), runDir.resolve("validation"), "validation", p);
             if (out.scaling() != null) {
                 sink(out.scaling().map(ReplayJob::scalingCsv).returns(Types.STRING).name("scaling csv").setParallelism(1),
                         runDir.resolve("scaling"), "scaling", 1);
+                if (gate != null) {
+                    out.scaling().transform("replay scaling gate", Types.VOID, new ReplayScalingGate.Follower(gate))
+                            .uid("replay-scaling-gate").setParallelism(1);
+                }
             }
         }
     }
+
+    /** Uid of the replay source. */
+    public static final String SOURCE_UID = "keyshift-source";
 
     /** Writes {@code lines} to part files under {@code dir} with an exactly-once FileSink (committed on checkpoints). */
     public static void sink(DataStream<String> lines, java.nio.file.Path dir, String name, int parallelism) {
@@ -115,7 +117,7 @@ public final class ReplayJob {
         for (io.keyshift.avro.UnitForecast u : f.getUnits()) {
             if (u.getUnitType() == io.keyshift.avro.UnitType.HOT_KEY) {
                 out.collect(f.getWindowEnd() + "," + u.getObserved() + "," + u.getForecast().get(0) + ","
-                        + u.getLower().get(0) + "," + u.getUpper().get(0) + "," + io.keyshift.workload.Csv.quote(u.getKey()));
+                        + u.getLower().get(0) + "," + u.getUpper().get(0) + "," + io.keyshift.jobs.workload.Csv.quote(u.getKey()));
             }
         }
     }
@@ -124,11 +126,11 @@ public final class ReplayJob {
     static String scalingCsv(io.keyshift.avro.ScalingDecision d) {
         return d.getWindowEnd() + "," + d.getPolicy() + "," + d.getKind() + "," + d.getFromParallelism() + ","
                 + d.getToParallelism() + "," + d.getLoad() + "," + d.getUtilizationBefore() + ","
-                + d.getUtilizationAfter() + "," + io.keyshift.workload.Csv.quote(d.getReason());
+                + d.getUtilizationAfter() + "," + io.keyshift.jobs.workload.Csv.quote(d.getReason());
     }
 
     static String validationCsv(ValidationReport v) {
-        return v.getOutcome() + "," + io.keyshift.workload.Csv.quote(v.getKey()) + "," + v.getWindowStart() + ","
+        return v.getOutcome() + "," + io.keyshift.jobs.workload.Csv.quote(v.getKey()) + "," + v.getWindowStart() + ","
                 + v.getWindowEnd() + "," + v.getPrimaryKeyGroup() + "," + v.getShadowKeyGroup();
     }
 }

@@ -5,7 +5,7 @@ import io.keyshift.jobs.input.ReplayInput;
 import io.keyshift.jobs.report.ReplayReport;
 import io.keyshift.jobs.source.EventSpace;
 import io.keyshift.jobs.source.Progress;
-import io.keyshift.pipeline.Strategy;
+import io.keyshift.jobs.replay.Strategy;
 
 import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;

@@ -4,8 +4,8 @@ import io.keyshift.avro.ScalingDecision;
 import io.keyshift.avro.ScalingPolicy;
 import io.keyshift.config.ScalingOptions;
 import io.keyshift.jobs.source.EventSpace;
-import io.keyshift.pipeline.Strategy;
-import io.keyshift.scaling.ReplayScalingGate;
+import io.keyshift.jobs.replay.Strategy;
+import io.keyshift.jobs.replay.ReplayScalingGate;
 
 import org.apache.flink.api.common.JobID;
 import org.apache.flink.configuration.CheckpointingOptions;
@@ -71,7 +71,9 @@ public final class ScaledReplay {
         String gateId = runId(policy) + "-" + UUID.randomUUID();
         ReplayScalingGate.Gate gate = ReplayScalingGate.create(gateId, windowMillis, policy, firstEvent);
         Configuration conf = new Configuration(base);
-        conf.set(ScalingOptions.REPLAY_GATE, gateId);
+        conf.set(ReplayScalingGate.GATE_OPTION, gateId);
+        // the actuator restarts the job at the decided parallelism from a savepoint
+        conf.set(ScalingOptions.FOLLOW_JOB_ON_RESTORE, true);
         conf.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, work.resolve("checkpoints").resolve(runId(policy)).toUri().toString());
         conf.set(TaskManagerOptions.NUM_TASK_SLOTS, slots);
         int restPort = conf.getOptional(RestOptions.PORT).orElse(io.keyshift.jobs.cluster.StandaloneCluster.freeLoopbackPort());

@@ -5,7 +5,7 @@ import io.keyshift.avro.RouteEntry;
 import io.keyshift.avro.RoutingPlan;
 import io.keyshift.jobs.input.ReplayInput;
 import io.keyshift.jobs.replay.ReplayRunner;
-import io.keyshift.pipeline.Strategy;
+import io.keyshift.jobs.replay.Strategy;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
@@ -190,7 +190,7 @@ public final class ReplayReport {
                         spans.add(new ReportCharts.MigrationSpan(e.getKey(), m.getShadowFrom(), m.getSwitchAt()));
                         if (m.getPlannedInVersion() == p.getVersion()) {
                             int maxP = p.getMaxParallelism();
-                            moves.append(p.getVersion()).append(',').append(io.keyshift.workload.Csv.quote(e.getKey()))
+                            moves.append(p.getVersion()).append(',').append(io.keyshift.jobs.workload.Csv.quote(e.getKey()))
                                     .append(',').append(e.getKeyGroup()).append(',')
                                     .append(org.apache.flink.runtime.state.KeyGroupRangeAssignment
                                             .computeOperatorIndexForKeyGroup(maxP, p.getParallelism(), e.getKeyGroup()))
@@ -384,7 +384,7 @@ public final class ReplayReport {
         try (BufferedWriter w = Files.newBufferedWriter(file, StandardCharsets.UTF_8)) {
             w.write(withSum ? "key,window_start,window_end,count,sum\n" : "key,window_start,window_end,count\n");
             for (String[] r : rows) {
-                w.write(io.keyshift.workload.Csv.quote(r[0]) + "," + r[1] + "," + r[2] + "\n");
+                w.write(io.keyshift.jobs.workload.Csv.quote(r[0]) + "," + r[1] + "," + r[2] + "\n");
             }
         }
     }

@@ -105,9 +105,9 @@ public final class ScalingReport {
                 for (ScaledReplay.Rescale x : r.rescales()) {
                     csv.append(x.windowEnd()).append(',').append(x.from()).append(',').append(x.to()).append(',')
                             .append(x.load()).append(',').append(x.utilizationBefore()).append(',')
-                            .append(x.utilizationAfter()).append(',').append(io.keyshift.workload.Csv.quote(x.savepoint()))
+                            .append(x.utilizationAfter()).append(',').append(io.keyshift.jobs.workload.Csv.quote(x.savepoint()))
                             .append(',').append(String.format(java.util.Locale.ROOT, "%.3f", x.seconds())).append(',')
-                            .append(io.keyshift.workload.Csv.quote(x.reason())).append('\n');
+                            .append(io.keyshift.jobs.workload.Csv.quote(x.reason())).append('\n');
                 }
                 Files.writeString(out.resolve("rescales-" + r.id() + ".csv"), csv);
             }

@@ -3,33 +3,17 @@ package io.keyshift.jobs.savepoint;
 import io.keyshift.avro.Migration;
 import io.keyshift.avro.RouteEntry;
 import io.keyshift.avro.RoutingPlan;
-import io.keyshift.config.AvroTrust;
 import io.keyshift.forecast.LoadForecastEngine;
-import io.keyshift.pipeline.Uids;
+import io.keyshift.jobs.replay.ReplayJob;
+import io.keyshift.jobs.replay.Workload;
+import io.keyshift.savepoint.StageSavepoint;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import org.apache.flink.api.common.RuntimeExecutionMode;
-import org.apache.flink.api.common.typeinfo.PrimitiveArrayTypeInfo;
-import org.apache.flink.api.java.tuple.Tuple2;
-import org.apache.flink.formats.avro.typeutils.AvroTypeInfo;
-import org.apache.flink.runtime.checkpoint.OperatorState;
-import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
-import org.apache.flink.runtime.checkpoint.metadata.CheckpointMetadata;
-import org.apache.flink.runtime.jobgraph.OperatorID;
 import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
-import org.apache.flink.runtime.state.KeyGroupsStateHandle;
-import org.apache.flink.runtime.state.KeyedStateHandle;
-import org.apache.flink.state.api.OperatorIdentifier;
-import org.apache.flink.state.api.SavepointReader;
-import org.apache.flink.state.api.runtime.SavepointLoader;
-import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
-import org.apache.flink.util.CloseableIterator;
 
 import java.time.Instant;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -47,117 +31,50 @@ public final class SavepointInspector {
 
     /** Inspects {@code path}; the result is the JSON {@code inspect-savepoint --json} prints. */
     public static ObjectNode inspect(String path, LoadForecastEngine.Settings forecasterSettings) throws Exception {
-        AvroTrust.install();
+        StageSavepoint state = StageSavepoint.read(path, Workload.UID_PREFIX, forecasterSettings,
+                List.of(ReplayJob.SOURCE_UID, Workload.HASH_WINDOW_UID));
         ObjectNode root = new ObjectMapper().createObjectNode();
         root.put("savepoint", path);
-        CheckpointMetadata meta = SavepointLoader.loadSavepointMetadata(path);
-        root.put("checkpoint_id", meta.getCheckpointId());
-
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
-        env.setRuntimeMode(RuntimeExecutionMode.BATCH);
-        env.setParallelism(1);
-        SavepointReader reader = SavepointReader.read(env, path);
-        Map<OperatorID, String> uids = new LinkedHashMap<>();
-        for (String uid : List.of(Uids.SOURCE, Uids.SAMPLER, Uids.PROFILER, Uids.FORECASTER, Uids.PLANNER, Uids.ROUTER,
-                Uids.WINDOW, Uids.RESOLVER, Uids.HASH_WINDOW, Uids.SHADOW_AWARE, Uids.PLAIN_KEYED)) {
-            uids.put(OperatorIdentifier.forUid(uid).getOperatorId(), uid);
-        }
-        Map<String, OperatorState> byUid = new TreeMap<>();
-        for (OperatorState s : meta.getOperatorStates()) {
-            byUid.put(uids.getOrDefault(s.getOperatorID(), s.getOperatorID().toHexString()), s);
-        }
-
-        // 1. The routing plan: the planner's (its current plan), else the router's union state.
-        List<RoutingPlan> plans = new ArrayList<>();
-        AvroTypeInfo<RoutingPlan> planType = new AvroTypeInfo<>(RoutingPlan.class);
-        if (byUid.containsKey(Uids.PLANNER)) {
-            collect(reader.readListState(OperatorIdentifier.forUid(Uids.PLANNER), "routing-plan", planType), plans);
-        }
-        if (plans.isEmpty() && byUid.containsKey(Uids.ROUTER)) {
-            collect(reader.readUnionState(OperatorIdentifier.forUid(Uids.ROUTER), "routing-plan", planType), plans);
-        }
-        RoutingPlan plan = plans.stream().max(java.util.Comparator.comparingLong(RoutingPlan::getVersion)).orElse(null);
-        root.set("plan", plan == null ? null : planJson(plan));
-
-        // 2. The forecaster.
-        if (byUid.containsKey(Uids.FORECASTER)) {
-            List<byte[]> bytes = new ArrayList<>();
-            collect(reader.readListState(OperatorIdentifier.forUid(Uids.FORECASTER), "forecaster",
-                    PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO), bytes);
-            if (!bytes.isEmpty()) {
-                LoadForecastEngine engine = new LoadForecastEngine(forecasterSettings);
-                engine.restore(bytes.get(0));
-                ObjectNode f = root.putObject("forecaster");
-                f.put("windows", engine.windows());
-                f.put("series", engine.seriesCount());
-                f.put("mase", engine.mase());
-                ArrayNode sums = f.putArray("error_sums");
-                for (double d : engine.errorSums()) {
-                    sums.add(d);
-                }
-                Map<String, Integer> mix = new TreeMap<>();
-                ArrayNode series = f.putArray("tracked_series");
-                for (LoadForecastEngine.SeriesInfo si : engine.series()) {
-                    mix.merge(si.model(), 1, Integer::sum);
-                    ObjectNode n = series.addObject();
-                    n.put("unit", si.key() != null ? "hot_key" : "key_group");
-                    if (si.key() != null) {
-                        n.put("key", si.key());
-                    }
-                    n.put("key_group", si.keyGroup());
-                    n.put("model", si.model());
-                    n.put("observations", si.observations());
-                    n.put("last_observed", si.lastObserved());
-                    n.put("next_forecast", si.nextForecast());
-                }
-                ObjectNode m = f.putObject("model_mix");
-                mix.forEach(m::put);
+        root.put("checkpoint_id", state.checkpointId());
+        root.set("plan", state.plan() == null ? null : planJson(state.plan()));
+        LoadForecastEngine engine = state.forecaster();
+        if (engine != null) {
+            ObjectNode f = root.putObject("forecaster");
+            f.put("windows", engine.windows());
+            f.put("series", engine.seriesCount());
+            f.put("mase", engine.mase());
+            ArrayNode sums = f.putArray("error_sums");
+            for (double d : engine.errorSums()) {
+                sums.add(d);
             }
+            Map<String, Integer> mix = new TreeMap<>();
+            ArrayNode series = f.putArray("tracked_series");
+            for (LoadForecastEngine.SeriesInfo si : engine.series()) {
+                mix.merge(si.model(), 1, Integer::sum);
+                ObjectNode n = series.addObject();
+                n.put("unit", si.key() != null ? "hot_key" : "key_group");
+                if (si.key() != null) {
+                    n.put("key", si.key());
+                }
+                n.put("key_group", si.keyGroup());
+                n.put("model", si.model());
+                n.put("observations", si.observations());
+                n.put("last_observed", si.lastObserved());
+                n.put("next_forecast", si.nextForecast());
+            }
+            ObjectNode m = f.putObject("model_mix");
+            mix.forEach(m::put);
         }
-
-        // 3. Keyed state per key group, from the metadata.
         ObjectNode keyed = root.putObject("keyed_state_bytes_per_key_group");
-        for (Map.Entry<String, OperatorState> e : byUid.entrySet()) {
-            TreeMap<Integer, Long> sizes = keyGroupSizes(e.getValue());
-            if (!sizes.isEmpty()) {
-                ObjectNode op = keyed.putObject(e.getKey());
-                op.put("parallelism", e.getValue().getParallelism());
-                op.put("max_parallelism", e.getValue().getMaxParallelism());
-                op.put("total", sizes.values().stream().mapToLong(Long::longValue).sum());
-                ObjectNode kg = op.putObject("key_groups");
-                sizes.forEach((g, b) -> kg.put(Integer.toString(g), b));
-            }
+        for (Map.Entry<String, StageSavepoint.KeyedState> e : state.keyedStateBytes().entrySet()) {
+            ObjectNode op = keyed.putObject(e.getKey());
+            op.put("parallelism", e.getValue().parallelism());
+            op.put("max_parallelism", e.getValue().maxParallelism());
+            op.put("total", e.getValue().total());
+            ObjectNode kg = op.putObject("key_groups");
+            e.getValue().bytesPerKeyGroup().forEach((g, b) -> kg.put(Integer.toString(g), b));
         }
         return root;
-    }
-
-    private static <T> void collect(org.apache.flink.streaming.api.datastream.DataStream<T> stream, List<T> into)
-            throws Exception {
-        try (CloseableIterator<T> it = stream.executeAndCollect("inspect-savepoint")) {
-            it.forEachRemaining(into::add);
-        }
-    }
-
-    /** Bytes per key group of an operator's keyed state (canonical savepoints; empty for other handle kinds). */
-    static TreeMap<Integer, Long> keyGroupSizes(OperatorState state) {
-        TreeMap<Integer, Long> out = new TreeMap<>();
-        for (OperatorSubtaskState sub : state.getStates()) {
-            for (KeyedStateHandle h : sub.getManagedKeyedState()) {
-                if (!(h instanceof KeyGroupsStateHandle kh)) {
-                    continue;
-                }
-                List<Tuple2<Integer, Long>> offsets = new ArrayList<>();
-                for (Tuple2<Integer, Long> t : kh.getGroupRangeOffsets()) {
-                    offsets.add(t);
-                }
-                offsets.sort(java.util.Comparator.comparingLong(t -> t.f1));
-                for (int i = 0; i < offsets.size(); i++) {
-                    long end = i + 1 < offsets.size() ? offsets.get(i + 1).f1 : kh.getStateSize();
-                    out.merge(offsets.get(i).f0, Math.max(0, end - offsets.get(i).f1), Long::sum);
-                }
-            }
-        }
-        return out;
     }
 
     static ObjectNode planJson(RoutingPlan plan) {
@@ -172,7 +89,8 @@ public final class SavepointInspector {
         n.put("predicted_imbalance_after", plan.getPredictedImbalanceAfter());
         ArrayNode moved = n.putArray("moved_units");
         for (RouteEntry e : plan.getEntries()) {
-            int natural = KeyGroupRangeAssignment.assignToKeyGroup(e.getKey(), maxP);
+            int natural = e.getNaturalKeyGroup() >= 0 ? e.getNaturalKeyGroup()
+                    : KeyGroupRangeAssignment.assignToKeyGroup(e.getKey(), maxP);
             Migration m = e.getMigration();
             int from = m != null ? e.getKeyGroup() : natural;
             int to = m != null ? m.getToKeyGroup() : e.getKeyGroup();

@@ -1,6 +1,6 @@
 package io.keyshift.jobs.source;
 
-import io.keyshift.event.Event;
+import io.keyshift.jobs.event.Event;
 
 import java.io.IOException;
 import java.io.Serializable;

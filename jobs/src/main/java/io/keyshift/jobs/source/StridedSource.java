@@ -1,6 +1,6 @@
 package io.keyshift.jobs.source;
 
-import io.keyshift.event.Event;
+import io.keyshift.jobs.event.Event;
 
 import org.apache.flink.api.connector.source.Boundedness;
 import org.apache.flink.api.connector.source.Source;
@@ -53,7 +53,7 @@ public class StridedSource implements Source<Event, StrideSplit, List<StrideSpli
     }
 
     /**
-     * Readers wait at the {@link io.keyshift.scaling.ReplayScalingGate} {@code id} (a lockstep replay with a
+     * Readers wait at the {@link io.keyshift.jobs.replay.ReplayScalingGate} {@code id} (a lockstep replay with a
      * simulated scaling actuator); null for none.
      */
     public StridedSource withGate(String id) {

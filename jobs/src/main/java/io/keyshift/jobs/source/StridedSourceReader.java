@@ -1,6 +1,6 @@
 package io.keyshift.jobs.source;
 
-import io.keyshift.event.Event;
+import io.keyshift.jobs.event.Event;
 
 import org.apache.flink.api.connector.source.ReaderOutput;
 import org.apache.flink.api.connector.source.SourceReader;
@@ -14,7 +14,7 @@ import java.util.List;
 import java.util.PriorityQueue;
 import java.util.concurrent.CompletableFuture;
 
-import io.keyshift.scaling.ReplayScalingGate;
+import io.keyshift.jobs.replay.ReplayScalingGate;
 
 /**
  * Reads its strided splits, merged by event time (ties by split offset); optionally throttled per split; optionally

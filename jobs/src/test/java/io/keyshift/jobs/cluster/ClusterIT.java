@@ -10,8 +10,7 @@ import io.keyshift.jobs.replay.ReplayJob;
 import io.keyshift.jobs.replay.ReplayRunner;
 import io.keyshift.jobs.report.ReplayReport;
 import io.keyshift.jobs.savepoint.SavepointInspector;
-import io.keyshift.pipeline.KeyshiftPipeline;
-import io.keyshift.pipeline.Strategy;
+import io.keyshift.jobs.replay.Strategy;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.apache.flink.configuration.CheckpointingOptions;
@@ -102,8 +101,7 @@ class ClusterIT {
 
             Configuration conf = FlinkConfig.load(SharedData.flinkConf(), Map.of());
             conf.set(JobOptions.WINDOW, Duration.ofDays(1));
-            ObjectNode inspected = SavepointInspector.inspect(savepoint, KeyshiftPipeline.forecastSettings(conf,
-                    Strategy.PREDICTIVE, 128));
+            ObjectNode inspected = SavepointInspector.inspect(savepoint, io.keyshift.config.KeyshiftConfig.forecastSettings(conf, 128));
             ByteArrayOutputStream printed = new ByteArrayOutputStream();
             SavepointInspector.print(inspected, new PrintStream(printed, true, StandardCharsets.UTF_8));
             String text = printed.toString(StandardCharsets.UTF_8);

@@ -3,7 +3,7 @@ package io.keyshift.jobs.replay;
 import io.keyshift.avro.Migration;
 import io.keyshift.avro.RouteEntry;
 import io.keyshift.avro.RoutingPlan;
-import io.keyshift.config.FaultOptions;
+import io.keyshift.jobs.workload.FaultOptions;
 import io.keyshift.config.JobOptions;
 import io.keyshift.jobs.SharedData;
 import io.keyshift.jobs.cli.FlinkConfig;
@@ -11,8 +11,8 @@ import io.keyshift.jobs.input.InputSpec;
 import io.keyshift.jobs.input.ReplayInput;
 import io.keyshift.jobs.report.ReplayReport;
 import io.keyshift.jobs.source.Progress;
-import io.keyshift.pipeline.Strategy;
-import io.keyshift.workload.FailOnceTrigger;
+import io.keyshift.jobs.replay.Strategy;
+import io.keyshift.jobs.workload.FailOnce;
 
 import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
@@ -126,7 +126,7 @@ class MigrationCorrectnessTest {
         c.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, 5);
         c.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_DELAY, Duration.ofMillis(100));
         Run failed = run(Strategy.PREDICTIVE, 4, c, 50_000);
-        assertThat(FailOnceTrigger.fired(faultId)).isEqualTo(2);
+        assertThat(FailOnce.fired(faultId)).isEqualTo(2);
         assertThat(ReplayReport.mismatches(hashResults, failed.results())).isZero();
         assertThat(failed.results()).isEqualTo(hashResults);
         assertThat(failed.digest()).isEqualTo(predictiveP4.digest());
@@ -190,7 +190,7 @@ class MigrationCorrectnessTest {
         assertThat(predictiveP4.validation()).isNotEmpty().allMatch(l -> l.startsWith("MATCH,"));
         Run corrupt = run(Strategy.PREDICTIVE, 4, conf(Map.of(FaultOptions.CORRUPT_SHADOW_KEY.key(), key)), 0);
         List<String> bad = corrupt.validation().stream().filter(l -> l.startsWith("MISMATCH,")).toList();
-        assertThat(bad).isNotEmpty().allMatch(l -> l.startsWith("MISMATCH," + io.keyshift.workload.Csv.quote(key) + ","));
+        assertThat(bad).isNotEmpty().allMatch(l -> l.startsWith("MISMATCH," + io.keyshift.jobs.workload.Csv.quote(key) + ","));
         assertThat(corrupt.results()).isEqualTo(hashResults);
     }
 }

@@ -9,8 +9,7 @@ import io.keyshift.jobs.input.InputSpec;
 import io.keyshift.jobs.input.ReplayInput;
 import io.keyshift.jobs.replay.ReplayJob;
 import io.keyshift.jobs.report.ReplayReport;
-import io.keyshift.pipeline.KeyshiftPipeline;
-import io.keyshift.pipeline.Strategy;
+import io.keyshift.jobs.replay.Strategy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import org.apache.flink.configuration.CheckpointingOptions;
@@ -63,8 +62,7 @@ class BootstrapTest {
 
         Configuration base = FlinkConfig.load(SharedData.flinkConf(), Map.of());
         base.set(JobOptions.WINDOW, Duration.ofDays(1));
-        JsonNode inspected = SavepointInspector.inspect(savepoint.toUri().toString(), KeyshiftPipeline.forecastSettings(
-                base, Strategy.PREDICTIVE, 128));
+        JsonNode inspected = SavepointInspector.inspect(savepoint.toUri().toString(), io.keyshift.config.KeyshiftConfig.forecastSettings(base, 128));
         assertThat(inspected.at("/forecaster/windows").asLong()).isBetween(240L, 245L);
         double[] baseline = new double[4];
         for (int i = 0; i < 4; i++) {

@@ -1,7 +1,7 @@
-package io.keyshift.jobs.savepoint;
+package io.keyshift.savepoint;
 
+import io.keyshift.api.StageUids;
 import io.keyshift.forecast.LoadForecastEngine;
-import io.keyshift.pipeline.Uids;
 import io.keyshift.profiler.WindowProfile;
 
 import org.apache.flink.api.common.RuntimeExecutionMode;
@@ -19,10 +19,11 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import java.util.List;
 
 /**
- * Warm start: trains the forecaster on historical window profiles and writes a savepoint that holds its state (the
- * {@code forecaster} list state of operator {@link Uids#FORECASTER}, exactly what {@code LoadForecaster} checkpoints),
- * with Flink's State Processor API. A job started from it forecasts, and so plans, from its first window. The other
- * operators start empty; the history should end where the job's input begins (windows are observed in order).
+ * Warm start of a keyshift stage: trains its forecaster on historical window profiles and writes a savepoint that
+ * holds the forecaster's state (the {@code forecaster} list state of operator {@link StageUids#forecaster}, exactly
+ * what the forecaster checkpoints), with Flink's State Processor API. A job started from it forecasts, and so plans,
+ * from its first window; its other operators start empty. The history should end where the job's input begins
+ * (windows are observed in order). Needs {@code flink-state-processor-api} on the classpath.
  */
 public final class ForecasterBootstrap {
     private ForecasterBootstrap() {}
@@ -36,8 +37,12 @@ public final class ForecasterBootstrap {
         return engine;
     }
 
-    /** Writes a savepoint with the engine's state to {@code path} (a URI or path; must not exist). */
-    public static void write(LoadForecastEngine engine, String path, int maxParallelism) throws Exception {
+    /**
+     * Writes a savepoint with the engine's state to {@code path} (a URI or path; must not exist) for the stage with
+     * uid prefix {@code uidPrefix} and {@code maxParallelism} key groups.
+     */
+    public static void write(LoadForecastEngine engine, String path, int maxParallelism, String uidPrefix)
+            throws Exception {
         byte[] state = engine.toBytes();
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
         env.setRuntimeMode(RuntimeExecutionMode.BATCH);
@@ -46,7 +51,7 @@ public final class ForecasterBootstrap {
                 .bootstrapWith(env.fromData(PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO, state))
                 .transform(new StateWriter());
         SavepointWriter.newSavepoint(env, maxParallelism)
-                .withOperator(OperatorIdentifier.forUid(Uids.FORECASTER), transformation)
+                .withOperator(OperatorIdentifier.forUid(StageUids.forecaster(uidPrefix)), transformation)
                 .write(path);
         env.execute("keyshift bootstrap");
     }

@@ -1,0 +1,165 @@
+package io.keyshift.jobs.replay;
+
+import io.keyshift.avro.ScalingDecision;
+import io.keyshift.avro.ScalingPolicy;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The replay's event-time lockstep between the source and the scaling decisions, so that a simulated actuator can
+ * apply a decision at the window it was made for. Local (MiniCluster) replays only: source readers and the
+ * keyshift's scaling decisions run in the driver's JVM and meet here by id.
+ *
+ * <p>Readers emit records below {@link Gate#bound()} (plus, per reader, the first record at or past it, which moves
+ * the watermark over the bound so the window closes) and then wait. When the scaling operator's watermark passes the
+ * bound, the gate moves the bound one window on, unless the actuated policy decided to rescale in the windows that
+ * closed: then it stays shut until the driver has rescaled the job (stop-with-savepoint, restore at the new
+ * parallelism) and calls {@link Gate#release()}. Windows are aligned to the epoch, {@code windowMillis} long.
+ */
+public final class ReplayScalingGate {
+    private static final Map<String, Gate> GATES = new ConcurrentHashMap<>();
+
+    /** The replay's lockstep gate id (set by replay --scale, never by users). */
+    public static final org.apache.flink.configuration.ConfigOption<String> GATE_OPTION =
+            org.apache.flink.configuration.ConfigOptions.key("keyshift.scaling.internal.replay-gate")
+                    .stringType()
+                    .noDefaultValue()
+                    .withDescription("Internal, set by replay --scale: the id of the in-JVM gate between the replay "
+                            + "source and the scaling decisions.");
+
+    /**
+     * Follows the scaling decisions stream of the job (keyshift's public output {@code scalingDecisions()}): hands
+     * every decision and every watermark to the gate.
+     */
+    public static final class Follower
+            extends org.apache.flink.streaming.api.operators.AbstractStreamOperator<Void>
+            implements org.apache.flink.streaming.api.operators.OneInputStreamOperator<ScalingDecision, Void> {
+        private static final long serialVersionUID = 1L;
+        private final String gateId;
+        private transient Gate gate;
+
+        public Follower(String gateId) {
+            this.gateId = gateId;
+        }
+
+        @Override
+        public void open() throws Exception {
+            super.open();
+            gate = get(gateId);
+        }
+
+        @Override
+        public void processElement(org.apache.flink.streaming.runtime.streamrecord.StreamRecord<ScalingDecision> r) {
+            if (gate != null) {
+                gate.onDecision(r.getValue());
+            }
+        }
+
+        @Override
+        public void processWatermark(org.apache.flink.streaming.api.watermark.Watermark mark) {
+            if (gate != null) {
+                gate.onWatermark(mark.getTimestamp());
+            }
+        }
+    }
+
+    private ReplayScalingGate() {}
+
+    /** Creates (or replaces) the gate {@code id}; its first bound is the first window end after {@code firstEvent}. */
+    public static Gate create(String id, long windowMillis, ScalingPolicy actuated, long firstEvent) {
+        Gate g = new Gate(windowMillis, actuated, firstEvent);
+        GATES.put(id, g);
+        return g;
+    }
+
+    /** The gate {@code id}, or null (not a lockstep replay). */
+    public static Gate get(String id) {
+        return id == null ? null : GATES.get(id);
+    }
+
+    public static void remove(String id) {
+        GATES.remove(id);
+    }
+
+    /** One replay run's gate. Thread-safe. */
+    public static final class Gate {
+        private final long windowMillis;
+        private final ScalingPolicy actuated;
+        private long bound;
+        private long watermark = Long.MIN_VALUE;
+        private ScalingDecision pending;
+        private final List<CompletableFuture<Void>> waiters = new ArrayList<>();
+
+        Gate(long windowMillis, ScalingPolicy actuated, long firstEvent) {
+            if (windowMillis <= 0) {
+                throw new IllegalArgumentException("windowMillis must be > 0, was " + windowMillis);
+            }
+            this.windowMillis = windowMillis;
+            this.actuated = actuated;
+            this.bound = nextWindowEnd(firstEvent);
+        }
+
+        private long nextWindowEnd(long t) {
+            return Math.floorDiv(t, windowMillis) * windowMillis + windowMillis;
+        }
+
+        /** Records with event time below this may be emitted (ms). */
+        public synchronized long bound() {
+            return bound;
+        }
+
+        /** A future completed when the bound moves past {@code bound}. */
+        public synchronized CompletableFuture<Void> whenPast(long bound) {
+            if (this.bound > bound) {
+                return CompletableFuture.completedFuture(null);
+            }
+            CompletableFuture<Void> f = new CompletableFuture<>();
+            waiters.add(f);
+            return f;
+        }
+
+        /** A decision of the job's scaling operator; kept if it is the actuated policy's (the last one wins). */
+        public synchronized void onDecision(ScalingDecision d) {
+            if (d.getPolicy() == actuated) {
+                pending = d;
+            }
+        }
+
+        /** The scaling operator's watermark. */
+        public synchronized void onWatermark(long wm) {
+            watermark = Math.max(watermark, wm);
+            if (pending == null) {
+                advance();
+            }
+        }
+
+        /** The decision the driver must apply now, or null. */
+        public synchronized ScalingDecision pending() {
+            return pending;
+        }
+
+        /** The driver has applied the pending decision: forget it and open the gate again. */
+        public synchronized void release() {
+            pending = null;
+            advance();
+        }
+
+        private void advance() {
+            if (watermark == Long.MAX_VALUE) {
+                bound = Long.MAX_VALUE;
+            } else if (watermark + 1 >= bound) {
+                bound = nextWindowEnd(watermark + 1);
+            } else {
+                return;
+            }
+            for (CompletableFuture<Void> f : waiters) {
+                f.complete(null);
+            }
+            waiters.clear();
+        }
+    }
+}

@@ -1,0 +1,151 @@
+package io.keyshift.jobs.replay;
+
+import io.keyshift.api.Keyshift;
+import io.keyshift.api.KeyshiftStream;
+import io.keyshift.avro.LoadForecast;
+import io.keyshift.avro.RoutingPlan;
+import io.keyshift.avro.ScalingDecision;
+import io.keyshift.avro.ValidationReport;
+import io.keyshift.avro.WindowLoad;
+import io.keyshift.config.ForecastOptions;
+import io.keyshift.config.JobOptions;
+import io.keyshift.config.KeyshiftConfig;
+import io.keyshift.config.PlanOptions;
+import io.keyshift.config.ScalingOptions;
+import io.keyshift.jobs.event.Event;
+import io.keyshift.jobs.workload.BenchOptions;
+import io.keyshift.jobs.workload.CapacityModel;
+import io.keyshift.jobs.workload.CountSum;
+import io.keyshift.jobs.workload.FailOnce;
+import io.keyshift.jobs.workload.FaultOptions;
+import io.keyshift.jobs.workload.WindowResult;
+
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.configuration.ConfigOption;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.ReadableConfig;
+import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.windowing.assigners.TumblingEventTimeWindows;
+import org.apache.flink.util.Collector;
+
+import java.time.Duration;
+import java.util.Set;
+
+/**
+ * The command line's job body, for the replay, the bench and the cluster job alike: the built-in count/sum per key
+ * and tumbling window behind a plain {@code keyBy} ({@link Strategy#HASH}) or behind keyshift's public API
+ * ({@link Keyshift#keyBy}; {@link Strategy#REACTIVE} is keyshift with the naive forecast). Tool-only options (faults,
+ * capacity model, replay gate, lateness) are read here and passed to the workload through the same seams a user has:
+ * the aggregate and window function.
+ */
+public final class Workload {
+    private Workload() {}
+
+    /** keyshift options of the command line that are not the library's. */
+    public static final ConfigOption<Duration> ALLOWED_LATENESS =
+            org.apache.flink.configuration.ConfigOptions.key("keyshift.allowed-lateness")
+                    .durationType()
+                    .defaultValue(Duration.ZERO)
+                    .withDescription("Allowed lateness of the command line's tumbling windows (their state horizon is "
+                            + "window + allowed lateness).");
+
+    /** The uid prefix of the command line's keyshift stage. */
+    public static final String UID_PREFIX = "keyshift";
+    /** Uid of the hash strategy's window operator. */
+    public static final String HASH_WINDOW_UID = "hash-window-count";
+
+    /** The command line's own keyshift.* options (accepted beside the library's). */
+    public static java.util.List<ConfigOption<?>> toolOptions() {
+        return java.util.List.of(ALLOWED_LATENESS, FaultOptions.WINDOW_FAILURE_TIMES, FaultOptions.FAULT_ID,
+                FaultOptions.CORRUPT_SHADOW_KEY, BenchOptions.SERVICE_TIME, BenchOptions.LATENCY_ID,
+                ReplayScalingGate.GATE_OPTION);
+    }
+
+    /** Keys of {@link #toolOptions()}. */
+    public static Set<String> toolOptionKeys() {
+        Set<String> out = new java.util.TreeSet<>();
+        toolOptions().forEach(o -> out.add(o.key()));
+        return out;
+    }
+
+    /**
+     * What a job built here produces. For HASH, plans, forecasts, loads and validation are null; scaling is null
+     * unless {@code keyshift.scaling.capacity} is set.
+     *
+     * @param loadLines per window and subtask, {@code windowStart,subtask,count,PRIMARY|SHADOW,-1,key} (key empty
+     *                  for keyshift's loads, which are per subtask)
+     */
+    public record Outputs(DataStream<WindowResult> results, DataStream<String> loadLines,
+                          DataStream<RoutingPlan> plans, DataStream<LoadForecast> forecasts,
+                          DataStream<WindowLoad> loads, DataStream<ValidationReport> validation,
+                          DataStream<ScalingDecision> scaling) {}
+
+    /** Adds the strategy's job behind {@code events} (timestamps and watermarks assigned). */
+    public static Outputs build(DataStream<Event> events, Strategy strategy, ReadableConfig config, int parallelism) {
+        Duration window = config.get(JobOptions.WINDOW);
+        Duration lateness = config.get(ALLOWED_LATENESS);
+        CountSum aggregate = new CountSum(
+                new CapacityModel(config.get(BenchOptions.SERVICE_TIME).toNanos(), config.get(BenchOptions.LATENCY_ID)),
+                new FailOnce(config.get(FaultOptions.WINDOW_FAILURE_TIMES), config.get(FaultOptions.FAULT_ID)));
+        CountSum.Emit emit = new CountSum.Emit(config.getOptional(FaultOptions.CORRUPT_SHADOW_KEY).orElse(null));
+        if (strategy == Strategy.HASH) {
+            DataStream<WindowResult> results = events
+                    .keyBy(e -> e.key, Types.STRING)
+                    .window(TumblingEventTimeWindows.of(window))
+                    .allowedLateness(lateness)
+                    .aggregate(aggregate, emit)
+                    .name("window count/sum (keyBy key)")
+                    .uid(HASH_WINDOW_UID)
+                    .setParallelism(parallelism);
+            DataStream<String> loads = results.map(r -> r.windowStart + "," + r.subtask + "," + r.count + ",PRIMARY,-1,"
+                    + io.keyshift.jobs.workload.Csv.quote(r.key)).returns(Types.STRING).name("load lines")
+                    .setParallelism(parallelism);
+            return new Outputs(results, loads, null, null, null, null, null);
+        }
+        Configuration library = KeyshiftConfig.libraryOptions(config);
+        if (strategy == Strategy.REACTIVE) {
+            library.set(ForecastOptions.MODEL, "naive");
+        }
+        KeyshiftStream<Event, String> keyed = Keyshift.keyBy(events, e -> e.key, Types.STRING)
+                .configure(library)
+                .uidPrefix(UID_PREFIX)
+                .parallelism(parallelism);
+        DataStream<WindowResult> results = keyed
+                .window(TumblingEventTimeWindows.of(window))
+                .allowedLateness(lateness)
+                .aggregate(aggregate, emit);
+        DataStream<String> loadLines = keyed.loads()
+                .flatMap((WindowLoad l, Collector<String> out) -> loadLines(l, out))
+                .returns(Types.STRING).name("load lines").setParallelism(1);
+        DataStream<ScalingDecision> scaling = config.get(ScalingOptions.CAPACITY) > 0 ? keyed.scalingDecisions() : null;
+        return new Outputs(results, loadLines, keyed.plans(), keyed.forecasts(), keyed.loads(), keyed.validation(),
+                scaling);
+    }
+
+    /** Per subtask of the load's parallelism: primary and shadow copies, as load lines. */
+    static void loadLines(WindowLoad l, Collector<String> out) {
+        int p = l.getParallelism();
+        int maxP = l.getRoutedKeyGroupCounts().size();
+        long[] primary = new long[p];
+        long[] shadow = new long[p];
+        for (int g = 0; g < maxP; g++) {
+            int s = KeyGroupRangeAssignment.computeOperatorIndexForKeyGroup(maxP, p, g);
+            primary[s] += l.getRoutedKeyGroupCounts().get(g);
+            shadow[s] += l.getShadowKeyGroupCounts().get(g);
+        }
+        for (int s = 0; s < p; s++) {
+            out.collect(l.getWindowStart() + "," + s + "," + primary[s] + ",PRIMARY,-1,");
+            if (shadow[s] > 0) {
+                out.collect(l.getWindowStart() + "," + s + "," + shadow[s] + ",SHADOW,-1,");
+            }
+        }
+    }
+
+    /** Splitting on by default in the command line (it is opt-in in the library). */
+    public static void defaults(Configuration conf) {
+        if (!conf.contains(PlanOptions.SPLIT_THRESHOLD)) {
+            conf.set(PlanOptions.SPLIT_THRESHOLD, 1.0);
+        }
+    }
+}

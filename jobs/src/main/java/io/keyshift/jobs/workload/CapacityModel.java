@@ -1,0 +1,87 @@
+package io.keyshift.jobs.workload;
+
+import java.io.Serializable;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLongArray;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * BENCHMARK ONLY ({@link BenchOptions}): a per-record service time that waits (parks the thread)
+ * instead of burning CPU, and an end-to-end latency histogram for MiniCluster runs in one JVM.
+ *
+ * <p>Service: each record adds the service time to what the subtask owes; once it owes at least 1 ms it parks for
+ * that long and pays off what it actually slept (one park per millisecond, not per record: a park of a few
+ * microseconds sleeps far longer and costs a system call). A subtask thus serves at most 1 / serviceTime records per
+ * second of wall time, like a server, while using almost no CPU.
+ *
+ * <p>Latency: the bench source writes {@code System.nanoTime()} at emission into the record's value; the window
+ * operator records now − that, in buckets of 0.1 ms up to 60 s (beyond: the last bucket).
+ */
+public final class CapacityModel implements Serializable {
+    private static final long serialVersionUID = 1L;
+    private static final int BUCKETS = 600_000;
+    private static final ConcurrentHashMap<String, AtomicLongArray> HISTOGRAMS = new ConcurrentHashMap<>();
+
+    private final long serviceNanos;
+    private final String latencyId;
+    private transient AtomicLongArray histogram;
+    private transient long owedNanos;
+
+    /** @param serviceNanos wait per record, ns (0 = none); @param latencyId histogram id ("" = none) */
+    public CapacityModel(long serviceNanos, String latencyId) {
+        this.serviceNanos = serviceNanos;
+        this.latencyId = latencyId == null ? "" : latencyId;
+    }
+
+    /** No service time, no latency recording. */
+    public static CapacityModel off() {
+        return new CapacityModel(0, "");
+    }
+
+    public boolean isOff() {
+        return serviceNanos <= 0 && latencyId.isEmpty();
+    }
+
+    /** Called once per record by the window operator; {@code emittedNanos} NaN = serve but do not record. */
+    public void serve(double emittedNanos) {
+        if (serviceNanos > 0) {
+            owedNanos += serviceNanos;
+            if (owedNanos >= 1_000_000) {
+                long start = System.nanoTime();
+                LockSupport.parkNanos(owedNanos);
+                owedNanos -= System.nanoTime() - start;
+            }
+        }
+        if (!latencyId.isEmpty() && !Double.isNaN(emittedNanos)) {
+            if (histogram == null) {
+                histogram = HISTOGRAMS.computeIfAbsent(latencyId, k -> new AtomicLongArray(BUCKETS));
+            }
+            long micros = (System.nanoTime() - (long) emittedNanos) / 1_000;
+            histogram.incrementAndGet((int) Math.max(0, Math.min(BUCKETS - 1, micros / 100)));
+        }
+    }
+
+    /** The q-quantile (0..1) of the latencies recorded under {@code id}, in ms; NaN if none. */
+    public static double quantileMillis(String id, double q) {
+        AtomicLongArray h = HISTOGRAMS.get(id);
+        if (h == null) {
+            return Double.NaN;
+        }
+        long total = 0;
+        for (int i = 0; i < h.length(); i++) {
+            total += h.get(i);
+        }
+        if (total == 0) {
+            return Double.NaN;
+        }
+        long rank = (long) Math.ceil(q * total);
+        long seen = 0;
+        for (int i = 0; i < h.length(); i++) {
+            seen += h.get(i);
+            if (seen >= rank) {
+                return (i + 0.5) / 10.0;
+            }
+        }
+        return (h.length() - 0.5) / 10.0;
+    }
+}

@@ -1,0 +1,140 @@
+package io.keyshift.savepoint;
+
+import io.keyshift.api.StageUids;
+import io.keyshift.avro.RoutingPlan;
+import io.keyshift.config.AvroTrust;
+import io.keyshift.forecast.LoadForecastEngine;
+
+import org.apache.flink.api.common.RuntimeExecutionMode;
+import org.apache.flink.api.common.typeinfo.PrimitiveArrayTypeInfo;
+import org.apache.flink.api.java.tuple.Tuple2;
+import org.apache.flink.formats.avro.typeutils.AvroTypeInfo;
+import org.apache.flink.runtime.checkpoint.OperatorState;
+import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
+import org.apache.flink.runtime.checkpoint.metadata.CheckpointMetadata;
+import org.apache.flink.runtime.jobgraph.OperatorID;
+import org.apache.flink.runtime.state.KeyGroupsStateHandle;
+import org.apache.flink.runtime.state.KeyedStateHandle;
+import org.apache.flink.state.api.OperatorIdentifier;
+import org.apache.flink.state.api.SavepointReader;
+import org.apache.flink.state.api.runtime.SavepointLoader;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.util.CloseableIterator;
+
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * A keyshift stage's own state in a savepoint, read with Flink's State Processor API: the planner's current
+ * {@link RoutingPlan} (or the routers' if the planner has none), the forecaster ({@link LoadForecastEngine}, decoded
+ * with the stage's forecaster settings) and the keyed state size per key group of every keyed operator, from the
+ * savepoint's metadata (key-group offsets of canonical savepoints, bytes). Needs {@code flink-state-processor-api}.
+ *
+ * @param plan the newest plan, or null (a stage without plans yet, or a job without keyshift)
+ * @param forecaster the forecaster, or null
+ * @param keyedStateBytes per operator (its uid, or the operator id in hex if the uid is not known): key group to bytes
+ */
+public record StageSavepoint(long checkpointId, RoutingPlan plan, LoadForecastEngine forecaster,
+                             Map<String, KeyedState> keyedStateBytes) {
+
+    /** Keyed state of one operator: its parallelism and bytes per key group. */
+    public record KeyedState(int parallelism, int maxParallelism, TreeMap<Integer, Long> bytesPerKeyGroup) {
+        public long total() {
+            return bytesPerKeyGroup.values().stream().mapToLong(Long::longValue).sum();
+        }
+    }
+
+    /**
+     * Reads the stage with uid prefix {@code uidPrefix} from the savepoint at {@code path}.
+     *
+     * @param forecasterSettings the stage's forecaster settings (window, seasons, models, max parallelism)
+     * @param otherUids uids of other operators of the job, to name them in {@link #keyedStateBytes}
+     */
+    public static StageSavepoint read(String path, String uidPrefix, LoadForecastEngine.Settings forecasterSettings,
+                                      Collection<String> otherUids) throws Exception {
+        AvroTrust.install();
+        CheckpointMetadata meta = SavepointLoader.loadSavepointMetadata(path);
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+        env.setRuntimeMode(RuntimeExecutionMode.BATCH);
+        env.setParallelism(1);
+        SavepointReader reader = SavepointReader.read(env, path);
+        Map<OperatorID, String> uids = new LinkedHashMap<>();
+        List<String> known = new ArrayList<>(StageUids.all(uidPrefix));
+        known.addAll(otherUids);
+        for (String uid : known) {
+            uids.put(OperatorIdentifier.forUid(uid).getOperatorId(), uid);
+        }
+        Map<String, OperatorState> byUid = new TreeMap<>();
+        for (OperatorState s : meta.getOperatorStates()) {
+            byUid.put(uids.getOrDefault(s.getOperatorID(), s.getOperatorID().toHexString()), s);
+        }
+
+        List<RoutingPlan> plans = new ArrayList<>();
+        AvroTypeInfo<RoutingPlan> planType = new AvroTypeInfo<>(RoutingPlan.class);
+        String planner = StageUids.planner(uidPrefix);
+        String router = StageUids.router(uidPrefix);
+        if (byUid.containsKey(planner)) {
+            collect(reader.readListState(OperatorIdentifier.forUid(planner), "routing-plan", planType), plans);
+        }
+        if (plans.isEmpty() && byUid.containsKey(router)) {
+            collect(reader.readUnionState(OperatorIdentifier.forUid(router), "routing-plan", planType), plans);
+        }
+        RoutingPlan plan = plans.stream().max(Comparator.comparingLong(RoutingPlan::getVersion)).orElse(null);
+
+        LoadForecastEngine engine = null;
+        String forecaster = StageUids.forecaster(uidPrefix);
+        if (byUid.containsKey(forecaster)) {
+            List<byte[]> bytes = new ArrayList<>();
+            collect(reader.readListState(OperatorIdentifier.forUid(forecaster), "forecaster",
+                    PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO), bytes);
+            if (!bytes.isEmpty()) {
+                engine = new LoadForecastEngine(forecasterSettings);
+                engine.restore(bytes.get(0));
+            }
+        }
+
+        Map<String, KeyedState> keyed = new TreeMap<>();
+        for (Map.Entry<String, OperatorState> e : byUid.entrySet()) {
+            TreeMap<Integer, Long> sizes = keyGroupSizes(e.getValue());
+            if (!sizes.isEmpty()) {
+                keyed.put(e.getKey(), new KeyedState(e.getValue().getParallelism(), e.getValue().getMaxParallelism(),
+                        sizes));
+            }
+        }
+        return new StageSavepoint(meta.getCheckpointId(), plan, engine, keyed);
+    }
+
+    private static <T> void collect(DataStream<T> stream, List<T> into) throws Exception {
+        try (CloseableIterator<T> it = stream.executeAndCollect("keyshift savepoint reader")) {
+            it.forEachRemaining(into::add);
+        }
+    }
+
+    /** Bytes per key group of an operator's keyed state (canonical savepoints; empty for other handle kinds). */
+    static TreeMap<Integer, Long> keyGroupSizes(OperatorState state) {
+        TreeMap<Integer, Long> out = new TreeMap<>();
+        for (OperatorSubtaskState sub : state.getStates()) {
+            for (KeyedStateHandle h : sub.getManagedKeyedState()) {
+                if (!(h instanceof KeyGroupsStateHandle kh)) {
+                    continue;
+                }
+                List<Tuple2<Integer, Long>> offsets = new ArrayList<>();
+                for (Tuple2<Integer, Long> t : kh.getGroupRangeOffsets()) {
+                    offsets.add(t);
+                }
+                offsets.sort(Comparator.comparingLong(t -> t.f1));
+                for (int i = 0; i < offsets.size(); i++) {
+                    long end = i + 1 < offsets.size() ? offsets.get(i + 1).f1 : kh.getStateSize();
+                    out.merge(offsets.get(i).f0, Math.max(0, end - offsets.get(i).f1), Long::sum);
+                }
+            }
+        }
+        return out;
+    }
+}
