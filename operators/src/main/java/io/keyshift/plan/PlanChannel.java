@@ -2,6 +2,8 @@ package io.keyshift.plan;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.function.Consumer;
 
 /**
@@ -10,6 +12,11 @@ import java.util.function.Consumer;
  * under {@link #storeKey}. Flink calls every coordinator method in the JobManager's main thread, so the channel is
  * used by one thread at a time; its methods are synchronized anyway.
  *
+ * <p>A router applies plan versions strictly in order (a plan keeps a folded migration for only one more version, so
+ * a router that jumped versions could route a record that waited for a lease by a plan that no longer knows the
+ * migration the record falls in); the channel therefore keeps the last plans, for routers that start late or ask
+ * for the next one.
+ *
  * <p>Why plans travel this way, not as a broadcast stream: a router that read plans from a second input would be a
  * two-input operator, which Flink cannot chain to the user's stream, so every record would cross an extra exchange
  * (serialization, a network buffer, another task). A one-input router chained to the user's stream gets the plans as
@@ -17,30 +24,43 @@ import java.util.function.Consumer;
  * a record falls under (leases), every plan is self-contained, and the router keeps the newest version it has seen.
  */
 public final class PlanChannel {
+    /** Plans kept for routers that come later or lag behind: the planner's own bound of republished plans. */
+    public static final int HISTORY = PlannerOperator.HISTORY;
+
     private final List<Consumer<byte[]>> listeners = new ArrayList<>();
-    private byte[] latest;
+    /** The last {@link #HISTORY} plans published since the last reset, by version. */
+    private final TreeMap<Long, byte[]> history = new TreeMap<>();
 
     /** The channel of the stage whose operator uids start with {@code uidPrefix}. */
     public static String storeKey(String uidPrefix) {
         return "io.keyshift.plan.PlanChannel/" + uidPrefix;
     }
 
-    /** Publishes a plan (Avro binary) to every listener and keeps it for listeners that come later. */
+    /** Publishes a plan (Avro binary) to every listener and keeps it for routers that come later. */
     public synchronized void publish(byte[] plan) {
-        latest = plan;
+        long version = PlanEvent.decode(plan).getVersion();
+        history.put(version, plan);
+        while (history.size() > HISTORY) {
+            history.pollFirstEntry();
+        }
         for (Consumer<byte[]> l : List.copyOf(listeners)) {
             l.accept(plan);
         }
     }
 
-    /** The last plan published since the last reset, or null. */
-    public synchronized byte[] latest() {
-        return latest;
+    /** The plans kept, oldest first. */
+    public synchronized List<byte[]> history() {
+        return new ArrayList<>(history.values());
     }
 
-    /** Forgets the last plan (the job restores from a checkpoint; the planner publishes its restored plan anew). */
+    /** The oldest kept plan with a version above {@code version}, or null. */
+    public synchronized Map.Entry<Long, byte[]> after(long version) {
+        return history.higherEntry(version);
+    }
+
+    /** Forgets the plans (the job restores from a checkpoint; the planner publishes its restored plans anew). */
     public synchronized void reset() {
-        latest = null;
+        history.clear();
     }
 
     public synchronized void subscribe(Consumer<byte[]> listener) {

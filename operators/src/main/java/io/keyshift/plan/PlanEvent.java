@@ -70,6 +70,15 @@ public final class PlanEvent implements OperatorEvent {
         }
     }
 
+    /**
+     * A plan lost on its way to a task that failed is harmless: the restarted task restores its own plan and the
+     * planner publishes its plan again after the restore. (Without this Flink would fail the job over once more.)
+     */
+    @Override
+    public boolean isLossTolerant() {
+        return true;
+    }
+
     @Override
     public String toString() {
         return "PlanEvent{" + plan.length + " bytes}";

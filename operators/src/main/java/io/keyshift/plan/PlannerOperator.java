@@ -25,8 +25,10 @@ import java.util.List;
  * Flink operator (parallelism 1) around {@link RepartitionPlanner}: one plan version per forecast, and a final lease
  * to +infinity when the routers' progress reaches the end of a bounded input (watermark Long.MAX_VALUE). Every plan
  * goes to the output (for sinks and tests) and, as a {@link PlanEvent}, to this operator's coordinator, which
- * publishes it to the routers ({@link PlanChannel}). After a restore it publishes its restored plan once more (the
- * routers may have lost plans in flight). State: the last plan issued (Avro, operator list state).
+ * publishes it to the routers ({@link PlanChannel}). After a restore it publishes its last {@value #HISTORY} plans once
+ * more, oldest first (routers apply versions in order, and a restored router may be a few versions behind; the
+ * routers may also have lost plans in flight). State: the last {@value #HISTORY} plans issued (Avro, operator list
+ * state).
  */
 public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
         implements OneInputStreamOperator<LoadForecast, RoutingPlan>, OperatorEventHandler {
@@ -45,6 +47,11 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
     private transient ListState<RoutingPlan> state;
     private transient OperatorEventGateway gateway;
     private transient boolean restored;
+    /** The last plans issued, oldest first. */
+    private transient java.util.ArrayDeque<RoutingPlan> history;
+
+    /** Plans kept and published again after a restore. */
+    public static final int HISTORY = 16;
     private transient Counter started;
     private transient Counter completed;
     private transient volatile long planNanos;
@@ -60,7 +67,12 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
                 .getListState(new ListStateDescriptor<>("routing-plan", new AvroTypeInfo<>(RoutingPlan.class)));
         planner = new RepartitionPlanner(settings);
         restored = context.isRestored();
+        history = new java.util.ArrayDeque<>();
         if (context.isRestored()) {
+            List<RoutingPlan> kept = new java.util.ArrayList<>();
+            state.get().forEach(kept::add);
+            kept.sort(java.util.Comparator.comparingLong(RoutingPlan::getVersion));
+            history.addAll(kept);
             for (RoutingPlan p : state.get()) {
                 if (planner.current() == null || p.getVersion() > planner.current().getVersion()) {
                     planner.restore(p);
@@ -77,6 +89,14 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
     @Override
     public void handleOperatorEvent(OperatorEvent event) {}
 
+    private void issue(RoutingPlan plan) {
+        history.addLast(plan);
+        while (history.size() > HISTORY) {
+            history.pollFirst();
+        }
+        publish(plan);
+    }
+
     private void publish(RoutingPlan plan) {
         if (gateway != null) {
             gateway.sendEventToCoordinator(PlanEvent.of(plan));
@@ -86,9 +106,9 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
     @Override
     public void open() throws Exception {
         super.open();
-        if (restored && planner.current() != null) {
+        if (restored && !history.isEmpty()) {
             getProcessingTimeService().registerTimer(getProcessingTimeService().getCurrentProcessingTime(),
-                    t -> publish(planner.current()));
+                    t -> history.forEach(this::publish));
         }
         started = getMetricGroup().counter(KeyshiftMetrics.PLAN_MIGRATIONS_STARTED);
         completed = getMetricGroup().counter(KeyshiftMetrics.PLAN_MIGRATIONS_COMPLETED);
@@ -121,7 +141,7 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
         started.inc(plan.getMigrationsStarted());
         completed.inc(plan.getMigrationsCompleted());
         output.collect(new StreamRecord<>(plan, element.getTimestamp()));
-        publish(plan);
+        issue(plan);
     }
 
     /** max/mean of the forecast's observed unit loads per subtask under {@code plan} (1.0 before the first plan or when nothing loaded). */
@@ -157,7 +177,7 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
             if (last == null || last.getValidUntil() != Long.MAX_VALUE) {
                 RoutingPlan fin = planner.finalLease();
                 output.collect(new StreamRecord<>(fin, Long.MAX_VALUE));
-                publish(fin);
+                issue(fin);
             }
         }
         super.processWatermark(mark);
@@ -168,7 +188,7 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
         super.snapshotState(context);
         RoutingPlan p = planner.current();
         if (p != null) {
-            state.update(List.of(p));
+            state.update(new java.util.ArrayList<>(history));
         } else {
             state.clear();
         }

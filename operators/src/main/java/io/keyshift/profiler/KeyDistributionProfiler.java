@@ -183,7 +183,8 @@ public class KeyDistributionProfiler extends AbstractStreamOperator<WindowProfil
         long min = Long.MAX_VALUE;
         boolean any = false;
         for (long[] p : progress.values()) {
-            if (p[2] == 0) {
+            // idle subtasks are passed by; one that never had a watermark (not yet started) is not
+            if (p[2] == 0 || p[0] == Long.MIN_VALUE) {
                 min = Math.min(min, p[f]);
                 any = true;
             }

@@ -9,6 +9,7 @@ import io.keyshift.avro.WindowSample;
 import io.keyshift.config.AvroTrust;
 import io.keyshift.metrics.KeyshiftMetrics;
 import io.keyshift.plan.PlanEvent;
+import io.keyshift.plan.PlanRequest;
 import io.keyshift.profiler.KeySampler;
 
 import org.apache.flink.api.common.operators.MailboxExecutor;
@@ -21,6 +22,7 @@ import org.apache.flink.api.java.tuple.Tuple2;
 import org.apache.flink.api.java.typeutils.TupleTypeInfo;
 import org.apache.flink.formats.avro.typeutils.AvroTypeInfo;
 import org.apache.flink.metrics.Counter;
+import org.apache.flink.runtime.operators.coordination.CoordinationResponse;
 import org.apache.flink.runtime.operators.coordination.OperatorEvent;
 import org.apache.flink.runtime.operators.coordination.OperatorEventHandler;
 import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
@@ -28,11 +30,13 @@ import org.apache.flink.runtime.state.StateInitializationContext;
 import org.apache.flink.runtime.state.StateSnapshotContext;
 import org.apache.flink.streaming.api.operators.AbstractStreamOperator;
 import org.apache.flink.streaming.api.operators.OneInputStreamOperator;
+import org.apache.flink.streaming.api.operators.collect.CollectCoordinationResponse;
 import org.apache.flink.streaming.api.watermark.Watermark;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.runtime.tasks.mailbox.TaskMailbox;
 import org.apache.flink.streaming.runtime.watermarkstatus.WatermarkStatus;
 import org.apache.flink.util.OutputTag;
+import org.apache.flink.util.SerializedValue;
 
 import java.io.Serializable;
 import java.util.ArrayList;
@@ -41,6 +45,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
  * The dynamic partitioner's first half, chained to the user's stream: samples every record's key (a
@@ -61,13 +69,16 @@ import java.util.TreeMap;
  * window boundary (the profiler cannot use Flink's watermark on that edge: it is held back at the lease).
  *
  * <p><b>Pacing</b>: beyond {@code maxWaiting} waiting records, once this subtask's input watermark has reached the
- * lease end (so the profiler has everything it needs from it for the next plan), the router yields to the task's
- * mailbox until a plan arrives instead of reading on, so the input backpressures and cannot run ahead of the plans
- * (at a cold start, or catching up on a backlog). While it yields, checkpoints and plans are processed.
+ * lease end (so the profiler has everything it needs from it for the next plan), the router waits up to
+ * {@value #PACING_MILLIS} ms per further record for the next plan (a long poll to its coordinator, which answers the
+ * moment the plan is published), so the input backpressures and cannot run far ahead of the plans (at a cold start,
+ * or catching up on a backlog). It never runs the task's mailbox from inside a record (a checkpoint there could split
+ * a source reader's record from its position); between records, checkpoints and plans go on as usual.
  *
  * <p><b>End of input</b>: {@link #finish()} waits (yielding to the mailbox) for the planner's final lease to +infinity
  * and releases every waiting record. <b>Rescaling</b>: waiting records and open windows are redistributed (any subtask
- * may route any record); the plan is kept in union list state, so every new subtask restores the newest version.
+ * may route any record); a subtask restored without a plan waits for the planner's, which it publishes again after a
+ * restore.
  * Plans name key groups, never subtasks, so a restore with another parallelism keeps every key in the key group that
  * holds its state. Memory: the waiting records (~40 bytes each plus the record), the sampler's open windows and
  * {@code 16 x maxParallelism} bytes per open window of loads.
@@ -84,6 +95,9 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
     }
 
     private static final long serialVersionUID = 1L;
+
+    /** How long the router waits for a plan per record beyond the bound of waiting records, ms. */
+    static final long PACING_MILLIS = 1;
 
     /**
      * Router settings.
@@ -137,6 +151,9 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
     private transient int subtasks;
     private transient int[] subtaskOfKeyGroup;
     private transient MailboxExecutor mailbox;
+    private transient CompletableFuture<CoordinationResponse> planPoll;
+    /** Plans that arrived before the versions between them and the current one. */
+    private transient TreeMap<Long, RoutingPlan> aheadPlans;
 
     private transient ListState<Tuple2<Long, T>> waitingState;
     private transient ListState<RoutingPlan> planState;
@@ -175,6 +192,7 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
         loads = new TreeMap<>();
         lastLoadWindow = Long.MIN_VALUE;
         route = new RoutingTable.Route();
+        aheadPlans = new TreeMap<>();
         reuse = new StreamRecord<>(null);
         inputWatermark = Long.MIN_VALUE;
         outputWatermark = Long.MIN_VALUE;
@@ -183,8 +201,11 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
         reportedOutputWindow = Long.MIN_VALUE;
         waitingState = context.getOperatorStateStore().getListState(new ListStateDescriptor<>("waiting-records",
                 new TupleTypeInfo<>(Types.LONG, valueType)));
+        // not union state: Flink refuses checkpoints of a vertex with union state once some of its subtasks have
+        // finished (a bounded input's routers finish one by one); a subtask restored without a plan waits for the
+        // planner, which publishes its restored plan again
         planState = context.getOperatorStateStore()
-                .getUnionListState(new ListStateDescriptor<>("routing-plan", new AvroTypeInfo<>(RoutingPlan.class)));
+                .getListState(new ListStateDescriptor<>("routing-plan", new AvroTypeInfo<>(RoutingPlan.class)));
         openState = context.getOperatorStateStore()
                 .getListState(new ListStateDescriptor<>("open-windows", new AvroTypeInfo<>(KeyLoadSample.class)));
         if (context.isRestored()) {
@@ -265,10 +286,32 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
         waiting.add(t, value);
         if (waiting.size() > s.maxWaiting() && mayWait()) {
             pacedRecords.inc();
-            while (waiting.size() > s.maxWaiting() && mayWait()) {
-                // processes plans (operator events), checkpoints and timers until a plan extends the lease
-                mailbox.yield();
-            }
+            awaitPlan(PACING_MILLIS);
+        }
+    }
+
+    /**
+     * Waits up to {@code millis} for a newer plan (a long poll to the coordinator, answered on the RPC thread) and
+     * applies it. It does not run the task's mailbox: a checkpoint must never start while the chained input is in the
+     * middle of emitting a record (a source reader's position would not match what this operator has taken in).
+     */
+    private void awaitPlan(long millis) throws Exception {
+        if (planPoll == null) {
+            planPoll = getContainingTask().getEnvironment().getOperatorCoordinatorEventGateway()
+                    .sendRequestToCoordinator(getOperatorID(), new SerializedValue<>(new PlanRequest(routing.version())));
+        }
+        CoordinationResponse r;
+        try {
+            r = planPoll.get(millis, TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+            return;
+        } catch (ExecutionException e) {
+            planPoll = null;
+            return;
+        }
+        planPoll = null;
+        if (r instanceof CollectCoordinationResponse c && PlanRequest.TAG.equals(c.getVersion())) {
+            apply(PlanEvent.decode(PlanRequest.plan(c)));
         }
     }
 
@@ -339,7 +382,9 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
 
     @Override
     public void processWatermarkStatus(WatermarkStatus status) throws Exception {
-        inputIdle = status.isIdle();
+        // an input that has never had a watermark (a source reader still without splits) is not idle but not yet
+        // started: its first records may be older than anything downstream has seen, so nobody may pass it by
+        inputIdle = status.isIdle() && inputWatermark != Long.MIN_VALUE;
         if (inputIdle) {
             forwardIdleIfDrained();
         } else if (forwardedIdle) {
@@ -367,11 +412,30 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
         }
     }
 
-    /** Applies a newer plan: markers for new migrations, then release what its lease covers. */
+    /**
+     * Takes a plan: versions are applied strictly in order (a later one is kept until the ones before it arrived),
+     * because a plan forgets a folded migration after one more version and records that waited for a lease must be
+     * routed by the plans in between.
+     */
     void apply(RoutingPlan plan) throws Exception {
         if (currentPlan != null && plan.getVersion() <= currentPlan.getVersion()) {
             return;
         }
+        if (currentPlan != null && plan.getVersion() > currentPlan.getVersion() + 1) {
+            aheadPlans.put(plan.getVersion(), plan);
+            return;
+        }
+        applyInOrder(plan);
+        while (!aheadPlans.isEmpty() && aheadPlans.firstKey() <= currentPlan.getVersion() + 1) {
+            RoutingPlan next = aheadPlans.pollFirstEntry().getValue();
+            if (next.getVersion() == currentPlan.getVersion() + 1) {
+                applyInOrder(next);
+            }
+        }
+    }
+
+    /** Applies the next plan: markers for new migrations, then release what its lease covers. */
+    private void applyInOrder(RoutingPlan plan) throws Exception {
         if (plan.getMaxParallelism() != s.maxParallelism()) {
             throw new IllegalStateException("Routing plan " + plan.getVersion() + " was made for maxParallelism "
                     + plan.getMaxParallelism() + " but this keyed stage has " + s.maxParallelism()
@@ -458,7 +522,7 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
         return WindowLoad.newBuilder()
                 .setWindowStart(start)
                 .setWindowEnd(start + s.windowMillis())
-                .setParallelism(currentPlan != null ? currentPlan.getParallelism() : s.parallelism())
+                .setParallelism(s.parallelism())
                 .setRoutedKeyGroupCounts(list(counts[0]))
                 .setShadowKeyGroupCounts(list(counts[1]))
                 .build();

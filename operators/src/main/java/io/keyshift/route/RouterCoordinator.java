@@ -2,28 +2,37 @@ package io.keyshift.route;
 
 import io.keyshift.plan.PlanChannel;
 import io.keyshift.plan.PlanEvent;
+import io.keyshift.plan.PlanRequest;
 
 import org.apache.flink.runtime.jobgraph.OperatorID;
+import org.apache.flink.runtime.operators.coordination.CoordinationRequest;
+import org.apache.flink.runtime.operators.coordination.CoordinationRequestHandler;
+import org.apache.flink.runtime.operators.coordination.CoordinationResponse;
 import org.apache.flink.runtime.operators.coordination.OperatorCoordinator;
 import org.apache.flink.runtime.operators.coordination.OperatorEvent;
 
 import javax.annotation.Nullable;
 
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
 
 /**
  * The router's operator coordinator: forwards every plan published on the stage's {@link PlanChannel} to every
- * router subtask, and the last one to a subtask (attempt) that becomes ready. Holds no state: a restored router keeps
- * its own plan in its operator state and the planner publishes its restored plan again.
+ * router subtask, and the last ones (oldest first) to a subtask (attempt) that becomes ready; answers a router's {@link PlanRequest}
+ * (a long poll) with the plan that follows the one it has. Holds no state: a restored router keeps its own plan
+ * in its operator state and the planner publishes its restored plan again.
  */
-public final class RouterCoordinator implements OperatorCoordinator {
+public final class RouterCoordinator implements OperatorCoordinator, CoordinationRequestHandler {
     private final Context context;
     private final String storeKey;
     private final Map<Integer, SubtaskGateway> gateways = new HashMap<>();
     private final Consumer<byte[]> forward = this::forward;
+    /** Open long polls: the version the router knows, and the answer. */
+    private final List<Map.Entry<Long, CompletableFuture<CoordinationResponse>>> polls = new ArrayList<>();
     private PlanChannel channel;
 
     RouterCoordinator(Context context, String storeKey) {
@@ -42,6 +51,30 @@ public final class RouterCoordinator implements OperatorCoordinator {
         for (SubtaskGateway g : gateways.values()) {
             g.sendEvent(PlanEvent.ofBytes(plan));
         }
+        polls.removeIf(p -> {
+            Map.Entry<Long, byte[]> next = channel.after(p.getKey());
+            if (next != null) {
+                p.getValue().complete(PlanRequest.response(next.getKey(), next.getValue()));
+                return true;
+            }
+            return false;
+        });
+    }
+
+    @Override
+    public CompletableFuture<CoordinationResponse> handleCoordinationRequest(CoordinationRequest request) {
+        CompletableFuture<CoordinationResponse> answer = new CompletableFuture<>();
+        if (!(request instanceof PlanRequest r)) {
+            answer.completeExceptionally(new IllegalArgumentException("unknown request " + request));
+            return answer;
+        }
+        Map.Entry<Long, byte[]> next = channel == null ? null : channel.after(r.knownVersion());
+        if (next != null) {
+            answer.complete(PlanRequest.response(next.getKey(), next.getValue()));
+        } else {
+            polls.add(Map.entry(r.knownVersion(), answer));
+        }
+        return answer;
     }
 
     @Override
@@ -65,6 +98,7 @@ public final class RouterCoordinator implements OperatorCoordinator {
     @Override
     public void resetToCheckpoint(long checkpointId, @Nullable byte[] checkpointData) {
         gateways.clear();
+        polls.clear();
     }
 
     @Override
@@ -83,9 +117,10 @@ public final class RouterCoordinator implements OperatorCoordinator {
     @Override
     public void executionAttemptReady(int subtask, int attemptNumber, SubtaskGateway gateway) {
         gateways.put(subtask, gateway);
-        byte[] latest = channel == null ? null : channel.latest();
-        if (latest != null) {
-            gateway.sendEvent(PlanEvent.ofBytes(latest));
+        if (channel != null) {
+            for (byte[] plan : channel.history()) {
+                gateway.sendEvent(PlanEvent.ofBytes(plan));
+            }
         }
     }
 

@@ -83,7 +83,7 @@ public record StageSavepoint(long checkpointId, RoutingPlan plan, LoadForecastEn
             collect(reader.readListState(OperatorIdentifier.forUid(planner), "routing-plan", planType), plans);
         }
         if (plans.isEmpty() && byUid.containsKey(router)) {
-            collect(reader.readUnionState(OperatorIdentifier.forUid(router), "routing-plan", planType), plans);
+            collect(reader.readListState(OperatorIdentifier.forUid(router), "routing-plan", planType), plans);
         }
         RoutingPlan plan = plans.stream().max(Comparator.comparingLong(RoutingPlan::getVersion)).orElse(null);
 

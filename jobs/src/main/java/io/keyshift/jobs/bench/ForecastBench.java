@@ -320,6 +320,7 @@ public final class ForecastBench {
             }
             Arrays.sort(order, (a, b) -> Double.compare(est[b], est[a]));
             p.hotKeys = new String[keys];
+            p.hotKeyGroups = new int[keys];
             p.hotEstimates = new double[keys];
             p.hotLowerBounds = new double[keys];
             p.hotUpperBounds = new double[keys];
@@ -330,6 +331,7 @@ public final class ForecastBench {
                 p.hotLowerBounds[j] = est[i];
                 p.hotUpperBounds[j] = est[i];
                 int g = org.apache.flink.runtime.state.KeyGroupRangeAssignment.assignToKeyGroup(names[i], maxP);
+                p.hotKeyGroups[j] = g;
                 p.keyGroupCounts[g] += (long) est[i] + 5;
             }
             long t0 = System.nanoTime();

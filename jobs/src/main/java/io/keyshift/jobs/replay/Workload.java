@@ -98,9 +98,14 @@ public final class Workload {
                     .name("window count/sum (keyBy key)")
                     .uid(HASH_WINDOW_UID)
                     .setParallelism(parallelism);
-            DataStream<String> loads = results.map(r -> r.windowStart + "," + r.subtask + "," + r.count + ",PRIMARY,-1,"
-                    + io.keyshift.jobs.workload.Csv.quote(r.key)).returns(Types.STRING).name("load lines")
-                    .setParallelism(parallelism);
+            // plain keyBy processed each key on its natural subtask
+            int maxP = events.getExecutionEnvironment().getConfig().getMaxParallelism() > 0
+                    ? events.getExecutionEnvironment().getConfig().getMaxParallelism()
+                    : config.get(JobOptions.DEFAULT_MAX_PARALLELISM);
+            DataStream<String> loads = results.map(r -> r.windowStart + ","
+                            + KeyGroupRangeAssignment.assignKeyToParallelOperator(r.key, maxP, parallelism) + ","
+                            + r.count + ",PRIMARY,-1," + io.keyshift.jobs.workload.Csv.quote(r.key))
+                    .returns(Types.STRING).name("load lines").setParallelism(parallelism);
             return new Outputs(results, loads, null, null, null, null, null);
         }
         Configuration library = KeyshiftConfig.libraryOptions(config);

@@ -73,7 +73,7 @@ public final class CountSum implements AggregateFunction<Event, CountSum.Acc, Co
         return m;
     }
 
-    /** Emits a window's result with the subtask that computed it. */
+    /** Emits a window's result. */
     public static class Emit extends ProcessWindowFunction<Acc, WindowResult, String, TimeWindow> {
         private static final long serialVersionUID = 1L;
         private final String corruptShadowKey;
@@ -99,7 +99,6 @@ public final class CountSum implements AggregateFunction<Event, CountSum.Acc, Co
             r.windowEnd = ctx.window().getEnd();
             r.count = acc.count;
             r.sum = acc.sum;
-            r.subtask = getRuntimeContext().getTaskInfo().getIndexOfThisSubtask();
             if (key.equals(corruptShadowKey) && Keyshift.isShadowCopy()) {
                 r.count++;
             }

@@ -1,8 +1,9 @@
 package io.keyshift.jobs.workload;
 
 /**
- * One result of the built-in workload: records and the sum of their values for one user key in one tumbling window,
- * and the window operator subtask that computed it. Flink POJO.
+ * One result of the built-in workload: records and the sum of their values for one user key in one tumbling window.
+ * Flink POJO. It says nothing about where it was computed: keyshift compares a shadow's results with the primary's,
+ * and a result that named its subtask would differ between them.
  */
 public class WindowResult {
     public String key;
@@ -14,8 +15,6 @@ public class WindowResult {
     public long count;
     /** Sum of the records' values. */
     public double sum;
-    /** Subtask index of the window operator that computed the result. */
-    public int subtask;
 
     public WindowResult() {}
 
@@ -32,6 +31,6 @@ public class WindowResult {
     @Override
     public String toString() {
         return "WindowResult{" + key + " [" + windowStart + "," + windowEnd + ") count=" + count + " sum=" + sum
-                + " subtask=" + subtask + '}';
+                + '}';
     }
 }

@@ -31,6 +31,8 @@ class ForecastBenchTest {
             long a = Math.round(pattern[w % 6] + r.nextGaussian() * 5);
             long b = Math.round(30 + r.nextGaussian() * 3);
             p.hotKeys = new String[] {"a", "b"};
+            p.hotKeyGroups = new int[] {org.apache.flink.runtime.state.KeyGroupRangeAssignment.assignToKeyGroup("a", 16),
+                org.apache.flink.runtime.state.KeyGroupRangeAssignment.assignToKeyGroup("b", 16)};
             p.hotEstimates = new double[] {a, b};
             p.hotLowerBounds = p.hotEstimates.clone();
             p.hotUpperBounds = p.hotEstimates.clone();
