@@ -152,7 +152,7 @@ public class HotPathBenchmark {
                     Types.POJO(Click.class), new OutputTag<>("samples", new AvroTypeInfo<>(KeyLoadSample.class)));
             harness = new OneInputStreamOperatorTestHarness<>(router, MAX_P, 1, 0);
             harness.open();
-            router.handleOperatorEvent(PlanEvent.of(plan.equals("moved") ? records.moved : records.inShadow));
+            router.handleOperatorEvent(PlanEvent.of(plan.equals("moved") ? records.moved : records.inShadow, 0));
         }
 
         @TearDown(Level.Trial)

@@ -141,6 +141,7 @@ public final class LoadForecastEngine {
                 .setSeasonalAbsoluteErrorSum(seasonalAbsoluteErrorSum)
                 .setSeasonalNaiveErrorSum(seasonalNaiveErrorSum)
                 .setAnomalies(anomalies)
+                .setRouterPlanVersion(profile.routerPlanVersion)
                 .build();
     }
 

@@ -14,21 +14,18 @@ import java.util.function.Consumer;
  *
  * <p>A router applies plan versions strictly in order (a plan keeps a folded migration for only one more version, so
  * a router that jumped versions could route a record that waited for a lease by a plan that no longer knows the
- * migration the record falls in); the channel therefore keeps the last plans, for routers that start late or ask
- * for the next one.
+ * migration the record falls in); the channel therefore keeps the plans the planner keeps (from the oldest version a
+ * router routes by), for routers that start late or ask for the next one.
  *
  * <p>Why plans travel this way, not as a broadcast stream: a router that read plans from a second input would be a
  * two-input operator, which Flink cannot chain to the user's stream, so every record would cross an extra exchange
  * (serialization, a network buffer, another task). A one-input router chained to the user's stream gets the plans as
- * operator events instead. Delivery order does not matter for correctness: routing is a function of the plan version
- * a record falls under (leases), every plan is self-contained, and the router keeps the newest version it has seen.
+ * operator events instead. Routing stays a function of the input: a record is routed by the plan version whose lease
+ * first covers it, whenever that version arrives.
  */
 public final class PlanChannel {
-    /** Plans kept for routers that come later or lag behind: the planner's own bound of republished plans. */
-    public static final int HISTORY = PlannerOperator.HISTORY;
-
     private final List<Consumer<byte[]>> listeners = new ArrayList<>();
-    /** The last {@link #HISTORY} plans published since the last reset, by version. */
+    /** The plans published since the last reset that the planner still keeps, by version. */
     private final TreeMap<Long, byte[]> history = new TreeMap<>();
 
     /** The channel of the stage whose operator uids start with {@code uidPrefix}. */
@@ -36,13 +33,14 @@ public final class PlanChannel {
         return "io.keyshift.plan.PlanChannel/" + uidPrefix;
     }
 
-    /** Publishes a plan (Avro binary) to every listener and keeps it for routers that come later. */
-    public synchronized void publish(byte[] plan) {
+    /**
+     * Publishes a plan (Avro binary) to every listener and keeps it, with every earlier one from {@code keepFrom} on,
+     * for routers that come later or lag behind.
+     */
+    public synchronized void publish(byte[] plan, long keepFrom) {
         long version = PlanEvent.decode(plan).getVersion();
         history.put(version, plan);
-        while (history.size() > HISTORY) {
-            history.pollFirstEntry();
-        }
+        history.headMap(keepFrom).clear();
         for (Consumer<byte[]> l : List.copyOf(listeners)) {
             l.accept(plan);
         }

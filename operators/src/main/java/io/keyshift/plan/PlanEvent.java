@@ -23,13 +23,24 @@ public final class PlanEvent implements OperatorEvent {
     private static final long serialVersionUID = 1L;
 
     private final byte[] plan;
+    private final long keepFrom;
 
-    private PlanEvent(byte[] plan) {
+    private PlanEvent(byte[] plan, long keepFrom) {
         this.plan = plan;
+        this.keepFrom = keepFrom;
     }
 
-    public static PlanEvent of(RoutingPlan plan) {
-        return new PlanEvent(encode(plan));
+    /**
+     * A plan on its way.
+     *
+     * @param keepFrom the oldest version the planner keeps: plans before it are needed by no router any more
+     */
+    public static PlanEvent of(RoutingPlan plan, long keepFrom) {
+        return new PlanEvent(encode(plan), keepFrom);
+    }
+
+    public long keepFrom() {
+        return keepFrom;
     }
 
     public RoutingPlan plan() {
@@ -43,7 +54,7 @@ public final class PlanEvent implements OperatorEvent {
 
     /** An event of an already encoded plan. */
     public static PlanEvent ofBytes(byte[] plan) {
-        return new PlanEvent(plan);
+        return new PlanEvent(plan, 0);
     }
 
     /** The plan's Avro binary encoding. */

@@ -39,7 +39,7 @@ public final class PlannerCoordinator implements OperatorCoordinator {
     @Override
     public void handleEventFromOperator(int subtask, int attemptNumber, OperatorEvent event) {
         if (event instanceof PlanEvent) {
-            channel.publish(((PlanEvent) event).bytes());
+            channel.publish(((PlanEvent) event).bytes(), ((PlanEvent) event).keepFrom());
         }
     }
 

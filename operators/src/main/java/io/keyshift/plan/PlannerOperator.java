@@ -25,10 +25,10 @@ import java.util.List;
  * Flink operator (parallelism 1) around {@link RepartitionPlanner}: one plan version per forecast, and a final lease
  * to +infinity when the routers' progress reaches the end of a bounded input (watermark Long.MAX_VALUE). Every plan
  * goes to the output (for sinks and tests) and, as a {@link PlanEvent}, to this operator's coordinator, which
- * publishes it to the routers ({@link PlanChannel}). After a restore it publishes its last {@value #HISTORY} plans once
- * more, oldest first (routers apply versions in order, and a restored router may be a few versions behind; the
- * routers may also have lost plans in flight). State: the last {@value #HISTORY} plans issued (Avro, operator list
- * state).
+ * publishes it to the routers ({@link PlanChannel}). Routers apply versions strictly in order, so it keeps every plan
+ * from the oldest version a router still routes by (the routers report it; at least the last {@value #HISTORY}), and
+ * after a restore publishes them all once more, oldest first (a restored router may be versions behind, and plans
+ * in flight may have been lost). State: those plans (Avro, operator list state).
  */
 public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
         implements OneInputStreamOperator<LoadForecast, RoutingPlan>, OperatorEventHandler {
@@ -50,7 +50,7 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
     /** The last plans issued, oldest first. */
     private transient java.util.ArrayDeque<RoutingPlan> history;
 
-    /** Plans kept and published again after a restore. */
+    /** Plans kept at least (more while a router is further behind) and published again after a restore. */
     public static final int HISTORY = 16;
     private transient Counter started;
     private transient Counter completed;
@@ -89,9 +89,16 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
     @Override
     public void handleOperatorEvent(OperatorEvent event) {}
 
+    /** The oldest plan version a router still routes by, as the last forecast reported it. */
+    private transient long oldestRouted;
+
+    /**
+     * Keeps every plan from the oldest version a router still routes by (at least the last {@value #HISTORY}), so that
+     * a router that restarts or falls behind can catch up version by version.
+     */
     private void issue(RoutingPlan plan) {
         history.addLast(plan);
-        while (history.size() > HISTORY) {
+        while (history.size() > HISTORY && history.peekFirst().getVersion() < oldestRouted) {
             history.pollFirst();
         }
         publish(plan);
@@ -99,7 +106,7 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
 
     private void publish(RoutingPlan plan) {
         if (gateway != null) {
-            gateway.sendEventToCoordinator(PlanEvent.of(plan));
+            gateway.sendEventToCoordinator(PlanEvent.of(plan, history.peekFirst().getVersion()));
         }
     }
 
@@ -135,6 +142,7 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
     @Override
     public void processElement(StreamRecord<LoadForecast> element) {
         observedImbalance = observedImbalance(element.getValue(), planner.current());
+        oldestRouted = Math.max(oldestRouted, element.getValue().getRouterPlanVersion());
         long t0 = System.nanoTime();
         RoutingPlan plan = planner.onForecast(element.getValue());
         planNanos = System.nanoTime() - t0;

@@ -135,7 +135,8 @@ public class KeyDistributionProfiler extends AbstractStreamOperator<WindowProfil
             subtasks = s.getSubtasks();
             progress.keySet().removeIf(i -> i >= subtasks);
         }
-        progress.put(s.getSubtask(), new long[] {s.getWatermark(), s.getOutputWatermark(), s.getIdle() ? 1 : 0});
+        progress.put(s.getSubtask(), new long[] {s.getWatermark(), s.getOutputWatermark(), s.getIdle() ? 1 : 0,
+            s.getPlanVersion()});
         WindowSample w = s.getWindow();
         if (w != null && lastEmittedEnd != Long.MIN_VALUE && w.getWindowEnd() <= lastEmittedEnd) {
             // a subtask that was idle and came back behind the others: its window was closed without it
@@ -183,13 +184,22 @@ public class KeyDistributionProfiler extends AbstractStreamOperator<WindowProfil
         long min = Long.MAX_VALUE;
         boolean any = false;
         for (long[] p : progress.values()) {
-            // idle subtasks are passed by; one that never had a watermark (not yet started) is not
-            if (p[2] == 0 || p[0] == Long.MIN_VALUE) {
+            // idle subtasks are passed by
+            if (p[2] == 0) {
                 min = Math.min(min, p[f]);
                 any = true;
             }
         }
         return any ? min : Long.MIN_VALUE;
+    }
+
+    /** The oldest plan version any router subtask reported routing by. */
+    private long oldestPlanVersion() {
+        long min = Long.MAX_VALUE;
+        for (long[] p : progress.values()) {
+            min = Math.min(min, p[3]);
+        }
+        return min == Long.MAX_VALUE ? 0 : min;
     }
 
     private void closeWindows() {
@@ -212,7 +222,9 @@ public class KeyDistributionProfiler extends AbstractStreamOperator<WindowProfil
                 next = pending.isEmpty() ? Math.floorDiv(wm + 1, windowMillis) * windowMillis : pending.firstKey();
                 continue;
             }
-            output.collect(new StreamRecord<>(merge(next, samples), next + windowMillis - 1));
+            WindowProfile profile = merge(next, samples);
+            profile.routerPlanVersion = oldestPlanVersion();
+            output.collect(new StreamRecord<>(profile, next + windowMillis - 1));
             windowsClosed.inc();
             lastEmittedEnd = next + windowMillis;
             next = lastEmittedEnd;

@@ -34,6 +34,8 @@ public class WindowProfile {
     public double[] hotUpperBounds;
     /** Maximum error of any estimate (records), records. */
     public double maxError;
+    /** The oldest plan version any router subtask routed by when the window closed (0 if unknown). */
+    public long routerPlanVersion;
 
     public WindowProfile() {}
 

@@ -262,6 +262,15 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
             routedTo[i] = getMetricGroup().addGroup(KeyshiftMetrics.TARGET_SUBTASK_GROUP, Integer.toString(i))
                     .counter(KeyshiftMetrics.ROUTER_ROUTED_RECORDS);
         }
+        // after a rescale a subtask may restore a plan together with records that waited at a subtask behind it
+        releaseCovered();
+    }
+
+    private void releaseCovered() throws Exception {
+        waiting.releaseBefore(routing.validUntil(), (t, v) -> {
+            K key = key(v);
+            emit(key, KeyGroupRangeAssignment.assignToKeyGroup(key, s.maxParallelism()), v, t);
+        });
     }
 
     @Override
@@ -287,6 +296,9 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
         if (waiting.size() > s.maxWaiting() && mayWait()) {
             pacedRecords.inc();
             awaitPlan(PACING_MILLIS);
+        } else if (!aheadPlans.isEmpty() && planPoll == null) {
+            // a version went missing (lost with a failed attempt): ask for it without waiting
+            awaitPlan(0);
         }
     }
 
@@ -371,6 +383,10 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
             return;
         }
         inputWatermark = mark.getTimestamp();
+        if (inputWatermark == Long.MAX_VALUE) {
+            // the end of the input is not idleness: the profiler must see this subtask reach the end
+            inputIdle = false;
+        }
         for (WindowSample w : sampler.closeUpTo(inputWatermark)) {
             // several windows may close at once: each report claims progress only up to its own window, so the
             // profiler does not close the next window before its sample (the next report) has arrived
@@ -382,9 +398,9 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
 
     @Override
     public void processWatermarkStatus(WatermarkStatus status) throws Exception {
-        // an input that has never had a watermark (a source reader still without splits) is not idle but not yet
-        // started: its first records may be older than anything downstream has seen, so nobody may pass it by
-        inputIdle = status.isIdle() && inputWatermark != Long.MIN_VALUE;
+        // Flink's idleness: an idle input (a source reader without splits, or idle by its watermark strategy) does not
+        // hold back the profiler or the keyed stage; records it sends later may be late, as behind a plain keyBy
+        inputIdle = status.isIdle();
         if (inputIdle) {
             forwardIdleIfDrained();
         } else if (forwardedIdle) {
@@ -447,10 +463,7 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
         }
         currentPlan = plan;
         routing = next;
-        waiting.releaseBefore(routing.validUntil(), (t, v) -> {
-            K key = key(v);
-            emit(key, KeyGroupRangeAssignment.assignToKeyGroup(key, s.maxParallelism()), v, t);
-        });
+        releaseCovered();
         advanceOutput();
         reportProgress();
         forwardIdleIfDrained();
@@ -458,9 +471,10 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
 
     /**
      * Tells the keyed stage about every migration of {@code next} that {@code previous} did not have: MIGRATE_OUT to
-     * the old owner, MIGRATE_IN to the new one, stamped T0. One router subtask (by the key id's hash) emits a key's
-     * markers; T0 is at or after the previous lease's end, beyond this router's output watermark, so the markers
-     * reach the keyed stage before its watermark passes T0.
+     * the old owner, MIGRATE_IN to the new one, stamped T0. Every router subtask sends them (the keyed stage takes
+     * duplicates in its stride): the keyed stage's watermark cannot pass T0 before every router has applied the plan,
+     * and T0 is at or after the previous lease's end, beyond this router's output watermark, so the markers arrive
+     * before it does, also after a restore at another parallelism.
      */
     private void emitMarkers(RoutingPlan previous, RoutingPlan next) {
         Set<String> known = new HashSet<>();
@@ -472,11 +486,12 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
             }
         }
         for (RouteEntry e : next.getEntries()) {
-            if (Math.floorMod(e.getKey().hashCode(), subtasks) != subtask) {
-                continue;
-            }
             for (Migration m : migrations(e)) {
                 if (!known.contains(e.getKey() + "@" + m.getPlannedInVersion())) {
+                    if (forwardedIdle) {
+                        forwardedIdle = false;
+                        output.emitWatermarkStatus(WatermarkStatus.ACTIVE);
+                    }
                     K key = codec.key(e.getKey());
                     int from = m.getFromKeyGroup() >= 0 ? m.getFromKeyGroup() : e.getKeyGroup();
                     int fromEpoch = (int) (m.getFromKeyGroup() >= 0 ? m.getFromEpoch() : e.getEpoch());
@@ -560,6 +575,7 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
                 .setWatermark(in)
                 .setOutputWatermark(out)
                 .setIdle(inputIdle)
+                .setPlanVersion(routing.version())
                 .setMaxParallelism(s.maxParallelism())
                 .setWindow(window)
                 .setLoad(load)
@@ -603,7 +619,13 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
             processWatermark(Watermark.MAX_WATERMARK);
         }
         while (routing.validUntil() != Long.MAX_VALUE || !waiting.isEmpty()) {
-            mailbox.yield();
+            if (aheadPlans.isEmpty()) {
+                mailbox.yield();
+            } else {
+                // a version is missing between the current plan and those that arrived: ask for it
+                mailbox.tryYield();
+                awaitPlan(10);
+            }
         }
         super.finish();
     }
@@ -620,5 +642,9 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
 
     long outputWatermark() {
         return outputWatermark;
+    }
+
+    long planVersion() {
+        return routing.version();
     }
 }

@@ -25,8 +25,8 @@ import java.util.Map;
  *       (MIGRATING) and the new one (SHADOW), {@code t >= T1} to the new one (PRIMARY);</li>
  *   <li>else the entry's key group (PRIMARY).</li>
  * </ol>
- * The plan is self-contained (folded migrations stay in {@code retired} for a plan), so any version alone gives the
- * routes of every record that can still legitimately arrive: a router that skips versions routes the same.
+ * A folded migration stays in {@code retired} for one more plan only, so a record must be routed by the first
+ * version whose lease covers it: routers apply versions strictly in order and never skip one.
  *
  * @param <K> the user key type
  */
