@@ -32,8 +32,9 @@ import org.apache.flink.util.OutputTag;
  * checksummed on both sides (order-free) and compared by the {@link ShadowValidator} at T1.
  *
  * <p><b>Cleanup</b>: at {@code T1 + horizon} the old owner clears every keyed state the function created for the key
- * ({@link StateTrackingContext}) and from then on no longer calls the function for the key's timers; MIGRATE_IN
- * clears whatever an earlier stay of the key left behind. The function must keep the horizon it declares: its state
+ * ({@link StateTrackingContext}) and from then on no longer calls the function for the key's timers. A later stay
+ * of the key in the same key group runs under a new epoch of the routing key, so it starts from empty state. The
+ * function must keep the horizon it declares: its state
  * never depends on records older than the horizon, and its timers fire within the horizon of what set them.
  *
  * @param <K> the user key type
@@ -130,20 +131,21 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
     public void onTimer(long timestamp, OnTimerContext ctx, Collector<R> out) throws Exception {
         KeyOwnership o = ownership.value();
 
-        if (o != null && o.cleanupAt != Long.MIN_VALUE && timestamp >= o.cleanupAt) {
-            if (ctx.timeDomain() == TimeDomain.EVENT_TIME && timestamp == o.cleanupAt) {
+        // a processing-time timer is placed in event time by the current watermark
+        boolean eventTime = ctx.timeDomain() == TimeDomain.EVENT_TIME;
+        long at = eventTime ? timestamp : ctx.timerService().currentWatermark();
+        if (o != null && o.cleanupAt != Long.MIN_VALUE && at >= o.cleanupAt) {
+            if (eventTime && timestamp == o.cleanupAt) {
                 // the key left a horizon ago: its state goes; its remaining timers (set within a horizon of a record
                 // or timer before the switch-over, so none later than another horizon) drain without the function
                 tracking.clearAll();
                 ctx.timerService().registerEventTimeTimer(o.cleanupAt + horizon);
-            } else if (ctx.timeDomain() == TimeDomain.EVENT_TIME && timestamp == o.cleanupAt + horizon) {
+            } else if (eventTime && timestamp == o.cleanupAt + horizon) {
                 ownership.clear();
             }
             return;
         }
         // a processing-time timer's output is judged at the current watermark and never compared
-        boolean eventTime = ctx.timeDomain() == TimeDomain.EVENT_TIME;
-        long at = eventTime ? timestamp : ctx.timerService().currentWatermark();
         boolean authoritative = o == null || o.owns(at);
         Outputs outputs = new Outputs(ctx, out, authoritative, eventTime ? timestamp : Long.MIN_VALUE, o,
                 ctx.getCurrentKey());

@@ -124,7 +124,10 @@ public final class PartialMerger<K, ACC, V, R>
     @SuppressWarnings("unchecked")
     private void emit(K key, long start, long end, KeyedProcessFunction<K, ?, R>.Context ctx, Collector<R> out)
             throws Exception {
-        ACC merged = null;
+        // merge into a fresh accumulator: merge may change its first argument, and the partials must stay as they
+        // are for a late firing
+        ACC merged = aggregate.createAccumulator();
+        boolean any = false;
         String prefix = end + ",";
         List<String> keys = new ArrayList<>();
         for (String k : partials.keys()) {
@@ -134,10 +137,10 @@ public final class PartialMerger<K, ACC, V, R>
         }
         keys.sort(String::compareTo);
         for (String k : keys) {
-            ACC a = partials.get(k);
-            merged = merged == null ? a : aggregate.merge(merged, a);
+            merged = aggregate.merge(merged, partials.get(k));
+            any = true;
         }
-        if (merged == null) {
+        if (!any) {
             return;
         }
         V v = aggregate.getResult(merged);

@@ -409,7 +409,8 @@ public final class RepartitionPlanner {
         if (entries.size() > s.maxRoutingEntries()) {
             List<RouteEntry> idle = new ArrayList<>();
             for (RouteEntry e : entries.values()) {
-                if (e.getMigration() == null && e.getSplit() == null) {
+                // an entry already at its natural key group (kept for its epoch or its retired migration) is home
+                if (e.getMigration() == null && e.getSplit() == null && e.getKeyGroup() != natural(e)) {
                     idle.add(e);
                 }
             }
