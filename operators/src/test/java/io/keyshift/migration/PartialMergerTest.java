@@ -1,0 +1,153 @@
+package io.keyshift.migration;
+
+import org.apache.flink.api.common.functions.AggregateFunction;
+import org.apache.flink.api.common.typeinfo.PrimitiveArrayTypeInfo;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.api.java.tuple.Tuple5;
+import org.apache.flink.streaming.api.functions.windowing.ProcessWindowFunction;
+import org.apache.flink.streaming.api.windowing.windows.TimeWindow;
+import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
+import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
+import org.apache.flink.streaming.util.ProcessFunctionTestHarnesses;
+import org.apache.flink.util.Collector;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * A split key's partial aggregates (one per key group) are merged with the user's AggregateFunction into one result at
+ * the window's end; a late partial re-fires the window with the corrected total, not a double-counted one; state is
+ * cleared once the allowed lateness has passed.
+ */
+class PartialMergerTest {
+    private static final TypeInformation<long[]> ACC = PrimitiveArrayTypeInfo.LONG_PRIMITIVE_ARRAY_TYPE_INFO;
+
+    /** Partial: key, window start, window end, key group, accumulator {count, sum}. */
+    private static Tuple5<String, Long, Long, Integer, long[]> partial(String key, long start, long end, int keyGroup,
+                                                                        long count, long sum) {
+        return Tuple5.of(key, start, end, keyGroup, new long[] {count, sum});
+    }
+
+    /**
+     * Count and sum of the values, the result is the sum. Like many aggregates, merge adds the second accumulator into
+     * the first and returns it: merging into a partial that is kept in state would change that partial.
+     */
+    private static final class CountSum implements AggregateFunction<Long, long[], Long> {
+        @Override
+        public long[] createAccumulator() {
+            return new long[2];
+        }
+
+        @Override
+        public long[] add(Long value, long[] acc) {
+            acc[0]++;
+            acc[1] += value;
+            return acc;
+        }
+
+        @Override
+        public Long getResult(long[] acc) {
+            return acc[1];
+        }
+
+        @Override
+        public long[] merge(long[] a, long[] b) {
+            a[0] += b[0];
+            a[1] += b[1];
+            return a;
+        }
+    }
+
+    /** The user's window function: names the key and the window it was given, and the aggregate. */
+    private static final class Describe extends ProcessWindowFunction<Long, String, String, TimeWindow> {
+        @Override
+        public void process(String key, Context ctx, Iterable<Long> sums, Collector<String> out) {
+            for (Long s : sums) {
+                out.collect(key + "@" + ctx.window().getStart() + "-" + ctx.window().getEnd() + "=" + s);
+            }
+        }
+    }
+
+    private static KeyedOneInputStreamOperatorTestHarness<String, Tuple5<String, Long, Long, Integer, long[]>, String>
+            harness(long allowedLateness) throws Exception {
+        PartialMerger<String, long[], Long, String> merger =
+                new PartialMerger<>(new CountSum(), new Describe(), ACC, allowedLateness);
+        return ProcessFunctionTestHarnesses.forKeyedProcessFunction(merger, p -> p.f0, Types.STRING);
+    }
+
+    private static List<Long> timestamps(KeyedOneInputStreamOperatorTestHarness<?, ?, ?> h) {
+        List<Long> out = new ArrayList<>();
+        for (Object o : h.getOutput()) {
+            if (o instanceof StreamRecord<?> r) {
+                out.add(r.getTimestamp());
+            }
+        }
+        return out;
+    }
+
+    @Test
+    void partialsOfSeveralKeyGroupsAreMergedIntoOneResultAtTheWindowsEnd() throws Exception {
+        try (var h = harness(0)) {
+            h.processElement(partial("hot", 0, 1000, 3, 2, 10), 999);
+            h.processElement(partial("hot", 0, 1000, 40, 3, 20), 999);
+            h.processElement(partial("hot", 0, 1000, 90, 1, 5), 999);
+            h.processElement(partial("other", 0, 1000, 7, 1, 1), 999);
+            // the next window's partial waits for its own end
+            h.processElement(partial("hot", 1000, 2000, 3, 1, 100), 1999);
+            h.processWatermark(998);
+            assertThat(h.extractOutputValues()).isEmpty();
+
+            h.processWatermark(999);
+            assertThat(h.extractOutputValues()).containsExactlyInAnyOrder("hot@0-1000=35", "other@0-1000=1");
+            // as the window operator would have fired the whole key: at the window's max timestamp
+            assertThat(timestamps(h)).containsOnly(999L);
+
+            h.processWatermark(1999);
+            assertThat(h.extractOutputValues()).hasSize(3).last().isEqualTo("hot@1000-2000=100");
+            // no allowed lateness: everything is cleared once fired
+            assertThat(h.numKeyedStateEntries()).isZero();
+        }
+    }
+
+    @Test
+    void aLatePartialReFiresTheWindowWithTheCorrectTotal() throws Exception {
+        try (var h = harness(500)) {
+            h.processElement(partial("hot", 0, 1000, 3, 2, 10), 999);
+            h.processElement(partial("hot", 0, 1000, 40, 3, 20), 999);
+            h.processWatermark(999);
+            assertThat(h.extractOutputValues()).containsExactly("hot@0-1000=30");
+
+            // a late firing of key group 40 repeats its whole partial, now 27: the merged window fires again at once,
+            // with 10 + 27 (merging into a kept partial would have given 30 + 27)
+            h.processWatermark(1200);
+            h.processElement(partial("hot", 0, 1000, 40, 4, 27), 1200);
+            assertThat(h.extractOutputValues()).containsExactly("hot@0-1000=30", "hot@0-1000=37");
+
+            // a late first partial of another key group adds to the others
+            h.processElement(partial("hot", 0, 1000, 90, 1, 5), 1300);
+            assertThat(h.extractOutputValues()).containsExactly("hot@0-1000=30", "hot@0-1000=37", "hot@0-1000=42");
+
+            // the partials are kept until the window's max timestamp plus the allowed lateness
+            h.processWatermark(999 + 500 - 1);
+            assertThat(h.numKeyedStateEntries()).isPositive();
+            h.processWatermark(999 + 500);
+            assertThat(h.numKeyedStateEntries()).isZero();
+            assertThat(h.extractOutputValues()).hasSize(3);
+        }
+    }
+
+    @Test
+    void withoutAWindowFunctionTheMergedAggregateIsTheResult() throws Exception {
+        PartialMerger<String, long[], Long, Long> merger = new PartialMerger<>(new CountSum(), null, ACC, 0);
+        try (var h = ProcessFunctionTestHarnesses.forKeyedProcessFunction(merger, p -> p.f0, Types.STRING)) {
+            h.processElement(partial("hot", 0, 1000, 3, 2, 10), 999);
+            h.processElement(partial("hot", 0, 1000, 40, 3, 20), 999);
+            h.processWatermark(999);
+            assertThat(h.extractOutputValues()).containsExactly(30L);
+        }
+    }
+}

@@ -1,0 +1,212 @@
+package io.keyshift.migration;
+
+import io.keyshift.avro.ValidationOutcome;
+import io.keyshift.avro.ValidationReport;
+
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.api.common.typeutils.base.StringSerializer;
+import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
+import org.apache.flink.streaming.util.ProcessFunctionTestHarnesses;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The shadow validator compares each (key, window)'s primary and shadow checks once the watermark reaches their
+ * compare time: MATCH, MISMATCH naming key and window, MISSING_SHADOW and MISSING_PRIMARY; a late firing replaces its
+ * side, a process function's outputs add up.
+ */
+class ShadowValidatorTest {
+    private static final Checksums<String> CHECKSUMS = new Checksums<>(StringSerializer.INSTANCE);
+    private static final long LATENESS = 500;
+
+    private static KeyedOneInputStreamOperatorTestHarness<String, ResultCheck, ValidationReport> harness()
+            throws Exception {
+        return ProcessFunctionTestHarnesses.forKeyedProcessFunction(new ShadowValidator(), c -> c.key, Types.STRING);
+    }
+
+    /** The checksum of one window firing's results, combined in order as the keyed stage does. */
+    private static long firing(String... results) {
+        long sum = 0L;
+        for (String r : results) {
+            sum = Checksums.then(sum, CHECKSUMS.of(r));
+        }
+        return sum;
+    }
+
+    /** One side's check of a window firing of {@code key} in [start, end), compared at end - 1 + lateness. */
+    private static ResultCheck check(String key, long start, long end, boolean shadow, int keyGroup,
+                                     String... results) {
+        ResultCheck c = new ResultCheck();
+        c.key = key;
+        c.start = start;
+        c.end = end;
+        c.compareAt = end - 1 + LATENESS;
+        c.shadow = shadow;
+        c.keyGroup = keyGroup;
+        c.checksum = firing(results);
+        c.results = results.length;
+        c.additive = false;
+        return c;
+    }
+
+    /** One side's check of one output of a keyed process function at {@code timestamp} in the interval. */
+    private static ResultCheck output(String key, long start, long end, boolean shadow, int keyGroup, String result,
+                                      long timestamp) {
+        ResultCheck c = new ResultCheck();
+        c.key = key;
+        c.start = start;
+        c.end = end;
+        c.compareAt = end - 1;
+        c.shadow = shadow;
+        c.keyGroup = keyGroup;
+        c.checksum = Checksums.unordered(CHECKSUMS.of(result), timestamp);
+        c.results = 1;
+        c.additive = true;
+        return c;
+    }
+
+    private static ValidationReport only(List<ValidationReport> reports, String key) {
+        List<ValidationReport> of = reports.stream().filter(r -> r.getKey().equals(key)).toList();
+        assertThat(of).hasSize(1);
+        return of.get(0);
+    }
+
+    @Test
+    void matchesAndMismatchesAreReportedWhenTheWatermarkReachesTheCompareTime() throws Exception {
+        try (var h = harness()) {
+            h.processElement(check("a", 0, 1000, false, 5, "a=5"), 999);
+            h.processElement(check("a", 0, 1000, true, 9, "a=5"), 999);
+            h.processElement(check("c", 0, 1000, false, 3, "c=4"), 999);
+            h.processElement(check("c", 0, 1000, true, 8, "c=7"), 999);
+            // the window has fired, but late firings may still come within the allowed lateness
+            h.processWatermark(999 + LATENESS - 1);
+            assertThat(h.extractOutputValues()).isEmpty();
+
+            h.processWatermark(999 + LATENESS);
+            List<ValidationReport> reports = h.extractOutputValues();
+            assertThat(reports).extracting(r -> r.getKey() + ":" + r.getOutcome())
+                    .containsExactlyInAnyOrder("a:" + ValidationOutcome.MATCH, "c:" + ValidationOutcome.MISMATCH);
+            ValidationReport a = only(reports, "a");
+            assertThat(a.getPrimaryChecksum()).isEqualTo(firing("a=5"));
+            assertThat(a.getShadowChecksum()).isEqualTo(firing("a=5"));
+            assertThat(a.getPrimaryKeyGroup()).isEqualTo(5);
+            assertThat(a.getShadowKeyGroup()).isEqualTo(9);
+            ValidationReport c = only(reports, "c");
+            assertThat(c.getWindowStart()).isZero();
+            assertThat(c.getWindowEnd()).isEqualTo(1000);
+            assertThat(c.getPrimaryKeyGroup()).isEqualTo(3);
+            assertThat(c.getShadowKeyGroup()).isEqualTo(8);
+            assertThat(c.getPrimaryChecksum()).isEqualTo(firing("c=4"));
+            assertThat(c.getShadowChecksum()).isEqualTo(firing("c=7"));
+            assertThat(c.getPrimaryResults()).isEqualTo(1);
+            assertThat(c.getShadowResults()).isEqualTo(1);
+            // every check is cleared once compared
+            assertThat(h.numKeyedStateEntries()).isZero();
+        }
+    }
+
+    @Test
+    void equalChecksumsOfDifferentResultCountsMismatch() throws Exception {
+        try (var h = harness()) {
+            ResultCheck primary = check("a", 0, 1000, false, 5, "a=5");
+            ResultCheck shadow = check("a", 0, 1000, true, 9, "a=5");
+            shadow.results = 2;
+            h.processElement(primary, 999);
+            h.processElement(shadow, 999);
+            h.processWatermark(999 + LATENESS);
+            assertThat(h.extractOutputValues()).singleElement()
+                    .satisfies(r -> assertThat(r.getOutcome()).isEqualTo(ValidationOutcome.MISMATCH));
+        }
+    }
+
+    @Test
+    void aSideWithoutItsCounterpartIsReportedMissing() throws Exception {
+        try (var h = harness()) {
+            h.processElement(check("p", 0, 1000, false, 4, "p=1"), 999);
+            h.processElement(check("s", 0, 1000, true, 6, "s=1", "s=2"), 999);
+            h.processWatermark(999 + LATENESS);
+            List<ValidationReport> reports = h.extractOutputValues();
+            assertThat(reports).hasSize(2);
+            ValidationReport p = only(reports, "p");
+            assertThat(p.getOutcome()).isEqualTo(ValidationOutcome.MISSING_SHADOW);
+            assertThat(p.getPrimaryKeyGroup()).isEqualTo(4);
+            assertThat(p.getShadowKeyGroup()).isEqualTo(-1);
+            assertThat(p.getPrimaryResults()).isEqualTo(1);
+            assertThat(p.getShadowResults()).isZero();
+            ValidationReport s = only(reports, "s");
+            assertThat(s.getOutcome()).isEqualTo(ValidationOutcome.MISSING_PRIMARY);
+            assertThat(s.getPrimaryKeyGroup()).isEqualTo(-1);
+            assertThat(s.getShadowKeyGroup()).isEqualTo(6);
+            assertThat(s.getShadowResults()).isEqualTo(2);
+            assertThat(s.getWindowEnd()).isEqualTo(1000);
+            assertThat(h.numKeyedStateEntries()).isZero();
+        }
+    }
+
+    @Test
+    void aLateFiringReplacesItsSideWhileAProcessFunctionsOutputsAddUp() throws Exception {
+        try (var h = harness()) {
+            // a window's late firing repeats its whole result: it replaces the first firing's check
+            h.processElement(check("w", 0, 1000, false, 5, "w=5"), 999);
+            h.processElement(check("w", 0, 1000, true, 9, "w=6"), 999);
+            h.processElement(check("w", 0, 1000, false, 5, "w=6"), 1200);
+
+            // a keyed process function: one check per output, in any order on either side
+            h.processElement(output("f", 2000, 3000, false, 1, "f1", 2100), 2100);
+            h.processElement(output("f", 2000, 3000, false, 1, "f2", 2500), 2500);
+            h.processElement(output("f", 2000, 3000, true, 2, "f2", 2500), 2500);
+            h.processElement(output("f", 2000, 3000, true, 2, "f1", 2100), 2100);
+            // the shadow missed one output
+            h.processElement(output("g", 2000, 3000, false, 1, "g1", 2100), 2100);
+            h.processElement(output("g", 2000, 3000, false, 1, "g2", 2500), 2500);
+            h.processElement(output("g", 2000, 3000, true, 2, "g1", 2100), 2100);
+
+            h.processWatermark(3000);
+            List<ValidationReport> reports = h.extractOutputValues();
+            assertThat(reports).hasSize(3);
+            ValidationReport w = only(reports, "w");
+            assertThat(w.getOutcome()).isEqualTo(ValidationOutcome.MATCH);
+            assertThat(w.getPrimaryChecksum()).isEqualTo(firing("w=6"));
+            assertThat(w.getPrimaryResults()).isEqualTo(1);
+            ValidationReport f = only(reports, "f");
+            assertThat(f.getOutcome()).isEqualTo(ValidationOutcome.MATCH);
+            assertThat(f.getPrimaryResults()).isEqualTo(2);
+            assertThat(f.getShadowResults()).isEqualTo(2);
+            assertThat(f.getWindowStart()).isEqualTo(2000);
+            ValidationReport g = only(reports, "g");
+            assertThat(g.getOutcome()).isEqualTo(ValidationOutcome.MISMATCH);
+            assertThat(g.getPrimaryResults()).isEqualTo(2);
+            assertThat(g.getShadowResults()).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void theWindowsOfOneKeyAreComparedEachAtItsOwnTime() throws Exception {
+        try (var h = harness()) {
+            h.processElement(check("a", 0, 1000, false, 5, "a=1"), 999);
+            h.processElement(check("a", 0, 1000, true, 9, "a=1"), 999);
+            h.processElement(check("a", 1000, 2000, false, 5, "a=2"), 1999);
+            h.processElement(check("a", 1000, 2000, true, 9, "a=3"), 1999);
+
+            h.processWatermark(999 + LATENESS);
+            assertThat(h.extractOutputValues()).singleElement().satisfies(r -> {
+                assertThat(r.getWindowStart()).isZero();
+                assertThat(r.getOutcome()).isEqualTo(ValidationOutcome.MATCH);
+            });
+            // the later window is still pending
+            assertThat(h.numKeyedStateEntries()).isPositive();
+
+            h.processWatermark(1999 + LATENESS);
+            List<ValidationReport> reports = h.extractOutputValues();
+            assertThat(reports).hasSize(2);
+            assertThat(reports.get(1).getKey()).isEqualTo("a");
+            assertThat(reports.get(1).getWindowStart()).isEqualTo(1000);
+            assertThat(reports.get(1).getWindowEnd()).isEqualTo(2000);
+            assertThat(reports.get(1).getOutcome()).isEqualTo(ValidationOutcome.MISMATCH);
+            assertThat(h.numKeyedStateEntries()).isZero();
+        }
+    }
+}

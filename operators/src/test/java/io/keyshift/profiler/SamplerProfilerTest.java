@@ -1,0 +1,507 @@
+package io.keyshift.profiler;
+
+import io.keyshift.avro.HeavyHitter;
+import io.keyshift.avro.KeyLoadSample;
+import io.keyshift.avro.WindowLoad;
+import io.keyshift.avro.WindowSample;
+import io.keyshift.config.AvroTrust;
+import io.keyshift.route.KeyCodec;
+
+import org.apache.flink.api.common.serialization.SerializerConfigImpl;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.formats.avro.typeutils.AvroTypeInfo;
+import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
+import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
+import org.apache.flink.streaming.api.watermark.Watermark;
+import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
+import org.apache.flink.streaming.util.OneInputStreamOperatorTestHarness;
+import org.apache.flink.util.OutputTag;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.Queue;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * The router's {@link KeySampler} (exact key-group counts, sketch and sample-and-hold estimates, deterministic
+ * sampling) and the {@link KeyDistributionProfiler} that merges its reports (a window closes once every active router
+ * subtask is past it; empty windows are filled, idle subtasks passed by, loads summed).
+ */
+class SamplerProfilerTest {
+    static {
+        AvroTrust.install();
+    }
+
+    private static final int MAX_P = 128;
+    private static final long W = 1000;
+    private static final KeyCodec<String> CODEC = KeyCodec.forType(Types.STRING, new SerializerConfigImpl());
+    private static final OutputTag<WindowLoad> LOADS =
+            new OutputTag<>("loads", new AvroTypeInfo<>(WindowLoad.class));
+
+    private static int kg(String key) {
+        return KeyGroupRangeAssignment.assignToKeyGroup(key, MAX_P);
+    }
+
+    private static KeySampler<String> sampler(int sketchSize, double rate, long seed) {
+        return new KeySampler<>(W, sketchSize, rate, MAX_P, CODEC, seed);
+    }
+
+    private static void add(KeySampler<String> s, String key, long t) {
+        s.add(key, kg(key), t);
+    }
+
+    /** Exact records per natural key group of {@code keys}. */
+    private static long[] counts(String... keys) {
+        long[] c = new long[MAX_P];
+        for (String k : keys) {
+            c[kg(k)]++;
+        }
+        return c;
+    }
+
+    private static long[] toArray(List<Long> l) {
+        return l.stream().mapToLong(Long::longValue).toArray();
+    }
+
+    /** The sample's estimate of {@code key}, or -1 if it lists no such key. */
+    private static long estimate(WindowSample s, String key) {
+        return s.getHeavyHitters().stream().filter(h -> h.getKey().equals(key)).mapToLong(HeavyHitter::getEstimate)
+                .findFirst().orElse(-1);
+    }
+
+    /** One window's sample of one subtask that saw {@code keys} (sampling rate 1), as the router takes it. */
+    private static WindowSample sampleOf(long windowStart, long seed, String... keys) {
+        KeySampler<String> s = sampler(64, 1.0, seed);
+        for (int i = 0; i < keys.length; i++) {
+            add(s, keys[i], windowStart + i);
+        }
+        List<WindowSample> out = s.closeUpTo(windowStart + W - 1);
+        assertThat(out).hasSize(1);
+        return out.get(0);
+    }
+
+    // ---------------------------------------------------------------------------------------------------------------
+    // KeySampler
+
+    @Test
+    void samplerCountsKeyGroupsExactlyAndListsTheKeysLargestFirst() {
+        KeySampler<String> s = sampler(64, 1.0, 0);
+        String[] keys = {"a", "c", "a", "b", "c", "a"};
+        for (int i = 0; i < keys.length; i++) {
+            add(s, keys[i], 100 + i);
+        }
+        add(s, "next-window", W + 500);
+        assertThat(s.openWindows()).isEqualTo(2);
+
+        // a window closes once the watermark reaches its max timestamp, not before
+        assertThat(s.closeUpTo(W - 2)).isEmpty();
+        List<WindowSample> out = s.closeUpTo(W - 1);
+        assertThat(out).singleElement().satisfies(w -> {
+            assertThat(w.getWindowStart()).isZero();
+            assertThat(w.getWindowEnd()).isEqualTo(W);
+            assertThat(w.getRecords()).isEqualTo(6);
+            assertThat(w.getSamplingRate()).isEqualTo(1.0);
+            assertThat(w.getKeyGroupCounts()).hasSize(MAX_P);
+            assertThat(toArray(w.getKeyGroupCounts())).containsExactly(counts(keys));
+            assertThat(w.getHeavyHitters()).extracting(HeavyHitter::getKey).containsExactly("a", "c", "b");
+            assertThat(w.getHeavyHitters()).extracting(HeavyHitter::getEstimate).containsExactly(3L, 2L, 1L);
+            assertThat(w.getHeavyHitters()).extracting(HeavyHitter::getKeyGroup)
+                    .containsExactly(kg("a"), kg("c"), kg("b"));
+            // nothing was purged from the sketch: every count is exact
+            assertThat(w.getMaxError()).isZero();
+        });
+
+        // the later window stays open until its own end
+        assertThat(s.openWindows()).isEqualTo(1);
+        assertThat(s.closeUpTo(2 * W - 2)).isEmpty();
+        assertThat(s.closeUpTo(Long.MAX_VALUE)).singleElement().satisfies(w -> {
+            assertThat(w.getWindowStart()).isEqualTo(W);
+            assertThat(w.getRecords()).isEqualTo(1);
+            assertThat(estimate(w, "next-window")).isEqualTo(1);
+        });
+        assertThat(s.openWindows()).isZero();
+    }
+
+    @Test
+    void windowsAreAlignedToTheEpochAlsoForNegativeTimes() {
+        assertThat(KeySampler.windowStart(0, W)).isZero();
+        assertThat(KeySampler.windowStart(W - 1, W)).isZero();
+        assertThat(KeySampler.windowStart(W, W)).isEqualTo(W);
+        assertThat(KeySampler.windowStart(-1, W)).isEqualTo(-W);
+        assertThat(KeySampler.windowStart(-W, W)).isEqualTo(-W);
+
+        KeySampler<String> s = sampler(64, 1.0, 0);
+        add(s, "early", -5);
+        assertThat(s.closeUpTo(-2)).isEmpty();
+        assertThat(s.closeUpTo(-1)).singleElement().satisfies(w -> {
+            assertThat(w.getWindowStart()).isEqualTo(-W);
+            assertThat(w.getWindowEnd()).isZero();
+        });
+    }
+
+    @Test
+    void aHeavyKeysEstimateIsWithinTheSaturatedSketchsErrorBound() {
+        // a map of 8 keeps at most 6 keys: 200 distinct rare keys force purges
+        KeySampler<String> s = sampler(8, 1.0, 0);
+        List<String> all = new ArrayList<>();
+        for (int i = 0; i < 400; i++) {
+            add(s, "hot", i);
+            all.add("hot");
+            if (i % 2 == 0) {
+                add(s, "rare-" + i, i);
+                all.add("rare-" + i);
+            }
+        }
+        WindowSample w = s.closeUpTo(W - 1).get(0);
+        // key-group counts are exact whatever the sketch does
+        assertThat(w.getRecords()).isEqualTo(600);
+        assertThat(toArray(w.getKeyGroupCounts())).containsExactly(counts(all.toArray(new String[0])));
+
+        double maxError = w.getMaxError();
+        assertThat(maxError).isPositive();
+        // DataSketches' a-priori bound: 3.5 / map size x stream length
+        assertThat(maxError).isLessThanOrEqualTo(3.5 / 8 * 600);
+        assertThat(w.getHeavyHitters().get(0).getKey()).isEqualTo("hot");
+        long hot = estimate(w, "hot");
+        // the estimate is the upper bound: never below the true count, at most the maximum error above it
+        assertThat(hot).isGreaterThanOrEqualTo(400);
+        assertThat((double) hot - 400).isLessThanOrEqualTo(maxError);
+        assertThat(w.getHeavyHitters()).filteredOn(h -> h.getKey().startsWith("rare-"))
+                .allSatisfy(h -> assertThat((double) h.getEstimate() - 1).isLessThanOrEqualTo(maxError));
+    }
+
+    @Test
+    void samplingIsDeterministicPerSeedAndNearItsRate() {
+        int hits = 0;
+        int differ = 0;
+        for (long p = 0; p < 100_000; p++) {
+            boolean x = KeySampler.sampled(0L, p, 0.1);
+            assertThat(KeySampler.sampled(0L, p, 0.1)).isEqualTo(x);
+            if (x) {
+                hits++;
+                // one uniform draw per (seed, position): sampled at a rate, sampled at any higher one
+                assertThat(KeySampler.sampled(0L, p, 0.5)).isTrue();
+            }
+            if (x != KeySampler.sampled(12_345L, p, 0.1)) {
+                differ++;
+            }
+        }
+        assertThat(hits).isBetween(9_500, 10_500);
+        // another window or subtask draws differently
+        assertThat(differ).isPositive();
+
+        // the same records in the same order give the same samples
+        assertThat(sampleAndHold(0)).isEqualTo(sampleAndHold(0));
+    }
+
+    /** Window 0: "hot" 1000 records among 300 records of 100 rare keys; window 1: "hot" 300, "new" 200. */
+    private static List<WindowSample> sampleAndHold(long seed) {
+        KeySampler<String> s = sampler(64, 0.1, seed);
+        for (int i = 0; i < 1000; i++) {
+            add(s, "hot", i);
+            if (i < 300) {
+                add(s, "rare-" + (i % 100), i);
+            }
+        }
+        for (int i = 0; i < 300; i++) {
+            add(s, "hot", W + i);
+            if (i < 200) {
+                add(s, "new", W + i);
+            }
+        }
+        return s.closeUpTo(2 * W - 1);
+    }
+
+    @Test
+    void sampleAndHoldCountsAKeyExactlyOnceItIsHeldAndKeepsHeavyKeysHeldIntoTheNextWindow() {
+        List<WindowSample> out = sampleAndHold(0);
+        assertThat(out).hasSize(2);
+        WindowSample first = out.get(0);
+        WindowSample second = out.get(1);
+        // key-group counts and records count every record, sampled or not
+        assertThat(first.getRecords()).isEqualTo(1300);
+        assertThat(second.getRecords()).isEqualTo(500);
+        assertThat(toArray(second.getKeyGroupCounts()).length).isEqualTo(MAX_P);
+        assertThat(second.getKeyGroupCounts().stream().mapToLong(Long::longValue).sum()).isEqualTo(500);
+        assertThat(second.getKeyGroupCounts().get(kg("hot"))).isGreaterThanOrEqualTo(300L);
+        assertThat(first.getSamplingRate()).isEqualTo(0.1);
+
+        // first sampled after a geometric(0.1) prefix, counted exactly from then on: short, never over
+        assertThat(estimate(first, "hot")).isBetween(1000L - 80, 1000L);
+        assertThat(first.getHeavyHitters().get(0).getKey()).isEqualTo("hot");
+        assertThat(first.getHeavyHitters()).filteredOn(h -> h.getKey().startsWith("rare-"))
+                .allSatisfy(h -> assertThat(h.getEstimate()).isBetween(1L, 3L));
+        // held from the next window's start: exact
+        assertThat(estimate(second, "hot")).isEqualTo(300);
+        // a new key is sampled within the window: short by its prefix
+        assertThat(estimate(second, "new")).isBetween(200L - 80, 200L);
+        assertThat(estimate(second, "rare-0")).isEqualTo(-1);
+    }
+
+    @Test
+    void restoredWindowsAddUpWithWhatComesAfterTheRestore() {
+        KeySampler<String> a = sampler(64, 1.0, 0);
+        for (String k : new String[] {"a", "a", "a", "b"}) {
+            add(a, k, 10);
+        }
+        KeySampler<String> b = sampler(64, 1.0, 1);
+        for (String k : new String[] {"a", "a", "c"}) {
+            add(b, k, 20);
+        }
+        // a snapshot leaves the windows open
+        List<WindowSample> fromA = a.snapshot();
+        assertThat(a.openWindows()).isEqualTo(1);
+        List<WindowSample> fromB = b.snapshot();
+
+        // after a rescale one subtask gets both subtasks' open windows
+        KeySampler<String> restored = sampler(64, 1.0, 0);
+        fromA.forEach(restored::restore);
+        fromB.forEach(restored::restore);
+        add(restored, "a", 30);
+        add(restored, "d", 40);
+        WindowSample w = restored.closeUpTo(W - 1).get(0);
+        assertThat(w.getRecords()).isEqualTo(9);
+        assertThat(toArray(w.getKeyGroupCounts()))
+                .containsExactly(counts("a", "a", "a", "b", "a", "a", "c", "a", "d"));
+        assertThat(estimate(w, "a")).isEqualTo(6);
+        assertThat(estimate(w, "b")).isEqualTo(1);
+        assertThat(estimate(w, "c")).isEqualTo(1);
+        assertThat(estimate(w, "d")).isEqualTo(1);
+        assertThat(w.getHeavyHitters().get(0).getKey()).isEqualTo("a");
+    }
+
+    @Test
+    void samplerRejectsInvalidSettings() {
+        assertThatThrownBy(() -> new KeySampler<>(0, 64, 1.0, MAX_P, CODEC, 0))
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> new KeySampler<>(W, 64, 0.0, MAX_P, CODEC, 0))
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> new KeySampler<>(W, 64, 1.5, MAX_P, CODEC, 0))
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> new KeySampler<>(W, 48, 1.0, MAX_P, CODEC, 0))
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> new KeySampler<>(W, 4, 1.0, MAX_P, CODEC, 0))
+                .isInstanceOf(IllegalArgumentException.class);
+    }
+
+    // ---------------------------------------------------------------------------------------------------------------
+    // KeyDistributionProfiler
+
+    private static OneInputStreamOperatorTestHarness<KeyLoadSample, WindowProfile> profiler(
+            OperatorSubtaskState restore) throws Exception {
+        var h = new OneInputStreamOperatorTestHarness<KeyLoadSample, WindowProfile>(
+                new KeyDistributionProfiler(W, 64, 2, MAX_P, LOADS), 1, 1, 0);
+        h.setup();
+        if (restore != null) {
+            h.initializeState(restore);
+        }
+        h.open();
+        return h;
+    }
+
+    /** What router subtask {@code subtask} of 2 reports: its input watermark and, optionally, a window's sample. */
+    private static KeyLoadSample report(int subtask, long watermark, boolean idle, WindowSample window) {
+        return KeyLoadSample.newBuilder().setSubtask(subtask).setSubtasks(2).setWatermark(watermark)
+                .setOutputWatermark(Long.MIN_VALUE).setIdle(idle).setMaxParallelism(MAX_P).setWindow(window)
+                .setLoad(null).build();
+    }
+
+    /** A report of the copies a subtask routed in a window, with its input and output watermarks. */
+    private static KeyLoadSample loadReport(int subtask, long watermark, long outputWatermark, WindowLoad load) {
+        return KeyLoadSample.newBuilder().setSubtask(subtask).setSubtasks(2).setWatermark(watermark)
+                .setOutputWatermark(outputWatermark).setIdle(false).setMaxParallelism(MAX_P).setWindow(null)
+                .setLoad(load).build();
+    }
+
+    private static void send(OneInputStreamOperatorTestHarness<KeyLoadSample, WindowProfile> h, KeyLoadSample r)
+            throws Exception {
+        h.processElement(r, Math.max(0L, Math.min(r.getWatermark(), Long.MAX_VALUE - 1)));
+    }
+
+    private static WindowLoad load(long start, Map<Integer, Long> routed, Map<Integer, Long> shadow) {
+        List<Long> r = new ArrayList<>(Collections.nCopies(MAX_P, 0L));
+        List<Long> s = new ArrayList<>(Collections.nCopies(MAX_P, 0L));
+        routed.forEach(r::set);
+        shadow.forEach(s::set);
+        return WindowLoad.newBuilder().setWindowStart(start).setWindowEnd(start + W).setParallelism(2)
+                .setRoutedKeyGroupCounts(r).setShadowKeyGroupCounts(s).build();
+    }
+
+    private static List<WindowProfile> profiles(OneInputStreamOperatorTestHarness<?, WindowProfile> h) {
+        List<WindowProfile> out = new ArrayList<>();
+        for (Object o : h.getOutput()) {
+            if (o instanceof StreamRecord<?> r) {
+                out.add((WindowProfile) r.getValue());
+            }
+        }
+        return out;
+    }
+
+    private static List<Long> watermarks(OneInputStreamOperatorTestHarness<?, ?> h) {
+        List<Long> out = new ArrayList<>();
+        for (Object o : h.getOutput()) {
+            if (o instanceof Watermark w) {
+                out.add(w.getTimestamp());
+            }
+        }
+        return out;
+    }
+
+    @Test
+    void profilerMergesTheSubtasksOnceTheSlowestActiveSubtaskHasPassedTheWindowAndFillsEmptyWindows()
+            throws Exception {
+        WindowSample s0 = sampleOf(0, 0, "a", "a", "b");
+        WindowSample s1 = sampleOf(0, 1, "a", "c");
+        try (var h = profiler(null)) {
+            send(h, report(0, W - 1, false, s0));
+            // subtask 1 has not reported at all: nothing closes, no watermark
+            assertThat(profiles(h)).isEmpty();
+            assertThat(watermarks(h)).isEmpty();
+
+            send(h, report(1, W - 2, false, null));
+            // subtask 1 is one ms short of the window's end
+            assertThat(profiles(h)).isEmpty();
+            assertThat(watermarks(h)).containsExactly(W - 2);
+
+            send(h, report(1, W - 1, false, s1));
+            assertThat(profiles(h)).singleElement().satisfies(p -> {
+                assertThat(p.windowStart).isZero();
+                assertThat(p.windowEnd).isEqualTo(W);
+                assertThat(p.records).isEqualTo(5);
+                assertThat(p.samplingRate).isEqualTo(1.0);
+                assertThat(p.keyGroupCounts).containsExactly(counts("a", "a", "b", "a", "c"));
+                // the two largest of a = 3, b = 1, c = 1 (ties by key)
+                assertThat(p.hotKeys).containsExactly("a", "b");
+                assertThat(p.hotEstimates).containsExactly(3.0, 1.0);
+                assertThat(p.hotKeyGroups).containsExactly(kg("a"), kg("b"));
+                assertThat(p.hotLowerBounds).containsExactly(3.0, 1.0);
+                assertThat(p.hotUpperBounds).containsExactly(3.0, 1.0);
+                assertThat(p.maxError).isZero();
+            });
+            assertThat(watermarks(h)).containsExactly(W - 2, W - 1);
+            // the profile, stamped with the window's max timestamp, comes before the watermark that passes it
+            List<Object> out = new ArrayList<>(h.getOutput());
+            assertThat(out.get(out.size() - 1)).isEqualTo(new Watermark(W - 1));
+            assertThat(((StreamRecord<?>) out.get(out.size() - 2)).getTimestamp()).isEqualTo(W - 1);
+
+            // two windows without records pass: empty profiles, in order, once both subtasks are past them
+            send(h, report(0, 3 * W + 5, false, null));
+            assertThat(profiles(h)).hasSize(1);
+            send(h, report(1, 3 * W + 5, false, null));
+            List<WindowProfile> all = profiles(h);
+            assertThat(all).hasSize(3);
+            assertThat(all.subList(1, 3)).extracting(p -> p.windowStart).containsExactly(W, 2 * W);
+            assertThat(all.subList(1, 3)).allSatisfy(p -> {
+                assertThat(p.windowEnd).isEqualTo(p.windowStart + W);
+                assertThat(p.records).isZero();
+                assertThat(p.hotKeys).isEmpty();
+                assertThat(p.keyGroupCounts).hasSize(MAX_P).containsOnly(0L);
+            });
+            assertThat(watermarks(h)).last().isEqualTo(3 * W + 5);
+        }
+    }
+
+    @Test
+    void anIdleSubtaskIsPassedByAndItsLateSampleOfAClosedWindowIsDropped() throws Exception {
+        WindowSample s0w0 = sampleOf(0, 0, "a", "a", "b");
+        WindowSample s1w0 = sampleOf(0, 1, "x", "x");
+        WindowSample s0w1 = sampleOf(W, 0, "a");
+        WindowSample s1w1 = sampleOf(W, 1, "y", "y", "y");
+        try (var h = profiler(null)) {
+            // subtask 1 had a watermark, then went idle
+            send(h, report(1, W / 2, true, null));
+            send(h, report(0, W - 1, false, s0w0));
+            assertThat(profiles(h)).singleElement().satisfies(p -> {
+                assertThat(p.windowStart).isZero();
+                assertThat(p.records).isEqualTo(3);
+                assertThat(p.hotKeys).containsExactly("a", "b");
+            });
+            assertThat(watermarks(h)).containsExactly(W - 1);
+
+            // subtask 1 comes back with a sample of the window that was closed without it: dropped
+            send(h, report(1, W - 1, false, s1w0));
+            assertThat(profiles(h)).hasSize(1);
+            // and, active again, it holds the next window back
+            send(h, report(0, 2 * W - 1, false, s0w1));
+            assertThat(profiles(h)).hasSize(1);
+            assertThat(watermarks(h)).containsExactly(W - 1);
+
+            send(h, report(1, 2 * W - 1, false, s1w1));
+            List<WindowProfile> all = profiles(h);
+            assertThat(all).hasSize(2);
+            assertThat(all.get(1).windowStart).isEqualTo(W);
+            assertThat(all.get(1).records).isEqualTo(4);
+            assertThat(all.get(1).hotKeys).containsExactly("y", "a");
+            assertThat(all.get(1).keyGroupCounts).containsExactly(counts("a", "y", "y", "y"));
+            assertThat(all).allSatisfy(p -> assertThat(p.hotKeys).doesNotContain("x"));
+            assertThat(watermarks(h)).containsExactly(W - 1, 2 * W - 1);
+        }
+    }
+
+    @Test
+    void loadsAreSummedOverSubtasksAndEmittedOnceEveryOutputWatermarkHasPassed() throws Exception {
+        WindowLoad l0 = load(0, Map.of(3, 5L, 70, 2L), Map.of(70, 1L));
+        WindowLoad l1 = load(0, Map.of(3, 1L), Map.of(9, 4L));
+        try (var h = profiler(null)) {
+            send(h, loadReport(0, W - 1, W - 1, l0));
+            assertThat(h.getSideOutput(LOADS)).isNullOrEmpty();
+            // subtask 1 has routed its copies of the window, but its output watermark is not past it yet
+            send(h, loadReport(1, W - 1, W - 2, l1));
+            assertThat(h.getSideOutput(LOADS)).isNullOrEmpty();
+
+            send(h, loadReport(1, W - 1, W - 1, null));
+            Queue<StreamRecord<WindowLoad>> loads = h.getSideOutput(LOADS);
+            assertThat(loads).singleElement().satisfies(r -> {
+                assertThat(r.getTimestamp()).isEqualTo(W - 1);
+                WindowLoad l = r.getValue();
+                assertThat(l.getWindowStart()).isZero();
+                assertThat(l.getWindowEnd()).isEqualTo(W);
+                assertThat(l.getParallelism()).isEqualTo(2);
+                assertThat(l.getRoutedKeyGroupCounts()).hasSize(MAX_P);
+                assertThat(l.getRoutedKeyGroupCounts().get(3)).isEqualTo(6L);
+                assertThat(l.getRoutedKeyGroupCounts().get(70)).isEqualTo(2L);
+                assertThat(l.getRoutedKeyGroupCounts().stream().mapToLong(Long::longValue).sum()).isEqualTo(8);
+                assertThat(l.getShadowKeyGroupCounts().get(70)).isEqualTo(1L);
+                assertThat(l.getShadowKeyGroupCounts().get(9)).isEqualTo(4L);
+                assertThat(l.getShadowKeyGroupCounts().stream().mapToLong(Long::longValue).sum()).isEqualTo(5);
+            });
+            // the subtasks' reports were copied, not summed into
+            assertThat(l0.getRoutedKeyGroupCounts().get(3)).isEqualTo(5L);
+            // no samples, no profiles
+            assertThat(profiles(h)).isEmpty();
+        }
+    }
+
+    @Test
+    void pendingSamplesAndTheLastClosedWindowSurviveARestore() throws Exception {
+        OperatorSubtaskState snapshot;
+        try (var h = profiler(null)) {
+            send(h, report(0, W - 1, false, sampleOf(0, 0, "a", "b")));
+            send(h, report(1, W - 1, false, sampleOf(0, 1, "c")));
+            assertThat(profiles(h)).hasSize(1);
+            // subtask 0 is done with the next window, subtask 1 is not
+            send(h, report(0, 2 * W - 1, false, sampleOf(W, 0, "a", "a", "a")));
+            assertThat(profiles(h)).hasSize(1);
+            snapshot = h.snapshot(1L, 1L);
+        }
+        try (var h = profiler(snapshot)) {
+            // progress is not state: the routers report again
+            send(h, report(0, 2 * W - 1, false, null));
+            assertThat(profiles(h)).isEmpty();
+            send(h, report(1, 2 * W - 1, false, sampleOf(W, 1, "a", "d")));
+            // the window closed before the snapshot is not emitted again; the pending sample is merged in
+            assertThat(profiles(h)).singleElement().satisfies(p -> {
+                assertThat(p.windowStart).isEqualTo(W);
+                assertThat(p.records).isEqualTo(5);
+                assertThat(p.hotKeys).containsExactly("a", "d");
+                assertThat(p.hotEstimates).containsExactly(4.0, 1.0);
+                assertThat(p.keyGroupCounts).containsExactly(counts("a", "a", "a", "a", "d"));
+            });
+        }
+    }
+}

@@ -1,0 +1,360 @@
+package io.keyshift.route;
+
+import io.keyshift.avro.KeyLoadSample;
+import io.keyshift.avro.RouteEntry;
+import io.keyshift.avro.RoutingPlan;
+import io.keyshift.serde.EnvelopeSerializer;
+
+import org.apache.flink.api.common.serialization.SerializerConfigImpl;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.api.common.typeutils.base.StringSerializer;
+import org.apache.flink.formats.avro.typeutils.AvroTypeInfo;
+import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
+import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
+import org.apache.flink.streaming.api.watermark.Watermark;
+import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
+import org.apache.flink.streaming.runtime.watermarkstatus.WatermarkStatus;
+import org.apache.flink.streaming.util.OneInputStreamOperatorTestHarness;
+import org.apache.flink.util.OutputTag;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * The router under Flink's operator test harness: migration phases, leases, plans strictly in order, the output
+ * watermark, pacing, snapshot/restore, process-function markers and the reports to the profiler. Records are Strings
+ * keyed by themselves.
+ */
+class KeyshiftRouterTest {
+    private static final int MAX_P = 128;
+    private static final long WINDOW = 10_000;
+    private static final long T0 = 2_000;
+    private static final long T1 = 3_000;
+    private static final KeyCodec<String> CODEC = KeyCodec.forType(Types.STRING, new SerializerConfigImpl());
+    private static final OutputTag<KeyLoadSample> SAMPLES =
+            new OutputTag<>("samples", new AvroTypeInfo<>(KeyLoadSample.class));
+    private static final int HOT = KeyGroupRangeAssignment.assignToKeyGroup("hot", MAX_P);
+    private static final int TO = (HOT + 64) % MAX_P;
+
+    private static KeyshiftRouter<String, String> router(int maxWaiting, boolean processFunction) {
+        return new KeyshiftRouter<>(new KeyshiftRouter.Settings(WINDOW, MAX_P, 2, 64, 1.0, maxWaiting,
+                processFunction), s -> s, CODEC, Types.STRING, SAMPLES);
+    }
+
+    /**
+     * The harness around a router; closing it first gives the router the planner's final lease (a router finishes only
+     * once its input is fully routed, as at the end of a bounded input).
+     */
+    private static final class Harness extends OneInputStreamOperatorTestHarness<String, Envelope<String, String>> {
+        private final KeyshiftRouter<String, String> router;
+
+        Harness(KeyshiftRouter<String, String> router) throws Exception {
+            super(router, MAX_P, 1, 0);
+            this.router = router;
+        }
+
+        @Override
+        public void close() throws Exception {
+            router.apply(Plans.plan(router.planVersion() + 1, Long.MAX_VALUE, MAX_P));
+            super.close();
+        }
+    }
+
+    private static Harness harness(KeyshiftRouter<String, String> router, OperatorSubtaskState restore)
+            throws Exception {
+        Harness h = new Harness(router);
+        h.setup(new EnvelopeSerializer<>(StringSerializer.INSTANCE, StringSerializer.INSTANCE));
+        if (restore != null) {
+            h.initializeState(restore);
+        }
+        h.open();
+        return h;
+    }
+
+    private static Harness harness() throws Exception {
+        return harness(router(1000, false), null);
+    }
+
+    @SuppressWarnings("unchecked")
+    private static List<StreamRecord<Envelope<String, String>>> records(
+            OneInputStreamOperatorTestHarness<String, Envelope<String, String>> h) {
+        List<StreamRecord<Envelope<String, String>>> out = new ArrayList<>();
+        for (Object o : h.getOutput()) {
+            if (o instanceof StreamRecord<?> r) {
+                out.add((StreamRecord<Envelope<String, String>>) r);
+            }
+        }
+        return out;
+    }
+
+    private static List<Envelope<String, String>> envelopes(
+            OneInputStreamOperatorTestHarness<String, Envelope<String, String>> h) {
+        return records(h).stream().map(StreamRecord::getValue).toList();
+    }
+
+    private static List<Long> watermarks(OneInputStreamOperatorTestHarness<String, Envelope<String, String>> h) {
+        List<Long> out = new ArrayList<>();
+        for (Object o : h.getOutput()) {
+            if (o instanceof Watermark w) {
+                out.add(w.getTimestamp());
+            }
+        }
+        return out;
+    }
+
+    private static void plan(OneInputStreamOperatorTestHarness<String, Envelope<String, String>> h, RoutingPlan p)
+            throws Exception {
+        ((KeyshiftRouter<?, ?>) h.getOperator()).apply(p);
+    }
+
+    @Test
+    void routesByTheMigrationPhaseOfTheEventTimeIntoTheChosenKeyGroups() throws Exception {
+        try (var h = harness()) {
+            plan(h, Plans.plan(1, Long.MAX_VALUE, MAX_P, Plans.migrating("hot", HOT, TO, T0, T1)));
+            h.processElement("hot", T0 - 1);
+            assertThat(envelopes(h)).singleElement().satisfies(e -> {
+                assertThat(e.role).isEqualTo(Role.PRIMARY);
+                assertThat(e.routingKey.keyGroup).isEqualTo(HOT);
+            });
+            h.getOutput().clear();
+
+            h.processElement("hot", T0);
+            h.processElement("hot", T1 - 1);
+            List<Envelope<String, String>> shadowPhase = envelopes(h);
+            assertThat(shadowPhase).hasSize(4);
+            assertThat(shadowPhase).filteredOn(e -> e.role == Role.MIGRATING).hasSize(2)
+                    .allSatisfy(e -> assertThat(e.routingKey.keyGroup).isEqualTo(HOT));
+            assertThat(shadowPhase).filteredOn(e -> e.role == Role.SHADOW).hasSize(2).allSatisfy(e -> {
+                assertThat(e.routingKey.keyGroup).isEqualTo(TO);
+                assertThat(e.shadowFrom).isEqualTo(T0);
+                assertThat(e.switchAt).isEqualTo(T1);
+            });
+            h.getOutput().clear();
+
+            h.processElement("hot", T1);
+            h.processElement("cold", T1);
+            List<Envelope<String, String>> after = envelopes(h);
+            assertThat(after.get(0).role).isEqualTo(Role.PRIMARY);
+            assertThat(after.get(0).routingKey.keyGroup).isEqualTo(TO);
+            assertThat(after.get(1).routingKey.keyGroup)
+                    .isEqualTo(KeyGroupRangeAssignment.assignToKeyGroup("cold", MAX_P));
+            for (Envelope<String, String> e : shadowPhase) {
+                // Flink's keyBy(routing key) lands exactly in the chosen key group; the user's key travels along
+                assertThat(KeyGroupRangeAssignment.assignToKeyGroup(e.routingKey, MAX_P))
+                        .isEqualTo(e.routingKey.keyGroup);
+                assertThat(e.routingKey.key).isEqualTo("hot");
+                assertThat(e.value).isEqualTo("hot");
+            }
+        }
+    }
+
+    @Test
+    void recordsBeyondTheLeaseWaitAndKeepTheirTimestamps() throws Exception {
+        try (var h = harness()) {
+            h.processElement("a", 5_000);
+            assertThat(envelopes(h)).isEmpty();
+            plan(h, Plans.plan(1, 4_000, MAX_P));
+            assertThat(envelopes(h)).isEmpty();
+            plan(h, Plans.plan(2, 6_000, MAX_P));
+            assertThat(records(h)).singleElement().satisfies(r -> {
+                assertThat(r.getTimestamp()).isEqualTo(5_000);
+                assertThat(r.getValue().value).isEqualTo("a");
+            });
+        }
+    }
+
+    /**
+     * v1 migrates "hot" in [T0, T1); v2 folds the migration (kept as retired for one plan); v3 forgets it. A record
+     * of T0 <= t < T1 that waited for a lease must be routed by v1 (old owner and shadow), even when v3 and v2 arrive
+     * first: a router that jumped to v3 would send it only to the new owner, and the old owner's windows would lose it.
+     */
+    @Test
+    void plansAreAppliedStrictlyInOrder() throws Exception {
+        RoutingPlan v1 = Plans.plan(1, 4_000, MAX_P, Plans.migrating("hot", HOT, TO, T0, T1));
+        RouteEntry folded = RouteEntry.newBuilder().setKey("hot").setNaturalKeyGroup(HOT).setKeyGroup(TO)
+                .setEpoch(1).setRetired(new ArrayList<>(List.of(Plans.migration(HOT, TO, T0, T1, 1)))).build();
+        RoutingPlan v2 = Plans.plan(2, 6_000, MAX_P, folded);
+        RouteEntry home = RouteEntry.newBuilder().setKey("hot").setNaturalKeyGroup(HOT).setKeyGroup(TO).setEpoch(1)
+                .build();
+        RoutingPlan v3 = Plans.plan(3, 8_000, MAX_P, home);
+        var router = router(1000, false);
+        try (var h = harness(router, null)) {
+            h.processElement("hot", T0 + 500);
+            plan(h, Plans.plan(0, 1_000, MAX_P));
+            assertThat(envelopes(h)).isEmpty();
+            plan(h, v3);
+            plan(h, v2);
+            assertThat(envelopes(h)).as("v2 and v3 wait for v1").isEmpty();
+            plan(h, v1);
+            assertThat(envelopes(h)).extracting(e -> e.role, e -> e.routingKey.keyGroup)
+                    .containsExactly(org.assertj.core.groups.Tuple.tuple(Role.MIGRATING, HOT),
+                            org.assertj.core.groups.Tuple.tuple(Role.SHADOW, TO));
+            h.getOutput().clear();
+            // all three applied: the lease is v3's
+            h.processElement("hot", 7_999);
+            assertThat(envelopes(h)).singleElement().satisfies(e -> assertThat(e.routingKey.keyGroup).isEqualTo(TO));
+            assertThat(router.waitingRecords()).isZero();
+        }
+    }
+
+    @Test
+    void theOutputWatermarkIsHeldAtTheLeaseAndBeforeTheFirstWaitingRecord() throws Exception {
+        var router = router(1000, false);
+        try (var h = harness(router, null)) {
+            h.processWatermark(new Watermark(3_000));
+            assertThat(watermarks(h)).as("no plan, no lease: nothing may pass").isEmpty();
+            plan(h, Plans.plan(1, 4_000, MAX_P));
+            assertThat(watermarks(h)).containsExactly(3_000L);
+            h.processElement("late-enough", 5_000);
+            h.processWatermark(new Watermark(9_000));
+            assertThat(router.outputWatermark()).isEqualTo(3_999);
+            plan(h, Plans.plan(2, 6_000, MAX_P));
+            assertThat(router.outputWatermark()).isEqualTo(5_999);
+            plan(h, Plans.plan(3, 20_000, MAX_P));
+            assertThat(router.outputWatermark()).isEqualTo(9_000);
+            // the released record comes before the watermark that passes it
+            List<Object> out = new ArrayList<>(h.getOutput());
+            int record = -1;
+            int passing = -1;
+            for (int i = 0; i < out.size(); i++) {
+                if (out.get(i) instanceof StreamRecord<?> r && r.getTimestamp() == 5_000) {
+                    record = i;
+                }
+                if (out.get(i) instanceof Watermark w && w.getTimestamp() >= 5_000 && passing < 0) {
+                    passing = i;
+                }
+            }
+            assertThat(record).isNotNegative().isLessThan(passing);
+        }
+    }
+
+    @Test
+    void beyondTheBoundTheRouterPacesOnlyOnceItsInputReachedTheLeaseAndLosesNothing() throws Exception {
+        var router = router(2, false);
+        try (var h = harness(router, null)) {
+            plan(h, Plans.plan(1, 4_000, MAX_P));
+            for (int i = 0; i < 5; i++) {
+                h.processElement("k" + i, 5_000 + i);
+            }
+            assertThat(router.pacedRecords()).as("the input has not reached the lease end: the next plan needs more")
+                    .isZero();
+            h.processWatermark(new Watermark(4_500));
+            for (int i = 5; i < 8; i++) {
+                h.processElement("k" + i, 5_000 + i);
+            }
+            assertThat(router.pacedRecords()).isEqualTo(3);
+            assertThat(router.waitingRecords()).isEqualTo(8);
+            plan(h, Plans.plan(2, Long.MAX_VALUE, MAX_P));
+            assertThat(envelopes(h)).extracting(e -> e.value)
+                    .containsExactly("k0", "k1", "k2", "k3", "k4", "k5", "k6", "k7");
+        }
+    }
+
+    @Test
+    void waitingRecordsAndThePlanSurviveSnapshotAndRestore() throws Exception {
+        OperatorSubtaskState snapshot;
+        try (var h = harness()) {
+            plan(h, Plans.plan(1, 4_000, MAX_P, Plans.migrating("hot", HOT, TO, T0, T1)));
+            h.processElement("hot", 5_000);
+            h.processElement("cold", 6_000);
+            snapshot = h.snapshot(1, 1);
+        }
+        var router = router(1000, false);
+        try (var h = harness(router, snapshot)) {
+            assertThat(router.waitingRecords()).isEqualTo(2);
+            h.processElement("hot", T1 - 1);
+            assertThat(envelopes(h)).as("the restored plan routes what its lease covers").hasSize(2)
+                    .extracting(e -> e.role).containsExactly(Role.MIGRATING, Role.SHADOW);
+            h.getOutput().clear();
+            plan(h, Plans.plan(2, 10_000, MAX_P, Plans.migrating("hot", HOT, TO, T0, T1)));
+            assertThat(records(h)).extracting(StreamRecord::getTimestamp).containsExactly(5_000L, 6_000L);
+            assertThat(envelopes(h).get(0).routingKey.keyGroup).isEqualTo(TO);
+        }
+    }
+
+    @Test
+    void refusesAPlanForAnotherMaxParallelism() throws Exception {
+        try (var h = harness()) {
+            assertThatThrownBy(() -> plan(h, Plans.plan(1, 4_000, 256)))
+                    .hasMessageContaining("maxParallelism 256").hasMessageContaining("128");
+        }
+    }
+
+    @Test
+    void aKeyedProcessFunctionStageGetsMarkersOnceAndEpochsPerStay() throws Exception {
+        var router = router(1000, true);
+        try (var h = harness(router, null)) {
+            plan(h, Plans.plan(1, 4_000, MAX_P, Plans.migrating("hot", HOT, TO, T0, T1)));
+            List<StreamRecord<Envelope<String, String>>> markers = records(h);
+            assertThat(markers).hasSize(2).allSatisfy(r -> assertThat(r.getTimestamp()).isEqualTo(T0));
+            assertThat(markers.get(0).getValue().role).isEqualTo(Role.MIGRATE_OUT);
+            assertThat(markers.get(0).getValue().routingKey.keyGroup).isEqualTo(HOT);
+            assertThat(markers.get(0).getValue().routingKey.epoch).isZero();
+            assertThat(markers.get(1).getValue().role).isEqualTo(Role.MIGRATE_IN);
+            assertThat(markers.get(1).getValue().routingKey.keyGroup).isEqualTo(TO);
+            assertThat(markers.get(1).getValue().routingKey.epoch).as("the new stay's epoch: the planning version")
+                    .isEqualTo(1);
+            assertThat(markers).allSatisfy(r -> assertThat(r.getValue().switchAt).isEqualTo(T1));
+            h.getOutput().clear();
+
+            plan(h, Plans.plan(2, 6_000, MAX_P, Plans.migrating("hot", HOT, TO, T0, T1)));
+            assertThat(envelopes(h)).as("a migration already announced is not announced again").isEmpty();
+            h.processElement("hot", T1);
+            assertThat(envelopes(h)).singleElement().satisfies(e -> {
+                assertThat(e.routingKey.keyGroup).isEqualTo(TO);
+                assertThat(e.routingKey.epoch).isEqualTo(1);
+            });
+        }
+    }
+
+    @Test
+    void reportsTheKeySampleOfAWindowAndTheLoadItRouted() throws Exception {
+        try (var h = harness()) {
+            plan(h, Plans.plan(1, Long.MAX_VALUE, MAX_P, Plans.migrating("hot", HOT, TO, T0, T1)));
+            for (int i = 0; i < 30; i++) {
+                h.processElement("hot", 2_000 + i * 10);
+            }
+            h.processElement("cold", 9_000);
+            h.processWatermark(new Watermark(WINDOW));
+            List<KeyLoadSample> reports = new ArrayList<>();
+            h.getSideOutput(SAMPLES).forEach(r -> reports.add(r.getValue()));
+            KeyLoadSample sample = reports.stream().filter(r -> r.getWindow() != null).findFirst().orElseThrow();
+            assertThat(sample.getWindow().getWindowStart()).isZero();
+            assertThat(sample.getWindow().getWindowEnd()).isEqualTo(WINDOW);
+            assertThat(sample.getWindow().getRecords()).isEqualTo(31);
+            assertThat(sample.getWindow().getKeyGroupCounts().get(HOT)).isEqualTo(30);
+            assertThat(sample.getWindow().getHeavyHitters()).anySatisfy(hh -> {
+                assertThat(hh.getKey().toString()).isEqualTo("hot");
+                assertThat(hh.getEstimate()).isEqualTo(30);
+            });
+            assertThat(sample.getWatermark()).isLessThan(WINDOW);
+            assertThat(sample.getPlanVersion()).isEqualTo(1);
+
+            KeyLoadSample load = reports.stream().filter(r -> r.getLoad() != null).findFirst().orElseThrow();
+            // every "hot" record lies in [T0, T1): its primary copy went to the old owner, its shadow to the new one
+            assertThat(load.getLoad().getRoutedKeyGroupCounts().get(HOT)).isEqualTo(30);
+            assertThat(load.getLoad().getShadowKeyGroupCounts().get(TO)).isEqualTo(30);
+            assertThat(load.getLoad().getShadowKeyGroupCounts().stream().mapToLong(Long::longValue).sum())
+                    .isEqualTo(30);
+            assertThat(load.getLoad().getRoutedKeyGroupCounts().stream().mapToLong(Long::longValue).sum())
+                    .isEqualTo(31);
+        }
+    }
+
+    @Test
+    void anIdleInputIsForwardedOnlyOnceNothingWaits() throws Exception {
+        try (var h = harness()) {
+            plan(h, Plans.plan(1, 4_000, MAX_P));
+            h.processElement("a", 5_000);
+            h.processWatermarkStatus(WatermarkStatus.IDLE);
+            assertThat(h.getOutput()).noneMatch(o -> o instanceof WatermarkStatus);
+            plan(h, Plans.plan(2, 6_000, MAX_P));
+            assertThat(h.getOutput()).filteredOn(o -> o instanceof WatermarkStatus)
+                    .containsExactly(WatermarkStatus.IDLE);
+        }
+    }
+}
