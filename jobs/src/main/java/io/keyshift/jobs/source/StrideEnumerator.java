@@ -2,12 +2,17 @@ package io.keyshift.jobs.source;
 
 import org.apache.flink.api.connector.source.SplitEnumerator;
 import org.apache.flink.api.connector.source.SplitEnumeratorContext;
+import org.apache.flink.api.connector.source.SplitsAssignment;
 
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
 
-/** Assigns split j to reader j mod parallelism when the reader registers; splits given back are reassigned. */
+/**
+ * Assigns split j to reader j mod parallelism when the reader registers, all of them in one assignment; splits given
+ * back are reassigned.
+ */
 final class StrideEnumerator implements SplitEnumerator<StrideSplit, List<StrideSplit>> {
     private final SplitEnumeratorContext<StrideSplit> ctx;
     private final List<StrideSplit> pending;
@@ -47,8 +52,11 @@ final class StrideEnumerator implements SplitEnumerator<StrideSplit, List<Stride
                 it.remove();
             }
         }
-        for (StrideSplit s : mine) {
-            ctx.assignSplit(s, subtaskId);
+        if (!mine.isEmpty()) {
+            // all of a reader's splits in one event: a reader that got them one by one could start reading the first
+            // and emit a watermark past the start of the next, whose records would then be late (and dropped by any
+            // event-time window behind it)
+            ctx.assignSplits(new SplitsAssignment<>(Map.of(subtaskId, mine)));
         }
         ctx.signalNoMoreSplits(subtaskId);
     }
