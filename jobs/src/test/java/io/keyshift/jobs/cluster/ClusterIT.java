@@ -110,7 +110,7 @@ class ClusterIT {
             String movedKey = inspected.at("/plan/moved_units/0/key").asText();
             assertThat(text).contains(movedKey).containsPattern("key group +\\d+ \\(subtask \\d\\) -> key group");
             assertThat(inspected.at("/forecaster/series").asInt()).isGreaterThan(0);
-            assertThat(inspected.at("/keyed_state_bytes_per_key_group/keyshift-window-count/total").asLong()).isPositive();
+            assertThat(inspected.at("/keyed_state_bytes_per_key_group/keyshift-window/total").asLong()).isPositive();
 
             String restored = api.runJar(jar, KeyshiftJob.class.getName(), args, null, savepoint, false);
             assertFinished(api, restored, Duration.ofMinutes(3));
