@@ -1,0 +1,58 @@
+package io.keyshift.examples;
+
+import io.keyshift.avro.ValidationOutcome;
+
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Collectors;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The README's snippet: it is the code of {@link QuickStart#totals} word for word, and (end-to-end, MiniCluster,
+ * about 15 s) gives its plain-keyBy twin's results across migrations.
+ */
+class QuickStartTest {
+    @Test
+    void theReadmeSnippetIsTheQuickStartsCode() throws Exception {
+        Path root = Path.of("").toAbsolutePath().getParent();
+        String source = Files.readString(root.resolve("examples/src/main/java/io/keyshift/examples/QuickStart.java"));
+        String code = source.substring(source.indexOf("// README begin\n") + "// README begin\n".length(),
+                source.indexOf("        // README end"));
+        String snippet = code.lines().map(l -> l.length() >= 8 ? l.substring(8) : l.strip())
+                .collect(Collectors.joining("\n"));
+        assertThat(snippet).contains("Keyshift.keyBy(clicks, Click::user, Types.STRING)");
+        assertThat(Files.readString(root.resolve("README.md"))).contains(snippet);
+    }
+
+    @Test
+    @Tag("end-to-end")
+    void theSnippetGivesItsTwinsResults() throws Exception {
+        StreamExecutionEnvironment twinEnv = ExampleRuns.env(4);
+        List<String> twin = ExampleRuns.sorted(QuickStart.twin(QuickStart.clicks(twinEnv, 200_000, 6))
+                .executeAndCollect());
+
+        StreamExecutionEnvironment env = ExampleRuns.env(4);
+        Configuration conf = new Configuration();
+        conf.setString("keyshift.window", "5min");
+        QuickStart.Job job = QuickStart.totals(QuickStart.clicks(env, 200_000, 6), conf);
+        Collect.Handle<QuickStart.Total> totals = Collect.of(job.totals());
+        var plans = Collect.of(job.users().plans());
+        var validation = Collect.of(job.users().validation());
+        env.execute("quick start");
+        List<String> got = ExampleRuns.sorted(totals.list());
+        ExampleRuns.Stage stage = new ExampleRuns.Stage(plans.list(), validation.list());
+        long completed = stage.completedMigrations(Long.MAX_VALUE);
+        System.out.printf("quick start: %,d totals (twin %,d), %d migrations, validation %s%n", got.size(),
+                twin.size(), completed, stage.outcomes());
+        assertThat(got).hasSize(twin.size()).isEqualTo(twin);
+        assertThat(completed).isGreaterThanOrEqualTo(5);
+        assertThat(stage.outcomes()).containsOnlyKeys(ValidationOutcome.MATCH);
+    }
+}
