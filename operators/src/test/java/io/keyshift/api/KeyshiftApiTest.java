@@ -5,7 +5,9 @@ import io.keyshift.avro.ValidationOutcome;
 import io.keyshift.avro.ValidationReport;
 
 import org.apache.flink.api.common.functions.AggregateFunction;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.api.java.tuple.Tuple2;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
@@ -107,6 +109,53 @@ class KeyshiftApiTest {
                 planList.size(), migrations, outcomes);
         assertThat(got).isEqualTo(twin);
         assertThat(migrations).isGreaterThanOrEqualTo(20);
+        assertThat(outcomes).containsOnlyKeys(ValidationOutcome.MATCH);
+    }
+
+    /** Bytes of one (user, parity of the bytes) key per window, from a reduce: a composite key. */
+    static final class LabelPair extends ProcessWindowFunction<Clicks.Click, String, Tuple2<String, Integer>, TimeWindow> {
+        @Override
+        public void process(Tuple2<String, Integer> key, Context ctx, Iterable<Clicks.Click> sums,
+                            Collector<String> out) {
+            out.collect(key.f0 + "/" + key.f1 + "," + ctx.window().getStart() + "," + sums.iterator().next().bytes);
+        }
+    }
+
+    static Clicks.Click sum(Clicks.Click a, Clicks.Click b) {
+        return new Clicks.Click(a.user, a.userId, Math.max(a.ts, b.ts), a.bytes + b.bytes);
+    }
+
+    @Test
+    void aReduceOnATupleKeyEqualsItsKeyByTwinAcrossMigrations() throws Exception {
+        TypeInformation<Tuple2<String, Integer>> keyType = Types.TUPLE(Types.STRING, Types.INT);
+        StreamExecutionEnvironment twinEnv = StreamExecutionEnvironment.createLocalEnvironment(4);
+        List<String> twin = sorted(Clicks.stream(twinEnv, 150_000, 5)
+                .keyBy(c -> Tuple2.of(c.user, c.bytes % 2), keyType)
+                .window(TumblingEventTimeWindows.of(Duration.ofHours(1)))
+                .reduce(KeyshiftApiTest::sum, new LabelPair())
+                .executeAndCollect());
+
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(4);
+        Configuration conf = new Configuration();
+        conf.setString("keyshift.window", "1h");
+        KeyshiftStream<Clicks.Click, Tuple2<String, Integer>> pairs = Keyshift.keyBy(Clicks.stream(env, 150_000, 5),
+                c -> Tuple2.of(c.user, c.bytes % 2), keyType).configure(conf).uidPrefix("pairs");
+        CloseableIterator<String> results = pairs.window(TumblingEventTimeWindows.of(Duration.ofHours(1)))
+                .reduce(KeyshiftApiTest::sum, new LabelPair()).collectAsync();
+        CloseableIterator<RoutingPlan> plans = pairs.plans().collectAsync();
+        CloseableIterator<ValidationReport> validation = pairs.validation().collectAsync();
+        env.execute("keyshift tuple key test");
+        List<String> got = sorted(results);
+        long migrations = 0;
+        while (plans.hasNext()) {
+            migrations += plans.next().getMigrationsStarted();
+        }
+        TreeMap<ValidationOutcome, Integer> outcomes = new TreeMap<>();
+        validation.forEachRemaining(r -> outcomes.merge(r.getOutcome(), 1, Integer::sum));
+        System.out.printf("tuple key, reduce: %d results, %d migrations, validation %s%n", got.size(), migrations,
+                outcomes);
+        assertThat(got).isEqualTo(twin);
+        assertThat(migrations).isGreaterThanOrEqualTo(10);
         assertThat(outcomes).containsOnlyKeys(ValidationOutcome.MATCH);
     }
 
