@@ -147,6 +147,8 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
     private transient long reportedInputWindow;
     private transient long reportedOutputWindow;
     private transient boolean reportedIdle;
+    /** Input ended and every record routed: the output watermark is at its end. */
+    private transient boolean ended;
     private transient int subtask;
     private transient int subtasks;
     private transient int[] subtaskOfKeyGroup;
@@ -434,6 +436,10 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
      * routed by the plans in between.
      */
     void apply(RoutingPlan plan) throws Exception {
+        if (ended) {
+            // finished: nothing more to route, and no marker may follow the end of the output
+            return;
+        }
         if (currentPlan != null && plan.getVersion() <= currentPlan.getVersion()) {
             return;
         }
@@ -520,6 +526,17 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
         if (!waiting.isEmpty()) {
             target = Math.min(target, waiting.firstTimestamp() - 1);
         }
+        advanceOutputTo(target);
+    }
+
+    /** At the end of input with nothing waiting: the output watermark (and the loads' reports) go to the end. */
+    private void endOutput() {
+        ended = true;
+        advanceOutputTo(Long.MAX_VALUE);
+        reportProgress();
+    }
+
+    private void advanceOutputTo(long target) {
         if (target <= outputWatermark) {
             return;
         }
@@ -575,7 +592,8 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
                 .setWatermark(in)
                 .setOutputWatermark(out)
                 .setIdle(inputIdle)
-                .setPlanVersion(routing.version())
+                // an ended subtask routes nothing more: it needs no older plan kept for it
+                .setPlanVersion(ended ? Long.MAX_VALUE : routing.version())
                 .setMaxParallelism(s.maxParallelism())
                 .setWindow(window)
                 .setLoad(load)
@@ -612,13 +630,21 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
                 .setWindow(window).setLoad(load).build();
     }
 
-    /** Waits (processing plans, checkpoints and timers) for the planner's final lease, then releases everything. */
+    /**
+     * Waits (processing plans, checkpoints and timers) until every waiting record is routed, then ends this subtask's
+     * output at {@link Watermark#MAX_WATERMARK}: with nothing waiting, this subtask will send nothing more, so its
+     * watermark may pass the lease (the other subtasks' watermarks still hold the keyed stage at theirs).
+     *
+     * <p>It does not wait for a lease it has no record for: a source whose task is still finishing does not report
+     * its end to Flink's watermark alignment, so a subtask waiting here for the planner's final lease (which needs
+     * every subtask's input to end) could hold an aligned source paused behind its last watermark for ever.
+     */
     @Override
     public void finish() throws Exception {
         if (inputWatermark != Long.MAX_VALUE) {
             processWatermark(Watermark.MAX_WATERMARK);
         }
-        while (routing.validUntil() != Long.MAX_VALUE || !waiting.isEmpty()) {
+        while (!waiting.isEmpty()) {
             if (aheadPlans.isEmpty()) {
                 mailbox.yield();
             } else {
@@ -627,6 +653,7 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
                 awaitPlan(10);
             }
         }
+        endOutput();
         super.finish();
     }
 

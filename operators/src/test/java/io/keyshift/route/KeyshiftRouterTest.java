@@ -357,4 +357,37 @@ class KeyshiftRouterTest {
                     .containsExactly(WatermarkStatus.IDLE);
         }
     }
+
+    /**
+     * A subtask whose input ended with every record routed finishes at once, without the planner's final lease: its
+     * output watermark goes to the end, its last window's load is reported, and later plans change nothing. (Waiting
+     * for the final lease deadlocked behind Flink's watermark alignment: a finishing source does not report its end.)
+     */
+    @Test
+    void anEndedInputWithNothingWaitingFinishesWithoutTheFinalLease() throws Exception {
+        try (var h = harness()) {
+            KeyshiftRouter<String, String> router = (KeyshiftRouter<String, String>) h.getOperator();
+            plan(h, Plans.plan(1, 2 * WINDOW, MAX_P));
+            h.processElement("a", WINDOW + 5);
+            h.processWatermark(new Watermark(WINDOW + 5));
+            h.getSideOutput(SAMPLES).clear();
+            router.finish();
+            assertThat(watermarks(h)).last().isEqualTo(Long.MAX_VALUE);
+            List<KeyLoadSample> reports = new ArrayList<>();
+            h.getSideOutput(SAMPLES).forEach(r -> reports.add(r.getValue()));
+            assertThat(reports).filteredOn(r -> r.getLoad() != null).singleElement()
+                    .satisfies(r -> assertThat(r.getLoad().getWindowStart()).isEqualTo(WINDOW));
+            assertThat(reports).last().satisfies(r -> {
+                assertThat(r.getWatermark()).isEqualTo(Long.MAX_VALUE);
+                assertThat(r.getOutputWatermark()).isEqualTo(Long.MAX_VALUE);
+                // it holds no older plan back at the coordinator
+                assertThat(r.getPlanVersion()).isEqualTo(Long.MAX_VALUE);
+            });
+            int before = h.getOutput().size();
+            router.handleOperatorEvent(io.keyshift.plan.PlanEvent.of(Plans.plan(2, Long.MAX_VALUE, MAX_P,
+                    Plans.migrating("hot", HOT, TO, T0, T1)), 0));
+            assertThat(h.getOutput()).hasSize(before);
+            assertThat(router.planVersion()).isEqualTo(1);
+        }
+    }
 }
