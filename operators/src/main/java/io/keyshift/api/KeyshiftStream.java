@@ -357,7 +357,15 @@ public final class KeyshiftStream<T, K> {
 
         RepartitionPlanner.Settings planSettings = KeyshiftConfig.planSettings(config, maxP, p, stateHorizonMillis,
                 splitThreshold, windowsAligned, ownershipMarkers);
-        SingleOutputStreamOperator<WindowProfile> profiles = routed.getSideOutput(sampleTag)
+        // The reports go to the profiler the moment they are made (buffer timeout 0 on this edge alone, through a
+        // forwarding map chained to the router; a stream's buffer timeout is its producer's): a plan's round trip is
+        // not held up by a network buffer that takes up to execution.buffer-timeout to fill with a few small reports.
+        SingleOutputStreamOperator<KeyLoadSample> reports = routed.getSideOutput(sampleTag)
+                .map(new Forward<>()).returns(new AvroTypeInfo<>(KeyLoadSample.class))
+                .name(stage.name("reports")).uid(stage.uid("reports"))
+                .setParallelism(input.getParallelism())
+                .setBufferTimeout(0);
+        SingleOutputStreamOperator<WindowProfile> profiles = reports
                 .transform(stage.name("profiler"), TypeInformation.of(WindowProfile.class),
                         new KeyDistributionProfiler(window, config.get(ProfilerOptions.SKETCH_SIZE),
                                 4 * config.get(ProfilerOptions.TOP_K), maxP, loadTag))
@@ -417,4 +425,14 @@ public final class KeyshiftStream<T, K> {
                          DataStream<WindowLoad> loads, DataStream<ValidationReport> validation,
                          DataStream<ScalingDecision> scaling, SingleOutputStreamOperator<?> keyed,
                          SingleOutputStreamOperator<?> merger) {}
+
+    /** Passes records on unchanged (a chained hop that gives one edge its own buffer timeout). */
+    static final class Forward<X> implements org.apache.flink.api.common.functions.MapFunction<X, X> {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        public X map(X x) {
+            return x;
+        }
+    }
 }

@@ -13,6 +13,11 @@ public final class StageUids {
         return prefix + "-router";
     }
 
+    /** The stateless hop that flushes the router's reports to the profiler at once. */
+    public static String reports(String prefix) {
+        return prefix + "-reports";
+    }
+
     public static String profiler(String prefix) {
         return prefix + "-profiler";
     }
@@ -49,7 +54,7 @@ public final class StageUids {
 
     /** Every uid of the stage. */
     public static List<String> all(String prefix) {
-        return List.of(router(prefix), profiler(prefix), forecaster(prefix), planner(prefix), window(prefix),
+        return List.of(router(prefix), reports(prefix), profiler(prefix), forecaster(prefix), planner(prefix), window(prefix),
                 process(prefix), validator(prefix), splitMerger(prefix), scaling(prefix));
     }
 }

@@ -31,11 +31,17 @@ public final class EnvelopeAggregate<T, K, ACC>
 
     @Override
     public OwnedAccumulator<ACC> add(Envelope<T, K> e, OwnedAccumulator<ACC> acc) {
-        boolean before = ShadowScope.enter(e.role == Role.SHADOW);
-        try {
+        if (e.role == Role.SHADOW) {
+            // only a shadow sets the thread-local flag (it is clear outside keyshift's calls): one lookup saved per
+            // primary record
+            boolean before = ShadowScope.enter(true);
+            try {
+                acc.acc = user.add(e.value, acc.acc);
+            } finally {
+                ShadowScope.exit(before);
+            }
+        } else {
             acc.acc = user.add(e.value, acc.acc);
-        } finally {
-            ShadowScope.exit(before);
         }
         acc.ownership.observe(e);
         return acc;

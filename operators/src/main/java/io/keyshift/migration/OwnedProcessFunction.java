@@ -118,11 +118,15 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
         boolean authoritative = e.role != Role.SHADOW;
         long t = ctx.timestamp() == null ? Long.MIN_VALUE : ctx.timestamp();
         Outputs outputs = new Outputs(ctx, out, authoritative, t, o, ctx.getCurrentKey());
-        boolean before = ShadowScope.enter(!authoritative);
-        try {
+        if (authoritative) {
             user.processElement(e.value, userContext(ctx, outputs), outputs);
-        } finally {
-            ShadowScope.exit(before);
+        } else {
+            boolean before = ShadowScope.enter(true);
+            try {
+                user.processElement(e.value, userContext(ctx, outputs), outputs);
+            } finally {
+                ShadowScope.exit(before);
+            }
         }
         outputs.check(ctx);
     }

@@ -3,8 +3,9 @@ package io.keyshift.migration;
 /**
  * Whether the user code that keyshift is calling right now runs for a shadow: a copy of a migrating key's records
  * (or a result from them) at its new owner before the switch-over, whose outputs are compared with the primary's and
- * then dropped. Read it through {@link io.keyshift.api.Keyshift#isShadowCopy()}. A thread-local flag, set around
- * every call into user code by keyshift's wrappers.
+ * then dropped. Read it through {@link io.keyshift.api.Keyshift#isShadowCopy()}. A thread-local flag, clear outside
+ * keyshift's calls into user code and set around those made for a shadow (a call for a primary leaves it alone: no
+ * thread-local lookup per primary record).
  */
 public final class ShadowScope {
     private static final ThreadLocal<boolean[]> FLAG = ThreadLocal.withInitial(() -> new boolean[1]);

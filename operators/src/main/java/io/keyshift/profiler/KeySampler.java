@@ -51,6 +51,9 @@ public final class KeySampler<K> {
     private final long seed;
 
     private final TreeMap<Long, Accumulator> open = new TreeMap<>();
+    /** The window of the last record and its accumulator (records come mostly in order: no map lookup for most). */
+    private long lastStart = Long.MIN_VALUE;
+    private Accumulator last;
     /** Keys held from the start of the next window, with their decayed counts (sampling only). */
     private final Map<K, Double> preserved = new HashMap<>();
     private long holdWindow = Long.MIN_VALUE;
@@ -85,10 +88,17 @@ public final class KeySampler<K> {
     /** Counts one record of {@code key} (natural key group {@code keyGroup}) at event time {@code t}. */
     public void add(K key, int keyGroup, long t) {
         long start = windowStart(t, windowMillis);
-        Accumulator acc = open.get(start);
-        if (acc == null) {
-            acc = new Accumulator();
-            open.put(start, acc);
+        Accumulator acc;
+        if (start == lastStart && last != null) {
+            acc = last;
+        } else {
+            acc = open.get(start);
+            if (acc == null) {
+                acc = new Accumulator();
+                open.put(start, acc);
+            }
+            lastStart = start;
+            last = acc;
         }
         long position = acc.records++;
         acc.keyGroupCounts[keyGroup]++;
@@ -124,6 +134,9 @@ public final class KeySampler<K> {
         List<WindowSample> out = new ArrayList<>();
         while (!open.isEmpty() && open.firstKey() + windowMillis - 1 <= watermark) {
             Map.Entry<Long, Accumulator> first = open.pollFirstEntry();
+            if (first.getValue() == last) {
+                last = null;
+            }
             out.add(toSample(first.getKey(), first.getValue()));
         }
         return out;

@@ -17,18 +17,31 @@ import org.apache.flink.configuration.Configuration;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink;
 
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import org.knowm.xchart.BitmapEncoder;
+import org.knowm.xchart.CategoryChart;
+import org.knowm.xchart.CategoryChartBuilder;
+
 import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 
 /**
- * The throughput benchmark: the built-in generator at full speed through {@code hash} and {@code predictive}, one
- * after the other in one JVM, for uniform keys (pure overhead of sampling and routing) and for a skewed hot set that
- * drifts slowly (a daily cycle spread over many seconds of wall time, so that the skew reaches the network buffers).
- * A capacity model makes the window operator wait a fixed service time per record, so that p subtasks act as p
- * servers even on 2 cores and a hot subtask is a real bottleneck. Throughput = records / the job's net runtime;
- * latency = window operator time − emission time at the source (p50, p99).
+ * The throughput benchmark: the built-in generator at full speed through plain {@code keyBy} and keyshift, in one
+ * JVM, over a matrix of key distributions (uniform: keyshift's pure overhead; a Zipf hot set held for the whole run;
+ * one that drifts) and service times. The service time is a capacity model: the window operator waits (does not
+ * burn CPU) a fixed time per record, so that p subtasks act as p servers even on 2 cores and a hot subtask is a real
+ * bottleneck; at service time 0 the job is CPU-bound and what each record costs decides. Throughput = records / the
+ * job's net runtime; latency = window operator time − emission time at the source (p50, p99); CPU = the JVM's
+ * process CPU time during the job per record. Method: an unmeasured warm-up run per system and cell, then rounds in
+ * alternating order, medians and ranges.
  */
 public final class ThroughputBench {
     private ThroughputBench() {}
@@ -38,16 +51,152 @@ public final class ThroughputBench {
     /** Source watermark interval in the bench (pipeline.auto-watermark-interval), both strategies. */
     static final java.time.Duration WATERMARK_INTERVAL = java.time.Duration.ofMillis(50);
 
-    /** Bench settings. */
+    /** The key distributions of the matrix. */
+    public enum Keys {
+        /** Every key equally likely: keyshift's pure overhead (sampling, routing, envelope, ownership). */
+        UNIFORM("uniform"),
+        /** A Zipf hot set that stays put for the whole run: one fixed assignment fixes it. */
+        HELD("held"),
+        /** A Zipf hot set that drifts (the hottest key changes during the run). */
+        DRIFTING("drifting");
+
+        public final String id;
+
+        Keys(String id) {
+            this.id = id;
+        }
+
+        public static Keys of(String id) {
+            for (Keys k : values()) {
+                if (k.id.equals(id)) {
+                    return k;
+                }
+            }
+            throw new IllegalArgumentException("unknown key distribution '" + id + "' (uniform, held, drifting)");
+        }
+    }
+
+    /** The systems compared in one cell. */
+    public enum Contender {
+        /** Flink's plain keyBy (keyshift's {@code hash} strategy). */
+        KEYBY("keyBy", Strategy.HASH),
+        /** keyshift's public API with the predictive planner. */
+        KEYSHIFT("keyshift", Strategy.PREDICTIVE);
+
+        public final String id;
+        final Strategy strategy;
+
+        Contender(String id, Strategy strategy) {
+            this.id = id;
+            this.strategy = strategy;
+        }
+    }
+
     /**
+     * Bench settings.
+     *
+     * @param records records per measured run; 0 = by service time (6M at 0, 2M at 20 us, 1M at 100 us and above)
+     * @param repetitions measured runs per system and cell (after one unmeasured warm-up run each), >= 1
      * @param latencyRate records per second of an extra skewed pair of runs at that offered load (0 = none): latency
      *                    where hashing's hot subtask saturates but balanced subtasks need not
      */
     public record Settings(long records, double days, int keys, double skewExponent, int drift, int parallelism,
-                           Duration serviceTime, Duration window, Configuration config, double latencyRate) {}
+                           List<Duration> serviceTimes, List<Keys> workloads, int repetitions, Duration window,
+                           Configuration config, double latencyRate) {}
 
-    /** Result of one run. */
-    public record Run(double recordsPerSecond, double p50Millis, double p99Millis, double seconds) {}
+    /**
+     * Result of one run.
+     *
+     * @param cpuMicrosPerRecord CPU time of the whole JVM (all threads) during the job, per record, us
+     */
+    public record Run(double recordsPerSecond, double p50Millis, double p99Millis, double seconds,
+                      double cpuMicrosPerRecord, Map<String, Double> cpuMicrosPerRecordByTask) {}
+
+    /**
+     * CPU time of the JVM's threads during a job, grouped by Flink task (from the thread names): samples every
+     * thread's CPU time every 50 ms and keeps each thread's last value (a task thread ends with the job).
+     */
+    static final class ThreadCpu implements AutoCloseable {
+        private final java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
+        private final Map<Long, long[]> start = new java.util.HashMap<>();
+        private final Map<Long, Long> last = new java.util.concurrent.ConcurrentHashMap<>();
+        private final Map<Long, String> names = new java.util.concurrent.ConcurrentHashMap<>();
+        private final java.util.concurrent.ScheduledExecutorService timer =
+                java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+                    Thread t = new Thread(r, "bench-thread-cpu");
+                    t.setDaemon(true);
+                    return t;
+                });
+
+        ThreadCpu() {
+            for (long id : mx.getAllThreadIds()) {
+                long cpu = mx.getThreadCpuTime(id);
+                if (cpu >= 0) {
+                    start.put(id, new long[] {cpu});
+                }
+            }
+            timer.scheduleAtFixedRate(this::sample, 0, 50, java.util.concurrent.TimeUnit.MILLISECONDS);
+        }
+
+        private void sample() {
+            for (java.lang.management.ThreadInfo info : mx.getThreadInfo(mx.getAllThreadIds())) {
+                if (info == null) {
+                    continue;
+                }
+                long cpu = mx.getThreadCpuTime(info.getThreadId());
+                if (cpu >= 0) {
+                    last.put(info.getThreadId(), cpu);
+                    names.putIfAbsent(info.getThreadId(), info.getThreadName());
+                }
+            }
+        }
+
+        /** CPU us per record by task group, over {@code records}. */
+        Map<String, Double> perRecord(long records) {
+            sample();
+            Map<String, Double> out = new java.util.TreeMap<>();
+            for (Map.Entry<Long, Long> e : last.entrySet()) {
+                long[] s0 = start.get(e.getKey());
+                long cpu = e.getValue() - (s0 == null ? 0 : s0[0]);
+                out.merge(group(names.get(e.getKey())), cpu / 1000.0 / records, Double::sum);
+            }
+            return out;
+        }
+
+        static String group(String name) {
+            if (name == null) {
+                return "other";
+            }
+            if (name.startsWith("Source:") || name.contains("router")) {
+                return name.startsWith("OutputFlusher") ? "network output flushers" : "source -> router";
+            }
+            if (name.startsWith("OutputFlusher")) {
+                return "network output flushers";
+            }
+            if (name.contains("window")) {
+                return "keyed window";
+            }
+            if (name.contains("profiler") || name.contains("planner")) {
+                return "control path (profiler, forecaster, planner)";
+            }
+            if (name.contains("split merger") || name.contains("validator") || name.contains("discard")
+                    || name.contains("load lines")) {
+                return "results path (merger, validator, sinks)";
+            }
+            return "Flink runtime and JVM (RPC, checkpoints, timers, JIT)";
+        }
+
+        @Override
+        public void close() {
+            timer.shutdownNow();
+        }
+    }
+
+    /** Records per run when none are given: long enough that the job's start (about 1 s) is a small share. */
+    static long defaultRecords(Duration serviceTime) {
+        long us = serviceTime.toNanos() / 1_000;
+        return us == 0 ? 6_000_000 : us <= 20 ? 2_000_000 : 1_000_000;
+    }
 
     /** The generator with each record's value set to its emission time (System.nanoTime). */
     static final class Stamped implements EventSpace {
@@ -87,97 +236,214 @@ public final class ThroughputBench {
         }
     }
 
-    static Run run(Settings s, double exponent, Strategy strategy) throws Exception {
-        return run(s, exponent, strategy, 0);
-    }
-
-    static Run run(Settings s, double exponent, Strategy strategy, double rate) throws Exception {
-        ZipfDriftGenerator gen = new ZipfDriftGenerator(s.records(), 1_767_571_200_000L,
-                s.records() / (s.days() * 86_400.0), s.keys(), exponent, exponent > 0 ? s.drift() : 0, 42);
+    static Run run(Settings s, Keys keys, Duration serviceTime, long records, Contender system, double rate)
+            throws Exception {
+        double exponent = keys == Keys.UNIFORM ? 0 : s.skewExponent();
+        int drift = keys == Keys.DRIFTING ? s.drift() : 0;
+        ZipfDriftGenerator gen = new ZipfDriftGenerator(records, 1_767_571_200_000L,
+                records / (s.days() * 86_400.0), s.keys(), exponent, drift, 42);
         Configuration c = new Configuration(s.config());
         String latencyId = "bench-" + UUID.randomUUID();
-        c.set(BenchOptions.SERVICE_TIME, s.serviceTime());
+        c.set(BenchOptions.SERVICE_TIME, serviceTime);
         c.set(BenchOptions.LATENCY_ID, latencyId);
         c.set(JobOptions.WINDOW, s.window());
         // The capacity model, not state access, should bound each subtask: keyed state on the heap.
         c.setString("state.backend.type", "hashmap");
-        // At full speed a window passes in about a third of a second, and the plan loop (source watermark -> sampler
+        // At full speed a window passes in a fraction of a second, and the plan loop (source watermark -> sampler
         // -> profiler -> forecaster -> planner -> router) trails the data by about one window: a lease three windows
-        // ahead, and source watermarks every 50 ms (both strategies), keep records from waiting for plans.
+        // ahead, and source watermarks every 50 ms (both systems), keep records from waiting for plans.
         c.set(io.keyshift.config.PlanOptions.LEASE_LEAD, LEASE_LEAD);
         c.set(org.apache.flink.configuration.PipelineOptions.AUTO_WATERMARK_INTERVAL, WATERMARK_INTERVAL);
         StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(s.parallelism(), c);
         env.setMaxParallelism(128);
-        // Source subtasks stay within one window of event time of each other (Flink's watermark alignment), for
-        // both strategies: otherwise at full speed the fastest ones run far ahead of the slowest.
+        // No watermark alignment: a source subtask that ends while its router still holds records waiting for a
+        // lease does not report its end to the alignment, and the others stay paused behind it (README, "Known
+        // limitations"); keyshift's router paces its own input against the plans.
         var events = env.fromSource(new StridedSource(new Stamped(gen), s.parallelism(), rate, null),
-                WatermarkStrategy.<Event>forMonotonousTimestamps().withTimestampAssigner((e, ts) -> e.timestamp)
-                        .withWatermarkAlignment("keyshift-bench-source", s.window(), java.time.Duration.ofMillis(50)),
+                WatermarkStrategy.<Event>forMonotonousTimestamps().withTimestampAssigner((e, ts) -> e.timestamp),
                 "bench generator").uid(io.keyshift.jobs.replay.ReplayJob.SOURCE_UID);
-        io.keyshift.jobs.replay.Workload.Outputs out = io.keyshift.jobs.replay.Workload.build(events, strategy, c,
-                s.parallelism());
+        io.keyshift.jobs.replay.Workload.Outputs out = io.keyshift.jobs.replay.Workload.build(events,
+                system.strategy, c, s.parallelism());
         out.results().sinkTo(new DiscardingSink<>()).name("discard results");
         if (out.validation() != null) {
             out.validation().sinkTo(new DiscardingSink<>()).name("discard validation");
         }
-        JobExecutionResult r = env.execute("keyshift bench [" + strategy.id() + ", zipf " + exponent + "]");
+        long cpu0 = processCpuNanos();
+        JobExecutionResult r;
+        Map<String, Double> byTask;
+        try (ThreadCpu threads = new ThreadCpu()) {
+            r = env.execute("keyshift bench [" + system.id + ", " + keys.id + ", " + serviceTime.toNanos() / 1000
+                    + " us]");
+            byTask = threads.perRecord(records);
+        }
+        long cpu = processCpuNanos() - cpu0;
         double seconds = r.getNetRuntime() / 1000.0;
-        return new Run(s.records() / seconds, CapacityModel.quantileMillis(latencyId, 0.5),
-                CapacityModel.quantileMillis(latencyId, 0.99), seconds);
+        return new Run(records / seconds, CapacityModel.quantileMillis(latencyId, 0.5),
+                CapacityModel.quantileMillis(latencyId, 0.99), seconds, cpu / 1000.0 / records, byTask);
     }
 
-    /** Runs hash and predictive on uniform and skewed keys; returns bench.json. */
+    private static long processCpuNanos() {
+        var os = java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+        return os instanceof com.sun.management.OperatingSystemMXBean sun ? sun.getProcessCpuTime() : 0;
+    }
+
+    /** Median of a non-empty list. */
+    static double median(List<Double> xs) {
+        List<Double> sorted = new ArrayList<>(xs);
+        Collections.sort(sorted);
+        int n = sorted.size();
+        return n % 2 == 1 ? sorted.get(n / 2) : (sorted.get(n / 2 - 1) + sorted.get(n / 2)) / 2;
+    }
+
+    /**
+     * Runs the matrix (service times x key distributions); in each cell an unmeasured warm-up run per system (a
+     * quarter of the records), then {@code repetitions} rounds in alternating order (keyBy first in even rounds,
+     * keyshift first in odd ones). Prints one line per run and per cell (medians, ranges, ratios of medians); returns
+     * bench.json.
+     */
     public static ObjectNode run(Settings s, PrintStream log) throws Exception {
         ObjectMapper mapper = new ObjectMapper();
         ObjectNode root = mapper.createObjectNode();
-        ObjectNode model = root.putObject("capacity_model");
-        model.put("service_time_us", s.serviceTime().toNanos() / 1000.0);
+        ObjectNode model = root.putObject("settings");
         model.put("waits", "the window operator parks the thread for the service time per record (no CPU burnt)");
         model.put("parallelism", s.parallelism());
-        model.put("records", s.records());
         model.put("keys", s.keys());
+        model.put("zipf", s.skewExponent());
+        model.put("drift_keys_per_day", s.drift());
         model.put("event_time_days", s.days());
         model.put("window", s.window().toString());
         model.put("state_backend", "hashmap");
         model.put("lease_lead_windows", LEASE_LEAD);
         model.put("watermark_interval_ms", WATERMARK_INTERVAL.toMillis());
-        log.printf("capacity model ON: %.0f us per record in the window operator (waits, does not burn CPU), p=%d%n",
-                s.serviceTime().toNanos() / 1000.0, s.parallelism());
-        for (String name : new String[] {"uniform", "skewed"}) {
-            double exponent = name.equals("uniform") ? 0 : s.skewExponent();
-            Run hash = run(s, exponent, Strategy.HASH);
-            log.printf("%-8s hash       %,10.0f records/s  p50 %8.1f ms  p99 %8.1f ms  (%.1f s)%n", name,
-                    hash.recordsPerSecond(), hash.p50Millis(), hash.p99Millis(), hash.seconds());
-            Run pred = run(s, exponent, Strategy.PREDICTIVE);
-            log.printf("%-8s predictive %,10.0f records/s  p50 %8.1f ms  p99 %8.1f ms  (%.1f s)  ratio %.2f%n", name,
-                    pred.recordsPerSecond(), pred.p50Millis(), pred.p99Millis(), pred.seconds(),
-                    pred.recordsPerSecond() / hash.recordsPerSecond());
-            ObjectNode n = root.putObject(name);
-            n.put("zipf", exponent);
-            n.put("drift_keys", exponent > 0 ? s.drift() : 0);
-            n.put("hash_rps", hash.recordsPerSecond());
-            n.put("predictive_rps", pred.recordsPerSecond());
-            n.put("ratio", pred.recordsPerSecond() / hash.recordsPerSecond());
-            n.put("hash_p50_ms", hash.p50Millis());
-            n.put("hash_p99_ms", hash.p99Millis());
-            n.put("predictive_p50_ms", pred.p50Millis());
-            n.put("predictive_p99_ms", pred.p99Millis());
+        model.put("repetitions", s.repetitions());
+        model.put("warm_up", "one unmeasured run per system and cell (a quarter of the records), then rounds in "
+                + "alternating order");
+        model.put("cores", Runtime.getRuntime().availableProcessors());
+        ArrayNode cells = root.putArray("cells");
+        for (Duration service : s.serviceTimes()) {
+            long records = s.records() > 0 ? s.records() : defaultRecords(service);
+            for (Keys keys : s.workloads()) {
+                String cell = String.format("%s keys, service time %s us, %,d records", keys.id,
+                        service.toNanos() / 1000, records);
+                log.println(cell + ": warming up");
+                for (Contender system : Contender.values()) {
+                    run(s, keys, service, Math.max(1, records / 4), system, 0);
+                }
+                Map<Contender, List<Run>> runs = new EnumMap<>(Contender.class);
+                for (int rep = 0; rep < s.repetitions(); rep++) {
+                    List<Contender> order = new ArrayList<>(List.of(Contender.values()));
+                    if (rep % 2 == 1) {
+                        Collections.reverse(order);
+                    }
+                    for (Contender system : order) {
+                        Run r = run(s, keys, service, records, system, 0);
+                        runs.computeIfAbsent(system, k -> new ArrayList<>()).add(r);
+                        log.printf("  round %d %-9s %,11.0f records/s  %6.2f us CPU/record  p50 %8.1f ms  p99 %8.1f ms"
+                                + "  (%.1f s)%n", rep + 1, system.id, r.recordsPerSecond(), r.cpuMicrosPerRecord(),
+                                r.p50Millis(), r.p99Millis(), r.seconds());
+                    }
+                }
+                ObjectNode n = cells.addObject();
+                n.put("keys", keys.id);
+                n.put("service_time_us", service.toNanos() / 1000.0);
+                n.put("records", records);
+                double base = median(field(runs.get(Contender.KEYBY), Run::recordsPerSecond));
+                double baseCpu = median(field(runs.get(Contender.KEYBY), Run::cpuMicrosPerRecord));
+                for (Contender system : Contender.values()) {
+                    List<Run> rs = runs.get(system);
+                    ObjectNode o = n.putObject(system.id);
+                    List<Double> rps = field(rs, Run::recordsPerSecond);
+                    o.put("records_per_s_median", median(rps));
+                    o.put("records_per_s_min", Collections.min(rps));
+                    o.put("records_per_s_max", Collections.max(rps));
+                    o.put("cpu_us_per_record_median", median(field(rs, Run::cpuMicrosPerRecord)));
+                    o.put("p50_ms_median", median(field(rs, Run::p50Millis)));
+                    o.put("p99_ms_median", median(field(rs, Run::p99Millis)));
+                    o.put("ratio_to_keyby", median(rps) / base);
+                    ObjectNode tasks = o.putObject("cpu_us_per_record_by_task_median");
+                    java.util.Set<String> groups = new java.util.TreeSet<>();
+                    rs.forEach(r -> groups.addAll(r.cpuMicrosPerRecordByTask().keySet()));
+                    StringBuilder line = new StringBuilder();
+                    for (String g : groups) {
+                        double m = median(field(rs, r -> r.cpuMicrosPerRecordByTask().getOrDefault(g, 0.0)));
+                        tasks.put(g, m);
+                        line.append(String.format("%s %.3f; ", g, m));
+                    }
+                    log.printf("  %s CPU us per record by task (medians): %s%n", system.id, line);
+                    ArrayNode each = o.putArray("runs");
+                    for (Run r : rs) {
+                        ObjectNode x = each.addObject();
+                        x.put("records_per_s", r.recordsPerSecond());
+                        x.put("cpu_us_per_record", r.cpuMicrosPerRecord());
+                        x.put("p50_ms", r.p50Millis());
+                        x.put("p99_ms", r.p99Millis());
+                        x.put("seconds", r.seconds());
+                    }
+                    if (system != Contender.KEYBY) {
+                        log.printf("%s: %s/keyBy throughput %.2f (medians; keyBy %,.0f, %s %,.0f records/s), CPU per "
+                                        + "record %.2f us vs %.2f us, p99 %.1f ms vs %.1f ms%n", cell, system.id,
+                                median(rps) / base, base, system.id, median(rps), median(field(rs,
+                                        Run::cpuMicrosPerRecord)), baseCpu, median(field(rs, Run::p99Millis)),
+                                median(field(runs.get(Contender.KEYBY), Run::p99Millis)));
+                    }
+                }
+            }
         }
         if (s.latencyRate() > 0) {
-            Run hash = run(s, s.skewExponent(), Strategy.HASH, s.latencyRate());
-            Run pred = run(s, s.skewExponent(), Strategy.PREDICTIVE, s.latencyRate());
-            log.printf("skewed at %,.0f records/s offered: hash p50 %.1f ms p99 %.1f ms (%,.0f records/s); predictive "
-                            + "p50 %.1f ms p99 %.1f ms (%,.0f records/s)%n", s.latencyRate(), hash.p50Millis(),
+            Duration service = s.serviceTimes().get(0);
+            long records = s.records() > 0 ? s.records() : defaultRecords(service);
+            Run hash = run(s, Keys.DRIFTING, service, records, Contender.KEYBY, s.latencyRate());
+            Run pred = run(s, Keys.DRIFTING, service, records, Contender.KEYSHIFT, s.latencyRate());
+            log.printf("drifting keys at %,.0f records/s offered: keyBy p50 %.1f ms p99 %.1f ms (%,.0f records/s); "
+                            + "keyshift p50 %.1f ms p99 %.1f ms (%,.0f records/s)%n", s.latencyRate(), hash.p50Millis(),
                     hash.p99Millis(), hash.recordsPerSecond(), pred.p50Millis(), pred.p99Millis(), pred.recordsPerSecond());
-            ObjectNode n = root.putObject("skewed_at_offered_rate");
+            ObjectNode n = root.putObject("drifting_at_offered_rate");
             n.put("offered_rps", s.latencyRate());
-            n.put("hash_rps", hash.recordsPerSecond());
-            n.put("predictive_rps", pred.recordsPerSecond());
-            n.put("hash_p50_ms", hash.p50Millis());
-            n.put("hash_p99_ms", hash.p99Millis());
-            n.put("predictive_p50_ms", pred.p50Millis());
-            n.put("predictive_p99_ms", pred.p99Millis());
+            n.put("keyby_rps", hash.recordsPerSecond());
+            n.put("keyshift_rps", pred.recordsPerSecond());
+            n.put("keyby_p50_ms", hash.p50Millis());
+            n.put("keyby_p99_ms", hash.p99Millis());
+            n.put("keyshift_p50_ms", pred.p50Millis());
+            n.put("keyshift_p99_ms", pred.p99Millis());
         }
         return root;
+    }
+
+    private static List<Double> field(List<Run> runs, java.util.function.ToDoubleFunction<Run> f) {
+        List<Double> out = new ArrayList<>();
+        for (Run r : runs) {
+            out.add(f.applyAsDouble(r));
+        }
+        return out;
+    }
+
+    /**
+     * A bar chart of bench.json: per cell, each system's median throughput relative to keyBy's (keyBy = 1), with
+     * the range of the per-run throughputs divided by keyBy's median as error bars.
+     */
+    public static void chart(ObjectNode bench, Path png) throws IOException {
+        List<String> cells = new ArrayList<>();
+        Map<Contender, List<Double>> ratios = new EnumMap<>(Contender.class);
+        Map<Contender, List<Double>> errors = new EnumMap<>(Contender.class);
+        for (var n : bench.get("cells")) {
+            cells.add(n.get("keys").asText() + ", " + (long) n.get("service_time_us").asDouble() + " us");
+            double base = n.get(Contender.KEYBY.id).get("records_per_s_median").asDouble();
+            for (Contender system : Contender.values()) {
+                var o = n.get(system.id);
+                ratios.computeIfAbsent(system, k -> new ArrayList<>()).add(o.get("ratio_to_keyby").asDouble());
+                errors.computeIfAbsent(system, k -> new ArrayList<>()).add(
+                        (o.get("records_per_s_max").asDouble() - o.get("records_per_s_min").asDouble()) / 2 / base);
+            }
+        }
+        CategoryChart c = new CategoryChartBuilder().width(900).height(420)
+                .title("Throughput relative to keyBy (medians of " + bench.get("settings").get("repetitions").asInt()
+                        + " runs, p=" + bench.get("settings").get("parallelism").asInt() + ")")
+                .xAxisTitle("key distribution, service time per record").yAxisTitle("records/s / keyBy's").build();
+        c.getStyler().setChartBackgroundColor(java.awt.Color.WHITE);
+        c.getStyler().setLegendPosition(org.knowm.xchart.style.Styler.LegendPosition.InsideNW);
+        for (Contender system : Contender.values()) {
+            c.addSeries(system.id, cells, ratios.get(system), errors.get(system));
+        }
+        BitmapEncoder.saveBitmap(c, png.toString(), BitmapEncoder.BitmapFormat.PNG);
     }
 }

@@ -13,14 +13,18 @@ import picocli.CommandLine.ParameterException;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.Callable;
 
 /** {@code keyshift bench}: throughput and latency of hash versus predictive, with a capacity model. */
 @Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Runs the built-in generator at full speed through hash and predictive on a local MiniCluster, "
-                + "for uniform keys and for a skewed hot set that drifts slowly, with a capacity model (a fixed "
-                + "service time per record in the window operator that waits rather than burns CPU). Prints and "
-                + "writes DIR/bench.json: throughput (records/s), p50/p99 end-to-end latency and their ratio."})
+        description = {"Runs the built-in generator at full speed through plain keyBy and keyshift on a local "
+                + "MiniCluster, over a matrix of key distributions (uniform, a Zipf hot set held for the whole run, "
+                + "one that drifts) and service times (a capacity model: the window operator waits, does not burn "
+                + "CPU, this long per record; 0 = CPU-bound). Per cell: an unmeasured warm-up run per system, then "
+                + "--repetitions rounds in alternating order. Prints each run and each cell's medians; writes "
+                + "DIR/bench.json (throughput, CPU per record, p50/p99 latency, ranges, ratios to keyBy) and "
+                + "DIR/bench.png. The full default matrix takes about 20 minutes on 2 cores."})
 public final class BenchCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -28,9 +32,25 @@ public final class BenchCommand implements Callable<Integer> {
     @Mixin
     FlinkOptions flink;
 
-    @Option(names = "--records", defaultValue = "1000000", paramLabel = "N",
-            description = "Records per run. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--records", defaultValue = "0", paramLabel = "N",
+            description = "Records per run. Default: by service time, 6,000,000 at 0, 2,000,000 at 20us, "
+                    + "1,000,000 at 100us (long enough that the job's start is a small share).")
     long records;
+
+    @Option(names = "--keys-distributions", split = ",", defaultValue = "uniform,held,drifting", paramLabel = "LIST",
+            description = "Key distributions of the matrix: uniform, held (a Zipf hot set that stays put), drifting. "
+                    + "Default: ${DEFAULT-VALUE}.")
+    List<String> workloads;
+
+    @Option(names = "--service-times", split = ",", defaultValue = "0,20us,100us", paramLabel = "LIST",
+            description = "Service times of the matrix (capacity model: wait per record in the window operator; "
+                    + "0 = off, CPU-bound). At 100us the 8 modelled subtasks, not the 2 cores of a small machine, "
+                    + "bound throughput; at 20us the cores do. Default: ${DEFAULT-VALUE}.")
+    List<String> serviceTimes;
+
+    @Option(names = "--repetitions", defaultValue = "3", paramLabel = "N",
+            description = "Measured runs per system and cell (medians and ranges). Default: ${DEFAULT-VALUE}.")
+    int repetitions;
 
     @Option(names = "--days", defaultValue = "2", paramLabel = "DAYS",
             description = "Event-time days the records span (the hot set drifts once a day). Default: ${DEFAULT-VALUE}.")
@@ -40,24 +60,16 @@ public final class BenchCommand implements Callable<Integer> {
     int keys;
 
     @Option(names = "--zipf", defaultValue = "1.1", paramLabel = "S",
-            description = "Zipf exponent of the skewed run. Default: ${DEFAULT-VALUE}.")
+            description = "Zipf exponent of the held and drifting distributions. Default: ${DEFAULT-VALUE}.")
     double zipf;
 
     @Option(names = "--drift", defaultValue = "4", paramLabel = "KEYS",
-            description = "Key positions the hot set moves away and back per day. At full speed a day of event time "
-                    + "passes in about 8 s of wall time: with 4 the hottest key changes about once a second, with 40 "
-                    + "every tenth of a second (faster than the network buffers turn over, so hashing's hot subtask "
-                    + "changes before its queue fills). Default: ${DEFAULT-VALUE}.")
+            description = "Key positions the drifting hot set moves away and back per day of event time. "
+                    + "Default: ${DEFAULT-VALUE}.")
     int drift;
 
     @Option(names = "--parallelism", defaultValue = "8", paramLabel = "N", description = "Default: ${DEFAULT-VALUE}.")
     int parallelism;
-
-    @Option(names = "--service-time", defaultValue = "100us", paramLabel = "DURATION",
-            description = "Capacity model: wait per record in the window operator (0 = off). At 100us the 8 modelled "
-                    + "subtasks, not the 2 cores of a small machine, bound throughput; at 20us the cores do. "
-                    + "Default: ${DEFAULT-VALUE}.")
-    String serviceTime;
 
     @Option(names = "--window", defaultValue = "1h", paramLabel = "DURATION", description = "Default: ${DEFAULT-VALUE}.")
     String window;
@@ -66,29 +78,49 @@ public final class BenchCommand implements Callable<Integer> {
     Path out;
 
     @Option(names = "--latency-rate", defaultValue = "0", paramLabel = "RECORDS_PER_SECOND",
-            description = "Also run the skewed workload at this offered load (throttled source) and report its "
-                    + "latency: below the balanced subtasks' capacity but above hashing's hot subtask's. 0 = skip. "
+            description = "Also run the drifting keys at this offered load (throttled source), at the first service "
+                    + "time, and report latency: below the balanced subtasks' capacity but above hashing's hot "
+                    + "subtask's. 0 = skip. "
                     + "Default: ${DEFAULT-VALUE}.")
     double latencyRate;
 
     @Override
     public Integer call() throws Exception {
         CommandLine cl = spec.commandLine();
-        if (records < 1 || keys < 1 || parallelism < 1 || days <= 0) {
-            throw new ParameterException(cl, "--records, --keys, --parallelism and --days must be positive");
+        if (keys < 1 || parallelism < 1 || days <= 0) {
+            throw new ParameterException(cl, "--keys, --parallelism and --days must be positive");
         }
-        java.time.Duration service;
-        try {
-            // Flink's duration syntax spells microseconds "µs" or "micro"; "us" is accepted too
-            service = org.apache.flink.util.TimeUtils.parseDuration(serviceTime.trim().replaceFirst("us$", "µs"));
-        } catch (IllegalArgumentException e) {
-            throw new ParameterException(cl, "--service-time: invalid duration '" + serviceTime + "'");
+        if (records < 0 || repetitions < 1) {
+            throw new ParameterException(cl, "--records must be >= 0 and --repetitions >= 1");
         }
+        List<java.time.Duration> services = new java.util.ArrayList<>();
+        for (String st : serviceTimes) {
+            try {
+                // Flink's duration syntax spells microseconds "µs" or "micro"; "us" is accepted too
+                services.add(org.apache.flink.util.TimeUtils.parseDuration(st.trim().replaceFirst("us$", "µs")));
+            } catch (IllegalArgumentException e) {
+                throw new ParameterException(cl, "--service-times: invalid duration '" + st + "'");
+            }
+        }
+        List<ThroughputBench.Keys> keyDistributions = new java.util.ArrayList<>();
+        for (String w : workloads) {
+            try {
+                keyDistributions.add(ThroughputBench.Keys.of(w.trim()));
+            } catch (IllegalArgumentException e) {
+                throw new ParameterException(cl, "--keys-distributions: " + e.getMessage());
+            }
+        }
+        var settings = new ThroughputBench.Settings(records, days, keys, zipf, drift, parallelism, services,
+                keyDistributions, repetitions, FlinkOptions.window(cl, "--window", window), flink.load(cl),
+                latencyRate);
         Files.createDirectories(out);
-        ObjectNode json = ThroughputBench.run(new ThroughputBench.Settings(records, days, keys, zipf, drift, parallelism,
-                service, FlinkOptions.window(cl, "--window", window), flink.load(cl), latencyRate), System.out);
+        // never leave an earlier run's figures beside this run's
+        Files.deleteIfExists(out.resolve("bench.json"));
+        Files.deleteIfExists(out.resolve("bench.png"));
+        ObjectNode json = ThroughputBench.run(settings, System.out);
         new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(out.resolve("bench.json").toFile(), json);
-        System.out.println("bench.json: " + out.resolve("bench.json"));
+        ThroughputBench.chart(json, out.resolve("bench.png"));
+        System.out.println("bench.json: " + out.resolve("bench.json") + ", chart: " + out.resolve("bench.png"));
         return 0;
     }
 }
