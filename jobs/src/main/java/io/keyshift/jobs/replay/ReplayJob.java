@@ -97,15 +97,33 @@ public final class ReplayJob {
     /** A plan in Avro's JSON encoding on one line. */
     public static String planJson(RoutingPlan plan) {
         try {
-            ByteArrayOutputStream b = new ByteArrayOutputStream();
-            JsonEncoder enc = EncoderFactory.get().jsonEncoder(RoutingPlan.getClassSchema(), b);
-            new SpecificDatumWriter<>(RoutingPlan.class).write(plan, enc);
-            enc.flush();
-            return b.toString(StandardCharsets.UTF_8).replace('\n', ' ');
+            PlanJson j = PLAN_JSON.get();
+            j.buffer.reset();
+            j.encoder.configure(j.buffer);
+            j.writer.write(plan, j.encoder);
+            j.encoder.flush();
+            return j.buffer.toString(StandardCharsets.UTF_8).replace('\n', ' ');
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
     }
+
+    /** A plan's JSON encoder, built once per thread (building one parses the schema's grammar). */
+    private static final class PlanJson {
+        final ByteArrayOutputStream buffer = new ByteArrayOutputStream();
+        final SpecificDatumWriter<RoutingPlan> writer = new SpecificDatumWriter<>(RoutingPlan.class);
+        final JsonEncoder encoder;
+
+        PlanJson() {
+            try {
+                encoder = EncoderFactory.get().jsonEncoder(RoutingPlan.getClassSchema(), buffer);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+    }
+
+    private static final ThreadLocal<PlanJson> PLAN_JSON = ThreadLocal.withInitial(PlanJson::new);
 
     static String forecastCsv(LoadForecast f) {
         return f.getWindowEnd() + "," + f.getAbsoluteErrorSum() + "," + f.getNaiveErrorSum() + ","
