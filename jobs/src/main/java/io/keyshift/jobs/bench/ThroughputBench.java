@@ -81,7 +81,9 @@ public final class ThroughputBench {
         /** Flink's plain keyBy (keyshift's {@code hash} strategy). */
         KEYBY("keyBy", Strategy.HASH),
         /** keyshift's public API with the predictive planner. */
-        KEYSHIFT("keyshift", Strategy.PREDICTIVE);
+        KEYSHIFT("keyshift", Strategy.PREDICTIVE),
+        /** Flink SQL's two-phase (local-global) window aggregation with mini-batch ({@link SqlTwoPhase}). */
+        SQL_TWO_PHASE("sql-two-phase", null);
 
         public final String id;
         final Strategy strategy;
@@ -110,7 +112,39 @@ public final class ThroughputBench {
      * @param cpuMicrosPerRecord CPU time of the whole JVM (all threads) during the job, per record, us
      */
     public record Run(double recordsPerSecond, double p50Millis, double p99Millis, double seconds,
-                      double cpuMicrosPerRecord, Map<String, Double> cpuMicrosPerRecordByTask) {}
+                      double cpuMicrosPerRecord, Map<String, Double> cpuMicrosPerRecordByTask, long results) {}
+
+    /**
+     * The result check of every contender: counts the window results and sums their record counts (Flink
+     * accumulators); a run whose counts do not add up to the records read fails.
+     */
+    static final class Check<X> extends org.apache.flink.api.common.functions.RichMapFunction<X, X> {
+        private static final long serialVersionUID = 1L;
+        static final String RESULTS = "bench-results";
+        static final String COUNTED = "bench-counted";
+        private final org.apache.flink.api.java.functions.KeySelector<X, Long> count;
+        private transient org.apache.flink.api.common.accumulators.LongCounter results;
+        private transient org.apache.flink.api.common.accumulators.LongCounter counted;
+
+        Check(org.apache.flink.api.java.functions.KeySelector<X, Long> count) {
+            this.count = count;
+        }
+
+        @Override
+        public void open(org.apache.flink.api.common.functions.OpenContext ctx) {
+            results = new org.apache.flink.api.common.accumulators.LongCounter();
+            counted = new org.apache.flink.api.common.accumulators.LongCounter();
+            getRuntimeContext().addAccumulator(RESULTS, results);
+            getRuntimeContext().addAccumulator(COUNTED, counted);
+        }
+
+        @Override
+        public X map(X x) throws Exception {
+            results.add(1);
+            counted.add(count.getKey(x));
+            return x;
+        }
+    }
 
     /**
      * CPU time of the JVM's threads during a job, grouped by Flink task (from the thread names): samples every
@@ -167,8 +201,15 @@ public final class ThroughputBench {
             if (name == null) {
                 return "other";
             }
+            if (name.startsWith("OutputFlusher")) {
+                return "network output flushers";
+            }
             if (name.startsWith("Source:") || name.contains("router")) {
-                return name.startsWith("OutputFlusher") ? "network output flushers" : "source -> router";
+                // keyshift's router, and SQL's local aggregate, are chained to the source
+                return "source (-> router | local aggregate)";
+            }
+            if (name.contains("GlobalWindowAggregate")) {
+                return "keyed window";
             }
             if (name.startsWith("OutputFlusher")) {
                 return "network output flushers";
@@ -294,11 +335,23 @@ public final class ThroughputBench {
                 WatermarkStrategy.<Event>forGenerator(ctx -> new BoundaryWatermarks(windowMillis))
                         .withTimestampAssigner((e, ts) -> e.timestamp),
                 "bench generator").uid(io.keyshift.jobs.replay.ReplayJob.SOURCE_UID);
-        io.keyshift.jobs.replay.Workload.Outputs out = io.keyshift.jobs.replay.Workload.build(events,
-                system.strategy, c, s.parallelism());
-        out.results().sinkTo(new DiscardingSink<>()).name("discard results");
-        if (out.validation() != null) {
-            out.validation().sinkTo(new DiscardingSink<>()).name("discard validation");
+        if (system == Contender.SQL_TWO_PHASE) {
+            SqlTwoPhase.build(env, events, s.window(), new CapacityModel(serviceTime.toNanos(), latencyId))
+                    .map(new Check<>(row -> ((Number) row.getField("cnt")).longValue()))
+                    .returns(org.apache.flink.api.common.typeinfo.Types.ROW_NAMED(new String[] {"k", "window_start",
+                            "cnt", "s"}, org.apache.flink.api.common.typeinfo.Types.STRING,
+                            org.apache.flink.api.common.typeinfo.Types.LOCAL_DATE_TIME,
+                            org.apache.flink.api.common.typeinfo.Types.LONG,
+                            org.apache.flink.api.common.typeinfo.Types.DOUBLE))
+                    .name("result check").sinkTo(new DiscardingSink<>()).name("discard results");
+        } else {
+            io.keyshift.jobs.replay.Workload.Outputs out = io.keyshift.jobs.replay.Workload.build(events,
+                    system.strategy, c, s.parallelism());
+            out.results().map(new Check<>(r -> r.count)).name("result check")
+                    .sinkTo(new DiscardingSink<>()).name("discard results");
+            if (out.validation() != null) {
+                out.validation().sinkTo(new DiscardingSink<>()).name("discard validation");
+            }
         }
         long cpu0 = processCpuNanos();
         JobExecutionResult r;
@@ -310,8 +363,14 @@ public final class ThroughputBench {
         }
         long cpu = processCpuNanos() - cpu0;
         double seconds = r.getNetRuntime() / 1000.0;
+        long results = r.<Long>getAccumulatorResult(Check.RESULTS);
+        long counted = r.<Long>getAccumulatorResult(Check.COUNTED);
+        if (counted != records) {
+            throw new IllegalStateException(system.id + " counted " + counted + " records in its " + results
+                    + " window results, not the " + records + " it read");
+        }
         return new Run(records / seconds, CapacityModel.quantileMillis(latencyId, 0.5),
-                CapacityModel.quantileMillis(latencyId, 0.99), seconds, cpu / 1000.0 / records, byTask);
+                CapacityModel.quantileMillis(latencyId, 0.99), seconds, cpu / 1000.0 / records, byTask, results);
     }
 
     private static long processCpuNanos() {
@@ -392,6 +451,14 @@ public final class ThroughputBench {
                     o.put("p50_ms_median", median(field(rs, Run::p50Millis)));
                     o.put("p99_ms_median", median(field(rs, Run::p99Millis)));
                     o.put("ratio_to_keyby", median(rps) / base);
+                    long expected = runs.get(Contender.KEYBY).get(0).results();
+                    for (Run r : rs) {
+                        if (r.results() != expected) {
+                            throw new IllegalStateException(cell + ": " + system.id + " gave " + r.results()
+                                    + " window results, keyBy " + expected);
+                        }
+                    }
+                    o.put("window_results", expected);
                     ObjectNode tasks = o.putObject("cpu_us_per_record_by_task_median");
                     java.util.Set<String> groups = new java.util.TreeSet<>();
                     rs.forEach(r -> groups.addAll(r.cpuMicrosPerRecordByTask().keySet()));

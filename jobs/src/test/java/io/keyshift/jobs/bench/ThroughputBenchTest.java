@@ -1,0 +1,49 @@
+package io.keyshift.jobs.bench;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.apache.flink.configuration.Configuration;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * A small bench cell: keyBy, keyshift and Flink SQL's two-phase aggregation read the same generated records, and
+ * each gives as many window results as keyBy, whose counts add up to the records read (the bench fails otherwise).
+ */
+@Tag("end-to-end")
+class ThroughputBenchTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void everyContenderGivesKeyBysResultsAndTheChartIsDrawn() throws Exception {
+        var settings = new ThroughputBench.Settings(60_000, 1, 200, 1.1, 4, 2, List.of(Duration.ZERO),
+                List.of(ThroughputBench.Keys.DRIFTING), 1, Duration.ofHours(1), new Configuration(), 0);
+        ByteArrayOutputStream log = new ByteArrayOutputStream();
+        ObjectNode json = ThroughputBench.run(settings, new PrintStream(log, true, StandardCharsets.UTF_8));
+        JsonNode cell = json.get("cells").get(0);
+        long results = cell.get("keyBy").get("window_results").asLong();
+        // 200 keys over 24 one-hour windows: most keys appear in most windows
+        assertThat(results).isGreaterThan(24 * 100);
+        for (ThroughputBench.Contender c : ThroughputBench.Contender.values()) {
+            assertThat(cell.get(c.id).get("window_results").asLong()).as(c.id).isEqualTo(results);
+            assertThat(cell.get(c.id).get("records_per_s_median").asDouble()).as(c.id).isPositive();
+            assertThat(cell.get(c.id).get("runs")).hasSize(1);
+        }
+        assertThat(log.toString(StandardCharsets.UTF_8)).contains("sql-two-phase/keyBy throughput");
+        Path png = dir.resolve("bench.png");
+        ThroughputBench.chart(json, png);
+        assertThat(Files.size(png)).isGreaterThan(1_000);
+    }
+}
