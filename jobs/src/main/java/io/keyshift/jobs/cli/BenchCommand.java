@@ -114,7 +114,7 @@ public final class BenchCommand implements Callable<Integer> {
         var settings = new ThroughputBench.Settings(records, days, keys, zipf, drift, parallelism, services,
                 keyDistributions, repetitions, FlinkOptions.window(cl, "--window", window), flink.load(cl),
                 latencyRate);
-        Files.createDirectories(out);
+        FlinkOptions.outputDirectory(cl, "--out", out);
         // never leave an earlier run's figures beside this run's
         Files.deleteIfExists(out.resolve("bench.json"));
         Files.deleteIfExists(out.resolve("bench.png"));

@@ -23,10 +23,32 @@ public final class FlinkOptions {
 
     /** config.yaml plus overrides; ParameterException (exit 2) names a bad keyshift option. */
     Configuration load(CommandLine cl) {
+        if (config != null && !java.nio.file.Files.isRegularFile(config.resolve("config.yaml"))) {
+            // a mistyped directory must not silently run without the user's configuration
+            throw new ParameterException(cl, "--config: no config.yaml in " + config.toAbsolutePath());
+        }
         try {
             return FlinkConfig.load(config != null ? config : FlinkConfig.defaultConfDir(), dynamic);
         } catch (IllegalArgumentException e) {
             throw new ParameterException(cl, "-D / config.yaml: " + e.getMessage());
+        }
+    }
+
+    /**
+     * Creates the output directory {@code dir} given to {@code option}, or fails with a ParameterException (exit 2)
+     * naming it when it is a file or cannot be created or written.
+     */
+    public static void outputDirectory(CommandLine cl, String option, java.nio.file.Path dir) {
+        if (java.nio.file.Files.exists(dir) && !java.nio.file.Files.isDirectory(dir)) {
+            throw new ParameterException(cl, option + ": " + dir + " is a file, not a directory");
+        }
+        try {
+            java.nio.file.Files.createDirectories(dir);
+        } catch (java.io.IOException | RuntimeException e) {
+            throw new ParameterException(cl, option + ": cannot create " + dir + " (" + e.getMessage() + ")");
+        }
+        if (!java.nio.file.Files.isWritable(dir)) {
+            throw new ParameterException(cl, option + ": " + dir + " is not writable");
         }
     }
 

@@ -73,7 +73,7 @@ public final class ForecastBenchCommand implements Callable<Integer> {
         Configuration conf = flink.load(cl);
         List<Integer> s = seasons != null ? seasons : io.keyshift.config.KeyshiftConfig.defaultSeasons(w.toMillis());
         InputSpec inputSpec = in.spec(cl, null);
-        Files.createDirectories(out);
+        FlinkOptions.outputDirectory(cl, "--out", out);
         System.err.printf("forecast-bench: reading and sorting %s%n", in.input);
         ReplayInput.Prepared prepared = ReplayInput.prepare(in.input, inputSpec, out.resolve(".events.bin"),
                 out.resolve("dead-letters.csv"), n -> { });

@@ -19,6 +19,9 @@ import java.util.concurrent.Callable;
                 + "DIR/plan-bench.json: imbalance, lower bound, units moved and median planning time per instance, "
                 + "and the units moved after a 5% change of load."})
 public final class PlanBenchCommand implements Callable<Integer> {
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
     @Option(names = "--out", defaultValue = "plan-bench-out", paramLabel = "DIR",
             description = "Output directory. Default: ${DEFAULT-VALUE}.")
     Path out;
@@ -35,7 +38,7 @@ public final class PlanBenchCommand implements Callable<Integer> {
         if (repeats < 1) {
             throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this), "--repeats must be >= 1");
         }
-        Files.createDirectories(out);
+        FlinkOptions.outputDirectory(spec.commandLine(), "--out", out);
         int[] units = quick ? new int[] {1_000, 100_000} : new int[] {1_000, 100_000, 1_000_000};
         ObjectNode json = PlanBench.run(new double[] {0.8, 1.0, 1.2, 1.5}, units, new int[] {8, 64, 256, 1024},
                 repeats, System.out);

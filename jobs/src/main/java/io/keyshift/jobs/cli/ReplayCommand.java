@@ -126,7 +126,7 @@ public final class ReplayCommand implements Callable<Integer> {
                         + ".." + maxP + " (the local cluster gets that many slots), was " + top);
             }
         }
-        Files.createDirectories(out);
+        FlinkOptions.outputDirectory(cl, "--out", out);
 
         ReplayRunner.InputSource source;
         boolean withSum = sumField != null;

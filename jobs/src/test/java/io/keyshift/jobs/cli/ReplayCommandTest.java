@@ -60,6 +60,22 @@ class ReplayCommandTest {
     }
 
     @Test
+    void aMistypedConfigDirectoryOrAnOutputThatIsAFileExitTwoBeforeAnyJob(@TempDir Path dir) throws Exception {
+        Run config = run("replay", "--config", dir.resolve("no-such-conf").toString(), "--out",
+                dir.resolve("out").toString());
+        assertThat(config.exit()).isEqualTo(2);
+        assertThat(config.err()).contains("--config: no config.yaml in");
+        assertThat(dir.resolve("out")).doesNotExist();
+        Path file = java.nio.file.Files.writeString(dir.resolve("a-file"), "x");
+        Run out = run("replay", "--out", file.toString());
+        assertThat(out.exit()).isEqualTo(2);
+        assertThat(out.err()).contains("--out: " + file + " is a file, not a directory");
+        Run bench = run("bench", "--out", file.toString());
+        assertThat(bench.exit()).isEqualTo(2);
+        assertThat(bench.err()).contains("is a file, not a directory");
+    }
+
+    @Test
     void helpListsEveryOptionWithDefaults() {
         Run r = run("replay", "--help");
         assertThat(r.exit()).isZero();
