@@ -23,6 +23,38 @@ public final class KeyshiftCli implements Runnable {
     }
 
     public static void main(String[] args) {
-        System.exit(new CommandLine(new KeyshiftCli()).execute(args));
+        System.exit(commandLine().execute(args));
+    }
+
+    /** The command line as {@code main} runs it (tests run it the same way). */
+    public static CommandLine commandLine() {
+        CommandLine cl = new CommandLine(new KeyshiftCli());
+        cl.setExecutionExceptionHandler(KeyshiftCli::failed);
+        return cl;
+    }
+
+    /**
+     * A failure of a command ends with one readable line and exit 1; the stack trace goes to a file whose path the
+     * line gives.
+     */
+    static int failed(Exception e, CommandLine cl, CommandLine.ParseResult parsed) {
+        Throwable root = e;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        String message = e.getMessage() != null && !(e instanceof RuntimeException && e.getCause() != null)
+                ? e.getMessage() : root.getClass().getSimpleName() + ": " + root.getMessage();
+        String where = "";
+        try {
+            java.nio.file.Path log = java.nio.file.Files.createTempFile("keyshift-" + cl.getCommandName() + "-", ".log");
+            java.io.StringWriter trace = new java.io.StringWriter();
+            e.printStackTrace(new java.io.PrintWriter(trace));
+            java.nio.file.Files.writeString(log, trace.toString());
+            where = " (stack trace: " + log + ")";
+        } catch (java.io.IOException | RuntimeException ignored) {
+            // the one line is what matters
+        }
+        cl.getErr().println("keyshift " + cl.getCommandName() + ": " + message + where);
+        return 1;
     }
 }

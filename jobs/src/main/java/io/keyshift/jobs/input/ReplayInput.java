@@ -75,7 +75,7 @@ public final class ReplayInput {
                 line = 1;
             }
             byte[] bytes;
-            while ((bytes = readLine(in)) != null) {
+            while ((bytes = nextLine(in, file, line)) != null) {
                 line++;
                 if (line % 50_000 == 0) {
                     progress.accept(line);
@@ -106,16 +106,33 @@ public final class ReplayInput {
         return new Prepared(space, new Stats(events.size(), dead, keys.size(), first, last));
     }
 
+    /**
+     * The next line, or an IOException naming the file and the last line read when the (compressed) input is
+     * truncated or corrupt: the run is refused before any job starts.
+     */
+    private static byte[] nextLine(InputStream in, Path file, long linesRead) throws IOException {
+        try {
+            return readLine(in);
+        } catch (java.io.EOFException | java.util.zip.ZipException e) {
+            throw new IOException(file + ": truncated or corrupt compressed input after line " + linesRead + " ("
+                    + e.getMessage() + "); nothing was replayed", e);
+        }
+    }
+
+    /** The file's bytes, gunzipped if it starts with gzip's magic number, without a UTF-8 byte-order mark. */
     static InputStream open(Path file) throws IOException {
         BufferedInputStream in = new BufferedInputStream(Files.newInputStream(file), 1 << 16);
         in.mark(2);
         int b1 = in.read();
         int b2 = in.read();
         in.reset();
-        if (b1 == 0x1f && b2 == 0x8b) {
-            return new BufferedInputStream(new GZIPInputStream(in, 1 << 16), 1 << 16);
+        BufferedInputStream text = b1 == 0x1f && b2 == 0x8b
+                ? new BufferedInputStream(new GZIPInputStream(in, 1 << 16), 1 << 16) : in;
+        text.mark(3);
+        if (!(text.read() == 0xEF && text.read() == 0xBB && text.read() == 0xBF)) {
+            text.reset();
         }
-        return in;
+        return text;
     }
 
     /** The next line's bytes without CR/LF, or null at end of input. */

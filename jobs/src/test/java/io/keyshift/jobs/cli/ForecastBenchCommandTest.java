@@ -16,7 +16,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class ForecastBenchCommandTest {
 
     private static JsonNode bench(Path dir, String samplingRate) throws Exception {
-        int exit = new CommandLine(new KeyshiftCli()).execute("forecast-bench",
+        int exit = KeyshiftCli.commandLine().execute("forecast-bench",
                 "--input", SharedData.file("worldcup98-day6-sample/wc_day6_1_sample.csv.gz").toString(),
                 "--columns", "ClientID,Date,Time,URL,ResponseCode,Size", "--key", "URL", "--time", "Date,Time",
                 "--time-format", "dd/MMM/yyyy HH:mm:ss", "--window", "5min", "--horizon", "1",

@@ -29,7 +29,7 @@ class ReplayCommandTest {
     private static Run run(String... args) {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
-        CommandLine cl = new CommandLine(new KeyshiftCli());
+        CommandLine cl = KeyshiftCli.commandLine();
         cl.setOut(new PrintWriter(out));
         cl.setErr(new PrintWriter(err));
         int exit = cl.execute(args);
@@ -73,6 +73,44 @@ class ReplayCommandTest {
         Run bench = run("bench", "--out", file.toString());
         assertThat(bench.exit()).isEqualTo(2);
         assertThat(bench.err()).contains("is a file, not a directory");
+    }
+
+    /** End-to-end (a few seconds): a byte-order mark before the header, and a truncated gzip file. */
+    @Test
+    @Tag("end-to-end")
+    void aByteOrderMarkIsStrippedAndATruncatedGzipIsOneLineNamingTheFile(@TempDir Path dir) throws Exception {
+        StringBuilder csv = new StringBuilder("trip_id,when\n");
+        long start = Instant.parse("2024-03-01T00:00:00Z").toEpochMilli();
+        for (int i = 0; i < 3_000; i++) {
+            csv.append("t").append(i % 17).append(',').append(Instant.ofEpochMilli(start + i * 60_000L)).append('\n');
+        }
+        byte[] text = csv.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        Path bom = dir.resolve("bom.csv");
+        try (var o = java.nio.file.Files.newOutputStream(bom)) {
+            o.write(new byte[] {(byte) 0xEF, (byte) 0xBB, (byte) 0xBF});
+            o.write(text);
+        }
+        Run ok = run("replay", "--input", bom.toString(), "--key", "trip_id", "--time", "when", "--window", "1h",
+                "--parallelism", "2", "--strategies", "hash", "--out", dir.resolve("out-bom").toString());
+        assertThat(ok.exit()).as(ok.err()).isZero();
+        JsonNode report = new ObjectMapper().readTree(dir.resolve("out-bom").resolve("report.json").toFile());
+        assertThat(report.at("/input/records").asLong()).isEqualTo(3_000);
+        assertThat(report.at("/input/dead_letters").asLong()).isZero();
+
+        java.io.ByteArrayOutputStream gz = new java.io.ByteArrayOutputStream();
+        try (var z = new java.util.zip.GZIPOutputStream(gz)) {
+            z.write(text);
+        }
+        Path truncated = java.nio.file.Files.write(dir.resolve("cut.csv.gz"),
+                java.util.Arrays.copyOf(gz.toByteArray(), gz.size() / 2));
+        Run cut = run("replay", "--input", truncated.toString(), "--key", "trip_id", "--time", "when", "--window",
+                "1h", "--parallelism", "2", "--strategies", "hash", "--out", dir.resolve("out-cut").toString());
+        assertThat(cut.exit()).isEqualTo(1);
+        List<String> lines = cut.err().lines().filter(l -> l.startsWith("keyshift replay:")).toList();
+        assertThat(lines).singleElement().satisfies(l -> assertThat(l)
+                .contains(truncated + ": truncated or corrupt compressed input after line")
+                .contains("nothing was replayed"));
+        assertThat(cut.err()).doesNotContain("\tat ");
     }
 
     @Test

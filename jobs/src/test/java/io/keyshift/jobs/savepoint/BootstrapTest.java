@@ -55,7 +55,7 @@ class BootstrapTest {
         split(SharedData.file("bayarea-bikeshare-2014/batrips.csv.gz"), history, rest, "2014-09");
 
         Path savepoint = dir.resolve("savepoint");
-        int exit = new CommandLine(new KeyshiftCli()).execute("bootstrap", "--input", history.toString(),
+        int exit = KeyshiftCli.commandLine().execute("bootstrap", "--input", history.toString(),
                 "--key", "start_station", "--time", "start_date", "--time-format", TIME_FORMAT, "--window", "1d",
                 "--out", savepoint.toString(), "--config", SharedData.flinkConf().toString());
         assertThat(exit).isZero();

@@ -23,7 +23,7 @@ import static org.assertj.core.api.Assertions.within;
 class ScaledReplayTest {
 
     private static int run(StringWriter out, StringWriter err, String... args) {
-        CommandLine cl = new CommandLine(new KeyshiftCli());
+        CommandLine cl = KeyshiftCli.commandLine();
         cl.setOut(new PrintWriter(out));
         cl.setErr(new PrintWriter(err));
         return cl.execute(args);
