@@ -44,17 +44,20 @@ public final class KeyshiftCli implements Runnable {
         }
         String message = e.getMessage() != null && !(e instanceof RuntimeException && e.getCause() != null)
                 ? e.getMessage() : root.getClass().getSimpleName() + ": " + root.getMessage();
-        String where = "";
+        cl.getErr().println("keyshift " + cl.getCommandName() + ": " + message + traceFile(e, cl.getCommandName()));
+        return 1;
+    }
+
+    /** Writes {@code e}'s stack trace to a temp file; returns " (stack trace: PATH)", or "" if it cannot. */
+    static String traceFile(Throwable e, String command) {
         try {
-            java.nio.file.Path log = java.nio.file.Files.createTempFile("keyshift-" + cl.getCommandName() + "-", ".log");
+            java.nio.file.Path log = java.nio.file.Files.createTempFile("keyshift-" + command + "-", ".log");
             java.io.StringWriter trace = new java.io.StringWriter();
             e.printStackTrace(new java.io.PrintWriter(trace));
             java.nio.file.Files.writeString(log, trace.toString());
-            where = " (stack trace: " + log + ")";
+            return " (stack trace: " + log + ")";
         } catch (java.io.IOException | RuntimeException ignored) {
-            // the one line is what matters
+            return "";
         }
-        cl.getErr().println("keyshift " + cl.getCommandName() + ": " + message + where);
-        return 1;
     }
 }

@@ -150,8 +150,7 @@ public final class ReplayCommand implements Callable<Integer> {
             report = ReplayRunner.run(new ReplayRunner.Settings(source, chosen, parallelism, out, conf, withSum, rate,
                     System.err, scaled));
         } catch (Exception e) {
-            System.err.println("replay failed: " + rootMessage(e));
-            e.printStackTrace(System.err);
+            System.err.println("keyshift replay: failed: " + rootMessage(e) + KeyshiftCli.traceFile(e, "replay"));
             return 1;
         } finally {
             Files.deleteIfExists(out.resolve(".events.bin"));
