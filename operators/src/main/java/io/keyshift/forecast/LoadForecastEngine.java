@@ -27,8 +27,12 @@ import java.util.Map;
  * <p>Not thread-safe; used by one operator. State is written by {@link #toBytes()} in a versioned format.
  */
 public final class LoadForecastEngine {
-    /** 2: one shared float history per series (SeriesHistory) instead of a ring of doubles per seasonal model. */
-    private static final int STATE_VERSION = 2;
+    /**
+     * 2: one shared float history per series (SeriesHistory) instead of a ring of doubles per seasonal model.
+     * 3: keys as length-prefixed UTF-8 (2 wrote them with writeUTF, which refuses keys over 65,535 bytes); 2 is read.
+     */
+    private static final int STATE_VERSION = 3;
+    private static final int KEYS_AS_UTF = 2;
 
     /** Configuration of the engine. */
     /**
@@ -269,7 +273,9 @@ public final class LoadForecastEngine {
             out.writeDouble(seasonalNaiveErrorSum);
             out.writeInt(tracked.size());
             for (Map.Entry<String, Tracked> e : tracked.entrySet()) {
-                out.writeUTF(e.getKey());
+                byte[] key = e.getKey().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                out.writeInt(key.length);
+                out.write(key);
                 out.writeInt(e.getValue().keyGroup);
                 out.writeLong(e.getValue().lastHotWindow);
                 e.getValue().series.write(out);
@@ -293,12 +299,12 @@ public final class LoadForecastEngine {
     public void restore(byte[] state) throws IOException {
         try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(state))) {
             int version = in.readInt();
-            if (version >= 1 && version < STATE_VERSION) {
+            if (version >= 1 && version < KEYS_AS_UTF) {
                 throw new IOException("forecaster state version " + version + " was written by an older keyshift and"
                         + " cannot be read by this one (version " + STATE_VERSION + "); start the job without the"
                         + " savepoint, or re-run bootstrap to write a new one");
             }
-            if (version != STATE_VERSION) {
+            if (version != STATE_VERSION && version != KEYS_AS_UTF) {
                 throw new IOException("unknown forecaster state version " + version + " (this build reads "
                         + STATE_VERSION + ")");
             }
@@ -315,7 +321,14 @@ public final class LoadForecastEngine {
             tracked.clear();
             int n = in.readInt();
             for (int i = 0; i < n; i++) {
-                String key = in.readUTF();
+                String key;
+                if (version == KEYS_AS_UTF) {
+                    key = in.readUTF();
+                } else {
+                    byte[] bytes = new byte[in.readInt()];
+                    in.readFully(bytes);
+                    key = new String(bytes, java.nio.charset.StandardCharsets.UTF_8);
+                }
                 int kg = in.readInt();
                 long last = in.readLong();
                 SeriesForecaster s = newSeries();

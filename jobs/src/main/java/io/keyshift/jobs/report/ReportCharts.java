@@ -51,6 +51,10 @@ public final class ReportCharts {
         Path dir = out.resolve("charts");
         Files.createDirectories(dir);
         Map<String, XYChart> charts = new LinkedHashMap<>();
+        if (d.loads().values().stream().allMatch(Map::isEmpty)) {
+            // no record in any window (an empty input): the report has its summary and no charts
+            d = new Data(d.title(), d.summary(), Map.of(), Map.of(), Map.of(), Map.of(), Map.of());
+        }
         double maxLoad = 1;
         for (SortedMap<Long, long[]> m : d.loads().values()) {
             for (long[] a : m.values()) {
@@ -160,8 +164,9 @@ public final class ReportCharts {
             html.append(esc(line)).append('\n');
         }
         html.append("</pre>");
+        charts.values().removeIf(c -> c.getSeriesMap().isEmpty());
         for (Map.Entry<String, XYChart> e : charts.entrySet()) {
-            String name = e.getKey().replaceAll("[^A-Za-z0-9_-]", "_");
+            String name = fileName(e.getKey());
             BitmapEncoder.saveBitmap(e.getValue(), dir.resolve(name + ".png").toString(), BitmapEncoder.BitmapFormat.PNG);
             ByteArrayOutputStream png = new ByteArrayOutputStream();
             BitmapEncoder.saveBitmap(e.getValue(), png, BitmapEncoder.BitmapFormat.PNG);
@@ -178,6 +183,18 @@ public final class ReportCharts {
                 + "document.body.setAttribute('data-chart-boxes',boxes.join(';'));});</script>\n");
         html.append("</body></html>\n");
         Files.writeString(out.resolve("report.html"), html, StandardCharsets.UTF_8);
+    }
+
+    /**
+     * A file name for a chart named {@code title} (which may hold a key of any length and characters): letters,
+     * digits, '_' and '-' only, at most 80 characters (a longer one keeps its first 60 and a hash of the whole).
+     */
+    static String fileName(String title) {
+        String name = title.replaceAll("[^A-Za-z0-9_-]", "_");
+        if (name.length() <= 80) {
+            return name;
+        }
+        return name.substring(0, 60) + "_" + Integer.toHexString(title.hashCode());
     }
 
     /** Dashed-line style for interval bounds. */

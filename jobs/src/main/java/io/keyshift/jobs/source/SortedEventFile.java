@@ -23,7 +23,7 @@ import java.util.NoSuchElementException;
 public final class SortedEventFile implements EventSpace {
     private static final long serialVersionUID = 1L;
     private static final int MAGIC = 0x4B534556;
-    private static final int VERSION = 1;
+    private static final int VERSION = 2;
 
     private final String path;
     private final long size;
@@ -46,7 +46,10 @@ public final class SortedEventFile implements EventSpace {
                 }
                 last = e.timestamp;
                 out.writeLong(e.timestamp);
-                out.writeUTF(e.key);
+                // length-prefixed UTF-8: writeUTF refuses keys over 65,535 bytes
+                byte[] key = e.key.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                out.writeInt(key.length);
+                out.write(key);
                 out.writeDouble(e.value);
                 out.writeLong(e.sequence);
             }
@@ -132,7 +135,9 @@ public final class SortedEventFile implements EventSpace {
 
     private static Event read(DataInputStream in) throws IOException {
         long t = in.readLong();
-        String key = in.readUTF();
+        byte[] bytes = new byte[in.readInt()];
+        in.readFully(bytes);
+        String key = new String(bytes, java.nio.charset.StandardCharsets.UTF_8);
         double v = in.readDouble();
         long seq = in.readLong();
         return new Event(t, key, v, seq);

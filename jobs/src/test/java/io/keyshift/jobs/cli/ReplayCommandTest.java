@@ -113,6 +113,42 @@ class ReplayCommandTest {
         assertThat(cut.err()).doesNotContain("\tat ");
     }
 
+    /**
+     * End-to-end (about 10 s): a header-only file gives an empty, valid report; a key of 70,000 characters goes
+     * through sorting, the forecaster's checkpoints (every 200 ms) and a chart file name.
+     */
+    @Test
+    @Tag("end-to-end")
+    void aHeaderOnlyFileAndAKeyOverSixtyFourKilobytesFinishWithAReport(@TempDir Path dir) throws Exception {
+        Path header = Files.writeString(dir.resolve("header.csv"), "id,when\n");
+        Run empty = run("replay", "--input", header.toString(), "--key", "id", "--time", "when", "--window", "1h",
+                "--parallelism", "2", "--out", dir.resolve("out-empty").toString());
+        assertThat(empty.exit()).as(empty.err()).isZero();
+        JsonNode none = new ObjectMapper().readTree(dir.resolve("out-empty").resolve("report.json").toFile());
+        assertThat(none.at("/input/records").asLong()).isZero();
+
+        StringBuilder csv = new StringBuilder("id,when\n");
+        long start = Instant.parse("2024-03-01T00:00:00Z").toEpochMilli();
+        String longKey = "K".repeat(70_000);
+        for (int i = 0; i < 500; i++) {
+            csv.append(i % 3 == 0 ? longKey : "k" + i % 7).append(',').append(Instant.ofEpochMilli(start + i * 60_000L))
+                    .append('\n');
+        }
+        Path file = Files.writeString(dir.resolve("long.csv"), csv);
+        Path out = dir.resolve("out-long");
+        Run r = run("replay", "--input", file.toString(), "--key", "id", "--time", "when", "--window", "1h",
+                "--parallelism", "2", "--strategies", "hash,predictive", "--rate", "200",
+                "-Dexecution.checkpointing.interval=200ms", "--out", out.toString());
+        assertThat(r.exit()).as(r.err()).isZero();
+        JsonNode report = new ObjectMapper().readTree(out.resolve("report.json").toFile());
+        assertThat(report.at("/input/records").asLong()).isEqualTo(500);
+        assertThat(report.at("/strategies/predictive/result_mismatches").asLong()).isZero();
+        try (var charts = Files.list(out.resolve("charts"))) {
+            assertThat(charts.map(p -> p.getFileName().toString()))
+                    .allSatisfy(n -> assertThat(n.length()).isLessThanOrEqualTo(90));
+        }
+    }
+
     @Test
     void helpListsEveryOptionWithDefaults() {
         Run r = run("replay", "--help");
