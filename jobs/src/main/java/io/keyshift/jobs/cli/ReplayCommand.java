@@ -60,8 +60,14 @@ public final class ReplayCommand implements Callable<Integer> {
     List<String> strategies;
 
     @Option(names = "--out", paramLabel = "DIR", defaultValue = "replay-out",
-            description = "Output directory. Default: ${DEFAULT-VALUE}.")
+            description = "Output directory; refused if it holds an earlier run's output, unless --overwrite. "
+                    + "Default: ${DEFAULT-VALUE}.")
     Path out;
+
+    @Option(names = "--overwrite",
+            description = "Remove an earlier replay's output from --out first (only what a replay writes: report, "
+                    + "charts, results, moves, dead letters, work files).")
+    boolean overwrite;
 
     @Option(names = "--rate", paramLabel = "RECORDS_PER_SECOND", defaultValue = "0",
             description = "Throttle the source to this many records per second in total (0 = full speed). "
@@ -127,6 +133,7 @@ public final class ReplayCommand implements Callable<Integer> {
             }
         }
         FlinkOptions.outputDirectory(cl, "--out", out);
+        ReplayOutput.prepare(cl, out, overwrite);
 
         ReplayRunner.InputSource source;
         boolean withSum = sumField != null;

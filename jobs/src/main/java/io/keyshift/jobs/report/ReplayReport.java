@@ -66,9 +66,13 @@ public final class ReplayReport {
 
     /** Writes report.json, report.html and charts/*.png. */
     public void write() throws IOException {
-        ObjectMapper mapper = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
-        mapper.writeValue(out.resolve("report.json").toFile(), json);
         ReportCharts.write(out, charts);
+        // published last and atomically: a report.json is always whole and from this run
+        ObjectMapper mapper = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+        java.nio.file.Path tmp = out.resolve(".report.json.tmp");
+        mapper.writeValue(tmp.toFile(), json);
+        java.nio.file.Files.move(tmp, out.resolve("report.json"), java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+                java.nio.file.StandardCopyOption.REPLACE_EXISTING);
     }
 
     /** Adds the parallelism-over-time chart (series name -> window start -> parallelism). */

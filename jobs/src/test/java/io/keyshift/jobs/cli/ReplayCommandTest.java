@@ -149,6 +149,37 @@ class ReplayCommandTest {
         }
     }
 
+    /** End-to-end (a few seconds): a second run into the same --out is refused, or replaces the first with --overwrite. */
+    @Test
+    @Tag("end-to-end")
+    void anEarlierRunsOutputIsRefusedOrReplacedNeverMixed(@TempDir Path dir) throws Exception {
+        Path out = dir.resolve("out");
+        String[] gen = {"replay", "--generator-records", "20000", "--window", "1h", "--parallelism", "2"};
+        Run first = run(concat(gen, "--strategies", "hash,reactive", "--out", out.toString()));
+        assertThat(first.exit()).as(first.err()).isZero();
+        assertThat(out.resolve("results-reactive.csv")).exists();
+        Path mine = Files.writeString(out.resolve("my-notes.txt"), "keep me");
+
+        Run again = run(concat(gen, "--strategies", "hash", "--out", out.toString()));
+        assertThat(again.exit()).isEqualTo(2);
+        assertThat(again.err()).contains("holds an earlier run's output").contains("--overwrite");
+
+        Run replaced = run(concat(gen, "--strategies", "hash", "--overwrite", "--out", out.toString()));
+        assertThat(replaced.exit()).as(replaced.err()).isZero();
+        assertThat(out.resolve("results-reactive.csv")).doesNotExist();
+        assertThat(out.resolve("results-hash.csv")).exists();
+        assertThat(out.resolve("report.json")).exists();
+        assertThat(mine).hasContent("keep me");
+        JsonNode report = new ObjectMapper().readTree(out.resolve("report.json").toFile());
+        assertThat(report.at("/strategies/reactive").isMissingNode()).isTrue();
+    }
+
+    private static String[] concat(String[] a, String... b) {
+        String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+
     @Test
     void helpListsEveryOptionWithDefaults() {
         Run r = run("replay", "--help");

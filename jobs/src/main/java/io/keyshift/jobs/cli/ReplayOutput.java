@@ -1,0 +1,63 @@
+package io.keyshift.jobs.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.ParameterException;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.stream.Stream;
+
+/**
+ * What a replay writes into its {@code --out} directory, so that a run's output is never mixed with an earlier
+ * run's: a directory holding any of it is refused unless {@code --overwrite}, which removes exactly these entries
+ * (never anything else the directory holds).
+ */
+final class ReplayOutput {
+    private ReplayOutput() {}
+
+    /** True for an entry of {@code --out} that a replay writes. */
+    static boolean ours(String name) {
+        return name.equals("report.json") || name.equals("report.html") || name.equals("charts")
+                || name.equals("dead-letters.csv") || name.equals(".work") || name.equals(".events.bin")
+                || name.equals(".report.json.tmp")
+                || (name.startsWith("results-") && name.endsWith(".csv"))
+                || (name.startsWith("moves-") && name.endsWith(".csv"));
+    }
+
+    /** Refuses (exit 2) or, with {@code overwrite}, clears an earlier replay's output in {@code out}. */
+    static void prepare(CommandLine cl, Path out, boolean overwrite) throws IOException {
+        List<Path> earlier = new ArrayList<>();
+        try (DirectoryStream<Path> entries = Files.newDirectoryStream(out)) {
+            for (Path e : entries) {
+                if (ours(e.getFileName().toString())) {
+                    earlier.add(e);
+                }
+            }
+        }
+        if (earlier.isEmpty()) {
+            return;
+        }
+        if (!overwrite) {
+            throw new ParameterException(cl, "--out: " + out + " holds an earlier run's output ("
+                    + earlier.get(0).getFileName() + (earlier.size() > 1 ? ", ..." : "")
+                    + "); choose another directory or add --overwrite");
+        }
+        for (Path e : earlier) {
+            try (Stream<Path> tree = Files.walk(e)) {
+                tree.sorted(Comparator.reverseOrder()).forEach(p -> {
+                    try {
+                        Files.delete(p);
+                    } catch (IOException x) {
+                        throw new UncheckedIOException(x);
+                    }
+                });
+            }
+        }
+    }
+}
