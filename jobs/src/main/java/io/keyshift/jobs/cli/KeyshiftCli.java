@@ -23,7 +23,17 @@ public final class KeyshiftCli implements Runnable {
     }
 
     public static void main(String[] args) {
-        System.exit(commandLine().execute(args));
+        int exit = 1;
+        try {
+            exit = commandLine().execute(args);
+        } catch (Throwable t) {
+            // an Error (e.g. OutOfMemoryError while a local cluster starts) escapes the command: without an explicit
+            // exit the cluster's threads would keep the JVM alive with nothing left to end it
+            System.err.println("keyshift: " + t.getClass().getSimpleName() + ": " + t.getMessage()
+                    + traceFile(t, "error"));
+        } finally {
+            System.exit(exit);
+        }
     }
 
     /** The command line as {@code main} runs it (tests run it the same way). */
