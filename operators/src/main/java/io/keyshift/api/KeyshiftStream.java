@@ -368,7 +368,7 @@ public final class KeyshiftStream<T, K> {
         SingleOutputStreamOperator<WindowProfile> profiles = reports
                 .transform(stage.name("profiler"), TypeInformation.of(WindowProfile.class),
                         new KeyDistributionProfiler(window, config.get(ProfilerOptions.SKETCH_SIZE),
-                                4 * config.get(ProfilerOptions.TOP_K), maxP, loadTag))
+                                4 * config.get(ProfilerOptions.TOP_K), maxP, loadTag, maxGapWindows(config, window)))
                 .uid(stage.uid("profiler"))
                 .setParallelism(1)
                 .setMaxParallelism(maxP);
@@ -425,6 +425,19 @@ public final class KeyshiftStream<T, K> {
                          DataStream<WindowLoad> loads, DataStream<ValidationReport> validation,
                          DataStream<ScalingDecision> scaling, SingleOutputStreamOperator<?> keyed,
                          SingleOutputStreamOperator<?> merger) {}
+
+    /**
+     * Empty windows the profiler profiles after the last window with records: two of the forecaster's longest season,
+     * and at least {@link KeyDistributionProfiler#DEFAULT_MAX_GAP_WINDOWS} (a night or a weekend without records
+     * stays in the seasonal history; an event-time gap of years costs a bounded number of plans).
+     */
+    static int maxGapWindows(org.apache.flink.configuration.ReadableConfig config, long windowMillis) {
+        int longest = 0;
+        for (int m : io.keyshift.config.KeyshiftConfig.seasons(config, windowMillis)) {
+            longest = Math.max(longest, m);
+        }
+        return (int) Math.min(Integer.MAX_VALUE, Math.max(KeyDistributionProfiler.DEFAULT_MAX_GAP_WINDOWS, 2L * longest));
+    }
 
     /** Passes records on unchanged (a chained hop that gives one edge its own buffer timeout). */
     static final class Forward<X> implements org.apache.flink.api.common.functions.MapFunction<X, X> {

@@ -55,18 +55,21 @@ public class KeyDistributionProfiler extends AbstractStreamOperator<WindowProfil
     }
 
     private static final long serialVersionUID = 2L;
-    /** Gap filling stops after this many empty windows at once (an idle source far behind the watermark). */
-    private static final int MAX_EMPTY_WINDOWS_PER_STEP = 1_000_000;
+    /** Empty windows profiled after the last window with records, by default (see the constructor). */
+    public static final int DEFAULT_MAX_GAP_WINDOWS = 1_000;
 
     private final long windowMillis;
     private final int sketchSize;
     private final int maxHeavyHitters;
     private final OutputTag<WindowLoad> loadTag;
     private final int maxParallelism;
+    private final int maxGapWindows;
 
     private transient TreeMap<Long, List<KeyLoadSample>> pending;
     private transient TreeMap<Long, WindowLoad> pendingLoads;
     private transient long lastEmittedEnd;
+    /** End of the last window that had records (Long.MIN_VALUE before the first). */
+    private transient long lastDataEnd;
     private transient long lastLoadEnd;
     private transient long emittedWatermark;
     /** Per router subtask: {input watermark, output watermark, idle (1/0)}. Not state: a restore waits for reports. */
@@ -86,6 +89,22 @@ public class KeyDistributionProfiler extends AbstractStreamOperator<WindowProfil
      */
     public KeyDistributionProfiler(long windowMillis, int sketchSize, int maxHeavyHitters, int maxParallelism,
                                    OutputTag<WindowLoad> loadTag) {
+        this(windowMillis, sketchSize, maxHeavyHitters, maxParallelism, loadTag, DEFAULT_MAX_GAP_WINDOWS);
+    }
+
+    /**
+     * @param maxGapWindows empty windows profiled after the last window with records (>= 1): the forecaster sees
+     *                      each as a window of zero load; beyond it the profiler waits for the next window with
+     *                      records and profiles that one next, so a gap in event time (an outlier timestamp, a
+     *                      stream that resumes after months) costs at most this many profiles and plans. Which
+     *                      windows are profiled depends only on the input, so plans stay deterministic.
+     */
+    public KeyDistributionProfiler(long windowMillis, int sketchSize, int maxHeavyHitters, int maxParallelism,
+                                   OutputTag<WindowLoad> loadTag, int maxGapWindows) {
+        if (maxGapWindows < 1) {
+            throw new IllegalArgumentException("maxGapWindows must be >= 1, was " + maxGapWindows);
+        }
+        this.maxGapWindows = maxGapWindows;
         if (maxHeavyHitters < 1) {
             throw new IllegalArgumentException("maxHeavyHitters must be >= 1, was " + maxHeavyHitters);
         }
@@ -106,6 +125,7 @@ public class KeyDistributionProfiler extends AbstractStreamOperator<WindowProfil
         pendingLoads = new TreeMap<>();
         progress = new HashMap<>();
         lastEmittedEnd = Long.MIN_VALUE;
+        lastDataEnd = Long.MIN_VALUE;
         lastLoadEnd = Long.MIN_VALUE;
         emittedWatermark = Long.MIN_VALUE;
         if (context.isRestored()) {
@@ -114,9 +134,11 @@ public class KeyDistributionProfiler extends AbstractStreamOperator<WindowProfil
             }
             List<Long> ends = new ArrayList<>();
             endsState.get().forEach(ends::add);
-            if (ends.size() == 2) {
+            if (ends.size() >= 2) {
                 lastEmittedEnd = ends.get(0);
                 lastLoadEnd = ends.get(1);
+                // a checkpoint of an older build has no third entry: count the gap from the last profile
+                lastDataEnd = ends.size() >= 3 ? ends.get(2) : lastEmittedEnd;
             }
         }
     }
@@ -212,15 +234,22 @@ public class KeyDistributionProfiler extends AbstractStreamOperator<WindowProfil
         } else {
             next = Long.MAX_VALUE;
         }
-        int empties = 0;
         while (next != Long.MAX_VALUE && next + windowMillis - 1 <= wm) {
             if (wm == Long.MAX_VALUE && pending.isEmpty()) {
                 break;
             }
-            List<KeyLoadSample> samples = pending.remove(next);
-            if (samples == null && ++empties > MAX_EMPTY_WINDOWS_PER_STEP) {
-                next = pending.isEmpty() ? Math.floorDiv(wm + 1, windowMillis) * windowMillis : pending.firstKey();
+            if (!pending.containsKey(next) && lastDataEnd != Long.MIN_VALUE
+                    && (next - lastDataEnd) / windowMillis >= maxGapWindows) {
+                // a long gap: profile the next window with records next, once its reports are in
+                if (pending.isEmpty() || pending.firstKey() + windowMillis - 1 > wm) {
+                    break;
+                }
+                next = pending.firstKey();
                 continue;
+            }
+            List<KeyLoadSample> samples = pending.remove(next);
+            if (samples != null) {
+                lastDataEnd = next + windowMillis;
             }
             WindowProfile profile = merge(next, samples);
             profile.routerPlanVersion = oldestPlanVersion();
@@ -313,6 +342,6 @@ public class KeyDistributionProfiler extends AbstractStreamOperator<WindowProfil
                     .setWindow(null).setLoad(l).build());
         }
         pendingState.update(all);
-        endsState.update(List.of(lastEmittedEnd, lastLoadEnd));
+        endsState.update(List.of(lastEmittedEnd, lastLoadEnd, lastDataEnd));
     }
 }

@@ -180,6 +180,42 @@ class ReplayCommandTest {
         return out;
     }
 
+    /**
+     * End-to-end (a few seconds): one row dated 2100 among rows of 2024, hourly windows. The gap of 666,000 empty
+     * windows costs a bounded number of plans (it used to cost one plan per empty window: gigabytes), and results stay
+     * exact.
+     */
+    @Test
+    @Tag("end-to-end")
+    void anOutlierTimestampCostsABoundedNumberOfPlans(@TempDir Path dir) throws Exception {
+        StringBuilder csv = new StringBuilder("id,when\n");
+        long start = Instant.parse("2024-03-01T00:00:00Z").toEpochMilli();
+        for (int i = 0; i < 2_000; i++) {
+            csv.append("k").append(i % 11).append(',').append(Instant.ofEpochMilli(start + i * 60_000L)).append('\n');
+        }
+        csv.append("k3,2100-01-01T00:00:00Z\n");
+        Path file = Files.writeString(dir.resolve("outlier.csv"), csv);
+        Path out = dir.resolve("out");
+        Run r = run("replay", "--input", file.toString(), "--key", "id", "--time", "when", "--window", "1h",
+                "--parallelism", "2", "--strategies", "hash,predictive", "--out", out.toString());
+        assertThat(r.exit()).as(r.err()).isZero();
+        JsonNode report = new ObjectMapper().readTree(out.resolve("report.json").toFile());
+        assertThat(report.at("/input/records").asLong()).isEqualTo(2_001);
+        assertThat(report.at("/strategies/predictive/result_mismatches").asLong()).isZero();
+        long plans;
+        try (var files = Files.walk(out.resolve(".work").resolve("predictive").resolve("plans"))) {
+            plans = files.filter(Files::isRegularFile).mapToLong(f -> {
+                try (var lines = Files.lines(f)) {
+                    return lines.count();
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            }).sum();
+        }
+        // 34 hours with records, then at most the gap bound of empty ones, then the outlier's window
+        assertThat(plans).isGreaterThan(34).isLessThan(34 + 2 * 1_000 + 10);
+    }
+
     @Test
     void helpListsEveryOptionWithDefaults() {
         Run r = run("replay", "--help");
