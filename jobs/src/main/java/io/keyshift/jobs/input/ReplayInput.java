@@ -77,6 +77,21 @@ public final class ReplayInput {
             byte[] bytes;
             while ((bytes = nextLine(in, file, line)) != null) {
                 line++;
+                long rowLine = line;
+                // RFC 4180: a quoted field may hold line breaks; a row continues while its quotes are unbalanced
+                int joined = 0;
+                while (unbalancedQuotes(bytes) && joined < MAX_LINES_PER_ROW) {
+                    byte[] more = nextLine(in, file, line);
+                    if (more == null) {
+                        break;
+                    }
+                    line++;
+                    joined++;
+                    byte[] row = java.util.Arrays.copyOf(bytes, bytes.length + 1 + more.length);
+                    row[bytes.length] = '\n';
+                    System.arraycopy(more, 0, row, bytes.length + 1, more.length);
+                    bytes = row;
+                }
                 if (line % 50_000 == 0) {
                     progress.accept(line);
                 }
@@ -85,7 +100,7 @@ public final class ReplayInput {
                     dead++;
                     continue;
                 }
-                EventParser.Parsed p = parser.parse(bytes, line);
+                EventParser.Parsed p = parser.parse(bytes, rowLine);
                 if (p.event() != null) {
                     events.add(p.event());
                 } else {
@@ -104,6 +119,20 @@ public final class ReplayInput {
         long first = events.isEmpty() ? Long.MIN_VALUE : events.get(0).timestamp;
         long last = events.isEmpty() ? Long.MIN_VALUE : events.get(events.size() - 1).timestamp;
         return new Prepared(space, new Stats(events.size(), dead, keys.size(), first, last));
+    }
+
+    /** Physical lines one row may span (a quoted field with line breaks); beyond it the row is a dead letter. */
+    static final int MAX_LINES_PER_ROW = 1_000;
+
+    /** True if {@code bytes} holds an odd number of '"' (a quoted field is still open at its end). */
+    static boolean unbalancedQuotes(byte[] bytes) {
+        int quotes = 0;
+        for (byte b : bytes) {
+            if (b == '"') {
+                quotes++;
+            }
+        }
+        return (quotes & 1) == 1;
     }
 
     /**
