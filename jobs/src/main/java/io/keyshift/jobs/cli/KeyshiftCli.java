@@ -48,14 +48,21 @@ public final class KeyshiftCli implements Runnable {
      * line gives.
      */
     static int failed(Exception e, CommandLine cl, CommandLine.ParseResult parsed) {
-        Throwable root = e;
-        while (root.getCause() != null && root.getCause() != root) {
-            root = root.getCause();
-        }
+        // a message of keyshift's own (an exception with its message, not a wrapper around a cause) as it is;
+        // otherwise the root cause's
         String message = e.getMessage() != null && !(e instanceof RuntimeException && e.getCause() != null)
-                ? e.getMessage() : root.getClass().getSimpleName() + ": " + root.getMessage();
+                ? e.getMessage() : rootMessage(e);
         cl.getErr().println("keyshift " + cl.getCommandName() + ": " + message + traceFile(e, cl.getCommandName()));
         return 1;
+    }
+
+    /** "Class: message" of the innermost cause of {@code e}. */
+    static String rootMessage(Throwable e) {
+        Throwable t = e;
+        while (t.getCause() != null && t.getCause() != t) {
+            t = t.getCause();
+        }
+        return t.getClass().getSimpleName() + ": " + t.getMessage();
     }
 
     /** Writes {@code e}'s stack trace to a temp file; returns " (stack trace: PATH)", or "" if it cannot. */

@@ -157,7 +157,7 @@ public final class ReplayCommand implements Callable<Integer> {
             report = ReplayRunner.run(new ReplayRunner.Settings(source, chosen, parallelism, out, conf, withSum, rate,
                     System.err, scaled));
         } catch (Exception e) {
-            System.err.println("keyshift replay: failed: " + rootMessage(e) + KeyshiftCli.traceFile(e, "replay"));
+            System.err.println("keyshift replay: failed: " + KeyshiftCli.rootMessage(e) + KeyshiftCli.traceFile(e, "replay"));
             return 1;
         } finally {
             Files.deleteIfExists(out.resolve(".events.bin"));
@@ -165,13 +165,5 @@ public final class ReplayCommand implements Callable<Integer> {
         report.print(System.out);
         System.out.println("report: " + out.resolve("report.json"));
         return 0;
-    }
-
-    private static String rootMessage(Throwable e) {
-        Throwable t = e;
-        while (t.getCause() != null) {
-            t = t.getCause();
-        }
-        return t.getClass().getSimpleName() + ": " + t.getMessage();
     }
 }
