@@ -11,6 +11,7 @@ import io.keyshift.jobs.source.EventSpace;
 import io.keyshift.jobs.replay.Strategy;
 
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.StateRecoveryOptions;
 import org.apache.flink.configuration.PipelineOptions;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import picocli.CommandLine;
@@ -82,15 +83,39 @@ public final class KeyshiftJob implements Callable<Integer> {
             description = "Set a keyshift.* or job-level Flink option, overriding the cluster's config.yaml.")
     Map<String, String> dynamic = new LinkedHashMap<>();
 
+    /**
+     * True if {@code dir/results} holds a file: results of an earlier job, which a new job (not restored from that
+     * job's savepoint or checkpoint) would silently add its own to, doubling every line.
+     */
+    static boolean holdsResults(Path dir) throws java.io.IOException {
+        Path results = dir.resolve("results");
+        if (!Files.isDirectory(results)) {
+            return false;
+        }
+        try (java.util.stream.Stream<Path> files = Files.walk(results)) {
+            return files.anyMatch(Files::isRegularFile);
+        }
+    }
+
     /** Entry point; exceptions propagate (Flink's program runner needs them), nothing calls System.exit. */
     public static void main(String[] args) throws Exception {
         CommandLine cl = new CommandLine(new KeyshiftJob());
+        // a bad argument becomes the exception's message (what flink run and bin/keyshift submit print); picocli
+        // swallows what its handlers throw, so the handler keeps it and main throws it
+        ParameterException[] bad = new ParameterException[1];
+        cl.setParameterExceptionHandler((e, a) -> {
+            bad[0] = e;
+            return 2;
+        });
         cl.setExecutionExceptionHandler((e, c, parsed) -> {
             throw e;
         });
         int exit = cl.execute(args);
+        if (bad[0] != null) {
+            throw new IllegalArgumentException("keyshift-job: " + bad[0].getMessage(), bad[0]);
+        }
         if (exit != 0) {
-            throw new IllegalArgumentException("keyshift-job: invalid arguments (exit " + exit + "), see the message above");
+            throw new IllegalArgumentException("keyshift-job: invalid arguments (exit " + exit + ")");
         }
     }
 
@@ -128,6 +153,15 @@ public final class KeyshiftJob implements Callable<Integer> {
             env.setParallelism(parallelism);
         }
         Path dir = out.toAbsolutePath();
+        boolean restoring = conf.getOptional(StateRecoveryOptions.SAVEPOINT_PATH).isPresent();
+        if (!restoring && holdsResults(dir)) {
+            throw new ParameterException(cl, "--out " + dir + " already holds results of another job (results/): "
+                    + "choose a new directory, delete that one, or restore that job from its savepoint or checkpoint "
+                    + "(which continues its results)");
+        }
+        if (Files.exists(dir) && !Files.isDirectory(dir)) {
+            throw new ParameterException(cl, "--out " + dir + " is a file, not a directory");
+        }
         Files.createDirectories(dir);
         EventSpace space;
         if (in.present()) {

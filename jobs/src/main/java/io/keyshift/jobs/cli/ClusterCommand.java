@@ -13,19 +13,26 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 
-/** {@code keyshift cluster start|stop|status}: a standalone Flink session cluster on this machine. */
+/** {@code keyshift cluster start|stop|status|add-taskmanager|kill-taskmanager}: a standalone Flink session cluster. */
 @Command(name = "cluster", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Starts, stops or shows a real Flink standalone session cluster on this machine: a JobManager",
             "and a TaskManager in their own JVMs, from the Maven artifacts, bound to 127.0.0.1, configured by",
-            "flink-conf/config.yaml. 'status' prints the REST address and whether the cluster is up.",
+            "flink-conf/config.yaml. 'status' prints the REST address, whether the cluster is up and every process",
+            "it started. 'add-taskmanager' starts one more TaskManager (a replacement after a crash);",
+            "'kill-taskmanager [N]' kills TaskManager N (default: the newest live one) with SIGKILL, for fault tests.",
+            "'stop' stops only the processes it started (PID and start time must match).",
             "Exit status: 0 done (status: up), 1 failed (status: down), 2 bad options."})
 public final class ClusterCommand implements Callable<Integer> {
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "start|stop|status", description = "What to do.")
+    @Parameters(index = "0", paramLabel = "ACTION", description = "start, stop, status, add-taskmanager or kill-taskmanager.")
     String action;
+
+    @Parameters(index = "1", arity = "0..1", paramLabel = "N", description = "kill-taskmanager: which TaskManager "
+            + "(1 = the first started). Default: the newest live one.")
+    Integer which;
 
     @Option(names = "--dir", paramLabel = "DIR", description = "Run directory (config, logs, PIDs, checkpoints, "
             + "savepoints). Default: .keyshift-cluster under the keyshift installation.")
@@ -84,14 +91,31 @@ public final class ClusterCommand implements Callable<Integer> {
                     System.out.println("cluster: not started (no " + run.resolve("cluster.properties") + ")");
                     return 1;
                 }
-                System.out.printf("cluster %s: %s (JobManager PID %d, TaskManager PID %d)%n", st.up() ? "up" : "down",
-                        st.restAddress(), st.jobManagerPid(), st.taskManagerPid());
+                System.out.printf("cluster %s: %s, %s TaskManager(s) registered%n", st.up() ? "up" : "down",
+                        st.restAddress(), st.registeredTaskManagers() < 0 ? "no answer," : st.registeredTaskManagers());
+                System.out.printf("  %-15s PID %-8d %s%n", "jobmanager", st.jobManagerPid(),
+                        st.jobManager().alive() ? "running" : "not running");
+                for (StandaloneCluster.Member m : st.taskManagers()) {
+                    System.out.printf("  %-15s PID %-8d %s%n", m.role(), m.pid(), m.alive() ? "running" : "not running");
+                }
                 if (st.overview() != null) {
                     System.out.println(st.overview());
                 }
                 return st.up() ? 0 : 1;
             }
-            default -> throw new ParameterException(cl, "unknown action '" + action + "' (start, stop or status)");
+            case "add-taskmanager" -> {
+                Duration t = FlinkOptions.window(cl, "--timeout", timeout);
+                StandaloneCluster.Member m = StandaloneCluster.addTaskManager(run, t, System.err);
+                System.out.printf("%s registered (PID %d)%n", m.role(), m.pid());
+                return 0;
+            }
+            case "kill-taskmanager" -> {
+                StandaloneCluster.Member m = StandaloneCluster.killTaskManager(run, which != null ? which : 0, System.err);
+                System.out.printf("%s (PID %d) killed%n", m.role(), m.pid());
+                return 0;
+            }
+            default -> throw new ParameterException(cl, "unknown action '" + action
+                    + "' (start, stop, status, add-taskmanager or kill-taskmanager)");
         }
     }
 }

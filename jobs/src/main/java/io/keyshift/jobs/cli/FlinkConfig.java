@@ -17,8 +17,17 @@ import java.util.Map;
  * {@code --config DIR}, else {@code $KEYSHIFT_HOME/flink-conf}), then {@code -Dkey=value} overrides, as Flink's own
  * command line does. Every {@code keyshift.*} key must be a known option and its value must parse. The command line
  * splits hot keys by default ({@code keyshift.plan.split-threshold} 1.0; the library's default is 0, opt-in).
+ * Unless set, every endpoint of a local cluster binds 127.0.0.1 ({@link #LOOPBACK}).
  */
 public final class FlinkConfig {
+    /**
+     * Addresses a local MiniCluster binds unless config.yaml or -D says otherwise: loopback only (REST, blob server
+     * and RPC, the TaskManager's data exchange). The Prometheus reporter's host is keyshift-metrics' own option.
+     */
+    static final Map<String, String> LOOPBACK = Map.of(
+            "rest.bind-address", "127.0.0.1", "rest.address", "127.0.0.1",
+            "jobmanager.bind-host", "127.0.0.1", "taskmanager.bind-host", "127.0.0.1", "taskmanager.host", "127.0.0.1");
+
     private FlinkConfig() {}
 
     /**
@@ -31,6 +40,11 @@ public final class FlinkConfig {
                 ? GlobalConfiguration.loadConfiguration(confDir.toString())
                 : new Configuration();
         conf.addAll(Configuration.fromMap(overrides));
+        LOOPBACK.forEach((k, v) -> {
+            if (!conf.containsKey(k)) {
+                conf.setString(k, v);
+            }
+        });
         validate(conf);
         Workload.defaults(conf);
         return conf;

@@ -2,6 +2,9 @@ package io.keyshift.jobs.cli;
 
 import io.keyshift.jobs.KeyshiftJob;
 import io.keyshift.jobs.cluster.FlinkRest;
+import io.keyshift.jobs.cluster.JobSubmitter;
+
+import org.apache.flink.configuration.Configuration;
 
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -13,12 +16,14 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 
-/** {@code keyshift submit [options] -- JOB_ARGS}: uploads the job jar to a cluster and runs it (Flink's REST API). */
+/** {@code keyshift submit [options] -- JOB_ARGS}: builds the job graph here and submits it with the jar (as {@code flink run}). */
 @Command(name = "submit", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Submits jobs/target/keyshift-jobs.jar to a running Flink cluster through its REST API and",
-            "prints the job id. Arguments after -- go to the job (the same input, key, time, window options as",
+        description = {"Submits jobs/target/keyshift-jobs.jar to a running Flink cluster as flink run does: the job's",
+            "main runs here and builds the job graph (so a bad option or a refused --out fails here), which goes",
+            "to the cluster's REST API with the jar (no web jar upload needed). Prints the job id. Arguments after -- go to the job (the same input, key, time, window options as",
             "replay, plus --strategy and --out; run with -- --help to list them).",
             "Exit status: 0 submitted, 1 failed, 2 bad options."},
         footer = {"", "Example:", "  bin/keyshift submit -- --input ../shared/data/bayarea-bikeshare-2014/batrips.csv.gz \\",
@@ -34,6 +39,10 @@ public final class SubmitCommand implements Callable<Integer> {
 
     @Option(names = "--jar", paramLabel = "JAR", description = "Job jar. Default: jobs/target/keyshift-jobs.jar.")
     Path jar;
+
+    @Option(names = "--config", paramLabel = "DIR", description = "Directory with the client's config.yaml (the "
+            + "job's defaults, as flink run reads conf/). Default: flink-conf/.")
+    Path config;
 
     @Option(names = "--from-savepoint", paramLabel = "PATH", description = "Restore the job from this savepoint.")
     String savepoint;
@@ -52,8 +61,14 @@ public final class SubmitCommand implements Callable<Integer> {
             throw new ParameterException(cl, "--jar: " + j + " not found (build with mvn package)");
         }
         FlinkRest api = cluster.client(cl);
-        String jarId = api.uploadJar(j);
-        String jobId = api.runJar(jarId, KeyshiftJob.class.getName(), jobArgs, null, savepoint, allowNonRestored);
+        Configuration conf;
+        try {
+            conf = FlinkConfig.load(config != null ? config : FlinkConfig.defaultConfDir(), Map.of());
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(cl, "--config: " + e.getMessage());
+        }
+        String jobId = JobSubmitter.submit(api.base(), j, KeyshiftJob.class.getName(), jobArgs, conf, savepoint,
+                allowNonRestored);
         System.out.println("submitted job " + jobId + " to " + api.base() + " (web UI: " + api.base() + "/#/job/running/"
                 + jobId + "/overview)");
         System.out.println(jobId);

@@ -20,8 +20,9 @@ import java.util.UUID;
 
 /**
  * A small client of Flink's REST API (the same one Flink's web UI uses), for a session cluster at {@code base}
- * (e.g. {@code http://127.0.0.1:8081}): upload and run a jar, stop with a savepoint, job state, operator metrics,
- * rescaling through the adaptive scheduler's resource requirements. Errors are IOExceptions with Flink's message.
+ * (e.g. {@code http://127.0.0.1:8081}): stop with a savepoint, job state, operator metrics,
+ * rescaling through the adaptive scheduler's resource requirements ({@link JobSubmitter} submits jobs). Errors are
+ * IOExceptions with Flink's message.
  */
 public final class FlinkRest {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -34,45 +35,6 @@ public final class FlinkRest {
 
     public String base() {
         return base;
-    }
-
-    /** {@code POST /jars/upload}; returns the jar id. */
-    public String uploadJar(Path jar) throws IOException, InterruptedException {
-        String boundary = "keyshift-" + UUID.randomUUID();
-        ByteArrayOutputStream body = new ByteArrayOutputStream();
-        body.write(("--" + boundary + "\r\nContent-Disposition: form-data; name=\"jarfile\"; filename=\""
-                + jar.getFileName() + "\"\r\nContent-Type: application/x-java-archive\r\n\r\n").getBytes(StandardCharsets.UTF_8));
-        body.write(Files.readAllBytes(jar));
-        body.write(("\r\n--" + boundary + "--\r\n").getBytes(StandardCharsets.UTF_8));
-        JsonNode r = send(HttpRequest.newBuilder(URI.create(base + "/jars/upload"))
-                .header("Content-Type", "multipart/form-data; boundary=" + boundary)
-                .POST(HttpRequest.BodyPublishers.ofByteArray(body.toByteArray())));
-        String filename = r.path("filename").asText();
-        if (filename.isEmpty()) {
-            throw new IOException("jar upload: unexpected answer " + r);
-        }
-        return Path.of(filename).getFileName().toString();
-    }
-
-    /** {@code POST /jars/:jarid/run}; returns the job id. {@code savepoint} may be null. */
-    public String runJar(String jarId, String entryClass, List<String> args, Integer parallelism, String savepoint,
-                         boolean allowNonRestoredState) throws IOException, InterruptedException {
-        ObjectNode req = JSON.createObjectNode();
-        req.put("entryClass", entryClass);
-        req.putPOJO("programArgsList", args);
-        if (parallelism != null) {
-            req.put("parallelism", parallelism);
-        }
-        if (savepoint != null) {
-            req.put("savepointPath", savepoint);
-            req.put("allowNonRestoredState", allowNonRestoredState);
-        }
-        JsonNode r = post("/jars/" + jarId + "/run", req);
-        String id = r.path("jobid").asText();
-        if (id.isEmpty()) {
-            throw new IOException("jar run: unexpected answer " + r);
-        }
-        return id;
     }
 
     /** {@code GET /jobs/:jobid}. */

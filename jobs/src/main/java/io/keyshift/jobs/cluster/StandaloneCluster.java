@@ -29,9 +29,13 @@ import java.util.TreeMap;
  *
  * <p>The run directory holds everything of one cluster: {@code conf/config.yaml} (the given config.yaml with the
  * cluster's ports, loopback addresses and checkpoint/savepoint directories), {@code log/}, {@code checkpoints/},
- * {@code savepoints/} and {@code cluster.properties} with the PIDs and the REST port. Every endpoint is bound to
- * 127.0.0.1 except Flink's Prometheus reporter, which has no bind-host option. {@link #stop} stops the two processes
- * by PID (SIGTERM, then SIGKILL after the timeout).
+ * {@code savepoints/}, {@code classpath.txt} and {@code cluster.properties} with the PID and start time of every
+ * process started. Every listening socket binds 127.0.0.1 (RPC, blob server, data exchange, REST, the Prometheus
+ * reporter of {@code keyshift-metrics}) unless config.yaml or an override says otherwise; the REST API's jar upload
+ * ({@code web.submit.enable}) is off unless an override turns it on ({@code bin/keyshift submit} does not need it).
+ * {@link #addTaskManager} and {@link #killTaskManager} start a further TaskManager and crash one (fault tests);
+ * {@link #stop} stops only processes whose PID and start time are the recorded ones (SIGTERM, then SIGKILL after
+ * the timeout).
  */
 public final class StandaloneCluster {
     static final String JM_CLASS = "org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint";
@@ -75,8 +79,47 @@ public final class StandaloneCluster {
         }
     }
 
-    /** What {@link #status} finds. */
-    public record Status(boolean up, String restAddress, long jobManagerPid, long taskManagerPid, String overview) {}
+    /**
+     * One process the cluster command started: its role ({@code jobmanager}, {@code taskmanager-N}), PID and start
+     * time (ms since the epoch, as the OS reports it). A PID alone could name another process after this one ended.
+     */
+    public record Member(String role, long pid, long startMillis) {
+        /** The live process, only if it is still the one started (same PID, same start time, a Flink entry class). */
+        public Optional<ProcessHandle> handle() {
+            Optional<ProcessHandle> h = pid > 0 ? ProcessHandle.of(pid) : Optional.empty();
+            return h.filter(ProcessHandle::isAlive).filter(p -> StandaloneCluster.startMillis(p) == startMillis)
+                    .filter(p -> runsFlink(p.pid()));
+        }
+
+        /** True while the process started as this member runs. */
+        public boolean alive() {
+            return handle().isPresent();
+        }
+    }
+
+    /**
+     * What {@link #status} finds: up when the JobManager started by the cluster command runs and the REST API
+     * reports at least one registered TaskManager.
+     *
+     * @param taskManagers every TaskManager the cluster command started (live or not), oldest first
+     * @param registeredTaskManagers TaskManagers the REST API reports (-1 if it did not answer)
+     */
+    public record Status(boolean up, String restAddress, Member jobManager, List<Member> taskManagers,
+                         int registeredTaskManagers, String overview) {
+        public long jobManagerPid() {
+            return jobManager != null ? jobManager.pid() : -1;
+        }
+
+        /** The PID of the first TaskManager (-1 if none). */
+        public long taskManagerPid() {
+            return taskManagers.isEmpty() ? -1 : taskManagers.get(0).pid();
+        }
+
+        /** The TaskManagers that still run. */
+        public List<Member> liveTaskManagers() {
+            return taskManagers.stream().filter(Member::alive).toList();
+        }
+    }
 
     private StandaloneCluster() {}
 
@@ -84,7 +127,7 @@ public final class StandaloneCluster {
     public static Status start(Settings s, Duration timeout, PrintStream log) throws IOException, InterruptedException {
         Path run = s.runDir().toAbsolutePath();
         Status existing = status(run);
-        if (existing.jobManagerPid() > 0 && alive(existing.jobManagerPid())) {
+        if (existing.jobManager() != null && existing.jobManager().alive()) {
             throw new IllegalStateException("a cluster of " + run + " is already running (JobManager PID "
                     + existing.jobManagerPid() + "); stop it first");
         }
@@ -96,26 +139,19 @@ public final class StandaloneCluster {
         if (Files.isRegularFile(log4j)) {
             Files.copy(log4j, conf.resolve("log4j.properties"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
         }
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Files.writeString(run.resolve("classpath.txt"), s.classpath());
 
-        long jmPid = startProcess(java, s.classpath(), conf, run, "jobmanager", JM_CLASS, "GET_JM_RESOURCE_PARAMS");
-        long tmPid = startProcess(java, s.classpath(), conf, run, "taskmanager", TM_CLASS, "GET_TM_RESOURCE_PARAMS");
-
-        Properties p = new Properties();
-        p.setProperty("rest.port", Integer.toString(s.restPort()));
-        p.setProperty("jobmanager.pid", Long.toString(jmPid));
-        p.setProperty("taskmanager.pid", Long.toString(tmPid));
-        try (Writer w = Files.newBufferedWriter(run.resolve("cluster.properties"))) {
-            p.store(w, "bin/keyshift cluster start");
-        }
-        log.printf("cluster: JobManager PID %d, TaskManager PID %d, logs in %s%n", jmPid, tmPid, run.resolve("log"));
+        Member jm = startProcess(s.classpath(), run, "jobmanager", JM_CLASS, "GET_JM_RESOURCE_PARAMS");
+        Member tm = startProcess(s.classpath(), run, "taskmanager-1", TM_CLASS, "GET_TM_RESOURCE_PARAMS");
+        record(run, s.restPort(), jm, List.of(tm));
+        log.printf("cluster: JobManager PID %d, TaskManager PID %d, logs in %s%n", jm.pid(), tm.pid(), run.resolve("log"));
         long deadline = System.nanoTime() + timeout.toNanos();
         while (System.nanoTime() < deadline) {
             Status st = status(run);
             if (st.up()) {
                 return st;
             }
-            if (!alive(jmPid) || !alive(tmPid)) {
+            if (!jm.alive() || !tm.alive()) {
                 stop(run, Duration.ofSeconds(10), log);
                 throw new IllegalStateException("the cluster did not start: see " + run.resolve("log"));
             }
@@ -125,31 +161,105 @@ public final class StandaloneCluster {
         throw new IllegalStateException("the cluster did not come up within " + timeout + ": see " + run.resolve("log"));
     }
 
-    /** The cluster of {@code runDir}: up when its REST API answers with at least one TaskManager. */
+    /**
+     * Starts one more TaskManager for the running cluster of {@code runDir} (a replacement after a kill, or more
+     * slots) and waits until the REST API lists a TaskManager it did not list before.
+     *
+     * @throws IllegalStateException if no cluster of runDir runs, or the TaskManager does not register in time
+     */
+    public static Member addTaskManager(Path runDir, Duration timeout, PrintStream log)
+            throws IOException, InterruptedException {
+        Path run = runDir.toAbsolutePath();
+        Status st = status(run);
+        if (st.jobManager() == null || !st.jobManager().alive()) {
+            throw new IllegalStateException("no running cluster in " + run + " (start one with cluster start)");
+        }
+        java.util.Set<String> before = taskManagerIds(st.restAddress());
+        String classpath = Files.readString(run.resolve("classpath.txt")).trim();
+        int n = st.taskManagers().size() + 1;
+        Member tm = startProcess(classpath, run, "taskmanager-" + n, TM_CLASS, "GET_TM_RESOURCE_PARAMS");
+        List<Member> tms = new ArrayList<>(st.taskManagers());
+        tms.add(tm);
+        record(run, URI.create(st.restAddress()).getPort(), st.jobManager(), tms);
+        log.printf("cluster: TaskManager %d started, PID %d%n", n, tm.pid());
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            if (!tm.alive()) {
+                throw new IllegalStateException("TaskManager " + n + " ended at start: see "
+                        + run.resolve("log").resolve("taskmanager-" + n + ".log"));
+            }
+            java.util.Set<String> now = taskManagerIds(st.restAddress());
+            now.removeAll(before);
+            if (!now.isEmpty()) {
+                return tm;
+            }
+            Thread.sleep(300);
+        }
+        throw new IllegalStateException("TaskManager " + n + " did not register within " + timeout);
+    }
+
+    /**
+     * Kills a TaskManager the cluster command started with SIGKILL (a crash, for fault tests): {@code which} is its
+     * number (1 = the first) or 0 for the newest live one.
+     *
+     * @return the killed member
+     * @throws IllegalStateException if that TaskManager does not run
+     */
+    public static Member killTaskManager(Path runDir, int which, PrintStream log) throws InterruptedException {
+        Status st = status(runDir.toAbsolutePath());
+        List<Member> live = st.liveTaskManagers();
+        Member m;
+        if (which == 0) {
+            if (live.isEmpty()) {
+                throw new IllegalStateException("no live TaskManager started by the cluster command in " + runDir);
+            }
+            m = live.get(live.size() - 1);
+        } else {
+            if (which < 1 || which > st.taskManagers().size() || !st.taskManagers().get(which - 1).alive()) {
+                throw new IllegalStateException("TaskManager " + which + " does not run (live: "
+                        + live.stream().map(Member::role).toList() + ")");
+            }
+            m = st.taskManagers().get(which - 1);
+        }
+        ProcessHandle h = m.handle().orElseThrow();
+        h.destroyForcibly();
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (h.isAlive() && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+        }
+        log.printf("cluster: %s (PID %d) killed with SIGKILL%n", m.role(), m.pid());
+        return m;
+    }
+
+    /** The cluster of {@code runDir}, as recorded by {@link #start} and {@link #addTaskManager}, and as it answers. */
     public static Status status(Path runDir) {
         Path props = runDir.resolve("cluster.properties");
         if (!Files.isRegularFile(props)) {
-            return new Status(false, null, -1, -1, null);
+            return new Status(false, null, null, List.of(), -1, null);
         }
         Properties p = new Properties();
         try (var r = Files.newBufferedReader(props)) {
             p.load(r);
         } catch (IOException e) {
-            return new Status(false, null, -1, -1, null);
+            return new Status(false, null, null, List.of(), -1, null);
         }
         String rest = "http://127.0.0.1:" + p.getProperty("rest.port");
-        long jm = Long.parseLong(p.getProperty("jobmanager.pid", "-1"));
-        long tm = Long.parseLong(p.getProperty("taskmanager.pid", "-1"));
+        Member jm = member(p, "jobmanager");
+        List<Member> tms = new ArrayList<>();
+        for (int i = 1; p.containsKey("taskmanager-" + i + ".pid"); i++) {
+            tms.add(member(p, "taskmanager-" + i));
+        }
         String overview = null;
-        boolean up = false;
-        if (alive(jm) && alive(tm)) {
+        int registered = -1;
+        if (jm.alive()) {
             try {
                 HttpResponse<String> r = HttpClient.newHttpClient().send(
                         HttpRequest.newBuilder(URI.create(rest + "/overview")).timeout(Duration.ofSeconds(3)).build(),
                         HttpResponse.BodyHandlers.ofString());
                 if (r.statusCode() == 200) {
                     overview = r.body();
-                    up = !overview.contains("\"taskmanagers\":0");
+                    java.util.regex.Matcher m = java.util.regex.Pattern.compile("\"taskmanagers\":(\\d+)").matcher(overview);
+                    registered = m.find() ? Integer.parseInt(m.group(1)) : -1;
                 }
             } catch (IOException e) {
                 // not (yet) answering
@@ -157,15 +267,23 @@ public final class StandaloneCluster {
                 Thread.currentThread().interrupt();
             }
         }
-        return new Status(up, rest, jm, tm, overview);
+        return new Status(registered > 0, rest, jm, List.copyOf(tms), registered, overview);
     }
 
-    /** Stops the cluster's processes by PID: SIGTERM, then SIGKILL after {@code timeout}. */
+    /**
+     * Stops the processes the cluster command started, TaskManagers first: SIGTERM, then SIGKILL after
+     * {@code timeout}. A recorded PID that now names another process (a different start time or command) is left
+     * alone.
+     */
     public static void stop(Path runDir, Duration timeout, PrintStream log) throws InterruptedException {
         Status st = status(runDir);
-        for (long pid : new long[] {st.taskManagerPid(), st.jobManagerPid()}) {
-            Optional<ProcessHandle> h = pid > 0 ? ProcessHandle.of(pid) : Optional.empty();
-            if (h.isEmpty() || !h.get().isAlive()) {
+        List<Member> members = new ArrayList<>(st.taskManagers());
+        if (st.jobManager() != null) {
+            members.add(st.jobManager());
+        }
+        for (Member m : members) {
+            Optional<ProcessHandle> h = m.handle();
+            if (h.isEmpty()) {
                 continue;
             }
             h.get().destroy();
@@ -175,15 +293,80 @@ public final class StandaloneCluster {
             }
             if (h.get().isAlive()) {
                 h.get().destroyForcibly();
-                log.printf("cluster: PID %d did not stop on SIGTERM, killed%n", pid);
+                log.printf("cluster: %s (PID %d) did not stop on SIGTERM, killed%n", m.role(), m.pid());
             } else {
-                log.printf("cluster: stopped PID %d%n", pid);
+                log.printf("cluster: stopped %s (PID %d)%n", m.role(), m.pid());
             }
         }
     }
 
+    /** The resource ids of the TaskManagers the REST API lists ({@code GET /taskmanagers}); empty if it does not answer. */
+    static java.util.Set<String> taskManagerIds(String rest) {
+        java.util.Set<String> ids = new java.util.HashSet<>();
+        try {
+            HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(rest
+                    + "/taskmanagers")).timeout(Duration.ofSeconds(3)).build(), HttpResponse.BodyHandlers.ofString());
+            if (r.statusCode() == 200) {
+                for (com.fasterxml.jackson.databind.JsonNode tm : new com.fasterxml.jackson.databind.ObjectMapper()
+                        .readTree(r.body()).path("taskmanagers")) {
+                    ids.add(tm.path("id").asText());
+                }
+            }
+        } catch (IOException e) {
+            // not answering
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return ids;
+    }
+
     static boolean alive(long pid) {
         return pid > 0 && ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false);
+    }
+
+    /**
+     * True if the process's command line names a Flink entry class, or cannot be read. Read from
+     * {@code /proc/PID/cmdline}: {@code ProcessHandle.Info#commandLine} truncates long command lines (a classpath).
+     */
+    static boolean runsFlink(long pid) {
+        try {
+            String cmd = new String(Files.readAllBytes(Path.of("/proc", Long.toString(pid), "cmdline")),
+                    StandardCharsets.UTF_8);
+            return cmd.contains(JM_CLASS) || cmd.contains(TM_CLASS);
+        } catch (IOException | RuntimeException e) {
+            return true;
+        }
+    }
+
+    static long startMillis(ProcessHandle p) {
+        return p.info().startInstant().map(java.time.Instant::toEpochMilli).orElse(-1L);
+    }
+
+    private static Member member(Properties p, String role) {
+        return new Member(role, Long.parseLong(p.getProperty(role + ".pid", "-1")),
+                Long.parseLong(p.getProperty(role + ".start", "-1")));
+    }
+
+    private static void record(Path run, int restPort, Member jm, List<Member> tms) throws IOException {
+        Properties p = new Properties();
+        p.setProperty("rest.port", Integer.toString(restPort));
+        for (Member m : concat(jm, tms)) {
+            p.setProperty(m.role() + ".pid", Long.toString(m.pid()));
+            p.setProperty(m.role() + ".start", Long.toString(m.startMillis()));
+        }
+        Path tmp = run.resolve("cluster.properties.tmp");
+        try (Writer w = Files.newBufferedWriter(tmp)) {
+            p.store(w, "bin/keyshift cluster: the processes it started (PID and start time)");
+        }
+        Files.move(tmp, run.resolve("cluster.properties"), java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    private static List<Member> concat(Member jm, List<Member> tms) {
+        List<Member> all = new ArrayList<>();
+        all.add(jm);
+        all.addAll(tms);
+        return all;
     }
 
     /** The base config.yaml plus the cluster's addresses, ports and directories, as flat YAML. */
@@ -198,6 +381,8 @@ public final class StandaloneCluster {
         m.put("rest.address", "127.0.0.1");
         m.put("rest.bind-address", "127.0.0.1");
         m.put("rest.port", Integer.toString(s.restPort()));
+        m.put("web.submit.enable", "false");
+        m.putIfAbsent("metrics.reporter.prom.host", "127.0.0.1");
         m.put("execution.checkpointing.dir", run.resolve("checkpoints").toUri().toString());
         m.put("execution.checkpointing.savepoint-dir", run.resolve("savepoints").toUri().toString());
         m.putIfAbsent("jobmanager.memory.process.size", "1024m");
@@ -213,14 +398,17 @@ public final class StandaloneCluster {
     }
 
     /** Starts one Flink process: JVM sizes and memory properties from BashJavaUtils, then the entry class. */
-    private static long startProcess(String java, String classpath, Path conf, Path run, String name, String mainClass,
-                                     String sizesCommand) throws IOException, InterruptedException {
+    private static Member startProcess(String classpath, Path run, String name, String mainClass,
+                                       String sizesCommand) throws IOException, InterruptedException {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Path conf = run.resolve("conf");
         List<String> sizes = bashJavaUtils(java, classpath, conf, sizesCommand);
         List<String> cmd = jvm(java, classpath, tokens(sizes.get(0)), run, name);
         cmd.add(mainClass);
         cmd.addAll(List.of("--configDir", conf.toString()));
         cmd.addAll(tokens(sizes.get(sizes.size() - 1)));
-        return launch(cmd, run.resolve("log").resolve(name + ".out"));
+        Process p = launch(cmd, run.resolve("log").resolve(name + ".out"));
+        return new Member(name, p.pid(), startMillis(p.toHandle()));
     }
 
     /** A free TCP port on the loopback interface (0 if none could be found). */
@@ -276,12 +464,11 @@ public final class StandaloneCluster {
         return results;
     }
 
-    private static long launch(List<String> cmd, Path out) throws IOException {
-        Process p = new ProcessBuilder(cmd)
+    private static Process launch(List<String> cmd, Path out) throws IOException {
+        return new ProcessBuilder(cmd)
                 .redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(out.toFile()))
                 .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
                 .start();
-        return p.pid();
     }
 }

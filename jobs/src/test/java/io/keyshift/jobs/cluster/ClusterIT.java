@@ -57,18 +57,12 @@ class ClusterIT {
     @Test
     void submitMigrateSavepointInspectRestoreOnAStandaloneCluster(@TempDir Path dir) throws Exception {
         Path input = SharedData.file("bayarea-bikeshare-2014/batrips.csv.gz");
-        // the run directory (logs, pids) stays under target/ so that a failure can be read after the build
         Path run = target().resolve("cluster-it");
-        ReplayRunner.deleteRecursively(run);
-        StandaloneCluster.Settings settings = new StandaloneCluster.Settings(SharedData.flinkConf(), run,
-                Files.readString(target().resolve("cluster-classpath.txt")).trim(), StandaloneCluster.freeLoopbackPort(),
-                StandaloneCluster.freeLoopbackPort());
-        StandaloneCluster.Status st = StandaloneCluster.start(settings, Duration.ofSeconds(120), System.err);
+        StandaloneCluster.Status st = startCluster(run, Map.of());
         try {
             assertThat(st.up()).isTrue();
             assertThat(st.restAddress()).startsWith("http://127.0.0.1:");
             FlinkRest api = new FlinkRest(st.restAddress());
-            String jar = api.uploadJar(target().resolve("keyshift-jobs.jar"));
             Path out = dir.resolve("out");
             List<String> args = List.of("--input", input.toString(), "--key", "start_station", "--time", "start_date",
                     "--time-format", TIME_FORMAT, "--window", "1d", "--strategy", "predictive", "--parallelism", "2",
@@ -77,7 +71,7 @@ class ClusterIT {
                     "-Drestart-strategy.type=none");
             List<String> throttled = new ArrayList<>(args);
             throttled.addAll(List.of("--rate", "6000"));
-            String job = api.runJar(jar, KeyshiftJob.class.getName(), throttled, null, null, false);
+            String job = submit(st, throttled, null);
 
             // a completed migration, seen through Flink's metrics (REST), and on the Prometheus endpoint
             long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
@@ -112,8 +106,11 @@ class ClusterIT {
             assertThat(inspected.at("/forecaster/series").asInt()).isGreaterThan(0);
             assertThat(inspected.at("/keyed_state_bytes_per_key_group/keyshift-window/total").asLong()).isPositive();
 
-            String restored = api.runJar(jar, KeyshiftJob.class.getName(), args, null, savepoint, false);
+            String restored = submit(st, args, savepoint);
             assertFinished(api, restored, Duration.ofMinutes(3));
+            // issue 17: a new job (not restored) into an --out that holds results is refused before it reaches the cluster
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> submit(st, args, null))
+                    .hasStackTraceContaining("already holds results of another job");
 
             Map<String, String> keyshift = ReplayReport.results(out.resolve("results"));
             List<String> validation = ReplayReport.lines(out.resolve("validation"));
@@ -140,26 +137,21 @@ class ClusterIT {
     void autoscalerAppliesAScaleOutThroughTheAdaptiveScheduler(@TempDir Path dir) throws Exception {
         Path input = SharedData.file("bayarea-bikeshare-2014/batrips.csv.gz");
         Path run = target().resolve("cluster-it-adaptive");
-        ReplayRunner.deleteRecursively(run);
-        StandaloneCluster.Settings settings = new StandaloneCluster.Settings(SharedData.flinkConf(), run,
-                Files.readString(target().resolve("cluster-classpath.txt")).trim(), StandaloneCluster.freeLoopbackPort(),
-                StandaloneCluster.freeLoopbackPort(), Map.of("jobmanager.scheduler", "adaptive",
+        StandaloneCluster.Status st = startCluster(run, Map.of("jobmanager.scheduler", "adaptive",
                 "taskmanager.numberOfTaskSlots", "4", "metrics.fetcher.update-interval", "1000",
                 // rescale within seconds of a changed requirement (defaults wait 30-60 s)
                 "jobmanager.adaptive-scheduler.executing.cooldown-after-rescaling", "2s",
                 "jobmanager.adaptive-scheduler.executing.resource-stabilization-timeout", "2s",
                 "jobmanager.adaptive-scheduler.rescale-trigger.max-delay", "5s"));
-        StandaloneCluster.Status st = StandaloneCluster.start(settings, Duration.ofSeconds(120), System.err);
         try {
             assertThat(st.up()).isTrue();
             FlinkRest api = new FlinkRest(st.restAddress());
-            String jar = api.uploadJar(target().resolve("keyshift-jobs.jar"));
             Path out = dir.resolve("out");
-            String job = api.runJar(jar, KeyshiftJob.class.getName(), List.of("--input", input.toString(), "--key",
+            String job = submit(st, List.of("--input", input.toString(), "--key",
                     "start_station", "--time", "start_date", "--time-format", TIME_FORMAT, "--window", "1d",
                     "--strategy", "predictive", "--parallelism", "2", "--out", out.toString(), "--rate", "2500",
                     "-Dkeyshift.scaling.capacity=300", "-Dkeyshift.scaling.max-parallelism=4",
-                    "-Dkeyshift.scaling.scale-in-windows=1000"), null, null, false);
+                    "-Dkeyshift.scaling.scale-in-windows=1000"), null);
             Autoscaler scaler = new Autoscaler(api, job);
             long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
             Autoscaler.Step applied = null;
@@ -196,6 +188,166 @@ class ClusterIT {
             assertThat(StandaloneCluster.alive(st.jobManagerPid())).isFalse();
             assertThat(StandaloneCluster.alive(st.taskManagerPid())).isFalse();
         }
+    }
+
+    /**
+     * Issue 17: SIGKILL of the TaskManager during a shadow phase, a replacement started through {@code cluster
+     * add-taskmanager}, recovery from the last checkpoint; once more after a switch-over; results equal hash's line
+     * for line. While the job runs on the replacement, every listening socket of the cluster's JVMs is on loopback.
+     */
+    @Test
+    void sigkillDuringAShadowPhaseAndAfterASwitchOverRecoversExactly(@TempDir Path dir) throws Exception {
+        Path input = SharedData.file("bayarea-bikeshare-2014/batrips.csv.gz");
+        Path run = target().resolve("cluster-it-kill");
+        StandaloneCluster.Status st = startCluster(run, Map.of("metrics.fetcher.update-interval", "1000",
+                // a lost TaskManager is noticed in seconds (default: 50 s heartbeat timeout)
+                "heartbeat.interval", "1000", "heartbeat.timeout", "5000"));
+        try {
+            FlinkRest api = new FlinkRest(st.restAddress());
+            Path out = dir.resolve("out");
+            String job = submit(st, List.of("--input", input.toString(), "--key", "start_station", "--time",
+                    "start_date", "--time-format", TIME_FORMAT, "--window", "1d", "--strategy", "predictive",
+                    "--parallelism", "2", "--out", out.toString(), "--rate", "4000",
+                    "-Drestart-strategy.type=fixed-delay", "-Drestart-strategy.fixed-delay.attempts=20",
+                    "-Drestart-strategy.fixed-delay.delay=1s", "-Dexecution.checkpointing.interval=2s"), null);
+            List<String> recoveries = new ArrayList<>();
+
+            awaitMetric(api, job, "keyshiftMigrationsInShadowPhase", 1, Duration.ofSeconds(120));
+            recoveries.add("during a shadow phase: " + killAndReplace(run, api, job) + " ms");
+            for (StandaloneCluster.Member m : concat(StandaloneCluster.status(run))) {
+                List<ListeningSockets.Socket> sockets = ListeningSockets.of(m.pid());
+                System.err.printf("cluster IT (kill): %s PID %d listens on %s%n", m.role(), m.pid(), sockets);
+                assertThat(sockets).as(m.role() + " sockets").isNotEmpty().allMatch(ListeningSockets.Socket::loopback);
+            }
+
+            // after a switch-over of the restored job (counters restart with the restored tasks)
+            awaitMetric(api, job, "keyshiftMigrationsCompleted", 1, Duration.ofSeconds(120));
+            recoveries.add("after a switch-over: " + killAndReplace(run, api, job) + " ms");
+            assertFinished(api, job, Duration.ofMinutes(5));
+
+            Map<String, String> keyshift = ReplayReport.results(out.resolve("results"));
+            Map<String, String> hash = hashResults(input, dir.resolve("hash"));
+            assertThat(ReplayReport.lines(out.resolve("results"))).as("no result line doubled").hasSize(hash.size());
+            assertThat(keyshift).hasSize(hash.size()).isEqualTo(hash);
+            assertThat(ReplayReport.lines(out.resolve("validation"))).noneMatch(l -> l.startsWith("MISMATCH"));
+            System.err.printf("cluster IT (kill): recovered %s; %d results equal hash's line for line%n", recoveries,
+                    keyshift.size());
+        } finally {
+            StandaloneCluster.stop(run, Duration.ofSeconds(20), System.err);
+            for (StandaloneCluster.Member m : concat(StandaloneCluster.status(run))) {
+                assertThat(m.alive()).as(m.role() + " stopped").isFalse();
+            }
+        }
+    }
+
+    /** A replay's local cluster listens on loopback only (REST, blob server, Prometheus), sampled while it runs. */
+    @Test
+    void aReplayListensOnLoopbackOnly(@TempDir Path dir) throws Exception {
+        long pid = ProcessHandle.current().pid();
+        java.util.Set<String> seen = new java.util.concurrent.ConcurrentSkipListSet<>();
+        java.util.List<String> wildcard = new java.util.concurrent.CopyOnWriteArrayList<>();
+        java.util.concurrent.atomic.AtomicBoolean running = new java.util.concurrent.atomic.AtomicBoolean(true);
+        Thread sampler = new Thread(() -> {
+            while (running.get()) {
+                try {
+                    for (ListeningSockets.Socket sock : ListeningSockets.of(pid)) {
+                        seen.add(sock.toString());
+                        if (!sock.loopback()) {
+                            wildcard.add(sock.toString());
+                        }
+                    }
+                    Thread.sleep(200);
+                } catch (Exception e) {
+                    return;
+                }
+            }
+        });
+        sampler.start();
+        int exit;
+        try {
+            exit = io.keyshift.jobs.cli.KeyshiftCli.commandLine().execute("replay", "--generator-records", "400000",
+                    "--strategies", "hash", "--config", SharedData.flinkConf().toString(), "--out",
+                    dir.resolve("out").toString());
+        } finally {
+            running.set(false);
+            sampler.join();
+        }
+        assertThat(exit).isZero();
+        System.err.println("replay listened on " + seen);
+        assertThat(seen).as("sockets seen while the replay ran").hasSizeGreaterThanOrEqualTo(2);
+        assertThat(wildcard).as("non-loopback listening sockets").isEmpty();
+    }
+
+    /**
+     * Starts a cluster in {@code run} (emptied first; under target/ so that its logs can be read after a failure) on
+     * free loopback ports, with {@code overrides} over flink-conf's config.yaml.
+     */
+    private static StandaloneCluster.Status startCluster(Path run, Map<String, String> overrides) throws Exception {
+        ReplayRunner.deleteRecursively(run);
+        StandaloneCluster.Settings settings = new StandaloneCluster.Settings(SharedData.flinkConf(), run,
+                Files.readString(target().resolve("cluster-classpath.txt")).trim(), StandaloneCluster.freeLoopbackPort(),
+                StandaloneCluster.freeLoopbackPort(), overrides);
+        return StandaloneCluster.start(settings, Duration.ofSeconds(120), System.err);
+    }
+
+    private static String submit(StandaloneCluster.Status st, List<String> args, String savepoint) throws Exception {
+        return JobSubmitter.submit(st.restAddress(), target().resolve("keyshift-jobs.jar"), KeyshiftJob.class.getName(),
+                args, FlinkConfig.load(SharedData.flinkConf(), Map.of()), savepoint, false);
+    }
+
+    private static List<StandaloneCluster.Member> concat(StandaloneCluster.Status st) {
+        List<StandaloneCluster.Member> all = new ArrayList<>(st.taskManagers());
+        if (st.jobManager() != null) {
+            all.add(st.jobManager());
+        }
+        return all.stream().filter(StandaloneCluster.Member::alive).toList();
+    }
+
+    /** Waits until the operator metric's sum over subtasks reaches {@code atLeast}. */
+    private static void awaitMetric(FlinkRest api, String job, String metric, double atLeast, Duration timeout)
+            throws Exception {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        double v = Double.NaN;
+        while (System.nanoTime() < deadline) {
+            v = api.operatorMetricSum(job, metric);
+            if (v >= atLeast) {
+                return;
+            }
+            assertThat(api.jobState(job)).isIn("CREATED", "INITIALIZING", "RUNNING", "RESTARTING");
+            Thread.sleep(200);
+        }
+        throw new AssertionError(metric + " did not reach " + atLeast + " within " + timeout + " (last " + v + ")");
+    }
+
+    /**
+     * Kills the live TaskManager with SIGKILL and starts a replacement through {@code bin/keyshift cluster
+     * add-taskmanager}; returns the milliseconds from the kill until every task of the job runs again.
+     */
+    private static long killAndReplace(Path run, FlinkRest api, String job) throws Exception {
+        long killedAt = System.nanoTime();
+        assertThat(io.keyshift.jobs.cli.KeyshiftCli.commandLine().execute("cluster", "kill-taskmanager", "--dir",
+                run.toString())).isZero();
+        assertThat(io.keyshift.jobs.cli.KeyshiftCli.commandLine().execute("cluster", "add-taskmanager", "--dir",
+                run.toString())).isZero();
+        long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
+        boolean left = false;
+        while (System.nanoTime() < deadline) {
+            com.fasterxml.jackson.databind.JsonNode j = api.job(job);
+            boolean allRunning = "RUNNING".equals(j.path("state").asText());
+            for (com.fasterxml.jackson.databind.JsonNode v : j.path("vertices")) {
+                allRunning &= "RUNNING".equals(v.path("status").asText());
+            }
+            // the job must first notice the loss (leave RUNNING), then run again on the replacement
+            left |= !allRunning;
+            if (left && allRunning) {
+                return (System.nanoTime() - killedAt) / 1_000_000;
+            }
+            if ("FINISHED".equals(j.path("state").asText())) {
+                throw new AssertionError("the job finished before the kill was noticed: slow the source down");
+            }
+            Thread.sleep(100);
+        }
+        throw new AssertionError("job " + job + " did not run again within 120 s of the kill");
     }
 
     /** Waits for the job to end and asserts it FINISHED; if not, the failure names the job's root exception. */

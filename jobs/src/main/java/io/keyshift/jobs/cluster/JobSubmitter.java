@@ -1,0 +1,57 @@
+package io.keyshift.jobs.cluster;
+
+import org.apache.flink.api.common.JobID;
+import org.apache.flink.client.deployment.StandaloneClusterId;
+import org.apache.flink.client.program.PackagedProgram;
+import org.apache.flink.client.program.PackagedProgramUtils;
+import org.apache.flink.client.program.rest.RestClusterClient;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.CoreOptions;
+import org.apache.flink.configuration.RestOptions;
+import org.apache.flink.runtime.jobgraph.JobGraph;
+import org.apache.flink.runtime.jobgraph.SavepointRestoreSettings;
+
+import java.net.URI;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * Submits a job jar the way Flink's {@code flink run} does: the program's {@code main} runs here, in the client,
+ * to build the job graph; the graph and the jar go to the cluster's REST API ({@code POST /jobs}, the blob server),
+ * which needs no web jar upload ({@code web.submit.enable} stays off). The program's argument checks (a refused
+ * {@code --out}, a bad option) therefore fail here, before anything reaches the cluster.
+ */
+public final class JobSubmitter {
+    private JobSubmitter() {}
+
+    /**
+     * Builds the job graph of {@code entryClass} in {@code jar} with {@code args} and submits it.
+     *
+     * @param restBase the cluster's REST address, {@code http://host:port}
+     * @param conf the client's configuration (config.yaml and -D options); the program sees it as its environment's
+     * @param savepoint a savepoint or retained checkpoint to restore from, or null
+     * @return the job id
+     * @throws org.apache.flink.client.program.ProgramInvocationException if the program fails while building its graph
+     */
+    public static String submit(String restBase, Path jar, String entryClass, List<String> args, Configuration conf,
+                                String savepoint, boolean allowNonRestoredState) throws Exception {
+        Configuration c = new Configuration(conf);
+        URI rest = URI.create(restBase);
+        c.set(RestOptions.ADDRESS, rest.getHost());
+        c.set(RestOptions.PORT, rest.getPort());
+        SavepointRestoreSettings restore = savepoint == null ? SavepointRestoreSettings.none()
+                : SavepointRestoreSettings.forPath(savepoint, allowNonRestoredState);
+        SavepointRestoreSettings.toConfiguration(restore, c);
+        PackagedProgram program = PackagedProgram.newBuilder().setJarFile(jar.toFile()).setEntryPointClassName(entryClass)
+                .setArguments(args.toArray(String[]::new)).setConfiguration(c).setSavepointRestoreSettings(restore).build();
+        try {
+            JobGraph graph = PackagedProgramUtils.createJobGraph(program, c, c.get(CoreOptions.DEFAULT_PARALLELISM), false);
+            try (RestClusterClient<StandaloneClusterId> client = new RestClusterClient<>(c, StandaloneClusterId.getInstance())) {
+                JobID id = client.submitJob(graph).get();
+                return id.toHexString();
+            }
+        } finally {
+            program.close();
+        }
+    }
+}

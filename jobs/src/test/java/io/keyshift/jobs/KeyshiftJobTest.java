@@ -1,0 +1,39 @@
+package io.keyshift.jobs;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * Issue 17: the cluster job refuses an --out that already holds results of another job (a second submission used to
+ * add every result line again), and a bad argument is the exception's message. No job starts in these tests.
+ */
+class KeyshiftJobTest {
+
+    @Test
+    void anOutputDirectoryWithResultsOfAnotherJobIsRefused(@TempDir Path dir) throws Exception {
+        Path out = dir.resolve("out");
+        Files.createDirectories(out.resolve("results/2014-09-01--00"));
+        Files.writeString(out.resolve("results/2014-09-01--00/part-0-0"), "70,1409529600000,12\n");
+        assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--generator-records", "1000", "--out", out.toString()}))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("--out " + out.toAbsolutePath() + " already holds results of another job");
+    }
+
+    @Test
+    void anOutputPathThatIsAFileIsRefused(@TempDir Path dir) throws Exception {
+        Path out = Files.writeString(dir.resolve("out"), "x");
+        assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--generator-records", "1000", "--out", out.toString()}))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("is a file");
+    }
+
+    @Test
+    void aBadArgumentIsTheMessage(@TempDir Path dir) {
+        assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--strategy", "nope", "--out", dir.toString()}))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("--strategy");
+    }
+}

@@ -1,0 +1,65 @@
+package io.keyshift.jobs.cluster;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** Issue 17: the cluster command signals only the processes it started (no cluster is started here). */
+class StandaloneClusterTest {
+
+    @Test
+    void stopLeavesAnUnrelatedProcessThatHoldsARecordedPidAlone(@TempDir Path run) throws Exception {
+        Process sleep = new ProcessBuilder("sleep", "60").start();
+        try {
+            long start = StandaloneCluster.startMillis(sleep.toHandle());
+            // the recorded PID and even the start time are the sleep's: only the command line tells them apart
+            Files.writeString(run.resolve("cluster.properties"), "rest.port=1\njobmanager.pid=" + sleep.pid()
+                    + "\njobmanager.start=" + start + "\ntaskmanager-1.pid=" + sleep.pid() + "\ntaskmanager-1.start="
+                    + start + "\n");
+            StandaloneCluster.Status st = StandaloneCluster.status(run);
+            assertThat(st.up()).isFalse();
+            assertThat(st.jobManager().alive()).isFalse();
+            assertThat(st.liveTaskManagers()).isEmpty();
+            ByteArrayOutputStream log = new ByteArrayOutputStream();
+            StandaloneCluster.stop(run, Duration.ofSeconds(2), new PrintStream(log, true, StandardCharsets.UTF_8));
+            assertThat(sleep.isAlive()).as("the unrelated process still runs").isTrue();
+            assertThat(log.toString(StandardCharsets.UTF_8)).isEmpty();
+            assertThatThrownBy(() -> StandaloneCluster.killTaskManager(run, 0, System.err))
+                    .isInstanceOf(IllegalStateException.class).hasMessageContaining("no live TaskManager");
+            assertThat(sleep.isAlive()).isTrue();
+        } finally {
+            sleep.destroyForcibly();
+        }
+    }
+
+    @Test
+    void aPidWhoseStartTimeDiffersIsNotTheRecordedProcess(@TempDir Path run) throws Exception {
+        Process sleep = new ProcessBuilder("sleep", "60").start();
+        try {
+            long start = StandaloneCluster.startMillis(sleep.toHandle());
+            StandaloneCluster.Member m = new StandaloneCluster.Member("taskmanager-1", sleep.pid(), start - 5_000);
+            assertThat(m.alive()).isFalse();
+            assertThat(m.handle()).isEmpty();
+        } finally {
+            sleep.destroyForcibly();
+        }
+    }
+
+    @Test
+    void listeningSocketAddressesDecodeAsLinuxPrintsThem() {
+        assertThat(ListeningSockets.decode("0100007F", 8081).loopback()).isTrue();
+        assertThat(ListeningSockets.decode("00000000", 9250).loopback()).isFalse();
+        assertThat(ListeningSockets.decode("0000000000000000FFFF00000100007F", 1).loopback()).isTrue();
+        assertThat(ListeningSockets.decode("00000000000000000000000001000000", 1).loopback()).isTrue();
+        assertThat(ListeningSockets.decode("00000000000000000000000000000000", 1).loopback()).isFalse();
+    }
+}
