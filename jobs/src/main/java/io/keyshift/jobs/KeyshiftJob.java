@@ -167,7 +167,7 @@ public final class KeyshiftJob implements Callable<Integer> {
         if (in.present()) {
             InputSpec inputSpec = in.spec(cl, sumField);
             ReplayInput.Prepared prepared = ReplayInput.prepare(in.input(), inputSpec, dir.resolve(".events.bin"),
-                    dir.resolve("dead-letters.csv"), n -> { });
+                    dir.resolve("dead-letters.csv"), n -> { }, conf.get(io.keyshift.jobs.replay.Workload.MAX_EVENT_TIME_GAP));
             System.out.printf("keyshift-job: %,d records, %,d dead letters (%s)%n", prepared.stats().records(),
                     prepared.stats().deadLetters(), dir.resolve("dead-letters.csv"));
             space = prepared.space();

@@ -63,6 +63,10 @@ public final class FlinkConfig {
                 throw new IllegalArgumentException("invalid value for '" + o.key() + "': " + e.getMessage(), e);
             }
         }
+        if (conf.get(Workload.MAX_EVENT_TIME_GAP).isNegative()) {
+            throw new IllegalArgumentException("'" + Workload.MAX_EVENT_TIME_GAP.key() + "' must be >= 0, was "
+                    + conf.get(Workload.MAX_EVENT_TIME_GAP));
+        }
     }
 
     /** {@code $KEYSHIFT_HOME/flink-conf} (system property keyshift.home, else the working directory). */

@@ -143,7 +143,8 @@ public final class ReplayCommand implements Callable<Integer> {
             System.err.printf("replay: reading and sorting %s%n", input);
             ReplayInput.Prepared prepared = ReplayInput.prepare(input, inputSpec, out.resolve(".events.bin"),
                     out.resolve("dead-letters.csv"),
-                    lines -> System.err.printf("replay: %,d lines read%n", lines));
+                    lines -> System.err.printf("replay: %,d lines read%n", lines),
+                    conf.get(io.keyshift.jobs.replay.Workload.MAX_EVENT_TIME_GAP));
             System.err.printf("replay: %,d records, %,d dead letters (see %s)%n", prepared.stats().records(),
                     prepared.stats().deadLetters(), out.resolve("dead-letters.csv"));
             source = new ReplayRunner.InputSource(prepared.space(), prepared.stats(), input.getFileName().toString());

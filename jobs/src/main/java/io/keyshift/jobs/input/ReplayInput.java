@@ -62,6 +62,17 @@ public final class ReplayInput {
      */
     public static Prepared prepare(Path file, InputSpec spec, Path sortedFile, Path deadLetters, LongConsumer progress)
             throws IOException {
+        return prepare(file, spec, sortedFile, deadLetters, progress, DEFAULT_MAX_EVENT_TIME_GAP);
+    }
+
+    /**
+     * Parses, dead-letters, sorts and writes the events; then dead-letters the events that an event-time gap longer
+     * than {@code maxGap} separates from the bulk of the stream (see {@link #outsideLargestRun}).
+     *
+     * @param maxGap the longest plausible event-time gap between consecutive events; zero keeps every event
+     */
+    public static Prepared prepare(Path file, InputSpec spec, Path sortedFile, Path deadLetters, LongConsumer progress,
+                                   java.time.Duration maxGap) throws IOException {
         List<String> header = header(file, spec);
         EventParser parser = new EventParser(spec, header);
         List<Event> events = new ArrayList<>();
@@ -109,8 +120,23 @@ public final class ReplayInput {
                     dead++;
                 }
             }
+            events.sort(Comparator.comparingLong((Event e) -> e.timestamp).thenComparingLong(e -> e.sequence));
+            if (!maxGap.isZero()) {
+                int[] run = largestRun(events, maxGap.toMillis());
+                for (int i = 0; i < events.size(); i++) {
+                    if (i < run[0] || i >= run[1]) {
+                        Event e = events.get(i);
+                        dl.write("," + e.sequence + "," + Csv.quote("event time " + java.time.Instant.ofEpochMilli(
+                                e.timestamp) + " of key " + e.key + " lies beyond a gap of more than " + maxGap
+                                + " from the stream's " + java.time.Instant.ofEpochMilli(events.get(run[0]).timestamp)
+                                + " .. " + java.time.Instant.ofEpochMilli(events.get(run[1] - 1).timestamp)
+                                + " (keyshift.input.max-event-time-gap)") + "\n");
+                        dead++;
+                    }
+                }
+                events = new ArrayList<>(events.subList(run[0], run[1]));
+            }
         }
-        events.sort(Comparator.comparingLong((Event e) -> e.timestamp).thenComparingLong(e -> e.sequence));
         Set<String> keys = new HashSet<>();
         for (Event e : events) {
             keys.add(e.key);
@@ -119,6 +145,32 @@ public final class ReplayInput {
         long first = events.isEmpty() ? Long.MIN_VALUE : events.get(0).timestamp;
         long last = events.isEmpty() ? Long.MIN_VALUE : events.get(events.size() - 1).timestamp;
         return new Prepared(space, new Stats(events.size(), dead, keys.size(), first, last));
+    }
+
+    /** Default of {@code keyshift.input.max-event-time-gap}. */
+    public static final java.time.Duration DEFAULT_MAX_EVENT_TIME_GAP = java.time.Duration.ofDays(365);
+
+    /**
+     * The bulk of a stream sorted by event time: cut it wherever two consecutive events lie more than
+     * {@code maxGapMillis} apart and keep the run with the most events (the earliest of equal runs). One row dated
+     * year 3000 (or 1900) among a year of rows is then a dead letter, not 986 years of empty windows to profile.
+     *
+     * @return {from, to}: the run's index range in {@code events}, to exclusive; {0, 0} for no events
+     */
+    static int[] largestRun(List<Event> events, long maxGapMillis) {
+        int bestFrom = 0;
+        int bestTo = 0;
+        int from = 0;
+        for (int i = 1; i <= events.size(); i++) {
+            if (i == events.size() || events.get(i).timestamp - events.get(i - 1).timestamp > maxGapMillis) {
+                if (i - from > bestTo - bestFrom) {
+                    bestFrom = from;
+                    bestTo = i;
+                }
+                from = i;
+            }
+        }
+        return new int[] {bestFrom, bestTo};
     }
 
     /** Physical lines one row may span (a quoted field with line breaks); beyond it the row is a dead letter. */

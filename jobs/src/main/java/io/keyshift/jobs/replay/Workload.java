@@ -50,6 +50,19 @@ public final class Workload {
                     .withDescription("Allowed lateness of the command line's tumbling windows (their state horizon is "
                             + "window + allowed lateness).");
 
+    /**
+     * Input rows separated from the bulk of the stream by a longer event-time gap are dead letters (zero: none).
+     * See {@link io.keyshift.jobs.input.ReplayInput#prepare}.
+     */
+    public static final ConfigOption<Duration> MAX_EVENT_TIME_GAP =
+            org.apache.flink.configuration.ConfigOptions.key("keyshift.input.max-event-time-gap")
+                    .durationType()
+                    .defaultValue(io.keyshift.jobs.input.ReplayInput.DEFAULT_MAX_EVENT_TIME_GAP)
+                    .withDescription("Rows of an input file that an event-time gap longer than this separates from "
+                            + "the bulk of the stream (the longest run of rows with no such gap) go to the dead "
+                            + "letters: one row dated year 3000 among a year of rows would otherwise open centuries "
+                            + "of empty windows. 0 keeps every row. Range: >= 0.");
+
     /** The uid prefix of the command line's keyshift stage. */
     public static final String UID_PREFIX = "keyshift";
     /** Uid of the hash strategy's window operator. */
@@ -59,7 +72,7 @@ public final class Workload {
     public static java.util.List<ConfigOption<?>> toolOptions() {
         return java.util.List.of(ALLOWED_LATENESS, FaultOptions.WINDOW_FAILURE_TIMES, FaultOptions.FAULT_ID,
                 FaultOptions.CORRUPT_SHADOW_KEY, BenchOptions.SERVICE_TIME, BenchOptions.LATENCY_ID,
-                ReplayScalingGate.GATE_OPTION);
+                ReplayScalingGate.GATE_OPTION, MAX_EVENT_TIME_GAP);
     }
 
     /** Keys of {@link #toolOptions()}. */

@@ -57,6 +57,9 @@ class ReplayCommandTest {
         Run unknown = run("replay", "-Dkeyshift.no.such=1", "--out", dir.toString());
         assertThat(unknown.exit()).isEqualTo(2);
         assertThat(unknown.err()).contains("keyshift.no.such");
+        Run gap = run("replay", "-Dkeyshift.input.max-event-time-gap=-1d", "--out", dir.toString());
+        assertThat(gap.exit()).isEqualTo(2);
+        assertThat(gap.err()).contains("keyshift.input.max-event-time-gap");
     }
 
     @Test
@@ -197,7 +200,9 @@ class ReplayCommandTest {
         Path file = Files.writeString(dir.resolve("outlier.csv"), csv);
         Path out = dir.resolve("out");
         Run r = run("replay", "--input", file.toString(), "--key", "id", "--time", "when", "--window", "1h",
-                "--parallelism", "2", "--strategies", "hash,predictive", "--out", out.toString());
+                "--parallelism", "2", "--strategies", "hash,predictive", "--out", out.toString(),
+                // keep the outlier (by default a gap over 365 days makes it a dead letter: ReplayInputTest)
+                "-Dkeyshift.input.max-event-time-gap=0");
         assertThat(r.exit()).as(r.err()).isZero();
         JsonNode report = new ObjectMapper().readTree(out.resolve("report.json").toFile());
         assertThat(report.at("/input/records").asLong()).isEqualTo(2_001);

@@ -32,4 +32,46 @@ class ReplayInputTest {
         assertThat(dead).hasSize(2);
         assertThat(dead.get(1)).contains(",9,").contains("EOF reached before encapsulated token finished");
     }
+
+    /**
+     * Issue 17: one row dated year 3000 and one dated 1900 among rows of 2014 are dead letters with the reason
+     * (keyshift.input.max-event-time-gap, default 365 days); with the option at 0 every row is kept.
+     */
+    @Test
+    void rowsFarFromTheStreamAreDeadLettersNamingTheGapOption(@TempDir Path dir) throws Exception {
+        StringBuilder csv = new StringBuilder("id,when\n");
+        for (int day = 1; day <= 28; day++) {
+            csv.append("k").append(day % 3).append(",2014-02-").append(String.format("%02d", day)).append("T10:00:00Z\n");
+        }
+        csv.append("k9,3000-01-01T00:00:00Z\n").append("k8,1900-06-01T00:00:00Z\n");
+        Path file = Files.writeString(dir.resolve("in.csv"), csv.toString());
+        InputSpec spec = new InputSpec(List.of(), "id", List.of("when"), Optional.empty(), Optional.empty());
+        ReplayInput.Prepared p = ReplayInput.prepare(file, spec, dir.resolve("events.bin"), dir.resolve("dead.csv"),
+                n -> { }, ReplayInput.DEFAULT_MAX_EVENT_TIME_GAP);
+        assertThat(p.stats().records()).isEqualTo(28);
+        assertThat(p.stats().deadLetters()).isEqualTo(2);
+        assertThat(p.stats().lastEvent()).isEqualTo(java.time.Instant.parse("2014-02-28T10:00:00Z").toEpochMilli());
+        List<String> dead = Files.readAllLines(dir.resolve("dead.csv"));
+        assertThat(dead).hasSize(3);
+        assertThat(dead.get(1)).startsWith(",31,").contains("1900-06-01").contains("keyshift.input.max-event-time-gap");
+        assertThat(dead.get(2)).startsWith(",30,").contains("3000-01-01").contains("key k9");
+
+        ReplayInput.Prepared all = ReplayInput.prepare(file, spec, dir.resolve("events2.bin"), dir.resolve("dead2.csv"),
+                n -> { }, java.time.Duration.ZERO);
+        assertThat(all.stats().records()).isEqualTo(30);
+        assertThat(all.stats().deadLetters()).isZero();
+    }
+
+    @Test
+    void theLargestRunWinsAndTiesKeepTheEarliest() {
+        List<io.keyshift.jobs.event.Event> es = new java.util.ArrayList<>();
+        long[] times = {0, 10, 20, 1000, 1010, 5000};
+        for (int i = 0; i < times.length; i++) {
+            es.add(new io.keyshift.jobs.event.Event(times[i], "k", 1, i));
+        }
+        assertThat(ReplayInput.largestRun(es, 100)).containsExactly(0, 3);
+        assertThat(ReplayInput.largestRun(es.subList(3, 5), 100)).containsExactly(0, 2);
+        assertThat(ReplayInput.largestRun(es.subList(2, 4), 100)).containsExactly(0, 1);
+        assertThat(ReplayInput.largestRun(List.of(), 100)).containsExactly(0, 0);
+    }
 }
