@@ -107,6 +107,7 @@ public final class KeyshiftConfig {
         atLeast(config, PlanOptions.BETA, 0);
         range(config, PlanOptions.MAX_CONCURRENT_MIGRATIONS, 0, Integer.MAX_VALUE);
         range(config, PlanOptions.MAX_ROUTING_ENTRIES, 1, Integer.MAX_VALUE);
+        range(config, PlanOptions.VALIDATION_SAMPLE_EVERY, 1, Integer.MAX_VALUE);
         atLeast(config, PlanOptions.SPLIT_THRESHOLD, 0);
         atLeast(config, PlanOptions.CAPACITY, 0);
         double in = config.get(PlanOptions.UTILIZATION_SCALE_IN);
@@ -230,7 +231,16 @@ public final class KeyshiftConfig {
                 config.get(PlanOptions.IMPROVEMENT_THRESHOLD), config.get(PlanOptions.ALPHA),
                 config.get(PlanOptions.BETA), config.get(PlanOptions.MAX_CONCURRENT_MIGRATIONS),
                 config.get(PlanOptions.MAX_ROUTING_ENTRIES), splitThreshold, constraints(config),
-                windowsAligned ? 0L : shadow, processFunction);
+                windowsAligned ? 0L : shadow, processFunction,
+                // tumbling windows aligned with the planning window: no window straddles a switch-over, so
+                // correctness needs no shadow phase (DESIGN "which result counts"); validation may still ask for one
+                windowsAligned && !processFunction ? 0L : shadow, validation(config));
+    }
+
+    /** The validation policy of {@code config}. */
+    public static io.keyshift.plan.ValidationPolicy validation(ReadableConfig config) {
+        return new io.keyshift.plan.ValidationPolicy(config.get(PlanOptions.VALIDATION),
+                config.get(PlanOptions.VALIDATION_SAMPLE_EVERY));
     }
 
     /** The forecaster's settings of a stage with {@code config} (what decoding or writing its state needs too). */

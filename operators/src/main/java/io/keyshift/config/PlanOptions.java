@@ -104,4 +104,21 @@ public final class PlanOptions {
                     + "the bound) after the greedy; its assignment is used when it costs less than the greedy's. 0 = "
                     + "greedy only (the default: plans are then a function of the input alone; a budget that cuts "
                     + "the search short can make plans depend on the machine's speed).");
+
+    public static final ConfigOption<io.keyshift.plan.ValidationPolicy.Mode> VALIDATION =
+            ConfigOptions.key("keyshift.migration.validation")
+                    .enumType(io.keyshift.plan.ValidationPolicy.Mode.class)
+                    .defaultValue(io.keyshift.plan.ValidationPolicy.Mode.SAMPLE)
+                    .withDescription("Which migrations get a shadow phase for validation (the new owner computes "
+                            + "whole windows that are compared with the old owner's): ALL, SAMPLE (a deterministic "
+                            + "1-in-keyshift.migration.validation.sample-every sample) or NONE. A migration always "
+                            + "gets the shadow phase correctness needs (none for tumbling windows aligned with the "
+                            + "planning window; the state horizon otherwise), validated or not.");
+
+    public static final ConfigOption<Integer> VALIDATION_SAMPLE_EVERY =
+            ConfigOptions.key("keyshift.migration.validation.sample-every")
+                    .intType()
+                    .defaultValue(10)
+                    .withDescription("With keyshift.migration.validation SAMPLE: one migration in this many, on "
+                            + "average, is validated (>= 1; 1 = every migration).");
 }

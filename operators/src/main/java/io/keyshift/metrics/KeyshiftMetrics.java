@@ -44,6 +44,11 @@ public final class KeyshiftMetrics {
     public static final String PLAN_MIGRATIONS_STARTED = "keyshiftMigrationsStarted";
     /** Counter, migrations whose switch-over passed. */
     public static final String PLAN_MIGRATIONS_COMPLETED = "keyshiftMigrationsCompleted";
+    /**
+     * Counter, completed migrations that had a validation shadow phase (keyshift.migration.validation): with
+     * keyshiftMigrationsCompleted, the validation coverage.
+     */
+    public static final String PLAN_MIGRATIONS_VALIDATED = "keyshiftMigrationsValidated";
     /** Gauge, migrations in their shadow phase (started, not yet switched over). */
     public static final String PLAN_MIGRATIONS_IN_FLIGHT = "keyshiftMigrationsInShadowPhase";
     /** Gauge, dimensionless (max/mean, >= 1): predicted imbalance of the last plan. */

@@ -54,6 +54,7 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
     public static final int HISTORY = 16;
     private transient Counter started;
     private transient Counter completed;
+    private transient Counter validated;
     private transient volatile long planNanos;
 
     public PlannerOperator(RepartitionPlanner.Settings settings) {
@@ -119,6 +120,7 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
         }
         started = getMetricGroup().counter(KeyshiftMetrics.PLAN_MIGRATIONS_STARTED);
         completed = getMetricGroup().counter(KeyshiftMetrics.PLAN_MIGRATIONS_COMPLETED);
+        validated = getMetricGroup().counter(KeyshiftMetrics.PLAN_MIGRATIONS_VALIDATED);
         getMetricGroup().gauge(KeyshiftMetrics.PLAN_TIME_MS, () -> planNanos / 1e6);
         getMetricGroup().gauge(KeyshiftMetrics.PLAN_OBSERVED_IMBALANCE, () -> observedImbalance);
         getMetricGroup().gauge(KeyshiftMetrics.PLAN_MAX_UTILIZATION,
@@ -148,8 +150,22 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
         planNanos = System.nanoTime() - t0;
         started.inc(plan.getMigrationsStarted());
         completed.inc(plan.getMigrationsCompleted());
+        validated.inc(validatedCompleted(plan));
         output.collect(new StreamRecord<>(plan, element.getTimestamp()));
         issue(plan);
+    }
+
+    /** Migrations folded by {@code plan} (its entries' retired ones) that had a shadow phase, i.e. were validated. */
+    static int validatedCompleted(RoutingPlan plan) {
+        int n = 0;
+        for (io.keyshift.avro.RouteEntry e : plan.getEntries()) {
+            if (e.getRetired() != null) {
+                for (io.keyshift.avro.Migration m : e.getRetired()) {
+                    n += m.getSwitchAt() > m.getShadowFrom() ? 1 : 0;
+                }
+            }
+        }
+        return n;
     }
 
     /** max/mean of the forecast's observed unit loads per subtask under {@code plan} (1.0 before the first plan or when nothing loaded). */

@@ -84,8 +84,19 @@ public final class RepartitionPlanner {
     public record Settings(int maxParallelism, int parallelism, long windowMillis, long stateHorizonMillis,
                            int leaseLead, int horizon, double threshold, double alpha, double beta,
                            int maxConcurrentMigrations, int maxRoutingEntries, double splitThreshold,
-                           Constraints constraints, long splitPreRollMillis, boolean keepEpochs)
+                           Constraints constraints, long splitPreRollMillis, boolean keepEpochs,
+                           long correctnessShadowMillis, ValidationPolicy validation)
             implements java.io.Serializable {
+        /** Every migration validated, with the full shadow phase (the state horizon rounded up to windows). */
+        public Settings(int maxParallelism, int parallelism, long windowMillis, long stateHorizonMillis, int leaseLead,
+                        int horizon, double threshold, double alpha, double beta, int maxConcurrentMigrations,
+                        int maxRoutingEntries, double splitThreshold, Constraints constraints, long splitPreRollMillis,
+                        boolean keepEpochs) {
+            this(maxParallelism, parallelism, windowMillis, stateHorizonMillis, leaseLead, horizon, threshold, alpha,
+                    beta, maxConcurrentMigrations, maxRoutingEntries, splitThreshold, constraints, splitPreRollMillis,
+                    keepEpochs, -1, ValidationPolicy.ALL);
+        }
+
         /** Without per-stay epochs (window stages). */
         public Settings(int maxParallelism, int parallelism, long windowMillis, long stateHorizonMillis, int leaseLead,
                         int horizon, double threshold, double alpha, double beta, int maxConcurrentMigrations,
@@ -139,6 +150,34 @@ public final class RepartitionPlanner {
             if (leaseLead < 1 || horizon < 1 || maxConcurrentMigrations < 0 || maxRoutingEntries < 1) {
                 throw new IllegalArgumentException("lease lead and horizon must be >= 1, migration and entry bounds >= 0");
             }
+            if (validation == null) {
+                validation = ValidationPolicy.ALL;
+            }
+            long full = (stateHorizonMillis + windowMillis - 1) / windowMillis * windowMillis;
+            if (correctnessShadowMillis < 0 || correctnessShadowMillis > full) {
+                correctnessShadowMillis = full;
+            }
+            if (correctnessShadowMillis % windowMillis != 0) {
+                throw new IllegalArgumentException("the correctness shadow must be a multiple of the window, was "
+                        + correctnessShadowMillis);
+            }
+        }
+
+        /**
+         * The shadow phase of a migration: the state horizon rounded up to windows if it is validated, else what
+         * correctness needs (0 for tumbling windows aligned with the planning window).
+         */
+        long shadowMillis(boolean validated) {
+            return validated ? shadowMillis() : correctnessShadowMillis;
+        }
+
+        /**
+         * The first forecast step (0 = the window after the one just ended) that a migration planned now owns as
+         * primary, for the shadow phase most migrations get under the validation policy.
+         */
+        int firstOwnedStep() {
+            long typical = validation.mode() == ValidationPolicy.Mode.ALL ? shadowMillis() : correctnessShadowMillis;
+            return leaseLead - 1 + (int) (typical / windowMillis);
         }
 
         /** Forecast steps the planner needs: the lease lead plus the planning horizon. */
@@ -374,6 +413,7 @@ public final class RepartitionPlanner {
         for (int k = 0; k < bestPrefix; k++) {
             GreedyFromCurrent.Move mv = moves.get(k);
             UnitForecast u = units.get(mv.unit());
+            long moveSwitchAt = shadowFrom + s.shadowMillis(s.validation().validates(u.getKey(), version));
             planned[mv.from()] -= loads[mv.unit()];
             planned[mv.to()] += loads[mv.unit()];
             int target = targetKeyGroup(u.getKey(), u.getKeyGroup(), mv.to());
@@ -387,7 +427,7 @@ public final class RepartitionPlanner {
                     .setFromEpoch(e.getEpoch())
                     .setToKeyGroup(target)
                     .setShadowFrom(shadowFrom)
-                    .setSwitchAt(switchAt)
+                    .setSwitchAt(moveSwitchAt)
                     .setPlannedInVersion(version)
                     .setPredictedLoad(loads[mv.unit()])
                     .setFromSubtaskLoadBefore(mv.fromLoadBefore())
@@ -533,8 +573,8 @@ public final class RepartitionPlanner {
 
     private double planningLoad(UnitForecast u) {
         List<Double> f = u.getForecast();
-        int from = Math.min(s.leaseLead(), f.size() - 1);
-        int to = Math.min(f.size(), s.leaseLead() + s.horizon());
+        int from = Math.min(s.firstOwnedStep(), f.size() - 1);
+        int to = Math.min(f.size(), from + s.horizon());
         double sum = 0;
         for (int i = from; i < to; i++) {
             sum += f.get(i);

@@ -282,4 +282,39 @@ class RepartitionPlannerTest {
         assertThat(plan.getMigrationsStarted()).isEqualTo(3);
         assertThat(plan.getAnomalyReplan()).isTrue();
     }
+
+    /**
+     * Issue 18: with no shadow needed for correctness (aligned tumbling windows), a migration gets the full shadow
+     * phase only if the validation policy picks it: ALL every one, NONE none, SAMPLE a deterministic subset.
+     */
+    @Test
+    void theValidationPolicyDecidesWhichMigrationsGetAShadowPhase() {
+        long end = 10 * W;
+        Map<ValidationPolicy.Mode, List<Long>> shadows = new TreeMap<>();
+        for (ValidationPolicy policy : List.of(ValidationPolicy.ALL, new ValidationPolicy(ValidationPolicy.Mode.NONE, 1),
+                new ValidationPolicy(ValidationPolicy.Mode.SAMPLE, 2))) {
+            RepartitionPlanner planner = new RepartitionPlanner(new RepartitionPlanner.Settings(MAX_P, P, W, W, 1, 2,
+                    0.02, 0.1, 0.001, 8, 100, 0.0, RepartitionPlanner.Constraints.NONE, 0L, false, 0L, policy));
+            RoutingPlan plan = planner.onForecast(forecast(end, skewed()));
+            List<Long> lengths = new ArrayList<>();
+            for (RouteEntry e : plan.getEntries()) {
+                if (e.getMigration() != null) {
+                    assertThat(e.getMigration().getShadowFrom()).isEqualTo(end);
+                    lengths.add(e.getMigration().getSwitchAt() - e.getMigration().getShadowFrom());
+                    assertThat(e.getMigration().getSwitchAt() > e.getMigration().getShadowFrom())
+                            .isEqualTo(policy.validates(e.getKey(), plan.getVersion()));
+                }
+            }
+            assertThat(lengths).hasSize(3);
+            shadows.put(policy.mode(), lengths);
+        }
+        assertThat(shadows.get(ValidationPolicy.Mode.ALL)).containsOnly(W);
+        assertThat(shadows.get(ValidationPolicy.Mode.NONE)).containsOnly(0L);
+        assertThat(shadows.get(ValidationPolicy.Mode.SAMPLE)).containsAnyOf(0L, W);
+        // the sample is a function of (key, version) alone, about 1 in N over many keys
+        ValidationPolicy tenth = new ValidationPolicy(ValidationPolicy.Mode.SAMPLE, 10);
+        long picked = java.util.stream.IntStream.range(0, 10_000).filter(i -> tenth.validates("key-" + i, 7)).count();
+        assertThat(picked).isBetween(900L, 1100L);
+        assertThat(tenth.validates("key-1", 7)).isEqualTo(tenth.validates("key-1", 7));
+    }
 }

@@ -168,12 +168,16 @@ public final class ReplayReport {
                     .filter(io.keyshift.plan.RepartitionPlanner::isHistory).toList();
             long started = 0;
             Set<String> completed = new HashSet<>();
+            Set<String> validatedCompleted = new HashSet<>();
             for (RoutingPlan p : plans) {
                 started += p.getMigrationsStarted();
                 for (RouteEntry e : p.getEntries()) {
                     Migration m = e.getMigration();
                     if (m != null && m.getSwitchAt() <= stats.lastEvent()) {
                         completed.add(e.getKey() + "@" + m.getPlannedInVersion());
+                        if (m.getSwitchAt() > m.getShadowFrom()) {
+                            validatedCompleted.add(e.getKey() + "@" + m.getPlannedInVersion());
+                        }
                     }
                 }
             }
@@ -235,6 +239,10 @@ public final class ReplayReport {
             }
             n.put("migrations_started", started);
             n.put("migrations_completed", completed.size());
+            // completed migrations that had a (validation) shadow phase, and their share of all completed ones
+            n.put("migrations_validated", validatedCompleted.size());
+            n.put("validation_coverage", completed.isEmpty() ? null
+                    : (double) validatedCompleted.size() / completed.size());
             n.put("plan_versions", plans.size());
             n.put("plan_digest", plans.isEmpty() ? null : digest(plans));
             // hot keys split over several key groups (window aggregates): key -> key groups, in the last plan

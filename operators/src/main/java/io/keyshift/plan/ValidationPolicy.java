@@ -1,0 +1,49 @@
+package io.keyshift.plan;
+
+import java.io.Serializable;
+
+/**
+ * Which migrations get a shadow phase for validation, beyond what correctness needs.
+ *
+ * <p>A migration's shadow phase is what correctness needs for the stage (none for tumbling windows that align with
+ * the planning window: every window then lies wholly at one owner) plus, if the migration is validated, the state
+ * horizon rounded up to planning windows, so that the new owner computes whole windows that are compared with the
+ * old owner's results. {@link Mode#ALL} validates every migration, {@link Mode#NONE} none, {@link Mode#SAMPLE} a
+ * deterministic 1-in-{@code sampleEvery} sample by a hash of (key, plan version): the same input gives the same
+ * sample at any replay speed and after any recovery.
+ *
+ * @param sampleEvery for SAMPLE: validate one migration in this many on average (>= 1)
+ */
+public record ValidationPolicy(Mode mode, int sampleEvery) implements Serializable {
+    /** Validation modes. */
+    public enum Mode { ALL, SAMPLE, NONE }
+
+    /** Every migration validated (the behaviour before validation policies). */
+    public static final ValidationPolicy ALL = new ValidationPolicy(Mode.ALL, 1);
+
+    public ValidationPolicy {
+        if (mode == null || sampleEvery < 1) {
+            throw new IllegalArgumentException("validation mode must be set and sample-every >= 1, was " + sampleEvery);
+        }
+    }
+
+    /** True if the migration of {@code key} planned in plan {@code version} is validated. */
+    public boolean validates(String key, long version) {
+        return switch (mode) {
+            case ALL -> true;
+            case NONE -> false;
+            case SAMPLE -> sampleEvery == 1 || Math.floorMod(mix(key.hashCode(), version), sampleEvery) == 0;
+        };
+    }
+
+    /** A 64-bit finalizer (MurmurHash3's fmix64) of the key's String hash and the plan version. */
+    static long mix(int keyHash, long version) {
+        long h = keyHash * 0x9E3779B97F4A7C15L + version;
+        h ^= h >>> 33;
+        h *= 0xFF51AFD7ED558CCDL;
+        h ^= h >>> 33;
+        h *= 0xC4CEB9FE1A85EC53L;
+        h ^= h >>> 33;
+        return h;
+    }
+}
