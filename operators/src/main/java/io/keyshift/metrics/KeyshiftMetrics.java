@@ -49,7 +49,10 @@ public final class KeyshiftMetrics {
      * keyshiftMigrationsCompleted, the validation coverage.
      */
     public static final String PLAN_MIGRATIONS_VALIDATED = "keyshiftMigrationsValidated";
-    /** Gauge, migrations in their shadow phase (started, not yet switched over). */
+    /**
+     * Gauge, migrations with a shadow phase that has not ended at the planner's last window end (planned or running;
+     * migrations without a shadow phase do not count).
+     */
     public static final String PLAN_MIGRATIONS_IN_FLIGHT = "keyshiftMigrationsInShadowPhase";
     /** Gauge, dimensionless (max/mean, >= 1): predicted imbalance of the last plan. */
     public static final String PLAN_PREDICTED_IMBALANCE = "keyshiftPredictedImbalance";

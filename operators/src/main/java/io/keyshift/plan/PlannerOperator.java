@@ -133,8 +133,11 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
             RoutingPlan p = planner.current();
             int n = 0;
             if (p != null) {
+                // migrations with a shadow phase that has not ended at the planner's last window end
                 for (RouteEntry e : p.getEntries()) {
-                    n += e.getMigration() != null ? 1 : 0;
+                    io.keyshift.avro.Migration m = e.getMigration();
+                    n += m != null && m.getSwitchAt() > m.getShadowFrom() && m.getSwitchAt() > p.getBasedOnWindowEnd()
+                            ? 1 : 0;
                 }
             }
             return n;

@@ -62,6 +62,20 @@ public final class GeneratorOptions {
         return new ZipfDriftGenerator(n, START, perSecond, keys, zipf, drift, seed, hotShare, peakFactor);
     }
 
+    /** These options as job arguments, with {@code records} and {@code days} in place of the given ones. */
+    public java.util.List<String> args(long records, double days) {
+        return java.util.List.of("--generator-records", Long.toString(records), "--generator-days", Double.toString(days),
+                "--generator-keys", Integer.toString(keys), "--generator-zipf", Double.toString(zipf),
+                "--generator-drift", Integer.toString(drift), "--seed", Long.toString(seed),
+                "--generator-hot-share", Double.toString(hotShare), "--generator-peak-factor", Double.toString(peakFactor));
+    }
+
+    /** Sets the record count and the days they span (a command that sizes the generator itself). */
+    public void size(long records, double days) {
+        this.records = records;
+        this.days = days;
+    }
+
     public String describe() {
         return String.format("generator (%s records, %d keys, Zipf %.2f, daily drift %d%s%s)",
                 records == 0 ? "unbounded" : String.format("%,d", records), keys, zipf, drift,

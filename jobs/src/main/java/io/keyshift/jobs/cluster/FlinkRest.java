@@ -52,7 +52,18 @@ public final class FlinkRest {
      * Metric ids of an operator's group are {@code <operator name>.<metric>}; {@code metricSuffix} matches the end.
      */
     public double operatorMetricSum(String jobId, String metricSuffix) throws IOException, InterruptedException {
-        double sum = 0;
+        return operatorMetric(jobId, metricSuffix, "sum");
+    }
+
+    /**
+     * An operator metric aggregated over subtasks and vertices: {@code agg} is {@code sum} or {@code max} (NaN if no
+     * vertex has the metric). A routing table, held whole by every router subtask, is a max; records a sum.
+     */
+    public double operatorMetric(String jobId, String metricSuffix, String agg) throws IOException, InterruptedException {
+        if (!agg.equals("sum") && !agg.equals("max")) {
+            throw new IllegalArgumentException("agg must be sum or max, was " + agg);
+        }
+        double total = agg.equals("sum") ? 0 : Double.NEGATIVE_INFINITY;
         boolean found = false;
         for (JsonNode v : job(jobId).path("vertices")) {
             String vid = v.path("id").asText();
@@ -67,16 +78,17 @@ public final class FlinkRest {
             if (ids.length() == 0) {
                 continue;
             }
-            JsonNode values = get("/jobs/" + jobId + "/vertices/" + vid + "/subtasks/metrics?agg=sum&get="
+            JsonNode values = get("/jobs/" + jobId + "/vertices/" + vid + "/subtasks/metrics?agg=" + agg + "&get="
                     + URLEncoder.encode(ids.toString(), StandardCharsets.UTF_8));
             for (JsonNode m : values) {
-                if (m.has("sum")) {
-                    sum += m.path("sum").asDouble();
+                if (m.has(agg)) {
+                    double x = m.path(agg).asDouble();
+                    total = agg.equals("sum") ? total + x : Math.max(total, x);
                     found = true;
                 }
             }
         }
-        return found ? sum : Double.NaN;
+        return found ? total : Double.NaN;
     }
 
     /** Stop-with-savepoint ({@code POST /jobs/:jobid/stop}); waits and returns the savepoint's location. */

@@ -57,6 +57,14 @@ class ReplayCommandTest {
         Run unknown = run("replay", "-Dkeyshift.no.such=1", "--out", dir.toString());
         assertThat(unknown.exit()).isEqualTo(2);
         assertThat(unknown.err()).contains("keyshift.no.such");
+        // issue 17: out-of-range values exit 2 before any job, naming the option (alpha -1 used to be accepted,
+        // sampling rates 0 and 2 failed only after the hash job had run)
+        for (String bad : java.util.List.of("keyshift.plan.alpha=-1", "keyshift.profiler.sampling-rate=0",
+                "keyshift.profiler.sampling-rate=2")) {
+            Run r = run("replay", "-D" + bad, "--out", dir.toString());
+            assertThat(r.exit()).as(bad).isEqualTo(2);
+            assertThat(r.err()).contains(bad.substring(0, bad.indexOf('='))).doesNotContain("\tat ");
+        }
         Run gap = run("replay", "-Dkeyshift.input.max-event-time-gap=-1d", "--out", dir.toString());
         assertThat(gap.exit()).isEqualTo(2);
         assertThat(gap.err()).contains("keyshift.input.max-event-time-gap");

@@ -36,6 +36,7 @@ import java.util.Map;
 import java.util.Optional;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * Integration test on a real standalone cluster (slow, about 1.5 minutes; runs in {@code mvn verify} after the job
@@ -109,7 +110,7 @@ class ClusterIT {
             String restored = submit(st, args, savepoint);
             assertFinished(api, restored, Duration.ofMinutes(3));
             // issue 17: a new job (not restored) into an --out that holds results is refused before it reaches the cluster
-            org.assertj.core.api.Assertions.assertThatThrownBy(() -> submit(st, args, null))
+            assertThatThrownBy(() -> submit(st, args, null))
                     .hasStackTraceContaining("already holds results of another job");
 
             Map<String, String> keyshift = ReplayReport.results(out.resolve("results"));
@@ -209,8 +210,12 @@ class ClusterIT {
                     "start_date", "--time-format", TIME_FORMAT, "--window", "1d", "--strategy", "predictive",
                     "--parallelism", "2", "--out", out.toString(), "--rate", "4000",
                     "-Drestart-strategy.type=fixed-delay", "-Drestart-strategy.fixed-delay.attempts=20",
-                    "-Drestart-strategy.fixed-delay.delay=1s", "-Dexecution.checkpointing.interval=2s"), null);
+                    "-Drestart-strategy.fixed-delay.delay=1s", "-Dexecution.checkpointing.interval=2s",
+                    // every migration with a shadow phase, so that a kill lands in one
+                    "-Dkeyshift.migration.validation=ALL"), null);
             List<String> recoveries = new ArrayList<>();
+            // web jar upload is off: the REST API has no /jars handlers
+            assertThatThrownBy(() -> api.get("/jars")).isInstanceOf(java.io.IOException.class);
 
             awaitMetric(api, job, "keyshiftMigrationsInShadowPhase", 1, Duration.ofSeconds(120));
             recoveries.add("during a shadow phase: " + killAndReplace(run, api, job) + " ms");

@@ -1,0 +1,126 @@
+package io.keyshift.jobs.cli;
+
+import io.keyshift.jobs.cluster.Soak;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/** {@code keyshift soak}: the predictive job on a standalone cluster for N minutes, sampled, checked against hash. */
+@Command(name = "soak", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Starts a standalone cluster (under OUT/cluster), runs the predictive job on the generator's",
+            "drifting hot set for --minutes at --rate records per second, and samples it every --sample-every:",
+            "keyshift's checkpointed bytes per job vertex, routing-table size, waiting records, heap after a full",
+            "GC of every JVM (jcmd), the largest p99 of Flink's latency markers, migrations and validation counts.",
+            "Then runs hash on the same records and compares the results line for line. Writes OUT/soak.json and",
+            "OUT/soak.png and prints the medians of the first and last five minutes.",
+            "The generator keeps its unbounded form's density (2,000 records per event hour by default) and holds",
+            "rate x minutes records, so the job ends by itself after about --minutes.",
+            "Exit status: 0 results equal to hash's and no validation mismatch, 1 otherwise or failed, 2 bad options."},
+        footer = {"", "Example (the acceptance run of issue 17):", "  bin/keyshift soak --minutes 30 --out /tmp/soak"})
+public final class SoakCommand implements Callable<Integer> {
+    /** Records per event day of the generator's unbounded form (336,000 over 7 days). */
+    static final double RECORDS_PER_EVENT_DAY = 48_000;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Option(names = "--minutes", defaultValue = "30", paramLabel = "N", description = "How long the job runs. Default: ${DEFAULT-VALUE}.")
+    double minutes;
+
+    @Option(names = "--rate", defaultValue = "1000", paramLabel = "RECORDS_PER_SECOND",
+            description = "Source rate in total. Default: ${DEFAULT-VALUE}.")
+    double rate;
+
+    @Option(names = "--sample-every", defaultValue = "60s", paramLabel = "DURATION", description = "Sampling interval. Default: ${DEFAULT-VALUE}.")
+    String sampleEvery;
+
+    @Option(names = "--window", defaultValue = "1h", description = "Tumbling window (event time). Default: ${DEFAULT-VALUE}.")
+    String window;
+
+    @Option(names = "--parallelism", defaultValue = "4", description = "Job parallelism. Default: ${DEFAULT-VALUE}.")
+    int parallelism;
+
+    @Option(names = "--out", paramLabel = "DIR", required = true, description = "Output directory (must be empty or new).")
+    Path out;
+
+    @Option(names = "--config", paramLabel = "DIR", description = "Directory with config.yaml. Default: flink-conf/.")
+    Path config;
+
+    @Mixin
+    GeneratorOptions gen;
+
+    @Option(names = "-D", paramLabel = "key=value", mapFallbackValue = "",
+            description = "A keyshift.* or job-level Flink option for the job, e.g. -Dkeyshift.plan.alpha=0.5.")
+    Map<String, String> dynamic = new LinkedHashMap<>();
+
+    @Override
+    public Integer call() throws Exception {
+        CommandLine cl = spec.commandLine();
+        if (!(minutes > 0) || !(rate > 0)) {
+            throw new ParameterException(cl, "--minutes and --rate must be > 0");
+        }
+        if (parallelism < 1 || parallelism > 16) {
+            throw new ParameterException(cl, "--parallelism must be in 1..16, was " + parallelism);
+        }
+        Duration every = FlinkOptions.window(cl, "--sample-every", sampleEvery);
+        Duration w = FlinkOptions.window(cl, "--window", window);
+        Path confDir = config != null ? config : FlinkConfig.defaultConfDir();
+        if (config != null && !Files.isRegularFile(config.resolve("config.yaml"))) {
+            throw new ParameterException(cl, "--config: no config.yaml in " + config);
+        }
+        try {
+            FlinkConfig.load(confDir, dynamic);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(cl, "-D / config.yaml: " + e.getMessage());
+        }
+        Path home = FlinkConfig.home();
+        Path cpFile = home.resolve("jobs/target/cluster-classpath.txt");
+        Path jar = home.resolve("jobs/target/keyshift-jobs.jar");
+        if (!Files.isRegularFile(cpFile) || !Files.isRegularFile(jar)) {
+            throw new ParameterException(cl, jar + " or " + cpFile + " is missing: build with mvn package first");
+        }
+        FlinkOptions.outputDirectory(cl, "--out", out);
+        try (var entries = Files.list(out)) {
+            if (entries.findAny().isPresent()) {
+                throw new ParameterException(cl, "--out " + out + " is not empty: a soak writes into a new or empty "
+                        + "directory");
+            }
+        }
+        long records = Math.round(rate * minutes * 60);
+        double days = records / RECORDS_PER_EVENT_DAY;
+        gen.size(records, days);
+        var reference = gen.generator(cl, false);
+        List<String> args = new ArrayList<>(gen.args(records, days));
+        args.addAll(List.of("--window", window, "--parallelism", Integer.toString(parallelism), "--rate",
+                Double.toString(rate), "-Dmetrics.latency.interval=5000"));
+        dynamic.forEach((k, v) -> args.add("-D" + k + "=" + v));
+        System.err.printf("soak: %s, %,d records at %,.0f/s (about %.1f minutes), window %s, parallelism %d%n",
+                gen.describe(), records, rate, minutes, window, parallelism);
+        Soak.Outcome o = Soak.run(new Soak.Settings(out.toAbsolutePath(), confDir.toAbsolutePath(),
+                Files.readString(cpFile).trim(), jar, Duration.ofMillis(Math.round(minutes * 60_000)), every, args,
+                reference, w, parallelism, System.err));
+        System.out.printf("soak: %,d results, %d result mismatches against hash, %,d completed migrations (last "
+                        + "sample), %d validation mismatches%n", o.results(), o.resultMismatches(), o.migrations(),
+                o.validationMismatches());
+        o.report().path("first_vs_last").fields().forEachRemaining(e -> {
+            if (e.getValue().isObject()) {
+                System.out.printf("  %-40s first %,14.1f   last %,14.1f%n", e.getKey(),
+                        e.getValue().path("first").asDouble(), e.getValue().path("last").asDouble());
+            }
+        });
+        System.out.println("soak: " + out.resolve("soak.json") + ", " + out.resolve("soak.png"));
+        return o.exact() ? 0 : 1;
+    }
+}

@@ -1,0 +1,429 @@
+package io.keyshift.jobs.cluster;
+
+import io.keyshift.config.JobOptions;
+import io.keyshift.jobs.KeyshiftJob;
+import io.keyshift.jobs.cli.FlinkConfig;
+import io.keyshift.jobs.replay.ReplayJob;
+import io.keyshift.jobs.replay.ReplayRunner;
+import io.keyshift.jobs.replay.Strategy;
+import io.keyshift.jobs.report.ReplayReport;
+import io.keyshift.jobs.source.EventSpace;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.apache.flink.configuration.CheckpointingOptions;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.knowm.xchart.BitmapEncoder;
+import org.knowm.xchart.XYChart;
+import org.knowm.xchart.XYChartBuilder;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * A soak run: the predictive job on the standalone cluster for a given time, sampled at a fixed interval, then its
+ * results compared with {@code hash}'s line for line.
+ *
+ * <p>Each sample (from Flink's REST API and {@code jcmd}) holds: the latest completed checkpoint's size per job vertex
+ * (full and incremental bytes), the routing-table size (entries, max over router subtasks), records waiting for a
+ * lease, heap used right after a full GC of every JVM the soak started ({@code jcmd PID GC.run}, then
+ * {@code GC.heap_info}), the largest p99 of Flink's latency markers over the job's operators (ms, with
+ * {@code metrics.latency.interval}), completed migrations and validation matches and mismatches. Output:
+ * {@code soak.json} and {@code soak.png} (four panels over time) in the output directory; the job's own output
+ * under {@code job/}, the cluster's run directory (logs) under {@code cluster/}, the reference under {@code hash/}.
+ */
+public final class Soak {
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    private static final Pattern HEAP_USED = Pattern.compile("used (\\d+)K");
+
+    /**
+     * What to run.
+     *
+     * @param out output directory (must be empty)
+     * @param confDir directory with config.yaml (the cluster's and the job's)
+     * @param classpath the cluster classpath (jobs/target/cluster-classpath.txt)
+     * @param jobJar the job jar
+     * @param duration how long the job runs: its generator holds {@code rate × duration} records
+     * @param sampleEvery sampling interval
+     * @param jobArgs the job's arguments without --out (generator, window, rate, parallelism, -D options)
+     * @param reference the same generator, for the hash reference run
+     * @param window the tumbling window (for the reference)
+     * @param parallelism job parallelism (the TaskManager gets this many slots)
+     */
+    public record Settings(Path out, Path confDir, String classpath, Path jobJar, Duration duration,
+                           Duration sampleEvery, List<String> jobArgs, EventSpace reference, Duration window,
+                           int parallelism, PrintStream log) {}
+
+    /** What the soak found. */
+    public record Outcome(long results, long resultMismatches, long validationMismatches, long migrations,
+                          ObjectNode report) {
+        /** Every result equal to hash's and no validation mismatch. */
+        public boolean exact() {
+            return resultMismatches == 0 && validationMismatches == 0;
+        }
+    }
+
+    private Soak() {}
+
+    /** Runs the soak; the cluster it starts is stopped before it returns or throws. */
+    public static Outcome run(Settings s) throws Exception {
+        Path run = s.out().resolve("cluster");
+        StandaloneCluster.Status st = StandaloneCluster.start(new StandaloneCluster.Settings(s.confDir(), run,
+                s.classpath(), StandaloneCluster.freeLoopbackPort(), StandaloneCluster.freeLoopbackPort(),
+                Map.of("taskmanager.numberOfTaskSlots", Integer.toString(Math.max(4, s.parallelism())),
+                        "metrics.fetcher.update-interval", "2000")), Duration.ofSeconds(120), s.log());
+        // an interrupted soak (Ctrl-C) stops the cluster it started
+        Thread stopper = new Thread(() -> {
+            try {
+                StandaloneCluster.stop(run, Duration.ofSeconds(10), s.log());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }, "keyshift-soak-stop");
+        Runtime.getRuntime().addShutdownHook(stopper);
+        ObjectNode report = JSON.createObjectNode();
+        ArrayNode samples = report.putArray("samples");
+        String job;
+        long lastMigrations = 0;
+        long lastValidationMismatches = 0;
+        try {
+            FlinkRest api = new FlinkRest(st.restAddress());
+            List<String> args = new ArrayList<>(s.jobArgs());
+            args.addAll(List.of("--out", s.out().resolve("job").toString(), "--strategy", "predictive",
+                    "--job-name", "keyshift soak"));
+            job = JobSubmitter.submit(st.restAddress(), s.jobJar(), KeyshiftJob.class.getName(), args,
+                    FlinkConfig.load(s.confDir(), Map.of()), null, false);
+            report.put("job_id", job);
+            report.putPOJO("job_args", args);
+            s.log().printf("soak: job %s submitted (web UI %s), sampling every %s for about %s%n", job,
+                    st.restAddress(), s.sampleEvery(), s.duration());
+            long started = System.nanoTime();
+            long limit = started + s.duration().multipliedBy(3).plusMinutes(5).toNanos();
+            long next = started + s.sampleEvery().toNanos();
+            String state = api.jobState(job);
+            while (!isTerminal(state)) {
+                if (System.nanoTime() > limit) {
+                    throw new IllegalStateException("the soak job still runs three times its planned duration "
+                            + "after its start: see " + run.resolve("log"));
+                }
+                long wait = next - System.nanoTime();
+                if (wait > 0) {
+                    Thread.sleep(Math.min(wait / 1_000_000 + 1, 1000));
+                    state = api.jobState(job);
+                    continue;
+                }
+                next += s.sampleEvery().toNanos();
+                ObjectNode sample = sample(api, job, StandaloneCluster.status(run), (System.nanoTime() - started) / 1e9);
+                samples.add(sample);
+                lastMigrations = Math.max(lastMigrations, sample.path("migrations_completed").asLong());
+                lastValidationMismatches = Math.max(lastValidationMismatches,
+                        sample.path("validation_mismatches").asLong());
+                s.log().println("soak: " + describe(sample));
+                // the samples so far survive an interrupted soak
+                writeJson(s.out(), report);
+                state = api.jobState(job);
+            }
+            if (!"FINISHED".equals(state)) {
+                throw new IllegalStateException("the soak job ended " + state + ": " + api.rootException(job));
+            }
+            report.put("job_seconds", (System.nanoTime() - started) / 1e9);
+        } finally {
+            StandaloneCluster.stop(run, Duration.ofSeconds(20), s.log());
+            try {
+                Runtime.getRuntime().removeShutdownHook(stopper);
+            } catch (IllegalStateException e) {
+                // the JVM is shutting down: the hook runs anyway
+            }
+        }
+
+        s.log().println("soak: job finished; running hash on the same records for the reference");
+        Map<String, String> keyshift = ReplayReport.results(s.out().resolve("job").resolve("results"));
+        List<String> lines = ReplayReport.lines(s.out().resolve("job").resolve("results"));
+        Map<String, String> hash = hashResults(s);
+        long mismatches = ReplayReport.mismatches(hash, keyshift) + Math.abs(lines.size() - hash.size());
+        List<String> validation = ReplayReport.lines(s.out().resolve("job").resolve("validation"));
+        long validationMismatches = validation.stream().filter(l -> l.startsWith("MISMATCH")).count();
+        long validationMatches = validation.stream().filter(l -> l.startsWith("MATCH")).count();
+        ObjectNode result = report.putObject("result");
+        result.put("results", keyshift.size());
+        result.put("result_lines", lines.size());
+        result.put("hash_results", hash.size());
+        result.put("result_mismatches", mismatches);
+        result.put("validation_matches", validationMatches);
+        result.put("validation_mismatches", validationMismatches);
+        result.put("migrations_completed_last_sample", lastMigrations);
+        report.set("first_vs_last", firstVsLast(samples, s.sampleEvery()));
+        write(s.out(), report);
+        return new Outcome(keyshift.size(), mismatches, Math.max(validationMismatches, lastValidationMismatches),
+                lastMigrations, report);
+    }
+
+    private static boolean isTerminal(String state) {
+        return switch (state) {
+            case "FINISHED", "FAILED", "CANCELED", "SUSPENDED" -> true;
+            default -> false;
+        };
+    }
+
+    /** One sample of the running job and of every JVM the soak started. */
+    static ObjectNode sample(FlinkRest api, String job, StandaloneCluster.Status cluster, double seconds)
+            throws IOException, InterruptedException {
+        ObjectNode o = JSON.createObjectNode();
+        o.put("seconds", Math.round(seconds * 10) / 10.0);
+        o.put("records", number(api.operatorMetric(job, "keyshiftPrimaryRecords", "sum")));
+        o.put("routing_table_entries", number(api.operatorMetric(job, "keyshiftRoutingTableEntries", "max")));
+        o.put("waiting_records", number(api.operatorMetric(job, "keyshiftWaitingRecords", "sum")));
+        o.put("migrations_completed", number(api.operatorMetric(job, "keyshiftMigrationsCompleted", "sum")));
+        o.put("migrations_in_shadow_phase", number(api.operatorMetric(job, "keyshiftMigrationsInShadowPhase", "sum")));
+        o.put("validation_matches", number(api.operatorMetric(job, "keyshiftValidationMatches", "sum")));
+        o.put("validation_mismatches", number(api.operatorMetric(job, "keyshiftValidationMismatches", "sum")));
+        o.put("latency_p99_ms", number(latencyP99(job)));
+        o.set("checkpoint", checkpoint(api, job));
+        ObjectNode heap = o.putObject("heap_after_gc_bytes");
+        List<StandaloneCluster.Member> members = new ArrayList<>();
+        members.add(cluster.jobManager());
+        members.addAll(cluster.taskManagers());
+        for (StandaloneCluster.Member m : members) {
+            if (m != null && m.alive()) {
+                heap.put(m.role(), heapAfterGc(m.pid()));
+            }
+        }
+        return o;
+    }
+
+    private static double number(double x) {
+        return Double.isFinite(x) ? x : -1;
+    }
+
+    /**
+     * The largest p99 (ms) of Flink's latency-marker histograms of the job, over its operators and subtasks, as a
+     * Prometheus server sees them: the TaskManagers' reporters on 127.0.0.1:9250-9270, lines of the job's id (NaN if
+     * none: latency tracking off, or no marker through yet).
+     */
+    static double latencyP99(String job) {
+        java.net.http.HttpClient http = java.net.http.HttpClient.newBuilder().connectTimeout(Duration.ofMillis(500)).build();
+        double max = Double.NaN;
+        for (int port = 9250; port <= 9270; port++) {
+            String body;
+            try {
+                var r = http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + port
+                        + "/metrics")).timeout(Duration.ofSeconds(5)).build(),
+                        java.net.http.HttpResponse.BodyHandlers.ofString());
+                if (r.statusCode() != 200) {
+                    continue;
+                }
+                body = r.body();
+            } catch (IOException e) {
+                continue;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return max;
+            }
+            for (String line : body.split("\n")) {
+                int brace = line.indexOf('{');
+                if (brace > 0 && LATENCY_METRIC.matcher(line.substring(0, brace)).matches()
+                        && line.contains("job_id=\"" + job + "\"")
+                        && line.contains("quantile=\"0.99\"")) {
+                    double v = Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+                    if (!Double.isNaN(v) && (Double.isNaN(max) || v > max)) {
+                        max = v;
+                    }
+                }
+            }
+        }
+        return max;
+    }
+
+    /** Flink's latency histogram (scope per metrics.latency.granularity), e.g. flink_taskmanager_job_task_latency_.... */
+    private static final Pattern LATENCY_METRIC =
+            Pattern.compile("flink_taskmanager_job(_task)?_latency_source_id.*_latency");
+
+    /** The latest completed checkpoint: id, full and incremental size in total and per job vertex (by name). */
+    static ObjectNode checkpoint(FlinkRest api, String job) throws IOException, InterruptedException {
+        ObjectNode out = JSON.createObjectNode();
+        JsonNode latest = api.get("/jobs/" + job + "/checkpoints").path("latest").path("completed");
+        if (latest.isMissingNode() || latest.isNull()) {
+            return out;
+        }
+        long id = latest.path("id").asLong();
+        out.put("id", id);
+        out.put("state_size", latest.path("state_size").asLong());
+        out.put("checkpointed_size", latest.path("checkpointed_size").asLong());
+        Map<String, String> names = new java.util.HashMap<>();
+        for (JsonNode v : api.job(job).path("vertices")) {
+            names.put(v.path("id").asText(), v.path("name").asText());
+        }
+        ObjectNode perVertex = out.putObject("state_size_per_vertex");
+        JsonNode tasks = api.get("/jobs/" + job + "/checkpoints/details/" + id).path("tasks");
+        tasks.fields().forEachRemaining(e -> perVertex.put(shortName(names.getOrDefault(e.getKey(), e.getKey())),
+                e.getValue().path("state_size").asLong()));
+        return out;
+    }
+
+    private static String shortName(String vertexName) {
+        String n = vertexName.replaceAll("\\s+", " ");
+        return n.length() > 80 ? n.substring(0, 77) + "..." : n;
+    }
+
+    /** Heap used (bytes) right after a full GC of the JVM {@code pid}, with the JDK's jcmd; -1 if jcmd fails. */
+    static long heapAfterGc(long pid) {
+        String jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd").toString();
+        try {
+            run(jcmd, Long.toString(pid), "GC.run");
+            Matcher m = HEAP_USED.matcher(run(jcmd, Long.toString(pid), "GC.heap_info"));
+            return m.find() ? Long.parseLong(m.group(1)) * 1024 : -1;
+        } catch (IOException e) {
+            return -1;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return -1;
+        }
+    }
+
+    private static String run(String... cmd) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS) || p.exitValue() != 0) {
+            throw new IOException(String.join(" ", cmd) + " failed: " + out);
+        }
+        return out;
+    }
+
+    static String describe(ObjectNode s) {
+        StringBuilder heap = new StringBuilder();
+        s.path("heap_after_gc_bytes").fields().forEachRemaining(e -> heap.append(heap.length() == 0 ? "" : ", ")
+                .append(e.getKey()).append(' ').append(e.getValue().asLong() / (1 << 20)).append(" MB"));
+        return String.format("%5.0f s: %,d records, %,d migrations (%d in shadow phase), checkpoint %,d bytes, "
+                        + "routing table %d, waiting %d, p99 %.0f ms, heap after GC [%s], validation %d/%d mismatches",
+                s.path("seconds").asDouble(), s.path("records").asLong(), s.path("migrations_completed").asLong(),
+                s.path("migrations_in_shadow_phase").asLong(), s.path("checkpoint").path("state_size").asLong(),
+                s.path("routing_table_entries").asLong(), s.path("waiting_records").asLong(),
+                s.path("latency_p99_ms").asDouble(), heap, s.path("validation_mismatches").asLong(),
+                s.path("validation_matches").asLong() + s.path("validation_mismatches").asLong());
+    }
+
+    /**
+     * Medians of the samples of the first and of the last five minutes (or fifth of the run, if shorter): checkpoint
+     * size, routing-table size, heap after GC of each JVM, p99 latency.
+     */
+    static ObjectNode firstVsLast(ArrayNode samples, Duration every) {
+        ObjectNode out = JSON.createObjectNode();
+        int n = samples.size();
+        if (n == 0) {
+            return out;
+        }
+        int span = (int) Math.max(1, Math.min(Math.max(1, n / 5), Duration.ofMinutes(5).toMillis() / Math.max(1, every.toMillis())));
+        List<JsonNode> first = new ArrayList<>();
+        List<JsonNode> last = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            if (i < span) {
+                first.add(samples.get(i));
+            }
+            if (i >= n - span) {
+                last.add(samples.get(i));
+            }
+        }
+        out.put("samples_each", span);
+        List<String> measures = new ArrayList<>(List.of("/checkpoint/state_size", "/routing_table_entries",
+                "/latency_p99_ms", "/waiting_records"));
+        samples.get(n - 1).path("heap_after_gc_bytes").fieldNames().forEachRemaining(f -> measures.add("/heap_after_gc_bytes/" + f));
+        for (String m : measures) {
+            ObjectNode o = out.putObject(m.substring(1).replace('/', '.'));
+            o.put("first", median(first, m));
+            o.put("last", median(last, m));
+        }
+        return out;
+    }
+
+    private static double median(List<JsonNode> xs, String pointer) {
+        double[] v = xs.stream().map(x -> x.at(pointer)).filter(JsonNode::isNumber).mapToDouble(JsonNode::asDouble)
+                .sorted().toArray();
+        if (v.length == 0) {
+            return -1;
+        }
+        return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+    }
+
+    /** soak.json, then soak.png: checkpoint size, routing table, heap after GC, p99 latency over minutes. */
+    static void write(Path out, ObjectNode report) throws IOException {
+        writeJson(out, report);
+        JsonNode samples = report.path("samples");
+        if (samples.size() == 0) {
+            return;
+        }
+        List<Double> minutes = new ArrayList<>();
+        for (JsonNode sm : samples) {
+            minutes.add(sm.path("seconds").asDouble() / 60);
+        }
+        XYChart cp = panel("checkpointed state of the job", "MB (full size)");
+        List<Double> cpMb = values(samples, "/checkpoint/state_size");
+        cpMb.replaceAll(b -> b / (1 << 20));
+        cp.addSeries("all vertices", minutes, cpMb);
+        XYChart rt = panel("routing table", "entries");
+        rt.addSeries("routing table", minutes, values(samples, "/routing_table_entries"));
+        rt.addSeries("waiting records", minutes, values(samples, "/waiting_records"));
+        XYChart heap = panel("heap after GC", "MB");
+        samples.get(samples.size() - 1).path("heap_after_gc_bytes").fieldNames().forEachRemaining(f -> {
+            List<Double> mb = values(samples, "/heap_after_gc_bytes/" + f);
+            mb.replaceAll(b -> b / (1 << 20));
+            heap.addSeries(f, minutes, mb);
+        });
+        XYChart lat = panel("latency markers, largest p99", "ms");
+        lat.addSeries("p99", minutes, values(samples, "/latency_p99_ms"));
+        BitmapEncoder.saveBitmap(List.of(cp, rt, heap, lat), 2, 2, out.resolve("soak.png").toString(),
+                BitmapEncoder.BitmapFormat.PNG);
+    }
+
+    /** soak.json, replaced atomically (a reader never sees half a file). */
+    private static void writeJson(Path out, ObjectNode report) throws IOException {
+        Path tmp = out.resolve("soak.json.tmp");
+        JSON.writeValue(tmp.toFile(), report);
+        Files.move(tmp, out.resolve("soak.json"), java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    private static XYChart panel(String title, String y) {
+        XYChart c = new XYChartBuilder().width(640).height(400).title(title).xAxisTitle("minutes").yAxisTitle(y).build();
+        c.getStyler().setMarkerSize(4);
+        c.getStyler().setXAxisDecimalPattern("0.#");
+        c.getStyler().setYAxisMin(0.0);
+        c.getStyler().setLegendPosition(org.knowm.xchart.style.Styler.LegendPosition.InsideSW);
+        return c;
+    }
+
+    private static List<Double> values(JsonNode samples, String pointer) {
+        List<Double> out = new ArrayList<>();
+        for (JsonNode sm : samples) {
+            JsonNode v = sm.at(pointer);
+            out.add(v.isNumber() ? v.asDouble() : 0.0);
+        }
+        return out;
+    }
+
+    /** hash on a local cluster over the same generator, window and parallelism. */
+    private static Map<String, String> hashResults(Settings s) throws Exception {
+        Path work = s.out().resolve("hash");
+        ReplayRunner.deleteRecursively(work);
+        Files.createDirectories(work);
+        Configuration c = FlinkConfig.load(s.confDir(), Map.of());
+        c.set(JobOptions.WINDOW, s.window());
+        c.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, work.resolve("checkpoints").toUri().toString());
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(s.parallelism(), c);
+        ReplayJob.build(env, s.reference(), Strategy.HASH, c, work.resolve("run"), false, 0, null);
+        env.execute("keyshift soak: hash reference");
+        return ReplayReport.results(work.resolve("run").resolve("results"));
+    }
+}
