@@ -258,8 +258,8 @@ public final class StandaloneCluster {
                         HttpResponse.BodyHandlers.ofString());
                 if (r.statusCode() == 200) {
                     overview = r.body();
-                    java.util.regex.Matcher m = java.util.regex.Pattern.compile("\"taskmanagers\":(\\d+)").matcher(overview);
-                    registered = m.find() ? Integer.parseInt(m.group(1)) : -1;
+                    registered = new com.fasterxml.jackson.databind.ObjectMapper().readTree(overview)
+                            .path("taskmanagers").asInt(-1);
                 }
             } catch (IOException e) {
                 // not (yet) answering

@@ -90,11 +90,7 @@ class ReplayCommandTest {
     @Test
     @Tag("end-to-end")
     void aByteOrderMarkIsStrippedAndATruncatedGzipIsOneLineNamingTheFile(@TempDir Path dir) throws Exception {
-        StringBuilder csv = new StringBuilder("trip_id,when\n");
-        long start = Instant.parse("2024-03-01T00:00:00Z").toEpochMilli();
-        for (int i = 0; i < 3_000; i++) {
-            csv.append("t").append(i % 17).append(',').append(Instant.ofEpochMilli(start + i * 60_000L)).append('\n');
-        }
+        StringBuilder csv = minuteRows("trip_id", "t", 17, 3_000);
         byte[] text = csv.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8);
         Path bom = dir.resolve("bom.csv");
         try (var o = java.nio.file.Files.newOutputStream(bom)) {
@@ -185,6 +181,16 @@ class ReplayCommandTest {
         assertThat(report.at("/strategies/reactive").isMissingNode()).isTrue();
     }
 
+    /** A header {@code keyColumn,when} and {@code rows} rows one minute apart from 2024-03-01, keys prefix0..prefix(keys-1). */
+    private static StringBuilder minuteRows(String keyColumn, String prefix, int keys, int rows) {
+        StringBuilder csv = new StringBuilder(keyColumn + ",when\n");
+        long start = Instant.parse("2024-03-01T00:00:00Z").toEpochMilli();
+        for (int i = 0; i < rows; i++) {
+            csv.append(prefix).append(i % keys).append(',').append(Instant.ofEpochMilli(start + i * 60_000L)).append('\n');
+        }
+        return csv;
+    }
+
     private static String[] concat(String[] a, String... b) {
         String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, out, a.length, b.length);
@@ -199,11 +205,7 @@ class ReplayCommandTest {
     @Test
     @Tag("end-to-end")
     void anOutlierTimestampCostsABoundedNumberOfPlans(@TempDir Path dir) throws Exception {
-        StringBuilder csv = new StringBuilder("id,when\n");
-        long start = Instant.parse("2024-03-01T00:00:00Z").toEpochMilli();
-        for (int i = 0; i < 2_000; i++) {
-            csv.append("k").append(i % 11).append(',').append(Instant.ofEpochMilli(start + i * 60_000L)).append('\n');
-        }
+        StringBuilder csv = minuteRows("id", "k", 11, 2_000);
         csv.append("k3,2100-01-01T00:00:00Z\n");
         Path file = Files.writeString(dir.resolve("outlier.csv"), csv);
         Path out = dir.resolve("out");
