@@ -57,6 +57,35 @@ class TwoStagesTest {
         assertThat(as.outcomes()).containsOnlyKeys(ValidationOutcome.MATCH);
     }
 
+    /**
+     * Issue 18, as a user writes it: one option line, {@code keyshift.migration.validation: NONE}. Hourly tumbling
+     * windows align with the hourly planning window, so no migration has a shadow phase, nothing is validated, and
+     * the results still equal the plain-keyBy twin's.
+     */
+    @Test
+    void withoutValidationAlignedTumblingWindowsMoveWithoutShadowsAndStayExact() throws Exception {
+        List<String> twin = ExampleRuns.twin(4, trips -> trips.keyBy(t -> t.startStation, Types.STRING)
+                .window(TumblingEventTimeWindows.of(Duration.ofHours(1)))
+                .aggregate(new TwoStages.Count(), new TwoStages.Label<>()));
+
+        StreamExecutionEnvironment env = ExampleRuns.env(4);
+        DataStream<BikeTrip> trips = BikeTrip.read(env, ExampleRuns.trips());
+        org.apache.flink.configuration.Configuration conf = ExampleRuns.conf();
+        conf.set(io.keyshift.config.PlanOptions.VALIDATION, io.keyshift.plan.ValidationPolicy.Mode.NONE);
+        KeyshiftStream<BikeTrip, String> stations = Keyshift.keyBy(trips, t -> t.startStation, Types.STRING)
+                .configure(conf).parallelism(4);
+        Collect.Handle<String> departures = Collect.of(TwoStages.departures(stations));
+        var plans = Collect.of(stations.plans());
+        var checks = Collect.of(stations.validation());
+        env.execute("no validation");
+        ExampleRuns.Stage st = new ExampleRuns.Stage(plans.list(), checks.list());
+        assertThat(ExampleRuns.sorted(departures.list())).isEqualTo(twin);
+        assertThat(st.completedMigrations(ExampleRuns.LAST_TRIP)).isPositive();
+        assertThat(plans.list().stream().flatMap(p -> p.getEntries().stream()).filter(e -> e.getMigration() != null))
+                .isNotEmpty().allMatch(e -> e.getMigration().getSwitchAt() == e.getMigration().getShadowFrom());
+        assertThat(checks.list()).isEmpty();
+    }
+
     @Test
     void twoStagesWithTheSamePrefixAreRefusedWhenTheJobIsBuilt() {
         StreamExecutionEnvironment env = ExampleRuns.env(2);
