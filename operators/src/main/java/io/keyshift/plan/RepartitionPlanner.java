@@ -409,7 +409,6 @@ public final class RepartitionPlanner {
         double[] planned = load.clone();
         Map<String, int[]> movedTo = new java.util.TreeMap<>();
         long shadowFrom = prevLease;
-        long switchAt = shadowFrom + s.shadowMillis();
         for (int k = 0; k < bestPrefix; k++) {
             GreedyFromCurrent.Move mv = moves.get(k);
             UnitForecast u = units.get(mv.unit());
@@ -445,33 +444,59 @@ public final class RepartitionPlanner {
         }
         int started = bestPrefix;
 
-        // 4. Bound the routing table: send the coldest idle entries home while the budget allows.
-        if (entries.size() > s.maxRoutingEntries()) {
-            List<RouteEntry> idle = new ArrayList<>();
-            for (RouteEntry e : entries.values()) {
-                // an entry already at its natural key group (kept for its epoch or its retired migration) is home
-                if (e.getMigration() == null && e.getSplit() == null && e.getKeyGroup() != natural(e)) {
-                    idle.add(e);
-                }
+        // 4. Keep the routing table to the hot set: an idle moved key that is no longer among the forecast's hot
+        //    keys goes home (a cold key needs no entry: otherwise the table would hold every key ever moved), and
+        //    while the table is over its bound the coldest idle ones do too; all within the migration budget.
+        List<RouteEntry> idle = new ArrayList<>();
+        for (RouteEntry e : entries.values()) {
+            // an entry already at its natural key group (kept for its epoch or its retired migration) is home
+            if (e.getMigration() == null && e.getSplit() == null && e.getKeyGroup() != natural(e)
+                    && !s.constraints().pinned().contains(e.getKey())) {
+                idle.add(e);
             }
-            idle.sort(Comparator.comparingDouble((RouteEntry e) -> hotLoad.getOrDefault(e.getKey(), 0.0))
-                    .thenComparing(RouteEntry::getKey));
-            int excess = entries.size() - s.maxRoutingEntries();
-            for (int i = 0; i < idle.size() && i < excess && started < budget; i++) {
-                RouteEntry e = idle.get(i);
-                e.setMigration(Migration.newBuilder()
-                        .setFromKeyGroup(e.getKeyGroup())
-                        .setFromEpoch(e.getEpoch())
-                        .setToKeyGroup(natural(e))
-                        .setShadowFrom(shadowFrom)
-                        .setSwitchAt(switchAt)
-                        .setPlannedInVersion(version)
-                        .setPredictedLoad(hotLoad.getOrDefault(e.getKey(), 0.0))
-                        .setFromSubtaskLoadBefore(0)
-                        .setToSubtaskLoadBefore(0)
-                        .build());
-                started++;
+        }
+        idle.sort(Comparator.comparingDouble((RouteEntry e) -> hotLoad.getOrDefault(e.getKey(), 0.0))
+                .thenComparing(RouteEntry::getKey));
+        int excess = entries.size() - s.maxRoutingEntries();
+        double meanPlanned = java.util.Arrays.stream(planned).sum() / p;
+        int sentHome = 0;
+        // cold keys go home with at most half of the budget this plan leaves, so that the in-flight returns never
+        // take the places that the next windows' hot moves may need
+        // (and not under a capacity: there the scaling operator sizes the job from the forecast of the current
+        // assignment, load moves only off subtasks above the high utilization, and max-routing-entries alone bounds
+        // the table; in ScaledReplayTest, returns in quiet windows cost predictive scaling 19 slot-hours and an
+        // overload window)
+        int coldBudget = capacity <= 0 ? (budget - started) / 2 : 0;
+        int coldSent = 0;
+        for (int i = 0; i < idle.size() && started < budget; i++) {
+            RouteEntry e = idle.get(i);
+            boolean cold = !hotLoad.containsKey(e.getKey());
+            if (!cold && sentHome >= excess) {
+                break;
             }
+            if (sentHome >= excess && coldSent >= coldBudget) {
+                break;
+            }
+            // a cold key goes home only to a subtask planned at or below the mean (never onto a hot spot)
+            if (sentHome >= excess && planned[subtask(natural(e))] > meanPlanned) {
+                continue;
+            }
+            e.setMigration(Migration.newBuilder()
+                    .setFromKeyGroup(e.getKeyGroup())
+                    .setFromEpoch(e.getEpoch())
+                    .setToKeyGroup(natural(e))
+                    .setShadowFrom(shadowFrom)
+                    .setSwitchAt(shadowFrom + s.shadowMillis(s.validation().validates(e.getKey(), version)))
+                    .setPlannedInVersion(version)
+                    .setPredictedLoad(hotLoad.getOrDefault(e.getKey(), 0.0))
+                    .setFromSubtaskLoadBefore(0)
+                    .setToSubtaskLoadBefore(0)
+                    .build());
+            started++;
+            if (sentHome >= excess) {
+                coldSent++;
+            }
+            sentHome++;
         }
         current = plan(version, newLease, end, new ArrayList<>(entries.values()), imbalanceBefore,
                 imbalance(planned), started, completed);

@@ -317,4 +317,34 @@ class RepartitionPlannerTest {
         assertThat(picked).isBetween(900L, 1100L);
         assertThat(tenth.validates("key-1", 7)).isEqualTo(tenth.validates("key-1", 7));
     }
+
+    /**
+     * A moved key that drops out of the forecast's hot keys goes home once its migration has completed, so the
+     * routing table follows the hot set instead of holding every key ever moved (issue 17's soak).
+     */
+    @Test
+    void aMovedKeyThatTurnsColdReturnsToItsNaturalKeyGroup() {
+        RepartitionPlanner planner = planner(0.02);
+        Map<String, Double> loads = skewed();
+        RoutingPlan first = planner.onForecast(forecast(10 * W, loads));
+        List<String> moved = first.getEntries().stream().filter(e -> e.getMigration() != null)
+                .map(RouteEntry::getKey).toList();
+        assertThat(moved).hasSize(3);
+        // from now on only the cold keys are forecast: the moved hot keys are no longer hot
+        Map<String, Double> coldOnly = new TreeMap<>(loads);
+        coldOnly.keySet().removeIf(k -> k.startsWith("hot-"));
+        RoutingPlan plan = first;
+        List<String> home = new ArrayList<>();
+        for (long end = 11 * W; end <= 16 * W && home.size() < 3; end += W) {
+            plan = planner.onForecast(forecast(end, coldOnly));
+            for (RouteEntry e : plan.getEntries()) {
+                Migration m = e.getMigration();
+                if (m != null && m.getPlannedInVersion() == plan.getVersion()
+                        && m.getToKeyGroup() == KeyGroupRangeAssignment.assignToKeyGroup(e.getKey(), MAX_P)) {
+                    home.add(e.getKey());
+                }
+            }
+        }
+        assertThat(home).containsExactlyInAnyOrderElementsOf(moved);
+    }
 }
