@@ -30,9 +30,10 @@ import java.util.concurrent.Callable;
 
 /**
  * The keyshift job for a Flink cluster: the main class of {@code jobs/target/keyshift-jobs.jar} (Flink provided, the
- * rest shaded in). One strategy's dataflow over a CSV file (bounded) or the built-in generator (bounded, or unbounded
- * with {@code --generator-records 0}), writing results, plans, forecasts and validation outcomes with exactly-once
- * file sinks under {@code --out} (see {@link ReplayJob}).
+ * rest shaded in). One strategy's dataflow over a CSV file (bounded), a Kafka topic (CSV or JSON records, bounded
+ * with {@code --kafka-bounded}) or the built-in generator (bounded, or unbounded with {@code --generator-records 0}),
+ * writing results, plans, forecasts and validation outcomes with exactly-once file sinks under {@code --out} (see
+ * {@link ReplayJob}), or the results to a Kafka topic with an exactly-once {@code KafkaSink}.
  *
  * <p>Submit it with {@code bin/keyshift submit} (Flink's REST API) or Flink's own {@code flink run}. The file input
  * is read and sorted by {@code main} (on the client, or on the JobManager for a REST submission) into
@@ -41,8 +42,9 @@ import java.util.concurrent.Callable;
  * {@code -Dkey=value}. {@code main} never calls {@code System.exit}: on a bad option it throws, naming the option.
  */
 @Command(name = "keyshift-job", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Runs one keyshift strategy on a Flink cluster: a CSV file (--input ...) or the generator,",
-            "results and plans to --out with exactly-once file sinks."})
+        description = {"Runs one keyshift strategy on a Flink cluster: a CSV file (--input ...), a Kafka topic",
+            "(--kafka-topic ...) or the generator; results to --out or a Kafka topic (--results-topic), plans,",
+            "forecasts and validation to --out, all exactly-once."})
 public final class KeyshiftJob implements Callable<Integer> {
 
     @CommandLine.Spec
@@ -53,6 +55,9 @@ public final class KeyshiftJob implements Callable<Integer> {
 
     @Mixin
     GeneratorOptions gen;
+
+    @Mixin
+    io.keyshift.jobs.kafka.KafkaOptions kafka;
 
     @Option(names = "--sum-field", paramLabel = "COL", description = "Numeric column to sum per key and window.")
     String sumField;
@@ -107,12 +112,17 @@ public final class KeyshiftJob implements Callable<Integer> {
             bad[0] = e;
             return 2;
         });
+        Exception[] failed = new Exception[1];
         cl.setExecutionExceptionHandler((e, c, parsed) -> {
-            throw e;
+            failed[0] = e;
+            return 1;
         });
         int exit = cl.execute(args);
         if (bad[0] != null) {
             throw new IllegalArgumentException("keyshift-job: " + bad[0].getMessage(), bad[0]);
+        }
+        if (failed[0] != null) {
+            throw failed[0];
         }
         if (exit != 0) {
             throw new IllegalArgumentException("keyshift-job: invalid arguments (exit " + exit + ")");
@@ -132,6 +142,7 @@ public final class KeyshiftJob implements Callable<Integer> {
         if (rate < 0) {
             throw new ParameterException(cl, "--rate must be >= 0, was " + rate);
         }
+        kafka.validate(cl);
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
         Map<String, String> merged = new HashMap<>(env.getConfiguration().toMap());
         merged.putAll(dynamic);
@@ -163,6 +174,19 @@ public final class KeyshiftJob implements Callable<Integer> {
             throw new ParameterException(cl, "--out " + dir + " is a file, not a directory");
         }
         Files.createDirectories(dir);
+        if (kafka.input()) {
+            InputSpec spec = in.streamSpec(cl, "--kafka-topic", sumField,
+                    kafka.format(cl) == io.keyshift.jobs.kafka.KafkaEventDeserializer.KafkaFormat.JSON);
+            int p = env.getParallelism();
+            var events = io.keyshift.jobs.kafka.KafkaIo.events(env, cl, kafka, spec, p);
+            ReplayJob.sink(events.getSideOutput(io.keyshift.jobs.kafka.KafkaIo.DEAD_LETTERS), dir.resolve("dead-letters"),
+                    "dead-letters", p);
+            System.out.println("keyshift-job: Kafka topic " + kafka.topicName() + " (dead letters under "
+                    + dir.resolve("dead-letters") + ")");
+            ReplayJob.attach(events, st, conf, dir, sumField != null, p, resultsSink());
+            env.execute(jobName != null ? jobName : "keyshift [" + st.id() + "]");
+            return 0;
+        }
         EventSpace space;
         if (in.present()) {
             InputSpec inputSpec = in.spec(cl, sumField);
@@ -175,8 +199,26 @@ public final class KeyshiftJob implements Callable<Integer> {
             space = gen.generator(cl, true);
             System.out.println("keyshift-job: " + gen.describe());
         }
-        ReplayJob.build(env, space, st, conf, dir, sumField != null, rate, null);
+        if (kafka.output()) {
+            int p = env.getParallelism();
+            var events = env.fromSource(new io.keyshift.jobs.source.StridedSource(space, p, rate, null),
+                            org.apache.flink.api.common.eventtime.WatermarkStrategy.<io.keyshift.jobs.event.Event>forMonotonousTimestamps()
+                                    .withTimestampAssigner((e, ts) -> e.timestamp), "replay source")
+                    .uid(ReplayJob.SOURCE_UID).setParallelism(p);
+            ReplayJob.attach(events, st, conf, dir, sumField != null, p, resultsSink());
+        } else {
+            ReplayJob.build(env, space, st, conf, dir, sumField != null, rate, null);
+        }
         env.execute(jobName != null ? jobName : "keyshift [" + st.id() + "]");
         return 0;
+    }
+
+    /** The results to the Kafka results topic, or null for files under --out. */
+    private java.util.function.Consumer<org.apache.flink.streaming.api.datastream.DataStream<io.keyshift.jobs.workload.WindowResult>> resultsSink() {
+        if (!kafka.output()) {
+            return null;
+        }
+        boolean withSum = sumField != null;
+        return results -> io.keyshift.jobs.kafka.KafkaIo.results(results, kafka, withSum, results.getParallelism());
     }
 }

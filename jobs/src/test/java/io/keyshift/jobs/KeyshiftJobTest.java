@@ -36,4 +36,30 @@ class KeyshiftJobTest {
         assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--strategy", "nope", "--out", dir.toString()}))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("--strategy");
     }
+
+    /** Issue 16: Kafka options are checked together, on the client, before any job or connection starts. */
+    @Test
+    void badKafkaOptionsFailNamingTheOption(@TempDir Path dir) {
+        String out = dir.resolve("out").toString();
+        assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--kafka-topic", "t", "--key", "k", "--time", "t",
+                "--columns", "k,t", "--out", out}))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("--kafka-bootstrap-servers is required");
+        assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--kafka-bootstrap-servers", "127.0.0.1:1",
+                "--kafka-topic", "t", "--key", "k", "--time", "t", "--out", out}))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("--columns is required");
+        assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--kafka-bootstrap-servers", "127.0.0.1:1",
+                "--kafka-topic", "t", "--key", "nope", "--time", "t", "--columns", "k,t", "--out", out}))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("unknown column 'nope'");
+        assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--kafka-bootstrap-servers", "127.0.0.1:1",
+                "--kafka-topic", "t", "--kafka-format", "xml", "--key", "k", "--time", "t", "--out", out}))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("--kafka-format must be csv or json");
+        assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--kafka-bootstrap-servers", "127.0.0.1:1",
+                "--kafka-topic", "t", "--kafka-idleness", "-1s", "--key", "k", "--time", "t", "--columns", "k,t",
+                "--out", out}))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("--kafka-idleness");
+        assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--kafka-bootstrap-servers", "127.0.0.1:1",
+                "--generator-records", "1000", "--out", out}))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("--kafka-bootstrap-servers needs --kafka-topic or --results-topic");
+    }
 }

@@ -65,4 +65,22 @@ public final class FlinkOptions {
         }
         return d;
     }
+
+    /**
+     * Parses a Flink duration given to {@code option}: positive, or zero too if {@code zeroAllowed}; ParameterException
+     * (exit 2) otherwise.
+     */
+    public static Duration duration(CommandLine cl, String option, String value, boolean zeroAllowed) {
+        Duration d;
+        try {
+            d = TimeUtils.parseDuration(value);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(cl, option + ": invalid duration '" + value + "' (use e.g. 0s, 30s, 5min)");
+        }
+        if (d.isNegative() || (!zeroAllowed && d.isZero())) {
+            throw new ParameterException(cl, option + " must be " + (zeroAllowed ? "0 or more" : "positive")
+                    + ", was '" + value + "'");
+        }
+        return d;
+    }
 }

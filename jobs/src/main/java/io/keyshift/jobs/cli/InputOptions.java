@@ -40,14 +40,47 @@ public final class InputOptions {
                     + "yyyy-MM-dd HH:mm:ss[XXX].")
     String timeFormat;
 
-    /** True if an input file was given. */
     /** The input file, or null. */
     public Path input() {
         return input;
     }
 
+    /** True if an input file was given. */
     public boolean present() {
         return input != null;
+    }
+
+    /**
+     * The description of a stream's records (a Kafka topic, {@code option} names it in messages): {@code --key}
+     * and {@code --time} are required, and for CSV records {@code --columns} too (a record has no header row), which
+     * must name the key, time and sum columns. ParameterException (exit 2) names what is wrong.
+     *
+     * @param json true for JSON objects, whose fields the key, time and sum columns name ({@code --columns} unused)
+     */
+    public InputSpec streamSpec(CommandLine cl, String option, String sumField, boolean json) {
+        if (input != null) {
+            throw new ParameterException(cl, "--input and " + option + " exclude each other");
+        }
+        if (key == null) {
+            throw new ParameterException(cl, "--key is required with " + option);
+        }
+        if (time.isEmpty()) {
+            throw new ParameterException(cl, "--time is required with " + option);
+        }
+        if (!json && columns.isEmpty()) {
+            throw new ParameterException(cl, "--columns is required with " + option + " (CSV records have no header row)");
+        }
+        InputSpec spec = new InputSpec(columns, key, time, Optional.ofNullable(timeFormat), Optional.ofNullable(sumField));
+        try {
+            if (json) {
+                EventParser.forFields(spec);
+            } else {
+                new EventParser(spec, columns);
+            }
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(cl, e.getMessage());
+        }
+        return spec;
     }
 
     /**

@@ -42,6 +42,7 @@ public final class EventParser {
             .toFormatter(Locale.ROOT);
 
     private final CSVFormat csv = CSVFormat.DEFAULT;
+    private final List<String> header;
     private final int columnCount;
     private final int keyIndex;
     private final int[] timeIndexes;
@@ -61,6 +62,7 @@ public final class EventParser {
      * @throws IllegalArgumentException if the time pattern is not a valid java.time pattern
      */
     public EventParser(InputSpec spec, List<String> header) {
+        this.header = List.copyOf(header);
         this.columnCount = header.size();
         this.keyIndex = index(header, spec.keyColumn(), "--key");
         this.timeIndexes = new int[spec.timeColumns().size()];
@@ -132,6 +134,67 @@ public final class EventParser {
         } catch (IOException | RuntimeException e) {
             return dead(text, line, "not a CSV row: " + e.getMessage());
         }
+        return parseFields(f, text, line);
+    }
+
+    /**
+     * A parser of JSON objects: the key, time and sum columns of {@code spec} name the object's fields (the spec's
+     * {@code columns} are not used). See {@link #parseJson}.
+     *
+     * @throws IllegalArgumentException if the time pattern is not a valid java.time pattern
+     */
+    public static EventParser forFields(InputSpec spec) {
+        List<String> names = new ArrayList<>();
+        names.add(spec.keyColumn());
+        for (String t : spec.timeColumns()) {
+            if (!names.contains(t)) {
+                names.add(t);
+            }
+        }
+        spec.sumField().filter(s -> !names.contains(s)).ifPresent(names::add);
+        return new EventParser(spec, names);
+    }
+
+    /**
+     * Parses one JSON object (a parser made by {@link #forFields}): each named field must be present and a string
+     * or a number; other fields are ignored.
+     *
+     * @param bytes the object's UTF-8 bytes
+     * @param line the record's position in its source (a Kafka offset), for the event's sequence and dead letters
+     */
+    public Parsed parseJson(byte[] bytes, long line) {
+        String text;
+        try {
+            text = decoder.reset().decode(ByteBuffer.wrap(bytes)).toString();
+        } catch (CharacterCodingException e) {
+            return dead(new String(bytes, StandardCharsets.ISO_8859_1), line, "not valid UTF-8 text");
+        }
+        com.fasterxml.jackson.databind.JsonNode node;
+        try {
+            node = JSON.readTree(text);
+        } catch (IOException | RuntimeException e) {
+            return dead(text, line, "not JSON: " + e.getMessage().lines().findFirst().orElse(""));
+        }
+        if (node == null || !node.isObject()) {
+            return dead(text, line, "not a JSON object");
+        }
+        List<String> f = new ArrayList<>(header.size());
+        for (String name : header) {
+            com.fasterxml.jackson.databind.JsonNode v = node.get(name);
+            if (v == null || v.isNull()) {
+                return dead(text, line, "missing field '" + name + "'");
+            }
+            if (!v.isValueNode()) {
+                return dead(text, line, "field '" + name + "' is not a string or a number");
+            }
+            f.add(v.asText());
+        }
+        return parseFields(f, text, line);
+    }
+
+    private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
+
+    private Parsed parseFields(List<String> f, String text, long line) {
         if (f.size() != columnCount) {
             return dead(text, line, "expected " + columnCount + " columns, found " + f.size());
         }

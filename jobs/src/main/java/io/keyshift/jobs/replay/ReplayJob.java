@@ -57,9 +57,26 @@ public final class ReplayJob {
                         "replay source")
                 .uid(SOURCE_UID)
                 .setParallelism(p);
+        attach(events, strategy, config, runDir, withSum, p, null);
+    }
+
+    /**
+     * Adds the workload and its outputs to {@code events} (any source: the replay's, a Kafka topic's): results, plans,
+     * forecasts, validation and scaling decisions under {@code runDir} as above.
+     *
+     * @param resultsSink where the results go instead of {@code runDir/results} (a Kafka topic), or null
+     */
+    public static void attach(DataStream<Event> events, Strategy strategy, ReadableConfig config,
+                              java.nio.file.Path runDir, boolean withSum, int p,
+                              java.util.function.Consumer<DataStream<io.keyshift.jobs.workload.WindowResult>> resultsSink) {
+        String gate = config.getOptional(ReplayScalingGate.GATE_OPTION).orElse(null);
         Workload.Outputs out = Workload.build(events, strategy, config, p);
-        sink(out.results().map(r -> r.toCsv(withSum)).returns(Types.STRING).name("results csv").setParallelism(p),
-                runDir.resolve("results"), "results", p);
+        if (resultsSink != null) {
+            resultsSink.accept(out.results());
+        } else {
+            sink(out.results().map(r -> r.toCsv(withSum)).returns(Types.STRING).name("results csv").setParallelism(p),
+                    runDir.resolve("results"), "results", p);
+        }
         sink(out.loadLines(), runDir.resolve("window-results"), "window-results", 1);
         if (out.plans() != null) {
             sink(out.plans().map(ReplayJob::planJson).returns(Types.STRING).name("plan json").setParallelism(1),

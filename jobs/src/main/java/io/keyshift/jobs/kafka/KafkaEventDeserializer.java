@@ -1,0 +1,92 @@
+package io.keyshift.jobs.kafka;
+
+import io.keyshift.jobs.input.EventParser;
+import io.keyshift.jobs.input.InputSpec;
+import org.apache.flink.api.common.serialization.DeserializationSchema;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.connector.kafka.source.reader.deserializer.KafkaRecordDeserializationSchema;
+import org.apache.flink.util.Collector;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+
+/**
+ * Parses each Kafka record's value, one CSV row ({@code --columns} in order, no header) or one JSON object (fields
+ * named like the columns), into a {@link KafkaRecord}: an event, or a dead letter with the reason. Parsing here, in
+ * the source, lets Flink's per-partition watermarks see the event times. A record with no value (a tombstone) is a
+ * dead letter too. Nothing is dropped.
+ */
+public final class KafkaEventDeserializer implements KafkaRecordDeserializationSchema<KafkaRecord> {
+    private static final long serialVersionUID = 1L;
+
+    // InputSpec's Optionals are not serializable: its parts travel instead
+    private final java.util.ArrayList<String> columns;
+    private final String keyColumn;
+    private final java.util.ArrayList<String> timeColumns;
+    private final String timeFormat;
+    private final String sumField;
+    private final KafkaFormat format;
+    private transient EventParser parser;
+
+    public KafkaEventDeserializer(InputSpec spec, KafkaFormat format) {
+        this.columns = new java.util.ArrayList<>(spec.columns());
+        this.keyColumn = spec.keyColumn();
+        this.timeColumns = new java.util.ArrayList<>(spec.timeColumns());
+        this.timeFormat = spec.timeFormat().orElse(null);
+        this.sumField = spec.sumField().orElse(null);
+        this.format = format;
+        // fail on the client, before the job starts, if the options name unknown columns or a bad pattern
+        newParser();
+    }
+
+    private EventParser newParser() {
+        InputSpec spec = new InputSpec(columns, keyColumn, timeColumns, java.util.Optional.ofNullable(timeFormat),
+                java.util.Optional.ofNullable(sumField));
+        return format == KafkaFormat.JSON ? EventParser.forFields(spec) : new EventParser(spec, spec.columns());
+    }
+
+    @Override
+    public void open(DeserializationSchema.InitializationContext context) {
+        parser = newParser();
+    }
+
+    @Override
+    public void deserialize(ConsumerRecord<byte[], byte[]> record, Collector<KafkaRecord> out) {
+        if (parser == null) {
+            parser = newParser();
+        }
+        KafkaRecord r = new KafkaRecord();
+        r.partition = record.partition();
+        r.offset = record.offset();
+        r.sequence = KafkaRecord.sequence(record.partition(), record.offset());
+        byte[] value = record.value();
+        EventParser.Parsed p;
+        if (value == null) {
+            p = new EventParser.Parsed(null, new io.keyshift.jobs.input.DeadLetter("", record.offset(),
+                    "record has no value (a tombstone)"));
+        } else {
+            p = format == KafkaFormat.JSON ? parser.parseJson(value, record.offset()) : parser.parse(value, record.offset());
+        }
+        if (p.event() != null) {
+            r.timestamp = p.event().timestamp;
+            r.key = p.event().key;
+            r.value = p.event().value;
+        } else {
+            r.timestamp = Long.MIN_VALUE;
+            r.deadRaw = value == null ? "" : p.deadLetter().raw();
+            r.deadReason = p.deadLetter().reason();
+        }
+        out.collect(r);
+    }
+
+    @Override
+    public TypeInformation<KafkaRecord> getProducedType() {
+        return TypeInformation.of(KafkaRecord.class);
+    }
+
+    /** The record value's format. */
+    public enum KafkaFormat {
+        /** One CSV row (RFC 4180) per record, the columns given by {@code --columns}. */
+        CSV,
+        /** One JSON object per record; the key, time and sum columns name its fields (values as text or numbers). */
+        JSON
+    }
+}

@@ -1,0 +1,153 @@
+package io.keyshift.jobs.kafka;
+
+import io.keyshift.jobs.event.Event;
+import io.keyshift.jobs.input.InputSpec;
+import io.keyshift.jobs.workload.Csv;
+import io.keyshift.jobs.workload.WindowResult;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.connector.base.DeliveryGuarantee;
+import org.apache.flink.connector.kafka.sink.KafkaRecordSerializationSchema;
+import org.apache.flink.connector.kafka.sink.KafkaSink;
+import org.apache.flink.connector.kafka.source.KafkaSource;
+import org.apache.flink.connector.kafka.source.KafkaSourceBuilder;
+import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
+import org.apache.flink.metrics.Counter;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.streaming.api.functions.ProcessFunction;
+import org.apache.flink.util.Collector;
+import org.apache.flink.util.OutputTag;
+import org.apache.kafka.clients.consumer.OffsetResetStrategy;
+import picocli.CommandLine;
+
+/**
+ * Kafka in and out for the cluster job: a {@code KafkaSource} whose records become {@link Event}s (per-partition
+ * watermarks with bounded out-of-orderness and idleness) plus a dead-letter stream, and an exactly-once
+ * {@code KafkaSink} for the results.
+ */
+public final class KafkaIo {
+    private KafkaIo() {}
+
+    /** Uid of the Kafka source (stable: a savepoint maps the source's offsets by it). */
+    public static final String SOURCE_UID = "keyshift-kafka-source";
+    /** Uid of the results sink. */
+    public static final String RESULTS_SINK_UID = "keyshift-kafka-results-sink";
+
+    /** Dead letters: {@code partition,offset,reason,raw} (reason and raw quoted as CSV). */
+    public static final OutputTag<String> DEAD_LETTERS = new OutputTag<>("kafka-dead-letters", Types.STRING);
+
+    /**
+     * The topic's records as events, at {@code parallelism}; its side output {@link #DEAD_LETTERS} carries every
+     * record that did not parse, with the reason, and the metric {@code keyshiftDeadLetters} counts them.
+     */
+    public static SingleOutputStreamOperator<Event> events(StreamExecutionEnvironment env, CommandLine cl,
+                                                           KafkaOptions k, InputSpec spec, int parallelism) {
+        KafkaSourceBuilder<KafkaRecord> b = KafkaSource.<KafkaRecord>builder()
+                .setBootstrapServers(k.bootstrapServers)
+                .setTopics(k.topic)
+                .setGroupId(k.groupId)
+                .setDeserializer(new KafkaEventDeserializer(spec, k.format(cl)))
+                .setProperties(k.clientProperties())
+                .setProperty("commit.offsets.on.checkpoint", "true");
+        b.setStartingOffsets(switch (k.offsets(cl)) {
+            case "earliest" -> OffsetsInitializer.earliest();
+            case "latest" -> OffsetsInitializer.latest();
+            default -> OffsetsInitializer.committedOffsets(OffsetResetStrategy.EARLIEST);
+        });
+        if (k.bounded) {
+            b.setBounded(OffsetsInitializer.latest());
+        }
+        Duration idle = k.idleness(cl);
+        WatermarkStrategy<KafkaRecord> watermarks = WatermarkStrategy
+                .<KafkaRecord>forBoundedOutOfOrderness(k.maxOutOfOrderness(cl))
+                .withTimestampAssigner((r, ts) -> r.timestamp);
+        if (!idle.isZero()) {
+            watermarks = watermarks.withIdleness(idle);
+        }
+        return env.fromSource(b.build(), watermarks, "kafka source")
+                .uid(SOURCE_UID)
+                .setParallelism(parallelism)
+                .process(new Split())
+                .name("kafka records")
+                .uid("keyshift-kafka-records")
+                .setParallelism(parallelism);
+    }
+
+    /** Events on, dead letters to the side output (counted). */
+    static final class Split extends ProcessFunction<KafkaRecord, Event> {
+        private static final long serialVersionUID = 1L;
+        private transient Counter deadLetters;
+
+        @Override
+        public void open(org.apache.flink.api.common.functions.OpenContext context) {
+            deadLetters = getRuntimeContext().getMetricGroup().counter("keyshiftDeadLetters");
+        }
+
+        @Override
+        public void processElement(KafkaRecord r, Context ctx, Collector<Event> out) {
+            if (r.isDead()) {
+                deadLetters.inc();
+                ctx.output(DEAD_LETTERS, r.partition + "," + r.offset + "," + Csv.quote(r.deadReason) + ","
+                        + Csv.quote(r.deadRaw));
+            } else {
+                out.collect(new Event(r.timestamp, r.key, r.value, r.sequence));
+            }
+        }
+    }
+
+    /** A result's record key: the user key, UTF-8. */
+    static final class ResultKey implements org.apache.flink.api.common.serialization.SerializationSchema<WindowResult> {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        public byte[] serialize(WindowResult r) {
+            return r.key.getBytes(StandardCharsets.UTF_8);
+        }
+    }
+
+    /** A result's record value: {@code key,windowStart,windowEnd,count[,sum]}, UTF-8. */
+    static final class ResultLine implements org.apache.flink.api.common.serialization.SerializationSchema<WindowResult> {
+        private static final long serialVersionUID = 1L;
+        private final boolean withSum;
+
+        ResultLine(boolean withSum) {
+            this.withSum = withSum;
+        }
+
+        @Override
+        public byte[] serialize(WindowResult r) {
+            return r.toCsv(withSum).getBytes(StandardCharsets.UTF_8);
+        }
+    }
+
+    /**
+     * Writes the results to the results topic with Kafka transactions committed on checkpoints (exactly-once):
+     * record key the user key (UTF-8), value {@code key,windowStart,windowEnd,count[,sum]}.
+     * {@code transaction.timeout.ms} is 15 minutes unless a {@code --kafka-property} sets it (a broker's
+     * {@code transaction.max.timeout.ms} is 15 minutes by default); it must exceed the longest checkpoint plus a
+     * restart.
+     */
+    public static void results(DataStream<WindowResult> results, KafkaOptions k, boolean withSum, int parallelism) {
+        String topic = k.resultsTopic;
+        KafkaRecordSerializationSchema<WindowResult> serializer = KafkaRecordSerializationSchema.<WindowResult>builder()
+                .setTopic(topic)
+                .setKeySerializationSchema(new ResultKey())
+                .setValueSerializationSchema(new ResultLine(withSum))
+                .build();
+        java.util.Properties props = k.clientProperties();
+        props.putIfAbsent("transaction.timeout.ms", String.valueOf(Duration.ofMinutes(15).toMillis()));
+        KafkaSink<WindowResult> sink = KafkaSink.<WindowResult>builder()
+                .setBootstrapServers(k.bootstrapServers)
+                .setKafkaProducerConfig(props)
+                .setRecordSerializer(serializer)
+                .setDeliveryGuarantee(DeliveryGuarantee.EXACTLY_ONCE)
+                .setTransactionalIdPrefix(k.transactionalIdPrefix())
+                .build();
+        results.sinkTo(sink).name("results kafka sink").uid(RESULTS_SINK_UID).setParallelism(parallelism);
+    }
+
+}

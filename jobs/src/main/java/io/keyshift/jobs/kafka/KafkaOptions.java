@@ -1,0 +1,142 @@
+package io.keyshift.jobs.kafka;
+
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Properties;
+import picocli.CommandLine;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+
+/**
+ * The Kafka options of the cluster job (picocli mixin): an input topic read with {@code KafkaSource}, and a results
+ * topic written with {@code KafkaSink} exactly-once (Kafka transactions committed on Flink's checkpoints).
+ */
+public final class KafkaOptions {
+    @Option(names = "--kafka-bootstrap-servers", paramLabel = "HOST:PORT[,...]",
+            description = "Kafka brokers, for --kafka-topic and --results-topic.")
+    String bootstrapServers;
+
+    @Option(names = "--kafka-topic", paramLabel = "TOPIC",
+            description = "Read the records from this topic instead of --input or the generator (needs --key, --time, "
+                    + "and --columns for CSV records).")
+    String topic;
+
+    @Option(names = "--kafka-format", paramLabel = "csv|json", defaultValue = "csv",
+            description = "Record value format: one CSV row (columns from --columns) or one JSON object (fields named "
+                    + "by --key, --time, --sum-field). Default: ${DEFAULT-VALUE}.")
+    String format;
+
+    @Option(names = "--kafka-group-id", paramLabel = "ID", defaultValue = "keyshift",
+            description = "Consumer group id (offsets are committed on checkpoints, for monitoring; a restore resumes "
+                    + "from the checkpoint's offsets). Default: ${DEFAULT-VALUE}.")
+    String groupId;
+
+    @Option(names = "--kafka-starting-offsets", paramLabel = "committed|earliest|latest", defaultValue = "committed",
+            description = "Where a new job starts reading: the group's committed offsets (earliest where it has none), "
+                    + "the earliest or the latest. Default: ${DEFAULT-VALUE}.")
+    String startingOffsets;
+
+    @Option(names = "--kafka-bounded",
+            description = "Stop at the latest offsets seen when the job starts (a backfill: the job then finishes, "
+                    + "every window fired). Default: run until cancelled.")
+    boolean bounded;
+
+    @Option(names = "--kafka-idleness", paramLabel = "DURATION", defaultValue = "30s",
+            description = "A partition with no record for this long (processing time) stops holding back the "
+                    + "watermark, so that an idle partition cannot stall plans and results. 0 = never idle. "
+                    + "Default: ${DEFAULT-VALUE}.")
+    String idleness;
+
+    @Option(names = "--max-out-of-orderness", paramLabel = "DURATION", defaultValue = "0s",
+            description = "How far behind the newest event time of its partition a record may be and still count "
+                    + "(bounded out-of-orderness watermarks, per partition). Default: ${DEFAULT-VALUE}.")
+    String maxOutOfOrderness;
+
+    @Option(names = "--results-topic", paramLabel = "TOPIC",
+            description = "Write the results to this topic, exactly-once (read it with isolation.level="
+                    + "read_committed), instead of files under --out/results. Record key: the user key; value: "
+                    + "key,windowStart,windowEnd,count[,sum].")
+    String resultsTopic;
+
+    @Option(names = "--kafka-transactional-id-prefix", paramLabel = "PREFIX",
+            description = "Prefix of the results sink's transactional ids: unique per job on a Kafka cluster, and "
+                    + "no job's prefix may begin with another's (the sink aborts lingering transactions by prefix). "
+                    + "Keep it across restores. Default: keyshift:<results topic>:.")
+    String transactionalIdPrefix;
+
+    @Option(names = "--kafka-property", paramLabel = "key=value",
+            description = "A Kafka client property for the source and the sink (security.protocol, sasl.*, ...); "
+                    + "repeatable.")
+    Map<String, String> properties = new LinkedHashMap<>();
+
+    /** True if the records come from a topic. */
+    public boolean input() {
+        return topic != null;
+    }
+
+    /** The input topic, or null. */
+    public String topicName() {
+        return topic;
+    }
+
+    /** True if the results go to a topic. */
+    public boolean output() {
+        return resultsTopic != null;
+    }
+
+    /** Checks the options together; ParameterException (exit 2) names the option. */
+    public void validate(CommandLine cl) {
+        if ((topic != null || resultsTopic != null) && (bootstrapServers == null || bootstrapServers.isBlank())) {
+            throw new ParameterException(cl, "--kafka-bootstrap-servers is required with --kafka-topic or --results-topic");
+        }
+        if (topic == null && bootstrapServers != null && resultsTopic == null) {
+            throw new ParameterException(cl, "--kafka-bootstrap-servers needs --kafka-topic or --results-topic");
+        }
+        format(cl);
+        offsets(cl);
+        idleness(cl);
+        maxOutOfOrderness(cl);
+        if (transactionalIdPrefix != null && transactionalIdPrefix.isBlank()) {
+            throw new ParameterException(cl, "--kafka-transactional-id-prefix must not be blank");
+        }
+    }
+
+    public KafkaEventDeserializer.KafkaFormat format(CommandLine cl) {
+        try {
+            return KafkaEventDeserializer.KafkaFormat.valueOf(format.toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(cl, "--kafka-format must be csv or json, was '" + format + "'");
+        }
+    }
+
+    String offsets(CommandLine cl) {
+        String o = startingOffsets.toLowerCase(Locale.ROOT);
+        if (!o.equals("committed") && !o.equals("earliest") && !o.equals("latest")) {
+            throw new ParameterException(cl, "--kafka-starting-offsets must be committed, earliest or latest, was '"
+                    + startingOffsets + "'");
+        }
+        return o;
+    }
+
+    Duration idleness(CommandLine cl) {
+        return io.keyshift.jobs.cli.FlinkOptions.duration(cl, "--kafka-idleness", idleness, true);
+    }
+
+    Duration maxOutOfOrderness(CommandLine cl) {
+        return io.keyshift.jobs.cli.FlinkOptions.duration(cl, "--max-out-of-orderness", maxOutOfOrderness, true);
+    }
+
+    String transactionalIdPrefix() {
+        // ':' cannot occur in a topic name, so no job's default prefix begins with another's: the sink aborts
+        // lingering transactions by prefix, and "keyshift-results" would match "keyshift-results-idle-0-7"
+        return transactionalIdPrefix != null ? transactionalIdPrefix : "keyshift:" + resultsTopic + ":";
+    }
+
+    Properties clientProperties() {
+        Properties p = new Properties();
+        p.putAll(properties);
+        return p;
+    }
+}

@@ -1,0 +1,69 @@
+package io.keyshift.jobs.kafka;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.keyshift.jobs.input.InputSpec;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import org.apache.flink.util.Collector;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.junit.jupiter.api.Test;
+
+/** Issue 16: every Kafka record becomes an event or a dead letter with its reason; nothing is dropped. */
+class KafkaEventDeserializerTest {
+    private static final InputSpec SPEC = new InputSpec(List.of("station", "start", "duration"), "station",
+            List.of("start"), Optional.of("yyyy-MM-dd HH:mm:ssXXX"), Optional.of("duration"));
+
+    private static List<KafkaRecord> read(KafkaEventDeserializer.KafkaFormat format, String... values) throws Exception {
+        KafkaEventDeserializer d = new KafkaEventDeserializer(SPEC, format);
+        d.open(null);
+        List<KafkaRecord> out = new ArrayList<>();
+        Collector<KafkaRecord> c = new Collector<>() {
+            @Override
+            public void collect(KafkaRecord r) {
+                out.add(r);
+            }
+
+            @Override
+            public void close() {}
+        };
+        for (int i = 0; i < values.length; i++) {
+            byte[] v = values[i] == null ? null : values[i].getBytes(StandardCharsets.UTF_8);
+            d.deserialize(new ConsumerRecord<>("t", 2, 100 + i, null, v), c);
+        }
+        return out;
+    }
+
+    @Test
+    void csvRowsBecomeEventsAndBadOnesDeadLettersWithReasons() throws Exception {
+        List<KafkaRecord> r = read(KafkaEventDeserializer.KafkaFormat.CSV,
+                "\"Townsend at 7th\",2014-09-01 08:00:00-07:00,600", "only,two", null, "x,not a time,1");
+        assertThat(r).hasSize(4);
+        assertThat(r.get(0).isDead()).isFalse();
+        assertThat(r.get(0).key).isEqualTo("Townsend at 7th");
+        assertThat(r.get(0).timestamp).isEqualTo(1409583600000L);
+        assertThat(r.get(0).value).isEqualTo(600.0);
+        assertThat(r.get(0).sequence).isEqualTo(KafkaRecord.sequence(2, 100)).isEqualTo((2L << 40) | 100);
+        assertThat(r.get(1).deadReason).contains("expected 3 columns, found 2");
+        assertThat(r.get(1).timestamp).isEqualTo(Long.MIN_VALUE);
+        assertThat(r.get(2).deadReason).contains("no value");
+        assertThat(r.get(3).deadReason).contains("unparsable time");
+        assertThat(r.get(3).deadRaw).isEqualTo("x,not a time,1");
+    }
+
+    @Test
+    void jsonObjectsNameTheirFields() throws Exception {
+        List<KafkaRecord> r = read(KafkaEventDeserializer.KafkaFormat.JSON,
+                "{\"station\":\"Market at 4th\",\"start\":\"2014-09-01 08:00:00-07:00\",\"duration\":42,\"x\":[1]}",
+                "{\"station\":\"Market at 4th\",\"duration\":42}", "[1,2]", "{not json", "{\"station\":{},\"start\":\"2014-09-01 08:00:00-07:00\",\"duration\":1}");
+        assertThat(r.get(0).isDead()).isFalse();
+        assertThat(r.get(0).key).isEqualTo("Market at 4th");
+        assertThat(r.get(0).value).isEqualTo(42.0);
+        assertThat(r.get(1).deadReason).isEqualTo("missing field 'start'");
+        assertThat(r.get(2).deadReason).isEqualTo("not a JSON object");
+        assertThat(r.get(3).deadReason).startsWith("not JSON");
+        assertThat(r.get(4).deadReason).contains("'station' is not a string or a number");
+    }
+}
