@@ -234,7 +234,9 @@ public final class KeyshiftConfig {
                 windowsAligned ? 0L : shadow, processFunction,
                 // tumbling windows aligned with the planning window: no window straddles a switch-over, so
                 // correctness needs no shadow phase (DESIGN "which result counts"); validation may still ask for one
-                windowsAligned && !processFunction ? 0L : shadow, validation(config));
+                windowsAligned && !processFunction ? 0L : shadow, validation(config),
+                // cold moved keys go home unless a capacity model plans or scales the job
+                config.get(PlanOptions.CAPACITY) <= 0 && config.get(ScalingOptions.CAPACITY) <= 0);
     }
 
     /** The validation policy of {@code config}. */

@@ -85,8 +85,18 @@ public final class RepartitionPlanner {
                            int leaseLead, int horizon, double threshold, double alpha, double beta,
                            int maxConcurrentMigrations, int maxRoutingEntries, double splitThreshold,
                            Constraints constraints, long splitPreRollMillis, boolean keepEpochs,
-                           long correctnessShadowMillis, ValidationPolicy validation)
+                           long correctnessShadowMillis, ValidationPolicy validation, boolean returnColdKeys)
             implements java.io.Serializable {
+        /** Idle moved keys that drop out of the forecast's hot keys go home ({@code returnColdKeys} true). */
+        public Settings(int maxParallelism, int parallelism, long windowMillis, long stateHorizonMillis, int leaseLead,
+                        int horizon, double threshold, double alpha, double beta, int maxConcurrentMigrations,
+                        int maxRoutingEntries, double splitThreshold, Constraints constraints, long splitPreRollMillis,
+                        boolean keepEpochs, long correctnessShadowMillis, ValidationPolicy validation) {
+            this(maxParallelism, parallelism, windowMillis, stateHorizonMillis, leaseLead, horizon, threshold, alpha,
+                    beta, maxConcurrentMigrations, maxRoutingEntries, splitThreshold, constraints, splitPreRollMillis,
+                    keepEpochs, correctnessShadowMillis, validation, true);
+        }
+
         /** Every migration validated, with the full shadow phase (the state horizon rounded up to windows). */
         public Settings(int maxParallelism, int parallelism, long windowMillis, long stateHorizonMillis, int leaseLead,
                         int horizon, double threshold, double alpha, double beta, int maxConcurrentMigrations,
@@ -462,11 +472,10 @@ public final class RepartitionPlanner {
         int sentHome = 0;
         // cold keys go home with at most half of the budget this plan leaves, so that the in-flight returns never
         // take the places that the next windows' hot moves may need
-        // (and not under a capacity: there the scaling operator sizes the job from the forecast of the current
-        // assignment, load moves only off subtasks above the high utilization, and max-routing-entries alone bounds
-        // the table; in ScaledReplayTest, returns in quiet windows cost predictive scaling 19 slot-hours and an
-        // overload window)
-        int coldBudget = capacity <= 0 ? (budget - started) / 2 : 0;
+        // (only with Settings.returnColdKeys: not under a capacity model or predictive scaling, where the scaling
+        // operator sizes the job from the forecast of the current assignment and max-routing-entries alone bounds the
+        // table; in ScaledReplayTest, returns cost predictive scaling 19 slot-hours and an overload window)
+        int coldBudget = s.returnColdKeys() && capacity <= 0 ? (budget - started) / 2 : 0;
         int coldSent = 0;
         for (int i = 0; i < idle.size() && started < budget; i++) {
             RouteEntry e = idle.get(i);
