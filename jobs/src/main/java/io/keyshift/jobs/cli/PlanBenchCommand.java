@@ -17,7 +17,7 @@ import java.util.concurrent.Callable;
         description = {"Plans seeded synthetic instances (Zipf exponents 0.8-1.5; 1k, 100k and 1M units; 8, 64, 256 "
                 + "and 1024 subtasks; with and without hot-key splitting) from the hash assignment and writes "
                 + "DIR/plan-bench.json: imbalance, lower bound, units moved and median planning time per instance, "
-                + "and the units moved after a 5% change of load."})
+                + "and the units moved after a 5%% change of load."})
 public final class PlanBenchCommand implements Callable<Integer> {
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;
