@@ -143,6 +143,9 @@ public final class KeyshiftJob implements Callable<Integer> {
             throw new ParameterException(cl, "--rate must be >= 0, was " + rate);
         }
         kafka.validate(cl);
+        if (kafka.input() && rate > 0) {
+            throw new ParameterException(cl, "--rate paces --input and the generator, not a Kafka topic");
+        }
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
         Map<String, String> merged = new HashMap<>(env.getConfiguration().toMap());
         merged.putAll(dynamic);

@@ -58,6 +58,9 @@ class KeyshiftJobTest {
                 "--out", out}))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("--kafka-idleness");
         assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--kafka-bootstrap-servers", "127.0.0.1:1",
+                "--kafka-topic", "t", "--rate", "100", "--key", "k", "--time", "t", "--columns", "k,t", "--out", out}))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("--rate paces --input");
+        assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--kafka-bootstrap-servers", "127.0.0.1:1",
                 "--generator-records", "1000", "--out", out}))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("--kafka-bootstrap-servers needs --kafka-topic or --results-topic");
