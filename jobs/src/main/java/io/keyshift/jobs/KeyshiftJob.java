@@ -202,16 +202,7 @@ public final class KeyshiftJob implements Callable<Integer> {
             space = gen.generator(cl, true);
             System.out.println("keyshift-job: " + gen.describe());
         }
-        if (kafka.output()) {
-            int p = env.getParallelism();
-            var events = env.fromSource(new io.keyshift.jobs.source.StridedSource(space, p, rate, null),
-                            org.apache.flink.api.common.eventtime.WatermarkStrategy.<io.keyshift.jobs.event.Event>forMonotonousTimestamps()
-                                    .withTimestampAssigner((e, ts) -> e.timestamp), "replay source")
-                    .uid(ReplayJob.SOURCE_UID).setParallelism(p);
-            ReplayJob.attach(events, st, conf, dir, sumField != null, p, resultsSink());
-        } else {
-            ReplayJob.build(env, space, st, conf, dir, sumField != null, rate, null);
-        }
+        ReplayJob.build(env, space, st, conf, dir, sumField != null, rate, null, resultsSink());
         env.execute(jobName != null ? jobName : "keyshift [" + st.id() + "]");
         return 0;
     }

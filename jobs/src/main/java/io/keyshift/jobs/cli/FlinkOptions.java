@@ -54,16 +54,7 @@ public final class FlinkOptions {
 
     /** Parses a positive Flink duration given to {@code option}; ParameterException (exit 2) otherwise. */
     public static Duration window(CommandLine cl, String option, String value) {
-        Duration d;
-        try {
-            d = TimeUtils.parseDuration(value);
-        } catch (IllegalArgumentException e) {
-            throw new ParameterException(cl, option + ": invalid duration '" + value + "' (use e.g. 5min, 1h, 1d)");
-        }
-        if (d.toMillis() <= 0) {
-            throw new ParameterException(cl, option + " must be positive, was '" + value + "'");
-        }
-        return d;
+        return duration(cl, option, value, false);
     }
 
     /**
@@ -75,7 +66,7 @@ public final class FlinkOptions {
         try {
             d = TimeUtils.parseDuration(value);
         } catch (IllegalArgumentException e) {
-            throw new ParameterException(cl, option + ": invalid duration '" + value + "' (use e.g. 0s, 30s, 5min)");
+            throw new ParameterException(cl, option + ": invalid duration '" + value + "' (use e.g. 30s, 5min, 1h, 1d)");
         }
         if (d.isNegative() || (!zeroAllowed && d.isZero())) {
             throw new ParameterException(cl, option + " must be " + (zeroAllowed ? "0 or more" : "positive")

@@ -51,8 +51,7 @@ public final class KafkaIo {
                 .setTopics(k.topic)
                 .setGroupId(k.groupId)
                 .setDeserializer(new KafkaEventDeserializer(spec, k.format(cl)))
-                .setProperties(k.clientProperties())
-                .setProperty("commit.offsets.on.checkpoint", "true");
+                .setProperties(k.clientProperties());
         b.setStartingOffsets(switch (k.offsets(cl)) {
             case "earliest" -> OffsetsInitializer.earliest();
             case "latest" -> OffsetsInitializer.latest();

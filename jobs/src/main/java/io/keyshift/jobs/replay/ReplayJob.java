@@ -47,6 +47,16 @@ public final class ReplayJob {
     /** Adds the job to {@code env} (whose parallelism and max parallelism must be set). */
     public static void build(StreamExecutionEnvironment env, EventSpace space, Strategy strategy, ReadableConfig config,
                              java.nio.file.Path runDir, boolean withSum, double recordsPerSecond, String progressId) {
+        build(env, space, strategy, config, runDir, withSum, recordsPerSecond, progressId, null);
+    }
+
+    /**
+     * As {@link #build(StreamExecutionEnvironment, EventSpace, Strategy, ReadableConfig, java.nio.file.Path, boolean,
+     * double, String)}, with the results going to {@code resultsSink} (a Kafka topic) if it is not null.
+     */
+    public static void build(StreamExecutionEnvironment env, EventSpace space, Strategy strategy, ReadableConfig config,
+                             java.nio.file.Path runDir, boolean withSum, double recordsPerSecond, String progressId,
+                             java.util.function.Consumer<DataStream<io.keyshift.jobs.workload.WindowResult>> resultsSink) {
         int p = env.getParallelism();
         String gate = config.getOptional(ReplayScalingGate.GATE_OPTION).orElse(null);
         // a scaled replay keeps enough splits for every reader at the largest parallelism it may reach
@@ -57,7 +67,7 @@ public final class ReplayJob {
                         "replay source")
                 .uid(SOURCE_UID)
                 .setParallelism(p);
-        attach(events, strategy, config, runDir, withSum, p, null);
+        attach(events, strategy, config, runDir, withSum, p, resultsSink);
     }
 
     /**
