@@ -128,7 +128,10 @@ public final class KeyshiftStream<T, K> {
 
     /**
      * Parallelism of the keyed logic (the window operator or process function). Default: the environment's
-     * parallelism. Set it here, not on the returned stream: the planner balances this many subtasks.
+     * parallelism. Set it here, not on the returned stream: the planner balances this many subtasks. When it equals
+     * the input's parallelism (the default for an input at the environment's), the routers and the keyed logic are
+     * rescaled together (Flink's adaptive scheduler, a restore at another parallelism) and the planner follows: it
+     * plans for the parallelism the routers run at.
      */
     public KeyshiftStream<T, K> parallelism(int parallelism) {
         checkNotBuilt();
@@ -344,10 +347,14 @@ public final class KeyshiftStream<T, K> {
         OutputTag<WindowLoad> loadTag = new OutputTag<>(uidPrefix + "-loads", new AvroTypeInfo<>(WindowLoad.class));
         OutputTag<ResultCheck> checkTag = new OutputTag<>(uidPrefix + "-checks", TypeInformation.of(ResultCheck.class));
         Stage stage = new Stage(codec, serializerConfig, checkTag, p, maxP);
+        // keyed logic at the input's parallelism: a rescale (the adaptive scheduler changes every vertex together)
+        // keeps them equal, and the routers' parallelism at run time is the keyed stage's
+        boolean followsRouters = p == (input.getParallelism() > 0 ? input.getParallelism() : env.getParallelism());
 
         KeyshiftRouter<T, K> router = new KeyshiftRouter<>(new KeyshiftRouter.Settings(window, maxP, p,
                 config.get(ProfilerOptions.SKETCH_SIZE), config.get(ProfilerOptions.SAMPLING_RATE),
-                config.get(RouteOptions.MAX_WAITING_RECORDS), ownershipMarkers), selector, codec, input.getType(),
+                config.get(RouteOptions.MAX_WAITING_RECORDS), ownershipMarkers, followsRouters), selector, codec,
+                input.getType(),
                 sampleTag);
         SingleOutputStreamOperator<Envelope<T, K>> routed = input
                 .transform(stage.name("router"), new EnvelopeTypeInfo<>(input.getType(), keyType),
@@ -381,7 +388,7 @@ public final class KeyshiftStream<T, K> {
                 .setMaxParallelism(maxP);
         SingleOutputStreamOperator<RoutingPlan> plans = forecasts
                 .transform(stage.name("planner"), new AvroTypeInfo<>(RoutingPlan.class),
-                        CoordinatedOperators.planner(new PlannerOperator(planSettings), uidPrefix))
+                        CoordinatedOperators.planner(new PlannerOperator(planSettings, followsRouters), uidPrefix))
                 .uid(stage.uid("planner"))
                 .setParallelism(1)
                 .setMaxParallelism(maxP);

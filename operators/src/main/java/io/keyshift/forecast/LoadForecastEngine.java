@@ -146,6 +146,7 @@ public final class LoadForecastEngine {
                 .setSeasonalNaiveErrorSum(seasonalNaiveErrorSum)
                 .setAnomalies(anomalies)
                 .setRouterPlanVersion(profile.routerPlanVersion)
+                .setRouterParallelism(profile.routerParallelism)
                 .build();
     }
 

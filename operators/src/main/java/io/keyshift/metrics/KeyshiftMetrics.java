@@ -67,6 +67,8 @@ public final class KeyshiftMetrics {
     public static final String PLAN_SCALE_IN = "keyshiftScaleInOpportunity";
     /** Gauge, milliseconds: time the last planning round took. */
     public static final String PLAN_TIME_MS = "keyshiftPlanningTimeMs";
+    /** Gauge, subtasks: the keyed parallelism the planner plans for (follows the job's after a rescale). */
+    public static final String PLAN_PARALLELISM = "keyshiftPlanParallelism";
     /** Counter, windows: (key, window) results whose shadow matched the primary. */
     public static final String VALIDATION_MATCHES = "keyshiftValidationMatches";
     /** Counter, windows: (key, window) results whose shadow did not match the primary. */

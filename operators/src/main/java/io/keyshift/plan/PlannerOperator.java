@@ -29,6 +29,12 @@ import java.util.List;
  * from the oldest version a router still routes by (the routers report it; at least the last {@value #HISTORY}), and
  * after a restore publishes them all once more, oldest first (a restored router may be versions behind, and plans
  * in flight may have been lost). State: those plans (Avro, operator list state).
+ *
+ * <p><b>Rescaling.</b> When the keyed stage runs at the routers' parallelism ({@code followRouters}), the planner
+ * plans for the parallelism the routers report with each forecast ({@code LoadForecast.routerParallelism}), not for
+ * the one the job was built with: after the adaptive scheduler (or a restore from a savepoint) changes the job's
+ * parallelism, the next plan names the new parallelism and balances the new key-group ranges. Plans name key groups,
+ * so the routes already in force stay valid across the change.
  */
 public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
         implements OneInputStreamOperator<LoadForecast, RoutingPlan>, OperatorEventHandler {
@@ -40,8 +46,10 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
 
 
     private static final long serialVersionUID = 1L;
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(PlannerOperator.class);
 
     private final RepartitionPlanner.Settings settings;
+    private final boolean followRouters;
     private transient volatile double observedImbalance = 1.0;
     private transient RepartitionPlanner planner;
     private transient ListState<RoutingPlan> state;
@@ -57,8 +65,19 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
     private transient Counter validated;
     private transient volatile long planNanos;
 
+    /** A planner for a keyed stage at {@code settings.parallelism()}, whatever the routers report. */
     public PlannerOperator(RepartitionPlanner.Settings settings) {
+        this(settings, false);
+    }
+
+    /**
+     * @param settings the planner's settings, for the parallelism the job is built with
+     * @param followRouters the keyed stage runs at the routers' parallelism: plan for the parallelism each forecast
+     *                      reports (see the class comment)
+     */
+    public PlannerOperator(RepartitionPlanner.Settings settings, boolean followRouters) {
         this.settings = settings;
+        this.followRouters = followRouters;
     }
 
     @Override
@@ -122,6 +141,7 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
         completed = getMetricGroup().counter(KeyshiftMetrics.PLAN_MIGRATIONS_COMPLETED);
         validated = getMetricGroup().counter(KeyshiftMetrics.PLAN_MIGRATIONS_VALIDATED);
         getMetricGroup().gauge(KeyshiftMetrics.PLAN_TIME_MS, () -> planNanos / 1e6);
+        getMetricGroup().gauge(KeyshiftMetrics.PLAN_PARALLELISM, () -> planner.settings().parallelism());
         getMetricGroup().gauge(KeyshiftMetrics.PLAN_OBSERVED_IMBALANCE, () -> observedImbalance);
         getMetricGroup().gauge(KeyshiftMetrics.PLAN_MAX_UTILIZATION,
                 () -> planner.current() == null ? -1.0 : planner.current().getMaxUtilization());
@@ -146,6 +166,7 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
 
     @Override
     public void processElement(StreamRecord<LoadForecast> element) {
+        followParallelism(element.getValue().getRouterParallelism());
         observedImbalance = observedImbalance(element.getValue(), planner.current());
         oldestRouted = Math.max(oldestRouted, element.getValue().getRouterPlanVersion());
         long t0 = System.nanoTime();
@@ -156,6 +177,21 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
         validated.inc(validatedCompleted(plan));
         output.collect(new StreamRecord<>(plan, element.getTimestamp()));
         issue(plan);
+    }
+
+    /** With {@code followRouters}: a planner for {@code reported} subtasks, continuing from the current plan. */
+    private void followParallelism(int reported) {
+        int p = Math.min(reported, settings.maxParallelism());
+        if (!followRouters || p < 1 || p == planner.settings().parallelism()) {
+            return;
+        }
+        LOG.info("The keyed stage runs at parallelism {} (was {}): planning for its key-group ranges from now on", p,
+                planner.settings().parallelism());
+        RoutingPlan current = planner.current();
+        planner = new RepartitionPlanner(planner.settings().withParallelism(p));
+        if (current != null) {
+            planner.restore(current);
+        }
     }
 
     /** Migrations folded by {@code plan} (its entries' retired ones) that had a shadow phase, i.e. were validated. */

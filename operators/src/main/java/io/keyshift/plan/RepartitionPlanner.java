@@ -190,6 +190,13 @@ public final class RepartitionPlanner {
             return leaseLead - 1 + (int) (typical / windowMillis);
         }
 
+        /** The same settings for a keyed stage of {@code p} subtasks (after a rescale). */
+        public Settings withParallelism(int p) {
+            return new Settings(maxParallelism, p, windowMillis, stateHorizonMillis, leaseLead, horizon, threshold,
+                    alpha, beta, maxConcurrentMigrations, maxRoutingEntries, splitThreshold, constraints,
+                    splitPreRollMillis, keepEpochs, correctnessShadowMillis, validation, returnColdKeys);
+        }
+
         /** Forecast steps the planner needs: the lease lead plus the planning horizon. */
         public int forecastHorizon() {
             return leaseLead + horizon;
@@ -206,6 +213,11 @@ public final class RepartitionPlanner {
 
     public RepartitionPlanner(Settings settings) {
         this.s = settings;
+    }
+
+    /** This planner's settings. */
+    public Settings settings() {
+        return s;
     }
 
     /** The last plan issued, or null before the first. */

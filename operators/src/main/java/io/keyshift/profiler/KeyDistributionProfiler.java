@@ -186,6 +186,8 @@ public class KeyDistributionProfiler extends AbstractStreamOperator<WindowProfil
                         .setRoutedKeyGroupCounts(new ArrayList<>(l.getRoutedKeyGroupCounts()))
                         .setShadowKeyGroupCounts(new ArrayList<>(l.getShadowKeyGroupCounts())).build());
             } else {
+                // after a rescale a window's reports may come from both parallelisms: the newest names the stage's
+                sum.setParallelism(l.getParallelism());
                 addInto(sum.getRoutedKeyGroupCounts(), l.getRoutedKeyGroupCounts());
                 addInto(sum.getShadowKeyGroupCounts(), l.getShadowKeyGroupCounts());
             }
@@ -253,6 +255,7 @@ public class KeyDistributionProfiler extends AbstractStreamOperator<WindowProfil
             }
             WindowProfile profile = merge(next, samples);
             profile.routerPlanVersion = oldestPlanVersion();
+            profile.routerParallelism = subtasks;
             output.collect(new StreamRecord<>(profile, next + windowMillis - 1));
             windowsClosed.inc();
             lastEmittedEnd = next + windowMillis;

@@ -36,6 +36,8 @@ public class WindowProfile {
     public double maxError;
     /** The oldest plan version any router subtask routed by when the window closed (0 if unknown). */
     public long routerPlanVersion;
+    /** Parallelism of the routers when the window was profiled (0 if unknown). */
+    public int routerParallelism;
 
     public WindowProfile() {}
 

@@ -110,9 +110,19 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
      * @param maxWaiting records waiting for a lease beyond which the router paces its input, >= 1
      * @param processFunction the keyed stage is a keyed process function, whose state outlives windows: route to the
      *                        plan's epochs and emit {@link Role#MIGRATE_OUT}/{@link Role#MIGRATE_IN} markers
+     * @param followsRouters the keyed stage runs at the routers' parallelism, also after a rescale (the adaptive
+     *                       scheduler changes every vertex together): the router's own parallelism at run time
+     *                       replaces {@code parallelism}
      */
     public record Settings(long windowMillis, int maxParallelism, int parallelism, int sketchSize, double samplingRate,
-                           int maxWaiting, boolean processFunction) implements Serializable {
+                           int maxWaiting, boolean processFunction, boolean followsRouters) implements Serializable {
+        /** The keyed stage at {@code parallelism}, whatever the routers' parallelism. */
+        public Settings(long windowMillis, int maxParallelism, int parallelism, int sketchSize, double samplingRate,
+                        int maxWaiting, boolean processFunction) {
+            this(windowMillis, maxParallelism, parallelism, sketchSize, samplingRate, maxWaiting, processFunction,
+                    false);
+        }
+
         public Settings {
             if (windowMillis <= 0 || maxParallelism < 1 || parallelism < 1 || parallelism > maxParallelism
                     || maxWaiting < 1) {
@@ -151,6 +161,8 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
     private transient boolean ended;
     private transient int subtask;
     private transient int subtasks;
+    /** Parallelism of the keyed stage this router routes to: the configured one, or its own when it follows it. */
+    private transient int keyedParallelism;
     private transient int[] subtaskOfKeyGroup;
     private transient MailboxExecutor mailbox;
     private transient CompletableFuture<CoordinationResponse> planPoll;
@@ -254,12 +266,13 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
                 () -> primaryCopies.getCount() == 0 ? 0.0 : (double) shadowCopies.getCount() / primaryCopies.getCount());
         getMetricGroup().gauge(KeyshiftMetrics.ROUTER_PLAN_VERSION, () -> routing.version());
         getMetricGroup().gauge(KeyshiftMetrics.ROUTER_TABLE_ENTRIES, () -> routing.size());
+        keyedParallelism = s.followsRouters() ? Math.min(subtasks, s.maxParallelism()) : s.parallelism();
         subtaskOfKeyGroup = new int[s.maxParallelism()];
         for (int g = 0; g < s.maxParallelism(); g++) {
             subtaskOfKeyGroup[g] = KeyGroupRangeAssignment.computeOperatorIndexForKeyGroup(s.maxParallelism(),
-                    s.parallelism(), g);
+                    keyedParallelism, g);
         }
-        routedTo = new Counter[s.parallelism()];
+        routedTo = new Counter[keyedParallelism];
         for (int i = 0; i < routedTo.length; i++) {
             routedTo[i] = getMetricGroup().addGroup(KeyshiftMetrics.TARGET_SUBTASK_GROUP, Integer.toString(i))
                     .counter(KeyshiftMetrics.ROUTER_ROUTED_RECORDS);
@@ -554,7 +567,7 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
         return WindowLoad.newBuilder()
                 .setWindowStart(start)
                 .setWindowEnd(start + s.windowMillis())
-                .setParallelism(s.parallelism())
+                .setParallelism(keyedParallelism)
                 .setRoutedKeyGroupCounts(list(counts[0]))
                 .setShadowKeyGroupCounts(list(counts[1]))
                 .build();

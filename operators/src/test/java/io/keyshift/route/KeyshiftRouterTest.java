@@ -53,7 +53,11 @@ class KeyshiftRouterTest {
         private final KeyshiftRouter<String, String> router;
 
         Harness(KeyshiftRouter<String, String> router) throws Exception {
-            super(router, MAX_P, 1, 0);
+            this(router, 1);
+        }
+
+        Harness(KeyshiftRouter<String, String> router, int parallelism) throws Exception {
+            super(router, MAX_P, parallelism, 0);
             this.router = router;
         }
 
@@ -342,6 +346,27 @@ class KeyshiftRouterTest {
                     .isEqualTo(30);
             assertThat(load.getLoad().getRoutedKeyGroupCounts().stream().mapToLong(Long::longValue).sum())
                     .isEqualTo(31);
+        }
+    }
+
+    @Test
+    void aRouterThatTheKeyedStageFollowsReportsItsOwnParallelismAsTheStages() throws Exception {
+        for (boolean follows : new boolean[] {true, false}) {
+            KeyshiftRouter<String, String> router = new KeyshiftRouter<>(new KeyshiftRouter.Settings(WINDOW, MAX_P, 2,
+                    64, 1.0, 1000, false, follows), s -> s, CODEC, Types.STRING, SAMPLES);
+            // the job was built at parallelism 2 and runs at 3 after a rescale
+            try (Harness h = new Harness(router, 3)) {
+                h.setup(new EnvelopeSerializer<>(StringSerializer.INSTANCE, StringSerializer.INSTANCE));
+                h.open();
+                plan(h, Plans.plan(1, Long.MAX_VALUE, MAX_P));
+                h.processElement("cold", 9_000);
+                h.processWatermark(new Watermark(WINDOW));
+                List<KeyLoadSample> reports = new ArrayList<>();
+                h.getSideOutput(SAMPLES).forEach(r -> reports.add(r.getValue()));
+                KeyLoadSample load = reports.stream().filter(r -> r.getLoad() != null).findFirst().orElseThrow();
+                assertThat(load.getSubtasks()).isEqualTo(3);
+                assertThat(load.getLoad().getParallelism()).as("follows " + follows).isEqualTo(follows ? 3 : 2);
+            }
         }
     }
 

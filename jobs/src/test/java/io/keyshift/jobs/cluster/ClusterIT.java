@@ -178,12 +178,61 @@ class ClusterIT {
             assertThat(api.jobState(job)).as("still running after the rescale").isEqualTo("RUNNING");
             assertFinished(api, job, Duration.ofMinutes(4));
 
+            int p = applied.decided();
             Map<String, String> keyshift = ReplayReport.results(out.resolve("results"));
-            Map<String, String> hash = hashResults(input, dir.resolve("hash"));
+            Map<String, String> hash = hashResults(input, dir.resolve("hash"), p);
             assertThat(keyshift).hasSize(hash.size()).isEqualTo(hash);
             assertThat(ReplayReport.lines(out.resolve("validation"))).noneMatch(l -> l.startsWith("MISMATCH"));
+
+            // Issue 16: the planner follows the rescale. Plans after it name the new parallelism; once the first of
+            // them is in force, its windows are better balanced over the new subtasks than hashing balances them.
+            com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+            List<com.fasterxml.jackson.databind.JsonNode> plans = new ArrayList<>();
+            for (String l : ReplayReport.lines(out.resolve("plans"))) {
+                plans.add(json.readTree(l));
+            }
+            plans.sort(java.util.Comparator.comparingLong(n -> n.get("version").asLong()));
+            int firstNew = 0;
+            while (firstNew < plans.size() && plans.get(firstNew).get("parallelism").asInt() != p) {
+                firstNew++;
+            }
+            assertThat(firstNew).as("a plan for parallelism " + p).isLessThan(plans.size());
+            assertThat(plans.subList(0, firstNew)).allSatisfy(n -> assertThat(n.get("parallelism").asInt()).isEqualTo(2));
+            assertThat(plans.subList(firstNew, plans.size()))
+                    .allSatisfy(n -> assertThat(n.get("parallelism").asInt()).isEqualTo(p));
+            long inForce = plans.get(firstNew).get("validUntil").asLong();
+            java.util.SortedMap<Long, long[]> predictive = subtaskLoads(out.resolve("window-results"));
+            java.util.SortedMap<Long, long[]> hashed = subtaskLoads(dir.resolve("hash").resolve("run")
+                    .resolve("window-results"));
+            long[] before = new long[2];
+            long[] after = new long[p];
+            long[] hashAfter = new long[p];
+            double sumPredictive = 0;
+            double sumHash = 0;
+            int windows = 0;
+            for (Map.Entry<Long, long[]> w : predictive.entrySet()) {
+                long[] l = w.getValue();
+                if (l.length == 2) {
+                    add(before, l);
+                } else if (l.length == p && w.getKey() >= inForce && hashed.containsKey(w.getKey())) {
+                    add(after, l);
+                    add(hashAfter, hashed.get(w.getKey()));
+                    sumPredictive += imbalance(l);
+                    sumHash += imbalance(hashed.get(w.getKey()));
+                    windows++;
+                }
+            }
+            System.err.printf("cluster IT (adaptive): plans v%d.. name parallelism %d (in force from %s); per-subtask "
+                    + "records before the rescale %s; after it, over %d windows, predictive %s (mean imbalance %.3f), "
+                    + "hash %s (%.3f)%n", plans.get(firstNew).get("version").asLong(), p,
+                    java.time.Instant.ofEpochMilli(inForce), java.util.Arrays.toString(before), windows,
+                    java.util.Arrays.toString(after), sumPredictive / windows, java.util.Arrays.toString(hashAfter),
+                    sumHash / windows);
+            assertThat(windows).as("windows at parallelism " + p + " after the first plan for it").isGreaterThan(100);
+            assertThat(sumPredictive / windows).as("mean imbalance over the new subtasks, predictive against hash")
+                    .isLessThan(sumHash / windows);
             System.err.printf("cluster IT (adaptive): parallelism 2 -> %d applied through the REST API, %d results "
-                    + "equal hash's%n", applied.decided(), keyshift.size());
+                    + "equal hash's%n", p, keyshift.size());
         } finally {
             StandaloneCluster.stop(run, Duration.ofSeconds(20), System.err);
             assertThat(StandaloneCluster.alive(st.jobManagerPid())).isFalse();
@@ -382,7 +431,45 @@ class ClusterIT {
         throw new AssertionError("no Prometheus endpoint on 127.0.0.1:9250-9270 exposes " + metric);
     }
 
+    /** Per window start: records (primary and shadow copies) per subtask, from a run's window-results lines. */
+    private static java.util.SortedMap<Long, long[]> subtaskLoads(Path dir) throws Exception {
+        java.util.SortedMap<Long, Map<Integer, Long>> bySubtask = new java.util.TreeMap<>();
+        for (String l : ReplayReport.lines(dir)) {
+            String[] f = l.split(",", -1);
+            bySubtask.computeIfAbsent(Long.parseLong(f[0]), w -> new java.util.HashMap<>())
+                    .merge(Integer.parseInt(f[1]), Long.parseLong(f[2]), Long::sum);
+        }
+        java.util.SortedMap<Long, long[]> out = new java.util.TreeMap<>();
+        bySubtask.forEach((w, m) -> {
+            long[] a = new long[m.keySet().stream().mapToInt(Integer::intValue).max().orElse(0) + 1];
+            m.forEach((s, n) -> a[s] += n);
+            out.put(w, a);
+        });
+        return out;
+    }
+
+    private static void add(long[] into, long[] l) {
+        for (int i = 0; i < Math.min(into.length, l.length); i++) {
+            into[i] += l[i];
+        }
+    }
+
+    /** max / mean of {@code loads} (1 when empty). */
+    private static double imbalance(long[] loads) {
+        long max = 0;
+        long sum = 0;
+        for (long l : loads) {
+            max = Math.max(max, l);
+            sum += l;
+        }
+        return sum == 0 ? 1.0 : max / ((double) sum / loads.length);
+    }
+
     private static Map<String, String> hashResults(Path input, Path work) throws Exception {
+        return hashResults(input, work, 2);
+    }
+
+    private static Map<String, String> hashResults(Path input, Path work, int parallelism) throws Exception {
         Files.createDirectories(work);
         InputSpec spec = new InputSpec(List.of(), "start_station", List.of("start_date"), Optional.of(TIME_FORMAT),
                 Optional.empty());
@@ -391,7 +478,7 @@ class ClusterIT {
         Configuration c = FlinkConfig.load(SharedData.flinkConf(), Map.of("metrics.reporter.prom.port", "9271-9290"));
         c.set(JobOptions.WINDOW, Duration.ofDays(1));
         c.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, work.resolve("cp").toUri().toString());
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(2, c);
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(parallelism, c);
         env.setMaxParallelism(128);
         ReplayJob.build(env, prepared.space(), Strategy.HASH, c, work.resolve("run"), false, 0, null);
         env.execute("hash reference");

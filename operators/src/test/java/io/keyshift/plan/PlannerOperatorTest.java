@@ -1,0 +1,130 @@
+package io.keyshift.plan;
+
+import io.keyshift.avro.LoadForecast;
+import io.keyshift.avro.RouteEntry;
+import io.keyshift.avro.RoutingPlan;
+import io.keyshift.avro.UnitForecast;
+import io.keyshift.avro.UnitType;
+
+import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
+import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
+import org.apache.flink.streaming.util.OneInputStreamOperatorTestHarness;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The planner operator after a rescale: it plans for the parallelism the routers report, when it follows them. */
+class PlannerOperatorTest {
+    private static final int MAX_P = 128;
+    private static final long W = 60_000;
+
+    /** A planner built for 2 subtasks. */
+    private static RepartitionPlanner.Settings settings() {
+        return new RepartitionPlanner.Settings(MAX_P, 2, W, W, 1, 2, 0.02, 0.1, 0.001, 8, 100);
+    }
+
+    /** Four hot keys that all hash to subtask 0 of 4, and one cold key on each other subtask of 4. */
+    private static Map<String, Double> skewedAtFour() {
+        Map<String, Double> loads = new TreeMap<>();
+        int found = 0;
+        for (int i = 0; found < 4; i++) {
+            if (KeyGroupRangeAssignment.assignKeyToParallelOperator("hot-" + i, MAX_P, 4) == 0) {
+                loads.put("hot-" + i, 100.0);
+                found++;
+            }
+        }
+        for (int s = 1; s < 4; s++) {
+            for (int i = 0; ; i++) {
+                if (KeyGroupRangeAssignment.assignKeyToParallelOperator("cold-" + s + "-" + i, MAX_P, 4) == s) {
+                    loads.put("cold-" + s + "-" + i, 10.0);
+                    break;
+                }
+            }
+        }
+        return loads;
+    }
+
+    private static LoadForecast forecast(long end, int routerParallelism) {
+        List<UnitForecast> units = new ArrayList<>();
+        for (Map.Entry<String, Double> e : skewedAtFour().entrySet()) {
+            List<Double> f = Collections.nCopies(3, e.getValue());
+            units.add(UnitForecast.newBuilder().setUnitType(UnitType.HOT_KEY).setKey(e.getKey())
+                    .setKeyGroup(KeyGroupRangeAssignment.assignToKeyGroup(e.getKey(), MAX_P)).setObserved(e.getValue())
+                    .setForecast(f).setLower(f).setUpper(f).setModel("NAIVE").setAnomaly(false).build());
+        }
+        return LoadForecast.newBuilder().setWindowStart(end - W).setWindowEnd(end).setHorizon(3)
+                .setTotalObserved(0).setUnits(units).setAbsoluteErrorSum(0).setNaiveErrorSum(0)
+                .setSeasonalAbsoluteErrorSum(0).setSeasonalNaiveErrorSum(0).setAnomalies(0)
+                .setRouterParallelism(routerParallelism).build();
+    }
+
+    private static List<RoutingPlan> run(boolean followRouters, LoadForecast... forecasts) throws Exception {
+        try (OneInputStreamOperatorTestHarness<LoadForecast, RoutingPlan> h =
+                     new OneInputStreamOperatorTestHarness<>(new PlannerOperator(settings(), followRouters))) {
+            h.open();
+            for (LoadForecast f : forecasts) {
+                h.processElement(new StreamRecord<>(f, f.getWindowEnd() - 1));
+            }
+            return h.extractOutputValues();
+        }
+    }
+
+    /** Predicted max / mean subtask load of {@code plan} over the forecast's units, at the plan's parallelism. */
+    private static double imbalance(RoutingPlan plan, LoadForecast f) {
+        Map<String, Integer> moved = new TreeMap<>();
+        for (RouteEntry e : plan.getEntries()) {
+            moved.put(e.getKey(), e.getMigration() != null ? e.getMigration().getToKeyGroup() : e.getKeyGroup());
+        }
+        double[] load = new double[plan.getParallelism()];
+        for (UnitForecast u : f.getUnits()) {
+            int kg = moved.getOrDefault(u.getKey(), u.getKeyGroup());
+            load[KeyGroupRangeAssignment.computeOperatorIndexForKeyGroup(MAX_P, plan.getParallelism(), kg)]
+                    += u.getForecast().get(0);
+        }
+        double max = 0;
+        double sum = 0;
+        for (double l : load) {
+            max = Math.max(max, l);
+            sum += l;
+        }
+        return max / (sum / load.length);
+    }
+
+    @Test
+    void afterARescaleTheNextPlanNamesTheRoutersParallelismAndBalancesItsSubtasks() throws Exception {
+        LoadForecast before = forecast(10 * W, 2);
+        LoadForecast after = forecast(11 * W, 4);
+        LoadForecast[] forecasts = {before, after, forecast(12 * W, 4), forecast(13 * W, 4)};
+        List<RoutingPlan> plans = run(true, forecasts);
+        List<RoutingPlan> fixed = run(false, forecasts);
+        assertThat(plans).extracting(RoutingPlan::getParallelism).containsExactly(2, 4, 4, 4);
+        assertThat(plans).extracting(RoutingPlan::getVersion).containsExactly(1L, 2L, 3L, 4L);
+        // at 4 subtasks the four hot keys share subtask 0 (imbalance 400 / 107.5 = 3.7 under hashing). The plans made
+        // for 2 subtasks leave two of them together at 4 (1.95); from the second plan after the rescale (the first
+        // one's moves still in their shadow phase) the following planner spreads them over the four
+        for (RoutingPlan p : fixed) {
+            assertThat(imbalance(RoutingPlan.newBuilder(p).setParallelism(4).build(), after)).isGreaterThan(1.9);
+        }
+        assertThat(imbalance(plans.get(1), after)).isLessThan(1.9);
+        assertThat(imbalance(plans.get(2), after)).isLessThan(1.1);
+        assertThat(imbalance(plans.get(3), after)).isLessThan(1.1);
+    }
+
+    @Test
+    void aPlannerThatDoesNotFollowKeepsTheParallelismItWasBuiltWith() throws Exception {
+        List<RoutingPlan> plans = run(false, forecast(10 * W, 2), forecast(11 * W, 4));
+        assertThat(plans).extracting(RoutingPlan::getParallelism).containsExactly(2, 2);
+    }
+
+    @Test
+    void aForecastWithoutTheRoutersParallelismKeepsTheCurrentOne() throws Exception {
+        List<RoutingPlan> plans = run(true, forecast(10 * W, 4), forecast(11 * W, 0));
+        assertThat(plans).extracting(RoutingPlan::getParallelism).containsExactly(4, 4);
+    }
+}
