@@ -84,6 +84,7 @@ public final class KeyshiftStream<T, K> {
     private final Configuration config = new Configuration();
     private String uidPrefix = DEFAULT_UID_PREFIX;
     private int parallelism = -1;
+    private DataStream<String> control;
     private Built built;
 
     KeyshiftStream(DataStream<T> input, KeySelector<T, K> selector, TypeInformation<K> keyType) {
@@ -124,6 +125,34 @@ public final class KeyshiftStream<T, K> {
         }
         this.uidPrefix = prefix;
         return this;
+    }
+
+    /**
+     * Connects a control input to the planner: one command per line ({@link io.keyshift.control.ControlCommand}: pin
+     * or unpin a key, freeze or unfreeze planning, roll back to a plan version), each from an event time on. The
+     * planner waits for this stream's watermark to pass a plan's start before making the plan, so a bounded input
+     * (a file) gives the same plans on every run; give a live input (a watched directory, a Kafka topic)
+     * {@code Long.MAX_VALUE} watermarks ({@link io.keyshift.control.ControlInputs}) and its commands apply from the next
+     * plan on. Refused lines: {@link #controlRejected()}.
+     */
+    public KeyshiftStream<T, K> control(DataStream<String> commands) {
+        checkNotBuilt();
+        this.control = java.util.Objects.requireNonNull(commands, "commands");
+        return this;
+    }
+
+    /**
+     * The refused control commands, as CSV lines {@code reason,command} (after the stage is built, with a control
+     * input).
+     *
+     * @throws IllegalStateException before the stage is built or without a control input
+     */
+    public DataStream<String> controlRejected() {
+        if (built == null || built.controlRejected() == null) {
+            throw new IllegalStateException("controlRejected() needs a built stage with a control input "
+                    + "(KeyshiftStream#control, then window(...) or process(...))");
+        }
+        return built.controlRejected();
     }
 
     /**
@@ -386,10 +415,14 @@ public final class KeyshiftStream<T, K> {
                 .uid(stage.uid("forecaster"))
                 .setParallelism(1)
                 .setMaxParallelism(maxP);
-        SingleOutputStreamOperator<RoutingPlan> plans = forecasts
-                .transform(stage.name("planner"), new AvroTypeInfo<>(RoutingPlan.class),
-                        CoordinatedOperators.planner(new PlannerOperator(planSettings, followsRouters), uidPrefix))
-                .uid(stage.uid("planner"))
+        PlannerOperator plannerOperator = new PlannerOperator(planSettings, followsRouters);
+        SingleOutputStreamOperator<RoutingPlan> plans = control == null
+                ? forecasts.transform(stage.name("planner"), new AvroTypeInfo<>(RoutingPlan.class),
+                        CoordinatedOperators.planner(plannerOperator, uidPrefix))
+                : forecasts.connect(control).transform(stage.name("planner"), new AvroTypeInfo<>(RoutingPlan.class),
+                        CoordinatedOperators.controlledPlanner(plannerOperator.withControl(
+                                config.get(PlanOptions.CONTROL_ROLLBACK_VERSIONS)), uidPrefix));
+        plans.uid(stage.uid("planner"))
                 .setParallelism(1)
                 .setMaxParallelism(maxP);
         DataStream<WindowLoad> loads = profiles.getSideOutput(loadTag);
@@ -421,7 +454,8 @@ public final class KeyshiftStream<T, K> {
                     .setParallelism(1)
                     .setMaxParallelism(maxP);
         }
-        built = new Built(profiles, plans, forecasts, loads, validation, scaling, result, stage.merger);
+        built = new Built(profiles, plans, forecasts, loads, validation, scaling, result, stage.merger,
+                control == null ? null : plans.getSideOutput(PlannerOperator.CONTROL_REJECTED));
         @SuppressWarnings("unchecked")
         DataStream<R> merged = stage.merger == null ? result : result.union((DataStream<R>) stage.merger);
         return merged;
@@ -431,7 +465,7 @@ public final class KeyshiftStream<T, K> {
     private record Built(DataStream<WindowProfile> profiles, DataStream<RoutingPlan> plans, DataStream<LoadForecast> forecasts,
                          DataStream<WindowLoad> loads, DataStream<ValidationReport> validation,
                          DataStream<ScalingDecision> scaling, SingleOutputStreamOperator<?> keyed,
-                         SingleOutputStreamOperator<?> merger) {}
+                         SingleOutputStreamOperator<?> merger, DataStream<String> controlRejected) {}
 
     /**
      * Empty windows the profiler profiles after the last window with records: two of the forecaster's longest season,

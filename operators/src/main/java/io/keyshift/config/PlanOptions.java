@@ -97,6 +97,13 @@ public final class PlanOptions {
             .defaultValues()
             .withDescription("Keys that never move or split (semicolon-separated).");
 
+    public static final ConfigOption<Integer> CONTROL_ROLLBACK_VERSIONS =
+            ConfigOptions.key("keyshift.control.rollback-versions")
+                    .intType()
+                    .defaultValue(512)
+                    .withDescription("With a control input: routings of past plan versions kept for rollback commands "
+                            + "(one per version whose routing changed), >= 1.");
+
     public static final ConfigOption<java.time.Duration> TIME_BUDGET = ConfigOptions.key("keyshift.plan.time-budget")
             .durationType()
             .defaultValue(java.time.Duration.ZERO)

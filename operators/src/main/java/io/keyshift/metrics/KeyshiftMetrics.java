@@ -67,6 +67,16 @@ public final class KeyshiftMetrics {
     public static final String PLAN_SCALE_IN = "keyshiftScaleInOpportunity";
     /** Gauge, milliseconds: time the last planning round took. */
     public static final String PLAN_TIME_MS = "keyshiftPlanningTimeMs";
+    /** Counter: control commands refused (dead-lettered with their reason). */
+    public static final String CONTROL_REJECTED = "keyshiftControlCommandsRejected";
+    /** Gauge: control commands applied so far. */
+    public static final String CONTROL_APPLIED = "keyshiftControlCommandsApplied";
+    /** Gauge, 0 or 1: planning is frozen by a control command. */
+    public static final String CONTROL_FROZEN = "keyshiftControlFrozen";
+    /** Gauge: keys pinned by control commands. */
+    public static final String CONTROL_PINNED_KEYS = "keyshiftControlPinnedKeys";
+    /** Gauge: the plan version a rollback in progress returns to; -1 without one. */
+    public static final String CONTROL_ROLLBACK_VERSION = "keyshiftControlRollbackVersion";
     /** Gauge, subtasks: the keyed parallelism the planner plans for (follows the job's after a rescale). */
     public static final String PLAN_PARALLELISM = "keyshiftPlanParallelism";
     /** Counter, windows: (key, window) results whose shadow matched the primary. */

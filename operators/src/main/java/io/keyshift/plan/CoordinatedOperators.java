@@ -61,9 +61,17 @@ public final class CoordinatedOperators {
         }
     }
 
+    /** The factory of a planner with a control input ({@link PlannerOperator#withControl}). */
+    public static org.apache.flink.streaming.api.operators.TwoInputStreamOperatorFactory<io.keyshift.avro.LoadForecast,
+            String, io.keyshift.avro.RoutingPlan> controlledPlanner(PlannerOperator planner, String uidPrefix) {
+        return new PlannerFactory(planner, PlanChannel.storeKey(uidPrefix));
+    }
+
     private static final class PlannerFactory extends SimpleOperatorFactory<io.keyshift.avro.RoutingPlan>
             implements CoordinatedOperatorFactory<io.keyshift.avro.RoutingPlan>,
-            OneInputStreamOperatorFactory<io.keyshift.avro.LoadForecast, io.keyshift.avro.RoutingPlan> {
+            OneInputStreamOperatorFactory<io.keyshift.avro.LoadForecast, io.keyshift.avro.RoutingPlan>,
+            org.apache.flink.streaming.api.operators.TwoInputStreamOperatorFactory<io.keyshift.avro.LoadForecast,
+                    String, io.keyshift.avro.RoutingPlan> {
         private static final long serialVersionUID = 1L;
         private final String storeKey;
 

@@ -1,5 +1,12 @@
 package io.keyshift.plan;
 
+import io.keyshift.control.ControlCommand;
+import io.keyshift.control.ControlState;
+import org.apache.flink.api.common.typeinfo.PrimitiveArrayTypeInfo;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.streaming.api.operators.TwoInputStreamOperator;
+import org.apache.flink.util.OutputTag;
+
 import io.keyshift.avro.LoadForecast;
 import io.keyshift.avro.RouteEntry;
 import io.keyshift.avro.RoutingPlan;
@@ -35,9 +42,18 @@ import java.util.List;
  * the one the job was built with: after the adaptive scheduler (or a restore from a savepoint) changes the job's
  * parallelism, the next plan names the new parallelism and balances the new key-group ranges. Plans name key groups,
  * so the routes already in force stay valid across the change.
+ *
+ * <p><b>Control input</b> (a second input, with {@link #withControl}): command lines ({@link ControlCommand}). A
+ * command applies to the first plan whose migrations start at or after its time; so that replays stay deterministic
+ * the planner holds each forecast until the control input's watermark has passed that time (a bounded input, such as
+ * a file, reaches its end at once; a live input carries {@code Long.MAX_VALUE} watermarks, and its commands apply
+ * from the next plan on). A line that does not parse, or a command that cannot apply, goes to the side output
+ * {@link #CONTROL_REJECTED} as the CSV line {@code reason,command} and changes nothing. The overrides in force are in
+ * every plan ({@code RoutingPlan.control}) and in the metrics.
  */
 public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
-        implements OneInputStreamOperator<LoadForecast, RoutingPlan>, OperatorEventHandler {
+        implements OneInputStreamOperator<LoadForecast, RoutingPlan>,
+        TwoInputStreamOperator<LoadForecast, String, RoutingPlan>, OperatorEventHandler {
     static {
         // before Flink restores this operator's state: an Avro serializer snapshot resolves keyshift's schema classes
         // by name, and a job's own classloader (on a cluster) has a fresh, untrusting Avro
@@ -50,6 +66,22 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
 
     private final RepartitionPlanner.Settings settings;
     private final boolean followRouters;
+    /** Routings kept for rollbacks; 0 = no control input. */
+    private int controlRoutings;
+
+    /** Refused control commands, as CSV lines {@code reason,command}. */
+    public static final OutputTag<String> CONTROL_REJECTED = new OutputTag<>("keyshift-control-rejected", Types.STRING);
+
+    private transient ControlState control;
+    private transient ListState<byte[]> controlStore;
+    private transient ListState<LoadForecast> heldStore;
+    private transient ListState<Long> watermarkStore;
+    /** Forecasts waiting for the control input's watermark, oldest first. */
+    private transient java.util.ArrayDeque<LoadForecast> held;
+    private transient long controlWatermark;
+    private transient long forecastWatermark;
+    private transient long forwardedWatermark = Long.MIN_VALUE;
+    private transient Counter rejectedCommands;
     private transient volatile double observedImbalance = 1.0;
     private transient RepartitionPlanner planner;
     private transient ListState<RoutingPlan> state;
@@ -80,6 +112,20 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
         this.followRouters = followRouters;
     }
 
+    /**
+     * Makes this the planner of a stage with a control input (its second input).
+     *
+     * @param rollbackRoutings routings of past plan versions kept for rollback commands, >= 1
+     */
+    public PlannerOperator withControl(int rollbackRoutings) {
+        if (rollbackRoutings < 1) {
+            throw new IllegalArgumentException("keyshift.control.rollback-versions must be >= 1, was "
+                    + rollbackRoutings);
+        }
+        this.controlRoutings = rollbackRoutings;
+        return this;
+    }
+
     @Override
     public void initializeState(StateInitializationContext context) throws Exception {
         super.initializeState(context);
@@ -88,6 +134,28 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
         planner = new RepartitionPlanner(settings);
         restored = context.isRestored();
         history = new java.util.ArrayDeque<>();
+        held = new java.util.ArrayDeque<>();
+        controlWatermark = Long.MIN_VALUE;
+        forecastWatermark = Long.MIN_VALUE;
+        forwardedWatermark = Long.MIN_VALUE;
+        if (controlRoutings > 0) {
+            control = new ControlState(controlRoutings);
+            controlStore = context.getOperatorStateStore().getListState(new ListStateDescriptor<>("control-state",
+                    PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO));
+            heldStore = context.getOperatorStateStore().getListState(new ListStateDescriptor<>("held-forecasts",
+                    new AvroTypeInfo<>(LoadForecast.class)));
+            watermarkStore = context.getOperatorStateStore().getListState(new ListStateDescriptor<>(
+                    "control-watermark", Types.LONG));
+            if (context.isRestored()) {
+                for (byte[] b : controlStore.get()) {
+                    control = ControlState.fromBytes(b, controlRoutings);
+                }
+                heldStore.get().forEach(held::add);
+                for (Long w : watermarkStore.get()) {
+                    controlWatermark = w;
+                }
+            }
+        }
         if (context.isRestored()) {
             List<RoutingPlan> kept = new java.util.ArrayList<>();
             state.get().forEach(kept::add);
@@ -142,6 +210,13 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
         validated = getMetricGroup().counter(KeyshiftMetrics.PLAN_MIGRATIONS_VALIDATED);
         getMetricGroup().gauge(KeyshiftMetrics.PLAN_TIME_MS, () -> planNanos / 1e6);
         getMetricGroup().gauge(KeyshiftMetrics.PLAN_PARALLELISM, () -> planner.settings().parallelism());
+        if (control != null) {
+            rejectedCommands = getMetricGroup().counter(KeyshiftMetrics.CONTROL_REJECTED);
+            getMetricGroup().gauge(KeyshiftMetrics.CONTROL_FROZEN, () -> control.frozen() ? 1 : 0);
+            getMetricGroup().gauge(KeyshiftMetrics.CONTROL_PINNED_KEYS, () -> control.pinnedKeys());
+            getMetricGroup().gauge(KeyshiftMetrics.CONTROL_ROLLBACK_VERSION, () -> control.rollbackVersion());
+            getMetricGroup().gauge(KeyshiftMetrics.CONTROL_APPLIED, () -> control.applied());
+        }
         getMetricGroup().gauge(KeyshiftMetrics.PLAN_OBSERVED_IMBALANCE, () -> observedImbalance);
         getMetricGroup().gauge(KeyshiftMetrics.PLAN_MAX_UTILIZATION,
                 () -> planner.current() == null ? -1.0 : planner.current().getMaxUtilization());
@@ -166,16 +241,86 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
 
     @Override
     public void processElement(StreamRecord<LoadForecast> element) {
-        followParallelism(element.getValue().getRouterParallelism());
-        observedImbalance = observedImbalance(element.getValue(), planner.current());
-        oldestRouted = Math.max(oldestRouted, element.getValue().getRouterPlanVersion());
+        plan(element.getValue(), element.getTimestamp());
+    }
+
+    /** A forecast: planned once the control input's watermark allows. */
+    @Override
+    public void processElement1(StreamRecord<LoadForecast> element) throws Exception {
+        held.addLast(element.getValue());
+        drain();
+    }
+
+    /** A control command line. */
+    @Override
+    public void processElement2(StreamRecord<String> element) {
+        String line = element.getValue();
+        try {
+            ControlCommand c = ControlCommand.parse(line);
+            if (c != null) {
+                control.add(c);
+            }
+        } catch (IllegalArgumentException e) {
+            control.refusedLine();
+            reject(e.getMessage(), line);
+        }
+    }
+
+    private void reject(String reason, String line) {
+        rejectedCommands.inc();
+        LOG.warn("Control command refused ({}): {}", reason, line);
+        output.collect(CONTROL_REJECTED, new StreamRecord<>(
+                org.apache.commons.csv.CSVFormat.RFC4180.format(reason, line == null ? "" : line)));
+    }
+
+    @Override
+    public void processWatermark1(Watermark mark) throws Exception {
+        forecastWatermark = Math.max(forecastWatermark, mark.getTimestamp());
+        drain();
+    }
+
+    /** The control input's progress: commands up to it are known. Not forwarded (plans follow the forecasts). */
+    @Override
+    public void processWatermark2(Watermark mark) throws Exception {
+        controlWatermark = Math.max(controlWatermark, mark.getTimestamp());
+        drain();
+    }
+
+    /** Plans the held forecasts whose time the control input has passed; then forwards the forecasts' watermark. */
+    private void drain() throws Exception {
+        while (!held.isEmpty() && controlWatermark >= planner.migrationsStartAt(held.peekFirst().getWindowEnd())) {
+            LoadForecast f = held.pollFirst();
+            plan(f, f.getWindowEnd() - 1);
+        }
+        if (held.isEmpty() && forecastWatermark > forwardedWatermark) {
+            processWatermark(new Watermark(forecastWatermark));
+        }
+    }
+
+    private void plan(LoadForecast forecast, long timestamp) {
+        followParallelism(forecast.getRouterParallelism());
+        observedImbalance = observedImbalance(forecast, planner.current());
+        oldestRouted = Math.max(oldestRouted, forecast.getRouterPlanVersion());
+        RepartitionPlanner.Control overrides = RepartitionPlanner.Control.NONE;
+        io.keyshift.avro.PlanControl view = null;
+        if (control != null) {
+            for (ControlState.Rejected r : control.advanceTo(planner.migrationsStartAt(forecast.getWindowEnd()))) {
+                reject(r.reason(), r.command().line());
+            }
+            overrides = control.control();
+            view = control.view();
+        }
         long t0 = System.nanoTime();
-        RoutingPlan plan = planner.onForecast(element.getValue());
+        RoutingPlan plan = planner.onForecast(forecast, overrides);
         planNanos = System.nanoTime() - t0;
+        if (control != null) {
+            plan.setControl(view);
+            control.issued(plan, planner.rollbackComplete());
+        }
         started.inc(plan.getMigrationsStarted());
         completed.inc(plan.getMigrationsCompleted());
         validated.inc(validatedCompleted(plan));
-        output.collect(new StreamRecord<>(plan, element.getTimestamp()));
+        output.collect(new StreamRecord<>(plan, timestamp));
         issue(plan);
     }
 
@@ -235,6 +380,12 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
 
     @Override
     public void processWatermark(Watermark mark) throws Exception {
+        if (control != null && (!held.isEmpty() || mark.getTimestamp() <= forwardedWatermark)) {
+            // forecasts still wait for the control input; or a combined watermark of Flink's (after an input's
+            // status change) that is not the forecasts' progress
+            return;
+        }
+        forwardedWatermark = mark.getTimestamp();
         if (mark.getTimestamp() == Long.MAX_VALUE) {
             RoutingPlan last = planner.current();
             if (last == null || last.getValidUntil() != Long.MAX_VALUE) {
@@ -254,6 +405,11 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
             state.update(new java.util.ArrayList<>(history));
         } else {
             state.clear();
+        }
+        if (control != null) {
+            controlStore.update(java.util.List.of(control.toBytes()));
+            heldStore.update(new java.util.ArrayList<>(held));
+            watermarkStore.update(java.util.List.of(controlWatermark));
         }
     }
 }

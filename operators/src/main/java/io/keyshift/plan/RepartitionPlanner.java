@@ -80,6 +80,22 @@ public final class RepartitionPlanner {
         }
     }
 
+    /**
+     * What a stage's control input asks of one plan (see {@link io.keyshift.control.ControlCommand}).
+     *
+     * @param frozen no migration starts (no move, split or return home); in-flight ones finish
+     * @param pinned keys that start no migration, in addition to {@link Constraints#pinned()}
+     * @param rollbackTarget null, or per key the key group to go back to and the key's natural key group
+     *                       ({@code int[] {keyGroup, natural}}); keys not named go to their natural key group. While
+     *                       it is set, no other migration starts; it is done once every key is there
+     *                       ({@link #rollbackComplete()})
+     */
+    public record Control(boolean frozen, java.util.Set<String> pinned, Map<String, int[]> rollbackTarget)
+            implements java.io.Serializable {
+        /** No override. */
+        public static final Control NONE = new Control(false, java.util.Set.of(), null);
+    }
+
     /** Planner configuration; times in ms. */
     public record Settings(int maxParallelism, int parallelism, long windowMillis, long stateHorizonMillis,
                            int leaseLead, int horizon, double threshold, double alpha, double beta,
@@ -210,6 +226,7 @@ public final class RepartitionPlanner {
 
     private final Settings s;
     private RoutingPlan current;
+    private boolean rollbackComplete;
 
     public RepartitionPlanner(Settings settings) {
         this.s = settings;
@@ -245,14 +262,35 @@ public final class RepartitionPlanner {
         return current;
     }
 
-    /** Plans after one window's forecast; always returns a new version (at least the lease moves on). */
-    public RoutingPlan onForecast(LoadForecast forecast) {
-        long w = s.windowMillis();
-        long end = forecast.getWindowEnd();
+    /**
+     * The time from which the migrations of the plan made after the window ending {@code windowEnd} start: the
+     * previous lease's end (Long.MAX_VALUE after the final lease).
+     */
+    public long migrationsStartAt(long windowEnd) {
         // The previous lease: the last plan's, or, without one, the lease the window before would have issued (the
         // routers hold every record until the first plan). Every route is then a function of the input alone.
-        long implied = end + (s.leaseLead() - 1) * w;
-        long prevLease = current != null ? Math.max(current.getValidUntil(), implied) : implied;
+        long implied = windowEnd + (s.leaseLead() - 1) * s.windowMillis();
+        return current != null ? Math.max(current.getValidUntil(), implied) : implied;
+    }
+
+    /** True if the last plan, made under a rollback target, found every key at its target and nothing in flight. */
+    public boolean rollbackComplete() {
+        return rollbackComplete;
+    }
+
+    /** Plans after one window's forecast; always returns a new version (at least the lease moves on). */
+    public RoutingPlan onForecast(LoadForecast forecast) {
+        return onForecast(forecast, Control.NONE);
+    }
+
+    /** Plans after one window's forecast under {@code control}; always returns a new version. */
+    public RoutingPlan onForecast(LoadForecast forecast, Control control) {
+        long w = s.windowMillis();
+        long end = forecast.getWindowEnd();
+        long prevLease = migrationsStartAt(end);
+        Control ctl = control == null ? Control.NONE : control;
+        boolean hold = ctl.frozen() || ctl.rollbackTarget() != null;
+        rollbackComplete = false;
         if (prevLease == Long.MAX_VALUE) {
             return current;
         }
@@ -322,12 +360,12 @@ public final class RepartitionPlanner {
             int kg = e == null ? u.getKeyGroup()
                     : e.getMigration() != null ? e.getMigration().getToKeyGroup() : e.getKeyGroup();
             boolean canMove = (e == null || e.getMigration() == null && !recentlyMoved(e, prevLease))
-                    && !s.constraints().pinned().contains(u.getKey());
+                    && !pinned(u.getKey(), ctl);
             addUnit(unitOf, loadList, atList, movableList, u, l, subtask(kg), canMove);
         }
         // 2b. Split hot keys heavier than splitThreshold x a subtask's mean load (window aggregates only).
         int splitsStarted = 0;
-        if (s.splitThreshold() > 0 && p > 1) {
+        if (s.splitThreshold() > 0 && p > 1 && !hold) {
             double total = loadList.stream().mapToDouble(Double::doubleValue).sum();
             double meanLoad = total / p;
             for (int i = 0; i < unitOf.size(); i++) {
@@ -390,7 +428,8 @@ public final class RepartitionPlanner {
         double capacity = c.capacity();
         double maxBefore = java.util.Arrays.stream(load).max().orElse(0);
         boolean critical = capacity > 0 && maxBefore > c.critical() * capacity;
-        int budget = critical ? movableCount(movable) : Math.max(0, s.maxConcurrentMigrations() - inFlight);
+        int budget = hold ? 0
+                : critical ? movableCount(movable) : Math.max(0, s.maxConcurrentMigrations() - inFlight);
         List<GreedyFromCurrent.Move> moves = mean > 0 ? GreedyFromCurrent.moves(problem, 0.0, budget) : List.of();
         List<double[]> terms = costTerms(moves, load, loads, mean, capacity);
         if (mean > 0 && !c.searchBudget().isZero()) {
@@ -466,14 +505,60 @@ public final class RepartitionPlanner {
         }
         int started = bestPrefix;
 
+        // 3b. A rollback: every key that is not where the target routes it goes there (pinned and split keys stay),
+        //     with the shadow phase its validation asks for; done once nothing differs and nothing is in flight.
+        if (ctl.rollbackTarget() != null) {
+            java.util.TreeSet<String> keys = new java.util.TreeSet<>(entries.keySet());
+            keys.addAll(ctl.rollbackTarget().keySet());
+            boolean differs = false;
+            for (String key : keys) {
+                RouteEntry e = entries.get(key);
+                int[] target = ctl.rollbackTarget().get(key);
+                int natural = e != null ? natural(e) : target[1];
+                int desired = target != null ? target[0] : natural;
+                if (pinned(key, ctl) || e != null && e.getSplit() != null) {
+                    continue;
+                }
+                if (e != null && e.getMigration() != null) {
+                    differs |= e.getMigration().getToKeyGroup() != desired;
+                    continue;
+                }
+                int now = e == null ? natural : e.getKeyGroup();
+                if (now == desired) {
+                    continue;
+                }
+                differs = true;
+                if (e == null) {
+                    e = RouteEntry.newBuilder().setKey(key).setNaturalKeyGroup(natural).setKeyGroup(natural)
+                            .setMigration(null).build();
+                    entries.put(key, e);
+                }
+                e.setMigration(Migration.newBuilder()
+                        .setFromKeyGroup(e.getKeyGroup())
+                        .setFromEpoch(e.getEpoch())
+                        .setToKeyGroup(desired)
+                        .setShadowFrom(shadowFrom)
+                        .setSwitchAt(shadowFrom + s.shadowMillis(s.validation().validates(key, version)))
+                        .setPlannedInVersion(version)
+                        .setPredictedLoad(hotLoad.getOrDefault(key, 0.0))
+                        .setFromSubtaskLoadBefore(0)
+                        .setToSubtaskLoadBefore(0)
+                        .build());
+                e.setMovedAt(shadowFrom);
+                started++;
+            }
+            boolean inFlightNow = entries.values().stream().anyMatch(x -> x.getMigration() != null);
+            rollbackComplete = !differs && !inFlightNow;
+        }
+
         // 4. Keep the routing table to the hot set: an idle moved key that is no longer among the forecast's hot
         //    keys goes home (a cold key needs no entry: otherwise the table would hold every key ever moved), and
         //    while the table is over its bound the coldest idle ones do too; all within the migration budget.
         List<RouteEntry> idle = new ArrayList<>();
         for (RouteEntry e : entries.values()) {
             // an entry already at its natural key group (kept for its epoch or its retired migration) is home
-            if (e.getMigration() == null && e.getSplit() == null && e.getKeyGroup() != natural(e)
-                    && !s.constraints().pinned().contains(e.getKey())) {
+            if (!hold && e.getMigration() == null && e.getSplit() == null && e.getKeyGroup() != natural(e)
+                    && !pinned(e.getKey(), ctl)) {
                 idle.add(e);
             }
         }
@@ -638,6 +723,10 @@ public final class RepartitionPlanner {
     }
 
     /** The entry's natural key group (entries of plans before format 2 lack it: then the key group of the id string). */
+    private boolean pinned(String key, Control ctl) {
+        return s.constraints().pinned().contains(key) || ctl.pinned().contains(key);
+    }
+
     private int natural(RouteEntry e) {
         return e.getNaturalKeyGroup() >= 0 ? e.getNaturalKeyGroup()
                 : KeyGroupRangeAssignment.assignToKeyGroup(e.getKey(), s.maxParallelism());

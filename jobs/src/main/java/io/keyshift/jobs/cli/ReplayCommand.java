@@ -81,6 +81,13 @@ public final class ReplayCommand implements Callable<Integer> {
                     + "Adds the scaling section (overload windows, rescales, slot-hours) and a parallelism chart.")
     List<String> scale = new ArrayList<>();
 
+    @Option(names = "--control", paramLabel = "FILE",
+            description = "Control commands for the planner, one per line: AT,pin,KEY | AT,unpin,KEY | AT,freeze | "
+                    + "AT,unfreeze | AT,rollback,VERSION (AT: 2014-03-01T00:00:00Z or epoch ms). Each holds for the "
+                    + "plans whose migrations start at or after AT; the same file gives the same plans on every run. "
+                    + "Refused lines go to OUT/<strategy>/control-rejected/ with their reason.")
+    Path control;
+
     @CommandLine.Mixin
     FlinkOptions flink;
 
@@ -131,6 +138,12 @@ public final class ReplayCommand implements Callable<Integer> {
                 throw new ParameterException(cl, "--scale needs -Dkeyshift.scaling.max-parallelism in " + parallelism
                         + ".." + maxP + " (the local cluster gets that many slots), was " + top);
             }
+        }
+        if (control != null) {
+            if (!Files.isRegularFile(control) || !Files.isReadable(control)) {
+                throw new ParameterException(cl, "--control: not a readable file: " + control);
+            }
+            conf.set(io.keyshift.jobs.replay.Workload.CONTROL_FILE, control.toAbsolutePath().toString());
         }
         FlinkOptions.outputDirectory(cl, "--out", out);
         ReplayOutput.prepare(cl, out, overwrite);

@@ -97,6 +97,9 @@ public final class ReplayJob {
                             .setParallelism(1), runDir.resolve("forecast-units"), "forecast-units", 1);
             sink(out.validation().map(ReplayJob::validationCsv).returns(Types.STRING).name("validation csv")
                     .setParallelism(p), runDir.resolve("validation"), "validation", p);
+            if (out.controlRejected() != null) {
+                sink(out.controlRejected(), runDir.resolve("control-rejected"), "control-rejected", 1);
+            }
             if (out.scaling() != null) {
                 sink(out.scaling().map(ReplayJob::scalingCsv).returns(Types.STRING).name("scaling csv").setParallelism(1),
                         runDir.resolve("scaling"), "scaling", 1);

@@ -63,6 +63,20 @@ public final class Workload {
                             + "letters: one row dated year 3000 among a year of rows would otherwise open centuries "
                             + "of empty windows. 0 keeps every row. Range: >= 0.");
 
+    /**
+     * A file of control commands ({@link io.keyshift.control.ControlCommand}) for the keyshift stage, read once: the
+     * same file gives the same plans on every run.
+     */
+    public static final ConfigOption<String> CONTROL_FILE =
+            org.apache.flink.configuration.ConfigOptions.key("keyshift.control.file")
+                    .stringType()
+                    .noDefaultValue()
+                    .withDescription("A file of control commands for the planner (pin/unpin KEY, freeze/unfreeze, "
+                            + "rollback VERSION, each with the event time it holds from), read once.");
+
+    /** Uid of the control commands' file source. */
+    public static final String CONTROL_SOURCE_UID = "keyshift-control-source";
+
     /** The uid prefix of the command line's keyshift stage. */
     public static final String UID_PREFIX = "keyshift";
     /** Uid of the hash strategy's window operator. */
@@ -72,7 +86,7 @@ public final class Workload {
     public static java.util.List<ConfigOption<?>> toolOptions() {
         return java.util.List.of(ALLOWED_LATENESS, FaultOptions.WINDOW_FAILURE_TIMES, FaultOptions.FAULT_ID,
                 FaultOptions.CORRUPT_SHADOW_KEY, BenchOptions.SERVICE_TIME, BenchOptions.LATENCY_ID,
-                ReplayScalingGate.GATE_OPTION, MAX_EVENT_TIME_GAP);
+                ReplayScalingGate.GATE_OPTION, MAX_EVENT_TIME_GAP, CONTROL_FILE);
     }
 
     /** Keys of {@link #toolOptions()}. */
@@ -92,7 +106,7 @@ public final class Workload {
     public record Outputs(DataStream<WindowResult> results, DataStream<String> loadLines,
                           DataStream<RoutingPlan> plans, DataStream<LoadForecast> forecasts,
                           DataStream<WindowLoad> loads, DataStream<ValidationReport> validation,
-                          DataStream<ScalingDecision> scaling) {}
+                          DataStream<ScalingDecision> scaling, DataStream<String> controlRejected) {}
 
     /** Adds the strategy's job behind {@code events} (timestamps and watermarks assigned). */
     public static Outputs build(DataStream<Event> events, Strategy strategy, ReadableConfig config, int parallelism) {
@@ -119,7 +133,7 @@ public final class Workload {
                             + KeyGroupRangeAssignment.assignKeyToParallelOperator(r.key, maxP, parallelism) + ","
                             + r.count + ",PRIMARY,-1," + io.keyshift.jobs.workload.Csv.quote(r.key))
                     .returns(Types.STRING).name("load lines").setParallelism(parallelism);
-            return new Outputs(results, loads, null, null, null, null, null);
+            return new Outputs(results, loads, null, null, null, null, null, null);
         }
         Configuration library = KeyshiftConfig.libraryOptions(config);
         if (strategy == Strategy.REACTIVE) {
@@ -129,6 +143,16 @@ public final class Workload {
                 .configure(library)
                 .uidPrefix(UID_PREFIX)
                 .parallelism(parallelism);
+        String controlFile = config.get(CONTROL_FILE);
+        if (controlFile != null) {
+            keyed.control(events.getExecutionEnvironment()
+                    .fromSource(org.apache.flink.connector.file.src.FileSource.forRecordStreamFormat(
+                            new org.apache.flink.connector.file.src.reader.TextLineInputFormat(),
+                            new org.apache.flink.core.fs.Path(java.nio.file.Path.of(controlFile).toUri())).build(),
+                            org.apache.flink.api.common.eventtime.WatermarkStrategy.noWatermarks(), "control commands")
+                    .uid(CONTROL_SOURCE_UID)
+                    .setParallelism(1));
+        }
         DataStream<WindowResult> results = keyed
                 .window(TumblingEventTimeWindows.of(window))
                 .allowedLateness(lateness)
@@ -138,7 +162,7 @@ public final class Workload {
                 .returns(Types.STRING).name("load lines").setParallelism(1);
         DataStream<ScalingDecision> scaling = config.get(ScalingOptions.CAPACITY) > 0 ? keyed.scalingDecisions() : null;
         return new Outputs(results, loadLines, keyed.plans(), keyed.forecasts(), keyed.loads(), keyed.validation(),
-                scaling);
+                scaling, controlFile == null ? null : keyed.controlRejected());
     }
 
     /** Per subtask of the load's parallelism: primary and shadow copies, as load lines. */

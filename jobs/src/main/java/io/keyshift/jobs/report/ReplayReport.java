@@ -226,6 +226,36 @@ public final class ReplayReport {
                             scaling.stream().filter(l -> l.contains("," + policy + ",")).count());
                 }
             }
+            // with a control input: control-<strategy>.csv, the overrides each plan was made under, and
+            // control-rejected-<strategy>.csv, the refused commands with their reasons
+            if (plans.stream().anyMatch(p -> p.getControl() != null)) {
+                StringBuilder control = new StringBuilder("plan_version,based_on_window_end,frozen,pinned_keys,"
+                        + "rollback_to_version,commands_applied,commands_rejected\n");
+                io.keyshift.avro.PlanControl last = null;
+                for (RoutingPlan p : plans) {
+                    io.keyshift.avro.PlanControl c = p.getControl();
+                    if (c != null) {
+                        control.append(p.getVersion()).append(',').append(p.getBasedOnWindowEnd()).append(',')
+                                .append(c.getFrozen()).append(',')
+                                .append(io.keyshift.jobs.workload.Csv.quote(String.join(";", c.getPinnedKeys())))
+                                .append(',').append(c.getRollbackToVersion()).append(',').append(c.getCommandsApplied())
+                                .append(',').append(c.getCommandsRejected()).append('\n');
+                        last = c;
+                    }
+                }
+                Files.writeString(out.resolve("control-" + st.id() + ".csv"), control);
+                List<String> rejected = lines(run.resolve("control-rejected"));
+                Files.writeString(out.resolve("control-rejected-" + st.id() + ".csv"),
+                        "reason,command\n" + (rejected.isEmpty() ? "" : String.join("\n", rejected) + "\n"));
+                ObjectNode cn = n.putObject("control");
+                cn.put("commands_applied", last.getCommandsApplied());
+                cn.put("commands_rejected", rejected.size());
+                cn.put("pinned_keys", last.getPinnedKeys().size());
+                cn.put("frozen_plans", plans.stream().filter(p -> p.getControl() != null && p.getControl().getFrozen())
+                        .count());
+                cn.put("rollback_plans", plans.stream().filter(p -> p.getControl() != null
+                        && p.getControl().getRollbackToVersion() >= 0).count());
+            }
             if (!plans.isEmpty()) {
                 Files.writeString(out.resolve("moves-" + st.id() + ".csv"), moves);
                 n.put("scale_in_plans", scaleInPlans);
@@ -311,6 +341,16 @@ public final class ReplayReport {
                     n.get("migrations_started").asLong(), n.get("migrations_completed").asLong(),
                     n.get("forecast_mase").isNull() ? "-" : String.format("%.3f", n.get("forecast_mase").asDouble()),
                     n.get("records_per_second").asDouble()));
+        }
+        for (Map.Entry<Strategy, ObjectNode> e : nodes.entrySet()) {
+            if (e.getValue().has("control")) {
+                ObjectNode c = (ObjectNode) e.getValue().get("control");
+                t.add(String.format("control [%s]: %d commands applied, %d refused (control-rejected-%s.csv), %d keys "
+                                + "pinned at the end, %d plans frozen, %d plans under a rollback (control-%s.csv)",
+                        e.getKey().id(), c.get("commands_applied").asLong(), c.get("commands_rejected").asLong(),
+                        e.getKey().id(), c.get("pinned_keys").asLong(), c.get("frozen_plans").asLong(),
+                        c.get("rollback_plans").asLong(), e.getKey().id()));
+            }
         }
         return t;
     }

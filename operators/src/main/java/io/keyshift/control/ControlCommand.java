@@ -1,0 +1,145 @@
+package io.keyshift.control;
+
+import org.apache.commons.csv.CSVFormat;
+import org.apache.commons.csv.CSVParser;
+import org.apache.commons.csv.CSVRecord;
+
+import java.io.Serializable;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * One command of a keyshift stage's control input ({@code KeyshiftStream#control}): what the people who run a job
+ * tell its planner, from an event time on. A command is one line of text, comma-separated, fields with a comma or a
+ * quote in double quotes (RFC 4180):
+ *
+ * <pre>
+ * AT,pin,KEY            the key stays on the key group it is on (it starts no migration, is not split, never goes home)
+ * AT,unpin,KEY          the key may move again
+ * AT,freeze             no migration starts (in-flight ones finish; leases still advance)
+ * AT,unfreeze           planning moves keys again
+ * AT,rollback,VERSION   every key goes back to the key group plan VERSION routed it to, as ordinary migrations with
+ *                       their shadow phases; no other migration starts until all have switched over (pinned keys stay)
+ * # a comment line, and blank lines, are skipped
+ * </pre>
+ *
+ * AT is an ISO-8601 instant ({@code 2014-03-01T00:00:00Z}), a date-time with offset ({@code 2014-03-01T00:00-08:00}),
+ * or epoch milliseconds. A command holds for every plan whose migrations start at or after AT (a plan's migrations
+ * start at its previous lease, see {@link io.keyshift.plan.RepartitionPlanner}). KEY is the key as plans name it
+ * (for {@code String} keys, the key itself). Commands with the same AT apply in input order.
+ */
+public record ControlCommand(long at, Type type, String key, long version, String line) implements Serializable {
+
+    /** The commands. */
+    public enum Type { PIN, UNPIN, FREEZE, UNFREEZE, ROLLBACK }
+
+    /**
+     * Parses one line.
+     *
+     * @return the command, or null for a blank or comment line
+     * @throws IllegalArgumentException with the reason when the line is not a command
+     */
+    public static ControlCommand parse(String line) {
+        if (line == null) {
+            throw new IllegalArgumentException("no line");
+        }
+        String trimmed = line.strip();
+        if (trimmed.isEmpty() || trimmed.startsWith("#")) {
+            return null;
+        }
+        List<String> f = fields(trimmed);
+        if (f.size() < 2) {
+            throw new IllegalArgumentException("expected AT,COMMAND[,ARGUMENT]");
+        }
+        long at = time(f.get(0).strip());
+        String name = f.get(1).strip().toLowerCase(Locale.ROOT);
+        Type type;
+        try {
+            type = Type.valueOf(name.toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("unknown command '" + f.get(1).strip()
+                    + "' (pin, unpin, freeze, unfreeze, rollback)");
+        }
+        switch (type) {
+            case PIN, UNPIN -> {
+                if (f.size() != 3 || f.get(2).isEmpty()) {
+                    throw new IllegalArgumentException(name + " needs one argument, the key");
+                }
+                return new ControlCommand(at, type, f.get(2), 0, trimmed);
+            }
+            case FREEZE, UNFREEZE -> {
+                if (f.size() != 2) {
+                    throw new IllegalArgumentException(name + " takes no argument");
+                }
+                return new ControlCommand(at, type, null, 0, trimmed);
+            }
+            case ROLLBACK -> {
+                if (f.size() != 3) {
+                    throw new IllegalArgumentException("rollback needs one argument, the plan version");
+                }
+                long v;
+                try {
+                    v = Long.parseLong(f.get(2).strip());
+                } catch (NumberFormatException e) {
+                    throw new IllegalArgumentException("rollback: plan version '" + f.get(2).strip()
+                            + "' is not a number");
+                }
+                if (v < 1) {
+                    throw new IllegalArgumentException("rollback: plan version must be >= 1, was " + v);
+                }
+                return new ControlCommand(at, type, null, v, trimmed);
+            }
+            default -> throw new IllegalStateException(type.toString());
+        }
+    }
+
+    /** This command as a line that {@link #parse} reads back. */
+    public static String line(long at, Type type, String argument) {
+        StringBuilder b = new StringBuilder(Instant.ofEpochMilli(at).toString()).append(',')
+                .append(type.name().toLowerCase(Locale.ROOT));
+        if (argument != null) {
+            b.append(',');
+            if (argument.contains(",") || argument.contains("\"") || !argument.equals(argument.strip())) {
+                b.append('"').append(argument.replace("\"", "\"\"")).append('"');
+            } else {
+                b.append(argument);
+            }
+        }
+        return b.toString();
+    }
+
+    private static long time(String s) {
+        if (s.matches("-?\\d+")) {
+            return Long.parseLong(s);
+        }
+        try {
+            return Instant.parse(s).toEpochMilli();
+        } catch (DateTimeParseException e) {
+            try {
+                return OffsetDateTime.parse(s).toInstant().toEpochMilli();
+            } catch (DateTimeParseException e2) {
+                throw new IllegalArgumentException("time '" + s + "' is neither an ISO-8601 instant "
+                        + "(2014-03-01T00:00:00Z), a date-time with offset, nor epoch milliseconds");
+            }
+        }
+    }
+
+    /** RFC 4180 fields of one line (Commons CSV), each stripped of surrounding blanks. */
+    private static List<String> fields(String line) {
+        try (CSVParser p = CSVParser.parse(line, CSVFormat.RFC4180.builder().setIgnoreSurroundingSpaces(true).build())) {
+            List<CSVRecord> records = p.getRecords();
+            if (records.size() != 1) {
+                throw new IllegalArgumentException("one command per line");
+            }
+            List<String> out = new ArrayList<>();
+            records.get(0).forEach(out::add);
+            return out;
+        } catch (java.io.IOException | java.io.UncheckedIOException | IllegalStateException e) {
+            throw new IllegalArgumentException("not a CSV line: " + e.getMessage());
+        }
+    }
+}

@@ -1,0 +1,283 @@
+package io.keyshift.control;
+
+import io.keyshift.avro.PlanControl;
+import io.keyshift.avro.RouteEntry;
+import io.keyshift.avro.RoutingPlan;
+import io.keyshift.plan.RepartitionPlanner;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.TreeMap;
+import java.util.TreeSet;
+
+/**
+ * The planner's view of its control input (pure logic; the {@code PlannerOperator} holds it in operator state):
+ * commands waiting for their time, the overrides in force, and the routing of recent plan versions, which a rollback
+ * returns to.
+ *
+ * <p>Commands apply in (AT, arrival) order once a plan's migrations start at or after AT
+ * ({@link #advanceTo}). A command that cannot apply (unpin of a key that is not pinned, rollback to a version that
+ * was not issued or is no longer kept) is refused with its reason and changes nothing.
+ *
+ * <p>Memory: the pending commands, the pinned keys, and at most {@code maxRoutings} routings (one per plan version
+ * whose routing differs from the one before, each {@code entries x (key + 8 bytes)}).
+ */
+public final class ControlState {
+    /** A refused command and why. */
+    public record Rejected(ControlCommand command, String reason) {}
+
+    private final int maxRoutings;
+    private final List<ControlCommand> pending = new ArrayList<>();
+    private final TreeSet<String> pinned = new TreeSet<>();
+    private boolean frozen;
+    private long rollbackVersion = -1;
+    private Map<String, int[]> rollbackTarget;
+    /** Per plan version whose routing changed: key -> {key group after its migration, natural key group}. */
+    private final TreeMap<Long, Map<String, int[]>> routings = new TreeMap<>();
+    /** The oldest version a rollback can name (older routings were dropped); 1 while none was dropped. */
+    private long oldestRollbackVersion = 1;
+    private long lastVersion;
+    private long applied;
+    private long rejected;
+
+    /** @param maxRoutings routings kept for rollbacks, >= 1 */
+    public ControlState(int maxRoutings) {
+        if (maxRoutings < 1) {
+            throw new IllegalArgumentException("routings kept must be >= 1, was " + maxRoutings);
+        }
+        this.maxRoutings = maxRoutings;
+    }
+
+    /** Counts a line refused before it became a command (it did not parse). */
+    public void refusedLine() {
+        rejected++;
+    }
+
+    /** Queues a command until a plan reaches its time. */
+    public void add(ControlCommand c) {
+        pending.add(Objects.requireNonNull(c));
+    }
+
+    /**
+     * Applies the queued commands with {@code at <= migrationsStart}, in (AT, arrival) order.
+     *
+     * @return the commands refused, with their reasons
+     */
+    public List<Rejected> advanceTo(long migrationsStart) {
+        List<ControlCommand> due = new ArrayList<>();
+        List<ControlCommand> later = new ArrayList<>();
+        for (ControlCommand c : pending) {
+            (c.at() <= migrationsStart ? due : later).add(c);
+        }
+        if (due.isEmpty()) {
+            return List.of();
+        }
+        pending.clear();
+        pending.addAll(later);
+        // stable: commands with the same AT keep their arrival order
+        due.sort(Comparator.comparingLong(ControlCommand::at));
+        List<Rejected> out = new ArrayList<>();
+        for (ControlCommand c : due) {
+            String reason = apply(c);
+            if (reason == null) {
+                applied++;
+            } else {
+                rejected++;
+                out.add(new Rejected(c, reason));
+            }
+        }
+        return out;
+    }
+
+    private String apply(ControlCommand c) {
+        switch (c.type()) {
+            case PIN -> pinned.add(c.key());
+            case UNPIN -> {
+                if (!pinned.remove(c.key())) {
+                    return "key '" + c.key() + "' is not pinned";
+                }
+            }
+            case FREEZE -> frozen = true;
+            case UNFREEZE -> frozen = false;
+            case ROLLBACK -> {
+                if (c.version() > lastVersion) {
+                    return "plan version " + c.version() + " was not issued yet (the last is " + lastVersion + ")";
+                }
+                if (c.version() < oldestRollbackVersion) {
+                    return "plan version " + c.version() + " is no longer kept (the oldest a rollback can name is "
+                            + oldestRollbackVersion + "; keyshift.control.rollback-versions)";
+                }
+                Map.Entry<Long, Map<String, int[]>> r = routings.floorEntry(c.version());
+                rollbackTarget = r == null ? new HashMap<>() : r.getValue();
+                rollbackVersion = c.version();
+            }
+            default -> throw new IllegalStateException(c.type().toString());
+        }
+        return null;
+    }
+
+    /** The overrides for the next plan. */
+    public RepartitionPlanner.Control control() {
+        return new RepartitionPlanner.Control(frozen, java.util.Set.copyOf(pinned), rollbackTarget);
+    }
+
+    /**
+     * Records a plan just issued: its routing (for later rollbacks) and, with {@code rollbackComplete}, the end of the
+     * rollback in progress.
+     */
+    public void issued(RoutingPlan plan, boolean rollbackComplete) {
+        lastVersion = plan.getVersion();
+        if (rollbackComplete) {
+            rollbackTarget = null;
+            rollbackVersion = -1;
+        }
+        Map<String, int[]> routing = new HashMap<>();
+        for (RouteEntry e : plan.getEntries()) {
+            int kg = e.getMigration() != null ? e.getMigration().getToKeyGroup() : e.getKeyGroup();
+            if (kg != e.getNaturalKeyGroup()) {
+                routing.put(e.getKey(), new int[] {kg, e.getNaturalKeyGroup()});
+            }
+        }
+        Map.Entry<Long, Map<String, int[]>> last = routings.lastEntry();
+        if (last == null || !same(last.getValue(), routing)) {
+            routings.put(plan.getVersion(), routing);
+            while (routings.size() > maxRoutings) {
+                routings.pollFirstEntry();
+                oldestRollbackVersion = routings.firstKey();
+            }
+        }
+    }
+
+    private static boolean same(Map<String, int[]> a, Map<String, int[]> b) {
+        if (a.size() != b.size()) {
+            return false;
+        }
+        for (Map.Entry<String, int[]> e : a.entrySet()) {
+            int[] o = b.get(e.getKey());
+            if (o == null || o[0] != e.getValue()[0]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** The overrides in force, for the plan's {@code control} field. */
+    public PlanControl view() {
+        return PlanControl.newBuilder().setFrozen(frozen).setPinnedKeys(new ArrayList<>(pinned))
+                .setRollbackToVersion(rollbackVersion).setCommandsApplied(applied).setCommandsRejected(rejected)
+                .build();
+    }
+
+    public boolean frozen() {
+        return frozen;
+    }
+
+    public int pinnedKeys() {
+        return pinned.size();
+    }
+
+    public long rollbackVersion() {
+        return rollbackVersion;
+    }
+
+    public long applied() {
+        return applied;
+    }
+
+    public long rejected() {
+        return rejected;
+    }
+
+    /** Serialized form, for operator state (version 1). */
+    public byte[] toBytes() throws IOException {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (DataOutputStream out = new DataOutputStream(bytes)) {
+            out.writeInt(1);
+            out.writeInt(pending.size());
+            for (ControlCommand c : pending) {
+                out.writeUTF(c.line());
+            }
+            out.writeInt(pinned.size());
+            for (String k : pinned) {
+                out.writeUTF(k);
+            }
+            out.writeBoolean(frozen);
+            out.writeLong(rollbackVersion);
+            writeRouting(out, rollbackTarget);
+            out.writeInt(routings.size());
+            for (Map.Entry<Long, Map<String, int[]>> r : routings.entrySet()) {
+                out.writeLong(r.getKey());
+                writeRouting(out, r.getValue());
+            }
+            out.writeLong(oldestRollbackVersion);
+            out.writeLong(lastVersion);
+            out.writeLong(applied);
+            out.writeLong(rejected);
+        }
+        return bytes.toByteArray();
+    }
+
+    /** Reads {@link #toBytes()}. */
+    public static ControlState fromBytes(byte[] b, int maxRoutings) throws IOException {
+        ControlState s = new ControlState(maxRoutings);
+        try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(b))) {
+            int version = in.readInt();
+            if (version != 1) {
+                throw new IOException("unknown control state version " + version);
+            }
+            for (int i = in.readInt(); i > 0; i--) {
+                s.pending.add(ControlCommand.parse(in.readUTF()));
+            }
+            for (int i = in.readInt(); i > 0; i--) {
+                s.pinned.add(in.readUTF());
+            }
+            s.frozen = in.readBoolean();
+            s.rollbackVersion = in.readLong();
+            s.rollbackTarget = readRouting(in);
+            for (int i = in.readInt(); i > 0; i--) {
+                long v = in.readLong();
+                s.routings.put(v, readRouting(in));
+            }
+            s.oldestRollbackVersion = in.readLong();
+            s.lastVersion = in.readLong();
+            s.applied = in.readLong();
+            s.rejected = in.readLong();
+        }
+        return s;
+    }
+
+    private static void writeRouting(DataOutputStream out, Map<String, int[]> r) throws IOException {
+        if (r == null) {
+            out.writeInt(-1);
+            return;
+        }
+        out.writeInt(r.size());
+        for (Map.Entry<String, int[]> e : new TreeMap<>(r).entrySet()) {
+            out.writeUTF(e.getKey());
+            out.writeInt(e.getValue()[0]);
+            out.writeInt(e.getValue()[1]);
+        }
+    }
+
+    private static Map<String, int[]> readRouting(DataInputStream in) throws IOException {
+        int n = in.readInt();
+        if (n < 0) {
+            return null;
+        }
+        Map<String, int[]> r = new HashMap<>();
+        for (int i = 0; i < n; i++) {
+            String k = in.readUTF();
+            r.put(k, new int[] {in.readInt(), in.readInt()});
+        }
+        return r;
+    }
+}

@@ -1,0 +1,94 @@
+package io.keyshift.control;
+
+import io.keyshift.avro.RouteEntry;
+import io.keyshift.avro.RoutingPlan;
+
+import org.junit.jupiter.api.Test;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class ControlCommandTest {
+    private static final long MARCH = Instant.parse("2014-03-01T00:00:00Z").toEpochMilli();
+
+    @Test
+    void parsesEveryCommandAndItsTime() {
+        ControlCommand pin = ControlCommand.parse("2014-03-01T00:00:00Z, pin, \"Market at 4th, north\"");
+        assertThat(pin.at()).isEqualTo(MARCH);
+        assertThat(pin.type()).isEqualTo(ControlCommand.Type.PIN);
+        assertThat(pin.key()).isEqualTo("Market at 4th, north");
+        assertThat(ControlCommand.parse("2014-02-28T16:00-08:00,freeze").at()).isEqualTo(MARCH);
+        assertThat(ControlCommand.parse(MARCH + ",UNFREEZE").type()).isEqualTo(ControlCommand.Type.UNFREEZE);
+        assertThat(ControlCommand.parse("2014-03-01T00:00:00Z,rollback,42").version()).isEqualTo(42);
+        assertThat(ControlCommand.parse("  # a comment")).isNull();
+        assertThat(ControlCommand.parse("")).isNull();
+        String line = ControlCommand.line(MARCH, ControlCommand.Type.UNPIN, "a \"quoted\", key");
+        assertThat(ControlCommand.parse(line).key()).isEqualTo("a \"quoted\", key");
+    }
+
+    @Test
+    void aMalformedLineIsRefusedWithItsReason() {
+        assertThatThrownBy(() -> ControlCommand.parse("2014-03-01T00:00:00Z,teleport,x"))
+                .hasMessageContaining("unknown command 'teleport'");
+        assertThatThrownBy(() -> ControlCommand.parse("yesterday,freeze")).hasMessageContaining("time 'yesterday'");
+        assertThatThrownBy(() -> ControlCommand.parse("2014-03-01T00:00:00Z,pin"))
+                .hasMessageContaining("pin needs one argument");
+        assertThatThrownBy(() -> ControlCommand.parse("2014-03-01T00:00:00Z,freeze,now"))
+                .hasMessageContaining("freeze takes no argument");
+        assertThatThrownBy(() -> ControlCommand.parse("2014-03-01T00:00:00Z,rollback,latest"))
+                .hasMessageContaining("'latest' is not a number");
+        assertThatThrownBy(() -> ControlCommand.parse("2014-03-01T00:00:00Z,pin,\"open"))
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> ControlCommand.parse("freeze")).hasMessageContaining("AT,COMMAND");
+    }
+
+    private static RoutingPlan plan(long version, String key, int keyGroup, int natural) {
+        List<RouteEntry> entries = new ArrayList<>();
+        if (key != null) {
+            entries.add(RouteEntry.newBuilder().setKey(key).setNaturalKeyGroup(natural).setKeyGroup(keyGroup)
+                    .setMigration(null).build());
+        }
+        return RoutingPlan.newBuilder().setVersion(version).setValidUntil(0).setBasedOnWindowEnd(0)
+                .setMaxParallelism(128).setParallelism(4).setEntries(entries).setPredictedImbalanceBefore(1)
+                .setPredictedImbalanceAfter(1).setMigrationsStarted(0).setMigrationsCompleted(0).build();
+    }
+
+    @Test
+    void commandsApplyInTimeOrderAndRefuseWhatCannotApply() throws Exception {
+        ControlState s = new ControlState(2);
+        s.issued(plan(1, "k", 5, 1), false);
+        s.issued(plan(2, "k", 7, 1), false);
+        s.issued(plan(3, null, 0, 0), false);
+        s.add(ControlCommand.parse(MARCH + 2 + ",unfreeze"));
+        s.add(ControlCommand.parse(MARCH + ",freeze"));
+        s.add(ControlCommand.parse(MARCH + ",unpin,nobody"));
+        s.add(ControlCommand.parse(MARCH + ",rollback,1"));
+        s.add(ControlCommand.parse(MARCH + ",rollback,9"));
+        s.add(ControlCommand.parse(MARCH + ",rollback,2"));
+        s.add(ControlCommand.parse(MARCH + ",pin,k"));
+        assertThat(s.advanceTo(MARCH - 1)).isEmpty();
+        assertThat(s.control().frozen()).isFalse();
+        List<ControlState.Rejected> refused = s.advanceTo(MARCH + 1);
+        assertThat(refused).extracting(ControlState.Rejected::reason).containsExactly(
+                "key 'nobody' is not pinned",
+                "plan version 1 is no longer kept (the oldest a rollback can name is 2; keyshift.control.rollback-versions)",
+                "plan version 9 was not issued yet (the last is 3)");
+        assertThat(s.control().frozen()).isTrue();
+        assertThat(s.control().pinned()).containsExactly("k");
+        assertThat(s.control().rollbackTarget()).containsOnlyKeys("k");
+        assertThat(s.control().rollbackTarget().get("k")).containsExactly(7, 1);
+        // the state survives a checkpoint
+        ControlState restored = ControlState.fromBytes(s.toBytes(), 2);
+        assertThat(restored.view()).isEqualTo(s.view());
+        assertThat(restored.advanceTo(MARCH + 2)).isEmpty();
+        assertThat(restored.control().frozen()).isFalse();
+        restored.issued(plan(4, null, 0, 0), true);
+        assertThat(restored.control().rollbackTarget()).isNull();
+        assertThat(restored.view().getCommandsApplied()).isEqualTo(4);
+        assertThat(restored.view().getCommandsRejected()).isEqualTo(3);
+    }
+}
