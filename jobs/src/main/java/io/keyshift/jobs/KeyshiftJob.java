@@ -84,6 +84,17 @@ public final class KeyshiftJob implements Callable<Integer> {
     @Option(names = "--job-name", paramLabel = "NAME", description = "Job name. Default: keyshift [strategy].")
     String jobName;
 
+    @Option(names = "--control", paramLabel = "FILE",
+            description = "Control commands for the planner, read once (AT,pin,KEY | AT,unpin,KEY | AT,freeze | "
+                    + "AT,unfreeze | AT,rollback,VERSION): plans are the same on every run. Refused lines go to "
+                    + "--out/control-rejected/.")
+    String controlFile;
+
+    @Option(names = "--control-dir", paramLabel = "DIR",
+            description = "A directory the job watches for new files of control commands (every "
+                    + "keyshift.control.directory-interval, 5 s); they apply from the next plan on.")
+    String controlDir;
+
     @Option(names = "-D", paramLabel = "key=value", mapFallbackValue = "",
             description = "Set a keyshift.* or job-level Flink option, overriding the cluster's config.yaml.")
     Map<String, String> dynamic = new LinkedHashMap<>();
@@ -156,6 +167,15 @@ public final class KeyshiftJob implements Callable<Integer> {
             throw new ParameterException(cl, "-D / config.yaml: " + e.getMessage());
         }
         conf.set(JobOptions.WINDOW, w);
+        if (controlFile != null && controlDir != null) {
+            throw new ParameterException(cl, "--control and --control-dir exclude each other");
+        }
+        if (controlFile != null) {
+            conf.set(io.keyshift.jobs.replay.Workload.CONTROL_FILE, controlFile);
+        }
+        if (controlDir != null) {
+            conf.set(io.keyshift.jobs.replay.Workload.CONTROL_DIRECTORY, controlDir);
+        }
         // job-level Flink options given with -D (restart strategy, checkpointing, ...) apply to this job
         env.configure(Configuration.fromMap(dynamic), Thread.currentThread().getContextClassLoader());
         int maxP = conf.getOptional(PipelineOptions.MAX_PARALLELISM).orElse(conf.get(JobOptions.DEFAULT_MAX_PARALLELISM));

@@ -74,6 +74,23 @@ public final class Workload {
                     .withDescription("A file of control commands for the planner (pin/unpin KEY, freeze/unfreeze, "
                             + "rollback VERSION, each with the event time it holds from), read once.");
 
+    /**
+     * A directory of control command files that the job watches: every new file's lines are commands, applied from
+     * the next plan on (at the latest from their AT).
+     */
+    public static final ConfigOption<String> CONTROL_DIRECTORY =
+            org.apache.flink.configuration.ConfigOptions.key("keyshift.control.directory")
+                    .stringType()
+                    .noDefaultValue()
+                    .withDescription("A directory the job watches for new files of control commands (one per line), "
+                            + "checked every keyshift.control.directory-interval; they apply from the next plan on.");
+
+    public static final ConfigOption<Duration> CONTROL_DIRECTORY_INTERVAL =
+            org.apache.flink.configuration.ConfigOptions.key("keyshift.control.directory-interval")
+                    .durationType()
+                    .defaultValue(Duration.ofSeconds(5))
+                    .withDescription("How often the job lists keyshift.control.directory for new files (> 0).");
+
     /** Uid of the control commands' file source. */
     public static final String CONTROL_SOURCE_UID = "keyshift-control-source";
 
@@ -86,7 +103,8 @@ public final class Workload {
     public static java.util.List<ConfigOption<?>> toolOptions() {
         return java.util.List.of(ALLOWED_LATENESS, FaultOptions.WINDOW_FAILURE_TIMES, FaultOptions.FAULT_ID,
                 FaultOptions.CORRUPT_SHADOW_KEY, BenchOptions.SERVICE_TIME, BenchOptions.LATENCY_ID,
-                ReplayScalingGate.GATE_OPTION, MAX_EVENT_TIME_GAP, CONTROL_FILE);
+                ReplayScalingGate.GATE_OPTION, MAX_EVENT_TIME_GAP, CONTROL_FILE, CONTROL_DIRECTORY,
+                CONTROL_DIRECTORY_INTERVAL);
     }
 
     /** Keys of {@link #toolOptions()}. */
@@ -144,12 +162,24 @@ public final class Workload {
                 .uidPrefix(UID_PREFIX)
                 .parallelism(parallelism);
         String controlFile = config.get(CONTROL_FILE);
-        if (controlFile != null) {
+        String controlDir = config.get(CONTROL_DIRECTORY);
+        if (controlFile != null && controlDir != null) {
+            throw new IllegalArgumentException(CONTROL_FILE.key() + " and " + CONTROL_DIRECTORY.key()
+                    + " exclude each other");
+        }
+        if (controlFile != null || controlDir != null) {
+            var source = org.apache.flink.connector.file.src.FileSource.forRecordStreamFormat(
+                    new org.apache.flink.connector.file.src.reader.TextLineInputFormat(),
+                    new org.apache.flink.core.fs.Path(java.nio.file.Path.of(controlFile != null ? controlFile
+                            : controlDir).toUri()));
+            if (controlDir != null) {
+                source.monitorContinuously(config.get(CONTROL_DIRECTORY_INTERVAL));
+            }
             keyed.control(events.getExecutionEnvironment()
-                    .fromSource(org.apache.flink.connector.file.src.FileSource.forRecordStreamFormat(
-                            new org.apache.flink.connector.file.src.reader.TextLineInputFormat(),
-                            new org.apache.flink.core.fs.Path(java.nio.file.Path.of(controlFile).toUri())).build(),
-                            org.apache.flink.api.common.eventtime.WatermarkStrategy.noWatermarks(), "control commands")
+                    .fromSource(source.build(), controlFile != null
+                                    // read once: at its end the watermark is +inf, after every command
+                                    ? org.apache.flink.api.common.eventtime.WatermarkStrategy.noWatermarks()
+                                    : io.keyshift.control.ControlInputs.liveWatermarks(), "control commands")
                     .uid(CONTROL_SOURCE_UID)
                     .setParallelism(1));
         }
@@ -162,7 +192,7 @@ public final class Workload {
                 .returns(Types.STRING).name("load lines").setParallelism(1);
         DataStream<ScalingDecision> scaling = config.get(ScalingOptions.CAPACITY) > 0 ? keyed.scalingDecisions() : null;
         return new Outputs(results, loadLines, keyed.plans(), keyed.forecasts(), keyed.loads(), keyed.validation(),
-                scaling, controlFile == null ? null : keyed.controlRejected());
+                scaling, controlFile == null && controlDir == null ? null : keyed.controlRejected());
     }
 
     /** Per subtask of the load's parallelism: primary and shadow copies, as load lines. */

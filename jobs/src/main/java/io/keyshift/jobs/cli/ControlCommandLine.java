@@ -1,0 +1,96 @@
+package io.keyshift.jobs.cli;
+
+import io.keyshift.control.ControlCommand;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParameterException;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code keyshift control COMMAND [ARG]}: writes one control command for a job's planner: appended to a file that a
+ * replay or job reads once ({@code --control FILE}), or as a new file in the directory a running job watches
+ * ({@code --control-dir DIR}). The command is checked before it is written.
+ */
+@Command(name = "control", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Writes a control command for a keyshift job's planner: pin KEY, unpin KEY, freeze, unfreeze,",
+            "rollback VERSION. It holds for the plans whose migrations start at or after --at.",
+            "Exit status: 0 written, 2 bad command or options."},
+        footer = {"", "Examples:",
+            "  bin/keyshift control --file control.csv --at 2014-03-01T00:00:00Z pin 'Market at 4th'",
+            "  bin/keyshift control --dir /flink-data/control freeze        # a running job, from its next plan"})
+public final class ControlCommandLine implements Callable<Integer> {
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "COMMAND", description = "pin, unpin, freeze, unfreeze or rollback.")
+    String command;
+
+    @Parameters(index = "1", arity = "0..1", paramLabel = "ARG", description = "The key (pin, unpin) or the plan "
+            + "version (rollback).")
+    String argument;
+
+    @Option(names = "--at", paramLabel = "TIME", description = "Event time the command holds from: an ISO-8601 "
+            + "instant or epoch milliseconds. Default: now.")
+    String at;
+
+    @Option(names = "--file", paramLabel = "FILE", description = "Append to this file (for --control FILE).")
+    Path file;
+
+    @Option(names = "--dir", paramLabel = "DIR", description = "Write a new file into this directory (for a job's "
+            + "--control-dir DIR).")
+    Path dir;
+
+    @Override
+    public Integer call() throws Exception {
+        CommandLine cl = spec.commandLine();
+        if ((file == null) == (dir == null)) {
+            throw new ParameterException(cl, "give exactly one of --file and --dir");
+        }
+        String time = at != null ? at : Instant.now().toString();
+        List<String> fields = new ArrayList<>(List.of(time, command.toLowerCase(Locale.ROOT)));
+        ControlCommand parsed;
+        try {
+            String probe = argument == null ? String.join(",", fields)
+                    : String.join(",", fields) + "," + quote(argument);
+            parsed = ControlCommand.parse(probe);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(cl, e.getMessage());
+        }
+        String line = ControlCommand.line(parsed.at(), parsed.type(), parsed.key() != null ? parsed.key()
+                : parsed.type() == ControlCommand.Type.ROLLBACK ? Long.toString(parsed.version()) : null) + "\n";
+        if (file != null) {
+            Files.writeString(file, line, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+            System.out.println("appended to " + file + ": " + line.strip());
+        } else {
+            if (!Files.isDirectory(dir)) {
+                throw new ParameterException(cl, "--dir: not a directory: " + dir);
+            }
+            // written under a hidden name and renamed, so that the job never reads half a file
+            String name = "control-" + System.currentTimeMillis() + "-" + ProcessHandle.current().pid() + ".csv";
+            Path tmp = dir.resolve("." + name);
+            Files.writeString(tmp, line, StandardCharsets.UTF_8);
+            Files.move(tmp, dir.resolve(name), StandardCopyOption.ATOMIC_MOVE);
+            System.out.println("wrote " + dir.resolve(name) + ": " + line.strip());
+        }
+        return 0;
+    }
+
+    private static String quote(String s) {
+        return s.contains(",") || s.contains("\"") || !s.equals(s.strip())
+                ? "\"" + s.replace("\"", "\"\"") + "\"" : s;
+    }
+}
