@@ -415,16 +415,6 @@ public final class KeyshiftStream<T, K> {
                 .uid(stage.uid("forecaster"))
                 .setParallelism(1)
                 .setMaxParallelism(maxP);
-        PlannerOperator plannerOperator = new PlannerOperator(planSettings, followsRouters);
-        SingleOutputStreamOperator<RoutingPlan> plans = control == null
-                ? forecasts.transform(stage.name("planner"), new AvroTypeInfo<>(RoutingPlan.class),
-                        CoordinatedOperators.planner(plannerOperator, uidPrefix))
-                : forecasts.connect(control).transform(stage.name("planner"), new AvroTypeInfo<>(RoutingPlan.class),
-                        CoordinatedOperators.controlledPlanner(plannerOperator.withControl(
-                                config.get(PlanOptions.CONTROL_ROLLBACK_VERSIONS)), uidPrefix));
-        plans.uid(stage.uid("planner"))
-                .setParallelism(1)
-                .setMaxParallelism(maxP);
         DataStream<WindowLoad> loads = profiles.getSideOutput(loadTag);
 
         KeyedStream<Envelope<T, K>, RoutingKey<K>> keyed = routed.keyBy(Envelope::routingKey,
@@ -436,6 +426,31 @@ public final class KeyshiftStream<T, K> {
                 .name(stage.name("shadow validator"))
                 .uid(stage.uid("validator"))
                 .setParallelism(p)
+                .setMaxParallelism(maxP);
+
+        // The planner comes last in the graph: with on-mismatch REVERT its control input carries the validation's
+        // mismatches (the loop back to the routers runs through the plans' coordinator, not through the graph).
+        PlannerOperator plannerOperator = new PlannerOperator(planSettings, followsRouters);
+        DataStream<String> controlInput = control;
+        if (config.get(PlanOptions.ON_MISMATCH) == PlanOptions.OnMismatch.REVERT) {
+            DataStream<String> reverts = validation
+                    .process(new MismatchReverts()).returns(Types.STRING)
+                    .name(stage.name("mismatch reverts")).uid(stage.uid("mismatch-reverts"))
+                    .setParallelism(p)
+                    .setMaxParallelism(maxP);
+            controlInput = controlInput == null ? reverts : controlInput.union(reverts);
+            plannerOperator.withReverts(config.get(PlanOptions.ON_MISMATCH_LAG_WINDOWS) * window,
+                    config.get(PlanOptions.ON_MISMATCH_HOLD).toMillis());
+        }
+        SingleOutputStreamOperator<RoutingPlan> plans = controlInput == null
+                ? forecasts.transform(stage.name("planner"), new AvroTypeInfo<>(RoutingPlan.class),
+                        CoordinatedOperators.planner(plannerOperator, uidPrefix))
+                : forecasts.connect(controlInput).transform(stage.name("planner"),
+                        new AvroTypeInfo<>(RoutingPlan.class), CoordinatedOperators.controlledPlanner(
+                                plannerOperator.withControl(config.get(PlanOptions.CONTROL_ROLLBACK_VERSIONS)),
+                                uidPrefix));
+        plans.uid(stage.uid("planner"))
+                .setParallelism(1)
                 .setMaxParallelism(maxP);
 
         DataStream<ScalingDecision> scaling = null;
@@ -455,7 +470,7 @@ public final class KeyshiftStream<T, K> {
                     .setMaxParallelism(maxP);
         }
         built = new Built(profiles, plans, forecasts, loads, validation, scaling, result, stage.merger,
-                control == null ? null : plans.getSideOutput(PlannerOperator.CONTROL_REJECTED));
+                controlInput == null ? null : plans.getSideOutput(PlannerOperator.CONTROL_REJECTED));
         @SuppressWarnings("unchecked")
         DataStream<R> merged = stage.merger == null ? result : result.union((DataStream<R>) stage.merger);
         return merged;
@@ -487,6 +502,31 @@ public final class KeyshiftStream<T, K> {
         @Override
         public X map(X x) {
             return x;
+        }
+    }
+
+    /**
+     * With {@code keyshift.migration.on-mismatch=REVERT}: each MISMATCH of the shadow validation as a control line
+     * {@code AT,revert,KEY,KEY_GROUP,SHADOW_KEY_GROUP,WINDOW_START,REASON} (AT = the report's time: when both sides
+     * of the check were complete; KEY_GROUP = the primary's, the one the key came from; the revert applies only if the
+     * key has been routed to the shadow's key group since the checked window's start).
+     */
+    static final class MismatchReverts extends org.apache.flink.streaming.api.functions.ProcessFunction<ValidationReport, String> {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        public void processElement(ValidationReport r, Context ctx, org.apache.flink.util.Collector<String> out) {
+            if (r.getOutcome() != io.keyshift.avro.ValidationOutcome.MISMATCH || r.getPrimaryKeyGroup() < 0) {
+                return;
+            }
+            long at = ctx.timestamp() != null ? ctx.timestamp() : r.getWindowEnd();
+            out.collect(io.keyshift.control.ControlCommand.revertLine(at, r.getKey(), r.getPrimaryKeyGroup(),
+                    r.getShadowKeyGroup(), r.getWindowStart(),
+                    "shadow result of [" + java.time.Instant.ofEpochMilli(r.getWindowStart()) + ", "
+                            + java.time.Instant.ofEpochMilli(r.getWindowEnd()) + ") in key group "
+                            + r.getShadowKeyGroup() + " disagreed with the primary's in key group "
+                            + r.getPrimaryKeyGroup() + " (checksums " + r.getShadowChecksum() + " / "
+                            + r.getPrimaryChecksum() + ")"));
         }
     }
 }

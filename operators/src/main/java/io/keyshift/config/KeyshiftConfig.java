@@ -86,6 +86,9 @@ public final class KeyshiftConfig {
             throw bad(ProfilerOptions.SAMPLING_RATE, rate, "in (0, 1]");
         }
         range(config, ProfilerOptions.TOP_K, 1, Integer.MAX_VALUE);
+        range(config, PlanOptions.ON_MISMATCH_LAG_WINDOWS, 1, 10_000);
+        range(config, PlanOptions.CONTROL_ROLLBACK_VERSIONS, 1, Integer.MAX_VALUE);
+        positive(config, PlanOptions.ON_MISMATCH_HOLD);
         range(config, ProfilerOptions.AGE_OUT_WINDOWS, 1, Integer.MAX_VALUE);
         models(config.get(ForecastOptions.MODEL), seasons(config, config.get(JobOptions.WINDOW).toMillis()));
         for (int m : config.getOptional(ForecastOptions.SEASONS).orElse(List.of())) {

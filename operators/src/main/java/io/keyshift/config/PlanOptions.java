@@ -97,6 +97,32 @@ public final class PlanOptions {
             .defaultValues()
             .withDescription("Keys that never move or split (semicolon-separated).");
 
+    /** What the planner does when a migration's shadow result disagrees with its primary. */
+    public enum OnMismatch { REPORT, REVERT }
+
+    public static final ConfigOption<OnMismatch> ON_MISMATCH = ConfigOptions.key("keyshift.migration.on-mismatch")
+            .enumType(OnMismatch.class)
+            .defaultValue(OnMismatch.REPORT)
+            .withDescription("REPORT: a shadow result that disagrees with its primary is reported (validation "
+                    + "output, metric). REVERT: also, the key goes back to the key group it came from (an ordinary "
+                    + "migration) and is not moved again for keyshift.migration.on-mismatch.hold.");
+
+    public static final ConfigOption<java.time.Duration> ON_MISMATCH_HOLD =
+            ConfigOptions.key("keyshift.migration.on-mismatch.hold")
+                    .durationType()
+                    .defaultValue(java.time.Duration.ofDays(7))
+                    .withDescription("With on-mismatch REVERT: event time for which a reverted key starts no "
+                            + "migration of the planner's own (> 0).");
+
+    public static final ConfigOption<Integer> ON_MISMATCH_LAG_WINDOWS =
+            ConfigOptions.key("keyshift.migration.on-mismatch.lag-windows")
+                    .intType()
+                    .defaultValue(2)
+                    .withDescription("With on-mismatch REVERT: a revert applies to the first plan whose migrations "
+                            + "start at least this many planning windows after the mismatch was found; the planner "
+                            + "waits for the validation to be that far (deterministic plans), so a larger lag lets "
+                            + "a replay at full speed run ahead of the validation. >= 1.");
+
     public static final ConfigOption<Integer> CONTROL_ROLLBACK_VERSIONS =
             ConfigOptions.key("keyshift.control.rollback-versions")
                     .intType()

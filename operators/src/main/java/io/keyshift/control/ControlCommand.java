@@ -24,6 +24,12 @@ import java.util.Locale;
  * AT,unfreeze           planning moves keys again
  * AT,rollback,VERSION   every key goes back to the key group plan VERSION routed it to, as ordinary migrations with
  *                       their shadow phases; no other migration starts until all have switched over (pinned keys stay)
+ * AT,revert,KEY,KEY_GROUP[,IF_AT,SINCE[,REASON]]
+ *                       the key goes back to KEY_GROUP (the one it came from) and is not moved again for
+ *                       keyshift.migration.on-mismatch.hold; with IF_AT (a key group) and SINCE (a time) only if the
+ *                       key has been routed to IF_AT since SINCE (else the revert is stale and dropped). With
+ *                       keyshift.migration.on-mismatch=REVERT the planner writes these itself from the shadow
+ *                       validation's mismatches (IF_AT = the shadow's key group, SINCE = the checked window's start)
  * # a comment line, and blank lines, are skipped
  * </pre>
  *
@@ -35,7 +41,39 @@ import java.util.Locale;
 public record ControlCommand(long at, Type type, String key, long version, String line) implements Serializable {
 
     /** The commands. */
-    public enum Type { PIN, UNPIN, FREEZE, UNFREEZE, ROLLBACK }
+    public enum Type { PIN, UNPIN, FREEZE, UNFREEZE, ROLLBACK, REVERT }
+
+    /** For REVERT: the key group to go back to ({@code version} holds it). */
+    public int keyGroup() {
+        return (int) version;
+    }
+
+    /** For REVERT: the reason given (the seventh field), or "". */
+    public String reason() {
+        if (type != Type.REVERT) {
+            return "";
+        }
+        List<String> f = fields(line);
+        return f.size() > 6 ? f.get(6) : "";
+    }
+
+    /** For REVERT with IF_AT: the time since which the key must have been routed to it (ms), else Long.MIN_VALUE. */
+    public long ifSince() {
+        if (type != Type.REVERT) {
+            return Long.MIN_VALUE;
+        }
+        List<String> f = fields(line);
+        return f.size() > 5 && !f.get(5).isBlank() ? time(f.get(5).strip()) : Long.MIN_VALUE;
+    }
+
+    /** For REVERT: the key group the key must still be routed to for the revert to apply, or -1 (always). */
+    public int ifAtKeyGroup() {
+        if (type != Type.REVERT) {
+            return -1;
+        }
+        List<String> f = fields(line);
+        return f.size() > 4 && !f.get(4).isBlank() ? Integer.parseInt(f.get(4).strip()) : -1;
+    }
 
     /**
      * Parses one line.
@@ -62,7 +100,7 @@ public record ControlCommand(long at, Type type, String key, long version, Strin
             type = Type.valueOf(name.toUpperCase(Locale.ROOT));
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("unknown command '" + f.get(1).strip()
-                    + "' (pin, unpin, freeze, unfreeze, rollback)");
+                    + "' (pin, unpin, freeze, unfreeze, rollback, revert)");
         }
         switch (type) {
             case PIN, UNPIN -> {
@@ -93,8 +131,52 @@ public record ControlCommand(long at, Type type, String key, long version, Strin
                 }
                 return new ControlCommand(at, type, null, v, trimmed);
             }
+            case REVERT -> {
+                if (f.size() < 4 || f.size() == 5 || f.size() > 7 || f.get(2).isEmpty()) {
+                    throw new IllegalArgumentException("revert needs the key and the key group to go back to "
+                            + "(and may give the key group it must still be at with the time since when, and a "
+                            + "reason)");
+                }
+                if (f.size() > 5 && !f.get(5).isBlank()) {
+                    time(f.get(5).strip());
+                }
+                if (f.size() > 4 && !f.get(4).isBlank()) {
+                    try {
+                        if (Integer.parseInt(f.get(4).strip()) < 0) {
+                            throw new NumberFormatException();
+                        }
+                    } catch (NumberFormatException e) {
+                        throw new IllegalArgumentException("revert: key group '" + f.get(4).strip()
+                                + "' is not a number >= 0");
+                    }
+                }
+                int kg;
+                try {
+                    kg = Integer.parseInt(f.get(3).strip());
+                } catch (NumberFormatException e) {
+                    throw new IllegalArgumentException("revert: key group '" + f.get(3).strip() + "' is not a number");
+                }
+                if (kg < 0) {
+                    throw new IllegalArgumentException("revert: key group must be >= 0, was " + kg);
+                }
+                return new ControlCommand(at, type, f.get(2), kg, trimmed);
+            }
             default -> throw new IllegalStateException(type.toString());
         }
+    }
+
+    /**
+     * A revert line: {@code key} back to {@code keyGroup} from {@code at} if it is still routed to {@code ifAt}
+     * (-1: always), with the reason.
+     */
+    public static String revertLine(long at, String key, int keyGroup, int ifAt, long since, String reason) {
+        return line(at, Type.REVERT, key) + "," + keyGroup + "," + (ifAt >= 0 ? Integer.toString(ifAt) : "") + ","
+                + (ifAt >= 0 ? Instant.ofEpochMilli(since).toString() : "") + "," + quoteField(reason);
+    }
+
+    private static String quoteField(String s) {
+        return s.contains(",") || s.contains("\"") || !s.equals(s.strip()) || s.isEmpty()
+                ? "\"" + s.replace("\"", "\"\"") + "\"" : s;
     }
 
     /** This command as a line that {@link #parse} reads back. */
@@ -102,12 +184,7 @@ public record ControlCommand(long at, Type type, String key, long version, Strin
         StringBuilder b = new StringBuilder(Instant.ofEpochMilli(at).toString()).append(',')
                 .append(type.name().toLowerCase(Locale.ROOT));
         if (argument != null) {
-            b.append(',');
-            if (argument.contains(",") || argument.contains("\"") || !argument.equals(argument.strip())) {
-                b.append('"').append(argument.replace("\"", "\"\"")).append('"');
-            } else {
-                b.append(argument);
-            }
+            b.append(',').append(quoteField(argument));
         }
         return b.toString();
     }

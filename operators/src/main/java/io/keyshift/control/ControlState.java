@@ -48,6 +48,14 @@ public final class ControlState {
     private long lastVersion;
     private long applied;
     private long rejected;
+    /** Reverts waiting for the planner: key -> key group, and their reasons. */
+    private final TreeMap<String, int[]> reverts = new TreeMap<>();
+    /** Per pending revert: the time since which the key must have been at its IF_AT key group. */
+    private final Map<String, Long> revertSince = new HashMap<>();
+    private final Map<String, String> revertReasons = new HashMap<>();
+    /** Keys held after a revert: key -> until (event time, ms). */
+    private final TreeMap<String, Long> holds = new TreeMap<>();
+    private long revertsDone;
 
     /** @param maxRoutings routings kept for rollbacks, >= 1 */
     public ControlState(int maxRoutings) {
@@ -73,11 +81,23 @@ public final class ControlState {
      * @return the commands refused, with their reasons
      */
     public List<Rejected> advanceTo(long migrationsStart) {
+        return advanceTo(migrationsStart, migrationsStart);
+    }
+
+    /**
+     * Applies the queued commands with {@code at <= migrationsStart}, reverts only up to {@code revertsUpTo} (the
+     * time up to which every revert is known: the shadow validation's progress).
+     *
+     * @return the commands refused, with their reasons
+     */
+    public List<Rejected> advanceTo(long migrationsStart, long revertsUpTo) {
         List<ControlCommand> due = new ArrayList<>();
         List<ControlCommand> later = new ArrayList<>();
         for (ControlCommand c : pending) {
-            (c.at() <= migrationsStart ? due : later).add(c);
+            long limit = c.type() == ControlCommand.Type.REVERT ? Math.min(revertsUpTo, migrationsStart) : migrationsStart;
+            (c.at() <= limit ? due : later).add(c);
         }
+        holds.values().removeIf(until -> until <= migrationsStart);
         if (due.isEmpty()) {
             return List.of();
         }
@@ -120,6 +140,11 @@ public final class ControlState {
                 rollbackTarget = r == null ? new HashMap<>() : r.getValue();
                 rollbackVersion = c.version();
             }
+            case REVERT -> {
+                reverts.put(c.key(), new int[] {c.keyGroup(), c.ifAtKeyGroup()});
+                revertSince.put(c.key(), c.ifSince());
+                revertReasons.put(c.key(), c.reason());
+            }
             default -> throw new IllegalStateException(c.type().toString());
         }
         return null;
@@ -127,7 +152,33 @@ public final class ControlState {
 
     /** The overrides for the next plan. */
     public RepartitionPlanner.Control control() {
-        return new RepartitionPlanner.Control(frozen, java.util.Set.copyOf(pinned), rollbackTarget);
+        return new RepartitionPlanner.Control(frozen, java.util.Set.copyOf(pinned), rollbackTarget,
+                Map.copyOf(reverts), Map.copyOf(revertSince), java.util.Set.copyOf(holds.keySet()));
+    }
+
+    /**
+     * The planner resolved the reverts of {@code resolved}: those of {@code moved} it sent back (they are held until
+     * {@code until}), the others were stale (the key had moved on) and are dropped.
+     *
+     * @return per key sent back, {@code key,keyGroup,reason} (CSV)
+     */
+    public List<String> reverted(java.util.Set<String> resolved, java.util.Set<String> moved, long until) {
+        List<String> out = new ArrayList<>();
+        for (String k : new TreeSet<>(resolved)) {
+            int[] r = reverts.remove(k);
+            String reason = revertReasons.remove(k);
+            revertSince.remove(k);
+            if (r != null && moved.contains(k)) {
+                holds.put(k, until);
+                revertsDone++;
+                out.add(org.apache.commons.csv.CSVFormat.RFC4180.format(k, r[0], reason == null ? "" : reason));
+            }
+        }
+        return out;
+    }
+
+    public long revertsDone() {
+        return revertsDone;
     }
 
     /**
@@ -174,7 +225,7 @@ public final class ControlState {
     public PlanControl view() {
         return PlanControl.newBuilder().setFrozen(frozen).setPinnedKeys(new ArrayList<>(pinned))
                 .setRollbackToVersion(rollbackVersion).setCommandsApplied(applied).setCommandsRejected(rejected)
-                .build();
+                .setReverts(new ArrayList<>()).setHeldKeys(new ArrayList<>(holds.keySet())).build();
     }
 
     public boolean frozen() {
@@ -222,6 +273,20 @@ public final class ControlState {
             out.writeLong(lastVersion);
             out.writeLong(applied);
             out.writeLong(rejected);
+            out.writeInt(reverts.size());
+            for (Map.Entry<String, int[]> e : reverts.entrySet()) {
+                out.writeUTF(e.getKey());
+                out.writeInt(e.getValue()[0]);
+                out.writeInt(e.getValue()[1]);
+                out.writeLong(revertSince.getOrDefault(e.getKey(), Long.MIN_VALUE));
+                out.writeUTF(revertReasons.getOrDefault(e.getKey(), ""));
+            }
+            out.writeInt(holds.size());
+            for (Map.Entry<String, Long> e : holds.entrySet()) {
+                out.writeUTF(e.getKey());
+                out.writeLong(e.getValue());
+            }
+            out.writeLong(revertsDone);
         }
         return bytes.toByteArray();
     }
@@ -251,6 +316,17 @@ public final class ControlState {
             s.lastVersion = in.readLong();
             s.applied = in.readLong();
             s.rejected = in.readLong();
+            for (int i = in.readInt(); i > 0; i--) {
+                String k = in.readUTF();
+                s.reverts.put(k, new int[] {in.readInt(), in.readInt()});
+                s.revertSince.put(k, in.readLong());
+                s.revertReasons.put(k, in.readUTF());
+            }
+            for (int i = in.readInt(); i > 0; i--) {
+                String k = in.readUTF();
+                s.holds.put(k, in.readLong());
+            }
+            s.revertsDone = in.readLong();
         }
         return s;
     }

@@ -68,6 +68,10 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
     private final boolean followRouters;
     /** Routings kept for rollbacks; 0 = no control input. */
     private int controlRoutings;
+    /** With reverts fed back from the shadow validation: how far its progress may trail a plan's start, ms. */
+    private long revertLagMillis;
+    /** Event time a reverted key is held, ms. */
+    private long holdMillis;
 
     /** Refused control commands, as CSV lines {@code reason,command}. */
     public static final OutputTag<String> CONTROL_REJECTED = new OutputTag<>("keyshift-control-rejected", Types.STRING);
@@ -123,6 +127,23 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
                     + rollbackRoutings);
         }
         this.controlRoutings = rollbackRoutings;
+        return this;
+    }
+
+    /**
+     * Makes the control input carry the shadow validation's reverts ({@code keyshift.migration.on-mismatch=REVERT}):
+     * a plan then waits only until the control input's watermark is {@code lagMillis} before its start (the
+     * validation trails the routing), and applies the reverts up to there; every other command as before.
+     *
+     * @param lagMillis > 0, one planning window
+     * @param holdMillis event time a reverted key starts no migration of the planner's own, > 0
+     */
+    public PlannerOperator withReverts(long lagMillis, long holdMillis) {
+        if (lagMillis <= 0 || holdMillis <= 0) {
+            throw new IllegalArgumentException("revert lag and hold must be > 0");
+        }
+        this.revertLagMillis = lagMillis;
+        this.holdMillis = holdMillis;
         return this;
     }
 
@@ -288,7 +309,10 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
 
     /** Plans the held forecasts whose time the control input has passed; then forwards the forecasts' watermark. */
     private void drain() throws Exception {
-        while (!held.isEmpty() && controlWatermark >= planner.migrationsStartAt(held.peekFirst().getWindowEnd())) {
+        // with reverts, the first plan waits for nothing: nothing is in flight, and the validation moves only once
+        // the routers have a first lease
+        while (!held.isEmpty() && (revertLagMillis > 0 && planner.current() == null || controlWatermark
+                >= planner.migrationsStartAt(held.peekFirst().getWindowEnd()) - revertLagMillis)) {
             LoadForecast f = held.pollFirst();
             plan(f, f.getWindowEnd() - 1);
         }
@@ -303,8 +327,9 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
         oldestRouted = Math.max(oldestRouted, forecast.getRouterPlanVersion());
         RepartitionPlanner.Control overrides = RepartitionPlanner.Control.NONE;
         io.keyshift.avro.PlanControl view = null;
+        long start = planner.migrationsStartAt(forecast.getWindowEnd());
         if (control != null) {
-            for (ControlState.Rejected r : control.advanceTo(planner.migrationsStartAt(forecast.getWindowEnd()))) {
+            for (ControlState.Rejected r : control.advanceTo(start, start - revertLagMillis)) {
                 reject(r.reason(), r.command().line());
             }
             overrides = control.control();
@@ -314,6 +339,9 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
         RoutingPlan plan = planner.onForecast(forecast, overrides);
         planNanos = System.nanoTime() - t0;
         if (control != null) {
+            view.setReverts(control.reverted(planner.revertsResolved(), planner.revertsStarted(),
+                    start > Long.MAX_VALUE - holdMillis ? Long.MAX_VALUE : start + holdMillis));
+            view.setHeldKeys(control.view().getHeldKeys());
             plan.setControl(view);
             control.issued(plan, planner.rollbackComplete());
         }

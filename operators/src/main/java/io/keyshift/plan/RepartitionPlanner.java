@@ -89,11 +89,23 @@ public final class RepartitionPlanner {
      *                       ({@code int[] {keyGroup, natural}}); keys not named go to their natural key group. While
      *                       it is set, no other migration starts; it is done once every key is there
      *                       ({@link #rollbackComplete()})
+     * @param revertTo keys to move back to a key group (a shadow that disagreed with its primary), whatever else
+     *                 holds: {@code int[] {keyGroup, ifAt}}, where ifAt >= 0 is the key group the key must still be
+     *                 routed to (else the revert is stale). A key in flight to ifAt waits ({@link #revertsResolved()})
+     * @param revertSince per key of {@code revertTo} with ifAt: the time since which it must have been routed there
+     *                    (its last move started no later)
+     * @param held keys that start no migration of the planner's own (after a revert), like pinned ones
      */
-    public record Control(boolean frozen, java.util.Set<String> pinned, Map<String, int[]> rollbackTarget)
+    public record Control(boolean frozen, java.util.Set<String> pinned, Map<String, int[]> rollbackTarget,
+                          Map<String, int[]> revertTo, Map<String, Long> revertSince, java.util.Set<String> held)
             implements java.io.Serializable {
         /** No override. */
         public static final Control NONE = new Control(false, java.util.Set.of(), null);
+
+        /** Without reverts. */
+        public Control(boolean frozen, java.util.Set<String> pinned, Map<String, int[]> rollbackTarget) {
+            this(frozen, pinned, rollbackTarget, Map.of(), Map.of(), java.util.Set.of());
+        }
     }
 
     /** Planner configuration; times in ms. */
@@ -227,6 +239,8 @@ public final class RepartitionPlanner {
     private final Settings s;
     private RoutingPlan current;
     private boolean rollbackComplete;
+    private java.util.Set<String> revertsStarted = java.util.Set.of();
+    private java.util.Set<String> revertsResolved = java.util.Set.of();
 
     public RepartitionPlanner(Settings settings) {
         this.s = settings;
@@ -278,6 +292,16 @@ public final class RepartitionPlanner {
         return rollbackComplete;
     }
 
+    /** The keys of {@link Control#revertTo()} that the last plan sent back to their key group. */
+    public java.util.Set<String> revertsStarted() {
+        return revertsStarted;
+    }
+
+    /** The keys of {@link Control#revertTo()} that the last plan dealt with: sent back, already there, or stale. */
+    public java.util.Set<String> revertsResolved() {
+        return revertsResolved;
+    }
+
     /** Plans after one window's forecast; always returns a new version (at least the lease moves on). */
     public RoutingPlan onForecast(LoadForecast forecast) {
         return onForecast(forecast, Control.NONE);
@@ -291,6 +315,8 @@ public final class RepartitionPlanner {
         Control ctl = control == null ? Control.NONE : control;
         boolean hold = ctl.frozen() || ctl.rollbackTarget() != null;
         rollbackComplete = false;
+        revertsStarted = new java.util.TreeSet<>();
+        revertsResolved = new java.util.TreeSet<>();
         if (prevLease == Long.MAX_VALUE) {
             return current;
         }
@@ -504,6 +530,53 @@ public final class RepartitionPlanner {
             mig.setToSubtaskLoadAfter(planned[m.getValue()[1]]);
         }
         int started = bestPrefix;
+
+        // 3a. Reverts: a key whose shadow disagreed with its primary goes back to the key group it came from.
+        for (Map.Entry<String, int[]> r : new TreeMap<>(ctl.revertTo()).entrySet()) {
+            String key = r.getKey();
+            int to = r.getValue()[0];
+            int ifAt = r.getValue()[1];
+            RouteEntry e = entries.get(key);
+            int natural = e != null ? natural(e) : KeyGroupRangeAssignment.assignToKeyGroup(key, s.maxParallelism());
+            int routedTo = e == null ? natural : e.getMigration() != null ? e.getMigration().getToKeyGroup()
+                    : e.getKeyGroup();
+            long since = ctl.revertSince().getOrDefault(key, Long.MIN_VALUE);
+            boolean movedSince = e != null && e.getMovedAt() > since;
+            if (ifAt >= 0 && (routedTo != ifAt || movedSince) || e != null && e.getSplit() != null) {
+                // stale: the key has moved on since the mismatching shadow (or is split)
+                revertsResolved.add(key);
+                continue;
+            }
+            if (e != null && e.getMigration() != null) {
+                // the migration the shadow belonged to is still in flight: once it is done
+                continue;
+            }
+            int now = e == null ? natural : e.getKeyGroup();
+            revertsResolved.add(key);
+            if (now != to) {
+                if (e == null) {
+                    e = RouteEntry.newBuilder().setKey(key).setNaturalKeyGroup(natural).setKeyGroup(natural)
+                            .setMigration(null).build();
+                    entries.put(key, e);
+                }
+                e.setMigration(Migration.newBuilder()
+                        .setFromKeyGroup(e.getKeyGroup())
+                        .setFromEpoch(e.getEpoch())
+                        .setToKeyGroup(to)
+                        .setShadowFrom(shadowFrom)
+                        // not validated: it returns to the primary that the validation trusted (a validated revert
+                        // of a corrupted shadow would be reverted in turn)
+                        .setSwitchAt(shadowFrom + s.shadowMillis(false))
+                        .setPlannedInVersion(version)
+                        .setPredictedLoad(hotLoad.getOrDefault(key, 0.0))
+                        .setFromSubtaskLoadBefore(0)
+                        .setToSubtaskLoadBefore(0)
+                        .build());
+                e.setMovedAt(shadowFrom);
+                started++;
+                revertsStarted.add(key);
+            }
+        }
 
         // 3b. A rollback: every key that is not where the target routes it goes there (pinned and split keys stay),
         //     with the shadow phase its validation asks for; done once nothing differs and nothing is in flight.
@@ -724,7 +797,8 @@ public final class RepartitionPlanner {
 
     /** The entry's natural key group (entries of plans before format 2 lack it: then the key group of the id string). */
     private boolean pinned(String key, Control ctl) {
-        return s.constraints().pinned().contains(key) || ctl.pinned().contains(key);
+        return s.constraints().pinned().contains(key) || ctl.pinned().contains(key) || ctl.held().contains(key)
+                || ctl.revertTo().containsKey(key);
     }
 
     private int natural(RouteEntry e) {

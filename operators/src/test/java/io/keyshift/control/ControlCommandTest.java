@@ -26,6 +26,16 @@ class ControlCommandTest {
         assertThat(ControlCommand.parse("2014-03-01T00:00:00Z,rollback,42").version()).isEqualTo(42);
         assertThat(ControlCommand.parse("  # a comment")).isNull();
         assertThat(ControlCommand.parse("")).isNull();
+        ControlCommand revert = ControlCommand.parse(ControlCommand.revertLine(MARCH, "k", 7, 9, MARCH - 86_400_000L,
+                "shadow in 9, primary in 7"));
+        assertThat(revert.type()).isEqualTo(ControlCommand.Type.REVERT);
+        assertThat(revert.keyGroup()).isEqualTo(7);
+        assertThat(revert.ifAtKeyGroup()).isEqualTo(9);
+        assertThat(revert.ifSince()).isEqualTo(MARCH - 86_400_000L);
+        assertThat(revert.reason()).isEqualTo("shadow in 9, primary in 7");
+        assertThat(ControlCommand.parse("2014-03-01T00:00:00Z,revert,k,7").ifAtKeyGroup()).isEqualTo(-1);
+        assertThatThrownBy(() -> ControlCommand.parse("2014-03-01T00:00:00Z,revert,k,7,9"))
+                .hasMessageContaining("revert needs");
         String line = ControlCommand.line(MARCH, ControlCommand.Type.UNPIN, "a \"quoted\", key");
         assertThat(ControlCommand.parse(line).key()).isEqualTo("a \"quoted\", key");
     }

@@ -255,6 +255,20 @@ public final class ReplayReport {
                         .count());
                 cn.put("rollback_plans", plans.stream().filter(p -> p.getControl() != null
                         && p.getControl().getRollbackToVersion() >= 0).count());
+                StringBuilder reverts = new StringBuilder("plan_version,key,key_group,reason\n");
+                int revertCount = 0;
+                for (RoutingPlan p : plans) {
+                    if (p.getControl() != null) {
+                        for (String r : p.getControl().getReverts()) {
+                            reverts.append(p.getVersion()).append(',').append(r).append('\n');
+                            revertCount++;
+                        }
+                    }
+                }
+                cn.put("reverts", revertCount);
+                if (revertCount > 0) {
+                    Files.writeString(out.resolve("reverts-" + st.id() + ".csv"), reverts);
+                }
             }
             if (!plans.isEmpty()) {
                 Files.writeString(out.resolve("moves-" + st.id() + ".csv"), moves);
@@ -346,10 +360,12 @@ public final class ReplayReport {
             if (e.getValue().has("control")) {
                 ObjectNode c = (ObjectNode) e.getValue().get("control");
                 t.add(String.format("control [%s]: %d commands applied, %d refused (control-rejected-%s.csv), %d keys "
-                                + "pinned at the end, %d plans frozen, %d plans under a rollback (control-%s.csv)",
+                                + "pinned at the end, %d plans frozen, %d plans under a rollback (control-%s.csv), "
+                                + "%d reverts after a validation mismatch%s",
                         e.getKey().id(), c.get("commands_applied").asLong(), c.get("commands_rejected").asLong(),
                         e.getKey().id(), c.get("pinned_keys").asLong(), c.get("frozen_plans").asLong(),
-                        c.get("rollback_plans").asLong(), e.getKey().id()));
+                        c.get("rollback_plans").asLong(), e.getKey().id(), c.get("reverts").asLong(),
+                        c.get("reverts").asLong() > 0 ? " (reverts-" + e.getKey().id() + ".csv)" : ""));
             }
         }
         return t;

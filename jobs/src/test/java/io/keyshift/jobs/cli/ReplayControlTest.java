@@ -166,6 +166,56 @@ class ReplayControlTest {
                 free.at("/strategies/predictive/imbalance_mean").asDouble());
     }
 
+    /**
+     * Issue 15, acceptance 2: every shadow result of one key is corrupted (a fault of the test workload), every
+     * migration validated, on-mismatch REVERT: each mismatch sends the key back to the key group it came from, where
+     * it stays for the hold; results equal hash's; the report lists each revert with its reason.
+     */
+    @Test
+    void aMismatchingShadowSendsItsKeyBackAndResultsStayExact(@TempDir Path dir) throws Exception {
+        String corrupted = "Mountain View Caltrain Station";
+        Path out = dir.resolve("revert");
+        List<String> args = new ArrayList<>(List.of("replay", "--input",
+                SharedData.file("bayarea-bikeshare-2014/batrips.csv.gz").toString(), "--key", "start_station",
+                "--time", "start_date", "--time-format", "yyyy-MM-dd HH:mm:ssXXX", "--window", "1d",
+                "--parallelism", "8", "--strategies", "hash,predictive", "--out", out.toString(),
+                "--config", SharedData.flinkConf().toString(), "-Dkeyshift.fault.corrupt-shadow-key=" + corrupted,
+                "-Dkeyshift.migration.validation=ALL", "-Dkeyshift.migration.on-mismatch=REVERT",
+                // a replay at full speed runs ahead of the validation by up to this many windows
+                "-Dkeyshift.migration.on-mismatch.lag-windows=8"));
+        StringWriter err = new StringWriter();
+        CommandLine cl = KeyshiftCli.commandLine();
+        cl.setOut(new PrintWriter(new StringWriter()));
+        cl.setErr(new PrintWriter(err));
+        assertThat(cl.execute(args.toArray(String[]::new))).as(err.toString()).isZero();
+        JsonNode report = new ObjectMapper().readTree(out.resolve("report.json").toFile());
+        JsonNode predictive = report.at("/strategies/predictive");
+        assertThat(predictive.get("result_mismatches").asLong()).isZero();
+        assertThat(predictive.get("results").asLong()).isEqualTo(report.at("/strategies/hash/results").asLong());
+        assertThat(predictive.at("/validation/mismatches").asLong()).isPositive();
+
+        List<CSVRecord> reverts = csv(out.resolve("reverts-predictive.csv"));
+        assertThat(reverts).isNotEmpty().allSatisfy(r -> {
+            assertThat(r.get("key")).isEqualTo(corrupted);
+            assertThat(r.get("reason")).contains("disagreed with the primary's in key group " + r.get("key_group"));
+        });
+        assertThat(predictive.at("/control/reverts").asLong()).isEqualTo(reverts.size());
+        List<Move> moves = moves(out).stream().filter(m -> m.key().equals(corrupted)).toList();
+        long hold = java.time.Duration.ofDays(7).toMillis();
+        for (CSVRecord r : reverts) {
+            long v = Long.parseLong(r.get("plan_version"));
+            // after the revert's plan the key routes to the key group it came from
+            Move last = moves.stream().filter(m -> m.version() <= v).reduce((a, b) -> b).orElseThrow();
+            assertThat(last.toKeyGroup()).as("plan " + v).isEqualTo(Integer.parseInt(r.get("key_group")));
+            // and the planner does not move it again for the hold
+            assertThat(moves).noneMatch(m -> m.shadowFrom() > last.shadowFrom()
+                    && m.shadowFrom() < last.shadowFrom() + hold && m.version() > v);
+        }
+        System.err.printf("revert replay: %d reverts of %s, %d of its moves, %d mismatches reported, results exact; "
+                        + "first: %s%n", reverts.size(), corrupted, moves.size(),
+                predictive.at("/validation/mismatches").asLong(), reverts.get(0).get("reason"));
+    }
+
     private static Path writeWithVersion(Path template, long version) throws Exception {
         Path f = template.resolveSibling("control-" + version + ".csv");
         Files.writeString(f, Files.readString(template).replace("VERSION", Long.toString(version)));
