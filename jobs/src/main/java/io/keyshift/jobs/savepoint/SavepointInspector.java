@@ -87,6 +87,19 @@ public final class SavepointInspector {
         n.put("parallelism", p);
         n.put("predicted_imbalance_before", plan.getPredictedImbalanceBefore());
         n.put("predicted_imbalance_after", plan.getPredictedImbalanceAfter());
+        io.keyshift.avro.PlanControl c = plan.getControl();
+        if (c != null) {
+            // the control input's overrides this plan was made under (the planner's state holds the same)
+            ObjectNode cn = n.putObject("control");
+            cn.put("frozen", c.getFrozen());
+            ArrayNode pinned = cn.putArray("pinned_keys");
+            c.getPinnedKeys().forEach(pinned::add);
+            cn.put("rollback_to_version", c.getRollbackToVersion());
+            ArrayNode held = cn.putArray("held_keys");
+            c.getHeldKeys().forEach(held::add);
+            cn.put("commands_applied", c.getCommandsApplied());
+            cn.put("commands_rejected", c.getCommandsRejected());
+        }
         ArrayNode moved = n.putArray("moved_units");
         for (RouteEntry e : plan.getEntries()) {
             int natural = e.getNaturalKeyGroup() >= 0 ? e.getNaturalKeyGroup()
@@ -126,6 +139,14 @@ public final class SavepointInspector {
                     plan.get("max_parallelism").asInt(), plan.get("parallelism").asInt(),
                     plan.get("predicted_imbalance_before").asDouble(), plan.get("predicted_imbalance_after").asDouble(),
                     plan.get("moved_units").size());
+            var c = plan.get("control");
+            if (c != null && !c.isNull()) {
+                out.printf("control: %s, pinned %s, rollback %s, held after a revert %s; %d commands applied, %d refused%n",
+                        c.get("frozen").asBoolean() ? "frozen" : "not frozen", c.get("pinned_keys"),
+                        c.get("rollback_to_version").asLong() < 0 ? "none"
+                                : "to version " + c.get("rollback_to_version").asLong(),
+                        c.get("held_keys"), c.get("commands_applied").asLong(), c.get("commands_rejected").asLong());
+            }
             for (var u : plan.get("moved_units")) {
                 out.printf("  %-9s %-30s key group %3d (subtask %d) -> key group %3d (subtask %d)%s%n",
                         u.get("state").asText(), u.get("key").asText(), u.get("from_key_group").asInt(),
