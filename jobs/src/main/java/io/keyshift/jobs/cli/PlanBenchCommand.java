@@ -33,12 +33,50 @@ public final class PlanBenchCommand implements Callable<Integer> {
     @Option(names = "--quick", description = "Only 1k and 100k units (skips the 1M-unit instances).")
     boolean quick;
 
+    @Option(names = "--control-path", description = "Instead: the control path at scale (forecaster and planner fed "
+            + "window by window: --keys tracked keys, --max-parallelism key groups, one-minute windows with a daily "
+            + "season); per window forecast and plan ms, and the operator state a checkpoint writes. Writes "
+            + "DIR/control-path-bench.json.")
+    boolean controlPath;
+
+    @Option(names = "--keys", defaultValue = "10000", paramLabel = "N",
+            description = "With --control-path: tracked hot keys. Default: ${DEFAULT-VALUE}.")
+    int keys;
+
+    @Option(names = "--max-parallelism", defaultValue = "4096", paramLabel = "N",
+            description = "With --control-path: key groups. Default: ${DEFAULT-VALUE}.")
+    int maxParallelism;
+
+    @Option(names = "--windows", defaultValue = "1800", paramLabel = "N",
+            description = "With --control-path: one-minute windows fed (a day is 1,440). Default: ${DEFAULT-VALUE}.")
+    int windows;
+
     @Override
     public Integer call() throws Exception {
         if (repeats < 1) {
             throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this), "--repeats must be >= 1");
         }
         FlinkOptions.outputDirectory(spec.commandLine(), "--out", out);
+        if (controlPath) {
+            if (keys < 1 || maxParallelism < 64 || windows < 4) {
+                throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+                        "--keys >= 1, --max-parallelism >= 64 and --windows >= 4 required");
+            }
+            ObjectNode json = io.keyshift.jobs.bench.ControlPathBench.run(maxParallelism, keys,
+                    java.time.Duration.ofMinutes(1), windows, 64, 60, System.err);
+            new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)
+                    .writeValue(out.resolve("control-path-bench.json").toFile(), json);
+            System.out.printf("control path: %,d series (%,d keys, %,d key groups), 1-minute windows, %,d windows; "
+                            + "forecast %.1f ms per window (median of the last quarter; p95 %.1f), plan %.1f ms "
+                            + "(p95 %.1f); state per checkpoint: forecaster %,d bytes (%.0f per series), planner "
+                            + "%,d bytes, written whole at every checkpoint%n", json.get("series").asInt(), keys,
+                    maxParallelism, windows, json.get("forecast_ms_median").asDouble(),
+                    json.get("forecast_ms_p95").asDouble(), json.get("plan_ms_median").asDouble(),
+                    json.get("plan_ms_p95").asDouble(), json.get("forecaster_state_bytes").asLong(),
+                    json.get("state_bytes_per_series").asDouble(), json.get("planner_state_bytes").asLong());
+            System.out.println("control-path-bench.json: " + out.resolve("control-path-bench.json"));
+            return 0;
+        }
         int[] units = quick ? new int[] {1_000, 100_000} : new int[] {1_000, 100_000, 1_000_000};
         ObjectNode json = PlanBench.run(new double[] {0.8, 1.0, 1.2, 1.5}, units, new int[] {8, 64, 256, 1024},
                 repeats, System.out);
