@@ -555,23 +555,12 @@ public final class RepartitionPlanner {
             revertsResolved.add(key);
             if (now != to) {
                 if (e == null) {
-                    e = RouteEntry.newBuilder().setKey(key).setNaturalKeyGroup(natural).setKeyGroup(natural)
-                            .setMigration(null).build();
+                    e = homeEntry(key, natural);
                     entries.put(key, e);
                 }
-                e.setMigration(Migration.newBuilder()
-                        .setFromKeyGroup(e.getKeyGroup())
-                        .setFromEpoch(e.getEpoch())
-                        .setToKeyGroup(to)
-                        .setShadowFrom(shadowFrom)
-                        // not validated: it returns to the primary that the validation trusted (a validated revert
-                        // of a corrupted shadow would be reverted in turn)
-                        .setSwitchAt(shadowFrom + s.shadowMillis(false))
-                        .setPlannedInVersion(version)
-                        .setPredictedLoad(hotLoad.getOrDefault(key, 0.0))
-                        .setFromSubtaskLoadBefore(0)
-                        .setToSubtaskLoadBefore(0)
-                        .build());
+                // not validated: it returns to the primary that the validation trusted (a validated revert of a
+                // corrupted shadow would be reverted in turn)
+                migrate(e, to, shadowFrom, s.shadowMillis(false), version, hotLoad.getOrDefault(key, 0.0));
                 e.setMovedAt(shadowFrom);
                 started++;
                 revertsStarted.add(key);
@@ -602,21 +591,11 @@ public final class RepartitionPlanner {
                 }
                 differs = true;
                 if (e == null) {
-                    e = RouteEntry.newBuilder().setKey(key).setNaturalKeyGroup(natural).setKeyGroup(natural)
-                            .setMigration(null).build();
+                    e = homeEntry(key, natural);
                     entries.put(key, e);
                 }
-                e.setMigration(Migration.newBuilder()
-                        .setFromKeyGroup(e.getKeyGroup())
-                        .setFromEpoch(e.getEpoch())
-                        .setToKeyGroup(desired)
-                        .setShadowFrom(shadowFrom)
-                        .setSwitchAt(shadowFrom + s.shadowMillis(s.validation().validates(key, version)))
-                        .setPlannedInVersion(version)
-                        .setPredictedLoad(hotLoad.getOrDefault(key, 0.0))
-                        .setFromSubtaskLoadBefore(0)
-                        .setToSubtaskLoadBefore(0)
-                        .build());
+                migrate(e, desired, shadowFrom, s.shadowMillis(s.validation().validates(key, version)), version,
+                        hotLoad.getOrDefault(key, 0.0));
                 e.setMovedAt(shadowFrom);
                 started++;
             }
@@ -660,17 +639,8 @@ public final class RepartitionPlanner {
             if (sentHome >= excess && planned[subtask(natural(e))] > meanPlanned) {
                 continue;
             }
-            e.setMigration(Migration.newBuilder()
-                    .setFromKeyGroup(e.getKeyGroup())
-                    .setFromEpoch(e.getEpoch())
-                    .setToKeyGroup(natural(e))
-                    .setShadowFrom(shadowFrom)
-                    .setSwitchAt(shadowFrom + s.shadowMillis(s.validation().validates(e.getKey(), version)))
-                    .setPlannedInVersion(version)
-                    .setPredictedLoad(hotLoad.getOrDefault(e.getKey(), 0.0))
-                    .setFromSubtaskLoadBefore(0)
-                    .setToSubtaskLoadBefore(0)
-                    .build());
+            migrate(e, natural(e), shadowFrom, s.shadowMillis(s.validation().validates(e.getKey(), version)), version,
+                    hotLoad.getOrDefault(e.getKey(), 0.0));
             started++;
             if (sentHome >= excess) {
                 coldSent++;
@@ -804,6 +774,32 @@ public final class RepartitionPlanner {
     private int natural(RouteEntry e) {
         return e.getNaturalKeyGroup() >= 0 ? e.getNaturalKeyGroup()
                 : KeyGroupRangeAssignment.assignToKeyGroup(e.getKey(), s.maxParallelism());
+    }
+
+    /** An entry for a key at its natural key group (to start a migration from). */
+    private static RouteEntry homeEntry(String key, int natural) {
+        return RouteEntry.newBuilder().setKey(key).setNaturalKeyGroup(natural).setKeyGroup(natural).setMigration(null)
+                .build();
+    }
+
+    /**
+     * Starts a migration of {@code e}'s key to {@code to}: shadow from {@code shadowFrom}, switch-over
+     * {@code shadowMillis} later; no subtask loads (a move the planner's cost did not choose: a return, revert or
+     * rollback).
+     */
+    private static void migrate(RouteEntry e, int to, long shadowFrom, long shadowMillis, long version,
+                                double predictedLoad) {
+        e.setMigration(Migration.newBuilder()
+                .setFromKeyGroup(e.getKeyGroup())
+                .setFromEpoch(e.getEpoch())
+                .setToKeyGroup(to)
+                .setShadowFrom(shadowFrom)
+                .setSwitchAt(shadowFrom + shadowMillis)
+                .setPlannedInVersion(version)
+                .setPredictedLoad(predictedLoad)
+                .setFromSubtaskLoadBefore(0)
+                .setToSubtaskLoadBefore(0)
+                .build());
     }
 
     private static RouteEntry newEntry(UnitForecast u) {

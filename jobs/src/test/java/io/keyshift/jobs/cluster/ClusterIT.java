@@ -456,13 +456,7 @@ class ClusterIT {
 
     /** max / mean of {@code loads} (1 when empty). */
     private static double imbalance(long[] loads) {
-        long max = 0;
-        long sum = 0;
-        for (long l : loads) {
-            max = Math.max(max, l);
-            sum += l;
-        }
-        return sum == 0 ? 1.0 : max / ((double) sum / loads.length);
+        return io.keyshift.plan.RepartitionPlanner.imbalance(java.util.Arrays.stream(loads).asDoubleStream().toArray());
     }
 
     private static Map<String, String> hashResults(Path input, Path work) throws Exception {
