@@ -154,6 +154,10 @@ public final class KeyshiftJob implements Callable<Integer> {
             throw new ParameterException(cl, "--rate must be >= 0, was " + rate);
         }
         kafka.validate(cl);
+        if (kafka.controlTopicName() != null && !kafka.input()) {
+            throw new ParameterException(cl, "--kafka-control-topic needs --kafka-topic (with a file input or the "
+                    + "generator, use --control or --control-dir)");
+        }
         if (kafka.input() && rate > 0) {
             throw new ParameterException(cl, "--rate paces --input and the generator, not a Kafka topic");
         }
@@ -206,7 +210,8 @@ public final class KeyshiftJob implements Callable<Integer> {
                     "dead-letters", p);
             System.out.println("keyshift-job: Kafka topic " + kafka.topicName() + " (dead letters under "
                     + dir.resolve("dead-letters") + ")");
-            ReplayJob.attach(events, st, conf, dir, sumField != null, p, resultsSink());
+            ReplayJob.attach(events, st, conf, dir, sumField != null, p, resultsSink(),
+                    kafka.controlTopicName() == null ? null : io.keyshift.jobs.kafka.KafkaIo.control(env, kafka));
             env.execute(jobName != null ? jobName : "keyshift [" + st.id() + "]");
             return 0;
         }

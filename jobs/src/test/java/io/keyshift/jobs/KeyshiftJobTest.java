@@ -63,6 +63,15 @@ class KeyshiftJobTest {
         assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--kafka-bootstrap-servers", "127.0.0.1:1",
                 "--generator-records", "1000", "--out", out}))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("--kafka-bootstrap-servers needs --kafka-topic or --results-topic");
+                .hasMessageContaining("--kafka-bootstrap-servers needs --kafka-topic, --results-topic or "
+                        + "--kafka-control-topic");
+        assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--kafka-bootstrap-servers", "127.0.0.1:1",
+                "--kafka-control-topic", "c", "--generator-records", "1000", "--out", out}))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("--kafka-control-topic needs --kafka-topic");
+        assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--generator-records", "1000", "--control", "a",
+                "--control-dir", "b", "--out", out}))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("--control and --control-dir exclude each other");
     }
 }

@@ -37,6 +37,46 @@ public final class KafkaIo {
     /** Uid of the results sink. */
     public static final String RESULTS_SINK_UID = "keyshift-kafka-results-sink";
 
+    /** Uid of the control topic's source. */
+    public static final String CONTROL_SOURCE_UID = "keyshift-kafka-control-source";
+
+    /**
+     * The control topic's record values as command lines (UTF-8; a tombstone is an empty line, which changes nothing),
+     * from the earliest offset, with {@code Long.MAX_VALUE} watermarks: a live input, whose commands apply from the
+     * next plan on ({@link io.keyshift.control.ControlInputs#liveWatermarks()}).
+     */
+    public static org.apache.flink.streaming.api.datastream.DataStream<String> control(StreamExecutionEnvironment env,
+                                                                                      KafkaOptions k) {
+        KafkaSource<String> source = KafkaSource.<String>builder()
+                .setBootstrapServers(k.bootstrapServers)
+                .setTopics(k.controlTopicName())
+                .setGroupId(k.groupId + "-control")
+                .setStartingOffsets(OffsetsInitializer.earliest())
+                .setDeserializer(new ControlLines())
+                .setProperties(k.clientProperties())
+                .build();
+        return env.fromSource(source, io.keyshift.control.ControlInputs.liveWatermarks(), "kafka control source")
+                .uid(CONTROL_SOURCE_UID)
+                .setParallelism(1);
+    }
+
+    /** A record value as one line of text; a tombstone as an empty line. */
+    static final class ControlLines implements org.apache.flink.connector.kafka.source.reader.deserializer
+            .KafkaRecordDeserializationSchema<String> {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        public void deserialize(org.apache.kafka.clients.consumer.ConsumerRecord<byte[], byte[]> record,
+                                org.apache.flink.util.Collector<String> out) {
+            out.collect(record.value() == null ? "" : new String(record.value(), java.nio.charset.StandardCharsets.UTF_8));
+        }
+
+        @Override
+        public org.apache.flink.api.common.typeinfo.TypeInformation<String> getProducedType() {
+            return Types.STRING;
+        }
+    }
+
     /** Dead letters: {@code partition,offset,reason,raw} (reason and raw quoted as CSV). */
     public static final OutputTag<String> DEAD_LETTERS = new OutputTag<>("kafka-dead-letters", Types.STRING);
 

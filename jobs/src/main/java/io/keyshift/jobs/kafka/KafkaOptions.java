@@ -66,10 +66,20 @@ public final class KafkaOptions {
                     + "Keep it across restores. Default: keyshift:<results topic>:.")
     String transactionalIdPrefix;
 
+    @Option(names = "--kafka-control-topic", paramLabel = "TOPIC",
+            description = "Read control commands for the planner from this topic (one per record value: AT,pin,KEY, "
+                    + "AT,freeze, ...; read from the earliest offset), applied from the next plan on.")
+    String controlTopic;
+
     @Option(names = "--kafka-property", paramLabel = "key=value",
             description = "A Kafka client property for the source and the sink (security.protocol, sasl.*, ...); "
                     + "repeatable.")
     Map<String, String> properties = new LinkedHashMap<>();
+
+    /** The control topic, or null. */
+    public String controlTopicName() {
+        return controlTopic;
+    }
 
     /** True if the records come from a topic. */
     public boolean input() {
@@ -88,11 +98,17 @@ public final class KafkaOptions {
 
     /** Checks the options together; ParameterException (exit 2) names the option. */
     public void validate(CommandLine cl) {
-        if ((topic != null || resultsTopic != null) && (bootstrapServers == null || bootstrapServers.isBlank())) {
-            throw new ParameterException(cl, "--kafka-bootstrap-servers is required with --kafka-topic or --results-topic");
+        if ((topic != null || resultsTopic != null || controlTopic != null)
+                && (bootstrapServers == null || bootstrapServers.isBlank())) {
+            throw new ParameterException(cl, "--kafka-bootstrap-servers is required with --kafka-topic, "
+                    + "--results-topic or --kafka-control-topic");
         }
-        if (topic == null && bootstrapServers != null && resultsTopic == null) {
-            throw new ParameterException(cl, "--kafka-bootstrap-servers needs --kafka-topic or --results-topic");
+        if (topic == null && bootstrapServers != null && resultsTopic == null && controlTopic == null) {
+            throw new ParameterException(cl, "--kafka-bootstrap-servers needs --kafka-topic, --results-topic or "
+                    + "--kafka-control-topic");
+        }
+        if (controlTopic != null && controlTopic.isBlank()) {
+            throw new ParameterException(cl, "--kafka-control-topic must not be blank");
         }
         format(cl);
         offsets(cl);

@@ -79,8 +79,16 @@ public final class ReplayJob {
     public static void attach(DataStream<Event> events, Strategy strategy, ReadableConfig config,
                               java.nio.file.Path runDir, boolean withSum, int p,
                               java.util.function.Consumer<DataStream<io.keyshift.jobs.workload.WindowResult>> resultsSink) {
+        attach(events, strategy, config, runDir, withSum, p, resultsSink, null);
+    }
+
+    /** As above, with {@code control} (command lines, may be null) as the planner's control input. */
+    public static void attach(DataStream<Event> events, Strategy strategy, ReadableConfig config,
+                              java.nio.file.Path runDir, boolean withSum, int p,
+                              java.util.function.Consumer<DataStream<io.keyshift.jobs.workload.WindowResult>> resultsSink,
+                              DataStream<String> control) {
         String gate = config.getOptional(ReplayScalingGate.GATE_OPTION).orElse(null);
-        Workload.Outputs out = Workload.build(events, strategy, config, p);
+        Workload.Outputs out = Workload.build(events, strategy, config, p, control);
         if (resultsSink != null) {
             resultsSink.accept(out.results());
         } else {

@@ -128,6 +128,16 @@ public final class Workload {
 
     /** Adds the strategy's job behind {@code events} (timestamps and watermarks assigned). */
     public static Outputs build(DataStream<Event> events, Strategy strategy, ReadableConfig config, int parallelism) {
+        return build(events, strategy, config, parallelism, null);
+    }
+
+    /**
+     * As {@link #build(DataStream, Strategy, ReadableConfig, int)}, with {@code control} (command lines, e.g. a Kafka
+     * topic's; may be null) as the planner's control input, besides {@link #CONTROL_FILE} or
+     * {@link #CONTROL_DIRECTORY}.
+     */
+    public static Outputs build(DataStream<Event> events, Strategy strategy, ReadableConfig config, int parallelism,
+                                DataStream<String> control) {
         Duration window = config.get(JobOptions.WINDOW);
         Duration lateness = config.get(ALLOWED_LATENESS);
         CountSum aggregate = new CountSum(
@@ -167,6 +177,7 @@ public final class Workload {
             throw new IllegalArgumentException(CONTROL_FILE.key() + " and " + CONTROL_DIRECTORY.key()
                     + " exclude each other");
         }
+        DataStream<String> commands = control;
         if (controlFile != null || controlDir != null) {
             var source = org.apache.flink.connector.file.src.FileSource.forRecordStreamFormat(
                     new org.apache.flink.connector.file.src.reader.TextLineInputFormat(),
@@ -175,13 +186,17 @@ public final class Workload {
             if (controlDir != null) {
                 source.monitorContinuously(config.get(CONTROL_DIRECTORY_INTERVAL));
             }
-            keyed.control(events.getExecutionEnvironment()
+            DataStream<String> fromFiles = events.getExecutionEnvironment()
                     .fromSource(source.build(), controlFile != null
                                     // read once: at its end the watermark is +inf, after every command
                                     ? org.apache.flink.api.common.eventtime.WatermarkStrategy.noWatermarks()
                                     : io.keyshift.control.ControlInputs.liveWatermarks(), "control commands")
                     .uid(CONTROL_SOURCE_UID)
-                    .setParallelism(1));
+                    .setParallelism(1);
+            commands = commands == null ? fromFiles : commands.union(fromFiles);
+        }
+        if (commands != null) {
+            keyed.control(commands);
         }
         DataStream<WindowResult> results = keyed
                 .window(TumblingEventTimeWindows.of(window))
@@ -192,7 +207,7 @@ public final class Workload {
                 .returns(Types.STRING).name("load lines").setParallelism(1);
         DataStream<ScalingDecision> scaling = config.get(ScalingOptions.CAPACITY) > 0 ? keyed.scalingDecisions() : null;
         return new Outputs(results, loadLines, keyed.plans(), keyed.forecasts(), keyed.loads(), keyed.validation(),
-                scaling, controlFile == null && controlDir == null ? null : keyed.controlRejected());
+                scaling, commands == null ? null : keyed.controlRejected());
     }
 
     /** Per subtask of the load's parallelism: primary and shadow copies, as load lines. */

@@ -3,7 +3,13 @@ package io.keyshift.jobs.kafka;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.keyshift.jobs.KeyshiftJob;
+import com.fasterxml.jackson.databind.JsonNode;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.Properties;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -14,12 +20,26 @@ import org.apache.flink.test.junit5.InjectClusterClient;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Issue 16, acceptance 2 (slow, failsafe): see {@link KafkaJobFixture}. */
+/**
+ * Issue 16, acceptance 2 (slow, failsafe): see {@link KafkaJobFixture}. Also issue 15's control input from a Kafka
+ * topic (a pin, a malformed command).
+ */
 class KafkaIdlePartitionIT extends KafkaJobFixture {
     /**
      * Acceptance 2: one partition of four gets no record after the first hour; the job (unbounded, idleness 2 s)
      * still fires every window the other three partitions complete and keeps planning to the end of the year.
      */
+    private static List<String> pinnedKeys(JsonNode plan) {
+        JsonNode c = plan.get("control");
+        if (c == null || c.isNull()) {
+            return List.of();
+        }
+        JsonNode pc = c.has("pinnedKeys") ? c : c.elements().next();
+        List<String> keys = new java.util.ArrayList<>();
+        pc.get("pinnedKeys").forEach(k -> keys.add(k.asText()));
+        return keys;
+    }
+
     @Test
     void anIdlePartitionStallsNeitherPlansNorResults(@TempDir Path dir,
                                                       @InjectClusterClient ClusterClient<?> client) throws Exception {
@@ -33,9 +53,22 @@ class KafkaIdlePartitionIT extends KafkaJobFixture {
         long lastWindowEnd = lastTime - Math.floorMod(lastTime, DAY) - 2 * DAY;
         List<String> expected = expected(end -> end <= lastWindowEnd);
         Path out = dir.resolve("out");
+        // issue 15: a control topic with a pin and a malformed command (live: they apply from the next plan on)
+        String pinned = "Mountain View Caltrain Station";
+        createTopic("control-idle", 1);
+        Properties pp = new Properties();
+        pp.put("bootstrap.servers", broker.bootstrapServers());
+        try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(pp, new ByteArraySerializer(),
+                new ByteArraySerializer())) {
+            for (String command : List.of("2014-01-01T00:00:00Z,pin," + pinned, "2014-01-01T00:00:00Z,teleport,x")) {
+                producer.send(new ProducerRecord<>("control-idle", command.getBytes(StandardCharsets.UTF_8)));
+            }
+            producer.flush();
+        }
         CompletableFuture<Void> job = CompletableFuture.runAsync(() -> {
             try {
-                KeyshiftJob.main(args(out, "trips-idle", "results-idle", false, "--kafka-idleness", "2s"));
+                KeyshiftJob.main(args(out, "trips-idle", "results-idle", false, "--kafka-idleness", "2s",
+                        "--kafka-control-topic", "control-idle"));
             } catch (Exception e) {
                 // cancelled below
             }
@@ -52,11 +85,31 @@ class KafkaIdlePartitionIT extends KafkaJobFixture {
             }
             List<String> complete = results.stream().filter(l -> windowEnd(l) <= lastWindowEnd).toList();
             assertThat(sorted(complete)).isEqualTo(sorted(expected));
-            long lastPlanned = plans(out).stream().mapToLong(p -> p.get("basedOnWindowEnd").asLong()).max().orElse(0);
+            List<JsonNode> plans = plans(out);
+            long lastPlanned = plans.stream().mapToLong(p -> p.get("basedOnWindowEnd").asLong()).max().orElse(0);
             assertThat(lastPlanned).as("the last window a plan is based on").isGreaterThanOrEqualTo(lastWindowEnd - 7 * DAY);
+            // the pin took effect from some plan on, and from there the key starts no migration
+            long pinnedFrom = plans.stream().filter(p -> pinnedKeys(p).contains(pinned))
+                    .mapToLong(p -> p.get("version").asLong()).min().orElse(-1);
+            assertThat(pinnedFrom).as("a plan made under the pin").isPositive();
+            assertThat(plans.stream().filter(p -> p.get("version").asLong() >= pinnedFrom))
+                    .allSatisfy(p -> assertThat(pinnedKeys(p)).contains(pinned));
+            for (JsonNode p : plans) {
+                for (JsonNode e : p.get("entries")) {
+                    JsonNode m = e.get("migration");
+                    if (e.get("key").asText().equals(pinned) && m != null && !m.isNull()) {
+                        JsonNode mig = m.has("plannedInVersion") ? m : m.elements().next();
+                        assertThat(mig.get("plannedInVersion").asLong()).isLessThan(pinnedFrom);
+                    }
+                }
+            }
+            List<String> rejected = io.keyshift.jobs.report.ReplayReport.lines(out.resolve("control-rejected"));
+            assertThat(rejected).singleElement().asString().contains("unknown command 'teleport'");
             System.out.printf("KafkaIT: partition 3 idle after %s; %,d committed results for the windows up to %s = "
                     + "expected; last plan based on the window ending %s%n", java.time.Instant.ofEpochMilli(firstHourEnd),
                     complete.size(), java.time.Instant.ofEpochMilli(lastWindowEnd), java.time.Instant.ofEpochMilli(lastPlanned));
+            System.out.printf("KafkaIT: control topic: %s pinned from plan %d of %d; malformed command refused: %s%n",
+                    pinned, pinnedFrom, plans.size(), rejected.get(0));
         } finally {
             for (JobStatusMessage m : client.listJobs().get()) {
                 if (m.getJobState() == JobStatus.RUNNING) {
