@@ -79,6 +79,12 @@ public final class ForecastBenchCommand implements Callable<Integer> {
                 out.resolve("dead-letters.csv"), n -> { });
         try {
             conf.set(PipelineOptions.MAX_PARALLELISM, conf.getOptional(PipelineOptions.MAX_PARALLELISM).orElse(128));
+            // checkpoints on disk under --out, as replay does: the JobManager's heap storage (Flink's default without
+            // a directory) refuses state over 5 MB, which the profiling job of a long input exceeds
+            if (!conf.contains(org.apache.flink.configuration.CheckpointingOptions.CHECKPOINTS_DIRECTORY)) {
+                conf.set(org.apache.flink.configuration.CheckpointingOptions.CHECKPOINTS_DIRECTORY,
+                        out.resolve(".checkpoints").toUri().toString());
+            }
             ForecastBench.Settings settings = new ForecastBench.Settings(prepared.space(), parallelism, w.toMillis(), s,
                     horizon, conf);
             System.err.printf("forecast-bench: %,d records (%,d dead letters), window %s, seasons %s: profiling%n",
@@ -92,6 +98,7 @@ public final class ForecastBenchCommand implements Callable<Integer> {
             System.out.println("forecast.json: " + out.resolve("forecast.json"));
             return 0;
         } finally {
+            io.keyshift.jobs.replay.ReplayRunner.deleteRecursively(out.resolve(".checkpoints"));
             Files.deleteIfExists(out.resolve(".events.bin"));
         }
     }
