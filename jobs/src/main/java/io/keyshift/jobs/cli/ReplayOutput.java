@@ -26,8 +26,9 @@ final class ReplayOutput {
         return name.equals("report.json") || name.equals("report.html") || name.equals("charts")
                 || name.equals("dead-letters.csv") || name.equals(".work") || name.equals(".events.bin")
                 || name.equals(".report.json.tmp")
-                || (name.startsWith("results-") && name.endsWith(".csv"))
-                || (name.startsWith("moves-") && name.endsWith(".csv"));
+                || (name.endsWith(".csv") && java.util.stream.Stream.of("results-", "moves-", "scaling-", "rescales-", "control-",
+                        "reverts-", "forecast-units-").anyMatch(name::startsWith))
+                || (name.startsWith("profiles-") && name.endsWith(".jsonl"));
     }
 
     /** Refuses (exit 2) or, with {@code overwrite}, clears an earlier replay's output in {@code out}. */

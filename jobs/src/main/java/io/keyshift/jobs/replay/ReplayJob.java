@@ -108,6 +108,8 @@ public final class ReplayJob {
             if (out.controlRejected() != null) {
                 sink(out.controlRejected(), runDir.resolve("control-rejected"), "control-rejected", 1);
             }
+            sink(out.profiles().map(ReplayJob::profileJson).returns(Types.STRING).name("profile json")
+                    .setParallelism(1), runDir.resolve("profiles"), "profiles", 1);
             if (out.scaling() != null) {
                 sink(out.scaling().map(ReplayJob::scalingCsv).returns(Types.STRING).name("scaling csv").setParallelism(1),
                         runDir.resolve("scaling"), "scaling", 1);
@@ -169,6 +171,39 @@ public final class ReplayJob {
     }
 
     /** Per hot key: {@code windowEnd,observed,forecast(+1),lower(+1),upper(+1),key} (key last: it may be quoted). */
+    /**
+     * One window's profile as a JSON line: {@code window_start}, {@code window_end} (epoch ms), {@code records},
+     * {@code sampling_rate}, {@code max_error}, {@code top_keys} (key, key_group, estimate, lower, upper; by estimate,
+     * descending) and {@code key_group_counts} (the key groups with records).
+     */
+    public static String profileJson(io.keyshift.profiler.WindowProfile p) {
+        com.fasterxml.jackson.databind.node.ObjectNode n = PROFILE_JSON.createObjectNode();
+        n.put("window_start", p.windowStart);
+        n.put("window_end", p.windowEnd);
+        n.put("records", p.records);
+        n.put("sampling_rate", p.samplingRate);
+        n.put("max_error", p.maxError);
+        com.fasterxml.jackson.databind.node.ArrayNode top = n.putArray("top_keys");
+        for (int i = 0; i < p.hotKeys.length; i++) {
+            com.fasterxml.jackson.databind.node.ObjectNode k = top.addObject();
+            k.put("key", p.hotKeys[i]);
+            k.put("key_group", p.hotKeyGroups[i]);
+            k.put("estimate", p.hotEstimates[i]);
+            k.put("lower", p.hotLowerBounds[i]);
+            k.put("upper", p.hotUpperBounds[i]);
+        }
+        com.fasterxml.jackson.databind.node.ObjectNode groups = n.putObject("key_group_counts");
+        for (int g = 0; g < p.keyGroupCounts.length; g++) {
+            if (p.keyGroupCounts[g] > 0) {
+                groups.put(Integer.toString(g), p.keyGroupCounts[g]);
+            }
+        }
+        return n.toString();
+    }
+
+    private static final com.fasterxml.jackson.databind.ObjectMapper PROFILE_JSON =
+            new com.fasterxml.jackson.databind.ObjectMapper();
+
     static void unitForecastCsv(LoadForecast f, org.apache.flink.util.Collector<String> out) {
         for (io.keyshift.avro.UnitForecast u : f.getUnits()) {
             if (u.getUnitType() == io.keyshift.avro.UnitType.HOT_KEY) {

@@ -124,7 +124,8 @@ public final class Workload {
     public record Outputs(DataStream<WindowResult> results, DataStream<String> loadLines,
                           DataStream<RoutingPlan> plans, DataStream<LoadForecast> forecasts,
                           DataStream<WindowLoad> loads, DataStream<ValidationReport> validation,
-                          DataStream<ScalingDecision> scaling, DataStream<String> controlRejected) {}
+                          DataStream<ScalingDecision> scaling, DataStream<String> controlRejected,
+                          DataStream<io.keyshift.profiler.WindowProfile> profiles) {}
 
     /** Adds the strategy's job behind {@code events} (timestamps and watermarks assigned). */
     public static Outputs build(DataStream<Event> events, Strategy strategy, ReadableConfig config, int parallelism) {
@@ -161,7 +162,7 @@ public final class Workload {
                             + KeyGroupRangeAssignment.assignKeyToParallelOperator(r.key, maxP, parallelism) + ","
                             + r.count + ",PRIMARY,-1," + io.keyshift.jobs.workload.Csv.quote(r.key))
                     .returns(Types.STRING).name("load lines").setParallelism(parallelism);
-            return new Outputs(results, loads, null, null, null, null, null, null);
+            return new Outputs(results, loads, null, null, null, null, null, null, null);
         }
         Configuration library = KeyshiftConfig.libraryOptions(config);
         if (strategy == Strategy.REACTIVE) {
@@ -207,7 +208,7 @@ public final class Workload {
                 .returns(Types.STRING).name("load lines").setParallelism(1);
         DataStream<ScalingDecision> scaling = config.get(ScalingOptions.CAPACITY) > 0 ? keyed.scalingDecisions() : null;
         return new Outputs(results, loadLines, keyed.plans(), keyed.forecasts(), keyed.loads(), keyed.validation(),
-                scaling, commands == null ? null : keyed.controlRejected());
+                scaling, commands == null ? null : keyed.controlRejected(), keyed.profiles());
     }
 
     /** Per subtask of the load's parallelism: primary and shadow copies, as load lines. */

@@ -270,6 +270,20 @@ public final class ReplayReport {
                     Files.writeString(out.resolve("reverts-" + st.id() + ".csv"), reverts);
                 }
             }
+            // the profiler's view, window by window, and the forecasts made after each window (bin/keyshift profile)
+            List<String> profileLines = lines(run.resolve("profiles"));
+            if (!profileLines.isEmpty()) {
+                ObjectMapper pj = new ObjectMapper();
+                Map<String, Long> starts = new HashMap<>();
+                for (String l : profileLines) {
+                    starts.put(l, pj.readTree(l).get("window_start").asLong());
+                }
+                profileLines.sort(Comparator.comparingLong(starts::get));
+                Files.writeString(out.resolve("profiles-" + st.id() + ".jsonl"), String.join("\n", profileLines) + "\n");
+                Files.writeString(out.resolve("forecast-units-" + st.id() + ".csv"),
+                        "window_end,observed,forecast_next,lower_next,upper_next,key\n"
+                                + String.join("\n", lines(run.resolve("forecast-units"))) + "\n");
+            }
             if (!plans.isEmpty()) {
                 Files.writeString(out.resolve("moves-" + st.id() + ".csv"), moves);
                 n.put("scale_in_plans", scaleInPlans);

@@ -1,0 +1,134 @@
+package io.keyshift.jobs.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.apache.commons.csv.CSVFormat;
+import org.apache.commons.csv.CSVRecord;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+
+import java.io.BufferedReader;
+import java.io.PrintStream;
+import java.io.Reader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code keyshift profile}: the profiler's view of a replay over a time range, window by window: records, the heavy
+ * hitters with their estimates and error bounds, and the forecast made after the window for the next one. Reads the
+ * replay's {@code profiles-<strategy>.jsonl} and {@code forecast-units-<strategy>.csv}.
+ */
+@Command(name = "profile", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Prints the profiler's view of a replay window by window: records, the top keys with their",
+            "estimated counts and error bounds, and the forecast made after the window for the next one.",
+            "Exit status: 0 printed, 2 bad options or no such replay output."},
+        footer = {"", "Example:",
+            "  bin/keyshift profile --dir out/bikes --from 2014-07-01T00:00:00Z --to 2014-07-08T00:00:00Z --top 3"})
+public final class ProfileCommand implements Callable<Integer> {
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Option(names = "--dir", paramLabel = "DIR", required = true, description = "A replay's --out directory.")
+    Path dir;
+
+    @Option(names = "--strategy", paramLabel = "S", defaultValue = "predictive",
+            description = "reactive or predictive. Default: ${DEFAULT-VALUE}.")
+    String strategy;
+
+    @Option(names = "--from", paramLabel = "TIME", description = "First window start to print (ISO-8601 instant or "
+            + "epoch ms). Default: the first window.")
+    String from;
+
+    @Option(names = "--to", paramLabel = "TIME", description = "Print windows that start before this time. Default: "
+            + "after the last window.")
+    String to;
+
+    @Option(names = "--top", paramLabel = "N", defaultValue = "5", description = "Top keys per window. Default: "
+            + "${DEFAULT-VALUE}.")
+    int top;
+
+    @Override
+    public Integer call() throws Exception {
+        CommandLine cl = spec.commandLine();
+        Path profiles = dir.resolve("profiles-" + strategy + ".jsonl");
+        if (!Files.isRegularFile(profiles)) {
+            throw new ParameterException(cl, "--dir: no " + profiles.getFileName() + " in " + dir
+                    + " (the --out of a replay that ran the " + strategy + " strategy)");
+        }
+        if (top < 0) {
+            throw new ParameterException(cl, "--top must be >= 0, was " + top);
+        }
+        long lo = time(cl, "--from", from, Long.MIN_VALUE);
+        long hi = time(cl, "--to", to, Long.MAX_VALUE);
+        // the forecast made after window w for the next window, per key
+        Map<Long, Map<String, double[]>> forecasts = new HashMap<>();
+        Path units = dir.resolve("forecast-units-" + strategy + ".csv");
+        if (Files.isRegularFile(units)) {
+            try (Reader r = Files.newBufferedReader(units, StandardCharsets.UTF_8)) {
+                for (CSVRecord rec : CSVFormat.RFC4180.builder().setHeader().setSkipHeaderRecord(true).build().parse(r)) {
+                    forecasts.computeIfAbsent(Long.parseLong(rec.get("window_end")), k -> new HashMap<>())
+                            .put(rec.get("key"), new double[] {Double.parseDouble(rec.get("forecast_next")),
+                                Double.parseDouble(rec.get("lower_next")), Double.parseDouble(rec.get("upper_next"))});
+                }
+            }
+        }
+        PrintStream out = System.out;
+        ObjectMapper json = new ObjectMapper();
+        int windows = 0;
+        try (BufferedReader r = Files.newBufferedReader(profiles, StandardCharsets.UTF_8)) {
+            for (String line = r.readLine(); line != null; line = r.readLine()) {
+                if (line.isBlank()) {
+                    continue;
+                }
+                JsonNode p = json.readTree(line);
+                long start = p.get("window_start").asLong();
+                if (start < lo || start >= hi) {
+                    continue;
+                }
+                long end = p.get("window_end").asLong();
+                windows++;
+                out.printf("%s .. %s  %,d records, sampling rate %.2f, max error %.1f, %d key groups with records%n",
+                        Instant.ofEpochMilli(start), Instant.ofEpochMilli(end), p.get("records").asLong(),
+                        p.get("sampling_rate").asDouble(), p.get("max_error").asDouble(),
+                        p.get("key_group_counts").size());
+                Map<String, double[]> next = forecasts.getOrDefault(end, Map.of());
+                int n = 0;
+                for (JsonNode k : p.get("top_keys")) {
+                    if (n++ >= top) {
+                        break;
+                    }
+                    double[] f = next.get(k.get("key").asText());
+                    out.printf("  %-40s key group %4d  %10.1f [%.1f, %.1f]%s%n", k.get("key").asText(),
+                            k.get("key_group").asInt(), k.get("estimate").asDouble(), k.get("lower").asDouble(),
+                            k.get("upper").asDouble(), f == null ? ""
+                                    : String.format("  next window forecast %.1f [%.1f, %.1f]", f[0], f[1], f[2]));
+                }
+            }
+        }
+        out.printf("%d windows%n", windows);
+        return 0;
+    }
+
+    private static long time(CommandLine cl, String option, String value, long otherwise) {
+        if (value == null) {
+            return otherwise;
+        }
+        if (value.matches("-?\\d+")) {
+            return Long.parseLong(value);
+        }
+        try {
+            return Instant.parse(value).toEpochMilli();
+        } catch (DateTimeParseException e) {
+            throw new ParameterException(cl, option + ": '" + value + "' is neither an ISO-8601 instant nor epoch ms");
+        }
+    }
+}

@@ -1,0 +1,76 @@
+package io.keyshift.jobs.cli;
+
+import io.keyshift.jobs.SharedData;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The profiler's view of a replay, kept by the report and read back over a time range with {@code profile}. */
+class ProfileCommandTest {
+
+    @Test
+    void printsTheProfilesOfATimeRangeWithTheirTopKeysAndForecasts(@TempDir Path dir) throws Exception {
+        Path out = dir.resolve("gen");
+        CommandLine replay = KeyshiftCli.commandLine();
+        StringWriter err = new StringWriter();
+        replay.setErr(new PrintWriter(err));
+        assertThat(replay.execute("replay", "--generator-records", "20000", "--window", "1h", "--parallelism", "2",
+                "--strategies", "predictive", "--out", out.toString(), "--config", SharedData.flinkConf().toString()))
+                .as(err.toString()).isZero();
+        // every file the replay wrote is one that a later replay into the same --out refuses or, with --overwrite,
+        // clears (output is never mixed with an earlier run's)
+        try (var entries = Files.list(out)) {
+            assertThat(entries.map(e -> e.getFileName().toString()).toList()).allMatch(ReplayOutput::ours);
+        }
+        List<String> lines = Files.readAllLines(out.resolve("profiles-predictive.jsonl"));
+        assertThat(lines).hasSizeGreaterThan(5);
+        ObjectMapper json = new ObjectMapper();
+        JsonNode third = json.readTree(lines.get(2));
+        long sum = 0;
+        for (JsonNode c : third.get("key_group_counts")) {
+            sum += c.asLong();
+        }
+        assertThat(sum).isEqualTo(third.get("records").asLong()).isPositive();
+
+        long from = third.get("window_start").asLong();
+        long to = json.readTree(lines.get(5)).get("window_start").asLong();
+        PrintStream stdout = System.out;
+        ByteArrayOutputStream printed = new ByteArrayOutputStream();
+        System.setOut(new PrintStream(printed, true, StandardCharsets.UTF_8));
+        int exit;
+        try {
+            exit = KeyshiftCli.commandLine().execute("profile", "--dir", out.toString(), "--from",
+                    Instant.ofEpochMilli(from).toString(), "--to", Long.toString(to), "--top", "2");
+        } finally {
+            System.setOut(stdout);
+        }
+        String text = printed.toString(StandardCharsets.UTF_8);
+        assertThat(exit).as(text).isZero();
+        assertThat(text).contains("3 windows");
+        assertThat(text).contains(Instant.ofEpochMilli(from) + " .. ");
+        assertThat(text).contains(String.format("%,d records", third.get("records").asLong()));
+        assertThat(text).contains(third.get("top_keys").get(0).get("key").asText());
+        assertThat(text).contains("next window forecast");
+        // a replay directory without profiles: exit 2 naming the option
+        StringWriter bad = new StringWriter();
+        CommandLine cl = KeyshiftCli.commandLine();
+        cl.setErr(new PrintWriter(bad));
+        assertThat(cl.execute("profile", "--dir", dir.toString())).isEqualTo(2);
+        assertThat(bad.toString()).contains("--dir: no profiles-predictive.jsonl");
+    }
+}
