@@ -2,13 +2,20 @@ package io.keyshift.examples;
 
 import io.keyshift.avro.ValidationOutcome;
 
+import io.keyshift.api.Keyshift;
+import io.keyshift.api.KeyshiftStream;
+
+import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.windowing.assigners.SlidingEventTimeWindows;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.stream.Collectors;
 
@@ -54,5 +61,45 @@ class QuickStartTest {
         assertThat(got).hasSize(twin.size()).isEqualTo(twin);
         assertThat(completed).isGreaterThanOrEqualTo(5);
         assertThat(stage.outcomes()).containsOnlyKeys(ValidationOutcome.MATCH);
+    }
+
+    /**
+     * Issue 15 through the public API, as a user writes it: the README snippet with one line added, a control stream
+     * that freezes planning from the start and carries one malformed command. No migration starts, every plan says
+     * it was made frozen, the malformed line comes out of controlRejected() with its reason, results equal the twin's.
+     */
+    @Test
+    @Tag("end-to-end")
+    void aControlStreamFreezesThePlannerAndResultsStayExact() throws Exception {
+        StreamExecutionEnvironment twinEnv = ExampleRuns.env(4);
+        List<String> twin = ExampleRuns.sorted(QuickStart.twin(QuickStart.clicks(twinEnv, 100_000, 3))
+                .executeAndCollect());
+
+        StreamExecutionEnvironment env = ExampleRuns.env(4);
+        Configuration conf = new Configuration();
+        conf.setString("keyshift.window", "5min");
+        DataStream<QuickStart.Click> clicks = QuickStart.clicks(env, 100_000, 3);
+        DataStream<String> commands = env.fromData("-86400000,freeze", "-86400000,teleport,user-1");
+        KeyshiftStream<QuickStart.Click, String> users = Keyshift.keyBy(clicks, QuickStart.Click::user, Types.STRING)
+                .configure(conf)
+                .uidPrefix("clicks")
+                .control(commands);
+        DataStream<QuickStart.Total> totals = users
+                .window(SlidingEventTimeWindows.of(Duration.ofMinutes(3), Duration.ofMinutes(1)))
+                .allowedLateness(Duration.ofSeconds(30))
+                .aggregate(new QuickStart.SumBytes(), new QuickStart.ToTotal());
+        Collect.Handle<QuickStart.Total> got = Collect.of(totals);
+        var plans = Collect.of(users.plans());
+        var rejected = Collect.of(users.controlRejected());
+        env.execute("quick start, frozen");
+
+        assertThat(ExampleRuns.sorted(got.list())).hasSize(twin.size()).isEqualTo(twin);
+        assertThat(plans.list()).isNotEmpty().allSatisfy(p -> {
+            assertThat(p.getMigrationsStarted()).isZero();
+            assertThat(p.getControl().getFrozen()).isTrue();
+        });
+        assertThat(rejected.list()).singleElement().asString().contains("unknown command 'teleport'");
+        System.out.printf("quick start, frozen: %,d totals = twin, %d plans, none starts a migration; refused: %s%n",
+                got.list().size(), plans.list().size(), rejected.list().get(0));
     }
 }

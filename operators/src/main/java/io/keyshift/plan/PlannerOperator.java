@@ -418,6 +418,11 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
             RoutingPlan last = planner.current();
             if (last == null || last.getValidUntil() != Long.MAX_VALUE) {
                 RoutingPlan fin = planner.finalLease();
+                if (control != null) {
+                    // the final lease carries the overrides in force too (and the routing, for the record)
+                    fin.setControl(control.view());
+                    control.issued(fin, false);
+                }
                 output.collect(new StreamRecord<>(fin, Long.MAX_VALUE));
                 issue(fin);
             }
