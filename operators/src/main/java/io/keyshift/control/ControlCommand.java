@@ -174,7 +174,8 @@ public record ControlCommand(long at, Type type, String key, long version, Strin
                 + (ifAt >= 0 ? Instant.ofEpochMilli(since).toString() : "") + "," + quoteField(reason);
     }
 
-    private static String quoteField(String s) {
+    /** {@code s} as one CSV field (RFC 4180 quoting where needed). */
+    public static String quoteField(String s) {
         return s.contains(",") || s.contains("\"") || !s.equals(s.strip()) || s.isEmpty()
                 ? "\"" + s.replace("\"", "\"\"") + "\"" : s;
     }
@@ -189,7 +190,12 @@ public record ControlCommand(long at, Type type, String key, long version, Strin
         return b.toString();
     }
 
-    private static long time(String s) {
+    /**
+     * An event time as commands give it: an ISO-8601 instant, a date-time with offset, or epoch milliseconds.
+     *
+     * @throws IllegalArgumentException saying which forms are accepted
+     */
+    public static long time(String s) {
         if (s.matches("-?\\d+")) {
             return Long.parseLong(s);
         }

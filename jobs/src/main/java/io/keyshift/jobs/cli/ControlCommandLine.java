@@ -65,7 +65,7 @@ public final class ControlCommandLine implements Callable<Integer> {
         ControlCommand parsed;
         try {
             String probe = argument == null ? String.join(",", fields)
-                    : String.join(",", fields) + "," + quote(argument);
+                    : String.join(",", fields) + "," + ControlCommand.quoteField(argument);
             parsed = ControlCommand.parse(probe);
         } catch (IllegalArgumentException e) {
             throw new ParameterException(cl, e.getMessage());
@@ -87,10 +87,5 @@ public final class ControlCommandLine implements Callable<Integer> {
             System.out.println("wrote " + dir.resolve(name) + ": " + line.strip());
         }
         return 0;
-    }
-
-    private static String quote(String s) {
-        return s.contains(",") || s.contains("\"") || !s.equals(s.strip())
-                ? "\"" + s.replace("\"", "\"\"") + "\"" : s;
     }
 }

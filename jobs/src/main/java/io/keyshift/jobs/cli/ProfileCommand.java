@@ -16,7 +16,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
-import java.time.format.DateTimeParseException;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -122,13 +121,10 @@ public final class ProfileCommand implements Callable<Integer> {
         if (value == null) {
             return otherwise;
         }
-        if (value.matches("-?\\d+")) {
-            return Long.parseLong(value);
-        }
         try {
-            return Instant.parse(value).toEpochMilli();
-        } catch (DateTimeParseException e) {
-            throw new ParameterException(cl, option + ": '" + value + "' is neither an ISO-8601 instant nor epoch ms");
+            return io.keyshift.control.ControlCommand.time(value.strip());
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(cl, option + ": " + e.getMessage());
         }
     }
 }
