@@ -98,6 +98,10 @@ public final class LocalKafkaBroker implements AutoCloseable {
         p.setProperty("group.initial.rebalance.delay.ms", "0");
         p.setProperty("log.cleaner.dedupe.buffer.size", "2097152"); // default 128 MiB heap at startup
         p.setProperty("server.max.startup.time.ms", "60000");       // default Long.MAX_VALUE
+        // the tests replay history: records carry their event time (2014) as Kafka timestamp, and time-based
+        // retention (log.retention.hours = 168, first checked log.initial.task.delay.ms = 30 s after start) would
+        // delete every segment older than a week, input and results topics alike, half a minute into the test
+        p.setProperty("log.retention.ms", "-1");
         overrides.forEach(p::setProperty);
         return p;
     }
