@@ -408,7 +408,10 @@ public final class KeyshiftStream<T, K> {
                 .uid(stage.uid("profiler"))
                 .setParallelism(1)
                 .setMaxParallelism(maxP);
+        // keyed under one key: the forecaster's per-series state lives in the keyed state backend, so that RocksDB's
+        // incremental checkpoints upload only what changed (see LoadForecaster)
         SingleOutputStreamOperator<LoadForecast> forecasts = profiles
+                .keyBy(new LoadForecaster.SingleKey())
                 .transform(stage.name("forecaster"), new AvroTypeInfo<>(LoadForecast.class),
                         new LoadForecaster(KeyshiftConfig.forecastSettings(config, maxP, window,
                                 planSettings.forecastHorizon())))

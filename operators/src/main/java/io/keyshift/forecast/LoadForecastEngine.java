@@ -54,6 +54,10 @@ public final class LoadForecastEngine {
     }
 
     private final Settings settings;
+    /** Per series id: its observation count when last written to a {@link StateStore} (not state). */
+    private final Map<String, Long> written = new HashMap<>();
+    /** Series ids removed since the last {@link #writeChanges}. */
+    private final java.util.Set<String> removed = new java.util.LinkedHashSet<>();
     /** Tracked hot keys in the order they started to be tracked (deterministic; hashed lookups per window). */
     private final java.util.LinkedHashMap<String, Tracked> tracked = new java.util.LinkedHashMap<>();
     private final SeriesForecaster[] keyGroups;
@@ -151,7 +155,13 @@ public final class LoadForecastEngine {
     }
 
     private void ageOut() {
-        tracked.entrySet().removeIf(e -> windowIndex - e.getValue().lastHotWindow >= settings.ageOutWindows());
+        tracked.entrySet().removeIf(e -> {
+            boolean old = windowIndex - e.getValue().lastHotWindow >= settings.ageOutWindows();
+            if (old) {
+                forget(keyId(e.getKey()));
+            }
+            return old;
+        });
         int max = 2 * settings.topK();
         if (tracked.size() > max) {
             List<Map.Entry<String, Tracked>> entries = new ArrayList<>(tracked.entrySet());
@@ -161,8 +171,23 @@ public final class LoadForecastEngine {
             });
             for (int i = 0; i < entries.size() - max; i++) {
                 tracked.remove(entries.get(i).getKey());
+                forget(keyId(entries.get(i).getKey()));
             }
         }
+    }
+
+    private void forget(String id) {
+        if (written.remove(id) != null) {
+            removed.add(id);
+        }
+    }
+
+    private static String keyId(String key) {
+        return "k" + key;
+    }
+
+    private static String keyGroupId(int keyGroup) {
+        return "g" + keyGroup;
     }
 
     private void account(SeriesForecaster.Observation o) {
@@ -261,75 +286,247 @@ public final class LoadForecastEngine {
         return naiveErrorSum > 0 ? absoluteErrorSum / naiveErrorSum : Double.NaN;
     }
 
+    /**
+     * The engine's state entry by entry, as the forecaster operator keeps it in Flink keyed state (on RocksDB each
+     * entry is a key of its own, so an incremental checkpoint uploads only the entries written since the last one).
+     * Entries: one header (counters, error sums, the tracked keys in order, the key groups with a series), per
+     * series its models ({@link SeriesForecaster#writeModels}, about 0.8 KB) and its history in chunks of
+     * {@link #CHUNK} values (one chunk changes per window).
+     */
+    public interface StateStore {
+        byte[] header() throws Exception;
+
+        void putHeader(byte[] bytes) throws Exception;
+
+        /** @param id "k" + hot key, or "g" + key group */
+        byte[] series(String id) throws Exception;
+
+        void putSeries(String id, byte[] models) throws Exception;
+
+        byte[] chunk(String id, int chunk) throws Exception;
+
+        void putChunk(String id, int chunk, byte[] values) throws Exception;
+
+        /** Removes the series' models and its {@code chunks} history chunks. */
+        void remove(String id, int chunks) throws Exception;
+    }
+
+    /** History values per {@link StateStore} chunk: 32 floats, 128 bytes. */
+    public static final int CHUNK = 32;
+
+    /**
+     * Writes what changed since the last call (or since {@link #restore(StateStore)}; everything after
+     * {@link #restore(byte[])} or on the first call): the header, the models of every series observed since, the
+     * history chunks that received observations, and removals of the series no longer tracked.
+     *
+     * @return entries written (header, models and chunks) and removed, for metrics
+     */
+    public long writeChanges(StateStore store) throws Exception {
+        long entries = 0;
+        int chunks = newSeries().history().chunks(CHUNK);
+        for (String id : removed) {
+            store.remove(id, chunks);
+            entries++;
+        }
+        removed.clear();
+        ByteArrayOutputStream header = new ByteArrayOutputStream();
+        try (DataOutputStream out = new DataOutputStream(header)) {
+            writeEngine(out, false);
+        }
+        store.putHeader(header.toByteArray());
+        entries++;
+        for (Map.Entry<String, Tracked> e : tracked.entrySet()) {
+            entries += writeSeries(store, keyId(e.getKey()), e.getValue().series);
+        }
+        for (int g = 0; g < keyGroups.length; g++) {
+            if (keyGroups[g] != null) {
+                entries += writeSeries(store, keyGroupId(g), keyGroups[g]);
+            }
+        }
+        return entries;
+    }
+
+    private long writeSeries(StateStore store, String id, SeriesForecaster f) throws Exception {
+        long count = f.observations();
+        Long last = written.get(id);
+        if (last != null && last == count) {
+            return 0;
+        }
+        ByteArrayOutputStream models = new ByteArrayOutputStream(1024);
+        try (DataOutputStream out = new DataOutputStream(models)) {
+            f.writeModels(out);
+        }
+        store.putSeries(id, models.toByteArray());
+        SeriesHistory h = f.history();
+        long from = last == null ? Math.max(0, count - h.capacity()) : Math.max(last, count - h.capacity());
+        java.util.BitSet dirty = new java.util.BitSet();
+        for (long t = from; t < count; t++) {
+            dirty.set(h.chunkOf(t, CHUNK));
+        }
+        long entries = 1;
+        for (int c = dirty.nextSetBit(0); c >= 0; c = dirty.nextSetBit(c + 1)) {
+            ByteArrayOutputStream values = new ByteArrayOutputStream(4 * CHUNK);
+            try (DataOutputStream out = new DataOutputStream(values)) {
+                h.writeChunk(c, CHUNK, out);
+            }
+            store.putChunk(id, c, values.toByteArray());
+            entries++;
+        }
+        written.put(id, count);
+        return entries;
+    }
+
+    /**
+     * Restores the state {@link #writeChanges} wrote into {@code store} (empty store: a fresh engine), with the same
+     * settings; IOException names what differs.
+     */
+    public void restore(StateStore store) throws Exception {
+        byte[] header = store.header();
+        tracked.clear();
+        java.util.Arrays.fill(keyGroups, null);
+        written.clear();
+        removed.clear();
+        if (header == null) {
+            return;
+        }
+        try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(header))) {
+            readCounters(in, false);
+            int n = in.readInt();
+            for (int i = 0; i < n; i++) {
+                String key = readKey(in);
+                int kg = in.readInt();
+                long last = in.readLong();
+                tracked.put(key, new Tracked(readSeries(store, keyId(key)), kg, last));
+            }
+            int present = in.readInt();
+            for (int i = 0; i < present; i++) {
+                int g = in.readInt();
+                keyGroups[g] = readSeries(store, keyGroupId(g));
+            }
+        }
+    }
+
+    private SeriesForecaster readSeries(StateStore store, String id) throws Exception {
+        byte[] models = store.series(id);
+        if (models == null) {
+            throw new IOException("corrupt forecaster state: series " + id + " is in the header but has no models");
+        }
+        SeriesForecaster f = newSeries();
+        try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(models))) {
+            f.readModels(in);
+        }
+        SeriesHistory h = f.history();
+        for (int c = 0; c < h.chunks(CHUNK); c++) {
+            byte[] values = store.chunk(id, c);
+            if (values != null) {
+                try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(values))) {
+                    h.readChunk(c, CHUNK, in);
+                }
+            }
+        }
+        written.put(id, f.observations());
+        return f;
+    }
+
+    private void writeCounters(DataOutputStream out) throws IOException {
+        out.writeInt(STATE_VERSION);
+        out.writeInt(settings.maxParallelism());
+        out.writeLong(windowIndex);
+        out.writeDouble(absoluteErrorSum);
+        out.writeDouble(naiveErrorSum);
+        out.writeDouble(seasonalAbsoluteErrorSum);
+        out.writeDouble(seasonalNaiveErrorSum);
+    }
+
+    /**
+     * Reads what {@link #writeCounters} wrote and returns the state version; {@code whole}: the form of
+     * {@link #toBytes()}, which also reads version 2.
+     */
+    private int readCounters(DataInputStream in, boolean whole) throws IOException {
+        int version = in.readInt();
+        if (whole && version >= 1 && version < KEYS_AS_UTF) {
+            throw new IOException("forecaster state version " + version + " was written by an older keyshift and"
+                    + " cannot be read by this one (version " + STATE_VERSION + "); start the job without the"
+                    + " savepoint, or re-run bootstrap to write a new one");
+        }
+        if (version != STATE_VERSION && !(whole && version == KEYS_AS_UTF)) {
+            throw new IOException("unknown forecaster state version " + version + " (this build reads "
+                    + STATE_VERSION + ")");
+        }
+        int maxP = in.readInt();
+        if (maxP != settings.maxParallelism()) {
+            throw new IOException("forecaster state is for maxParallelism " + maxP + ", job has "
+                    + settings.maxParallelism());
+        }
+        windowIndex = in.readLong();
+        absoluteErrorSum = in.readDouble();
+        naiveErrorSum = in.readDouble();
+        seasonalAbsoluteErrorSum = in.readDouble();
+        seasonalNaiveErrorSum = in.readDouble();
+        return version;
+    }
+
+    private static void writeKey(DataOutputStream out, String key) throws IOException {
+        byte[] bytes = key.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        out.writeInt(bytes.length);
+        out.write(bytes);
+    }
+
+    private static String readKey(DataInputStream in) throws IOException {
+        byte[] bytes = new byte[in.readInt()];
+        in.readFully(bytes);
+        return new String(bytes, java.nio.charset.StandardCharsets.UTF_8);
+    }
+
     /** Serializes the whole engine state (versioned). */
     public byte[] toBytes() throws IOException {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         try (DataOutputStream out = new DataOutputStream(bytes)) {
-            out.writeInt(STATE_VERSION);
-            out.writeInt(settings.maxParallelism());
-            out.writeLong(windowIndex);
-            out.writeDouble(absoluteErrorSum);
-            out.writeDouble(naiveErrorSum);
-            out.writeDouble(seasonalAbsoluteErrorSum);
-            out.writeDouble(seasonalNaiveErrorSum);
-            out.writeInt(tracked.size());
-            for (Map.Entry<String, Tracked> e : tracked.entrySet()) {
-                byte[] key = e.getKey().getBytes(java.nio.charset.StandardCharsets.UTF_8);
-                out.writeInt(key.length);
-                out.write(key);
-                out.writeInt(e.getValue().keyGroup);
-                out.writeLong(e.getValue().lastHotWindow);
+            writeEngine(out, true);
+        }
+        return bytes.toByteArray();
+    }
+
+    /**
+     * Counters, tracked keys (key, key group, last hot window) and the key groups with a series; {@code withSeries}:
+     * each followed by its series ({@link #toBytes()}), else the header of {@link #writeChanges}.
+     */
+    private void writeEngine(DataOutputStream out, boolean withSeries) throws IOException {
+        writeCounters(out);
+        out.writeInt(tracked.size());
+        for (Map.Entry<String, Tracked> e : tracked.entrySet()) {
+            writeKey(out, e.getKey());
+            out.writeInt(e.getValue().keyGroup);
+            out.writeLong(e.getValue().lastHotWindow);
+            if (withSeries) {
                 e.getValue().series.write(out);
             }
-            int present = 0;
-            for (SeriesForecaster s : keyGroups) {
-                present += s == null ? 0 : 1;
-            }
-            out.writeInt(present);
-            for (int g = 0; g < keyGroups.length; g++) {
-                if (keyGroups[g] != null) {
-                    out.writeInt(g);
+        }
+        int present = 0;
+        for (SeriesForecaster s : keyGroups) {
+            present += s == null ? 0 : 1;
+        }
+        out.writeInt(present);
+        for (int g = 0; g < keyGroups.length; g++) {
+            if (keyGroups[g] != null) {
+                out.writeInt(g);
+                if (withSeries) {
                     keyGroups[g].write(out);
                 }
             }
         }
-        return bytes.toByteArray();
     }
 
     /** Restores state written by {@link #toBytes()} with the same settings; IOException names what differs. */
     public void restore(byte[] state) throws IOException {
         try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(state))) {
-            int version = in.readInt();
-            if (version >= 1 && version < KEYS_AS_UTF) {
-                throw new IOException("forecaster state version " + version + " was written by an older keyshift and"
-                        + " cannot be read by this one (version " + STATE_VERSION + "); start the job without the"
-                        + " savepoint, or re-run bootstrap to write a new one");
-            }
-            if (version != STATE_VERSION && version != KEYS_AS_UTF) {
-                throw new IOException("unknown forecaster state version " + version + " (this build reads "
-                        + STATE_VERSION + ")");
-            }
-            int maxP = in.readInt();
-            if (maxP != settings.maxParallelism()) {
-                throw new IOException("forecaster state is for maxParallelism " + maxP + ", job has "
-                        + settings.maxParallelism());
-            }
-            windowIndex = in.readLong();
-            absoluteErrorSum = in.readDouble();
-            naiveErrorSum = in.readDouble();
-            seasonalAbsoluteErrorSum = in.readDouble();
-            seasonalNaiveErrorSum = in.readDouble();
+            int version = readCounters(in, true);
             tracked.clear();
+            written.clear();
+            removed.clear();
             int n = in.readInt();
             for (int i = 0; i < n; i++) {
-                String key;
-                if (version == KEYS_AS_UTF) {
-                    key = in.readUTF();
-                } else {
-                    byte[] bytes = new byte[in.readInt()];
-                    in.readFully(bytes);
-                    key = new String(bytes, java.nio.charset.StandardCharsets.UTF_8);
-                }
+                String key = version == KEYS_AS_UTF ? in.readUTF() : readKey(in);
                 int kg = in.readInt();
                 long last = in.readLong();
                 SeriesForecaster s = newSeries();

@@ -282,6 +282,17 @@ public final class SeriesForecaster {
      * history once (as floats). Size: see the class comment.
      */
     void write(DataOutputStream out) throws IOException {
+        writeModels(out);
+        history.write(out);
+    }
+
+    /**
+     * Writes everything but the history's values (counters, scores, the models' own state; {@code 28 + 24 * slots}
+     * bytes plus the models', 755 for the candidates of one long season): what changes every window besides one
+     * history value. With {@link #readModels} and the history's chunks this is the entry-by-entry form of
+     * {@link #write} that the forecaster keeps in keyed state.
+     */
+    void writeModels(DataOutputStream out) throws IOException {
         out.writeLong(n);
         out.writeDouble(lastY);
         out.writeDouble(weight);
@@ -294,11 +305,31 @@ public final class SeriesForecaster {
                 models[i].write(out);
             }
         }
-        history.write(out);
+    }
+
+    /**
+     * Restores what {@link #writeModels} wrote; the history then has the right count and zeros until its chunks are
+     * read ({@link SeriesHistory#readChunk}).
+     */
+    void readModels(DataInputStream in) throws IOException {
+        readCounters(in);
+        history.resetTo(n);
+    }
+
+    SeriesHistory history() {
+        return history;
     }
 
     /** Restores what {@link #write} wrote, for a forecaster built with the same candidates and scale season. */
     void read(DataInputStream in) throws IOException {
+        readCounters(in);
+        history.read(in);
+        if (history.count() != n) {
+            throw new IOException("corrupt forecaster state: " + n + " observations, history of " + history.count());
+        }
+    }
+
+    private void readCounters(DataInputStream in) throws IOException {
         n = in.readLong();
         lastY = in.readDouble();
         weight = in.readDouble();
@@ -316,9 +347,5 @@ public final class SeriesForecaster {
             }
         }
         chosen = select();
-        history.read(in);
-        if (history.count() != n) {
-            throw new IOException("corrupt forecaster state: " + n + " observations, history of " + history.count());
-        }
     }
 }

@@ -69,6 +69,39 @@ public final class SeriesHistory {
         }
     }
 
+    /** Number of chunks of {@code chunk} values the ring is stored in, entry by entry ({@link #writeChunk}). */
+    int chunks(int chunk) {
+        return (ring.length + chunk - 1) / chunk;
+    }
+
+    /** The chunk that holds observation t (t = 0 for the first one appended). */
+    int chunkOf(long t, int chunk) {
+        return (int) (t % ring.length) / chunk;
+    }
+
+    /** Writes ring positions {@code c * chunk} .. of chunk c as floats (ring order, not time order). */
+    void writeChunk(int c, int chunk, DataOutputStream out) throws IOException {
+        for (int i = c * chunk; i < Math.min(ring.length, (c + 1) * chunk); i++) {
+            out.writeFloat(ring[i]);
+        }
+    }
+
+    /** Reads what {@link #writeChunk} wrote for chunk c. */
+    void readChunk(int c, int chunk, DataInputStream in) throws IOException {
+        for (int i = c * chunk; i < Math.min(ring.length, (c + 1) * chunk); i++) {
+            ring[i] = in.readFloat();
+        }
+    }
+
+    /** Sets the observation count of a history whose ring is restored chunk by chunk; clears the ring. */
+    void resetTo(long count) {
+        if (count < 0) {
+            throw new IllegalArgumentException("negative observation count " + count);
+        }
+        this.count = count;
+        java.util.Arrays.fill(ring, 0f);
+    }
+
     /** Restores what {@link #write} wrote; the capacity must be this history's. */
     public void read(DataInputStream in) throws IOException {
         int capacity = in.readInt();

@@ -38,6 +38,11 @@ public final class KeyshiftMetrics {
     public static final String FORECAST_SERIES = "keyshiftForecastSeries";
     /** Counter, units: units flagged as anomalous (observed load outside the prediction interval). */
     public static final String FORECAST_ANOMALIES = "keyshiftForecastAnomalies";
+    /**
+     * Counter: entries of the forecaster's keyed state written or removed at checkpoints (header, series models,
+     * history chunks): what an incremental checkpoint of the forecaster carries.
+     */
+    public static final String FORECAST_STATE_ENTRIES = "keyshiftForecastStateEntries";
     /** Gauge, dimensionless: running MASE of the horizon-1 forecast (< 1 beats the seasonal naive forecast). */
     public static final String FORECAST_MASE = "keyshiftForecastMase";
     /** Counter, migrations started by the planner. */

@@ -7,6 +7,7 @@ import io.keyshift.forecast.LoadForecastEngine;
 
 import org.apache.flink.api.common.RuntimeExecutionMode;
 import org.apache.flink.api.common.typeinfo.PrimitiveArrayTypeInfo;
+import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.api.java.tuple.Tuple2;
 import org.apache.flink.formats.avro.typeutils.AvroTypeInfo;
 import org.apache.flink.runtime.checkpoint.OperatorState;
@@ -93,6 +94,12 @@ public record StageSavepoint(long checkpointId, RoutingPlan plan, LoadForecastEn
             List<byte[]> bytes = new ArrayList<>();
             collect(reader.readListState(OperatorIdentifier.forUid(forecaster), "forecaster",
                     PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO), bytes);
+            if (bytes.isEmpty()) {
+                // this version's layout: keyed state under one key (see LoadForecaster)
+                collect(reader.readKeyedState(OperatorIdentifier.forUid(forecaster),
+                        new ForecasterStateReader(forecasterSettings), Types.INT,
+                        PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO), bytes);
+            }
             if (!bytes.isEmpty()) {
                 engine = new LoadForecastEngine(forecasterSettings);
                 engine.restore(bytes.get(0));
@@ -108,6 +115,34 @@ public record StageSavepoint(long checkpointId, RoutingPlan plan, LoadForecastEn
             }
         }
         return new StageSavepoint(meta.getCheckpointId(), plan, engine, keyed);
+    }
+
+    /** The forecaster's keyed state as one engine, in {@link LoadForecastEngine#toBytes()} form. */
+    static final class ForecasterStateReader
+            extends org.apache.flink.state.api.functions.KeyedStateReaderFunction<Integer, byte[]> {
+        private static final long serialVersionUID = 1L;
+        private final LoadForecastEngine.Settings settings;
+        private transient LoadForecastEngine.StateStore store;
+
+        ForecasterStateReader(LoadForecastEngine.Settings settings) {
+            this.settings = settings;
+        }
+
+        @Override
+        public void open(org.apache.flink.api.common.functions.OpenContext context) {
+            var ctx = getRuntimeContext();
+            store = io.keyshift.forecast.LoadForecaster.store(
+                    ctx.getState(io.keyshift.forecast.LoadForecaster.headerDescriptor()),
+                    ctx.getMapState(io.keyshift.forecast.LoadForecaster.seriesDescriptor()),
+                    ctx.getMapState(io.keyshift.forecast.LoadForecaster.historyDescriptor()));
+        }
+
+        @Override
+        public void readKey(Integer key, Context ctx, org.apache.flink.util.Collector<byte[]> out) throws Exception {
+            LoadForecastEngine engine = new LoadForecastEngine(settings);
+            engine.restore(store);
+            out.collect(engine.toBytes());
+        }
     }
 
     private static <T> void collect(DataStream<T> stream, List<T> into) throws Exception {

@@ -18,7 +18,31 @@ import org.apache.avro.specific.SpecificDatumWriter;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
 
+import io.keyshift.forecast.LoadForecaster;
+import org.apache.flink.api.common.JobID;
+import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.common.functions.MapFunction;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.configuration.CheckpointingOptions;
+import org.apache.flink.configuration.RestOptions;
+import org.apache.flink.configuration.TaskManagerOptions;
+import org.apache.flink.configuration.WebOptions;
+import org.apache.flink.connector.datagen.source.DataGeneratorSource;
+import org.apache.flink.api.connector.source.util.ratelimit.RateLimiterStrategy;
+import org.apache.flink.formats.avro.typeutils.AvroTypeInfo;
+import org.apache.flink.runtime.checkpoint.AbstractCheckpointStats;
+import org.apache.flink.runtime.checkpoint.CheckpointStatsStatus;
+import org.apache.flink.runtime.executiongraph.ArchivedExecutionGraph;
+import org.apache.flink.runtime.jobgraph.JobGraph;
+import org.apache.flink.runtime.jobmaster.JobResult;
+import org.apache.flink.runtime.minicluster.MiniCluster;
+import org.apache.flink.runtime.minicluster.MiniClusterConfiguration;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink;
+
 import java.io.ByteArrayOutputStream;
+import java.nio.file.Path;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.time.Duration;
@@ -31,65 +55,63 @@ import java.util.Random;
 /**
  * The control path (forecaster and planner, the parallelism-1 operators) at scale: {@code keys} tracked hot keys over
  * {@code maxParallelism} key groups, one-minute windows with a daily season, fed window by window with seeded
- * synthetic profiles (Zipf(1.0) key weights, each key with its own daily phase, Gaussian noise, and a quarter of the
- * records from untracked keys spread over every key group, which the forecaster follows as key-group series) as the
- * profiler hands them on. Measures per window the forecaster's and the planner's time, and every
- * {@code checkpointEvery} windows the bytes of their operator state as a checkpoint writes it (operator list state
- * is written whole at every checkpoint, incremental or not).
+ * synthetic profiles ({@link SyntheticProfiles}) as the profiler hands them on.
+ *
+ * <p>Two measurements. (1) Time: the forecaster's engine and the planner fed directly, per window. (2) Checkpoints:
+ * the real forecaster operator ({@link LoadForecaster}, keyed state) in a job on a local MiniCluster with RocksDB and
+ * incremental checkpoints, its input released {@code windowsPerCheckpoint} windows per checkpoint (Flink's
+ * {@code DataGeneratorSource} with {@code RateLimiterStrategy.perCheckpoint}); per completed checkpoint Flink's own
+ * checkpoint statistics: the bytes it uploaded ({@code checkpointed_size}, incremental) and the full state size.
  */
 public final class ControlPathBench {
     private ControlPathBench() {}
 
     /**
-     * Runs the benchmark.
-     *
-     * @param maxParallelism key groups, >= parallelism
-     * @param keys tracked hot keys (the profiler's top-k), >= 1
-     * @param window planning window
-     * @param windows windows fed; a daily season of one-minute windows is 1,440
-     * @param parallelism subtasks the planner balances
-     * @param checkpointEvery windows between state measurements, >= 1
-     * @return the figures, as JSON
+     * Seeded synthetic window profiles: Zipf(1.0) key weights, each key with its own daily phase, Poisson-like noise,
+     * and a third more records from untracked keys spread over every key group (followed as key-group series). Window
+     * t depends on t and the seed only, so the profiles are the same in a loop and in a Flink job.
      */
-    public static ObjectNode run(int maxParallelism, int keys, Duration window, int windows, int parallelism,
-                                 int checkpointEvery, PrintStream log) throws IOException {
-        Configuration c = new Configuration();
-        c.set(JobOptions.WINDOW, window);
-        c.set(ProfilerOptions.TOP_K, keys);
-        LoadForecastEngine.Settings fs = KeyshiftConfig.forecastSettings(c, maxParallelism);
-        RepartitionPlanner.Settings ps = KeyshiftConfig.planSettings(c, maxParallelism, parallelism,
-                window.toMillis(), 0.0, true, false);
-        LoadForecastEngine engine = new LoadForecastEngine(fs);
-        RepartitionPlanner planner = new RepartitionPlanner(ps);
+    public static final class SyntheticProfiles implements java.io.Serializable {
+        private static final long serialVersionUID = 1L;
+        private final int maxParallelism;
+        private final int keys;
+        private final long windowMillis;
+        private final String[] ids;
+        private final int[] groups;
+        private final double[] weight;
+        private final double[] phase;
+        private final double sum;
 
-        Random random = new Random(42);
-        String[] ids = new String[keys];
-        int[] groups = new int[keys];
-        double[] weight = new double[keys];
-        double[] phase = new double[keys];
-        double sum = 0;
-        for (int i = 0; i < keys; i++) {
-            ids[i] = "key-" + i;
-            groups[i] = KeyGroupRangeAssignment.assignToKeyGroup(ids[i], maxParallelism);
-            weight[i] = 1.0 / (i + 1);
-            sum += weight[i];
-            phase[i] = random.nextDouble() * 2 * Math.PI;
+        public SyntheticProfiles(int maxParallelism, int keys, Duration window) {
+            this.maxParallelism = maxParallelism;
+            this.keys = keys;
+            this.windowMillis = window.toMillis();
+            Random random = new Random(42);
+            ids = new String[keys];
+            groups = new int[keys];
+            weight = new double[keys];
+            phase = new double[keys];
+            double s = 0;
+            for (int i = 0; i < keys; i++) {
+                ids[i] = "key-" + i;
+                groups[i] = KeyGroupRangeAssignment.assignToKeyGroup(ids[i], maxParallelism);
+                weight[i] = 1.0 / (i + 1);
+                s += weight[i];
+                phase[i] = random.nextDouble() * 2 * Math.PI;
+            }
+            sum = s;
         }
-        double recordsPerWindow = 2_000_000;
-        long w = window.toMillis();
-        long season = Duration.ofDays(1).toMillis();
-        long start = 0;
-        List<Double> forecastMs = new ArrayList<>();
-        List<Double> planMs = new ArrayList<>();
-        List<long[]> checkpoints = new ArrayList<>();
-        ArrayList<RoutingPlan> history = new ArrayList<>();
-        long lastPrint = System.nanoTime();
-        for (int t = 0; t < windows; t++) {
-            long ws = start + t * w;
+
+        /** The profile of window t (from time 0). */
+        public WindowProfile profile(long t) {
+            Random random = new Random(42L * 1_000_003L + t);
+            double recordsPerWindow = 2_000_000;
+            long season = Duration.ofDays(1).toMillis();
+            long ws = t * windowMillis;
             double day = 2 * Math.PI * (ws % season) / season;
             WindowProfile p = new WindowProfile();
             p.windowStart = ws;
-            p.windowEnd = ws + w;
+            p.windowEnd = ws + windowMillis;
             p.samplingRate = 1.0;
             p.keyGroupCounts = new long[maxParallelism];
             double[] est = new double[keys];
@@ -118,7 +140,7 @@ public final class ControlPathBench {
                 p.hotLowerBounds[r] = est[i];
                 p.hotUpperBounds[r] = est[i];
             }
-            // the long tail: keys too cold to track, a quarter of the records, spread over every key group
+            // the long tail: keys too cold to track, spread over every key group
             for (int g = 0; g < maxParallelism; g++) {
                 double mean = recordsPerWindow / 3 / maxParallelism * (1 + 0.3 * Math.sin(day));
                 long n = Math.max(0, Math.round(mean + Math.sqrt(mean) * random.nextGaussian()));
@@ -127,7 +149,40 @@ public final class ControlPathBench {
             }
             p.records = records;
             p.maxError = 0;
+            return p;
+        }
+    }
 
+    /**
+     * Runs both measurements.
+     *
+     * @param maxParallelism key groups, >= parallelism
+     * @param keys tracked hot keys (the profiler's top-k), >= 1
+     * @param window planning window
+     * @param windows windows fed; a daily season of one-minute windows is 1,440
+     * @param parallelism subtasks the planner balances
+     * @param windowsPerCheckpoint windows the checkpointed job processes between two checkpoints, >= 1
+     * @param work directory for the job's checkpoints (deleted afterwards)
+     * @return the figures, as JSON
+     */
+    public static ObjectNode run(int maxParallelism, int keys, Duration window, int windows, int parallelism,
+                                 int windowsPerCheckpoint, Path work, PrintStream log) throws Exception {
+        Configuration c = new Configuration();
+        c.set(JobOptions.WINDOW, window);
+        c.set(ProfilerOptions.TOP_K, keys);
+        LoadForecastEngine.Settings fs = KeyshiftConfig.forecastSettings(c, maxParallelism);
+        RepartitionPlanner.Settings ps = KeyshiftConfig.planSettings(c, maxParallelism, parallelism,
+                window.toMillis(), 0.0, true, false);
+        LoadForecastEngine engine = new LoadForecastEngine(fs);
+        RepartitionPlanner planner = new RepartitionPlanner(ps);
+        SyntheticProfiles profiles = new SyntheticProfiles(maxParallelism, keys, window);
+
+        List<Double> forecastMs = new ArrayList<>();
+        List<Double> planMs = new ArrayList<>();
+        ArrayList<RoutingPlan> history = new ArrayList<>();
+        long lastPrint = System.nanoTime();
+        for (int t = 0; t < windows; t++) {
+            WindowProfile p = profiles.profile(t);
             long t0 = System.nanoTime();
             LoadForecast f = engine.observe(p);
             long t1 = System.nanoTime();
@@ -139,20 +194,17 @@ public final class ControlPathBench {
             if (history.size() > PlannerOperator.HISTORY) {
                 history.remove(0);
             }
-            if ((t + 1) % checkpointEvery == 0 || t == windows - 1) {
-                long forecasterBytes = engine.toBytes().length;
-                long plannerBytes = 0;
-                for (RoutingPlan h : history) {
-                    plannerBytes += avroBytes(h);
-                }
-                checkpoints.add(new long[] {t + 1, forecasterBytes, plannerBytes});
-            }
             if (System.nanoTime() - lastPrint > 10_000_000_000L) {
                 lastPrint = System.nanoTime();
                 log.printf("control-path bench: window %,d of %,d, %,d series, forecast %.1f ms, plan %.1f ms%n",
                         t + 1, windows, engine.seriesCount(), forecastMs.get(t), planMs.get(t));
             }
         }
+        long plannerBytes = 0;
+        for (RoutingPlan h : history) {
+            plannerBytes += avroBytes(h);
+        }
+        long engineBytes = engine.toBytes().length;
         // steady state: the last quarter of the run (after the daily season's models have history)
         int from = windows - Math.max(1, windows / 4);
         ObjectNode out = new ObjectMapper().createObjectNode();
@@ -166,19 +218,109 @@ public final class ControlPathBench {
         out.put("forecast_ms_p95", quantile(forecastMs.subList(from, windows), 0.95));
         out.put("plan_ms_median", quantile(planMs.subList(from, windows), 0.5));
         out.put("plan_ms_p95", quantile(planMs.subList(from, windows), 0.95));
-        long[] last = checkpoints.get(checkpoints.size() - 1);
-        out.put("forecaster_state_bytes", last[1]);
-        out.put("planner_state_bytes", last[2]);
-        out.put("state_bytes_per_series", (double) last[1] / Math.max(1, engine.seriesCount()));
-        var cps = out.putArray("checkpoints");
-        for (long[] cp : checkpoints) {
-            ObjectNode n = cps.addObject();
-            n.put("after_windows", cp[0]);
-            n.put("forecaster_bytes", cp[1]);
-            n.put("planner_bytes", cp[2]);
+        out.put("forecaster_engine_bytes", engineBytes);
+        out.put("engine_bytes_per_series", (double) engineBytes / Math.max(1, engine.seriesCount()));
+        out.put("planner_state_bytes", plannerBytes);
+
+        log.printf("control-path bench: the forecaster operator in a job, RocksDB with incremental checkpoints, "
+                + "%d windows per checkpoint%n", windowsPerCheckpoint);
+        List<long[]> cps = checkpoints(profiles, fs, windows, windowsPerCheckpoint, work);
+        var arr = out.putArray("checkpoints");
+        List<Double> incremental = new ArrayList<>();
+        long total = 0;
+        for (long[] cp : cps) {
+            ObjectNode n = arr.addObject();
+            n.put("id", cp[0]);
+            n.put("checkpointed_bytes", cp[1]);
+            n.put("state_bytes", cp[2]);
+            total += cp[1];
+            incremental.add((double) cp[1]);
         }
-        out.put("note", "operator list state: every checkpoint writes these bytes whole (not incremental)");
+        out.put("windows_per_checkpoint", windowsPerCheckpoint);
+        out.put("checkpoints_completed", cps.size());
+        int steady = cps.size() - Math.max(1, cps.size() / 4);
+        out.put("checkpointed_bytes_median", quantile(incremental.subList(steady, incremental.size()), 0.5));
+        out.put("checkpointed_bytes_p95", quantile(incremental.subList(steady, incremental.size()), 0.95));
+        out.put("checkpointed_bytes_max", incremental.stream().mapToDouble(Double::doubleValue).max().orElse(0));
+        out.put("checkpointed_bytes_total", total);
+        out.put("state_bytes_last", cps.isEmpty() ? 0 : cps.get(cps.size() - 1)[2]);
+        out.put("note", "checkpointed_bytes: what each incremental checkpoint uploaded (Flink's checkpointed size, the"
+                + " whole job; the forecaster's keyed state is nearly all of it); state_bytes: the full state it"
+                + " references, what a full checkpoint would write");
         return out;
+    }
+
+    /**
+     * Runs the forecaster operator in a job on a MiniCluster with RocksDB and incremental checkpoints, releasing
+     * {@code perCheckpoint} windows per checkpoint, and returns per completed checkpoint {id, checkpointed bytes,
+     * state bytes}, from Flink's checkpoint statistics.
+     */
+    static List<long[]> checkpoints(SyntheticProfiles profiles, LoadForecastEngine.Settings settings, int windows,
+                                    int perCheckpoint, Path work) throws Exception {
+        Path dir = java.nio.file.Files.createTempDirectory(work, "control-path-checkpoints-");
+        Configuration conf = new Configuration();
+        conf.setString("state.backend.type", "rocksdb");
+        conf.set(CheckpointingOptions.INCREMENTAL_CHECKPOINTS, true);
+        conf.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, dir.toUri().toString());
+        conf.set(CheckpointingOptions.CHECKPOINTING_INTERVAL, Duration.ofMillis(200));
+        conf.set(WebOptions.CHECKPOINTS_HISTORY_SIZE, windows / perCheckpoint + 100);
+        conf.set(TaskManagerOptions.MANAGED_MEMORY_SIZE, org.apache.flink.configuration.MemorySize.ofMebiBytes(256));
+        conf.setString("rest.bind-address", "127.0.0.1");
+        conf.setString("rest.address", "127.0.0.1");
+        conf.setString("jobmanager.bind-host", "127.0.0.1");
+        conf.setString("taskmanager.bind-host", "127.0.0.1");
+        conf.setString("taskmanager.host", "127.0.0.1");
+        conf.set(RestOptions.PORT, io.keyshift.jobs.cluster.StandaloneCluster.freeLoopbackPort());
+        MiniCluster cluster = new MiniCluster(new MiniClusterConfiguration.Builder().setConfiguration(conf)
+                .setNumTaskManagers(1).setNumSlotsPerTaskManager(1).build());
+        cluster.start();
+        try {
+            StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
+            env.setParallelism(1);
+            env.setMaxParallelism(settings.maxParallelism());
+            DataGeneratorSource<Long> source = new DataGeneratorSource<>(t -> t, windows,
+                    RateLimiterStrategy.perCheckpoint(perCheckpoint), Types.LONG);
+            env.fromSource(source, WatermarkStrategy.noWatermarks(), "windows")
+                    .map(new ProfileOf(profiles)).returns(TypeInformation.of(WindowProfile.class))
+                    .keyBy(new LoadForecaster.SingleKey())
+                    .transform("forecaster", new AvroTypeInfo<>(LoadForecast.class), new LoadForecaster(settings))
+                    .uid("control-path-forecaster")
+                    .sinkTo(new DiscardingSink<>());
+            JobGraph graph = env.getStreamGraph().getJobGraph();
+            JobID job = cluster.submitJob(graph).get().getJobID();
+            JobResult result = cluster.requestJobResult(job).get();
+            if (!result.isSuccess()) {
+                throw new IllegalStateException("control-path checkpoint job failed",
+                        result.getSerializedThrowable().map(t -> (Throwable) t).orElse(null));
+            }
+            ArchivedExecutionGraph graphInfo = cluster.getArchivedExecutionGraph(job).get();
+            List<long[]> out = new ArrayList<>();
+            for (AbstractCheckpointStats cp : graphInfo.getCheckpointStatsSnapshot().getHistory().getCheckpoints()) {
+                if (cp.getStatus() == CheckpointStatsStatus.COMPLETED) {
+                    out.add(new long[] {cp.getCheckpointId(), cp.getCheckpointedSize(), cp.getStateSize()});
+                }
+            }
+            out.sort(java.util.Comparator.comparingLong(a -> a[0]));
+            return out;
+        } finally {
+            cluster.close();
+            org.apache.flink.util.FileUtils.deleteDirectory(dir.toFile());
+        }
+    }
+
+    /** Window index to its synthetic profile. */
+    static final class ProfileOf implements MapFunction<Long, WindowProfile> {
+        private static final long serialVersionUID = 1L;
+        private final SyntheticProfiles profiles;
+
+        ProfileOf(SyntheticProfiles profiles) {
+            this.profiles = profiles;
+        }
+
+        @Override
+        public WindowProfile map(Long t) {
+            return profiles.profile(t);
+        }
     }
 
     private static long avroBytes(RoutingPlan plan) throws IOException {

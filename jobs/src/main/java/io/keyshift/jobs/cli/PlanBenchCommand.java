@@ -35,7 +35,8 @@ public final class PlanBenchCommand implements Callable<Integer> {
 
     @Option(names = "--control-path", description = "Instead: the control path at scale (forecaster and planner fed "
             + "window by window: --keys tracked keys, --max-parallelism key groups, one-minute windows with a daily "
-            + "season); per window forecast and plan ms, and the operator state a checkpoint writes. Writes "
+            + "season); per window forecast and plan ms, and, in a job with RocksDB and incremental checkpoints, the bytes "
+            + "each checkpoint uploads. Writes "
             + "DIR/control-path-bench.json.")
     boolean controlPath;
 
@@ -51,6 +52,11 @@ public final class PlanBenchCommand implements Callable<Integer> {
             description = "With --control-path: one-minute windows fed (a day is 1,440). Default: ${DEFAULT-VALUE}.")
     int windows;
 
+    @Option(names = "--windows-per-checkpoint", defaultValue = "10", paramLabel = "N",
+            description = "With --control-path: windows the checkpointed forecaster job processes between two "
+                    + "checkpoints. Default: ${DEFAULT-VALUE}.")
+    int windowsPerCheckpoint;
+
     @Override
     public Integer call() throws Exception {
         if (repeats < 1) {
@@ -62,18 +68,27 @@ public final class PlanBenchCommand implements Callable<Integer> {
                 throw new picocli.CommandLine.ParameterException(spec.commandLine(),
                         "--keys >= 1, --max-parallelism >= 64 and --windows >= 4 required");
             }
+            if (windowsPerCheckpoint < 1) {
+                throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+                        "--windows-per-checkpoint must be >= 1, was " + windowsPerCheckpoint);
+            }
             ObjectNode json = io.keyshift.jobs.bench.ControlPathBench.run(maxParallelism, keys,
-                    java.time.Duration.ofMinutes(1), windows, 64, 60, System.err);
+                    java.time.Duration.ofMinutes(1), windows, 64, windowsPerCheckpoint, out, System.err);
             new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)
                     .writeValue(out.resolve("control-path-bench.json").toFile(), json);
             System.out.printf("control path: %,d series (%,d keys, %,d key groups), 1-minute windows, %,d windows; "
                             + "forecast %.1f ms per window (median of the last quarter; p95 %.1f), plan %.1f ms "
-                            + "(p95 %.1f); state per checkpoint: forecaster %,d bytes (%.0f per series), planner "
-                            + "%,d bytes, written whole at every checkpoint%n", json.get("series").asInt(), keys,
-                    maxParallelism, windows, json.get("forecast_ms_median").asDouble(),
+                            + "(p95 %.1f); forecaster engine %,d bytes (%.0f per series), planner %,d bytes%n",
+                    json.get("series").asInt(), keys, maxParallelism, windows, json.get("forecast_ms_median").asDouble(),
                     json.get("forecast_ms_p95").asDouble(), json.get("plan_ms_median").asDouble(),
-                    json.get("plan_ms_p95").asDouble(), json.get("forecaster_state_bytes").asLong(),
-                    json.get("state_bytes_per_series").asDouble(), json.get("planner_state_bytes").asLong());
+                    json.get("plan_ms_p95").asDouble(), json.get("forecaster_engine_bytes").asLong(),
+                    json.get("engine_bytes_per_series").asDouble(), json.get("planner_state_bytes").asLong());
+            System.out.printf("checkpoints (RocksDB, incremental, %d windows each): %d completed; uploaded per "
+                            + "checkpoint %,.0f bytes (median of the last quarter; p95 %,.0f, max %,.0f), %,d in "
+                            + "total; full state at the last one %,d bytes%n", windowsPerCheckpoint,
+                    json.get("checkpoints_completed").asInt(), json.get("checkpointed_bytes_median").asDouble(),
+                    json.get("checkpointed_bytes_p95").asDouble(), json.get("checkpointed_bytes_max").asDouble(),
+                    json.get("checkpointed_bytes_total").asLong(), json.get("state_bytes_last").asLong());
             System.out.println("control-path-bench.json: " + out.resolve("control-path-bench.json"));
             return 0;
         }

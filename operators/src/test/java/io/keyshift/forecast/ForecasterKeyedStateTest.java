@@ -1,0 +1,184 @@
+package io.keyshift.forecast;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.keyshift.avro.LoadForecast;
+import io.keyshift.profiler.WindowProfile;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The forecaster's state entry by entry ({@link LoadForecastEngine#writeChanges}, kept by the operator in keyed
+ * state): a restore gives the same engine as the one that wrote it, each write carries only what changed, and the
+ * series that are no longer tracked leave the store.
+ */
+class ForecasterKeyedStateTest {
+    private static final int MAX_P = 64;
+    private static final LoadForecastEngine.Settings SETTINGS = new LoadForecastEngine.Settings(MAX_P, 5, 3,
+            ModelSpec.candidates(List.of(24)), 24, 2, 0.99, 1.96, 4.0);
+
+    /** An in-memory store that counts what is written. */
+    static final class MemoryStore implements LoadForecastEngine.StateStore {
+        byte[] header;
+        final Map<String, byte[]> series = new HashMap<>();
+        final Map<String, byte[]> history = new HashMap<>();
+        int seriesPuts;
+        int chunkPuts;
+        int removals;
+
+        MemoryStore copy() {
+            MemoryStore c = new MemoryStore();
+            c.header = header.clone();
+            series.forEach((k, v) -> c.series.put(k, v.clone()));
+            history.forEach((k, v) -> c.history.put(k, v.clone()));
+            return c;
+        }
+
+        void resetCounts() {
+            seriesPuts = 0;
+            chunkPuts = 0;
+            removals = 0;
+        }
+
+        @Override public byte[] header() { return header; }
+        @Override public void putHeader(byte[] bytes) { header = bytes; }
+        @Override public byte[] series(String id) { return series.get(id); }
+        @Override public void putSeries(String id, byte[] models) { series.put(id, models); seriesPuts++; }
+        @Override public byte[] chunk(String id, int chunk) { return history.get(id + "#" + chunk); }
+        @Override public void putChunk(String id, int chunk, byte[] values) { history.put(id + "#" + chunk, values); chunkPuts++; }
+
+        @Override
+        public void remove(String id, int chunks) {
+            series.remove(id);
+            for (int c = 0; c < chunks; c++) {
+                history.remove(id + "#" + c);
+            }
+            removals++;
+        }
+    }
+
+    /**
+     * Window t: 20 candidate keys whose loads follow a day of 24 windows with phases of their own, so that the top 5
+     * change through the day and keys age out and come back; key groups get the keys' loads plus a background.
+     */
+    private static WindowProfile profile(int t, Random r) {
+        WindowProfile p = WindowProfile.empty(t * 3_600_000L, (t + 1) * 3_600_000L, MAX_P, 1.0);
+        List<double[]> hot = new ArrayList<>();
+        for (int k = 0; k < 20; k++) {
+            double load = Math.max(0, Math.rint(200 * (1 + Math.sin(2 * Math.PI * (t + 3 * k) / 24)) + 20 * r.nextGaussian()));
+            hot.add(new double[] {k, load});
+            p.keyGroupCounts[(k * 7) % MAX_P] += (long) load;
+        }
+        for (int g = 0; g < MAX_P; g += 3) {
+            p.keyGroupCounts[g] += 10 + r.nextInt(20);
+        }
+        hot.sort(Comparator.comparingDouble((double[] h) -> -h[1]));
+        int n = 8;
+        p.hotKeys = new String[n];
+        p.hotKeyGroups = new int[n];
+        p.hotEstimates = new double[n];
+        p.hotLowerBounds = new double[n];
+        p.hotUpperBounds = new double[n];
+        for (int i = 0; i < n; i++) {
+            int k = (int) hot.get(i)[0];
+            p.hotKeys[i] = "station-" + k;
+            p.hotKeyGroups[i] = (k * 7) % MAX_P;
+            p.hotEstimates[i] = hot.get(i)[1];
+        }
+        p.records = Arrays.stream(p.keyGroupCounts).sum();
+        return p;
+    }
+
+    @Test
+    void aRestoreFromTheWrittenEntriesForecastsExactlyAsTheEngineThatWroteThem() throws Exception {
+        LoadForecastEngine a = new LoadForecastEngine(SETTINGS);
+        MemoryStore store = new MemoryStore();
+        Random r = new Random(7);
+        List<WindowProfile> profiles = new ArrayList<>();
+        for (int t = 0; t < 300; t++) {
+            profiles.add(profile(t, r));
+        }
+        LoadForecastEngine b = null;
+        int restoredAt = 150;
+        for (int t = 0; t < 300; t++) {
+            LoadForecast fa = a.observe(profiles.get(t));
+            if (b != null) {
+                assertThat(b.observe(profiles.get(t))).as("window %d after the restore", t).isEqualTo(fa);
+            }
+            if (t % 7 == 0 || t == restoredAt) {
+                a.writeChanges(store);
+            }
+            if (t == restoredAt) {
+                b = new LoadForecastEngine(SETTINGS);
+                b.restore(store.copy());
+                assertThat(b.toBytes()).isEqualTo(a.toBytes());
+            }
+        }
+        assertThat(b.toBytes()).isEqualTo(a.toBytes());
+        assertThat(a.windows()).isEqualTo(300);
+    }
+
+    @Test
+    void eachWriteCarriesOnlyWhatChangedAndUntrackedKeysLeaveTheStore() throws Exception {
+        LoadForecastEngine e = new LoadForecastEngine(SETTINGS);
+        MemoryStore store = new MemoryStore();
+        Random r = new Random(8);
+        for (int t = 0; t < 100; t++) {
+            e.observe(profile(t, r));
+        }
+        e.writeChanges(store);
+        int series = e.seriesCount();
+        int chunksPerSeries = (24 + 1 + LoadForecastEngine.CHUNK - 1) / LoadForecastEngine.CHUNK;
+        assertThat(store.seriesPuts).isEqualTo(series);
+        // 100 windows filled every series' history (25 values, one chunk)
+        assertThat(store.chunkPuts).isEqualTo(series * chunksPerSeries);
+        int removalsBefore = 0;
+        for (int t = 100; t < 200; t++) {
+            store.resetCounts();
+            e.observe(profile(t, r));
+            e.writeChanges(store);
+            // one new value per series: its models and the one chunk that holds the value
+            assertThat(store.seriesPuts).as("models written at window %d", t).isEqualTo(e.seriesCount());
+            assertThat(store.chunkPuts).as("chunks written at window %d", t).isEqualTo(e.seriesCount());
+            removalsBefore += store.removals;
+            assertThat(store.series).as("series in the store at window %d", t).hasSize(e.seriesCount());
+        }
+        assertThat(removalsBefore).as("tracked keys that aged out in 100 windows").isPositive();
+        List<String> ids = new ArrayList<>();
+        for (LoadForecastEngine.SeriesInfo s : e.series()) {
+            ids.add(s.key() != null ? "k" + s.key() : "g" + s.keyGroup());
+        }
+        assertThat(store.series.keySet()).containsExactlyInAnyOrderElementsOf(ids);
+        assertThat(store.history.keySet().stream().map(k -> k.substring(0, k.indexOf('#'))).distinct())
+                .containsExactlyInAnyOrderElementsOf(ids);
+        // nothing observed since the last write: only the header
+        store.resetCounts();
+        e.writeChanges(store);
+        assertThat(store.seriesPuts + store.chunkPuts + store.removals).isZero();
+    }
+
+    @Test
+    void anEngineRestoredFromTheOperatorListStateOfEarlierVersionsIsWrittenWhole() throws Exception {
+        LoadForecastEngine a = new LoadForecastEngine(SETTINGS);
+        Random r = new Random(9);
+        for (int t = 0; t < 60; t++) {
+            a.observe(profile(t, r));
+        }
+        LoadForecastEngine legacy = new LoadForecastEngine(SETTINGS);
+        legacy.restore(a.toBytes());
+        MemoryStore store = new MemoryStore();
+        legacy.writeChanges(store);
+        assertThat(store.seriesPuts).isEqualTo(a.seriesCount());
+        LoadForecastEngine b = new LoadForecastEngine(SETTINGS);
+        b.restore(store);
+        assertThat(b.toBytes()).isEqualTo(a.toBytes());
+        WindowProfile next = profile(60, r);
+        assertThat(b.observe(next)).isEqualTo(a.observe(next));
+    }
+}
