@@ -210,7 +210,7 @@ public final class KeyshiftJob implements Callable<Integer> {
                     "dead-letters", p);
             System.out.println("keyshift-job: Kafka topic " + kafka.topicName() + " (dead letters under "
                     + dir.resolve("dead-letters") + ")");
-            ReplayJob.attach(events, st, conf, dir, sumField != null, p, resultsSink(),
+            ReplayJob.attach(events, st, conf, dir, sumField != null, p, topics(),
                     kafka.controlTopicName() == null ? null : io.keyshift.jobs.kafka.KafkaIo.control(env, kafka));
             env.execute(jobName != null ? jobName : "keyshift [" + st.id() + "]");
             return 0;
@@ -227,17 +227,34 @@ public final class KeyshiftJob implements Callable<Integer> {
             space = gen.generator(cl, true);
             System.out.println("keyshift-job: " + gen.describe());
         }
-        ReplayJob.build(env, space, st, conf, dir, sumField != null, rate, null, resultsSink());
+        ReplayJob.build(env, space, st, conf, dir, sumField != null, rate, null, topics());
         env.execute(jobName != null ? jobName : "keyshift [" + st.id() + "]");
         return 0;
     }
 
-    /** The results to the Kafka results topic, or null for files under --out. */
-    private java.util.function.Consumer<org.apache.flink.streaming.api.datastream.DataStream<io.keyshift.jobs.workload.WindowResult>> resultsSink() {
-        if (!kafka.output()) {
+    /** The Kafka topics of the outputs, or null for files under --out only. */
+    private ReplayJob.Topics topics() {
+        if (!kafka.output() && kafka.sideTopics().isEmpty()) {
             return null;
         }
         boolean withSum = sumField != null;
-        return results -> io.keyshift.jobs.kafka.KafkaIo.results(results, kafka, withSum, results.getParallelism());
+        return new ReplayJob.Topics() {
+            @Override
+            public boolean results(org.apache.flink.streaming.api.datastream.DataStream<io.keyshift.jobs.workload.WindowResult> results) {
+                if (!kafka.output()) {
+                    return false;
+                }
+                io.keyshift.jobs.kafka.KafkaIo.results(results, kafka, withSum, results.getParallelism());
+                return true;
+            }
+
+            @Override
+            public void lines(String kind, org.apache.flink.streaming.api.datastream.DataStream<String> lines) {
+                String topic = kafka.sideTopics().get(kind);
+                if (topic != null) {
+                    io.keyshift.jobs.kafka.KafkaIo.lines(lines, kind, topic, kafka, lines.getParallelism());
+                }
+            }
+        };
     }
 }

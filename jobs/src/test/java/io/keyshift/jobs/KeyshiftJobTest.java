@@ -63,8 +63,16 @@ class KeyshiftJobTest {
         assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--kafka-bootstrap-servers", "127.0.0.1:1",
                 "--generator-records", "1000", "--out", out}))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("--kafka-bootstrap-servers needs --kafka-topic, --results-topic or "
-                        + "--kafka-control-topic");
+                .hasMessageContaining("--kafka-bootstrap-servers needs --kafka-topic, --results-topic, "
+                        + "--plans-topic");
+        assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--plans-topic", "p", "--generator-records", "1000",
+                "--out", out}))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("--kafka-bootstrap-servers is required with");
+        assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--kafka-bootstrap-servers", "127.0.0.1:1",
+                "--validation-topic", " ", "--generator-records", "1000", "--out", out}))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("--validation-topic must not be blank");
         assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--kafka-bootstrap-servers", "127.0.0.1:1",
                 "--kafka-control-topic", "c", "--generator-records", "1000", "--out", out}))
                 .isInstanceOf(IllegalArgumentException.class)

@@ -189,4 +189,44 @@ public final class KafkaIo {
         results.sinkTo(sink).name("results kafka sink").uid(RESULTS_SINK_UID).setParallelism(parallelism);
     }
 
+    /**
+     * A line as a record value without key. Kafka timestamp: the element's (a plan's window end, a validation's event
+     * time), or none (the producer's clock) where Flink's is missing or out of Kafka's range, as for the final lease
+     * plan of a bounded input (Long.MAX_VALUE).
+     */
+    static final class LineRecord implements KafkaRecordSerializationSchema<String> {
+        private static final long serialVersionUID = 1L;
+        private final String topic;
+
+        LineRecord(String topic) {
+            this.topic = topic;
+        }
+
+        @Override
+        public org.apache.kafka.clients.producer.ProducerRecord<byte[], byte[]> serialize(String line,
+                KafkaRecordSerializationSchema.KafkaSinkContext context, Long timestamp) {
+            Long ts = timestamp == null || timestamp < 0 || timestamp == Long.MAX_VALUE ? null : timestamp;
+            return new org.apache.kafka.clients.producer.ProducerRecord<>(topic, null, ts, null,
+                    line.getBytes(StandardCharsets.UTF_8));
+        }
+    }
+
+    /**
+     * Writes {@code lines} of {@code kind} (plans, forecasts, validation) to {@code topic} with Kafka transactions
+     * committed on checkpoints (exactly-once), as {@link #results}; record value the line (UTF-8), no key. Uid
+     * {@code keyshift-<kind>-kafka-sink}.
+     */
+    public static void lines(DataStream<String> lines, String kind, String topic, KafkaOptions k, int parallelism) {
+        java.util.Properties props = k.clientProperties();
+        props.putIfAbsent("transaction.timeout.ms", String.valueOf(Duration.ofMinutes(15).toMillis()));
+        KafkaSink<String> sink = KafkaSink.<String>builder()
+                .setBootstrapServers(k.bootstrapServers)
+                .setKafkaProducerConfig(props)
+                .setRecordSerializer(new LineRecord(topic))
+                .setDeliveryGuarantee(DeliveryGuarantee.EXACTLY_ONCE)
+                .setTransactionalIdPrefix(k.transactionalIdPrefix(kind))
+                .build();
+        lines.sinkTo(sink).name(kind + " kafka sink").uid("keyshift-" + kind + "-kafka-sink").setParallelism(parallelism);
+    }
+
 }

@@ -60,10 +60,25 @@ public final class KafkaOptions {
                     + "key,windowStart,windowEnd,count[,sum].")
     String resultsTopic;
 
+    @Option(names = "--plans-topic", paramLabel = "TOPIC",
+            description = "Also write the routing plans (JSON lines, as in --out/plans) to this topic, exactly-once.")
+    String plansTopic;
+
+    @Option(names = "--forecasts-topic", paramLabel = "TOPIC",
+            description = "Also write the forecast summaries (CSV, as in --out/forecasts) to this topic, exactly-once.")
+    String forecastsTopic;
+
+    @Option(names = "--validation-topic", paramLabel = "TOPIC",
+            description = "Also write the shadow validation reports (CSV, as in --out/validation) to this topic, "
+                    + "exactly-once.")
+    String validationTopic;
+
     @Option(names = "--kafka-transactional-id-prefix", paramLabel = "PREFIX",
             description = "Prefix of the results sink's transactional ids: unique per job on a Kafka cluster, and "
                     + "no job's prefix may begin with another's (the sink aborts lingering transactions by prefix). "
-                    + "Keep it across restores. Default: keyshift:<results topic>:.")
+                    + "Keep it across restores. Default: keyshift:<results topic>:. The sinks of --plans-topic, "
+                    + "--forecasts-topic and --validation-topic use plans:, forecasts: and validation: before it "
+                    + "(before keyshift:<their topic>: without a results topic).")
     String transactionalIdPrefix;
 
     @Option(names = "--kafka-control-topic", paramLabel = "TOPIC",
@@ -96,16 +111,36 @@ public final class KafkaOptions {
         return resultsTopic != null;
     }
 
+    /** Kind (plans, forecasts, validation) to the topic its lines also go to; only the configured ones. */
+    public Map<String, String> sideTopics() {
+        Map<String, String> m = new LinkedHashMap<>();
+        if (plansTopic != null) {
+            m.put("plans", plansTopic);
+        }
+        if (forecastsTopic != null) {
+            m.put("forecasts", forecastsTopic);
+        }
+        if (validationTopic != null) {
+            m.put("validation", validationTopic);
+        }
+        return m;
+    }
+
     /** Checks the options together; ParameterException (exit 2) names the option. */
     public void validate(CommandLine cl) {
-        if ((topic != null || resultsTopic != null || controlTopic != null)
-                && (bootstrapServers == null || bootstrapServers.isBlank())) {
+        boolean anyTopic = topic != null || resultsTopic != null || controlTopic != null || !sideTopics().isEmpty();
+        if (anyTopic && (bootstrapServers == null || bootstrapServers.isBlank())) {
             throw new ParameterException(cl, "--kafka-bootstrap-servers is required with --kafka-topic, "
-                    + "--results-topic or --kafka-control-topic");
+                    + "--results-topic, --plans-topic, --forecasts-topic, --validation-topic or --kafka-control-topic");
         }
-        if (topic == null && bootstrapServers != null && resultsTopic == null && controlTopic == null) {
-            throw new ParameterException(cl, "--kafka-bootstrap-servers needs --kafka-topic, --results-topic or "
-                    + "--kafka-control-topic");
+        if (!anyTopic && bootstrapServers != null) {
+            throw new ParameterException(cl, "--kafka-bootstrap-servers needs --kafka-topic, --results-topic, "
+                    + "--plans-topic, --forecasts-topic, --validation-topic or --kafka-control-topic");
+        }
+        for (Map.Entry<String, String> e : sideTopics().entrySet()) {
+            if (e.getValue().isBlank()) {
+                throw new ParameterException(cl, "--" + e.getKey() + "-topic must not be blank");
+            }
         }
         if (controlTopic != null && controlTopic.isBlank()) {
             throw new ParameterException(cl, "--kafka-control-topic must not be blank");
@@ -142,6 +177,13 @@ public final class KafkaOptions {
 
     Duration maxOutOfOrderness(CommandLine cl) {
         return io.keyshift.jobs.cli.FlinkOptions.duration(cl, "--max-out-of-orderness", maxOutOfOrderness, true);
+    }
+
+    /** Transactional id prefix of the sink of {@code kind} (plans, forecasts, validation); none begins with another's. */
+    String transactionalIdPrefix(String kind) {
+        String base = transactionalIdPrefix != null ? transactionalIdPrefix
+                : "keyshift:" + (resultsTopic != null ? resultsTopic : sideTopics().get(kind)) + ":";
+        return kind + ":" + base;
     }
 
     String transactionalIdPrefix() {

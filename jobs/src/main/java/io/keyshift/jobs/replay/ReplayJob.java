@@ -52,11 +52,11 @@ public final class ReplayJob {
 
     /**
      * As {@link #build(StreamExecutionEnvironment, EventSpace, Strategy, ReadableConfig, java.nio.file.Path, boolean,
-     * double, String)}, with the results going to {@code resultsSink} (a Kafka topic) if it is not null.
+     * double, String)}, with outputs going to {@code topics} (the cluster job's Kafka topics) if it is not null.
      */
     public static void build(StreamExecutionEnvironment env, EventSpace space, Strategy strategy, ReadableConfig config,
                              java.nio.file.Path runDir, boolean withSum, double recordsPerSecond, String progressId,
-                             java.util.function.Consumer<DataStream<io.keyshift.jobs.workload.WindowResult>> resultsSink) {
+                             Topics topics) {
         int p = env.getParallelism();
         String gate = config.getOptional(ReplayScalingGate.GATE_OPTION).orElse(null);
         // a scaled replay keeps enough splits for every reader at the largest parallelism it may reach
@@ -67,44 +67,53 @@ public final class ReplayJob {
                         "replay source")
                 .uid(SOURCE_UID)
                 .setParallelism(p);
-        attach(events, strategy, config, runDir, withSum, p, resultsSink);
+        attach(events, strategy, config, runDir, withSum, p, topics);
     }
 
     /**
      * Adds the workload and its outputs to {@code events} (any source: the replay's, a Kafka topic's): results, plans,
      * forecasts, validation and scaling decisions under {@code runDir} as above.
      *
-     * @param resultsSink where the results go instead of {@code runDir/results} (a Kafka topic), or null
+     * @param topics Kafka topics for the results (instead of {@code runDir/results}) and, besides the files, for plans,
+     *     forecasts and validation; or null
      */
     public static void attach(DataStream<Event> events, Strategy strategy, ReadableConfig config,
                               java.nio.file.Path runDir, boolean withSum, int p,
-                              java.util.function.Consumer<DataStream<io.keyshift.jobs.workload.WindowResult>> resultsSink) {
-        attach(events, strategy, config, runDir, withSum, p, resultsSink, null);
+                              Topics topics) {
+        attach(events, strategy, config, runDir, withSum, p, topics, null);
     }
 
     /** As above, with {@code control} (command lines, may be null) as the planner's control input. */
     public static void attach(DataStream<Event> events, Strategy strategy, ReadableConfig config,
                               java.nio.file.Path runDir, boolean withSum, int p,
-                              java.util.function.Consumer<DataStream<io.keyshift.jobs.workload.WindowResult>> resultsSink,
+                              Topics topics,
                               DataStream<String> control) {
         String gate = config.getOptional(ReplayScalingGate.GATE_OPTION).orElse(null);
         Workload.Outputs out = Workload.build(events, strategy, config, p, control);
-        if (resultsSink != null) {
-            resultsSink.accept(out.results());
+        if (topics != null && topics.results(out.results())) {
+            // the results went to a topic
         } else {
             sink(out.results().map(r -> r.toCsv(withSum)).returns(Types.STRING).name("results csv").setParallelism(p),
                     runDir.resolve("results"), "results", p);
         }
         sink(out.loadLines(), runDir.resolve("window-results"), "window-results", 1);
         if (out.plans() != null) {
-            sink(out.plans().map(ReplayJob::planJson).returns(Types.STRING).name("plan json").setParallelism(1),
-                    runDir.resolve("plans"), "plans", 1);
-            sink(out.forecasts().map(ReplayJob::forecastCsv).returns(Types.STRING).name("forecast csv").setParallelism(1),
-                    runDir.resolve("forecasts"), "forecasts", 1);
+            DataStream<String> plans = out.plans().map(ReplayJob::planJson).returns(Types.STRING).name("plan json")
+                    .setParallelism(1);
+            sink(plans, runDir.resolve("plans"), "plans", 1);
+            DataStream<String> forecasts = out.forecasts().map(ReplayJob::forecastCsv).returns(Types.STRING)
+                    .name("forecast csv").setParallelism(1);
+            sink(forecasts, runDir.resolve("forecasts"), "forecasts", 1);
             sink(out.forecasts().flatMap(ReplayJob::unitForecastCsv).returns(Types.STRING).name("unit forecast csv")
                             .setParallelism(1), runDir.resolve("forecast-units"), "forecast-units", 1);
-            sink(out.validation().map(ReplayJob::validationCsv).returns(Types.STRING).name("validation csv")
-                    .setParallelism(p), runDir.resolve("validation"), "validation", p);
+            DataStream<String> validation = out.validation().map(ReplayJob::validationCsv).returns(Types.STRING)
+                    .name("validation csv").setParallelism(p);
+            sink(validation, runDir.resolve("validation"), "validation", p);
+            if (topics != null) {
+                topics.lines("plans", plans);
+                topics.lines("forecasts", forecasts);
+                topics.lines("validation", validation);
+            }
             if (out.controlRejected() != null) {
                 sink(out.controlRejected(), runDir.resolve("control-rejected"), "control-rejected", 1);
             }
@@ -119,6 +128,18 @@ public final class ReplayJob {
                 }
             }
         }
+    }
+
+    /** Where the cluster job's outputs go besides the files under its run directory: Kafka topics. */
+    public interface Topics {
+        /** Takes the results instead of {@code runDir/results}; false keeps the files. */
+        boolean results(DataStream<io.keyshift.jobs.workload.WindowResult> results);
+
+        /**
+         * Also writes {@code lines} (the same lines as the files) to a topic if one is configured for {@code kind}:
+         * plans (JSON), forecasts or validation (CSV).
+         */
+        void lines(String kind, DataStream<String> lines);
     }
 
     /** Uid of the replay source. */

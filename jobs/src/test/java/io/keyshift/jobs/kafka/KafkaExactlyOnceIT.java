@@ -3,6 +3,7 @@ package io.keyshift.jobs.kafka;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.keyshift.jobs.KeyshiftJob;
 import io.keyshift.jobs.workload.FailOnce;
 import java.nio.file.Path;
@@ -30,9 +31,27 @@ class KafkaExactlyOnceIT extends KafkaJobFixture {
         // a first run without a fault shows the shadow phases (plans are deterministic): the failures are put in the
         // middle of the first three from June on
         Path dry = dir.resolve("dry");
-        KeyshiftJob.main(args(dry, "trips", "results-dry", true));
+        createTopic("plans-dry", 1);
+        createTopic("validation-dry", 4);
+        KeyshiftJob.main(args(dry, "trips", "results-dry", true, "--plans-topic", "plans-dry",
+                "--validation-topic", "validation-dry"));
         assertThat(sorted(readCommitted("results-dry"))).as("results of the run without a fault (%s)",
                 offsets("results-dry")).isEqualTo(sorted(expected(t -> true)));
+        // the plans and the validation reports also went to their topics, line for line as in the files
+        List<String> planLines = readCommitted("plans-dry");
+        assertThat(planLines).hasSize(plans(dry).size()).hasSizeGreaterThan(300);
+        ObjectMapper json = new ObjectMapper();
+        List<Long> topicVersions = new ArrayList<>();
+        for (String line : planLines) {
+            topicVersions.add(json.readTree(line).get("version").asLong());
+        }
+        assertThat(topicVersions).containsExactlyInAnyOrderElementsOf(
+                plans(dry).stream().map(p -> p.get("version").asLong()).toList());
+        assertThat(sorted(readCommitted("validation-dry")))
+                .isEqualTo(sorted(io.keyshift.jobs.report.ReplayReport.lines(dry.resolve("validation"))))
+                .hasSizeGreaterThan(500);
+        System.out.printf("KafkaIT: the run without a fault wrote %,d plans to plans-dry and %,d validation reports to "
+                + "validation-dry, as in its files%n", planLines.size(), readCommitted("validation-dry").size());
         long june = OffsetDateTime.parse("2014-06-01T00:00:00Z").toInstant().toEpochMilli();
         List<Long> failures = migrations(plans(dry)).stream()
                 .filter(m -> m.get("shadowFrom").asLong() >= june && m.get("switchAt").asLong() > m.get("shadowFrom").asLong())
