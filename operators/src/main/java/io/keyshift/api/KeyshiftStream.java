@@ -464,7 +464,8 @@ public final class KeyshiftStream<T, K> {
                     config.get(PlanOptions.UTILIZATION_CRITICAL), config.get(PlanOptions.UTILIZATION_SCALE_IN),
                     config.get(ScalingOptions.MIN_PARALLELISM), maxScale > 0 ? maxScale : maxP, maxP,
                     config.get(ScalingOptions.COOLDOWN_WINDOWS), config.get(ScalingOptions.SCALE_IN_WINDOWS));
-            scaling = forecasts.connect(loads)
+            // the forecasts as the planner passes them on: in step with the control input (scale / unscale)
+            scaling = plans.getSideOutput(PlannerOperator.CONTROLLED_FORECASTS).connect(loads)
                     .transform(stage.name("scaling decisions"), new AvroTypeInfo<>(ScalingDecision.class),
                             new ScalingOperator(s, p, config.get(ScalingOptions.FOLLOW_JOB_ON_RESTORE),
                                     ScalingOptions.policy(config)))

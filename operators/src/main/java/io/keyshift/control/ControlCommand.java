@@ -24,6 +24,9 @@ import java.util.Locale;
  * AT,unfreeze           planning moves keys again
  * AT,rollback,VERSION   every key goes back to the key group plan VERSION routed it to, as ordinary migrations with
  *                       their shadow phases; no other migration starts until all have switched over (pinned keys stay)
+ * AT,scale,N           the stage's scaling decisions go to parallelism N (within keyshift.scaling.min/max-parallelism)
+ *                       and stay there, whatever the scaling policy would decide
+ * AT,unscale            the scaling policy decides again
  * AT,revert,KEY,KEY_GROUP[,IF_AT,SINCE[,REASON]]
  *                       the key goes back to KEY_GROUP (the one it came from) and is not moved again for
  *                       keyshift.migration.on-mismatch.hold; with IF_AT (a key group) and SINCE (a time) only if the
@@ -41,7 +44,12 @@ import java.util.Locale;
 public record ControlCommand(long at, Type type, String key, long version, String line) implements Serializable {
 
     /** The commands. */
-    public enum Type { PIN, UNPIN, FREEZE, UNFREEZE, ROLLBACK, REVERT }
+    public enum Type { PIN, UNPIN, FREEZE, UNFREEZE, ROLLBACK, REVERT, SCALE, UNSCALE }
+
+    /** For SCALE: the parallelism forced ({@code version} holds it). */
+    public int parallelism() {
+        return (int) version;
+    }
 
     /** For REVERT: the key group to go back to ({@code version} holds it). */
     public int keyGroup() {
@@ -100,7 +108,7 @@ public record ControlCommand(long at, Type type, String key, long version, Strin
             type = Type.valueOf(name.toUpperCase(Locale.ROOT));
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("unknown command '" + f.get(1).strip()
-                    + "' (pin, unpin, freeze, unfreeze, rollback, revert)");
+                    + "' (pin, unpin, freeze, unfreeze, rollback, revert, scale, unscale)");
         }
         switch (type) {
             case PIN, UNPIN -> {
@@ -109,7 +117,22 @@ public record ControlCommand(long at, Type type, String key, long version, Strin
                 }
                 return new ControlCommand(at, type, f.get(2), 0, trimmed);
             }
-            case FREEZE, UNFREEZE -> {
+            case SCALE -> {
+                if (f.size() != 3) {
+                    throw new IllegalArgumentException("scale needs one argument, the parallelism");
+                }
+                int n;
+                try {
+                    n = Integer.parseInt(f.get(2).strip());
+                } catch (NumberFormatException e) {
+                    throw new IllegalArgumentException("scale: parallelism '" + f.get(2).strip() + "' is not a number");
+                }
+                if (n < 1) {
+                    throw new IllegalArgumentException("scale: parallelism must be >= 1, was " + n);
+                }
+                return new ControlCommand(at, type, null, n, trimmed);
+            }
+            case FREEZE, UNFREEZE, UNSCALE -> {
                 if (f.size() != 2) {
                     throw new IllegalArgumentException(name + " takes no argument");
                 }

@@ -39,6 +39,8 @@ public final class ControlState {
     private final List<ControlCommand> pending = new ArrayList<>();
     private final TreeSet<String> pinned = new TreeSet<>();
     private boolean frozen;
+    /** Parallelism forced by a scale command, 0 without one. */
+    private int forcedParallelism;
     private long rollbackVersion = -1;
     private Map<String, int[]> rollbackTarget;
     /** Per plan version whose routing changed: key -> {key group after its migration, natural key group}. */
@@ -125,6 +127,13 @@ public final class ControlState {
                 if (!pinned.remove(c.key())) {
                     return "key '" + c.key() + "' is not pinned";
                 }
+            }
+            case SCALE -> forcedParallelism = c.parallelism();
+            case UNSCALE -> {
+                if (forcedParallelism == 0) {
+                    return "no parallelism is forced";
+                }
+                forcedParallelism = 0;
             }
             case FREEZE -> frozen = true;
             case UNFREEZE -> frozen = false;
@@ -225,11 +234,17 @@ public final class ControlState {
     public PlanControl view() {
         return PlanControl.newBuilder().setFrozen(frozen).setPinnedKeys(new ArrayList<>(pinned))
                 .setRollbackToVersion(rollbackVersion).setCommandsApplied(applied).setCommandsRejected(rejected)
-                .setReverts(new ArrayList<>()).setHeldKeys(new ArrayList<>(holds.keySet())).build();
+                .setReverts(new ArrayList<>()).setHeldKeys(new ArrayList<>(holds.keySet()))
+                .setForcedParallelism(forcedParallelism).build();
     }
 
     public boolean frozen() {
         return frozen;
+    }
+
+    /** The parallelism a scale command forces, 0 without one. */
+    public int forcedParallelism() {
+        return forcedParallelism;
     }
 
     public int pinnedKeys() {
@@ -248,11 +263,11 @@ public final class ControlState {
         return rejected;
     }
 
-    /** Serialized form, for operator state (version 1). */
+    /** Serialized form, for operator state (version 2: 1 and the forced parallelism; 1 is read). */
     public byte[] toBytes() throws IOException {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         try (DataOutputStream out = new DataOutputStream(bytes)) {
-            out.writeInt(1);
+            out.writeInt(2);
             out.writeInt(pending.size());
             for (ControlCommand c : pending) {
                 out.writeUTF(c.line());
@@ -287,6 +302,7 @@ public final class ControlState {
                 out.writeLong(e.getValue());
             }
             out.writeLong(revertsDone);
+            out.writeInt(forcedParallelism);
         }
         return bytes.toByteArray();
     }
@@ -296,7 +312,7 @@ public final class ControlState {
         ControlState s = new ControlState(maxRoutings);
         try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(b))) {
             int version = in.readInt();
-            if (version != 1) {
+            if (version != 1 && version != 2) {
                 throw new IOException("unknown control state version " + version);
             }
             for (int i = in.readInt(); i > 0; i--) {
@@ -327,6 +343,9 @@ public final class ControlState {
                 s.holds.put(k, in.readLong());
             }
             s.revertsDone = in.readLong();
+            if (version >= 2) {
+                s.forcedParallelism = in.readInt();
+            }
         }
         return s;
     }

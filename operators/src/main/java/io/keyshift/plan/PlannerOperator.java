@@ -76,6 +76,13 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
     /** Refused control commands, as CSV lines {@code reason,command}. */
     public static final OutputTag<String> CONTROL_REJECTED = new OutputTag<>("keyshift-control-rejected", Types.STRING);
 
+    /**
+     * Every forecast, as it is planned (after the control input's watermark has passed it), with
+     * {@code forcedParallelism} set from the control input's scale commands: the scaling operator's input.
+     */
+    public static final OutputTag<LoadForecast> CONTROLLED_FORECASTS = new OutputTag<>("keyshift-controlled-forecasts",
+            new org.apache.flink.formats.avro.typeutils.AvroTypeInfo<>(LoadForecast.class));
+
     private transient ControlState control;
     private transient ListState<byte[]> controlStore;
     private transient ListState<LoadForecast> heldStore;
@@ -335,6 +342,8 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
             overrides = control.control();
             view = control.view();
         }
+        forecast.setForcedParallelism(control != null ? control.forcedParallelism() : 0);
+        output.collect(CONTROLLED_FORECASTS, new StreamRecord<>(forecast, timestamp));
         long t0 = System.nanoTime();
         RoutingPlan plan = planner.onForecast(forecast, overrides);
         planNanos = System.nanoTime() - t0;

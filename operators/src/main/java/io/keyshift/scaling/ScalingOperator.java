@@ -203,8 +203,8 @@ public class ScalingOperator extends AbstractStreamOperator<ScalingDecision>
         double busiest = measuredBusiest >= 0 ? measuredBusiest : observed > 0 ? -1 : 0;
         ScalingPlanner.Window w = new ScalingPlanner.Window(f.getWindowEnd(), observed, busiest,
                 busiest >= 0 ? measuredParallelism : 0, largestObserved, total, largestForecast);
-        emit(held.predictive.onWindow(w), timestamp);
-        emit(held.reactive.onWindow(w), timestamp);
+        emit(held.predictive.onWindow(w, f.getForcedParallelism()), timestamp);
+        emit(held.reactive.onWindow(w, f.getForcedParallelism()), timestamp);
     }
 
     private void emit(ScalingDecision d, long timestamp) {

@@ -129,6 +129,36 @@ public final class ScalingPlanner implements Serializable {
 
     /** One closed window: returns a decision, or null to keep the parallelism. */
     public ScalingDecision onWindow(Window w) {
+        return onWindow(w, 0);
+    }
+
+    /**
+     * One closed window under a control command: with {@code forced >= 1} (scale N) the decision goes to N, clamped
+     * to [minParallelism, maxParallelism], once, and the policy decides nothing else until the command is released
+     * (forced = 0, unscale); the measurements (imbalance, quiet windows) go on meanwhile.
+     */
+    public ScalingDecision onWindow(Window w, int forced) {
+        if (forced < 1) {
+            return decideOn(w);
+        }
+        observe(w);
+        int target = Math.max(s.minParallelism(), Math.min(s.maxParallelism(), forced));
+        if (target == parallelism) {
+            return null;
+        }
+        double load = policy == ScalingPolicy.PREDICTIVE ? w.forecastTotals()[0] : w.observedTotal();
+        return decide(w, target > parallelism ? ScalingKind.SCALE_OUT : ScalingKind.SCALE_IN, target, load,
+                "control: scale " + forced + (target != forced ? " (clamped to keyshift.scaling.min/max-parallelism: "
+                        + target + ")" : "") + "; the scaling policy decides again after unscale");
+    }
+
+    private ScalingDecision decideOn(Window w) {
+        double measuredNow = observe(w);
+        return policy == ScalingPolicy.PREDICTIVE ? predictive(w) : reactive(w, measuredNow);
+    }
+
+    /** Updates the measurements with the window; returns the busiest subtask's utilization now. */
+    private double observe(Window w) {
         windowsSinceDecision++;
         if (w.measuredBusiest() >= 0 && w.observedTotal() > 0) {
             int i = measured++ % IMBALANCE_WINDOWS;
@@ -141,7 +171,7 @@ public final class ScalingPlanner implements Serializable {
                 : utilization(w.observedTotal(), w.largestObserved(), parallelism);
         boolean quietNow = measuredNow < s.scaleIn();
         windowsBelow = quietNow ? windowsBelow + 1 : 0;
-        return policy == ScalingPolicy.PREDICTIVE ? predictive(w) : reactive(w, measuredNow);
+        return measuredNow;
     }
 
     /** Convenience for a window known by its totals only (see {@link Window#ofLoad}). */

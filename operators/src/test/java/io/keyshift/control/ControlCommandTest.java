@@ -54,6 +54,35 @@ class ControlCommandTest {
         assertThatThrownBy(() -> ControlCommand.parse("2014-03-01T00:00:00Z,pin,\"open"))
                 .isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> ControlCommand.parse("freeze")).hasMessageContaining("AT,COMMAND");
+        assertThatThrownBy(() -> ControlCommand.parse("2014-03-01T00:00:00Z,scale"))
+                .hasMessageContaining("scale needs one argument, the parallelism");
+        assertThatThrownBy(() -> ControlCommand.parse("2014-03-01T00:00:00Z,scale,0"))
+                .hasMessageContaining("parallelism must be >= 1");
+        assertThatThrownBy(() -> ControlCommand.parse("2014-03-01T00:00:00Z,scale,many"))
+                .hasMessageContaining("'many' is not a number");
+        assertThatThrownBy(() -> ControlCommand.parse("2014-03-01T00:00:00Z,unscale,4"))
+                .hasMessageContaining("takes no argument");
+    }
+
+    @Test
+    void scaleForcesAParallelismUntilUnscaleAndSurvivesACheckpoint() throws Exception {
+        ControlCommand scale = ControlCommand.parse("2014-03-01T00:00:00Z,scale,6");
+        assertThat(scale.type()).isEqualTo(ControlCommand.Type.SCALE);
+        assertThat(scale.parallelism()).isEqualTo(6);
+        ControlState s = new ControlState(2);
+        s.add(scale);
+        s.add(ControlCommand.parse(MARCH + 10 + ",unscale"));
+        s.add(ControlCommand.parse(MARCH + 20 + ",unscale"));
+        assertThat(s.advanceTo(MARCH - 1)).isEmpty();
+        assertThat(s.forcedParallelism()).isZero();
+        assertThat(s.advanceTo(MARCH)).isEmpty();
+        assertThat(s.forcedParallelism()).isEqualTo(6);
+        assertThat(s.view().getForcedParallelism()).isEqualTo(6);
+        ControlState restored = ControlState.fromBytes(s.toBytes(), 2);
+        assertThat(restored.forcedParallelism()).isEqualTo(6);
+        assertThat(restored.advanceTo(MARCH + 20)).extracting(ControlState.Rejected::reason)
+                .containsExactly("no parallelism is forced");
+        assertThat(restored.forcedParallelism()).isZero();
     }
 
     private static RoutingPlan plan(long version, String key, int keyGroup, int natural) {

@@ -142,4 +142,32 @@ class ScalingPlannerTest {
         assertThat(d.getKind()).isEqualTo(ScalingKind.SCALE_OUT);
         assertThat(d.getToParallelism()).isEqualTo(5);
     }
+
+    /** Control input (issue 15): scale N forces one decision to N (clamped), holds it, and unscale lets the policy act. */
+    @Test
+    void aForcedParallelismIsDecidedOnceHeldAndReleased() {
+        ScalingPlanner p = planner(0);
+        // quiet load: the policy alone would scale in after 3 quiet windows; forced to 12 it scales out at once
+        ScalingDecision forced = p.onWindow(ScalingPlanner.Window.ofLoad(W, 100, 5), 12);
+        assertThat(forced.getKind()).isEqualTo(ScalingKind.SCALE_OUT);
+        assertThat(forced.getToParallelism()).isEqualTo(12);
+        assertThat(forced.getReason()).startsWith("control: scale 12");
+        for (int w = 2; w <= 6; w++) {
+            assertThat(p.onWindow(ScalingPlanner.Window.ofLoad(w * W, 100, 5), 12)).as("window %d", w).isNull();
+        }
+        // beyond maxParallelism 16: clamped, and the reason says so
+        ScalingDecision clamped = p.onWindow(ScalingPlanner.Window.ofLoad(7 * W, 100, 5), 40);
+        assertThat(clamped.getToParallelism()).isEqualTo(16);
+        assertThat(clamped.getReason()).contains("clamped");
+        // released: the policy decides again, and scales in once it has seen its quiet windows (3 after a decision)
+        ScalingDecision in = null;
+        int w = 8;
+        while (in == null && w <= 12) {
+            in = p.onWindow(ScalingPlanner.Window.ofLoad(w++ * W, 100, 5), 0);
+        }
+        assertThat(in).isNotNull();
+        assertThat(in.getKind()).isEqualTo(ScalingKind.SCALE_IN);
+        assertThat(in.getToParallelism()).isLessThan(16);
+        assertThat(in.getReason()).doesNotStartWith("control");
+    }
 }

@@ -26,7 +26,8 @@ import java.util.concurrent.Callable;
  */
 @Command(name = "control", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Writes a control command for a keyshift job's planner: pin KEY, unpin KEY, freeze, unfreeze,",
-            "rollback VERSION. It holds for the plans whose migrations start at or after --at.",
+            "rollback VERSION, scale N (force the scaling decisions to parallelism N), unscale. It holds for the",
+            "plans whose migrations start at or after --at.",
             "Exit status: 0 written, 2 bad command or options."},
         footer = {"", "Examples:",
             "  bin/keyshift control --file control.csv --at 2014-03-01T00:00:00Z pin 'Market at 4th'",
@@ -71,7 +72,8 @@ public final class ControlCommandLine implements Callable<Integer> {
             throw new ParameterException(cl, e.getMessage());
         }
         String line = ControlCommand.line(parsed.at(), parsed.type(), parsed.key() != null ? parsed.key()
-                : parsed.type() == ControlCommand.Type.ROLLBACK ? Long.toString(parsed.version()) : null) + "\n";
+                : parsed.type() == ControlCommand.Type.ROLLBACK || parsed.type() == ControlCommand.Type.SCALE
+                        ? Long.toString(parsed.version()) : null) + "\n";
         if (file != null) {
             Files.writeString(file, line, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
             System.out.println("appended to " + file + ": " + line.strip());

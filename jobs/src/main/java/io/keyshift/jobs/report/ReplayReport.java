@@ -230,7 +230,7 @@ public final class ReplayReport {
             // control-rejected-<strategy>.csv, the refused commands with their reasons
             if (plans.stream().anyMatch(p -> p.getControl() != null)) {
                 StringBuilder control = new StringBuilder("plan_version,based_on_window_end,frozen,pinned_keys,"
-                        + "rollback_to_version,commands_applied,commands_rejected\n");
+                        + "rollback_to_version,commands_applied,commands_rejected,forced_parallelism\n");
                 io.keyshift.avro.PlanControl last = null;
                 for (RoutingPlan p : plans) {
                     io.keyshift.avro.PlanControl c = p.getControl();
@@ -239,7 +239,8 @@ public final class ReplayReport {
                                 .append(c.getFrozen()).append(',')
                                 .append(io.keyshift.jobs.workload.Csv.quote(String.join(";", c.getPinnedKeys())))
                                 .append(',').append(c.getRollbackToVersion()).append(',').append(c.getCommandsApplied())
-                                .append(',').append(c.getCommandsRejected()).append('\n');
+                                .append(',').append(c.getCommandsRejected()).append(',')
+                                .append(c.getForcedParallelism()).append('\n');
                         last = c;
                     }
                 }
@@ -255,6 +256,8 @@ public final class ReplayReport {
                         .count());
                 cn.put("rollback_plans", plans.stream().filter(p -> p.getControl() != null
                         && p.getControl().getRollbackToVersion() >= 0).count());
+                cn.put("forced_parallelism_plans", plans.stream().filter(p -> p.getControl() != null
+                        && p.getControl().getForcedParallelism() > 0).count());
                 StringBuilder reverts = new StringBuilder("plan_version,key,key_group,reason\n");
                 int revertCount = 0;
                 for (RoutingPlan p : plans) {

@@ -99,6 +99,7 @@ public final class SavepointInspector {
             c.getHeldKeys().forEach(held::add);
             cn.put("commands_applied", c.getCommandsApplied());
             cn.put("commands_rejected", c.getCommandsRejected());
+            cn.put("forced_parallelism", c.getForcedParallelism());
         }
         ArrayNode moved = n.putArray("moved_units");
         for (RouteEntry e : plan.getEntries()) {
@@ -141,11 +142,14 @@ public final class SavepointInspector {
                     plan.get("moved_units").size());
             var c = plan.get("control");
             if (c != null && !c.isNull()) {
-                out.printf("control: %s, pinned %s, rollback %s, held after a revert %s; %d commands applied, %d refused%n",
+                out.printf("control: %s, pinned %s, rollback %s, held after a revert %s, scaling %s; %d commands "
+                                + "applied, %d refused%n",
                         c.get("frozen").asBoolean() ? "frozen" : "not frozen", c.get("pinned_keys"),
                         c.get("rollback_to_version").asLong() < 0 ? "none"
                                 : "to version " + c.get("rollback_to_version").asLong(),
-                        c.get("held_keys"), c.get("commands_applied").asLong(), c.get("commands_rejected").asLong());
+                        c.get("held_keys"), c.path("forced_parallelism").asInt() > 0
+                                ? "forced to " + c.get("forced_parallelism").asInt() : "by its policy",
+                        c.get("commands_applied").asLong(), c.get("commands_rejected").asLong());
             }
             for (var u : plan.get("moved_units")) {
                 out.printf("  %-9s %-30s key group %3d (subtask %d) -> key group %3d (subtask %d)%s%n",

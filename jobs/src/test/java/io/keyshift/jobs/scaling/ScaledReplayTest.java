@@ -104,4 +104,38 @@ class ScaledReplayTest {
         assertThat(Files.readString(out.resolve("report.html"))).contains("scaled-predictive").contains("slot-hours")
                 .contains("id=\"parallelism\"");
     }
+
+    /**
+     * Control input (issue 15), end-to-end (slow, about 20 s): the same two days with predictive scaling and a control
+     * file that forces parallelism 5 from 03:00 on the first day and releases it at noon on the second. The first
+     * rescale goes to 5 for the command, none follows until the release, and the results stay exact.
+     */
+    @Test
+    @Tag("end-to-end")
+    void aScaleCommandForcesTheParallelismUntilUnscale(@TempDir Path dir) throws Exception {
+        Path control = dir.resolve("control.csv");
+        Files.writeString(control, "2026-01-05T03:00:00Z,scale,5\n2026-01-06T12:00:00Z,unscale\n");
+        Path out = dir.resolve("out");
+        StringWriter se = new StringWriter();
+        int exit = run(new StringWriter(), se, "replay", "--generator-records", "96000", "--generator-days", "2",
+                "--generator-peak-factor", "2", "--window", "1h", "--parallelism", "2", "--strategies", "hash",
+                "--scale", "predictive", "-Dkeyshift.scaling.capacity=1200", "-Dkeyshift.scaling.max-parallelism=8",
+                "--control", control.toString(), "--out", out.toString(), "--config", SharedData.flinkConf().toString());
+        assertThat(exit).as(se.toString()).isZero();
+        java.util.List<String> rescales = Files.readAllLines(out.resolve("rescales-scaled-predictive.csv"));
+        System.out.println("scaled replay with a scale command: " + rescales);
+        long release = java.time.Instant.parse("2026-01-06T12:00:00Z").toEpochMilli();
+        java.util.List<String[]> rows = rescales.stream().skip(1).map(l -> l.split(",", -1)).toList();
+        assertThat(rows).isNotEmpty();
+        assertThat(rows.get(0)[1]).as("from").isEqualTo("2");
+        assertThat(rows.get(0)[2]).as("to").isEqualTo("5");
+        assertThat(rescales.get(1)).contains("control: scale 5");
+        for (String[] r : rows.subList(1, rows.size())) {
+            assertThat(Long.parseLong(r[0])).as("a rescale after the first, before unscale")
+                    .isGreaterThanOrEqualTo(release - 3 * 3_600_000L);
+        }
+        JsonNode runs = new ObjectMapper().readTree(out.resolve("report.json").toFile()).at("/scaling/runs");
+        assertThat(runs.get("scaled-predictive").get("results").asLong()).isEqualTo(runs.get("hash").get("results").asLong());
+        assertThat(runs.get("scaled-predictive").get("result_mismatches").asLong()).isZero();
+    }
 }
