@@ -410,11 +410,14 @@ public final class KeyshiftStream<T, K> {
                 .setMaxParallelism(maxP);
         // keyed under one key: the forecaster's per-series state lives in the keyed state backend, so that RocksDB's
         // incremental checkpoints upload only what changed (see LoadForecaster)
-        SingleOutputStreamOperator<LoadForecast> forecasts = profiles
-                .keyBy(new LoadForecaster.SingleKey())
-                .transform(stage.name("forecaster"), new AvroTypeInfo<>(LoadForecast.class),
-                        new LoadForecaster(KeyshiftConfig.forecastSettings(config, maxP, window,
-                                planSettings.forecastHorizon())))
+        // with a control input, the forecaster takes its anomaly-z commands (the planner the rest)
+        LoadForecaster forecaster = new LoadForecaster(KeyshiftConfig.forecastSettings(config, maxP, window,
+                planSettings.forecastHorizon()));
+        KeyedStream<WindowProfile, Integer> keyedProfiles = profiles.keyBy(new LoadForecaster.SingleKey());
+        SingleOutputStreamOperator<LoadForecast> forecasts = (control == null
+                ? keyedProfiles.transform(stage.name("forecaster"), new AvroTypeInfo<>(LoadForecast.class), forecaster)
+                : keyedProfiles.connect(control.keyBy(new LoadForecaster.SingleLineKey()))
+                        .transform(stage.name("forecaster"), new AvroTypeInfo<>(LoadForecast.class), forecaster))
                 .uid(stage.uid("forecaster"))
                 .setParallelism(1)
                 .setMaxParallelism(maxP);

@@ -27,6 +27,8 @@ import java.util.Locale;
  * AT,scale,N           the stage's scaling decisions go to parallelism N (within keyshift.scaling.min/max-parallelism)
  *                       and stay there, whatever the scaling policy would decide
  * AT,unscale            the scaling policy decides again
+ * AT,anomaly-z,Z        the forecaster flags a window's load as anomalous beyond Z standard deviations of its one-step
+ *                       error (keyshift.forecast.anomaly-z), for the windows that end after AT
  * AT,revert,KEY,KEY_GROUP[,IF_AT,SINCE[,REASON]]
  *                       the key goes back to KEY_GROUP (the one it came from) and is not moved again for
  *                       keyshift.migration.on-mismatch.hold; with IF_AT (a key group) and SINCE (a time) only if the
@@ -44,7 +46,19 @@ import java.util.Locale;
 public record ControlCommand(long at, Type type, String key, long version, String line) implements Serializable {
 
     /** The commands. */
-    public enum Type { PIN, UNPIN, FREEZE, UNFREEZE, ROLLBACK, REVERT, SCALE, UNSCALE }
+    public enum Type {
+        PIN, UNPIN, FREEZE, UNFREEZE, ROLLBACK, REVERT, SCALE, UNSCALE, ANOMALY_Z;
+
+        /** The command's name in a line: {@code pin}, ..., {@code anomaly-z}. */
+        public String token() {
+            return name().toLowerCase(Locale.ROOT).replace('_', '-');
+        }
+    }
+
+    /** For ANOMALY_Z: the number of standard deviations ({@code key} holds its text). */
+    public double anomalyZ() {
+        return Double.parseDouble(key);
+    }
 
     /** For SCALE: the parallelism forced ({@code version} holds it). */
     public int parallelism() {
@@ -105,10 +119,10 @@ public record ControlCommand(long at, Type type, String key, long version, Strin
         String name = f.get(1).strip().toLowerCase(Locale.ROOT);
         Type type;
         try {
-            type = Type.valueOf(name.toUpperCase(Locale.ROOT));
+            type = Type.valueOf(name.toUpperCase(Locale.ROOT).replace('-', '_'));
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("unknown command '" + f.get(1).strip()
-                    + "' (pin, unpin, freeze, unfreeze, rollback, revert, scale, unscale)");
+                    + "' (pin, unpin, freeze, unfreeze, rollback, revert, scale, unscale, anomaly-z)");
         }
         switch (type) {
             case PIN, UNPIN -> {
@@ -131,6 +145,21 @@ public record ControlCommand(long at, Type type, String key, long version, Strin
                     throw new IllegalArgumentException("scale: parallelism must be >= 1, was " + n);
                 }
                 return new ControlCommand(at, type, null, n, trimmed);
+            }
+            case ANOMALY_Z -> {
+                if (f.size() != 3) {
+                    throw new IllegalArgumentException("anomaly-z needs one argument, the number of standard deviations");
+                }
+                double z;
+                try {
+                    z = Double.parseDouble(f.get(2).strip());
+                } catch (NumberFormatException e) {
+                    throw new IllegalArgumentException("anomaly-z: '" + f.get(2).strip() + "' is not a number");
+                }
+                if (!(z > 0) || Double.isInfinite(z)) {
+                    throw new IllegalArgumentException("anomaly-z must be a number > 0, was " + f.get(2).strip());
+                }
+                return new ControlCommand(at, type, f.get(2).strip(), 0, trimmed);
             }
             case FREEZE, UNFREEZE, UNSCALE -> {
                 if (f.size() != 2) {
@@ -206,7 +235,7 @@ public record ControlCommand(long at, Type type, String key, long version, Strin
     /** This command as a line that {@link #parse} reads back. */
     public static String line(long at, Type type, String argument) {
         StringBuilder b = new StringBuilder(Instant.ofEpochMilli(at).toString()).append(',')
-                .append(type.name().toLowerCase(Locale.ROOT));
+                .append(type.token());
         if (argument != null) {
             b.append(',').append(quoteField(argument));
         }

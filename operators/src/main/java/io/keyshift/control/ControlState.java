@@ -41,6 +41,8 @@ public final class ControlState {
     private boolean frozen;
     /** Parallelism forced by a scale command, 0 without one. */
     private int forcedParallelism;
+    /** The anomaly z of the last anomaly-z command, 0 without one (the forecaster applies it; shown in plans). */
+    private double anomalyZ;
     private long rollbackVersion = -1;
     private Map<String, int[]> rollbackTarget;
     /** Per plan version whose routing changed: key -> {key group after its migration, natural key group}. */
@@ -129,6 +131,7 @@ public final class ControlState {
                 }
             }
             case SCALE -> forcedParallelism = c.parallelism();
+            case ANOMALY_Z -> anomalyZ = c.anomalyZ();
             case UNSCALE -> {
                 if (forcedParallelism == 0) {
                     return "no parallelism is forced";
@@ -235,7 +238,7 @@ public final class ControlState {
         return PlanControl.newBuilder().setFrozen(frozen).setPinnedKeys(new ArrayList<>(pinned))
                 .setRollbackToVersion(rollbackVersion).setCommandsApplied(applied).setCommandsRejected(rejected)
                 .setReverts(new ArrayList<>()).setHeldKeys(new ArrayList<>(holds.keySet()))
-                .setForcedParallelism(forcedParallelism).build();
+                .setForcedParallelism(forcedParallelism).setAnomalyZ(anomalyZ).build();
     }
 
     public boolean frozen() {
@@ -263,11 +266,11 @@ public final class ControlState {
         return rejected;
     }
 
-    /** Serialized form, for operator state (version 2: 1 and the forced parallelism; 1 is read). */
+    /** Serialized form, for operator state (version 3: 1, the forced parallelism, the anomaly z; 1 and 2 are read). */
     public byte[] toBytes() throws IOException {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         try (DataOutputStream out = new DataOutputStream(bytes)) {
-            out.writeInt(2);
+            out.writeInt(3);
             out.writeInt(pending.size());
             for (ControlCommand c : pending) {
                 out.writeUTF(c.line());
@@ -303,6 +306,7 @@ public final class ControlState {
             }
             out.writeLong(revertsDone);
             out.writeInt(forcedParallelism);
+            out.writeDouble(anomalyZ);
         }
         return bytes.toByteArray();
     }
@@ -312,7 +316,7 @@ public final class ControlState {
         ControlState s = new ControlState(maxRoutings);
         try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(b))) {
             int version = in.readInt();
-            if (version != 1 && version != 2) {
+            if (version < 1 || version > 3) {
                 throw new IOException("unknown control state version " + version);
             }
             for (int i = in.readInt(); i > 0; i--) {
@@ -345,6 +349,9 @@ public final class ControlState {
             s.revertsDone = in.readLong();
             if (version >= 2) {
                 s.forcedParallelism = in.readInt();
+            }
+            if (version >= 3) {
+                s.anomalyZ = in.readDouble();
             }
         }
         return s;

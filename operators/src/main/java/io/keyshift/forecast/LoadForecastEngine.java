@@ -90,6 +90,11 @@ public final class LoadForecastEngine {
 
     /** Observes one window's profile (windows must come in order without gaps) and forecasts the next ones. */
     public LoadForecast observe(WindowProfile profile) {
+        return observe(profile, settings.anomalyZ());
+    }
+
+    /** As {@link #observe(WindowProfile)}, with anomalies flagged beyond {@code anomalyZ} standard deviations. */
+    public LoadForecast observe(WindowProfile profile, double anomalyZ) {
         windowIndex++;
         Map<String, Double> estimates = new HashMap<>();
         for (int i = 0; i < profile.hotKeys.length; i++) {
@@ -120,7 +125,7 @@ public final class LoadForecastEngine {
             Tracked t = e.getValue();
             double y = Math.min(estimates.getOrDefault(e.getKey(), 0.0), Math.max(0, residual[t.keyGroup]));
             residual[t.keyGroup] -= y;
-            SeriesForecaster.Observation o = t.series.observe(y, settings.anomalyZ());
+            SeriesForecaster.Observation o = t.series.observe(y, anomalyZ);
             account(o);
             anomalies += o.anomaly() ? 1 : 0;
             units.add(unit(UnitType.HOT_KEY, e.getKey(), t.keyGroup, y, t.series, o.anomaly()));
@@ -133,7 +138,7 @@ public final class LoadForecastEngine {
                 }
                 keyGroups[g] = newSeries();
             }
-            SeriesForecaster.Observation o = keyGroups[g].observe(y, settings.anomalyZ());
+            SeriesForecaster.Observation o = keyGroups[g].observe(y, anomalyZ);
             account(o);
             anomalies += o.anomaly() ? 1 : 0;
             units.add(unit(UnitType.KEY_GROUP, null, g, y, keyGroups[g], o.anomaly()));

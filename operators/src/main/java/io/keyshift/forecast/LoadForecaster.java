@@ -32,9 +32,15 @@ import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
  * engine (6.5 KB per series with a daily season of 1-minute windows) as the operator list state of earlier versions
  * did. That list state ({@code forecaster}, one versioned byte array; also what {@link
  * io.keyshift.savepoint.ForecasterBootstrap} writes) is still read on restore and moved into keyed state.
+ *
+ * <p>With a control input (second input, the stage's command lines keyed by {@link SingleLineKey}) it takes the
+ * {@code anomaly-z} commands: each profile waits until the control input's watermark has passed its window's end,
+ * then is observed with the anomaly z of the last command whose time is before that end (the configured one without
+ * any), so a bounded control input gives the same forecasts on every run. Other commands are the planner's.
  */
 public class LoadForecaster extends AbstractStreamOperator<LoadForecast>
-        implements OneInputStreamOperator<WindowProfile, LoadForecast> {
+        implements OneInputStreamOperator<WindowProfile, LoadForecast>,
+        org.apache.flink.streaming.api.operators.TwoInputStreamOperator<WindowProfile, String, LoadForecast> {
     static {
         // before Flink restores this operator's state: an Avro serializer snapshot resolves keyshift's schema classes
         // by name, and a job's own classloader (on a cluster) has a fresh, untrusting Avro
@@ -47,6 +53,16 @@ public class LoadForecaster extends AbstractStreamOperator<LoadForecast>
 
     private final LoadForecastEngine.Settings settings;
     private transient LoadForecastEngine engine;
+    /** With a control input: profiles waiting for its watermark, and anomaly-z commands not yet applied. */
+    private transient java.util.ArrayDeque<WindowProfile> held;
+    private transient java.util.List<io.keyshift.control.ControlCommand> pendingZ;
+    private transient double anomalyZ;
+    private transient long controlWatermark;
+    private transient long profileWatermark;
+    private transient long forwardedWatermark;
+    private transient org.apache.flink.api.common.state.ListState<WindowProfile> heldStore;
+    private transient org.apache.flink.api.common.state.ListState<String> pendingStore;
+    private transient ValueState<Double> anomalyZStore;
     private transient ListState<byte[]> legacy;
     private transient boolean legacyRestored;
     private transient LoadForecastEngine.StateStore store;
@@ -64,6 +80,16 @@ public class LoadForecaster extends AbstractStreamOperator<LoadForecast>
 
         @Override
         public Integer getKey(WindowProfile value) {
+            return KEY;
+        }
+    }
+
+    /** Keys every control line by {@link #KEY}, to meet the profiles: {@code control.keyBy(new SingleLineKey())}. */
+    public static final class SingleLineKey implements KeySelector<String, Integer> {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        public Integer getKey(String value) {
             return KEY;
         }
     }
@@ -146,7 +172,28 @@ public class LoadForecaster extends AbstractStreamOperator<LoadForecast>
         store = store(keyed.getState(headerDescriptor()), keyed.getMapState(seriesDescriptor()),
                 keyed.getMapState(historyDescriptor()));
         engine = new LoadForecastEngine(settings);
+        held = new java.util.ArrayDeque<>();
+        pendingZ = new java.util.ArrayList<>();
+        anomalyZ = settings.anomalyZ();
+        controlWatermark = Long.MIN_VALUE;
+        profileWatermark = Long.MIN_VALUE;
+        forwardedWatermark = Long.MIN_VALUE;
+        heldStore = keyed.getListState(new ListStateDescriptor<>("forecaster-held-profiles",
+                org.apache.flink.api.common.typeinfo.TypeInformation.of(WindowProfile.class)));
+        pendingStore = keyed.getListState(new ListStateDescriptor<>("forecaster-pending-control", Types.STRING));
+        anomalyZStore = keyed.getState(new ValueStateDescriptor<>("forecaster-anomaly-z", Types.DOUBLE));
         if (context.isRestored()) {
+            setCurrentKey(KEY);
+            for (WindowProfile p : heldStore.get()) {
+                held.add(p);
+            }
+            for (String line : pendingStore.get()) {
+                pendingZ.add(io.keyshift.control.ControlCommand.parse(line));
+            }
+            Double z = anomalyZStore.value();
+            if (z != null) {
+                anomalyZ = z;
+            }
             for (byte[] bytes : legacy.get()) {
                 engine.restore(bytes);
                 legacyRestored = true;
@@ -165,14 +212,67 @@ public class LoadForecaster extends AbstractStreamOperator<LoadForecast>
         stateEntries = getMetricGroup().counter(KeyshiftMetrics.FORECAST_STATE_ENTRIES);
         getMetricGroup().gauge(KeyshiftMetrics.FORECAST_SERIES, () -> engine.seriesCount());
         getMetricGroup().gauge(KeyshiftMetrics.FORECAST_MASE, () -> mase);
+        getMetricGroup().gauge(KeyshiftMetrics.FORECAST_ANOMALY_Z, () -> anomalyZ);
     }
 
     @Override
     public void processElement(StreamRecord<WindowProfile> element) {
-        LoadForecast f = engine.observe(element.getValue());
+        observe(element.getValue(), element.getTimestamp());
+    }
+
+    private void observe(WindowProfile p, long timestamp) {
+        LoadForecast f = engine.observe(p, anomalyZ);
         anomalies.inc(f.getAnomalies());
         mase = engine.mase();
-        output.collect(new StreamRecord<>(f, element.getTimestamp()));
+        output.collect(new StreamRecord<>(f, timestamp));
+    }
+
+    /** A profile, with a control input: observed once the control input's watermark has passed its window's end. */
+    @Override
+    public void processElement1(StreamRecord<WindowProfile> element) throws Exception {
+        held.addLast(element.getValue());
+        drain();
+    }
+
+    /** A control line: anomaly-z commands are kept; the rest, and bad lines, are the planner's business. */
+    @Override
+    public void processElement2(StreamRecord<String> element) {
+        try {
+            io.keyshift.control.ControlCommand c = io.keyshift.control.ControlCommand.parse(element.getValue());
+            if (c != null && c.type() == io.keyshift.control.ControlCommand.Type.ANOMALY_Z) {
+                pendingZ.add(c);
+            }
+        } catch (IllegalArgumentException e) {
+            // refused and dead-lettered by the planner, which reads the same lines
+        }
+    }
+
+    @Override
+    public void processWatermark1(org.apache.flink.streaming.api.watermark.Watermark mark) throws Exception {
+        profileWatermark = Math.max(profileWatermark, mark.getTimestamp());
+        drain();
+    }
+
+    @Override
+    public void processWatermark2(org.apache.flink.streaming.api.watermark.Watermark mark) throws Exception {
+        controlWatermark = Math.max(controlWatermark, mark.getTimestamp());
+        drain();
+    }
+
+    private void drain() throws Exception {
+        while (!held.isEmpty() && controlWatermark >= held.peekFirst().windowEnd - 1) {
+            WindowProfile p = held.pollFirst();
+            // commands in time order (stable: same time, arrival order) up to the window's end
+            pendingZ.sort(java.util.Comparator.comparingLong(io.keyshift.control.ControlCommand::at));
+            while (!pendingZ.isEmpty() && pendingZ.get(0).at() < p.windowEnd) {
+                anomalyZ = pendingZ.remove(0).anomalyZ();
+            }
+            observe(p, p.windowEnd - 1);
+        }
+        if (held.isEmpty() && profileWatermark > forwardedWatermark) {
+            forwardedWatermark = profileWatermark;
+            output.emitWatermark(new org.apache.flink.streaming.api.watermark.Watermark(profileWatermark));
+        }
     }
 
     @Override
@@ -181,6 +281,13 @@ public class LoadForecaster extends AbstractStreamOperator<LoadForecast>
         // before the keyed state backend takes its snapshot (Flink calls this first): what changed since the last one
         setCurrentKey(KEY);
         stateEntries.inc(engine.writeChanges(store));
+        heldStore.update(new java.util.ArrayList<>(held));
+        java.util.List<String> lines = new java.util.ArrayList<>();
+        for (io.keyshift.control.ControlCommand c : pendingZ) {
+            lines.add(c.line());
+        }
+        pendingStore.update(lines);
+        anomalyZStore.update(anomalyZ);
         if (legacyRestored) {
             legacy.clear();
             legacyRestored = false;

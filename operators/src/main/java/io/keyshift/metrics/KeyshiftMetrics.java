@@ -43,6 +43,8 @@ public final class KeyshiftMetrics {
      * history chunks): what an incremental checkpoint of the forecaster carries.
      */
     public static final String FORECAST_STATE_ENTRIES = "keyshiftForecastStateEntries";
+    /** Gauge, standard deviations: the anomaly z the forecaster applies (configured, or the last anomaly-z command). */
+    public static final String FORECAST_ANOMALY_Z = "keyshiftForecastAnomalyZ";
     /** Gauge, dimensionless: running MASE of the horizon-1 forecast (< 1 beats the seasonal naive forecast). */
     public static final String FORECAST_MASE = "keyshiftForecastMase";
     /** Counter, migrations started by the planner. */

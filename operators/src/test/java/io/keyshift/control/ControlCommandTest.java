@@ -13,6 +13,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 class ControlCommandTest {
+    static {
+        // plans are Avro records with nested schema classes: trusted as in a job (whatever ran before in this JVM)
+        io.keyshift.config.AvroTrust.install();
+    }
+
     private static final long MARCH = Instant.parse("2014-03-01T00:00:00Z").toEpochMilli();
 
     @Test
@@ -62,6 +67,14 @@ class ControlCommandTest {
                 .hasMessageContaining("'many' is not a number");
         assertThatThrownBy(() -> ControlCommand.parse("2014-03-01T00:00:00Z,unscale,4"))
                 .hasMessageContaining("takes no argument");
+        ControlCommand z = ControlCommand.parse("2014-03-01T00:00:00Z,Anomaly-Z,2.5");
+        assertThat(z.type()).isEqualTo(ControlCommand.Type.ANOMALY_Z);
+        assertThat(z.anomalyZ()).isEqualTo(2.5);
+        assertThat(ControlCommand.line(z.at(), z.type(), z.key())).isEqualTo("2014-03-01T00:00:00Z,anomaly-z,2.5");
+        assertThatThrownBy(() -> ControlCommand.parse("2014-03-01T00:00:00Z,anomaly-z,-1"))
+                .hasMessageContaining("anomaly-z must be a number > 0");
+        assertThatThrownBy(() -> ControlCommand.parse("2014-03-01T00:00:00Z,anomaly-z"))
+                .hasMessageContaining("anomaly-z needs one argument");
     }
 
     @Test

@@ -230,7 +230,7 @@ public final class ReplayReport {
             // control-rejected-<strategy>.csv, the refused commands with their reasons
             if (plans.stream().anyMatch(p -> p.getControl() != null)) {
                 StringBuilder control = new StringBuilder("plan_version,based_on_window_end,frozen,pinned_keys,"
-                        + "rollback_to_version,commands_applied,commands_rejected,forced_parallelism\n");
+                        + "rollback_to_version,commands_applied,commands_rejected,forced_parallelism,anomaly_z\n");
                 io.keyshift.avro.PlanControl last = null;
                 for (RoutingPlan p : plans) {
                     io.keyshift.avro.PlanControl c = p.getControl();
@@ -240,7 +240,7 @@ public final class ReplayReport {
                                 .append(io.keyshift.jobs.workload.Csv.quote(String.join(";", c.getPinnedKeys())))
                                 .append(',').append(c.getRollbackToVersion()).append(',').append(c.getCommandsApplied())
                                 .append(',').append(c.getCommandsRejected()).append(',')
-                                .append(c.getForcedParallelism()).append('\n');
+                                .append(c.getForcedParallelism()).append(',').append(c.getAnomalyZ()).append('\n');
                         last = c;
                     }
                 }

@@ -100,6 +100,7 @@ public final class SavepointInspector {
             cn.put("commands_applied", c.getCommandsApplied());
             cn.put("commands_rejected", c.getCommandsRejected());
             cn.put("forced_parallelism", c.getForcedParallelism());
+            cn.put("anomaly_z", c.getAnomalyZ());
         }
         ArrayNode moved = n.putArray("moved_units");
         for (RouteEntry e : plan.getEntries()) {

@@ -216,6 +216,45 @@ class ReplayControlTest {
                 predictive.at("/validation/mismatches").asLong(), reverts.get(0).get("reason"));
     }
 
+    /** Window end to the number of anomalous units, from the predictive run's forecasts (windowEnd,...,anomalies). */
+    private static java.util.TreeMap<Long, Long> anomalies(Path out) throws Exception {
+        java.util.TreeMap<Long, Long> m = new java.util.TreeMap<>();
+        for (String line : io.keyshift.jobs.report.ReplayReport.lines(out.resolve(".work").resolve("predictive")
+                .resolve("forecasts"))) {
+            String[] f = line.split(",");
+            m.put(Long.parseLong(f[0]), Long.parseLong(f[f.length - 1]));
+        }
+        return m;
+    }
+
+    /**
+     * An anomaly-z command reaches the forecaster: with {@code anomaly-z 1} from March 1 (the configured z is 4) the
+     * windows before March flag exactly the anomalies of a run without it, the windows from March on flag more, plans
+     * carry the z in force, and results stay exact.
+     */
+    @Test
+    void anAnomalyZCommandChangesTheForecastersThresholdFromItsTimeOn(@TempDir Path dir) throws Exception {
+        Path control = dir.resolve("control.csv");
+        Files.writeString(control, "2014-03-01T00:00:00Z,anomaly-z,1\n");
+        Path plain = dir.resolve("plain");
+        Path with = dir.resolve("with");
+        replay(plain, null);
+        JsonNode report = replay(with, control);
+        java.util.TreeMap<Long, Long> before = anomalies(plain);
+        java.util.TreeMap<Long, Long> after = anomalies(with);
+        assertThat(after.keySet()).isEqualTo(before.keySet());
+        assertThat(after.headMap(MARCH, true)).isEqualTo(before.headMap(MARCH, true));
+        long plainFromMarch = before.tailMap(MARCH, false).values().stream().mapToLong(Long::longValue).sum();
+        long withFromMarch = after.tailMap(MARCH, false).values().stream().mapToLong(Long::longValue).sum();
+        System.out.printf("anomaly-z 1 from March: %,d anomalous units after March 1 (%,d with the configured z)%n",
+                withFromMarch, plainFromMarch);
+        assertThat(withFromMarch).isGreaterThan(2 * plainFromMarch);
+        List<CSVRecord> overrides = csv(with.resolve("control-predictive.csv"));
+        assertThat(overrides.get(overrides.size() - 1).get("anomaly_z")).isEqualTo("1.0");
+        JsonNode p = report.at("/strategies/predictive");
+        assertThat(p.get("result_mismatches").asLong()).isZero();
+    }
+
     private static Path writeWithVersion(Path template, long version) throws Exception {
         Path f = template.resolveSibling("control-" + version + ".csv");
         Files.writeString(f, Files.readString(template).replace("VERSION", Long.toString(version)));
