@@ -20,7 +20,7 @@ import org.junit.jupiter.api.Test;
  */
 class ForecasterKeyedStateTest {
     private static final int MAX_P = 64;
-    private static final LoadForecastEngine.Settings SETTINGS = new LoadForecastEngine.Settings(MAX_P, 5, 3,
+    static final LoadForecastEngine.Settings SETTINGS = new LoadForecastEngine.Settings(MAX_P, 5, 3,
             ModelSpec.candidates(List.of(24)), 24, 2, 0.99, 1.96, 4.0);
 
     /** An in-memory store that counts what is written. */
@@ -67,7 +67,7 @@ class ForecasterKeyedStateTest {
      * Window t: 20 candidate keys whose loads follow a day of 24 windows with phases of their own, so that the top 5
      * change through the day and keys age out and come back; key groups get the keys' loads plus a background.
      */
-    private static WindowProfile profile(int t, Random r) {
+    static WindowProfile profile(int t, Random r) {
         WindowProfile p = WindowProfile.empty(t * 3_600_000L, (t + 1) * 3_600_000L, MAX_P, 1.0);
         List<double[]> hot = new ArrayList<>();
         for (int k = 0; k < 20; k++) {

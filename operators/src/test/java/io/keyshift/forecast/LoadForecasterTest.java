@@ -1,0 +1,140 @@
+package io.keyshift.forecast;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.keyshift.avro.LoadForecast;
+import io.keyshift.profiler.WindowProfile;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
+import org.apache.flink.state.rocksdb.EmbeddedRocksDBStateBackend;
+import org.apache.flink.streaming.api.watermark.Watermark;
+import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
+import org.apache.flink.streaming.util.AbstractStreamOperatorTestHarness;
+import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
+import org.apache.flink.streaming.util.KeyedTwoInputStreamOperatorTestHarness;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * The forecaster operator across a checkpoint and a restore (heap and RocksDB keyed state): its forecasts equal an
+ * uninterrupted engine's, with and without a control input whose anomaly-z command is still pending at the
+ * checkpoint while profiles wait for the control watermark.
+ */
+class LoadForecasterTest {
+    static {
+        io.keyshift.config.AvroTrust.install();
+    }
+
+    private static final long W = 3_600_000L;
+
+    private static List<WindowProfile> profiles(int n) {
+        Random r = new Random(11);
+        List<WindowProfile> out = new ArrayList<>();
+        for (int t = 0; t < n; t++) {
+            out.add(ForecasterKeyedStateTest.profile(t, r));
+        }
+        return out;
+    }
+
+    /** The engine fed directly: z = 1 for the windows that end after {@code zAt}, else the configured 4. */
+    private static List<LoadForecast> reference(List<WindowProfile> ps, long zAt) {
+        LoadForecastEngine e = new LoadForecastEngine(ForecasterKeyedStateTest.SETTINGS);
+        List<LoadForecast> out = new ArrayList<>();
+        for (WindowProfile p : ps) {
+            out.add(e.observe(p, zAt < p.windowEnd ? 1.0 : ForecasterKeyedStateTest.SETTINGS.anomalyZ()));
+        }
+        return out;
+    }
+
+    private static List<LoadForecast> forecasts(AbstractStreamOperatorTestHarness<LoadForecast> h) {
+        List<LoadForecast> out = new ArrayList<>();
+        for (Object o : h.getOutput()) {
+            if (o instanceof StreamRecord<?> r) {
+                out.add((LoadForecast) r.getValue());
+            }
+        }
+        return out;
+    }
+
+    private static void backend(AbstractStreamOperatorTestHarness<?> h, boolean rocksdb) {
+        if (rocksdb) {
+            h.setStateBackend(new EmbeddedRocksDBStateBackend(true));
+        }
+    }
+
+    @ParameterizedTest(name = "rocksdb={0}")
+    @ValueSource(booleans = {false, true})
+    void aRestoredForecasterForecastsAsAnUninterruptedOne(boolean rocksdb) throws Exception {
+        List<WindowProfile> ps = profiles(150);
+        List<LoadForecast> expected = reference(ps, Long.MAX_VALUE);
+        List<LoadForecast> got = new ArrayList<>();
+        OperatorSubtaskState snapshot;
+        try (var h = new KeyedOneInputStreamOperatorTestHarness<>(new LoadForecaster(ForecasterKeyedStateTest.SETTINGS),
+                new LoadForecaster.SingleKey(), Types.INT, 128, 1, 0)) {
+            backend(h, rocksdb);
+            h.open();
+            for (int t = 0; t < 90; t++) {
+                h.processElement(ps.get(t), ps.get(t).windowEnd - 1);
+                if (t == 40) {
+                    h.snapshot(1, 0); // an earlier checkpoint: the next one carries only the changes since
+                }
+            }
+            snapshot = h.snapshot(2, 0);
+            got.addAll(forecasts(h));
+        }
+        try (var h = new KeyedOneInputStreamOperatorTestHarness<>(new LoadForecaster(ForecasterKeyedStateTest.SETTINGS),
+                new LoadForecaster.SingleKey(), Types.INT, 128, 1, 0)) {
+            backend(h, rocksdb);
+            h.initializeState(snapshot);
+            h.open();
+            for (int t = 90; t < 150; t++) {
+                h.processElement(ps.get(t), ps.get(t).windowEnd - 1);
+            }
+            got.addAll(forecasts(h));
+        }
+        assertThat(got).hasSize(150).isEqualTo(expected);
+    }
+
+    @ParameterizedTest(name = "rocksdb={0}")
+    @ValueSource(booleans = {false, true})
+    void withAControlInputHeldProfilesAndAPendingCommandSurviveARestore(boolean rocksdb) throws Exception {
+        List<WindowProfile> ps = profiles(150);
+        long zAt = 80 * W;
+        List<LoadForecast> expected = reference(ps, zAt);
+        List<LoadForecast> got = new ArrayList<>();
+        OperatorSubtaskState snapshot;
+        try (var h = new KeyedTwoInputStreamOperatorTestHarness<>(new LoadForecaster(ForecasterKeyedStateTest.SETTINGS),
+                new LoadForecaster.SingleKey(), new LoadForecaster.SingleLineKey(), Types.INT, 128, 1, 0)) {
+            backend(h, rocksdb);
+            h.open();
+            h.processElement2(java.time.Instant.ofEpochMilli(zAt) + ",anomaly-z,1", zAt);
+            h.processElement2("not a command", zAt); // the planner's business: ignored here
+            for (int t = 0; t < 100; t++) {
+                h.processElement1(ps.get(t), ps.get(t).windowEnd - 1);
+                h.processWatermark1(new Watermark(ps.get(t).windowEnd - 1));
+            }
+            h.processWatermark2(new Watermark(60 * W - 1)); // windows 0..59 go; 60..99 wait; the command pends
+            snapshot = h.snapshot(1, 0);
+            got.addAll(forecasts(h));
+            assertThat(got).hasSize(60);
+        }
+        try (var h = new KeyedTwoInputStreamOperatorTestHarness<>(new LoadForecaster(ForecasterKeyedStateTest.SETTINGS),
+                new LoadForecaster.SingleKey(), new LoadForecaster.SingleLineKey(), Types.INT, 128, 1, 0)) {
+            backend(h, rocksdb);
+            h.initializeState(snapshot);
+            h.open();
+            for (int t = 100; t < 150; t++) {
+                h.processElement1(ps.get(t), ps.get(t).windowEnd - 1);
+            }
+            h.processWatermark2(new Watermark(Long.MAX_VALUE));
+            got.addAll(forecasts(h));
+        }
+        assertThat(got).hasSize(150).isEqualTo(expected);
+        assertThat(got.subList(80, 150).stream().mapToLong(LoadForecast::getAnomalies).sum())
+                .as("anomalies at z = 1").isGreaterThan(got.subList(10, 80).stream()
+                        .mapToLong(LoadForecast::getAnomalies).sum());
+    }
+}
