@@ -20,8 +20,10 @@ import java.util.List;
 
 /**
  * Warm start of a keyshift stage: trains its forecaster on historical window profiles and writes a savepoint that
- * holds the forecaster's state (the {@code forecaster} list state of operator {@link StageUids#forecaster}, exactly
- * what the forecaster checkpoints), with Flink's State Processor API. A job started from it forecasts, and so plans,
+ * holds the forecaster's state (the whole engine in the {@code forecaster} list state of operator
+ * {@link StageUids#forecaster}, the form of earlier versions, which the forecaster reads on restore and moves into its
+ * keyed state; see {@link io.keyshift.forecast.LoadForecaster}), with Flink's State Processor API. A job started from
+ * it forecasts, and so plans,
  * from its first window; its other operators start empty. The history should end where the job's input begins
  * (windows are observed in order). Needs {@code flink-state-processor-api} on the classpath.
  */
