@@ -84,6 +84,8 @@ public final class KeyshiftMetrics {
     public static final String CONTROL_PINNED_KEYS = "keyshiftControlPinnedKeys";
     /** Gauge: the plan version a rollback in progress returns to; -1 without one. */
     public static final String CONTROL_ROLLBACK_VERSION = "keyshiftControlRollbackVersion";
+    /** Planner gauge, subtasks: the parallelism a scale command forces on the scaling decisions, 0 without one. */
+    public static final String CONTROL_FORCED_PARALLELISM = "keyshiftControlForcedParallelism";
     /** Gauge, subtasks: the keyed parallelism the planner plans for (follows the job's after a rescale). */
     public static final String PLAN_PARALLELISM = "keyshiftPlanParallelism";
     /** Counter, windows: (key, window) results whose shadow matched the primary. */

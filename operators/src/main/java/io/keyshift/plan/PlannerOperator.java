@@ -243,6 +243,7 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
             getMetricGroup().gauge(KeyshiftMetrics.CONTROL_FROZEN, () -> control.frozen() ? 1 : 0);
             getMetricGroup().gauge(KeyshiftMetrics.CONTROL_PINNED_KEYS, () -> control.pinnedKeys());
             getMetricGroup().gauge(KeyshiftMetrics.CONTROL_ROLLBACK_VERSION, () -> control.rollbackVersion());
+            getMetricGroup().gauge(KeyshiftMetrics.CONTROL_FORCED_PARALLELISM, () -> control.forcedParallelism());
             getMetricGroup().gauge(KeyshiftMetrics.CONTROL_APPLIED, () -> control.applied());
         }
         getMetricGroup().gauge(KeyshiftMetrics.PLAN_OBSERVED_IMBALANCE, () -> observedImbalance);
