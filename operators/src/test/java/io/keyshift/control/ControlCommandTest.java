@@ -98,6 +98,41 @@ class ControlCommandTest {
         assertThat(restored.forcedParallelism()).isZero();
     }
 
+    /** Control state of earlier versions (1: before scale, 2: before anomaly-z) is read: the new fields start at 0. */
+    @Test
+    void controlStateOfEarlierVersionsIsRead() throws Exception {
+        ControlState s = new ControlState(2);
+        s.add(ControlCommand.parse(MARCH + ",pin,k"));
+        s.add(ControlCommand.parse(MARCH + ",scale,6"));
+        s.add(ControlCommand.parse(MARCH + ",anomaly-z,2"));
+        s.add(ControlCommand.parse(MARCH + 5 + ",freeze"));
+        s.advanceTo(MARCH);
+        byte[] v3 = s.toBytes();
+        assertThat(java.nio.ByteBuffer.wrap(v3).getInt()).isEqualTo(3);
+        // version 2 wrote everything but the anomaly z (a double at the end), version 1 also no forced parallelism
+        byte[] v2 = java.util.Arrays.copyOf(v3, v3.length - 8);
+        java.nio.ByteBuffer.wrap(v2).putInt(0, 2);
+        byte[] v1 = java.util.Arrays.copyOf(v3, v3.length - 12);
+        java.nio.ByteBuffer.wrap(v1).putInt(0, 1);
+        ControlState r3 = ControlState.fromBytes(v3, 2);
+        ControlState r2 = ControlState.fromBytes(v2, 2);
+        ControlState r1 = ControlState.fromBytes(v1, 2);
+        assertThat(r3.view().getForcedParallelism()).isEqualTo(6);
+        assertThat(r3.view().getAnomalyZ()).isEqualTo(2.0);
+        assertThat(r2.view().getForcedParallelism()).isEqualTo(6);
+        assertThat(r2.view().getAnomalyZ()).isZero();
+        assertThat(r1.view().getForcedParallelism()).isZero();
+        for (ControlState r : List.of(r1, r2, r3)) {
+            assertThat(r.control().pinned()).containsExactly("k");
+            assertThat(r.advanceTo(MARCH + 5)).isEmpty();
+            assertThat(r.frozen()).as("the pending freeze survived").isTrue();
+        }
+        byte[] v4 = v3.clone();
+        java.nio.ByteBuffer.wrap(v4).putInt(0, 4);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> ControlState.fromBytes(v4, 2))
+                .hasMessageContaining("unknown control state version 4");
+    }
+
     private static RoutingPlan plan(long version, String key, int keyGroup, int natural) {
         List<RouteEntry> entries = new ArrayList<>();
         if (key != null) {
