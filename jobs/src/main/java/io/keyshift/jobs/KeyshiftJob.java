@@ -158,6 +158,10 @@ public final class KeyshiftJob implements Callable<Integer> {
             throw new ParameterException(cl, "--kafka-control-topic needs --kafka-topic (with a file input or the "
                     + "generator, use --control or --control-dir)");
         }
+        if (st == Strategy.HASH && !kafka.sideTopics().isEmpty()) {
+            throw new ParameterException(cl, "--plans-topic, --forecasts-topic and --validation-topic need a keyshift "
+                    + "strategy (predictive or reactive); hash makes no plans");
+        }
         if (kafka.input() && rate > 0) {
             throw new ParameterException(cl, "--rate paces --input and the generator, not a Kafka topic");
         }

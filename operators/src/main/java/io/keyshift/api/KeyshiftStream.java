@@ -417,7 +417,8 @@ public final class KeyshiftStream<T, K> {
         SingleOutputStreamOperator<LoadForecast> forecasts = (control == null
                 ? keyedProfiles.transform(stage.name("forecaster"), new AvroTypeInfo<>(LoadForecast.class), forecaster)
                 : keyedProfiles.connect(control.keyBy(new LoadForecaster.SingleLineKey()))
-                        .transform(stage.name("forecaster"), new AvroTypeInfo<>(LoadForecast.class), forecaster))
+                        .transform(stage.name("forecaster"), new AvroTypeInfo<>(LoadForecast.class),
+                                forecaster.withControlInput()))
                 .uid(stage.uid("forecaster"))
                 .setParallelism(1)
                 .setMaxParallelism(maxP);

@@ -337,6 +337,9 @@ public final class LoadForecastEngine {
         ByteArrayOutputStream header = new ByteArrayOutputStream();
         try (DataOutputStream out = new DataOutputStream(header)) {
             writeEngine(out, false);
+            // the layout of the series' entries, checked on restore
+            out.writeInt(newSeries().history().capacity());
+            out.writeInt(CHUNK);
         }
         store.putHeader(header.toByteArray());
         entries++;
@@ -394,20 +397,33 @@ public final class LoadForecastEngine {
         if (header == null) {
             return;
         }
+        List<String> keys = new ArrayList<>();
+        List<long[]> keyInfo = new ArrayList<>();
+        List<Integer> groups = new ArrayList<>();
         try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(header))) {
             readCounters(in, false);
-            int n = in.readInt();
-            for (int i = 0; i < n; i++) {
-                String key = readKey(in);
-                int kg = in.readInt();
-                long last = in.readLong();
-                tracked.put(key, new Tracked(readSeries(store, keyId(key)), kg, last));
+            for (int i = in.readInt(); i > 0; i--) {
+                keys.add(readKey(in));
+                keyInfo.add(new long[] {in.readInt(), in.readLong()});
             }
-            int present = in.readInt();
-            for (int i = 0; i < present; i++) {
-                int g = in.readInt();
-                keyGroups[g] = readSeries(store, keyGroupId(g));
+            for (int i = in.readInt(); i > 0; i--) {
+                groups.add(in.readInt());
             }
+            int capacity = in.readInt();
+            int chunk = in.readInt();
+            int expected = newSeries().history().capacity();
+            if (capacity != expected || chunk != CHUNK) {
+                throw new IOException("forecaster state keeps " + capacity + " observations per series in chunks of "
+                        + chunk + ", this configuration " + expected + " in chunks of " + CHUNK
+                        + "; restore with the same keyshift.forecast.* options");
+            }
+        }
+        for (int i = 0; i < keys.size(); i++) {
+            tracked.put(keys.get(i), new Tracked(readSeries(store, keyId(keys.get(i))), (int) keyInfo.get(i)[0],
+                    keyInfo.get(i)[1]));
+        }
+        for (int g : groups) {
+            keyGroups[g] = readSeries(store, keyGroupId(g));
         }
     }
 
@@ -419,6 +435,10 @@ public final class LoadForecastEngine {
         SeriesForecaster f = newSeries();
         try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(models))) {
             f.readModels(in);
+            if (in.available() > 0) {
+                throw new IOException("forecaster state of series " + id + " has " + in.available() + " bytes more than"
+                        + " this configuration's models read; restore with the same keyshift.forecast.* options");
+            }
         }
         SeriesHistory h = f.history();
         for (int c = 0; c < h.chunks(CHUNK); c++) {

@@ -57,6 +57,8 @@ public class LoadForecaster extends AbstractStreamOperator<LoadForecast>
     private transient java.util.ArrayDeque<WindowProfile> held;
     private transient java.util.List<io.keyshift.control.ControlCommand> pendingZ;
     private transient double anomalyZ;
+    /** True once an anomaly-z command has set {@link #anomalyZ}. */
+    private transient boolean commandZ;
     private transient long controlWatermark;
     private transient long profileWatermark;
     private transient long forwardedWatermark;
@@ -72,6 +74,15 @@ public class LoadForecaster extends AbstractStreamOperator<LoadForecast>
 
     public LoadForecaster(LoadForecastEngine.Settings settings) {
         this.settings = settings;
+    }
+
+    /** Whether a control input is connected (second input). */
+    private boolean controlled;
+
+    /** Marks this forecaster as connected to a control input (its second input); returns it. */
+    public LoadForecaster withControlInput() {
+        this.controlled = true;
+        return this;
     }
 
     /** Keys every profile by {@link #KEY}: put {@code keyBy(new SingleKey())} before this operator. */
@@ -192,7 +203,9 @@ public class LoadForecaster extends AbstractStreamOperator<LoadForecast>
             }
             Double z = anomalyZStore.value();
             if (z != null) {
+                // set by an anomaly-z command (the configured value is not stored, so a new configuration applies)
                 anomalyZ = z;
+                commandZ = true;
             }
             for (byte[] bytes : legacy.get()) {
                 engine.restore(bytes);
@@ -217,6 +230,11 @@ public class LoadForecaster extends AbstractStreamOperator<LoadForecast>
 
     @Override
     public void processElement(StreamRecord<WindowProfile> element) {
+        // restored from a job that had a control input: the profiles it held come first (windows in order)
+        while (!held.isEmpty()) {
+            WindowProfile p = held.pollFirst();
+            observe(p, p.windowEnd - 1);
+        }
         observe(element.getValue(), element.getTimestamp());
     }
 
@@ -247,6 +265,23 @@ public class LoadForecaster extends AbstractStreamOperator<LoadForecast>
         }
     }
 
+    /**
+     * One input: the profiles' watermark, after any profiles held by a restored job that had a control input. With a
+     * control input Flink calls this only with a combined watermark after an input's status change, which is not the
+     * profiles' progress: ignored (see {@link #processWatermark1}).
+     */
+    @Override
+    public void processWatermark(org.apache.flink.streaming.api.watermark.Watermark mark) throws Exception {
+        if (controlled) {
+            return;
+        }
+        while (!held.isEmpty()) {
+            WindowProfile p = held.pollFirst();
+            observe(p, p.windowEnd - 1);
+        }
+        super.processWatermark(mark);
+    }
+
     @Override
     public void processWatermark1(org.apache.flink.streaming.api.watermark.Watermark mark) throws Exception {
         profileWatermark = Math.max(profileWatermark, mark.getTimestamp());
@@ -266,12 +301,16 @@ public class LoadForecaster extends AbstractStreamOperator<LoadForecast>
             pendingZ.sort(java.util.Comparator.comparingLong(io.keyshift.control.ControlCommand::at));
             while (!pendingZ.isEmpty() && pendingZ.get(0).at() < p.windowEnd) {
                 anomalyZ = pendingZ.remove(0).anomalyZ();
+                commandZ = true;
             }
             observe(p, p.windowEnd - 1);
         }
-        if (held.isEmpty() && profileWatermark > forwardedWatermark) {
-            forwardedWatermark = profileWatermark;
-            output.emitWatermark(new org.apache.flink.streaming.api.watermark.Watermark(profileWatermark));
+        // while profiles wait, time may still advance up to just before the first of them (its forecast's time is
+        // its window's end - 1), so that a control input that lags far behind cannot stall what follows
+        long wm = held.isEmpty() ? profileWatermark : Math.min(profileWatermark, held.peekFirst().windowEnd - 2);
+        if (wm > forwardedWatermark) {
+            forwardedWatermark = wm;
+            output.emitWatermark(new org.apache.flink.streaming.api.watermark.Watermark(wm));
         }
     }
 
@@ -287,7 +326,11 @@ public class LoadForecaster extends AbstractStreamOperator<LoadForecast>
             lines.add(c.line());
         }
         pendingStore.update(lines);
-        anomalyZStore.update(anomalyZ);
+        if (commandZ) {
+            anomalyZStore.update(anomalyZ);
+        } else {
+            anomalyZStore.clear();
+        }
         if (legacyRestored) {
             legacy.clear();
             legacyRestored = false;

@@ -107,6 +107,15 @@ public class ScalingOperator extends AbstractStreamOperator<ScalingDecision>
         for (byte[] b : state.get()) {
             try (ObjectInputStream in = new ObjectInputStream(new ByteArrayInputStream(b))) {
                 held = (Held) in.readObject();
+            } catch (java.io.IOException | ClassNotFoundException | RuntimeException e) {
+                // the forecasts waiting for their load are Avro records in Java serialization, readable only with the
+                // schema they were written with: state from before LoadForecast.forcedParallelism cannot be read
+                org.slf4j.LoggerFactory.getLogger(ScalingOperator.class).warn("keyshift scaling: the checkpointed "
+                        + "scaling state was written by an older keyshift and cannot be read ({}); the scaling "
+                        + "decisions start afresh at parallelism {}", e.toString(), initialParallelism);
+                held = new Held();
+                held.predictive = new ScalingPlanner(settings, ScalingPolicy.PREDICTIVE, initialParallelism);
+                held.reactive = new ScalingPlanner(settings, ScalingPolicy.REACTIVE, initialParallelism);
             }
             if (followJobOnRestore) {
                 held.predictive.syncParallelism(initialParallelism);

@@ -181,4 +181,21 @@ class ForecasterKeyedStateTest {
         WindowProfile next = profile(60, r);
         assertThat(b.observe(next)).isEqualTo(a.observe(next));
     }
+
+    @Test
+    void aStoreWrittenWithAnotherSeasonIsRefusedNamingTheOptions() throws Exception {
+        LoadForecastEngine a = new LoadForecastEngine(SETTINGS);
+        Random r = new Random(10);
+        for (int t = 0; t < 30; t++) {
+            a.observe(profile(t, r));
+        }
+        MemoryStore store = new MemoryStore();
+        a.writeChanges(store);
+        // the same candidate models with a season of 48: a history twice as long
+        LoadForecastEngine b = new LoadForecastEngine(new LoadForecastEngine.Settings(MAX_P, 5, 3,
+                ModelSpec.candidates(List.of(48)), 48, 2, 0.99, 1.96, 4.0));
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> b.restore(store))
+                .isInstanceOf(java.io.IOException.class)
+                .hasMessageContaining("observations per series").hasMessageContaining("keyshift.forecast.*");
+    }
 }

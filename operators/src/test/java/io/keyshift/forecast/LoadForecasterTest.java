@@ -106,7 +106,7 @@ class LoadForecasterTest {
         List<LoadForecast> expected = reference(ps, zAt);
         List<LoadForecast> got = new ArrayList<>();
         OperatorSubtaskState snapshot;
-        try (var h = new KeyedTwoInputStreamOperatorTestHarness<>(new LoadForecaster(ForecasterKeyedStateTest.SETTINGS),
+        try (var h = new KeyedTwoInputStreamOperatorTestHarness<>(new LoadForecaster(ForecasterKeyedStateTest.SETTINGS).withControlInput(),
                 new LoadForecaster.SingleKey(), new LoadForecaster.SingleLineKey(), Types.INT, 128, 1, 0)) {
             backend(h, rocksdb);
             h.open();
@@ -121,7 +121,7 @@ class LoadForecasterTest {
             got.addAll(forecasts(h));
             assertThat(got).hasSize(60);
         }
-        try (var h = new KeyedTwoInputStreamOperatorTestHarness<>(new LoadForecaster(ForecasterKeyedStateTest.SETTINGS),
+        try (var h = new KeyedTwoInputStreamOperatorTestHarness<>(new LoadForecaster(ForecasterKeyedStateTest.SETTINGS).withControlInput(),
                 new LoadForecaster.SingleKey(), new LoadForecaster.SingleLineKey(), Types.INT, 128, 1, 0)) {
             backend(h, rocksdb);
             h.initializeState(snapshot);
@@ -136,5 +136,50 @@ class LoadForecasterTest {
         assertThat(got.subList(80, 150).stream().mapToLong(LoadForecast::getAnomalies).sum())
                 .as("anomalies at z = 1").isGreaterThan(got.subList(10, 80).stream()
                         .mapToLong(LoadForecast::getAnomalies).sum());
+    }
+
+    /**
+     * A job that checkpointed with profiles waiting for its control input and restarts without one observes them
+     * first, in order; while they waited, time still advanced up to just before the first of them.
+     */
+    @ParameterizedTest(name = "rocksdb={0}")
+    @ValueSource(booleans = {false, true})
+    void heldProfilesGoFirstWhenTheControlInputIsGoneAndTimeAdvancedWhileTheyWaited(boolean rocksdb) throws Exception {
+        List<WindowProfile> ps = profiles(120);
+        List<LoadForecast> expected = reference(ps, Long.MAX_VALUE);
+        List<LoadForecast> got = new ArrayList<>();
+        OperatorSubtaskState snapshot;
+        try (var h = new KeyedTwoInputStreamOperatorTestHarness<>(
+                new LoadForecaster(ForecasterKeyedStateTest.SETTINGS).withControlInput(),
+                new LoadForecaster.SingleKey(), new LoadForecaster.SingleLineKey(), Types.INT, 128, 1, 0)) {
+            backend(h, rocksdb);
+            h.open();
+            for (int t = 0; t < 80; t++) {
+                h.processElement1(ps.get(t), ps.get(t).windowEnd - 1);
+                h.processWatermark1(new Watermark(ps.get(t).windowEnd - 1));
+            }
+            h.processWatermark2(new Watermark(50 * W - 1)); // windows 0..49 go; 50..79 wait
+            long lastWatermark = Long.MIN_VALUE;
+            for (Object o : h.getOutput()) {
+                if (o instanceof Watermark w) {
+                    lastWatermark = Math.max(lastWatermark, w.getTimestamp());
+                }
+            }
+            assertThat(lastWatermark).as("time up to just before the first waiting window")
+                    .isEqualTo(ps.get(50).windowEnd - 2);
+            snapshot = h.snapshot(1, 0);
+            got.addAll(forecasts(h));
+        }
+        try (var h = new KeyedOneInputStreamOperatorTestHarness<>(new LoadForecaster(ForecasterKeyedStateTest.SETTINGS),
+                new LoadForecaster.SingleKey(), Types.INT, 128, 1, 0)) {
+            backend(h, rocksdb);
+            h.initializeState(snapshot);
+            h.open();
+            for (int t = 80; t < 120; t++) {
+                h.processElement(ps.get(t), ps.get(t).windowEnd - 1);
+            }
+            got.addAll(forecasts(h));
+        }
+        assertThat(got).hasSize(120).isEqualTo(expected);
     }
 }

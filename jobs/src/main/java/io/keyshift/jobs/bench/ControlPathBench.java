@@ -238,6 +238,10 @@ public final class ControlPathBench {
         }
         out.put("windows_per_checkpoint", windowsPerCheckpoint);
         out.put("checkpoints_completed", cps.size());
+        if (cps.isEmpty()) {
+            throw new IllegalStateException("the control-path checkpoint job completed no checkpoint: give it more "
+                    + "windows or fewer --windows-per-checkpoint");
+        }
         int steady = cps.size() - Math.max(1, cps.size() / 4);
         out.put("checkpointed_bytes_median", quantile(incremental.subList(steady, incremental.size()), 0.5));
         out.put("checkpointed_bytes_p95", quantile(incremental.subList(steady, incremental.size()), 0.95));

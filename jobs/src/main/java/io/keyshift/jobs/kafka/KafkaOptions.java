@@ -2,6 +2,7 @@ package io.keyshift.jobs.kafka;
 
 import java.time.Duration;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
@@ -151,6 +152,12 @@ public final class KafkaOptions {
         maxOutOfOrderness(cl);
         if (transactionalIdPrefix != null && transactionalIdPrefix.isBlank()) {
             throw new ParameterException(cl, "--kafka-transactional-id-prefix must not be blank");
+        }
+        for (String kind : List.of("plans", "forecasts", "validation")) {
+            if (transactionalIdPrefix != null && transactionalIdPrefix.startsWith(kind + ":")) {
+                throw new ParameterException(cl, "--kafka-transactional-id-prefix must not begin with '" + kind
+                        + ":' (the prefix of the --" + kind + "-topic sink's transactional ids)");
+            }
         }
     }
 
