@@ -65,7 +65,7 @@ class QuickStartTest {
 
     /**
      * Issue 15 through the public API, as a user writes it: the README snippet with one line added, a control stream
-     * that freezes planning from the start and carries one malformed command. No migration starts, every plan says
+     * that freezes planning from the start, sets the forecaster's anomaly z, and carries one malformed command. No migration starts, every plan says
      * it was made frozen, the malformed line comes out of controlRejected() with its reason, results equal the twin's.
      */
     @Test
@@ -79,7 +79,8 @@ class QuickStartTest {
         Configuration conf = new Configuration();
         conf.setString("keyshift.window", "5min");
         DataStream<QuickStart.Click> clicks = QuickStart.clicks(env, 100_000, 3);
-        DataStream<String> commands = env.fromData("-86400000,freeze", "-86400000,teleport,user-1");
+        DataStream<String> commands = env.fromData("-86400000,freeze", "-86400000,anomaly-z,2.5",
+                "-86400000,teleport,user-1");
         KeyshiftStream<QuickStart.Click, String> users = Keyshift.keyBy(clicks, QuickStart.Click::user, Types.STRING)
                 .configure(conf)
                 .uidPrefix("clicks")
@@ -97,6 +98,7 @@ class QuickStartTest {
         assertThat(plans.list()).isNotEmpty().allSatisfy(p -> {
             assertThat(p.getMigrationsStarted()).isZero();
             assertThat(p.getControl().getFrozen()).isTrue();
+            assertThat(p.getControl().getAnomalyZ()).isEqualTo(2.5);
         });
         assertThat(rejected.list()).singleElement().asString().contains("unknown command 'teleport'");
         System.out.printf("quick start, frozen: %,d totals = twin, %d plans, none starts a migration; refused: %s%n",

@@ -59,6 +59,25 @@ class LoadForecasterTest {
         return out;
     }
 
+    /** A forecaster without a control input, on heap or RocksDB keyed state (128 key groups, one subtask). */
+    private static KeyedOneInputStreamOperatorTestHarness<Integer, WindowProfile, LoadForecast> oneInput(
+            boolean rocksdb) throws Exception {
+        var h = new KeyedOneInputStreamOperatorTestHarness<>(new LoadForecaster(ForecasterKeyedStateTest.SETTINGS),
+                new LoadForecaster.SingleKey(), Types.INT, 128, 1, 0);
+        backend(h, rocksdb);
+        return h;
+    }
+
+    /** A forecaster with a control input (its second input). */
+    private static KeyedTwoInputStreamOperatorTestHarness<Integer, WindowProfile, String, LoadForecast> twoInput(
+            boolean rocksdb) throws Exception {
+        var h = new KeyedTwoInputStreamOperatorTestHarness<>(
+                new LoadForecaster(ForecasterKeyedStateTest.SETTINGS).withControlInput(),
+                new LoadForecaster.SingleKey(), new LoadForecaster.SingleLineKey(), Types.INT, 128, 1, 0);
+        backend(h, rocksdb);
+        return h;
+    }
+
     private static void backend(AbstractStreamOperatorTestHarness<?> h, boolean rocksdb) {
         if (rocksdb) {
             h.setStateBackend(new EmbeddedRocksDBStateBackend(true));
@@ -72,9 +91,7 @@ class LoadForecasterTest {
         List<LoadForecast> expected = reference(ps, Long.MAX_VALUE);
         List<LoadForecast> got = new ArrayList<>();
         OperatorSubtaskState snapshot;
-        try (var h = new KeyedOneInputStreamOperatorTestHarness<>(new LoadForecaster(ForecasterKeyedStateTest.SETTINGS),
-                new LoadForecaster.SingleKey(), Types.INT, 128, 1, 0)) {
-            backend(h, rocksdb);
+        try (var h = oneInput(rocksdb)) {
             h.open();
             for (int t = 0; t < 90; t++) {
                 h.processElement(ps.get(t), ps.get(t).windowEnd - 1);
@@ -85,9 +102,7 @@ class LoadForecasterTest {
             snapshot = h.snapshot(2, 0);
             got.addAll(forecasts(h));
         }
-        try (var h = new KeyedOneInputStreamOperatorTestHarness<>(new LoadForecaster(ForecasterKeyedStateTest.SETTINGS),
-                new LoadForecaster.SingleKey(), Types.INT, 128, 1, 0)) {
-            backend(h, rocksdb);
+        try (var h = oneInput(rocksdb)) {
             h.initializeState(snapshot);
             h.open();
             for (int t = 90; t < 150; t++) {
@@ -106,9 +121,7 @@ class LoadForecasterTest {
         List<LoadForecast> expected = reference(ps, zAt);
         List<LoadForecast> got = new ArrayList<>();
         OperatorSubtaskState snapshot;
-        try (var h = new KeyedTwoInputStreamOperatorTestHarness<>(new LoadForecaster(ForecasterKeyedStateTest.SETTINGS).withControlInput(),
-                new LoadForecaster.SingleKey(), new LoadForecaster.SingleLineKey(), Types.INT, 128, 1, 0)) {
-            backend(h, rocksdb);
+        try (var h = twoInput(rocksdb)) {
             h.open();
             h.processElement2(java.time.Instant.ofEpochMilli(zAt) + ",anomaly-z,1", zAt);
             h.processElement2("not a command", zAt); // the planner's business: ignored here
@@ -121,9 +134,7 @@ class LoadForecasterTest {
             got.addAll(forecasts(h));
             assertThat(got).hasSize(60);
         }
-        try (var h = new KeyedTwoInputStreamOperatorTestHarness<>(new LoadForecaster(ForecasterKeyedStateTest.SETTINGS).withControlInput(),
-                new LoadForecaster.SingleKey(), new LoadForecaster.SingleLineKey(), Types.INT, 128, 1, 0)) {
-            backend(h, rocksdb);
+        try (var h = twoInput(rocksdb)) {
             h.initializeState(snapshot);
             h.open();
             for (int t = 100; t < 150; t++) {
@@ -149,10 +160,7 @@ class LoadForecasterTest {
         List<LoadForecast> expected = reference(ps, Long.MAX_VALUE);
         List<LoadForecast> got = new ArrayList<>();
         OperatorSubtaskState snapshot;
-        try (var h = new KeyedTwoInputStreamOperatorTestHarness<>(
-                new LoadForecaster(ForecasterKeyedStateTest.SETTINGS).withControlInput(),
-                new LoadForecaster.SingleKey(), new LoadForecaster.SingleLineKey(), Types.INT, 128, 1, 0)) {
-            backend(h, rocksdb);
+        try (var h = twoInput(rocksdb)) {
             h.open();
             for (int t = 0; t < 80; t++) {
                 h.processElement1(ps.get(t), ps.get(t).windowEnd - 1);
@@ -170,9 +178,7 @@ class LoadForecasterTest {
             snapshot = h.snapshot(1, 0);
             got.addAll(forecasts(h));
         }
-        try (var h = new KeyedOneInputStreamOperatorTestHarness<>(new LoadForecaster(ForecasterKeyedStateTest.SETTINGS),
-                new LoadForecaster.SingleKey(), Types.INT, 128, 1, 0)) {
-            backend(h, rocksdb);
+        try (var h = oneInput(rocksdb)) {
             h.initializeState(snapshot);
             h.open();
             for (int t = 80; t < 120; t++) {

@@ -177,16 +177,22 @@ public final class KafkaIo {
                 .setKeySerializationSchema(new ResultKey())
                 .setValueSerializationSchema(new ResultLine(withSum))
                 .build();
+        results.sinkTo(exactlyOnce(k, serializer, k.transactionalIdPrefix())).name("results kafka sink")
+                .uid(RESULTS_SINK_UID).setParallelism(parallelism);
+    }
+
+    /** An exactly-once KafkaSink with the job's client properties; transaction timeout 15 minutes unless set. */
+    private static <T> KafkaSink<T> exactlyOnce(KafkaOptions k, KafkaRecordSerializationSchema<T> serializer,
+                                                String transactionalIdPrefix) {
         java.util.Properties props = k.clientProperties();
         props.putIfAbsent("transaction.timeout.ms", String.valueOf(Duration.ofMinutes(15).toMillis()));
-        KafkaSink<WindowResult> sink = KafkaSink.<WindowResult>builder()
+        return KafkaSink.<T>builder()
                 .setBootstrapServers(k.bootstrapServers)
                 .setKafkaProducerConfig(props)
                 .setRecordSerializer(serializer)
                 .setDeliveryGuarantee(DeliveryGuarantee.EXACTLY_ONCE)
-                .setTransactionalIdPrefix(k.transactionalIdPrefix())
+                .setTransactionalIdPrefix(transactionalIdPrefix)
                 .build();
-        results.sinkTo(sink).name("results kafka sink").uid(RESULTS_SINK_UID).setParallelism(parallelism);
     }
 
     /**
@@ -217,16 +223,8 @@ public final class KafkaIo {
      * {@code keyshift-<kind>-kafka-sink}.
      */
     public static void lines(DataStream<String> lines, String kind, String topic, KafkaOptions k, int parallelism) {
-        java.util.Properties props = k.clientProperties();
-        props.putIfAbsent("transaction.timeout.ms", String.valueOf(Duration.ofMinutes(15).toMillis()));
-        KafkaSink<String> sink = KafkaSink.<String>builder()
-                .setBootstrapServers(k.bootstrapServers)
-                .setKafkaProducerConfig(props)
-                .setRecordSerializer(new LineRecord(topic))
-                .setDeliveryGuarantee(DeliveryGuarantee.EXACTLY_ONCE)
-                .setTransactionalIdPrefix(k.transactionalIdPrefix(kind))
-                .build();
-        lines.sinkTo(sink).name(kind + " kafka sink").uid("keyshift-" + kind + "-kafka-sink").setParallelism(parallelism);
+        lines.sinkTo(exactlyOnce(k, new LineRecord(topic), k.transactionalIdPrefix(kind))).name(kind + " kafka sink")
+                .uid("keyshift-" + kind + "-kafka-sink").setParallelism(parallelism);
     }
 
 }
