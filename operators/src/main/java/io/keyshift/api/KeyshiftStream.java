@@ -9,6 +9,7 @@ import io.keyshift.avro.WindowLoad;
 import io.keyshift.config.JobOptions;
 import io.keyshift.config.KeyshiftConfig;
 import io.keyshift.config.PlanOptions;
+import io.keyshift.config.PrivacyOptions;
 import io.keyshift.config.ProfilerOptions;
 import io.keyshift.config.RouteOptions;
 import io.keyshift.config.ScalingOptions;
@@ -23,6 +24,7 @@ import io.keyshift.profiler.KeyDistributionProfiler;
 import io.keyshift.profiler.WindowProfile;
 import io.keyshift.route.Envelope;
 import io.keyshift.route.KeyCodec;
+import io.keyshift.route.KeyPseudonymizer;
 import io.keyshift.route.KeyshiftRouter;
 import io.keyshift.route.RoutingKey;
 import io.keyshift.scaling.ScalingOperator;
@@ -371,11 +373,30 @@ public final class KeyshiftStream<T, K> {
         long window = config.get(JobOptions.WINDOW).toMillis();
         SerializerConfig serializerConfig = env.getConfig().getSerializerConfig();
         KeyCodec<K> codec = KeyCodec.forType(keyType, serializerConfig);
+        DataStream<String> userControl = control;
+        String keySecret = config.getOptional(PrivacyOptions.KEY_SECRET).orElse(null);
+        KeyPseudonymizer pseudonymizer = null;
+        if (keySecret != null) {
+            if (ownershipMarkers) {
+                throw new IllegalArgumentException(PrivacyOptions.KEY_SECRET.key() + " is not supported for keyed "
+                        + "process functions (process(...)) yet: their migrations name keys to the keyed stage; "
+                        + "use it with window(...) stages, or leave it unset");
+            }
+            pseudonymizer = KeyPseudonymizer.fromSecret(keySecret);
+            codec = KeyCodec.pseudonymous(codec, pseudonymizer);
+        }
         OutputTag<KeyLoadSample> sampleTag = new OutputTag<>(uidPrefix + "-samples",
                 new AvroTypeInfo<>(KeyLoadSample.class));
         OutputTag<WindowLoad> loadTag = new OutputTag<>(uidPrefix + "-loads", new AvroTypeInfo<>(WindowLoad.class));
         OutputTag<ResultCheck> checkTag = new OutputTag<>(uidPrefix + "-checks", TypeInformation.of(ResultCheck.class));
         Stage stage = new Stage(codec, serializerConfig, checkTag, p, maxP);
+        if (pseudonymizer != null && userControl != null) {
+            // commands may name keys raw: they become pseudonyms before any keyshift operator stores them
+            userControl = userControl.map(new io.keyshift.control.ControlKeyPseudonyms(pseudonymizer))
+                    .returns(Types.STRING)
+                    .name(stage.name("control pseudonyms")).uid(stage.uid("control-pseudonyms"))
+                    .setParallelism(userControl.getParallelism());
+        }
         // keyed logic at the input's parallelism: a rescale (the adaptive scheduler changes every vertex together)
         // keeps them equal, and the routers' parallelism at run time is the keyed stage's
         boolean followsRouters = p == (input.getParallelism() > 0 ? input.getParallelism() : env.getParallelism());
@@ -414,9 +435,9 @@ public final class KeyshiftStream<T, K> {
         LoadForecaster forecaster = new LoadForecaster(KeyshiftConfig.forecastSettings(config, maxP, window,
                 planSettings.forecastHorizon()));
         KeyedStream<WindowProfile, Integer> keyedProfiles = profiles.keyBy(new LoadForecaster.SingleKey());
-        SingleOutputStreamOperator<LoadForecast> forecasts = (control == null
+        SingleOutputStreamOperator<LoadForecast> forecasts = (userControl == null
                 ? keyedProfiles.transform(stage.name("forecaster"), new AvroTypeInfo<>(LoadForecast.class), forecaster)
-                : keyedProfiles.connect(control.keyBy(new LoadForecaster.SingleLineKey()))
+                : keyedProfiles.connect(userControl.keyBy(new LoadForecaster.SingleLineKey()))
                         .transform(stage.name("forecaster"), new AvroTypeInfo<>(LoadForecast.class),
                                 forecaster.withControlInput()))
                 .uid(stage.uid("forecaster"))
@@ -438,7 +459,7 @@ public final class KeyshiftStream<T, K> {
         // The planner comes last in the graph: with on-mismatch REVERT its control input carries the validation's
         // mismatches (the loop back to the routers runs through the plans' coordinator, not through the graph).
         PlannerOperator plannerOperator = new PlannerOperator(planSettings, followsRouters);
-        DataStream<String> controlInput = control;
+        DataStream<String> controlInput = userControl;
         if (config.get(PlanOptions.ON_MISMATCH) == PlanOptions.OnMismatch.REVERT) {
             DataStream<String> reverts = validation
                     .process(new MismatchReverts()).returns(Types.STRING)

@@ -32,7 +32,7 @@ public final class KeyshiftConfig {
     private KeyshiftConfig() {}
 
     private static final List<Class<?>> OPTION_CLASSES = List.of(JobOptions.class, ProfilerOptions.class,
-            ForecastOptions.class, PlanOptions.class, RouteOptions.class, ScalingOptions.class);
+            ForecastOptions.class, PlanOptions.class, RouteOptions.class, ScalingOptions.class, PrivacyOptions.class);
 
     /** Every library option, by key. */
     public static Map<String, ConfigOption<?>> options() {
@@ -132,6 +132,13 @@ public final class KeyshiftConfig {
         range(config, ScalingOptions.COOLDOWN_WINDOWS, 0, Integer.MAX_VALUE);
         range(config, ScalingOptions.SCALE_IN_WINDOWS, 1, Integer.MAX_VALUE);
         ScalingOptions.policy(config);
+        config.getOptional(PrivacyOptions.KEY_SECRET).ifPresent(secret -> {
+            if (secret.length() < io.keyshift.route.KeyPseudonymizer.MIN_SECRET_LENGTH) {
+                throw new IllegalArgumentException(PrivacyOptions.KEY_SECRET.key() + " must have at least "
+                        + io.keyshift.route.KeyPseudonymizer.MIN_SECRET_LENGTH + " characters, had "
+                        + secret.length());
+            }
+        });
     }
 
     private static IllegalArgumentException bad(ConfigOption<?> o, Object value, String expected) {

@@ -226,6 +226,48 @@ public record ControlCommand(long at, Type type, String key, long version, Strin
                 + (ifAt >= 0 ? Instant.ofEpochMilli(since).toString() : "") + "," + quoteField(reason);
     }
 
+    /**
+     * {@code line} with the key of a pin, unpin or revert command replaced by {@code f} of it (the other fields as
+     * they were); other commands, blank and comment lines as they are. A malformed line, which may name a key
+     * anywhere after its command, keeps its first two fields and has {@code f} of every further one; a line that is
+     * not even CSV becomes {@code f} of itself (the planner refuses both, with the reason).
+     */
+    public static String mapKey(String line, java.util.function.UnaryOperator<String> f) {
+        ControlCommand c;
+        try {
+            c = parse(line);
+        } catch (IllegalArgumentException e) {
+            List<String> fs;
+            try {
+                fs = fields(line.strip());
+            } catch (IllegalArgumentException notCsv) {
+                return f.apply(line);
+            }
+            for (int i = 2; i < fs.size(); i++) {
+                fs.set(i, f.apply(fs.get(i)));
+            }
+            return join(fs);
+        }
+        if (c == null || c.key() == null || !(c.type() == Type.PIN || c.type() == Type.UNPIN
+                || c.type() == Type.REVERT)) {
+            return line;
+        }
+        List<String> fs = fields(c.line());
+        fs.set(2, f.apply(c.key()));
+        return join(fs);
+    }
+
+    private static String join(List<String> fs) {
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < fs.size(); i++) {
+            if (i > 0) {
+                b.append(',');
+            }
+            b.append(quoteField(fs.get(i)));
+        }
+        return b.toString();
+    }
+
     /** {@code s} as one CSV field (RFC 4180 quoting where needed). */
     public static String quoteField(String s) {
         return s.contains(",") || s.contains("\"") || !s.equals(s.strip()) || s.isEmpty()

@@ -3,6 +3,7 @@ package io.keyshift.profiler;
 import io.keyshift.avro.HeavyHitter;
 import io.keyshift.avro.WindowSample;
 import io.keyshift.route.KeyCodec;
+import io.keyshift.route.KeyPseudonym;
 
 import org.apache.datasketches.frequencies.ErrorType;
 import org.apache.datasketches.frequencies.ItemsSketch;
@@ -55,7 +56,7 @@ public final class KeySampler<K> {
     private long lastStart = Long.MIN_VALUE;
     private Accumulator last;
     /** Keys held from the start of the next window, with their decayed counts (sampling only). */
-    private final Map<K, Double> preserved = new HashMap<>();
+    private final Map<Object, Double> preserved = new HashMap<>();
     private long holdWindow = Long.MIN_VALUE;
     private Accumulator holdAccumulator;
 
@@ -85,8 +86,12 @@ public final class KeySampler<K> {
         this.seed = seed;
     }
 
-    /** Counts one record of {@code key} (natural key group {@code keyGroup}) at event time {@code t}. */
-    public void add(K key, int keyGroup, long t) {
+    /**
+     * Counts one record of {@code key} (natural key group {@code keyGroup}) at event time {@code t}.
+     *
+     * @param key the user key ({@code K}), or its {@link KeyPseudonym} when keys are pseudonymized
+     */
+    public void add(Object key, int keyGroup, long t) {
         long start = windowStart(t, windowMillis);
         Accumulator acc;
         if (start == lastStart && last != null) {
@@ -163,7 +168,8 @@ public final class KeySampler<K> {
             acc.restored = new ItemsSketch<>(sketchSize);
         }
         for (HeavyHitter h : s.getHeavyHitters()) {
-            acc.restored.update(codec.key(h.getKey()), h.getEstimate());
+            acc.restored.update(codec.reversible() ? codec.key(h.getKey())
+                    : new KeyPseudonym(h.getKey(), h.getKeyGroup()), h.getEstimate());
         }
         acc.restoredMaxError += s.getMaxError();
     }
@@ -182,36 +188,36 @@ public final class KeySampler<K> {
      * previous score plus its count in the closed window; the half hold capacity with the largest scores stays held.
      */
     private void preserve(Accumulator closed) {
-        Map<K, Double> scores = new HashMap<>();
+        Map<Object, Double> scores = new HashMap<>();
         preserved.forEach((k, v) -> scores.put(k, v / 2));
         closed.held.forEach((k, c) -> scores.merge(k, (double) c[0], Double::sum));
         preserved.clear();
-        List<Map.Entry<K, Double>> ranked = new ArrayList<>(scores.entrySet());
+        List<Map.Entry<Object, Double>> ranked = new ArrayList<>(scores.entrySet());
         // ties by the key's id, so that the choice is deterministic
-        ranked.sort(Map.Entry.<K, Double>comparingByValue().reversed()
-                .thenComparing(e -> codec.id(e.getKey())));
+        ranked.sort(Map.Entry.<Object, Double>comparingByValue().reversed()
+                .thenComparing(e -> id(e.getKey())));
         for (int i = 0; i < Math.min(ranked.size(), holdCapacity() / 2); i++) {
             preserved.put(ranked.get(i).getKey(), ranked.get(i).getValue());
         }
     }
 
     /** The window's estimates in records: held counts, the overflow sketch scaled by 1 / rate, restored rows. */
-    private ItemsSketch<K> estimates(Accumulator acc) {
+    private ItemsSketch<Object> estimates(Accumulator acc) {
         if (samplingRate >= 1.0 && acc.restored == null) {
             return acc.sketch();
         }
-        ItemsSketch<K> out = new ItemsSketch<>(sketchSize);
-        for (Map.Entry<K, long[]> h : acc.held.entrySet()) {
+        ItemsSketch<Object> out = new ItemsSketch<>(sketchSize);
+        for (Map.Entry<Object, long[]> h : acc.held.entrySet()) {
             out.update(h.getKey(), h.getValue()[0]);
         }
         if (acc.sketch != null) {
             double scale = samplingRate >= 1.0 ? 1.0 : 1.0 / samplingRate;
-            for (ItemsSketch.Row<K> r : acc.sketch.getFrequentItems(0L, ErrorType.NO_FALSE_NEGATIVES)) {
+            for (ItemsSketch.Row<Object> r : acc.sketch.getFrequentItems(0L, ErrorType.NO_FALSE_NEGATIVES)) {
                 out.update(r.getItem(), Math.max(1, Math.round(r.getEstimate() * scale)));
             }
         }
         if (acc.restored != null) {
-            for (ItemsSketch.Row<K> r : acc.restored.getFrequentItems(0L, ErrorType.NO_FALSE_NEGATIVES)) {
+            for (ItemsSketch.Row<Object> r : acc.restored.getFrequentItems(0L, ErrorType.NO_FALSE_NEGATIVES)) {
                 out.update(r.getItem(), r.getEstimate());
             }
         }
@@ -223,13 +229,14 @@ public final class KeySampler<K> {
         for (long c : acc.keyGroupCounts) {
             counts.add(c);
         }
-        ItemsSketch<K> sketch = estimates(acc);
-        ItemsSketch.Row<K>[] rows = sketch.getFrequentItems(0L, ErrorType.NO_FALSE_NEGATIVES);
+        ItemsSketch<Object> sketch = estimates(acc);
+        ItemsSketch.Row<Object>[] rows = sketch.getFrequentItems(0L, ErrorType.NO_FALSE_NEGATIVES);
         List<HeavyHitter> hitters = new ArrayList<>(rows.length);
-        for (ItemsSketch.Row<K> r : rows) {
+        for (ItemsSketch.Row<Object> r : rows) {
             hitters.add(HeavyHitter.newBuilder()
-                    .setKey(codec.id(r.getItem()))
-                    .setKeyGroup(KeyGroupRangeAssignment.assignToKeyGroup(r.getItem(), maxParallelism))
+                    .setKey(id(r.getItem()))
+                    .setKeyGroup(r.getItem() instanceof KeyPseudonym p ? p.keyGroup()
+                            : KeyGroupRangeAssignment.assignToKeyGroup(r.getItem(), maxParallelism))
                     .setEstimate(r.getEstimate())
                     .build());
         }
@@ -244,6 +251,12 @@ public final class KeySampler<K> {
                 .setHeavyHitters(hitters)
                 .setMaxError(maxError)
                 .build();
+    }
+
+    /** The id in samples of a sampled key: a pseudonym's own, else the codec's. */
+    @SuppressWarnings("unchecked")
+    private String id(Object item) {
+        return item instanceof KeyPseudonym p ? p.id() : codec.id((K) item);
     }
 
     /** Start of the tumbling window (no offset) that contains {@code t}; correct for negative times. */
@@ -264,14 +277,14 @@ public final class KeySampler<K> {
         final long[] keyGroupCounts = new long[maxParallelism];
         long records;
         /** Sampled records' sketch (every record when not sampling). */
-        private ItemsSketch<K> sketch;
+        private ItemsSketch<Object> sketch;
         /** Held keys: {count}. */
-        final Map<K, long[]> held = new HashMap<>();
+        final Map<Object, long[]> held = new HashMap<>();
         /** Estimates restored from a checkpoint, already in records. */
-        ItemsSketch<K> restored;
+        ItemsSketch<Object> restored;
         double restoredMaxError;
 
-        ItemsSketch<K> sketch() {
+        ItemsSketch<Object> sketch() {
             if (sketch == null) {
                 sketch = new ItemsSketch<>(sketchSize);
             }

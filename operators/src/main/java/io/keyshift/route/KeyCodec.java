@@ -32,8 +32,27 @@ public abstract class KeyCodec<K> implements Serializable {
     /** The id of {@code key}; never null. */
     public abstract String id(K key);
 
-    /** The key of {@code id}; IllegalArgumentException if {@code id} is not an id of this codec. */
+    /**
+     * The key of {@code id}; IllegalArgumentException if {@code id} is not an id of this codec,
+     * UnsupportedOperationException for a codec that is not {@link #reversible()}.
+     */
     public abstract K key(String id);
+
+    /**
+     * True if {@link #key} turns ids back into keys; false for {@link #pseudonymous} codecs, whose ids the router
+     * computes per record to look plans up by.
+     */
+    public boolean reversible() {
+        return true;
+    }
+
+    /**
+     * The codec whose id of a key is the pseudonym ({@link KeyPseudonymizer}) of its id under {@code base}: what
+     * keyshift's control path sees of keys when {@code keyshift.privacy.key-secret} is set. Not reversible.
+     */
+    public static <K> KeyCodec<K> pseudonymous(KeyCodec<K> base, KeyPseudonymizer pseudonymizer) {
+        return new PseudonymousCodec<>(base, pseudonymizer);
+    }
 
     /** The codec for keys of {@code type} (serializers from {@code config} for types other than strings and numbers). */
     @SuppressWarnings("unchecked")
@@ -54,6 +73,33 @@ public abstract class KeyCodec<K> implements Serializable {
             return (KeyCodec<K>) new IntegralCodec<>(Byte::valueOf);
         }
         return new SerializedCodec<>(type.createSerializer(config));
+    }
+
+    private static final class PseudonymousCodec<K> extends KeyCodec<K> {
+        private static final long serialVersionUID = 1L;
+        private final KeyCodec<K> base;
+        private final KeyPseudonymizer pseudonymizer;
+
+        PseudonymousCodec(KeyCodec<K> base, KeyPseudonymizer pseudonymizer) {
+            this.base = base;
+            this.pseudonymizer = pseudonymizer;
+        }
+
+        @Override
+        public String id(K key) {
+            return pseudonymizer.pseudonym(base.id(key));
+        }
+
+        @Override
+        public K key(String id) {
+            throw new UnsupportedOperationException("keys are pseudonymized (keyshift.privacy.key-secret): a "
+                    + "pseudonym cannot be turned back into its key");
+        }
+
+        @Override
+        public boolean reversible() {
+            return false;
+        }
     }
 
     private static final class StringCodec extends KeyCodec<String> {

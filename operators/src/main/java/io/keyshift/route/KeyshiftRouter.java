@@ -141,6 +141,8 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
     private transient KeyGroupHashTable hashTable;
     private transient KeySampler<K> sampler;
     private transient RoutingTable<K> routing;
+    /** Keys are pseudonymized (the codec is not reversible): samples and plan lookups go by pseudonym. */
+    private transient boolean pseudonymous;
     private transient RoutingPlan currentPlan;
     private transient WaitingRecords<T> waiting;
     private transient TreeMap<Long, long[][]> loads;
@@ -186,6 +188,10 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
      */
     public KeyshiftRouter(Settings settings, KeySelector<T, K> keySelector, KeyCodec<K> codec,
                           TypeInformation<T> valueType, OutputTag<KeyLoadSample> sampleTag) {
+        if (settings.processFunction() && !codec.reversible()) {
+            throw new IllegalArgumentException("pseudonymized keys (keyshift.privacy.key-secret) are not supported "
+                    + "for keyed process functions: their migration markers name keys");
+        }
         this.s = settings;
         this.keySelector = keySelector;
         this.codec = codec;
@@ -202,6 +208,7 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
         sampler = new KeySampler<>(s.windowMillis(), s.sketchSize(), s.samplingRate(), s.maxParallelism(), codec,
                 subtask);
         routing = RoutingTable.empty();
+        pseudonymous = !codec.reversible();
         waiting = new WaitingRecords<>();
         loads = new TreeMap<>();
         lastLoadWindow = Long.MIN_VALUE;
@@ -284,7 +291,8 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
     private void releaseCovered() throws Exception {
         waiting.releaseBefore(routing.validUntil(), (t, v) -> {
             K key = key(v);
-            emit(key, KeyGroupRangeAssignment.assignToKeyGroup(key, s.maxParallelism()), v, t);
+            emit(key, pseudonymous ? codec.id(key) : key, KeyGroupRangeAssignment.assignToKeyGroup(key,
+                    s.maxParallelism()), v, t);
         });
     }
 
@@ -299,12 +307,20 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
         long t = element.getTimestamp();
         K key = key(value);
         int natural = KeyGroupRangeAssignment.assignToKeyGroup(key, s.maxParallelism());
-        sampler.add(key, natural, t);
+        // with a key secret, the pseudonym is computed here, once per record: the sampler counts it, plans name it
+        Object id = key;
+        if (pseudonymous) {
+            String pseudonym = codec.id(key);
+            sampler.add(new KeyPseudonym(pseudonym, natural), natural, t);
+            id = pseudonym;
+        } else {
+            sampler.add(key, natural, t);
+        }
         if (firstWindowEnd == Long.MAX_VALUE) {
             firstWindowEnd = KeySampler.windowStart(t, s.windowMillis()) + s.windowMillis();
         }
         if (routing.covers(t)) {
-            emit(key, natural, value, t);
+            emit(key, id, natural, value, t);
             return;
         }
         waiting.add(t, value);
@@ -359,12 +375,13 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
         return key;
     }
 
-    private void emit(K key, int natural, T value, long t) {
+    /** Emits the record's copies; {@code id} is what plans name the key by: the key, or its pseudonym. */
+    private void emit(K key, Object id, int natural, T value, long t) {
         if (forwardedIdle) {
             forwardedIdle = false;
             output.emitWatermarkStatus(WatermarkStatus.ACTIVE);
         }
-        routing.route(key, t, natural, spread++, route);
+        routing.route(id, t, natural, spread++, route);
         long[][] load = loadOf(KeySampler.windowStart(t, s.windowMillis()));
         Envelope<T, K> primary = route.role == Role.MIGRATING
                 ? new Envelope<>(RoutingKey.of(key, route.primary, route.primaryEpoch, hashTable), value, Role.MIGRATING,

@@ -36,9 +36,10 @@ public final class RoutingTable<K> {
     }
     private final long version;
     private final long validUntil;
-    private final Map<K, Entry> entries;
+    /** By user key, or by pseudonym for a codec that is not reversible. */
+    private final Map<Object, Entry> entries;
 
-    private RoutingTable(long version, long validUntil, Map<K, Entry> entries) {
+    private RoutingTable(long version, long validUntil, Map<Object, Entry> entries) {
         this.version = version;
         this.validUntil = validUntil;
         this.entries = entries;
@@ -49,7 +50,10 @@ public final class RoutingTable<K> {
         return new RoutingTable<>(0L, Long.MIN_VALUE, Map.of());
     }
 
-    /** Indexes {@code plan}, turning its key ids back into keys with {@code codec}; every epoch 0. */
+    /**
+     * Indexes {@code plan}, turning its key ids back into keys with {@code codec} (or, for a codec that is not
+     * {@link KeyCodec#reversible() reversible}, by the ids themselves: pseudonyms); every epoch 0.
+     */
     public static <K> RoutingTable<K> of(RoutingPlan plan, KeyCodec<K> codec) {
         return of(plan, codec, false);
     }
@@ -61,9 +65,10 @@ public final class RoutingTable<K> {
      *               every epoch is 0 (windows: a stay's windows never overlap another stay's)
      */
     public static <K> RoutingTable<K> of(RoutingPlan plan, KeyCodec<K> codec, boolean epochs) {
-        Map<K, Entry> index = new HashMap<>(Math.max(16, plan.getEntries().size() * 2));
+        Map<Object, Entry> index = new HashMap<>(Math.max(16, plan.getEntries().size() * 2));
+        boolean byKey = codec.reversible();
         for (RouteEntry e : plan.getEntries()) {
-            index.put(codec.key(e.getKey()), new Entry(e, epochs));
+            index.put(byKey ? codec.key(e.getKey()) : e.getKey(), new Entry(e, epochs));
         }
         return new RoutingTable<>(plan.getVersion(), plan.getValidUntil(), index);
     }
@@ -91,10 +96,11 @@ public final class RoutingTable<K> {
     /**
      * Writes the route of a record of {@code key} at event time {@code t} into {@code out}.
      *
+     * @param key the user key, or its pseudonym where the table was indexed with a codec that is not reversible
      * @param naturalKeyGroup the key's natural key group, used when the plan has no entry for it
      * @param spread a per-record counter that spreads a split key's records over its key groups
      */
-    public void route(K key, long t, int naturalKeyGroup, long spread, Route out) {
+    public void route(Object key, long t, int naturalKeyGroup, long spread, Route out) {
         Entry e = entries.get(key);
         if (e == null) {
             out.primary(naturalKeyGroup, 0, Role.PRIMARY);

@@ -76,14 +76,19 @@ class KeyshiftApiTest {
         return out;
     }
 
-    @Test
-    void aTumblingAggregateEqualsItsKeyByTwinAcrossMigrations() throws Exception {
+    /** Hourly bytes per user with a plain keyBy: the results keyshift must equal. */
+    private static List<String> tumblingTwin(long records, double days) throws Exception {
         StreamExecutionEnvironment twinEnv = StreamExecutionEnvironment.createLocalEnvironment(4);
-        List<String> twin = sorted(Clicks.stream(twinEnv, 200_000, 7)
+        return sorted(Clicks.stream(twinEnv, records, days)
                 .keyBy(c -> c.user, Types.STRING)
                 .window(TumblingEventTimeWindows.of(Duration.ofHours(1)))
                 .aggregate(new SumBytes(), new Label())
                 .executeAndCollect());
+    }
+
+    @Test
+    void aTumblingAggregateEqualsItsKeyByTwinAcrossMigrations() throws Exception {
+        List<String> twin = tumblingTwin(200_000, 7);
 
         StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(4);
         Configuration conf = new Configuration();
@@ -268,6 +273,51 @@ class KeyshiftApiTest {
         assertThat(got).isEqualTo(twin);
         assertThat(migrations).isGreaterThanOrEqualTo(20);
         assertThat(outcomes).containsOnlyKeys(ValidationOutcome.MATCH);
+    }
+
+    /**
+     * With keyshift.privacy.key-secret: plans and validation reports name pseudonyms only, results equal the twin's;
+     * a keyed process function stage is refused.
+     */
+    @Test
+    void withAKeySecretPlansAndValidationNamePseudonymsAndResultsEqualTheTwin() throws Exception {
+        List<String> twin = tumblingTwin(100_000, 7);
+
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(4);
+        Configuration conf = new Configuration();
+        conf.setString("keyshift.window", "1h");
+        conf.setString("keyshift.migration.validation", "ALL");
+        conf.setString("keyshift.privacy.key-secret", "api-test-secret-0123456789");
+        KeyshiftStream<Clicks.Click, String> users = Keyshift.keyBy(Clicks.stream(env, 100_000, 7), c -> c.user,
+                Types.STRING).configure(conf);
+        CloseableIterator<String> results = users.window(TumblingEventTimeWindows.of(Duration.ofHours(1)))
+                .aggregate(new SumBytes(), new Label()).collectAsync();
+        CloseableIterator<RoutingPlan> plans = users.plans().collectAsync();
+        CloseableIterator<ValidationReport> validation = users.validation().collectAsync();
+        env.execute("keyshift pseudonyms test");
+        List<String> got = sorted(results);
+        List<String> keys = new ArrayList<>();
+        plans.forEachRemaining(p -> p.getEntries().forEach(e -> keys.add(e.getKey().toString())));
+        List<String> validated = new ArrayList<>();
+        validation.forEachRemaining(r -> validated.add(r.getKey().toString()));
+        System.out.printf("pseudonyms: %d results, %d plan entries, %d validation reports%n", got.size(), keys.size(),
+                validated.size());
+        assertThat(got).isEqualTo(twin);
+        // every key a plan names is the pseudonym of one of the users, under this secret
+        io.keyshift.route.KeyPseudonymizer ps = io.keyshift.route.KeyPseudonymizer.fromSecret(
+                "api-test-secret-0123456789");
+        java.util.Set<String> pseudonyms = new java.util.HashSet<>();
+        got.forEach(r -> pseudonyms.add(ps.pseudonym(r.substring(0, r.indexOf(',')))));
+        assertThat(keys).isNotEmpty().allMatch(pseudonyms::contains);
+        assertThat(validated).isNotEmpty().allMatch(io.keyshift.route.KeyPseudonymizer::isPseudonym);
+
+        StreamExecutionEnvironment env2 = StreamExecutionEnvironment.createLocalEnvironment(2);
+        KeyshiftStream<Clicks.Click, Integer> byId = Keyshift.keyBy(Clicks.stream(env2, 10, 1), c -> c.userId,
+                Types.INT).configure(conf);
+        assertThatThrownBy(() -> byId.process(new RateAlarm(), Duration.ofMinutes(11)))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("keyshift.privacy.key-secret")
+                .hasMessageContaining("keyed process functions");
     }
 
     @Test

@@ -275,6 +275,33 @@ class SamplerProfilerTest {
         assertThat(w.getHeavyHitters().get(0).getKey()).isEqualTo("a");
     }
 
+    /** With pseudonymized keys: samples name pseudonyms with the keys' own key groups, also after a restore. */
+    @Test
+    void pseudonymsKeepTheirKeysKeyGroupsThroughARestore() {
+        io.keyshift.route.KeyPseudonymizer ps = io.keyshift.route.KeyPseudonymizer.fromSecret("sampler-secret-0123");
+        KeyCodec<String> codec = KeyCodec.pseudonymous(CODEC, ps);
+        for (double rate : new double[] {1.0, 0.5}) {
+            KeySampler<String> a = new KeySampler<>(W, 64, rate, MAX_P, codec, 0);
+            for (String k : new String[] {"a", "a", "a", "b"}) {
+                a.add(new io.keyshift.route.KeyPseudonym(codec.id(k), kg(k)), kg(k), 10);
+            }
+            KeySampler<String> restored = new KeySampler<>(W, 64, rate, MAX_P, codec, 0);
+            a.snapshot().forEach(restored::restore);
+            restored.add(new io.keyshift.route.KeyPseudonym(codec.id("a"), kg("a")), kg("a"), 30);
+            WindowSample w = restored.closeUpTo(W - 1).get(0);
+            assertThat(w.getRecords()).isEqualTo(5);
+            assertThat(w.getHeavyHitters()).isNotEmpty().allSatisfy(h -> {
+                String key = h.getKey().equals(ps.pseudonym("a")) ? "a" : "b";
+                assertThat(h.getKey()).isEqualTo(ps.pseudonym(key));
+                assertThat(h.getKeyGroup()).isEqualTo(kg(key));
+            });
+            if (rate == 1.0) {
+                assertThat(w.getHeavyHitters().get(0).getKey()).isEqualTo(ps.pseudonym("a"));
+                assertThat(w.getHeavyHitters().get(0).getEstimate()).isEqualTo(4);
+            }
+        }
+    }
+
     @Test
     void samplerRejectsInvalidSettings() {
         assertThatThrownBy(() -> new KeySampler<>(0, 64, 1.0, MAX_P, CODEC, 0))

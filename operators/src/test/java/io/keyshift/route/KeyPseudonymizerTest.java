@@ -1,0 +1,92 @@
+package io.keyshift.route;
+
+import io.keyshift.control.ControlCommand;
+import io.keyshift.control.ControlKeyPseudonyms;
+
+import org.apache.flink.api.common.serialization.SerializerConfigImpl;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.util.InstantiationUtil;
+import org.junit.jupiter.api.Test;
+
+import java.util.HashSet;
+import java.util.Set;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** Pseudonyms of keyshift.privacy.key-secret, and control lines that name keys. */
+class KeyPseudonymizerTest {
+    private static final KeyPseudonymizer P = KeyPseudonymizer.fromSecret("unit-test-secret-0123");
+
+    @Test
+    void aPseudonymIsAFunctionOfKeyAndSecretInItsForm() throws Exception {
+        String a = P.pseudonym("Market at 4th");
+        assertThat(a).matches("~[0-9a-f]{16}");
+        assertThat(KeyPseudonymizer.isPseudonym(a)).isTrue();
+        assertThat(P.pseudonym("Market at 4th")).isEqualTo(a);
+        // after Java serialization (as in a job graph): the same function
+        KeyPseudonymizer copy = InstantiationUtil.clone(P);
+        assertThat(copy.pseudonym("Market at 4th")).isEqualTo(a);
+        assertThat(P.pseudonym("Market at 5th")).isNotEqualTo(a);
+        assertThat(KeyPseudonymizer.fromSecret("unit-test-secret-0124").pseudonym("Market at 4th")).isNotEqualTo(a);
+        // 100,000 keys: no collision (bound 100000^2 / 2^65 = 2.7e-10)
+        Set<String> seen = new HashSet<>();
+        for (int i = 0; i < 100_000; i++) {
+            assertThat(seen.add(P.pseudonym("user-" + i))).isTrue();
+        }
+        assertThat(KeyPseudonymizer.isPseudonym("Market at 4th")).isFalse();
+        assertThat(KeyPseudonymizer.isPseudonym("~47B8EFD4F1380FA8")).isFalse();
+    }
+
+    @Test
+    void aShortSecretIsRefused() {
+        assertThatThrownBy(() -> KeyPseudonymizer.fromSecret("short"))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("at least 16 characters");
+    }
+
+    @Test
+    void aPseudonymousCodecNamesKeysByPseudonymAndCannotTurnThemBack() {
+        KeyCodec<Long> codec = KeyCodec.pseudonymous(KeyCodec.forType(Types.LONG, new SerializerConfigImpl()), P);
+        assertThat(codec.reversible()).isFalse();
+        assertThat(codec.id(42L)).isEqualTo(P.pseudonym("42"));
+        assertThatThrownBy(() -> codec.key(codec.id(42L))).isInstanceOf(UnsupportedOperationException.class);
+        // a routing table of pseudonyms is looked up by pseudonym
+        RoutingTable<Long> t = RoutingTable.of(Plans.plan(3, 50, 128, Plans.migrating(codec.id(42L), 5, 9, 10, 20)),
+                codec);
+        RoutingTable.Route r = new RoutingTable.Route();
+        t.route(codec.id(42L), 15, 5, 0, r);
+        assertThat(r.role).isEqualTo(Role.MIGRATING);
+        assertThat(r.shadow).isEqualTo(9);
+        t.route(codec.id(43L), 15, 77, 0, r);
+        assertThat(r.role).isEqualTo(Role.PRIMARY);
+        assertThat(r.primary).isEqualTo(77);
+    }
+
+    @Test
+    void controlLinesNameKeysByPseudonym() throws Exception {
+        ControlKeyPseudonyms map = new ControlKeyPseudonyms(P);
+        String pin = map.map("2014-03-01T00:00:00Z,pin,\"Powell at Post (Union Square)\"");
+        ControlCommand c = ControlCommand.parse(pin);
+        assertThat(c.type()).isEqualTo(ControlCommand.Type.PIN);
+        assertThat(c.key()).isEqualTo(P.pseudonym("Powell at Post (Union Square)"));
+        assertThat(pin).doesNotContain("Powell");
+        // a pseudonym (as a report shows it) stays as it is
+        assertThat(ControlCommand.parse(map.map("2014-03-01T00:00:00Z,unpin," + c.key())).key()).isEqualTo(c.key());
+        // a revert keeps its other fields
+        ControlCommand revert = ControlCommand.parse(map.map(
+                "2014-03-02T00:00:00Z,revert,\"Market, at 4th\",12,40,2014-03-01T00:00:00Z,a reason"));
+        assertThat(revert.key()).isEqualTo(P.pseudonym("Market, at 4th"));
+        assertThat(revert.keyGroup()).isEqualTo(12);
+        assertThat(revert.ifAtKeyGroup()).isEqualTo(40);
+        assertThat(revert.reason()).isEqualTo("a reason");
+        // commands without keys, comments: unchanged
+        assertThat(map.map("2014-06-01T00:00:00Z,freeze")).isEqualTo("2014-06-01T00:00:00Z,freeze");
+        assertThat(map.map("# pin Market at 4th")).isEqualTo("# pin Market at 4th");
+        // malformed lines keep their first two fields and lose the rest to pseudonyms; the planner still refuses them
+        String bad = map.map("2014-05-01T00:00:00Z,teleport,Market at 4th");
+        assertThat(bad).doesNotContain("Market").contains("teleport").contains(P.pseudonym("Market at 4th"));
+        assertThatThrownBy(() -> ControlCommand.parse(bad)).hasMessageContaining("unknown command 'teleport'");
+        String notCsv = map.map("2014-05-01T00:00:00Z,pin,\"Market at 4th");
+        assertThat(notCsv).isEqualTo(P.pseudonym("2014-05-01T00:00:00Z,pin,\"Market at 4th"));
+    }
+}
