@@ -63,6 +63,8 @@ public class HotPathBenchmark {
     static final int KEYS = 10_000;
     static final int EVENTS = 1 << 16;
     static final long LEASE = 1_000_000_000L;
+    static final io.keyshift.route.KeyPseudonymizer PSEUDONYMS =
+            io.keyshift.route.KeyPseudonymizer.fromSecret("benchmark-secret-0123456789");
 
     /** A record of the benchmark: a key and an event time. Flink POJO. */
     public static class Click {
@@ -142,6 +144,9 @@ public class HotPathBenchmark {
         double rate;
         @Param({"moved", "inShadow"})
         String plan;
+        /** keyshift.privacy.key-secret set: the router computes each record's pseudonym and looks plans up by it. */
+        @Param({"false", "true"})
+        boolean pseudonymized;
         OneInputStreamOperatorTestHarness<Click, Envelope<Click, String>> harness;
         int n;
 
@@ -149,7 +154,10 @@ public class HotPathBenchmark {
         public void setUp(Records records) throws Exception {
             KeyshiftRouter<Click, String> router = new KeyshiftRouter<>(
                     new KeyshiftRouter.Settings(Long.MAX_VALUE / 4, MAX_P, 8, 1024, rate, 2_000, false),
-                    c -> c.user, KeyCodec.forType(Types.STRING, new SerializerConfigImpl()),
+                    c -> c.user, pseudonymized
+                            ? KeyCodec.pseudonymous(KeyCodec.forType(Types.STRING, new SerializerConfigImpl()),
+                                    PSEUDONYMS)
+                            : KeyCodec.forType(Types.STRING, new SerializerConfigImpl()),
                     Types.POJO(Click.class), new OutputTag<>("samples", new AvroTypeInfo<>(KeyLoadSample.class)));
             harness = new OneInputStreamOperatorTestHarness<>(router, MAX_P, 1, 0);
             harness.open();
@@ -159,7 +167,15 @@ public class HotPathBenchmark {
                     .getDeclaredField("output");
             f.setAccessible(true);
             f.set(router, new CountingSink());
-            router.handleOperatorEvent(PlanEvent.of(plan.equals("moved") ? records.moved : records.inShadow, 0));
+            RoutingPlan p = plan.equals("moved") ? records.moved : records.inShadow;
+            if (pseudonymized) {
+                List<RouteEntry> named = new ArrayList<>();
+                for (RouteEntry e : p.getEntries()) {
+                    named.add(RouteEntry.newBuilder(e).setKey(PSEUDONYMS.pseudonym(e.getKey().toString())).build());
+                }
+                p = RoutingPlan.newBuilder(p).setEntries(named).build();
+            }
+            router.handleOperatorEvent(PlanEvent.of(p, 0));
         }
 
         @TearDown(Level.Trial)
@@ -227,6 +243,12 @@ public class HotPathBenchmark {
     @Benchmark
     public void router(Records s, Router router) throws Exception {
         router.process(s.next(router.plan.equals("moved") ? s.records : s.migrating));
+    }
+
+    /** The pseudonym of one key (SipHash-2-4 and its hexadecimal form), as the router computes it per record. */
+    @Benchmark
+    public String pseudonym(Records s) {
+        return PSEUDONYMS.pseudonym(s.next(s.records).user);
     }
 
     @Benchmark
