@@ -169,7 +169,8 @@ public final class KeySampler<K> {
         }
         for (HeavyHitter h : s.getHeavyHitters()) {
             acc.restored.update(codec.reversible() ? codec.key(h.getKey())
-                    : new KeyPseudonym(h.getKey(), h.getKeyGroup()), h.getEstimate());
+                    : new KeyPseudonym(io.keyshift.route.KeyPseudonymizer.parse(h.getKey()), h.getKeyGroup()),
+                    h.getEstimate());
         }
         acc.restoredMaxError += s.getMaxError();
     }

@@ -47,6 +47,16 @@ public abstract class KeyCodec<K> implements Serializable {
     }
 
     /**
+     * The pseudonym of {@code key} with its natural key group, for a codec that is not {@link #reversible()}:
+     * what the router counts and looks plans up by, per record.
+     *
+     * @throws UnsupportedOperationException for a reversible codec
+     */
+    public KeyPseudonym pseudonym(K key, int keyGroup) {
+        throw new UnsupportedOperationException("keys are not pseudonymized");
+    }
+
+    /**
      * The codec whose id of a key is the pseudonym ({@link KeyPseudonymizer}) of its id under {@code base}: what
      * keyshift's control path sees of keys when {@code keyshift.privacy.key-secret} is set. Not reversible.
      */
@@ -88,6 +98,11 @@ public abstract class KeyCodec<K> implements Serializable {
         @Override
         public String id(K key) {
             return pseudonymizer.pseudonym(base.id(key));
+        }
+
+        @Override
+        public KeyPseudonym pseudonym(K key, int keyGroup) {
+            return new KeyPseudonym(pseudonymizer.hash(base.id(key)), keyGroup);
         }
 
         @Override

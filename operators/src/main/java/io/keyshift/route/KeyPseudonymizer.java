@@ -68,12 +68,34 @@ public final class KeyPseudonymizer implements Serializable {
 
     /** The pseudonym of the key whose id ({@link KeyCodec#id}) is {@code id}. */
     public String pseudonym(String id) {
+        return format(hash(id));
+    }
+
+    /** The 64 bits of the pseudonym of the key whose id is {@code id} (what the router computes per record). */
+    public long hash(String id) {
         HashFunction f = siphash;
         if (f == null) {
             f = Hashing.sipHash24(k0, k1);
             siphash = f;
         }
-        long h = f.hashString(id, StandardCharsets.UTF_8).asLong();
+        return f.hashString(id, StandardCharsets.UTF_8).asLong();
+    }
+
+    /**
+     * The 64 bits of {@code pseudonym}.
+     *
+     * @throws IllegalArgumentException if it is not in the form of a pseudonym
+     */
+    public static long parse(String pseudonym) {
+        if (!isPseudonym(pseudonym)) {
+            throw new IllegalArgumentException("not a key pseudonym (~ and 16 lowercase hex digits): '" + pseudonym
+                    + "'");
+        }
+        return Long.parseUnsignedLong(pseudonym.substring(1), 16);
+    }
+
+    /** The written form of the 64-bit pseudonym {@code h}. */
+    public static String format(long h) {
         char[] out = new char[17];
         out[0] = '~';
         for (int i = 16; i >= 1; i--) {

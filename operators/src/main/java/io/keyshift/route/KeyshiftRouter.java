@@ -291,8 +291,8 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
     private void releaseCovered() throws Exception {
         waiting.releaseBefore(routing.validUntil(), (t, v) -> {
             K key = key(v);
-            emit(key, pseudonymous ? codec.id(key) : key, KeyGroupRangeAssignment.assignToKeyGroup(key,
-                    s.maxParallelism()), v, t);
+            int natural = KeyGroupRangeAssignment.assignToKeyGroup(key, s.maxParallelism());
+            emit(key, pseudonymous ? codec.pseudonym(key, natural) : key, natural, v, t);
         });
     }
 
@@ -308,14 +308,8 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
         K key = key(value);
         int natural = KeyGroupRangeAssignment.assignToKeyGroup(key, s.maxParallelism());
         // with a key secret, the pseudonym is computed here, once per record: the sampler counts it, plans name it
-        Object id = key;
-        if (pseudonymous) {
-            String pseudonym = codec.id(key);
-            sampler.add(new KeyPseudonym(pseudonym, natural), natural, t);
-            id = pseudonym;
-        } else {
-            sampler.add(key, natural, t);
-        }
+        Object id = pseudonymous ? codec.pseudonym(key, natural) : key;
+        sampler.add(id, natural, t);
         if (firstWindowEnd == Long.MAX_VALUE) {
             firstWindowEnd = KeySampler.windowStart(t, s.windowMillis()) + s.windowMillis();
         }

@@ -52,7 +52,7 @@ public final class RoutingTable<K> {
 
     /**
      * Indexes {@code plan}, turning its key ids back into keys with {@code codec} (or, for a codec that is not
-     * {@link KeyCodec#reversible() reversible}, by the ids themselves: pseudonyms); every epoch 0.
+     * {@link KeyCodec#reversible() reversible}, by {@link KeyPseudonym}); every epoch 0.
      */
     public static <K> RoutingTable<K> of(RoutingPlan plan, KeyCodec<K> codec) {
         return of(plan, codec, false);
@@ -68,7 +68,7 @@ public final class RoutingTable<K> {
         Map<Object, Entry> index = new HashMap<>(Math.max(16, plan.getEntries().size() * 2));
         boolean byKey = codec.reversible();
         for (RouteEntry e : plan.getEntries()) {
-            index.put(byKey ? codec.key(e.getKey()) : e.getKey(), new Entry(e, epochs));
+            index.put(byKey ? codec.key(e.getKey()) : KeyPseudonym.of(e.getKey()), new Entry(e, epochs));
         }
         return new RoutingTable<>(plan.getVersion(), plan.getValidUntil(), index);
     }
@@ -96,7 +96,8 @@ public final class RoutingTable<K> {
     /**
      * Writes the route of a record of {@code key} at event time {@code t} into {@code out}.
      *
-     * @param key the user key, or its pseudonym where the table was indexed with a codec that is not reversible
+     * @param key the user key, or its {@link KeyPseudonym} where the table was indexed with a codec that is not
+     *            reversible
      * @param naturalKeyGroup the key's natural key group, used when the plan has no entry for it
      * @param spread a per-record counter that spreads a split key's records over its key groups
      */

@@ -283,11 +283,11 @@ class SamplerProfilerTest {
         for (double rate : new double[] {1.0, 0.5}) {
             KeySampler<String> a = new KeySampler<>(W, 64, rate, MAX_P, codec, 0);
             for (String k : new String[] {"a", "a", "a", "b"}) {
-                a.add(new io.keyshift.route.KeyPseudonym(codec.id(k), kg(k)), kg(k), 10);
+                a.add(codec.pseudonym(k, kg(k)), kg(k), 10);
             }
             KeySampler<String> restored = new KeySampler<>(W, 64, rate, MAX_P, codec, 0);
             a.snapshot().forEach(restored::restore);
-            restored.add(new io.keyshift.route.KeyPseudonym(codec.id("a"), kg("a")), kg("a"), 30);
+            restored.add(codec.pseudonym("a", kg("a")), kg("a"), 30);
             WindowSample w = restored.closeUpTo(W - 1).get(0);
             assertThat(w.getRecords()).isEqualTo(5);
             assertThat(w.getHeavyHitters()).isNotEmpty().allSatisfy(h -> {

@@ -36,6 +36,7 @@ class KeyPseudonymizerTest {
         }
         assertThat(KeyPseudonymizer.isPseudonym("Market at 4th")).isFalse();
         assertThat(KeyPseudonymizer.isPseudonym("~47B8EFD4F1380FA8")).isFalse();
+        assertThatThrownBy(() -> KeyPseudonymizer.parse("Market at 4th")).isInstanceOf(IllegalArgumentException.class);
     }
 
     @Test
@@ -54,10 +55,12 @@ class KeyPseudonymizerTest {
         RoutingTable<Long> t = RoutingTable.of(Plans.plan(3, 50, 128, Plans.migrating(codec.id(42L), 5, 9, 10, 20)),
                 codec);
         RoutingTable.Route r = new RoutingTable.Route();
-        t.route(codec.id(42L), 15, 5, 0, r);
+        assertThat(codec.pseudonym(42L, 5).id()).isEqualTo(codec.id(42L));
+        assertThat(KeyPseudonymizer.format(KeyPseudonymizer.parse(codec.id(42L)))).isEqualTo(codec.id(42L));
+        t.route(codec.pseudonym(42L, 5), 15, 5, 0, r);
         assertThat(r.role).isEqualTo(Role.MIGRATING);
         assertThat(r.shadow).isEqualTo(9);
-        t.route(codec.id(43L), 15, 77, 0, r);
+        t.route(codec.pseudonym(43L, 77), 15, 77, 0, r);
         assertThat(r.role).isEqualTo(Role.PRIMARY);
         assertThat(r.primary).isEqualTo(77);
     }
