@@ -214,12 +214,23 @@ public final class KeyshiftConfig {
 
     // --- stage settings ---
 
-    /** The planner's capacity and move constraints from {@code config}. */
+    /**
+     * The planner's capacity and move constraints from {@code config}. With {@link PrivacyOptions#KEY_SECRET}, the
+     * pinned keys are their pseudonyms (a key given as a pseudonym stays as it is).
+     */
     public static RepartitionPlanner.Constraints constraints(ReadableConfig config) {
+        java.util.Set<String> pinned = new HashSet<>(config.get(PlanOptions.PINNED_KEYS));
+        String secret = config.getOptional(PrivacyOptions.KEY_SECRET).orElse(null);
+        if (secret != null) {
+            io.keyshift.route.KeyPseudonymizer ps = io.keyshift.route.KeyPseudonymizer.fromSecret(secret);
+            java.util.Set<String> named = new HashSet<>();
+            pinned.forEach(k -> named.add(io.keyshift.route.KeyPseudonymizer.isPseudonym(k) ? k : ps.pseudonym(k)));
+            pinned = named;
+        }
         return new RepartitionPlanner.Constraints(config.get(PlanOptions.CAPACITY),
                 config.get(PlanOptions.UTILIZATION_HIGH), config.get(PlanOptions.UTILIZATION_CRITICAL),
                 config.get(PlanOptions.UTILIZATION_SCALE_IN), config.get(PlanOptions.MIN_WINDOWS_BETWEEN_MOVES),
-                new HashSet<>(config.get(PlanOptions.PINNED_KEYS)), config.get(PlanOptions.TIME_BUDGET));
+                pinned, config.get(PlanOptions.TIME_BUDGET));
     }
 
     /**

@@ -40,9 +40,25 @@ class KeyPseudonymizerTest {
     }
 
     @Test
-    void aShortSecretIsRefused() {
+    void aShortSecretIsRefusedNamingTheOptionButNotTheSecret() {
         assertThatThrownBy(() -> KeyPseudonymizer.fromSecret("short"))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("at least 16 characters");
+        org.apache.flink.configuration.Configuration c = new org.apache.flink.configuration.Configuration();
+        c.set(io.keyshift.config.PrivacyOptions.KEY_SECRET, "tooShort");
+        assertThatThrownBy(() -> io.keyshift.config.KeyshiftConfig.validate(c))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("keyshift.privacy.key-secret").hasMessageNotContaining("tooShort");
+    }
+
+    @Test
+    void configuredPinnedKeysArePseudonymizedToo() {
+        org.apache.flink.configuration.Configuration c = new org.apache.flink.configuration.Configuration();
+        c.set(io.keyshift.config.PlanOptions.PINNED_KEYS, java.util.List.of("Market at 4th", P.pseudonym("x")));
+        assertThat(io.keyshift.config.KeyshiftConfig.constraints(c).pinned())
+                .containsExactlyInAnyOrder("Market at 4th", P.pseudonym("x"));
+        c.set(io.keyshift.config.PrivacyOptions.KEY_SECRET, "unit-test-secret-0123");
+        assertThat(io.keyshift.config.KeyshiftConfig.constraints(c).pinned())
+                .containsExactlyInAnyOrder(P.pseudonym("Market at 4th"), P.pseudonym("x"));
     }
 
     @Test
