@@ -10,7 +10,7 @@ import picocli.CommandLine.Command;
         description = "Predictive key repartitioning for Apache Flink jobs.",
         subcommands = {ReplayCommand.class, ForecastBenchCommand.class, PlanBenchCommand.class, BenchCommand.class,
             ClusterCommand.class, SubmitCommand.class, StopJobCommand.class, InspectSavepointCommand.class, BootstrapCommand.class,
-            AutoscaleCommand.class, SoakCommand.class, ControlCommandLine.class, ProfileCommand.class,
+            AutoscaleCommand.class, SoakCommand.class, ControlCommandLine.class, ProfileCommand.class, PseudonymCommand.class,
             CommandLine.HelpCommand.class})
 public final class KeyshiftCli implements Runnable {
 
