@@ -87,6 +87,7 @@ public final class KeyshiftStream<T, K> {
     private String uidPrefix = DEFAULT_UID_PREFIX;
     private int parallelism = -1;
     private DataStream<String> control;
+    private java.util.Map<Long, Double> knownSamplingRates = java.util.Map.of();
     private Built built;
 
     KeyshiftStream(DataStream<T> input, KeySelector<T, K> selector, TypeInformation<K> keyType) {
@@ -140,6 +141,32 @@ public final class KeyshiftStream<T, K> {
     public KeyshiftStream<T, K> control(DataStream<String> commands) {
         checkNotBuilt();
         this.control = java.util.Objects.requireNonNull(commands, "commands");
+        return this;
+    }
+
+    /**
+     * The lines of a bounded control input known before the job starts (a control file that {@link #control} reads
+     * too). Its {@code sampling-rate} commands go to the routers from the start, so each applies exactly to the
+     * planning windows that start at or after its time, and a replay samples the same records on every run. A
+     * sampling-rate command that reaches the routers only with a plan (a live input) applies to the windows a router
+     * opens after the plan came: records of windows that opened before were sampled at the earlier rate. Lines of
+     * other commands, and lines that do not parse (the control input refuses those), are ignored here.
+     */
+    public KeyshiftStream<T, K> controlKnownInAdvance(java.util.List<String> lines) {
+        checkNotBuilt();
+        java.util.TreeMap<Long, Double> rates = new java.util.TreeMap<>();
+        for (String line : lines) {
+            io.keyshift.control.ControlCommand c;
+            try {
+                c = io.keyshift.control.ControlCommand.parse(line);
+            } catch (IllegalArgumentException e) {
+                continue;
+            }
+            if (c != null && c.type() == io.keyshift.control.ControlCommand.Type.SAMPLING_RATE) {
+                rates.put(c.at(), c.samplingRate());
+            }
+        }
+        this.knownSamplingRates = rates;
         return this;
     }
 
@@ -405,7 +432,7 @@ public final class KeyshiftStream<T, K> {
                 config.get(ProfilerOptions.SKETCH_SIZE), config.get(ProfilerOptions.SAMPLING_RATE),
                 config.get(RouteOptions.MAX_WAITING_RECORDS), ownershipMarkers, followsRouters), selector, codec,
                 input.getType(),
-                sampleTag);
+                sampleTag).withSamplingRates(knownSamplingRates);
         SingleOutputStreamOperator<Envelope<T, K>> routed = input
                 .transform(stage.name("router"), new EnvelopeTypeInfo<>(input.getType(), keyType),
                         CoordinatedOperators.router(router, uidPrefix))

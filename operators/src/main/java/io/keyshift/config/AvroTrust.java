@@ -35,7 +35,7 @@ public final class AvroTrust {
                     .add(KeyLoadSample.class).add(io.keyshift.avro.WindowSample.class).add(io.keyshift.avro.HeavyHitter.class)
                     .add(io.keyshift.avro.WindowLoad.class).add(LoadForecast.class).add(UnitForecast.class).add(UnitType.class)
                     .add(RoutingPlan.class).add(RouteEntry.class).add(Migration.class).add(io.keyshift.avro.Split.class)
-                    .add(io.keyshift.avro.PlanControl.class)
+                    .add(io.keyshift.avro.PlanControl.class).add(io.keyshift.avro.SamplingRateChange.class)
                     .add(io.keyshift.avro.ScalingDecision.class).add(io.keyshift.avro.ScalingKind.class).add(io.keyshift.avro.ScalingPolicy.class)
                     .add(ValidationReport.class).add(ValidationOutcome.class)
                     .build();

@@ -29,6 +29,8 @@ import java.util.Locale;
  * AT,unscale            the scaling policy decides again
  * AT,anomaly-z,Z        the forecaster flags a window's load as anomalous beyond Z standard deviations of its one-step
  *                       error (keyshift.forecast.anomaly-z), for the windows that end after AT
+ * AT,sampling-rate,R    the routers sample keys at rate R in (0, 1] (keyshift.profiler.sampling-rate) in the planning
+ *                       windows that start at or after AT (see KeyshiftStream#controlKnownInAdvance for when exactly)
  * AT,revert,KEY,KEY_GROUP[,IF_AT,SINCE[,REASON]]
  *                       the key goes back to KEY_GROUP (the one it came from) and is not moved again for
  *                       keyshift.migration.on-mismatch.hold; with IF_AT (a key group) and SINCE (a time) only if the
@@ -47,7 +49,7 @@ public record ControlCommand(long at, Type type, String key, long version, Strin
 
     /** The commands. */
     public enum Type {
-        PIN, UNPIN, FREEZE, UNFREEZE, ROLLBACK, REVERT, SCALE, UNSCALE, ANOMALY_Z;
+        PIN, UNPIN, FREEZE, UNFREEZE, ROLLBACK, REVERT, SCALE, UNSCALE, ANOMALY_Z, SAMPLING_RATE;
 
         /** The command's name in a line: {@code pin}, ..., {@code anomaly-z}. */
         public String token() {
@@ -57,6 +59,11 @@ public record ControlCommand(long at, Type type, String key, long version, Strin
 
     /** For ANOMALY_Z: the number of standard deviations ({@code key} holds its text). */
     public double anomalyZ() {
+        return Double.parseDouble(key);
+    }
+
+    /** For SAMPLING_RATE: the rate, in (0, 1] ({@code key} holds its text). */
+    public double samplingRate() {
         return Double.parseDouble(key);
     }
 
@@ -122,7 +129,8 @@ public record ControlCommand(long at, Type type, String key, long version, Strin
             type = Type.valueOf(name.toUpperCase(Locale.ROOT).replace('-', '_'));
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("unknown command '" + f.get(1).strip()
-                    + "' (pin, unpin, freeze, unfreeze, rollback, revert, scale, unscale, anomaly-z)");
+                    + "' (pin, unpin, freeze, unfreeze, rollback, revert, scale, unscale, anomaly-z, "
+                    + "sampling-rate)");
         }
         switch (type) {
             case PIN, UNPIN -> {
@@ -147,18 +155,11 @@ public record ControlCommand(long at, Type type, String key, long version, Strin
                 return new ControlCommand(at, type, null, n, trimmed);
             }
             case ANOMALY_Z -> {
-                if (f.size() != 3) {
-                    throw new IllegalArgumentException("anomaly-z needs one argument, the number of standard deviations");
-                }
-                double z;
-                try {
-                    z = Double.parseDouble(f.get(2).strip());
-                } catch (NumberFormatException e) {
-                    throw new IllegalArgumentException("anomaly-z: '" + f.get(2).strip() + "' is not a number");
-                }
-                if (!(z > 0) || Double.isInfinite(z)) {
-                    throw new IllegalArgumentException("anomaly-z must be a number > 0, was " + f.get(2).strip());
-                }
+                number(f, "anomaly-z", "the number of standard deviations", "a number > 0", Double.POSITIVE_INFINITY);
+                return new ControlCommand(at, type, f.get(2).strip(), 0, trimmed);
+            }
+            case SAMPLING_RATE -> {
+                number(f, "sampling-rate", "the rate in (0, 1]", "in (0, 1]", 1.0);
                 return new ControlCommand(at, type, f.get(2).strip(), 0, trimmed);
             }
             case FREEZE, UNFREEZE, UNSCALE -> {
@@ -255,6 +256,23 @@ public record ControlCommand(long at, Type type, String key, long version, Strin
         List<String> fs = fields(c.line());
         fs.set(2, f.apply(c.key()));
         return join(fs);
+    }
+
+    /** The one argument of {@code name}, a number in (0, max] (finite); else the reason. */
+    private static double number(List<String> f, String name, String argument, String range, double max) {
+        if (f.size() != 3) {
+            throw new IllegalArgumentException(name + " needs one argument, " + argument);
+        }
+        double v;
+        try {
+            v = Double.parseDouble(f.get(2).strip());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(name + ": '" + f.get(2).strip() + "' is not a number");
+        }
+        if (!(v > 0 && v <= max) || Double.isInfinite(v)) {
+            throw new IllegalArgumentException(name + " must be " + range + ", was " + f.get(2).strip());
+        }
+        return v;
     }
 
     private static String join(List<String> fs) {

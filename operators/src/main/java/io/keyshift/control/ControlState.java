@@ -43,6 +43,13 @@ public final class ControlState {
     private int forcedParallelism;
     /** The anomaly z of the last anomaly-z command, 0 without one (the forecaster applies it; shown in plans). */
     private double anomalyZ;
+    /** The rate of the last sampling-rate command applied, 0 without one (for the metric). */
+    private double samplingRate;
+    /**
+     * Sampling-rate commands by time, known from their arrival on (also before their time: the routers need them
+     * before the records of their windows come), for the plans to carry; older ones are dropped once a later one holds.
+     */
+    private final TreeMap<Long, Double> samplingRates = new TreeMap<>();
     private long rollbackVersion = -1;
     private Map<String, int[]> rollbackTarget;
     /** Per plan version whose routing changed: key -> {key group after its migration, natural key group}. */
@@ -74,9 +81,12 @@ public final class ControlState {
         rejected++;
     }
 
-    /** Queues a command until a plan reaches its time. */
+    /** Queues a command until a plan reaches its time (a sampling-rate command is also in every plan from now on). */
     public void add(ControlCommand c) {
         pending.add(Objects.requireNonNull(c));
+        if (c.type() == ControlCommand.Type.SAMPLING_RATE) {
+            samplingRates.put(c.at(), c.samplingRate());
+        }
     }
 
     /**
@@ -132,6 +142,7 @@ public final class ControlState {
             }
             case SCALE -> forcedParallelism = c.parallelism();
             case ANOMALY_Z -> anomalyZ = c.anomalyZ();
+            case SAMPLING_RATE -> samplingRate = c.samplingRate();
             case UNSCALE -> {
                 if (forcedParallelism == 0) {
                     return "no parallelism is forced";
@@ -233,12 +244,31 @@ public final class ControlState {
         return true;
     }
 
-    /** The overrides in force, for the plan's {@code control} field. */
-    public PlanControl view() {
+    /**
+     * The overrides in force, for the plan's {@code control} field; its sampling rates are the one in force at
+     * {@code planStart} and every later one (earlier ones are dropped from this state).
+     */
+    public PlanControl view(long planStart) {
+        Long inForce = samplingRates.floorKey(planStart);
+        if (inForce != null) {
+            samplingRates.headMap(inForce, false).clear();
+        }
+        List<io.keyshift.avro.SamplingRateChange> rates = new ArrayList<>();
+        samplingRates.forEach((from, rate) -> rates.add(new io.keyshift.avro.SamplingRateChange(from, rate)));
         return PlanControl.newBuilder().setFrozen(frozen).setPinnedKeys(new ArrayList<>(pinned))
                 .setRollbackToVersion(rollbackVersion).setCommandsApplied(applied).setCommandsRejected(rejected)
                 .setReverts(new ArrayList<>()).setHeldKeys(new ArrayList<>(holds.keySet()))
-                .setForcedParallelism(forcedParallelism).setAnomalyZ(anomalyZ).build();
+                .setForcedParallelism(forcedParallelism).setAnomalyZ(anomalyZ).setSamplingRates(rates).build();
+    }
+
+    /** The overrides in force, with every sampling rate this state knows. */
+    public PlanControl view() {
+        return view(Long.MIN_VALUE);
+    }
+
+    /** The rate of the last sampling-rate command applied, 0 without one. */
+    public double samplingRate() {
+        return samplingRate;
     }
 
     public boolean frozen() {
@@ -266,11 +296,14 @@ public final class ControlState {
         return rejected;
     }
 
-    /** Serialized form, for operator state (version 3: 1, the forced parallelism, the anomaly z; 1 and 2 are read). */
+    /**
+     * Serialized form, for operator state (version 4: 1, the forced parallelism, the anomaly z, the sampling rates;
+     * 1 to 3 are read).
+     */
     public byte[] toBytes() throws IOException {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         try (DataOutputStream out = new DataOutputStream(bytes)) {
-            out.writeInt(3);
+            out.writeInt(4);
             out.writeInt(pending.size());
             for (ControlCommand c : pending) {
                 out.writeUTF(c.line());
@@ -307,6 +340,12 @@ public final class ControlState {
             out.writeLong(revertsDone);
             out.writeInt(forcedParallelism);
             out.writeDouble(anomalyZ);
+            out.writeDouble(samplingRate);
+            out.writeInt(samplingRates.size());
+            for (Map.Entry<Long, Double> e : samplingRates.entrySet()) {
+                out.writeLong(e.getKey());
+                out.writeDouble(e.getValue());
+            }
         }
         return bytes.toByteArray();
     }
@@ -316,7 +355,7 @@ public final class ControlState {
         ControlState s = new ControlState(maxRoutings);
         try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(b))) {
             int version = in.readInt();
-            if (version < 1 || version > 3) {
+            if (version < 1 || version > 4) {
                 throw new IOException("unknown control state version " + version);
             }
             for (int i = in.readInt(); i > 0; i--) {
@@ -352,6 +391,19 @@ public final class ControlState {
             }
             if (version >= 3) {
                 s.anomalyZ = in.readDouble();
+            }
+            if (version >= 4) {
+                s.samplingRate = in.readDouble();
+                for (int i = in.readInt(); i > 0; i--) {
+                    s.samplingRates.put(in.readLong(), in.readDouble());
+                }
+            } else {
+                // sampling-rate commands still pending in an older state
+                for (ControlCommand c : s.pending) {
+                    if (c.type() == ControlCommand.Type.SAMPLING_RATE) {
+                        s.samplingRates.put(c.at(), c.samplingRate());
+                    }
+                }
             }
         }
         return s;

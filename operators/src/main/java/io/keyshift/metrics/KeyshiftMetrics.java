@@ -84,6 +84,10 @@ public final class KeyshiftMetrics {
     public static final String CONTROL_PINNED_KEYS = "keyshiftControlPinnedKeys";
     /** Gauge: the plan version a rollback in progress returns to; -1 without one. */
     public static final String CONTROL_ROLLBACK_VERSION = "keyshiftControlRollbackVersion";
+    /** Planner gauge, (0, 1]: the rate of the last sampling-rate command in force, 0 without one. */
+    public static final String CONTROL_SAMPLING_RATE = "keyshiftControlSamplingRate";
+    /** Router gauge, (0, 1]: the sampling rate of the planning window the router opened last. */
+    public static final String ROUTER_SAMPLING_RATE = "keyshiftSamplingRate";
     /** Planner gauge, subtasks: the parallelism a scale command forces on the scaling decisions, 0 without one. */
     public static final String CONTROL_FORCED_PARALLELISM = "keyshiftControlForcedParallelism";
     /** Gauge, subtasks: the keyed parallelism the planner plans for (follows the job's after a rescale). */

@@ -244,6 +244,7 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
             getMetricGroup().gauge(KeyshiftMetrics.CONTROL_PINNED_KEYS, () -> control.pinnedKeys());
             getMetricGroup().gauge(KeyshiftMetrics.CONTROL_ROLLBACK_VERSION, () -> control.rollbackVersion());
             getMetricGroup().gauge(KeyshiftMetrics.CONTROL_FORCED_PARALLELISM, () -> control.forcedParallelism());
+            getMetricGroup().gauge(KeyshiftMetrics.CONTROL_SAMPLING_RATE, () -> control.samplingRate());
             getMetricGroup().gauge(KeyshiftMetrics.CONTROL_APPLIED, () -> control.applied());
         }
         getMetricGroup().gauge(KeyshiftMetrics.PLAN_OBSERVED_IMBALANCE, () -> observedImbalance);
@@ -341,7 +342,7 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
                 reject(r.reason(), r.command().line());
             }
             overrides = control.control();
-            view = control.view();
+            view = control.view(start);
         }
         forecast.setForcedParallelism(control != null ? control.forcedParallelism() : 0);
         output.collect(CONTROLLED_FORECASTS, new StreamRecord<>(forecast, timestamp));

@@ -285,7 +285,8 @@ public class KeyDistributionProfiler extends AbstractStreamOperator<WindowProfil
         long[] counts = new long[maxP];
         long records = 0;
         double maxError = 0;
-        double rate = reports.get(0).getWindow().getSamplingRate();
+        // subtasks that learnt a sampling-rate command at different times may differ for one window: the lowest
+        double rate = reports.stream().mapToDouble(r -> r.getWindow().getSamplingRate()).min().orElse(1.0);
         ItemsSketch<String> merged = new ItemsSketch<>(sketchSize);
         Map<String, Integer> keyGroups = new HashMap<>();
         // a saturated sketch depends on the order of updates: merge by subtask so that profiles do not depend on arrival

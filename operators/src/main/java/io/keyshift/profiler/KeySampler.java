@@ -52,6 +52,10 @@ public final class KeySampler<K> {
     private final long seed;
 
     private final TreeMap<Long, Accumulator> open = new TreeMap<>();
+    /** Sampling-rate commands: the rate from a time on (windows that start at or after it); else samplingRate. */
+    private final TreeMap<Long, Double> rates = new TreeMap<>();
+    /** The rate of the window opened last. */
+    private double lastRate;
     /** The window of the last record and its accumulator (records come mostly in order: no map lookup for most). */
     private long lastStart = Long.MIN_VALUE;
     private Accumulator last;
@@ -84,6 +88,31 @@ public final class KeySampler<K> {
         this.maxParallelism = maxParallelism;
         this.codec = codec;
         this.seed = seed;
+        this.lastRate = samplingRate;
+    }
+
+    /**
+     * Samples the windows that start at or after {@code from} and open after this call at {@code rate} (a
+     * sampling-rate command); a window's rate is fixed when its first record comes.
+     *
+     * @throws IllegalArgumentException unless rate is in (0, 1]
+     */
+    public void rateFrom(long from, double rate) {
+        if (!(rate > 0 && rate <= 1)) {
+            throw new IllegalArgumentException("sampling rate must be in (0, 1], was " + rate);
+        }
+        rates.put(from, rate);
+    }
+
+    /** The rate a window that starts at {@code windowStart} and opens now is sampled at. */
+    public double rateFor(long windowStart) {
+        Map.Entry<Long, Double> e = rates.floorEntry(windowStart);
+        return e == null ? samplingRate : e.getValue();
+    }
+
+    /** The rate of the window opened last (the configured rate before any). */
+    public double lastRate() {
+        return lastRate;
     }
 
     /**
@@ -99,7 +128,8 @@ public final class KeySampler<K> {
         } else {
             acc = open.get(start);
             if (acc == null) {
-                acc = new Accumulator();
+                acc = new Accumulator(rateFor(start));
+                lastRate = acc.rate;
                 open.put(start, acc);
             }
             lastStart = start;
@@ -107,7 +137,8 @@ public final class KeySampler<K> {
         }
         long position = acc.records++;
         acc.keyGroupCounts[keyGroup]++;
-        if (samplingRate >= 1.0) {
+        double rate = acc.rate;
+        if (rate >= 1.0) {
             acc.sketch().update(key);
             return;
         }
@@ -125,7 +156,7 @@ public final class KeySampler<K> {
             held[0]++;
         } else if (preserved.containsKey(key) && acc.held.size() < holdCapacity()) {
             acc.held.put(key, new long[] {1});
-        } else if (sampled(start ^ seed * 0x9E3779B97F4A7C15L, position, samplingRate)) {
+        } else if (sampled(start ^ seed * 0x9E3779B97F4A7C15L, position, rate)) {
             if (acc.held.size() < holdCapacity()) {
                 acc.held.put(key, new long[] {1});
             } else {
@@ -158,7 +189,7 @@ public final class KeySampler<K> {
 
     /** Adds a window restored from a checkpoint (possibly several per window after a rescale). */
     public void restore(WindowSample s) {
-        Accumulator acc = open.computeIfAbsent(s.getWindowStart(), k -> new Accumulator());
+        Accumulator acc = open.computeIfAbsent(s.getWindowStart(), k -> new Accumulator(s.getSamplingRate()));
         acc.records += s.getRecords();
         List<Long> counts = s.getKeyGroupCounts();
         for (int i = 0; i < Math.min(counts.size(), maxParallelism); i++) {
@@ -204,7 +235,7 @@ public final class KeySampler<K> {
 
     /** The window's estimates in records: held counts, the overflow sketch scaled by 1 / rate, restored rows. */
     private ItemsSketch<Object> estimates(Accumulator acc) {
-        if (samplingRate >= 1.0 && acc.restored == null) {
+        if (acc.rate >= 1.0 && acc.restored == null) {
             return acc.sketch();
         }
         ItemsSketch<Object> out = new ItemsSketch<>(sketchSize);
@@ -212,7 +243,7 @@ public final class KeySampler<K> {
             out.update(h.getKey(), h.getValue()[0]);
         }
         if (acc.sketch != null) {
-            double scale = samplingRate >= 1.0 ? 1.0 : 1.0 / samplingRate;
+            double scale = acc.rate >= 1.0 ? 1.0 : 1.0 / acc.rate;
             for (ItemsSketch.Row<Object> r : acc.sketch.getFrequentItems(0L, ErrorType.NO_FALSE_NEGATIVES)) {
                 out.update(r.getItem(), Math.max(1, Math.round(r.getEstimate() * scale)));
             }
@@ -247,7 +278,7 @@ public final class KeySampler<K> {
                 .setWindowStart(start)
                 .setWindowEnd(start + windowMillis)
                 .setRecords(acc.records)
-                .setSamplingRate(samplingRate)
+                .setSamplingRate(acc.rate)
                 .setKeyGroupCounts(counts)
                 .setHeavyHitters(hitters)
                 .setMaxError(maxError)
@@ -275,6 +306,8 @@ public final class KeySampler<K> {
     }
 
     private final class Accumulator {
+        /** The window's sampling rate, fixed when it opens. */
+        final double rate;
         final long[] keyGroupCounts = new long[maxParallelism];
         long records;
         /** Sampled records' sketch (every record when not sampling). */
@@ -284,6 +317,10 @@ public final class KeySampler<K> {
         /** Estimates restored from a checkpoint, already in records. */
         ItemsSketch<Object> restored;
         double restoredMaxError;
+
+        Accumulator(double rate) {
+            this.rate = rate;
+        }
 
         ItemsSketch<Object> sketch() {
             if (sketch == null) {

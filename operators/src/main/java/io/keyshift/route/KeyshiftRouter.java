@@ -137,6 +137,8 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
     private final KeyCodec<K> codec;
     private final TypeInformation<T> valueType;
     private final OutputTag<KeyLoadSample> sampleTag;
+    /** Sampling-rate commands known before the job started (from -> rate): applied exactly from their time. */
+    private java.util.TreeMap<Long, Double> knownSamplingRates = new java.util.TreeMap<>();
 
     private transient KeyGroupHashTable hashTable;
     private transient KeySampler<K> sampler;
@@ -207,6 +209,7 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
         hashTable = KeyGroupHashTable.forMaxParallelism(s.maxParallelism());
         sampler = new KeySampler<>(s.windowMillis(), s.sketchSize(), s.samplingRate(), s.maxParallelism(), codec,
                 subtask);
+        knownSamplingRates.forEach(sampler::rateFrom);
         routing = RoutingTable.empty();
         pseudonymous = !codec.reversible();
         waiting = new WaitingRecords<>();
@@ -237,6 +240,7 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
             }
             if (currentPlan != null) {
                 routing = RoutingTable.of(currentPlan, codec, s.processFunction());
+                learnSamplingRates(currentPlan);
             }
             for (Tuple2<Long, T> w : waitingState.get()) {
                 waiting.add(w.f0, w.f1);
@@ -272,6 +276,7 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
         getMetricGroup().gauge(KeyshiftMetrics.ROUTER_SHADOW_OVERHEAD,
                 () -> primaryCopies.getCount() == 0 ? 0.0 : (double) shadowCopies.getCount() / primaryCopies.getCount());
         getMetricGroup().gauge(KeyshiftMetrics.ROUTER_PLAN_VERSION, () -> routing.version());
+        getMetricGroup().gauge(KeyshiftMetrics.ROUTER_SAMPLING_RATE, () -> sampler.lastRate());
         getMetricGroup().gauge(KeyshiftMetrics.ROUTER_TABLE_ENTRIES, () -> routing.size());
         keyedParallelism = s.followsRouters() ? Math.min(subtasks, s.maxParallelism()) : s.parallelism();
         subtaskOfKeyGroup = new int[s.maxParallelism()];
@@ -480,6 +485,30 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
         }
     }
 
+    /**
+     * Sampling-rate commands known before the job starts (from -> rate, rate in (0, 1]): the sampler applies each to
+     * the windows that start at or after its time, exactly. Others reach the router with the plans and apply to the
+     * windows that open after the plan came.
+     */
+    public KeyshiftRouter<T, K> withSamplingRates(java.util.Map<Long, Double> rates) {
+        rates.values().forEach(r -> {
+            if (!(r > 0 && r <= 1)) {
+                throw new IllegalArgumentException("sampling rate must be in (0, 1], was " + r);
+            }
+        });
+        knownSamplingRates = new java.util.TreeMap<>(rates);
+        return this;
+    }
+
+    /** The plan's sampling-rate commands, for the windows this router opens from now on. */
+    private void learnSamplingRates(RoutingPlan plan) {
+        if (plan.getControl() != null) {
+            for (io.keyshift.avro.SamplingRateChange c : plan.getControl().getSamplingRates()) {
+                sampler.rateFrom(c.getFrom(), c.getRate());
+            }
+        }
+    }
+
     /** Applies the next plan: markers for new migrations, then release what its lease covers. */
     private void applyInOrder(RoutingPlan plan) throws Exception {
         if (plan.getMaxParallelism() != s.maxParallelism()) {
@@ -488,6 +517,7 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
                     + "; set pipeline.max-parallelism (or keyshift.max-parallelism) to the same value everywhere");
         }
         RoutingTable<K> next = RoutingTable.of(plan, codec, s.processFunction());
+        learnSamplingRates(plan);
         if (s.processFunction()) {
             emitMarkers(currentPlan, plan);
         }

@@ -98,7 +98,10 @@ class ControlCommandTest {
         assertThat(restored.forcedParallelism()).isZero();
     }
 
-    /** Control state of earlier versions (1: before scale, 2: before anomaly-z) is read: the new fields start at 0. */
+    /**
+     * Control state of earlier versions (1: before scale, 2: before anomaly-z, 3: before sampling-rate) is read: the
+     * new fields start at 0.
+     */
     @Test
     void controlStateOfEarlierVersionsIsRead() throws Exception {
         ControlState s = new ControlState(2);
@@ -106,15 +109,24 @@ class ControlCommandTest {
         s.add(ControlCommand.parse(MARCH + ",scale,6"));
         s.add(ControlCommand.parse(MARCH + ",anomaly-z,2"));
         s.add(ControlCommand.parse(MARCH + 5 + ",freeze"));
+        s.add(ControlCommand.parse(MARCH + 7 + ",sampling-rate,0.5"));
         s.advanceTo(MARCH);
-        byte[] v3 = s.toBytes();
-        assertThat(java.nio.ByteBuffer.wrap(v3).getInt()).isEqualTo(3);
+        byte[] v4 = s.toBytes();
+        assertThat(java.nio.ByteBuffer.wrap(v4).getInt()).isEqualTo(4);
+        // version 3 wrote everything but the sampling rate in force and the rates (a double, a count, one entry)
+        byte[] v3 = java.util.Arrays.copyOf(v4, v4.length - 8 - 4 - 16);
+        java.nio.ByteBuffer.wrap(v3).putInt(0, 3);
         // version 2 wrote everything but the anomaly z (a double at the end), version 1 also no forced parallelism
         byte[] v2 = java.util.Arrays.copyOf(v3, v3.length - 8);
         java.nio.ByteBuffer.wrap(v2).putInt(0, 2);
         byte[] v1 = java.util.Arrays.copyOf(v3, v3.length - 12);
         java.nio.ByteBuffer.wrap(v1).putInt(0, 1);
+        ControlState r4 = ControlState.fromBytes(v4, 2);
+        assertThat(r4.view().getSamplingRates()).hasSize(1);
+        assertThat(r4.view().getSamplingRates().get(0).getRate()).isEqualTo(0.5);
         ControlState r3 = ControlState.fromBytes(v3, 2);
+        // the pending sampling-rate command of an older state is known again for the plans
+        assertThat(r3.view().getSamplingRates()).isEqualTo(r4.view().getSamplingRates());
         ControlState r2 = ControlState.fromBytes(v2, 2);
         ControlState r1 = ControlState.fromBytes(v1, 2);
         assertThat(r3.view().getForcedParallelism()).isEqualTo(6);
@@ -127,10 +139,32 @@ class ControlCommandTest {
             assertThat(r.advanceTo(MARCH + 5)).isEmpty();
             assertThat(r.frozen()).as("the pending freeze survived").isTrue();
         }
-        byte[] v4 = v3.clone();
-        java.nio.ByteBuffer.wrap(v4).putInt(0, 4);
-        org.assertj.core.api.Assertions.assertThatThrownBy(() -> ControlState.fromBytes(v4, 2))
-                .hasMessageContaining("unknown control state version 4");
+        byte[] v5 = v4.clone();
+        java.nio.ByteBuffer.wrap(v5).putInt(0, 5);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> ControlState.fromBytes(v5, 2))
+                .hasMessageContaining("unknown control state version 5");
+    }
+
+    @Test
+    void samplingRateCommandsReachThePlansBeforeTheirTimeAndOlderOnesLeave() {
+        assertThat(ControlCommand.parse(MARCH + ",sampling-rate,0.25").samplingRate()).isEqualTo(0.25);
+        for (String bad : List.of("0", "1.5", "often", "")) {
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> ControlCommand.parse(MARCH + ",sampling-rate,"
+                    + bad)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("sampling-rate");
+        }
+        ControlState s = new ControlState(4);
+        s.add(ControlCommand.parse(MARCH + ",sampling-rate,0.5"));
+        s.add(ControlCommand.parse(MARCH + 100 + ",sampling-rate,0.25"));
+        // before either holds, plans carry both (the routers need them before the records of their windows)
+        assertThat(s.view(MARCH - 1).getSamplingRates()).extracting(r -> r.getFrom() + "=" + r.getRate())
+                .containsExactly(MARCH + "=0.5", (MARCH + 100) + "=0.25");
+        s.advanceTo(MARCH);
+        assertThat(s.samplingRate()).isEqualTo(0.5);
+        s.advanceTo(MARCH + 100);
+        assertThat(s.samplingRate()).isEqualTo(0.25);
+        assertThat(s.view(MARCH + 100).getSamplingRates()).extracting(r -> r.getFrom() + "=" + r.getRate())
+                .containsExactly((MARCH + 100) + "=0.25");
+        assertThat(s.applied()).isEqualTo(2);
     }
 
     private static RoutingPlan plan(long version, String key, int keyGroup, int natural) {

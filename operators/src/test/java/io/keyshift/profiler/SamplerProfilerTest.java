@@ -302,6 +302,25 @@ class SamplerProfilerTest {
         }
     }
 
+    /** A sampling-rate command: windows that start at or after its time and open after it are sampled at its rate. */
+    @Test
+    void aCommandedRateHoldsForTheWindowsFromItsTime() {
+        KeySampler<String> s = sampler(64, 1.0, 0);
+        add(s, "a", 10);
+        s.rateFrom(2 * W, 0.5);
+        add(s, "a", W + 10);
+        add(s, "a", 20);
+        for (int i = 0; i < 100; i++) {
+            add(s, "k" + (i % 7), 2 * W + i);
+        }
+        assertThat(s.lastRate()).isEqualTo(0.5);
+        List<WindowSample> closed = s.closeUpTo(3 * W - 1);
+        assertThat(closed).extracting(WindowSample::getSamplingRate).containsExactly(1.0, 1.0, 0.5);
+        assertThat(closed.get(0).getRecords()).isEqualTo(2);
+        assertThat(closed.get(2).getRecords()).isEqualTo(100);
+        assertThatThrownBy(() -> s.rateFrom(0, 0)).isInstanceOf(IllegalArgumentException.class);
+    }
+
     @Test
     void samplerRejectsInvalidSettings() {
         assertThatThrownBy(() -> new KeySampler<>(0, 64, 1.0, MAX_P, CODEC, 0))

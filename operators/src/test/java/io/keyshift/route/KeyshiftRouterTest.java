@@ -315,6 +315,36 @@ class KeyshiftRouterTest {
         }
     }
 
+    /**
+     * Sampling-rate commands: one known before the job starts applies exactly from its window; one that comes with a
+     * plan applies to the windows the router opens after it.
+     */
+    @Test
+    void samplingRatesKnownInAdvanceOrCarriedByAPlanApplyToTheirWindows() throws Exception {
+        try (var h = harness(router(1000, false).withSamplingRates(java.util.Map.of(WINDOW, 0.5)), null)) {
+            io.keyshift.avro.RoutingPlan p = Plans.plan(1, Long.MAX_VALUE, MAX_P);
+            p.setControl(io.keyshift.avro.PlanControl.newBuilder().setFrozen(false).setPinnedKeys(List.of())
+                    .setRollbackToVersion(-1).setCommandsApplied(0).setCommandsRejected(0)
+                    .setSamplingRates(List.of(new io.keyshift.avro.SamplingRateChange(3 * WINDOW, 0.25))).build());
+            h.processElement("a", 10);
+            h.processElement("a", WINDOW + 10);
+            plan(h, p);
+            h.processElement("a", 2 * WINDOW + 10);
+            h.processElement("a", 3 * WINDOW + 10);
+            h.processWatermark(new Watermark(4 * WINDOW));
+            java.util.Map<Long, Double> rates = new java.util.TreeMap<>();
+            h.getSideOutput(SAMPLES).forEach(r -> {
+                if (r.getValue().getWindow() != null) {
+                    rates.put(r.getValue().getWindow().getWindowStart(), r.getValue().getWindow().getSamplingRate());
+                }
+            });
+            assertThat(rates).containsExactly(java.util.Map.entry(0L, 1.0), java.util.Map.entry(WINDOW, 0.5),
+                    java.util.Map.entry(2 * WINDOW, 0.5), java.util.Map.entry(3 * WINDOW, 0.25));
+        }
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> router(1000, false)
+                .withSamplingRates(java.util.Map.of(0L, 2.0))).isInstanceOf(IllegalArgumentException.class);
+    }
+
     @Test
     void reportsTheKeySampleOfAWindowAndTheLoadItRouted() throws Exception {
         try (var h = harness()) {

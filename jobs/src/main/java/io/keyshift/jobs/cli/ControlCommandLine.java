@@ -25,23 +25,27 @@ import java.util.concurrent.Callable;
  * ({@code --control-dir DIR}). The command is checked before it is written.
  */
 @Command(name = "control", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Writes a control command for a keyshift job's planner: pin KEY, unpin KEY, freeze, unfreeze,",
-            "rollback VERSION, scale N (force the scaling decisions to parallelism N), unscale. It holds for the",
-            "plans whose migrations start at or after --at.",
+        description = {"Writes a control command for a keyshift job: pin KEY, unpin KEY, freeze, unfreeze,",
+            "rollback VERSION, scale N (force the scaling decisions to parallelism N), unscale, anomaly-z Z (the",
+            "forecaster's anomaly threshold), sampling-rate R (the routers' sampling rate, in (0, 1]). It holds",
+            "for the plans whose migrations start at or after --at (anomaly-z: the windows that end after it;",
+            "sampling-rate: the windows that start at or after it).",
             "Exit status: 0 written, 2 bad command or options."},
         footer = {"", "Examples:",
             "  bin/keyshift control --file control.csv --at 2014-03-01T00:00:00Z pin 'Market at 4th'",
-            "  bin/keyshift control --dir /flink-data/control freeze        # a running job, from its next plan"})
+            "  bin/keyshift control --dir /flink-data/control freeze        # a running job, from its next plan",
+            "  bin/keyshift control --file control.csv --at 2014-09-01T00:00:00Z sampling-rate 0.25"})
 public final class ControlCommandLine implements Callable<Integer> {
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "COMMAND", description = "pin, unpin, freeze, unfreeze or rollback.")
+    @Parameters(index = "0", paramLabel = "COMMAND", description = "pin, unpin, freeze, unfreeze, rollback, scale, "
+            + "unscale, anomaly-z or sampling-rate.")
     String command;
 
-    @Parameters(index = "1", arity = "0..1", paramLabel = "ARG", description = "The key (pin, unpin) or the plan "
-            + "version (rollback).")
+    @Parameters(index = "1", arity = "0..1", paramLabel = "ARG", description = "The key (pin, unpin), the plan "
+            + "version (rollback), the parallelism (scale), the z (anomaly-z) or the rate (sampling-rate).")
     String argument;
 
     @Option(names = "--at", paramLabel = "TIME", description = "Event time the command holds from: an ISO-8601 "

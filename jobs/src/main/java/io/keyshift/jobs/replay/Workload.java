@@ -195,6 +195,14 @@ public final class Workload {
                     .uid(CONTROL_SOURCE_UID)
                     .setParallelism(1);
             commands = commands == null ? fromFiles : commands.union(fromFiles);
+            if (controlFile != null) {
+                // a file is known before the job starts: its sampling-rate commands apply exactly from their time
+                try {
+                    keyed.controlKnownInAdvance(java.nio.file.Files.readAllLines(java.nio.file.Path.of(controlFile)));
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException("cannot read the control file " + controlFile, e);
+                }
+            }
         }
         if (commands != null) {
             keyed.control(commands);

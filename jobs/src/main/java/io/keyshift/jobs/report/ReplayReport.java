@@ -230,7 +230,8 @@ public final class ReplayReport {
             // control-rejected-<strategy>.csv, the refused commands with their reasons
             if (plans.stream().anyMatch(p -> p.getControl() != null)) {
                 StringBuilder control = new StringBuilder("plan_version,based_on_window_end,frozen,pinned_keys,"
-                        + "rollback_to_version,commands_applied,commands_rejected,forced_parallelism,anomaly_z\n");
+                        + "rollback_to_version,commands_applied,commands_rejected,forced_parallelism,anomaly_z,"
+                        + "sampling_rates\n");
                 io.keyshift.avro.PlanControl last = null;
                 for (RoutingPlan p : plans) {
                     io.keyshift.avro.PlanControl c = p.getControl();
@@ -240,7 +241,9 @@ public final class ReplayReport {
                                 .append(io.keyshift.jobs.workload.Csv.quote(String.join(";", c.getPinnedKeys())))
                                 .append(',').append(c.getRollbackToVersion()).append(',').append(c.getCommandsApplied())
                                 .append(',').append(c.getCommandsRejected()).append(',')
-                                .append(c.getForcedParallelism()).append(',').append(c.getAnomalyZ()).append('\n');
+                                .append(c.getForcedParallelism()).append(',').append(c.getAnomalyZ()).append(',')
+                                .append(c.getSamplingRates().stream().map(r -> r.getFrom() + "=" + r.getRate())
+                                        .collect(java.util.stream.Collectors.joining(";"))).append('\n');
                         last = c;
                     }
                 }

@@ -101,6 +101,8 @@ public final class SavepointInspector {
             cn.put("commands_rejected", c.getCommandsRejected());
             cn.put("forced_parallelism", c.getForcedParallelism());
             cn.put("anomaly_z", c.getAnomalyZ());
+            ArrayNode rates = cn.putArray("sampling_rates");
+            c.getSamplingRates().forEach(r -> rates.addObject().put("from", time(r.getFrom())).put("rate", r.getRate()));
         }
         ArrayNode moved = n.putArray("moved_units");
         for (RouteEntry e : plan.getEntries()) {
@@ -151,6 +153,14 @@ public final class SavepointInspector {
                         c.get("held_keys"), c.path("forced_parallelism").asInt() > 0
                                 ? "forced to " + c.get("forced_parallelism").asInt() : "by its policy",
                         c.get("commands_applied").asLong(), c.get("commands_rejected").asLong());
+                if (c.path("sampling_rates").size() > 0) {
+                    StringBuilder b = new StringBuilder();
+                    for (var change : c.get("sampling_rates")) {
+                        b.append(b.length() == 0 ? "" : ", ").append(change.get("rate").asDouble()).append(" from ")
+                                .append(change.get("from").asText());
+                    }
+                    out.printf("control: sampling rate %s%n", b);
+                }
             }
             for (var u : plan.get("moved_units")) {
                 out.printf("  %-9s %-30s key group %3d (subtask %d) -> key group %3d (subtask %d)%s%n",

@@ -113,7 +113,8 @@ class ReplayControlTest {
                 "2014-05-01T00:00:00Z,teleport,Market at 4th",
                 "2014-06-01T00:00:00Z,freeze",
                 "2014-07-01T00:00:00Z,unfreeze",
-                "2014-07-01T00:00:00Z,rollback,VERSION") + "\n");
+                "2014-07-01T00:00:00Z,rollback,VERSION",
+                "2014-09-01T00:00:00Z,sampling-rate,0.25") + "\n");
         Path file = writeWithVersion(control, version);
         JsonNode a = replay(dir.resolve("a"), file);
         JsonNode b = replay(dir.resolve("b"), file);
@@ -157,7 +158,19 @@ class ReplayControlTest {
         assertThat(rejected).hasSize(1);
         assertThat(rejected.get(0).get("reason")).contains("unknown command 'teleport'");
         assertThat(rejected.get(0).get("command")).contains("teleport,Market at 4th");
-        assertThat(a.at("/strategies/predictive/control/commands_applied").asLong()).isEqualTo(5);
+        assertThat(a.at("/strategies/predictive/control/commands_applied").asLong()).isEqualTo(6);
+        // the sampling rate: every profile of a window from September 1 on sampled at 0.25, every earlier one at 1.0
+        // (the routers know the file's command from the start; the two runs' equal digests show it deterministic)
+        long september = Instant.parse("2014-09-01T00:00:00Z").toEpochMilli();
+        Map<Boolean, java.util.Set<Double>> rates = new TreeMap<>();
+        for (String line : Files.readAllLines(out.resolve("profiles-predictive.jsonl"))) {
+            JsonNode p = new ObjectMapper().readTree(line);
+            rates.computeIfAbsent(p.get("window_start").asLong() >= september, k -> new java.util.TreeSet<>())
+                    .add(p.get("sampling_rate").asDouble());
+        }
+        assertThat(rates).containsEntry(false, java.util.Set.of(1.0)).containsEntry(true, java.util.Set.of(0.25));
+        assertThat(csv(out.resolve("control-predictive.csv"))).last()
+                .satisfies(r -> assertThat(r.get("sampling_rates")).isEqualTo(september + "=0.25"));
         assertThat(a.at("/strategies/predictive/control/commands_rejected").asLong()).isEqualTo(1);
         System.err.printf("control replay: pinned %s (%d moves after March without the file); April 1's plan v%d, rollback done in v%d, %d moves (%d without the file), "
                         + "digest %s, imbalance %.3f (%.3f without)%n", mover, movesAfterMarch.get(mover), version, lastUnderRollback, moves.size(),
