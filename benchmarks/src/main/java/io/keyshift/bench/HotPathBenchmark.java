@@ -173,7 +173,8 @@ public class HotPathBenchmark {
                 for (RouteEntry e : p.getEntries()) {
                     named.add(RouteEntry.newBuilder(e).setKey(PSEUDONYMS.pseudonym(e.getKey().toString())).build());
                 }
-                p = RoutingPlan.newBuilder(p).setEntries(named).build();
+                p = RoutingPlan.newBuilder(p).setEntries(named)
+                        .setKeyNaming(io.keyshift.route.KeyPseudonymizer.naming(PSEUDONYMS)).build();
             }
             router.handleOperatorEvent(PlanEvent.of(p, 0));
         }

@@ -485,7 +485,8 @@ public final class KeyshiftStream<T, K> {
 
         // The planner comes last in the graph: with on-mismatch REVERT its control input carries the validation's
         // mismatches (the loop back to the routers runs through the plans' coordinator, not through the graph).
-        PlannerOperator plannerOperator = new PlannerOperator(planSettings, followsRouters);
+        PlannerOperator plannerOperator = new PlannerOperator(planSettings, followsRouters)
+                .withKeyNaming(codec.naming());
         DataStream<String> controlInput = userControl;
         if (config.get(PlanOptions.ON_MISMATCH) == PlanOptions.OnMismatch.REVERT) {
             DataStream<String> reverts = validation

@@ -229,9 +229,10 @@ public record ControlCommand(long at, Type type, String key, long version, Strin
 
     /**
      * {@code line} with the key of a pin, unpin or revert command replaced by {@code f} of it (the other fields as
-     * they were); other commands, blank and comment lines as they are. A malformed line, which may name a key
-     * anywhere after its command, keeps its first two fields and has {@code f} of every further one; a line that is
-     * not even CSV becomes {@code f} of itself (the planner refuses both, with the reason).
+     * they were); other commands, blank and comment lines as they are. A malformed line may name a key anywhere: it
+     * keeps only what cannot be one (a valid time first, a command's name second, the arguments of a command that
+     * names no key, a revert's key groups and times) and has {@code f} of every other field; a line that is not even
+     * CSV becomes {@code f} of itself. The planner refuses both, with the reason.
      */
     public static String mapKey(String line, java.util.function.UnaryOperator<String> f) {
         ControlCommand c;
@@ -244,8 +245,25 @@ public record ControlCommand(long at, Type type, String key, long version, Strin
             } catch (IllegalArgumentException notCsv) {
                 return f.apply(line);
             }
-            for (int i = 2; i < fs.size(); i++) {
-                fs.set(i, f.apply(fs.get(i)));
+            Type type = fs.size() > 1 ? typeOf(fs.get(1)) : null;
+            for (int i = 0; i < fs.size(); i++) {
+                String v = fs.get(i);
+                boolean keep;
+                if (i == 0) {
+                    keep = isTime(v);
+                } else if (i == 1) {
+                    keep = type != null;
+                } else if (type == null || type == Type.PIN || type == Type.UNPIN) {
+                    keep = false;
+                } else if (type == Type.REVERT) {
+                    keep = i != 2 && i != 6 && (v.isBlank() || isTime(v) || isNumber(v));
+                } else {
+                    // a command that names no key: its argument is the value that was wrong
+                    keep = true;
+                }
+                if (!keep) {
+                    fs.set(i, f.apply(v));
+                }
             }
             return join(fs);
         }
@@ -256,6 +274,33 @@ public record ControlCommand(long at, Type type, String key, long version, Strin
         List<String> fs = fields(c.line());
         fs.set(2, f.apply(c.key()));
         return join(fs);
+    }
+
+    /** The command named {@code token}, or null. */
+    private static Type typeOf(String token) {
+        try {
+            return Type.valueOf(token.strip().toUpperCase(Locale.ROOT).replace('-', '_'));
+        } catch (IllegalArgumentException e) {
+            return null;
+        }
+    }
+
+    private static boolean isTime(String s) {
+        try {
+            time(s.strip());
+            return true;
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
+    }
+
+    private static boolean isNumber(String s) {
+        try {
+            Double.parseDouble(s.strip());
+            return true;
+        } catch (NumberFormatException e) {
+            return false;
+        }
     }
 
     /** The one argument of {@code name}, a number in (0, max] (finite); else the reason. */

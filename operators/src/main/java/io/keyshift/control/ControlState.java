@@ -35,6 +35,9 @@ public final class ControlState {
     /** A refused command and why. */
     public record Rejected(ControlCommand command, String reason) {}
 
+    /** Sampling-rate commands kept from before a plan's start. */
+    public static final int SAMPLING_RATES_KEPT = 4;
+
     private final int maxRoutings;
     private final List<ControlCommand> pending = new ArrayList<>();
     private final TreeSet<String> pinned = new TreeSet<>();
@@ -245,13 +248,14 @@ public final class ControlState {
     }
 
     /**
-     * The overrides in force, for the plan's {@code control} field; its sampling rates are the one in force at
-     * {@code planStart} and every later one (earlier ones are dropped from this state).
+     * The overrides in force, for the plan's {@code control} field; its sampling rates are every one after
+     * {@code planStart} and the last {@link #SAMPLING_RATES_KEPT} before it (older ones are dropped from this state):
+     * a router restored from this plan may still open windows from before its start.
      */
     public PlanControl view(long planStart) {
-        Long inForce = samplingRates.floorKey(planStart);
-        if (inForce != null) {
-            samplingRates.headMap(inForce, false).clear();
+        java.util.NavigableMap<Long, Double> before = samplingRates.headMap(planStart, true);
+        while (before.size() > SAMPLING_RATES_KEPT) {
+            before.pollFirstEntry();
         }
         List<io.keyshift.avro.SamplingRateChange> rates = new ArrayList<>();
         samplingRates.forEach((from, rate) -> rates.add(new io.keyshift.avro.SamplingRateChange(from, rate)));

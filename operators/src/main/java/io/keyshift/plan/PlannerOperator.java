@@ -109,6 +109,8 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
     private transient volatile long planNanos;
 
     /** A planner for a keyed stage at {@code settings.parallelism()}, whatever the routers report. */
+    private String keyNaming = "raw";
+
     public PlannerOperator(RepartitionPlanner.Settings settings) {
         this(settings, false);
     }
@@ -154,6 +156,15 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
         return this;
     }
 
+    /**
+     * How the stage names keys ({@link io.keyshift.route.KeyPseudonymizer#naming}; default "raw"): stamped on every
+     * plan, and a restored plan that names them otherwise is refused.
+     */
+    public PlannerOperator withKeyNaming(String naming) {
+        this.keyNaming = java.util.Objects.requireNonNull(naming);
+        return this;
+    }
+
     @Override
     public void initializeState(StateInitializationContext context) throws Exception {
         super.initializeState(context);
@@ -189,6 +200,14 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
             state.get().forEach(kept::add);
             kept.sort(java.util.Comparator.comparingLong(RoutingPlan::getVersion));
             history.addAll(kept);
+            if (!kept.isEmpty()) {
+                RoutingPlan last = kept.get(kept.size() - 1);
+                String naming = last.getKeyNaming() == null ? "raw" : last.getKeyNaming().toString();
+                if (!naming.equals(keyNaming)) {
+                    throw new IllegalStateException(io.keyshift.route.KeyPseudonymizer.namingMismatch(
+                            "the planner's state (plan " + last.getVersion() + ")", naming, keyNaming));
+                }
+            }
             for (RoutingPlan p : state.get()) {
                 if (planner.current() == null || p.getVersion() > planner.current().getVersion()) {
                     planner.restore(p);
@@ -356,6 +375,7 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
             plan.setControl(view);
             control.issued(plan, planner.rollbackComplete());
         }
+        plan.setKeyNaming(keyNaming);
         started.inc(plan.getMigrationsStarted());
         completed.inc(plan.getMigrationsCompleted());
         validated.inc(validatedCompleted(plan));

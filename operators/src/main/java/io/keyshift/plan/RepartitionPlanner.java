@@ -359,6 +359,14 @@ public final class RepartitionPlanner {
             inFlight += e.getMigration() != null ? 1 : 0;
         }
         Map<String, Double> hotLoad = new HashMap<>();
+        // a hot key's natural key group as the forecast gives it (from the router's sample of the key itself): a
+        // key's id need not hash like the key (integral keys, serialized keys, pseudonyms)
+        Map<String, Integer> hotNatural = new HashMap<>();
+        for (UnitForecast u : forecast.getUnits()) {
+            if (u.getUnitType() == UnitType.HOT_KEY) {
+                hotNatural.put(u.getKey(), u.getKeyGroup());
+            }
+        }
         List<UnitForecast> units = new ArrayList<>(forecast.getUnits());
         units.sort(Comparator.comparing((UnitForecast u) -> u.getUnitType()).thenComparing(u -> u.getKey() == null ? "" : u.getKey())
                 .thenComparingInt(UnitForecast::getKeyGroup));
@@ -537,7 +545,14 @@ public final class RepartitionPlanner {
             int to = r.getValue()[0];
             int ifAt = r.getValue()[1];
             RouteEntry e = entries.get(key);
-            int natural = e != null ? natural(e) : KeyGroupRangeAssignment.assignToKeyGroup(key, s.maxParallelism());
+            Integer known = e != null ? Integer.valueOf(natural(e)) : hotNatural.get(key);
+            if (known == null) {
+                // neither routed nor forecast: the key is at its natural key group, which only its own sample tells;
+                // nothing to send back
+                revertsResolved.add(key);
+                continue;
+            }
+            int natural = known;
             int routedTo = e == null ? natural : e.getMigration() != null ? e.getMigration().getToKeyGroup()
                     : e.getKeyGroup();
             long since = ctl.revertSince().getOrDefault(key, Long.MIN_VALUE);

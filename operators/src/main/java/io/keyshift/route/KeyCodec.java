@@ -38,6 +38,11 @@ public abstract class KeyCodec<K> implements Serializable {
      */
     public abstract K key(String id);
 
+    /** How this codec names keys ({@link KeyPseudonymizer#naming}): "raw", or a pseudonymizer's fingerprint. */
+    public String naming() {
+        return KeyPseudonymizer.naming(null);
+    }
+
     /**
      * True if {@link #key} turns ids back into keys; false for {@link #pseudonymous} codecs, whose ids the router
      * computes per record to look plans up by.
@@ -114,6 +119,11 @@ public abstract class KeyCodec<K> implements Serializable {
         @Override
         public boolean reversible() {
             return false;
+        }
+
+        @Override
+        public String naming() {
+            return KeyPseudonymizer.naming(pseudonymizer);
         }
     }
 

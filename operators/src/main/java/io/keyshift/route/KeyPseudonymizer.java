@@ -16,8 +16,9 @@ import java.security.NoSuchAlgorithmException;
  * place of the key.
  *
  * <p><b>Function</b>: SipHash-2-4 (Aumasson and Bernstein, "SipHash: a fast short-input PRF", INDOCRYPT 2012; Guava's
- * {@code Hashing.sipHash24}) of the UTF-8 bytes of the key's id, under a 128-bit key: the first 16 bytes of SHA-256 of
- * the secret's UTF-8 bytes, read as two little-endian longs. SipHash is a pseudorandom function: without the secret,
+ * {@code Hashing.sipHash24}) of the key's id as UTF-16 code units, little-endian (Guava's
+ * {@code hashUnencodedChars}: no encoding step, so no two ids share an input), under a 128-bit key: the first 16
+ * bytes of SHA-256 of the secret's UTF-8 bytes, read as two little-endian longs. SipHash is a pseudorandom function: without the secret,
  * a pseudonym reveals nothing of its key and cannot be recomputed from a guessed key. Give a secret of at least 16
  * random characters (it is not stretched like a password).
  *
@@ -26,10 +27,12 @@ import java.security.NoSuchAlgorithmException;
  *
  * <p><b>Collisions</b>: for {@code n} distinct keys, the probability that any two share a pseudonym is at most
  * {@code n (n - 1) / 2^65} (the birthday bound of a 64-bit PRF): 2.7e-8 for a million keys, 2.7e-4 for 10^8. Two keys
- * with one pseudonym are counted, forecast and moved together; every record is still routed by a function of its key,
- * so results stay exact.
+ * with one pseudonym are counted and forecast together; a plan's entry for it moves only the keys of the entry's
+ * natural key group ({@link RoutingTable}), so every record is still routed by a function of its own key and results
+ * stay exact.
  *
- * <p>Thread-safe and serializable (it carries the derived 128-bit key, never the secret).
+ * <p>Thread-safe and serializable. It carries the derived 128-bit key, not the secret, but that key pseudonymizes as
+ * well as the secret does: the job graph that holds it (Flink's blob store, HA storage) deserves the secret's care.
  */
 public final class KeyPseudonymizer implements Serializable {
     private static final long serialVersionUID = 1L;
@@ -78,7 +81,7 @@ public final class KeyPseudonymizer implements Serializable {
             f = Hashing.sipHash24(k0, k1);
             siphash = f;
         }
-        return f.hashString(id, StandardCharsets.UTF_8).asLong();
+        return f.hashUnencodedChars(id).asLong();
     }
 
     /**
@@ -88,8 +91,9 @@ public final class KeyPseudonymizer implements Serializable {
      */
     public static long parse(String pseudonym) {
         if (!isPseudonym(pseudonym)) {
-            throw new IllegalArgumentException("not a key pseudonym (~ and 16 lowercase hex digits): '" + pseudonym
-                    + "'");
+            // not echoed: it may be a raw key
+            throw new IllegalArgumentException("not a key pseudonym (~ and 16 lowercase hex digits; "
+                    + (pseudonym == null ? "null" : pseudonym.length() + " characters") + ")");
         }
         return Long.parseUnsignedLong(pseudonym.substring(1), 16);
     }
@@ -103,6 +107,26 @@ public final class KeyPseudonymizer implements Serializable {
             h >>>= 4;
         }
         return new String(out);
+    }
+
+    /**
+     * How keys are named under {@code pseudonymizer} (null: raw): a fingerprint that plans carry, so that a job
+     * restored under another key secret, or with or without one, is refused instead of routing by names it cannot
+     * match. "raw", or the pseudonym of a fixed text (which tells nothing of the secret).
+     */
+    public static String naming(KeyPseudonymizer pseudonymizer) {
+        return pseudonymizer == null ? "raw" : pseudonymizer.pseudonym("keyshift:key-naming");
+    }
+
+    /** The message for {@code what} (state of a savepoint) naming keys {@code found} where this job names them so. */
+    public static String namingMismatch(String what, String found, String expected) {
+        return what + " names keys " + describe(found) + ", but this job names them " + describe(expected)
+                + ": keyshift.privacy.key-secret must stay as it was for the whole life of a job's keyshift state "
+                + "(restore with the secret the savepoint was taken with, or start the keyshift stage afresh)";
+    }
+
+    private static String describe(String naming) {
+        return "raw".equals(naming) ? "raw (no key secret)" : "by pseudonyms (key secret " + naming + ")";
     }
 
     /** True if {@code s} has the form of a pseudonym ({@code ~} and 16 lowercase hexadecimal digits). */

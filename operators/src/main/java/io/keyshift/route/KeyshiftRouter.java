@@ -239,6 +239,7 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
                 }
             }
             if (currentPlan != null) {
+                checkNaming(currentPlan);
                 routing = RoutingTable.of(currentPlan, codec, s.processFunction());
                 learnSamplingRates(currentPlan);
             }
@@ -500,6 +501,19 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
         return this;
     }
 
+    /**
+     * Refuses a plan that names keys otherwise than this router does (made before a restore under another
+     * keyshift.privacy.key-secret, or with or without one): its entries would never match, and keys it moved would
+     * be routed away from their state.
+     */
+    private void checkNaming(RoutingPlan plan) {
+        String naming = plan.getKeyNaming() == null ? "raw" : plan.getKeyNaming().toString();
+        if (!naming.equals(codec.naming())) {
+            throw new IllegalStateException(KeyPseudonymizer.namingMismatch("routing plan " + plan.getVersion(), naming,
+                    codec.naming()));
+        }
+    }
+
     /** The plan's sampling-rate commands, for the windows this router opens from now on. */
     private void learnSamplingRates(RoutingPlan plan) {
         if (plan.getControl() != null) {
@@ -516,6 +530,7 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
                     + plan.getMaxParallelism() + " but this keyed stage has " + s.maxParallelism()
                     + "; set pipeline.max-parallelism (or keyshift.max-parallelism) to the same value everywhere");
         }
+        checkNaming(plan);
         RoutingTable<K> next = RoutingTable.of(plan, codec, s.processFunction());
         learnSamplingRates(plan);
         if (s.processFunction()) {

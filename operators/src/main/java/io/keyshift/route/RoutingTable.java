@@ -103,7 +103,10 @@ public final class RoutingTable<K> {
      */
     public void route(Object key, long t, int naturalKeyGroup, long spread, Route out) {
         Entry e = entries.get(key);
-        if (e == null) {
+        if (e == null || e.natural != naturalKeyGroup && e.natural >= 0 && key instanceof KeyPseudonym) {
+            // no entry; or a pseudonym shared with a key of another natural key group (a collision): the plan's
+            // entry is not this key's, which stays home (a key shared with one of its own natural key group moves
+            // with it: either way each key is routed by a function of itself, so results stay exact)
             out.primary(naturalKeyGroup, 0, Role.PRIMARY);
             return;
         }
@@ -164,6 +167,8 @@ public final class RoutingTable<K> {
     }
 
     private static final class Entry {
+        /** The key's natural key group, -1 in plans before format 2. */
+        final int natural;
         final int keyGroup;
         final int epoch;
         final int splitEpoch;
@@ -174,6 +179,7 @@ public final class RoutingTable<K> {
         final long splitPreRollFrom;
 
         Entry(RouteEntry e, boolean epochs) {
+            natural = e.getNaturalKeyGroup();
             keyGroup = e.getKeyGroup();
             epoch = epochs ? (int) e.getEpoch() : 0;
             Migration m = e.getMigration();

@@ -162,8 +162,14 @@ class ControlCommandTest {
         assertThat(s.samplingRate()).isEqualTo(0.5);
         s.advanceTo(MARCH + 100);
         assertThat(s.samplingRate()).isEqualTo(0.25);
+        // earlier ones stay while few (a router restored from this plan may open an older window)
         assertThat(s.view(MARCH + 100).getSamplingRates()).extracting(r -> r.getFrom() + "=" + r.getRate())
-                .containsExactly((MARCH + 100) + "=0.25");
+                .containsExactly(MARCH + "=0.5", (MARCH + 100) + "=0.25");
+        for (int i = 1; i <= ControlState.SAMPLING_RATES_KEPT; i++) {
+            s.add(ControlCommand.parse(MARCH + 100 + i + ",sampling-rate,0.25"));
+        }
+        assertThat(s.view(MARCH + 200).getSamplingRates()).hasSize(ControlState.SAMPLING_RATES_KEPT)
+                .noneMatch(r -> r.getFrom() <= MARCH + 100);
         assertThat(s.applied()).isEqualTo(2);
     }
 

@@ -16,6 +16,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** Pseudonyms of keyshift.privacy.key-secret, and control lines that name keys. */
 class KeyPseudonymizerTest {
+    static {
+        // plans are Avro records with nested schema classes: trusted as in a job
+        io.keyshift.config.AvroTrust.install();
+    }
+
     private static final KeyPseudonymizer P = KeyPseudonymizer.fromSecret("unit-test-secret-0123");
 
     @Test
@@ -102,10 +107,54 @@ class KeyPseudonymizerTest {
         assertThat(map.map("2014-06-01T00:00:00Z,freeze")).isEqualTo("2014-06-01T00:00:00Z,freeze");
         assertThat(map.map("# pin Market at 4th")).isEqualTo("# pin Market at 4th");
         // malformed lines keep their first two fields and lose the rest to pseudonyms; the planner still refuses them
+        // an unknown command's name could be a key too
         String bad = map.map("2014-05-01T00:00:00Z,teleport,Market at 4th");
-        assertThat(bad).doesNotContain("Market").contains("teleport").contains(P.pseudonym("Market at 4th"));
-        assertThatThrownBy(() -> ControlCommand.parse(bad)).hasMessageContaining("unknown command 'teleport'");
+        assertThat(bad).isEqualTo("2014-05-01T00:00:00Z," + P.pseudonym("teleport") + ","
+                + P.pseudonym("Market at 4th"));
+        assertThatThrownBy(() -> ControlCommand.parse(bad))
+                .hasMessageContaining("unknown command '" + P.pseudonym("teleport") + "'");
         String notCsv = map.map("2014-05-01T00:00:00Z,pin,\"Market at 4th");
         assertThat(notCsv).isEqualTo(P.pseudonym("2014-05-01T00:00:00Z,pin,\"Market at 4th"));
+        // fewer fields: a line without commas, one without a time
+        assertThat(map.map("2014-03-01T00:00:00Z pin Market at 4th")).doesNotContain("Market")
+                .isEqualTo(P.pseudonym("2014-03-01T00:00:00Z pin Market at 4th"));
+        assertThat(map.map("pin,Market at 4th")).isEqualTo(P.pseudonym("pin") + "," + P.pseudonym("Market at 4th"));
+        assertThat(map.map("2014-03-01T00:00:00Z,Market at 4th"))
+                .isEqualTo("2014-03-01T00:00:00Z," + P.pseudonym("Market at 4th"));
+        // a command that names no key keeps the value that was wrong, so that its refusal says what it was
+        assertThat(map.map("2014-03-01T00:00:00Z,scale,four")).isEqualTo("2014-03-01T00:00:00Z,scale,four");
+        assertThat(map.map("2014-03-01T00:00:00Z,sampling-rate,1.5"))
+                .isEqualTo("2014-03-01T00:00:00Z,sampling-rate,1.5");
+        // a malformed revert keeps its key groups and times, not its key or reason
+        assertThat(map.map("2014-03-02T00:00:00Z,revert,Market at 4th,x,40,2014-03-01T00:00:00Z,why Market at 4th"))
+                .isEqualTo("2014-03-02T00:00:00Z,revert," + P.pseudonym("Market at 4th") + "," + P.pseudonym("x")
+                        + ",40,2014-03-01T00:00:00Z," + P.pseudonym("why Market at 4th"));
+    }
+
+    @Test
+    void aKeySharingAPseudonymWithAKeyOfAnotherNaturalKeyGroupStaysHome() {
+        KeyCodec<String> codec = KeyCodec.pseudonymous(KeyCodec.forType(Types.STRING, new SerializerConfigImpl()), P);
+        String id = P.pseudonym("a");
+        io.keyshift.avro.RouteEntry moved = io.keyshift.avro.RouteEntry.newBuilder().setKey(id)
+                .setNaturalKeyGroup(5).setKeyGroup(9).setMigration(null).build();
+        RoutingTable<String> t = RoutingTable.of(Plans.plan(3, 50, 128, moved), codec);
+        RoutingTable.Route r = new RoutingTable.Route();
+        t.route(new KeyPseudonym(KeyPseudonymizer.parse(id), 5), 15, 5, 0, r);
+        assertThat(r.primary).isEqualTo(9);
+        // another key with the same pseudonym (a collision) of natural key group 7: not the entry's key
+        t.route(new KeyPseudonym(KeyPseudonymizer.parse(id), 7), 15, 7, 0, r);
+        assertThat(r.primary).isEqualTo(7);
+    }
+
+    @Test
+    void namingsTellRawFromEachSecretAndTheMismatchMessageNamesTheOption() {
+        assertThat(KeyPseudonymizer.naming(null)).isEqualTo("raw");
+        assertThat(KeyPseudonymizer.naming(P)).isEqualTo(P.pseudonym("keyshift:key-naming"))
+                .isNotEqualTo(KeyPseudonymizer.naming(KeyPseudonymizer.fromSecret("unit-test-secret-0124")));
+        assertThat(KeyCodec.pseudonymous(KeyCodec.forType(Types.STRING, new SerializerConfigImpl()), P).naming())
+                .isEqualTo(KeyPseudonymizer.naming(P));
+        assertThat(KeyPseudonymizer.namingMismatch("plan 3", "raw", KeyPseudonymizer.naming(P)))
+                .contains("plan 3 names keys raw").contains("keyshift.privacy.key-secret");
+        assertThatThrownBy(() -> KeyPseudonymizer.parse("Market at 4th")).hasMessageNotContaining("Market");
     }
 }

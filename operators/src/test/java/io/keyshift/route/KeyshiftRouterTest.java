@@ -345,6 +345,21 @@ class KeyshiftRouterTest {
                 .withSamplingRates(java.util.Map.of(0L, 2.0))).isInstanceOf(IllegalArgumentException.class);
     }
 
+    /** A plan that names keys otherwise (made under another key secret, or with or without one) is refused. */
+    @Test
+    void aPlanThatNamesKeysOtherwiseIsRefused() throws Exception {
+        KeyshiftRouter<String, String> router = router(1000, false);
+        OneInputStreamOperatorTestHarness<String, Envelope<String, String>> h =
+                new OneInputStreamOperatorTestHarness<>(router, MAX_P, 1, 0);
+        h.setup(new EnvelopeSerializer<>(StringSerializer.INSTANCE, StringSerializer.INSTANCE));
+        h.open();
+        RoutingPlan p = Plans.plan(1, Long.MAX_VALUE, MAX_P);
+        p.setKeyNaming(KeyPseudonymizer.naming(KeyPseudonymizer.fromSecret("router-test-secret-0123")));
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> router.apply(p))
+                .hasStackTraceContaining("names keys by pseudonyms")
+                .hasStackTraceContaining("keyshift.privacy.key-secret");
+    }
+
     @Test
     void reportsTheKeySampleOfAWindowAndTheLoadItRouted() throws Exception {
         try (var h = harness()) {

@@ -71,6 +71,11 @@ public final class ForecastBenchCommand implements Callable<Integer> {
             throw new ParameterException(cl, "--horizon must be >= 1");
         }
         Configuration conf = flink.load(cl);
+        if (conf.getOptional(io.keyshift.config.PrivacyOptions.KEY_SECRET).isPresent()) {
+            // the bench scores the profiles' heavy hitters against the input's own keys
+            throw new ParameterException(cl, io.keyshift.config.PrivacyOptions.KEY_SECRET.key()
+                    + " does not apply to forecast-bench (it compares the profiles with the input's keys); unset it");
+        }
         List<Integer> s = seasons != null ? seasons : io.keyshift.config.KeyshiftConfig.defaultSeasons(w.toMillis());
         InputSpec inputSpec = in.spec(cl, null);
         FlinkOptions.outputDirectory(cl, "--out", out);

@@ -192,9 +192,9 @@ class PseudonymizedKeysTest {
         assertThat(moves).noneMatch(r -> r.get("key").equals(pinned) && Long.parseLong(r.get("shadow_from")) >= MARCH);
         assertThat(csv(secret.resolve("control-predictive.csv")))
                 .anyMatch(r -> r.get("pinned_keys").contains(pinned));
-        // the malformed command is refused, its key pseudonymized too
+        // the malformed command is refused: its key, and its unknown command's name, pseudonymized too
         assertThat(Files.readString(secret.resolve("control-rejected-predictive.csv")))
-                .contains("teleport").contains(pinned);
+                .contains("unknown command '" + PSEUDONYMS.pseudonym("teleport") + "'").contains(pinned);
     }
 
     @Test
