@@ -17,7 +17,9 @@ import java.util.Arrays;
  * is measured). It is measured at the parallelism in force and assumed at the others.
  *
  * <p><b>PREDICTIVE</b> acts on the forecast totals for the next windows (+1..+H), before the load arrives: it scales
- * out when the next window's forecast would put the busiest subtask above the critical utilization; it scales in when
+ * out when the next window's forecast would put the busiest subtask above the critical utilization, or when the last
+ * window's measured busiest subtask was above its capacity (an overload the forecast missed is not left running: it
+ * then sizes for the larger of forecast and measured load); it scales in when
  * the quiet run reaches {@code scaleInWindows}: the leading forecast windows predicted below the scale-in utilization,
  * plus the windows in a row measured below it if the forecast stays quiet over the whole horizon or is quiet for
  * {@code scaleInWindows} windows on its own (a quiet spell the forecast sees ending sooner does not count the past). Either way the new parallelism must carry the largest forecast
@@ -43,15 +45,25 @@ public final class ScalingPlanner implements Serializable {
 
     /** Settings; utilizations are shares of the capacity. */
     public record Settings(double capacity, double high, double critical, double scaleIn, int minParallelism,
-                           int maxParallelism, int keyGroups, int cooldownWindows, int scaleInWindows)
+                           int maxParallelism, int keyGroups, int cooldownWindows, int scaleInWindows,
+                           long windowMillis, int seasonWindows)
             implements Serializable {
         public Settings {
             if (!(capacity > 0) || !(0 < scaleIn && scaleIn <= high && high <= critical) || minParallelism < 1
                     || maxParallelism < minParallelism || keyGroups < maxParallelism || cooldownWindows < 0
-                    || scaleInWindows < 1) {
+                    || scaleInWindows < 1 || windowMillis < 0 || seasonWindows < 0
+                    || (seasonWindows > 0 && windowMillis == 0)) {
                 throw new IllegalArgumentException("scaling: capacity > 0, 0 < scale-in <= high <= critical, "
-                        + "1 <= min <= max parallelism <= key groups, cooldown >= 0, scale-in windows >= 1 required");
+                        + "1 <= min <= max parallelism <= key groups, cooldown >= 0, scale-in windows >= 1, "
+                        + "window > 0 ms for a season >= 1 window required");
             }
+        }
+
+        /** Settings without a season: κ is the recent one only. */
+        public Settings(double capacity, double high, double critical, double scaleIn, int minParallelism,
+                        int maxParallelism, int keyGroups, int cooldownWindows, int scaleInWindows) {
+            this(capacity, high, critical, scaleIn, minParallelism, maxParallelism, keyGroups, cooldownWindows,
+                    scaleInWindows, 0, 0);
         }
     }
 
@@ -90,6 +102,10 @@ public final class ScalingPlanner implements Serializable {
     private final double[] busiestTimesP = new double[IMBALANCE_WINDOWS];
     private final double[] totals = new double[IMBALANCE_WINDOWS];
     private int measured;
+    /** κ of each window of the last season (by window index modulo the season), and which window it belongs to. */
+    private double[] seasonalKappa;
+    private long[] seasonalWindowEnd;
+    private int[] seasonalParallelism;
 
     public ScalingPlanner(Settings s, ScalingPolicy policy, int initialParallelism) {
         this.s = s;
@@ -124,7 +140,34 @@ public final class ScalingPlanner implements Serializable {
 
     /** Estimated utilization of the busiest subtask at parallelism {@code p}: max(load × κ / p, largestUnit) / capacity. */
     public double utilization(double load, double largestUnit, int p) {
-        return Math.max(load * imbalance() / p, largestUnit) / s.capacity();
+        return utilization(load, largestUnit, p, imbalance());
+    }
+
+    private double utilization(double load, double largestUnit, int p, double kappa) {
+        return Math.max(load * kappa / p, largestUnit) / s.capacity();
+    }
+
+    private int seasonSlot(long windowEnd) {
+        return (int) Math.floorMod(Math.floorDiv(windowEnd, s.windowMillis()), (long) s.seasonWindows());
+    }
+
+    /**
+     * κ expected for the window that ends at {@code windowEnd}: the larger of the recent κ ({@link #imbalance()}) and
+     * the κ measured in the same window one season earlier, if it was measured (seasonal naive, Hyndman and
+     * Athanasopoulos, "Forecasting: Principles and Practice", 3rd ed., 5.2). The imbalance rebalancing leaves follows
+     * the day like the load does: a hot set that moves at the same hour every day makes the same hour's κ spike.
+     * The κ of a season ago counts only if it was measured at no more subtasks than the parallelism in force: with
+     * more subtasks each holds fewer keys and the same load splits less evenly, so a κ measured there overstates it.
+     */
+    public double imbalanceFor(long windowEnd) {
+        double recent = imbalance();
+        if (seasonalKappa == null) {
+            return recent;
+        }
+        int j = seasonSlot(windowEnd);
+        long seasonAgo = windowEnd - s.seasonWindows() * s.windowMillis();
+        return seasonalWindowEnd[j] == seasonAgo && seasonalParallelism[j] <= parallelism
+                ? Math.max(recent, seasonalKappa[j]) : recent;
     }
 
     /** One closed window: returns a decision, or null to keep the parallelism. */
@@ -149,12 +192,12 @@ public final class ScalingPlanner implements Serializable {
         double load = policy == ScalingPolicy.PREDICTIVE ? w.forecastTotals()[0] : w.observedTotal();
         return decide(w, target > parallelism ? ScalingKind.SCALE_OUT : ScalingKind.SCALE_IN, target, load,
                 "control: scale " + forced + (target != forced ? " (clamped to keyshift.scaling.min/max-parallelism: "
-                        + target + ")" : "") + "; the scaling policy decides again after unscale");
+                        + target + ")" : "") + "; the scaling policy decides again after unscale", imbalance());
     }
 
     private ScalingDecision decideOn(Window w) {
         double measuredNow = observe(w);
-        return policy == ScalingPolicy.PREDICTIVE ? predictive(w) : reactive(w, measuredNow);
+        return policy == ScalingPolicy.PREDICTIVE ? predictive(w, measuredNow) : reactive(w, measuredNow);
     }
 
     /** Updates the measurements with the window; returns the busiest subtask's utilization now. */
@@ -166,6 +209,18 @@ public final class ScalingPlanner implements Serializable {
             int p = w.measuredParallelism() > 0 ? w.measuredParallelism() : parallelism;
             busiestTimesP[i] = Math.min(w.measuredBusiest(), w.observedTotal()) * p;
             totals[i] = w.observedTotal();
+            if (s.seasonWindows() > 0) {
+                if (seasonalKappa == null) {
+                    seasonalKappa = new double[s.seasonWindows()];
+                    seasonalWindowEnd = new long[s.seasonWindows()];
+                    seasonalParallelism = new int[s.seasonWindows()];
+                    Arrays.fill(seasonalWindowEnd, Long.MIN_VALUE);
+                }
+                int j = seasonSlot(w.windowEnd());
+                seasonalKappa[j] = busiestTimesP[i] / totals[i];
+                seasonalWindowEnd[j] = w.windowEnd();
+                seasonalParallelism[j] = p;
+            }
         }
         double measuredNow = w.measuredBusiest() >= 0 ? w.measuredBusiest() / s.capacity()
                 : utilization(w.observedTotal(), w.largestObserved(), parallelism);
@@ -179,7 +234,7 @@ public final class ScalingPlanner implements Serializable {
         return onWindow(Window.ofLoad(windowEnd, load, largestUnit));
     }
 
-    private ScalingDecision predictive(Window w) {
+    private ScalingDecision predictive(Window w, double measuredNow) {
         if (windowsSinceDecision <= s.cooldownWindows()) {
             return null;
         }
@@ -187,26 +242,37 @@ public final class ScalingPlanner implements Serializable {
         double largest = w.largestForecast();
         // the decided parallelism holds at least until the next decision can be made: size for those windows
         double span = Arrays.stream(f, 0, Math.min(f.length, s.cooldownWindows() + 1)).max().orElse(f[0]);
-        double next = utilization(f[0], largest, parallelism);
+        // the next window's busiest subtask: with the κ expected for that window (recent, or a season ago if higher)
+        double kappa = imbalanceFor(w.windowEnd() + s.windowMillis());
+        double next = utilization(f[0], largest, parallelism, kappa);
         int quietAhead = 0;
-        while (quietAhead < f.length && utilization(f[quietAhead], largest, parallelism) < s.scaleIn()) {
+        while (quietAhead < f.length && utilization(f[quietAhead], largest, parallelism, kappa) < s.scaleIn()) {
             quietAhead++;
         }
         int quietRun = quietAhead == f.length || quietAhead >= s.scaleInWindows()
                 ? windowsBelow + quietAhead : quietAhead;
-        if (next > s.critical() && parallelism < s.maxParallelism()) {
-            int target = smallestMeeting(span, largest, parallelism + 1, s.maxParallelism());
-            if (utilization(span, largest, target) < utilization(span, largest, parallelism)) {
-                return decide(w, ScalingKind.SCALE_OUT, target, span, String.format(
-                        "next window forecast to put the busiest subtask at %.2f of capacity > critical %.2f "
-                                + "(imbalance %.2f)", next, s.critical(), imbalance()));
+        // a measured overload (above the capacity itself) that the forecast missed is acted on too: the critical
+        // utilization is the forecast's margin, a window past the capacity says the forecast was wrong
+        if ((next > s.critical() || measuredNow > 1.0) && parallelism < s.maxParallelism()) {
+            // size for the larger
+            if (next <= s.critical()) {
+                span = Math.max(span, w.observedTotal());
+                largest = Math.max(largest, w.largestObserved());
+            }
+            int target = smallestMeeting(span, largest, parallelism + 1, s.maxParallelism(), kappa);
+            if (utilization(span, largest, target, kappa) < utilization(span, largest, parallelism, kappa)) {
+                return decide(w, ScalingKind.SCALE_OUT, target, span, next > s.critical()
+                        ? String.format("next window forecast to put the busiest subtask at %.2f of capacity > "
+                                + "critical %.2f (imbalance %.2f)", next, s.critical(), kappa)
+                        : String.format("busiest subtask measured at %.2f of capacity (overloaded), above the "
+                                + "forecast's %.2f", measuredNow, next), kappa);
             }
         } else if (quietRun >= s.scaleInWindows() && parallelism > s.minParallelism()) {
-            int target = smallestMeeting(span, largest, s.minParallelism(), parallelism - 1);
-            if (target < parallelism && utilization(span, largest, target) <= s.high()) {
+            int target = smallestMeeting(span, largest, s.minParallelism(), parallelism - 1, kappa);
+            if (target < parallelism && utilization(span, largest, target, kappa) <= s.high()) {
                 return decide(w, ScalingKind.SCALE_IN, target, span, String.format(
                         "every subtask below %.2f of capacity for %d windows (%d measured, %d forecast)",
-                        s.scaleIn(), quietRun, quietRun - quietAhead, quietAhead));
+                        s.scaleIn(), quietRun, quietRun - quietAhead, quietAhead), kappa);
             }
         }
         return null;
@@ -219,29 +285,30 @@ public final class ScalingPlanner implements Serializable {
         double load = w.observedTotal();
         double largest = w.largestObserved();
         if (measuredNow > s.critical() && parallelism < s.maxParallelism()) {
-            int target = smallestMeeting(load, largest, parallelism + 1, s.maxParallelism());
+            int target = smallestMeeting(load, largest, parallelism + 1, s.maxParallelism(), imbalance());
             if (utilization(load, largest, target) < measuredNow) {
                 return decide(w, ScalingKind.SCALE_OUT, target, load, String.format(
-                        "busiest subtask measured at %.2f of capacity > critical %.2f", measuredNow, s.critical()));
+                        "busiest subtask measured at %.2f of capacity > critical %.2f", measuredNow, s.critical()),
+                        imbalance());
             }
         } else if (windowsBelow >= s.scaleInWindows() && parallelism > s.minParallelism()) {
-            int target = smallestMeeting(load, largest, s.minParallelism(), parallelism - 1);
+            int target = smallestMeeting(load, largest, s.minParallelism(), parallelism - 1, imbalance());
             if (target < parallelism && utilization(load, largest, target) <= s.high()) {
                 return decide(w, ScalingKind.SCALE_IN, target, load, String.format(
-                        "every subtask below %.2f of capacity for %d windows", s.scaleIn(), windowsBelow));
+                        "every subtask below %.2f of capacity for %d windows", s.scaleIn(), windowsBelow), imbalance());
             }
         }
         return null;
     }
 
-    private ScalingDecision decide(Window w, ScalingKind kind, int target, double load, String reason) {
+    private ScalingDecision decide(Window w, ScalingKind kind, int target, double load, String reason, double kappa) {
         double largest = policy == ScalingPolicy.PREDICTIVE ? w.largestForecast() : w.largestObserved();
         ScalingDecision d = ScalingDecision.newBuilder()
                 .setWindowEnd(w.windowEnd()).setPolicy(policy).setKind(kind)
                 .setFromParallelism(parallelism).setToParallelism(target)
-                .setCapacity(s.capacity()).setLoad(load).setImbalance(imbalance())
-                .setUtilizationBefore(utilization(load, largest, parallelism))
-                .setUtilizationAfter(utilization(load, largest, target))
+                .setCapacity(s.capacity()).setLoad(load).setImbalance(kappa)
+                .setUtilizationBefore(utilization(load, largest, parallelism, kappa))
+                .setUtilizationAfter(utilization(load, largest, target, kappa))
                 .setReason(reason).build();
         parallelism = target;
         windowsSinceDecision = 0;
@@ -253,16 +320,16 @@ public final class ScalingPlanner implements Serializable {
      * Smallest p in [from, to] with utilization <= high, preferring divisors of the key groups; if none meets it,
      * the smallest p with the lowest utilization (more subtasks do not help a key that cannot be split).
      */
-    int smallestMeeting(double load, double largestUnit, int from, int to) {
+    int smallestMeeting(double load, double largestUnit, int from, int to, double kappa) {
         int plain = -1;
         int lowest = to;
         for (int p = to; p >= from; p--) {
-            if (utilization(load, largestUnit, p) <= utilization(load, largestUnit, lowest)) {
+            if (utilization(load, largestUnit, p, kappa) <= utilization(load, largestUnit, lowest, kappa)) {
                 lowest = p;
             }
         }
         for (int p = from; p <= to; p++) {
-            if (utilization(load, largestUnit, p) <= s.high()) {
+            if (utilization(load, largestUnit, p, kappa) <= s.high()) {
                 if (s.keyGroups() % p == 0) {
                     return plain < 0 || p <= 1.25 * plain ? p : plain;
                 }

@@ -170,4 +170,54 @@ class ScalingPlannerTest {
         assertThat(in.getToParallelism()).isLessThan(16);
         assertThat(in.getReason()).doesNotStartWith("control");
     }
+
+    @Test
+    void aMeasuredOverloadTheForecastMissedScalesOutToo() {
+        ScalingPlanner p = planner(0);
+        // the busiest subtask measured 98 of 100 (above critical, within the capacity; κ = 98 x 4 / 300 = 1.31) and
+        // the forecast of 200 puts it at 200 x 1.31 / 4 = 0.65: the forecast's margin covers it, nothing to do
+        assertThat(p.onWindow(new ScalingPlanner.Window(W, 300, 98, 4, 10, new double[] {200}, 10))).isNull();
+        // 110 of 100 measured (overloaded; κ now (392 + 440) / 600 = 1.39), the forecast of 200 says 0.69
+        ScalingDecision d = p.onWindow(new ScalingPlanner.Window(2 * W, 300, 110, 4, 10, new double[] {200}, 10));
+        assertThat(d).isNotNull();
+        assertThat(d.getKind()).isEqualTo(ScalingKind.SCALE_OUT);
+        assertThat(d.getReason()).contains("measured at 1.10").contains("above the forecast's 0.69");
+        // sized for the larger of forecast and measured load: 300 x 1.39 / p <= 75 from p = 5.5: 6
+        assertThat(d.getLoad()).isEqualTo(300);
+        assertThat(d.getToParallelism()).isEqualTo(6);
+        assertThat(d.getUtilizationAfter()).isLessThanOrEqualTo(0.75);
+    }
+
+    @Test
+    void theImbalanceOfTheSameWindowASeasonAgoRaisesTheEstimate() {
+        // a season of 4 windows, no scale-in (100 quiet windows needed); κ 1.0 in every window but the one ending
+        // at 3W, where the busiest subtask took 1.6x the mean
+        ScalingPlanner seasonal = new ScalingPlanner(new ScalingPlanner.Settings(100, 0.75, 0.90, 0.60, 1, 16, 128,
+                0, 100, W, 4), ScalingPolicy.PREDICTIVE, 4);
+        ScalingPlanner plain = new ScalingPlanner(new ScalingPlanner.Settings(100, 0.75, 0.90, 0.60, 1, 16, 128,
+                0, 100), ScalingPolicy.PREDICTIVE, 4);
+        List<ScalingDecision> last = new ArrayList<>();
+        for (ScalingPlanner p : List.of(seasonal, plain)) {
+            for (int w = 1; w <= 5; w++) {
+                double busiest = w == 3 ? 80 : 50;
+                assertThat(p.onWindow(new ScalingPlanner.Window(w * W, 200, busiest, 4, 10,
+                        new double[] {200}, 10))).as("window %d", w).isNull();
+            }
+            // the window ending at 6W closes; forecast 250 for the next one, which is a season after the one at 3W
+            last.add(p.onWindow(new ScalingPlanner.Window(6 * W, 200, 50, 4, 10, new double[] {250}, 10)));
+        }
+        // the recent κ (load-weighted over the last 8 windows) is 1.1
+        assertThat(seasonal.imbalance()).isCloseTo(1.1, org.assertj.core.data.Offset.offset(1e-9));
+        assertThat(plain.imbalanceFor(7 * W)).isCloseTo(1.1, org.assertj.core.data.Offset.offset(1e-9));
+        assertThat(seasonal.imbalanceFor(8 * W)).isCloseTo(1.1, org.assertj.core.data.Offset.offset(1e-9));
+        assertThat(seasonal.imbalanceFor(7 * W)).isCloseTo(1.6, org.assertj.core.data.Offset.offset(1e-9));
+        // plain: 250 x 1.1 / 4 = 0.69 of capacity, nothing to do; seasonal: 250 x 1.6 / 4 = 1.0 > 0.90, out to
+        // the smallest p with 250 x 1.6 / p <= 75: 6
+        assertThat(last.get(1)).isNull();
+        ScalingDecision d = last.get(0);
+        assertThat(d.getKind()).isEqualTo(ScalingKind.SCALE_OUT);
+        assertThat(d.getImbalance()).isCloseTo(1.6, org.assertj.core.data.Offset.offset(1e-9));
+        assertThat(d.getToParallelism()).isEqualTo(6);
+        assertThat(d.getUtilizationAfter()).isLessThanOrEqualTo(0.75);
+    }
 }
