@@ -27,7 +27,8 @@ public final class ProfilerOptions {
             .intType()
             .defaultValue(128)
             .withDescription("Number of heavy-hitter keys per window that the forecaster tracks as their own series "
-                    + "(and the planner may move one by one). At most 2 x top-k keys are tracked at once.");
+                    + "(and the planner may move one by one). At most 2 x top-k keys are tracked at once; beyond "
+                    + "that, the keys with the lowest peak load over the age-out span stop being tracked first.");
 
     public static final ConfigOption<Integer> AGE_OUT_WINDOWS = ConfigOptions.key("keyshift.profiler.age-out-windows")
             .intType()

@@ -22,7 +22,8 @@ import java.util.Map;
  * <p>Units: a tracked key's series is its estimated records per window; a key group's series is its exact records
  * minus those of the tracked keys that hash to it (the residual, >= 0). A key joins when it is among the window's
  * top-k heavy hitters and leaves after {@code ageOutWindows} windows outside the top-k; at most 2 x top-k keys are
- * tracked (the least recently hot leave first). Key-group series with no load ever are not emitted.
+ * tracked (those with the lowest peak load over the last {@code ageOutWindows} windows leave first, so that a key
+ * hot for a few hours of every day keeps the history its seasonal models read). Key-group series with no load ever are not emitted.
  *
  * <p>Not thread-safe; used by one operator. State is written by {@link #toBytes()} in a versioned format.
  */
@@ -169,10 +170,22 @@ public final class LoadForecastEngine {
         });
         int max = 2 * settings.topK();
         if (tracked.size() > max) {
+            // the keys with the lowest peak load over the age-out span leave first: a key that is hot some hours of
+            // each day outranks keys that only brush the top-k with a few records (which would otherwise evict it
+            // daily, and with it the history its seasonal models need); then the least recently hot, then by id
+            int span = settings.ageOutWindows();
             List<Map.Entry<String, Tracked>> entries = new ArrayList<>(tracked.entrySet());
+            Map<String, Double> peak = new HashMap<>();
+            entries.forEach(e -> peak.put(e.getKey(), e.getValue().series.recentMax(span)));
             entries.sort((a, b) -> {
-                int c = Long.compare(a.getValue().lastHotWindow, b.getValue().lastHotWindow);
-                return c != 0 ? c : Double.compare(a.getValue().series.forecast(1), b.getValue().series.forecast(1));
+                int c = Double.compare(peak.get(a.getKey()), peak.get(b.getKey()));
+                if (c == 0) {
+                    c = Long.compare(a.getValue().lastHotWindow, b.getValue().lastHotWindow);
+                }
+                if (c == 0) {
+                    c = Double.compare(a.getValue().series.forecast(1), b.getValue().series.forecast(1));
+                }
+                return c != 0 ? c : a.getKey().compareTo(b.getKey());
             });
             for (int i = 0; i < entries.size() - max; i++) {
                 tracked.remove(entries.get(i).getKey());

@@ -278,6 +278,19 @@ public final class SeriesForecaster {
     }
 
     /**
+     * The largest load observed in the last {@code windows} windows (as far as the series' history reaches back, at
+     * least the last one); 0 before any observation.
+     */
+    public double recentMax(int windows) {
+        long back = Math.min(Math.min(windows, history.capacity()), history.count());
+        double max = n > 0 ? lastY : 0;
+        for (int lag = 0; lag < back; lag++) {
+            max = Math.max(max, history.get(lag));
+        }
+        return max;
+    }
+
+    /**
      * Writes the series' state: counters, per candidate its scores and the model's own state, then the shared
      * history once (as floats). Size: see the class comment.
      */

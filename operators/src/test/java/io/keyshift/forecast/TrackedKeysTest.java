@@ -1,0 +1,63 @@
+package io.keyshift.forecast;
+
+import io.keyshift.profiler.WindowProfile;
+
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Which keys the forecaster keeps tracking once more than 2 x top-k have been hot: a key that is hot a few hours of
+ * every day keeps its series (and the history its seasonal models read) against keys that only brush the top-k.
+ */
+class TrackedKeysTest {
+    private static final int MAX_P = 64;
+    /** top-k 4, age-out 48 windows: at most 8 keys tracked. */
+    private static final LoadForecastEngine.Settings SETTINGS = new LoadForecastEngine.Settings(MAX_P, 4, 48,
+            ModelSpec.candidates(List.of(24)), 24, 1, 0.99, 1.96, 4.0);
+
+    /** Hour t: "daily" has 500 records in hours 0-3 of each day and none else; 4 fresh noise keys of 3 records. */
+    private static WindowProfile profile(int t) {
+        WindowProfile p = WindowProfile.empty(t * 3_600_000L, (t + 1) * 3_600_000L, MAX_P, 1.0);
+        List<String> keys = new ArrayList<>();
+        List<Double> loads = new ArrayList<>();
+        if (t % 24 < 4) {
+            keys.add("daily");
+            loads.add(500.0);
+        }
+        for (int i = 0; i < 4; i++) {
+            keys.add("noise-" + t + "-" + i);
+            loads.add(3.0);
+        }
+        int n = keys.size();
+        p.hotKeys = keys.toArray(new String[0]);
+        p.hotKeyGroups = new int[n];
+        p.hotEstimates = loads.stream().mapToDouble(Double::doubleValue).toArray();
+        p.hotLowerBounds = p.hotEstimates.clone();
+        p.hotUpperBounds = p.hotEstimates.clone();
+        for (int i = 0; i < n; i++) {
+            p.hotKeyGroups[i] = i % MAX_P;
+            p.keyGroupCounts[i % MAX_P] += (long) p.hotEstimates[i];
+        }
+        p.records = Arrays.stream(p.keyGroupCounts).sum();
+        return p;
+    }
+
+    @Test
+    void aKeyHotSomeHoursOfEveryDayKeepsItsSeriesAgainstNoiseKeys() {
+        LoadForecastEngine e = new LoadForecastEngine(SETTINGS);
+        for (int t = 0; t < 24 * 4; t++) {
+            e.observe(profile(t));
+        }
+        LoadForecastEngine.SeriesInfo daily = e.series().stream().filter(s -> "daily".equals(s.key())).findFirst()
+                .orElseThrow(() -> new AssertionError("the daily key was evicted"));
+        // tracked since the first hour: four days of observations, and the seasonal forecast of hour 0 of day 5
+        assertThat(daily.observations()).isEqualTo(24 * 4);
+        assertThat(daily.nextForecast()).isGreaterThan(250);
+        assertThat(e.series().stream().filter(s -> s.key() != null).count()).isLessThanOrEqualTo(8);
+    }
+}
