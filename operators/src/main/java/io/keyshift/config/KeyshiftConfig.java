@@ -257,7 +257,8 @@ public final class KeyshiftConfig {
                 // correctness needs no shadow phase (DESIGN "which result counts"); validation may still ask for one
                 windowsAligned && !processFunction ? 0L : shadow, validation(config),
                 // cold moved keys go home unless a capacity model plans or scales the job
-                config.get(PlanOptions.CAPACITY) <= 0 && config.get(ScalingOptions.CAPACITY) <= 0);
+                config.get(PlanOptions.CAPACITY) <= 0 && config.get(ScalingOptions.CAPACITY) <= 0,
+                config.get(PlanOptions.COST));
     }
 
     /** The validation policy of {@code config}. */

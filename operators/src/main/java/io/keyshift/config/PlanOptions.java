@@ -21,6 +21,17 @@ public final class PlanOptions {
             .withDescription("Windows (>= 1) of forecast load that the planner balances, starting with the first "
                     + "window a new migration would own: the load of a unit is the mean forecast over them.");
 
+    /** What the planner's imbalance term measures over the planning horizon. */
+    public enum Cost { PER_WINDOW, MEAN_LOAD }
+
+    public static final ConfigOption<Cost> COST = ConfigOptions.key("keyshift.plan.cost")
+            .enumType(Cost.class)
+            .defaultValue(Cost.PER_WINDOW)
+            .withDescription("PER_WINDOW: the imbalance a plan is judged by is the mean of each horizon window's own "
+                    + "imbalance (max / mean subtask load), so a hot set that changes within the horizon is balanced "
+                    + "window by window; the moves come from the better of two greedy searches. MEAN_LOAD: the "
+                    + "imbalance of the horizon's mean load per unit (the behaviour before 0.1's issue 18 work).");
+
     public static final ConfigOption<Double> IMPROVEMENT_THRESHOLD = ConfigOptions.key("keyshift.plan.improvement-threshold")
             .doubleType()
             .defaultValue(0.02)

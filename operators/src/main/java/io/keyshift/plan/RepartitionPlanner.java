@@ -29,13 +29,16 @@ import java.util.TreeMap;
  * becomes the target) once {@code T1 + stateHorizon} has passed in every routed record, i.e. once both E and the
  * previous lease reach it; an entry that points to the key's natural key group is then removed.
  *
- * <p><b>Cost</b> of an assignment, from the mean forecast load of each unit over {@code horizon} windows starting
- * with the first window a new migration owns: {@code imbalance (max / mean subtask load) + alpha * (moved load /
- * mean subtask load) + beta * migrations}. Units: tracked hot keys (movable) and the residual load of each natural
- * key group (fixed here). The moves come from {@link GreedyFromCurrent} (the movable key whose load is closest to
- * half the gap between the most and the least loaded subtask moves from the former to the latter, at most the
- * migration budget); the prefix of moves with the lowest cost is taken, and only if it lowers the cost by more than
- * {@code threshold}. Targets are key groups: the key's natural key group if
+ * <p><b>Cost</b> of an assignment, from the forecast load of each unit in the {@code horizon} windows starting with
+ * the first window a new migration owns: {@code imbalance + alpha * (moved load / mean subtask load) + beta *
+ * migrations}. The imbalance is, with {@link io.keyshift.config.PlanOptions.Cost#PER_WINDOW} (default), the mean over
+ * those windows of each window's max / mean subtask load; with {@code MEAN_LOAD}, the max / mean of the subtasks'
+ * loads from each unit's mean forecast over them. Units: tracked hot keys (movable) and the residual load of each
+ * natural key group (fixed here). The moves come from {@link GreedyFromCurrent} (the movable key whose load is
+ * closest to half the gap between the most and the least loaded subtask of the mean loads moves from the former to
+ * the latter, at most the migration budget) and, with {@code PER_WINDOW}, also from
+ * {@link io.keyshift.plan.opt.GreedyPerWindow}: of each, the prefix of moves with the lowest cost, the cheaper of
+ * the two (the first on a tie), and only if it lowers the cost by more than {@code threshold}. Targets are key groups: the key's natural key group if
  * it lies on the target subtask, else a key group of the target's range chosen by the key's hash. Deterministic:
  * ties are broken by key.
  */
@@ -113,8 +116,21 @@ public final class RepartitionPlanner {
                            int leaseLead, int horizon, double threshold, double alpha, double beta,
                            int maxConcurrentMigrations, int maxRoutingEntries, double splitThreshold,
                            Constraints constraints, long splitPreRollMillis, boolean keepEpochs,
-                           long correctnessShadowMillis, ValidationPolicy validation, boolean returnColdKeys)
+                           long correctnessShadowMillis, ValidationPolicy validation, boolean returnColdKeys,
+                           io.keyshift.config.PlanOptions.Cost cost)
             implements java.io.Serializable {
+        /** With the default cost, {@link io.keyshift.config.PlanOptions.Cost#PER_WINDOW}. */
+        public Settings(int maxParallelism, int parallelism, long windowMillis, long stateHorizonMillis, int leaseLead,
+                        int horizon, double threshold, double alpha, double beta, int maxConcurrentMigrations,
+                        int maxRoutingEntries, double splitThreshold, Constraints constraints, long splitPreRollMillis,
+                        boolean keepEpochs, long correctnessShadowMillis, ValidationPolicy validation,
+                        boolean returnColdKeys) {
+            this(maxParallelism, parallelism, windowMillis, stateHorizonMillis, leaseLead, horizon, threshold, alpha,
+                    beta, maxConcurrentMigrations, maxRoutingEntries, splitThreshold, constraints, splitPreRollMillis,
+                    keepEpochs, correctnessShadowMillis, validation, returnColdKeys,
+                    io.keyshift.config.PlanOptions.Cost.PER_WINDOW);
+        }
+
         /** Idle moved keys that drop out of the forecast's hot keys go home ({@code returnColdKeys} true). */
         public Settings(int maxParallelism, int parallelism, long windowMillis, long stateHorizonMillis, int leaseLead,
                         int horizon, double threshold, double alpha, double beta, int maxConcurrentMigrations,
@@ -191,6 +207,9 @@ public final class RepartitionPlanner {
             if (validation == null) {
                 validation = ValidationPolicy.ALL;
             }
+            if (cost == null) {
+                cost = io.keyshift.config.PlanOptions.Cost.PER_WINDOW;
+            }
             long full = (stateHorizonMillis + windowMillis - 1) / windowMillis * windowMillis;
             if (correctnessShadowMillis < 0 || correctnessShadowMillis > full) {
                 correctnessShadowMillis = full;
@@ -222,7 +241,7 @@ public final class RepartitionPlanner {
         public Settings withParallelism(int p) {
             return new Settings(maxParallelism, p, windowMillis, stateHorizonMillis, leaseLead, horizon, threshold,
                     alpha, beta, maxConcurrentMigrations, maxRoutingEntries, splitThreshold, constraints,
-                    splitPreRollMillis, keepEpochs, correctnessShadowMillis, validation, returnColdKeys);
+                    splitPreRollMillis, keepEpochs, correctnessShadowMillis, validation, returnColdKeys, cost);
         }
 
         /** Forecast steps the planner needs: the lease lead plus the planning horizon. */
@@ -464,12 +483,26 @@ public final class RepartitionPlanner {
         boolean critical = capacity > 0 && maxBefore > c.critical() * capacity;
         int budget = hold ? 0
                 : critical ? movableCount(movable) : Math.max(0, s.maxConcurrentMigrations() - inFlight);
+        // PER_WINDOW: each unit's load in every window of the horizon; the cost's imbalance is their windows' mean
+        boolean perWindow = s.cost() == io.keyshift.config.PlanOptions.Cost.PER_WINDOW;
+        double[][] unitSteps = perWindow ? stepLoads(units, loads) : null;
         List<GreedyFromCurrent.Move> moves = mean > 0 ? GreedyFromCurrent.moves(problem, 0.0, budget) : List.of();
-        List<double[]> terms = costTerms(moves, load, loads, mean, capacity);
+        List<double[]> terms = costTerms(moves, load, loads, mean, capacity, unitSteps, at, p);
+        if (perWindow && mean > 0) {
+            // the pair greedy evens the horizon's mean load; the per-window greedy each window's maximum: the one
+            // whose best prefix costs less is taken (the pair greedy on a tie)
+            List<GreedyFromCurrent.Move> windowed = io.keyshift.plan.opt.GreedyPerWindow.moves(unitSteps, at, movable,
+                    p, new double[loads.length], budget);
+            List<double[]> windowedTerms = costTerms(windowed, load, loads, mean, capacity, unitSteps, at, p);
+            if (minTotal(windowedTerms) < minTotal(terms)) {
+                moves = windowed;
+                terms = windowedTerms;
+            }
+        }
         if (mean > 0 && !c.searchBudget().isZero()) {
             List<GreedyFromCurrent.Move> searched = localSearchMoves(problem, budget, loads, at);
             if (!searched.isEmpty()) {
-                List<double[]> searchedTerms = costTerms(searched, load, loads, mean, capacity);
+                List<double[]> searchedTerms = costTerms(searched, load, loads, mean, capacity, unitSteps, at, p);
                 double whole = total(searchedTerms.get(searchedTerms.size() - 1));
                 if (terms.stream().allMatch(t -> whole < total(t))) {
                     // the searched assignment counts only whole: a prefix of it may split a swap
@@ -707,19 +740,65 @@ public final class RepartitionPlanner {
      * (element k: after the first k moves) from the subtask loads {@code start}.
      */
     private List<double[]> costTerms(List<GreedyFromCurrent.Move> moves, double[] start, double[] loads, double mean,
-                                     double capacity) {
+                                     double capacity, double[][] unitSteps, int[] at, int p) {
         double[] after = start.clone();
+        double[][] afterSteps = null;
+        if (unitSteps != null) {
+            int h = unitSteps.length == 0 ? 0 : unitSteps[0].length;
+            afterSteps = new double[p][h];
+            for (int i = 0; i < unitSteps.length; i++) {
+                for (int w = 0; w < h; w++) {
+                    afterSteps[at[i]][w] += unitSteps[i][w];
+                }
+            }
+        }
         List<double[]> terms = new ArrayList<>();
-        terms.add(new double[] {imbalance(after), 0, 0, overload(after, capacity)});
+        terms.add(new double[] {imbalanceTerm(after, afterSteps), 0, 0, overload(after, capacity)});
         double moved = 0;
         for (GreedyFromCurrent.Move mv : moves) {
             after[mv.from()] -= loads[mv.unit()];
             after[mv.to()] += loads[mv.unit()];
+            if (afterSteps != null) {
+                for (int w = 0; w < afterSteps[0].length; w++) {
+                    afterSteps[mv.from()][w] -= unitSteps[mv.unit()][w];
+                    afterSteps[mv.to()][w] += unitSteps[mv.unit()][w];
+                }
+            }
             moved += loads[mv.unit()];
-            terms.add(new double[] {imbalance(after), s.alpha() * moved / mean, s.beta() * terms.size(),
-                overload(after, capacity)});
+            terms.add(new double[] {imbalanceTerm(after, afterSteps), s.alpha() * moved / mean,
+                s.beta() * terms.size(), overload(after, capacity)});
         }
         return terms;
+    }
+
+    private static double imbalanceTerm(double[] meanLoads, double[][] stepLoads) {
+        return stepLoads == null || stepLoads.length == 0 || stepLoads[0].length == 0 ? imbalance(meanLoads)
+                : io.keyshift.plan.opt.GreedyPerWindow.perWindowImbalance(stepLoads);
+    }
+
+    private static double minTotal(List<double[]> terms) {
+        double m = Double.POSITIVE_INFINITY;
+        for (double[] t : terms) {
+            m = Math.min(m, total(t));
+        }
+        return m;
+    }
+
+    /** Per unit, its forecast load in each window of the planning horizon, scaled like its planning load. */
+    private double[][] stepLoads(List<UnitForecast> units, double[] loads) {
+        double[][] out = new double[units.size()][s.horizon()];
+        for (int i = 0; i < units.size(); i++) {
+            UnitForecast u = units.get(i);
+            List<Double> f = u.getForecast();
+            int from = Math.min(s.firstOwnedStep(), f.size() - 1);
+            double pl = planningLoad(u);
+            double scale = pl > 0 ? loads[i] / pl : 0;
+            for (int w = 0; w < s.horizon(); w++) {
+                int k = Math.min(f.size() - 1, from + w);
+                out[i][w] = k >= 0 ? Math.max(0, f.get(k)) * scale : 0;
+            }
+        }
+        return out;
     }
 
     private static double total(double[] terms) {
