@@ -26,11 +26,11 @@ public final class PlanOptions {
 
     public static final ConfigOption<Cost> COST = ConfigOptions.key("keyshift.plan.cost")
             .enumType(Cost.class)
-            .defaultValue(Cost.PER_WINDOW)
-            .withDescription("PER_WINDOW: the imbalance a plan is judged by is the mean of each horizon window's own "
-                    + "imbalance (max / mean subtask load), so a hot set that changes within the horizon is balanced "
-                    + "window by window; the moves come from the better of two greedy searches. MEAN_LOAD: the "
-                    + "imbalance of the horizon's mean load per unit (the behaviour before 0.1's issue 18 work).");
+            .defaultValue(Cost.MEAN_LOAD)
+            .withDescription("MEAN_LOAD: the imbalance a plan is judged by is that of each unit's mean forecast over "
+                    + "the horizon. PER_WINDOW: the mean of each horizon window's own imbalance (max / mean subtask "
+                    + "load), so a hot set that changes within the horizon is balanced window by window; the moves "
+                    + "come from the better of two greedy searches.");
 
     public static final ConfigOption<Double> IMPROVEMENT_THRESHOLD = ConfigOptions.key("keyshift.plan.improvement-threshold")
             .doubleType()

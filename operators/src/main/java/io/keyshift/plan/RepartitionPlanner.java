@@ -31,9 +31,9 @@ import java.util.TreeMap;
  *
  * <p><b>Cost</b> of an assignment, from the forecast load of each unit in the {@code horizon} windows starting with
  * the first window a new migration owns: {@code imbalance + alpha * (moved load / mean subtask load) + beta *
- * migrations}. The imbalance is, with {@link io.keyshift.config.PlanOptions.Cost#PER_WINDOW} (default), the mean over
- * those windows of each window's max / mean subtask load; with {@code MEAN_LOAD}, the max / mean of the subtasks'
- * loads from each unit's mean forecast over them. Units: tracked hot keys (movable) and the residual load of each
+ * migrations}. The imbalance is, with {@link io.keyshift.config.PlanOptions.Cost#MEAN_LOAD} (default), the max / mean
+ * of the subtasks' loads from each unit's mean forecast over them; with {@code PER_WINDOW}, the mean over those
+ * windows of each window's max / mean subtask load. Units: tracked hot keys (movable) and the residual load of each
  * natural key group (fixed here). The moves come from {@link GreedyFromCurrent} (the movable key whose load is
  * closest to half the gap between the most and the least loaded subtask of the mean loads moves from the former to
  * the latter, at most the migration budget) and, with {@code PER_WINDOW}, also from
@@ -119,7 +119,7 @@ public final class RepartitionPlanner {
                            long correctnessShadowMillis, ValidationPolicy validation, boolean returnColdKeys,
                            io.keyshift.config.PlanOptions.Cost cost)
             implements java.io.Serializable {
-        /** With the default cost, {@link io.keyshift.config.PlanOptions.Cost#PER_WINDOW}. */
+        /** With the default cost, {@link io.keyshift.config.PlanOptions.Cost#MEAN_LOAD}. */
         public Settings(int maxParallelism, int parallelism, long windowMillis, long stateHorizonMillis, int leaseLead,
                         int horizon, double threshold, double alpha, double beta, int maxConcurrentMigrations,
                         int maxRoutingEntries, double splitThreshold, Constraints constraints, long splitPreRollMillis,
@@ -128,7 +128,7 @@ public final class RepartitionPlanner {
             this(maxParallelism, parallelism, windowMillis, stateHorizonMillis, leaseLead, horizon, threshold, alpha,
                     beta, maxConcurrentMigrations, maxRoutingEntries, splitThreshold, constraints, splitPreRollMillis,
                     keepEpochs, correctnessShadowMillis, validation, returnColdKeys,
-                    io.keyshift.config.PlanOptions.Cost.PER_WINDOW);
+                    io.keyshift.config.PlanOptions.Cost.MEAN_LOAD);
         }
 
         /** Idle moved keys that drop out of the forecast's hot keys go home ({@code returnColdKeys} true). */
@@ -208,7 +208,7 @@ public final class RepartitionPlanner {
                 validation = ValidationPolicy.ALL;
             }
             if (cost == null) {
-                cost = io.keyshift.config.PlanOptions.Cost.PER_WINDOW;
+                cost = io.keyshift.config.PlanOptions.Cost.MEAN_LOAD;
             }
             long full = (stateHorizonMillis + windowMillis - 1) / windowMillis * windowMillis;
             if (correctnessShadowMillis < 0 || correctnessShadowMillis > full) {

@@ -1,0 +1,21 @@
+package io.keyshift.config;
+
+import org.apache.flink.configuration.Configuration;
+import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class PlanCostOptionTest {
+    @Test
+    void thePlannersCostComesFromTheOptionAndDefaultsToTheMeanLoad() {
+        Configuration c = new Configuration();
+        assertThat(KeyshiftConfig.planSettings(c, 128, 4, 3_600_000L, 0, true, false).cost())
+                .isEqualTo(PlanOptions.Cost.MEAN_LOAD);
+        c.setString(PlanOptions.COST.key(), "PER_WINDOW");
+        assertThat(KeyshiftConfig.planSettings(c, 128, 4, 3_600_000L, 0, true, false).cost())
+                .isEqualTo(PlanOptions.Cost.PER_WINDOW);
+        // a restored planner's settings without the field (null) judge by the mean load, as before
+        assertThat(new io.keyshift.plan.RepartitionPlanner.Settings(128, 4, 60_000, 60_000, 1, 3, 0.02, 0.1, 0.005,
+                16, 4096, 0.0, null, 0L, false, -1, null, true, null).cost()).isEqualTo(PlanOptions.Cost.MEAN_LOAD);
+    }
+}
