@@ -43,7 +43,10 @@ public final class ScalingPlanner implements Serializable {
     /** Windows over which the achieved imbalance κ is measured. */
     public static final int IMBALANCE_WINDOWS = 8;
 
-    /** Settings; utilizations are shares of the capacity. */
+    /**
+     * Settings; utilizations are shares of the capacity. {@code windowMillis} (ms, > 0 with a season) and
+     * {@code seasonWindows} (windows, 0 = none) let PREDICTIVE read the imbalance of the same window a season ago.
+     */
     public record Settings(double capacity, double high, double critical, double scaleIn, int minParallelism,
                            int maxParallelism, int keyGroups, int cooldownWindows, int scaleInWindows,
                            long windowMillis, int seasonWindows)
@@ -254,8 +257,8 @@ public final class ScalingPlanner implements Serializable {
         // a measured overload (above the capacity itself) that the forecast missed is acted on too: the critical
         // utilization is the forecast's margin, a window past the capacity says the forecast was wrong
         if ((next > s.critical() || measuredNow > 1.0) && parallelism < s.maxParallelism()) {
-            // size for the larger
             if (next <= s.critical()) {
+                // the forecast missed: size for the larger of forecast and measured load
                 span = Math.max(span, w.observedTotal());
                 largest = Math.max(largest, w.largestObserved());
             }

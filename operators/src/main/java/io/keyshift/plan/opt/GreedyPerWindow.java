@@ -8,8 +8,10 @@ import java.util.List;
  * imbalance, {@code (1/H) Σ_h max_s load(s, h) / mean_s load(s, h)}, instead of the imbalance of the horizon's mean
  * load: a hot set that changes within the horizon is balanced window by window, not on average.
  *
- * <p>Each step takes the single move (a movable unit to another subtask) that lowers {@code cost = per-window
- * imbalance + movePenalty(unit)} the most, and stops when no move lowers it or after {@code maxMoves} moves. Only
+ * <p>Each step takes the single move (a movable unit to another subtask) that lowers {@code per-window imbalance +
+ * SPREAD_WEIGHT × the windows' mean sum of squared subtask loads (over mean², per subtask) + movePenalty(unit)} the
+ * most (the sum of squares only breaks ties between busiest subtasks, which would otherwise stall the descent), and
+ * stops when no move lowers it or after {@code maxMoves} moves. Only
  * units on a subtask that is the busiest in some window can lower a maximum, so only they are tried: a step costs
  * O(units on those subtasks × subtasks × H), each candidate evaluated in O(H) from the three busiest subtasks of
  * each window. This is steepest-descent local search with single-unit moves (Aarts and Lenstra, "Local Search in
