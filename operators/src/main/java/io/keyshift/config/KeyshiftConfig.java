@@ -106,6 +106,8 @@ public final class KeyshiftConfig {
         range(config, PlanOptions.LEASE_LEAD, 1, 1000);
         range(config, PlanOptions.HORIZON, 1, 1000);
         atLeast(config, PlanOptions.IMPROVEMENT_THRESHOLD, 0);
+        atLeast(config, PlanOptions.SHRINKAGE, 0);
+        range(config, PlanOptions.LONG_RUN_WINDOWS, 1, Integer.MAX_VALUE);
         atLeast(config, PlanOptions.ALPHA, 0);
         atLeast(config, PlanOptions.BETA, 0);
         range(config, PlanOptions.MAX_CONCURRENT_MIGRATIONS, 0, Integer.MAX_VALUE);
@@ -258,7 +260,8 @@ public final class KeyshiftConfig {
                 windowsAligned && !processFunction ? 0L : shadow, validation(config),
                 // cold moved keys go home unless a capacity model plans or scales the job
                 config.get(PlanOptions.CAPACITY) <= 0 && config.get(ScalingOptions.CAPACITY) <= 0,
-                config.get(PlanOptions.COST));
+                config.get(PlanOptions.COST), config.get(PlanOptions.SHRINKAGE),
+                config.get(PlanOptions.LONG_RUN_WINDOWS));
     }
 
     /** The validation policy of {@code config}. */

@@ -32,6 +32,23 @@ public final class PlanOptions {
                     + "load), so a hot set that changes within the horizon is balanced window by window; the moves "
                     + "come from the better of two greedy searches.");
 
+    public static final ConfigOption<Double> SHRINKAGE = ConfigOptions.key("keyshift.plan.shrinkage")
+            .doubleType()
+            .defaultValue(1.0)
+            .withDescription("How far the planner shrinks each unit's forecast towards its long-run load (an "
+                    + "exponentially weighted mean of its observed loads) before balancing: a deviation d from the "
+                    + "long-run load m is kept with weight d^2 / (d^2 + shrinkage x m / horizon), m / horizon being "
+                    + "the Poisson variance of the forecast counts (empirical-Bayes shrinkage, Efron and Morris "
+                    + "1975). A shift far beyond a count's noise is followed at once; one of the noise's size is "
+                    + "halved, so a stream whose keys keep their rates is balanced on what was learnt instead of "
+                    + "chasing noise. >= 0; 0 = plan on the forecasts alone.");
+
+    public static final ConfigOption<Integer> LONG_RUN_WINDOWS = ConfigOptions.key("keyshift.plan.long-run-windows")
+            .intType()
+            .defaultValue(1000)
+            .withDescription("Memory, in windows (>= 1), of the long-run load that keyshift.plan.shrinkage shrinks "
+                    + "towards: each window's weight is 1 - 1 / this.");
+
     public static final ConfigOption<Double> IMPROVEMENT_THRESHOLD = ConfigOptions.key("keyshift.plan.improvement-threshold")
             .doubleType()
             .defaultValue(0.02)

@@ -35,7 +35,7 @@ import java.util.List;
  * publishes it to the routers ({@link PlanChannel}). Routers apply versions strictly in order, so it keeps every plan
  * from the oldest version a router still routes by (the routers report it; at least the last {@value #HISTORY}), and
  * after a restore publishes them all once more, oldest first (a restored router may be versions behind, and plans
- * in flight may have been lost). State: those plans (Avro, operator list state).
+ * in flight may have been lost). State: those plans (Avro, operator list state) and the planner's long-run unit loads ({@link LongRunLoads}).
  *
  * <p><b>Rescaling.</b> When the keyed stage runs at the routers' parallelism ({@code followRouters}), the planner
  * plans for the parallelism the routers report with each forecast ({@code LoadForecast.routerParallelism}), not for
@@ -96,6 +96,8 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
     private transient volatile double observedImbalance = 1.0;
     private transient RepartitionPlanner planner;
     private transient ListState<RoutingPlan> state;
+    /** The planner's long-run unit loads ({@link LongRunLoads#toBytes}); absent in savepoints of earlier versions. */
+    private transient ListState<byte[]> longRunStore;
     private transient OperatorEventGateway gateway;
     private transient boolean restored;
     /** The last plans issued, oldest first. */
@@ -171,6 +173,14 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
         state = context.getOperatorStateStore()
                 .getListState(new ListStateDescriptor<>("routing-plan", new AvroTypeInfo<>(RoutingPlan.class)));
         planner = new RepartitionPlanner(settings);
+        longRunStore = context.getOperatorStateStore().getListState(new ListStateDescriptor<>("long-run-loads",
+                PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO));
+        if (context.isRestored()) {
+            // at parallelism 1 there is one entry; a savepoint from before this state starts the means afresh
+            for (byte[] b : longRunStore.get()) {
+                planner.longRunLoads().restore(b);
+            }
+        }
         restored = context.isRestored();
         history = new java.util.ArrayDeque<>();
         held = new java.util.ArrayDeque<>();
@@ -214,6 +224,11 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
                 }
             }
         }
+    }
+
+    /** The planner's long-run unit loads (for tests). */
+    LongRunLoads longRunLoads() {
+        return planner.longRunLoads();
     }
 
     /** Set by the factory: the gateway to this operator's coordinator. */
@@ -392,7 +407,9 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
         LOG.info("The keyed stage runs at parallelism {} (was {}): planning for its key-group ranges from now on", p,
                 planner.settings().parallelism());
         RoutingPlan current = planner.current();
+        byte[] longRun = planner.longRunLoads().toBytes();
         planner = new RepartitionPlanner(planner.settings().withParallelism(p));
+        planner.longRunLoads().restore(longRun);
         if (current != null) {
             planner.restore(current);
         }
@@ -470,6 +487,7 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
         } else {
             state.clear();
         }
+        longRunStore.update(java.util.List.of(planner.longRunLoads().toBytes()));
         if (control != null) {
             controlStore.update(java.util.List.of(control.toBytes()));
             heldStore.update(new java.util.ArrayList<>(held));

@@ -117,8 +117,19 @@ public final class RepartitionPlanner {
                            int maxConcurrentMigrations, int maxRoutingEntries, double splitThreshold,
                            Constraints constraints, long splitPreRollMillis, boolean keepEpochs,
                            long correctnessShadowMillis, ValidationPolicy validation, boolean returnColdKeys,
-                           io.keyshift.config.PlanOptions.Cost cost)
+                           io.keyshift.config.PlanOptions.Cost cost, double shrinkage, int longRunWindows)
             implements java.io.Serializable {
+        /** Planning on the forecasts alone (shrinkage 0; see {@link LongRunLoads}). */
+        public Settings(int maxParallelism, int parallelism, long windowMillis, long stateHorizonMillis, int leaseLead,
+                        int horizon, double threshold, double alpha, double beta, int maxConcurrentMigrations,
+                        int maxRoutingEntries, double splitThreshold, Constraints constraints, long splitPreRollMillis,
+                        boolean keepEpochs, long correctnessShadowMillis, ValidationPolicy validation,
+                        boolean returnColdKeys, io.keyshift.config.PlanOptions.Cost cost) {
+            this(maxParallelism, parallelism, windowMillis, stateHorizonMillis, leaseLead, horizon, threshold, alpha,
+                    beta, maxConcurrentMigrations, maxRoutingEntries, splitThreshold, constraints, splitPreRollMillis,
+                    keepEpochs, correctnessShadowMillis, validation, returnColdKeys, cost, 0.0, 1000);
+        }
+
         /** With the default cost, {@link io.keyshift.config.PlanOptions.Cost#MEAN_LOAD}. */
         public Settings(int maxParallelism, int parallelism, long windowMillis, long stateHorizonMillis, int leaseLead,
                         int horizon, double threshold, double alpha, double beta, int maxConcurrentMigrations,
@@ -210,6 +221,10 @@ public final class RepartitionPlanner {
             if (cost == null) {
                 cost = io.keyshift.config.PlanOptions.Cost.MEAN_LOAD;
             }
+            if (!(shrinkage >= 0) || longRunWindows < 1) {
+                throw new IllegalArgumentException("shrinkage must be >= 0 and the long-run memory >= 1 window, were "
+                        + shrinkage + " and " + longRunWindows);
+            }
             long full = (stateHorizonMillis + windowMillis - 1) / windowMillis * windowMillis;
             if (correctnessShadowMillis < 0 || correctnessShadowMillis > full) {
                 correctnessShadowMillis = full;
@@ -241,7 +256,8 @@ public final class RepartitionPlanner {
         public Settings withParallelism(int p) {
             return new Settings(maxParallelism, p, windowMillis, stateHorizonMillis, leaseLead, horizon, threshold,
                     alpha, beta, maxConcurrentMigrations, maxRoutingEntries, splitThreshold, constraints,
-                    splitPreRollMillis, keepEpochs, correctnessShadowMillis, validation, returnColdKeys, cost);
+                    splitPreRollMillis, keepEpochs, correctnessShadowMillis, validation, returnColdKeys, cost,
+                    shrinkage, longRunWindows);
         }
 
         /** Forecast steps the planner needs: the lease lead plus the planning horizon. */
@@ -256,6 +272,7 @@ public final class RepartitionPlanner {
     }
 
     private final Settings s;
+    private final LongRunLoads longRun;
     private RoutingPlan current;
     private boolean rollbackComplete;
     private java.util.Set<String> revertsStarted = java.util.Set.of();
@@ -263,6 +280,15 @@ public final class RepartitionPlanner {
 
     public RepartitionPlanner(Settings settings) {
         this.s = settings;
+        this.longRun = new LongRunLoads(settings.longRunWindows());
+    }
+
+    /**
+     * The units' long-run loads that forecasts are shrunk towards (with {@link Settings#shrinkage()} > 0; observed
+     * either way). Part of the planner's state: {@link LongRunLoads#toBytes}, {@link LongRunLoads#restore}.
+     */
+    public LongRunLoads longRunLoads() {
+        return longRun;
     }
 
     /** This planner's settings. */
@@ -386,6 +412,7 @@ public final class RepartitionPlanner {
                 hotNatural.put(u.getKey(), u.getKeyGroup());
             }
         }
+        longRun.observe(forecast);
         List<UnitForecast> units = new ArrayList<>(forecast.getUnits());
         units.sort(Comparator.comparing((UnitForecast u) -> u.getUnitType()).thenComparing(u -> u.getKey() == null ? "" : u.getKey())
                 .thenComparingInt(UnitForecast::getKeyGroup));
@@ -784,18 +811,22 @@ public final class RepartitionPlanner {
         return m;
     }
 
-    /** Per unit, its forecast load in each window of the planning horizon, scaled like its planning load. */
+    /**
+     * Per unit, its forecast load in each window of the planning horizon, scaled as its planning load is scaled from
+     * its mean forecast (a split key's piece, the shrinkage towards the long-run load).
+     */
     private double[][] stepLoads(List<UnitForecast> units, double[] loads) {
         double[][] out = new double[units.size()][s.horizon()];
         for (int i = 0; i < units.size(); i++) {
             UnitForecast u = units.get(i);
             List<Double> f = u.getForecast();
             int from = Math.min(s.firstOwnedStep(), f.size() - 1);
-            double pl = planningLoad(u);
+            double pl = forecastLoad(u);
             double scale = pl > 0 ? loads[i] / pl : 0;
             for (int w = 0; w < s.horizon(); w++) {
                 int k = Math.min(f.size() - 1, from + w);
-                out[i][w] = k >= 0 ? Math.max(0, f.get(k)) * scale : 0;
+                // a unit forecast at 0 whose planning load is not (its long-run load) is flat at that load
+                out[i][w] = pl <= 0 ? loads[i] : k >= 0 ? Math.max(0, f.get(k)) * scale : 0;
             }
         }
         return out;
@@ -839,7 +870,19 @@ public final class RepartitionPlanner {
         movable.add(canMove);
     }
 
+    /**
+     * The unit's load for planning: its mean forecast over the planning horizon, shrunk towards its long-run load
+     * ({@link LongRunLoads#shrink}) with {@link Settings#shrinkage()}.
+     */
     private double planningLoad(UnitForecast u) {
+        List<Double> f = u.getForecast();
+        int from = Math.min(s.firstOwnedStep(), f.size() - 1);
+        int windows = Math.max(1, Math.min(f.size(), from + s.horizon()) - from);
+        return longRun.shrink(u, forecastLoad(u), windows, s.shrinkage());
+    }
+
+    /** The unit's mean forecast over the planning horizon. */
+    private double forecastLoad(UnitForecast u) {
         List<Double> f = u.getForecast();
         int from = Math.min(s.firstOwnedStep(), f.size() - 1);
         int to = Math.min(f.size(), from + s.horizon());

@@ -127,4 +127,38 @@ class PlannerOperatorTest {
         List<RoutingPlan> plans = run(true, forecast(10 * W, 4), forecast(11 * W, 0));
         assertThat(plans).extracting(RoutingPlan::getParallelism).containsExactly(4, 4);
     }
+
+    @Test
+    void theLongRunLoadsSurviveARestoreAndARescale() throws Exception {
+        RepartitionPlanner.Settings withShrinkage = new RepartitionPlanner.Settings(MAX_P, 2, W, W, 1, 2, 0.02, 0.1,
+                0.001, 8, 100, 0.0, RepartitionPlanner.Constraints.NONE, 0L, false, -1, ValidationPolicy.ALL, true,
+                io.keyshift.config.PlanOptions.Cost.MEAN_LOAD, 1.0, 50);
+        org.apache.flink.runtime.checkpoint.OperatorSubtaskState snapshot;
+        byte[] before;
+        try (OneInputStreamOperatorTestHarness<LoadForecast, RoutingPlan> h =
+                     new OneInputStreamOperatorTestHarness<>(new PlannerOperator(withShrinkage, true))) {
+            h.open();
+            for (int w = 10; w < 14; w++) {
+                h.processElement(new StreamRecord<>(forecast(w * W, 2), w * W - 1));
+            }
+            before = ((PlannerOperator) h.getOperator()).longRunLoads().toBytes();
+            assertThat(((PlannerOperator) h.getOperator()).longRunLoads().size()).isEqualTo(skewedAtFour().size());
+            snapshot = h.snapshot(1, 14 * W);
+        }
+        try (OneInputStreamOperatorTestHarness<LoadForecast, RoutingPlan> h =
+                     new OneInputStreamOperatorTestHarness<>(new PlannerOperator(withShrinkage, true))) {
+            h.initializeState(snapshot);
+            h.open();
+            PlannerOperator restored = (PlannerOperator) h.getOperator();
+            assertThat(restored.longRunLoads().toBytes()).isEqualTo(before);
+            // the routers now run at 4: the planner is rebuilt for 4 subtasks and keeps what it learnt
+            h.processElement(new StreamRecord<>(forecast(14 * W, 4), 14 * W - 1));
+            assertThat(h.extractOutputValues()).extracting(RoutingPlan::getParallelism).contains(4);
+            // five observations of each unit's constant load: known (a planner that lost them would have one: NaN)
+            for (UnitForecast u : forecast(15 * W, 4).getUnits()) {
+                assertThat(restored.longRunLoads().mean(u)).isCloseTo(u.getObserved(), org.assertj.core.api.Assertions.within(1e-9));
+            }
+            assertThat(restored.longRunLoads().size()).isEqualTo(skewedAtFour().size());
+        }
+    }
 }
