@@ -40,7 +40,19 @@ public final class KeyshiftCli implements Runnable {
     public static CommandLine commandLine() {
         CommandLine cl = new CommandLine(new KeyshiftCli());
         cl.setExecutionExceptionHandler(KeyshiftCli::failed);
+        cl.setParameterExceptionHandler(KeyshiftCli::badInput);
         return cl;
+    }
+
+    /**
+     * A mistake in the command line ends with one line that names the option, and a pointer to the help (exit 2),
+     * instead of the whole usage message.
+     */
+    static int badInput(CommandLine.ParameterException e, String[] args) {
+        CommandLine cl = e.getCommandLine();
+        String name = cl.getCommandSpec().qualifiedName();
+        cl.getErr().println(name + ": " + e.getMessage() + " (" + name + " --help lists the options)");
+        return cl.getCommandSpec().exitCodeOnInvalidInput();
     }
 
     /**

@@ -60,10 +60,14 @@ class ReplayCommandTest {
         // issue 17: out-of-range values exit 2 before any job, naming the option (alpha -1 used to be accepted,
         // sampling rates 0 and 2 failed only after the hash job had run)
         for (String bad : java.util.List.of("keyshift.plan.alpha=-1", "keyshift.profiler.sampling-rate=0",
-                "keyshift.profiler.sampling-rate=2")) {
+                "keyshift.profiler.sampling-rate=2", "keyshift.plan.shrinkage=-1",
+                "keyshift.plan.long-run-windows=0")) {
             Run r = run("replay", "-D" + bad, "--out", dir.toString());
             assertThat(r.exit()).as(bad).isEqualTo(2);
             assertThat(r.err()).contains(bad.substring(0, bad.indexOf('='))).doesNotContain("\tat ");
+            // one line, pointing to the help rather than printing it
+            assertThat(r.err().strip().lines()).as(bad).hasSize(1);
+            assertThat(r.err()).contains("keyshift replay --help").doesNotContain("Usage:");
         }
         Run gap = run("replay", "-Dkeyshift.input.max-event-time-gap=-1d", "--out", dir.toString());
         assertThat(gap.exit()).isEqualTo(2);
