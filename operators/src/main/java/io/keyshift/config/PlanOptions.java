@@ -40,8 +40,8 @@ public final class PlanOptions {
                     + "long-run load m is kept with weight d^2 / (d^2 + shrinkage x m / horizon), m / horizon being "
                     + "the Poisson variance of the forecast counts (empirical-Bayes shrinkage, Efron and Morris "
                     + "1975). A shift far beyond a count's noise is followed at once; one of the noise's size is "
-                    + "halved, so a stream whose keys keep their rates is balanced on what was learnt instead of "
-                    + "chasing noise. >= 0; 0 = plan on the forecasts alone.");
+                    + "halved, so keys with a few records per window are balanced nearer to what they carry in the "
+                    + "long run than to the noise of their last counts. >= 0; 0 = plan on the forecasts alone.");
 
     public static final ConfigOption<Integer> LONG_RUN_WINDOWS = ConfigOptions.key("keyshift.plan.long-run-windows")
             .intType()

@@ -24,8 +24,9 @@ import java.util.TreeMap;
  * Morris ("Data analysis using Stein's estimator and its generalizations", JASA 70, 1975): the signal variance is
  * estimated by d^2, the noise variance by the Poisson variance of a mean of H record counts, m / H; c scales the
  * latter (c = 0: the forecast alone). A shift much larger than a count's noise is followed at once (w near 1); a
- * deviation of the size of the noise is halved; on a stream whose keys keep their rates (a timetable, a stable
- * popularity) the plan therefore rests on the learnt mean and stops chasing noise.
+ * deviation of the size of the noise is halved; a unit with a few records per window, whose forecast is mostly the
+ * noise of its last counts, is therefore planned near what it carries in the long run (a timetable's destinations, a
+ * stable popularity).
  *
  * <p>Units are named as the forecast names them: hot keys by key (a pseudonym under a key secret), key-group
  * residuals by key group. A unit absent from a forecast (a key no longer tracked) is forgotten. Size: one entry per

@@ -35,7 +35,8 @@ import java.util.List;
  * publishes it to the routers ({@link PlanChannel}). Routers apply versions strictly in order, so it keeps every plan
  * from the oldest version a router still routes by (the routers report it; at least the last {@value #HISTORY}), and
  * after a restore publishes them all once more, oldest first (a restored router may be versions behind, and plans
- * in flight may have been lost). State: those plans (Avro, operator list state) and the planner's long-run unit loads ({@link LongRunLoads}).
+ * in flight may have been lost). State: those plans (Avro, operator list state) and the planner's long-run unit
+ * loads ({@link LongRunLoads}).
  *
  * <p><b>Rescaling.</b> When the keyed stage runs at the routers' parallelism ({@code followRouters}), the planner
  * plans for the parallelism the routers report with each forecast ({@code LoadForecast.routerParallelism}), not for

@@ -30,7 +30,8 @@ import java.util.TreeMap;
  * previous lease reach it; an entry that points to the key's natural key group is then removed.
  *
  * <p><b>Cost</b> of an assignment, from the forecast load of each unit in the {@code horizon} windows starting with
- * the first window a new migration owns: {@code imbalance + alpha * (moved load / mean subtask load) + beta *
+ * the first window a new migration owns (shrunk towards the unit's long-run load with {@link Settings#shrinkage()},
+ * see {@link LongRunLoads}): {@code imbalance + alpha * (moved load / mean subtask load) + beta *
  * migrations}. The imbalance is, with {@link io.keyshift.config.PlanOptions.Cost#MEAN_LOAD} (default), the max / mean
  * of the subtasks' loads from each unit's mean forecast over them; with {@code PER_WINDOW}, the mean over those
  * windows of each window's max / mean subtask load. Units: tracked hot keys (movable) and the residual load of each
