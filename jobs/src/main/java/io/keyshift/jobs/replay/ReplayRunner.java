@@ -69,24 +69,39 @@ public final class ReplayRunner {
             Path runDir = work.resolve(st.id());
             Configuration conf = new Configuration(base);
             conf.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, work.resolve("checkpoints").resolve(st.id()).toUri().toString());
-            int restPort = conf.getOptional(org.apache.flink.configuration.RestOptions.PORT).orElse(io.keyshift.jobs.cluster.StandaloneCluster.freeLoopbackPort());
-            conf.set(org.apache.flink.configuration.RestOptions.PORT, restPort);
-            StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironmentWithWebUI(conf);
-            env.setParallelism(s.parallelism());
-            env.setMaxParallelism(maxP);
-            String progressId = s.out().toAbsolutePath() + "#" + st.id();
-            Progress.reset(progressId);
-            ReplayJob.build(env, s.input().space(), st, conf, runDir, s.withSum(), s.recordsPerSecond(), progressId);
-            s.log().printf("replay [%s]: %s, window %s, parallelism %d, max parallelism %d; web UI with the keyshift "
-                            + "metrics while it runs: http://127.0.0.1:%d%n", st.id(), s.input().description(), window,
-                    s.parallelism(), maxP, restPort);
-            long t0 = System.nanoTime();
-            Thread progress = progressPrinter(s.log(), st.id(), progressId, s.input().stats().records(), t0);
-            try {
-                env.execute("keyshift replay [" + st.id() + "]");
-            } finally {
-                progress.interrupt();
-                progress.join();
+            boolean portGiven = conf.getOptional(org.apache.flink.configuration.RestOptions.PORT).isPresent();
+            long t0 = 0;
+            for (int attempt = 1; ; attempt++) {
+                int restPort = conf.getOptional(org.apache.flink.configuration.RestOptions.PORT)
+                        .filter(x -> portGiven).orElse(io.keyshift.jobs.cluster.StandaloneCluster.freeLoopbackPort());
+                conf.set(org.apache.flink.configuration.RestOptions.PORT, restPort);
+                StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironmentWithWebUI(conf);
+                env.setParallelism(s.parallelism());
+                env.setMaxParallelism(maxP);
+                String progressId = s.out().toAbsolutePath() + "#" + st.id();
+                Progress.reset(progressId);
+                ReplayJob.build(env, s.input().space(), st, conf, runDir, s.withSum(), s.recordsPerSecond(), progressId);
+                s.log().printf("replay [%s]: %s, window %s, parallelism %d, max parallelism %d; web UI with the "
+                                + "keyshift metrics while it runs: http://127.0.0.1:%d%n", st.id(),
+                        s.input().description(), window, s.parallelism(), maxP, restPort);
+                t0 = System.nanoTime();
+                Thread progress = progressPrinter(s.log(), st.id(), progressId, s.input().stats().records(), t0);
+                try {
+                    env.execute("keyshift replay [" + st.id() + "]");
+                    break;
+                } catch (Exception e) {
+                    // the free port found above can be taken (by any socket of this machine) before the local
+                    // cluster binds it: that start is tried again on another port, before any record was read
+                    if (portGiven || attempt >= 3 || !restPortTaken(e)) {
+                        throw e;
+                    }
+                    s.log().printf("replay [%s]: port %d was taken before the web UI could bind it; trying another%n",
+                            st.id(), restPort);
+                    deleteRecursively(runDir);
+                } finally {
+                    progress.interrupt();
+                    progress.join();
+                }
             }
             double wall = (System.nanoTime() - t0) / 1e9;
             timings.put(st, new RunTiming(wall, s.input().stats().records() / Math.max(wall, 1e-9)));
@@ -124,6 +139,17 @@ public final class ReplayRunner {
         }
         report.write();
         return report;
+    }
+
+    /** True if {@code e} says the local cluster's REST endpoint could not bind its port. */
+    static boolean restPortTaken(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof java.net.BindException
+                    || t.getMessage() != null && t.getMessage().contains("Could not start rest endpoint")) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static Thread progressPrinter(PrintStream log, String name, String id, long total, long t0) {

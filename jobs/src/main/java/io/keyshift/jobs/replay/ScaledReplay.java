@@ -76,8 +76,8 @@ public final class ScaledReplay {
         conf.set(ScalingOptions.FOLLOW_JOB_ON_RESTORE, true);
         conf.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, work.resolve("checkpoints").resolve(runId(policy)).toUri().toString());
         conf.set(TaskManagerOptions.NUM_TASK_SLOTS, slots);
-        int restPort = conf.getOptional(RestOptions.PORT).orElse(io.keyshift.jobs.cluster.StandaloneCluster.freeLoopbackPort());
-        conf.set(RestOptions.PORT, restPort);
+        // without a configured port the cluster binds any free one (no port to lose between finding and binding it)
+        conf.set(RestOptions.PORT, conf.getOptional(RestOptions.PORT).orElse(0));
         String savepointDir = work.resolve("savepoints").resolve(runId(policy)).toUri().toString();
         MiniCluster cluster = new MiniCluster(new MiniClusterConfiguration.Builder().setConfiguration(conf)
                 .setNumTaskManagers(1).setNumSlotsPerTaskManager(slots).build());
@@ -85,6 +85,7 @@ public final class ScaledReplay {
         List<Rescale> rescales = new ArrayList<>();
         cluster.start();
         try {
+            int restPort = cluster.getRestAddress().get().getPort();
             log.printf("replay [%s]: predictive routing, %s scaling applied by stop-with-savepoint and restore, "
                     + "parallelism %d (at most %d); web UI: http://127.0.0.1:%d%n", runId(policy),
                     policy.name().toLowerCase(java.util.Locale.ROOT), parallelism, slots, restPort);
