@@ -141,11 +141,13 @@ public final class ReplayRunner {
         return report;
     }
 
-    /** True if {@code e} says the local cluster's REST endpoint could not bind its port. */
+    /**
+     * True if {@code e} says the local cluster's REST endpoint could not bind its port (the cluster's start, before
+     * the job runs: Flink's "Could not start rest endpoint on any port").
+     */
     static boolean restPortTaken(Throwable e) {
         for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
-            if (t instanceof java.net.BindException
-                    || t.getMessage() != null && t.getMessage().contains("Could not start rest endpoint")) {
+            if (t.getMessage() != null && t.getMessage().contains("Could not start rest endpoint")) {
                 return true;
             }
         }
