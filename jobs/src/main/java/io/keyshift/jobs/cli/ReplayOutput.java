@@ -27,7 +27,7 @@ final class ReplayOutput {
                 || name.equals("dead-letters.csv") || name.equals(".work") || name.equals(".events.bin")
                 || name.equals(".report.json.tmp")
                 || (name.endsWith(".csv") && java.util.stream.Stream.of("results-", "moves-", "scaling-", "rescales-", "control-",
-                        "reverts-", "forecast-units-").anyMatch(name::startsWith))
+                        "reverts-", "forecast-units-", "loads-", "utilization-").anyMatch(name::startsWith))
                 || (name.startsWith("profiles-") && name.endsWith(".jsonl"));
     }
 

@@ -139,15 +139,18 @@ public final class ReplayReport {
             writeResults(out.resolve("results-" + st.id() + ".csv"), res, withSum);
 
             SortedMap<Long, long[]> processed = new TreeMap<>();
+            Map<Long, Long> shadowByWindow = new HashMap<>();
             long shadow = 0;
             for (String line : lines(run.resolve("window-results"))) {
                 LoadLine l = LoadLine.parse(line);
                 processed.computeIfAbsent(l.windowStart, k -> new long[parallelism])[l.subtask] += l.count;
                 if (l.shadow) {
                     shadow += l.count;
+                    shadowByWindow.merge(l.windowStart, l.count, Long::sum);
                 }
             }
             LoadMeasures.Summary sum = measures.strategy(processed);
+            writeLoads(out.resolve("loads-" + st.id() + ".csv"), processed, shadowByWindow, sum);
             chartLoads.put(st.id(), processed);
             chartImbalance.put(st.id(), sum.perWindow());
             if (st == Strategy.HASH) {
@@ -460,6 +463,35 @@ public final class ReplayReport {
             return Math.abs(u - v) <= 1e-9 * Math.max(1, Math.max(Math.abs(u), Math.abs(v)));
         }
         return false;
+    }
+
+    /**
+     * {@code loads-<strategy>.csv}: one row per window, ordered by window start (epoch ms): the records the
+     * window-operator subtasks processed in it ({@code records}, shadow copies included), the shadow copies among them,
+     * each subtask's records ({@code subtask_0..subtask_{p-1}}) and the window's imbalance (max / mean) as the report's
+     * measures use it (their mean is weighted by the input records, {@code records - shadow}).
+     */
+    private static void writeLoads(Path file, SortedMap<Long, long[]> processed, Map<Long, Long> shadow,
+                                   LoadMeasures.Summary sum) throws IOException {
+        int p = processed.isEmpty() ? 0 : processed.get(processed.firstKey()).length;
+        try (BufferedWriter w = Files.newBufferedWriter(file, StandardCharsets.UTF_8)) {
+            StringBuilder h = new StringBuilder("window_start,records,shadow");
+            for (int i = 0; i < p; i++) {
+                h.append(",subtask_").append(i);
+            }
+            w.write(h.append(",imbalance\n").toString());
+            for (Map.Entry<Long, long[]> e : processed.entrySet()) {
+                StringBuilder r = new StringBuilder().append(e.getKey()).append(',')
+                        .append(java.util.Arrays.stream(e.getValue()).sum()).append(',')
+                        .append(shadow.getOrDefault(e.getKey(), 0L));
+                for (long l : e.getValue()) {
+                    r.append(',').append(l);
+                }
+                Double imb = sum.perWindow().get(e.getKey());
+                w.write(r.append(',').append(imb == null ? "" : String.format(java.util.Locale.ROOT, "%.6f", imb))
+                        .append('\n').toString());
+            }
+        }
     }
 
     private static void writeResults(Path file, Map<String, String> results, boolean withSum) throws IOException {

@@ -26,7 +26,8 @@ import java.util.TreeMap;
  *   <li>{@code peak_utilization}: the busiest subtask's records over the capacity, largest over windows;</li>
  *   <li>{@code result_mismatches} against {@code hash} and validation mismatches.</li>
  * </ul>
- * Adds the parallelism-over-time chart, with the parallelism the load needed at the capacity ({@code ceil(total /
+ * and {@code utilization-<run>.csv}: per window (start, epoch ms) its parallelism, records, the busiest subtask's
+ * records and their share of the capacity. Adds the parallelism-over-time chart, with the parallelism the load needed at the capacity ({@code ceil(total /
  * capacity)}, from the hash run) for reference. A window runs at the parallelism decided at or before its start.
  */
 public final class ScalingReport {
@@ -70,6 +71,7 @@ public final class ScalingReport {
             double slotHours = 0;
             double peak = 0;
             SortedMap<Long, Double> parallelism = new TreeMap<>();
+            StringBuilder utilization = new StringBuilder("window_start,parallelism,records,busiest,utilization\n");
             for (long w = first; w <= last; w += windowMillis) {
                 int p = r.initialParallelism();
                 for (ScaledReplay.Rescale x : r.rescales()) {
@@ -81,6 +83,10 @@ public final class ScalingReport {
                 slotHours += p * windowMillis / 3_600_000.0;
                 long busiest = perSubtask.getOrDefault(w, Map.of()).values().stream().mapToLong(Long::longValue).max().orElse(0);
                 peak = Math.max(peak, busiest / capacity);
+                utilization.append(w).append(',').append(p).append(',')
+                        .append(perSubtask.getOrDefault(w, Map.of()).values().stream().mapToLong(Long::longValue).sum())
+                        .append(',').append(busiest).append(',')
+                        .append(String.format(java.util.Locale.ROOT, "%.4f", busiest / capacity)).append('\n');
                 if (busiest > capacity) {
                     overload++;
                 }
@@ -111,6 +117,7 @@ public final class ScalingReport {
                 }
                 Files.writeString(out.resolve("rescales-" + r.id() + ".csv"), csv);
             }
+            Files.writeString(out.resolve("utilization-" + r.id() + ".csv"), utilization);
             chart.put(r.id(), parallelism);
         }
         chart.put("needed at capacity (hash's load)", needed);

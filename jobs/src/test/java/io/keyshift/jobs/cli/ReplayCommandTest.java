@@ -20,6 +20,7 @@ import java.util.List;
 import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
 
 /** The replay command as a user runs it (in-process picocli, local MiniCluster). */
 class ReplayCommandTest {
@@ -310,6 +311,34 @@ class ReplayCommandTest {
         assertThat(predictive.at("/validation/matches").asLong()).isPositive();
         assertThat(predictive.get("imbalance_mean").asDouble())
                 .isLessThan(report.at("/strategies/hash/imbalance_mean").asDouble());
+        // loads-<strategy>.csv: per window the 8 subtask loads, adding up to the records (shadow copies included),
+        // and the window imbalances whose mean weighted by the input records (without the shadow copies) is the report's
+        for (String strategy : List.of("hash", "predictive")) {
+            List<String> rows = Files.readAllLines(out.resolve("loads-" + strategy + ".csv"));
+            assertThat(rows.get(0)).isEqualTo("window_start,records,shadow,subtask_0,subtask_1,subtask_2,subtask_3,subtask_4,"
+                    + "subtask_5,subtask_6,subtask_7,imbalance");
+            double weighted = 0;
+            long records = 0;
+            for (String row : rows.subList(1, rows.size())) {
+                String[] f = row.split(",");
+                long sum = 0;
+                long max = 0;
+                for (int i = 3; i < 11; i++) {
+                    sum += Long.parseLong(f[i]);
+                    max = Math.max(max, Long.parseLong(f[i]));
+                }
+                assertThat(sum).isEqualTo(Long.parseLong(f[1]));
+                if (sum > 0) {
+                    long input = sum - Long.parseLong(f[2]);
+                    assertThat(Double.parseDouble(f[11])).isCloseTo(max * 8.0 / sum, within(1e-6));
+                    weighted += Double.parseDouble(f[11]) * input;
+                    records += input;
+                }
+            }
+            assertThat(records).isEqualTo(326_339);
+            assertThat(weighted / records).isCloseTo(report.at("/strategies/" + strategy + "/imbalance_mean").asDouble(),
+                    within(1e-4));
+        }
         String html = Files.readString(out.resolve("report.html"));
         // loads of hash and predictive, imbalance, forecasts of the 3 top keys, migrations: 7 embedded charts
         assertThat(html.split("data:image/png;base64,", -1)).hasSize(8);

@@ -15,6 +15,7 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
@@ -96,6 +97,14 @@ class ScaledReplayTest {
             assertThat(r.get("result_mismatches").asLong()).isZero();
             assertThat(r.get("validation_mismatches").asLong()).isZero();
             assertThat(r.get("overload_windows").asLong()).isLessThan(hash.get("overload_windows").asLong());
+        }
+        // utilization-<run>.csv: one row per window; the windows above the capacity are the overloaded ones
+        for (String run : List.of("hash", "scaled-predictive", "scaled-reactive")) {
+            List<String> rows = Files.readAllLines(out.resolve("utilization-" + run + ".csv"));
+            assertThat(rows.get(0)).isEqualTo("window_start,parallelism,records,busiest,utilization");
+            assertThat(rows).hasSize(1 + runs.get(run).get("windows").asInt());
+            assertThat(rows.stream().skip(1).filter(l -> Long.parseLong(l.split(",")[3]) > 1200).count())
+                    .isEqualTo(runs.get(run).get("overload_windows").asLong());
         }
         assertThat(predictive.get("overload_windows").asLong()).isLessThan(reactive.get("overload_windows").asLong());
         assertThat(predictive.get("slot_hours").asDouble()).isLessThanOrEqualTo(1.10 * reactive.get("slot_hours").asDouble());
