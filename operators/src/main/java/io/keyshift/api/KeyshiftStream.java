@@ -460,7 +460,7 @@ public final class KeyshiftStream<T, K> {
         // incremental checkpoints upload only what changed (see LoadForecaster)
         // with a control input, the forecaster takes its anomaly-z commands (the planner the rest)
         LoadForecaster forecaster = new LoadForecaster(KeyshiftConfig.forecastSettings(config, maxP, window,
-                planSettings.forecastHorizon()));
+                KeyshiftConfig.forecastHorizon(config)));
         KeyedStream<WindowProfile, Integer> keyedProfiles = profiles.keyBy(new LoadForecaster.SingleKey());
         SingleOutputStreamOperator<LoadForecast> forecasts = (userControl == null
                 ? keyedProfiles.transform(stage.name("forecaster"), new AvroTypeInfo<>(LoadForecast.class), forecaster)

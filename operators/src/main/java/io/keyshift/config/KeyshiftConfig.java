@@ -131,6 +131,7 @@ public final class KeyshiftConfig {
         atLeast(config, ScalingOptions.CAPACITY, 0);
         range(config, ScalingOptions.MIN_PARALLELISM, 1, 32768);
         range(config, ScalingOptions.MAX_PARALLELISM, 0, 32768);
+        range(config, ScalingOptions.HORIZON, 1, 1000);
         range(config, ScalingOptions.COOLDOWN_WINDOWS, 0, Integer.MAX_VALUE);
         range(config, ScalingOptions.SCALE_IN_WINDOWS, 1, Integer.MAX_VALUE);
         ScalingOptions.policy(config);
@@ -273,7 +274,16 @@ public final class KeyshiftConfig {
     /** The forecaster's settings of a stage with {@code config} (what decoding or writing its state needs too). */
     public static LoadForecastEngine.Settings forecastSettings(ReadableConfig config, int maxParallelism) {
         return forecastSettings(config, maxParallelism, config.get(JobOptions.WINDOW).toMillis(),
-                config.get(PlanOptions.LEASE_LEAD) + config.get(PlanOptions.HORIZON));
+                forecastHorizon(config));
+    }
+
+    /**
+     * Forecast steps of a stage with {@code config}: the lease lead plus the larger of the planning horizon (what the
+     * planner balances) and the scaling horizon (what a predictive scaling decision looks ahead over).
+     */
+    public static int forecastHorizon(ReadableConfig config) {
+        return config.get(PlanOptions.LEASE_LEAD)
+                + Math.max(config.get(PlanOptions.HORIZON), config.get(ScalingOptions.HORIZON));
     }
 
     /** The forecaster's settings from {@code config} for the given planning window and forecast horizon. */

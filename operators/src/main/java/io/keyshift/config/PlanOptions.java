@@ -17,9 +17,10 @@ public final class PlanOptions {
 
     public static final ConfigOption<Integer> HORIZON = ConfigOptions.key("keyshift.plan.horizon")
             .intType()
-            .defaultValue(3)
+            .defaultValue(1)
             .withDescription("Windows (>= 1) of forecast load that the planner balances, starting with the first "
-                    + "window a new migration would own: the load of a unit is the mean forecast over them.");
+                    + "window a new migration would own: the load of a unit is the mean forecast over them. "
+                    + "Plans are remade every window, so 1 balances the window a move takes effect in.");
 
     /** What the planner's imbalance term measures over the planning horizon. */
     public enum Cost { PER_WINDOW, MEAN_LOAD }

@@ -23,6 +23,12 @@ public final class ScalingOptions {
             .defaultValue(0)
             .withDescription("Highest parallelism a decision may choose; 0 = the job's max parallelism (key groups).");
 
+    public static final ConfigOption<Integer> HORIZON = ConfigOptions.key("keyshift.scaling.horizon")
+            .intType()
+            .defaultValue(3)
+            .withDescription("Windows (>= 1) of forecast load, past the lease lead, that a predictive scaling decision "
+                    + "looks ahead over (the forecaster forecasts the larger of this and the planning horizon).");
+
     public static final ConfigOption<Integer> COOLDOWN_WINDOWS = ConfigOptions.key("keyshift.scaling.cooldown-windows")
             .intType()
             .defaultValue(3)

@@ -261,11 +261,6 @@ public final class RepartitionPlanner {
                     shrinkage, longRunWindows);
         }
 
-        /** Forecast steps the planner needs: the lease lead plus the planning horizon. */
-        public int forecastHorizon() {
-            return leaseLead + horizon;
-        }
-
         long shadowMillis() {
             long windows = (stateHorizonMillis + windowMillis - 1) / windowMillis;
             return windows * windowMillis;

@@ -18,8 +18,10 @@ import java.util.Arrays;
  *
  * <p><b>PREDICTIVE</b> acts on the forecast totals for the next windows (+1..+H), before the load arrives: it scales
  * out when the next window's forecast would put the busiest subtask above the critical utilization, or when the last
- * window's measured busiest subtask was above its capacity (an overload the forecast missed is not left running: it
- * then sizes for the larger of forecast and measured load); it scales in when
+ * window's measured busiest subtask was above its capacity, or above the critical utilization while the forecast
+ * total does not bring it back below (measured busiest &times; next forecast total / observed total): an overload
+ * the forecast missed is not left running, and predictive is never a window behind reactive. It then sizes for the
+ * larger of forecast and measured load. It scales in when
  * the quiet run reaches {@code scaleInWindows}: the leading forecast windows predicted below the scale-in utilization,
  * plus the windows in a row measured below it if the forecast stays quiet over the whole horizon or is quiet for
  * {@code scaleInWindows} windows on its own (a quiet spell the forecast sees ending sooner does not count the past). Either way the new parallelism must carry the largest forecast
@@ -256,7 +258,11 @@ public final class ScalingPlanner implements Serializable {
                 ? windowsBelow + quietAhead : quietAhead;
         // a measured overload (above the capacity itself) that the forecast missed is acted on too: the critical
         // utilization is the forecast's margin, a window past the capacity says the forecast was wrong
-        if ((next > s.critical() || measuredNow > 1.0) && parallelism < s.maxParallelism()) {
+        // and so is a measured window above the critical utilization unless the forecast sees the load fall below
+        // it: the last window's busiest subtask scaled by the forecast total over the observed one
+        boolean measuredCritical = measuredNow > 1.0 || (measuredNow > s.critical() && w.observedTotal() > 0
+                && measuredNow * f[0] / w.observedTotal() > s.critical());
+        if ((next > s.critical() || measuredCritical) && parallelism < s.maxParallelism()) {
             if (next <= s.critical()) {
                 // the forecast missed: size for the larger of forecast and measured load
                 span = Math.max(span, w.observedTotal());
@@ -267,8 +273,11 @@ public final class ScalingPlanner implements Serializable {
                 return decide(w, ScalingKind.SCALE_OUT, target, span, next > s.critical()
                         ? String.format("next window forecast to put the busiest subtask at %.2f of capacity > "
                                 + "critical %.2f (imbalance %.2f)", next, s.critical(), kappa)
-                        : String.format("busiest subtask measured at %.2f of capacity (overloaded), above the "
-                                + "forecast's %.2f", measuredNow, next), kappa);
+                        : measuredNow > 1.0 ? String.format("busiest subtask measured at %.2f of capacity "
+                                + "(overloaded), above the forecast's %.2f", measuredNow, next)
+                        : String.format("busiest subtask measured at %.2f of capacity > critical %.2f, load not "
+                                + "forecast to fall below it (forecast %.2f at the usual imbalance)", measuredNow,
+                                s.critical(), next), kappa);
             }
         } else if (quietRun >= s.scaleInWindows() && parallelism > s.minParallelism()) {
             int target = smallestMeeting(span, largest, s.minParallelism(), parallelism - 1, kappa);

@@ -121,6 +121,27 @@ class ScalingPlannerTest {
     }
 
     @Test
+    void predictiveActsOnAMeasuredCriticalWindowUnlessTheForecastSeesTheLoadFall() {
+        for (double nextTotal : new double[] {300, 250}) {
+            ScalingPlanner p = planner(0);
+            for (int w = 1; w <= 3; w++) {
+                assertThat(p.onWindow(new ScalingPlanner.Window(w * W, 300, 76, 0, 10, new double[] {300}, 10))).isNull();
+            }
+            // the busiest subtask processed 95 of 100 (> critical 0.90); at the usual imbalance (4 windows' κ 1.08)
+            // the forecast puts it at 0.81 only
+            ScalingDecision d = p.onWindow(new ScalingPlanner.Window(4 * W, 300, 95, 0, 10, new double[] {nextTotal}, 10));
+            if (nextTotal == 300) {
+                // a flat forecast: 95 x 300 / 300 stays above critical, so predictive is not behind reactive
+                assertThat(d.getKind()).isEqualTo(ScalingKind.SCALE_OUT);
+                assertThat(d.getReason()).contains("measured at 0.95").contains("not forecast to fall");
+            } else {
+                // a forecast fall to 250: 0.95 x 250 / 300 = 0.79, below critical: no scale-out
+                assertThat(d).isNull();
+            }
+        }
+    }
+
+    @Test
     void reactiveActsOnTheMeasuredBusiestSubtaskNotTheMean() {
         ScalingPlanner r = new ScalingPlanner(new ScalingPlanner.Settings(100, 0.75, 0.90, 0.60, 1, 16, 128, 0, 3),
                 ScalingPolicy.REACTIVE, 4);
