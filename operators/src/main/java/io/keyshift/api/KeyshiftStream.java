@@ -459,8 +459,7 @@ public final class KeyshiftStream<T, K> {
         // keyed under one key: the forecaster's per-series state lives in the keyed state backend, so that RocksDB's
         // incremental checkpoints upload only what changed (see LoadForecaster)
         // with a control input, the forecaster takes its anomaly-z commands (the planner the rest)
-        LoadForecaster forecaster = new LoadForecaster(KeyshiftConfig.forecastSettings(config, maxP, window,
-                KeyshiftConfig.forecastHorizon(config)));
+        LoadForecaster forecaster = new LoadForecaster(KeyshiftConfig.forecastSettings(config, maxP));
         KeyedStream<WindowProfile, Integer> keyedProfiles = profiles.keyBy(new LoadForecaster.SingleKey());
         SingleOutputStreamOperator<LoadForecast> forecasts = (userControl == null
                 ? keyedProfiles.transform(stage.name("forecaster"), new AvroTypeInfo<>(LoadForecast.class), forecaster)
@@ -523,7 +522,8 @@ public final class KeyshiftStream<T, K> {
             scaling = plans.getSideOutput(PlannerOperator.CONTROLLED_FORECASTS).connect(loads)
                     .transform(stage.name("scaling decisions"), new AvroTypeInfo<>(ScalingDecision.class),
                             new ScalingOperator(s, p, config.get(ScalingOptions.FOLLOW_JOB_ON_RESTORE),
-                                    ScalingOptions.policy(config)))
+                                    ScalingOptions.policy(config)).withLookAhead(config.get(PlanOptions.LEASE_LEAD)
+                                    + config.get(ScalingOptions.HORIZON)))
                     .uid(stage.uid("scaling"))
                     .setParallelism(1)
                     .setMaxParallelism(maxP);

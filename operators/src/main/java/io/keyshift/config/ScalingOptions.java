@@ -26,8 +26,9 @@ public final class ScalingOptions {
     public static final ConfigOption<Integer> HORIZON = ConfigOptions.key("keyshift.scaling.horizon")
             .intType()
             .defaultValue(3)
-            .withDescription("Windows (>= 1) of forecast load, past the lease lead, that a predictive scaling decision "
-                    + "looks ahead over (the forecaster forecasts the larger of this and the planning horizon).");
+            .withDescription("Windows (>= 1) of forecast load past the lease lead that a predictive scaling decision "
+                    + "reads: it reads windows +1 .. +(lease lead + this). The forecaster forecasts lease lead + the "
+                    + "larger of this and the planning horizon.");
 
     public static final ConfigOption<Integer> COOLDOWN_WINDOWS = ConfigOptions.key("keyshift.scaling.cooldown-windows")
             .intType()

@@ -70,6 +70,8 @@ public class ScalingOperator extends AbstractStreamOperator<ScalingDecision>
     private final int initialParallelism;
     private final boolean followJobOnRestore;
     private final ScalingPolicy actuated;
+    /** Forecast steps a decision reads (0 = every step the forecaster gives). */
+    private int lookAhead;
     private transient org.apache.flink.metrics.Counter decisions;
     private transient Held held;
     private transient ListState<byte[]> state;
@@ -94,6 +96,21 @@ public class ScalingOperator extends AbstractStreamOperator<ScalingDecision>
         this.settings = settings;
         this.initialParallelism = initialParallelism;
         this.followJobOnRestore = followJobOnRestore;
+    }
+
+    /**
+     * The same operator reading only the first {@code steps} forecast windows (+1..+steps) of each forecast: the
+     * lease lead plus {@code keyshift.scaling.horizon}, when the forecaster forecasts further for the planner.
+     *
+     * @param steps &ge; 1
+     * @return this
+     */
+    public ScalingOperator withLookAhead(int steps) {
+        if (steps < 1) {
+            throw new IllegalArgumentException("look-ahead must be >= 1 forecast step, was " + steps);
+        }
+        this.lookAhead = steps;
+        return this;
     }
 
     @Override
@@ -190,7 +207,7 @@ public class ScalingOperator extends AbstractStreamOperator<ScalingDecision>
     }
 
     private void decide(LoadForecast f, double measuredBusiest, int measuredParallelism, long timestamp) {
-        int horizon = f.getHorizon();
+        int horizon = lookAhead > 0 ? Math.min(lookAhead, f.getHorizon()) : f.getHorizon();
         double[] total = new double[horizon];
         double observed = 0;
         double largestForecast = 0;
@@ -203,8 +220,8 @@ public class ScalingOperator extends AbstractStreamOperator<ScalingDecision>
             observed += u.getObserved();
             if (u.getUnitType() == UnitType.HOT_KEY) {
                 largestObserved = Math.max(largestObserved, u.getObserved());
-                for (double v : fc) {
-                    largestForecast = Math.max(largestForecast, v);
+                for (int h = 0; h < Math.min(horizon, fc.size()); h++) {
+                    largestForecast = Math.max(largestForecast, fc.get(h));
                 }
             }
         }

@@ -18,9 +18,10 @@ import java.util.Arrays;
  *
  * <p><b>PREDICTIVE</b> acts on the forecast totals for the next windows (+1..+H), before the load arrives: it scales
  * out when the next window's forecast would put the busiest subtask above the critical utilization, or when the last
- * window's measured busiest subtask was above its capacity, or above the critical utilization while the forecast
- * total does not bring it back below (measured busiest &times; next forecast total / observed total): an overload
- * the forecast missed is not left running, and predictive is never a window behind reactive. It then sizes for the
+ * window's measured busiest subtask was above its capacity, or above the critical utilization (measured at the
+ * parallelism in force) while the forecast total does not bring it back below (measured busiest &times; next
+ * forecast total / observed total): an overload the forecast missed is not left running, and a critical window
+ * that reactive would act on is acted on too unless the forecast expects the load to fall. It then sizes for the
  * larger of forecast and measured load. It scales in when
  * the quiet run reaches {@code scaleInWindows}: the leading forecast windows predicted below the scale-in utilization,
  * plus the windows in a row measured below it if the forecast stays quiet over the whole horizon or is quiet for
@@ -258,10 +259,12 @@ public final class ScalingPlanner implements Serializable {
                 ? windowsBelow + quietAhead : quietAhead;
         // a measured overload (above the capacity itself) that the forecast missed is acted on too: the critical
         // utilization is the forecast's margin, a window past the capacity says the forecast was wrong
-        // and so is a measured window above the critical utilization unless the forecast sees the load fall below
-        // it: the last window's busiest subtask scaled by the forecast total over the observed one
-        boolean measuredCritical = measuredNow > 1.0 || (measuredNow > s.critical() && w.observedTotal() > 0
-                && measuredNow * f[0] / w.observedTotal() > s.critical());
+        // and so is a window measured above the critical utilization at the parallelism in force, unless the
+        // forecast sees the load fall below it: the last window's busiest subtask scaled by the forecast total over
+        // the observed one
+        boolean measuredHere = w.measuredParallelism() == 0 || w.measuredParallelism() == parallelism;
+        boolean measuredCritical = measuredNow > 1.0 || (measuredHere && measuredNow > s.critical()
+                && w.observedTotal() > 0 && measuredNow * f[0] / w.observedTotal() > s.critical());
         if ((next > s.critical() || measuredCritical) && parallelism < s.maxParallelism()) {
             if (next <= s.critical()) {
                 // the forecast missed: size for the larger of forecast and measured load

@@ -4,6 +4,7 @@ import org.apache.flink.configuration.Configuration;
 import org.junit.jupiter.api.Test;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 class PlanCostOptionTest {
     @Test
@@ -17,5 +18,22 @@ class PlanCostOptionTest {
         // a restored planner's settings without the field (null) judge by the mean load, as before
         assertThat(new io.keyshift.plan.RepartitionPlanner.Settings(128, 4, 60_000, 60_000, 1, 3, 0.02, 0.1, 0.005,
                 16, 4096, 0.0, null, 0L, false, -1, null, true, null).cost()).isEqualTo(PlanOptions.Cost.MEAN_LOAD);
+    }
+
+    @Test
+    void theForecasterForecastsForTheLongerOfThePlanningAndTheScalingHorizon() {
+        Configuration c = new Configuration();
+        // defaults: lease lead 1, planning horizon 1, scaling horizon 3
+        assertThat(KeyshiftConfig.planSettings(c, 128, 4, 3_600_000L, 0, true, false).horizon()).isEqualTo(1);
+        assertThat(KeyshiftConfig.forecastHorizon(c)).isEqualTo(4);
+        assertThat(KeyshiftConfig.forecastSettings(c, 128).horizon()).isEqualTo(4);
+        c.set(PlanOptions.HORIZON, 6);
+        assertThat(KeyshiftConfig.forecastHorizon(c)).isEqualTo(7);
+        c.set(ScalingOptions.HORIZON, 8);
+        c.set(PlanOptions.LEASE_LEAD, 2);
+        assertThat(KeyshiftConfig.forecastHorizon(c)).isEqualTo(10);
+        Configuration bad = new Configuration();
+        bad.set(ScalingOptions.HORIZON, 0);
+        assertThatThrownBy(() -> KeyshiftConfig.validate(bad)).hasMessageContaining("keyshift.scaling.horizon");
     }
 }

@@ -22,6 +22,7 @@ import java.util.Collections;
 import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * The scaling operator decides a window once its forecast and its measured load (or a later window's load, or the end
@@ -155,6 +156,30 @@ class ScalingOperatorTest {
             assertNoDecisionBehindTheWatermark(h);
             return h.snapshot(1L, 1L);
         }
+    }
+
+    @Test
+    void aDecisionReadsOnlyTheForecastStepsOfItsLookAhead() throws Exception {
+        // p = 6, one window measured quiet (40 of 100 per subtask), a flat forecast of 240 (0.40) for 2 steps
+        for (int lookAhead : new int[] {0, 2, 1}) {
+            ScalingOperator op = new ScalingOperator(SETTINGS, 6, false, ScalingPolicy.PREDICTIVE);
+            try (var h = new TwoInputStreamOperatorTestHarness<>(lookAhead > 0 ? op.withLookAhead(lookAhead) : op)) {
+                h.setup();
+                h.open();
+                h.processElement2(load(W, 6, each(6, 40), each(6, 0)), W - 1);
+                h.processElement1(forecast(W, 240, 240), W - 1);
+                if (lookAhead == 1) {
+                    // 1 measured + 1 forecast quiet window: short of the 3 a scale-in needs
+                    assertThat(predictive(h)).as("look-ahead 1").isEmpty();
+                } else {
+                    // 1 measured + 2 forecast: in
+                    assertThat(predictive(h)).as("look-ahead %d", lookAhead).singleElement()
+                            .satisfies(d -> assertThat(d.getKind()).isEqualTo(ScalingKind.SCALE_IN));
+                }
+            }
+        }
+        assertThatThrownBy(() -> new ScalingOperator(SETTINGS, 6).withLookAhead(0))
+                .isInstanceOf(IllegalArgumentException.class);
     }
 
     @Test

@@ -150,7 +150,7 @@ public final class ReplayReport {
                 }
             }
             LoadMeasures.Summary sum = measures.strategy(processed);
-            writeLoads(out.resolve("loads-" + st.id() + ".csv"), processed, shadowByWindow, sum);
+            writeLoads(out.resolve("loads-" + st.id() + ".csv"), parallelism, processed, shadowByWindow, sum);
             chartLoads.put(st.id(), processed);
             chartImbalance.put(st.id(), sum.perWindow());
             if (st == Strategy.HASH) {
@@ -466,28 +466,31 @@ public final class ReplayReport {
     }
 
     /**
-     * {@code loads-<strategy>.csv}: one row per window, ordered by window start (epoch ms): the records the
+     * {@code loads-<strategy>.csv}: one row per window the report measures (a window of the input that the strategy
+     * processed nothing of has zeros), ordered by window start (epoch ms): the records the
      * window-operator subtasks processed in it ({@code records}, shadow copies included), the shadow copies among them,
      * each subtask's records ({@code subtask_0..subtask_{p-1}}) and the window's imbalance (max / mean) as the report's
      * measures use it (their mean is weighted by the input records, {@code records - shadow}).
      */
-    private static void writeLoads(Path file, SortedMap<Long, long[]> processed, Map<Long, Long> shadow,
+    private static void writeLoads(Path file, int p, SortedMap<Long, long[]> processed, Map<Long, Long> shadow,
                                    LoadMeasures.Summary sum) throws IOException {
-        int p = processed.isEmpty() ? 0 : processed.get(processed.firstKey()).length;
+        java.util.TreeSet<Long> windows = new java.util.TreeSet<>(sum.perWindow().keySet());
+        windows.addAll(processed.keySet());
         try (BufferedWriter w = Files.newBufferedWriter(file, StandardCharsets.UTF_8)) {
             StringBuilder h = new StringBuilder("window_start,records,shadow");
             for (int i = 0; i < p; i++) {
                 h.append(",subtask_").append(i);
             }
             w.write(h.append(",imbalance\n").toString());
-            for (Map.Entry<Long, long[]> e : processed.entrySet()) {
-                StringBuilder r = new StringBuilder().append(e.getKey()).append(',')
-                        .append(java.util.Arrays.stream(e.getValue()).sum()).append(',')
-                        .append(shadow.getOrDefault(e.getKey(), 0L));
-                for (long l : e.getValue()) {
+            for (long window : windows) {
+                long[] loads = processed.getOrDefault(window, new long[p]);
+                StringBuilder r = new StringBuilder().append(window).append(',')
+                        .append(java.util.Arrays.stream(loads).sum()).append(',')
+                        .append(shadow.getOrDefault(window, 0L));
+                for (long l : loads) {
                     r.append(',').append(l);
                 }
-                Double imb = sum.perWindow().get(e.getKey());
+                Double imb = sum.perWindow().get(window);
                 w.write(r.append(',').append(imb == null ? "" : String.format(java.util.Locale.ROOT, "%.6f", imb))
                         .append('\n').toString());
             }

@@ -26,8 +26,8 @@ import java.util.TreeMap;
  *   <li>{@code peak_utilization}: the busiest subtask's records over the capacity, largest over windows;</li>
  *   <li>{@code result_mismatches} against {@code hash} and validation mismatches.</li>
  * </ul>
- * and {@code utilization-<run>.csv}: per window (start, epoch ms) its parallelism, records, the busiest subtask's
- * records and their share of the capacity. Adds the parallelism-over-time chart, with the parallelism the load needed at the capacity ({@code ceil(total /
+ * and {@code utilization-<run>.csv}: per window (start, epoch ms) its parallelism, the records processed (shadow
+ * copies included), the busiest subtask's records and their share of the capacity. Adds the parallelism-over-time chart, with the parallelism the load needed at the capacity ({@code ceil(total /
  * capacity)}, from the hash run) for reference. A window runs at the parallelism decided at or before its start.
  */
 public final class ScalingReport {
@@ -37,7 +37,8 @@ public final class ScalingReport {
     public record Run(String id, int initialParallelism, List<ScaledReplay.Rescale> rescales) {}
 
     /**
-     * Adds {@code "scaling"} to the report's JSON and the parallelism chart; writes {@code rescales-<run>.csv}.
+     * Adds {@code "scaling"} to the report's JSON and the parallelism chart; writes {@code rescales-<run>.csv} and
+     * {@code utilization-<run>.csv}.
      *
      * @param windowMillis window length; {@code firstEvent}, {@code lastEvent} bound the windows counted (ms)
      */
