@@ -27,7 +27,8 @@ import java.util.TreeMap;
  *   <li>{@code result_mismatches} against {@code hash} and validation mismatches.</li>
  * </ul>
  * and {@code utilization-<run>.csv}: per window (start, epoch ms) its parallelism, the records processed (shadow
- * copies included), the busiest subtask's records and their share of the capacity. Adds the parallelism-over-time chart, with the parallelism the load needed at the capacity ({@code ceil(total /
+ * copies included), the busiest subtask's records and their share of the capacity. Adds the parallelism-over-time
+ * chart, with the parallelism the load needed at the capacity ({@code ceil(total /
  * capacity)}, from the hash run) for reference. A window runs at the parallelism decided at or before its start.
  */
 public final class ScalingReport {
@@ -82,10 +83,12 @@ public final class ScalingReport {
                 }
                 parallelism.put(w, (double) p);
                 slotHours += p * windowMillis / 3_600_000.0;
-                long busiest = perSubtask.getOrDefault(w, Map.of()).values().stream().mapToLong(Long::longValue).max().orElse(0);
+                java.util.LongSummaryStatistics subtasks = perSubtask.getOrDefault(w, Map.of()).values().stream()
+                        .mapToLong(Long::longValue).summaryStatistics();
+                long busiest = subtasks.getCount() == 0 ? 0 : subtasks.getMax();
                 peak = Math.max(peak, busiest / capacity);
                 utilization.append(w).append(',').append(p).append(',')
-                        .append(perSubtask.getOrDefault(w, Map.of()).values().stream().mapToLong(Long::longValue).sum())
+                        .append(subtasks.getSum())
                         .append(',').append(busiest).append(',')
                         .append(String.format(java.util.Locale.ROOT, "%.4f", busiest / capacity)).append('\n');
                 if (busiest > capacity) {
