@@ -31,6 +31,7 @@ import io.keyshift.scaling.ScalingOperator;
 import io.keyshift.scaling.ScalingPlanner;
 import io.keyshift.serde.EnvelopeTypeInfo;
 import io.keyshift.serde.RoutingKeyTypeInfo;
+import io.keyshift.serde.SharedAvroTypeInfo;
 
 import org.apache.flink.api.common.serialization.SerializerConfig;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
@@ -245,7 +246,10 @@ public final class KeyshiftStream<T, K> {
                 .uid(uidPrefix + "-process"));
     }
 
-    /** The routing plans of this stage, one per planning window (after a terminal call). */
+    /**
+     * The routing plans of this stage, one per planning window (after a terminal call). Read-only: a chained consumer
+     * gets the instance the planner keeps (see {@link SharedAvroTypeInfo}); copy a plan before changing it.
+     */
     public DataStream<RoutingPlan> plans() {
         return built().plans;
     }
@@ -258,7 +262,10 @@ public final class KeyshiftStream<T, K> {
         return built().profiles;
     }
 
-    /** The load forecasts of this stage, one per planning window (after a terminal call). */
+    /**
+     * The load forecasts of this stage, one per planning window (after a terminal call). Read-only: a chained consumer
+     * gets the instance the planner plans from (see {@link SharedAvroTypeInfo}); copy a forecast before changing it.
+     */
     public DataStream<LoadForecast> forecasts() {
         return built().forecasts;
     }
@@ -462,9 +469,9 @@ public final class KeyshiftStream<T, K> {
         LoadForecaster forecaster = new LoadForecaster(KeyshiftConfig.forecastSettings(config, maxP));
         KeyedStream<WindowProfile, Integer> keyedProfiles = profiles.keyBy(new LoadForecaster.SingleKey());
         SingleOutputStreamOperator<LoadForecast> forecasts = (userControl == null
-                ? keyedProfiles.transform(stage.name("forecaster"), new AvroTypeInfo<>(LoadForecast.class), forecaster)
+                ? keyedProfiles.transform(stage.name("forecaster"), new SharedAvroTypeInfo<>(LoadForecast.class), forecaster)
                 : keyedProfiles.connect(userControl.keyBy(new LoadForecaster.SingleLineKey()))
-                        .transform(stage.name("forecaster"), new AvroTypeInfo<>(LoadForecast.class),
+                        .transform(stage.name("forecaster"), new SharedAvroTypeInfo<>(LoadForecast.class),
                                 forecaster.withControlInput()))
                 .uid(stage.uid("forecaster"))
                 .setParallelism(1)
@@ -498,10 +505,10 @@ public final class KeyshiftStream<T, K> {
                     config.get(PlanOptions.ON_MISMATCH_HOLD).toMillis());
         }
         SingleOutputStreamOperator<RoutingPlan> plans = controlInput == null
-                ? forecasts.transform(stage.name("planner"), new AvroTypeInfo<>(RoutingPlan.class),
+                ? forecasts.transform(stage.name("planner"), new SharedAvroTypeInfo<>(RoutingPlan.class),
                         CoordinatedOperators.planner(plannerOperator, uidPrefix))
                 : forecasts.connect(controlInput).transform(stage.name("planner"),
-                        new AvroTypeInfo<>(RoutingPlan.class), CoordinatedOperators.controlledPlanner(
+                        new SharedAvroTypeInfo<>(RoutingPlan.class), CoordinatedOperators.controlledPlanner(
                                 plannerOperator.withControl(config.get(PlanOptions.CONTROL_ROLLBACK_VERSIONS)),
                                 uidPrefix));
         plans.uid(stage.uid("planner"))

@@ -82,7 +82,7 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
      * {@code forcedParallelism} set from the control input's scale commands: the scaling operator's input.
      */
     public static final OutputTag<LoadForecast> CONTROLLED_FORECASTS = new OutputTag<>("keyshift-controlled-forecasts",
-            new org.apache.flink.formats.avro.typeutils.AvroTypeInfo<>(LoadForecast.class));
+            new io.keyshift.serde.SharedAvroTypeInfo<>(LoadForecast.class));
 
     private transient ControlState control;
     private transient ListState<byte[]> controlStore;
@@ -379,7 +379,11 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
             overrides = control.control();
             view = control.view(start);
         }
-        forecast.setForcedParallelism(control != null ? control.forcedParallelism() : 0);
+        int forced = control != null ? control.forcedParallelism() : 0;
+        if (forecast.getForcedParallelism() != forced) {
+            // a forecast is read-only once emitted (its other chained consumers get the same instance)
+            forecast = LoadForecast.newBuilder(forecast).setForcedParallelism(forced).build();
+        }
         output.collect(CONTROLLED_FORECASTS, new StreamRecord<>(forecast, timestamp));
         long t0 = System.nanoTime();
         RoutingPlan plan = planner.onForecast(forecast, overrides);

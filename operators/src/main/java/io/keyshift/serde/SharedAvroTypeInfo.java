@@ -1,0 +1,73 @@
+package io.keyshift.serde;
+
+import org.apache.avro.specific.SpecificRecordBase;
+import org.apache.flink.api.common.serialization.SerializerConfig;
+import org.apache.flink.api.common.typeutils.TypeSerializer;
+import org.apache.flink.formats.avro.typeutils.AvroSerializer;
+import org.apache.flink.formats.avro.typeutils.AvroTypeInfo;
+
+/**
+ * Type information for keyshift's control-path streams (profiles, forecasts, plans, load reports): Avro records,
+ * serialized by Flink's {@link AvroSerializer} across an exchange, but handed to <b>chained</b> consumers as the
+ * emitted instance itself rather than a deep copy.
+ *
+ * <p>Without object reuse ({@code pipeline.object-reuse: false}, Flink's default), Flink passes every record to each
+ * chained consumer through {@link TypeSerializer#copy}; for a specific Avro record that is
+ * {@code GenericData.deepCopy}, which walks the schema and boxes every array element. A window's forecast (every
+ * tracked series, every horizon step, with intervals) copied once per consumer was the largest single cost of the
+ * control path in a replay. These records are <b>read-only once emitted</b>: keyshift's operators never change a
+ * record they received or sent, and a user who consumes {@code plans()}, {@code forecasts()} or {@code profiles()}
+ * must not change one either (copy it first, as with Flink's object reuse).
+ *
+ * <p>Only for stream edges: keyed and operator state keep using {@link AvroTypeInfo}, whose serializer snapshot is
+ * the one savepoints hold.
+ *
+ * @param <T> the Avro specific record type
+ */
+public final class SharedAvroTypeInfo<T extends SpecificRecordBase> extends AvroTypeInfo<T> {
+    private static final long serialVersionUID = 1L;
+
+    public SharedAvroTypeInfo(Class<T> type) {
+        super(type);
+    }
+
+    @Override
+    public TypeSerializer<T> createSerializer(SerializerConfig config) {
+        return new SharedAvroSerializer<>(getTypeClass());
+    }
+
+    /** {@link AvroSerializer} whose {@code copy} returns its argument. */
+    static final class SharedAvroSerializer<T> extends AvroSerializer<T> {
+        private static final long serialVersionUID = 1L;
+
+        SharedAvroSerializer(Class<T> type) {
+            super(type);
+        }
+
+        @Override
+        public T copy(T from) {
+            return from;
+        }
+
+        @Override
+        public T copy(T from, T reuse) {
+            return from;
+        }
+
+        @Override
+        public TypeSerializer<T> duplicate() {
+            // the Avro reader and writer inside are not thread-safe: one instance per user, as AvroSerializer does
+            return new SharedAvroSerializer<>(getType());
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof SharedAvroSerializer<?> other && other.getType() == getType();
+        }
+
+        @Override
+        public int hashCode() {
+            return 31 * SharedAvroSerializer.class.hashCode() + getType().hashCode();
+        }
+    }
+}
