@@ -419,8 +419,9 @@ public final class KeyshiftStream<T, K> {
             pseudonymizer = KeyPseudonymizer.fromSecret(keySecret);
             codec = KeyCodec.pseudonymous(codec, pseudonymizer);
         }
+        // the router makes each report afresh and keeps no reference to it: chained, it is passed on uncopied
         OutputTag<KeyLoadSample> sampleTag = new OutputTag<>(uidPrefix + "-samples",
-                new AvroTypeInfo<>(KeyLoadSample.class));
+                new SharedAvroTypeInfo<>(KeyLoadSample.class));
         OutputTag<WindowLoad> loadTag = new OutputTag<>(uidPrefix + "-loads", new AvroTypeInfo<>(WindowLoad.class));
         OutputTag<ResultCheck> checkTag = new OutputTag<>(uidPrefix + "-checks", TypeInformation.of(ResultCheck.class));
         Stage stage = new Stage(codec, serializerConfig, checkTag, p, maxP);
@@ -452,7 +453,7 @@ public final class KeyshiftStream<T, K> {
         // forwarding map chained to the router; a stream's buffer timeout is its producer's): a plan's round trip is
         // not held up by a network buffer that takes up to execution.buffer-timeout to fill with a few small reports.
         SingleOutputStreamOperator<KeyLoadSample> reports = routed.getSideOutput(sampleTag)
-                .map(new Forward<>()).returns(new AvroTypeInfo<>(KeyLoadSample.class))
+                .map(new Forward<>()).returns(new SharedAvroTypeInfo<>(KeyLoadSample.class))
                 .name(stage.name("reports")).uid(stage.uid("reports"))
                 .setParallelism(input.getParallelism())
                 .setBufferTimeout(0);
