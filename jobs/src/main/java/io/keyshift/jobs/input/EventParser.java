@@ -98,8 +98,17 @@ public final class EventParser {
         return i;
     }
 
-    /** Splits a header (or any) line into fields; IOException if it is not CSV. */
+    /**
+     * Splits a header (or any) line into fields (RFC 4180, Commons CSV's default format); IOException if it is not
+     * CSV. A regular line (fields either plain or wholly quoted, with "" for a quote inside) is split here; any other
+     * goes to a new Commons CSV parser, which decides what it means or that it is not CSV. A parser per line had
+     * been most of the time a replay spent reading its input, and of the report after it.
+     */
     public static List<String> fields(String line) throws IOException {
+        List<String> regular = regularFields(line);
+        if (regular != null) {
+            return regular;
+        }
         try (CSVParser p = CSVParser.parse(new StringReader(line), CSVFormat.DEFAULT)) {
             List<CSVRecord> records = p.getRecords();
             if (records.isEmpty()) {
@@ -108,6 +117,58 @@ public final class EventParser {
             List<String> out = new ArrayList<>();
             records.get(0).forEach(out::add);
             return out;
+        }
+    }
+
+    /** The fields of a regular line as Commons CSV's default format reads them, or null if the line is not regular. */
+    static List<String> regularFields(String line) {
+        if (line.isEmpty()) {
+            return List.of();
+        }
+        List<String> out = new ArrayList<>();
+        int n = line.length();
+        int i = 0;
+        while (true) {
+            if (i < n && line.charAt(i) == '"') {
+                StringBuilder field = new StringBuilder();
+                int j = i + 1;
+                while (true) {
+                    int q = line.indexOf('"', j);
+                    if (q < 0) {
+                        return null; // unterminated: the parser's business
+                    }
+                    field.append(line, j, q);
+                    if (q + 1 < n && line.charAt(q + 1) == '"') {
+                        field.append('"');
+                        j = q + 2;
+                        continue;
+                    }
+                    i = q + 1;
+                    break;
+                }
+                out.add(field.toString());
+                if (i == n) {
+                    return out;
+                }
+                if (line.charAt(i) != ',') {
+                    return null; // text after a closing quote
+                }
+                i++;
+            } else {
+                int c = line.indexOf(',', i);
+                int end = c < 0 ? n : c;
+                for (int k = i; k < end; k++) {
+                    char ch = line.charAt(k);
+                    if (ch == '"' || ch == '\r' || ch == '\n') {
+                        return null;
+                    }
+                }
+                out.add(line.substring(i, end));
+                if (c < 0) {
+                    return out;
+                }
+                i = c + 1;
+            }
         }
     }
 

@@ -12,14 +12,11 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.apache.avro.io.DecoderFactory;
 import org.apache.avro.specific.SpecificDatumReader;
-import org.apache.commons.csv.CSVFormat;
-import org.apache.commons.csv.CSVRecord;
 import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
 
 import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.io.StringReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -609,14 +606,7 @@ public final class ReplayReport {
     }
 
     static List<String> fields(String line) throws IOException {
-        if (line.indexOf('"') < 0) {
-            // nothing quoted (most lines): a split, not a CSV parser per line, which took most of a report's time
-            return java.util.Arrays.asList(line.split(",", -1));
-        }
-        List<CSVRecord> recs = CSVFormat.DEFAULT.parse(new StringReader(line)).getRecords();
-        List<String> out = new ArrayList<>();
-        recs.get(0).forEach(out::add);
-        return out;
+        return io.keyshift.jobs.input.EventParser.fields(line);
     }
 
     record LoadLine(long windowStart, int subtask, long count, boolean shadow, String key) {
