@@ -7,7 +7,7 @@ import org.apache.flink.formats.avro.typeutils.AvroSerializer;
 import org.apache.flink.formats.avro.typeutils.AvroTypeInfo;
 
 /**
- * Type information for keyshift's control-path streams (profiles, forecasts, plans, load reports): Avro records,
+ * Type information for keyshift's control-path streams (forecasts, plans, the routers' load reports): Avro records,
  * serialized by Flink's {@link AvroSerializer} across an exchange, but handed to <b>chained</b> consumers as the
  * emitted instance itself rather than a deep copy.
  *
@@ -15,9 +15,10 @@ import org.apache.flink.formats.avro.typeutils.AvroTypeInfo;
  * chained consumer through {@link TypeSerializer#copy}; for a specific Avro record that is
  * {@code GenericData.deepCopy}, which walks the schema and boxes every array element. A window's forecast (every
  * tracked series, every horizon step, with intervals) copied once per consumer was the largest single cost of the
- * control path in a replay. These records are <b>read-only once emitted</b>: keyshift's operators never change a
- * record they received or sent, and a user who consumes {@code plans()}, {@code forecasts()} or {@code profiles()}
- * must not change one either (copy it first, as with Flink's object reuse).
+ * control path in a replay. These records are <b>read-only once emitted</b>: no keyshift operator changes a forecast
+ * or plan it received or sent (the planner copies a forecast to stamp a forced parallelism on it), a router keeps no
+ * reference to a report it sent (its one consumer, the profiler, may change it), and a user who consumes
+ * {@code plans()} or {@code forecasts()} must not change one either (copy it first, as with Flink's object reuse).
  *
  * <p>Only for stream edges: keyed and operator state keep using {@link AvroTypeInfo}, whose serializer snapshot is
  * the one savepoints hold.
