@@ -41,6 +41,49 @@ public final class ForecastOptions {
                     + "(memory about 1 / (1 - decay) windows). Default: 1 - 1 / (3 x first season), at least 0.95, "
                     + "so that selection remembers about three seasons (0.986 for 24 hourly windows).");
 
+    public static final ConfigOption<String> CALENDAR = ConfigOptions.key("keyshift.forecast.calendar")
+            .stringType()
+            .noDefaultValue()
+            .withDescription("A CSV file of known events that the load history cannot foretell (public holidays, a "
+                    + "campaign): lines 'date,label' (2014-07-04,holiday), 'first,last,label' (whole days, both "
+                    + "inclusive) or 'start,end,label' (ISO local date-times, end exclusive), local to "
+                    + "keyshift.forecast.calendar.time-zone. A window whose midpoint an entry holds is forecast like "
+                    + "the mean of the same local time on the last ordinary keyshift.forecast.calendar.like-days, and its load is "
+                    + "taken as missing by the models, so the days after are forecast as after an ordinary day. "
+                    + "Read where the job is built; windows of at most a day.");
+
+    public static final ConfigOption<String> CALENDAR_TIME_ZONE =
+            ConfigOptions.key("keyshift.forecast.calendar.time-zone")
+                    .stringType()
+                    .defaultValue("UTC")
+                    .withDescription("Time zone (e.g. America/Los_Angeles) of the dates in keyshift.forecast.calendar "
+                            + "and of the 'same local time' on the day a marked window is forecast like.");
+
+    public static final ConfigOption<List<String>> CALENDAR_LIKE_DAYS =
+            ConfigOptions.key("keyshift.forecast.calendar.like-days")
+                    .stringType()
+                    .asList()
+                    .defaultValues("SUNDAY")
+                    .withDescription("Days of week (MONDAY .. SUNDAY, e.g. 'SATURDAY;SUNDAY') whose load a window "
+                            + "marked by keyshift.forecast.calendar is forecast like.");
+
+    public static final ConfigOption<Integer> CALENDAR_REFERENCE_DAYS =
+            ConfigOptions.key("keyshift.forecast.calendar.reference-days")
+                    .intType()
+                    .defaultValue(2)
+                    .withDescription("How many of the most recent unmarked like-days (>= 1) the forecast of a marked "
+                            + "window averages: one day's counts carry their full Poisson noise. Every series keeps "
+                            + "enough history to reach them (for the default, 16 days of windows).");
+
+    public static final ConfigOption<String> CALENDAR_OBSERVE =
+            ConfigOptions.key("keyshift.forecast.calendar.observe")
+                    .stringType()
+                    .defaultValue("actual")
+                    .withDescription("What the models learn from a window that keyshift.forecast.calendar marks: "
+                            + "'actual' (its load, as from any other window) or 'missing' (their own forecast for it, "
+                            + "as a state-space model treats a missing observation, so the days after are forecast "
+                            + "as after an ordinary day).");
+
     /** The selection decay for a first season of {@code season} windows (0 = none), unless configured. */
     public static double selectionDecay(org.apache.flink.configuration.ReadableConfig config, int season) {
         return config.getOptional(SELECTION_DECAY)

@@ -103,6 +103,7 @@ public final class KeyshiftConfig {
                 throw bad(ForecastOptions.SELECTION_DECAY, d, "in (0, 1]");
             }
         });
+        calendar(config, config.get(JobOptions.WINDOW).toMillis());
         range(config, PlanOptions.LEASE_LEAD, 1, 1000);
         range(config, PlanOptions.HORIZON, 1, 1000);
         atLeast(config, PlanOptions.IMPROVEMENT_THRESHOLD, 0);
@@ -292,10 +293,63 @@ public final class KeyshiftConfig {
         List<Integer> seasons = seasons(config, windowMillis);
         List<ModelSpec> models = models(config.get(ForecastOptions.MODEL), seasons);
         int scaleSeason = seasons.stream().filter(s -> s >= 2).findFirst().orElse(0);
+        io.keyshift.forecast.ForecastCalendar calendar = calendar(config, windowMillis);
+        // the reference days of a marked window lie up to reachDays() before it
+        int calendarHistory = calendar == null ? 0
+                : (int) (Duration.ofDays(calendar.reachDays()).toMillis() / windowMillis) + 1;
         return new LoadForecastEngine.Settings(maxParallelism, config.get(ProfilerOptions.TOP_K),
                 config.get(ProfilerOptions.AGE_OUT_WINDOWS), models, scaleSeason, horizon,
                 ForecastOptions.selectionDecay(config, scaleSeason), config.get(ForecastOptions.INTERVAL_Z),
-                config.get(ForecastOptions.ANOMALY_Z));
+                config.get(ForecastOptions.ANOMALY_Z), calendar, calendarHistory);
+    }
+
+    /**
+     * The calendar of {@code config} ({@link ForecastOptions#CALENDAR}, read now), or null if none is set.
+     *
+     * @throws IllegalArgumentException naming the option: a file that is missing or does not parse, an unknown time
+     *                                  zone or day, or windows longer than a day
+     */
+    public static io.keyshift.forecast.ForecastCalendar calendar(ReadableConfig config, long windowMillis) {
+        java.util.Optional<String> file = config.getOptional(ForecastOptions.CALENDAR);
+        if (file.isEmpty() || file.get().isBlank()) {
+            return null;
+        }
+        java.time.ZoneId zone;
+        try {
+            zone = java.time.ZoneId.of(config.get(ForecastOptions.CALENDAR_TIME_ZONE).trim());
+        } catch (java.time.DateTimeException e) {
+            throw bad(ForecastOptions.CALENDAR_TIME_ZONE, config.get(ForecastOptions.CALENDAR_TIME_ZONE),
+                    "a time zone id such as UTC or America/Los_Angeles");
+        }
+        List<java.time.DayOfWeek> like = new ArrayList<>();
+        for (String day : config.get(ForecastOptions.CALENDAR_LIKE_DAYS)) {
+            try {
+                like.add(java.time.DayOfWeek.valueOf(day.trim().toUpperCase(Locale.ROOT)));
+            } catch (IllegalArgumentException e) {
+                throw bad(ForecastOptions.CALENDAR_LIKE_DAYS, day, "days of week, MONDAY .. SUNDAY");
+            }
+        }
+        if (like.isEmpty()) {
+            throw bad(ForecastOptions.CALENDAR_LIKE_DAYS, "empty", "at least one day of week");
+        }
+        int referenceDays = config.get(ForecastOptions.CALENDAR_REFERENCE_DAYS);
+        if (referenceDays < 1) {
+            throw bad(ForecastOptions.CALENDAR_REFERENCE_DAYS, referenceDays, ">= 1");
+        }
+        String observe = config.get(ForecastOptions.CALENDAR_OBSERVE).trim().toLowerCase(Locale.ROOT);
+        if (!observe.equals("actual") && !observe.equals("missing")) {
+            throw bad(ForecastOptions.CALENDAR_OBSERVE, observe, "actual or missing");
+        }
+        if (windowMillis > Duration.ofDays(1).toMillis()) {
+            throw new IllegalArgumentException(ForecastOptions.CALENDAR.key() + " needs windows of at most a day, "
+                    + JobOptions.WINDOW.key() + " is " + Duration.ofMillis(windowMillis));
+        }
+        try {
+            return io.keyshift.forecast.ForecastCalendar.read(java.nio.file.Path.of(file.get().trim()), zone, like,
+                    referenceDays, observe.equals("missing"));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(ForecastOptions.CALENDAR.key() + ": " + e.getMessage(), e);
+        }
     }
 
     /** Candidate models for option value {@code model} ('auto' or one model name). */

@@ -25,6 +25,10 @@ import java.util.Map;
  * tracked (those with the lowest peak load over the last {@code ageOutWindows} windows leave first, so that a key
  * hot for a few hours of every day keeps the history its seasonal models read). Key-group series with no load ever are not emitted.
  *
+ * <p>Known events: with a {@link ForecastCalendar}, every series forecasts a window the calendar marks like its
+ * reference windows (the same time on the last two ordinary Sundays, by default) and takes the marked window's load as
+ * missing ({@link SeriesForecaster#observeMarked}); windows are on the grid of the profiles' windows.
+ *
  * <p>Not thread-safe; used by one operator. State is written by {@link #toBytes()} in a versioned format.
  */
 public final class LoadForecastEngine {
@@ -35,13 +39,18 @@ public final class LoadForecastEngine {
     private static final int STATE_VERSION = 3;
     private static final int KEYS_AS_UTF = 2;
 
-    /** Configuration of the engine. */
     /**
+     * Configuration of the engine.
+     *
      * @param models the candidate models of every series (one element = that model for all)
      * @param scaleSeason season m of the MASE scale (first configured season), < 2 for m = 1
+     * @param calendar known events ({@link ForecastCalendar}), or null for none
+     * @param calendarHistory observations every series keeps at least, so that the calendar's reference day is in
+     *                        reach (a week of windows and more; 0 without a calendar)
      */
     public record Settings(int maxParallelism, int topK, int ageOutWindows, List<ModelSpec> models, int scaleSeason,
-                           int horizon, double decay, double intervalZ, double anomalyZ)
+                           int horizon, double decay, double intervalZ, double anomalyZ, ForecastCalendar calendar,
+                           int calendarHistory)
             implements java.io.Serializable {
         public Settings {
             if (topK < 1 || ageOutWindows < 1 || horizon < 1 || maxParallelism < 1) {
@@ -51,6 +60,16 @@ public final class LoadForecastEngine {
             if (models.isEmpty()) {
                 throw new IllegalArgumentException("at least one model is needed");
             }
+            if (calendarHistory < 0) {
+                throw new IllegalArgumentException("calendarHistory must be >= 0, was " + calendarHistory);
+            }
+        }
+
+        /** Without a calendar. */
+        public Settings(int maxParallelism, int topK, int ageOutWindows, List<ModelSpec> models, int scaleSeason,
+                        int horizon, double decay, double intervalZ, double anomalyZ) {
+            this(maxParallelism, topK, ageOutWindows, models, scaleSeason, horizon, decay, intervalZ, anomalyZ, null,
+                    0);
         }
     }
 
@@ -86,7 +105,8 @@ public final class LoadForecastEngine {
     }
 
     private SeriesForecaster newSeries() {
-        return new SeriesForecaster(settings.models(), settings.scaleSeason(), settings.decay());
+        return new SeriesForecaster(settings.models(), settings.scaleSeason(), settings.decay(),
+                settings.calendarHistory());
     }
 
     /** Observes one window's profile (windows must come in order without gaps) and forecasts the next ones. */
@@ -116,6 +136,15 @@ public final class LoadForecastEngine {
         }
         ageOut();
 
+        long windowMillis = profile.windowEnd - profile.windowStart;
+        ForecastCalendar calendar = settings.calendar();
+        // the calendar: is this window marked, and where (in windows from the last observation before it, and from
+        // this one for each forecast step) is the window each marked one is forecast like
+        boolean marked = calendar != null && calendar.marks(profile.windowStart, windowMillis);
+        int[] observedReference = marked
+                ? referenceOffsets(calendar, profile.windowStart - windowMillis, profile.windowStart, windowMillis)
+                : NO_REFERENCE;
+        int[][] stepReference = stepReferences(calendar, profile.windowStart, windowMillis);
         double[] residual = new double[settings.maxParallelism()];
         for (int g = 0; g < residual.length; g++) {
             residual[g] = g < profile.keyGroupCounts.length ? profile.keyGroupCounts[g] : 0;
@@ -126,10 +155,10 @@ public final class LoadForecastEngine {
             Tracked t = e.getValue();
             double y = Math.min(estimates.getOrDefault(e.getKey(), 0.0), Math.max(0, residual[t.keyGroup]));
             residual[t.keyGroup] -= y;
-            SeriesForecaster.Observation o = t.series.observe(y, anomalyZ);
+            SeriesForecaster.Observation o = observe(t.series, y, anomalyZ, marked, observedReference);
             account(o);
             anomalies += o.anomaly() ? 1 : 0;
-            units.add(unit(UnitType.HOT_KEY, e.getKey(), t.keyGroup, y, t.series, o.anomaly()));
+            units.add(unit(UnitType.HOT_KEY, e.getKey(), t.keyGroup, y, t.series, o.anomaly(), stepReference));
         }
         for (int g = 0; g < residual.length; g++) {
             double y = Math.max(0, residual[g]);
@@ -139,10 +168,10 @@ public final class LoadForecastEngine {
                 }
                 keyGroups[g] = newSeries();
             }
-            SeriesForecaster.Observation o = keyGroups[g].observe(y, anomalyZ);
+            SeriesForecaster.Observation o = observe(keyGroups[g], y, anomalyZ, marked, observedReference);
             account(o);
             anomalies += o.anomaly() ? 1 : 0;
-            units.add(unit(UnitType.KEY_GROUP, null, g, y, keyGroups[g], o.anomaly()));
+            units.add(unit(UnitType.KEY_GROUP, null, g, y, keyGroups[g], o.anomaly(), stepReference));
         }
         return LoadForecast.newBuilder()
                 .setWindowStart(profile.windowStart)
@@ -158,6 +187,71 @@ public final class LoadForecastEngine {
                 .setRouterPlanVersion(profile.routerPlanVersion)
                 .setRouterParallelism(profile.routerParallelism)
                 .build();
+    }
+
+    /** No calendar forecast (the window is not marked, or no reference is in reach). */
+    private static final int[] NO_REFERENCE = new int[0];
+
+    /**
+     * Offsets, in windows from the window starting at {@code lastStart}, of the windows that the marked window
+     * starting at {@code target} is forecast like ({@link ForecastCalendar#referenceStarts}).
+     */
+    private static int[] referenceOffsets(ForecastCalendar calendar, long lastStart, long target, long windowMillis) {
+        long[] refs = calendar.referenceStarts(target, windowMillis);
+        int[] out = new int[refs.length];
+        for (int i = 0; i < refs.length; i++) {
+            out[i] = (int) Math.round((double) (refs[i] - lastStart) / windowMillis);
+        }
+        return out;
+    }
+
+    /**
+     * Per forecast step i (index i - 1), for the window i windows after the one starting at {@code lastStart}: the
+     * offsets of its reference windows from that one if the calendar marks it, else {@link #NO_REFERENCE}; null
+     * without a calendar.
+     */
+    private int[][] stepReferences(ForecastCalendar calendar, long lastStart, long windowMillis) {
+        if (calendar == null) {
+            return null;
+        }
+        int[][] out = new int[settings.horizon()][];
+        for (int i = 1; i <= out.length; i++) {
+            long target = lastStart + i * windowMillis;
+            out[i - 1] = calendar.marks(target, windowMillis)
+                    ? referenceOffsets(calendar, lastStart, target, windowMillis) : NO_REFERENCE;
+        }
+        return out;
+    }
+
+    /**
+     * Observes one series' load: a window the calendar marks with {@link SeriesForecaster#observeMarked}, scored
+     * against the calendar forecast it was given (the same as {@link #unit} published for it one step ahead).
+     */
+    private SeriesForecaster.Observation observe(SeriesForecaster s, double y, double anomalyZ, boolean marked,
+                                                 int[] references) {
+        if (!marked) {
+            return s.observe(y, anomalyZ);
+        }
+        return s.observeMarked(y, anomalyZ, calendarForecast(s, references, 1),
+                settings.calendar().markedAsMissing());
+    }
+
+    /**
+     * The forecast of the series for the window {@code step} windows after its last observation: the mean value of
+     * its reference windows ({@code references}: windows from the last observation; {@link SeriesForecaster#valueAt})
+     * that the series' history reaches, or the models' forecast where none does.
+     */
+    private static double calendarForecast(SeriesForecaster s, int[] references, int step) {
+        double sum = 0;
+        int n = 0;
+        for (int offset : references) {
+            double v = s.valueAt(offset);
+            if (!Double.isNaN(v)) {
+                sum += v;
+                n++;
+            }
+        }
+        return n == 0 ? s.forecast(step) : sum / n;
     }
 
     private void ageOut() {
@@ -220,13 +314,14 @@ public final class LoadForecastEngine {
     }
 
     private UnitForecast unit(UnitType type, String key, int keyGroup, double observed, SeriesForecaster s,
-                              boolean anomaly) {
+                              boolean anomaly, int[][] stepReference) {
         int h = settings.horizon();
         List<Double> f = new ArrayList<>(h);
         List<Double> lo = new ArrayList<>(h);
         List<Double> hi = new ArrayList<>(h);
         for (int i = 1; i <= h; i++) {
-            double point = s.forecast(i);
+            double point = stepReference == null || stepReference[i - 1] == NO_REFERENCE ? s.forecast(i)
+                    : calendarForecast(s, stepReference[i - 1], i);
             f.add(point);
             lo.add(s.lower(point, i, settings.intervalZ()));
             hi.add(s.upper(point, i, settings.intervalZ()));

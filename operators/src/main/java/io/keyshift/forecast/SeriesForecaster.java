@@ -67,6 +67,14 @@ public final class SeriesForecaster {
      * @param decay weight kept per window by the backtest scores, in (0, 1]
      */
     public SeriesForecaster(List<ModelSpec> candidates, int scaleSeason, double decay) {
+        this(candidates, scaleSeason, decay, 0);
+    }
+
+    /**
+     * As {@link #SeriesForecaster(List, int, double)}, with a history of at least {@code minHistory} observations
+     * (for a {@link ForecastCalendar}, whose reference day lies up to a week back).
+     */
+    public SeriesForecaster(List<ModelSpec> candidates, int scaleSeason, double decay, int minHistory) {
         if (!(decay > 0 && decay <= 1)) {
             throw new IllegalArgumentException("decay must be in (0, 1], was " + decay);
         }
@@ -75,7 +83,7 @@ public final class SeriesForecaster {
         }
         this.specs = candidates.toArray(new ModelSpec[0]);
         this.scaleSeason = scaleSeason >= 2 ? scaleSeason : 0;
-        this.history = new SeriesHistory(historyLength(candidates, scaleSeason));
+        this.history = new SeriesHistory(Math.max(minHistory, historyLength(candidates, scaleSeason)));
         this.models = new LoadModel[specs.length];
         for (int i = 0; i < specs.length; i++) {
             models[i] = Models.create(specs[i], history);
@@ -159,6 +167,15 @@ public final class SeriesForecaster {
             }
             weight = decay * weight + 1;
         }
+        feedModels(y);
+        return new Observation(abs, naive, hasNaive, seasonalNaive, hasSeasonal, anomaly);
+    }
+
+    /**
+     * Gives {@code y} (already in the history) to every model, records their one-step forecasts, chooses the model
+     * and counts the observation.
+     */
+    private void feedModels(double y) {
         for (int i = 0; i < models.length; i++) {
             models[i].observe(y);
             lastOneStep[i] = models[i].forecast(1);
@@ -169,7 +186,59 @@ public final class SeriesForecaster {
         chosen = select();
         lastY = y;
         n++;
-        return new Observation(abs, naive, hasNaive, seasonalNaive, hasSeasonal, anomaly);
+    }
+
+    /**
+     * Adds the actual load of a window that a {@link ForecastCalendar} marks (a holiday). The error statistics score
+     * it against {@code published}, the forecast that was given for it (the anomaly flag and the MASE sums use it);
+     * the backtest scores and their weight do not change, since the models' forecasts for this window were not what
+     * was published.
+     *
+     * <p>With {@code asMissing}, the models take the window as missing, as a state-space model treats a missing
+     * observation (Hyndman, Koehler, Ord &amp; Snyder 2008, §6.5): the history and every model receive the chosen
+     * model's one-step forecast instead of the load, so a model's state moves on as if the window had been ordinary
+     * (for exponential smoothing the error term is 0), the next windows are forecast from the ordinary level, and a
+     * seasonal lag read later returns the ordinary estimate. Without it, the history and the models receive the load
+     * as they would any other. Before the first observation it is {@link #observe}.
+     *
+     * @param load      records in the window, >= 0
+     * @param anomalyZ  z-score beyond which the actual is an anomaly, > 0
+     * @param published the forecast given for this window, records, >= 0
+     * @param asMissing whether the models take the window as missing (see above)
+     */
+    public Observation observeMarked(double load, double anomalyZ, double published, boolean asMissing) {
+        if (n == 0) {
+            return observe(load, anomalyZ);
+        }
+        if (!(load >= 0) || load > Float.MAX_VALUE) {
+            throw new IllegalArgumentException("load must be >= 0 and at most Float.MAX_VALUE, was " + load);
+        }
+        double y = (float) load;
+        double fed = asMissing ? (float) forecast(1) : y;
+        double abs = Math.abs(published - y);
+        boolean anomaly = weight >= 3 && abs > anomalyZ * sd(chosenIndex());
+        double naive = Math.abs(y - lastY);
+        int m = scaleSeason;
+        boolean hasSeasonal = m >= 2 && n >= m;
+        // before the history receives this window, y(t - m) is lag m - 1
+        double seasonalNaive = hasSeasonal ? Math.abs(y - history.get(m - 1)) : 0;
+        history.add(fed);
+        feedModels(fed);
+        return new Observation(abs, naive, true, seasonalNaive, hasSeasonal, anomaly);
+    }
+
+    /**
+     * The series' value {@code offset} windows from its last observation: for {@code offset <= 0} the observation
+     * {@code -offset} windows back (as kept: a window observed with {@link #observeMarked} holds its imputed value),
+     * for {@code offset >= 1} the point forecast; NaN if the history does not reach that far back or nothing was
+     * observed.
+     */
+    public double valueAt(int offset) {
+        if (offset >= 1) {
+            return n == 0 ? Double.NaN : forecast(offset);
+        }
+        int lag = -offset;
+        return lag < Math.min(history.count(), history.capacity()) ? history.get(lag) : Double.NaN;
     }
 
     /** The model currently chosen (lowest decayed backtest error; ties go to the earlier, simpler candidate). */
