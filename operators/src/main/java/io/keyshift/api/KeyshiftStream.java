@@ -446,6 +446,13 @@ public final class KeyshiftStream<T, K> {
                         CoordinatedOperators.router(router, uidPrefix))
                 .uid(stage.uid("router"))
                 .setParallelism(input.getParallelism());
+        if (alignedSourceInChain(input.getTransformation())) {
+            // A source with watermark alignment reports its end to the alignment only once its whole task has
+            // finished; a router chained to it that still waits for a lease at the end of the input would keep the
+            // task, and so every aligned reader paused behind this one's last watermark, from ever finishing. In a
+            // task of its own the source finishes, its readers leave the alignment, and the plans move on.
+            routed.startNewChain();
+        }
 
         RepartitionPlanner.Settings planSettings = KeyshiftConfig.planSettings(config, maxP, p, stateHorizonMillis,
                 splitThreshold, windowsAligned, ownershipMarkers);
@@ -560,6 +567,25 @@ public final class KeyshiftStream<T, K> {
             longest = Math.max(longest, m);
         }
         return (int) Math.min(Integer.MAX_VALUE, Math.max(KeyDistributionProfiler.DEFAULT_MAX_GAP_WINDOWS, 2L * longest));
+    }
+
+    /**
+     * Whether {@code t} is, or is chained behind (through one-input operators only), a source with watermark
+     * alignment ({@code WatermarkStrategy#withWatermarkAlignment}).
+     */
+    static boolean alignedSourceInChain(org.apache.flink.api.dag.Transformation<?> t) {
+        for (int depth = 0; t != null && depth < 100; depth++) {
+            if (t instanceof org.apache.flink.streaming.api.transformations.SourceTransformation<?, ?, ?> source) {
+                return source.getWatermarkStrategy() != null
+                        && source.getWatermarkStrategy().getAlignmentParameters().isEnabled();
+            }
+            if (!(t instanceof org.apache.flink.streaming.api.transformations.OneInputTransformation<?, ?>)
+                    || t.getInputs().size() != 1) {
+                return false;
+            }
+            t = t.getInputs().get(0);
+        }
+        return false;
     }
 
     /** Passes records on unchanged (a chained hop that gives one edge its own buffer timeout). */

@@ -91,6 +91,34 @@ class WatermarkAlignmentTest {
         return counts;
     }
 
+    /** Names of the job graph's vertices (each a chain) for the predictive workload behind the uneven source. */
+    static List<String> vertices(boolean aligned) {
+        Configuration c = new Configuration();
+        c.set(JobOptions.WINDOW, WINDOW);
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(2, c);
+        env.setMaxParallelism(128);
+        WatermarkStrategy<Event> strategy = WatermarkStrategy.<Event>forMonotonousTimestamps()
+                .withTimestampAssigner((e, ts) -> e.timestamp);
+        if (aligned) {
+            strategy = strategy.withWatermarkAlignment("aligned", WINDOW, Duration.ofMillis(20));
+        }
+        var events = env.fromSource(new StridedSource(new Uneven(), 2, 0, null), strategy, "uneven")
+                .uid(ReplayJob.SOURCE_UID);
+        Workload.build(events, Strategy.PREDICTIVE, c, 2).results().sinkTo(new org.apache.flink.streaming.api.functions
+                .sink.v2.DiscardingSink<>());
+        List<String> names = new ArrayList<>();
+        env.getStreamGraph().getJobGraph().getVertices().forEach(v -> names.add(v.getName()));
+        return names;
+    }
+
+    @Test
+    void behindAnAlignedSourceTheRouterRunsInATaskOfItsOwn() {
+        // chained to its source, a router waiting for a lease at the end of the input keeps the source's task, and
+        // with it the alignment of every other reader, from finishing
+        assertThat(vertices(true)).anySatisfy(n -> assertThat(n).startsWith("Source: uneven").doesNotContain("router"));
+        assertThat(vertices(false)).anySatisfy(n -> assertThat(n).startsWith("Source: uneven").contains("router"));
+    }
+
     @Test
     void aReaderThatEndsFirstDoesNotHoldAnAlignedReaderPaused() throws Exception {
         Map<String, Long> hash = run(Strategy.HASH);
