@@ -6,7 +6,10 @@ import java.util.Locale;
 public enum Strategy {
     /** A plain {@code keyBy(key)}: Flink as it is, and the reference for results. */
     HASH,
-    /** The full keyshift dataflow; the planner is fed the last window's observed loads (naive forecast). */
+    /**
+     * The full keyshift dataflow; the planner is fed the last window's observed loads (naive forecast), without a
+     * forecast calendar.
+     */
     REACTIVE,
     /** The full keyshift dataflow with the forecaster (model chosen per series by backtest). */
     PREDICTIVE;

@@ -166,7 +166,9 @@ public final class Workload {
         }
         Configuration library = KeyshiftConfig.libraryOptions(config);
         if (strategy == Strategy.REACTIVE) {
+            // reacting after the fact: the last window's loads, and no foreknowledge of calendar events either
             library.set(ForecastOptions.MODEL, "naive");
+            library.removeConfig(ForecastOptions.CALENDAR);
         }
         KeyshiftStream<Event, String> keyed = Keyshift.keyBy(events, e -> e.key, Types.STRING)
                 .configure(library)
