@@ -137,6 +137,11 @@ public final class ReplayRunner {
                     base.get(io.keyshift.config.ScalingOptions.CAPACITY), window.toMillis(),
                     s.input().stats().firstEvent(), s.input().stats().lastEvent());
         }
+        io.keyshift.forecast.ForecastCalendar calendar = io.keyshift.config.KeyshiftConfig.calendar(base,
+                window.toMillis());
+        if (calendar != null) {
+            io.keyshift.jobs.report.CalendarReport.add(report, work, calendar, window.toMillis());
+        }
         report.write();
         return report;
     }

@@ -78,6 +78,11 @@ public final class ReplayReport {
                 charts.forecasts(), charts.migrations(), parallelism);
     }
 
+    /** What the charts show: per strategy id, each window's loads per subtask and its imbalance. */
+    ReportCharts.Data charts() {
+        return charts;
+    }
+
     /** Appends lines to the summary table (printed and on the HTML page). */
     public void addSummary(List<String> lines) {
         table.addAll(lines);

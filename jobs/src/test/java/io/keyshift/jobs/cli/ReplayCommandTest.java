@@ -161,6 +161,46 @@ class ReplayCommandTest {
         }
     }
 
+    /**
+     * End-to-end (about 10 s): with a forecast calendar the report gives the marked windows' imbalance and forecast
+     * error. Three keys, three weeks of days: weekdays busy, weekends quiet, and a holiday Monday in the third week as
+     * quiet as a Sunday; the calendar forecasts it as the mean of the two Sundays before it, exactly.
+     */
+    @Test
+    @Tag("end-to-end")
+    void aCalendarsMarkedWindowsAreInTheReport(@TempDir Path dir) throws Exception {
+        StringBuilder csv = new StringBuilder("id,when\n");
+        java.time.LocalDate first = java.time.LocalDate.of(2024, 3, 4);
+        java.time.LocalDate holiday = java.time.LocalDate.of(2024, 3, 18);
+        for (int d = 0; d < 21; d++) {
+            java.time.LocalDate day = first.plusDays(d);
+            boolean quiet = day.getDayOfWeek().getValue() >= 6 || day.equals(holiday);
+            for (int k = 0; k < 3; k++) {
+                int n = quiet ? 5 + k : 30 + 10 * k;
+                for (int i = 0; i < n; i++) {
+                    csv.append("key").append(k).append(',').append(day.atTime(8, 0).plusMinutes(7L * i + k)
+                            .toInstant(java.time.ZoneOffset.UTC)).append('\n');
+                }
+            }
+        }
+        Path file = Files.writeString(dir.resolve("days.csv"), csv);
+        Path calendar = Files.writeString(dir.resolve("holidays.csv"), "date,label\n2024-03-18,holiday\n");
+        Path out = dir.resolve("out");
+        Run r = run("replay", "--input", file.toString(), "--key", "id", "--time", "when", "--window", "1d",
+                "--parallelism", "2", "--strategies", "hash,predictive",
+                "-Dkeyshift.forecast.calendar=" + calendar, "--out", out.toString());
+        assertThat(r.exit()).as(r.err()).isZero();
+        JsonNode report = new ObjectMapper().readTree(out.resolve("report.json").toFile());
+        assertThat(report.at("/calendar/marked_windows").asInt()).isEqualTo(1);
+        assertThat(report.at("/calendar/after_windows").asInt()).isEqualTo(1);
+        assertThat(report.at("/strategies/predictive/result_mismatches").asLong()).isZero();
+        // the holiday's actual loads (5, 6, 7) are those of both Sundays before it: no error
+        assertThat(report.at("/strategies/predictive/calendar/forecast_error_marked").asDouble()).isZero();
+        assertThat(report.at("/strategies/predictive/calendar/forecast_error_other").asDouble()).isPositive();
+        assertThat(report.at("/strategies/hash/calendar/imbalance_marked").asDouble()).isGreaterThanOrEqualTo(1.0);
+        assertThat(report.at("/strategies/hash/calendar").has("forecast_error_marked")).isFalse();
+    }
+
     /** End-to-end (a few seconds): a second run into the same --out is refused, or replaces the first with --overwrite. */
     @Test
     @Tag("end-to-end")

@@ -1,0 +1,133 @@
+package io.keyshift.jobs.report;
+
+import io.keyshift.forecast.ForecastCalendar;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.SortedMap;
+import java.util.TreeMap;
+
+/**
+ * The replay report's view of a forecast calendar ({@code keyshift.forecast.calendar}): per strategy, the imbalance
+ * and the forecast error of the windows the calendar marks, of the windows in the day after them, and of all
+ * others, so that a run with the calendar and one without it can be compared on the days that matter.
+ *
+ * <p>Classes of windows: <em>marked</em> ({@link ForecastCalendar#marks}); <em>after</em>: unmarked windows that
+ * start within one day after the end of a marked one; <em>other</em>: the rest. Imbalance: the load-weighted mean
+ * of the windows' imbalance (as {@code imbalance_mean}). Forecast error: per window, the sum over every series (hot
+ * keys and key groups) of |one-step forecast − actual| (the increments of the forecaster's running absolute error
+ * sum, which for a marked window scores the calendar's forecast), averaged over the windows of the class; absent for
+ * strategies without a forecaster.
+ */
+public final class CalendarReport {
+    private CalendarReport() {}
+
+    /** The window classes, in report order. */
+    private static final String[] CLASSES = {"marked", "after", "other"};
+
+    /** Adds {@code calendar} (to report.json and the summary) for the runs under {@code work}. */
+    public static void add(ReplayReport report, Path work, ForecastCalendar calendar, long windowMillis)
+            throws IOException {
+        ReportCharts.Data charts = report.charts();
+        ObjectNode root = report.json();
+        ObjectNode cal = root.putObject("calendar");
+        cal.put("entries", calendar.entries().size());
+        cal.put("time_zone", calendar.zone().getId());
+        cal.put("like_days", calendar.likeDays().toString());
+        cal.put("reference_days", calendar.referenceDays());
+        cal.put("observe", calendar.markedAsMissing() ? "missing" : "actual");
+        List<String> lines = new ArrayList<>();
+        long day = 86_400_000L;
+        boolean counted = false;
+        // the strategies' runs (the imbalance chart also holds the references' series)
+        for (Map.Entry<String, SortedMap<Long, long[]>> run : charts.loads().entrySet()) {
+            String id = run.getKey();
+            SortedMap<Long, long[]> loads = run.getValue();
+            Map.Entry<String, SortedMap<Long, Double>> e = Map.entry(id, charts.imbalance().get(id));
+            long lastMarkedEnd = Long.MIN_VALUE;
+            double[] weighted = new double[3];
+            double[] weights = new double[3];
+            int[] windows = new int[3];
+            Map<Long, Integer> classOf = new TreeMap<>();
+            for (Map.Entry<Long, Double> w : e.getValue().entrySet()) {
+                long start = w.getKey();
+                int c;
+                if (calendar.marks(start, windowMillis)) {
+                    c = 0;
+                    lastMarkedEnd = start + windowMillis;
+                } else {
+                    c = start < lastMarkedEnd + day ? 1 : 2;
+                }
+                classOf.put(start, c);
+                long records = 0;
+                for (long l : loads.getOrDefault(start, new long[0])) {
+                    records += l;
+                }
+                weighted[c] += w.getValue() * records;
+                weights[c] += records;
+                windows[c]++;
+            }
+            if (!counted) {
+                cal.put("marked_windows", windows[0]);
+                cal.put("after_windows", windows[1]);
+                counted = true;
+            }
+            double[] errors = new double[3];
+            int[] errorWindows = new int[3];
+            boolean hasForecasts = forecastErrors(work.resolve(id).resolve("forecasts"), windowMillis, classOf, errors,
+                    errorWindows);
+            ObjectNode n = ((ObjectNode) root.path("strategies").path(id)).putObject("calendar");
+            StringBuilder line = new StringBuilder(String.format("calendar, %-10s imbalance", id));
+            for (int c = 0; c < 3; c++) {
+                double imbalance = weights[c] > 0 ? weighted[c] / weights[c] : Double.NaN;
+                n.put("imbalance_" + CLASSES[c], imbalance);
+                line.append(String.format(" %s %.3f", CLASSES[c], imbalance));
+            }
+            if (hasForecasts) {
+                line.append("; forecast error per window");
+                for (int c = 0; c < 3; c++) {
+                    double err = errorWindows[c] > 0 ? errors[c] / errorWindows[c] : Double.NaN;
+                    n.put("forecast_error_" + CLASSES[c], err);
+                    line.append(String.format(" %s %.1f", CLASSES[c], err));
+                }
+            }
+            lines.add(line.toString());
+        }
+        lines.add(0, String.format("calendar: %d entries, %d marked windows, %d in the day after them",
+                calendar.entries().size(), cal.path("marked_windows").asInt(), cal.path("after_windows").asInt()));
+        report.addSummary(lines);
+    }
+
+    /**
+     * Sums, per window class, the one-step absolute forecast error of each window (the increment of the running sum
+     * in the forecaster's output lines {@code window_end,absolute_error_sum,...}); false if there are none.
+     */
+    private static boolean forecastErrors(Path dir, long windowMillis, Map<Long, Integer> classOf, double[] errors,
+                                          int[] windows) throws IOException {
+        TreeMap<Long, Double> running = new TreeMap<>();
+        for (String line : ReplayReport.lines(dir)) {
+            String[] f = line.split(",", 3);
+            running.put(Long.parseLong(f[0]), Double.parseDouble(f[1]));
+        }
+        if (running.isEmpty()) {
+            return false;
+        }
+        Double previous = null;
+        for (Map.Entry<Long, Double> e : running.entrySet()) {
+            if (previous != null) {
+                Integer c = classOf.get(e.getKey() - windowMillis);
+                if (c != null) {
+                    errors[c] += e.getValue() - previous;
+                    windows[c]++;
+                }
+            }
+            previous = e.getValue();
+        }
+        return true;
+    }
+}
