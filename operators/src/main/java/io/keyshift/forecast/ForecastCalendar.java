@@ -41,12 +41,12 @@ import java.util.Objects;
  * §4). A mean of several days, because one day's counts carry their full Poisson noise. See
  * {@link #referenceStarts}.
  *
- * <p><b>Observation.</b> What a marked window brings is not evidence about ordinary days: the series' models take it
- * as a missing observation, which in a state-space (exponential smoothing) model means the state moves on with the
- * one-step prediction (Hyndman, Koehler, Ord &amp; Snyder, "Forecasting with Exponential Smoothing", 2008, §6.5
- * missing values; FPP3 §13.9 "Dealing with outliers and missing values"). So the day after a holiday is forecast
- * as if the holiday had been an ordinary day, and a seasonal model a week later reads the ordinary-day estimate, not
- * the holiday. See {@link SeriesForecaster#observeMarked}.
+ * <p><b>Observation</b> ({@link #markedAsMissing()}, {@link SeriesForecaster#observeMarked}). By default the
+ * series' models learn from a marked window's load as from any other. Alternatively they take it as a missing
+ * observation, which in a state-space (exponential smoothing) model means the state moves on with the one-step
+ * prediction (Hyndman, Koehler, Ord &amp; Snyder, "Forecasting with Exponential Smoothing", 2008, §6.5; FPP3 §13.9
+ * "Dealing with outliers and missing values"): the day after a holiday is then forecast as if the holiday had been
+ * an ordinary day. Either way the backtest that chooses a series' model does not score the marked window.
  *
  * <p><b>File format</b> ({@link #read}): CSV, one entry per line, {@code #} starts a comment line, an optional header
  * whose first field is {@code date} or {@code start}:
@@ -100,11 +100,6 @@ public final class ForecastCalendar implements Serializable {
         this.likeDays = java.util.EnumSet.copyOf(likeDays);
         this.referenceDays = referenceDays;
         this.markedAsMissing = markedAsMissing;
-    }
-
-    /** One like-day, one reference day, a marked window's load observed as any other. */
-    public ForecastCalendar(List<Entry> entries, ZoneId zone, DayOfWeek likeDay) {
-        this(entries, zone, List.of(likeDay), 1, false);
     }
 
     /** Whether the models take a marked window's load as missing ({@link SeriesForecaster#observeMarked}). */

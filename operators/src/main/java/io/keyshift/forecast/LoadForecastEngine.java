@@ -26,8 +26,9 @@ import java.util.Map;
  * hot for a few hours of every day keeps the history its seasonal models read). Key-group series with no load ever are not emitted.
  *
  * <p>Known events: with a {@link ForecastCalendar}, every series forecasts a window the calendar marks like its
- * reference windows (the same time on the last two ordinary Sundays, by default) and takes the marked window's load as
- * missing ({@link SeriesForecaster#observeMarked}); windows are on the grid of the profiles' windows.
+ * reference windows (the same time on the last two ordinary Sundays, by default) and learns from the marked window's
+ * load as its calendar says ({@link SeriesForecaster#observeMarked}); windows are on the grid of the profiles'
+ * windows.
  *
  * <p>Not thread-safe; used by one operator. State is written by {@link #toBytes()} in a versioned format.
  */

@@ -72,7 +72,7 @@ public final class SeriesForecaster {
 
     /**
      * As {@link #SeriesForecaster(List, int, double)}, with a history of at least {@code minHistory} observations
-     * (for a {@link ForecastCalendar}, whose reference day lies up to a week back).
+     * (for a {@link ForecastCalendar}, whose reference days lie up to {@link ForecastCalendar#reachDays()} back).
      */
     public SeriesForecaster(List<ModelSpec> candidates, int scaleSeason, double decay, int minHistory) {
         if (!(decay > 0 && decay <= 1)) {

@@ -48,13 +48,13 @@ public final class CalendarReport {
         for (Map.Entry<String, SortedMap<Long, long[]>> run : charts.loads().entrySet()) {
             String id = run.getKey();
             SortedMap<Long, long[]> loads = run.getValue();
-            Map.Entry<String, SortedMap<Long, Double>> e = Map.entry(id, charts.imbalance().get(id));
+            SortedMap<Long, Double> imbalances = charts.imbalance().get(id);
             long lastMarkedEnd = Long.MIN_VALUE;
             double[] weighted = new double[3];
             double[] weights = new double[3];
             int[] windows = new int[3];
-            Map<Long, Integer> classOf = new TreeMap<>();
-            for (Map.Entry<Long, Double> w : e.getValue().entrySet()) {
+            Map<Long, Integer> classOf = new java.util.HashMap<>();
+            for (Map.Entry<Long, Double> w : imbalances.entrySet()) {
                 long start = w.getKey();
                 int c;
                 if (calendar.marks(start, windowMillis)) {
