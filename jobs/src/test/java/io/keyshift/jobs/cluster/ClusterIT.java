@@ -378,6 +378,16 @@ class ClusterIT {
      * add-taskmanager}; returns the milliseconds from the kill until every task of the job runs again.
      */
     private static long killAndReplace(Path run, FlinkRest api, String job) throws Exception {
+        // Kill between checkpoints. Flink 2.3 can deliver the abort of a checkpoint that was pending at a failover
+        // to the operator coordinators after they were reset for the restore ("Trying to open gateway for unseen
+        // checkpoint" in OperatorCoordinatorHolder.notifyCheckpointAborted); their subtask gateways then hold the
+        // next checkpoint's events for ever and the job stalls (seen once, on the second kill of this test). That
+        // is Flink's race, not what this test is about: migrations recovering exactly from a lost TaskManager.
+        long quietBy = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (System.nanoTime() < quietBy
+                && api.get("/jobs/" + job + "/checkpoints").path("counts").path("in_progress").asInt() > 0) {
+            Thread.sleep(20);
+        }
         long killedAt = System.nanoTime();
         assertThat(io.keyshift.jobs.cli.KeyshiftCli.commandLine().execute("cluster", "kill-taskmanager", "--dir",
                 run.toString())).isZero();
