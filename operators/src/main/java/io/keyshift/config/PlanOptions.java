@@ -83,8 +83,10 @@ public final class PlanOptions {
     public static final ConfigOption<Double> SPLIT_THRESHOLD = ConfigOptions.key("keyshift.plan.split-threshold")
             .doubleType()
             .defaultValue(0.0)
-            .withDescription("Opt-in hot-key splitting: a hot key whose forecast load exceeds this many times a "
-                    + "subtask's mean load is split: its records are spread over several key groups on the "
+            .withDescription("Opt-in hot-key splitting: a hot key that fits on no subtask is split, that is one "
+                    + "whose forecast load plus the least load that no move takes off any subtask (key-group "
+                    + "residuals, pieces of split keys) exceeds this many times a subtask's mean load. Its records "
+                    + "are spread over several key groups on the "
                     + "least-loaded subtasks and the partial window aggregates are merged downstream with the "
                     + "aggregate's own merge (or the reduce function), so results stay those of a plain keyBy. For "
                     + "window aggregate and reduce only: a stage with process(ProcessWindowFunction) or a keyed "

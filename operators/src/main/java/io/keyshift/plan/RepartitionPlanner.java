@@ -439,15 +439,26 @@ public final class RepartitionPlanner {
                     && !pinned(u.getKey(), ctl);
             addUnit(unitOf, loadList, atList, movableList, u, l, subtask(kg), canMove);
         }
-        // 2b. Split hot keys heavier than splitThreshold x a subtask's mean load (window aggregates only).
+        // 2b. Split a hot key that fits on no subtask: its load plus the least fixed load of any subtask (key-group
+        //     residuals and pieces of split keys, which no move takes off) above splitThreshold x a subtask's mean
+        //     load (window aggregates only).
         int splitsStarted = 0;
         if (s.splitThreshold() > 0 && p > 1 && !hold) {
             double total = loadList.stream().mapToDouble(Double::doubleValue).sum();
             double meanLoad = total / p;
+            double[] fixedLoad = new double[p];
+            for (int j = 0; j < unitOf.size(); j++) {
+                UnitForecast u = unitOf.get(j);
+                RouteEntry e = u.getUnitType() == UnitType.HOT_KEY ? entries.get(u.getKey()) : null;
+                if (u.getUnitType() == UnitType.KEY_GROUP || e != null && e.getSplit() != null) {
+                    fixedLoad[atList.get(j)] += loadList.get(j);
+                }
+            }
+            double leastFixed = java.util.Arrays.stream(fixedLoad).min().orElse(0);
             for (int i = 0; i < unitOf.size(); i++) {
                 UnitForecast u = unitOf.get(i);
                 if (!movableList.get(i) || u.getUnitType() != UnitType.HOT_KEY || meanLoad <= 0
-                        || loadList.get(i) <= s.splitThreshold() * meanLoad) {
+                        || loadList.get(i) + leastFixed <= s.splitThreshold() * meanLoad) {
                     continue;
                 }
                 double l = loadList.get(i);

@@ -174,6 +174,43 @@ class RepartitionPlannerTest {
         assertThat(again.getMigration()).isNull();
     }
 
+    /** A forecast with hot keys {@code loads} and a key-group residual of {@code residual[s]} on each subtask s. */
+    private static LoadForecast withResiduals(long end, Map<String, Double> loads, double[] residual) {
+        LoadForecast f = forecast(end, loads);
+        List<UnitForecast> units = new ArrayList<>(f.getUnits());
+        for (int s = 0; s < residual.length; s++) {
+            List<Double> r = Collections.nCopies(3, residual[s]);
+            // the first key group of subtask s's range
+            units.add(UnitForecast.newBuilder().setUnitType(UnitType.KEY_GROUP).setKey(null).setKeyGroup(s * MAX_P / P)
+                    .setObserved(residual[s]).setForecast(r).setLower(r).setUpper(r).setModel("NAIVE")
+                    .setAnomaly(false).build());
+        }
+        f.setUnits(units);
+        return f;
+    }
+
+    @Test
+    void splitsAKeyThatFitsOnNoSubtaskBesideTheLoadNoMoveTakesOff() {
+        Map<String, Double> loads = new TreeMap<>();
+        loads.put("giant", 220.0);
+        for (int i = 0; i < 40; i++) {
+            loads.put("small-" + i, 15.0);
+        }
+        // 80 records of key-group residuals on every subtask: the mean is 285, and the giant (220) with any
+        // subtask's residual (80) is 300 > 1.0 x 285: no assignment keeps it at or below the mean
+        RoutingPlan plan = new RepartitionPlanner(new RepartitionPlanner.Settings(MAX_P, P, W, W, 1, 2, 0.02, 0.1,
+                0.001, 8, 100, 1.0)).onForecast(withResiduals(10 * W, loads, new double[] {80, 80, 80, 80}));
+        assertThat(plan.getEntries()).filteredOn(e -> e.getKey().equals("giant")).singleElement()
+                .satisfies(e -> assertThat(e.getSplit()).as("split although lighter than a subtask's mean load")
+                        .isNotNull());
+
+        // the same residual load, all of it on three subtasks: the giant fits on the fourth (220 <= 285) and stays whole
+        double third = 320.0 / 3;
+        RoutingPlan whole = new RepartitionPlanner(new RepartitionPlanner.Settings(MAX_P, P, W, W, 1, 2, 0.02, 0.1,
+                0.001, 8, 100, 1.0)).onForecast(withResiduals(10 * W, loads, new double[] {third, third, third, 0}));
+        assertThat(whole.getEntries()).allSatisfy(e -> assertThat(e.getSplit()).isNull());
+    }
+
     @Test
     void neverSplitsWithoutAThreshold() {
         Map<String, Double> loads = new TreeMap<>();
