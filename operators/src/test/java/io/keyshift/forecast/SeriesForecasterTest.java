@@ -34,6 +34,24 @@ class SeriesForecasterTest {
     }
 
     @Test
+    void keepsTheNaiveBenchmarkUntilEnoughOriginsAreScored() {
+        SeriesForecaster f = new SeriesForecaster(7, 0.95, null);
+        Random r = new Random(2);
+        for (int t = 0; t < SeriesForecaster.SELECTION_WARM_UP; t++) {
+            double y = 100 + r.nextGaussian() * 10;
+            f.observe(y, 4);
+            // t + 1 observations, t origins scored: still the benchmark, whatever the scores say
+            assertThat(f.chosen()).as("after %d scored origins", t).isEqualTo(ForecastModelKind.NAIVE);
+            assertThat(f.forecast(1)).isEqualTo((float) y);
+        }
+        // from the warm-up on: noise around a level is forecast by a level model from then on (as in the test above)
+        for (int t = 0; t < 20; t++) {
+            f.observe(100 + r.nextGaussian() * 10, 4);
+        }
+        assertThat(f.chosen()).isNotEqualTo(ForecastModelKind.NAIVE);
+    }
+
+    @Test
     void backtestPicksNaiveForARandomWalk() {
         SeriesForecaster f = new SeriesForecaster(0, 0.95, null);
         Random r = new Random(3);
