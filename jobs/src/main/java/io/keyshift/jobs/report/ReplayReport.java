@@ -18,8 +18,12 @@ import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
@@ -35,7 +39,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.SortedMap;
 import java.util.TreeMap;
-import java.util.stream.Stream;
 
 /**
  * The replay report: reads what each strategy's job wrote (see {@link io.keyshift.jobs.replay.ReplayJob}), writes
@@ -396,21 +399,43 @@ public final class ReplayReport {
         return t;
     }
 
-    /** Lines of every committed part file under {@code dir} (hidden in-progress files are skipped). */
+    /**
+     * Lines of every committed part file under {@code dir} (hidden in-progress files are skipped). Safe to call while
+     * a job still writes there: an in-progress file that a checkpoint renames or removes between listing and reading
+     * is skipped, not an error.
+     */
     public static List<String> lines(Path dir) throws IOException {
         List<String> out = new ArrayList<>();
         if (!Files.isDirectory(dir)) {
             return out;
         }
-        List<Path> files;
-        try (Stream<Path> s = Files.walk(dir)) {
-            files = s.filter(Files::isRegularFile)
-                    .filter(p -> !p.getFileName().toString().startsWith("."))
-                    .sorted()
-                    .toList();
-        }
+        List<Path> files = new ArrayList<>();
+        Files.walkFileTree(dir, new SimpleFileVisitor<>() {
+            @Override
+            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
+                if (attrs.isRegularFile() && !file.getFileName().toString().startsWith(".")) {
+                    files.add(file);
+                }
+                return FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public FileVisitResult visitFileFailed(Path file, IOException e) throws IOException {
+                if (e instanceof NoSuchFileException) {
+                    return FileVisitResult.CONTINUE;
+                }
+                throw e;
+            }
+        });
+        files.sort(Comparator.naturalOrder());
         for (Path f : files) {
-            for (String line : Files.readAllLines(f, StandardCharsets.UTF_8)) {
+            List<String> read;
+            try {
+                read = Files.readAllLines(f, StandardCharsets.UTF_8);
+            } catch (NoSuchFileException gone) {
+                continue;
+            }
+            for (String line : read) {
                 if (!line.isEmpty()) {
                     out.add(line);
                 }
