@@ -470,7 +470,8 @@ public final class KeyshiftStream<T, K> {
                                 4 * config.get(ProfilerOptions.TOP_K), maxP, loadTag, maxGapWindows(config, window)))
                 .uid(stage.uid("profiler"))
                 .setParallelism(1)
-                .setMaxParallelism(maxP);
+                .setMaxParallelism(maxP)
+                .setBufferTimeout(0);
         // keyed under one key: the forecaster's per-series state lives in the keyed state backend, so that RocksDB's
         // incremental checkpoints upload only what changed (see LoadForecaster)
         // with a control input, the forecaster takes its anomaly-z commands (the planner the rest)

@@ -2,13 +2,12 @@ package io.keyshift.plan;
 
 import io.keyshift.avro.RoutingPlan;
 import io.keyshift.config.AvroTrust;
+import io.keyshift.serde.AvroCoders;
 
 import org.apache.avro.io.BinaryDecoder;
 import org.apache.avro.io.BinaryEncoder;
 import org.apache.avro.io.DecoderFactory;
 import org.apache.avro.io.EncoderFactory;
-import org.apache.avro.specific.SpecificDatumReader;
-import org.apache.avro.specific.SpecificDatumWriter;
 import org.apache.flink.runtime.operators.coordination.OperatorEvent;
 
 import java.io.ByteArrayOutputStream;
@@ -17,7 +16,8 @@ import java.io.UncheckedIOException;
 
 /**
  * A routing-plan version on its way from the planner to the routers through their operator coordinators (see
- * {@link PlanChannel}): the plan in Avro's binary encoding.
+ * {@link PlanChannel}): the plan in Avro's binary encoding (written and read with Avro's generated coders,
+ * {@link AvroCoders}).
  */
 public final class PlanEvent implements OperatorEvent {
     private static final long serialVersionUID = 1L;
@@ -62,7 +62,7 @@ public final class PlanEvent implements OperatorEvent {
         try {
             ByteArrayOutputStream out = new ByteArrayOutputStream(256);
             BinaryEncoder enc = EncoderFactory.get().binaryEncoder(out, null);
-            new SpecificDatumWriter<>(RoutingPlan.class).write(plan, enc);
+            AvroCoders.writer(RoutingPlan.class).write(plan, enc);
             enc.flush();
             return out.toByteArray();
         } catch (IOException e) {
@@ -75,7 +75,7 @@ public final class PlanEvent implements OperatorEvent {
         AvroTrust.install();
         try {
             BinaryDecoder dec = DecoderFactory.get().binaryDecoder(bytes, null);
-            return new SpecificDatumReader<>(RoutingPlan.class).read(null, dec);
+            return AvroCoders.reader(RoutingPlan.class).read(null, dec);
         } catch (IOException e) {
             throw new UncheckedIOException("corrupt routing plan event", e);
         }

@@ -1,10 +1,18 @@
 package io.keyshift.serde;
 
+import org.apache.avro.specific.SpecificDatumReader;
+import org.apache.avro.specific.SpecificDatumWriter;
 import org.apache.avro.specific.SpecificRecordBase;
 import org.apache.flink.api.common.serialization.SerializerConfig;
 import org.apache.flink.api.common.typeutils.TypeSerializer;
+import org.apache.flink.core.memory.DataInputView;
+import org.apache.flink.core.memory.DataOutputView;
 import org.apache.flink.formats.avro.typeutils.AvroSerializer;
+import org.apache.flink.formats.avro.utils.DataInputDecoder;
+import org.apache.flink.formats.avro.utils.DataOutputEncoder;
 import org.apache.flink.formats.avro.typeutils.AvroTypeInfo;
+
+import java.io.IOException;
 
 /**
  * Type information for keyshift's control-path streams (forecasts, plans, the routers' load reports): Avro records,
@@ -37,12 +45,51 @@ public final class SharedAvroTypeInfo<T extends SpecificRecordBase> extends Avro
         return new SharedAvroSerializer<>(getTypeClass());
     }
 
-    /** {@link AvroSerializer} whose {@code copy} returns its argument. */
-    static final class SharedAvroSerializer<T> extends AvroSerializer<T> {
+    /**
+     * {@link AvroSerializer} whose {@code copy} returns its argument, and which reads and writes with Avro's
+     * generated coders ({@link AvroCoders}): these streams are never in a savepoint, and both ends of an edge use this
+     * serializer.
+     */
+    static final class SharedAvroSerializer<T extends SpecificRecordBase> extends AvroSerializer<T> {
         private static final long serialVersionUID = 1L;
+
+        private transient SpecificDatumWriter<T> writer;
+        private transient SpecificDatumReader<T> reader;
+        private transient DataOutputEncoder encoder;
+        private transient DataInputDecoder decoder;
 
         SharedAvroSerializer(Class<T> type) {
             super(type);
+        }
+
+        @Override
+        public void serialize(T value, DataOutputView target) throws IOException {
+            if (writer == null) {
+                writer = AvroCoders.writer(getType());
+                encoder = new DataOutputEncoder();
+            }
+            encoder.setOut(target);
+            writer.write(value, encoder);
+        }
+
+        @Override
+        public T deserialize(DataInputView source) throws IOException {
+            if (reader == null) {
+                reader = AvroCoders.reader(getType());
+                decoder = new DataInputDecoder();
+            }
+            decoder.setIn(source);
+            return reader.read(null, decoder);
+        }
+
+        @Override
+        public T deserialize(T reuse, DataInputView source) throws IOException {
+            return deserialize(source);
+        }
+
+        @Override
+        public void copy(DataInputView source, DataOutputView target) throws IOException {
+            serialize(deserialize(source), target);
         }
 
         @Override

@@ -12,7 +12,6 @@ import io.keyshift.jobs.workload.CapacityModel;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.apache.flink.api.common.JobExecutionResult;
-import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink;
@@ -239,36 +238,6 @@ public final class ThroughputBench {
         return us == 0 ? 6_000_000 : us <= 20 ? 2_000_000 : 1_000_000;
     }
 
-    /**
-     * Ascending timestamps' watermarks (the largest timestamp so far − 1, every auto-watermark interval), plus one the
-     * moment a record opens a new window: at full speed a window of event time passes in a few milliseconds of wall
-     * time, far less than the interval, and a watermark that arrives late makes the plans that wait for it late.
-     * Both systems get the same watermarks.
-     */
-    static final class BoundaryWatermarks implements org.apache.flink.api.common.eventtime.WatermarkGenerator<Event> {
-        private final long windowMillis;
-        private long max = Long.MIN_VALUE;
-
-        BoundaryWatermarks(long windowMillis) {
-            this.windowMillis = windowMillis;
-        }
-
-        @Override
-        public void onEvent(Event e, long ts, org.apache.flink.api.common.eventtime.WatermarkOutput out) {
-            if (max != Long.MIN_VALUE && Math.floorDiv(ts, windowMillis) > Math.floorDiv(max, windowMillis)) {
-                out.emitWatermark(new org.apache.flink.api.common.eventtime.Watermark(max));
-            }
-            max = Math.max(max, ts);
-        }
-
-        @Override
-        public void onPeriodicEmit(org.apache.flink.api.common.eventtime.WatermarkOutput out) {
-            if (max != Long.MIN_VALUE) {
-                out.emitWatermark(new org.apache.flink.api.common.eventtime.Watermark(max - 1));
-            }
-        }
-    }
-
     /** The generator with each record's value set to its emission time (System.nanoTime). */
     static final class Stamped implements EventSpace {
         private static final long serialVersionUID = 1L;
@@ -330,10 +299,8 @@ public final class ThroughputBench {
         // No watermark alignment: a source subtask that ends while its router still holds records waiting for a
         // lease does not report its end to the alignment, and the others stay paused behind it (README, "Known
         // limitations"); keyshift's router paces its own input against the plans.
-        long windowMillis = s.window().toMillis();
         var events = env.fromSource(new StridedSource(new Stamped(gen), s.parallelism(), rate, null),
-                WatermarkStrategy.<Event>forGenerator(ctx -> new BoundaryWatermarks(windowMillis))
-                        .withTimestampAssigner((e, ts) -> e.timestamp),
+                io.keyshift.jobs.source.WindowBoundaryWatermarks.strategy(s.window()),
                 "bench generator").uid(io.keyshift.jobs.replay.ReplayJob.SOURCE_UID);
         if (system == Contender.SQL_TWO_PHASE) {
             SqlTwoPhase.build(env, events, s.window(), new CapacityModel(serviceTime.toNanos(), latencyId))

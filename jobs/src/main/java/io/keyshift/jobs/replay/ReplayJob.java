@@ -10,7 +10,6 @@ import io.keyshift.jobs.source.StridedSource;
 import org.apache.avro.io.EncoderFactory;
 import org.apache.avro.io.JsonEncoder;
 import org.apache.avro.specific.SpecificDatumWriter;
-import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.serialization.SimpleStringEncoder;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.configuration.ReadableConfig;
@@ -63,7 +62,9 @@ public final class ReplayJob {
         int splits = gate == null ? p : Math.max(p, config.get(io.keyshift.config.ScalingOptions.MAX_PARALLELISM));
         DataStream<Event> events = env
                 .fromSource(new StridedSource(space, splits, recordsPerSecond, progressId).withGate(gate),
-                        WatermarkStrategy.<Event>forMonotonousTimestamps().withTimestampAssigner((e, ts) -> e.timestamp),
+                        // at full speed a window of event time passes in milliseconds: a watermark at each
+                        // window boundary, not only every auto-watermark interval, keeps the plans in step
+                        io.keyshift.jobs.source.WindowBoundaryWatermarks.strategy(config.get(io.keyshift.config.JobOptions.WINDOW)),
                         "replay source")
                 .uid(SOURCE_UID)
                 .setParallelism(p);
@@ -172,7 +173,7 @@ public final class ReplayJob {
     /** A plan's JSON encoder, built once per thread (building one parses the schema's grammar). */
     private static final class PlanJson {
         final ByteArrayOutputStream buffer = new ByteArrayOutputStream();
-        final SpecificDatumWriter<RoutingPlan> writer = new SpecificDatumWriter<>(RoutingPlan.class);
+        final SpecificDatumWriter<RoutingPlan> writer = io.keyshift.serde.AvroCoders.writer(RoutingPlan.class);
         final JsonEncoder encoder;
 
         PlanJson() {
