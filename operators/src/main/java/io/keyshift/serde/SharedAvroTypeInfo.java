@@ -1,23 +1,27 @@
 package io.keyshift.serde;
 
+import org.apache.avro.io.BinaryDecoder;
+import org.apache.avro.io.BinaryEncoder;
+import org.apache.avro.io.DecoderFactory;
+import org.apache.avro.io.EncoderFactory;
 import org.apache.avro.specific.SpecificDatumReader;
 import org.apache.avro.specific.SpecificDatumWriter;
 import org.apache.avro.specific.SpecificRecordBase;
 import org.apache.flink.api.common.serialization.SerializerConfig;
 import org.apache.flink.api.common.typeutils.TypeSerializer;
+import org.apache.flink.api.java.typeutils.runtime.DataInputViewStream;
+import org.apache.flink.api.java.typeutils.runtime.DataOutputViewStream;
 import org.apache.flink.core.memory.DataInputView;
 import org.apache.flink.core.memory.DataOutputView;
 import org.apache.flink.formats.avro.typeutils.AvroSerializer;
-import org.apache.flink.formats.avro.utils.DataInputDecoder;
-import org.apache.flink.formats.avro.utils.DataOutputEncoder;
 import org.apache.flink.formats.avro.typeutils.AvroTypeInfo;
 
 import java.io.IOException;
 
 /**
  * Type information for keyshift's control-path streams (forecasts, plans, the routers' load reports): Avro records,
- * serialized by Flink's {@link AvroSerializer} across an exchange, but handed to <b>chained</b> consumers as the
- * emitted instance itself rather than a deep copy.
+ * serialized across an exchange in Avro's binary encoding (written and read with Avro's generated coders,
+ * {@link AvroCoders}), but handed to <b>chained</b> consumers as the emitted instance itself rather than a deep copy.
  *
  * <p>Without object reuse ({@code pipeline.object-reuse: false}, Flink's default), Flink passes every record to each
  * chained consumer through {@link TypeSerializer#copy}; for a specific Avro record that is
@@ -46,17 +50,19 @@ public final class SharedAvroTypeInfo<T extends SpecificRecordBase> extends Avro
     }
 
     /**
-     * {@link AvroSerializer} whose {@code copy} returns its argument, and which reads and writes with Avro's
-     * generated coders ({@link AvroCoders}): these streams are never in a savepoint, and both ends of an edge use this
-     * serializer.
+     * {@link AvroSerializer} whose {@code copy} returns its argument, and which writes Avro's binary encoding with
+     * Avro's generated coders ({@link AvroCoders}): these streams are never in a savepoint, and both ends of an edge use
+     * this serializer. Only Avro's own encoder and decoder touch Avro types here: Flink loads its
+     * {@code org.apache.flink.*} classes parent-first, so a {@code flink-avro} class on the parent's class path (a
+     * client that submits the job jar, say) must not meet the job jar's Avro in one method.
      */
     static final class SharedAvroSerializer<T extends SpecificRecordBase> extends AvroSerializer<T> {
         private static final long serialVersionUID = 1L;
 
         private transient SpecificDatumWriter<T> writer;
         private transient SpecificDatumReader<T> reader;
-        private transient DataOutputEncoder encoder;
-        private transient DataInputDecoder decoder;
+        private transient BinaryEncoder encoder;
+        private transient BinaryDecoder decoder;
 
         SharedAvroSerializer(Class<T> type) {
             super(type);
@@ -66,19 +72,20 @@ public final class SharedAvroTypeInfo<T extends SpecificRecordBase> extends Avro
         public void serialize(T value, DataOutputView target) throws IOException {
             if (writer == null) {
                 writer = AvroCoders.writer(getType());
-                encoder = new DataOutputEncoder();
             }
-            encoder.setOut(target);
+            // direct: every byte goes to the view at once, nothing is buffered past this record
+            encoder = EncoderFactory.get().directBinaryEncoder(new DataOutputViewStream(target), encoder);
             writer.write(value, encoder);
+            encoder.flush();
         }
 
         @Override
         public T deserialize(DataInputView source) throws IOException {
             if (reader == null) {
                 reader = AvroCoders.reader(getType());
-                decoder = new DataInputDecoder();
             }
-            decoder.setIn(source);
+            // direct: reads no further than this record
+            decoder = DecoderFactory.get().directBinaryDecoder(new DataInputViewStream(source), decoder);
             return reader.read(null, decoder);
         }
 

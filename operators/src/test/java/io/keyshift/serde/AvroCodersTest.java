@@ -22,6 +22,11 @@ import static org.assertj.core.api.Assertions.assertThat;
  * and read them back to equal records (plans with migrations in flight: nested records and unions).
  */
 class AvroCodersTest {
+    static {
+        // copying and building records with record defaults deep-copies them, which Avro allows for trusted classes
+        io.keyshift.config.AvroTrust.install();
+    }
+
     private static RoutingPlan plan() {
         RouteEntry moved = RouteEntry.newBuilder().setKey("moved").setNaturalKeyGroup(3).setKeyGroup(9).build();
         return Plans.plan(7, 3_600_000, 128, Plans.migrating("hot", 5, 77, 0, 3_600_000), moved);
