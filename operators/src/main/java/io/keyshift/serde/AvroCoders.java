@@ -14,24 +14,6 @@ import org.apache.avro.specific.SpecificRecordBase;
  * only, so a stock JVM needs no option and a user's Avro is untouched).
  */
 public final class AvroCoders {
-    private AvroCoders() {}
-
-    /** A writer of {@code type} with the generated encoder (not to be shared between threads). */
-    public static <T extends SpecificRecordBase> SpecificDatumWriter<T> writer(Class<T> type) {
-        SpecificData data = data(type);
-        return new SpecificDatumWriter<>(schema(type, data), data);
-    }
-
-    /**
-     * A reader of {@code type} (writer and reader schema its own) with the generated decoder (not to be shared
-     * between threads).
-     */
-    public static <T extends SpecificRecordBase> SpecificDatumReader<T> reader(Class<T> type) {
-        SpecificData data = data(type);
-        Schema schema = schema(type, data);
-        return new SpecificDatumReader<>(schema, schema, data);
-    }
-
     /** One model per record class (its class loader's): the model caches schemas and classes. */
     private static final ClassValue<SpecificData> DATA = new ClassValue<>() {
         @Override
@@ -44,11 +26,21 @@ public final class AvroCoders {
         }
     };
 
-    private static SpecificData data(Class<?> type) {
-        return DATA.get(type);
+    private AvroCoders() {}
+
+    /** A writer of {@code type} with the generated encoder (not to be shared between threads). */
+    public static <T extends SpecificRecordBase> SpecificDatumWriter<T> writer(Class<T> type) {
+        SpecificData data = DATA.get(type);
+        return new SpecificDatumWriter<>(data.getSchema(type), data);
     }
 
-    private static Schema schema(Class<?> type, SpecificData data) {
-        return data.getSchema(type);
+    /**
+     * A reader of {@code type} (writer and reader schema its own) with the generated decoder (not to be shared
+     * between threads).
+     */
+    public static <T extends SpecificRecordBase> SpecificDatumReader<T> reader(Class<T> type) {
+        SpecificData data = DATA.get(type);
+        Schema schema = data.getSchema(type);
+        return new SpecificDatumReader<>(schema, schema, data);
     }
 }

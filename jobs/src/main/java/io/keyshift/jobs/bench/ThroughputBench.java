@@ -8,6 +8,7 @@ import io.keyshift.jobs.source.StridedSource;
 import io.keyshift.jobs.source.ZipfDriftGenerator;
 import io.keyshift.jobs.replay.Strategy;
 import io.keyshift.jobs.workload.CapacityModel;
+import io.keyshift.jobs.source.WindowBoundaryWatermarks;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -300,7 +301,7 @@ public final class ThroughputBench {
         // lease does not report its end to the alignment, and the others stay paused behind it (README, "Known
         // limitations"); keyshift's router paces its own input against the plans.
         var events = env.fromSource(new StridedSource(new Stamped(gen), s.parallelism(), rate, null),
-                io.keyshift.jobs.source.WindowBoundaryWatermarks.strategy(s.window()),
+                WindowBoundaryWatermarks.strategy(s.window()),
                 "bench generator").uid(io.keyshift.jobs.replay.ReplayJob.SOURCE_UID);
         if (system == Contender.SQL_TWO_PHASE) {
             SqlTwoPhase.build(env, events, s.window(), new CapacityModel(serviceTime.toNanos(), latencyId))

@@ -6,6 +6,7 @@ import io.keyshift.avro.ValidationReport;
 import io.keyshift.jobs.event.Event;
 import io.keyshift.jobs.source.EventSpace;
 import io.keyshift.jobs.source.StridedSource;
+import io.keyshift.jobs.source.WindowBoundaryWatermarks;
 
 import org.apache.avro.io.EncoderFactory;
 import org.apache.avro.io.JsonEncoder;
@@ -64,7 +65,7 @@ public final class ReplayJob {
                 .fromSource(new StridedSource(space, splits, recordsPerSecond, progressId).withGate(gate),
                         // at full speed a window of event time passes in milliseconds: a watermark at each
                         // window boundary, not only every auto-watermark interval, keeps the plans in step
-                        io.keyshift.jobs.source.WindowBoundaryWatermarks.strategy(config.get(io.keyshift.config.JobOptions.WINDOW)),
+                        WindowBoundaryWatermarks.strategy(config.get(io.keyshift.config.JobOptions.WINDOW)),
                         "replay source")
                 .uid(SOURCE_UID)
                 .setParallelism(p);
