@@ -114,6 +114,7 @@ public final class ReplayReport {
         root.put("parallelism", parallelism);
         root.put("max_parallelism", maxParallelism);
         root.put("window", window.toString());
+        jvm(root.putObject("jvm"));
 
         // Reference loads per key and window, from the hash run (plain keyBy processes every record once).
         LoadMeasures.Builder mb = LoadMeasures.builder()
@@ -384,6 +385,11 @@ public final class ReplayReport {
                     n.get("forecast_mase").isNull() ? "-" : String.format("%.3f", n.get("forecast_mase").asDouble()),
                     n.get("records_per_second").asDouble()));
         }
+        if (root.has("jvm")) {
+            t.add(String.format("records/s: the strategies ran one after another in one JVM (Java %s, JIT compilers "
+                            + "%s), %s first", root.get("jvm").get("java_version").asText(),
+                    root.get("jvm").get("compilers").asText(), nodes.keySet().iterator().next().id()));
+        }
         for (Map.Entry<Strategy, ObjectNode> e : nodes.entrySet()) {
             if (e.getValue().has("control")) {
                 ObjectNode c = (ObjectNode) e.getValue().get("control");
@@ -653,4 +659,32 @@ public final class ReplayReport {
                     Long.parseLong(line.substring(b + 1, c)), line.startsWith("SHADOW", c + 1), key);
         }
     }
+
+    /**
+     * The JVM the runs' records/s were measured in: Java version, the JIT compilers in use ("C1" when started with
+     * {@code -XX:TieredStopAtLevel} 1 to 3, as {@code bin/keyshift replay} is by default, else "C1+C2") and the
+     * maximum heap in bytes.
+     */
+    static void jvm(com.fasterxml.jackson.databind.node.ObjectNode n) {
+        n.put("java_version", Runtime.version().toString());
+        n.put("compilers", c1Only(java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments())
+                ? "C1" : "C1+C2");
+        n.put("max_heap_bytes", Runtime.getRuntime().maxMemory());
+    }
+
+    /** True if these JVM arguments stop tiered compilation before C2 (the last of each flag counts; without tiered compilation the level is ignored). */
+    static boolean c1Only(List<String> jvmArguments) {
+        boolean stopsBeforeC2 = false;
+        boolean tiered = true;
+        for (String a : jvmArguments) {
+            if (a.startsWith("-XX:TieredStopAtLevel=")) {
+                String level = a.substring("-XX:TieredStopAtLevel=".length()).trim();
+                stopsBeforeC2 = level.equals("1") || level.equals("2") || level.equals("3");
+            } else if (a.equals("-XX:-TieredCompilation") || a.equals("-XX:+TieredCompilation")) {
+                tiered = a.startsWith("-XX:+");
+            }
+        }
+        return tiered && stopsBeforeC2;
+    }
+
 }
