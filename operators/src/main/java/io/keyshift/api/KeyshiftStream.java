@@ -63,8 +63,10 @@ import java.util.regex.Pattern;
  * A stream keyed by keyshift: the user's records of type {@code T} with keys of type {@code K}, routed by keyshift's
  * predictive planner instead of Flink's fixed hash. Like {@link KeyedStream}, it ends in a window ({@link #window})
  * or a keyed process function ({@link #process}); each {@code KeyshiftStream} builds one keyshift stage (sampler and
- * router chained to the input, profiler, forecaster and planner at parallelism 1, the user's keyed logic, the
- * shadow validator). Create it with {@link Keyshift#keyBy}.
+ * router chained to the input, profiler, forecaster and planner at parallelism 1, the user's keyed logic, and the
+ * results path: the shadow validator and, for split window aggregates, the split merger, at
+ * {@code keyshift.results-path.parallelism}, by default one subtask per 8 of the keyed logic). Create it with
+ * {@link Keyshift#keyBy}.
  *
  * <p>Operator uids are {@code <uidPrefix>-router}, {@code -profiler}, {@code -forecaster}, {@code -planner},
  * {@code -window} or {@code -process}, {@code -validator}, {@code -split-merger} and {@code -scaling}; the prefix
@@ -350,15 +352,18 @@ public final class KeyshiftStream<T, K> {
         final OutputTag<ResultCheck> checkTag;
         final int parallelism;
         final int maxParallelism;
+        /** Parallelism of the results path (shadow validator, split merger, mismatch reverts). */
+        final int resultsParallelism;
         SingleOutputStreamOperator<?> merger;
 
         Stage(KeyCodec<K> codec, SerializerConfig serializerConfig, OutputTag<ResultCheck> checkTag, int parallelism,
-              int maxParallelism) {
+              int maxParallelism, int resultsParallelism) {
             this.codec = codec;
             this.serializerConfig = serializerConfig;
             this.checkTag = checkTag;
             this.parallelism = parallelism;
             this.maxParallelism = maxParallelism;
+            this.resultsParallelism = resultsParallelism;
         }
 
         String name(String what) {
@@ -424,7 +429,8 @@ public final class KeyshiftStream<T, K> {
                 new SharedAvroTypeInfo<>(KeyLoadSample.class));
         OutputTag<WindowLoad> loadTag = new OutputTag<>(uidPrefix + "-loads", new AvroTypeInfo<>(WindowLoad.class));
         OutputTag<ResultCheck> checkTag = new OutputTag<>(uidPrefix + "-checks", TypeInformation.of(ResultCheck.class));
-        Stage stage = new Stage(codec, serializerConfig, checkTag, p, maxP);
+        Stage stage = new Stage(codec, serializerConfig, checkTag, p, maxP,
+                Math.min(maxP, JobOptions.resultsPathParallelism(config.get(JobOptions.RESULTS_PATH_PARALLELISM), p)));
         if (pseudonymizer != null && userControl != null) {
             // commands may name keys raw: they become pseudonyms before any keyshift operator stores them
             userControl = userControl.map(new io.keyshift.control.ControlKeyPseudonyms(pseudonymizer))
@@ -495,7 +501,7 @@ public final class KeyshiftStream<T, K> {
                 .process(new ShadowValidator(), new AvroTypeInfo<>(ValidationReport.class))
                 .name(stage.name("shadow validator"))
                 .uid(stage.uid("validator"))
-                .setParallelism(p)
+                .setParallelism(stage.resultsParallelism)
                 .setMaxParallelism(maxP);
 
         // The planner comes last in the graph: with on-mismatch REVERT its control input carries the validation's
@@ -507,7 +513,7 @@ public final class KeyshiftStream<T, K> {
             DataStream<String> reverts = validation
                     .process(new MismatchReverts()).returns(Types.STRING)
                     .name(stage.name("mismatch reverts")).uid(stage.uid("mismatch-reverts"))
-                    .setParallelism(p)
+                    .setParallelism(stage.resultsParallelism)
                     .setMaxParallelism(maxP);
             controlInput = controlInput == null ? reverts : controlInput.union(reverts);
             plannerOperator.withReverts(config.get(PlanOptions.ON_MISMATCH_LAG_WINDOWS) * window,

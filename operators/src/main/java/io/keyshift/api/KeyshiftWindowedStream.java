@@ -112,7 +112,7 @@ public final class KeyshiftWindowedStream<T, K, W extends Window> {
                                 resultType)
                         .name(stage.name("split merger"))
                         .uid(stage.uid("split-merger"))
-                        .setParallelism(stage.parallelism)
+                        .setParallelism(stage.resultsParallelism)
                         .setMaxParallelism(stage.maxParallelism);
             }
             return op;

@@ -21,4 +21,19 @@ public final class JobOptions {
             .defaultValue(128)
             .withDescription("Number of key groups, used when pipeline.max-parallelism is not set. keyshift sets "
                     + "it explicitly: plans name key groups, and a different number after a restore would misroute.");
+
+    public static final ConfigOption<Integer> RESULTS_PATH_PARALLELISM =
+            ConfigOptions.key("keyshift.results-path.parallelism")
+                    .intType()
+                    .defaultValue(0)
+                    .withDescription("Parallelism (>= 1) of the stage's results path: the shadow validator, the split "
+                            + "merger and, with keyshift.migration.on-mismatch REVERT, the mismatch reverts. They "
+                            + "take what the keyed stage sends them about a few keys (checksums of validated shadow "
+                            + "phases, partial aggregates of split hot keys), not its input records. 0 (the default) = "
+                            + "one subtask per 8 of the keyed stage, rounded up.");
+
+    /** Subtasks of the results path of a keyed stage at {@code keyedParallelism} (see RESULTS_PATH_PARALLELISM). */
+    public static int resultsPathParallelism(int configured, int keyedParallelism) {
+        return configured > 0 ? configured : (keyedParallelism + 7) / 8;
+    }
 }

@@ -77,6 +77,7 @@ public final class KeyshiftConfig {
         }
         positive(config, JobOptions.WINDOW);
         range(config, JobOptions.DEFAULT_MAX_PARALLELISM, 1, 32768);
+        range(config, JobOptions.RESULTS_PATH_PARALLELISM, 0, 32768);
         int sketch = config.get(ProfilerOptions.SKETCH_SIZE);
         if (sketch < 8 || Integer.bitCount(sketch) != 1) {
             throw bad(ProfilerOptions.SKETCH_SIZE, sketch, "a power of 2 >= 8");

@@ -349,4 +349,40 @@ class KeyshiftApiTest {
         assertThatThrownBy(() -> users.configure(notANumber)).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("keyshift.profiler.sampling-rate");
     }
+
+    /** Parallelism of the first stream-graph node whose name contains {@code name}. */
+    private static int parallelismOf(StreamExecutionEnvironment env, String name) {
+        return env.getStreamGraph(false).getStreamNodes().stream().filter(n -> n.getOperatorName().contains(name))
+                .findFirst().orElseThrow(() -> new AssertionError("no node named " + name)).getParallelism();
+    }
+
+    private static StreamExecutionEnvironment splitAggregate(int parallelism, Configuration conf) {
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(parallelism);
+        conf.setString("keyshift.plan.split-threshold", "1.0");
+        Keyshift.keyBy(Clicks.stream(env, 10, 1), c -> c.user, Types.STRING).configure(conf)
+                .window(TumblingEventTimeWindows.of(Duration.ofHours(1)))
+                .aggregate(new SumBytes(), new Label())
+                .sinkTo(new org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink<>());
+        return env;
+    }
+
+    @Test
+    void theResultsPathRunsAtOneSubtaskPerEightOfTheKeyedStageUnlessConfigured() {
+        StreamExecutionEnvironment twelve = splitAggregate(12, new Configuration());
+        assertThat(parallelismOf(twelve, "window SumBytes")).isEqualTo(12);
+        assertThat(parallelismOf(twelve, "shadow validator")).isEqualTo(2);
+        assertThat(parallelismOf(twelve, "split merger")).isEqualTo(2);
+        assertThat(parallelismOf(splitAggregate(8, new Configuration()), "shadow validator")).isEqualTo(1);
+
+        Configuration three = new Configuration();
+        three.setString("keyshift.results-path.parallelism", "3");
+        StreamExecutionEnvironment configured = splitAggregate(12, three);
+        assertThat(parallelismOf(configured, "shadow validator")).isEqualTo(3);
+        assertThat(parallelismOf(configured, "split merger")).isEqualTo(3);
+
+        Configuration negative = new Configuration();
+        negative.setString("keyshift.results-path.parallelism", "-1");
+        assertThatThrownBy(() -> splitAggregate(4, negative)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("keyshift.results-path.parallelism");
+    }
 }
