@@ -35,7 +35,10 @@ import java.util.concurrent.Callable;
             "Exit status: 0 done, 1 the job failed, 2 bad options or input description."},
         footer = {"", "Example (bike share, daily windows):",
             "  bin/keyshift replay --input ../shared/data/bayarea-bikeshare-2014/batrips.csv.gz --key start_station \\",
-            "    --time start_date --time-format 'yyyy-MM-dd HH:mm:ssXXX' --window 1d --parallelism 8 --out out/bikes"})
+            "    --time start_date --time-format 'yyyy-MM-dd HH:mm:ssXXX' --window 1d --parallelism 8 --out out/bikes",
+            "",
+            "bin/keyshift starts a replay's JVM with -Xmx4g -XX:TieredStopAtLevel=1 (the C1 compiler only: faster for",
+            "replays of up to a few million records); KEYSHIFT_JAVA_OPTS replaces these options, e.g. -Xmx4g for C2."})
 public final class ReplayCommand implements Callable<Integer> {
 
     @CommandLine.Spec
