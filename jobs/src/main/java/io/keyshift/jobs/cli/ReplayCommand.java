@@ -37,8 +37,9 @@ import java.util.concurrent.Callable;
             "  bin/keyshift replay --input ../shared/data/bayarea-bikeshare-2014/batrips.csv.gz --key start_station \\",
             "    --time start_date --time-format 'yyyy-MM-dd HH:mm:ssXXX' --window 1d --parallelism 8 --out out/bikes",
             "",
-            "bin/keyshift starts a replay's JVM with -Xmx4g -XX:TieredStopAtLevel=1 (the C1 compiler only: faster for",
-            "replays of up to a few million records); KEYSHIFT_JAVA_OPTS replaces these options, e.g. -Xmx4g for C2."})
+            "bin/keyshift starts a replay's JVM with -Xmx4g -XX:TieredStopAtLevel=1 (the C1 compiler only: faster for "
+                    + "replays of up to a few million records); KEYSHIFT_JAVA_OPTS replaces these options, e.g. "
+                    + "-Xmx4g for C2."})
 public final class ReplayCommand implements Callable<Integer> {
 
     @CommandLine.Spec
