@@ -46,7 +46,23 @@ public final class ReplayRunner {
     public record InputSource(EventSpace space, ReplayInput.Stats stats, String description) {}
 
     /** Wall time and throughput of one strategy's job. */
-    public record RunTiming(double wallSeconds, double recordsPerSecond) {}
+    /**
+     * Timing of one strategy's job, seconds: {@code wallSeconds} from submission to the job's end, of which
+     * {@code startSeconds} until the first record was read (starting the local cluster, deploying the tasks, opening
+     * state) and {@code flowSeconds} from then to the end (records through the dataflow, the job's end).
+     * {@code recordsPerSecond} = records / wall; {@code flowRecordsPerSecond} = records / flow.
+     */
+    public record RunTiming(double wallSeconds, double recordsPerSecond, double startSeconds, double flowSeconds,
+                            double flowRecordsPerSecond) {
+        /** The timing of a job submitted at {@code submitted}, first record at {@code firstRecord} (null if none). */
+        static RunTiming of(long records, long submitted, Long firstRecord, long ended) {
+            double wall = (ended - submitted) / 1e9;
+            long first = firstRecord == null ? submitted : Math.max(submitted, Math.min(firstRecord, ended));
+            double start = (first - submitted) / 1e9;
+            double flow = (ended - first) / 1e9;
+            return new RunTiming(wall, records / Math.max(wall, 1e-9), start, flow, records / Math.max(flow, 1e-9));
+        }
+    }
 
     private ReplayRunner() {}
 
@@ -71,6 +87,7 @@ public final class ReplayRunner {
             conf.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, work.resolve("checkpoints").resolve(st.id()).toUri().toString());
             boolean portGiven = conf.getOptional(org.apache.flink.configuration.RestOptions.PORT).isPresent();
             long t0 = 0;
+            String progressId = s.out().toAbsolutePath() + "#" + st.id();
             for (int attempt = 1; ; attempt++) {
                 int restPort = conf.getOptional(org.apache.flink.configuration.RestOptions.PORT)
                         .filter(x -> portGiven).orElse(io.keyshift.jobs.cluster.StandaloneCluster.freeLoopbackPort());
@@ -78,7 +95,6 @@ public final class ReplayRunner {
                 StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironmentWithWebUI(conf);
                 env.setParallelism(s.parallelism());
                 env.setMaxParallelism(maxP);
-                String progressId = s.out().toAbsolutePath() + "#" + st.id();
                 Progress.reset(progressId);
                 ReplayJob.build(env, s.input().space(), st, conf, runDir, s.withSum(), s.recordsPerSecond(), progressId);
                 s.log().printf("replay [%s]: %s, window %s, parallelism %d, max parallelism %d; web UI with the "
@@ -103,9 +119,11 @@ public final class ReplayRunner {
                     progress.join();
                 }
             }
-            double wall = (System.nanoTime() - t0) / 1e9;
-            timings.put(st, new RunTiming(wall, s.input().stats().records() / Math.max(wall, 1e-9)));
-            s.log().printf("replay [%s]: done in %.1f s%n", st.id(), wall);
+            RunTiming timing = RunTiming.of(s.input().stats().records(), t0,
+                    Progress.firstRecordNanos(progressId), System.nanoTime());
+            timings.put(st, timing);
+            s.log().printf("replay [%s]: done in %.1f s (%.1f s to the first record, %.1f s from there)%n", st.id(),
+                    timing.wallSeconds(), timing.startSeconds(), timing.flowSeconds());
         }
         List<io.keyshift.jobs.report.ScalingReport.Run> scalingRuns = new ArrayList<>();
         if (!s.scaled().isEmpty()) {

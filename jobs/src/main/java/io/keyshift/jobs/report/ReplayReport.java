@@ -332,6 +332,9 @@ public final class ReplayReport {
             ReplayRunner.RunTiming t = timings.get(st);
             n.put("wall_seconds", t == null ? Double.NaN : t.wallSeconds());
             n.put("records_per_second", t == null ? Double.NaN : t.recordsPerSecond());
+            n.put("start_seconds", t == null ? Double.NaN : t.startSeconds());
+            n.put("flow_seconds", t == null ? Double.NaN : t.flowSeconds());
+            n.put("flow_records_per_second", t == null ? Double.NaN : t.flowRecordsPerSecond());
             Double mase = mase(run.resolve("forecasts"));
             if (mase == null) {
                 n.putNull("forecast_mase");
@@ -373,21 +376,22 @@ public final class ReplayReport {
         t.add(String.format("references (imbalance, load-weighted mean): lower bound %.3f, oracle %.3f, static oracle %.3f, "
                         + "trend oracle %.3f", any.get("lower_bound_mean").asDouble(), any.get("oracle_mean").asDouble(),
                 any.get("static_oracle_mean").asDouble(), any.get("trend_oracle_mean").asDouble()));
-        t.add(String.format("%-11s %9s %9s %9s %10s %9s %9s %9s %8s %8s %10s", "strategy", "imbalance", "p95",
-                "headroom", "mismatch", "results", "shadow", "migr.", "done", "MASE", "records/s"));
+        t.add(String.format("%-11s %9s %9s %9s %10s %9s %9s %9s %8s %8s %8s %10s", "strategy", "imbalance", "p95",
+                "headroom", "mismatch", "results", "shadow", "migr.", "done", "MASE", "start s", "flow rec/s"));
         for (Map.Entry<Strategy, ObjectNode> e : nodes.entrySet()) {
             ObjectNode n = e.getValue();
-            t.add(String.format("%-11s %9.3f %9.3f %9.2f %10d %9d %9.4f %9d %8d %8s %10.0f", e.getKey().id(),
+            t.add(String.format("%-11s %9.3f %9.3f %9.2f %10d %9d %9.4f %9d %8d %8s %8.1f %10.0f", e.getKey().id(),
                     n.get("imbalance_mean").asDouble(), n.get("imbalance_p95").asDouble(),
                     n.get("headroom_captured").asDouble(), n.get("result_mismatches").asLong(),
                     n.get("results").asLong(), n.get("shadow_overhead").asDouble(),
                     n.get("migrations_started").asLong(), n.get("migrations_completed").asLong(),
                     n.get("forecast_mase").isNull() ? "-" : String.format("%.3f", n.get("forecast_mase").asDouble()),
-                    n.get("records_per_second").asDouble()));
+                    n.get("start_seconds").asDouble(), n.get("flow_records_per_second").asDouble()));
         }
         if (root.has("jvm")) {
-            t.add(String.format("records/s: the strategies ran one after another in one JVM (Java %s, JIT compilers "
-                            + "%s), %s first", root.get("jvm").get("java_version").asText(),
+            t.add(String.format("start s: submission to the first record read; flow rec/s: records / (first record "
+                            + "read to the job's end). The strategies ran one after another in one JVM (Java %s, JIT "
+                            + "compilers %s), %s first", root.get("jvm").get("java_version").asText(),
                     root.get("jvm").get("compilers").asText(), nodes.keySet().iterator().next().id()));
         }
         for (Map.Entry<Strategy, ObjectNode> e : nodes.entrySet()) {

@@ -9,6 +9,8 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class Progress {
     private static final ConcurrentHashMap<String, AtomicLong> COUNTS = new ConcurrentHashMap<>();
+    /** By progress id: {@link System#nanoTime()} when a reader emitted its first record (the earliest reader's). */
+    private static final ConcurrentHashMap<String, Long> FIRST = new ConcurrentHashMap<>();
 
     private Progress() {}
 
@@ -22,7 +24,18 @@ public final class Progress {
         return v == null ? 0 : v.get();
     }
 
+    /** Notes that a reader emitted its first record now (the first call per id counts). */
+    static void firstRecord(String id) {
+        FIRST.putIfAbsent(id, System.nanoTime());
+    }
+
+    /** {@link System#nanoTime()} when the first record under {@code id} was emitted, or null before that. */
+    public static Long firstRecordNanos(String id) {
+        return FIRST.get(id);
+    }
+
     public static void reset(String id) {
         COUNTS.remove(id);
+        FIRST.remove(id);
     }
 }

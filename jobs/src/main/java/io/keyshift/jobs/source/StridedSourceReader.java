@@ -91,6 +91,9 @@ final class StridedSourceReader implements SourceReader<Event, StrideSplit> {
         output.collect(e, e.timestamp);
         c.position++;
         emitted++;
+        if (progressId != null && emitted == 1) {
+            Progress.firstRecord(progressId);
+        }
         if (progressId != null && (emitted & 1023) == 0) {
             Progress.add(progressId, 1024);
         }
