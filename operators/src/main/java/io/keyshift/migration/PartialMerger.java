@@ -5,7 +5,17 @@ import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.functions.util.FunctionUtils;
 import org.apache.flink.api.common.state.KeyedStateStore;
 import org.apache.flink.api.common.state.MapState;
+import org.apache.flink.api.common.state.ListState;
+import org.apache.flink.api.common.state.ListStateDescriptor;
 import org.apache.flink.api.common.state.MapStateDescriptor;
+import org.apache.flink.api.common.state.ValueState;
+import org.apache.flink.api.common.state.ValueStateDescriptor;
+import org.apache.flink.api.java.tuple.Tuple3;
+import org.apache.flink.api.java.typeutils.MapTypeInfo;
+import org.apache.flink.api.java.typeutils.TupleTypeInfo;
+import org.apache.flink.runtime.state.FunctionInitializationContext;
+import org.apache.flink.runtime.state.FunctionSnapshotContext;
+import org.apache.flink.streaming.api.checkpoint.CheckpointedFunction;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.api.java.tuple.Tuple5;
@@ -16,6 +26,8 @@ import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
 
 import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -27,8 +39,15 @@ import java.util.Map;
  * <p>A window is merged once this operator's watermark passes its max timestamp: by then every window subtask has
  * fired it (watermarks are the minimum over inputs), so every partial is in. A late firing of a partial (allowed
  * lateness) replaces that key group's partial and emits the merged window again, as a late firing of the window
- * would. State: the partials of each (key, window) until the window's max timestamp plus the allowed lateness.
- * The user's window function sees no per-window state here ({@code windowState()} throws).
+ * would. State: per key, one entry per open window (its start, whether it fired, the partials by key group) until
+ * the window's max timestamp plus the allowed lateness; every access is a point lookup by the window's end, so the
+ * cost of a partial does not grow with the key's history (iterating a RocksDB map runs over the tombstones of every
+ * window removed since the last compaction). The user's window function sees no per-window state here
+ * ({@code windowState()} throws).
+ *
+ * <p>State format 2. Format 1 (until this version) kept three maps per key ("split-partials" by "windowEnd,keyGroup",
+ * "split-windows", "split-fired") and iterated them on every timer; a savepoint with it restores, and each key's
+ * windows move to format 2 the first time the key is seen again.
  *
  * @param <K> the user key type
  * @param <ACC> the aggregate's accumulator type
@@ -36,18 +55,29 @@ import java.util.Map;
  * @param <R> the result type
  */
 public final class PartialMerger<K, ACC, V, R>
-        extends KeyedProcessFunction<K, Tuple5<K, Long, Long, Integer, ACC>, R> {
+        extends KeyedProcessFunction<K, Tuple5<K, Long, Long, Integer, ACC>, R> implements CheckpointedFunction {
     private static final long serialVersionUID = 1L;
+    /** The keyed-state format this version writes (kept in operator state, so that a restore knows what it reads). */
+    static final int STATE_FORMAT = 2;
 
     private final AggregateFunction<?, ACC, V> aggregate;
     private final ProcessWindowFunction<V, R, K, TimeWindow> user;
     private final TypeInformation<ACC> accType;
     private final long allowedLateness;
-    /** Partials by "windowEnd,keyGroup". */
-    private transient MapState<String, ACC> partials;
-    /** Window start by window end; and whether it has fired. */
-    private transient MapState<Long, Long> windows;
-    private transient MapState<Long, Boolean> fired;
+    /** Per window end: (window start, fired, partials by key group). */
+    private transient MapState<Long, Tuple3<Long, Boolean, Map<Integer, ACC>>> windows;
+    /** The state format of this operator's snapshots (operator state, one element per subtask). */
+    private transient ListState<Integer> format;
+    /** Format 1, only after restoring a savepoint that has it (else null). */
+    private transient Legacy<ACC> legacy;
+
+    /** Format 1's maps, and per key whether they were moved to format 2. */
+    private static final class Legacy<ACC> {
+        MapState<String, ACC> partials;
+        MapState<Long, Long> windows;
+        MapState<Long, Boolean> fired;
+        ValueState<Boolean> moved;
+    }
 
     @SuppressWarnings("unchecked")
     public PartialMerger(AggregateFunction<?, ACC, V> aggregate, ProcessWindowFunction<V, R, K, ?> user,
@@ -59,10 +89,41 @@ public final class PartialMerger<K, ACC, V, R>
     }
 
     @Override
+    public void initializeState(FunctionInitializationContext context) throws Exception {
+        format = context.getOperatorStateStore().getUnionListState(
+                new ListStateDescriptor<>("split-merger-state-format", Types.INT));
+        // every subtask of the snapshot must have written format 2 (a union list: each subtask gets all of them)
+        boolean any = false;
+        boolean current = true;
+        for (Integer f : format.get()) {
+            any = true;
+            current &= f != null && f >= STATE_FORMAT;
+        }
+        current &= any;
+        if (context.isRestored() && !current) {
+            Legacy<ACC> l = new Legacy<>();
+            l.partials = context.getKeyedStateStore().getMapState(
+                    new MapStateDescriptor<>("split-partials", Types.STRING, accType));
+            l.windows = context.getKeyedStateStore().getMapState(
+                    new MapStateDescriptor<>("split-windows", Types.LONG, Types.LONG));
+            l.fired = context.getKeyedStateStore().getMapState(
+                    new MapStateDescriptor<>("split-fired", Types.LONG, Types.BOOLEAN));
+            l.moved = context.getKeyedStateStore().getState(
+                    new ValueStateDescriptor<>("split-format-1-moved", Types.BOOLEAN));
+            legacy = l;
+        }
+    }
+
+    @Override
+    public void snapshotState(FunctionSnapshotContext context) throws Exception {
+        // with legacy keys not yet seen, their format-1 entries are still in the snapshot: say format 1 again
+        format.update(List.of(legacy == null ? STATE_FORMAT : 1));
+    }
+
+    @Override
     public void open(OpenContext openContext) throws Exception {
-        partials = getRuntimeContext().getMapState(new MapStateDescriptor<>("split-partials", Types.STRING, accType));
-        windows = getRuntimeContext().getMapState(new MapStateDescriptor<>("split-windows", Types.LONG, Types.LONG));
-        fired = getRuntimeContext().getMapState(new MapStateDescriptor<>("split-fired", Types.LONG, Types.BOOLEAN));
+        windows = getRuntimeContext().getMapState(new MapStateDescriptor<>("split-window-partials", Types.LONG,
+                new TupleTypeInfo<>(Types.LONG, Types.BOOLEAN, new MapTypeInfo<>(Types.INT, accType))));
         if (user != null) {
             FunctionUtils.setFunctionRuntimeContext(user, getRuntimeContext());
             FunctionUtils.openFunction(user, openContext);
@@ -78,11 +139,16 @@ public final class PartialMerger<K, ACC, V, R>
 
     @Override
     public void processElement(Tuple5<K, Long, Long, Integer, ACC> p, Context ctx, Collector<R> out) throws Exception {
+        moveLegacy(ctx.timerService());
         long end = p.f2;
-        partials.put(end + "," + p.f3, p.f4);
-        windows.put(end, p.f1);
-        if (Boolean.TRUE.equals(fired.get(end))) {
-            emit(p.f0, p.f1, end, ctx, out);
+        Tuple3<Long, Boolean, Map<Integer, ACC>> w = windows.get(end);
+        if (w == null) {
+            w = Tuple3.of(p.f1, false, new HashMap<>());
+        }
+        w.f2.put(p.f3, p.f4);
+        windows.put(end, w);
+        if (w.f1) {
+            emit(p.f0, end, w, ctx, out);
         } else {
             ctx.timerService().registerEventTimeTimer(end - 1);
         }
@@ -90,65 +156,87 @@ public final class PartialMerger<K, ACC, V, R>
 
     @Override
     public void onTimer(long timestamp, OnTimerContext ctx, Collector<R> out) throws Exception {
+        moveLegacy(ctx.timerService());
+        // the window that ends here fires: once, at its max timestamp (a partial that comes later re-fires it)
         long end = timestamp + 1;
-        Long start = windows.get(end);
-        if (start != null && !Boolean.TRUE.equals(fired.get(end))) {
-            emit(ctx.getCurrentKey(), start, end, ctx, out);
-            fired.put(end, true);
+        Tuple3<Long, Boolean, Map<Integer, ACC>> w = windows.get(end);
+        if (w != null && !w.f1) {
+            emit(ctx.getCurrentKey(), end, w, ctx, out);
             if (allowedLateness > 0) {
+                w.f1 = true;
+                windows.put(end, w);
                 ctx.timerService().registerEventTimeTimer(end - 1 + allowedLateness);
+            } else {
+                windows.remove(end);
             }
         }
-        // cleanup of windows whose lateness has passed
-        List<Long> done = new ArrayList<>();
-        for (Map.Entry<Long, Long> w : windows.entries()) {
-            if (w.getKey() - 1 + allowedLateness <= timestamp && Boolean.TRUE.equals(fired.get(w.getKey()))) {
-                done.add(w.getKey());
-            }
-        }
-        for (long e : done) {
-            windows.remove(e);
-            fired.remove(e);
-            List<String> keys = new ArrayList<>();
-            for (String k : partials.keys()) {
-                if (k.startsWith(e + ",")) {
-                    keys.add(k);
-                }
-            }
-            for (String k : keys) {
-                partials.remove(k);
+        // the window whose allowed lateness ends here is cleared
+        if (allowedLateness > 0) {
+            long lateEnd = timestamp + 1 - allowedLateness;
+            Tuple3<Long, Boolean, Map<Integer, ACC>> late = windows.get(lateEnd);
+            if (late != null && late.f1) {
+                windows.remove(lateEnd);
             }
         }
     }
 
-    @SuppressWarnings("unchecked")
-    private void emit(K key, long start, long end, KeyedProcessFunction<K, ?, R>.Context ctx, Collector<R> out)
-            throws Exception {
-        // merge into a fresh accumulator: merge may change its first argument, and the partials must stay as they
-        // are for a late firing
-        ACC merged = aggregate.createAccumulator();
-        boolean any = false;
-        String prefix = end + ",";
-        List<String> keys = new ArrayList<>();
-        for (String k : partials.keys()) {
-            if (k.startsWith(prefix)) {
-                keys.add(k);
+    /**
+     * After a restore of format 1: moves the current key's windows to format 2 (once per key), and registers the
+     * cleanup timers that format 1 found by scanning.
+     */
+    private void moveLegacy(org.apache.flink.streaming.api.TimerService timers) throws Exception {
+        if (legacy == null || Boolean.TRUE.equals(legacy.moved.value())) {
+            return;
+        }
+        legacy.moved.update(true);
+        List<Long> ends = new ArrayList<>();
+        for (Map.Entry<Long, Long> e : legacy.windows.entries()) {
+            ends.add(e.getKey());
+            windows.put(e.getKey(), Tuple3.of(e.getValue(), Boolean.TRUE.equals(legacy.fired.get(e.getKey())),
+                    new HashMap<>()));
+        }
+        for (Map.Entry<String, ACC> e : legacy.partials.entries()) {
+            int comma = e.getKey().indexOf(',');
+            long end = Long.parseLong(e.getKey().substring(0, comma));
+            Tuple3<Long, Boolean, Map<Integer, ACC>> w = windows.get(end);
+            if (w != null) {
+                w.f2.put(Integer.parseInt(e.getKey().substring(comma + 1)), e.getValue());
+                windows.put(end, w);
             }
         }
-        keys.sort(String::compareTo);
-        for (String k : keys) {
-            merged = aggregate.merge(merged, partials.get(k));
-            any = true;
+        for (long end : ends) {
+            Tuple3<Long, Boolean, Map<Integer, ACC>> w = windows.get(end);
+            if (w.f1) {
+                // fired before the savepoint; format 1 cleared it at a later timer of the key, format 2 at its own
+                timers.registerEventTimeTimer(end - 1 + allowedLateness);
+            }
         }
-        if (!any) {
+        legacy.windows.clear();
+        legacy.fired.clear();
+        legacy.partials.clear();
+    }
+
+    @SuppressWarnings("unchecked")
+    private void emit(K key, long end, Tuple3<Long, Boolean, Map<Integer, ACC>> w,
+                      KeyedProcessFunction<K, ?, R>.Context ctx, Collector<R> out) throws Exception {
+        if (w.f2.isEmpty()) {
             return;
+        }
+        // merge into a fresh accumulator: merge may change its first argument, and the partials must stay as they
+        // are for a late firing; in the order format 1 merged them (key groups as decimal strings), so that a merge
+        // that depends on its order gives what it gave
+        List<Integer> keyGroups = new ArrayList<>(w.f2.keySet());
+        keyGroups.sort(Comparator.comparing(String::valueOf));
+        ACC merged = aggregate.createAccumulator();
+        for (int g : keyGroups) {
+            merged = aggregate.merge(merged, w.f2.get(g));
         }
         V v = aggregate.getResult(merged);
         if (user == null) {
             out.collect((R) v);
             return;
         }
-        TimeWindow window = new TimeWindow(start, end);
+        TimeWindow window = new TimeWindow(w.f0, end);
         user.process(key, UserWindowContext.of(user, window, new UserWindowContext.Source() {
             @Override
             public long currentProcessingTime() {

@@ -150,4 +150,103 @@ class PartialMergerTest {
             assertThat(h.extractOutputValues()).containsExactly(30L);
         }
     }
+
+    /** Writes a split key's partials as format 1 did (three maps, a timer at the window's max timestamp). */
+    private static final class FormatOne
+            extends org.apache.flink.streaming.api.functions.KeyedProcessFunction<String,
+                    Tuple5<String, Long, Long, Integer, long[]>, String> {
+        private transient org.apache.flink.api.common.state.MapState<String, long[]> partials;
+        private transient org.apache.flink.api.common.state.MapState<Long, Long> windows;
+        private transient org.apache.flink.api.common.state.MapState<Long, Boolean> fired;
+
+        @Override
+        public void open(org.apache.flink.api.common.functions.OpenContext ctx) {
+            partials = getRuntimeContext().getMapState(
+                    new org.apache.flink.api.common.state.MapStateDescriptor<>("split-partials", Types.STRING, ACC));
+            windows = getRuntimeContext().getMapState(
+                    new org.apache.flink.api.common.state.MapStateDescriptor<>("split-windows", Types.LONG, Types.LONG));
+            fired = getRuntimeContext().getMapState(
+                    new org.apache.flink.api.common.state.MapStateDescriptor<>("split-fired", Types.LONG, Types.BOOLEAN));
+        }
+
+        @Override
+        public void processElement(Tuple5<String, Long, Long, Integer, long[]> p, Context ctx, Collector<String> out)
+                throws Exception {
+            partials.put(p.f2 + "," + p.f3, p.f4);
+            windows.put(p.f2, p.f1);
+            if (p.f3 < 0) {
+                // a window that had fired before the snapshot (key group < 0 only marks it)
+                partials.remove(p.f2 + "," + p.f3);
+                fired.put(p.f2, true);
+            } else {
+                ctx.timerService().registerEventTimeTimer(p.f2 - 1);
+            }
+        }
+    }
+
+    private static KeyedOneInputStreamOperatorTestHarness<String, Tuple5<String, Long, Long, Integer, long[]>, String>
+            restored(org.apache.flink.runtime.checkpoint.OperatorSubtaskState snapshot, long allowedLateness)
+            throws Exception {
+        var h = new KeyedOneInputStreamOperatorTestHarness<String, Tuple5<String, Long, Long, Integer, long[]>, String>(
+                new org.apache.flink.streaming.api.operators.KeyedProcessOperator<>(
+                        new PartialMerger<>(new CountSum(), new Describe(), ACC, allowedLateness)),
+                p -> p.f0, Types.STRING);
+        h.setup();
+        h.initializeState(snapshot);
+        h.open();
+        return h;
+    }
+
+    @Test
+    void aSavepointOfStateFormatOneRestoresAndItsWindowsFireAndClear() throws Exception {
+        org.apache.flink.runtime.checkpoint.OperatorSubtaskState snapshot;
+        try (var old = new KeyedOneInputStreamOperatorTestHarness<String, Tuple5<String, Long, Long, Integer, long[]>,
+                String>(new org.apache.flink.streaming.api.operators.KeyedProcessOperator<>(new FormatOne()),
+                p -> p.f0, Types.STRING)) {
+            old.open();
+            old.processElement(partial("hot", 0, 1000, 3, 2, 10), 999);
+            old.processElement(partial("hot", 0, 1000, 40, 3, 20), 999);
+            old.processElement(partial("other", 1000, 2000, 7, 1, 4), 1999);
+            // fired before the snapshot; with allowed lateness 500 it waits for its cleanup
+            old.processElement(partial("cold", -1000, 0, -1, 0, 0), 0);
+            snapshot = old.snapshot(1, 1);
+        }
+        try (var h = restored(snapshot, 500)) {
+            h.processWatermark(999);
+            assertThat(h.extractOutputValues()).containsExactly("hot@0-1000=30");
+            // a late partial of the restored window re-fires it with the total
+            h.processElement(partial("hot", 0, 1000, 90, 1, 5), 1100);
+            assertThat(h.extractOutputValues()).containsExactly("hot@0-1000=30", "hot@0-1000=35");
+            h.processWatermark(1999 + 500);
+            assertThat(h.extractOutputValues()).containsExactly("hot@0-1000=30", "hot@0-1000=35", "other@1000-2000=4");
+            // hot's and other's windows cleared, format 1's maps included; their moved flags stay (2). "cold", seen
+            // by no element or timer since, keeps its format-1 entries (2): format 1 cleared a fired window only at a
+            // later timer of its key
+            assertThat(h.numKeyedStateEntries()).isEqualTo(4);
+
+            // the next snapshot is format 2 only once no format-1 state can be left: here it still says 1
+            org.apache.flink.runtime.checkpoint.OperatorSubtaskState again = h.snapshot(2, 2);
+            try (var h2 = restored(again, 500)) {
+                h2.processElement(partial("hot", 2000, 3000, 3, 1, 7), 2999);
+                h2.processWatermark(2999);
+                assertThat(h2.extractOutputValues()).containsExactly("hot@2000-3000=7");
+            }
+        }
+    }
+
+    @Test
+    void aSnapshotOfFormatTwoRestoresWithItsWindows() throws Exception {
+        org.apache.flink.runtime.checkpoint.OperatorSubtaskState snapshot;
+        try (var h = harness(0)) {
+            h.processElement(partial("hot", 0, 1000, 3, 2, 10), 999);
+            h.processElement(partial("hot", 0, 1000, 40, 3, 20), 999);
+            snapshot = h.snapshot(1, 1);
+        }
+        try (var h = restored(snapshot, 0)) {
+            h.processElement(partial("hot", 0, 1000, 90, 1, 5), 999);
+            h.processWatermark(999);
+            assertThat(h.extractOutputValues()).containsExactly("hot@0-1000=35");
+            assertThat(h.numKeyedStateEntries()).isZero();
+        }
+    }
 }
