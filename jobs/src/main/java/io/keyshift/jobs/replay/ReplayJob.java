@@ -11,7 +11,6 @@ import io.keyshift.jobs.source.WindowBoundaryWatermarks;
 import org.apache.avro.io.EncoderFactory;
 import org.apache.avro.io.JsonEncoder;
 import org.apache.avro.specific.SpecificDatumWriter;
-import org.apache.flink.api.common.serialization.SimpleStringEncoder;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.configuration.ReadableConfig;
 import org.apache.flink.connector.file.sink.FileSink;
@@ -150,7 +149,7 @@ public final class ReplayJob {
     /** Writes {@code lines} to part files under {@code dir} with an exactly-once FileSink (committed on checkpoints). */
     public static void sink(DataStream<String> lines, java.nio.file.Path dir, String name, int parallelism) {
         FileSink<String> sink = FileSink
-                .forRowFormat(new Path(dir.toUri()), new SimpleStringEncoder<String>(StandardCharsets.UTF_8.name()))
+                .forRowFormat(new Path(dir.toUri()), new LineEncoder())
                 .withBucketAssigner(new BasePathBucketAssigner<>())
                 .withRollingPolicy(OnCheckpointRollingPolicy.build())
                 .build();
@@ -227,12 +226,21 @@ public final class ReplayJob {
     private static final com.fasterxml.jackson.databind.ObjectMapper PROFILE_JSON =
             new com.fasterxml.jackson.databind.ObjectMapper();
 
+    /** The window's hot-key lines as one element (joined with '\n'; none without hot keys): one write per window. */
     static void unitForecastCsv(LoadForecast f, org.apache.flink.util.Collector<String> out) {
+        StringBuilder lines = new StringBuilder();
         for (io.keyshift.avro.UnitForecast u : f.getUnits()) {
             if (u.getUnitType() == io.keyshift.avro.UnitType.HOT_KEY) {
-                out.collect(f.getWindowEnd() + "," + u.getObserved() + "," + u.getForecast().get(0) + ","
-                        + u.getLower().get(0) + "," + u.getUpper().get(0) + "," + io.keyshift.jobs.workload.Csv.quote(u.getKey()));
+                if (!lines.isEmpty()) {
+                    lines.append('\n');
+                }
+                lines.append(f.getWindowEnd()).append(',').append(u.getObserved()).append(',')
+                        .append(u.getForecast().get(0)).append(',').append(u.getLower().get(0)).append(',')
+                        .append(u.getUpper().get(0)).append(',').append(io.keyshift.jobs.workload.Csv.quote(u.getKey()));
             }
+        }
+        if (!lines.isEmpty()) {
+            out.collect(lines.toString());
         }
     }
 
