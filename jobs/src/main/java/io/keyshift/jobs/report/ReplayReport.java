@@ -17,6 +17,7 @@ import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
 import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
@@ -173,8 +174,9 @@ public final class ReplayReport {
             n.put("result_mismatches", mismatches(hashResults, res));
             n.put("shadow_overhead", stats.records() == 0 ? 0.0 : (double) shadow / stats.records());
 
-            List<RoutingPlan> plans = plans(run.resolve("plans")).stream()
-                    .filter(io.keyshift.plan.RepartitionPlanner::isHistory).toList();
+            List<PlanLine> planLines = planLines(run.resolve("plans")).stream()
+                    .filter(l -> io.keyshift.plan.RepartitionPlanner.isHistory(l.plan())).toList();
+            List<RoutingPlan> plans = planLines.stream().map(PlanLine::plan).toList();
             long started = 0;
             Set<String> completed = new HashSet<>();
             Set<String> validatedCompleted = new HashSet<>();
@@ -317,7 +319,7 @@ public final class ReplayReport {
             n.put("validation_coverage", completed.isEmpty() ? null
                     : (double) validatedCompleted.size() / completed.size());
             n.put("plan_versions", plans.size());
-            n.put("plan_digest", plans.isEmpty() ? null : digest(plans));
+            n.put("plan_digest", plans.isEmpty() ? null : digestOfLines(planLines));
             // hot keys split over several key groups (window aggregates): key -> key groups, in the last plan
             com.fasterxml.jackson.databind.node.ObjectNode splits = n.putObject("split_keys");
             RoutingPlan lastPlan = plans.stream().max(Comparator.comparingLong(RoutingPlan::getVersion)).orElse(null);
@@ -550,14 +552,63 @@ public final class ReplayReport {
     }
 
     public static List<RoutingPlan> plans(Path dir) throws IOException {
+        return planLines(dir).stream().map(PlanLine::plan).toList();
+    }
+
+    /** A plan as read from a line of the plan files: the plan, and the line (its Avro JSON encoding). */
+    record PlanLine(RoutingPlan plan, String json) {}
+
+    /** The plans under {@code dir} with their lines, in version order. */
+    static List<PlanLine> planLines(Path dir) throws IOException {
         io.keyshift.config.AvroTrust.install();
-        List<RoutingPlan> plans = new ArrayList<>();
-        SpecificDatumReader<RoutingPlan> reader = new SpecificDatumReader<>(RoutingPlan.class);
-        for (String line : lines(dir)) {
-            plans.add(reader.read(null, DecoderFactory.get().jsonDecoder(RoutingPlan.getClassSchema(), line)));
+        List<String> lines = lines(dir);
+        // decoded in parallel, in chunks of consecutive lines, each with one reader and one JSON decoder (building a
+        // decoder compiles the schema's JSON grammar); a year of hourly plans is 100+ MB of JSON
+        int chunk = 256;
+        PlanLine[] plans = new PlanLine[lines.size()];
+        try {
+            java.util.stream.IntStream.range(0, (lines.size() + chunk - 1) / chunk).parallel().forEach(c -> {
+                SpecificDatumReader<RoutingPlan> reader = new SpecificDatumReader<>(RoutingPlan.class);
+                org.apache.avro.io.JsonDecoder decoder = null;
+                for (int i = c * chunk; i < Math.min(lines.size(), (c + 1) * chunk); i++) {
+                    try {
+                        if (decoder == null) {
+                            decoder = DecoderFactory.get().jsonDecoder(RoutingPlan.getClassSchema(), lines.get(i));
+                        } else {
+                            decoder.configure(lines.get(i));
+                        }
+                        plans[i] = new PlanLine(reader.read(null, decoder), lines.get(i));
+                    } catch (IOException e) {
+                        throw new UncheckedIOException(dir + ": plan line " + (i + 1) + " does not decode", e);
+                    }
+                }
+            });
+        } catch (UncheckedIOException e) {
+            throw new IOException(e.getMessage(), e.getCause());
         }
-        plans.sort(Comparator.comparingLong(RoutingPlan::getVersion));
-        return plans;
+        List<PlanLine> out = new ArrayList<>(java.util.Arrays.asList(plans));
+        out.sort(Comparator.comparingLong(l -> l.plan().getVersion()));
+        return out;
+    }
+
+    /**
+     * {@link #digest} of plans read from their lines, from the lines as written ({@link io.keyshift.jobs.replay.ReplayJob#planJson} of each
+     * plan) instead of encoding each plan again.
+     */
+    static String digestOfLines(List<PlanLine> lines) {
+        try {
+            MessageDigest md = MessageDigest.getInstance("SHA-256");
+            for (PlanLine l : lines) {
+                if (!io.keyshift.plan.RepartitionPlanner.isHistory(l.plan())) {
+                    continue;
+                }
+                md.update(l.json().getBytes(StandardCharsets.UTF_8));
+                md.update((byte) '\n');
+            }
+            return HexFormat.of().formatHex(md.digest()).substring(0, 16);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     /**
@@ -610,15 +661,29 @@ public final class ReplayReport {
      * with the forecast made one window before it.
      */
     static Map<String, List<ReportCharts.ForecastPoint>> topKeyForecasts(Path dir, int n) throws IOException {
-        Map<String, TreeMap<Long, double[]>> byKey = new HashMap<>();
+        // first the keys' totals (the observed column alone), then the whole lines of the n largest keys
+        List<String> lines = lines(dir);
+        List<String[]> split = new ArrayList<>(lines.size());
+        List<String> keys = new ArrayList<>(lines.size());
         Map<String, Double> totals = new HashMap<>();
-        for (String line : lines(dir)) {
+        for (String line : lines) {
             String[] f = line.split(",", 6);
             String key = f[5].startsWith("\"") ? fields(f[5]).get(0) : f[5];
-            double[] v = {Double.parseDouble(f[1]), Double.parseDouble(f[2]), Double.parseDouble(f[3]),
-                Double.parseDouble(f[4])};
-            byKey.computeIfAbsent(key, k -> new TreeMap<>()).put(Long.parseLong(f[0]), v);
-            totals.merge(key, v[0], Double::sum);
+            split.add(f);
+            keys.add(key);
+            totals.merge(key, Double.parseDouble(f[1]), Double::sum);
+        }
+        Set<String> top = new HashSet<>();
+        totals.entrySet().stream().sorted((a, b) -> Double.compare(b.getValue(), a.getValue())).limit(n)
+                .forEach(e -> top.add(e.getKey()));
+        Map<String, TreeMap<Long, double[]>> byKey = new HashMap<>();
+        for (int i = 0; i < split.size(); i++) {
+            if (top.contains(keys.get(i))) {
+                String[] f = split.get(i);
+                double[] v = {Double.parseDouble(f[1]), Double.parseDouble(f[2]), Double.parseDouble(f[3]),
+                    Double.parseDouble(f[4])};
+                byKey.computeIfAbsent(keys.get(i), k -> new TreeMap<>()).put(Long.parseLong(f[0]), v);
+            }
         }
         Map<String, List<ReportCharts.ForecastPoint>> out = new LinkedHashMap<>();
         totals.entrySet().stream().sorted((a, b) -> Double.compare(b.getValue(), a.getValue())).limit(n).forEach(e -> {

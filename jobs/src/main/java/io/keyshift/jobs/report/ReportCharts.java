@@ -7,7 +7,6 @@ import org.knowm.xchart.XYSeries;
 import org.knowm.xchart.style.Styler;
 import org.knowm.xchart.style.markers.SeriesMarkers;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -165,13 +164,28 @@ public final class ReportCharts {
         }
         html.append("</pre>");
         charts.values().removeIf(c -> c.getSeriesMap().isEmpty());
-        for (Map.Entry<String, XYChart> e : charts.entrySet()) {
+        // each chart drawn once, the charts in parallel (each on its own image); the same PNG goes to its file and
+        // into the page
+        List<Map.Entry<String, XYChart>> entries = new ArrayList<>(charts.entrySet());
+        byte[][] pngs = new byte[entries.size()][];
+        try {
+            java.util.stream.IntStream.range(0, entries.size()).parallel().forEach(i -> {
+                try {
+                    pngs[i] = BitmapEncoder.getBitmapBytes(entries.get(i).getValue(), BitmapEncoder.BitmapFormat.PNG);
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+        } catch (java.io.UncheckedIOException e) {
+            throw e.getCause();
+        }
+        for (int i = 0; i < entries.size(); i++) {
+            Map.Entry<String, XYChart> e = entries.get(i);
             String name = fileName(e.getKey());
-            BitmapEncoder.saveBitmap(e.getValue(), dir.resolve(name + ".png").toString(), BitmapEncoder.BitmapFormat.PNG);
-            ByteArrayOutputStream png = new ByteArrayOutputStream();
-            BitmapEncoder.saveBitmap(e.getValue(), png, BitmapEncoder.BitmapFormat.PNG);
+            byte[] png = pngs[i];
+            Files.write(dir.resolve(name + ".png"), png);
             html.append("<img class=\"chart\" id=\"").append(name).append("\" alt=\"").append(esc(e.getValue().getTitle()))
-                    .append("\" src=\"data:image/png;base64,").append(Base64.getEncoder().encodeToString(png.toByteArray()))
+                    .append("\" src=\"data:image/png;base64,").append(Base64.getEncoder().encodeToString(png))
                     .append("\">\n");
         }
         // After loading, the page records which charts decoded and where they sit (a headless browser test reads it).

@@ -1,0 +1,46 @@
+package io.keyshift.jobs.report;
+
+import io.keyshift.avro.RoutingPlan;
+import io.keyshift.jobs.replay.ReplayJob;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** Plan files read back: one JSON decoder for every line, and the digest taken from the lines as written. */
+class PlanLinesTest {
+    private static RoutingPlan plan(long version, long validUntil, int parallelism) {
+        return RoutingPlan.newBuilder().setVersion(version).setValidUntil(validUntil).setBasedOnWindowEnd(0)
+                .setMaxParallelism(128).setParallelism(parallelism).setEntries(List.of())
+                .setPredictedImbalanceBefore(1.3).setPredictedImbalanceAfter(1.1).setMigrationsStarted(0)
+                .setMigrationsCompleted(0).build();
+    }
+
+    @Test
+    void everyLineDecodesInVersionOrderAndTheDigestOfTheLinesIsThatOfThePlans(@TempDir Path dir) throws IOException {
+        List<RoutingPlan> written = List.of(plan(2, 7_200_000, 4), plan(0, 3_600_000, 4), plan(1, 3_600_000, 6));
+        StringBuilder part = new StringBuilder();
+        for (RoutingPlan p : written) {
+            part.append(ReplayJob.planJson(p)).append('\n');
+        }
+        Files.writeString(dir.resolve("part-0-0"), part);
+
+        List<ReplayReport.PlanLine> lines = ReplayReport.planLines(dir);
+        assertThat(lines).extracting(l -> l.plan().getVersion()).containsExactly(0L, 1L, 2L);
+        assertThat(lines).extracting(l -> l.plan().getParallelism()).containsExactly(4, 6, 4);
+        assertThat(lines).extracting(l -> l.plan().getValidUntil()).containsExactly(3_600_000L, 3_600_000L, 7_200_000L);
+        List<RoutingPlan> plans = ReplayReport.plans(dir);
+        assertThat(plans).isEqualTo(lines.stream().map(ReplayReport.PlanLine::plan).toList());
+        assertThat(ReplayReport.digestOfLines(lines)).isEqualTo(ReplayReport.digest(plans));
+        // the digest reads every plan of the history: another plan, another digest
+        List<ReplayReport.PlanLine> changed = List.of(lines.get(0), lines.get(1),
+                new ReplayReport.PlanLine(plan(2, 10_800_000, 4), ReplayJob.planJson(plan(2, 10_800_000, 4))));
+        assertThat(ReplayReport.digestOfLines(changed)).isNotEqualTo(ReplayReport.digestOfLines(lines));
+    }
+}
