@@ -74,15 +74,20 @@ public final class ReplayInput {
     public static Prepared prepare(Path file, InputSpec spec, Path sortedFile, Path deadLetters, LongConsumer progress,
                                    java.time.Duration maxGap) throws IOException {
         List<String> header = header(file, spec);
-        EventParser parser = new EventParser(spec, header);
+        // rows are parsed in batches, in parallel, each batch's results taken in input order: one parser per thread
+        // (a parser holds a UTF-8 decoder, which is not thread-safe)
+        ThreadLocal<EventParser> parsers = ThreadLocal.withInitial(() -> new EventParser(spec, header));
+        List<byte[]> batch = new ArrayList<>(PARSE_BATCH);
+        List<Long> batchLines = new ArrayList<>(PARSE_BATCH);
         List<Event> events = new ArrayList<>();
         long dead = 0;
-        try (InputStream in = open(file);
+        try (InputStream raw = open(file);
              BufferedWriter dl = Files.newBufferedWriter(deadLetters, StandardCharsets.UTF_8)) {
+            Lines in = new Lines(raw);
             dl.write("raw_line,line_number,reason\n");
             long line = 0;
             if (spec.columns().isEmpty()) {
-                readLine(in);
+                in.next();
                 line = 1;
             }
             byte[] bytes;
@@ -106,20 +111,13 @@ public final class ReplayInput {
                 if (line % 50_000 == 0) {
                     progress.accept(line);
                 }
-                if (bytes.length == 0) {
-                    dl.write("," + line + ",empty line\n");
-                    dead++;
-                    continue;
-                }
-                EventParser.Parsed p = parser.parse(bytes, rowLine);
-                if (p.event() != null) {
-                    events.add(p.event());
-                } else {
-                    DeadLetter d = p.deadLetter();
-                    dl.write(Csv.quote(d.raw()) + "," + d.line() + "," + Csv.quote(d.reason()) + "\n");
-                    dead++;
+                batch.add(bytes);
+                batchLines.add(bytes.length == 0 ? line : rowLine);
+                if (batch.size() == PARSE_BATCH) {
+                    dead += parseBatch(batch, batchLines, parsers, events, dl);
                 }
             }
+            dead += parseBatch(batch, batchLines, parsers, events, dl);
             events.sort(Comparator.comparingLong((Event e) -> e.timestamp).thenComparingLong(e -> e.sequence));
             if (!maxGap.isZero()) {
                 int[] run = largestRun(events, maxGap.toMillis());
@@ -145,6 +143,42 @@ public final class ReplayInput {
         long first = events.isEmpty() ? Long.MIN_VALUE : events.get(0).timestamp;
         long last = events.isEmpty() ? Long.MIN_VALUE : events.get(events.size() - 1).timestamp;
         return new Prepared(space, new Stats(events.size(), dead, keys.size(), first, last));
+    }
+
+    /** Rows parsed together (in parallel) before their results are taken in order. */
+    static final int PARSE_BATCH = 8_192;
+
+    /**
+     * Parses the batch's rows in parallel, then in input order adds the events to {@code events} and writes the dead
+     * letters (an empty row is one); clears the batch.
+     *
+     * @return the dead letters written
+     */
+    private static long parseBatch(List<byte[]> batch, List<Long> lines, ThreadLocal<EventParser> parsers,
+                                   List<Event> events, BufferedWriter dl) throws IOException {
+        EventParser.Parsed[] parsed = new EventParser.Parsed[batch.size()];
+        java.util.stream.IntStream.range(0, batch.size()).parallel().forEach(i -> {
+            if (batch.get(i).length > 0) {
+                parsed[i] = parsers.get().parse(batch.get(i), lines.get(i));
+            }
+        });
+        long dead = 0;
+        for (int i = 0; i < parsed.length; i++) {
+            EventParser.Parsed p = parsed[i];
+            if (p == null) {
+                dl.write("," + lines.get(i) + ",empty line\n");
+                dead++;
+            } else if (p.event() != null) {
+                events.add(p.event());
+            } else {
+                DeadLetter d = p.deadLetter();
+                dl.write(Csv.quote(d.raw()) + "," + d.line() + "," + Csv.quote(d.reason()) + "\n");
+                dead++;
+            }
+        }
+        batch.clear();
+        lines.clear();
+        return dead;
     }
 
     /** Default of {@code keyshift.input.max-event-time-gap}. */
@@ -191,9 +225,9 @@ public final class ReplayInput {
      * The next line, or an IOException naming the file and the last line read when the (compressed) input is
      * truncated or corrupt: the run is refused before any job starts.
      */
-    private static byte[] nextLine(InputStream in, Path file, long linesRead) throws IOException {
+    private static byte[] nextLine(Lines in, Path file, long linesRead) throws IOException {
         try {
-            return readLine(in);
+            return in.next();
         } catch (java.io.EOFException | java.util.zip.ZipException e) {
             throw new IOException(file + ": truncated or corrupt compressed input after line " + linesRead + " ("
                     + e.getMessage() + "); nothing was replayed", e);
@@ -214,6 +248,78 @@ public final class ReplayInput {
             text.reset();
         }
         return text;
+    }
+
+    /**
+     * The lines of a stream, as {@link #readLine} reads them, from a buffer of 64 KB scanned for line feeds (reading
+     * byte by byte through a buffered stream was the replay's slowest step before its jobs).
+     */
+    static final class Lines {
+        private final InputStream in;
+        private final byte[] buffer = new byte[1 << 16];
+        private int position;
+        private int limit;
+
+        Lines(InputStream in) {
+            this.in = in;
+        }
+
+        /** The next line's bytes without its line feed and a carriage return before it, or null at end of input. */
+        byte[] next() throws IOException {
+            byte[] pending = null;
+            int pendingLength = 0;
+            boolean any = false;
+            while (true) {
+                if (position == limit) {
+                    limit = in.read(buffer, 0, buffer.length);
+                    position = 0;
+                    if (limit <= 0) {
+                        limit = 0;
+                        if (!any) {
+                            return null;
+                        }
+                        return line(pending, pendingLength, buffer, 0, 0);
+                    }
+                }
+                any = true;
+                int start = position;
+                while (position < limit && buffer[position] != '\n') {
+                    position++;
+                }
+                if (position < limit) {
+                    byte[] out = line(pending, pendingLength, buffer, start, position - start);
+                    position++;
+                    return out;
+                }
+                int n = position - start;
+                if (pending == null || pendingLength + n > pending.length) {
+                    pending = java.util.Arrays.copyOf(pending == null ? new byte[0] : pending,
+                            Math.max(2 * (pendingLength + n), 256));
+                }
+                System.arraycopy(buffer, start, pending, pendingLength, n);
+                pendingLength += n;
+            }
+        }
+
+        private static byte[] line(byte[] pending, int pendingLength, byte[] tail, int from, int n) {
+            int length = pendingLength + n;
+            byte[] last = n > 0 ? tail : pending;
+            int lastIndex = n > 0 ? from + n - 1 : pendingLength - 1;
+            if (length > 0 && last[lastIndex] == '\r') {
+                length--;
+                if (n > 0) {
+                    n--;
+                } else {
+                    pendingLength--;
+                }
+            }
+            byte[] out = new byte[length];
+            if (pendingLength > 0) {
+                System.arraycopy(pending, 0, out, 0, pendingLength);
+            }
+            System.arraycopy(tail, from, out, pendingLength, n);
+            return out;
+        }
     }
 
     /** The next line's bytes without CR/LF, or null at end of input. */

@@ -74,4 +74,58 @@ class ReplayInputTest {
         assertThat(ReplayInput.largestRun(es.subList(2, 4), 100)).containsExactly(0, 1);
         assertThat(ReplayInput.largestRun(List.of(), 100)).containsExactly(0, 0);
     }
+
+    /** Every line of {@code bytes} as the byte-by-byte reader gives them. */
+    private static java.util.List<byte[]> byteByByte(byte[] bytes) throws java.io.IOException {
+        java.util.List<byte[]> out = new java.util.ArrayList<>();
+        java.io.InputStream in = new java.io.ByteArrayInputStream(bytes);
+        byte[] line;
+        while ((line = ReplayInput.readLine(in)) != null) {
+            out.add(line);
+        }
+        return out;
+    }
+
+    private static java.util.List<byte[]> buffered(byte[] bytes, int chunk) throws java.io.IOException {
+        java.util.List<byte[]> out = new java.util.ArrayList<>();
+        // a stream that hands out at most `chunk` bytes per read, so lines straddle the reads
+        java.io.InputStream in = new java.io.ByteArrayInputStream(bytes) {
+            @Override
+            public synchronized int read(byte[] b, int off, int len) {
+                return super.read(b, off, Math.min(len, chunk));
+            }
+        };
+        ReplayInput.Lines lines = new ReplayInput.Lines(in);
+        byte[] line;
+        while ((line = lines.next()) != null) {
+            out.add(line);
+        }
+        return out;
+    }
+
+    @org.junit.jupiter.api.Test
+    void theBufferedLineReaderGivesTheLinesOfTheByteByByteOne() throws java.io.IOException {
+        java.util.Random random = new java.util.Random(7);
+        byte[] alphabet = "ab,\"\r\n\u00e9".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        java.util.List<byte[]> inputs = new java.util.ArrayList<>(java.util.List.of(new byte[0], "\n".getBytes(),
+                "\r\n".getBytes(), "a".getBytes(), "a\r".getBytes(), "a\n\nb\r\n\r\rc".getBytes(),
+                ("x".repeat(200_000) + "\r\ny").getBytes()));
+        for (int i = 0; i < 300; i++) {
+            byte[] b = new byte[random.nextInt(400)];
+            for (int j = 0; j < b.length; j++) {
+                b[j] = alphabet[random.nextInt(alphabet.length)];
+            }
+            inputs.add(b);
+        }
+        for (byte[] input : inputs) {
+            java.util.List<byte[]> expected = byteByByte(input);
+            for (int chunk : new int[] {1, 2, 3, 7, 1 << 16}) {
+                java.util.List<byte[]> got = buffered(input, chunk);
+                org.assertj.core.api.Assertions.assertThat(got).as("chunk %d", chunk).hasSameSizeAs(expected);
+                for (int k = 0; k < got.size(); k++) {
+                    org.assertj.core.api.Assertions.assertThat(got.get(k)).isEqualTo(expected.get(k));
+                }
+            }
+        }
+    }
 }
