@@ -87,7 +87,8 @@ public final class ReplayInput {
             dl.write("raw_line,line_number,reason\n");
             long line = 0;
             if (spec.columns().isEmpty()) {
-                in.next();
+                // through nextLine too: the buffer's first fill may already meet a truncated end
+                nextLine(in, file, 0);
                 line = 1;
             }
             byte[] bytes;
