@@ -323,7 +323,11 @@ public final class ReplayInput {
         }
     }
 
-    /** The next line's bytes without CR/LF, or null at end of input. */
+    /**
+     * The next line's bytes without CR/LF, or null at end of input, read one byte at a time: {@link #header} reads
+     * no further than the header row, so a compressed file truncated later fails in the replay's reading of the rows
+     * (one line naming the file and the line), not while the options are checked.
+     */
     static byte[] readLine(InputStream in) throws IOException {
         ByteArrayOutputStream b = new ByteArrayOutputStream(160);
         int c;

@@ -616,19 +616,11 @@ public final class ReplayReport {
      * bootstrap lease (issued or not depending on timing, routing the same either way) is not part of it.
      */
     public static String digest(List<RoutingPlan> plans) {
-        try {
-            MessageDigest md = MessageDigest.getInstance("SHA-256");
-            for (RoutingPlan p : plans) {
-                if (!io.keyshift.plan.RepartitionPlanner.isHistory(p)) {
-                    continue;
-                }
-                md.update(io.keyshift.jobs.replay.ReplayJob.planJson(p).getBytes(StandardCharsets.UTF_8));
-                md.update((byte) '\n');
-            }
-            return HexFormat.of().formatHex(md.digest()).substring(0, 16);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
+        List<PlanLine> lines = new ArrayList<>(plans.size());
+        for (RoutingPlan p : plans) {
+            lines.add(new PlanLine(p, io.keyshift.jobs.replay.ReplayJob.planJson(p)));
         }
+        return digestOfLines(lines);
     }
 
     private static Double mase(Path dir) throws IOException {
