@@ -112,7 +112,28 @@ public final class ThroughputBench {
      * @param cpuMicrosPerRecord CPU time of the whole JVM (all threads) during the job, per record, us
      */
     public record Run(double recordsPerSecond, double p50Millis, double p99Millis, double seconds,
-                      double cpuMicrosPerRecord, Map<String, Double> cpuMicrosPerRecordByTask, long results) {}
+                      double cpuMicrosPerRecord, Map<String, Double> cpuMicrosPerRecordByTask, long results,
+                      long migrations) {}
+
+    /** Sums the migrations each plan started (a Flink accumulator), for keyshift's runs. */
+    static final class CountMigrations
+            extends org.apache.flink.api.common.functions.RichMapFunction<io.keyshift.avro.RoutingPlan, Integer> {
+        private static final long serialVersionUID = 1L;
+        static final String STARTED = "bench-migrations-started";
+        private transient org.apache.flink.api.common.accumulators.LongCounter started;
+
+        @Override
+        public void open(org.apache.flink.api.common.functions.OpenContext ctx) {
+            started = new org.apache.flink.api.common.accumulators.LongCounter();
+            getRuntimeContext().addAccumulator(STARTED, started);
+        }
+
+        @Override
+        public Integer map(io.keyshift.avro.RoutingPlan plan) {
+            started.add(plan.getMigrationsStarted());
+            return plan.getMigrationsStarted();
+        }
+    }
 
     /**
      * The result check of every contender: counts the window results and sums their record counts (Flink
@@ -320,6 +341,10 @@ public final class ThroughputBench {
             if (out.validation() != null) {
                 out.validation().sinkTo(new DiscardingSink<>()).name("discard validation");
             }
+            if (out.plans() != null) {
+                out.plans().map(new CountMigrations()).name("count migrations").setParallelism(1)
+                        .sinkTo(new DiscardingSink<>()).name("discard plans").setParallelism(1);
+            }
         }
         long cpu0 = processCpuNanos();
         JobExecutionResult r;
@@ -337,8 +362,10 @@ public final class ThroughputBench {
             throw new IllegalStateException(system.id + " counted " + counted + " records in its " + results
                     + " window results, not the " + records + " it read");
         }
+        Long migrations = r.<Long>getAccumulatorResult(CountMigrations.STARTED);
         return new Run(records / seconds, CapacityModel.quantileMillis(latencyId, 0.5),
-                CapacityModel.quantileMillis(latencyId, 0.99), seconds, cpu / 1000.0 / records, byTask, results);
+                CapacityModel.quantileMillis(latencyId, 0.99), seconds, cpu / 1000.0 / records, byTask, results,
+                migrations == null ? -1 : migrations);
     }
 
     private static long processCpuNanos() {
@@ -398,8 +425,9 @@ public final class ThroughputBench {
                         Run r = run(s, keys, service, records, system, 0);
                         runs.computeIfAbsent(system, k -> new ArrayList<>()).add(r);
                         log.printf("  round %d %-9s %,11.0f records/s  %6.2f us CPU/record  p50 %8.1f ms  p99 %8.1f ms"
-                                + "  (%.1f s)%n", rep + 1, system.id, r.recordsPerSecond(), r.cpuMicrosPerRecord(),
-                                r.p50Millis(), r.p99Millis(), r.seconds());
+                                + "  (%.1f s)%s%n", rep + 1, system.id, r.recordsPerSecond(), r.cpuMicrosPerRecord(),
+                                r.p50Millis(), r.p99Millis(), r.seconds(),
+                                r.migrations() >= 0 ? String.format("  %,d migrations", r.migrations()) : "");
                     }
                 }
                 ObjectNode n = cells.addObject();
@@ -445,6 +473,12 @@ public final class ThroughputBench {
                         x.put("p50_ms", r.p50Millis());
                         x.put("p99_ms", r.p99Millis());
                         x.put("seconds", r.seconds());
+                        if (r.migrations() >= 0) {
+                            x.put("migrations_started", r.migrations());
+                        }
+                    }
+                    if (system == Contender.KEYSHIFT) {
+                        o.put("migrations_started_median", median(field(rs, r -> (double) r.migrations())));
                     }
                     if (system != Contender.KEYBY) {
                         log.printf("%s: %s/keyBy throughput %.2f (medians; keyBy %,.0f, %s %,.0f records/s), CPU per "

@@ -42,6 +42,10 @@ class ThroughputBenchTest {
             assertThat(cell.get(c.id).get("runs")).hasSize(1);
         }
         assertThat(log.toString(StandardCharsets.UTF_8)).contains("sql-two-phase/keyBy throughput");
+        // keyshift's runs count the migrations its plans started; the other contenders have no plans
+        assertThat(cell.get("keyshift").get("runs").get(0).get("migrations_started").asLong()).isPositive();
+        assertThat(cell.get("keyshift").has("migrations_started_median")).isTrue();
+        assertThat(cell.get("keyBy").get("runs").get(0).has("migrations_started")).isFalse();
         Path png = dir.resolve("bench.png");
         ThroughputBench.chart(json, png);
         assertThat(Files.size(png)).isGreaterThan(1_000);
