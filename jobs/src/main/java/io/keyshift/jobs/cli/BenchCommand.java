@@ -25,7 +25,7 @@ import java.util.concurrent.Callable;
                 + "--repetitions rounds in alternating order. Prints each run and each cell's medians; writes "
                 + "DIR/bench.json (throughput, CPU per record, p50/p99 latency, ranges, ratios to keyBy) and "
                 + "DIR/bench.png. Every run's window results are counted and must add up to the records read, with as many "
-                + "results as keyBy's. The full default matrix takes about 30 minutes on 2 cores."})
+                + "results as keyBy's. The full default matrix takes about 20 minutes on 2 cores (README, Throughput)."})
 public final class BenchCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
