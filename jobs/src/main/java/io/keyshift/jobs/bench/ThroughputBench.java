@@ -298,6 +298,11 @@ public final class ThroughputBench {
         }
     }
 
+    /** The bench's lease lead ({@value #LEASE_LEAD} windows) unless {@code -Dkeyshift.plan.lease-lead} sets one. */
+    static int leaseLead(Settings s) {
+        return s.config().getOptional(io.keyshift.config.PlanOptions.LEASE_LEAD).orElse(LEASE_LEAD);
+    }
+
     static Run run(Settings s, Keys keys, Duration serviceTime, long records, Contender system, double rate)
             throws Exception {
         double exponent = keys == Keys.UNIFORM ? 0 : s.skewExponent();
@@ -314,7 +319,7 @@ public final class ThroughputBench {
         // At full speed a window passes in a fraction of a second, and the plan loop (source watermark -> sampler
         // -> profiler -> forecaster -> planner -> router) trails the data by about one window: a lease three windows
         // ahead, and source watermarks every 50 ms (both systems), keep records from waiting for plans.
-        c.set(io.keyshift.config.PlanOptions.LEASE_LEAD, LEASE_LEAD);
+        c.set(io.keyshift.config.PlanOptions.LEASE_LEAD, leaseLead(s));
         c.set(org.apache.flink.configuration.PipelineOptions.AUTO_WATERMARK_INTERVAL, WATERMARK_INTERVAL);
         StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(s.parallelism(), c);
         env.setMaxParallelism(128);
@@ -399,7 +404,7 @@ public final class ThroughputBench {
         model.put("event_time_days", s.days());
         model.put("window", s.window().toString());
         model.put("state_backend", "hashmap");
-        model.put("lease_lead_windows", LEASE_LEAD);
+        model.put("lease_lead_windows", leaseLead(s));
         model.put("watermark_interval_ms", WATERMARK_INTERVAL.toMillis());
         model.put("repetitions", s.repetitions());
         model.put("warm_up", "one unmeasured run per system and cell (a quarter of the records), then rounds in "

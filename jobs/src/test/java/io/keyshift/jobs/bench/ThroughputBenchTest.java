@@ -50,4 +50,14 @@ class ThroughputBenchTest {
         ThroughputBench.chart(json, png);
         assertThat(Files.size(png)).isGreaterThan(1_000);
     }
+
+    @Test
+    void aLeaseLeadGivenWithDashDReplacesTheBenchsThreeWindows() {
+        Configuration conf = new Configuration();
+        var defaults = new ThroughputBench.Settings(60_000, 1, 200, 1.1, 4, 2, List.of(Duration.ZERO),
+                List.of(ThroughputBench.Keys.UNIFORM), 1, Duration.ofHours(1), conf, 0);
+        assertThat(ThroughputBench.leaseLead(defaults)).isEqualTo(3);
+        conf.setString("keyshift.plan.lease-lead", "12");
+        assertThat(ThroughputBench.leaseLead(defaults)).isEqualTo(12);
+    }
 }
