@@ -19,12 +19,17 @@ import org.apache.flink.streaming.api.datastream.DataStream;
  *         .window(SlidingEventTimeWindows.of(Duration.ofMinutes(3), Duration.ofMinutes(1)))
  *         .allowedLateness(Duration.ofSeconds(30))
  *         .aggregate(new SumBytes(), new ToTotal());   // the same output as clicks.keyBy(Click::user)...
- * DataStream<Alert> alerts = users.process(new RateAlarm(), Duration.ofMinutes(10));   // state horizon
+ * // one terminal call per stage: a second keyed function on the same stream is a second stage
+ * DataStream<Alert> alerts = Keyshift.keyBy(clicks, Click::user, Types.STRING)
+ *         .configure(conf)
+ *         .uidPrefix("alarms")
+ *         .process(new RateAlarm(), Duration.ofMinutes(10));   // state horizon
  * }</pre>
  *
  * The stream must carry event-time timestamps and watermarks: keyshift routes by event time. Keys may be of any type
  * Flink can use as a key whose {@code hashCode} is deterministic across JVMs (String, Long, Integer, records, POJOs
- * and tuples of such fields; not enums or arrays).
+ * and tuples of such fields; not enums or arrays): a key type plain {@code keyBy} refuses is refused here, with its
+ * message.
  */
 public final class Keyshift {
     private Keyshift() {}

@@ -51,12 +51,8 @@ import org.apache.flink.streaming.api.windowing.windows.Window;
 import org.apache.flink.util.OutputTag;
 
 import java.time.Duration;
-import java.util.Collections;
-import java.util.HashSet;
-import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
-import java.util.WeakHashMap;
 import java.util.regex.Pattern;
 
 /**
@@ -80,8 +76,6 @@ public final class KeyshiftStream<T, K> {
     /** The uid prefix of a stage that sets none. */
     public static final String DEFAULT_UID_PREFIX = "keyshift";
     private static final Pattern PREFIX = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]*");
-    private static final Map<StreamExecutionEnvironment, Set<String>> PREFIXES =
-            Collections.synchronizedMap(new WeakHashMap<>());
 
     private final DataStream<T> input;
     private final KeySelector<T, K> selector;
@@ -99,6 +93,15 @@ public final class KeyshiftStream<T, K> {
         this.keyType = Objects.requireNonNull(keyType, "key type");
         if (!keyType.isKeyType()) {
             throw new IllegalArgumentException("keyshift cannot key by " + keyType + ": Flink cannot use it as a key");
+        }
+        // The router computes each record's natural key group from the key's hashCode, as keyBy does: the key type
+        // must pass keyBy's own check (no enums or arrays, no POJO that keeps Object's hashCode), or one key's
+        // records would scatter over key groups. Constructing a KeyedStream runs that check and adds nothing to the
+        // job's graph.
+        try {
+            new org.apache.flink.streaming.api.datastream.KeyedStream<>(input, selector, keyType);
+        } catch (org.apache.flink.api.common.InvalidProgramException e) {
+            throw new IllegalArgumentException("keyshift cannot key by " + keyType + ": " + e.getMessage(), e);
         }
     }
 
@@ -398,8 +401,10 @@ public final class KeyshiftStream<T, K> {
         checkNotBuilt();
         KeyshiftConfig.validate(config);
         StreamExecutionEnvironment env = input.getExecutionEnvironment();
-        Set<String> used = PREFIXES.computeIfAbsent(env, e -> new HashSet<>());
-        if (!used.add(uidPrefix)) {
+        // another stage of this job with the same prefix has already added its router (the environment forgets its
+        // transformations when it executes them, so a job built after the last one ran starts afresh)
+        String routerUid = uidPrefix + "-router";
+        if (env.getTransformations().stream().anyMatch(t -> routerUid.equals(t.getUid()))) {
             throw new IllegalStateException("uid prefix '" + uidPrefix + "' is used by another keyshift stage of this "
                     + "job; give each stage its own with KeyshiftStream#uidPrefix");
         }
@@ -534,6 +539,12 @@ public final class KeyshiftStream<T, K> {
         double capacity = config.get(ScalingOptions.CAPACITY);
         if (capacity > 0) {
             int maxScale = config.get(ScalingOptions.MAX_PARALLELISM);
+            if (maxScale > maxP || config.get(ScalingOptions.MIN_PARALLELISM) > maxP) {
+                throw new IllegalArgumentException(ScalingOptions.MIN_PARALLELISM.key() + " and "
+                        + ScalingOptions.MAX_PARALLELISM.key() + " must be at most the job's max parallelism (key "
+                        + "groups), " + maxP + ", were " + config.get(ScalingOptions.MIN_PARALLELISM) + " and "
+                        + maxScale);
+            }
             ScalingPlanner.Settings s = new ScalingPlanner.Settings(capacity, config.get(PlanOptions.UTILIZATION_HIGH),
                     config.get(PlanOptions.UTILIZATION_CRITICAL), config.get(PlanOptions.UTILIZATION_SCALE_IN),
                     config.get(ScalingOptions.MIN_PARALLELISM), maxScale > 0 ? maxScale : maxP, maxP,

@@ -32,7 +32,8 @@ public final class KeyshiftConfig {
     private KeyshiftConfig() {}
 
     private static final List<Class<?>> OPTION_CLASSES = List.of(JobOptions.class, ProfilerOptions.class,
-            ForecastOptions.class, PlanOptions.class, RouteOptions.class, ScalingOptions.class, PrivacyOptions.class);
+            ForecastOptions.class, PlanOptions.class, RouteOptions.class, ScalingOptions.class, PrivacyOptions.class,
+            io.keyshift.state.BoundedManifestRocksDBOptionsFactory.class);
 
     /** Every library option, by key. */
     public static Map<String, ConfigOption<?>> options() {
@@ -136,7 +137,19 @@ public final class KeyshiftConfig {
         range(config, ScalingOptions.HORIZON, 1, 1000);
         range(config, ScalingOptions.COOLDOWN_WINDOWS, 0, Integer.MAX_VALUE);
         range(config, ScalingOptions.SCALE_IN_WINDOWS, 1, Integer.MAX_VALUE);
+        int minScale = config.get(ScalingOptions.MIN_PARALLELISM);
+        int maxScale = config.get(ScalingOptions.MAX_PARALLELISM);
+        if (maxScale > 0 && minScale > maxScale) {
+            throw new IllegalArgumentException(ScalingOptions.MIN_PARALLELISM.key() + " must be <= "
+                    + ScalingOptions.MAX_PARALLELISM.key() + ", were " + minScale + " and " + maxScale);
+        }
         ScalingOptions.policy(config);
+        long manifest = config.get(io.keyshift.state.BoundedManifestRocksDBOptionsFactory.MAX_MANIFEST_FILE_SIZE)
+                .getBytes();
+        if (manifest < 1024) {
+            throw bad(io.keyshift.state.BoundedManifestRocksDBOptionsFactory.MAX_MANIFEST_FILE_SIZE, manifest + " bytes",
+                    "at least 1kb");
+        }
         config.getOptional(PrivacyOptions.KEY_SECRET).ifPresent(secret -> {
             if (secret.length() < io.keyshift.route.KeyPseudonymizer.MIN_SECRET_LENGTH) {
                 throw new IllegalArgumentException(PrivacyOptions.KEY_SECRET.key() + " must have at least "

@@ -350,6 +350,90 @@ class KeyshiftApiTest {
                 .hasMessageContaining("keyshift.profiler.sampling-rate");
     }
 
+    @Test
+    void theRocksDbManifestBoundIsAKnownOptionAndItsRangeIsChecked() {
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(2);
+        KeyshiftStream<Clicks.Click, String> users = Keyshift.keyBy(Clicks.stream(env, 10, 1), c -> c.user,
+                Types.STRING);
+        Configuration manifest = new Configuration();
+        manifest.setString("keyshift.rocksdb.max-manifest-file-size", "64kb");
+        users.configure(manifest);
+        Configuration tooSmall = new Configuration();
+        tooSmall.setString("keyshift.rocksdb.max-manifest-file-size", "512b");
+        assertThatThrownBy(() -> users.configure(tooSmall)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("keyshift.rocksdb.max-manifest-file-size must be at least 1kb");
+    }
+
+    @Test
+    void scalingBoundsThatCannotHoldFailNamingTheOptions() {
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(2);
+        env.setMaxParallelism(16);
+        KeyshiftStream<Clicks.Click, String> users = Keyshift.keyBy(Clicks.stream(env, 10, 1), c -> c.user,
+                Types.STRING);
+        Configuration crossed = new Configuration();
+        crossed.setString("keyshift.scaling.min-parallelism", "8");
+        crossed.setString("keyshift.scaling.max-parallelism", "4");
+        assertThatThrownBy(() -> users.configure(crossed)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("keyshift.scaling.min-parallelism must be <= keyshift.scaling.max-parallelism");
+        Configuration beyondKeyGroups = new Configuration();
+        beyondKeyGroups.setString("keyshift.scaling.capacity", "1000");
+        beyondKeyGroups.setString("keyshift.scaling.max-parallelism", "200");
+        var windowed = users.configure(beyondKeyGroups).window(TumblingEventTimeWindows.of(Duration.ofHours(1)));
+        assertThatThrownBy(() -> windowed.aggregate(new SumBytes()))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("keyshift.scaling.max-parallelism")
+                .hasMessageContaining("16");
+    }
+
+    @Test
+    void aStageWhoseBuildFailedLeavesItsUidPrefixFreeAndASecondStageWithItIsRefused() {
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(2);
+        env.setMaxParallelism(4);
+        DataStream<Clicks.Click> clicks = Clicks.stream(env, 10, 1);
+        var tooWide = Keyshift.keyBy(clicks, c -> c.user, Types.STRING).parallelism(8)
+                .window(TumblingEventTimeWindows.of(Duration.ofHours(1)));
+        assertThatThrownBy(() -> tooWide.aggregate(new SumBytes())).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("exceeds the number of key groups");
+        // the same (default) prefix again, now with a parallelism that fits
+        Keyshift.keyBy(clicks, c -> c.user, Types.STRING).window(TumblingEventTimeWindows.of(Duration.ofHours(1)))
+                .aggregate(new SumBytes());
+        var second = Keyshift.keyBy(clicks, c -> c.user, Types.STRING)
+                .window(TumblingEventTimeWindows.of(Duration.ofHours(1)));
+        assertThatThrownBy(() -> second.aggregate(new SumBytes())).isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("uid prefix 'keyshift' is used by another keyshift stage");
+    }
+
+    /** An enum's hashCode is its identity hash: it differs between JVMs. */
+    enum Tier { FREE, PAID }
+
+    /** A POJO that keeps Object's hashCode. */
+    public static class Account {
+        public String id;
+
+        public Account() {}
+    }
+
+    @Test
+    void aKeyTypeThatKeyByRefusesIsRefusedAsKeyByRefusesIt() {
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(2);
+        DataStream<Clicks.Click> clicks = Clicks.stream(env, 10, 1);
+        int transformations = env.getTransformations().size();
+        assertThatThrownBy(() -> Keyshift.keyBy(clicks, c -> c.bytes > 100 ? Tier.PAID : Tier.FREE,
+                TypeInformation.of(Tier.class)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("keyshift cannot key by")
+                .hasMessageContaining("cannot be used as key");
+        assertThatThrownBy(() -> Keyshift.keyBy(clicks, c -> {
+            Account a = new Account();
+            a.id = c.user;
+            return a;
+        }, TypeInformation.of(Account.class)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("keyshift cannot key by");
+        // keys keyBy takes are still taken, and building the check added nothing to the job
+        Keyshift.keyBy(clicks, c -> c.user, Types.STRING);
+        Keyshift.keyBy(clicks, c -> Tuple2.of(c.user, c.userId), Types.TUPLE(Types.STRING, Types.INT));
+        assertThat(env.getTransformations()).hasSize(transformations);
+    }
+
     /** Parallelism of the first stream-graph node whose name contains {@code name}. */
     private static int parallelismOf(StreamExecutionEnvironment env, String name) {
         return env.getStreamGraph(false).getStreamNodes().stream().filter(n -> n.getOperatorName().contains(name))
