@@ -56,8 +56,14 @@ public final class ForecastBenchCommand implements Callable<Integer> {
     int parallelism;
 
     @Option(names = "--out", defaultValue = "forecast-bench-out", paramLabel = "DIR",
-            description = "Output directory. Default: ${DEFAULT-VALUE}.")
+            description = "Output directory; refused if it holds an earlier run's output (forecast.json, "
+                    + "dead-letters.csv or a replay's files), unless --overwrite. Default: ${DEFAULT-VALUE}.")
     Path out;
+
+    @Option(names = "--overwrite",
+            description = "Remove an earlier run's output from --out first (only the files forecast-bench or replay "
+                    + "write; nothing else).")
+    boolean overwrite;
 
     @Mixin
     FlinkOptions flink;
@@ -79,6 +85,7 @@ public final class ForecastBenchCommand implements Callable<Integer> {
         List<Integer> s = seasons != null ? seasons : io.keyshift.config.KeyshiftConfig.defaultSeasons(w.toMillis());
         InputSpec inputSpec = in.spec(cl, null);
         FlinkOptions.outputDirectory(cl, "--out", out);
+        ReplayOutput.prepare(cl, out, overwrite, ReplayOutput::forecastBenchOrReplay);
         System.err.printf("forecast-bench: reading and sorting %s%n", in.input);
         ReplayInput.Prepared prepared = ReplayInput.prepare(in.input, inputSpec, out.resolve(".events.bin"),
                 out.resolve("dead-letters.csv"), n -> { });

@@ -150,12 +150,14 @@ public final class ReplayCommand implements Callable<Integer> {
             conf.set(io.keyshift.jobs.replay.Workload.CONTROL_FILE, control.toAbsolutePath().toString());
         }
         FlinkOptions.outputDirectory(cl, "--out", out);
+        boolean withSum = sumField != null;
+        // every option is checked before an earlier run's output is removed (--overwrite)
+        InputSpec inputSpec = in.present() ? in.spec(cl, sumField) : null;
+        ZipfDriftGenerator generator = in.present() ? null : gen.generator(cl, false);
         ReplayOutput.prepare(cl, out, overwrite);
 
         ReplayRunner.InputSource source;
-        boolean withSum = sumField != null;
         if (in.present()) {
-            InputSpec inputSpec = in.spec(cl, sumField);
             Path input = in.input;
             System.err.printf("replay: reading and sorting %s%n", input);
             ReplayInput.Prepared prepared = ReplayInput.prepare(input, inputSpec, out.resolve(".events.bin"),
@@ -166,7 +168,6 @@ public final class ReplayCommand implements Callable<Integer> {
                     prepared.stats().deadLetters(), out.resolve("dead-letters.csv"));
             source = new ReplayRunner.InputSource(prepared.space(), prepared.stats(), input.getFileName().toString());
         } else {
-            ZipfDriftGenerator generator = gen.generator(cl, false);
             Files.writeString(out.resolve("dead-letters.csv"), "raw_line,line_number,reason\n");
             source = new ReplayRunner.InputSource(generator, ReplayInput.stats(generator), gen.describe());
         }

@@ -31,12 +31,26 @@ final class ReplayOutput {
                 || (name.startsWith("profiles-") && name.endsWith(".jsonl"));
     }
 
+    /** True for an entry of {@code --out} that {@code forecast-bench} writes, or that a replay wrote there. */
+    static boolean forecastBenchOrReplay(String name) {
+        return name.equals("forecast.json") || name.equals(".checkpoints") || ours(name);
+    }
+
     /** Refuses (exit 2) or, with {@code overwrite}, clears an earlier replay's output in {@code out}. */
     static void prepare(CommandLine cl, Path out, boolean overwrite) throws IOException {
+        prepare(cl, out, overwrite, ReplayOutput::ours);
+    }
+
+    /**
+     * Refuses (exit 2) or, with {@code overwrite}, clears the entries of {@code out} that {@code earlierOutput}
+     * accepts (by file name); every other entry is left as it is.
+     */
+    static void prepare(CommandLine cl, Path out, boolean overwrite, java.util.function.Predicate<String> earlierOutput)
+            throws IOException {
         List<Path> earlier = new ArrayList<>();
         try (DirectoryStream<Path> entries = Files.newDirectoryStream(out)) {
             for (Path e : entries) {
-                if (ours(e.getFileName().toString())) {
+                if (earlierOutput.test(e.getFileName().toString())) {
                     earlier.add(e);
                 }
             }

@@ -216,6 +216,20 @@ class ReplayCommandTest {
         assertThat(again.exit()).isEqualTo(2);
         assertThat(again.err()).contains("holds an earlier run's output").contains("--overwrite");
 
+        // a bad option with --overwrite fails before anything of the earlier run is removed
+        Run typo = run("replay", "--generator-records", "20000", "--generator-keys", "0", "--window", "1h",
+                "--parallelism", "2", "--strategies", "hash", "--overwrite", "--out", out.toString());
+        assertThat(typo.exit()).isEqualTo(2);
+        assertThat(out.resolve("results-reactive.csv")).exists();
+        assertThat(out.resolve("report.json")).exists();
+        // forecast-bench does not write into a replay's directory either
+        Run forecast = run("forecast-bench", "--input", SharedData.file("bayarea-bikeshare-2014/batrips.csv.gz")
+                .toString(), "--key", "start_station", "--time", "start_date", "--time-format",
+                "yyyy-MM-dd HH:mm:ssXXX", "--window", "1d", "--out", out.toString());
+        assertThat(forecast.exit()).isEqualTo(2);
+        assertThat(forecast.err()).contains("holds an earlier run's output").contains("--overwrite");
+        assertThat(out.resolve("forecast.json")).doesNotExist();
+
         Run replaced = run(concat(gen, "--strategies", "hash", "--overwrite", "--out", out.toString()));
         assertThat(replaced.exit()).as(replaced.err()).isZero();
         assertThat(out.resolve("results-reactive.csv")).doesNotExist();
