@@ -79,6 +79,17 @@ public final class ControlCommandLine implements Callable<Integer> {
                 : parsed.type() == ControlCommand.Type.ROLLBACK || parsed.type() == ControlCommand.Type.SCALE
                         ? Long.toString(parsed.version()) : null) + "\n";
         if (file != null) {
+            if (Files.exists(file) && !Files.isRegularFile(file)) {
+                throw new ParameterException(cl, "--file: not a regular file: " + file);
+            }
+            Path parent = file.toAbsolutePath().getParent();
+            if (parent != null && !Files.isDirectory(parent)) {
+                throw new ParameterException(cl, "--file: no such directory: " + parent);
+            }
+            if (endsWithoutNewline(file)) {
+                // a file edited by hand may lack its last line's newline: the new command must not join that line
+                line = "\n" + line;
+            }
             Files.writeString(file, line, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
             System.out.println("appended to " + file + ": " + line.strip());
         } else {
@@ -93,5 +104,18 @@ public final class ControlCommandLine implements Callable<Integer> {
             System.out.println("wrote " + dir.resolve(name) + ": " + line.strip());
         }
         return 0;
+    }
+
+    /** True if {@code file} exists, is not empty and its last byte is not a line feed. */
+    static boolean endsWithoutNewline(Path file) throws java.io.IOException {
+        if (!Files.isRegularFile(file) || Files.size(file) == 0) {
+            return false;
+        }
+        try (java.nio.channels.SeekableByteChannel ch = Files.newByteChannel(file)) {
+            ch.position(ch.size() - 1);
+            java.nio.ByteBuffer last = java.nio.ByteBuffer.allocate(1);
+            ch.read(last);
+            return last.get(0) != '\n';
+        }
     }
 }

@@ -1,0 +1,46 @@
+package io.keyshift.jobs.cli;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** {@code keyshift control --file}: each command on its own line, and bad paths refused with exit 2. */
+class ControlCommandLineTest {
+    private static int run(StringWriter err, String... args) {
+        CommandLine cl = KeyshiftCli.commandLine();
+        cl.setOut(new PrintWriter(new StringWriter()));
+        cl.setErr(new PrintWriter(err));
+        return cl.execute(args);
+    }
+
+    @Test
+    void aCommandAppendedToAFileWhoseLastLineLacksItsNewlineGoesOnALineOfItsOwn(@TempDir Path dir) throws Exception {
+        Path file = Files.writeString(dir.resolve("control.csv"), "2014-03-01T00:00:00Z,freeze");
+        int exit = run(new StringWriter(), "control", "--file", file.toString(), "--at", "2014-03-02T00:00:00Z",
+                "unfreeze");
+        assertThat(exit).isZero();
+        assertThat(Files.readAllLines(file)).containsExactly("2014-03-01T00:00:00Z,freeze",
+                "2014-03-02T00:00:00Z,unfreeze");
+        run(new StringWriter(), "control", "--file", file.toString(), "--at", "2014-03-03T00:00:00Z", "freeze");
+        List<String> lines = Files.readAllLines(file);
+        assertThat(lines).hasSize(3).last().isEqualTo("2014-03-03T00:00:00Z,freeze");
+    }
+
+    @Test
+    void aDirectoryOrAMissingParentIsRefusedWithExitTwo(@TempDir Path dir) {
+        StringWriter err = new StringWriter();
+        assertThat(run(err, "control", "--file", dir.toString(), "freeze")).isEqualTo(2);
+        assertThat(err.toString()).contains("--file: not a regular file");
+        StringWriter err2 = new StringWriter();
+        assertThat(run(err2, "control", "--file", dir.resolve("missing/x.csv").toString(), "freeze")).isEqualTo(2);
+        assertThat(err2.toString()).contains("--file: no such directory");
+    }
+}
