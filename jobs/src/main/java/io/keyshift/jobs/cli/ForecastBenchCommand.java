@@ -89,6 +89,15 @@ public final class ForecastBenchCommand implements Callable<Integer> {
         System.err.printf("forecast-bench: reading and sorting %s%n", in.input);
         ReplayInput.Prepared prepared = ReplayInput.prepare(in.input, inputSpec, out.resolve(".events.bin"),
                 out.resolve("dead-letters.csv"), n -> { });
+        if (prepared.stats().records() == 0) {
+            Files.deleteIfExists(out.resolve(".events.bin"));
+            cl.getErr().println("keyshift forecast-bench: " + in.input + " has no valid record"
+                    + (prepared.stats().deadLetters() == 0 ? " (no data rows)"
+                    : " (" + prepared.stats().deadLetters() + " dead letters; the first: "
+                    + ReplayCommand.firstReason(out.resolve("dead-letters.csv")) + ")"));
+            cl.getErr().flush();
+            return 2;
+        }
         try {
             conf.set(PipelineOptions.MAX_PARALLELISM, conf.getOptional(PipelineOptions.MAX_PARALLELISM).orElse(128));
             // checkpoints on disk under --out, as replay does: the JobManager's heap storage (Flink's default without

@@ -166,6 +166,16 @@ public final class ReplayCommand implements Callable<Integer> {
                     conf.get(io.keyshift.jobs.replay.Workload.MAX_EVENT_TIME_GAP));
             System.err.printf("replay: %,d records, %,d dead letters (see %s)%n", prepared.stats().records(),
                     prepared.stats().deadLetters(), out.resolve("dead-letters.csv"));
+            if (prepared.stats().records() == 0) {
+                Files.deleteIfExists(out.resolve(".events.bin"));
+                cl.getErr().println("keyshift replay: " + input + " has no valid record"
+                        + (prepared.stats().deadLetters() == 0 ? " (no data rows)"
+                        : " (" + prepared.stats().deadLetters() + " dead letters in "
+                        + out.resolve("dead-letters.csv") + "; the first: " + firstReason(out.resolve(
+                        "dead-letters.csv")) + ")") + "; no job was started");
+                cl.getErr().flush();
+                return 2;
+            }
             source = new ReplayRunner.InputSource(prepared.space(), prepared.stats(), input.getFileName().toString());
         } else {
             Files.writeString(out.resolve("dead-letters.csv"), "raw_line,line_number,reason\n");
@@ -184,5 +194,16 @@ public final class ReplayCommand implements Callable<Integer> {
         report.print(System.out);
         System.out.println("report: " + out.resolve("report.json"));
         return 0;
+    }
+
+    /** The reason column of the first dead letter in {@code deadLetters} (raw_line,line_number,reason). */
+    static String firstReason(Path deadLetters) throws java.io.IOException {
+        try (var parser = org.apache.commons.csv.CSVFormat.DEFAULT.builder().setHeader().setSkipHeaderRecord(true)
+                .build().parse(Files.newBufferedReader(deadLetters, java.nio.charset.StandardCharsets.UTF_8))) {
+            for (var record : parser) {
+                return record.get("reason");
+            }
+        }
+        return "none";
     }
 }
