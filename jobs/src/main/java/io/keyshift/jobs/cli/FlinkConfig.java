@@ -10,6 +10,7 @@ import org.apache.flink.configuration.GlobalConfiguration;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -50,12 +51,47 @@ public final class FlinkConfig {
         return conf;
     }
 
+    /** Flink's option classes whose values {@link #validate} parses. */
+    private static final List<Class<?>> FLINK_OPTION_CLASSES = List.of(
+            org.apache.flink.configuration.PipelineOptions.class, org.apache.flink.configuration.CoreOptions.class,
+            org.apache.flink.configuration.ExecutionOptions.class,
+            org.apache.flink.configuration.CheckpointingOptions.class,
+            org.apache.flink.configuration.StateBackendOptions.class,
+            org.apache.flink.configuration.StateRecoveryOptions.class,
+            org.apache.flink.configuration.RestartStrategyOptions.class,
+            org.apache.flink.configuration.TaskManagerOptions.class,
+            org.apache.flink.configuration.JobManagerOptions.class, org.apache.flink.configuration.RestOptions.class,
+            org.apache.flink.configuration.MetricOptions.class, org.apache.flink.configuration.DeploymentOptions.class,
+            org.apache.flink.configuration.ClusterOptions.class, org.apache.flink.configuration.WebOptions.class,
+            org.apache.flink.configuration.RpcOptions.class);
+
     /**
      * Checks every keyshift.* key of {@code conf}: the library's options (unknown keys, unparsable values and values
      * outside their documented range fail, naming the option) and the command line's own.
      */
     public static void validate(Configuration conf) {
         KeyshiftConfig.validate(conf, Workload.toolOptionKeys());
+        // Flink's own options that a local run reads: a value that does not parse fails here, with Flink's message
+        // naming the key, not later as a job failure
+        for (Class<?> c : FLINK_OPTION_CLASSES) {
+            for (java.lang.reflect.Field f : c.getFields()) {
+                if (!java.lang.reflect.Modifier.isStatic(f.getModifiers())
+                        || !ConfigOption.class.isAssignableFrom(f.getType())) {
+                    continue;
+                }
+                ConfigOption<?> o;
+                try {
+                    o = (ConfigOption<?>) f.get(null);
+                } catch (IllegalAccessException e) {
+                    continue;
+                }
+                try {
+                    conf.getOptional(o);
+                } catch (IllegalArgumentException e) {
+                    throw new IllegalArgumentException(e.getMessage(), e);
+                }
+            }
+        }
         for (ConfigOption<?> o : Workload.toolOptions()) {
             try {
                 conf.getOptional(o);

@@ -62,7 +62,9 @@ class ReplayCommandTest {
         // sampling rates 0 and 2 failed only after the hash job had run)
         for (String bad : java.util.List.of("keyshift.plan.alpha=-1", "keyshift.profiler.sampling-rate=0",
                 "keyshift.profiler.sampling-rate=2", "keyshift.plan.shrinkage=-1",
-                "keyshift.plan.long-run-windows=0")) {
+                "keyshift.plan.long-run-windows=0",
+                // Flink's own options too: a value that does not parse is an option error, not a failed job
+                "pipeline.max-parallelism=abc", "execution.checkpointing.interval=often")) {
             Run r = run("replay", "-D" + bad, "--out", dir.toString());
             assertThat(r.exit()).as(bad).isEqualTo(2);
             assertThat(r.err()).contains(bad.substring(0, bad.indexOf('='))).doesNotContain("\tat ");
