@@ -50,16 +50,35 @@ public final class GeneratorOptions {
 
     /** The generator; {@code allowUnbounded} lets 0 records mean an endless stream. ParameterException if invalid. */
     public ZipfDriftGenerator generator(CommandLine cl, boolean allowUnbounded) {
-        if (records < 0 || (records == 0 && !allowUnbounded) || days <= 0 || keys < 1 || zipf < 0 || drift < 0
-                || !(hotShare >= 0 && hotShare < 1) || !(peakFactor >= 1)) {
-            throw new ParameterException(cl, "--generator-records must be " + (allowUnbounded ? ">= 0" : "> 0")
-                    + ", --generator-days and --generator-keys > 0, --generator-zipf and --generator-drift >= 0, "
-                    + "--generator-hot-share in [0, 1), --generator-peak-factor >= 1");
+        if (records < 0 || (records == 0 && !allowUnbounded)) {
+            throw bad(cl, "--generator-records", (allowUnbounded ? ">= 0" : "> 0"), records);
+        }
+        if (!(days > 0)) {
+            throw bad(cl, "--generator-days", "> 0", days);
+        }
+        if (keys < 1) {
+            throw bad(cl, "--generator-keys", ">= 1", keys);
+        }
+        if (!(zipf >= 0)) {
+            throw bad(cl, "--generator-zipf", ">= 0", zipf);
+        }
+        if (drift < 0) {
+            throw bad(cl, "--generator-drift", ">= 0", drift);
+        }
+        if (!(hotShare >= 0 && hotShare < 1)) {
+            throw bad(cl, "--generator-hot-share", "in [0, 1)", hotShare);
+        }
+        if (!(peakFactor >= 1)) {
+            throw bad(cl, "--generator-peak-factor", ">= 1", peakFactor);
         }
         long n = records == 0 ? Long.MAX_VALUE : records;
         // the night rate: a day holds (1 + F) / 2 days' worth of it
         double perSecond = (records == 0 ? 336_000 : records) / (days * 86400.0 * (1 + peakFactor) / 2);
         return new ZipfDriftGenerator(n, START, perSecond, keys, zipf, drift, seed, hotShare, peakFactor);
+    }
+
+    private static ParameterException bad(CommandLine cl, String option, String expected, Object was) {
+        return new ParameterException(cl, option + " must be " + expected + ", was " + was);
     }
 
     /** These options as job arguments, with {@code records} and {@code days} in place of the given ones. */
