@@ -60,6 +60,9 @@ public final class SubmitCommand implements Callable<Integer> {
         if (!Files.isRegularFile(j)) {
             throw new ParameterException(cl, "--jar: " + j + " not found (build with mvn package)");
         }
+        if (config != null && !Files.isRegularFile(config.resolve("config.yaml"))) {
+            throw new ParameterException(cl, "--config: no config.yaml in " + config.toAbsolutePath());
+        }
         FlinkRest api = cluster.client(cl);
         Configuration conf;
         try {

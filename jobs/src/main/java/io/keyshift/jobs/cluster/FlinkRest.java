@@ -159,8 +159,22 @@ public final class FlinkRest {
     }
 
     private JsonNode send(HttpRequest.Builder b) throws IOException, InterruptedException {
-        HttpResponse<String> r = http.send(b.timeout(Duration.ofSeconds(60)).build(), HttpResponse.BodyHandlers.ofString());
-        JsonNode body = r.body().isEmpty() ? JSON.createObjectNode() : JSON.readTree(r.body());
+        HttpRequest request = b.timeout(Duration.ofSeconds(60)).build();
+        HttpResponse<String> r;
+        try {
+            r = http.send(request, HttpResponse.BodyHandlers.ofString());
+        } catch (java.net.ConnectException | java.net.http.HttpConnectTimeoutException
+                 | java.nio.channels.ClosedChannelException e) {
+            throw new IOException("cannot reach Flink's REST API at " + base + " (" + (e.getMessage() != null
+                    ? e.getMessage() : e.getClass().getSimpleName()) + ")", e);
+        }
+        JsonNode body;
+        try {
+            body = r.body().isEmpty() ? JSON.createObjectNode() : JSON.readTree(r.body());
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IOException(request.method() + " " + request.uri() + ": HTTP " + r.statusCode()
+                    + " with a reply that is not JSON: is " + base + " Flink's REST address?", e);
+        }
         if (r.statusCode() >= 300) {
             throw new IOException("Flink REST " + r.request().method() + " " + r.request().uri() + ": HTTP "
                     + r.statusCode() + " " + body.path("errors"));

@@ -1,0 +1,68 @@
+package io.keyshift.jobs.cli;
+
+import com.sun.net.httpserver.HttpServer;
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The commands that talk to a cluster's REST API (submit, savepoint, autoscale) check the address with one request
+ * before anything else: nothing listening, or a server that is not Flink, is one line and exit 2, at once.
+ */
+class ClusterAddressTest {
+    private record Run(int exit, String err) {}
+
+    private static Run run(String... args) {
+        StringWriter err = new StringWriter();
+        CommandLine cl = KeyshiftCli.commandLine();
+        cl.setOut(new PrintWriter(new StringWriter()));
+        cl.setErr(new PrintWriter(err));
+        return new Run(cl.execute(args), err.toString());
+    }
+
+    @Test
+    void nothingListeningIsOneLineAndExitTwo() throws Exception {
+        int port;
+        try (ServerSocket free = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            port = free.getLocalPort();
+        }
+        String rest = "http://127.0.0.1:" + port;
+        java.nio.file.Path jar = java.nio.file.Files.createTempFile("keyshift-jobs", ".jar");
+        jar.toFile().deleteOnExit();
+        for (String[] args : new String[][] {{"submit", "--jar", jar.toString(), "--rest", rest, "--", "--out", "x"},
+                {"savepoint", "some-job", "--rest", rest}, {"autoscale", "some-job", "--once", "--rest", rest}}) {
+            Run r = run(args);
+            assertThat(r.exit()).as(args[0]).isEqualTo(2);
+            assertThat(r.err()).as(args[0]).contains("--rest: cannot reach Flink's REST API at " + rest)
+                    .doesNotContain("\tat ");
+            assertThat(r.err().strip().lines()).as(args[0]).hasSize(1);
+        }
+    }
+
+    @Test
+    void aServerThatIsNotFlinkIsNamedAsSuch() throws Exception {
+        HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        server.createContext("/", ex -> {
+            byte[] html = "<html>not here</html>".getBytes(StandardCharsets.UTF_8);
+            ex.sendResponseHeaders(404, html.length);
+            ex.getResponseBody().write(html);
+            ex.close();
+        });
+        server.start();
+        try {
+            String rest = "http://127.0.0.1:" + server.getAddress().getPort();
+            Run r = run("savepoint", "some-job", "--rest", rest);
+            assertThat(r.exit()).isEqualTo(2);
+            assertThat(r.err()).contains("HTTP 404").contains("is " + rest + " Flink's REST address?");
+        } finally {
+            server.stop(0);
+        }
+    }
+}
