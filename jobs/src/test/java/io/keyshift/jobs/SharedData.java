@@ -29,4 +29,9 @@ public final class SharedData {
         }
         throw new IllegalStateException("flink-conf/config.yaml not found");
     }
+
+    /** The repository's root (the directory of flink-conf and README.md). */
+    public static Path repositoryRoot() {
+        return flinkConf().getParent();
+    }
 }

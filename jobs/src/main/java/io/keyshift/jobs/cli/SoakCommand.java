@@ -71,6 +71,13 @@ public final class SoakCommand implements Callable<Integer> {
         if (!(minutes > 0) || !(rate > 0)) {
             throw new ParameterException(cl, "--minutes and --rate must be > 0");
         }
+        for (String sized : List.of("--generator-records", "--generator-days")) {
+            if (cl.getParseResult().hasMatchedOption(sized)) {
+                throw new ParameterException(cl, sized + " does not apply to soak: the generator runs --rate records "
+                        + "per second for --minutes, at " + (long) RECORDS_PER_EVENT_DAY + " records per day of "
+                        + "event time");
+            }
+        }
         if (parallelism < 1 || parallelism > 16) {
             throw new ParameterException(cl, "--parallelism must be in 1..16, was " + parallelism);
         }

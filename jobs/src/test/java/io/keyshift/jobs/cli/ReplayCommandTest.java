@@ -310,6 +310,21 @@ class ReplayCommandTest {
     }
 
     @Test
+    void theReadmesOptionTableListsEveryReplayOption() throws Exception {
+        String readme = Files.readString(SharedData.repositoryRoot().resolve("README.md"));
+        int from = readme.indexOf("### Options of `bin/keyshift replay`");
+        assertThat(from).isNotNegative();
+        String table = readme.substring(from, readme.indexOf("\n\n", readme.indexOf("| option |", from)));
+        CommandLine replay = KeyshiftCli.commandLine().getSubcommands().get("replay");
+        for (CommandLine.Model.OptionSpec o : replay.getCommandSpec().options()) {
+            if (o.usageHelp() || o.versionHelp()) {
+                continue;
+            }
+            assertThat(table).as(o.longestName()).contains("`" + o.longestName());
+        }
+    }
+
+    @Test
     void helpListsEveryOptionWithDefaults() {
         Run r = run("replay", "--help");
         assertThat(r.exit()).isZero();
