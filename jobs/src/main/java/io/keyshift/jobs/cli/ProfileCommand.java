@@ -17,6 +17,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
@@ -28,7 +29,8 @@ import java.util.concurrent.Callable;
 @Command(name = "profile", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Prints the profiler's view of a replay window by window: records, the top keys with their",
             "estimated counts and error bounds, and the forecast made after the window for the next one.",
-            "Exit status: 0 printed, 2 bad options or no such replay output."},
+            "Exit status: 0 printed, 1 a damaged profile or forecast file (its name and line), 2 bad options or",
+            "no such replay output."},
         footer = {"", "Example:",
             "  bin/keyshift profile --dir out/bikes --from 2014-07-01T00:00:00Z --to 2014-07-08T00:00:00Z --top 3"})
 public final class ProfileCommand implements Callable<Integer> {
@@ -74,21 +76,41 @@ public final class ProfileCommand implements Callable<Integer> {
         if (Files.isRegularFile(units)) {
             try (Reader r = Files.newBufferedReader(units, StandardCharsets.UTF_8)) {
                 for (CSVRecord rec : CSVFormat.RFC4180.builder().setHeader().setSkipHeaderRecord(true).build().parse(r)) {
-                    forecasts.computeIfAbsent(Long.parseLong(rec.get("window_end")), k -> new HashMap<>())
-                            .put(rec.get("key"), new double[] {Double.parseDouble(rec.get("forecast_next")),
-                                Double.parseDouble(rec.get("lower_next")), Double.parseDouble(rec.get("upper_next"))});
+                    try {
+                        forecasts.computeIfAbsent(Long.parseLong(rec.get("window_end")), k -> new HashMap<>())
+                                .put(rec.get("key"), new double[] {Double.parseDouble(rec.get("forecast_next")),
+                                    Double.parseDouble(rec.get("lower_next")),
+                                    Double.parseDouble(rec.get("upper_next"))});
+                    } catch (IllegalArgumentException | IllegalStateException e) {
+                        return damaged(cl, units, rec.getRecordNumber() + 1, e.getMessage());
+                    }
                 }
+            } catch (java.io.UncheckedIOException | IllegalStateException e) {
+                return damaged(cl, units, -1, e.getMessage());
             }
         }
         PrintStream out = System.out;
         ObjectMapper json = new ObjectMapper();
         int windows = 0;
         try (BufferedReader r = Files.newBufferedReader(profiles, StandardCharsets.UTF_8)) {
+            long lineNumber = 0;
             for (String line = r.readLine(); line != null; line = r.readLine()) {
+                lineNumber++;
                 if (line.isBlank()) {
                     continue;
                 }
-                JsonNode p = json.readTree(line);
+                JsonNode p;
+                try {
+                    p = json.readTree(line);
+                } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                    return damaged(cl, profiles, lineNumber, "not JSON (" + e.getOriginalMessage() + ")");
+                }
+                for (String field : List.of("window_start", "window_end", "records", "sampling_rate", "max_error",
+                        "key_group_counts", "top_keys")) {
+                    if (!p.hasNonNull(field)) {
+                        return damaged(cl, profiles, lineNumber, "not a window profile (no '" + field + "')");
+                    }
+                }
                 long start = p.get("window_start").asLong();
                 if (start < lo || start >= hi) {
                     continue;
@@ -115,6 +137,13 @@ public final class ProfileCommand implements Callable<Integer> {
         }
         out.printf("%d windows%n", windows);
         return 0;
+    }
+
+    /** Prints one line naming the file and line (or only the file, for {@code line} < 0) and returns exit 1. */
+    private static int damaged(CommandLine cl, Path file, long line, String reason) {
+        cl.getErr().println("keyshift profile: " + file + (line >= 0 ? " line " + line : "") + ": " + reason);
+        cl.getErr().flush();
+        return 1;
     }
 
     private static long time(CommandLine cl, String option, String value, long otherwise) {

@@ -73,4 +73,19 @@ class ProfileCommandTest {
         assertThat(cl.execute("profile", "--dir", dir.toString())).isEqualTo(2);
         assertThat(bad.toString()).contains("--dir: no profiles-predictive.jsonl");
     }
+
+    @Test
+    void aDamagedProfileFileIsOneLineNamingTheFileAndLine(@TempDir Path dir) throws Exception {
+        Path profiles = dir.resolve("profiles-predictive.jsonl");
+        for (String[] c : new String[][] {{"{\"window_start\":1}", "not a window profile (no 'window_end')"},
+                {"not json", "not JSON"}}) {
+            Files.writeString(profiles, "\n" + c[0] + "\n");
+            CommandLine cl = KeyshiftCli.commandLine();
+            StringWriter err = new StringWriter();
+            cl.setErr(new PrintWriter(err));
+            assertThat(cl.execute("profile", "--dir", dir.toString())).isEqualTo(1);
+            assertThat(err.toString()).contains(profiles + " line 2: " + c[1]).doesNotContain("\tat ");
+            assertThat(err.toString().strip().lines()).hasSize(1);
+        }
+    }
 }
