@@ -13,8 +13,11 @@ public final class RouteOptions {
             .withDescription("Records (>= 1) one router subtask holds while they wait for a plan's lease before it "
                     + "paces its event input, so that the input backpressures instead of the waiting records growing "
                     + "without bound (a source running ahead of the plans: at a cold start, or catching up on a "
-                    + "backlog at full speed). Beyond this many, once a plan exists and the event watermark has "
-                    + "passed the lease's end, the router pauses 1 ms after each further waiting record; otherwise "
-                    + "1 ms after every 50. With keyshift.plan.lease-lead 2 or more, records rarely wait in steady "
-                    + "state.");
+                    + "backlog at full speed). Beyond this many, once the router's input watermark has passed the "
+                    + "lease's end (before the first plan: the end of the first window it saw), so that the next "
+                    + "plan has everything it needs from this subtask, the router waits up to 1 ms for that plan "
+                    + "after each further waiting record. Before that it does not pause (a pause could not bring the "
+                    + "plan nearer): the records waiting then are bounded by what arrives while the watermark trails "
+                    + "the lease's end, i.e. by the source's out-of-orderness. With keyshift.plan.lease-lead 2 or "
+                    + "more, records rarely wait in steady state.");
 }

@@ -21,9 +21,9 @@ public final class KeyshiftMetrics {
     /** Gauge, records: records waiting for a plan lease. */
     public static final String ROUTER_WAITING_RECORDS = "keyshiftWaitingRecords";
     /**
-     * Counter, pauses: 1 ms pauses the router made after reading an event because more than
-     * {@code keyshift.route.max-waiting-records} records were waiting for a lease (one per record, or one per 50
-     * records before the watermark the next plan needs is in).
+     * Counter, pauses: waits of up to 1 ms for the next plan that the router made after reading an event because more
+     * than {@code keyshift.route.max-waiting-records} records were waiting for a lease and its input watermark had
+     * passed the lease's end (one per such record).
      */
     public static final String ROUTER_PACED_RECORDS = "keyshiftPacedRecords";
     /** Gauge, version number of the plan in force at the router. */
