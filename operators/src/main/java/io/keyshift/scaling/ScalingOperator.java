@@ -134,6 +134,9 @@ public class ScalingOperator extends AbstractStreamOperator<ScalingDecision>
                 held.predictive = new ScalingPlanner(settings, ScalingPolicy.PREDICTIVE, initialParallelism);
                 held.reactive = new ScalingPlanner(settings, ScalingPolicy.REACTIVE, initialParallelism);
             }
+            // the options of the restored job, not those the checkpoint was taken with
+            held.predictive.reconfigure(settings);
+            held.reactive.reconfigure(settings);
             if (followJobOnRestore) {
                 held.predictive.syncParallelism(initialParallelism);
                 held.reactive.syncParallelism(initialParallelism);

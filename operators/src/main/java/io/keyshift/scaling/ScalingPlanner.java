@@ -100,7 +100,7 @@ public final class ScalingPlanner implements Serializable {
         }
     }
 
-    private final Settings s;
+    private Settings s;
     private final ScalingPolicy policy;
     private int parallelism;
     private int windowsSinceDecision;
@@ -131,6 +131,26 @@ public final class ScalingPlanner implements Serializable {
      */
     public void syncParallelism(int p) {
         parallelism = Math.max(s.minParallelism(), Math.min(s.maxParallelism(), p));
+    }
+
+    /**
+     * Decides with {@code next} from now on (the job was restored with changed {@code keyshift.scaling.*} or
+     * utilization options): the parallelism in force is clamped to its bounds; the cooldown, the scale-in count and
+     * the measured imbalance carry on; the season's history is kept only if the window and season are unchanged.
+     */
+    public void reconfigure(Settings next) {
+        if (next.windowMillis() != s.windowMillis() || next.seasonWindows() != s.seasonWindows()) {
+            seasonalKappa = null;
+            seasonalWindowEnd = null;
+            seasonalParallelism = null;
+        }
+        s = next;
+        syncParallelism(parallelism);
+    }
+
+    /** The settings decisions are made with. */
+    public Settings settings() {
+        return s;
     }
 
     /** κ: the measured busiest subtask over the mean subtask load, load-weighted over the last windows (>= 1). */

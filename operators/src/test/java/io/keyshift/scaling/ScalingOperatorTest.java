@@ -39,8 +39,14 @@ class ScalingOperatorTest {
 
     private static TwoInputStreamOperatorTestHarness<LoadForecast, WindowLoad, ScalingDecision> harness(
             OperatorSubtaskState restore, int parallelism, boolean followJobOnRestore) throws Exception {
+        return harness(restore, parallelism, followJobOnRestore, SETTINGS);
+    }
+
+    private static TwoInputStreamOperatorTestHarness<LoadForecast, WindowLoad, ScalingDecision> harness(
+            OperatorSubtaskState restore, int parallelism, boolean followJobOnRestore, ScalingPlanner.Settings settings)
+            throws Exception {
         var h = new TwoInputStreamOperatorTestHarness<>(
-                new ScalingOperator(SETTINGS, parallelism, followJobOnRestore, ScalingPolicy.PREDICTIVE));
+                new ScalingOperator(settings, parallelism, followJobOnRestore, ScalingPolicy.PREDICTIVE));
         h.setup();
         if (restore != null) {
             h.initializeState(restore);
@@ -203,6 +209,24 @@ class ScalingOperatorTest {
                 assertThat(in.getImbalance()).isCloseTo(1.3, EXACT);
             });
             assertNoDecisionBehindTheWatermark(h);
+        }
+    }
+
+    @Test
+    void afterARestoreDecisionsUseTheRestoredJobsOptions() throws Exception {
+        OperatorSubtaskState snapshot = windowOneDecidedWindowTwoPending();
+        // the job is restored with ten times the capacity per subtask and at most 5 subtasks
+        ScalingPlanner.Settings changed = new ScalingPlanner.Settings(1000, 0.75, 0.90, 0.60, 1, 5, MAX_P, 0, 3);
+        try (var h = harness(snapshot, 4, false, changed)) {
+            h.processElement2(load(2 * W, 6, each(6, 40), each(6, 0)), 2 * W - 1);
+            // from its decision 6, clamped to the new maximum 5; 240 x 1.3 over 750 per subtask: in to 1 (with the
+            // checkpoint's capacity of 100 it went in to 5, see above)
+            assertThat(decisions(h)).singleElement().satisfies(in -> {
+                assertThat(in.getPolicy()).isEqualTo(ScalingPolicy.PREDICTIVE);
+                assertThat(in.getKind()).isEqualTo(ScalingKind.SCALE_IN);
+                assertThat(in.getFromParallelism()).isEqualTo(5);
+                assertThat(in.getToParallelism()).isEqualTo(1);
+            });
         }
     }
 
