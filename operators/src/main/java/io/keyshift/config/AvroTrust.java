@@ -37,6 +37,8 @@ public final class AvroTrust {
                     .add(RoutingPlan.class).add(RouteEntry.class).add(Migration.class).add(io.keyshift.avro.Split.class)
                     .add(io.keyshift.avro.PlanControl.class).add(io.keyshift.avro.SamplingRateChange.class)
                     .add(io.keyshift.avro.ScalingDecision.class).add(io.keyshift.avro.ScalingKind.class).add(io.keyshift.avro.ScalingPolicy.class)
+                    .add(io.keyshift.avro.ScalingState.class).add(io.keyshift.avro.ScalingPlannerState.class)
+                    .add(io.keyshift.avro.PendingLoad.class)
                     .add(ValidationReport.class).add(ValidationOutcome.class)
                     .build();
             ClassSecurityValidator.setGlobal(

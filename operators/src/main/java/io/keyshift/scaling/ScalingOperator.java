@@ -1,8 +1,10 @@
 package io.keyshift.scaling;
 
 import io.keyshift.avro.LoadForecast;
+import io.keyshift.avro.PendingLoad;
 import io.keyshift.avro.ScalingDecision;
 import io.keyshift.avro.ScalingPolicy;
+import io.keyshift.avro.ScalingState;
 import io.keyshift.avro.UnitForecast;
 import io.keyshift.avro.UnitType;
 import io.keyshift.avro.WindowLoad;
@@ -19,9 +21,7 @@ import org.apache.flink.streaming.api.watermark.Watermark;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 
 import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.ObjectInputStream;
-import java.io.ObjectOutputStream;
 import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -38,8 +38,9 @@ import java.util.TreeMap;
  * that is not yet decided. Emits a {@link ScalingDecision} when a policy changes its parallelism. Nothing here
  * actuates them: the gauge {@code keyshiftScalingParallelism} reports the actuated policy's parallelism (read by
  * {@code bin/keyshift autoscale} through the REST API), the counter {@code keyshiftScalingDecisions} its decisions.
- * State: both planners, the forecasts and loads of windows not yet decided (operator list state "scaling-v3",
- * Java-serialized, one element).
+ * State: both planners, the forecasts and loads of windows not yet decided (operator list state "scaling-v4", one
+ * Avro {@link ScalingState}, {@code schemas/ScalingState.avsc}; a savepoint of an earlier keyshift, whose state
+ * "scaling-v3" was Java-serialized, is read once and written anew).
  */
 public class ScalingOperator extends AbstractStreamOperator<ScalingDecision>
         implements TwoInputStreamOperator<LoadForecast, WindowLoad, ScalingDecision> {
@@ -74,7 +75,8 @@ public class ScalingOperator extends AbstractStreamOperator<ScalingDecision>
     private int lookAhead;
     private transient org.apache.flink.metrics.Counter decisions;
     private transient Held held;
-    private transient ListState<byte[]> state;
+    private transient ListState<ScalingState> state;
+    private transient ListState<byte[]> legacyState;
     private transient long inputWatermark;
     private transient long emittedWatermark;
 
@@ -116,12 +118,61 @@ public class ScalingOperator extends AbstractStreamOperator<ScalingDecision>
     @Override
     public void initializeState(StateInitializationContext context) throws Exception {
         super.initializeState(context);
-        state = context.getOperatorStateStore().getListState(
+        state = context.getOperatorStateStore().getListState(new ListStateDescriptor<>("scaling-v4",
+                new org.apache.flink.formats.avro.typeutils.AvroTypeInfo<>(ScalingState.class)));
+        // keyshift before the Avro state kept it Java-serialized: read once, written as "scaling-v4" from then on
+        legacyState = context.getOperatorStateStore().getListState(
                 new ListStateDescriptor<>("scaling-v3", PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO));
         held = new Held();
         held.predictive = new ScalingPlanner(settings, ScalingPolicy.PREDICTIVE, initialParallelism);
         held.reactive = new ScalingPlanner(settings, ScalingPolicy.REACTIVE, initialParallelism);
-        for (byte[] b : state.get()) {
+        for (ScalingState st : state.get()) {
+            held = fromState(st);
+            if (followJobOnRestore) {
+                held.predictive.syncParallelism(initialParallelism);
+                held.reactive.syncParallelism(initialParallelism);
+            }
+        }
+        if (context.isRestored() && !state.get().iterator().hasNext()) {
+            restoreLegacy();
+        }
+        legacyState.clear();
+        inputWatermark = Long.MIN_VALUE;
+        emittedWatermark = Long.MIN_VALUE;
+    }
+
+    private Held fromState(ScalingState st) {
+        Held h = new Held();
+        h.predictive = ScalingPlanner.fromState(settings, ScalingPolicy.PREDICTIVE, st.getPredictive());
+        h.reactive = ScalingPlanner.fromState(settings, ScalingPolicy.REACTIVE, st.getReactive());
+        for (LoadForecast f : st.getPending()) {
+            h.pending.put(f.getWindowEnd(), f);
+        }
+        for (PendingLoad l : st.getLoads()) {
+            h.loads.put(l.getWindowEnd(), l.getPerSubtask().stream().mapToDouble(Double::doubleValue).toArray());
+        }
+        h.loadedUpTo = st.getLoadedUpTo();
+        h.decidedUpTo = st.getDecidedUpTo();
+        return h;
+    }
+
+    private ScalingState toState() {
+        List<PendingLoad> loads = new ArrayList<>();
+        new TreeMap<>(held.loads).forEach((end, perSubtask) -> loads.add(PendingLoad.newBuilder().setWindowEnd(end)
+                .setPerSubtask(java.util.Arrays.stream(perSubtask).boxed().toList()).build()));
+        return ScalingState.newBuilder()
+                .setPredictive(held.predictive.toState())
+                .setReactive(held.reactive.toState())
+                .setPending(new ArrayList<>(held.pending.values()))
+                .setLoads(loads)
+                .setLoadedUpTo(held.loadedUpTo)
+                .setDecidedUpTo(held.decidedUpTo)
+                .build();
+    }
+
+    /** The Java-serialized state of keyshift before "scaling-v4". */
+    private void restoreLegacy() throws Exception {
+        for (byte[] b : legacyState.get()) {
             try (ObjectInputStream in = new ObjectInputStream(new ByteArrayInputStream(b))) {
                 held = (Held) in.readObject();
             } catch (java.io.IOException | ClassNotFoundException | RuntimeException e) {
@@ -142,8 +193,6 @@ public class ScalingOperator extends AbstractStreamOperator<ScalingDecision>
                 held.reactive.syncParallelism(initialParallelism);
             }
         }
-        inputWatermark = Long.MIN_VALUE;
-        emittedWatermark = Long.MIN_VALUE;
     }
 
     @Override
@@ -248,10 +297,6 @@ public class ScalingOperator extends AbstractStreamOperator<ScalingDecision>
     @Override
     public void snapshotState(StateSnapshotContext context) throws Exception {
         super.snapshotState(context);
-        ByteArrayOutputStream b = new ByteArrayOutputStream();
-        try (ObjectOutputStream out = new ObjectOutputStream(b)) {
-            out.writeObject(held);
-        }
-        state.update(new ArrayList<>(List.of(b.toByteArray())));
+        state.update(new ArrayList<>(List.of(toState())));
     }
 }

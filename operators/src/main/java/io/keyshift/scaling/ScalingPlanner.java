@@ -120,6 +120,62 @@ public final class ScalingPlanner implements Serializable {
         this.windowsSinceDecision = Integer.MAX_VALUE / 2;
     }
 
+    /** This planner between windows, as operator state (Avro, {@code schemas/ScalingState.avsc}). */
+    public io.keyshift.avro.ScalingPlannerState toState() {
+        return io.keyshift.avro.ScalingPlannerState.newBuilder()
+                .setParallelism(parallelism)
+                .setWindowsSinceDecision(windowsSinceDecision)
+                .setWindowsBelow(windowsBelow)
+                .setMeasured(measured)
+                .setSeasonWindowMillis(seasonalKappa == null ? 0 : s.windowMillis())
+                .setBusiestTimesP(Arrays.stream(busiestTimesP).boxed().toList())
+                .setTotals(Arrays.stream(totals).boxed().toList())
+                .setSeasonalKappa(seasonalKappa == null ? null : Arrays.stream(seasonalKappa).boxed().toList())
+                .setSeasonalWindowEnd(seasonalWindowEnd == null ? null
+                        : Arrays.stream(seasonalWindowEnd).boxed().toList())
+                .setSeasonalParallelism(seasonalParallelism == null ? null
+                        : Arrays.stream(seasonalParallelism).boxed().toList())
+                .build();
+    }
+
+    /**
+     * A planner restored from {@code state} ({@link #toState}), deciding with {@code s} (the restored job's options):
+     * the parallelism in force is clamped to its bounds; the season's history is kept if it was measured in the same
+     * window length and season.
+     *
+     * @throws IllegalArgumentException if the state's measurement ring is not {@value #IMBALANCE_WINDOWS} long or its
+     *                                  season arrays differ in length
+     */
+    public static ScalingPlanner fromState(Settings s, ScalingPolicy policy, io.keyshift.avro.ScalingPlannerState state) {
+        if (state.getBusiestTimesP().size() != IMBALANCE_WINDOWS || state.getTotals().size() != IMBALANCE_WINDOWS) {
+            throw new IllegalArgumentException("scaling state: a measurement ring of " + IMBALANCE_WINDOWS
+                    + " windows expected, was " + state.getBusiestTimesP().size());
+        }
+        ScalingPlanner p = new ScalingPlanner(s, policy, state.getParallelism());
+        p.parallelism = state.getParallelism();
+        p.windowsSinceDecision = state.getWindowsSinceDecision();
+        p.windowsBelow = state.getWindowsBelow();
+        p.measured = state.getMeasured();
+        for (int i = 0; i < IMBALANCE_WINDOWS; i++) {
+            p.busiestTimesP[i] = state.getBusiestTimesP().get(i);
+            p.totals[i] = state.getTotals().get(i);
+        }
+        // the season's history, if it was measured in the windows and season of the restored job
+        if (state.getSeasonalKappa() != null && state.getSeasonalWindowEnd() != null
+                && state.getSeasonalParallelism() != null && state.getSeasonWindowMillis() == s.windowMillis()
+                && state.getSeasonalKappa().size() == s.seasonWindows()) {
+            int n = state.getSeasonalKappa().size();
+            if (state.getSeasonalWindowEnd().size() != n || state.getSeasonalParallelism().size() != n) {
+                throw new IllegalArgumentException("scaling state: season arrays of different lengths");
+            }
+            p.seasonalKappa = state.getSeasonalKappa().stream().mapToDouble(Double::doubleValue).toArray();
+            p.seasonalWindowEnd = state.getSeasonalWindowEnd().stream().mapToLong(Long::longValue).toArray();
+            p.seasonalParallelism = state.getSeasonalParallelism().stream().mapToInt(Integer::intValue).toArray();
+        }
+        p.syncParallelism(p.parallelism);
+        return p;
+    }
+
     /** The parallelism in force (the last decision's). */
     public int parallelism() {
         return parallelism;

@@ -241,4 +241,33 @@ class ScalingPlannerTest {
         assertThat(d.getToParallelism()).isEqualTo(6);
         assertThat(d.getUtilizationAfter()).isLessThanOrEqualTo(0.75);
     }
+
+    @Test
+    void aPlannerRestoredFromItsAvroStateDecidesAsTheOriginalWould() throws Exception {
+        io.keyshift.config.AvroTrust.install();
+        ScalingPlanner.Settings settings = new ScalingPlanner.Settings(100, 0.75, 0.90, 0.60, 1, 16, 128, 0, 100, W, 4);
+        ScalingPlanner original = new ScalingPlanner(settings, ScalingPolicy.PREDICTIVE, 4);
+        for (int w = 1; w <= 5; w++) {
+            original.onWindow(new ScalingPlanner.Window(w * W, 200, w == 3 ? 80 : 50, 4, 10, new double[] {200}, 10));
+        }
+        // through Avro's binary form, as a checkpoint keeps it
+        var writer = new org.apache.avro.specific.SpecificDatumWriter<>(io.keyshift.avro.ScalingPlannerState.class);
+        var bytes = new java.io.ByteArrayOutputStream();
+        var encoder = org.apache.avro.io.EncoderFactory.get().binaryEncoder(bytes, null);
+        writer.write(original.toState(), encoder);
+        encoder.flush();
+        var reader = new org.apache.avro.specific.SpecificDatumReader<>(io.keyshift.avro.ScalingPlannerState.class);
+        io.keyshift.avro.ScalingPlannerState read = reader.read(null,
+                org.apache.avro.io.DecoderFactory.get().binaryDecoder(bytes.toByteArray(), null));
+        ScalingPlanner restored = ScalingPlanner.fromState(settings, ScalingPolicy.PREDICTIVE, read);
+        assertThat(restored.imbalanceFor(7 * W)).isEqualTo(original.imbalanceFor(7 * W)).isCloseTo(1.6,
+                org.assertj.core.data.Offset.offset(1e-9));
+        ScalingPlanner.Window next = new ScalingPlanner.Window(6 * W, 200, 50, 4, 10, new double[] {250}, 10);
+        assertThat(restored.onWindow(next)).isEqualTo(original.onWindow(next)).isNotNull();
+        // restored without a season, the season's history is dropped: only the recent imbalance of the 5 windows
+        // written is left, (80 x 4 + 4 x 50 x 4) / (5 x 200)
+        ScalingPlanner.Settings noSeason = new ScalingPlanner.Settings(100, 0.75, 0.90, 0.60, 1, 16, 128, 0, 100);
+        assertThat(ScalingPlanner.fromState(noSeason, ScalingPolicy.PREDICTIVE, read).imbalanceFor(7 * W))
+                .isCloseTo(1.12, org.assertj.core.data.Offset.offset(1e-9));
+    }
 }

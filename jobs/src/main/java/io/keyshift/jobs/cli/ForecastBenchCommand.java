@@ -91,7 +91,7 @@ public final class ForecastBenchCommand implements Callable<Integer> {
                 out.resolve("dead-letters.csv"), n -> { });
         if (prepared.stats().records() == 0) {
             Files.deleteIfExists(out.resolve(".events.bin"));
-            cl.getErr().println("keyshift forecast-bench: " + in.input + " has no valid record"
+            cl.getErr().println("keyshift forecast-bench: " + in.input + " has no valid row"
                     + (prepared.stats().deadLetters() == 0 ? " (no data rows)"
                     : " (" + prepared.stats().deadLetters() + " dead letters; the first: "
                     + ReplayCommand.firstReason(out.resolve("dead-letters.csv")) + ")"));

@@ -168,13 +168,13 @@ public final class ReplayCommand implements Callable<Integer> {
                     conf.get(io.keyshift.jobs.replay.Workload.MAX_EVENT_TIME_GAP));
             System.err.printf("replay: %,d records, %,d dead letters (see %s)%n", prepared.stats().records(),
                     prepared.stats().deadLetters(), out.resolve("dead-letters.csv"));
-            if (prepared.stats().records() == 0) {
+            if (prepared.stats().records() == 0 && prepared.stats().deadLetters() > 0) {
+                // every row is a dead letter: a mistake (a --time-format that fits no row, the wrong --columns),
+                // not an empty replay; an input without data rows gives an empty report
                 Files.deleteIfExists(out.resolve(".events.bin"));
-                cl.getErr().println("keyshift replay: " + input + " has no valid record"
-                        + (prepared.stats().deadLetters() == 0 ? " (no data rows)"
-                        : " (" + prepared.stats().deadLetters() + " dead letters in "
-                        + out.resolve("dead-letters.csv") + "; the first: " + firstReason(out.resolve(
-                        "dead-letters.csv")) + ")") + "; no job was started");
+                cl.getErr().println("keyshift replay: " + input + " has no valid row (" + prepared.stats().deadLetters()
+                        + " dead letters in " + out.resolve("dead-letters.csv") + "; the first: "
+                        + firstReason(out.resolve("dead-letters.csv")) + "); no job was started");
                 cl.getErr().flush();
                 return 2;
             }

@@ -204,20 +204,17 @@ class ReplayCommandTest {
     }
 
     @Test
-    void anInputWithoutAValidRecordExitsTwoWithTheFirstReasonAndStartsNoJob(@TempDir Path dir) throws Exception {
+    void anInputWhoseEveryRowIsADeadLetterExitsTwoWithTheFirstReasonAndStartsNoJob(@TempDir Path dir)
+            throws Exception {
         Path bad = Files.writeString(dir.resolve("bad.csv"), "k,t\na,notatime\nb,alsonot\n");
         Run r = run("replay", "--input", bad.toString(), "--key", "k", "--time", "t", "--out",
                 dir.resolve("out").toString());
         assertThat(r.exit()).isEqualTo(2);
-        assertThat(r.err()).contains("has no valid record").contains("2 dead letters")
+        assertThat(r.err()).contains("has no valid row").contains("2 dead letters")
                 .contains("unparsable time 'notatime'").contains("no job was started").doesNotContain("replay [");
         assertThat(dir.resolve("out/dead-letters.csv")).exists();
         assertThat(dir.resolve("out/report.json")).doesNotExist();
-        Path header = Files.writeString(dir.resolve("header.csv"), "k,t\n");
-        Run h = run("replay", "--input", header.toString(), "--key", "k", "--time", "t", "--out",
-                dir.resolve("out2").toString());
-        assertThat(h.exit()).isEqualTo(2);
-        assertThat(h.err()).contains("has no valid record (no data rows)");
+        // (a file with no data rows at all gives an empty report: aHeaderOnlyFileAnd...)
     }
 
     /** End-to-end (a few seconds): a second run into the same --out is refused, or replaces the first with --overwrite. */
