@@ -243,7 +243,9 @@ public final class KeyshiftStream<T, K> {
                     + "function: a split key's records would reach several instances of the function, whose state "
                     + "cannot be merged (splitting is for window aggregate and reduce)");
         }
-        long horizon = stateHorizon.toMillis();
+        long horizon = stateHorizon.compareTo(WindowShape.MAX_STATE_HORIZON) > 0 ? Long.MAX_VALUE
+                : stateHorizon.toMillis();
+        WindowShape.checkHorizon(horizon, "the state horizon of a keyed process function");
         return build(horizon, false, true, 0.0, (keyed, stage) -> keyed
                 .process(new OwnedProcessFunction<>(function, horizon, stage.codec,
                         outputType.createSerializer(stage.serializerConfig), stage.checkTag), outputType)

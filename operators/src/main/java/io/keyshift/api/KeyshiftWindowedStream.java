@@ -60,12 +60,22 @@ public final class KeyshiftWindowedStream<T, K, W extends Window> {
         this.assigner = assigner;
     }
 
-    /** Allowed lateness of the windows (>= 0); the state horizon a migration must shadow is size + lateness. */
+    /**
+     * Allowed lateness of the windows (>= 0); the state horizon a migration must shadow is size + lateness, at most
+     * 36,500 days (IllegalArgumentException here, or when the stage is built, beyond it).
+     */
     public KeyshiftWindowedStream<T, K, W> allowedLateness(Duration lateness) {
         if (lateness == null || lateness.isNegative()) {
             throw new IllegalArgumentException("allowed lateness must be >= 0, was " + lateness);
         }
-        this.allowedLateness = lateness.toMillis();
+        long millis;
+        try {
+            millis = lateness.toMillis();
+        } catch (ArithmeticException e) {
+            millis = Long.MAX_VALUE;
+        }
+        WindowShape.checkHorizon(millis, "allowed lateness");
+        this.allowedLateness = millis;
         return this;
     }
 

@@ -72,9 +72,36 @@ record WindowShape(long size, long slide, long offset) {
         }
     }
 
-    /** State horizon: how far a window's state reaches back, size + allowed lateness (ms). */
+    /**
+     * State horizon: how far a window's state reaches back, size + allowed lateness (ms).
+     *
+     * @throws IllegalArgumentException above {@link #MAX_STATE_HORIZON} (an allowed lateness meant as "never drop"
+     *                                  must not overflow the event-time arithmetic of migrations)
+     */
     long horizon(long allowedLateness) {
-        return size + allowedLateness;
+        long h;
+        try {
+            h = Math.addExact(size, allowedLateness);
+        } catch (ArithmeticException e) {
+            h = Long.MAX_VALUE;
+        }
+        checkHorizon(h, "window size + allowed lateness");
+        return h;
+    }
+
+    /**
+     * The longest state horizon keyshift takes: 36,500 days. A migrated key's earlier stay is kept, and its
+     * switch-over and validation are timed, this far in event time; far beyond any real lateness, far below overflow.
+     */
+    static final java.time.Duration MAX_STATE_HORIZON = java.time.Duration.ofDays(36_500);
+
+    /** IllegalArgumentException naming {@code what} if {@code horizonMillis} exceeds {@link #MAX_STATE_HORIZON}. */
+    static void checkHorizon(long horizonMillis, String what) {
+        if (horizonMillis > MAX_STATE_HORIZON.toMillis()) {
+            throw new IllegalArgumentException(what + " must be at most " + MAX_STATE_HORIZON.toDays() + " days (the "
+                    + "state horizon over which keyshift keeps a migrated key's earlier state), was " + horizonMillis
+                    + " ms");
+        }
     }
 
     /** True if every planning-window boundary is a window boundary (tumbling, offset 0, size divides the planning window). */

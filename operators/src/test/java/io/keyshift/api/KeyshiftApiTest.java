@@ -403,6 +403,25 @@ class KeyshiftApiTest {
                 .hasMessageContaining("uid prefix 'keyshift' is used by another keyshift stage");
     }
 
+    @Test
+    void aStateHorizonBeyondAHundredYearsIsRefusedRatherThanOverflowing() {
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(2);
+        DataStream<Clicks.Click> clicks = Clicks.stream(env, 10, 1);
+        var windowed = Keyshift.keyBy(clicks, c -> c.user, Types.STRING)
+                .window(TumblingEventTimeWindows.of(Duration.ofDays(1)));
+        // "never drop late data": size + lateness would wrap around to a negative horizon
+        assertThatThrownBy(() -> windowed.allowedLateness(Duration.ofMillis(Long.MAX_VALUE)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("allowed lateness")
+                .hasMessageContaining("36500 days");
+        // within the bound alone, beyond it with the window's size
+        windowed.allowedLateness(Duration.ofDays(36_500));
+        assertThatThrownBy(() -> windowed.aggregate(new SumBytes())).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("window size + allowed lateness");
+        var byId = Keyshift.keyBy(clicks, c -> c.userId, Types.INT).uidPrefix("alarms");
+        assertThatThrownBy(() -> byId.process(new RateAlarm(), Duration.ofDays(40_000)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("keyed process function");
+    }
+
     /** An enum's hashCode is its identity hash: it differs between JVMs. */
     enum Tier { FREE, PAID }
 
