@@ -32,7 +32,8 @@ import org.apache.flink.util.OutputTag;
  * checksummed on both sides (order-free) and compared by the {@link ShadowValidator} at T1.
  *
  * <p><b>Cleanup</b>: at {@code T1 + horizon} the old owner clears every keyed state the function created for the key
- * ({@link StateTrackingContext}) and from then on no longer calls the function for the key's timers. A later stay
+ * ({@link StateTrackingContext}) and from then on no longer calls the function for the key's timers (a horizon later
+ * only the cleanup time is kept, for {@link #DEPARTED_TTL} of processing time, for timers still pending). A later stay
  * of the key in the same key group runs under a new epoch of the routing key, so it starts from empty state. The
  * function must keep the horizon it declares: its state
  * never depends on records older than the horizon, and its timers fire within the horizon of what set them.
@@ -51,6 +52,14 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
     private final OutputTag<ResultCheck> checkTag;
     private transient StateTrackingContext tracking;
     private transient ValueState<KeyOwnership> ownership;
+    /** A stay that has left and been cleaned up: its cleanup time (kept {@link #DEPARTED_TTL} in processing time). */
+    private transient ValueState<Long> departed;
+
+    /**
+     * How long (processing time; at least the horizon) a stay that has left remembers it, so that the function's
+     * processing-time timers still pending there never emit: a timer of the function must fire within this.
+     */
+    public static final java.time.Duration DEPARTED_TTL = java.time.Duration.ofDays(7);
     private transient Checksums<R> checksums;
 
     /** @param horizon the function's state horizon, ms, > 0 */
@@ -67,6 +76,14 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
     public void open(OpenContext openContext) throws Exception {
         ownership = getRuntimeContext().getState(new ValueStateDescriptor<>("keyshift-ownership",
                 TypeInformation.of(KeyOwnership.class)));
+        ValueStateDescriptor<Long> departedDescriptor = new ValueStateDescriptor<>("keyshift-departed",
+                org.apache.flink.api.common.typeinfo.Types.LONG);
+        departedDescriptor.enableTimeToLive(org.apache.flink.api.common.state.StateTtlConfig
+                .newBuilder(java.time.Duration.ofMillis(Math.max(DEPARTED_TTL.toMillis(), horizon)))
+                .setUpdateType(org.apache.flink.api.common.state.StateTtlConfig.UpdateType.OnCreateAndWrite)
+                .setStateVisibility(org.apache.flink.api.common.state.StateTtlConfig.StateVisibility.NeverReturnExpired)
+                .build());
+        departed = getRuntimeContext().getState(departedDescriptor);
         checksums = new Checksums<>(resultSerializer);
         tracking = new StateTrackingContext(getRuntimeContext());
         FunctionUtils.setFunctionRuntimeContext(user, tracking);
@@ -145,9 +162,19 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
                 tracking.clearAll();
                 ctx.timerService().registerEventTimeTimer(o.cleanupAt + horizon);
             } else if (eventTime && timestamp == o.cleanupAt + horizon) {
+                // the stay's record goes; what is left of it is when it was cleaned up, so that a processing-time
+                // timer of the function that fires later still belongs to a stay that has left (in a replay event
+                // time runs far ahead of the wall clock, and a "now + 1 h" timer fires many horizons later)
+                departed.update(o.cleanupAt);
                 ownership.clear();
             }
             return;
+        }
+        if (o == null) {
+            Long cleanedAt = departed.value();
+            if (cleanedAt != null && at >= cleanedAt) {
+                return;
+            }
         }
         // a processing-time timer's output is judged at the current watermark and never compared
         boolean authoritative = o == null || o.owns(at);
