@@ -307,6 +307,28 @@ public final class RepartitionPlanner {
         return plan.getVersion() > 0;
     }
 
+    /**
+     * The net effect of {@code moves} on units that start on subtask {@code at[unit]}: a unit moved more than once
+     * moves once, from where it was to where its last move took it (at that move's place in the order, with that
+     * move's load figures), and not at all if that is where it was; a migration from a key group to itself would
+     * otherwise be planned.
+     */
+    static List<GreedyFromCurrent.Move> netMoves(List<GreedyFromCurrent.Move> moves, int[] at) {
+        Map<Integer, Integer> last = new HashMap<>();
+        for (int k = 0; k < moves.size(); k++) {
+            last.put(moves.get(k).unit(), k);
+        }
+        List<GreedyFromCurrent.Move> net = new ArrayList<>();
+        for (int k = 0; k < moves.size(); k++) {
+            GreedyFromCurrent.Move mv = moves.get(k);
+            int origin = at[mv.unit()];
+            if (last.get(mv.unit()) == k && mv.to() != origin) {
+                net.add(new GreedyFromCurrent.Move(mv.unit(), origin, mv.to(), mv.fromLoadBefore(), mv.toLoadBefore()));
+            }
+        }
+        return net;
+    }
+
     /** The final plan at the end of a bounded input: same routes, lease to +infinity. */
     public RoutingPlan finalLease() {
         long version = current == null ? 1 : current.getVersion() + 1;
@@ -571,11 +593,13 @@ public final class RepartitionPlanner {
         double[] planned = load.clone();
         Map<String, int[]> movedTo = new java.util.TreeMap<>();
         long shadowFrom = prevLease;
-        for (int k = 0; k < bestPrefix; k++) {
-            GreedyFromCurrent.Move mv = moves.get(k);
+        List<GreedyFromCurrent.Move> net = netMoves(moves.subList(0, bestPrefix), at);
+        int started = net.size();
+        for (GreedyFromCurrent.Move mv : net) {
+            int origin = mv.from();
             UnitForecast u = units.get(mv.unit());
             long moveSwitchAt = shadowFrom + s.shadowMillis(s.validation().validates(u.getKey(), version));
-            planned[mv.from()] -= loads[mv.unit()];
+            planned[origin] -= loads[mv.unit()];
             planned[mv.to()] += loads[mv.unit()];
             int target = targetKeyGroup(u.getKey(), u.getKeyGroup(), mv.to());
             RouteEntry e = entries.get(u.getKey());
@@ -597,14 +621,13 @@ public final class RepartitionPlanner {
                     .setToSubtaskLoadAfter(0)
                     .build());
             e.setMovedAt(shadowFrom);
-            movedTo.put(u.getKey(), new int[] {mv.from(), mv.to()});
+            movedTo.put(u.getKey(), new int[] {origin, mv.to()});
         }
         for (Map.Entry<String, int[]> m : movedTo.entrySet()) {
             Migration mig = entries.get(m.getKey()).getMigration();
             mig.setFromSubtaskLoadAfter(planned[m.getValue()[0]]);
             mig.setToSubtaskLoadAfter(planned[m.getValue()[1]]);
         }
-        int started = bestPrefix;
 
         // 3a. Reverts: a key whose shadow disagreed with its primary goes back to the key group it came from.
         for (Map.Entry<String, int[]> r : new TreeMap<>(ctl.revertTo()).entrySet()) {

@@ -384,4 +384,21 @@ class RepartitionPlannerTest {
         }
         assertThat(home).containsExactlyInAnyOrderElementsOf(moved);
     }
+
+    @Test
+    void aUnitMovedTwiceMigratesOnceAndOneMovedBackNotAtAll() {
+        // units 0, 1, 2 on subtasks 0, 1, 2; unit 0 goes 0 -> 3 -> 1, unit 1 goes 1 -> 2 -> 1 (back), unit 2 once
+        int[] at = {0, 1, 2};
+        List<io.keyshift.plan.opt.GreedyFromCurrent.Move> moves = List.of(
+                new io.keyshift.plan.opt.GreedyFromCurrent.Move(0, 0, 3, 10, 1),
+                new io.keyshift.plan.opt.GreedyFromCurrent.Move(1, 1, 2, 9, 2),
+                new io.keyshift.plan.opt.GreedyFromCurrent.Move(2, 2, 3, 8, 3),
+                new io.keyshift.plan.opt.GreedyFromCurrent.Move(0, 3, 1, 7, 4),
+                new io.keyshift.plan.opt.GreedyFromCurrent.Move(1, 2, 1, 6, 5));
+        assertThat(RepartitionPlanner.netMoves(moves, at)).containsExactly(
+                new io.keyshift.plan.opt.GreedyFromCurrent.Move(2, 2, 3, 8, 3),
+                new io.keyshift.plan.opt.GreedyFromCurrent.Move(0, 0, 1, 7, 4));
+        assertThat(RepartitionPlanner.netMoves(moves.subList(0, 3), at)).extracting(m -> m.unit())
+                .containsExactly(0, 1, 2);
+    }
 }
