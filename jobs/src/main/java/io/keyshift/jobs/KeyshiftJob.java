@@ -174,6 +174,8 @@ public final class KeyshiftJob implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new ParameterException(cl, "-D / config.yaml: " + e.getMessage());
         }
+        // the command line's defaults also under Flink's own `flink run` (bin/keyshift submit applies them too)
+        io.keyshift.jobs.replay.Workload.defaults(conf);
         conf.set(JobOptions.WINDOW, w);
         if (controlFile != null && controlDir != null) {
             throw new ParameterException(cl, "--control and --control-dir exclude each other");

@@ -73,7 +73,7 @@ public final class ForecastOptions {
                     .defaultValue(2)
                     .withDescription("How many of the most recent unmarked like-days (>= 1) the forecast of a marked "
                             + "window averages: one day's counts carry their full Poisson noise. Every series keeps "
-                            + "enough history to reach them (for the default, 16 days of windows).");
+                            + "enough history to reach them (for the default, 22 days of windows).");
 
     public static final ConfigOption<String> CALENDAR_OBSERVE =
             ConfigOptions.key("keyshift.forecast.calendar.observe")

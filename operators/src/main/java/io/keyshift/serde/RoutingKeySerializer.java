@@ -16,7 +16,7 @@ import java.util.Objects;
  * Serializer of {@link RoutingKey}: key group (4 bytes), epoch (4 bytes), hash (4 bytes), then the user key with the
  * key's own serializer. This is the key serializer of every keyed stage behind keyshift's router, so its format is part of
  * every savepoint: its snapshot ({@link SnapshotV2}) records <b>format version {@value #FORMAT_VERSION}</b> and the
- * key's serializer snapshot. A savepoint written by keyshift 0.1 (format 1: String keys only, snapshot class
+ * key's serializer snapshot. A savepoint written by an earlier keyshift build (format 1: String keys only, snapshot class
  * {@link RoutingKeySerializer.Snapshot}) fails to restore with {@link #FORMAT_1_MESSAGE}.
  *
  * @param <K> the user key type
@@ -28,10 +28,10 @@ public final class RoutingKeySerializer<K> extends TypeSerializer<RoutingKey<K>>
     public static final int FORMAT_VERSION = 2;
 
     /** Why a savepoint of the first routing-key format cannot be restored. */
-    public static final String FORMAT_1_MESSAGE = "this savepoint holds keyed state of keyshift 0.1 (routing-key "
-            + "format 1: String keys, built-in window count only); keyshift 0.2 writes routing-key format 2 and "
-            + "cannot restore it. Start the job without the savepoint (its forecaster can be warmed up with "
-            + "bin/keyshift bootstrap), or finish the old job with keyshift 0.1.";
+    public static final String FORMAT_1_MESSAGE = "this savepoint holds keyed state of an earlier keyshift build "
+            + "(routing-key format 1: String keys, built-in window count only); this keyshift writes routing-key "
+            + "format 2 and cannot restore it. Start the job without the savepoint (its forecaster can be warmed up "
+            + "with bin/keyshift bootstrap), or finish the old job with the build that started it.";
 
     private final TypeSerializer<K> keySerializer;
 
@@ -163,7 +163,7 @@ public final class RoutingKeySerializer<K> extends TypeSerializer<RoutingKey<K>>
     }
 
     /**
-     * The snapshot class of routing-key format 1 (keyshift 0.1), kept under its old name only so that restoring such
+     * The snapshot class of routing-key format 1 (an earlier keyshift build), kept under its old name only so that restoring such
      * a savepoint fails with {@link #FORMAT_1_MESSAGE} instead of a class-not-found error. It reads what format 1 wrote
      * (nothing beyond its version) and refuses to restore.
      */

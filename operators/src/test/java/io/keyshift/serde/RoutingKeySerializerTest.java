@@ -73,7 +73,7 @@ class RoutingKeySerializerTest {
     @Test
     @SuppressWarnings({"unchecked", "rawtypes"})
     void aSavepointOfTheFirstFormatFailsWithAMessageThatSaysSo() throws IOException {
-        // what a savepoint of keyshift 0.1 holds for the routing key: the first format's snapshot class
+        // what a savepoint of an earlier build (format 1) holds for the routing key: the first format's snapshot class
         TypeSerializerSnapshot legacy = writeAndRead(new RoutingKeySerializer.Snapshot());
         RoutingKeySerializer<String> current = new RoutingKeySerializer<>(StringSerializer.INSTANCE);
         // Flink asks the new serializer's snapshot whether it can read the old state, or restores the old serializer
