@@ -114,6 +114,12 @@ public final class EventParser {
             if (records.isEmpty()) {
                 return List.of();
             }
+            if (records.size() > 1) {
+                // one row must be one record: rows joined at a stray quote, or a file whose lines end in CR only,
+                // would otherwise lose every record after the first without a trace
+                throw new IOException(records.size() + " records in one row (a line break outside quotes, or a "
+                        + "quote that does not start its field)");
+            }
             List<String> out = new ArrayList<>();
             records.get(0).forEach(out::add);
             return out;
@@ -262,6 +268,10 @@ public final class EventParser {
         String key = f.get(keyIndex);
         if (key == null || key.isBlank()) {
             return dead(text, line, "empty key");
+        }
+        if (key.indexOf('\n') >= 0 || key.indexOf('\r') >= 0) {
+            // the results, the plans and the report are line-oriented files
+            return dead(text, line, "key contains a line break");
         }
         StringBuilder time = new StringBuilder();
         for (int i = 0; i < timeIndexes.length; i++) {

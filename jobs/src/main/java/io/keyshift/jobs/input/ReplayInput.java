@@ -211,15 +211,32 @@ public final class ReplayInput {
     /** Physical lines one row may span (a quoted field with line breaks); beyond it the row is a dead letter. */
     static final int MAX_LINES_PER_ROW = 1_000;
 
-    /** True if {@code bytes} holds an odd number of '"' (a quoted field is still open at its end). */
+    /**
+     * True if a quoted field is still open at the end of {@code bytes} (RFC 4180 as Commons CSV reads it: a quote
+     * opens a quoted field only as the field's first character, {@code ""} inside one is a quote, and a quote elsewhere
+     * in a field is an ordinary character), so the row continues on the next line.
+     */
     static boolean unbalancedQuotes(byte[] bytes) {
-        int quotes = 0;
-        for (byte b : bytes) {
-            if (b == '"') {
-                quotes++;
+        boolean quoted = false;
+        boolean fieldStart = true;
+        for (int i = 0; i < bytes.length; i++) {
+            byte b = bytes[i];
+            if (quoted) {
+                if (b == '"') {
+                    if (i + 1 < bytes.length && bytes[i + 1] == '"') {
+                        i++;
+                    } else {
+                        quoted = false;
+                    }
+                }
+            } else if (b == '"' && fieldStart) {
+                quoted = true;
+                fieldStart = false;
+            } else {
+                fieldStart = b == ',' || b == '\n' || b == '\r';
             }
         }
-        return (quotes & 1) == 1;
+        return quoted;
     }
 
     /**

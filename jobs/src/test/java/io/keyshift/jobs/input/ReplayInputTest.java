@@ -33,6 +33,30 @@ class ReplayInputTest {
         assertThat(dead.get(1)).contains(",9,").contains("EOF reached before encapsulated token finished");
     }
 
+    @Test
+    void aQuoteInsideAFieldIsACharacterAndAKeyWithALineBreakIsADeadLetter(@TempDir Path dir) throws Exception {
+        String csv = "id,when,note\n"
+                + "a,2024-03-01T00:00:00Z,5\" pipe\n"
+                + "b,2024-03-01T00:01:00Z,plain\n"
+                + "\"c\nd\",2024-03-01T00:02:00Z,plain\n"
+                + "e,2024-03-01T00:03:00Z,plain\n";
+        Path file = Files.writeString(dir.resolve("in.csv"), csv);
+        InputSpec spec = new InputSpec(List.of(), "id", List.of("when"), Optional.empty(), Optional.empty());
+        ReplayInput.Prepared p = ReplayInput.prepare(file, spec, dir.resolve("events.bin"),
+                dir.resolve("dead.csv"), n -> { });
+        // four rows: a, b and e are records (the quote after 5 is part of the note); the key "c<LF>d" is a dead letter
+        assertThat(p.stats().records()).isEqualTo(3);
+        assertThat(p.stats().deadLetters()).isEqualTo(1);
+        assertThat(Files.readString(dir.resolve("dead.csv"))).contains("key contains a line break");
+    }
+
+    @Test
+    void aLineHoldingSeveralRecordsIsRefusedNotCutToTheFirst() throws Exception {
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> EventParser.fields("a,1\rb,2\rc,3"))
+                .isInstanceOf(java.io.IOException.class).hasMessageContaining("3 records in one row");
+        assertThat(EventParser.fields("a,\"x\ny\",2")).containsExactly("a", "x\ny", "2");
+    }
+
     /**
      * Issue 17: one row dated year 3000 and one dated 1900 among rows of 2014 are dead letters with the reason
      * (keyshift.input.max-event-time-gap, default 365 days); with the option at 0 every row is kept.
