@@ -83,14 +83,22 @@ public final class SortedEventFile implements EventSpace {
     @Override
     public Cursor open(int offset, int stride, long position) throws IOException {
         DataInputStream in = new DataInputStream(new BufferedInputStream(Files.newInputStream(Path.of(path)), 1 << 16));
-        readHeader(in, path);
         long first = offset + position * stride;
-        for (long i = 0; i < Math.min(first, size); i++) {
-            read(in);
+        Event head;
+        try {
+            readHeader(in, path);
+            for (long i = 0; i < Math.min(first, size); i++) {
+                read(in);
+            }
+            head = first < size ? readOrFail(in) : null;
+        } catch (IOException | RuntimeException e) {
+            // a truncated or foreign file: the stream must not outlive the failed open (one per split and restart)
+            in.close();
+            throw e;
         }
         return new Cursor() {
             long index = first;
-            Event next = index < size ? readOrFail(in) : null;
+            Event next = head;
 
             @Override
             public boolean hasNext() {
