@@ -25,6 +25,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
@@ -99,18 +100,27 @@ public final class KeyshiftJob implements Callable<Integer> {
             description = "Set a keyshift.* or job-level Flink option, overriding the cluster's config.yaml.")
     Map<String, String> dynamic = new LinkedHashMap<>();
 
+    /** The directories under --out that the job's file sinks write. */
+    static final List<String> OUTPUT_DIRECTORIES = List.of("results", "window-results", "plans", "forecasts",
+            "forecast-units", "validation", "profiles", "control-rejected", "scaling", "dead-letters");
+
     /**
-     * True if {@code dir/results} holds a file: results of an earlier job, which a new job (not restored from that
-     * job's savepoint or checkpoint) would silently add its own to, doubling every line.
+     * The first of {@link #OUTPUT_DIRECTORIES} under {@code dir} that holds a file, or null: output of an earlier job,
+     * which a new job (not restored from that job's savepoint or checkpoint) would silently add its own to (every
+     * result line twice; with the results on Kafka, two jobs' plans and forecasts interleaved).
      */
-    static boolean holdsResults(Path dir) throws java.io.IOException {
-        Path results = dir.resolve("results");
-        if (!Files.isDirectory(results)) {
-            return false;
+    static String heldOutput(Path dir) throws java.io.IOException {
+        for (String name : OUTPUT_DIRECTORIES) {
+            Path d = dir.resolve(name);
+            if (Files.isDirectory(d)) {
+                try (java.util.stream.Stream<Path> files = Files.walk(d)) {
+                    if (files.anyMatch(Files::isRegularFile)) {
+                        return name;
+                    }
+                }
+            }
         }
-        try (java.util.stream.Stream<Path> files = Files.walk(results)) {
-            return files.anyMatch(Files::isRegularFile);
-        }
+        return null;
     }
 
     /** Entry point; exceptions propagate (Flink's program runner needs them), nothing calls System.exit. */
@@ -198,10 +208,11 @@ public final class KeyshiftJob implements Callable<Integer> {
         }
         Path dir = out.toAbsolutePath();
         boolean restoring = conf.getOptional(StateRecoveryOptions.SAVEPOINT_PATH).isPresent();
-        if (!restoring && holdsResults(dir)) {
-            throw new ParameterException(cl, "--out " + dir + " already holds results of another job (results/): "
-                    + "choose a new directory, delete that one, or restore that job from its savepoint or checkpoint "
-                    + "(which continues its results)");
+        String held = restoring ? null : heldOutput(dir);
+        if (held != null) {
+            throw new ParameterException(cl, "--out " + dir + " already holds results of another job (" + held
+                    + "/): choose a new directory, delete that one, or restore that job from its savepoint or checkpoint "
+                    + "(which continues its output)");
         }
         if (Files.exists(dir) && !Files.isDirectory(dir)) {
             throw new ParameterException(cl, "--out " + dir + " is a file, not a directory");

@@ -25,6 +25,17 @@ class KeyshiftJobTest {
     }
 
     @Test
+    void anOutputDirectoryWithPlansOfAnotherJobIsRefusedToo(@TempDir Path dir) throws Exception {
+        // with the results on Kafka only the side outputs are files: a second job must not interleave its plans
+        Path out = dir.resolve("out");
+        Files.createDirectories(out.resolve("plans/2026-01-05--00"));
+        Files.writeString(out.resolve("plans/2026-01-05--00/part-0-0"), "{}\n");
+        assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--generator-records", "1000", "--out", out.toString()}))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("already holds results of another job (plans/)");
+    }
+
+    @Test
     void anOutputPathThatIsAFileIsRefused(@TempDir Path dir) throws Exception {
         Path out = Files.writeString(dir.resolve("out"), "x");
         assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--generator-records", "1000", "--out", out.toString()}))
