@@ -76,6 +76,8 @@ public final class LoadMeasures {
     /** Window start → input records. */
     private final SortedMap<Long, Long> inputRecords;
     private final ToIntFunction<String> naturalSubtask;
+    /** The tumbling window's length, ms; 0 = unknown (the trend oracle's neighbours are then taken by position). */
+    private final long windowMillis;
 
     private LoadMeasures(Builder b) {
         this.parallelism = b.parallelism;
@@ -93,6 +95,7 @@ public final class LoadMeasures {
         this.keyLoads = Collections.unmodifiableSortedMap(loads);
         this.inputRecords = Collections.unmodifiableSortedMap(inputs);
         this.naturalSubtask = b.naturalSubtask;
+        this.windowMillis = b.windowMillis;
     }
 
     /** A new, empty builder. */
@@ -216,9 +219,10 @@ public final class LoadMeasures {
 
     /**
      * Trend oracle: per window w, an LPT assignment built from each key's mean load over the
-     * {@value #TREND_HALF_WIDTH} windows before w and the {@value #TREND_HALF_WIDTH} windows after w in the window
-     * list (by position, fewer at the ends; w itself excluded; a key absent from a window counts 0 there; the mean
-     * is over the windows that exist), evaluated on w. Keys with mean 0 are not part of the greedy and go to
+     * {@value #TREND_HALF_WIDTH} windows before w and the {@value #TREND_HALF_WIDTH} windows after w (with
+     * {@link Builder#windowMillis} by time, within the input's span, a window without records counting as one with no
+     * load; without it by position in the window list; fewer at the ends; w itself excluded; a key absent from a
+     * window counts 0 there), evaluated on w. Keys with mean 0 are not part of the greedy and go to
      * {@code naturalSubtask(key)}. With a single window, that window's own loads are used. It knows the trend, not
      * the noise.
      */
@@ -227,6 +231,27 @@ public final class LoadMeasures {
         List<Map<String, Long>> windows = new ArrayList<>(keyLoads.values());
         int n = windows.size();
         TreeMap<Long, Double> perWindow = new TreeMap<>();
+        if (windowMillis > 0 && n > 1) {
+            // by time: the windows w - 3 window .. w + 3 window within the input's span, a window without records
+            // counting as one with no load (a night hour of the flights is a neighbour, not skipped)
+            long first = starts.get(0);
+            long last = starts.get(n - 1);
+            for (int i = 0; i < n; i++) {
+                long w = starts.get(i);
+                Map<String, Long> sums = new HashMap<>();
+                for (int k = -TREND_HALF_WIDTH; k <= TREND_HALF_WIDTH; k++) {
+                    long at = w + k * windowMillis;
+                    if (k != 0 && at >= first && at <= last) {
+                        Map<String, Long> neighbour = keyLoads.get(at);
+                        if (neighbour != null) {
+                            neighbour.forEach((key, v) -> sums.merge(key, v, Math::addExact));
+                        }
+                    }
+                }
+                perWindow.put(w, evaluate(lptAssignment(sums, parallelism), windows.get(i)));
+            }
+            return summarize(perWindow, inputRecords);
+        }
         for (int i = 0; i < n; i++) {
             // All neighbour sets of window i have the same size, so LPT on the sums places keys exactly as LPT on
             // the means would, without rounding.
@@ -352,6 +377,7 @@ public final class LoadMeasures {
         private int parallelism;
         private final TreeMap<Long, Map<String, Long>> keyLoads = new TreeMap<>();
         private ToIntFunction<String> naturalSubtask;
+        private long windowMillis;
 
         private Builder() {
         }
@@ -366,6 +392,18 @@ public final class LoadMeasures {
                 throw new IllegalArgumentException("parallelism must be >= 1, was " + parallelism);
             }
             this.parallelism = parallelism;
+            return this;
+        }
+
+        /**
+         * The tumbling window's length, ms (&gt; 0): the trend oracle then takes its neighbours by time, a window
+         * without records counting as one with no load. Optional; without it, by position in the list of windows.
+         */
+        public Builder windowMillis(long windowMillis) {
+            if (windowMillis <= 0) {
+                throw new IllegalArgumentException("window must be > 0 ms, was " + windowMillis);
+            }
+            this.windowMillis = windowMillis;
             return this;
         }
 

@@ -120,6 +120,7 @@ public final class ReplayReport {
         // Reference loads per key and window, from the hash run (plain keyBy processes every record once).
         LoadMeasures.Builder mb = LoadMeasures.builder()
                 .parallelism(parallelism)
+                .windowMillis(window.toMillis())
                 .naturalSubtask(k -> KeyGroupRangeAssignment.assignKeyToParallelOperator(k, maxParallelism, parallelism));
         for (String line : lines(work.resolve("hash").resolve("window-results"))) {
             LoadLine l = LoadLine.parse(line);

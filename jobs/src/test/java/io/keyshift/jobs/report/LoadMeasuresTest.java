@@ -237,6 +237,22 @@ class LoadMeasuresTest {
     }
 
     @Test
+    void withTheWindowLengthTheTrendOraclesNeighboursAreTakenByTimeEmptyWindowsIncluded() {
+        long h = 3_600_000L;
+        // p = 2, windows at 0, 1 h and 5 h (2 h to 4 h hold no record); a and b go to subtask 0 by hashing
+        java.util.function.Supplier<LoadMeasures.Builder> windows = () -> LoadMeasures.builder().parallelism(2)
+                .naturalSubtask(k -> 0)
+                .window(0L, Map.of("a", 10L))
+                .window(h, Map.of("b", 10L))
+                .window(5 * h, Map.of("a", 5L, "b", 5L));
+        // by position, the window at 5 h has the two before it as neighbours: a and b apart, {5, 5}
+        assertThat(windows.get().build().trendOracle().perWindow().get(5 * h)).isCloseTo(1.0, within(EPS));
+        // by time its neighbours are the empty 2 h to 4 h: no trend, both keys where hashing puts them, {10, 0}
+        assertThat(windows.get().windowMillis(h).build().trendOracle().perWindow().get(5 * h))
+                .isCloseTo(2.0, within(EPS));
+    }
+
+    @Test
     void trendOracleSendsKeysWithoutHistoryToTheirNaturalSubtask() {
         // p = 2. z appears only in window 1000, so its neighbour mean is 0 and it goes to naturalSubtask(z) = 1.
         LoadMeasures m = LoadMeasures.builder()
