@@ -297,9 +297,16 @@ public final class KeyshiftStream<T, K> {
         return b.scaling;
     }
 
-    /** The side output {@code tag} of the user's functions (authoritative outputs only), after a terminal call. */
+    /**
+     * The side output {@code tag} of the user's functions (authoritative outputs only), or the late records of a
+     * window stage whose {@link KeyshiftWindowedStream#sideOutputLateData} named {@code tag}; after a terminal call.
+     */
+    @SuppressWarnings("unchecked")
     public <X> DataStream<X> sideOutput(OutputTag<X> tag) {
         Built b = built();
+        if (b.lateDataTag != null && b.lateDataTag.equals(tag)) {
+            return (DataStream<X>) b.lateData;
+        }
         DataStream<X> out = b.keyed.getSideOutput(tag);
         return b.merger == null ? out : out.union(b.merger.getSideOutput(tag));
     }
@@ -360,6 +367,9 @@ public final class KeyshiftStream<T, K> {
         /** Parallelism of the results path (shadow validator, split merger, mismatch reverts). */
         final int resultsParallelism;
         SingleOutputStreamOperator<?> merger;
+        /** The user's late-data tag and stream (window stages with sideOutputLateData), else null. */
+        OutputTag<?> lateDataTag;
+        DataStream<?> lateData;
 
         Stage(KeyCodec<K> codec, SerializerConfig serializerConfig, OutputTag<ResultCheck> checkTag, int parallelism,
               int maxParallelism, int resultsParallelism) {
@@ -564,7 +574,8 @@ public final class KeyshiftStream<T, K> {
                     .setMaxParallelism(maxP);
         }
         built = new Built(profiles, plans, forecasts, loads, validation, scaling, result, stage.merger,
-                controlInput == null ? null : plans.getSideOutput(PlannerOperator.CONTROL_REJECTED));
+                controlInput == null ? null : plans.getSideOutput(PlannerOperator.CONTROL_REJECTED),
+                stage.lateDataTag, stage.lateData);
         @SuppressWarnings("unchecked")
         DataStream<R> merged = stage.merger == null ? result : result.union((DataStream<R>) stage.merger);
         return merged;
@@ -574,7 +585,8 @@ public final class KeyshiftStream<T, K> {
     private record Built(DataStream<WindowProfile> profiles, DataStream<RoutingPlan> plans, DataStream<LoadForecast> forecasts,
                          DataStream<WindowLoad> loads, DataStream<ValidationReport> validation,
                          DataStream<ScalingDecision> scaling, SingleOutputStreamOperator<?> keyed,
-                         SingleOutputStreamOperator<?> merger, DataStream<String> controlRejected) {}
+                         SingleOutputStreamOperator<?> merger, DataStream<String> controlRejected,
+                         OutputTag<?> lateDataTag, DataStream<?> lateData) {}
 
     /**
      * Empty windows the profiler profiles after the last window with records: two of the forecaster's longest season,

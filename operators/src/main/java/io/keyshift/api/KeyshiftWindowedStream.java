@@ -9,9 +9,11 @@ import io.keyshift.migration.OwnedAccumulator;
 import io.keyshift.migration.OwnedAccumulatorSerializer;
 import io.keyshift.migration.PartialMerger;
 import io.keyshift.route.Envelope;
+import io.keyshift.route.Role;
 import io.keyshift.route.RoutingKey;
 
 import org.apache.flink.api.common.functions.AggregateFunction;
+import org.apache.flink.api.common.functions.FlatMapFunction;
 import org.apache.flink.api.common.functions.ReduceFunction;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
@@ -26,6 +28,7 @@ import org.apache.flink.streaming.api.functions.windowing.ProcessWindowFunction;
 import org.apache.flink.streaming.api.windowing.assigners.WindowAssigner;
 import org.apache.flink.streaming.api.windowing.windows.TimeWindow;
 import org.apache.flink.streaming.api.windowing.windows.Window;
+import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
 
 import java.time.Duration;
@@ -53,6 +56,7 @@ public final class KeyshiftWindowedStream<T, K, W extends Window> {
     private final WindowShape shape;
     private final WindowAssigner<? super T, W> assigner;
     private long allowedLateness;
+    private OutputTag<T> lateDataTag;
 
     KeyshiftWindowedStream(KeyshiftStream<T, K> stream, WindowShape shape, WindowAssigner<? super T, W> assigner) {
         this.stream = stream;
@@ -76,6 +80,27 @@ public final class KeyshiftWindowedStream<T, K, W extends Window> {
         }
         WindowShape.checkHorizon(millis, "allowed lateness");
         this.allowedLateness = millis;
+        return this;
+    }
+
+    /**
+     * Sends the records that the windows drop as late to the side output {@code tag}, as
+     * {@link WindowedStream#sideOutputLateData}; read them with {@link KeyshiftStream#sideOutput(OutputTag)} after
+     * the terminal call. Each late record comes out once, unchanged: the copy routed to the key group that owned its
+     * key at the record's timestamp (a migration's shadow copies never; a split key's record from the one key group
+     * it went to). A record is late when every window it belongs to ended more than the allowed lateness before the
+     * keyed stage's watermark, which the routers hold back to the plans' lease: keyshift drops, and so sends here,
+     * fewer records than a plain {@code keyBy} (README, "Late records").
+     *
+     * @param tag the side output; its type must be the stream's record type (IllegalArgumentException otherwise)
+     */
+    public KeyshiftWindowedStream<T, K, W> sideOutputLateData(OutputTag<T> tag) {
+        Objects.requireNonNull(tag, "late data output tag");
+        if (!tag.getTypeInfo().equals(stream.inputType())) {
+            throw new IllegalArgumentException("the late data output tag '" + tag.getId() + "' is of type "
+                    + tag.getTypeInfo() + ", but the stream's records are " + stream.inputType());
+        }
+        this.lateDataTag = tag;
         return this;
     }
 
@@ -110,7 +135,8 @@ public final class KeyshiftWindowedStream<T, K, W extends Window> {
             OutputTag<Tuple5<K, Long, Long, Integer, ACC>> partialTag = new OutputTag<>(stage.uid("partials"),
                     new TupleTypeInfo<>(stage.keyType(), Types.LONG, Types.LONG, Types.INT, accumulatorType));
             TypeInformation<OwnedAccumulator<ACC>> owned = new OwnedAccumulatorSerializer.TypeInfo<>(accumulatorType);
-            SingleOutputStreamOperator<R> op = windowed(keyed)
+            OutputTag<Envelope<T, K>> late = lateEnvelopes(keyed, stage);
+            SingleOutputStreamOperator<R> op = windowed(keyed, late)
                     .aggregate(new EnvelopeAggregate<T, K, ACC>(function),
                             new AggregateWindowFunction<K, ACC, V, R, TimeWindow>(function, pwf, stage.codec,
                                     resultType.createSerializer(stage.serializerConfig), stage.checkTag, partialTag,
@@ -118,6 +144,7 @@ public final class KeyshiftWindowedStream<T, K, W extends Window> {
                             owned, owned, resultType)
                     .name(stage.name("window " + function.getClass().getSimpleName()))
                     .uid(stage.uid("window"));
+            addLateData(op, late, stage);
             if (split > 0) {
                 stage.merger = op.getSideOutput(partialTag)
                         .keyBy(t -> t.f0, stage.keyType())
@@ -159,12 +186,37 @@ public final class KeyshiftWindowedStream<T, K, W extends Window> {
         }
         @SuppressWarnings("unchecked")
         ProcessWindowFunction<T, R, K, TimeWindow> pwf = (ProcessWindowFunction<T, R, K, TimeWindow>) function;
-        return stream.build(shape.horizon(allowedLateness), aligned(), false, 0.0, (keyed, stage) -> windowed(keyed)
-                .process(new FullWindowFunction<T, K, R, TimeWindow>(pwf, stage.codec,
-                        resultType.createSerializer(stage.serializerConfig), stage.checkTag, allowedLateness),
-                        resultType)
-                .name(stage.name("window " + function.getClass().getSimpleName()))
-                .uid(stage.uid("window")));
+        return stream.build(shape.horizon(allowedLateness), aligned(), false, 0.0, (keyed, stage) -> {
+            OutputTag<Envelope<T, K>> late = lateEnvelopes(keyed, stage);
+            SingleOutputStreamOperator<R> op = windowed(keyed, late)
+                    .process(new FullWindowFunction<T, K, R, TimeWindow>(pwf, stage.codec,
+                            resultType.createSerializer(stage.serializerConfig), stage.checkTag, allowedLateness),
+                            resultType)
+                    .name(stage.name("window " + function.getClass().getSimpleName()))
+                    .uid(stage.uid("window"));
+            addLateData(op, late, stage);
+            return op;
+        });
+    }
+
+    /** The window operator's own late-data tag (envelopes), or null without {@link #sideOutputLateData}. */
+    private OutputTag<Envelope<T, K>> lateEnvelopes(KeyedStream<Envelope<T, K>, RoutingKey<K>> keyed,
+                                                    KeyshiftStream<T, K>.Stage stage) {
+        return lateDataTag == null ? null : new OutputTag<>(stage.uid("late-envelopes"), keyed.getType());
+    }
+
+    /** The user's late-data stream: the authoritative copies among the window operator's late envelopes. */
+    private void addLateData(SingleOutputStreamOperator<?> window, OutputTag<Envelope<T, K>> late,
+                             KeyshiftStream<T, K>.Stage stage) {
+        if (late == null) {
+            return;
+        }
+        stage.lateDataTag = lateDataTag;
+        stage.lateData = window.getSideOutput(late)
+                .flatMap(new LateRecords<T, K>()).returns(lateDataTag.getTypeInfo())
+                .name(stage.name("late data")).uid(stage.uid("late-data"))
+                .setParallelism(stage.parallelism)
+                .setMaxParallelism(stage.maxParallelism);
     }
 
     private boolean aligned() {
@@ -173,8 +225,25 @@ public final class KeyshiftWindowedStream<T, K, W extends Window> {
 
     @SuppressWarnings({"unchecked", "rawtypes"})
     private WindowedStream<Envelope<T, K>, RoutingKey<K>, TimeWindow> windowed(
-            KeyedStream<Envelope<T, K>, RoutingKey<K>> keyed) {
-        return keyed.window((WindowAssigner) assigner).allowedLateness(Duration.ofMillis(allowedLateness));
+            KeyedStream<Envelope<T, K>, RoutingKey<K>> keyed, OutputTag<Envelope<T, K>> late) {
+        WindowedStream<Envelope<T, K>, RoutingKey<K>, TimeWindow> w = keyed.window((WindowAssigner) assigner)
+                .allowedLateness(Duration.ofMillis(allowedLateness));
+        return late == null ? w : w.sideOutputLateData(late);
+    }
+
+    /**
+     * The window operator's late envelopes as the user's records: shadow copies dropped (their record's authoritative
+     * copy went to another key group), every other copy's record passed on.
+     */
+    static final class LateRecords<T, K> implements FlatMapFunction<Envelope<T, K>, T> {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        public void flatMap(Envelope<T, K> e, Collector<T> out) {
+            if (e.role != Role.SHADOW && e.value != null) {
+                out.collect(e.value);
+            }
+        }
     }
 
     private <I, R> TypeInformation<R> windowResultType(ProcessWindowFunction<I, R, K, W> function,

@@ -1,5 +1,8 @@
 package io.keyshift.api;
 
+import org.apache.flink.api.common.eventtime.Watermark;
+import org.apache.flink.api.common.eventtime.WatermarkGenerator;
+import org.apache.flink.api.common.eventtime.WatermarkOutput;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
@@ -51,6 +54,46 @@ final class Clicks {
                 .returns(Click.class)
                 .assignTimestampsAndWatermarks(WatermarkStrategy.<Click>forBoundedOutOfOrderness(Duration.ofMinutes(1))
                         .withTimestampAssigner((c, t) -> c.ts));
+    }
+
+    /**
+     * As {@link #stream}, from one source subtask, with every {@code lateEvery}-th click of the second half of the
+     * span dated {@code behind} earlier: late under any watermark that has reached the click's own position.
+     */
+    static DataStream<Click> streamWithLateClicks(StreamExecutionEnvironment env, long n, double days, int lateEvery,
+                                                  Duration behind) {
+        long span = (long) (days * 24 * HOUR);
+        return env.fromSequence(0, n - 1).setParallelism(1)
+                .map(i -> {
+                    long ts = i * span / n;
+                    long mix = mix(i);
+                    int user = Math.floorMod(mix, 4) == 0
+                            ? (int) Math.floorMod((ts / (6 * HOUR)) * 37 + Math.floorMod(mix >>> 8, 10), 300)
+                            : (int) Math.floorMod(mix >>> 16, 300);
+                    if (i >= n / 2 && i % lateEvery == 0) {
+                        ts -= behind.toMillis();
+                    }
+                    return new Click("user-" + user, user, ts, (int) Math.floorMod(mix >>> 32, 1000));
+                })
+                .returns(Click.class).setParallelism(1)
+                .assignTimestampsAndWatermarks(WatermarkStrategy.<Click>forGenerator(ctx -> new PunctuatedWatermarks())
+                        .withTimestampAssigner((c, t) -> c.ts)).setParallelism(1);
+    }
+
+    /** A watermark one minute behind the latest click after every click: lateness decided by record order alone. */
+    static final class PunctuatedWatermarks implements WatermarkGenerator<Click> {
+        private long max = Long.MIN_VALUE + Duration.ofMinutes(1).toMillis() + 1;
+
+        @Override
+        public void onEvent(Click c, long timestamp, WatermarkOutput out) {
+            if (timestamp > max) {
+                max = timestamp;
+                out.emitWatermark(new Watermark(max - Duration.ofMinutes(1).toMillis() - 1));
+            }
+        }
+
+        @Override
+        public void onPeriodicEmit(WatermarkOutput out) {}
     }
 
     static long mix(long z) {

@@ -20,7 +20,9 @@ import org.apache.flink.streaming.api.windowing.assigners.EventTimeSessionWindow
 import org.apache.flink.streaming.api.windowing.assigners.SlidingEventTimeWindows;
 import org.apache.flink.streaming.api.windowing.assigners.TumblingEventTimeWindows;
 import org.apache.flink.streaming.api.windowing.windows.TimeWindow;
+import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.util.CloseableIterator;
+import org.apache.flink.util.OutputTag;
 import org.apache.flink.util.Collector;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -115,6 +117,95 @@ class KeyshiftApiTest {
         assertThat(got).isEqualTo(twin);
         assertThat(migrations).isGreaterThanOrEqualTo(20);
         assertThat(outcomes).containsOnlyKeys(ValidationOutcome.MATCH);
+    }
+
+    /**
+     * sideOutputLateData: clicks two days behind the watermark come out of the late-data side output once each,
+     * the same clicks as from keyBy's WindowedStream#sideOutputLateData, and the results equal keyBy's. One source
+     * subtask, so that lateness under keyBy is decided by record order alone; a router that paces after each waiting
+     * record keeps the plans' lease, and so the keyed stage's watermark, within a few windows of the source's.
+     */
+    @Test
+    void lateRecordsGoToTheLateDataSideOutputOnceEachAsWithKeyBy() throws Exception {
+        OutputTag<Clicks.Click> lateTag = new OutputTag<>("late clicks", TypeInformation.of(Clicks.Click.class));
+        Duration behind = Duration.ofDays(2);
+        StreamExecutionEnvironment twinEnv = StreamExecutionEnvironment.createLocalEnvironment(4);
+        SingleOutputStreamOperator<String> twinWindows = Clicks.streamWithLateClicks(twinEnv, 60_000, 6, 97, behind)
+                .keyBy(c -> c.user, Types.STRING)
+                .window(TumblingEventTimeWindows.of(Duration.ofHours(1)))
+                .sideOutputLateData(lateTag)
+                .aggregate(new SumBytes(), new Label());
+        CloseableIterator<String> twinResults = twinWindows.collectAsync();
+        CloseableIterator<String> twinLate = twinWindows.getSideOutput(lateTag).map(KeyshiftApiTest::describe)
+                .collectAsync();
+        twinEnv.execute("keyBy late twin");
+        List<String> twin = sorted(twinResults);
+        List<String> twinLateClicks = sorted(twinLate);
+
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(4);
+        Configuration conf = new Configuration();
+        conf.setString("keyshift.window", "1h");
+        conf.setString("keyshift.route.max-waiting-records", "1");
+        KeyshiftStream<Clicks.Click, String> users = Keyshift.keyBy(
+                Clicks.streamWithLateClicks(env, 60_000, 6, 97, behind), c -> c.user, Types.STRING)
+                .configure(conf).parallelism(4);
+        CloseableIterator<String> results = users.window(TumblingEventTimeWindows.of(Duration.ofHours(1)))
+                .sideOutputLateData(lateTag)
+                .aggregate(new SumBytes(), new Label()).collectAsync();
+        CloseableIterator<String> late = users.sideOutput(lateTag).map(KeyshiftApiTest::describe).collectAsync();
+        CloseableIterator<RoutingPlan> plans = users.plans().collectAsync();
+        env.execute("keyshift late data test");
+        List<String> got = sorted(results);
+        List<String> lateClicks = sorted(late);
+        long migrations = 0;
+        while (plans.hasNext()) {
+            migrations += plans.next().getMigrationsStarted();
+        }
+        System.out.printf("late data: %d results, %d late clicks (keyBy %d), %d migrations%n", got.size(),
+                lateClicks.size(), twinLateClicks.size(), migrations);
+        // every click dated back is late under keyBy, and no other
+        assertThat(twinLateClicks).hasSize((int) java.util.stream.LongStream.range(30_000, 60_000)
+                .filter(i -> i % 97 == 0).count());
+        assertThat(lateClicks).isEqualTo(twinLateClicks);
+        assertThat(got).isEqualTo(twin);
+        assertThat(migrations).isPositive();
+    }
+
+    /** A tag of another type can reach it only unchecked (raw types, or the same class under other type info). */
+    @Test
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    void aLateDataTagOfAnotherTypeIsRefused() {
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(2);
+        KeyshiftWindowedStream<Clicks.Click, String, TimeWindow> windows = Keyshift.keyBy(Clicks.stream(env, 10, 1),
+                c -> c.user, Types.STRING).window(TumblingEventTimeWindows.of(Duration.ofHours(1)));
+        assertThatThrownBy(() -> windows.sideOutputLateData((OutputTag) new OutputTag<>("late", Types.STRING)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("'late'");
+    }
+
+    /** A late shadow copy is dropped (its authoritative copy went elsewhere); every other role's record passes. */
+    @Test
+    void theLateDataOfAMigratingKeyIsItsAuthoritativeCopyOnly() {
+        KeyshiftWindowedStream.LateRecords<String, String> late = new KeyshiftWindowedStream.LateRecords<>();
+        List<String> out = new ArrayList<>();
+        Collector<String> collector = new Collector<>() {
+            @Override
+            public void collect(String r) {
+                out.add(r);
+            }
+
+            @Override
+            public void close() {}
+        };
+        io.keyshift.route.RoutingKey<String> rk = io.keyshift.route.RoutingKey.restore("k", 3, 0, 0);
+        for (io.keyshift.route.Role role : io.keyshift.route.Role.values()) {
+            late.flatMap(new io.keyshift.route.Envelope<>(rk, role.isMarker() ? null : role.name(), role, 0, 1),
+                    collector);
+        }
+        assertThat(out).containsExactly("PRIMARY", "MIGRATING", "PARTIAL");
+    }
+
+    private static String describe(Clicks.Click c) {
+        return c.user + "," + c.ts + "," + c.bytes;
     }
 
     /** Bytes of one (user, parity of the bytes) key per window, from a reduce: a composite key. */
