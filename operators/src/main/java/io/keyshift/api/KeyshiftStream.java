@@ -541,7 +541,8 @@ public final class KeyshiftStream<T, K> {
                         CoordinatedOperators.planner(plannerOperator, uidPrefix))
                 : forecasts.connect(controlInput).transform(stage.name("planner"),
                         new SharedAvroTypeInfo<>(RoutingPlan.class), CoordinatedOperators.controlledPlanner(
-                                plannerOperator.withControl(config.get(PlanOptions.CONTROL_ROLLBACK_VERSIONS)),
+                                plannerOperator.withControl(config.get(PlanOptions.CONTROL_ROLLBACK_VERSIONS))
+                                        .withRevertHold(config.get(PlanOptions.ON_MISMATCH_HOLD).toMillis()),
                                 uidPrefix));
         plans.uid(stage.uid("planner"))
                 .setParallelism(1)

@@ -21,7 +21,9 @@ public final class ForecastOptions {
             .noDefaultValue()
             .withDescription("Season lengths in windows, e.g. '24;168' for a day and a week of hourly windows. The "
                     + "first is used by the seasonal models and MASE. Default: a week of windows if the window is "
-                    + "a day or longer, else a day of windows.");
+                    + "a day or longer; a day and a week of windows for windows from 1 hour up to a day; a day of "
+                    + "windows below 1 hour (a season of fewer than 2 windows, or one the window does not divide, "
+                    + "is left out).");
 
     public static final ConfigOption<Double> INTERVAL_Z = ConfigOptions.key("keyshift.forecast.interval-z")
             .doubleType()

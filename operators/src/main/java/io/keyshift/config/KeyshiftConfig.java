@@ -77,6 +77,10 @@ public final class KeyshiftConfig {
             }
         }
         positive(config, JobOptions.WINDOW);
+        Duration window = config.get(JobOptions.WINDOW);
+        if (window.toMillis() < 1 || window.getNano() % 1_000_000 != 0) {
+            throw bad(JobOptions.WINDOW, window, "a whole number of milliseconds, at least 1ms");
+        }
         range(config, JobOptions.DEFAULT_MAX_PARALLELISM, 1, 32768);
         range(config, JobOptions.RESULTS_PATH_PARALLELISM, 0, 32768);
         int sketch = config.get(ProfilerOptions.SKETCH_SIZE);

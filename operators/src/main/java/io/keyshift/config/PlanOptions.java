@@ -142,8 +142,9 @@ public final class PlanOptions {
             ConfigOptions.key("keyshift.migration.on-mismatch.hold")
                     .durationType()
                     .defaultValue(java.time.Duration.ofDays(7))
-                    .withDescription("With on-mismatch REVERT: event time for which a reverted key starts no "
-                            + "migration of the planner's own (> 0).");
+                    .withDescription("Event time for which a reverted key starts no migration of the planner's "
+                            + "own (> 0): a key sent back by the validation (on-mismatch REVERT) or by a revert "
+                            + "command of the control input.");
 
     public static final ConfigOption<Integer> ON_MISMATCH_LAG_WINDOWS =
             ConfigOptions.key("keyshift.migration.on-mismatch.lag-windows")

@@ -354,13 +354,21 @@ public record ControlCommand(long at, Type type, String key, long version, Strin
      */
     public static long time(String s) {
         if (s.matches("-?\\d+")) {
-            return Long.parseLong(s);
+            try {
+                return Long.parseLong(s);
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("time '" + s + "' is beyond the range of epoch milliseconds");
+            }
         }
         try {
             return Instant.parse(s).toEpochMilli();
+        } catch (ArithmeticException e) {
+            throw new IllegalArgumentException("time '" + s + "' is beyond the range of epoch milliseconds");
         } catch (DateTimeParseException e) {
             try {
                 return OffsetDateTime.parse(s).toInstant().toEpochMilli();
+            } catch (ArithmeticException e2) {
+                throw new IllegalArgumentException("time '" + s + "' is beyond the range of epoch milliseconds");
             } catch (DateTimeParseException e2) {
                 throw new IllegalArgumentException("time '" + s + "' is neither an ISO-8601 instant "
                         + "(2014-03-01T00:00:00Z), a date-time with offset, nor epoch milliseconds");

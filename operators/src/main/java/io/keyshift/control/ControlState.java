@@ -225,6 +225,11 @@ public final class ControlState {
             }
         }
         Map.Entry<Long, Map<String, int[]>> last = routings.lastEntry();
+        if (last == null) {
+            // the first plan this state sees (a job restored without control state starts at a later version): the
+            // routings of earlier versions are unknown, and a rollback to one of them is refused, not a return home
+            oldestRollbackVersion = plan.getVersion();
+        }
         if (last == null || !same(last.getValue(), routing)) {
             routings.put(plan.getVersion(), routing);
             while (routings.size() > maxRoutings) {

@@ -200,7 +200,7 @@ public final class SeriesForecaster {
         if (combine) {
             lastOneStep[models.length] = combined(1);
         }
-        chosen = select();
+        chosen = select(n);
         lastY = y;
         n++;
     }
@@ -274,11 +274,12 @@ public final class SeriesForecaster {
         return chosen;
     }
 
-    private int select() {
+    /** The model to forecast with, {@code observed} observations having been counted before the last one. */
+    private int select(long observed) {
         if (models.length == 1 || weight == 0) {
             return 0;
         }
-        if (benchmark >= 0 && n < SELECTION_WARM_UP) {
+        if (benchmark >= 0 && observed < SELECTION_WARM_UP) {
             return benchmark;
         }
         int best = 0;
@@ -448,6 +449,7 @@ public final class SeriesForecaster {
                 models[i].read(in);
             }
         }
-        chosen = select();
+        // as feedModels chose after the last observation: it selected before counting it
+        chosen = select(n - 1);
     }
 }

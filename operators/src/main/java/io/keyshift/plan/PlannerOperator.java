@@ -143,6 +143,18 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
     }
 
     /**
+     * How long a key sent back by a {@code revert} command starts no migration of the planner's own (event time, ms,
+     * > 0; keyshift.migration.on-mismatch.hold): for the control input's reverts under any on-mismatch policy.
+     */
+    public PlannerOperator withRevertHold(long holdMillis) {
+        if (holdMillis <= 0) {
+            throw new IllegalArgumentException("revert hold must be > 0");
+        }
+        this.holdMillis = holdMillis;
+        return this;
+    }
+
+    /**
      * Makes the control input carry the shadow validation's reverts ({@code keyshift.migration.on-mismatch=REVERT}):
      * a plan then waits only until the control input's watermark is {@code lagMillis} before its start (the
      * validation trails the routing), and applies the reverts up to there; every other command as before.
@@ -323,11 +335,26 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
         try {
             ControlCommand c = ControlCommand.parse(line);
             if (c != null) {
+                checkKeyGroups(c);
                 control.add(c);
             }
         } catch (IllegalArgumentException e) {
             control.refusedLine();
             reject(e.getMessage(), line);
+        }
+    }
+
+    /** A revert's key groups must be the job's (a plan naming another would fail every router that applies it). */
+    private void checkKeyGroups(ControlCommand c) {
+        if (c.type() != ControlCommand.Type.REVERT) {
+            return;
+        }
+        int maxP = settings.maxParallelism();
+        for (int kg : new int[] {c.keyGroup(), c.ifAtKeyGroup()}) {
+            if (kg >= maxP) {
+                throw new IllegalArgumentException("revert: key group " + kg + " is outside the job's key groups [0, "
+                        + maxP + ")");
+            }
         }
     }
 

@@ -439,6 +439,13 @@ class KeyshiftApiTest {
         notANumber.setString("keyshift.profiler.sampling-rate", "often");
         assertThatThrownBy(() -> users.configure(notANumber)).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("keyshift.profiler.sampling-rate");
+        for (String window : List.of("500000ns", "1500micros")) {
+            Configuration submilli = new Configuration();
+            submilli.setString("keyshift.window", window);
+            assertThatThrownBy(() -> users.configure(submilli)).as(window)
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("keyshift.window must be a whole number of milliseconds, at least 1ms");
+        }
     }
 
     @Test

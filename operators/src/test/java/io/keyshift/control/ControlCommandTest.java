@@ -75,6 +75,32 @@ class ControlCommandTest {
                 .hasMessageContaining("anomaly-z must be a number > 0");
         assertThatThrownBy(() -> ControlCommand.parse("2014-03-01T00:00:00Z,anomaly-z"))
                 .hasMessageContaining("anomaly-z needs one argument");
+        // a time the job cannot hold is refused as malformed, not thrown at the job as an ArithmeticException
+        assertThatThrownBy(() -> ControlCommand.parse("+300000000-01-01T00:00:00Z,freeze"))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("beyond the range");
+        assertThatThrownBy(() -> ControlCommand.parse("+300000000-01-01T00:00:00+01:00,freeze"))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("beyond the range");
+        assertThatThrownBy(() -> ControlCommand.parse("99999999999999999999,freeze"))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("beyond the range");
+        assertThatThrownBy(() -> ControlCommand.parse(
+                "2014-03-01T00:00:00Z,revert,k,7,9,+300000000-01-01T00:00:00Z"))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("beyond the range");
+    }
+
+    /**
+     * Control state that starts at a later plan (a job restored from a savepoint taken without a control input) knows
+     * no routing before it: a rollback to an earlier version is refused, not a return of every key home.
+     */
+    @Test
+    void aRollbackBeforeTheFirstPlanTheStateSawIsRefused() {
+        ControlState s = new ControlState(10);
+        s.issued(plan(500, "k", 7, 1), false);
+        s.add(ControlCommand.parse(MARCH + ",rollback,100"));
+        s.add(ControlCommand.parse(MARCH + ",rollback,500"));
+        assertThat(s.advanceTo(MARCH + 1)).extracting(ControlState.Rejected::reason).containsExactly(
+                "plan version 100 is no longer kept (the oldest a rollback can name is 500; "
+                        + "keyshift.control.rollback-versions)");
+        assertThat(s.control().rollbackTarget()).containsOnlyKeys("k");
     }
 
     @Test

@@ -51,6 +51,22 @@ class SeriesForecasterTest {
         assertThat(f.chosen()).isNotEqualTo(ForecastModelKind.NAIVE);
     }
 
+    /** Restored after any number of observations, a series forecasts with the model it forecast with before. */
+    @Test
+    void aRestoredSeriesForecastsWithTheModelItChoseBefore() throws Exception {
+        SeriesForecaster f = new SeriesForecaster(7, 0.95, null);
+        Random r = new Random(2);
+        for (int t = 0; t < SeriesForecaster.SELECTION_WARM_UP + 8; t++) {
+            f.observe(100 + r.nextGaussian() * 10, 4);
+            java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+            f.write(new java.io.DataOutputStream(bytes));
+            SeriesForecaster restored = new SeriesForecaster(7, 0.95, null);
+            restored.read(new java.io.DataInputStream(new java.io.ByteArrayInputStream(bytes.toByteArray())));
+            assertThat(restored.chosenName()).as("after %d observations", t + 1).isEqualTo(f.chosenName());
+            assertThat(restored.forecast(1)).isEqualTo(f.forecast(1));
+        }
+    }
+
     @Test
     void backtestPicksNaiveForARandomWalk() {
         SeriesForecaster f = new SeriesForecaster(0, 0.95, null);

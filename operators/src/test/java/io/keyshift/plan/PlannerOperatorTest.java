@@ -96,6 +96,44 @@ class PlannerOperatorTest {
         return max / (sum / load.length);
     }
 
+    /**
+     * A revert naming a key group the job does not have is refused as a control command (a plan migrating there
+     * would fail every router that applies it, again after each restore); a valid one applies.
+     */
+    @Test
+    void aRevertToAKeyGroupOutsideTheJobIsRefusedAndTheJobGoesOn() throws Exception {
+        PlannerOperator op = new PlannerOperator(settings(), false).withControl(10).withRevertHold(W);
+        try (org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<LoadForecast, String, RoutingPlan> h =
+                     new org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<>(op)) {
+            h.open();
+            String hot = skewedAtFour().keySet().iterator().next();
+            h.processElement2(new StreamRecord<>("0,revert," + hot + "," + MAX_P, 0));
+            h.processElement2(new StreamRecord<>("0,revert," + hot + ",3," + (MAX_P + 5) + ",0", 0));
+            h.processWatermark2(new org.apache.flink.streaming.api.watermark.Watermark(Long.MAX_VALUE));
+            h.processElement1(new StreamRecord<>(forecast(W, 4), W - 1));
+            h.processElement1(new StreamRecord<>(forecast(2 * W, 4), 2 * W - 1));
+            h.processWatermark1(new org.apache.flink.streaming.api.watermark.Watermark(2 * W));
+            List<String> refused = new ArrayList<>();
+            for (StreamRecord<String> r : h.getSideOutput(PlannerOperator.CONTROL_REJECTED)) {
+                refused.add(r.getValue());
+            }
+            assertThat(refused).hasSize(2);
+            assertThat(refused.get(0)).contains("revert: key group " + MAX_P + " is outside the job's key groups [0, "
+                    + MAX_P + ")");
+            assertThat(refused.get(1)).contains("key group " + (MAX_P + 5) + " is outside");
+            List<RoutingPlan> plans = h.extractOutputValues();
+            assertThat(plans).hasSize(2);
+            for (RoutingPlan p : plans) {
+                for (RouteEntry e : p.getEntries()) {
+                    assertThat(e.getKeyGroup()).isBetween(0, MAX_P - 1);
+                    if (e.getMigration() != null) {
+                        assertThat(e.getMigration().getToKeyGroup()).isBetween(0, MAX_P - 1);
+                    }
+                }
+            }
+        }
+    }
+
     @Test
     void afterARescaleTheNextPlanNamesTheRoutersParallelismAndBalancesItsSubtasks() throws Exception {
         LoadForecast before = forecast(10 * W, 2);
