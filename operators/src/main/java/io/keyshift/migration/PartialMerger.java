@@ -70,6 +70,8 @@ public final class PartialMerger<K, ACC, V, R>
     private transient ListState<Integer> format;
     /** Format 1, only after restoring a savepoint that has it (else null). */
     private transient Legacy<ACC> legacy;
+    /** Copies each partial before it is merged. */
+    private transient org.apache.flink.api.common.typeutils.TypeSerializer<ACC> accSerializer;
 
     /** Format 1's maps, and per key whether they were moved to format 2. */
     private static final class Legacy<ACC> {
@@ -122,6 +124,7 @@ public final class PartialMerger<K, ACC, V, R>
 
     @Override
     public void open(OpenContext openContext) throws Exception {
+        accSerializer = getRuntimeContext().createSerializer(accType);
         windows = getRuntimeContext().getMapState(new MapStateDescriptor<>("split-window-partials", Types.LONG,
                 new TupleTypeInfo<>(Types.LONG, Types.BOOLEAN, new MapTypeInfo<>(Types.INT, accType))));
         if (user != null) {
@@ -222,14 +225,17 @@ public final class PartialMerger<K, ACC, V, R>
         if (w.f2.isEmpty()) {
             return;
         }
-        // merge into a fresh accumulator: merge may change its first argument, and the partials must stay as they
-        // are for a late firing; in the order format 1 merged them (key groups as decimal strings), so that a merge
-        // that depends on its order gives what it gave
+        // merge copies into a fresh accumulator: merge may change either argument or return one of them (a reduce
+        // returns the stored partial itself and changes it at the next merge), and the partials must stay as they
+        // are for a late firing (on the heap the stored objects are these, and onTimer writes the window back); in
+        // the order format 1 merged them (key groups as decimal strings), so that a merge that depends on its order
+        // gives what it gave
         List<Integer> keyGroups = new ArrayList<>(w.f2.keySet());
         keyGroups.sort(Comparator.comparing(String::valueOf));
         ACC merged = aggregate.createAccumulator();
         for (int g : keyGroups) {
-            merged = aggregate.merge(merged, w.f2.get(g));
+            ACC partial = w.f2.get(g);
+            merged = aggregate.merge(merged, partial == null ? null : accSerializer.copy(partial));
         }
         V v = aggregate.getResult(merged);
         if (user == null) {

@@ -140,6 +140,48 @@ class PartialMergerTest {
         }
     }
 
+    /** As a reduce is given to the merger: no accumulator while empty, merge returns and changes its arguments. */
+    private static final class ReduceLike implements AggregateFunction<Long, long[], Long> {
+        @Override
+        public long[] createAccumulator() {
+            return null;
+        }
+
+        @Override
+        public long[] add(Long value, long[] acc) {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public Long getResult(long[] acc) {
+            return acc[1];
+        }
+
+        @Override
+        public long[] merge(long[] a, long[] b) {
+            if (a == null) {
+                return b;
+            }
+            a[0] += b[0];
+            a[1] += b[1];
+            return a;
+        }
+    }
+
+    /** A merge that returns its stored argument and changes it later must not change the kept partials. */
+    @Test
+    void aMergeThatReturnsAStoredPartialLeavesThePartialsAsTheyWere() throws Exception {
+        PartialMerger<String, long[], Long, Long> merger = new PartialMerger<>(new ReduceLike(), null, ACC, 500);
+        try (var h = ProcessFunctionTestHarnesses.forKeyedProcessFunction(merger, p -> p.f0, Types.STRING)) {
+            h.processElement(partial("hot", 0, 1000, 3, 1, 10), 999);
+            h.processElement(partial("hot", 0, 1000, 40, 1, 20), 999);
+            h.processWatermark(999);
+            h.processElement(partial("hot", 0, 1000, 40, 2, 21), 1200);
+            // 10 + 21, not the 30 that the first firing would have left in key group 3's partial + 21
+            assertThat(h.extractOutputValues()).containsExactly(30L, 31L);
+        }
+    }
+
     @Test
     void withoutAWindowFunctionTheMergedAggregateIsTheResult() throws Exception {
         PartialMerger<String, long[], Long, Long> merger = new PartialMerger<>(new CountSum(), null, ACC, 0);
