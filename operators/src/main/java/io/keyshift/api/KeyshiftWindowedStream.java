@@ -47,6 +47,12 @@ import java.util.Objects;
  * {@code context.windowState()} and {@code context.globalState()} throw {@link UnsupportedOperationException} there
  * (naming the option). A window function that uses them needs {@code split-threshold} 0 (the default).
  *
+ * <p>A window function has per-window state only: {@code context.globalState()} throws
+ * {@link UnsupportedOperationException}, and keyed state from its runtime context must not be used (both would live
+ * with one stay of the key in one key group, left behind by a migration). State across windows belongs in
+ * {@link KeyshiftStream#process(org.apache.flink.streaming.api.functions.KeyedProcessFunction, Duration)}, whose
+ * state migrates within its declared horizon.
+ *
  * @param <T> the user's record type
  * @param <K> the user's key type
  * @param <W> the window type

@@ -8,7 +8,8 @@ import org.apache.flink.util.OutputTag;
 /**
  * The context a user's {@link ProcessWindowFunction} sees behind keyshift: the window, times and per-window state of
  * the keyed stage's window operator (scoped to the routing key, so primary and shadow have their own), and side
- * outputs only for authoritative results.
+ * outputs only for authoritative results. No global state: {@code globalState()} throws
+ * {@link UnsupportedOperationException} (state across windows would not move with a migration).
  */
 final class UserWindowContext {
     private UserWindowContext() {}
@@ -83,7 +84,10 @@ final class UserWindowContext {
 
             @Override
             public KeyedStateStore globalState() {
-                return ctx.globalState();
+                throw new UnsupportedOperationException("global state (context.globalState()) is not available to "
+                        + "a window function behind keyshift: it would live with one stay of the key in one key "
+                        + "group, and a migration would leave it behind; keep state across windows in "
+                        + "KeyshiftStream#process(KeyedProcessFunction, stateHorizon), whose state migrates");
             }
 
             @Override

@@ -204,6 +204,32 @@ class KeyshiftApiTest {
         assertThat(out).containsExactly("PRIMARY", "MIGRATING", "PARTIAL");
     }
 
+    /** A window function that keeps state across windows: behind keyshift it fails, naming what to use instead. */
+    static final class RunningTotal extends ProcessWindowFunction<Long, String, String, TimeWindow> {
+        @Override
+        public void process(String user, Context ctx, Iterable<Long> sums, Collector<String> out) throws Exception {
+            org.apache.flink.api.common.state.ValueState<Long> total = ctx.globalState().getState(
+                    new org.apache.flink.api.common.state.ValueStateDescriptor<>("total", Types.LONG));
+            long t = (total.value() == null ? 0 : total.value()) + sums.iterator().next();
+            total.update(t);
+            out.collect(user + "," + t);
+        }
+    }
+
+    @Test
+    void aWindowFunctionThatUsesGlobalStateFailsNamingTheKeyedProcessFunction() {
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(2);
+        Configuration conf = new Configuration();
+        conf.setString("keyshift.window", "1h");
+        Keyshift.keyBy(Clicks.stream(env, 2_000, 1), c -> c.user, Types.STRING).configure(conf)
+                .window(TumblingEventTimeWindows.of(Duration.ofHours(1)))
+                .aggregate(new SumBytes(), new RunningTotal()).sinkTo(new org.apache.flink.streaming.api.functions
+                        .sink.v2.DiscardingSink<>());
+        assertThatThrownBy(() -> env.execute("global state")).rootCause()
+                .isInstanceOf(UnsupportedOperationException.class)
+                .hasMessageContaining("globalState()").hasMessageContaining("process(KeyedProcessFunction");
+    }
+
     private static String describe(Clicks.Click c) {
         return c.user + "," + c.ts + "," + c.bytes;
     }
