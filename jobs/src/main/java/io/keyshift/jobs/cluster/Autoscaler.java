@@ -19,10 +19,13 @@ import java.util.Map;
  * bound of the job's parallel vertices, {@code PUT} new requirements: those vertices get {@code [1, decided]}, the
  * global ones (parallelism-1 profiler, forecaster, planner, scaling, plan sinks) keep theirs. The parallel vertices
  * are those whose upper bound is the largest in the job, so the job must have been submitted with a parallelism
- * of at least 2.
+ * of at least 2, and a decision below 2 is applied as 2 (at 1 the parallel vertices could no longer be told from the
+ * global ones, and the next scale-out would make those parallel).
  */
 public final class Autoscaler {
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** The least upper bound the parallel vertices get: above the global vertices' 1, so that they stay apart. */
+    static final int MIN_PARALLEL = 2;
 
     /** What one step saw and did. */
     public record Step(String state, int current, int decided, boolean applied, String message) {}
@@ -52,8 +55,18 @@ public final class Autoscaler {
                     + "keyshift.scaling.capacity set on the job? metrics reach the REST API every few seconds)");
         }
         int target = (int) Math.round(decided);
-        if (target == current || target < 1) {
-            return new Step(state, current, target, false, "parallelism " + current + " is the decided one");
+        if (target < 1) {
+            return new Step(state, current, target, false, "no parallelism decided yet");
+        }
+        // The parallel vertices are told from the parallelism-1 ones by their larger upper bound: at 1 they could no
+        // longer be, and a later scale-out would make the profiler, forecaster and planner parallel.
+        String floor = "";
+        if (target < MIN_PARALLEL) {
+            floor = " (decided " + target + "; the parallel vertices keep at least " + MIN_PARALLEL + ")";
+            target = MIN_PARALLEL;
+        }
+        if (target == current) {
+            return new Step(state, current, target, false, "parallelism " + current + " is the decided one" + floor);
         }
         ObjectNode body = JSON.createObjectNode();
         for (Iterator<Map.Entry<String, JsonNode>> it = req.fields(); it.hasNext(); ) {
@@ -69,7 +82,7 @@ public final class Autoscaler {
             }
         }
         api.put("/jobs/" + jobId + "/resource-requirements", body);
-        return new Step(state, current, target, true, "requested parallelism " + current + " -> " + target);
+        return new Step(state, current, target, true, "requested parallelism " + current + " -> " + target + floor);
     }
 
     /** The parallelism the job's vertices run at now (largest over vertices), from {@code GET /jobs/:jobid}. */

@@ -1,0 +1,95 @@
+package io.keyshift.jobs.cluster;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.sun.net.httpserver.HttpServer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The autoscaler against a stand-in for Flink's REST API (127.0.0.1): which vertices get the decided parallelism, and
+ * that the parallelism-1 vertices stay apart after a scale-in.
+ */
+class AutoscalerTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private HttpServer server;
+    private volatile double decided;
+    /** Upper bounds of the two vertices: the parallel one ("routed") and the global one ("planner"). */
+    private volatile int routedUpper = 4;
+    private final List<JsonNode> puts = new ArrayList<>();
+
+    @BeforeEach
+    void start() throws IOException {
+        server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        server.createContext("/jobs/j", exchange -> {
+            String path = exchange.getRequestURI().getPath();
+            String query = exchange.getRequestURI().getQuery();
+            String body;
+            if (exchange.getRequestMethod().equals("PUT")) {
+                JsonNode put = JSON.readTree(exchange.getRequestBody());
+                synchronized (puts) {
+                    puts.add(put);
+                }
+                routedUpper = put.path("routed").path("parallelism").path("upperBound").asInt();
+                body = "{}";
+            } else if (path.equals("/jobs/j")) {
+                body = "{\"state\":\"RUNNING\",\"vertices\":[{\"id\":\"scaling\"}]}";
+            } else if (path.endsWith("/subtasks/metrics") && query == null) {
+                body = "[{\"id\":\"0.ScalingDecisions.keyshiftScalingParallelism\"}]";
+            } else if (path.endsWith("/subtasks/metrics")) {
+                body = "[{\"id\":\"0.ScalingDecisions.keyshiftScalingParallelism\",\"sum\":" + decided + "}]";
+            } else if (path.endsWith("/resource-requirements")) {
+                body = "{\"routed\":{\"parallelism\":{\"lowerBound\":1,\"upperBound\":" + routedUpper + "}},"
+                        + "\"planner\":{\"parallelism\":{\"lowerBound\":1,\"upperBound\":1}}}";
+            } else {
+                body = "{}";
+            }
+            byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+            exchange.sendResponseHeaders(200, bytes.length);
+            exchange.getResponseBody().write(bytes);
+            exchange.close();
+        });
+        server.start();
+    }
+
+    @AfterEach
+    void stop() {
+        server.stop(0);
+    }
+
+    private Autoscaler scaler() {
+        return new Autoscaler(new FlinkRest("http://127.0.0.1:" + server.getAddress().getPort()), "j");
+    }
+
+    @Test
+    void aScaleInToOneKeepsTheParallelVerticesAtTwoSoThatALaterScaleOutLeavesTheGlobalOnesAlone() throws Exception {
+        decided = 1;
+        Autoscaler.Step in = scaler().step();
+        assertThat(in.applied()).isTrue();
+        assertThat(routedUpper).isEqualTo(2);
+        assertThat(in.message()).contains("decided 1");
+        decided = 3;
+        Autoscaler.Step out = scaler().step();
+        assertThat(out.applied()).isTrue();
+        assertThat(puts).hasSize(2);
+        for (JsonNode put : puts) {
+            assertThat(put.path("planner").path("parallelism").path("upperBound").asInt()).isEqualTo(1);
+        }
+        assertThat(puts.get(1).path("routed").path("parallelism").path("upperBound").asInt()).isEqualTo(3);
+        // at the decided parallelism nothing is requested
+        assertThat(scaler().step().applied()).isFalse();
+        decided = 1;
+        scaler().step();
+        assertThat(scaler().step().applied()).as("1 is applied as 2, and 2 is where it is").isFalse();
+    }
+}
