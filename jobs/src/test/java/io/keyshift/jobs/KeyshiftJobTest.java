@@ -97,6 +97,25 @@ class KeyshiftJobTest {
                 "--kafka-control-topic", "c", "--generator-records", "1000", "--out", out}))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("--kafka-control-topic needs --kafka-topic");
+        // options that apply to a topic input, or to the sinks, are refused where they would be ignored
+        for (String[] ignored : new String[][] {{"--kafka-bounded"}, {"--kafka-starting-offsets", "earliest"},
+                {"--kafka-group-id", "g"}, {"--kafka-format", "json"}, {"--max-out-of-orderness", "5s"},
+                {"--kafka-idleness", "1m"}}) {
+            java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of(ignored));
+            args.addAll(java.util.List.of("--generator-records", "1000", "--out", out));
+            assertThatThrownBy(() -> KeyshiftJob.main(args.toArray(String[]::new))).as(ignored[0])
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining(ignored[0] + " applies to a --kafka-topic input only");
+        }
+        assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--kafka-transactional-id-prefix", "x",
+                "--generator-records", "1000", "--out", out}))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("--kafka-transactional-id-prefix applies to the sinks");
+        assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--kafka-bootstrap-servers", "127.0.0.1:1",
+                "--kafka-topic", "t", "--kafka-bounded", "--kafka-control-topic", "c", "--key", "k", "--time", "t",
+                "--columns", "k,t", "--out", out}))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("--kafka-bounded cannot finish with --kafka-control-topic");
         assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--generator-records", "1000", "--control", "a",
                 "--control-dir", "b", "--out", out}))
                 .isInstanceOf(IllegalArgumentException.class)

@@ -259,7 +259,9 @@ public final class EventParser {
         return parseFields(f, text, line);
     }
 
-    private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
+    /** Fails on anything after the first value: a record of two JSON objects is one dead letter, not one event. */
+    private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper()
+            .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
     private Parsed parseFields(List<String> f, String text, long line) {
         if (f.size() != columnCount) {

@@ -53,7 +53,7 @@ public final class KafkaIo {
                 .setGroupId(k.groupId + "-control")
                 .setStartingOffsets(OffsetsInitializer.earliest())
                 .setDeserializer(new ControlLines())
-                .setProperties(k.clientProperties())
+                .setProperties(k.sourceProperties())
                 .build();
         return env.fromSource(source, io.keyshift.control.ControlInputs.liveWatermarks(), "kafka control source")
                 .uid(CONTROL_SOURCE_UID)
@@ -91,7 +91,7 @@ public final class KafkaIo {
                 .setTopics(k.topic)
                 .setGroupId(k.groupId)
                 .setDeserializer(new KafkaEventDeserializer(spec, k.format(cl)))
-                .setProperties(k.clientProperties());
+                .setProperties(k.sourceProperties());
         b.setStartingOffsets(switch (k.offsets(cl)) {
             case "earliest" -> OffsetsInitializer.earliest();
             case "latest" -> OffsetsInitializer.latest();

@@ -146,6 +146,23 @@ public final class KafkaOptions {
         if (controlTopic != null && controlTopic.isBlank()) {
             throw new ParameterException(cl, "--kafka-control-topic must not be blank");
         }
+        if (topic == null) {
+            // options of the topic input: without one they would be ignored
+            for (String o : List.of("--kafka-format", "--kafka-group-id", "--kafka-starting-offsets",
+                    "--kafka-bounded", "--kafka-idleness", "--max-out-of-orderness")) {
+                if (cl.getParseResult().hasMatchedOption(o)) {
+                    throw new ParameterException(cl, o + " applies to a --kafka-topic input only");
+                }
+            }
+        }
+        if (bounded && controlTopic != null) {
+            throw new ParameterException(cl, "--kafka-bounded cannot finish with --kafka-control-topic, which is read "
+                    + "live: give the commands with --control FILE for a run that finishes");
+        }
+        if (transactionalIdPrefix != null && resultsTopic == null && sideTopics().isEmpty()) {
+            throw new ParameterException(cl, "--kafka-transactional-id-prefix applies to the sinks of --results-topic, "
+                    + "--plans-topic, --forecasts-topic and --validation-topic only");
+        }
         format(cl);
         offsets(cl);
         idleness(cl);
@@ -202,6 +219,17 @@ public final class KafkaOptions {
     Properties clientProperties() {
         Properties p = new Properties();
         p.putAll(properties);
+        return p;
+    }
+
+    /**
+     * The sources' client settings: {@link #clientProperties()} with {@code isolation.level=read_committed} unless
+     * {@code --kafka-property} sets it, so that records of aborted transactions (an exactly-once producer upstream,
+     * keyshift's own results topic) are not read.
+     */
+    Properties sourceProperties() {
+        Properties p = clientProperties();
+        p.putIfAbsent("isolation.level", "read_committed");
         return p;
     }
 }

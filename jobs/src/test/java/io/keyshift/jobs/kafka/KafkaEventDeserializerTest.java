@@ -66,4 +66,16 @@ class KafkaEventDeserializerTest {
         assertThat(r.get(3).deadReason).startsWith("not JSON");
         assertThat(r.get(4).deadReason).contains("'station' is not a string or a number");
     }
+
+    /** A value of two objects (a batch of newline-delimited JSON) is one dead letter, not its first object's event. */
+    @Test
+    void aValueWithMoreThanOneJsonObjectIsADeadLetter() throws Exception {
+        String one = "{\"station\":\"Market at 4th\",\"start\":\"2014-09-01 08:00:00-07:00\",\"duration\":42}";
+        List<KafkaRecord> r = read(KafkaEventDeserializer.KafkaFormat.JSON, one + "\n" + one.replace("4th", "5th"),
+                one + "  \n");
+        assertThat(r).hasSize(2);
+        assertThat(r.get(0).isDead()).isTrue();
+        assertThat(r.get(0).deadReason).startsWith("not JSON").contains("Trailing token");
+        assertThat(r.get(1).isDead()).as("trailing white space is not another value").isFalse();
+    }
 }
