@@ -81,6 +81,11 @@ public final class ClusterCommand implements Callable<Integer> {
                 return 0;
             }
             case "stop" -> {
+                if (StandaloneCluster.status(run).restAddress() == null) {
+                    System.err.println("keyshift: no cluster recorded in " + run + " (no "
+                            + run.resolve("cluster.properties") + "): nothing stopped");
+                    return 1;
+                }
                 StandaloneCluster.stop(run, Duration.ofSeconds(20), System.err);
                 System.out.println("cluster stopped");
                 return 0;

@@ -131,6 +131,15 @@ public final class StandaloneCluster {
             throw new IllegalStateException("a cluster of " + run + " is already running (JobManager PID "
                     + existing.jobManagerPid() + "); stop it first");
         }
+        // another process on the ports (another cluster) would answer the REST API as if it were this one, and
+        // this cluster's TaskManager would register with its JobManager
+        for (int[] port : new int[][] {{s.restPort(), 0}, {s.rpcPort(), 1}}) {
+            if (port[0] > 0 && inUse(port[0])) {
+                throw new IllegalStateException("port " + port[0] + " on 127.0.0.1 (" + (port[1] == 0
+                        ? "REST, --rest-port" : "JobManager RPC, --rpc-port") + ") is in use by another process: "
+                        + "stop it, or choose another port");
+            }
+        }
         Path conf = run.resolve("conf");
         Files.createDirectories(conf);
         Files.createDirectories(run.resolve("log"));
@@ -142,7 +151,15 @@ public final class StandaloneCluster {
         Files.writeString(run.resolve("classpath.txt"), s.classpath());
 
         Member jm = startProcess(s.classpath(), run, "jobmanager", JM_CLASS, "GET_JM_RESOURCE_PARAMS");
-        Member tm = startProcess(s.classpath(), run, "taskmanager-1", TM_CLASS, "GET_TM_RESOURCE_PARAMS");
+        // recorded at once, so that a TaskManager that fails to start leaves no JobManager that stop cannot find
+        record(run, s.restPort(), jm, List.of());
+        Member tm;
+        try {
+            tm = startProcess(s.classpath(), run, "taskmanager-1", TM_CLASS, "GET_TM_RESOURCE_PARAMS");
+        } catch (IOException | RuntimeException e) {
+            stop(run, Duration.ofSeconds(10), log);
+            throw e;
+        }
         record(run, s.restPort(), jm, List.of(tm));
         log.printf("cluster: JobManager PID %d, TaskManager PID %d, logs in %s%n", jm.pid(), tm.pid(), run.resolve("log"));
         long deadline = System.nanoTime() + timeout.toNanos();
@@ -345,6 +362,17 @@ public final class StandaloneCluster {
     private static Member member(Properties p, String role) {
         return new Member(role, Long.parseLong(p.getProperty(role + ".pid", "-1")),
                 Long.parseLong(p.getProperty(role + ".start", "-1")));
+    }
+
+    /** Whether a process listens on {@code port} of 127.0.0.1 (a bind there fails). */
+    static boolean inUse(int port) {
+        try (java.net.ServerSocket socket = new java.net.ServerSocket()) {
+            socket.setReuseAddress(true);
+            socket.bind(new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), port));
+            return false;
+        } catch (IOException e) {
+            return true;
+        }
     }
 
     private static void record(Path run, int restPort, Member jm, List<Member> tms) throws IOException {

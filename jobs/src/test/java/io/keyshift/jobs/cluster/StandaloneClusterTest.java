@@ -54,6 +54,22 @@ class StandaloneClusterTest {
         }
     }
 
+    /** A port that another process holds is refused before any process starts (its REST API would answer as ours). */
+    @Test
+    void aPortInUseIsRefusedBeforeAnyProcessStarts(@TempDir Path run) throws Exception {
+        try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            int port = taken.getLocalPort();
+            assertThat(StandaloneCluster.inUse(port)).isTrue();
+            StandaloneCluster.Settings s = new StandaloneCluster.Settings(run, run.resolve("cluster"), "none.jar", port,
+                    0);
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> StandaloneCluster.start(s,
+                            java.time.Duration.ofSeconds(5), System.err))
+                    .isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining("port " + port + " on 127.0.0.1 (REST, --rest-port) is in use");
+            assertThat(run.resolve("cluster/cluster.properties")).doesNotExist();
+        }
+    }
+
     @Test
     void listeningSocketAddressesDecodeAsLinuxPrintsThem() {
         assertThat(ListeningSockets.decode("0100007F", 8081).loopback()).isTrue();
