@@ -109,6 +109,23 @@ public final class KeyshiftJob implements Callable<Integer> {
      * which a new job (not restored from that job's savepoint or checkpoint) would silently add its own to (every
      * result line twice; with the results on Kafka, two jobs' plans and forecasts interleaved).
      */
+    /**
+     * Flink's fixed job id: set where a job's id must survive a JobManager failover (application mode with high
+     * availability, where Flink runs main() again to recover the job from its checkpoints).
+     */
+    static final String FIXED_JOB_ID = "$internal.pipeline.job-id";
+    /** The file under --out that names the fixed job id of the job writing there. */
+    static final String JOB_ID_MARKER = ".keyshift-job-id";
+
+    /**
+     * Whether {@code dir} is the output of the job with {@code fixedJobId} itself (its main() run again after a
+     * JobManager failover, which continues its output from the job's checkpoints): false without a fixed id.
+     */
+    static boolean sameJob(Path dir, String fixedJobId) throws java.io.IOException {
+        Path marker = dir.resolve(JOB_ID_MARKER);
+        return fixedJobId != null && Files.isRegularFile(marker) && Files.readString(marker).strip().equals(fixedJobId);
+    }
+
     static String heldOutput(Path dir) throws java.io.IOException {
         for (String name : OUTPUT_DIRECTORIES) {
             Path d = dir.resolve(name);
@@ -208,7 +225,8 @@ public final class KeyshiftJob implements Callable<Integer> {
         }
         Path dir = out.toAbsolutePath();
         boolean restoring = conf.getOptional(StateRecoveryOptions.SAVEPOINT_PATH).isPresent();
-        String held = restoring ? null : heldOutput(dir);
+        String fixedJobId = conf.getString(FIXED_JOB_ID, null);
+        String held = restoring || sameJob(dir, fixedJobId) ? null : heldOutput(dir);
         if (held != null) {
             throw new ParameterException(cl, "--out " + dir + " already holds results of another job (" + held
                     + "/): choose a new directory, delete that one, or restore that job from its savepoint or checkpoint "
@@ -218,6 +236,9 @@ public final class KeyshiftJob implements Callable<Integer> {
             throw new ParameterException(cl, "--out " + dir + " is a file, not a directory");
         }
         Files.createDirectories(dir);
+        if (fixedJobId != null) {
+            Files.writeString(dir.resolve(JOB_ID_MARKER), fixedJobId);
+        }
         if (kafka.input()) {
             InputSpec spec = in.streamSpec(cl, "--kafka-topic", sumField,
                     kafka.format(cl) == io.keyshift.jobs.kafka.KafkaEventDeserializer.KafkaFormat.JSON);

@@ -35,6 +35,24 @@ class KeyshiftJobTest {
                 .hasMessageContaining("already holds results of another job (plans/)");
     }
 
+    /**
+     * With high availability in application mode Flink runs main() again after a JobManager failover, with the job's
+     * fixed id: the same job's output is not "another job's"; a different id's still is.
+     */
+    @Test
+    void theSameJobRunAgainAfterAFailoverKeepsItsOutputAndAnotherIsRefused(@TempDir Path dir) throws Exception {
+        Path out = dir.resolve("out");
+        Files.createDirectories(out.resolve("results/2014-09-01--00"));
+        Files.writeString(out.resolve("results/2014-09-01--00/part-0-0"), "70,1409529600000,12\n");
+        Files.writeString(out.resolve(KeyshiftJob.JOB_ID_MARKER), "00000000000000000000000000000001");
+        org.assertj.core.api.Assertions.assertThat(KeyshiftJob.sameJob(out, "00000000000000000000000000000001"))
+                .isTrue();
+        org.assertj.core.api.Assertions.assertThat(KeyshiftJob.sameJob(out, "00000000000000000000000000000002"))
+                .isFalse();
+        org.assertj.core.api.Assertions.assertThat(KeyshiftJob.sameJob(out, null)).isFalse();
+        org.assertj.core.api.Assertions.assertThat(KeyshiftJob.sameJob(dir.resolve("empty"), "1")).isFalse();
+    }
+
     @Test
     void anOutputPathThatIsAFileIsRefused(@TempDir Path dir) throws Exception {
         Path out = Files.writeString(dir.resolve("out"), "x");
