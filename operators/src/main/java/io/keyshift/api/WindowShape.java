@@ -29,6 +29,11 @@ record WindowShape(long size, long slide, long offset) {
                     + "tumbling or sliding event-time windows, or a keyed process function with a declared state "
                     + "horizon.");
         }
+        if (assigner instanceof org.apache.flink.streaming.api.windowing.assigners.GlobalWindows) {
+            throw new IllegalArgumentException("keyshift refuses global windows (" + name + "): a global window never "
+                    + "ends, so no shadow phase is known to cover a migrating key's window. Use tumbling or sliding "
+                    + "event-time windows, or a keyed process function with a declared state horizon.");
+        }
         if (!assigner.isEventTime()) {
             throw new IllegalArgumentException("keyshift refuses processing-time windows (" + name + "): it routes "
                     + "records by event time, so a processing-time window of a migrating key would hold different "

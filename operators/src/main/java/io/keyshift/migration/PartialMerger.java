@@ -168,7 +168,7 @@ public final class PartialMerger<K, ACC, V, R>
             if (allowedLateness > 0) {
                 w.f1 = true;
                 windows.put(end, w);
-                ctx.timerService().registerEventTimeTimer(end - 1 + allowedLateness);
+                ctx.timerService().registerEventTimeTimer(cleanupTime(end));
             } else {
                 windows.remove(end);
             }
@@ -211,12 +211,17 @@ public final class PartialMerger<K, ACC, V, R>
             Tuple3<Long, Boolean, Map<Integer, ACC>> w = windows.get(end);
             if (w.f1) {
                 // fired before the savepoint; format 1 cleared it at a later timer of the key, format 2 at its own
-                timers.registerEventTimeTimer(end - 1 + allowedLateness);
+                timers.registerEventTimeTimer(cleanupTime(end));
             }
         }
         legacy.windows.clear();
         legacy.fired.clear();
         legacy.partials.clear();
+    }
+
+    /** When a fired window's partials go: its max timestamp plus the allowed lateness, at most Long.MAX_VALUE. */
+    private long cleanupTime(long end) {
+        return end - 1 > Long.MAX_VALUE - allowedLateness ? Long.MAX_VALUE : end - 1 + allowedLateness;
     }
 
     @SuppressWarnings("unchecked")

@@ -446,6 +446,10 @@ class KeyshiftApiTest {
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("session windows")
                 .hasMessageContaining("no bounded length");
+        assertThatThrownBy(() -> users.window(
+                org.apache.flink.streaming.api.windowing.assigners.GlobalWindows.create()))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("global windows").hasMessageContaining("never ends");
     }
 
     @Test
