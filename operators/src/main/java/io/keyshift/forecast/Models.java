@@ -408,10 +408,12 @@ public final class Models {
         @Override
         void update(double y, int pos) {
             double prevLevel = level;
+            double prevTrend = trend;
             double s = seasonal[pos];
-            level = alpha * (y - s) + (1 - alpha) * (prevLevel + phi * trend);
-            trend = beta * (level - prevLevel) + (1 - beta) * phi * trend;
-            seasonal[pos] = gamma * (y - prevLevel - phi * trend) + (1 - gamma) * s;
+            level = alpha * (y - s) + (1 - alpha) * (prevLevel + phi * prevTrend);
+            trend = beta * (level - prevLevel) + (1 - beta) * phi * prevTrend;
+            // the season's term against last window's level and trend, b(t-1), not the one just updated
+            seasonal[pos] = gamma * (y - prevLevel - phi * prevTrend) + (1 - gamma) * s;
         }
 
         @Override

@@ -65,6 +65,21 @@ class ModelsTest {
         }
     }
 
+    /**
+     * One update by hand (FPP3 §8.3): after 10, 20 (level 15, trend 0, seasons -5 and 5) comes 25 at the first
+     * position; level 0.5 * (25 + 5) + 0.5 * 15 = 22.5, trend 0.5 * 7.5 = 3.75, and the season's term against the
+     * previous level and trend, 0.5 * (25 - 15 - 0) + 0.5 * -5 = 2.5 (against the new trend it would be 0.625).
+     */
+    @Test
+    void holtWintersUpdatesTheSeasonWithThePreviousLevelAndTrend() {
+        LoadModel m = new Models.HoltWinters(0.5, 0.5, 0.5, 1.0, 2);
+        m.observe(10);
+        m.observe(20);
+        m.observe(25);
+        // two windows ahead lands on the first position again: 22.5 + 2 * 3.75 + 2.5
+        assertThat(m.forecast(2)).isCloseTo(32.5, within(1e-9));
+    }
+
     @Test
     void stateRoundTripsThroughWriteAndRead() throws Exception {
         LoadModel a = new Models.HoltWinters(0.2, 0.1, 0.3, 0.9, 5);
