@@ -306,28 +306,36 @@ public final class ControlState {
     }
 
     /**
-     * Serialized form, for operator state (version 4: 1, the forced parallelism, the anomaly z, the sampling rates;
-     * 1 to 3 are read).
+     * Serialized form, for operator state (version 5: 1 with strings as length-prefixed UTF-8, the forced parallelism,
+     * the anomaly z, the sampling rates; 1 to 4 are read).
      */
     public byte[] toBytes() throws IOException {
+        return toBytes(5);
+    }
+
+    /** As {@link #toBytes()} in format {@code version}, 4 (strings in modified UTF-8) or 5; 4 for tests of reading it. */
+    byte[] toBytes(int version) throws IOException {
+        if (version != 4 && version != 5) {
+            throw new IllegalArgumentException("writes control state versions 4 and 5, not " + version);
+        }
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         try (DataOutputStream out = new DataOutputStream(bytes)) {
-            out.writeInt(4);
+            out.writeInt(version);
             out.writeInt(pending.size());
             for (ControlCommand c : pending) {
-                out.writeUTF(c.line());
+                writeString(out, version, c.line());
             }
             out.writeInt(pinned.size());
             for (String k : pinned) {
-                out.writeUTF(k);
+                writeString(out, version, k);
             }
             out.writeBoolean(frozen);
             out.writeLong(rollbackVersion);
-            writeRouting(out, rollbackTarget);
+            writeRouting(out, version, rollbackTarget);
             out.writeInt(routings.size());
             for (Map.Entry<Long, Map<String, int[]>> r : routings.entrySet()) {
                 out.writeLong(r.getKey());
-                writeRouting(out, r.getValue());
+                writeRouting(out, version, r.getValue());
             }
             out.writeLong(oldestRollbackVersion);
             out.writeLong(lastVersion);
@@ -335,15 +343,15 @@ public final class ControlState {
             out.writeLong(rejected);
             out.writeInt(reverts.size());
             for (Map.Entry<String, int[]> e : reverts.entrySet()) {
-                out.writeUTF(e.getKey());
+                writeString(out, version, e.getKey());
                 out.writeInt(e.getValue()[0]);
                 out.writeInt(e.getValue()[1]);
                 out.writeLong(revertSince.getOrDefault(e.getKey(), Long.MIN_VALUE));
-                out.writeUTF(revertReasons.getOrDefault(e.getKey(), ""));
+                writeString(out, version, revertReasons.getOrDefault(e.getKey(), ""));
             }
             out.writeInt(holds.size());
             for (Map.Entry<String, Long> e : holds.entrySet()) {
-                out.writeUTF(e.getKey());
+                writeString(out, version, e.getKey());
                 out.writeLong(e.getValue());
             }
             out.writeLong(revertsDone);
@@ -364,34 +372,34 @@ public final class ControlState {
         ControlState s = new ControlState(maxRoutings);
         try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(b))) {
             int version = in.readInt();
-            if (version < 1 || version > 4) {
+            if (version < 1 || version > 5) {
                 throw new IOException("unknown control state version " + version);
             }
             for (int i = in.readInt(); i > 0; i--) {
-                s.pending.add(ControlCommand.parse(in.readUTF()));
+                s.pending.add(ControlCommand.parse(readString(in, version)));
             }
             for (int i = in.readInt(); i > 0; i--) {
-                s.pinned.add(in.readUTF());
+                s.pinned.add(readString(in, version));
             }
             s.frozen = in.readBoolean();
             s.rollbackVersion = in.readLong();
-            s.rollbackTarget = readRouting(in);
+            s.rollbackTarget = readRouting(in, version);
             for (int i = in.readInt(); i > 0; i--) {
                 long v = in.readLong();
-                s.routings.put(v, readRouting(in));
+                s.routings.put(v, readRouting(in, version));
             }
             s.oldestRollbackVersion = in.readLong();
             s.lastVersion = in.readLong();
             s.applied = in.readLong();
             s.rejected = in.readLong();
             for (int i = in.readInt(); i > 0; i--) {
-                String k = in.readUTF();
+                String k = readString(in, version);
                 s.reverts.put(k, new int[] {in.readInt(), in.readInt()});
                 s.revertSince.put(k, in.readLong());
-                s.revertReasons.put(k, in.readUTF());
+                s.revertReasons.put(k, readString(in, version));
             }
             for (int i = in.readInt(); i > 0; i--) {
-                String k = in.readUTF();
+                String k = readString(in, version);
                 s.holds.put(k, in.readLong());
             }
             s.revertsDone = in.readLong();
@@ -418,27 +426,48 @@ public final class ControlState {
         return s;
     }
 
-    private static void writeRouting(DataOutputStream out, Map<String, int[]> r) throws IOException {
+    private static void writeRouting(DataOutputStream out, int version, Map<String, int[]> r) throws IOException {
         if (r == null) {
             out.writeInt(-1);
             return;
         }
         out.writeInt(r.size());
         for (Map.Entry<String, int[]> e : new TreeMap<>(r).entrySet()) {
-            out.writeUTF(e.getKey());
+            writeString(out, version, e.getKey());
             out.writeInt(e.getValue()[0]);
             out.writeInt(e.getValue()[1]);
         }
     }
 
-    private static Map<String, int[]> readRouting(DataInputStream in) throws IOException {
+    /** A string as length-prefixed UTF-8 (keys and command lines of any length; writeUTF refuses over 65,535 bytes). */
+    private static void writeString(DataOutputStream out, int version, String s) throws IOException {
+        if (version < 5) {
+            out.writeUTF(s);
+            return;
+        }
+        byte[] bytes = s.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        out.writeInt(bytes.length);
+        out.write(bytes);
+    }
+
+    /** A string as {@code version} wrote it: length-prefixed UTF-8 from version 5, modified UTF-8 before. */
+    private static String readString(DataInputStream in, int version) throws IOException {
+        if (version < 5) {
+            return in.readUTF();
+        }
+        byte[] bytes = new byte[in.readInt()];
+        in.readFully(bytes);
+        return new String(bytes, java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    private static Map<String, int[]> readRouting(DataInputStream in, int version) throws IOException {
         int n = in.readInt();
         if (n < 0) {
             return null;
         }
         Map<String, int[]> r = new HashMap<>();
         for (int i = 0; i < n; i++) {
-            String k = in.readUTF();
+            String k = readString(in, version);
             r.put(k, new int[] {in.readInt(), in.readInt()});
         }
         return r;

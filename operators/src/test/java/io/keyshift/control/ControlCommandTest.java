@@ -137,8 +137,10 @@ class ControlCommandTest {
         s.add(ControlCommand.parse(MARCH + 5 + ",freeze"));
         s.add(ControlCommand.parse(MARCH + 7 + ",sampling-rate,0.5"));
         s.advanceTo(MARCH);
-        byte[] v4 = s.toBytes();
+        byte[] v4 = s.toBytes(4);
         assertThat(java.nio.ByteBuffer.wrap(v4).getInt()).isEqualTo(4);
+        assertThat(java.nio.ByteBuffer.wrap(s.toBytes()).getInt()).isEqualTo(5);
+        assertThat(ControlState.fromBytes(s.toBytes(), 2).view()).isEqualTo(ControlState.fromBytes(v4, 2).view());
         // version 3 wrote everything but the sampling rate in force and the rates (a double, a count, one entry)
         byte[] v3 = java.util.Arrays.copyOf(v4, v4.length - 8 - 4 - 16);
         java.nio.ByteBuffer.wrap(v3).putInt(0, 3);
@@ -165,10 +167,23 @@ class ControlCommandTest {
             assertThat(r.advanceTo(MARCH + 5)).isEmpty();
             assertThat(r.frozen()).as("the pending freeze survived").isTrue();
         }
-        byte[] v5 = v4.clone();
-        java.nio.ByteBuffer.wrap(v5).putInt(0, 5);
-        org.assertj.core.api.Assertions.assertThatThrownBy(() -> ControlState.fromBytes(v5, 2))
-                .hasMessageContaining("unknown control state version 5");
+        byte[] v6 = v4.clone();
+        java.nio.ByteBuffer.wrap(v6).putInt(0, 6);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> ControlState.fromBytes(v6, 2))
+                .hasMessageContaining("unknown control state version 6");
+    }
+
+    /** A key of more than 65,535 bytes (writeUTF's limit) is kept through a checkpoint, pinned and moved. */
+    @Test
+    void aKeyOfAnyLengthSurvivesACheckpoint() throws Exception {
+        String key = "k".repeat(70_000);
+        ControlState s = new ControlState(2);
+        s.issued(plan(1, key, 5, 1), false);
+        s.add(ControlCommand.parse(MARCH + "," + ControlCommand.Type.PIN.name().toLowerCase() + "," + key));
+        s.advanceTo(MARCH);
+        ControlState restored = ControlState.fromBytes(s.toBytes(), 2);
+        assertThat(restored.control().pinned()).containsExactly(key);
+        assertThat(restored.view()).isEqualTo(s.view());
     }
 
     @Test
