@@ -63,6 +63,12 @@ public final class SubmitCommand implements Callable<Integer> {
         if (config != null && !Files.isRegularFile(config.resolve("config.yaml"))) {
             throw new ParameterException(cl, "--config: no config.yaml in " + config.toAbsolutePath());
         }
+        if (jobArgs.stream().anyMatch(a -> a.equals("-h") || a.equals("--help") || a.equals("-V")
+                || a.equals("--version"))) {
+            // the job's usage, here: no cluster needed, and nothing is submitted
+            return new CommandLine(new KeyshiftJob()).setOut(cl.getOut()).setErr(cl.getErr())
+                    .execute(jobArgs.toArray(String[]::new));
+        }
         FlinkRest api = cluster.client(cl);
         Configuration conf;
         try {

@@ -46,6 +46,24 @@ class ClusterAddressTest {
         }
     }
 
+    /** {@code submit -- --help}, as the command's own description suggests, lists the job's options without a cluster. */
+    @Test
+    void theJobsHelpNeedsNoCluster() throws Exception {
+        int port;
+        try (ServerSocket free = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            port = free.getLocalPort();
+        }
+        java.nio.file.Path jar = java.nio.file.Files.createTempFile("keyshift-jobs", ".jar");
+        jar.toFile().deleteOnExit();
+        StringWriter out = new StringWriter();
+        CommandLine cl = KeyshiftCli.commandLine();
+        cl.setOut(new PrintWriter(out));
+        cl.setErr(new PrintWriter(new StringWriter()));
+        int exit = cl.execute("submit", "--jar", jar.toString(), "--rest", "http://127.0.0.1:" + port, "--", "--help");
+        assertThat(exit).isZero();
+        assertThat(out.toString()).contains("keyshift-job").contains("--strategy").contains("--out");
+    }
+
     @Test
     void aServerThatIsNotFlinkIsNamedAsSuch() throws Exception {
         HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
