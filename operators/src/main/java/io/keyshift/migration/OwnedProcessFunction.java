@@ -66,6 +66,8 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
      */
     public static final java.time.Duration DEPARTED_TTL = java.time.Duration.ofDays(7);
     private transient Checksums<R> checksums;
+    /** Records that came to a stay after its state was cleared (see {@link #processElement}). */
+    private transient org.apache.flink.metrics.Counter droppedLate;
 
     /** @param horizon the function's state horizon, ms, > 0 */
     public OwnedProcessFunction(KeyedProcessFunction<K, T, R> user, long horizon, KeyCodec<K> codec,
@@ -93,6 +95,8 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
                 .MapStateDescriptor<>("keyshift-processing-timer-times", org.apache.flink.api.common.typeinfo.Types.LONG,
                 org.apache.flink.api.common.typeinfo.Types.LONG));
         checksums = new Checksums<>(resultSerializer);
+        droppedLate = getRuntimeContext().getMetricGroup().counter(
+                io.keyshift.metrics.KeyshiftMetrics.PROCESS_LATE_RECORDS_DROPPED);
         tracking = new StateTrackingContext(getRuntimeContext());
         FunctionUtils.setFunctionRuntimeContext(user, tracking);
         FunctionUtils.openFunction(user, openContext);
@@ -106,6 +110,13 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
     @Override
     public void processElement(Envelope<T, K> e, Context ctx, Collector<R> out) throws Exception {
         KeyOwnership o = ownership.value();
+        if ((e.role == Role.PRIMARY || e.role == Role.MIGRATING) && cleanedUp(o, ctx)) {
+            // a record of this stay that comes after its state was cleared (more than a horizon behind the switch-over
+            // at this subtask's watermark): run on empty state its output would be wrong, and the new owner, which has
+            // the key's state, does not own its time; it is dropped and counted, as a window drops a late record
+            droppedLate.inc();
+            return;
+        }
 
         switch (e.role) {
             case MIGRATE_IN, SHADOW -> {
@@ -154,6 +165,14 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
             }
         }
         outputs.check(ctx);
+    }
+
+    /** Whether the stay's state was cleared: its cleanup time passed, or it has departed (its record is gone). */
+    private boolean cleanedUp(KeyOwnership o, Context ctx) throws Exception {
+        if (o != null) {
+            return o.cleanupAt != Long.MIN_VALUE && ctx.timerService().currentWatermark() >= o.cleanupAt;
+        }
+        return departed.value() != null;
     }
 
     @Override

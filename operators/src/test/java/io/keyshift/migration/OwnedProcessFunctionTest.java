@@ -89,6 +89,28 @@ class OwnedProcessFunctionTest {
         assertThat(out).containsExactly("record a", "timeout k");
     }
 
+    /**
+     * A record of the old stay that arrives after the stay's state was cleared (a horizon past the switch-over) is
+     * dropped, not run on empty state; one of the same time before the cleanup still counts.
+     */
+    @Test
+    void aRecordThatReachesTheOldOwnerAfterItsCleanupIsDroppedNotRunOnEmptyState() throws Exception {
+        RoutingKey<String> from = RoutingKey.of("k", 5, 0, TABLE);
+        try (var f = stage()) {
+            f.open();
+            f.setProcessingTime(0);
+            f.processElement(new StreamRecord<>(new Envelope<>(from, null, Role.MIGRATE_OUT, 1_000, 2_000), 900));
+            f.processElement(new StreamRecord<>(new Envelope<>(from, "early", Role.MIGRATING, 1_000, 2_000), 1_500));
+            f.processWatermark(3_000);
+            f.processElement(new StreamRecord<>(new Envelope<>(from, "late", Role.MIGRATING, 1_000, 2_000), 1_600));
+            f.processElement(new StreamRecord<>(Envelope.of(from, "older", Role.PRIMARY), 500));
+            f.processWatermark(4_000);
+            // the stay is forgotten; a record of it still finds it departed
+            f.processElement(new StreamRecord<>(Envelope.of(from, "oldest", Role.PRIMARY), 400));
+            assertThat(values(f)).containsExactly("record early");
+        }
+    }
+
     @Test
     void aProcessingTimeTimerThatFiresLongAfterTheKeyLeftEmitsNothing() throws Exception {
         var fn = new OwnedProcessFunction<>(new Timeout(), HORIZON,
