@@ -54,11 +54,6 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
     private transient ValueState<KeyOwnership> ownership;
     /** A stay that has left and been cleaned up: its cleanup time (kept {@link #DEPARTED_TTL} in processing time). */
     private transient ValueState<Long> departed;
-    /**
-     * Per pending processing-time timer of the function: the event time of the call that set it (the record's
-     * timestamp, or the timer's that was firing), by which the old and the new owner judge alike whose its output is.
-     */
-    private transient org.apache.flink.api.common.state.MapState<Long, Long> processingTimerTimes;
 
     /**
      * How long (processing time; at least the horizon) a stay that has left remembers it, so that the function's
@@ -91,9 +86,6 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
                 .setStateVisibility(org.apache.flink.api.common.state.StateTtlConfig.StateVisibility.NeverReturnExpired)
                 .build());
         departed = getRuntimeContext().getState(departedDescriptor);
-        processingTimerTimes = getRuntimeContext().getMapState(new org.apache.flink.api.common.state
-                .MapStateDescriptor<>("keyshift-processing-timer-times", org.apache.flink.api.common.typeinfo.Types.LONG,
-                org.apache.flink.api.common.typeinfo.Types.LONG));
         checksums = new Checksums<>(resultSerializer);
         droppedLate = getRuntimeContext().getMetricGroup().counter(
                 io.keyshift.metrics.KeyshiftMetrics.PROCESS_LATE_RECORDS_DROPPED);
@@ -155,11 +147,11 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
         long t = ctx.timestamp() == null ? Long.MIN_VALUE : ctx.timestamp();
         Outputs outputs = new Outputs(ctx, out, authoritative, t, o, ctx.getCurrentKey());
         if (authoritative) {
-            user.processElement(e.value, userContext(ctx, outputs, t), outputs);
+            user.processElement(e.value, userContext(ctx, outputs), outputs);
         } else {
             boolean before = ShadowScope.enter(true);
             try {
-                user.processElement(e.value, userContext(ctx, outputs, t), outputs);
+                user.processElement(e.value, userContext(ctx, outputs), outputs);
             } finally {
                 ShadowScope.exit(before);
             }
@@ -179,25 +171,14 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
     public void onTimer(long timestamp, OnTimerContext ctx, Collector<R> out) throws Exception {
         KeyOwnership o = ownership.value();
 
-        // a processing-time timer is placed in event time by the current watermark (for the stay's cleanup), and its
-        // output judged by the event time of the call that set it, which the old and the new owner share (their
-        // watermarks differ); a timer of a savepoint without that time is judged at the watermark
+        // a processing-time timer is placed in event time by the current watermark
         boolean eventTime = ctx.timeDomain() == TimeDomain.EVENT_TIME;
         long at = eventTime ? timestamp : ctx.timerService().currentWatermark();
-        long judged = at;
-        if (!eventTime) {
-            Long set = processingTimerTimes.get(timestamp);
-            if (set != null) {
-                judged = set;
-                processingTimerTimes.remove(timestamp);
-            }
-        }
         if (o != null && o.cleanupAt != Long.MIN_VALUE && at >= o.cleanupAt) {
             if (eventTime && timestamp == o.cleanupAt) {
                 // the key left a horizon ago: its state goes; its remaining timers (set within a horizon of a record
                 // or timer before the switch-over, so none later than another horizon) drain without the function
                 tracking.clearAll();
-                processingTimerTimes.clear();
                 ctx.timerService().registerEventTimeTimer(o.cleanupAt + horizon);
             } else if (eventTime && timestamp == o.cleanupAt + horizon) {
                 // the stay's record goes; what is left of it is when it was cleaned up, so that a processing-time
@@ -214,13 +195,13 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
                 return;
             }
         }
-        // a processing-time timer's output is never compared
-        boolean authoritative = o == null || o.owns(judged);
+        // a processing-time timer's output is judged at the current watermark and never compared
+        boolean authoritative = o == null || o.owns(at);
         Outputs outputs = new Outputs(ctx, out, authoritative, eventTime ? timestamp : Long.MIN_VALUE, o,
                 ctx.getCurrentKey());
         boolean before = ShadowScope.enter(!authoritative);
         try {
-            user.onTimer(timestamp, userTimerContext(ctx, outputs, judged), outputs);
+            user.onTimer(timestamp, userTimerContext(ctx, outputs), outputs);
         } finally {
             ShadowScope.exit(before);
         }
@@ -291,57 +272,8 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
         }
     }
 
-    /**
-     * The function's timer service: {@code timers}, and each processing-time timer's {@code callTime} kept (the
-     * latest, if several calls set one timer).
-     */
-    private TimerService timers(TimerService timers, long callTime) {
-        return new TimerService() {
-            @Override
-            public long currentProcessingTime() {
-                return timers.currentProcessingTime();
-            }
-
-            @Override
-            public long currentWatermark() {
-                return timers.currentWatermark();
-            }
-
-            @Override
-            public void registerProcessingTimeTimer(long time) {
-                try {
-                    Long earlier = processingTimerTimes.get(time);
-                    processingTimerTimes.put(time, earlier == null ? callTime : Math.max(earlier, callTime));
-                } catch (Exception e) {
-                    throw new RuntimeException("keyshift could not keep a processing-time timer's event time", e);
-                }
-                timers.registerProcessingTimeTimer(time);
-            }
-
-            @Override
-            public void registerEventTimeTimer(long time) {
-                timers.registerEventTimeTimer(time);
-            }
-
-            @Override
-            public void deleteProcessingTimeTimer(long time) {
-                try {
-                    processingTimerTimes.remove(time);
-                } catch (Exception e) {
-                    throw new RuntimeException("keyshift could not drop a processing-time timer's event time", e);
-                }
-                timers.deleteProcessingTimeTimer(time);
-            }
-
-            @Override
-            public void deleteEventTimeTimer(long time) {
-                timers.deleteEventTimeTimer(time);
-            }
-        };
-    }
-
     private KeyedProcessFunction<K, T, R>.Context userContext(
-            KeyedProcessFunction<RoutingKey<K>, Envelope<T, K>, R>.Context ctx, Outputs outputs, long callTime) {
+            KeyedProcessFunction<RoutingKey<K>, Envelope<T, K>, R>.Context ctx, Outputs outputs) {
         return user.new Context() {
             @Override
             public Long timestamp() {
@@ -350,7 +282,7 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
 
             @Override
             public TimerService timerService() {
-                return timers(ctx.timerService(), callTime);
+                return ctx.timerService();
             }
 
             @Override
@@ -366,8 +298,7 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
     }
 
     private KeyedProcessFunction<K, T, R>.OnTimerContext userTimerContext(
-            KeyedProcessFunction<RoutingKey<K>, Envelope<T, K>, R>.OnTimerContext ctx, Outputs outputs,
-            long callTime) {
+            KeyedProcessFunction<RoutingKey<K>, Envelope<T, K>, R>.OnTimerContext ctx, Outputs outputs) {
         return user.new OnTimerContext() {
             @Override
             public Long timestamp() {
@@ -376,7 +307,7 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
 
             @Override
             public TimerService timerService() {
-                return timers(ctx.timerService(), callTime);
+                return ctx.timerService();
             }
 
             @Override

@@ -63,33 +63,6 @@ class OwnedProcessFunctionTest {
     }
 
     /**
-     * A record of the shadow phase [1,000, 2,000) sets a processing-time timer at both owners; when the timers fire
-     * the old owner's watermark is before the switch-over and the new owner's after it. Exactly one timeout comes
-     * out, the old owner's, whose the record's time is (judged by each side's own watermark, both emitted).
-     */
-    @Test
-    void aProcessingTimeTimerOfTheShadowPhaseEmitsAtExactlyOneOwnerWhateverTheirWatermarks() throws Exception {
-        RoutingKey<String> from = RoutingKey.of("k", 5, 0, TABLE);
-        RoutingKey<String> to = RoutingKey.of("k", 70, 1, TABLE);
-        List<String> out = new ArrayList<>();
-        try (var f = stage(); var g = stage()) {
-            f.open();
-            g.open();
-            f.setProcessingTime(0);
-            g.setProcessingTime(0);
-            f.processElement(new StreamRecord<>(new Envelope<>(from, "a", Role.MIGRATING, 1_000, 2_000), 1_500));
-            g.processElement(new StreamRecord<>(new Envelope<>(to, "a", Role.SHADOW, 1_000, 2_000), 1_500));
-            f.processWatermark(1_995);
-            g.processWatermark(2_005);
-            f.setProcessingTime(1_000);
-            g.setProcessingTime(1_000);
-            out.addAll(values(f));
-            out.addAll(values(g));
-        }
-        assertThat(out).containsExactly("record a", "timeout k");
-    }
-
-    /**
      * A record of the old stay that arrives after the stay's state was cleared (a horizon past the switch-over) is
      * dropped, not run on empty state; one of the same time before the cleanup still counts.
      */
