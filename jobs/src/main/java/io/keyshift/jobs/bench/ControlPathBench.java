@@ -48,7 +48,6 @@ import java.io.PrintStream;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Collections;
 import java.util.List;
 import java.util.Random;
 
@@ -335,9 +334,11 @@ public final class ControlPathBench {
         return bytes.size();
     }
 
+    /** The median (mean of the middle two for an even count), else the nearest-rank percentile; NaN for none. */
     private static double quantile(List<Double> v, double q) {
-        List<Double> s = new ArrayList<>(v);
-        Collections.sort(s);
-        return s.isEmpty() ? Double.NaN : s.get((int) Math.min(s.size() - 1, Math.floor(q * s.size())));
+        if (v.isEmpty()) {
+            return Double.NaN;
+        }
+        return q == 0.5 ? ThroughputBench.median(v) : io.keyshift.jobs.report.LoadMeasures.nearestRank(v, q);
     }
 }

@@ -363,7 +363,7 @@ public final class LoadMeasures {
     }
 
     /** The nearest-rank percentile: the ceil(q·n)-th smallest value (1-based); NaN for no values. */
-    static double nearestRank(List<Double> values, double q) {
+    public static double nearestRank(List<Double> values, double q) {
         if (values.isEmpty()) {
             return Double.NaN;
         }

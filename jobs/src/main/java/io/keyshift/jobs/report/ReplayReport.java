@@ -71,9 +71,37 @@ public final class ReplayReport {
         // published last and atomically: a report.json is always whole and from this run
         ObjectMapper mapper = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
         java.nio.file.Path tmp = out.resolve(".report.json.tmp");
-        mapper.writeValue(tmp.toFile(), json);
+        mapper.writeValue(tmp.toFile(), finiteOrNull(json.deepCopy()));
         java.nio.file.Files.move(tmp, out.resolve("report.json"), java.nio.file.StandardCopyOption.ATOMIC_MOVE,
                 java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    }
+
+    /**
+     * {@code node} with every number that is not finite (an undefined measure: a headroom without room, a p95 without
+     * eligible windows) as JSON null, as the other undefined measures are; Jackson would write "NaN" as a string.
+     */
+    static com.fasterxml.jackson.databind.JsonNode finiteOrNull(com.fasterxml.jackson.databind.JsonNode node) {
+        if (node instanceof ObjectNode o) {
+            List<String> names = new ArrayList<>();
+            o.fieldNames().forEachRemaining(names::add);
+            for (String name : names) {
+                com.fasterxml.jackson.databind.JsonNode v = o.get(name);
+                if (v.isNumber() && !Double.isFinite(v.asDouble())) {
+                    o.putNull(name);
+                } else {
+                    finiteOrNull(v);
+                }
+            }
+        } else if (node instanceof com.fasterxml.jackson.databind.node.ArrayNode a) {
+            for (int i = 0; i < a.size(); i++) {
+                if (a.get(i).isNumber() && !Double.isFinite(a.get(i).asDouble())) {
+                    a.set(i, com.fasterxml.jackson.databind.node.NullNode.getInstance());
+                } else {
+                    finiteOrNull(a.get(i));
+                }
+            }
+        }
+        return node;
     }
 
     /** Adds the parallelism-over-time chart (series name -> window start -> parallelism). */
@@ -311,7 +339,7 @@ public final class ReplayReport {
                 chartMigrations.put(st.id(), spans);
             }
             if (st == Strategy.PREDICTIVE) {
-                chartForecasts.putAll(topKeyForecasts(run.resolve("forecast-units"), 3));
+                chartForecasts.putAll(topKeyForecasts(run.resolve("forecast-units"), 3, window.toMillis()));
             }
             n.put("migrations_started", started);
             n.put("migrations_completed", completed.size());
@@ -338,11 +366,15 @@ public final class ReplayReport {
             n.put("start_seconds", t == null ? Double.NaN : t.startSeconds());
             n.put("flow_seconds", t == null ? Double.NaN : t.flowSeconds());
             n.put("flow_records_per_second", t == null ? Double.NaN : t.flowRecordsPerSecond());
-            Double mase = mase(run.resolve("forecasts"));
+            Mase mase = mase(run.resolve("forecasts"));
             if (mase == null) {
                 n.putNull("forecast_mase");
+                n.putNull("forecast_mase_seasonal");
             } else {
-                n.put("forecast_mase", mase);
+                n.put("forecast_mase", mase.value());
+                // scaled by the seasonal naive forecast's error, or by the naive one's (m = 1) where no window had a
+                // season of history before it (a run shorter than two seasons)
+                n.put("forecast_mase_seasonal", mase.seasonal());
             }
             long anomalies = 0;
             for (String line : lines(run.resolve("forecasts"))) {
@@ -624,7 +656,10 @@ public final class ReplayReport {
         return digestOfLines(lines);
     }
 
-    private static Double mase(Path dir) throws IOException {
+    /** A run's MASE and whether its scale is the seasonal naive forecast's error (else the naive one's, m = 1). */
+    record Mase(double value, boolean seasonal) {}
+
+    private static Mase mase(Path dir) throws IOException {
         List<String> lines = lines(dir);
         if (lines.isEmpty()) {
             return null;
@@ -644,16 +679,18 @@ public final class ReplayReport {
         double seasonalAbs = Double.parseDouble(last[3]);
         double seasonalNaive = Double.parseDouble(last[4]);
         if (seasonalNaive > 0) {
-            return seasonalAbs / seasonalNaive;
+            return new Mase(seasonalAbs / seasonalNaive, true);
         }
-        return naive > 0 ? abs / naive : null;
+        return naive > 0 ? new Mase(abs / naive, false) : null;
     }
 
     /**
      * The +1-window forecasts of the {@code n} keys with the most observed load, each point pairing a window's actual
-     * with the forecast made one window before it.
+     * with the forecast made one window before it (a window whose previous one has no line for the key, as when the
+     * key was not tracked then, has no point).
      */
-    static Map<String, List<ReportCharts.ForecastPoint>> topKeyForecasts(Path dir, int n) throws IOException {
+    static Map<String, List<ReportCharts.ForecastPoint>> topKeyForecasts(Path dir, int n, long windowMillis)
+            throws IOException {
         // first the keys' totals (the observed column alone), then the whole lines of the n largest keys
         List<String> lines = lines(dir);
         List<String[]> split = new ArrayList<>(lines.size());
@@ -684,7 +721,7 @@ public final class ReplayReport {
             double[] prev = null;
             long prevEnd = Long.MIN_VALUE;
             for (Map.Entry<Long, double[]> w : byKey.get(e.getKey()).entrySet()) {
-                if (prev != null && w.getKey() > prevEnd) {
+                if (prev != null && w.getKey() == prevEnd + windowMillis) {
                     pts.add(new ReportCharts.ForecastPoint(w.getKey(), w.getValue()[0], prev[1], prev[2], prev[3]));
                 }
                 prev = w.getValue();
@@ -695,7 +732,7 @@ public final class ReplayReport {
         return out;
     }
 
-    private static Map<String, Long> validation(Path dir) throws IOException {
+    static Map<String, Long> validation(Path dir) throws IOException {
         Map<String, Long> out = new TreeMap<>();
         for (String line : lines(dir)) {
             out.merge(line.substring(0, line.indexOf(',')), 1L, Long::sum);

@@ -96,8 +96,9 @@ public final class ScalingReport {
                 }
             }
             Map<String, String> res = ReplayReport.results(dir.resolve("results"));
-            long validationMismatches = ReplayReport.lines(dir.resolve("validation")).stream()
-                    .filter(l -> l.startsWith("MISMATCH")).count();
+            // every outcome but MATCH, as the replay's report counts them (a side missing is a failure too)
+            long validationMismatches = ReplayReport.validation(dir.resolve("validation")).entrySet().stream()
+                    .filter(e -> !e.getKey().equals("MATCH")).mapToLong(Map.Entry::getValue).sum();
             ObjectNode n = runsNode.putObject(r.id());
             n.put("overload_windows", overload);
             n.put("windows", (last - first) / windowMillis + 1);
