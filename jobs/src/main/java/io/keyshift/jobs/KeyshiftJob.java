@@ -105,11 +105,6 @@ public final class KeyshiftJob implements Callable<Integer> {
             "forecast-units", "validation", "profiles", "control-rejected", "scaling", "dead-letters");
 
     /**
-     * The first of {@link #OUTPUT_DIRECTORIES} under {@code dir} that holds a file, or null: output of an earlier job,
-     * which a new job (not restored from that job's savepoint or checkpoint) would silently add its own to (every
-     * result line twice; with the results on Kafka, two jobs' plans and forecasts interleaved).
-     */
-    /**
      * Flink's fixed job id: set where a job's id must survive a JobManager failover (application mode with high
      * availability, where Flink runs main() again to recover the job from its checkpoints).
      */
@@ -118,20 +113,40 @@ public final class KeyshiftJob implements Callable<Integer> {
     static final String JOB_ID_MARKER = ".keyshift-job-id";
 
     /**
-     * Whether {@code dir} is the output of the job with {@code fixedJobId} itself (its main() run again after a
-     * JobManager failover, which continues its output from the job's checkpoints): false without a fixed id.
+     * Whether {@code dir} is the output of the job with {@code fixedJobId} itself, its main() run again after a
+     * JobManager failover (which continues its output from the job's checkpoints): the marker names that id and the
+     * job has a completed checkpoint under {@code checkpointDir} ({@code <dir>/<job id>/chk-N}). A later deployment
+     * that reuses the id (HA derives it from the cluster id) after the earlier job finished, whose checkpoints Flink
+     * removed then, is another job. False without a fixed id or a checkpoint directory.
      */
-    static boolean sameJob(Path dir, String fixedJobId) throws java.io.IOException {
+    static boolean sameJob(Path dir, String fixedJobId, String checkpointDir) throws java.io.IOException {
         Path marker = dir.resolve(JOB_ID_MARKER);
-        return fixedJobId != null && Files.isRegularFile(marker) && Files.readString(marker).strip().equals(fixedJobId);
+        if (fixedJobId == null || checkpointDir == null || !Files.isRegularFile(marker)
+                || !Files.readString(marker).strip().equals(fixedJobId)) {
+            return false;
+        }
+        org.apache.flink.core.fs.Path checkpoints = new org.apache.flink.core.fs.Path(checkpointDir, fixedJobId);
+        org.apache.flink.core.fs.FileSystem fs = checkpoints.getFileSystem();
+        if (!fs.exists(checkpoints)) {
+            return false;
+        }
+        org.apache.flink.core.fs.FileStatus[] children = fs.listStatus(checkpoints);
+        return children != null && java.util.Arrays.stream(children)
+                .anyMatch(c -> c.isDir() && c.getPath().getName().startsWith("chk-"));
     }
 
+    /**
+     * The first of {@link #OUTPUT_DIRECTORIES} under {@code dir} that holds a committed file, or null: output of an
+     * earlier job, which a new job (not restored from that job's savepoint or checkpoint) would silently add its own
+     * to (every result line twice; with the results on Kafka, two jobs' plans and forecasts interleaved). Hidden files
+     * (a file sink's in-progress and pending parts, which no checkpoint committed) do not count.
+     */
     static String heldOutput(Path dir) throws java.io.IOException {
         for (String name : OUTPUT_DIRECTORIES) {
             Path d = dir.resolve(name);
             if (Files.isDirectory(d)) {
                 try (java.util.stream.Stream<Path> files = Files.walk(d)) {
-                    if (files.anyMatch(Files::isRegularFile)) {
+                    if (files.anyMatch(f -> Files.isRegularFile(f) && !f.getFileName().toString().startsWith("."))) {
                         return name;
                     }
                 }
@@ -226,7 +241,9 @@ public final class KeyshiftJob implements Callable<Integer> {
         Path dir = out.toAbsolutePath();
         boolean restoring = conf.getOptional(StateRecoveryOptions.SAVEPOINT_PATH).isPresent();
         String fixedJobId = conf.getString(FIXED_JOB_ID, null);
-        String held = restoring || sameJob(dir, fixedJobId) ? null : heldOutput(dir);
+        String held = restoring || sameJob(dir, fixedJobId,
+                conf.get(org.apache.flink.configuration.CheckpointingOptions.CHECKPOINTS_DIRECTORY)) ? null
+                : heldOutput(dir);
         if (held != null) {
             throw new ParameterException(cl, "--out " + dir + " already holds results of another job (" + held
                     + "/): choose a new directory, delete that one, or restore that job from its savepoint or checkpoint "

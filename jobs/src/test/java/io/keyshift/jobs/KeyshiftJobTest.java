@@ -44,13 +44,33 @@ class KeyshiftJobTest {
         Path out = dir.resolve("out");
         Files.createDirectories(out.resolve("results/2014-09-01--00"));
         Files.writeString(out.resolve("results/2014-09-01--00/part-0-0"), "70,1409529600000,12\n");
-        Files.writeString(out.resolve(KeyshiftJob.JOB_ID_MARKER), "00000000000000000000000000000001");
-        org.assertj.core.api.Assertions.assertThat(KeyshiftJob.sameJob(out, "00000000000000000000000000000001"))
-                .isTrue();
-        org.assertj.core.api.Assertions.assertThat(KeyshiftJob.sameJob(out, "00000000000000000000000000000002"))
+        String id = "00000000000000000000000000000001";
+        Files.writeString(out.resolve(KeyshiftJob.JOB_ID_MARKER), id);
+        String checkpoints = dir.resolve("checkpoints").toUri().toString();
+        // the id alone is not enough: a later deployment with the same HA cluster id gets it too
+        org.assertj.core.api.Assertions.assertThat(KeyshiftJob.sameJob(out, id, checkpoints)).isFalse();
+        Files.createDirectories(dir.resolve("checkpoints").resolve(id).resolve("shared"));
+        org.assertj.core.api.Assertions.assertThat(KeyshiftJob.sameJob(out, id, checkpoints)).isFalse();
+        // the job that wrote there has a completed checkpoint: its recovery continues its own output
+        Files.createDirectories(dir.resolve("checkpoints").resolve(id).resolve("chk-3"));
+        org.assertj.core.api.Assertions.assertThat(KeyshiftJob.sameJob(out, id, checkpoints)).isTrue();
+        org.assertj.core.api.Assertions.assertThat(KeyshiftJob.sameJob(out, "00000000000000000000000000000002",
+                checkpoints)).isFalse();
+        org.assertj.core.api.Assertions.assertThat(KeyshiftJob.sameJob(out, null, checkpoints)).isFalse();
+        org.assertj.core.api.Assertions.assertThat(KeyshiftJob.sameJob(out, id, null)).isFalse();
+        org.assertj.core.api.Assertions.assertThat(KeyshiftJob.sameJob(dir.resolve("empty"), id, checkpoints))
                 .isFalse();
-        org.assertj.core.api.Assertions.assertThat(KeyshiftJob.sameJob(out, null)).isFalse();
-        org.assertj.core.api.Assertions.assertThat(KeyshiftJob.sameJob(dir.resolve("empty"), "1")).isFalse();
+    }
+
+    /** A file sink's in-progress part (hidden; no checkpoint committed it) is not a result of another job. */
+    @Test
+    void onlyCommittedFilesHoldTheOutput(@TempDir Path dir) throws Exception {
+        Path out = dir.resolve("out");
+        Files.createDirectories(out.resolve("results/2014-09-01--00"));
+        Files.writeString(out.resolve("results/2014-09-01--00/.part-0-0.inprogress.1234"), "70,1409529600000,12\n");
+        org.assertj.core.api.Assertions.assertThat(KeyshiftJob.heldOutput(out)).isNull();
+        Files.writeString(out.resolve("results/2014-09-01--00/part-0-0"), "70,1409529600000,12\n");
+        org.assertj.core.api.Assertions.assertThat(KeyshiftJob.heldOutput(out)).isEqualTo("results");
     }
 
     @Test

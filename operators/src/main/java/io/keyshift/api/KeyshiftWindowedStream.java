@@ -43,9 +43,9 @@ import java.util.Objects;
  * <p>Hot-key splitting ({@code keyshift.plan.split-threshold > 0}) spreads a very hot key over several key groups and
  * merges the partial windows with the aggregate's own {@code merge} (or the reduce function); {@code process} cannot
  * merge partial windows and refuses it. A window function given to {@code aggregate} or {@code reduce} runs on a split
- * key's merged window in the split merger, whose context has no per-window or global state:
- * {@code context.windowState()} and {@code context.globalState()} throw {@link UnsupportedOperationException} there
- * (naming the option). A window function that uses them needs {@code split-threshold} 0 (the default).
+ * key's merged window in the split merger, whose context has no per-window state: {@code context.windowState()}
+ * throws {@link UnsupportedOperationException} there (naming the option). A window function that uses it needs
+ * {@code split-threshold} 0 (the library's default).
  *
  * <p>A window function has per-window state only: {@code context.globalState()} throws
  * {@link UnsupportedOperationException}, and keyed state from its runtime context must not be used (both would live

@@ -79,6 +79,36 @@ public final class ControlState {
         this.maxRoutings = maxRoutings;
     }
 
+    /**
+     * Drops the reverts, pending or applied and not yet resolved, that name a key group at or beyond
+     * {@code keyGroups} (kept by a version that did not check them: a plan migrating there fails every router), and
+     * counts them as refused.
+     *
+     * @return the dropped commands' lines (an applied revert's as {@code revert,KEY,KEY_GROUP})
+     */
+    public List<String> dropRevertsOutside(int keyGroups) {
+        List<String> dropped = new ArrayList<>();
+        for (java.util.Iterator<ControlCommand> it = pending.iterator(); it.hasNext(); ) {
+            ControlCommand c = it.next();
+            if (c.type() == ControlCommand.Type.REVERT
+                    && (c.keyGroup() >= keyGroups || c.ifAtKeyGroup() >= keyGroups)) {
+                it.remove();
+                dropped.add(c.line());
+            }
+        }
+        for (java.util.Iterator<Map.Entry<String, int[]>> it = reverts.entrySet().iterator(); it.hasNext(); ) {
+            Map.Entry<String, int[]> e = it.next();
+            if (e.getValue()[0] >= keyGroups || e.getValue()[1] >= keyGroups) {
+                it.remove();
+                revertSince.remove(e.getKey());
+                revertReasons.remove(e.getKey());
+                dropped.add("revert," + e.getKey() + "," + e.getValue()[0]);
+            }
+        }
+        rejected += dropped.size();
+        return dropped;
+    }
+
     /** Counts a line refused before it became a command (it did not parse). */
     public void refusedLine() {
         rejected++;

@@ -92,12 +92,12 @@ public final class KeyshiftMetrics {
     public static final String CONTROL_FORCED_PARALLELISM = "keyshiftControlForcedParallelism";
     /** Gauge, subtasks: the keyed parallelism the planner plans for (follows the job's after a rescale). */
     public static final String PLAN_PARALLELISM = "keyshiftPlanParallelism";
-    /** Counter, windows: (key, window) results whose shadow matched the primary. */
     /**
      * Counter (keyed process function stage): records that reached a stay of a key that had migrated away after its
      * state was cleared (more than the state horizon behind the switch-over), dropped.
      */
     public static final String PROCESS_LATE_RECORDS_DROPPED = "keyshiftLateRecordsDropped";
+    /** Counter, windows: (key, window) results whose shadow matched the primary. */
     public static final String VALIDATION_MATCHES = "keyshiftValidationMatches";
     /** Counter, windows: (key, window) results whose shadow did not match the primary. */
     public static final String VALIDATION_MISMATCHES = "keyshiftValidationMismatches";

@@ -267,8 +267,10 @@ public final class PartialMerger<K, ACC, V, R>
 
             @Override
             public KeyedStateStore globalState() {
-                throw new UnsupportedOperationException("global state is not available for a split key's merged "
-                        + "window (keyshift.plan.split-threshold); set it to 0 if your window function needs it");
+                throw new UnsupportedOperationException("global state (context.globalState()) is not available to "
+                        + "a window function behind keyshift: it would live with one stay of the key in one key "
+                        + "group, and a migration would leave it behind; keep state across windows in "
+                        + "KeyshiftStream#process(KeyedProcessFunction, stateHorizon), whose state migrates");
             }
 
             @Override

@@ -212,6 +212,10 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
                 for (byte[] b : controlStore.get()) {
                     control = ControlState.fromBytes(b, controlRoutings);
                 }
+                for (String line : control.dropRevertsOutside(settings.maxParallelism())) {
+                    LOG.warn("Control command refused after restore (revert: a key group outside the job's key "
+                            + "groups [0, {})): {}", settings.maxParallelism(), line);
+                }
                 heldStore.get().forEach(held::add);
                 for (Long w : watermarkStore.get()) {
                     controlWatermark = w;

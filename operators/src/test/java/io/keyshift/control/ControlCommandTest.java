@@ -173,6 +173,25 @@ class ControlCommandTest {
                 .hasMessageContaining("unknown control state version 6");
     }
 
+    /**
+     * A revert to a key group beyond the job's, kept by a version that did not check them (pending, or applied and
+     * waiting for the planner), is dropped after a restore and counted as refused; a valid one stays.
+     */
+    @Test
+    void revertsOutsideTheKeyGroupsInRestoredStateAreDropped() throws Exception {
+        ControlState s = new ControlState(2);
+        s.add(ControlCommand.parse(MARCH + ",revert,a,200"));
+        s.add(ControlCommand.parse(MARCH + ",revert,b,3"));
+        s.add(ControlCommand.parse(MARCH + 10 + ",revert,c,5,300," + MARCH));
+        s.advanceTo(MARCH);
+        ControlState restored = ControlState.fromBytes(s.toBytes(), 2);
+        assertThat(restored.dropRevertsOutside(128)).containsExactly(MARCH + 10 + ",revert,c,5,300," + MARCH,
+                "revert,a,200");
+        assertThat(restored.control().revertTo()).containsOnlyKeys("b");
+        assertThat(restored.view().getCommandsRejected()).isEqualTo(2);
+        assertThat(restored.dropRevertsOutside(128)).isEmpty();
+    }
+
     /** A key of more than 65,535 bytes (writeUTF's limit) is kept through a checkpoint, pinned and moved. */
     @Test
     void aKeyOfAnyLengthSurvivesACheckpoint() throws Exception {

@@ -58,6 +58,13 @@ public final class Autoscaler {
         if (target < 1) {
             return new Step(state, current, target, false, "no parallelism decided yet");
         }
+        if (current < MIN_PARALLEL) {
+            // every vertex at 1: the parallel ones cannot be told from the global ones, and a request would make
+            // the profiler, forecaster and planner parallel too
+            return new Step(state, current, target, false, "the job runs at parallelism " + current + ": its parallel "
+                    + "vertices cannot be told from the parallelism-1 ones; submit it with a parallelism of at least "
+                    + MIN_PARALLEL);
+        }
         // The parallel vertices are told from the parallelism-1 ones by their larger upper bound: at 1 they could no
         // longer be, and a later scale-out would make the profiler, forecaster and planner parallel.
         String floor = "";

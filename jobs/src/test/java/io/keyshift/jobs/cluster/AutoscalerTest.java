@@ -92,4 +92,15 @@ class AutoscalerTest {
         scaler().step();
         assertThat(scaler().step().applied()).as("1 is applied as 2, and 2 is where it is").isFalse();
     }
+
+    /** A job at parallelism 1 (every vertex's upper bound 1) is left alone: nothing tells its vertices apart. */
+    @Test
+    void aJobAtParallelismOneIsLeftAloneWithTheReason() throws Exception {
+        routedUpper = 1;
+        decided = 3;
+        Autoscaler.Step s = scaler().step();
+        assertThat(s.applied()).isFalse();
+        assertThat(s.message()).contains("parallelism of at least 2");
+        assertThat(puts).isEmpty();
+    }
 }
