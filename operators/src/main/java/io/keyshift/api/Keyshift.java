@@ -34,7 +34,12 @@ import org.apache.flink.streaming.api.datastream.DataStream;
 public final class Keyshift {
     private Keyshift() {}
 
-    /** keyshift in front of {@code input}'s keyed logic, keyed by {@code key} of type {@code keyType}. */
+    /**
+     * keyshift in front of {@code input}'s keyed logic, keyed by {@code key} of type {@code keyType}.
+     *
+     * @throws NullPointerException naming a null argument
+     * @throws IllegalArgumentException for a key type Flink cannot key by, or one plain {@code keyBy} refuses
+     */
     public static <T, K> KeyshiftStream<T, K> keyBy(DataStream<T> input, KeySelector<T, K> key,
                                                     TypeInformation<K> keyType) {
         return new KeyshiftStream<>(input, key, keyType);
@@ -42,6 +47,8 @@ public final class Keyshift {
 
     /** As {@link #keyBy(DataStream, KeySelector, TypeInformation)}, with the key type extracted from the selector. */
     public static <T, K> KeyshiftStream<T, K> keyBy(DataStream<T> input, KeySelector<T, K> key) {
+        java.util.Objects.requireNonNull(input, "input");
+        java.util.Objects.requireNonNull(key, "key selector");
         return keyBy(input, key, TypeExtractor.getKeySelectorTypes(key, input.getType()));
     }
 

@@ -106,14 +106,23 @@ public final class KeyshiftStream<T, K> {
     }
 
     /**
-     * Takes the {@code keyshift.*} options of {@code conf} (other keys are ignored). With a {@link Configuration},
-     * an unknown {@code keyshift.*} key fails here with the closest known one; every value is checked against its
-     * documented range. Throws IllegalArgumentException naming the option.
+     * Takes the {@code keyshift.*} options of {@code conf} (other keys are ignored); may be called several times, the
+     * later values winning. With a {@link Configuration}, an unknown {@code keyshift.*} key fails here with the
+     * closest known one; every value is checked against its documented range, on the options taken so far together.
+     * {@code keyshift.rocksdb.max-manifest-file-size} is checked here but takes effect only from the Flink
+     * configuration of the job or cluster, where RocksDB reads it (passing the environment's configuration, as the
+     * command line does, is the usual way).
+     *
+     * @throws IllegalArgumentException naming the option
+     * @throws IllegalStateException after the terminal call
      */
     public KeyshiftStream<T, K> configure(ReadableConfig conf) {
+        Objects.requireNonNull(conf, "configuration");
         checkNotBuilt();
         if (conf instanceof Configuration c) {
-            KeyshiftConfig.validate(c, Set.of());
+            // keys and values here; ranges that relate options to each other on the merged options below (a first
+            // configure() may set scale-in, a second utilization.high)
+            KeyshiftConfig.checkKnown(c, Set.of());
             c.toMap().forEach((k, v) -> {
                 if (k.startsWith("keyshift.")) {
                     config.setString(k, v);
@@ -159,6 +168,7 @@ public final class KeyshiftStream<T, K> {
      * other commands, and lines that do not parse (the control input refuses those), are ignored here.
      */
     public KeyshiftStream<T, K> controlKnownInAdvance(java.util.List<String> lines) {
+        Objects.requireNonNull(lines, "control lines");
         checkNotBuilt();
         java.util.TreeMap<Long, Double> rates = new java.util.TreeMap<>();
         for (String line : lines) {
@@ -211,6 +221,7 @@ public final class KeyshiftStream<T, K> {
      * (their state horizon is size + allowed lateness); any other assigner is refused here, with the reason.
      */
     public <W extends Window> KeyshiftWindowedStream<T, K, W> window(WindowAssigner<? super T, W> assigner) {
+        Objects.requireNonNull(assigner, "window assigner");
         checkNotBuilt();
         return new KeyshiftWindowedStream<>(this, WindowShape.of(assigner), assigner);
     }
@@ -225,9 +236,23 @@ public final class KeyshiftStream<T, K> {
      *                     records older than this, and its event-time timers fire within it of what set them
      */
     public <R> DataStream<R> process(KeyedProcessFunction<K, T, R> function, Duration stateHorizon) {
+        Objects.requireNonNull(function, "function");
         TypeInformation<R> out = TypeExtractor.getUnaryOperatorReturnType(function, KeyedProcessFunction.class, 1, 2,
                 TypeExtractor.NO_INDEX, input.getType(), null, true);
-        return process(function, stateHorizon, out);
+        return process(function, stateHorizon, known(out, "process(function, stateHorizon, outputType)"));
+    }
+
+    /**
+     * {@code type}, or, where Flink could not extract it (a generic function: type erasure), Flink's explanation and
+     * the overload that takes the type (the terminal calls return a DataStream, whose type {@code returns} cannot set).
+     */
+    static <X> TypeInformation<X> known(TypeInformation<X> type, String overload) {
+        if (type instanceof org.apache.flink.api.java.typeutils.MissingTypeInfo missing) {
+            throw new org.apache.flink.api.common.functions.InvalidTypesException("keyshift cannot tell the result "
+                    + "type of " + missing.getFunctionName() + ": " + missing.getTypeException().getMessage()
+                    + " Give it with " + overload + ".", missing.getTypeException());
+        }
+        return type;
     }
 
     /** As {@link #process(KeyedProcessFunction, Duration)} with the output type given. */
@@ -287,7 +312,11 @@ public final class KeyshiftStream<T, K> {
         return built().validation;
     }
 
-    /** The scaling decisions (after a terminal call); empty unless {@code keyshift.scaling.capacity} is set. */
+    /**
+     * The scaling decisions (after a terminal call).
+     *
+     * @throws IllegalStateException if {@code keyshift.scaling.capacity} is not set (the stage makes none)
+     */
     public DataStream<ScalingDecision> scalingDecisions() {
         Built b = built();
         if (b.scaling == null) {
@@ -303,6 +332,7 @@ public final class KeyshiftStream<T, K> {
      */
     @SuppressWarnings("unchecked")
     public <X> DataStream<X> sideOutput(OutputTag<X> tag) {
+        Objects.requireNonNull(tag, "output tag");
         Built b = built();
         if (b.lateDataTag != null && b.lateDataTag.equals(tag)) {
             return (DataStream<X>) b.lateData;
@@ -425,6 +455,15 @@ public final class KeyshiftStream<T, K> {
         if (p > maxP) {
             throw new IllegalArgumentException("the keyed parallelism " + p + " exceeds the number of key groups "
                     + maxP + " (pipeline.max-parallelism / " + JobOptions.DEFAULT_MAX_PARALLELISM.key() + ")");
+        }
+        // every check that can fail comes before the first operator joins the job graph: a caller that catches the
+        // error and builds again must find the environment as it was
+        if (config.get(ScalingOptions.CAPACITY) > 0 && (config.get(ScalingOptions.MAX_PARALLELISM) > maxP
+                || config.get(ScalingOptions.MIN_PARALLELISM) > maxP)) {
+            throw new IllegalArgumentException(ScalingOptions.MIN_PARALLELISM.key() + " and "
+                    + ScalingOptions.MAX_PARALLELISM.key() + " must be at most the job's max parallelism (key "
+                    + "groups), " + maxP + ", were " + config.get(ScalingOptions.MIN_PARALLELISM) + " and "
+                    + config.get(ScalingOptions.MAX_PARALLELISM));
         }
         long window = config.get(JobOptions.WINDOW).toMillis();
         SerializerConfig serializerConfig = env.getConfig().getSerializerConfig();
@@ -552,12 +591,6 @@ public final class KeyshiftStream<T, K> {
         double capacity = config.get(ScalingOptions.CAPACITY);
         if (capacity > 0) {
             int maxScale = config.get(ScalingOptions.MAX_PARALLELISM);
-            if (maxScale > maxP || config.get(ScalingOptions.MIN_PARALLELISM) > maxP) {
-                throw new IllegalArgumentException(ScalingOptions.MIN_PARALLELISM.key() + " and "
-                        + ScalingOptions.MAX_PARALLELISM.key() + " must be at most the job's max parallelism (key "
-                        + "groups), " + maxP + ", were " + config.get(ScalingOptions.MIN_PARALLELISM) + " and "
-                        + maxScale);
-            }
             ScalingPlanner.Settings s = new ScalingPlanner.Settings(capacity, config.get(PlanOptions.UTILIZATION_HIGH),
                     config.get(PlanOptions.UTILIZATION_CRITICAL), config.get(PlanOptions.UTILIZATION_SCALE_IN),
                     config.get(ScalingOptions.MIN_PARALLELISM), maxScale > 0 ? maxScale : maxP, maxP,

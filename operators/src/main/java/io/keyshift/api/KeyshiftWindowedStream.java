@@ -112,6 +112,7 @@ public final class KeyshiftWindowedStream<T, K, W extends Window> {
 
     /** Incremental aggregation; the aggregate's result is the window's result. */
     public <ACC, R> DataStream<R> aggregate(AggregateFunction<T, ACC, R> function) {
+        Objects.requireNonNull(function, "aggregate function");
         TypeInformation<ACC> acc = TypeExtractor.getAggregateFunctionAccumulatorType(function, stream.inputType(),
                 null, false);
         TypeInformation<R> result = TypeExtractor.getAggregateFunctionReturnType(function, stream.inputType(), null,
@@ -122,6 +123,8 @@ public final class KeyshiftWindowedStream<T, K, W extends Window> {
     /** Incremental aggregation, then the window function on the aggregate's result. */
     public <ACC, V, R> DataStream<R> aggregate(AggregateFunction<T, ACC, V> function,
                                                ProcessWindowFunction<V, R, K, W> windowFunction) {
+        Objects.requireNonNull(function, "aggregate function");
+        Objects.requireNonNull(windowFunction, "window function");
         TypeInformation<ACC> acc = TypeExtractor.getAggregateFunctionAccumulatorType(function, stream.inputType(),
                 null, false);
         TypeInformation<V> v = TypeExtractor.getAggregateFunctionReturnType(function, stream.inputType(), null, false);
@@ -254,8 +257,9 @@ public final class KeyshiftWindowedStream<T, K, W extends Window> {
 
     private <I, R> TypeInformation<R> windowResultType(ProcessWindowFunction<I, R, K, W> function,
                                                        TypeInformation<I> in) {
-        return TypeExtractor.getUnaryOperatorReturnType(function, ProcessWindowFunction.class, 0, 1,
-                TypeExtractor.NO_INDEX, in, null, true);
+        Objects.requireNonNull(function, "window function");
+        return KeyshiftStream.known(TypeExtractor.getUnaryOperatorReturnType(function, ProcessWindowFunction.class, 0,
+                1, TypeExtractor.NO_INDEX, in, null, true), "the overload that takes the result type");
     }
 
     /** A reduce function as an aggregate whose accumulator is the reduced record (null while empty). */

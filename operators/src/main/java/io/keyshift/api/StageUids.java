@@ -9,6 +9,7 @@ import java.util.List;
 public final class StageUids {
     private StageUids() {}
 
+    /** The router (chained to the stage's input): routing table, waiting records, key samples. */
     public static String router(String prefix) {
         return prefix + "-router";
     }
@@ -18,14 +19,17 @@ public final class StageUids {
         return prefix + "-reports";
     }
 
+    /** The key-distribution profiler (parallelism 1). */
     public static String profiler(String prefix) {
         return prefix + "-profiler";
     }
 
+    /** The load forecaster (parallelism 1, its series in keyed state). */
     public static String forecaster(String prefix) {
         return prefix + "-forecaster";
     }
 
+    /** The repartition planner (parallelism 1): plan history, control state. */
     public static String planner(String prefix) {
         return prefix + "-planner";
     }
@@ -40,21 +44,40 @@ public final class StageUids {
         return prefix + "-process";
     }
 
+    /** The shadow validator of the results path. */
     public static String validator(String prefix) {
         return prefix + "-validator";
     }
 
+    /** The split merger of a windowed stage whose hot keys may be split. */
     public static String splitMerger(String prefix) {
         return prefix + "-split-merger";
     }
 
+    /** The scaling decisions (with {@code keyshift.scaling.capacity}). */
     public static String scaling(String prefix) {
         return prefix + "-scaling";
     }
 
-    /** Every uid of the stage. */
+    /** The stateless hop that turns the validation's mismatches into control lines (on-mismatch REVERT). */
+    public static String mismatchReverts(String prefix) {
+        return prefix + "-mismatch-reverts";
+    }
+
+    /** The stateless hop that replaces raw keys in control lines by pseudonyms (with a key secret). */
+    public static String controlPseudonyms(String prefix) {
+        return prefix + "-control-pseudonyms";
+    }
+
+    /** The stateless hop that passes a window stage's late records to its late-data side output. */
+    public static String lateData(String prefix) {
+        return prefix + "-late-data";
+    }
+
+    /** Every uid a stage may have (which of them a job has depends on its stage and options). */
     public static List<String> all(String prefix) {
-        return List.of(router(prefix), reports(prefix), profiler(prefix), forecaster(prefix), planner(prefix), window(prefix),
-                process(prefix), validator(prefix), splitMerger(prefix), scaling(prefix));
+        return List.of(router(prefix), reports(prefix), profiler(prefix), forecaster(prefix), planner(prefix),
+                window(prefix), process(prefix), validator(prefix), splitMerger(prefix), scaling(prefix),
+                mismatchReverts(prefix), controlPseudonyms(prefix), lateData(prefix));
     }
 }

@@ -58,13 +58,29 @@ public final class KeyshiftConfig {
      * {@code alsoKnown} are allowed, e.g. a tool's own options) and every option's value against its range.
      */
     public static void validate(Configuration config, Set<String> alsoKnown) {
+        checkKnown(config, alsoKnown);
+        validate(config);
+    }
+
+    /**
+     * Checks every {@code keyshift.*} key of {@code config} against the library's options (unknown keys fail; keys in
+     * {@code alsoKnown} are allowed) and that every value parses, but not the ranges that depend on other options
+     * (those hold for the options together: {@link #validate(ReadableConfig)} on the merged configuration).
+     */
+    public static void checkKnown(Configuration config, Set<String> alsoKnown) {
         Map<String, ConfigOption<?>> known = options();
         for (String key : config.keySet()) {
             if (key.startsWith("keyshift.") && !known.containsKey(key) && !alsoKnown.contains(key)) {
                 throw new IllegalArgumentException("unknown option '" + key + "'" + suggestion(key, known.keySet()));
             }
         }
-        validate(config);
+        for (ConfigOption<?> o : known.values()) {
+            try {
+                config.getOptional(o);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException(o.key() + ": " + e.getMessage(), e);
+            }
+        }
     }
 
     /** Checks the values of every library option in {@code config}. */

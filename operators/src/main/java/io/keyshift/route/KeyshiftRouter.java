@@ -154,6 +154,8 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
     private transient StreamRecord<Envelope<T, K>> reuse;
     private transient long spread;
     private transient long inputWatermark;
+    /** Processing time since which records have waited without any watermark, or Long.MIN_VALUE. */
+    private transient long waitingWithoutWatermarkSince;
     private transient long outputWatermark;
     private transient long firstWindowEnd;
     private transient boolean inputIdle;
@@ -219,6 +221,7 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
         aheadPlans = new TreeMap<>();
         reuse = new StreamRecord<>(null);
         inputWatermark = Long.MIN_VALUE;
+        waitingWithoutWatermarkSince = Long.MIN_VALUE;
         outputWatermark = Long.MIN_VALUE;
         firstWindowEnd = Long.MAX_VALUE;
         reportedInputWindow = Long.MIN_VALUE;
@@ -324,6 +327,9 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
             return;
         }
         waiting.add(t, value);
+        if (inputWatermark == Long.MIN_VALUE && waiting.size() > s.maxWaiting()) {
+            checkWatermarksArrive();
+        }
         if (waiting.size() > s.maxWaiting() && mayWait()) {
             pacedRecords.inc();
             awaitPlan(PACING_MILLIS);
@@ -332,6 +338,26 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
             awaitPlan(0);
         }
     }
+
+    /**
+     * Records wait for a lease, and no watermark has reached this router: without watermarks no plan ever comes, and
+     * the waiting records would grow until memory runs out. Fails once that has lasted {@link #NO_WATERMARK_LIMIT}
+     * of processing time (a cold start's first watermark comes within the watermark interval), naming the cause.
+     */
+    private void checkWatermarksArrive() {
+        long now = getProcessingTimeService().getCurrentProcessingTime();
+        if (waitingWithoutWatermarkSince == Long.MIN_VALUE) {
+            waitingWithoutWatermarkSince = now;
+        } else if (now - waitingWithoutWatermarkSince >= NO_WATERMARK_LIMIT.toMillis()) {
+            throw new IllegalStateException("keyshift routes records by event time, but no watermark reached the "
+                    + "router in " + NO_WATERMARK_LIMIT.toSeconds() + " s while " + waiting.size() + " records waited "
+                    + "for a plan: give the stream in front of Keyshift.keyBy watermarks (a WatermarkStrategy other "
+                    + "than noWatermarks(); withIdleness(...) if some source partitions or splits stay empty)");
+        }
+    }
+
+    /** How long records may wait without any watermark reaching the router before it fails. */
+    static final java.time.Duration NO_WATERMARK_LIMIT = java.time.Duration.ofMinutes(2);
 
     /**
      * Waits up to {@code millis} for a newer plan (a long poll to the coordinator, answered on the RPC thread) and

@@ -507,10 +507,58 @@ class KeyshiftApiTest {
         beyondKeyGroups.setString("keyshift.scaling.capacity", "1000");
         beyondKeyGroups.setString("keyshift.scaling.max-parallelism", "200");
         var windowed = users.configure(beyondKeyGroups).window(TumblingEventTimeWindows.of(Duration.ofHours(1)));
+        int transformations = env.getTransformations().size();
         assertThatThrownBy(() -> windowed.aggregate(new SumBytes()))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("keyshift.scaling.max-parallelism")
                 .hasMessageContaining("16");
+        assertThat(env.getTransformations()).as("nothing of the stage joined the job").hasSize(transformations);
+    }
+
+    /** A generic function whose result type Flink cannot extract, for the error message test below. */
+    static final class Emit<R> extends KeyedProcessFunction<String, Clicks.Click, R> {
+        @Override
+        public void processElement(Clicks.Click c, Context ctx, Collector<R> out) {}
+    }
+
+    /** Misuse at build time names what is wrong, before anything joins the job: nulls, a result type lost to erasure. */
+    @Test
+    void nullArgumentsAndAnUnknownResultTypeFailNamingThem() {
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(2);
+        KeyshiftStream<Clicks.Click, String> users = Keyshift.keyBy(Clicks.stream(env, 10, 1), c -> c.user,
+                Types.STRING);
+        assertThatThrownBy(() -> Keyshift.keyBy(Clicks.stream(env, 10, 1), null))
+                .isInstanceOf(NullPointerException.class).hasMessage("key selector");
+        assertThatThrownBy(() -> users.window(null)).isInstanceOf(NullPointerException.class)
+                .hasMessage("window assigner");
+        assertThatThrownBy(() -> users.process(null, Duration.ofHours(1))).isInstanceOf(NullPointerException.class)
+                .hasMessage("function");
+        assertThatThrownBy(() -> users.window(TumblingEventTimeWindows.of(Duration.ofHours(1))).aggregate(null))
+                .isInstanceOf(NullPointerException.class).hasMessage("aggregate function");
+        int transformations = env.getTransformations().size();
+        assertThatThrownBy(() -> users.process(new Emit<String>(), Duration.ofHours(1)))
+                .isInstanceOf(org.apache.flink.api.common.functions.InvalidTypesException.class)
+                .hasMessageContaining("Give it with process(function, stateHorizon, outputType)");
+        assertThat(env.getTransformations()).hasSize(transformations);
+        // and the overload with the type builds
+        users.process(new Emit<String>(), Duration.ofHours(1), Types.STRING);
+    }
+
+    /** Options given in several configure() calls are checked together: each call alone may not hold the pair. */
+    @Test
+    void optionsOfSeveralConfigureCallsAreCheckedTogether() {
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(2);
+        KeyshiftStream<Clicks.Click, String> users = Keyshift.keyBy(Clicks.stream(env, 10, 1), c -> c.user,
+                Types.STRING);
+        Configuration scaleIn = new Configuration();
+        scaleIn.setString("keyshift.plan.utilization.scale-in", "0.3");
+        Configuration high = new Configuration();
+        high.setString("keyshift.plan.utilization.high", "0.5");
+        users.configure(scaleIn).configure(high);
+        Configuration crossed = new Configuration();
+        crossed.setString("keyshift.plan.utilization.scale-in", "0.7");
+        assertThatThrownBy(() -> users.configure(crossed)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("scale-in");
     }
 
     @Test

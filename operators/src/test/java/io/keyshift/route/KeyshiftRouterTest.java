@@ -258,6 +258,37 @@ class KeyshiftRouterTest {
         }
     }
 
+    /** A stream without watermarks: records wait for a plan that cannot come; the router fails naming the cause. */
+    @Test
+    void recordsWaitingWithoutAnyWatermarkFailTheRouterNamingTheCause() throws Exception {
+        var router = router(2, false);
+        try (var h = harness(router, null)) {
+            h.setProcessingTime(0);
+            for (int i = 0; i < 5; i++) {
+                h.processElement("k" + i, 5_000 + i);
+            }
+            h.setProcessingTime(KeyshiftRouter.NO_WATERMARK_LIMIT.toMillis() - 1);
+            h.processElement("k5", 5_005);
+            h.setProcessingTime(KeyshiftRouter.NO_WATERMARK_LIMIT.toMillis() + 1);
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> h.processElement("k6", 5_006))
+                    .isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining("no watermark reached the router in 120 s while 7 records waited");
+            // with a watermark the same wait is ordinary
+            plan(h, Plans.plan(1, Long.MAX_VALUE, MAX_P));
+        }
+        var ordinary = router(2, false);
+        try (var h = harness(ordinary, null)) {
+            h.setProcessingTime(0);
+            h.processWatermark(new Watermark(1_000));
+            for (int i = 0; i < 5; i++) {
+                h.processElement("k" + i, 5_000 + i);
+            }
+            h.setProcessingTime(10 * KeyshiftRouter.NO_WATERMARK_LIMIT.toMillis());
+            h.processElement("k5", 5_005);
+            assertThat(ordinary.waitingRecords()).isEqualTo(6);
+        }
+    }
+
     @Test
     void waitingRecordsAndThePlanSurviveSnapshotAndRestore() throws Exception {
         OperatorSubtaskState snapshot;
