@@ -75,6 +75,22 @@ public record StageSavepoint(long checkpointId, RoutingPlan plan, LoadForecastEn
         for (OperatorState s : meta.getOperatorStates()) {
             byUid.put(uids.getOrDefault(s.getOperatorID(), s.getOperatorID().toHexString()), s);
         }
+        if (known.stream().noneMatch(byUid::containsKey)) {
+            throw new IllegalArgumentException("no keyshift stage with uid prefix '" + uidPrefix + "' in " + path
+                    + " (a job without keyshift, or a stage with another prefix: pass it with --uid-prefix)");
+        }
+        OperatorState forecasterState = byUid.get(StageUids.forecaster(uidPrefix));
+        if (forecasterState != null) {
+            for (OperatorSubtaskState sub : forecasterState.getStates()) {
+                for (KeyedStateHandle h : sub.getManagedKeyedState()) {
+                    if (!(h instanceof KeyGroupsStateHandle)) {
+                        throw new IllegalArgumentException(path + " holds keyed state in a backend's native form ("
+                                + h.getClass().getSimpleName() + ", e.g. an incremental RocksDB checkpoint), which the "
+                                + "State Processor API here cannot read: inspect a savepoint (canonical format)");
+                    }
+                }
+            }
+        }
 
         List<RoutingPlan> plans = new ArrayList<>();
         AvroTypeInfo<RoutingPlan> planType = new AvroTypeInfo<>(RoutingPlan.class);

@@ -45,6 +45,11 @@ public final class BootstrapCommand implements Callable<Integer> {
             description = "Savepoint directory to write (must not exist).")
     Path out;
 
+    @Option(names = "--uid-prefix", paramLabel = "PREFIX", defaultValue = "keyshift",
+            description = "The uid prefix of the stage whose forecaster state to write (KeyshiftStream#uidPrefix). "
+                    + "Default: ${DEFAULT-VALUE}, the command line's.")
+    String uidPrefix;
+
     @Mixin
     FlinkOptions flink;
 
@@ -53,6 +58,10 @@ public final class BootstrapCommand implements Callable<Integer> {
         CommandLine cl = spec.commandLine();
         if (!in.present()) {
             throw new ParameterException(cl, "--input is required");
+        }
+        if (!uidPrefix.matches("[A-Za-z0-9][A-Za-z0-9._-]*")) {
+            throw new ParameterException(cl, "--uid-prefix must be letters, digits, '.', '_' or '-', was '"
+                    + uidPrefix + "'");
         }
         if (Files.exists(out)) {
             throw new ParameterException(cl, "--out " + out + " exists; a savepoint needs a new directory");
@@ -71,8 +80,7 @@ public final class BootstrapCommand implements Callable<Integer> {
                     w.toMillis(), io.keyshift.config.KeyshiftConfig.seasons(conf, w.toMillis()), 1, conf));
             LoadForecastEngine.Settings settings = io.keyshift.config.KeyshiftConfig.forecastSettings(conf, maxP);
             LoadForecastEngine engine = ForecasterBootstrap.train(profiles, settings);
-            ForecasterBootstrap.write(engine, out.toAbsolutePath().toUri().toString(), maxP,
-                    io.keyshift.jobs.replay.Workload.UID_PREFIX);
+            ForecasterBootstrap.write(engine, out.toAbsolutePath().toUri().toString(), maxP, uidPrefix);
             System.out.printf("bootstrap: %,d records (%,d dead letters), %d windows, %d series, in-sample MASE %.3f%n",
                     prepared.stats().records(), prepared.stats().deadLetters(), profiles.size(), engine.seriesCount(),
                     engine.mase());

@@ -40,6 +40,11 @@ public final class InspectSavepointCommand implements Callable<Integer> {
             description = "The job's window. Default: ${DEFAULT-VALUE}.")
     String window;
 
+    @Option(names = "--uid-prefix", paramLabel = "PREFIX", defaultValue = "keyshift",
+            description = "The uid prefix of the stage to read (KeyshiftStream#uidPrefix). Default: ${DEFAULT-VALUE}, "
+                    + "the command line's.")
+    String uidPrefix;
+
     @Mixin
     FlinkOptions flink;
 
@@ -52,13 +57,8 @@ public final class InspectSavepointCommand implements Callable<Integer> {
         int maxP = conf.getOptional(PipelineOptions.MAX_PARALLELISM).orElse(conf.get(JobOptions.DEFAULT_MAX_PARALLELISM));
         var settings = io.keyshift.config.KeyshiftConfig.forecastSettings(conf, maxP);
         String p = path.contains(":") ? path : java.nio.file.Path.of(path).toAbsolutePath().toUri().toString();
-        ObjectNode r;
-        try {
-            r = SavepointInspector.inspect(p, settings);
-        } catch (Exception e) {
-            System.err.println("inspect-savepoint: cannot read " + path + ": " + e);
-            return 1;
-        }
+        // a failure ends as every command's does: one line with the root cause (KeyshiftCli), the trace in a file
+        ObjectNode r = SavepointInspector.inspect(p, settings, uidPrefix);
         if (json) {
             System.out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(r));
         } else {

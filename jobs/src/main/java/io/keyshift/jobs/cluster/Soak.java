@@ -81,11 +81,9 @@ public final class Soak {
     /** Runs the soak; the cluster it starts is stopped before it returns or throws. */
     public static Outcome run(Settings s) throws Exception {
         Path run = s.out().resolve("cluster");
-        StandaloneCluster.Status st = StandaloneCluster.start(new StandaloneCluster.Settings(s.confDir(), run,
-                s.classpath(), StandaloneCluster.freeLoopbackPort(), StandaloneCluster.freeLoopbackPort(),
-                Map.of("taskmanager.numberOfTaskSlots", Integer.toString(Math.max(4, s.parallelism())),
-                        "metrics.fetcher.update-interval", "2000")), Duration.ofSeconds(120), s.log());
-        // an interrupted soak (Ctrl-C) stops the cluster it started
+        // an interrupted soak (Ctrl-C, or a SIGTERM to this process alone) stops the cluster it started, also while
+        // the cluster is still starting (start records each process as it launches it; stop without a record stops
+        // nothing)
         Thread stopper = new Thread(() -> {
             try {
                 StandaloneCluster.stop(run, Duration.ofSeconds(10), s.log());
@@ -94,6 +92,10 @@ public final class Soak {
             }
         }, "keyshift-soak-stop");
         Runtime.getRuntime().addShutdownHook(stopper);
+        StandaloneCluster.Status st = StandaloneCluster.start(new StandaloneCluster.Settings(s.confDir(), run,
+                s.classpath(), StandaloneCluster.freeLoopbackPort(), StandaloneCluster.freeLoopbackPort(),
+                Map.of("taskmanager.numberOfTaskSlots", Integer.toString(Math.max(4, s.parallelism())),
+                        "metrics.fetcher.update-interval", "2000")), Duration.ofSeconds(120), s.log());
         ObjectNode report = JSON.createObjectNode();
         ArrayNode samples = report.putArray("samples");
         String job;
@@ -293,13 +295,23 @@ public final class Soak {
         }
     }
 
+    /** Runs {@code cmd} (jcmd) for at most 60 s: its output, or IOException (a hung command is killed). */
     private static String run(String... cmd) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        if (!p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS) || p.exitValue() != 0) {
-            throw new IOException(String.join(" ", cmd) + " failed: " + out);
+        Path output = Files.createTempFile("keyshift-soak-cmd-", ".out");
+        try {
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(output.toFile()).start();
+            if (!p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                throw new IOException(String.join(" ", cmd) + " did not answer within 60 s");
+            }
+            String out = Files.readString(output, StandardCharsets.UTF_8);
+            if (p.exitValue() != 0) {
+                throw new IOException(String.join(" ", cmd) + " failed: " + out);
+            }
+            return out;
+        } finally {
+            Files.deleteIfExists(output);
         }
-        return out;
     }
 
     static String describe(ObjectNode s) {

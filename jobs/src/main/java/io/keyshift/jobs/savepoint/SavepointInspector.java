@@ -29,9 +29,20 @@ import java.util.TreeMap;
 public final class SavepointInspector {
     private SavepointInspector() {}
 
-    /** Inspects {@code path}; the result is the JSON {@code inspect-savepoint --json} prints. */
+    /** Inspects {@code path} (the command line's stage, uid prefix keyshift). */
     public static ObjectNode inspect(String path, LoadForecastEngine.Settings forecasterSettings) throws Exception {
-        StageSavepoint state = StageSavepoint.read(path, Workload.UID_PREFIX, forecasterSettings,
+        return inspect(path, forecasterSettings, Workload.UID_PREFIX);
+    }
+
+    /**
+     * Inspects the stage with {@code uidPrefix} in {@code path}; the result is the JSON {@code inspect-savepoint --json}
+     * prints.
+     *
+     * @throws IllegalArgumentException if no operator of such a stage is in the savepoint
+     */
+    public static ObjectNode inspect(String path, LoadForecastEngine.Settings forecasterSettings, String uidPrefix)
+            throws Exception {
+        StageSavepoint state = StageSavepoint.read(path, uidPrefix, forecasterSettings,
                 List.of(ReplayJob.SOURCE_UID, Workload.HASH_WINDOW_UID));
         ObjectNode root = new ObjectMapper().createObjectNode();
         root.put("savepoint", path);

@@ -64,6 +64,15 @@ class BootstrapTest {
         base.set(JobOptions.WINDOW, Duration.ofDays(1));
         JsonNode inspected = SavepointInspector.inspect(savepoint.toUri().toString(), io.keyshift.config.KeyshiftConfig.forecastSettings(base, 128));
         assertThat(inspected.at("/forecaster/windows").asLong()).isBetween(240L, 245L);
+        // another stage's prefix: said so, in one line and exit 1, not "no plan" with exit 0
+        java.io.StringWriter err = new java.io.StringWriter();
+        var cli = KeyshiftCli.commandLine();
+        cli.setErr(new java.io.PrintWriter(err));
+        cli.setOut(new java.io.PrintWriter(new java.io.StringWriter()));
+        assertThat(cli.execute("inspect-savepoint", savepoint.toString(), "--window", "1d", "--uid-prefix", "clicks",
+                "--config", SharedData.flinkConf().toString())).isEqualTo(1);
+        assertThat(err.toString()).contains("no keyshift stage with uid prefix 'clicks'").doesNotContain("\tat ");
+        assertThat(err.toString().strip().lines()).hasSize(1);
         double[] baseline = new double[4];
         for (int i = 0; i < 4; i++) {
             baseline[i] = inspected.at("/forecaster/error_sums/" + i).asDouble();
