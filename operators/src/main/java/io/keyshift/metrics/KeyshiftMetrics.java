@@ -99,6 +99,11 @@ public final class KeyshiftMetrics {
     public static final String PROCESS_LATE_RECORDS_DROPPED = "keyshiftLateRecordsDropped";
     /** Counter, windows: (key, window) results whose shadow matched the primary. */
     public static final String VALIDATION_MATCHES = "keyshiftValidationMatches";
+    /**
+     * Counter (validator): one side's results that arrived after their comparison was made (a late record's output),
+     * not compared.
+     */
+    public static final String VALIDATION_LATE_CHECKS = "keyshiftValidationLateChecks";
     /** Counter, windows: (key, window) results whose shadow did not match the primary. */
     public static final String VALIDATION_MISMATCHES = "keyshiftValidationMismatches";
 
