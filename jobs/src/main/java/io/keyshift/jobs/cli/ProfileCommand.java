@@ -127,6 +127,11 @@ public final class ProfileCommand implements Callable<Integer> {
                     if (n++ >= top) {
                         break;
                     }
+                    for (String field : List.of("key", "key_group", "estimate", "lower", "upper")) {
+                        if (!k.hasNonNull(field)) {
+                            return damaged(cl, profiles, lineNumber, "a top key without '" + field + "'");
+                        }
+                    }
                     double[] f = next.get(k.get("key").asText());
                     out.printf("  %-40s key group %4d  %10.1f [%.1f, %.1f]%s%n", k.get("key").asText(),
                             k.get("key_group").asInt(), k.get("estimate").asDouble(), k.get("lower").asDouble(),

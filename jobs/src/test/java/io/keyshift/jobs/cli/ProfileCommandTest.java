@@ -78,7 +78,9 @@ class ProfileCommandTest {
     void aDamagedProfileFileIsOneLineNamingTheFileAndLine(@TempDir Path dir) throws Exception {
         Path profiles = dir.resolve("profiles-predictive.jsonl");
         for (String[] c : new String[][] {{"{\"window_start\":1}", "not a window profile (no 'window_end')"},
-                {"not json", "not JSON"}}) {
+                {"not json", "not JSON"},
+                {"{\"window_start\":0,\"window_end\":3600000,\"records\":1,\"sampling_rate\":1,\"max_error\":0,"
+                        + "\"key_group_counts\":[],\"top_keys\":[{\"key_group\":1}]}", "a top key without 'key'"}}) {
             Files.writeString(profiles, "\n" + c[0] + "\n");
             CommandLine cl = KeyshiftCli.commandLine();
             StringWriter err = new StringWriter();
