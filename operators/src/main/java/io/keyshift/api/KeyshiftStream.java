@@ -35,6 +35,7 @@ import io.keyshift.serde.SharedAvroTypeInfo;
 
 import org.apache.flink.api.common.serialization.SerializerConfig;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.common.typeutils.TypeSerializer;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.api.java.functions.KeySelector;
 import org.apache.flink.api.java.typeutils.TypeExtractor;
@@ -80,7 +81,7 @@ public final class KeyshiftStream<T, K> {
     private final DataStream<T> input;
     private final KeySelector<T, K> selector;
     private final TypeInformation<K> keyType;
-    private final Configuration config = new Configuration();
+    private Configuration config = new Configuration();
     private String uidPrefix = DEFAULT_UID_PREFIX;
     private int parallelism = -1;
     private DataStream<String> control;
@@ -123,15 +124,20 @@ public final class KeyshiftStream<T, K> {
             // keys and values here; ranges that relate options to each other on the merged options below (a first
             // configure() may set scale-in, a second utilization.high)
             KeyshiftConfig.checkKnown(c, Set.of());
+        }
+        // merged into a copy: a configuration that fails leaves the stage's options as they were
+        Configuration merged = new Configuration(config);
+        if (conf instanceof Configuration c) {
             c.toMap().forEach((k, v) -> {
                 if (k.startsWith("keyshift.")) {
-                    config.setString(k, v);
+                    merged.setString(k, v);
                 }
             });
         } else {
-            config.addAll(KeyshiftConfig.libraryOptions(conf));
+            merged.addAll(KeyshiftConfig.libraryOptions(conf));
         }
-        KeyshiftConfig.validate(config);
+        KeyshiftConfig.validate(merged);
+        config = merged;
         return this;
     }
 
@@ -259,6 +265,7 @@ public final class KeyshiftStream<T, K> {
     public <R> DataStream<R> process(KeyedProcessFunction<K, T, R> function, Duration stateHorizon,
                                      TypeInformation<R> outputType) {
         Objects.requireNonNull(function, "function");
+        Objects.requireNonNull(outputType, "output type");
         if (stateHorizon == null || stateHorizon.isNegative() || stateHorizon.isZero()) {
             throw new IllegalArgumentException("the state horizon of a keyed process function must be > 0, was "
                     + stateHorizon);
@@ -271,9 +278,11 @@ public final class KeyshiftStream<T, K> {
         long horizon = stateHorizon.compareTo(WindowShape.MAX_STATE_HORIZON) > 0 ? Long.MAX_VALUE
                 : stateHorizon.toMillis();
         WindowShape.checkHorizon(horizon, "the state horizon of a keyed process function");
+        // before build adds anything: a type without a serializer under this job's settings fails here
+        TypeSerializer<R> outputSerializer = outputType.createSerializer(serializerConfig());
         return build(horizon, false, true, 0.0, (keyed, stage) -> keyed
-                .process(new OwnedProcessFunction<>(function, horizon, stage.codec,
-                        outputType.createSerializer(stage.serializerConfig), stage.checkTag), outputType)
+                .process(new OwnedProcessFunction<>(function, horizon, stage.codec, outputSerializer, stage.checkTag),
+                        outputType)
                 .name(stage.name("process " + function.getClass().getSimpleName()))
                 .uid(uidPrefix + "-process"));
     }
@@ -339,6 +348,11 @@ public final class KeyshiftStream<T, K> {
         }
         DataStream<X> out = b.keyed.getSideOutput(tag);
         return b.merger == null ? out : out.union(b.merger.getSideOutput(tag));
+    }
+
+    /** The serializer settings of the input's environment (as the stage's operators get them). */
+    SerializerConfig serializerConfig() {
+        return input.getExecutionEnvironment().getConfig().getSerializerConfig();
     }
 
     /** Number of key groups of the keyed logic: the environment's max parallelism, or keyshift.max-parallelism. */
@@ -502,7 +516,8 @@ public final class KeyshiftStream<T, K> {
                 config.get(ProfilerOptions.SKETCH_SIZE), config.get(ProfilerOptions.SAMPLING_RATE),
                 config.get(RouteOptions.MAX_WAITING_RECORDS), ownershipMarkers, followsRouters), selector, codec,
                 input.getType(),
-                sampleTag).withSamplingRates(knownSamplingRates);
+                sampleTag).withSamplingRates(knownSamplingRates)
+                .withNoWatermarkTimeout(config.get(RouteOptions.NO_WATERMARK_TIMEOUT));
         SingleOutputStreamOperator<Envelope<T, K>> routed = input
                 .transform(stage.name("router"), new EnvelopeTypeInfo<>(input.getType(), keyType),
                         CoordinatedOperators.router(router, uidPrefix))

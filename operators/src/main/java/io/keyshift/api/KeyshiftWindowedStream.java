@@ -16,6 +16,7 @@ import org.apache.flink.api.common.functions.AggregateFunction;
 import org.apache.flink.api.common.functions.FlatMapFunction;
 import org.apache.flink.api.common.functions.ReduceFunction;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.common.typeutils.TypeSerializer;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.api.java.tuple.Tuple5;
 import org.apache.flink.api.java.typeutils.TupleTypeInfo;
@@ -137,6 +138,11 @@ public final class KeyshiftWindowedStream<T, K, W extends Window> {
                                                TypeInformation<ACC> accumulatorType, TypeInformation<V> aggregateType,
                                                TypeInformation<R> resultType) {
         Objects.requireNonNull(function, "aggregate function");
+        Objects.requireNonNull(accumulatorType, "accumulator type");
+        Objects.requireNonNull(resultType, "result type");
+        // before build adds anything: a type without a serializer under this job's settings fails here
+        TypeSerializer<R> resultSerializer = resultType.createSerializer(stream.serializerConfig());
+        accumulatorType.createSerializer(stream.serializerConfig());
         double split = stream.splitThreshold();
         @SuppressWarnings("unchecked")
         ProcessWindowFunction<V, R, K, TimeWindow> pwf = (ProcessWindowFunction<V, R, K, TimeWindow>) windowFunction;
@@ -148,7 +154,7 @@ public final class KeyshiftWindowedStream<T, K, W extends Window> {
             SingleOutputStreamOperator<R> op = windowed(keyed, late)
                     .aggregate(new EnvelopeAggregate<T, K, ACC>(function),
                             new AggregateWindowFunction<K, ACC, V, R, TimeWindow>(function, pwf, stage.codec,
-                                    resultType.createSerializer(stage.serializerConfig), stage.checkTag, partialTag,
+                                    resultSerializer, stage.checkTag, partialTag,
                                     allowedLateness),
                             owned, owned, resultType)
                     .name(stage.name("window " + function.getClass().getSimpleName()))
@@ -188,18 +194,20 @@ public final class KeyshiftWindowedStream<T, K, W extends Window> {
     /** As {@link #process(ProcessWindowFunction)} with the result type given. */
     public <R> DataStream<R> process(ProcessWindowFunction<T, R, K, W> function, TypeInformation<R> resultType) {
         Objects.requireNonNull(function, "window function");
+        Objects.requireNonNull(resultType, "result type");
         if (stream.splitThreshold() > 0) {
             throw new IllegalArgumentException(PlanOptions.SPLIT_THRESHOLD.key() + " must be 0 for "
                     + "process(ProcessWindowFunction): a split key's partial windows cannot be merged without an "
                     + "aggregate or reduce function");
         }
+        TypeSerializer<R> resultSerializer = resultType.createSerializer(stream.serializerConfig());
         @SuppressWarnings("unchecked")
         ProcessWindowFunction<T, R, K, TimeWindow> pwf = (ProcessWindowFunction<T, R, K, TimeWindow>) function;
         return stream.build(shape.horizon(allowedLateness), aligned(), false, 0.0, (keyed, stage) -> {
             OutputTag<Envelope<T, K>> late = lateEnvelopes(keyed, stage);
             SingleOutputStreamOperator<R> op = windowed(keyed, late)
                     .process(new FullWindowFunction<T, K, R, TimeWindow>(pwf, stage.codec,
-                            resultType.createSerializer(stage.serializerConfig), stage.checkTag, allowedLateness),
+                            resultSerializer, stage.checkTag, allowedLateness),
                             resultType)
                     .name(stage.name("window " + function.getClass().getSimpleName()))
                     .uid(stage.uid("window"));

@@ -20,4 +20,13 @@ public final class RouteOptions {
                     + "plan nearer): the records waiting then are bounded by what arrives while the watermark trails "
                     + "the lease's end, i.e. by the source's out-of-orderness. With keyshift.plan.lease-lead 2 or "
                     + "more, records rarely wait in steady state.");
+
+    public static final ConfigOption<java.time.Duration> NO_WATERMARK_TIMEOUT =
+            ConfigOptions.key("keyshift.route.no-watermark-timeout")
+                    .durationType()
+                    .defaultValue(java.time.Duration.ofMinutes(10))
+                    .withDescription("Processing time (>= 0; 0: never) for which records may wait for a plan while no "
+                            + "watermark has reached the router before the job fails naming the cause: keyshift routes "
+                            + "by event time, and without watermarks no plan comes and the waiting records would fill "
+                            + "memory. Keep a source's idle timeout (WatermarkStrategy#withIdleness) shorter.");
 }

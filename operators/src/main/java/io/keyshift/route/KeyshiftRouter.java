@@ -1,5 +1,7 @@
 package io.keyshift.route;
 
+import io.keyshift.config.RouteOptions;
+
 import io.keyshift.avro.KeyLoadSample;
 import io.keyshift.avro.Migration;
 import io.keyshift.avro.RouteEntry;
@@ -156,6 +158,7 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
     private transient long inputWatermark;
     /** Processing time since which records have waited without any watermark, or Long.MIN_VALUE. */
     private transient long waitingWithoutWatermarkSince;
+    private long noWatermarkTimeoutMillis = RouteOptions.NO_WATERMARK_TIMEOUT.defaultValue().toMillis();
     private transient long outputWatermark;
     private transient long firstWindowEnd;
     private transient boolean inputIdle;
@@ -327,7 +330,7 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
             return;
         }
         waiting.add(t, value);
-        if (inputWatermark == Long.MIN_VALUE && waiting.size() > s.maxWaiting()) {
+        if (inputWatermark == Long.MIN_VALUE && noWatermarkTimeoutMillis > 0) {
             checkWatermarksArrive();
         }
         if (waiting.size() > s.maxWaiting() && mayWait()) {
@@ -341,23 +344,35 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
 
     /**
      * Records wait for a lease, and no watermark has reached this router: without watermarks no plan ever comes, and
-     * the waiting records would grow until memory runs out. Fails once that has lasted {@link #NO_WATERMARK_LIMIT}
-     * of processing time (a cold start's first watermark comes within the watermark interval), naming the cause.
+     * the waiting records would grow until memory runs out. Fails once that has lasted the no-watermark timeout of
+     * processing time since the first record waited (a cold start's first watermark comes within the watermark
+     * interval; a source's idle split holds it back for its idle timeout), naming the cause.
      */
     private void checkWatermarksArrive() {
         long now = getProcessingTimeService().getCurrentProcessingTime();
         if (waitingWithoutWatermarkSince == Long.MIN_VALUE) {
             waitingWithoutWatermarkSince = now;
-        } else if (now - waitingWithoutWatermarkSince >= NO_WATERMARK_LIMIT.toMillis()) {
+        } else if (now - waitingWithoutWatermarkSince >= noWatermarkTimeoutMillis) {
             throw new IllegalStateException("keyshift routes records by event time, but no watermark reached the "
-                    + "router in " + NO_WATERMARK_LIMIT.toSeconds() + " s while " + waiting.size() + " records waited "
-                    + "for a plan: give the stream in front of Keyshift.keyBy watermarks (a WatermarkStrategy other "
-                    + "than noWatermarks(); withIdleness(...) if some source partitions or splits stay empty)");
+                    + "router in " + noWatermarkTimeoutMillis / 1000 + " s while " + waiting.size() + " records "
+                    + "waited for a plan: give the stream in front of Keyshift.keyBy watermarks (a WatermarkStrategy "
+                    + "other than noWatermarks(); withIdleness(...) shorter than "
+                    + RouteOptions.NO_WATERMARK_TIMEOUT.key() + " if some source partitions or splits stay empty)");
         }
     }
 
-    /** How long records may wait without any watermark reaching the router before it fails. */
-    static final java.time.Duration NO_WATERMARK_LIMIT = java.time.Duration.ofMinutes(2);
+    /**
+     * How long (processing time, ms; 0: never) records may wait without any watermark reaching the router before it
+     * fails; {@code keyshift.route.no-watermark-timeout}.
+     */
+    public KeyshiftRouter<T, K> withNoWatermarkTimeout(java.time.Duration timeout) {
+        if (timeout.isNegative()) {
+            throw new IllegalArgumentException(RouteOptions.NO_WATERMARK_TIMEOUT.key() + " must be >= 0, was "
+                    + timeout);
+        }
+        noWatermarkTimeoutMillis = timeout.toMillis();
+        return this;
+    }
 
     /**
      * Waits up to {@code millis} for a newer plan (a long poll to the coordinator, answered on the RPC thread) and

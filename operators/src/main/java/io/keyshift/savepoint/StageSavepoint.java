@@ -56,9 +56,19 @@ public record StageSavepoint(long checkpointId, RoutingPlan plan, LoadForecastEn
      *
      * @param forecasterSettings the stage's forecaster settings (window, seasons, models, max parallelism)
      * @param otherUids uids of other operators of the job, to name them in {@link #keyedStateBytes}
+     * @throws IllegalArgumentException if none of the stage's operators is in the savepoint
      */
     public static StageSavepoint read(String path, String uidPrefix, LoadForecastEngine.Settings forecasterSettings,
                                       Collection<String> otherUids) throws Exception {
+        return read(path, uidPrefix, forecasterSettings, otherUids, List.of());
+    }
+
+    /**
+     * As {@link #read(String, String, LoadForecastEngine.Settings, Collection)}; an operator of {@code stageEvidence}
+     * in the savepoint also counts as the stage's (a job that ran without the stage in its place, e.g. plain keyBy).
+     */
+    public static StageSavepoint read(String path, String uidPrefix, LoadForecastEngine.Settings forecasterSettings,
+                                      Collection<String> otherUids, Collection<String> stageEvidence) throws Exception {
         AvroTrust.install();
         CheckpointMetadata meta = SavepointLoader.loadSavepointMetadata(path);
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
@@ -75,7 +85,11 @@ public record StageSavepoint(long checkpointId, RoutingPlan plan, LoadForecastEn
         for (OperatorState s : meta.getOperatorStates()) {
             byUid.put(uids.getOrDefault(s.getOperatorID(), s.getOperatorID().toHexString()), s);
         }
-        if (known.stream().noneMatch(byUid::containsKey)) {
+        // the stage's own operators (or a caller's uid that stands for the stage, e.g. the command line's hash window;
+        // not its source, which every job of the command line has)
+        List<String> evidence = new ArrayList<>(StageUids.all(uidPrefix));
+        evidence.addAll(stageEvidence);
+        if (evidence.stream().noneMatch(byUid::containsKey)) {
             throw new IllegalArgumentException("no keyshift stage with uid prefix '" + uidPrefix + "' in " + path
                     + " (a job without keyshift, or a stage with another prefix: pass it with --uid-prefix)");
         }

@@ -559,6 +559,9 @@ class KeyshiftApiTest {
         crossed.setString("keyshift.plan.utilization.scale-in", "0.7");
         assertThatThrownBy(() -> users.configure(crossed)).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("scale-in");
+        // the refused options are not kept: the stage's options are as before the failed call
+        users.configure(new Configuration());
+        assertThat(users.config().get(io.keyshift.config.PlanOptions.UTILIZATION_SCALE_IN)).isEqualTo(0.3);
     }
 
     @Test

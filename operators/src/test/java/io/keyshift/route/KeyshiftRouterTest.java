@@ -261,18 +261,18 @@ class KeyshiftRouterTest {
     /** A stream without watermarks: records wait for a plan that cannot come; the router fails naming the cause. */
     @Test
     void recordsWaitingWithoutAnyWatermarkFailTheRouterNamingTheCause() throws Exception {
+        long limit = java.time.Duration.ofMinutes(10).toMillis();
         var router = router(2, false);
         try (var h = harness(router, null)) {
             h.setProcessingTime(0);
-            for (int i = 0; i < 5; i++) {
-                h.processElement("k" + i, 5_000 + i);
-            }
-            h.setProcessingTime(KeyshiftRouter.NO_WATERMARK_LIMIT.toMillis() - 1);
-            h.processElement("k5", 5_005);
-            h.setProcessingTime(KeyshiftRouter.NO_WATERMARK_LIMIT.toMillis() + 1);
-            org.assertj.core.api.Assertions.assertThatThrownBy(() -> h.processElement("k6", 5_006))
+            h.processElement("k0", 5_000);
+            h.setProcessingTime(limit - 1);
+            h.processElement("k1", 5_001);
+            h.setProcessingTime(limit + 1);
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> h.processElement("k2", 5_002))
                     .isInstanceOf(IllegalStateException.class)
-                    .hasMessageContaining("no watermark reached the router in 120 s while 7 records waited");
+                    .hasMessageContaining("no watermark reached the router in 600 s while 3 records waited")
+                    .hasMessageContaining("keyshift.route.no-watermark-timeout");
             // with a watermark the same wait is ordinary
             plan(h, Plans.plan(1, Long.MAX_VALUE, MAX_P));
         }
@@ -283,9 +283,19 @@ class KeyshiftRouterTest {
             for (int i = 0; i < 5; i++) {
                 h.processElement("k" + i, 5_000 + i);
             }
-            h.setProcessingTime(10 * KeyshiftRouter.NO_WATERMARK_LIMIT.toMillis());
+            h.setProcessingTime(10 * limit);
             h.processElement("k5", 5_005);
             assertThat(ordinary.waitingRecords()).isEqualTo(6);
+        }
+        // 0: never
+        var patient = router(2, false).withNoWatermarkTimeout(java.time.Duration.ZERO);
+        try (var h = harness(patient, null)) {
+            h.setProcessingTime(0);
+            h.processElement("k0", 5_000);
+            h.setProcessingTime(10 * limit);
+            h.processElement("k1", 5_001);
+            assertThat(patient.waitingRecords()).isEqualTo(2);
+            plan(h, Plans.plan(1, Long.MAX_VALUE, MAX_P));
         }
     }
 

@@ -43,7 +43,7 @@ public final class SavepointInspector {
     public static ObjectNode inspect(String path, LoadForecastEngine.Settings forecasterSettings, String uidPrefix)
             throws Exception {
         StageSavepoint state = StageSavepoint.read(path, uidPrefix, forecasterSettings,
-                List.of(ReplayJob.SOURCE_UID, Workload.HASH_WINDOW_UID));
+                List.of(ReplayJob.SOURCE_UID, Workload.HASH_WINDOW_UID), List.of(Workload.HASH_WINDOW_UID));
         ObjectNode root = new ObjectMapper().createObjectNode();
         root.put("savepoint", path);
         root.put("checkpoint_id", state.checkpointId());
