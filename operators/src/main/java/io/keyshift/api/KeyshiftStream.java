@@ -141,7 +141,14 @@ public final class KeyshiftStream<T, K> {
         return this;
     }
 
-    /** The prefix of this stage's operator uids (letters, digits, '.', '_', '-'); unique per job. */
+    /**
+     * The prefix of this stage's operator uids (letters, digits, '.', '_', '-'; default {@value #DEFAULT_UID_PREFIX}),
+     * the names of its state in savepoints: keep it across versions of the job.
+     *
+     * @throws IllegalArgumentException for other characters or an empty prefix
+     * @throws IllegalStateException after the terminal call, or at the terminal call when another keyshift stage of
+     *         the job has the same prefix
+     */
     public KeyshiftStream<T, K> uidPrefix(String prefix) {
         checkNotBuilt();
         if (prefix == null || !PREFIX.matcher(prefix).matches()) {
@@ -212,6 +219,10 @@ public final class KeyshiftStream<T, K> {
      * the input's parallelism (the default for an input at the environment's), the routers and the keyed logic are
      * rescaled together (Flink's adaptive scheduler, a restore at another parallelism) and the planner follows: it
      * plans for the parallelism the routers run at.
+     *
+     * @param parallelism subtasks, in [1, max parallelism]
+     * @throws IllegalArgumentException below 1 here; above the number of key groups at the terminal call
+     * @throws IllegalStateException after the terminal call
      */
     public KeyshiftStream<T, K> parallelism(int parallelism) {
         checkNotBuilt();
@@ -225,6 +236,9 @@ public final class KeyshiftStream<T, K> {
     /**
      * Windows the stream, like {@link KeyedStream#window}. Tumbling and sliding event-time windows are supported
      * (their state horizon is size + allowed lateness); any other assigner is refused here, with the reason.
+     *
+     * @throws IllegalArgumentException for session, global, processing-time or staggered windows
+     * @throws IllegalStateException after the terminal call
      */
     public <W extends Window> KeyshiftWindowedStream<T, K, W> window(WindowAssigner<? super T, W> assigner) {
         Objects.requireNonNull(assigner, "window assigner");
@@ -238,8 +252,15 @@ public final class KeyshiftStream<T, K> {
      * ({@link #sideOutput}). While a key migrates, the new owner runs the function on copies from T0 on (its outputs
      * are compared, not emitted), so at the switch-over its state is complete.
      *
-     * @param stateHorizon how far back in event time the function's state reaches (> 0): its state never depends on
-     *                     records older than this, and its event-time timers fire within it of what set them
+     * @param stateHorizon how far back in event time the function's state reaches (> 0, at most 36,500 days): its
+     *                     state never depends on records older than this, and its event-time timers fire within it
+     *                     of what set them
+     * @return the function's outputs (only the authoritative ones)
+     * @throws IllegalArgumentException for a horizon out of range, {@code keyshift.plan.split-threshold} above 0, or
+     *         {@code keyshift.privacy.key-secret} set
+     * @throws org.apache.flink.api.common.functions.InvalidTypesException if the output type cannot be extracted
+     *         (give it with {@link #process(KeyedProcessFunction, Duration, TypeInformation)})
+     * @throws IllegalStateException after another terminal call
      */
     public <R> DataStream<R> process(KeyedProcessFunction<K, T, R> function, Duration stateHorizon) {
         Objects.requireNonNull(function, "function");

@@ -111,7 +111,14 @@ public final class KeyshiftWindowedStream<T, K, W extends Window> {
         return this;
     }
 
-    /** Incremental aggregation; the aggregate's result is the window's result. */
+    /**
+     * Incremental aggregation; the aggregate's result is the window's result.
+     *
+     * @return the windows' results (only the authoritative ones; a split key's merged)
+     * @throws org.apache.flink.api.common.functions.InvalidTypesException if the accumulator or result type cannot be
+     *         extracted (give them with the overload that takes them)
+     * @throws IllegalStateException after another terminal call of the stream
+     */
     public <ACC, R> DataStream<R> aggregate(AggregateFunction<T, ACC, R> function) {
         Objects.requireNonNull(function, "aggregate function");
         TypeInformation<ACC> acc = TypeExtractor.getAggregateFunctionAccumulatorType(function, stream.inputType(),
@@ -186,7 +193,13 @@ public final class KeyshiftWindowedStream<T, K, W extends Window> {
                 windowResultType(windowFunction, stream.inputType()));
     }
 
-    /** The window function on all of the window's records (kept in window state until it fires). */
+    /**
+     * The window function on all of the window's records (kept in window state until it fires).
+     *
+     * @throws IllegalArgumentException with {@code keyshift.plan.split-threshold} above 0 (partial windows of a split
+     *         key cannot be merged without an aggregate)
+     * @throws IllegalStateException after another terminal call of the stream
+     */
     public <R> DataStream<R> process(ProcessWindowFunction<T, R, K, W> function) {
         return process(function, windowResultType(function, stream.inputType()));
     }
