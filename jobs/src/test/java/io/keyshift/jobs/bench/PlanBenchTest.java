@@ -22,6 +22,7 @@ class PlanBenchTest {
                 assertThat(i.get("gap").asDouble()).as(i.toString()).isLessThan(0.02);
             }
         }
-        assertThat(json.at("/perturbation/units_moved").asInt()).isLessThan(json.at("/perturbation/units").asInt() / 100);
+        assertThat(json.at("/perturbation/units_moved").requireNonNull().asInt())
+                .isLessThan(json.at("/perturbation/units").requireNonNull().asInt() / 100);
     }
 }

@@ -108,8 +108,8 @@ class ReplayCommandTest {
                 "--parallelism", "2", "--strategies", "hash", "--out", dir.resolve("out-bom").toString());
         assertThat(ok.exit()).as(ok.err()).isZero();
         JsonNode report = new ObjectMapper().readTree(dir.resolve("out-bom").resolve("report.json").toFile());
-        assertThat(report.at("/input/records").asLong()).isEqualTo(3_000);
-        assertThat(report.at("/input/dead_letters").asLong()).isZero();
+        assertThat(report.at("/input/records").requireNonNull().asLong()).isEqualTo(3_000);
+        assertThat(report.at("/input/dead_letters").requireNonNull().asLong()).isZero();
 
         java.io.ByteArrayOutputStream gz = new java.io.ByteArrayOutputStream();
         try (var z = new java.util.zip.GZIPOutputStream(gz)) {
@@ -139,7 +139,7 @@ class ReplayCommandTest {
                 "--parallelism", "2", "--out", dir.resolve("out-empty").toString());
         assertThat(empty.exit()).as(empty.err()).isZero();
         JsonNode none = new ObjectMapper().readTree(dir.resolve("out-empty").resolve("report.json").toFile());
-        assertThat(none.at("/input/records").asLong()).isZero();
+        assertThat(none.at("/input/records").requireNonNull().asLong()).isZero();
 
         StringBuilder csv = new StringBuilder("id,when\n");
         long start = Instant.parse("2024-03-01T00:00:00Z").toEpochMilli();
@@ -155,8 +155,8 @@ class ReplayCommandTest {
                 "-Dexecution.checkpointing.interval=200ms", "--out", out.toString());
         assertThat(r.exit()).as(r.err()).isZero();
         JsonNode report = new ObjectMapper().readTree(out.resolve("report.json").toFile());
-        assertThat(report.at("/input/records").asLong()).isEqualTo(500);
-        assertThat(report.at("/strategies/predictive/result_mismatches").asLong()).isZero();
+        assertThat(report.at("/input/records").requireNonNull().asLong()).isEqualTo(500);
+        assertThat(report.at("/strategies/predictive/result_mismatches").requireNonNull().asLong()).isZero();
         try (var charts = Files.list(out.resolve("charts"))) {
             assertThat(charts.map(p -> p.getFileName().toString()))
                     .allSatisfy(n -> assertThat(n.length()).isLessThanOrEqualTo(90));
@@ -193,13 +193,16 @@ class ReplayCommandTest {
                 "-Dkeyshift.forecast.calendar=" + calendar, "--out", out.toString());
         assertThat(r.exit()).as(r.err()).isZero();
         JsonNode report = new ObjectMapper().readTree(out.resolve("report.json").toFile());
-        assertThat(report.at("/calendar/marked_windows").asInt()).isEqualTo(1);
-        assertThat(report.at("/calendar/after_windows").asInt()).isEqualTo(1);
-        assertThat(report.at("/strategies/predictive/result_mismatches").asLong()).isZero();
+        assertThat(report.at("/calendar/marked_windows").requireNonNull().asInt()).isEqualTo(1);
+        assertThat(report.at("/calendar/after_windows").requireNonNull().asInt()).isEqualTo(1);
+        assertThat(report.at("/strategies/predictive/result_mismatches").requireNonNull().asLong()).isZero();
         // the holiday's actual loads (5, 6, 7) are those of both Sundays before it: no error
-        assertThat(report.at("/strategies/predictive/calendar/forecast_error_marked").asDouble()).isZero();
-        assertThat(report.at("/strategies/predictive/calendar/forecast_error_other").asDouble()).isPositive();
-        assertThat(report.at("/strategies/hash/calendar/imbalance_marked").asDouble()).isGreaterThanOrEqualTo(1.0);
+        assertThat(report.at("/strategies/predictive/calendar/forecast_error_marked").requireNonNull().asDouble())
+                .isZero();
+        assertThat(report.at("/strategies/predictive/calendar/forecast_error_other").requireNonNull().asDouble())
+                .isPositive();
+        assertThat(report.at("/strategies/hash/calendar/imbalance_marked").requireNonNull().asDouble())
+                .isGreaterThanOrEqualTo(1.0);
         assertThat(report.at("/strategies/hash/calendar").has("forecast_error_marked")).isFalse();
     }
 
@@ -290,8 +293,8 @@ class ReplayCommandTest {
                 "-Dkeyshift.input.max-event-time-gap=0");
         assertThat(r.exit()).as(r.err()).isZero();
         JsonNode report = new ObjectMapper().readTree(out.resolve("report.json").toFile());
-        assertThat(report.at("/input/records").asLong()).isEqualTo(2_001);
-        assertThat(report.at("/strategies/predictive/result_mismatches").asLong()).isZero();
+        assertThat(report.at("/input/records").requireNonNull().asLong()).isEqualTo(2_001);
+        assertThat(report.at("/strategies/predictive/result_mismatches").requireNonNull().asLong()).isZero();
         long plans;
         try (var files = Files.walk(out.resolve(".work").resolve("predictive").resolve("plans"))) {
             plans = files.filter(Files::isRegularFile).mapToLong(f -> {
@@ -368,9 +371,9 @@ class ReplayCommandTest {
             assertThat(counted).as(s).isEqualTo(good);
         }
         JsonNode report = new ObjectMapper().readTree(out.resolve("report.json").toFile());
-        assertThat(report.at("/input/records").asLong()).isEqualTo(good);
-        assertThat(report.at("/input/dead_letters").asLong()).isEqualTo(4);
-        assertThat(report.at("/strategies/predictive/result_mismatches").asLong()).isZero();
+        assertThat(report.at("/input/records").requireNonNull().asLong()).isEqualTo(good);
+        assertThat(report.at("/input/dead_letters").requireNonNull().asLong()).isEqualTo(4);
+        assertThat(report.at("/strategies/predictive/result_mismatches").requireNonNull().asLong()).isZero();
     }
 
     /**
@@ -387,15 +390,16 @@ class ReplayCommandTest {
                 "--config", SharedData.flinkConf().toString());
         assertThat(r.exit()).as(r.err()).isZero();
         JsonNode report = new ObjectMapper().readTree(out.resolve("report.json").toFile());
-        assertThat(report.at("/input/records").asLong()).isEqualTo(326_339);
+        assertThat(report.at("/input/records").requireNonNull().asLong()).isEqualTo(326_339);
         JsonNode predictive = report.at("/strategies/predictive");
         assertThat(predictive.get("result_mismatches").asLong()).isZero();
-        assertThat(predictive.get("results").asLong()).isEqualTo(report.at("/strategies/hash/results").asLong());
+        assertThat(predictive.get("results").asLong())
+                .isEqualTo(report.at("/strategies/hash/results").requireNonNull().asLong());
         assertThat(predictive.get("migrations_completed").asLong()).isGreaterThanOrEqualTo(1);
-        assertThat(predictive.at("/validation/mismatches").asLong()).isZero();
-        assertThat(predictive.at("/validation/matches").asLong()).isPositive();
+        assertThat(predictive.at("/validation/mismatches").requireNonNull().asLong()).isZero();
+        assertThat(predictive.at("/validation/matches").requireNonNull().asLong()).isPositive();
         assertThat(predictive.get("imbalance_mean").asDouble())
-                .isLessThan(report.at("/strategies/hash/imbalance_mean").asDouble());
+                .isLessThan(report.at("/strategies/hash/imbalance_mean").requireNonNull().asDouble());
         // loads-<strategy>.csv: per window the 8 subtask loads, adding up to the records (shadow copies included),
         // and the window imbalances whose mean weighted by the input records (without the shadow copies) is the report's
         for (String strategy : List.of("hash", "predictive")) {
@@ -472,12 +476,13 @@ class ReplayCommandTest {
         JsonNode report = new ObjectMapper().readTree(out.resolve("report.json").toFile());
         JsonNode predictive = report.at("/strategies/predictive");
         System.err.printf("hot key 40%%: hash imbalance %.3f, predictive %.3f, split over key groups %s%n",
-                report.at("/strategies/hash/imbalance_mean").asDouble(), predictive.get("imbalance_mean").asDouble(),
+                report.at("/strategies/hash/imbalance_mean").requireNonNull().asDouble(), predictive.get("imbalance_mean").asDouble(),
                 predictive.at("/split_keys/hot-key"));
         assertThat(predictive.at("/split_keys/hot-key").size()).isGreaterThanOrEqualTo(2);
         assertThat(predictive.get("imbalance_mean").asDouble()).isLessThan(1.2);
-        assertThat(report.at("/strategies/hash/imbalance_mean").asDouble()).isGreaterThan(3.0);
+        assertThat(report.at("/strategies/hash/imbalance_mean").requireNonNull().asDouble()).isGreaterThan(3.0);
         assertThat(predictive.get("result_mismatches").asLong()).isZero();
-        assertThat(predictive.get("results").asLong()).isEqualTo(report.at("/strategies/hash/results").asLong());
+        assertThat(predictive.get("results").asLong())
+                .isEqualTo(report.at("/strategies/hash/results").requireNonNull().asLong());
     }
 }

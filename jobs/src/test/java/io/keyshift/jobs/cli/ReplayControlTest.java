@@ -102,8 +102,8 @@ class ReplayControlTest {
 
         // the plan of April 1: the one made after the window that ends on April 1 (it routes April 1). Plans come one
         // per daily window from the first (version 1 after the window of the first event), with or without the file
-        long firstWindowEnd = Math.floorDiv(Instant.parse(free.at("/input/first_event").asText()).toEpochMilli(),
-                86_400_000L) * 86_400_000L + 86_400_000L;
+        Instant firstEvent = Instant.parse(free.at("/input/first_event").requireNonNull().asText());
+        long firstWindowEnd = Math.floorDiv(firstEvent.toEpochMilli(), 86_400_000L) * 86_400_000L + 86_400_000L;
         long version = 1 + (APRIL - firstWindowEnd) / 86_400_000L;
         Path control = dir.resolve("control.csv");
         Files.writeString(control, String.join("\n",
@@ -118,11 +118,11 @@ class ReplayControlTest {
         Path file = writeWithVersion(control, version);
         JsonNode a = replay(dir.resolve("a"), file);
         JsonNode b = replay(dir.resolve("b"), file);
-        assertThat(a.at("/strategies/predictive/plan_digest").asText())
-                .isEqualTo(b.at("/strategies/predictive/plan_digest").asText());
-        assertThat(a.at("/strategies/predictive/result_mismatches").asLong()).isZero();
-        assertThat(a.at("/strategies/predictive/results").asLong())
-                .isEqualTo(a.at("/strategies/hash/results").asLong());
+        assertThat(a.at("/strategies/predictive/plan_digest").requireNonNull().asText())
+                .isEqualTo(b.at("/strategies/predictive/plan_digest").requireNonNull().asText());
+        assertThat(a.at("/strategies/predictive/result_mismatches").requireNonNull().asLong()).isZero();
+        assertThat(a.at("/strategies/predictive/results").requireNonNull().asLong())
+                .isEqualTo(a.at("/strategies/hash/results").requireNonNull().asLong());
 
         Path out = dir.resolve("a");
         List<Move> moves = moves(out);
@@ -158,7 +158,7 @@ class ReplayControlTest {
         assertThat(rejected).hasSize(1);
         assertThat(rejected.get(0).get("reason")).contains("unknown command 'teleport'");
         assertThat(rejected.get(0).get("command")).contains("teleport,Market at 4th");
-        assertThat(a.at("/strategies/predictive/control/commands_applied").asLong()).isEqualTo(6);
+        assertThat(a.at("/strategies/predictive/control/commands_applied").requireNonNull().asLong()).isEqualTo(6);
         // the sampling rate: every profile of a window from September 1 on sampled at 0.25, every earlier one at 1.0
         // (the routers know the file's command from the start; the two runs' equal digests show it deterministic)
         long september = Instant.parse("2014-09-01T00:00:00Z").toEpochMilli();
@@ -171,12 +171,12 @@ class ReplayControlTest {
         assertThat(rates).containsEntry(false, java.util.Set.of(1.0)).containsEntry(true, java.util.Set.of(0.25));
         assertThat(csv(out.resolve("control-predictive.csv"))).last()
                 .satisfies(r -> assertThat(r.get("sampling_rates")).isEqualTo(september + "=0.25"));
-        assertThat(a.at("/strategies/predictive/control/commands_rejected").asLong()).isEqualTo(1);
+        assertThat(a.at("/strategies/predictive/control/commands_rejected").requireNonNull().asLong()).isEqualTo(1);
         System.err.printf("control replay: pinned %s (%d moves after March without the file); April 1's plan v%d, rollback done in v%d, %d moves (%d without the file), "
                         + "digest %s, imbalance %.3f (%.3f without)%n", mover, movesAfterMarch.get(mover), version, lastUnderRollback, moves.size(),
-                freeMoves.size(), a.at("/strategies/predictive/plan_digest").asText(),
-                a.at("/strategies/predictive/imbalance_mean").asDouble(),
-                free.at("/strategies/predictive/imbalance_mean").asDouble());
+                freeMoves.size(), a.at("/strategies/predictive/plan_digest").requireNonNull().asText(),
+                a.at("/strategies/predictive/imbalance_mean").requireNonNull().asDouble(),
+                free.at("/strategies/predictive/imbalance_mean").requireNonNull().asDouble());
     }
 
     /**
@@ -204,15 +204,15 @@ class ReplayControlTest {
         JsonNode report = new ObjectMapper().readTree(out.resolve("report.json").toFile());
         JsonNode predictive = report.at("/strategies/predictive");
         assertThat(predictive.get("result_mismatches").asLong()).isZero();
-        assertThat(predictive.get("results").asLong()).isEqualTo(report.at("/strategies/hash/results").asLong());
-        assertThat(predictive.at("/validation/mismatches").asLong()).isPositive();
+        assertThat(predictive.get("results").asLong()).isEqualTo(report.at("/strategies/hash/results").requireNonNull().asLong());
+        assertThat(predictive.at("/validation/mismatches").requireNonNull().asLong()).isPositive();
 
         List<CSVRecord> reverts = csv(out.resolve("reverts-predictive.csv"));
         assertThat(reverts).isNotEmpty().allSatisfy(r -> {
             assertThat(r.get("key")).isEqualTo(corrupted);
             assertThat(r.get("reason")).contains("disagreed with the primary's in key group " + r.get("key_group"));
         });
-        assertThat(predictive.at("/control/reverts").asLong()).isEqualTo(reverts.size());
+        assertThat(predictive.at("/control/reverts").requireNonNull().asLong()).isEqualTo(reverts.size());
         List<Move> moves = moves(out).stream().filter(m -> m.key().equals(corrupted)).toList();
         long hold = java.time.Duration.ofDays(7).toMillis();
         for (CSVRecord r : reverts) {
@@ -226,7 +226,7 @@ class ReplayControlTest {
         }
         System.err.printf("revert replay: %d reverts of %s, %d of its moves, %d mismatches reported, results exact; "
                         + "first: %s%n", reverts.size(), corrupted, moves.size(),
-                predictive.at("/validation/mismatches").asLong(), reverts.get(0).get("reason"));
+                predictive.at("/validation/mismatches").requireNonNull().asLong(), reverts.get(0).get("reason"));
     }
 
     /** Window end to the number of anomalous units, from the predictive run's forecasts (windowEnd,...,anomalies). */

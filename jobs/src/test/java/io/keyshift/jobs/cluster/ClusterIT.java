@@ -102,10 +102,11 @@ class ClusterIT {
             String text = printed.toString(StandardCharsets.UTF_8);
             System.err.println(text);
             assertThat(inspected.at("/plan/moved_units").size()).isGreaterThanOrEqualTo(1);
-            String movedKey = inspected.at("/plan/moved_units/0/key").asText();
+            String movedKey = inspected.at("/plan/moved_units/0/key").requireNonNull().asText();
             assertThat(text).contains(movedKey).containsPattern("key group +\\d+ \\(subtask \\d\\) -> key group");
-            assertThat(inspected.at("/forecaster/series").asInt()).isGreaterThan(0);
-            assertThat(inspected.at("/keyed_state_bytes_per_key_group/keyshift-window/total").asLong()).isPositive();
+            assertThat(inspected.at("/forecaster/series").requireNonNull().asInt()).isGreaterThan(0);
+            assertThat(inspected.at("/keyed_state_bytes_per_key_group/keyshift-window/total").requireNonNull().asLong())
+                    .isPositive();
 
             String restored = submit(st, args, savepoint);
             assertFinished(api, restored, Duration.ofMinutes(3));

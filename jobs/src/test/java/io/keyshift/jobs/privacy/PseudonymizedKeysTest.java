@@ -217,6 +217,8 @@ class PseudonymizedKeysTest {
         JobClient client = env.executeAsync("pseudonymized keys");
         while (Progress.get(progress) < input.stats().records() / 2) {
             Thread.sleep(50);
+            assertThat(client.getJobStatus().get().isGloballyTerminalState())
+                    .as("the job ended before half of the input").isFalse();
         }
         String savepoint = client.stopWithSavepoint(false, dir.resolve("savepoints").toUri().toString(),
                 SavepointFormatType.CANONICAL).get();

@@ -55,6 +55,8 @@ class DefaultCheckpointStorageTest {
         conf.set(WebOptions.CHECKPOINTS_HISTORY_SIZE, 1000);
         conf.set(RestOptions.BIND_ADDRESS, "127.0.0.1");
         conf.set(RestOptions.ADDRESS, "127.0.0.1");
+        // a free port: 8081 may be another cluster's web UI
+        conf.set(RestOptions.BIND_PORT, "0");
         MiniClusterConfiguration cluster = new MiniClusterConfiguration.Builder().setConfiguration(conf)
                 .setNumTaskManagers(1).setNumSlotsPerTaskManager(PARALLELISM).build();
         try (MiniCluster mini = new MiniCluster(cluster)) {
@@ -83,7 +85,12 @@ class DefaultCheckpointStorageTest {
             while (Progress.get(PROGRESS) < 1.2 * perDay
                     || graph.getCheckpointStatsSnapshot().getCounts().getNumberOfCompletedCheckpoints() < 10) {
                 assertThat(graph.getState()).isIn(JobStatus.INITIALIZING, JobStatus.CREATED, JobStatus.RUNNING);
-                assertThat(System.nanoTime()).as("a day and ten checkpoints within 5 minutes").isLessThan(deadline);
+                if (System.nanoTime() > deadline) {
+                    // a guard against a stuck job, not a speed limit: the source alone needs about 35 s
+                    throw new AssertionError("stuck: after 5 minutes " + Progress.get(PROGRESS) + " records read and "
+                            + graph.getCheckpointStatsSnapshot().getCounts().getNumberOfCompletedCheckpoints()
+                            + " checkpoints completed (" + graph.getState() + ")");
+                }
                 Thread.sleep(500);
                 graph = mini.getExecutionGraph(job).get();
             }

@@ -29,7 +29,7 @@ class ReportJsonTest {
         assertThat(back.get("headroom_captured").isNull()).isTrue();
         assertThat(back.get("imbalance_mean").asDouble()).isEqualTo(1.25);
         assertThat(back.at("/strategies/hash/imbalance_p95").isNull()).isTrue();
-        assertThat(back.at("/strategies/hash/results").asInt()).isEqualTo(7);
+        assertThat(back.at("/strategies/hash/results").requireNonNull().asInt()).isEqualTo(7);
         assertThat(back.get("series").get(0).asDouble()).isEqualTo(1.0);
         assertThat(back.get("series").get(1).isNull()).isTrue();
     }

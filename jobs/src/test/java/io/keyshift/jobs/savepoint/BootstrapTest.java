@@ -63,7 +63,7 @@ class BootstrapTest {
         Configuration base = FlinkConfig.load(SharedData.flinkConf(), Map.of());
         base.set(JobOptions.WINDOW, Duration.ofDays(1));
         JsonNode inspected = SavepointInspector.inspect(savepoint.toUri().toString(), io.keyshift.config.KeyshiftConfig.forecastSettings(base, 128));
-        assertThat(inspected.at("/forecaster/windows").asLong()).isBetween(240L, 245L);
+        assertThat(inspected.at("/forecaster/windows").requireNonNull().asLong()).isBetween(240L, 245L);
         // another stage's prefix: said so, in one line and exit 1, not "no plan" with exit 0
         java.io.StringWriter err = new java.io.StringWriter();
         var cli = KeyshiftCli.commandLine();

@@ -26,10 +26,10 @@ class SavepointInspectorTest {
                         .setReverts(List.of()).setHeldKeys(List.of("Ryland Park")).setForcedParallelism(6).build())
                 .build();
         ObjectNode json = SavepointInspector.planJson(plan);
-        assertThat(json.at("/control/frozen").asBoolean()).isTrue();
-        assertThat(json.at("/control/pinned_keys/0").asText()).isEqualTo("Market at 4th");
-        assertThat(json.at("/control/rollback_to_version").asLong()).isEqualTo(17);
-        assertThat(json.at("/control/held_keys/0").asText()).isEqualTo("Ryland Park");
+        assertThat(json.at("/control/frozen").requireNonNull().asBoolean()).isTrue();
+        assertThat(json.at("/control/pinned_keys/0").requireNonNull().asText()).isEqualTo("Market at 4th");
+        assertThat(json.at("/control/rollback_to_version").requireNonNull().asLong()).isEqualTo(17);
+        assertThat(json.at("/control/held_keys/0").requireNonNull().asText()).isEqualTo("Ryland Park");
 
         ObjectNode root = new com.fasterxml.jackson.databind.ObjectMapper().createObjectNode();
         root.put("savepoint", "file:///sp");

@@ -14,6 +14,10 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Properties;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -37,9 +41,10 @@ class BoundPrometheusReporterTest {
                     URI.create("http://127.0.0.1:" + port + "/metrics")).build(), HttpResponse.BodyHandlers.ofString());
             assertThat(resp.statusCode()).isEqualTo(200);
             assertThat(resp.body()).contains("keyshift_test_keyshiftTestCounter").contains("42.0");
-            // the reporter holds the port on 127.0.0.1
-            assertThatThrownBy(() -> new ServerSocket(port, 1, InetAddress.getLoopbackAddress()).close())
-                    .isInstanceOf(java.io.IOException.class);
+            // the kernel's table of this process's listening TCP sockets: the port is held on 127.0.0.1 alone, in
+            // IPv4's table or as IPv6's v4-mapped ::ffff:127.0.0.1 (a wildcard bind shows zeros: 0.0.0.0 or ::)
+            assertThat(listeningAddresses(port)).hasSize(1).allSatisfy(a -> assertThat(a)
+                    .isIn("0100007F", "0000000000000000FFFF00000100007F"));
         } finally {
             r.close();
         }
@@ -54,6 +59,30 @@ class BoundPrometheusReporterTest {
                     .isInstanceOf(IllegalStateException.class)
                     .hasMessageContaining("127.0.0.1").hasMessageContaining(Integer.toString(taken.getLocalPort()));
         }
+    }
+
+    /**
+     * The local addresses (hex, as in {@code /proc/net/tcp}: 0100007F is 127.0.0.1,
+     * 00000000 is 0.0.0.0) on which this process listens on
+     * {@code port}, IPv4 and IPv6 (Linux only).
+     */
+    private static List<String> listeningAddresses(int port) throws java.io.IOException {
+        List<String> out = new ArrayList<>();
+        String hexPort = String.format("%04X", port);
+        for (String table : List.of("/proc/self/net/tcp", "/proc/self/net/tcp6")) {
+            Path path = Path.of(table);
+            if (!Files.exists(path)) {
+                continue;
+            }
+            for (String line : Files.readAllLines(path)) {
+                String[] f = line.trim().split("\\s+");
+                // sl local_address rem_address st ...; st 0A is LISTEN
+                if (f.length > 3 && f[1].endsWith(":" + hexPort) && f[3].equals("0A")) {
+                    out.add(f[1].substring(0, f[1].indexOf(':')));
+                }
+            }
+        }
+        return out;
     }
 
     /** A metric group with the logical scope Flink's reporter names metrics by ("keyshift_test"). */
