@@ -33,7 +33,7 @@ public final class KeyshiftConfig {
 
     private static final List<Class<?>> OPTION_CLASSES = List.of(JobOptions.class, ProfilerOptions.class,
             ForecastOptions.class, PlanOptions.class, RouteOptions.class, ScalingOptions.class, PrivacyOptions.class,
-            io.keyshift.state.BoundedManifestRocksDBOptionsFactory.class);
+            RocksDbOptions.class);
 
     /** Every library option, by key. */
     public static Map<String, ConfigOption<?>> options() {
@@ -164,11 +164,9 @@ public final class KeyshiftConfig {
                     + ScalingOptions.MAX_PARALLELISM.key() + ", were " + minScale + " and " + maxScale);
         }
         ScalingOptions.policy(config);
-        long manifest = config.get(io.keyshift.state.BoundedManifestRocksDBOptionsFactory.MAX_MANIFEST_FILE_SIZE)
-                .getBytes();
+        long manifest = config.get(RocksDbOptions.MAX_MANIFEST_FILE_SIZE).getBytes();
         if (manifest < 1024) {
-            throw bad(io.keyshift.state.BoundedManifestRocksDBOptionsFactory.MAX_MANIFEST_FILE_SIZE, manifest + " bytes",
-                    "at least 1kb");
+            throw bad(RocksDbOptions.MAX_MANIFEST_FILE_SIZE, manifest + " bytes", "at least 1kb");
         }
         config.getOptional(PrivacyOptions.KEY_SECRET).ifPresent(secret -> {
             if (secret.length() < io.keyshift.route.KeyPseudonymizer.MIN_SECRET_LENGTH) {

@@ -2,7 +2,6 @@ package io.keyshift.state;
 
 import java.util.Collection;
 import org.apache.flink.configuration.ConfigOption;
-import org.apache.flink.configuration.ConfigOptions;
 import org.apache.flink.configuration.MemorySize;
 import org.apache.flink.configuration.ReadableConfig;
 import org.apache.flink.state.rocksdb.ConfigurableRocksDBOptionsFactory;
@@ -31,14 +30,9 @@ import org.rocksdb.DBOptions;
 public final class BoundedManifestRocksDBOptionsFactory implements ConfigurableRocksDBOptionsFactory {
     private static final long serialVersionUID = 1L;
 
-    /** Bound on one RocksDB instance's MANIFEST file before RocksDB starts a new one (at least 1 KiB). */
+    /** Bound on one RocksDB instance's MANIFEST file: {@link io.keyshift.config.RocksDbOptions#MAX_MANIFEST_FILE_SIZE}. */
     public static final ConfigOption<MemorySize> MAX_MANIFEST_FILE_SIZE =
-            ConfigOptions.key("keyshift.rocksdb.max-manifest-file-size")
-                    .memoryType()
-                    .defaultValue(MemorySize.parse("16kb"))
-                    .withDescription("Size (>= 1kb) beyond which a RocksDB instance starts a new MANIFEST file "
-                            + "(RocksDB's max_manifest_file_size, default 1 GiB there). Incremental checkpoints "
-                            + "upload the MANIFEST every time, so a small bound keeps the checkpointed size flat.");
+            io.keyshift.config.RocksDbOptions.MAX_MANIFEST_FILE_SIZE;
 
     private long maxManifestFileSize = MAX_MANIFEST_FILE_SIZE.defaultValue().getBytes();
 
