@@ -13,14 +13,16 @@ public final class ForecastOptions {
             .stringType()
             .defaultValue("auto")
             .withDescription("Forecasting model: 'auto' (each series picks its model by a rolling-origin backtest, "
-                    + "lowest error) or one of naive, seasonal-naive, ses, holt, holt-winters for every series.");
+                    + "lowest error) or one of naive, seasonal-naive, ses, holt, holt-winters, "
+                    + "holt-winters-multiplicative, ar for every series.");
 
     public static final ConfigOption<List<Integer>> SEASONS = ConfigOptions.key("keyshift.forecast.seasons")
             .intType()
             .asList()
             .noDefaultValue()
-            .withDescription("Season lengths in windows, e.g. '24;168' for a day and a week of hourly windows. The "
-                    + "first is used by the seasonal models and MASE. Default: a week of windows if the window is "
+            .withDescription("Season lengths in windows, e.g. '24;168' for a day and a week of hourly windows. With "
+                    + "'auto', the seasonal candidates are fitted for every season of at least 2 windows; a single "
+                    + "fixed seasonal model, and MASE's scale, use the first. Default: a week of windows if the window is "
                     + "a day or longer; a day and a week of windows for windows from 1 hour up to a day; a day of "
                     + "windows below 1 hour (a season of fewer than 2 windows, or one the window does not divide, "
                     + "is left out).");

@@ -26,7 +26,7 @@ public final class JobOptions {
             ConfigOptions.key("keyshift.results-path.parallelism")
                     .intType()
                     .defaultValue(0)
-                    .withDescription("Parallelism (>= 1) of the stage's results path: the shadow validator, the split "
+                    .withDescription("Parallelism (>= 0) of the stage's results path: the shadow validator, the split "
                             + "merger and, with keyshift.migration.on-mismatch REVERT, the mismatch reverts. They "
                             + "take what the keyed stage sends them about a few keys (checksums of validated shadow "
                             + "phases, partial aggregates of split hot keys), not its input records. 0 (the default) = "

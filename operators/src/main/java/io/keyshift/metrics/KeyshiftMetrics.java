@@ -36,7 +36,10 @@ public final class KeyshiftMetrics {
     public static final String PROFILER_LATE_REPORTS = "keyshiftLateReports";
     /** Gauge, series: series the forecaster tracks (hot keys + key groups). */
     public static final String FORECAST_SERIES = "keyshiftForecastSeries";
-    /** Counter, units: units flagged as anomalous (observed load outside the prediction interval). */
+    /**
+     * Counter, units: units flagged as anomalous (an observed load more than {@code keyshift.forecast.anomaly-z}
+     * standard deviations from its forecast; the prediction interval, {@code interval-z}, is not the test).
+     */
     public static final String FORECAST_ANOMALIES = "keyshiftForecastAnomalies";
     /**
      * Counter: entries of the forecaster's keyed state written or removed at checkpoints (header, series models,
