@@ -155,6 +155,9 @@ public final class KeyshiftJob implements Callable<Integer> {
         return null;
     }
 
+    /** How the message of the IllegalArgumentException that main throws for a bad argument begins. */
+    public static final String USAGE_ERROR_PREFIX = "keyshift-job: ";
+
     /** Entry point; exceptions propagate (Flink's program runner needs them), nothing calls System.exit. */
     public static void main(String[] args) throws Exception {
         CommandLine cl = new CommandLine(new KeyshiftJob());
@@ -172,13 +175,13 @@ public final class KeyshiftJob implements Callable<Integer> {
         });
         int exit = cl.execute(args);
         if (bad[0] != null) {
-            throw new IllegalArgumentException("keyshift-job: " + bad[0].getMessage(), bad[0]);
+            throw new IllegalArgumentException(USAGE_ERROR_PREFIX + bad[0].getMessage(), bad[0]);
         }
         if (failed[0] != null) {
             throw failed[0];
         }
         if (exit != 0) {
-            throw new IllegalArgumentException("keyshift-job: invalid arguments (exit " + exit + ")");
+            throw new IllegalArgumentException(USAGE_ERROR_PREFIX + "invalid arguments (exit " + exit + ")");
         }
     }
 

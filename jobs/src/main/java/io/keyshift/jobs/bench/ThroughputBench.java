@@ -46,6 +46,9 @@ import java.util.UUID;
 public final class ThroughputBench {
     private ThroughputBench() {}
 
+    /** The bench jobs' max parallelism (key groups); {@code --parallelism} is at most this. */
+    public static final int MAX_PARALLELISM = 128;
+
     /** Windows a plan's lease reaches ahead in the bench (keyshift.plan.lease-lead). */
     static final int LEASE_LEAD = 3;
     /** Source watermark interval in the bench (pipeline.auto-watermark-interval), both strategies. */
@@ -322,7 +325,7 @@ public final class ThroughputBench {
         c.set(io.keyshift.config.PlanOptions.LEASE_LEAD, leaseLead(s));
         c.set(org.apache.flink.configuration.PipelineOptions.AUTO_WATERMARK_INTERVAL, WATERMARK_INTERVAL);
         StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(s.parallelism(), c);
-        env.setMaxParallelism(128);
+        env.setMaxParallelism(MAX_PARALLELISM);
         // No watermark alignment: a source subtask that ends while its router still holds records waiting for a
         // lease does not report its end to the alignment, and the others stay paused behind it (README, "Known
         // limitations"); keyshift's router paces its own input against the plans.

@@ -88,8 +88,23 @@ public final class BenchCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         CommandLine cl = spec.commandLine();
-        if (keys < 1 || parallelism < 1 || days <= 0) {
-            throw new ParameterException(cl, "--keys, --parallelism and --days must be positive");
+        if (keys < 1 || parallelism < 1 || !(days > 0 && days < Double.POSITIVE_INFINITY)) {
+            throw new ParameterException(cl, "--keys, --parallelism and --days must be positive (and finite)");
+        }
+        if (parallelism > ThroughputBench.MAX_PARALLELISM) {
+            throw new ParameterException(cl, "--parallelism must be <= " + ThroughputBench.MAX_PARALLELISM
+                    + " (the bench's max parallelism), was " + parallelism);
+        }
+        // the generator's own checks come only when a cell's job is built, possibly minutes in
+        if (!(zipf >= 0 && zipf < Double.POSITIVE_INFINITY)) {
+            throw new ParameterException(cl, "--zipf must be >= 0 and finite, was " + zipf);
+        }
+        if (drift < 0) {
+            throw new ParameterException(cl, "--drift must be >= 0, was " + drift);
+        }
+        if (!(latencyRate >= 0 && latencyRate < Double.POSITIVE_INFINITY)) {
+            throw new ParameterException(cl, "--latency-rate must be >= 0 and finite (0: no latency runs), was "
+                    + latencyRate);
         }
         if (records < 0 || repetitions < 1) {
             throw new ParameterException(cl, "--records must be >= 0 and --repetitions >= 1");

@@ -66,16 +66,35 @@ public final class BootstrapCommand implements Callable<Integer> {
         if (Files.exists(out)) {
             throw new ParameterException(cl, "--out " + out + " exists; a savepoint needs a new directory");
         }
+        // the nearest existing directory above --out must take the savepoint: checked before the input is profiled
+        Path above = out.toAbsolutePath().normalize().getParent();
+        while (above != null && !Files.exists(above)) {
+            above = above.getParent();
+        }
+        if (above == null || !Files.isDirectory(above) || !Files.isWritable(above)) {
+            throw new ParameterException(cl, "--out " + out + ": " + above + " is not a writable directory");
+        }
         Duration w = FlinkOptions.window(cl, "--window", window);
         Configuration conf = flink.load(cl);
         conf.set(JobOptions.WINDOW, w);
         int maxP = conf.getOptional(PipelineOptions.MAX_PARALLELISM).orElse(conf.get(JobOptions.DEFAULT_MAX_PARALLELISM));
         conf.set(PipelineOptions.MAX_PARALLELISM, maxP);
+        io.keyshift.jobs.input.InputSpec inputSpec = in.spec(cl, null);
         Path work = Files.createTempDirectory("keyshift-bootstrap");
         try {
             System.err.printf("bootstrap: reading and sorting %s%n", in.input());
-            ReplayInput.Prepared prepared = ReplayInput.prepare(in.input(), in.spec(cl, null), work.resolve("events.bin"),
-                    work.resolve("dead-letters.csv"), n -> { });
+            ReplayInput.Prepared prepared = ReplayInput.prepare(in.input(), inputSpec, work.resolve("events.bin"),
+                    work.resolve("dead-letters.csv"), n -> { },
+                    conf.get(io.keyshift.jobs.replay.Workload.MAX_EVENT_TIME_GAP));
+            if (prepared.stats().records() == 0) {
+                // nothing to learn from: no savepoint (an empty one would restore as a forecaster without history)
+                cl.getErr().println("keyshift bootstrap: " + in.input() + " has no valid row"
+                        + (prepared.stats().deadLetters() == 0 ? " (no data rows)"
+                        : " (" + prepared.stats().deadLetters() + " dead letters; the first: "
+                        + ReplayCommand.firstReason(work.resolve("dead-letters.csv")) + ")") + "; no savepoint written");
+                cl.getErr().flush();
+                return 2;
+            }
             List<WindowProfile> profiles = ForecastBench.profiles(new ForecastBench.Settings(prepared.space(), 2,
                     w.toMillis(), io.keyshift.config.KeyshiftConfig.seasons(conf, w.toMillis()), 1, conf));
             LoadForecastEngine.Settings settings = io.keyshift.config.KeyshiftConfig.forecastSettings(conf, maxP);

@@ -74,6 +74,15 @@ public final class ClusterCommand implements Callable<Integer> {
                     throw new ParameterException(cl, cpFile + " is missing: build with mvn package first");
                 }
                 Duration t = FlinkOptions.window(cl, "--timeout", timeout);
+                if (restPort < 1 || restPort > 65535) {
+                    throw new ParameterException(cl, "--rest-port must be in 1..65535, was " + restPort);
+                }
+                if (rpcPort < 1 || rpcPort > 65535) {
+                    throw new ParameterException(cl, "--rpc-port must be in 1..65535, was " + rpcPort);
+                }
+                if (config != null && !Files.isRegularFile(config.resolve("config.yaml"))) {
+                    throw new ParameterException(cl, "--config: no config.yaml in " + config.toAbsolutePath());
+                }
                 StandaloneCluster.Status st = StandaloneCluster.start(new StandaloneCluster.Settings(
                         config != null ? config : FlinkConfig.defaultConfDir(), run,
                         Files.readString(cpFile).trim(), restPort, rpcPort, overrides), t, System.err);

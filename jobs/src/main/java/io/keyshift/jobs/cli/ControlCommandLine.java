@@ -73,7 +73,9 @@ public final class ControlCommandLine implements Callable<Integer> {
                     : String.join(",", fields) + "," + ControlCommand.quoteField(argument);
             parsed = ControlCommand.parse(probe);
         } catch (IllegalArgumentException e) {
-            throw new ParameterException(cl, e.getMessage());
+            // the time is --at's: say so when it is the time that does not parse
+            throw new ParameterException(cl, (at != null && e.getMessage() != null && e.getMessage().contains("'" + at
+                    + "'") ? "--at: " : "") + e.getMessage());
         }
         String line = ControlCommand.line(parsed.at(), parsed.type(), parsed.key() != null ? parsed.key()
                 : parsed.type() == ControlCommand.Type.ROLLBACK || parsed.type() == ControlCommand.Type.SCALE

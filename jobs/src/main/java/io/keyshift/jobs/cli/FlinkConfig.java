@@ -99,6 +99,13 @@ public final class FlinkConfig {
                 throw new IllegalArgumentException("invalid value for '" + o.key() + "': " + e.getMessage(), e);
             }
         }
+        conf.getOptional(org.apache.flink.configuration.PipelineOptions.MAX_PARALLELISM).ifPresent(maxP -> {
+            if (maxP < 1 || maxP > org.apache.flink.runtime.state.KeyGroupRangeAssignment.UPPER_BOUND_MAX_PARALLELISM) {
+                throw new IllegalArgumentException("'" + org.apache.flink.configuration.PipelineOptions.MAX_PARALLELISM
+                        .key() + "' must be in 1.." + org.apache.flink.runtime.state.KeyGroupRangeAssignment
+                        .UPPER_BOUND_MAX_PARALLELISM + ", was " + maxP);
+            }
+        });
         if (conf.get(Workload.MAX_EVENT_TIME_GAP).isNegative()) {
             throw new IllegalArgumentException("'" + Workload.MAX_EVENT_TIME_GAP.key() + "' must be >= 0, was "
                     + conf.get(Workload.MAX_EVENT_TIME_GAP));

@@ -82,13 +82,25 @@ public final class ForecastBenchCommand implements Callable<Integer> {
             throw new ParameterException(cl, io.keyshift.config.PrivacyOptions.KEY_SECRET.key()
                     + " does not apply to forecast-bench (it compares the profiles with the input's keys); unset it");
         }
+        int maxP = conf.getOptional(PipelineOptions.MAX_PARALLELISM).orElse(128);
+        if (parallelism < 1 || parallelism > maxP) {
+            throw new ParameterException(cl, "--parallelism must be in 1.." + maxP + " (the max parallelism), was "
+                    + parallelism);
+        }
+        if (seasons != null) {
+            for (int m : seasons) {
+                if (m < 0) {
+                    throw new ParameterException(cl, "--season must be >= 0 windows, was " + m);
+                }
+            }
+        }
         List<Integer> s = seasons != null ? seasons : io.keyshift.config.KeyshiftConfig.defaultSeasons(w.toMillis());
         InputSpec inputSpec = in.spec(cl, null);
         FlinkOptions.outputDirectory(cl, "--out", out);
         ReplayOutput.prepare(cl, out, overwrite, ReplayOutput::forecastBenchOrReplay);
         System.err.printf("forecast-bench: reading and sorting %s%n", in.input);
         ReplayInput.Prepared prepared = ReplayInput.prepare(in.input, inputSpec, out.resolve(".events.bin"),
-                out.resolve("dead-letters.csv"), n -> { });
+                out.resolve("dead-letters.csv"), n -> { }, conf.get(io.keyshift.jobs.replay.Workload.MAX_EVENT_TIME_GAP));
         if (prepared.stats().records() == 0) {
             Files.deleteIfExists(out.resolve(".events.bin"));
             cl.getErr().println("keyshift forecast-bench: " + in.input + " has no valid row"

@@ -53,14 +53,14 @@ public final class GeneratorOptions {
         if (records < 0 || (records == 0 && !allowUnbounded)) {
             throw bad(cl, "--generator-records", (allowUnbounded ? ">= 0" : "> 0"), records);
         }
-        if (!(days > 0)) {
+        if (!(days > 0 && days < Double.POSITIVE_INFINITY)) {
             throw bad(cl, "--generator-days", "> 0", days);
         }
         if (keys < 1) {
             throw bad(cl, "--generator-keys", ">= 1", keys);
         }
-        if (!(zipf >= 0)) {
-            throw bad(cl, "--generator-zipf", ">= 0", zipf);
+        if (!(zipf >= 0 && zipf < Double.POSITIVE_INFINITY)) {
+            throw bad(cl, "--generator-zipf", ">= 0 and finite", zipf);
         }
         if (drift < 0) {
             throw bad(cl, "--generator-drift", ">= 0", drift);
@@ -68,8 +68,8 @@ public final class GeneratorOptions {
         if (!(hotShare >= 0 && hotShare < 1)) {
             throw bad(cl, "--generator-hot-share", "in [0, 1)", hotShare);
         }
-        if (!(peakFactor >= 1)) {
-            throw bad(cl, "--generator-peak-factor", ">= 1", peakFactor);
+        if (!(peakFactor >= 1 && peakFactor < Double.POSITIVE_INFINITY)) {
+            throw bad(cl, "--generator-peak-factor", ">= 1 and finite", peakFactor);
         }
         long n = records == 0 ? Long.MAX_VALUE : records;
         // the night rate: a day holds (1 + F) / 2 days' worth of it

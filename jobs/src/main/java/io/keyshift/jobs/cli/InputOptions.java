@@ -92,8 +92,8 @@ public final class InputOptions {
         if (input == null) {
             throw new ParameterException(cl, "--input is required");
         }
-        if (!Files.isReadable(input)) {
-            throw new ParameterException(cl, "--input: cannot read '" + input + "'");
+        if (!Files.isRegularFile(input) || !Files.isReadable(input)) {
+            throw new ParameterException(cl, "--input: not a readable file: '" + input + "'");
         }
         if (key == null) {
             throw new ParameterException(cl, "--key is required with --input");

@@ -61,9 +61,9 @@ public final class KeyshiftCli implements Runnable {
      */
     static int failed(Exception e, CommandLine cl, CommandLine.ParseResult parsed) {
         // a message of keyshift's own (an exception with its message, not a wrapper around a cause) as it is;
-        // otherwise the root cause's
-        String message = e.getMessage() != null && !(e instanceof RuntimeException && e.getCause() != null)
-                ? e.getMessage() : rootMessage(e);
+        // otherwise the root cause's (Flink's JobExecutionException, a checked exception, says only "Job execution
+        // failed.")
+        String message = e.getMessage() != null && e.getCause() == null ? e.getMessage() : rootMessage(e);
         cl.getErr().println("keyshift " + cl.getCommandName() + ": " + message + traceFile(e, cl.getCommandName()));
         return 1;
     }

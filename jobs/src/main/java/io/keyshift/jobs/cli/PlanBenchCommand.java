@@ -10,6 +10,7 @@ import picocli.CommandLine.Option;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.Callable;
 
 /** {@code keyshift plan-bench}: planner quality and speed on seeded synthetic instances. */
@@ -62,12 +63,26 @@ public final class PlanBenchCommand implements Callable<Integer> {
         if (repeats < 1) {
             throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this), "--repeats must be >= 1");
         }
-        FlinkOptions.outputDirectory(spec.commandLine(), "--out", out);
-        if (controlPath) {
-            if (keys < 1 || maxParallelism < 64 || windows < 4) {
-                throw new picocli.CommandLine.ParameterException(spec.commandLine(),
-                        "--keys >= 1, --max-parallelism >= 64 and --windows >= 4 required");
+        picocli.CommandLine cl = spec.commandLine();
+        if (!controlPath) {
+            for (String o : List.of("--keys", "--max-parallelism", "--windows", "--windows-per-checkpoint")) {
+                if (cl.getParseResult().hasMatchedOption(o)) {
+                    throw new picocli.CommandLine.ParameterException(cl, o + " applies only with --control-path");
+                }
             }
+        }
+        if (controlPath && (keys < 1 || maxParallelism < 64
+                || maxParallelism > org.apache.flink.runtime.state.KeyGroupRangeAssignment.UPPER_BOUND_MAX_PARALLELISM
+                || windows < 4)) {
+            throw new picocli.CommandLine.ParameterException(cl, "--keys >= 1, --max-parallelism in 64.."
+                    + org.apache.flink.runtime.state.KeyGroupRangeAssignment.UPPER_BOUND_MAX_PARALLELISM
+                    + " and --windows >= 4 required");
+        }
+        FlinkOptions.outputDirectory(cl, "--out", out);
+        // never leave an earlier run's figures beside this run's
+        Files.deleteIfExists(out.resolve("plan-bench.json"));
+        Files.deleteIfExists(out.resolve("control-path-bench.json"));
+        if (controlPath) {
             if (windowsPerCheckpoint < 1) {
                 throw new picocli.CommandLine.ParameterException(spec.commandLine(),
                         "--windows-per-checkpoint must be >= 1, was " + windowsPerCheckpoint);

@@ -70,6 +70,10 @@ public final class ProfileCommand implements Callable<Integer> {
         }
         long lo = time(cl, "--from", from, Long.MIN_VALUE);
         long hi = time(cl, "--to", to, Long.MAX_VALUE);
+        if (hi <= lo) {
+            throw new ParameterException(cl, "--to must be after --from (the range is [--from, --to)), were " + from
+                    + " and " + to);
+        }
         // the forecast made after window w for the next window, per key
         Map<Long, Map<String, double[]>> forecasts = new HashMap<>();
         Path units = dir.resolve("forecast-units-" + strategy + ".csv");

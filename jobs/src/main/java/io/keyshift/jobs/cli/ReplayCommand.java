@@ -108,8 +108,27 @@ public final class ReplayCommand implements Callable<Integer> {
         if (parallelism < 1) {
             throw new ParameterException(cl, "--parallelism must be >= 1, was " + parallelism);
         }
-        if (rate < 0) {
-            throw new ParameterException(cl, "--rate must be >= 0, was " + rate);
+        if (!(rate >= 0 && rate < Double.POSITIVE_INFINITY)) {
+            throw new ParameterException(cl, "--rate must be >= 0 and finite, was " + rate);
+        }
+        // an input's options without --input, or the generator's with it, would be ignored without a word
+        CommandLine.ParseResult parsed = cl.getParseResult();
+        for (CommandLine.Model.OptionSpec o : cl.getCommandSpec().options()) {
+            if (!parsed.hasMatchedOption(o)) {
+                continue;
+            }
+            String name = o.longestName();
+            boolean inputOption = List.of("--columns", "--key", "--time", "--time-format", "--sum-field")
+                    .contains(name);
+            boolean generatorOption = name.startsWith("--generator-") || name.equals("--seed");
+            if (inputOption && !in.present()) {
+                throw new ParameterException(cl, name + " describes an --input file, and there is none (without "
+                        + "--input the replay runs the built-in generator)");
+            }
+            if (generatorOption && in.present()) {
+                throw new ParameterException(cl, name + " sets the built-in generator, which does not run with "
+                        + "--input");
+            }
         }
         List<Strategy> chosen = new ArrayList<>();
         for (String s : strategies) {
@@ -156,6 +175,10 @@ public final class ReplayCommand implements Callable<Integer> {
         // every option is checked before an earlier run's output is removed (--overwrite)
         InputSpec inputSpec = in.present() ? in.spec(cl, sumField) : null;
         ZipfDriftGenerator generator = in.present() ? null : gen.generator(cl, false);
+        java.util.Map<String, Path> inputs = new java.util.LinkedHashMap<>();
+        inputs.put("--input", in.input);
+        inputs.put("--control", control);
+        ReplayOutput.refuseInputsInOutput(cl, out, inputs);
         ReplayOutput.prepare(cl, out, overwrite);
 
         ReplayRunner.InputSource source;

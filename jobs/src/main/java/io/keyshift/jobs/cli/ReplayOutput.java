@@ -36,6 +36,27 @@ final class ReplayOutput {
         return name.equals("forecast.json") || name.equals(".checkpoints") || ours(name);
     }
 
+    /**
+     * Refuses (exit 2) an input file (option name to path, null paths skipped) that lies in {@code out} under a name
+     * a replay writes: {@code --overwrite} would delete it, and a run would write over it.
+     */
+    static void refuseInputsInOutput(CommandLine cl, Path out, java.util.Map<String, Path> inputs) {
+        Path dir = out.toAbsolutePath().normalize();
+        inputs.forEach((option, path) -> {
+            if (path == null) {
+                return;
+            }
+            Path p = path.toAbsolutePath().normalize();
+            if (p.startsWith(dir) && !p.equals(dir)) {
+                String entry = dir.relativize(p).getName(0).toString();
+                if (ours(entry)) {
+                    throw new ParameterException(cl, option + ": " + path + " lies in --out " + out + " under a name "
+                            + "the replay writes itself (" + entry + "); move it out of --out");
+                }
+            }
+        });
+    }
+
     /** Refuses (exit 2) or, with {@code overwrite}, clears an earlier replay's output in {@code out}. */
     static void prepare(CommandLine cl, Path out, boolean overwrite) throws IOException {
         prepare(cl, out, overwrite, ReplayOutput::ours);

@@ -68,8 +68,13 @@ public final class SoakCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         CommandLine cl = spec.commandLine();
-        if (!(minutes > 0) || !(rate > 0)) {
-            throw new ParameterException(cl, "--minutes and --rate must be > 0");
+        if (!(minutes > 0 && minutes < Double.POSITIVE_INFINITY) || !(rate > 0 && rate < Double.POSITIVE_INFINITY)) {
+            throw new ParameterException(cl, "--minutes and --rate must be > 0 and finite, were " + minutes + " and "
+                    + rate);
+        }
+        long records = Math.round(rate * minutes * 60);
+        if (records < 1) {
+            throw new ParameterException(cl, "--rate " + rate + " over --minutes " + minutes + " gives no record");
         }
         for (String sized : List.of("--generator-records", "--generator-days")) {
             if (cl.getParseResult().hasMatchedOption(sized)) {
@@ -105,7 +110,6 @@ public final class SoakCommand implements Callable<Integer> {
                         + "directory");
             }
         }
-        long records = Math.round(rate * minutes * 60);
         double days = records / RECORDS_PER_EVENT_DAY;
         gen.size(records, days);
         var reference = gen.generator(cl, false);

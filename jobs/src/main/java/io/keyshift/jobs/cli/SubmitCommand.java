@@ -76,8 +76,22 @@ public final class SubmitCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new ParameterException(cl, "--config: " + e.getMessage());
         }
-        String jobId = JobSubmitter.submit(api.base(), j, KeyshiftJob.class.getName(), jobArgs, conf, savepoint,
-                allowNonRestored);
+        String jobId;
+        try {
+            jobId = JobSubmitter.submit(api.base(), j, KeyshiftJob.class.getName(), jobArgs, conf, savepoint,
+                    allowNonRestored);
+        } catch (Exception e) {
+            // a bad job option: the job's main refuses it, naming it, before a job graph exists (exit 2, as for
+            // this command's own options)
+            for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+                if (t instanceof IllegalArgumentException && t.getMessage() != null
+                        && t.getMessage().startsWith(KeyshiftJob.USAGE_ERROR_PREFIX)) {
+                    throw new ParameterException(cl, "job option: " + t.getMessage()
+                            .substring(KeyshiftJob.USAGE_ERROR_PREFIX.length()));
+                }
+            }
+            throw e;
+        }
         System.out.println("submitted job " + jobId + " to " + api.base() + " (web UI: " + api.base() + "/#/job/running/"
                 + jobId + "/overview)");
         System.out.println(jobId);

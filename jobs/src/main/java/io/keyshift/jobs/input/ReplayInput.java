@@ -43,11 +43,13 @@ public final class ReplayInput {
      * @throws IOException if the file cannot be read or is empty
      */
     public static List<String> header(Path file, InputSpec spec) throws IOException {
-        if (!spec.columns().isEmpty()) {
-            return spec.columns();
-        }
         try (InputStream in = open(file)) {
+            // read even with --columns: a file that cannot be opened or decoded (a truncated or false .gz) fails
+            // here, while the options are checked, not after an earlier run's output was cleared
             byte[] first = readLine(in);
+            if (!spec.columns().isEmpty()) {
+                return spec.columns();
+            }
             if (first == null) {
                 throw new IOException(file + " is empty: no header row");
             }

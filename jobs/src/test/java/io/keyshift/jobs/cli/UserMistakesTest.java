@@ -1,0 +1,203 @@
+package io.keyshift.jobs.cli;
+
+import io.keyshift.jobs.SharedData;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * A user's mistakes on the command line end with exit 2 and one line naming the option, before any job starts and
+ * before anything in --out is removed (each case here returns within a second or two: no job runs).
+ */
+class UserMistakesTest {
+    private record Run(int exit, String out, String err) {}
+
+    private static Run run(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        CommandLine cl = KeyshiftCli.commandLine();
+        cl.setOut(new PrintWriter(out));
+        cl.setErr(new PrintWriter(err));
+        int exit = cl.execute(args);
+        return new Run(exit, out.toString(), err.toString());
+    }
+
+    private static String conf() {
+        return SharedData.flinkConf().toString();
+    }
+
+    private static Path csv(Path dir, String text) throws IOException {
+        Path f = dir.resolve("in.csv");
+        Files.writeString(f, text);
+        return f;
+    }
+
+    @Test
+    void anInputFileInOutUnderAReplaysOwnNameIsRefusedAndKeptEvenWithOverwrite(@TempDir Path dir) throws Exception {
+        Path out = Files.createDirectories(dir.resolve("out"));
+        Path control = out.resolve("control-plan.csv");
+        Files.writeString(control, "2026-01-05T00:00:00Z,freeze\n");
+        Run r = run("replay", "--control", control.toString(), "--out", out.toString(), "--generator-records", "2000",
+                "--strategies", "predictive", "--overwrite", "--config", conf());
+        assertThat(r.exit()).as(r.err()).isEqualTo(2);
+        assertThat(r.err()).contains("--control").contains("control-plan.csv").contains("move it out of --out");
+        assertThat(control).hasContent("2026-01-05T00:00:00Z,freeze");
+    }
+
+    @Test
+    void anInputsOptionsWithoutInputAndTheGeneratorsWithInputAreRefused(@TempDir Path dir) throws Exception {
+        Run noInput = run("replay", "--key", "key", "--time", "ts", "--out", dir.resolve("a").toString(),
+                "--config", conf());
+        assertThat(noInput.exit()).as(noInput.err()).isEqualTo(2);
+        assertThat(noInput.err()).contains("--key").contains("there is none");
+        assertThat(dir.resolve("a/report.json")).doesNotExist();
+
+        Path in = csv(dir, "key,ts\na,2024-03-01T00:00:00Z\n");
+        Run withGenerator = run("replay", "--input", in.toString(), "--key", "key", "--time", "ts",
+                "--generator-keys", "5", "--out", dir.resolve("b").toString(), "--config", conf());
+        assertThat(withGenerator.exit()).as(withGenerator.err()).isEqualTo(2);
+        assertThat(withGenerator.err()).contains("--generator-keys").contains("does not run with --input");
+    }
+
+    @Test
+    void aDirectoryAsInputIsRefusedBeforeAnEarlierRunIsCleared(@TempDir Path dir) throws Exception {
+        Path out = Files.createDirectories(dir.resolve("out"));
+        Files.writeString(out.resolve("report.json"), "{}");
+        Path notAFile = Files.createDirectories(dir.resolve("adir"));
+        Run r = run("replay", "--input", notAFile.toString(), "--columns", "id,key,ts", "--key", "key", "--time", "ts",
+                "--out", out.toString(), "--overwrite", "--config", conf());
+        assertThat(r.exit()).as(r.err()).isEqualTo(2);
+        assertThat(r.err()).contains("--input: not a readable file");
+        assertThat(out.resolve("report.json")).hasContent("{}");
+    }
+
+    @Test
+    void nonFiniteAndOutOfRangeNumbersAreRefusedNamingTheOption(@TempDir Path dir) {
+        Run zipf = run("replay", "--generator-zipf", "Infinity", "--out", dir.resolve("z").toString(),
+                "--config", conf());
+        assertThat(zipf.exit()).isEqualTo(2);
+        assertThat(zipf.err()).contains("--generator-zipf");
+        Run rate = run("replay", "--rate", "NaN", "--out", dir.resolve("r").toString(), "--config", conf());
+        assertThat(rate.exit()).isEqualTo(2);
+        assertThat(rate.err()).contains("--rate");
+        Run maxP = run("replay", "-Dpipeline.max-parallelism=0", "--out", dir.resolve("m").toString(),
+                "--config", conf());
+        assertThat(maxP.exit()).isEqualTo(2);
+        assertThat(maxP.err()).contains("pipeline.max-parallelism").contains("1..32768");
+        Run bench = run("bench", "--zipf", "-1", "--out", dir.resolve("b").toString(), "--config", conf());
+        assertThat(bench.exit()).isEqualTo(2);
+        assertThat(bench.err()).contains("--zipf");
+        Run benchP = run("bench", "--parallelism", "200", "--out", dir.resolve("p").toString(), "--config", conf());
+        assertThat(benchP.exit()).isEqualTo(2);
+        assertThat(benchP.err()).contains("--parallelism").contains("128");
+        Run soak = run("soak", "--rate", "0.001", "--minutes", "1", "--out", dir.resolve("s").toString());
+        assertThat(soak.exit()).isEqualTo(2);
+        assertThat(soak.err()).contains("gives no record").doesNotContain("--generator-records");
+        Run planBench = run("plan-bench", "--keys", "5", "--out", dir.resolve("pb").toString());
+        assertThat(planBench.exit()).isEqualTo(2);
+        assertThat(planBench.err()).contains("--keys applies only with --control-path");
+    }
+
+    @Test
+    void forecastBenchChecksParallelismAndSeasonsBeforeReading(@TempDir Path dir) throws Exception {
+        Path in = csv(dir, "key,ts\na,2024-03-01T00:00:00Z\n");
+        Run p = run("forecast-bench", "--input", in.toString(), "--key", "key", "--time", "ts", "--parallelism", "0",
+                "--out", dir.resolve("p").toString(), "--config", conf());
+        assertThat(p.exit()).isEqualTo(2);
+        assertThat(p.err()).contains("--parallelism must be in 1..128");
+        assertThat(dir.resolve("p")).doesNotExist();
+        Run season = run("forecast-bench", "--input", in.toString(), "--key", "key", "--time", "ts", "--season", "-5",
+                "--out", dir.resolve("s").toString(), "--config", conf());
+        assertThat(season.exit()).isEqualTo(2);
+        assertThat(season.err()).contains("--season must be >= 0");
+    }
+
+    @Test
+    void bootstrapWithoutAValidRowWritesNoSavepointAndGivesTheReason(@TempDir Path dir) throws Exception {
+        Path in = csv(dir, "key,ts\na,yesterday\nb,not a time\n");
+        Path out = dir.resolve("sp");
+        Run r = run("bootstrap", "--input", in.toString(), "--key", "key", "--time", "ts", "--out", out.toString(),
+                "--config", conf());
+        assertThat(r.exit()).as(r.err()).isEqualTo(2);
+        assertThat(r.err()).contains("has no valid row").contains("2 dead letters").contains("no savepoint written");
+        assertThat(out).doesNotExist();
+
+        Run underAFile = run("bootstrap", "--input", in.toString(), "--key", "key", "--time", "ts",
+                "--out", in.resolve("sp").toString(), "--config", conf());
+        assertThat(underAFile.exit()).isEqualTo(2);
+        assertThat(underAFile.err()).contains("is not a writable directory");
+    }
+
+    @Test
+    void profileRefusesAnEmptyOrReversedRange(@TempDir Path dir) throws Exception {
+        Files.writeString(dir.resolve("profiles-predictive.jsonl"), "");
+        Run r = run("profile", "--dir", dir.toString(), "--from", "2026-01-07T00:00:00Z", "--to",
+                "2026-01-06T00:00:00Z");
+        assertThat(r.exit()).as(r.err()).isEqualTo(2);
+        assertThat(r.err()).contains("--to must be after --from");
+    }
+
+    @Test
+    void controlNamesAtWhenItsTimeDoesNotParse(@TempDir Path dir) {
+        Run r = run("control", "--file", dir.resolve("c.csv").toString(), "--at", "yesterday", "freeze");
+        assertThat(r.exit()).isEqualTo(2);
+        assertThat(r.err()).contains("--at: ").contains("'yesterday'");
+        assertThat(dir.resolve("c.csv")).doesNotExist();
+    }
+
+    @Test
+    void submitRefusesABadJobOptionWithExitTwoBeforeAnythingReachesTheCluster(@TempDir Path dir) throws Exception {
+        // a REST endpoint that answers the address check, and counts what else is asked of it
+        java.util.concurrent.atomic.AtomicInteger others = new java.util.concurrent.atomic.AtomicInteger();
+        com.sun.net.httpserver.HttpServer rest = com.sun.net.httpserver.HttpServer.create(
+                new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 0), 0);
+        rest.createContext("/", ex -> {
+            if (!ex.getRequestURI().getPath().equals("/config")) {
+                others.incrementAndGet();
+            }
+            byte[] body = "{}".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            ex.sendResponseHeaders(200, body.length);
+            ex.getResponseBody().write(body);
+            ex.close();
+        });
+        rest.start();
+        try {
+            // an empty jar: the job's classes come from this class path, as the job jar's would
+            Path jar = dir.resolve("job.jar");
+            try (var out = new java.util.jar.JarOutputStream(Files.newOutputStream(jar), new java.util.jar.Manifest())) {
+                out.flush();
+            }
+            Run r = run("submit", "--rest", "http://127.0.0.1:" + rest.getAddress().getPort(), "--jar", jar.toString(),
+                    "--config", conf(), "--", "--strategy", "bogus", "--out", dir.resolve("o").toString());
+            assertThat(r.exit()).as(r.err()).isEqualTo(2);
+            assertThat(r.err()).contains("job option: --strategy").contains("bogus");
+            assertThat(others.get()).as("requests besides /config").isZero();
+        } finally {
+            rest.stop(0);
+        }
+    }
+
+    @Test
+    void aWrappedFailureShowsItsRootCauseNotTheWrappersMessage() {
+        StringWriter err = new StringWriter();
+        CommandLine cl = KeyshiftCli.commandLine().getSubcommands().get("bootstrap");
+        cl.setErr(new PrintWriter(err, true));
+        Exception wrapped = new Exception("Job execution failed.",
+                new IllegalStateException("stage", new java.nio.file.FileAlreadyExistsException("/tmp/x/good.csv")));
+        assertThat(KeyshiftCli.failed(wrapped, cl, null)).isEqualTo(1);
+        assertThat(err.toString()).startsWith("keyshift bootstrap: FileAlreadyExistsException: /tmp/x/good.csv");
+        StringWriter own = new StringWriter();
+        cl.setErr(new PrintWriter(own, true));
+        KeyshiftCli.failed(new java.io.IOException("cannot write /tmp/y"), cl, null);
+        assertThat(own.toString()).startsWith("keyshift bootstrap: cannot write /tmp/y");
+    }
+}
