@@ -86,6 +86,12 @@ public final class BootstrapCommand implements Callable<Integer> {
             ReplayInput.Prepared prepared = ReplayInput.prepare(in.input(), inputSpec, work.resolve("events.bin"),
                     work.resolve("dead-letters.csv"), n -> { },
                     conf.get(io.keyshift.jobs.replay.Workload.MAX_EVENT_TIME_GAP));
+            String tooMany = ReplayCommand.tooManyWindows(prepared.stats(), w);
+            if (tooMany != null) {
+                cl.getErr().println("keyshift bootstrap: " + tooMany + "; no savepoint written");
+                cl.getErr().flush();
+                return 2;
+            }
             if (prepared.stats().records() == 0) {
                 // nothing to learn from: no savepoint (an empty one would restore as a forecaster without history)
                 cl.getErr().println("keyshift bootstrap: " + in.input() + " has no valid row"

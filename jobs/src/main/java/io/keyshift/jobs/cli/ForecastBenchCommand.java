@@ -101,6 +101,13 @@ public final class ForecastBenchCommand implements Callable<Integer> {
         System.err.printf("forecast-bench: reading and sorting %s%n", in.input);
         ReplayInput.Prepared prepared = ReplayInput.prepare(in.input, inputSpec, out.resolve(".events.bin"),
                 out.resolve("dead-letters.csv"), n -> { }, conf.get(io.keyshift.jobs.replay.Workload.MAX_EVENT_TIME_GAP));
+        String tooMany = ReplayCommand.tooManyWindows(prepared.stats(), w);
+        if (tooMany != null) {
+            Files.deleteIfExists(out.resolve(".events.bin"));
+            cl.getErr().println("keyshift forecast-bench: " + tooMany);
+            cl.getErr().flush();
+            return 2;
+        }
         if (prepared.stats().records() == 0) {
             Files.deleteIfExists(out.resolve(".events.bin"));
             cl.getErr().println("keyshift forecast-bench: " + in.input + " has no valid row"

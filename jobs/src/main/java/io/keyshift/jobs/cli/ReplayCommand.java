@@ -179,6 +179,12 @@ public final class ReplayCommand implements Callable<Integer> {
         inputs.put("--input", in.input);
         inputs.put("--control", control);
         ReplayOutput.refuseInputsInOutput(cl, out, inputs);
+        if (generator != null) {
+            String tooMany = tooManyWindows(ReplayInput.stats(generator), windowDuration);
+            if (tooMany != null) {
+                throw new ParameterException(cl, tooMany);
+            }
+        }
         ReplayOutput.prepare(cl, out, overwrite);
 
         ReplayRunner.InputSource source;
@@ -198,6 +204,13 @@ public final class ReplayCommand implements Callable<Integer> {
                 cl.getErr().println("keyshift replay: " + input + " has no valid row (" + prepared.stats().deadLetters()
                         + " dead letters in " + out.resolve("dead-letters.csv") + "; the first: "
                         + firstReason(out.resolve("dead-letters.csv")) + "); no job was started");
+                cl.getErr().flush();
+                return 2;
+            }
+            String tooMany = tooManyWindows(prepared.stats(), windowDuration);
+            if (tooMany != null) {
+                Files.deleteIfExists(out.resolve(".events.bin"));
+                cl.getErr().println("keyshift replay: " + tooMany + "; no job was started");
                 cl.getErr().flush();
                 return 2;
             }
@@ -222,6 +235,25 @@ public final class ReplayCommand implements Callable<Integer> {
     }
 
     /** The reason column of the first dead letter in {@code deadLetters} (raw_line,line_number,reason). */
+    /** Most planning windows a replay runs through: each one is profiled, forecast and planned. */
+    static final long MAX_WINDOWS = 1_000_000;
+
+    /** Why {@code window} is too short for the records' span (more than {@link #MAX_WINDOWS}), or null. */
+    static String tooManyWindows(ReplayInput.Stats stats, Duration window) {
+        if (stats.records() == 0) {
+            return null;
+        }
+        long w = window.toMillis();
+        long windows = Math.floorDiv(stats.lastEvent(), w) - Math.floorDiv(stats.firstEvent(), w) + 1;
+        if (windows <= MAX_WINDOWS) {
+            return null;
+        }
+        return String.format("--window %s splits the records' span (%s .. %s) into %,d planning windows, more than "
+                + "%,d: choose a longer --window", org.apache.flink.util.TimeUtils.formatWithHighestUnit(window),
+                java.time.Instant.ofEpochMilli(stats.firstEvent()),
+                java.time.Instant.ofEpochMilli(stats.lastEvent()), windows, MAX_WINDOWS);
+    }
+
     static String firstReason(Path deadLetters) throws java.io.IOException {
         try (var parser = org.apache.commons.csv.CSVFormat.DEFAULT.builder().setHeader().setSkipHeaderRecord(true)
                 .build().parse(Files.newBufferedReader(deadLetters, java.nio.charset.StandardCharsets.UTF_8))) {

@@ -108,6 +108,23 @@ class UserMistakesTest {
     }
 
     @Test
+    void aWindowThatSplitsTheSpanIntoMillionsOfWindowsIsRefused(@TempDir Path dir) throws Exception {
+        Path in = csv(dir, "key,ts\na,2024-03-01T00:00:00Z\nb,2024-03-01T02:10:00Z\n");
+        Run r = run("replay", "--input", in.toString(), "--key", "key", "--time", "ts", "--window", "1ms",
+                "--strategies", "predictive", "--out", dir.resolve("o").toString(), "--config", conf());
+        assertThat(r.exit()).as(r.err()).isEqualTo(2);
+        assertThat(r.err()).contains("--window 1 ms").contains("7,800,001 planning windows");
+        assertThat(dir.resolve("o/report.json")).doesNotExist();
+        Run generator = run("replay", "--window", "10ms", "--out", dir.resolve("g").toString(), "--config", conf());
+        assertThat(generator.exit()).isEqualTo(2);
+        assertThat(generator.err()).contains("choose a longer --window");
+        Run bench = run("forecast-bench", "--input", in.toString(), "--key", "key", "--time", "ts", "--window", "1ms",
+                "--out", dir.resolve("f").toString(), "--config", conf());
+        assertThat(bench.exit()).isEqualTo(2);
+        assertThat(bench.err()).contains("planning windows");
+    }
+
+    @Test
     void forecastBenchChecksParallelismAndSeasonsBeforeReading(@TempDir Path dir) throws Exception {
         Path in = csv(dir, "key,ts\na,2024-03-01T00:00:00Z\n");
         Run p = run("forecast-bench", "--input", in.toString(), "--key", "key", "--time", "ts", "--parallelism", "0",
