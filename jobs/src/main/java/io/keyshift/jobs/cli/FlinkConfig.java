@@ -99,6 +99,11 @@ public final class FlinkConfig {
                 throw new IllegalArgumentException("invalid value for '" + o.key() + "': " + e.getMessage(), e);
             }
         }
+        // names Flink resolves only when the job starts (a typo there failed the job with a stack trace)
+        named(conf, org.apache.flink.configuration.StateBackendOptions.STATE_BACKEND,
+                List.of("hashmap", "rocksdb", "forst"), "a StateBackendFactory class");
+        named(conf, org.apache.flink.configuration.CheckpointingOptions.CHECKPOINT_STORAGE,
+                List.of("jobmanager", "filesystem"), "a CheckpointStorageFactory class");
         conf.getOptional(org.apache.flink.configuration.PipelineOptions.MAX_PARALLELISM).ifPresent(maxP -> {
             if (maxP < 1 || maxP > org.apache.flink.runtime.state.KeyGroupRangeAssignment.UPPER_BOUND_MAX_PARALLELISM) {
                 throw new IllegalArgumentException("'" + org.apache.flink.configuration.PipelineOptions.MAX_PARALLELISM
@@ -110,6 +115,19 @@ public final class FlinkConfig {
             throw new IllegalArgumentException("'" + Workload.MAX_EVENT_TIME_GAP.key() + "' must be >= 0, was "
                     + conf.get(Workload.MAX_EVENT_TIME_GAP));
         }
+    }
+
+    /**
+     * Fails naming {@code option} unless its value (if set) is one of {@code names} or looks like a class name (a
+     * factory class may be on a cluster's class path and not on this one: Flink checks those).
+     */
+    private static void named(Configuration conf, ConfigOption<String> option, List<String> names, String orClass) {
+        conf.getOptional(option).ifPresent(v -> {
+            if (!names.contains(v.toLowerCase(java.util.Locale.ROOT)) && !v.contains(".")) {
+                throw new IllegalArgumentException("'" + option.key() + "' must be " + String.join(", ", names)
+                        + " or " + orClass + ", was '" + v + "'");
+            }
+        });
     }
 
     /** {@code $KEYSHIFT_HOME/flink-conf} (system property keyshift.home, else the working directory). */

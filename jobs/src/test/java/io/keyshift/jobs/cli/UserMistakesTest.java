@@ -93,6 +93,10 @@ class UserMistakesTest {
                 "--config", conf());
         assertThat(maxP.exit()).isEqualTo(2);
         assertThat(maxP.err()).contains("pipeline.max-parallelism").contains("1..32768");
+        Run backend = run("replay", "-Dstate.backend.type=nosuch", "--out", dir.resolve("sb").toString(),
+                "--config", conf());
+        assertThat(backend.exit()).isEqualTo(2);
+        assertThat(backend.err()).contains("'state.backend.type' must be hashmap, rocksdb, forst");
         Run bench = run("bench", "--zipf", "-1", "--out", dir.resolve("b").toString(), "--config", conf());
         assertThat(bench.exit()).isEqualTo(2);
         assertThat(bench.err()).contains("--zipf");
