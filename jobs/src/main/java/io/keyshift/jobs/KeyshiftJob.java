@@ -195,10 +195,29 @@ public final class KeyshiftJob implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new ParameterException(cl, "--strategy: " + e.getMessage());
         }
-        if (rate < 0) {
-            throw new ParameterException(cl, "--rate must be >= 0, was " + rate);
+        if (!(rate >= 0 && rate < Double.POSITIVE_INFINITY)) {
+            throw new ParameterException(cl, "--rate must be >= 0 and finite, was " + rate);
         }
         kafka.validate(cl);
+        // one source: a Kafka topic, an --input file or the generator; another source's options would be ignored
+        if (kafka.input() && in.present()) {
+            throw new ParameterException(cl, "--input and --kafka-topic exclude each other");
+        }
+        boolean described = kafka.input() || in.present();
+        for (CommandLine.Model.OptionSpec o : cl.getCommandSpec().options()) {
+            if (!cl.getParseResult().hasMatchedOption(o)) {
+                continue;
+            }
+            String name = o.longestName();
+            if (!described && List.of("--columns", "--key", "--time", "--time-format", "--sum-field").contains(name)) {
+                throw new ParameterException(cl, name + " describes an --input file or a --kafka-topic, and there is "
+                        + "neither (without them the job runs the built-in generator)");
+            }
+            if (described && (name.startsWith("--generator-") || name.equals("--seed"))) {
+                throw new ParameterException(cl, name + " sets the built-in generator, which does not run with "
+                        + (kafka.input() ? "--kafka-topic" : "--input"));
+            }
+        }
         if (kafka.controlTopicName() != null && !kafka.input()) {
             throw new ParameterException(cl, "--kafka-control-topic needs --kafka-topic (with a file input or the "
                     + "generator, use --control or --control-dir)");
@@ -241,6 +260,11 @@ public final class KeyshiftJob implements Callable<Integer> {
             }
             env.setParallelism(parallelism);
         }
+        // the source's own checks (columns, time format, generator sizes) before anything is written
+        InputSpec sourceSpec = kafka.input() ? in.streamSpec(cl, "--kafka-topic", sumField,
+                kafka.format(cl) == io.keyshift.jobs.kafka.KafkaEventDeserializer.KafkaFormat.JSON)
+                : in.present() ? in.spec(cl, sumField) : null;
+        EventSpace generated = described ? null : gen.generator(cl, true);
         Path dir = out.toAbsolutePath();
         boolean restoring = conf.getOptional(StateRecoveryOptions.SAVEPOINT_PATH).isPresent();
         String fixedJobId = conf.getString(FIXED_JOB_ID, null);
@@ -260,8 +284,7 @@ public final class KeyshiftJob implements Callable<Integer> {
             Files.writeString(dir.resolve(JOB_ID_MARKER), fixedJobId);
         }
         if (kafka.input()) {
-            InputSpec spec = in.streamSpec(cl, "--kafka-topic", sumField,
-                    kafka.format(cl) == io.keyshift.jobs.kafka.KafkaEventDeserializer.KafkaFormat.JSON);
+            InputSpec spec = sourceSpec;
             int p = env.getParallelism();
             var events = io.keyshift.jobs.kafka.KafkaIo.events(env, cl, kafka, spec, p);
             ReplayJob.sink(events.getSideOutput(io.keyshift.jobs.kafka.KafkaIo.DEAD_LETTERS), dir.resolve("dead-letters"),
@@ -275,14 +298,13 @@ public final class KeyshiftJob implements Callable<Integer> {
         }
         EventSpace space;
         if (in.present()) {
-            InputSpec inputSpec = in.spec(cl, sumField);
-            ReplayInput.Prepared prepared = ReplayInput.prepare(in.input(), inputSpec, dir.resolve(".events.bin"),
+            ReplayInput.Prepared prepared = ReplayInput.prepare(in.input(), sourceSpec, dir.resolve(".events.bin"),
                     dir.resolve("dead-letters.csv"), n -> { }, conf.get(io.keyshift.jobs.replay.Workload.MAX_EVENT_TIME_GAP));
             System.out.printf("keyshift-job: %,d records, %,d dead letters (%s)%n", prepared.stats().records(),
                     prepared.stats().deadLetters(), dir.resolve("dead-letters.csv"));
             space = prepared.space();
         } else {
-            space = gen.generator(cl, true);
+            space = generated;
             System.out.println("keyshift-job: " + gen.describe());
         }
         ReplayJob.build(env, space, st, conf, dir, sumField != null, rate, null, topics());

@@ -6,6 +6,7 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
+import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
@@ -135,6 +136,23 @@ class KeyshiftJobTest {
                 "--kafka-control-topic", "c", "--generator-records", "1000", "--out", out}))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("--kafka-control-topic needs --kafka-topic");
+        // one source: another source's options would be ignored without a word
+        assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--key", "k", "--time", "t", "--out", out}))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("--key describes an --input file or a --kafka-topic, and there is neither");
+        assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--kafka-bootstrap-servers", "127.0.0.1:1",
+                "--kafka-topic", "t", "--key", "k", "--time", "t", "--columns", "k,t", "--generator-keys", "5",
+                "--out", out}))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("--generator-keys sets the built-in generator, which does not run with "
+                        + "--kafka-topic");
+        assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--kafka-bootstrap-servers", "127.0.0.1:1",
+                "--kafka-topic", "t", "--input", out, "--key", "k", "--time", "t", "--columns", "k,t", "--out", out}))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("--input and --kafka-topic exclude each other");
+        assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--generator-zipf", "-1", "--out", out + "/fresh"}))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("--generator-zipf");
+        assertThat(java.nio.file.Path.of(out, "fresh")).as("nothing written before the checks").doesNotExist();
         // options that apply to a topic input, or to the sinks, are refused where they would be ignored
         for (String[] ignored : new String[][] {{"--kafka-bounded"}, {"--kafka-starting-offsets", "earliest"},
                 {"--kafka-group-id", "g"}, {"--kafka-format", "json"}, {"--max-out-of-orderness", "5s"},
