@@ -52,8 +52,11 @@ public final class LoadMeasures {
     public static final int P95_MIN_RECORDS_PER_SUBTASK = 10;
     /** Windows before and after a window that the trend oracle averages over. */
     public static final int TREND_HALF_WIDTH = 3;
-    /** Below this, {@link #headroomCaptured} treats the headroom as zero. */
-    public static final double HEADROOM_EPSILON = 1e-12;
+    /**
+     * Below this (in max/mean, the reports' resolution of 0.001), {@link #headroomCaptured} treats the headroom as
+     * zero: a ratio over a headroom of rounding size swings to any figure of either sign.
+     */
+    public static final double HEADROOM_EPSILON = 1e-3;
 
     /**
      * Imbalance over windows.
@@ -276,11 +279,11 @@ public final class LoadMeasures {
      * The share of the hash → reference headroom a strategy captures: (hash − strategy) / (hash − reference),
      * with imbalances as arguments (typically load-weighted means; reference = min(static oracle, trend oracle)).
      * 1.0 = as good as the reference, 0 = no better than hash, negative = worse than hash. NaN if
-     * hash − reference &le; 1e-12 (no headroom) or an argument is NaN.
+     * hash − reference &lt; {@link #HEADROOM_EPSILON} (no headroom to speak of) or an argument is NaN.
      */
     public static double headroomCaptured(double hash, double strategy, double reference) {
         double headroom = hash - reference;
-        if (!(headroom > HEADROOM_EPSILON)) {
+        if (!(headroom >= HEADROOM_EPSILON)) {
             return Double.NaN;
         }
         return (hash - strategy) / headroom;

@@ -45,8 +45,11 @@ public final class ScalingReport {
      */
     public static void add(ReplayReport report, Path work, Path out, List<Run> runs, double capacity,
                            long windowMillis, long firstEvent, long lastEvent) throws IOException {
-        long first = Math.floorDiv(firstEvent, windowMillis) * windowMillis;
-        long last = Math.floorDiv(lastEvent, windowMillis) * windowMillis;
+        // an input without records (its first and last event are Long.MIN_VALUE) has no window: rounding MIN_VALUE
+        // down to a window start overflowed, and the loops below ran until memory ran out
+        boolean none = firstEvent == Long.MIN_VALUE || firstEvent > lastEvent;
+        long first = none ? 0 : Math.floorDiv(firstEvent, windowMillis) * windowMillis;
+        long last = none ? -windowMillis : Math.floorDiv(lastEvent, windowMillis) * windowMillis;
         Map<String, String> hash = ReplayReport.results(work.resolve("hash").resolve("results"));
         ObjectNode section = report.json().putObject("scaling");
         section.put("capacity_records_per_window", capacity);

@@ -128,18 +128,22 @@ class ReplayCommandTest {
     }
 
     /**
-     * End-to-end (about 10 s): a header-only file gives an empty, valid report; a key of 70,000 characters goes
+     * End-to-end (about 20 s): a header-only file gives an empty, valid report (with a scaled run); a key of 70,000 characters goes
      * through sorting, the forecaster's checkpoints (every 200 ms) and a chart file name.
      */
     @Test
     @Tag("end-to-end")
     void aHeaderOnlyFileAndAKeyOverSixtyFourKilobytesFinishWithAReport(@TempDir Path dir) throws Exception {
         Path header = Files.writeString(dir.resolve("header.csv"), "id,when\n");
+        // with --scale too: the scaling report's windows of an input without records overflowed and ran out of memory
         Run empty = run("replay", "--input", header.toString(), "--key", "id", "--time", "when", "--window", "1h",
-                "--parallelism", "2", "--out", dir.resolve("out-empty").toString());
+                "--parallelism", "2", "--strategies", "hash,predictive", "--scale", "predictive",
+                "-Dkeyshift.scaling.capacity=10", "-Dkeyshift.scaling.max-parallelism=4",
+                "--out", dir.resolve("out-empty").toString());
         assertThat(empty.exit()).as(empty.err()).isZero();
         JsonNode none = new ObjectMapper().readTree(dir.resolve("out-empty").resolve("report.json").toFile());
         assertThat(none.at("/input/records").requireNonNull().asLong()).isZero();
+        assertThat(none.at("/scaling/runs/scaled-predictive/rescales").requireNonNull().asInt()).isZero();
 
         StringBuilder csv = new StringBuilder("id,when\n");
         long start = Instant.parse("2024-03-01T00:00:00Z").toEpochMilli();

@@ -286,7 +286,10 @@ class LoadMeasuresTest {
     @Test
     void headroomCapturedIsNaNWithoutHeadroom() {
         assertThat(LoadMeasures.headroomCaptured(1.5, 1.2, 1.5)).isNaN();          // hash - reference = 0
-        assertThat(LoadMeasures.headroomCaptured(1.5, 1.2, 1.5 - 1e-13)).isNaN();  // below 1e-12
+        assertThat(LoadMeasures.headroomCaptured(1.5, 1.2, 1.5 - 1e-13)).isNaN();  // below 1e-3
+        // hash 1.010, reference 1.0095: a headroom of rounding size, no ratio (it would say -40)
+        assertThat(LoadMeasures.headroomCaptured(1.010, 1.030, 1.0095)).isNaN();
+        assertThat(LoadMeasures.headroomCaptured(1.012, 1.011, 1.010)).isCloseTo(0.5, within(1e-9));
         assertThat(LoadMeasures.headroomCaptured(1.0, 1.2, 1.5)).isNaN();          // negative headroom
     }
 
