@@ -50,7 +50,9 @@ public final class CoordinatedOperators {
                 StreamOperatorParameters<io.keyshift.route.Envelope<T, K>> parameters) {
             KeyshiftRouter<T, K> op = super.createStreamOperator(parameters);
             OperatorID id = parameters.getStreamConfig().getOperatorID();
-            parameters.getOperatorEventDispatcher().registerEventHandler(id, op);
+            OperatorEventDispatcher dispatcher = parameters.getOperatorEventDispatcher();
+            dispatcher.registerEventHandler(id, op);
+            op.setCoordinatorGateway(dispatcher.getOperatorEventGateway(id));
             return (O) op;
         }
 

@@ -22,13 +22,24 @@ public final class PlanRequest implements CoordinationRequest {
     public static final String TAG = "keyshift-plan";
 
     private final long knownVersion;
+    private final int subtask;
 
-    public PlanRequest(long knownVersion) {
+    /**
+     * @param knownVersion the plan version the router has
+     * @param subtask the asking router subtask's index: its newer request supersedes this one (-1: none)
+     */
+    public PlanRequest(long knownVersion, int subtask) {
         this.knownVersion = knownVersion;
+        this.subtask = subtask;
     }
 
     public long knownVersion() {
         return knownVersion;
+    }
+
+    /** The asking router subtask's index, or -1. */
+    public int subtask() {
+        return subtask;
     }
 
     /** The response carrying {@code plan} (Avro bytes) of {@code version}. */

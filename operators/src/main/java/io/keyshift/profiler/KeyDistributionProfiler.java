@@ -72,9 +72,18 @@ public class KeyDistributionProfiler extends AbstractStreamOperator<WindowProfil
     private transient long lastDataEnd;
     private transient long lastLoadEnd;
     private transient long emittedWatermark;
-    /** Per router subtask: {input watermark, output watermark, idle (1/0)}. Not state: a restore waits for reports. */
+    /**
+     * Per router subtask: {input watermark, output watermark, idle (1/0), plan version}, as last reported. Checkpointed
+     * ("router-progress"): a router subtask that had finished before the checkpoint and is restored as finished never
+     * reports again, and without its last report (watermark at the end of time) no window would close. A live
+     * subtask's first report after a restore replaces its restored row; rows of another parallelism are dropped.
+     */
     private transient Map<Integer, long[]> progress;
     private transient int subtasks;
+    private transient ListState<long[]> progressState;
+    /** The rows restored, for the router parallelism they were reported at; null once used or dropped. */
+    private transient Map<Integer, long[]> restoredProgress;
+    private transient int restoredSubtasks;
     private transient ListState<KeyLoadSample> pendingState;
     private transient ListState<Long> endsState;
     private transient Counter windowsClosed;
@@ -121,9 +130,12 @@ public class KeyDistributionProfiler extends AbstractStreamOperator<WindowProfil
         pendingState = context.getOperatorStateStore()
                 .getListState(new ListStateDescriptor<>("pending-reports", new AvroTypeInfo<>(KeyLoadSample.class)));
         endsState = context.getOperatorStateStore().getListState(new ListStateDescriptor<>("emitted-ends", Types.LONG));
+        progressState = context.getOperatorStateStore().getListState(new ListStateDescriptor<>("router-progress",
+                org.apache.flink.api.common.typeinfo.PrimitiveArrayTypeInfo.LONG_PRIMITIVE_ARRAY_TYPE_INFO));
         pending = new TreeMap<>();
         pendingLoads = new TreeMap<>();
         progress = new HashMap<>();
+        restoredProgress = null;
         lastEmittedEnd = Long.MIN_VALUE;
         lastDataEnd = Long.MIN_VALUE;
         lastLoadEnd = Long.MIN_VALUE;
@@ -140,6 +152,14 @@ public class KeyDistributionProfiler extends AbstractStreamOperator<WindowProfil
                 // a checkpoint of an older build has no third entry: count the gap from the last profile
                 lastDataEnd = ends.size() >= 3 ? ends.get(2) : lastEmittedEnd;
             }
+            // {subtask, subtasks, input watermark, output watermark, idle, plan version}; none in older checkpoints
+            for (long[] row : progressState.get()) {
+                if (restoredProgress == null) {
+                    restoredProgress = new HashMap<>();
+                    restoredSubtasks = (int) row[1];
+                }
+                restoredProgress.put((int) row[0], new long[] {row[2], row[3], row[4], row[5]});
+            }
         }
     }
 
@@ -155,7 +175,14 @@ public class KeyDistributionProfiler extends AbstractStreamOperator<WindowProfil
         KeyLoadSample s = element.getValue();
         if (s.getSubtasks() != subtasks) {
             subtasks = s.getSubtasks();
-            progress.keySet().removeIf(i -> i >= subtasks);
+            // another router parallelism (a rescale): the old subtasks' rows say nothing of the new ones, which hold
+            // the old ones' open windows redistributed; wait for every new subtask's report
+            progress.clear();
+            if (restoredProgress != null && restoredSubtasks == subtasks) {
+                // the routers of the checkpoint: those that finished before it will not report again
+                restoredProgress.forEach(progress::putIfAbsent);
+            }
+            restoredProgress = null;
         }
         progress.put(s.getSubtask(), new long[] {s.getWatermark(), s.getOutputWatermark(), s.getIdle() ? 1 : 0,
             s.getPlanVersion()});
@@ -347,5 +374,12 @@ public class KeyDistributionProfiler extends AbstractStreamOperator<WindowProfil
         }
         pendingState.update(all);
         endsState.update(List.of(lastEmittedEnd, lastLoadEnd, lastDataEnd));
+        List<long[]> rows = new ArrayList<>(progress.size());
+        progress.forEach((i, p) -> rows.add(new long[] {i, subtasks, p[0], p[1], p[2], p[3]}));
+        if (progress.isEmpty() && restoredProgress != null) {
+            // restored and not yet reported to: keep what was restored
+            restoredProgress.forEach((i, p) -> rows.add(new long[] {i, restoredSubtasks, p[0], p[1], p[2], p[3]}));
+        }
+        progressState.update(rows);
     }
 }

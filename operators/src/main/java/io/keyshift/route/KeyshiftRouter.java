@@ -154,6 +154,8 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
     private transient long[][] lastLoad;
     private transient RoutingTable.Route route;
     private transient StreamRecord<Envelope<T, K>> reuse;
+    /** To the router's coordinator (set by its operator factory; null in a test harness without one). */
+    private transient org.apache.flink.runtime.operators.coordination.OperatorEventGateway coordinatorGateway;
     private transient long spread;
     private transient long inputWatermark;
     /** Processing time since which records have waited without any watermark, or Long.MIN_VALUE. */
@@ -298,6 +300,15 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
         }
         // after a rescale a subtask may restore a plan together with records that waited at a subtask behind it
         releaseCovered();
+        if (coordinatorGateway != null) {
+            // plans from now on: a subtask restored as finished never gets here, and never gets a plan it would refuse
+            coordinatorGateway.sendEventToCoordinator(new RouterReady());
+        }
+    }
+
+    /** The gateway to this operator's coordinator, to which {@code open()} announces the subtask. */
+    public void setCoordinatorGateway(org.apache.flink.runtime.operators.coordination.OperatorEventGateway gateway) {
+        this.coordinatorGateway = gateway;
     }
 
     private void releaseCovered() throws Exception {
@@ -317,6 +328,12 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
         }
         T value = element.getValue();
         long t = element.getTimestamp();
+        if (t > Long.MAX_VALUE - s.windowMillis()) {
+            // no lease ever covers it (the final one ends at Long.MAX_VALUE), and its window's end would overflow
+            throw new IllegalStateException("keyshift routes records by event time, but a record's timestamp " + t
+                    + " lies within one planning window of the end of time (Long.MAX_VALUE): give the stream in "
+                    + "front of Keyshift.keyBy real event times");
+        }
         K key = key(value);
         int natural = KeyGroupRangeAssignment.assignToKeyGroup(key, s.maxParallelism());
         // with a key secret, the pseudonym is computed here, once per record: the sampler counts it, plans name it
@@ -382,7 +399,8 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
     private void awaitPlan(long millis) throws Exception {
         if (planPoll == null) {
             planPoll = getContainingTask().getEnvironment().getOperatorCoordinatorEventGateway()
-                    .sendRequestToCoordinator(getOperatorID(), new SerializedValue<>(new PlanRequest(routing.version())));
+                    .sendRequestToCoordinator(getOperatorID(), new SerializedValue<>(new PlanRequest(routing.version(),
+                            getRuntimeContext().getTaskInfo().getIndexOfThisSubtask())));
         }
         CoordinationResponse r;
         try {
@@ -657,7 +675,17 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
             report(null, load(first.getKey(), first.getValue()), inputWatermark, Math.min(outputWatermark, end - 1));
         }
         lastLoadWindow = Long.MIN_VALUE;
+        // Flink's outputs drop a watermark while the announced status is IDLE: announce ACTIVE for it (a plan that
+        // extends the lease while the input idles, the end of the input), then IDLE again if the input still idles
+        boolean wasIdle = forwardedIdle;
+        if (wasIdle) {
+            forwardedIdle = false;
+            output.emitWatermarkStatus(WatermarkStatus.ACTIVE);
+        }
         output.emitWatermark(new Watermark(outputWatermark));
+        if (wasIdle && !ended) {
+            forwardIdleIfDrained();
+        }
     }
 
     private WindowLoad load(long start, long[][] counts) {

@@ -22,17 +22,26 @@ import java.util.function.Consumer;
 
 /**
  * The router's operator coordinator: forwards every plan published on the stage's {@link PlanChannel} to every
- * router subtask, and the last ones (oldest first) to a subtask (attempt) that becomes ready; answers a router's {@link PlanRequest}
- * (a long poll) with the plan that follows the one it has. Holds no state: a restored router keeps its own plan
- * in its operator state and the planner publishes its restored plan again.
+ * router subtask attempt that is ready and has announced itself ({@link RouterReady}), and the last ones (oldest
+ * first) to an attempt when it becomes both; answers a router's {@link PlanRequest} (a long poll) with the plan that
+ * follows the one it has. Holds no state: a restored router keeps its own plan in its operator state and the planner
+ * publishes its restored plan again. A subtask restored as finished never announces itself and gets no plan.
  */
 public final class RouterCoordinator implements OperatorCoordinator, CoordinationRequestHandler {
     private final Context context;
     private final String storeKey;
     private final Map<Integer, SubtaskGateway> gateways = new HashMap<>();
+    /** Per subtask, the attempt that announced itself ({@link RouterReady}). */
+    private final Map<Integer, Integer> announced = new HashMap<>();
     private final Consumer<byte[]> forward = this::forward;
-    /** Open long polls: the version the router knows, and the answer. */
-    private final List<Map.Entry<Long, CompletableFuture<CoordinationResponse>>> polls = new ArrayList<>();
+    /** An open long poll: the asking subtask (-1: unknown), the version it knows, and the answer. */
+    private record Poll(int subtask, long knownVersion, CompletableFuture<CoordinationResponse> answer) {}
+
+    /**
+     * Open long polls. A subtask's newer poll supersedes its older one (the router gave that one up after the RPC
+     * timeout), and a failed or reset subtask's polls go with it, so polls do not pile up during a long wait.
+     */
+    private final List<Poll> polls = new ArrayList<>();
     private PlanChannel channel;
 
     RouterCoordinator(Context context, String storeKey) {
@@ -47,14 +56,35 @@ public final class RouterCoordinator implements OperatorCoordinator, Coordinatio
         channel.subscribe(forward);
     }
 
-    private void forward(byte[] plan) {
-        for (SubtaskGateway g : gateways.values()) {
-            g.sendEvent(PlanEvent.ofBytes(plan));
+    /** True if subtask's ready gateway is the attempt that announced itself. */
+    private boolean takesPlans(int subtask) {
+        SubtaskGateway g = gateways.get(subtask);
+        Integer attempt = announced.get(subtask);
+        return g != null && attempt != null && g.getExecution().getAttemptNumber() == attempt;
+    }
+
+    private void sendHistory(int subtask) {
+        if (channel != null && takesPlans(subtask)) {
+            SubtaskGateway g = gateways.get(subtask);
+            for (byte[] plan : channel.history()) {
+                g.sendEvent(PlanEvent.ofBytes(plan));
+            }
         }
+    }
+
+    private void forward(byte[] plan) {
+        for (Map.Entry<Integer, SubtaskGateway> g : gateways.entrySet()) {
+            if (takesPlans(g.getKey())) {
+                g.getValue().sendEvent(PlanEvent.ofBytes(plan));
+            }
+        }
+        // one response per version, however many polls it answers
+        Map<Long, CoordinationResponse> responses = new HashMap<>();
         polls.removeIf(p -> {
-            Map.Entry<Long, byte[]> next = channel.after(p.getKey());
+            Map.Entry<Long, byte[]> next = channel.after(p.knownVersion());
             if (next != null) {
-                p.getValue().complete(PlanRequest.response(next.getKey(), next.getValue()));
+                p.answer().complete(responses.computeIfAbsent(next.getKey(),
+                        v -> PlanRequest.response(v, next.getValue())));
                 return true;
             }
             return false;
@@ -72,9 +102,28 @@ public final class RouterCoordinator implements OperatorCoordinator, Coordinatio
         if (next != null) {
             answer.complete(PlanRequest.response(next.getKey(), next.getValue()));
         } else {
-            polls.add(Map.entry(r.knownVersion(), answer));
+            if (r.subtask() >= 0) {
+                dropPolls(r.subtask());
+            }
+            polls.add(new Poll(r.subtask(), r.knownVersion(), answer));
         }
         return answer;
+    }
+
+    /** Forgets the open polls of {@code subtask}: superseded, or their attempt is gone. */
+    private void dropPolls(int subtask) {
+        polls.removeIf(p -> {
+            if (p.subtask() == subtask) {
+                p.answer().completeExceptionally(new IllegalStateException("plan request superseded"));
+                return true;
+            }
+            return false;
+        });
+    }
+
+    /** Open long polls (for tests). */
+    int openPolls() {
+        return polls.size();
     }
 
     @Override
@@ -85,7 +134,12 @@ public final class RouterCoordinator implements OperatorCoordinator, Coordinatio
     }
 
     @Override
-    public void handleEventFromOperator(int subtask, int attemptNumber, OperatorEvent event) {}
+    public void handleEventFromOperator(int subtask, int attemptNumber, OperatorEvent event) {
+        if (event instanceof RouterReady) {
+            announced.put(subtask, attemptNumber);
+            sendHistory(subtask);
+        }
+    }
 
     @Override
     public void checkpointCoordinator(long checkpointId, CompletableFuture<byte[]> result) {
@@ -98,12 +152,15 @@ public final class RouterCoordinator implements OperatorCoordinator, Coordinatio
     @Override
     public void resetToCheckpoint(long checkpointId, @Nullable byte[] checkpointData) {
         gateways.clear();
+        announced.clear();
         polls.clear();
     }
 
     @Override
     public void subtaskReset(int subtask, long checkpointId) {
         gateways.remove(subtask);
+        announced.remove(subtask);
+        dropPolls(subtask);
     }
 
     @Override
@@ -112,16 +169,17 @@ public final class RouterCoordinator implements OperatorCoordinator, Coordinatio
         if (g != null && g.getExecution().getAttemptNumber() == attemptNumber) {
             gateways.remove(subtask);
         }
+        if (Integer.valueOf(attemptNumber).equals(announced.get(subtask))) {
+            announced.remove(subtask);
+        }
+        dropPolls(subtask);
     }
 
     @Override
     public void executionAttemptReady(int subtask, int attemptNumber, SubtaskGateway gateway) {
         gateways.put(subtask, gateway);
-        if (channel != null) {
-            for (byte[] plan : channel.history()) {
-                gateway.sendEvent(PlanEvent.ofBytes(plan));
-            }
-        }
+        // the attempt may have announced itself first (its open() ran while Flink reported it ready)
+        sendHistory(subtask);
     }
 
     /** Creates the coordinator of one router operator. */

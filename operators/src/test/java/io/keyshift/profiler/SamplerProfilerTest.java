@@ -523,6 +523,38 @@ class SamplerProfilerTest {
         }
     }
 
+    /**
+     * A router subtask that had finished before the checkpoint and does not report after the restore (Flink restores
+     * a router as finished, never opening it, once all its subtasks had finished): its last report (input at the end
+     * of time) is in the checkpoint, so router 1's reports alone close the windows (before, none ever closed).
+     */
+    @Test
+    void aRouterThatFinishedBeforeTheCheckpointDoesNotHoldTheWindowsBackAfterARestore() throws Exception {
+        OperatorSubtaskState snapshot;
+        try (var h = profiler(null)) {
+            send(h, report(0, W - 1, false, sampleOf(0, 0, "a")));
+            send(h, report(0, Long.MAX_VALUE, false, null));
+            send(h, report(1, W - 1, false, sampleOf(0, 1, "b")));
+            assertThat(profiles(h)).hasSize(1);
+            snapshot = h.snapshot(1L, 1L);
+        }
+        try (var h = profiler(snapshot)) {
+            send(h, report(1, 2 * W - 1, false, sampleOf(W, 1, "c", "c")));
+            assertThat(profiles(h)).singleElement().satisfies(p -> {
+                assertThat(p.windowStart).isEqualTo(W);
+                assertThat(p.hotKeys).containsExactly("c");
+            });
+            // and a snapshot before any report keeps the restored rows for the next restore
+        }
+        try (var h = profiler(snapshot)) {
+            OperatorSubtaskState again = h.snapshot(2L, 2L);
+            try (var h2 = profiler(again)) {
+                send(h2, report(1, 2 * W - 1, false, sampleOf(W, 1, "d")));
+                assertThat(profiles(h2)).singleElement().satisfies(p -> assertThat(p.windowStart).isEqualTo(W));
+            }
+        }
+    }
+
     @Test
     void pendingSamplesAndTheLastClosedWindowSurviveARestore() throws Exception {
         OperatorSubtaskState snapshot;
@@ -536,7 +568,7 @@ class SamplerProfilerTest {
             snapshot = h.snapshot(1L, 1L);
         }
         try (var h = profiler(snapshot)) {
-            // progress is not state: the routers report again
+            // subtask 1's restored progress (W - 1) holds the next window until it reports again
             send(h, report(0, 2 * W - 1, false, null));
             assertThat(profiles(h)).isEmpty();
             send(h, report(1, 2 * W - 1, false, sampleOf(W, 1, "a", "d")));

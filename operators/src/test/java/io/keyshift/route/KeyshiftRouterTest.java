@@ -470,6 +470,34 @@ class KeyshiftRouterTest {
     }
 
     /**
+     * A later lease moves the output watermark while the input idles (its watermark ran ahead of the lease): Flink's
+     * outputs drop a watermark while the announced status is IDLE, so it goes out between ACTIVE and IDLE.
+     */
+    @Test
+    void aWatermarkWhileIdleGoesOutBetweenActiveAndIdle() throws Exception {
+        try (var h = harness()) {
+            plan(h, Plans.plan(1, 4_000, MAX_P));
+            h.processWatermark(new Watermark(10_000));
+            h.processWatermarkStatus(WatermarkStatus.IDLE);
+            assertThat(h.getOutput()).filteredOn(o -> o instanceof WatermarkStatus)
+                    .containsExactly(WatermarkStatus.IDLE);
+            h.getOutput().clear();
+            plan(h, Plans.plan(2, 6_000, MAX_P));
+            assertThat(h.getOutput()).filteredOn(o -> o instanceof WatermarkStatus || o instanceof Watermark)
+                    .containsExactly(WatermarkStatus.ACTIVE, new Watermark(5_999), WatermarkStatus.IDLE);
+        }
+    }
+
+    @Test
+    void aTimestampWithinAWindowOfTheEndOfTimeFailsNamingIt() throws Exception {
+        try (var h = harness()) {
+            plan(h, Plans.plan(1, Long.MAX_VALUE, MAX_P));
+            assertThatThrownBy(() -> h.processElement("a", Long.MAX_VALUE))
+                    .isInstanceOf(IllegalStateException.class).hasMessageContaining("end of time");
+        }
+    }
+
+    /**
      * A subtask whose input ended with every record routed finishes at once, without the planner's final lease: its
      * output watermark goes to the end, its last window's load is reported, and later plans change nothing. (Waiting
      * for the final lease deadlocked behind Flink's watermark alignment: a finishing source does not report its end.)
