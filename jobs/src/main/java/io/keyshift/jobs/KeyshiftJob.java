@@ -209,7 +209,8 @@ public final class KeyshiftJob implements Callable<Integer> {
                 continue;
             }
             String name = o.longestName();
-            if (!described && List.of("--columns", "--key", "--time", "--time-format", "--sum-field").contains(name)) {
+            // (--sum-field also sums the generator's values)
+            if (!described && List.of("--columns", "--key", "--time", "--time-format").contains(name)) {
                 throw new ParameterException(cl, name + " describes an --input file or a --kafka-topic, and there is "
                         + "neither (without them the job runs the built-in generator)");
             }

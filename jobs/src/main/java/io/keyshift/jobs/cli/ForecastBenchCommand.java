@@ -104,6 +104,7 @@ public final class ForecastBenchCommand implements Callable<Integer> {
         String tooMany = ReplayCommand.tooManyWindows(prepared.stats(), w);
         if (tooMany != null) {
             Files.deleteIfExists(out.resolve(".events.bin"));
+            Files.deleteIfExists(out.resolve("dead-letters.csv"));
             cl.getErr().println("keyshift forecast-bench: " + tooMany);
             cl.getErr().flush();
             return 2;

@@ -60,10 +60,12 @@ public final class KeyshiftCli implements Runnable {
      * line gives.
      */
     static int failed(Exception e, CommandLine cl, CommandLine.ParseResult parsed) {
-        // a message of keyshift's own (an exception with its message, not a wrapper around a cause) as it is;
-        // otherwise the root cause's (Flink's JobExecutionException, a checked exception, says only "Job execution
-        // failed.")
-        String message = e.getMessage() != null && e.getCause() == null ? e.getMessage() : rootMessage(e);
+        // a message of keyshift's own (an exception with its message, e.g. an IOException naming the file, with or
+        // without the cause it wraps) as it is; the root cause's for a wrapper: a RuntimeException around a cause, or
+        // one of Flink's (JobExecutionException says only "Job execution failed.")
+        boolean wrapper = e.getCause() != null && e.getCause() != e && (e instanceof RuntimeException
+                || e.getClass().getName().startsWith("org.apache.flink."));
+        String message = e.getMessage() != null && !wrapper ? e.getMessage() : rootMessage(e);
         cl.getErr().println("keyshift " + cl.getCommandName() + ": " + message + traceFile(e, cl.getCommandName()));
         return 1;
     }

@@ -79,9 +79,8 @@ public final class PlanBenchCommand implements Callable<Integer> {
                     + " and --windows >= 4 required");
         }
         FlinkOptions.outputDirectory(cl, "--out", out);
-        // never leave an earlier run's figures beside this run's
-        Files.deleteIfExists(out.resolve("plan-bench.json"));
-        Files.deleteIfExists(out.resolve("control-path-bench.json"));
+        // never leave an earlier run's figures of this mode behind (the other mode's file is another bench's)
+        Files.deleteIfExists(out.resolve(controlPath ? "control-path-bench.json" : "plan-bench.json"));
         if (controlPath) {
             if (windowsPerCheckpoint < 1) {
                 throw new picocli.CommandLine.ParameterException(spec.commandLine(),

@@ -118,8 +118,8 @@ public final class ReplayCommand implements Callable<Integer> {
                 continue;
             }
             String name = o.longestName();
-            boolean inputOption = List.of("--columns", "--key", "--time", "--time-format", "--sum-field")
-                    .contains(name);
+            // (--sum-field also sums the generator's values)
+            boolean inputOption = List.of("--columns", "--key", "--time", "--time-format").contains(name);
             boolean generatorOption = name.startsWith("--generator-") || name.equals("--seed");
             if (inputOption && !in.present()) {
                 throw new ParameterException(cl, name + " describes an --input file, and there is none (without "
@@ -209,7 +209,9 @@ public final class ReplayCommand implements Callable<Integer> {
             }
             String tooMany = tooManyWindows(prepared.stats(), windowDuration);
             if (tooMany != null) {
+                // nothing of this run stays behind: a rerun with a longer --window is not refused as "earlier output"
                 Files.deleteIfExists(out.resolve(".events.bin"));
+                Files.deleteIfExists(out.resolve("dead-letters.csv"));
                 cl.getErr().println("keyshift replay: " + tooMany + "; no job was started");
                 cl.getErr().flush();
                 return 2;

@@ -212,13 +212,16 @@ class UserMistakesTest {
         StringWriter err = new StringWriter();
         CommandLine cl = KeyshiftCli.commandLine().getSubcommands().get("bootstrap");
         cl.setErr(new PrintWriter(err, true));
-        Exception wrapped = new Exception("Job execution failed.",
+        Exception wrapped = new org.apache.flink.runtime.client.JobExecutionException(
+                new org.apache.flink.api.common.JobID(), "Job execution failed.",
                 new IllegalStateException("stage", new java.nio.file.FileAlreadyExistsException("/tmp/x/good.csv")));
         assertThat(KeyshiftCli.failed(wrapped, cl, null)).isEqualTo(1);
         assertThat(err.toString()).startsWith("keyshift bootstrap: FileAlreadyExistsException: /tmp/x/good.csv");
+        // keyshift's own message (naming the file) stays, with or without the cause it wraps
         StringWriter own = new StringWriter();
         cl.setErr(new PrintWriter(own, true));
-        KeyshiftCli.failed(new java.io.IOException("cannot write /tmp/y"), cl, null);
-        assertThat(own.toString()).startsWith("keyshift bootstrap: cannot write /tmp/y");
+        KeyshiftCli.failed(new java.io.IOException("in.csv.gz: truncated after line 3",
+                new java.io.EOFException("Unexpected end of ZLIB input stream")), cl, null);
+        assertThat(own.toString()).startsWith("keyshift bootstrap: in.csv.gz: truncated after line 3");
     }
 }

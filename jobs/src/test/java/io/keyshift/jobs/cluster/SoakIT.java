@@ -38,12 +38,12 @@ class SoakIT {
         JsonNode report = new ObjectMapper().readTree(out.resolve("soak.json").toFile());
         assertThat(out.resolve("soak.png")).isRegularFile();
         JsonNode samples = report.path("samples");
-        // a sample every 15 s until the bounded job ends: how many depends on how fast the machine runs it
+        // a sample every 15 s until the bounded job ends: how many depends on how fast the machine runs it (a late
+        // sample shortens the next interval, so the mean is what is kept)
         assertThat(samples.size()).isGreaterThanOrEqualTo(3);
-        for (int i = 1; i < samples.size(); i++) {
-            assertThat(samples.get(i).get("seconds").asDouble() - samples.get(i - 1).get("seconds").asDouble())
-                    .as("seconds between samples %d and %d", i - 1, i).isGreaterThanOrEqualTo(14.0);
-        }
+        double span = samples.get(samples.size() - 1).get("seconds").asDouble()
+                - samples.get(0).get("seconds").asDouble();
+        assertThat(span / (samples.size() - 1)).as("mean seconds between samples").isGreaterThanOrEqualTo(14.0);
         JsonNode last = samples.get(samples.size() - 1);
         assertThat(last.path("migrations_completed").asLong()).isPositive();
         assertThat(last.path("routing_table_entries").asLong()).isPositive();
