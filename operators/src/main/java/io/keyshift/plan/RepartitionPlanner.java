@@ -250,7 +250,9 @@ public final class RepartitionPlanner {
          */
         int firstOwnedStep() {
             long typical = validation.mode() == ValidationPolicy.Mode.ALL ? shadowMillis() : correctnessShadowMillis;
-            return leaseLead - 1 + (int) (typical / windowMillis);
+            // in long: a state horizon of many windows (36,500 days of 1 s windows) overflowed an int cast, and a
+            // negative step failed the first forecast lookup; callers clamp to the forecast's last step
+            return (int) Math.min(Integer.MAX_VALUE, leaseLead - 1L + typical / windowMillis);
         }
 
         /** The same settings for a keyed stage of {@code p} subtasks (after a rescale). */

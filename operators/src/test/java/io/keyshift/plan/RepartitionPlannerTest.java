@@ -66,6 +66,26 @@ class RepartitionPlannerTest {
         return loads;
     }
 
+    /**
+     * A keyed process function's state horizon of 36,500 days (the most keyshift accepts) over 1 s windows is more
+     * than 2^31 windows: the first step a move owns overflowed an int, and the forecast lookup at a negative step
+     * threw. It is clamped to the forecast's last step, and the plan still moves the hot keys.
+     */
+    @Test
+    void aStateHorizonOfMoreThanTwoBillionWindowsPlans() {
+        long second = 1_000;
+        long horizon = java.time.Duration.ofDays(36_500).toMillis();
+        RepartitionPlanner planner = new RepartitionPlanner(new RepartitionPlanner.Settings(MAX_P, P, second, horizon,
+                1, 2, 0.02, 0.1, 0.001, 8, 100));
+        long end = 10 * second;
+        List<UnitForecast> units = new ArrayList<>(forecast(end, skewed()).getUnits());
+        LoadForecast f = LoadForecast.newBuilder().setWindowStart(end - second).setWindowEnd(end).setHorizon(3)
+                .setTotalObserved(0).setUnits(units).setAbsoluteErrorSum(0).setNaiveErrorSum(0)
+                .setSeasonalAbsoluteErrorSum(0).setSeasonalNaiveErrorSum(0).setAnomalies(0).build();
+        RoutingPlan plan = planner.onForecast(f);
+        assertThat(plan.getEntries()).anySatisfy(e -> assertThat(e.getMigration()).isNotNull());
+    }
+
     @Test
     void movesHotKeysOffTheOverloadedSubtaskWithShadowFromThePreviousLease() {
         RepartitionPlanner planner = planner(0.02);
