@@ -638,7 +638,8 @@ public final class KeyshiftStream<T, K> {
                     .transform(stage.name("scaling decisions"), new AvroTypeInfo<>(ScalingDecision.class),
                             new ScalingOperator(s, p, config.get(ScalingOptions.FOLLOW_JOB_ON_RESTORE),
                                     ScalingOptions.policy(config)).withLookAhead(config.get(PlanOptions.LEASE_LEAD)
-                                    + config.get(ScalingOptions.HORIZON)))
+                                    + config.get(ScalingOptions.HORIZON))
+                                    .withSplitting(planSettings.splitThreshold() > 0))
                     .uid(stage.uid("scaling"))
                     .setParallelism(1)
                     .setMaxParallelism(maxP);

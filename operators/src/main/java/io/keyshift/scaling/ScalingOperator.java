@@ -92,6 +92,9 @@ public class ScalingOperator extends AbstractStreamOperator<ScalingDecision>
      * @param actuated           the policy whose parallelism the gauge {@code keyshiftScalingParallelism} reports
      *                           (what {@code bin/keyshift autoscale} applies)
      */
+    /** The stage's planner splits hot keys: a hot key's load is not a unit's ({@link #withSplitting}). */
+    private boolean splitting;
+
     public ScalingOperator(ScalingPlanner.Settings settings, int initialParallelism, boolean followJobOnRestore,
                            ScalingPolicy actuated) {
         this.actuated = actuated;
@@ -258,6 +261,16 @@ public class ScalingOperator extends AbstractStreamOperator<ScalingDecision>
         decideReady();
     }
 
+    /**
+     * The same operator for a stage whose planner splits hot keys (a split threshold above 0 on a mergeable
+     * aggregate): a hot key's load then spreads over several subtasks, so it is no lower bound of the busiest
+     * subtask's, and decisions go by the total load alone.
+     */
+    public ScalingOperator withSplitting(boolean splitting) {
+        this.splitting = splitting;
+        return this;
+    }
+
     private void decide(LoadForecast f, double measuredBusiest, int measuredParallelism, long timestamp) {
         int horizon = lookAhead > 0 ? Math.min(lookAhead, f.getHorizon()) : f.getHorizon();
         double[] total = new double[horizon];
@@ -276,6 +289,12 @@ public class ScalingOperator extends AbstractStreamOperator<ScalingDecision>
                     largestForecast = Math.max(largestForecast, fc.get(h));
                 }
             }
+        }
+        if (splitting) {
+            // a split key is divided among subtasks: taken whole, it kept every decision at its load (no scale-in
+            // while it was split, and no scale-out could ever bring it under the capacity)
+            largestObserved = 0;
+            largestForecast = 0;
         }
         // no measurement for a window without records (no results): nothing processed anywhere
         double busiest = measuredBusiest >= 0 ? measuredBusiest : observed > 0 ? -1 : 0;

@@ -277,6 +277,44 @@ class ScalingOperatorTest {
         }
     }
 
+    /**
+     * Window 2 of {@link #aWindowWithoutLoadIsDecidedWhenALaterWindowsLoadArrives} with a hot key of 200 records in
+     * its 240 (twice the capacity): taken whole it kept the quiet stage from scaling in (and no parallelism could
+     * ever carry it); where the planner splits hot keys it spreads over the subtasks (measured: 40 each), and the
+     * stage scales in as it would without it.
+     */
+    @Test
+    void aSplitHotKeyIsNoUnitForScaling() throws Exception {
+        for (boolean splitting : new boolean[] {false, true}) {
+            var op = new ScalingOperator(SETTINGS, 6, false, ScalingPolicy.PREDICTIVE).withSplitting(splitting);
+            try (var h = new TwoInputStreamOperatorTestHarness<>(op)) {
+                h.setup();
+                h.open();
+                List<Double> cold = Collections.nCopies(2, 40.0);
+                List<Double> hot = Collections.nCopies(2, 200.0);
+                UnitForecast group = UnitForecast.newBuilder().setUnitType(UnitType.KEY_GROUP).setKeyGroup(0)
+                        .setObserved(40).setForecast(cold).setLower(cold).setUpper(cold).setModel("NAIVE")
+                        .setAnomaly(false).build();
+                UnitForecast key = UnitForecast.newBuilder().setUnitType(UnitType.HOT_KEY).setKey("hot")
+                        .setKeyGroup(1).setObserved(200).setForecast(hot).setLower(hot).setUpper(hot)
+                        .setModel("NAIVE").setAnomaly(false).build();
+                h.processElement1(LoadForecast.newBuilder().setWindowStart(0).setWindowEnd(W).setHorizon(2)
+                        .setTotalObserved(240).setUnits(List.of(group, key)).setAbsoluteErrorSum(0)
+                        .setNaiveErrorSum(0).setSeasonalAbsoluteErrorSum(0).setSeasonalNaiveErrorSum(0)
+                        .setAnomalies(0).build(), W - 1);
+                h.processElement2(load(W, 6, each(6, 40), each(6, 0)), W - 1);
+                if (splitting) {
+                    assertThat(predictive(h)).singleElement().satisfies(d -> {
+                        assertThat(d.getKind()).isEqualTo(ScalingKind.SCALE_IN);
+                        assertThat(d.getToParallelism()).isEqualTo(4);
+                    });
+                } else {
+                    assertThat(predictive(h)).noneMatch(d -> d.getKind() == ScalingKind.SCALE_IN);
+                }
+            }
+        }
+    }
+
     @Test
     void theEndOfTheInputDecidesWhatIsStillPending() throws Exception {
         try (var h = harness(null, 4, false)) {
