@@ -60,6 +60,10 @@ public final class ProfileCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         CommandLine cl = spec.commandLine();
+        if (!strategy.equals("predictive") && !strategy.equals("reactive")) {
+            // hash makes no plans and profiles nothing
+            throw new ParameterException(cl, "--strategy must be reactive or predictive, was '" + strategy + "'");
+        }
         Path profiles = dir.resolve("profiles-" + strategy + ".jsonl");
         if (!Files.isRegularFile(profiles)) {
             throw new ParameterException(cl, "--dir: no " + profiles.getFileName() + " in " + dir

@@ -165,6 +165,9 @@ class UserMistakesTest {
                 "2026-01-06T00:00:00Z");
         assertThat(r.exit()).as(r.err()).isEqualTo(2);
         assertThat(r.err()).contains("--to must be after --from");
+        Run hash = run("profile", "--dir", dir.toString(), "--strategy", "hash");
+        assertThat(hash.exit()).isEqualTo(2);
+        assertThat(hash.err()).contains("--strategy must be reactive or predictive");
     }
 
     @Test
