@@ -60,14 +60,23 @@ class RouterCoordinatorTest {
         return PlanEvent.encode(Plans.plan(version, 1_000 * version, 128));
     }
 
-    @Test
-    void onlyAnnouncedAttemptsGetPlansAndAReannouncedAttemptGetsTheHistory() throws Exception {
+    private record Started(RouterCoordinator coordinator, PlanChannel channel) {}
+
+    /** A started coordinator of a router stage with uid prefix {@code prefix}, and the stage's plan channel. */
+    private static Started start(String prefix) throws Exception {
         OperatorID id = new OperatorID();
         MockOperatorCoordinatorContext context = new MockOperatorCoordinatorContext(id, 2);
-        String key = PlanChannel.storeKey("test");
+        String key = PlanChannel.storeKey(prefix);
         RouterCoordinator coordinator = (RouterCoordinator) new RouterCoordinator.Provider(id, key).create(context);
         coordinator.start();
-        PlanChannel channel = (PlanChannel) context.getCoordinatorStore().get(key);
+        return new Started(coordinator, (PlanChannel) context.getCoordinatorStore().get(key));
+    }
+
+    @Test
+    void onlyAnnouncedAttemptsGetPlansAndAReannouncedAttemptGetsTheHistory() throws Exception {
+        Started started = start("test");
+        RouterCoordinator coordinator = started.coordinator();
+        PlanChannel channel = started.channel();
         channel.publish(plan(1), 0);
 
         Gateway live = new Gateway(0, 0);
@@ -100,12 +109,9 @@ class RouterCoordinatorTest {
 
     @Test
     void aSubtasksNewerPollSupersedesItsOlderOneAndAFailedSubtasksPollsGo() throws Exception {
-        OperatorID id = new OperatorID();
-        MockOperatorCoordinatorContext context = new MockOperatorCoordinatorContext(id, 2);
-        String key = PlanChannel.storeKey("polls");
-        RouterCoordinator coordinator = (RouterCoordinator) new RouterCoordinator.Provider(id, key).create(context);
-        coordinator.start();
-        PlanChannel channel = (PlanChannel) context.getCoordinatorStore().get(key);
+        Started started = start("polls");
+        RouterCoordinator coordinator = started.coordinator();
+        PlanChannel channel = started.channel();
         // a paced router asks again after each RPC timeout while no plan comes
         var first = coordinator.handleCoordinationRequest(new io.keyshift.plan.PlanRequest(0, 0));
         var second = coordinator.handleCoordinationRequest(new io.keyshift.plan.PlanRequest(0, 0));

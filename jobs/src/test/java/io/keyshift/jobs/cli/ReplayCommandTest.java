@@ -9,8 +9,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -25,21 +23,13 @@ import static org.assertj.core.api.Assertions.within;
 /** The replay command as a user runs it (in-process picocli, local MiniCluster). */
 class ReplayCommandTest {
 
-    private record Run(int exit, String out, String err) {}
-
-    private static Run run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        CommandLine cl = KeyshiftCli.commandLine();
-        cl.setOut(new PrintWriter(out));
-        cl.setErr(new PrintWriter(err));
-        int exit = cl.execute(args);
-        return new Run(exit, out.toString(), err.toString());
+    private static CliRun run(String... args) {
+        return CliRun.of(args);
     }
 
     @Test
     void unknownKeyColumnExitsTwoNamingIt(@TempDir Path dir) {
-        Run r = run("replay", "--input", SharedData.file("bayarea-bikeshare-2014/batrips.csv.gz").toString(),
+        CliRun r = run("replay", "--input", SharedData.file("bayarea-bikeshare-2014/batrips.csv.gz").toString(),
                 "--key", "no_such_column", "--time", "start_date", "--out", dir.toString(),
                 "--config", SharedData.flinkConf().toString());
         assertThat(r.exit()).isEqualTo(2);
@@ -48,14 +38,14 @@ class ReplayCommandTest {
 
     @Test
     void invalidOptionValuesExitTwoNamingTheOption(@TempDir Path dir) {
-        Run window = run("replay", "--window", "often", "--out", dir.toString());
+        CliRun window = run("replay", "--window", "often", "--out", dir.toString());
         assertThat(window.exit()).isEqualTo(2);
         assertThat(window.err()).contains("--window");
-        Run option = run("replay", "-Dkeyshift.plan.alpha=lots", "--out", dir.toString(),
+        CliRun option = run("replay", "-Dkeyshift.plan.alpha=lots", "--out", dir.toString(),
                 "--config", SharedData.flinkConf().toString());
         assertThat(option.exit()).isEqualTo(2);
         assertThat(option.err()).contains("keyshift.plan.alpha");
-        Run unknown = run("replay", "-Dkeyshift.no.such=1", "--out", dir.toString());
+        CliRun unknown = run("replay", "-Dkeyshift.no.such=1", "--out", dir.toString());
         assertThat(unknown.exit()).isEqualTo(2);
         assertThat(unknown.err()).contains("keyshift.no.such");
         // issue 17: out-of-range values exit 2 before any job, naming the option (alpha -1 used to be accepted,
@@ -65,30 +55,30 @@ class ReplayCommandTest {
                 "keyshift.plan.long-run-windows=0",
                 // Flink's own options too: a value that does not parse is an option error, not a failed job
                 "pipeline.max-parallelism=abc", "execution.checkpointing.interval=often")) {
-            Run r = run("replay", "-D" + bad, "--out", dir.toString());
+            CliRun r = run("replay", "-D" + bad, "--out", dir.toString());
             assertThat(r.exit()).as(bad).isEqualTo(2);
             assertThat(r.err()).contains(bad.substring(0, bad.indexOf('='))).doesNotContain("\tat ");
             // one line, pointing to the help rather than printing it
             assertThat(r.err().strip().lines()).as(bad).hasSize(1);
             assertThat(r.err()).contains("keyshift replay --help").doesNotContain("Usage:");
         }
-        Run gap = run("replay", "-Dkeyshift.input.max-event-time-gap=-1d", "--out", dir.toString());
+        CliRun gap = run("replay", "-Dkeyshift.input.max-event-time-gap=-1d", "--out", dir.toString());
         assertThat(gap.exit()).isEqualTo(2);
         assertThat(gap.err()).contains("keyshift.input.max-event-time-gap");
     }
 
     @Test
     void aMistypedConfigDirectoryOrAnOutputThatIsAFileExitTwoBeforeAnyJob(@TempDir Path dir) throws Exception {
-        Run config = run("replay", "--config", dir.resolve("no-such-conf").toString(), "--out",
+        CliRun config = run("replay", "--config", dir.resolve("no-such-conf").toString(), "--out",
                 dir.resolve("out").toString());
         assertThat(config.exit()).isEqualTo(2);
         assertThat(config.err()).contains("--config: no config.yaml in");
         assertThat(dir.resolve("out")).doesNotExist();
         Path file = java.nio.file.Files.writeString(dir.resolve("a-file"), "x");
-        Run out = run("replay", "--out", file.toString());
+        CliRun out = run("replay", "--out", file.toString());
         assertThat(out.exit()).isEqualTo(2);
         assertThat(out.err()).contains("--out: " + file + " is a file, not a directory");
-        Run bench = run("bench", "--out", file.toString());
+        CliRun bench = run("bench", "--out", file.toString());
         assertThat(bench.exit()).isEqualTo(2);
         assertThat(bench.err()).contains("is a file, not a directory");
     }
@@ -104,7 +94,7 @@ class ReplayCommandTest {
             o.write(new byte[] {(byte) 0xEF, (byte) 0xBB, (byte) 0xBF});
             o.write(text);
         }
-        Run ok = run("replay", "--input", bom.toString(), "--key", "trip_id", "--time", "when", "--window", "1h",
+        CliRun ok = run("replay", "--input", bom.toString(), "--key", "trip_id", "--time", "when", "--window", "1h",
                 "--parallelism", "2", "--strategies", "hash", "--out", dir.resolve("out-bom").toString());
         assertThat(ok.exit()).as(ok.err()).isZero();
         JsonNode report = new ObjectMapper().readTree(dir.resolve("out-bom").resolve("report.json").toFile());
@@ -117,7 +107,7 @@ class ReplayCommandTest {
         }
         Path truncated = java.nio.file.Files.write(dir.resolve("cut.csv.gz"),
                 java.util.Arrays.copyOf(gz.toByteArray(), gz.size() / 2));
-        Run cut = run("replay", "--input", truncated.toString(), "--key", "trip_id", "--time", "when", "--window",
+        CliRun cut = run("replay", "--input", truncated.toString(), "--key", "trip_id", "--time", "when", "--window",
                 "1h", "--parallelism", "2", "--strategies", "hash", "--out", dir.resolve("out-cut").toString());
         assertThat(cut.exit()).isEqualTo(1);
         List<String> lines = cut.err().lines().filter(l -> l.startsWith("keyshift replay:")).toList();
@@ -136,7 +126,7 @@ class ReplayCommandTest {
     void aHeaderOnlyFileAndAKeyOverSixtyFourKilobytesFinishWithAReport(@TempDir Path dir) throws Exception {
         Path header = Files.writeString(dir.resolve("header.csv"), "id,when\n");
         // with --scale too: the scaling report's windows of an input without records overflowed and ran out of memory
-        Run empty = run("replay", "--input", header.toString(), "--key", "id", "--time", "when", "--window", "1h",
+        CliRun empty = run("replay", "--input", header.toString(), "--key", "id", "--time", "when", "--window", "1h",
                 "--parallelism", "2", "--strategies", "hash,predictive", "--scale", "predictive",
                 "-Dkeyshift.scaling.capacity=10", "-Dkeyshift.scaling.max-parallelism=4",
                 "--out", dir.resolve("out-empty").toString());
@@ -154,7 +144,7 @@ class ReplayCommandTest {
         }
         Path file = Files.writeString(dir.resolve("long.csv"), csv);
         Path out = dir.resolve("out-long");
-        Run r = run("replay", "--input", file.toString(), "--key", "id", "--time", "when", "--window", "1h",
+        CliRun r = run("replay", "--input", file.toString(), "--key", "id", "--time", "when", "--window", "1h",
                 "--parallelism", "2", "--strategies", "hash,predictive", "--rate", "200",
                 "-Dexecution.checkpointing.interval=200ms", "--out", out.toString());
         assertThat(r.exit()).as(r.err()).isZero();
@@ -192,7 +182,7 @@ class ReplayCommandTest {
         Path file = Files.writeString(dir.resolve("days.csv"), csv);
         Path calendar = Files.writeString(dir.resolve("holidays.csv"), "date,label\n2024-03-18,holiday\n");
         Path out = dir.resolve("out");
-        Run r = run("replay", "--input", file.toString(), "--key", "id", "--time", "when", "--window", "1d",
+        CliRun r = run("replay", "--input", file.toString(), "--key", "id", "--time", "when", "--window", "1d",
                 "--parallelism", "2", "--strategies", "hash,predictive",
                 "-Dkeyshift.forecast.calendar=" + calendar, "--out", out.toString());
         assertThat(r.exit()).as(r.err()).isZero();
@@ -214,7 +204,7 @@ class ReplayCommandTest {
     void anInputWhoseEveryRowIsADeadLetterExitsTwoWithTheFirstReasonAndStartsNoJob(@TempDir Path dir)
             throws Exception {
         Path bad = Files.writeString(dir.resolve("bad.csv"), "k,t\na,notatime\nb,alsonot\n");
-        Run r = run("replay", "--input", bad.toString(), "--key", "k", "--time", "t", "--out",
+        CliRun r = run("replay", "--input", bad.toString(), "--key", "k", "--time", "t", "--out",
                 dir.resolve("out").toString());
         assertThat(r.exit()).isEqualTo(2);
         assertThat(r.err()).contains("has no valid row").contains("2 dead letters")
@@ -230,30 +220,30 @@ class ReplayCommandTest {
     void anEarlierRunsOutputIsRefusedOrReplacedNeverMixed(@TempDir Path dir) throws Exception {
         Path out = dir.resolve("out");
         String[] gen = {"replay", "--generator-records", "20000", "--window", "1h", "--parallelism", "2"};
-        Run first = run(concat(gen, "--strategies", "hash,reactive", "--out", out.toString()));
+        CliRun first = run(concat(gen, "--strategies", "hash,reactive", "--out", out.toString()));
         assertThat(first.exit()).as(first.err()).isZero();
         assertThat(out.resolve("results-reactive.csv")).exists();
         Path mine = Files.writeString(out.resolve("my-notes.txt"), "keep me");
 
-        Run again = run(concat(gen, "--strategies", "hash", "--out", out.toString()));
+        CliRun again = run(concat(gen, "--strategies", "hash", "--out", out.toString()));
         assertThat(again.exit()).isEqualTo(2);
         assertThat(again.err()).contains("holds an earlier run's output").contains("--overwrite");
 
         // a bad option with --overwrite fails before anything of the earlier run is removed
-        Run typo = run("replay", "--generator-records", "20000", "--generator-keys", "0", "--window", "1h",
+        CliRun typo = run("replay", "--generator-records", "20000", "--generator-keys", "0", "--window", "1h",
                 "--parallelism", "2", "--strategies", "hash", "--overwrite", "--out", out.toString());
         assertThat(typo.exit()).isEqualTo(2);
         assertThat(out.resolve("results-reactive.csv")).exists();
         assertThat(out.resolve("report.json")).exists();
         // forecast-bench does not write into a replay's directory either
-        Run forecast = run("forecast-bench", "--input", SharedData.file("bayarea-bikeshare-2014/batrips.csv.gz")
+        CliRun forecast = run("forecast-bench", "--input", SharedData.file("bayarea-bikeshare-2014/batrips.csv.gz")
                 .toString(), "--key", "start_station", "--time", "start_date", "--time-format",
                 "yyyy-MM-dd HH:mm:ssXXX", "--window", "1d", "--out", out.toString());
         assertThat(forecast.exit()).isEqualTo(2);
         assertThat(forecast.err()).contains("holds an earlier run's output").contains("--overwrite");
         assertThat(out.resolve("forecast.json")).doesNotExist();
 
-        Run replaced = run(concat(gen, "--strategies", "hash", "--overwrite", "--out", out.toString()));
+        CliRun replaced = run(concat(gen, "--strategies", "hash", "--overwrite", "--out", out.toString()));
         assertThat(replaced.exit()).as(replaced.err()).isZero();
         assertThat(out.resolve("results-reactive.csv")).doesNotExist();
         assertThat(out.resolve("results-hash.csv")).exists();
@@ -291,7 +281,7 @@ class ReplayCommandTest {
         csv.append("k3,2100-01-01T00:00:00Z\n");
         Path file = Files.writeString(dir.resolve("outlier.csv"), csv);
         Path out = dir.resolve("out");
-        Run r = run("replay", "--input", file.toString(), "--key", "id", "--time", "when", "--window", "1h",
+        CliRun r = run("replay", "--input", file.toString(), "--key", "id", "--time", "when", "--window", "1h",
                 "--parallelism", "2", "--strategies", "hash,predictive", "--out", out.toString(),
                 // keep the outlier (by default a gap over 365 days makes it a dead letter: ReplayInputTest)
                 "-Dkeyshift.input.max-event-time-gap=0");
@@ -330,7 +320,7 @@ class ReplayCommandTest {
 
     @Test
     void helpListsEveryOptionWithDefaults() {
-        Run r = run("replay", "--help");
+        CliRun r = run("replay", "--help");
         assertThat(r.exit()).isZero();
         for (String o : List.of("--input", "--columns", "--key", "--time", "--time-format", "--window",
                 "--parallelism", "--strategies", "--out", "--sum-field", "-D", "Default: 1h")) {
@@ -358,7 +348,7 @@ class ReplayCommandTest {
         Path csv = dir.resolve("in.csv");
         Files.write(csv, lines, StandardCharsets.UTF_8);
         Path out = dir.resolve("out");
-        Run r = run("replay", "--input", csv.toString(), "--key", "station", "--time", "when",
+        CliRun r = run("replay", "--input", csv.toString(), "--key", "station", "--time", "when",
                 "--sum-field", "amount", "--window", "1h", "--parallelism", "2", "--strategies", "hash,predictive",
                 "--out", out.toString(), "--config", SharedData.flinkConf().toString());
         assertThat(r.exit()).as(r.err()).isZero();
@@ -388,7 +378,7 @@ class ReplayCommandTest {
     @Tag("end-to-end")
     void bikeShareReplayMigratesWithoutChangingAResult(@TempDir Path dir) throws Exception {
         Path out = dir.resolve("bikes");
-        Run r = run("replay", "--input", SharedData.file("bayarea-bikeshare-2014/batrips.csv.gz").toString(),
+        CliRun r = run("replay", "--input", SharedData.file("bayarea-bikeshare-2014/batrips.csv.gz").toString(),
                 "--key", "start_station", "--time", "start_date", "--time-format", "yyyy-MM-dd HH:mm:ssXXX",
                 "--window", "1d", "--parallelism", "8", "--strategies", "hash,predictive", "--out", out.toString(),
                 "--config", SharedData.flinkConf().toString());
@@ -474,7 +464,7 @@ class ReplayCommandTest {
     @Tag("end-to-end")
     void aKeyWithFortyPercentOfTheRecordsIsSplitAndTheResultsStayExact(@TempDir Path dir) throws Exception {
         Path out = dir.resolve("hot");
-        Run r = run("replay", "--generator-hot-share", "0.4", "--generator-drift", "0", "--parallelism", "8",
+        CliRun r = run("replay", "--generator-hot-share", "0.4", "--generator-drift", "0", "--parallelism", "8",
                 "--strategies", "hash,predictive", "--out", out.toString(), "--config", SharedData.flinkConf().toString());
         assertThat(r.exit()).as(r.err()).isZero();
         JsonNode report = new ObjectMapper().readTree(out.resolve("report.json").toFile());

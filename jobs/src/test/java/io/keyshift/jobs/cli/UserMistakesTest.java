@@ -19,16 +19,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * before anything in --out is removed (each case here returns within a second or two: no job runs).
  */
 class UserMistakesTest {
-    private record Run(int exit, String out, String err) {}
-
-    private static Run run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        CommandLine cl = KeyshiftCli.commandLine();
-        cl.setOut(new PrintWriter(out));
-        cl.setErr(new PrintWriter(err));
-        int exit = cl.execute(args);
-        return new Run(exit, out.toString(), err.toString());
+    private static CliRun run(String... args) {
+        return CliRun.of(args);
     }
 
     private static String conf() {
@@ -46,8 +38,8 @@ class UserMistakesTest {
         Path out = Files.createDirectories(dir.resolve("out"));
         Path control = out.resolve("control-plan.csv");
         Files.writeString(control, "2026-01-05T00:00:00Z,freeze\n");
-        Run r = run("replay", "--control", control.toString(), "--out", out.toString(), "--generator-records", "2000",
-                "--strategies", "predictive", "--overwrite", "--config", conf());
+        CliRun r = run("replay", "--control", control.toString(), "--out", out.toString(),
+                "--generator-records", "2000", "--strategies", "predictive", "--overwrite", "--config", conf());
         assertThat(r.exit()).as(r.err()).isEqualTo(2);
         assertThat(r.err()).contains("--control").contains("control-plan.csv").contains("move it out of --out");
         assertThat(control).hasContent("2026-01-05T00:00:00Z,freeze");
@@ -55,14 +47,14 @@ class UserMistakesTest {
 
     @Test
     void anInputsOptionsWithoutInputAndTheGeneratorsWithInputAreRefused(@TempDir Path dir) throws Exception {
-        Run noInput = run("replay", "--key", "key", "--time", "ts", "--out", dir.resolve("a").toString(),
+        CliRun noInput = run("replay", "--key", "key", "--time", "ts", "--out", dir.resolve("a").toString(),
                 "--config", conf());
         assertThat(noInput.exit()).as(noInput.err()).isEqualTo(2);
         assertThat(noInput.err()).contains("--key").contains("there is none");
         assertThat(dir.resolve("a/report.json")).doesNotExist();
 
         Path in = csv(dir, "key,ts\na,2024-03-01T00:00:00Z\n");
-        Run withGenerator = run("replay", "--input", in.toString(), "--key", "key", "--time", "ts",
+        CliRun withGenerator = run("replay", "--input", in.toString(), "--key", "key", "--time", "ts",
                 "--generator-keys", "5", "--out", dir.resolve("b").toString(), "--config", conf());
         assertThat(withGenerator.exit()).as(withGenerator.err()).isEqualTo(2);
         assertThat(withGenerator.err()).contains("--generator-keys").contains("does not run with --input");
@@ -73,8 +65,8 @@ class UserMistakesTest {
         Path out = Files.createDirectories(dir.resolve("out"));
         Files.writeString(out.resolve("report.json"), "{}");
         Path notAFile = Files.createDirectories(dir.resolve("adir"));
-        Run r = run("replay", "--input", notAFile.toString(), "--columns", "id,key,ts", "--key", "key", "--time", "ts",
-                "--out", out.toString(), "--overwrite", "--config", conf());
+        CliRun r = run("replay", "--input", notAFile.toString(), "--columns", "id,key,ts", "--key", "key",
+                "--time", "ts", "--out", out.toString(), "--overwrite", "--config", conf());
         assertThat(r.exit()).as(r.err()).isEqualTo(2);
         assertThat(r.err()).contains("--input: not a readable file");
         assertThat(out.resolve("report.json")).hasContent("{}");
@@ -82,31 +74,31 @@ class UserMistakesTest {
 
     @Test
     void nonFiniteAndOutOfRangeNumbersAreRefusedNamingTheOption(@TempDir Path dir) {
-        Run zipf = run("replay", "--generator-zipf", "Infinity", "--out", dir.resolve("z").toString(),
+        CliRun zipf = run("replay", "--generator-zipf", "Infinity", "--out", dir.resolve("z").toString(),
                 "--config", conf());
         assertThat(zipf.exit()).isEqualTo(2);
         assertThat(zipf.err()).contains("--generator-zipf");
-        Run rate = run("replay", "--rate", "NaN", "--out", dir.resolve("r").toString(), "--config", conf());
+        CliRun rate = run("replay", "--rate", "NaN", "--out", dir.resolve("r").toString(), "--config", conf());
         assertThat(rate.exit()).isEqualTo(2);
         assertThat(rate.err()).contains("--rate");
-        Run maxP = run("replay", "-Dpipeline.max-parallelism=0", "--out", dir.resolve("m").toString(),
+        CliRun maxP = run("replay", "-Dpipeline.max-parallelism=0", "--out", dir.resolve("m").toString(),
                 "--config", conf());
         assertThat(maxP.exit()).isEqualTo(2);
         assertThat(maxP.err()).contains("pipeline.max-parallelism").contains("1..32768");
-        Run backend = run("replay", "-Dstate.backend.type=nosuch", "--out", dir.resolve("sb").toString(),
+        CliRun backend = run("replay", "-Dstate.backend.type=nosuch", "--out", dir.resolve("sb").toString(),
                 "--config", conf());
         assertThat(backend.exit()).isEqualTo(2);
         assertThat(backend.err()).contains("'state.backend.type' must be hashmap, rocksdb, forst");
-        Run bench = run("bench", "--zipf", "-1", "--out", dir.resolve("b").toString(), "--config", conf());
+        CliRun bench = run("bench", "--zipf", "-1", "--out", dir.resolve("b").toString(), "--config", conf());
         assertThat(bench.exit()).isEqualTo(2);
         assertThat(bench.err()).contains("--zipf");
-        Run benchP = run("bench", "--parallelism", "200", "--out", dir.resolve("p").toString(), "--config", conf());
+        CliRun benchP = run("bench", "--parallelism", "200", "--out", dir.resolve("p").toString(), "--config", conf());
         assertThat(benchP.exit()).isEqualTo(2);
         assertThat(benchP.err()).contains("--parallelism").contains("128");
-        Run soak = run("soak", "--rate", "0.001", "--minutes", "1", "--out", dir.resolve("s").toString());
+        CliRun soak = run("soak", "--rate", "0.001", "--minutes", "1", "--out", dir.resolve("s").toString());
         assertThat(soak.exit()).isEqualTo(2);
         assertThat(soak.err()).contains("gives no record").doesNotContain("--generator-records");
-        Run planBench = run("plan-bench", "--keys", "5", "--out", dir.resolve("pb").toString());
+        CliRun planBench = run("plan-bench", "--keys", "5", "--out", dir.resolve("pb").toString());
         assertThat(planBench.exit()).isEqualTo(2);
         assertThat(planBench.err()).contains("--keys applies only with --control-path");
     }
@@ -114,16 +106,16 @@ class UserMistakesTest {
     @Test
     void aWindowThatSplitsTheSpanIntoMillionsOfWindowsIsRefused(@TempDir Path dir) throws Exception {
         Path in = csv(dir, "key,ts\na,2024-03-01T00:00:00Z\nb,2024-03-01T02:10:00Z\n");
-        Run r = run("replay", "--input", in.toString(), "--key", "key", "--time", "ts", "--window", "1ms",
+        CliRun r = run("replay", "--input", in.toString(), "--key", "key", "--time", "ts", "--window", "1ms",
                 "--strategies", "predictive", "--out", dir.resolve("o").toString(), "--config", conf());
         assertThat(r.exit()).as(r.err()).isEqualTo(2);
         assertThat(r.err()).contains("--window 1 ms").contains("7,800,001 planning windows");
         assertThat(dir.resolve("o/report.json")).doesNotExist();
-        Run generator = run("replay", "--window", "10ms", "--out", dir.resolve("g").toString(), "--config", conf());
+        CliRun generator = run("replay", "--window", "10ms", "--out", dir.resolve("g").toString(), "--config", conf());
         assertThat(generator.exit()).isEqualTo(2);
         assertThat(generator.err()).contains("choose a longer --window");
-        Run bench = run("forecast-bench", "--input", in.toString(), "--key", "key", "--time", "ts", "--window", "1ms",
-                "--out", dir.resolve("f").toString(), "--config", conf());
+        CliRun bench = run("forecast-bench", "--input", in.toString(), "--key", "key", "--time", "ts",
+                "--window", "1ms", "--out", dir.resolve("f").toString(), "--config", conf());
         assertThat(bench.exit()).isEqualTo(2);
         assertThat(bench.err()).contains("planning windows");
     }
@@ -131,13 +123,13 @@ class UserMistakesTest {
     @Test
     void forecastBenchChecksParallelismAndSeasonsBeforeReading(@TempDir Path dir) throws Exception {
         Path in = csv(dir, "key,ts\na,2024-03-01T00:00:00Z\n");
-        Run p = run("forecast-bench", "--input", in.toString(), "--key", "key", "--time", "ts", "--parallelism", "0",
+        CliRun p = run("forecast-bench", "--input", in.toString(), "--key", "key", "--time", "ts", "--parallelism", "0",
                 "--out", dir.resolve("p").toString(), "--config", conf());
         assertThat(p.exit()).isEqualTo(2);
         assertThat(p.err()).contains("--parallelism must be in 1..128");
         assertThat(dir.resolve("p")).doesNotExist();
-        Run season = run("forecast-bench", "--input", in.toString(), "--key", "key", "--time", "ts", "--season", "-5",
-                "--out", dir.resolve("s").toString(), "--config", conf());
+        CliRun season = run("forecast-bench", "--input", in.toString(), "--key", "key", "--time", "ts",
+                "--season", "-5", "--out", dir.resolve("s").toString(), "--config", conf());
         assertThat(season.exit()).isEqualTo(2);
         assertThat(season.err()).contains("--season must be >= 0");
     }
@@ -146,13 +138,13 @@ class UserMistakesTest {
     void bootstrapWithoutAValidRowWritesNoSavepointAndGivesTheReason(@TempDir Path dir) throws Exception {
         Path in = csv(dir, "key,ts\na,yesterday\nb,not a time\n");
         Path out = dir.resolve("sp");
-        Run r = run("bootstrap", "--input", in.toString(), "--key", "key", "--time", "ts", "--out", out.toString(),
+        CliRun r = run("bootstrap", "--input", in.toString(), "--key", "key", "--time", "ts", "--out", out.toString(),
                 "--config", conf());
         assertThat(r.exit()).as(r.err()).isEqualTo(2);
         assertThat(r.err()).contains("has no valid row").contains("2 dead letters").contains("no savepoint written");
         assertThat(out).doesNotExist();
 
-        Run underAFile = run("bootstrap", "--input", in.toString(), "--key", "key", "--time", "ts",
+        CliRun underAFile = run("bootstrap", "--input", in.toString(), "--key", "key", "--time", "ts",
                 "--out", in.resolve("sp").toString(), "--config", conf());
         assertThat(underAFile.exit()).isEqualTo(2);
         assertThat(underAFile.err()).contains("is not a writable directory");
@@ -161,18 +153,18 @@ class UserMistakesTest {
     @Test
     void profileRefusesAnEmptyOrReversedRange(@TempDir Path dir) throws Exception {
         Files.writeString(dir.resolve("profiles-predictive.jsonl"), "");
-        Run r = run("profile", "--dir", dir.toString(), "--from", "2026-01-07T00:00:00Z", "--to",
+        CliRun r = run("profile", "--dir", dir.toString(), "--from", "2026-01-07T00:00:00Z", "--to",
                 "2026-01-06T00:00:00Z");
         assertThat(r.exit()).as(r.err()).isEqualTo(2);
         assertThat(r.err()).contains("--to must be after --from");
-        Run hash = run("profile", "--dir", dir.toString(), "--strategy", "hash");
+        CliRun hash = run("profile", "--dir", dir.toString(), "--strategy", "hash");
         assertThat(hash.exit()).isEqualTo(2);
         assertThat(hash.err()).contains("--strategy must be reactive or predictive");
     }
 
     @Test
     void controlNamesAtWhenItsTimeDoesNotParse(@TempDir Path dir) {
-        Run r = run("control", "--file", dir.resolve("c.csv").toString(), "--at", "yesterday", "freeze");
+        CliRun r = run("control", "--file", dir.resolve("c.csv").toString(), "--at", "yesterday", "freeze");
         assertThat(r.exit()).isEqualTo(2);
         assertThat(r.err()).contains("--at: ").contains("'yesterday'");
         assertThat(dir.resolve("c.csv")).doesNotExist();
@@ -197,11 +189,13 @@ class UserMistakesTest {
         try {
             // an empty jar: the job's classes come from this class path, as the job jar's would
             Path jar = dir.resolve("job.jar");
-            try (var out = new java.util.jar.JarOutputStream(Files.newOutputStream(jar), new java.util.jar.Manifest())) {
+            try (var out = new java.util.jar.JarOutputStream(Files.newOutputStream(jar),
+                    new java.util.jar.Manifest())) {
                 out.flush();
             }
-            Run r = run("submit", "--rest", "http://127.0.0.1:" + rest.getAddress().getPort(), "--jar", jar.toString(),
-                    "--config", conf(), "--", "--strategy", "bogus", "--out", dir.resolve("o").toString());
+            CliRun r = run("submit", "--rest", "http://127.0.0.1:" + rest.getAddress().getPort(),
+                    "--jar", jar.toString(), "--config", conf(), "--", "--strategy", "bogus",
+                    "--out", dir.resolve("o").toString());
             assertThat(r.exit()).as(r.err()).isEqualTo(2);
             assertThat(r.err()).contains("job option: --strategy").contains("bogus");
             assertThat(others.get()).as("requests besides /config").isZero();
