@@ -13,9 +13,9 @@ import java.io.IOException;
  * least squares with exponential forgetting (FPP3 §9.3; recursive least squares in the normal-equation form, Ljung
  * &amp; Söderström 1983): every observation adds its regressor x to X'X and x*y to X'y after both are multiplied by
  * {@code lambda = 1 - 1/history}, and every {@code refitEvery} observations the k x k normal equations (k = p + 2 with
- * a season, else p + 1) are solved with EJML's least-squares solver (a small ridge of 1e-9 * trace keeps them
- * solvable). Forecasts h > 1 are recursive. Until the first fit (history observations after the largest lag) it
- * forecasts the mean so far.
+ * a season, else p + 1) are solved with EJML's least-squares solver (each diagonal entry raised by 1e-9 of itself
+ * keeps them solvable, and the fit independent of the series' scale). Forecasts h > 1 are recursive. Until the first
+ * fit (history observations after the largest lag) it forecasts the mean so far.
  *
  * <p>The lagged values y(t-1) .. y(t-p) and y(t-m) come from a {@link SeriesHistory} of at least
  * {@link #historyLength historyLength(p, m)} observations: the series' shared one (its owner appends y before
@@ -137,12 +137,10 @@ public final class Autoregressive implements LoadModel {
     private void fit() {
         int k = coef.length;
         DMatrixRMaj a = new DMatrixRMaj(k, k, true, xtx.clone());
-        double trace = 0;
+        // each diagonal entry grows by its own 1e-9: a ridge scaled to the whole trace (the lags' y^2 terms) was as
+        // large as the intercept's entry (about history) for series above ~18,000 a window and shrank it to 0
         for (int i = 0; i < k; i++) {
-            trace += a.get(i, i);
-        }
-        for (int i = 0; i < k; i++) {
-            a.add(i, i, 1e-9 * trace + 1e-12);
+            a.add(i, i, 1e-9 * a.get(i, i) + 1e-12);
         }
         DMatrixRMaj b = new DMatrixRMaj(k, 1, true, xty.clone());
         LinearSolverDense<DMatrixRMaj> solver = LinearSolverFactory_DDRM.leastSquares(k, k);

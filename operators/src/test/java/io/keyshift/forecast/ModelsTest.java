@@ -123,6 +123,25 @@ class ModelsTest {
     }
 
     @Test
+    void autoregressionDoesNotDependOnTheSeriesScale() {
+        // The AR(1) process above scaled by 10,000 (mean 500,000 records per window, as a key group of a busy job
+        // has) must be forecast as the process itself, scaled. A ridge proportional to X'X's trace once shrank the
+        // intercept, whose diagonal entry does not grow with the series, towards 0 on large series.
+        Autoregressive small = new Autoregressive(3, 0, 400, 50);
+        Autoregressive large = new Autoregressive(3, 0, 400, 50);
+        Random r = new Random(11);
+        double y = 50;
+        for (int t = 0; t < 2000; t++) {
+            y = 20 + 0.6 * y + r.nextGaussian();
+            small.observe(y);
+            large.observe(1e4 * y);
+        }
+        for (int h : new int[] {1, 2, 5, 50}) {
+            assertThat(large.forecast(h) / 1e4).as("step %d", h).isCloseTo(small.forecast(h), within(1e-3));
+        }
+    }
+
+    @Test
     void seasonalAutoregressionFollowsAWeeklyPattern() {
         double[] week = {100, 120, 130, 125, 110, 30, 20};
         Autoregressive m = new Autoregressive(3, 7, 60, 7);
