@@ -573,7 +573,10 @@ public final class KeyshiftStream<T, K> {
         // keyed under one key: the forecaster's per-series state lives in the keyed state backend, so that RocksDB's
         // incremental checkpoints upload only what changed (see LoadForecaster)
         // with a control input, the forecaster takes its anomaly-z commands (the planner the rest)
-        LoadForecaster forecaster = new LoadForecaster(KeyshiftConfig.forecastSettings(config, maxP));
+        // as many steps as the planner reads: a shadow phase of several windows (a keyed process function's
+        // declared horizon, sliding windows) puts the first window a move owns beyond the lease lead
+        LoadForecaster forecaster = new LoadForecaster(KeyshiftConfig.forecastSettings(config, maxP,
+                window, KeyshiftConfig.forecastHorizon(config, planSettings)));
         KeyedStream<WindowProfile, Integer> keyedProfiles = profiles.keyBy(new LoadForecaster.SingleKey());
         SingleOutputStreamOperator<LoadForecast> forecasts = (userControl == null
                 ? keyedProfiles.transform(stage.name("forecaster"), new SharedAvroTypeInfo<>(LoadForecast.class), forecaster)

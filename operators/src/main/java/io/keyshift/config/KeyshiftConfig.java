@@ -319,6 +319,23 @@ public final class KeyshiftConfig {
                 + Math.max(config.get(PlanOptions.HORIZON), config.get(ScalingOptions.HORIZON));
     }
 
+    /**
+     * The most forecast steps a stage's forecaster makes for its planner ({@link #forecastHorizon(ReadableConfig,
+     * RepartitionPlanner.Settings)}): a recursive forecast costs each series O(steps^2) per window. A stage whose
+     * shadow phase is longer (a keyed process function or sliding windows whose state reaches back more than about
+     * this many windows) is planned from this step's forecast, not from the first window a move owns.
+     */
+    public static final int MAX_PLANNER_FORECAST_STEPS = 48;
+
+    /**
+     * Forecast steps of a stage with {@code config} and planner settings {@code plan}: {@link
+     * #forecastHorizon(ReadableConfig)}, or more if the planner reads further (a shadow phase longer than one window
+     * puts the first window a move owns later), up to {@link #MAX_PLANNER_FORECAST_STEPS}.
+     */
+    public static int forecastHorizon(ReadableConfig config, RepartitionPlanner.Settings plan) {
+        return Math.max(forecastHorizon(config), Math.min(MAX_PLANNER_FORECAST_STEPS, plan.forecastStepsNeeded()));
+    }
+
     /** The forecaster's settings from {@code config} for the given planning window and forecast horizon. */
     public static LoadForecastEngine.Settings forecastSettings(ReadableConfig config, int maxParallelism,
                                                                long windowMillis, int horizon) {

@@ -255,6 +255,15 @@ public final class RepartitionPlanner {
             return (int) Math.min(Integer.MAX_VALUE, leaseLead - 1L + typical / windowMillis);
         }
 
+        /**
+         * Forecast steps the planner reads: from the first step a migration planned now owns as primary through the
+         * planning horizon ({@code firstOwnedStep() + horizon()}, at most {@code Integer.MAX_VALUE}). A shorter
+         * forecast makes the planner read its last step in their place.
+         */
+        public int forecastStepsNeeded() {
+            return (int) Math.min(Integer.MAX_VALUE, (long) firstOwnedStep() + horizon);
+        }
+
         /** The same settings for a keyed stage of {@code p} subtasks (after a rescale). */
         public Settings withParallelism(int p) {
             return new Settings(maxParallelism, p, windowMillis, stateHorizonMillis, leaseLead, horizon, threshold,

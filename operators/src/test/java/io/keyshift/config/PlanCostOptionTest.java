@@ -36,4 +36,21 @@ class PlanCostOptionTest {
         bad.set(ScalingOptions.HORIZON, 0);
         assertThatThrownBy(() -> KeyshiftConfig.validate(bad)).hasMessageContaining("keyshift.scaling.horizon");
     }
+
+    @Test
+    void theForecastReachesTheFirstWindowAMoveOwnsWhenTheShadowPhaseIsLong() {
+        Configuration c = new Configuration();
+        long hour = 3_600_000L;
+        // a keyed process function whose state reaches back 6 windows: a move planned now owns windows from forecast
+        // step 6 on (lease lead 1 - 1 + 6 windows of shadow), beyond the 4 steps that the options alone give
+        var process = KeyshiftConfig.planSettings(c, 128, 4, 6 * hour, 0, false, true);
+        assertThat(process.forecastStepsNeeded()).isEqualTo(7);
+        assertThat(KeyshiftConfig.forecastHorizon(c, process)).isEqualTo(7);
+        // tumbling windows aligned with the planning window: the options' horizon already covers it
+        var tumbling = KeyshiftConfig.planSettings(c, 128, 4, hour, 0, true, false);
+        assertThat(KeyshiftConfig.forecastHorizon(c, tumbling)).isEqualTo(KeyshiftConfig.forecastHorizon(c));
+        // a state horizon of 1,000 windows: bounded
+        var longest = KeyshiftConfig.planSettings(c, 128, 4, 1_000 * hour, 0, false, true);
+        assertThat(KeyshiftConfig.forecastHorizon(c, longest)).isEqualTo(KeyshiftConfig.MAX_PLANNER_FORECAST_STEPS);
+    }
 }
