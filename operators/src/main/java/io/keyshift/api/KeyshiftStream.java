@@ -565,7 +565,8 @@ public final class KeyshiftStream<T, K> {
         SingleOutputStreamOperator<WindowProfile> profiles = reports
                 .transform(stage.name("profiler"), TypeInformation.of(WindowProfile.class),
                         new KeyDistributionProfiler(window, config.get(ProfilerOptions.SKETCH_SIZE),
-                                4 * config.get(ProfilerOptions.TOP_K), maxP, loadTag, maxGapWindows(config, window)))
+                                4 * config.get(ProfilerOptions.TOP_K), maxP, loadTag, maxGapWindows(config, window),
+                                seasonalPeriod(config, window)))
                 .uid(stage.uid("profiler"))
                 .setParallelism(1)
                 .setMaxParallelism(maxP)
@@ -673,6 +674,31 @@ public final class KeyshiftStream<T, K> {
             longest = Math.max(longest, m);
         }
         return (int) Math.min(Integer.MAX_VALUE, Math.max(KeyDistributionProfiler.DEFAULT_MAX_GAP_WINDOWS, 2L * longest));
+    }
+
+    /**
+     * The forecaster's seasonal period in windows: the least common multiple of its seasons (a week of hourly
+     * windows for the default day and week), or the longest season if that multiple exceeds the profiler's gap bound;
+     * 1 without seasons.
+     */
+    static int seasonalPeriod(org.apache.flink.configuration.ReadableConfig config, long windowMillis) {
+        int bound = maxGapWindows(config, windowMillis);
+        long lcm = 1;
+        int longest = 1;
+        for (int m : io.keyshift.config.KeyshiftConfig.seasons(config, windowMillis)) {
+            if (m < 2) {
+                continue; // no season
+            }
+            longest = Math.max(longest, m);
+            if (lcm <= bound) {
+                lcm = lcm / gcd(lcm, m) * m;
+            }
+        }
+        return lcm <= bound ? (int) lcm : longest;
+    }
+
+    private static long gcd(long a, long b) {
+        return b == 0 ? a : gcd(b, a % b);
     }
 
     /**

@@ -52,8 +52,8 @@ public final class ForecastOptions {
                     + "campaign): lines 'date,label' (2014-07-04,holiday), 'first,last,label' (whole days, both "
                     + "inclusive) or 'start,end,label' (ISO local date-times, end exclusive), local to "
                     + "keyshift.forecast.calendar.time-zone. A window whose midpoint an entry holds is forecast like "
-                    + "the mean of the same local time on the last ordinary keyshift.forecast.calendar.like-days, and its load is "
-                    + "taken as missing by the models, so the days after are forecast as after an ordinary day. "
+                    + "the mean of the same local time on the last ordinary keyshift.forecast.calendar.like-days; what the models "
+                    + "learn from it is keyshift.forecast.calendar.observe (its actual load by default). "
                     + "Read where the job is built; windows of at most a day.");
 
     public static final ConfigOption<String> CALENDAR_TIME_ZONE =

@@ -64,6 +64,7 @@ public class KeyDistributionProfiler extends AbstractStreamOperator<WindowProfil
     private final OutputTag<WindowLoad> loadTag;
     private final int maxParallelism;
     private final int maxGapWindows;
+    private final int phaseWindows;
 
     private transient TreeMap<Long, List<KeyLoadSample>> pending;
     private transient TreeMap<Long, WindowLoad> pendingLoads;
@@ -110,10 +111,26 @@ public class KeyDistributionProfiler extends AbstractStreamOperator<WindowProfil
      */
     public KeyDistributionProfiler(long windowMillis, int sketchSize, int maxHeavyHitters, int maxParallelism,
                                    OutputTag<WindowLoad> loadTag, int maxGapWindows) {
+        this(windowMillis, sketchSize, maxHeavyHitters, maxParallelism, loadTag, maxGapWindows, 1);
+    }
+
+    /**
+     * @param maxGapWindows as above
+     * @param phaseWindows the forecaster's seasonal period in windows (the seasons' least common multiple, >= 1): a
+     *                     long gap is skipped by a whole number of periods, and the empty windows left over are
+     *                     profiled, so that the forecaster, which counts windows, keeps each season's phase (a day's
+     *                     hour stays that hour) after the gap
+     */
+    public KeyDistributionProfiler(long windowMillis, int sketchSize, int maxHeavyHitters, int maxParallelism,
+                                   OutputTag<WindowLoad> loadTag, int maxGapWindows, int phaseWindows) {
         if (maxGapWindows < 1) {
             throw new IllegalArgumentException("maxGapWindows must be >= 1, was " + maxGapWindows);
         }
+        if (phaseWindows < 1) {
+            throw new IllegalArgumentException("phaseWindows must be >= 1, was " + phaseWindows);
+        }
         this.maxGapWindows = maxGapWindows;
+        this.phaseWindows = phaseWindows;
         if (maxHeavyHitters < 1) {
             throw new IllegalArgumentException("maxHeavyHitters must be >= 1, was " + maxHeavyHitters);
         }
@@ -269,12 +286,16 @@ public class KeyDistributionProfiler extends AbstractStreamOperator<WindowProfil
             }
             if (!pending.containsKey(next) && lastDataEnd != Long.MIN_VALUE
                     && (next - lastDataEnd) / windowMillis >= maxGapWindows) {
-                // a long gap: profile the next window with records next, once its reports are in
+                // a long gap: skip it by whole seasonal periods once the next window with records has its reports
+                // in, and profile the empty windows left over (fewer than a period), so the seasons keep their phase
                 if (pending.isEmpty() || pending.firstKey() + windowMillis - 1 > wm) {
                     break;
                 }
-                next = pending.firstKey();
-                continue;
+                long periods = (pending.firstKey() - next) / windowMillis / phaseWindows;
+                if (periods > 0) {
+                    next += periods * phaseWindows * windowMillis;
+                    continue;
+                }
             }
             List<KeyLoadSample> samples = pending.remove(next);
             if (samples != null) {

@@ -452,6 +452,30 @@ class SamplerProfilerTest {
         }
     }
 
+    /**
+     * A gap longer than the bound of empty windows (5 here) is skipped by whole seasonal periods (7 windows here) and
+     * the empty windows left over are profiled: the forecaster counts windows, so window 100 must come as the profile
+     * that a count from window 0 puts at the same place in the period (without this a stream that paused for two days
+     * shifted the daily season's phase for good).
+     */
+    @Test
+    void aLongGapIsSkippedByWholeSeasonalPeriodsSoTheSeasonsKeepTheirPhase() throws Exception {
+        try (var h = new OneInputStreamOperatorTestHarness<KeyLoadSample, WindowProfile>(
+                new KeyDistributionProfiler(W, 64, 2, MAX_P, LOADS, 5, 7), 1, 1, 0)) {
+            h.setup();
+            h.open();
+            send(h, report(0, W - 1, false, sampleOf(0, 0, "a")));
+            send(h, report(1, W - 1, false, sampleOf(0, 1, "a")));
+            long resumed = 100 * W;
+            send(h, report(0, resumed + W - 1, false, sampleOf(resumed, 0, "b")));
+            send(h, report(1, resumed + W - 1, false, sampleOf(resumed, 1, "b")));
+            List<Long> windows = profiles(h).stream().map(p -> p.windowStart / W).toList();
+            assertThat(windows).containsExactly(0L, 1L, 2L, 3L, 4L, 5L, 97L, 98L, 99L, 100L);
+            assertThat((windows.size() - 1) % 7).isEqualTo(100 % 7);
+            assertThat(profiles(h).get(windows.size() - 1).hotKeys).containsExactly("b");
+        }
+    }
+
     @Test
     void anIdleSubtaskIsPassedByAndItsLateSampleOfAClosedWindowIsDropped() throws Exception {
         WindowSample s0w0 = sampleOf(0, 0, "a", "a", "b");
