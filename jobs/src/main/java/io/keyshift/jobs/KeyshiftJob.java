@@ -230,6 +230,15 @@ public final class KeyshiftJob implements Callable<Integer> {
         if (kafka.input() && rate > 0) {
             throw new ParameterException(cl, "--rate paces --input and the generator, not a Kafka topic");
         }
+        if (st == Strategy.HASH && (controlFile != null || controlDir != null || kafka.controlTopicName() != null)) {
+            throw new ParameterException(cl, "--control, --control-dir and --kafka-control-topic steer a keyshift "
+                    + "strategy (predictive or reactive); hash has no planner to steer");
+        }
+        if (!out.isAbsolute() && out.getNameCount() > 0 && out.getName(0).toString().matches("[A-Za-z][A-Za-z0-9+.-]*:")) {
+            // Path.of("s3://bucket/x") is the relative local path s3:/bucket/x
+            throw new ParameterException(cl, "--out takes a local directory (on a cluster: a volume every "
+                    + "TaskManager mounts), not a URI: " + out);
+        }
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
         Map<String, String> merged = new HashMap<>(env.getConfiguration().toMap());
         merged.putAll(dynamic);
@@ -244,6 +253,12 @@ public final class KeyshiftJob implements Callable<Integer> {
         conf.set(JobOptions.WINDOW, w);
         if (controlFile != null && controlDir != null) {
             throw new ParameterException(cl, "--control and --control-dir exclude each other");
+        }
+        if (controlDir != null && !Files.isDirectory(Path.of(controlDir))) {
+            // Flink's file source only logs a directory it cannot list, and the job would run with no control input
+            throw new ParameterException(cl, "--control-dir " + Path.of(controlDir).toAbsolutePath()
+                    + " is not a directory here (the job's main runs where the file source's enumerator does: a "
+                    + "directory every JobManager and TaskManager sees)");
         }
         if (controlFile != null) {
             conf.set(io.keyshift.jobs.replay.Workload.CONTROL_FILE, controlFile);
@@ -279,6 +294,11 @@ public final class KeyshiftJob implements Callable<Integer> {
         }
         if (Files.exists(dir) && !Files.isDirectory(dir)) {
             throw new ParameterException(cl, "--out " + dir + " is a file, not a directory");
+        }
+        if (conf.getOptional(org.apache.flink.configuration.CheckpointingOptions.CHECKPOINTING_INTERVAL).isEmpty()) {
+            // without checkpoints the file sinks keep only in-progress files and the Kafka sink never commits
+            throw new ParameterException(cl, "execution.checkpointing.interval is not set (config.yaml or -D): the "
+                    + "job's outputs are committed at checkpoints, and without them no result would ever appear");
         }
         Files.createDirectories(dir);
         if (fixedJobId != null) {

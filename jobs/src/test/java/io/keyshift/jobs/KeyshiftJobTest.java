@@ -177,4 +177,27 @@ class KeyshiftJobTest {
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("--control and --control-dir exclude each other");
     }
+
+    /** Options the job would ignore, or honour nowhere a user looks, are refused before anything is written. */
+    @Test
+    void controlWithHashAMissingControlDirectoryAUriOutputAndNoCheckpointsAreRefused(@TempDir Path dir) {
+        String out = dir.resolve("out").toString();
+        assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--strategy", "hash", "--control-dir",
+                dir.toString(), "--generator-records", "1000", "--out", out}))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("hash has no planner to steer");
+        assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--control-dir", dir.resolve("nosuch").toString(),
+                "--generator-records", "1000", "--out", out}))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("--control-dir " + dir.resolve("nosuch") + " is not a directory");
+        assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--generator-records", "1000", "--out",
+                "s3://bucket/keyshift"}))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("--out takes a local directory");
+        // a local environment without config.yaml has no checkpoint interval
+        assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--generator-records", "1000", "--out", out}))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("execution.checkpointing.interval is not set");
+        assertThat(dir.resolve("out")).doesNotExist();
+    }
 }

@@ -32,11 +32,31 @@ public final class FlinkConfig {
     private FlinkConfig() {}
 
     /**
-     * Loads config.yaml from {@code confDir} (if it exists) and applies {@code overrides}.
+     * Loads config.yaml from {@code confDir} (if it exists) and applies {@code overrides}, for a job on a local
+     * MiniCluster in this process (replay, bench, bootstrap, tests): unless config.yaml or an override sets a
+     * restart strategy, {@link #LOCAL_RESTART_STRATEGY} (a run that fails says why instead of retrying for ever).
      *
      * @throws IllegalArgumentException naming the key if a keyshift option is unknown or its value does not parse
      */
     public static Configuration load(Path confDir, Map<String, String> overrides) {
+        Configuration conf = loadForCluster(confDir, overrides);
+        if (!conf.containsKey(org.apache.flink.configuration.RestartStrategyOptions.RESTART_STRATEGY.key())) {
+            conf.addAll(Configuration.fromMap(LOCAL_RESTART_STRATEGY));
+        }
+        return conf;
+    }
+
+    /** The restart strategy of a local run unless one is configured: 2 attempts, 1 s apart. */
+    static final Map<String, String> LOCAL_RESTART_STRATEGY = Map.of("restart-strategy.type", "fixed-delay",
+            "restart-strategy.fixed-delay.attempts", "2", "restart-strategy.fixed-delay.delay", "1s");
+
+    /**
+     * As {@link #load}, for a job submitted to a cluster ({@code submit}, the soak): without a configured restart
+     * strategy the job gets Flink's default (exponential-delay when checkpointing is on), so a long-running job
+     * outlives the ordinary failures of its life (a lost TaskManager, a broker's roll) instead of failing for good
+     * at the third.
+     */
+    public static Configuration loadForCluster(Path confDir, Map<String, String> overrides) {
         Configuration conf = confDir != null && Files.isRegularFile(confDir.resolve("config.yaml"))
                 ? GlobalConfiguration.loadConfiguration(confDir.toString())
                 : new Configuration();

@@ -72,7 +72,7 @@ public final class SubmitCommand implements Callable<Integer> {
         FlinkRest api = cluster.client(cl);
         Configuration conf;
         try {
-            conf = FlinkConfig.load(config != null ? config : FlinkConfig.defaultConfDir(), Map.of());
+            conf = FlinkConfig.loadForCluster(config != null ? config : FlinkConfig.defaultConfDir(), Map.of());
         } catch (IllegalArgumentException e) {
             throw new ParameterException(cl, "--config: " + e.getMessage());
         }

@@ -107,7 +107,7 @@ public final class Soak {
             args.addAll(List.of("--out", s.out().resolve("job").toString(), "--strategy", "predictive",
                     "--job-name", "keyshift soak"));
             job = JobSubmitter.submit(st.restAddress(), s.jobJar(), KeyshiftJob.class.getName(), args,
-                    FlinkConfig.load(s.confDir(), Map.of()), null, false);
+                    FlinkConfig.loadForCluster(s.confDir(), Map.of()), null, false);
             report.put("job_id", job);
             report.putPOJO("job_args", args);
             s.log().printf("soak: job %s submitted (web UI %s), sampling every %s for about %s%n", job,

@@ -31,7 +31,8 @@ import java.util.TreeMap;
  * cluster's ports, loopback addresses and checkpoint/savepoint directories), {@code log/}, {@code checkpoints/},
  * {@code savepoints/}, {@code classpath.txt} and {@code cluster.properties} with the PID and start time of every
  * process started. Every listening socket binds 127.0.0.1 (RPC, blob server, data exchange, REST, the Prometheus
- * reporter of {@code keyshift-metrics}) unless config.yaml or an override says otherwise; the REST API's jar upload
+ * reporter of {@code keyshift-metrics}) unless an override ({@code -D}) says otherwise, whatever config.yaml gives (the
+ * Prometheus reporter's host alone is taken from config.yaml); the REST API's jar upload
  * ({@code web.submit.enable}) is off unless an override turns it on ({@code bin/keyshift submit} does not need it).
  * {@link #addTaskManager} and {@link #killTaskManager} start a further TaskManager and crash one (fault tests);
  * {@link #stop} stops only processes whose PID and start time are the recorded ones (SIGTERM, then SIGKILL after
