@@ -240,6 +240,30 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
                     planner.restore(p);
                 }
             }
+            refuseSplitsWithoutMerger(planner.current(), planner.settings().splitThreshold());
+        }
+    }
+
+    /**
+     * A restored plan that splits keys over several key groups needs a stage that merges their partial results: a
+     * split never ends, and without the split merger (split threshold 0, or a window function that cannot merge
+     * partials) every window result of those keys would be dropped as a partial, or the window function fail on it.
+     *
+     * @throws IllegalStateException naming the option and a split key
+     */
+    static void refuseSplitsWithoutMerger(RoutingPlan plan, double splitThreshold) {
+        if (plan == null || splitThreshold > 0) {
+            return;
+        }
+        for (io.keyshift.avro.RouteEntry e : plan.getEntries()) {
+            if (e.getSplit() != null) {
+                throw new IllegalStateException("the restored routing plan (version " + plan.getVersion() + ") splits "
+                        + "keys over several key groups (e.g. " + e.getKey() + "), but this stage does not merge "
+                        + "split keys' partial results (" + io.keyshift.config.PlanOptions.SPLIT_THRESHOLD.key()
+                        + " is 0, as process(ProcessWindowFunction) and keyed process functions need): restore "
+                        + "with the split threshold and window function the savepoint was taken with (a split key "
+                        + "stays split), or start this stage without keyshift's state");
+            }
         }
     }
 

@@ -199,4 +199,50 @@ class PlannerOperatorTest {
             assertThat(restored.longRunLoads().size()).isEqualTo(skewedAtFour().size());
         }
     }
+
+    /**
+     * A savepoint whose plan splits a key, restored into a stage that does not merge partial results (split threshold
+     * 0): a split never ends, so every result of that key would be dropped as a partial. The restore fails, naming
+     * the option.
+     */
+    @Test
+    void aPlanWithSplitKeysIsRefusedByAStageThatDoesNotSplit() throws Exception {
+        RepartitionPlanner.Settings splitting = new RepartitionPlanner.Settings(MAX_P, 4, W, W, 1, 2, 0.02, 0.1,
+                0.001, 8, 100, 1.0, RepartitionPlanner.Constraints.NONE, 0L, false, -1, ValidationPolicy.ALL, true,
+                io.keyshift.config.PlanOptions.Cost.MEAN_LOAD, 1.0, 50);
+        List<UnitForecast> units = new ArrayList<>();
+        Map<String, Double> loads = new TreeMap<>(skewedAtFour());
+        loads.put("very-hot", 5_000.0);
+        for (Map.Entry<String, Double> e : loads.entrySet()) {
+            List<Double> f = Collections.nCopies(3, e.getValue());
+            units.add(UnitForecast.newBuilder().setUnitType(UnitType.HOT_KEY).setKey(e.getKey())
+                    .setKeyGroup(KeyGroupRangeAssignment.assignToKeyGroup(e.getKey(), MAX_P)).setObserved(e.getValue())
+                    .setForecast(f).setLower(f).setUpper(f).setModel("NAIVE").setAnomaly(false).build());
+        }
+        LoadForecast f = LoadForecast.newBuilder(forecast(10 * W, 4)).setUnits(units).build();
+        org.apache.flink.runtime.checkpoint.OperatorSubtaskState snapshot;
+        try (OneInputStreamOperatorTestHarness<LoadForecast, RoutingPlan> h =
+                     new OneInputStreamOperatorTestHarness<>(new PlannerOperator(splitting, false))) {
+            h.open();
+            h.processElement(new StreamRecord<>(f, 10 * W - 1));
+            assertThat(h.extractOutputValues()).last().satisfies(p ->
+                    assertThat(p.getEntries()).anyMatch(e -> e.getSplit() != null && e.getKey().equals("very-hot")));
+            snapshot = h.snapshot(1, 10 * W);
+        }
+        // the same stage restores
+        try (OneInputStreamOperatorTestHarness<LoadForecast, RoutingPlan> h =
+                     new OneInputStreamOperatorTestHarness<>(new PlannerOperator(splitting, false))) {
+            h.initializeState(snapshot);
+            h.open();
+        }
+        RepartitionPlanner.Settings notSplitting = new RepartitionPlanner.Settings(MAX_P, 4, W, W, 1, 2, 0.02, 0.1,
+                0.001, 8, 100, 0.0, RepartitionPlanner.Constraints.NONE, 0L, false, -1, ValidationPolicy.ALL, true,
+                io.keyshift.config.PlanOptions.Cost.MEAN_LOAD, 1.0, 50);
+        try (OneInputStreamOperatorTestHarness<LoadForecast, RoutingPlan> h =
+                     new OneInputStreamOperatorTestHarness<>(new PlannerOperator(notSplitting, false))) {
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> h.initializeState(snapshot))
+                    .hasStackTraceContaining("splits keys over several key groups (e.g. very-hot)")
+                    .hasStackTraceContaining("keyshift.plan.split-threshold");
+        }
+    }
 }
