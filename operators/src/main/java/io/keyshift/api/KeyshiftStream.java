@@ -538,7 +538,8 @@ public final class KeyshiftStream<T, K> {
                 config.get(RouteOptions.MAX_WAITING_RECORDS), ownershipMarkers, followsRouters), selector, codec,
                 input.getType(),
                 sampleTag).withSamplingRates(knownSamplingRates)
-                .withNoWatermarkTimeout(config.get(RouteOptions.NO_WATERMARK_TIMEOUT));
+                .withNoWatermarkTimeout(config.get(RouteOptions.NO_WATERMARK_TIMEOUT))
+                .withNaturalFirstWindow(config.get(RouteOptions.NATURAL_FIRST_WINDOW));
         SingleOutputStreamOperator<Envelope<T, K>> routed = input
                 .transform(stage.name("router"), new EnvelopeTypeInfo<>(input.getType(), keyType),
                         CoordinatedOperators.router(router, uidPrefix))

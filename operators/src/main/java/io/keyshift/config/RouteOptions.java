@@ -29,4 +29,15 @@ public final class RouteOptions {
                             + "watermark has reached the router before the job fails naming the cause: keyshift routes "
                             + "by event time, and without watermarks no plan comes and the waiting records would fill "
                             + "memory. Keep a source's idle timeout (WatermarkStrategy#withIdleness) shorter.");
+
+    public static final ConfigOption<Boolean> NATURAL_FIRST_WINDOW =
+            ConfigOptions.key("keyshift.route.natural-first-window")
+                    .booleanType()
+                    .defaultValue(true)
+                    .withDescription("Before the first plan, a router subtask routes the records of the first "
+                            + "planning window it sees to their natural key groups at once (as keyBy would), and the "
+                            + "first plan's migrations start after the latest such window; false: every record waits "
+                            + "in the router (in memory and in every checkpoint) until the first plan, made once the "
+                            + "first window has closed, and plans depend on the input alone, not on how it is split "
+                            + "among the router subtasks.");
 }

@@ -187,6 +187,7 @@ public final class LoadForecastEngine {
                 .setAnomalies(anomalies)
                 .setRouterPlanVersion(profile.routerPlanVersion)
                 .setRouterParallelism(profile.routerParallelism)
+                .setNaturalRoutingUntil(profile.naturalUntil)
                 .build();
     }
 

@@ -411,7 +411,7 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
         // with reverts, the first plan waits for nothing: nothing is in flight, and the validation moves only once
         // the routers have a first lease
         while (!held.isEmpty() && (revertLagMillis > 0 && planner.current() == null || controlWatermark
-                >= planner.migrationsStartAt(held.peekFirst().getWindowEnd()) - revertLagMillis)) {
+                >= planner.migrationsStartAt(held.peekFirst()) - revertLagMillis)) {
             LoadForecast f = held.pollFirst();
             plan(f, f.getWindowEnd() - 1);
         }
@@ -426,7 +426,7 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
         oldestRouted = Math.max(oldestRouted, forecast.getRouterPlanVersion());
         RepartitionPlanner.Control overrides = RepartitionPlanner.Control.NONE;
         io.keyshift.avro.PlanControl view = null;
-        long start = planner.migrationsStartAt(forecast.getWindowEnd());
+        long start = planner.migrationsStartAt(forecast);
         if (control != null) {
             for (ControlState.Rejected r : control.advanceTo(start, start - revertLagMillis)) {
                 reject(r.reason(), r.command().line());

@@ -355,10 +355,24 @@ public final class RepartitionPlanner {
      * previous lease's end (Long.MAX_VALUE after the final lease).
      */
     public long migrationsStartAt(long windowEnd) {
-        // The previous lease: the last plan's, or, without one, the lease the window before would have issued (the
-        // routers hold every record until the first plan). Every route is then a function of the input alone.
+        return migrationsStartAt(windowEnd, Long.MIN_VALUE);
+    }
+
+    /**
+     * The time from which the migrations of the plan made after {@code forecast}'s window start: as
+     * {@link #migrationsStartAt(long)}, and for the first plan not before what the routers routed to natural key
+     * groups before it ({@link LoadForecast#getNaturalRoutingUntil()}).
+     */
+    public long migrationsStartAt(LoadForecast forecast) {
+        return migrationsStartAt(forecast.getWindowEnd(), forecast.getNaturalRoutingUntil());
+    }
+
+    private long migrationsStartAt(long windowEnd, long naturalUntil) {
+        // The previous lease: the last plan's, or, without one, the lease the window before would have issued, and
+        // no earlier than the records the routers routed to their natural key groups before their first plan (each
+        // the first window it saw). Every route is then a function of the input (and its split among the routers).
         long implied = windowEnd + (s.leaseLead() - 1) * s.windowMillis();
-        return current != null ? Math.max(current.getValidUntil(), implied) : implied;
+        return current != null ? Math.max(current.getValidUntil(), implied) : Math.max(implied, naturalUntil);
     }
 
     /** True if the last plan, made under a rollback target, found every key at its target and nothing in flight. */
@@ -385,7 +399,7 @@ public final class RepartitionPlanner {
     public RoutingPlan onForecast(LoadForecast forecast, Control control) {
         long w = s.windowMillis();
         long end = forecast.getWindowEnd();
-        long prevLease = migrationsStartAt(end);
+        long prevLease = migrationsStartAt(forecast);
         Control ctl = control == null ? Control.NONE : control;
         boolean hold = ctl.frozen() || ctl.rollbackTarget() != null;
         rollbackComplete = false;

@@ -72,6 +72,8 @@ public class KeyDistributionProfiler extends AbstractStreamOperator<WindowProfil
     /** End of the last window that had records (Long.MIN_VALUE before the first). */
     private transient long lastDataEnd;
     private transient long lastLoadEnd;
+    /** The largest KeyLoadSample.naturalUntil reported (what routers routed naturally before their first plan). */
+    private transient long naturalUntil;
     private transient long emittedWatermark;
     /**
      * Per router subtask: {input watermark, output watermark, idle (1/0), plan version}, as last reported. Checkpointed
@@ -156,6 +158,7 @@ public class KeyDistributionProfiler extends AbstractStreamOperator<WindowProfil
         lastEmittedEnd = Long.MIN_VALUE;
         lastDataEnd = Long.MIN_VALUE;
         lastLoadEnd = Long.MIN_VALUE;
+        naturalUntil = Long.MIN_VALUE;
         emittedWatermark = Long.MIN_VALUE;
         if (context.isRestored()) {
             for (KeyLoadSample s : pendingState.get()) {
@@ -168,6 +171,7 @@ public class KeyDistributionProfiler extends AbstractStreamOperator<WindowProfil
                 lastLoadEnd = ends.get(1);
                 // a checkpoint of an older build has no third entry: count the gap from the last profile
                 lastDataEnd = ends.size() >= 3 ? ends.get(2) : lastEmittedEnd;
+                naturalUntil = ends.size() >= 4 ? ends.get(3) : Long.MIN_VALUE;
             }
             // {subtask, subtasks, input watermark, output watermark, idle, plan version}; none in older checkpoints
             for (long[] row : progressState.get()) {
@@ -203,6 +207,7 @@ public class KeyDistributionProfiler extends AbstractStreamOperator<WindowProfil
         }
         progress.put(s.getSubtask(), new long[] {s.getWatermark(), s.getOutputWatermark(), s.getIdle() ? 1 : 0,
             s.getPlanVersion()});
+        naturalUntil = Math.max(naturalUntil, s.getNaturalUntil());
         WindowSample w = s.getWindow();
         if (w != null && lastEmittedEnd != Long.MIN_VALUE && w.getWindowEnd() <= lastEmittedEnd) {
             // a subtask that was idle and came back behind the others: its window was closed without it
@@ -304,6 +309,7 @@ public class KeyDistributionProfiler extends AbstractStreamOperator<WindowProfil
             WindowProfile profile = merge(next, samples);
             profile.routerPlanVersion = oldestPlanVersion();
             profile.routerParallelism = subtasks;
+            profile.naturalUntil = naturalUntil;
             output.collect(new StreamRecord<>(profile, next + windowMillis - 1));
             windowsClosed.inc();
             lastEmittedEnd = next + windowMillis;
@@ -394,7 +400,7 @@ public class KeyDistributionProfiler extends AbstractStreamOperator<WindowProfil
                     .setWindow(null).setLoad(l).build());
         }
         pendingState.update(all);
-        endsState.update(List.of(lastEmittedEnd, lastLoadEnd, lastDataEnd));
+        endsState.update(List.of(lastEmittedEnd, lastLoadEnd, lastDataEnd, naturalUntil));
         List<long[]> rows = new ArrayList<>(progress.size());
         progress.forEach((i, p) -> rows.add(new long[] {i, subtasks, p[0], p[1], p[2], p[3]}));
         if (progress.isEmpty() && restoredProgress != null) {

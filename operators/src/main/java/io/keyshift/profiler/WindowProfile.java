@@ -38,6 +38,11 @@ public class WindowProfile {
     public long routerPlanVersion;
     /** Parallelism of the routers when the window was profiled (0 if unknown). */
     public int routerParallelism;
+    /**
+     * The largest time (epoch ms, exclusive) before which a router subtask routed records to their natural key
+     * groups before its first plan, as reported when the window was profiled; Long.MIN_VALUE: none.
+     */
+    public long naturalUntil = Long.MIN_VALUE;
 
     public WindowProfile() {}
 

@@ -161,8 +161,17 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
     /** Processing time since which records have waited without any watermark, or Long.MIN_VALUE. */
     private transient long waitingWithoutWatermarkSince;
     private long noWatermarkTimeoutMillis = RouteOptions.NO_WATERMARK_TIMEOUT.defaultValue().toMillis();
+    private boolean naturalFirstWindow = RouteOptions.NATURAL_FIRST_WINDOW.defaultValue();
     private transient long outputWatermark;
     private transient long firstWindowEnd;
+    /**
+     * Before the first plan, records earlier than this go to their natural key groups at once (the end of the first
+     * window this subtask saw a record in; Long.MIN_VALUE: none). Decided at the first record, or as none at the first
+     * report that comes before any record (the profiler may close a window on that report, and the first plan's
+     * migrations start at or after the largest value it has been told) or at a restore; reported with every report.
+     */
+    private transient long naturalUntil;
+    private transient boolean naturalDecided;
     private transient boolean inputIdle;
     private transient boolean forwardedIdle;
     private transient long reportedInputWindow;
@@ -183,6 +192,7 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
     private transient ListState<Tuple2<Long, T>> waitingState;
     private transient ListState<RoutingPlan> planState;
     private transient ListState<KeyLoadSample> openState;
+    private transient ListState<Long> naturalState;
 
     private transient Counter primaryCopies;
     private transient Counter shadowCopies;
@@ -240,7 +250,17 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
                 .getListState(new ListStateDescriptor<>("routing-plan", new AvroTypeInfo<>(RoutingPlan.class)));
         openState = context.getOperatorStateStore()
                 .getListState(new ListStateDescriptor<>("open-windows", new AvroTypeInfo<>(KeyLoadSample.class)));
+        naturalState = context.getOperatorStateStore()
+                .getListState(new ListStateDescriptor<>("natural-until", Types.LONG));
+        naturalUntil = Long.MIN_VALUE;
+        naturalDecided = !naturalFirstWindow;
         if (context.isRestored()) {
+            // restored: what this subtask (or, after a rescale, any) routed naturally is known to the profiler;
+            // without a value (a savepoint of an earlier build, or a subtask that had decided nothing) none more
+            naturalDecided = true;
+            for (Long n : naturalState.get()) {
+                naturalUntil = Math.max(naturalUntil, n);
+            }
             for (RoutingPlan p : planState.get()) {
                 if (currentPlan == null || p.getVersion() > currentPlan.getVersion()) {
                     currentPlan = p;
@@ -250,6 +270,8 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
                 checkNaming(currentPlan);
                 routing = RoutingTable.of(currentPlan, codec, s.processFunction());
                 learnSamplingRates(currentPlan);
+            } else {
+                routing = RoutingTable.naturalUntil(naturalUntil);
             }
             for (Tuple2<Long, T> w : waitingState.get()) {
                 waiting.add(w.f0, w.f1);
@@ -342,6 +364,13 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
         if (firstWindowEnd == Long.MAX_VALUE) {
             firstWindowEnd = KeySampler.windowStart(t, s.windowMillis()) + s.windowMillis();
         }
+        if (!naturalDecided) {
+            // the first record before any report: this subtask's first window goes to the natural key groups at
+            // once, instead of waiting in memory (and in every checkpoint) for the first plan
+            naturalDecided = true;
+            naturalUntil = firstWindowEnd;
+            routing = RoutingTable.naturalUntil(naturalUntil);
+        }
         if (routing.covers(t)) {
             emit(key, id, natural, value, t);
             return;
@@ -376,6 +405,15 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
                     + "other than noWatermarks(); withIdleness(...) shorter than "
                     + RouteOptions.NO_WATERMARK_TIMEOUT.key() + " if some source partitions or splits stay empty)");
         }
+    }
+
+    /**
+     * Whether, before the first plan, the records of the first planning window this subtask sees go to their natural
+     * key groups at once ({@code keyshift.route.natural-first-window}, default true) or wait for the plan.
+     */
+    public KeyshiftRouter<T, K> withNaturalFirstWindow(boolean natural) {
+        naturalFirstWindow = natural;
+        return this;
     }
 
     /**
@@ -721,6 +759,9 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
 
     /** Sends a report claiming progress {@code in} (input) and {@code out} (output watermark). */
     private void report(WindowSample window, WindowLoad load, long in, long out) {
+        // a report before any record: the profiler may close a window on it, so from now on nothing goes out
+        // naturally without a plan
+        naturalDecided = true;
         reportedInputWindow = windowIndex(in);
         reportedOutputWindow = windowIndex(out);
         reportedIdle = inputIdle;
@@ -732,6 +773,7 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
                 .setIdle(inputIdle)
                 // an ended subtask routes nothing more: it needs no older plan kept for it
                 .setPlanVersion(ended ? Long.MAX_VALUE : routing.version())
+                .setNaturalUntil(naturalUntil)
                 .setMaxParallelism(s.maxParallelism())
                 .setWindow(window)
                 .setLoad(load)
@@ -760,6 +802,7 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
             open.add(stateRecord(null, load(e.getKey(), e.getValue())));
         }
         openState.update(open);
+        naturalState.update(naturalDecided ? List.of(naturalUntil) : List.of());
     }
 
     private KeyLoadSample stateRecord(WindowSample window, WindowLoad load) {

@@ -51,6 +51,15 @@ public final class RoutingTable<K> {
     }
 
     /**
+     * The table before any plan arrived at a router that routes the records earlier than {@code until} (epoch ms,
+     * exclusive) to their natural key groups at once (version 0, no entries; the first plan's migrations start at
+     * or after it); {@link #empty()} for Long.MIN_VALUE.
+     */
+    public static <K> RoutingTable<K> naturalUntil(long until) {
+        return new RoutingTable<>(0L, until, Map.of());
+    }
+
+    /**
      * Indexes {@code plan}, turning its key ids back into keys with {@code codec} (or, for a codec that is not
      * {@link KeyCodec#reversible() reversible}, by {@link KeyPseudonym}); every epoch 0.
      */

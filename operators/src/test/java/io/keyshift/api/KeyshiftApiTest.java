@@ -102,10 +102,18 @@ class KeyshiftApiTest {
         CloseableIterator<String> results = totals.collectAsync();
         CloseableIterator<RoutingPlan> plans = users.plans().collectAsync();
         CloseableIterator<ValidationReport> validation = users.validation().collectAsync();
+        CloseableIterator<io.keyshift.profiler.WindowProfile> profiles = users.profiles().collectAsync();
         env.execute("keyshift api test");
         List<String> got = sorted(results);
         List<RoutingPlan> planList = new ArrayList<>();
         plans.forEachRemaining(planList::add);
+        // the routers sent their first windows to the natural key groups before the first plan, and its migrations
+        // start after them
+        io.keyshift.profiler.WindowProfile firstProfile = profiles.next();
+        profiles.forEachRemaining(p -> { });
+        assertThat(firstProfile.naturalUntil).isGreaterThanOrEqualTo(firstProfile.windowEnd);
+        assertThat(planList.get(0).getEntries()).allSatisfy(e -> assertThat(e.getMigration() == null
+                || e.getMigration().getShadowFrom() >= firstProfile.naturalUntil).isTrue());
         List<ValidationReport> reports = new ArrayList<>();
         validation.forEachRemaining(reports::add);
 

@@ -67,6 +67,26 @@ class RepartitionPlannerTest {
     }
 
     /**
+     * The routers sent the records of their first windows to the natural key groups before any plan (the latest up to
+     * 5 windows after the first profiled one): the first plan's migrations start no earlier, and its lease covers
+     * them. Later plans go by the previous lease alone.
+     */
+    @Test
+    void theFirstPlansMigrationsStartAfterWhatTheRoutersRoutedNaturally() {
+        RepartitionPlanner planner = planner(0.02);
+        LoadForecast first = LoadForecast.newBuilder(forecast(W, skewed())).setNaturalRoutingUntil(5 * W).build();
+        assertThat(planner.migrationsStartAt(first)).isEqualTo(5 * W);
+        assertThat(planner.migrationsStartAt(LoadForecast.newBuilder(first).setNaturalRoutingUntil(Long.MIN_VALUE)
+                .build())).isEqualTo(W);
+        RoutingPlan plan = planner.onForecast(first);
+        assertThat(plan.getValidUntil()).isGreaterThanOrEqualTo(5 * W);
+        assertThat(plan.getEntries()).isNotEmpty().allSatisfy(e -> assertThat(e.getMigration().getShadowFrom())
+                .isGreaterThanOrEqualTo(5 * W));
+        assertThat(planner.migrationsStartAt(LoadForecast.newBuilder(forecast(2 * W, skewed()))
+                .setNaturalRoutingUntil(50 * W).build())).isEqualTo(plan.getValidUntil());
+    }
+
+    /**
      * A keyed process function's state horizon of 36,500 days (the most keyshift accepts) over 1 s windows is more
      * than 2^31 windows: the first step a move owns overflowed an int, and the forecast lookup at a negative step
      * threw. It is clamped to the forecast's last step, and the plan still moves the hot keys.

@@ -606,4 +606,25 @@ class SamplerProfilerTest {
             });
         }
     }
+
+    /**
+     * What the routers routed to natural key groups before their first plan (the largest reported) goes with every
+     * profile, for the planner's first migrations, and survives a restore.
+     */
+    @Test
+    void theLatestNaturallyRoutedWindowGoesWithTheProfilesAndSurvivesARestore() throws Exception {
+        OperatorSubtaskState snapshot;
+        try (var h = profiler(null)) {
+            send(h, KeyLoadSample.newBuilder(report(0, W - 1, false, sampleOf(0, 0, "a"))).setNaturalUntil(W).build());
+            send(h, KeyLoadSample.newBuilder(report(1, W - 1, false, sampleOf(0, 1, "b"))).setNaturalUntil(2 * W)
+                    .build());
+            assertThat(profiles(h)).singleElement().satisfies(p -> assertThat(p.naturalUntil).isEqualTo(2 * W));
+            snapshot = h.snapshot(1L, 1L);
+        }
+        try (var h = profiler(snapshot)) {
+            send(h, report(0, 2 * W - 1, false, null));
+            send(h, report(1, 2 * W - 1, false, null));
+            assertThat(profiles(h)).singleElement().satisfies(p -> assertThat(p.naturalUntil).isEqualTo(2 * W));
+        }
+    }
 }

@@ -40,9 +40,10 @@ class KeyshiftRouterTest {
     private static final int HOT = KeyGroupRangeAssignment.assignToKeyGroup("hot", MAX_P);
     private static final int TO = (HOT + 64) % MAX_P;
 
+    /** A router whose records all wait for the first plan (the lease tests below use leases within a window). */
     private static KeyshiftRouter<String, String> router(int maxWaiting, boolean processFunction) {
         return new KeyshiftRouter<>(new KeyshiftRouter.Settings(WINDOW, MAX_P, 2, 64, 1.0, maxWaiting,
-                processFunction), s -> s, CODEC, Types.STRING, SAMPLES);
+                processFunction), s -> s, CODEC, Types.STRING, SAMPLES).withNaturalFirstWindow(false);
     }
 
     /**
@@ -153,6 +154,88 @@ class KeyshiftRouterTest {
                 assertThat(e.routingKey.key).isEqualTo("hot");
                 assertThat(e.value).isEqualTo("hot");
             }
+        }
+    }
+
+    private static KeyshiftRouter<String, String> naturalRouter() {
+        return new KeyshiftRouter<>(new KeyshiftRouter.Settings(WINDOW, MAX_P, 2, 64, 1.0, 1000, false), s -> s,
+                CODEC, Types.STRING, SAMPLES);
+    }
+
+    private static List<KeyLoadSample> reports(OneInputStreamOperatorTestHarness<String, ?> h) {
+        List<KeyLoadSample> out = new ArrayList<>();
+        h.getSideOutput(SAMPLES).forEach(r -> out.add(r.getValue()));
+        return out;
+    }
+
+    /**
+     * Before its first plan a router sends the records of the first window it sees to their natural key groups at
+     * once (a day's window of a live job used to wait in memory, and in every checkpoint, until the first plan),
+     * lets its output watermark up to that window's end, and tells the profiler so; later records wait.
+     */
+    @Test
+    void beforeTheFirstPlanTheFirstWindowGoesToTheNaturalKeyGroupsAtOnce() throws Exception {
+        var router = naturalRouter();
+        try (var h = harness(router, null)) {
+            h.processElement("hot", 2 * WINDOW + 500);
+            h.processElement("hot", 2 * WINDOW + 900);
+            h.processElement("a", 3 * WINDOW + 1);
+            assertThat(envelopes(h)).extracting(e -> e.value, e -> e.role, e -> e.routingKey.keyGroup,
+                    e -> e.routingKey.epoch).containsExactly(
+                    org.assertj.core.groups.Tuple.tuple("hot", Role.PRIMARY, HOT, 0),
+                    org.assertj.core.groups.Tuple.tuple("hot", Role.PRIMARY, HOT, 0));
+            assertThat(router.waitingRecords()).isEqualTo(1);
+            h.processWatermark(new Watermark(3 * WINDOW + 5));
+            assertThat(router.outputWatermark()).isEqualTo(3 * WINDOW - 1);
+            assertThat(reports(h)).isNotEmpty().allSatisfy(r -> assertThat(r.getNaturalUntil()).isEqualTo(3 * WINDOW));
+            // the first plan's lease starts no earlier (the planner sees to it): the waiting record goes by it
+            plan(h, Plans.plan(1, 4 * WINDOW, MAX_P));
+            assertThat(router.waitingRecords()).isZero();
+            assertThat(envelopes(h)).hasSize(3);
+        }
+    }
+
+    /**
+     * A router that reported before it saw a record may have let the profiler close a window without it: it routes
+     * nothing before the first plan. A restore keeps what was decided, also for a subtask that decided nothing.
+     */
+    @Test
+    void aRouterThatReportedBeforeItsFirstRecordAndARestoredOneWaitForThePlan() throws Exception {
+        var router = naturalRouter();
+        OperatorSubtaskState snapshot;
+        try (var h = harness(router, null)) {
+            h.processWatermark(new Watermark(WINDOW - 1));
+            h.processElement("hot", WINDOW + 1);
+            assertThat(envelopes(h)).isEmpty();
+            assertThat(reports(h)).isNotEmpty().allSatisfy(r -> assertThat(r.getNaturalUntil())
+                    .isEqualTo(Long.MIN_VALUE));
+            plan(h, Plans.plan(1, 2 * WINDOW, MAX_P));
+            assertThat(envelopes(h)).hasSize(1);
+        }
+        var first = naturalRouter();
+        try (var h = harness(first, null)) {
+            h.processElement("hot", 500);
+            snapshot = h.snapshot(1, 1);
+        }
+        // restored: the subtask goes on routing its first window naturally, and no further
+        var restored = naturalRouter();
+        try (var h = harness(restored, snapshot)) {
+            h.processElement("hot", 900);
+            h.processElement("hot", WINDOW + 1);
+            assertThat(envelopes(h)).hasSize(1);
+            assertThat(restored.waitingRecords()).isEqualTo(1);
+            plan(h, Plans.plan(1, 2 * WINDOW, MAX_P));
+        }
+        // a checkpoint taken before the subtask saw anything: after the restore it waits for the plan
+        try (var h = harness(naturalRouter(), null)) {
+            snapshot = h.snapshot(1, 1);
+        }
+        var empty = naturalRouter();
+        try (var h = harness(empty, snapshot)) {
+            h.processElement("hot", 500);
+            assertThat(envelopes(h)).isEmpty();
+            plan(h, Plans.plan(1, WINDOW, MAX_P));
+            assertThat(envelopes(h)).hasSize(1);
         }
     }
 
