@@ -71,7 +71,9 @@ public final class KeyshiftJob implements Callable<Integer> {
             description = "hash, reactive or predictive. Default: ${DEFAULT-VALUE}.")
     String strategy;
 
-    @Option(names = "--parallelism", paramLabel = "N", description = "Job parallelism. Default: the cluster's parallelism.default.")
+    @Option(names = "--parallelism", paramLabel = "N", description = "Job parallelism. Default: parallelism.default of the configuration the job's main runs with "
+                    + "(the cluster's in application mode; with bin/keyshift submit, config.yaml of --config or "
+                    + "flink-conf/).")
     Integer parallelism;
 
     @Option(names = "--out", paramLabel = "DIR", required = true,
@@ -257,8 +259,8 @@ public final class KeyshiftJob implements Callable<Integer> {
         if (controlDir != null && !Files.isDirectory(Path.of(controlDir))) {
             // Flink's file source only logs a directory it cannot list, and the job would run with no control input
             throw new ParameterException(cl, "--control-dir " + Path.of(controlDir).toAbsolutePath()
-                    + " is not a directory here (the job's main runs where the file source's enumerator does: a "
-                    + "directory every JobManager and TaskManager sees)");
+                    + " is not a directory on this machine, where the job's main runs (bin/keyshift submit's JVM, or "
+                    + "the JobManager in application mode); the JobManager and every TaskManager must see it too");
         }
         if (controlFile != null) {
             conf.set(io.keyshift.jobs.replay.Workload.CONTROL_FILE, controlFile);
@@ -290,7 +292,8 @@ public final class KeyshiftJob implements Callable<Integer> {
         if (held != null) {
             throw new ParameterException(cl, "--out " + dir + " already holds results of another job (" + held
                     + "/): choose a new directory, delete that one, or restore that job from its savepoint or checkpoint "
-                    + "(which continues its output)");
+                    + "(which continues its output; a new job counts the window open at the cut-over only from where "
+                    + "it starts reading)");
         }
         if (Files.exists(dir) && !Files.isDirectory(dir)) {
             throw new ParameterException(cl, "--out " + dir + " is a file, not a directory");

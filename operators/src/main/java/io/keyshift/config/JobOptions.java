@@ -36,4 +36,33 @@ public final class JobOptions {
     public static int resultsPathParallelism(int configured, int keyedParallelism) {
         return configured > 0 ? configured : (keyedParallelism + 7) / 8;
     }
+
+    /**
+     * Fails a restore whose state was made with planning windows of {@code restoredMillis} while {@link #WINDOW} is
+     * {@code windowMillis}: samples, profiles, forecasts and leases are counted in planning windows, which cannot
+     * change across a restore.
+     *
+     * @param what the state that holds the restored window ("the router's open windows", ...)
+     * @throws org.apache.flink.runtime.execution.SuppressRestartsException around an IllegalStateException naming
+     *                                                                     keyshift.window and both lengths, if
+     *                                                                     they differ
+     */
+    public static void checkRestoredWindow(String what, long restoredMillis, long windowMillis) {
+        if (restoredMillis != windowMillis) {
+            throw unrecoverable(what + " were made with planning windows of "
+                    + Duration.ofMillis(restoredMillis) + ", but " + WINDOW.key() + " is "
+                    + Duration.ofMillis(windowMillis) + ": restore with the window the savepoint was taken with "
+                    + "(keyshift counts samples, forecasts and leases in planning windows), or start this stage "
+                    + "without keyshift's state");
+        }
+    }
+
+    /**
+     * An error of the job's configuration against its restored state: the same at every restart, so the job fails
+     * for good instead of restarting (a cluster's exponential-delay strategy would retry it for ever). Flink's
+     * {@code SuppressRestartsException} around an IllegalStateException with {@code message}.
+     */
+    public static RuntimeException unrecoverable(String message) {
+        return new org.apache.flink.runtime.execution.SuppressRestartsException(new IllegalStateException(message));
+    }
 }

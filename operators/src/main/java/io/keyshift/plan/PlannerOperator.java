@@ -249,7 +249,8 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
      * split never ends, and without the split merger (split threshold 0, or a window function that cannot merge
      * partials) every window result of those keys would be dropped as a partial, or the window function fail on it.
      *
-     * @throws IllegalStateException naming the option and a split key
+     * @throws org.apache.flink.runtime.execution.SuppressRestartsException around an IllegalStateException naming
+     *                                                                     the option and a split key
      */
     static void refuseSplitsWithoutMerger(RoutingPlan plan, double splitThreshold) {
         if (plan == null || splitThreshold > 0) {
@@ -257,7 +258,8 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
         }
         for (io.keyshift.avro.RouteEntry e : plan.getEntries()) {
             if (e.getSplit() != null) {
-                throw new IllegalStateException("the restored routing plan (version " + plan.getVersion() + ") splits "
+                throw io.keyshift.config.JobOptions.unrecoverable("the restored routing plan (version "
+                        + plan.getVersion() + ") splits "
                         + "keys over several key groups (e.g. " + e.getKey() + "), but this stage does not merge "
                         + "split keys' partial results (" + io.keyshift.config.PlanOptions.SPLIT_THRESHOLD.key()
                         + " is 0, as process(ProcessWindowFunction) and keyed process functions need): restore "

@@ -162,6 +162,14 @@ public class KeyDistributionProfiler extends AbstractStreamOperator<WindowProfil
         emittedWatermark = Long.MIN_VALUE;
         if (context.isRestored()) {
             for (KeyLoadSample s : pendingState.get()) {
+                if (s.getWindow() != null) {
+                    io.keyshift.config.JobOptions.checkRestoredWindow("the profiler's pending reports",
+                            s.getWindow().getWindowEnd() - s.getWindow().getWindowStart(), windowMillis);
+                }
+                if (s.getLoad() != null) {
+                    io.keyshift.config.JobOptions.checkRestoredWindow("the profiler's pending reports",
+                            s.getLoad().getWindowEnd() - s.getLoad().getWindowStart(), windowMillis);
+                }
                 keep(s);
             }
             List<Long> ends = new ArrayList<>();
@@ -172,6 +180,10 @@ public class KeyDistributionProfiler extends AbstractStreamOperator<WindowProfil
                 // a checkpoint of an older build has no third entry: count the gap from the last profile
                 lastDataEnd = ends.size() >= 3 ? ends.get(2) : lastEmittedEnd;
                 naturalUntil = ends.size() >= 4 ? ends.get(3) : Long.MIN_VALUE;
+                if (ends.size() >= 5) {
+                    io.keyshift.config.JobOptions.checkRestoredWindow("the profiler's profiles", ends.get(4),
+                            windowMillis);
+                }
             }
             // {subtask, subtasks, input watermark, output watermark, idle, plan version}; none in older checkpoints
             for (long[] row : progressState.get()) {
@@ -400,7 +412,7 @@ public class KeyDistributionProfiler extends AbstractStreamOperator<WindowProfil
                     .setWindow(null).setLoad(l).build());
         }
         pendingState.update(all);
-        endsState.update(List.of(lastEmittedEnd, lastLoadEnd, lastDataEnd, naturalUntil));
+        endsState.update(List.of(lastEmittedEnd, lastLoadEnd, lastDataEnd, naturalUntil, windowMillis));
         List<long[]> rows = new ArrayList<>(progress.size());
         progress.forEach((i, p) -> rows.add(new long[] {i, subtasks, p[0], p[1], p[2], p[3]}));
         if (progress.isEmpty() && restoredProgress != null) {

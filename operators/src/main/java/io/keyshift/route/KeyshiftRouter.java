@@ -79,8 +79,10 @@ import java.util.concurrent.TimeoutException;
  *
  * <p><b>End of input</b>: {@link #finish()} waits (yielding to the mailbox) for the planner's final lease to +infinity
  * and releases every waiting record. <b>Rescaling</b>: waiting records and open windows are redistributed (any subtask
- * may route any record); a subtask restored without a plan waits for the planner's, which it publishes again after a
- * restore.
+ * may route any record); a subtask restored without a plan routes naturally what it had decided to before (the
+ * largest such bound of the checkpoint's subtasks) and waits for the planner's plan for the rest, which the planner
+ * publishes again after a restore. <b>Start</b>: before the first plan, the records of the planning window that holds
+ * the subtask's first input watermark go to their natural key groups at once (see {@code decideNaturalRouting}).
  * Plans name key groups, never subtasks, so a restore with another parallelism keeps every key in the key group that
  * holds its state. Memory: the waiting records (~40 bytes each plus the record), the sampler's open windows and
  * {@code 16 x maxParallelism} bytes per open window of loads.
@@ -165,10 +167,14 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
     private transient long outputWatermark;
     private transient long firstWindowEnd;
     /**
-     * Before the first plan, records earlier than this go to their natural key groups at once (the end of the first
-     * window this subtask saw a record in; Long.MIN_VALUE: none). Decided at the first record, or as none at the first
-     * report that comes before any record (the profiler may close a window on that report, and the first plan's
-     * migrations start at or after the largest value it has been told) or at a restore; reported with every report.
+     * Before the first plan, records earlier than this go to their natural key groups at once: the end of the planning
+     * window that holds this subtask's first input watermark, or of the earliest record's window before it if that
+     * ends sooner (a fast source's first watermark may lie far into its records; Long.MIN_VALUE: none). Decided at that watermark, before
+     * the first report, which carries it (the profiler may close a window on that report, and the first plan's
+     * migrations start at or after the largest value it has been told); as none if the input turns idle or ends
+     * first, or a plan comes first; restored from a checkpoint. Records before it wait one watermark interval at most.
+     * The watermark, not the first record, decides: one record with a timestamp far ahead (which a per-partition
+     * watermark does not follow) would otherwise hold every migration off until event time reached it.
      */
     private transient long naturalUntil;
     private transient boolean naturalDecided;
@@ -244,8 +250,8 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
         waitingState = context.getOperatorStateStore().getListState(new ListStateDescriptor<>("waiting-records",
                 new TupleTypeInfo<>(Types.LONG, valueType)));
         // not union state: Flink refuses checkpoints of a vertex with union state once some of its subtasks have
-        // finished (a bounded input's routers finish one by one); a subtask restored without a plan waits for the
-        // planner, which publishes its restored plan again
+        // finished (a bounded input's routers finish one by one); a subtask restored without a plan (beyond what it
+        // routes naturally) waits for the planner, which publishes its restored plan again
         planState = context.getOperatorStateStore()
                 .getListState(new ListStateDescriptor<>("routing-plan", new AvroTypeInfo<>(RoutingPlan.class)));
         openState = context.getOperatorStateStore()
@@ -278,10 +284,14 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
             }
             for (KeyLoadSample r : openState.get()) {
                 if (r.getWindow() != null) {
+                    io.keyshift.config.JobOptions.checkRestoredWindow("the router's open windows",
+                            r.getWindow().getWindowEnd() - r.getWindow().getWindowStart(), s.windowMillis());
                     sampler.restore(r.getWindow());
                     firstWindowEnd = Math.min(firstWindowEnd, r.getWindow().getWindowEnd());
                 }
                 if (r.getLoad() != null) {
+                    io.keyshift.config.JobOptions.checkRestoredWindow("the router's open windows",
+                            r.getLoad().getWindowEnd() - r.getLoad().getWindowStart(), s.windowMillis());
                     long[][] l = loadOf(r.getLoad().getWindowStart());
                     add(l[0], r.getLoad().getRoutedKeyGroupCounts());
                     add(l[1], r.getLoad().getShadowKeyGroupCounts());
@@ -363,13 +373,6 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
         sampler.add(id, natural, t);
         if (firstWindowEnd == Long.MAX_VALUE) {
             firstWindowEnd = KeySampler.windowStart(t, s.windowMillis()) + s.windowMillis();
-        }
-        if (!naturalDecided) {
-            // the first record before any report: this subtask's first window goes to the natural key groups at
-            // once, instead of waiting in memory (and in every checkpoint) for the first plan
-            naturalDecided = true;
-            naturalUntil = firstWindowEnd;
-            routing = RoutingTable.naturalUntil(naturalUntil);
         }
         if (routing.covers(t)) {
             emit(key, id, natural, value, t);
@@ -516,6 +519,7 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
             // the end of the input is not idleness: the profiler must see this subtask reach the end
             inputIdle = false;
         }
+        decideNaturalRouting();
         for (WindowSample w : sampler.closeUpTo(inputWatermark)) {
             // several windows may close at once: each report claims progress only up to its own window, so the
             // profiler does not close the next window before its sample (the next report) has arrived
@@ -537,6 +541,41 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
             output.emitWatermarkStatus(WatermarkStatus.ACTIVE);
         }
         reportProgress();
+    }
+
+    /**
+     * At the first input watermark before any plan and any report: the records earlier than the end of the planning
+     * window that holds it, or of the window of the earliest record so far if that ends sooner, go to their natural
+     * key groups from now on (those waiting at once), instead of waiting in memory, and in every checkpoint, until the
+     * first plan (made once the first window has closed). At the end of the input, the earliest record's window alone
+     * (a lease to the end of time would keep the first plan from ever migrating).
+     */
+    private void decideNaturalRouting() throws Exception {
+        if (naturalDecided) {
+            return;
+        }
+        naturalDecided = true;
+        if (currentPlan != null || inputIdle || inputWatermark == Long.MIN_VALUE) {
+            return;
+        }
+        long bound = Long.MAX_VALUE;
+        if (inputWatermark < Long.MAX_VALUE - 2 * s.windowMillis()) {
+            bound = KeySampler.windowStart(inputWatermark + 1, s.windowMillis()) + s.windowMillis();
+        }
+        if (!waiting.isEmpty()) {
+            // a fast source's first watermark may lie far into its records (a bounded one's may be its end): the
+            // earliest record's window then
+            bound = Math.min(bound,
+                    KeySampler.windowStart(waiting.firstTimestamp(), s.windowMillis()) + s.windowMillis());
+        }
+        if (bound == Long.MAX_VALUE) {
+            // the end of the input without a record: nothing to route, and a lease to the end of time would keep the
+            // first plan from ever migrating
+            return;
+        }
+        naturalUntil = bound;
+        routing = RoutingTable.naturalUntil(naturalUntil);
+        releaseCovered();
     }
 
     private void forwardIdleIfDrained() {
@@ -574,6 +613,8 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
             aheadPlans.put(plan.getVersion(), plan);
             return;
         }
+        // a plan first: it covers what this subtask routes, nothing goes naturally
+        naturalDecided = true;
         applyInOrder(plan);
         while (!aheadPlans.isEmpty() && aheadPlans.firstKey() <= currentPlan.getVersion() + 1) {
             RoutingPlan next = aheadPlans.pollFirstEntry().getValue();
@@ -759,8 +800,7 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
 
     /** Sends a report claiming progress {@code in} (input) and {@code out} (output watermark). */
     private void report(WindowSample window, WindowLoad load, long in, long out) {
-        // a report before any record: the profiler may close a window on it, so from now on nothing goes out
-        // naturally without a plan
+        // the profiler may close a window on any report: what this subtask routes naturally is decided before it
         naturalDecided = true;
         reportedInputWindow = windowIndex(in);
         reportedOutputWindow = windowIndex(out);

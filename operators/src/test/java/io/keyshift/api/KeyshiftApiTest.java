@@ -675,4 +675,21 @@ class KeyshiftApiTest {
         assertThatThrownBy(() -> splitAggregate(4, negative)).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("keyshift.results-path.parallelism");
     }
+
+    /**
+     * The profiler skips a long gap by whole seasonal periods: the least common multiple of the forecaster's seasons
+     * (a week of hourly windows by default), or the longest season when that multiple exceeds the gap bound.
+     */
+    @Test
+    void theSeasonalPeriodIsTheSeasonsLeastCommonMultipleWithinTheGapBound() {
+        Configuration c = new Configuration();
+        assertThat(KeyshiftStream.seasonalPeriod(c, Duration.ofHours(1).toMillis())).isEqualTo(168);
+        assertThat(KeyshiftStream.seasonalPeriod(c, Duration.ofMinutes(1).toMillis())).isEqualTo(1440);
+        c.setString("keyshift.forecast.seasons", "7;11;0");
+        assertThat(KeyshiftStream.seasonalPeriod(c, Duration.ofHours(1).toMillis())).isEqualTo(77);
+        c.setString("keyshift.forecast.seasons", "500;501");
+        assertThat(KeyshiftStream.seasonalPeriod(c, Duration.ofHours(1).toMillis())).isEqualTo(501);
+        c.setString("keyshift.forecast.seasons", "0");
+        assertThat(KeyshiftStream.seasonalPeriod(c, Duration.ofHours(1).toMillis())).isEqualTo(1);
+    }
 }

@@ -627,4 +627,20 @@ class SamplerProfilerTest {
             assertThat(profiles(h)).singleElement().satisfies(p -> assertThat(p.naturalUntil).isEqualTo(2 * W));
         }
     }
+
+    /** Planning windows cannot change across a restore: a profiler restored with another keyshift.window fails. */
+    @Test
+    void aRestoreWithAnotherPlanningWindowFailsNamingTheOption() throws Exception {
+        OperatorSubtaskState snapshot;
+        try (var h = profiler(null)) {
+            send(h, report(0, W - 1, false, sampleOf(0, 0, "a")));
+            send(h, report(1, W - 1, false, sampleOf(0, 1, "b")));
+            snapshot = h.snapshot(1L, 1L);
+        }
+        var h = new OneInputStreamOperatorTestHarness<KeyLoadSample, WindowProfile>(
+                new KeyDistributionProfiler(2 * W, 64, 2, MAX_P, LOADS), 1, 1, 0);
+        h.setup();
+        assertThatThrownBy(() -> h.initializeState(snapshot)).hasStackTraceContaining("but keyshift.window is");
+        h.close();
+    }
 }

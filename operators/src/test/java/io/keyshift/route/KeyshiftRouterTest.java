@@ -169,52 +169,92 @@ class KeyshiftRouterTest {
     }
 
     /**
-     * Before its first plan a router sends the records of the first window it sees to their natural key groups at
-     * once (a day's window of a live job used to wait in memory, and in every checkpoint, until the first plan),
-     * lets its output watermark up to that window's end, and tells the profiler so; later records wait.
+     * Before its first plan a router sends the records of the planning window that holds its first input watermark
+     * (and those before) to their natural key groups at once (a day's window of a live job used to wait in memory,
+     * and in every checkpoint, until the first plan), lets its output watermark up to that window's end, and tells
+     * the profiler so; later records wait. A record far ahead of the watermark does not move that bound.
      */
     @Test
-    void beforeTheFirstPlanTheFirstWindowGoesToTheNaturalKeyGroupsAtOnce() throws Exception {
+    void beforeTheFirstPlanTheWindowOfTheFirstWatermarkGoesToTheNaturalKeyGroupsAtOnce() throws Exception {
         var router = naturalRouter();
         try (var h = harness(router, null)) {
             h.processElement("hot", 2 * WINDOW + 500);
+            h.processElement("far", 1_000 * WINDOW);
             h.processElement("hot", 2 * WINDOW + 900);
             h.processElement("a", 3 * WINDOW + 1);
+            assertThat(envelopes(h)).as("nothing before the first watermark").isEmpty();
+            h.processWatermark(new Watermark(2 * WINDOW + 5));
             assertThat(envelopes(h)).extracting(e -> e.value, e -> e.role, e -> e.routingKey.keyGroup,
                     e -> e.routingKey.epoch).containsExactly(
                     org.assertj.core.groups.Tuple.tuple("hot", Role.PRIMARY, HOT, 0),
                     org.assertj.core.groups.Tuple.tuple("hot", Role.PRIMARY, HOT, 0));
-            assertThat(router.waitingRecords()).isEqualTo(1);
+            assertThat(router.waitingRecords()).isEqualTo(2);
+            h.processElement("b", 2 * WINDOW + 7);
+            assertThat(envelopes(h)).hasSize(3);
             h.processWatermark(new Watermark(3 * WINDOW + 5));
             assertThat(router.outputWatermark()).isEqualTo(3 * WINDOW - 1);
             assertThat(reports(h)).isNotEmpty().allSatisfy(r -> assertThat(r.getNaturalUntil()).isEqualTo(3 * WINDOW));
-            // the first plan's lease starts no earlier (the planner sees to it): the waiting record goes by it
+            // the first plan's lease starts no earlier (the planner sees to it): the waiting records go by it
             plan(h, Plans.plan(1, 4 * WINDOW, MAX_P));
-            assertThat(router.waitingRecords()).isZero();
-            assertThat(envelopes(h)).hasSize(3);
+            assertThat(router.waitingRecords()).isEqualTo(1);
+            assertThat(envelopes(h)).hasSize(4);
+            plan(h, Plans.plan(2, Long.MAX_VALUE, MAX_P));
+        }
+        // a fast source: its first watermark lies windows into its records; the earliest record's window goes
+        var fast = naturalRouter();
+        try (var h = harness(fast, null)) {
+            h.processElement("a", 500);
+            h.processElement("b", 3 * WINDOW);
+            h.processWatermark(new Watermark(5 * WINDOW + 3));
+            assertThat(envelopes(h)).extracting(e -> e.value).containsExactly("a");
+            assertThat(reports(h)).isNotEmpty().allSatisfy(r -> assertThat(r.getNaturalUntil()).isEqualTo(WINDOW));
+            plan(h, Plans.plan(1, Long.MAX_VALUE, MAX_P));
         }
     }
 
     /**
-     * A router that reported before it saw a record may have let the profiler close a window without it: it routes
-     * nothing before the first plan. A restore keeps what was decided, also for a subtask that decided nothing.
+     * Nothing goes naturally when the input turns idle before its first watermark, or ends without a record (an
+     * end-of-time bound would keep the first plan from ever migrating), or when a plan comes first; a restore keeps
+     * what was decided, and a subtask restored before it decided anything waits for the plan.
      */
     @Test
-    void aRouterThatReportedBeforeItsFirstRecordAndARestoredOneWaitForThePlan() throws Exception {
-        var router = naturalRouter();
-        OperatorSubtaskState snapshot;
-        try (var h = harness(router, null)) {
-            h.processWatermark(new Watermark(WINDOW - 1));
+    void anIdleOrEndedInputAPlanFirstAndARestoreBeforeAnyWatermarkRouteNothingNaturally() throws Exception {
+        try (var h = harness(naturalRouter(), null)) {
+            h.processWatermarkStatus(WatermarkStatus.IDLE);
+            h.processWatermarkStatus(WatermarkStatus.ACTIVE);
             h.processElement("hot", WINDOW + 1);
+            h.processWatermark(new Watermark(WINDOW + 2));
             assertThat(envelopes(h)).isEmpty();
             assertThat(reports(h)).isNotEmpty().allSatisfy(r -> assertThat(r.getNaturalUntil())
                     .isEqualTo(Long.MIN_VALUE));
             plan(h, Plans.plan(1, 2 * WINDOW, MAX_P));
             assertThat(envelopes(h)).hasSize(1);
         }
-        var first = naturalRouter();
-        try (var h = harness(first, null)) {
+        // a bounded input read before its first periodic watermark: the end of the input decides by the earliest
+        // record's window; without any record, nothing
+        try (var h = harness(naturalRouter(), null)) {
+            h.processElement("hot", WINDOW + 500);
+            h.processElement("a", 500);
+            h.processWatermark(Watermark.MAX_WATERMARK);
+            assertThat(envelopes(h)).extracting(e -> e.value).containsExactly("a");
+            assertThat(reports(h)).isNotEmpty().allSatisfy(r -> assertThat(r.getNaturalUntil()).isEqualTo(WINDOW));
+        }
+        try (var h = harness(naturalRouter(), null)) {
+            h.processWatermark(Watermark.MAX_WATERMARK);
+            assertThat(reports(h)).isNotEmpty().allSatisfy(r -> assertThat(r.getNaturalUntil())
+                    .isEqualTo(Long.MIN_VALUE));
+        }
+        try (var h = harness(naturalRouter(), null)) {
+            plan(h, Plans.plan(1, 2 * WINDOW, MAX_P, RouteEntry.newBuilder().setKey("hot").setNaturalKeyGroup(HOT)
+                    .setKeyGroup(TO).setEpoch(1).build()));
             h.processElement("hot", 500);
+            h.processWatermark(new Watermark(600));
+            assertThat(envelopes(h)).singleElement().satisfies(e -> assertThat(e.routingKey.keyGroup).isEqualTo(TO));
+        }
+        OperatorSubtaskState snapshot;
+        try (var h = harness(naturalRouter(), null)) {
+            h.processElement("hot", 500);
+            h.processWatermark(new Watermark(100));
             snapshot = h.snapshot(1, 1);
         }
         // restored: the subtask goes on routing its first window naturally, and no further
@@ -226,17 +266,34 @@ class KeyshiftRouterTest {
             assertThat(restored.waitingRecords()).isEqualTo(1);
             plan(h, Plans.plan(1, 2 * WINDOW, MAX_P));
         }
-        // a checkpoint taken before the subtask saw anything: after the restore it waits for the plan
+        // a checkpoint taken before the subtask saw a watermark: after the restore it waits for the plan
         try (var h = harness(naturalRouter(), null)) {
+            h.processElement("hot", 500);
             snapshot = h.snapshot(1, 1);
         }
-        var empty = naturalRouter();
-        try (var h = harness(empty, snapshot)) {
-            h.processElement("hot", 500);
+        var undecided = naturalRouter();
+        try (var h = harness(undecided, snapshot)) {
+            h.processWatermark(new Watermark(600));
             assertThat(envelopes(h)).isEmpty();
             plan(h, Plans.plan(1, WINDOW, MAX_P));
             assertThat(envelopes(h)).hasSize(1);
         }
+    }
+
+    /** Planning windows cannot change across a restore: a router restored with another keyshift.window fails. */
+    @Test
+    void aRestoreWithAnotherPlanningWindowFailsNamingTheOption() throws Exception {
+        OperatorSubtaskState snapshot;
+        try (var h = harness()) {
+            h.processElement("hot", 500);
+            snapshot = h.snapshot(1, 1);
+        }
+        var other = new KeyshiftRouter<>(new KeyshiftRouter.Settings(2 * WINDOW, MAX_P, 2, 64, 1.0, 1000, false),
+                (String v) -> v, CODEC, Types.STRING, SAMPLES);
+        Harness h = new Harness(other);
+        h.setup(new EnvelopeSerializer<>(StringSerializer.INSTANCE, StringSerializer.INSTANCE));
+        assertThatThrownBy(() -> h.initializeState(snapshot))
+                .hasStackTraceContaining("planning windows of PT10S, but keyshift.window is PT20S");
     }
 
     @Test

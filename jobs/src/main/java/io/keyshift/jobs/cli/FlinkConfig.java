@@ -40,7 +40,8 @@ public final class FlinkConfig {
      */
     public static Configuration load(Path confDir, Map<String, String> overrides) {
         Configuration conf = loadForCluster(confDir, overrides);
-        if (!conf.containsKey(org.apache.flink.configuration.RestartStrategyOptions.RESTART_STRATEGY.key())) {
+        // any restart-strategy key of the user's (the type, or only its attempts) leaves the strategy to them
+        if (conf.keySet().stream().noneMatch(k -> k.startsWith("restart-strategy"))) {
             conf.addAll(Configuration.fromMap(LOCAL_RESTART_STRATEGY));
         }
         return conf;

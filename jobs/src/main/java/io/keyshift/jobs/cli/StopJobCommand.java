@@ -28,13 +28,19 @@ public final class StopJobCommand implements java.util.concurrent.Callable<Integ
             description = "Savepoint directory. Default: the cluster's execution.checkpointing.savepoint-dir.")
     String target;
 
+    @Option(names = "--timeout", paramLabel = "DURATION", defaultValue = "5min",
+            description = "How long to wait for the savepoint (Flink duration). On timeout it goes on at the cluster, "
+                    + "and the message says where to ask for its location. Default: ${DEFAULT-VALUE}.")
+    String timeout;
+
     @CommandLine.Mixin
     ClusterAddressOptions cluster;
 
     @Override
     public Integer call() throws Exception {
+        Duration wait = FlinkOptions.window(spec.commandLine(), "--timeout", timeout);
         FlinkRest api = cluster.client(spec.commandLine());
-        String location = api.stopWithSavepoint(jobId, target, Duration.ofMinutes(5));
+        String location = api.stopWithSavepoint(jobId, target, wait);
         System.out.println(location);
         return 0;
     }

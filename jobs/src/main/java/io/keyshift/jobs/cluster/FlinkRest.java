@@ -112,7 +112,12 @@ public final class FlinkRest {
             }
             Thread.sleep(250);
         }
-        throw new IOException("stop-with-savepoint of " + jobId + " did not complete within " + timeout);
+        // the savepoint goes on at the cluster: say where to find it, so that nobody restores an older checkpoint
+        // (which would write the results committed since again)
+        throw new IOException("stop-with-savepoint of " + jobId + " did not complete within " + timeout
+                + "; it goes on at the cluster: GET " + base + "/jobs/" + jobId + "/savepoints/" + trigger
+                + " gives its location once done (directory "
+                + (targetDirectory != null ? targetDirectory : "execution.checkpointing.savepoint-dir") + ")");
     }
 
     /** Waits until the job reaches a terminal state; returns it. */

@@ -40,5 +40,10 @@ class RestartStrategyTest {
         assertThat(FlinkConfig.loadForCluster(dir, Map.of()).getString(TYPE, null)).isEqualTo("failure-rate");
         assertThat(FlinkConfig.load(SharedData.flinkConf(), Map.of(TYPE, "none")).getString(TYPE, null))
                 .isEqualTo("none");
+        // only the attempts given: the user's, not overwritten by the local default
+        Configuration attempts = FlinkConfig.load(SharedData.flinkConf(),
+                Map.of("restart-strategy.fixed-delay.attempts", "7"));
+        assertThat(attempts.getString("restart-strategy.fixed-delay.attempts", null)).isEqualTo("7");
+        assertThat(attempts.containsKey(TYPE)).isFalse();
     }
 }
