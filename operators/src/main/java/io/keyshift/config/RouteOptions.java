@@ -35,8 +35,8 @@ public final class RouteOptions {
                     .booleanType()
                     .defaultValue(true)
                     .withDescription("Before the first plan, a router subtask routes the records of the planning "
-                            + "window that holds its first input watermark, or of its earliest record before it if that "
-                            + "ends sooner (and earlier ones), to their natural key groups at once (as keyBy would), and the first plan's migrations start after the "
+                            + "window of the earliest record it holds at its first input watermark (and earlier ones) "
+                            + "to their natural key groups at once (as keyBy would), and the first plan's migrations start after the "
                             + "latest such window; false: every record waits "
                             + "in the router (in memory and in every checkpoint) until the first plan, made once the "
                             + "first window has closed, and plans depend on the input alone, not on how it is split "

@@ -450,6 +450,8 @@ public final class LoadForecastEngine {
             // the layout of the series' entries, checked on restore
             out.writeInt(newSeries().history().capacity());
             out.writeInt(CHUNK);
+            // the candidate models, in order: each series' entry holds their states as raw numbers
+            out.writeUTF(modelList());
         }
         store.putHeader(header.toByteArray());
         entries++;
@@ -527,6 +529,17 @@ public final class LoadForecastEngine {
                         + chunk + ", this configuration " + expected + " in chunks of " + CHUNK
                         + "; restore with the same keyshift.forecast.* options");
             }
+            // a header of an earlier build ends here; a model list that differs would read one model's numbers as
+            // another's (additive seasonal terms as multiplicative factors) without any error
+            if (in.available() > 0) {
+                String written = in.readUTF();
+                if (!written.equals(modelList())) {
+                    throw io.keyshift.config.JobOptions.unrecoverable("the forecaster's state was made with the "
+                            + "candidate models [" + written + "], this configuration has [" + modelList()
+                            + "]: restore with the same keyshift.forecast.model and keyshift.forecast.seasons, or start"
+                            + " without the forecaster's state");
+                }
+            }
         }
         for (int i = 0; i < keys.size(); i++) {
             tracked.put(keys.get(i), new Tracked(readSeries(store, keyId(keys.get(i))), (int) keyInfo.get(i)[0],
@@ -535,6 +548,15 @@ public final class LoadForecastEngine {
         for (int g : groups) {
             keyGroups[g] = readSeries(store, keyGroupId(g));
         }
+    }
+
+    /** The candidate models in order, by name ("naive,ses,...,holt-winters/24"). */
+    private String modelList() {
+        StringBuilder b = new StringBuilder();
+        for (ModelSpec m : settings.models()) {
+            b.append(b.length() == 0 ? "" : ",").append(m.name());
+        }
+        return b.toString();
     }
 
     private SeriesForecaster readSeries(StateStore store, String id) throws Exception {

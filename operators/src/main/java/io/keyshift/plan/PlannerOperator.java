@@ -231,7 +231,7 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
                 RoutingPlan last = kept.get(kept.size() - 1);
                 String naming = last.getKeyNaming() == null ? "raw" : last.getKeyNaming().toString();
                 if (!naming.equals(keyNaming)) {
-                    throw new IllegalStateException(io.keyshift.route.KeyPseudonymizer.namingMismatch(
+                    throw io.keyshift.config.JobOptions.unrecoverable(io.keyshift.route.KeyPseudonymizer.namingMismatch(
                             "the planner's state (plan " + last.getVersion() + ")", naming, keyNaming));
                 }
             }

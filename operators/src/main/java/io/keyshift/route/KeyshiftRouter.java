@@ -168,13 +168,11 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
     private transient long firstWindowEnd;
     /**
      * Before the first plan, records earlier than this go to their natural key groups at once: the end of the planning
-     * window that holds this subtask's first input watermark, or of the earliest record's window before it if that
-     * ends sooner (a fast source's first watermark may lie far into its records; Long.MIN_VALUE: none). Decided at that watermark, before
-     * the first report, which carries it (the profiler may close a window on that report, and the first plan's
-     * migrations start at or after the largest value it has been told); as none if the input turns idle or ends
-     * first, or a plan comes first; restored from a checkpoint. Records before it wait one watermark interval at most.
-     * The watermark, not the first record, decides: one record with a timestamp far ahead (which a per-partition
-     * watermark does not follow) would otherwise hold every migration off until event time reached it.
+     * window of the earliest record this subtask holds at its first input watermark (of that watermark's window if
+     * it holds none; Long.MIN_VALUE: none). Decided at that watermark, before the first report, which carries it (the
+     * profiler may close a window on that report, and the first plan's migrations start at or after the largest
+     * value it has been told); as none if the input turns idle first, ends without a record, or a plan comes first;
+     * restored from a checkpoint. Records wait until that first watermark.
      */
     private transient long naturalUntil;
     private transient boolean naturalDecided;
@@ -273,7 +271,12 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
                 }
             }
             if (currentPlan != null) {
-                checkNaming(currentPlan);
+                try {
+                    checkNaming(currentPlan);
+                } catch (IllegalStateException e) {
+                    // the same at every restart
+                    throw io.keyshift.config.JobOptions.unrecoverable(e.getMessage());
+                }
                 routing = RoutingTable.of(currentPlan, codec, s.processFunction());
                 learnSamplingRates(currentPlan);
             } else {
@@ -545,10 +548,11 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
 
     /**
      * At the first input watermark before any plan and any report: the records earlier than the end of the planning
-     * window that holds it, or of the window of the earliest record so far if that ends sooner, go to their natural
-     * key groups from now on (those waiting at once), instead of waiting in memory, and in every checkpoint, until the
-     * first plan (made once the first window has closed). At the end of the input, the earliest record's window alone
-     * (a lease to the end of time would keep the first plan from ever migrating).
+     * window of the earliest record so far (without a record yet, of the window that holds the watermark) go to their
+     * natural key groups from now on (those waiting at once), instead of waiting in memory, and in every checkpoint,
+     * until the first plan (made once the first window has closed). The earliest of all records so far, not the
+     * first: one record far ahead, read first, does not hold every migration off. Nothing at the end of an input
+     * without records (a lease to the end of time would keep the first plan from ever migrating).
      */
     private void decideNaturalRouting() throws Exception {
         if (naturalDecided) {
@@ -559,14 +563,12 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
             return;
         }
         long bound = Long.MAX_VALUE;
-        if (inputWatermark < Long.MAX_VALUE - 2 * s.windowMillis()) {
-            bound = KeySampler.windowStart(inputWatermark + 1, s.windowMillis()) + s.windowMillis();
-        }
         if (!waiting.isEmpty()) {
-            // a fast source's first watermark may lie far into its records (a bounded one's may be its end): the
-            // earliest record's window then
-            bound = Math.min(bound,
-                    KeySampler.windowStart(waiting.firstTimestamp(), s.windowMillis()) + s.windowMillis());
+            // the window of the earliest record so far: a watermark that trails the records by its out-of-orderness
+            // may lie before it, a fast source's far into its records, a bounded one's at its end
+            bound = KeySampler.windowStart(waiting.firstTimestamp(), s.windowMillis()) + s.windowMillis();
+        } else if (inputWatermark < Long.MAX_VALUE - 2 * s.windowMillis()) {
+            bound = KeySampler.windowStart(inputWatermark + 1, s.windowMillis()) + s.windowMillis();
         }
         if (bound == Long.MAX_VALUE) {
             // the end of the input without a record: nothing to route, and a lease to the end of time would keep the

@@ -198,4 +198,45 @@ class ForecasterKeyedStateTest {
                 .isInstanceOf(java.io.IOException.class)
                 .hasMessageContaining("observations per series").hasMessageContaining("keyshift.forecast.*");
     }
+
+    /**
+     * The same number of models with the same history, in another order (seasons 24 and 168 given the other way
+     * round): each series' entry would be read into the wrong models without any error. The restore is refused,
+     * naming the options; a header without the model list (an earlier build) restores as before.
+     */
+    @Test
+    void aStoreWrittenWithOtherModelsOfTheSameSizeIsRefusedNamingTheOptions() throws Exception {
+        LoadForecastEngine.Settings dayWeek = new LoadForecastEngine.Settings(MAX_P, 5, 3,
+                ModelSpec.candidates(List.of(24, 168)), 24, 2, 0.99, 1.96, 4.0);
+        LoadForecastEngine.Settings weekDay = new LoadForecastEngine.Settings(MAX_P, 5, 3,
+                ModelSpec.candidates(List.of(168, 24)), 168, 2, 0.99, 1.96, 4.0);
+        LoadForecastEngine a = new LoadForecastEngine(dayWeek);
+        Random r = new Random(10);
+        for (int t = 0; t < 30; t++) {
+            a.observe(profile(t, r));
+        }
+        MemoryStore store = new MemoryStore();
+        a.writeChanges(store);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> new LoadForecastEngine(weekDay).restore(store))
+                .hasStackTraceContaining("keyshift.forecast.model and keyshift.forecast.seasons");
+        new LoadForecastEngine(dayWeek).restore(store);
+        // an earlier build's header: the same bytes without the trailing model list
+        byte[] list = modelListBytes(store.header);
+        store.header = java.util.Arrays.copyOf(store.header, store.header.length - list.length);
+        new LoadForecastEngine(weekDay).restore(store);
+    }
+
+    /** The trailing writeUTF of the header: its 2-byte length and the model names. */
+    private static byte[] modelListBytes(byte[] header) throws Exception {
+        for (int start = header.length - 2; start >= 0; start--) {
+            int len = ((header[start] & 0xff) << 8) | (header[start + 1] & 0xff);
+            if (start + 2 + len == header.length) {
+                String s = new String(header, start + 2, len, java.nio.charset.StandardCharsets.UTF_8);
+                if (s.startsWith("naive,")) {
+                    return java.util.Arrays.copyOfRange(header, start, header.length);
+                }
+            }
+        }
+        throw new AssertionError("no model list at the end of the header");
+    }
 }

@@ -241,6 +241,7 @@ class PlannerOperatorTest {
         try (OneInputStreamOperatorTestHarness<LoadForecast, RoutingPlan> h =
                      new OneInputStreamOperatorTestHarness<>(new PlannerOperator(notSplitting, false))) {
             org.assertj.core.api.Assertions.assertThatThrownBy(() -> h.initializeState(snapshot))
+                    .isInstanceOf(org.apache.flink.runtime.execution.SuppressRestartsException.class)
                     .hasStackTraceContaining("splits keys over several key groups (e.g. very-hot)")
                     .hasStackTraceContaining("keyshift.plan.split-threshold");
         }

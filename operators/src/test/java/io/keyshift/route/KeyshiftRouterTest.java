@@ -169,17 +169,18 @@ class KeyshiftRouterTest {
     }
 
     /**
-     * Before its first plan a router sends the records of the planning window that holds its first input watermark
-     * (and those before) to their natural key groups at once (a day's window of a live job used to wait in memory,
-     * and in every checkpoint, until the first plan), lets its output watermark up to that window's end, and tells
-     * the profiler so; later records wait. A record far ahead of the watermark does not move that bound.
+     * Before its first plan a router sends the records of the planning window of the earliest record it holds at its
+     * first input watermark (and those before) to their natural key groups at once (a day's window of a live job
+     * used to wait in memory, and in every checkpoint, until the first plan), lets its output watermark up to that
+     * window's end, and tells the profiler so; later records wait. A record far ahead, read first, does not move that
+     * bound; neither does a watermark that trails the records by its out-of-orderness, or one far into them.
      */
     @Test
-    void beforeTheFirstPlanTheWindowOfTheFirstWatermarkGoesToTheNaturalKeyGroupsAtOnce() throws Exception {
+    void beforeTheFirstPlanTheEarliestRecordsWindowGoesToTheNaturalKeyGroupsAtOnce() throws Exception {
         var router = naturalRouter();
         try (var h = harness(router, null)) {
-            h.processElement("hot", 2 * WINDOW + 500);
             h.processElement("far", 1_000 * WINDOW);
+            h.processElement("hot", 2 * WINDOW + 500);
             h.processElement("hot", 2 * WINDOW + 900);
             h.processElement("a", 3 * WINDOW + 1);
             assertThat(envelopes(h)).as("nothing before the first watermark").isEmpty();
@@ -199,6 +200,14 @@ class KeyshiftRouterTest {
             assertThat(router.waitingRecords()).isEqualTo(1);
             assertThat(envelopes(h)).hasSize(4);
             plan(h, Plans.plan(2, Long.MAX_VALUE, MAX_P));
+        }
+        // a watermark that trails the first record by more than the record's place in its window
+        try (var h = harness(naturalRouter(), null)) {
+            h.processElement("a", WINDOW + 100);
+            h.processWatermark(new Watermark(WINDOW - 300));
+            assertThat(envelopes(h)).extracting(e -> e.value).containsExactly("a");
+            assertThat(reports(h)).isNotEmpty().allSatisfy(r -> assertThat(r.getNaturalUntil()).isEqualTo(2 * WINDOW));
+            plan(h, Plans.plan(1, Long.MAX_VALUE, MAX_P));
         }
         // a fast source: its first watermark lies windows into its records; the earliest record's window goes
         var fast = naturalRouter();
@@ -290,9 +299,12 @@ class KeyshiftRouterTest {
         }
         var other = new KeyshiftRouter<>(new KeyshiftRouter.Settings(2 * WINDOW, MAX_P, 2, 64, 1.0, 1000, false),
                 (String v) -> v, CODEC, Types.STRING, SAMPLES);
+        // not closed: closing gives the router a final plan, and this one never initialized
         Harness h = new Harness(other);
         h.setup(new EnvelopeSerializer<>(StringSerializer.INSTANCE, StringSerializer.INSTANCE));
+        // the same at every restart: the job fails for good
         assertThatThrownBy(() -> h.initializeState(snapshot))
+                .isInstanceOf(org.apache.flink.runtime.execution.SuppressRestartsException.class)
                 .hasStackTraceContaining("planning windows of PT10S, but keyshift.window is PT20S");
     }
 

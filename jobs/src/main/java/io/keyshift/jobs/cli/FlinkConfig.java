@@ -40,9 +40,14 @@ public final class FlinkConfig {
      */
     public static Configuration load(Path confDir, Map<String, String> overrides) {
         Configuration conf = loadForCluster(confDir, overrides);
-        // any restart-strategy key of the user's (the type, or only its attempts) leaves the strategy to them
-        if (conf.keySet().stream().noneMatch(k -> k.startsWith("restart-strategy"))) {
-            conf.addAll(Configuration.fromMap(LOCAL_RESTART_STRATEGY));
+        // a type of the user's leaves the strategy to them; without one, fixed-delay with the user's attempts or
+        // delay where given (Flink would otherwise take exponential-delay, unlimited, for a job with checkpoints)
+        if (!conf.containsKey(org.apache.flink.configuration.RestartStrategyOptions.RESTART_STRATEGY.key())) {
+            LOCAL_RESTART_STRATEGY.forEach((k, v) -> {
+                if (!conf.containsKey(k)) {
+                    conf.setString(k, v);
+                }
+            });
         }
         return conf;
     }
