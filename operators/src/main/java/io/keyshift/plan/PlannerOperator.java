@@ -99,6 +99,8 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
     private transient ListState<RoutingPlan> state;
     /** The planner's long-run unit loads ({@link LongRunLoads#toBytes}); absent in savepoints of earlier versions. */
     private transient ListState<byte[]> longRunStore;
+    /** {state horizon, correctness shadow, window} (ms) of the stage the plans were made for. */
+    private transient ListState<long[]> shapeStore;
     private transient OperatorEventGateway gateway;
     private transient boolean restored;
     /** The last plans issued, oldest first. */
@@ -188,6 +190,8 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
         planner = new RepartitionPlanner(settings);
         longRunStore = context.getOperatorStateStore().getListState(new ListStateDescriptor<>("long-run-loads",
                 PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO));
+        shapeStore = context.getOperatorStateStore().getListState(new ListStateDescriptor<>("stage-shape",
+                PrimitiveArrayTypeInfo.LONG_PRIMITIVE_ARRAY_TYPE_INFO));
         if (context.isRestored()) {
             // at parallelism 1 there is one entry; a savepoint from before this state starts the means afresh
             for (byte[] b : longRunStore.get()) {
@@ -241,6 +245,42 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
                 }
             }
             refuseSplitsWithoutMerger(planner.current(), planner.settings().splitThreshold());
+            // a savepoint of an earlier build has no shape: nothing to compare
+            for (long[] shape : shapeStore.get()) {
+                refuseMigrationsOfAnotherShape(planner.current(), shape, settings);
+            }
+        }
+    }
+
+    /**
+     * A migration in flight was planned for the stage's shape then: its shadow phase covers what the old state horizon
+     * and windows needed (a tumbling window aligned with the planning window needs none). Under another window size,
+     * allowed lateness or declared state horizon the old and the new owner could both count a window as theirs, or
+     * the new owner take over without the state the function needs. Plans without a migration in flight restore.
+     *
+     * @param shape {state horizon, correctness shadow, window} in ms, as {@link #snapshotState} wrote them
+     * @throws org.apache.flink.runtime.execution.SuppressRestartsException around an IllegalStateException naming
+     *                                                                     both shapes and a migrating key
+     */
+    static void refuseMigrationsOfAnotherShape(RoutingPlan plan, long[] shape, RepartitionPlanner.Settings now) {
+        if (plan == null || shape.length < 3 || shape[0] == now.stateHorizonMillis()
+                && shape[1] == now.correctnessShadowMillis() && shape[2] == now.windowMillis()) {
+            return;
+        }
+        for (io.keyshift.avro.RouteEntry e : plan.getEntries()) {
+            if (e.getMigration() != null) {
+                throw io.keyshift.config.JobOptions.unrecoverable("the restored routing plan (version "
+                        + plan.getVersion() + ") has migrations in flight (e.g. " + e.getKey() + ") planned for a "
+                        + "stage whose state reaches back " + java.time.Duration.ofMillis(shape[0]) + " (shadow phase "
+                        + "needed " + java.time.Duration.ofMillis(shape[1]) + ", planning window "
+                        + java.time.Duration.ofMillis(shape[2]) + "), but this stage's reaches back "
+                        + java.time.Duration.ofMillis(now.stateHorizonMillis()) + " (shadow phase needed "
+                        + java.time.Duration.ofMillis(now.correctnessShadowMillis()) + ", planning window "
+                        + java.time.Duration.ofMillis(now.windowMillis()) + "): change the window size, allowed "
+                        + "lateness or declared state horizon with a savepoint taken when no migration is in flight "
+                        + "(after the control command freeze, each migration ends one state horizon after its "
+                        + "switch-over), or restore with the stage the savepoint was taken with");
+            }
         }
     }
 
@@ -550,6 +590,9 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
             state.clear();
         }
         longRunStore.update(java.util.List.of(planner.longRunLoads().toBytes()));
+        RepartitionPlanner.Settings s = planner.settings();
+        shapeStore.update(java.util.List.of(new long[] {s.stateHorizonMillis(), s.correctnessShadowMillis(),
+            s.windowMillis()}));
         if (control != null) {
             controlStore.update(java.util.List.of(control.toBytes()));
             heldStore.update(new java.util.ArrayList<>(held));

@@ -246,4 +246,55 @@ class PlannerOperatorTest {
                     .hasStackTraceContaining("keyshift.plan.split-threshold");
         }
     }
+
+    /**
+     * Migrations in flight were planned for the stage's window size, lateness and state horizon: restored into a stage
+     * of another shape they could count a window at both owners. Refused, naming both shapes; a plan without a
+     * migration in flight restores into any shape.
+     */
+    @Test
+    void migrationsInFlightAreRefusedByAStageOfAnotherShape() throws Exception {
+        org.apache.flink.runtime.checkpoint.OperatorSubtaskState moving;
+        try (OneInputStreamOperatorTestHarness<LoadForecast, RoutingPlan> h =
+                     new OneInputStreamOperatorTestHarness<>(new PlannerOperator(settings(), false))) {
+            h.open();
+            h.processElement(new StreamRecord<>(forecast(10 * W, 4), 10 * W - 1));
+            assertThat(h.extractOutputValues()).last().satisfies(p ->
+                    assertThat(p.getEntries()).anyMatch(e -> e.getMigration() != null));
+            moving = h.snapshot(1, 10 * W);
+        }
+        try (OneInputStreamOperatorTestHarness<LoadForecast, RoutingPlan> h =
+                     new OneInputStreamOperatorTestHarness<>(new PlannerOperator(settings(), false))) {
+            h.initializeState(moving);
+            h.open();
+        }
+        RepartitionPlanner.Settings s = settings();
+        RepartitionPlanner.Settings longer = new RepartitionPlanner.Settings(s.maxParallelism(), s.parallelism(),
+                s.windowMillis(), 3 * s.windowMillis(), s.leaseLead(), s.horizon(), s.threshold(), s.alpha(),
+                s.beta(), s.maxConcurrentMigrations(), s.maxRoutingEntries());
+        try (OneInputStreamOperatorTestHarness<LoadForecast, RoutingPlan> h =
+                     new OneInputStreamOperatorTestHarness<>(new PlannerOperator(longer, false))) {
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> h.initializeState(moving))
+                    .isInstanceOf(org.apache.flink.runtime.execution.SuppressRestartsException.class)
+                    .hasStackTraceContaining("has migrations in flight");
+        }
+        // no migration in flight: a threshold no move beats
+        RepartitionPlanner.Settings still = new RepartitionPlanner.Settings(s.maxParallelism(), s.parallelism(),
+                s.windowMillis(), s.stateHorizonMillis(), s.leaseLead(), s.horizon(), 1e9, s.alpha(), s.beta(),
+                s.maxConcurrentMigrations(), s.maxRoutingEntries());
+        org.apache.flink.runtime.checkpoint.OperatorSubtaskState quiet;
+        try (OneInputStreamOperatorTestHarness<LoadForecast, RoutingPlan> h =
+                     new OneInputStreamOperatorTestHarness<>(new PlannerOperator(still, false))) {
+            h.open();
+            h.processElement(new StreamRecord<>(forecast(10 * W, 4), 10 * W - 1));
+            assertThat(h.extractOutputValues()).last().satisfies(p ->
+                    assertThat(p.getEntries()).noneMatch(e -> e.getMigration() != null));
+            quiet = h.snapshot(1, 10 * W);
+        }
+        try (OneInputStreamOperatorTestHarness<LoadForecast, RoutingPlan> h =
+                     new OneInputStreamOperatorTestHarness<>(new PlannerOperator(longer, false))) {
+            h.initializeState(quiet);
+            h.open();
+        }
+    }
 }
