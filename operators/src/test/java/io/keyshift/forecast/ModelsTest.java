@@ -108,16 +108,22 @@ class ModelsTest {
         }
     }
 
-    @Test
-    void autoregressiveRecoversAKnownAr1Process() {
-        // y(t) = 20 + 0.6 y(t-1) + e, e ~ N(0, 1): mean 50; the one-step forecast is 20 + 0.6 y(t).
-        Autoregressive m = new Autoregressive(1, 0, 400, 50);
+    /** 2,000 steps of y(t) = 20 + 0.6 y(t-1) + e, e ~ N(0, 1) (mean 50), seed 11, each given to {@code observe}. */
+    private static double ar1(java.util.function.DoubleConsumer observe) {
         Random r = new Random(11);
         double y = 50;
         for (int t = 0; t < 2000; t++) {
             y = 20 + 0.6 * y + r.nextGaussian();
-            m.observe(y);
+            observe.accept(y);
         }
+        return y;
+    }
+
+    @Test
+    void autoregressiveRecoversAKnownAr1Process() {
+        // the one-step forecast is 20 + 0.6 y(t)
+        Autoregressive m = new Autoregressive(1, 0, 400, 50);
+        double y = ar1(m::observe);
         assertThat(m.forecast(1)).isCloseTo(20 + 0.6 * y, within(0.5));
         assertThat(m.forecast(50)).isCloseTo(50, within(1.0));
     }
@@ -129,13 +135,10 @@ class ModelsTest {
         // intercept, whose diagonal entry does not grow with the series, towards 0 on large series.
         Autoregressive small = new Autoregressive(3, 0, 400, 50);
         Autoregressive large = new Autoregressive(3, 0, 400, 50);
-        Random r = new Random(11);
-        double y = 50;
-        for (int t = 0; t < 2000; t++) {
-            y = 20 + 0.6 * y + r.nextGaussian();
+        ar1(y -> {
             small.observe(y);
             large.observe(1e4 * y);
-        }
+        });
         for (int h : new int[] {1, 2, 5, 50}) {
             assertThat(large.forecast(h) / 1e4).as("step %d", h).isCloseTo(small.forecast(h), within(1e-3));
         }

@@ -64,6 +64,29 @@ class PlannerOperatorTest {
                 .setRouterParallelism(routerParallelism).build();
     }
 
+    /** A planner of {@code settings} that plans after {@code f}; its last plan is checked, then it is snapshot. */
+    private static org.apache.flink.runtime.checkpoint.OperatorSubtaskState planAndSnapshot(
+            RepartitionPlanner.Settings settings, LoadForecast f,
+            java.util.function.Consumer<RoutingPlan> lastPlan) throws Exception {
+        try (OneInputStreamOperatorTestHarness<LoadForecast, RoutingPlan> h =
+                     new OneInputStreamOperatorTestHarness<>(new PlannerOperator(settings, false))) {
+            h.open();
+            h.processElement(new StreamRecord<>(f, f.getWindowEnd() - 1));
+            assertThat(h.extractOutputValues()).last().satisfies(lastPlan::accept);
+            return h.snapshot(1, f.getWindowEnd());
+        }
+    }
+
+    /** Restores a planner of {@code settings} from {@code snapshot} and opens it (fails as the restore fails). */
+    private static void restore(RepartitionPlanner.Settings settings,
+                                org.apache.flink.runtime.checkpoint.OperatorSubtaskState snapshot) throws Exception {
+        try (OneInputStreamOperatorTestHarness<LoadForecast, RoutingPlan> h =
+                     new OneInputStreamOperatorTestHarness<>(new PlannerOperator(settings, false))) {
+            h.initializeState(snapshot);
+            h.open();
+        }
+    }
+
     private static List<RoutingPlan> run(boolean followRouters, LoadForecast... forecasts) throws Exception {
         try (OneInputStreamOperatorTestHarness<LoadForecast, RoutingPlan> h =
                      new OneInputStreamOperatorTestHarness<>(new PlannerOperator(settings(), followRouters))) {
@@ -220,31 +243,17 @@ class PlannerOperatorTest {
                     .setForecast(f).setLower(f).setUpper(f).setModel("NAIVE").setAnomaly(false).build());
         }
         LoadForecast f = LoadForecast.newBuilder(forecast(10 * W, 4)).setUnits(units).build();
-        org.apache.flink.runtime.checkpoint.OperatorSubtaskState snapshot;
-        try (OneInputStreamOperatorTestHarness<LoadForecast, RoutingPlan> h =
-                     new OneInputStreamOperatorTestHarness<>(new PlannerOperator(splitting, false))) {
-            h.open();
-            h.processElement(new StreamRecord<>(f, 10 * W - 1));
-            assertThat(h.extractOutputValues()).last().satisfies(p ->
-                    assertThat(p.getEntries()).anyMatch(e -> e.getSplit() != null && e.getKey().equals("very-hot")));
-            snapshot = h.snapshot(1, 10 * W);
-        }
+        var snapshot = planAndSnapshot(splitting, f, p ->
+                assertThat(p.getEntries()).anyMatch(e -> e.getSplit() != null && e.getKey().equals("very-hot")));
         // the same stage restores
-        try (OneInputStreamOperatorTestHarness<LoadForecast, RoutingPlan> h =
-                     new OneInputStreamOperatorTestHarness<>(new PlannerOperator(splitting, false))) {
-            h.initializeState(snapshot);
-            h.open();
-        }
+        restore(splitting, snapshot);
         RepartitionPlanner.Settings notSplitting = new RepartitionPlanner.Settings(MAX_P, 4, W, W, 1, 2, 0.02, 0.1,
                 0.001, 8, 100, 0.0, RepartitionPlanner.Constraints.NONE, 0L, false, -1, ValidationPolicy.ALL, true,
                 io.keyshift.config.PlanOptions.Cost.MEAN_LOAD, 1.0, 50);
-        try (OneInputStreamOperatorTestHarness<LoadForecast, RoutingPlan> h =
-                     new OneInputStreamOperatorTestHarness<>(new PlannerOperator(notSplitting, false))) {
-            org.assertj.core.api.Assertions.assertThatThrownBy(() -> h.initializeState(snapshot))
-                    .isInstanceOf(org.apache.flink.runtime.execution.SuppressRestartsException.class)
-                    .hasStackTraceContaining("splits keys over several key groups (e.g. very-hot)")
-                    .hasStackTraceContaining("keyshift.plan.split-threshold");
-        }
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> restore(notSplitting, snapshot))
+                .isInstanceOf(org.apache.flink.runtime.execution.SuppressRestartsException.class)
+                .hasStackTraceContaining("splits keys over several key groups (e.g. very-hot)")
+                .hasStackTraceContaining("keyshift.plan.split-threshold");
     }
 
     /**
@@ -254,47 +263,22 @@ class PlannerOperatorTest {
      */
     @Test
     void migrationsInFlightAreRefusedByAStageOfAnotherShape() throws Exception {
-        org.apache.flink.runtime.checkpoint.OperatorSubtaskState moving;
-        try (OneInputStreamOperatorTestHarness<LoadForecast, RoutingPlan> h =
-                     new OneInputStreamOperatorTestHarness<>(new PlannerOperator(settings(), false))) {
-            h.open();
-            h.processElement(new StreamRecord<>(forecast(10 * W, 4), 10 * W - 1));
-            assertThat(h.extractOutputValues()).last().satisfies(p ->
-                    assertThat(p.getEntries()).anyMatch(e -> e.getMigration() != null));
-            moving = h.snapshot(1, 10 * W);
-        }
-        try (OneInputStreamOperatorTestHarness<LoadForecast, RoutingPlan> h =
-                     new OneInputStreamOperatorTestHarness<>(new PlannerOperator(settings(), false))) {
-            h.initializeState(moving);
-            h.open();
-        }
+        var moving = planAndSnapshot(settings(), forecast(10 * W, 4), p ->
+                assertThat(p.getEntries()).anyMatch(e -> e.getMigration() != null));
+        restore(settings(), moving);
         RepartitionPlanner.Settings s = settings();
         RepartitionPlanner.Settings longer = new RepartitionPlanner.Settings(s.maxParallelism(), s.parallelism(),
                 s.windowMillis(), 3 * s.windowMillis(), s.leaseLead(), s.horizon(), s.threshold(), s.alpha(),
                 s.beta(), s.maxConcurrentMigrations(), s.maxRoutingEntries());
-        try (OneInputStreamOperatorTestHarness<LoadForecast, RoutingPlan> h =
-                     new OneInputStreamOperatorTestHarness<>(new PlannerOperator(longer, false))) {
-            org.assertj.core.api.Assertions.assertThatThrownBy(() -> h.initializeState(moving))
-                    .isInstanceOf(org.apache.flink.runtime.execution.SuppressRestartsException.class)
-                    .hasStackTraceContaining("has migrations in flight");
-        }
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> restore(longer, moving))
+                .isInstanceOf(org.apache.flink.runtime.execution.SuppressRestartsException.class)
+                .hasStackTraceContaining("has migrations in flight");
         // no migration in flight: a threshold no move beats
         RepartitionPlanner.Settings still = new RepartitionPlanner.Settings(s.maxParallelism(), s.parallelism(),
                 s.windowMillis(), s.stateHorizonMillis(), s.leaseLead(), s.horizon(), 1e9, s.alpha(), s.beta(),
                 s.maxConcurrentMigrations(), s.maxRoutingEntries());
-        org.apache.flink.runtime.checkpoint.OperatorSubtaskState quiet;
-        try (OneInputStreamOperatorTestHarness<LoadForecast, RoutingPlan> h =
-                     new OneInputStreamOperatorTestHarness<>(new PlannerOperator(still, false))) {
-            h.open();
-            h.processElement(new StreamRecord<>(forecast(10 * W, 4), 10 * W - 1));
-            assertThat(h.extractOutputValues()).last().satisfies(p ->
-                    assertThat(p.getEntries()).noneMatch(e -> e.getMigration() != null));
-            quiet = h.snapshot(1, 10 * W);
-        }
-        try (OneInputStreamOperatorTestHarness<LoadForecast, RoutingPlan> h =
-                     new OneInputStreamOperatorTestHarness<>(new PlannerOperator(longer, false))) {
-            h.initializeState(quiet);
-            h.open();
-        }
+        var quiet = planAndSnapshot(still, forecast(10 * W, 4), p ->
+                assertThat(p.getEntries()).noneMatch(e -> e.getMigration() != null));
+        restore(longer, quiet);
     }
 }
