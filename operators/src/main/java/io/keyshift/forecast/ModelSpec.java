@@ -60,7 +60,8 @@ public record ModelSpec(ForecastModelKind kind, int season) implements Serializa
     /**
      * Every model worth trying for the given seasons: naive, SES, Holt, AR(p); per season seasonal naive and
      * seasonal AR, and both Holt-Winters models if the season is at most {@link #MAX_SMOOTHING_SEASON} windows.
-     * Seasons below 2 are ignored.
+     * Seasons below 2 and repeated seasons are ignored; a season of at most the AR order (3) adds no seasonal AR,
+     * whose lag m would be one of AR(3)'s own lags (the same model as AR(3), fitted and scored twice).
      */
     public static List<ModelSpec> candidates(List<Integer> seasons) {
         List<ModelSpec> out = new ArrayList<>();
@@ -68,14 +69,16 @@ public record ModelSpec(ForecastModelKind kind, int season) implements Serializa
         out.add(new ModelSpec(ForecastModelKind.SES, 0));
         out.add(new ModelSpec(ForecastModelKind.HOLT, 0));
         out.add(new ModelSpec(ForecastModelKind.AUTOREGRESSIVE, 0));
-        for (int m : seasons) {
+        for (int m : new java.util.LinkedHashSet<>(seasons)) {
             if (m >= 2) {
                 out.add(new ModelSpec(ForecastModelKind.SEASONAL_NAIVE, m));
                 if (m <= MAX_SMOOTHING_SEASON) {
                     out.add(new ModelSpec(ForecastModelKind.HOLT_WINTERS, m));
                     out.add(new ModelSpec(ForecastModelKind.HOLT_WINTERS_MULTIPLICATIVE, m));
                 }
-                out.add(new ModelSpec(ForecastModelKind.AUTOREGRESSIVE, m));
+                if (m > Models.AR_ORDER) {
+                    out.add(new ModelSpec(ForecastModelKind.AUTOREGRESSIVE, m));
+                }
             }
         }
         return out;

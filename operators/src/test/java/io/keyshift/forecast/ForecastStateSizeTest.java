@@ -111,6 +111,30 @@ class ForecastStateSizeTest {
     }
 
     @Test
+    void candidatesHoldNoModelTwice() {
+        // a seasonal AR whose season is at most its order is AR(3) again: same lags, same forecasts
+        Autoregressive plain = new Autoregressive(Models.AR_ORDER, 0, 40, 12);
+        Autoregressive season2 = new Autoregressive(Models.AR_ORDER, 2, 40, 12);
+        java.util.SplittableRandom r = new java.util.SplittableRandom(3);
+        for (int t = 0; t < 200; t++) {
+            double y = 100 + 30 * Math.sin(t / 3.0) + r.nextInt(20);
+            plain.observe(y);
+            season2.observe(y);
+        }
+        assertThat(season2.forecast(4)).isEqualTo(plain.forecast(4));
+
+        List<ModelSpec> c = ModelSpec.candidates(List.of(2, 3, 24, 24));
+        assertThat(c).doesNotHaveDuplicates()
+                .doesNotContain(new ModelSpec(ForecastModelKind.AUTOREGRESSIVE, 2),
+                        new ModelSpec(ForecastModelKind.AUTOREGRESSIVE, 3))
+                .contains(new ModelSpec(ForecastModelKind.AUTOREGRESSIVE, 0),
+                        new ModelSpec(ForecastModelKind.AUTOREGRESSIVE, 24),
+                        new ModelSpec(ForecastModelKind.SEASONAL_NAIVE, 2),
+                        new ModelSpec(ForecastModelKind.HOLT_WINTERS, 3));
+        assertThat(c).filteredOn(m -> m.season() == 24).hasSize(4);
+    }
+
+    @Test
     void holtWintersIsACandidateOnlyUpToTheBound() {
         assertThat(ModelSpec.MAX_SMOOTHING_SEASON).isEqualTo(288);
         assertThat(ModelSpec.candidates(List.of(288))).contains(
