@@ -536,7 +536,9 @@ public final class LoadForecastEngine {
                 if (!written.equals(modelList())) {
                     throw io.keyshift.config.JobOptions.unrecoverable("the forecaster's state was made with the "
                             + "candidate models [" + written + "], this configuration has [" + modelList()
-                            + "]: restore with the same keyshift.forecast.model and keyshift.forecast.seasons, or start"
+                            + "] (builds until 2026-12-01 also offered ar/2 and ar/3, copies of ar, for seasons of 2"
+                            + " and 3 windows): restore with the same keyshift.forecast.model and"
+                            + " keyshift.forecast.seasons, or start"
                             + " without the forecaster's state");
                 }
             }
