@@ -288,6 +288,11 @@ public final class EventParser {
         } catch (DateTimeParseException | ArithmeticException e) {
             return dead(text, line, "unparsable time '" + time + "'");
         }
+        if (ts < MIN_EVENT_TIME || ts > MAX_EVENT_TIME) {
+            // such a time fails the job where it is routed (no lease or window end reaches it) and again after every
+            // restart from the source's last offsets: it is the record's mistake, not the job's
+            return dead(text, line, "time '" + time + "' outside the years 0001..9999 (UTC)");
+        }
         double value = 0;
         if (sumIndex >= 0) {
             String v = f.get(sumIndex).trim();
@@ -303,7 +308,15 @@ public final class EventParser {
         return new Parsed(new Event(ts, key, value, line), null);
     }
 
-    /** Epoch ms of a time text under this parser's pattern; DateTimeParseException if it does not parse. */
+    /** Earliest event time a record may carry, epoch ms: 0001-01-01T00:00:00Z (earlier ones are dead letters). */
+    public static final long MIN_EVENT_TIME = java.time.Instant.parse("0001-01-01T00:00:00Z").toEpochMilli();
+    /** Latest event time a record may carry, epoch ms: 9999-12-31T23:59:59.999Z (later ones are dead letters). */
+    public static final long MAX_EVENT_TIME = java.time.Instant.parse("9999-12-31T23:59:59.999Z").toEpochMilli();
+
+    /**
+     * Epoch ms of a time text under this parser's pattern; DateTimeParseException if it does not parse. Records whose
+     * time lies outside [{@link #MIN_EVENT_TIME}, {@link #MAX_EVENT_TIME}] are dead letters ({@link #parse}).
+     */
     public long parseTime(String text) {
         TemporalAccessor t = formatter.parseBest(text, ZonedDateTime::from, OffsetDateTime::from,
                 LocalDateTime::from, LocalDate::from);

@@ -53,6 +53,14 @@ class EventParserTest {
         assertThat(parse(p, "1,2014-01-01 00:14:00-08:00,x,abc").deadLetter().reason()).contains("not a number");
         byte[] latin1 = "1,2014-01-01 00:14:00-08:00,caf\u00e9,1".getBytes(StandardCharsets.ISO_8859_1);
         EventParser.Parsed bad = p.parse(latin1, 3);
+        // a time the router could never route (within a window of Long.MAX_VALUE) is the record's mistake
+        EventParser d = parser(null, null);
+        assertThat(parse(d, "1,+292278994-08-17T07:00:00Z,x,1").deadLetter().reason())
+                .contains("outside the years 0001..9999");
+        assertThat(parse(d, "1,9999-12-31T23:59:59Z,x,1").deadLetter()).isNull();
+        assertThat(parse(d, "1,0001-01-01T00:00:00Z,x,1").deadLetter()).isNull();
+        assertThat(parse(d, "1,-0001-12-31T23:59:59Z,x,1").deadLetter().reason())
+                .contains("outside the years 0001..9999");
         assertThat(bad.deadLetter().reason()).isEqualTo("not valid UTF-8 text");
         assertThat(bad.deadLetter().line()).isEqualTo(3);
         assertThat(bad.deadLetter().raw()).contains("caf\u00e9");
