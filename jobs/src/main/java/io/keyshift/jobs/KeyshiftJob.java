@@ -138,23 +138,25 @@ public final class KeyshiftJob implements Callable<Integer> {
     }
 
     /**
-     * The first of {@link #OUTPUT_DIRECTORIES} under {@code dir} that holds a committed file, or null: output of an
-     * earlier job, which a new job (not restored from that job's savepoint or checkpoint) would silently add its own
-     * to (every result line twice; with the results on Kafka, two jobs' plans and forecasts interleaved). Hidden files
-     * (a file sink's in-progress and pending parts, which no checkpoint committed) do not count.
+     * The first of {@link #OUTPUT_DIRECTORIES} under {@code dir} that holds a file, or null: output of an earlier job,
+     * which a new job (not restored from that job's savepoint or checkpoint) would silently add its own to (every
+     * result line twice; with the results on Kafka, two jobs' plans and forecasts interleaved). A file sink's hidden
+     * in-progress and pending parts count too: they are a running job's (with a live topic and 1h windows nothing is
+     * committed for an hour) or a failed one's; so does a file input's sorted copy ({@code .events.bin}), which a
+     * running job reads.
      */
     static String heldOutput(Path dir) throws java.io.IOException {
         for (String name : OUTPUT_DIRECTORIES) {
             Path d = dir.resolve(name);
             if (Files.isDirectory(d)) {
                 try (java.util.stream.Stream<Path> files = Files.walk(d)) {
-                    if (files.anyMatch(f -> Files.isRegularFile(f) && !f.getFileName().toString().startsWith("."))) {
+                    if (files.anyMatch(Files::isRegularFile)) {
                         return name;
                     }
                 }
             }
         }
-        return null;
+        return Files.exists(dir.resolve(".events.bin")) ? ".events.bin" : null;
     }
 
     /** How the message of the IllegalArgumentException that main throws for a bad argument begins. */
@@ -244,6 +246,12 @@ public final class KeyshiftJob implements Callable<Integer> {
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
         Map<String, String> merged = new HashMap<>(env.getConfiguration().toMap());
         merged.putAll(dynamic);
+        if (dynamic.containsKey(JobOptions.WINDOW.key())) {
+            throw new ParameterException(cl, "-D" + JobOptions.WINDOW.key() + ": the job takes the planning window "
+                    + "from --window");
+        }
+        // the options that depend on the window (seasons, models, the calendar) are checked against this job's
+        merged.put(JobOptions.WINDOW.key(), w.toMillis() + " ms");
         Configuration conf = Configuration.fromMap(merged);
         try {
             FlinkConfig.validate(conf);
@@ -263,6 +271,12 @@ public final class KeyshiftJob implements Callable<Integer> {
                     + "the JobManager in application mode); the JobManager and every TaskManager must see it too");
         }
         if (controlFile != null) {
+            Path c = Path.of(controlFile);
+            if (!Files.isRegularFile(c) || !Files.isReadable(c)) {
+                // read where the job is built: a missing file failed only after the input was sorted, unnamed
+                throw new ParameterException(cl, "--control: not a readable file on this machine, where the job's "
+                        + "main runs: " + c.toAbsolutePath());
+            }
             conf.set(io.keyshift.jobs.replay.Workload.CONTROL_FILE, controlFile);
         }
         if (controlDir != null) {
@@ -290,8 +304,9 @@ public final class KeyshiftJob implements Callable<Integer> {
                 conf.get(org.apache.flink.configuration.CheckpointingOptions.CHECKPOINTS_DIRECTORY)) ? null
                 : heldOutput(dir);
         if (held != null) {
-            throw new ParameterException(cl, "--out " + dir + " already holds results of another job (" + held
-                    + "/): choose a new directory, delete that one, or restore that job from its savepoint or checkpoint "
+            throw new ParameterException(cl, "--out " + dir + " already holds results of another job, running or "
+                    + "ended (" + (held.startsWith(".") ? held : held + "/") + "): choose a new directory, delete that "
+                    + "one, or restore that job from its savepoint or checkpoint "
                     + "(which continues its output; a new job counts the window open at the cut-over only from where "
                     + "it starts reading)");
         }

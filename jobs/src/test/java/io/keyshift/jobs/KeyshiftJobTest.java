@@ -33,7 +33,7 @@ class KeyshiftJobTest {
         Files.writeString(out.resolve("plans/2026-01-05--00/part-0-0"), "{}\n");
         assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--generator-records", "1000", "--out", out.toString()}))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("already holds results of another job (plans/)");
+                .hasMessageContaining("already holds results of another job, running or ended (plans/)");
     }
 
     /**
@@ -65,13 +65,38 @@ class KeyshiftJobTest {
 
     /** A file sink's in-progress part (hidden; no checkpoint committed it) is not a result of another job. */
     @Test
-    void onlyCommittedFilesHoldTheOutput(@TempDir Path dir) throws Exception {
-        Path out = dir.resolve("out");
+    void aRunningJobsInProgressPartsOrSortedInputHoldTheOutput(@TempDir Path dir) throws Exception {
+        Path out = Files.createDirectories(dir.resolve("out"));
         Files.createDirectories(out.resolve("results/2014-09-01--00"));
-        Files.writeString(out.resolve("results/2014-09-01--00/.part-0-0.inprogress.1234"), "70,1409529600000,12\n");
         org.assertj.core.api.Assertions.assertThat(KeyshiftJob.heldOutput(out)).isNull();
-        Files.writeString(out.resolve("results/2014-09-01--00/part-0-0"), "70,1409529600000,12\n");
+        // a live job before its first commit: only a hidden in-progress part
+        Files.writeString(out.resolve("results/2014-09-01--00/.part-0-0.inprogress.1234"), "70,1409529600000,12\n");
         org.assertj.core.api.Assertions.assertThat(KeyshiftJob.heldOutput(out)).isEqualTo("results");
+        assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--generator-records", "1000", "--out", out.toString()}))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("already holds results of another job, running or ended (results/)");
+        // a file input's job reads its sorted copy from --out: a second main must not rewrite it
+        Path other = Files.createDirectories(dir.resolve("other"));
+        Files.writeString(other.resolve(".events.bin"), "x");
+        org.assertj.core.api.Assertions.assertThat(KeyshiftJob.heldOutput(other)).isEqualTo(".events.bin");
+    }
+
+    @Test
+    void aMissingControlFileAndAWindowTheOptionsDoNotFitAreRefusedBeforeAnythingIsWritten(@TempDir Path dir) {
+        Path out = dir.resolve("out");
+        assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--generator-records", "1000", "--control",
+                dir.resolve("nosuch.csv").toString(), "--out", out.toString(),
+                "-Dexecution.checkpointing.interval=5s"}))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("--control: not a readable file");
+        assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--generator-records", "1000", "--window", "1min",
+                "-Dkeyshift.forecast.model=holt-winters", "--out", out.toString(),
+                "-Dexecution.checkpointing.interval=5s"}))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("keyshift.forecast.model");
+        assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--generator-records", "1000", "--window", "1ns",
+                "--out", out.toString()}))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("--window must be a whole number of milliseconds");
+        org.assertj.core.api.Assertions.assertThat(out).doesNotExist();
     }
 
     @Test

@@ -219,7 +219,7 @@ public final class ForecastBench {
         int m = season;
         double[] scale = new double[2];
         LoadForecastEngine probe = engine(decay, maxParallelism, topK, List.of(new ModelSpec(
-                io.keyshift.forecast.ForecastModelKind.NAIVE, 0)), season, horizon);
+                io.keyshift.forecast.ForecastModelKind.NAIVE, 0)), season, horizon, config);
         if (m >= 2) {
             score(probe, profiles, horizon, m, scale);
         }
@@ -227,7 +227,7 @@ public final class ForecastBench {
             m = 1;
             scale = new double[2];
             score(engine(decay, maxParallelism, topK, List.of(new ModelSpec(io.keyshift.forecast.ForecastModelKind.NAIVE, 0)),
-                    season, horizon), profiles, horizon, 1, scale);
+                    season, horizon, config), profiles, horizon, 1, scale);
         }
         double scaleMean = scale[0] / Math.max(1, scale[1]);
 
@@ -240,10 +240,11 @@ public final class ForecastBench {
         root.put("sampling_rate", samplingRate);
         ObjectNode models = root.putObject("models");
         for (ModelSpec spec : ModelSpec.candidates(seasons)) {
-            Score sc = score(engine(decay, maxParallelism, topK, List.of(spec), season, horizon), profiles, horizon, m, null);
+            Score sc = score(engine(decay, maxParallelism, topK, List.of(spec), season, horizon, config), profiles, horizon, m, null);
             models.set(spec.name(), measures(mapper, sc, scaleMean, horizon));
         }
-        LoadForecastEngine auto = engine(decay, maxParallelism, topK, ModelSpec.candidates(seasons), season, horizon);
+        LoadForecastEngine auto = engine(decay, maxParallelism, topK, ModelSpec.candidates(seasons), season, horizon,
+                config);
         Score sc = score(auto, profiles, horizon, m, null);
         ObjectNode autoNode = measures(mapper, sc, scaleMean, horizon);
         ObjectNode mix = autoNode.putObject("mix");
@@ -285,8 +286,16 @@ public final class ForecastBench {
 
     static LoadForecastEngine engine(double decay, int maxParallelism, int topK, List<ModelSpec> models, int season,
                                      int horizon) {
-        return new LoadForecastEngine(new LoadForecastEngine.Settings(maxParallelism, topK, 48, models, season,
-                horizon, decay, 1.96, 4.0));
+        return engine(decay, maxParallelism, topK, models, season, horizon, new Configuration());
+    }
+
+    /** An engine with the age-out span and the interval and anomaly z of {@code config} (their defaults if unset). */
+    static LoadForecastEngine engine(double decay, int maxParallelism, int topK, List<ModelSpec> models, int season,
+                                     int horizon, Configuration config) {
+        return new LoadForecastEngine(new LoadForecastEngine.Settings(maxParallelism, topK,
+                config.get(ProfilerOptions.AGE_OUT_WINDOWS), models, season, horizon, decay,
+                config.get(io.keyshift.config.ForecastOptions.INTERVAL_Z),
+                config.get(io.keyshift.config.ForecastOptions.ANOMALY_Z)));
     }
 
     /**

@@ -43,7 +43,7 @@ public final class AutoscaleCommand implements java.util.concurrent.Callable<Int
     @Override
     public Integer call() throws Exception {
         CommandLine cl = spec.commandLine();
-        Duration every = FlinkOptions.window(cl, "--interval", interval);
+        Duration every = FlinkOptions.positive(cl, "--interval", interval);
         FlinkRest api = cluster.client(cl);
         Autoscaler scaler = new Autoscaler(api, jobId);
         while (true) {

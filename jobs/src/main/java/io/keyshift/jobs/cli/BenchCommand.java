@@ -127,7 +127,8 @@ public final class BenchCommand implements Callable<Integer> {
             }
         }
         var settings = new ThroughputBench.Settings(records, days, keys, zipf, drift, parallelism, services,
-                keyDistributions, repetitions, FlinkOptions.window(cl, "--window", window), flink.load(cl),
+                keyDistributions, repetitions, FlinkOptions.window(cl, "--window", window),
+                flink.load(cl, FlinkOptions.window(cl, "--window", window)),
                 latencyRate);
         FlinkOptions.outputDirectory(cl, "--out", out);
         // never leave an earlier run's figures beside this run's

@@ -75,8 +75,7 @@ public final class BootstrapCommand implements Callable<Integer> {
             throw new ParameterException(cl, "--out " + out + ": " + above + " is not a writable directory");
         }
         Duration w = FlinkOptions.window(cl, "--window", window);
-        Configuration conf = flink.load(cl);
-        conf.set(JobOptions.WINDOW, w);
+        Configuration conf = flink.load(cl, w);
         int maxP = conf.getOptional(PipelineOptions.MAX_PARALLELISM).orElse(conf.get(JobOptions.DEFAULT_MAX_PARALLELISM));
         conf.set(PipelineOptions.MAX_PARALLELISM, maxP);
         io.keyshift.jobs.input.InputSpec inputSpec = in.spec(cl, null);

@@ -73,7 +73,7 @@ public final class ClusterCommand implements Callable<Integer> {
                 if (!Files.isRegularFile(cpFile)) {
                     throw new ParameterException(cl, cpFile + " is missing: build with mvn package first");
                 }
-                Duration t = FlinkOptions.window(cl, "--timeout", timeout);
+                Duration t = FlinkOptions.positive(cl, "--timeout", timeout);
                 if (restPort < 1 || restPort > 65535) {
                     throw new ParameterException(cl, "--rest-port must be in 1..65535, was " + restPort);
                 }
@@ -118,7 +118,7 @@ public final class ClusterCommand implements Callable<Integer> {
                 return st.up() ? 0 : 1;
             }
             case "add-taskmanager" -> {
-                Duration t = FlinkOptions.window(cl, "--timeout", timeout);
+                Duration t = FlinkOptions.positive(cl, "--timeout", timeout);
                 StandaloneCluster.Member m = StandaloneCluster.addTaskManager(run, t, System.err);
                 System.out.printf("%s registered (PID %d)%n", m.role(), m.pid());
                 return 0;

@@ -23,12 +23,33 @@ public final class FlinkOptions {
 
     /** config.yaml plus overrides; ParameterException (exit 2) names a bad keyshift option. */
     Configuration load(CommandLine cl) {
+        return load(cl, dynamic);
+    }
+
+    /**
+     * As {@link #load(CommandLine)} for a command whose {@code --window} sets {@code keyshift.window}: the options
+     * that depend on the window (seasons, models, the calendar, the state horizon) are checked against
+     * {@code window}, before any job runs. {@code -Dkeyshift.window} is refused (the command's --window sets it).
+     */
+    Configuration load(CommandLine cl, Duration window) {
+        if (dynamic.containsKey(io.keyshift.config.JobOptions.WINDOW.key())) {
+            throw new ParameterException(cl, "-D" + io.keyshift.config.JobOptions.WINDOW.key() + ": this command "
+                    + "takes the planning window from --window");
+        }
+        Map<String, String> withWindow = new LinkedHashMap<>(dynamic);
+        withWindow.put(io.keyshift.config.JobOptions.WINDOW.key(), window.toMillis() + " ms");
+        Configuration conf = load(cl, withWindow);
+        conf.set(io.keyshift.config.JobOptions.WINDOW, window);
+        return conf;
+    }
+
+    private Configuration load(CommandLine cl, Map<String, String> overrides) {
         if (config != null && !java.nio.file.Files.isRegularFile(config.resolve("config.yaml"))) {
             // a mistyped directory must not silently run without the user's configuration
             throw new ParameterException(cl, "--config: no config.yaml in " + config.toAbsolutePath());
         }
         try {
-            return FlinkConfig.load(config != null ? config : FlinkConfig.defaultConfDir(), dynamic);
+            return FlinkConfig.load(config != null ? config : FlinkConfig.defaultConfDir(), overrides);
         } catch (IllegalArgumentException e) {
             throw new ParameterException(cl, "-D / config.yaml: " + e.getMessage());
         }
@@ -52,8 +73,21 @@ public final class FlinkOptions {
         }
     }
 
-    /** Parses a positive Flink duration given to {@code option}; ParameterException (exit 2) otherwise. */
+    /**
+     * Parses a planning window given to {@code option}: a whole number of milliseconds, at least 1 ms (event times
+     * are milliseconds); ParameterException (exit 2) otherwise.
+     */
     public static Duration window(CommandLine cl, String option, String value) {
+        Duration d = duration(cl, option, value, false);
+        if (d.toMillis() < 1 || d.toNanos() % 1_000_000 != 0) {
+            throw new ParameterException(cl, option + " must be a whole number of milliseconds, at least 1ms (event "
+                    + "times are milliseconds), was '" + value + "'");
+        }
+        return d;
+    }
+
+    /** Parses a positive Flink duration given to {@code option}; ParameterException (exit 2) otherwise. */
+    public static Duration positive(CommandLine cl, String option, String value) {
         return duration(cl, option, value, false);
     }
 

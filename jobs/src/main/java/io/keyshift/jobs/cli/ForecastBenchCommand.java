@@ -44,7 +44,9 @@ public final class ForecastBenchCommand implements Callable<Integer> {
     String window;
 
     @Option(names = "--season", split = ",", paramLabel = "WINDOWS",
-            description = "Season length(s) in windows, e.g. 24,168. Default: a day of windows (a week for windows >= 1d).")
+            description = "Season length(s) in windows, e.g. 24,168. Default: keyshift.forecast.seasons if set, else "
+                    + "keyshift's default for the window (a day and a week of windows from 1h up to a day, a day below "
+                    + "1h, a week from 1d).")
     List<Integer> seasons;
 
     @Option(names = "--horizon", defaultValue = "3", paramLabel = "H",
@@ -76,13 +78,27 @@ public final class ForecastBenchCommand implements Callable<Integer> {
         if (horizon < 1) {
             throw new ParameterException(cl, "--horizon must be >= 1");
         }
-        Configuration conf = flink.load(cl);
+        Configuration conf = flink.load(cl, w);
+        // the bench scores every model, and the forecasts without a calendar: options that choose otherwise would be
+        // ignored without a word
+        for (org.apache.flink.configuration.ConfigOption<?> o : List.of(io.keyshift.config.ForecastOptions.MODEL,
+                io.keyshift.config.ForecastOptions.CALENDAR)) {
+            if (conf.contains(o)) {
+                throw new ParameterException(cl, o.key() + " does not apply to forecast-bench (it scores every "
+                        + "model, without a calendar); unset it");
+            }
+        }
+        if (seasons != null && conf.contains(io.keyshift.config.ForecastOptions.SEASONS)) {
+            throw new ParameterException(cl, "--season and " + io.keyshift.config.ForecastOptions.SEASONS.key()
+                    + " both set the seasons; give one");
+        }
         if (conf.getOptional(io.keyshift.config.PrivacyOptions.KEY_SECRET).isPresent()) {
             // the bench scores the profiles' heavy hitters against the input's own keys
             throw new ParameterException(cl, io.keyshift.config.PrivacyOptions.KEY_SECRET.key()
                     + " does not apply to forecast-bench (it compares the profiles with the input's keys); unset it");
         }
-        int maxP = conf.getOptional(PipelineOptions.MAX_PARALLELISM).orElse(128);
+        int maxP = conf.getOptional(PipelineOptions.MAX_PARALLELISM)
+                .orElse(conf.get(io.keyshift.config.JobOptions.DEFAULT_MAX_PARALLELISM));
         if (parallelism < 1 || parallelism > maxP) {
             throw new ParameterException(cl, "--parallelism must be in 1.." + maxP + " (the max parallelism), was "
                     + parallelism);
@@ -94,7 +110,7 @@ public final class ForecastBenchCommand implements Callable<Integer> {
                 }
             }
         }
-        List<Integer> s = seasons != null ? seasons : io.keyshift.config.KeyshiftConfig.defaultSeasons(w.toMillis());
+        List<Integer> s = seasons != null ? seasons : io.keyshift.config.KeyshiftConfig.seasons(conf, w.toMillis());
         InputSpec inputSpec = in.spec(cl, null);
         FlinkOptions.outputDirectory(cl, "--out", out);
         ReplayOutput.prepare(cl, out, overwrite, ReplayOutput::forecastBenchOrReplay);
@@ -119,7 +135,7 @@ public final class ForecastBenchCommand implements Callable<Integer> {
             return 2;
         }
         try {
-            conf.set(PipelineOptions.MAX_PARALLELISM, conf.getOptional(PipelineOptions.MAX_PARALLELISM).orElse(128));
+            conf.set(PipelineOptions.MAX_PARALLELISM, maxP);
             // checkpoints on disk under --out, as replay does: the JobManager's heap storage (Flink's default without
             // a directory) refuses state over 5 MB, which the profiling job of a long input exceeds
             if (!conf.contains(org.apache.flink.configuration.CheckpointingOptions.CHECKPOINTS_DIRECTORY)) {

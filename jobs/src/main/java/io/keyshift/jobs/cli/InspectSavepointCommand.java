@@ -52,8 +52,7 @@ public final class InspectSavepointCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         CommandLine cl = spec.commandLine();
         Duration w = FlinkOptions.window(cl, "--window", window);
-        Configuration conf = flink.load(cl);
-        conf.set(JobOptions.WINDOW, w);
+        Configuration conf = flink.load(cl, w);
         int maxP = conf.getOptional(PipelineOptions.MAX_PARALLELISM).orElse(conf.get(JobOptions.DEFAULT_MAX_PARALLELISM));
         var settings = io.keyshift.config.KeyshiftConfig.forecastSettings(conf, maxP);
         String p = path.contains(":") ? path : java.nio.file.Path.of(path).toAbsolutePath().toUri().toString();

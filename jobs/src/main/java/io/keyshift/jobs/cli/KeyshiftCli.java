@@ -39,6 +39,14 @@ public final class KeyshiftCli implements Runnable {
     /** The command line as {@code main} runs it (tests run it the same way). */
     public static CommandLine commandLine() {
         CommandLine cl = new CommandLine(new KeyshiftCli());
+        // soak sizes its generator from --rate and --minutes and refuses these two (naming them): its help does not
+        // offer them
+        CommandLine.Model.CommandSpec soak = cl.getSubcommands().get("soak").getCommandSpec();
+        for (String sized : java.util.List.of("--generator-records", "--generator-days")) {
+            CommandLine.Model.OptionSpec o = soak.findOption(sized);
+            soak.remove(o);
+            soak.addOption(CommandLine.Model.OptionSpec.builder(o).hidden(true).build());
+        }
         cl.setExecutionExceptionHandler(KeyshiftCli::failed);
         cl.setParameterExceptionHandler(KeyshiftCli::badInput);
         return cl;

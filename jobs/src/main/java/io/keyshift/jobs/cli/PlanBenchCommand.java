@@ -78,14 +78,14 @@ public final class PlanBenchCommand implements Callable<Integer> {
                     + org.apache.flink.runtime.state.KeyGroupRangeAssignment.UPPER_BOUND_MAX_PARALLELISM
                     + " and --windows >= 4 required");
         }
+        if (controlPath && windowsPerCheckpoint < 1) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+                    "--windows-per-checkpoint must be >= 1, was " + windowsPerCheckpoint);
+        }
         FlinkOptions.outputDirectory(cl, "--out", out);
         // never leave an earlier run's figures of this mode behind (the other mode's file is another bench's)
         Files.deleteIfExists(out.resolve(controlPath ? "control-path-bench.json" : "plan-bench.json"));
         if (controlPath) {
-            if (windowsPerCheckpoint < 1) {
-                throw new picocli.CommandLine.ParameterException(spec.commandLine(),
-                        "--windows-per-checkpoint must be >= 1, was " + windowsPerCheckpoint);
-            }
             ObjectNode json = io.keyshift.jobs.bench.ControlPathBench.run(maxParallelism, keys,
                     java.time.Duration.ofMinutes(1), windows, 64, windowsPerCheckpoint, out, System.err);
             new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)

@@ -138,8 +138,7 @@ public final class ReplayCommand implements Callable<Integer> {
                 throw new ParameterException(cl, "--strategies: " + e.getMessage());
             }
         }
-        Configuration conf = flink.load(cl);
-        conf.set(JobOptions.WINDOW, windowDuration);
+        Configuration conf = flink.load(cl, windowDuration);
         int maxP = conf.getOptional(PipelineOptions.MAX_PARALLELISM).orElse(conf.get(JobOptions.DEFAULT_MAX_PARALLELISM));
         if (parallelism > maxP) {
             throw new ParameterException(cl, "--parallelism " + parallelism + " exceeds the max parallelism " + maxP
@@ -165,6 +164,10 @@ public final class ReplayCommand implements Callable<Integer> {
             }
         }
         if (control != null) {
+            if (chosen.stream().allMatch(x -> x == Strategy.HASH)) {
+                throw new ParameterException(cl, "--control steers a keyshift strategy (predictive or reactive); "
+                        + "hash, the only one in --strategies, has no planner to steer");
+            }
             if (!Files.isRegularFile(control) || !Files.isReadable(control)) {
                 throw new ParameterException(cl, "--control: not a readable file: " + control);
             }

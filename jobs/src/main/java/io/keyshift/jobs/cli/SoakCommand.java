@@ -86,7 +86,7 @@ public final class SoakCommand implements Callable<Integer> {
         if (parallelism < 1 || parallelism > 16) {
             throw new ParameterException(cl, "--parallelism must be in 1..16, was " + parallelism);
         }
-        Duration every = FlinkOptions.window(cl, "--sample-every", sampleEvery);
+        Duration every = FlinkOptions.positive(cl, "--sample-every", sampleEvery);
         Duration w = FlinkOptions.window(cl, "--window", window);
         Path confDir = config != null ? config : FlinkConfig.defaultConfDir();
         if (config != null && !Files.isRegularFile(config.resolve("config.yaml"))) {

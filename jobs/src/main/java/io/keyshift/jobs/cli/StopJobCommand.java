@@ -38,7 +38,7 @@ public final class StopJobCommand implements java.util.concurrent.Callable<Integ
 
     @Override
     public Integer call() throws Exception {
-        Duration wait = FlinkOptions.window(spec.commandLine(), "--timeout", timeout);
+        Duration wait = FlinkOptions.positive(spec.commandLine(), "--timeout", timeout);
         FlinkRest api = cluster.client(spec.commandLine());
         String location = api.stopWithSavepoint(jobId, target, wait);
         System.out.println(location);

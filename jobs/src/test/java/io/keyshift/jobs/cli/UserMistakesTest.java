@@ -221,4 +221,74 @@ class UserMistakesTest {
                 new java.io.EOFException("Unexpected end of ZLIB input stream")), cl, null);
         assertThat(own.toString()).startsWith("keyshift bootstrap: in.csv.gz: truncated after line 3");
     }
+
+    @Test
+    void optionsAreCheckedAgainstTheCommandsWindowBeforeAnyJobOrCleanUp(@TempDir Path dir) throws Exception {
+        Path out = Files.createDirectories(dir.resolve("out"));
+        Files.writeString(out.resolve("report.json"), "{}");
+        // holt-winters needs a season of at most 288 windows: a day of 1-minute windows has 1440
+        CliRun model = run("replay", "--window", "1min", "-Dkeyshift.forecast.model=holt-winters",
+                "--generator-records", "2000", "--out", out.toString(), "--overwrite", "--config", conf());
+        assertThat(model.exit()).as(model.err()).isEqualTo(2);
+        assertThat(model.err()).contains("keyshift.forecast.model").contains("holt-winters");
+        assertThat(out.resolve("report.json")).hasContent("{}");
+
+        Path in = csv(dir, "key,ts\na,2024-03-01T00:00:00Z\n");
+        CliRun bootstrap = run("bootstrap", "--input", in.toString(), "--key", "key", "--time", "ts",
+                "--window", "1min", "-Dkeyshift.forecast.model=holt-winters", "--out",
+                dir.resolve("sp").toString(), "--config", conf());
+        assertThat(bootstrap.exit()).as(bootstrap.err()).isEqualTo(2);
+        assertThat(bootstrap.err()).contains("keyshift.forecast.model").doesNotContain("reading and sorting");
+
+        CliRun both = run("replay", "-Dkeyshift.window=5min", "--out", dir.resolve("w").toString(),
+                "--config", conf());
+        assertThat(both.exit()).as(both.err()).isEqualTo(2);
+        assertThat(both.err()).contains("-Dkeyshift.window").contains("--window");
+
+        for (String w : new String[] {"1ns", "500micros", "1500micros"}) {
+            CliRun r = run("replay", "--window", w, "--out", dir.resolve("w").toString(), "--config", conf());
+            assertThat(r.exit()).as(r.err()).isEqualTo(2);
+            assertThat(r.err()).contains("--window must be a whole number of milliseconds, at least 1ms")
+                    .doesNotContain("by zero");
+        }
+    }
+
+    @Test
+    void optionsACommandWouldIgnoreAreRefused(@TempDir Path dir) throws Exception {
+        Path control = Files.writeString(dir.resolve("cmds.csv"), "2026-01-05T00:00:00Z,freeze\n");
+        CliRun hashOnly = run("replay", "--strategies", "hash", "--control", control.toString(),
+                "--generator-records", "2000", "--out", dir.resolve("h").toString(), "--config", conf());
+        assertThat(hashOnly.exit()).as(hashOnly.err()).isEqualTo(2);
+        assertThat(hashOnly.err()).contains("--control").contains("hash");
+
+        Path in = csv(dir, "key,ts\na,2024-03-01T00:00:00Z\n");
+        CliRun model = run("forecast-bench", "--input", in.toString(), "--key", "key", "--time", "ts",
+                "-Dkeyshift.forecast.model=ses", "--out", dir.resolve("f").toString(), "--config", conf());
+        assertThat(model.exit()).as(model.err()).isEqualTo(2);
+        assertThat(model.err()).contains("keyshift.forecast.model does not apply to forecast-bench");
+        CliRun seasons = run("forecast-bench", "--input", in.toString(), "--key", "key", "--time", "ts",
+                "--season", "24", "-Dkeyshift.forecast.seasons=24", "--out", dir.resolve("f").toString(),
+                "--config", conf());
+        assertThat(seasons.exit()).as(seasons.err()).isEqualTo(2);
+        assertThat(seasons.err()).contains("--season and keyshift.forecast.seasons");
+
+        CliRun soakHelp = run("soak", "--help");
+        assertThat(soakHelp.exit()).isZero();
+        assertThat(soakHelp.out()).contains("--generator-keys").doesNotContain("--generator-records")
+                .doesNotContain("--generator-days");
+        CliRun soak = run("soak", "--generator-records", "1000", "--out", dir.resolve("s").toString(),
+                "--config", conf());
+        assertThat(soak.exit()).as(soak.err()).isEqualTo(2);
+        assertThat(soak.err()).contains("--generator-records does not apply to soak");
+    }
+
+    @Test
+    void planBenchKeepsTheLastFiguresWhenAnOptionIsBad(@TempDir Path dir) throws Exception {
+        Path out = Files.createDirectories(dir.resolve("pb"));
+        Files.writeString(out.resolve("control-path-bench.json"), "{}");
+        CliRun r = run("plan-bench", "--control-path", "--windows-per-checkpoint", "0", "--out", out.toString());
+        assertThat(r.exit()).as(r.err()).isEqualTo(2);
+        assertThat(r.err()).contains("--windows-per-checkpoint");
+        assertThat(out.resolve("control-path-bench.json")).hasContent("{}");
+    }
 }
