@@ -525,7 +525,9 @@ public final class LoadForecastEngine {
             int chunk = in.readInt();
             int expected = newSeries().history().capacity();
             if (capacity != expected || chunk != CHUNK) {
-                throw new IOException("forecaster state keeps " + capacity + " observations per series in chunks of "
+                // a refusal that would come again at every restart: the job fails for good, naming the options
+                throw io.keyshift.config.JobOptions.unrecoverable("forecaster state keeps " + capacity
+                        + " observations per series in chunks of "
                         + chunk + ", this configuration " + expected + " in chunks of " + CHUNK
                         + "; restore with the same keyshift.forecast.* options");
             }
@@ -570,7 +572,8 @@ public final class LoadForecastEngine {
         try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(models))) {
             f.readModels(in);
             if (in.available() > 0) {
-                throw new IOException("forecaster state of series " + id + " has " + in.available() + " bytes more than"
+                throw io.keyshift.config.JobOptions.unrecoverable("forecaster state of series " + id + " has "
+                        + in.available() + " bytes more than"
                         + " this configuration's models read; restore with the same keyshift.forecast.* options");
             }
         }
@@ -604,17 +607,20 @@ public final class LoadForecastEngine {
     private int readCounters(DataInputStream in, boolean whole) throws IOException {
         int version = in.readInt();
         if (whole && version >= 1 && version < KEYS_AS_UTF) {
-            throw new IOException("forecaster state version " + version + " was written by an older keyshift and"
+            throw io.keyshift.config.JobOptions.unrecoverable("forecaster state version " + version
+                    + " was written by an older keyshift and"
                     + " cannot be read by this one (version " + STATE_VERSION + "); start the job without the"
                     + " savepoint, or re-run bootstrap to write a new one");
         }
         if (version != STATE_VERSION && !(whole && version == KEYS_AS_UTF)) {
-            throw new IOException("unknown forecaster state version " + version + " (this build reads "
+            throw io.keyshift.config.JobOptions.unrecoverable("unknown forecaster state version " + version
+                    + " (this build reads "
                     + STATE_VERSION + ")");
         }
         int maxP = in.readInt();
         if (maxP != settings.maxParallelism()) {
-            throw new IOException("forecaster state is for maxParallelism " + maxP + ", job has "
+            throw io.keyshift.config.JobOptions.unrecoverable("forecaster state is for maxParallelism " + maxP
+                    + ", job has "
                     + settings.maxParallelism());
         }
         windowIndex = in.readLong();

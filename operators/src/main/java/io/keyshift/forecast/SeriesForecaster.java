@@ -438,7 +438,8 @@ public final class SeriesForecaster {
         weight = in.readDouble();
         int count = in.readInt();
         if (count != score.length) {
-            throw new IOException("forecaster state has " + count + " models, configuration has " + models.length
+            throw io.keyshift.config.JobOptions.unrecoverable("forecaster state has " + count
+                    + " models, configuration has " + models.length
                     + "; restore with the same keyshift.forecast.* options");
         }
         for (int i = 0; i < count; i++) {

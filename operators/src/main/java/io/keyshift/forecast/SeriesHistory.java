@@ -106,7 +106,8 @@ public final class SeriesHistory {
     public void read(DataInputStream in) throws IOException {
         int capacity = in.readInt();
         if (capacity != ring.length) {
-            throw new IOException("forecaster state keeps " + capacity + " observations per series, this"
+            throw io.keyshift.config.JobOptions.unrecoverable("forecaster state keeps " + capacity
+                    + " observations per series, this"
                     + " configuration " + ring.length + "; restore with the same keyshift.forecast.* options");
         }
         long c = in.readLong();
