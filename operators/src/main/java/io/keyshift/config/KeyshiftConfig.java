@@ -100,22 +100,32 @@ public final class KeyshiftConfig {
         range(config, JobOptions.DEFAULT_MAX_PARALLELISM, 1, 32768);
         range(config, JobOptions.RESULTS_PATH_PARALLELISM, 0, 32768);
         int sketch = config.get(ProfilerOptions.SKETCH_SIZE);
-        if (sketch < 8 || Integer.bitCount(sketch) != 1) {
-            throw bad(ProfilerOptions.SKETCH_SIZE, sketch, "a power of 2 >= 8");
+        if (sketch < 8 || sketch > MAX_SKETCH_SIZE || Integer.bitCount(sketch) != 1) {
+            throw bad(ProfilerOptions.SKETCH_SIZE, sketch, "a power of 2 in 8.." + MAX_SKETCH_SIZE);
         }
         double rate = config.get(ProfilerOptions.SAMPLING_RATE);
         if (!(rate > 0 && rate <= 1)) {
             throw bad(ProfilerOptions.SAMPLING_RATE, rate, "in (0, 1]");
         }
-        range(config, ProfilerOptions.TOP_K, 1, Integer.MAX_VALUE);
+        range(config, ProfilerOptions.TOP_K, 1, 1_000_000);
+        int topK = config.get(ProfilerOptions.TOP_K);
+        if (topK > sketch / 4 * 3) {
+            // the merged heavy-hitter sketch keeps at most 0.75 x its size keys: a larger top-k would be cut silently
+            throw new IllegalArgumentException(ProfilerOptions.TOP_K.key() + " must be at most 0.75 x "
+                    + ProfilerOptions.SKETCH_SIZE.key() + " (" + sketch / 4 * 3 + ", the most keys the heavy-hitter "
+                    + "sketch keeps), was " + topK + ": raise " + ProfilerOptions.SKETCH_SIZE.key() + " too");
+        }
         range(config, PlanOptions.ON_MISMATCH_LAG_WINDOWS, 1, 10_000);
         range(config, PlanOptions.CONTROL_ROLLBACK_VERSIONS, 1, Integer.MAX_VALUE);
         positive(config, PlanOptions.ON_MISMATCH_HOLD);
         range(config, ProfilerOptions.AGE_OUT_WINDOWS, 1, Integer.MAX_VALUE);
         models(config.get(ForecastOptions.MODEL), seasons(config, config.get(JobOptions.WINDOW).toMillis()));
         for (int m : config.getOptional(ForecastOptions.SEASONS).orElse(List.of())) {
-            if (m < 0) {
-                throw bad(ForecastOptions.SEASONS, m, "seasons >= 0 windows");
+            if (m < 0 || m > MAX_SEASON_WINDOWS) {
+                // every series keeps one value per window of its longest season (a day in milliseconds instead of
+                // windows would take 86,400,000 floats per series, and run the task out of memory)
+                throw bad(ForecastOptions.SEASONS, m, "seasons of 0.." + MAX_SEASON_WINDOWS + " windows (each "
+                        + "series keeps one value per window of the longest)");
             }
         }
         above(config, ForecastOptions.INTERVAL_Z, 0);
@@ -393,12 +403,22 @@ public final class KeyshiftConfig {
             throw new IllegalArgumentException(ForecastOptions.CALENDAR.key() + " needs windows of at most a day, "
                     + JobOptions.WINDOW.key() + " is " + Duration.ofMillis(windowMillis));
         }
+        io.keyshift.forecast.ForecastCalendar calendar;
         try {
-            return io.keyshift.forecast.ForecastCalendar.read(java.nio.file.Path.of(file.get().trim()), zone, like,
+            calendar = io.keyshift.forecast.ForecastCalendar.read(java.nio.file.Path.of(file.get().trim()), zone, like,
                     referenceDays, observe.equals("missing"));
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(ForecastOptions.CALENDAR.key() + ": " + e.getMessage(), e);
         }
+        long reach = Duration.ofDays(calendar.reachDays()).toMillis() / windowMillis + 1;
+        if (reach > MAX_SEASON_WINDOWS) {
+            // every series keeps the windows back to its reference days
+            throw new IllegalArgumentException(ForecastOptions.CALENDAR_REFERENCE_DAYS.key() + " " + referenceDays
+                    + " reaches " + calendar.reachDays() + " days back, " + reach + " windows of " + JobOptions.WINDOW
+                    .key() + " " + Duration.ofMillis(windowMillis) + ", more than the " + MAX_SEASON_WINDOWS
+                    + " each series may keep: fewer reference days or a longer window");
+        }
+        return calendar;
     }
 
     /** Candidate models for option value {@code model} ('auto' or one model name). */
@@ -415,6 +435,15 @@ public final class KeyshiftConfig {
         }
     }
 
+    /**
+     * Longest season, in windows, and longest history a series keeps for the calendar: 100,000 windows (400 KB of
+     * history per series; the forecaster keeps up to 2 x top-k + max parallelism series).
+     */
+    public static final int MAX_SEASON_WINDOWS = 100_000;
+
+    /** Largest {@link ProfilerOptions#SKETCH_SIZE}: 2^26 (a sketch of up to 48M keys per sampler subtask and window). */
+    public static final int MAX_SKETCH_SIZE = 1 << 26;
+
     /** The configured seasons, or {@link #defaultSeasons}. */
     public static List<Integer> seasons(ReadableConfig config, long windowMillis) {
         return config.getOptional(ForecastOptions.SEASONS).orElseGet(() -> defaultSeasons(windowMillis));
@@ -422,7 +451,8 @@ public final class KeyshiftConfig {
 
     /**
      * Default seasons in windows: a week for windows of a day or longer; a day and a week for windows from an hour
-     * up to a day; a day for windows shorter than an hour. Periods that are not a whole number of windows are left out.
+     * up to a day; a day for windows shorter than an hour. Periods that are not a whole number of windows, or longer
+     * than {@link #MAX_SEASON_WINDOWS} windows (a day of windows under 0.864 s), are left out.
      */
     public static List<Integer> defaultSeasons(long windowMillis) {
         long day = Duration.ofDays(1).toMillis();
@@ -440,7 +470,7 @@ public final class KeyshiftConfig {
     }
 
     private static void addSeason(List<Integer> out, long period, long windowMillis) {
-        if (period % windowMillis == 0 && period / windowMillis >= 2) {
+        if (period % windowMillis == 0 && period / windowMillis >= 2 && period / windowMillis <= MAX_SEASON_WINDOWS) {
             out.add((int) (period / windowMillis));
         }
     }

@@ -11,7 +11,7 @@ public final class ProfilerOptions {
             .intType()
             .defaultValue(1024)
             .withDescription("Maximum map size of the DataSketches frequent-items sketch per sampler subtask and "
-                    + "window (a power of 2 >= 8). It keeps up to 0.75 x this many keys in about 18 bytes each plus "
+                    + "window (a power of 2, 8 .. 2^26). It keeps up to 0.75 x this many keys in about 18 bytes each plus "
                     + "the keys; every count estimate is within 3.5 / size x the window's records.");
 
     public static final ConfigOption<Double> SAMPLING_RATE = ConfigOptions.key("keyshift.profiler.sampling-rate")
@@ -27,7 +27,8 @@ public final class ProfilerOptions {
             .intType()
             .defaultValue(128)
             .withDescription("Number of heavy-hitter keys per window that the forecaster tracks as their own series "
-                    + "(and the planner may move one by one). At most 2 x top-k keys are tracked at once; beyond "
+                    + "(and the planner may move one by one); at most 0.75 x keyshift.profiler.sketch-size, the most "
+                    + "keys the sketch keeps. At most 2 x top-k keys are tracked at once; beyond "
                     + "that, the keys with the lowest peak load over the age-out span stop being tracked first.");
 
     public static final ConfigOption<Integer> AGE_OUT_WINDOWS = ConfigOptions.key("keyshift.profiler.age-out-windows")
