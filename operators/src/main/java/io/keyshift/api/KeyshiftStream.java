@@ -505,6 +505,22 @@ public final class KeyshiftStream<T, K> {
         KeyCodec<K> codec = KeyCodec.forType(keyType, serializerConfig);
         DataStream<String> userControl = control;
         String keySecret = config.getOptional(PrivacyOptions.KEY_SECRET).orElse(null);
+        // a pinned key is compared with the plans' key ids: one in another form would never match, without a word
+        for (String pinned : config.get(PlanOptions.PINNED_KEYS)) {
+            if (keySecret != null && KeyPseudonymizer.isPseudonym(pinned)) {
+                continue;
+            }
+            String canonical;
+            try {
+                canonical = codec.canonicalId(pinned);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException(PlanOptions.PINNED_KEYS.key() + ": " + e.getMessage(), e);
+            }
+            if (!canonical.equals(pinned)) {
+                throw new IllegalArgumentException(PlanOptions.PINNED_KEYS.key() + ": this stage writes the key '"
+                        + pinned + "' as '" + canonical + "' (integer keys in decimal): write it so");
+            }
+        }
         KeyPseudonymizer pseudonymizer = null;
         if (keySecret != null) {
             if (ownershipMarkers) {
@@ -604,7 +620,8 @@ public final class KeyshiftStream<T, K> {
         // The planner comes last in the graph: with on-mismatch REVERT its control input carries the validation's
         // mismatches (the loop back to the routers runs through the plans' coordinator, not through the graph).
         PlannerOperator plannerOperator = new PlannerOperator(planSettings, followsRouters)
-                .withKeyNaming(codec.naming());
+                .withKeyNaming(codec.naming())
+                .withKeyIds(codec);
         DataStream<String> controlInput = userControl;
         if (config.get(PlanOptions.ON_MISMATCH) == PlanOptions.OnMismatch.REVERT) {
             DataStream<String> reverts = validation

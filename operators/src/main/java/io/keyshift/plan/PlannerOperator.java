@@ -113,8 +113,11 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
     private transient Counter validated;
     private transient volatile long planNanos;
 
-    /** A planner for a keyed stage at {@code settings.parallelism()}, whatever the routers report. */
     private String keyNaming = "raw";
+    /** The stage's key codec, to check the keys control commands name ({@link #withKeyIds}); null: unchecked. */
+    private io.keyshift.route.KeyCodec<?> keyIds;
+
+    /** A planner for a keyed stage at {@code settings.parallelism()}, whatever the routers report. */
 
     public PlannerOperator(RepartitionPlanner.Settings settings) {
         this(settings, false);
@@ -179,6 +182,16 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
      */
     public PlannerOperator withKeyNaming(String naming) {
         this.keyNaming = java.util.Objects.requireNonNull(naming);
+        return this;
+    }
+
+    /**
+     * The stage's key codec: a control command naming a key in a form the stage never writes (not a number for an
+     * integer key, "070" for 70, not a serialized key's id) is refused with the reason instead of being kept for a key
+     * no plan names. Without it, any key is taken as written.
+     */
+    public PlannerOperator withKeyIds(io.keyshift.route.KeyCodec<?> codec) {
+        this.keyIds = codec;
         return this;
     }
 
@@ -406,11 +419,24 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
             ControlCommand c = ControlCommand.parse(line);
             if (c != null) {
                 checkKeyGroups(c);
+                checkKey(c);
                 control.add(c);
             }
         } catch (IllegalArgumentException e) {
             control.refusedLine();
             reject(e.getMessage(), line);
+        }
+    }
+
+    /** A command's key must be in the form the stage's plans name it ({@link #withKeyIds}). */
+    private void checkKey(ControlCommand c) {
+        if (keyIds == null || c.key() == null) {
+            return;
+        }
+        String canonical = keyIds.canonicalId(c.key());
+        if (!canonical.equals(c.key())) {
+            throw new IllegalArgumentException(c.type().name().toLowerCase(java.util.Locale.ROOT) + ": this stage "
+                    + "writes the key '" + c.key() + "' as '" + canonical + "'");
         }
     }
 

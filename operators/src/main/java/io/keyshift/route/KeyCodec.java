@@ -38,6 +38,30 @@ public abstract class KeyCodec<K> implements Serializable {
      */
     public abstract K key(String id);
 
+    /**
+     * The id of the key that {@code id} names, as this codec writes it ("70" for "070" of an integer key), for ids a
+     * user writes (pinned keys, control commands). A codec that is not {@link #reversible()} returns {@code id}: a
+     * pseudonym cannot be checked.
+     *
+     * @throws IllegalArgumentException if {@code id} names no key of this codec's type; the message says how ids of
+     *                                  its keys are written
+     */
+    public String canonicalId(String id) {
+        K key;
+        try {
+            key = key(id);
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException("'" + id + "' names no key of this stage's key type (" + idForm() + ")",
+                    e);
+        }
+        return id(key);
+    }
+
+    /** How ids of this codec's keys are written, for messages. */
+    String idForm() {
+        return "a key is written as the key itself";
+    }
+
     /** How this codec names keys ({@link KeyPseudonymizer#naming}): "raw", or a pseudonymizer's fingerprint. */
     public String naming() {
         return KeyPseudonymizer.naming(null);
@@ -117,6 +141,11 @@ public abstract class KeyCodec<K> implements Serializable {
         }
 
         @Override
+        public String canonicalId(String id) {
+            return id;
+        }
+
+        @Override
         public boolean reversible() {
             return false;
         }
@@ -137,6 +166,11 @@ public abstract class KeyCodec<K> implements Serializable {
 
         @Override
         public String key(String id) {
+            return id;
+        }
+
+        @Override
+        public String canonicalId(String id) {
             return id;
         }
     }
@@ -166,6 +200,11 @@ public abstract class KeyCodec<K> implements Serializable {
             } catch (NumberFormatException e) {
                 throw new IllegalArgumentException("not a numeric key id: '" + id + "'", e);
             }
+        }
+
+        @Override
+        String idForm() {
+            return "integer keys are written in decimal";
         }
     }
 
@@ -205,6 +244,23 @@ public abstract class KeyCodec<K> implements Serializable {
             } catch (IOException e) {
                 throw new IllegalArgumentException("cannot read key id '" + id + "' with " + serializer, e);
             }
+        }
+
+        @Override
+        public String canonicalId(String id) {
+            String canonical = super.canonicalId(id);
+            if (!canonical.equals(id)) {
+                // bytes left over, or a form the serializer does not write: not an id this codec gives a key
+                throw new IllegalArgumentException("'" + id + "' names no key of this stage's key type ("
+                        + idForm() + ")");
+            }
+            return canonical;
+        }
+
+        @Override
+        String idForm() {
+            return "a key of this type is written as the Base64 (RFC 4648, no padding) of its serialized form, as "
+                    + "plans and reports show it";
         }
     }
 }

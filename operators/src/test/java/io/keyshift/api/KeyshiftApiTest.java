@@ -446,6 +446,27 @@ class KeyshiftApiTest {
     }
 
     @Test
+    void aPinnedKeyInAFormTheStageNeverWritesIsRefusedWhenTheJobIsBuilt() {
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(2);
+        Configuration conf = new Configuration();
+        conf.setString("keyshift.plan.pinned-keys", "7;user-7");
+        KeyshiftStream<Clicks.Click, Integer> byId = Keyshift.keyBy(Clicks.stream(env, 10, 1), c -> c.userId,
+                Types.INT).configure(conf);
+        assertThatThrownBy(() -> byId.window(TumblingEventTimeWindows.of(Duration.ofMinutes(1)))
+                .aggregate(new SumBytes()))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("keyshift.plan.pinned-keys").hasMessageContaining("'user-7' names no key")
+                .hasMessageContaining("decimal");
+        conf.setString("keyshift.plan.pinned-keys", "007");
+        KeyshiftStream<Clicks.Click, Integer> padded = Keyshift.keyBy(Clicks.stream(env, 10, 1), c -> c.userId,
+                Types.INT).configure(conf);
+        assertThatThrownBy(() -> padded.window(TumblingEventTimeWindows.of(Duration.ofMinutes(1)))
+                .aggregate(new SumBytes()))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("writes the key '007' as '7'");
+    }
+
+    @Test
     void sessionWindowsAreRefusedWhenTheJobIsBuilt() {
         StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(2);
         KeyshiftStream<Clicks.Click, String> users = Keyshift.keyBy(Clicks.stream(env, 10, 1), c -> c.user,

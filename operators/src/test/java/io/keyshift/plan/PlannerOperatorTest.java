@@ -119,6 +119,28 @@ class PlannerOperatorTest {
         return max / (sum / load.length);
     }
 
+    /** With the stage's key codec, a command naming an integer key as "070" or "user-7" is refused with the reason. */
+    @Test
+    void aCommandNamingAKeyInAFormTheStageNeverWritesIsRefused() throws Exception {
+        PlannerOperator op = new PlannerOperator(settings(), false).withControl(10)
+                .withKeyIds(io.keyshift.route.KeyCodec.forType(org.apache.flink.api.common.typeinfo.Types.LONG,
+                        new org.apache.flink.api.common.serialization.SerializerConfigImpl()));
+        try (org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<LoadForecast, String, RoutingPlan> h =
+                     new org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<>(op)) {
+            h.open();
+            h.processElement2(new StreamRecord<>("0,pin,070", 0));
+            h.processElement2(new StreamRecord<>("0,unpin,user-7", 0));
+            h.processElement2(new StreamRecord<>("0,pin,70", 0));
+            List<String> refused = new ArrayList<>();
+            for (StreamRecord<String> r : h.getSideOutput(PlannerOperator.CONTROL_REJECTED)) {
+                refused.add(r.getValue());
+            }
+            assertThat(refused).hasSize(2);
+            assertThat(refused.get(0)).contains("pin: this stage writes the key '070' as '70'");
+            assertThat(refused.get(1)).contains("'user-7' names no key").contains("decimal");
+        }
+    }
+
     /**
      * A revert naming a key group the job does not have is refused as a control command (a plan migrating there
      * would fail every router that applies it, again after each restore); a valid one applies.
