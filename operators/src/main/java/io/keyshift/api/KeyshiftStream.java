@@ -164,7 +164,9 @@ public final class KeyshiftStream<T, K> {
      * planner waits for this stream's watermark to pass a plan's start before making the plan, so a bounded input
      * (a file) gives the same plans on every run; give a live input (a watched directory, a Kafka topic)
      * {@code Long.MAX_VALUE} watermarks ({@link io.keyshift.control.ControlInputs}) and its commands apply from the next
-     * plan on. Refused lines: {@link #controlRejected()}.
+     * plan on. A control watermark that holds the plans back for {@code keyshift.route.no-watermark-timeout} of
+     * processing time, with nothing let through, fails the task naming the cause. Refused lines:
+     * {@link #controlRejected()}.
      */
     public KeyshiftStream<T, K> control(DataStream<String> commands) {
         checkNotBuilt();
@@ -600,7 +602,8 @@ public final class KeyshiftStream<T, K> {
                 ? keyedProfiles.transform(stage.name("forecaster"), new SharedAvroTypeInfo<>(LoadForecast.class), forecaster)
                 : keyedProfiles.connect(userControl.keyBy(new LoadForecaster.SingleLineKey()))
                         .transform(stage.name("forecaster"), new SharedAvroTypeInfo<>(LoadForecast.class),
-                                forecaster.withControlInput()))
+                                forecaster.withControlInput().withControlWatermarkTimeout(
+                                        config.get(RouteOptions.NO_WATERMARK_TIMEOUT))))
                 .uid(stage.uid("forecaster"))
                 .setParallelism(1)
                 .setMaxParallelism(maxP);
@@ -621,7 +624,8 @@ public final class KeyshiftStream<T, K> {
         // mismatches (the loop back to the routers runs through the plans' coordinator, not through the graph).
         PlannerOperator plannerOperator = new PlannerOperator(planSettings, followsRouters)
                 .withKeyNaming(codec.naming())
-                .withKeyIds(codec);
+                .withKeyIds(codec)
+                .withControlWatermarkTimeout(config.get(RouteOptions.NO_WATERMARK_TIMEOUT));
         DataStream<String> controlInput = userControl;
         if (config.get(PlanOptions.ON_MISMATCH) == PlanOptions.OnMismatch.REVERT) {
             DataStream<String> reverts = validation

@@ -28,7 +28,9 @@ public final class RouteOptions {
                     .withDescription("Processing time (>= 0; 0: never) for which records may wait for a plan while no "
                             + "watermark has reached the router before the job fails naming the cause: keyshift routes "
                             + "by event time, and without watermarks no plan comes and the waiting records would fill "
-                            + "memory. Keep a source's idle timeout (WatermarkStrategy#withIdleness) shorter.");
+                            + "memory. Keep a source's idle timeout (WatermarkStrategy#withIdleness) shorter. The same "
+                            + "limit holds for a control input (KeyshiftStream#control) whose watermark holds every "
+                            + "plan back: give a live one ControlInputs.liveWatermarks().");
 
     public static final ConfigOption<Boolean> NATURAL_FIRST_WINDOW =
             ConfigOptions.key("keyshift.route.natural-first-window")

@@ -79,9 +79,24 @@ public class LoadForecaster extends AbstractStreamOperator<LoadForecast>
     /** Whether a control input is connected (second input). */
     private boolean controlled;
 
+    /** Processing time, ms, profiles may wait for the control input's watermark before the task fails; 0: never. */
+    private long controlWatermarkTimeoutMillis =
+            io.keyshift.config.RouteOptions.NO_WATERMARK_TIMEOUT.defaultValue().toMillis();
+    private transient io.keyshift.control.ControlWatermarkWait controlWait;
+
     /** Marks this forecaster as connected to a control input (its second input); returns it. */
     public LoadForecaster withControlInput() {
         this.controlled = true;
+        return this;
+    }
+
+    /**
+     * How long (processing time; 0: never) profiles may wait for the control input's watermark, with none released,
+     * before the task fails naming the cause ({@link io.keyshift.control.ControlWatermarkWait};
+     * {@code keyshift.route.no-watermark-timeout}).
+     */
+    public LoadForecaster withControlWatermarkTimeout(java.time.Duration timeout) {
+        this.controlWatermarkTimeoutMillis = timeout.toMillis();
         return this;
     }
 
@@ -226,6 +241,14 @@ public class LoadForecaster extends AbstractStreamOperator<LoadForecast>
         getMetricGroup().gauge(KeyshiftMetrics.FORECAST_SERIES, () -> engine.seriesCount());
         getMetricGroup().gauge(KeyshiftMetrics.FORECAST_MASE, () -> mase);
         getMetricGroup().gauge(KeyshiftMetrics.FORECAST_ANOMALY_Z, () -> anomalyZ);
+        if (controlled) {
+            controlWait = new io.keyshift.control.ControlWatermarkWait(controlWatermarkTimeoutMillis,
+                    getProcessingTimeService(), () -> held.size() + " window profiles, the first of the window "
+                            + "ending at " + java.time.Instant.ofEpochMilli(held.isEmpty() ? 0 : held.peekFirst().windowEnd)
+                            + ", waited for the control input's watermark, "
+                            + (controlWatermark == Long.MIN_VALUE ? "none so far"
+                            : "at " + java.time.Instant.ofEpochMilli(controlWatermark)));
+        }
     }
 
     @Override
@@ -295,7 +318,9 @@ public class LoadForecaster extends AbstractStreamOperator<LoadForecast>
     }
 
     private void drain() throws Exception {
+        boolean released = false;
         while (!held.isEmpty() && controlWatermark >= held.peekFirst().windowEnd - 1) {
+            released = true;
             WindowProfile p = held.pollFirst();
             // commands in time order (stable: same time, arrival order) up to the window's end
             pendingZ.sort(java.util.Comparator.comparingLong(io.keyshift.control.ControlCommand::at));
@@ -307,6 +332,9 @@ public class LoadForecaster extends AbstractStreamOperator<LoadForecast>
         }
         // while profiles wait, time may still advance up to just before the first of them (its forecast's time is
         // its window's end - 1), so that a control input that lags far behind cannot stall what follows
+        if (controlWait != null) {
+            controlWait.afterDrain(!held.isEmpty(), released);
+        }
         long wm = held.isEmpty() ? profileWatermark : Math.min(profileWatermark, held.peekFirst().windowEnd - 2);
         if (wm > forwardedWatermark) {
             forwardedWatermark = wm;

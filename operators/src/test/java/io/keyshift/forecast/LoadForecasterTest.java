@@ -84,6 +84,33 @@ class LoadForecasterTest {
         }
     }
 
+    /**
+     * Profiles held for a control input whose watermark stops short of them fail the task after the timeout, naming
+     * the cause (without it, no plan would ever come); while profiles are released, the wait starts afresh.
+     */
+    @org.junit.jupiter.api.Test
+    void profilesHeldForAControlWatermarkThatNeverComesFailTheTaskNamingTheCause() throws Exception {
+        List<WindowProfile> ps = profiles(10);
+        try (var h = new KeyedTwoInputStreamOperatorTestHarness<>(
+                new LoadForecaster(ForecasterKeyedStateTest.SETTINGS).withControlInput()
+                        .withControlWatermarkTimeout(java.time.Duration.ofSeconds(30)),
+                new LoadForecaster.SingleKey(), new LoadForecaster.SingleLineKey(), Types.INT, 128, 1, 0)) {
+            h.open();
+            h.setProcessingTime(0);
+            for (int t = 0; t < 10; t++) {
+                h.processElement1(ps.get(t), ps.get(t).windowEnd - 1);
+            }
+            h.setProcessingTime(20_000);
+            h.processWatermark2(new Watermark(5 * W - 1)); // windows 0..4 go at 20 s; 5..9 wait from then
+            assertThat(forecasts(h)).hasSize(5);
+            h.setProcessingTime(49_999);
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> h.setProcessingTime(50_000))
+                    .hasStackTraceContaining("held the plans back for 30 s")
+                    .hasStackTraceContaining("5 window profiles")
+                    .hasStackTraceContaining("ControlInputs.liveWatermarks()");
+        }
+    }
+
     @ParameterizedTest(name = "rocksdb={0}")
     @ValueSource(booleans = {false, true})
     void aRestoredForecasterForecastsAsAnUninterruptedOne(boolean rocksdb) throws Exception {
