@@ -236,6 +236,12 @@ public final class ReplayCommand implements Callable<Integer> {
         }
         report.print(System.out);
         System.out.println("report: " + out.resolve("report.json"));
+        if (!report.resultMismatches().isEmpty()) {
+            // keyshift lost, doubled or changed results: a failure of the run, however good its balance
+            System.err.println("keyshift replay: results differ from hash's " + report.resultMismatches()
+                    + " (strategy=mismatches; see report.json)");
+            return 1;
+        }
         return 0;
     }
 

@@ -21,14 +21,32 @@ import java.util.stream.Stream;
 final class ReplayOutput {
     private ReplayOutput() {}
 
-    /** True for an entry of {@code --out} that a replay writes. */
+    /** The runs a replay names its files by: its strategies and its scaled runs. */
+    private static final List<String> RUNS = List.of("hash", "reactive", "predictive", "scaled-predictive",
+            "scaled-reactive");
+
+    /** What a replay names its per-run files: prefix + run + suffix. */
+    private static final List<String> PER_RUN_CSV = List.of("results-", "moves-", "scaling-", "rescales-",
+            "control-rejected-", "control-", "reverts-", "forecast-units-", "loads-", "utilization-");
+
+    /** True for an entry of {@code --out} that a replay writes ({@code charts}: only its PNG files, see prepare). */
     static boolean ours(String name) {
-        return name.equals("report.json") || name.equals("report.html") || name.equals("charts")
+        if (name.equals("report.json") || name.equals("report.html") || name.equals("charts")
                 || name.equals("dead-letters.csv") || name.equals(".work") || name.equals(".events.bin")
-                || name.equals(".report.json.tmp")
-                || (name.endsWith(".csv") && java.util.stream.Stream.of("results-", "moves-", "scaling-", "rescales-", "control-",
-                        "reverts-", "forecast-units-", "loads-", "utilization-").anyMatch(name::startsWith))
-                || (name.startsWith("profiles-") && name.endsWith(".jsonl"));
+                || name.equals(".report.json.tmp")) {
+            return true;
+        }
+        for (String run : RUNS) {
+            if (name.equals("profiles-" + run + ".jsonl")) {
+                return true;
+            }
+            for (String prefix : PER_RUN_CSV) {
+                if (name.equals(prefix + run + ".csv")) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     /** True for an entry of {@code --out} that {@code forecast-bench} writes, or that a replay wrote there. */
@@ -85,6 +103,20 @@ final class ReplayOutput {
                     + "); choose another directory or add --overwrite");
         }
         for (Path e : earlier) {
+            if (e.getFileName().toString().equals("charts") && Files.isDirectory(e)) {
+                // the report's pictures; anything else a user keeps there stays
+                try (DirectoryStream<Path> pngs = Files.newDirectoryStream(e, "*.png")) {
+                    for (Path png : pngs) {
+                        Files.delete(png);
+                    }
+                }
+                try (Stream<Path> left = Files.list(e)) {
+                    if (left.findAny().isEmpty()) {
+                        Files.delete(e);
+                    }
+                }
+                continue;
+            }
             try (Stream<Path> tree = Files.walk(e)) {
                 tree.sorted(Comparator.reverseOrder()).forEach(p -> {
                     try {

@@ -121,6 +121,26 @@ public final class ReplayReport {
     }
 
     /** Prints the summary table. */
+    /**
+     * The strategies whose results differ from hash's (lost, doubled or wrong results), with their mismatch counts;
+     * empty for an exact replay.
+     */
+    public Map<String, Long> resultMismatches() {
+        return resultMismatches(json);
+    }
+
+    /** {@link #resultMismatches()} of a report's JSON ({@code strategies.<id>.result_mismatches}). */
+    public static Map<String, Long> resultMismatches(com.fasterxml.jackson.databind.JsonNode report) {
+        Map<String, Long> out = new java.util.TreeMap<>();
+        report.path("strategies").properties().forEach(e -> {
+            long m = e.getValue().path("result_mismatches").asLong(0);
+            if (m > 0) {
+                out.put(e.getKey(), m);
+            }
+        });
+        return out;
+    }
+
     public void print(PrintStream ps) {
         for (String line : table) {
             ps.println(line);

@@ -36,12 +36,12 @@ class UserMistakesTest {
     @Test
     void anInputFileInOutUnderAReplaysOwnNameIsRefusedAndKeptEvenWithOverwrite(@TempDir Path dir) throws Exception {
         Path out = Files.createDirectories(dir.resolve("out"));
-        Path control = out.resolve("control-plan.csv");
+        Path control = out.resolve("control-predictive.csv");
         Files.writeString(control, "2026-01-05T00:00:00Z,freeze\n");
         CliRun r = run("replay", "--control", control.toString(), "--out", out.toString(),
                 "--generator-records", "2000", "--strategies", "predictive", "--overwrite", "--config", conf());
         assertThat(r.exit()).as(r.err()).isEqualTo(2);
-        assertThat(r.err()).contains("--control").contains("control-plan.csv").contains("move it out of --out");
+        assertThat(r.err()).contains("--control").contains("control-predictive.csv").contains("move it out of --out");
         assertThat(control).hasContent("2026-01-05T00:00:00Z,freeze");
     }
 

@@ -57,4 +57,16 @@ class ReplayReportFieldsTest {
             assertThat(n).isEqualTo(20_000);
         }
     }
+
+    @Test
+    void strategiesWithResultsOtherThanHashsAreNamedWithTheirCounts() throws Exception {
+        var report = new com.fasterxml.jackson.databind.ObjectMapper().readTree("{\"strategies\": {"
+                + "\"hash\": {\"result_mismatches\": 0}, \"reactive\": {\"result_mismatches\": 0},"
+                + "\"predictive\": {\"result_mismatches\": 3}}}");
+        org.assertj.core.api.Assertions.assertThat(ReplayReport.resultMismatches(report))
+                .containsExactly(java.util.Map.entry("predictive", 3L));
+        org.assertj.core.api.Assertions.assertThat(ReplayReport.resultMismatches(
+                new com.fasterxml.jackson.databind.ObjectMapper().readTree("{\"strategies\": {\"hash\": "
+                        + "{\"result_mismatches\": 0}}}"))).isEmpty();
+    }
 }
