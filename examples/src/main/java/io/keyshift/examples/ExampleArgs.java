@@ -30,7 +30,9 @@ record ExampleArgs(String trips, int parallelism) {
                 fail(usage, "parallelism must be a positive integer, was " + args[1]);
             }
         }
-        return new ExampleArgs(args[0], parallelism);
+        // absolute: on a cluster, the JobManager and TaskManagers resolve a relative path against their own
+        // working directories
+        return new ExampleArgs(java.nio.file.Path.of(args[0]).toAbsolutePath().toString(), parallelism);
     }
 
     private static void fail(String usage, String problem) {

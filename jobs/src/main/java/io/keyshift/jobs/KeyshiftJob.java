@@ -146,17 +146,33 @@ public final class KeyshiftJob implements Callable<Integer> {
      * running job reads.
      */
     static String heldOutput(Path dir) throws java.io.IOException {
+        return heldOutput(dir, true);
+    }
+
+    /**
+     * As {@link #heldOutput(Path)}; without {@code uncommittedToo} only committed files count (for the same job's
+     * {@code main} run again by Flink after a JobManager failover before its first checkpoint: its own in-progress
+     * parts and sorted input are there, and nothing it committed).
+     */
+    static String heldOutput(Path dir, boolean uncommittedToo) throws java.io.IOException {
         for (String name : OUTPUT_DIRECTORIES) {
             Path d = dir.resolve(name);
             if (Files.isDirectory(d)) {
                 try (java.util.stream.Stream<Path> files = Files.walk(d)) {
-                    if (files.anyMatch(Files::isRegularFile)) {
+                    if (files.anyMatch(f -> Files.isRegularFile(f)
+                            && (uncommittedToo || !f.getFileName().toString().startsWith(".")))) {
                         return name;
                     }
                 }
             }
         }
-        return Files.exists(dir.resolve(".events.bin")) ? ".events.bin" : null;
+        return uncommittedToo && Files.exists(dir.resolve(".events.bin")) ? ".events.bin" : null;
+    }
+
+    /** True if {@code dir} was written by the job with the fixed (HA) id {@code fixedJobId}. */
+    static boolean markedBy(Path dir, String fixedJobId) throws java.io.IOException {
+        Path marker = dir.resolve(JOB_ID_MARKER);
+        return fixedJobId != null && Files.isRegularFile(marker) && Files.readString(marker).strip().equals(fixedJobId);
     }
 
     /** How the message of the IllegalArgumentException that main throws for a bad argument begins. */
@@ -302,7 +318,7 @@ public final class KeyshiftJob implements Callable<Integer> {
         String fixedJobId = conf.getString(FIXED_JOB_ID, null);
         String held = restoring || sameJob(dir, fixedJobId,
                 conf.get(org.apache.flink.configuration.CheckpointingOptions.CHECKPOINTS_DIRECTORY)) ? null
-                : heldOutput(dir);
+                : heldOutput(dir, !markedBy(dir, fixedJobId));
         if (held != null) {
             throw new ParameterException(cl, "--out " + dir + " already holds results of another job, running or "
                     + "ended (" + (held.startsWith(".") ? held : held + "/") + "): choose a new directory, delete that "

@@ -79,6 +79,15 @@ class KeyshiftJobTest {
         Path other = Files.createDirectories(dir.resolve("other"));
         Files.writeString(other.resolve(".events.bin"), "x");
         org.assertj.core.api.Assertions.assertThat(KeyshiftJob.heldOutput(other)).isEqualTo(".events.bin");
+        // the same job's main run again after a JobManager failover before its first checkpoint: nothing committed
+        String id = "00000000000000000000000000000002";
+        Files.writeString(out.resolve(KeyshiftJob.JOB_ID_MARKER), id);
+        org.assertj.core.api.Assertions.assertThat(KeyshiftJob.markedBy(out, id)).isTrue();
+        org.assertj.core.api.Assertions.assertThat(KeyshiftJob.markedBy(out, "00000000000000000000000000000003"))
+                .isFalse();
+        org.assertj.core.api.Assertions.assertThat(KeyshiftJob.heldOutput(out, false)).isNull();
+        Files.writeString(out.resolve("results/2014-09-01--00/part-0-0"), "70,1409529600000,12\n");
+        org.assertj.core.api.Assertions.assertThat(KeyshiftJob.heldOutput(out, false)).isEqualTo("results");
     }
 
     @Test

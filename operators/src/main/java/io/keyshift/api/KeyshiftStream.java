@@ -74,6 +74,7 @@ import java.util.regex.Pattern;
  * @param <K> the user's key type
  */
 public final class KeyshiftStream<T, K> {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(KeyshiftStream.class);
     /** The uid prefix of a stage that sets none. */
     public static final String DEFAULT_UID_PREFIX = "keyshift";
     private static final Pattern PREFIX = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]*");
@@ -156,6 +157,29 @@ public final class KeyshiftStream<T, K> {
         }
         this.uidPrefix = prefix;
         return this;
+    }
+
+    /**
+     * The pinned keys ({@code keyshift.plan.pinned-keys}) as the stage's plans name them: each key's id in the form
+     * {@code codec} writes it ("7" for "007" of an integer key; with {@code secret}, a key given as a pseudonym stays
+     * as it is). A key that names no key of the stage's type pins nothing in this stage (options may be shared by
+     * stages of other key types): it is left out, and the log says so.
+     */
+    static <K> java.util.List<String> pinnedIds(java.util.List<String> pinned, KeyCodec<K> codec, boolean secret,
+                                                String stage) {
+        java.util.List<String> ids = new java.util.ArrayList<>();
+        for (String key : pinned) {
+            if (secret && KeyPseudonymizer.isPseudonym(key)) {
+                ids.add(key);
+                continue;
+            }
+            try {
+                ids.add(codec.canonicalId(key));
+            } catch (IllegalArgumentException e) {
+                LOG.warn("{}: {}; it pins nothing in stage '{}'", PlanOptions.PINNED_KEYS.key(), e.getMessage(), stage);
+            }
+        }
+        return ids;
     }
 
     /**
@@ -505,24 +529,12 @@ public final class KeyshiftStream<T, K> {
         long window = config.get(JobOptions.WINDOW).toMillis();
         SerializerConfig serializerConfig = env.getConfig().getSerializerConfig();
         KeyCodec<K> codec = KeyCodec.forType(keyType, serializerConfig);
+        // the ids of the keys themselves (a key secret's pseudonyms are made from them)
+        KeyCodec<K> keyIds = codec;
         DataStream<String> userControl = control;
         String keySecret = config.getOptional(PrivacyOptions.KEY_SECRET).orElse(null);
-        // a pinned key is compared with the plans' key ids: one in another form would never match, without a word
-        for (String pinned : config.get(PlanOptions.PINNED_KEYS)) {
-            if (keySecret != null && KeyPseudonymizer.isPseudonym(pinned)) {
-                continue;
-            }
-            String canonical;
-            try {
-                canonical = codec.canonicalId(pinned);
-            } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException(PlanOptions.PINNED_KEYS.key() + ": " + e.getMessage(), e);
-            }
-            if (!canonical.equals(pinned)) {
-                throw new IllegalArgumentException(PlanOptions.PINNED_KEYS.key() + ": this stage writes the key '"
-                        + pinned + "' as '" + canonical + "' (integer keys in decimal): write it so");
-            }
-        }
+        config.set(PlanOptions.PINNED_KEYS, pinnedIds(config.get(PlanOptions.PINNED_KEYS), codec, keySecret != null,
+                uidPrefix));
         KeyPseudonymizer pseudonymizer = null;
         if (keySecret != null) {
             if (ownershipMarkers) {
@@ -542,7 +554,7 @@ public final class KeyshiftStream<T, K> {
                 Math.min(maxP, JobOptions.resultsPathParallelism(config.get(JobOptions.RESULTS_PATH_PARALLELISM), p)));
         if (pseudonymizer != null && userControl != null) {
             // commands may name keys raw: they become pseudonyms before any keyshift operator stores them
-            userControl = userControl.map(new io.keyshift.control.ControlKeyPseudonyms(pseudonymizer))
+            userControl = userControl.map(new io.keyshift.control.ControlKeyPseudonyms(pseudonymizer, keyIds))
                     .returns(Types.STRING)
                     .name(stage.name("control pseudonyms")).uid(stage.uid("control-pseudonyms"))
                     .setParallelism(userControl.getParallelism());
@@ -624,8 +636,7 @@ public final class KeyshiftStream<T, K> {
         // mismatches (the loop back to the routers runs through the plans' coordinator, not through the graph).
         PlannerOperator plannerOperator = new PlannerOperator(planSettings, followsRouters)
                 .withKeyNaming(codec.naming())
-                .withKeyIds(codec)
-                .withControlWatermarkTimeout(config.get(RouteOptions.NO_WATERMARK_TIMEOUT));
+                .withKeyIds(codec);
         DataStream<String> controlInput = userControl;
         if (config.get(PlanOptions.ON_MISMATCH) == PlanOptions.OnMismatch.REVERT) {
             DataStream<String> reverts = validation

@@ -37,8 +37,10 @@ import java.util.Objects;
 
 /**
  * A {@link KeyshiftStream} in windows, like {@link WindowedStream}: {@link #aggregate}, {@link #reduce} or
- * {@link #process} end it. Results are exactly those of the same window over a plain {@code keyBy}: a window's result
- * leaves from the key group that owns the key at the window's max timestamp, and while a key migrates, the windows of
+ * {@link #process} end it. Results are exactly those of the same window over a plain {@code keyBy} for every record
+ * that {@code keyBy} would not drop as late, for window functions whose result does not depend on the arrival order of
+ * a key's records (a late record {@code keyBy} drops may still count here; README, "Migration guarantees"): a window's
+ * result leaves from the key group that owns the key at the window's max timestamp, and while a key migrates, the windows of
  * its shadow phase are computed at both owners and compared (see {@link KeyshiftStream#validation()}).
  *
  * <p>Hot-key splitting ({@code keyshift.plan.split-threshold > 0}) spreads a very hot key over several key groups and

@@ -10,15 +10,18 @@ public final class ControlInputs {
     private ControlInputs() {}
 
     /**
-     * For a live control input (a watched directory, a Kafka topic): a watermark of {@code Long.MAX_VALUE} at once and
-     * then periodically, so that the planner never waits for it. Its commands apply from the first plan made after
+     * For a live control input (a watched directory, a Kafka topic): a watermark of {@code Long.MAX_VALUE} with each
+     * command and periodically (Flink's {@code pipeline.auto-watermark-interval}, 200 ms by default; with 0, only with
+     * commands), so that the planner never waits for it. Its commands apply from the first plan made after
      * they arrive (at the latest their AT). A bounded input (a file read once) needs no watermarks: at its end Flink
      * sends {@code Long.MAX_VALUE}, after every command, so plans are the same on every run.
      */
     public static <T> WatermarkStrategy<T> liveWatermarks() {
         return ctx -> new WatermarkGenerator<>() {
             @Override
-            public void onEvent(T event, long eventTimestamp, WatermarkOutput output) {}
+            public void onEvent(T event, long eventTimestamp, WatermarkOutput output) {
+                output.emitWatermark(new Watermark(Long.MAX_VALUE));
+            }
 
             @Override
             public void onPeriodicEmit(WatermarkOutput output) {

@@ -110,5 +110,13 @@ public final class KeyshiftMetrics {
     /** Counter, windows: (key, window) results whose shadow did not match the primary. */
     public static final String VALIDATION_MISMATCHES = "keyshiftValidationMismatches";
 
+    /**
+     * Scaling gauge, subtasks: the parallelism the actuated policy decided last (what {@code bin/keyshift autoscale}
+     * applies).
+     */
+    public static final String SCALING_PARALLELISM = "keyshiftScalingParallelism";
+    /** Scaling counter: scaling decisions made (one per planning window). */
+    public static final String SCALING_DECISIONS = "keyshiftScalingDecisions";
+
     private KeyshiftMetrics() {}
 }

@@ -116,10 +116,6 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
     private String keyNaming = "raw";
     /** The stage's key codec, to check the keys control commands name ({@link #withKeyIds}); null: unchecked. */
     private io.keyshift.route.KeyCodec<?> keyIds;
-    /** Processing time, ms, forecasts may wait for the control input's watermark before the task fails; 0: never. */
-    private long controlWatermarkTimeoutMillis =
-            io.keyshift.config.RouteOptions.NO_WATERMARK_TIMEOUT.defaultValue().toMillis();
-    private transient io.keyshift.control.ControlWatermarkWait controlWait;
 
     /** A planner for a keyed stage at {@code settings.parallelism()}, whatever the routers report. */
 
@@ -196,16 +192,6 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
      */
     public PlannerOperator withKeyIds(io.keyshift.route.KeyCodec<?> codec) {
         this.keyIds = codec;
-        return this;
-    }
-
-    /**
-     * How long (processing time; 0: never) forecasts may wait for the control input's watermark, with none released,
-     * before the task fails naming the cause ({@link io.keyshift.control.ControlWatermarkWait};
-     * {@code keyshift.route.no-watermark-timeout}).
-     */
-    public PlannerOperator withControlWatermarkTimeout(java.time.Duration timeout) {
-        this.controlWatermarkTimeoutMillis = timeout.toMillis();
         return this;
     }
 
@@ -383,12 +369,6 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
         getMetricGroup().gauge(KeyshiftMetrics.PLAN_TIME_MS, () -> planNanos / 1e6);
         getMetricGroup().gauge(KeyshiftMetrics.PLAN_PARALLELISM, () -> planner.settings().parallelism());
         if (control != null) {
-            controlWait = new io.keyshift.control.ControlWatermarkWait(controlWatermarkTimeoutMillis,
-                    getProcessingTimeService(), () -> held.size() + " forecasts, the first of the window ending at "
-                            + java.time.Instant.ofEpochMilli(held.isEmpty() ? 0 : held.peekFirst().getWindowEnd())
-                            + ", waited for the control input's watermark, "
-                            + (controlWatermark == Long.MIN_VALUE ? "none so far"
-                            : "at " + java.time.Instant.ofEpochMilli(controlWatermark)));
             rejectedCommands = getMetricGroup().counter(KeyshiftMetrics.CONTROL_REJECTED);
             getMetricGroup().gauge(KeyshiftMetrics.CONTROL_FROZEN, () -> control.frozen() ? 1 : 0);
             getMetricGroup().gauge(KeyshiftMetrics.CONTROL_PINNED_KEYS, () -> control.pinnedKeys());
@@ -450,7 +430,9 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
 
     /** A command's key must be in the form the stage's plans name it ({@link #withKeyIds}). */
     private void checkKey(ControlCommand c) {
-        if (keyIds == null || c.key() == null) {
+        // anomaly-z and sampling-rate keep their number where a key would be
+        if (keyIds == null || c.key() == null || !(c.type() == ControlCommand.Type.PIN
+                || c.type() == ControlCommand.Type.UNPIN || c.type() == ControlCommand.Type.REVERT)) {
             return;
         }
         String canonical = keyIds.canonicalId(c.key());
@@ -498,15 +480,10 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
     private void drain() throws Exception {
         // with reverts, the first plan waits for nothing: nothing is in flight, and the validation moves only once
         // the routers have a first lease
-        boolean released = false;
         while (!held.isEmpty() && (revertLagMillis > 0 && planner.current() == null || controlWatermark
                 >= planner.migrationsStartAt(held.peekFirst()) - revertLagMillis)) {
             LoadForecast f = held.pollFirst();
             plan(f, f.getWindowEnd() - 1);
-            released = true;
-        }
-        if (controlWait != null) {
-            controlWait.afterDrain(!held.isEmpty(), released);
         }
         if (held.isEmpty() && forecastWatermark > forwardedWatermark) {
             processWatermark(new Watermark(forecastWatermark));

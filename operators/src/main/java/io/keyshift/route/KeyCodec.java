@@ -140,8 +140,16 @@ public abstract class KeyCodec<K> implements Serializable {
                     + "pseudonym cannot be turned back into its key");
         }
 
+        /**
+         * {@code id} if it is a pseudonym (commands name keys raw only until {@code ControlKeyPseudonyms} has turned
+         * every key of the stage's type into its pseudonym: a raw one left names no key of this stage).
+         */
         @Override
         public String canonicalId(String id) {
+            if (!KeyPseudonymizer.isPseudonym(id)) {
+                throw new IllegalArgumentException("'" + id + "' names no key of this stage's key type (" + base.idForm()
+                        + "; with keyshift.privacy.key-secret also its pseudonym)");
+            }
             return id;
         }
 

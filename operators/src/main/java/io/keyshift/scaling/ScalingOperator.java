@@ -201,9 +201,9 @@ public class ScalingOperator extends AbstractStreamOperator<ScalingDecision>
     @Override
     public void open() throws Exception {
         super.open();
-        getMetricGroup().gauge("keyshiftScalingParallelism",
+        getMetricGroup().gauge(io.keyshift.metrics.KeyshiftMetrics.SCALING_PARALLELISM,
                 () -> (actuated == ScalingPolicy.REACTIVE ? held.reactive : held.predictive).parallelism());
-        decisions = getMetricGroup().counter("keyshiftScalingDecisions");
+        decisions = getMetricGroup().counter(io.keyshift.metrics.KeyshiftMetrics.SCALING_DECISIONS);
     }
 
     @Override

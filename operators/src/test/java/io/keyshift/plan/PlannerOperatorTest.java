@@ -119,40 +119,6 @@ class PlannerOperatorTest {
         return max / (sum / load.length);
     }
 
-    /**
-     * A control input whose watermark never passes the held forecasts (a live input without
-     * ControlInputs.liveWatermarks()) fails the task after the timeout, naming the cause; one that moves on does not.
-     */
-    @Test
-    void aControlInputWhoseWatermarkNeverComesFailsNamingTheCause() throws Exception {
-        PlannerOperator stuck = new PlannerOperator(settings(), false).withControl(10)
-                .withControlWatermarkTimeout(java.time.Duration.ofMinutes(1));
-        try (org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<LoadForecast, String, RoutingPlan> h =
-                     new org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<>(stuck)) {
-            h.open();
-            h.setProcessingTime(1_000);
-            h.processElement1(new StreamRecord<>(forecast(W, 4), W - 1));
-            h.setProcessingTime(60_999);
-            assertThat(h.extractOutputValues()).isEmpty();
-            org.assertj.core.api.Assertions.assertThatThrownBy(() -> h.setProcessingTime(61_000))
-                    .hasStackTraceContaining("held the plans back for 60 s")
-                    .hasStackTraceContaining("1 forecasts").hasStackTraceContaining("none so far")
-                    .hasStackTraceContaining("ControlInputs.liveWatermarks()");
-        }
-        PlannerOperator moving = new PlannerOperator(settings(), false).withControl(10)
-                .withControlWatermarkTimeout(java.time.Duration.ofMinutes(1));
-        try (org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<LoadForecast, String, RoutingPlan> h =
-                     new org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<>(moving)) {
-            h.open();
-            h.setProcessingTime(1_000);
-            h.processElement1(new StreamRecord<>(forecast(W, 4), W - 1));
-            h.setProcessingTime(50_000);
-            h.processWatermark2(new org.apache.flink.streaming.api.watermark.Watermark(Long.MAX_VALUE));
-            h.setProcessingTime(200_000);
-            assertThat(h.extractOutputValues()).hasSize(1);
-        }
-    }
-
     /** With the stage's key codec, a command naming an integer key as "070" or "user-7" is refused with the reason. */
     @Test
     void aCommandNamingAKeyInAFormTheStageNeverWritesIsRefused() throws Exception {
@@ -165,6 +131,9 @@ class PlannerOperatorTest {
             h.processElement2(new StreamRecord<>("0,pin,070", 0));
             h.processElement2(new StreamRecord<>("0,unpin,user-7", 0));
             h.processElement2(new StreamRecord<>("0,pin,70", 0));
+            // their number stands where a key would: not a key to check
+            h.processElement2(new StreamRecord<>("0,anomaly-z,2.5", 0));
+            h.processElement2(new StreamRecord<>("0,sampling-rate,0.5", 0));
             List<String> refused = new ArrayList<>();
             for (StreamRecord<String> r : h.getSideOutput(PlannerOperator.CONTROL_REJECTED)) {
                 refused.add(r.getValue());

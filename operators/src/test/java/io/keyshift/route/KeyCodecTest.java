@@ -34,8 +34,15 @@ class KeyCodecTest {
                         + "xyz").getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
         assertThatThrownBy(() -> tuples.canonicalId(longer)).isInstanceOf(IllegalArgumentException.class);
 
-        KeyCodec<Long> pseudonymous = KeyCodec.pseudonymous(longs, KeyPseudonymizer.fromSecret(
-                "codec-test-secret-0123456789"));
-        assertThat(pseudonymous.canonicalId("anything")).isEqualTo("anything");
+        KeyPseudonymizer ps = KeyPseudonymizer.fromSecret("codec-test-secret-0123456789");
+        KeyCodec<Long> pseudonymous = KeyCodec.pseudonymous(longs, ps);
+        assertThat(pseudonymous.canonicalId(ps.pseudonym("7"))).isEqualTo(ps.pseudonym("7"));
+        // with a key secret, commands reach the planner with pseudonyms: a raw key left names no key of the stage
+        assertThatThrownBy(() -> pseudonymous.canonicalId("user-7")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("decimal").hasMessageContaining("pseudonym");
+        // raw keys become the pseudonym of their id in the stage's form; a non-key stays raw for the planner to refuse
+        io.keyshift.control.ControlKeyPseudonyms map = new io.keyshift.control.ControlKeyPseudonyms(ps, longs);
+        assertThat(io.keyshift.control.ControlCommand.parse(map.map("0,pin,007")).key()).isEqualTo(ps.pseudonym("7"));
+        assertThat(io.keyshift.control.ControlCommand.parse(map.map("0,pin,user-7")).key()).isEqualTo("user-7");
     }
 }

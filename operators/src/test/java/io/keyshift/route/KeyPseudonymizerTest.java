@@ -88,7 +88,9 @@ class KeyPseudonymizerTest {
 
     @Test
     void controlLinesNameKeysByPseudonym() throws Exception {
-        ControlKeyPseudonyms map = new ControlKeyPseudonyms(P);
+        ControlKeyPseudonyms map = new ControlKeyPseudonyms(P, KeyCodec.forType(
+                org.apache.flink.api.common.typeinfo.Types.STRING,
+                new org.apache.flink.api.common.serialization.SerializerConfigImpl()));
         String pin = map.map("2014-03-01T00:00:00Z,pin,\"Powell at Post (Union Square)\"");
         ControlCommand c = ControlCommand.parse(pin);
         assertThat(c.type()).isEqualTo(ControlCommand.Type.PIN);

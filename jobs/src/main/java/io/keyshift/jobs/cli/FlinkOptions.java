@@ -79,7 +79,7 @@ public final class FlinkOptions {
      */
     public static Duration window(CommandLine cl, String option, String value) {
         Duration d = duration(cl, option, value, false);
-        if (d.toMillis() < 1 || d.toNanos() % 1_000_000 != 0) {
+        if (d.toMillis() < 1 || d.getNano() % 1_000_000 != 0) {
             throw new ParameterException(cl, option + " must be a whole number of milliseconds, at least 1ms (event "
                     + "times are milliseconds), was '" + value + "'");
         }

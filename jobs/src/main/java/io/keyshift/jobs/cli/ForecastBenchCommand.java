@@ -105,8 +105,10 @@ public final class ForecastBenchCommand implements Callable<Integer> {
         }
         if (seasons != null) {
             for (int m : seasons) {
-                if (m < 0) {
-                    throw new ParameterException(cl, "--season must be >= 0 windows, was " + m);
+                if (m < 0 || m > io.keyshift.config.KeyshiftConfig.MAX_SEASON_WINDOWS) {
+                    throw new ParameterException(cl, "--season must be in 0.."
+                            + io.keyshift.config.KeyshiftConfig.MAX_SEASON_WINDOWS + " windows (each series keeps one "
+                            + "value per window of the longest), was " + m);
                 }
             }
         }

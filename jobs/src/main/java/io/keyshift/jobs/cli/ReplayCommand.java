@@ -164,9 +164,9 @@ public final class ReplayCommand implements Callable<Integer> {
             }
         }
         if (control != null) {
-            if (chosen.stream().allMatch(x -> x == Strategy.HASH)) {
-                throw new ParameterException(cl, "--control steers a keyshift strategy (predictive or reactive); "
-                        + "hash, the only one in --strategies, has no planner to steer");
+            if (chosen.stream().allMatch(x -> x == Strategy.HASH) && scaled.isEmpty()) {
+                throw new ParameterException(cl, "--control steers a keyshift strategy (predictive or reactive, or "
+                        + "the runs of --scale); hash, the only one in --strategies, has no planner to steer");
             }
             if (!Files.isRegularFile(control) || !Files.isReadable(control)) {
                 throw new ParameterException(cl, "--control: not a readable file: " + control);

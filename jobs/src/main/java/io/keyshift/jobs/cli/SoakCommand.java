@@ -92,8 +92,15 @@ public final class SoakCommand implements Callable<Integer> {
         if (config != null && !Files.isRegularFile(config.resolve("config.yaml"))) {
             throw new ParameterException(cl, "--config: no config.yaml in " + config);
         }
+        if (dynamic.containsKey(io.keyshift.config.JobOptions.WINDOW.key())) {
+            throw new ParameterException(cl, "-D" + io.keyshift.config.JobOptions.WINDOW.key() + ": soak takes the "
+                    + "planning window from --window");
+        }
+        // the job's options, checked against the job's window before a cluster starts
+        java.util.Map<String, String> withWindow = new java.util.LinkedHashMap<>(dynamic);
+        withWindow.put(io.keyshift.config.JobOptions.WINDOW.key(), w.toMillis() + " ms");
         try {
-            FlinkConfig.load(confDir, dynamic);
+            FlinkConfig.loadForCluster(confDir, withWindow);
         } catch (IllegalArgumentException e) {
             throw new ParameterException(cl, "-D / config.yaml: " + e.getMessage());
         }

@@ -44,7 +44,7 @@ public final class Autoscaler {
         if (!"RUNNING".equals(state)) {
             return new Step(state, -1, -1, false, "job is " + state);
         }
-        double decided = api.operatorMetricSum(jobId, "keyshiftScalingParallelism");
+        double decided = api.operatorMetricSum(jobId, io.keyshift.metrics.KeyshiftMetrics.SCALING_PARALLELISM);
         JsonNode req = api.get("/jobs/" + jobId + "/resource-requirements");
         int current = 0;
         for (Iterator<Map.Entry<String, JsonNode>> it = req.fields(); it.hasNext(); ) {

@@ -129,15 +129,21 @@ public final class ReplayReport {
         return resultMismatches(json);
     }
 
-    /** {@link #resultMismatches()} of a report's JSON ({@code strategies.<id>.result_mismatches}). */
+    /**
+     * {@link #resultMismatches()} of a report's JSON: {@code strategies.<id>.result_mismatches} and, for runs with
+     * rescales ({@code --scale}), {@code scaling.runs.<id>.result_mismatches}.
+     */
     public static Map<String, Long> resultMismatches(com.fasterxml.jackson.databind.JsonNode report) {
         Map<String, Long> out = new java.util.TreeMap<>();
-        report.path("strategies").properties().forEach(e -> {
-            long m = e.getValue().path("result_mismatches").asLong(0);
-            if (m > 0) {
-                out.put(e.getKey(), m);
-            }
-        });
+        for (com.fasterxml.jackson.databind.JsonNode runs : List.of(report.path("strategies"),
+                report.path("scaling").path("runs"))) {
+            runs.properties().forEach(e -> {
+                long m = e.getValue().path("result_mismatches").asLong(0);
+                if (m > 0) {
+                    out.put(e.getKey(), m);
+                }
+            });
+        }
         return out;
     }
 

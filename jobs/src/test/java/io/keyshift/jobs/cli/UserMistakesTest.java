@@ -131,7 +131,7 @@ class UserMistakesTest {
         CliRun season = run("forecast-bench", "--input", in.toString(), "--key", "key", "--time", "ts",
                 "--season", "-5", "--out", dir.resolve("s").toString(), "--config", conf());
         assertThat(season.exit()).isEqualTo(2);
-        assertThat(season.err()).contains("--season must be >= 0");
+        assertThat(season.err()).contains("--season must be in 0..100000");
     }
 
     @Test
@@ -271,6 +271,15 @@ class UserMistakesTest {
                 "--config", conf());
         assertThat(seasons.exit()).as(seasons.err()).isEqualTo(2);
         assertThat(seasons.err()).contains("--season and keyshift.forecast.seasons");
+
+        CliRun season = run("forecast-bench", "--input", in.toString(), "--key", "key", "--time", "ts",
+                "--season", "86400000", "--out", dir.resolve("f").toString(), "--config", conf());
+        assertThat(season.exit()).as(season.err()).isEqualTo(2);
+        assertThat(season.err()).contains("--season must be in 0..100000");
+        CliRun soakWindow = run("soak", "-Dkeyshift.window=5min", "--out", dir.resolve("s").toString(),
+                "--config", conf());
+        assertThat(soakWindow.exit()).as(soakWindow.err()).isEqualTo(2);
+        assertThat(soakWindow.err()).contains("-Dkeyshift.window").contains("--window");
 
         CliRun soakHelp = run("soak", "--help");
         assertThat(soakHelp.exit()).isZero();

@@ -68,5 +68,10 @@ class ReplayReportFieldsTest {
         org.assertj.core.api.Assertions.assertThat(ReplayReport.resultMismatches(
                 new com.fasterxml.jackson.databind.ObjectMapper().readTree("{\"strategies\": {\"hash\": "
                         + "{\"result_mismatches\": 0}}}"))).isEmpty();
+        // the runs with rescales (--scale), stopped with a savepoint and restored, count too
+        org.assertj.core.api.Assertions.assertThat(ReplayReport.resultMismatches(
+                new com.fasterxml.jackson.databind.ObjectMapper().readTree("{\"strategies\": {\"hash\": "
+                        + "{\"result_mismatches\": 0}}, \"scaling\": {\"runs\": {\"scaled-predictive\": "
+                        + "{\"result_mismatches\": 2}}}}"))).containsExactly(java.util.Map.entry("scaled-predictive", 2L));
     }
 }
