@@ -124,7 +124,7 @@ public final class KeyshiftConfig {
             if (m < 0 || m > MAX_SEASON_WINDOWS) {
                 // every series keeps one value per window of its longest season (a day in milliseconds instead of
                 // windows would take 86,400,000 floats per series, and run the task out of memory)
-                throw bad(ForecastOptions.SEASONS, m, "seasons of 0.." + MAX_SEASON_WINDOWS + " windows (each "
+                throw bad(ForecastOptions.SEASONS, m, "0.." + MAX_SEASON_WINDOWS + " windows a season (each "
                         + "series keeps one value per window of the longest)");
             }
         }
