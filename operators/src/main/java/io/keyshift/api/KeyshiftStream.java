@@ -41,7 +41,6 @@ import org.apache.flink.api.java.functions.KeySelector;
 import org.apache.flink.api.java.typeutils.TypeExtractor;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.ReadableConfig;
-import org.apache.flink.formats.avro.typeutils.AvroTypeInfo;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.KeyedStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
@@ -548,7 +547,8 @@ public final class KeyshiftStream<T, K> {
         // the router makes each report afresh and keeps no reference to it: chained, it is passed on uncopied
         OutputTag<KeyLoadSample> sampleTag = new OutputTag<>(uidPrefix + "-samples",
                 new SharedAvroTypeInfo<>(KeyLoadSample.class));
-        OutputTag<WindowLoad> loadTag = new OutputTag<>(uidPrefix + "-loads", new AvroTypeInfo<>(WindowLoad.class));
+        OutputTag<WindowLoad> loadTag = new OutputTag<>(uidPrefix + "-loads",
+                new io.keyshift.serde.TrustedAvroTypeInfo<>(WindowLoad.class));
         OutputTag<ResultCheck> checkTag = new OutputTag<>(uidPrefix + "-checks", TypeInformation.of(ResultCheck.class));
         Stage stage = new Stage(codec, serializerConfig, checkTag, p, maxP,
                 Math.min(maxP, JobOptions.resultsPathParallelism(config.get(JobOptions.RESULTS_PATH_PARALLELISM), p)));
@@ -626,7 +626,7 @@ public final class KeyshiftStream<T, K> {
         SingleOutputStreamOperator<R> result = logic.add(keyed, stage).setParallelism(p).setMaxParallelism(maxP);
         DataStream<ValidationReport> validation = result.getSideOutput(checkTag)
                 .keyBy(c -> c.key, Types.STRING)
-                .process(new ShadowValidator(), new AvroTypeInfo<>(ValidationReport.class))
+                .process(new ShadowValidator(), new io.keyshift.serde.TrustedAvroTypeInfo<>(ValidationReport.class))
                 .name(stage.name("shadow validator"))
                 .uid(stage.uid("validator"))
                 .setParallelism(stage.resultsParallelism)
@@ -672,7 +672,8 @@ public final class KeyshiftStream<T, K> {
                             .filter(m -> m > 0).findFirst().orElse(0));
             // the forecasts as the planner passes them on: in step with the control input (scale / unscale)
             scaling = plans.getSideOutput(PlannerOperator.CONTROLLED_FORECASTS).connect(loads)
-                    .transform(stage.name("scaling decisions"), new AvroTypeInfo<>(ScalingDecision.class),
+                    .transform(stage.name("scaling decisions"),
+                            new io.keyshift.serde.TrustedAvroTypeInfo<>(ScalingDecision.class),
                             new ScalingOperator(s, p, config.get(ScalingOptions.FOLLOW_JOB_ON_RESTORE),
                                     ScalingOptions.policy(config)).withLookAhead(config.get(PlanOptions.LEASE_LEAD)
                                     + config.get(ScalingOptions.HORIZON))

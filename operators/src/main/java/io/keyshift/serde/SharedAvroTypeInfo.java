@@ -59,6 +59,12 @@ public final class SharedAvroTypeInfo<T extends SpecificRecordBase> extends Avro
     static final class SharedAvroSerializer<T extends SpecificRecordBase> extends AvroSerializer<T> {
         private static final long serialVersionUID = 1L;
 
+        static {
+            // a TaskManager that runs only a user's consumer of plans() or forecasts() loads no keyshift operator:
+            // loading this serializer (with the job graph) trusts keyshift's Avro classes there too
+            io.keyshift.config.AvroTrust.install();
+        }
+
         private transient SpecificDatumWriter<T> writer;
         private transient SpecificDatumReader<T> reader;
         private transient BinaryEncoder encoder;
