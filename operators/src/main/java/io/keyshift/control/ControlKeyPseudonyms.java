@@ -7,10 +7,11 @@ import org.apache.flink.api.common.functions.MapFunction;
 
 /**
  * With {@code keyshift.privacy.key-secret}: turns the key of each pin, unpin and revert command into its pseudonym
- * ({@link KeyPseudonymizer}) before any keyshift operator sees or stores it, from the key's id in the form the stage
- * writes it ({@link KeyCodec#canonicalId}: "7" for "007" of an integer key). A key already in the form of a pseudonym
- * (as reports show it) is kept; one that names no key of the stage's type stays as it is, and the planner refuses it
- * with the reason, as it does malformed lines. Stateless.
+ * ({@link KeyPseudonymizer}) before any keyshift operator sees or stores it: the key of a well-formed command from its
+ * id in the form the stage writes it ({@link KeyCodec#canonicalId}: "7" for "007" of an integer key), any other key
+ * as written (one that names no key of the stage's type then pins nothing). A key already in the form of a pseudonym
+ * (as reports show it) is kept. Every field of a malformed line that could be a key becomes its pseudonym too
+ * ({@link ControlCommand#mapKey}): no raw text that may be a key gets past this map. Stateless.
  */
 public final class ControlKeyPseudonyms implements MapFunction<String, String> {
     private static final long serialVersionUID = 1L;
@@ -28,15 +29,27 @@ public final class ControlKeyPseudonyms implements MapFunction<String, String> {
 
     @Override
     public String map(String line) {
+        boolean wellFormed;
+        try {
+            ControlCommand.parse(line);
+            wellFormed = true;
+        } catch (IllegalArgumentException e) {
+            wellFormed = false;
+        }
+        boolean canonical = wellFormed;
         return ControlCommand.mapKey(line, k -> {
             if (KeyPseudonymizer.isPseudonym(k)) {
                 return k;
             }
-            try {
-                return pseudonymizer.pseudonym(keys.canonicalId(k));
-            } catch (IllegalArgumentException e) {
-                return k;
+            String id = k;
+            if (canonical) {
+                try {
+                    id = keys.canonicalId(k);
+                } catch (IllegalArgumentException e) {
+                    // not a key of this stage's type: its pseudonym names no key here, and no raw text goes on
+                }
             }
+            return pseudonymizer.pseudonym(id);
         });
     }
 }

@@ -186,9 +186,10 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
     }
 
     /**
-     * The stage's key codec: a control command naming a key in a form the stage never writes (not a number for an
-     * integer key, "070" for 70, not a serialized key's id) is refused with the reason instead of being kept for a key
-     * no plan names. Without it, any key is taken as written.
+     * The stage's key codec: a control command's key is taken in the form the stage writes it ("70" for "070" of an
+     * integer key), and one that names no key of the stage's type (not a number for an integer key, not a serialized
+     * key's id) is refused with the reason instead of being kept for a key no plan names. Without it, any key is taken
+     * as written.
      */
     public PlannerOperator withKeyIds(io.keyshift.route.KeyCodec<?> codec) {
         this.keyIds = codec;
@@ -419,7 +420,7 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
             ControlCommand c = ControlCommand.parse(line);
             if (c != null) {
                 checkKeyGroups(c);
-                checkKey(c);
+                c = canonicalKey(c);
                 control.add(c);
             }
         } catch (IllegalArgumentException e) {
@@ -428,18 +429,18 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
         }
     }
 
-    /** A command's key must be in the form the stage's plans name it ({@link #withKeyIds}). */
-    private void checkKey(ControlCommand c) {
+    /**
+     * {@code c} with its key in the form the stage's plans name it ({@link #withKeyIds}: "7" for "007" of an integer
+     * key); IllegalArgumentException, with the reason, for a key of another type.
+     */
+    private ControlCommand canonicalKey(ControlCommand c) {
         // anomaly-z and sampling-rate keep their number where a key would be
         if (keyIds == null || c.key() == null || !(c.type() == ControlCommand.Type.PIN
                 || c.type() == ControlCommand.Type.UNPIN || c.type() == ControlCommand.Type.REVERT)) {
-            return;
+            return c;
         }
         String canonical = keyIds.canonicalId(c.key());
-        if (!canonical.equals(c.key())) {
-            throw new IllegalArgumentException(c.type().name().toLowerCase(java.util.Locale.ROOT) + ": this stage "
-                    + "writes the key '" + c.key() + "' as '" + canonical + "'");
-        }
+        return canonical.equals(c.key()) ? c : new ControlCommand(c.at(), c.type(), canonical, c.version(), c.line());
     }
 
     /** A revert's key groups must be the job's (a plan naming another would fail every router that applies it). */

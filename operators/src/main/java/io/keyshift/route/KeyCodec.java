@@ -47,14 +47,14 @@ public abstract class KeyCodec<K> implements Serializable {
      *                                  its keys are written
      */
     public String canonicalId(String id) {
-        K key;
         try {
-            key = key(id);
-        } catch (RuntimeException e) {
+            return id(key(id));
+        } catch (RuntimeException | OutOfMemoryError e) {
+            // a user's text read with the key's serializer: a length prefix of 2^31 asks for one array too large to
+            // allocate (the heap itself is not exhausted by it), which must refuse the text, not fail the task
             throw new IllegalArgumentException("'" + id + "' names no key of this stage's key type (" + idForm() + ")",
                     e);
         }
-        return id(key);
     }
 
     /** How ids of this codec's keys are written, for messages. */

@@ -45,5 +45,16 @@ public final class TrustedAvroTypeInfo<T extends SpecificRecordBase> extends Avr
         public TypeSerializer<T> duplicate() {
             return new TrustedAvroSerializer<>(getType());
         }
+
+        // AvroSerializer's equals accepts only its own class
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof TrustedAvroSerializer<?> other && other.getType() == getType();
+        }
+
+        @Override
+        public int hashCode() {
+            return getType().hashCode();
+        }
     }
 }

@@ -40,9 +40,15 @@ class KeyCodecTest {
         // with a key secret, commands reach the planner with pseudonyms: a raw key left names no key of the stage
         assertThatThrownBy(() -> pseudonymous.canonicalId("user-7")).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("decimal").hasMessageContaining("pseudonym");
-        // raw keys become the pseudonym of their id in the stage's form; a non-key stays raw for the planner to refuse
+        // raw keys become the pseudonym of their id in the stage's form; no raw text passes the map, whatever it is
         io.keyshift.control.ControlKeyPseudonyms map = new io.keyshift.control.ControlKeyPseudonyms(ps, longs);
         assertThat(io.keyshift.control.ControlCommand.parse(map.map("0,pin,007")).key()).isEqualTo(ps.pseudonym("7"));
-        assertThat(io.keyshift.control.ControlCommand.parse(map.map("0,pin,user-7")).key()).isEqualTo("user-7");
+        assertThat(io.keyshift.control.ControlCommand.parse(map.map("0,pin,user-7")).key())
+                .isEqualTo(ps.pseudonym("user-7"));
+        assertThat(map.map("2014-05-01T00:00:00Z,pin,\"12345")).doesNotContain("12345");
+
+        // a serialized key's id whose length prefix asks for 2^31 chars is refused, not a failed task
+        KeyCodec<Tuple2<String, String>> tupleIds = KeyCodec.forType(tuple, new SerializerConfigImpl());
+        assertThatThrownBy(() -> tupleIds.canonicalId("/////wc")).isInstanceOf(IllegalArgumentException.class);
     }
 }
