@@ -40,8 +40,8 @@ import java.util.Objects;
  * {@link #process} end it. Results are exactly those of the same window over a plain {@code keyBy} for every record
  * that {@code keyBy} would not drop as late, for window functions whose result does not depend on the arrival order of
  * a key's records (a late record {@code keyBy} drops may still count here; README, "Migration guarantees"): a window's
- * result leaves from the key group that owns the key at the window's max timestamp, and while a key migrates, the windows of
- * its shadow phase are computed at both owners and compared (see {@link KeyshiftStream#validation()}).
+ * result leaves from the key group that owns the key at the window's max timestamp, and while a key migrates, the
+ * windows of its shadow phase are computed at both owners and compared (see {@link KeyshiftStream#validation()}).
  *
  * <p>Hot-key splitting ({@code keyshift.plan.split-threshold > 0}) spreads a very hot key over several key groups and
  * merges the partial windows with the aggregate's own {@code merge} (or the reduce function); {@code process} cannot

@@ -441,7 +441,7 @@ public final class KeyshiftConfig {
      */
     public static final int MAX_SEASON_WINDOWS = 100_000;
 
-    /** Largest {@link ProfilerOptions#SKETCH_SIZE}: 2^26 (a sketch of up to 48M keys per sampler subtask and window). */
+    /** Largest {@link ProfilerOptions#SKETCH_SIZE}: 2^26 (up to 48M keys per sampler subtask and window). */
     public static final int MAX_SKETCH_SIZE = 1 << 26;
 
     /** The configured seasons, or {@link #defaultSeasons}. */

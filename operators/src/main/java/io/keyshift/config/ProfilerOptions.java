@@ -11,8 +11,8 @@ public final class ProfilerOptions {
             .intType()
             .defaultValue(1024)
             .withDescription("Maximum map size of the DataSketches frequent-items sketch per sampler subtask and "
-                    + "window (a power of 2, 8 .. 2^26). It keeps up to 0.75 x this many keys in about 18 bytes each plus "
-                    + "the keys; every count estimate is within 3.5 / size x the window's records.");
+                    + "window (a power of 2, 8 .. 2^26). It keeps up to 0.75 x this many keys in about 18 bytes each "
+                    + "plus the keys; every count estimate is within 3.5 / size x the window's records.");
 
     public static final ConfigOption<Double> SAMPLING_RATE = ConfigOptions.key("keyshift.profiler.sampling-rate")
             .doubleType()

@@ -5,13 +5,13 @@ import org.apache.flink.streaming.runtime.tasks.ProcessingTimeService;
 import java.util.function.Supplier;
 
 /**
- * Watches that what an operator holds for its control input's watermark (the forecaster's window profiles, held for
- * the user's control input: the planner, whose control input also carries the validation's reverts, waits up to a
- * window by design under {@code on-mismatch=REVERT} and holds nothing the forecaster has not let through) moves on. A control input whose watermark never passes them (a live input without
- * {@link ControlInputs#liveWatermarks()}: {@code noWatermarks()}, or an event-time strategy on a quiet or idle topic)
- * would hold every plan back without a word, while the routers' waiting records fill memory. When nothing held has
- * been released for {@code timeout} of processing time, the next timer fails the task with an
- * {@link IllegalStateException} naming the cause ({@code keyshift.route.no-watermark-timeout}, 0 = never).
+ * Watches that the window profiles the forecaster holds for the user's control input's watermark move on. (The
+ * planner needs no such watch: it holds nothing the forecaster has not let through, and under
+ * {@code on-mismatch=REVERT} it waits up to a window for the validation's reverts by design.) A control input whose
+ * watermark never passes them (a live input without {@link ControlInputs#liveWatermarks()}: {@code noWatermarks()},
+ * or an event-time strategy on a quiet or idle topic) would hold every plan back without a word, while the routers'
+ * waiting records fill memory. When nothing held has been released for {@code timeout} of processing time, the next
+ * timer fails the task with an {@link IllegalStateException} naming the cause ({@code keyshift.route.no-watermark-timeout}, 0 = never).
  *
  * <p>Used by one operator, on its task thread; not serializable (made in {@code open()}).
  */

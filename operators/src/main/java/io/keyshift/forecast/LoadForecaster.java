@@ -244,7 +244,8 @@ public class LoadForecaster extends AbstractStreamOperator<LoadForecast>
         if (controlled) {
             controlWait = new io.keyshift.control.ControlWatermarkWait(controlWatermarkTimeoutMillis,
                     getProcessingTimeService(), () -> held.size() + " window profiles, the first of the window "
-                            + "ending at " + java.time.Instant.ofEpochMilli(held.isEmpty() ? 0 : held.peekFirst().windowEnd)
+                            + "ending at "
+                            + java.time.Instant.ofEpochMilli(held.isEmpty() ? 0 : held.peekFirst().windowEnd)
                             + ", waited for the control input's watermark, "
                             + (controlWatermark == Long.MIN_VALUE ? "none so far"
                             : "at " + java.time.Instant.ofEpochMilli(controlWatermark)));

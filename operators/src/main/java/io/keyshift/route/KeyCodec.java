@@ -147,7 +147,8 @@ public abstract class KeyCodec<K> implements Serializable {
         @Override
         public String canonicalId(String id) {
             if (!KeyPseudonymizer.isPseudonym(id)) {
-                throw new IllegalArgumentException("'" + id + "' names no key of this stage's key type (" + base.idForm()
+                throw new IllegalArgumentException("'" + id + "' names no key of this stage's key type ("
+                        + base.idForm()
                         + "; with keyshift.privacy.key-secret also its pseudonym)");
             }
             return id;

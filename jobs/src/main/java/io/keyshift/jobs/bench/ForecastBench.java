@@ -240,7 +240,8 @@ public final class ForecastBench {
         root.put("sampling_rate", samplingRate);
         ObjectNode models = root.putObject("models");
         for (ModelSpec spec : ModelSpec.candidates(seasons)) {
-            Score sc = score(engine(decay, maxParallelism, topK, List.of(spec), season, horizon, config), profiles, horizon, m, null);
+            Score sc = score(engine(decay, maxParallelism, topK, List.of(spec), season, horizon, config), profiles,
+                    horizon, m, null);
             models.set(spec.name(), measures(mapper, sc, scaleMean, horizon));
         }
         LoadForecastEngine auto = engine(decay, maxParallelism, topK, ModelSpec.candidates(seasons), season, horizon,
