@@ -58,6 +58,8 @@ public final class KeySampler<K> {
     private double lastRate;
     /** The window of the last record and its accumulator (records come mostly in order: no map lookup for most). */
     private long lastStart = Long.MIN_VALUE;
+    /** The last event time of {@link #lastStart}'s window. */
+    private long lastEnd = Long.MIN_VALUE;
     private Accumulator last;
     /** Keys held from the start of the next window, with their decayed counts (sampling only). */
     private final Map<Object, Double> preserved = new HashMap<>();
@@ -121,11 +123,14 @@ public final class KeySampler<K> {
      * @param key the user key ({@code K}), or its {@link KeyPseudonym} when keys are pseudonymized
      */
     public void add(Object key, int keyGroup, long t) {
-        long start = windowStart(t, windowMillis);
+        long start;
         Accumulator acc;
-        if (start == lastStart && last != null) {
+        if (t >= lastStart && t <= lastEnd && last != null) {
+            // the window of the last record (no division per record)
+            start = lastStart;
             acc = last;
         } else {
+            start = windowStart(t, windowMillis);
             acc = open.get(start);
             if (acc == null) {
                 acc = new Accumulator(rateFor(start));
@@ -133,6 +138,7 @@ public final class KeySampler<K> {
                 open.put(start, acc);
             }
             lastStart = start;
+            lastEnd = start > Long.MAX_VALUE - windowMillis ? Long.MAX_VALUE - 1 : start + windowMillis - 1;
             last = acc;
         }
         long position = acc.records++;

@@ -153,6 +153,7 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
     private transient WaitingRecords<T> waiting;
     private transient TreeMap<Long, long[][]> loads;
     private transient long lastLoadWindow;
+    private transient long lastLoadWindowEnd;
     private transient long[][] lastLoad;
     private transient RoutingTable.Route route;
     private transient StreamRecord<Envelope<T, K>> reuse;
@@ -236,6 +237,7 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
         waiting = new WaitingRecords<>();
         loads = new TreeMap<>();
         lastLoadWindow = Long.MIN_VALUE;
+        lastLoad = null;
         route = new RoutingTable.Route();
         aheadPlans = new TreeMap<>();
         reuse = new StreamRecord<>(null);
@@ -485,7 +487,7 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
             output.emitWatermarkStatus(WatermarkStatus.ACTIVE);
         }
         routing.route(id, t, natural, spread++, route);
-        long[][] load = loadOf(KeySampler.windowStart(t, s.windowMillis()));
+        long[][] load = loadOf(t);
         Envelope<T, K> primary = route.role == Role.MIGRATING
                 ? new Envelope<>(RoutingKey.of(key, route.primary, route.primaryEpoch, hashTable), value, Role.MIGRATING,
                         route.shadowFrom, route.switchAt)
@@ -502,12 +504,16 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
         }
     }
 
-    private long[][] loadOf(long windowStart) {
-        if (windowStart == lastLoadWindow) {
+    /** The routed-load counters of the window of event time {@code t} (no division while t stays in one window). */
+    private long[][] loadOf(long t) {
+        if (t >= lastLoadWindow && t <= lastLoadWindowEnd && lastLoad != null) {
             return lastLoad;
         }
+        long windowStart = KeySampler.windowStart(t, s.windowMillis());
         long[][] l = loads.computeIfAbsent(windowStart, w -> new long[2][s.maxParallelism()]);
         lastLoadWindow = windowStart;
+        // the router refuses times within a window of Long.MAX_VALUE: no overflow
+        lastLoadWindowEnd = windowStart + s.windowMillis() - 1;
         lastLoad = l;
         return l;
     }
@@ -756,6 +762,7 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
             report(null, load(first.getKey(), first.getValue()), inputWatermark, Math.min(outputWatermark, end - 1));
         }
         lastLoadWindow = Long.MIN_VALUE;
+        lastLoad = null;
         // Flink's outputs drop a watermark while the announced status is IDLE: announce ACTIVE for it (a plan that
         // extends the lease while the input idles, the end of the input), then IDLE again if the input still idles
         boolean wasIdle = forwardedIdle;
