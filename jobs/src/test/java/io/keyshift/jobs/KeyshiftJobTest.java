@@ -201,6 +201,15 @@ class KeyshiftJobTest {
                 "--generator-records", "1000", "--out", out}))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("--kafka-transactional-id-prefix applies to the sinks");
+        assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--kafka-transaction-naming", "incrementing",
+                "--generator-records", "1000", "--out", out}))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("--kafka-transaction-naming applies to the sinks");
+        assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--kafka-bootstrap-servers", "127.0.0.1:1",
+                "--results-topic", "r", "--kafka-transaction-naming", "pool", "--generator-records", "1000",
+                "--out", out}))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("--kafka-transaction-naming must be pooling or incrementing, was 'pool'");
         assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--kafka-bootstrap-servers", "127.0.0.1:1",
                 "--kafka-topic", "t", "--kafka-bounded", "--kafka-control-topic", "c", "--key", "k", "--time", "t",
                 "--columns", "k,t", "--out", out}))

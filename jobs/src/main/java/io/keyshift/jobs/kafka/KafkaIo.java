@@ -192,6 +192,7 @@ public final class KafkaIo {
                 .setRecordSerializer(serializer)
                 .setDeliveryGuarantee(DeliveryGuarantee.EXACTLY_ONCE)
                 .setTransactionalIdPrefix(transactionalIdPrefix)
+                .setTransactionNamingStrategy(k.transactionNaming())
                 .build();
     }
 
@@ -200,12 +201,21 @@ public final class KafkaIo {
      * time), or none (the producer's clock) where Flink's is missing or out of Kafka's range, as for the final lease
      * plan of a bounded input (Long.MAX_VALUE).
      */
-    static final class LineRecord implements KafkaRecordSerializationSchema<String> {
+    static final class LineRecord implements KafkaRecordSerializationSchema<String>,
+            org.apache.flink.connector.kafka.lineage.KafkaDatasetFacetProvider {
         private static final long serialVersionUID = 1L;
         private final String topic;
 
         LineRecord(String topic) {
             this.topic = topic;
+        }
+
+        /** The one topic written (the POOLING naming strategy lists the open transactions on it). */
+        @Override
+        public java.util.Optional<org.apache.flink.connector.kafka.lineage.KafkaDatasetFacet> getKafkaDatasetFacet() {
+            return java.util.Optional.of(new org.apache.flink.connector.kafka.lineage.DefaultKafkaDatasetFacet(
+                    org.apache.flink.connector.kafka.lineage.DefaultKafkaDatasetIdentifier.ofTopics(
+                            java.util.List.of(topic))));
         }
 
         @Override

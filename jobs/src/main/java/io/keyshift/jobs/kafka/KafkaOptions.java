@@ -82,6 +82,15 @@ public final class KafkaOptions {
                     + "(before keyshift:<their topic>: without a results topic).")
     String transactionalIdPrefix;
 
+    @Option(names = "--kafka-transaction-naming", paramLabel = "pooling|incrementing", defaultValue = "pooling",
+            description = "How the exactly-once sinks name their Kafka transactions: pooling reuses a small pool of "
+                    + "transactional ids per subtask and aborts lingering transactions by listing them (Kafka 3.0+, "
+                    + "and the client may describe transactions and the target topics); incrementing takes a new id per "
+                    + "checkpoint (any broker; the broker keeps every id for transactional.id.expiration.ms, 7 days by "
+                    + "default, and a fresh start probes every id an earlier run used). Switching from pooling to "
+                    + "incrementing is not supported by Flink's Kafka connector. Default: ${DEFAULT-VALUE}.")
+    String transactionNaming;
+
     @Option(names = "--kafka-control-topic", paramLabel = "TOPIC",
             description = "Read control commands for the planner from this topic (one per record value: AT,pin,KEY, "
                     + "AT,freeze, ...; read from the earliest offset), applied from the next plan on.")
@@ -163,6 +172,16 @@ public final class KafkaOptions {
             throw new ParameterException(cl, "--kafka-transactional-id-prefix applies to the sinks of --results-topic, "
                     + "--plans-topic, --forecasts-topic and --validation-topic only");
         }
+        if (resultsTopic == null && sideTopics().isEmpty()
+                && cl.getParseResult().hasMatchedOption("--kafka-transaction-naming")) {
+            throw new ParameterException(cl, "--kafka-transaction-naming applies to the sinks of --results-topic, "
+                    + "--plans-topic, --forecasts-topic and --validation-topic only");
+        }
+        try {
+            transactionNaming();
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(cl, e.getMessage());
+        }
         format(cl);
         offsets(cl);
         idleness(cl);
@@ -183,6 +202,23 @@ public final class KafkaOptions {
             return KafkaEventDeserializer.KafkaFormat.valueOf(format.toUpperCase(Locale.ROOT));
         } catch (IllegalArgumentException e) {
             throw new ParameterException(cl, "--kafka-format must be csv or json, was '" + format + "'");
+        }
+    }
+
+    /**
+     * The exactly-once sinks' transaction naming (Flink's Kafka connector: POOLING or INCREMENTING).
+     *
+     * @throws IllegalArgumentException for a value other than pooling or incrementing (any case)
+     */
+    org.apache.flink.connector.kafka.sink.TransactionNamingStrategy transactionNaming() {
+        switch (transactionNaming.toLowerCase(Locale.ROOT)) {
+            case "pooling":
+                return org.apache.flink.connector.kafka.sink.TransactionNamingStrategy.POOLING;
+            case "incrementing":
+                return org.apache.flink.connector.kafka.sink.TransactionNamingStrategy.INCREMENTING;
+            default:
+                throw new IllegalArgumentException("--kafka-transaction-naming must be pooling or incrementing, was '"
+                        + transactionNaming + "'");
         }
     }
 

@@ -37,6 +37,12 @@ class KafkaExactlyOnceIT extends KafkaJobFixture {
                 "--validation-topic", "validation-dry"));
         assertThat(sorted(readCommitted("results-dry"))).as("results of the run without a fault (%s)",
                 offsets("results-dry")).isEqualTo(sorted(expected(t -> true)));
+        // the sinks name their transactions from a pool (--kafka-transaction-naming pooling, the default): a few ids
+        // per subtask, not one per checkpoint that the broker keeps for 7 days
+        java.util.Set<String> ids = transactionalIds("keyshift:results-dry:");
+        System.out.printf("KafkaIT: the results sink of the run without a fault used %d transactional ids: %s%n",
+                ids.size(), ids);
+        assertThat(ids).as("transactional ids of the results sink").isNotEmpty().hasSizeLessThanOrEqualTo(4 * 3);
         // the plans and the validation reports also went to their topics, line for line as in the files
         List<String> planLines = readCommitted("plans-dry");
         assertThat(planLines).hasSize(plans(dry).size()).hasSizeGreaterThan(300);

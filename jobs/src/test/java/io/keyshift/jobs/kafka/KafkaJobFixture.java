@@ -187,6 +187,21 @@ abstract class KafkaJobFixture {
         return b.toString();
     }
 
+    /** The transactional ids the broker knows that begin with {@code prefix}. */
+    static java.util.Set<String> transactionalIds(String prefix) throws Exception {
+        Properties a = new Properties();
+        a.put("bootstrap.servers", broker.bootstrapServers());
+        try (Admin admin = Admin.create(a)) {
+            java.util.Set<String> ids = new java.util.TreeSet<>();
+            admin.listTransactions().all().get().forEach(t -> {
+                if (t.transactionalId().startsWith(prefix)) {
+                    ids.add(t.transactionalId());
+                }
+            });
+            return ids;
+        }
+    }
+
     /** {@code key,windowStart,windowEnd,count} per start station and UTC day, for the windows {@code ends} accepts. */
     static List<String> expected(LongPredicate ends) {
         Map<String, Long> counts = new TreeMap<>();
