@@ -536,12 +536,7 @@ public final class LoadForecastEngine {
             if (in.available() > 0) {
                 String written = in.readUTF();
                 if (!written.equals(modelList())) {
-                    throw io.keyshift.config.JobOptions.unrecoverable("the forecaster's state was made with the "
-                            + "candidate models [" + written + "], this configuration has [" + modelList()
-                            + "] (builds until 2026-12-01 also offered ar/2 and ar/3, copies of ar, for seasons of 2"
-                            + " and 3 windows): restore with the same keyshift.forecast.model and"
-                            + " keyshift.forecast.seasons, or start"
-                            + " without the forecaster's state");
+                    throw modelsDiffer(written);
                 }
             }
         }
@@ -552,6 +547,14 @@ public final class LoadForecastEngine {
         for (int g : groups) {
             keyGroups[g] = readSeries(store, keyGroupId(g));
         }
+    }
+
+    /** The refusal of a state made with the candidate models {@code written} (fails the job for good). */
+    private RuntimeException modelsDiffer(String written) {
+        return io.keyshift.config.JobOptions.unrecoverable("the forecaster's state was made with the candidate models ["
+                + written + "], this configuration has [" + modelList() + "] (builds until 2026-12-01 also offered "
+                + "ar/2 and ar/3, copies of ar, for seasons of 2 and 3 windows): restore with the same "
+                + "keyshift.forecast.model and keyshift.forecast.seasons, or start without the forecaster's state");
     }
 
     /** The candidate models in order, by name ("naive,ses,...,holt-winters/24"). */
@@ -648,8 +651,33 @@ public final class LoadForecastEngine {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         try (DataOutputStream out = new DataOutputStream(bytes)) {
             writeEngine(out, true);
+            // the candidate models, found from the end (so that a restore checks them before it reads any series):
+            // their names in UTF-8, the names' length, a marker
+            byte[] models = modelList().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            out.write(models);
+            out.writeInt(models.length);
+            out.writeInt(MODEL_LIST_MARKER);
         }
         return bytes.toByteArray();
+    }
+
+    /** Ends a {@link #toBytes()} that carries its model list ("KSML"); those of builds until 2026-12-01 do not. */
+    private static final int MODEL_LIST_MARKER = 0x4B534D4C;
+
+    /** The model list at the end of {@code state} ({@link #toBytes()}), or null where it has none. */
+    private static String trailingModelList(byte[] state) {
+        if (state.length < 8) {
+            return null;
+        }
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(state);
+        if (b.getInt(state.length - 4) != MODEL_LIST_MARKER) {
+            return null;
+        }
+        int length = b.getInt(state.length - 8);
+        if (length < 0 || length > state.length - 8) {
+            return null;
+        }
+        return new String(state, state.length - 8 - length, length, java.nio.charset.StandardCharsets.UTF_8);
     }
 
     /**
@@ -684,6 +712,12 @@ public final class LoadForecastEngine {
 
     /** Restores state written by {@link #toBytes()} with the same settings; IOException names what differs. */
     public void restore(byte[] state) throws IOException {
+        // a model list that differs would read one model's numbers as another's (additive seasonal terms as
+        // multiplicative factors) without any error: refused before any series is read
+        String models = trailingModelList(state);
+        if (models != null && !models.equals(modelList())) {
+            throw modelsDiffer(models);
+        }
         try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(state))) {
             int version = readCounters(in, true);
             tracked.clear();

@@ -440,7 +440,7 @@ public final class SeriesForecaster {
         if (count != score.length) {
             throw io.keyshift.config.JobOptions.unrecoverable("forecaster state has " + count
                     + " models, configuration has " + models.length
-                    + "; restore with the same keyshift.forecast.* options");
+                    + "; restore with the same keyshift.forecast.* options (model, seasons, calendar)");
         }
         for (int i = 0; i < count; i++) {
             score[i] = in.readDouble();

@@ -108,7 +108,7 @@ public final class SeriesHistory {
         if (capacity != ring.length) {
             throw io.keyshift.config.JobOptions.unrecoverable("forecaster state keeps " + capacity
                     + " observations per series, this"
-                    + " configuration " + ring.length + "; restore with the same keyshift.forecast.* options");
+                    + " configuration " + ring.length + "; restore with the same keyshift.forecast.* options (model, seasons, calendar)");
         }
         long c = in.readLong();
         if (c < 0) {

@@ -227,6 +227,48 @@ class ForecasterKeyedStateTest {
         new LoadForecastEngine(weekDay).restore(store);
     }
 
+    /**
+     * The whole-engine form ({@link LoadForecastEngine#toBytes()}, which {@code bootstrap} writes into a savepoint):
+     * additive and multiplicative Holt-Winters keep the same numbers, and seasons in another order the same sizes; a
+     * restore with either is refused before any series is read, naming the options. A form without the model list
+     * (builds until 2026-12-01) restores as before.
+     */
+    @Test
+    void aWholeEngineWrittenWithOtherModelsIsRefusedNamingTheOptions() throws Exception {
+        LoadForecastEngine.Settings additive = new LoadForecastEngine.Settings(MAX_P, 5, 3,
+                List.of(new ModelSpec(ForecastModelKind.HOLT_WINTERS, 24)), 24, 2, 0.99, 1.96, 4.0);
+        LoadForecastEngine.Settings multiplicative = new LoadForecastEngine.Settings(MAX_P, 5, 3,
+                List.of(new ModelSpec(ForecastModelKind.HOLT_WINTERS_MULTIPLICATIVE, 24)), 24, 2, 0.99, 1.96, 4.0);
+        LoadForecastEngine a = new LoadForecastEngine(additive);
+        Random r = new Random(11);
+        for (int t = 0; t < 60; t++) {
+            a.observe(profile(t, r));
+        }
+        byte[] bytes = a.toBytes();
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> new LoadForecastEngine(multiplicative).restore(bytes))
+                .isInstanceOf(org.apache.flink.runtime.execution.SuppressRestartsException.class)
+                .hasStackTraceContaining("keyshift.forecast.model and keyshift.forecast.seasons")
+                .hasStackTraceContaining("holt-winters-multiplicative");
+        LoadForecastEngine same = new LoadForecastEngine(additive);
+        same.restore(bytes);
+        assertThat(same.toBytes()).isEqualTo(bytes);
+        // seasons in another order: the same sizes, other models at each place
+        LoadForecastEngine dayWeek = new LoadForecastEngine(new LoadForecastEngine.Settings(MAX_P, 5, 3,
+                ModelSpec.candidates(List.of(24, 168)), 24, 2, 0.99, 1.96, 4.0));
+        for (int t = 0; t < 30; t++) {
+            dayWeek.observe(profile(t, r));
+        }
+        LoadForecastEngine.Settings weekDay = new LoadForecastEngine.Settings(MAX_P, 5, 3,
+                ModelSpec.candidates(List.of(168, 24)), 168, 2, 0.99, 1.96, 4.0);
+        byte[] dayWeekBytes = dayWeek.toBytes();
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> new LoadForecastEngine(weekDay).restore(dayWeekBytes))
+                .hasStackTraceContaining("keyshift.forecast.model and keyshift.forecast.seasons");
+        // an earlier build's form: the same bytes without the model list, its length and the marker
+        int listLength = java.nio.ByteBuffer.wrap(bytes).getInt(bytes.length - 8);
+        byte[] earlier = java.util.Arrays.copyOf(bytes, bytes.length - 8 - listLength);
+        new LoadForecastEngine(multiplicative).restore(earlier);
+    }
+
     /** The trailing writeUTF of the header: its 2-byte length and the model names. */
     private static byte[] modelListBytes(byte[] header) throws Exception {
         for (int start = header.length - 2; start >= 0; start--) {
