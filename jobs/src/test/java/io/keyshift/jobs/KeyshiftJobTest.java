@@ -210,6 +210,15 @@ class KeyshiftJobTest {
                 "--out", out}))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("--kafka-transaction-naming must be pooling or incrementing, was 'pool'");
+        assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--kafka-property", "acks=all",
+                "--generator-records", "1000", "--out", out}))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("--kafka-property applies with --kafka-topic");
+        assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--kafka-bootstrap-servers", "127.0.0.1:1",
+                "--results-topic", "r", "--kafka-transactional-id-prefix", "plans", "--generator-records", "1000",
+                "--out", out}))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("must not be the beginning of 'plans:'");
         assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--kafka-bootstrap-servers", "127.0.0.1:1",
                 "--kafka-topic", "t", "--kafka-bounded", "--kafka-control-topic", "c", "--key", "k", "--time", "t",
                 "--columns", "k,t", "--out", out}))

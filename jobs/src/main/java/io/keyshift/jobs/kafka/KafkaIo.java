@@ -100,20 +100,48 @@ public final class KafkaIo {
         if (k.bounded) {
             b.setBounded(OffsetsInitializer.latest());
         }
-        Duration idle = k.idleness(cl);
-        WatermarkStrategy<KafkaRecord> watermarks = WatermarkStrategy
-                .<KafkaRecord>forBoundedOutOfOrderness(k.maxOutOfOrderness(cl))
-                .withTimestampAssigner((r, ts) -> r.timestamp);
-        if (!idle.isZero()) {
-            watermarks = watermarks.withIdleness(idle);
-        }
-        return env.fromSource(b.build(), watermarks, "kafka source")
+        return env.fromSource(b.build(), watermarks(k.maxOutOfOrderness(cl), k.idleness(cl)), "kafka source")
                 .uid(SOURCE_UID)
                 .setParallelism(parallelism)
                 .process(new Split())
                 .name("kafka records")
                 .uid("keyshift-kafka-records")
                 .setParallelism(parallelism);
+    }
+
+    /**
+     * Per-partition watermarks of the source: bounded out-of-orderness, idleness after {@code idle} of processing
+     * time without a record that parsed (0: none). A record that did not parse (a dead letter, timestamp
+     * {@code Long.MIN_VALUE}) is not seen by the watermark generator: it neither moves the watermark nor keeps the
+     * partition active, so a partition that receives only bad records goes idle and holds back no window or plan.
+     */
+    static WatermarkStrategy<KafkaRecord> watermarks(Duration maxOutOfOrderness, Duration idle) {
+        WatermarkStrategy<KafkaRecord> bounded = WatermarkStrategy.forBoundedOutOfOrderness(maxOutOfOrderness);
+        WatermarkStrategy<KafkaRecord> base = idle.isZero() ? bounded : bounded.withIdleness(idle);
+        return WatermarkStrategy.<KafkaRecord>forGenerator(ctx -> new ParsedOnly(base.createWatermarkGenerator(ctx)))
+                .withTimestampAssigner((r, ts) -> r.timestamp);
+    }
+
+    /** A watermark generator that sees only the records that parsed. */
+    static final class ParsedOnly implements org.apache.flink.api.common.eventtime.WatermarkGenerator<KafkaRecord> {
+        private final org.apache.flink.api.common.eventtime.WatermarkGenerator<KafkaRecord> parsed;
+
+        ParsedOnly(org.apache.flink.api.common.eventtime.WatermarkGenerator<KafkaRecord> parsed) {
+            this.parsed = parsed;
+        }
+
+        @Override
+        public void onEvent(KafkaRecord r, long timestamp,
+                            org.apache.flink.api.common.eventtime.WatermarkOutput output) {
+            if (!r.isDead()) {
+                parsed.onEvent(r, timestamp, output);
+            }
+        }
+
+        @Override
+        public void onPeriodicEmit(org.apache.flink.api.common.eventtime.WatermarkOutput output) {
+            parsed.onPeriodicEmit(output);
+        }
     }
 
     /** Events on, dead letters to the side output (counted). */

@@ -82,13 +82,14 @@ public final class KafkaOptions {
                     + "(before keyshift:<their topic>: without a results topic).")
     String transactionalIdPrefix;
 
-    @Option(names = "--kafka-transaction-naming", paramLabel = "pooling|incrementing", defaultValue = "pooling",
-            description = "How the exactly-once sinks name their Kafka transactions: pooling reuses a small pool of "
-                    + "transactional ids per subtask and aborts lingering transactions by listing them (Kafka 3.0+, "
-                    + "and the client may describe transactions and the target topics); incrementing takes a new id per "
-                    + "checkpoint (any broker; the broker keeps every id for transactional.id.expiration.ms, 7 days by "
-                    + "default, and a fresh start probes every id an earlier run used). Switching from pooling to "
-                    + "incrementing is not supported by Flink's Kafka connector. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--kafka-transaction-naming", paramLabel = "incrementing|pooling", defaultValue = "incrementing",
+            description = "How the exactly-once sinks name their Kafka transactions (Flink's Kafka connector): "
+                    + "incrementing takes a new transactional id per checkpoint and subtask (any broker; the broker "
+                    + "keeps each for transactional.id.expiration.ms, 7 days by default); pooling reuses a few ids per "
+                    + "subtask and on a restore aborts the open transactions on the sink's topic whose id begins with "
+                    + "the sink's prefix (Kafka 3.0+; the client needs Read and Describe on the topic, which must "
+                    + "exist; no prefix on the cluster may begin with another's). A job cannot switch from pooling back "
+                    + "to incrementing. Default: ${DEFAULT-VALUE}.")
     String transactionNaming;
 
     @Option(names = "--kafka-control-topic", paramLabel = "TOPIC",
@@ -172,6 +173,11 @@ public final class KafkaOptions {
             throw new ParameterException(cl, "--kafka-transactional-id-prefix applies to the sinks of --results-topic, "
                     + "--plans-topic, --forecasts-topic and --validation-topic only");
         }
+        if (topic == null && resultsTopic == null && sideTopics().isEmpty() && controlTopic == null
+                && !properties.isEmpty()) {
+            throw new ParameterException(cl, "--kafka-property applies with --kafka-topic, --results-topic, "
+                    + "--plans-topic, --forecasts-topic, --validation-topic or --kafka-control-topic only");
+        }
         if (resultsTopic == null && sideTopics().isEmpty()
                 && cl.getParseResult().hasMatchedOption("--kafka-transaction-naming")) {
             throw new ParameterException(cl, "--kafka-transaction-naming applies to the sinks of --results-topic, "
@@ -190,6 +196,12 @@ public final class KafkaOptions {
             throw new ParameterException(cl, "--kafka-transactional-id-prefix must not be blank");
         }
         for (String kind : List.of("plans", "forecasts", "validation")) {
+            // the sinks abort transactions by prefix: "plans" would take the plans sink's "plans:plans-0-3" for its own
+            if (transactionalIdPrefix != null && (kind + ":").startsWith(transactionalIdPrefix)) {
+                throw new ParameterException(cl, "--kafka-transactional-id-prefix must not be the beginning of '"
+                        + kind + ":' (the prefix of the --" + kind + "-topic sink's transactional ids), was '"
+                        + transactionalIdPrefix + "'");
+            }
             if (transactionalIdPrefix != null && transactionalIdPrefix.startsWith(kind + ":")) {
                 throw new ParameterException(cl, "--kafka-transactional-id-prefix must not begin with '" + kind
                         + ":' (the prefix of the --" + kind + "-topic sink's transactional ids)");
