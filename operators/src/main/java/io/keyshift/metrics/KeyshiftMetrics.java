@@ -118,5 +118,11 @@ public final class KeyshiftMetrics {
     /** Scaling counter: scaling decisions made (one per planning window). */
     public static final String SCALING_DECISIONS = "keyshiftScalingDecisions";
 
+    /**
+     * Counter (the cluster job's Kafka input, operator "kafka records" chained to its source): records that did not
+     * parse, written as dead letters.
+     */
+    public static final String KAFKA_DEAD_LETTERS = "keyshiftDeadLetters";
+
     private KeyshiftMetrics() {}
 }

@@ -56,6 +56,8 @@ public final class KeySampler<K> {
     private final TreeMap<Long, Double> rates = new TreeMap<>();
     /** The rate of the window opened last. */
     private double lastRate;
+    /** Start of the latest window {@link #restore restored}. */
+    private long latestRestored = Long.MIN_VALUE;
     /** The window of the last record and its accumulator (records come mostly in order: no map lookup for most). */
     private long lastStart = Long.MIN_VALUE;
     /** The last event time of {@link #lastStart}'s window. */
@@ -195,6 +197,11 @@ public final class KeySampler<K> {
 
     /** Adds a window restored from a checkpoint (possibly several per window after a rescale). */
     public void restore(WindowSample s) {
+        if (s.getWindowStart() >= latestRestored) {
+            // the rate of the latest window restored is the one in force (the keyshiftSamplingRate gauge)
+            latestRestored = s.getWindowStart();
+            lastRate = s.getSamplingRate();
+        }
         Accumulator acc = open.computeIfAbsent(s.getWindowStart(), k -> new Accumulator(s.getSamplingRate()));
         acc.records += s.getRecords();
         List<Long> counts = s.getKeyGroupCounts();

@@ -275,6 +275,24 @@ class SamplerProfilerTest {
         assertThat(w.getHeavyHitters().get(0).getKey()).isEqualTo("a");
     }
 
+    /**
+     * After a restore the rate in force (the keyshiftSamplingRate gauge) is that of the latest window restored, not
+     * the configured one, until a new window opens.
+     */
+    @Test
+    void aRestoredSamplerReportsTheRateOfItsLatestWindow() {
+        KeySampler<String> a = sampler(64, 1.0, 0);
+        a.rateFrom(W, 0.25);
+        add(a, "x", 10);
+        add(a, "y", W + 10);
+        assertThat(a.lastRate()).isEqualTo(0.25);
+        KeySampler<String> restored = sampler(64, 1.0, 0);
+        List<WindowSample> windows = new java.util.ArrayList<>(a.snapshot());
+        java.util.Collections.reverse(windows);
+        windows.forEach(restored::restore);
+        assertThat(restored.lastRate()).isEqualTo(0.25);
+    }
+
     /** With pseudonymized keys: samples name pseudonyms with the keys' own key groups, also after a restore. */
     @Test
     void pseudonymsKeepTheirKeysKeyGroupsThroughARestore() {

@@ -151,7 +151,7 @@ public final class KafkaIo {
 
         @Override
         public void open(org.apache.flink.api.common.functions.OpenContext context) {
-            deadLetters = getRuntimeContext().getMetricGroup().counter("keyshiftDeadLetters");
+            deadLetters = getRuntimeContext().getMetricGroup().counter(io.keyshift.metrics.KeyshiftMetrics.KAFKA_DEAD_LETTERS);
         }
 
         @Override
