@@ -275,7 +275,11 @@ public final class KeyshiftStream<T, K> {
      * Runs a keyed process function behind keyshift, like {@link KeyedStream#process}: it sees its own key
      * ({@code ctx.getCurrentKey()}), event- and processing-time timers, keyed state and side outputs
      * ({@link #sideOutput}). While a key migrates, the new owner runs the function on copies from T0 on (its outputs
-     * are compared, not emitted), so at the switch-over its state is complete.
+     * are compared, not emitted), so at the switch-over its state is complete. A record of a key's old stay that
+     * arrives more than the horizon after its switch-over is dropped (metric {@code keyshiftLateRecordsDropped}), as
+     * {@code keyBy} would not; an event-time timer set beyond the horizon is counted
+     * ({@code keyshiftTimersBeyondHorizon}). A function that is a {@code CheckpointedFunction} or
+     * {@code CheckpointListener} gets Flink's calls.
      *
      * @param stateHorizon how far back in event time the function's state reaches (> 0, at most 36,500 days): its
      *                     state never depends on records older than this, and its event-time timers fire within it

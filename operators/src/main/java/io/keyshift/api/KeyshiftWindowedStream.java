@@ -51,8 +51,11 @@ import java.util.Objects;
  * {@code split-threshold} 0 (the library's default).
  *
  * <p>A window function has per-window state only: {@code context.globalState()} throws
- * {@link UnsupportedOperationException}, and keyed state from its runtime context must not be used (both would live
- * with one stay of the key in one key group, left behind by a migration). State across windows belongs in
+ * {@link UnsupportedOperationException}, and so does keyed state from its runtime context or its
+ * {@code CheckpointedFunction#initializeState} (both would live with one stay of the key in one key group, left
+ * behind by a migration). A window function that is a {@code CheckpointedFunction} gets Flink's calls (operator
+ * state as under {@code keyBy}). An aggregate or reduce function cannot be a {@code RichFunction} (refused, as Flink's
+ * {@code WindowedStream} refuses it). State across windows belongs in
  * {@link KeyshiftStream#process(org.apache.flink.streaming.api.functions.KeyedProcessFunction, Duration)}, whose
  * state migrates within its declared horizon.
  *
@@ -149,6 +152,11 @@ public final class KeyshiftWindowedStream<T, K, W extends Window> {
         Objects.requireNonNull(function, "aggregate function");
         Objects.requireNonNull(accumulatorType, "accumulator type");
         Objects.requireNonNull(resultType, "result type");
+        if (function instanceof org.apache.flink.api.common.functions.RichFunction) {
+            // as Flink's WindowedStream: the window operator never opens it (its runtime context would be missing)
+            throw new UnsupportedOperationException("This aggregate function cannot be a RichFunction (as in Flink's "
+                    + "WindowedStream.aggregate): " + function.getClass().getName());
+        }
         // before build adds anything: a type without a serializer under this job's settings fails here
         TypeSerializer<R> resultSerializer = resultType.createSerializer(stream.serializerConfig());
         accumulatorType.createSerializer(stream.serializerConfig());
@@ -183,14 +191,25 @@ public final class KeyshiftWindowedStream<T, K, W extends Window> {
         });
     }
 
+    /** As Flink's WindowedStream: a reduce function is never opened by the window operator. */
+    private static void refuseRich(ReduceFunction<?> function) {
+        Objects.requireNonNull(function, "reduce function");
+        if (function instanceof org.apache.flink.api.common.functions.RichFunction) {
+            throw new UnsupportedOperationException("ReduceFunction of reduce can not be a RichFunction (as in Flink's "
+                    + "WindowedStream.reduce): " + function.getClass().getName());
+        }
+    }
+
     /** Incremental reduction; the reduced record is the window's result. */
     public DataStream<T> reduce(ReduceFunction<T> function) {
+        refuseRich(function);
         return aggregate(new ReduceAggregate<>(function), null, stream.inputType(), stream.inputType(),
                 stream.inputType());
     }
 
     /** Incremental reduction, then the window function on the reduced record. */
     public <R> DataStream<R> reduce(ReduceFunction<T> function, ProcessWindowFunction<T, R, K, W> windowFunction) {
+        refuseRich(function);
         return aggregate(new ReduceAggregate<>(function), windowFunction, stream.inputType(), stream.inputType(),
                 windowResultType(windowFunction, stream.inputType()));
     }

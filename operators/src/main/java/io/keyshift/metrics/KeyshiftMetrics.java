@@ -100,6 +100,11 @@ public final class KeyshiftMetrics {
      * state was cleared (more than the state horizon behind the switch-over), dropped.
      */
     public static final String PROCESS_LATE_RECORDS_DROPPED = "keyshiftLateRecordsDropped";
+    /**
+     * Counter (keyed process function stage): event-time timers the user's function set more than its declared state
+     * horizon after the record or timer that set them (their output can be lost around a migration).
+     */
+    public static final String PROCESS_TIMERS_BEYOND_HORIZON = "keyshiftTimersBeyondHorizon";
     /** Counter, windows: (key, window) results whose shadow matched the primary. */
     public static final String VALIDATION_MATCHES = "keyshiftValidationMatches";
     /**

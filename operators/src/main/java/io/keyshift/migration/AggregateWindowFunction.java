@@ -28,7 +28,8 @@ import java.util.List;
  * @param <W> the window type
  */
 public final class AggregateWindowFunction<K, ACC, V, R, W extends TimeWindow>
-        extends ProcessWindowFunction<OwnedAccumulator<ACC>, R, RoutingKey<K>, W> {
+        extends ProcessWindowFunction<OwnedAccumulator<ACC>, R, RoutingKey<K>, W>
+        implements org.apache.flink.streaming.api.checkpoint.CheckpointedFunction {
     private static final long serialVersionUID = 1L;
 
     private final AggregateFunction<?, ACC, V> aggregate;
@@ -50,10 +51,28 @@ public final class AggregateWindowFunction<K, ACC, V, R, W extends TimeWindow>
         this.partialTag = partialTag;
     }
 
+    /** The user's window function, if a {@code CheckpointedFunction}, gets Flink's call here (keyed state refused). */
+    @Override
+    public void initializeState(org.apache.flink.runtime.state.FunctionInitializationContext context)
+            throws Exception {
+        if (user != null) {
+            UserCheckpoints.initialize(user, context,
+                    store -> StateTrackingContext.forWindowFunction(getRuntimeContext())
+                            .track(store));
+        }
+    }
+
+    @Override
+    public void snapshotState(org.apache.flink.runtime.state.FunctionSnapshotContext context) throws Exception {
+        if (user != null) {
+            UserCheckpoints.snapshot(user, context);
+        }
+    }
+
     @Override
     public void open(OpenContext openContext) throws Exception {
         if (user != null) {
-            FunctionUtils.setFunctionRuntimeContext(user, getRuntimeContext());
+            FunctionUtils.setFunctionRuntimeContext(user, StateTrackingContext.forWindowFunction(getRuntimeContext()));
             FunctionUtils.openFunction(user, openContext);
         }
     }

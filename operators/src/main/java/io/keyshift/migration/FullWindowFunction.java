@@ -25,7 +25,8 @@ import java.util.Iterator;
  * @param <W> the window type
  */
 public final class FullWindowFunction<T, K, R, W extends TimeWindow>
-        extends ProcessWindowFunction<Envelope<T, K>, R, RoutingKey<K>, W> {
+        extends ProcessWindowFunction<Envelope<T, K>, R, RoutingKey<K>, W>
+        implements org.apache.flink.streaming.api.checkpoint.CheckpointedFunction {
     private static final long serialVersionUID = 1L;
 
     private final ProcessWindowFunction<T, R, K, W> user;
@@ -38,9 +39,27 @@ public final class FullWindowFunction<T, K, R, W extends TimeWindow>
         this.results = new WindowResults<>(codec, resultSerializer, checkTag, allowedLateness);
     }
 
+    /** The user's window function, if a {@code CheckpointedFunction}, gets Flink's call here (keyed state refused). */
+    @Override
+    public void initializeState(org.apache.flink.runtime.state.FunctionInitializationContext context)
+            throws Exception {
+        if (user != null) {
+            UserCheckpoints.initialize(user, context,
+                    store -> StateTrackingContext.forWindowFunction(getRuntimeContext())
+                            .track(store));
+        }
+    }
+
+    @Override
+    public void snapshotState(org.apache.flink.runtime.state.FunctionSnapshotContext context) throws Exception {
+        if (user != null) {
+            UserCheckpoints.snapshot(user, context);
+        }
+    }
+
     @Override
     public void open(OpenContext openContext) throws Exception {
-        FunctionUtils.setFunctionRuntimeContext(user, getRuntimeContext());
+        FunctionUtils.setFunctionRuntimeContext(user, StateTrackingContext.forWindowFunction(getRuntimeContext()));
         FunctionUtils.openFunction(user, openContext);
     }
 

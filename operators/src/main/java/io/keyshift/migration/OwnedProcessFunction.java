@@ -42,7 +42,9 @@ import org.apache.flink.util.OutputTag;
  * @param <T> the user's record type
  * @param <R> the output type
  */
-public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<RoutingKey<K>, Envelope<T, K>, R> {
+public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<RoutingKey<K>, Envelope<T, K>, R>
+        implements org.apache.flink.streaming.api.checkpoint.CheckpointedFunction,
+        org.apache.flink.api.common.state.CheckpointListener {
     private static final long serialVersionUID = 1L;
 
     private final KeyedProcessFunction<K, T, R> user;
@@ -63,6 +65,10 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
     private transient Checksums<R> checksums;
     /** Records that came to a stay after its state was cleared (see {@link #processElement}). */
     private transient org.apache.flink.metrics.Counter droppedLate;
+    /** Event-time timers the function set more than its horizon after the record or timer that set them. */
+    private transient org.apache.flink.metrics.Counter timersBeyondHorizon;
+    private transient boolean warnedBeyondHorizon;
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(OwnedProcessFunction.class);
 
     /** @param horizon the function's state horizon, ms, > 0 */
     public OwnedProcessFunction(KeyedProcessFunction<K, T, R> user, long horizon, KeyCodec<K> codec,
@@ -89,9 +95,51 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
         checksums = new Checksums<>(resultSerializer);
         droppedLate = getRuntimeContext().getMetricGroup().counter(
                 io.keyshift.metrics.KeyshiftMetrics.PROCESS_LATE_RECORDS_DROPPED);
-        tracking = new StateTrackingContext(getRuntimeContext());
+        timersBeyondHorizon = getRuntimeContext().getMetricGroup().counter(
+                io.keyshift.metrics.KeyshiftMetrics.PROCESS_TIMERS_BEYOND_HORIZON);
+        if (tracking == null) {
+            tracking = new StateTrackingContext(getRuntimeContext());
+        }
         FunctionUtils.setFunctionRuntimeContext(user, tracking);
         FunctionUtils.openFunction(user, openContext);
+    }
+
+    /** Event-time timers set beyond the horizon so far (the metric's count; for tests). */
+    long timersBeyondHorizon() {
+        return timersBeyondHorizon.getCount();
+    }
+
+    /**
+     * Flink calls this on the stage's own function only: the user's function, if it is a {@code CheckpointedFunction},
+     * gets it here (before {@code open}), with its keyed states tracked like those from the runtime context (cleared
+     * when the key has left), and its operator state as under {@code keyBy}.
+     */
+    @Override
+    public void initializeState(org.apache.flink.runtime.state.FunctionInitializationContext context)
+            throws Exception {
+        if (tracking == null) {
+            tracking = new StateTrackingContext(getRuntimeContext());
+        }
+        UserCheckpoints.initialize(user, context, tracking::track);
+    }
+
+    @Override
+    public void snapshotState(org.apache.flink.runtime.state.FunctionSnapshotContext context) throws Exception {
+        UserCheckpoints.snapshot(user, context);
+    }
+
+    @Override
+    public void notifyCheckpointComplete(long checkpointId) throws Exception {
+        if (user instanceof org.apache.flink.api.common.state.CheckpointListener l) {
+            l.notifyCheckpointComplete(checkpointId);
+        }
+    }
+
+    @Override
+    public void notifyCheckpointAborted(long checkpointId) throws Exception {
+        if (user instanceof org.apache.flink.api.common.state.CheckpointListener l) {
+            l.notifyCheckpointAborted(checkpointId);
+        }
     }
 
     @Override
@@ -146,12 +194,13 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
         boolean authoritative = e.role != Role.SHADOW;
         long t = ctx.timestamp() == null ? Long.MIN_VALUE : ctx.timestamp();
         Outputs outputs = new Outputs(ctx, out, authoritative, t, o, ctx.getCurrentKey());
+        Timers timers = new Timers(ctx.timerService(), t, o);
         if (authoritative) {
-            user.processElement(e.value, userContext(ctx, outputs), outputs);
+            user.processElement(e.value, userContext(ctx, outputs, timers), outputs);
         } else {
             boolean before = ShadowScope.enter(true);
             try {
-                user.processElement(e.value, userContext(ctx, outputs), outputs);
+                user.processElement(e.value, userContext(ctx, outputs, timers), outputs);
             } finally {
                 ShadowScope.exit(before);
             }
@@ -201,7 +250,8 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
                 ctx.getCurrentKey());
         boolean before = ShadowScope.enter(!authoritative);
         try {
-            user.onTimer(timestamp, userTimerContext(ctx, outputs), outputs);
+            user.onTimer(timestamp, userTimerContext(ctx, outputs,
+                    new Timers(ctx.timerService(), eventTime ? timestamp : Long.MIN_VALUE, o)), outputs);
         } finally {
             ShadowScope.exit(before);
         }
@@ -272,8 +322,74 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
         }
     }
 
+    /**
+     * The timer service the function sees: Flink's, which also counts (metric {@code keyshiftTimersBeyondHorizon})
+     * and logs once an event-time timer set more than the declared horizon after the record or timer that sets it
+     * (its output may be lost around a migration: README, "Keyed process functions"), and which keeps keyshift's own
+     * cleanup timers when the function deletes a timer of the same time (Flink keeps one timer per key and time).
+     */
+    private final class Timers implements TimerService {
+        private final TimerService timers;
+        /** Event time of the record or timer being processed, Long.MIN_VALUE for none. */
+        private final long base;
+        private final KeyOwnership o;
+
+        Timers(TimerService timers, long base, KeyOwnership o) {
+            this.timers = timers;
+            this.base = base;
+            this.o = o;
+        }
+
+        @Override
+        public long currentProcessingTime() {
+            return timers.currentProcessingTime();
+        }
+
+        @Override
+        public long currentWatermark() {
+            return timers.currentWatermark();
+        }
+
+        @Override
+        public void registerProcessingTimeTimer(long time) {
+            timers.registerProcessingTimeTimer(time);
+        }
+
+        @Override
+        public void registerEventTimeTimer(long time) {
+            if (base != Long.MIN_VALUE && base <= Long.MAX_VALUE - horizon && time > base + horizon) {
+                timersBeyondHorizon.inc();
+                if (!warnedBeyondHorizon) {
+                    warnedBeyondHorizon = true;
+                    LOG.warn("the keyed process function {} set an event-time timer for {} at {}, {} ms after the "
+                                    + "record or timer that set it, beyond its declared state horizon of {} ms: around "
+                                    + "a migration of its key such a timer's output can be lost; declare a horizon "
+                                    + "that covers its timers (counted in the metric {}; logged once)",
+                            user.getClass().getName(), time, base, time - base, horizon,
+                            io.keyshift.metrics.KeyshiftMetrics.PROCESS_TIMERS_BEYOND_HORIZON);
+                }
+            }
+            timers.registerEventTimeTimer(time);
+        }
+
+        @Override
+        public void deleteProcessingTimeTimer(long time) {
+            timers.deleteProcessingTimeTimer(time);
+        }
+
+        @Override
+        public void deleteEventTimeTimer(long time) {
+            timers.deleteEventTimeTimer(time);
+            if (o != null && o.cleanupAt != Long.MIN_VALUE
+                    && (time == o.cleanupAt || time == o.cleanupAt + horizon)) {
+                // the same timer is keyshift's cleanup of this stay: it stays
+                timers.registerEventTimeTimer(time);
+            }
+        }
+    }
+
     private KeyedProcessFunction<K, T, R>.Context userContext(
-            KeyedProcessFunction<RoutingKey<K>, Envelope<T, K>, R>.Context ctx, Outputs outputs) {
+            KeyedProcessFunction<RoutingKey<K>, Envelope<T, K>, R>.Context ctx, Outputs outputs, Timers timers) {
         return user.new Context() {
             @Override
             public Long timestamp() {
@@ -282,7 +398,7 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
 
             @Override
             public TimerService timerService() {
-                return ctx.timerService();
+                return timers;
             }
 
             @Override
@@ -298,7 +414,8 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
     }
 
     private KeyedProcessFunction<K, T, R>.OnTimerContext userTimerContext(
-            KeyedProcessFunction<RoutingKey<K>, Envelope<T, K>, R>.OnTimerContext ctx, Outputs outputs) {
+            KeyedProcessFunction<RoutingKey<K>, Envelope<T, K>, R>.OnTimerContext ctx, Outputs outputs,
+            Timers timers) {
         return user.new OnTimerContext() {
             @Override
             public Long timestamp() {
@@ -307,7 +424,7 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
 
             @Override
             public TimerService timerService() {
-                return ctx.timerService();
+                return timers;
             }
 
             @Override

@@ -92,6 +92,12 @@ public final class PartialMerger<K, ACC, V, R>
 
     @Override
     public void initializeState(FunctionInitializationContext context) throws Exception {
+        if (user != null) {
+            // the user's window function, if a CheckpointedFunction (keyed state refused, as in the window stage)
+            UserCheckpoints.initialize(user, context,
+                    store -> StateTrackingContext.forWindowFunction(getRuntimeContext())
+                            .track(store));
+        }
         format = context.getOperatorStateStore().getUnionListState(
                 new ListStateDescriptor<>("split-merger-state-format", Types.INT));
         // every subtask of the snapshot must have written format 2 (a union list: each subtask gets all of them)
@@ -118,6 +124,9 @@ public final class PartialMerger<K, ACC, V, R>
 
     @Override
     public void snapshotState(FunctionSnapshotContext context) throws Exception {
+        if (user != null) {
+            UserCheckpoints.snapshot(user, context);
+        }
         // with legacy keys not yet seen, their format-1 entries are still in the snapshot: say format 1 again
         format.update(List.of(legacy == null ? STATE_FORMAT : 1));
     }
@@ -128,7 +137,7 @@ public final class PartialMerger<K, ACC, V, R>
         windows = getRuntimeContext().getMapState(new MapStateDescriptor<>("split-window-partials", Types.LONG,
                 new TupleTypeInfo<>(Types.LONG, Types.BOOLEAN, new MapTypeInfo<>(Types.INT, accType))));
         if (user != null) {
-            FunctionUtils.setFunctionRuntimeContext(user, getRuntimeContext());
+            FunctionUtils.setFunctionRuntimeContext(user, StateTrackingContext.forWindowFunction(getRuntimeContext()));
             FunctionUtils.openFunction(user, openContext);
         }
     }

@@ -41,15 +41,114 @@ import java.util.Set;
 final class StateTrackingContext implements RuntimeContext {
     private final RuntimeContext delegate;
     private final List<State> states = new ArrayList<>();
+    /** Where keyed state is refused (a window function's context), why; null where it is tracked. */
+    private final String refusal;
 
     StateTrackingContext(RuntimeContext delegate) {
+        this(delegate, null);
+    }
+
+    private StateTrackingContext(RuntimeContext delegate, String refusal) {
         this.delegate = delegate;
+        this.refusal = refusal;
+    }
+
+    /**
+     * The runtime context of a user's window function behind keyshift: Flink's own, but keyed state is refused (it
+     * would be scoped to the routing key and left behind by a migration: the new owner would start from empty state,
+     * unlike under keyBy), naming what to use instead.
+     */
+    static StateTrackingContext forWindowFunction(RuntimeContext delegate) {
+        return new StateTrackingContext(delegate, "a window function behind keyshift cannot use keyed state from "
+                + "getRuntimeContext(): it is not carried when the key migrates, so results would differ from keyBy's; "
+                + "keep state across windows in a keyed process function (KeyshiftStream.process with its state "
+                + "horizon)");
+    }
+
+    /**
+     * A keyed state store ({@code CheckpointedFunction#initializeState}'s) whose states are tracked as this context's
+     * (or refused, as this context refuses them).
+     */
+    org.apache.flink.api.common.state.KeyedStateStore track(org.apache.flink.api.common.state.KeyedStateStore store) {
+        return new org.apache.flink.api.common.state.KeyedStateStore() {
+            @Override
+            public <T> ValueState<T> getState(ValueStateDescriptor<T> d) {
+                refuse();
+                return track(store.getState(d));
+            }
+
+            @Override
+            public <T> ListState<T> getListState(ListStateDescriptor<T> d) {
+                refuse();
+                return track(store.getListState(d));
+            }
+
+            @Override
+            public <T> ReducingState<T> getReducingState(ReducingStateDescriptor<T> d) {
+                refuse();
+                return track(store.getReducingState(d));
+            }
+
+            @Override
+            public <IN, ACC, OUT> AggregatingState<IN, OUT> getAggregatingState(
+                    AggregatingStateDescriptor<IN, ACC, OUT> d) {
+                refuse();
+                return track(store.getAggregatingState(d));
+            }
+
+            @Override
+            public <UK, UV> MapState<UK, UV> getMapState(MapStateDescriptor<UK, UV> d) {
+                refuse();
+                return track(store.getMapState(d));
+            }
+
+            @Override
+            public <T> org.apache.flink.api.common.state.v2.ValueState<T> getValueState(
+                    org.apache.flink.api.common.state.v2.ValueStateDescriptor<T> d) {
+                throw v2();
+            }
+
+            @Override
+            public <T> org.apache.flink.api.common.state.v2.ListState<T> getListState(
+                    org.apache.flink.api.common.state.v2.ListStateDescriptor<T> d) {
+                throw v2();
+            }
+
+            @Override
+            public <UK, UV> org.apache.flink.api.common.state.v2.MapState<UK, UV> getMapState(
+                    org.apache.flink.api.common.state.v2.MapStateDescriptor<UK, UV> d) {
+                throw v2();
+            }
+
+            @Override
+            public <T> org.apache.flink.api.common.state.v2.ReducingState<T> getReducingState(
+                    org.apache.flink.api.common.state.v2.ReducingStateDescriptor<T> d) {
+                throw v2();
+            }
+
+            @Override
+            public <IN, ACC, OUT> org.apache.flink.api.common.state.v2.AggregatingState<IN, OUT> getAggregatingState(
+                    org.apache.flink.api.common.state.v2.AggregatingStateDescriptor<IN, ACC, OUT> d) {
+                throw v2();
+            }
+
+            @Override
+            public String getBackendTypeIdentifier() {
+                return store.getBackendTypeIdentifier();
+            }
+        };
     }
 
     /** Clears every keyed state the function has created, for the current key. */
     void clearAll() {
         for (State s : states) {
             s.clear();
+        }
+    }
+
+    private void refuse() {
+        if (refusal != null) {
+            throw new UnsupportedOperationException(refusal);
         }
     }
 
@@ -62,30 +161,38 @@ final class StateTrackingContext implements RuntimeContext {
 
     @Override
     public <T> ValueState<T> getState(ValueStateDescriptor<T> d) {
+        refuse();
         return track(delegate.getState(d));
     }
 
     @Override
     public <T> ListState<T> getListState(ListStateDescriptor<T> d) {
+        refuse();
         return track(delegate.getListState(d));
     }
 
     @Override
     public <T> ReducingState<T> getReducingState(ReducingStateDescriptor<T> d) {
+        refuse();
         return track(delegate.getReducingState(d));
     }
 
     @Override
     public <IN, ACC, OUT> AggregatingState<IN, OUT> getAggregatingState(AggregatingStateDescriptor<IN, ACC, OUT> d) {
+        refuse();
         return track(delegate.getAggregatingState(d));
     }
 
     @Override
     public <UK, UV> MapState<UK, UV> getMapState(MapStateDescriptor<UK, UV> d) {
+        refuse();
         return track(delegate.getMapState(d));
     }
 
-    private static UnsupportedOperationException v2() {
+    private UnsupportedOperationException v2() {
+        if (refusal != null) {
+            return new UnsupportedOperationException(refusal);
+        }
         return new UnsupportedOperationException("keyshift's keyed process functions use Flink's synchronous keyed "
                 + "state (org.apache.flink.api.common.state); the state V2 API is not supported behind keyshift");
     }

@@ -212,6 +212,99 @@ class KeyshiftApiTest {
         assertThat(out).containsExactly("PRIMARY", "MIGRATING", "PARTIAL");
     }
 
+    /** Keyed state from the runtime context: not carried by a migration, so refused behind keyshift. */
+    static final class RuntimeContextTotal extends ProcessWindowFunction<Long, String, String, TimeWindow> {
+        private transient org.apache.flink.api.common.state.ValueState<Long> total;
+
+        @Override
+        public void open(org.apache.flink.api.common.functions.OpenContext c) {
+            total = getRuntimeContext().getState(
+                    new org.apache.flink.api.common.state.ValueStateDescriptor<>("total", Types.LONG));
+        }
+
+        @Override
+        public void process(String user, Context ctx, Iterable<Long> sums, Collector<String> out) throws Exception {
+            long t = (total.value() == null ? 0 : total.value()) + sums.iterator().next();
+            total.update(t);
+            out.collect(user + "," + t);
+        }
+    }
+
+    /** A window function that is a CheckpointedFunction with operator state (as under keyBy it gets Flink's calls). */
+    static final class CountingWindows extends ProcessWindowFunction<Long, String, String, TimeWindow>
+            implements org.apache.flink.streaming.api.checkpoint.CheckpointedFunction {
+        static final java.util.concurrent.atomic.AtomicInteger INITIALIZED =
+                new java.util.concurrent.atomic.AtomicInteger();
+        private transient org.apache.flink.api.common.state.ListState<Long> fired;
+
+        @Override
+        public void initializeState(org.apache.flink.runtime.state.FunctionInitializationContext c) throws Exception {
+            fired = c.getOperatorStateStore().getListState(
+                    new org.apache.flink.api.common.state.ListStateDescriptor<>("fired", Types.LONG));
+            INITIALIZED.incrementAndGet();
+        }
+
+        @Override
+        public void snapshotState(org.apache.flink.runtime.state.FunctionSnapshotContext c) { }
+
+        @Override
+        public void process(String user, Context ctx, Iterable<Long> sums, Collector<String> out) throws Exception {
+            fired.add(ctx.window().getEnd());
+            out.collect(user);
+        }
+    }
+
+    @Test
+    void aWindowFunctionGetsCheckpointCallsButNoKeyedStateAndRichAggregatesAreRefused() throws Exception {
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(2);
+        Configuration conf = new Configuration();
+        conf.setString("keyshift.window", "1h");
+        Keyshift.keyBy(Clicks.stream(env, 2_000, 1), c -> c.user, Types.STRING).configure(conf)
+                .window(TumblingEventTimeWindows.of(Duration.ofHours(1)))
+                .aggregate(new SumBytes(), new RuntimeContextTotal()).sinkTo(new org.apache.flink.streaming.api
+                        .functions.sink.v2.DiscardingSink<>());
+        assertThatThrownBy(() -> env.execute("runtime context state")).rootCause()
+                .isInstanceOf(UnsupportedOperationException.class)
+                .hasMessageContaining("cannot use keyed state from getRuntimeContext()")
+                .hasMessageContaining("KeyshiftStream.process");
+
+        CountingWindows.INITIALIZED.set(0);
+        StreamExecutionEnvironment env2 = StreamExecutionEnvironment.createLocalEnvironment(2);
+        Keyshift.keyBy(Clicks.stream(env2, 2_000, 1), c -> c.user, Types.STRING).configure(conf)
+                .window(TumblingEventTimeWindows.of(Duration.ofHours(1)))
+                .aggregate(new SumBytes(), new CountingWindows()).sinkTo(new org.apache.flink.streaming.api
+                        .functions.sink.v2.DiscardingSink<>());
+        env2.execute("checkpointed window function");
+        assertThat(CountingWindows.INITIALIZED.get()).as("initializeState calls (one per window subtask)")
+                .isEqualTo(2);
+
+        // as Flink's WindowedStream: an aggregate or reduce function that is a RichFunction is never opened
+        KeyshiftWindowedStream<Clicks.Click, String, TimeWindow> windows = Keyshift.keyBy(
+                Clicks.stream(StreamExecutionEnvironment.createLocalEnvironment(2), 10, 1), c -> c.user, Types.STRING)
+                .configure(conf).window(TumblingEventTimeWindows.of(Duration.ofHours(1)));
+        class RichSum extends org.apache.flink.api.common.functions.AbstractRichFunction
+                implements AggregateFunction<Clicks.Click, long[], Long> {
+            public long[] createAccumulator() {
+                return new long[1];
+            }
+
+            public long[] add(Clicks.Click c, long[] acc) {
+                acc[0] += c.bytes;
+                return acc;
+            }
+
+            public Long getResult(long[] acc) {
+                return acc[0];
+            }
+
+            public long[] merge(long[] a, long[] b) {
+                return new long[] {a[0] + b[0]};
+            }
+        }
+        assertThatThrownBy(() -> windows.aggregate(new RichSum())).isInstanceOf(UnsupportedOperationException.class)
+                .hasMessageContaining("cannot be a RichFunction");
+    }
+
     /** A window function that keeps state across windows: behind keyshift it fails, naming what to use instead. */
     static final class RunningTotal extends ProcessWindowFunction<Long, String, String, TimeWindow> {
         @Override

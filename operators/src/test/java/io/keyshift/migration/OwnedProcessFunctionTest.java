@@ -104,4 +104,126 @@ class OwnedProcessFunctionTest {
             assertThat(values(h)).containsExactly("record a");
         }
     }
+
+    /**
+     * A user's function that is a CheckpointedFunction and a CheckpointListener (a pattern Flink documents: keyed state
+     * from initializeState, side effects on checkpoint completion): behind keyshift it gets every call, as under
+     * keyBy, and its keyed state from initializeState is cleared with the rest when the key has left.
+     */
+    static final class Dedup extends KeyedProcessFunction<String, String, String>
+            implements org.apache.flink.streaming.api.checkpoint.CheckpointedFunction,
+            org.apache.flink.api.common.state.CheckpointListener {
+        static final List<String> CALLS = new java.util.concurrent.CopyOnWriteArrayList<>();
+        private transient org.apache.flink.api.common.state.ValueState<Boolean> seen;
+
+        @Override
+        public void initializeState(org.apache.flink.runtime.state.FunctionInitializationContext c) {
+            CALLS.add("initializeState restored=" + c.isRestored());
+            seen = c.getKeyedStateStore().getState(
+                    new org.apache.flink.api.common.state.ValueStateDescriptor<>("seen", Types.BOOLEAN));
+        }
+
+        @Override
+        public void snapshotState(org.apache.flink.runtime.state.FunctionSnapshotContext c) {
+            CALLS.add("snapshotState " + c.getCheckpointId());
+        }
+
+        @Override
+        public void notifyCheckpointComplete(long id) {
+            CALLS.add("complete " + id);
+        }
+
+        @Override
+        public void processElement(String value, Context ctx, Collector<String> out) throws Exception {
+            if (seen.value() == null) {
+                seen.update(true);
+                out.collect("first " + value);
+            }
+        }
+    }
+
+    @Test
+    void aCheckpointedUserFunctionGetsFlinksCallsAndItsKeyedStateIsClearedWhenTheKeyLeaves() throws Exception {
+        Dedup.CALLS.clear();
+        var fn = new OwnedProcessFunction<>(new Dedup(), HORIZON,
+                KeyCodec.forType(Types.STRING, new SerializerConfigImpl()), StringSerializer.INSTANCE,
+                new OutputTag<>("checks", TypeInformation.of(ResultCheck.class)));
+        RoutingKey<String> stay = RoutingKey.of("k", 5, 0, TABLE);
+        org.apache.flink.runtime.checkpoint.OperatorSubtaskState snapshot;
+        try (var h = new KeyedOneInputStreamOperatorTestHarness<>(new KeyedProcessOperator<>(fn),
+                Envelope<String, String>::routingKey, new RoutingKeyTypeInfo<>(Types.STRING))) {
+            h.open();
+            h.processElement(new StreamRecord<>(Envelope.of(stay, "a", Role.PRIMARY), 100));
+            h.processElement(new StreamRecord<>(Envelope.of(stay, "b", Role.PRIMARY), 200));
+            snapshot = h.snapshot(7, 0);
+            h.notifyOfCompletedCheckpoint(7);
+            assertThat(values(h)).containsExactly("first a");
+            assertThat(Dedup.CALLS).containsExactly("initializeState restored=false", "snapshotState 7", "complete 7");
+            // the key leaves (switch-over 2,000, cleanup 3,000): its state from initializeState goes with the rest
+            h.processElement(new StreamRecord<>(new Envelope<>(stay, null, Role.MIGRATE_OUT, 1_000, 2_000), 900));
+            h.processWatermark(3_000);
+            assertThat(h.numKeyedStateEntries()).as("keyed state entries after the cleanup")
+                    .isLessThanOrEqualTo(1);
+        }
+        var restoredFn = new OwnedProcessFunction<>(new Dedup(), HORIZON,
+                KeyCodec.forType(Types.STRING, new SerializerConfigImpl()), StringSerializer.INSTANCE,
+                new OutputTag<>("checks", TypeInformation.of(ResultCheck.class)));
+        try (var h = new KeyedOneInputStreamOperatorTestHarness<>(new KeyedProcessOperator<>(restoredFn),
+                Envelope<String, String>::routingKey, new RoutingKeyTypeInfo<>(Types.STRING))) {
+            h.initializeState(snapshot);
+            h.open();
+            // restored: the key was seen before the checkpoint
+            h.processElement(new StreamRecord<>(Envelope.of(stay, "c", Role.PRIMARY), 300));
+            assertThat(values(h)).isEmpty();
+            assertThat(Dedup.CALLS).last().isEqualTo("initializeState restored=true");
+        }
+    }
+
+    /** Sets an event-time timer 5 horizons after each record, and deletes the one at {@code deleteAt}. */
+    static final class FarTimers extends KeyedProcessFunction<String, String, String> {
+        private transient org.apache.flink.api.common.state.ValueState<Integer> records;
+
+        @Override
+        public void open(org.apache.flink.api.common.functions.OpenContext c) {
+            records = getRuntimeContext().getState(
+                    new org.apache.flink.api.common.state.ValueStateDescriptor<>("records", Types.INT));
+        }
+
+        @Override
+        public void processElement(String value, Context ctx, Collector<String> out) throws Exception {
+            records.update(records.value() == null ? 1 : records.value() + 1);
+            if (value.startsWith("delete ")) {
+                ctx.timerService().deleteEventTimeTimer(Long.parseLong(value.substring(7)));
+                return;
+            }
+            ctx.timerService().registerEventTimeTimer(ctx.timestamp() + 5 * HORIZON);
+        }
+    }
+
+    /**
+     * A timer beyond the declared horizon is counted (and logged once); the function's deleting a timer at the time
+     * of keyshift's cleanup does not cancel the cleanup (Flink keeps one timer per key and time).
+     */
+    @Test
+    void timersBeyondTheHorizonAreCountedAndDeletingOneAtTheCleanupTimeKeepsTheCleanup() throws Exception {
+        var fn = new OwnedProcessFunction<>(new FarTimers(), HORIZON,
+                KeyCodec.forType(Types.STRING, new SerializerConfigImpl()), StringSerializer.INSTANCE,
+                new OutputTag<>("checks", TypeInformation.of(ResultCheck.class)));
+        RoutingKey<String> stay = RoutingKey.of("k", 5, 0, TABLE);
+        try (var h = new KeyedOneInputStreamOperatorTestHarness<>(new KeyedProcessOperator<>(fn),
+                Envelope<String, String>::routingKey, new RoutingKeyTypeInfo<>(Types.STRING))) {
+            h.open();
+            h.processElement(new StreamRecord<>(Envelope.of(stay, "a", Role.PRIMARY), 100));
+            h.processElement(new StreamRecord<>(Envelope.of(stay, "b", Role.PRIMARY), 200));
+            assertThat(fn.timersBeyondHorizon()).isEqualTo(2);
+            // the key leaves: switch-over 2,000, cleanup at 3,000; the function deletes a timer at 3,000
+            h.processElement(new StreamRecord<>(new Envelope<>(stay, null, Role.MIGRATE_OUT, 1_000, 2_000), 900));
+            h.processElement(new StreamRecord<>(Envelope.of(stay, "delete 3000", Role.PRIMARY), 950));
+            h.processWatermark(4_000);
+            // the cleanup ran at 3,000 (the function's state went) and the stay was forgotten at 4,000 (its
+            // ownership record went): what is left is when it was cleaned up
+            assertThat(h.numKeyedStateEntries()).as("keyed state entries once forgotten").isEqualTo(1);
+            assertThat(h.numEventTimeTimers()).as("timers left (the function's at 5,100 and 5,200)").isEqualTo(2);
+        }
+    }
 }

@@ -1,0 +1,58 @@
+package io.keyshift.migration;
+
+import org.apache.flink.api.common.functions.Function;
+import org.apache.flink.api.common.state.KeyedStateStore;
+import org.apache.flink.api.common.state.OperatorStateStore;
+import org.apache.flink.runtime.state.FunctionInitializationContext;
+import org.apache.flink.runtime.state.FunctionSnapshotContext;
+import org.apache.flink.streaming.api.checkpoint.CheckpointedFunction;
+
+import java.util.OptionalLong;
+import java.util.function.UnaryOperator;
+
+/**
+ * Passes Flink's {@link CheckpointedFunction} calls on to a user's function that keyshift wraps: Flink makes them on
+ * the operator's own function only (looking inside its own {@code WrappingFunction}s, not keyshift's wrappers).
+ */
+final class UserCheckpoints {
+    private UserCheckpoints() {}
+
+    /**
+     * Calls {@code user.initializeState} if it is a {@link CheckpointedFunction}, with {@code context}'s operator state
+     * and its keyed state store passed through {@code keyed} (tracked or refused by the wrapper).
+     */
+    static void initialize(Function user, FunctionInitializationContext context,
+                           UnaryOperator<KeyedStateStore> keyed) throws Exception {
+        if (!(user instanceof CheckpointedFunction f)) {
+            return;
+        }
+        f.initializeState(new FunctionInitializationContext() {
+            @Override
+            public boolean isRestored() {
+                return context.isRestored();
+            }
+
+            @Override
+            public OptionalLong getRestoredCheckpointId() {
+                return context.getRestoredCheckpointId();
+            }
+
+            @Override
+            public OperatorStateStore getOperatorStateStore() {
+                return context.getOperatorStateStore();
+            }
+
+            @Override
+            public KeyedStateStore getKeyedStateStore() {
+                return keyed.apply(context.getKeyedStateStore());
+            }
+        });
+    }
+
+    /** Calls {@code user.snapshotState} if it is a {@link CheckpointedFunction}. */
+    static void snapshot(Function user, FunctionSnapshotContext context) throws Exception {
+        if (user instanceof CheckpointedFunction f) {
+            f.snapshotState(context);
+        }
+    }
+}
