@@ -337,9 +337,35 @@ public record ControlCommand(long at, Type type, String key, long version, Strin
                 ? "\"" + s.replace("\"", "\"\"") + "\"" : s;
     }
 
+    /**
+     * This command with its key replaced by {@code key} in the command and in its line (the other fields of the line
+     * as they were), so that the line parses back to the same command, as a checkpoint of the waiting commands does.
+     *
+     * @throws IllegalStateException for a command without a key
+     */
+    public ControlCommand withKey(String key) {
+        if (this.key == null) {
+            throw new IllegalStateException(type.token() + " has no key");
+        }
+        List<String> f = new ArrayList<>(fields(line.strip()));
+        f.set(2, key);
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < f.size(); i++) {
+            b.append(i == 0 ? "" : ",").append(quoteField(f.get(i)));
+        }
+        return new ControlCommand(at, type, key, version, b.toString());
+    }
+
+    /**
+     * The time of a command written {@code now}: it holds from the first plan (window, for anomaly-z and sampling-rate)
+     * made after the command arrives, whatever the event time; in a file read from the start (a replay), from the
+     * first plan.
+     */
+    public static final long NOW = Long.MIN_VALUE;
+
     /** This command as a line that {@link #parse} reads back. */
     public static String line(long at, Type type, String argument) {
-        StringBuilder b = new StringBuilder(Instant.ofEpochMilli(at).toString()).append(',')
+        StringBuilder b = new StringBuilder(at == NOW ? "now" : Instant.ofEpochMilli(at).toString()).append(',')
                 .append(type.token());
         if (argument != null) {
             b.append(',').append(quoteField(argument));
@@ -348,11 +374,15 @@ public record ControlCommand(long at, Type type, String key, long version, Strin
     }
 
     /**
-     * An event time as commands give it: an ISO-8601 instant, a date-time with offset, or epoch milliseconds.
+     * An event time as commands give it: an ISO-8601 instant, a date-time with offset, epoch milliseconds, or
+     * {@code now} ({@link #NOW}).
      *
      * @throws IllegalArgumentException saying which forms are accepted
      */
     public static long time(String s) {
+        if (s.equalsIgnoreCase("now")) {
+            return NOW;
+        }
         if (s.matches("-?\\d+")) {
             try {
                 return Long.parseLong(s);
@@ -371,7 +401,7 @@ public record ControlCommand(long at, Type type, String key, long version, Strin
                 throw new IllegalArgumentException("time '" + s + "' is beyond the range of epoch milliseconds");
             } catch (DateTimeParseException e2) {
                 throw new IllegalArgumentException("time '" + s + "' is neither an ISO-8601 instant "
-                        + "(2014-03-01T00:00:00Z), a date-time with offset, nor epoch milliseconds");
+                        + "(2014-03-01T00:00:00Z), a date-time with offset, epoch milliseconds, nor now");
             }
         }
     }

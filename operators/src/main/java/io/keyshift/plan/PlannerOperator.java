@@ -240,6 +240,23 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
                 }
             }
         }
+        if (controlRoutings == 0 && context.isRestored()
+                && context.getOperatorStateStore().getRegisteredStateNames().contains("control-state")) {
+            // a savepoint of a job with a control input, restored without one: its overrides stay in the state (for a
+            // later restore with the input) but do not apply; say so rather than drop them without a word
+            for (byte[] b : context.getOperatorStateStore().getListState(new ListStateDescriptor<>("control-state",
+                    PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO)).get()) {
+                String overrides;
+                try {
+                    overrides = ControlState.fromBytes(b, Integer.MAX_VALUE).view().toString();
+                } catch (java.io.IOException | RuntimeException e) {
+                    overrides = "unreadable: " + e.getMessage();
+                }
+                LOG.warn("The restored state holds control overrides that this job, built without a control input, "
+                        + "does not apply (freeze, pins, rollback, scale and the commands waiting are ignored until a "
+                        + "restore with its control input): {}", overrides);
+            }
+        }
         if (context.isRestored()) {
             List<RoutingPlan> kept = new java.util.ArrayList<>();
             state.get().forEach(kept::add);
@@ -440,7 +457,8 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
             return c;
         }
         String canonical = keyIds.canonicalId(c.key());
-        return canonical.equals(c.key()) ? c : new ControlCommand(c.at(), c.type(), canonical, c.version(), c.line());
+        // the line too: a checkpoint keeps waiting commands as lines, and a restore parses them again
+        return canonical.equals(c.key()) ? c : c.withKey(canonical);
     }
 
     /** A revert's key groups must be the job's (a plan naming another would fail every router that applies it). */

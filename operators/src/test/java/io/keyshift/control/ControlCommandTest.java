@@ -103,6 +103,44 @@ class ControlCommandTest {
         assertThat(s.control().rollbackTarget()).containsOnlyKeys("k");
     }
 
+    /**
+     * A waiting pin of an integer key, taken in the stage's form (00042 as 42), is kept as a line that a restore parses
+     * back to the same command (it parsed back to 00042, which named no key, and pinned nothing after a restore).
+     */
+    @Test
+    void aCommandWithItsKeyInTheStagesFormSurvivesACheckpoint() throws Exception {
+        ControlCommand pin = ControlCommand.parse("2030-01-01T00:00:00Z,pin,00042").withKey("42");
+        assertThat(ControlCommand.parse(pin.line())).isEqualTo(pin);
+        ControlCommand revert = ControlCommand.parse("2030-01-01T00:00:00Z,revert,007,3,,,\"shadow, mismatch\"");
+        ControlCommand canonical = revert.withKey("7");
+        assertThat(canonical.key()).isEqualTo("7");
+        assertThat(ControlCommand.parse(canonical.line())).isEqualTo(canonical);
+        ControlState s = new ControlState(2);
+        s.add(pin);
+        ControlState restored = ControlState.fromBytes(s.toBytes(), 2);
+        restored.advanceTo(Long.MAX_VALUE);
+        assertThat(restored.view().getPinnedKeys()).containsExactly("42");
+    }
+
+    /**
+     * A command written {@code now} holds from the next plan whatever its event time (a job behind the wall clock, a
+     * backfill of 2014, applies it at once), and reads back as {@code now}, also after a checkpoint.
+     */
+    @Test
+    void aCommandOfNowHoldsFromTheNextPlanWhateverTheEventTime() throws Exception {
+        ControlCommand freeze = ControlCommand.parse("now,freeze");
+        assertThat(freeze.at()).isEqualTo(ControlCommand.NOW);
+        assertThat(ControlCommand.line(freeze.at(), freeze.type(), null)).isEqualTo("now,freeze");
+        assertThat(ControlCommand.parse("NOW,pin,k").at()).isEqualTo(ControlCommand.NOW);
+        ControlState s = new ControlState(2);
+        s.add(freeze);
+        ControlState restored = ControlState.fromBytes(s.toBytes(), 2);
+        assertThat(restored.advanceTo(MARCH - 1)).isEmpty();
+        assertThat(restored.view().getFrozen()).isTrue();
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> ControlCommand.parse("nowish,freeze"))
+                .hasMessageContaining("nor now");
+    }
+
     @Test
     void scaleForcesAParallelismUntilUnscaleAndSurvivesACheckpoint() throws Exception {
         ControlCommand scale = ControlCommand.parse("2014-03-01T00:00:00Z,scale,6");

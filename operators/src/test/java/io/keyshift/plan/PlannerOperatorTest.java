@@ -119,6 +119,44 @@ class PlannerOperatorTest {
         return max / (sum / load.length);
     }
 
+    /**
+     * A savepoint of a planner with a control input (a freeze in force) restored without one: the overrides do not
+     * apply (logged), but stay in the state, so a later restore with the control input still has them.
+     */
+    @Test
+    void controlOverridesRestoredWithoutAControlInputStayForALaterRestoreWithOne() throws Exception {
+        org.apache.flink.runtime.checkpoint.OperatorSubtaskState frozen;
+        try (org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<LoadForecast, String, RoutingPlan> h =
+                     new org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<>(
+                             new PlannerOperator(settings(), false).withControl(10))) {
+            h.open();
+            h.processElement2(new StreamRecord<>("0,freeze", 0));
+            h.processWatermark2(new org.apache.flink.streaming.api.watermark.Watermark(Long.MAX_VALUE));
+            h.processElement1(new StreamRecord<>(forecast(W, 4), W - 1));
+            h.processWatermark1(new org.apache.flink.streaming.api.watermark.Watermark(W));
+            assertThat(h.extractOutputValues().get(0).getControl().getFrozen()).isTrue();
+            frozen = h.snapshot(1, W);
+        }
+        org.apache.flink.runtime.checkpoint.OperatorSubtaskState without;
+        try (OneInputStreamOperatorTestHarness<LoadForecast, RoutingPlan> h =
+                     new OneInputStreamOperatorTestHarness<>(new PlannerOperator(settings(), false))) {
+            h.initializeState(frozen);
+            h.open();
+            without = h.snapshot(2, W);
+        }
+        try (org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<LoadForecast, String, RoutingPlan> h =
+                     new org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<>(
+                             new PlannerOperator(settings(), false).withControl(10))) {
+            h.initializeState(without);
+            h.open();
+            h.processWatermark2(new org.apache.flink.streaming.api.watermark.Watermark(Long.MAX_VALUE));
+            h.processElement1(new StreamRecord<>(forecast(2 * W, 4), 2 * W - 1));
+            h.processWatermark1(new org.apache.flink.streaming.api.watermark.Watermark(2 * W));
+            assertThat(h.extractOutputValues()).last().satisfies(p -> assertThat(p.getControl().getFrozen())
+                    .isTrue());
+        }
+    }
+
     /** With the stage's key codec, "070" pins the integer key 70, and "user-7" is refused with the reason. */
     @Test
     void aCommandNamingAKeyInAFormTheStageNeverWritesIsRefused() throws Exception {

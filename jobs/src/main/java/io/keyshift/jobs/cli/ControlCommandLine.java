@@ -13,7 +13,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -49,7 +48,8 @@ public final class ControlCommandLine implements Callable<Integer> {
     String argument;
 
     @Option(names = "--at", paramLabel = "TIME", description = "Event time the command holds from: an ISO-8601 "
-            + "instant or epoch milliseconds. Default: now.")
+            + "instant, epoch milliseconds, or now: from the next plan the job makes after it reads the command, "
+            + "whatever its event time (in a replay, from the first plan). Default: now.")
     String at;
 
     @Option(names = "--file", paramLabel = "FILE", description = "Append to this file (for --control FILE).")
@@ -65,7 +65,7 @@ public final class ControlCommandLine implements Callable<Integer> {
         if ((file == null) == (dir == null)) {
             throw new ParameterException(cl, "give exactly one of --file and --dir");
         }
-        String time = at != null ? at : Instant.now().toString();
+        String time = at != null ? at : "now";
         List<String> fields = new ArrayList<>(List.of(time, command.toLowerCase(Locale.ROOT)));
         ControlCommand parsed;
         try {

@@ -200,7 +200,11 @@ public final class Workload {
             if (controlFile != null) {
                 // a file is known before the job starts: its sampling-rate commands apply exactly from their time
                 try {
-                    keyed.controlKnownInAdvance(java.nio.file.Files.readAllLines(java.nio.file.Path.of(controlFile)));
+                    // decoded as the file source decodes it (a byte that is not UTF-8 becomes U+FFFD): a bad line is
+                    // refused with its reason there, and must not stop the job here
+                    keyed.controlKnownInAdvance(new String(java.nio.file.Files.readAllBytes(
+                            java.nio.file.Path.of(controlFile)), java.nio.charset.StandardCharsets.UTF_8).lines()
+                            .toList());
                 } catch (java.io.IOException e) {
                     throw new java.io.UncheckedIOException("cannot read the control file " + controlFile, e);
                 }

@@ -34,6 +34,14 @@ class ControlCommandLineTest {
         assertThat(lines).hasSize(3).last().isEqualTo("2014-03-03T00:00:00Z,freeze");
     }
 
+    /** Without --at the command holds from the job's next plan ({@code now}), not from the wall clock's time. */
+    @Test
+    void aCommandWithoutAtIsWrittenNow(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("control.csv");
+        assertThat(run(new StringWriter(), "control", "--file", file.toString(), "pin", "Market at 4th")).isZero();
+        assertThat(Files.readAllLines(file)).containsExactly("now,pin,Market at 4th");
+    }
+
     @Test
     void aDirectoryOrAMissingParentIsRefusedWithExitTwo(@TempDir Path dir) {
         StringWriter err = new StringWriter();

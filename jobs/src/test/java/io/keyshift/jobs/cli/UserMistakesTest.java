@@ -253,6 +253,19 @@ class UserMistakesTest {
         }
     }
 
+    /** A control file with a byte that is not UTF-8 (a Latin-1 comment) runs: the line is read as the source reads it. */
+    @Test
+    void aControlFileWithALatin1ByteRuns(@TempDir Path dir) throws Exception {
+        Path control = dir.resolve("cmds.csv");
+        Files.write(control, "# caf\u00e9 au lait\n2026-01-05T00:00:00Z,freeze\n"
+                .getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+        Path out = dir.resolve("o");
+        CliRun r = run("replay", "--strategies", "predictive", "--control", control.toString(),
+                "--generator-records", "2000", "--out", out.toString(), "--config", conf());
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(Files.readString(out.resolve("report.json"))).contains("\"commands_applied\"");
+    }
+
     @Test
     void optionsACommandWouldIgnoreAreRefused(@TempDir Path dir) throws Exception {
         Path control = Files.writeString(dir.resolve("cmds.csv"), "2026-01-05T00:00:00Z,freeze\n");
