@@ -314,7 +314,10 @@ public final class KeyshiftJob implements Callable<Integer> {
                 : in.present() ? in.spec(cl, sumField) : null;
         EventSpace generated = described ? null : gen.generator(cl, true);
         Path dir = out.toAbsolutePath();
-        boolean restoring = conf.getOptional(StateRecoveryOptions.SAVEPOINT_PATH).isPresent();
+        // a job restored from a savepoint continues its own outputs; one started from a bootstrap savepoint (the
+        // forecaster's state alone) continues none, and --out must be new to it as to a fresh job
+        boolean restoring = conf.getOptional(StateRecoveryOptions.SAVEPOINT_PATH)
+                .filter(p -> !io.keyshift.savepoint.ForecasterBootstrap.isBootstrap(p)).isPresent();
         String fixedJobId = conf.getString(FIXED_JOB_ID, null);
         String held = restoring || sameJob(dir, fixedJobId,
                 conf.get(org.apache.flink.configuration.CheckpointingOptions.CHECKPOINTS_DIRECTORY)) ? null

@@ -25,6 +25,26 @@ class KeyshiftJobTest {
                 .hasMessageContaining("--out " + out.toAbsolutePath() + " already holds results of another job");
     }
 
+    /**
+     * A job started from a bootstrap savepoint (the forecaster's state alone) continues no earlier run: an --out that
+     * holds another job's results is refused as for a fresh job (restoring from a savepoint let it in, and the two
+     * runs' lines mixed).
+     */
+    @Test
+    void aJobStartedFromABootstrapSavepointIsRefusedAnOutputDirectoryWithResults(@TempDir Path dir) throws Exception {
+        Path out = dir.resolve("out");
+        Files.createDirectories(out.resolve("results/2014-09-01--00"));
+        Files.writeString(out.resolve("results/2014-09-01--00/part-0-0"), "70,1409529600000,12\n");
+        Path savepoint = Files.createDirectories(dir.resolve("savepoint"));
+        Files.writeString(savepoint.resolve(io.keyshift.savepoint.ForecasterBootstrap.MARKER), "bootstrap\n");
+        assertThat(io.keyshift.savepoint.ForecasterBootstrap.isBootstrap(savepoint.resolve("_metadata").toString()))
+                .isTrue();
+        assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--generator-records", "1000", "--out", out.toString(),
+                "-Dexecution.state-recovery.path=" + savepoint.toUri()}))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("already holds results of another job");
+    }
+
     @Test
     void anOutputDirectoryWithPlansOfAnotherJobIsRefusedToo(@TempDir Path dir) throws Exception {
         // with the results on Kafka only the side outputs are files: a second job must not interleave its plans

@@ -612,7 +612,8 @@ public final class KeyshiftStream<T, K> {
         // as many steps as the planner reads: a shadow phase of several windows (a keyed process function's
         // declared horizon, sliding windows) puts the first window a move owns beyond the lease lead
         LoadForecaster forecaster = new LoadForecaster(KeyshiftConfig.forecastSettings(config, maxP,
-                window, KeyshiftConfig.forecastHorizon(config, planSettings)));
+                window, KeyshiftConfig.forecastHorizon(config, planSettings)))
+                .withPseudonymousKeys(!codec.reversible());
         KeyedStream<WindowProfile, Integer> keyedProfiles = profiles.keyBy(new LoadForecaster.SingleKey());
         SingleOutputStreamOperator<LoadForecast> forecasts = (userControl == null
                 ? keyedProfiles.transform(stage.name("forecaster"), new SharedAvroTypeInfo<>(LoadForecast.class), forecaster)

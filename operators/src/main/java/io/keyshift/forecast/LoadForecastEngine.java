@@ -557,6 +557,11 @@ public final class LoadForecastEngine {
                 + "keyshift.forecast.model and keyshift.forecast.seasons, or start without the forecaster's state");
     }
 
+    /** The keys tracked now (user key ids, or pseudonyms under a key secret); unmodifiable view. */
+    public java.util.Set<String> trackedKeys() {
+        return java.util.Collections.unmodifiableSet(tracked.keySet());
+    }
+
     /** The candidate models in order, by name ("naive,ses,...,holt-winters/24"). */
     private String modelList() {
         StringBuilder b = new StringBuilder();

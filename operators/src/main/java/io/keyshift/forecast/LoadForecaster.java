@@ -84,6 +84,15 @@ public class LoadForecaster extends AbstractStreamOperator<LoadForecast>
             io.keyshift.config.RouteOptions.NO_WATERMARK_TIMEOUT.defaultValue().toMillis();
     private transient io.keyshift.control.ControlWatermarkWait controlWait;
 
+    /** Keys are pseudonyms ({@code keyshift.privacy.key-secret}): a restored state naming raw keys is refused. */
+    private boolean pseudonymousKeys;
+
+    /** Marks this forecaster's keys as pseudonyms (the stage has a key secret); returns it. */
+    public LoadForecaster withPseudonymousKeys(boolean pseudonymous) {
+        this.pseudonymousKeys = pseudonymous;
+        return this;
+    }
+
     /** Marks this forecaster as connected to a control input (its second input); returns it. */
     public LoadForecaster withControlInput() {
         this.controlled = true;
@@ -229,6 +238,16 @@ public class LoadForecaster extends AbstractStreamOperator<LoadForecast>
             if (!legacyRestored) {
                 setCurrentKey(KEY);
                 engine.restore(store);
+            }
+            if (pseudonymousKeys && !engine.trackedKeys().stream().allMatch(
+                    io.keyshift.route.KeyPseudonymizer::isPseudonym)) {
+                // no raw key may enter a stage with a key secret (its forecasts, plans and later savepoints would
+                // carry it); the message names none
+                throw io.keyshift.config.JobOptions.unrecoverable("the forecaster's restored state names keys raw (a "
+                        + "savepoint of a stage without " + io.keyshift.config.PrivacyOptions.KEY_SECRET.key()
+                        + ", or written by bootstrap without it), and this stage pseudonymizes its keys: restore a "
+                        + "savepoint taken with the secret, run bootstrap with the same secret, or start the stage "
+                        + "without the forecaster's state");
             }
         }
     }

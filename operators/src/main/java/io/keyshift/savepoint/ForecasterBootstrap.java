@@ -30,6 +30,28 @@ import java.util.List;
 public final class ForecasterBootstrap {
     private ForecasterBootstrap() {}
 
+    /**
+     * A file {@link #write} puts beside the savepoint's metadata: a job started from this savepoint starts its outputs
+     * afresh (it continues no earlier run), which the cluster job's check of its {@code --out} needs to know.
+     */
+    public static final String MARKER = "_keyshift-bootstrap";
+
+    /**
+     * Whether the savepoint at {@code path} (its directory or its {@code _metadata} file) was written by
+     * {@link #write}; false where that cannot be read.
+     */
+    public static boolean isBootstrap(String path) {
+        try {
+            org.apache.flink.core.fs.Path p = new org.apache.flink.core.fs.Path(path);
+            if (p.getName().equals("_metadata")) {
+                p = p.getParent();
+            }
+            return p.getFileSystem().exists(new org.apache.flink.core.fs.Path(p, MARKER));
+        } catch (Exception | LinkageError e) {
+            return false;
+        }
+    }
+
     /** Feeds {@code profiles} (window order) to a new engine and returns it. */
     public static LoadForecastEngine train(List<WindowProfile> profiles, LoadForecastEngine.Settings settings) {
         LoadForecastEngine engine = new LoadForecastEngine(settings);
@@ -41,7 +63,7 @@ public final class ForecasterBootstrap {
 
     /**
      * Writes a savepoint with the engine's state to {@code path} (a URI or path; must not exist) for the stage with
-     * uid prefix {@code uidPrefix} and {@code maxParallelism} key groups.
+     * uid prefix {@code uidPrefix} and {@code maxParallelism} key groups, and the {@link #MARKER} file beside it.
      */
     public static void write(LoadForecastEngine engine, String path, int maxParallelism, String uidPrefix)
             throws Exception {
@@ -56,6 +78,12 @@ public final class ForecasterBootstrap {
                 .withOperator(OperatorIdentifier.forUid(StageUids.forecaster(uidPrefix)), transformation)
                 .write(path);
         env.execute("keyshift bootstrap");
+        org.apache.flink.core.fs.Path dir = new org.apache.flink.core.fs.Path(path);
+        try (var out = dir.getFileSystem().create(new org.apache.flink.core.fs.Path(dir, MARKER),
+                org.apache.flink.core.fs.FileSystem.WriteMode.NO_OVERWRITE)) {
+            out.write(("written by keyshift bootstrap: a job started from this savepoint continues no earlier run\n")
+                    .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        }
     }
 
     /** Puts the engine bytes into the forecaster's list state. */

@@ -15,6 +15,7 @@ import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.util.AbstractStreamOperatorTestHarness;
 import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
 import org.apache.flink.streaming.util.KeyedTwoInputStreamOperatorTestHarness;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -66,6 +67,38 @@ class LoadForecasterTest {
                 new LoadForecaster.SingleKey(), Types.INT, 128, 1, 0);
         backend(h, rocksdb);
         return h;
+    }
+
+    /**
+     * A state naming raw keys (a savepoint or bootstrap without the key secret) restored into a stage with one is
+     * refused for good, naming the option and no key: the raw keys would reach its forecasts, plans and savepoints.
+     */
+    @Test
+    void aRawKeyedStateIsRefusedByAStageWithAKeySecret() throws Exception {
+        OperatorSubtaskState snapshot;
+        List<WindowProfile> ps = profiles(30);
+        try (var h = oneInput(false)) {
+            h.open();
+            for (WindowProfile p : ps) {
+                h.processElement(p, p.windowEnd - 1);
+            }
+            snapshot = h.snapshot(1, 0);
+        }
+        var secret = new KeyedOneInputStreamOperatorTestHarness<>(new LoadForecaster(ForecasterKeyedStateTest.SETTINGS)
+                .withPseudonymousKeys(true), new LoadForecaster.SingleKey(), Types.INT, 128, 1, 0);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> {
+            secret.initializeState(snapshot);
+            secret.open();
+        }).isInstanceOf(org.apache.flink.runtime.execution.SuppressRestartsException.class)
+                .hasStackTraceContaining("names keys raw").hasStackTraceContaining("keyshift.privacy.key-secret")
+                .satisfies(e -> assertThat(stackTrace(e)).doesNotContain("'" + ps.get(29).hotKeys[0] + "'"));
+        secret.close();
+    }
+
+    private static String stackTrace(Throwable e) {
+        java.io.StringWriter w = new java.io.StringWriter();
+        e.printStackTrace(new java.io.PrintWriter(w));
+        return w.toString();
     }
 
     /** A forecaster with a control input (its second input). */

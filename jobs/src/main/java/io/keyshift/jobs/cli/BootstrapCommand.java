@@ -63,6 +63,11 @@ public final class BootstrapCommand implements Callable<Integer> {
             throw new ParameterException(cl, "--uid-prefix must be letters, digits, '.', '_' or '-', was '"
                     + uidPrefix + "'");
         }
+        if (out.toString().matches("[A-Za-z][A-Za-z0-9+.-]*:.*")) {
+            // Path takes "s3://b/sp" as a relative directory "s3:/b/sp" under the working directory
+            throw new ParameterException(cl, "--out must be a local directory, was '" + out + "' (a URI): write the "
+                    + "savepoint locally, then copy it where the job reads it");
+        }
         if (Files.exists(out)) {
             throw new ParameterException(cl, "--out " + out + " exists; a savepoint needs a new directory");
         }

@@ -74,6 +74,17 @@ class ProfileCommandTest {
         assertThat(bad.toString()).contains("--dir: no profiles-predictive.jsonl");
     }
 
+    /** A control command's "now" is no window time: refused, not taken as the first window. */
+    @Test
+    void nowIsRefusedAsATime(@TempDir Path dir) throws Exception {
+        Files.writeString(dir.resolve("profiles-predictive.jsonl"), "");
+        StringWriter bad = new StringWriter();
+        CommandLine cl = KeyshiftCli.commandLine();
+        cl.setErr(new PrintWriter(bad));
+        assertThat(cl.execute("profile", "--dir", dir.toString(), "--from", "now")).isEqualTo(2);
+        assertThat(bad.toString()).contains("--from: give an ISO-8601 instant");
+    }
+
     @Test
     void aDamagedProfileFileIsOneLineNamingTheFileAndLine(@TempDir Path dir) throws Exception {
         Path profiles = dir.resolve("profiles-predictive.jsonl");

@@ -59,6 +59,7 @@ class BootstrapTest {
                 "--key", "start_station", "--time", "start_date", "--time-format", TIME_FORMAT, "--window", "1d",
                 "--out", savepoint.toString(), "--config", SharedData.flinkConf().toString());
         assertThat(exit).isZero();
+        assertThat(io.keyshift.savepoint.ForecasterBootstrap.isBootstrap(savepoint.toUri().toString())).isTrue();
 
         Configuration base = FlinkConfig.load(SharedData.flinkConf(), Map.of());
         base.set(JobOptions.WINDOW, Duration.ofDays(1));
