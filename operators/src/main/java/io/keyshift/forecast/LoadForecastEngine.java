@@ -66,6 +66,12 @@ public final class LoadForecastEngine {
             }
         }
 
+        /** These settings for {@code maxParallelism} key groups. */
+        public Settings withMaxParallelism(int maxParallelism) {
+            return new Settings(maxParallelism, topK, ageOutWindows, models, scaleSeason, horizon, decay, intervalZ,
+                    anomalyZ, calendar, calendarHistory);
+        }
+
         /** Without a calendar. */
         public Settings(int maxParallelism, int topK, int ageOutWindows, List<ModelSpec> models, int scaleSeason,
                         int horizon, double decay, double intervalZ, double anomalyZ) {

@@ -93,9 +93,10 @@ public record StageSavepoint(long checkpointId, RoutingPlan plan, LoadForecastEn
             throw new IllegalArgumentException("no keyshift stage with uid prefix '" + uidPrefix + "' in " + path
                     + " (a job without keyshift, or a stage with another prefix: pass it with --uid-prefix)");
         }
-        OperatorState forecasterState = byUid.get(StageUids.forecaster(uidPrefix));
-        if (forecasterState != null) {
-            for (OperatorSubtaskState sub : forecasterState.getStates()) {
+        // every operator's keyed state: the key-group sizes are read from the canonical form only, and a checkpoint
+        // in a native form would show none without a word
+        for (OperatorState state : byUid.values()) {
+            for (OperatorSubtaskState sub : state.getStates()) {
                 for (KeyedStateHandle h : sub.getManagedKeyedState()) {
                     if (!(h instanceof KeyGroupsStateHandle)) {
                         throw new IllegalArgumentException(path + " holds keyed state in a backend's native form ("
@@ -104,6 +105,11 @@ public record StageSavepoint(long checkpointId, RoutingPlan plan, LoadForecastEn
                     }
                 }
             }
+        }
+        OperatorState forecasterState = byUid.get(StageUids.forecaster(uidPrefix));
+        if (forecasterState != null && forecasterState.getMaxParallelism() != forecasterSettings.maxParallelism()) {
+            // the savepoint's own max parallelism (the job's pipeline.max-parallelism), not the reader's configuration
+            forecasterSettings = forecasterSettings.withMaxParallelism(forecasterState.getMaxParallelism());
         }
 
         List<RoutingPlan> plans = new ArrayList<>();

@@ -15,6 +15,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /** What inspect-savepoint shows of a plan made under a control input's overrides. */
 class SavepointInspectorTest {
+    /** keyshift's Avro classes are trusted (Avro 1.12) as in every command; run alone, no earlier test did it. */
+    @org.junit.jupiter.api.BeforeAll
+    static void trustKeyshiftsAvroClasses() {
+        io.keyshift.config.AvroTrust.install();
+    }
 
     @Test
     void aPlanMadeUnderOverridesShowsThem() {
@@ -41,5 +46,32 @@ class SavepointInspectorTest {
         assertThat(bytes.toString(StandardCharsets.UTF_8)).contains("control: frozen, pinned [\"Market at 4th\"], "
                 + "rollback to version 17, held after a revert [\"Ryland Park\"], scaling forced to 6; 3 commands applied, "
                 + "1 refused");
+    }
+
+    /**
+     * A savepoint of a job with another max parallelism than the reader's configuration (pipeline.max-parallelism
+     * 256 against the default 128) is read with its own: the forecaster's series are there.
+     */
+    @Test
+    void aSavepointIsReadWithItsOwnMaxParallelism(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        io.keyshift.forecast.LoadForecastEngine.Settings at256 = new io.keyshift.forecast.LoadForecastEngine.Settings(
+                256, 5, 3, io.keyshift.forecast.ModelSpec.candidates(List.of(24)), 24, 2, 0.99, 1.96, 4.0);
+        List<io.keyshift.profiler.WindowProfile> profiles = new java.util.ArrayList<>();
+        for (int t = 0; t < 30; t++) {
+            io.keyshift.profiler.WindowProfile p = io.keyshift.profiler.WindowProfile.empty(t * 3_600_000L,
+                    (t + 1) * 3_600_000L, 256, 1.0);
+            p.keyGroupCounts[200] = 100 + t;
+            p.keyGroupCounts[3] = 50;
+            p.records = 150 + t;
+            profiles.add(p);
+        }
+        String path = dir.resolve("sp").toUri().toString();
+        io.keyshift.savepoint.ForecasterBootstrap.write(io.keyshift.savepoint.ForecasterBootstrap.train(profiles, at256),
+                path, 256, "keyshift");
+        io.keyshift.savepoint.StageSavepoint read = io.keyshift.savepoint.StageSavepoint.read(path, "keyshift",
+                at256.withMaxParallelism(128), List.of());
+        assertThat(read.forecaster()).isNotNull();
+        assertThat(read.forecaster().seriesCount()).isEqualTo(2);
     }
 }
