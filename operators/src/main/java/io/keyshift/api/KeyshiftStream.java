@@ -216,7 +216,9 @@ public final class KeyshiftStream<T, K> {
             } catch (IllegalArgumentException e) {
                 continue;
             }
-            if (c != null && c.type() == io.keyshift.control.ControlCommand.Type.SAMPLING_RATE) {
+            // a rate of "now" holds from the plan that applies it, which carries it to the routers in time
+            if (c != null && c.type() == io.keyshift.control.ControlCommand.Type.SAMPLING_RATE
+                    && c.at() != io.keyshift.control.ControlCommand.NOW) {
                 rates.put(c.at(), c.samplingRate());
             }
         }

@@ -117,7 +117,8 @@ public final class ControlState {
     /** Queues a command until a plan reaches its time (a sampling-rate command is also in every plan from now on). */
     public void add(ControlCommand c) {
         pending.add(Objects.requireNonNull(c));
-        if (c.type() == ControlCommand.Type.SAMPLING_RATE) {
+        if (c.type() == ControlCommand.Type.SAMPLING_RATE && c.at() != ControlCommand.NOW) {
+            // a rate for "now" goes in when it applies, from that plan's start (see advanceTo)
             samplingRates.put(c.at(), c.samplingRate());
         }
     }
@@ -150,10 +151,14 @@ public final class ControlState {
         }
         pending.clear();
         pending.addAll(later);
-        // stable: commands with the same AT keep their arrival order
-        due.sort(Comparator.comparingLong(ControlCommand::at));
+        // stable: commands with the same AT keep their arrival order; a command of "now" holds from this plan on, so
+        // it comes after the timed ones this plan applies (which it could not have overtaken in arrival)
+        due.sort(Comparator.comparingLong(c -> c.at() == ControlCommand.NOW ? migrationsStart : c.at()));
         List<Rejected> out = new ArrayList<>();
         for (ControlCommand c : due) {
+            if (c.type() == ControlCommand.Type.SAMPLING_RATE && c.at() == ControlCommand.NOW) {
+                samplingRates.put(migrationsStart, c.samplingRate());
+            }
             String reason = apply(c);
             if (reason == null) {
                 applied++;
@@ -447,7 +452,7 @@ public final class ControlState {
             } else {
                 // sampling-rate commands still pending in an older state
                 for (ControlCommand c : s.pending) {
-                    if (c.type() == ControlCommand.Type.SAMPLING_RATE) {
+                    if (c.type() == ControlCommand.Type.SAMPLING_RATE && c.at() != ControlCommand.NOW) {
                         s.samplingRates.put(c.at(), c.samplingRate());
                     }
                 }

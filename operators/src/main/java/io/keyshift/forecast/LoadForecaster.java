@@ -342,8 +342,11 @@ public class LoadForecaster extends AbstractStreamOperator<LoadForecast>
         while (!held.isEmpty() && controlWatermark >= held.peekFirst().windowEnd - 1) {
             released = true;
             WindowProfile p = held.pollFirst();
-            // commands in time order (stable: same time, arrival order) up to the window's end
-            pendingZ.sort(java.util.Comparator.comparingLong(io.keyshift.control.ControlCommand::at));
+            // commands in time order (stable: same time, arrival order) up to the window's end; one of "now" holds
+            // from this window on, after the timed ones due here
+            long due = p.windowEnd - 1;
+            pendingZ.sort(java.util.Comparator.comparingLong(
+                    c -> c.at() == io.keyshift.control.ControlCommand.NOW ? due : c.at()));
             while (!pendingZ.isEmpty() && pendingZ.get(0).at() < p.windowEnd) {
                 anomalyZ = pendingZ.remove(0).anomalyZ();
                 commandZ = true;

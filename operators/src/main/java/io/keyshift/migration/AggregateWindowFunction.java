@@ -51,14 +51,24 @@ public final class AggregateWindowFunction<K, ACC, V, R, W extends TimeWindow>
         this.partialTag = partialTag;
     }
 
+    /** The user's window function's runtime context: Flink's, keyed state refused (see StateTrackingContext). */
+    private transient StateTrackingContext userContext;
+
+    private StateTrackingContext userContext() {
+        if (userContext == null) {
+            userContext = StateTrackingContext.forWindowFunction(getRuntimeContext());
+        }
+        return userContext;
+    }
+
     /** The user's window function, if a {@code CheckpointedFunction}, gets Flink's call here (keyed state refused). */
     @Override
     public void initializeState(org.apache.flink.runtime.state.FunctionInitializationContext context)
             throws Exception {
         if (user != null) {
-            UserCheckpoints.initialize(user, context,
-                    store -> StateTrackingContext.forWindowFunction(getRuntimeContext())
-                            .track(store));
+            // as Flink's setup does before initializeState: the function may read its runtime context there
+            FunctionUtils.setFunctionRuntimeContext(user, userContext());
+            UserCheckpoints.initialize(user, context, userContext()::track);
         }
     }
 
@@ -72,7 +82,7 @@ public final class AggregateWindowFunction<K, ACC, V, R, W extends TimeWindow>
     @Override
     public void open(OpenContext openContext) throws Exception {
         if (user != null) {
-            FunctionUtils.setFunctionRuntimeContext(user, StateTrackingContext.forWindowFunction(getRuntimeContext()));
+            FunctionUtils.setFunctionRuntimeContext(user, userContext());
             FunctionUtils.openFunction(user, openContext);
         }
     }

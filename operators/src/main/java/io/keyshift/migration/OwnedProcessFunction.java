@@ -120,6 +120,8 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
         if (tracking == null) {
             tracking = new StateTrackingContext(getRuntimeContext());
         }
+        // as Flink's setup does before initializeState: the function may read its runtime context there
+        FunctionUtils.setFunctionRuntimeContext(user, tracking);
         UserCheckpoints.initialize(user, context, tracking::track);
     }
 

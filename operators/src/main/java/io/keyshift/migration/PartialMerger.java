@@ -90,13 +90,23 @@ public final class PartialMerger<K, ACC, V, R>
         this.allowedLateness = allowedLateness;
     }
 
+    /** The user's window function's runtime context: Flink's, keyed state refused (see StateTrackingContext). */
+    private transient StateTrackingContext userContext;
+
+    private StateTrackingContext userContext() {
+        if (userContext == null) {
+            userContext = StateTrackingContext.forWindowFunction(getRuntimeContext());
+        }
+        return userContext;
+    }
+
     @Override
     public void initializeState(FunctionInitializationContext context) throws Exception {
         if (user != null) {
             // the user's window function, if a CheckpointedFunction (keyed state refused, as in the window stage)
-            UserCheckpoints.initialize(user, context,
-                    store -> StateTrackingContext.forWindowFunction(getRuntimeContext())
-                            .track(store));
+            // as Flink's setup does before initializeState: the function may read its runtime context there
+            FunctionUtils.setFunctionRuntimeContext(user, userContext());
+            UserCheckpoints.initialize(user, context, userContext()::track);
         }
         format = context.getOperatorStateStore().getUnionListState(
                 new ListStateDescriptor<>("split-merger-state-format", Types.INT));
@@ -137,7 +147,7 @@ public final class PartialMerger<K, ACC, V, R>
         windows = getRuntimeContext().getMapState(new MapStateDescriptor<>("split-window-partials", Types.LONG,
                 new TupleTypeInfo<>(Types.LONG, Types.BOOLEAN, new MapTypeInfo<>(Types.INT, accType))));
         if (user != null) {
-            FunctionUtils.setFunctionRuntimeContext(user, StateTrackingContext.forWindowFunction(getRuntimeContext()));
+            FunctionUtils.setFunctionRuntimeContext(user, userContext());
             FunctionUtils.openFunction(user, openContext);
         }
     }

@@ -241,6 +241,8 @@ class KeyshiftApiTest {
         public void initializeState(org.apache.flink.runtime.state.FunctionInitializationContext c) throws Exception {
             fired = c.getOperatorStateStore().getListState(
                     new org.apache.flink.api.common.state.ListStateDescriptor<>("fired", Types.LONG));
+            // the runtime context is there, as under keyBy
+            getRuntimeContext().getMetricGroup();
             INITIALIZED.incrementAndGet();
         }
 

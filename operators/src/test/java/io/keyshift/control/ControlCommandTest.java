@@ -141,6 +141,27 @@ class ControlCommandTest {
                 .hasMessageContaining("nor now");
     }
 
+    /**
+     * A command of "now" comes after the timed commands that arrived before it and are due in the same plan (it
+     * sorted first, as the earliest time: an unpin sent after a pin due in that plan was refused, and the key stayed
+     * pinned); a sampling rate of "now" holds from the plan that applies it, also after an earlier timed rate.
+     */
+    @Test
+    void aCommandOfNowAppliesAfterTheTimedOnesDueInTheSamePlan() {
+        ControlState s = new ControlState(2);
+        s.add(ControlCommand.parse(MARCH + 10 + ",pin,k"));
+        s.add(ControlCommand.parse("now,unpin,k"));
+        s.add(ControlCommand.parse(MARCH + ",sampling-rate,0.1"));
+        s.add(ControlCommand.parse("now,sampling-rate,0.5"));
+        assertThat(s.advanceTo(MARCH + 20)).isEmpty();
+        assertThat(s.view().getPinnedKeys()).isEmpty();
+        assertThat(s.view(MARCH + 20).getSamplingRates()).last()
+                .satisfies(r -> {
+                    assertThat(r.getFrom()).isEqualTo(MARCH + 20);
+                    assertThat(r.getRate()).isEqualTo(0.5);
+                });
+    }
+
     @Test
     void scaleForcesAParallelismUntilUnscaleAndSurvivesACheckpoint() throws Exception {
         ControlCommand scale = ControlCommand.parse("2014-03-01T00:00:00Z,scale,6");

@@ -118,7 +118,9 @@ class OwnedProcessFunctionTest {
 
         @Override
         public void initializeState(org.apache.flink.runtime.state.FunctionInitializationContext c) {
-            CALLS.add("initializeState restored=" + c.isRestored());
+            // the runtime context is there, as under keyBy (Flink sets it before initializeState)
+            CALLS.add("initializeState restored=" + c.isRestored() + " subtask="
+                    + getRuntimeContext().getTaskInfo().getIndexOfThisSubtask());
             seen = c.getKeyedStateStore().getState(
                     new org.apache.flink.api.common.state.ValueStateDescriptor<>("seen", Types.BOOLEAN));
         }
@@ -158,7 +160,8 @@ class OwnedProcessFunctionTest {
             snapshot = h.snapshot(7, 0);
             h.notifyOfCompletedCheckpoint(7);
             assertThat(values(h)).containsExactly("first a");
-            assertThat(Dedup.CALLS).containsExactly("initializeState restored=false", "snapshotState 7", "complete 7");
+            assertThat(Dedup.CALLS).containsExactly("initializeState restored=false subtask=0", "snapshotState 7",
+                    "complete 7");
             // the key leaves (switch-over 2,000, cleanup 3,000): its state from initializeState goes with the rest
             h.processElement(new StreamRecord<>(new Envelope<>(stay, null, Role.MIGRATE_OUT, 1_000, 2_000), 900));
             h.processWatermark(3_000);
@@ -175,7 +178,7 @@ class OwnedProcessFunctionTest {
             // restored: the key was seen before the checkpoint
             h.processElement(new StreamRecord<>(Envelope.of(stay, "c", Role.PRIMARY), 300));
             assertThat(values(h)).isEmpty();
-            assertThat(Dedup.CALLS).last().isEqualTo("initializeState restored=true");
+            assertThat(Dedup.CALLS).last().isEqualTo("initializeState restored=true subtask=0");
         }
     }
 
