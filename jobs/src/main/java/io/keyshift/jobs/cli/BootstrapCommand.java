@@ -42,7 +42,9 @@ public final class BootstrapCommand implements Callable<Integer> {
     String window;
 
     @Option(names = "--out", paramLabel = "SAVEPOINT", required = true,
-            description = "Savepoint directory to write (must not exist).")
+            description = "Savepoint directory to write (local; must not exist).")
+    String outArg;
+
     Path out;
 
     @Option(names = "--uid-prefix", paramLabel = "PREFIX", defaultValue = "keyshift",
@@ -63,11 +65,12 @@ public final class BootstrapCommand implements Callable<Integer> {
             throw new ParameterException(cl, "--uid-prefix must be letters, digits, '.', '_' or '-', was '"
                     + uidPrefix + "'");
         }
-        if (out.toString().matches("[A-Za-z][A-Za-z0-9+.-]*:.*")) {
-            // Path takes "s3://b/sp" as a relative directory "s3:/b/sp" under the working directory
-            throw new ParameterException(cl, "--out must be a local directory, was '" + out + "' (a URI): write the "
-                    + "savepoint locally, then copy it where the job reads it");
+        if (outArg.matches("[A-Za-z][A-Za-z0-9+.-]*:.*")) {
+            // a Path takes "s3://b/sp" as a relative directory "s3:/b/sp" under the working directory
+            throw new ParameterException(cl, "--out must be a local directory, was '" + outArg + "' (a URI): write "
+                    + "the savepoint locally, then copy it where the job reads it");
         }
+        out = Path.of(outArg);
         if (Files.exists(out)) {
             throw new ParameterException(cl, "--out " + out + " exists; a savepoint needs a new directory");
         }

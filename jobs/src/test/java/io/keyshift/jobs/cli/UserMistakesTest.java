@@ -253,6 +253,17 @@ class UserMistakesTest {
         }
     }
 
+    /** bootstrap writes a local savepoint: a URI --out is refused as the user wrote it (a Path made it ./s3:/b/sp). */
+    @Test
+    void bootstrapRefusesAUriOut(@TempDir Path dir) throws Exception {
+        Path in = csv(dir, "key,ts\na,2024-03-01T00:00:00Z\n");
+        CliRun r = run("bootstrap", "--input", in.toString(), "--key", "key", "--time", "ts", "--out", "s3://b/sp",
+                "--config", conf());
+        assertThat(r.exit()).as(r.err()).isEqualTo(2);
+        assertThat(r.err()).contains("--out must be a local directory, was 's3://b/sp'");
+        assertThat(Path.of("s3:")).doesNotExist();
+    }
+
     /** A control file with a byte that is not UTF-8 (a Latin-1 comment) runs: the line is read as the source reads it. */
     @Test
     void aControlFileWithALatin1ByteRuns(@TempDir Path dir) throws Exception {
