@@ -394,8 +394,8 @@ public final class ThroughputBench {
 
     /**
      * Runs the matrix (service times x key distributions); in each cell an unmeasured warm-up run per system (a
-     * quarter of the records), then {@code repetitions} rounds in alternating order (keyBy first in even rounds,
-     * keyshift first in odd ones). Prints one line per run and per cell (medians, ranges, ratios of medians); returns
+     * quarter of the records), then {@code repetitions} rounds in alternating order (keyBy, keyshift, SQL two-phase
+     * in even rounds, the reverse in odd ones: a drift over time cancels out; keyshift runs second in every round). Prints one line per run and per cell (medians, ranges, ratios of medians); returns
      * bench.json.
      */
     public static ObjectNode run(Settings s, PrintStream log) throws Exception {
