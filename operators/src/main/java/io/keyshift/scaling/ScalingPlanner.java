@@ -342,8 +342,9 @@ public final class ScalingPlanner implements Serializable {
         boolean measuredCritical = measuredNow > 1.0 || (measuredHere && measuredNow > s.critical()
                 && w.observedTotal() > 0 && measuredNow * f[0] / w.observedTotal() > s.critical());
         if ((next > s.critical() || measuredCritical) && parallelism < s.maxParallelism()) {
-            if (next <= s.critical()) {
-                // the forecast missed: size for the larger of forecast and measured load
+            if (measuredCritical) {
+                // the measured load is critical (whether or not the forecast is): size for the larger of forecast
+                // and measured load, so that a forecast below what is already there does not under-size the job
                 span = Math.max(span, w.observedTotal());
                 largest = Math.max(largest, w.largestObserved());
             }

@@ -209,6 +209,22 @@ class ScalingPlannerTest {
         assertThat(d.getUtilizationAfter()).isLessThanOrEqualTo(0.75);
     }
 
+    /**
+     * Forecast and measurement both critical, the measured load the larger: the decision sizes for it (it sized for
+     * the forecast alone, and the job ran at about its capacity through the cooldown).
+     */
+    @Test
+    void aScaleOutTheForecastTriggersSizesForTheMeasuredLoadWhenThatIsLarger() {
+        ScalingPlanner p = planner(0);
+        // 600 measured at p = 4, busiest 150 (1.50 of capacity, κ 1.0); the forecast of 380 says 0.95 > 0.90
+        ScalingDecision d = p.onWindow(new ScalingPlanner.Window(W, 600, 150, 4, 10, new double[] {380}, 10));
+        assertThat(d.getKind()).isEqualTo(ScalingKind.SCALE_OUT);
+        assertThat(d.getReason()).contains("next window forecast");
+        // 600 / p <= 75 from p = 8 (for the forecast alone, 380 / p <= 75: 6)
+        assertThat(d.getLoad()).isEqualTo(600);
+        assertThat(d.getToParallelism()).isEqualTo(8);
+    }
+
     @Test
     void theImbalanceOfTheSameWindowASeasonAgoRaisesTheEstimate() {
         // a season of 4 windows, no scale-in (100 quiet windows needed); κ 1.0 in every window but the one ending

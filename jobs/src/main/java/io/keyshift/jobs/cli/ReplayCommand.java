@@ -162,6 +162,12 @@ public final class ReplayCommand implements Callable<Integer> {
                 throw new ParameterException(cl, "--scale needs -Dkeyshift.scaling.max-parallelism in " + parallelism
                         + ".." + maxP + " (the local cluster gets that many slots), was " + top);
             }
+            int bottom = conf.get(io.keyshift.config.ScalingOptions.MIN_PARALLELISM);
+            if (bottom > parallelism) {
+                // the runs start at --parallelism; the policy would take the minimum for the parallelism in force
+                throw new ParameterException(cl, "--scale: keyshift.scaling.min-parallelism (" + bottom + ") is above "
+                        + "--parallelism (" + parallelism + "), where the scaled runs start: start at it or lower it");
+            }
         }
         if (control != null) {
             if (chosen.stream().allMatch(x -> x == Strategy.HASH) && scaled.isEmpty()) {

@@ -253,6 +253,17 @@ class UserMistakesTest {
         }
     }
 
+    /** The scaled runs start at --parallelism: a minimum above it is refused before any run. */
+    @Test
+    void aScalingMinimumAboveTheStartingParallelismIsRefused(@TempDir Path dir) throws Exception {
+        CliRun r = run("replay", "--generator-records", "2000", "--parallelism", "2", "--scale", "predictive",
+                "-Dkeyshift.scaling.capacity=100", "-Dkeyshift.scaling.max-parallelism=8",
+                "-Dkeyshift.scaling.min-parallelism=4", "--out", dir.resolve("s").toString(), "--config", conf());
+        assertThat(r.exit()).as(r.err()).isEqualTo(2);
+        assertThat(r.err()).contains("keyshift.scaling.min-parallelism (4) is above --parallelism (2)");
+        assertThat(dir.resolve("s/report.json")).doesNotExist();
+    }
+
     /** bootstrap writes a local savepoint: a URI --out is refused as the user wrote it (a Path made it ./s3:/b/sp). */
     @Test
     void bootstrapRefusesAUriOut(@TempDir Path dir) throws Exception {
