@@ -37,6 +37,9 @@ public final class AutoscaleCommand implements java.util.concurrent.Callable<Int
     @Option(names = "--once", description = "Poll and apply once, then exit.")
     boolean once;
 
+    /** Consecutive failed polls (REST errors after the job was seen) before the autoscaler gives up. */
+    static final int MAX_FAILURES = 30;
+
     @CommandLine.Mixin
     ClusterAddressOptions cluster;
 
@@ -46,8 +49,23 @@ public final class AutoscaleCommand implements java.util.concurrent.Callable<Int
         Duration every = FlinkOptions.positive(cl, "--interval", interval);
         FlinkRest api = cluster.client(cl);
         Autoscaler scaler = new Autoscaler(api, jobId);
+        int failures = 0;
         while (true) {
-            Autoscaler.Step s = scaler.step();
+            Autoscaler.Step s;
+            try {
+                s = scaler.step();
+                failures = 0;
+            } catch (java.io.IOException e) {
+                // once the job was seen, a REST error is taken for a passing one (a JobManager failover, a job
+                // recovering): retried for MAX_FAILURES intervals; the first step's error is the user's (a wrong id)
+                if (once || !scaler.seen() || ++failures > MAX_FAILURES) {
+                    throw e;
+                }
+                System.out.printf("%s autoscale %s: %s; retrying (%d of %d)%n",
+                        LocalTime.now().truncatedTo(ChronoUnit.SECONDS), jobId, e.getMessage(), failures, MAX_FAILURES);
+                Thread.sleep(every.toMillis());
+                continue;
+            }
             System.out.printf("%s autoscale %s: %s%n", LocalTime.now().truncatedTo(ChronoUnit.SECONDS), jobId, s.message());
             if (once || List.of("FINISHED", "FAILED", "CANCELED").contains(s.state())) {
                 return 0;

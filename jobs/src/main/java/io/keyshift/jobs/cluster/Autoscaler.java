@@ -32,6 +32,12 @@ public final class Autoscaler {
 
     private final FlinkRest api;
     private final String jobId;
+    private boolean seen;
+
+    /** Whether a step has read the job's state (a later REST error is then not a wrong job id or address). */
+    public boolean seen() {
+        return seen;
+    }
 
     public Autoscaler(FlinkRest api, String jobId) {
         this.api = api;
@@ -41,6 +47,7 @@ public final class Autoscaler {
     /** One step: reads the decision and applies it if it differs from the job's requirements. */
     public Step step() throws IOException, InterruptedException {
         String state = api.jobState(jobId);
+        seen = true;
         if (!"RUNNING".equals(state)) {
             return new Step(state, -1, -1, false, "job is " + state);
         }

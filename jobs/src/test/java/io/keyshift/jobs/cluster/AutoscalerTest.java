@@ -71,6 +71,55 @@ class AutoscalerTest {
         return new Autoscaler(new FlinkRest("http://127.0.0.1:" + server.getAddress().getPort()), "j");
     }
 
+    /**
+     * {@code bin/keyshift autoscale}: once the job was seen, REST errors (a JobManager failover, a recovering job) are
+     * retried, and the command goes on until the job ends (it exited 1 at the first one, leaving the job unscaled); an
+     * error before the job was ever seen (a wrong id or address) still ends it at once.
+     */
+    @Test
+    void theAutoscaleCommandRetriesRestErrorsOnceTheJobWasSeen() throws Exception {
+        java.util.concurrent.atomic.AtomicInteger calls = new java.util.concurrent.atomic.AtomicInteger();
+        server.createContext("/jobs/flaky", exchange -> {
+            int n = calls.incrementAndGet();
+            // the first poll sees the job RUNNING (no metric yet), then three polls fail, then it has finished
+            String body = n == 1 ? "{\"state\":\"RUNNING\",\"vertices\":[]}" : n <= 4 ? null
+                    : "{\"state\":\"FINISHED\",\"vertices\":[]}";
+            if (body == null) {
+                exchange.sendResponseHeaders(503, -1);
+                exchange.close();
+                return;
+            }
+            if (exchange.getRequestURI().getPath().endsWith("/subtasks/metrics")) {
+                body = "[]";
+            } else if (exchange.getRequestURI().getPath().endsWith("/resource-requirements")) {
+                body = "{}";
+            }
+            byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+            exchange.sendResponseHeaders(200, bytes.length);
+            exchange.getResponseBody().write(bytes);
+            exchange.close();
+        });
+        server.createContext("/config", exchange -> {
+            byte[] bytes = "{\"flink-version\":\"2.3.0\"}".getBytes(StandardCharsets.UTF_8);
+            exchange.sendResponseHeaders(200, bytes.length);
+            exchange.getResponseBody().write(bytes);
+            exchange.close();
+        });
+        String rest = "http://127.0.0.1:" + server.getAddress().getPort();
+        java.io.StringWriter err = new java.io.StringWriter();
+        picocli.CommandLine cl = io.keyshift.jobs.cli.KeyshiftCli.commandLine();
+        cl.setErr(new java.io.PrintWriter(err));
+        assertThat(cl.execute("autoscale", "flaky", "--rest", rest, "--interval", "10ms")).as(err.toString())
+                .isZero();
+        assertThat(calls.get()).isGreaterThanOrEqualTo(5);
+        // never seen: the first error ends it, exit 1
+        calls.set(1);
+        java.io.StringWriter err2 = new java.io.StringWriter();
+        picocli.CommandLine cl2 = io.keyshift.jobs.cli.KeyshiftCli.commandLine();
+        cl2.setErr(new java.io.PrintWriter(err2));
+        assertThat(cl2.execute("autoscale", "flaky", "--rest", rest, "--interval", "10ms")).isEqualTo(1);
+    }
+
     @Test
     void aScaleInToOneKeepsTheParallelVerticesAtTwoSoThatALaterScaleOutLeavesTheGlobalOnesAlone() throws Exception {
         decided = 1;
