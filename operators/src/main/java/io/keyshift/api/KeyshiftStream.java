@@ -216,9 +216,10 @@ public final class KeyshiftStream<T, K> {
             } catch (IllegalArgumentException e) {
                 continue;
             }
-            // a rate of "now" holds from the plan that applies it, which carries it to the routers in time
-            if (c != null && c.type() == io.keyshift.control.ControlCommand.Type.SAMPLING_RATE
-                    && c.at() != io.keyshift.control.ControlCommand.NOW) {
+            // a rate of "now" in lines known in advance (a file read from the start) holds from the first window:
+            // the routers sample a record when it arrives, before any plan could bring the rate, and a replay must
+            // sample the same records on every run (a timed rate later in the file overrides it from its time)
+            if (c != null && c.type() == io.keyshift.control.ControlCommand.Type.SAMPLING_RATE) {
                 rates.put(c.at(), c.samplingRate());
             }
         }

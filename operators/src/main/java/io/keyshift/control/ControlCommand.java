@@ -357,9 +357,10 @@ public record ControlCommand(long at, Type type, String key, long version, Strin
     }
 
     /**
-     * The time of a command written {@code now}: it holds from the first plan (window, for anomaly-z and sampling-rate)
-     * made after the command arrives, whatever the event time; in a file read from the start (a replay), from the
-     * first plan.
+     * The time of a command written {@code now}: it holds from the first plan made after the command arrives (from
+     * that plan's start for a sampling rate; from the next window for anomaly-z), whatever the event time, after the
+     * timed commands due there; in a file read from the start (a replay), from the first plan (a sampling rate known
+     * in advance, {@code KeyshiftStream#controlKnownInAdvance}: from the first window).
      */
     public static final long NOW = Long.MIN_VALUE;
 

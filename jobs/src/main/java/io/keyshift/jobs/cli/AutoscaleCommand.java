@@ -63,14 +63,14 @@ public final class AutoscaleCommand implements java.util.concurrent.Callable<Int
                 }
                 System.out.printf("%s autoscale %s: %s; retrying (%d of %d)%n",
                         LocalTime.now().truncatedTo(ChronoUnit.SECONDS), jobId, e.getMessage(), failures, MAX_FAILURES);
-                Thread.sleep(every.toMillis());
+                Thread.sleep(Math.max(1, every.toMillis()));
                 continue;
             }
             System.out.printf("%s autoscale %s: %s%n", LocalTime.now().truncatedTo(ChronoUnit.SECONDS), jobId, s.message());
             if (once || List.of("FINISHED", "FAILED", "CANCELED").contains(s.state())) {
                 return 0;
             }
-            Thread.sleep(every.toMillis());
+            Thread.sleep(Math.max(1, every.toMillis()));
         }
     }
 }

@@ -47,7 +47,7 @@ public final class Autoscaler {
     /** One step: reads the decision and applies it if it differs from the job's requirements. */
     public Step step() throws IOException, InterruptedException {
         String state = api.jobState(jobId);
-        seen = true;
+        seen |= !state.isEmpty();
         if (!"RUNNING".equals(state)) {
             return new Step(state, -1, -1, false, "job is " + state);
         }
