@@ -39,38 +39,31 @@ public final class FullWindowFunction<T, K, R, W extends TimeWindow>
         this.results = new WindowResults<>(codec, resultSerializer, checkTag, allowedLateness);
     }
 
-    /** The user's window function's runtime context: Flink's, keyed state refused (see StateTrackingContext). */
-    private transient StateTrackingContext userContext;
+    /** The user's window function with its runtime context (keyed state refused) and Flink's checkpoint calls. */
+    private transient UserCheckpoints.WindowUser windowUser;
 
-    private StateTrackingContext userContext() {
-        if (userContext == null) {
-            userContext = StateTrackingContext.forWindowFunction(getRuntimeContext());
+    private UserCheckpoints.WindowUser windowUser() {
+        if (windowUser == null) {
+            windowUser = new UserCheckpoints.WindowUser(user, getRuntimeContext());
         }
-        return userContext;
+        return windowUser;
     }
 
     /** The user's window function, if a {@code CheckpointedFunction}, gets Flink's call here (keyed state refused). */
     @Override
     public void initializeState(org.apache.flink.runtime.state.FunctionInitializationContext context)
             throws Exception {
-        if (user != null) {
-            // as Flink's setup does before initializeState: the function may read its runtime context there
-            FunctionUtils.setFunctionRuntimeContext(user, userContext());
-            UserCheckpoints.initialize(user, context, userContext()::track);
-        }
+        windowUser().initializeState(context);
     }
 
     @Override
     public void snapshotState(org.apache.flink.runtime.state.FunctionSnapshotContext context) throws Exception {
-        if (user != null) {
-            UserCheckpoints.snapshot(user, context);
-        }
+        windowUser().snapshotState(context);
     }
 
     @Override
     public void open(OpenContext openContext) throws Exception {
-        FunctionUtils.setFunctionRuntimeContext(user, userContext());
-        FunctionUtils.openFunction(user, openContext);
+        windowUser().open(openContext);
     }
 
     @Override

@@ -196,13 +196,12 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
         boolean authoritative = e.role != Role.SHADOW;
         long t = ctx.timestamp() == null ? Long.MIN_VALUE : ctx.timestamp();
         Outputs outputs = new Outputs(ctx, out, authoritative, t, o, ctx.getCurrentKey());
-        Timers timers = new Timers(ctx.timerService(), t, o);
         if (authoritative) {
-            user.processElement(e.value, userContext(ctx, outputs, timers), outputs);
+            user.processElement(e.value, userContext(ctx, outputs, t, o), outputs);
         } else {
             boolean before = ShadowScope.enter(true);
             try {
-                user.processElement(e.value, userContext(ctx, outputs, timers), outputs);
+                user.processElement(e.value, userContext(ctx, outputs, t, o), outputs);
             } finally {
                 ShadowScope.exit(before);
             }
@@ -252,8 +251,8 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
                 ctx.getCurrentKey());
         boolean before = ShadowScope.enter(!authoritative);
         try {
-            user.onTimer(timestamp, userTimerContext(ctx, outputs,
-                    new Timers(ctx.timerService(), eventTime ? timestamp : Long.MIN_VALUE, o)), outputs);
+            user.onTimer(timestamp, userTimerContext(ctx, outputs, eventTime ? timestamp : Long.MIN_VALUE, o),
+                    outputs);
         } finally {
             ShadowScope.exit(before);
         }
@@ -391,8 +390,12 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
     }
 
     private KeyedProcessFunction<K, T, R>.Context userContext(
-            KeyedProcessFunction<RoutingKey<K>, Envelope<T, K>, R>.Context ctx, Outputs outputs, Timers timers) {
+            KeyedProcessFunction<RoutingKey<K>, Envelope<T, K>, R>.Context ctx, Outputs outputs, long base,
+            KeyOwnership o) {
         return user.new Context() {
+            /** Made when the function first asks for it (most calls do not). */
+            private Timers timers;
+
             @Override
             public Long timestamp() {
                 return ctx.timestamp();
@@ -400,6 +403,9 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
 
             @Override
             public TimerService timerService() {
+                if (timers == null) {
+                    timers = new Timers(ctx.timerService(), base, o);
+                }
                 return timers;
             }
 
@@ -416,9 +422,11 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
     }
 
     private KeyedProcessFunction<K, T, R>.OnTimerContext userTimerContext(
-            KeyedProcessFunction<RoutingKey<K>, Envelope<T, K>, R>.OnTimerContext ctx, Outputs outputs,
-            Timers timers) {
+            KeyedProcessFunction<RoutingKey<K>, Envelope<T, K>, R>.OnTimerContext ctx, Outputs outputs, long base,
+            KeyOwnership o) {
         return user.new OnTimerContext() {
+            private Timers timers;
+
             @Override
             public Long timestamp() {
                 return ctx.timestamp();
@@ -426,6 +434,9 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
 
             @Override
             public TimerService timerService() {
+                if (timers == null) {
+                    timers = new Timers(ctx.timerService(), base, o);
+                }
                 return timers;
             }
 

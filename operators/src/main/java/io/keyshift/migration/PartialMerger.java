@@ -90,24 +90,20 @@ public final class PartialMerger<K, ACC, V, R>
         this.allowedLateness = allowedLateness;
     }
 
-    /** The user's window function's runtime context: Flink's, keyed state refused (see StateTrackingContext). */
-    private transient StateTrackingContext userContext;
+    /** The user's window function with its runtime context (keyed state refused) and Flink's checkpoint calls. */
+    private transient UserCheckpoints.WindowUser windowUser;
 
-    private StateTrackingContext userContext() {
-        if (userContext == null) {
-            userContext = StateTrackingContext.forWindowFunction(getRuntimeContext());
+    private UserCheckpoints.WindowUser windowUser() {
+        if (windowUser == null) {
+            windowUser = new UserCheckpoints.WindowUser(user, getRuntimeContext());
         }
-        return userContext;
+        return windowUser;
     }
 
     @Override
     public void initializeState(FunctionInitializationContext context) throws Exception {
-        if (user != null) {
-            // the user's window function, if a CheckpointedFunction (keyed state refused, as in the window stage)
-            // as Flink's setup does before initializeState: the function may read its runtime context there
-            FunctionUtils.setFunctionRuntimeContext(user, userContext());
-            UserCheckpoints.initialize(user, context, userContext()::track);
-        }
+        // the user's window function, if a CheckpointedFunction (keyed state refused, as in the window stage)
+        windowUser().initializeState(context);
         format = context.getOperatorStateStore().getUnionListState(
                 new ListStateDescriptor<>("split-merger-state-format", Types.INT));
         // every subtask of the snapshot must have written format 2 (a union list: each subtask gets all of them)
@@ -134,9 +130,7 @@ public final class PartialMerger<K, ACC, V, R>
 
     @Override
     public void snapshotState(FunctionSnapshotContext context) throws Exception {
-        if (user != null) {
-            UserCheckpoints.snapshot(user, context);
-        }
+        windowUser().snapshotState(context);
         // with legacy keys not yet seen, their format-1 entries are still in the snapshot: say format 1 again
         format.update(List.of(legacy == null ? STATE_FORMAT : 1));
     }
@@ -146,10 +140,7 @@ public final class PartialMerger<K, ACC, V, R>
         accSerializer = getRuntimeContext().createSerializer(accType);
         windows = getRuntimeContext().getMapState(new MapStateDescriptor<>("split-window-partials", Types.LONG,
                 new TupleTypeInfo<>(Types.LONG, Types.BOOLEAN, new MapTypeInfo<>(Types.INT, accType))));
-        if (user != null) {
-            FunctionUtils.setFunctionRuntimeContext(user, userContext());
-            FunctionUtils.openFunction(user, openContext);
-        }
+        windowUser().open(openContext);
     }
 
     @Override

@@ -55,4 +55,40 @@ final class UserCheckpoints {
             f.snapshotState(context);
         }
     }
+
+    /**
+     * A user's window function (or none) behind one of keyshift's window wrappers: its runtime context (Flink's,
+     * keyed state refused: {@link StateTrackingContext#forWindowFunction}), set before Flink's
+     * {@code initializeState} reaches it, as Flink's own setup does, and before {@code open}.
+     */
+    static final class WindowUser {
+        private final Function user;
+        private final StateTrackingContext context;
+
+        /** @param user the user's window function, or null; @param wrapper the wrapper's runtime context */
+        WindowUser(Function user, org.apache.flink.api.common.functions.RuntimeContext wrapper) {
+            this.user = user;
+            this.context = StateTrackingContext.forWindowFunction(wrapper);
+        }
+
+        void initializeState(FunctionInitializationContext c) throws Exception {
+            if (user != null) {
+                org.apache.flink.api.common.functions.util.FunctionUtils.setFunctionRuntimeContext(user, context);
+                initialize(user, c, context::track);
+            }
+        }
+
+        void snapshotState(FunctionSnapshotContext c) throws Exception {
+            if (user != null) {
+                snapshot(user, c);
+            }
+        }
+
+        void open(org.apache.flink.api.common.functions.OpenContext openContext) throws Exception {
+            if (user != null) {
+                org.apache.flink.api.common.functions.util.FunctionUtils.setFunctionRuntimeContext(user, context);
+                org.apache.flink.api.common.functions.util.FunctionUtils.openFunction(user, openContext);
+            }
+        }
+    }
 }

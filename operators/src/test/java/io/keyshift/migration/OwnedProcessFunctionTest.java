@@ -53,11 +53,14 @@ class OwnedProcessFunctionTest {
         return out;
     }
 
+    private static OwnedProcessFunction<String, String, String> owned(KeyedProcessFunction<String, String, String> f) {
+        return new OwnedProcessFunction<>(f, HORIZON, KeyCodec.forType(Types.STRING, new SerializerConfigImpl()),
+                StringSerializer.INSTANCE, new OutputTag<>("checks", TypeInformation.of(ResultCheck.class)));
+    }
+
+    /** The keyed stage of {@code fn} in Flink's test harness. */
     private static KeyedOneInputStreamOperatorTestHarness<RoutingKey<String>, Envelope<String, String>, String>
-            stage() throws Exception {
-        var fn = new OwnedProcessFunction<>(new Timeout(), HORIZON,
-                KeyCodec.forType(Types.STRING, new SerializerConfigImpl()), StringSerializer.INSTANCE,
-                new OutputTag<>("checks", TypeInformation.of(ResultCheck.class)));
+            stage(OwnedProcessFunction<String, String, String> fn) throws Exception {
         return new KeyedOneInputStreamOperatorTestHarness<>(new KeyedProcessOperator<>(fn),
                 Envelope<String, String>::routingKey, new RoutingKeyTypeInfo<>(Types.STRING));
     }
@@ -69,7 +72,7 @@ class OwnedProcessFunctionTest {
     @Test
     void aRecordThatReachesTheOldOwnerAfterItsCleanupIsDroppedNotRunOnEmptyState() throws Exception {
         RoutingKey<String> from = RoutingKey.of("k", 5, 0, TABLE);
-        try (var f = stage()) {
+        try (var f = stage(owned(new Timeout()))) {
             f.open();
             f.setProcessingTime(0);
             f.processElement(new StreamRecord<>(new Envelope<>(from, null, Role.MIGRATE_OUT, 1_000, 2_000), 900));
@@ -86,12 +89,9 @@ class OwnedProcessFunctionTest {
 
     @Test
     void aProcessingTimeTimerThatFiresLongAfterTheKeyLeftEmitsNothing() throws Exception {
-        var fn = new OwnedProcessFunction<>(new Timeout(), HORIZON,
-                KeyCodec.forType(Types.STRING, new SerializerConfigImpl()), StringSerializer.INSTANCE,
-                new OutputTag<>("checks", TypeInformation.of(ResultCheck.class)));
+        var fn = owned(new Timeout());
         RoutingKey<String> stay = RoutingKey.of("k", 5, 0, TABLE);
-        try (var h = new KeyedOneInputStreamOperatorTestHarness<>(new KeyedProcessOperator<>(fn),
-                Envelope<String, String>::routingKey, new RoutingKeyTypeInfo<>(Types.STRING))) {
+        try (var h = stage(fn)) {
             h.open();
             h.setProcessingTime(0);
             h.processElement(new StreamRecord<>(Envelope.of(stay, "a", Role.PRIMARY), 100));
@@ -147,13 +147,10 @@ class OwnedProcessFunctionTest {
     @Test
     void aCheckpointedUserFunctionGetsFlinksCallsAndItsKeyedStateIsClearedWhenTheKeyLeaves() throws Exception {
         Dedup.CALLS.clear();
-        var fn = new OwnedProcessFunction<>(new Dedup(), HORIZON,
-                KeyCodec.forType(Types.STRING, new SerializerConfigImpl()), StringSerializer.INSTANCE,
-                new OutputTag<>("checks", TypeInformation.of(ResultCheck.class)));
+        var fn = owned(new Dedup());
         RoutingKey<String> stay = RoutingKey.of("k", 5, 0, TABLE);
         org.apache.flink.runtime.checkpoint.OperatorSubtaskState snapshot;
-        try (var h = new KeyedOneInputStreamOperatorTestHarness<>(new KeyedProcessOperator<>(fn),
-                Envelope<String, String>::routingKey, new RoutingKeyTypeInfo<>(Types.STRING))) {
+        try (var h = stage(fn)) {
             h.open();
             h.processElement(new StreamRecord<>(Envelope.of(stay, "a", Role.PRIMARY), 100));
             h.processElement(new StreamRecord<>(Envelope.of(stay, "b", Role.PRIMARY), 200));
@@ -168,11 +165,8 @@ class OwnedProcessFunctionTest {
             assertThat(h.numKeyedStateEntries()).as("keyed state entries after the cleanup")
                     .isLessThanOrEqualTo(1);
         }
-        var restoredFn = new OwnedProcessFunction<>(new Dedup(), HORIZON,
-                KeyCodec.forType(Types.STRING, new SerializerConfigImpl()), StringSerializer.INSTANCE,
-                new OutputTag<>("checks", TypeInformation.of(ResultCheck.class)));
-        try (var h = new KeyedOneInputStreamOperatorTestHarness<>(new KeyedProcessOperator<>(restoredFn),
-                Envelope<String, String>::routingKey, new RoutingKeyTypeInfo<>(Types.STRING))) {
+        var restoredFn = owned(new Dedup());
+        try (var h = stage(restoredFn)) {
             h.initializeState(snapshot);
             h.open();
             // restored: the key was seen before the checkpoint
@@ -209,12 +203,9 @@ class OwnedProcessFunctionTest {
      */
     @Test
     void timersBeyondTheHorizonAreCountedAndDeletingOneAtTheCleanupTimeKeepsTheCleanup() throws Exception {
-        var fn = new OwnedProcessFunction<>(new FarTimers(), HORIZON,
-                KeyCodec.forType(Types.STRING, new SerializerConfigImpl()), StringSerializer.INSTANCE,
-                new OutputTag<>("checks", TypeInformation.of(ResultCheck.class)));
+        var fn = owned(new FarTimers());
         RoutingKey<String> stay = RoutingKey.of("k", 5, 0, TABLE);
-        try (var h = new KeyedOneInputStreamOperatorTestHarness<>(new KeyedProcessOperator<>(fn),
-                Envelope<String, String>::routingKey, new RoutingKeyTypeInfo<>(Types.STRING))) {
+        try (var h = stage(fn)) {
             h.open();
             h.processElement(new StreamRecord<>(Envelope.of(stay, "a", Role.PRIMARY), 100));
             h.processElement(new StreamRecord<>(Envelope.of(stay, "b", Role.PRIMARY), 200));
