@@ -616,7 +616,8 @@ public final class KeyshiftStream<T, K> {
         // declared horizon, sliding windows) puts the first window a move owns beyond the lease lead
         LoadForecaster forecaster = new LoadForecaster(KeyshiftConfig.forecastSettings(config, maxP,
                 window, KeyshiftConfig.forecastHorizon(config, planSettings)))
-                .withPseudonymousKeys(!codec.reversible());
+                .withPseudonymousKeys(!codec.reversible())
+                .withWindow(window);
         KeyedStream<WindowProfile, Integer> keyedProfiles = profiles.keyBy(new LoadForecaster.SingleKey());
         SingleOutputStreamOperator<LoadForecast> forecasts = (userControl == null
                 ? keyedProfiles.transform(stage.name("forecaster"), new SharedAvroTypeInfo<>(LoadForecast.class), forecaster)

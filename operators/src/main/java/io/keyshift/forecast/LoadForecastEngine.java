@@ -89,6 +89,8 @@ public final class LoadForecastEngine {
     private final java.util.LinkedHashMap<String, Tracked> tracked = new java.util.LinkedHashMap<>();
     private final SeriesForecaster[] keyGroups;
     private long windowIndex;
+    /** Length (ms) of the windows observed, 0 before the first one (and in states of builds until 2026-12-02). */
+    private long windowMillis;
     private double absoluteErrorSum;
     private double naiveErrorSum;
     private double seasonalAbsoluteErrorSum;
@@ -123,6 +125,12 @@ public final class LoadForecastEngine {
 
     /** As {@link #observe(WindowProfile)}, with anomalies flagged beyond {@code anomalyZ} standard deviations. */
     public LoadForecast observe(WindowProfile profile, double anomalyZ) {
+        long length = profile.windowEnd - profile.windowStart;
+        if (windowMillis == 0) {
+            windowMillis = length;
+        } else if (length != windowMillis) {
+            io.keyshift.config.JobOptions.checkRestoredWindow("the forecaster's series", windowMillis, length);
+        }
         windowIndex++;
         Map<String, Double> estimates = new HashMap<>();
         for (int i = 0; i < profile.hotKeys.length; i++) {
@@ -143,7 +151,6 @@ public final class LoadForecastEngine {
         }
         ageOut();
 
-        long windowMillis = profile.windowEnd - profile.windowStart;
         ForecastCalendar calendar = settings.calendar();
         // the calendar: is this window marked, and where (in windows from the last observation before it, and from
         // this one for each forecast step) is the window each marked one is forecast like
@@ -458,6 +465,8 @@ public final class LoadForecastEngine {
             out.writeInt(CHUNK);
             // the candidate models, in order: each series' entry holds their states as raw numbers
             out.writeUTF(modelList());
+            // the windows' length: series of hourly windows forecast nothing about daily ones
+            out.writeLong(windowMillis);
         }
         store.putHeader(header.toByteArray());
         entries++;
@@ -512,6 +521,7 @@ public final class LoadForecastEngine {
         java.util.Arrays.fill(keyGroups, null);
         written.clear();
         removed.clear();
+        windowMillis = 0;
         if (header == null) {
             return;
         }
@@ -545,6 +555,7 @@ public final class LoadForecastEngine {
                     throw modelsDiffer(written);
                 }
             }
+            windowMillis = in.available() >= Long.BYTES ? in.readLong() : 0;
         }
         for (int i = 0; i < keys.size(); i++) {
             tracked.put(keys.get(i), new Tracked(readSeries(store, keyId(keys.get(i))), (int) keyInfo.get(i)[0],
@@ -561,6 +572,14 @@ public final class LoadForecastEngine {
                 + written + "], this configuration has [" + modelList() + "] (builds until 2026-12-01 also offered "
                 + "ar/2 and ar/3, copies of ar, for seasons of 2 and 3 windows): restore with the same "
                 + "keyshift.forecast.model and keyshift.forecast.seasons, or start without the forecaster's state");
+    }
+
+    /**
+     * Length (ms) of the planning windows this engine's series were learnt from (observed, or restored), or 0 before
+     * the first window and for states written by builds until 2026-12-02, which did not record it.
+     */
+    public long windowMillis() {
+        return windowMillis;
     }
 
     /** The keys tracked now (user key ids, or pseudonyms under a key secret); unmodifiable view. */
@@ -662,33 +681,43 @@ public final class LoadForecastEngine {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         try (DataOutputStream out = new DataOutputStream(bytes)) {
             writeEngine(out, true);
-            // the candidate models, found from the end (so that a restore checks them before it reads any series):
-            // their names in UTF-8, the names' length, a marker
+            // found from the end (so that a restore checks them before it reads any series): the candidate models'
+            // names in UTF-8, the names' length, the windows' length, a marker
             byte[] models = modelList().getBytes(java.nio.charset.StandardCharsets.UTF_8);
             out.write(models);
             out.writeInt(models.length);
-            out.writeInt(MODEL_LIST_MARKER);
+            out.writeLong(windowMillis);
+            out.writeInt(TRAILER_MARKER);
         }
         return bytes.toByteArray();
     }
 
-    /** Ends a {@link #toBytes()} that carries its model list ("KSML"); those of builds until 2026-12-01 do not. */
+    /** Ends a {@link #toBytes()} of builds of 2026-12-01 and 02, with the model list and no window length ("KSML"). */
     private static final int MODEL_LIST_MARKER = 0x4B534D4C;
+    /** Ends a {@link #toBytes()} with the model list and the windows' length ("KSMW"). */
+    private static final int TRAILER_MARKER = 0x4B534D57;
 
-    /** The model list at the end of {@code state} ({@link #toBytes()}), or null where it has none. */
-    private static String trailingModelList(byte[] state) {
+    /**
+     * The model list and window length (ms; 0 where not recorded) at the end of {@code state} ({@link #toBytes()}),
+     * or null where it has no trailer (builds until 2026-12-01).
+     */
+    private static java.util.Map.Entry<String, Long> trailer(byte[] state) {
         if (state.length < 8) {
             return null;
         }
         java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(state);
-        if (b.getInt(state.length - 4) != MODEL_LIST_MARKER) {
+        int marker = b.getInt(state.length - 4);
+        int windowBytes = marker == TRAILER_MARKER ? Long.BYTES : marker == MODEL_LIST_MARKER ? 0 : -1;
+        if (windowBytes < 0 || state.length < 8 + windowBytes) {
             return null;
         }
-        int length = b.getInt(state.length - 8);
-        if (length < 0 || length > state.length - 8) {
+        int length = b.getInt(state.length - 8 - windowBytes);
+        if (length < 0 || length > state.length - 8 - windowBytes) {
             return null;
         }
-        return new String(state, state.length - 8 - length, length, java.nio.charset.StandardCharsets.UTF_8);
+        long window = windowBytes == 0 ? 0 : b.getLong(state.length - 4 - windowBytes);
+        return java.util.Map.entry(new String(state, state.length - 8 - windowBytes - length, length,
+                java.nio.charset.StandardCharsets.UTF_8), window);
     }
 
     /**
@@ -725,10 +754,11 @@ public final class LoadForecastEngine {
     public void restore(byte[] state) throws IOException {
         // a model list that differs would read one model's numbers as another's (additive seasonal terms as
         // multiplicative factors) without any error: refused before any series is read
-        String models = trailingModelList(state);
-        if (models != null && !models.equals(modelList())) {
-            throw modelsDiffer(models);
+        java.util.Map.Entry<String, Long> trailer = trailer(state);
+        if (trailer != null && !trailer.getKey().equals(modelList())) {
+            throw modelsDiffer(trailer.getKey());
         }
+        windowMillis = trailer == null ? 0 : trailer.getValue();
         try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(state))) {
             int version = readCounters(in, true);
             tracked.clear();

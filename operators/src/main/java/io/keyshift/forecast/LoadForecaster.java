@@ -93,6 +93,21 @@ public class LoadForecaster extends AbstractStreamOperator<LoadForecast>
         return this;
     }
 
+    /** Length (ms) of the stage's planning windows; 0: not known (a restored state's is then not checked). */
+    private long windowMillis;
+
+    /**
+     * The stage's planning window ({@code keyshift.window}, ms &gt; 0): a restored state learnt from windows of another
+     * length fails the job at once, naming both (its series would forecast, say, hours from days); returns it.
+     */
+    public LoadForecaster withWindow(long windowMillis) {
+        if (windowMillis <= 0) {
+            throw new IllegalArgumentException("the planning window must be > 0 ms, was " + windowMillis);
+        }
+        this.windowMillis = windowMillis;
+        return this;
+    }
+
     /** Marks this forecaster as connected to a control input (its second input); returns it. */
     public LoadForecaster withControlInput() {
         this.controlled = true;
@@ -238,6 +253,12 @@ public class LoadForecaster extends AbstractStreamOperator<LoadForecast>
             if (!legacyRestored) {
                 setCurrentKey(KEY);
                 engine.restore(store);
+            }
+            if (windowMillis > 0 && engine.windowMillis() > 0) {
+                // a savepoint or a bootstrap's (explicit keyshift.forecast.seasons give the same models for hourly
+                // and daily windows, so the model list alone does not tell)
+                io.keyshift.config.JobOptions.checkRestoredWindow("the forecaster's series", engine.windowMillis(),
+                        windowMillis);
             }
             if (pseudonymousKeys && !engine.trackedKeys().stream().allMatch(
                     io.keyshift.route.KeyPseudonymizer::isPseudonym)) {

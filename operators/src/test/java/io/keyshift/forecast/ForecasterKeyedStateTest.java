@@ -221,10 +221,55 @@ class ForecasterKeyedStateTest {
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> new LoadForecastEngine(weekDay).restore(store))
                 .hasStackTraceContaining("keyshift.forecast.model and keyshift.forecast.seasons");
         new LoadForecastEngine(dayWeek).restore(store);
-        // an earlier build's header: the same bytes without the trailing model list
+        // builds until 2026-12-02: the same header without the window length; earlier ones without the model list
+        store.header = java.util.Arrays.copyOf(store.header, store.header.length - Long.BYTES);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> new LoadForecastEngine(weekDay).restore(store))
+                .hasStackTraceContaining("keyshift.forecast.model and keyshift.forecast.seasons");
+        LoadForecastEngine noWindow = new LoadForecastEngine(dayWeek);
+        noWindow.restore(store);
+        assertThat(noWindow.windowMillis()).as("a header without the window length").isZero();
         byte[] list = modelListBytes(store.header);
         store.header = java.util.Arrays.copyOf(store.header, store.header.length - list.length);
         new LoadForecastEngine(weekDay).restore(store);
+    }
+
+    /**
+     * Series learnt from hourly windows restored where the windows are daily (explicit keyshift.forecast.seasons give
+     * both the same models, so the model list does not tell): the engine knows the windows' length from its state,
+     * in either form, and refuses a window of another length naming keyshift.window; forms of earlier builds, without
+     * it, restore and learn it from the next window.
+     */
+    @Test
+    void seriesLearntFromWindowsOfAnotherLengthAreRefused() throws Exception {
+        LoadForecastEngine a = new LoadForecastEngine(SETTINGS);
+        Random r = new Random(12);
+        for (int t = 0; t < 30; t++) {
+            a.observe(profile(t, r));
+        }
+        assertThat(a.windowMillis()).isEqualTo(3_600_000L);
+        MemoryStore store = new MemoryStore();
+        a.writeChanges(store);
+        LoadForecastEngine fromStore = new LoadForecastEngine(SETTINGS);
+        fromStore.restore(store);
+        byte[] bytes = a.toBytes();
+        LoadForecastEngine whole = new LoadForecastEngine(SETTINGS);
+        whole.restore(bytes);
+        WindowProfile daily = WindowProfile.empty(30 * 3_600_000L, 30 * 3_600_000L + 86_400_000L, MAX_P, 1.0);
+        for (LoadForecastEngine restored : List.of(fromStore, whole)) {
+            assertThat(restored.windowMillis()).isEqualTo(3_600_000L);
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> restored.observe(daily))
+                    .isInstanceOf(org.apache.flink.runtime.execution.SuppressRestartsException.class)
+                    .hasStackTraceContaining("PT1H").hasStackTraceContaining("PT24H")
+                    .hasStackTraceContaining("keyshift.window");
+        }
+        // the form of 2026-12-01 and 02: the model list and its length, then the marker "KSML"
+        java.nio.ByteBuffer earlier = java.nio.ByteBuffer.allocate(bytes.length - Long.BYTES);
+        earlier.put(bytes, 0, bytes.length - 12).putInt(0x4B534D4C);
+        LoadForecastEngine noWindow = new LoadForecastEngine(SETTINGS);
+        noWindow.restore(earlier.array());
+        assertThat(noWindow.windowMillis()).isZero();
+        assertThat(noWindow.observe(daily).getWindowEnd()).isEqualTo(daily.windowEnd);
+        assertThat(noWindow.windowMillis()).isEqualTo(86_400_000L);
     }
 
     /**
@@ -263,9 +308,9 @@ class ForecasterKeyedStateTest {
         byte[] dayWeekBytes = dayWeek.toBytes();
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> new LoadForecastEngine(weekDay).restore(dayWeekBytes))
                 .hasStackTraceContaining("keyshift.forecast.model and keyshift.forecast.seasons");
-        // an earlier build's form: the same bytes without the model list, its length and the marker
-        int listLength = java.nio.ByteBuffer.wrap(bytes).getInt(bytes.length - 8);
-        byte[] earlier = java.util.Arrays.copyOf(bytes, bytes.length - 8 - listLength);
+        // an earlier build's form: the same bytes without the model list, its length, the window's and the marker
+        int listLength = java.nio.ByteBuffer.wrap(bytes).getInt(bytes.length - 16);
+        byte[] earlier = java.util.Arrays.copyOf(bytes, bytes.length - 16 - listLength);
         new LoadForecastEngine(multiplicative).restore(earlier);
     }
 

@@ -95,6 +95,38 @@ class LoadForecasterTest {
         secret.close();
     }
 
+    /**
+     * A forecaster state learnt from hourly windows, restored into a stage whose keyshift.window is a day, fails the
+     * job at the restore (not a window later), naming the option and both lengths; the same window restores.
+     */
+    @Test
+    void aStateOfAnotherWindowLengthIsRefusedAtTheRestore() throws Exception {
+        OperatorSubtaskState snapshot;
+        try (var h = oneInput(false)) {
+            h.open();
+            for (WindowProfile p : profiles(10)) {
+                h.processElement(p, p.windowEnd - 1);
+            }
+            snapshot = h.snapshot(1, 0);
+        }
+        var daily = new KeyedOneInputStreamOperatorTestHarness<>(new LoadForecaster(ForecasterKeyedStateTest.SETTINGS)
+                .withWindow(86_400_000L), new LoadForecaster.SingleKey(), Types.INT, 128, 1, 0);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> daily.initializeState(snapshot))
+                .isInstanceOf(org.apache.flink.runtime.execution.SuppressRestartsException.class)
+                .hasStackTraceContaining("keyshift.window").hasStackTraceContaining("PT1H")
+                .hasStackTraceContaining("PT24H");
+        daily.close();
+        try (var hourly = new KeyedOneInputStreamOperatorTestHarness<>(
+                new LoadForecaster(ForecasterKeyedStateTest.SETTINGS).withWindow(W), new LoadForecaster.SingleKey(),
+                Types.INT, 128, 1, 0)) {
+            hourly.initializeState(snapshot);
+            hourly.open();
+            WindowProfile next = profiles(11).get(10);
+            hourly.processElement(next, next.windowEnd - 1);
+            assertThat(forecasts(hourly)).hasSize(1);
+        }
+    }
+
     private static String stackTrace(Throwable e) {
         java.io.StringWriter w = new java.io.StringWriter();
         e.printStackTrace(new java.io.PrintWriter(w));

@@ -52,6 +52,9 @@ public final class SavepointInspector {
         if (engine != null) {
             ObjectNode f = root.putObject("forecaster");
             f.put("windows", engine.windows());
+            // the planning window the series were learnt from (null: a state of a build until 2026-12-02)
+            f.put("window", engine.windowMillis() > 0
+                    ? java.time.Duration.ofMillis(engine.windowMillis()).toString() : null);
             f.put("series", engine.seriesCount());
             f.put("mase", engine.mase());
             ArrayNode sums = f.putArray("error_sums");
@@ -183,8 +186,9 @@ public final class SavepointInspector {
         }
         var f = r.get("forecaster");
         if (f != null) {
-            out.printf("forecaster: %d windows observed, %d series, MASE %.3f, models chosen %s%n",
-                    f.get("windows").asLong(), f.get("series").asInt(), f.get("mase").asDouble(), f.get("model_mix"));
+            out.printf("forecaster: %d windows%s observed, %d series, MASE %.3f, models chosen %s%n",
+                    f.get("windows").asLong(), f.get("window").isNull() ? "" : " of " + f.get("window").asText(),
+                    f.get("series").asInt(), f.get("mase").asDouble(), f.get("model_mix"));
             for (var s : f.get("tracked_series")) {
                 if (s.get("unit").asText().equals("hot_key")) {
                     out.printf("  hot key %-30s key group %3d  %-28s last %10.1f  next %10.1f%n", s.get("key").asText(),

@@ -65,6 +65,7 @@ class BootstrapTest {
         base.set(JobOptions.WINDOW, Duration.ofDays(1));
         JsonNode inspected = SavepointInspector.inspect(savepoint.toUri().toString(), io.keyshift.config.KeyshiftConfig.forecastSettings(base, 128));
         assertThat(inspected.at("/forecaster/windows").requireNonNull().asLong()).isBetween(240L, 245L);
+        assertThat(inspected.at("/forecaster/window").asText()).isEqualTo("PT24H");
         // another stage's prefix: said so, in one line and exit 1, not "no plan" with exit 0
         java.io.StringWriter err = new java.io.StringWriter();
         var cli = KeyshiftCli.commandLine();
@@ -83,6 +84,19 @@ class BootstrapTest {
                 Optional.empty());
         ReplayInput.Prepared prepared = ReplayInput.prepare(rest, spec, dir.resolve("events.bin"),
                 dir.resolve("dead.csv"), n -> { });
+        // daily series restored where the windows are hourly, with the same explicit seasons (so the same models):
+        // refused at the restore, naming keyshift.window, not forecast hours from days
+        Configuration hourly = FlinkConfig.load(SharedData.flinkConf(), Map.of());
+        hourly.set(JobOptions.WINDOW, Duration.ofHours(1));
+        hourly.set(io.keyshift.config.ForecastOptions.SEASONS, List.of(7));
+        hourly.set(StateRecoveryOptions.SAVEPOINT_PATH, savepoint.toUri().toString());
+        StreamExecutionEnvironment hourlyEnv = StreamExecutionEnvironment.createLocalEnvironment(2, hourly);
+        hourlyEnv.setMaxParallelism(128);
+        ReplayJob.build(hourlyEnv, prepared.space(), Strategy.PREDICTIVE, hourly, dir.resolve("hourly"), false, 0,
+                null);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> hourlyEnv.execute("bootstrap, other window"))
+                .hasStackTraceContaining("the forecaster's series were made with planning windows of PT24H, but "
+                        + "keyshift.window is PT1H");
         Run warm = run(dir.resolve("warm"), prepared, savepoint.toUri().toString());
         Run cold = run(dir.resolve("cold"), prepared, null);
 
