@@ -248,6 +248,11 @@ public final class ReplayCommand implements Callable<Integer> {
                     + " (strategy=mismatches; see report.json)");
             return 1;
         }
+        if (!report.recordsUnaccounted().isEmpty()) {
+            System.err.println("keyshift replay: the keyed windows did not count every input record once "
+                    + report.recordsUnaccounted() + " (strategy=input records minus counted; see report.json)");
+            return 1;
+        }
         return 0;
     }
 

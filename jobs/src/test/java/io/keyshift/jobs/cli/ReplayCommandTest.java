@@ -368,6 +368,10 @@ class ReplayCommandTest {
         assertThat(report.at("/input/records").requireNonNull().asLong()).isEqualTo(good);
         assertThat(report.at("/input/dead_letters").requireNonNull().asLong()).isEqualTo(4);
         assertThat(report.at("/strategies/predictive/result_mismatches").requireNonNull().asLong()).isZero();
+        for (String s : List.of("hash", "predictive")) {
+            assertThat(report.at("/strategies/" + s + "/records_unaccounted").requireNonNull().asLong()).as(s)
+                    .isZero();
+        }
     }
 
     /**

@@ -74,4 +74,13 @@ class ReplayReportFieldsTest {
                         + "{\"result_mismatches\": 0}}, \"scaling\": {\"runs\": {\"scaled-predictive\": "
                         + "{\"result_mismatches\": 2}}}}"))).containsExactly(java.util.Map.entry("scaled-predictive", 2L));
     }
+
+    @Test
+    void strategiesThatLostOrDoubledRecordsAreNamedWithTheirCounts() throws Exception {
+        var report = new com.fasterxml.jackson.databind.ObjectMapper().readTree("{\"strategies\": {"
+                + "\"hash\": {\"records_unaccounted\": 0}, \"reactive\": {\"records_unaccounted\": -2},"
+                + "\"predictive\": {\"records_unaccounted\": 5}}}");
+        org.assertj.core.api.Assertions.assertThat(ReplayReport.recordsUnaccounted(report))
+                .containsExactly(java.util.Map.entry("predictive", 5L), java.util.Map.entry("reactive", -2L));
+    }
 }
