@@ -126,10 +126,10 @@ public final class BenchCommand implements Callable<Integer> {
                 throw new ParameterException(cl, "--keys-distributions: " + e.getMessage());
             }
         }
+        org.apache.flink.configuration.Configuration conf = benchConfig(
+                flink.load(cl, FlinkOptions.window(cl, "--window", window)), flink.dynamic);
         var settings = new ThroughputBench.Settings(records, days, keys, zipf, drift, parallelism, services,
-                keyDistributions, repetitions, FlinkOptions.window(cl, "--window", window),
-                flink.load(cl, FlinkOptions.window(cl, "--window", window)),
-                latencyRate);
+                keyDistributions, repetitions, FlinkOptions.window(cl, "--window", window), conf, latencyRate);
         FlinkOptions.outputDirectory(cl, "--out", out);
         // never leave an earlier run's figures beside this run's
         Files.deleteIfExists(out.resolve("bench.json"));
@@ -139,5 +139,18 @@ public final class BenchCommand implements Callable<Integer> {
         ThroughputBench.chart(json, out.resolve("bench.png"));
         System.out.println("bench.json: " + out.resolve("bench.json") + ", chart: " + out.resolve("bench.png"));
         return 0;
+    }
+
+    /**
+     * The bench's configuration from {@code loaded} (config.yaml with the {@code -D} options {@code dynamic}): the
+     * bench keeps its own lease lead (3 windows, {@code ThroughputBench.leaseLead}) unless {@code -D} sets one, since
+     * config.yaml's is for jobs (the shipped one sets 1, which until 2026-12-02 replaced the bench's 3 unseen).
+     */
+    static org.apache.flink.configuration.Configuration benchConfig(org.apache.flink.configuration.Configuration loaded,
+                                                                    java.util.Map<String, String> dynamic) {
+        if (!dynamic.containsKey(io.keyshift.config.PlanOptions.LEASE_LEAD.key())) {
+            loaded.removeConfig(io.keyshift.config.PlanOptions.LEASE_LEAD);
+        }
+        return loaded;
     }
 }
