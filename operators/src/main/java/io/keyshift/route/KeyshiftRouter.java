@@ -145,6 +145,11 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
     private java.util.TreeMap<Long, Double> knownSamplingRates = new java.util.TreeMap<>();
 
     private transient KeyGroupHashTable hashTable;
+    /**
+     * Copies a record before it waits, with pipeline.object-reuse (the operator in front may reuse the object it
+     * hands over once this call returns); null without it.
+     */
+    private transient org.apache.flink.api.common.typeutils.TypeSerializer<T> waitingCopier;
     private transient KeySampler<K> sampler;
     private transient RoutingTable<K> routing;
     /** Keys are pseudonymized (the codec is not reversible): samples and plan lookups go by pseudonym. */
@@ -291,7 +296,17 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
                 if (r.getWindow() != null) {
                     io.keyshift.config.JobOptions.checkRestoredWindow("the router's open windows",
                             r.getWindow().getWindowEnd() - r.getWindow().getWindowStart(), s.windowMillis());
-                    sampler.restore(r.getWindow());
+                    try {
+                        sampler.restore(r.getWindow());
+                    } catch (IllegalArgumentException e) {
+                        // a key id this stage's codec cannot read (a NumberFormatException too): the same at every
+                        // restart. The message names no key (with a new key secret it would be a raw one).
+                        throw io.keyshift.config.JobOptions.unrecoverable("the router's open windows name keys in a "
+                                + "form this stage cannot read (" + e.getClass().getSimpleName() + "): a savepoint "
+                                + "taken with another " + io.keyshift.config.PrivacyOptions.KEY_SECRET.key()
+                                + " setting or another key type; restore with the same, or start this stage without "
+                                + "keyshift's state");
+                    }
                     firstWindowEnd = Math.min(firstWindowEnd, r.getWindow().getWindowEnd());
                 }
                 if (r.getLoad() != null) {
@@ -315,6 +330,8 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
     public void open() throws Exception {
         super.open();
         mailbox = getContainingTask().getMailboxExecutorFactory().createExecutor(TaskMailbox.MIN_PRIORITY);
+        waitingCopier = getExecutionConfig().isObjectReuseEnabled()
+                ? valueType.createSerializer(getExecutionConfig().getSerializerConfig()) : null;
         primaryCopies = getMetricGroup().counter(KeyshiftMetrics.ROUTER_PRIMARY_RECORDS);
         shadowCopies = getMetricGroup().counter(KeyshiftMetrics.ROUTER_SHADOW_RECORDS);
         pacedRecords = getMetricGroup().counter(KeyshiftMetrics.ROUTER_PACED_RECORDS);
@@ -383,7 +400,7 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
             emit(key, id, natural, value, t);
             return;
         }
-        waiting.add(t, value);
+        waiting.add(t, waitingCopier == null ? value : waitingCopier.copy(value));
         if (inputWatermark == Long.MIN_VALUE && noWatermarkTimeoutMillis > 0) {
             checkWatermarksArrive();
         }
