@@ -98,11 +98,17 @@ public final class AggregateWindowFunction<K, ACC, V, R, W extends TimeWindow>
         UserWindowContext.Source source = UserWindowContext.of(ctx);
         results.fire(key, window, acc.ownership, out, ctx::output, collector -> {
             V v = aggregate.getResult(acc.acc);
+            if (v == null) {
+                // as Flink's window operator: a window whose aggregate has no result (null) fires nothing, and the
+                // window function is not called
+                return;
+            }
             if (user == null) {
                 collector.collect((R) v);
             } else {
                 boolean authoritative = acc.ownership.owns(window.maxTimestamp());
-                user.process(key.key, UserWindowContext.of(user, window, source, authoritative), List.of(v), collector);
+                user.process(key.key, UserWindowContext.of(user, window, source, authoritative), List.of(v),
+                        collector);
             }
         });
     }

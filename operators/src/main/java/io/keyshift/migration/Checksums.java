@@ -17,6 +17,7 @@ import java.io.UncheckedIOException;
 public final class Checksums<R> {
     private static final long FNV_OFFSET = 0xcbf29ce484222325L;
     private static final long FNV_PRIME = 0x100000001b3L;
+    private static final long NULL_MARKER = 0x6E756C6CL;
 
     private final TypeSerializer<R> serializer;
     private final DataOutputSerializer buffer = new DataOutputSerializer(128);
@@ -25,8 +26,14 @@ public final class Checksums<R> {
         this.serializer = serializer;
     }
 
-    /** FNV-1a of the result's serialized form. */
+    /**
+     * FNV-1a of the result's serialized form; a null result (which a window function may pass on, as in Flink, though
+     * most serializers cannot write it) has a fixed checksum of its own: the checksum of no bytes with a marker.
+     */
     public long of(R result) {
+        if (result == null) {
+            return FNV_OFFSET ^ NULL_MARKER;
+        }
         buffer.clear();
         try {
             serializer.serialize(result, buffer);

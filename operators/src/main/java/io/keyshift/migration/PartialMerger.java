@@ -253,6 +253,10 @@ public final class PartialMerger<K, ACC, V, R>
             merged = aggregate.merge(merged, partial == null ? null : accSerializer.copy(partial));
         }
         V v = aggregate.getResult(merged);
+        if (v == null) {
+            // as Flink's window operator: a window whose aggregate has no result fires nothing
+            return;
+        }
         if (user == null) {
             out.collect((R) v);
             return;
