@@ -407,10 +407,60 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
         if (waiting.size() > s.maxWaiting() && mayWait()) {
             pacedRecords.inc();
             awaitPlan(PACING_MILLIS);
-        } else if (!aheadPlans.isEmpty() && planPoll == null) {
-            // a version went missing (lost with a failed attempt): ask for it without waiting
+        } else if (!aheadPlans.isEmpty() && planPoll == null && !missingRequested) {
+            // a version went missing and the request for it failed: ask again without waiting
             awaitPlan(0);
         }
+    }
+
+    /** Where plan requests go instead of the coordinator (tests); null: the coordinator. */
+    private transient java.util.function.Function<PlanRequest, CompletableFuture<CoordinationResponse>> planRequests;
+
+    /** Sends plan requests to {@code requests} instead of the coordinator (tests). */
+    void requestPlansFrom(java.util.function.Function<PlanRequest, CompletableFuture<CoordinationResponse>> requests) {
+        this.planRequests = requests;
+    }
+
+    /** Asks the coordinator for the plan after the current one (a long poll, answered when it is published). */
+    private CompletableFuture<CoordinationResponse> requestPlan() throws java.io.IOException {
+        PlanRequest request = new PlanRequest(routing.version(),
+                getRuntimeContext().getTaskInfo().getIndexOfThisSubtask());
+        return planRequests != null ? planRequests.apply(request)
+                : getContainingTask().getEnvironment().getOperatorCoordinatorEventGateway()
+                        .sendRequestToCoordinator(getOperatorID(), new SerializedValue<>(request));
+    }
+
+    /** A request for a missing plan version is open (see {@link #requestMissingPlan()}). */
+    private transient boolean missingRequested;
+
+    /**
+     * Asks the coordinator for the version after the current plan, one having gone missing (lost with a failed
+     * attempt; plan events are loss tolerant), and applies the answer in the mailbox: at once, whether or not records
+     * or watermarks arrive (an idle input would otherwise hold the keyed stage's watermark at this router's lease
+     * until more records came). A failed request is asked again with the next record.
+     */
+    private void requestMissingPlan() throws java.io.IOException {
+        if (missingRequested) {
+            return;
+        }
+        missingRequested = true;
+        requestPlan().whenComplete((r, e) -> {
+            try {
+                mailbox.execute(() -> {
+                    missingRequested = false;
+                    long before = routing.version();
+                    if (r instanceof CollectCoordinationResponse c && PlanRequest.TAG.equals(c.getVersion())) {
+                        apply(PlanEvent.decode(PlanRequest.plan(c)));
+                    }
+                    if (routing.version() > before && !aheadPlans.isEmpty()) {
+                        // another version is missing after the one that came
+                        requestMissingPlan();
+                    }
+                }, "keyshift: a missing routing plan");
+            } catch (java.util.concurrent.RejectedExecutionException closed) {
+                // the task is ending: nothing more to route
+            }
+        });
     }
 
     /**
@@ -461,9 +511,7 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
      */
     private void awaitPlan(long millis) throws Exception {
         if (planPoll == null) {
-            planPoll = getContainingTask().getEnvironment().getOperatorCoordinatorEventGateway()
-                    .sendRequestToCoordinator(getOperatorID(), new SerializedValue<>(new PlanRequest(routing.version(),
-                            getRuntimeContext().getTaskInfo().getIndexOfThisSubtask())));
+            planPoll = requestPlan();
         }
         CoordinationResponse r;
         try {
@@ -635,7 +683,9 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
             return;
         }
         if (currentPlan != null && plan.getVersion() > currentPlan.getVersion() + 1) {
-            aheadPlans.put(plan.getVersion(), plan);
+            if (aheadPlans.put(plan.getVersion(), plan) == null) {
+                requestMissingPlan();
+            }
             return;
         }
         // a plan first: it covers what this subtask routes, nothing goes naturally

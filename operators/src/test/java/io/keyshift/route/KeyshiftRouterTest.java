@@ -367,6 +367,37 @@ class KeyshiftRouterTest {
         }
     }
 
+    /**
+     * A plan version lost on its way (plan events are loss tolerant): the router asks the coordinator for it the
+     * moment a later one arrives and applies the answer from its mailbox, with no further record or watermark (it
+     * asked only with the next record, and read the answer only when its waiting records went over their bound, so an
+     * idle input held the keyed stage's watermark at its lease).
+     */
+    @Test
+    void aMissingPlanVersionIsFetchedAtOnce() throws Exception {
+        var router = router(1000, false);
+        List<Long> asked = new ArrayList<>();
+        router.requestPlansFrom(r -> {
+            asked.add(r.knownVersion());
+            return java.util.concurrent.CompletableFuture.completedFuture(io.keyshift.plan.PlanRequest.response(2,
+                    io.keyshift.plan.PlanEvent.encode(Plans.plan(2, 6_000, MAX_P))));
+        });
+        try (var h = harness(router, null)) {
+            h.processElement("a", 5_000);
+            plan(h, Plans.plan(1, 4_000, MAX_P));
+            plan(h, Plans.plan(3, 8_000, MAX_P));
+            assertThat(asked).containsExactly(1L);
+            assertThat(router.planVersion()).isEqualTo(1);
+            var mail = h.getTaskMailbox().tryTake(org.apache.flink.streaming.runtime.tasks.mailbox.TaskMailbox
+                    .MIN_PRIORITY);
+            assertThat(mail).isPresent();
+            mail.get().run();
+            assertThat(router.planVersion()).isEqualTo(3);
+            assertThat(envelopes(h)).singleElement().satisfies(e -> assertThat(e.value).isEqualTo("a"));
+            assertThat(asked).as("no request more").containsExactly(1L);
+        }
+    }
+
     @Test
     void recordsBeyondTheLeaseWaitAndKeepTheirTimestamps() throws Exception {
         try (var h = harness()) {
