@@ -275,11 +275,27 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
                     planner.restore(p);
                 }
             }
+            refuseTheFinalLease(planner.current());
             refuseSplitsWithoutMerger(planner.current(), planner.settings().splitThreshold());
             // a savepoint of an earlier build has no shape: nothing to compare
             for (long[] shape : shapeStore.get()) {
                 refuseMigrationsOfAnotherShape(planner.current(), shape, settings);
             }
+        }
+    }
+
+    /**
+     * A state whose plan holds the final lease (the input had ended: a savepoint taken with {@code stop --drain}, which
+     * Flink means for a job that ends for good): its routers route every later record by that plan, no migration can
+     * start after a lease that never ends, and planning would be frozen without a word. Refused for good, naming
+     * the way out.
+     */
+    static void refuseTheFinalLease(RoutingPlan plan) {
+        if (plan != null && plan.getValidUntil() == Long.MAX_VALUE) {
+            throw io.keyshift.config.JobOptions.unrecoverable("the planner's state holds the final lease (plan "
+                    + plan.getVersion() + ", issued when the input ended: a savepoint taken with stop --drain, or "
+                    + "after a bounded input): keyshift would never plan again; resume from a savepoint taken "
+                    + "without --drain, or start this stage without keyshift's state");
         }
     }
 

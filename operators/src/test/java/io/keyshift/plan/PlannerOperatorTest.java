@@ -157,6 +157,30 @@ class PlannerOperatorTest {
         }
     }
 
+    /**
+     * A state taken after the input ended (stop --drain) holds the final lease: restored, keyshift would route every
+     * record by it and never plan again. The restore fails for good, naming the way out.
+     */
+    @Test
+    void aStateWithTheFinalLeaseIsRefused() throws Exception {
+        org.apache.flink.runtime.checkpoint.OperatorSubtaskState drained;
+        try (OneInputStreamOperatorTestHarness<LoadForecast, RoutingPlan> h =
+                     new OneInputStreamOperatorTestHarness<>(new PlannerOperator(settings(), false))) {
+            h.open();
+            h.processElement(new StreamRecord<>(forecast(W, 4), W - 1));
+            h.processWatermark(new org.apache.flink.streaming.api.watermark.Watermark(W));
+            h.processWatermark(new org.apache.flink.streaming.api.watermark.Watermark(Long.MAX_VALUE));
+            assertThat(h.extractOutputValues()).last().satisfies(p -> assertThat(p.getValidUntil())
+                    .isEqualTo(Long.MAX_VALUE));
+            drained = h.snapshot(1, W);
+        }
+        OneInputStreamOperatorTestHarness<LoadForecast, RoutingPlan> resumed =
+                new OneInputStreamOperatorTestHarness<>(new PlannerOperator(settings(), false));
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> resumed.initializeState(drained))
+                .isInstanceOf(org.apache.flink.runtime.execution.SuppressRestartsException.class)
+                .hasStackTraceContaining("final lease").hasStackTraceContaining("without --drain");
+    }
+
     /** With the stage's key codec, "070" pins the integer key 70, and "user-7" is refused with the reason. */
     @Test
     void aCommandNamingAKeyInAFormTheStageNeverWritesIsRefused() throws Exception {
