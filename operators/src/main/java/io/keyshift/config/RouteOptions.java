@@ -15,8 +15,11 @@ public final class RouteOptions {
                     + "without bound (a source running ahead of the plans: at a cold start, or catching up on a "
                     + "backlog at full speed). Beyond this many, once the router's input watermark has passed the "
                     + "lease's end (before the first plan: the end of the first window it saw), so that the next "
-                    + "plan has everything it needs from this subtask, the router waits up to 1 ms for that plan "
-                    + "after each further waiting record. Before that it does not pause (a pause could not bring the "
+                    + "plan has everything it needs from this subtask, the router waits for that plan after each "
+                    + "further waiting record: up to 1 ms just beyond the bound, rising to 50 ms at twice it (a plan "
+                    + "that comes ends the wait at once; with plans held back, e.g. by a source partition without "
+                    + "data and without withIdleness, about 20 records a second per subtask then wait more, so the "
+                    + "heap and every checkpoint grow slowly while the input backpressures). Before that it does not pause (a pause could not bring the "
                     + "plan nearer): the records waiting then are bounded by what arrives while the watermark trails "
                     + "the lease's end, i.e. by the source's out-of-orderness. With keyshift.plan.lease-lead 2 or "
                     + "more, records rarely wait in steady state.");

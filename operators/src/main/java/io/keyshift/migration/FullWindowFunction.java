@@ -41,6 +41,15 @@ public final class FullWindowFunction<T, K, R, W extends TimeWindow>
 
     /** The user's window function with its runtime context (keyed state refused) and Flink's checkpoint calls. */
     private transient UserCheckpoints.WindowUser windowUser;
+    /** The user's function overrides clear: each firing records whether this copy's window counts. */
+    private transient Boolean recordsClear;
+
+    private boolean recordsClear() {
+        if (recordsClear == null) {
+            recordsClear = UserWindowContext.overridesClear(user);
+        }
+        return recordsClear;
+    }
 
     private UserCheckpoints.WindowUser windowUser() {
         if (windowUser == null) {
@@ -96,6 +105,9 @@ public final class FullWindowFunction<T, K, R, W extends TimeWindow>
                 return it.next().value;
             }
         };
+        if (recordsClear()) {
+            UserWindowContext.recordCounted(ctx.windowState(), o.owns(window.maxTimestamp()));
+        }
         UserWindowContext.Source source = UserWindowContext.of(ctx);
         results.fire(key, window, o, out, ctx::output, collector -> user.process(key.key,
                 UserWindowContext.of(user, window, source, o.owns(window.maxTimestamp())), values, collector));
@@ -103,6 +115,6 @@ public final class FullWindowFunction<T, K, R, W extends TimeWindow>
 
     @Override
     public void clear(Context ctx) throws Exception {
-        user.clear(UserWindowContext.of(user, ctx.window(), UserWindowContext.of(ctx), false));
+        UserWindowContext.clear(user, ctx, UserWindowContext.of(ctx), recordsClear());
     }
 }

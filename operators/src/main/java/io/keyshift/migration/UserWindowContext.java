@@ -27,6 +27,55 @@ final class UserWindowContext {
         <X> void output(OutputTag<X> tag, X value);
     }
 
+    /**
+     * Per window of the keyed stage: whether this copy's window counted when it last fired (kept only for a function
+     * that overrides {@link ProcessWindowFunction#clear}: Flink clears the window's contents, and with them the
+     * ownership flags, before it calls {@code clear}).
+     */
+    private static final org.apache.flink.api.common.state.ValueStateDescriptor<Boolean> COUNTED =
+            new org.apache.flink.api.common.state.ValueStateDescriptor<>("keyshift-window-counted",
+                    org.apache.flink.api.common.typeinfo.Types.BOOLEAN);
+
+    /** Whether {@code f} overrides {@link ProcessWindowFunction#clear} (false for null). */
+    static boolean overridesClear(ProcessWindowFunction<?, ?, ?, ?> f) {
+        if (f == null) {
+            return false;
+        }
+        try {
+            return f.getClass().getMethod("clear", ProcessWindowFunction.Context.class).getDeclaringClass()
+                    != ProcessWindowFunction.class;
+        } catch (NoSuchMethodException e) {
+            return false;
+        }
+    }
+
+    /** At a firing of a window whose user function overrides clear: records whether this copy's window counts. */
+    static void recordCounted(KeyedStateStore windowState, boolean counts) throws java.io.IOException {
+        windowState.getState(COUNTED).update(counts);
+    }
+
+    /**
+     * Calls the user's {@code clear} for the window of {@code ctx}: its side outputs leave only if this copy's window
+     * counted when it fired ({@code recorded}: the function overrides clear, so that was recorded; else nothing it
+     * could output), as they would from the one window of a plain keyBy; then forgets the record.
+     */
+    static <V, R, K, W extends TimeWindow> void clear(ProcessWindowFunction<V, R, K, W> user,
+                                                      ProcessWindowFunction<?, ?, ?, W>.Context ctx,
+                                                      Source source, boolean recorded) throws Exception {
+        org.apache.flink.api.common.state.ValueState<Boolean> counted =
+                recorded ? source.windowState().getState(COUNTED) : null;
+        boolean counts = counted != null && Boolean.TRUE.equals(counted.value());
+        boolean before = ShadowScope.enter(!counts);
+        try {
+            user.clear(of(user, ctx.window(), source, counts));
+        } finally {
+            ShadowScope.exit(before);
+        }
+        if (counted != null) {
+            counted.clear();
+        }
+    }
+
     static <V, R, K, W extends TimeWindow> ProcessWindowFunction<V, R, K, W>.Context of(
             ProcessWindowFunction<V, R, K, W> user, W window, Source source, boolean authoritative) {
         return user.new Context() {

@@ -72,8 +72,9 @@ import java.util.concurrent.TimeoutException;
  *
  * <p><b>Pacing</b>: beyond {@code maxWaiting} waiting records, once this subtask's input watermark has reached the
  * lease end (so the profiler has everything it needs from it for the next plan), the router waits up to
- * {@value #PACING_MILLIS} ms per further record for the next plan (a long poll to its coordinator, which answers the
- * moment the plan is published), so the input backpressures and cannot run far ahead of the plans (at a cold start,
+ * {@value #PACING_MILLIS} ms per further record for the next plan, rising to {@value #MAX_PACING_MILLIS} ms at twice
+ * the bound ({@link #pacingMillis}; a long poll to its coordinator, which answers the moment the plan is published),
+ * so the input backpressures and cannot run far ahead of the plans (at a cold start,
  * or catching up on a backlog). It never runs the task's mailbox from inside a record (a checkpoint there could split
  * a source reader's record from its position); between records, checkpoints and plans go on as usual.
  *
@@ -100,8 +101,23 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
 
     private static final long serialVersionUID = 1L;
 
-    /** How long the router waits for a plan per record beyond the bound of waiting records, ms. */
+    /** How long the router waits for a plan per record just beyond the bound of waiting records, ms. */
     static final long PACING_MILLIS = 1;
+    /** The longest wait for a plan per record, ms: from twice the bound of waiting records on. */
+    static final long MAX_PACING_MILLIS = 50;
+
+    /**
+     * The wait for a plan (ms) after a record that waits with {@code waiting} records over the bound
+     * {@code maxWaiting}: {@value #PACING_MILLIS} ms just beyond it, rising linearly to {@value #MAX_PACING_MILLIS} ms
+     * at twice it. A plan that comes ends the wait at once, so a job whose plans come pays nothing more; one whose
+     * plans stop (a source partition without data and without withIdleness holds every plan back) takes in about 20
+     * records a second per subtask once twice the bound wait, not 1,000.
+     */
+    static long pacingMillis(int waiting, int maxWaiting) {
+        long over = Math.max(0, (long) waiting - maxWaiting);
+        return Math.min(MAX_PACING_MILLIS, PACING_MILLIS + over * (MAX_PACING_MILLIS - PACING_MILLIS)
+                / Math.max(1, maxWaiting));
+    }
 
     /**
      * Router settings.
@@ -406,7 +422,7 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
         }
         if (waiting.size() > s.maxWaiting() && mayWait()) {
             pacedRecords.inc();
-            awaitPlan(PACING_MILLIS);
+            awaitPlan(pacingMillis(waiting.size(), s.maxWaiting()));
         } else if (!aheadPlans.isEmpty() && planPoll == null && !missingRequested) {
             // a version went missing and the request for it failed: ask again without waiting
             awaitPlan(0);

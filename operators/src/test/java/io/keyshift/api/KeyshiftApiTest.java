@@ -185,6 +185,62 @@ class KeyshiftApiTest {
         assertThat(outcomes).containsKey(ValidationOutcome.MATCH).doesNotContainKey(ValidationOutcome.MISMATCH);
     }
 
+    private static final org.apache.flink.util.OutputTag<String> CLEARED =
+            new org.apache.flink.util.OutputTag<>("cleared", Types.STRING);
+
+    /** Labels each window's total, and says so in a side output when Flink clears the window. */
+    static final class LabelAndClear extends ProcessWindowFunction<Long, String, String, TimeWindow> {
+        @Override
+        public void process(String user, Context ctx, Iterable<Long> sums, Collector<String> out) {
+            out.collect(user + "," + ctx.window().getStart() + "," + sums.iterator().next());
+        }
+
+        @Override
+        public void clear(Context ctx) {
+            ctx.output(CLEARED, ctx.window().getStart() + "," + Keyshift.isShadowCopy());
+        }
+    }
+
+    /**
+     * Side outputs from the window function's clear(): once per window, as from keyBy's one window, across migrations
+     * whose shadow windows are compared (they were dropped from every copy: Flink clears the window's contents, with
+     * keyshift's ownership flags, before it calls clear).
+     */
+    @Test
+    void sideOutputsFromClearLeaveOncePerWindowAsWithKeyBy() throws Exception {
+        StreamExecutionEnvironment twinEnv = StreamExecutionEnvironment.createLocalEnvironment(4);
+        var twinResults = Clicks.stream(twinEnv, 60_000, 3).keyBy(c -> c.user, Types.STRING)
+                .window(TumblingEventTimeWindows.of(Duration.ofHours(1)))
+                .aggregate(new SumBytes(), new LabelAndClear());
+        CloseableIterator<String> twinCleared = twinResults.getSideOutput(CLEARED).collectAsync();
+        CloseableIterator<String> twinOut = twinResults.collectAsync();
+        twinEnv.execute("keyBy twin with clear");
+        List<String> twin = sorted(twinCleared);
+        sorted(twinOut);
+
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(4);
+        Configuration conf = new Configuration();
+        conf.setString("keyshift.window", "1h");
+        conf.setString("keyshift.migration.validation", "ALL");
+        KeyshiftStream<Clicks.Click, String> users = Keyshift.keyBy(Clicks.stream(env, 60_000, 3), c -> c.user,
+                Types.STRING).configure(conf);
+        CloseableIterator<String> results = users.window(TumblingEventTimeWindows.of(Duration.ofHours(1)))
+                .aggregate(new SumBytes(), new LabelAndClear()).collectAsync();
+        CloseableIterator<String> cleared = users.sideOutput(CLEARED).collectAsync();
+        CloseableIterator<RoutingPlan> plans = users.plans().collectAsync();
+        env.execute("keyshift clear side output");
+        sorted(results);
+        long migrations = 0;
+        while (plans.hasNext()) {
+            migrations += plans.next().getMigrationsStarted();
+        }
+        List<String> got = sorted(cleared);
+        System.out.printf("clear side outputs: %d (keyBy %d), %d migrations%n", got.size(), twin.size(), migrations);
+        assertThat(migrations).isPositive();
+        assertThat(twin).isNotEmpty().allSatisfy(l -> assertThat(l).endsWith(",false"));
+        assertThat(got).isEqualTo(twin);
+    }
+
     /**
      * sideOutputLateData: clicks two days behind the watermark come out of the late-data side output once each,
      * the same clicks as from keyBy's WindowedStream#sideOutputLateData, and the results equal keyBy's. One source

@@ -498,6 +498,12 @@ class KeyshiftRouterTest {
             assertThat(envelopes(h)).extracting(e -> e.value)
                     .containsExactly("k0", "k1", "k2", "k3", "k4", "k5", "k6", "k7");
         }
+        // the wait per record: 1 ms just beyond the bound, 50 ms from twice it on (plans held back for good let
+        // about 20 records a second per subtask in, not 1,000)
+        assertThat(KeyshiftRouter.pacingMillis(2_001, 2_000)).isEqualTo(1);
+        assertThat(KeyshiftRouter.pacingMillis(3_000, 2_000)).isEqualTo(25);
+        assertThat(KeyshiftRouter.pacingMillis(4_000, 2_000)).isEqualTo(50);
+        assertThat(KeyshiftRouter.pacingMillis(1_000_000, 2_000)).isEqualTo(50);
     }
 
     /** A stream without watermarks: records wait for a plan that cannot come; the router fails naming the cause. */
