@@ -92,9 +92,6 @@ public final class KeyshiftStream<T, K> {
         this.input = Objects.requireNonNull(input, "input");
         this.selector = Objects.requireNonNull(selector, "key selector");
         this.keyType = Objects.requireNonNull(keyType, "key type");
-        if (!keyType.isKeyType()) {
-            throw new IllegalArgumentException("keyshift cannot key by " + keyType + ": Flink cannot use it as a key");
-        }
         // The router computes each record's natural key group from the key's hashCode, as keyBy does: the key type
         // must pass keyBy's own check (no enums or arrays, no POJO that keeps Object's hashCode), or one key's
         // records would scatter over key groups. Constructing a KeyedStream runs that check and adds nothing to the
@@ -102,7 +99,9 @@ public final class KeyshiftStream<T, K> {
         try {
             new org.apache.flink.streaming.api.datastream.KeyedStream<>(input, selector, keyType);
         } catch (org.apache.flink.api.common.InvalidProgramException e) {
-            throw new IllegalArgumentException("keyshift cannot key by " + keyType + ": " + e.getMessage(), e);
+            // keyBy's check of the key type (or of the selector: not serializable)
+            throw new IllegalArgumentException("keyshift cannot key by this key selector and key type (" + keyType
+                    + "): " + e.getMessage(), e);
         }
     }
 
@@ -510,6 +509,25 @@ public final class KeyshiftStream<T, K> {
         checkNotBuilt();
         KeyshiftConfig.validate(config);
         StreamExecutionEnvironment env = input.getExecutionEnvironment();
+        org.apache.flink.api.common.RuntimeExecutionMode mode =
+                env.getConfiguration().get(org.apache.flink.configuration.ExecutionOptions.RUNTIME_MODE);
+        if (mode != org.apache.flink.api.common.RuntimeExecutionMode.STREAMING) {
+            // in BATCH a source's watermarks are dropped and the control path runs after the routers' task ends:
+            // no plan could ever come, and the routers would hold every record
+            throw new IllegalArgumentException("keyshift runs in STREAMING execution mode only (it plans by event "
+                    + "time as records flow), but " + org.apache.flink.configuration.ExecutionOptions.RUNTIME_MODE
+                    .key() + " is " + mode + (mode == org.apache.flink.api.common.RuntimeExecutionMode.AUTOMATIC
+                    ? " (BATCH for bounded inputs)" : "") + ": set it to STREAMING; a bounded input runs to its end "
+                    + "in STREAMING too");
+        }
+        if (input.getTransformation() instanceof org.apache.flink.streaming.api.transformations.PartitionTransformation<?>
+                partition && partition.getPartitioner()
+                instanceof org.apache.flink.streaming.runtime.partitioner.BroadcastPartitioner<?>) {
+            // keyBy after broadcast() keys the records once; keyshift's routers would each take every record
+            throw new IllegalArgumentException("keyshift cannot key a broadcast stream: every router subtask would "
+                    + "take every record, and each window would count it once per subtask; key the stream before "
+                    + "broadcast(), or drop broadcast() (keyBy repartitions anyway)");
+        }
         // another stage of this job with the same prefix has already added its router (the environment forgets its
         // transformations when it executes them, so a job built after the last one ran starts afresh)
         String routerUid = uidPrefix + "-router";
@@ -745,7 +763,7 @@ public final class KeyshiftStream<T, K> {
     }
 
     /**
-     * Whether {@code t} is, or is chained behind (through one-input operators only), a source with watermark
+     * Whether {@code t} is, or is behind (through transformations with one input only), a source with watermark
      * alignment ({@code WatermarkStrategy#withWatermarkAlignment}).
      */
     static boolean alignedSourceInChain(org.apache.flink.api.dag.Transformation<?> t) {
@@ -754,8 +772,9 @@ public final class KeyshiftStream<T, K> {
                 return source.getWatermarkStrategy() != null
                         && source.getWatermarkStrategy().getAlignmentParameters().isEnabled();
             }
-            if (!(t instanceof org.apache.flink.streaming.api.transformations.OneInputTransformation<?, ?>)
-                    || t.getInputs().size() != 1) {
+            // one input (an operator, a timestamp assigner, a side output, a forward edge): the router may be
+            // chained to it; behind a non-forward edge the router's own chain costs nothing more
+            if (t.getInputs().size() != 1) {
                 return false;
             }
             t = t.getInputs().get(0);

@@ -121,7 +121,7 @@ public final class KeyshiftWindowedStream<T, K, W extends Window> {
      *
      * @return the windows' results (only the authoritative ones; a split key's merged)
      * @throws org.apache.flink.api.common.functions.InvalidTypesException if the accumulator or result type cannot be
-     *         extracted (give them with the overload that takes them)
+     *         extracted (give them with {@link #aggregate(AggregateFunction, TypeInformation, TypeInformation)})
      * @throws IllegalStateException after another terminal call of the stream
      */
     public <ACC, R> DataStream<R> aggregate(AggregateFunction<T, ACC, R> function) {
@@ -133,6 +133,13 @@ public final class KeyshiftWindowedStream<T, K, W extends Window> {
         return aggregate(function, null, acc, result, result);
     }
 
+    /** As {@link #aggregate(AggregateFunction)} with the accumulator and result types given (as Flink's). */
+    public <ACC, R> DataStream<R> aggregate(AggregateFunction<T, ACC, R> function,
+                                            TypeInformation<ACC> accumulatorType, TypeInformation<R> resultType) {
+        Objects.requireNonNull(function, "aggregate function");
+        return aggregate(function, null, accumulatorType, resultType, resultType);
+    }
+
     /** Incremental aggregation, then the window function on the aggregate's result. */
     public <ACC, V, R> DataStream<R> aggregate(AggregateFunction<T, ACC, V> function,
                                                ProcessWindowFunction<V, R, K, W> windowFunction) {
@@ -141,7 +148,8 @@ public final class KeyshiftWindowedStream<T, K, W extends Window> {
         TypeInformation<ACC> acc = TypeExtractor.getAggregateFunctionAccumulatorType(function, stream.inputType(),
                 null, false);
         TypeInformation<V> v = TypeExtractor.getAggregateFunctionReturnType(function, stream.inputType(), null, false);
-        return aggregate(function, windowFunction, acc, v, windowResultType(windowFunction, v));
+        return aggregate(function, windowFunction, acc, v, windowResultType(windowFunction, v,
+                "aggregate(function, windowFunction, accumulatorType, aggregateType, resultType)"));
     }
 
     /** As {@link #aggregate(AggregateFunction, ProcessWindowFunction)} with the types given. */
@@ -209,9 +217,17 @@ public final class KeyshiftWindowedStream<T, K, W extends Window> {
 
     /** Incremental reduction, then the window function on the reduced record. */
     public <R> DataStream<R> reduce(ReduceFunction<T> function, ProcessWindowFunction<T, R, K, W> windowFunction) {
+        return reduce(function, windowFunction, windowResultType(windowFunction, stream.inputType(),
+                "reduce(function, windowFunction, resultType)"));
+    }
+
+    /** As {@link #reduce(ReduceFunction, ProcessWindowFunction)} with the result type given. */
+    public <R> DataStream<R> reduce(ReduceFunction<T> function, ProcessWindowFunction<T, R, K, W> windowFunction,
+                                    TypeInformation<R> resultType) {
         refuseRich(function);
+        Objects.requireNonNull(windowFunction, "window function");
         return aggregate(new ReduceAggregate<>(function), windowFunction, stream.inputType(), stream.inputType(),
-                windowResultType(windowFunction, stream.inputType()));
+                resultType);
     }
 
     /**
@@ -222,7 +238,8 @@ public final class KeyshiftWindowedStream<T, K, W extends Window> {
      * @throws IllegalStateException after another terminal call of the stream
      */
     public <R> DataStream<R> process(ProcessWindowFunction<T, R, K, W> function) {
-        return process(function, windowResultType(function, stream.inputType()));
+        return process(function, windowResultType(function, stream.inputType(),
+                "process(windowFunction, resultType)"));
     }
 
     /** As {@link #process(ProcessWindowFunction)} with the result type given. */
@@ -297,11 +314,12 @@ public final class KeyshiftWindowedStream<T, K, W extends Window> {
         }
     }
 
+    /** The window function's result type; {@code overload} names the call that takes it, for the error. */
     private <I, R> TypeInformation<R> windowResultType(ProcessWindowFunction<I, R, K, W> function,
-                                                       TypeInformation<I> in) {
+                                                       TypeInformation<I> in, String overload) {
         Objects.requireNonNull(function, "window function");
         return KeyshiftStream.known(TypeExtractor.getUnaryOperatorReturnType(function, ProcessWindowFunction.class, 0,
-                1, TypeExtractor.NO_INDEX, in, null, true), "the overload that takes the result type");
+                1, TypeExtractor.NO_INDEX, in, null, true), overload);
     }
 
     /** A reduce function as an aggregate whose accumulator is the reduced record (null while empty). */

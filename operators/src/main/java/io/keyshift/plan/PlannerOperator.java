@@ -559,8 +559,10 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
         started.inc(plan.getMigrationsStarted());
         completed.inc(plan.getMigrationsCompleted());
         validated.inc(validatedCompleted(plan));
-        output.collect(new StreamRecord<>(plan, timestamp));
+        // to the routers first: a chained consumer of plans() gets this instance (read-only, see
+        // SharedAvroTypeInfo), and one that changed it anyway must not change what the routers route by
         issue(plan);
+        output.collect(new StreamRecord<>(plan, timestamp));
     }
 
     /** With {@code followRouters}: a planner for {@code reported} subtasks, continuing from the current plan. */
@@ -636,8 +638,8 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
                     fin.setControl(control.view());
                     control.issued(fin, false);
                 }
-                output.collect(new StreamRecord<>(fin, Long.MAX_VALUE));
                 issue(fin);
+                output.collect(new StreamRecord<>(fin, Long.MAX_VALUE));
             }
         }
         super.processWatermark(mark);

@@ -33,6 +33,15 @@ public abstract class KeyCodec<K> implements Serializable {
     public abstract String id(K key);
 
     /**
+     * {@code key}, or a copy of it where a key of this type may be changed after it was handed over (under
+     * pipeline.object-reuse a record, and the key in it, may be reused by the operator in front): what a sampler may
+     * keep. Strings and numbers are immutable and returned as they are.
+     */
+    public K keep(K key) {
+        return key;
+    }
+
+    /**
      * The key of {@code id}; IllegalArgumentException if {@code id} is not an id of this codec,
      * UnsupportedOperationException for a codec that is not {@link #reversible()}.
      */
@@ -224,6 +233,11 @@ public abstract class KeyCodec<K> implements Serializable {
 
         SerializedCodec(TypeSerializer<K> serializer) {
             this.serializer = serializer;
+        }
+
+        @Override
+        public K keep(K key) {
+            return serializer.copy(key);
         }
 
         @Override

@@ -408,7 +408,8 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
         int natural = KeyGroupRangeAssignment.assignToKeyGroup(key, s.maxParallelism());
         // with a key secret, the pseudonym is computed here, once per record: the sampler counts it, plans name it
         Object id = pseudonymous ? codec.pseudonym(key, natural) : key;
-        sampler.add(id, natural, t);
+        // under object reuse a key object the sampler keeps may be changed by the operator in front: a copy
+        sampler.add(waitingCopier != null && !pseudonymous ? codec.keep(key) : id, natural, t);
         if (firstWindowEnd == Long.MAX_VALUE) {
             firstWindowEnd = KeySampler.windowStart(t, s.windowMillis()) + s.windowMillis();
         }

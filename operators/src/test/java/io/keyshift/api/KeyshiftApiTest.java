@@ -778,6 +778,26 @@ class KeyshiftApiTest {
         assertThat(env.getTransformations()).hasSize(transformations);
         // and the overload with the type builds
         users.process(new Emit<String>(), Duration.ofHours(1), Types.STRING);
+
+        // a window function whose result type is a type variable: the error names an overload that exists, which
+        // builds (reduce had none; aggregate without a window function had none with the types, as Flink's has)
+        StreamExecutionEnvironment env2 = StreamExecutionEnvironment.createLocalEnvironment(2);
+        KeyshiftWindowedStream<Clicks.Click, String, TimeWindow> windows = Keyshift.keyBy(Clicks.stream(env2, 10, 1),
+                c -> c.user, Types.STRING).window(TumblingEventTimeWindows.of(Duration.ofHours(1)));
+        assertThatThrownBy(() -> windows.reduce((a, b) -> a, new Echo<String>()))
+                .isInstanceOf(org.apache.flink.api.common.functions.InvalidTypesException.class)
+                .hasMessageContaining("Give it with reduce(function, windowFunction, resultType)");
+        windows.reduce((a, b) -> a, new Echo<String>(), Types.STRING);
+        KeyshiftWindowedStream<Clicks.Click, String, TimeWindow> more = Keyshift.keyBy(Clicks.stream(env2, 10, 1),
+                c -> c.user, Types.STRING).uidPrefix("more").window(TumblingEventTimeWindows.of(Duration.ofHours(1)));
+        more.aggregate(new SumBytes(),
+                org.apache.flink.api.common.typeinfo.PrimitiveArrayTypeInfo.LONG_PRIMITIVE_ARRAY_TYPE_INFO, Types.LONG);
+    }
+
+    /** A window function whose result type is a type variable (erased: Flink cannot tell it). */
+    static final class Echo<X> extends ProcessWindowFunction<Clicks.Click, X, String, TimeWindow> {
+        @Override
+        public void process(String user, Context ctx, Iterable<Clicks.Click> in, Collector<X> out) { }
     }
 
     /** Options given in several configure() calls are checked together: each call alone may not hold the pair. */
@@ -847,6 +867,65 @@ class KeyshiftApiTest {
         public Account() {}
     }
 
+    /**
+     * What keyshift cannot run is refused when the job is built, naming it: BATCH execution (watermarks dropped, the
+     * control path after the routers: it hung at the end of its input) or AUTOMATIC, and a broadcast input (each
+     * router subtask would take every record: windows counted each record once per subtask).
+     */
+    @Test
+    void batchExecutionAndABroadcastInputAreRefusedWhenTheJobIsBuilt() {
+        for (org.apache.flink.api.common.RuntimeExecutionMode mode : List.of(
+                org.apache.flink.api.common.RuntimeExecutionMode.BATCH,
+                org.apache.flink.api.common.RuntimeExecutionMode.AUTOMATIC)) {
+            Configuration c = new Configuration();
+            c.set(org.apache.flink.configuration.ExecutionOptions.RUNTIME_MODE, mode);
+            StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(2, c);
+            var windowed = Keyshift.keyBy(Clicks.stream(env, 10, 1), c2 -> c2.user, Types.STRING)
+                    .window(TumblingEventTimeWindows.of(Duration.ofHours(1)));
+            assertThatThrownBy(() -> windowed.aggregate(new SumBytes())).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("execution.runtime-mode is " + mode).hasMessageContaining("STREAMING");
+        }
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(2);
+        var broadcast = Keyshift.keyBy(Clicks.stream(env, 10, 1).broadcast(), c -> c.user, Types.STRING)
+                .window(TumblingEventTimeWindows.of(Duration.ofHours(1)));
+        assertThatThrownBy(() -> broadcast.aggregate(new SumBytes())).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("broadcast");
+        // a rebalanced input is keyed as keyBy keys it
+        Keyshift.keyBy(Clicks.stream(env, 10, 1).rebalance(), c -> c.user, Types.STRING)
+                .window(TumblingEventTimeWindows.of(Duration.ofHours(1))).aggregate(new SumBytes());
+    }
+
+    /**
+     * A source with watermark alignment is found behind any transformation with one input (a timestamp assigner, a
+     * forward edge, a side output), so that the router gets its own chain there: the guard had stopped at the first
+     * that is not a one-input operator.
+     */
+    @Test
+    void anAlignedSourceIsFoundBehindAnyOneInputTransformation() {
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(2);
+        var aligned = org.apache.flink.api.common.eventtime.WatermarkStrategy.<Long>forMonotonousTimestamps()
+                .withWatermarkAlignment("g", Duration.ofMinutes(1));
+        DataStream<Long> source = env.fromSource(new org.apache.flink.api.connector.source.lib.NumberSequenceSource(
+                0, 10), aligned, "aligned");
+        var stamped = source.assignTimestampsAndWatermarks(
+                org.apache.flink.api.common.eventtime.WatermarkStrategy.<Long>forMonotonousTimestamps()
+                        .withTimestampAssigner((x, t) -> x));
+        assertThat(KeyshiftStream.alignedSourceInChain(stamped.getTransformation())).isTrue();
+        assertThat(KeyshiftStream.alignedSourceInChain(source.forward().map(x -> x).getTransformation())).isTrue();
+        var tag = new OutputTag<Long>("side", Types.LONG);
+        var split = source.process(new org.apache.flink.streaming.api.functions.ProcessFunction<Long, Long>() {
+            @Override
+            public void processElement(Long x, Context ctx, Collector<Long> out) {
+                ctx.output(tag, x);
+            }
+        });
+        assertThat(KeyshiftStream.alignedSourceInChain(split.getSideOutput(tag).getTransformation())).isTrue();
+        DataStream<Long> plain = env.fromSource(new org.apache.flink.api.connector.source.lib.NumberSequenceSource(
+                0, 10), org.apache.flink.api.common.eventtime.WatermarkStrategy.forMonotonousTimestamps(), "plain");
+        assertThat(KeyshiftStream.alignedSourceInChain(plain.map(x -> x).getTransformation())).isFalse();
+        assertThat(KeyshiftStream.alignedSourceInChain(plain.union(source).getTransformation())).isFalse();
+    }
+
     @Test
     void aKeyTypeThatKeyByRefusesIsRefusedAsKeyByRefusesIt() {
         StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(2);
@@ -862,7 +941,10 @@ class KeyshiftApiTest {
             return a;
         }, TypeInformation.of(Account.class)))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("keyshift cannot key by");
-        // keys keyBy takes are still taken, and building the check added nothing to the job
+        // keys keyBy takes are still taken (a list too: keyBy checks hashing only, not Flink's isKeyType), and
+        // building the check added nothing to the job
+        clicks.keyBy(c -> List.of(c.user), Types.LIST(Types.STRING));
+        Keyshift.keyBy(clicks, c -> List.of(c.user), Types.LIST(Types.STRING));
         Keyshift.keyBy(clicks, c -> c.user, Types.STRING);
         Keyshift.keyBy(clicks, c -> Tuple2.of(c.user, c.userId), Types.TUPLE(Types.STRING, Types.INT));
         assertThat(env.getTransformations()).hasSize(transformations);

@@ -51,4 +51,20 @@ class KeyCodecTest {
         KeyCodec<Tuple2<String, String>> tupleIds = KeyCodec.forType(tuple, new SerializerConfigImpl());
         assertThatThrownBy(() -> tupleIds.canonicalId("/////wc")).isInstanceOf(IllegalArgumentException.class);
     }
+
+    /** What a sampler keeps under object reuse: a copy of a mutable key, the key itself for strings and numbers. */
+    @Test
+    void aKeyThatMayChangeIsKeptAsACopy() {
+        KeyCodec<org.apache.flink.api.java.tuple.Tuple2<String, Integer>> tuples = KeyCodec.forType(
+                org.apache.flink.api.common.typeinfo.Types.TUPLE(org.apache.flink.api.common.typeinfo.Types.STRING,
+                        org.apache.flink.api.common.typeinfo.Types.INT),
+                new org.apache.flink.api.common.serialization.SerializerConfigImpl());
+        var key = org.apache.flink.api.java.tuple.Tuple2.of("a", 1);
+        var kept = tuples.keep(key);
+        key.f1 = 2;
+        assertThat(kept).isEqualTo(org.apache.flink.api.java.tuple.Tuple2.of("a", 1));
+        String s = "station";
+        assertThat(KeyCodec.forType(org.apache.flink.api.common.typeinfo.Types.STRING,
+                new org.apache.flink.api.common.serialization.SerializerConfigImpl()).keep(s)).isSameAs(s);
+    }
 }
