@@ -115,6 +115,8 @@ public final class ForecastBenchCommand implements Callable<Integer> {
         List<Integer> s = seasons != null ? seasons : io.keyshift.config.KeyshiftConfig.seasons(conf, w.toMillis());
         InputSpec inputSpec = in.spec(cl, null);
         FlinkOptions.outputDirectory(cl, "--out", out);
+        // an input under a name this command writes or --overwrite removes would be deleted before it is read
+        ReplayOutput.refuseInputsInOutput(cl, out, java.util.Map.of("--input", in.input));
         ReplayOutput.prepare(cl, out, overwrite, ReplayOutput::forecastBenchOrReplay);
         System.err.printf("forecast-bench: reading and sorting %s%n", in.input);
         ReplayInput.Prepared prepared = ReplayInput.prepare(in.input, inputSpec, out.resolve(".events.bin"),

@@ -59,6 +59,15 @@ final class ReplayOutput {
      * a replay writes: {@code --overwrite} would delete it, and a run would write over it.
      */
     static void refuseInputsInOutput(CommandLine cl, Path out, java.util.Map<String, Path> inputs) {
+        refuseInputsInOutput(cl, out, inputs, ReplayOutput::forecastBenchOrReplay);
+    }
+
+    /**
+     * As {@link #refuseInputsInOutput(CommandLine, Path, java.util.Map)} for a command whose earlier output
+     * {@code written} names (what its --overwrite removes).
+     */
+    static void refuseInputsInOutput(CommandLine cl, Path out, java.util.Map<String, Path> inputs,
+                                     java.util.function.Predicate<String> written) {
         Path dir = out.toAbsolutePath().normalize();
         inputs.forEach((option, path) -> {
             if (path == null) {
@@ -67,9 +76,10 @@ final class ReplayOutput {
             Path p = path.toAbsolutePath().normalize();
             if (p.startsWith(dir) && !p.equals(dir)) {
                 String entry = dir.relativize(p).getName(0).toString();
-                if (ours(entry)) {
+                if (written.test(entry)) {
                     throw new ParameterException(cl, option + ": " + path + " lies in --out " + out + " under a name "
-                            + "the replay writes itself (" + entry + "); move it out of --out");
+                            + "this command writes itself or removes with --overwrite (" + entry + "); move it out of "
+                            + "--out");
                 }
             }
         });
@@ -77,7 +87,8 @@ final class ReplayOutput {
 
     /** Refuses (exit 2) or, with {@code overwrite}, clears an earlier replay's output in {@code out}. */
     static void prepare(CommandLine cl, Path out, boolean overwrite) throws IOException {
-        prepare(cl, out, overwrite, ReplayOutput::ours);
+        // forecast-bench's output too: a replay's files beside a forecast-bench's would be one directory of two runs
+        prepare(cl, out, overwrite, ReplayOutput::forecastBenchOrReplay);
     }
 
     /**

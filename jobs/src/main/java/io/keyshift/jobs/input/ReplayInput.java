@@ -94,22 +94,38 @@ public final class ReplayInput {
                 line = 1;
             }
             byte[] bytes;
-            while ((bytes = nextLine(in, file, line)) != null) {
+            // lines read ahead for a row that turned out not to be one (a stray quote): each is read again as a row
+            java.util.ArrayDeque<byte[]> again = new java.util.ArrayDeque<>();
+            while ((bytes = again.isEmpty() ? nextLine(in, file, line) : again.pollFirst()) != null) {
                 line++;
                 long rowLine = line;
                 // RFC 4180: a quoted field may hold line breaks; a row continues while its quotes are unbalanced
-                int joined = 0;
-                while (unbalancedQuotes(bytes) && joined < MAX_LINES_PER_ROW) {
-                    byte[] more = nextLine(in, file, line);
+                java.util.List<byte[]> parts = null;
+                while (unbalancedQuotes(bytes) && (parts == null || parts.size() <= MAX_LINES_PER_ROW)) {
+                    byte[] more = again.isEmpty() ? nextLine(in, file, line) : again.pollFirst();
                     if (more == null) {
                         break;
                     }
+                    if (parts == null) {
+                        parts = new java.util.ArrayList<>();
+                        parts.add(bytes);
+                    }
+                    parts.add(more);
                     line++;
-                    joined++;
                     byte[] row = java.util.Arrays.copyOf(bytes, bytes.length + 1 + more.length);
                     row[bytes.length] = '\n';
                     System.arraycopy(more, 0, row, bytes.length + 1, more.length);
                     bytes = row;
+                }
+                if (parts != null && !csvRow(bytes)) {
+                    // the lines joined do not make a CSV row: a stray quote's line alone is the dead letter, and the
+                    // lines after it are rows of their own (they had been swallowed, up to MAX_LINES_PER_ROW of them,
+                    // into one dead letter)
+                    for (int i = parts.size() - 1; i >= 1; i--) {
+                        again.addFirst(parts.get(i));
+                    }
+                    line = rowLine;
+                    bytes = parts.get(0);
                 }
                 if (line % 50_000 == 0) {
                     progress.accept(line);
@@ -218,6 +234,16 @@ public final class ReplayInput {
      * opens a quoted field only as the field's first character, {@code ""} inside one is a quote, and a quote elsewhere
      * in a field is an ordinary character), so the row continues on the next line.
      */
+    /** Whether {@code bytes} (UTF-8) is one well-formed CSV row (RFC 4180), whatever its fields hold. */
+    private static boolean csvRow(byte[] bytes) {
+        try {
+            EventParser.fields(new String(bytes, StandardCharsets.UTF_8));
+            return true;
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
+    }
+
     static boolean unbalancedQuotes(byte[] bytes) {
         boolean quoted = false;
         boolean fieldStart = true;

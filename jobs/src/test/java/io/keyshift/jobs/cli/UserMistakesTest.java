@@ -45,6 +45,30 @@ class UserMistakesTest {
         assertThat(control).hasContent("2026-01-05T00:00:00Z,freeze");
     }
 
+    /**
+     * forecast-bench --overwrite with its --input under a name it clears (dead-letters.csv) deleted the user's file
+     * and then failed naming only the path: refused, the file kept. A replay into a forecast-bench's output is
+     * refused as forecast-bench's into a replay's is, not written beside it.
+     */
+    @Test
+    void forecastBenchKeepsAnInputInOutAndAReplayIsNotWrittenBesideItsOutput(@TempDir Path dir) throws Exception {
+        Path out = Files.createDirectories(dir.resolve("fb"));
+        Path input = out.resolve("dead-letters.csv");
+        Files.writeString(input, "key,time\nk1,2014-01-01 00:00:00\n");
+        CliRun r = run("forecast-bench", "--input", input.toString(), "--key", "key", "--time", "time",
+                "--out", out.toString(), "--overwrite", "--config", conf());
+        assertThat(r.exit()).as(r.err()).isEqualTo(2);
+        assertThat(r.err()).contains("--input").contains("move it out of --out");
+        assertThat(input).hasContent("key,time\nk1,2014-01-01 00:00:00\n");
+
+        Path earlier = Files.createDirectories(dir.resolve("earlier"));
+        Files.writeString(earlier.resolve("forecast.json"), "{}");
+        CliRun replay = run("replay", "--generator-records", "2000", "--strategies", "hash", "--out",
+                earlier.toString(), "--config", conf());
+        assertThat(replay.exit()).as(replay.err()).isEqualTo(2);
+        assertThat(replay.err()).contains("forecast.json");
+    }
+
     @Test
     void anInputsOptionsWithoutInputAndTheGeneratorsWithInputAreRefused(@TempDir Path dir) throws Exception {
         CliRun noInput = run("replay", "--key", "key", "--time", "ts", "--out", dir.resolve("a").toString(),

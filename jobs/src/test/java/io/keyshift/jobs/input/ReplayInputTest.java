@@ -33,6 +33,34 @@ class ReplayInputTest {
         assertThat(dead.get(1)).contains(",9,").contains("EOF reached before encapsulated token finished");
     }
 
+    /**
+     * A stray opening quote: the lines after it that do not make one row with it are rows of their own (they had been
+     * joined to it, up to a thousand, and counted as one dead letter); a quoted field with line breaks after them is
+     * still one row, and a quote that never closes at the end is one dead letter.
+     */
+    @Test
+    void aStrayQuoteIsOneDeadLetterAndTheRowsAfterItAreRead(@TempDir Path dir) throws Exception {
+        String csv = "id,when,note\n"
+                + "a,2024-03-01T00:00:00Z,\"stray\n"
+                + "b,2024-03-01T00:01:00Z,ok\n"
+                + "c,2024-03-01T00:02:00Z,ok\n"
+                + "d,2024-03-01T00:03:00Z,\"x\"\n"
+                + "e,2024-03-01T00:04:00Z,\"two\nlines\"\n"
+                + "f,2024-03-01T00:05:00Z,\"never closed\n";
+        Path file = Files.writeString(dir.resolve("in.csv"), csv);
+        InputSpec spec = new InputSpec(List.of(), "id", List.of("when"), Optional.empty(), Optional.empty());
+        ReplayInput.Prepared p = ReplayInput.prepare(file, spec, dir.resolve("events.bin"),
+                dir.resolve("dead.csv"), n -> { });
+        // b, c and d were joined to a's stray quote (a later quote closed it) and lost as one dead letter with it
+        assertThat(p.stats().records()).isEqualTo(4);
+        assertThat(p.stats().deadLetters()).isEqualTo(2);
+        assertThat(p.stats().keys()).isEqualTo(4);
+        List<String> dead = Files.readAllLines(dir.resolve("dead.csv"));
+        assertThat(dead).hasSize(3);
+        assertThat(dead.get(1)).startsWith("\"a,2024-03-01T00:00:00Z,\"\"stray\",2,");
+        assertThat(dead.get(2)).contains(",8,");
+    }
+
     @Test
     void aQuoteInsideAFieldIsACharacterAndAKeyWithALineBreakIsADeadLetter(@TempDir Path dir) throws Exception {
         String csv = "id,when,note\n"
