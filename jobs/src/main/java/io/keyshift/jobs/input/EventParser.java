@@ -286,7 +286,8 @@ public final class EventParser {
         try {
             ts = parseTime(time.toString());
         } catch (DateTimeParseException | ArithmeticException e) {
-            return dead(text, line, "unparsable time '" + time + "'");
+            return dead(text, line, "unparsable time '" + time + "'"
+                    + (TIME_OF_DAY_UNRESOLVED.equals(e.getMessage()) ? ": " + TIME_OF_DAY_UNRESOLVED : ""));
         }
         if (ts < MIN_EVENT_TIME || ts > MAX_EVENT_TIME) {
             // such a time fails the job where it is routed (no lease or window end reaches it) and again after every
@@ -329,7 +330,31 @@ public final class EventParser {
         if (t instanceof LocalDateTime l) {
             return l.toInstant(ZoneOffset.UTC).toEpochMilli();
         }
+        if (hasTimeOfDay(formatter.parseUnresolved(text, new java.text.ParsePosition(0)))) {
+            // the pattern read a time of day that did not resolve (hh without a): taking the date alone would move
+            // every record to midnight without a word
+            throw new DateTimeParseException(TIME_OF_DAY_UNRESOLVED, text, 0);
+        }
         return ((LocalDate) t).atStartOfDay().toInstant(ZoneOffset.UTC).toEpochMilli();
+    }
+
+    /** The reason of a time whose time-of-day fields were read but did not resolve. */
+    static final String TIME_OF_DAY_UNRESOLVED = "its time of day does not resolve under the pattern (hh is the clock "
+            + "hour 1-12 and needs a, the AM/PM marker; HH is the hour 0-23)";
+
+    private static boolean hasTimeOfDay(TemporalAccessor unresolved) {
+        if (unresolved == null) {
+            return false;
+        }
+        for (java.time.temporal.ChronoField f : new java.time.temporal.ChronoField[] {
+                java.time.temporal.ChronoField.HOUR_OF_DAY, java.time.temporal.ChronoField.CLOCK_HOUR_OF_AMPM,
+                java.time.temporal.ChronoField.HOUR_OF_AMPM, java.time.temporal.ChronoField.CLOCK_HOUR_OF_DAY,
+                java.time.temporal.ChronoField.MINUTE_OF_HOUR, java.time.temporal.ChronoField.SECOND_OF_MINUTE}) {
+            if (unresolved.isSupported(f)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static Parsed dead(String raw, long line, String reason) {

@@ -44,6 +44,26 @@ class EventParserTest {
         assertThat(d.parseTime("2014-01-01 00:14:00")).isEqualTo(Instant.parse("2014-01-01T00:14:00Z").toEpochMilli());
     }
 
+    /**
+     * A pattern with hh (the clock hour 1-12) and no AM/PM marker read every row's time as its date's midnight, with
+     * no dead letter: now each is a dead letter saying why. A date-only pattern still reads midnight, and 24:00 of
+     * the flights' "Hmm" is still the next day's midnight.
+     */
+    @Test
+    void aTimeOfDayThatDoesNotResolveIsADeadLetterNotMidnight() {
+        EventParser.Parsed r = parse(parser("yyyy-MM-dd hh:mm:ss", null), "1,2014-01-01 03:15:00,s1,0");
+        assertThat(r.event()).isNull();
+        assertThat(r.deadLetter().reason()).contains("unparsable time '2014-01-01 03:15:00'").contains("HH");
+        assertThat(parse(parser("yyyy-MM-dd HH:mm:ss", null), "1,2014-01-01 03:15:00,s1,0").event().timestamp)
+                .isEqualTo(Instant.parse("2014-01-01T03:15:00Z").toEpochMilli());
+        assertThat(parse(parser("yyyy-MM-dd hh:mm:ss a", null), "1,2014-01-01 03:15:00 PM,s1,0").event().timestamp)
+                .isEqualTo(Instant.parse("2014-01-01T15:15:00Z").toEpochMilli());
+        assertThat(parse(parser("yyyy-MM-dd", null), "1,2014-01-01,s1,0").event().timestamp)
+                .isEqualTo(Instant.parse("2014-01-01T00:00:00Z").toEpochMilli());
+        assertThat(parser("yyyy M d Hmm", null).parseTime("2013 1 1 2400"))
+                .isEqualTo(Instant.parse("2013-01-02T00:00:00Z").toEpochMilli());
+    }
+
     @Test
     void badRowsBecomeDeadLettersWithReasons() {
         EventParser p = parser("yyyy-MM-dd HH:mm:ssXXX", "amount");
