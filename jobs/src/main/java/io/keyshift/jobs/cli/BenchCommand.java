@@ -126,6 +126,10 @@ public final class BenchCommand implements Callable<Integer> {
                 throw new ParameterException(cl, "--keys-distributions: " + e.getMessage());
             }
         }
+        String tooMany = ReplayCommand.tooManyWindows(days, FlinkOptions.window(cl, "--window", window));
+        if (tooMany != null) {
+            throw new ParameterException(cl, tooMany);
+        }
         org.apache.flink.configuration.Configuration conf = benchConfig(
                 flink.load(cl, FlinkOptions.window(cl, "--window", window)), flink.dynamic);
         var settings = new ThroughputBench.Settings(records, days, keys, zipf, drift, parallelism, services,

@@ -108,6 +108,10 @@ public final class InputOptions {
             throw new ParameterException(cl, e.getMessage());
         } catch (IOException e) {
             throw new ParameterException(cl, "--input: " + e.getMessage());
+        } catch (java.io.UncheckedIOException e) {
+            // Commons CSV's reading of the header row (an unclosed quote, ...)
+            throw new ParameterException(cl, "--input: " + input + ": its header row is not a CSV row ("
+                    + (e.getCause() != null ? e.getCause().getMessage() : e.getMessage()) + ")");
         }
         return spec;
     }

@@ -261,6 +261,20 @@ public final class ReplayCommand implements Callable<Integer> {
     static final long MAX_WINDOWS = 1_000_000;
 
     /** Why {@code window} is too short for the records' span (more than {@link #MAX_WINDOWS}), or null. */
+    /**
+     * As {@link #tooManyWindows(ReplayInput.Stats, Duration)} for a span of {@code days} of event time that a command
+     * generates (bench, soak): the message, or null.
+     */
+    static String tooManyWindows(double days, Duration window) {
+        double windows = days * 86_400_000d / window.toMillis();
+        if (windows <= MAX_WINDOWS) {
+            return null;
+        }
+        return String.format("--window %s splits the %.1f days of event time into %,.0f planning windows, more than "
+                + "%,d: choose a longer --window", org.apache.flink.util.TimeUtils.formatWithHighestUnit(window), days,
+                windows, MAX_WINDOWS);
+    }
+
     static String tooManyWindows(ReplayInput.Stats stats, Duration window) {
         if (stats.records() == 0) {
             return null;

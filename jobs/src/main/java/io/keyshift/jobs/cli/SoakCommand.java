@@ -88,6 +88,10 @@ public final class SoakCommand implements Callable<Integer> {
         }
         Duration every = FlinkOptions.positive(cl, "--sample-every", sampleEvery);
         Duration w = FlinkOptions.window(cl, "--window", window);
+        String tooMany = ReplayCommand.tooManyWindows(records / RECORDS_PER_EVENT_DAY, w);
+        if (tooMany != null) {
+            throw new ParameterException(cl, tooMany);
+        }
         Path confDir = config != null ? config : FlinkConfig.defaultConfDir();
         if (config != null && !Files.isRegularFile(config.resolve("config.yaml"))) {
             throw new ParameterException(cl, "--config: no config.yaml in " + config);

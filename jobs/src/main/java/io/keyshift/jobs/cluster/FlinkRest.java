@@ -108,7 +108,11 @@ public final class FlinkRest {
                 if (op.has("location")) {
                     return op.path("location").asText();
                 }
-                throw new IOException("stop-with-savepoint failed: " + op.path("failure-cause"));
+                // the cause as Flink's REST API gives it: its class and a stack trace; the trace's first line
+                JsonNode cause = op.path("failure-cause");
+                String trace = cause.path("stack-trace").asText("");
+                throw new IOException("stop-with-savepoint failed: " + (trace.isBlank() ? cause.path("class")
+                        .asText("(no cause given)") : trace.strip().lines().findFirst().orElse("")));
             }
             Thread.sleep(250);
         }
@@ -182,8 +186,24 @@ public final class FlinkRest {
         }
         if (r.statusCode() >= 300) {
             throw new IOException("Flink REST " + r.request().method() + " " + r.request().uri() + ": HTTP "
-                    + r.statusCode() + " " + body.path("errors"));
+                    + r.statusCode() + " " + errors(body.path("errors")));
         }
         return body;
+    }
+
+    /**
+     * The first line of each of a reply's errors ("Job 0123 not found"): Flink's REST handlers put the whole server-side
+     * stack trace into each, which is not for a user's terminal.
+     */
+    static String errors(JsonNode errors) {
+        List<String> out = new java.util.ArrayList<>();
+        for (JsonNode e : errors) {
+            String first = e.asText().strip().lines().findFirst().orElse("");
+            // "org.apache.flink.runtime.rest.NotFoundException: Job 0123 not found": the message, not the class
+            int colon = first.indexOf(": ");
+            boolean className = colon > 0 && first.substring(0, colon).matches("[\\w.$]+(Exception|Error)");
+            out.add(className ? first.substring(colon + 2) : first);
+        }
+        return out.isEmpty() ? "(no error message)" : String.join("; ", out);
     }
 }

@@ -84,6 +84,26 @@ class UserMistakesTest {
         assertThat(withGenerator.err()).contains("--generator-keys").contains("does not run with --input");
     }
 
+    /**
+     * A header row with an unclosed quote ended in exit 1 naming neither option nor file; a --window that splits the
+     * bench's or the soak's event time into millions of planning windows was taken (replay refused it).
+     */
+    @Test
+    void aHeaderThatIsNotCsvAndMillionsOfWindowsAreRefusedNamingThem(@TempDir Path dir) throws Exception {
+        Path in = csv(dir, "\"key,time\nk1,2014-01-01 00:00:00\n");
+        CliRun header = run("replay", "--input", in.toString(), "--key", "key", "--time", "time", "--out",
+                dir.resolve("o").toString(), "--config", conf());
+        assertThat(header.exit()).as(header.err()).isEqualTo(2);
+        assertThat(header.err()).contains("--input").contains(in.toString()).contains("header row is not a CSV row");
+        assertThat(header.err().strip().lines()).hasSize(1);
+        CliRun bench = run("bench", "--window", "1ms", "--out", dir.resolve("b").toString(), "--config", conf());
+        assertThat(bench.exit()).as(bench.err()).isEqualTo(2);
+        assertThat(bench.err()).contains("--window 1 ms").contains("planning windows, more than 1,000,000");
+        CliRun soak = run("soak", "--window", "1ms", "--out", dir.resolve("s").toString(), "--config", conf());
+        assertThat(soak.exit()).as(soak.err()).isEqualTo(2);
+        assertThat(soak.err()).contains("planning windows, more than 1,000,000");
+    }
+
     @Test
     void aDirectoryAsInputIsRefusedBeforeAnEarlierRunIsCleared(@TempDir Path dir) throws Exception {
         Path out = Files.createDirectories(dir.resolve("out"));
