@@ -10,6 +10,7 @@ import picocli.CommandLine.ParameterException;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 
@@ -82,6 +83,23 @@ public final class ClusterCommand implements Callable<Integer> {
                 }
                 if (config != null && !Files.isRegularFile(config.resolve("config.yaml"))) {
                     throw new ParameterException(cl, "--config: no config.yaml in " + config.toAbsolutePath());
+                }
+                for (String own : List.of(org.apache.flink.configuration.RestOptions.PORT.key(),
+                        org.apache.flink.configuration.RestOptions.BIND_PORT.key(),
+                        org.apache.flink.configuration.JobManagerOptions.PORT.key())) {
+                    if (overrides.containsKey(own)) {
+                        // the cluster is recorded, polled and stopped at --rest-port and --rpc-port
+                        throw new ParameterException(cl, "-D" + own + ": give the cluster's ports with --rest-port "
+                                + "and --rpc-port");
+                    }
+                }
+                try {
+                    // a value that does not parse fails here naming its key, not in Flink's memory sizing with a
+                    // stack trace
+                    FlinkConfig.validate(FlinkConfig.loadForCluster(
+                            config != null ? config : FlinkConfig.defaultConfDir(), overrides));
+                } catch (IllegalArgumentException e) {
+                    throw new ParameterException(cl, e.getMessage());
                 }
                 StandaloneCluster.Status st = StandaloneCluster.start(new StandaloneCluster.Settings(
                         config != null ? config : FlinkConfig.defaultConfDir(), run,

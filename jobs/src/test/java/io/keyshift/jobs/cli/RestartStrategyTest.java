@@ -28,6 +28,11 @@ class RestartStrategyTest {
         assertThat(local.getString("restart-strategy.fixed-delay.attempts", null)).isEqualTo("2");
         // no key: Flink's scheduler takes exponential-delay for a job with checkpointing on
         Configuration cluster = FlinkConfig.loadForCluster(shipped, Map.of());
+        // what cluster start checks before it starts anything: the shipped file passes, a bad -D value does not
+        FlinkConfig.validate(cluster);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> FlinkConfig.validate(FlinkConfig.loadForCluster(
+                shipped, Map.of("jobmanager.memory.process.size", "abc"))))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("jobmanager.memory.process.size");
         assertThat(cluster.containsKey(TYPE)).isFalse();
         assertThat(cluster.getOptional(org.apache.flink.configuration.CheckpointingOptions.CHECKPOINTING_INTERVAL))
                 .isPresent();
