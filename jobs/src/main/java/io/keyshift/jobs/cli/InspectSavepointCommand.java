@@ -10,6 +10,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.PipelineOptions;
 import picocli.CommandLine;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -57,7 +58,14 @@ public final class InspectSavepointCommand implements Callable<Integer> {
         var settings = io.keyshift.config.KeyshiftConfig.forecastSettings(conf, maxP);
         String p = path.contains(":") ? path : java.nio.file.Path.of(path).toAbsolutePath().toUri().toString();
         // a failure ends as every command's does: one line with the root cause (KeyshiftCli), the trace in a file
-        ObjectNode r = SavepointInspector.inspect(p, settings, uidPrefix);
+        ObjectNode r;
+        try {
+            r = SavepointInspector.inspect(p, settings, uidPrefix);
+        } catch (java.io.EOFException e) {
+            // Flink's metadata reader on an empty or other file: "EOFException: null"
+            throw new ParameterException(cl, path + " is not a Flink savepoint or checkpoint: its metadata ends "
+                    + "before its first field (an empty or other file)");
+        }
         if (json) {
             System.out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(r));
         } else {

@@ -94,7 +94,10 @@ public final class ProfileCommand implements Callable<Integer> {
                     }
                 }
             } catch (java.io.UncheckedIOException | IllegalStateException e) {
-                return damaged(cl, units, -1, e.getMessage());
+                return damaged(cl, units, -1, e.getCause() instanceof java.nio.charset.CharacterCodingException
+                        ? "not UTF-8 text" : e.getMessage());
+            } catch (java.nio.charset.CharacterCodingException e) {
+                return damaged(cl, units, -1, "not UTF-8 text");
             }
         }
         PrintStream out = System.out;
@@ -147,6 +150,9 @@ public final class ProfileCommand implements Callable<Integer> {
                                     : String.format("  next window forecast %.1f [%.1f, %.1f]", f[0], f[1], f[2]));
                 }
             }
+        } catch (java.nio.charset.CharacterCodingException e) {
+            // the reader decodes ahead: the file, not the line
+            return damaged(cl, profiles, -1, "not UTF-8 text");
         }
         out.printf("%d windows%n", windows);
         return 0;

@@ -281,14 +281,42 @@ public final class ReplayInput {
     }
 
     /** The file's bytes, gunzipped if it starts with gzip's magic number, without a UTF-8 byte-order mark. */
+    /** The name of a compression other than gzip whose magic bytes {@code magic} begins with, or null. */
+    private static String otherCompression(byte[] magic) {
+        int[][] known = {{'B', 'Z', 'h'}, {0xFD, '7', 'z', 'X', 'Z', 0x00}, {'P', 'K', 0x03, 0x04},
+            {0x28, 0xB5, 0x2F, 0xFD}, {'7', 'z', 0xBC, 0xAF, 0x27, 0x1C}};
+        String[] names = {"bzip2", "xz", "zip", "zstd", "7-Zip"};
+        for (int k = 0; k < known.length; k++) {
+            boolean match = magic.length >= known[k].length;
+            for (int i = 0; match && i < known[k].length; i++) {
+                match = (magic[i] & 0xff) == known[k][i];
+            }
+            if (match) {
+                return names[k];
+            }
+        }
+        return null;
+    }
+
     static InputStream open(Path file) throws IOException {
         BufferedInputStream in = new BufferedInputStream(Files.newInputStream(file), 1 << 16);
-        in.mark(2);
-        int b1 = in.read();
-        int b2 = in.read();
+        in.mark(6);
+        byte[] magic = in.readNBytes(6);
         in.reset();
-        BufferedInputStream text = b1 == 0x1f && b2 == 0x8b
-                ? new BufferedInputStream(new GZIPInputStream(in, 1 << 16), 1 << 16) : in;
+        String other = otherCompression(magic);
+        if (other != null) {
+            in.close();
+            throw new IOException(file + " is compressed with " + other + ": only gzip is read (or plain text); "
+                    + "decompress it first");
+        }
+        BufferedInputStream text;
+        try {
+            text = magic.length >= 2 && (magic[0] & 0xff) == 0x1f && (magic[1] & 0xff) == 0x8b
+                    ? new BufferedInputStream(new GZIPInputStream(in, 1 << 16), 1 << 16) : in;
+        } catch (java.util.zip.ZipException e) {
+            in.close();
+            throw new IOException(file + " starts as gzip but is not (" + e.getMessage() + ")", e);
+        }
         text.mark(3);
         if (!(text.read() == 0xEF && text.read() == 0xBB && text.read() == 0xBF)) {
             text.reset();

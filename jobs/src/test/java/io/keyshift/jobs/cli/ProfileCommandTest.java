@@ -100,5 +100,12 @@ class ProfileCommandTest {
             assertThat(err.toString()).contains(profiles + " line 2: " + c[1]).doesNotContain("\tat ");
             assertThat(err.toString().strip().lines()).hasSize(1);
         }
+        // a byte that is not UTF-8 (it printed "Input length = 1", naming no file)
+        Files.write(profiles, new byte[] {'\n', (byte) 0xFF, '\n'});
+        CommandLine cl = KeyshiftCli.commandLine();
+        StringWriter err = new StringWriter();
+        cl.setErr(new PrintWriter(err));
+        assertThat(cl.execute("profile", "--dir", dir.toString())).isEqualTo(1);
+        assertThat(err.toString()).contains(profiles + ": not UTF-8 text");
     }
 }

@@ -104,6 +104,30 @@ class UserMistakesTest {
         assertThat(soak.err()).contains("planning windows, more than 1,000,000");
     }
 
+    /**
+     * Files of the wrong kind: a bzip2 input printed its binary header as the columns; a file with gzip's magic that
+     * is not gzip named no file; an empty file given to inspect-savepoint printed "EOFException: null".
+     */
+    @Test
+    void filesOfTheWrongKindAreNamedForWhatTheyAre(@TempDir Path dir) throws Exception {
+        Path bz2 = dir.resolve("in.csv.bz2");
+        Files.write(bz2, new byte[] {'B', 'Z', 'h', '9', '1', 'A', 'Y', '&', 'S', 'Y'});
+        CliRun r = run("replay", "--input", bz2.toString(), "--key", "key", "--time", "time", "--out",
+                dir.resolve("o").toString(), "--config", conf());
+        assertThat(r.exit()).as(r.err()).isEqualTo(2);
+        assertThat(r.err()).contains(bz2 + " is compressed with bzip2: only gzip is read");
+        Path fake = dir.resolve("in.csv.gz");
+        Files.write(fake, new byte[] {0x1f, (byte) 0x8b, 'n', 'o', 't'});
+        CliRun g = run("replay", "--input", fake.toString(), "--key", "key", "--time", "time", "--out",
+                dir.resolve("o").toString(), "--config", conf());
+        assertThat(g.exit()).as(g.err()).isEqualTo(2);
+        assertThat(g.err()).contains(fake + " starts as gzip but is not");
+        Path empty = Files.createFile(dir.resolve("empty"));
+        CliRun i = run("inspect-savepoint", empty.toString(), "--config", conf());
+        assertThat(i.exit()).as(i.err()).isEqualTo(2);
+        assertThat(i.err()).contains("is not a Flink savepoint or checkpoint").doesNotContain("EOFException");
+    }
+
     @Test
     void aDirectoryAsInputIsRefusedBeforeAnEarlierRunIsCleared(@TempDir Path dir) throws Exception {
         Path out = Files.createDirectories(dir.resolve("out"));
