@@ -275,7 +275,7 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
                     planner.restore(p);
                 }
             }
-            refuseTheFinalLease(planner.current());
+            warnOfTheFinalLease(planner.current());
             refuseSplitsWithoutMerger(planner.current(), planner.settings().splitThreshold());
             // a savepoint of an earlier build has no shape: nothing to compare
             for (long[] shape : shapeStore.get()) {
@@ -285,17 +285,18 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
     }
 
     /**
-     * A state whose plan holds the final lease (the input had ended: a savepoint taken with {@code stop --drain}, which
-     * Flink means for a job that ends for good): its routers route every later record by that plan, no migration can
-     * start after a lease that never ends, and planning would be frozen without a word. Refused for good, naming
-     * the way out.
+     * A state whose plan holds the final lease, issued when the input ended: a checkpoint taken while the last
+     * windows fired (a failover from it finishes the job, as it should), or a savepoint taken with
+     * {@code stop --drain}, which Flink means for a job that ends for good. Restored into a job whose input goes on,
+     * its routers would route every later record by that plan and no migration could start after a lease that never
+     * ends: logged as a warning, since a failover cannot be told from such a resume by the state alone.
      */
-    static void refuseTheFinalLease(RoutingPlan plan) {
+    static void warnOfTheFinalLease(RoutingPlan plan) {
         if (plan != null && plan.getValidUntil() == Long.MAX_VALUE) {
-            throw io.keyshift.config.JobOptions.unrecoverable("the planner's state holds the final lease (plan "
-                    + plan.getVersion() + ", issued when the input ended: a savepoint taken with stop --drain, or "
-                    + "after a bounded input): keyshift would never plan again; resume from a savepoint taken "
-                    + "without --drain, or start this stage without keyshift's state");
+            LOG.warn("Restored the final lease (plan {}, issued when the input ended): keyshift plans no more in "
+                    + "this job. A recovery at the end of a bounded input finishes as before; a job resumed with more "
+                    + "input from a savepoint taken with stop --drain routes by this plan for good: take the "
+                    + "savepoint without --drain, or start the stage without keyshift's state", plan.getVersion());
         }
     }
 
@@ -543,6 +544,11 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
         if (forecast.getForcedParallelism() != forced) {
             // a forecast is read-only once emitted (its other chained consumers get the same instance)
             forecast = LoadForecast.newBuilder(forecast).setForcedParallelism(forced).build();
+        }
+        if (planner.current() != null && planner.current().getValidUntil() == Long.MAX_VALUE) {
+            // the final lease is out (the input ended; or restored with it, see warnOfTheFinalLease): nothing more to
+            // plan, and issuing it again each window would grow the history by a copy each time
+            return;
         }
         output.collect(CONTROLLED_FORECASTS, new StreamRecord<>(forecast, timestamp));
         long t0 = System.nanoTime();

@@ -147,7 +147,7 @@ public final class KeySampler<K> {
         acc.keyGroupCounts[keyGroup]++;
         double rate = acc.rate;
         if (rate >= 1.0) {
-            acc.sketch().update(key);
+            acc.sketch().update(kept(acc, key));
             return;
         }
         if (start > holdWindow) {
@@ -163,14 +163,31 @@ public final class KeySampler<K> {
         if (held != null) {
             held[0]++;
         } else if (preserved.containsKey(key) && acc.held.size() < holdCapacity()) {
-            acc.held.put(key, new long[] {1});
+            acc.held.put(keyCopies == null ? key : keyCopies.apply(key), new long[] {1});
         } else if (sampled(start ^ seed * 0x9E3779B97F4A7C15L, position, rate)) {
             if (acc.held.size() < holdCapacity()) {
-                acc.held.put(key, new long[] {1});
+                acc.held.put(keyCopies == null ? key : keyCopies.apply(key), new long[] {1});
             } else {
-                acc.sketch().update(key);
+                acc.sketch().update(kept(acc, key));
             }
         }
+    }
+
+    /** Makes a copy of each key before this sampler first keeps it (null: keys are kept as given). */
+    private java.util.function.UnaryOperator<Object> keyCopies;
+
+    /**
+     * Copies each key with {@code copies} before this sampler first keeps it: under pipeline.object-reuse the operator
+     * in front may change a key object after handing it over. A key already kept is counted without a copy.
+     */
+    public KeySampler<K> withKeyCopies(java.util.function.UnaryOperator<Object> copies) {
+        this.keyCopies = copies;
+        return this;
+    }
+
+    /** {@code key}, or its copy where the window's sketch does not hold it yet and keys are copied. */
+    private Object kept(Accumulator acc, Object key) {
+        return keyCopies == null || acc.sketch().getEstimate(key) > 0 ? key : keyCopies.apply(key);
     }
 
     /** Removes and returns the samples of every open window that ends at or before {@code watermark + 1}. */

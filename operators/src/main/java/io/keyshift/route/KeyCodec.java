@@ -41,6 +41,11 @@ public abstract class KeyCodec<K> implements Serializable {
         return key;
     }
 
+    /** Whether {@link #keep} copies: keys of this type may be changed after they were handed over. */
+    public boolean keysMayChange() {
+        return false;
+    }
+
     /**
      * The key of {@code id}; IllegalArgumentException if {@code id} is not an id of this codec,
      * UnsupportedOperationException for a codec that is not {@link #reversible()}.
@@ -238,6 +243,11 @@ public abstract class KeyCodec<K> implements Serializable {
         @Override
         public K keep(K key) {
             return serializer.copy(key);
+        }
+
+        @Override
+        public boolean keysMayChange() {
+            return true;
         }
 
         @Override

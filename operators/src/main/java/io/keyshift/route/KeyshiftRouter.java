@@ -308,8 +308,14 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
             for (Tuple2<Long, T> w : waitingState.get()) {
                 waiting.add(w.f0, w.f1);
             }
+            int namedKeys = 0;
+            int pseudonyms = 0;
             for (KeyLoadSample r : openState.get()) {
                 if (r.getWindow() != null) {
+                    for (io.keyshift.avro.HeavyHitter h : r.getWindow().getHeavyHitters()) {
+                        namedKeys++;
+                        pseudonyms += KeyPseudonymizer.isPseudonym(h.getKey().toString()) ? 1 : 0;
+                    }
                     io.keyshift.config.JobOptions.checkRestoredWindow("the router's open windows",
                             r.getWindow().getWindowEnd() - r.getWindow().getWindowStart(), s.windowMillis());
                     try {
@@ -333,6 +339,14 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
                     add(l[1], r.getLoad().getShadowKeyGroupCounts());
                 }
             }
+            if (!pseudonymous && namedKeys > 0 && pseudonyms == namedKeys) {
+                // every key named by pseudonym (a savepoint taken with a key secret) in a stage without one: a String
+                // codec takes them as raw keys without a word
+                throw io.keyshift.config.JobOptions.unrecoverable("the router's open windows name keys by pseudonym "
+                        + "(a savepoint taken with " + io.keyshift.config.PrivacyOptions.KEY_SECRET.key() + "), and "
+                        + "this stage has no key secret: restore with the same, or start this stage without "
+                        + "keyshift's state");
+            }
         }
     }
 
@@ -348,6 +362,11 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
         mailbox = getContainingTask().getMailboxExecutorFactory().createExecutor(TaskMailbox.MIN_PRIORITY);
         waitingCopier = getExecutionConfig().isObjectReuseEnabled()
                 ? valueType.createSerializer(getExecutionConfig().getSerializerConfig()) : null;
+        if (waitingCopier != null && !pseudonymous && codec.keysMayChange()) {
+            // under object reuse a key object the sampler keeps may be changed by the operator in front: the sampler
+            // copies a key the first time it keeps it (a pseudonym is the router's own, made per record)
+            sampler.withKeyCopies(k -> codec.keep(keyOf(k)));
+        }
         primaryCopies = getMetricGroup().counter(KeyshiftMetrics.ROUTER_PRIMARY_RECORDS);
         shadowCopies = getMetricGroup().counter(KeyshiftMetrics.ROUTER_SHADOW_RECORDS);
         pacedRecords = getMetricGroup().counter(KeyshiftMetrics.ROUTER_PACED_RECORDS);
@@ -408,8 +427,7 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
         int natural = KeyGroupRangeAssignment.assignToKeyGroup(key, s.maxParallelism());
         // with a key secret, the pseudonym is computed here, once per record: the sampler counts it, plans name it
         Object id = pseudonymous ? codec.pseudonym(key, natural) : key;
-        // under object reuse a key object the sampler keeps may be changed by the operator in front: a copy
-        sampler.add(waitingCopier != null && !pseudonymous ? codec.keep(key) : id, natural, t);
+        sampler.add(id, natural, t);
         if (firstWindowEnd == Long.MAX_VALUE) {
             firstWindowEnd = KeySampler.windowStart(t, s.windowMillis()) + s.windowMillis();
         }
@@ -454,7 +472,7 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
      * Asks the coordinator for the version after the current plan, one having gone missing (lost with a failed
      * attempt; plan events are loss tolerant), and applies the answer in the mailbox: at once, whether or not records
      * or watermarks arrive (an idle input would otherwise hold the keyed stage's watermark at this router's lease
-     * until more records came). A failed request is asked again with the next record.
+     * until more records came). A failed request is asked again a second later.
      */
     private void requestMissingPlan() throws java.io.IOException {
         if (missingRequested) {
@@ -465,6 +483,16 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
             try {
                 mailbox.execute(() -> {
                     missingRequested = false;
+                    if (e != null) {
+                        // the request failed (a superseded poll, a failed RPC): ask again in a second, records or not
+                        long now = getProcessingTimeService().getCurrentProcessingTime();
+                        getProcessingTimeService().registerTimer(now + 1000, ts -> {
+                            if (!aheadPlans.isEmpty()) {
+                                requestMissingPlan();
+                            }
+                        });
+                        return;
+                    }
                     long before = routing.version();
                     if (r instanceof CollectCoordinationResponse c && PlanRequest.TAG.equals(c.getVersion())) {
                         apply(PlanEvent.decode(PlanRequest.plan(c)));
@@ -552,6 +580,11 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
     private boolean mayWait() {
         long needed = currentPlan != null ? routing.validUntil() : firstWindowEnd;
         return needed != Long.MAX_VALUE && inputWatermark >= needed - 1;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static <K> K keyOf(Object k) {
+        return (K) k;
     }
 
     private K key(T value) throws Exception {

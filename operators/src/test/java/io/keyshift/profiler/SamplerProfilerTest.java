@@ -663,4 +663,35 @@ class SamplerProfilerTest {
                 .hasStackTraceContaining("but keyshift.window is");
         h.close();
     }
+
+    /**
+     * Under object reuse the operator in front may change a key object it handed over: the sampler copies a key the
+     * first time it keeps it (held or in the sketch), and counts it again without a copy; the counts are the keys' as
+     * they were when read.
+     */
+    @Test
+    void aKeyIsCopiedOnlyWhenFirstKept() {
+        KeyCodec<org.apache.flink.api.java.tuple.Tuple1<String>> tuples = KeyCodec.forType(
+                Types.TUPLE(Types.STRING), new SerializerConfigImpl());
+        for (double rate : new double[] {1.0, 0.999}) {
+            KeySampler<org.apache.flink.api.java.tuple.Tuple1<String>> s = new KeySampler<>(W, 64, rate, MAX_P, tuples,
+                    7);
+            int[] copies = {0};
+            s.withKeyCopies(k -> {
+                copies[0]++;
+                return tuples.keep((org.apache.flink.api.java.tuple.Tuple1<String>) k);
+            });
+            var reused = new org.apache.flink.api.java.tuple.Tuple1<String>();
+            for (int i = 0; i < 300; i++) {
+                reused.f0 = "k" + (i % 3);
+                s.add(reused, KeyGroupRangeAssignment.assignToKeyGroup(reused, MAX_P), i);
+            }
+            WindowSample w = s.closeUpTo(W - 1).get(0);
+            assertThat(copies[0]).as("rate %s", rate).isEqualTo(3);
+            assertThat(w.getHeavyHitters()).extracting(HeavyHitter::getKey).hasSize(3)
+                    .containsExactlyInAnyOrderElementsOf(List.of(tuples.id(new org.apache.flink.api.java.tuple.Tuple1<>(
+                            "k0")), tuples.id(new org.apache.flink.api.java.tuple.Tuple1<>("k1")),
+                            tuples.id(new org.apache.flink.api.java.tuple.Tuple1<>("k2"))));
+        }
+    }
 }

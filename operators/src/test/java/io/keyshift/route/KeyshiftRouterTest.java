@@ -331,6 +331,26 @@ class KeyshiftRouterTest {
                 .isInstanceOf(org.apache.flink.runtime.execution.SuppressRestartsException.class)
                 .hasStackTraceContaining("keyshift.privacy.key-secret")
                 .satisfies(e -> assertThat(e.getCause().getMessage()).doesNotContain("hot-station"));
+
+        // and the other way: taken with the secret, restored without it (String keys took the pseudonyms as raw keys)
+        OperatorSubtaskState withSecret;
+        var secretRouter = new KeyshiftRouter<>(new KeyshiftRouter.Settings(WINDOW, MAX_P, 2, 64, 1.0, 1000, false),
+                (String v) -> v, secret, Types.STRING, SAMPLES);
+        try (var pseudonyms = new OneInputStreamOperatorTestHarness<>(secretRouter, MAX_P, 1, 0)) {
+            pseudonyms.setup(new EnvelopeSerializer<>(StringSerializer.INSTANCE, StringSerializer.INSTANCE));
+            pseudonyms.open();
+            pseudonyms.processElement("hot-station", 500);
+            withSecret = pseudonyms.snapshot(1, 1);
+            // the final lease, named as this stage names keys, so that the router may finish
+            RoutingPlan last = Plans.plan(1, Long.MAX_VALUE, MAX_P);
+            last.setKeyNaming(secret.naming());
+            secretRouter.apply(last);
+        }
+        Harness raw = new Harness(router(1000, false));
+        raw.setup(new EnvelopeSerializer<>(StringSerializer.INSTANCE, StringSerializer.INSTANCE));
+        assertThatThrownBy(() -> raw.initializeState(withSecret))
+                .isInstanceOf(org.apache.flink.runtime.execution.SuppressRestartsException.class)
+                .hasStackTraceContaining("name keys by pseudonym").hasStackTraceContaining("keyshift.privacy.key-secret");
     }
 
     /**

@@ -58,14 +58,16 @@ public final class InspectSavepointCommand implements Callable<Integer> {
         var settings = io.keyshift.config.KeyshiftConfig.forecastSettings(conf, maxP);
         String p = path.contains(":") ? path : java.nio.file.Path.of(path).toAbsolutePath().toUri().toString();
         // a failure ends as every command's does: one line with the root cause (KeyshiftCli), the trace in a file
-        ObjectNode r;
-        try {
-            r = SavepointInspector.inspect(p, settings, uidPrefix);
-        } catch (java.io.EOFException e) {
-            // Flink's metadata reader on an empty or other file: "EOFException: null"
-            throw new ParameterException(cl, path + " is not a Flink savepoint or checkpoint: its metadata ends "
-                    + "before its first field (an empty or other file)");
+        if (!path.contains(":")) {
+            // Flink's metadata reader on an empty or short file says only "EOFException: null"
+            java.nio.file.Path local = java.nio.file.Path.of(path);
+            java.nio.file.Path metadata = java.nio.file.Files.isDirectory(local) ? local.resolve("_metadata") : local;
+            if (java.nio.file.Files.isRegularFile(metadata) && java.nio.file.Files.size(metadata) < Integer.BYTES) {
+                throw new ParameterException(cl, path + " is not a Flink savepoint or checkpoint: its metadata "
+                        + metadata + " has " + java.nio.file.Files.size(metadata) + " bytes");
+            }
         }
+        ObjectNode r = SavepointInspector.inspect(p, settings, uidPrefix);
         if (json) {
             System.out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(r));
         } else {

@@ -249,18 +249,16 @@ public final class ReplayCommand implements Callable<Integer> {
             return 1;
         }
         if (!report.recordsUnaccounted().isEmpty()) {
-            System.err.println("keyshift replay: the keyed windows did not count every input record once "
+            System.err.println("keyshift replay: the loads do not count every input record once "
                     + report.recordsUnaccounted() + " (strategy=input records minus counted; see report.json)");
             return 1;
         }
         return 0;
     }
 
-    /** The reason column of the first dead letter in {@code deadLetters} (raw_line,line_number,reason). */
     /** Most planning windows a replay runs through: each one is profiled, forecast and planned. */
     static final long MAX_WINDOWS = 1_000_000;
 
-    /** Why {@code window} is too short for the records' span (more than {@link #MAX_WINDOWS}), or null. */
     /**
      * As {@link #tooManyWindows(ReplayInput.Stats, Duration)} for a span of {@code days} of event time that a command
      * generates (bench, soak): the message, or null.
@@ -275,6 +273,7 @@ public final class ReplayCommand implements Callable<Integer> {
                 windows, MAX_WINDOWS);
     }
 
+    /** Why {@code window} is too short for the records' span (more than {@link #MAX_WINDOWS}), or null. */
     static String tooManyWindows(ReplayInput.Stats stats, Duration window) {
         if (stats.records() == 0) {
             return null;
@@ -290,6 +289,7 @@ public final class ReplayCommand implements Callable<Integer> {
                 java.time.Instant.ofEpochMilli(stats.lastEvent()), windows, MAX_WINDOWS);
     }
 
+    /** The reason column of the first dead letter in {@code deadLetters} (raw_line,line_number,reason). */
     static String firstReason(Path deadLetters) throws java.io.IOException {
         try (var parser = org.apache.commons.csv.CSVFormat.DEFAULT.builder().setHeader().setSkipHeaderRecord(true)
                 .build().parse(Files.newBufferedReader(deadLetters, java.nio.charset.StandardCharsets.UTF_8))) {

@@ -48,6 +48,8 @@ public final class EventParser {
     private final int[] timeIndexes;
     private final int sumIndex;
     private final DateTimeFormatter formatter;
+    /** The pattern has letters of a time of day (else a date-only time is not parsed a second time to check). */
+    private final boolean timeLetters;
     private final CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder()
             .onMalformedInput(CodingErrorAction.REPORT)
             .onUnmappableCharacter(CodingErrorAction.REPORT);
@@ -80,6 +82,8 @@ public final class EventParser {
         } else {
             this.formatter = DEFAULT_FORMAT;
         }
+        // quoted literals may hold such letters too: the check then runs needlessly, never wrongly
+        this.timeLetters = spec.timeFormat().map(f -> f.matches("(?s).*[HhKkms].*")).orElse(true);
     }
 
     /** Thrown when an option names a column the input does not have. */
@@ -330,7 +334,7 @@ public final class EventParser {
         if (t instanceof LocalDateTime l) {
             return l.toInstant(ZoneOffset.UTC).toEpochMilli();
         }
-        if (hasTimeOfDay(formatter.parseUnresolved(text, new java.text.ParsePosition(0)))) {
+        if (timeLetters && hasTimeOfDay(formatter.parseUnresolved(text, new java.text.ParsePosition(0)))) {
             // the pattern read a time of day that did not resolve (hh without a): taking the date alone would move
             // every record to midnight without a word
             throw new DateTimeParseException(TIME_OF_DAY_UNRESOLVED, text, 0);

@@ -229,11 +229,6 @@ public final class ReplayInput {
     /** Physical lines one row may span (a quoted field with line breaks); beyond it the row is a dead letter. */
     static final int MAX_LINES_PER_ROW = 1_000;
 
-    /**
-     * True if a quoted field is still open at the end of {@code bytes} (RFC 4180 as Commons CSV reads it: a quote
-     * opens a quoted field only as the field's first character, {@code ""} inside one is a quote, and a quote elsewhere
-     * in a field is an ordinary character), so the row continues on the next line.
-     */
     /** Whether {@code bytes} (UTF-8) is one well-formed CSV row (RFC 4180), whatever its fields hold. */
     private static boolean csvRow(byte[] bytes) {
         try {
@@ -244,6 +239,11 @@ public final class ReplayInput {
         }
     }
 
+    /**
+     * True if a quoted field is still open at the end of {@code bytes} (RFC 4180 as Commons CSV reads it: a quote
+     * opens a quoted field only as the field's first character, {@code ""} inside one is a quote, and a quote elsewhere
+     * in a field is an ordinary character), so the row continues on the next line.
+     */
     static boolean unbalancedQuotes(byte[] bytes) {
         boolean quoted = false;
         boolean fieldStart = true;
@@ -280,7 +280,6 @@ public final class ReplayInput {
         }
     }
 
-    /** The file's bytes, gunzipped if it starts with gzip's magic number, without a UTF-8 byte-order mark. */
     /** The name of a compression other than gzip whose magic bytes {@code magic} begins with, or null. */
     private static String otherCompression(byte[] magic) {
         int[][] known = {{'B', 'Z', 'h'}, {0xFD, '7', 'z', 'X', 'Z', 0x00}, {'P', 'K', 0x03, 0x04},
@@ -298,6 +297,7 @@ public final class ReplayInput {
         return null;
     }
 
+    /** The file's bytes, gunzipped if it starts with gzip's magic number, without a UTF-8 byte-order mark. */
     static InputStream open(Path file) throws IOException {
         BufferedInputStream in = new BufferedInputStream(Files.newInputStream(file), 1 << 16);
         in.mark(6);

@@ -148,9 +148,10 @@ public final class ReplayReport {
     }
 
     /**
-     * The strategies whose keyed windows took a number of records other than the input's as authoritative copies
-     * ({@code strategies.<id>.records_unaccounted}: input records minus those copies; positive: records lost, negative:
-     * doubled), with that number; empty when every record was counted once.
+     * The strategies whose loads count a number of records other than the input's as authoritative copies (hash: its
+     * keyed windows' counts; keyshift's strategies: their routers'; {@code strategies.<id>.records_unaccounted}: input
+     * records minus those copies; positive: records lost, negative: doubled), with that number; empty when every record
+     * was counted once.
      */
     public Map<String, Long> recordsUnaccounted() {
         return recordsUnaccounted(json);
@@ -248,9 +249,9 @@ public final class ReplayReport {
             n.put("trend_oracle_mean", trendOracle.mean());
             n.put("results", res.size());
             n.put("result_mismatches", mismatches(hashResults, res));
-            // every input record reaches the keyed windows once as its authoritative copy (shadow copies aside):
-            // imbalance is measured on these loads, and results that agree with hash's cannot show records that every
-            // strategy lost
+            // every input record is in the loads once as its authoritative copy (shadow copies aside): imbalance is
+            // measured on them. For hash they are its keyed windows' counts (results that agree with hash's cannot
+            // show a record every strategy lost); for keyshift's strategies, what their routers routed
             long primaryCopies = -shadow;
             for (long[] l : processed.values()) {
                 for (long c : l) {
