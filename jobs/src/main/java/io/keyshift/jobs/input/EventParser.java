@@ -291,7 +291,8 @@ public final class EventParser {
             ts = parseTime(time.toString());
         } catch (DateTimeParseException | ArithmeticException e) {
             return dead(text, line, "unparsable time '" + time + "'"
-                    + (TIME_OF_DAY_UNRESOLVED.equals(e.getMessage()) ? ": " + TIME_OF_DAY_UNRESOLVED : ""));
+                    + (TIME_OF_DAY_UNRESOLVED.equals(e.getMessage()) || DAY_NOT_IN_MONTH.equals(e.getMessage())
+                    ? ": " + e.getMessage() : ""));
         }
         if (ts < MIN_EVENT_TIME || ts > MAX_EVENT_TIME) {
             // such a time fails the job where it is routed (no lease or window end reaches it) and again after every
@@ -325,6 +326,10 @@ public final class EventParser {
     public long parseTime(String text) {
         TemporalAccessor t = formatter.parseBest(text, ZonedDateTime::from, OffsetDateTime::from,
                 LocalDateTime::from, LocalDate::from);
+        if (t.isSupported(java.time.temporal.ChronoField.DAY_OF_MONTH)
+                && t.get(java.time.temporal.ChronoField.DAY_OF_MONTH) >= 28) {
+            checkDayNotClipped(text, t.get(java.time.temporal.ChronoField.DAY_OF_MONTH));
+        }
         if (t instanceof ZonedDateTime z) {
             return z.toInstant().toEpochMilli();
         }
@@ -340,6 +345,26 @@ public final class EventParser {
             throw new DateTimeParseException(TIME_OF_DAY_UNRESOLVED, text, 0);
         }
         return ((LocalDate) t).atStartOfDay().toInstant(ZoneOffset.UTC).toEpochMilli();
+    }
+
+    /** The reason of a day of month that the month does not have. */
+    static final String DAY_NOT_IN_MONTH = "its day of month is not in its month";
+
+    /**
+     * java.time's SMART resolver reads a day the month does not have (February 30) as the month's last day: such a
+     * time is refused instead. Called only where the resolved day is 28 or later (a clipped day is the month's last);
+     * 24:00 is the next day's midnight, as SMART reads it.
+     */
+    private void checkDayNotClipped(String text, int resolvedDay) {
+        TemporalAccessor read = formatter.parseUnresolved(text, new java.text.ParsePosition(0));
+        if (read == null || !read.isSupported(java.time.temporal.ChronoField.DAY_OF_MONTH)) {
+            return;
+        }
+        boolean endOfDay = read.isSupported(java.time.temporal.ChronoField.HOUR_OF_DAY)
+                && read.getLong(java.time.temporal.ChronoField.HOUR_OF_DAY) == 24;
+        if (!endOfDay && read.getLong(java.time.temporal.ChronoField.DAY_OF_MONTH) != resolvedDay) {
+            throw new DateTimeParseException(DAY_NOT_IN_MONTH, text, 0);
+        }
     }
 
     /** The reason of a time whose time-of-day fields were read but did not resolve. */

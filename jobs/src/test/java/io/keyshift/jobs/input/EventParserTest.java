@@ -62,6 +62,17 @@ class EventParserTest {
                 .isEqualTo(Instant.parse("2014-01-01T00:00:00Z").toEpochMilli());
         assertThat(parser("yyyy M d Hmm", null).parseTime("2013 1 1 2400"))
                 .isEqualTo(Instant.parse("2013-01-02T00:00:00Z").toEpochMilli());
+        assertThat(parser("yyyy M d Hmm", null).parseTime("2013 2 27 2400"))
+                .isEqualTo(Instant.parse("2013-02-28T00:00:00Z").toEpochMilli());
+        // a day the month does not have was read as the month's last (java.time's SMART resolver)
+        EventParser.Parsed feb30 = parse(parser("yyyy-MM-dd HH:mm:ss", null), "1,2014-02-30 12:00:00,s1,0");
+        assertThat(feb30.event()).isNull();
+        assertThat(feb30.deadLetter().reason()).contains("day of month is not in its month");
+        assertThat(parse(parser(null, null), "1,2014-02-31T12:00:00Z,s1,0").event()).isNull();
+        assertThat(parse(parser("yyyy-MM-dd HH:mm:ss", null), "1,2016-02-29 12:00:00,s1,0").event().timestamp)
+                .isEqualTo(Instant.parse("2016-02-29T12:00:00Z").toEpochMilli());
+        assertThat(parse(parser("yyyy-MM-dd HH:mm:ss", null), "1,2014-01-31 12:00:00,s1,0").event().timestamp)
+                .isEqualTo(Instant.parse("2014-01-31T12:00:00Z").toEpochMilli());
     }
 
     @Test
