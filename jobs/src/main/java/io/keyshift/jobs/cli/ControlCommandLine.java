@@ -77,6 +77,12 @@ public final class ControlCommandLine implements Callable<Integer> {
             throw new ParameterException(cl, (at != null && e.getMessage() != null && e.getMessage().contains("'" + at
                     + "'") ? "--at: " : "") + e.getMessage());
         }
+        if (parsed.at() != ControlCommand.NOW && (parsed.at() < io.keyshift.jobs.input.EventParser.MIN_EVENT_TIME
+                || parsed.at() > io.keyshift.jobs.input.EventParser.MAX_EVENT_TIME)) {
+            // as a record's event time: a command for the year 3170843 would wait for ever
+            throw new ParameterException(cl, "--at must lie in the years 0001..9999 (UTC), as event times do, was "
+                    + at);
+        }
         String line = ControlCommand.line(parsed.at(), parsed.type(), parsed.key() != null ? parsed.key()
                 : parsed.type() == ControlCommand.Type.ROLLBACK || parsed.type() == ControlCommand.Type.SCALE
                         ? Long.toString(parsed.version()) : null) + "\n";

@@ -60,10 +60,10 @@ public final class PlanBenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (repeats < 1) {
-            throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this), "--repeats must be >= 1");
-        }
         picocli.CommandLine cl = spec.commandLine();
+        if (repeats < 1) {
+            throw new picocli.CommandLine.ParameterException(cl, "--repeats must be >= 1, was " + repeats);
+        }
         if (!controlPath) {
             for (String o : List.of("--keys", "--max-parallelism", "--windows", "--windows-per-checkpoint")) {
                 if (cl.getParseResult().hasMatchedOption(o)) {

@@ -42,6 +42,19 @@ class ControlCommandLineTest {
         assertThat(Files.readAllLines(file)).containsExactly("now,pin,Market at 4th");
     }
 
+    /** An --at beyond the years event times may have (year +3170843 was written) is refused; nothing is written. */
+    @Test
+    void anAtOutsideTheYearsOfEventTimesIsRefused(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("control.csv");
+        StringWriter err = new StringWriter();
+        assertThat(run(err, "control", "--file", file.toString(), "--at", "99999999999999999", "freeze"))
+                .isEqualTo(2);
+        assertThat(err.toString()).contains("--at must lie in the years 0001..9999");
+        assertThat(file).doesNotExist();
+        assertThat(run(new StringWriter(), "control", "--file", file.toString(), "--at", "9999-12-31T00:00:00Z",
+                "freeze")).isZero();
+    }
+
     @Test
     void aDirectoryOrAMissingParentIsRefusedWithExitTwo(@TempDir Path dir) {
         StringWriter err = new StringWriter();
