@@ -53,15 +53,6 @@ public final class AggregateWindowFunction<K, ACC, V, R, W extends TimeWindow>
 
     /** The user's window function with its runtime context (keyed state refused) and Flink's checkpoint calls. */
     private transient UserCheckpoints.WindowUser windowUser;
-    /** The user's function overrides clear: each firing records whether this copy's window counts. */
-    private transient Boolean recordsClear;
-
-    private boolean recordsClear() {
-        if (recordsClear == null) {
-            recordsClear = UserWindowContext.overridesClear(user);
-        }
-        return recordsClear;
-    }
 
     private UserCheckpoints.WindowUser windowUser() {
         if (windowUser == null) {
@@ -104,7 +95,7 @@ public final class AggregateWindowFunction<K, ACC, V, R, W extends TimeWindow>
             ctx.output(partialTag, Tuple5.of(key.key, window.getStart(), window.getEnd(), key.keyGroup, acc.acc));
             return;
         }
-        if (recordsClear()) {
+        if (windowUser().recordsClear()) {
             UserWindowContext.recordCounted(ctx.windowState(), acc.ownership.owns(window.maxTimestamp()));
         }
         UserWindowContext.Source source = UserWindowContext.of(ctx);
@@ -128,7 +119,7 @@ public final class AggregateWindowFunction<K, ACC, V, R, W extends TimeWindow>
     @Override
     public void clear(Context ctx) throws Exception {
         if (user != null) {
-            UserWindowContext.clear(user, ctx, UserWindowContext.of(ctx), recordsClear());
+            UserWindowContext.clear(user, ctx, UserWindowContext.of(ctx), windowUser().recordsClear());
         }
     }
 }

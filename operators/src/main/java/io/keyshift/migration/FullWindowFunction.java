@@ -41,15 +41,6 @@ public final class FullWindowFunction<T, K, R, W extends TimeWindow>
 
     /** The user's window function with its runtime context (keyed state refused) and Flink's checkpoint calls. */
     private transient UserCheckpoints.WindowUser windowUser;
-    /** The user's function overrides clear: each firing records whether this copy's window counts. */
-    private transient Boolean recordsClear;
-
-    private boolean recordsClear() {
-        if (recordsClear == null) {
-            recordsClear = UserWindowContext.overridesClear(user);
-        }
-        return recordsClear;
-    }
 
     private UserCheckpoints.WindowUser windowUser() {
         if (windowUser == null) {
@@ -105,7 +96,7 @@ public final class FullWindowFunction<T, K, R, W extends TimeWindow>
                 return it.next().value;
             }
         };
-        if (recordsClear()) {
+        if (windowUser().recordsClear()) {
             UserWindowContext.recordCounted(ctx.windowState(), o.owns(window.maxTimestamp()));
         }
         UserWindowContext.Source source = UserWindowContext.of(ctx);
@@ -115,6 +106,6 @@ public final class FullWindowFunction<T, K, R, W extends TimeWindow>
 
     @Override
     public void clear(Context ctx) throws Exception {
-        UserWindowContext.clear(user, ctx, UserWindowContext.of(ctx), recordsClear());
+        UserWindowContext.clear(user, ctx, UserWindowContext.of(ctx), windowUser().recordsClear());
     }
 }

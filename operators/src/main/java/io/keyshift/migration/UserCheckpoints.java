@@ -69,6 +69,15 @@ final class UserCheckpoints {
         WindowUser(Function user, org.apache.flink.api.common.functions.RuntimeContext wrapper) {
             this.user = user;
             this.context = StateTrackingContext.forWindowFunction(wrapper);
+            this.recordsClear = user instanceof org.apache.flink.streaming.api.functions.windowing.ProcessWindowFunction<
+                    ?, ?, ?, ?> f && UserWindowContext.overridesClear(f);
+        }
+
+        /** The user's window function overrides clear: each firing records whether its copy's window counts. */
+        private final boolean recordsClear;
+
+        boolean recordsClear() {
+            return recordsClear;
         }
 
         void initializeState(FunctionInitializationContext c) throws Exception {

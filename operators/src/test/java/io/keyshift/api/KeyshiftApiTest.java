@@ -127,6 +127,14 @@ class KeyshiftApiTest {
         assertThat(outcomes).containsOnlyKeys(ValidationOutcome.MATCH);
     }
 
+    /** 60,000 clicks over 3 days by user, hourly planning windows, every migration validated. */
+    private static KeyshiftStream<Clicks.Click, String> everyMigrationValidated(StreamExecutionEnvironment env) {
+        Configuration conf = new Configuration();
+        conf.setString("keyshift.window", "1h");
+        conf.setString("keyshift.migration.validation", "ALL");
+        return Keyshift.keyBy(Clicks.stream(env, 60_000, 3), c -> c.user, Types.STRING).configure(conf);
+    }
+
     /** Bytes per user, or null for a total divisible by 3 (an aggregate may have no result; Flink's window operator then fires nothing). */
     static final class NullEveryThird implements AggregateFunction<Clicks.Click, long[], Long> {
         private final SumBytes sum = new SumBytes();
@@ -168,11 +176,7 @@ class KeyshiftApiTest {
                 .allSatisfy(r -> assertThat(Long.parseLong(r.substring(r.lastIndexOf(',') + 1)) % 3).isNotZero());
 
         StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(4);
-        Configuration conf = new Configuration();
-        conf.setString("keyshift.window", "1h");
-        conf.setString("keyshift.migration.validation", "ALL");
-        KeyshiftStream<Clicks.Click, String> users = Keyshift.keyBy(Clicks.stream(env, 60_000, 3), c -> c.user,
-                Types.STRING).configure(conf);
+        KeyshiftStream<Clicks.Click, String> users = everyMigrationValidated(env);
         CloseableIterator<String> results = users.window(TumblingEventTimeWindows.of(Duration.ofHours(1)))
                 .aggregate(new NullEveryThird(), new Label()).collectAsync();
         CloseableIterator<ValidationReport> validation = users.validation().collectAsync();
@@ -219,11 +223,7 @@ class KeyshiftApiTest {
         sorted(twinOut);
 
         StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(4);
-        Configuration conf = new Configuration();
-        conf.setString("keyshift.window", "1h");
-        conf.setString("keyshift.migration.validation", "ALL");
-        KeyshiftStream<Clicks.Click, String> users = Keyshift.keyBy(Clicks.stream(env, 60_000, 3), c -> c.user,
-                Types.STRING).configure(conf);
+        KeyshiftStream<Clicks.Click, String> users = everyMigrationValidated(env);
         CloseableIterator<String> results = users.window(TumblingEventTimeWindows.of(Duration.ofHours(1)))
                 .aggregate(new SumBytes(), new LabelAndClear()).collectAsync();
         CloseableIterator<String> cleared = users.sideOutput(CLEARED).collectAsync();
