@@ -547,18 +547,38 @@ public final class ReplayReport {
         return out;
     }
 
-    /** Results by "key\u0000windowStart" to the rest of the CSV line (windowEnd,count[,sum]). */
+    /**
+     * Results by "key\u0000windowStart" to the rest of the CSV line (windowEnd,count[,sum]). A window that fired more
+     * than once for a key (late firings under allowed lateness, or a result doubled) maps to all its firings, ordered
+     * by count and joined by {@code ';'}: two strategies agree on it only if they fired it as often, with equal
+     * results.
+     */
     public static Map<String, String> results(Path dir) throws IOException {
-        Map<String, String> out = new TreeMap<>();
+        Map<String, List<String>> firings = new TreeMap<>();
         for (String line : lines(dir)) {
             List<String> f = fields(line);
             String id = f.get(0) + '\u0000' + f.get(1);
-            String rest = String.join(",", f.subList(2, f.size()));
-            if (out.put(id, rest) != null) {
-                out.put(id, "DUPLICATE");
+            firings.computeIfAbsent(id, k -> new ArrayList<>(1)).add(String.join(",", f.subList(2, f.size())));
+        }
+        Map<String, String> out = new TreeMap<>();
+        for (Map.Entry<String, List<String>> e : firings.entrySet()) {
+            List<String> all = e.getValue();
+            if (all.size() > 1) {
+                all.sort(Comparator.<String>comparingLong(ReplayReport::firingCount).thenComparing(r -> r));
             }
+            out.put(e.getKey(), String.join(";", all));
         }
         return out;
+    }
+
+    /** The count of a result's rest (windowEnd,count[,sum]); Long.MAX_VALUE if it has none. */
+    private static long firingCount(String rest) {
+        String[] x = rest.split(",");
+        try {
+            return x.length > 1 ? Long.parseLong(x[1]) : Long.MAX_VALUE;
+        } catch (NumberFormatException e) {
+            return Long.MAX_VALUE;
+        }
     }
 
     public static long mismatches(Map<String, String> reference, Map<String, String> results) {
@@ -577,9 +597,25 @@ public final class ReplayReport {
         return n;
     }
 
-    /** Equal window end and count; sums equal up to a relative 1e-9 (floating-point order of addition). */
+    /**
+     * As often fired ({@link #results}), and each firing with equal window end and count; sums equal up to a relative
+     * 1e-9 (floating-point order of addition).
+     */
     static boolean sameResult(String a, String b) {
         if (a.equals(b)) {
+            return true;
+        }
+        if (a.indexOf(';') >= 0 || b.indexOf(';') >= 0) {
+            String[] x = a.split(";");
+            String[] y = b.split(";");
+            if (x.length != y.length) {
+                return false;
+            }
+            for (int i = 0; i < x.length; i++) {
+                if (!sameResult(x[i], y[i])) {
+                    return false;
+                }
+            }
             return true;
         }
         String[] x = a.split(",");
@@ -631,7 +667,9 @@ public final class ReplayReport {
         List<String[]> rows = new ArrayList<>(results.size());
         for (Map.Entry<String, String> e : results.entrySet()) {
             int z = e.getKey().indexOf('\u0000');
-            rows.add(new String[] {e.getKey().substring(0, z), e.getKey().substring(z + 1), e.getValue()});
+            for (String firing : e.getValue().split(";")) {
+                rows.add(new String[] {e.getKey().substring(0, z), e.getKey().substring(z + 1), firing});
+            }
         }
         rows.sort(Comparator.<String[]>comparingLong(r -> Long.parseLong(r[1])).thenComparing(r -> r[0]));
         try (BufferedWriter w = Files.newBufferedWriter(file, StandardCharsets.UTF_8)) {
