@@ -46,9 +46,10 @@ import java.util.Objects;
  * <p>Hot-key splitting ({@code keyshift.plan.split-threshold > 0}) spreads a very hot key over several key groups and
  * merges the partial windows with the aggregate's own {@code merge} (or the reduce function); {@code process} cannot
  * merge partial windows and refuses it. A window function given to {@code aggregate} or {@code reduce} runs on a split
- * key's merged window in the split merger, whose context has no per-window state: {@code context.windowState()}
- * throws {@link UnsupportedOperationException} there (naming the option). A window function that uses it needs
- * {@code split-threshold} 0 (the library's default).
+ * key's merged window in the split merger, whose context has no per-window state: with {@code split-threshold} above
+ * 0, {@code context.windowState()} throws {@link UnsupportedOperationException} (naming the option) at every window,
+ * so that a function that uses it fails at its first window, not when a key first turns hot. A window function that
+ * uses it needs {@code split-threshold} 0 (the library's default).
  *
  * <p>A window function has per-window state only: {@code context.globalState()} throws
  * {@link UnsupportedOperationException}, and so does keyed state from its runtime context or its
@@ -180,7 +181,7 @@ public final class KeyshiftWindowedStream<T, K, W extends Window> {
                     .aggregate(new EnvelopeAggregate<T, K, ACC>(function),
                             new AggregateWindowFunction<K, ACC, V, R, TimeWindow>(function, pwf, stage.codec,
                                     resultSerializer, stage.checkTag, partialTag,
-                                    allowedLateness),
+                                    allowedLateness, split > 0),
                             owned, owned, resultType)
                     .name(stage.name("window " + function.getClass().getSimpleName()))
                     .uid(stage.uid("window"));

@@ -36,19 +36,31 @@ public final class AggregateWindowFunction<K, ACC, V, R, W extends TimeWindow>
     private final ProcessWindowFunction<V, R, K, W> user;
     private final WindowResults<K, R> results;
     private final OutputTag<Tuple5<K, Long, Long, Integer, ACC>> partialTag;
+    /** Hot-key splitting is on: the user's function gets no per-window state here either, as in the split merger. */
+    private final boolean splitting;
 
     /**
      * @param user the user's window function, or null: then the aggregate's result is the stage's result (V = R)
      * @param partialTag side output of split keys' partial accumulators
+     * @param splitting whether hot-key splitting is on ({@code keyshift.plan.split-threshold > 0}): then the user's
+     *        {@code context.windowState()} throws at every window, not only at a split key's merged one
      */
     public AggregateWindowFunction(AggregateFunction<?, ACC, V> aggregate, ProcessWindowFunction<V, R, K, W> user,
                                    KeyCodec<K> codec, TypeSerializer<R> resultSerializer,
                                    OutputTag<ResultCheck> checkTag,
-                                   OutputTag<Tuple5<K, Long, Long, Integer, ACC>> partialTag, long allowedLateness) {
+                                   OutputTag<Tuple5<K, Long, Long, Integer, ACC>> partialTag, long allowedLateness,
+                                   boolean splitting) {
         this.aggregate = aggregate;
         this.user = user;
         this.results = new WindowResults<>(codec, resultSerializer, checkTag, allowedLateness);
         this.partialTag = partialTag;
+        this.splitting = splitting;
+    }
+
+    /** The keyed stage's context as the user's function sees it (no per-window state with splitting on). */
+    private UserWindowContext.Source source(Context ctx) {
+        UserWindowContext.Source source = UserWindowContext.of(ctx);
+        return splitting ? UserWindowContext.withoutWindowState(source) : source;
     }
 
     /** The user's window function with its runtime context (keyed state refused) and Flink's checkpoint calls. */
@@ -98,7 +110,7 @@ public final class AggregateWindowFunction<K, ACC, V, R, W extends TimeWindow>
         if (windowUser().recordsClear()) {
             UserWindowContext.recordCounted(ctx.windowState(), acc.ownership.owns(window.maxTimestamp()));
         }
-        UserWindowContext.Source source = UserWindowContext.of(ctx);
+        UserWindowContext.Source source = source(ctx);
         results.fire(key, window, acc.ownership, out, ctx::output, collector -> {
             V v = aggregate.getResult(acc.acc);
             if (v == null) {
@@ -119,7 +131,7 @@ public final class AggregateWindowFunction<K, ACC, V, R, W extends TimeWindow>
     @Override
     public void clear(Context ctx) throws Exception {
         if (user != null) {
-            UserWindowContext.clear(user, ctx, UserWindowContext.of(ctx), windowUser().recordsClear());
+            UserWindowContext.clear(user, ctx, source(ctx), windowUser().recordsClear());
         }
     }
 }

@@ -275,8 +275,7 @@ public final class PartialMerger<K, ACC, V, R>
 
             @Override
             public KeyedStateStore windowState() {
-                throw new UnsupportedOperationException("per-window state is not available for a split key's merged "
-                        + "window (keyshift.plan.split-threshold); set it to 0 if your window function needs it");
+                throw UserWindowContext.noWindowStateWithSplitting();
             }
 
             @Override

@@ -113,6 +113,46 @@ final class UserWindowContext {
         };
     }
 
+    /** Why a window function behind hot-key splitting has no per-window state. */
+    static UnsupportedOperationException noWindowStateWithSplitting() {
+        return new UnsupportedOperationException("per-window state (context.windowState()) is not available to a "
+                + "window function behind keyshift.plan.split-threshold > 0: a split key's merged window has none; "
+                + "set keyshift.plan.split-threshold to 0 if your window function needs it");
+    }
+
+    /**
+     * {@code source} with per-window state refused ({@link #noWindowStateWithSplitting()}): with hot-key splitting on,
+     * a window function that uses it fails at its first window, not when a key first turns hot and is split.
+     */
+    static Source withoutWindowState(Source source) {
+        return new Source() {
+            @Override
+            public long currentProcessingTime() {
+                return source.currentProcessingTime();
+            }
+
+            @Override
+            public long currentWatermark() {
+                return source.currentWatermark();
+            }
+
+            @Override
+            public KeyedStateStore windowState() {
+                throw noWindowStateWithSplitting();
+            }
+
+            @Override
+            public KeyedStateStore globalState() {
+                return source.globalState();
+            }
+
+            @Override
+            public <X> void output(OutputTag<X> tag, X value) {
+                source.output(tag, value);
+            }
+        };
+    }
+
     /** The keyed stage's own window context as a source. */
     static <IN, OUT, KEY, W extends TimeWindow> Source of(ProcessWindowFunction<IN, OUT, KEY, W>.Context ctx) {
         return new Source() {

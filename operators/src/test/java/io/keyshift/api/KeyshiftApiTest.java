@@ -447,6 +447,40 @@ class KeyshiftApiTest {
                 .hasMessageContaining("globalState()").hasMessageContaining("process(KeyedProcessFunction");
     }
 
+    /** A window function that keeps per-window state (a firing count): fine under keyBy and split-threshold 0. */
+    static final class FiringCount extends ProcessWindowFunction<Long, String, String, TimeWindow> {
+        @Override
+        public void process(String user, Context ctx, Iterable<Long> sums, Collector<String> out) throws Exception {
+            org.apache.flink.api.common.state.ValueState<Integer> firings = ctx.windowState().getState(
+                    new org.apache.flink.api.common.state.ValueStateDescriptor<>("firings", Types.INT));
+            firings.update(firings.value() == null ? 1 : firings.value() + 1);
+            out.collect(user + "," + firings.value());
+        }
+    }
+
+    @Test
+    void withSplittingOnAWindowFunctionThatUsesWindowStateFailsAtItsFirstWindowNotAtTheFirstSplit() throws Exception {
+        // 2,000 clicks over 100 users: no key is anywhere near hot enough to be split
+        Configuration conf = new Configuration();
+        conf.setString("keyshift.window", "1h");
+        StreamExecutionEnvironment plain = StreamExecutionEnvironment.createLocalEnvironment(2);
+        List<String> withoutSplitting = sorted(Keyshift.keyBy(Clicks.stream(plain, 2_000, 1), c -> c.user,
+                        Types.STRING).configure(conf)
+                .window(TumblingEventTimeWindows.of(Duration.ofHours(1)))
+                .aggregate(new SumBytes(), new FiringCount()).executeAndCollect());
+        assertThat(withoutSplitting).isNotEmpty().allMatch(r -> r.endsWith(",1"));
+
+        conf.setString("keyshift.plan.split-threshold", "1.0");
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(2);
+        Keyshift.keyBy(Clicks.stream(env, 2_000, 1), c -> c.user, Types.STRING).configure(conf)
+                .window(TumblingEventTimeWindows.of(Duration.ofHours(1)))
+                .aggregate(new SumBytes(), new FiringCount()).sinkTo(new org.apache.flink.streaming.api.functions
+                        .sink.v2.DiscardingSink<>());
+        assertThatThrownBy(() -> env.execute("window state with splitting")).rootCause()
+                .isInstanceOf(UnsupportedOperationException.class)
+                .hasMessageContaining("windowState()").hasMessageContaining("keyshift.plan.split-threshold");
+    }
+
     private static String describe(Clicks.Click c) {
         return c.user + "," + c.ts + "," + c.bytes;
     }
