@@ -212,28 +212,73 @@ public final class KeySampler<K> {
         return out;
     }
 
-    /** Adds a window restored from a checkpoint (possibly several per window after a rescale). */
+    /**
+     * Adds a window restored from a checkpoint (possibly several per window after a rescale).
+     *
+     * <p>A window sampled at rate 1 and restored from one sample (no rescale) continues exactly as if the sampler had
+     * not stopped: its sample's rows are the sketch's counters plus its offset (the total the sketch has purged, which
+     * is the sample's {@code maxError}), so the counters go back into the sketch and the offset is kept beside it.
+     * DataSketches' purge subtracts the median of at most 1,024 counters, all of them at sketch sizes up to 1,024
+     * (at most 768 counters), so the counters and the offset are the whole state a purge depends on; above 1,024 it
+     * samples 1,024 counters in the hash table's order, which a restore does not reproduce. Otherwise (sampling below
+     * 1, or several samples of one window) the restored estimates are kept beside the window's new counts.
+     */
     public void restore(WindowSample s) {
         if (s.getWindowStart() >= latestRestored) {
             // the rate of the latest window restored is the one in force (the keyshiftSamplingRate gauge)
             latestRestored = s.getWindowStart();
             lastRate = s.getSamplingRate();
         }
-        Accumulator acc = open.computeIfAbsent(s.getWindowStart(), k -> new Accumulator(s.getSamplingRate()));
+        Accumulator acc = open.get(s.getWindowStart());
+        boolean first = acc == null;
+        if (first) {
+            acc = new Accumulator(s.getSamplingRate());
+            open.put(s.getWindowStart(), acc);
+        }
         acc.records += s.getRecords();
         List<Long> counts = s.getKeyGroupCounts();
         for (int i = 0; i < Math.min(counts.size(), maxParallelism); i++) {
             acc.keyGroupCounts[i] += counts.get(i);
         }
+        if (first && acc.rate >= 1.0 && restoresExactly(s)) {
+            long offset = (long) s.getMaxError();
+            for (HeavyHitter h : s.getHeavyHitters()) {
+                acc.sketch().update(restoredKey(h), h.getEstimate() - offset);
+            }
+            acc.sketchOffset = offset;
+            return;
+        }
         if (acc.restored == null) {
             acc.restored = new ItemsSketch<>(sketchSize);
         }
         for (HeavyHitter h : s.getHeavyHitters()) {
-            acc.restored.update(codec.reversible() ? codec.key(h.getKey())
-                    : new KeyPseudonym(io.keyshift.route.KeyPseudonymizer.parse(h.getKey()), h.getKeyGroup()),
-                    h.getEstimate());
+            acc.restored.update(restoredKey(h), h.getEstimate());
         }
         acc.restoredMaxError += s.getMaxError();
+    }
+
+    /**
+     * Whether a sample's rows are one sketch's counters plus its offset: the maximum error is a whole number and every
+     * row's estimate exceeds it (a counter kept in a sketch is at least 1). A sample merged from several (restored
+     * after a rescale, then checkpointed again) may not be; it is restored as estimates.
+     */
+    private static boolean restoresExactly(WindowSample s) {
+        double maxError = s.getMaxError();
+        if (maxError < 0 || maxError != Math.rint(maxError) || maxError >= Long.MAX_VALUE) {
+            return false;
+        }
+        for (HeavyHitter h : s.getHeavyHitters()) {
+            if (h.getEstimate() <= maxError) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** The key of a restored row: the user key, or with a key secret the pseudonym and its key group. */
+    private Object restoredKey(HeavyHitter h) {
+        return codec.reversible() ? codec.key(h.getKey())
+                : new KeyPseudonym(io.keyshift.route.KeyPseudonymizer.parse(h.getKey()), h.getKeyGroup());
     }
 
     /** Number of open windows. */
@@ -275,7 +320,7 @@ public final class KeySampler<K> {
         if (acc.sketch != null) {
             double scale = acc.rate >= 1.0 ? 1.0 : 1.0 / acc.rate;
             for (ItemsSketch.Row<Object> r : acc.sketch.getFrequentItems(0L, ErrorType.NO_FALSE_NEGATIVES)) {
-                out.update(r.getItem(), Math.max(1, Math.round(r.getEstimate() * scale)));
+                out.update(r.getItem(), Math.max(1, Math.round((r.getEstimate() + acc.sketchOffset) * scale)));
             }
         }
         if (acc.restored != null) {
@@ -292,6 +337,8 @@ public final class KeySampler<K> {
             counts.add(c);
         }
         ItemsSketch<Object> sketch = estimates(acc);
+        // the window's own sketch, restored exactly from a checkpoint: what it had purged before it
+        long offset = sketch == acc.sketch ? acc.sketchOffset : 0;
         ItemsSketch.Row<Object>[] rows = sketch.getFrequentItems(0L, ErrorType.NO_FALSE_NEGATIVES);
         List<HeavyHitter> hitters = new ArrayList<>(rows.length);
         for (ItemsSketch.Row<Object> r : rows) {
@@ -299,11 +346,11 @@ public final class KeySampler<K> {
                     .setKey(id(r.getItem()))
                     .setKeyGroup(r.getItem() instanceof KeyPseudonym p ? p.keyGroup()
                             : KeyGroupRangeAssignment.assignToKeyGroup(r.getItem(), maxParallelism))
-                    .setEstimate(r.getEstimate())
+                    .setEstimate(r.getEstimate() + offset)
                     .build());
         }
         hitters.sort(Comparator.comparingLong(HeavyHitter::getEstimate).reversed().thenComparing(h -> h.getKey().toString()));
-        double maxError = sketch.getMaximumError() + acc.restoredMaxError;
+        double maxError = sketch.getMaximumError() + offset + acc.restoredMaxError;
         return WindowSample.newBuilder()
                 .setWindowStart(start)
                 .setWindowEnd(start + windowMillis)
@@ -344,6 +391,8 @@ public final class KeySampler<K> {
         private ItemsSketch<Object> sketch;
         /** Held keys: {count}. */
         final Map<Object, long[]> held = new HashMap<>();
+        /** What the sketch had purged before a checkpoint it was restored from exactly (added to its estimates). */
+        long sketchOffset;
         /** Estimates restored from a checkpoint, already in records. */
         ItemsSketch<Object> restored;
         double restoredMaxError;

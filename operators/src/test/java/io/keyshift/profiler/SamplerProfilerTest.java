@@ -276,6 +276,44 @@ class SamplerProfilerTest {
     }
 
     /**
+     * At rate 1 a window restored mid-way from its one sample (no rescale) ends with the samples of a run that never
+     * stopped, also where its sketch overflowed and purged (many more keys than it keeps) before and after the
+     * checkpoint, and over two restores: the planner then sees what it would have seen (DESIGN: a recovery routes as
+     * the first run did).
+     */
+    @Test
+    void aRestoreMidWindowAtRateOneContinuesAsIfTheSamplerHadNotStopped() {
+        for (int sketchSize : new int[] {64, 1024}) {
+            java.util.SplittableRandom r = new java.util.SplittableRandom(sketchSize);
+            int keys = sketchSize * 8;
+            List<String> records = new ArrayList<>();
+            for (int n = 0; n < 40 * keys; n++) {
+                // skewed over many keys: a few heavy ones, a long tail that keeps the sketch purging
+                int k = r.nextInt(4) == 0 ? r.nextInt(8) : r.nextInt(keys);
+                records.add("k" + k);
+            }
+            KeySampler<String> uninterrupted = sampler(sketchSize, 1.0, 3);
+            records.forEach(k -> add(uninterrupted, k, 10));
+            WindowSample expected = uninterrupted.closeUpTo(W - 1).get(0);
+
+            KeySampler<String> first = sampler(sketchSize, 1.0, 3);
+            int a = records.size() / 3;
+            int b = 2 * records.size() / 3;
+            records.subList(0, a).forEach(k -> add(first, k, 10));
+            KeySampler<String> second = sampler(sketchSize, 1.0, 3);
+            first.snapshot().forEach(second::restore);
+            records.subList(a, b).forEach(k -> add(second, k, 10));
+            KeySampler<String> third = sampler(sketchSize, 1.0, 3);
+            second.snapshot().forEach(third::restore);
+            records.subList(b, records.size()).forEach(k -> add(third, k, 10));
+            WindowSample restored = third.closeUpTo(W - 1).get(0);
+
+            assertThat(expected.getMaxError()).as("the sketch purged (size %d)", sketchSize).isPositive();
+            assertThat(restored).as("sketch size %d", sketchSize).isEqualTo(expected);
+        }
+    }
+
+    /**
      * After a restore the rate in force (the keyshiftSamplingRate gauge) is that of the latest window restored, not
      * the configured one, until a new window opens.
      */
