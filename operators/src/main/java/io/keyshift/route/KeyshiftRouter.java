@@ -219,6 +219,8 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
     private transient ListState<RoutingPlan> planState;
     private transient ListState<KeyLoadSample> openState;
     private transient ListState<Long> naturalState;
+    /** {@link #spread} at the checkpoint, so that a split key's records are dealt on where they were. */
+    private transient ListState<Long> spreadState;
 
     private transient Counter primaryCopies;
     private transient Counter shadowCopies;
@@ -279,6 +281,8 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
                 .getListState(new ListStateDescriptor<>("open-windows", new AvroTypeInfo<>(KeyLoadSample.class)));
         naturalState = context.getOperatorStateStore()
                 .getListState(new ListStateDescriptor<>("natural-until", Types.LONG));
+        spreadState = context.getOperatorStateStore()
+                .getListState(new ListStateDescriptor<>("split-spread", Types.LONG));
         naturalUntil = Long.MIN_VALUE;
         naturalDecided = !naturalFirstWindow;
         if (context.isRestored()) {
@@ -287,6 +291,11 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
             naturalDecided = true;
             for (Long n : naturalState.get()) {
                 naturalUntil = Math.max(naturalUntil, n);
+            }
+            // this subtask's own count (after a rescale, one of the counts it was handed; none before this state
+            // existed: 0)
+            for (Long n : spreadState.get()) {
+                spread = n;
             }
             for (RoutingPlan p : planState.get()) {
                 if (currentPlan == null || p.getVersion() > currentPlan.getVersion()) {
@@ -969,6 +978,7 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
         }
         openState.update(open);
         naturalState.update(naturalDecided ? List.of(naturalUntil) : List.of());
+        spreadState.update(List.of(spread));
     }
 
     private KeyLoadSample stateRecord(WindowSample window, WindowLoad load) {

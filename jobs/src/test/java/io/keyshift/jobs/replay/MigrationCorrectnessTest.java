@@ -155,15 +155,6 @@ class MigrationCorrectnessTest {
         c.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_DELAY, Duration.ofMillis(100));
         Run failed = run(Strategy.PREDICTIVE, 4, c, 50_000);
         assertThat(FailOnce.fired(faultId)).isEqualTo(2);
-        {
-            int missing = 0, extra = 0, differ = 0;
-            for (var e : hashResults.entrySet()) {
-                String g = failed.results().get(e.getKey());
-                if (g == null) missing++; else if (!g.equals(e.getValue())) { if (differ++ < 5) System.out.println("DIFF " + e.getKey() + " " + e.getValue() + " vs " + g); }
-            }
-            for (var k : failed.results().keySet()) if (!hashResults.containsKey(k)) extra++;
-            System.out.println("FAILTEST missing=" + missing + " extra=" + extra + " differ=" + differ + " n=" + failed.results().size() + " valid=" + failed.validation().stream().map(l -> l.substring(0, l.indexOf(','))).collect(java.util.stream.Collectors.groupingBy(x -> x, java.util.stream.Collectors.counting())));
-        }
         assertThat(ReplayReport.mismatches(hashResults, failed.results())).isZero();
         assertThat(failed.results()).isEqualTo(hashResults);
         assertThat(failed.digest()).isEqualTo(predictiveP4.digest());
