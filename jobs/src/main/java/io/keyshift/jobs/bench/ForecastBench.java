@@ -55,10 +55,54 @@ public final class ForecastBench {
                            Configuration config) {}
 
     /**
-     * Runs the input through a keyshift stage (the built-in count per planning window, results discarded) and
-     * returns the profiles its profiler saw, in window order.
+     * Runs the input through a keyshift stage keyed by the String key (the built-in count per planning window,
+     * results discarded) and returns the profiles its profiler saw, in window order.
      */
     public static List<WindowProfile> profiles(Settings s) throws Exception {
+        return profiles(s, KeyType.STRING);
+    }
+
+    /**
+     * The type a stage is keyed by, as far as profiles depend on it: a key's key group is the hash of the key as that
+     * type (Flink's {@code KeyGroupRangeAssignment}), so the string "42" and the long 42 land in different key groups.
+     */
+    public enum KeyType {
+        STRING, LONG, INT;
+
+        /**
+         * Null if every key of {@code space} reads as this type, else why not (the count and the first such key).
+         */
+        public String unreadable(EventSpace space) throws java.io.IOException {
+            if (this == STRING) {
+                return null;
+            }
+            long bad = 0;
+            String first = null;
+            try (EventSpace.Cursor c = space.open(0, 1, 0)) {
+                while (c.hasNext()) {
+                    String key = c.next().key;
+                    try {
+                        if (this == LONG) {
+                            Long.parseLong(key);
+                        } else {
+                            Integer.parseInt(key);
+                        }
+                    } catch (NumberFormatException e) {
+                        bad++;
+                        first = first == null ? key : first;
+                    }
+                }
+            }
+            return bad == 0 ? null : String.format(java.util.Locale.ROOT, "%,d rows have a key that is not %s %s, "
+                    + "the first '%s'", bad, this == INT ? "an" : "a", name().toLowerCase(java.util.Locale.ROOT), first);
+        }
+    }
+
+    /**
+     * As {@link #profiles(Settings)}, the stage keyed by the key read as {@code keyType} (every key must read as it:
+     * {@link KeyType#unreadable}).
+     */
+    public static List<WindowProfile> profiles(Settings s, KeyType keyType) throws Exception {
         StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(s.parallelism(), s.config());
         int maxP = s.config().get(org.apache.flink.configuration.PipelineOptions.MAX_PARALLELISM);
         env.setMaxParallelism(maxP);
@@ -67,7 +111,11 @@ public final class ForecastBench {
                         "bench source").uid(io.keyshift.jobs.replay.ReplayJob.SOURCE_UID);
         Configuration library = io.keyshift.config.KeyshiftConfig.libraryOptions(s.config());
         library.set(io.keyshift.config.JobOptions.WINDOW, java.time.Duration.ofMillis(s.windowMillis()));
-        KeyshiftStream<Event, String> keyed = Keyshift.keyBy(events, e -> e.key, Types.STRING).configure(library);
+        KeyshiftStream<Event, ?> keyed = switch (keyType) {
+            case STRING -> Keyshift.keyBy(events, e -> e.key, Types.STRING).configure(library);
+            case LONG -> Keyshift.keyBy(events, e -> Long.parseLong(e.key), Types.LONG).configure(library);
+            case INT -> Keyshift.keyBy(events, e -> Integer.parseInt(e.key), Types.INT).configure(library);
+        };
         keyed.window(TumblingEventTimeWindows.of(java.time.Duration.ofMillis(s.windowMillis())))
                 .aggregate(new CountSum())
                 .sinkTo(new org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink<>());

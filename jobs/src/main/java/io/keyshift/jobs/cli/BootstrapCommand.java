@@ -52,6 +52,12 @@ public final class BootstrapCommand implements Callable<Integer> {
                     + "Default: ${DEFAULT-VALUE}, the command line's.")
     String uidPrefix;
 
+    @Option(names = "--key-type", paramLabel = "TYPE", defaultValue = "string",
+            description = "The type the stage that starts from the savepoint is keyed by: string, long or int (a "
+                    + "key's key group is the hash of the key as that type; every key of the input must read as it). "
+                    + "Default: ${DEFAULT-VALUE}, the command line's.")
+    String keyTypeArg;
+
     @Mixin
     FlinkOptions flink;
 
@@ -82,6 +88,12 @@ public final class BootstrapCommand implements Callable<Integer> {
         if (above == null || !Files.isDirectory(above) || !Files.isWritable(above)) {
             throw new ParameterException(cl, "--out " + out + ": " + above + " is not a writable directory");
         }
+        ForecastBench.KeyType keyType;
+        try {
+            keyType = ForecastBench.KeyType.valueOf(keyTypeArg.toUpperCase(java.util.Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(cl, "--key-type must be string, long or int, was '" + keyTypeArg + "'");
+        }
         Duration w = FlinkOptions.window(cl, "--window", window);
         Configuration conf = flink.load(cl, w);
         int maxP = conf.getOptional(PipelineOptions.MAX_PARALLELISM).orElse(conf.get(JobOptions.DEFAULT_MAX_PARALLELISM));
@@ -108,8 +120,15 @@ public final class BootstrapCommand implements Callable<Integer> {
                 cl.getErr().flush();
                 return 2;
             }
+            String unreadable = keyType.unreadable(prepared.space());
+            if (unreadable != null) {
+                cl.getErr().println("keyshift bootstrap: --key-type " + keyTypeArg + ": " + unreadable
+                        + "; no savepoint written");
+                cl.getErr().flush();
+                return 2;
+            }
             List<WindowProfile> profiles = ForecastBench.profiles(new ForecastBench.Settings(prepared.space(), 2,
-                    w.toMillis(), io.keyshift.config.KeyshiftConfig.seasons(conf, w.toMillis()), 1, conf));
+                    w.toMillis(), io.keyshift.config.KeyshiftConfig.seasons(conf, w.toMillis()), 1, conf), keyType);
             LoadForecastEngine.Settings settings = io.keyshift.config.KeyshiftConfig.forecastSettings(conf, maxP);
             LoadForecastEngine engine = ForecasterBootstrap.train(profiles, settings);
             ForecasterBootstrap.write(engine, out.toAbsolutePath().toUri().toString(), maxP, uidPrefix);

@@ -1,0 +1,105 @@
+package io.keyshift.jobs.savepoint;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.keyshift.config.JobOptions;
+import io.keyshift.jobs.SharedData;
+import io.keyshift.jobs.cli.FlinkConfig;
+import io.keyshift.jobs.cli.KeyshiftCli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * {@code bootstrap --key-type}: a stage keyed by Long puts a key in the key group of the key's Long hash, so the
+ * forecaster trained for it must track its hot keys there (the String "7" hashes elsewhere).
+ */
+class BootstrapKeyTypeTest {
+    private static final int MAX_P = 128;
+
+    /** 14 days of hourly records over user ids 1..40, id 7 about half of them. */
+    private static Path history(Path dir, String sevenAs) throws Exception {
+        List<String> rows = new ArrayList<>(List.of("user,time"));
+        long start = Instant.parse("2026-01-05T00:00:00Z").toEpochMilli();
+        java.util.SplittableRandom r = new java.util.SplittableRandom(7);
+        for (int hour = 0; hour < 14 * 24; hour++) {
+            for (int n = 0; n < 40; n++) {
+                int user = r.nextBoolean() ? 7 : 1 + r.nextInt(40);
+                rows.add((user == 7 ? sevenAs : Integer.toString(user)) + ","
+                        + Instant.ofEpochMilli(start + hour * 3_600_000L + n * 60_000L));
+            }
+        }
+        Path csv = dir.resolve("history-" + sevenAs + ".csv");
+        Files.write(csv, rows);
+        return csv;
+    }
+
+    private static int run(StringWriter err, String... args) {
+        var cli = KeyshiftCli.commandLine();
+        cli.setErr(new PrintWriter(err));
+        cli.setOut(new PrintWriter(new StringWriter()));
+        return cli.execute(args);
+    }
+
+    private static String[] bootstrap(Path input, Path out, String keyType) {
+        return new String[] {"bootstrap", "--input", input.toString(), "--key", "user", "--time", "time",
+            "--window", "1h", "--out", out.toString(), "--key-type", keyType,
+            "--config", SharedData.flinkConf().toString()};
+    }
+
+    /** The key group the forecaster tracks hot key 7 in. */
+    private static int keyGroupOfSeven(Path savepoint) throws Exception {
+        Configuration base = FlinkConfig.load(SharedData.flinkConf(), Map.of());
+        base.set(JobOptions.WINDOW, Duration.ofHours(1));
+        JsonNode inspected = SavepointInspector.inspect(savepoint.toUri().toString(),
+                io.keyshift.config.KeyshiftConfig.forecastSettings(base, MAX_P));
+        for (JsonNode s : inspected.at("/forecaster/tracked_series")) {
+            if (s.path("unit").asText().equals("hot_key") && s.path("key").asText().equals("7")) {
+                return s.path("key_group").asInt();
+            }
+        }
+        throw new AssertionError("hot key 7 is not tracked: " + inspected.at("/forecaster/tracked_series"));
+    }
+
+    @Test
+    void aLongKeyedStageGetsItsHotKeysInTheirLongKeyGroups(@TempDir Path dir) throws Exception {
+        int asLong = KeyGroupRangeAssignment.assignToKeyGroup(7L, MAX_P);
+        int asString = KeyGroupRangeAssignment.assignToKeyGroup("7", MAX_P);
+        assertThat(asLong).as("the test needs the two hashes apart").isNotEqualTo(asString);
+        Path input = history(dir, "7");
+
+        StringWriter err = new StringWriter();
+        assertThat(run(err, bootstrap(input, dir.resolve("long"), "long"))).as(err.toString()).isZero();
+        assertThat(keyGroupOfSeven(dir.resolve("long"))).isEqualTo(asLong);
+        assertThat(run(err, bootstrap(input, dir.resolve("string"), "string"))).as(err.toString()).isZero();
+        assertThat(keyGroupOfSeven(dir.resolve("string"))).isEqualTo(asString);
+    }
+
+    @Test
+    void keysThatDoNotReadAsTheTypeOrAnUnknownTypeFailInOneLineWithoutASavepoint(@TempDir Path dir) throws Exception {
+        StringWriter err = new StringWriter();
+        assertThat(run(err, bootstrap(history(dir, "seven"), dir.resolve("sp"), "long"))).isEqualTo(2);
+        assertThat(err.toString().strip().lines()).singleElement().satisfies(l -> assertThat(l)
+                .startsWith("keyshift bootstrap: --key-type long: ").contains("is not a long, the first 'seven'")
+                .endsWith("no savepoint written"));
+        assertThat(dir.resolve("sp")).doesNotExist();
+
+        StringWriter bad = new StringWriter();
+        assertThat(run(bad, bootstrap(history(dir, "7"), dir.resolve("sp2"), "uuid"))).isEqualTo(2);
+        assertThat(bad.toString()).contains("--key-type must be string, long or int, was 'uuid'");
+        assertThat(dir.resolve("sp2")).doesNotExist();
+    }
+}
