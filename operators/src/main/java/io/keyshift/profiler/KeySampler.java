@@ -281,6 +281,154 @@ public final class KeySampler<K> {
                 : new KeyPseudonym(io.keyshift.route.KeyPseudonymizer.parse(h.getKey()), h.getKeyGroup());
     }
 
+    /** Format version of {@link #snapshotHold}. */
+    private static final int HOLD_FORMAT = 1;
+
+    /**
+     * What a sample leaves out where windows are sampled below rate 1 (sample and hold), for a checkpoint: per open
+     * window the held keys' exact counts and the overflow sketch's counters and purged total, the keys preserved for
+     * the next window with their scores, and the window whose held keys are preserved next (its held keys also if it
+     * has closed). With it, {@link #restoreHold} after the windows' {@link #restore} continues as if the sampler had
+     * not stopped. Null when no window is sampled below 1 and nothing is preserved. Keys are written by their ids
+     * (pseudonyms with a key secret).
+     *
+     * @param subtask this sampler's subtask; {@code subtasks} the number of them (a restore checks both)
+     */
+    public byte[] snapshotHold(int subtask, int subtasks) throws java.io.IOException {
+        List<Map.Entry<Long, Accumulator>> sampled = new ArrayList<>();
+        for (Map.Entry<Long, Accumulator> e : open.entrySet()) {
+            // a window restored as estimates (after a rescale) has no exact hold to keep
+            if (e.getValue().rate < 1.0 && e.getValue().restored == null) {
+                sampled.add(e);
+            }
+        }
+        if (sampled.isEmpty() && preserved.isEmpty() && holdAccumulator == null) {
+            return null;
+        }
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        java.io.DataOutputStream out = new java.io.DataOutputStream(bytes);
+        out.writeInt(HOLD_FORMAT);
+        out.writeInt(subtask);
+        out.writeInt(subtasks);
+        out.writeInt(preserved.size());
+        for (Map.Entry<Object, Double> e : preserved.entrySet()) {
+            writeKey(out, e.getKey());
+            out.writeDouble(e.getValue());
+        }
+        out.writeLong(holdWindow);
+        boolean holdOpen = holdAccumulator != null && open.get(holdWindow) == holdAccumulator;
+        out.writeBoolean(holdAccumulator != null && !holdOpen);
+        if (holdAccumulator != null && !holdOpen) {
+            writeHeld(out, holdAccumulator);
+        }
+        out.writeInt(sampled.size());
+        for (Map.Entry<Long, Accumulator> e : sampled) {
+            Accumulator acc = e.getValue();
+            out.writeLong(e.getKey());
+            writeHeld(out, acc);
+            out.writeLong(acc.sketchOffset + (acc.sketch == null ? 0 : acc.sketch.getMaximumError()));
+            ItemsSketch.Row<Object>[] rows = acc.sketch == null ? null
+                    : acc.sketch.getFrequentItems(0L, ErrorType.NO_FALSE_NEGATIVES);
+            out.writeInt(rows == null ? 0 : rows.length);
+            if (rows != null) {
+                for (ItemsSketch.Row<Object> r : rows) {
+                    writeKey(out, r.getItem());
+                    out.writeLong(r.getLowerBound());
+                }
+            }
+        }
+        out.flush();
+        return bytes.toByteArray();
+    }
+
+    /**
+     * Restores {@link #snapshotHold}'s state, after every window's {@link #restore}, if it was this subtask's at the
+     * same number of subtasks; otherwise (after a rescale) keeps the windows as restored from their samples and
+     * returns false.
+     *
+     * @throws java.io.IOException if the bytes are not in the format {@link #snapshotHold} writes
+     * @throws IllegalArgumentException if a key id does not read with this sampler's codec
+     */
+    public boolean restoreHold(byte[] state, int subtask, int subtasks) throws java.io.IOException {
+        java.io.DataInputStream in = new java.io.DataInputStream(new java.io.ByteArrayInputStream(state));
+        int format = in.readInt();
+        if (format != HOLD_FORMAT) {
+            throw new java.io.IOException("sampler hold state of format " + format + ", this build reads "
+                    + HOLD_FORMAT);
+        }
+        if (in.readInt() != subtask || in.readInt() != subtasks) {
+            return false;
+        }
+        preserved.clear();
+        for (int n = in.readInt(); n > 0; n--) {
+            Object key = readKey(in);
+            preserved.put(key, in.readDouble());
+        }
+        holdWindow = in.readLong();
+        holdAccumulator = null;
+        if (in.readBoolean()) {
+            // the closed window whose held keys are preserved when the next window opens
+            holdAccumulator = new Accumulator(0.5);
+            readHeld(in, holdAccumulator);
+        }
+        for (int w = in.readInt(); w > 0; w--) {
+            long start = in.readLong();
+            Accumulator acc = open.get(start);
+            if (acc == null) {
+                throw new java.io.IOException("sampler hold state names window " + start + ", which no sample "
+                        + "restored");
+            }
+            acc.held.clear();
+            readHeld(in, acc);
+            acc.sketch = null;
+            acc.sketchOffset = in.readLong();
+            int rows = in.readInt();
+            for (int r = 0; r < rows; r++) {
+                Object key = readKey(in);
+                acc.sketch().update(key, in.readLong());
+            }
+            // the window's sample was its held counts and scaled sketch merged: superseded by the parts themselves
+            acc.restored = null;
+            acc.restoredMaxError = 0;
+        }
+        if (holdAccumulator == null && holdWindow != Long.MIN_VALUE) {
+            holdAccumulator = open.get(holdWindow);
+        }
+        return true;
+    }
+
+    private void writeHeld(java.io.DataOutputStream out, Accumulator acc) throws java.io.IOException {
+        out.writeInt(acc.held.size());
+        for (Map.Entry<Object, long[]> h : acc.held.entrySet()) {
+            writeKey(out, h.getKey());
+            out.writeLong(h.getValue()[0]);
+        }
+    }
+
+    private void readHeld(java.io.DataInputStream in, Accumulator acc) throws java.io.IOException {
+        for (int n = in.readInt(); n > 0; n--) {
+            Object key = readKey(in);
+            acc.held.put(key, new long[] {in.readLong()});
+        }
+    }
+
+    /** A key by its id (any length) and, for a pseudonym, its key group. */
+    private void writeKey(java.io.DataOutputStream out, Object key) throws java.io.IOException {
+        byte[] id = id(key).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        out.writeInt(id.length);
+        out.write(id);
+        out.writeInt(key instanceof KeyPseudonym p ? p.keyGroup() : -1);
+    }
+
+    private Object readKey(java.io.DataInputStream in) throws java.io.IOException {
+        byte[] id = new byte[in.readInt()];
+        in.readFully(id);
+        int keyGroup = in.readInt();
+        String s = new String(id, java.nio.charset.StandardCharsets.UTF_8);
+        return codec.reversible() ? codec.key(s)
+                : new KeyPseudonym(io.keyshift.route.KeyPseudonymizer.parse(s), keyGroup);
+    }
+
     /** Number of open windows. */
     public int openWindows() {
         return open.size();
@@ -313,22 +461,36 @@ public final class KeySampler<K> {
         if (acc.rate >= 1.0 && acc.restored == null) {
             return acc.sketch();
         }
+        // each part in the order of its counts, ties by key id: where the merge purges, what it keeps depends on the
+        // order of insertion, which must not depend on the hash tables' layouts (a restored sketch has its own)
         ItemsSketch<Object> out = new ItemsSketch<>(sketchSize);
-        for (Map.Entry<Object, long[]> h : acc.held.entrySet()) {
-            out.update(h.getKey(), h.getValue()[0]);
-        }
+        List<Map.Entry<Object, Long>> held = new ArrayList<>(acc.held.size());
+        acc.held.forEach((k, c) -> held.add(Map.entry(k, c[0])));
+        insertInOrder(out, held);
         if (acc.sketch != null) {
             double scale = acc.rate >= 1.0 ? 1.0 : 1.0 / acc.rate;
+            List<Map.Entry<Object, Long>> rows = new ArrayList<>();
             for (ItemsSketch.Row<Object> r : acc.sketch.getFrequentItems(0L, ErrorType.NO_FALSE_NEGATIVES)) {
-                out.update(r.getItem(), Math.max(1, Math.round((r.getEstimate() + acc.sketchOffset) * scale)));
+                rows.add(Map.entry(r.getItem(), Math.max(1, Math.round((r.getEstimate() + acc.sketchOffset) * scale))));
             }
+            insertInOrder(out, rows);
         }
         if (acc.restored != null) {
+            List<Map.Entry<Object, Long>> rows = new ArrayList<>();
             for (ItemsSketch.Row<Object> r : acc.restored.getFrequentItems(0L, ErrorType.NO_FALSE_NEGATIVES)) {
-                out.update(r.getItem(), r.getEstimate());
+                rows.add(Map.entry(r.getItem(), r.getEstimate()));
             }
+            insertInOrder(out, rows);
         }
         return out;
+    }
+
+    /** Adds {@code counts} to {@code sketch}, largest first, ties by key id. */
+    private void insertInOrder(ItemsSketch<Object> sketch, List<Map.Entry<Object, Long>> counts) {
+        counts.sort(Map.Entry.<Object, Long>comparingByValue().reversed().thenComparing(e -> id(e.getKey())));
+        for (Map.Entry<Object, Long> e : counts) {
+            sketch.update(e.getKey(), e.getValue());
+        }
     }
 
     private WindowSample toSample(long start, Accumulator acc) {

@@ -221,6 +221,8 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
     private transient ListState<Long> naturalState;
     /** {@link #spread} at the checkpoint, so that a split key's records are dealt on where they were. */
     private transient ListState<Long> spreadState;
+    /** The sampler's hold below sampling rate 1 ({@link KeySampler#snapshotHold}): none, or this subtask's. */
+    private transient ListState<byte[]> sampleHoldState;
 
     private transient Counter primaryCopies;
     private transient Counter shadowCopies;
@@ -283,6 +285,8 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
                 .getListState(new ListStateDescriptor<>("natural-until", Types.LONG));
         spreadState = context.getOperatorStateStore()
                 .getListState(new ListStateDescriptor<>("split-spread", Types.LONG));
+        sampleHoldState = context.getOperatorStateStore().getListState(new ListStateDescriptor<>("sampler-hold",
+                org.apache.flink.api.common.typeinfo.PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO));
         naturalUntil = Long.MIN_VALUE;
         naturalDecided = !naturalFirstWindow;
         if (context.isRestored()) {
@@ -330,13 +334,7 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
                     try {
                         sampler.restore(r.getWindow());
                     } catch (IllegalArgumentException e) {
-                        // a key id this stage's codec cannot read (a NumberFormatException too): the same at every
-                        // restart. The message names no key (with a new key secret it would be a raw one).
-                        throw io.keyshift.config.JobOptions.unrecoverable("the router's open windows name keys in a "
-                                + "form this stage cannot read (" + e.getClass().getSimpleName() + "): a savepoint "
-                                + "taken with another " + io.keyshift.config.PrivacyOptions.KEY_SECRET.key()
-                                + " setting or another key type; restore with the same, or start this stage without "
-                                + "keyshift's state");
+                        throw unreadableKeys(e);
                     }
                     firstWindowEnd = Math.min(firstWindowEnd, r.getWindow().getWindowEnd());
                 }
@@ -348,6 +346,17 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
                     add(l[1], r.getLoad().getShadowKeyGroupCounts());
                 }
             }
+            List<byte[]> holds = new ArrayList<>();
+            sampleHoldState.get().forEach(holds::add);
+            if (holds.size() == 1) {
+                // this subtask's own hold at the same parallelism restores exactly; after a rescale (another
+                // subtask's, or several) the windows stay as their samples restored them
+                try {
+                    sampler.restoreHold(holds.get(0), subtask, subtasks);
+                } catch (IllegalArgumentException e) {
+                    throw unreadableKeys(e);
+                }
+            }
             if (!pseudonymous && namedKeys > 0 && pseudonyms == namedKeys) {
                 // every key named by pseudonym (a savepoint taken with a key secret) in a stage without one: a String
                 // codec takes them as raw keys without a word
@@ -357,6 +366,17 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
                         + "keyshift's state");
             }
         }
+    }
+
+    /**
+     * A key id in the router's state that this stage's codec cannot read (a NumberFormatException too): the same at
+     * every restart. The message names no key (with a new key secret it would be a raw one).
+     */
+    private static RuntimeException unreadableKeys(IllegalArgumentException e) {
+        return io.keyshift.config.JobOptions.unrecoverable("the router's open windows name keys in a form this stage "
+                + "cannot read (" + e.getClass().getSimpleName() + "): a savepoint taken with another "
+                + io.keyshift.config.PrivacyOptions.KEY_SECRET.key() + " setting or another key type; restore with "
+                + "the same, or start this stage without keyshift's state");
     }
 
     private static void add(long[] into, List<Long> counts) {
@@ -979,6 +999,8 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
         openState.update(open);
         naturalState.update(naturalDecided ? List.of(naturalUntil) : List.of());
         spreadState.update(List.of(spread));
+        byte[] hold = sampler.snapshotHold(subtask, subtasks);
+        sampleHoldState.update(hold == null ? List.of() : List.of(hold));
     }
 
     private KeyLoadSample stateRecord(WindowSample window, WindowLoad load) {

@@ -314,6 +314,82 @@ class SamplerProfilerTest {
     }
 
     /**
+     * Below rate 1 (sample and hold) a sampler restored from its windows' samples and its hold continues as if it had
+     * not stopped: held keys' exact counts, the overflow sketch, and the keys preserved into the next window, at
+     * checkpoints mid-window, right after a window change (the closed window's held keys not yet preserved), and with
+     * pseudonymized keys. Another subtask's hold (after a rescale) is not taken.
+     */
+    @Test
+    void belowRateOneARestoreWithTheHoldContinuesAsIfTheSamplerHadNotStopped() throws Exception {
+        io.keyshift.route.KeyPseudonymizer ps = io.keyshift.route.KeyPseudonymizer.fromSecret("sampler-secret-0123");
+        for (boolean pseudonymized : new boolean[] {false, true}) {
+            KeyCodec<String> codec = pseudonymized ? KeyCodec.pseudonymous(CODEC, ps) : CODEC;
+            java.util.SplittableRandom r = new java.util.SplittableRandom(11);
+            List<String> keys = new ArrayList<>();
+            List<Long> times = new ArrayList<>();
+            for (int window = 0; window < 3; window++) {
+                for (int n = 0; n < 3_000; n++) {
+                    int k = r.nextInt(3) == 0 ? r.nextInt(6) : r.nextInt(400);
+                    keys.add("k" + k);
+                    times.add(window * W + n * W / 3_000);
+                }
+            }
+            java.util.function.Supplier<KeySampler<String>> fresh = () -> new KeySampler<>(W, 64, 0.2, MAX_P, codec, 5);
+            java.util.function.BiConsumer<KeySampler<String>, Integer> feed = (s, i) -> s.add(
+                    pseudonymized ? codec.pseudonym(keys.get(i), kg(keys.get(i))) : keys.get(i), kg(keys.get(i)),
+                    times.get(i));
+            KeySampler<String> uninterrupted = fresh.get();
+            List<WindowSample> expected = new ArrayList<>();
+            for (int i = 0; i < keys.size(); i++) {
+                feed.accept(uninterrupted, i);
+            }
+            expected.addAll(uninterrupted.closeUpTo(Long.MAX_VALUE - W));
+
+            // checkpoints mid-window 0, right after window 1 opened (window 0 still open), and mid-window 2
+            int[] cuts = {1_234, 3_001, 7_777};
+            KeySampler<String> current = fresh.get();
+            List<WindowSample> got = new ArrayList<>();
+            int from = 0;
+            for (int cut : cuts) {
+                for (int i = from; i < cut; i++) {
+                    feed.accept(current, i);
+                }
+                if (cut == 7_777) {
+                    // windows 0 and 1 closed before this checkpoint; window 1 is the hold window, closed
+                    got.addAll(current.closeUpTo(2 * W - 1));
+                }
+                List<WindowSample> samples = current.snapshot();
+                byte[] hold = current.snapshotHold(0, 1);
+                assertThat(hold).isNotNull();
+                KeySampler<String> restored = fresh.get();
+                samples.forEach(restored::restore);
+                assertThat(restored.restoreHold(hold, 0, 1)).isTrue();
+                current = restored;
+                from = cut;
+            }
+            for (int i = from; i < keys.size(); i++) {
+                feed.accept(current, i);
+            }
+            got.addAll(current.closeUpTo(Long.MAX_VALUE - W));
+            assertThat(got).as("pseudonymized %s", pseudonymized).hasSize(3).isEqualTo(expected);
+
+            // after a rescale (another subtask's hold, or another number of subtasks) the hold is not taken
+            KeySampler<String> other = fresh.get();
+            assertThat(other.restoreHold(uninterruptedHold(fresh, feed, keys.size()), 1, 2)).isFalse();
+        }
+    }
+
+    private static byte[] uninterruptedHold(java.util.function.Supplier<KeySampler<String>> fresh,
+                                            java.util.function.BiConsumer<KeySampler<String>, Integer> feed, int n)
+            throws Exception {
+        KeySampler<String> s = fresh.get();
+        for (int i = 0; i < n / 2; i++) {
+            feed.accept(s, i);
+        }
+        return s.snapshotHold(0, 2);
+    }
+
+    /**
      * After a restore the rate in force (the keyshiftSamplingRate gauge) is that of the latest window restored, not
      * the configured one, until a new window opens.
      */

@@ -335,6 +335,52 @@ class KeyshiftRouterTest {
         assertThat(restored).isEqualTo(uninterrupted);
     }
 
+    /**
+     * Below sampling rate 1 the router's checkpoint keeps the sampler's hold (held keys, overflow sketch, preserved
+     * keys): the samples a restored router reports equal an uninterrupted one's.
+     */
+    @Test
+    void belowRateOneTheSamplesAfterARestoreEqualThoseWithoutIt() throws Exception {
+        java.util.function.Supplier<KeyshiftRouter<String, String>> sampling = () -> new KeyshiftRouter<>(
+                new KeyshiftRouter.Settings(WINDOW, MAX_P, 2, 64, 0.2, 100_000, false), s -> s, CODEC, Types.STRING,
+                SAMPLES).withNaturalFirstWindow(false);
+        java.util.SplittableRandom r = new java.util.SplittableRandom(3);
+        List<String> keys = new ArrayList<>();
+        for (int n = 0; n < 6_000; n++) {
+            keys.add("k" + (r.nextInt(3) == 0 ? r.nextInt(5) : r.nextInt(300)));
+        }
+        java.util.function.IntFunction<Long> time = n -> n * (3 * WINDOW) / 6_000;
+        List<io.keyshift.avro.WindowSample> uninterrupted = new ArrayList<>();
+        try (var h = harness(sampling.get(), null)) {
+            plan(h, Plans.plan(1, Long.MAX_VALUE, MAX_P));
+            for (int n = 0; n < keys.size(); n++) {
+                h.processElement(keys.get(n), time.apply(n));
+            }
+            h.processWatermark(new Watermark(3 * WINDOW));
+            reports(h).stream().filter(x -> x.getWindow() != null).forEach(x -> uninterrupted.add(x.getWindow()));
+        }
+        List<io.keyshift.avro.WindowSample> restored = new ArrayList<>();
+        OperatorSubtaskState snapshot;
+        try (var h = harness(sampling.get(), null)) {
+            plan(h, Plans.plan(1, Long.MAX_VALUE, MAX_P));
+            for (int n = 0; n < 2_500; n++) {
+                h.processElement(keys.get(n), time.apply(n));
+            }
+            h.processWatermark(new Watermark(WINDOW));
+            reports(h).stream().filter(x -> x.getWindow() != null).forEach(x -> restored.add(x.getWindow()));
+            snapshot = h.snapshot(1, 1);
+        }
+        try (var h = harness(sampling.get(), snapshot)) {
+            for (int n = 2_500; n < keys.size(); n++) {
+                h.processElement(keys.get(n), time.apply(n));
+            }
+            h.processWatermark(new Watermark(3 * WINDOW));
+            reports(h).stream().filter(x -> x.getWindow() != null).forEach(x -> restored.add(x.getWindow()));
+        }
+        assertThat(uninterrupted).hasSize(3);
+        assertThat(restored).isEqualTo(uninterrupted);
+    }
+
     /** Planning windows cannot change across a restore: a router restored with another keyshift.window fails. */
     @Test
     void aRestoreWithAnotherPlanningWindowFailsNamingTheOption() throws Exception {
