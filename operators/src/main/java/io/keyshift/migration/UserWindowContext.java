@@ -62,8 +62,9 @@ final class UserWindowContext {
     static <V, R, K, W extends TimeWindow> void clear(ProcessWindowFunction<V, R, K, W> user,
                                                       ProcessWindowFunction<?, ?, ?, W>.Context ctx,
                                                       Source source, boolean recorded) throws Exception {
+        // keyshift's own record, in the window operator's state (the user's source may refuse window state)
         org.apache.flink.api.common.state.ValueState<Boolean> counted =
-                recorded ? source.windowState().getState(COUNTED) : null;
+                recorded ? ctx.windowState().getState(COUNTED) : null;
         boolean counts = counted != null && Boolean.TRUE.equals(counted.value());
         boolean before = ShadowScope.enter(!counts);
         try {

@@ -213,15 +213,9 @@ public final class KeySampler<K> {
     }
 
     /**
-     * Adds a window restored from a checkpoint (possibly several per window after a rescale).
-     *
-     * <p>A window sampled at rate 1 and restored from one sample (no rescale) continues exactly as if the sampler had
-     * not stopped: its sample's rows are the sketch's counters plus its offset (the total the sketch has purged, which
-     * is the sample's {@code maxError}), so the counters go back into the sketch and the offset is kept beside it.
-     * DataSketches' purge subtracts the median of at most 1,024 counters, all of them at sketch sizes up to 1,024
-     * (at most 768 counters), so the counters and the offset are the whole state a purge depends on; above 1,024 it
-     * samples 1,024 counters in the hash table's order, which a restore does not reproduce. Otherwise (sampling below
-     * 1, or several samples of one window) the restored estimates are kept beside the window's new counts.
+     * Adds a window restored from a checkpoint (possibly several per window after a rescale): its estimates are kept
+     * beside the window's new counts. {@link #restoreHold} then puts a window's own sketch and hold back where the
+     * checkpoint was this subtask's at the same parallelism.
      */
     public void restore(WindowSample s) {
         if (s.getWindowStart() >= latestRestored) {
@@ -229,24 +223,11 @@ public final class KeySampler<K> {
             latestRestored = s.getWindowStart();
             lastRate = s.getSamplingRate();
         }
-        Accumulator acc = open.get(s.getWindowStart());
-        boolean first = acc == null;
-        if (first) {
-            acc = new Accumulator(s.getSamplingRate());
-            open.put(s.getWindowStart(), acc);
-        }
+        Accumulator acc = open.computeIfAbsent(s.getWindowStart(), k -> new Accumulator(s.getSamplingRate()));
         acc.records += s.getRecords();
         List<Long> counts = s.getKeyGroupCounts();
         for (int i = 0; i < Math.min(counts.size(), maxParallelism); i++) {
             acc.keyGroupCounts[i] += counts.get(i);
-        }
-        if (first && acc.rate >= 1.0 && restoresExactly(s)) {
-            long offset = (long) s.getMaxError();
-            for (HeavyHitter h : s.getHeavyHitters()) {
-                acc.sketch().update(restoredKey(h), h.getEstimate() - offset);
-            }
-            acc.sketchOffset = offset;
-            return;
         }
         if (acc.restored == null) {
             acc.restored = new ItemsSketch<>(sketchSize);
@@ -255,24 +236,6 @@ public final class KeySampler<K> {
             acc.restored.update(restoredKey(h), h.getEstimate());
         }
         acc.restoredMaxError += s.getMaxError();
-    }
-
-    /**
-     * Whether a sample's rows are one sketch's counters plus its offset: the maximum error is a whole number and every
-     * row's estimate exceeds it (a counter kept in a sketch is at least 1). A sample merged from several (restored
-     * after a rescale, then checkpointed again) may not be; it is restored as estimates.
-     */
-    private static boolean restoresExactly(WindowSample s) {
-        double maxError = s.getMaxError();
-        if (maxError < 0 || maxError != Math.rint(maxError) || maxError >= Long.MAX_VALUE) {
-            return false;
-        }
-        for (HeavyHitter h : s.getHeavyHitters()) {
-            if (h.getEstimate() <= maxError) {
-                return false;
-            }
-        }
-        return true;
     }
 
     /** The key of a restored row: the user key, or with a key secret the pseudonym and its key group. */
@@ -285,20 +248,23 @@ public final class KeySampler<K> {
     private static final int HOLD_FORMAT = 1;
 
     /**
-     * What a sample leaves out where windows are sampled below rate 1 (sample and hold), for a checkpoint: per open
-     * window the held keys' exact counts and the overflow sketch's counters and purged total, the keys preserved for
-     * the next window with their scores, and the window whose held keys are preserved next (its held keys also if it
-     * has closed). With it, {@link #restoreHold} after the windows' {@link #restore} continues as if the sampler had
-     * not stopped. Null when no window is sampled below 1 and nothing is preserved. Keys are written by their ids
-     * (pseudonyms with a key secret).
+     * What a window's sample leaves out, for a checkpoint: per open window its sketch's counters (lower bounds) and
+     * purged total, and below rate 1 (sample and hold) its held keys' exact counts; the keys preserved for the next
+     * window with their scores, and the window whose held keys are preserved next (its held keys also if it has
+     * closed). With it, {@link #restoreHold} after the windows' {@link #restore} continues as if the sampler had not
+     * stopped: DataSketches' purge subtracts the median of at most 1,024 counters, all of them at sketch sizes up to
+     * 1,024 (at most 768 counters), so the counters and the purged total are all a purge depends on; above 1,024 it
+     * samples 1,024 counters in its hash table's order, which a restore does not reproduce. A window restored from
+     * several samples (after a rescale) is left out: it stays as its samples restored it. Null when there is nothing
+     * to keep. Keys are written by their ids (pseudonyms with a key secret).
      *
      * @param subtask this sampler's subtask; {@code subtasks} the number of them (a restore checks both)
      */
     public byte[] snapshotHold(int subtask, int subtasks) throws java.io.IOException {
         List<Map.Entry<Long, Accumulator>> sampled = new ArrayList<>();
         for (Map.Entry<Long, Accumulator> e : open.entrySet()) {
-            // a window restored as estimates (after a rescale) has no exact hold to keep
-            if (e.getValue().rate < 1.0 && e.getValue().restored == null) {
+            // a window restored as estimates (after a rescale) has no sketch of its own to keep
+            if (e.getValue().restored == null) {
                 sampled.add(e);
             }
         }
@@ -387,7 +353,7 @@ public final class KeySampler<K> {
                 Object key = readKey(in);
                 acc.sketch().update(key, in.readLong());
             }
-            // the window's sample was its held counts and scaled sketch merged: superseded by the parts themselves
+            // the window's sample was its sketch (scaled) and held counts merged: superseded by the parts themselves
             acc.restored = null;
             acc.restoredMaxError = 0;
         }
@@ -471,7 +437,8 @@ public final class KeySampler<K> {
             double scale = acc.rate >= 1.0 ? 1.0 : 1.0 / acc.rate;
             List<Map.Entry<Object, Long>> rows = new ArrayList<>();
             for (ItemsSketch.Row<Object> r : acc.sketch.getFrequentItems(0L, ErrorType.NO_FALSE_NEGATIVES)) {
-                rows.add(Map.entry(r.getItem(), Math.max(1, Math.round((r.getEstimate() + acc.sketchOffset) * scale))));
+                long estimate = r.getEstimate() + acc.sketchOffset;
+                rows.add(Map.entry(r.getItem(), Math.max(1, Math.round(estimate * scale))));
             }
             insertInOrder(out, rows);
         }

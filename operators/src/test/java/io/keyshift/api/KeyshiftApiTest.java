@@ -479,6 +479,19 @@ class KeyshiftApiTest {
         assertThatThrownBy(() -> env.execute("window state with splitting")).rootCause()
                 .isInstanceOf(UnsupportedOperationException.class)
                 .hasMessageContaining("windowState()").hasMessageContaining("keyshift.plan.split-threshold");
+
+        // a function that overrides clear() without window state of its own runs with splitting on (keyshift's own
+        // record of which copy counted stays in the window operator's state), one clear side output per result
+        StreamExecutionEnvironment clearing = StreamExecutionEnvironment.createLocalEnvironment(2);
+        KeyshiftStream<Clicks.Click, String> users = Keyshift.keyBy(Clicks.stream(clearing, 2_000, 1), c -> c.user,
+                Types.STRING).configure(conf);
+        CloseableIterator<String> out = users.window(TumblingEventTimeWindows.of(Duration.ofHours(1)))
+                .aggregate(new SumBytes(), new LabelAndClear()).collectAsync();
+        CloseableIterator<String> cleared = users.sideOutput(CLEARED).collectAsync();
+        clearing.execute("clear with splitting");
+        List<String> clearedList = sorted(cleared);
+        assertThat(sorted(out)).hasSize(withoutSplitting.size());
+        assertThat(clearedList).hasSize(withoutSplitting.size()).allMatch(l -> l.endsWith(",false"));
     }
 
     private static String describe(Clicks.Click c) {

@@ -276,13 +276,14 @@ class SamplerProfilerTest {
     }
 
     /**
-     * At rate 1 a window restored mid-way from its one sample (no rescale) ends with the samples of a run that never
-     * stopped, also where its sketch overflowed and purged (many more keys than it keeps) before and after the
-     * checkpoint, and over two restores: the planner then sees what it would have seen (DESIGN: a recovery routes as
-     * the first run did).
+     * At rate 1 a window restored mid-way from its sample and the sampler's hold (no rescale) ends with the samples of
+     * a run that never stopped, also where its sketch overflowed and purged (many more keys than it keeps) before and
+     * after the checkpoint, and over two restores: the planner then sees what it would have seen (DESIGN: a recovery
+     * routes as the first run did). From the samples alone (another subtask's hold, after a rescale) the estimates
+     * keep the bound of both parts.
      */
     @Test
-    void aRestoreMidWindowAtRateOneContinuesAsIfTheSamplerHadNotStopped() {
+    void aRestoreMidWindowAtRateOneContinuesAsIfTheSamplerHadNotStopped() throws Exception {
         for (int sketchSize : new int[] {64, 1024}) {
             java.util.SplittableRandom r = new java.util.SplittableRandom(sketchSize);
             int keys = sketchSize * 8;
@@ -302,14 +303,25 @@ class SamplerProfilerTest {
             records.subList(0, a).forEach(k -> add(first, k, 10));
             KeySampler<String> second = sampler(sketchSize, 1.0, 3);
             first.snapshot().forEach(second::restore);
+            assertThat(second.restoreHold(first.snapshotHold(0, 1), 0, 1)).isTrue();
             records.subList(a, b).forEach(k -> add(second, k, 10));
             KeySampler<String> third = sampler(sketchSize, 1.0, 3);
             second.snapshot().forEach(third::restore);
+            assertThat(third.restoreHold(second.snapshotHold(0, 1), 0, 1)).isTrue();
             records.subList(b, records.size()).forEach(k -> add(third, k, 10));
             WindowSample restored = third.closeUpTo(W - 1).get(0);
 
             assertThat(expected.getMaxError()).as("the sketch purged (size %d)", sketchSize).isPositive();
             assertThat(restored).as("sketch size %d", sketchSize).isEqualTo(expected);
+
+            KeySampler<String> fromSamples = sampler(sketchSize, 1.0, 3);
+            first.snapshot().forEach(fromSamples::restore);
+            assertThat(fromSamples.restoreHold(first.snapshotHold(1, 2), 0, 1)).isFalse();
+            records.subList(a, records.size()).forEach(k -> add(fromSamples, k, 10));
+            WindowSample merged = fromSamples.closeUpTo(W - 1).get(0);
+            assertThat(merged.getRecords()).isEqualTo(expected.getRecords());
+            assertThat(merged.getMaxError()).as("the restored part's bound counts (size %d)", sketchSize)
+                    .isGreaterThanOrEqualTo(first.snapshot().get(0).getMaxError());
         }
     }
 

@@ -93,8 +93,9 @@ public final class ForecastBench {
                     }
                 }
             }
-            return bad == 0 ? null : String.format(java.util.Locale.ROOT, "%,d rows have a key that is not %s %s, "
-                    + "the first '%s'", bad, this == INT ? "an" : "a", name().toLowerCase(java.util.Locale.ROOT), first);
+            return bad == 0 ? null : String.format(java.util.Locale.ROOT, "%,d %s a key that is not %s %s, "
+                    + "the first '%s'", bad, bad == 1 ? "row has" : "rows have", this == INT ? "an" : "a",
+                    name().toLowerCase(java.util.Locale.ROOT), first);
         }
     }
 

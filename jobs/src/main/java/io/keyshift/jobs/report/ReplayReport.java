@@ -564,11 +564,22 @@ public final class ReplayReport {
         for (Map.Entry<String, List<String>> e : firings.entrySet()) {
             List<String> all = e.getValue();
             if (all.size() > 1) {
-                all.sort(Comparator.<String>comparingLong(ReplayReport::firingCount).thenComparing(r -> r));
+                all.sort(Comparator.<String>comparingLong(ReplayReport::firingCount)
+                        .thenComparingDouble(ReplayReport::firingSum).thenComparing(r -> r));
             }
             out.put(e.getKey(), String.join(";", all));
         }
         return out;
+    }
+
+    /** The sum of a result's rest (windowEnd,count,sum); 0 if it has none (a tie broken by the text). */
+    private static double firingSum(String rest) {
+        String[] x = rest.split(",");
+        try {
+            return x.length > 2 ? Double.parseDouble(x[2]) : 0;
+        } catch (NumberFormatException e) {
+            return 0;
+        }
     }
 
     /** The count of a result's rest (windowEnd,count[,sum]); Long.MAX_VALUE if it has none. */
