@@ -180,7 +180,8 @@ public final class KeyshiftJob implements Callable<Integer> {
 
     /** Entry point; exceptions propagate (Flink's program runner needs them), nothing calls System.exit. */
     public static void main(String[] args) throws Exception {
-        CommandLine cl = new CommandLine(new KeyshiftJob());
+        CommandLine cl = new CommandLine(new KeyshiftJob())
+                .setUsageHelpWidth(io.keyshift.jobs.cli.KeyshiftCli.USAGE_WIDTH);
         // a bad argument becomes the exception's message (what flink run and bin/keyshift submit print); picocli
         // swallows what its handlers throw, so the handler keeps it and main throws it
         ParameterException[] bad = new ParameterException[1];

@@ -78,9 +78,19 @@ public final class KeyshiftConfig {
             try {
                 config.getOptional(o);
             } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException(o.key() + ": " + e.getMessage(), e);
+                throw unparsable(o, e);
             }
         }
+    }
+
+    /** A value of {@code o} that does not parse: the option, Flink's reason and, for a choice, the choices. */
+    private static IllegalArgumentException unparsable(ConfigOption<?> o, IllegalArgumentException e) {
+        String choices = "";
+        if (o.hasDefaultValue() && o.defaultValue() instanceof Enum<?> d) {
+            choices = " (one of " + java.util.Arrays.stream(d.getDeclaringClass().getEnumConstants())
+                    .map(Object::toString).collect(java.util.stream.Collectors.joining(", ")) + ")";
+        }
+        return new IllegalArgumentException(o.key() + ": " + e.getMessage() + choices, e);
     }
 
     /** Checks the values of every library option in {@code config}. */
@@ -89,7 +99,7 @@ public final class KeyshiftConfig {
             try {
                 config.getOptional(o);
             } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException(o.key() + ": " + e.getMessage(), e);
+                throw unparsable(o, e);
             }
         }
         positive(config, JobOptions.WINDOW);

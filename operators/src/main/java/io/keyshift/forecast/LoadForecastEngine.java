@@ -552,7 +552,8 @@ public final class LoadForecastEngine {
             if (in.available() > 0) {
                 String written = in.readUTF();
                 if (!written.equals(modelList())) {
-                    throw modelsDiffer(written);
+                    // the window that follows names the usual cause (seasons follow from the window)
+                    throw modelsDiffer(written, in.available() >= Long.BYTES ? in.readLong() : 0);
                 }
             }
             windowMillis = in.available() >= Long.BYTES ? in.readLong() : 0;
@@ -566,12 +567,21 @@ public final class LoadForecastEngine {
         }
     }
 
-    /** The refusal of a state made with the candidate models {@code written} (fails the job for good). */
-    private RuntimeException modelsDiffer(String written) {
-        return io.keyshift.config.JobOptions.unrecoverable("the forecaster's state was made with the candidate models ["
-                + written + "], this configuration has [" + modelList() + "] (builds until 2026-12-01 also offered "
-                + "ar/2 and ar/3, copies of ar, for seasons of 2 and 3 windows): restore with the same "
-                + "keyshift.forecast.model and keyshift.forecast.seasons, or start without the forecaster's state");
+    /** Words that begin the planning window in {@link #modelsDiffer}'s message, followed by an ISO-8601 duration. */
+    public static final String STATE_WINDOW_WORDS = "made from planning windows of ";
+
+    /**
+     * The refusal of a state made with the candidate models {@code written} from windows of {@code stateWindowMillis}
+     * (0: not recorded) (fails the job for good).
+     */
+    private RuntimeException modelsDiffer(String written, long stateWindowMillis) {
+        return io.keyshift.config.JobOptions.unrecoverable("the forecaster's state was "
+                + (stateWindowMillis > 0 ? STATE_WINDOW_WORDS + java.time.Duration.ofMillis(stateWindowMillis)
+                        + " (the default seasons follow from keyshift.window) and " : "made ")
+                + "with the candidate models [" + written + "], this configuration has [" + modelList() + "] (builds "
+                + "until 2026-12-01 also offered ar/2 and ar/3, copies of ar, for seasons of 2 and 3 windows): restore "
+                + "with the same keyshift.window, keyshift.forecast.model and keyshift.forecast.seasons, or start "
+                + "without the forecaster's state");
     }
 
     /**
@@ -756,7 +766,7 @@ public final class LoadForecastEngine {
         // multiplicative factors) without any error: refused before any series is read
         java.util.Map.Entry<String, Long> trailer = trailer(state);
         if (trailer != null && !trailer.getKey().equals(modelList())) {
-            throw modelsDiffer(trailer.getKey());
+            throw modelsDiffer(trailer.getKey(), trailer.getValue());
         }
         windowMillis = trailer == null ? 0 : trailer.getValue();
         try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(state))) {

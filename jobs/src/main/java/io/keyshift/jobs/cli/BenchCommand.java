@@ -17,7 +17,8 @@ import java.util.List;
 import java.util.concurrent.Callable;
 
 /** {@code keyshift bench}: throughput and latency of hash versus predictive, with a capacity model. */
-@Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false,
+@Command(name = "bench",
+        header = "Measures throughput, CPU and latency of keyshift against plain keyBy and Flink SQL.", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Runs the built-in generator at full speed through plain keyBy, keyshift and Flink SQL's "
                 + "two-phase window aggregation on a local MiniCluster, over a matrix of key distributions (uniform, a Zipf hot set held for the whole run, "
                 + "one that drifts) and service times (a capacity model: the window operator waits, does not burn "
@@ -38,12 +39,14 @@ public final class BenchCommand implements Callable<Integer> {
                     + "1,000,000 at 100us (long enough that the job's start is a small share).")
     long records;
 
-    @Option(names = "--keys-distributions", split = ",", defaultValue = "uniform,held,drifting", paramLabel = "LIST",
+    @Option(names = "--keys-distributions", split = ",", defaultValue = "uniform,held,drifting", paramLabel = "D[,D...]",
+            hideParamSyntax = true,
             description = "Key distributions of the matrix: uniform, held (a Zipf hot set that stays put), drifting. "
                     + "Default: ${DEFAULT-VALUE}.")
     List<String> workloads;
 
-    @Option(names = "--service-times", split = ",", defaultValue = "0,20us,100us", paramLabel = "LIST",
+    @Option(names = "--service-times", split = ",", defaultValue = "0,20us,100us", paramLabel = "T[,T...]",
+            hideParamSyntax = true,
             description = "Service times of the matrix (capacity model: wait per record in the window operator; "
                     + "0 = off, CPU-bound). At 100us the 8 modelled subtasks, not the 2 cores of a small machine, "
                     + "bound throughput; at 20us the cores do. Default: ${DEFAULT-VALUE}.")

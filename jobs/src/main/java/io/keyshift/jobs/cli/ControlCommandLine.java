@@ -23,7 +23,8 @@ import java.util.concurrent.Callable;
  * replay or job reads once ({@code --control FILE}), or as a new file in the directory a running job watches
  * ({@code --control-dir DIR}). The command is checked before it is written.
  */
-@Command(name = "control", mixinStandardHelpOptions = true, sortOptions = false,
+@Command(name = "control",
+        header = "Writes a control command (pin, freeze, rollback, scale, ...) for a running job.", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Writes a control command for a keyshift job: pin KEY, unpin KEY, freeze, unfreeze,",
             "rollback VERSION, scale N (force the scaling decisions to parallelism N), unscale, anomaly-z Z (the",
             "forecaster's anomaly threshold), sampling-rate R (the routers' sampling rate, in (0, 1]). It holds",
@@ -38,6 +39,10 @@ public final class ControlCommandLine implements Callable<Integer> {
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
+
+    /** The commands a person writes (revert is keyshift's own). */
+    static final List<String> COMMANDS = List.of("pin", "unpin", "freeze", "unfreeze", "rollback", "scale", "unscale",
+            "anomaly-z", "sampling-rate");
 
     @Parameters(index = "0", paramLabel = "COMMAND", description = "pin, unpin, freeze, unfreeze, rollback, scale, "
             + "unscale, anomaly-z or sampling-rate.")
@@ -65,8 +70,18 @@ public final class ControlCommandLine implements Callable<Integer> {
         if ((file == null) == (dir == null)) {
             throw new ParameterException(cl, "give exactly one of --file and --dir");
         }
+        String commandName = command.toLowerCase(Locale.ROOT);
+        if (commandName.equals("revert")) {
+            // the validator's fallback loop writes it (with the key group and the reason); a person moves a key by pin
+            throw new ParameterException(cl, "revert is written by keyshift itself (keyshift.migration.on-mismatch="
+                    + "revert); to keep a key where it is, pin it");
+        }
+        if (!COMMANDS.contains(commandName)) {
+            throw new ParameterException(cl, "unknown command '" + command + "' (" + String.join(", ", COMMANDS)
+                    + ")");
+        }
         String time = at != null ? at : "now";
-        List<String> fields = new ArrayList<>(List.of(time, command.toLowerCase(Locale.ROOT)));
+        List<String> fields = new ArrayList<>(List.of(time, commandName));
         ControlCommand parsed;
         try {
             String probe = argument == null ? String.join(",", fields)

@@ -63,13 +63,48 @@ public final class FlinkOptions {
         if (java.nio.file.Files.exists(dir) && !java.nio.file.Files.isDirectory(dir)) {
             throw new ParameterException(cl, option + ": " + dir + " is a file, not a directory");
         }
+        // the topmost directory this call creates: removed again if the command ends on a mistake with it empty
+        java.nio.file.Path top = null;
+        for (java.nio.file.Path p = dir.toAbsolutePath().normalize(); p != null && !java.nio.file.Files.exists(p);
+                p = p.getParent()) {
+            top = p;
+        }
         try {
             java.nio.file.Files.createDirectories(dir);
+            if (top != null) {
+                CREATED.add(top);
+            }
         } catch (java.io.IOException | RuntimeException e) {
             throw new ParameterException(cl, option + ": cannot create " + dir + " (" + e.getMessage() + ")");
         }
         if (!java.nio.file.Files.isWritable(dir)) {
             throw new ParameterException(cl, option + ": " + dir + " is not writable");
+        }
+    }
+
+    /** Output directories created by {@link #outputDirectory} in this process (the topmost created of each). */
+    private static final java.util.List<java.nio.file.Path> CREATED =
+            java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+
+    /**
+     * Removes the output directories this process created that are still empty (each with its empty subdirectories,
+     * never a file): a command that ends on a mistake in its options leaves no empty directory behind.
+     */
+    public static void removeCreatedIfEmpty() {
+        synchronized (CREATED) {
+            for (java.nio.file.Path top : CREATED) {
+                try (java.util.stream.Stream<java.nio.file.Path> tree = java.nio.file.Files.walk(top)) {
+                    java.util.List<java.nio.file.Path> all = tree.sorted(java.util.Comparator.reverseOrder()).toList();
+                    if (all.stream().allMatch(java.nio.file.Files::isDirectory)) {
+                        for (java.nio.file.Path p : all) {
+                            java.nio.file.Files.deleteIfExists(p);
+                        }
+                    }
+                } catch (java.io.IOException | java.io.UncheckedIOException | SecurityException ignored) {
+                    // left as it is: what the command wrote there, or a directory it cannot read
+                }
+            }
+            CREATED.clear();
         }
     }
 

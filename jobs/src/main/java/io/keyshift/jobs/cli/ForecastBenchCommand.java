@@ -27,7 +27,8 @@ import java.util.TreeMap;
 import java.util.concurrent.Callable;
 
 /** {@code keyshift forecast-bench}: forecast accuracy of every model and of auto-selection on a replayed file. */
-@Command(name = "forecast-bench", mixinStandardHelpOptions = true, sortOptions = false,
+@Command(name = "forecast-bench",
+        header = "Scores every forecasting model on a replayed file (MASE, sMAPE, recall).", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Replays a file through the key sampler and profiler (local MiniCluster), forecasts every "
                 + "window's load per hot key and key group with each model and with per-series auto-selection, and "
                 + "writes DIR/forecast.json: MASE and sMAPE per model and horizon, the auto-selection's model mix, "
@@ -43,7 +44,7 @@ public final class ForecastBenchCommand implements Callable<Integer> {
             description = "Tumbling window (5min, 1h, 1d). Default: ${DEFAULT-VALUE}.")
     String window;
 
-    @Option(names = "--season", split = ",", paramLabel = "WINDOWS",
+    @Option(names = "--season", split = ",", paramLabel = "WINDOWS[,WINDOWS...]", hideParamSyntax = true,
             description = "Season length(s) in windows, e.g. 24,168. Default: keyshift.forecast.seasons if set, else "
                     + "keyshift's default for the window (a day and a week of windows from 1h up to a day, a day below "
                     + "1h, a week from 1d).")

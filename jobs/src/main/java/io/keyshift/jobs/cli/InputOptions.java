@@ -24,14 +24,14 @@ public final class InputOptions {
             description = "CSV file, optionally gzipped; rows need not be in time order (they are sorted).")
     Path input;
 
-    @Option(names = "--columns", split = ",", paramLabel = "a,b,c",
+    @Option(names = "--columns", split = ",", paramLabel = "a,b,c", hideParamSyntax = true,
             description = "Column names for a file without a header row (otherwise the first row is the header).")
     List<String> columns = new ArrayList<>();
 
     @Option(names = "--key", paramLabel = "COL", description = "Key column (required with --input).")
     String key;
 
-    @Option(names = "--time", split = ",", paramLabel = "COL[,COL...]",
+    @Option(names = "--time", split = ",", paramLabel = "COL[,COL...]", hideParamSyntax = true,
             description = "Event-time column(s), joined with a space before parsing (required with --input).")
     List<String> time = new ArrayList<>();
 

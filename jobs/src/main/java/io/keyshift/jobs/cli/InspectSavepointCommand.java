@@ -20,7 +20,8 @@ import java.time.Duration;
 import java.util.concurrent.Callable;
 
 /** {@code keyshift inspect-savepoint PATH [--json]}: what a keyshift savepoint holds (State Processor API). */
-@Command(name = "inspect-savepoint", mixinStandardHelpOptions = true, sortOptions = false,
+@Command(name = "inspect-savepoint",
+        header = "Prints the routing plan, forecaster and keyed state size of a savepoint.", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Reads a keyshift job's savepoint with Flink's State Processor API and prints the current",
             "routing plan (version, lease, every moved unit with from/to key groups and subtasks), the forecaster's",
             "series and chosen models, and the keyed state size per key group. Pass the job's --window and -D",
@@ -37,8 +38,9 @@ public final class InspectSavepointCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print everything as JSON (every series and key group).")
     boolean json;
 
-    @Option(names = "--window", paramLabel = "DURATION", defaultValue = "1h",
-            description = "The job's window. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--window", paramLabel = "DURATION",
+            description = "The job's window. Default: the window the forecaster's state was made from (1h if it "
+                    + "has no forecaster state or does not record it).")
     String window;
 
     @Option(names = "--uid-prefix", paramLabel = "PREFIX", defaultValue = "keyshift",
@@ -52,10 +54,7 @@ public final class InspectSavepointCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         CommandLine cl = spec.commandLine();
-        Duration w = FlinkOptions.window(cl, "--window", window);
-        Configuration conf = flink.load(cl, w);
-        int maxP = conf.getOptional(PipelineOptions.MAX_PARALLELISM).orElse(conf.get(JobOptions.DEFAULT_MAX_PARALLELISM));
-        var settings = io.keyshift.config.KeyshiftConfig.forecastSettings(conf, maxP);
+        Duration w = FlinkOptions.window(cl, "--window", window == null ? "1h" : window);
         String p = path.contains(":") ? path : java.nio.file.Path.of(path).toAbsolutePath().toUri().toString();
         // a failure ends as every command's does: one line with the root cause (KeyshiftCli), the trace in a file
         if (!path.contains(":")) {
@@ -67,12 +66,67 @@ public final class InspectSavepointCommand implements Callable<Integer> {
                         + metadata + " has " + java.nio.file.Files.size(metadata) + " bytes");
             }
         }
-        ObjectNode r = SavepointInspector.inspect(p, settings, uidPrefix);
+        ObjectNode r;
+        try {
+            r = SavepointInspector.inspect(p, settings(cl, w), uidPrefix);
+        } catch (Exception e) {
+            Duration made = stateWindow(e);
+            if (made == null || made.equals(w)) {
+                throw e;
+            }
+            if (window != null) {
+                throw new ParameterException(cl, "--window " + window + ": the forecaster's state was made from "
+                        + "windows of " + flinkDuration(made) + "; inspect it with --window "
+                        + flinkDuration(made) + " and the job's -D options");
+            }
+            // no --window: read it as its own window's job would
+            r = SavepointInspector.inspect(p, settings(cl, made), uidPrefix);
+        }
         if (json) {
             System.out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(r));
         } else {
             SavepointInspector.print(r, System.out);
         }
         return 0;
+    }
+
+    /** The forecaster's settings of a job with planning window {@code w} and this command's -D options. */
+    private io.keyshift.forecast.LoadForecastEngine.Settings settings(CommandLine cl, Duration w) throws Exception {
+        Configuration conf = flink.load(cl, w);
+        int maxP = conf.getOptional(PipelineOptions.MAX_PARALLELISM).orElse(conf.get(JobOptions.DEFAULT_MAX_PARALLELISM));
+        return io.keyshift.config.KeyshiftConfig.forecastSettings(conf, maxP);
+    }
+
+    /** {@code d} as a command line takes it: 1d, 5min, 90s, or milliseconds. */
+    static String flinkDuration(Duration d) {
+        long ms = d.toMillis();
+        if (ms % 86_400_000L == 0) {
+            return ms / 86_400_000L + "d";
+        }
+        if (ms % 3_600_000L == 0) {
+            return ms / 3_600_000L + "h";
+        }
+        if (ms % 60_000L == 0) {
+            return ms / 60_000L + "min";
+        }
+        return ms % 1000 == 0 ? ms / 1000 + "s" : ms + "ms";
+    }
+
+    /** The planning window a refused forecaster state was made from, if the refusal names it; else null. */
+    static Duration stateWindow(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            String m = t.getMessage();
+            int i = m == null ? -1 : m.indexOf(io.keyshift.forecast.LoadForecastEngine.STATE_WINDOW_WORDS);
+            if (i >= 0) {
+                String rest = m.substring(i + io.keyshift.forecast.LoadForecastEngine.STATE_WINDOW_WORDS.length());
+                int end = rest.indexOf(' ');
+                try {
+                    return Duration.parse(end < 0 ? rest : rest.substring(0, end));
+                } catch (java.time.format.DateTimeParseException notADuration) {
+                    return null;
+                }
+            }
+        }
+        return null;
     }
 }

@@ -12,14 +12,18 @@ import picocli.CommandLine.Command;
             ClusterCommand.class, SubmitCommand.class, StopJobCommand.class, InspectSavepointCommand.class, BootstrapCommand.class,
             AutoscaleCommand.class, SoakCommand.class, ControlCommandLine.class, ProfileCommand.class, PseudonymCommand.class,
             CommandLine.HelpCommand.class})
-public final class KeyshiftCli implements Runnable {
+public final class KeyshiftCli implements java.util.concurrent.Callable<Integer> {
+    /** Width of every command's usage help, in characters. */
+    public static final int USAGE_WIDTH = 120;
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
+    /** No command given: the usage to stderr and exit 2, as for any other mistake in the command line. */
     @Override
-    public void run() {
-        spec.commandLine().usage(System.out);
+    public Integer call() {
+        spec.commandLine().usage(spec.commandLine().getErr());
+        return 2;
     }
 
     public static void main(String[] args) {
@@ -49,6 +53,9 @@ public final class KeyshiftCli implements Runnable {
         }
         cl.setExecutionExceptionHandler(KeyshiftCli::failed);
         cl.setParameterExceptionHandler(KeyshiftCli::badInput);
+        // descriptions are written in lines of up to about 110 characters, examples among them: picocli's default
+        // width of 80 broke them mid-path (a terminal narrower than this wraps them softly, so they still copy whole)
+        cl.setUsageHelpWidth(USAGE_WIDTH);
         return cl;
     }
 
@@ -59,7 +66,15 @@ public final class KeyshiftCli implements Runnable {
     static int badInput(CommandLine.ParameterException e, String[] args) {
         CommandLine cl = e.getCommandLine();
         String name = cl.getCommandSpec().qualifiedName();
-        cl.getErr().println(name + ": " + e.getMessage() + " (" + name + " --help lists the options)");
+        String hint = "";
+        if (e instanceof CommandLine.UnmatchedArgumentException u && !u.getSuggestions().isEmpty()) {
+            // a misspelled option or command: picocli's closest matches
+            hint = "; did you mean " + String.join(" or ", u.getSuggestions().subList(0,
+                    Math.min(3, u.getSuggestions().size()))) + "?";
+        }
+        FlinkOptions.removeCreatedIfEmpty();
+        cl.getErr().println(name + ": " + e.getMessage() + hint + " (" + name + " --help lists the "
+                + (cl.getSubcommands().isEmpty() ? "options" : "commands") + ")");
         return cl.getCommandSpec().exitCodeOnInvalidInput();
     }
 

@@ -26,7 +26,8 @@ import java.util.concurrent.Callable;
  * hitters with their estimates and error bounds, and the forecast made after the window for the next one. Reads the
  * replay's {@code profiles-<strategy>.jsonl} and {@code forecast-units-<strategy>.csv}.
  */
-@Command(name = "profile", mixinStandardHelpOptions = true, sortOptions = false,
+@Command(name = "profile",
+        header = "Prints a replay's window profiles: top keys, error bounds and forecasts.", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Prints the profiler's view of a replay window by window: records, the top keys with their",
             "estimated counts and error bounds, and the forecast made after the window for the next one.",
             "Exit status: 0 printed, 1 a damaged profile or forecast file (its name and line), 2 bad options or",
@@ -154,7 +155,7 @@ public final class ProfileCommand implements Callable<Integer> {
             // the reader decodes ahead: the file, not the line
             return damaged(cl, profiles, -1, "not UTF-8 text");
         }
-        out.printf("%d windows%n", windows);
+        out.printf("%d window%s%n", windows, windows == 1 ? "" : "s");
         return 0;
     }
 

@@ -25,6 +25,7 @@ import java.util.concurrent.Callable;
 
 /** {@code keyshift replay}: replays a historical stream (or the generator) through each strategy and reports. */
 @Command(name = "replay",
+        header = "Replays a keyed event stream through hash, reactive and predictive routing, and reports.",
         mixinStandardHelpOptions = true,
         sortOptions = false,
         description = {
@@ -59,7 +60,8 @@ public final class ReplayCommand implements Callable<Integer> {
             description = "Parallelism of the source, router and keyed workload. Default: ${DEFAULT-VALUE}.")
     int parallelism;
 
-    @Option(names = "--strategies", split = ",", paramLabel = "s1,s2", defaultValue = "hash,reactive,predictive",
+    @Option(names = "--strategies", split = ",", paramLabel = "s1[,s2...]", hideParamSyntax = true,
+            defaultValue = "hash,reactive,predictive",
             description = "Strategies to run, in order (hash always runs: it is the reference). Default: ${DEFAULT-VALUE}.")
     List<String> strategies;
 
@@ -78,7 +80,7 @@ public final class ReplayCommand implements Callable<Integer> {
                     + "Default: ${DEFAULT-VALUE}.")
     double rate;
 
-    @Option(names = "--scale", split = ",", paramLabel = "policy",
+    @Option(names = "--scale", split = ",", paramLabel = "policy[,policy...]", hideParamSyntax = true,
             description = "Also run the predictive strategy with these scaling policies applied (predictive, "
                     + "reactive): each decision is actuated by stop-with-savepoint and restore at the new parallelism. "
                     + "Needs -Dkeyshift.scaling.capacity=RECORDS_PER_WINDOW and -Dkeyshift.scaling.max-parallelism=N. "
@@ -212,7 +214,8 @@ public final class ReplayCommand implements Callable<Integer> {
                 Files.deleteIfExists(out.resolve(".events.bin"));
                 cl.getErr().println("keyshift replay: " + input + " has no valid row (" + prepared.stats().deadLetters()
                         + " dead letters in " + out.resolve("dead-letters.csv") + "; the first: "
-                        + firstReason(out.resolve("dead-letters.csv")) + "); no job was started");
+                        + firstReason(out.resolve("dead-letters.csv")) + "); no job was started (a rerun into "
+                        + "the same --out replaces that file)");
                 cl.getErr().flush();
                 return 2;
             }
@@ -221,6 +224,7 @@ public final class ReplayCommand implements Callable<Integer> {
                 // nothing of this run stays behind: a rerun with a longer --window is not refused as "earlier output"
                 Files.deleteIfExists(out.resolve(".events.bin"));
                 Files.deleteIfExists(out.resolve("dead-letters.csv"));
+                FlinkOptions.removeCreatedIfEmpty();
                 cl.getErr().println("keyshift replay: " + tooMany + "; no job was started");
                 cl.getErr().flush();
                 return 2;

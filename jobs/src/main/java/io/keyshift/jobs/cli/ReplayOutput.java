@@ -29,6 +29,15 @@ final class ReplayOutput {
     private static final List<String> PER_RUN_CSV = List.of("results-", "moves-", "scaling-", "rescales-",
             "control-rejected-", "control-", "reverts-", "forecast-units-", "loads-", "utilization-");
 
+    /** Whether {@code file} begins as the dead letters keyshift writes (not a file of the user's by that name). */
+    private static boolean deadLettersOfOurs(Path file) {
+        try (java.io.BufferedReader r = Files.newBufferedReader(file, java.nio.charset.StandardCharsets.UTF_8)) {
+            return "raw_line,line_number,reason".equals(r.readLine());
+        } catch (IOException | UncheckedIOException e) {
+            return false;
+        }
+    }
+
     /** True for an entry of {@code --out} that a replay writes ({@code charts}: only its PNG files, see prepare). */
     static boolean ours(String name) {
         if (name.equals("report.json") || name.equals("report.html") || name.equals("charts")
@@ -106,6 +115,20 @@ final class ReplayOutput {
             }
         }
         if (earlier.isEmpty()) {
+            return;
+        }
+        if (earlier.stream().allMatch(e -> List.of("dead-letters.csv", ".events.bin")
+                .contains(e.getFileName().toString()) && Files.isRegularFile(e))
+                && earlier.stream().anyMatch(e -> e.getFileName().toString().equals("dead-letters.csv"))
+                && deadLettersOfOurs(out.resolve("dead-letters.csv"))) {
+            // all an earlier replay left is its dead letters (and its sorted input): it started no job (every row
+            // a dead letter, or it was stopped while reading its input), so this run replaces them, saying so
+            for (Path e : earlier) {
+                Files.delete(e);
+            }
+            cl.getErr().println(cl.getCommandName() + ": replaced what an earlier run that started no job left in "
+                    + out + " (" + (earlier.size() == 1 ? earlier.get(0).getFileName() : "dead-letters.csv") + ")");
+            cl.getErr().flush();
             return;
         }
         if (!overwrite) {

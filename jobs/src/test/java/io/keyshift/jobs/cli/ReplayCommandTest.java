@@ -211,7 +211,25 @@ class ReplayCommandTest {
                 .contains("unparsable time 'notatime'").contains("no job was started").doesNotContain("replay [");
         assertThat(dir.resolve("out/dead-letters.csv")).exists();
         assertThat(dir.resolve("out/report.json")).doesNotExist();
+        assertThat(r.err()).contains("a rerun into the same --out replaces that file");
         // (a file with no data rows at all gives an empty report: aHeaderOnlyFileAnd...)
+
+        // the corrected rerun into the same --out is not refused as "earlier output": that run started no job
+        Path good = Files.writeString(dir.resolve("good.csv"), "k,t\na,2014-01-01 00:00:00\nb,2014-01-01 00:30:00\n");
+        CliRun again = run("replay", "--input", good.toString(), "--key", "k", "--time", "t", "--strategies", "hash",
+                "--out", dir.resolve("out").toString());
+        assertThat(again.exit()).as(again.err()).isZero();
+        assertThat(again.err()).contains("replaced what an earlier run that started no job left");
+        assertThat(Files.readAllLines(dir.resolve("out/dead-letters.csv"))).containsExactly(
+                "raw_line,line_number,reason");
+        // a file of the user's by that name is not taken for one
+        Path mine = Files.createDirectories(dir.resolve("mine"));
+        Files.writeString(mine.resolve("dead-letters.csv"), "my notes\n");
+        CliRun kept = run("replay", "--input", good.toString(), "--key", "k", "--time", "t", "--strategies", "hash",
+                "--out", mine.toString());
+        assertThat(kept.exit()).isEqualTo(2);
+        assertThat(kept.err()).contains("holds an earlier run's output (dead-letters.csv)");
+        assertThat(mine.resolve("dead-letters.csv")).hasContent("my notes\n");
     }
 
     /** End-to-end (a few seconds): a second run into the same --out is refused, or replaces the first with --overwrite. */

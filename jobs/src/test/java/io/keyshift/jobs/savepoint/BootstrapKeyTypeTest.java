@@ -88,6 +88,44 @@ class BootstrapKeyTypeTest {
         assertThat(keyGroupOfSeven(dir.resolve("string"))).isEqualTo(asString);
     }
 
+    /**
+     * inspect-savepoint reads a forecaster's state with the window it was made from unless told otherwise; a --window
+     * that does not fit is named (it said only that the candidate models differed, with exit 1).
+     */
+    @Test
+    void inspectSavepointReadsTheForecasterWithItsOwnWindowOrNamesTheOneThatDoesNotFit(@TempDir Path dir)
+            throws Exception {
+        StringWriter err = new StringWriter();
+        String[] args = bootstrap(history(dir, "7"), dir.resolve("daily"), "long");
+        args[java.util.Arrays.asList(args).indexOf("1h")] = "1d";
+        assertThat(run(err, args)).as(err.toString()).isZero();
+
+        var cli = KeyshiftCli.commandLine();
+        StringWriter out = new StringWriter();
+        StringWriter inspectErr = new StringWriter();
+        cli.setOut(new PrintWriter(out));
+        cli.setErr(new PrintWriter(inspectErr));
+        java.io.ByteArrayOutputStream stdout = new java.io.ByteArrayOutputStream();
+        java.io.PrintStream before = System.out;
+        int exit;
+        try {
+            System.setOut(new java.io.PrintStream(stdout, true, java.nio.charset.StandardCharsets.UTF_8));
+            exit = cli.execute("inspect-savepoint", dir.resolve("daily").toString(), "--config",
+                    SharedData.flinkConf().toString());
+        } finally {
+            System.setOut(before);
+        }
+        assertThat(exit).as(inspectErr.toString()).isZero();
+        assertThat(stdout.toString(java.nio.charset.StandardCharsets.UTF_8)).contains("windows of PT24H observed");
+
+        StringWriter wrong = new StringWriter();
+        assertThat(run(wrong, "inspect-savepoint", dir.resolve("daily").toString(), "--window", "1h", "--config",
+                SharedData.flinkConf().toString())).isEqualTo(2);
+        assertThat(wrong.toString().strip().lines()).singleElement().satisfies(l -> assertThat(l)
+                .contains("--window 1h: the forecaster's state was made from windows of 1d")
+                .contains("inspect it with --window 1d"));
+    }
+
     @Test
     void keysThatDoNotReadAsTheTypeOrAnUnknownTypeFailInOneLineWithoutASavepoint(@TempDir Path dir) throws Exception {
         StringWriter err = new StringWriter();
