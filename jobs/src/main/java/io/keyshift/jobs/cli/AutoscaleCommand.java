@@ -15,7 +15,8 @@ import java.util.List;
 
 /** {@code keyshift autoscale JOB_ID}: applies the job's scaling decisions through the adaptive scheduler. */
 @Command(name = "autoscale",
-        header = "Applies a running job's scaling decisions to the cluster through Flink's REST API.", mixinStandardHelpOptions = true, sortOptions = false,
+        header = "Applies a running job's scaling decisions to the cluster through Flink's REST API.",
+        mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Applies a running job's scaling decisions (keyshift.scaling.*) through Flink's REST API:",
             "polls the job's keyshiftScalingParallelism metric and, when it differs from the job's resource",
             "requirements, PUTs /jobs/JOB_ID/resource-requirements with the decided parallelism as the upper bound",

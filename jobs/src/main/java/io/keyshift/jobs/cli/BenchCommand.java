@@ -18,7 +18,8 @@ import java.util.concurrent.Callable;
 
 /** {@code keyshift bench}: throughput and latency of hash versus predictive, with a capacity model. */
 @Command(name = "bench",
-        header = "Measures throughput, CPU and latency of keyshift against plain keyBy and Flink SQL.", mixinStandardHelpOptions = true, sortOptions = false,
+        header = "Measures throughput, CPU and latency of keyshift against plain keyBy and Flink SQL.",
+        mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Runs the built-in generator at full speed through plain keyBy, keyshift and Flink SQL's "
                 + "two-phase window aggregation on a local MiniCluster, over a matrix of key distributions (uniform, a Zipf hot set held for the whole run, "
                 + "one that drifts) and service times (a capacity model: the window operator waits, does not burn "

@@ -24,7 +24,8 @@ import java.util.concurrent.Callable;
 
 /** {@code keyshift bootstrap}: a savepoint whose forecaster is trained on history (warm start). */
 @Command(name = "bootstrap",
-        header = "Trains the forecaster on a history file and writes it as a savepoint (warm start).", mixinStandardHelpOptions = true, sortOptions = false,
+        header = "Trains the forecaster on a history file and writes it as a savepoint (warm start).",
+        mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Profiles a history file (same input options as replay) and trains the forecaster on it, then",
             "writes a savepoint (Flink's State Processor API) that holds the forecaster's state. Start the job from it",
             "(submit --from-savepoint, or -Dexecution.state-recovery.path=...) on the stream that follows the history:",

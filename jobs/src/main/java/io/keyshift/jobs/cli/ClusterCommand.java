@@ -16,7 +16,8 @@ import java.util.concurrent.Callable;
 
 /** {@code keyshift cluster start|stop|status|add-taskmanager|kill-taskmanager}: a standalone Flink session cluster. */
 @Command(name = "cluster",
-        header = "Starts, stops or shows a local Flink standalone session cluster.", mixinStandardHelpOptions = true, sortOptions = false,
+        header = "Starts, stops or shows a local Flink standalone session cluster.",
+        mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Starts, stops or shows a real Flink standalone session cluster on this machine: a JobManager",
             "and a TaskManager in their own JVMs, from the Maven artifacts, bound to 127.0.0.1, configured by",
             "flink-conf/config.yaml. 'status' prints the REST address, whether the cluster is up and every process",

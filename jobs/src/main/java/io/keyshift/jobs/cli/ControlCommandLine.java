@@ -24,7 +24,8 @@ import java.util.concurrent.Callable;
  * ({@code --control-dir DIR}). The command is checked before it is written.
  */
 @Command(name = "control",
-        header = "Writes a control command (pin, freeze, rollback, scale, ...) for a running job.", mixinStandardHelpOptions = true, sortOptions = false,
+        header = "Writes a control command (pin, freeze, rollback, scale, ...) for a running job.",
+        mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Writes a control command for a keyshift job: pin KEY, unpin KEY, freeze, unfreeze,",
             "rollback VERSION, scale N (force the scaling decisions to parallelism N), unscale, anomaly-z Z (the",
             "forecaster's anomaly threshold), sampling-rate R (the routers' sampling rate, in (0, 1]). It holds",

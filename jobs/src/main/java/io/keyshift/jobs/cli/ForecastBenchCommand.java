@@ -28,7 +28,8 @@ import java.util.concurrent.Callable;
 
 /** {@code keyshift forecast-bench}: forecast accuracy of every model and of auto-selection on a replayed file. */
 @Command(name = "forecast-bench",
-        header = "Scores every forecasting model on a replayed file (MASE, sMAPE, recall).", mixinStandardHelpOptions = true, sortOptions = false,
+        header = "Scores every forecasting model on a replayed file (MASE, sMAPE, recall).",
+        mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Replays a file through the key sampler and profiler (local MiniCluster), forecasts every "
                 + "window's load per hot key and key group with each model and with per-series auto-selection, and "
                 + "writes DIR/forecast.json: MASE and sMAPE per model and horizon, the auto-selection's model mix, "

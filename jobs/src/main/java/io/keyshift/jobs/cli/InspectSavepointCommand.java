@@ -21,7 +21,8 @@ import java.util.concurrent.Callable;
 
 /** {@code keyshift inspect-savepoint PATH [--json]}: what a keyshift savepoint holds (State Processor API). */
 @Command(name = "inspect-savepoint",
-        header = "Prints the routing plan, forecaster and keyed state size of a savepoint.", mixinStandardHelpOptions = true, sortOptions = false,
+        header = "Prints the routing plan, forecaster and keyed state size of a savepoint.",
+        mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Reads a keyshift job's savepoint with Flink's State Processor API and prints the current",
             "routing plan (version, lease, every moved unit with from/to key groups and subtasks), the forecaster's",
             "series and chosen models, and the keyed state size per key group. Pass the job's --window and -D",

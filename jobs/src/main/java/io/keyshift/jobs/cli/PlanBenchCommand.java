@@ -15,7 +15,8 @@ import java.util.concurrent.Callable;
 
 /** {@code keyshift plan-bench}: planner quality and speed on seeded synthetic instances. */
 @Command(name = "plan-bench",
-        header = "Measures the planner on synthetic instances (imbalance, moves, planning time).", mixinStandardHelpOptions = true, sortOptions = false,
+        header = "Measures the planner on synthetic instances (imbalance, moves, planning time).",
+        mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Plans seeded synthetic instances (Zipf exponents 0.8-1.5; 1k, 100k and 1M units; 8, 64, 256 "
                 + "and 1024 subtasks; with and without hot-key splitting) from the hash assignment and writes "
                 + "DIR/plan-bench.json: imbalance, lower bound, units moved and median planning time per instance, "

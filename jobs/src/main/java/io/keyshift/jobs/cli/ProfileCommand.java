@@ -27,7 +27,8 @@ import java.util.concurrent.Callable;
  * replay's {@code profiles-<strategy>.jsonl} and {@code forecast-units-<strategy>.csv}.
  */
 @Command(name = "profile",
-        header = "Prints a replay's window profiles: top keys, error bounds and forecasts.", mixinStandardHelpOptions = true, sortOptions = false,
+        header = "Prints a replay's window profiles: top keys, error bounds and forecasts.",
+        mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Prints the profiler's view of a replay window by window: records, the top keys with their",
             "estimated counts and error bounds, and the forecast made after the window for the next one.",
             "Exit status: 0 printed, 1 a damaged profile or forecast file (its name and line), 2 bad options or",

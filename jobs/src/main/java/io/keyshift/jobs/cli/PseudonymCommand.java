@@ -15,7 +15,8 @@ import java.util.concurrent.Callable;
 
 /** {@code keyshift pseudonym KEY...}: the pseudonyms a job with the same key secret gives these keys. */
 @Command(name = "pseudonym",
-        header = "Prints the pseudonym of each key under keyshift.privacy.key-secret.", mixinStandardHelpOptions = true, sortOptions = false,
+        header = "Prints the pseudonym of each key under keyshift.privacy.key-secret.",
+        mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Prints the pseudonym of each KEY under keyshift.privacy.key-secret (from config.yaml or -D),",
             "as plans, reports and metrics of a job with that secret name it: KEY<TAB>PSEUDONYM, one per line.",
             "KEY is the key as plans name keys without a secret (for String keys the key itself, for integral",

@@ -19,7 +19,8 @@ import java.util.concurrent.Callable;
 
 /** {@code keyshift soak}: the predictive job on a standalone cluster for N minutes, sampled, checked against hash. */
 @Command(name = "soak",
-        header = "Runs the job on a local cluster for minutes and samples its state size, heap and latency.", mixinStandardHelpOptions = true, sortOptions = false,
+        header = "Runs the job on a local cluster for minutes and samples its state size, heap and latency.",
+        mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Starts a standalone cluster (under OUT/cluster), runs the predictive job on the generator's",
             "drifting hot set for --minutes at --rate records per second, and samples it every --sample-every:",
             "keyshift's checkpointed bytes per job vertex, routing-table size, waiting records, heap after a full",

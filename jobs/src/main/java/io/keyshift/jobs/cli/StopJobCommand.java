@@ -12,7 +12,8 @@ import java.util.concurrent.Callable;
 
 /** {@code keyshift savepoint JOB_ID}: stop-with-savepoint through the REST API; prints the savepoint's path. */
 @Command(name = "savepoint",
-        header = "Stops a running job with a savepoint and prints its path.", mixinStandardHelpOptions = true, sortOptions = false,
+        header = "Stops a running job with a savepoint and prints its path.",
+        mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Stops a running job with a savepoint (Flink's stop-with-savepoint: the savepoint, the sinks'",
             "commit and the stop are one step, so nothing is lost or written twice) and prints the savepoint path.",
             "Restore with bin/keyshift submit --from-savepoint PATH -- JOB_ARGS.",

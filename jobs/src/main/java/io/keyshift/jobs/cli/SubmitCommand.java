@@ -21,7 +21,8 @@ import java.util.concurrent.Callable;
 
 /** {@code keyshift submit [options] -- JOB_ARGS}: builds the job graph here and submits it with the jar (as {@code flink run}). */
 @Command(name = "submit",
-        header = "Submits the keyshift job jar to a running Flink cluster.", mixinStandardHelpOptions = true, sortOptions = false,
+        header = "Submits the keyshift job jar to a running Flink cluster.",
+        mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Submits jobs/target/keyshift-jobs.jar to a running Flink cluster as flink run does: the job's",
             "main runs here and builds the job graph (so a bad option or a refused --out fails here), which goes",
             "to the cluster's REST API with the jar (no web jar upload needed). Prints the job id. Arguments after -- go to the job (the same input, key, time, window options as",
