@@ -176,8 +176,13 @@ public final class SavepointInspector {
                     out.printf("control: sampling rate %s%n", b);
                 }
             }
+            int keyWidth = 30;
             for (var u : plan.get("moved_units")) {
-                out.printf("  %-9s %-30s key group %3d (subtask %d) -> key group %3d (subtask %d)%s%n",
+                keyWidth = Math.max(keyWidth, u.get("key").asText().length());
+            }
+            for (var u : plan.get("moved_units")) {
+                // the key column as wide as the longest key, so that the key groups line up
+                out.printf("  %-9s %-" + keyWidth + "s key group %3d (subtask %d) -> key group %3d (subtask %d)%s%n",
                         u.get("state").asText(), u.get("key").asText(), u.get("from_key_group").asInt(),
                         u.get("from_subtask").asInt(), u.get("to_key_group").asInt(), u.get("to_subtask").asInt(),
                         u.has("switch_at") ? ", shadow from " + u.get("shadow_from").asText() + ", switch at "
@@ -189,15 +194,24 @@ public final class SavepointInspector {
             out.printf("forecaster: %d windows%s observed, %d series, MASE %.3f, models chosen %s%n",
                     f.get("windows").asLong(), f.get("window").isNull() ? "" : " of " + f.get("window").asText(),
                     f.get("series").asInt(), f.get("mase").asDouble(), f.get("model_mix"));
+            int keyWidth = 30;
+            for (var s : f.get("tracked_series")) {
+                keyWidth = Math.max(keyWidth, s.path("key").asText().length());
+            }
             for (var s : f.get("tracked_series")) {
                 if (s.get("unit").asText().equals("hot_key")) {
-                    out.printf("  hot key %-30s key group %3d  %-28s last %10.1f  next %10.1f%n", s.get("key").asText(),
+                    out.printf("  hot key %-" + keyWidth + "s key group %3d  %-30s last %10.1f  next %10.1f%n",
+                            s.get("key").asText(),
                             s.get("key_group").asInt(), s.get("model").asText(), s.get("last_observed").asDouble(),
                             s.get("next_forecast").asDouble());
                 }
             }
         }
         var keyed = r.get("keyed_state_bytes_per_key_group");
+        if (keyed.isEmpty()) {
+            out.println("keyed state: none of this stage's keyed operators in the savepoint (a bootstrap holds only "
+                    + "the forecaster)");
+        }
         keyed.fields().forEachRemaining(e -> {
             var kgs = e.getValue().get("key_groups");
             long max = 0;
