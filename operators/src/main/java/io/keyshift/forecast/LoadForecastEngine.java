@@ -539,24 +539,25 @@ public final class LoadForecastEngine {
             }
             int capacity = in.readInt();
             int chunk = in.readInt();
+            // a header of an earlier build ends here; a model list that differs would read one model's numbers as
+            // another's (additive seasonal terms as multiplicative factors) without any error
+            String written = in.available() > 0 ? in.readUTF() : null;
+            long stateWindow = in.available() >= Long.BYTES ? in.readLong() : 0;
+            // the models first: they name the usual cause, another window (the seasons, and with them the history
+            // kept per series, follow from it)
+            if (written != null && !written.equals(modelList())) {
+                throw modelsDiffer(written, stateWindow);
+            }
             int expected = newSeries().history().capacity();
             if (capacity != expected || chunk != CHUNK) {
                 // a refusal that would come again at every restart: the job fails for good, naming the options
-                throw io.keyshift.config.JobOptions.unrecoverable("forecaster state keeps " + capacity
-                        + " observations per series in chunks of "
-                        + chunk + ", this configuration " + expected + " in chunks of " + CHUNK
-                        + "; restore with the same keyshift.forecast.* options");
+                throw io.keyshift.config.JobOptions.unrecoverable("forecaster state "
+                        + (stateWindow > 0 ? STATE_WINDOW_WORDS + java.time.Duration.ofMillis(stateWindow) + " " : "")
+                        + "keeps " + capacity + " observations per series in chunks of " + chunk
+                        + ", this configuration " + expected + " in chunks of " + CHUNK
+                        + "; restore with the same keyshift.window and keyshift.forecast.* options");
             }
-            // a header of an earlier build ends here; a model list that differs would read one model's numbers as
-            // another's (additive seasonal terms as multiplicative factors) without any error
-            if (in.available() > 0) {
-                String written = in.readUTF();
-                if (!written.equals(modelList())) {
-                    // the window that follows names the usual cause (seasons follow from the window)
-                    throw modelsDiffer(written, in.available() >= Long.BYTES ? in.readLong() : 0);
-                }
-            }
-            windowMillis = in.available() >= Long.BYTES ? in.readLong() : 0;
+            windowMillis = stateWindow;
         }
         for (int i = 0; i < keys.size(); i++) {
             tracked.put(keys.get(i), new Tracked(readSeries(store, keyId(keys.get(i))), (int) keyInfo.get(i)[0],

@@ -272,8 +272,16 @@ public final class RepartitionPlanner {
                     shrinkage, longRunWindows);
         }
 
+        /**
+         * A validated migration's shadow phase: the state horizon rounded up to windows; for a keyed process function
+         * (each stay kept apart, {@code keepEpochs}) the least whole number of windows longer than the horizon, since
+         * its outputs are compared from {@code T0 + horizon} to {@code T1} only (the shadow's state is complete from
+         * then on): with a horizon of whole windows the comparison was empty, while the migration counted as
+         * validated.
+         */
         long shadowMillis() {
-            long windows = (stateHorizonMillis + windowMillis - 1) / windowMillis;
+            long windows = keepEpochs ? stateHorizonMillis / windowMillis + 1
+                    : (stateHorizonMillis + windowMillis - 1) / windowMillis;
             return windows * windowMillis;
         }
     }

@@ -191,11 +191,18 @@ class ForecasterKeyedStateTest {
         }
         MemoryStore store = new MemoryStore();
         a.writeChanges(store);
-        // the same candidate models with a season of 48: a history twice as long
+        // the candidate models with a season of 48 (a history twice as long): the models are named first, with the
+        // window the state was made from, the usual cause
         LoadForecastEngine b = new LoadForecastEngine(new LoadForecastEngine.Settings(MAX_P, 5, 3,
                 ModelSpec.candidates(List.of(48)), 48, 2, 0.99, 1.96, 4.0));
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> b.restore(store))
                 // every restart would read the same state: the job fails for good instead of restarting for ever
+                .isInstanceOf(org.apache.flink.runtime.execution.SuppressRestartsException.class)
+                .hasStackTraceContaining("candidate models").hasStackTraceContaining("keyshift.forecast.seasons");
+        // the same models keeping a longer history (a calendar's reference days): the history is named
+        LoadForecastEngine c = new LoadForecastEngine(new LoadForecastEngine.Settings(MAX_P, 5, 3,
+                ModelSpec.candidates(List.of(24)), 24, 2, 0.99, 1.96, 4.0, null, 1_000));
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> c.restore(store))
                 .isInstanceOf(org.apache.flink.runtime.execution.SuppressRestartsException.class)
                 .hasStackTraceContaining("observations per series").hasStackTraceContaining("keyshift.forecast.*");
     }

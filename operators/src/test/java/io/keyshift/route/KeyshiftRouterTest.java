@@ -381,6 +381,23 @@ class KeyshiftRouterTest {
         assertThat(restored).isEqualTo(uninterrupted);
     }
 
+    /**
+     * A record without a timestamp fails at the router, also one stamped Long.MIN_VALUE, Flink's "no timestamp" marker
+     * (what a FLIP-27 source without a timestamp assigner gives): a keyed process function stage ran such records
+     * through, with every output at Long.MIN_VALUE.
+     */
+    @Test
+    void aRecordWithoutATimestampOrWithFlinksNoTimestampMarkerFailsAtTheRouter() throws Exception {
+        try (var h = harness()) {
+            assertThatThrownBy(() -> h.processElement(new StreamRecord<>("hot")))
+                    .hasMessageContaining("a record has no timestamp");
+            assertThatThrownBy(() -> h.processElement(new StreamRecord<>("hot", Long.MIN_VALUE)))
+                    .hasMessageContaining("a record has no timestamp")
+                    .hasMessageContaining("assignTimestampsAndWatermarks");
+            plan(h, Plans.plan(1, Long.MAX_VALUE, MAX_P));
+        }
+    }
+
     /** Planning windows cannot change across a restore: a router restored with another keyshift.window fails. */
     @Test
     void aRestoreWithAnotherPlanningWindowFailsNamingTheOption() throws Exception {

@@ -71,7 +71,8 @@ public final class ControlCommandLine implements Callable<Integer> {
         if ((file == null) == (dir == null)) {
             throw new ParameterException(cl, "give exactly one of --file and --dir");
         }
-        String commandName = command.toLowerCase(Locale.ROOT);
+        // as control files read a command: any case, '_' for '-', spaces around it
+        String commandName = command.strip().toLowerCase(Locale.ROOT).replace('_', '-');
         if (commandName.equals("revert")) {
             // the validator's fallback loop writes it (with the key group and the reason); a person moves a key by pin
             throw new ParameterException(cl, "revert is written by keyshift itself (keyshift.migration.on-mismatch="

@@ -82,12 +82,20 @@ public final class FlinkOptions {
         }
     }
 
-    /** Output directories created by {@link #outputDirectory} in this process (the topmost created of each). */
+    /**
+     * Output directories created by {@link #outputDirectory} in this command's run (the topmost created of each;
+     * {@link #forgetCreated} at the start of every run).
+     */
     private static final java.util.List<java.nio.file.Path> CREATED =
             java.util.Collections.synchronizedList(new java.util.ArrayList<>());
 
+    /** Starts a command's run: directories that earlier runs in this JVM created are theirs, never removed. */
+    static void forgetCreated() {
+        CREATED.clear();
+    }
+
     /**
-     * Removes the output directories this process created that are still empty (each with its empty subdirectories,
+     * Removes the output directories this command's run created that are still empty (each with its empty subdirectories,
      * never a file): a command that ends on a mistake in its options leaves no empty directory behind.
      */
     public static void removeCreatedIfEmpty() {
@@ -95,7 +103,8 @@ public final class FlinkOptions {
             for (java.nio.file.Path top : CREATED) {
                 try (java.util.stream.Stream<java.nio.file.Path> tree = java.nio.file.Files.walk(top)) {
                     java.util.List<java.nio.file.Path> all = tree.sorted(java.util.Comparator.reverseOrder()).toList();
-                    if (all.stream().allMatch(java.nio.file.Files::isDirectory)) {
+                    if (all.stream().allMatch(x -> java.nio.file.Files.isDirectory(x,
+                            java.nio.file.LinkOption.NOFOLLOW_LINKS))) {
                         for (java.nio.file.Path p : all) {
                             java.nio.file.Files.deleteIfExists(p);
                         }

@@ -127,6 +127,7 @@ public final class ForecastBenchCommand implements Callable<Integer> {
         if (tooMany != null) {
             Files.deleteIfExists(out.resolve(".events.bin"));
             Files.deleteIfExists(out.resolve("dead-letters.csv"));
+            FlinkOptions.removeCreatedIfEmpty();
             cl.getErr().println("keyshift forecast-bench: " + tooMany);
             cl.getErr().flush();
             return 2;

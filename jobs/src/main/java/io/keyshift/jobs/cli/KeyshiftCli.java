@@ -42,6 +42,7 @@ public final class KeyshiftCli implements java.util.concurrent.Callable<Integer>
 
     /** The command line as {@code main} runs it (tests run it the same way). */
     public static CommandLine commandLine() {
+        FlinkOptions.forgetCreated();
         CommandLine cl = new CommandLine(new KeyshiftCli());
         // soak sizes its generator from --rate and --minutes and refuses these two (naming them): its help does not
         // offer them
@@ -67,15 +68,68 @@ public final class KeyshiftCli implements java.util.concurrent.Callable<Integer>
         CommandLine cl = e.getCommandLine();
         String name = cl.getCommandSpec().qualifiedName();
         String hint = "";
-        if (e instanceof CommandLine.UnmatchedArgumentException u && !u.getSuggestions().isEmpty()) {
-            // a misspelled option or command: picocli's closest matches
-            hint = "; did you mean " + String.join(" or ", u.getSuggestions().subList(0,
-                    Math.min(3, u.getSuggestions().size()))) + "?";
+        if (e instanceof CommandLine.UnmatchedArgumentException u && !u.getUnmatched().isEmpty()) {
+            String closest = closest(u.getUnmatched().get(0), cl);
+            if (closest != null) {
+                hint = "; did you mean " + closest + "?";
+            }
         }
         FlinkOptions.removeCreatedIfEmpty();
         cl.getErr().println(name + ": " + e.getMessage() + hint + " (" + name + " --help lists the "
                 + (cl.getSubcommands().isEmpty() ? "options" : "commands") + ")");
         return cl.getCommandSpec().exitCodeOnInvalidInput();
+    }
+
+    /**
+     * The visible option (for a token that begins with '-') or command of {@code cl} closest to {@code token} by edit
+     * distance, if within a third of its length (at least 2); else null.
+     */
+    static String closest(String token, CommandLine cl) {
+        String word = token.startsWith("-") && token.contains("=") ? token.substring(0, token.indexOf('=')) : token;
+        java.util.List<String> names = new java.util.ArrayList<>();
+        if (word.startsWith("-")) {
+            for (CommandLine.Model.OptionSpec o : cl.getCommandSpec().options()) {
+                if (!o.hidden()) {
+                    names.addAll(java.util.List.of(o.names()));
+                }
+            }
+        } else {
+            cl.getSubcommands().forEach((name, sub) -> {
+                if (!sub.getCommandSpec().usageMessage().hidden()) {
+                    names.add(name);
+                }
+            });
+        }
+        String best = null;
+        int bestDistance = Math.max(2, word.length() / 3) + 1;
+        for (String n : names) {
+            int d = editDistance(word, n);
+            if (d < bestDistance) {
+                best = n;
+                bestDistance = d;
+            }
+        }
+        return best;
+    }
+
+    /** Levenshtein distance (insertions, deletions, substitutions). */
+    static int editDistance(String a, String b) {
+        int[] prev = new int[b.length() + 1];
+        int[] cur = new int[b.length() + 1];
+        for (int j = 0; j <= b.length(); j++) {
+            prev[j] = j;
+        }
+        for (int i = 1; i <= a.length(); i++) {
+            cur[0] = i;
+            for (int j = 1; j <= b.length(); j++) {
+                cur[j] = Math.min(Math.min(cur[j - 1], prev[j]) + 1,
+                        prev[j - 1] + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1));
+            }
+            int[] t = prev;
+            prev = cur;
+            cur = t;
+        }
+        return prev[b.length()];
     }
 
     /**

@@ -97,15 +97,21 @@ final class ReplayOutput {
     /** Refuses (exit 2) or, with {@code overwrite}, clears an earlier replay's output in {@code out}. */
     static void prepare(CommandLine cl, Path out, boolean overwrite) throws IOException {
         // forecast-bench's output too: a replay's files beside a forecast-bench's would be one directory of two runs
-        prepare(cl, out, overwrite, ReplayOutput::forecastBenchOrReplay);
+        prepare(cl, out, overwrite, ReplayOutput::forecastBenchOrReplay, true);
+    }
+
+    /** As {@link #prepare(CommandLine, Path, boolean, java.util.function.Predicate, boolean)}, no replacing. */
+    static void prepare(CommandLine cl, Path out, boolean overwrite, java.util.function.Predicate<String> earlierOutput)
+            throws IOException {
+        prepare(cl, out, overwrite, earlierOutput, false);
     }
 
     /**
      * Refuses (exit 2) or, with {@code overwrite}, clears the entries of {@code out} that {@code earlierOutput}
      * accepts (by file name); every other entry is left as it is.
      */
-    static void prepare(CommandLine cl, Path out, boolean overwrite, java.util.function.Predicate<String> earlierOutput)
-            throws IOException {
+    static void prepare(CommandLine cl, Path out, boolean overwrite, java.util.function.Predicate<String> earlierOutput,
+                        boolean replaceWhatNoJobLeft) throws IOException {
         List<Path> earlier = new ArrayList<>();
         try (DirectoryStream<Path> entries = Files.newDirectoryStream(out)) {
             for (Path e : entries) {
@@ -117,7 +123,9 @@ final class ReplayOutput {
         if (earlier.isEmpty()) {
             return;
         }
-        if (earlier.stream().allMatch(e -> List.of("dead-letters.csv", ".events.bin")
+        // a replay makes its work directory (.work) before its first job and never removes it: without one, and with
+        // nothing but its dead letters (and its sorted input), the earlier replay started no job
+        if (replaceWhatNoJobLeft && earlier.stream().allMatch(e -> List.of("dead-letters.csv", ".events.bin")
                 .contains(e.getFileName().toString()) && Files.isRegularFile(e))
                 && earlier.stream().anyMatch(e -> e.getFileName().toString().equals("dead-letters.csv"))
                 && deadLettersOfOurs(out.resolve("dead-letters.csv"))) {
@@ -127,7 +135,8 @@ final class ReplayOutput {
                 Files.delete(e);
             }
             cl.getErr().println(cl.getCommandName() + ": replaced what an earlier run that started no job left in "
-                    + out + " (" + (earlier.size() == 1 ? earlier.get(0).getFileName() : "dead-letters.csv") + ")");
+                    + out + " (" + earlier.stream().map(e -> e.getFileName().toString()).sorted()
+                    .collect(java.util.stream.Collectors.joining(", ")) + ")");
             cl.getErr().flush();
             return;
         }

@@ -195,12 +195,15 @@ public final class SavepointInspector {
                     f.get("windows").asLong(), f.get("window").isNull() ? "" : " of " + f.get("window").asText(),
                     f.get("series").asInt(), f.get("mase").asDouble(), f.get("model_mix"));
             int keyWidth = 30;
+            int modelWidth = 28;
             for (var s : f.get("tracked_series")) {
                 keyWidth = Math.max(keyWidth, s.path("key").asText().length());
+                modelWidth = Math.max(modelWidth, s.path("model").asText().length());
             }
             for (var s : f.get("tracked_series")) {
                 if (s.get("unit").asText().equals("hot_key")) {
-                    out.printf("  hot key %-" + keyWidth + "s key group %3d  %-30s last %10.1f  next %10.1f%n",
+                    out.printf("  hot key %-" + keyWidth + "s key group %3d  %-" + modelWidth
+                            + "s last %10.1f  next %10.1f%n",
                             s.get("key").asText(),
                             s.get("key_group").asInt(), s.get("model").asText(), s.get("last_observed").asDouble(),
                             s.get("next_forecast").asDouble());
