@@ -30,6 +30,10 @@ class ControlCommandLineTest {
         assertThat(Files.readAllLines(file)).containsExactly("2014-03-01T00:00:00Z,freeze",
                 "2014-03-02T00:00:00Z,unfreeze");
         run(new StringWriter(), "control", "--file", file.toString(), "--at", "2014-03-03T00:00:00Z", "freeze");
+        // as control files spell commands: any case, '_' for '-'
+        assertThat(run(new StringWriter(), "control", "--file", dir.resolve("other.csv").toString(), "ANOMALY_Z",
+                "3")).isZero();
+        assertThat(Files.readAllLines(dir.resolve("other.csv"))).containsExactly("now,anomaly-z,3");
         List<String> lines = Files.readAllLines(file);
         assertThat(lines).hasSize(3).last().isEqualTo("2014-03-03T00:00:00Z,freeze");
     }

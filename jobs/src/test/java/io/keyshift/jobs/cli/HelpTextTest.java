@@ -75,6 +75,8 @@ class HelpTextTest {
         CliRun option = CliRun.of("replay", "--paralellism", "8");
         assertThat(option.exit()).isEqualTo(2);
         assertThat(option.err()).contains("Unknown options: '--paralellism'").contains("did you mean --parallelism?");
+        CliRun near = CliRun.of("replay", "--generator-hotshare", "0.2");
+        assertThat(near.err()).contains("did you mean --generator-hot-share?");
         CliRun command = CliRun.of("replya");
         assertThat(command.exit()).isEqualTo(2);
         assertThat(command.err()).contains("did you mean replay").contains("keyshift --help lists the commands");
