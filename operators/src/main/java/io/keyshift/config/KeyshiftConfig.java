@@ -315,7 +315,9 @@ public final class KeyshiftConfig {
                 // cold moved keys go home unless a capacity model plans or scales the job
                 config.get(PlanOptions.CAPACITY) <= 0 && config.get(ScalingOptions.CAPACITY) <= 0,
                 config.get(PlanOptions.COST), config.get(PlanOptions.SHRINKAGE),
-                config.get(PlanOptions.LONG_RUN_WINDOWS));
+                config.get(PlanOptions.LONG_RUN_WINDOWS),
+                // a keyed process function's outputs are compared from T0 + its declared horizon on
+                processFunction ? stateHorizonMillis : 0);
     }
 
     /** The validation policy of {@code config}. */

@@ -564,7 +564,7 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
         plan.setKeyNaming(keyNaming);
         started.inc(plan.getMigrationsStarted());
         completed.inc(plan.getMigrationsCompleted());
-        validated.inc(validatedCompleted(plan, settings.keepEpochs() ? settings.stateHorizonMillis() : 0));
+        validated.inc(validatedCompleted(plan, settings.keepEpochs() ? settings.comparedFromMillis() : 0));
         // to the routers first: a chained consumer of plans() gets this instance (read-only, see
         // SharedAvroTypeInfo), and one that changed it anyway must not change what the routers route by
         issue(plan);

@@ -112,14 +112,35 @@ public final class RepartitionPlanner {
         }
     }
 
-    /** Planner configuration; times in ms. */
+    /**
+     * Planner configuration; times in ms. {@code stateHorizonMillis} is at least one window; {@code comparedFromMillis}
+     * is, for a keyed process function, its declared horizon (its outputs are compared from {@code T0 +} it on), and
+     * 0 for window stages.
+     */
     public record Settings(int maxParallelism, int parallelism, long windowMillis, long stateHorizonMillis,
                            int leaseLead, int horizon, double threshold, double alpha, double beta,
                            int maxConcurrentMigrations, int maxRoutingEntries, double splitThreshold,
                            Constraints constraints, long splitPreRollMillis, boolean keepEpochs,
                            long correctnessShadowMillis, ValidationPolicy validation, boolean returnColdKeys,
-                           io.keyshift.config.PlanOptions.Cost cost, double shrinkage, int longRunWindows)
+                           io.keyshift.config.PlanOptions.Cost cost, double shrinkage, int longRunWindows,
+                           long comparedFromMillis)
             implements java.io.Serializable {
+        /**
+         * As the canonical constructor; a keyed process function ({@code keepEpochs}) compares its outputs from
+         * {@code T0 + stateHorizonMillis} ({@link #comparedFromMillis}).
+         */
+        public Settings(int maxParallelism, int parallelism, long windowMillis, long stateHorizonMillis, int leaseLead,
+                        int horizon, double threshold, double alpha, double beta, int maxConcurrentMigrations,
+                        int maxRoutingEntries, double splitThreshold, Constraints constraints, long splitPreRollMillis,
+                        boolean keepEpochs, long correctnessShadowMillis, ValidationPolicy validation,
+                        boolean returnColdKeys, io.keyshift.config.PlanOptions.Cost cost, double shrinkage,
+                        int longRunWindows) {
+            this(maxParallelism, parallelism, windowMillis, stateHorizonMillis, leaseLead, horizon, threshold, alpha,
+                    beta, maxConcurrentMigrations, maxRoutingEntries, splitThreshold, constraints, splitPreRollMillis,
+                    keepEpochs, correctnessShadowMillis, validation, returnColdKeys, cost, shrinkage, longRunWindows,
+                    keepEpochs ? stateHorizonMillis : 0);
+        }
+
         /** Planning on the forecasts alone (shrinkage 0; see {@link LongRunLoads}). */
         public Settings(int maxParallelism, int parallelism, long windowMillis, long stateHorizonMillis, int leaseLead,
                         int horizon, double threshold, double alpha, double beta, int maxConcurrentMigrations,
@@ -269,18 +290,18 @@ public final class RepartitionPlanner {
             return new Settings(maxParallelism, p, windowMillis, stateHorizonMillis, leaseLead, horizon, threshold,
                     alpha, beta, maxConcurrentMigrations, maxRoutingEntries, splitThreshold, constraints,
                     splitPreRollMillis, keepEpochs, correctnessShadowMillis, validation, returnColdKeys, cost,
-                    shrinkage, longRunWindows);
+                    shrinkage, longRunWindows, comparedFromMillis);
         }
 
         /**
          * A validated migration's shadow phase: the state horizon rounded up to windows; for a keyed process function
-         * (each stay kept apart, {@code keepEpochs}) the least whole number of windows longer than the horizon, since
-         * its outputs are compared from {@code T0 + horizon} to {@code T1} only (the shadow's state is complete from
-         * then on): with a horizon of whole windows the comparison was empty, while the migration counted as
-         * validated.
+         * (each stay kept apart, {@code keepEpochs}) the least whole number of windows longer than its declared
+         * horizon ({@link #comparedFromMillis}), since its outputs are compared from {@code T0 +} that horizon to
+         * {@code T1} only (the shadow's state is complete from then on): with a horizon of whole windows the
+         * comparison was empty, while the migration counted as validated.
          */
         long shadowMillis() {
-            long windows = keepEpochs ? stateHorizonMillis / windowMillis + 1
+            long windows = keepEpochs ? comparedFromMillis / windowMillis + 1
                     : (stateHorizonMillis + windowMillis - 1) / windowMillis;
             return windows * windowMillis;
         }

@@ -30,6 +30,13 @@ class ValidationShadowTest {
         RepartitionPlanner.Settings part = settings(390_000L, false, true);
         assertThat(part.shadowMillis(true)).isEqualTo(7 * MINUTE);
         assertThat(part.shadowMillis(false)).isEqualTo(7 * MINUTE);
+        // a horizon shorter than a window: one window, compared from T0 + 30 s on
+        RepartitionPlanner.Settings short30s = settings(30_000L, false, true);
+        assertThat(short30s.shadowMillis(true)).isEqualTo(MINUTE);
+        assertThat(short30s.shadowMillis(false)).isEqualTo(MINUTE);
+        assertThat(short30s.comparedFromMillis()).isEqualTo(30_000L);
+        // exactly one window: two
+        assertThat(settings(MINUTE, false, true).shadowMillis(true)).isEqualTo(2 * MINUTE);
     }
 
     /**
