@@ -235,8 +235,8 @@ public final class KeyshiftConfig {
                 : " (keyshift options: " + String.join(", ", known) + ")";
     }
 
-    /** Levenshtein distance. */
-    static int distance(String a, String b) {
+    /** Levenshtein distance (insertions, deletions, substitutions); also the command line's suggestions. */
+    public static int distance(String a, String b) {
         int[] prev = new int[b.length() + 1];
         int[] cur = new int[b.length() + 1];
         for (int j = 0; j <= b.length(); j++) {

@@ -59,8 +59,7 @@ public final class AggregateWindowFunction<K, ACC, V, R, W extends TimeWindow>
 
     /** The keyed stage's context as the user's function sees it (no per-window state with splitting on). */
     private UserWindowContext.Source source(Context ctx) {
-        UserWindowContext.Source source = UserWindowContext.of(ctx);
-        return splitting ? UserWindowContext.withoutWindowState(source) : source;
+        return UserWindowContext.of(ctx, !splitting);
     }
 
     /** The user's window function with its runtime context (keyed state refused) and Flink's checkpoint calls. */

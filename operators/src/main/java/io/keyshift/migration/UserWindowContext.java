@@ -121,41 +121,18 @@ final class UserWindowContext {
                 + "set keyshift.plan.split-threshold to 0 if your window function needs it");
     }
 
-    /**
-     * {@code source} with per-window state refused ({@link #noWindowStateWithSplitting()}): with hot-key splitting on,
-     * a window function that uses it fails at its first window, not when a key first turns hot and is split.
-     */
-    static Source withoutWindowState(Source source) {
-        return new Source() {
-            @Override
-            public long currentProcessingTime() {
-                return source.currentProcessingTime();
-            }
-
-            @Override
-            public long currentWatermark() {
-                return source.currentWatermark();
-            }
-
-            @Override
-            public KeyedStateStore windowState() {
-                throw noWindowStateWithSplitting();
-            }
-
-            @Override
-            public KeyedStateStore globalState() {
-                return source.globalState();
-            }
-
-            @Override
-            public <X> void output(OutputTag<X> tag, X value) {
-                source.output(tag, value);
-            }
-        };
-    }
-
     /** The keyed stage's own window context as a source. */
     static <IN, OUT, KEY, W extends TimeWindow> Source of(ProcessWindowFunction<IN, OUT, KEY, W>.Context ctx) {
+        return of(ctx, true);
+    }
+
+    /**
+     * The keyed stage's own window context as a source; without {@code withWindowState} its per-window state is
+     * refused ({@link #noWindowStateWithSplitting()}): with hot-key splitting on, a window function that uses it fails
+     * at its first window, not when a key first turns hot and is split.
+     */
+    static <IN, OUT, KEY, W extends TimeWindow> Source of(ProcessWindowFunction<IN, OUT, KEY, W>.Context ctx,
+                                                          boolean withWindowState) {
         return new Source() {
             @Override
             public long currentProcessingTime() {
@@ -169,6 +146,9 @@ final class UserWindowContext {
 
             @Override
             public KeyedStateStore windowState() {
+                if (!withWindowState) {
+                    throw noWindowStateWithSplitting();
+                }
                 return ctx.windowState();
             }
 

@@ -103,33 +103,13 @@ public final class KeyshiftCli implements java.util.concurrent.Callable<Integer>
         String best = null;
         int bestDistance = Math.max(2, word.length() / 3) + 1;
         for (String n : names) {
-            int d = editDistance(word, n);
+            int d = io.keyshift.config.KeyshiftConfig.distance(word, n);
             if (d < bestDistance) {
                 best = n;
                 bestDistance = d;
             }
         }
         return best;
-    }
-
-    /** Levenshtein distance (insertions, deletions, substitutions). */
-    static int editDistance(String a, String b) {
-        int[] prev = new int[b.length() + 1];
-        int[] cur = new int[b.length() + 1];
-        for (int j = 0; j <= b.length(); j++) {
-            prev[j] = j;
-        }
-        for (int i = 1; i <= a.length(); i++) {
-            cur[0] = i;
-            for (int j = 1; j <= b.length(); j++) {
-                cur[j] = Math.min(Math.min(cur[j - 1], prev[j]) + 1,
-                        prev[j - 1] + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1));
-            }
-            int[] t = prev;
-            prev = cur;
-            cur = t;
-        }
-        return prev[b.length()];
     }
 
     /**
