@@ -384,6 +384,20 @@ public record ControlCommand(long at, Type type, String key, long version, Strin
         if (s.equalsIgnoreCase("now")) {
             return NOW;
         }
+        return instant(s, ", nor now");
+    }
+
+    /**
+     * An event time in epoch milliseconds from an ISO-8601 instant ({@code 2014-03-01T00:00:00Z}), a date-time with
+     * offset or epoch milliseconds (no {@code now}: a time range of windows, as {@code keyshift profile} reads one).
+     *
+     * @throws IllegalArgumentException saying which forms are accepted, or that the time is beyond epoch milliseconds
+     */
+    public static long instant(String s) {
+        return instant(s, "");
+    }
+
+    private static long instant(String s, String orNow) {
         if (s.matches("-?\\d+")) {
             try {
                 return Long.parseLong(s);
@@ -402,7 +416,8 @@ public record ControlCommand(long at, Type type, String key, long version, Strin
                 throw new IllegalArgumentException("time '" + s + "' is beyond the range of epoch milliseconds");
             } catch (DateTimeParseException e2) {
                 throw new IllegalArgumentException("time '" + s + "' is neither an ISO-8601 instant "
-                        + "(2014-03-01T00:00:00Z), a date-time with offset, epoch milliseconds, nor now");
+                        + "(2014-03-01T00:00:00Z), a date-time with offset" + (orNow.isEmpty() ? " nor" : ",")
+                        + " epoch milliseconds" + orNow);
             }
         }
     }

@@ -171,13 +171,8 @@ public final class ProfileCommand implements Callable<Integer> {
         if (value == null) {
             return otherwise;
         }
-        if (value.strip().equalsIgnoreCase("now")) {
-            // a control command's "now" (its next plan) is no time of a window
-            throw new ParameterException(cl, option + ": give an ISO-8601 instant (2014-03-01T00:00:00Z), a date-time "
-                    + "with offset, or epoch milliseconds, was 'now'");
-        }
         try {
-            return io.keyshift.control.ControlCommand.time(value.strip());
+            return io.keyshift.control.ControlCommand.instant(value.strip());
         } catch (IllegalArgumentException e) {
             throw new ParameterException(cl, option + ": " + e.getMessage());
         }

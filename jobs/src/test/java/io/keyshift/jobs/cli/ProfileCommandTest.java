@@ -82,7 +82,20 @@ class ProfileCommandTest {
         CommandLine cl = KeyshiftCli.commandLine();
         cl.setErr(new PrintWriter(bad));
         assertThat(cl.execute("profile", "--dir", dir.toString(), "--from", "now")).isEqualTo(2);
-        assertThat(bad.toString()).contains("--from: give an ISO-8601 instant");
+        assertThat(bad.toString()).contains("--from: time 'now' is neither an ISO-8601 instant")
+                .doesNotContain(", nor now");
+    }
+
+    /** A time that does not parse names the forms a time range takes, not a control command's "now". */
+    @Test
+    void anUnparsableTimeNamesOnlyTheFormsOfATimeRange(@TempDir Path dir) throws Exception {
+        Files.writeString(dir.resolve("profiles-predictive.jsonl"), "");
+        StringWriter bad = new StringWriter();
+        CommandLine cl = KeyshiftCli.commandLine();
+        cl.setErr(new PrintWriter(bad));
+        assertThat(cl.execute("profile", "--dir", dir.toString(), "--to", "2020-13-01")).isEqualTo(2);
+        assertThat(bad.toString()).contains("--to: time '2020-13-01' is neither an ISO-8601 instant "
+                + "(2014-03-01T00:00:00Z), a date-time with offset nor epoch milliseconds").doesNotContain("now");
     }
 
     @Test
