@@ -332,7 +332,7 @@ public final class KeyshiftStream<T, K> {
         WindowShape.checkHorizon(horizon, "the state horizon of a keyed process function");
         // before build adds anything: a type without a serializer under this job's settings fails here
         TypeSerializer<R> outputSerializer = outputType.createSerializer(serializerConfig());
-        return build(horizon, false, true, 0.0, (keyed, stage) -> keyed
+        return build(horizon, null, false, true, 0.0, (keyed, stage) -> keyed
                 .process(new OwnedProcessFunction<>(function, horizon, stage.codec, outputSerializer, stage.checkTag),
                         outputType)
                 .name(stage.name("process " + function.getClass().getSimpleName()))
@@ -500,11 +500,13 @@ public final class KeyshiftStream<T, K> {
      * Builds the stage around the keyed logic.
      *
      * @param stateHorizonMillis how far the logic's state reaches back
+     * @param windows the logic's windows, whose results a shadow phase compares (null for a keyed process function)
      * @param windowsAligned the logic's windows fall on planning-window boundaries (splits need no pre-roll)
      * @param ownershipMarkers the router tells the keyed logic about migrations (keyed process functions)
      * @param splitThreshold the planner's split threshold (0 where partials cannot be merged)
      */
-    <R> DataStream<R> build(long stateHorizonMillis, boolean windowsAligned, boolean ownershipMarkers,
+    <R> DataStream<R> build(long stateHorizonMillis, RepartitionPlanner.ComparedWindows windows,
+                            boolean windowsAligned, boolean ownershipMarkers,
                             double splitThreshold, KeyedLogic<T, K, R> logic) {
         checkNotBuilt();
         KeyshiftConfig.validate(config);
@@ -609,7 +611,7 @@ public final class KeyshiftStream<T, K> {
         }
 
         RepartitionPlanner.Settings planSettings = KeyshiftConfig.planSettings(config, maxP, p, stateHorizonMillis,
-                splitThreshold, windowsAligned, ownershipMarkers);
+                splitThreshold, windowsAligned, ownershipMarkers, windows);
         // The reports go to the profiler the moment they are made (buffer timeout 0 on this edge alone, through a
         // forwarding map chained to the router; a stream's buffer timeout is its producer's): a plan's round trip is
         // not held up by a network buffer that takes up to execution.buffer-timeout to fill with a few small reports.

@@ -172,7 +172,7 @@ public final class KeyshiftWindowedStream<T, K, W extends Window> {
         double split = stream.splitThreshold();
         @SuppressWarnings("unchecked")
         ProcessWindowFunction<V, R, K, TimeWindow> pwf = (ProcessWindowFunction<V, R, K, TimeWindow>) windowFunction;
-        return stream.build(shape.horizon(allowedLateness), aligned(), false, split, (keyed, stage) -> {
+        return stream.build(shape.horizon(allowedLateness), shape.compared(), aligned(), false, split, (keyed, stage) -> {
             OutputTag<Tuple5<K, Long, Long, Integer, ACC>> partialTag = new OutputTag<>(stage.uid("partials"),
                     new TupleTypeInfo<>(stage.keyType(), Types.LONG, Types.LONG, Types.INT, accumulatorType));
             TypeInformation<OwnedAccumulator<ACC>> owned = new OwnedAccumulatorSerializer.TypeInfo<>(accumulatorType);
@@ -255,7 +255,7 @@ public final class KeyshiftWindowedStream<T, K, W extends Window> {
         TypeSerializer<R> resultSerializer = resultType.createSerializer(stream.serializerConfig());
         @SuppressWarnings("unchecked")
         ProcessWindowFunction<T, R, K, TimeWindow> pwf = (ProcessWindowFunction<T, R, K, TimeWindow>) function;
-        return stream.build(shape.horizon(allowedLateness), aligned(), false, 0.0, (keyed, stage) -> {
+        return stream.build(shape.horizon(allowedLateness), shape.compared(), aligned(), false, 0.0, (keyed, stage) -> {
             OutputTag<Envelope<T, K>> late = lateEnvelopes(keyed, stage);
             SingleOutputStreamOperator<R> op = windowed(keyed, late)
                     .process(new FullWindowFunction<T, K, R, TimeWindow>(pwf, stage.codec,

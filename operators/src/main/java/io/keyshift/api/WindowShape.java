@@ -109,6 +109,11 @@ record WindowShape(long size, long slide, long offset) {
         }
     }
 
+    /** The windows whose results a shadow phase compares, as the planner sees them. */
+    io.keyshift.plan.RepartitionPlanner.ComparedWindows compared() {
+        return new io.keyshift.plan.RepartitionPlanner.ComparedWindows(size, slide, offset);
+    }
+
     /** True if every planning-window boundary is a window boundary (tumbling, offset 0, size divides the planning window). */
     boolean alignedWith(long planningWindow) {
         return size == slide && offset == 0 && planningWindow % size == 0;

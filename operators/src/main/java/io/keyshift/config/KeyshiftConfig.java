@@ -300,6 +300,18 @@ public final class KeyshiftConfig {
     public static RepartitionPlanner.Settings planSettings(ReadableConfig config, int maxParallelism, int parallelism,
                                                            long stateHorizonMillis, double splitThreshold,
                                                            boolean windowsAligned, boolean processFunction) {
+        return planSettings(config, maxParallelism, parallelism, stateHorizonMillis, splitThreshold, windowsAligned,
+                processFunction, null);
+    }
+
+    /**
+     * The planner's settings of a stage with {@code config}, whose windows are {@code windows} (null: for a window
+     * stage, tumbling windows of the planning window; ignored for a keyed process function).
+     */
+    public static RepartitionPlanner.Settings planSettings(ReadableConfig config, int maxParallelism, int parallelism,
+                                                           long stateHorizonMillis, double splitThreshold,
+                                                           boolean windowsAligned, boolean processFunction,
+                                                           RepartitionPlanner.ComparedWindows windows) {
         long window = config.get(JobOptions.WINDOW).toMillis();
         long horizon = Math.max(window, stateHorizonMillis);
         long shadow = (horizon + window - 1) / window * window;
@@ -317,7 +329,7 @@ public final class KeyshiftConfig {
                 config.get(PlanOptions.COST), config.get(PlanOptions.SHRINKAGE),
                 config.get(PlanOptions.LONG_RUN_WINDOWS),
                 // a keyed process function's outputs are compared from T0 + its declared horizon on
-                processFunction ? stateHorizonMillis : 0);
+                processFunction ? stateHorizonMillis : 0, processFunction ? null : windows);
     }
 
     /** The validation policy of {@code config}. */

@@ -564,7 +564,7 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
         plan.setKeyNaming(keyNaming);
         started.inc(plan.getMigrationsStarted());
         completed.inc(plan.getMigrationsCompleted());
-        validated.inc(validatedCompleted(plan, settings.keepEpochs() ? settings.comparedFromMillis() : 0));
+        validated.inc(validatedCompleted(plan, settings));
         // to the routers first: a chained consumer of plans() gets this instance (read-only, see
         // SharedAvroTypeInfo), and one that changed it anyway must not change what the routers route by
         issue(plan);
@@ -590,15 +590,15 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
 
     /**
      * Migrations folded by {@code plan} (its entries' retired ones) whose shadow phase had results to compare, i.e.
-     * were validated: longer than {@code comparedAfterMillis} (a keyed process function's outputs are compared from
-     * {@code T0 +} its horizon on; a window stage compares the windows of any shadow phase: 0).
+     * were validated ({@link RepartitionPlanner.Settings#compares}: a keyed process function's outputs from
+     * {@code T0 +} its horizon on, a window stage's windows that lie wholly inside the shadow phase).
      */
-    static int validatedCompleted(RoutingPlan plan, long comparedAfterMillis) {
+    static int validatedCompleted(RoutingPlan plan, RepartitionPlanner.Settings settings) {
         int n = 0;
         for (io.keyshift.avro.RouteEntry e : plan.getEntries()) {
             if (e.getRetired() != null) {
                 for (io.keyshift.avro.Migration m : e.getRetired()) {
-                    n += m.getSwitchAt() - m.getShadowFrom() > comparedAfterMillis ? 1 : 0;
+                    n += settings.compares(m.getShadowFrom(), m.getSwitchAt()) ? 1 : 0;
                 }
             }
         }

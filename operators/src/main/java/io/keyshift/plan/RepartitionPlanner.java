@@ -115,7 +115,8 @@ public final class RepartitionPlanner {
     /**
      * Planner configuration; times in ms. {@code stateHorizonMillis} is at least one window; {@code comparedFromMillis}
      * is, for a keyed process function, its declared horizon (its outputs are compared from {@code T0 +} it on), and
-     * 0 for window stages.
+     * 0 for window stages; {@code comparedWindows} is, for a window stage, the user's windows whose results a shadow
+     * phase compares (null for a keyed process function; tumbling windows of the planning window if not given).
      */
     public record Settings(int maxParallelism, int parallelism, long windowMillis, long stateHorizonMillis,
                            int leaseLead, int horizon, double threshold, double alpha, double beta,
@@ -123,8 +124,24 @@ public final class RepartitionPlanner {
                            Constraints constraints, long splitPreRollMillis, boolean keepEpochs,
                            long correctnessShadowMillis, ValidationPolicy validation, boolean returnColdKeys,
                            io.keyshift.config.PlanOptions.Cost cost, double shrinkage, int longRunWindows,
-                           long comparedFromMillis)
+                           long comparedFromMillis, ComparedWindows comparedWindows)
             implements java.io.Serializable {
+        /**
+         * As the canonical constructor; a window stage ({@code keepEpochs} false) has tumbling windows of the planning
+         * window ({@link ComparedWindows#tumbling}).
+         */
+        public Settings(int maxParallelism, int parallelism, long windowMillis, long stateHorizonMillis, int leaseLead,
+                        int horizon, double threshold, double alpha, double beta, int maxConcurrentMigrations,
+                        int maxRoutingEntries, double splitThreshold, Constraints constraints, long splitPreRollMillis,
+                        boolean keepEpochs, long correctnessShadowMillis, ValidationPolicy validation,
+                        boolean returnColdKeys, io.keyshift.config.PlanOptions.Cost cost, double shrinkage,
+                        int longRunWindows, long comparedFromMillis) {
+            this(maxParallelism, parallelism, windowMillis, stateHorizonMillis, leaseLead, horizon, threshold, alpha,
+                    beta, maxConcurrentMigrations, maxRoutingEntries, splitThreshold, constraints, splitPreRollMillis,
+                    keepEpochs, correctnessShadowMillis, validation, returnColdKeys, cost, shrinkage, longRunWindows,
+                    comparedFromMillis, keepEpochs ? null : ComparedWindows.tumbling(windowMillis));
+        }
+
         /**
          * As the canonical constructor; a keyed process function ({@code keepEpochs}) compares its outputs from
          * {@code T0 + stateHorizonMillis} ({@link #comparedFromMillis}).
@@ -240,6 +257,11 @@ public final class RepartitionPlanner {
             if (validation == null) {
                 validation = ValidationPolicy.ALL;
             }
+            if (keepEpochs) {
+                comparedWindows = null;
+            } else if (comparedWindows == null) {
+                comparedWindows = ComparedWindows.tumbling(windowMillis);
+            }
             if (cost == null) {
                 cost = io.keyshift.config.PlanOptions.Cost.MEAN_LOAD;
             }
@@ -290,20 +312,83 @@ public final class RepartitionPlanner {
             return new Settings(maxParallelism, p, windowMillis, stateHorizonMillis, leaseLead, horizon, threshold,
                     alpha, beta, maxConcurrentMigrations, maxRoutingEntries, splitThreshold, constraints,
                     splitPreRollMillis, keepEpochs, correctnessShadowMillis, validation, returnColdKeys, cost,
-                    shrinkage, longRunWindows, comparedFromMillis);
+                    shrinkage, longRunWindows, comparedFromMillis, comparedWindows);
         }
 
         /**
-         * A validated migration's shadow phase: the state horizon rounded up to windows; for a keyed process function
-         * (each stay kept apart, {@code keepEpochs}) the least whole number of windows longer than its declared
-         * horizon ({@link #comparedFromMillis}), since its outputs are compared from {@code T0 +} that horizon to
-         * {@code T1} only (the shadow's state is complete from then on): with a horizon of whole windows the
-         * comparison was empty, while the migration counted as validated.
+         * A validated migration's shadow phase, a whole number of planning windows: for a keyed process function
+         * (each stay kept apart, {@code keepEpochs}) the least one longer than its declared horizon
+         * ({@link #comparedFromMillis}), since its outputs are compared from {@code T0 +} that horizon to {@code T1}
+         * only (the shadow's state is complete from then on); for a window stage the state horizon rounded up, and at
+         * least long enough that one of the user's windows lies wholly inside it whatever planning-window boundary
+         * {@code T0} is ({@link ComparedWindows#longestGap}): a tumbling window of two planning windows fitted only
+         * every other {@code T0}.
          */
         long shadowMillis() {
-            long windows = keepEpochs ? comparedFromMillis / windowMillis + 1
-                    : (stateHorizonMillis + windowMillis - 1) / windowMillis;
-            return windows * windowMillis;
+            if (keepEpochs) {
+                return (comparedFromMillis / windowMillis + 1) * windowMillis;
+            }
+            long horizonWindows = (stateHorizonMillis + windowMillis - 1) / windowMillis;
+            long fit = comparedWindows.size() + comparedWindows.longestGap(windowMillis);
+            return Math.max(horizonWindows, (fit + windowMillis - 1) / windowMillis) * windowMillis;
+        }
+
+        /**
+         * True if a migration whose shadow phase is {@code [shadowFrom, switchAt)} (epoch ms) has results to compare:
+         * a keyed process function's outputs from {@code shadowFrom +} its horizon on ({@link #comparedFromMillis}),
+         * a window stage's windows that lie wholly inside it ({@link ComparedWindows#fitIn}). A shadow phase that
+         * leaves nothing to compare validates nothing, whatever the policy asked.
+         */
+        public boolean compares(long shadowFrom, long switchAt) {
+            if (switchAt <= shadowFrom) {
+                return false;
+            }
+            return comparedWindows == null ? switchAt - shadowFrom > comparedFromMillis
+                    : comparedWindows.fitIn(shadowFrom, switchAt);
+        }
+    }
+
+    /**
+     * A window stage's windows, as far as validation needs them: windows {@code [a, a + size)} for every
+     * {@code a ≡ offset (mod slide)} (Flink's tumbling and sliding event-time windows; ms). A shadow phase compares
+     * the results of the windows that lie wholly inside it (see {@code Ownership#checkSide}).
+     *
+     * @param size   window size, > 0
+     * @param slide  window slide, in (0, size] (equal to size for tumbling windows)
+     * @param offset offset of the window starts, in [0, slide)
+     */
+    public record ComparedWindows(long size, long slide, long offset) implements java.io.Serializable {
+        public ComparedWindows {
+            if (size <= 0 || slide <= 0 || slide > size || offset < 0 || offset >= slide) {
+                throw new IllegalArgumentException("windows need size > 0, slide in (0, size] and offset in [0, slide),"
+                        + " were " + size + ", " + slide + ", " + offset);
+            }
+        }
+
+        /** Tumbling windows of {@code size}, offset 0 (the built-in workload's, with size = the planning window). */
+        public static ComparedWindows tumbling(long size) {
+            return new ComparedWindows(size, size, 0);
+        }
+
+        /** The first window start at or after {@code t}. */
+        long firstStartFrom(long t) {
+            return t + Math.floorMod(offset - t, slide);
+        }
+
+        /** True if a window {@code [a, a + size)} lies wholly inside {@code [from, until)}. */
+        public boolean fitIn(long from, long until) {
+            long a = firstStartFrom(from);
+            return a >= from && a <= until - size;
+        }
+
+        /**
+         * The longest wait from a multiple of {@code planningWindow} to the next window start: with
+         * {@code g = gcd(planningWindow, slide)}, the starts' distances from multiples of the planning window take
+         * every value {@code ≡ offset (mod g)} in {@code [0, slide)}, the largest {@code slide - g + offset mod g}.
+         */
+        long longestGap(long planningWindow) {
+            long g = java.math.BigInteger.valueOf(planningWindow).gcd(java.math.BigInteger.valueOf(slide)).longValue();
+            return slide - g + Math.floorMod(offset, g);
         }
     }
 

@@ -52,8 +52,60 @@ class ValidationShadowTest {
                         io.keyshift.route.Plans.migration(5, 6, 13 * MINUTE, 13 * MINUTE, 5)))
                 .build();
         io.keyshift.avro.RoutingPlan plan = io.keyshift.route.Plans.plan(6, 20 * MINUTE, 128, e);
-        assertThat(PlannerOperator.validatedCompleted(plan, 6 * MINUTE)).as("a process function").isEqualTo(1);
-        assertThat(PlannerOperator.validatedCompleted(plan, 0)).as("a window stage").isEqualTo(2);
+        assertThat(PlannerOperator.validatedCompleted(plan, settings(6 * MINUTE, false, true)))
+                .as("a process function").isEqualTo(1);
+        assertThat(PlannerOperator.validatedCompleted(plan, settings(MINUTE, true, false)))
+                .as("a window stage of tumbling one-minute windows").isEqualTo(2);
+        // tumbling two-minute windows: [0, 6 min) holds three, [6 min, 13 min) holds [6, 8), ... [10, 12)
+        assertThat(PlannerOperator.validatedCompleted(plan, windows(2 * MINUTE, 2 * MINUTE, 2 * MINUTE, 0)))
+                .isEqualTo(2);
+        // tumbling seven-minute windows start at 0, 7, 14 min: only [0, 6 min) ... neither holds one
+        assertThat(PlannerOperator.validatedCompleted(plan, windows(7 * MINUTE, 7 * MINUTE, 7 * MINUTE, 0)))
+                .isZero();
+    }
+
+    private static RepartitionPlanner.Settings windows(long horizon, long size, long slide, long offset) {
+        Configuration c = new Configuration();
+        c.setString("keyshift.window", "1min");
+        return KeyshiftConfig.planSettings(c, 128, 4, horizon, 0, false, false,
+                new RepartitionPlanner.ComparedWindows(size, slide, offset));
+    }
+
+    /**
+     * A window stage's shadow phase compares the windows that lie wholly inside it; a validated one is long enough that
+     * one does whatever planning-window boundary it starts at (a tumbling window of two planning windows fitted only
+     * in every other shadow phase of two windows, which counted as validated all the same).
+     */
+    @Test
+    void aWindowStagesValidatedShadowPhaseHoldsAWholeWindowFromAnyStart() {
+        RepartitionPlanner.Settings twoMinutes = windows(2 * MINUTE, 2 * MINUTE, 2 * MINUTE, 0);
+        assertThat(twoMinutes.shadowMillis(false)).as("what correctness needs").isEqualTo(2 * MINUTE);
+        assertThat(twoMinutes.shadowMillis(true)).isEqualTo(3 * MINUTE);
+        assertThat(twoMinutes.compares(4 * MINUTE, 6 * MINUTE)).isTrue();
+        assertThat(twoMinutes.compares(5 * MINUTE, 7 * MINUTE)).as("[6, 8) ends after the switch-over").isFalse();
+        for (long t0 = 0; t0 < 10 * MINUTE; t0 += MINUTE) {
+            assertThat(twoMinutes.compares(t0, t0 + twoMinutes.shadowMillis(true))).as("from %d", t0).isTrue();
+        }
+        // 90-second windows offset by 30 s: starts at 30 s, 2 min, 3.5 min, ...
+        RepartitionPlanner.Settings ninety = windows(90_000, 90_000, 90_000, 30_000);
+        assertThat(ninety.shadowMillis(true)).isEqualTo(3 * MINUTE);
+        for (long t0 = 0; t0 < 12 * MINUTE; t0 += MINUTE) {
+            assertThat(ninety.compares(t0, t0 + ninety.shadowMillis(true))).as("from %d", t0).isTrue();
+        }
+        assertThat(ninety.compares(MINUTE, 3 * MINUTE)).as("[2 min, 3.5 min) ends after 3 min").isFalse();
+        assertThat(ninety.compares(2 * MINUTE, 4 * MINUTE)).as("[2 min, 3.5 min)").isTrue();
+        // sliding 10-minute windows every minute: a start at every planning-window boundary
+        RepartitionPlanner.Settings sliding = windows(10 * MINUTE, 10 * MINUTE, MINUTE, 0);
+        assertThat(sliding.shadowMillis(true)).isEqualTo(10 * MINUTE);
+        assertThat(sliding.compares(3 * MINUTE, 13 * MINUTE)).isTrue();
+        assertThat(sliding.compares(3 * MINUTE, 12 * MINUTE)).isFalse();
+        // with lateness the state horizon is longer than the windows: the horizon rounded up, as before
+        assertThat(windows(5 * MINUTE, 2 * MINUTE, 2 * MINUTE, 0).shadowMillis(true)).isEqualTo(5 * MINUTE);
+        // the planning window's own tumbling windows: one window, compared whatever its start
+        RepartitionPlanner.Settings own = windows(MINUTE, MINUTE, MINUTE, 0);
+        assertThat(own.shadowMillis(true)).isEqualTo(MINUTE);
+        assertThat(own.compares(7 * MINUTE, 8 * MINUTE)).isTrue();
+        assertThat(own.compares(7 * MINUTE, 7 * MINUTE)).isFalse();
     }
 
     @Test
