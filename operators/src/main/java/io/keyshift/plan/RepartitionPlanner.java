@@ -25,7 +25,9 @@ import java.util.TreeMap;
  *
  * <p><b>Leases.</b> After window w (end E) the plan holds until {@code E + lead * window}. A migration started
  * then shadows from the previous lease's end T0 (so no record already routed changes route) and switches at
- * {@code T1 = T0 + ceil(stateHorizon / window) * window}. A migration is folded into its entry (the key's key group
+ * {@code T1 = T0 +} its shadow phase: what correctness needs ({@code ceil(stateHorizon / window) * window}, 0 for
+ * tumbling windows aligned with the planning window), or if it is validated one long enough to compare results
+ * ({@link Settings#compares}). A migration is folded into its entry (the key's key group
  * becomes the target) once {@code T1 + stateHorizon} has passed in every routed record, i.e. once both E and the
  * previous lease reach it; an entry that points to the key's natural key group is then removed.
  *
@@ -280,8 +282,8 @@ public final class RepartitionPlanner {
         }
 
         /**
-         * The shadow phase of a migration: the state horizon rounded up to windows if it is validated, else what
-         * correctness needs (0 for tumbling windows aligned with the planning window).
+         * The shadow phase of a migration: if it is validated, one that leaves results to compare ({@link
+         * #shadowMillis()}), else what correctness needs (0 for tumbling windows aligned with the planning window).
          */
         long shadowMillis(boolean validated) {
             return validated ? shadowMillis() : correctnessShadowMillis;
@@ -354,14 +356,15 @@ public final class RepartitionPlanner {
      * the results of the windows that lie wholly inside it (see {@code Ownership#checkSide}).
      *
      * @param size   window size, > 0
-     * @param slide  window slide, in (0, size] (equal to size for tumbling windows)
+     * @param slide  window slide, > 0 (equal to size for tumbling windows; larger than size for hopping windows,
+     *               which Flink's sliding windows allow)
      * @param offset offset of the window starts, in [0, slide)
      */
     public record ComparedWindows(long size, long slide, long offset) implements java.io.Serializable {
         public ComparedWindows {
-            if (size <= 0 || slide <= 0 || slide > size || offset < 0 || offset >= slide) {
-                throw new IllegalArgumentException("windows need size > 0, slide in (0, size] and offset in [0, slide),"
-                        + " were " + size + ", " + slide + ", " + offset);
+            if (size <= 0 || slide <= 0 || offset < 0 || offset >= slide) {
+                throw new IllegalArgumentException("windows need size > 0, slide > 0 and offset in [0, slide), were "
+                        + size + ", " + slide + ", " + offset);
             }
         }
 

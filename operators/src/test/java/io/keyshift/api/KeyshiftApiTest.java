@@ -657,6 +657,54 @@ class KeyshiftApiTest {
     }
 
     /**
+     * Hopping windows (Flink's sliding windows with a slide longer than the size: 30-minute windows every hour) build
+     * and equal their keyBy twin across migrations; under validation ALL every migration's shadow phase is an hour,
+     * long enough to hold a whole window from either half-hour it starts at, and the shadows' windows match.
+     */
+    @Test
+    void hoppingWindowsEqualTheirKeyByTwinAndEveryValidatedShadowPhaseHoldsAWindow() throws Exception {
+        StreamExecutionEnvironment twinEnv = StreamExecutionEnvironment.createLocalEnvironment(4);
+        List<String> twin = sorted(Clicks.stream(twinEnv, 100_000, 5)
+                .keyBy(c -> c.user, Types.STRING)
+                .window(SlidingEventTimeWindows.of(Duration.ofMinutes(30), Duration.ofMinutes(60)))
+                .aggregate(new SumBytes(), new Label())
+                .executeAndCollect());
+
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(4);
+        Configuration conf = new Configuration();
+        conf.setString("keyshift.window", "30min");
+        conf.setString("keyshift.migration.validation", "ALL");
+        KeyshiftStream<Clicks.Click, String> users = Keyshift.keyBy(Clicks.stream(env, 100_000, 5), c -> c.user,
+                Types.STRING).configure(conf);
+        CloseableIterator<String> results = users
+                .window(SlidingEventTimeWindows.of(Duration.ofMinutes(30), Duration.ofMinutes(60)))
+                .aggregate(new SumBytes(), new Label()).collectAsync();
+        CloseableIterator<RoutingPlan> plans = users.plans().collectAsync();
+        CloseableIterator<ValidationReport> validation = users.validation().collectAsync();
+        env.execute("keyshift hopping test");
+        List<String> got = sorted(results);
+        java.util.Set<Long> shadowPhases = new java.util.TreeSet<>();
+        long migrations = 0;
+        while (plans.hasNext()) {
+            RoutingPlan p = plans.next();
+            migrations += p.getMigrationsStarted();
+            for (io.keyshift.avro.RouteEntry e : p.getEntries()) {
+                if (e.getMigration() != null) {
+                    shadowPhases.add(e.getMigration().getSwitchAt() - e.getMigration().getShadowFrom());
+                }
+            }
+        }
+        TreeMap<ValidationOutcome, Integer> outcomes = new TreeMap<>();
+        validation.forEachRemaining(r -> outcomes.merge(r.getOutcome(), 1, Integer::sum));
+        System.out.printf("hopping: %d results, %d migrations, shadow phases %s ms, validation %s%n", got.size(),
+                migrations, shadowPhases, outcomes);
+        assertThat(got).isEqualTo(twin);
+        assertThat(migrations).isGreaterThanOrEqualTo(10);
+        assertThat(shadowPhases).containsExactly(Duration.ofMinutes(60).toMillis());
+        assertThat(outcomes).containsOnlyKeys(ValidationOutcome.MATCH);
+    }
+
+    /**
      * With keyshift.privacy.key-secret: plans and validation reports name pseudonyms only, results equal the twin's;
      * a keyed process function stage is refused.
      */

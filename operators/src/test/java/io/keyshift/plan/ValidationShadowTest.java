@@ -101,6 +101,14 @@ class ValidationShadowTest {
         assertThat(sliding.compares(3 * MINUTE, 12 * MINUTE)).isFalse();
         // with lateness the state horizon is longer than the windows: the horizon rounded up, as before
         assertThat(windows(5 * MINUTE, 2 * MINUTE, 2 * MINUTE, 0).shadowMillis(true)).isEqualTo(5 * MINUTE);
+        // hopping 1-minute windows every 5 minutes (Flink's sliding windows with slide > size), offset 2 minutes:
+        // starts at 2, 7, 12, ... min; from a start at 3 min the next is 4 min later: five windows of shadow phase
+        RepartitionPlanner.Settings hopping = windows(MINUTE, MINUTE, 5 * MINUTE, 2 * MINUTE);
+        assertThat(hopping.shadowMillis(true)).isEqualTo(5 * MINUTE);
+        assertThat(hopping.shadowMillis(false)).isEqualTo(MINUTE);
+        assertThat(hopping.compares(3 * MINUTE, 8 * MINUTE)).isTrue();
+        assertThat(hopping.compares(3 * MINUTE, 7 * MINUTE)).isFalse();
+        assertThat(hopping.compares(7 * MINUTE, 8 * MINUTE)).isTrue();
         // the planning window's own tumbling windows: one window, compared whatever its start
         RepartitionPlanner.Settings own = windows(MINUTE, MINUTE, MINUTE, 0);
         assertThat(own.shadowMillis(true)).isEqualTo(MINUTE);
@@ -114,8 +122,8 @@ class ValidationShadowTest {
         RepartitionPlanner.Settings tumbling = settings(MINUTE, true, false);
         assertThat(tumbling.shadowMillis(true)).isEqualTo(MINUTE);
         assertThat(tumbling.shadowMillis(false)).isZero();
-        // sliding windows: the horizon rounded up, validated or not
-        RepartitionPlanner.Settings sliding = settings(3 * MINUTE, false, false);
+        // sliding 3-minute windows every minute: the horizon rounded up, validated or not
+        RepartitionPlanner.Settings sliding = windows(3 * MINUTE, 3 * MINUTE, MINUTE, 0);
         assertThat(sliding.shadowMillis(true)).isEqualTo(3 * MINUTE);
         assertThat(sliding.shadowMillis(false)).isEqualTo(3 * MINUTE);
     }
