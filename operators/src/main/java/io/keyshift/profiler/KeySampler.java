@@ -244,8 +244,11 @@ public final class KeySampler<K> {
                 : new KeyPseudonym(io.keyshift.route.KeyPseudonymizer.parse(h.getKey()), h.getKeyGroup());
     }
 
-    /** Format version of {@link #snapshotHold}. */
-    private static final int HOLD_FORMAT = 1;
+    /**
+     * Format version of {@link #snapshotHold}: 2 also keeps a window restored from several samples (after a rescale)
+     * with the estimates it restored; 1 (still read) left such windows out.
+     */
+    private static final int HOLD_FORMAT = 2;
 
     /**
      * What a window's sample leaves out, for a checkpoint: per open window its sketch's counters (lower bounds) and
@@ -255,19 +258,13 @@ public final class KeySampler<K> {
      * stopped: DataSketches' purge subtracts the median of at most 1,024 counters, all of them at sketch sizes up to
      * 1,024 (at most 768 counters), so the counters and the purged total are all a purge depends on; above 1,024 it
      * samples 1,024 counters in its hash table's order, which a restore does not reproduce. A window restored from
-     * several samples (after a rescale) is left out: it stays as its samples restored it. Null when there is nothing
-     * to keep. Keys are written by their ids (pseudonyms with a key secret).
+     * samples (after a rescale) keeps, beside its own sketch and held keys since, the estimates it restored and their
+     * error. Null when there is nothing to keep. Keys are written by their ids (pseudonyms with a key secret).
      *
      * @param subtask this sampler's subtask; {@code subtasks} the number of them (a restore checks both)
      */
     public byte[] snapshotHold(int subtask, int subtasks) throws java.io.IOException {
-        List<Map.Entry<Long, Accumulator>> sampled = new ArrayList<>();
-        for (Map.Entry<Long, Accumulator> e : open.entrySet()) {
-            // a window restored as estimates (after a rescale) has no sketch of its own to keep
-            if (e.getValue().restored == null) {
-                sampled.add(e);
-            }
-        }
+        List<Map.Entry<Long, Accumulator>> sampled = new ArrayList<>(open.entrySet());
         if (sampled.isEmpty() && preserved.isEmpty() && holdAccumulator == null) {
             return null;
         }
@@ -302,6 +299,19 @@ public final class KeySampler<K> {
                     out.writeLong(r.getLowerBound());
                 }
             }
+            // the estimates restored after a rescale, with what their sketch purged folded in (it takes no updates
+            // after the restore, so its estimates are all that is read of it)
+            out.writeBoolean(acc.restored != null);
+            if (acc.restored != null) {
+                out.writeDouble(acc.restoredMaxError + acc.restored.getMaximumError());
+                ItemsSketch.Row<Object>[] restoredRows = acc.restored.getFrequentItems(0L,
+                        ErrorType.NO_FALSE_NEGATIVES);
+                out.writeInt(restoredRows.length);
+                for (ItemsSketch.Row<Object> r : restoredRows) {
+                    writeKey(out, r.getItem());
+                    out.writeLong(r.getEstimate());
+                }
+            }
         }
         out.flush();
         return bytes.toByteArray();
@@ -316,12 +326,34 @@ public final class KeySampler<K> {
      * @throws IllegalArgumentException if a key id does not read with this sampler's codec
      */
     public boolean restoreHold(byte[] state, int subtask, int subtasks) throws java.io.IOException {
+        return restoreHold(state, subtask, subtasks, null);
+    }
+
+    /**
+     * As {@link #restoreHold(byte[], int, int)}, telling {@code keyIds} (if not null) the id of every key it reads
+     * (so that a caller can see keys named by pseudonym in a stage without a key secret).
+     */
+    public boolean restoreHold(byte[] state, int subtask, int subtasks,
+                               java.util.function.Consumer<String> keyIds) throws java.io.IOException {
         java.io.DataInputStream in = new java.io.DataInputStream(new java.io.ByteArrayInputStream(state));
         int format = in.readInt();
-        if (format != HOLD_FORMAT) {
-            throw new java.io.IOException("sampler hold state of format " + format + ", this build reads "
+        if (format != 1 && format != HOLD_FORMAT) {
+            throw new java.io.IOException("sampler hold state of format " + format + ", this build reads 1 to "
                     + HOLD_FORMAT);
         }
+        this.keyIdsRead = keyIds;
+        try {
+            return restoreHold(in, format, subtask, subtasks);
+        } finally {
+            this.keyIdsRead = null;
+        }
+    }
+
+    /** Told the id of each key {@link #readKey} reads, during a {@link #restoreHold}; else null. */
+    private java.util.function.Consumer<String> keyIdsRead;
+
+    private boolean restoreHold(java.io.DataInputStream in, int format, int subtask, int subtasks)
+            throws java.io.IOException {
         if (in.readInt() != subtask || in.readInt() != subtasks) {
             return false;
         }
@@ -353,9 +385,18 @@ public final class KeySampler<K> {
                 Object key = readKey(in);
                 acc.sketch().update(key, in.readLong());
             }
-            // the window's sample was its sketch (scaled) and held counts merged: superseded by the parts themselves
+            // the window's sample was its sketch (scaled), held counts and any restored estimates merged: superseded
+            // by the parts themselves
             acc.restored = null;
             acc.restoredMaxError = 0;
+            if (format >= 2 && in.readBoolean()) {
+                acc.restoredMaxError = in.readDouble();
+                acc.restored = new ItemsSketch<>(sketchSize);
+                for (int r = in.readInt(); r > 0; r--) {
+                    Object key = readKey(in);
+                    acc.restored.update(key, in.readLong());
+                }
+            }
         }
         if (holdAccumulator == null && holdWindow != Long.MIN_VALUE) {
             holdAccumulator = open.get(holdWindow);
@@ -387,10 +428,18 @@ public final class KeySampler<K> {
     }
 
     private Object readKey(java.io.DataInputStream in) throws java.io.IOException {
-        byte[] id = new byte[in.readInt()];
+        int length = in.readInt();
+        if (length < 0 || length > in.available()) {
+            throw new java.io.IOException("sampler hold state is damaged: a key of " + length + " bytes where "
+                    + in.available() + " remain");
+        }
+        byte[] id = new byte[length];
         in.readFully(id);
         int keyGroup = in.readInt();
         String s = new String(id, java.nio.charset.StandardCharsets.UTF_8);
+        if (keyIdsRead != null) {
+            keyIdsRead.accept(s);
+        }
         return codec.reversible() ? codec.key(s)
                 : new KeyPseudonym(io.keyshift.route.KeyPseudonymizer.parse(s), keyGroup);
     }
@@ -479,7 +528,16 @@ public final class KeySampler<K> {
                     .build());
         }
         hitters.sort(Comparator.comparingLong(HeavyHitter::getEstimate).reversed().thenComparing(h -> h.getKey().toString()));
-        double maxError = sketch.getMaximumError() + offset + acc.restoredMaxError;
+        double maxError = sketch.getMaximumError() + offset;
+        if (sketch != acc.sketch) {
+            // merged from parts: each part's own error comes on top of what the merge purged
+            if (acc.sketch != null) {
+                maxError += (acc.sketch.getMaximumError() + acc.sketchOffset) * (acc.rate >= 1.0 ? 1.0 : 1.0 / acc.rate);
+            }
+            if (acc.restored != null) {
+                maxError += acc.restored.getMaximumError() + acc.restoredMaxError;
+            }
+        }
         return WindowSample.newBuilder()
                 .setWindowStart(start)
                 .setWindowEnd(start + windowMillis)

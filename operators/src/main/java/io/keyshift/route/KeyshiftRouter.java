@@ -321,13 +321,16 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
             for (Tuple2<Long, T> w : waitingState.get()) {
                 waiting.add(w.f0, w.f1);
             }
-            int namedKeys = 0;
-            int pseudonyms = 0;
+            // keys named in the samples and the hold: {all, pseudonyms}
+            int[] named = new int[2];
+            java.util.function.Consumer<String> countNamed = id -> {
+                named[0]++;
+                named[1] += KeyPseudonymizer.isPseudonym(id) ? 1 : 0;
+            };
             for (KeyLoadSample r : openState.get()) {
                 if (r.getWindow() != null) {
                     for (io.keyshift.avro.HeavyHitter h : r.getWindow().getHeavyHitters()) {
-                        namedKeys++;
-                        pseudonyms += KeyPseudonymizer.isPseudonym(h.getKey().toString()) ? 1 : 0;
+                        countNamed.accept(h.getKey().toString());
                     }
                     io.keyshift.config.JobOptions.checkRestoredWindow("the router's open windows",
                             r.getWindow().getWindowEnd() - r.getWindow().getWindowStart(), s.windowMillis());
@@ -352,12 +355,17 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
                 // this subtask's own hold at the same parallelism restores exactly; after a rescale (another
                 // subtask's, or several) the windows stay as their samples restored them
                 try {
-                    sampler.restoreHold(holds.get(0), subtask, subtasks);
+                    sampler.restoreHold(holds.get(0), subtask, subtasks, countNamed);
                 } catch (IllegalArgumentException e) {
                     throw unreadableKeys(e);
+                } catch (java.io.IOException | RuntimeException e) {
+                    // a damaged state or one of a newer build fails the same way on every restart
+                    throw io.keyshift.config.JobOptions.unrecoverable("the router's sampler state ('sampler-hold') "
+                            + "does not read: " + e.getMessage() + "; restore from a savepoint of this build or an "
+                            + "earlier one, or start this stage without keyshift's state");
                 }
             }
-            if (!pseudonymous && namedKeys > 0 && pseudonyms == namedKeys) {
+            if (!pseudonymous && named[0] > 0 && named[1] == named[0]) {
                 // every key named by pseudonym (a savepoint taken with a key secret) in a stage without one: a String
                 // codec takes them as raw keys without a word
                 throw io.keyshift.config.JobOptions.unrecoverable("the router's open windows name keys by pseudonym "
@@ -477,6 +485,14 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
             // a version went missing and the request for it failed: ask again without waiting
             awaitPlan(0);
         }
+    }
+
+    /** Rewrites the sampler's state before a checkpoint takes it (tests: a damaged state); null: none. */
+    private transient java.util.function.UnaryOperator<byte[]> holdRewrite;
+
+    /** Rewrites the sampler's state before each checkpoint takes it (tests). */
+    void rewriteSamplerStateForTest(java.util.function.UnaryOperator<byte[]> rewrite) {
+        this.holdRewrite = rewrite;
     }
 
     /** Where plan requests go instead of the coordinator (tests); null: the coordinator. */
@@ -1002,6 +1018,9 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
         naturalState.update(naturalDecided ? List.of(naturalUntil) : List.of());
         spreadState.update(List.of(spread));
         byte[] hold = sampler.snapshotHold(subtask, subtasks);
+        if (hold != null && holdRewrite != null) {
+            hold = holdRewrite.apply(hold);
+        }
         sampleHoldState.update(hold == null ? List.of() : List.of(hold));
     }
 

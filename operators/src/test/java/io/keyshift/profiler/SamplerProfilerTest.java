@@ -391,6 +391,100 @@ class SamplerProfilerTest {
         }
     }
 
+    /**
+     * A window restored from two subtasks' samples after a rescale, then checkpointed again at the new parallelism,
+     * continues as the rescaled sampler would have without the second restore: at rate 0.2 the keys held since the
+     * rescale keep their exact counts and are preserved into the next window (they were left out of the hold, so the
+     * next window started with nothing preserved), and at rate 1 the restored estimates and the window's own sketch
+     * come back as they were.
+     */
+    @Test
+    void aWindowRestoredAfterARescaleRestoresExactlyAtTheNextCheckpoint() throws Exception {
+        for (double rate : new double[] {0.2, 1.0}) {
+            java.util.SplittableRandom r = new java.util.SplittableRandom(13);
+            List<String> keys = new ArrayList<>();
+            List<Long> times = new ArrayList<>();
+            for (int window = 0; window < 2; window++) {
+                for (int n = 0; n < 3_000; n++) {
+                    keys.add("k" + (r.nextInt(3) == 0 ? r.nextInt(6) : r.nextInt(400)));
+                    times.add(window * W + n * W / 3_000);
+                }
+            }
+            java.util.function.Supplier<KeySampler<String>> fresh = () -> new KeySampler<>(W, 64, rate, MAX_P, CODEC, 5);
+            // two subtasks before the rescale, each with half of the first third of window 0
+            KeySampler<String> a = fresh.get();
+            KeySampler<String> b = fresh.get();
+            for (int i = 0; i < 1_000; i++) {
+                add(i % 2 == 0 ? a : b, keys.get(i), times.get(i));
+            }
+            java.util.function.Supplier<KeySampler<String>> rescaled = () -> {
+                KeySampler<String> s = fresh.get();
+                a.snapshot().forEach(s::restore);
+                b.snapshot().forEach(s::restore);
+                return s;
+            };
+            KeySampler<String> uninterrupted = rescaled.get();
+            KeySampler<String> current = rescaled.get();
+            for (int i = 1_000; i < 2_000; i++) {
+                add(uninterrupted, keys.get(i), times.get(i));
+                add(current, keys.get(i), times.get(i));
+            }
+            // a checkpoint at the new parallelism, mid-window 0
+            KeySampler<String> restored = fresh.get();
+            current.snapshot().forEach(restored::restore);
+            assertThat(restored.restoreHold(current.snapshotHold(0, 1), 0, 1)).isTrue();
+            for (int i = 2_000; i < keys.size(); i++) {
+                add(uninterrupted, keys.get(i), times.get(i));
+                add(restored, keys.get(i), times.get(i));
+            }
+            List<WindowSample> expected = uninterrupted.closeUpTo(Long.MAX_VALUE - W);
+            assertThat(expected).hasSize(2);
+            assertThat(restored.closeUpTo(Long.MAX_VALUE - W)).as("rate %s", rate).isEqualTo(expected);
+        }
+    }
+
+    /**
+     * A window merged from parts (restored estimates after a rescale, and the window's own sketch since) bounds the
+     * error of every key by both parts' errors: its maxError is at least what the own sketch alone purged plus the
+     * restored part's (it had counted the restored part and the merge's purges only, 0 here).
+     */
+    @Test
+    void aMergedWindowsMaxErrorCoversItsOwnSketchAsWellAsTheRestoredPart() {
+        KeySampler<String> a = sampler(64, 1.0, 3);
+        add(a, "restored", 1);
+        KeySampler<String> merged = sampler(64, 1.0, 3);
+        a.snapshot().forEach(merged::restore);
+        KeySampler<String> own = sampler(64, 1.0, 3);
+        // 1,000 distinct keys after the rescale: the window's own sketch of 64 purges
+        java.util.SplittableRandom r = new java.util.SplittableRandom(2);
+        for (int n = 0; n < 5_000; n++) {
+            String key = r.nextInt(20) == 0 ? "hot" : "k" + r.nextInt(1_000);
+            add(merged, key, 10);
+            add(own, key, 10);
+        }
+        double ownError = own.closeUpTo(W - 1).get(0).getMaxError();
+        assertThat(ownError).isPositive();
+        assertThat(merged.closeUpTo(W - 1).get(0).getMaxError())
+                .isGreaterThanOrEqualTo(ownError + a.snapshot().get(0).getMaxError());
+    }
+
+    /** A damaged hold state (a key length beyond its bytes) fails with an IOException, not an out-of-memory error. */
+    @Test
+    void aDamagedHoldStateFailsWithAnIOException() throws Exception {
+        KeySampler<String> s = sampler(64, 0.2, 3);
+        for (int i = 0; i < 100; i++) {
+            add(s, "k" + i % 7, 10);
+        }
+        byte[] hold = s.snapshotHold(0, 1);
+        // the first preserved or held key's length sits after format, subtask, subtasks, preserved count (empty)
+        // and the hold window: make the first held key of the open window impossibly long
+        java.nio.ByteBuffer.wrap(hold).putInt(4 * 4 + 8 + 1 + 4 + 8 + 4, Integer.MAX_VALUE);
+        KeySampler<String> restored = sampler(64, 0.2, 3);
+        s.snapshot().forEach(restored::restore);
+        assertThatThrownBy(() -> restored.restoreHold(hold, 0, 1)).isInstanceOf(java.io.IOException.class)
+                .hasMessageContaining("damaged");
+    }
+
     private static byte[] uninterruptedHold(java.util.function.Supplier<KeySampler<String>> fresh,
                                             java.util.function.BiConsumer<KeySampler<String>, Integer> feed, int n)
             throws Exception {

@@ -458,6 +458,55 @@ class KeyshiftRouterTest {
         assertThatThrownBy(() -> raw.initializeState(withSecret))
                 .isInstanceOf(org.apache.flink.runtime.execution.SuppressRestartsException.class)
                 .hasStackTraceContaining("name keys by pseudonym").hasStackTraceContaining("keyshift.privacy.key-secret");
+
+        // below rate 1 with every window closed: only the keys held and preserved into the next window name them
+        OperatorSubtaskState heldOnly;
+        var sampling = new KeyshiftRouter<>(new KeyshiftRouter.Settings(WINDOW, MAX_P, 2, 64, 0.5, 1000, false),
+                (String v) -> v, secret, Types.STRING, SAMPLES);
+        try (var pseudonyms = new OneInputStreamOperatorTestHarness<>(sampling, MAX_P, 1, 0)) {
+            pseudonyms.setup(new EnvelopeSerializer<>(StringSerializer.INSTANCE, StringSerializer.INSTANCE));
+            pseudonyms.open();
+            for (int i = 0; i < 20; i++) {
+                pseudonyms.processElement("hot-station", 10 + i);
+                pseudonyms.processElement("hot-station", WINDOW + 10 + i);
+            }
+            pseudonyms.processWatermark(2 * WINDOW - 1);
+            heldOnly = pseudonyms.snapshot(2, 2);
+            RoutingPlan last = Plans.plan(1, Long.MAX_VALUE, MAX_P);
+            last.setKeyNaming(secret.naming());
+            sampling.apply(last);
+        }
+        Harness rawSampling = new Harness(new KeyshiftRouter<>(
+                new KeyshiftRouter.Settings(WINDOW, MAX_P, 2, 64, 0.5, 1000, false), (String v) -> v, CODEC,
+                Types.STRING, SAMPLES));
+        rawSampling.setup(new EnvelopeSerializer<>(StringSerializer.INSTANCE, StringSerializer.INSTANCE));
+        assertThatThrownBy(() -> rawSampling.initializeState(heldOnly))
+                .isInstanceOf(org.apache.flink.runtime.execution.SuppressRestartsException.class)
+                .hasStackTraceContaining("name keys by pseudonym");
+    }
+
+    /** A sampler state that does not read (damaged, or of a newer build) fails the restore for good, naming it. */
+    @Test
+    void anUnreadableSamplerStateFailsTheRestoreForGood() throws Exception {
+        OperatorSubtaskState snapshot;
+        var sampling = new KeyshiftRouter<>(new KeyshiftRouter.Settings(WINDOW, MAX_P, 2, 64, 0.5, 1000, false),
+                (String v) -> v, CODEC, Types.STRING, SAMPLES);
+        try (var h = new OneInputStreamOperatorTestHarness<>(sampling, MAX_P, 1, 0)) {
+            h.setup(new EnvelopeSerializer<>(StringSerializer.INSTANCE, StringSerializer.INSTANCE));
+            h.open();
+            h.processElement("hot-station", 500);
+            // a format this build does not read
+            sampling.rewriteSamplerStateForTest(hold -> {
+                java.nio.ByteBuffer.wrap(hold).putInt(0, 99);
+                return hold;
+            });
+            snapshot = h.snapshot(1, 1);
+        }
+        Harness restored = new Harness(router(1000, false));
+        restored.setup(new EnvelopeSerializer<>(StringSerializer.INSTANCE, StringSerializer.INSTANCE));
+        assertThatThrownBy(() -> restored.initializeState(snapshot))
+                .isInstanceOf(org.apache.flink.runtime.execution.SuppressRestartsException.class)
+                .hasStackTraceContaining("sampler-hold").hasStackTraceContaining("format 99");
     }
 
     /**
