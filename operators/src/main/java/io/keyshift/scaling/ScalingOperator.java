@@ -232,10 +232,15 @@ public class ScalingOperator extends AbstractStreamOperator<ScalingDecision>
         decideReady();
     }
 
-    /** Decides every window whose load (or a later window's) is in, in window order. */
+    /**
+     * Decides every window whose load (or a later window's) is in, in window order. A window without records is
+     * decided as soon as its forecast is next: no load comes for it (the routers report loads of windows with
+     * records), and waiting for a later window's held back the watermark that a replay's source waits for (a replay
+     * with empty windows, such as bike share's nights at hourly windows, stopped at the first one).
+     */
     private void decideReady() throws Exception {
         while (!held.pending.isEmpty() && (held.pending.firstKey() <= held.loadedUpTo
-                || inputWatermark == Long.MAX_VALUE)) {
+                || inputWatermark == Long.MAX_VALUE || noRecords(held.pending.firstEntry().getValue()))) {
             LoadForecast f = held.pending.pollFirstEntry().getValue();
             double[] perSubtask = held.loads.remove(f.getWindowEnd());
             held.loads.keySet().removeIf(end -> end <= f.getWindowEnd());
@@ -259,6 +264,16 @@ public class ScalingOperator extends AbstractStreamOperator<ScalingDecision>
     public void processWatermark(Watermark mark) throws Exception {
         inputWatermark = Math.max(inputWatermark, mark.getTimestamp());
         decideReady();
+    }
+
+    /** True if the forecast's window had no records (its units observed nothing). */
+    private static boolean noRecords(LoadForecast f) {
+        for (UnitForecast u : f.getUnits()) {
+            if (u.getObserved() > 0) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /**

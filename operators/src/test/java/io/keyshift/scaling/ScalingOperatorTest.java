@@ -252,7 +252,7 @@ class ScalingOperatorTest {
         try (var h = harness(null, 4, false)) {
             h.processElement1(forecast(W, 240, 400), W - 1);
             h.processBothWatermarks(new Watermark(W + 10));
-            // a window without records has no load: it waits, and so does the watermark
+            // a window whose load has not come (it had records): it waits, and so does the watermark
             assertThat(decisions(h)).isEmpty();
             assertThat(watermarks(h)).containsExactly(W - 2);
 
@@ -273,6 +273,35 @@ class ScalingOperatorTest {
             assertThat(d.get(1).getToParallelism()).isEqualTo(4);
             // nothing undecided: the watermark follows the input
             assertThat(watermarks(h)).containsExactly(W - 2, W + 10);
+            assertNoDecisionBehindTheWatermark(h);
+        }
+    }
+
+    /**
+     * A window without records (its forecast observed nothing) gets no load from the routers: it is decided when its
+     * forecast is next, not when a later window's load arrives, and the watermark moves on past it. Waiting had held
+     * the watermark that a replay's source waits for at each window end, and a replay with --scale stopped at the
+     * first empty window (bike share at hourly windows, at night).
+     */
+    @Test
+    void aWindowWithoutRecordsIsDecidedWithoutWaitingForALoad() throws Exception {
+        try (var h = harness(null, 4, false)) {
+            h.processElement2(load(W, 4, each(4, 40), each(4, 0)), W - 1);
+            h.processElement1(forecast(W, 160, 160), W - 1);
+            assertThat(decisions(h)).extracting(ScalingDecision::getWindowEnd).containsOnly(W);
+            // window 2 had no records; window 3's forecast comes behind it
+            h.processElement1(forecast(2 * W, 0, 400), 2 * W - 1);
+            h.processBothWatermarks(new Watermark(2 * W - 1));
+            assertThat(decisions(h)).extracting(ScalingDecision::getWindowEnd).contains(2 * W);
+            // not measured: the forecast 400 / 4 = 1.0 > 0.90 at an assumed imbalance of 1
+            assertThat(predictive(h)).filteredOn(d -> d.getWindowEnd() == 2 * W).singleElement()
+                    .satisfies(d -> assertThat(d.getKind()).isEqualTo(ScalingKind.SCALE_OUT));
+            assertThat(watermarks(h)).last().isEqualTo(2 * W - 1);
+            // a window with records still waits for its load
+            h.processElement1(forecast(3 * W, 160, 160), 3 * W - 1);
+            h.processBothWatermarks(new Watermark(3 * W + 10));
+            assertThat(decisions(h)).extracting(ScalingDecision::getWindowEnd).doesNotContain(3 * W);
+            assertThat(watermarks(h)).last().isEqualTo(3 * W - 2);
             assertNoDecisionBehindTheWatermark(h);
         }
     }
