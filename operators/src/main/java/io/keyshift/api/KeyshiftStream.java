@@ -496,6 +496,13 @@ public final class KeyshiftStream<T, K> {
                                           KeyshiftStream<T, K>.Stage stage);
     }
 
+    /** True if {@code t} is a keyshift stage's scaling operator. */
+    private static boolean isScalingOperator(org.apache.flink.api.dag.Transformation<?> t) {
+        return t instanceof org.apache.flink.streaming.api.transformations.TwoInputTransformation<?, ?, ?> two
+                && two.getOperatorFactory() instanceof org.apache.flink.streaming.api.operators.SimpleOperatorFactory<?> f
+                && f.getOperator() instanceof ScalingOperator;
+    }
+
     /**
      * Builds the stage around the keyed logic.
      *
@@ -551,6 +558,13 @@ public final class KeyshiftStream<T, K> {
                     + ScalingOptions.MAX_PARALLELISM.key() + " must be at most the job's max parallelism (key "
                     + "groups), " + maxP + ", were " + config.get(ScalingOptions.MIN_PARALLELISM) + " and "
                     + config.get(ScalingOptions.MAX_PARALLELISM));
+        }
+        if (config.get(ScalingOptions.CAPACITY) > 0 && env.getTransformations().stream().anyMatch(
+                KeyshiftStream::isScalingOperator)) {
+            // the autoscaler reads one gauge summed over the job's operators: two stages' decisions would add up
+            throw new IllegalArgumentException("another keyshift stage of this job already scales ("
+                    + ScalingOptions.CAPACITY.key() + " set): a job has at most one stage with scaling, since the "
+                    + "autoscaler applies the sum of the stages' decided parallelisms; set it on one stage only");
         }
         long window = config.get(JobOptions.WINDOW).toMillis();
         SerializerConfig serializerConfig = env.getConfig().getSerializerConfig();
@@ -664,6 +678,7 @@ public final class KeyshiftStream<T, K> {
         // The planner comes last in the graph: with on-mismatch REVERT its control input carries the validation's
         // mismatches (the loop back to the routers runs through the plans' coordinator, not through the graph).
         PlannerOperator plannerOperator = new PlannerOperator(planSettings, followsRouters)
+                .withScaling(config.get(ScalingOptions.CAPACITY) > 0)
                 .withKeyNaming(codec.naming())
                 .withKeyIds(codec);
         DataStream<String> controlInput = userControl;

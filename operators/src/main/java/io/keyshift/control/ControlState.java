@@ -71,6 +71,19 @@ public final class ControlState {
     private final TreeMap<String, Long> holds = new TreeMap<>();
     private long revertsDone;
 
+    /** Whether a scaling operator reads the forced parallelism; without one {@code scale} and {@code unscale} are refused. */
+    private boolean scaling = true;
+
+    /**
+     * Tells this state whether the stage scales ({@code keyshift.scaling.capacity} above 0): without a scaling
+     * operator nothing acts on a forced parallelism, so {@code scale} and {@code unscale} are refused. Configuration,
+     * not state: set it again after {@link #fromBytes}.
+     */
+    public ControlState withScaling(boolean scaling) {
+        this.scaling = scaling;
+        return this;
+    }
+
     /** @param maxRoutings routings kept for rollbacks, >= 1 */
     public ControlState(int maxRoutings) {
         if (maxRoutings < 1) {
@@ -170,6 +183,9 @@ public final class ControlState {
         return out;
     }
 
+    private static final String NO_SCALING = "this stage does not scale (keyshift.scaling.capacity is 0): nothing "
+            + "would act on a forced parallelism";
+
     private String apply(ControlCommand c) {
         switch (c.type()) {
             case PIN -> pinned.add(c.key());
@@ -178,10 +194,18 @@ public final class ControlState {
                     return "key '" + c.key() + "' is not pinned";
                 }
             }
-            case SCALE -> forcedParallelism = c.parallelism();
+            case SCALE -> {
+                if (!scaling) {
+                    return NO_SCALING;
+                }
+                forcedParallelism = c.parallelism();
+            }
             case ANOMALY_Z -> anomalyZ = c.anomalyZ();
             case SAMPLING_RATE -> samplingRate = c.samplingRate();
             case UNSCALE -> {
+                if (!scaling) {
+                    return NO_SCALING;
+                }
                 if (forcedParallelism == 0) {
                     return "no parallelism is forced";
                 }

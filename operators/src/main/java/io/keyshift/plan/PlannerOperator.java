@@ -133,6 +133,18 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
         this.followRouters = followRouters;
     }
 
+    /** Whether a scaling operator reads this planner's forced parallelism (else {@code scale} is refused). */
+    private boolean scaling = true;
+
+    /**
+     * Whether the stage scales ({@code keyshift.scaling.capacity} above 0); without it the control commands
+     * {@code scale} and {@code unscale} are refused (dead-lettered with the reason), not applied to nothing.
+     */
+    public PlannerOperator withScaling(boolean scaling) {
+        this.scaling = scaling;
+        return this;
+    }
+
     /**
      * Makes this the planner of a stage with a control input (its second input).
      *
@@ -219,7 +231,7 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
         forecastWatermark = Long.MIN_VALUE;
         forwardedWatermark = Long.MIN_VALUE;
         if (controlRoutings > 0) {
-            control = new ControlState(controlRoutings);
+            control = new ControlState(controlRoutings).withScaling(scaling);
             controlStore = context.getOperatorStateStore().getListState(new ListStateDescriptor<>("control-state",
                     PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO));
             heldStore = context.getOperatorStateStore().getListState(new ListStateDescriptor<>("held-forecasts",
@@ -228,7 +240,7 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
                     "control-watermark", Types.LONG));
             if (context.isRestored()) {
                 for (byte[] b : controlStore.get()) {
-                    control = ControlState.fromBytes(b, controlRoutings);
+                    control = ControlState.fromBytes(b, controlRoutings).withScaling(scaling);
                 }
                 for (String line : control.dropRevertsOutside(settings.maxParallelism())) {
                     LOG.warn("Control command refused after restore (revert: a key group outside the job's key "

@@ -79,6 +79,8 @@ public class ScalingOperator extends AbstractStreamOperator<ScalingDecision>
     private transient ListState<byte[]> legacyState;
     private transient long inputWatermark;
     private transient long emittedWatermark;
+    /** The stage's planner splits hot keys: a hot key's load is not a unit's ({@link #withSplitting}). */
+    private boolean splitting;
 
     public ScalingOperator(ScalingPlanner.Settings settings, int initialParallelism) {
         this(settings, initialParallelism, false, ScalingPolicy.PREDICTIVE);
@@ -92,9 +94,6 @@ public class ScalingOperator extends AbstractStreamOperator<ScalingDecision>
      * @param actuated           the policy whose parallelism the gauge {@code keyshiftScalingParallelism} reports
      *                           (what {@code bin/keyshift autoscale} applies)
      */
-    /** The stage's planner splits hot keys: a hot key's load is not a unit's ({@link #withSplitting}). */
-    private boolean splitting;
-
     public ScalingOperator(ScalingPlanner.Settings settings, int initialParallelism, boolean followJobOnRestore,
                            ScalingPolicy actuated) {
         this.actuated = actuated;

@@ -339,7 +339,11 @@ public final class ScalingPlanner implements Serializable {
         // forecast sees the load fall below it: the last window's busiest subtask scaled by the forecast total over
         // the observed one
         boolean measuredHere = w.measuredParallelism() == 0 || w.measuredParallelism() == parallelism;
-        boolean measuredCritical = measuredNow > 1.0 || (measuredHere && measuredNow > s.critical()
+        // an overload measured at another parallelism (a window that ran before the decided one took effect) is
+        // scaled to the parallelism in force: taken as it was, a window still at the old parallelism after a scale
+        // out (a rescale slower than the cooldown) scaled out again, and again, up to the maximum
+        double overload = measuredHere ? measuredNow : measuredNow * w.measuredParallelism() / parallelism;
+        boolean measuredCritical = overload > 1.0 || (measuredHere && measuredNow > s.critical()
                 && w.observedTotal() > 0 && measuredNow * f[0] / w.observedTotal() > s.critical());
         if ((next > s.critical() || measuredCritical) && parallelism < s.maxParallelism()) {
             if (measuredCritical) {
@@ -353,8 +357,10 @@ public final class ScalingPlanner implements Serializable {
                 return decide(w, ScalingKind.SCALE_OUT, target, span, next > s.critical()
                         ? String.format("next window forecast to put the busiest subtask at %.2f of capacity > "
                                 + "critical %.2f (imbalance %.2f)", next, s.critical(), kappa)
-                        : measuredNow > 1.0 ? String.format("busiest subtask measured at %.2f of capacity "
-                                + "(overloaded), above the forecast's %.2f", measuredNow, next)
+                        : overload > 1.0 ? String.format("busiest subtask measured at %.2f of capacity "
+                                + "(overloaded)%s, above the forecast's %.2f", measuredNow, measuredHere ? ""
+                                : String.format(" at parallelism %d, %.2f at %d", w.measuredParallelism(), overload,
+                                        parallelism), next)
                         : String.format("busiest subtask measured at %.2f of capacity > critical %.2f, load not "
                                 + "forecast to fall below it (forecast %.2f at the usual imbalance)", measuredNow,
                                 s.critical(), next), kappa);

@@ -933,6 +933,26 @@ class KeyshiftApiTest {
                 .hasMessageContaining("uid prefix 'keyshift' is used by another keyshift stage");
     }
 
+    /** A job has at most one stage with scaling: the autoscaler applies the sum of the stages' decisions. */
+    @Test
+    void aSecondStageWithScalingInOneJobIsRefused() {
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(2);
+        DataStream<Clicks.Click> clicks = Clicks.stream(env, 10, 1);
+        Configuration conf = new Configuration();
+        conf.setString("keyshift.scaling.capacity", "1000");
+        conf.setString("keyshift.scaling.max-parallelism", "4");
+        Keyshift.keyBy(clicks, c -> c.user, Types.STRING).configure(conf).uidPrefix("first")
+                .window(TumblingEventTimeWindows.of(Duration.ofHours(1))).aggregate(new SumBytes());
+        // a second stage without scaling is fine
+        Keyshift.keyBy(clicks, c -> c.user, Types.STRING).uidPrefix("plain")
+                .window(TumblingEventTimeWindows.of(Duration.ofHours(1))).aggregate(new SumBytes());
+        var second = Keyshift.keyBy(clicks, c -> c.user, Types.STRING).configure(conf).uidPrefix("second")
+                .window(TumblingEventTimeWindows.of(Duration.ofHours(1)));
+        assertThatThrownBy(() -> second.aggregate(new SumBytes())).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("another keyshift stage of this job already scales")
+                .hasMessageContaining("keyshift.scaling.capacity");
+    }
+
     @Test
     void aStateHorizonBeyondAHundredYearsIsRefusedRatherThanOverflowing() {
         StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(2);

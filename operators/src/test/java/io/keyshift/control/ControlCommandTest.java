@@ -183,6 +183,20 @@ class ControlCommandTest {
         assertThat(restored.forcedParallelism()).isZero();
     }
 
+    /** In a stage that does not scale, scale and unscale are refused with the reason, not applied to nothing. */
+    @Test
+    void scaleAndUnscaleAreRefusedWhereTheStageDoesNotScale() {
+        ControlState s = new ControlState(2).withScaling(false);
+        s.add(ControlCommand.parse(MARCH + ",scale,6"));
+        s.add(ControlCommand.parse(MARCH + ",unscale"));
+        s.add(ControlCommand.parse(MARCH + ",pin,k"));
+        List<ControlState.Rejected> refused = s.advanceTo(MARCH);
+        assertThat(refused).hasSize(2).allSatisfy(r -> assertThat(r.reason())
+                .contains("does not scale").contains("keyshift.scaling.capacity"));
+        assertThat(s.forcedParallelism()).isZero();
+        assertThat(s.control().pinned()).containsExactly("k");
+    }
+
     /**
      * Control state of earlier versions (1: before scale, 2: before anomaly-z, 3: before sampling-rate) is read: the
      * new fields start at 0.

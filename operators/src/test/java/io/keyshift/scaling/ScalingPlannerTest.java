@@ -33,6 +33,30 @@ class ScalingPlannerTest {
         assertThat(p.parallelism()).isEqualTo(6);
     }
 
+    /**
+     * A window measured overloaded at the parallelism before a scale out (the rescale is slower than the cooldown)
+     * is judged at the parallelism in force: it does not scale out again and again up to the maximum. Measured at a
+     * higher parallelism than the one in force (after a scale in), the overload counts the more.
+     */
+    @Test
+    void anOverloadMeasuredAtAnotherParallelismIsScaledToTheOneInForce() {
+        ScalingPlanner p = planner(0);
+        double[] flat = {300, 300, 300, 300};
+        // 300 at p = 2: the busiest subtask at 1.30 of capacity, the forecast sees 300 too (0.75 at p = 4)
+        ScalingDecision out = p.onWindow(new ScalingPlanner.Window(W, 300, 130, 2, 10, flat, 10));
+        assertThat(out).isNull(); // at p = 4 (in force) 1.30 x 2 / 4 = 0.65: the window ran before the scale out
+        // the same measurement at the parallelism in force is an overload
+        ScalingDecision here = p.onWindow(new ScalingPlanner.Window(2 * W, 300, 130, 4, 10, flat, 10));
+        assertThat(here.getKind()).isEqualTo(ScalingKind.SCALE_OUT);
+        assertThat(here.getFromParallelism()).isEqualTo(4);
+        // measured at 8 while 6 is in force (a scale in not yet in effect): 0.95 x 8 / 6 = 1.27
+        ScalingPlanner q = new ScalingPlanner(new ScalingPlanner.Settings(100, 0.75, 0.90, 0.60, 1, 16, 128, 0, 3),
+                ScalingPolicy.PREDICTIVE, 6);
+        ScalingDecision after = q.onWindow(new ScalingPlanner.Window(W, 400, 95, 8, 10, new double[] {400, 400}, 10));
+        assertThat(after.getKind()).isEqualTo(ScalingKind.SCALE_OUT);
+        assertThat(after.getFromParallelism()).isEqualTo(6);
+    }
+
     @Test
     void prefersADivisorOfTheKeyGroupsWhenItCostsLittle() {
         ScalingPlanner p = planner(0);
