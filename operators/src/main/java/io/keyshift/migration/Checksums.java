@@ -8,9 +8,10 @@ import java.io.UncheckedIOException;
 
 /**
  * Checksums of results for shadow checks: 64-bit FNV-1a over each result's serialized form (its own Flink
- * serializer), so equal results of any type have equal checksums. An ordered combination for the outputs of one
- * window firing; an order-free one (a sum of per-result hashes mixed with their timestamps) for a keyed process
- * function's outputs, whose order across records of different upstream subtasks is not defined.
+ * serializer), so equal results of any type have equal checksums. Combined order-free (a sum of per-result hashes,
+ * mixed with their timestamps for a keyed process function's outputs): the order of one window firing's outputs
+ * follows its records' arrival, which differs between the old and the new owner (each gets a key's records from
+ * several router subtasks, interleaved differently), and so does that of a process function's outputs.
  *
  * @param <R> the result type
  */
@@ -48,9 +49,12 @@ public final class Checksums<R> {
         return h;
     }
 
-    /** Ordered combination of a sequence's checksum so far with the next result's. */
-    public static long then(long sofar, long next) {
-        return (sofar ^ next) * FNV_PRIME + 0x9E3779B97F4A7C15L;
+    /**
+     * Order-free combination of one window firing's checksum so far with the next result's: the firing's outputs are
+     * compared as a multiset.
+     */
+    public static long plus(long sofar, long next) {
+        return sofar + unordered(next, 0L);
     }
 
     /** A result's contribution to an order-free sum: its checksum mixed with its timestamp (SplitMix64 finalizer). */

@@ -61,7 +61,7 @@ final class WindowResults<K, R> implements Serializable {
             @Override
             public void collect(R r) {
                 if (side != null) {
-                    sum[0] = Checksums.then(sum[0], checksums.of(r));
+                    sum[0] = Checksums.plus(sum[0], checksums.of(r));
                     sum[1]++;
                 }
                 if (owns) {

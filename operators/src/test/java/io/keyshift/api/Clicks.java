@@ -37,9 +37,20 @@ final class Clicks {
      * from a hot set of ten users that changes every six hours.
      */
     static DataStream<Click> stream(StreamExecutionEnvironment env, long n, double days) {
+        return stream(env, n, days, 1);
+    }
+
+    /**
+     * As {@link #stream}, with the clicks dealt round-robin over {@code interleave} equal parts of the sequence: with
+     * as many source subtasks, each covers the whole span in time order, so a key's records of one window come from
+     * all of them (with 1, each source subtask covers its own stretch of time).
+     */
+    static DataStream<Click> stream(StreamExecutionEnvironment env, long n, double days, int interleave) {
         long span = (long) (days * 24 * HOUR);
-        return env.fromSequence(0, n - 1)
-                .map(i -> {
+        long part = n / interleave;
+        return env.fromSequence(0, part * interleave - 1)
+                .map(s -> {
+                    long i = interleave == 1 ? s : (s % part) * interleave + s / part;
                     long ts = i * span / n;
                     long mix = mix(i);
                     int user;
