@@ -18,8 +18,9 @@ import java.util.TreeMap;
  * others, so that a run with the calendar and one without it can be compared on the days that matter.
  *
  * <p>Classes of windows: <em>marked</em> ({@link ForecastCalendar#marks}); <em>after</em>: unmarked windows that
- * start within one day after the end of a marked one; <em>other</em>: the rest. Imbalance: the load-weighted mean
- * of the windows' imbalance (as {@code imbalance_mean}). Forecast error: per window, the sum over every series (hot
+ * start within one day after the end of a marked one; <em>other</em>: the rest. Imbalance: the mean of the windows'
+ * imbalance weighted by their input records (as {@code imbalance_mean}: the hash run's records, each counted once).
+ * Forecast error: per window, the sum over every series (hot
  * keys and key groups) of |one-step forecast − actual| (the increments of the forecaster's running absolute error
  * sum, which for a marked window scores the calendar's forecast), averaged over the windows of the class; absent for
  * strategies without a forecaster.
@@ -44,6 +45,9 @@ public final class CalendarReport {
         List<String> lines = new ArrayList<>();
         long day = 86_400_000L;
         boolean counted = false;
+        // weights: the windows' input records, as imbalance_mean's (hash processes each record once); a keyshift
+        // run's own loads count its shadow copies too
+        SortedMap<Long, long[]> inputLoads = charts.loads().get("hash");
         // the strategies' runs (the imbalance chart also holds the references' series)
         for (Map.Entry<String, SortedMap<Long, long[]>> run : charts.loads().entrySet()) {
             String id = run.getKey();
@@ -65,7 +69,7 @@ public final class CalendarReport {
                 }
                 classOf.put(start, c);
                 long records = 0;
-                for (long l : loads.getOrDefault(start, new long[0])) {
+                for (long l : (inputLoads != null ? inputLoads : loads).getOrDefault(start, new long[0])) {
                     records += l;
                 }
                 weighted[c] += w.getValue() * records;

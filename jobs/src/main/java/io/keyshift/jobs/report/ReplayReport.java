@@ -473,9 +473,11 @@ public final class ReplayReport {
                 "headroom", "mismatch", "results", "shadow", "migr.", "done", "MASE", "start s", "flow rec/s"));
         for (Map.Entry<Strategy, ObjectNode> e : nodes.entrySet()) {
             ObjectNode n = e.getValue();
-            t.add(String.format("%-11s %9.3f %9.3f %9.2f %10d %9d %9.4f %9d %8d %8s %8.1f %10.0f", e.getKey().id(),
+            com.fasterxml.jackson.databind.JsonNode headroom = n.get("headroom_captured");
+            t.add(String.format("%-11s %9.3f %9.3f %9s %10d %9d %9.4f %9d %8d %8s %8.1f %10.0f", e.getKey().id(),
                     n.get("imbalance_mean").asDouble(), n.get("imbalance_p95").asDouble(),
-                    n.get("headroom_captured").asDouble(), n.get("result_mismatches").asLong(),
+                    headroom == null || !headroom.isNumber() || !Double.isFinite(headroom.asDouble()) ? "-" : String.format("%.2f", headroom.asDouble()),
+                    n.get("result_mismatches").asLong(),
                     n.get("results").asLong(), n.get("shadow_overhead").asDouble(),
                     n.get("migrations_started").asLong(), n.get("migrations_completed").asLong(),
                     n.get("forecast_mase").isNull() ? "-" : String.format("%.3f", n.get("forecast_mase").asDouble()),

@@ -179,9 +179,10 @@ public final class ReportCharts {
         } catch (java.io.UncheckedIOException e) {
             throw e.getCause();
         }
+        List<String> names = fileNames(entries.stream().map(Map.Entry::getKey).toList());
         for (int i = 0; i < entries.size(); i++) {
             Map.Entry<String, XYChart> e = entries.get(i);
-            String name = fileName(e.getKey());
+            String name = names.get(i);
             byte[] png = pngs[i];
             Files.write(dir.resolve(name + ".png"), png);
             html.append("<img class=\"chart\" id=\"").append(name).append("\" alt=\"").append(esc(e.getValue().getTitle()))
@@ -197,6 +198,24 @@ public final class ReportCharts {
                 + "document.body.setAttribute('data-chart-boxes',boxes.join(';'));});</script>\n");
         html.append("</body></html>\n");
         Files.writeString(out.resolve("report.html"), html, StandardCharsets.UTF_8);
+    }
+
+    /**
+     * Distinct file names for charts named {@code titles}, in order ({@link #fileName}): a title that differs from an
+     * earlier one only in characters a file name cannot hold ("A/B St", "A B St") gets a hash of itself, so neither
+     * file overwrites the other and the page's ids stay unique.
+     */
+    static List<String> fileNames(List<String> titles) {
+        java.util.Set<String> used = new java.util.HashSet<>();
+        List<String> names = new java.util.ArrayList<>(titles.size());
+        for (String title : titles) {
+            String name = fileName(title);
+            for (int n = 0; !used.add(name); n++) {
+                name = fileName(title) + "_" + Integer.toHexString(title.hashCode() + n);
+            }
+            names.add(name);
+        }
+        return names;
     }
 
     /**
