@@ -363,14 +363,14 @@ public final class ScalingPlanner implements Serializable {
                                         parallelism), next)
                         : String.format("busiest subtask measured at %.2f of capacity > critical %.2f, load not "
                                 + "forecast to fall below it (forecast %.2f at the usual imbalance)", measuredNow,
-                                s.critical(), next), kappa);
+                                s.critical(), next), kappa, largest);
             }
         } else if (quietRun >= s.scaleInWindows() && parallelism > s.minParallelism()) {
             int target = smallestMeeting(span, largest, s.minParallelism(), parallelism - 1, kappa);
             if (target < parallelism && utilization(span, largest, target, kappa) <= s.high()) {
                 return decide(w, ScalingKind.SCALE_IN, target, span, String.format(
                         "every subtask below %.2f of capacity for %d windows (%d measured, %d forecast)",
-                        s.scaleIn(), quietRun, quietRun - quietAhead, quietAhead), kappa);
+                        s.scaleIn(), quietRun, quietRun - quietAhead, quietAhead), kappa, largest);
             }
         }
         return null;
@@ -400,7 +400,13 @@ public final class ScalingPlanner implements Serializable {
     }
 
     private ScalingDecision decide(Window w, ScalingKind kind, int target, double load, String reason, double kappa) {
-        double largest = policy == ScalingPolicy.PREDICTIVE ? w.largestForecast() : w.largestObserved();
+        return decide(w, kind, target, load, reason, kappa,
+                policy == ScalingPolicy.PREDICTIVE ? w.largestForecast() : w.largestObserved());
+    }
+
+    /** A decision sized for {@code load} with {@code largest} the largest unit's load (its utilizations use both). */
+    private ScalingDecision decide(Window w, ScalingKind kind, int target, double load, String reason, double kappa,
+                                   double largest) {
         ScalingDecision d = ScalingDecision.newBuilder()
                 .setWindowEnd(w.windowEnd()).setPolicy(policy).setKind(kind)
                 .setFromParallelism(parallelism).setToParallelism(target)

@@ -57,6 +57,20 @@ class ScalingPlannerTest {
         assertThat(after.getFromParallelism()).isEqualTo(6);
     }
 
+    /**
+     * A scale out for a measured overload sizes for the larger of forecast and measured load, largest unit included,
+     * and its decision reports the utilizations of what it sized for: a hot key measured at 90 (forecast 10) bounds
+     * the busiest subtask at 0.90 of capacity after any scale out (it had reported the forecast's 0.10 bound).
+     */
+    @Test
+    void aScaleOutForAMeasuredOverloadReportsTheUtilizationItSizedFor() {
+        ScalingPlanner p = planner(0);
+        ScalingDecision d = p.onWindow(new ScalingPlanner.Window(W, 500, 160, 4, 90, new double[] {300, 300}, 10));
+        assertThat(d.getKind()).isEqualTo(ScalingKind.SCALE_OUT);
+        assertThat(d.getLoad()).isEqualTo(500.0);
+        assertThat(d.getUtilizationAfter()).isGreaterThanOrEqualTo(0.90);
+    }
+
     @Test
     void prefersADivisorOfTheKeyGroupsWhenItCostsLittle() {
         ScalingPlanner p = planner(0);
