@@ -45,6 +45,10 @@ record WindowShape(long size, long slide, long offset) {
         }
         TimeWindow a = first(assigner, 0L);
         TimeWindow b = first(assigner, 123_456_789L);
+        if (a == null || b == null) {
+            throw new IllegalArgumentException("cannot inspect the window assigner " + assigner + ": it gives no "
+                    + "window to any event time it was probed with");
+        }
         if (a.getStart() != b.getStart()) {
             throw new IllegalArgumentException("keyshift refuses staggered windows (" + name + "): their offset differs "
                     + "per subtask, so a migrating key's windows would differ at its old and new owner");
@@ -54,21 +58,29 @@ record WindowShape(long size, long slide, long offset) {
         return new WindowShape(size, slide, Math.floorMod(a.getStart(), slide));
     }
 
-    /** The first window a fresh copy of the assigner gives an element at event time 0, at processing time {@code now}. */
+    /**
+     * The earliest window a fresh copy of the assigner gives an element at the first event time from 0 on (in steps
+     * of the window size, up to a slide: hopping windows, whose slide exceeds their size, give event times in their
+     * gaps none) that has one, at processing time {@code now}; null if none does.
+     */
     @SuppressWarnings({"unchecked", "rawtypes"})
     private static TimeWindow first(WindowAssigner<?, ?> assigner, long now) {
         try {
             WindowAssigner copy = InstantiationUtil.clone(assigner, assigner.getClass().getClassLoader());
-            Collection<TimeWindow> ws = copy.assignWindows(null, 0L, new WindowAssigner.WindowAssignerContext() {
-                @Override
-                public long getCurrentProcessingTime() {
-                    return now;
-                }
-            });
+            long step = assigner instanceof SlidingEventTimeWindows s ? s.getSize() : Long.MAX_VALUE;
+            long until = assigner instanceof SlidingEventTimeWindows s ? s.getSlide() : 1;
             TimeWindow earliest = null;
-            for (TimeWindow w : ws) {
-                if (earliest == null || w.getStart() < earliest.getStart()) {
-                    earliest = w;
+            for (long t = 0; earliest == null && t < until; t = step > until - t ? until : t + step) {
+                Collection<TimeWindow> ws = copy.assignWindows(null, t, new WindowAssigner.WindowAssignerContext() {
+                    @Override
+                    public long getCurrentProcessingTime() {
+                        return now;
+                    }
+                });
+                for (TimeWindow w : ws) {
+                    if (earliest == null || w.getStart() < earliest.getStart()) {
+                        earliest = w;
+                    }
                 }
             }
             return earliest;

@@ -203,11 +203,9 @@ public final class ControlState {
             case ANOMALY_Z -> anomalyZ = c.anomalyZ();
             case SAMPLING_RATE -> samplingRate = c.samplingRate();
             case UNSCALE -> {
-                if (!scaling) {
-                    return NO_SCALING;
-                }
                 if (forcedParallelism == 0) {
-                    return "no parallelism is forced";
+                    // a parallelism forced before a restore into a stage without scaling can still be released
+                    return scaling ? "no parallelism is forced" : NO_SCALING;
                 }
                 forcedParallelism = 0;
             }

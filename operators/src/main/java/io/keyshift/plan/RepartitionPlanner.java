@@ -290,6 +290,21 @@ public final class RepartitionPlanner {
         }
 
         /**
+         * The shadow phase of a migration from {@code shadowFrom}: as {@link #shadowMillis(boolean)}, a validated one
+         * of a window stage sized for its own start (the least whole number of planning windows, not below the state
+         * horizon's, that holds the first of the user's windows starting at or after {@code shadowFrom}) rather than
+         * for the worst start: daily windows with hourly planning windows need 24 to 47 hours, not always 47.
+         */
+        long shadowMillis(boolean validated, long shadowFrom) {
+            if (!validated || comparedWindows == null) {
+                return shadowMillis(validated);
+            }
+            long horizonWindows = (stateHorizonMillis + windowMillis - 1) / windowMillis;
+            long fit = comparedWindows.firstStartFrom(shadowFrom) - shadowFrom + comparedWindows.size();
+            return Math.max(horizonWindows, (fit + windowMillis - 1) / windowMillis) * windowMillis;
+        }
+
+        /**
          * The first forecast step (0 = the window after the one just ended) that a migration planned now owns as
          * primary, for the shadow phase most migrations get under the validation policy.
          */
@@ -740,7 +755,8 @@ public final class RepartitionPlanner {
         for (GreedyFromCurrent.Move mv : net) {
             int origin = mv.from();
             UnitForecast u = units.get(mv.unit());
-            long moveSwitchAt = shadowFrom + s.shadowMillis(s.validation().validates(u.getKey(), version));
+            long moveSwitchAt = shadowFrom
+                    + s.shadowMillis(s.validation().validates(u.getKey(), version), shadowFrom);
             planned[origin] -= loads[mv.unit()];
             planned[mv.to()] += loads[mv.unit()];
             int target = targetKeyGroup(u.getKey(), u.getKeyGroup(), mv.to());
@@ -841,7 +857,8 @@ public final class RepartitionPlanner {
                     e = homeEntry(key, natural);
                     entries.put(key, e);
                 }
-                migrate(e, desired, shadowFrom, s.shadowMillis(s.validation().validates(key, version)), version,
+                migrate(e, desired, shadowFrom,
+                        s.shadowMillis(s.validation().validates(key, version), shadowFrom), version,
                         hotLoad.getOrDefault(key, 0.0));
                 e.setMovedAt(shadowFrom);
                 started++;
@@ -886,7 +903,8 @@ public final class RepartitionPlanner {
             if (sentHome >= excess && planned[subtask(natural(e))] > meanPlanned) {
                 continue;
             }
-            migrate(e, natural(e), shadowFrom, s.shadowMillis(s.validation().validates(e.getKey(), version)), version,
+            migrate(e, natural(e), shadowFrom,
+                    s.shadowMillis(s.validation().validates(e.getKey(), version), shadowFrom), version,
                     hotLoad.getOrDefault(e.getKey(), 0.0));
             started++;
             if (sentHome >= excess) {

@@ -382,11 +382,14 @@ public final class ScalingPlanner implements Serializable {
         }
         double load = w.observedTotal();
         double largest = w.largestObserved();
-        if (measuredNow > s.critical() && parallelism < s.maxParallelism()) {
+        // a window that ran at another parallelism (before the decided one took effect), scaled to the one in force
+        double measured = w.measuredParallelism() == 0 || w.measuredParallelism() == parallelism ? measuredNow
+                : measuredNow * w.measuredParallelism() / parallelism;
+        if (measured > s.critical() && parallelism < s.maxParallelism()) {
             int target = smallestMeeting(load, largest, parallelism + 1, s.maxParallelism(), imbalance());
-            if (utilization(load, largest, target) < measuredNow) {
+            if (utilization(load, largest, target) < measured) {
                 return decide(w, ScalingKind.SCALE_OUT, target, load, String.format(
-                        "busiest subtask measured at %.2f of capacity > critical %.2f", measuredNow, s.critical()),
+                        "busiest subtask measured at %.2f of capacity > critical %.2f", measured, s.critical()),
                         imbalance());
             }
         } else if (windowsBelow >= s.scaleInWindows() && parallelism > s.minParallelism()) {

@@ -698,8 +698,8 @@ class KeyshiftApiTest {
 
     /**
      * Hopping windows (Flink's sliding windows with a slide longer than the size: 30-minute windows every hour) build
-     * and equal their keyBy twin across migrations; under validation ALL every migration's shadow phase is an hour,
-     * long enough to hold a whole window from either half-hour it starts at, and the shadows' windows match.
+     * and equal their keyBy twin across migrations; under validation ALL every migration's shadow phase holds a whole
+     * window from the half hour it starts at, and the shadows' windows match.
      */
     @Test
     void hoppingWindowsEqualTheirKeyByTwinAndEveryValidatedShadowPhaseHoldsAWindow() throws Exception {
@@ -730,7 +730,14 @@ class KeyshiftApiTest {
             migrations += p.getMigrationsStarted();
             for (io.keyshift.avro.RouteEntry e : p.getEntries()) {
                 if (e.getMigration() != null) {
-                    shadowPhases.add(e.getMigration().getSwitchAt() - e.getMigration().getShadowFrom());
+                    long t0 = e.getMigration().getShadowFrom();
+                    long t1 = e.getMigration().getSwitchAt();
+                    shadowPhases.add(t1 - t0);
+                    // the first window from T0 starts on the next full hour and lies wholly inside [T0, T1)
+                    long hour = Duration.ofHours(1).toMillis();
+                    long firstStart = Math.floorDiv(t0 + hour - 1, hour) * hour;
+                    assertThat(firstStart + Duration.ofMinutes(30).toMillis()).as("[%d, %d)", t0, t1)
+                            .isLessThanOrEqualTo(t1);
                 }
             }
         }
@@ -740,7 +747,8 @@ class KeyshiftApiTest {
                 migrations, shadowPhases, outcomes);
         assertThat(got).isEqualTo(twin);
         assertThat(migrations).isGreaterThanOrEqualTo(10);
-        assertThat(shadowPhases).containsExactly(Duration.ofMinutes(60).toMillis());
+        // sized from each start: half an hour from a full hour, an hour from a half hour
+        assertThat(shadowPhases).containsExactly(Duration.ofMinutes(30).toMillis(), Duration.ofMinutes(60).toMillis());
         assertThat(outcomes).containsOnlyKeys(ValidationOutcome.MATCH);
     }
 
@@ -986,11 +994,18 @@ class KeyshiftApiTest {
         // a second stage without scaling is fine
         Keyshift.keyBy(clicks, c -> c.user, Types.STRING).uidPrefix("plain")
                 .window(TumblingEventTimeWindows.of(Duration.ofHours(1))).aggregate(new SumBytes());
+        int transformations = env.getTransformations().size();
         var second = Keyshift.keyBy(clicks, c -> c.user, Types.STRING).configure(conf).uidPrefix("second")
                 .window(TumblingEventTimeWindows.of(Duration.ofHours(1)));
         assertThatThrownBy(() -> second.aggregate(new SumBytes())).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("another keyshift stage of this job already scales")
                 .hasMessageContaining("keyshift.scaling.capacity");
+        // refused before any operator joined the job
+        assertThat(env.getTransformations()).hasSize(transformations);
+        // hopping windows whose gaps hold event time 0 (30 minutes every hour from 00:15) build
+        Keyshift.keyBy(clicks, c -> c.user, Types.STRING).uidPrefix("hopping")
+                .window(SlidingEventTimeWindows.of(Duration.ofMinutes(30), Duration.ofHours(1),
+                        Duration.ofMinutes(15))).aggregate(new SumBytes());
     }
 
     @Test

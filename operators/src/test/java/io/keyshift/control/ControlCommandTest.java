@@ -185,7 +185,7 @@ class ControlCommandTest {
 
     /** In a stage that does not scale, scale and unscale are refused with the reason, not applied to nothing. */
     @Test
-    void scaleAndUnscaleAreRefusedWhereTheStageDoesNotScale() {
+    void scaleAndUnscaleAreRefusedWhereTheStageDoesNotScale() throws Exception {
         ControlState s = new ControlState(2).withScaling(false);
         s.add(ControlCommand.parse(MARCH + ",scale,6"));
         s.add(ControlCommand.parse(MARCH + ",unscale"));
@@ -195,6 +195,16 @@ class ControlCommandTest {
                 .contains("does not scale").contains("keyshift.scaling.capacity"));
         assertThat(s.forcedParallelism()).isZero();
         assertThat(s.control().pinned()).containsExactly("k");
+
+        // a parallelism forced before a restore into a stage that does not scale can still be released
+        ControlState scaled = new ControlState(2);
+        scaled.add(ControlCommand.parse(MARCH + ",scale,6"));
+        scaled.advanceTo(MARCH);
+        ControlState restored = ControlState.fromBytes(scaled.toBytes(), 2).withScaling(false);
+        assertThat(restored.forcedParallelism()).isEqualTo(6);
+        restored.add(ControlCommand.parse(MARCH + 1 + ",unscale"));
+        assertThat(restored.advanceTo(MARCH + 1)).isEmpty();
+        assertThat(restored.forcedParallelism()).isZero();
     }
 
     /**

@@ -85,7 +85,21 @@ class ValidationShadowTest {
         assertThat(twoMinutes.compares(5 * MINUTE, 7 * MINUTE)).as("[6, 8) ends after the switch-over").isFalse();
         for (long t0 = 0; t0 < 10 * MINUTE; t0 += MINUTE) {
             assertThat(twoMinutes.compares(t0, t0 + twoMinutes.shadowMillis(true))).as("from %d", t0).isTrue();
+            // sized for its own start: two windows from an even minute, three from an odd one
+            long own = twoMinutes.shadowMillis(true, t0);
+            assertThat(own).isEqualTo(t0 % (2 * MINUTE) == 0 ? 2 * MINUTE : 3 * MINUTE);
+            assertThat(twoMinutes.compares(t0, t0 + own)).isTrue();
         }
+        assertThat(twoMinutes.shadowMillis(false, 5 * MINUTE)).isEqualTo(2 * MINUTE);
+        // daily windows, hourly planning windows: a day from midnight, 47 hours from 01:00
+        Configuration hourly = new Configuration();
+        hourly.setString("keyshift.window", "1h");
+        long hour = 60 * MINUTE;
+        RepartitionPlanner.Settings daily = KeyshiftConfig.planSettings(hourly, 128, 4, 24 * hour, 0, false, false,
+                RepartitionPlanner.ComparedWindows.tumbling(24 * hour));
+        assertThat(daily.shadowMillis(true, 0)).isEqualTo(24 * hour);
+        assertThat(daily.shadowMillis(true, hour)).isEqualTo(47 * hour);
+        assertThat(daily.shadowMillis(true, 23 * hour)).isEqualTo(25 * hour);
         // 90-second windows offset by 30 s: starts at 30 s, 2 min, 3.5 min, ...
         RepartitionPlanner.Settings ninety = windows(90_000, 90_000, 90_000, 30_000);
         assertThat(ninety.shadowMillis(true)).isEqualTo(3 * MINUTE);

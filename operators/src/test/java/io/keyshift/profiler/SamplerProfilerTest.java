@@ -468,6 +468,34 @@ class SamplerProfilerTest {
                 .isGreaterThanOrEqualTo(ownError + a.snapshot().get(0).getMaxError());
     }
 
+    /**
+     * A hold of format 1 (an earlier build's: no flag for restored estimates after each window) restores as its
+     * format-2 counterpart does.
+     */
+    @Test
+    void aHoldOfFormatOneStillRestores() throws Exception {
+        KeySampler<String> s = sampler(64, 0.2, 3);
+        for (int i = 0; i < 500; i++) {
+            add(s, "k" + i % 37, 10 + i);
+        }
+        byte[] v2 = s.snapshotHold(0, 1);
+        // one open window, restored from no sample: format 2 ends with its 'no restored estimates' flag
+        assertThat(v2[v2.length - 1]).isZero();
+        byte[] v1 = java.util.Arrays.copyOf(v2, v2.length - 1);
+        java.nio.ByteBuffer.wrap(v1).putInt(0, 1);
+        KeySampler<String> fromV1 = sampler(64, 0.2, 3);
+        KeySampler<String> fromV2 = sampler(64, 0.2, 3);
+        s.snapshot().forEach(fromV1::restore);
+        s.snapshot().forEach(fromV2::restore);
+        assertThat(fromV1.restoreHold(v1, 0, 1)).isTrue();
+        assertThat(fromV2.restoreHold(v2, 0, 1)).isTrue();
+        for (int i = 0; i < 500; i++) {
+            add(fromV1, "k" + i % 41, 600 + i);
+            add(fromV2, "k" + i % 41, 600 + i);
+        }
+        assertThat(fromV1.closeUpTo(Long.MAX_VALUE - W)).isEqualTo(fromV2.closeUpTo(Long.MAX_VALUE - W));
+    }
+
     /** A damaged hold state (a key length beyond its bytes) fails with an IOException, not an out-of-memory error. */
     @Test
     void aDamagedHoldStateFailsWithAnIOException() throws Exception {

@@ -55,6 +55,14 @@ class ScalingPlannerTest {
         ScalingDecision after = q.onWindow(new ScalingPlanner.Window(W, 400, 95, 8, 10, new double[] {400, 400}, 10));
         assertThat(after.getKind()).isEqualTo(ScalingKind.SCALE_OUT);
         assertThat(after.getFromParallelism()).isEqualTo(6);
+
+        // REACTIVE the same: 0.95 measured at 2 while 4 is in force is 0.475, no scale out
+        ScalingPlanner r = new ScalingPlanner(new ScalingPlanner.Settings(100, 0.75, 0.90, 0.60, 1, 16, 128, 0, 3),
+                ScalingPolicy.REACTIVE, 4);
+        assertThat(r.onWindow(new ScalingPlanner.Window(W, 190, 95, 2, 10, new double[] {190}, 10))).isNull();
+        ScalingDecision reactiveHere = r.onWindow(new ScalingPlanner.Window(2 * W, 380, 95, 4, 10,
+                new double[] {380}, 10));
+        assertThat(reactiveHere.getKind()).isEqualTo(ScalingKind.SCALE_OUT);
     }
 
     /**
