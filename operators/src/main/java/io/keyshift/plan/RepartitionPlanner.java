@@ -299,8 +299,16 @@ public final class RepartitionPlanner {
             if (!validated || comparedWindows == null) {
                 return shadowMillis(validated);
             }
+            return windowShadowMillis(comparedWindows.firstStartFrom(shadowFrom) - shadowFrom);
+        }
+
+        /**
+         * A window stage's validated shadow phase when the first of the user's windows starts {@code gap} ms after
+         * its start: whole planning windows holding that window, at least the state horizon's.
+         */
+        private long windowShadowMillis(long gap) {
             long horizonWindows = (stateHorizonMillis + windowMillis - 1) / windowMillis;
-            long fit = comparedWindows.firstStartFrom(shadowFrom) - shadowFrom + comparedWindows.size();
+            long fit = gap + comparedWindows.size();
             return Math.max(horizonWindows, (fit + windowMillis - 1) / windowMillis) * windowMillis;
         }
 
@@ -345,9 +353,7 @@ public final class RepartitionPlanner {
             if (keepEpochs) {
                 return (comparedFromMillis / windowMillis + 1) * windowMillis;
             }
-            long horizonWindows = (stateHorizonMillis + windowMillis - 1) / windowMillis;
-            long fit = comparedWindows.size() + comparedWindows.longestGap(windowMillis);
-            return Math.max(horizonWindows, (fit + windowMillis - 1) / windowMillis) * windowMillis;
+            return windowShadowMillis(comparedWindows.longestGap(windowMillis));
         }
 
         /**

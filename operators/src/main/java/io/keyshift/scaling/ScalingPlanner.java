@@ -342,7 +342,7 @@ public final class ScalingPlanner implements Serializable {
         // an overload measured at another parallelism (a window that ran before the decided one took effect) is
         // scaled to the parallelism in force: taken as it was, a window still at the old parallelism after a scale
         // out (a rescale slower than the cooldown) scaled out again, and again, up to the maximum
-        double overload = measuredHere ? measuredNow : measuredNow * w.measuredParallelism() / parallelism;
+        double overload = atParallelismInForce(w, measuredNow);
         boolean measuredCritical = overload > 1.0 || (measuredHere && measuredNow > s.critical()
                 && w.observedTotal() > 0 && measuredNow * f[0] / w.observedTotal() > s.critical());
         if ((next > s.critical() || measuredCritical) && parallelism < s.maxParallelism()) {
@@ -376,6 +376,16 @@ public final class ScalingPlanner implements Serializable {
         return null;
     }
 
+    /**
+     * The busiest subtask's measured utilization {@code measuredNow} of window {@code w} at the parallelism in force:
+     * as measured, or for a window that ran at another parallelism (before the decided one took effect) scaled by
+     * its parallelism over the one in force.
+     */
+    private double atParallelismInForce(Window w, double measuredNow) {
+        return w.measuredParallelism() == 0 || w.measuredParallelism() == parallelism ? measuredNow
+                : measuredNow * w.measuredParallelism() / parallelism;
+    }
+
     private ScalingDecision reactive(Window w, double measuredNow) {
         if (windowsSinceDecision <= s.cooldownWindows()) {
             return null;
@@ -383,8 +393,7 @@ public final class ScalingPlanner implements Serializable {
         double load = w.observedTotal();
         double largest = w.largestObserved();
         // a window that ran at another parallelism (before the decided one took effect), scaled to the one in force
-        double measured = w.measuredParallelism() == 0 || w.measuredParallelism() == parallelism ? measuredNow
-                : measuredNow * w.measuredParallelism() / parallelism;
+        double measured = atParallelismInForce(w, measuredNow);
         if (measured > s.critical() && parallelism < s.maxParallelism()) {
             int target = smallestMeeting(load, largest, parallelism + 1, s.maxParallelism(), imbalance());
             if (utilization(load, largest, target) < measured) {
