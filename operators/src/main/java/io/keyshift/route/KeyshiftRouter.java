@@ -296,10 +296,13 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
             for (Long n : naturalState.get()) {
                 naturalUntil = Math.max(naturalUntil, n);
             }
-            // this subtask's own count (after a rescale, one of the counts it was handed; none before this state
-            // existed: 0)
+            // this subtask's own count (after a rescale, the largest of the counts it was handed: Flink hands them
+            // in no fixed order, and the last one made the pieces of split keys, and so the subtasks' loads, differ
+            // from run to run; none before this state existed: 0)
+            boolean anySpread = false;
             for (Long n : spreadState.get()) {
-                spread = n;
+                spread = anySpread ? Math.max(spread, n) : n;
+                anySpread = true;
             }
             for (RoutingPlan p : planState.get()) {
                 if (currentPlan == null || p.getVersion() > currentPlan.getVersion()) {
@@ -318,7 +321,7 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
             } else {
                 routing = RoutingTable.naturalUntil(naturalUntil);
             }
-            for (Tuple2<Long, T> w : waitingState.get()) {
+            for (Tuple2<Long, T> w : restoredInFixedOrder(waitingState.get())) {
                 waiting.add(w.f0, w.f1);
             }
             // keys named in the samples and the hold: {all, pseudonyms}
@@ -327,7 +330,12 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
                 named[0]++;
                 named[1] += KeyPseudonymizer.isPseudonym(id) ? 1 : 0;
             };
-            for (KeyLoadSample r : openState.get()) {
+            // after a rescale, samples of several subtasks in no fixed order: merged into one sketch, their order
+            // decides what a full sketch keeps, so they are taken by the subtask that wrote them
+            List<KeyLoadSample> restoredOpen = new ArrayList<>();
+            openState.get().forEach(restoredOpen::add);
+            restoredOpen.sort(java.util.Comparator.comparingInt(KeyLoadSample::getSubtask));
+            for (KeyLoadSample r : restoredOpen) {
                 if (r.getWindow() != null) {
                     for (io.keyshift.avro.HeavyHitter h : r.getWindow().getHeavyHitters()) {
                         countNamed.accept(h.getKey().toString());
@@ -374,6 +382,31 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
                         + "keyshift's state");
             }
         }
+    }
+
+    /**
+     * The waiting records of a restore in an order that does not depend on Flink's: after a rescale a subtask gets the
+     * records of several subtasks in no fixed order, and the order they are routed in decides which piece of a split
+     * key each one goes to. By event time (a subtask's own records are kept so), ties by their serialized bytes.
+     */
+    private List<Tuple2<Long, T>> restoredInFixedOrder(Iterable<Tuple2<Long, T>> restored) throws java.io.IOException {
+        List<Tuple2<Long, T>> records = new ArrayList<>();
+        restored.forEach(records::add);
+        if (records.size() < 2) {
+            return records;
+        }
+        org.apache.flink.api.common.typeutils.TypeSerializer<T> serializer =
+                valueType.createSerializer(getExecutionConfig().getSerializerConfig());
+        org.apache.flink.core.memory.DataOutputSerializer out = new org.apache.flink.core.memory.DataOutputSerializer(64);
+        List<Map.Entry<Tuple2<Long, T>, byte[]>> keyed = new ArrayList<>(records.size());
+        for (Tuple2<Long, T> r : records) {
+            out.clear();
+            serializer.serialize(r.f1, out);
+            keyed.add(Map.entry(r, out.getCopyOfBuffer()));
+        }
+        keyed.sort(java.util.Comparator.<Map.Entry<Tuple2<Long, T>, byte[]>>comparingLong(e -> e.getKey().f0)
+                .thenComparing(Map.Entry::getValue, java.util.Arrays::compareUnsigned));
+        return keyed.stream().map(Map.Entry::getKey).toList();
     }
 
     /**

@@ -16,6 +16,7 @@ import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
 import org.apache.flink.streaming.api.watermark.Watermark;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.runtime.watermarkstatus.WatermarkStatus;
+import org.apache.flink.streaming.util.AbstractStreamOperatorTestHarness;
 import org.apache.flink.streaming.util.OneInputStreamOperatorTestHarness;
 import org.apache.flink.util.OutputTag;
 import org.junit.jupiter.api.Test;
@@ -333,6 +334,89 @@ class KeyshiftRouterTest {
         }
         assertThat(uninterrupted).hasSize(40).contains(HOT, TO, (TO + 1) % MAX_P);
         assertThat(restored).isEqualTo(uninterrupted);
+    }
+
+    /**
+     * After a rescale Flink hands a subtask the list states of several subtasks in no fixed order (the handles of a
+     * subtask's restore sit in a hash map): the split count it deals a split key's records by, the records waiting for
+     * a lease and the open windows' samples must restore the same whatever that order. With the last count taken, the
+     * pieces a split key's records went to (and so the subtasks' loads after every scale-in of a scaled replay) varied
+     * from run to run.
+     */
+    @Test
+    void aRescaleRestoresTheSameRoutingAndSamplesWhateverOrderTheStatesComeIn() throws Exception {
+        int third = (TO + 1) % MAX_P;
+        RoutingPlan split = Plans.plan(1, WINDOW, MAX_P, RouteEntry.newBuilder().setKey("hot")
+                .setNaturalKeyGroup(HOT).setKeyGroup(HOT).setMigration(null)
+                .setSplit(io.keyshift.avro.Split.newBuilder().setKeyGroups(List.of(HOT, TO, third))
+                        .setFrom(0).setPreRollFrom(0).setPlannedInVersion(1).setPredictedLoad(1).build())
+                .build());
+        OperatorSubtaskState[] states = new OperatorSubtaskState[2];
+        for (int sub = 0; sub < 2; sub++) {
+            // a sketch of 8 keys that many keys overflow: the order in which samples merge decides what it keeps
+            KeyshiftRouter<String, String> r = new KeyshiftRouter<>(new KeyshiftRouter.Settings(WINDOW, MAX_P, 2, 8,
+                    1.0, 1000, false), s -> s, CODEC, Types.STRING, SAMPLES).withNaturalFirstWindow(false);
+            try (var h = new OneInputStreamOperatorTestHarness<>(r, MAX_P, 2, sub)) {
+                h.setup(new EnvelopeSerializer<>(StringSerializer.INSTANCE, StringSerializer.INSTANCE));
+                h.open();
+                plan(h, split);
+                // different split counts (1 and 5 records of the hot key) and different keys in the open window
+                for (int n = 0; n < 1 + 4 * sub; n++) {
+                    h.processElement("hot", 100 + n);
+                }
+                for (int n = 0; n < 30; n++) {
+                    for (int c = 0; c <= n % 7; c++) {
+                        h.processElement("k" + sub + "-" + n, 200 + n);
+                    }
+                }
+                // past the lease: these wait, some at one event time
+                for (int n = 0; n < 4; n++) {
+                    h.processElement("hot", WINDOW + 5);
+                    h.processElement("w" + sub + "-" + n, WINDOW + 5);
+                }
+                states[sub] = h.snapshot(1, 1);
+                r.apply(Plans.plan(2, Long.MAX_VALUE, MAX_P));
+            }
+        }
+        List<String> first = restoredAtOne(AbstractStreamOperatorTestHarness.repackageState(states[0], states[1]),
+                split);
+        List<String> second = restoredAtOne(AbstractStreamOperatorTestHarness.repackageState(states[1], states[0]),
+                split);
+        assertThat(first).isEqualTo(second).anyMatch(l -> l.startsWith("hot@" + TO))
+                .anyMatch(l -> l.startsWith("sample"));
+    }
+
+    /**
+     * Restores one router from {@code state} (at parallelism 1), routes the waiting records and more of the split key,
+     * closes the window: what it routed (key@key group) and reported.
+     */
+    private static List<String> restoredAtOne(OperatorSubtaskState state, RoutingPlan split) throws Exception {
+        KeyshiftRouter<String, String> r = new KeyshiftRouter<>(new KeyshiftRouter.Settings(WINDOW, MAX_P, 1, 8, 1.0,
+                1000, false), s -> s, CODEC, Types.STRING, SAMPLES).withNaturalFirstWindow(false);
+        List<String> out = new ArrayList<>();
+        try (var h = new OneInputStreamOperatorTestHarness<>(r, MAX_P, 1, 0)) {
+            h.setup(new EnvelopeSerializer<>(StringSerializer.INSTANCE, StringSerializer.INSTANCE));
+            h.initializeState(state);
+            h.open();
+            r.apply(RoutingPlan.newBuilder(split).setVersion(2).setValidUntil(3 * WINDOW).build());
+            for (int n = 0; n < 7; n++) {
+                h.processElement("hot", WINDOW + 10 + n);
+            }
+            h.processWatermark(new Watermark(2 * WINDOW));
+            for (Object o : h.getOutput()) {
+                if (o instanceof StreamRecord<?> rec && rec.getValue() instanceof Envelope<?, ?> e) {
+                    out.add(e.routingKey.key + "@" + e.routingKey.keyGroup + "@" + rec.getTimestamp());
+                }
+            }
+            h.getSideOutput(SAMPLES).forEach(rec -> {
+                KeyLoadSample k = rec.getValue();
+                if (k.getWindow() != null) {
+                    out.add("sample " + k.getWindow().getWindowStart() + " " + k.getWindow().getHeavyHitters());
+                }
+            });
+            r.apply(Plans.plan(r.planVersion() + 1, Long.MAX_VALUE, MAX_P));
+        }
+        return out;
     }
 
     /**
