@@ -612,7 +612,8 @@ public final class ReplayReport {
 
     /**
      * As often fired ({@link #results}), and each firing with equal window end and count; sums equal up to a relative
-     * 1e-9 (floating-point order of addition).
+     * 1e-9 (floating-point order of addition: {@link io.keyshift.jobs.workload.CountSum} sums with compensation, to
+     * within a few ulps of the exact sum, so a tolerance relative to the sum holds also where values cancel).
      */
     static boolean sameResult(String a, String b) {
         if (a.equals(b)) {
