@@ -180,7 +180,7 @@ public final class PartialMerger<K, ACC, V, R>
                 windows.put(end, w);
                 ctx.timerService().registerEventTimeTimer(cleanupTime(end));
             } else {
-                windows.remove(end);
+                clear(end, w, ctx);
             }
         }
         // the window whose allowed lateness ends here is cleared
@@ -188,8 +188,21 @@ public final class PartialMerger<K, ACC, V, R>
             long lateEnd = timestamp + 1 - allowedLateness;
             Tuple3<Long, Boolean, Map<Integer, ACC>> late = windows.get(lateEnd);
             if (late != null && late.f1) {
-                windows.remove(lateEnd);
+                clear(lateEnd, late, ctx);
             }
+        }
+    }
+
+    /**
+     * Forgets a window at its cleanup time, and calls the user's {@link ProcessWindowFunction#clear} for it as Flink's
+     * window operator does: the merged window is the one that counts (the key groups' partial windows call it for
+     * copies whose side outputs never leave), so this is where its side outputs go out.
+     */
+    private void clear(long end, Tuple3<Long, Boolean, Map<Integer, ACC>> w, KeyedProcessFunction<K, ?, R>.Context ctx)
+            throws Exception {
+        windows.remove(end);
+        if (UserWindowContext.overridesClear(user)) {
+            user.clear(UserWindowContext.of(user, new TimeWindow(w.f0, end), source(ctx), true));
         }
     }
 
@@ -262,7 +275,12 @@ public final class PartialMerger<K, ACC, V, R>
             return;
         }
         TimeWindow window = new TimeWindow(w.f0, end);
-        user.process(key, UserWindowContext.of(user, window, new UserWindowContext.Source() {
+        user.process(key, UserWindowContext.of(user, window, source(ctx), true), List.of(v), out);
+    }
+
+    /** What the user's window function sees of this operator's context (no window state, no global state). */
+    private static <K, R> UserWindowContext.Source source(KeyedProcessFunction<K, ?, R>.Context ctx) {
+        return new UserWindowContext.Source() {
             @Override
             public long currentProcessingTime() {
                 return ctx.timerService().currentProcessingTime();
@@ -290,6 +308,6 @@ public final class PartialMerger<K, ACC, V, R>
             public <X> void output(OutputTag<X> tag, X value) {
                 ctx.output(tag, value);
             }
-        }, true), List.of(v), out);
+        };
     }
 }

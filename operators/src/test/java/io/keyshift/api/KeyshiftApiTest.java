@@ -534,6 +534,57 @@ class KeyshiftApiTest {
         assertThat(clearedList).hasSize(withoutSplitting.size()).allMatch(l -> l.endsWith(",false"));
     }
 
+    /**
+     * A key split over several key groups: its merged window is the one that counts, and the user's clear() runs for
+     * it, so the side outputs from clear() equal keyBy's (before, a split key's windows called clear() only for the
+     * key groups' partial windows, whose outputs are dropped: its windows had none).
+     */
+    @Test
+    void sideOutputsFromClearLeaveOnceForASplitKeysWindowsAsWithKeyBy() throws Exception {
+        StreamExecutionEnvironment twinEnv = StreamExecutionEnvironment.createLocalEnvironment(4);
+        var twinResults = withAGiant(Clicks.stream(twinEnv, 20_000, 1)).keyBy(c -> c.user, Types.STRING)
+                .window(TumblingEventTimeWindows.of(Duration.ofHours(1)))
+                .aggregate(new SumBytes(), new LabelAndClear());
+        CloseableIterator<String> twinCleared = twinResults.getSideOutput(CLEARED).collectAsync();
+        CloseableIterator<String> twinOut = twinResults.collectAsync();
+        twinEnv.execute("keyBy twin with a giant");
+        List<String> twin = sorted(twinCleared);
+        List<String> twinResultList = sorted(twinOut);
+
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(4);
+        Configuration conf = new Configuration();
+        conf.setString("keyshift.window", "1h");
+        conf.setString("keyshift.plan.split-threshold", "1.0");
+        KeyshiftStream<Clicks.Click, String> users = Keyshift.keyBy(withAGiant(Clicks.stream(env, 20_000, 1)),
+                c -> c.user, Types.STRING).configure(conf);
+        CloseableIterator<String> results = users.window(TumblingEventTimeWindows.of(Duration.ofHours(1)))
+                .aggregate(new SumBytes(), new LabelAndClear()).collectAsync();
+        CloseableIterator<String> cleared = users.sideOutput(CLEARED).collectAsync();
+        CloseableIterator<RoutingPlan> plans = users.plans().collectAsync();
+        env.execute("keyshift clear side output of a split key");
+        List<String> got = sorted(results);
+        List<String> gotCleared = sorted(cleared);
+        long splitEntries = 0;
+        while (plans.hasNext()) {
+            splitEntries += plans.next().getEntries().stream().filter(e -> e.getSplit() != null).count();
+        }
+        System.out.printf("clear with a split key: %d clear side outputs (keyBy %d), split entries %d%n",
+                gotCleared.size(), twin.size(), splitEntries);
+        assertThat(splitEntries).as("plans that split the giant").isPositive();
+        assertThat(got).isEqualTo(twinResultList);
+        assertThat(gotCleared).isEqualTo(twin);
+    }
+
+    /** Half of the clicks (the even user ids) from one user: more than a subtask's mean load at parallelism 4. */
+    private static DataStream<Clicks.Click> withAGiant(DataStream<Clicks.Click> clicks) {
+        return clicks.map(c -> {
+            if (c.userId % 2 == 0) {
+                c.user = "giant";
+            }
+            return c;
+        }).returns(Clicks.Click.class);
+    }
+
     private static String describe(Clicks.Click c) {
         return c.user + "," + c.ts + "," + c.bytes;
     }

@@ -140,6 +140,49 @@ class PartialMergerTest {
         }
     }
 
+    private static final org.apache.flink.util.OutputTag<String> CLEARED =
+            new org.apache.flink.util.OutputTag<>("cleared", Types.STRING);
+
+    /** Describes, and names each window it is asked to clear in a side output, as Flink calls clear at cleanup. */
+    private static final class DescribeAndClear extends ProcessWindowFunction<Long, String, String, TimeWindow> {
+        @Override
+        public void process(String key, Context ctx, Iterable<Long> sums, Collector<String> out) {
+            out.collect(key + "=" + sums.iterator().next());
+        }
+
+        @Override
+        public void clear(Context ctx) {
+            ctx.output(CLEARED, ctx.window().getStart() + "-" + ctx.window().getEnd() + "@" + ctx.currentWatermark());
+        }
+    }
+
+    /**
+     * A split key's merged window is the one that counts, so the user's {@code clear} runs for it at the window's
+     * cleanup time and its side outputs leave once (the key groups' partial windows call it for copies whose outputs
+     * are dropped): before, a split key's windows never ran it where its outputs could leave.
+     */
+    @Test
+    void theUsersClearRunsForTheMergedWindowAtItsCleanupTime() throws Exception {
+        for (long lateness : new long[] {0, 500}) {
+            PartialMerger<String, long[], Long, String> merger =
+                    new PartialMerger<>(new CountSum(), new DescribeAndClear(), ACC, lateness);
+            try (var h = ProcessFunctionTestHarnesses.forKeyedProcessFunction(merger, p -> p.f0, Types.STRING)) {
+                h.processElement(partial("hot", 0, 1000, 3, 2, 10), 999);
+                h.processElement(partial("hot", 0, 1000, 40, 3, 20), 999);
+                h.processWatermark(999);
+                assertThat(h.extractOutputValues()).containsExactly("hot=30");
+                List<String> cleared = new ArrayList<>();
+                if (lateness > 0) {
+                    assertThat(h.getSideOutput(CLEARED)).as("lateness " + lateness).isNull();
+                    h.processWatermark(999 + lateness);
+                }
+                h.getSideOutput(CLEARED).forEach(r -> cleared.add(r.getValue()));
+                assertThat(cleared).as("lateness " + lateness).containsExactly("0-1000@" + (999 + lateness));
+                assertThat(h.numKeyedStateEntries()).isZero();
+            }
+        }
+    }
+
     /** As a reduce is given to the merger: no accumulator while empty, merge returns and changes its arguments. */
     private static final class ReduceLike implements AggregateFunction<Long, long[], Long> {
         @Override
