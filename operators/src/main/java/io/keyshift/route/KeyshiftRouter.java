@@ -221,6 +221,8 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
     private transient ListState<Long> naturalState;
     /** {@link #spread} at the checkpoint, so that a split key's records are dealt on where they were. */
     private transient ListState<Long> spreadState;
+    /** {@link #writer()} at the checkpoint: whether a restore hands this subtask its own waiting records. */
+    private transient ListState<Long> writerState;
     /** The sampler's hold below sampling rate 1 ({@link KeySampler#snapshotHold}): none, or this subtask's. */
     private transient ListState<byte[]> sampleHoldState;
 
@@ -285,6 +287,11 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
                 .getListState(new ListStateDescriptor<>("natural-until", Types.LONG));
         spreadState = context.getOperatorStateStore()
                 .getListState(new ListStateDescriptor<>("split-spread", Types.LONG));
+        // which subtask (of how many) wrote the waiting records a restore hands this one (absent before this state)
+        boolean writersKnown = context.isRestored()
+                && context.getOperatorStateStore().getRegisteredStateNames().contains("waiting-writer");
+        writerState = context.getOperatorStateStore()
+                .getListState(new ListStateDescriptor<>("waiting-writer", Types.LONG));
         sampleHoldState = context.getOperatorStateStore().getListState(new ListStateDescriptor<>("sampler-hold",
                 org.apache.flink.api.common.typeinfo.PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO));
         naturalUntil = Long.MIN_VALUE;
@@ -321,7 +328,12 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
             } else {
                 routing = RoutingTable.naturalUntil(naturalUntil);
             }
-            for (Tuple2<Long, T> w : restoredInFixedOrder(waitingState.get())) {
+            // this subtask's own records (the same parallelism) come back in the order they arrived in; those of
+            // several subtasks (a rescale) in an order of keyshift's own
+            List<Long> writers = new ArrayList<>();
+            writerState.get().forEach(writers::add);
+            boolean own = !writersKnown || (writers.size() == 1 && writers.get(0) == writer());
+            for (Tuple2<Long, T> w : own ? waitingState.get() : restoredInFixedOrder(waitingState.get())) {
                 waiting.add(w.f0, w.f1);
             }
             // keys named in the samples and the hold: {all, pseudonyms}
@@ -384,10 +396,16 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
         }
     }
 
+    /** This subtask as the writer of its state: its index and the parallelism, one number. */
+    private long writer() {
+        return ((long) subtasks << 32) | subtask;
+    }
+
     /**
-     * The waiting records of a restore in an order that does not depend on Flink's: after a rescale a subtask gets the
-     * records of several subtasks in no fixed order, and the order they are routed in decides which piece of a split
-     * key each one goes to. By event time (a subtask's own records are kept so), ties by their serialized bytes.
+     * The waiting records of a restore after a rescale in an order that does not depend on Flink's: a subtask then gets
+     * the records of several subtasks in no fixed order, and the order they are routed in decides which piece of a
+     * split key each one goes to. By event time, ties by their serialized bytes (a restore at the same parallelism
+     * keeps the subtask's own order, that of their arrival).
      */
     private List<Tuple2<Long, T>> restoredInFixedOrder(Iterable<Tuple2<Long, T>> restored) throws java.io.IOException {
         List<Tuple2<Long, T>> records = new ArrayList<>();
@@ -1050,6 +1068,7 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
         openState.update(open);
         naturalState.update(naturalDecided ? List.of(naturalUntil) : List.of());
         spreadState.update(List.of(spread));
+        writerState.update(List.of(writer()));
         byte[] hold = sampler.snapshotHold(subtask, subtasks);
         if (hold != null && holdRewrite != null) {
             hold = holdRewrite.apply(hold);

@@ -387,6 +387,28 @@ class KeyshiftRouterTest {
     }
 
     /**
+     * At the same parallelism a subtask gets its own waiting records back, and releases them in the order they
+     * arrived in, as a run without the restore does (records of one event time too: an order-dependent reduce or
+     * process function sees what it would under keyBy).
+     */
+    @Test
+    void aRestoreAtTheSameParallelismReleasesWaitingRecordsInTheirArrivalOrder() throws Exception {
+        OperatorSubtaskState snapshot;
+        try (var h = harness()) {
+            plan(h, Plans.plan(1, WINDOW, MAX_P));
+            for (String k : List.of("b", "a", "c")) {
+                h.processElement(k, WINDOW + 5);
+            }
+            assertThat(envelopes(h)).isEmpty();
+            snapshot = h.snapshot(1, 1);
+        }
+        try (var h = harness(router(1000, false), snapshot)) {
+            plan(h, Plans.plan(2, 3 * WINDOW, MAX_P));
+            assertThat(envelopes(h)).extracting(e -> e.value).containsExactly("b", "a", "c");
+        }
+    }
+
+    /**
      * Restores one router from {@code state} (at parallelism 1), routes the waiting records and more of the split key,
      * closes the window: what it routed (key@key group) and reported.
      */

@@ -62,6 +62,16 @@ class CountSumTest {
     }
 
     @Test
+    void anInfiniteOrOverflowingSumStaysInfinite() {
+        CountSum f = new CountSum();
+        assertThat(sum(f, List.of(1.0, Double.POSITIVE_INFINITY, 2.0)).total()).isEqualTo(Double.POSITIVE_INFINITY);
+        assertThat(sum(f, List.of(Double.MAX_VALUE, Double.MAX_VALUE, 1.0)).total()).isEqualTo(Double.POSITIVE_INFINITY);
+        assertThat(f.merge(sum(f, List.of(-Double.MAX_VALUE)), sum(f, List.of(-Double.MAX_VALUE))).total())
+                .isEqualTo(Double.NEGATIVE_INFINITY);
+        assertThat(sum(f, List.of(Double.NaN, 1.0)).total()).isNaN();
+    }
+
+    @Test
     void aSumThatCancelsKeepsWhatAPlainSumLoses() {
         CountSum f = new CountSum();
         CountSum.Acc acc = sum(f, List.of(1e16, 1.0, -1e16, 1.0));
