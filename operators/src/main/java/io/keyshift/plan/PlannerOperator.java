@@ -617,22 +617,33 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
         return n;
     }
 
-    /** max/mean of the forecast's observed unit loads per subtask under {@code plan} (1.0 before the first plan or when nothing loaded). */
+    /**
+     * max/mean of the forecast's observed unit loads per subtask under {@code plan} (1.0 before the first plan or when
+     * nothing loaded). A key split before the forecast's window ends counts in equal shares on its pieces' key groups,
+     * as the routers deal its records (counted whole on one key group, a key split for its load had shown the
+     * imbalance it no longer has).
+     */
     static double observedImbalance(LoadForecast f, RoutingPlan plan) {
         if (plan == null) {
             return 1.0;
         }
         int maxP = plan.getMaxParallelism();
         int p = plan.getParallelism();
-        java.util.Map<String, Integer> moved = new java.util.HashMap<>();
+        java.util.Map<String, List<Integer>> moved = new java.util.HashMap<>();
         for (RouteEntry e : plan.getEntries()) {
-            moved.put(e.getKey(), e.getKeyGroup());
+            moved.put(e.getKey(), e.getSplit() != null && e.getSplit().getFrom() < f.getWindowEnd()
+                    && !e.getSplit().getKeyGroups().isEmpty() ? e.getSplit().getKeyGroups() : List.of(e.getKeyGroup()));
         }
         double[] load = new double[p];
         for (io.keyshift.avro.UnitForecast u : f.getUnits()) {
-            int kg = u.getKey() != null ? moved.getOrDefault(u.getKey(), u.getKeyGroup()) : u.getKeyGroup();
-            load[org.apache.flink.runtime.state.KeyGroupRangeAssignment.computeOperatorIndexForKeyGroup(maxP, p, kg)]
-                    += u.getObserved();
+            List<Integer> groups = u.getKey() != null ? moved.get(u.getKey()) : null;
+            if (groups == null) {
+                groups = List.of(u.getKeyGroup());
+            }
+            for (int kg : groups) {
+                load[org.apache.flink.runtime.state.KeyGroupRangeAssignment.computeOperatorIndexForKeyGroup(maxP, p,
+                        kg)] += u.getObserved() / groups.size();
+            }
         }
         double sum = 0;
         double max = 0;

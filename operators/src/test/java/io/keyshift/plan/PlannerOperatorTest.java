@@ -330,6 +330,44 @@ class PlannerOperatorTest {
      * 0): a split never ends, so every result of that key would be dropped as a partial. The restore fails, naming
      * the option.
      */
+    /**
+     * The keyshiftObservedImbalance gauge counts a split key in equal shares on its pieces' key groups, as the routers
+     * deal its records: one key with 4,000 records split over four key groups, one on each subtask, beside 1,000 records
+     * on each subtask is balanced (it had shown 4,000 + 1,000 on one subtask against a mean of 2,000: 2.5).
+     */
+    @Test
+    void theObservedImbalanceCountsASplitKeyOnItsPieces() {
+        // copies of keyshift's Avro records, as in a job
+        io.keyshift.config.AvroTrust.install();
+        List<UnitForecast> units = new ArrayList<>();
+        List<Integer> pieces = new ArrayList<>();
+        for (int s = 0; s < 4; s++) {
+            // the first key group of subtask s at parallelism 4, and a key of its own there
+            int kg = KeyGroupRangeAssignment.computeKeyGroupRangeForOperatorIndex(MAX_P, 4, s).getStartKeyGroup();
+            pieces.add(kg);
+            units.add(UnitForecast.newBuilder().setUnitType(UnitType.KEY_GROUP).setKey(null).setKeyGroup(kg)
+                    .setObserved(1_000).setForecast(List.of(1_000.0)).setLower(List.of(1_000.0))
+                    .setUpper(List.of(1_000.0)).setModel("NAIVE").setAnomaly(false).build());
+        }
+        units.add(UnitForecast.newBuilder().setUnitType(UnitType.HOT_KEY).setKey("giant").setKeyGroup(pieces.get(0))
+                .setObserved(4_000).setForecast(List.of(4_000.0)).setLower(List.of(4_000.0))
+                .setUpper(List.of(4_000.0)).setModel("NAIVE").setAnomaly(false).build());
+        LoadForecast f = LoadForecast.newBuilder(forecast(10 * W, 4)).setUnits(units).build();
+        io.keyshift.avro.Split split = io.keyshift.avro.Split.newBuilder().setKeyGroups(pieces).setFrom(5 * W)
+                .setPreRollFrom(5 * W).setPlannedInVersion(1).setPredictedLoad(4_000).build();
+        RouteEntry giant = RouteEntry.newBuilder().setKey("giant").setNaturalKeyGroup(pieces.get(0))
+                .setKeyGroup(pieces.get(0)).setMigration(null).setSplit(split).build();
+        RoutingPlan plan = io.keyshift.route.Plans.plan(2, 11 * W, MAX_P, giant);
+        plan.setParallelism(4);
+        assertThat(PlannerOperator.observedImbalance(f, plan)).isCloseTo(1.0, org.assertj.core.data.Offset.offset(1e-9));
+        // before the split starts, the key is whole on its key group
+        RouteEntry later = RouteEntry.newBuilder(giant).setSplit(io.keyshift.avro.Split.newBuilder(split)
+                .setFrom(10 * W).setPreRollFrom(10 * W).build()).build();
+        RoutingPlan notYet = io.keyshift.route.Plans.plan(2, 11 * W, MAX_P, later);
+        notYet.setParallelism(4);
+        assertThat(PlannerOperator.observedImbalance(f, notYet)).isCloseTo(2.5, org.assertj.core.data.Offset.offset(1e-9));
+    }
+
     @Test
     void aPlanWithSplitKeysIsRefusedByAStageThatDoesNotSplit() throws Exception {
         RepartitionPlanner.Settings splitting = new RepartitionPlanner.Settings(MAX_P, 4, W, W, 1, 2, 0.02, 0.1,
