@@ -159,10 +159,24 @@ public final class PartialMerger<K, ACC, V, R>
             w = Tuple3.of(p.f1, false, new HashMap<>());
         }
         w.f2.put(p.f3, p.f4);
-        windows.put(end, w);
         if (w.f1) {
+            windows.put(end, w);
             emit(p.f0, end, w, ctx, out);
+        } else if (ctx.timerService().currentWatermark() >= end - 1) {
+            // the first partial of a window already past its end: a late firing of a key group whose window had no
+            // on-time records (on-time partials arrive before the watermark passes the window's end). keyBy's window
+            // fires at once for each late record; so does this one (waiting for the next watermark merged several
+            // late firings into one)
+            emit(p.f0, end, w, ctx, out);
+            if (allowedLateness > 0 && cleanupTime(end) > ctx.timerService().currentWatermark()) {
+                w.f1 = true;
+                windows.put(end, w);
+                ctx.timerService().registerEventTimeTimer(cleanupTime(end));
+            } else {
+                clear(end, w, ctx);
+            }
         } else {
+            windows.put(end, w);
             ctx.timerService().registerEventTimeTimer(end - 1);
         }
     }

@@ -183,6 +183,25 @@ class PartialMergerTest {
         }
     }
 
+    /**
+     * A window whose key groups had no on-time records gets only late partials: each fires the merged window at once,
+     * as keyBy's window fires at once for each late record (the merger had waited for the next watermark and merged
+     * the late firings that came before it into one).
+     */
+    @Test
+    void lateFirstPartialsFireAtOnceEachAsKeyByWould() throws Exception {
+        try (var h = harness(500)) {
+            h.processWatermark(1200);
+            h.processElement(partial("hot", 0, 1000, 3, 1, 5), 1200);
+            assertThat(h.extractOutputValues()).containsExactly("hot@0-1000=5");
+            h.processElement(partial("hot", 0, 1000, 40, 1, 7), 1200);
+            assertThat(h.extractOutputValues()).containsExactly("hot@0-1000=5", "hot@0-1000=12");
+            h.processWatermark(999 + 500);
+            assertThat(h.extractOutputValues()).hasSize(2);
+            assertThat(h.numKeyedStateEntries()).isZero();
+        }
+    }
+
     /** As a reduce is given to the merger: no accumulator while empty, merge returns and changes its arguments. */
     private static final class ReduceLike implements AggregateFunction<Long, long[], Long> {
         @Override
