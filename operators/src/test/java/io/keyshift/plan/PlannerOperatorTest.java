@@ -21,6 +21,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /** The planner operator after a rescale: it plans for the parallelism the routers report, when it follows them. */
 class PlannerOperatorTest {
+    static {
+        // copies of keyshift's Avro records, as in a job (a test run alone has loaded no operator that installs it)
+        io.keyshift.config.AvroTrust.install();
+    }
+
     private static final int MAX_P = 128;
     private static final long W = 60_000;
 
@@ -337,8 +342,6 @@ class PlannerOperatorTest {
      */
     @Test
     void theObservedImbalanceCountsASplitKeyOnItsPieces() {
-        // copies of keyshift's Avro records, as in a job
-        io.keyshift.config.AvroTrust.install();
         List<UnitForecast> units = new ArrayList<>();
         List<Integer> pieces = new ArrayList<>();
         for (int s = 0; s < 4; s++) {
@@ -387,6 +390,21 @@ class PlannerOperatorTest {
                 assertThat(p.getEntries()).anyMatch(e -> e.getSplit() != null && e.getKey().equals("very-hot")));
         // the same stage restores
         restore(splitting, snapshot);
+        // a splitting stage of another shape refuses a split that has not settled (its pre-roll was sized for the old
+        // shape); one that started a state horizon (of either shape) before the plan's window ended has settled
+        RepartitionPlanner.Settings longerWindows = new RepartitionPlanner.Settings(MAX_P, 4, W, 3 * W, 1, 2, 0.02,
+                0.1, 0.001, 8, 100, 1.0, RepartitionPlanner.Constraints.NONE, 0L, false, -1, ValidationPolicy.ALL, true,
+                io.keyshift.config.PlanOptions.Cost.MEAN_LOAD, 1.0, 50);
+        RouteEntry settled = RouteEntry.newBuilder().setKey("very-hot").setNaturalKeyGroup(1).setKeyGroup(1)
+                .setMigration(null).setSplit(io.keyshift.avro.Split.newBuilder().setKeyGroups(List.of(1, 2))
+                        .setFrom(10 * W).setPreRollFrom(10 * W).setPlannedInVersion(1).setPredictedLoad(1).build())
+                .build();
+        RoutingPlan later = io.keyshift.route.Plans.plan(9, 14 * W, MAX_P, settled);
+        later.setBasedOnWindowEnd(13 * W);
+        PlannerOperator.refuseMigrationsOfAnotherShape(later, new long[] {W, 0, W}, longerWindows);
+        later.setBasedOnWindowEnd(12 * W);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> PlannerOperator.refuseMigrationsOfAnotherShape(later,
+                new long[] {W, 0, W}, longerWindows)).hasStackTraceContaining("splits very-hot from");
         RepartitionPlanner.Settings notSplitting = new RepartitionPlanner.Settings(MAX_P, 4, W, W, 1, 2, 0.02, 0.1,
                 0.001, 8, 100, 0.0, RepartitionPlanner.Constraints.NONE, 0L, false, -1, ValidationPolicy.ALL, true,
                 io.keyshift.config.PlanOptions.Cost.MEAN_LOAD, 1.0, 50);
