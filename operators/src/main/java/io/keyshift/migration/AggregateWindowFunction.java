@@ -103,6 +103,11 @@ public final class AggregateWindowFunction<K, ACC, V, R, W extends TimeWindow>
         OwnedAccumulator<ACC> acc = elements.iterator().next();
         W window = ctx.window();
         if (acc.ownership.partial()) {
+            if (windowUser().recordsClear()) {
+                // the split merger's window counts now, and its clear gives the side outputs: a window that had fired
+                // whole (before a late record after the split's start turned it partial) must not give them again
+                UserWindowContext.recordCounted(ctx.windowState(), false);
+            }
             ctx.output(partialTag, Tuple5.of(key.key, window.getStart(), window.getEnd(), key.keyGroup, acc.acc));
             return;
         }

@@ -1,0 +1,135 @@
+package io.keyshift.migration;
+
+import io.keyshift.api.Keyshift;
+import io.keyshift.api.KeyshiftStream;
+import io.keyshift.route.Envelope;
+import io.keyshift.route.KeyGroupHashTable;
+import io.keyshift.route.Role;
+import io.keyshift.route.RoutingKey;
+
+import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.common.functions.AggregateFunction;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.api.dag.Transformation;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.streaming.api.functions.windowing.ProcessWindowFunction;
+import org.apache.flink.streaming.api.transformations.OneInputTransformation;
+import org.apache.flink.streaming.api.windowing.assigners.SlidingEventTimeWindows;
+import org.apache.flink.streaming.api.windowing.windows.TimeWindow;
+import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
+import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
+import org.apache.flink.util.Collector;
+import org.apache.flink.util.OutputTag;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * keyshift's window function in the keyed stage's own window operator (as {@code KeyshiftWindowedStream} builds it),
+ * fed envelopes as the routers send them.
+ */
+class AggregateWindowFunctionTest {
+    private static final long HOUR = Duration.ofHours(1).toMillis();
+    private static final long LATENESS = Duration.ofMinutes(10).toMillis();
+    private static final OutputTag<String> CLEARED = new OutputTag<>("cleared", Types.STRING);
+
+    /** Counts records. */
+    static final class Count implements AggregateFunction<String, Long, Long> {
+        @Override
+        public Long createAccumulator() {
+            return 0L;
+        }
+
+        @Override
+        public Long add(String value, Long acc) {
+            return acc + 1;
+        }
+
+        @Override
+        public Long getResult(Long acc) {
+            return acc;
+        }
+
+        @Override
+        public Long merge(Long a, Long b) {
+            return a + b;
+        }
+    }
+
+    /** Labels a window's count; says in a side output when the window is cleared. */
+    static final class LabelAndClear extends ProcessWindowFunction<Long, String, String, TimeWindow> {
+        @Override
+        public void process(String key, Context ctx, Iterable<Long> counts, Collector<String> out) {
+            out.collect(key + "," + ctx.window().getStart() + "," + counts.iterator().next());
+        }
+
+        @Override
+        public void clear(Context ctx) {
+            ctx.output(CLEARED, ctx.window().getStart() + "," + ctx.window().getEnd());
+        }
+    }
+
+    /** The keyed stage's window operator of a splitting stage with sliding 2 h / 1 h windows, under a test harness. */
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    private static KeyedOneInputStreamOperatorTestHarness<RoutingKey<String>, Envelope<String, String>, String>
+            windowOperator() throws Exception {
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+        Configuration conf = new Configuration();
+        conf.setString("keyshift.window", "1h");
+        conf.setString("keyshift.plan.split-threshold", "1.0");
+        KeyshiftStream<String, String> stage = Keyshift.keyBy(env.fromData("a").assignTimestampsAndWatermarks(
+                WatermarkStrategy.<String>forMonotonousTimestamps().withTimestampAssigner((s, t) -> 0L)),
+                s -> s, Types.STRING).configure(conf);
+        stage.window(SlidingEventTimeWindows.of(Duration.ofHours(2), Duration.ofHours(1)))
+                .allowedLateness(Duration.ofMillis(LATENESS))
+                .aggregate(new Count(), new LabelAndClear());
+        OneInputTransformation window = null;
+        for (Transformation<?> t : env.getTransformations()) {
+            for (Transformation<?> p : t.getTransitivePredecessors()) {
+                if (p instanceof OneInputTransformation o && p.getName().contains("window Count")) {
+                    window = o;
+                }
+            }
+        }
+        assertThat(window).as("the keyed stage's window operator").isNotNull();
+        return new KeyedOneInputStreamOperatorTestHarness<>((org.apache.flink.streaming.api.operators.OneInputStreamOperator)
+                ((org.apache.flink.streaming.api.operators.SimpleOperatorFactory) window.getOperatorFactory()).getOperator(),
+                window.getStateKeySelector(), window.getStateKeyType(), 128, 1, 0);
+    }
+
+    private static StreamRecord<Envelope<String, String>> record(String key, int keyGroup, Role role, long t) {
+        RoutingKey<String> rk = RoutingKey.of(key, keyGroup, 0, KeyGroupHashTable.forMaxParallelism(128));
+        return new StreamRecord<>(Envelope.of(rk, key, role), t);
+    }
+
+    /**
+     * A window that fired as the key's whole result and then, late, as a split key's partial (a late record after the
+     * split's start): the merged window is now the one that counts, so this copy's clear() outputs nothing (the split
+     * merger's clear() gives the window's one side output). It had given a second one.
+     */
+    @Test
+    void aWindowThatTurnsPartialLeavesItsClearToTheMerger() throws Exception {
+        try (var h = windowOperator()) {
+            h.open();
+            // window [0 h, 2 h): the key's on-time record before the split
+            h.processElement(record("hot", 7, Role.PRIMARY, HOUR / 2));
+            h.processWatermark(2 * HOUR - 1);
+            assertThat(h.extractOutputValues()).contains("hot,0,1");
+            // a late record after the split's start, dealt to this key group as a partial: re-fired as a partial
+            h.processWatermark(2 * HOUR + LATENESS / 2);
+            h.processElement(record("hot", 7, Role.PARTIAL, HOUR + HOUR / 2));
+            h.processWatermark(3 * HOUR + LATENESS);
+            List<String> cleared = new ArrayList<>();
+            if (h.getSideOutput(CLEARED) != null) {
+                h.getSideOutput(CLEARED).forEach(r -> cleared.add(r.getValue()));
+            }
+            // window [-1 h, 1 h) counted whole and is cleared here; [0 h, 2 h) is the merger's to clear
+            assertThat(cleared).contains("-3600000,3600000").doesNotContain("0,7200000");
+        }
+    }
+}
