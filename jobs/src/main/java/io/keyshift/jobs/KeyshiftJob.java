@@ -155,6 +155,12 @@ public final class KeyshiftJob implements Callable<Integer> {
      * parts and sorted input are there, and nothing it committed).
      */
     static String heldOutput(Path dir, boolean uncommittedToo) throws java.io.IOException {
+        return heldOutput(dir, uncommittedToo, true);
+    }
+
+    /** As {@link #heldOutput(Path, boolean)}; the sorted input counts only with {@code sortedInputToo}. */
+    private static String heldOutput(Path dir, boolean uncommittedToo, boolean sortedInputToo)
+            throws java.io.IOException {
         for (String name : OUTPUT_DIRECTORIES) {
             Path d = dir.resolve(name);
             if (Files.isDirectory(d)) {
@@ -166,7 +172,7 @@ public final class KeyshiftJob implements Callable<Integer> {
                 }
             }
         }
-        return uncommittedToo && Files.exists(dir.resolve(".events.bin")) ? ".events.bin" : null;
+        return sortedInputToo && uncommittedToo && Files.exists(dir.resolve(".events.bin")) ? ".events.bin" : null;
     }
 
     /** True if {@code dir} was written by the job with the fixed (HA) id {@code fixedJobId}. */
@@ -338,6 +344,19 @@ public final class KeyshiftJob implements Callable<Integer> {
             throw new ParameterException(cl, "execution.checkpointing.interval is not set (config.yaml or -D): the "
                     + "job's outputs are committed at checkpoints, and without them no result would ever appear");
         }
+        if (kafka.output() || !kafka.sideTopics().isEmpty()) {
+            Duration interval = conf.get(org.apache.flink.configuration.CheckpointingOptions.CHECKPOINTING_INTERVAL);
+            Duration timeout = kafka.transactionTimeout(cl);
+            if (interval.compareTo(timeout) >= 0) {
+                // the broker aborts a transaction older than its timeout, and Flink's Kafka committer only logs the
+                // loss: every result written between two checkpoints would be gone without a failure
+                throw new ParameterException(cl, "execution.checkpointing.interval (" + interval + ") must be "
+                        + "shorter than the Kafka sinks' transaction.timeout.ms (" + timeout + "): a transaction "
+                        + "stays open from one checkpoint to the one that commits it, and the broker aborts it after "
+                        + "the timeout, results and all; shorten the interval or raise the timeout with "
+                        + "--kafka-property transaction.timeout.ms=N (at most the broker's transaction.max.timeout.ms)");
+            }
+        }
         Files.createDirectories(dir);
         if (fixedJobId != null) {
             Files.writeString(dir.resolve(JOB_ID_MARKER), fixedJobId);
@@ -361,13 +380,36 @@ public final class KeyshiftJob implements Callable<Integer> {
                     dir.resolve("dead-letters.csv"), n -> { }, conf.get(io.keyshift.jobs.replay.Workload.MAX_EVENT_TIME_GAP));
             System.out.printf("keyshift-job: %,d records, %,d dead letters (%s)%n", prepared.stats().records(),
                     prepared.stats().deadLetters(), dir.resolve("dead-letters.csv"));
+            // as the replay does: a file whose every row is a dead letter (a --time-format that fits no row) or whose
+            // span the window splits too finely is refused before any job, and leaves nothing that refuses a rerun
+            String refused = null;
+            if (prepared.stats().records() == 0 && prepared.stats().deadLetters() > 0) {
+                refused = in.input() + " has no valid row (" + prepared.stats().deadLetters() + " dead letters in "
+                        + dir.resolve("dead-letters.csv") + "; the first: "
+                        + io.keyshift.jobs.cli.ReplayCommand.firstReason(dir.resolve("dead-letters.csv")) + ")";
+            } else {
+                refused = io.keyshift.jobs.cli.ReplayCommand.tooManyWindows(prepared.stats(), w);
+            }
+            if (refused != null) {
+                Files.deleteIfExists(dir.resolve(".events.bin"));
+                throw new ParameterException(cl, refused + "; no job was started");
+            }
             space = prepared.space();
         } else {
             space = generated;
             System.out.println("keyshift-job: " + gen.describe());
         }
-        ReplayJob.build(env, space, st, conf, dir, sumField != null, rate, null, topics());
-        env.execute(jobName != null ? jobName : "keyshift [" + st.id() + "]");
+        try {
+            ReplayJob.build(env, space, st, conf, dir, sumField != null, rate, null, topics());
+            env.execute(jobName != null ? jobName : "keyshift [" + st.id() + "]");
+        } catch (Exception | Error e) {
+            // a job that wrote nothing (not built, not accepted by the cluster) leaves no sorted input behind either:
+            // --out would otherwise refuse the corrected rerun as holding another job's output
+            if (heldOutput(dir, true, false) == null) {
+                Files.deleteIfExists(dir.resolve(".events.bin"));
+            }
+            throw e;
+        }
         return 0;
     }
 

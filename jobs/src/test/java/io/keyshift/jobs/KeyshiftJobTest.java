@@ -110,6 +110,32 @@ class KeyshiftJobTest {
         org.assertj.core.api.Assertions.assertThat(KeyshiftJob.heldOutput(out, false)).isEqualTo("results");
     }
 
+    /**
+     * A file whose every row is a dead letter (a --time-format that fits no row) is refused before any job, as by the
+     * replay, and leaves no sorted input behind: the corrected rerun into the same --out is not refused as holding
+     * another job's output (the job had been submitted to do nothing, and the rerun refused).
+     */
+    @Test
+    void aFileWithNoValidRowIsRefusedAndTheCorrectedRerunIsNot(@TempDir Path dir) throws Exception {
+        Path csv = dir.resolve("trips.csv");
+        Files.writeString(csv, "station,start\nA,2014-09-01 08:00:00\nB,2014-09-01 09:30:00\n");
+        Path out = dir.resolve("out");
+        assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--input", csv.toString(), "--key", "station",
+                "--time", "start", "--time-format", "yyyy-MM-dd HH:mm", "--out", out.toString(),
+                "-Dexecution.checkpointing.interval=5s"}))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("has no valid row (2 dead letters")
+                .hasMessageContaining("unparsable time").hasMessageContaining("no job was started");
+        assertThat(out.resolve(".events.bin")).doesNotExist();
+        assertThat(KeyshiftJob.heldOutput(out)).isNull();
+        // a window that splits the records' span too finely: refused the same way
+        assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--input", csv.toString(), "--key", "station",
+                "--time", "start", "--window", "1ms", "--out", out.toString(),
+                "-Dexecution.checkpointing.interval=5s"}))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("planning windows")
+                .hasMessageContaining("no job was started");
+        assertThat(KeyshiftJob.heldOutput(out)).isNull();
+    }
+
     @Test
     void aMissingControlFileAndAWindowTheOptionsDoNotFitAreRefusedBeforeAnythingIsWritten(@TempDir Path dir) {
         Path out = dir.resolve("out");
@@ -177,6 +203,31 @@ class KeyshiftJobTest {
                 "--validation-topic", " ", "--generator-records", "1000", "--out", out}))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("--validation-topic must not be blank");
+        // Kafka's rule for topic names, before the job (a blank or illegal one failed at run time, then restarted)
+        assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--kafka-bootstrap-servers", "127.0.0.1:1",
+                "--results-topic", "", "--generator-records", "1000", "--out", out}))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("--results-topic: ");
+        assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--kafka-bootstrap-servers", "127.0.0.1:1",
+                "--kafka-topic", "trips/sf", "--key", "k", "--time", "t", "--columns", "k,t", "--out", out}))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("--kafka-topic: ")
+                .hasMessageContaining("trips/sf");
+        // a checkpoint interval the sinks' transactions cannot outlast: the broker would abort them, results and all
+        assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--kafka-bootstrap-servers", "127.0.0.1:1",
+                "--results-topic", "r", "--generator-records", "1000", "--out", out,
+                "-Dexecution.checkpointing.interval=20min"}))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("execution.checkpointing.interval (PT20M) must be shorter than the Kafka sinks' "
+                        + "transaction.timeout.ms (PT15M)");
+        assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--kafka-bootstrap-servers", "127.0.0.1:1",
+                "--plans-topic", "p", "--kafka-property", "transaction.timeout.ms=60000", "--generator-records",
+                "1000", "--out", out, "-Dexecution.checkpointing.interval=2min"}))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("(PT2M) must be shorter than the Kafka sinks' transaction.timeout.ms (PT1M)");
+        assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--kafka-bootstrap-servers", "127.0.0.1:1",
+                "--results-topic", "r", "--kafka-property", "transaction.timeout.ms=soon", "--generator-records",
+                "1000", "--out", out}))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("--kafka-property transaction.timeout.ms must be a positive number");
         assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--kafka-bootstrap-servers", "127.0.0.1:1",
                 "--results-topic", "r", "--kafka-transactional-id-prefix", "plans:x", "--generator-records", "1000",
                 "--out", out}))

@@ -278,7 +278,7 @@ public final class ReplayCommand implements Callable<Integer> {
     }
 
     /** Why {@code window} is too short for the records' span (more than {@link #MAX_WINDOWS}), or null. */
-    static String tooManyWindows(ReplayInput.Stats stats, Duration window) {
+    public static String tooManyWindows(ReplayInput.Stats stats, Duration window) {
         if (stats.records() == 0) {
             return null;
         }
@@ -294,7 +294,7 @@ public final class ReplayCommand implements Callable<Integer> {
     }
 
     /** The reason column of the first dead letter in {@code deadLetters} (raw_line,line_number,reason). */
-    static String firstReason(Path deadLetters) throws java.io.IOException {
+    public static String firstReason(Path deadLetters) throws java.io.IOException {
         try (var parser = org.apache.commons.csv.CSVFormat.DEFAULT.builder().setHeader().setSkipHeaderRecord(true)
                 .build().parse(Files.newBufferedReader(deadLetters, java.nio.charset.StandardCharsets.UTF_8))) {
             for (var record : parser) {

@@ -48,6 +48,8 @@ public final class EventParser {
     private final int[] timeIndexes;
     private final int sumIndex;
     private final DateTimeFormatter formatter;
+    /** Milliseconds per unit of an epoch time ({@link #EPOCH_MILLIS}, {@link #EPOCH_SECONDS}), or null. */
+    private final java.math.BigDecimal epochUnit;
     /** The pattern has letters of a time of day (else a date-only time is not parsed a second time to check). */
     private final boolean timeLetters;
     private final CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder()
@@ -72,7 +74,10 @@ public final class EventParser {
             timeIndexes[i] = index(header, spec.timeColumns().get(i), "--time");
         }
         this.sumIndex = spec.sumField().isPresent() ? index(header, spec.sumField().get(), "--sum-field") : -1;
-        if (spec.timeFormat().isPresent()) {
+        this.epochUnit = spec.timeFormat().map(EventParser::epochUnit).orElse(null);
+        if (epochUnit != null) {
+            this.formatter = DEFAULT_FORMAT;
+        } else if (spec.timeFormat().isPresent()) {
             try {
                 this.formatter = DateTimeFormatter.ofPattern(spec.timeFormat().get(), Locale.ENGLISH);
             } catch (IllegalArgumentException e) {
@@ -84,6 +89,20 @@ public final class EventParser {
         }
         // quoted literals may hold such letters too: the check then runs needlessly, never wrongly
         this.timeLetters = spec.timeFormat().map(f -> f.matches("(?s).*[HhKkms].*")).orElse(true);
+    }
+
+    /** The time format of a number since 1970-01-01T00:00:00Z in milliseconds ({@code --time-format}). */
+    public static final String EPOCH_MILLIS = "epoch-millis";
+    /** The time format of a number since 1970-01-01T00:00:00Z in seconds, fractions allowed. */
+    public static final String EPOCH_SECONDS = "epoch-seconds";
+
+    /** Milliseconds per unit of an epoch time format, or null for a java.time pattern. */
+    private static java.math.BigDecimal epochUnit(String format) {
+        return switch (format) {
+            case EPOCH_MILLIS -> java.math.BigDecimal.ONE;
+            case EPOCH_SECONDS -> java.math.BigDecimal.valueOf(1000);
+            default -> null;
+        };
     }
 
     /** Thrown when an option names a column the input does not have. */
@@ -324,6 +343,16 @@ public final class EventParser {
      * time lies outside [{@link #MIN_EVENT_TIME}, {@link #MAX_EVENT_TIME}] are dead letters ({@link #parse}).
      */
     public long parseTime(String text) {
+        if (epochUnit != null) {
+            // a number, as text or JSON (1388563200000, 1.3885632E12, 1388563200.25 seconds): whole milliseconds,
+            // rounded down
+            try {
+                return new java.math.BigDecimal(text.strip()).multiply(epochUnit)
+                        .setScale(0, java.math.RoundingMode.FLOOR).longValueExact();
+            } catch (NumberFormatException e) {
+                throw new DateTimeParseException("not a number", text, 0);
+            }
+        }
         TemporalAccessor t = formatter.parseBest(text, ZonedDateTime::from, OffsetDateTime::from,
                 LocalDateTime::from, LocalDate::from);
         if (t.isSupported(java.time.temporal.ChronoField.DAY_OF_MONTH)

@@ -213,7 +213,7 @@ public final class KafkaIo {
     private static <T> KafkaSink<T> exactlyOnce(KafkaOptions k, KafkaRecordSerializationSchema<T> serializer,
                                                 String transactionalIdPrefix) {
         java.util.Properties props = k.clientProperties();
-        props.putIfAbsent("transaction.timeout.ms", String.valueOf(Duration.ofMinutes(15).toMillis()));
+        props.putIfAbsent("transaction.timeout.ms", String.valueOf(KafkaOptions.DEFAULT_TRANSACTION_TIMEOUT.toMillis()));
         return KafkaSink.<T>builder()
                 .setBootstrapServers(k.bootstrapServers)
                 .setKafkaProducerConfig(props)

@@ -156,6 +156,22 @@ public final class KafkaOptions {
         if (controlTopic != null && controlTopic.isBlank()) {
             throw new ParameterException(cl, "--kafka-control-topic must not be blank");
         }
+        // Kafka's own rule for topic names (a blank or illegal name failed only once the job ran, then restarted)
+        Map<String, String> topics = new LinkedHashMap<>();
+        topics.put("--kafka-topic", topic);
+        topics.put("--results-topic", resultsTopic);
+        sideTopics().forEach((kind, name) -> topics.put("--" + kind + "-topic", name));
+        topics.put("--kafka-control-topic", controlTopic);
+        for (Map.Entry<String, String> e : topics.entrySet()) {
+            if (e.getValue() != null) {
+                try {
+                    org.apache.kafka.common.internals.Topic.validate(e.getValue());
+                } catch (org.apache.kafka.common.errors.InvalidTopicException x) {
+                    throw new ParameterException(cl, e.getKey() + ": " + x.getMessage());
+                }
+            }
+        }
+        transactionTimeout(cl);
         if (topic == null) {
             // options of the topic input: without one they would be ignored
             for (String o : List.of("--kafka-format", "--kafka-group-id", "--kafka-starting-offsets",
@@ -207,6 +223,32 @@ public final class KafkaOptions {
                         + ":' (the prefix of the --" + kind + "-topic sink's transactional ids)");
             }
         }
+    }
+
+    /** The exactly-once sinks' transaction timeout if none is set with --kafka-property. */
+    static final Duration DEFAULT_TRANSACTION_TIMEOUT = Duration.ofMinutes(15);
+
+    /**
+     * The exactly-once sinks' {@code transaction.timeout.ms}: {@code --kafka-property transaction.timeout.ms=N}, else 15
+     * minutes. A transaction stays open from one checkpoint to the one that commits it.
+     *
+     * @throws ParameterException for a value that is not a positive number of milliseconds
+     */
+    public Duration transactionTimeout(CommandLine cl) {
+        String v = properties.get("transaction.timeout.ms");
+        if (v == null) {
+            return DEFAULT_TRANSACTION_TIMEOUT;
+        }
+        try {
+            long ms = Long.parseLong(v.strip());
+            if (ms > 0) {
+                return Duration.ofMillis(ms);
+            }
+        } catch (NumberFormatException e) {
+            // below
+        }
+        throw new ParameterException(cl, "--kafka-property transaction.timeout.ms must be a positive number of "
+                + "milliseconds, was '" + v + "'");
     }
 
     public KafkaEventDeserializer.KafkaFormat format(CommandLine cl) {

@@ -17,7 +17,12 @@ class KafkaEventDeserializerTest {
             List.of("start"), Optional.of("yyyy-MM-dd HH:mm:ssXXX"), Optional.of("duration"));
 
     private static List<KafkaRecord> read(KafkaEventDeserializer.KafkaFormat format, String... values) throws Exception {
-        KafkaEventDeserializer d = new KafkaEventDeserializer(SPEC, format);
+        return read(SPEC, format, values);
+    }
+
+    private static List<KafkaRecord> read(InputSpec spec, KafkaEventDeserializer.KafkaFormat format, String... values)
+            throws Exception {
+        KafkaEventDeserializer d = new KafkaEventDeserializer(spec, format);
         d.open(null);
         List<KafkaRecord> out = new ArrayList<>();
         Collector<KafkaRecord> c = new Collector<>() {
@@ -65,6 +70,32 @@ class KafkaEventDeserializerTest {
         assertThat(r.get(2).deadReason).isEqualTo("not a JSON object");
         assertThat(r.get(3).deadReason).startsWith("not JSON");
         assertThat(r.get(4).deadReason).contains("'station' is not a string or a number");
+    }
+
+    /**
+     * A JSON number as the time: with --time-format epoch-millis (or epoch-seconds) it is read as such; no java.time
+     * pattern could read it, so every record of such a topic had been a dead letter.
+     */
+    @Test
+    void aNumericJsonTimeIsReadWithAnEpochTimeFormat() throws Exception {
+        InputSpec millis = new InputSpec(SPEC.columns(), "station", List.of("start"), Optional.of("epoch-millis"),
+                Optional.of("duration"));
+        List<KafkaRecord> r = read(millis, KafkaEventDeserializer.KafkaFormat.JSON,
+                "{\"station\":\"a\",\"start\":1409583600000,\"duration\":1}",
+                "{\"station\":\"a\",\"start\":\"1409583600001\",\"duration\":1}",
+                "{\"station\":\"a\",\"start\":1.4095836E12,\"duration\":1}",
+                "{\"station\":\"a\",\"start\":\"yesterday\",\"duration\":1}",
+                "{\"station\":\"a\",\"start\":1e30,\"duration\":1}");
+        assertThat(r.get(0).timestamp).isEqualTo(1409583600000L);
+        assertThat(r.get(1).timestamp).isEqualTo(1409583600001L);
+        assertThat(r.get(2).timestamp).isEqualTo(1409583600000L);
+        assertThat(r.get(3).deadReason).contains("unparsable time 'yesterday'");
+        assertThat(r.get(4).isDead()).isTrue();
+        InputSpec seconds = new InputSpec(SPEC.columns(), "station", List.of("start"), Optional.of("epoch-seconds"),
+                Optional.of("duration"));
+        List<KafkaRecord> s = read(seconds, KafkaEventDeserializer.KafkaFormat.CSV, "a,1409583600.25,1", "a,-1,1");
+        assertThat(s.get(0).timestamp).isEqualTo(1409583600250L);
+        assertThat(s.get(1).timestamp).isEqualTo(-1000L);
     }
 
     /** A value of two objects (a batch of newline-delimited JSON) is one dead letter, not its first object's event. */
