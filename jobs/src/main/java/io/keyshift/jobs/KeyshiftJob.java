@@ -402,9 +402,11 @@ public final class KeyshiftJob implements Callable<Integer> {
         try {
             ReplayJob.build(env, space, st, conf, dir, sumField != null, rate, null, topics());
             env.execute(jobName != null ? jobName : "keyshift [" + st.id() + "]");
-        } catch (Exception | Error e) {
+        } catch (Exception e) {
             // a job that wrote nothing (not built, not accepted by the cluster) leaves no sorted input behind either:
-            // --out would otherwise refuse the corrected rerun as holding another job's output
+            // --out would otherwise refuse the corrected rerun as holding another job's output. Not on an Error:
+            // `submit` takes the job graph by Flink's ProgramAbortException (an Error) out of execute(), and the
+            // submitted job then reads that file
             if (heldOutput(dir, true, false) == null) {
                 Files.deleteIfExists(dir.resolve(".events.bin"));
             }
