@@ -303,6 +303,12 @@ public final class KeyshiftJob implements Callable<Integer> {
             conf.set(io.keyshift.jobs.replay.Workload.CONTROL_FILE, controlFile);
         }
         if (controlDir != null) {
+            Duration every = conf.get(io.keyshift.jobs.replay.Workload.CONTROL_DIRECTORY_INTERVAL);
+            if (every.compareTo(Duration.ZERO) <= 0) {
+                // Flink's file source refused it only when the job was built, after the input was sorted, unnamed
+                throw new ParameterException(cl, io.keyshift.jobs.replay.Workload.CONTROL_DIRECTORY_INTERVAL.key()
+                        + " must be > 0 with --control-dir, was " + every);
+            }
             conf.set(io.keyshift.jobs.replay.Workload.CONTROL_DIRECTORY, controlDir);
         }
         // job-level Flink options given with -D (restart strategy, checkpointing, ...) apply to this job
@@ -399,15 +405,26 @@ public final class KeyshiftJob implements Callable<Integer> {
             space = generated;
             System.out.println("keyshift-job: " + gen.describe());
         }
+        boolean[] submitted = {false};
+        env.registerJobListener(new org.apache.flink.core.execution.JobListener() {
+            @Override
+            public void onJobSubmitted(org.apache.flink.core.execution.JobClient client, Throwable failure) {
+                submitted[0] |= client != null;
+            }
+
+            @Override
+            public void onJobExecuted(org.apache.flink.api.common.JobExecutionResult result, Throwable failure) {}
+        });
         try {
             ReplayJob.build(env, space, st, conf, dir, sumField != null, rate, null, topics());
             env.execute(jobName != null ? jobName : "keyshift [" + st.id() + "]");
         } catch (Exception e) {
-            // a job that wrote nothing (not built, not accepted by the cluster) leaves no sorted input behind either:
-            // --out would otherwise refuse the corrected rerun as holding another job's output. Not on an Error:
-            // `submit` takes the job graph by Flink's ProgramAbortException (an Error) out of execute(), and the
-            // submitted job then reads that file
-            if (heldOutput(dir, true, false) == null) {
+            // a job that was never submitted (not built, refused by the cluster) leaves no sorted input behind
+            // either: --out would otherwise refuse the corrected rerun as holding another job's output. Not once
+            // submitted (a client timeout or a JobManager failover can end execute() while the job lives on and
+            // reads the file), and not on an Error: `submit` takes the job graph out of execute() by Flink's
+            // ProgramAbortException, and the submitted job then reads the file
+            if (!submitted[0] && heldOutput(dir, true, false) == null) {
                 Files.deleteIfExists(dir.resolve(".events.bin"));
             }
             throw e;

@@ -136,6 +136,16 @@ class KeyshiftJobTest {
         assertThat(KeyshiftJob.heldOutput(out)).isNull();
     }
 
+    /** A control directory listed every 0 s: refused naming the option (Flink's file source failed it, unnamed). */
+    @Test
+    void aControlDirectoryIntervalOfZeroIsRefused(@TempDir Path dir) {
+        assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--generator-records", "1000", "--control-dir",
+                dir.toString(), "--out", dir.resolve("out").toString(),
+                "-Dkeyshift.control.directory-interval=0s"}))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("keyshift.control.directory-interval must be > 0 with --control-dir");
+    }
+
     @Test
     void aMissingControlFileAndAWindowTheOptionsDoNotFitAreRefusedBeforeAnythingIsWritten(@TempDir Path dir) {
         Path out = dir.resolve("out");

@@ -39,7 +39,9 @@ import java.util.Map;
  * <p>A window is merged once this operator's watermark passes its max timestamp: by then every window subtask has
  * fired it (watermarks are the minimum over inputs), so every partial is in. A late firing of a partial (allowed
  * lateness) replaces that key group's partial and emits the merged window again, as a late firing of the window
- * would. State: per key, one entry per open window (its start, whether it fired, the partials by key group) until
+ * would; so does the first partial of a window already past its end (a key group that had no on-time records): it
+ * fires at once. At the window's cleanup time the user's {@code clear} runs for it (the key groups' partial windows
+ * leave their side outputs from {@code clear} to this one). State: per key, one entry per open window (its start, whether it fired, the partials by key group) until
  * the window's max timestamp plus the allowed lateness; every access is a point lookup by the window's end, so the
  * cost of a partial does not grow with the key's history (iterating a RocksDB map runs over the tombstones of every
  * window removed since the last compaction). The user's window function sees no per-window state here

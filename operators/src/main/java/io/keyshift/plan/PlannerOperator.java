@@ -317,8 +317,8 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
      * and windows needed (a tumbling window aligned with the planning window needs none). Under another window size,
      * allowed lateness or declared state horizon the old and the new owner could both count a window as theirs, or
      * the new owner take over without the state the function needs. Likewise a split that started less than a state
-     * horizon (the larger of both) before the plan's window ended: its pre-roll was sized for the old shape. Plans
-     * without either restore.
+     * horizon (the larger of both) before the plan's window ended, with a pre-roll shorter than the new shape needs.
+     * Plans without either restore.
      *
      * @param shape {state horizon, correctness shadow, window} in ms, as {@link #snapshotState} wrote them
      * @throws org.apache.flink.runtime.execution.SuppressRestartsException around an IllegalStateException naming
@@ -344,15 +344,20 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
                         + "switch-over), or restore with the stage the savepoint was taken with");
             }
             io.keyshift.avro.Split split = e.getSplit();
-            if (split != null && split.getFrom() > plan.getBasedOnWindowEnd() - Math.max(shape[0],
-                    now.stateHorizonMillis())) {
+            long preRoll = split == null || split.getPreRollFrom() == Long.MIN_VALUE ? 0
+                    : split.getFrom() - split.getPreRollFrom();
+            if (split != null && now.splitPreRollMillis() > preRoll && split.getFrom() > plan.getBasedOnWindowEnd()
+                    - Math.max(shape[0], now.stateHorizonMillis())) {
                 // its pre-roll (records before the split routed as partials at the key's own key group) was sized
-                // for the old shape: a longer window of the new one that holds the split's start could begin before
-                // it, and count its records before the start at one key group and after it at the merger
+                // for the old shape, shorter than the new one needs: a longer window of the new one that holds the
+                // split's start could begin before the pre-roll, and count its records before it at one key group
+                // and after it at the merger (a shorter window, or less lateness, is safe)
                 throw io.keyshift.config.JobOptions.unrecoverable("the restored routing plan (version "
                         + plan.getVersion() + ") splits " + e.getKey() + " from "
                         + java.time.Instant.ofEpochMilli(split.getFrom()) + ", less than a state horizon before the "
-                        + "window it was based on ended, with a pre-roll sized for a stage whose state reaches back "
+                        + "window it was based on ended, with a pre-roll of " + java.time.Duration.ofMillis(preRoll)
+                        + " (this stage needs " + java.time.Duration.ofMillis(now.splitPreRollMillis()) + ") sized for "
+                        + "a stage whose state reaches back "
                         + java.time.Duration.ofMillis(shape[0]) + " (planning window "
                         + java.time.Duration.ofMillis(shape[2]) + "), but this stage's reaches back "
                         + java.time.Duration.ofMillis(now.stateHorizonMillis()) + " (planning window "

@@ -331,11 +331,6 @@ class PlannerOperatorTest {
     }
 
     /**
-     * A savepoint whose plan splits a key, restored into a stage that does not merge partial results (split threshold
-     * 0): a split never ends, so every result of that key would be dropped as a partial. The restore fails, naming
-     * the option.
-     */
-    /**
      * The keyshiftObservedImbalance gauge counts a split key in equal shares on its pieces' key groups, as the routers
      * deal its records: one key with 4,000 records split over four key groups, one on each subtask, beside 1,000 records
      * on each subtask is balanced (it had shown 4,000 + 1,000 on one subtask against a mean of 2,000: 2.5).
@@ -371,6 +366,11 @@ class PlannerOperatorTest {
         assertThat(PlannerOperator.observedImbalance(f, notYet)).isCloseTo(2.5, org.assertj.core.data.Offset.offset(1e-9));
     }
 
+    /**
+     * A savepoint whose plan splits a key, restored into a stage that does not merge partial results (split threshold
+     * 0): a split never ends, so every result of that key would be dropped as a partial. The restore fails, naming
+     * the option. A split that has not settled is refused by a stage that needs a longer pre-roll.
+     */
     @Test
     void aPlanWithSplitKeysIsRefusedByAStageThatDoesNotSplit() throws Exception {
         RepartitionPlanner.Settings splitting = new RepartitionPlanner.Settings(MAX_P, 4, W, W, 1, 2, 0.02, 0.1,
@@ -392,9 +392,14 @@ class PlannerOperatorTest {
         restore(splitting, snapshot);
         // a splitting stage of another shape refuses a split that has not settled (its pre-roll was sized for the old
         // shape); one that started a state horizon (of either shape) before the plan's window ended has settled
+        // (a stage of windows that straddle planning windows: its splits need a pre-roll of 3 planning windows)
         RepartitionPlanner.Settings longerWindows = new RepartitionPlanner.Settings(MAX_P, 4, W, 3 * W, 1, 2, 0.02,
-                0.1, 0.001, 8, 100, 1.0, RepartitionPlanner.Constraints.NONE, 0L, false, -1, ValidationPolicy.ALL, true,
-                io.keyshift.config.PlanOptions.Cost.MEAN_LOAD, 1.0, 50);
+                0.1, 0.001, 8, 100, 1.0, RepartitionPlanner.Constraints.NONE, 3 * W, false, -1, ValidationPolicy.ALL,
+                true, io.keyshift.config.PlanOptions.Cost.MEAN_LOAD, 1.0, 50);
+        // a stage whose windows need no pre-roll (aligned tumbling windows, other lateness): nothing to refuse
+        RepartitionPlanner.Settings moreLateness = new RepartitionPlanner.Settings(MAX_P, 4, W, 3 * W, 1, 2, 0.02,
+                0.1, 0.001, 8, 100, 1.0, RepartitionPlanner.Constraints.NONE, 0L, false, -1, ValidationPolicy.ALL,
+                true, io.keyshift.config.PlanOptions.Cost.MEAN_LOAD, 1.0, 50);
         RouteEntry settled = RouteEntry.newBuilder().setKey("very-hot").setNaturalKeyGroup(1).setKeyGroup(1)
                 .setMigration(null).setSplit(io.keyshift.avro.Split.newBuilder().setKeyGroups(List.of(1, 2))
                         .setFrom(10 * W).setPreRollFrom(10 * W).setPlannedInVersion(1).setPredictedLoad(1).build())
@@ -405,6 +410,7 @@ class PlannerOperatorTest {
         later.setBasedOnWindowEnd(12 * W);
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> PlannerOperator.refuseMigrationsOfAnotherShape(later,
                 new long[] {W, 0, W}, longerWindows)).hasStackTraceContaining("splits very-hot from");
+        PlannerOperator.refuseMigrationsOfAnotherShape(later, new long[] {W, 0, W}, moreLateness);
         RepartitionPlanner.Settings notSplitting = new RepartitionPlanner.Settings(MAX_P, 4, W, W, 1, 2, 0.02, 0.1,
                 0.001, 8, 100, 0.0, RepartitionPlanner.Constraints.NONE, 0L, false, -1, ValidationPolicy.ALL, true,
                 io.keyshift.config.PlanOptions.Cost.MEAN_LOAD, 1.0, 50);

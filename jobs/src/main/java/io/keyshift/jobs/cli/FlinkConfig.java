@@ -137,11 +137,6 @@ public final class FlinkConfig {
                         .UPPER_BOUND_MAX_PARALLELISM + ", was " + maxP);
             }
         });
-        if (conf.get(Workload.CONTROL_DIRECTORY_INTERVAL).compareTo(java.time.Duration.ZERO) <= 0) {
-            // Flink's file source refuses it only when the job is built, after the input was read, without the name
-            throw new IllegalArgumentException("'" + Workload.CONTROL_DIRECTORY_INTERVAL.key() + "' must be > 0, was "
-                    + conf.get(Workload.CONTROL_DIRECTORY_INTERVAL));
-        }
         if (conf.get(Workload.MAX_EVENT_TIME_GAP).isNegative()) {
             throw new IllegalArgumentException("'" + Workload.MAX_EVENT_TIME_GAP.key() + "' must be >= 0, was "
                     + conf.get(Workload.MAX_EVENT_TIME_GAP));

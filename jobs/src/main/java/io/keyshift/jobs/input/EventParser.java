@@ -75,6 +75,10 @@ public final class EventParser {
         }
         this.sumIndex = spec.sumField().isPresent() ? index(header, spec.sumField().get(), "--sum-field") : -1;
         this.epochUnit = spec.timeFormat().map(EventParser::epochUnit).orElse(null);
+        if (epochUnit != null && timeIndexes.length != 1) {
+            throw new IllegalArgumentException("--time-format " + spec.timeFormat().get() + " reads one --time "
+                    + "column, not " + timeIndexes.length + " (" + String.join(",", spec.timeColumns()) + ")");
+        }
         if (epochUnit != null) {
             this.formatter = DEFAULT_FORMAT;
         } else if (spec.timeFormat().isPresent()) {
@@ -346,12 +350,18 @@ public final class EventParser {
         if (epochUnit != null) {
             // a number, as text or JSON (1388563200000, 1.3885632E12, 1388563200.25 seconds): whole milliseconds,
             // rounded down
+            java.math.BigDecimal d;
             try {
-                return new java.math.BigDecimal(text.strip()).multiply(epochUnit)
-                        .setScale(0, java.math.RoundingMode.FLOOR).longValueExact();
+                d = new java.math.BigDecimal(text.strip());
             } catch (NumberFormatException e) {
                 throw new DateTimeParseException("not a number", text, 0);
             }
+            // no epoch time has more than 20 integer digits or needs 30 decimals: 1e100000000 would make setScale
+            // build a number of a hundred million digits (a stalled source), not a dead letter
+            if (d.precision() - d.scale() > 20 || d.scale() > 30) {
+                throw new DateTimeParseException("out of range", text, 0);
+            }
+            return d.multiply(epochUnit).setScale(0, java.math.RoundingMode.FLOOR).longValueExact();
         }
         TemporalAccessor t = formatter.parseBest(text, ZonedDateTime::from, OffsetDateTime::from,
                 LocalDateTime::from, LocalDate::from);

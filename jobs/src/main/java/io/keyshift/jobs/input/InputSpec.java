@@ -11,7 +11,8 @@ import java.util.Optional;
  * @param columns column names given on the command line for a file without a header row; empty = header row
  * @param keyColumn name of the key column
  * @param timeColumns names of the time columns, at least one
- * @param timeFormat a java.time pattern, or empty for ISO-8601 / {@code yyyy-MM-dd HH:mm:ss[XXX]}
+ * @param timeFormat a java.time pattern, {@code epoch-millis} or {@code epoch-seconds} (one time column), or empty
+ *                   for ISO-8601 / {@code yyyy-MM-dd HH:mm:ss[XXX]}
  * @param sumField name of a numeric column to sum per key and window, or empty
  */
 public record InputSpec(List<String> columns, String keyColumn, List<String> timeColumns,

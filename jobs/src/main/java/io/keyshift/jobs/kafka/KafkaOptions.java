@@ -171,7 +171,10 @@ public final class KafkaOptions {
                 }
             }
         }
-        transactionTimeout(cl);
+        if (resultsTopic != null || !sideTopics().isEmpty()) {
+            // the sinks' only: an input-only job has no transactions
+            transactionTimeout(cl);
+        }
         if (topic == null) {
             // options of the topic input: without one they would be ignored
             for (String o : List.of("--kafka-format", "--kafka-group-id", "--kafka-starting-offsets",

@@ -53,8 +53,6 @@ class ReplayCommandTest {
         for (String bad : java.util.List.of("keyshift.plan.alpha=-1", "keyshift.profiler.sampling-rate=0",
                 "keyshift.profiler.sampling-rate=2", "keyshift.plan.shrinkage=-1",
                 "keyshift.plan.long-run-windows=0",
-                // Flink's file source refused it only once the job was built, without naming it
-                "keyshift.control.directory-interval=0s",
                 // Flink's own options too: a value that does not parse is an option error, not a failed job
                 "pipeline.max-parallelism=abc", "execution.checkpointing.interval=often")) {
             CliRun r = run("replay", "-D" + bad, "--out", dir.toString());

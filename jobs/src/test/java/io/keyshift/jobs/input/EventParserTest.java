@@ -22,6 +22,30 @@ class EventParserTest {
         return p.parse(line.getBytes(StandardCharsets.UTF_8), 7);
     }
 
+    /**
+     * Epoch times: a number of milliseconds or seconds; one with an exponent no epoch time has is a dead letter at
+     * once (1e100000000 had made BigDecimal build a number of a hundred million digits); several time columns are
+     * refused, since joined they are no number.
+     */
+    @Test
+    void epochTimesAreNumbersAndAbsurdOnesDeadLetters() {
+        EventParser millis = parser("epoch-millis", null);
+        assertThat(parse(millis, "1,1388563200000,s1,0").event().timestamp).isEqualTo(1388563200000L);
+        long start = System.nanoTime();
+        for (String absurd : List.of("1e100000000", "1e-100000000", "123456789012345678901234", "NaN", "")) {
+            EventParser.Parsed r = parse(millis, "1," + absurd + ",s1,0");
+            assertThat(r.event()).as(absurd).isNull();
+            assertThat(r.deadLetter().reason()).as(absurd).contains("unparsable time");
+        }
+        // far below the minutes the exponent took (a loose bound: this machine is shared)
+        assertThat(System.nanoTime() - start).isLessThan(java.util.concurrent.TimeUnit.SECONDS.toNanos(10));
+        assertThat(parse(parser("epoch-seconds", null), "1,1388563200.0015,s1,0").event().timestamp)
+                .isEqualTo(1388563200001L);
+        assertThatThrownBy(() -> new EventParser(new InputSpec(List.of(), "station", List.of("id", "when"),
+                Optional.of("epoch-millis"), Optional.empty()), HEADER))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("reads one --time column, not 2");
+    }
+
     @Test
     void parsesOffsetTimesQuotedKeysAndSums() {
         EventParser p = parser("yyyy-MM-dd HH:mm:ssXXX", "amount");
