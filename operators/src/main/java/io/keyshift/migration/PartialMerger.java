@@ -41,10 +41,10 @@ import java.util.Map;
  * lateness) replaces that key group's partial and emits the merged window again, as a late firing of the window
  * would; so does the first partial of a window already past its end (a key group that had no on-time records): it
  * fires at once. At the window's cleanup time the user's {@code clear} runs for it (the key groups' partial windows
- * leave their side outputs from {@code clear} to this one). State: per key, one entry per open window (its start, whether it fired, the partials by key group) until
- * the window's max timestamp plus the allowed lateness; every access is a point lookup by the window's end, so the
- * cost of a partial does not grow with the key's history (iterating a RocksDB map runs over the tombstones of every
- * window removed since the last compaction). The user's window function sees no per-window state here
+ * leave their side outputs from {@code clear} to this one). State: per key, one entry per open window (its start,
+ * whether it fired, the partials by key group) until the window's max timestamp plus the allowed lateness; every
+ * access is a point lookup by the window's end, so the cost of a partial does not grow with the key's history
+ * (iterating a RocksDB map runs over the tombstones of every window removed since the last compaction). The user's window function sees no per-window state here
  * ({@code windowState()} throws).
  *
  * <p>State format 2. Format 1 (until this version) kept three maps per key ("split-partials" by "windowEnd,keyGroup",
@@ -217,7 +217,7 @@ public final class PartialMerger<K, ACC, V, R>
     private void clear(long end, Tuple3<Long, Boolean, Map<Integer, ACC>> w, KeyedProcessFunction<K, ?, R>.Context ctx)
             throws Exception {
         windows.remove(end);
-        if (UserWindowContext.overridesClear(user)) {
+        if (user != null && windowUser().recordsClear()) {
             user.clear(UserWindowContext.of(user, new TimeWindow(w.f0, end), source(ctx), true));
         }
     }
