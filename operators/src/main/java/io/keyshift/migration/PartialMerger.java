@@ -44,8 +44,8 @@ import java.util.Map;
  * leave their side outputs from {@code clear} to this one). State: per key, one entry per open window (its start,
  * whether it fired, the partials by key group) until the window's max timestamp plus the allowed lateness; every
  * access is a point lookup by the window's end, so the cost of a partial does not grow with the key's history
- * (iterating a RocksDB map runs over the tombstones of every window removed since the last compaction). The user's window function sees no per-window state here
- * ({@code windowState()} throws).
+ * (iterating a RocksDB map runs over the tombstones of every window removed since the last compaction). The user's
+ * window function sees no per-window state here ({@code windowState()} throws).
  *
  * <p>State format 2. Format 1 (until this version) kept three maps per key ("split-partials" by "windowEnd,keyGroup",
  * "split-windows", "split-fired") and iterated them on every timer; a savepoint with it restores, and each key's
