@@ -332,9 +332,9 @@ public final class KeyshiftJob implements Callable<Integer> {
         boolean restoring = conf.getOptional(StateRecoveryOptions.SAVEPOINT_PATH)
                 .filter(p -> !io.keyshift.savepoint.ForecasterBootstrap.isBootstrap(p)).isPresent();
         String fixedJobId = conf.getString(FIXED_JOB_ID, null);
-        String held = restoring || sameJob(dir, fixedJobId,
-                conf.get(org.apache.flink.configuration.CheckpointingOptions.CHECKPOINTS_DIRECTORY)) ? null
-                : heldOutput(dir, !markedBy(dir, fixedJobId));
+        boolean continuing = restoring || sameJob(dir, fixedJobId,
+                conf.get(org.apache.flink.configuration.CheckpointingOptions.CHECKPOINTS_DIRECTORY));
+        String held = continuing ? null : heldOutput(dir, !markedBy(dir, fixedJobId));
         if (held != null) {
             throw new ParameterException(cl, "--out " + dir + " already holds results of another job, running or "
                     + "ended (" + (held.startsWith(".") ? held : held + "/") + "): choose a new directory, delete that "
@@ -381,7 +381,9 @@ public final class KeyshiftJob implements Callable<Integer> {
             return 0;
         }
         EventSpace space;
-        if (in.present()) {
+        if (in.present() && continuing && Files.exists(dir.resolve(".events.bin"))) {
+            space = sameSortedInput(cl, dir, sourceSpec, conf);
+        } else if (in.present()) {
             ReplayInput.Prepared prepared = ReplayInput.prepare(in.input(), sourceSpec, dir.resolve(".events.bin"),
                     dir.resolve("dead-letters.csv"), n -> { }, conf.get(io.keyshift.jobs.replay.Workload.MAX_EVENT_TIME_GAP));
             System.out.printf("keyshift-job: %,d records, %,d dead letters (%s)%n", prepared.stats().records(),
@@ -423,13 +425,45 @@ public final class KeyshiftJob implements Callable<Integer> {
             // either: --out would otherwise refuse the corrected rerun as holding another job's output. Not once
             // submitted (a client timeout or a JobManager failover can end execute() while the job lives on and
             // reads the file), and not on an Error: `submit` takes the job graph out of execute() by Flink's
-            // ProgramAbortException, and the submitted job then reads the file
-            if (!submitted[0] && heldOutput(dir, true, false) == null) {
+            // ProgramAbortException, and the submitted job then reads the file. Nor a restored job's: it is the
+            // earlier job's, which the savepoint's read positions point into
+            if (!continuing && !submitted[0] && heldOutput(dir, true, false) == null) {
                 Files.deleteIfExists(dir.resolve(".events.bin"));
             }
             throw e;
         }
         return 0;
+    }
+
+    /**
+     * A job that continues the one that wrote {@code dir} (restored from its savepoint or checkpoint) reads on from its
+     * read positions in the sorted input there: sorts {@code --input} aside and refuses, before any job, an input that
+     * does not sort into the same file (another file, rows changed or added, other input options), which would resume
+     * at positions of other events and mix two inputs' results in one output. The job reads the existing file.
+     */
+    private EventSpace sameSortedInput(CommandLine cl, Path dir, InputSpec spec, Configuration conf) throws Exception {
+        Path sorted = dir.resolve(".events.bin");
+        Path again = dir.resolve(".events.bin.check");
+        Path deadLetters = dir.resolve(".dead-letters.csv.check");
+        try {
+            ReplayInput.Prepared prepared = ReplayInput.prepare(in.input(), spec, again, deadLetters, n -> { },
+                    conf.get(io.keyshift.jobs.replay.Workload.MAX_EVENT_TIME_GAP));
+            io.keyshift.jobs.source.SortedEventFile earlier = io.keyshift.jobs.source.SortedEventFile.open(sorted);
+            if (earlier.fingerprint() != prepared.space().fingerprint()) {
+                throw new ParameterException(cl, "--input " + in.input() + " is not the input of the job this one "
+                        + "restores: it sorts into other records (" + prepared.stats().records() + ") than " + sorted + " ("
+                        + earlier.size() + "), in which the savepoint or checkpoint holds the job's read positions "
+                        + "(the file, its rows or the input options changed); restore with the "
+                        + "input that job read, or start a new job, without the savepoint, into a new --out; no job "
+                        + "was started");
+            }
+            System.out.printf("keyshift-job: restoring: %s sorts into the same %,d records as before (%s)%n",
+                    in.input(), earlier.size(), sorted);
+            return earlier;
+        } finally {
+            Files.deleteIfExists(again);
+            Files.deleteIfExists(deadLetters);
+        }
     }
 
     /** The Kafka topics of the outputs, or null for files under --out only. */

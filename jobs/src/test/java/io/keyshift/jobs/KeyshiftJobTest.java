@@ -136,6 +136,47 @@ class KeyshiftJobTest {
         assertThat(KeyshiftJob.heldOutput(out)).isNull();
     }
 
+    /**
+     * A job restored into the --out of the job it continues reads on from that job's positions in the sorted input
+     * there: an --input that sorts into other records is refused before any job (it had resumed at the old positions of
+     * the re-sorted file, and the two inputs' results mixed in one output), and the sorted input and dead letters are
+     * left as they were; the same input passes.
+     */
+    @Test
+    void aRestoreWithAnotherInputIsRefusedAndWithTheSameOnePasses(@TempDir Path dir) throws Exception {
+        Path csv = dir.resolve("trips.csv");
+        Files.writeString(csv, "station,start\nA,2014-09-01 08:00:00\nB,2014-09-01 09:30:00\nC,x\n");
+        Path out = Files.createDirectories(dir.resolve("out"));
+        io.keyshift.jobs.input.ReplayInput.prepare(csv, new io.keyshift.jobs.input.InputSpec(java.util.List.of(),
+                "station", java.util.List.of("start"), java.util.Optional.empty(), java.util.Optional.empty()),
+                out.resolve(".events.bin"), out.resolve("dead-letters.csv"), n -> { });
+        byte[] sorted = Files.readAllBytes(out.resolve(".events.bin"));
+        byte[] deadLetters = Files.readAllBytes(out.resolve("dead-letters.csv"));
+        Path savepoint = Files.createDirectories(dir.resolve("savepoint"));
+        Path changed = dir.resolve("changed.csv");
+        Files.writeString(changed, "station,start\nA,2014-09-01 08:00:00\nD,2014-09-01 09:30:00\n");
+        assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--input", changed.toString(), "--key", "station",
+                "--time", "start", "--out", out.toString(), "-Dexecution.checkpointing.interval=5s",
+                "-Dexecution.state-recovery.path=" + savepoint.toUri()}))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("--input " + changed + " is not the input of the job this one restores")
+                .hasMessageContaining("no job was started");
+        assertThat(Files.readAllBytes(out.resolve(".events.bin"))).isEqualTo(sorted);
+        assertThat(Files.readAllBytes(out.resolve("dead-letters.csv"))).isEqualTo(deadLetters);
+        try (var files = Files.list(out)) {
+            assertThat(files.map(f -> f.getFileName().toString())).containsExactlyInAnyOrder(".events.bin",
+                    "dead-letters.csv");
+        }
+        // the same input passes the check: the job then fails on the empty savepoint directory, as Flink fails it
+        assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--input", csv.toString(), "--key", "station",
+                "--time", "start", "--out", out.toString(), "-Dexecution.checkpointing.interval=5s",
+                "-Dexecution.state-recovery.path=" + savepoint.toUri()}))
+                .satisfies(e -> assertThat(e).hasStackTraceContaining("_metadata")
+                        .hasStackTraceContaining(savepoint.toString()))
+                .satisfies(e -> assertThat(e.getMessage()).doesNotContain("is not the input"));
+        assertThat(Files.readAllBytes(out.resolve(".events.bin"))).isEqualTo(sorted);
+    }
+
     /** A control directory listed every 0 s: refused naming the option (Flink's file source failed it, unnamed). */
     @Test
     void aControlDirectoryIntervalOfZeroIsRefused(@TempDir Path dir) {

@@ -20,6 +20,16 @@ public interface EventSpace extends Serializable {
      */
     Cursor open(int offset, int stride, long position) throws IOException;
 
+    /**
+     * A digest of what the events are, never 0 (0: not known), kept with every split's read position in checkpoints
+     * and savepoints: a restore into a space of another fingerprint (a file job's {@code --input} or input options
+     * changed, or another generator) would resume at positions of other events, and the source refuses it (see
+     * {@link StridedSource}). Not of {@link #size()} where event i does not depend on it.
+     */
+    default long fingerprint() {
+        return 0;
+    }
+
     /** An iterator over part of the space that may hold resources. */
     interface Cursor extends Iterator<Event>, AutoCloseable {
         @Override

@@ -27,16 +27,21 @@ public final class SortedEventFile implements EventSpace {
 
     private final String path;
     private final long size;
+    /** CRC-32C of the file's bytes, mixed with its event count (see {@link #fingerprint()}). */
+    private final long fingerprint;
 
-    private SortedEventFile(String path, long size) {
+    private SortedEventFile(String path, long size, long fingerprint) {
         this.path = path;
         this.size = size;
+        this.fingerprint = fingerprint;
     }
 
     /** Writes {@code events} (must be sorted by timestamp) to {@code file} and returns the space over it. */
     public static SortedEventFile write(Path file, List<Event> events) throws IOException {
         long last = Long.MIN_VALUE;
-        try (DataOutputStream out = new DataOutputStream(new BufferedOutputStream(Files.newOutputStream(file), 1 << 16))) {
+        java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+        try (DataOutputStream out = new DataOutputStream(new java.util.zip.CheckedOutputStream(
+                new BufferedOutputStream(Files.newOutputStream(file), 1 << 16), crc))) {
             out.writeInt(MAGIC);
             out.writeInt(VERSION);
             out.writeLong(events.size());
@@ -54,14 +59,29 @@ public final class SortedEventFile implements EventSpace {
                 out.writeLong(e.sequence);
             }
         }
-        return new SortedEventFile(file.toAbsolutePath().toString(), events.size());
+        return new SortedEventFile(file.toAbsolutePath().toString(), events.size(), fingerprint(crc, events.size()));
     }
 
-    /** Opens an existing file written by {@link #write}. */
+    /** Opens an existing file written by {@link #write} (reads it whole, for its fingerprint). */
     public static SortedEventFile open(Path file) throws IOException {
-        try (DataInputStream in = new DataInputStream(Files.newInputStream(file))) {
-            return new SortedEventFile(file.toAbsolutePath().toString(), readHeader(in, file.toString()));
+        java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+        try (DataInputStream in = new DataInputStream(new java.util.zip.CheckedInputStream(
+                new BufferedInputStream(Files.newInputStream(file), 1 << 16), crc))) {
+            long size = readHeader(in, file.toString());
+            in.transferTo(java.io.OutputStream.nullOutputStream());
+            return new SortedEventFile(file.toAbsolutePath().toString(), size, fingerprint(crc, size));
         }
+    }
+
+    private static long fingerprint(java.util.zip.CRC32C crc, long size) {
+        long f = crc.getValue() ^ size * 0x9E3779B97F4A7C15L;
+        return f == 0 ? 1 : f;
+    }
+
+    /** The CRC-32C of the file's bytes (header and events) mixed with its event count; never 0. */
+    @Override
+    public long fingerprint() {
+        return fingerprint;
     }
 
     private static long readHeader(DataInputStream in, String path) throws IOException {

@@ -70,7 +70,7 @@ public class StridedSource implements Source<Event, StrideSplit, List<StrideSpli
     public SplitEnumerator<StrideSplit, List<StrideSplit>> createEnumerator(SplitEnumeratorContext<StrideSplit> ctx) {
         List<StrideSplit> all = new ArrayList<>();
         for (int j = 0; j < splits; j++) {
-            all.add(new StrideSplit(j, splits, 0));
+            all.add(new StrideSplit(j, splits, 0, space.fingerprint()));
         }
         return new StrideEnumerator(ctx, all);
     }
@@ -78,6 +78,9 @@ public class StridedSource implements Source<Event, StrideSplit, List<StrideSpli
     @Override
     public SplitEnumerator<StrideSplit, List<StrideSplit>> restoreEnumerator(SplitEnumeratorContext<StrideSplit> ctx,
                                                                              List<StrideSplit> checkpoint) {
+        for (StrideSplit s : checkpoint) {
+            refuseAnotherSpace(s, space);
+        }
         return new StrideEnumerator(ctx, new ArrayList<>(checkpoint));
     }
 
@@ -91,7 +94,8 @@ public class StridedSource implements Source<Event, StrideSplit, List<StrideSpli
         return new SimpleVersionedSerializer<>() {
             @Override
             public int getVersion() {
-                return 1;
+                // 2: its splits in StrideSplit's version 2
+                return 2;
             }
 
             @Override
@@ -110,7 +114,7 @@ public class StridedSource implements Source<Event, StrideSplit, List<StrideSpli
 
             @Override
             public List<StrideSplit> deserialize(int version, byte[] bytes) throws IOException {
-                if (version != 1) {
+                if (version != 1 && version != 2) {
                     throw new IOException("unknown enumerator checkpoint version " + version);
                 }
                 List<StrideSplit> out = new ArrayList<>();
@@ -119,12 +123,28 @@ public class StridedSource implements Source<Event, StrideSplit, List<StrideSpli
                     for (int i = 0; i < n; i++) {
                         byte[] s = new byte[in.readInt()];
                         in.readFully(s);
-                        out.add(StrideSplit.Serializer.INSTANCE.deserialize(1, s));
+                        out.add(StrideSplit.Serializer.INSTANCE.deserialize(version, s));
                     }
                 }
                 return out;
             }
         };
+    }
+
+    /**
+     * Fails without restarts (a restart would restore the same positions) where a restored split was read from a space
+     * of another fingerprint: its position counts events that are not the ones this space holds there, so reading on
+     * would skip or repeat records and mix the outputs of two inputs.
+     */
+    static void refuseAnotherSpace(StrideSplit s, EventSpace space) {
+        if (s.fingerprint() != 0 && space.fingerprint() != 0 && s.fingerprint() != space.fingerprint()) {
+            throw new org.apache.flink.runtime.execution.SuppressRestartsException(new IllegalStateException(
+                    "the restored source read another input: split " + s.splitId() + " had read " + s.position()
+                    + " events of an input with fingerprint " + Long.toHexString(s.fingerprint()) + ", and this job's "
+                    + "input has fingerprint " + Long.toHexString(space.fingerprint()) + " (its --input, input options "
+                    + "or generator options changed): restore with the input the savepoint's job read, or start a new "
+                    + "job, without the savepoint, into a new --out"));
+        }
     }
 
     @Override

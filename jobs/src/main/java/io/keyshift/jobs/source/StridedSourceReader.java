@@ -134,7 +134,7 @@ final class StridedSourceReader implements SourceReader<Event, StrideSplit> {
     public List<StrideSplit> snapshotState(long checkpointId) {
         List<StrideSplit> out = new ArrayList<>(queue.size());
         for (Cursor c : queue) {
-            out.add(new StrideSplit(c.split.offset(), c.split.stride(), c.position));
+            out.add(new StrideSplit(c.split.offset(), c.split.stride(), c.position, space.fingerprint()));
         }
         return out;
     }
@@ -156,6 +156,7 @@ final class StridedSourceReader implements SourceReader<Event, StrideSplit> {
     @Override
     public void addSplits(List<StrideSplit> splits) {
         for (StrideSplit s : splits) {
+            StridedSource.refuseAnotherSpace(s, space);
             try {
                 Cursor c = new Cursor(s, space.open(s.offset(), s.stride(), s.position()));
                 if (advance(c)) {

@@ -55,6 +55,21 @@ public record ZipfDriftGenerator(long records, long startMillis, double eventsPe
         return records;
     }
 
+    /**
+     * A digest of every parameter but {@link #records()} (event i does not depend on it: a restore may read on with a
+     * larger count), by SplitMix64's finalizer; never 0.
+     */
+    @Override
+    public long fingerprint() {
+        long f = 0x6B65797368696674L;
+        for (long v : new long[] {startMillis, Double.doubleToLongBits(eventsPerSecond), keys,
+                Double.doubleToLongBits(exponent), drift, seed, Double.doubleToLongBits(hotShare),
+                Double.doubleToLongBits(peakFactor)}) {
+            f = mix(f ^ v);
+        }
+        return f == 0 ? 1 : f;
+    }
+
     /** The i-th event. */
     public Event event(long i, double[] cdf) {
         long t = startMillis + offsetMillis(i);
