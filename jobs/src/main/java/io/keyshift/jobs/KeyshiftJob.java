@@ -370,7 +370,8 @@ public final class KeyshiftJob implements Callable<Integer> {
         if (kafka.input()) {
             InputSpec spec = sourceSpec;
             int p = env.getParallelism();
-            var events = io.keyshift.jobs.kafka.KafkaIo.events(env, cl, kafka, spec, p);
+            var events = io.keyshift.jobs.kafka.KafkaIo.events(env, cl, kafka, spec, p,
+                    conf.get(io.keyshift.jobs.replay.Workload.MAX_EVENT_TIME_AHEAD));
             ReplayJob.sink(events.getSideOutput(io.keyshift.jobs.kafka.KafkaIo.DEAD_LETTERS), dir.resolve("dead-letters"),
                     "dead-letters", p);
             System.out.println("keyshift-job: Kafka topic " + kafka.topicName() + " (dead letters under "

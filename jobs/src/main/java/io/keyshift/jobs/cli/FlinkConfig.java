@@ -137,6 +137,10 @@ public final class FlinkConfig {
                         .UPPER_BOUND_MAX_PARALLELISM + ", was " + maxP);
             }
         });
+        if (conf.get(Workload.MAX_EVENT_TIME_AHEAD).isNegative()) {
+            throw new IllegalArgumentException("'" + Workload.MAX_EVENT_TIME_AHEAD.key() + "' must be >= 0, was "
+                    + conf.get(Workload.MAX_EVENT_TIME_AHEAD));
+        }
         if (conf.get(Workload.MAX_EVENT_TIME_GAP).isNegative()) {
             throw new IllegalArgumentException("'" + Workload.MAX_EVENT_TIME_GAP.key() + "' must be >= 0, was "
                     + conf.get(Workload.MAX_EVENT_TIME_GAP));

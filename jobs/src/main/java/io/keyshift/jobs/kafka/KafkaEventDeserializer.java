@@ -12,7 +12,8 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
  * Parses each Kafka record's value, one CSV row ({@code --columns} in order, no header) or one JSON object (fields
  * named like the columns), into a {@link KafkaRecord}: an event, or a dead letter with the reason. Parsing here, in
  * the source, lets Flink's per-partition watermarks see the event times. A record with no value (a tombstone) is a
- * dead letter too. Nothing is dropped.
+ * dead letter too, and so is one whose event time lies further ahead of the wall clock than
+ * {@code keyshift.input.max-event-time-ahead}. Nothing is dropped.
  */
 public final class KafkaEventDeserializer implements KafkaRecordDeserializationSchema<KafkaRecord> {
     private static final long serialVersionUID = 1L;
@@ -24,9 +25,25 @@ public final class KafkaEventDeserializer implements KafkaRecordDeserializationS
     private final String timeFormat;
     private final String sumField;
     private final KafkaFormat format;
+    /** A record's event time may lie this far ahead of the wall clock (ms); 0: any. */
+    private final long maxAheadMillis;
     private transient EventParser parser;
 
+    /** With {@code keyshift.input.max-event-time-ahead}'s default (1 day). */
     public KafkaEventDeserializer(InputSpec spec, KafkaFormat format) {
+        this(spec, format, io.keyshift.jobs.replay.Workload.MAX_EVENT_TIME_AHEAD.defaultValue());
+    }
+
+    /**
+     * @param maxAhead how far a record's event time may lie ahead of the wall clock when the source reads it
+     *                 ({@code keyshift.input.max-event-time-ahead}); a record further ahead is a dead letter with the
+     *                 reason. Zero: any; >= 0
+     */
+    public KafkaEventDeserializer(InputSpec spec, KafkaFormat format, java.time.Duration maxAhead) {
+        if (maxAhead.isNegative()) {
+            throw new IllegalArgumentException("maxAhead must be >= 0, was " + maxAhead);
+        }
+        this.maxAheadMillis = maxAhead.toMillis();
         this.columns = new java.util.ArrayList<>(spec.columns());
         this.keyColumn = spec.keyColumn();
         this.timeColumns = new java.util.ArrayList<>(spec.timeColumns());
@@ -64,6 +81,18 @@ public final class KafkaEventDeserializer implements KafkaRecordDeserializationS
                     "record has no value (a tombstone)"));
         } else {
             p = format == KafkaFormat.JSON ? parser.parseJson(value, record.offset()) : parser.parse(value, record.offset());
+        }
+        if (p.event() != null && maxAheadMillis > 0) {
+            long now = System.currentTimeMillis();
+            if (p.event().timestamp - maxAheadMillis > now) {
+                // one record dated year 3000 would move its partition's watermark, and so the job's, centuries ahead:
+                // every later record would be late
+                p = new EventParser.Parsed(null, new io.keyshift.jobs.input.DeadLetter(
+                        new String(value, java.nio.charset.StandardCharsets.UTF_8), record.offset(), "event time "
+                        + java.time.Instant.ofEpochMilli(p.event().timestamp) + " lies more than "
+                        + java.time.Duration.ofMillis(maxAheadMillis) + " ahead of the wall clock ("
+                        + java.time.Instant.ofEpochMilli(now) + ") (keyshift.input.max-event-time-ahead)"));
+            }
         }
         if (p.event() != null) {
             r.timestamp = p.event().timestamp;

@@ -82,15 +82,18 @@ public final class KafkaIo {
 
     /**
      * The topic's records as events, at {@code parallelism}; its side output {@link #DEAD_LETTERS} carries every
-     * record that did not parse, with the reason, and the metric {@code keyshiftDeadLetters} counts them.
+     * record that did not parse or whose event time lies more than {@code maxAhead} ahead of the wall clock
+     * ({@code keyshift.input.max-event-time-ahead}; 0: any), with the reason, and the metric
+     * {@code keyshiftDeadLetters} counts them.
      */
     public static SingleOutputStreamOperator<Event> events(StreamExecutionEnvironment env, CommandLine cl,
-                                                           KafkaOptions k, InputSpec spec, int parallelism) {
+                                                           KafkaOptions k, InputSpec spec, int parallelism,
+                                                           Duration maxAhead) {
         KafkaSourceBuilder<KafkaRecord> b = KafkaSource.<KafkaRecord>builder()
                 .setBootstrapServers(k.bootstrapServers)
                 .setTopics(k.topic)
                 .setGroupId(k.groupId)
-                .setDeserializer(new KafkaEventDeserializer(spec, k.format(cl)))
+                .setDeserializer(new KafkaEventDeserializer(spec, k.format(cl), maxAhead))
                 .setProperties(k.sourceProperties());
         b.setStartingOffsets(switch (k.offsets(cl)) {
             case "earliest" -> OffsetsInitializer.earliest();

@@ -63,6 +63,16 @@ public final class Workload {
                             + "letters: one row dated year 3000 among a year of rows would otherwise open centuries "
                             + "of empty windows. 0 keeps every row. Range: >= 0.");
 
+    /** How far ahead of the wall clock a Kafka record's event time may lie (the Kafka input's outlier guard). */
+    public static final ConfigOption<Duration> MAX_EVENT_TIME_AHEAD =
+            org.apache.flink.configuration.ConfigOptions.key("keyshift.input.max-event-time-ahead")
+                    .durationType()
+                    .defaultValue(Duration.ofDays(1))
+                    .withDescription("A Kafka record whose event time lies further than this ahead of the wall clock "
+                            + "when the source reads it goes to the dead letters: one record dated year 3000 would "
+                            + "otherwise move the watermark centuries ahead, and every later record would be late. "
+                            + "0 keeps every record. Range: >= 0.");
+
     /**
      * A file of control commands ({@link io.keyshift.control.ControlCommand}) for the keyshift stage, read once: the
      * same file gives the same plans on every run.
@@ -103,7 +113,7 @@ public final class Workload {
     public static java.util.List<ConfigOption<?>> toolOptions() {
         return java.util.List.of(ALLOWED_LATENESS, FaultOptions.WINDOW_FAILURE_TIMES, FaultOptions.FAULT_ID,
                 FaultOptions.CORRUPT_SHADOW_KEY, BenchOptions.SERVICE_TIME, BenchOptions.LATENCY_ID,
-                ReplayScalingGate.GATE_OPTION, MAX_EVENT_TIME_GAP, CONTROL_FILE, CONTROL_DIRECTORY,
+                ReplayScalingGate.GATE_OPTION, MAX_EVENT_TIME_GAP, MAX_EVENT_TIME_AHEAD, CONTROL_FILE, CONTROL_DIRECTORY,
                 CONTROL_DIRECTORY_INTERVAL);
     }
 

@@ -65,6 +65,9 @@ class ReplayCommandTest {
         CliRun gap = run("replay", "-Dkeyshift.input.max-event-time-gap=-1d", "--out", dir.toString());
         assertThat(gap.exit()).isEqualTo(2);
         assertThat(gap.err()).contains("keyshift.input.max-event-time-gap");
+        CliRun ahead = run("replay", "-Dkeyshift.input.max-event-time-ahead=-1d", "--out", dir.toString());
+        assertThat(ahead.exit()).isEqualTo(2);
+        assertThat(ahead.err()).contains("keyshift.input.max-event-time-ahead").doesNotContain("\tat ");
     }
 
     @Test

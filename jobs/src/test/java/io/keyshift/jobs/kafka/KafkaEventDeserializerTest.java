@@ -22,7 +22,10 @@ class KafkaEventDeserializerTest {
 
     private static List<KafkaRecord> read(InputSpec spec, KafkaEventDeserializer.KafkaFormat format, String... values)
             throws Exception {
-        KafkaEventDeserializer d = new KafkaEventDeserializer(spec, format);
+        return read(new KafkaEventDeserializer(spec, format), values);
+    }
+
+    private static List<KafkaRecord> read(KafkaEventDeserializer d, String... values) throws Exception {
         d.open(null);
         List<KafkaRecord> out = new ArrayList<>();
         Collector<KafkaRecord> c = new Collector<>() {
@@ -56,6 +59,34 @@ class KafkaEventDeserializerTest {
         assertThat(r.get(2).deadReason).contains("no value");
         assertThat(r.get(3).deadReason).contains("unparsable time");
         assertThat(r.get(3).deadRaw).isEqualTo("x,not a time,1");
+    }
+
+    /**
+     * One record dated far ahead (year 3000) had moved its partition's watermark, and so the job's, centuries ahead:
+     * every later record was late. It is a dead letter naming the option; a record a few hours ahead is not (clocks
+     * differ), nor anything with the guard off.
+     */
+    @Test
+    void anEventTimeFarAheadOfTheWallClockIsADeadLetter() throws Exception {
+        InputSpec millis = new InputSpec(SPEC.columns(), "station", List.of("start"), Optional.of("epoch-millis"),
+                Optional.of("duration"));
+        long now = System.currentTimeMillis();
+        String soon = "A," + (now + 3_600_000L) + ",1";
+        String later = "B," + (now + 3 * 86_400_000L) + ",1";
+        String year3000 = "C,32503680000000,1";
+        List<KafkaRecord> r = read(new KafkaEventDeserializer(millis, KafkaEventDeserializer.KafkaFormat.CSV),
+                soon, later, year3000, "D,1409583600000,1");
+        assertThat(r).extracting(KafkaRecord::isDead).containsExactly(false, true, true, false);
+        assertThat(r.get(1).deadReason).contains("lies more than PT24H ahead of the wall clock")
+                .contains("keyshift.input.max-event-time-ahead");
+        assertThat(r.get(2).deadReason).startsWith("event time 3000-01-01T00:00:00Z");
+        assertThat(r.get(2).deadRaw).isEqualTo(year3000);
+        assertThat(r.get(2).timestamp).isEqualTo(Long.MIN_VALUE);
+        assertThat(read(new KafkaEventDeserializer(millis, KafkaEventDeserializer.KafkaFormat.CSV,
+                java.time.Duration.ZERO), later, year3000)).extracting(KafkaRecord::isDead)
+                .containsExactly(false, false);
+        assertThat(read(new KafkaEventDeserializer(millis, KafkaEventDeserializer.KafkaFormat.CSV,
+                java.time.Duration.ofDays(7)), later)).extracting(KafkaRecord::isDead).containsExactly(false);
     }
 
     @Test
