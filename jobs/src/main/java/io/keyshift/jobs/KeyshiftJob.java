@@ -371,13 +371,13 @@ public final class KeyshiftJob implements Callable<Integer> {
             InputSpec spec = sourceSpec;
             int p = env.getParallelism();
             var events = io.keyshift.jobs.kafka.KafkaIo.events(env, cl, kafka, spec, p,
-                    conf.get(io.keyshift.jobs.replay.Workload.MAX_EVENT_TIME_AHEAD));
+                    conf.get(io.keyshift.jobs.replay.Workload.MAX_EVENT_TIME_AHEAD), kafka.groupId(dir));
             ReplayJob.sink(events.getSideOutput(io.keyshift.jobs.kafka.KafkaIo.DEAD_LETTERS), dir.resolve("dead-letters"),
                     "dead-letters", p);
             System.out.println("keyshift-job: Kafka topic " + kafka.topicName() + " (dead letters under "
                     + dir.resolve("dead-letters") + ")");
             ReplayJob.attach(events, st, conf, dir, sumField != null, p, topics(),
-                    kafka.controlTopicName() == null ? null : io.keyshift.jobs.kafka.KafkaIo.control(env, kafka));
+                    kafka.controlTopicName() == null ? null : io.keyshift.jobs.kafka.KafkaIo.control(env, kafka, kafka.groupId(dir)));
             env.execute(jobName != null ? jobName : "keyshift [" + st.id() + "]");
             return 0;
         }

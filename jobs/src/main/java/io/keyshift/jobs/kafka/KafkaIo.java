@@ -43,14 +43,14 @@ public final class KafkaIo {
     /**
      * The control topic's record values as command lines (UTF-8; a tombstone is an empty line, which changes nothing),
      * from the earliest offset, with {@code Long.MAX_VALUE} watermarks: a live input, whose commands apply from the
-     * next plan on ({@link io.keyshift.control.ControlInputs#liveWatermarks()}).
+     * next plan on ({@link io.keyshift.control.ControlInputs#liveWatermarks()}), in the group {@code groupId}-control.
      */
     public static org.apache.flink.streaming.api.datastream.DataStream<String> control(StreamExecutionEnvironment env,
-                                                                                      KafkaOptions k) {
+                                                                                      KafkaOptions k, String groupId) {
         KafkaSource<String> source = KafkaSource.<String>builder()
                 .setBootstrapServers(k.bootstrapServers)
                 .setTopics(k.controlTopicName())
-                .setGroupId(k.groupId + "-control")
+                .setGroupId(groupId + "-control")
                 .setStartingOffsets(OffsetsInitializer.earliest())
                 .setDeserializer(new ControlLines())
                 .setProperties(k.sourceProperties())
@@ -84,15 +84,15 @@ public final class KafkaIo {
      * The topic's records as events, at {@code parallelism}; its side output {@link #DEAD_LETTERS} carries every
      * record that did not parse or whose event time lies more than {@code maxAhead} ahead of the wall clock
      * ({@code keyshift.input.max-event-time-ahead}; 0: any), with the reason, and the metric
-     * {@code keyshiftDeadLetters} counts them.
+     * {@code keyshiftDeadLetters} counts them. {@code groupId}: the consumer group ({@link KafkaOptions#groupId}).
      */
     public static SingleOutputStreamOperator<Event> events(StreamExecutionEnvironment env, CommandLine cl,
                                                            KafkaOptions k, InputSpec spec, int parallelism,
-                                                           Duration maxAhead) {
+                                                           Duration maxAhead, String groupId) {
         KafkaSourceBuilder<KafkaRecord> b = KafkaSource.<KafkaRecord>builder()
                 .setBootstrapServers(k.bootstrapServers)
                 .setTopics(k.topic)
-                .setGroupId(k.groupId)
+                .setGroupId(groupId)
                 .setDeserializer(new KafkaEventDeserializer(spec, k.format(cl), maxAhead))
                 .setProperties(k.sourceProperties());
         b.setStartingOffsets(switch (k.offsets(cl)) {

@@ -29,10 +29,20 @@ public final class KafkaOptions {
                     + "by --key, --time, --sum-field). Default: ${DEFAULT-VALUE}.")
     String format;
 
-    @Option(names = "--kafka-group-id", paramLabel = "ID", defaultValue = "keyshift",
+    @Option(names = "--kafka-group-id", paramLabel = "ID",
             description = "Consumer group id (offsets are committed on checkpoints, for monitoring; a restore resumes "
-                    + "from the checkpoint's offsets). Default: ${DEFAULT-VALUE}.")
+                    + "from the checkpoint's offsets). Default: keyshift:<--out as an absolute path>, a group per "
+                    + "output directory (the control topic's: the same with -control).")
     String groupId;
+
+    /**
+     * The input's consumer group: {@code --kafka-group-id}, or one of the output directory's own. A shared default
+     * ({@code keyshift} until 2026-12-02) made a second job on a topic start, by the default starting offsets
+     * {@code committed}, where an earlier job had left off: it silently skipped what that job had read.
+     */
+    public String groupId(java.nio.file.Path out) {
+        return groupId != null ? groupId : "keyshift:" + out.toAbsolutePath().normalize();
+    }
 
     @Option(names = "--kafka-starting-offsets", paramLabel = "committed|earliest|latest", defaultValue = "committed",
             description = "Where a new job starts reading: the group's committed offsets (earliest where it has none), "
