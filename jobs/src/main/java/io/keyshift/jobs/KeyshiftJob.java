@@ -381,10 +381,19 @@ public final class KeyshiftJob implements Callable<Integer> {
             env.execute(jobName != null ? jobName : "keyshift [" + st.id() + "]");
             return 0;
         }
-        EventSpace space;
-        if (in.present() && continuing && Files.exists(dir.resolve(".events.bin"))) {
-            space = sameSortedInput(cl, dir, sourceSpec, conf);
+        EventSpace space = null;
+        // the sorted copy of the job this one continues, which its read positions point into: one that left output
+        // beside it (a copy alone may be a failed restore's, of the wrong input: sorted again in place)
+        boolean earlierCopy = in.present() && continuing && Files.exists(dir.resolve(".events.bin"))
+                && heldOutput(dir, true, false) != null;
+        if (earlierCopy) {
+            space = restoring ? sameSortedInput(cl, dir, sourceSpec, conf) : readOnAfterFailover(dir);
+        }
+        boolean wroteSorted = false;
+        if (space != null) {
+            // the earlier job's copy
         } else if (in.present()) {
+            wroteSorted = true;
             ReplayInput.Prepared prepared = ReplayInput.prepare(in.input(), sourceSpec, dir.resolve(".events.bin"),
                     dir.resolve("dead-letters.csv"), n -> { }, conf.get(io.keyshift.jobs.replay.Workload.MAX_EVENT_TIME_GAP));
             System.out.printf("keyshift-job: %,d records, %,d dead letters (%s)%n", prepared.stats().records(),
@@ -426,9 +435,9 @@ public final class KeyshiftJob implements Callable<Integer> {
             // either: --out would otherwise refuse the corrected rerun as holding another job's output. Not once
             // submitted (a client timeout or a JobManager failover can end execute() while the job lives on and
             // reads the file), and not on an Error: `submit` takes the job graph out of execute() by Flink's
-            // ProgramAbortException, and the submitted job then reads the file. Nor a restored job's: it is the
-            // earlier job's, which the savepoint's read positions point into
-            if (!continuing && !submitted[0] && heldOutput(dir, true, false) == null) {
+            // ProgramAbortException, and the submitted job then reads the file. Nor the earlier job's copy that a
+            // restored one reads on in (not written by this run)
+            if (wroteSorted && !submitted[0] && heldOutput(dir, true, false) == null) {
                 Files.deleteIfExists(dir.resolve(".events.bin"));
             }
             throw e;
@@ -440,16 +449,26 @@ public final class KeyshiftJob implements Callable<Integer> {
      * A job that continues the one that wrote {@code dir} (restored from its savepoint or checkpoint) reads on from its
      * read positions in the sorted input there: sorts {@code --input} aside and refuses, before any job, an input that
      * does not sort into the same file (another file, rows changed or added, other input options), which would resume
-     * at positions of other events and mix two inputs' results in one output. The job reads the existing file.
+     * at positions of other events and mix two inputs' results in one output. The job reads the existing file; null
+     * where that cannot be read (a copy of another format, or damaged: sorted again in place, as before fingerprints).
      */
     private EventSpace sameSortedInput(CommandLine cl, Path dir, InputSpec spec, Configuration conf) throws Exception {
         Path sorted = dir.resolve(".events.bin");
+        io.keyshift.jobs.source.SortedEventFile earlier;
+        try {
+            earlier = io.keyshift.jobs.source.SortedEventFile.open(sorted);
+        } catch (java.io.IOException unreadable) {
+            // a copy of a build before 2026-11-29 (another format), or a damaged one: sorted again in place, as
+            // then (its job's positions carry no fingerprint either)
+            System.out.println("keyshift-job: restoring: " + unreadable.getMessage() + "; sorting " + in.input()
+                    + " into it again");
+            return null;
+        }
         Path again = dir.resolve(".events.bin.check");
         Path deadLetters = dir.resolve(".dead-letters.csv.check");
         try {
             ReplayInput.Prepared prepared = ReplayInput.prepare(in.input(), spec, again, deadLetters, n -> { },
                     conf.get(io.keyshift.jobs.replay.Workload.MAX_EVENT_TIME_GAP));
-            io.keyshift.jobs.source.SortedEventFile earlier = io.keyshift.jobs.source.SortedEventFile.open(sorted);
             if (earlier.fingerprint() != prepared.space().fingerprint()) {
                 throw new ParameterException(cl, "--input " + in.input() + " is not the input of the job this one "
                         + "restores: it sorts into other records (" + prepared.stats().records() + ") than " + sorted + " ("
@@ -464,6 +483,23 @@ public final class KeyshiftJob implements Callable<Integer> {
         } finally {
             Files.deleteIfExists(again);
             Files.deleteIfExists(deadLetters);
+        }
+    }
+
+    /**
+     * The same job's main run again after a JobManager failover (high availability): it reads on in the sorted copy it
+     * read, whatever {@code --input} holds now (rows appended to it since would otherwise refuse a routine failover);
+     * null where that copy cannot be read (sorted again in place).
+     */
+    private static EventSpace readOnAfterFailover(Path dir) {
+        try {
+            io.keyshift.jobs.source.SortedEventFile earlier =
+                    io.keyshift.jobs.source.SortedEventFile.open(dir.resolve(".events.bin"));
+            System.out.printf("keyshift-job: recovering: reading on in %s (%,d records)%n", dir.resolve(".events.bin"),
+                    earlier.size());
+            return earlier;
+        } catch (java.io.IOException unreadable) {
+            return null;
         }
     }
 

@@ -150,6 +150,8 @@ class KeyshiftJobTest {
         io.keyshift.jobs.input.ReplayInput.prepare(csv, new io.keyshift.jobs.input.InputSpec(java.util.List.of(),
                 "station", java.util.List.of("start"), java.util.Optional.empty(), java.util.Optional.empty()),
                 out.resolve(".events.bin"), out.resolve("dead-letters.csv"), n -> { });
+        Files.createDirectories(out.resolve("results/2014-09-01--00"));
+        Files.writeString(out.resolve("results/2014-09-01--00/part-0-0"), "A,1409558400000,1409562000000,1\n");
         byte[] sorted = Files.readAllBytes(out.resolve(".events.bin"));
         byte[] deadLetters = Files.readAllBytes(out.resolve("dead-letters.csv"));
         Path savepoint = Files.createDirectories(dir.resolve("savepoint"));
@@ -165,7 +167,7 @@ class KeyshiftJobTest {
         assertThat(Files.readAllBytes(out.resolve("dead-letters.csv"))).isEqualTo(deadLetters);
         try (var files = Files.list(out)) {
             assertThat(files.map(f -> f.getFileName().toString())).containsExactlyInAnyOrder(".events.bin",
-                    "dead-letters.csv");
+                    "dead-letters.csv", "results");
         }
         // the same input passes the check: the job then fails on the empty savepoint directory, as Flink fails it
         assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--input", csv.toString(), "--key", "station",
@@ -175,6 +177,20 @@ class KeyshiftJobTest {
                         .hasStackTraceContaining(savepoint.toString()))
                 .satisfies(e -> assertThat(e.getMessage()).doesNotContain("is not the input"));
         assertThat(Files.readAllBytes(out.resolve(".events.bin"))).isEqualTo(sorted);
+
+        // a restore of the wrong input into a new --out left only its sorted copy there (its job failed at once):
+        // the retry with the right input sorts it again in place rather than refusing it as not that copy's input
+        Path retry = Files.createDirectories(dir.resolve("retry"));
+        io.keyshift.jobs.input.ReplayInput.prepare(changed, new io.keyshift.jobs.input.InputSpec(java.util.List.of(),
+                "station", java.util.List.of("start"), java.util.Optional.empty(), java.util.Optional.empty()),
+                retry.resolve(".events.bin"), retry.resolve("dead-letters.csv"), n -> { });
+        assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--input", csv.toString(), "--key", "station",
+                "--time", "start", "--out", retry.toString(), "-Dexecution.checkpointing.interval=5s",
+                "-Dexecution.state-recovery.path=" + savepoint.toUri()}))
+                .satisfies(e -> assertThat(e).hasStackTraceContaining("_metadata"))
+                .satisfies(e -> assertThat(e.getMessage()).doesNotContain("is not the input"));
+        // this run's own copy, and its job never submitted: removed, as for any job that never started
+        assertThat(retry.resolve(".events.bin")).doesNotExist();
     }
 
     /** A control directory listed every 0 s: refused naming the option (Flink's file source failed it, unnamed). */

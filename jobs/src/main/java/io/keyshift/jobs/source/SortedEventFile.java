@@ -39,9 +39,8 @@ public final class SortedEventFile implements EventSpace {
     /** Writes {@code events} (must be sorted by timestamp) to {@code file} and returns the space over it. */
     public static SortedEventFile write(Path file, List<Event> events) throws IOException {
         long last = Long.MIN_VALUE;
-        java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
-        try (DataOutputStream out = new DataOutputStream(new java.util.zip.CheckedOutputStream(
-                new BufferedOutputStream(Files.newOutputStream(file), 1 << 16), crc))) {
+        Digest digest = new Digest();
+        try (DataOutputStream out = new DataOutputStream(new BufferedOutputStream(Files.newOutputStream(file), 1 << 16))) {
             out.writeInt(MAGIC);
             out.writeInt(VERSION);
             out.writeLong(events.size());
@@ -57,28 +56,51 @@ public final class SortedEventFile implements EventSpace {
                 out.write(key);
                 out.writeDouble(e.value);
                 out.writeLong(e.sequence);
+                digest.add(e.timestamp, key, e.value, e.sequence);
             }
         }
-        return new SortedEventFile(file.toAbsolutePath().toString(), events.size(), fingerprint(crc, events.size()));
+        return new SortedEventFile(file.toAbsolutePath().toString(), events.size(), digest.fingerprint(events.size()));
     }
 
-    /** Opens an existing file written by {@link #write} (reads it whole, for its fingerprint). */
+    /**
+     * Opens an existing file written by {@link #write}, reading it whole for its fingerprint; an IOException names a
+     * file that is not one, of another version, or truncated.
+     */
     public static SortedEventFile open(Path file) throws IOException {
-        java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
-        try (DataInputStream in = new DataInputStream(new java.util.zip.CheckedInputStream(
-                new BufferedInputStream(Files.newInputStream(file), 1 << 16), crc))) {
+        try (DataInputStream in = new DataInputStream(new BufferedInputStream(Files.newInputStream(file), 1 << 16))) {
             long size = readHeader(in, file.toString());
-            in.transferTo(java.io.OutputStream.nullOutputStream());
-            return new SortedEventFile(file.toAbsolutePath().toString(), size, fingerprint(crc, size));
+            Digest digest = new Digest();
+            for (long i = 0; i < size; i++) {
+                long t = in.readLong();
+                byte[] key = new byte[in.readInt()];
+                in.readFully(key);
+                digest.add(t, key, in.readDouble(), in.readLong());
+            }
+            return new SortedEventFile(file.toAbsolutePath().toString(), size, digest.fingerprint(size));
+        } catch (EOFException e) {
+            throw new IOException(file + " is truncated", e);
         }
     }
 
-    private static long fingerprint(java.util.zip.CRC32C crc, long size) {
-        long f = crc.getValue() ^ size * 0x9E3779B97F4A7C15L;
-        return f == 0 ? 1 : f;
+    /** CRC-32C over the events' fields (not the file's bytes: a format change keeps the fingerprint of equal events). */
+    private static final class Digest {
+        private final java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+        private final java.nio.ByteBuffer fields = java.nio.ByteBuffer.allocate(28);
+
+        void add(long timestamp, byte[] key, double value, long sequence) {
+            fields.clear();
+            fields.putLong(timestamp).putInt(key.length).putDouble(value).putLong(sequence).flip();
+            crc.update(fields);
+            crc.update(key);
+        }
+
+        long fingerprint(long size) {
+            long f = crc.getValue() ^ size * 0x9E3779B97F4A7C15L;
+            return f == 0 ? 1 : f;
+        }
     }
 
-    /** The CRC-32C of the file's bytes (header and events) mixed with its event count; never 0. */
+    /** The CRC-32C of the events' fields (time, key, value, sequence) mixed with their count; never 0. */
     @Override
     public long fingerprint() {
         return fingerprint;

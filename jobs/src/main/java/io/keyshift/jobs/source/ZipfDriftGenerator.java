@@ -56,8 +56,9 @@ public record ZipfDriftGenerator(long records, long startMillis, double eventsPe
     }
 
     /**
-     * A digest of every parameter but {@link #records()} (event i does not depend on it: a restore may read on with a
-     * larger count), by SplitMix64's finalizer; never 0.
+     * A digest of every parameter but {@link #records()}, on which event i does not depend (the command line's
+     * generator derives its rate from the count and its days, so there a count changes the events too), by
+     * SplitMix64's finalizer; never 0.
      */
     @Override
     public long fingerprint() {
