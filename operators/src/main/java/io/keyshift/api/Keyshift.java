@@ -29,7 +29,8 @@ import org.apache.flink.streaming.api.datastream.DataStream;
  * The stream must carry event-time timestamps and watermarks: keyshift routes by event time. Keys may be of any type
  * Flink can use as a key whose {@code hashCode} is deterministic across JVMs (String, Long, Integer, records, POJOs
  * and tuples of such fields; not enums or arrays): a key type plain {@code keyBy} refuses is refused here, with its
- * message.
+ * message, and so is one with an enum, an array or a class keeping Object's hashCode inside a record (see
+ * {@code KeyHashes}: keyBy looks into Tuples and Rows only).
  */
 public final class Keyshift {
     private Keyshift() {}

@@ -103,6 +103,14 @@ public final class KeyshiftStream<T, K> {
             throw new IllegalArgumentException("keyshift cannot key by this key selector and key type (" + keyType
                     + "): " + e.getMessage(), e);
         }
+        // keyBy's check looks into Tuples and Rows but not into POJOs and records, and a generic (Kryo) type passes
+        String unstable = KeyHashes.unstable(keyType);
+        if (unstable != null) {
+            throw new IllegalArgumentException("keyshift cannot key by " + keyType + ": " + unstable + ", whose "
+                    + "hashCode differs between JVMs, so routers in different TaskManagers, and every run after a "
+                    + "restore, would put one key in several key groups, each with its own state and results; key by "
+                    + "a type of stable hashCodes (String, numbers, records and POJOs of them; an enum's name())");
+        }
     }
 
     /**

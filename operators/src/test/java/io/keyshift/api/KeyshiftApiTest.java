@@ -1171,6 +1171,81 @@ class KeyshiftApiTest {
         assertThat(env.getTransformations()).hasSize(transformations);
     }
 
+    /** A record key with an enum component: its implicit hashCode is the enum's identity hash, different per JVM. */
+    public record TieredUser(String user, Tier tier) {}
+
+    /** A record key of records: one level down, an enum. */
+    public record Visit(String page, TieredUser visitor) {}
+
+    /** A record key whose components all hash alike in every JVM. */
+    public record UserDay(String user, long day) {}
+
+    /** A POJO that declares its own hashCode over an enum's name: trusted as written. */
+    public static class NamedTier {
+        public String user;
+        public Tier tier;
+
+        public NamedTier() {}
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof NamedTier n && java.util.Objects.equals(user, n.user) && tier == n.tier;
+        }
+
+        @Override
+        public int hashCode() {
+            return java.util.Objects.hash(user, tier == null ? null : tier.name());
+        }
+    }
+
+    /** A class Flink serializes generically that keeps Object's hashCode. */
+    public static final class Opaque {
+        final String id;
+
+        Opaque(String id) {
+            this.id = id;
+        }
+    }
+
+    /**
+     * keyBy checks a key type's hashing at the top level and in Tuples and Rows, not inside POJOs and records, and lets a
+     * generic (Kryo) class without a hashCode of its own through. Behind keyBy such a key fails loudly (its key group is
+     * computed again on the receiving side); behind keyshift, whose routing keys carry their hash, one key would have
+     * been put in several key groups by routers in different JVMs, silently: refused, naming the field.
+     */
+    @Test
+    void aKeyWithAnEnumOrIdentityHashInsideARecordIsRefusedNamingTheField() {
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(2);
+        DataStream<Clicks.Click> clicks = Clicks.stream(env, 10, 1);
+        // keyBy takes this one
+        clicks.keyBy(c -> new TieredUser(c.user, Tier.FREE), TypeInformation.of(TieredUser.class));
+        assertThatThrownBy(() -> Keyshift.keyBy(clicks, c -> new TieredUser(c.user, Tier.FREE),
+                TypeInformation.of(TieredUser.class)))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("its field tier is an enum (" + Tier.class.getName() + "), whose hashCode "
+                        + "differs between JVMs");
+        assertThatThrownBy(() -> Keyshift.keyBy(clicks, c -> new Visit("/", new TieredUser(c.user, Tier.PAID)),
+                TypeInformation.of(Visit.class)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("its field visitor.tier is an enum");
+        assertThatThrownBy(() -> Keyshift.keyBy(clicks, c -> new Opaque(c.user),
+                new org.apache.flink.api.java.typeutils.GenericTypeInfo<>(Opaque.class)))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("the key is a class that keeps Object's hashCode (" + Opaque.class.getName());
+        assertThatThrownBy(() -> Keyshift.keyBy(clicks, c -> Tuple2.of(c.user, new TieredUser(c.user, Tier.FREE)),
+                Types.TUPLE(Types.STRING, TypeInformation.of(TieredUser.class))))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("its field f1.tier is an enum");
+        // stable ones are taken
+        Keyshift.keyBy(clicks, c -> new UserDay(c.user, 1), TypeInformation.of(UserDay.class));
+        Keyshift.keyBy(clicks, c -> {
+            NamedTier n = new NamedTier();
+            n.user = c.user;
+            n.tier = Tier.FREE;
+            return n;
+        }, TypeInformation.of(NamedTier.class));
+        Keyshift.keyBy(clicks, c -> new org.apache.flink.types.Row(0), org.apache.flink.api.common.typeinfo.Types.ROW(
+                Types.STRING, Types.LONG));
+    }
+
     /** Parallelism of the first stream-graph node whose name contains {@code name}. */
     private static int parallelismOf(StreamExecutionEnvironment env, String name) {
         return env.getStreamGraph(false).getStreamNodes().stream().filter(n -> n.getOperatorName().contains(name))
