@@ -289,7 +289,9 @@ public final class KeyshiftStream<T, K> {
      * arrives more than the horizon after its switch-over is dropped (metric {@code keyshiftLateRecordsDropped}), as
      * {@code keyBy} would not; an event-time timer set beyond the horizon is counted
      * ({@code keyshiftTimersBeyondHorizon}). A function that is a {@code CheckpointedFunction} or
-     * {@code CheckpointListener} gets Flink's calls.
+     * {@code CheckpointListener} gets Flink's calls. Keyed state is Flink's synchronous API
+     * ({@code org.apache.flink.api.common.state}): a state V2 descriptor ({@code org.apache.flink.api.common.state.v2},
+     * Flink 2's asynchronous state) throws UnsupportedOperationException from the function's {@code open}.
      *
      * @param stateHorizon how far back in event time the function's state reaches (> 0, at most 36,500 days): its
      *                     state never depends on records older than this, and its event-time timers fire within it

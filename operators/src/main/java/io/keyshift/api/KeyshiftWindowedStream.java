@@ -39,7 +39,9 @@ import java.util.Objects;
  * A {@link KeyshiftStream} in windows, like {@link WindowedStream}: {@link #aggregate}, {@link #reduce} or
  * {@link #process} end it. Results are exactly those of the same window over a plain {@code keyBy} for every record
  * that {@code keyBy} would not drop as late, for window functions whose result does not depend on the arrival order of
- * a key's records (a late record {@code keyBy} drops may still count here; README, "Migration guarantees"): a window's
+ * a key's records (a late record {@code keyBy} drops may still count here, and with allowed lateness a window that
+ * {@code keyBy} fires on time and again for a late record may fire once, with the final result, behind the routers'
+ * held-back watermark; README, "Migration guarantees"): a window's
  * result leaves from the key group that owns the key at the window's max timestamp, and while a key migrates, the
  * windows of its shadow phase are computed at both owners and compared (see {@link KeyshiftStream#validation()}).
  *
