@@ -332,8 +332,10 @@ public final class KeyshiftJob implements Callable<Integer> {
         boolean restoring = conf.getOptional(StateRecoveryOptions.SAVEPOINT_PATH)
                 .filter(p -> !io.keyshift.savepoint.ForecasterBootstrap.isBootstrap(p)).isPresent();
         String fixedJobId = conf.getString(FIXED_JOB_ID, null);
-        boolean continuing = restoring || sameJob(dir, fixedJobId,
+        // the same job's main run again after a JobManager failover (HA), restored from a savepoint at first or not
+        boolean failover = sameJob(dir, fixedJobId,
                 conf.get(org.apache.flink.configuration.CheckpointingOptions.CHECKPOINTS_DIRECTORY));
+        boolean continuing = restoring || failover;
         String held = continuing ? null : heldOutput(dir, !markedBy(dir, fixedJobId));
         if (held != null) {
             throw new ParameterException(cl, "--out " + dir + " already holds results of another job, running or "
@@ -382,12 +384,14 @@ public final class KeyshiftJob implements Callable<Integer> {
             return 0;
         }
         EventSpace space = null;
-        // the sorted copy of the job this one continues, which its read positions point into: one that left output
-        // beside it (a copy alone may be a failed restore's, of the wrong input: sorted again in place)
-        boolean earlierCopy = in.present() && continuing && Files.exists(dir.resolve(".events.bin"))
-                && heldOutput(dir, true, false) != null;
-        if (earlierCopy) {
-            space = restoring ? sameSortedInput(cl, dir, sourceSpec, conf) : readOnAfterFailover(dir);
+        boolean copy = in.present() && Files.exists(dir.resolve(".events.bin"));
+        if (copy && failover) {
+            // its checkpoint's read positions point into the copy it read, whatever --input holds now
+            space = readOnAfterFailover(dir);
+        } else if (copy && restoring && heldOutput(dir, true, false) != null) {
+            // the sorted copy of the job this one continues, which its read positions point into: one that left
+            // output beside it (a copy alone may be a failed restore's, of the wrong input: sorted again in place)
+            space = sameSortedInput(cl, dir, sourceSpec, conf);
         }
         boolean wroteSorted = false;
         if (space != null) {
@@ -449,8 +453,9 @@ public final class KeyshiftJob implements Callable<Integer> {
      * A job that continues the one that wrote {@code dir} (restored from its savepoint or checkpoint) reads on from its
      * read positions in the sorted input there: sorts {@code --input} aside and refuses, before any job, an input that
      * does not sort into the same file (another file, rows changed or added, other input options), which would resume
-     * at positions of other events and mix two inputs' results in one output. The job reads the existing file; null
-     * where that cannot be read (a copy of another format, or damaged: sorted again in place, as before fingerprints).
+     * at positions of other events and mix two inputs' results in one output. The job reads the existing file (one of
+     * the format before 2026-11-29 is replaced by the same events in this one); null where it cannot be read (damaged:
+     * sorted again in place, as before fingerprints).
      */
     private EventSpace sameSortedInput(CommandLine cl, Path dir, InputSpec spec, Configuration conf) throws Exception {
         Path sorted = dir.resolve(".events.bin");
@@ -458,8 +463,7 @@ public final class KeyshiftJob implements Callable<Integer> {
         try {
             earlier = io.keyshift.jobs.source.SortedEventFile.open(sorted);
         } catch (java.io.IOException unreadable) {
-            // a copy of a build before 2026-11-29 (another format), or a damaged one: sorted again in place, as
-            // then (its job's positions carry no fingerprint either)
+            // a damaged copy: nothing to compare with; sorted again in place, as before fingerprints
             System.out.println("keyshift-job: restoring: " + unreadable.getMessage() + "; sorting " + in.input()
                     + " into it again");
             return null;
@@ -479,6 +483,11 @@ public final class KeyshiftJob implements Callable<Integer> {
             }
             System.out.printf("keyshift-job: restoring: %s sorts into the same %,d records as before (%s)%n",
                     in.input(), earlier.size(), sorted);
+            if (!earlier.currentFormat()) {
+                // a copy of the format before 2026-11-29: the same events, now in the format the source reads
+                Files.move(again, sorted, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                return io.keyshift.jobs.source.SortedEventFile.open(sorted);
+            }
             return earlier;
         } finally {
             Files.deleteIfExists(again);
@@ -489,12 +498,15 @@ public final class KeyshiftJob implements Callable<Integer> {
     /**
      * The same job's main run again after a JobManager failover (high availability): it reads on in the sorted copy it
      * read, whatever {@code --input} holds now (rows appended to it since would otherwise refuse a routine failover);
-     * null where that copy cannot be read (sorted again in place).
+     * null where that copy cannot be read or is of an earlier format (sorted again in place).
      */
     private static EventSpace readOnAfterFailover(Path dir) {
         try {
             io.keyshift.jobs.source.SortedEventFile earlier =
                     io.keyshift.jobs.source.SortedEventFile.open(dir.resolve(".events.bin"));
+            if (!earlier.currentFormat()) {
+                return null;
+            }
             System.out.printf("keyshift-job: recovering: reading on in %s (%,d records)%n", dir.resolve(".events.bin"),
                     earlier.size());
             return earlier;

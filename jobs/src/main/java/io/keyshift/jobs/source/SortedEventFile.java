@@ -29,11 +29,13 @@ public final class SortedEventFile implements EventSpace {
     private final long size;
     /** CRC-32C of the file's bytes, mixed with its event count (see {@link #fingerprint()}). */
     private final long fingerprint;
+    private final boolean currentFormat;
 
-    private SortedEventFile(String path, long size, long fingerprint) {
+    private SortedEventFile(String path, long size, long fingerprint, boolean currentFormat) {
         this.path = path;
         this.size = size;
         this.fingerprint = fingerprint;
+        this.currentFormat = currentFormat;
     }
 
     /** Writes {@code events} (must be sorted by timestamp) to {@code file} and returns the space over it. */
@@ -59,27 +61,55 @@ public final class SortedEventFile implements EventSpace {
                 digest.add(e.timestamp, key, e.value, e.sequence);
             }
         }
-        return new SortedEventFile(file.toAbsolutePath().toString(), events.size(), digest.fingerprint(events.size()));
+        return new SortedEventFile(file.toAbsolutePath().toString(), events.size(), digest.fingerprint(events.size()),
+                true);
     }
 
     /**
-     * Opens an existing file written by {@link #write}, reading it whole for its fingerprint; an IOException names a
-     * file that is not one, of another version, or truncated.
+     * Opens an existing file written by {@link #write}, reading it whole for its fingerprint: of this format or of
+     * version 1 (keys in modified UTF-8, until 2026-11-29), which has the same fingerprint as the same events written
+     * now but cannot be read as a space ({@link #currentFormat()}). An IOException names a file that is not one, of an
+     * unknown version, truncated or damaged.
      */
     public static SortedEventFile open(Path file) throws IOException {
+        long bytes = Files.size(file);
         try (DataInputStream in = new DataInputStream(new BufferedInputStream(Files.newInputStream(file), 1 << 16))) {
-            long size = readHeader(in, file.toString());
+            if (in.readInt() != MAGIC) {
+                throw new IOException(file + " is not a keyshift sorted event file");
+            }
+            int version = in.readInt();
+            if (version != 1 && version != VERSION) {
+                throw new IOException(file + ": unknown sorted event file version " + version);
+            }
+            long size = in.readLong();
             Digest digest = new Digest();
             for (long i = 0; i < size; i++) {
                 long t = in.readLong();
-                byte[] key = new byte[in.readInt()];
-                in.readFully(key);
+                byte[] key = version == 1 ? in.readUTF().getBytes(java.nio.charset.StandardCharsets.UTF_8)
+                        : readKey(in, bytes, file.toString());
                 digest.add(t, key, in.readDouble(), in.readLong());
             }
-            return new SortedEventFile(file.toAbsolutePath().toString(), size, digest.fingerprint(size));
+            return new SortedEventFile(file.toAbsolutePath().toString(), size, digest.fingerprint(size),
+                    version == VERSION);
         } catch (EOFException e) {
             throw new IOException(file + " is truncated", e);
         }
+    }
+
+    /** A key's bytes; an IOException for a length that no file of {@code fileBytes} bytes holds (a damaged file). */
+    private static byte[] readKey(DataInputStream in, long fileBytes, String path) throws IOException {
+        int length = in.readInt();
+        if (length < 0 || length > fileBytes) {
+            throw new IOException(path + " is damaged: a key of " + length + " bytes");
+        }
+        byte[] key = new byte[length];
+        in.readFully(key);
+        return key;
+    }
+
+    /** Whether this file is of the format {@link #open(int, int, long)} reads (a version-1 file is not). */
+    public boolean currentFormat() {
+        return currentFormat;
     }
 
     /** CRC-32C over the events' fields (not the file's bytes: a format change keeps the fingerprint of equal events). */
@@ -185,7 +215,11 @@ public final class SortedEventFile implements EventSpace {
 
     private static Event read(DataInputStream in) throws IOException {
         long t = in.readLong();
-        byte[] bytes = new byte[in.readInt()];
+        int length = in.readInt();
+        if (length < 0) {
+            throw new IOException("damaged: a key of " + length + " bytes");
+        }
+        byte[] bytes = new byte[length];
         in.readFully(bytes);
         String key = new String(bytes, java.nio.charset.StandardCharsets.UTF_8);
         double v = in.readDouble();

@@ -40,6 +40,18 @@ class StridedSourceRestoreTest {
                 .isEqualTo(SortedEventFile.open(dir.resolve("a.bin")).fingerprint());
         assertThat(longer.fingerprint()).isNotEqualTo(a.fingerprint());
         assertThat(other.fingerprint()).isNotEqualTo(a.fingerprint());
+        // the same events in the format before 2026-11-29: the same fingerprint, not readable as a space
+        SortedEventFileTestSupport.writeVersionOne(dir.resolve("v1.bin"), dir.resolve("a.bin"));
+        SortedEventFile v1 = SortedEventFile.open(dir.resolve("v1.bin"));
+        assertThat(v1.fingerprint()).isEqualTo(a.fingerprint());
+        assertThat(v1.currentFormat()).isFalse();
+        assertThat(a.currentFormat()).isTrue();
+        // a damaged key length is an IOException naming the file, not an allocation failure
+        byte[] bytes = java.nio.file.Files.readAllBytes(dir.resolve("a.bin"));
+        bytes[16 + 8] = (byte) 0x80;
+        java.nio.file.Files.write(dir.resolve("damaged.bin"), bytes);
+        assertThatThrownBy(() -> SortedEventFile.open(dir.resolve("damaged.bin")))
+                .isInstanceOf(java.io.IOException.class).hasMessageContaining("damaged.bin is damaged");
     }
 
     @Test
