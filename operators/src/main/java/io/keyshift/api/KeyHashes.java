@@ -3,38 +3,67 @@ package io.keyshift.api;
 import org.apache.flink.api.common.typeinfo.BasicArrayTypeInfo;
 import org.apache.flink.api.common.typeinfo.PrimitiveArrayTypeInfo;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.java.typeutils.EitherTypeInfo;
 import org.apache.flink.api.java.typeutils.EnumTypeInfo;
 import org.apache.flink.api.java.typeutils.GenericTypeInfo;
 import org.apache.flink.api.java.typeutils.ListTypeInfo;
 import org.apache.flink.api.java.typeutils.MapTypeInfo;
 import org.apache.flink.api.java.typeutils.ObjectArrayTypeInfo;
 import org.apache.flink.api.java.typeutils.PojoTypeInfo;
+import org.apache.flink.api.java.typeutils.SetTypeInfo;
 import org.apache.flink.api.java.typeutils.TupleTypeInfoBase;
 
+import java.lang.reflect.GenericArrayType;
+import java.lang.reflect.Modifier;
+import java.lang.reflect.ParameterizedType;
+import java.lang.reflect.Type;
 import java.util.HashSet;
 import java.util.Set;
 
 /**
  * Finds a part of a key type whose {@code hashCode} is not the same in every JVM: an enum (Object's identity hash), an
  * array (identity hash), or a class that keeps {@code Object.hashCode}, anywhere in the key: its own type, the fields
- * of a Tuple or Row, the components of a record, the elements of a List or Map. Plain {@code keyBy} refuses such a
- * type at the top level and in Tuples and Rows, not inside a POJO or record; behind keyBy a key whose hash differs
- * between JVMs fails loudly (its key group is computed again on the receiving side). keyshift stores the routing
- * key's hash with the key ({@link io.keyshift.route.RoutingKey}), so nothing would fail: routers in different
- * TaskManagers, and every run after a restore, would put one key in several key groups, each with its own state and
- * its own results. A POJO (not a record) that declares its own {@code hashCode} is trusted as its author wrote it; a
- * record's is taken to be the implicit one, made of its components' (a record that overrides it over an enum
- * component is refused too: key by the enum's {@code name()}).
+ * of a Tuple or Row, the components of a record, the elements of a List, Set or Map, either side of an Either, the type
+ * arguments of a generic (Kryo) class. Plain {@code keyBy} refuses such a type at the top level and in Tuples and Rows,
+ * not inside a POJO or record; behind keyBy a key whose hash differs between JVMs fails loudly (its key group is
+ * computed again on the receiving side). keyshift stores the routing key's hash with the key
+ * ({@link io.keyshift.route.RoutingKey}), so nothing would fail: routers in different TaskManagers, and every run after
+ * a restore, would put one key in several key groups, each with its own state and its own results.
+ *
+ * <p>A class that declares its own {@code hashCode} is trusted as its author wrote it, and so is a record that
+ * overrides the implicit one (told from it by its bytecode: the implicit {@code hashCode} is an {@code invokedynamic}
+ * of {@code java.lang.runtime.ObjectMethods}, JLS §8.10.3); a record with the implicit one is judged by its components.
  */
 final class KeyHashes {
     private KeyHashes() {}
 
-    /** A description of the first part of {@code type} with a JVM-dependent hashCode, e.g. "field region: an enum"; null: none. */
+    /**
+     * A description of the first part of {@code type} with a JVM-dependent hashCode, e.g. "its field region is an
+     * enum (...)"; null: none.
+     */
     static String unstable(TypeInformation<?> type) {
         return unstable(type, "", new HashSet<>());
     }
 
-    private static String unstable(TypeInformation<?> type, String path, Set<Class<?>> seen) {
+    /**
+     * The enum or array fields (paths) under a class that declares its own hashCode, which is trusted: an IDE's or
+     * Lombok's generated hashCode over an enum field uses the enum's identity hash; empty for none.
+     */
+    static java.util.List<String> trustedOverEnums(TypeInformation<?> type) {
+        java.util.List<String> out = new java.util.ArrayList<>();
+        if (type instanceof PojoTypeInfo<?> pojo && !implicitRecordHashCode(pojo.getTypeClass())) {
+            for (int i = 0; i < pojo.getArity(); i++) {
+                String found = unstable(pojo.getPojoFieldAt(i).getTypeInformation(),
+                        "." + pojo.getPojoFieldAt(i).getField().getName(), new HashSet<>());
+                if (found != null) {
+                    out.add(found);
+                }
+            }
+        }
+        return out;
+    }
+
+    private static String unstable(TypeInformation<?> type, String path, Set<Object> seen) {
         if (type instanceof EnumTypeInfo<?>) {
             return at(path) + "an enum (" + type.getTypeClass().getName() + ")";
         }
@@ -42,7 +71,7 @@ final class KeyHashes {
                 || type instanceof ObjectArrayTypeInfo<?, ?>) {
             return at(path) + "an array (" + type + ")";
         }
-        if (type instanceof TupleTypeInfoBase<?> tuple && !(type instanceof PojoTypeInfo<?>)) {
+        if (type instanceof TupleTypeInfoBase<?> tuple) {
             for (int i = 0; i < tuple.getArity(); i++) {
                 String found = unstable(tuple.getTypeAt(i), path + "." + tuple.getFieldNames()[i], seen);
                 if (found != null) {
@@ -53,10 +82,10 @@ final class KeyHashes {
         }
         if (type instanceof PojoTypeInfo<?> pojo) {
             Class<?> c = pojo.getTypeClass();
-            if (!c.isRecord()) {
+            if (!implicitRecordHashCode(c)) {
                 return ownHashCode(c) ? null : at(path) + "a class that keeps Object's hashCode (" + c.getName() + ")";
             }
-            if (!seen.add(c)) {
+            if (!seen.add(pojo)) {
                 return null;
             }
             for (int i = 0; i < pojo.getArity(); i++) {
@@ -71,36 +100,60 @@ final class KeyHashes {
         if (type instanceof ListTypeInfo<?> list) {
             return unstable(list.getElementTypeInfo(), path + "[]", seen);
         }
+        if (type instanceof SetTypeInfo<?> set) {
+            return unstable(set.getElementTypeInfo(), path + "[]", seen);
+        }
         if (type instanceof MapTypeInfo<?, ?> map) {
             String found = unstable(map.getKeyTypeInfo(), path + "{key}", seen);
             return found != null ? found : unstable(map.getValueTypeInfo(), path + "{value}", seen);
         }
+        if (type instanceof EitherTypeInfo<?, ?> either) {
+            String found = unstable(either.getLeftType(), path + "{left}", seen);
+            return found != null ? found : unstable(either.getRightType(), path + "{right}", seen);
+        }
         if (type instanceof GenericTypeInfo<?>) {
-            return unstable(type.getTypeClass(), path, seen);
+            return unstable((Type) type.getTypeClass(), path, seen);
         }
         // basic types (String, boxed numbers, ...), and types of their own (Avro, Scala, ...): their own hashCode
         return null;
     }
 
-    /** The same for a class Flink serializes generically (Kryo): judged by the class and, for records, its components. */
-    private static String unstable(Class<?> c, String path, Set<Class<?>> seen) {
+    /**
+     * The same for a type Flink serializes generically (Kryo): judged by its class and, for a record with the implicit
+     * hashCode, its components' declared types, type arguments included (a {@code List<Tier>} component).
+     */
+    private static String unstable(Type t, String path, Set<Object> seen) {
+        if (t instanceof GenericArrayType) {
+            return at(path) + "an array (" + t.getTypeName() + ")";
+        }
+        if (t instanceof ParameterizedType p) {
+            String found = unstable(p.getRawType(), path, seen);
+            Type[] args = p.getActualTypeArguments();
+            for (int i = 0; found == null && i < args.length; i++) {
+                found = unstable(args[i], path + "<" + i + ">", seen);
+            }
+            return found;
+        }
+        if (!(t instanceof Class<?> c)) {
+            // a type variable or wildcard: the value's own class decides, unknown here
+            return null;
+        }
         if (c.isEnum() || c.getSuperclass() != null && c.getSuperclass().isEnum()) {
             return at(path) + "an enum (" + c.getName() + ")";
         }
         if (c.isArray()) {
             return at(path) + "an array (" + c.getSimpleName() + ")";
         }
-        if (c.isPrimitive() || c.isInterface() || java.lang.reflect.Modifier.isAbstract(c.getModifiers())
-                || c == Object.class) {
+        if (c.isPrimitive() || c.isInterface() || Modifier.isAbstract(c.getModifiers()) || c == Object.class) {
             // a declared interface or abstract type: the value's own class decides, unknown here
             return null;
         }
-        if (c.isRecord()) {
+        if (implicitRecordHashCode(c)) {
             if (!seen.add(c)) {
                 return null;
             }
             for (java.lang.reflect.RecordComponent rc : c.getRecordComponents()) {
-                String found = unstable(rc.getType(), path + "." + rc.getName(), seen);
+                String found = unstable(rc.getGenericType(), path + "." + rc.getName(), seen);
                 if (found != null) {
                     return found;
                 }
@@ -118,7 +171,53 @@ final class KeyHashes {
         }
     }
 
+    /**
+     * Whether {@code c} is a record whose hashCode is the implicit one (its bytecode's {@code hashCode()} calls
+     * {@code java.lang.runtime.ObjectMethods}); a record whose class file cannot be read counts as implicit.
+     */
+    static boolean implicitRecordHashCode(Class<?> c) {
+        if (!c.isRecord()) {
+            return false;
+        }
+        String resource = "/" + c.getName().replace('.', '/') + ".class";
+        try (java.io.InputStream in = c.getResourceAsStream(resource)) {
+            if (in == null) {
+                return true;
+            }
+            boolean[] implicit = {false};
+            new org.apache.flink.shaded.asm9.org.objectweb.asm.ClassReader(in).accept(
+                    new org.apache.flink.shaded.asm9.org.objectweb.asm.ClassVisitor(
+                            org.apache.flink.shaded.asm9.org.objectweb.asm.Opcodes.ASM9) {
+                        @Override
+                        public org.apache.flink.shaded.asm9.org.objectweb.asm.MethodVisitor visitMethod(
+                                int access, String name, String descriptor, String signature, String[] exceptions) {
+                            if (!name.equals("hashCode") || !descriptor.equals("()I")) {
+                                return null;
+                            }
+                            return new org.apache.flink.shaded.asm9.org.objectweb.asm.MethodVisitor(
+                                    org.apache.flink.shaded.asm9.org.objectweb.asm.Opcodes.ASM9) {
+                                @Override
+                                public void visitInvokeDynamicInsn(String n, String d,
+                                        org.apache.flink.shaded.asm9.org.objectweb.asm.Handle bootstrap,
+                                        Object... arguments) {
+                                    implicit[0] |= bootstrap.getOwner().equals("java/lang/runtime/ObjectMethods");
+                                }
+                            };
+                        }
+                    }, org.apache.flink.shaded.asm9.org.objectweb.asm.ClassReader.SKIP_DEBUG
+                            | org.apache.flink.shaded.asm9.org.objectweb.asm.ClassReader.SKIP_FRAMES);
+            return implicit[0];
+        } catch (java.io.IOException | RuntimeException unreadable) {
+            return true;
+        }
+    }
+
+    /** "the key is", "its field a.b is", or "the key's part a[] is" for elements and type arguments. */
     private static String at(String path) {
-        return path.isEmpty() ? "the key is " : "its field " + path.substring(1) + " is ";
+        if (path.isEmpty()) {
+            return "the key is ";
+        }
+        String p = path.startsWith(".") ? path.substring(1) : path;
+        return p.matches("[\\w.$]+") ? "its field " + p + " is " : "the key's part " + p + " is ";
     }
 }

@@ -111,6 +111,13 @@ public final class KeyshiftStream<T, K> {
                     + "restore, would put one key in several key groups, each with its own state and results; key by "
                     + "a type of stable hashCodes (String, numbers, records and POJOs of them; an enum's name())");
         }
+        java.util.List<String> trusted = KeyHashes.trustedOverEnums(keyType);
+        if (!trusted.isEmpty()) {
+            LOG.warn("keyshift keys by {}, whose own hashCode is trusted, though {}: if that hashCode uses the enum's "
+                    + "or array's hashCode (an IDE's or Lombok's generated one does), it differs between JVMs, and "
+                    + "keyshift would put one key in several key groups; hash the enum's name() instead",
+                    keyType, String.join("; ", trusted));
+        }
     }
 
     /**

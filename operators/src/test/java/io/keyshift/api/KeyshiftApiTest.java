@@ -1198,6 +1198,20 @@ class KeyshiftApiTest {
         }
     }
 
+    /** A record that overrides the implicit hashCode, over the enum's name: trusted as written. */
+    public record NamedTierRecord(String user, Tier tier) {
+        @Override
+        public int hashCode() {
+            return java.util.Objects.hash(user, tier.name());
+        }
+    }
+
+    /** A record of a set of enums (Flink types a Set field with its own type information). */
+    public record UserTiers(String user, java.util.Set<Tier> tiers) {}
+
+    /** A record Flink serializes generically (not public): judged by its components' declared types. */
+    record HiddenTiers(String user, List<Tier> tiers) {}
+
     /** A class Flink serializes generically that keeps Object's hashCode. */
     public static final class Opaque {
         final String id;
@@ -1234,7 +1248,21 @@ class KeyshiftApiTest {
         assertThatThrownBy(() -> Keyshift.keyBy(clicks, c -> Tuple2.of(c.user, new TieredUser(c.user, Tier.FREE)),
                 Types.TUPLE(Types.STRING, TypeInformation.of(TieredUser.class))))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("its field f1.tier is an enum");
+        assertThatThrownBy(() -> Keyshift.keyBy(clicks, c -> new UserTiers(c.user, java.util.Set.of(Tier.FREE)),
+                TypeInformation.of(UserTiers.class)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("the key's part tiers[] is an enum");
+        assertThat(TypeInformation.of(HiddenTiers.class))
+                .isInstanceOf(org.apache.flink.api.java.typeutils.GenericTypeInfo.class);
+        assertThatThrownBy(() -> Keyshift.keyBy(clicks, c -> new HiddenTiers(c.user, List.of(Tier.FREE)),
+                TypeInformation.of(HiddenTiers.class)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("the key's part tiers<0> is an enum");
+        assertThatThrownBy(() -> Keyshift.keyBy(clicks, c -> List.of(Tier.FREE),
+                Types.LIST(TypeInformation.of(Tier.class))))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("the key's part [] is an enum");
         // stable ones are taken
+        assertThat(KeyHashes.implicitRecordHashCode(TieredUser.class)).isTrue();
+        assertThat(KeyHashes.implicitRecordHashCode(NamedTierRecord.class)).isFalse();
+        Keyshift.keyBy(clicks, c -> new NamedTierRecord(c.user, Tier.FREE), TypeInformation.of(NamedTierRecord.class));
         Keyshift.keyBy(clicks, c -> new UserDay(c.user, 1), TypeInformation.of(UserDay.class));
         Keyshift.keyBy(clicks, c -> {
             NamedTier n = new NamedTier();
