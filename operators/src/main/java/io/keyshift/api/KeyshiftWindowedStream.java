@@ -162,6 +162,8 @@ public final class KeyshiftWindowedStream<T, K, W extends Window> {
                                                TypeInformation<R> resultType) {
         Objects.requireNonNull(function, "aggregate function");
         Objects.requireNonNull(accumulatorType, "accumulator type");
+        // as Flink's WindowedStream, which checks it too (the aggregate's result only passes to the window function)
+        Objects.requireNonNull(aggregateType, "aggregate type");
         Objects.requireNonNull(resultType, "result type");
         if (function instanceof org.apache.flink.api.common.functions.RichFunction) {
             // as Flink's WindowedStream: the window operator never opens it (its runtime context would be missing)

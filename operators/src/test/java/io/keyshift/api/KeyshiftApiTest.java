@@ -1274,6 +1274,17 @@ class KeyshiftApiTest {
                 Types.STRING, Types.LONG));
     }
 
+    /** The typed aggregate overload checks its aggregate type as Flink's WindowedStream does (it was taken unchecked). */
+    @Test
+    void theTypedAggregateOverloadRefusesANullAggregateType() {
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(2);
+        var windows = Keyshift.keyBy(Clicks.stream(env, 10, 1), c -> c.user, Types.STRING)
+                .window(TumblingEventTimeWindows.of(Duration.ofHours(1)));
+        assertThatThrownBy(() -> windows.aggregate(new SumBytes(), new Label(),
+                TypeInformation.of(long[].class), null, Types.STRING))
+                .isInstanceOf(NullPointerException.class).hasMessage("aggregate type");
+    }
+
     /** Parallelism of the first stream-graph node whose name contains {@code name}. */
     private static int parallelismOf(StreamExecutionEnvironment env, String name) {
         return env.getStreamGraph(false).getStreamNodes().stream().filter(n -> n.getOperatorName().contains(name))
