@@ -13,8 +13,9 @@ import java.util.Collection;
  * What keyshift needs to know of a user's window assigner: the windows' size, slide and offset (ms), from which the
  * state horizon (size + allowed lateness) and whether windows fall on planning-window boundaries follow.
  *
- * <p>Supported: {@link TumblingEventTimeWindows} and {@link SlidingEventTimeWindows} (aligned, not staggered).
- * Refused, with the reason: session windows (a session has no bounded length, so no shadow phase is known to
+ * <p>Supported: {@link TumblingEventTimeWindows} and {@link SlidingEventTimeWindows} themselves (aligned, not
+ * staggered; not subclasses, which may assign windows of other sizes). Refused, with the reason: merging windows
+ * (sessions, dynamic gaps: a session has no bounded length, so no shadow phase is known to
  * cover it), processing-time windows (keyshift routes by event time, so a processing-time window of a migrating key
  * would hold different records at its old and new owner), staggered windows (their offset differs per subtask) and
  * any other assigner (its state horizon is unknown).
@@ -23,7 +24,7 @@ record WindowShape(long size, long slide, long offset) {
 
     static WindowShape of(WindowAssigner<?, ? extends Window> assigner) {
         String name = assigner.getClass().getSimpleName();
-        if (name.contains("Session")) {
+        if (assigner instanceof org.apache.flink.streaming.api.windowing.assigners.MergingWindowAssigner<?, ?>) {
             throw new IllegalArgumentException("keyshift refuses session windows (" + name + "): a session has no "
                     + "bounded length, so no shadow phase is known to cover a migrating key's open session. Use "
                     + "tumbling or sliding event-time windows, or a keyed process function with a declared state "
@@ -39,7 +40,9 @@ record WindowShape(long size, long slide, long offset) {
                     + "records by event time, so a processing-time window of a migrating key would hold different "
                     + "records at its old and new owner. Use event-time windows.");
         }
-        if (!(assigner instanceof TumblingEventTimeWindows) && !(assigner instanceof SlidingEventTimeWindows)) {
+        if (assigner.getClass() != TumblingEventTimeWindows.class
+                && assigner.getClass() != SlidingEventTimeWindows.class) {
+            // a subclass of either may assign windows of other sizes than the one probed below
             throw new IllegalArgumentException("keyshift supports TumblingEventTimeWindows and SlidingEventTimeWindows; "
                     + name + " has no state horizon keyshift knows");
         }

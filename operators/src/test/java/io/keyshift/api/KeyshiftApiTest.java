@@ -880,6 +880,27 @@ class KeyshiftApiTest {
                 org.apache.flink.streaming.api.windowing.assigners.GlobalWindows.create()))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("global windows").hasMessageContaining("never ends");
+        // a merging assigner of any name is a session window (it was told by "Session" in its class name)
+        assertThatThrownBy(() -> users.window(new Gaps()))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("session windows (Gaps)");
+        // a subclass of a supported assigner may assign windows of other sizes than the one probed
+        assertThatThrownBy(() -> users.window(new Hourly()))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("Hourly has no state horizon keyshift knows");
+    }
+
+    /** Session windows under another name. */
+    static final class Gaps extends EventTimeSessionWindows {
+        Gaps() {
+            super(60_000);
+        }
+    }
+
+    /** A subclass of tumbling windows (it could assign windows of other sizes). */
+    static final class Hourly extends TumblingEventTimeWindows {
+        Hourly() {
+            super(3_600_000, 0, org.apache.flink.streaming.api.windowing.assigners.WindowStagger.ALIGNED);
+        }
     }
 
     @Test
