@@ -122,9 +122,7 @@ public final class KeyshiftJob implements Callable<Integer> {
      * removed then, is another job. False without a fixed id or a checkpoint directory.
      */
     static boolean sameJob(Path dir, String fixedJobId, String checkpointDir) throws java.io.IOException {
-        Path marker = dir.resolve(JOB_ID_MARKER);
-        if (fixedJobId == null || checkpointDir == null || !Files.isRegularFile(marker)
-                || !Files.readString(marker).strip().equals(fixedJobId)) {
+        if (checkpointDir == null || !markedBy(dir, fixedJobId)) {
             return false;
         }
         org.apache.flink.core.fs.Path checkpoints = new org.apache.flink.core.fs.Path(checkpointDir, fixedJobId);
@@ -175,10 +173,25 @@ public final class KeyshiftJob implements Callable<Integer> {
         return sortedInputToo && uncommittedToo && Files.exists(dir.resolve(".events.bin")) ? ".events.bin" : null;
     }
 
-    /** True if {@code dir} was written by the job with the fixed (HA) id {@code fixedJobId}. */
+    /**
+     * True if {@code dir} was written by the job with the fixed (HA) id {@code fixedJobId}: the marker's first line
+     * (its second names the savepoint that job's main was started from, see {@link #markedRecovery}).
+     */
     static boolean markedBy(Path dir, String fixedJobId) throws java.io.IOException {
         Path marker = dir.resolve(JOB_ID_MARKER);
-        return fixedJobId != null && Files.isRegularFile(marker) && Files.readString(marker).strip().equals(fixedJobId);
+        return fixedJobId != null && Files.isRegularFile(marker)
+                && Files.readString(marker).strip().lines().findFirst().orElse("").equals(fixedJobId);
+    }
+
+    /**
+     * Whether the marker's job was started from {@code recoveryPath} (the configuration's savepoint path, "" for none):
+     * Flink runs main again after a JobManager failover with the same configuration, so the same id and the same path
+     * are the same job; a restore from another savepoint is not. A marker of a build before 2026-12-02 names no path:
+     * it matches only "".
+     */
+    static boolean markedRecovery(Path dir, String recoveryPath) throws java.io.IOException {
+        java.util.List<String> lines = Files.readString(dir.resolve(JOB_ID_MARKER)).lines().toList();
+        return (lines.size() > 1 ? lines.get(1).strip() : "").equals(recoveryPath);
     }
 
     /** How the message of the IllegalArgumentException that main throws for a bad argument begins. */
@@ -332,10 +345,14 @@ public final class KeyshiftJob implements Callable<Integer> {
         boolean restoring = conf.getOptional(StateRecoveryOptions.SAVEPOINT_PATH)
                 .filter(p -> !io.keyshift.savepoint.ForecasterBootstrap.isBootstrap(p)).isPresent();
         String fixedJobId = conf.getString(FIXED_JOB_ID, null);
-        // the same job's main run again after a JobManager failover (HA), restored from a savepoint at first or not
-        boolean failover = sameJob(dir, fixedJobId,
+        String recoveryPath = conf.getOptional(StateRecoveryOptions.SAVEPOINT_PATH).orElse("");
+        // the same job's main run again after a JobManager failover (HA), which continues its own output: a
+        // checkpoint of it exists
+        boolean continuing = restoring || sameJob(dir, fixedJobId,
                 conf.get(org.apache.flink.configuration.CheckpointingOptions.CHECKPOINTS_DIRECTORY));
-        boolean continuing = restoring || failover;
+        // ... and reads on in its sorted copy, checkpoint or not: the same id, started from the same savepoint (a
+        // restore from another savepoint under a reused id is a restore)
+        boolean failover = markedBy(dir, fixedJobId) && markedRecovery(dir, recoveryPath);
         String held = continuing ? null : heldOutput(dir, !markedBy(dir, fixedJobId));
         if (held != null) {
             throw new ParameterException(cl, "--out " + dir + " already holds results of another job, running or "
@@ -367,7 +384,7 @@ public final class KeyshiftJob implements Callable<Integer> {
         }
         Files.createDirectories(dir);
         if (fixedJobId != null) {
-            Files.writeString(dir.resolve(JOB_ID_MARKER), fixedJobId);
+            Files.writeString(dir.resolve(JOB_ID_MARKER), fixedJobId + "\n" + recoveryPath + "\n");
         }
         if (kafka.input()) {
             InputSpec spec = sourceSpec;
@@ -454,8 +471,8 @@ public final class KeyshiftJob implements Callable<Integer> {
      * read positions in the sorted input there: sorts {@code --input} aside and refuses, before any job, an input that
      * does not sort into the same file (another file, rows changed or added, other input options), which would resume
      * at positions of other events and mix two inputs' results in one output. The job reads the existing file (one of
-     * the format before 2026-11-29 is replaced by the same events in this one); null where it cannot be read (damaged:
-     * sorted again in place, as before fingerprints).
+     * the format before 2026-11-29 is replaced by its own events in this one, not compared: parsing has changed since);
+     * null where it cannot be read (damaged: sorted again in place, as before fingerprints).
      */
     private EventSpace sameSortedInput(CommandLine cl, Path dir, InputSpec spec, Configuration conf) throws Exception {
         Path sorted = dir.resolve(".events.bin");
@@ -470,6 +487,20 @@ public final class KeyshiftJob implements Callable<Integer> {
         }
         Path again = dir.resolve(".events.bin.check");
         Path deadLetters = dir.resolve(".dead-letters.csv.check");
+        if (!earlier.currentFormat()) {
+            // a copy of the format before 2026-11-29: the savepoint's positions point into exactly its events (parsing
+            // has changed since, so --input need not sort into them again): the same events in the current format
+            try {
+                io.keyshift.jobs.source.SortedEventFile.convert(sorted, again);
+                Files.move(again, sorted, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                        java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            } finally {
+                Files.deleteIfExists(again);
+            }
+            System.out.printf("keyshift-job: restoring: %s is of an earlier format; its %,d records, in the current "
+                    + "one, are read on (--input is not compared with them)%n", sorted, earlier.size());
+            return io.keyshift.jobs.source.SortedEventFile.open(sorted);
+        }
         try {
             ReplayInput.Prepared prepared = ReplayInput.prepare(in.input(), spec, again, deadLetters, n -> { },
                     conf.get(io.keyshift.jobs.replay.Workload.MAX_EVENT_TIME_GAP));
@@ -483,11 +514,6 @@ public final class KeyshiftJob implements Callable<Integer> {
             }
             System.out.printf("keyshift-job: restoring: %s sorts into the same %,d records as before (%s)%n",
                     in.input(), earlier.size(), sorted);
-            if (!earlier.currentFormat()) {
-                // a copy of the format before 2026-11-29: the same events, now in the format the source reads
-                Files.move(again, sorted, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-                return io.keyshift.jobs.source.SortedEventFile.open(sorted);
-            }
             return earlier;
         } finally {
             Files.deleteIfExists(again);

@@ -51,16 +51,41 @@ final class KeyHashes {
      */
     static java.util.List<String> trustedOverEnums(TypeInformation<?> type) {
         java.util.List<String> out = new java.util.ArrayList<>();
-        if (type instanceof PojoTypeInfo<?> pojo && !implicitRecordHashCode(pojo.getTypeClass())) {
+        trustedOverEnums(type, "", out);
+        return out;
+    }
+
+    private static void trustedOverEnums(TypeInformation<?> type, String path, java.util.List<String> out) {
+        if (type instanceof TupleTypeInfoBase<?> tuple) {
+            for (int i = 0; i < tuple.getArity(); i++) {
+                trustedOverEnums(tuple.getTypeAt(i), path + "." + tuple.getFieldNames()[i], out);
+            }
+        } else if (type instanceof PojoTypeInfo<?> pojo && !implicitRecordHashCode(pojo.getTypeClass())
+                && !avroSpecificRecord(pojo.getTypeClass())) {
+            // Avro hashes an enum by its position in the schema; an array's generated hash is Arrays.hashCode
             for (int i = 0; i < pojo.getArity(); i++) {
-                String found = unstable(pojo.getPojoFieldAt(i).getTypeInformation(),
-                        "." + pojo.getPojoFieldAt(i).getField().getName(), new HashSet<>());
-                if (found != null) {
+                String found = field(pojo.getPojoFieldAt(i), path, new HashSet<>());
+                if (found != null && !found.contains(" is an array")) {
                     out.add(found);
                 }
             }
+        } else if (type instanceof PojoTypeInfo<?> pojo && implicitRecordHashCode(pojo.getTypeClass())) {
+            for (int i = 0; i < pojo.getArity(); i++) {
+                trustedOverEnums(pojo.getPojoFieldAt(i).getTypeInformation(),
+                        path + "." + pojo.getPojoFieldAt(i).getField().getName(), out);
+            }
         }
-        return out;
+    }
+
+    private static boolean avroSpecificRecord(Class<?> c) {
+        for (Class<?> i = c; i != null; i = i.getSuperclass()) {
+            for (Class<?> face : i.getInterfaces()) {
+                if (face.getName().equals("org.apache.avro.specific.SpecificRecord")) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     private static String unstable(TypeInformation<?> type, String path, Set<Object> seen) {
@@ -89,8 +114,7 @@ final class KeyHashes {
                 return null;
             }
             for (int i = 0; i < pojo.getArity(); i++) {
-                String found = unstable(pojo.getPojoFieldAt(i).getTypeInformation(),
-                        path + "." + pojo.getPojoFieldAt(i).getField().getName(), seen);
+                String found = field(pojo.getPojoFieldAt(i), path, seen);
                 if (found != null) {
                     return found;
                 }
@@ -116,6 +140,18 @@ final class KeyHashes {
         }
         // basic types (String, boxed numbers, ...), and types of their own (Avro, Scala, ...): their own hashCode
         return null;
+    }
+
+    /**
+     * A POJO or record field: by its type information, or, where Flink types it generically (a field of a generic
+     * type whose arguments are not all plain classes: {@code Optional<Tier>}, {@code List<Set<Tier>>}), by its declared
+     * type, type arguments included.
+     */
+    private static String field(org.apache.flink.api.java.typeutils.PojoField f, String path, Set<Object> seen) {
+        String at = path + "." + f.getField().getName();
+        return f.getTypeInformation() instanceof GenericTypeInfo<?>
+                ? unstable(f.getField().getGenericType(), at, seen)
+                : unstable(f.getTypeInformation(), at, seen);
     }
 
     /**

@@ -1230,6 +1230,9 @@ class KeyshiftApiTest {
     /** A record of a set of enums (Flink types a Set field with its own type information). */
     public record UserTiers(String user, java.util.Set<Tier> tiers) {}
 
+    /** A public record with an Optional of an enum, which Flink types generically. */
+    public record MaybeTier(String user, java.util.Optional<Tier> tier) {}
+
     /** A record Flink serializes generically (not public): judged by its components' declared types. */
     record HiddenTiers(String user, List<Tier> tiers) {}
 
@@ -1277,6 +1280,9 @@ class KeyshiftApiTest {
         assertThatThrownBy(() -> Keyshift.keyBy(clicks, c -> new HiddenTiers(c.user, List.of(Tier.FREE)),
                 TypeInformation.of(HiddenTiers.class)))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("the key's part tiers<0> is an enum");
+        assertThatThrownBy(() -> Keyshift.keyBy(clicks, c -> new MaybeTier(c.user, java.util.Optional.empty()),
+                TypeInformation.of(MaybeTier.class)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("the key's part tier<0> is an enum");
         assertThatThrownBy(() -> Keyshift.keyBy(clicks, c -> List.of(Tier.FREE),
                 Types.LIST(TypeInformation.of(Tier.class))))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("the key's part [] is an enum");

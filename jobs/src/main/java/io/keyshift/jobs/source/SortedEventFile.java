@@ -16,8 +16,9 @@ import java.util.NoSuchElementException;
 /**
  * Events sorted by event time in a binary file (the replay's prepared input), read as an {@link EventSpace}.
  *
- * <p>Format, version 1: magic "KSEV", int version, long count, then per event: long timestamp, UTF key, double
- * value, long sequence. Written once by {@link #write}; a truncated or foreign file fails with an IOException
+ * <p>Format, version 2: magic "KSEV", int version, long count, then per event: long timestamp, int key length and the
+ * key in UTF-8, double value, long sequence (version 1, until 2026-11-29, wrote the key with writeUTF; {@link #open}
+ * and {@link #convert} read it). Written once by {@link #write}; a truncated or foreign file fails with an IOException
  * naming the path.
  */
 public final class SortedEventFile implements EventSpace {
@@ -27,7 +28,7 @@ public final class SortedEventFile implements EventSpace {
 
     private final String path;
     private final long size;
-    /** CRC-32C of the file's bytes, mixed with its event count (see {@link #fingerprint()}). */
+    /** CRC-32C of the events' fields, mixed with their count (see {@link #fingerprint()}). */
     private final long fingerprint;
     private final boolean currentFormat;
 
@@ -72,6 +73,37 @@ public final class SortedEventFile implements EventSpace {
      * unknown version, truncated or damaged.
      */
     public static SortedEventFile open(Path file) throws IOException {
+        Digest digest = new Digest();
+        long[] size = {0};
+        boolean current = readAll(file, (t, key, value, sequence) -> {
+            digest.add(t, key, value, sequence);
+            size[0]++;
+        });
+        return new SortedEventFile(file.toAbsolutePath().toString(), size[0], digest.fingerprint(size[0]), current);
+    }
+
+    /**
+     * Writes the events of {@code from} (of either version) to {@code to} in the current format, in their order: the
+     * same events, so read positions into {@code from} hold in {@code to}.
+     */
+    public static SortedEventFile convert(Path from, Path to) throws IOException {
+        List<Event> events = new java.util.ArrayList<>();
+        readAll(from, (t, key, value, sequence) -> events.add(
+                new Event(t, new String(key, java.nio.charset.StandardCharsets.UTF_8), value, sequence)));
+        return write(to, events);
+    }
+
+    /** One event's fields, as read. */
+    private interface EventSink {
+        void accept(long timestamp, byte[] key, double value, long sequence);
+    }
+
+    /**
+     * Reads every event of a file of version 1 or 2 into {@code sink}; true for the current version. An IOException
+     * names a file that is not one, of an unknown version, truncated or damaged (a count or key length the file cannot
+     * hold, bytes after the last event).
+     */
+    private static boolean readAll(Path file, EventSink sink) throws IOException {
         long bytes = Files.size(file);
         try (DataInputStream in = new DataInputStream(new BufferedInputStream(Files.newInputStream(file), 1 << 16))) {
             if (in.readInt() != MAGIC) {
@@ -82,29 +114,34 @@ public final class SortedEventFile implements EventSpace {
                 throw new IOException(file + ": unknown sorted event file version " + version);
             }
             long size = in.readLong();
-            Digest digest = new Digest();
+            // an event takes at least 26 bytes (time, value, sequence and a key's length, 2 bytes in version 1)
+            if (size < 0 || size > (bytes - 16) / 26) {
+                throw new IOException(file + " is damaged: a count of " + size + " events");
+            }
+            long consumed = 16;
             for (long i = 0; i < size; i++) {
                 long t = in.readLong();
-                byte[] key = version == 1 ? in.readUTF().getBytes(java.nio.charset.StandardCharsets.UTF_8)
-                        : readKey(in, bytes, file.toString());
-                digest.add(t, key, in.readDouble(), in.readLong());
+                byte[] key;
+                if (version == 1) {
+                    key = in.readUTF().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                } else {
+                    int length = in.readInt();
+                    if (length < 0 || length > bytes - consumed - 28) {
+                        throw new IOException(file + " is damaged: a key of " + length + " bytes");
+                    }
+                    key = new byte[length];
+                    in.readFully(key);
+                    consumed += 28 + length;
+                }
+                sink.accept(t, key, in.readDouble(), in.readLong());
             }
-            return new SortedEventFile(file.toAbsolutePath().toString(), size, digest.fingerprint(size),
-                    version == VERSION);
+            if (in.read() != -1) {
+                throw new IOException(file + " is damaged: bytes after its " + size + " events");
+            }
+            return version == VERSION;
         } catch (EOFException e) {
             throw new IOException(file + " is truncated", e);
         }
-    }
-
-    /** A key's bytes; an IOException for a length that no file of {@code fileBytes} bytes holds (a damaged file). */
-    private static byte[] readKey(DataInputStream in, long fileBytes, String path) throws IOException {
-        int length = in.readInt();
-        if (length < 0 || length > fileBytes) {
-            throw new IOException(path + " is damaged: a key of " + length + " bytes");
-        }
-        byte[] key = new byte[length];
-        in.readFully(key);
-        return key;
     }
 
     /** Whether this file is of the format {@link #open(int, int, long)} reads (a version-1 file is not). */
