@@ -147,9 +147,7 @@ class KeyshiftJobTest {
         Path csv = dir.resolve("trips.csv");
         Files.writeString(csv, "station,start\nA,2014-09-01 08:00:00\nB,2014-09-01 09:30:00\nC,x\n");
         Path out = Files.createDirectories(dir.resolve("out"));
-        io.keyshift.jobs.input.ReplayInput.prepare(csv, new io.keyshift.jobs.input.InputSpec(java.util.List.of(),
-                "station", java.util.List.of("start"), java.util.Optional.empty(), java.util.Optional.empty()),
-                out.resolve(".events.bin"), out.resolve("dead-letters.csv"), n -> { });
+        sortInto(csv, out);
         Files.createDirectories(out.resolve("results/2014-09-01--00"));
         Files.writeString(out.resolve("results/2014-09-01--00/part-0-0"), "A,1409558400000,1409562000000,1\n");
         byte[] sorted = Files.readAllBytes(out.resolve(".events.bin"));
@@ -181,9 +179,7 @@ class KeyshiftJobTest {
         // a restore of the wrong input into a new --out left only its sorted copy there (its job failed at once):
         // the retry with the right input sorts it again in place rather than refusing it as not that copy's input
         Path retry = Files.createDirectories(dir.resolve("retry"));
-        io.keyshift.jobs.input.ReplayInput.prepare(changed, new io.keyshift.jobs.input.InputSpec(java.util.List.of(),
-                "station", java.util.List.of("start"), java.util.Optional.empty(), java.util.Optional.empty()),
-                retry.resolve(".events.bin"), retry.resolve("dead-letters.csv"), n -> { });
+        sortInto(changed, retry);
         assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--input", csv.toString(), "--key", "station",
                 "--time", "start", "--out", retry.toString(), "-Dexecution.checkpointing.interval=5s",
                 "-Dexecution.state-recovery.path=" + savepoint.toUri()}))
@@ -204,9 +200,7 @@ class KeyshiftJobTest {
         Path csv = dir.resolve("trips.csv");
         Files.writeString(csv, "station,start\nA,2014-09-01 08:00:00\nB,2014-09-01 09:30:00\n");
         Path out = Files.createDirectories(dir.resolve("out"));
-        io.keyshift.jobs.input.ReplayInput.prepare(csv, new io.keyshift.jobs.input.InputSpec(java.util.List.of(),
-                "station", java.util.List.of("start"), java.util.Optional.empty(), java.util.Optional.empty()),
-                out.resolve(".events.bin"), out.resolve("dead-letters.csv"), n -> { });
+        sortInto(csv, out);
         byte[] sorted = Files.readAllBytes(out.resolve(".events.bin"));
         String id = "00000000000000000000000000000007";
         Path savepoint = Files.createDirectories(dir.resolve("savepoint"));
@@ -272,6 +266,13 @@ class KeyshiftJobTest {
         }
         assertThat(prepared.space().fingerprint())
                 .isEqualTo(io.keyshift.jobs.source.SortedEventFile.open(out.resolve(".events.bin")).fingerprint());
+    }
+
+    /** Sorts a station,start CSV into {@code out}'s .events.bin and dead-letters.csv, as a job's main does. */
+    private static void sortInto(Path csv, Path out) throws java.io.IOException {
+        io.keyshift.jobs.input.ReplayInput.prepare(csv, new io.keyshift.jobs.input.InputSpec(java.util.List.of(),
+                "station", java.util.List.of("start"), java.util.Optional.empty(), java.util.Optional.empty()),
+                out.resolve(".events.bin"), out.resolve("dead-letters.csv"), n -> { });
     }
 
     /** A control directory listed every 0 s: refused naming the option (Flink's file source failed it, unnamed). */
