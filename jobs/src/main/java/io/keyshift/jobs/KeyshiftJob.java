@@ -184,6 +184,26 @@ public final class KeyshiftJob implements Callable<Integer> {
     }
 
     /**
+     * Writes the marker of the job with the fixed (HA) id (none without one) once every check has passed, just before
+     * the job is built: a refused run leaves the marker of the job before it. Only when it changes, and atomically (a
+     * JobManager that dies mid-write would leave a marker that no failover matches).
+     */
+    private static void mark(Path dir, String fixedJobId, String recoveryPath) throws java.io.IOException {
+        if (fixedJobId == null) {
+            return;
+        }
+        String content = fixedJobId + "\n" + recoveryPath + "\n";
+        Path marker = dir.resolve(JOB_ID_MARKER);
+        if (Files.isRegularFile(marker) && Files.readString(marker).equals(content)) {
+            return;
+        }
+        Path next = dir.resolve(JOB_ID_MARKER + ".next");
+        Files.writeString(next, content);
+        Files.move(next, marker, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    /**
      * Whether the marker's job was started from {@code recoveryPath} (the configuration's savepoint path, "" for none):
      * Flink runs main again after a JobManager failover with the same configuration, so the same id and the same path
      * are the same job; a restore from another savepoint is not. A marker of a build before 2026-12-02 names no path:
@@ -350,9 +370,11 @@ public final class KeyshiftJob implements Callable<Integer> {
         // checkpoint of it exists
         boolean continuing = restoring || sameJob(dir, fixedJobId,
                 conf.get(org.apache.flink.configuration.CheckpointingOptions.CHECKPOINTS_DIRECTORY));
-        // ... and reads on in its sorted copy, checkpoint or not: the same id, started from the same savepoint (a
-        // restore from another savepoint under a reused id is a restore)
-        boolean failover = markedBy(dir, fixedJobId) && markedRecovery(dir, recoveryPath);
+        // ... and reads on in its sorted copy: the same id, started from the same savepoint (a restore from another
+        // savepoint under a reused id is a restore), with read positions to read on from (a savepoint or a
+        // checkpoint; without either a new deployment under a reused id sorts its input again, as a failed-over job
+        // without them may)
+        boolean failover = markedBy(dir, fixedJobId) && markedRecovery(dir, recoveryPath) && continuing;
         String held = continuing ? null : heldOutput(dir, !markedBy(dir, fixedJobId));
         if (held != null) {
             throw new ParameterException(cl, "--out " + dir + " already holds results of another job, running or "
@@ -383,9 +405,6 @@ public final class KeyshiftJob implements Callable<Integer> {
             }
         }
         Files.createDirectories(dir);
-        if (fixedJobId != null) {
-            Files.writeString(dir.resolve(JOB_ID_MARKER), fixedJobId + "\n" + recoveryPath + "\n");
-        }
         if (kafka.input()) {
             InputSpec spec = sourceSpec;
             int p = env.getParallelism();
@@ -395,6 +414,7 @@ public final class KeyshiftJob implements Callable<Integer> {
                     "dead-letters", p);
             System.out.println("keyshift-job: Kafka topic " + kafka.topicName() + " (dead letters under "
                     + dir.resolve("dead-letters") + ")");
+            mark(dir, fixedJobId, recoveryPath);
             ReplayJob.attach(events, st, conf, dir, sumField != null, p, topics(),
                     kafka.controlTopicName() == null ? null : io.keyshift.jobs.kafka.KafkaIo.control(env, kafka, kafka.groupId(dir)));
             env.execute(jobName != null ? jobName : "keyshift [" + st.id() + "]");
@@ -448,6 +468,7 @@ public final class KeyshiftJob implements Callable<Integer> {
             @Override
             public void onJobExecuted(org.apache.flink.api.common.JobExecutionResult result, Throwable failure) {}
         });
+        mark(dir, fixedJobId, recoveryPath);
         try {
             ReplayJob.build(env, space, st, conf, dir, sumField != null, rate, null, topics());
             env.execute(jobName != null ? jobName : "keyshift [" + st.id() + "]");

@@ -231,6 +231,10 @@ class KeyshiftJobTest {
         assertThatThrownBy(() -> KeyshiftJob.main(restore)).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("is not the input of the job this one restores");
         assertThat(Files.readAllBytes(out.resolve(".events.bin"))).isEqualTo(sorted);
+        // the refused run left the marker as it was: the same command is refused again (not taken for a failover)
+        assertThat(Files.readString(out.resolve(KeyshiftJob.JOB_ID_MARKER))).contains(savepoint.toUri().toString());
+        assertThatThrownBy(() -> KeyshiftJob.main(restore)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("is not the input of the job this one restores");
     }
 
     /**

@@ -62,10 +62,12 @@ final class KeyHashes {
             }
         } else if (type instanceof PojoTypeInfo<?> pojo && !implicitRecordHashCode(pojo.getTypeClass())
                 && !avroSpecificRecord(pojo.getTypeClass())) {
-            // Avro hashes an enum by its position in the schema; an array's generated hash is Arrays.hashCode
+            // Avro hashes an enum by its position in the schema; a generated hash of an array field is Arrays.hashCode
+            // (an array deeper in a field, e.g. in a List, is not: that one is reported)
             for (int i = 0; i < pojo.getArity(); i++) {
-                String found = field(pojo.getPojoFieldAt(i), path, new HashSet<>());
-                if (found != null && !found.contains(" is an array")) {
+                String found = pojo.getPojoFieldAt(i).getField().getType().isArray() ? null
+                        : field(pojo.getPojoFieldAt(i), path, new HashSet<>());
+                if (found != null) {
                     out.add(found);
                 }
             }
@@ -149,9 +151,14 @@ final class KeyHashes {
      */
     private static String field(org.apache.flink.api.java.typeutils.PojoField f, String path, Set<Object> seen) {
         String at = path + "." + f.getField().getName();
-        return f.getTypeInformation() instanceof GenericTypeInfo<?>
-                ? unstable(f.getField().getGenericType(), at, seen)
-                : unstable(f.getTypeInformation(), at, seen);
+        String found = unstable(f.getTypeInformation(), at, seen);
+        // the type information of a type variable is what Flink resolved it to (checked above); a declared generic
+        // type's arguments are what Flink's generic type information leaves out
+        if (found == null && f.getTypeInformation() instanceof GenericTypeInfo<?>
+                && f.getField().getGenericType() instanceof ParameterizedType declared) {
+            found = unstable(declared, at, seen);
+        }
+        return found;
     }
 
     /**

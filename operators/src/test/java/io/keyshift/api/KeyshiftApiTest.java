@@ -1230,6 +1230,9 @@ class KeyshiftApiTest {
     /** A record of a set of enums (Flink types a Set field with its own type information). */
     public record UserTiers(String user, java.util.Set<Tier> tiers) {}
 
+    /** A generic record: its type variable's type information is what Flink resolved it to. */
+    public record Tagged<T>(String id, T tag) {}
+
     /** A public record with an Optional of an enum, which Flink types generically. */
     public record MaybeTier(String user, java.util.Optional<Tier> tier) {}
 
@@ -1283,6 +1286,10 @@ class KeyshiftApiTest {
         assertThatThrownBy(() -> Keyshift.keyBy(clicks, c -> new MaybeTier(c.user, java.util.Optional.empty()),
                 TypeInformation.of(MaybeTier.class)))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("the key's part tier<0> is an enum");
+        assertThatThrownBy(() -> Keyshift.keyBy(clicks, c -> new Tagged<>(c.user, new Opaque(c.user)),
+                TypeInformation.of(new org.apache.flink.api.common.typeinfo.TypeHint<Tagged<Opaque>>() { })))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("its field tag is a class that keeps Object's hashCode");
         assertThatThrownBy(() -> Keyshift.keyBy(clicks, c -> List.of(Tier.FREE),
                 Types.LIST(TypeInformation.of(Tier.class))))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("the key's part [] is an enum");
