@@ -7,6 +7,10 @@ package io.keyshift.route;
  * its results are authoritative (see ../shared/DESIGN.md, "which result counts"). Ownership markers
  * ({@link Role#isMarker()}) carry no record ({@code value == null}).
  *
+ * <p>Read-only for everyone but the router, which reuses one envelope (and its routing key) for the PRIMARY and
+ * PARTIAL copies it writes into the keyed exchange, a network exchange that serializes each record at once; an
+ * envelope read from a stream is a fresh object.
+ *
  * <p>Serialized by {@link io.keyshift.serde.EnvelopeSerializer} with the user's own serializers for {@code T} and
  * {@code K}; never by Kryo.
  *
@@ -16,8 +20,8 @@ package io.keyshift.route;
 public final class Envelope<T, K> {
     public final RoutingKey<K> routingKey;
     /** The user's record; null for markers. */
-    public final T value;
-    public final Role role;
+    public T value;
+    public Role role;
     /** T0 of the migration (MIGRATING, SHADOW, markers), else Long.MIN_VALUE. */
     public final long shadowFrom;
     /** T1 of the migration (MIGRATING, SHADOW, markers), else Long.MIN_VALUE. */
@@ -34,6 +38,13 @@ public final class Envelope<T, K> {
     /** A copy without migration times (PRIMARY, PARTIAL). */
     public static <T, K> Envelope<T, K> of(RoutingKey<K> routingKey, T value, Role role) {
         return new Envelope<>(routingKey, value, role, Long.MIN_VALUE, Long.MIN_VALUE);
+    }
+
+    /** Sets this (the router's reused envelope) to carry {@code value} in role {@code role}, without migration times. */
+    Envelope<T, K> reuse(T value, Role role) {
+        this.value = value;
+        this.role = role;
+        return this;
     }
 
     /** Key selector target for {@code keyBy}. */

@@ -178,6 +178,12 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
     private transient long[][] lastLoad;
     private transient RoutingTable.Route route;
     private transient StreamRecord<Envelope<T, K>> reuse;
+    /**
+     * The envelope reused for primary copies without migration times when the router's records go straight into a
+     * network exchange (serialized before the next record; the keyed exchange behind the router is never chained);
+     * null where an operator is chained to the router's main output.
+     */
+    private transient Envelope<T, K> reusable;
     /** To the router's coordinator (set by its operator factory; null in a test harness without one). */
     private transient org.apache.flink.runtime.operators.coordination.OperatorEventGateway coordinatorGateway;
     private transient long spread;
@@ -455,6 +461,9 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
             // copies a key the first time it keeps it (a pseudonym is the router's own, made per record)
             sampler.withKeyCopies(k -> codec.keep(keyOf(k)));
         }
+        boolean chainedMainOutput = getOperatorConfig().getChainedOutputs(getUserCodeClassloader()).stream()
+                .anyMatch(edge -> edge.getOutputTag() == null);
+        reusable = chainedMainOutput ? null : Envelope.of(RoutingKey.restore(null, 0, 0, 0), null, Role.PRIMARY);
         primaryCopies = getMetricGroup().counter(KeyshiftMetrics.ROUTER_PRIMARY_RECORDS);
         shadowCopies = getMetricGroup().counter(KeyshiftMetrics.ROUTER_SHADOW_RECORDS);
         pacedRecords = getMetricGroup().counter(KeyshiftMetrics.ROUTER_PACED_RECORDS);
@@ -704,7 +713,12 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
         Envelope<T, K> primary = route.role == Role.MIGRATING
                 ? new Envelope<>(RoutingKey.of(key, route.primary, route.primaryEpoch, hashTable), value, Role.MIGRATING,
                         route.shadowFrom, route.switchAt)
-                : Envelope.of(RoutingKey.of(key, route.primary, route.primaryEpoch, hashTable), value, route.role);
+                : reusable != null
+                        ? reusable.reuse(value, route.role)
+                        : Envelope.of(RoutingKey.of(key, route.primary, route.primaryEpoch, hashTable), value, route.role);
+        if (primary == reusable) {
+            reusable.routingKey.reuse(key, route.primary, route.primaryEpoch, hashTable);
+        }
         output.collect(reuse.replace(primary, t));
         load[0][route.primary]++;
         primaryCopies.inc();

@@ -21,17 +21,21 @@ import java.util.Objects;
  * same in every JVM, after a restore and for restored timers. The user key's {@code hashCode} must be deterministic
  * across JVMs (String, boxed numbers, records and POJOs of such fields; not enums or identity hashes).
  *
+ * <p>Read-only for everyone but the router, which reuses one instance (see {@link #reuse}) for the primary copies it
+ * writes into the keyed exchange: a network exchange serializes each record before the router takes the next, so no
+ * reader ever sees it change. Every routing key read from a stream, from state or from a timer is a fresh object.
+ *
  * @param <K> the user key type
  */
 public final class RoutingKey<K> {
     /** User key, never null. */
-    public final K key;
+    public K key;
     /** Key group in [0, maxParallelism) that Flink assigns this routing key to. */
-    public final int keyGroup;
+    public int keyGroup;
     /** The stay of the key in the key group: the plan version of the migration that brought it there, or 0. */
-    public final int epoch;
+    public int epoch;
     /** A preimage of {@link #keyGroup} under Flink's key-group hash; returned by {@link #hashCode()}. */
-    public final int hash;
+    public int hash;
 
     private RoutingKey(K key, int keyGroup, int epoch, int hash) {
         this.key = key;
@@ -43,6 +47,18 @@ public final class RoutingKey<K> {
     /** The routing key of {@code key} in {@code keyGroup}, stay {@code epoch}, for the table's maxParallelism. */
     public static <K> RoutingKey<K> of(K key, int keyGroup, int epoch, KeyGroupHashTable table) {
         return new RoutingKey<>(key, keyGroup, epoch, table.hashFor(keyGroup, key.hashCode()));
+    }
+
+    /**
+     * Sets this (the router's reused instance) to the routing key of {@code key} in {@code keyGroup}, stay
+     * {@code epoch}; as {@link #of}. Only for a routing key that goes straight into a network exchange.
+     */
+    RoutingKey<K> reuse(K key, int keyGroup, int epoch, KeyGroupHashTable table) {
+        this.hash = table.hashFor(keyGroup, key.hashCode());
+        this.key = key;
+        this.keyGroup = keyGroup;
+        this.epoch = epoch;
+        return this;
     }
 
     /** The routing key that keeps {@code key} in its natural key group (where a plain {@code keyBy} puts it). */
