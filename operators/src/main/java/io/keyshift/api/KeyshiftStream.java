@@ -444,6 +444,11 @@ public final class KeyshiftStream<T, K> {
         return config;
     }
 
+    /** A copy of this stage's {@code keyshift.*} options (defaults not included; read them with their options). */
+    public Configuration options() {
+        return new Configuration(config);
+    }
+
     TypeInformation<T> inputType() {
         return input.getType();
     }

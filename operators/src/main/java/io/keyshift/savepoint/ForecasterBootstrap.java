@@ -1,10 +1,14 @@
 package io.keyshift.savepoint;
 
+import io.keyshift.api.KeyshiftStream;
 import io.keyshift.api.StageUids;
+import io.keyshift.config.JobOptions;
+import io.keyshift.config.KeyshiftConfig;
 import io.keyshift.forecast.LoadForecastEngine;
 import io.keyshift.profiler.WindowProfile;
 
 import org.apache.flink.api.common.RuntimeExecutionMode;
+import org.apache.flink.api.common.functions.AggregateFunction;
 import org.apache.flink.api.common.state.ListState;
 import org.apache.flink.api.common.state.ListStateDescriptor;
 import org.apache.flink.api.common.typeinfo.PrimitiveArrayTypeInfo;
@@ -15,6 +19,11 @@ import org.apache.flink.state.api.OperatorTransformation;
 import org.apache.flink.state.api.SavepointWriter;
 import org.apache.flink.state.api.functions.StateBootstrapFunction;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink;
+import org.apache.flink.streaming.api.windowing.assigners.TumblingEventTimeWindows;
+import org.apache.flink.util.CloseableIterator;
+
+import java.util.ArrayList;
 
 import java.util.List;
 
@@ -49,6 +58,93 @@ public final class ForecasterBootstrap {
             return p.getFileSystem().exists(new org.apache.flink.core.fs.Path(p, MARKER));
         } catch (Exception | LinkageError e) {
             return false;
+        }
+    }
+
+    /**
+     * What {@link #bootstrap} learnt from the history.
+     *
+     * @param records records the profiler counted
+     * @param windows planning windows profiled
+     * @param series forecast series trained (the hot keys tracked and every key group's remainder)
+     * @param mase the engine's in-sample mean absolute scaled error (Hyndman and Koehler 2006); NaN if no series has
+     *             enough history to score
+     */
+    public record Summary(long records, int windows, int series, double mase) {}
+
+    /**
+     * Warm start of a keyshift stage from its history, for any key type: runs {@code history}'s profiler over the
+     * bounded history, trains the forecaster on what it saw and writes a savepoint with the forecaster's state to
+     * {@code savepointPath} (with {@link #write}). Build {@code history} as the job builds its stage, over the history
+     * instead of the live input: {@code Keyshift.keyBy(pastClicks, Click::user, userType).configure(conf)
+     * .uidPrefix("clicks")}, the same key selector, key type, {@code keyshift.*} options ({@code keyshift.window},
+     * the forecast options, a key secret), uid prefix and max parallelism as the job: a key's key group is the hash of
+     * the key as that type, and the savepoint restores only into a stage of the same uid prefix and max parallelism.
+     * Make no terminal call on it: this makes one (a count per tumbling planning window, results discarded) and
+     * executes {@code history}'s environment, which must hold nothing else and whose input must be bounded and carry
+     * event-time timestamps and watermarks. The history should end where the job's input begins.
+     *
+     * @param history a keyshift stage over the bounded history, before its terminal call
+     * @param savepointPath the savepoint directory to write (a URI or path; must not exist)
+     * @return what was learnt
+     * @throws IllegalStateException after a terminal call on {@code history}, or if the history held no record
+     * @throws Exception where the history's job or the savepoint's fails
+     */
+    public static <T, K> Summary bootstrap(KeyshiftStream<T, K> history, String savepointPath) throws Exception {
+        java.util.Objects.requireNonNull(savepointPath, "savepoint path");
+        List<WindowProfile> profiles = profiles(history);
+        long records = profiles.stream().mapToLong(p -> p.records).sum();
+        if (records == 0) {
+            throw new IllegalStateException("the history held no record: nothing to learn, no savepoint written");
+        }
+        int maxParallelism = history.maxParallelism();
+        LoadForecastEngine engine = train(profiles,
+                KeyshiftConfig.forecastSettings(history.options(), maxParallelism));
+        write(engine, savepointPath, maxParallelism, history.uidPrefix());
+        return new Summary(records, profiles.size(), engine.seriesCount(), engine.mase());
+    }
+
+    /**
+     * The profiles {@code history}'s profiler sees, one per planning window in window order: makes the stage's
+     * terminal call (a count per tumbling planning window, results discarded) and executes its environment (see
+     * {@link #bootstrap}).
+     *
+     * @throws IllegalStateException after a terminal call on {@code history}
+     */
+    public static <T, K> List<WindowProfile> profiles(KeyshiftStream<T, K> history) throws Exception {
+        history.window(TumblingEventTimeWindows.of(history.options().get(JobOptions.WINDOW)))
+                .aggregate(new Count<>())
+                .sinkTo(new DiscardingSink<>());
+        List<WindowProfile> out = new ArrayList<>();
+        try (CloseableIterator<WindowProfile> it = history.profiles().executeAndCollect("keyshift bootstrap profiler")) {
+            it.forEachRemaining(out::add);
+        }
+        out.sort((a, b) -> Long.compare(a.windowStart, b.windowStart));
+        return out;
+    }
+
+    /** Records per key and window. */
+    static final class Count<T> implements AggregateFunction<T, Long, Long> {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        public Long createAccumulator() {
+            return 0L;
+        }
+
+        @Override
+        public Long add(T value, Long acc) {
+            return acc + 1;
+        }
+
+        @Override
+        public Long getResult(Long acc) {
+            return acc;
+        }
+
+        @Override
+        public Long merge(Long a, Long b) {
+            return a + b;
         }
     }
 

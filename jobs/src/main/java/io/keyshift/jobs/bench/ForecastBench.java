@@ -11,7 +11,6 @@ import io.keyshift.jobs.source.EventSpace;
 import io.keyshift.jobs.source.StridedSource;
 import io.keyshift.api.Keyshift;
 import io.keyshift.api.KeyshiftStream;
-import io.keyshift.jobs.workload.CountSum;
 import io.keyshift.profiler.KeyDistributionProfiler;
 import io.keyshift.profiler.KeySampler;
 import io.keyshift.profiler.WindowProfile;
@@ -20,12 +19,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.typeinfo.Types;
-import org.apache.flink.streaming.api.windowing.assigners.TumblingEventTimeWindows;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.formats.avro.typeutils.AvroTypeInfo;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
-import org.apache.flink.util.CloseableIterator;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -104,6 +101,14 @@ public final class ForecastBench {
      * {@link KeyType#unreadable}).
      */
     public static List<WindowProfile> profiles(Settings s, KeyType keyType) throws Exception {
+        return io.keyshift.savepoint.ForecasterBootstrap.profiles(stage(s, keyType));
+    }
+
+    /**
+     * The keyshift stage (before its terminal call) that reads {@code s}'s input in a local environment of its own,
+     * keyed by the key read as {@code keyType}, with {@code s}'s keyshift options and planning window.
+     */
+    public static KeyshiftStream<Event, ?> stage(Settings s, KeyType keyType) {
         StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(s.parallelism(), s.config());
         int maxP = s.config().get(org.apache.flink.configuration.PipelineOptions.MAX_PARALLELISM);
         env.setMaxParallelism(maxP);
@@ -112,20 +117,11 @@ public final class ForecastBench {
                         "bench source").uid(io.keyshift.jobs.replay.ReplayJob.SOURCE_UID);
         Configuration library = io.keyshift.config.KeyshiftConfig.libraryOptions(s.config());
         library.set(io.keyshift.config.JobOptions.WINDOW, java.time.Duration.ofMillis(s.windowMillis()));
-        KeyshiftStream<Event, ?> keyed = switch (keyType) {
+        return switch (keyType) {
             case STRING -> Keyshift.keyBy(events, e -> e.key, Types.STRING).configure(library);
             case LONG -> Keyshift.keyBy(events, e -> Long.parseLong(e.key), Types.LONG).configure(library);
             case INT -> Keyshift.keyBy(events, e -> Integer.parseInt(e.key), Types.INT).configure(library);
         };
-        keyed.window(TumblingEventTimeWindows.of(java.time.Duration.ofMillis(s.windowMillis())))
-                .aggregate(new CountSum())
-                .sinkTo(new org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink<>());
-        List<WindowProfile> out = new ArrayList<>();
-        try (CloseableIterator<WindowProfile> it = keyed.profiles().executeAndCollect("keyshift forecast-bench profiler")) {
-            it.forEachRemaining(out::add);
-        }
-        out.sort((a, b) -> Long.compare(a.windowStart, b.windowStart));
-        return out;
     }
 
     /** Exact records per key per window start. */

@@ -1,12 +1,9 @@
 package io.keyshift.jobs.cli;
 
 import io.keyshift.config.JobOptions;
-import io.keyshift.forecast.LoadForecastEngine;
 import io.keyshift.jobs.bench.ForecastBench;
 import io.keyshift.jobs.input.ReplayInput;
 import io.keyshift.savepoint.ForecasterBootstrap;
-import io.keyshift.jobs.replay.Strategy;
-import io.keyshift.profiler.WindowProfile;
 
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.PipelineOptions;
@@ -19,7 +16,6 @@ import picocli.CommandLine.ParameterException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.List;
 import java.util.concurrent.Callable;
 
 /** {@code keyshift bootstrap}: a savepoint whose forecaster is trained on history (warm start). */
@@ -129,14 +125,14 @@ public final class BootstrapCommand implements Callable<Integer> {
                 cl.getErr().flush();
                 return 2;
             }
-            List<WindowProfile> profiles = ForecastBench.profiles(new ForecastBench.Settings(prepared.space(), 2,
-                    w.toMillis(), io.keyshift.config.KeyshiftConfig.seasons(conf, w.toMillis()), 1, conf), keyType);
-            LoadForecastEngine.Settings settings = io.keyshift.config.KeyshiftConfig.forecastSettings(conf, maxP);
-            LoadForecastEngine engine = ForecasterBootstrap.train(profiles, settings);
-            ForecasterBootstrap.write(engine, out.toAbsolutePath().toUri().toString(), maxP, uidPrefix);
+            ForecasterBootstrap.Summary learnt = ForecasterBootstrap.bootstrap(
+                    ForecastBench.stage(new ForecastBench.Settings(prepared.space(), 2, w.toMillis(),
+                            io.keyshift.config.KeyshiftConfig.seasons(conf, w.toMillis()), 1, conf), keyType)
+                            .uidPrefix(uidPrefix),
+                    out.toAbsolutePath().toUri().toString());
             System.out.printf("bootstrap: %,d records (%,d dead letters), %d windows, %d series, in-sample MASE %.3f%n",
-                    prepared.stats().records(), prepared.stats().deadLetters(), profiles.size(), engine.seriesCount(),
-                    engine.mase());
+                    prepared.stats().records(), prepared.stats().deadLetters(), learnt.windows(), learnt.series(),
+                    learnt.mase());
             System.out.println("savepoint: " + out.toAbsolutePath().toUri());
             return 0;
         } finally {

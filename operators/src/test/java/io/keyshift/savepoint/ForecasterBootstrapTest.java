@@ -1,0 +1,173 @@
+package io.keyshift.savepoint;
+
+import io.keyshift.api.Keyshift;
+import io.keyshift.api.KeyshiftStream;
+import io.keyshift.avro.LoadForecast;
+import io.keyshift.avro.UnitForecast;
+import io.keyshift.avro.UnitType;
+
+import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.common.functions.AggregateFunction;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.StateRecoveryOptions;
+import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink;
+import org.apache.flink.streaming.api.windowing.assigners.TumblingEventTimeWindows;
+import org.apache.flink.util.CloseableIterator;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * {@link ForecasterBootstrap#bootstrap}: the library's warm start for a stage keyed by the user's own key type (a
+ * record), restored by a job that keys the same way.
+ */
+class ForecasterBootstrapTest {
+    private static final long HOUR = Duration.ofHours(1).toMillis();
+    private static final int MAX_P = 128;
+    private static final int PER_HOUR = 40;
+
+    /** The stage's key: a record of the user's name and id. */
+    public record UserKey(String user, int id) {}
+
+    /** A click. Flink POJO. */
+    public static class Click {
+        public String user;
+        public int id;
+        public long ts;
+
+        public Click() {}
+
+        Click(String user, int id, long ts) {
+            this.user = user;
+            this.id = id;
+            this.ts = ts;
+        }
+    }
+
+    /** {@link #PER_HOUR} clicks an hour from {@code fromHour} for {@code hours}, user 7 about half of them. */
+    private static DataStream<Click> clicks(StreamExecutionEnvironment env, int fromHour, int hours) {
+        long n = (long) hours * PER_HOUR;
+        return env.fromSequence(0, n - 1).setParallelism(1)
+                .map(i -> {
+                    long ts = (fromHour + i / PER_HOUR) * HOUR + (i % PER_HOUR) * (HOUR / PER_HOUR);
+                    long mix = (i + 1) * 0x9E3779B97F4A7C15L;
+                    mix ^= mix >>> 29;
+                    int id = (mix & 1) == 0 ? 7 : (int) Math.floorMod(mix >>> 8, 40);
+                    return new Click("user-" + id, id, ts);
+                })
+                .setParallelism(1)
+                .returns(Click.class)
+                .assignTimestampsAndWatermarks(WatermarkStrategy.<Click>forMonotonousTimestamps()
+                        .withTimestampAssigner((c, t) -> c.ts))
+                .setParallelism(1);
+    }
+
+    private static KeyshiftStream<Click, UserKey> stage(DataStream<Click> in) {
+        Configuration conf = new Configuration();
+        conf.setString("keyshift.window", "1h");
+        return Keyshift.keyBy(in, c -> new UserKey(c.user, c.id), TypeInformation.of(UserKey.class))
+                .configure(conf)
+                .uidPrefix("clicks");
+    }
+
+    private static StreamExecutionEnvironment env(String savepoint) {
+        Configuration c = new Configuration();
+        if (savepoint != null) {
+            c.set(StateRecoveryOptions.SAVEPOINT_PATH, savepoint);
+        }
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(2, c);
+        env.setMaxParallelism(MAX_P);
+        return env;
+    }
+
+    /** The first forecast of a job over day 4 (hours 72..95), started from {@code savepoint} (null: cold). */
+    private static LoadForecast firstForecastOfDayFour(String savepoint) throws Exception {
+        StreamExecutionEnvironment env = env(savepoint);
+        KeyshiftStream<Click, UserKey> users = stage(clicks(env, 72, 24));
+        users.window(TumblingEventTimeWindows.of(Duration.ofHours(1))).aggregate(new Count())
+                .sinkTo(new DiscardingSink<>());
+        List<LoadForecast> forecasts = new ArrayList<>();
+        try (CloseableIterator<LoadForecast> it = users.forecasts().executeAndCollect("day four")) {
+            it.forEachRemaining(forecasts::add);
+        }
+        return forecasts.stream().min(Comparator.comparingLong(LoadForecast::getWindowStart)).orElseThrow();
+    }
+
+    @Test
+    void aStageKeyedByARecordStartsFromItsHistoryWithItsHotKeyInTheRecordsKeyGroup(@TempDir Path dir)
+            throws Exception {
+        int recordGroup = KeyGroupRangeAssignment.assignToKeyGroup(new UserKey("user-7", 7), MAX_P);
+        int stringGroup = KeyGroupRangeAssignment.assignToKeyGroup("user-7", MAX_P);
+        assertThat(recordGroup).as("the test needs the two hashes apart").isNotEqualTo(stringGroup);
+        String savepoint = dir.resolve("sp").toUri().toString();
+
+        ForecasterBootstrap.Summary learnt = ForecasterBootstrap.bootstrap(stage(clicks(env(null), 0, 72)), savepoint);
+        System.out.printf("bootstrap: %s%n", learnt);
+        assertThat(learnt.records()).isEqualTo(72L * PER_HOUR);
+        assertThat(learnt.windows()).isEqualTo(72);
+        assertThat(learnt.series()).isGreaterThanOrEqualTo(2);
+        assertThat(dir.resolve("sp").resolve(ForecasterBootstrap.MARKER)).exists();
+
+        LoadForecast warm = firstForecastOfDayFour(savepoint);
+        LoadForecast cold = firstForecastOfDayFour(null);
+        System.out.printf("first forecast of day four: naive error sum %.1f warm, %.1f cold%n",
+                warm.getNaiveErrorSum(), cold.getNaiveErrorSum());
+        // the running error sums carry the 72 windows of history only where the forecaster's state was restored
+        assertThat(warm.getNaiveErrorSum()).isGreaterThan(cold.getNaiveErrorSum() + 100);
+        UnitForecast hot = warm.getUnits().stream()
+                .filter(u -> u.getUnitType() == UnitType.HOT_KEY)
+                .max(Comparator.comparingDouble(u -> u.getForecast().get(0))).orElseThrow();
+        assertThat(hot.getKeyGroup()).isEqualTo(recordGroup);
+        assertThat(hot.getForecast().get(0)).isBetween(PER_HOUR * 0.4, PER_HOUR * 0.65);
+    }
+
+    @Test
+    void aStageAfterItsTerminalCallOrAnEmptyHistoryIsRefusedWithoutASavepoint(@TempDir Path dir) {
+        KeyshiftStream<Click, UserKey> built = stage(clicks(env(null), 0, 2));
+        built.window(TumblingEventTimeWindows.of(Duration.ofHours(1))).aggregate(new Count());
+        assertThatThrownBy(() -> ForecasterBootstrap.bootstrap(built, dir.resolve("a").toUri().toString()))
+                .isInstanceOf(IllegalStateException.class).hasMessageContaining("already built");
+        assertThat(dir.resolve("a")).doesNotExist();
+
+        StreamExecutionEnvironment env = env(null);
+        DataStream<Click> none = clicks(env, 0, 1).filter(c -> false).setParallelism(1);
+        assertThatThrownBy(() -> ForecasterBootstrap.bootstrap(stage(none), dir.resolve("b").toUri().toString()))
+                .isInstanceOf(IllegalStateException.class).hasMessageContaining("held no record");
+        assertThat(dir.resolve("b")).doesNotExist();
+    }
+
+    /** Clicks per key and window. */
+    static final class Count implements AggregateFunction<Click, Long, Long> {
+        @Override
+        public Long createAccumulator() {
+            return 0L;
+        }
+
+        @Override
+        public Long add(Click value, Long acc) {
+            return acc + 1;
+        }
+
+        @Override
+        public Long getResult(Long acc) {
+            return acc;
+        }
+
+        @Override
+        public Long merge(Long a, Long b) {
+            return a + b;
+        }
+    }
+}
