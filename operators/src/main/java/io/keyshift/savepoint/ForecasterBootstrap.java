@@ -87,11 +87,18 @@ public final class ForecasterBootstrap {
      * @param history a keyshift stage over the bounded history, before its terminal call
      * @param savepointPath the savepoint directory to write (a URI or path; must not exist)
      * @return what was learnt
+     * @throws IllegalArgumentException if {@code savepointPath} exists (checked before the history is read)
      * @throws IllegalStateException after a terminal call on {@code history}, or if the history held no record
      * @throws Exception where the history's job or the savepoint's fails
      */
     public static <T, K> Summary bootstrap(KeyshiftStream<T, K> history, String savepointPath) throws Exception {
         java.util.Objects.requireNonNull(savepointPath, "savepoint path");
+        org.apache.flink.core.fs.Path target = new org.apache.flink.core.fs.Path(savepointPath);
+        if (target.getFileSystem().exists(target)) {
+            // checked before the history is read: the savepoint writer would fail only after it
+            throw new IllegalArgumentException("savepoint path " + savepointPath + " exists; a savepoint needs a new "
+                    + "directory");
+        }
         List<WindowProfile> profiles = profiles(history);
         long records = profiles.stream().mapToLong(p -> p.records).sum();
         if (records == 0) {
@@ -116,6 +123,7 @@ public final class ForecasterBootstrap {
                 .aggregate(new Count<>())
                 .sinkTo(new DiscardingSink<>());
         List<WindowProfile> out = new ArrayList<>();
+        // fetched while the job runs (the collect sink holds a bounded buffer: a long history's profiles exceed it)
         try (CloseableIterator<WindowProfile> it = history.profiles().executeAndCollect("keyshift bootstrap profiler")) {
             it.forEachRemaining(out::add);
         }

@@ -134,12 +134,18 @@ class ForecasterBootstrapTest {
     }
 
     @Test
-    void aStageAfterItsTerminalCallOrAnEmptyHistoryIsRefusedWithoutASavepoint(@TempDir Path dir) {
+    void aStageAfterItsTerminalCallAnExistingPathOrAnEmptyHistoryIsRefusedWithoutASavepoint(@TempDir Path dir)
+            throws Exception {
         KeyshiftStream<Click, UserKey> built = stage(clicks(env(null), 0, 2));
         built.window(TumblingEventTimeWindows.of(Duration.ofHours(1))).aggregate(new Count());
         assertThatThrownBy(() -> ForecasterBootstrap.bootstrap(built, dir.resolve("a").toUri().toString()))
                 .isInstanceOf(IllegalStateException.class).hasMessageContaining("already built");
         assertThat(dir.resolve("a")).doesNotExist();
+
+        java.nio.file.Files.createDirectories(dir.resolve("taken"));
+        assertThatThrownBy(() -> ForecasterBootstrap.bootstrap(stage(clicks(env(null), 0, 2)),
+                dir.resolve("taken").toUri().toString()))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("exists");
 
         StreamExecutionEnvironment env = env(null);
         DataStream<Click> none = clicks(env, 0, 1).filter(c -> false).setParallelism(1);
