@@ -444,7 +444,10 @@ public final class KeyshiftStream<T, K> {
         return config;
     }
 
-    /** A copy of this stage's {@code keyshift.*} options (defaults not included; read them with their options). */
+    /**
+     * A copy of this stage's {@code keyshift.*} options as configured (defaults not included; read them with their
+     * options). After the terminal call, {@code keyshift.plan.pinned-keys} holds the ids plans name the keys by.
+     */
     public Configuration options() {
         return new Configuration(config);
     }

@@ -7,9 +7,10 @@ package io.keyshift.route;
  * its results are authoritative (see ../shared/DESIGN.md, "which result counts"). Ownership markers
  * ({@link Role#isMarker()}) carry no record ({@code value == null}).
  *
- * <p>Read-only for everyone but the router, which reuses one envelope (and its routing key) for the PRIMARY and
- * PARTIAL copies it writes into the keyed exchange, a network exchange that serializes each record at once; an
- * envelope read from a stream is a fresh object.
+ * <p>Read-only for everyone but the router: where no operator is chained to its main output (keyshift's graph never
+ * chains one), it reuses one envelope (and its routing key) for the PRIMARY and PARTIAL copies it writes into the keyed
+ * exchange, a network exchange that serializes each record at once; an envelope read from a stream is a fresh object.
+ * Never assign the fields.
  *
  * <p>Serialized by {@link io.keyshift.serde.EnvelopeSerializer} with the user's own serializers for {@code T} and
  * {@code K}; never by Kryo.

@@ -21,9 +21,11 @@ import java.util.Objects;
  * same in every JVM, after a restore and for restored timers. The user key's {@code hashCode} must be deterministic
  * across JVMs (String, boxed numbers, records and POJOs of such fields; not enums or identity hashes).
  *
- * <p>Read-only for everyone but the router, which reuses one instance (see {@link #reuse}) for the primary copies it
- * writes into the keyed exchange: a network exchange serializes each record before the router takes the next, so no
- * reader ever sees it change. Every routing key read from a stream, from state or from a timer is a fresh object.
+ * <p>Read-only for everyone but the router: where no operator is chained to its main output (keyshift's graph never
+ * chains one), it reuses one instance (see {@link #reuse}) for the primary copies it writes into the keyed exchange, a
+ * network exchange that serializes each record before the router takes the next, so no reader ever sees it change.
+ * Every routing key read from a stream, from state or from a timer is a fresh object, and its serializer's
+ * {@code copy} relies on that (it returns the instance itself for an immutable user key type). Never assign the fields.
  *
  * @param <K> the user key type
  */

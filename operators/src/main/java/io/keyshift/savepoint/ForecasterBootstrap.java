@@ -66,7 +66,7 @@ public final class ForecasterBootstrap {
      *
      * @param records records the profiler counted
      * @param windows planning windows profiled
-     * @param series forecast series trained (the hot keys tracked and every key group's remainder)
+     * @param series forecast series trained (the hot keys tracked, and the key groups with load beyond them)
      * @param mase the engine's in-sample mean absolute scaled error (Hyndman and Koehler 2006); NaN if no series has
      *             enough history to score
      */

@@ -61,6 +61,8 @@ public final class RoutingKeySerializer<K> extends TypeSerializer<RoutingKey<K>>
 
     @Override
     public RoutingKey<K> copy(RoutingKey<K> from) {
+        // the instance itself for an immutable key type: only the router changes a routing key, the one it reuses for
+        // records that go straight into the keyed network exchange (never through a chained copy)
         return keySerializer.isImmutableType() ? from
                 : RoutingKey.restore(keySerializer.copy(from.key), from.keyGroup, from.epoch, from.hash);
     }
