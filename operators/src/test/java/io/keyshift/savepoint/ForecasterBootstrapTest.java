@@ -7,7 +7,6 @@ import io.keyshift.avro.UnitForecast;
 import io.keyshift.avro.UnitType;
 
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
-import org.apache.flink.api.common.functions.AggregateFunction;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.StateRecoveryOptions;
@@ -96,7 +95,7 @@ class ForecasterBootstrapTest {
     private static LoadForecast firstForecastOfDayFour(String savepoint) throws Exception {
         StreamExecutionEnvironment env = env(savepoint);
         KeyshiftStream<Click, UserKey> users = stage(clicks(env, 72, 24));
-        users.window(TumblingEventTimeWindows.of(Duration.ofHours(1))).aggregate(new Count())
+        users.window(TumblingEventTimeWindows.of(Duration.ofHours(1))).aggregate(new ForecasterBootstrap.Count<Click>())
                 .sinkTo(new DiscardingSink<>());
         List<LoadForecast> forecasts = new ArrayList<>();
         try (CloseableIterator<LoadForecast> it = users.forecasts().executeAndCollect("day four")) {
@@ -137,7 +136,7 @@ class ForecasterBootstrapTest {
     void aStageAfterItsTerminalCallAnExistingPathOrAnEmptyHistoryIsRefusedWithoutASavepoint(@TempDir Path dir)
             throws Exception {
         KeyshiftStream<Click, UserKey> built = stage(clicks(env(null), 0, 2));
-        built.window(TumblingEventTimeWindows.of(Duration.ofHours(1))).aggregate(new Count());
+        built.window(TumblingEventTimeWindows.of(Duration.ofHours(1))).aggregate(new ForecasterBootstrap.Count<Click>());
         assertThatThrownBy(() -> ForecasterBootstrap.bootstrap(built, dir.resolve("a").toUri().toString()))
                 .isInstanceOf(IllegalStateException.class).hasMessageContaining("already built");
         assertThat(dir.resolve("a")).doesNotExist();
@@ -152,28 +151,5 @@ class ForecasterBootstrapTest {
         assertThatThrownBy(() -> ForecasterBootstrap.bootstrap(stage(none), dir.resolve("b").toUri().toString()))
                 .isInstanceOf(IllegalStateException.class).hasMessageContaining("held no record");
         assertThat(dir.resolve("b")).doesNotExist();
-    }
-
-    /** Clicks per key and window. */
-    static final class Count implements AggregateFunction<Click, Long, Long> {
-        @Override
-        public Long createAccumulator() {
-            return 0L;
-        }
-
-        @Override
-        public Long add(Click value, Long acc) {
-            return acc + 1;
-        }
-
-        @Override
-        public Long getResult(Long acc) {
-            return acc;
-        }
-
-        @Override
-        public Long merge(Long a, Long b) {
-            return a + b;
-        }
     }
 }
