@@ -136,7 +136,8 @@ class ForecasterBootstrapTest {
     void aStageAfterItsTerminalCallAnExistingPathOrAnEmptyHistoryIsRefusedWithoutASavepoint(@TempDir Path dir)
             throws Exception {
         KeyshiftStream<Click, UserKey> built = stage(clicks(env(null), 0, 2));
-        built.window(TumblingEventTimeWindows.of(Duration.ofHours(1))).aggregate(new ForecasterBootstrap.Count<Click>());
+        built.window(TumblingEventTimeWindows.of(Duration.ofHours(1)))
+                .aggregate(new ForecasterBootstrap.Count<Click>());
         assertThatThrownBy(() -> ForecasterBootstrap.bootstrap(built, dir.resolve("a").toUri().toString()))
                 .isInstanceOf(IllegalStateException.class).hasMessageContaining("already built");
         assertThat(dir.resolve("a")).doesNotExist();
