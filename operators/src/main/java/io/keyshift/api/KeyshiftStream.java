@@ -323,8 +323,8 @@ public final class KeyshiftStream<T, K> {
      */
     static <X> TypeInformation<X> known(TypeInformation<X> type, String overload) {
         if (type instanceof org.apache.flink.api.java.typeutils.MissingTypeInfo missing) {
-            throw new org.apache.flink.api.common.functions.InvalidTypesException("keyshift cannot tell the result "
-                    + "type of " + missing.getFunctionName() + ": " + missing.getTypeException().getMessage()
+            throw new org.apache.flink.api.common.functions.InvalidTypesException("keyshift cannot tell a type of "
+                    + missing.getFunctionName() + ": " + missing.getTypeException().getMessage()
                     + " Give it with " + overload + ".", missing.getTypeException());
         }
         return type;

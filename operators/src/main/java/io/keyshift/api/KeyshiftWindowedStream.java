@@ -129,10 +129,11 @@ public final class KeyshiftWindowedStream<T, K, W extends Window> {
      */
     public <ACC, R> DataStream<R> aggregate(AggregateFunction<T, ACC, R> function) {
         Objects.requireNonNull(function, "aggregate function");
-        TypeInformation<ACC> acc = TypeExtractor.getAggregateFunctionAccumulatorType(function, stream.inputType(),
-                null, false);
-        TypeInformation<R> result = TypeExtractor.getAggregateFunctionReturnType(function, stream.inputType(), null,
-                false);
+        String overload = "aggregate(function, accumulatorType, resultType)";
+        TypeInformation<ACC> acc = KeyshiftStream.known(TypeExtractor.getAggregateFunctionAccumulatorType(function,
+                stream.inputType(), null, true), overload);
+        TypeInformation<R> result = KeyshiftStream.known(TypeExtractor.getAggregateFunctionReturnType(function,
+                stream.inputType(), null, true), overload);
         return aggregate(function, null, acc, result, result);
     }
 
@@ -148,11 +149,12 @@ public final class KeyshiftWindowedStream<T, K, W extends Window> {
                                                ProcessWindowFunction<V, R, K, W> windowFunction) {
         Objects.requireNonNull(function, "aggregate function");
         Objects.requireNonNull(windowFunction, "window function");
-        TypeInformation<ACC> acc = TypeExtractor.getAggregateFunctionAccumulatorType(function, stream.inputType(),
-                null, false);
-        TypeInformation<V> v = TypeExtractor.getAggregateFunctionReturnType(function, stream.inputType(), null, false);
-        return aggregate(function, windowFunction, acc, v, windowResultType(windowFunction, v,
-                "aggregate(function, windowFunction, accumulatorType, aggregateType, resultType)"));
+        String overload = "aggregate(function, windowFunction, accumulatorType, aggregateType, resultType)";
+        TypeInformation<ACC> acc = KeyshiftStream.known(TypeExtractor.getAggregateFunctionAccumulatorType(function,
+                stream.inputType(), null, true), overload);
+        TypeInformation<V> v = KeyshiftStream.known(TypeExtractor.getAggregateFunctionReturnType(function,
+                stream.inputType(), null, true), overload);
+        return aggregate(function, windowFunction, acc, v, windowResultType(windowFunction, v, overload));
     }
 
     /** As {@link #aggregate(AggregateFunction, ProcessWindowFunction)} with the types given. */

@@ -1007,6 +1007,50 @@ class KeyshiftApiTest {
                 c -> c.user, Types.STRING).uidPrefix("more").window(TumblingEventTimeWindows.of(Duration.ofHours(1)));
         more.aggregate(new SumBytes(),
                 org.apache.flink.api.common.typeinfo.PrimitiveArrayTypeInfo.LONG_PRIMITIVE_ARRAY_TYPE_INFO, Types.LONG);
+        // an aggregate function whose accumulator and result are type variables: the error names the overloads too
+        // (it was Flink's own, which names Flink's)
+        KeyshiftWindowedStream<Clicks.Click, String, TimeWindow> generic = Keyshift.keyBy(Clicks.stream(env2, 10, 1),
+                c -> c.user, Types.STRING).uidPrefix("generic")
+                .window(TumblingEventTimeWindows.of(Duration.ofHours(1)));
+        assertThatThrownBy(() -> generic.aggregate(new Last<String>()))
+                .isInstanceOf(org.apache.flink.api.common.functions.InvalidTypesException.class)
+                .hasMessageContaining("Give it with aggregate(function, accumulatorType, resultType)");
+        assertThatThrownBy(() -> generic.aggregate(new Last<String>(), new Pass<String>()))
+                .isInstanceOf(org.apache.flink.api.common.functions.InvalidTypesException.class)
+                .hasMessageContaining("Give it with aggregate(function, windowFunction, accumulatorType, aggregateType, "
+                        + "resultType)");
+        generic.aggregate(new Last<String>(), Types.STRING, Types.STRING);
+    }
+
+    /** A window function that passes on its input. */
+    static final class Pass<X> extends ProcessWindowFunction<X, X, String, TimeWindow> {
+        @Override
+        public void process(String user, Context ctx, Iterable<X> in, Collector<X> out) {
+            in.forEach(out::collect);
+        }
+    }
+
+    /** An aggregate function whose accumulator and result are a type variable (erased: Flink cannot tell them). */
+    static final class Last<X> implements AggregateFunction<Clicks.Click, X, X> {
+        @Override
+        public X createAccumulator() {
+            return null;
+        }
+
+        @Override
+        public X add(Clicks.Click c, X acc) {
+            return acc;
+        }
+
+        @Override
+        public X getResult(X acc) {
+            return acc;
+        }
+
+        @Override
+        public X merge(X a, X b) {
+            return a;
+        }
     }
 
     /** A window function whose result type is a type variable (erased: Flink cannot tell it). */
