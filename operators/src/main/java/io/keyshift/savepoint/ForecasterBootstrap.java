@@ -12,12 +12,16 @@ import org.apache.flink.api.common.functions.AggregateFunction;
 import org.apache.flink.api.common.state.ListState;
 import org.apache.flink.api.common.state.ListStateDescriptor;
 import org.apache.flink.api.common.typeinfo.PrimitiveArrayTypeInfo;
+import org.apache.flink.runtime.checkpoint.OperatorState;
+import org.apache.flink.runtime.checkpoint.metadata.CheckpointMetadata;
+import org.apache.flink.runtime.jobgraph.OperatorID;
 import org.apache.flink.runtime.state.FunctionInitializationContext;
 import org.apache.flink.runtime.state.FunctionSnapshotContext;
 import org.apache.flink.state.api.OperatorIdentifier;
 import org.apache.flink.state.api.OperatorTransformation;
 import org.apache.flink.state.api.SavepointWriter;
 import org.apache.flink.state.api.functions.StateBootstrapFunction;
+import org.apache.flink.state.api.runtime.SavepointLoader;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink;
 import org.apache.flink.streaming.api.windowing.assigners.TumblingEventTimeWindows;
@@ -92,12 +96,45 @@ public final class ForecasterBootstrap {
      * @throws Exception where the history's job or the savepoint's fails
      */
     public static <T, K> Summary bootstrap(KeyshiftStream<T, K> history, String savepointPath) throws Exception {
+        return bootstrap(history, null, savepointPath);
+    }
+
+    /**
+     * As {@link #bootstrap(KeyshiftStream, String)}, the stage's forecaster added to a copy of the savepoint at
+     * {@code baseSavepoint}: a job with several keyshift stages starts each from its history (bootstrap the first, then
+     * each further one onto the savepoint of the one before), and a stage added to a running job starts from its
+     * history beside the job's state (onto a savepoint the job took without the stage). The new savepoint holds the
+     * base's state and the stage's forecaster, and is marked as a bootstrap ({@link #MARKER}) only where the base was
+     * one: a job started from it otherwise continues the base's run.
+     *
+     * @param history a keyshift stage over the bounded history, before its terminal call
+     * @param baseSavepoint the savepoint to add the forecaster to (a URI or path; left as it is)
+     * @param savepointPath the savepoint directory to write (a URI or path; must not exist)
+     * @return what was learnt
+     * @throws IllegalArgumentException before the history is read: if {@code savepointPath} exists, or
+     *         {@code baseSavepoint} cannot be read, already holds the stage's forecaster (its uid prefix) or was taken
+     *         with another max parallelism than the stage's
+     * @throws IllegalStateException after a terminal call on {@code history}, or if the history held no record
+     * @throws Exception where the history's job or the savepoint's fails
+     */
+    public static <T, K> Summary bootstrapOnto(KeyshiftStream<T, K> history, String baseSavepoint,
+                                                String savepointPath) throws Exception {
+        java.util.Objects.requireNonNull(baseSavepoint, "base savepoint");
+        return bootstrap(history, baseSavepoint, savepointPath);
+    }
+
+    private static <T, K> Summary bootstrap(KeyshiftStream<T, K> history, String base, String savepointPath)
+            throws Exception {
+        java.util.Objects.requireNonNull(history, "history");
         java.util.Objects.requireNonNull(savepointPath, "savepoint path");
         org.apache.flink.core.fs.Path target = new org.apache.flink.core.fs.Path(savepointPath);
         if (target.getFileSystem().exists(target)) {
             // checked before the history is read: the savepoint writer would fail only after it
             throw new IllegalArgumentException("savepoint path " + savepointPath + " exists; a savepoint needs a new "
                     + "directory");
+        }
+        if (base != null) {
+            checkBase(base, history.uidPrefix(), history.maxParallelism());
         }
         List<WindowProfile> profiles = profiles(history);
         long records = profiles.stream().mapToLong(p -> p.records).sum();
@@ -107,8 +144,32 @@ public final class ForecasterBootstrap {
         int maxParallelism = history.maxParallelism();
         LoadForecastEngine engine = train(profiles,
                 KeyshiftConfig.forecastSettings(history.options(), maxParallelism));
-        write(engine, savepointPath, maxParallelism, history.uidPrefix());
+        write(engine, savepointPath, maxParallelism, history.uidPrefix(), base);
         return new Summary(records, profiles.size(), engine.seriesCount(), engine.mase());
+    }
+
+    /** Refuses a base savepoint that cannot be read, holds the stage's forecaster or has another max parallelism. */
+    private static void checkBase(String base, String uidPrefix, int maxParallelism) {
+        CheckpointMetadata meta;
+        try {
+            meta = SavepointLoader.loadSavepointMetadata(base);
+        } catch (java.io.IOException | RuntimeException e) {
+            throw new IllegalArgumentException("cannot read the base savepoint " + base + ": " + e.getMessage(), e);
+        }
+        String forecaster = StageUids.forecaster(uidPrefix);
+        OperatorID forecasterId = OperatorIdentifier.forUid(forecaster).getOperatorId();
+        for (OperatorState s : meta.getOperatorStates()) {
+            if (s.getOperatorID().equals(forecasterId)) {
+                throw new IllegalArgumentException("the base savepoint " + base + " holds the forecaster of the stage "
+                        + "with uid prefix '" + uidPrefix + "' (" + forecaster + ") already: bootstrap each stage "
+                        + "once, or give the stage its own uid prefix");
+            }
+            if (s.getMaxParallelism() != maxParallelism) {
+                throw new IllegalArgumentException("the base savepoint " + base + " was taken with max parallelism "
+                        + s.getMaxParallelism() + ", the stage has " + maxParallelism + ": a savepoint restores into "
+                        + "one max parallelism");
+            }
+        }
     }
 
     /**
@@ -124,7 +185,8 @@ public final class ForecasterBootstrap {
                 .sinkTo(new DiscardingSink<>());
         List<WindowProfile> out = new ArrayList<>();
         // fetched while the job runs (the collect sink holds a bounded buffer: a long history's profiles exceed it)
-        try (CloseableIterator<WindowProfile> it = history.profiles().executeAndCollect("keyshift bootstrap profiler")) {
+        try (CloseableIterator<WindowProfile> it =
+                     history.profiles().executeAndCollect("keyshift bootstrap profiler")) {
             it.forEachRemaining(out::add);
         }
         out.sort((a, b) -> Long.compare(a.windowStart, b.windowStart));
@@ -171,6 +233,12 @@ public final class ForecasterBootstrap {
      */
     public static void write(LoadForecastEngine engine, String path, int maxParallelism, String uidPrefix)
             throws Exception {
+        write(engine, path, maxParallelism, uidPrefix, null);
+    }
+
+    /** As {@link #write(LoadForecastEngine, String, int, String)}, onto a copy of {@code base} (null: none). */
+    private static void write(LoadForecastEngine engine, String path, int maxParallelism, String uidPrefix,
+                              String base) throws Exception {
         byte[] state = engine.toBytes();
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
         env.setRuntimeMode(RuntimeExecutionMode.BATCH);
@@ -178,10 +246,15 @@ public final class ForecasterBootstrap {
         var transformation = OperatorTransformation
                 .bootstrapWith(env.fromData(PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO, state))
                 .transform(new StateWriter());
-        SavepointWriter.newSavepoint(env, maxParallelism)
-                .withOperator(OperatorIdentifier.forUid(StageUids.forecaster(uidPrefix)), transformation)
+        SavepointWriter writer = base == null ? SavepointWriter.newSavepoint(env, maxParallelism)
+                : SavepointWriter.fromExistingSavepoint(env, base);
+        writer.withOperator(OperatorIdentifier.forUid(StageUids.forecaster(uidPrefix)), transformation)
                 .write(path);
         env.execute("keyshift bootstrap");
+        if (base != null && !isBootstrap(base)) {
+            // the base's run goes on in a job started from it
+            return;
+        }
         org.apache.flink.core.fs.Path dir = new org.apache.flink.core.fs.Path(path);
         try (var out = dir.getFileSystem().create(new org.apache.flink.core.fs.Path(dir, MARKER),
                 org.apache.flink.core.fs.FileSystem.WriteMode.NO_OVERWRITE)) {

@@ -8,6 +8,7 @@ import io.keyshift.avro.UnitType;
 
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.StateRecoveryOptions;
 import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
@@ -81,6 +82,13 @@ class ForecasterBootstrapTest {
                 .uidPrefix("clicks");
     }
 
+    /** A second stage over the same clicks, keyed by the user's name. */
+    private static KeyshiftStream<Click, String> byName(DataStream<Click> in) {
+        Configuration conf = new Configuration();
+        conf.setString("keyshift.window", "1h");
+        return Keyshift.keyBy(in, c -> c.user, Types.STRING).configure(conf).uidPrefix("names");
+    }
+
     private static StreamExecutionEnvironment env(String savepoint) {
         Configuration c = new Configuration();
         if (savepoint != null) {
@@ -130,6 +138,59 @@ class ForecasterBootstrapTest {
                 .max(Comparator.comparingDouble(u -> u.getForecast().get(0))).orElseThrow();
         assertThat(hot.getKeyGroup()).isEqualTo(recordGroup);
         assertThat(hot.getForecast().get(0)).isBetween(PER_HOUR * 0.4, PER_HOUR * 0.65);
+    }
+
+    @Test
+    void aSecondStageGoesOntoTheFirstStagesSavepointAndAJobWithBothStartsBothWarm(@TempDir Path dir) throws Exception {
+        String first = dir.resolve("first").toUri().toString();
+        String both = dir.resolve("both").toUri().toString();
+        ForecasterBootstrap.bootstrap(stage(clicks(env(null), 0, 72)), first);
+        ForecasterBootstrap.Summary names = ForecasterBootstrap.bootstrapOnto(byName(clicks(env(null), 0, 72)), first,
+                both);
+        assertThat(names.records()).isEqualTo(72L * PER_HOUR);
+        assertThat(dir.resolve("both").resolve(ForecasterBootstrap.MARKER)).exists();
+
+        StreamExecutionEnvironment env = env(both);
+        DataStream<Click> dayFour = clicks(env, 72, 24);
+        KeyshiftStream<Click, UserKey> users = stage(dayFour);
+        KeyshiftStream<Click, String> byName = byName(dayFour);
+        users.window(TumblingEventTimeWindows.of(Duration.ofHours(1)))
+                .aggregate(new ForecasterBootstrap.Count<Click>()).sinkTo(new DiscardingSink<>());
+        byName.window(TumblingEventTimeWindows.of(Duration.ofHours(1)))
+                .aggregate(new ForecasterBootstrap.Count<Click>()).sinkTo(new DiscardingSink<>());
+        CloseableIterator<LoadForecast> userForecasts = users.forecasts().collectAsync();
+        CloseableIterator<LoadForecast> nameForecasts = byName.forecasts().collectAsync();
+        env.execute("day four, two stages");
+        LoadForecast userFirst = first(userForecasts);
+        LoadForecast nameFirst = first(nameForecasts);
+        System.out.printf("two stages, first forecasts of day four: naive error sums %.1f and %.1f%n",
+                userFirst.getNaiveErrorSum(), nameFirst.getNaiveErrorSum());
+        assertThat(userFirst.getNaiveErrorSum()).isGreaterThan(100);
+        assertThat(nameFirst.getNaiveErrorSum()).isGreaterThan(100);
+        assertThat(nameFirst.getUnits().stream().filter(u -> u.getUnitType() == UnitType.HOT_KEY)
+                .max(Comparator.comparingDouble(u -> u.getForecast().get(0))).orElseThrow().getKeyGroup())
+                .isEqualTo(KeyGroupRangeAssignment.assignToKeyGroup("user-7", MAX_P));
+
+        // the same stage again, or a stage of another max parallelism: refused before the history is read
+        assertThatThrownBy(() -> ForecasterBootstrap.bootstrapOnto(byName(clicks(env(null), 0, 2)), both,
+                dir.resolve("again").toUri().toString()))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("holds the forecaster of the stage "
+                        + "with uid prefix 'names'");
+        StreamExecutionEnvironment other = env(null);
+        other.setMaxParallelism(64);
+        assertThatThrownBy(() -> ForecasterBootstrap.bootstrapOnto(byName(clicks(other, 0, 2)), first,
+                dir.resolve("other").toUri().toString()))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("max parallelism 128, the stage has 64");
+        assertThat(dir.resolve("again")).doesNotExist();
+        assertThat(dir.resolve("other")).doesNotExist();
+    }
+
+    private static LoadForecast first(CloseableIterator<LoadForecast> forecasts) throws Exception {
+        List<LoadForecast> all = new ArrayList<>();
+        forecasts.forEachRemaining(all::add);
+        forecasts.close();
+        return all.stream().min(Comparator.comparingLong(LoadForecast::getWindowStart)).orElseThrow();
     }
 
     @Test

@@ -50,6 +50,12 @@ public final class BootstrapCommand implements Callable<Integer> {
                     + "Default: ${DEFAULT-VALUE}, the command line's.")
     String uidPrefix;
 
+    @Option(names = "--onto", paramLabel = "SAVEPOINT",
+            description = "Adds the forecaster to a copy of this savepoint instead of a new one: a bootstrap of "
+                    + "another stage of the job (its own --uid-prefix), or a savepoint of a job that this stage joins. "
+                    + "The copy goes to --out; SAVEPOINT is left as it is.")
+    String onto;
+
     @Option(names = "--key-type", paramLabel = "TYPE", defaultValue = "string",
             description = "The type the stage that starts from the savepoint is keyed by: string, long or int (a "
                     + "key's key group is the hash of the key as that type; every key of the input must read as it). "
@@ -125,11 +131,23 @@ public final class BootstrapCommand implements Callable<Integer> {
                 cl.getErr().flush();
                 return 2;
             }
-            ForecasterBootstrap.Summary learnt = ForecasterBootstrap.bootstrap(
-                    ForecastBench.stage(new ForecastBench.Settings(prepared.space(), 2, w.toMillis(),
-                            io.keyshift.config.KeyshiftConfig.seasons(conf, w.toMillis()), 1, conf), keyType)
-                            .uidPrefix(uidPrefix),
-                    out.toAbsolutePath().toUri().toString());
+            var stage = ForecastBench.stage(new ForecastBench.Settings(prepared.space(), 2, w.toMillis(),
+                    io.keyshift.config.KeyshiftConfig.seasons(conf, w.toMillis()), 1, conf), keyType)
+                    .uidPrefix(uidPrefix);
+            String target = out.toAbsolutePath().toUri().toString();
+            ForecasterBootstrap.Summary learnt;
+            if (onto == null) {
+                learnt = ForecasterBootstrap.bootstrap(stage, target);
+            } else {
+                String base = onto.matches("[A-Za-z][A-Za-z0-9+.-]*:.*") ? onto
+                        : Path.of(onto).toAbsolutePath().toUri().toString();
+                try {
+                    learnt = ForecasterBootstrap.bootstrapOnto(stage, base, target);
+                } catch (IllegalArgumentException e) {
+                    // the base is checked before the history is profiled
+                    throw new ParameterException(cl, "--onto " + onto + ": " + e.getMessage());
+                }
+            }
             System.out.printf("bootstrap: %,d records (%,d dead letters), %d windows, %d series, in-sample MASE %.3f%n",
                     prepared.stats().records(), prepared.stats().deadLetters(), learnt.windows(), learnt.series(),
                     learnt.mase());

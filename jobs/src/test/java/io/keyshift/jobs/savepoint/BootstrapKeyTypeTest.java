@@ -140,4 +140,33 @@ class BootstrapKeyTypeTest {
         assertThat(bad.toString()).contains("--key-type must be string, long or int, was 'uuid'");
         assertThat(dir.resolve("sp2")).doesNotExist();
     }
+
+    /** --onto adds a second stage's forecaster to the first's savepoint; the same stage twice is refused in one line. */
+    @Test
+    void ontoAddsASecondStagesForecasterAndRefusesTheSameStageTwice(@TempDir Path dir) throws Exception {
+        Path input = history(dir, "7");
+        StringWriter err = new StringWriter();
+        assertThat(run(err, bootstrap(input, dir.resolve("first"), "string"))).as(err.toString()).isZero();
+        List<String> second = new ArrayList<>(List.of(bootstrap(input, dir.resolve("both"), "long")));
+        second.addAll(List.of("--uid-prefix", "ids", "--onto", dir.resolve("first").toString()));
+        assertThat(run(err, second.toArray(String[]::new))).as(err.toString()).isZero();
+        java.util.Set<org.apache.flink.runtime.jobgraph.OperatorID> operators = new java.util.HashSet<>();
+        org.apache.flink.state.api.runtime.SavepointLoader.loadSavepointMetadata(dir.resolve("both").toUri().toString())
+                .getOperatorStates().forEach(o -> operators.add(o.getOperatorID()));
+        assertThat(operators).contains(
+                org.apache.flink.state.api.OperatorIdentifier.forUid(io.keyshift.api.StageUids.forecaster("keyshift"))
+                        .getOperatorId(),
+                org.apache.flink.state.api.OperatorIdentifier.forUid(io.keyshift.api.StageUids.forecaster("ids"))
+                        .getOperatorId());
+        assertThat(dir.resolve("both").resolve(io.keyshift.savepoint.ForecasterBootstrap.MARKER)).exists();
+
+        List<String> again = new ArrayList<>(List.of(bootstrap(input, dir.resolve("again"), "string")));
+        again.addAll(List.of("--onto", dir.resolve("first").toString()));
+        StringWriter twice = new StringWriter();
+        assertThat(run(twice, again.toArray(String[]::new))).isEqualTo(2);
+        assertThat(twice.toString().strip().lines()).singleElement().satisfies(l -> assertThat(l)
+                .contains("--onto " + dir.resolve("first")).contains("holds the forecaster of the stage with uid "
+                        + "prefix 'keyshift'"));
+        assertThat(dir.resolve("again")).doesNotExist();
+    }
 }
