@@ -89,7 +89,8 @@ public final class KeyshiftJob implements Callable<Integer> {
 
     @Option(names = "--control", paramLabel = "FILE",
             description = "Control commands for the planner, read once (AT,pin,KEY | AT,unpin,KEY | AT,freeze | "
-                    + "AT,unfreeze | AT,rollback,VERSION): plans are the same on every run. Refused lines go to "
+                    + "AT,unfreeze | AT,rollback,VERSION | AT,scale,P | AT,unscale | AT,anomaly-z,Z | "
+                    + "AT,sampling-rate,R; AT: a time or now): plans are the same on every run. Refused lines go to "
                     + "--out/control-rejected/.")
     String controlFile;
 

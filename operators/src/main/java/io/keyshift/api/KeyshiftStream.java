@@ -197,7 +197,8 @@ public final class KeyshiftStream<T, K> {
 
     /**
      * Connects a control input to the planner: one command per line ({@link io.keyshift.control.ControlCommand}: pin
-     * or unpin a key, freeze or unfreeze planning, roll back to a plan version), each from an event time on. The
+     * or unpin a key, freeze or unfreeze planning, roll back to a plan version, force or release a parallelism, set the
+     * anomaly z or the sampling rate), each from an event time on. The
      * planner waits for this stream's watermark to pass a plan's start before making the plan, so a bounded input
      * (a file) gives the same plans on every run; give a live input (a watched directory, a Kafka topic)
      * {@code Long.MAX_VALUE} watermarks ({@link io.keyshift.control.ControlInputs}) and its commands apply from the next

@@ -228,11 +228,12 @@ public record ControlCommand(long at, Type type, String key, long version, Strin
     }
 
     /**
-     * {@code line} with the key of a pin, unpin or revert command replaced by {@code f} of it (the other fields as
-     * they were); other commands, blank and comment lines as they are. A malformed line may name a key anywhere: it
-     * keeps only what cannot be one (a valid time first, a command's name second, the arguments of a command that
-     * names no key, a revert's key groups and times) and has {@code f} of every other field; a line that is not even
-     * CSV becomes {@code f} of itself. The planner refuses both, with the reason.
+     * {@code line} with the key of a pin, unpin or revert command replaced by {@code f} of it, and a revert's reason
+     * too (the other fields as they were); other commands, blank and comment lines as they are. A malformed line may
+     * name a key anywhere: it keeps only what cannot be one (a valid time first, a command's name second, a number
+     * or time as the argument of a command that names no key, a revert's key groups and times) and has {@code f} of
+     * every other field; a line that is not even CSV becomes {@code f} of itself. The planner refuses both, with the
+     * reason.
      */
     public static String mapKey(String line, java.util.function.UnaryOperator<String> f) {
         ControlCommand c;
@@ -258,8 +259,9 @@ public record ControlCommand(long at, Type type, String key, long version, Strin
                 } else if (type == Type.REVERT) {
                     keep = i != 2 && i != 6 && (v.isBlank() || isTime(v) || isNumber(v));
                 } else {
-                    // a command that names no key: its argument is the value that was wrong
-                    keep = true;
+                    // a command that names no key: its argument is the value that was wrong, kept where it is a
+                    // number or a time (what its arguments are); other text may be a key typed in the wrong place
+                    keep = v.isBlank() || isTime(v) || isNumber(v);
                 }
                 if (!keep) {
                     fs.set(i, f.apply(v));
@@ -273,6 +275,11 @@ public record ControlCommand(long at, Type type, String key, long version, Strin
         }
         List<String> fs = fields(c.line());
         fs.set(2, f.apply(c.key()));
+        if (c.type() == Type.REVERT && fs.size() > 6 && !fs.get(6).isBlank()) {
+            // a revert's reason, as written into a control input, is free text that may name the key (the
+            // validation's own reverts join the planner's input behind this map, with reasons that name none)
+            fs.set(6, f.apply(fs.get(6)));
+        }
         return join(fs);
     }
 

@@ -78,7 +78,10 @@ public final class KeyshiftMetrics {
     public static final String PLAN_SCALE_IN = "keyshiftScaleInOpportunity";
     /** Gauge, milliseconds: time the last planning round took. */
     public static final String PLAN_TIME_MS = "keyshiftPlanningTimeMs";
-    /** Counter: control commands refused (dead-lettered with their reason). */
+    /**
+     * Gauge: control commands refused since the job began (the planner's control state, so a restore carries it on;
+     * dead-lettered with their reason, those dropped at a restore only logged).
+     */
     public static final String CONTROL_REJECTED = "keyshiftControlCommandsRejected";
     /** Gauge: control commands applied so far. */
     public static final String CONTROL_APPLIED = "keyshiftControlCommandsApplied";

@@ -93,7 +93,6 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
     private transient long controlWatermark;
     private transient long forecastWatermark;
     private transient long forwardedWatermark = Long.MIN_VALUE;
-    private transient Counter rejectedCommands;
     private transient volatile double observedImbalance = 1.0;
     private transient RepartitionPlanner planner;
     private transient ListState<RoutingPlan> state;
@@ -440,7 +439,8 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
         getMetricGroup().gauge(KeyshiftMetrics.PLAN_TIME_MS, () -> planNanos / 1e6);
         getMetricGroup().gauge(KeyshiftMetrics.PLAN_PARALLELISM, () -> planner.settings().parallelism());
         if (control != null) {
-            rejectedCommands = getMetricGroup().counter(KeyshiftMetrics.CONTROL_REJECTED);
+            // from the control state, as the applied count: a restore carries both on
+            getMetricGroup().gauge(KeyshiftMetrics.CONTROL_REJECTED, () -> control.rejected());
             getMetricGroup().gauge(KeyshiftMetrics.CONTROL_FROZEN, () -> control.frozen() ? 1 : 0);
             getMetricGroup().gauge(KeyshiftMetrics.CONTROL_PINNED_KEYS, () -> control.pinnedKeys());
             getMetricGroup().gauge(KeyshiftMetrics.CONTROL_ROLLBACK_VERSION, () -> control.rollbackVersion());
@@ -529,7 +529,6 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
     }
 
     private void reject(String reason, String line) {
-        rejectedCommands.inc();
         LOG.warn("Control command refused ({}): {}", reason, line);
         output.collect(CONTROL_REJECTED, new StreamRecord<>(
                 org.apache.commons.csv.CSVFormat.RFC4180.format(reason, line == null ? "" : line)));

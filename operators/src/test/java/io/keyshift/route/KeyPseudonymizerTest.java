@@ -98,13 +98,13 @@ class KeyPseudonymizerTest {
         assertThat(pin).doesNotContain("Powell");
         // a pseudonym (as a report shows it) stays as it is
         assertThat(ControlCommand.parse(map.map("2014-03-01T00:00:00Z,unpin," + c.key())).key()).isEqualTo(c.key());
-        // a revert keeps its other fields
+        // a revert keeps its other fields but the reason, free text that may name the key
         ControlCommand revert = ControlCommand.parse(map.map(
                 "2014-03-02T00:00:00Z,revert,\"Market, at 4th\",12,40,2014-03-01T00:00:00Z,a reason"));
         assertThat(revert.key()).isEqualTo(P.pseudonym("Market, at 4th"));
         assertThat(revert.keyGroup()).isEqualTo(12);
         assertThat(revert.ifAtKeyGroup()).isEqualTo(40);
-        assertThat(revert.reason()).isEqualTo("a reason");
+        assertThat(revert.reason()).isEqualTo(P.pseudonym("a reason"));
         // commands without keys, comments: unchanged
         assertThat(map.map("2014-06-01T00:00:00Z,freeze")).isEqualTo("2014-06-01T00:00:00Z,freeze");
         assertThat(map.map("# pin Market at 4th")).isEqualTo("# pin Market at 4th");
@@ -123,10 +123,15 @@ class KeyPseudonymizerTest {
         assertThat(map.map("pin,Market at 4th")).isEqualTo(P.pseudonym("pin") + "," + P.pseudonym("Market at 4th"));
         assertThat(map.map("2014-03-01T00:00:00Z,Market at 4th"))
                 .isEqualTo("2014-03-01T00:00:00Z," + P.pseudonym("Market at 4th"));
-        // a command that names no key keeps the value that was wrong, so that its refusal says what it was
-        assertThat(map.map("2014-03-01T00:00:00Z,scale,four")).isEqualTo("2014-03-01T00:00:00Z,scale,four");
+        // a command that names no key keeps a number or time that was wrong, so that its refusal says what it was; any
+        // other text may be a key typed in the wrong place
+        assertThat(map.map("2014-03-01T00:00:00Z,scale,0")).isEqualTo("2014-03-01T00:00:00Z,scale,0");
         assertThat(map.map("2014-03-01T00:00:00Z,sampling-rate,1.5"))
                 .isEqualTo("2014-03-01T00:00:00Z,sampling-rate,1.5");
+        assertThat(map.map("2014-03-01T00:00:00Z,scale,four"))
+                .isEqualTo("2014-03-01T00:00:00Z,scale," + P.pseudonym("four"));
+        assertThat(map.map("now,freeze,Market at 4th")).isEqualTo("now,freeze," + P.pseudonym("Market at 4th"));
+        assertThat(map.map("now,anomaly-z,Market at 4th")).isEqualTo("now,anomaly-z," + P.pseudonym("Market at 4th"));
         // a malformed revert keeps its key groups and times, not its key or reason
         assertThat(map.map("2014-03-02T00:00:00Z,revert,Market at 4th,x,40,2014-03-01T00:00:00Z,why Market at 4th"))
                 .isEqualTo("2014-03-02T00:00:00Z,revert," + P.pseudonym("Market at 4th") + "," + P.pseudonym("x")

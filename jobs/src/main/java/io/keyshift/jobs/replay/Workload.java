@@ -82,7 +82,8 @@ public final class Workload {
                     .stringType()
                     .noDefaultValue()
                     .withDescription("A file of control commands for the planner (pin/unpin KEY, freeze/unfreeze, "
-                            + "rollback VERSION, each with the event time it holds from), read once.");
+                            + "rollback VERSION, scale P/unscale, anomaly-z Z, sampling-rate R, each with the event "
+                            + "time it holds from), read once.");
 
     /**
      * A directory of control command files that the job watches: every new file's lines are commands, applied from

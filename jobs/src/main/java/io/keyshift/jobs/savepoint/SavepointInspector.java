@@ -159,13 +159,14 @@ public final class SavepointInspector {
                     plan.get("moved_units").size());
             var c = plan.get("control");
             if (c != null && !c.isNull()) {
-                out.printf("control: %s, pinned %s, rollback %s, held after a revert %s, scaling %s; %d commands "
-                                + "applied, %d refused%n",
+                out.printf("control: %s, pinned %s, rollback %s, held after a revert %s, scaling %s, anomaly z %s; "
+                                + "%d commands applied, %d refused%n",
                         c.get("frozen").asBoolean() ? "frozen" : "not frozen", c.get("pinned_keys"),
                         c.get("rollback_to_version").asLong() < 0 ? "none"
                                 : "to version " + c.get("rollback_to_version").asLong(),
                         c.get("held_keys"), c.path("forced_parallelism").asInt() > 0
                                 ? "forced to " + c.get("forced_parallelism").asInt() : "by its policy",
+                        c.path("anomaly_z").asDouble() > 0 ? c.get("anomaly_z").asDouble() : "as configured",
                         c.get("commands_applied").asLong(), c.get("commands_rejected").asLong());
                 if (c.path("sampling_rates").size() > 0) {
                     StringBuilder b = new StringBuilder();

@@ -28,7 +28,8 @@ class SavepointInspectorTest {
                 .setPredictedImbalanceAfter(1.1).setMigrationsStarted(0).setMigrationsCompleted(0)
                 .setControl(PlanControl.newBuilder().setFrozen(true).setPinnedKeys(List.of("Market at 4th"))
                         .setRollbackToVersion(17).setCommandsApplied(3).setCommandsRejected(1)
-                        .setReverts(List.of()).setHeldKeys(List.of("Ryland Park")).setForcedParallelism(6).build())
+                        .setReverts(List.of()).setHeldKeys(List.of("Ryland Park")).setForcedParallelism(6)
+                        .setAnomalyZ(4.5).build())
                 .build();
         ObjectNode json = SavepointInspector.planJson(plan);
         assertThat(json.at("/control/frozen").requireNonNull().asBoolean()).isTrue();
@@ -44,8 +45,8 @@ class SavepointInspectorTest {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         SavepointInspector.print(root, new PrintStream(bytes, true, StandardCharsets.UTF_8));
         assertThat(bytes.toString(StandardCharsets.UTF_8)).contains("control: frozen, pinned [\"Market at 4th\"], "
-                + "rollback to version 17, held after a revert [\"Ryland Park\"], scaling forced to 6; 3 commands applied, "
-                + "1 refused");
+                + "rollback to version 17, held after a revert [\"Ryland Park\"], scaling forced to 6, anomaly z 4.5; "
+                + "3 commands applied, 1 refused");
     }
 
     /**
