@@ -230,8 +230,9 @@ public record ControlCommand(long at, Type type, String key, long version, Strin
     /**
      * {@code line} with the key of a pin, unpin or revert command replaced by {@code f} of it, and a revert's reason
      * too (the other fields as they were); other commands, blank and comment lines as they are. A malformed line may
-     * name a key anywhere: it keeps only what cannot be one (a valid time first, a command's name second, a number
-     * or time as the argument of a command that names no key, a revert's key groups and times) and has {@code f} of
+     * name a key anywhere: it keeps only what cannot be one (a valid time first, a command's name second, a plain
+     * decimal or time as the one argument of a command that takes one and names no key, a revert's key groups and
+     * times) and has {@code f} of
      * every other field; a line that is not even CSV becomes {@code f} of itself. The planner refuses both, with the
      * reason.
      */
@@ -259,9 +260,11 @@ public record ControlCommand(long at, Type type, String key, long version, Strin
                 } else if (type == Type.REVERT) {
                     keep = i != 2 && i != 6 && (v.isBlank() || isTime(v) || isNumber(v));
                 } else {
-                    // a command that names no key: its argument is the value that was wrong, kept where it is a
-                    // number or a time (what its arguments are); other text may be a key typed in the wrong place
-                    keep = v.isBlank() || isTime(v) || isNumber(v);
+                    // a command that names no key: its one argument is the value that was wrong, kept where it is a
+                    // plain decimal or a time (what arguments are); other text, a command without arguments'
+                    // argument and any further field may be a key typed in the wrong place
+                    keep = i == 2 && type != Type.FREEZE && type != Type.UNFREEZE && type != Type.UNSCALE
+                            && (v.isBlank() || isTime(v) || v.strip().matches("-?[0-9]+(\\.[0-9]+)?"));
                 }
                 if (!keep) {
                     fs.set(i, f.apply(v));

@@ -148,8 +148,18 @@ public final class ForecasterBootstrap {
         return new Summary(records, profiles.size(), engine.seriesCount(), engine.mase());
     }
 
-    /** Refuses a base savepoint that cannot be read, holds the stage's forecaster or has another max parallelism. */
-    private static void checkBase(String base, String uidPrefix, int maxParallelism) {
+    /**
+     * Refuses, with the reason, a base savepoint for {@link #bootstrapOnto} that cannot be read, holds no operator,
+     * holds state the State Processor API does not copy into a new savepoint (keyed state in a backend's native form,
+     * as RocksDB's incremental checkpoints and native savepoints keep it; in-flight data of an unaligned checkpoint),
+     * holds the stage's forecaster already or was taken with another max parallelism than {@code maxParallelism}.
+     *
+     * @param base the base savepoint (a URI or path)
+     * @param uidPrefix the stage's uid prefix
+     * @param maxParallelism the stage's max parallelism
+     * @throws IllegalArgumentException naming the base and the reason
+     */
+    public static void checkBase(String base, String uidPrefix, int maxParallelism) {
         CheckpointMetadata meta;
         try {
             meta = SavepointLoader.loadSavepointMetadata(base);
@@ -158,7 +168,23 @@ public final class ForecasterBootstrap {
         }
         String forecaster = StageUids.forecaster(uidPrefix);
         OperatorID forecasterId = OperatorIdentifier.forUid(forecaster).getOperatorId();
+        if (meta.getOperatorStates().isEmpty()) {
+            throw new IllegalArgumentException("the base savepoint " + base + " holds no operator state");
+        }
         for (OperatorState s : meta.getOperatorStates()) {
+            for (org.apache.flink.runtime.checkpoint.OperatorSubtaskState sub : s.getStates()) {
+                boolean nativeKeyed = java.util.stream.Stream.concat(sub.getManagedKeyedState().stream(),
+                        sub.getRawKeyedState().stream())
+                        .anyMatch(h -> !(h instanceof org.apache.flink.runtime.state.KeyGroupsStateHandle));
+                if (nativeKeyed || !sub.getInputChannelState().isEmpty()
+                        || !sub.getResultSubpartitionState().isEmpty()) {
+                    throw new IllegalArgumentException("the base savepoint " + base + " holds state the State "
+                            + "Processor API does not copy into a new savepoint (" + (nativeKeyed
+                            ? "keyed state in a backend's native form, e.g. an incremental RocksDB checkpoint"
+                            : "in-flight data of an unaligned checkpoint") + "): take a savepoint in the canonical "
+                            + "format (flink savepoint --type canonical)");
+                }
+            }
             if (s.getOperatorID().equals(forecasterId)) {
                 throw new IllegalArgumentException("the base savepoint " + base + " holds the forecaster of the stage "
                         + "with uid prefix '" + uidPrefix + "' (" + forecaster + ") already: bootstrap each stage "

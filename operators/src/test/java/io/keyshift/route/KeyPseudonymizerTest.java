@@ -132,6 +132,10 @@ class KeyPseudonymizerTest {
                 .isEqualTo("2014-03-01T00:00:00Z,scale," + P.pseudonym("four"));
         assertThat(map.map("now,freeze,Market at 4th")).isEqualTo("now,freeze," + P.pseudonym("Market at 4th"));
         assertThat(map.map("now,anomaly-z,Market at 4th")).isEqualTo("now,anomaly-z," + P.pseudonym("Market at 4th"));
+        // a number where a command takes none, a field after the argument, a number only Java reads: maybe a key
+        assertThat(map.map("now,freeze,12345")).isEqualTo("now,freeze," + P.pseudonym("12345"));
+        assertThat(map.map("now,scale,4,12345")).isEqualTo("now,scale,4," + P.pseudonym("12345"));
+        assertThat(map.map("now,sampling-rate,NaN")).isEqualTo("now,sampling-rate," + P.pseudonym("NaN"));
         // a malformed revert keeps its key groups and times, not its key or reason
         assertThat(map.map("2014-03-02T00:00:00Z,revert,Market at 4th,x,40,2014-03-01T00:00:00Z,why Market at 4th"))
                 .isEqualTo("2014-03-02T00:00:00Z,revert," + P.pseudonym("Market at 4th") + "," + P.pseudonym("x")

@@ -92,6 +92,10 @@ public final class BootstrapCommand implements Callable<Integer> {
         if (above == null || !Files.isDirectory(above) || !Files.isWritable(above)) {
             throw new ParameterException(cl, "--out " + out + ": " + above + " is not a writable directory");
         }
+        String base = null;
+        if (onto != null) {
+            base = onto.matches("[A-Za-z][A-Za-z0-9+.-]*:.*") ? onto : Path.of(onto).toAbsolutePath().toString();
+        }
         ForecastBench.KeyType keyType;
         try {
             keyType = ForecastBench.KeyType.valueOf(keyTypeArg.toUpperCase(java.util.Locale.ROOT));
@@ -102,6 +106,14 @@ public final class BootstrapCommand implements Callable<Integer> {
         Configuration conf = flink.load(cl, w);
         int maxP = conf.getOptional(PipelineOptions.MAX_PARALLELISM).orElse(conf.get(JobOptions.DEFAULT_MAX_PARALLELISM));
         conf.set(PipelineOptions.MAX_PARALLELISM, maxP);
+        if (base != null) {
+            // before the input is read: a wrong --onto costs nothing
+            try {
+                ForecasterBootstrap.checkBase(base, uidPrefix, maxP);
+            } catch (IllegalArgumentException e) {
+                throw new ParameterException(cl, "--onto " + onto + ": " + e.getMessage());
+            }
+        }
         io.keyshift.jobs.input.InputSpec inputSpec = in.spec(cl, null);
         Path work = Files.createTempDirectory("keyshift-bootstrap");
         try {
@@ -134,20 +146,10 @@ public final class BootstrapCommand implements Callable<Integer> {
             var stage = ForecastBench.stage(new ForecastBench.Settings(prepared.space(), 2, w.toMillis(),
                     io.keyshift.config.KeyshiftConfig.seasons(conf, w.toMillis()), 1, conf), keyType)
                     .uidPrefix(uidPrefix);
-            String target = out.toAbsolutePath().toUri().toString();
-            ForecasterBootstrap.Summary learnt;
-            if (onto == null) {
-                learnt = ForecasterBootstrap.bootstrap(stage, target);
-            } else {
-                String base = onto.matches("[A-Za-z][A-Za-z0-9+.-]*:.*") ? onto
-                        : Path.of(onto).toAbsolutePath().toUri().toString();
-                try {
-                    learnt = ForecasterBootstrap.bootstrapOnto(stage, base, target);
-                } catch (IllegalArgumentException e) {
-                    // the base is checked before the history is profiled
-                    throw new ParameterException(cl, "--onto " + onto + ": " + e.getMessage());
-                }
-            }
+            // a plain absolute path: Flink's Path quotes a URI's escapes once more (a space would become %2520)
+            String target = out.toAbsolutePath().toString();
+            ForecasterBootstrap.Summary learnt = base == null ? ForecasterBootstrap.bootstrap(stage, target)
+                    : ForecasterBootstrap.bootstrapOnto(stage, base, target);
             System.out.printf("bootstrap: %,d records (%,d dead letters), %d windows, %d series, in-sample MASE %.3f%n",
                     prepared.stats().records(), prepared.stats().deadLetters(), learnt.windows(), learnt.series(),
                     learnt.mase());
