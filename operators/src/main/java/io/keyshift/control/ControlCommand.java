@@ -258,7 +258,9 @@ public record ControlCommand(long at, Type type, String key, long version, Strin
                 } else if (type == null || type == Type.PIN || type == Type.UNPIN) {
                     keep = false;
                 } else if (type == Type.REVERT) {
-                    keep = i != 2 && i != 6 && (v.isBlank() || isTime(v) || isNumber(v));
+                    // its key groups (fields 3 and 4) and time (5); the key, the reason and any further field go
+                    keep = (i == 3 || i == 4) && (v.isBlank() || v.strip().matches("-?[0-9]+"))
+                            || i == 5 && (v.isBlank() || isTime(v));
                 } else {
                     // a command that names no key: its one argument is the value that was wrong, kept where it is a
                     // plain decimal or a time (what arguments are); other text, a command without arguments'

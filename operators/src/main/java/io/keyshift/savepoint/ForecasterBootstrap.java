@@ -112,8 +112,9 @@ public final class ForecasterBootstrap {
      * @param savepointPath the savepoint directory to write (a URI or path; must not exist)
      * @return what was learnt
      * @throws IllegalArgumentException before the history is read: if {@code savepointPath} exists, or
-     *         {@code baseSavepoint} cannot be read, already holds the stage's forecaster (its uid prefix) or was taken
-     *         with another max parallelism than the stage's
+     *         {@code baseSavepoint} is refused by {@link #checkBase} (cannot be read, holds no operator, holds state
+     *         the copy would not take along, already holds the stage's forecaster, or was taken with another max
+     *         parallelism than the stage's)
      * @throws IllegalStateException after a terminal call on {@code history}, or if the history held no record
      * @throws Exception where the history's job or the savepoint's fails
      */
@@ -173,16 +174,11 @@ public final class ForecasterBootstrap {
         }
         for (OperatorState s : meta.getOperatorStates()) {
             for (org.apache.flink.runtime.checkpoint.OperatorSubtaskState sub : s.getStates()) {
-                boolean nativeKeyed = java.util.stream.Stream.concat(sub.getManagedKeyedState().stream(),
-                        sub.getRawKeyedState().stream())
-                        .anyMatch(h -> !(h instanceof org.apache.flink.runtime.state.KeyGroupsStateHandle));
-                if (nativeKeyed || !sub.getInputChannelState().isEmpty()
-                        || !sub.getResultSubpartitionState().isEmpty()) {
+                String notCopied = notCopied(sub);
+                if (notCopied != null) {
                     throw new IllegalArgumentException("the base savepoint " + base + " holds state the State "
-                            + "Processor API does not copy into a new savepoint (" + (nativeKeyed
-                            ? "keyed state in a backend's native form, e.g. an incremental RocksDB checkpoint"
-                            : "in-flight data of an unaligned checkpoint") + "): take a savepoint in the canonical "
-                            + "format (flink savepoint --type canonical)");
+                            + "Processor API does not copy into a new savepoint (" + notCopied + "): take a savepoint "
+                            + "in the canonical format (flink savepoint --type canonical)");
                 }
             }
             if (s.getOperatorID().equals(forecasterId)) {
@@ -196,6 +192,41 @@ public final class ForecasterBootstrap {
                         + "one max parallelism");
             }
         }
+    }
+
+    /**
+     * What of {@code sub} the State Processor API would not copy into a savepoint written from it, or null: it copies
+     * the files of keyed state in the canonical form and of operator state (file or in-line handles) only.
+     */
+    private static String notCopied(org.apache.flink.runtime.checkpoint.OperatorSubtaskState sub) {
+        for (var h : (Iterable<org.apache.flink.runtime.state.KeyedStateHandle>) java.util.stream.Stream.concat(
+                sub.getManagedKeyedState().stream(), sub.getRawKeyedState().stream())::iterator) {
+            if (!(h instanceof org.apache.flink.runtime.state.KeyGroupsStateHandle g)) {
+                return "keyed state in a backend's native form (" + h.getClass().getSimpleName()
+                        + "), e.g. an incremental RocksDB checkpoint";
+            }
+            if (!copied(g.getDelegateStateHandle())) {
+                return "keyed state in " + g.getDelegateStateHandle().getClass().getSimpleName()
+                        + ", e.g. a checkpoint with file merging";
+            }
+        }
+        for (var h : (Iterable<org.apache.flink.runtime.state.OperatorStateHandle>) java.util.stream.Stream.concat(
+                sub.getManagedOperatorState().stream(), sub.getRawOperatorState().stream())::iterator) {
+            if (!copied(h.getDelegateStateHandle())) {
+                return "operator state in " + h.getDelegateStateHandle().getClass().getSimpleName()
+                        + ", e.g. a checkpoint with file merging";
+            }
+        }
+        if (!sub.getInputChannelState().isEmpty() || !sub.getResultSubpartitionState().isEmpty()) {
+            return "in-flight data of an unaligned checkpoint";
+        }
+        return null;
+    }
+
+    /** A handle the State Processor API's copy of an existing savepoint takes along: a file, or in-line bytes. */
+    private static boolean copied(org.apache.flink.runtime.state.StreamStateHandle h) {
+        return h instanceof org.apache.flink.runtime.state.filesystem.FileStateHandle
+                || h instanceof org.apache.flink.runtime.state.memory.ByteStreamStateHandle;
     }
 
     /**

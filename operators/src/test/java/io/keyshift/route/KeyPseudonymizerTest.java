@@ -140,6 +140,10 @@ class KeyPseudonymizerTest {
         assertThat(map.map("2014-03-02T00:00:00Z,revert,Market at 4th,x,40,2014-03-01T00:00:00Z,why Market at 4th"))
                 .isEqualTo("2014-03-02T00:00:00Z,revert," + P.pseudonym("Market at 4th") + "," + P.pseudonym("x")
                         + ",40,2014-03-01T00:00:00Z," + P.pseudonym("why Market at 4th"));
+        // and loses any further field, a number too (an integer key), and a key group only Java reads as a number
+        assertThat(map.map("2014-03-02T00:00:00Z,revert,7,0x1p3,40,2014-03-01T00:00:00Z,why,12345"))
+                .isEqualTo("2014-03-02T00:00:00Z,revert," + P.pseudonym("7") + "," + P.pseudonym("0x1p3")
+                        + ",40,2014-03-01T00:00:00Z," + P.pseudonym("why") + "," + P.pseudonym("12345"));
     }
 
     @Test

@@ -186,6 +186,51 @@ class ForecasterBootstrapTest {
         assertThat(dir.resolve("other")).doesNotExist();
     }
 
+    /** A savepoint's metadata file with {@code operators}, as Flink writes it. */
+    private static String metadata(Path dir, List<org.apache.flink.runtime.checkpoint.OperatorState> operators)
+            throws Exception {
+        java.nio.file.Files.createDirectories(dir);
+        try (var out = new java.io.DataOutputStream(java.nio.file.Files.newOutputStream(dir.resolve("_metadata")))) {
+            org.apache.flink.runtime.checkpoint.Checkpoints.storeCheckpointMetadata(
+                    new org.apache.flink.runtime.checkpoint.metadata.CheckpointMetadata(1L, operators, List.of()), out);
+        }
+        return dir.toUri().toString();
+    }
+
+    /** An operator whose one subtask keeps keyed state of key groups [0, 128) in {@code delegate}. */
+    private static org.apache.flink.runtime.checkpoint.OperatorState keyedIn(
+            org.apache.flink.runtime.state.StreamStateHandle delegate) {
+        var operator = new org.apache.flink.runtime.checkpoint.OperatorState(null, "user-window",
+                org.apache.flink.state.api.OperatorIdentifier.forUid("user-window").getOperatorId(), 1, MAX_P);
+        operator.putState(0, org.apache.flink.runtime.checkpoint.OperatorSubtaskState.builder()
+                .setManagedKeyedState(new org.apache.flink.runtime.state.KeyGroupsStateHandle(
+                        new org.apache.flink.runtime.state.KeyGroupRangeOffsets(0, MAX_P - 1), delegate))
+                .build());
+        return operator;
+    }
+
+    @Test
+    void aBaseWithoutOperatorsOrWithStateTheCopyWouldNotTakeAlongIsRefused(@TempDir Path dir) throws Exception {
+        String empty = metadata(dir.resolve("empty"), List.of());
+        assertThatThrownBy(() -> ForecasterBootstrap.checkBase(empty, "clicks", MAX_P))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("holds no operator state");
+        String merged = metadata(dir.resolve("merged"), List.of(keyedIn(
+                new org.apache.flink.runtime.state.filemerging.SegmentFileStateHandle(
+                        new org.apache.flink.core.fs.Path(dir.resolve("segment").toUri()), 0, 10,
+                        org.apache.flink.runtime.state.CheckpointedStateScope.SHARED,
+                        new org.apache.flink.runtime.checkpoint.filemerging.LogicalFile.LogicalFileId("f")))));
+        assertThatThrownBy(() -> ForecasterBootstrap.checkBase(merged, "clicks", MAX_P))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("does not copy into a new savepoint (keyed state in SegmentFileStateHandle");
+        String canonical = metadata(dir.resolve("canonical"), List.of(keyedIn(
+                new org.apache.flink.runtime.state.filesystem.FileStateHandle(
+                        new org.apache.flink.core.fs.Path(dir.resolve("state").toUri()), 10))));
+        ForecasterBootstrap.checkBase(canonical, "clicks", MAX_P);
+        assertThatThrownBy(() -> ForecasterBootstrap.checkBase(canonical, "clicks", 256))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("was taken with max parallelism 128, the stage has 256");
+    }
+
     private static LoadForecast first(CloseableIterator<LoadForecast> forecasts) throws Exception {
         List<LoadForecast> all = new ArrayList<>();
         forecasts.forEachRemaining(all::add);

@@ -153,7 +153,8 @@ public final class BootstrapCommand implements Callable<Integer> {
             System.out.printf("bootstrap: %,d records (%,d dead letters), %d windows, %d series, in-sample MASE %.3f%n",
                     prepared.stats().records(), prepared.stats().deadLetters(), learnt.windows(), learnt.series(),
                     learnt.mase());
-            System.out.println("savepoint: " + out.toAbsolutePath().toUri());
+            // the plain path: pasted into --from-savepoint or execution.state-recovery.path, a URI's escapes stay
+            System.out.println("savepoint: " + out.toAbsolutePath());
             return 0;
         } finally {
             io.keyshift.jobs.replay.ReplayRunner.deleteRecursively(work);
