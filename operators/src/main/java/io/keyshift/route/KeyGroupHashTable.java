@@ -69,7 +69,12 @@ public final class KeyGroupHashTable {
         h ^= h >>> 13;
         h *= 0xc2b2ae35;
         h ^= h >>> 16;
-        return table[keyGroup * preimagesPerKeyGroup + (h & mask)];
+        return preimage(keyGroup, h & mask);
+    }
+
+    /** The {@code j}-th preimage of {@code keyGroup} ({@code 0 <= j < preimagesPerKeyGroup}, unchecked). */
+    int preimage(int keyGroup, int j) {
+        return table[keyGroup * preimagesPerKeyGroup + j];
     }
 
     public int maxParallelism() {

@@ -25,6 +25,25 @@ class RoutingKeyTest {
     }
 
     @Test
+    void preimagesAreTheFirstIntsOfEachKeyGroupInOrder() {
+        // the preimages are part of every savepoint's keyed state (a routing key's hash): their values must never
+        // change, however the table keeps them (a table of 16-bit offsets from j * maxP was tried: no faster)
+        for (int maxP : new int[] {1, 7, 128, 256, 512, 1000, 4096}) {
+            KeyGroupHashTable t = KeyGroupHashTable.forMaxParallelism(maxP);
+            int per = t.preimagesPerKeyGroup();
+            int[] next = new int[maxP];
+            int remaining = maxP * per;
+            for (int h = 0; remaining > 0; h++) {
+                int g = KeyGroupRangeAssignment.computeKeyGroupForKeyHash(h, maxP);
+                if (next[g] < per) {
+                    assertThat(t.preimage(g, next[g]++)).as("maxP %d, key group %d", maxP, g).isEqualTo(h);
+                    remaining--;
+                }
+            }
+        }
+    }
+
+    @Test
     void routingKeyLandsInChosenKeyGroupAndSpreadsKeysOfOneGroup() {
         KeyGroupHashTable t = KeyGroupHashTable.forMaxParallelism(128);
         Set<Integer> hashes = new HashSet<>();

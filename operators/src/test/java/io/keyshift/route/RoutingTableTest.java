@@ -49,6 +49,29 @@ class RoutingTableTest {
     }
 
     @Test
+    void everyKeyWithAnEntryIsRoutedByItWhateverTheTableSizeAndKeysWithoutOneStayHome() {
+        // the table's filter lets most keys without an entry skip the lookup: it must never skip one with an entry
+        io.keyshift.config.AvroTrust.install();
+        for (int n : new int[] {1, 3, 64, 1000, 20_000}) {
+            RouteEntry[] entries = new RouteEntry[n];
+            for (int i = 0; i < n; i++) {
+                entries[i] = RouteEntry.newBuilder().setKey("moved-" + i).setNaturalKeyGroup(i % 128)
+                        .setKeyGroup((i + 1) % 128).setMigration(null).build();
+            }
+            RoutingTable<String> t = RoutingTable.of(Plans.plan(2, 100, 128, entries), CODEC);
+            for (int i = 0; i < n; i++) {
+                assertThat(route(t, "moved-" + i, 50, i % 128, 0).primary).as("n %d, key %d", n, i)
+                        .isEqualTo((i + 1) % 128);
+            }
+            for (int i = 0; i < 5_000; i++) {
+                RoutingTable.Route home = route(t, "stays-" + i, 50, i % 128, 0);
+                assertThat(home.primary).isEqualTo(i % 128);
+                assertThat(home.role).isEqualTo(Role.PRIMARY);
+            }
+        }
+    }
+
+    @Test
     void aRetiredMigrationStillRoutesTheTimesBeforeItsSwitchOver() {
         RouteEntry folded = RouteEntry.newBuilder().setKey("k").setNaturalKeyGroup(5).setKeyGroup(9)
                 .setMigration(null).setRetired(List.of(Plans.migration(5, 9, 10, 20, 1))).build();
