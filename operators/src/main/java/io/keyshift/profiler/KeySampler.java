@@ -555,7 +555,10 @@ public final class KeySampler<K> {
         return item instanceof KeyPseudonym p ? p.id() : codec.id((K) item);
     }
 
-    /** Start of the tumbling window (no offset) that contains {@code t}; correct for negative times. */
+    /**
+     * Start of the tumbling window (no offset) that contains {@code t}; correct for negative times from one window
+     * after Long.MIN_VALUE on (the router refuses earlier ones: the product would overflow).
+     */
     public static long windowStart(long t, long windowMillis) {
         return Math.floorDiv(t, windowMillis) * windowMillis;
     }

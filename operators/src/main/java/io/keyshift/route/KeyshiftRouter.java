@@ -522,6 +522,12 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
                     + " lies within one planning window of the end of time (Long.MAX_VALUE): give the stream in "
                     + "front of Keyshift.keyBy real event times");
         }
+        if (t < Long.MIN_VALUE + s.windowMillis()) {
+            // its planning window's start (a multiple of the window before t) would overflow
+            throw new IllegalStateException("keyshift routes records by event time, but a record's timestamp " + t
+                    + " lies within one planning window of the beginning of time (Long.MIN_VALUE): give the stream "
+                    + "in front of Keyshift.keyBy real event times");
+        }
         K key = key(value);
         int natural = KeyGroupRangeAssignment.assignToKeyGroup(key, s.maxParallelism());
         // with a key secret, the pseudonym is computed here, once per record: the sampler counts it, plans name it

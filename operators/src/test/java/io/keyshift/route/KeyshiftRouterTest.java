@@ -1019,11 +1019,14 @@ class KeyshiftRouterTest {
     }
 
     @Test
-    void aTimestampWithinAWindowOfTheEndOfTimeFailsNamingIt() throws Exception {
+    void aTimestampWithinAWindowOfTheEndOrTheBeginningOfTimeFailsNamingIt() throws Exception {
         try (var h = harness()) {
             plan(h, Plans.plan(1, Long.MAX_VALUE, MAX_P));
             assertThatThrownBy(() -> h.processElement("a", Long.MAX_VALUE))
                     .isInstanceOf(IllegalStateException.class).hasMessageContaining("end of time");
+            // floorDiv(t, w) * w overflows there (unless w divides 2^63): the window would start near Long.MAX_VALUE
+            assertThatThrownBy(() -> h.processElement("a", Long.MIN_VALUE + 1))
+                    .isInstanceOf(IllegalStateException.class).hasMessageContaining("beginning of time");
         }
     }
 
