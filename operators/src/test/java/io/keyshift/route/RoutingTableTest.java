@@ -72,6 +72,39 @@ class RoutingTableTest {
     }
 
     @Test
+    void theFilterPassesEveryPseudonymAndTupleKeyWithAnEntry() {
+        io.keyshift.config.AvroTrust.install();
+        // plans name pseudonyms under a key secret: the router looks them up by the pseudonym it computes per record
+        KeyPseudonymizer secret = KeyPseudonymizer.fromSecret("routing-table-test-secret-0123");
+        KeyCodec<String> pseudonymous = KeyCodec.pseudonymous(CODEC, secret);
+        RouteEntry[] entries = new RouteEntry[500];
+        for (int i = 0; i < entries.length; i++) {
+            entries[i] = RouteEntry.newBuilder().setKey(secret.pseudonym("moved-" + i)).setNaturalKeyGroup(i % 128)
+                    .setKeyGroup((i + 1) % 128).setMigration(null).build();
+        }
+        RoutingTable<String> byPseudonym = RoutingTable.of(Plans.plan(2, 100, 128, entries), pseudonymous);
+        for (int i = 0; i < entries.length; i++) {
+            RoutingTable.Route r = new RoutingTable.Route();
+            byPseudonym.route(pseudonymous.pseudonym("moved-" + i, i % 128), 50, i % 128, 0, r);
+            assertThat(r.primary).isEqualTo((i + 1) % 128);
+        }
+        // a composite key: decoded from the plan, equal to (and hashing as) the one the key selector returns
+        KeyCodec<org.apache.flink.api.java.tuple.Tuple2<String, Integer>> tuples = KeyCodec.forType(
+                Types.TUPLE(Types.STRING, Types.INT), new SerializerConfigImpl());
+        for (int i = 0; i < entries.length; i++) {
+            entries[i] = RouteEntry.newBuilder()
+                    .setKey(tuples.id(org.apache.flink.api.java.tuple.Tuple2.of("moved", i)))
+                    .setNaturalKeyGroup(i % 128).setKeyGroup((i + 1) % 128).setMigration(null).build();
+        }
+        RoutingTable<org.apache.flink.api.java.tuple.Tuple2<String, Integer>> byTuple =
+                RoutingTable.of(Plans.plan(2, 100, 128, entries), tuples);
+        for (int i = 0; i < entries.length; i++) {
+            assertThat(route(byTuple, org.apache.flink.api.java.tuple.Tuple2.of("moved", i), 50, i % 128, 0).primary)
+                    .isEqualTo((i + 1) % 128);
+        }
+    }
+
+    @Test
     void aRetiredMigrationStillRoutesTheTimesBeforeItsSwitchOver() {
         RouteEntry folded = RouteEntry.newBuilder().setKey("k").setNaturalKeyGroup(5).setKeyGroup(9)
                 .setMigration(null).setRetired(List.of(Plans.migration(5, 9, 10, 20, 1))).build();
