@@ -56,6 +56,8 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
     private transient ValueState<KeyOwnership> ownership;
     /** A stay that has left and been cleaned up: its cleanup time (kept {@link #DEPARTED_TTL} in processing time). */
     private transient ValueState<Long> departed;
+    /** The watermark at the last checkpoint, per key group: calls before a restored subtask's first watermark. */
+    private transient WatermarkFloor watermarkFloor;
 
     /**
      * How long (processing time; at least the horizon) a stay that has left remembers it, so that the function's
@@ -122,12 +124,24 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
         }
         // as Flink's setup does before initializeState: the function may read its runtime context there
         FunctionUtils.setFunctionRuntimeContext(user, tracking);
+        watermarkFloor = WatermarkFloor.initialize(context, getRuntimeContext());
         UserCheckpoints.initialize(user, context, tracking::track);
     }
 
     @Override
     public void snapshotState(org.apache.flink.runtime.state.FunctionSnapshotContext context) throws Exception {
+        watermarkFloor.snapshot();
         UserCheckpoints.snapshot(user, context);
+    }
+
+    /**
+     * The watermark to judge the current key's call at: the operator's, or after a restore, before the first
+     * watermark arrives, the one its key group had reached at the checkpoint (see {@link WatermarkFloor}). Every call
+     * asks, so that the next checkpoint records the highest watermark seen.
+     */
+    private long watermark(Context ctx) {
+        long w = ctx.timerService().currentWatermark();
+        return watermarkFloor == null ? w : watermarkFloor.at(ctx.getCurrentKey(), w);
     }
 
     @Override
@@ -152,7 +166,8 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
     @Override
     public void processElement(Envelope<T, K> e, Context ctx, Collector<R> out) throws Exception {
         KeyOwnership o = ownership.value();
-        if ((e.role == Role.PRIMARY || e.role == Role.MIGRATING) && cleanedUp(o, ctx)) {
+        long watermark = watermark(ctx);
+        if ((e.role == Role.PRIMARY || e.role == Role.MIGRATING) && cleanedUp(o, watermark)) {
             // a record of this stay that comes after its state was cleared (more than a horizon behind the switch-over
             // at this subtask's watermark): run on empty state its output would be wrong, and the new owner, which has
             // the key's state, does not own its time; it is dropped and counted, as a window drops a late record
@@ -210,9 +225,9 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
     }
 
     /** Whether the stay's state was cleared: its cleanup time passed, or it has departed (its record is gone). */
-    private boolean cleanedUp(KeyOwnership o, Context ctx) throws Exception {
+    private boolean cleanedUp(KeyOwnership o, long watermark) throws Exception {
         if (o != null) {
-            return o.cleanupAt != Long.MIN_VALUE && ctx.timerService().currentWatermark() >= o.cleanupAt;
+            return o.cleanupAt != Long.MIN_VALUE && watermark >= o.cleanupAt;
         }
         return departed.value() != null;
     }
@@ -221,9 +236,11 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
     public void onTimer(long timestamp, OnTimerContext ctx, Collector<R> out) throws Exception {
         KeyOwnership o = ownership.value();
 
-        // a processing-time timer is placed in event time by the current watermark
+        // a processing-time timer is placed in event time by the current watermark (after a restore, before the first
+        // watermark, by the one at the checkpoint: Flink restores no watermark, and overdue timers fire at once)
         boolean eventTime = ctx.timeDomain() == TimeDomain.EVENT_TIME;
-        long at = eventTime ? timestamp : ctx.timerService().currentWatermark();
+        long watermark = watermark(ctx);
+        long at = eventTime ? timestamp : watermark;
         if (o != null && o.cleanupAt != Long.MIN_VALUE && at >= o.cleanupAt) {
             if (eventTime && timestamp == o.cleanupAt) {
                 // the key left a horizon ago: its state goes; its remaining timers (set within a horizon of a record

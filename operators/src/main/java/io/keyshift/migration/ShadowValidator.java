@@ -29,7 +29,8 @@ import java.util.Map;
  * side replaces the earlier (window firings) or adds to it (a function's outputs). State: one small entry per pending
  * (key, window), cleared by its timer. Metrics {@code keyshiftValidationMatches/Mismatches}.
  */
-public final class ShadowValidator extends KeyedProcessFunction<String, ResultCheck, ValidationReport> {
+public final class ShadowValidator extends KeyedProcessFunction<String, ResultCheck, ValidationReport>
+        implements org.apache.flink.streaming.api.checkpoint.CheckpointedFunction {
     static {
         AvroTrust.install();
     }
@@ -40,6 +41,19 @@ public final class ShadowValidator extends KeyedProcessFunction<String, ResultCh
     private transient Counter matches;
     private transient Counter mismatches;
     private transient Counter lateChecks;
+    /** The watermark at the last checkpoint: checks that reach a restored subtask before its first watermark. */
+    private transient WatermarkFloor watermarkFloor;
+
+    @Override
+    public void initializeState(org.apache.flink.runtime.state.FunctionInitializationContext context)
+            throws Exception {
+        watermarkFloor = WatermarkFloor.initialize(context, getRuntimeContext());
+    }
+
+    @Override
+    public void snapshotState(org.apache.flink.runtime.state.FunctionSnapshotContext context) throws Exception {
+        watermarkFloor.snapshot();
+    }
 
     /** The two sides of one (key, window) so far. Flink POJO. */
     public static class Pending {
@@ -71,7 +85,10 @@ public final class ShadowValidator extends KeyedProcessFunction<String, ResultCh
     public void processElement(ResultCheck c, Context ctx, Collector<ValidationReport> out) throws Exception {
         String id = c.start + "," + c.end;
         Pending p = pending.get(id);
-        if (p == null && c.compareAt <= ctx.timerService().currentWatermark()) {
+        long w = ctx.timerService().currentWatermark();
+        // after a restore, before the first watermark, the one at the checkpoint (Flink restores no watermark)
+        long watermark = watermarkFloor == null ? w : watermarkFloor.at(ctx.getCurrentKey(), w);
+        if (p == null && c.compareAt <= watermark) {
             // a side's contribution after its comparison was made (a late record's output, one side only): it would
             // open a comparison that can only report the other side missing (and, with on-mismatch REVERT, move the
             // key back for nothing); counted, not compared

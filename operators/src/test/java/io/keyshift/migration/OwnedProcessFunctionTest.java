@@ -106,6 +106,87 @@ class OwnedProcessFunctionTest {
     }
 
     /**
+     * Flink restores no watermark: a restored subtask's is Long.MIN_VALUE until the first one arrives, and processing-time
+     * timers that came due while the job was down fire before it. At the new owner such a timer of a key that moved in
+     * still counts (judged at Long.MIN_VALUE, before the switch-over, it was dropped); at the old owner, a timer of a
+     * stay cleaned up before the checkpoint still emits nothing.
+     */
+    @Test
+    void aProcessingTimeTimerThatFiresAfterARestoreBeforeAnyWatermarkIsJudgedAtTheCheckpointsWatermark()
+            throws Exception {
+        RoutingKey<String> in = RoutingKey.of("in", 9, 1, TABLE);
+        RoutingKey<String> out = RoutingKey.of("out", 5, 0, TABLE);
+        org.apache.flink.runtime.checkpoint.OperatorSubtaskState snapshot;
+        try (var h = stage(owned(new Timeout()))) {
+            h.open();
+            h.setProcessingTime(0);
+            // "in" moves in (shadow phase from 1,000, owned from 2,000); "out" leaves at the same times
+            h.processElement(new StreamRecord<>(new Envelope<>(in, null, Role.MIGRATE_IN, 1_000, 2_000), 900));
+            h.processElement(new StreamRecord<>(Envelope.of(out, "a", Role.PRIMARY), 100));
+            h.processElement(new StreamRecord<>(new Envelope<>(out, null, Role.MIGRATE_OUT, 1_000, 2_000), 900));
+            h.processWatermark(2_500);
+            h.processElement(new StreamRecord<>(Envelope.of(in, "b", Role.PRIMARY), 2_600));
+            // "out" is cleaned up at 3,000 (a horizon after its switch-over), not yet forgotten (at 4,000)
+            h.processWatermark(3_500);
+            snapshot = h.snapshot(1, 0);
+            assertThat(values(h)).containsExactly("record a", "record b");
+        }
+        try (var h = stage(owned(new Timeout()))) {
+            h.setup();
+            h.initializeState(snapshot);
+            h.open();
+            // both timers (at 1,000 of processing time) are overdue: they fire before any watermark
+            h.setProcessingTime(1_000);
+            assertThat(values(h)).containsExactly("timeout in");
+        }
+        // without the floor (a savepoint from before it), "in"'s timer was judged at Long.MIN_VALUE and dropped
+        try (var h = stage(owned(new Timeout()))) {
+            h.setup();
+            h.initializeState(withoutOperatorState(snapshot));
+            h.open();
+            h.setProcessingTime(1_000);
+            assertThat(values(h)).doesNotContain("timeout in");
+        }
+    }
+
+    /** {@code s} without its operator state (as a savepoint taken before the stage had any). */
+    private static org.apache.flink.runtime.checkpoint.OperatorSubtaskState withoutOperatorState(
+            org.apache.flink.runtime.checkpoint.OperatorSubtaskState s) {
+        return org.apache.flink.runtime.checkpoint.OperatorSubtaskState.builder()
+                .setManagedKeyedState(s.getManagedKeyedState())
+                .setRawKeyedState(s.getRawKeyedState())
+                .build();
+    }
+
+    /** The floor follows each key group to its subtask when the stage is rescaled. */
+    @Test
+    void theWatermarkFloorFollowsItsKeyGroupsAcrossARescale() throws Exception {
+        RoutingKey<String> in = RoutingKey.of("in", 100, 1, TABLE);
+        org.apache.flink.runtime.checkpoint.OperatorSubtaskState snapshot;
+        int maxP = 128;
+        // at parallelism 2, key group 100 is subtask 1's
+        try (var h = new KeyedOneInputStreamOperatorTestHarness<>(new KeyedProcessOperator<>(owned(new Timeout())),
+                Envelope<String, String>::routingKey, new RoutingKeyTypeInfo<>(Types.STRING), maxP, 2, 1)) {
+            h.open();
+            h.setProcessingTime(0);
+            h.processElement(new StreamRecord<>(new Envelope<>(in, null, Role.MIGRATE_IN, 1_000, 2_000), 900));
+            h.processWatermark(2_500);
+            h.processElement(new StreamRecord<>(Envelope.of(in, "b", Role.PRIMARY), 2_600));
+            snapshot = h.snapshot(1, 0);
+        }
+        // the same subtask's state at parallelism 1 (key groups 0..127): its entry covers key groups 64..127 only
+        try (var h = new KeyedOneInputStreamOperatorTestHarness<>(new KeyedProcessOperator<>(owned(new Timeout())),
+                Envelope<String, String>::routingKey, new RoutingKeyTypeInfo<>(Types.STRING), maxP, 1, 0)) {
+            h.setup();
+            h.initializeState(org.apache.flink.streaming.util.AbstractStreamOperatorTestHarness
+                    .repackageState(snapshot));
+            h.open();
+            h.setProcessingTime(1_000);
+            assertThat(values(h)).containsExactly("timeout in");
+        }
+    }
+
+    /**
      * A user's function that is a CheckpointedFunction and a CheckpointListener (a pattern Flink documents: keyed state
      * from initializeState, side effects on checkpoint completion): behind keyshift it gets every call, as under
      * keyBy, and its keyed state from initializeState is cleared with the rest when the key has left.

@@ -1,0 +1,116 @@
+package io.keyshift.migration;
+
+import org.apache.flink.api.common.functions.RuntimeContext;
+import org.apache.flink.api.common.state.ListState;
+import org.apache.flink.api.common.state.ListStateDescriptor;
+import org.apache.flink.api.common.typeinfo.PrimitiveArrayTypeInfo;
+import org.apache.flink.runtime.state.FunctionInitializationContext;
+import org.apache.flink.runtime.state.KeyGroupRange;
+import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
+
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * The watermark an operator had reached when its last checkpoint was taken, per key group, as a floor under the
+ * watermark of a restored subtask.
+ *
+ * <p>Flink does not checkpoint watermarks: a restored operator's {@code currentWatermark()} is Long.MIN_VALUE until
+ * the first watermark reaches it, and processing-time timers that came due while the job was down fire before that.
+ * keyshift judges such calls in event time (is the key owned here, has its stay been cleaned up, was a check
+ * compared already); judged at Long.MIN_VALUE, a new owner would suppress a timer's output it owns and an old owner
+ * would emit one it no longer owns. With this floor they are judged at {@code max(currentWatermark(), floor)}, the
+ * floor being the watermark of the subtask that held the key's key group at the checkpoint (it had already judged
+ * every call up to that watermark), also after a rescale.
+ *
+ * <p>State: operator union list state {@code keyshift-watermark-floor}, one {@code [subtask, parallelism,
+ * watermark]} entry per subtask (24 bytes each). A savepoint without it (taken before this state existed) restores
+ * with no floor, as before.
+ */
+final class WatermarkFloor {
+    static final String STATE_NAME = "keyshift-watermark-floor";
+
+    private final ListState<long[]> state;
+    private final int subtask;
+    private final int parallelism;
+    private final int maxParallelism;
+    /** Floor per key group (index: key group); null when restored from nothing, or once the watermark passed them. */
+    private long[] floors;
+    /** The highest floor: once the operator's watermark reaches it, no floor matters any more. */
+    private final long highestFloor;
+    /** The lowest floor of this subtask's key groups (Long.MIN_VALUE without floors). */
+    private final long ownFloor;
+    /** The highest watermark seen in a call since the task started. */
+    private long seen = Long.MIN_VALUE;
+
+    private WatermarkFloor(ListState<long[]> state, int subtask, int parallelism, int maxParallelism, long[] floors,
+                           long ownFloor) {
+        this.state = state;
+        this.subtask = subtask;
+        this.parallelism = parallelism;
+        this.maxParallelism = maxParallelism;
+        this.floors = floors;
+        this.ownFloor = ownFloor;
+        this.highestFloor = floors == null ? Long.MIN_VALUE : Arrays.stream(floors).max().orElse(Long.MIN_VALUE);
+    }
+
+    /** Registers the state and reads the floors of a restored subtask (from {@code initializeState}). */
+    static WatermarkFloor initialize(FunctionInitializationContext context, RuntimeContext runtime) throws Exception {
+        ListState<long[]> state = context.getOperatorStateStore().getUnionListState(
+                new ListStateDescriptor<>(STATE_NAME, PrimitiveArrayTypeInfo.LONG_PRIMITIVE_ARRAY_TYPE_INFO));
+        int maxParallelism = runtime.getTaskInfo().getMaxNumberOfParallelSubtasks();
+        int subtask = runtime.getTaskInfo().getIndexOfThisSubtask();
+        int parallelism = runtime.getTaskInfo().getNumberOfParallelSubtasks();
+        long[] floors = null;
+        long ownFloor = Long.MIN_VALUE;
+        if (context.isRestored()) {
+            for (long[] e : state.get()) {
+                if (e == null || e.length != 3 || e[1] < 1 || e[0] < 0 || e[0] >= e[1] || e[1] > maxParallelism) {
+                    continue;
+                }
+                if (floors == null) {
+                    floors = new long[maxParallelism];
+                    Arrays.fill(floors, Long.MIN_VALUE);
+                }
+                KeyGroupRange was = KeyGroupRangeAssignment.computeKeyGroupRangeForOperatorIndex(
+                        maxParallelism, (int) e[1], (int) e[0]);
+                for (int g = was.getStartKeyGroup(); g <= was.getEndKeyGroup(); g++) {
+                    floors[g] = Math.max(floors[g], e[2]);
+                }
+            }
+            if (floors != null) {
+                KeyGroupRange own = KeyGroupRangeAssignment.computeKeyGroupRangeForOperatorIndex(
+                        maxParallelism, parallelism, subtask);
+                ownFloor = Long.MAX_VALUE;
+                for (int g = own.getStartKeyGroup(); g <= own.getEndKeyGroup(); g++) {
+                    ownFloor = Math.min(ownFloor, floors[g]);
+                }
+            }
+        }
+        return new WatermarkFloor(state, subtask, parallelism, maxParallelism, floors, ownFloor);
+    }
+
+    /**
+     * The watermark to judge a call for {@code key} (the operator's current key) at: {@code max(watermark, floor of
+     * its key group)}; also notes {@code watermark} (the operator's current one) for the next checkpoint.
+     */
+    long at(Object key, long watermark) {
+        if (watermark > seen) {
+            seen = watermark;
+        }
+        if (floors == null) {
+            return watermark;
+        }
+        if (watermark >= highestFloor) {
+            // the watermark has come back: no floor matters from here on
+            floors = null;
+            return watermark;
+        }
+        return Math.max(watermark, floors[KeyGroupRangeAssignment.assignToKeyGroup(key, maxParallelism)]);
+    }
+
+    /** Writes this subtask's entry (from {@code snapshotState}). */
+    void snapshot() throws Exception {
+        state.update(List.of(new long[] {subtask, parallelism, Math.max(seen, ownFloor)}));
+    }
+}
