@@ -13,7 +13,7 @@ import io.keyshift.route.Role;
 import io.keyshift.route.RoutingKey;
 
 import org.apache.flink.api.common.functions.AggregateFunction;
-import org.apache.flink.api.common.functions.FlatMapFunction;
+import org.apache.flink.streaming.api.functions.ProcessFunction;
 import org.apache.flink.api.common.functions.ReduceFunction;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeutils.TypeSerializer;
@@ -288,7 +288,7 @@ public final class KeyshiftWindowedStream<T, K, W extends Window> {
         }
         stage.lateDataTag = lateDataTag;
         stage.lateData = window.getSideOutput(late)
-                .flatMap(new LateRecords<T, K>()).returns(lateDataTag.getTypeInfo())
+                .process(new LateRecords<T, K>(shape)).returns(lateDataTag.getTypeInfo())
                 .name(stage.name("late data")).uid(stage.uid("late-data"))
                 .setParallelism(stage.parallelism)
                 .setMaxParallelism(stage.maxParallelism);
@@ -307,17 +307,46 @@ public final class KeyshiftWindowedStream<T, K, W extends Window> {
     }
 
     /**
-     * The window operator's late envelopes as the user's records: shadow copies dropped (their record's authoritative
-     * copy went to another key group), every other copy's record passed on.
+     * The window operator's late envelopes as the user's records, each record once: a migrating key's record of the
+     * shadow phase reaches the window operator twice (MIGRATING at the old owner, SHADOW at the new one), and each
+     * copy is judged late by its own subtask's watermark. The late record is the copy at the owner of the record's
+     * last window (the one with the latest end that holds its time; for a record in a gap between hopping windows,
+     * its own time): the old owner's (MIGRATING) where that window's max timestamp lies before the switch-over, else
+     * the new owner's (SHADOW). That owner either counts the record in that window or finds it late for every window
+     * it owns, as {@code keyBy}'s one window operator does (Flink: late iff {@code t + allowedLateness <=
+     * watermark}); the other copy's verdict does not count. PRIMARY and PARTIAL copies pass, markers carry no record.
      */
-    static final class LateRecords<T, K> implements FlatMapFunction<Envelope<T, K>, T> {
+    static final class LateRecords<T, K> extends ProcessFunction<Envelope<T, K>, T> {
         private static final long serialVersionUID = 1L;
+        private final long size;
+        private final long slide;
+        private final long offset;
+
+        LateRecords(WindowShape shape) {
+            this.size = shape.size();
+            this.slide = shape.slide();
+            this.offset = shape.offset();
+        }
 
         @Override
-        public void flatMap(Envelope<T, K> e, Collector<T> out) {
-            if (e.role != Role.SHADOW && e.value != null) {
-                out.collect(e.value);
+        public void processElement(Envelope<T, K> e, Context ctx, Collector<T> out) {
+            if (e.value == null) {
+                return;
             }
+            if (e.role == Role.MIGRATING || e.role == Role.SHADOW) {
+                Long t = ctx.timestamp();
+                boolean newOwner = t != null && lastWindowMaxTimestamp(t) >= e.switchAt;
+                if (newOwner != (e.role == Role.SHADOW)) {
+                    return;
+                }
+            }
+            out.collect(e.value);
+        }
+
+        /** The max timestamp of the last window holding {@code t}, or {@code t} where none does. */
+        long lastWindowMaxTimestamp(long t) {
+            long start = TimeWindow.getWindowStartWithOffset(t, offset, slide);
+            return Math.max(t, start + size - 1);
         }
     }
 

@@ -344,26 +344,38 @@ class KeyshiftApiTest {
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("'late'");
     }
 
-    /** A late shadow copy is dropped (its authoritative copy went elsewhere); every other role's record passes. */
+    /**
+     * A migrating key's late record is the copy at the owner of its last window, once: with 10 ms windows sliding by
+     * 5 and a switch-over at 110, a record at 107 (last window [105, 115), the new owner's) is late where its SHADOW
+     * copy is, one at 103 (last window [100, 110), the old owner's) where its MIGRATING copy is. Every PRIMARY and
+     * PARTIAL copy passes; markers carry no record.
+     */
     @Test
-    void theLateDataOfAMigratingKeyIsItsAuthoritativeCopyOnly() {
-        KeyshiftWindowedStream.LateRecords<String, String> late = new KeyshiftWindowedStream.LateRecords<>();
-        List<String> out = new ArrayList<>();
-        Collector<String> collector = new Collector<>() {
-            @Override
-            public void collect(String r) {
-                out.add(r);
-            }
-
-            @Override
-            public void close() {}
-        };
+    void theLateDataOfAMigratingKeyIsTheCopyAtTheOwnerOfItsLastWindow() throws Exception {
+        KeyshiftWindowedStream.LateRecords<String, String> late = new KeyshiftWindowedStream.LateRecords<>(
+                WindowShape.of(org.apache.flink.streaming.api.windowing.assigners.SlidingEventTimeWindows.of(
+                        Duration.ofMillis(10), Duration.ofMillis(5))));
         io.keyshift.route.RoutingKey<String> rk = io.keyshift.route.RoutingKey.restore("k", 3, 0, 0);
-        for (io.keyshift.route.Role role : io.keyshift.route.Role.values()) {
-            late.flatMap(new io.keyshift.route.Envelope<>(rk, role.isMarker() ? null : role.name(), role, 0, 1),
-                    collector);
+        try (var h = org.apache.flink.streaming.util.ProcessFunctionTestHarnesses.forProcessFunction(late)) {
+            for (long t : new long[] {103, 107}) {
+                for (io.keyshift.route.Role role : io.keyshift.route.Role.values()) {
+                    h.processElement(new io.keyshift.route.Envelope<>(rk, role.isMarker() ? null : role + "@" + t,
+                            role, 100, 110), t);
+                }
+            }
+            assertThat(h.extractOutputValues()).containsExactly("PRIMARY@103", "MIGRATING@103", "PARTIAL@103",
+                    "PRIMARY@107", "SHADOW@107", "PARTIAL@107");
         }
-        assertThat(out).containsExactly("PRIMARY", "MIGRATING", "PARTIAL");
+        // tumbling windows aligned with the switch-over: the record's one window is the old owner's, as before
+        KeyshiftWindowedStream.LateRecords<String, String> tumbling = new KeyshiftWindowedStream.LateRecords<>(
+                WindowShape.of(TumblingEventTimeWindows.of(Duration.ofMillis(10))));
+        assertThat(tumbling.lastWindowMaxTimestamp(107)).isEqualTo(109);
+        // hopping windows (a gap from 103 to 110): a record in the gap is judged by its own time
+        KeyshiftWindowedStream.LateRecords<String, String> hopping = new KeyshiftWindowedStream.LateRecords<>(
+                WindowShape.of(org.apache.flink.streaming.api.windowing.assigners.SlidingEventTimeWindows.of(
+                        Duration.ofMillis(3), Duration.ofMillis(10))));
+        assertThat(hopping.lastWindowMaxTimestamp(101)).isEqualTo(102);
+        assertThat(hopping.lastWindowMaxTimestamp(105)).isEqualTo(105);
     }
 
     /** Keyed state from the runtime context: not carried by a migration, so refused behind keyshift. */
