@@ -101,9 +101,12 @@ public final class KeyshiftWindowedStream<T, K, W extends Window> {
     /**
      * Sends the records that the windows drop as late to the side output {@code tag}, as
      * {@link WindowedStream#sideOutputLateData}; read them with {@link KeyshiftStream#sideOutput(OutputTag)} after
-     * the terminal call. Each late record comes out once, unchanged: the copy routed to the key group that owned its
-     * key at the record's timestamp (a migration's shadow copies never; a split key's record from the one key group
-     * it went to). A record is late when every window it belongs to ended more than the allowed lateness before the
+     * the terminal call. A late record comes out unchanged, from the copy routed to the key group that owns the
+     * record's last window (for a record of a migration's shadow phase whose last window ends after the switch-over,
+     * the new owner's shadow copy; a split key's record from the one key group it went to), and once: with sliding
+     * windows whose earlier windows the old owner still counts, it can also be in one of those windows' results where
+     * the two owners' watermarks differ by more than a slide when it arrives (README, "Late records"). A record is
+     * late when every window it belongs to ended more than the allowed lateness before the
      * keyed stage's watermark, which the routers hold back to the plans' lease: keyshift drops, and so sends here,
      * fewer records than a plain {@code keyBy} (README, "Late records").
      *
@@ -312,9 +315,12 @@ public final class KeyshiftWindowedStream<T, K, W extends Window> {
      * copy is judged late by its own subtask's watermark. The late record is the copy at the owner of the record's
      * last window (the one with the latest end that holds its time; for a record in a gap between hopping windows,
      * its own time): the old owner's (MIGRATING) where that window's max timestamp lies before the switch-over, else
-     * the new owner's (SHADOW). That owner either counts the record in that window or finds it late for every window
-     * it owns, as {@code keyBy}'s one window operator does (Flink: late iff {@code t + allowedLateness <=
-     * watermark}); the other copy's verdict does not count. PRIMARY and PARTIAL copies pass, markers carry no record.
+     * the new owner's (SHADOW). That owner either counts the record in that window or finds it late (Flink: late iff
+     * {@code t + allowedLateness <= watermark}), so the record is in exactly one of that window's result and the late
+     * output. With sliding windows whose earlier windows belong to the old owner, the old owner judges those by its
+     * own watermark: where it trails the new owner's by more than a slide, the record is also in an earlier window's
+     * result ({@code keyBy}'s one watermark never gives both). PRIMARY and PARTIAL copies pass, markers carry no
+     * record.
      */
     static final class LateRecords<T, K> extends ProcessFunction<Envelope<T, K>, T> {
         private static final long serialVersionUID = 1L;

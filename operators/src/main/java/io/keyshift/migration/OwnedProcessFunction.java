@@ -141,7 +141,7 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
      */
     private long watermark(Context ctx) {
         long w = ctx.timerService().currentWatermark();
-        return watermarkFloor == null ? w : watermarkFloor.at(ctx.getCurrentKey(), w);
+        return watermarkFloor == null ? w : watermarkFloor.at(ctx.getCurrentKey(), w, ctx.timerService());
     }
 
     @Override

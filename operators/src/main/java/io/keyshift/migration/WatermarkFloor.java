@@ -7,6 +7,7 @@ import org.apache.flink.api.common.typeinfo.PrimitiveArrayTypeInfo;
 import org.apache.flink.runtime.state.FunctionInitializationContext;
 import org.apache.flink.runtime.state.KeyGroupRange;
 import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
+import org.apache.flink.streaming.api.TimerService;
 
 import java.util.Arrays;
 import java.util.List;
@@ -23,9 +24,10 @@ import java.util.List;
  * floor being the watermark of the subtask that held the key's key group at the checkpoint (it had already judged
  * every call up to that watermark), also after a rescale.
  *
- * <p>State: operator union list state {@code keyshift-watermark-floor}, one {@code [subtask, parallelism,
- * watermark]} entry per subtask (24 bytes each). A savepoint without it (taken before this state existed) restores
- * with no floor, as before.
+ * <p>State: operator union list state {@code keyshift-watermark-floor} (a name reserved in the keyed stage's operator
+ * state, which a user's {@code CheckpointedFunction} shares), one {@code [subtask, parallelism, watermark]} entry per
+ * subtask (about 30 bytes each; every subtask restores all of them). A savepoint without it (taken before this state
+ * existed) restores with no floor, as before; an entry at Long.MAX_VALUE (a drained stop's end of input) sets none.
  */
 final class WatermarkFloor {
     static final String STATE_NAME = "keyshift-watermark-floor";
@@ -42,6 +44,8 @@ final class WatermarkFloor {
     private final long ownFloor;
     /** The highest watermark seen in a call since the task started. */
     private long seen = Long.MIN_VALUE;
+    /** The operator's timer service, once a call showed it: read again when a checkpoint is taken. */
+    private TimerService timers;
 
     private WatermarkFloor(ListState<long[]> state, int subtask, int parallelism, int maxParallelism, long[] floors,
                            long ownFloor) {
@@ -65,7 +69,9 @@ final class WatermarkFloor {
         long ownFloor = Long.MIN_VALUE;
         if (context.isRestored()) {
             for (long[] e : state.get()) {
-                if (e == null || e.length != 3 || e[1] < 1 || e[0] < 0 || e[0] >= e[1] || e[1] > maxParallelism) {
+                if (e == null || e.length != 3 || e[1] < 1 || e[0] < 0 || e[0] >= e[1] || e[1] > maxParallelism
+                        || e[2] == Long.MAX_VALUE) {
+                    // Long.MAX_VALUE: the end of the input (a drained stop), not a watermark a resumed job has reached
                     continue;
                 }
                 if (floors == null) {
@@ -95,6 +101,17 @@ final class WatermarkFloor {
      * its key group)}; also notes {@code watermark} (the operator's current one) for the next checkpoint.
      */
     long at(Object key, long watermark) {
+        return at(key, watermark, null);
+    }
+
+    /**
+     * As {@link #at(Object, long)}, {@code timers} being the operator's timer service (its watermark is read again when
+     * the next checkpoint is taken, so that the floor is the watermark at the checkpoint, not at the last call).
+     */
+    long at(Object key, long watermark, TimerService timers) {
+        if (timers != null) {
+            this.timers = timers;
+        }
         if (watermark > seen) {
             seen = watermark;
         }
@@ -111,6 +128,9 @@ final class WatermarkFloor {
 
     /** Writes this subtask's entry (from {@code snapshotState}). */
     void snapshot() throws Exception {
+        if (timers != null) {
+            seen = Math.max(seen, timers.currentWatermark());
+        }
         state.update(List.of(new long[] {subtask, parallelism, Math.max(seen, ownFloor)}));
     }
 }

@@ -41,7 +41,8 @@ public final class RoutingTable<K> {
     /**
      * A one-hash Bloom filter of the entries' keys, by {@link #filterBit(int, int)} of their hashCode: most records
      * of a key without an entry are routed after one read of this small array, without a lookup in {@link #entries}
-     * (16 to 32 bits per entry up to a million entries: about 1 in 16 or fewer of them reaches the lookup).
+     * (16 to 32 bits per entry from 4 entries to a million, at least 64 bits in all: about 1 in 16 or fewer of them
+     * reaches the lookup).
      */
     private final long[] filter;
     /** {@code 32 - log2(filter bits)}: the shift of {@link #filterBit(int, int)}. */

@@ -149,6 +149,28 @@ class OwnedProcessFunctionTest {
         }
     }
 
+    /** A drained stop's end of input (watermark Long.MAX_VALUE) is no floor for the job resumed from its savepoint. */
+    @Test
+    void theEndOfTheInputIsNoWatermarkFloor() throws Exception {
+        org.apache.flink.runtime.checkpoint.OperatorSubtaskState snapshot;
+        try (var h = stage(owned(new Timeout()))) {
+            h.open();
+            h.processElement(new StreamRecord<>(Envelope.of(RoutingKey.of("a", 3, 0, TABLE), "a", Role.PRIMARY), 100));
+            h.processWatermark(Long.MAX_VALUE);
+            snapshot = h.snapshot(1, 0);
+        }
+        try (var h = stage(owned(new Timeout()))) {
+            h.setup();
+            h.initializeState(snapshot);
+            h.open();
+            RoutingKey<String> leaving = RoutingKey.of("b", 5, 0, TABLE);
+            h.processElement(new StreamRecord<>(new Envelope<>(leaving, null, Role.MIGRATE_OUT, 9_000, 10_000), 8_900));
+            // judged at Long.MAX_VALUE, this record of the shadow phase was dropped as after its stay's cleanup
+            h.processElement(new StreamRecord<>(new Envelope<>(leaving, "x", Role.MIGRATING, 9_000, 10_000), 9_500));
+            assertThat(values(h)).containsExactly("record x");
+        }
+    }
+
     /** {@code s} without its operator state (as a savepoint taken before the stage had any). */
     private static org.apache.flink.runtime.checkpoint.OperatorSubtaskState withoutOperatorState(
             org.apache.flink.runtime.checkpoint.OperatorSubtaskState s) {
