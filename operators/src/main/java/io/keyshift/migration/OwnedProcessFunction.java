@@ -212,11 +212,11 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
         long t = ctx.timestamp() == null ? Long.MIN_VALUE : ctx.timestamp();
         Outputs outputs = new Outputs(ctx, out, authoritative, t, o, ctx.getCurrentKey());
         if (authoritative) {
-            user.processElement(e.value, userContext(ctx, outputs, t, o), outputs);
+            user.processElement(e.value, userContext(ctx, outputs, t, o, Long.MAX_VALUE), outputs);
         } else {
             boolean before = ShadowScope.enter(true);
             try {
-                user.processElement(e.value, userContext(ctx, outputs, t, o), outputs);
+                user.processElement(e.value, userContext(ctx, outputs, t, o, shadowWatermarkCap(t, o)), outputs);
             } finally {
                 ShadowScope.exit(before);
             }
@@ -268,8 +268,8 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
                 ctx.getCurrentKey());
         boolean before = ShadowScope.enter(!authoritative);
         try {
-            user.onTimer(timestamp, userTimerContext(ctx, outputs, eventTime ? timestamp : Long.MIN_VALUE, o),
-                    outputs);
+            user.onTimer(timestamp, userTimerContext(ctx, outputs, eventTime ? timestamp : Long.MIN_VALUE, o,
+                    authoritative ? Long.MAX_VALUE : shadowWatermarkCap(at, o)), outputs);
         } finally {
             ShadowScope.exit(before);
         }
@@ -351,11 +351,14 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
         /** Event time of the record or timer being processed, Long.MIN_VALUE for none. */
         private final long base;
         private final KeyOwnership o;
+        /** The highest watermark the function is shown (see {@link #shadowWatermarkCap}). */
+        private final long watermarkCap;
 
-        Timers(TimerService timers, long base, KeyOwnership o) {
+        Timers(TimerService timers, long base, KeyOwnership o, long watermarkCap) {
             this.timers = timers;
             this.base = base;
             this.o = o;
+            this.watermarkCap = watermarkCap;
         }
 
         @Override
@@ -365,7 +368,7 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
 
         @Override
         public long currentWatermark() {
-            return timers.currentWatermark();
+            return Math.min(timers.currentWatermark(), watermarkCap);
         }
 
         @Override
@@ -406,9 +409,19 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
         }
     }
 
+    /**
+     * The highest watermark a call the new owner makes on a copy (before the key is its own) shows the function:
+     * just before the switch-over. A function that, in a timer, emits everything it has buffered up to the current
+     * watermark (an event-time sort buffer) would otherwise take along records the new owner already owns (from the
+     * switch-over on) into a shadow call, whose outputs are dropped, and never emit them. Long.MAX_VALUE: no cap.
+     */
+    private static long shadowWatermarkCap(long at, KeyOwnership o) {
+        return o != null && o.ownedFrom != Long.MIN_VALUE && at < o.ownedFrom ? o.ownedFrom - 1 : Long.MAX_VALUE;
+    }
+
     private KeyedProcessFunction<K, T, R>.Context userContext(
             KeyedProcessFunction<RoutingKey<K>, Envelope<T, K>, R>.Context ctx, Outputs outputs, long base,
-            KeyOwnership o) {
+            KeyOwnership o, long watermarkCap) {
         return user.new Context() {
             /** Made when the function first asks for it (most calls do not). */
             private Timers timers;
@@ -421,7 +434,7 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
             @Override
             public TimerService timerService() {
                 if (timers == null) {
-                    timers = new Timers(ctx.timerService(), base, o);
+                    timers = new Timers(ctx.timerService(), base, o, watermarkCap);
                 }
                 return timers;
             }
@@ -440,7 +453,7 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
 
     private KeyedProcessFunction<K, T, R>.OnTimerContext userTimerContext(
             KeyedProcessFunction<RoutingKey<K>, Envelope<T, K>, R>.OnTimerContext ctx, Outputs outputs, long base,
-            KeyOwnership o) {
+            KeyOwnership o, long watermarkCap) {
         return user.new OnTimerContext() {
             private Timers timers;
 
@@ -452,7 +465,7 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
             @Override
             public TimerService timerService() {
                 if (timers == null) {
-                    timers = new Timers(ctx.timerService(), base, o);
+                    timers = new Timers(ctx.timerService(), base, o, watermarkCap);
                 }
                 return timers;
             }
