@@ -136,12 +136,11 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
 
     /**
      * The watermark to judge the current key's call at: the operator's, or after a restore, before the first
-     * watermark arrives, the one its key group had reached at the checkpoint (see {@link WatermarkFloor}). Every call
-     * asks, so that the next checkpoint records the highest watermark seen.
+     * watermark arrives, the one its key group had reached at the checkpoint (see {@link WatermarkFloor}).
      */
     private long watermark(Context ctx) {
-        long w = ctx.timerService().currentWatermark();
-        return watermarkFloor == null ? w : watermarkFloor.at(ctx.getCurrentKey(), w, ctx.timerService());
+        return watermarkFloor == null ? ctx.timerService().currentWatermark()
+                : watermarkFloor.at(ctx.getCurrentKey(), ctx.timerService());
     }
 
     @Override

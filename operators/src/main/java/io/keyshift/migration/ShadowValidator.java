@@ -85,9 +85,9 @@ public final class ShadowValidator extends KeyedProcessFunction<String, ResultCh
     public void processElement(ResultCheck c, Context ctx, Collector<ValidationReport> out) throws Exception {
         String id = c.start + "," + c.end;
         Pending p = pending.get(id);
-        long w = ctx.timerService().currentWatermark();
         // after a restore, before the first watermark, the one at the checkpoint (Flink restores no watermark)
-        long watermark = watermarkFloor == null ? w : watermarkFloor.at(ctx.getCurrentKey(), w, ctx.timerService());
+        long watermark = watermarkFloor == null ? ctx.timerService().currentWatermark()
+                : watermarkFloor.at(ctx.getCurrentKey(), ctx.timerService());
         if (p == null && c.compareAt <= watermark) {
             // a side's contribution after its comparison was made (a late record's output, one side only): it would
             // open a comparison that can only report the other side missing (and, with on-mismatch REVERT, move the

@@ -42,9 +42,7 @@ final class WatermarkFloor {
     private final long highestFloor;
     /** The lowest floor of this subtask's key groups (Long.MIN_VALUE without floors). */
     private final long ownFloor;
-    /** The highest watermark seen in a call since the task started. */
-    private long seen = Long.MIN_VALUE;
-    /** The operator's timer service, once a call showed it: read again when a checkpoint is taken. */
+    /** The operator's timer service, once a call showed it: its watermark is read when a checkpoint is taken. */
     private TimerService timers;
 
     private WatermarkFloor(ListState<long[]> state, int subtask, int parallelism, int maxParallelism, long[] floors,
@@ -98,23 +96,12 @@ final class WatermarkFloor {
 
     /**
      * The watermark to judge a call for {@code key} (the operator's current key) at: {@code max(watermark, floor of
-     * its key group)}; also notes {@code watermark} (the operator's current one) for the next checkpoint.
+     * its key group)}, {@code watermark} being the operator's current one from {@code timers}, its timer service
+     * (kept: the next checkpoint reads its watermark when it is taken).
      */
-    long at(Object key, long watermark) {
-        return at(key, watermark, null);
-    }
-
-    /**
-     * As {@link #at(Object, long)}, {@code timers} being the operator's timer service (its watermark is read again when
-     * the next checkpoint is taken, so that the floor is the watermark at the checkpoint, not at the last call).
-     */
-    long at(Object key, long watermark, TimerService timers) {
-        if (timers != null) {
-            this.timers = timers;
-        }
-        if (watermark > seen) {
-            seen = watermark;
-        }
+    long at(Object key, TimerService timers) {
+        this.timers = timers;
+        long watermark = timers.currentWatermark();
         if (floors == null) {
             return watermark;
         }
@@ -128,9 +115,7 @@ final class WatermarkFloor {
 
     /** Writes this subtask's entry (from {@code snapshotState}). */
     void snapshot() throws Exception {
-        if (timers != null) {
-            seen = Math.max(seen, timers.currentWatermark());
-        }
-        state.update(List.of(new long[] {subtask, parallelism, Math.max(seen, ownFloor)}));
+        long watermark = timers == null ? Long.MIN_VALUE : timers.currentWatermark();
+        state.update(List.of(new long[] {subtask, parallelism, Math.max(watermark, ownFloor)}));
     }
 }
