@@ -21,8 +21,7 @@ public final class KeyshiftMetrics {
     /** Gauge, records: records waiting for a plan lease. */
     public static final String ROUTER_WAITING_RECORDS = "keyshiftWaitingRecords";
     /**
-     * Counter, pauses: waits for the next plan (up to 1 ms just beyond the bound, rising to 50 ms at twice it; a plan
-     * that comes ends the wait) that the router made after reading an event because more
+     * Counter, pauses: waits for the next plan (up to 50 ms each; a plan that comes ends the wait) that the router made after reading an event because more
      * than {@code keyshift.route.max-waiting-records} records were waiting for a lease and its input watermark had
      * passed the lease's end (one per such record).
      */

@@ -48,9 +48,8 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * The dynamic partitioner's first half, chained to the user's stream: samples every record's key (a
@@ -72,9 +71,8 @@ import java.util.concurrent.TimeoutException;
  *
  * <p><b>Pacing</b>: beyond {@code maxWaiting} waiting records, once this subtask's input watermark has reached the
  * lease end (so the profiler has everything it needs from it for the next plan), the router waits up to
- * {@value #PACING_MILLIS} ms per further record for the next plan, rising to {@value #MAX_PACING_MILLIS} ms at twice
- * the bound ({@link #pacingMillis}; a long poll to its coordinator, which answers the moment the plan is published),
- * so the input backpressures and cannot run far ahead of the plans (at a cold start,
+ * {@value #PACING_MILLIS} ms per further record for the next plan (a long poll to its coordinator, which answers the
+ * moment the plan is published), so the input backpressures and cannot run far ahead of the plans (at a cold start,
  * or catching up on a backlog). It never runs the task's mailbox from inside a record (a checkpoint there could split
  * a source reader's record from its position); between records, checkpoints and plans go on as usual.
  *
@@ -101,23 +99,13 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
 
     private static final long serialVersionUID = 1L;
 
-    /** How long the router waits for a plan per record just beyond the bound of waiting records, ms. */
-    static final long PACING_MILLIS = 1;
-    /** The longest wait for a plan per record, ms: from twice the bound of waiting records on. */
-    static final long MAX_PACING_MILLIS = 50;
-
     /**
-     * The wait for a plan (ms) after a record that waits with {@code waiting} records over the bound
-     * {@code maxWaiting}: {@value #PACING_MILLIS} ms just beyond it, rising linearly to {@value #MAX_PACING_MILLIS} ms
-     * at twice it. A plan that comes ends the wait at once, so a job whose plans come pays nothing more; one whose
-     * plans stop (a source partition without data and without withIdleness holds every plan back) takes in about 20
-     * records a second per subtask once twice the bound wait, not 1,000.
+     * The longest wait for a plan after each record that waits beyond the bound of waiting records, ms. A plan that
+     * comes ends the wait at once, so a job whose plans come pays nothing more; one whose plans stop (a source
+     * partition without data and without withIdleness holds every plan back) takes in about 20 records a second per
+     * subtask beyond the bound.
      */
-    static long pacingMillis(int waiting, int maxWaiting) {
-        long over = Math.max(0, (long) waiting - maxWaiting);
-        return Math.min(MAX_PACING_MILLIS, PACING_MILLIS + over * (MAX_PACING_MILLIS - PACING_MILLIS)
-                / Math.max(1, maxWaiting));
-    }
+    static final long PACING_MILLIS = 50;
 
     /**
      * Router settings.
@@ -546,7 +534,7 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
         }
         if (waiting.size() > s.maxWaiting() && mayWait()) {
             pacedRecords.inc();
-            awaitPlan(pacingMillis(waiting.size(), s.maxWaiting()));
+            awaitPlan(PACING_MILLIS);
         } else if (!aheadPlans.isEmpty() && planPoll == null && !missingRequested) {
             // a version went missing and the request for it failed: ask again without waiting
             awaitPlan(0);
@@ -665,23 +653,33 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
     /**
      * Waits up to {@code millis} for a newer plan (a long poll to the coordinator, answered on the RPC thread) and
      * applies it. It does not run the task's mailbox: a checkpoint must never start while the chained input is in the
-     * middle of emitting a record (a source reader's position would not match what this operator has taken in).
+     * middle of emitting a record (a source reader's position would not match what this operator has taken in). The
+     * thread parks until the answer unparks it or the time is up (no exception per wait that times out: a replay's
+     * routers wait once per record beyond their bound).
      */
     private void awaitPlan(long millis) throws Exception {
         if (planPoll == null) {
             planPoll = requestPlan();
+            Thread task = Thread.currentThread();
+            planPoll.whenComplete((r, e) -> LockSupport.unpark(task));
         }
-        CoordinationResponse r;
-        try {
-            r = planPoll.get(millis, TimeUnit.MILLISECONDS);
-        } catch (TimeoutException e) {
-            return;
-        } catch (ExecutionException e) {
-            planPoll = null;
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
+        long left;
+        while (!planPoll.isDone() && (left = deadline - System.nanoTime()) > 0) {
+            LockSupport.parkNanos(this, left);
+            if (Thread.interrupted()) {
+                throw new InterruptedException("keyshift: interrupted while the router waited for a plan");
+            }
+        }
+        if (!planPoll.isDone()) {
             return;
         }
+        CompletableFuture<CoordinationResponse> answered = planPoll;
         planPoll = null;
-        if (r instanceof CollectCoordinationResponse c && PlanRequest.TAG.equals(c.getVersion())) {
+        if (answered.isCompletedExceptionally()) {
+            return;
+        }
+        if (answered.getNow(null) instanceof CollectCoordinationResponse c && PlanRequest.TAG.equals(c.getVersion())) {
             apply(PlanEvent.decode(PlanRequest.plan(c)));
         }
     }
