@@ -268,7 +268,9 @@ public record ControlCommand(long at, Type type, String key, long version, Strin
                     keep = i == 2 && type != Type.FREEZE && type != Type.UNFREEZE && type != Type.UNSCALE
                             && (v.isBlank() || isTime(v) || v.strip().matches("-?[0-9]+(\\.[0-9]+)?"));
                 }
-                if (!keep) {
+                if (!keep && !v.isBlank()) {
+                    // a blank field stays blank: a key missing from a malformed line must not become the
+                    // pseudonym of the empty key, which parses
                     fs.set(i, f.apply(v));
                 }
             }
@@ -343,10 +345,10 @@ public record ControlCommand(long at, Type type, String key, long version, Strin
         return b.toString();
     }
 
-    /** {@code s} as one CSV field (RFC 4180 quoting where needed). */
+    /** {@code s} as one CSV field (RFC 4180 quoting where needed: separators, quotes, line breaks, outer blanks). */
     public static String quoteField(String s) {
-        return s.contains(",") || s.contains("\"") || !s.equals(s.strip()) || s.isEmpty()
-                ? "\"" + s.replace("\"", "\"\"") + "\"" : s;
+        return s.contains(",") || s.contains("\"") || s.indexOf('\n') >= 0 || s.indexOf('\r') >= 0
+                || !s.equals(s.strip()) || s.isEmpty() ? "\"" + s.replace("\"", "\"\"") + "\"" : s;
     }
 
     /**
