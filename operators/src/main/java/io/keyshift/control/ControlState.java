@@ -165,12 +165,17 @@ public final class ControlState {
         pending.clear();
         pending.addAll(later);
         // stable: commands with the same AT keep their arrival order; a command of "now" holds from this plan on, so
-        // it comes after the timed ones this plan applies (which it could not have overtaken in arrival)
-        due.sort(Comparator.comparingLong(c -> c.at() == ControlCommand.NOW ? migrationsStart : c.at()));
+        // it comes after the timed ones this plan applies (which it could not have overtaken in arrival). A sampling
+        // rate of "now" that the first plan applies holds from the first window, before the timed rates, as in lines
+        // known in advance (KeyshiftStream#controlKnownInAdvance): the routers sample the windows they open before
+        // the first plan comes by those lines, so both must give every window the same rate
+        boolean firstPlan = lastVersion == 0;
+        due.sort(Comparator.comparingLong(c -> c.at() != ControlCommand.NOW ? c.at()
+                : firstPlan && c.type() == ControlCommand.Type.SAMPLING_RATE ? Long.MIN_VALUE : migrationsStart));
         List<Rejected> out = new ArrayList<>();
         for (ControlCommand c : due) {
             if (c.type() == ControlCommand.Type.SAMPLING_RATE && c.at() == ControlCommand.NOW) {
-                samplingRates.put(migrationsStart, c.samplingRate());
+                samplingRates.put(firstPlan ? Long.MIN_VALUE : migrationsStart, c.samplingRate());
             }
             String reason = apply(c);
             if (reason == null) {
@@ -179,6 +184,12 @@ public final class ControlState {
                 rejected++;
                 out.add(new Rejected(c, reason));
             }
+        }
+        // the rate in force is the latest one from or before this plan's start (a timed rate that came after a later
+        // one was in force holds only for windows from before that one: it changes no window a router opens now)
+        Map.Entry<Long, Double> inForce = samplingRates.floorEntry(migrationsStart);
+        if (inForce != null) {
+            samplingRate = inForce.getValue();
         }
         return out;
     }

@@ -180,11 +180,13 @@ class ControlCommandTest {
     /**
      * A command of "now" comes after the timed commands that arrived before it and are due in the same plan (it
      * sorted first, as the earliest time: an unpin sent after a pin due in that plan was refused, and the key stayed
-     * pinned); a sampling rate of "now" holds from the plan that applies it, also after an earlier timed rate.
+     * pinned); after the first plan, a sampling rate of "now" holds from the plan that applies it, also after an
+     * earlier timed rate.
      */
     @Test
     void aCommandOfNowAppliesAfterTheTimedOnesDueInTheSamePlan() {
         ControlState s = new ControlState(2);
+        s.issued(plan(1, null, 0, 0), false);
         s.add(ControlCommand.parse(MARCH + 10 + ",pin,k"));
         s.add(ControlCommand.parse("now,unpin,k"));
         s.add(ControlCommand.parse(MARCH + ",sampling-rate,0.1"));
@@ -196,6 +198,28 @@ class ControlCommandTest {
                     assertThat(r.getFrom()).isEqualTo(MARCH + 20);
                     assertThat(r.getRate()).isEqualTo(0.5);
                 });
+    }
+
+    /**
+     * Before the first plan, a sampling rate of "now" holds from the first window and a timed rate overrides it from
+     * its time, whatever their order: the rule of lines known in advance, by which the routers sample the windows
+     * they open before the first plan comes (the planner put "now" at the first plan's start, after the timed rate:
+     * a replay's routers sampled the windows from there at one rate or the other, by when the plan came). The rate in
+     * force is the latest one from or before the plan's start, also when a timed rate comes after a later one.
+     */
+    @Test
+    void beforeTheFirstPlanASamplingRateOfNowHoldsFromTheFirstWindowAsInLinesKnownInAdvance() {
+        ControlState s = new ControlState(2);
+        s.add(ControlCommand.parse("now,sampling-rate,0.25"));
+        s.add(ControlCommand.parse(MARCH + ",sampling-rate,0.5"));
+        assertThat(s.advanceTo(MARCH + 20)).isEmpty();
+        assertThat(s.view(MARCH + 20).getSamplingRates()).extracting(r -> r.getFrom() + "=" + r.getRate())
+                .containsExactly(Long.MIN_VALUE + "=0.25", MARCH + "=0.5");
+        assertThat(s.samplingRate()).isEqualTo(0.5);
+        s.issued(plan(1, null, 0, 0), false);
+        s.add(ControlCommand.parse(MARCH - 10 + ",sampling-rate,0.125"));
+        assertThat(s.advanceTo(MARCH + 30)).isEmpty();
+        assertThat(s.samplingRate()).as("March's rate still holds at the plan's start").isEqualTo(0.5);
     }
 
     @Test
