@@ -78,9 +78,10 @@ import java.util.concurrent.locks.LockSupport;
  *
  * <p><b>End of input</b>: {@link #finish()} waits (yielding to the mailbox) for the planner's final lease to +infinity
  * and releases every waiting record. <b>Rescaling</b>: waiting records and open windows are redistributed (any subtask
- * may route any record); a subtask restored without a plan routes naturally what it had decided to before (the
- * largest such bound of the checkpoint's subtasks) and waits for the planner's plan for the rest, which the planner
- * publishes again after a restore. <b>Start</b>: before the first plan, the records of the planning window that holds
+ * may route any record); a subtask handed the states of subtasks that were at different plan versions starts from the
+ * oldest and takes the later ones in order; a subtask restored without a plan routes naturally what it had decided to
+ * before (the largest such bound of the checkpoint's subtasks) and waits for the planner's plan for the rest. The
+ * planner publishes the plans it kept again after a restore. <b>Start</b>: before the first plan, the records of the planning window that holds
  * the subtask's first input watermark go to their natural key groups at once (see {@code decideNaturalRouting}).
  * Plans name key groups, never subtasks, so a restore with another parallelism keeps every key in the key group that
  * holds its state. Memory: the waiting records (~40 bytes each plus the record), the sampler's open windows and
@@ -305,8 +306,11 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
                 spread = anySpread ? Math.max(spread, n) : n;
                 anySpread = true;
             }
+            // after a rescale, the oldest of the plans the subtasks routed by: a record that waited at a subtask
+            // behind the others must be routed by the first version whose lease covers it, and a later version may
+            // have forgotten a migration it falls in; the planner publishes the later versions again after a restore
             for (RoutingPlan p : planState.get()) {
-                if (currentPlan == null || p.getVersion() > currentPlan.getVersion()) {
+                if (currentPlan == null || p.getVersion() < currentPlan.getVersion()) {
                     currentPlan = p;
                 }
             }
@@ -472,7 +476,8 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
             routedTo[i] = getMetricGroup().addGroup(KeyshiftMetrics.TARGET_SUBTASK_GROUP, Integer.toString(i))
                     .counter(KeyshiftMetrics.ROUTER_ROUTED_RECORDS);
         }
-        // after a rescale a subtask may restore a plan together with records that waited at a subtask behind it
+        // records restored with a plan whose lease covers them (none that this build checkpointed: a record waits only
+        // beyond its subtask's lease, and a subtask restores the oldest plan of those it is handed)
         releaseCovered();
         if (coordinatorGateway != null) {
             // plans from now on: a subtask restored as finished never gets here, and never gets a plan it would refuse
