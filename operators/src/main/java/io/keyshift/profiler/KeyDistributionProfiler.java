@@ -38,7 +38,8 @@ import java.util.TreeMap;
  * <p><b>Progress is data.</b> Every report carries its subtask's input and output watermarks; a window's profile is
  * complete once every subtask that is not idle has reported an input watermark at or past the window's end (a router
  * sends a window's sample before it reports that watermark), its load once every such subtask's output watermark
- * has. Flink's watermark on the input edge is ignored (the routers hold it back at their leases); this operator
+ * has; a subtask back from idle with an input watermark behind the one this operator emitted is passed by until it
+ * catches up, as Flink's {@code StatusWatermarkValve} passes by such a channel. Flink's watermark on the input edge is ignored (the routers hold it back at their leases); this operator
  * emits the minimum input watermark as its own, so the forecaster, planner and scaling decisions downstream run on
  * the routers' progress. Profiles are emitted in order, one per window without gaps (a window without records gets an
  * empty profile), so the forecaster sees every window.
@@ -86,6 +87,8 @@ public class KeyDistributionProfiler extends AbstractStreamOperator<WindowProfil
     private transient ListState<long[]> progressState;
     /** The rows restored, for the router parallelism they were reported at; null once used or dropped. */
     private transient Map<Integer, long[]> restoredProgress;
+    /** Router subtasks back from idle with an input watermark still behind the one emitted (not checkpointed). */
+    private transient java.util.Set<Integer> behind;
     private transient int restoredSubtasks;
     private transient ListState<KeyLoadSample> pendingState;
     private transient ListState<Long> endsState;
@@ -154,6 +157,7 @@ public class KeyDistributionProfiler extends AbstractStreamOperator<WindowProfil
         pending = new TreeMap<>();
         pendingLoads = new TreeMap<>();
         progress = new HashMap<>();
+        behind = new java.util.HashSet<>();
         restoredProgress = null;
         lastEmittedEnd = Long.MIN_VALUE;
         lastDataEnd = Long.MIN_VALUE;
@@ -211,11 +215,21 @@ public class KeyDistributionProfiler extends AbstractStreamOperator<WindowProfil
             // another router parallelism (a rescale): the old subtasks' rows say nothing of the new ones, which hold
             // the old ones' open windows redistributed; wait for every new subtask's report
             progress.clear();
+            behind.clear();
             if (restoredProgress != null && restoredSubtasks == subtasks) {
                 // the routers of the checkpoint: those that finished before it will not report again
                 restoredProgress.forEach(progress::putIfAbsent);
             }
             restoredProgress = null;
+        }
+        long[] was = progress.get(s.getSubtask());
+        if (s.getIdle() || s.getWatermark() >= emittedWatermark) {
+            behind.remove(s.getSubtask());
+        } else if (was != null && was[2] == 1) {
+            // back from idle behind the watermark already emitted: passed by until it catches up, as Flink's
+            // StatusWatermarkValve passes by a channel that turns active below its output watermark (the keyed stage
+            // drops its records as late, as under keyBy; waiting for it would hold every plan back)
+            behind.add(s.getSubtask());
         }
         progress.put(s.getSubtask(), new long[] {s.getWatermark(), s.getOutputWatermark(), s.getIdle() ? 1 : 0,
             s.getPlanVersion()});
@@ -268,9 +282,10 @@ public class KeyDistributionProfiler extends AbstractStreamOperator<WindowProfil
         }
         long min = Long.MAX_VALUE;
         boolean any = false;
-        for (long[] p : progress.values()) {
-            // idle subtasks are passed by
-            if (p[2] == 0) {
+        for (Map.Entry<Integer, long[]> e : progress.entrySet()) {
+            long[] p = e.getValue();
+            // idle subtasks, and those back from idle behind the emitted watermark, are passed by
+            if (p[2] == 0 && !behind.contains(e.getKey())) {
                 min = Math.min(min, p[f]);
                 any = true;
             }

@@ -779,6 +779,36 @@ class SamplerProfilerTest {
         }
     }
 
+    /**
+     * A subtask that comes back from idle behind the watermark the profiler has emitted is passed by until it catches
+     * up, as Flink's watermark valve passes by such a channel (it held every window, and so every plan, back until it
+     * caught up, though the keyed stage drops its records as late anyway).
+     */
+    @Test
+    void aSubtaskBackFromIdleBehindTheEmittedWatermarkIsPassedByUntilItCatchesUp() throws Exception {
+        try (var h = profiler(null)) {
+            send(h, report(1, W / 2, true, null));
+            send(h, report(0, 2 * W - 1, false, sampleOf(W, 0, "a")));
+            assertThat(watermarks(h)).containsExactly(2 * W - 1);
+            // back, two hours behind, with a sample of a window closed without it
+            send(h, report(1, W / 2, false, sampleOf(0, 1, "x")));
+            send(h, report(0, 3 * W - 1, false, sampleOf(2 * W, 0, "b", "b")));
+            assertThat(watermarks(h)).containsExactly(2 * W - 1, 3 * W - 1);
+            assertThat(profiles(h)).last().satisfies(p -> {
+                assertThat(p.windowStart).isEqualTo(2 * W);
+                assertThat(p.hotKeys).containsExactly("b");
+            });
+            // caught up: it holds the next window back again
+            send(h, report(1, 3 * W - 1, false, null));
+            send(h, report(0, 4 * W - 1, false, sampleOf(3 * W, 0, "c")));
+            assertThat(watermarks(h)).containsExactly(2 * W - 1, 3 * W - 1);
+            send(h, report(1, 4 * W - 1, false, sampleOf(3 * W, 1, "y", "y")));
+            assertThat(watermarks(h)).containsExactly(2 * W - 1, 3 * W - 1, 4 * W - 1);
+            assertThat(profiles(h)).last().satisfies(p -> assertThat(p.hotKeys).containsExactly("y", "c"));
+            assertThat(profiles(h)).allSatisfy(p -> assertThat(p.hotKeys).doesNotContain("x"));
+        }
+    }
+
     @Test
     void loadsAreSummedOverSubtasksAndEmittedOnceEveryOutputWatermarkHasPassed() throws Exception {
         WindowLoad l0 = load(0, Map.of(3, 5L, 70, 2L), Map.of(70, 1L));
