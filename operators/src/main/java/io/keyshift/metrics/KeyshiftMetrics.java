@@ -21,9 +21,9 @@ public final class KeyshiftMetrics {
     /** Gauge, records: records waiting for a plan lease. */
     public static final String ROUTER_WAITING_RECORDS = "keyshiftWaitingRecords";
     /**
-     * Counter, pauses: waits for the next plan (up to 50 ms each; a plan that comes ends the wait) that the router made after reading an event because more
-     * than {@code keyshift.route.max-waiting-records} records were waiting for a lease and its input watermark had
-     * passed the lease's end (one per such record).
+     * Counter, pauses: waits for the next plan (up to 50 ms each; a plan that comes ends the wait) that the router made
+     * after reading an event because more than {@code keyshift.route.max-waiting-records} records were waiting for a
+     * lease and its input watermark had passed the lease's end (one per such record).
      */
     public static final String ROUTER_PACED_RECORDS = "keyshiftPacedRecords";
     /** Gauge, version number of the plan in force at the router. */

@@ -37,12 +37,12 @@ import java.util.TreeMap;
  *
  * <p><b>Progress is data.</b> Every report carries its subtask's input and output watermarks; a window's profile is
  * complete once every subtask that is not idle has reported an input watermark at or past the window's end (a router
- * sends a window's sample before it reports that watermark), its load once every such subtask's output watermark
- * has; a subtask back from idle with an input watermark behind the one this operator emitted is passed by until it
- * catches up, as Flink's {@code StatusWatermarkValve} passes by such a channel. Flink's watermark on the input edge is ignored (the routers hold it back at their leases); this operator
- * emits the minimum input watermark as its own, so the forecaster, planner and scaling decisions downstream run on
- * the routers' progress. Profiles are emitted in order, one per window without gaps (a window without records gets an
- * empty profile), so the forecaster sees every window.
+ * sends a window's sample before it reports that watermark), its load once every such subtask's output watermark has; a
+ * subtask back from idle with an input watermark behind the one this operator emitted is passed by until it catches up,
+ * as Flink's {@code StatusWatermarkValve} passes by such a channel. Flink's watermark on the input edge is ignored (the
+ * routers hold it back at their leases); this operator emits the minimum input watermark as its own, so the forecaster,
+ * planner and scaling decisions downstream run on the routers' progress. Profiles are emitted in order, one per window
+ * without gaps (a window without records gets an empty profile), so the forecaster sees every window.
  *
  * <p>Heavy hitters: the sum of the subtasks' rows in a DataSketches frequent-items sketch of {@code sketchSize}
  * (merged in subtask order, so profiles do not depend on arrival order); the largest {@code maxHeavyHitters} are

@@ -81,11 +81,11 @@ import java.util.concurrent.locks.LockSupport;
  * may route any record); a subtask handed the states of subtasks that were at different plan versions starts from the
  * oldest and takes the later ones in order; a subtask restored without a plan routes naturally what it had decided to
  * before (the largest such bound of the checkpoint's subtasks) and waits for the planner's plan for the rest. The
- * planner publishes the plans it kept again after a restore. <b>Start</b>: before the first plan, the records of the planning window that holds
- * the subtask's first input watermark go to their natural key groups at once (see {@code decideNaturalRouting}).
- * Plans name key groups, never subtasks, so a restore with another parallelism keeps every key in the key group that
- * holds its state. Memory: the waiting records (~40 bytes each plus the record), the sampler's open windows and
- * {@code 16 x maxParallelism} bytes per open window of loads.
+ * planner publishes the plans it kept again after a restore. <b>Start</b>: before the first plan, the records of the
+ * planning window that holds the subtask's first input watermark go to their natural key groups at once (see
+ * {@code decideNaturalRouting}). Plans name key groups, never subtasks, so a restore with another parallelism keeps
+ * every key in the key group that holds its state. Memory: the waiting records (~40 bytes each plus the record), the sampler's
+ * open windows and {@code 16 x maxParallelism} bytes per open window of loads.
  *
  * @param <T> the user's record type
  * @param <K> the user's key type
