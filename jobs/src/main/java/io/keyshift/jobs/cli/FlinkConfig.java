@@ -63,9 +63,22 @@ public final class FlinkConfig {
      * at the third.
      */
     public static Configuration loadForCluster(Path confDir, Map<String, String> overrides) {
-        Configuration conf = confDir != null && Files.isRegularFile(confDir.resolve("config.yaml"))
-                ? GlobalConfiguration.loadConfiguration(confDir.toString())
-                : new Configuration();
+        Configuration conf;
+        if (confDir != null && Files.isRegularFile(confDir.resolve("config.yaml"))) {
+            try {
+                conf = GlobalConfiguration.loadConfiguration(confDir.toString());
+            } catch (RuntimeException e) {
+                // Flink's YAML parser fails with a RuntimeException whose cause holds the line and column
+                Throwable root = e;
+                while (root.getCause() != null && root.getCause() != root) {
+                    root = root.getCause();
+                }
+                String why = String.valueOf(root.getMessage()).strip().replaceAll("\\s*\\n\\s*", "; ");
+                throw new IllegalArgumentException(confDir.resolve("config.yaml") + " is not valid YAML: " + why, e);
+            }
+        } else {
+            conf = new Configuration();
+        }
         conf.addAll(Configuration.fromMap(overrides));
         LOOPBACK.forEach((k, v) -> {
             if (!conf.containsKey(k)) {

@@ -33,6 +33,24 @@ class UserMistakesTest {
         return f;
     }
 
+    /**
+     * A config.yaml that is not YAML (a tab indent, a key without its colon's space) fails in one line naming the file
+     * and where it breaks, exit 2, nothing written: Flink's parser logged a stack trace and the command ended with exit
+     * 1 and a message over several lines.
+     */
+    @Test
+    void aConfigYamlThatDoesNotParseFailsInOneLineNamingTheFile(@TempDir Path dir) throws Exception {
+        Path conf = Files.createDirectories(dir.resolve("conf"));
+        Files.writeString(conf.resolve("config.yaml"), "keyshift.plan.alpha: 0.2\n\tfoo: bar\n");
+        Path out = dir.resolve("out");
+        CliRun r = run("replay", "--generator-records", "2000", "--out", out.toString(), "--config", conf.toString());
+        assertThat(r.exit()).as(r.err()).isEqualTo(2);
+        assertThat(r.err().strip().lines()).as(r.err()).hasSize(1);
+        assertThat(r.err()).contains(conf.resolve("config.yaml").toString()).contains("not valid YAML")
+                .contains("line 2");
+        assertThat(out).doesNotExist();
+    }
+
     @Test
     void anInputFileInOutUnderAReplaysOwnNameIsRefusedAndKeptEvenWithOverwrite(@TempDir Path dir) throws Exception {
         Path out = Files.createDirectories(dir.resolve("out"));
