@@ -79,8 +79,13 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--window", defaultValue = "1h", paramLabel = "DURATION", description = "Default: ${DEFAULT-VALUE}.")
     String window;
 
-    @Option(names = "--out", defaultValue = "bench-out", paramLabel = "DIR", description = "Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--out", defaultValue = "bench-out", paramLabel = "DIR",
+            description = "Output directory (bench.json, bench.png); refused if it holds an earlier bench's figures, "
+                    + "unless --overwrite. Default: ${DEFAULT-VALUE}.")
     Path out;
+
+    @Option(names = "--overwrite", description = "Replace an earlier bench's bench.json and bench.png in --out.")
+    boolean overwrite;
 
     @Option(names = "--latency-rate", defaultValue = "0", paramLabel = "RECORDS_PER_SECOND",
             description = "Also run the drifting keys at this offered load (throttled source), at the first service "
@@ -139,9 +144,8 @@ public final class BenchCommand implements Callable<Integer> {
         var settings = new ThroughputBench.Settings(records, days, keys, zipf, drift, parallelism, services,
                 keyDistributions, repetitions, FlinkOptions.window(cl, "--window", window), conf, latencyRate);
         FlinkOptions.outputDirectory(cl, "--out", out);
-        // never leave an earlier run's figures beside this run's
-        Files.deleteIfExists(out.resolve("bench.json"));
-        Files.deleteIfExists(out.resolve("bench.png"));
+        // never leave an earlier run's figures beside this run's, nor remove them unasked
+        ReplayOutput.prepare(cl, out, overwrite, name -> name.equals("bench.json") || name.equals("bench.png"));
         ObjectNode json = ThroughputBench.run(settings, System.out);
         new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(out.resolve("bench.json").toFile(), json);
         ThroughputBench.chart(json, out.resolve("bench.png"));

@@ -26,8 +26,13 @@ public final class PlanBenchCommand implements Callable<Integer> {
     picocli.CommandLine.Model.CommandSpec spec;
 
     @Option(names = "--out", defaultValue = "plan-bench-out", paramLabel = "DIR",
-            description = "Output directory. Default: ${DEFAULT-VALUE}.")
+            description = "Output directory; refused if it holds an earlier run's figures of the same mode "
+                    + "(plan-bench.json, or control-path-bench.json with --control-path), unless --overwrite. "
+                    + "Default: ${DEFAULT-VALUE}.")
     Path out;
+
+    @Option(names = "--overwrite", description = "Replace an earlier run's figures of the same mode in --out.")
+    boolean overwrite;
 
     @Option(names = "--repeats", defaultValue = "3", paramLabel = "N",
             description = "Runs per instance; the median time is reported. Default: ${DEFAULT-VALUE}.")
@@ -85,8 +90,10 @@ public final class PlanBenchCommand implements Callable<Integer> {
                     "--windows-per-checkpoint must be >= 1, was " + windowsPerCheckpoint);
         }
         FlinkOptions.outputDirectory(cl, "--out", out);
-        // never leave an earlier run's figures of this mode behind (the other mode's file is another bench's)
-        Files.deleteIfExists(out.resolve(controlPath ? "control-path-bench.json" : "plan-bench.json"));
+        // never leave an earlier run's figures of this mode behind, nor remove them unasked (the other mode's file is
+        // another bench's)
+        String figures = controlPath ? "control-path-bench.json" : "plan-bench.json";
+        ReplayOutput.prepare(cl, out, overwrite, figures::equals);
         if (controlPath) {
             ObjectNode json = io.keyshift.jobs.bench.ControlPathBench.run(maxParallelism, keys,
                     java.time.Duration.ofMinutes(1), windows, 64, windowsPerCheckpoint, out, System.err);

@@ -51,6 +51,26 @@ class UserMistakesTest {
         assertThat(out).doesNotExist();
     }
 
+    /**
+     * bench and plan-bench keep an earlier run's figures unless told to replace them (--overwrite): they deleted them
+     * at the start, without a word, before a run of up to 20 minutes that could still fail.
+     */
+    @Test
+    void benchAndPlanBenchKeepAnEarlierRunsFiguresUnlessOverwrite(@TempDir Path dir) throws Exception {
+        Path b = Files.createDirectories(dir.resolve("b"));
+        Files.writeString(b.resolve("bench.json"), "{\"earlier\": true}");
+        CliRun bench = run("bench", "--out", b.toString(), "--config", conf());
+        assertThat(bench.exit()).as(bench.err()).isEqualTo(2);
+        assertThat(bench.err()).contains("--out").contains("bench.json").contains("--overwrite");
+        assertThat(b.resolve("bench.json")).hasContent("{\"earlier\": true}");
+        Path pb = Files.createDirectories(dir.resolve("pb"));
+        Files.writeString(pb.resolve("plan-bench.json"), "{}");
+        CliRun planBench = run("plan-bench", "--out", pb.toString());
+        assertThat(planBench.exit()).as(planBench.err()).isEqualTo(2);
+        assertThat(planBench.err()).contains("plan-bench.json").contains("--overwrite");
+        assertThat(pb.resolve("plan-bench.json")).hasContent("{}");
+    }
+
     @Test
     void anInputFileInOutUnderAReplaysOwnNameIsRefusedAndKeptEvenWithOverwrite(@TempDir Path dir) throws Exception {
         Path out = Files.createDirectories(dir.resolve("out"));
