@@ -122,9 +122,26 @@ public final class KeyshiftCli implements java.util.concurrent.Callable<Integer>
         // one of Flink's (JobExecutionException says only "Job execution failed.")
         boolean wrapper = e.getCause() != null && e.getCause() != e && (e instanceof RuntimeException
                 || e.getClass().getName().startsWith("org.apache.flink."));
-        String message = e.getMessage() != null && !wrapper ? e.getMessage() : rootMessage(e);
+        String message = e instanceof java.nio.file.FileSystemException fs ? fileSystem(fs)
+                : e.getMessage() != null && !wrapper ? e.getMessage() : rootMessage(e);
         cl.getErr().println("keyshift " + cl.getCommandName() + ": " + message + traceFile(e, cl.getCommandName()));
         return 1;
+    }
+
+    /**
+     * A file-system failure in words: Java's message of an {@code AccessDeniedException} or a
+     * {@code NoSuchFileException} is only the path.
+     */
+    static String fileSystem(java.nio.file.FileSystemException e) {
+        String what = e instanceof java.nio.file.AccessDeniedException ? "permission denied"
+                : e instanceof java.nio.file.NoSuchFileException ? "no such file or directory"
+                : e instanceof java.nio.file.FileAlreadyExistsException ? "already exists"
+                : e instanceof java.nio.file.NotDirectoryException ? "not a directory"
+                : e instanceof java.nio.file.DirectoryNotEmptyException ? "directory not empty"
+                : e.getReason() != null ? e.getReason() : e.getClass().getSimpleName();
+        String file = e.getFile() != null ? e.getFile() : "";
+        return file + (e.getOtherFile() != null ? " -> " + e.getOtherFile() : "") + ": " + what
+                + (e.getReason() != null && !what.equals(e.getReason()) ? " (" + e.getReason() + ")" : "");
     }
 
     /** "Class: message" of the innermost cause of {@code e}. */
@@ -133,7 +150,8 @@ public final class KeyshiftCli implements java.util.concurrent.Callable<Integer>
         while (t.getCause() != null && t.getCause() != t) {
             t = t.getCause();
         }
-        return t.getClass().getSimpleName() + ": " + t.getMessage();
+        return t instanceof java.nio.file.FileSystemException fs ? fileSystem(fs)
+                : t.getClass().getSimpleName() + ": " + t.getMessage();
     }
 
     /** Writes {@code e}'s stack trace to a temp file; returns " (stack trace: PATH)", or "" if it cannot. */

@@ -319,7 +319,13 @@ class UserMistakesTest {
                 new org.apache.flink.api.common.JobID(), "Job execution failed.",
                 new IllegalStateException("stage", new java.nio.file.FileAlreadyExistsException("/tmp/x/good.csv")));
         assertThat(KeyshiftCli.failed(wrapped, cl, null)).isEqualTo(1);
-        assertThat(err.toString()).startsWith("keyshift bootstrap: FileAlreadyExistsException: /tmp/x/good.csv");
+        assertThat(err.toString()).startsWith("keyshift bootstrap: /tmp/x/good.csv: already exists");
+        // a file-system failure says what went wrong, not only the path (Java's message of these is the path)
+        StringWriter denied = new StringWriter();
+        cl.setErr(new PrintWriter(denied, true));
+        KeyshiftCli.failed(new java.nio.file.AccessDeniedException("/flink-data/control/.control-1-2.csv"), cl, null);
+        assertThat(denied.toString())
+                .startsWith("keyshift bootstrap: /flink-data/control/.control-1-2.csv: permission denied");
         // keyshift's own message (naming the file) stays, with or without the cause it wraps
         StringWriter own = new StringWriter();
         cl.setErr(new PrintWriter(own, true));
