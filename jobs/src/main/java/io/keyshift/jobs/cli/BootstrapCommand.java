@@ -45,6 +45,11 @@ public final class BootstrapCommand implements Callable<Integer> {
 
     Path out;
 
+    @Option(names = "--dead-letters", paramLabel = "FILE",
+            description = "Write the input's malformed rows here (CSV: line, reason, row; must not exist). Without it "
+                    + "the command prints their count and the first one's reason.")
+    Path deadLetters;
+
     @Option(names = "--uid-prefix", paramLabel = "PREFIX", defaultValue = "keyshift",
             description = "The uid prefix of the stage whose forecaster state to write (KeyshiftStream#uidPrefix). "
                     + "Default: ${DEFAULT-VALUE}, the command line's.")
@@ -91,6 +96,14 @@ public final class BootstrapCommand implements Callable<Integer> {
         }
         if (above == null || !Files.isDirectory(above) || !Files.isWritable(above)) {
             throw new ParameterException(cl, "--out " + out + ": " + above + " is not a writable directory");
+        }
+        if (deadLetters != null && Files.exists(deadLetters)) {
+            throw new ParameterException(cl, "--dead-letters " + deadLetters + " exists; name a new file");
+        }
+        if (deadLetters != null && deadLetters.toAbsolutePath().getParent() != null
+                && !Files.isDirectory(deadLetters.toAbsolutePath().getParent())) {
+            throw new ParameterException(cl, "--dead-letters " + deadLetters + ": "
+                    + deadLetters.toAbsolutePath().getParent() + " is not a directory");
         }
         String base = null;
         if (onto != null) {
@@ -153,6 +166,16 @@ public final class BootstrapCommand implements Callable<Integer> {
             System.out.printf("bootstrap: %,d records (%,d dead letters), %d windows, %d series, in-sample MASE %.3f%n",
                     prepared.stats().records(), prepared.stats().deadLetters(), learnt.windows(), learnt.series(),
                     learnt.mase());
+            if (prepared.stats().deadLetters() > 0) {
+                // the malformed rows are the user's to see: where they asked for them, else the first one's reason
+                if (deadLetters != null) {
+                    Files.copy(work.resolve("dead-letters.csv"), deadLetters);
+                    System.out.println("dead letters: " + deadLetters.toAbsolutePath());
+                } else {
+                    System.out.println("dead letters: the first: " + ReplayCommand.firstReason(
+                            work.resolve("dead-letters.csv")) + " (--dead-letters FILE writes them all)");
+                }
+            }
             // the plain path: pasted into --from-savepoint or execution.state-recovery.path, a URI's escapes stay
             System.out.println("savepoint: " + out.toAbsolutePath());
             return 0;

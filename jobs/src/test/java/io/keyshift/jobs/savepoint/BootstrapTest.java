@@ -54,11 +54,16 @@ class BootstrapTest {
         Path rest = dir.resolve("sep-dec.csv");
         split(SharedData.file("bayarea-bikeshare-2014/batrips.csv.gz"), history, rest, "2014-09");
 
+        // one malformed row: dead-lettered, with its reason, where --dead-letters says
+        java.nio.file.Files.writeString(history, "not,a,trip\n", java.nio.file.StandardOpenOption.APPEND);
         Path savepoint = dir.resolve("savepoint");
+        Path deadLetters = dir.resolve("bootstrap-dead-letters.csv");
         int exit = KeyshiftCli.commandLine().execute("bootstrap", "--input", history.toString(),
                 "--key", "start_station", "--time", "start_date", "--time-format", TIME_FORMAT, "--window", "1d",
-                "--out", savepoint.toString(), "--config", SharedData.flinkConf().toString());
+                "--out", savepoint.toString(), "--dead-letters", deadLetters.toString(),
+                "--config", SharedData.flinkConf().toString());
         assertThat(exit).isZero();
+        assertThat(java.nio.file.Files.readAllLines(deadLetters)).hasSize(2).last().asString().contains("not,a,trip");
         assertThat(io.keyshift.savepoint.ForecasterBootstrap.isBootstrap(savepoint.toUri().toString())).isTrue();
 
         Configuration base = FlinkConfig.load(SharedData.flinkConf(), Map.of());
