@@ -119,7 +119,8 @@ public final class ForecastBenchCommand implements Callable<Integer> {
         FlinkOptions.outputDirectory(cl, "--out", out);
         // an input under a name this command writes or --overwrite removes would be deleted before it is read
         ReplayOutput.refuseInputsInOutput(cl, out, java.util.Map.of("--input", in.input));
-        ReplayOutput.prepare(cl, out, overwrite, ReplayOutput::forecastBenchOrReplay);
+        // a run that found no valid row left only its dead letters: the corrected run replaces them, saying so
+        ReplayOutput.prepare(cl, out, overwrite, ReplayOutput::forecastBenchOrReplay, true);
         System.err.printf("forecast-bench: reading and sorting %s%n", in.input);
         ReplayInput.Prepared prepared = ReplayInput.prepare(in.input, inputSpec, out.resolve(".events.bin"),
                 out.resolve("dead-letters.csv"), n -> { }, conf.get(io.keyshift.jobs.replay.Workload.MAX_EVENT_TIME_GAP));
@@ -136,7 +137,8 @@ public final class ForecastBenchCommand implements Callable<Integer> {
             Files.deleteIfExists(out.resolve(".events.bin"));
             cl.getErr().println("keyshift forecast-bench: " + in.input + " has no valid row"
                     + (prepared.stats().deadLetters() == 0 ? " (no data rows)"
-                    : " (" + prepared.stats().deadLetters() + " dead letters; the first: "
+                    : " (" + prepared.stats().deadLetters() + " dead letters in " + out.resolve("dead-letters.csv")
+                    + "; the first: "
                     + ReplayCommand.firstReason(out.resolve("dead-letters.csv")) + ")"));
             cl.getErr().flush();
             return 2;

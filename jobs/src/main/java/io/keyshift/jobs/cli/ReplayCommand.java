@@ -71,8 +71,8 @@ public final class ReplayCommand implements Callable<Integer> {
     Path out;
 
     @Option(names = "--overwrite",
-            description = "Remove an earlier replay's output from --out first (only what a replay writes: report, "
-                    + "charts, results, moves, dead letters, work files).")
+            description = "Remove an earlier replay's or forecast-bench's output from --out first (only what those "
+                    + "write: report, charts, results, moves, forecasts, dead letters, work files).")
     boolean overwrite;
 
     @Option(names = "--rate", paramLabel = "RECORDS_PER_SECOND", defaultValue = "0",

@@ -71,6 +71,26 @@ class UserMistakesTest {
         assertThat(pb.resolve("plan-bench.json")).hasContent("{}");
     }
 
+    /**
+     * forecast-bench on an input without a valid row leaves its dead letters (their path in the message); the
+     * corrected rerun into the same --out replaces them instead of refusing them as an earlier run's output.
+     */
+    @Test
+    void forecastBenchReplacesTheDeadLettersOfARunThatFoundNoValidRow(@TempDir Path dir) throws Exception {
+        Path bad = Files.writeString(dir.resolve("bad.csv"), "k,t\na,notatime\nb,alsonot\n");
+        Path out = dir.resolve("fb");
+        CliRun r = run("forecast-bench", "--input", bad.toString(), "--key", "k", "--time", "t", "--out",
+                out.toString(), "--config", conf());
+        assertThat(r.exit()).as(r.err()).isEqualTo(2);
+        assertThat(r.err()).contains("has no valid row").contains(out.resolve("dead-letters.csv").toString());
+        Path worse = Files.writeString(dir.resolve("worse.csv"), "k,t\nc,neither\n");
+        CliRun again = run("forecast-bench", "--input", worse.toString(), "--key", "k", "--time", "t", "--out",
+                out.toString(), "--config", conf());
+        assertThat(again.exit()).as(again.err()).isEqualTo(2);
+        assertThat(again.err()).contains("replaced what an earlier run that started no job left")
+                .contains("has no valid row (1 dead letters").doesNotContain("holds an earlier run's output");
+    }
+
     @Test
     void anInputFileInOutUnderAReplaysOwnNameIsRefusedAndKeptEvenWithOverwrite(@TempDir Path dir) throws Exception {
         Path out = Files.createDirectories(dir.resolve("out"));
