@@ -87,6 +87,8 @@ public final class KeyshiftStream<T, K> {
     private DataStream<String> control;
     private java.util.Map<Long, Double> knownSamplingRates = java.util.Map.of();
     private Built built;
+    /** The split merger's side outputs asked for, by tag id (each is one operator with its own uid). */
+    private final java.util.Map<String, DataStream<?>> mergerSideOutputs = new java.util.HashMap<>();
 
     KeyshiftStream(DataStream<T> input, KeySelector<T, K> selector, TypeInformation<K> keyType) {
         this.input = Objects.requireNonNull(input, "input");
@@ -417,7 +419,13 @@ public final class KeyshiftStream<T, K> {
             return (DataStream<X>) b.lateData;
         }
         DataStream<X> out = b.keyed.getSideOutput(tag);
-        return b.merger == null ? out : out.union(b.merger.getSideOutput(tag));
+        if (b.merger == null) {
+            return out;
+        }
+        // the split merger's, with the window's max timestamp, once per tag (one operator and uid per tag)
+        DataStream<X> merged = (DataStream<X>) mergerSideOutputs.computeIfAbsent(tag.getId(), id ->
+                io.keyshift.migration.PartialMerger.restamped(b.merger, tag, StageUids.splitMergerSideOutput(uidPrefix, id)));
+        return out.union(merged);
     }
 
     /** The serializer settings of the input's environment (as the stage's operators get them). */

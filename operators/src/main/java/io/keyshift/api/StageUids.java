@@ -54,6 +54,14 @@ public final class StageUids {
         return prefix + "-split-merger";
     }
 
+    /**
+     * The stateless hop that gives the split merger's side output {@code tagId} (of the user's window function) the
+     * window's max timestamp; one per tag asked for with {@link KeyshiftStream#sideOutput}.
+     */
+    public static String splitMergerSideOutput(String prefix, String tagId) {
+        return splitMerger(prefix) + "-side-output-" + tagId;
+    }
+
     /** The scaling decisions (with {@code keyshift.scaling.capacity}). */
     public static String scaling(String prefix) {
         return prefix + "-scaling";

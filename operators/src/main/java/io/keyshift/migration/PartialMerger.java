@@ -10,6 +10,7 @@ import org.apache.flink.api.common.state.ListStateDescriptor;
 import org.apache.flink.api.common.state.MapStateDescriptor;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
+import org.apache.flink.api.java.tuple.Tuple2;
 import org.apache.flink.api.java.tuple.Tuple3;
 import org.apache.flink.api.java.typeutils.MapTypeInfo;
 import org.apache.flink.api.java.typeutils.TupleTypeInfo;
@@ -19,9 +20,14 @@ import org.apache.flink.streaming.api.checkpoint.CheckpointedFunction;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.api.java.tuple.Tuple5;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.streaming.api.functions.windowing.ProcessWindowFunction;
+import org.apache.flink.streaming.api.operators.AbstractStreamOperator;
+import org.apache.flink.streaming.api.operators.OneInputStreamOperator;
 import org.apache.flink.streaming.api.windowing.windows.TimeWindow;
+import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
 
@@ -218,7 +224,7 @@ public final class PartialMerger<K, ACC, V, R>
             throws Exception {
         windows.remove(end);
         if (user != null && windowUser().recordsClear()) {
-            user.clear(UserWindowContext.of(user, new TimeWindow(w.f0, end), source(ctx), true));
+            user.clear(UserWindowContext.of(user, new TimeWindow(w.f0, end), source(ctx, end - 1), true));
         }
     }
 
@@ -291,11 +297,45 @@ public final class PartialMerger<K, ACC, V, R>
             return;
         }
         TimeWindow window = new TimeWindow(w.f0, end);
-        user.process(key, UserWindowContext.of(user, window, source(ctx), true), List.of(v), out);
+        user.process(key, UserWindowContext.of(user, window, source(ctx, end - 1), true), List.of(v), out);
     }
 
-    /** What the user's window function sees of this operator's context (no window state, no global state). */
-    private static <K, R> UserWindowContext.Source source(KeyedProcessFunction<K, ?, R>.Context ctx) {
+    /**
+     * The side output that carries the user's side output {@code tag} out of this function, each value with the
+     * timestamp it must leave with ({@link #restamped}).
+     */
+    public static <X> OutputTag<Tuple2<Long, X>> stamped(OutputTag<X> tag) {
+        return new OutputTag<>("keyshift-stamped-" + tag.getId(), new TupleTypeInfo<>(Types.LONG, tag.getTypeInfo()));
+    }
+
+    /**
+     * The user's side output {@code tag} of the merger {@code merger}: each value with the window's max timestamp, as
+     * Flink's window operator stamps a window function's side outputs (a keyed process function stamps them with the
+     * timer that fired, and the user's {@code clear} runs at the window's cleanup time, its allowed lateness later).
+     */
+    public static <X> DataStream<X> restamped(SingleOutputStreamOperator<?> merger, OutputTag<X> tag, String uid) {
+        return merger.getSideOutput(stamped(tag))
+                .transform("keyshift side output " + tag.getId(), tag.getTypeInfo(), new Restamp<X>())
+                .uid(uid).setParallelism(merger.getParallelism());
+    }
+
+    /** Emits each value with the timestamp it carries. */
+    private static final class Restamp<X> extends AbstractStreamOperator<X>
+            implements OneInputStreamOperator<Tuple2<Long, X>, X> {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        public void processElement(StreamRecord<Tuple2<Long, X>> element) {
+            output.collect(element.replace(element.getValue().f1, element.getValue().f0));
+        }
+    }
+
+    /**
+     * What the user's window function sees of this operator's context (no window state, no global state); its side
+     * outputs leave with {@code maxTimestamp}, the window's.
+     */
+    private static <K, R> UserWindowContext.Source source(KeyedProcessFunction<K, ?, R>.Context ctx,
+                                                         long maxTimestamp) {
         return new UserWindowContext.Source() {
             @Override
             public long currentProcessingTime() {
@@ -322,7 +362,7 @@ public final class PartialMerger<K, ACC, V, R>
 
             @Override
             public <X> void output(OutputTag<X> tag, X value) {
-                ctx.output(tag, value);
+                ctx.output(stamped(tag), Tuple2.of(maxTimestamp, value));
             }
         };
     }

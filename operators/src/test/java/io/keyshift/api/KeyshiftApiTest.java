@@ -555,9 +555,9 @@ class KeyshiftApiTest {
     void sideOutputsFromClearLeaveOnceForASplitKeysWindowsAsWithKeyBy() throws Exception {
         StreamExecutionEnvironment twinEnv = StreamExecutionEnvironment.createLocalEnvironment(4);
         var twinResults = withAGiant(Clicks.stream(twinEnv, 20_000, 1)).keyBy(c -> c.user, Types.STRING)
-                .window(TumblingEventTimeWindows.of(Duration.ofHours(1)))
+                .window(TumblingEventTimeWindows.of(Duration.ofHours(1))).allowedLateness(Duration.ofMinutes(10))
                 .aggregate(new SumBytes(), new LabelAndClear());
-        CloseableIterator<String> twinCleared = twinResults.getSideOutput(CLEARED).collectAsync();
+        CloseableIterator<String> twinCleared = withTimestamps(twinResults.getSideOutput(CLEARED)).collectAsync();
         CloseableIterator<String> twinOut = twinResults.collectAsync();
         twinEnv.execute("keyBy twin with a giant");
         List<String> twin = sorted(twinCleared);
@@ -570,8 +570,10 @@ class KeyshiftApiTest {
         KeyshiftStream<Clicks.Click, String> users = Keyshift.keyBy(withAGiant(Clicks.stream(env, 20_000, 1)),
                 c -> c.user, Types.STRING).configure(conf);
         CloseableIterator<String> results = users.window(TumblingEventTimeWindows.of(Duration.ofHours(1)))
-                .aggregate(new SumBytes(), new LabelAndClear()).collectAsync();
-        CloseableIterator<String> cleared = users.sideOutput(CLEARED).collectAsync();
+                .allowedLateness(Duration.ofMinutes(10)).aggregate(new SumBytes(), new LabelAndClear()).collectAsync();
+        // with the timestamps they leave with: the window's max timestamp, also for a split key's merged window,
+        // whose clear runs at its cleanup time (they left with that time, ten minutes later than keyBy's)
+        CloseableIterator<String> cleared = withTimestamps(users.sideOutput(CLEARED)).collectAsync();
         CloseableIterator<RoutingPlan> plans = users.plans().collectAsync();
         env.execute("keyshift clear side output of a split key");
         List<String> got = sorted(results);
@@ -585,6 +587,16 @@ class KeyshiftApiTest {
         assertThat(splitEntries).as("plans that split the giant").isPositive();
         assertThat(got).isEqualTo(twinResultList);
         assertThat(gotCleared).isEqualTo(twin);
+    }
+
+    /** Each value with its record's timestamp. */
+    private static DataStream<String> withTimestamps(DataStream<String> values) {
+        return values.process(new org.apache.flink.streaming.api.functions.ProcessFunction<String, String>() {
+            @Override
+            public void processElement(String v, Context ctx, Collector<String> out) {
+                out.collect(v + "@" + ctx.timestamp());
+            }
+        });
     }
 
     /** Half of the clicks (the even user ids) from one user: more than a subtask's mean load at parallelism 4. */
