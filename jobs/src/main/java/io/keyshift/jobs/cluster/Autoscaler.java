@@ -52,7 +52,17 @@ public final class Autoscaler {
             return new Step(state, -1, -1, false, "job is " + state);
         }
         double decided = api.operatorMetricSum(jobId, io.keyshift.metrics.KeyshiftMetrics.SCALING_PARALLELISM);
-        JsonNode req = api.get("/jobs/" + jobId + "/resource-requirements");
+        JsonNode req;
+        try {
+            req = api.get("/jobs/" + jobId + "/resource-requirements");
+        } catch (IOException e) {
+            if (String.valueOf(e.getMessage()).contains("does not support changing the parallelism")) {
+                // Flink's default scheduler: no retry makes it able to (a passing REST error is retried)
+                throw new IllegalStateException("the cluster's scheduler cannot change a running job's parallelism; "
+                        + "start the cluster with -D jobmanager.scheduler=adaptive (" + e.getMessage() + ")");
+            }
+            throw e;
+        }
         int current = 0;
         for (Iterator<Map.Entry<String, JsonNode>> it = req.fields(); it.hasNext(); ) {
             current = Math.max(current, it.next().getValue().path("parallelism").path("upperBound").asInt());

@@ -198,11 +198,25 @@ public final class FlinkRest {
     static String errors(JsonNode errors) {
         List<String> out = new java.util.ArrayList<>();
         for (JsonNode e : errors) {
-            String first = e.asText().strip().lines().findFirst().orElse("");
-            // "org.apache.flink.runtime.rest.NotFoundException: Job 0123 not found": the message, not the class
+            List<String> lines = e.asText().strip().lines().toList();
+            String first = lines.isEmpty() ? "" : lines.get(0);
+            if (first.startsWith("<Exception on server side:") && lines.size() > 1) {
+                // an unhandled exception of the handler (Flink's "Internal server error."): its innermost cause
+                first = lines.get(1);
+                for (String l : lines) {
+                    if (l.startsWith("Caused by: ")) {
+                        first = l.substring("Caused by: ".length());
+                    }
+                }
+            }
+            // "org.apache.flink.runtime.rest.NotFoundException: Job 0123 not found": the message, not the class (nor
+            // the classes of the wrappers before it)
             int colon = first.indexOf(": ");
-            boolean className = colon > 0 && first.substring(0, colon).matches("[\\w.$]+(Exception|Error)");
-            out.add(className ? first.substring(colon + 2) : first);
+            while (colon > 0 && first.substring(0, colon).matches("[\\w.$]+(Exception|Error)")) {
+                first = first.substring(colon + 2);
+                colon = first.indexOf(": ");
+            }
+            out.add(first);
         }
         return out.isEmpty() ? "(no error message)" : String.join("; ", out);
     }

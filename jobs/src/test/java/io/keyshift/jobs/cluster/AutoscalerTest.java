@@ -72,6 +72,55 @@ class AutoscalerTest {
     }
 
     /**
+     * A cluster on Flink's default scheduler answers the resource requirements with HTTP 500 ("does not support
+     * changing the parallelism"): the command ends at once, in one line that says to start the cluster with the
+     * adaptive scheduler (it retried 30 times over five minutes and never said why).
+     */
+    @Test
+    void aClusterWithoutTheAdaptiveSchedulerEndsTheCommandAtOnceSayingSo() throws Exception {
+        java.util.concurrent.atomic.AtomicInteger requirements = new java.util.concurrent.atomic.AtomicInteger();
+        server.createContext("/jobs/fixed", exchange -> {
+            String path = exchange.getRequestURI().getPath();
+            String body;
+            int status = 200;
+            if (path.endsWith("/resource-requirements")) {
+                requirements.incrementAndGet();
+                status = 500;
+                body = "{\"errors\":[\"Internal server error.\",\"<Exception on server side:\\n"
+                        + "java.util.concurrent.CompletionException: java.lang.UnsupportedOperationException: The "
+                        + "DefaultScheduler does not support changing the parallelism without a job restart. This "
+                        + "feature is currently only expected to work with the AdaptiveScheduler.\\n\\tat x.y(Z.java:1)"
+                        + "\\n\\nEnd of exception on server side>\"]}";
+            } else if (path.endsWith("/subtasks/metrics")) {
+                body = exchange.getRequestURI().getQuery() == null
+                        ? "[{\"id\":\"0.ScalingDecisions.keyshiftScalingParallelism\"}]"
+                        : "[{\"id\":\"0.ScalingDecisions.keyshiftScalingParallelism\",\"sum\":4}]";
+            } else {
+                body = "{\"state\":\"RUNNING\",\"vertices\":[{\"id\":\"scaling\"}]}";
+            }
+            byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+            exchange.sendResponseHeaders(status, bytes.length);
+            exchange.getResponseBody().write(bytes);
+            exchange.close();
+        });
+        server.createContext("/config", exchange -> {
+            byte[] bytes = "{\"flink-version\":\"2.3.0\"}".getBytes(StandardCharsets.UTF_8);
+            exchange.sendResponseHeaders(200, bytes.length);
+            exchange.getResponseBody().write(bytes);
+            exchange.close();
+        });
+        java.io.StringWriter err = new java.io.StringWriter();
+        picocli.CommandLine cl = io.keyshift.jobs.cli.KeyshiftCli.commandLine();
+        cl.setErr(new java.io.PrintWriter(err));
+        assertThat(cl.execute("autoscale", "fixed", "--rest", "http://127.0.0.1:" + server.getAddress().getPort(),
+                "--interval", "10ms")).isEqualTo(1);
+        assertThat(requirements.get()).as("asked once, not retried").isOne();
+        assertThat(err.toString()).contains("jobmanager.scheduler=adaptive")
+                .contains("DefaultScheduler does not support changing the parallelism");
+        assertThat(err.toString().strip().lines()).hasSize(1);
+    }
+
+    /**
      * {@code bin/keyshift autoscale}: once the job was seen, REST errors (a JobManager failover, a recovering job) are
      * retried, and the command goes on until the job ends (it exited 1 at the first one, leaving the job unscaled); an
      * error before the job was ever seen (a wrong id or address) still ends it at once.
