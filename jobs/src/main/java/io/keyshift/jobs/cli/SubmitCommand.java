@@ -72,6 +72,12 @@ public final class SubmitCommand implements Callable<Integer> {
                     .setOut(cl.getOut()).setErr(cl.getErr())
                     .execute(jobArgs.toArray(String[]::new));
         }
+        if (savepoint != null && !savepoint.matches("[A-Za-z][A-Za-z0-9+.-]+:.*")
+                && !Files.exists(Path.of(savepoint))) {
+            // a local path (the JobManager of a cluster this command starts reads the same file system): a typo
+            // fails here, not as a job that fails on the cluster after "submitted"
+            throw new ParameterException(cl, "--from-savepoint: " + savepoint + " does not exist");
+        }
         FlinkRest api = cluster.client(cl);
         Configuration conf;
         try {
@@ -94,6 +100,20 @@ public final class SubmitCommand implements Callable<Integer> {
                 }
             }
             throw e;
+        }
+        // a job that cannot start (a savepoint the JobManager cannot read, state that no operator claims) fails while
+        // it initializes: said here, in one line, not after "submitted"
+        String state = api.jobState(jobId);
+        for (int i = 0; i < 60 && List.of("", "INITIALIZING", "CREATED").contains(state); i++) {
+            Thread.sleep(250);
+            state = api.jobState(jobId);
+        }
+        if (state.equals("FAILED")) {
+            String root = api.rootException(jobId).strip();
+            // the first line names the failing task, the rest is its stack trace
+            String trace = root.lines().skip(1).collect(java.util.stream.Collectors.joining("\n"));
+            throw new IllegalStateException("job " + jobId + " failed as it started: "
+                    + FlinkRest.innermostCause(trace.isBlank() ? root : trace));
         }
         System.out.println("submitted job " + jobId + " to " + api.base() + " (web UI: " + api.base() + "/#/job/running/"
                 + jobId + "/overview)");

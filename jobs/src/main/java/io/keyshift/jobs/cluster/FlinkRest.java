@@ -202,22 +202,39 @@ public final class FlinkRest {
             String first = lines.isEmpty() ? "" : lines.get(0);
             if (first.startsWith("<Exception on server side:") && lines.size() > 1) {
                 // an unhandled exception of the handler (Flink's "Internal server error."): its innermost cause
-                first = lines.get(1);
-                for (String l : lines) {
-                    if (l.startsWith("Caused by: ")) {
-                        first = l.substring("Caused by: ".length());
-                    }
-                }
+                first = innermostCause(String.join("\n", lines.subList(1, lines.size())));
             }
-            // "org.apache.flink.runtime.rest.NotFoundException: Job 0123 not found": the message, not the class (nor
-            // the classes of the wrappers before it)
-            int colon = first.indexOf(": ");
-            while (colon > 0 && first.substring(0, colon).matches("[\\w.$]+(Exception|Error)")) {
-                first = first.substring(colon + 2);
-                colon = first.indexOf(": ");
-            }
-            out.add(first);
+            out.add(message(first));
         }
         return out.isEmpty() ? "(no error message)" : String.join("; ", out);
+    }
+
+    /**
+     * The message of the innermost cause of a Java stack trace as text (its last "Caused by:" line, else its first
+     * line), without exception class names.
+     */
+    public static String innermostCause(String trace) {
+        List<String> lines = trace.strip().lines().toList();
+        String first = lines.isEmpty() ? "" : lines.get(0);
+        for (String l : lines) {
+            if (l.startsWith("Caused by: ")) {
+                first = l.substring("Caused by: ".length());
+            }
+        }
+        return message(first);
+    }
+
+    /**
+     * "org.apache.flink.runtime.rest.NotFoundException: Job 0123 not found": the message, not the class (nor the
+     * classes of the wrappers before it).
+     */
+    private static String message(String line) {
+        String m = line;
+        int colon = m.indexOf(": ");
+        while (colon > 0 && m.substring(0, colon).matches("[\\w.$]+(Exception|Error)")) {
+            m = m.substring(colon + 2);
+            colon = m.indexOf(": ");
+        }
+        return m;
     }
 }

@@ -46,6 +46,22 @@ class ClusterAddressTest {
         }
     }
 
+    /**
+     * A local savepoint path that does not exist is refused naming the option, before any cluster is asked (the job
+     * was submitted, reported as such, and failed on the cluster).
+     */
+    @Test
+    void aSavepointPathThatDoesNotExistIsRefusedBeforeAnythingIsSubmitted() throws Exception {
+        java.nio.file.Path jar = java.nio.file.Files.createTempFile("keyshift-jobs", ".jar");
+        jar.toFile().deleteOnExit();
+        Run r = run("submit", "--jar", jar.toString(), "--rest", "http://127.0.0.1:1", "--from-savepoint",
+                "/tmp/keyshift-no-such-savepoint-34", "--", "--out", "x");
+        assertThat(r.exit()).isEqualTo(2);
+        assertThat(r.err()).contains("--from-savepoint: /tmp/keyshift-no-such-savepoint-34 does not exist")
+                .doesNotContain("cannot reach");
+        assertThat(r.err().strip().lines()).hasSize(1);
+    }
+
     /** {@code submit -- --help}, as the command's own description suggests, lists the job's options without a cluster. */
     @Test
     void theJobsHelpNeedsNoCluster() throws Exception {

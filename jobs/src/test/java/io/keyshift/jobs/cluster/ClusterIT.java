@@ -72,6 +72,22 @@ class ClusterIT {
                     "-Drestart-strategy.type=none");
             List<String> throttled = new ArrayList<>(args);
             throttled.addAll(List.of("--rate", "6000"));
+
+            // a savepoint the JobManager cannot read: the submit command says the job failed as it started, in one
+            // line and exit 1 (it printed "submitted job" and exit 0)
+            java.io.StringWriter err = new java.io.StringWriter();
+            picocli.CommandLine cli = io.keyshift.jobs.cli.KeyshiftCli.commandLine();
+            cli.setErr(new java.io.PrintWriter(err, true));
+            List<String> noSavepoint = new ArrayList<>(List.of("submit", "--jar",
+                    target().resolve("keyshift-jobs.jar").toString(), "--rest", st.restAddress(), "--config",
+                    SharedData.flinkConf().toString(), "--from-savepoint",
+                    dir.resolve("no-such-savepoint").toUri().toString(), "--"));
+            noSavepoint.addAll(args.stream().map(a -> a.equals(out.toString()) ? dir.resolve("o2").toString() : a)
+                    .toList());
+            assertThat(cli.execute(noSavepoint.toArray(String[]::new))).as(err.toString()).isEqualTo(1);
+            assertThat(err.toString()).contains("failed as it started").doesNotContain("\tat ");
+            assertThat(err.toString().strip().lines()).hasSize(1);
+
             String job = submit(st, throttled, null);
 
             // a completed migration, seen through Flink's metrics (REST), and on the Prometheus endpoint
