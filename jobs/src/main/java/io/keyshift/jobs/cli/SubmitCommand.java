@@ -109,11 +109,7 @@ public final class SubmitCommand implements Callable<Integer> {
             state = api.jobState(jobId);
         }
         if (state.equals("FAILED")) {
-            String root = api.rootException(jobId).strip();
-            // the first line names the failing task, the rest is its stack trace
-            String trace = root.lines().skip(1).collect(java.util.stream.Collectors.joining("\n"));
-            throw new IllegalStateException("job " + jobId + " failed as it started: "
-                    + FlinkRest.innermostCause(trace.isBlank() ? root : trace));
+            throw new IllegalStateException("job " + jobId + " failed as it started: " + api.rootCause(jobId));
         }
         System.out.println("submitted job " + jobId + " to " + api.base() + " (web UI: " + api.base() + "/#/job/running/"
                 + jobId + "/overview)");

@@ -153,6 +153,17 @@ public final class FlinkRest {
                 + last.path("stacktrace").asText(last.path("exceptionName").asText(""));
     }
 
+    /**
+     * The message of the innermost cause of a failed job's root exception, in one line (the failing task's name and
+     * the stack trace are in the job's exception history); an empty string if the job has none.
+     */
+    public String rootCause(String jobId) throws IOException, InterruptedException {
+        String root = rootException(jobId).strip();
+        // the first line names the failing task, the rest is its stack trace
+        String trace = root.lines().skip(1).collect(java.util.stream.Collectors.joining("\n"));
+        return innermostCause(trace.isBlank() ? root : trace);
+    }
+
     public JsonNode get(String path) throws IOException, InterruptedException {
         return send(HttpRequest.newBuilder(URI.create(base + path)).GET());
     }

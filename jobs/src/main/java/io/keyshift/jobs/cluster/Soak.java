@@ -139,7 +139,7 @@ public final class Soak {
                 state = api.jobState(job);
             }
             if (!"FINISHED".equals(state)) {
-                throw new IllegalStateException("the soak job ended " + state + ": " + api.rootException(job));
+                throw new IllegalStateException("the soak job ended " + state + ": " + api.rootCause(job));
             }
             report.put("job_seconds", (System.nanoTime() - started) / 1e9);
         } finally {
