@@ -104,6 +104,55 @@ public final class FlinkConfig {
             org.apache.flink.configuration.ClusterOptions.class, org.apache.flink.configuration.WebOptions.class,
             org.apache.flink.configuration.RpcOptions.class);
 
+    /** The keys (and their fallback and deprecated keys) of Flink's options in {@link #FLINK_OPTION_CLASSES}. */
+    private static java.util.Set<String> flinkKeys;
+
+    private static synchronized java.util.Set<String> flinkKeys() {
+        if (flinkKeys == null) {
+            java.util.Set<String> keys = new java.util.HashSet<>();
+            for (Class<?> c : FLINK_OPTION_CLASSES) {
+                for (java.lang.reflect.Field f : c.getFields()) {
+                    if (java.lang.reflect.Modifier.isStatic(f.getModifiers())
+                            && ConfigOption.class.isAssignableFrom(f.getType())) {
+                        try {
+                            ConfigOption<?> o = (ConfigOption<?>) f.get(null);
+                            keys.add(o.key());
+                            o.fallbackKeys().forEach(k -> keys.add(k.getKey()));
+                        } catch (IllegalAccessException e) {
+                            // not an option we can read
+                        }
+                    }
+                }
+            }
+            flinkKeys = keys;
+        }
+        return flinkKeys;
+    }
+
+    /**
+     * The key of a Flink option that {@code key} misspells (one or two edits from it, and not a key of Flink's
+     * options itself), or null. Flink ignores a key it does not know: {@code -Dexecution.checkpointing.intervall=1s}
+     * would change nothing without a word.
+     */
+    public static String nearMissOfFlinkKey(String key) {
+        if (key.startsWith("keyshift.") || flinkKeys().contains(key)) {
+            return null;
+        }
+        String best = null;
+        int bestDistance = 3;
+        for (String k : flinkKeys()) {
+            if (Math.abs(k.length() - key.length()) < bestDistance) {
+                int d = KeyshiftConfig.distance(key, k);
+                // the nearest; of equally near ones the first in order, so the hint is the same on every run
+                if (d < bestDistance || best != null && d == bestDistance && k.compareTo(best) < 0) {
+                    best = k;
+                    bestDistance = d;
+                }
+            }
+        }
+        return best;
+    }
+
     /**
      * Checks every keyshift.* key of {@code conf}: the library's options (unknown keys, unparsable values and values
      * outside their documented range fail, naming the option) and the command line's own.

@@ -48,11 +48,23 @@ public final class FlinkOptions {
             // a mistyped directory must not silently run without the user's configuration
             throw new ParameterException(cl, "--config: no config.yaml in " + config.toAbsolutePath());
         }
+        Configuration conf;
         try {
-            return FlinkConfig.load(config != null ? config : FlinkConfig.defaultConfDir(), overrides);
+            conf = FlinkConfig.load(config != null ? config : FlinkConfig.defaultConfDir(), overrides);
         } catch (IllegalArgumentException e) {
             throw new ParameterException(cl, "-D / config.yaml: " + e.getMessage());
         }
+        for (String key : overrides.keySet()) {
+            String meant = FlinkConfig.nearMissOfFlinkKey(key);
+            if (meant != null) {
+                // Flink ignores a key it does not know; a warning, not a refusal: connectors and plugins have keys
+                // of their own
+                cl.getErr().println("keyshift " + cl.getCommandName() + ": warning: -D" + key + " is not a Flink "
+                        + "option; did you mean " + meant + "? (Flink ignores keys it does not know)");
+                cl.getErr().flush();
+            }
+        }
+        return conf;
     }
 
     /**

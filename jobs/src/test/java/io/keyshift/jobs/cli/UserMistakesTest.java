@@ -91,6 +91,18 @@ class UserMistakesTest {
                 .contains("has no valid row (1 dead letters").doesNotContain("holds an earlier run's output");
     }
 
+    /** A -D key one or two edits from a Flink option's is named with the option it misspells; others are not. */
+    @Test
+    void aMisspelledFlinkKeyIsNamedWithTheOptionItMisspells() {
+        assertThat(FlinkConfig.nearMissOfFlinkKey("execution.checkpointing.intervall"))
+                .isEqualTo("execution.checkpointing.interval");
+        assertThat(FlinkConfig.nearMissOfFlinkKey("taskmanager.numberOfTaskSlot"))
+                .isEqualTo("taskmanager.numberOfTaskSlots");
+        assertThat(FlinkConfig.nearMissOfFlinkKey("execution.checkpointing.interval")).isNull();
+        assertThat(FlinkConfig.nearMissOfFlinkKey("metrics.reporter.prom.port")).isNull();
+        assertThat(FlinkConfig.nearMissOfFlinkKey("keyshift.plan.alpa")).as("keyshift's own are refused apart").isNull();
+    }
+
     @Test
     void anInputFileInOutUnderAReplaysOwnNameIsRefusedAndKeptEvenWithOverwrite(@TempDir Path dir) throws Exception {
         Path out = Files.createDirectories(dir.resolve("out"));
