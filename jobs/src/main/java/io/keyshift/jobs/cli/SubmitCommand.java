@@ -72,7 +72,7 @@ public final class SubmitCommand implements Callable<Integer> {
                     .setOut(cl.getOut()).setErr(cl.getErr())
                     .execute(jobArgs.toArray(String[]::new));
         }
-        if (savepoint != null && !savepoint.matches("[A-Za-z][A-Za-z0-9+.-]+:.*")
+        if (savepoint != null && cluster.rest == null && !savepoint.matches("[A-Za-z][A-Za-z0-9+.-]+:.*")
                 && !Files.exists(Path.of(savepoint))) {
             // a local path (the JobManager of a cluster this command starts reads the same file system): a typo
             // fails here, not as a job that fails on the cluster after "submitted"
@@ -103,10 +103,17 @@ public final class SubmitCommand implements Callable<Integer> {
         }
         // a job that cannot start (a savepoint the JobManager cannot read, state that no operator claims) fails while
         // it initializes: said here, in one line, not after "submitted"
-        String state = api.jobState(jobId);
-        for (int i = 0; i < 60 && List.of("", "INITIALIZING", "CREATED").contains(state); i++) {
-            Thread.sleep(250);
+        String state = "";
+        try {
             state = api.jobState(jobId);
+            for (int i = 0; i < 60 && List.of("", "INITIALIZING").contains(state); i++) {
+                Thread.sleep(250);
+                state = api.jobState(jobId);
+            }
+        } catch (java.io.IOException e) {
+            // submitted all the same: its id below, whatever the REST API answers now
+            cl.getErr().println("keyshift submit: warning: could not read job " + jobId + "'s state: "
+                    + e.getMessage());
         }
         if (state.equals("FAILED")) {
             throw new IllegalStateException("job " + jobId + " failed as it started: " + api.rootCause(jobId));

@@ -54,7 +54,7 @@ class ClusterAddressTest {
     void aSavepointPathThatDoesNotExistIsRefusedBeforeAnythingIsSubmitted() throws Exception {
         java.nio.file.Path jar = java.nio.file.Files.createTempFile("keyshift-jobs", ".jar");
         jar.toFile().deleteOnExit();
-        Run r = run("submit", "--jar", jar.toString(), "--rest", "http://127.0.0.1:1", "--from-savepoint",
+        Run r = run("submit", "--jar", jar.toString(), "--dir", "/tmp/keyshift-no-such-cluster-34", "--from-savepoint",
                 "/tmp/keyshift-no-such-savepoint-34", "--", "--out", "x");
         assertThat(r.exit()).isEqualTo(2);
         assertThat(r.err()).contains("--from-savepoint: /tmp/keyshift-no-such-savepoint-34 does not exist")
