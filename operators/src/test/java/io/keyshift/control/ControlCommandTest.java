@@ -137,7 +137,9 @@ class ControlCommandTest {
         assertThat(revert.ifAtKeyGroup()).isEqualTo(-1);
         ControlState s = new ControlState(8);
         s.add(revert);
-        assertThat(ControlState.fromBytes(s.toBytes(), 8)).isNotNull();
+        ControlState restored = ControlState.fromBytes(s.toBytes(), 8);
+        assertThat(restored.advanceTo(Long.MAX_VALUE)).isEmpty();
+        assertThat(restored.control().revertTo()).containsOnlyKeys("7");
         assertThat(ControlCommand.quoteField("a\rb")).isEqualTo("\"a\rb\"");
     }
 
