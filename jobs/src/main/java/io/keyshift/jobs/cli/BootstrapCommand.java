@@ -131,12 +131,19 @@ public final class BootstrapCommand implements Callable<Integer> {
         Path work = Files.createTempDirectory("keyshift-bootstrap");
         try {
             System.err.printf("bootstrap: reading and sorting %s%n", in.input());
+            Path deadLetterRows = work.resolve("dead-letters.csv");
             ReplayInput.Prepared prepared = ReplayInput.prepare(in.input(), inputSpec, work.resolve("events.bin"),
-                    work.resolve("dead-letters.csv"), n -> { },
+                    deadLetterRows, n -> { },
                     conf.get(io.keyshift.jobs.replay.Workload.MAX_EVENT_TIME_GAP));
+            // the malformed rows are the user's to see whatever happens next (also on the exits without a savepoint)
+            boolean deadLettersKept = deadLetters != null && prepared.stats().deadLetters() > 0;
+            if (deadLettersKept) {
+                Files.copy(deadLetterRows, deadLetters);
+            }
+            String kept = deadLettersKept ? "; dead letters: " + deadLetters.toAbsolutePath() : "";
             String tooMany = ReplayCommand.tooManyWindows(prepared.stats(), w);
             if (tooMany != null) {
-                cl.getErr().println("keyshift bootstrap: " + tooMany + "; no savepoint written");
+                cl.getErr().println("keyshift bootstrap: " + tooMany + "; no savepoint written" + kept);
                 cl.getErr().flush();
                 return 2;
             }
@@ -145,14 +152,14 @@ public final class BootstrapCommand implements Callable<Integer> {
                 cl.getErr().println("keyshift bootstrap: " + in.input() + " has no valid row"
                         + (prepared.stats().deadLetters() == 0 ? " (no data rows)"
                         : " (" + prepared.stats().deadLetters() + " dead letters; the first: "
-                        + ReplayCommand.firstReason(work.resolve("dead-letters.csv")) + ")") + "; no savepoint written");
+                        + ReplayCommand.firstReason(deadLetterRows) + ")") + "; no savepoint written" + kept);
                 cl.getErr().flush();
                 return 2;
             }
             String unreadable = keyType.unreadable(prepared.space());
             if (unreadable != null) {
                 cl.getErr().println("keyshift bootstrap: --key-type " + keyTypeArg + ": " + unreadable
-                        + "; no savepoint written");
+                        + "; no savepoint written" + kept);
                 cl.getErr().flush();
                 return 2;
             }
@@ -167,13 +174,12 @@ public final class BootstrapCommand implements Callable<Integer> {
                     prepared.stats().records(), prepared.stats().deadLetters(), learnt.windows(), learnt.series(),
                     learnt.mase());
             if (prepared.stats().deadLetters() > 0) {
-                // the malformed rows are the user's to see: where they asked for them, else the first one's reason
-                if (deadLetters != null) {
-                    Files.copy(work.resolve("dead-letters.csv"), deadLetters);
+                // where they asked for them, else the first one's reason
+                if (deadLettersKept) {
                     System.out.println("dead letters: " + deadLetters.toAbsolutePath());
                 } else {
-                    System.out.println("dead letters: the first: " + ReplayCommand.firstReason(
-                            work.resolve("dead-letters.csv")) + " (--dead-letters FILE writes them all)");
+                    System.out.println("dead letters: the first: " + ReplayCommand.firstReason(deadLetterRows)
+                            + " (--dead-letters FILE writes them all)");
                 }
             }
             // the plain path: pasted into --from-savepoint or execution.state-recovery.path, a URI's escapes stay

@@ -74,7 +74,10 @@ public final class FlinkConfig {
                     root = root.getCause();
                 }
                 String why = String.valueOf(root.getMessage()).strip().replaceAll("\\s*\\n\\s*", "; ");
-                throw new IllegalArgumentException(confDir.resolve("config.yaml") + " is not valid YAML: " + why, e);
+                // a file it could not open (permissions, a vanished mount) is not a YAML mistake
+                throw new IllegalArgumentException(confDir.resolve("config.yaml")
+                        + (root instanceof java.io.IOException ? " could not be read: " : " is not valid YAML: ")
+                        + why, e);
             }
         } else {
             conf = new Configuration();

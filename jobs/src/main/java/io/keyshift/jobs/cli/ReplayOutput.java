@@ -134,7 +134,7 @@ final class ReplayOutput {
             for (Path e : earlier) {
                 Files.delete(e);
             }
-            cl.getErr().println(cl.getCommandName() + ": replaced what an earlier run that started no job left in "
+            cl.getErr().println(cl.getCommandName() + ": replaced what an earlier run left without results in "
                     + out + " (" + earlier.stream().map(e -> e.getFileName().toString()).sorted()
                     .collect(java.util.stream.Collectors.joining(", ")) + ")");
             cl.getErr().flush();

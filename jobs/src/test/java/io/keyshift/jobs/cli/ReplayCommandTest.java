@@ -222,7 +222,7 @@ class ReplayCommandTest {
         CliRun again = run("replay", "--input", good.toString(), "--key", "k", "--time", "t", "--strategies", "hash",
                 "--out", dir.resolve("out").toString());
         assertThat(again.exit()).as(again.err()).isZero();
-        assertThat(again.err()).contains("replaced what an earlier run that started no job left");
+        assertThat(again.err()).contains("replaced what an earlier run left without results in");
         assertThat(Files.readAllLines(dir.resolve("out/dead-letters.csv"))).containsExactly(
                 "raw_line,line_number,reason");
         // a file of the user's by that name is not taken for one

@@ -87,7 +87,7 @@ class UserMistakesTest {
         CliRun again = run("forecast-bench", "--input", worse.toString(), "--key", "k", "--time", "t", "--out",
                 out.toString(), "--config", conf());
         assertThat(again.exit()).as(again.err()).isEqualTo(2);
-        assertThat(again.err()).contains("replaced what an earlier run that started no job left")
+        assertThat(again.err()).contains("replaced what an earlier run left without results in")
                 .contains("has no valid row (1 dead letters").doesNotContain("holds an earlier run's output");
     }
 
@@ -280,6 +280,15 @@ class UserMistakesTest {
                 "--config", conf());
         assertThat(r.exit()).as(r.err()).isEqualTo(2);
         assertThat(r.err()).contains("has no valid row").contains("2 dead letters").contains("no savepoint written");
+        assertThat(out).doesNotExist();
+
+        // the rows asked for are written on this exit too
+        Path deadLetters = dir.resolve("dead.csv");
+        CliRun kept = run("bootstrap", "--input", in.toString(), "--key", "key", "--time", "ts", "--out",
+                out.toString(), "--dead-letters", deadLetters.toString(), "--config", conf());
+        assertThat(kept.exit()).as(kept.err()).isEqualTo(2);
+        assertThat(kept.err()).contains("dead letters: " + deadLetters.toAbsolutePath());
+        assertThat(Files.readAllLines(deadLetters)).hasSize(3).anySatisfy(l -> assertThat(l).contains("not a time"));
         assertThat(out).doesNotExist();
 
         CliRun underAFile = run("bootstrap", "--input", in.toString(), "--key", "key", "--time", "ts",
