@@ -85,6 +85,8 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
             new io.keyshift.serde.SharedAvroTypeInfo<>(LoadForecast.class));
 
     private transient ControlState control;
+    /** Whether {@link #control} came from the restored state (not made afresh). */
+    private transient boolean controlRestored;
     private transient ListState<byte[]> controlStore;
     private transient ListState<LoadForecast> heldStore;
     private transient ListState<Long> watermarkStore;
@@ -240,6 +242,7 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
             if (context.isRestored()) {
                 for (byte[] b : controlStore.get()) {
                     control = ControlState.fromBytes(b, controlRoutings).withScaling(scaling);
+                    controlRestored = true;
                 }
                 for (String line : control.dropRevertsOutside(settings.maxParallelism())) {
                     LOG.warn("Control command refused after restore (revert: a key group outside the job's key "
@@ -285,6 +288,11 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
                 if (planner.current() == null || p.getVersion() > planner.current().getVersion()) {
                     planner.restore(p);
                 }
+            }
+            if (control != null && !controlRestored && planner.current() != null) {
+                // a savepoint of a job without a control input: this control state starts at the restored plan (a
+                // command of "now" holds from the next plan's start, not from before the first plan)
+                control.issued(planner.current(), false);
             }
             warnOfTheFinalLease(planner.current());
             refuseSplitsWithoutMerger(planner.current(), planner.settings().splitThreshold());

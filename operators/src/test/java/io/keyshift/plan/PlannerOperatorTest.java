@@ -163,6 +163,41 @@ class PlannerOperatorTest {
     }
 
     /**
+     * A savepoint of a planner without a control input, restored with one: a sampling rate of "now" holds from the
+     * next plan's start, as in a job that had its control input all along (before the fix, the empty control state
+     * took the restored planner for one that had issued no plan, and the rate held from before the first window:
+     * routers restored with windows open would sample them at another rate than those that kept running).
+     */
+    @Test
+    void aSamplingRateOfNowAfterARestoreWithoutControlStateHoldsFromTheNextPlan() throws Exception {
+        org.apache.flink.runtime.checkpoint.OperatorSubtaskState plain;
+        try (OneInputStreamOperatorTestHarness<LoadForecast, RoutingPlan> h =
+                     new OneInputStreamOperatorTestHarness<>(new PlannerOperator(settings(), false))) {
+            h.open();
+            h.processElement(new StreamRecord<>(forecast(W, 4), W - 1));
+            h.processWatermark(new org.apache.flink.streaming.api.watermark.Watermark(W));
+            assertThat(h.extractOutputValues()).hasSize(1);
+            plain = h.snapshot(1, W);
+        }
+        try (org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<LoadForecast, String, RoutingPlan> h =
+                     new org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<>(
+                             new PlannerOperator(settings(), false).withControl(10))) {
+            h.initializeState(plain);
+            h.open();
+            h.processElement2(new StreamRecord<>("now,sampling-rate,0.5", 0));
+            h.processWatermark2(new org.apache.flink.streaming.api.watermark.Watermark(Long.MAX_VALUE));
+            h.processElement1(new StreamRecord<>(forecast(2 * W, 4), 2 * W - 1));
+            h.processWatermark1(new org.apache.flink.streaming.api.watermark.Watermark(2 * W));
+            RoutingPlan next = h.extractOutputValues().get(h.extractOutputValues().size() - 1);
+            assertThat(next.getVersion()).isEqualTo(2);
+            assertThat(next.getControl().getSamplingRates()).singleElement().satisfies(r -> {
+                assertThat(r.getRate()).isEqualTo(0.5);
+                assertThat(r.getFrom()).as("from this plan's start on").isGreaterThanOrEqualTo(2 * W);
+            });
+        }
+    }
+
+    /**
      * A state taken after the input ended holds the final lease (a checkpoint while the last windows fired, or a
      * savepoint with stop --drain): restored, the planner issues nothing more (it issued that plan again every
      * window, its history growing by a copy each time), and a failover from it goes on.
