@@ -435,6 +435,23 @@ public final class ControlState {
         return bytes.toByteArray();
     }
 
+    /**
+     * A waiting command's line as a checkpoint holds it. Builds before 2026-12-03 wrote a revert's reason with a line
+     * break unquoted when they rewrote its key, which no longer reads as one CSV line: such a line is read with its
+     * line breaks as blanks (only the reason's text changes), so that the state restores.
+     */
+    static ControlCommand pendingCommand(String line) {
+        try {
+            return ControlCommand.parse(line);
+        } catch (IllegalArgumentException e) {
+            String oneLine = line.replaceAll("\\R", " ");
+            if (oneLine.equals(line)) {
+                throw e;
+            }
+            return ControlCommand.parse(oneLine);
+        }
+    }
+
     /** Reads {@link #toBytes()}. */
     public static ControlState fromBytes(byte[] b, int maxRoutings) throws IOException {
         ControlState s = new ControlState(maxRoutings);
@@ -444,7 +461,7 @@ public final class ControlState {
                 throw new IOException("unknown control state version " + version);
             }
             for (int i = in.readInt(); i > 0; i--) {
-                s.pending.add(ControlCommand.parse(readString(in, version)));
+                s.pending.add(pendingCommand(readString(in, version)));
             }
             for (int i = in.readInt(); i > 0; i--) {
                 s.pinned.add(readString(in, version));

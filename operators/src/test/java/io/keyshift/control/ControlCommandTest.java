@@ -144,6 +144,52 @@ class ControlCommandTest {
     }
 
     /**
+     * A checkpoint of a build before the fix above holds such a revert's line with the break unquoted: it restores,
+     * the break read as a blank (it failed the planner at every restore).
+     */
+    @Test
+    void aWaitingRevertWithAnUnquotedLineBreakFromAnEarlierBuildRestores() throws Exception {
+        ControlState s = new ControlState(8);
+        s.add(ControlCommand.parse("2030-01-01T00:00:00Z,revert,7,3,,,\"bad shadow\nsee ticket 12\""));
+        byte[] b = s.toBytes();
+        // the line as the earlier build wrote it: the same bytes but the reason's quotes (same UTF-8 length less 2)
+        String quoted = "2030-01-01T00:00:00Z,revert,7,3,,,\"bad shadow\nsee ticket 12\"";
+        String unquoted = "2030-01-01T00:00:00Z,revert,7,3,,,bad shadow\nsee ticket 12";
+        byte[] old = replaceString(b, quoted, unquoted);
+        assertThatThrownBy(() -> ControlCommand.parse(unquoted)).isInstanceOf(IllegalArgumentException.class);
+        ControlState restored = ControlState.fromBytes(old, 8);
+        assertThat(new String(restored.toBytes(), java.nio.charset.StandardCharsets.UTF_8))
+                .as("the waiting revert, its reason on one line").contains("bad shadow see ticket 12");
+        ControlCommand revert = ControlState.pendingCommand(unquoted);
+        assertThat(revert.key()).isEqualTo("7");
+        assertThat(revert.reason()).isEqualTo("bad shadow see ticket 12");
+    }
+
+    /** {@code b} with the length-prefixed UTF-8 string {@code from} (writeUTF or int length) replaced by {@code to}. */
+    private static byte[] replaceString(byte[] b, String from, String to) {
+        byte[] f = from.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        byte[] t = to.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        for (int i = 0; i + f.length <= b.length; i++) {
+            if (java.util.Arrays.equals(b, i, i + f.length, f, 0, f.length)) {
+                java.nio.ByteBuffer out = java.nio.ByteBuffer.allocate(b.length - f.length + t.length);
+                out.put(b, 0, i);
+                // the length prefix just before the string: 4 bytes (int) or 2 (writeUTF)
+                int prefix = i >= 4 && java.nio.ByteBuffer.wrap(b, i - 4, 4).getInt() == f.length ? 4 : 2;
+                out.position(i - prefix);
+                if (prefix == 4) {
+                    out.putInt(t.length);
+                } else {
+                    out.putShort((short) t.length);
+                }
+                out.put(t);
+                out.put(b, i + f.length, b.length - i - f.length);
+                return out.array();
+            }
+        }
+        throw new AssertionError("no " + from + " in the state");
+    }
+
+    /**
      * With a key secret the control input's keys are mapped to pseudonyms before the planner reads them: a pin, unpin
      * or revert whose key is missing stays without one, and is refused (the empty key's pseudonym parsed, and pinned
      * the key "").
