@@ -309,11 +309,10 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
             // after a rescale, the oldest of the plans the subtasks routed by: a record that waited at a subtask
             // behind the others must be routed by the first version whose lease covers it, and a later version may
             // have forgotten a migration it falls in; the planner publishes the later versions again after a restore
-            for (RoutingPlan p : planState.get()) {
-                if (currentPlan == null || p.getVersion() < currentPlan.getVersion()) {
-                    currentPlan = p;
-                }
-            }
+            List<RoutingPlan> handed = new ArrayList<>();
+            planState.get().forEach(handed::add);
+            handed.sort(java.util.Comparator.comparingLong(RoutingPlan::getVersion));
+            currentPlan = handed.isEmpty() ? null : handed.get(0);
             if (currentPlan != null) {
                 try {
                     checkNaming(currentPlan);
@@ -322,7 +321,11 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
                     throw io.keyshift.config.JobOptions.unrecoverable(e.getMessage());
                 }
                 routing = RoutingTable.of(currentPlan, codec, s.processFunction());
-                learnSamplingRates(currentPlan);
+                // the sampling rates the later versions knew hold already: the windows this subtask opens before
+                // those versions come again are sampled as at the subtasks that kept running would have
+                for (RoutingPlan p : handed) {
+                    learnSamplingRates(p);
+                }
             } else {
                 routing = RoutingTable.naturalUntil(naturalUntil);
             }

@@ -1014,6 +1014,53 @@ class KeyshiftRouterTest {
                 .withSamplingRates(java.util.Map.of(0L, 2.0))).isInstanceOf(IllegalArgumentException.class);
     }
 
+    /**
+     * After a rescale of subtasks at different plan versions, the router starts from the oldest plan (see above) but
+     * already samples by the rates the later versions carried: a window it opens before those versions come again is
+     * sampled at the rate the subtasks that kept running use (it was sampled at the oldest plan's).
+     */
+    @Test
+    void aRescaledRouterSamplesByTheRatesOfTheLatestPlanItWasHanded() throws Exception {
+        RoutingPlan v1 = Plans.plan(1, 10 * WINDOW, MAX_P);
+        RoutingPlan v2 = Plans.plan(2, 20 * WINDOW, MAX_P);
+        v2.setControl(io.keyshift.avro.PlanControl.newBuilder().setFrozen(false).setPinnedKeys(List.of())
+                .setRollbackToVersion(-1).setCommandsApplied(1).setCommandsRejected(0)
+                .setSamplingRates(List.of(new io.keyshift.avro.SamplingRateChange(3 * WINDOW, 0.25))).build());
+        OperatorSubtaskState[] states = new OperatorSubtaskState[2];
+        for (int sub = 0; sub < 2; sub++) {
+            KeyshiftRouter<String, String> r = new KeyshiftRouter<>(new KeyshiftRouter.Settings(WINDOW, MAX_P, 2, 64,
+                    1.0, 1000, false), s -> s, CODEC, Types.STRING, SAMPLES).withNaturalFirstWindow(false);
+            try (var h = new OneInputStreamOperatorTestHarness<>(r, MAX_P, 2, sub)) {
+                h.setup(new EnvelopeSerializer<>(StringSerializer.INSTANCE, StringSerializer.INSTANCE));
+                h.open();
+                r.apply(v1);
+                if (sub == 1) {
+                    r.apply(v2);
+                }
+                states[sub] = h.snapshot(1, 1);
+            }
+        }
+        KeyshiftRouter<String, String> r = new KeyshiftRouter<>(new KeyshiftRouter.Settings(WINDOW, MAX_P, 1, 64,
+                1.0, 1000, false), s -> s, CODEC, Types.STRING, SAMPLES).withNaturalFirstWindow(false);
+        try (var h = new OneInputStreamOperatorTestHarness<>(r, MAX_P, 1, 0)) {
+            h.setup(new EnvelopeSerializer<>(StringSerializer.INSTANCE, StringSerializer.INSTANCE));
+            h.initializeState(AbstractStreamOperatorTestHarness.repackageState(states[0], states[1]));
+            h.open();
+            assertThat(r.planVersion()).isEqualTo(1);
+            h.processElement("a", 2 * WINDOW + 10);
+            h.processElement("a", 3 * WINDOW + 10);
+            h.processWatermark(new Watermark(4 * WINDOW));
+            java.util.Map<Long, Double> rates = new java.util.TreeMap<>();
+            h.getSideOutput(SAMPLES).forEach(s -> {
+                if (s.getValue().getWindow() != null) {
+                    rates.put(s.getValue().getWindow().getWindowStart(), s.getValue().getWindow().getSamplingRate());
+                }
+            });
+            assertThat(rates).containsExactly(java.util.Map.entry(2 * WINDOW, 1.0),
+                    java.util.Map.entry(3 * WINDOW, 0.25));
+        }
+    }
+
     /** A plan that names keys otherwise (made under another key secret, or with or without one) is refused. */
     @Test
     void aPlanThatNamesKeysOtherwiseIsRefused() throws Exception {
