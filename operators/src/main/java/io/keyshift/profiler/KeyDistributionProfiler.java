@@ -358,6 +358,14 @@ public class KeyDistributionProfiler extends AbstractStreamOperator<WindowProfil
     @Override
     public void processWatermark(Watermark mark) {}
 
+    /**
+     * Ignored, as watermarks are: this operator's output watermark is its own, made from the routers' reports (an idle
+     * router says so in them). Forwarded, the routers' idleness made this output idle, and Flink drops the watermarks
+     * an idle output is given: one emitted on a report that came while every router's channel was idle was lost.
+     */
+    @Override
+    public void processWatermarkStatus(org.apache.flink.streaming.runtime.watermarkstatus.WatermarkStatus status) {}
+
     private WindowProfile merge(long start, List<KeyLoadSample> reports) {
         if (reports == null || reports.isEmpty()) {
             return WindowProfile.empty(start, start + windowMillis, maxParallelism, 1.0);

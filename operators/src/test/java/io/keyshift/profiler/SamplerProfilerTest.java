@@ -809,6 +809,23 @@ class SamplerProfilerTest {
         }
     }
 
+    /**
+     * The routers' channels going idle does not make the profiler's output idle: its watermark comes from their
+     * reports, and one emitted on a report that arrives while every channel is idle reaches the forecaster (Flink
+     * drops a watermark given to an idle output).
+     */
+    @Test
+    void theRoutersIdlenessDoesNotMakeTheProfilersOutputIdle() throws Exception {
+        try (var h = profiler(null)) {
+            send(h, report(1, W / 2, true, null));
+            h.processWatermarkStatus(org.apache.flink.streaming.runtime.watermarkstatus.WatermarkStatus.IDLE);
+            send(h, report(0, 2 * W - 1, false, sampleOf(W, 0, "a")));
+            assertThat(watermarks(h)).containsExactly(2 * W - 1);
+            assertThat(h.getOutput()).noneMatch(e -> e instanceof
+                    org.apache.flink.streaming.runtime.watermarkstatus.WatermarkStatus);
+        }
+    }
+
     @Test
     void loadsAreSummedOverSubtasksAndEmittedOnceEveryOutputWatermarkHasPassed() throws Exception {
         WindowLoad l0 = load(0, Map.of(3, 5L, 70, 2L), Map.of(70, 1L));
