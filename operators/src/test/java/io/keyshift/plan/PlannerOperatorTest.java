@@ -174,8 +174,7 @@ class PlannerOperatorTest {
         try (OneInputStreamOperatorTestHarness<LoadForecast, RoutingPlan> h =
                      new OneInputStreamOperatorTestHarness<>(new PlannerOperator(settings(), false))) {
             h.open();
-            h.processElement(new StreamRecord<>(forecast(W, 4), W - 1));
-            h.processWatermark(new org.apache.flink.streaming.api.watermark.Watermark(W));
+            forecastUpTo(h, W);
             assertThat(h.extractOutputValues()).hasSize(1);
             plain = h.snapshot(1, W);
         }
@@ -197,6 +196,13 @@ class PlannerOperatorTest {
         }
     }
 
+    /** The forecast of the window ending at {@code end} (four subtasks), then the watermark at its end. */
+    private static void forecastUpTo(OneInputStreamOperatorTestHarness<LoadForecast, RoutingPlan> h, long end)
+            throws Exception {
+        h.processElement(new StreamRecord<>(forecast(end, 4), end - 1));
+        h.processWatermark(new org.apache.flink.streaming.api.watermark.Watermark(end));
+    }
+
     /**
      * A state taken after the input ended holds the final lease (a checkpoint while the last windows fired, or a
      * savepoint with stop --drain): restored, the planner issues nothing more (it issued that plan again every
@@ -208,8 +214,7 @@ class PlannerOperatorTest {
         try (OneInputStreamOperatorTestHarness<LoadForecast, RoutingPlan> h =
                      new OneInputStreamOperatorTestHarness<>(new PlannerOperator(settings(), false))) {
             h.open();
-            h.processElement(new StreamRecord<>(forecast(W, 4), W - 1));
-            h.processWatermark(new org.apache.flink.streaming.api.watermark.Watermark(W));
+            forecastUpTo(h, W);
             h.processWatermark(new org.apache.flink.streaming.api.watermark.Watermark(Long.MAX_VALUE));
             assertThat(h.extractOutputValues()).last().satisfies(p -> assertThat(p.getValidUntil())
                     .isEqualTo(Long.MAX_VALUE));
@@ -220,8 +225,7 @@ class PlannerOperatorTest {
             h.initializeState(drained);
             h.open();
             for (int i = 2; i < 6; i++) {
-                h.processElement(new StreamRecord<>(forecast(i * W, 4), i * W - 1));
-                h.processWatermark(new org.apache.flink.streaming.api.watermark.Watermark(i * W));
+                forecastUpTo(h, i * W);
             }
             assertThat(h.extractOutputValues()).isEmpty();
             var again = h.snapshot(2, 6 * W);

@@ -54,6 +54,20 @@ class KeyshiftRouterTest {
                 processFunction), s -> s, CODEC, Types.STRING, SAMPLES).withNaturalFirstWindow(false);
     }
 
+    /** A router of one of {@code subtasks} subtasks, sketching {@code sketchSize} keys, whose records wait for a plan. */
+    private static KeyshiftRouter<String, String> router(int subtasks, int sketchSize) {
+        return new KeyshiftRouter<>(new KeyshiftRouter.Settings(WINDOW, MAX_P, subtasks, sketchSize, 1.0, 1000, false),
+                s -> s, CODEC, Types.STRING, SAMPLES).withNaturalFirstWindow(false);
+    }
+
+    /** A harness around {@code r} as subtask {@code sub} of {@code subtasks}, its output serialized as in a job. */
+    private static OneInputStreamOperatorTestHarness<String, Envelope<String, String>> harness(
+            KeyshiftRouter<String, String> r, int subtasks, int sub) throws Exception {
+        var h = new OneInputStreamOperatorTestHarness<>(r, MAX_P, subtasks, sub);
+        h.setup(new EnvelopeSerializer<>(StringSerializer.INSTANCE, StringSerializer.INSTANCE));
+        return h;
+    }
+
     /**
      * The harness around a router; closing it first gives the router the planner's final lease (a router finishes only
      * once its input is fully routed, as at the end of a bounded input).
@@ -354,10 +368,8 @@ class KeyshiftRouterTest {
         OperatorSubtaskState[] states = new OperatorSubtaskState[2];
         for (int sub = 0; sub < 2; sub++) {
             // a sketch of 8 keys that many keys overflow: the order in which samples merge decides what it keeps
-            KeyshiftRouter<String, String> r = new KeyshiftRouter<>(new KeyshiftRouter.Settings(WINDOW, MAX_P, 2, 8,
-                    1.0, 1000, false), s -> s, CODEC, Types.STRING, SAMPLES).withNaturalFirstWindow(false);
-            try (var h = new OneInputStreamOperatorTestHarness<>(r, MAX_P, 2, sub)) {
-                h.setup(new EnvelopeSerializer<>(StringSerializer.INSTANCE, StringSerializer.INSTANCE));
+            KeyshiftRouter<String, String> r = router(2, 8);
+            try (var h = harness(r, 2, sub)) {
                 h.open();
                 plan(h, split);
                 // different split counts (1 and 5 records of the hot key) and different keys in the open window
@@ -405,10 +417,8 @@ class KeyshiftRouterTest {
                 .setKeyGroup(TO).setEpoch(1).build());
         OperatorSubtaskState[] states = new OperatorSubtaskState[2];
         for (int sub = 0; sub < 2; sub++) {
-            KeyshiftRouter<String, String> r = new KeyshiftRouter<>(new KeyshiftRouter.Settings(WINDOW, MAX_P, 2, 64,
-                    1.0, 1000, false), s -> s, CODEC, Types.STRING, SAMPLES).withNaturalFirstWindow(false);
-            try (var h = new OneInputStreamOperatorTestHarness<>(r, MAX_P, 2, sub)) {
-                h.setup(new EnvelopeSerializer<>(StringSerializer.INSTANCE, StringSerializer.INSTANCE));
+            KeyshiftRouter<String, String> r = router(2, 64);
+            try (var h = harness(r, 2, sub)) {
                 h.open();
                 r.apply(v0);
                 if (sub == 0) {
@@ -425,10 +435,8 @@ class KeyshiftRouterTest {
         }
         for (OperatorSubtaskState merged : List.of(AbstractStreamOperatorTestHarness.repackageState(states[0],
                 states[1]), AbstractStreamOperatorTestHarness.repackageState(states[1], states[0]))) {
-            KeyshiftRouter<String, String> r = new KeyshiftRouter<>(new KeyshiftRouter.Settings(WINDOW, MAX_P, 1, 64,
-                    1.0, 1000, false), s -> s, CODEC, Types.STRING, SAMPLES).withNaturalFirstWindow(false);
-            try (var h = new OneInputStreamOperatorTestHarness<>(r, MAX_P, 1, 0)) {
-                h.setup(new EnvelopeSerializer<>(StringSerializer.INSTANCE, StringSerializer.INSTANCE));
+            KeyshiftRouter<String, String> r = router(1, 64);
+            try (var h = harness(r, 1, 0)) {
                 h.initializeState(merged);
                 h.open();
                 // the planner publishes the versions it kept again after a restore, oldest first
@@ -471,11 +479,9 @@ class KeyshiftRouterTest {
      * closes the window: what it routed (key@key group) and reported.
      */
     private static List<String> restoredAtOne(OperatorSubtaskState state, RoutingPlan split) throws Exception {
-        KeyshiftRouter<String, String> r = new KeyshiftRouter<>(new KeyshiftRouter.Settings(WINDOW, MAX_P, 1, 8, 1.0,
-                1000, false), s -> s, CODEC, Types.STRING, SAMPLES).withNaturalFirstWindow(false);
+        KeyshiftRouter<String, String> r = router(1, 8);
         List<String> out = new ArrayList<>();
-        try (var h = new OneInputStreamOperatorTestHarness<>(r, MAX_P, 1, 0)) {
-            h.setup(new EnvelopeSerializer<>(StringSerializer.INSTANCE, StringSerializer.INSTANCE));
+        try (var h = harness(r, 1, 0)) {
             h.initializeState(state);
             h.open();
             r.apply(RoutingPlan.newBuilder(split).setVersion(2).setValidUntil(3 * WINDOW).build());
@@ -1028,10 +1034,8 @@ class KeyshiftRouterTest {
                 .setSamplingRates(List.of(new io.keyshift.avro.SamplingRateChange(3 * WINDOW, 0.25))).build());
         OperatorSubtaskState[] states = new OperatorSubtaskState[2];
         for (int sub = 0; sub < 2; sub++) {
-            KeyshiftRouter<String, String> r = new KeyshiftRouter<>(new KeyshiftRouter.Settings(WINDOW, MAX_P, 2, 64,
-                    1.0, 1000, false), s -> s, CODEC, Types.STRING, SAMPLES).withNaturalFirstWindow(false);
-            try (var h = new OneInputStreamOperatorTestHarness<>(r, MAX_P, 2, sub)) {
-                h.setup(new EnvelopeSerializer<>(StringSerializer.INSTANCE, StringSerializer.INSTANCE));
+            KeyshiftRouter<String, String> r = router(2, 64);
+            try (var h = harness(r, 2, sub)) {
                 h.open();
                 r.apply(v1);
                 if (sub == 1) {
@@ -1040,10 +1044,8 @@ class KeyshiftRouterTest {
                 states[sub] = h.snapshot(1, 1);
             }
         }
-        KeyshiftRouter<String, String> r = new KeyshiftRouter<>(new KeyshiftRouter.Settings(WINDOW, MAX_P, 1, 64,
-                1.0, 1000, false), s -> s, CODEC, Types.STRING, SAMPLES).withNaturalFirstWindow(false);
-        try (var h = new OneInputStreamOperatorTestHarness<>(r, MAX_P, 1, 0)) {
-            h.setup(new EnvelopeSerializer<>(StringSerializer.INSTANCE, StringSerializer.INSTANCE));
+        KeyshiftRouter<String, String> r = router(1, 64);
+        try (var h = harness(r, 1, 0)) {
             h.initializeState(AbstractStreamOperatorTestHarness.repackageState(states[0], states[1]));
             h.open();
             assertThat(r.planVersion()).isEqualTo(1);
