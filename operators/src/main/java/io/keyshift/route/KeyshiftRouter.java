@@ -306,34 +306,33 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
                 spread = anySpread ? Math.max(spread, n) : n;
                 anySpread = true;
             }
-            // after a rescale, the oldest of the plans the subtasks routed by: a record that waited at a subtask
-            // behind the others must be routed by the first version whose lease covers it, and a later version may
-            // have forgotten a migration it falls in; the planner publishes the later versions again after a restore
+            // this subtask's own state (the same parallelism), or pieces of several subtasks' (a rescale)
+            List<Long> writers = new ArrayList<>();
+            writerState.get().forEach(writers::add);
+            boolean own = !writersKnown || (writers.size() == 1 && writers.get(0) == writer());
+            // its own plan; after a rescale none: Flink hands each list state out on its own, so the plan a subtask
+            // gets may be another subtask's than the records waiting it gets, and a record that waited at a subtask
+            // behind the others must be routed by the first version whose lease covers it (a later version may have
+            // forgotten a migration it falls in). Without a plan it takes the versions the planner publishes again
+            // after a restore, oldest first: from the oldest version any router routed by
             List<RoutingPlan> handed = new ArrayList<>();
             planState.get().forEach(handed::add);
             handed.sort(java.util.Comparator.comparingLong(RoutingPlan::getVersion));
-            currentPlan = handed.isEmpty() ? null : handed.get(0);
-            if (currentPlan != null) {
+            for (RoutingPlan p : handed) {
                 try {
-                    checkNaming(currentPlan);
+                    checkNaming(p);
                 } catch (IllegalStateException e) {
                     // the same at every restart
                     throw io.keyshift.config.JobOptions.unrecoverable(e.getMessage());
                 }
-                routing = RoutingTable.of(currentPlan, codec, s.processFunction());
                 // the sampling rates the later versions knew hold already: the windows this subtask opens before
-                // those versions come again are sampled as at the subtasks that kept running would have
-                for (RoutingPlan p : handed) {
-                    learnSamplingRates(p);
-                }
-            } else {
-                routing = RoutingTable.naturalUntil(naturalUntil);
+                // those versions come again are sampled as at the subtasks that kept running
+                learnSamplingRates(p);
             }
-            // this subtask's own records (the same parallelism) come back in the order they arrived in; those of
-            // several subtasks (a rescale) in an order of keyshift's own
-            List<Long> writers = new ArrayList<>();
-            writerState.get().forEach(writers::add);
-            boolean own = !writersKnown || (writers.size() == 1 && writers.get(0) == writer());
+            // (a savepoint of a build without the writers' state: the oldest plan it was handed)
+            currentPlan = handed.isEmpty() || (writersKnown && !own) ? null : handed.get(0);
+            routing = currentPlan != null ? RoutingTable.of(currentPlan, codec, s.processFunction())
+                    : RoutingTable.naturalUntil(naturalUntil);
             for (Tuple2<Long, T> w : own ? waitingState.get() : restoredInFixedOrder(waitingState.get())) {
                 waiting.add(w.f0, w.f1);
             }
