@@ -477,17 +477,20 @@ public final class ControlState {
             s.lastVersion = in.readLong();
             s.applied = in.readLong();
             s.rejected = in.readLong();
-            for (int i = in.readInt(); i > 0; i--) {
-                String k = readString(in, version);
-                s.reverts.put(k, new int[] {in.readInt(), in.readInt()});
-                s.revertSince.put(k, in.readLong());
-                s.revertReasons.put(k, readString(in, version));
+            // the first builds with a control input (2026-11-29) wrote version 1 without reverts and holds
+            if (version > 1 || in.available() > 0) {
+                for (int i = in.readInt(); i > 0; i--) {
+                    String k = readString(in, version);
+                    s.reverts.put(k, new int[] {in.readInt(), in.readInt()});
+                    s.revertSince.put(k, in.readLong());
+                    s.revertReasons.put(k, readString(in, version));
+                }
+                for (int i = in.readInt(); i > 0; i--) {
+                    String k = readString(in, version);
+                    s.holds.put(k, in.readLong());
+                }
+                s.revertsDone = in.readLong();
             }
-            for (int i = in.readInt(); i > 0; i--) {
-                String k = readString(in, version);
-                s.holds.put(k, in.readLong());
-            }
-            s.revertsDone = in.readLong();
             if (version >= 2) {
                 s.forcedParallelism = in.readInt();
             }

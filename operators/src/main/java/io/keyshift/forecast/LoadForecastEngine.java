@@ -537,8 +537,10 @@ public final class LoadForecastEngine {
             for (int i = in.readInt(); i > 0; i--) {
                 groups.add(in.readInt());
             }
-            int capacity = in.readInt();
-            int chunk = in.readInt();
+            // the headers of the first builds with this keyed form (2026-11-30) end here, without the sizes
+            boolean sized = in.available() >= 2 * Integer.BYTES;
+            int capacity = sized ? in.readInt() : -1;
+            int chunk = sized ? in.readInt() : -1;
             // a header of an earlier build ends here; a model list that differs would read one model's numbers as
             // another's (additive seasonal terms as multiplicative factors) without any error
             String written = in.available() > 0 ? in.readUTF() : null;
@@ -549,7 +551,7 @@ public final class LoadForecastEngine {
                 throw modelsDiffer(written, stateWindow);
             }
             int expected = newSeries().history().capacity();
-            if (capacity != expected || chunk != CHUNK) {
+            if (sized && (capacity != expected || chunk != CHUNK)) {
                 // a refusal that would come again at every restart: the job fails for good, naming the options
                 throw io.keyshift.config.JobOptions.unrecoverable("forecaster state "
                         + (stateWindow > 0 ? STATE_WINDOW_WORDS + java.time.Duration.ofMillis(stateWindow) + " " : "")
@@ -599,7 +601,7 @@ public final class LoadForecastEngine {
     }
 
     /** The candidate models in order, by name ("naive,ses,...,holt-winters/24"). */
-    private String modelList() {
+    String modelList() {
         StringBuilder b = new StringBuilder();
         for (ModelSpec m : settings.models()) {
             b.append(b.length() == 0 ? "" : ",").append(m.name());

@@ -190,6 +190,34 @@ class ControlCommandTest {
     }
 
     /**
+     * Version 1 as the first builds with a control input wrote it (2026-11-29), ending after the commands' counts,
+     * without reverts and holds: it restores (it failed every restore on reading past its end).
+     */
+    @Test
+    void aVersionOneStateWithoutRevertsAndHoldsRestores() throws Exception {
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        try (java.io.DataOutputStream out = new java.io.DataOutputStream(bytes)) {
+            out.writeInt(1);
+            out.writeInt(0);
+            out.writeInt(1);
+            out.writeUTF("hot-station");
+            out.writeBoolean(true);
+            out.writeLong(-1);
+            out.writeInt(-1);
+            out.writeInt(0);
+            out.writeLong(1);
+            out.writeLong(3);
+            out.writeLong(2);
+            out.writeLong(0);
+        }
+        ControlState s = ControlState.fromBytes(bytes.toByteArray(), 8);
+        assertThat(s.view().getFrozen()).isTrue();
+        assertThat(s.view().getPinnedKeys()).containsExactly("hot-station");
+        assertThat(s.view().getCommandsApplied()).isEqualTo(2);
+        assertThat(s.revertsDone()).isZero();
+    }
+
+    /**
      * With a key secret the control input's keys are mapped to pseudonyms before the planner reads them: a pin, unpin
      * or revert whose key is missing stays without one, and is refused (the empty key's pseudonym parsed, and pinned
      * the key "").

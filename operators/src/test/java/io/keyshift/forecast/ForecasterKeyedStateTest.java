@@ -124,6 +124,30 @@ class ForecasterKeyedStateTest {
         assertThat(a.windows()).isEqualTo(300);
     }
 
+    /**
+     * The keyed header of the first builds with this form (2026-11-30) ended after the key groups, without the history
+     * sizes, the model list and the window that later builds append: it restores (it failed every restore on reading
+     * the sizes past its end).
+     */
+    @Test
+    void aHeaderOfTheFirstKeyedBuildsWithoutTheSizesRestores() throws Exception {
+        LoadForecastEngine a = new LoadForecastEngine(SETTINGS);
+        MemoryStore store = new MemoryStore();
+        Random r = new Random(9);
+        for (int t = 0; t < 60; t++) {
+            a.observe(profile(t, r));
+        }
+        a.writeChanges(store);
+        int tail = 2 * Integer.BYTES + 2 + a.modelList().getBytes(java.nio.charset.StandardCharsets.UTF_8).length
+                + Long.BYTES;
+        store.header = Arrays.copyOf(store.header, store.header.length - tail);
+        LoadForecastEngine b = new LoadForecastEngine(SETTINGS);
+        b.restore(store);
+        assertThat(b.seriesCount()).isEqualTo(a.seriesCount());
+        WindowProfile next = profile(60, r);
+        assertThat(b.observe(next)).isEqualTo(a.observe(next));
+    }
+
     @Test
     void eachWriteCarriesOnlyWhatChangedAndUntrackedKeysLeaveTheStore() throws Exception {
         LoadForecastEngine e = new LoadForecastEngine(SETTINGS);
