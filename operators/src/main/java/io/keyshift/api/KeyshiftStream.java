@@ -125,7 +125,8 @@ public final class KeyshiftStream<T, K> {
     /**
      * Takes the {@code keyshift.*} options of {@code conf} (other keys are ignored); may be called several times, the
      * later values winning. With a {@link Configuration}, an unknown {@code keyshift.*} key fails here with the
-     * closest known one; every value is checked against its documented range, on the options taken so far together.
+     * closest known one (the command line's own options, {@link KeyshiftConfig#COMMAND_LINE_KEYS}, which a cluster's
+     * config.yaml may hold, are ignored); every value is checked against its documented range, on the options taken so far together.
      * {@code keyshift.rocksdb.max-manifest-file-size} is checked here but takes effect only from the Flink
      * configuration of the job or cluster, where RocksDB reads it (passing the environment's configuration, as the
      * command line does, is the usual way).
@@ -139,13 +140,13 @@ public final class KeyshiftStream<T, K> {
         if (conf instanceof Configuration c) {
             // keys and values here; ranges that relate options to each other on the merged options below (a first
             // configure() may set scale-in, a second utilization.high)
-            KeyshiftConfig.checkKnown(c, Set.of());
+            KeyshiftConfig.checkKnown(c, KeyshiftConfig.COMMAND_LINE_KEYS);
         }
         // merged into a copy: a configuration that fails leaves the stage's options as they were
         Configuration merged = new Configuration(config);
         if (conf instanceof Configuration c) {
             c.toMap().forEach((k, v) -> {
-                if (k.startsWith("keyshift.")) {
+                if (k.startsWith("keyshift.") && !KeyshiftConfig.COMMAND_LINE_KEYS.contains(k)) {
                     merged.setString(k, v);
                 }
             });
@@ -248,7 +249,8 @@ public final class KeyshiftStream<T, K> {
      * The refused control commands, as CSV lines {@code reason,command} (after the stage is built, with a control
      * input).
      *
-     * @throws IllegalStateException before the stage is built or without a control input
+     * @throws IllegalStateException before the stage is built, or without a control input (with
+     *                               {@code keyshift.migration.on-mismatch} REVERT the stage has one: its own reverts)
      */
     public DataStream<String> controlRejected() {
         if (built == null || built.controlRejected() == null) {
@@ -303,9 +305,9 @@ public final class KeyshiftStream<T, K> {
      * ({@code org.apache.flink.api.common.state}): a state V2 descriptor ({@code org.apache.flink.api.common.state.v2},
      * Flink 2's asynchronous state) throws UnsupportedOperationException from the function's {@code open}.
      *
-     * @param stateHorizon how far back in event time the function's state reaches (> 0, at most 36,500 days): its
-     *                     state never depends on records older than this, and its event-time timers fire within it
-     *                     of what set them
+     * @param stateHorizon how far back in event time the function's state reaches (at least 1 ms, at most 36,500
+     *                     days): its state never depends on records older than this, and its event-time timers fire
+     *                     within it of what set them
      * @return the function's outputs (only the authoritative ones)
      * @throws IllegalArgumentException for a horizon out of range, {@code keyshift.plan.split-threshold} above 0, or
      *         {@code keyshift.privacy.key-secret} set
@@ -338,9 +340,11 @@ public final class KeyshiftStream<T, K> {
                                      TypeInformation<R> outputType) {
         Objects.requireNonNull(function, "function");
         Objects.requireNonNull(outputType, "output type");
-        if (stateHorizon == null || stateHorizon.isNegative() || stateHorizon.isZero()) {
-            throw new IllegalArgumentException("the state horizon of a keyed process function must be > 0, was "
-                    + stateHorizon);
+        if (stateHorizon == null || stateHorizon.compareTo(Duration.ofMillis(1)) < 0) {
+            // event time is in ms: a horizon under 1 ms would be 0, and the cleanup timer would set itself again at
+            // its own time for ever
+            throw new IllegalArgumentException("the state horizon of a keyed process function must be at least 1 ms, "
+                    + "was " + stateHorizon);
         }
         if (splitThreshold() > 0) {
             throw new IllegalArgumentException(PlanOptions.SPLIT_THRESHOLD.key() + " must be 0 for a keyed process "

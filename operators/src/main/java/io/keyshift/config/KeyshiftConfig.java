@@ -54,6 +54,18 @@ public final class KeyshiftConfig {
     }
 
     /**
+     * Keys of the {@code keyshift} command line's own options (its input limits and lateness, the control file or
+     * directory, the bench's and the fault injection's): a cluster's {@code config.yaml} may hold them for the command
+     * line, so a stage configured from the environment's configuration takes them as known and ignores them. The
+     * command line defines them ({@code Workload.toolOptions()}; a test there keeps both lists equal).
+     */
+    public static final Set<String> COMMAND_LINE_KEYS = Set.of("keyshift.allowed-lateness",
+            "keyshift.bench.latency-id", "keyshift.bench.service-time", "keyshift.control.directory",
+            "keyshift.control.directory-interval", "keyshift.control.file", "keyshift.fault.corrupt-shadow-key",
+            "keyshift.fault.id", "keyshift.fault.window-failure-times", "keyshift.input.max-event-time-ahead",
+            "keyshift.input.max-event-time-gap", "keyshift.scaling.internal.replay-gate");
+
+    /**
      * Checks every {@code keyshift.*} key of {@code config} against the library's options (unknown keys fail; keys in
      * {@code alsoKnown} are allowed, e.g. a tool's own options) and every option's value against its range.
      */

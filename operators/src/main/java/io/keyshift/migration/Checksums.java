@@ -8,7 +8,8 @@ import java.io.UncheckedIOException;
 
 /**
  * Checksums of results for shadow checks: 64-bit FNV-1a over each result's serialized form (its own Flink
- * serializer), so equal results of any type have equal checksums. Combined order-free (a sum of per-result hashes,
+ * serializer), so results with equal serialized forms have equal checksums (a type whose form depends on insertion
+ * order, such as a HashMap with colliding keys, can give equal results unequal ones). Combined order-free (a sum of per-result hashes,
  * mixed with their timestamps for a keyed process function's outputs): the order of one window firing's outputs
  * follows its records' arrival, which differs between the old and the new owner (each gets a key's records from
  * several router subtasks, interleaved differently), and so does that of a process function's outputs.

@@ -75,6 +75,9 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
     /** @param horizon the function's state horizon, ms, > 0 */
     public OwnedProcessFunction(KeyedProcessFunction<K, T, R> user, long horizon, KeyCodec<K> codec,
                                 TypeSerializer<R> resultSerializer, OutputTag<ResultCheck> checkTag) {
+        if (horizon <= 0) {
+            throw new IllegalArgumentException("state horizon must be > 0 ms, was " + horizon);
+        }
         this.user = user;
         this.horizon = horizon;
         this.codec = codec;

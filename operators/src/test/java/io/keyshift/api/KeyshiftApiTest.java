@@ -936,6 +936,11 @@ class KeyshiftApiTest {
         typo.setString("keyshift.plan.alfa", "0.2");
         assertThatThrownBy(() -> users.configure(typo)).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("keyshift.plan.alfa").hasMessageContaining("keyshift.plan.alpha");
+        // the command line's own options, which a cluster's config.yaml may hold for it, are no mistake here
+        Configuration cluster = new Configuration();
+        cluster.setString("keyshift.input.max-event-time-gap", "30d");
+        cluster.setString("keyshift.plan.alpha", "0.2");
+        users.configure(cluster);
         Configuration negative = new Configuration();
         negative.setString("keyshift.plan.alpha", "-1");
         assertThatThrownBy(() -> users.configure(negative)).isInstanceOf(IllegalArgumentException.class)
@@ -1149,7 +1154,7 @@ class KeyshiftApiTest {
     }
 
     @Test
-    void aStateHorizonBeyondAHundredYearsIsRefusedRatherThanOverflowing() {
+    void aStateHorizonBeyondAHundredYearsOrUnderAMillisecondIsRefused() {
         StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(2);
         DataStream<Clicks.Click> clicks = Clicks.stream(env, 10, 1);
         var windowed = Keyshift.keyBy(clicks, c -> c.user, Types.STRING)
@@ -1165,6 +1170,9 @@ class KeyshiftApiTest {
         var byId = Keyshift.keyBy(clicks, c -> c.userId, Types.INT).uidPrefix("alarms");
         assertThatThrownBy(() -> byId.process(new RateAlarm(), Duration.ofDays(40_000)))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("keyed process function");
+        // under a millisecond it would be 0 ms, whose cleanup timer sets itself again at its own time for ever
+        assertThatThrownBy(() -> byId.process(new RateAlarm(), Duration.ofNanos(500_000)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("at least 1 ms");
     }
 
     /** An enum's hashCode is its identity hash: it differs between JVMs. */
