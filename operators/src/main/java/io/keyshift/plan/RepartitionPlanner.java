@@ -886,7 +886,16 @@ public final class RepartitionPlanner {
         }
         idle.sort(Comparator.comparingDouble((RouteEntry e) -> hotLoad.getOrDefault(e.getKey(), 0.0))
                 .thenComparing(RouteEntry::getKey));
-        int excess = entries.size() - s.maxRoutingEntries();
+        // a keyed process function's key back home keeps its entry (the epoch of its stay there), which no return can
+        // shorten: not counted, or once the bound is reached every plan would send hot moved keys home
+        int keptHome = 0;
+        if (s.keepEpochs()) {
+            for (RouteEntry e : entries.values()) {
+                keptHome += e.getMigration() == null && e.getSplit() == null && e.getKeyGroup() == natural(e)
+                        && e.getEpoch() != 0 ? 1 : 0;
+            }
+        }
+        int excess = entries.size() - keptHome - s.maxRoutingEntries();
         double meanPlanned = java.util.Arrays.stream(planned).sum() / p;
         int sentHome = 0;
         // cold keys go home with at most half of the budget this plan leaves, so that the in-flight returns never

@@ -45,6 +45,44 @@ class RepartitionPlannerTest {
                 .setSeasonalAbsoluteErrorSum(0).setSeasonalNaiveErrorSum(0).setAnomalies(0).build();
     }
 
+    /**
+     * A keyed process function's keys back home keep their entries (the epoch of their stay), which no return can
+     * shorten: beyond {@code max-routing-entries} of them, a hot moved key stays where the plans put it (every plan
+     * sent such keys home, undoing the balance, once the bound was reached).
+     */
+    @Test
+    void keysBackHomeUnderAnEpochDoNotSendHotMovedKeysHome() {
+        io.keyshift.config.AvroTrust.install();
+        Map<String, Double> loads = skewed();
+        String hot = loads.keySet().stream().filter(k -> k.startsWith("hot-")).findFirst().orElseThrow();
+        int naturalHot = KeyGroupRangeAssignment.assignToKeyGroup(hot, MAX_P);
+        // a key group of subtask 1: the hot key was moved off the crowded subtask 0
+        int away = 0;
+        while (KeyGroupRangeAssignment.computeOperatorIndexForKeyGroup(MAX_P, P, away) != 1) {
+            away++;
+        }
+        List<RouteEntry> entries = new ArrayList<>();
+        entries.add(RouteEntry.newBuilder().setKey(hot).setNaturalKeyGroup(naturalHot).setKeyGroup(away).setEpoch(1)
+                .setMigration(null).build());
+        for (int i = 0; i < 6; i++) {
+            String key = "returned-" + i;
+            int natural = KeyGroupRangeAssignment.assignToKeyGroup(key, MAX_P);
+            entries.add(RouteEntry.newBuilder().setKey(key).setNaturalKeyGroup(natural).setKeyGroup(natural)
+                    .setEpoch(2 + i).setMigration(null).build());
+        }
+        RepartitionPlanner planner = new RepartitionPlanner(new RepartitionPlanner.Settings(MAX_P, P, W, W, 1, 2,
+                0.02, 0.1, 0.001, 8, 4, 0.0, RepartitionPlanner.Constraints.NONE, 0L, true));
+        planner.restore(RoutingPlan.newBuilder().setVersion(1).setValidUntil(2 * W).setBasedOnWindowEnd(W)
+                .setMaxParallelism(MAX_P).setParallelism(P).setEntries(entries).setPredictedImbalanceBefore(1)
+                .setPredictedImbalanceAfter(1).setMigrationsStarted(0).setMigrationsCompleted(0).build());
+        RoutingPlan next = planner.onForecast(forecast(2 * W, loads));
+        RouteEntry moved = next.getEntries().stream().filter(e -> e.getKey().toString().equals(hot)).findFirst()
+                .orElseThrow();
+        assertThat(moved.getMigration()).as("the hot key is not sent home").isNull();
+        assertThat(moved.getKeyGroup()).isEqualTo(away);
+        assertThat(next.getEntries()).filteredOn(e -> e.getKey().toString().startsWith("returned-")).hasSize(6);
+    }
+
     /** Four hot keys that all hash to subtask 0, plus one cold key per other subtask. */
     private static Map<String, Double> skewed() {
         Map<String, Double> loads = new TreeMap<>();
