@@ -268,10 +268,18 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
         boolean authoritative = o == null || o.owns(at);
         Outputs outputs = new Outputs(ctx, out, authoritative, eventTime ? timestamp : Long.MIN_VALUE, o,
                 ctx.getCurrentKey());
+        long cap = authoritative ? Long.MAX_VALUE : shadowWatermarkCap(at, o);
+        if (eventTime && inShadowPhase(timestamp, o, authoritative)) {
+            // both owners show a timer of the shadow phase the watermark at its own time: each subtask's watermark
+            // rises in steps of its own (its channels' watermarks arrive interleaved differently), and a function
+            // that emits what it buffered up to the current watermark (a sort buffer) would otherwise emit the same
+            // records from different timers at each owner, and the shadow check report a mismatch
+            cap = Math.min(cap, timestamp);
+        }
         boolean before = ShadowScope.enter(!authoritative);
         try {
-            user.onTimer(timestamp, userTimerContext(ctx, outputs, eventTime ? timestamp : Long.MIN_VALUE, o,
-                    authoritative ? Long.MAX_VALUE : shadowWatermarkCap(at, o)), outputs);
+            user.onTimer(timestamp, userTimerContext(ctx, outputs, eventTime ? timestamp : Long.MIN_VALUE, o, cap),
+                    outputs);
         } finally {
             ShadowScope.exit(before);
         }
@@ -409,6 +417,16 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
                 timers.registerEventTimeTimer(time);
             }
         }
+    }
+
+    /** Whether {@code t} lies in this owner's shadow phase of {@code o}: [shadowFrom, switch-over). */
+    private static boolean inShadowPhase(long t, KeyOwnership o, boolean authoritative) {
+        if (o == null) {
+            return false;
+        }
+        long from = authoritative ? o.outShadowFrom : o.inShadowFrom;
+        long until = authoritative ? o.ownedUntil : o.ownedFrom;
+        return from != Long.MIN_VALUE && until != Long.MIN_VALUE && t >= from && t < until;
     }
 
     /**
