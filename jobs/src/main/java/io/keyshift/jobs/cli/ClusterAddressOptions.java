@@ -19,6 +19,28 @@ public final class ClusterAddressOptions {
     Path dir;
 
     /**
+     * Why Flink's client cannot submit to {@code address} (null if it can): it takes a scheme, a host and a port, not
+     * a path below them (an ingress prefix), which the job's submission would lose.
+     */
+    static String unusable(String address) {
+        java.net.URI u;
+        try {
+            u = java.net.URI.create(address);
+        } catch (IllegalArgumentException e) {
+            return null;
+        }
+        if (u.getScheme() != null && !u.getScheme().equals("http") && !u.getScheme().equals("https")) {
+            return "Flink's REST API is reached by http:// or https://, not " + u.getScheme() + "://";
+        }
+        if (u.getRawPath() != null && !u.getRawPath().isEmpty() && !u.getRawPath().equals("/")
+                || u.getRawQuery() != null) {
+            return "give the REST API's own address, scheme://host:port, without a path or query (Flink's client "
+                    + "submits jobs at the root of it)";
+        }
+        return null;
+    }
+
+    /**
      * A REST client of the cluster, checked with one request ({@code GET /config}, 5 s to connect);
      * ParameterException (exit 2) if no address is known, it is not a URL, or nothing there answers as Flink's REST API.
      */
@@ -33,6 +55,10 @@ public final class ClusterAddressOptions {
                 throw new ParameterException(cl, "no --rest given and no cluster started by bin/keyshift cluster start");
             }
             address = st.restAddress();
+        }
+        String unusable = unusable(address);
+        if (unusable != null) {
+            throw new ParameterException(cl, (rest != null ? "--rest: " : "") + address + ": " + unusable);
         }
         FlinkRest api;
         try {

@@ -27,7 +27,8 @@ public final class JobSubmitter {
     /**
      * Builds the job graph of {@code entryClass} in {@code jar} with {@code args} and submits it.
      *
-     * @param restBase the cluster's REST address, {@code http://host:port}
+     * @param restBase the cluster's REST address, {@code http://host[:port]} or {@code https://host[:port]} (TLS
+     *                 with the trust store of {@code conf}'s {@code security.ssl.rest.*} options)
      * @param conf the client's configuration (config.yaml and -D options); the program sees it as its environment's
      * @param savepoint a savepoint or retained checkpoint to restore from, or null
      * @return the job id
@@ -37,8 +38,13 @@ public final class JobSubmitter {
                                 String savepoint, boolean allowNonRestoredState) throws Exception {
         Configuration c = new Configuration(conf);
         URI rest = URI.create(restBase);
+        boolean https = "https".equalsIgnoreCase(rest.getScheme());
         c.set(RestOptions.ADDRESS, rest.getHost());
-        c.set(RestOptions.PORT, rest.getPort());
+        // a URL without a port means the scheme's (a Service or load balancer on 80 or 443)
+        c.set(RestOptions.PORT, rest.getPort() >= 0 ? rest.getPort() : https ? 443 : 80);
+        if (https) {
+            c.set(org.apache.flink.configuration.SecurityOptions.SSL_REST_ENABLED, true);
+        }
         SavepointRestoreSettings restore = savepoint == null ? SavepointRestoreSettings.none()
                 : SavepointRestoreSettings.forPath(savepoint, allowNonRestoredState);
         SavepointRestoreSettings.toConfiguration(restore, c);

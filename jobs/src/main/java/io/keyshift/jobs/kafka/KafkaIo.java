@@ -202,13 +202,8 @@ public final class KafkaIo {
      * restart.
      */
     public static void results(DataStream<WindowResult> results, KafkaOptions k, boolean withSum, int parallelism) {
-        String topic = k.resultsTopic;
-        KafkaRecordSerializationSchema<WindowResult> serializer = KafkaRecordSerializationSchema.<WindowResult>builder()
-                .setTopic(topic)
-                .setKeySerializationSchema(new ResultKey())
-                .setValueSerializationSchema(new ResultLine(withSum))
-                .build();
-        results.sinkTo(exactlyOnce(k, serializer, k.transactionalIdPrefix())).name("results kafka sink")
+        results.sinkTo(exactlyOnce(k, new ResultRecord(k.resultsTopic, withSum), k.transactionalIdPrefix()))
+                .name("results kafka sink")
                 .uid(RESULTS_SINK_UID).setParallelism(parallelism);
     }
 
@@ -228,10 +223,49 @@ public final class KafkaIo {
     }
 
     /**
-     * A line as a record value without key. Kafka timestamp: the element's (a plan's window end, a validation's event
-     * time), or none (the producer's clock) where Flink's is missing or out of Kafka's range, as for the final lease
-     * plan of a bounded input (Long.MAX_VALUE).
+     * A record's Kafka timestamp: the element's, or none (the producer's clock) where Flink's is missing, out of
+     * Kafka's range (the final lease plan of a bounded input, Long.MAX_VALUE) or ahead of this machine's clock: a
+     * Kafka 4 broker refuses a timestamp more than {@code message.timestamp.after.max.ms} (1 h by default) ahead of
+     * its own, and the end of a bounded input fires the current window, whose end may lie in the future (the job
+     * failed and restarted on it until the window's time had come).
      */
+    static Long kafkaTimestamp(Long timestamp) {
+        return timestamp == null || timestamp < 0 || timestamp > System.currentTimeMillis() ? null : timestamp;
+    }
+
+    /**
+     * A result as a record: key the user key (UTF-8), value {@code key,windowStart,windowEnd,count[,sum]}; Kafka
+     * timestamp {@link #kafkaTimestamp} of the result's (its window's max timestamp).
+     */
+    static final class ResultRecord implements KafkaRecordSerializationSchema<WindowResult>,
+            org.apache.flink.connector.kafka.lineage.KafkaDatasetFacetProvider {
+        private static final long serialVersionUID = 1L;
+        private final String topic;
+        private final ResultKey key = new ResultKey();
+        private final ResultLine value;
+
+        ResultRecord(String topic, boolean withSum) {
+            this.topic = topic;
+            this.value = new ResultLine(withSum);
+        }
+
+        /** The one topic written (the POOLING naming strategy lists the open transactions on it). */
+        @Override
+        public java.util.Optional<org.apache.flink.connector.kafka.lineage.KafkaDatasetFacet> getKafkaDatasetFacet() {
+            return java.util.Optional.of(new org.apache.flink.connector.kafka.lineage.DefaultKafkaDatasetFacet(
+                    org.apache.flink.connector.kafka.lineage.DefaultKafkaDatasetIdentifier.ofTopics(
+                            java.util.List.of(topic))));
+        }
+
+        @Override
+        public org.apache.kafka.clients.producer.ProducerRecord<byte[], byte[]> serialize(WindowResult r,
+                KafkaRecordSerializationSchema.KafkaSinkContext context, Long timestamp) {
+            return new org.apache.kafka.clients.producer.ProducerRecord<>(topic, null, kafkaTimestamp(timestamp),
+                    key.serialize(r), value.serialize(r));
+        }
+    }
+
+    /** A line as a record value without key; Kafka timestamp {@link #kafkaTimestamp} of the element's. */
     static final class LineRecord implements KafkaRecordSerializationSchema<String>,
             org.apache.flink.connector.kafka.lineage.KafkaDatasetFacetProvider {
         private static final long serialVersionUID = 1L;
@@ -252,8 +286,7 @@ public final class KafkaIo {
         @Override
         public org.apache.kafka.clients.producer.ProducerRecord<byte[], byte[]> serialize(String line,
                 KafkaRecordSerializationSchema.KafkaSinkContext context, Long timestamp) {
-            Long ts = timestamp == null || timestamp < 0 || timestamp == Long.MAX_VALUE ? null : timestamp;
-            return new org.apache.kafka.clients.producer.ProducerRecord<>(topic, null, ts, null,
+            return new org.apache.kafka.clients.producer.ProducerRecord<>(topic, null, kafkaTimestamp(timestamp), null,
                     line.getBytes(StandardCharsets.UTF_8));
         }
     }

@@ -46,6 +46,19 @@ class ClusterAddressTest {
         }
     }
 
+    /** An address with a path (an ingress prefix) is refused before anything is asked: Flink's client loses it. */
+    @Test
+    void aRestAddressWithAPathIsRefusedNamingTheOption() throws Exception {
+        java.nio.file.Path jar = java.nio.file.Files.createTempFile("keyshift-jobs", ".jar");
+        jar.toFile().deleteOnExit();
+        Run r = run("submit", "--jar", jar.toString(), "--rest", "http://127.0.0.1:1/flink", "--", "--out", "x");
+        assertThat(r.exit()).isEqualTo(2);
+        assertThat(r.err()).contains("--rest: http://127.0.0.1:1/flink: give the REST API's own address");
+        assertThat(ClusterAddressOptions.unusable("https://flink.internal")).isNull();
+        assertThat(ClusterAddressOptions.unusable("http://flink.internal:8081/")).isNull();
+        assertThat(ClusterAddressOptions.unusable("ftp://flink.internal:8081")).contains("http:// or https://");
+    }
+
     /**
      * A local savepoint path that does not exist is refused naming the option, before any cluster is asked (the job
      * was submitted, reported as such, and failed on the cluster).
