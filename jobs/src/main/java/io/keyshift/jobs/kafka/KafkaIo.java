@@ -234,60 +234,76 @@ public final class KafkaIo {
     }
 
     /**
-     * A result as a record: key the user key (UTF-8), value {@code key,windowStart,windowEnd,count[,sum]}; Kafka
-     * timestamp {@link #kafkaTimestamp} of the result's (its window's max timestamp).
+     * A serializer of records for one topic, stamped with {@link #kafkaTimestamp} of the element's time; it names the
+     * topic to the sink (the POOLING naming strategy lists the open transactions on it).
      */
-    static final class ResultRecord implements KafkaRecordSerializationSchema<WindowResult>,
+    abstract static class OneTopicRecord<T> implements KafkaRecordSerializationSchema<T>,
             org.apache.flink.connector.kafka.lineage.KafkaDatasetFacetProvider {
         private static final long serialVersionUID = 1L;
         private final String topic;
+
+        OneTopicRecord(String topic) {
+            this.topic = topic;
+        }
+
+        @Override
+        public java.util.Optional<org.apache.flink.connector.kafka.lineage.KafkaDatasetFacet> getKafkaDatasetFacet() {
+            return java.util.Optional.of(new org.apache.flink.connector.kafka.lineage.DefaultKafkaDatasetFacet(
+                    org.apache.flink.connector.kafka.lineage.DefaultKafkaDatasetIdentifier.ofTopics(
+                            java.util.List.of(topic))));
+        }
+
+        @Override
+        public org.apache.kafka.clients.producer.ProducerRecord<byte[], byte[]> serialize(T element,
+                KafkaRecordSerializationSchema.KafkaSinkContext context, Long timestamp) {
+            return new org.apache.kafka.clients.producer.ProducerRecord<>(topic, null, kafkaTimestamp(timestamp),
+                    key(element), value(element));
+        }
+
+        /** The record's key, or null for none. */
+        abstract byte[] key(T element);
+
+        abstract byte[] value(T element);
+    }
+
+    /** A result as a record: key the user key (UTF-8), value {@code key,windowStart,windowEnd,count[,sum]}. */
+    static final class ResultRecord extends OneTopicRecord<WindowResult> {
+        private static final long serialVersionUID = 1L;
         private final ResultKey key = new ResultKey();
         private final ResultLine value;
 
         ResultRecord(String topic, boolean withSum) {
-            this.topic = topic;
+            super(topic);
             this.value = new ResultLine(withSum);
         }
 
-        /** The one topic written (the POOLING naming strategy lists the open transactions on it). */
         @Override
-        public java.util.Optional<org.apache.flink.connector.kafka.lineage.KafkaDatasetFacet> getKafkaDatasetFacet() {
-            return java.util.Optional.of(new org.apache.flink.connector.kafka.lineage.DefaultKafkaDatasetFacet(
-                    org.apache.flink.connector.kafka.lineage.DefaultKafkaDatasetIdentifier.ofTopics(
-                            java.util.List.of(topic))));
+        byte[] key(WindowResult r) {
+            return key.serialize(r);
         }
 
         @Override
-        public org.apache.kafka.clients.producer.ProducerRecord<byte[], byte[]> serialize(WindowResult r,
-                KafkaRecordSerializationSchema.KafkaSinkContext context, Long timestamp) {
-            return new org.apache.kafka.clients.producer.ProducerRecord<>(topic, null, kafkaTimestamp(timestamp),
-                    key.serialize(r), value.serialize(r));
+        byte[] value(WindowResult r) {
+            return value.serialize(r);
         }
     }
 
-    /** A line as a record value without key; Kafka timestamp {@link #kafkaTimestamp} of the element's. */
-    static final class LineRecord implements KafkaRecordSerializationSchema<String>,
-            org.apache.flink.connector.kafka.lineage.KafkaDatasetFacetProvider {
+    /** A line as a record value (UTF-8) without key. */
+    static final class LineRecord extends OneTopicRecord<String> {
         private static final long serialVersionUID = 1L;
-        private final String topic;
 
         LineRecord(String topic) {
-            this.topic = topic;
-        }
-
-        /** The one topic written (the POOLING naming strategy lists the open transactions on it). */
-        @Override
-        public java.util.Optional<org.apache.flink.connector.kafka.lineage.KafkaDatasetFacet> getKafkaDatasetFacet() {
-            return java.util.Optional.of(new org.apache.flink.connector.kafka.lineage.DefaultKafkaDatasetFacet(
-                    org.apache.flink.connector.kafka.lineage.DefaultKafkaDatasetIdentifier.ofTopics(
-                            java.util.List.of(topic))));
+            super(topic);
         }
 
         @Override
-        public org.apache.kafka.clients.producer.ProducerRecord<byte[], byte[]> serialize(String line,
-                KafkaRecordSerializationSchema.KafkaSinkContext context, Long timestamp) {
-            return new org.apache.kafka.clients.producer.ProducerRecord<>(topic, null, kafkaTimestamp(timestamp), null,
-                    line.getBytes(StandardCharsets.UTF_8));
+        byte[] key(String line) {
+            return null;
+        }
+
+        @Override
+        byte[] value(String line) {
+            return line.getBytes(StandardCharsets.UTF_8);
         }
     }
 
