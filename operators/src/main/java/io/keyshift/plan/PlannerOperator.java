@@ -421,11 +421,27 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
      * a router that restarts or falls behind can catch up version by version.
      */
     private void issue(RoutingPlan plan) {
+        republish();
         history.addLast(plan);
         while (history.size() > HISTORY && history.peekFirst().getVersion() < oldestRouted) {
             history.pollFirst();
         }
         publish(plan);
+    }
+
+    /** The restored plans are still to be published again (see {@link #republish}). */
+    private transient boolean republishPending;
+
+    /**
+     * Publishes the restored plans again, oldest first, once, and before any new plan: a router rescaled without a
+     * plan takes the first plan it gets, and its waiting records must be routed by a version no later than the one
+     * they waited under (a later one may have forgotten their migration).
+     */
+    private void republish() {
+        if (republishPending) {
+            republishPending = false;
+            history.forEach(this::publish);
+        }
     }
 
     private void publish(RoutingPlan plan) {
@@ -437,9 +453,10 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
     @Override
     public void open() throws Exception {
         super.open();
-        if (restored && !history.isEmpty()) {
+        republishPending = restored && !history.isEmpty();
+        if (republishPending) {
             getProcessingTimeService().registerTimer(getProcessingTimeService().getCurrentProcessingTime(),
-                    t -> history.forEach(this::publish));
+                    t -> republish());
         }
         started = getMetricGroup().counter(KeyshiftMetrics.PLAN_MIGRATIONS_STARTED);
         completed = getMetricGroup().counter(KeyshiftMetrics.PLAN_MIGRATIONS_COMPLETED);

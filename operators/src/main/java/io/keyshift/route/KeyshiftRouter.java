@@ -78,10 +78,10 @@ import java.util.concurrent.locks.LockSupport;
  *
  * <p><b>End of input</b>: {@link #finish()} waits (yielding to the mailbox) for the planner's final lease to +infinity
  * and releases every waiting record. <b>Rescaling</b>: waiting records and open windows are redistributed (any subtask
- * may route any record); a subtask handed the states of subtasks that were at different plan versions starts from the
- * oldest and takes the later ones in order; a subtask restored without a plan routes naturally what it had decided to
- * before (the largest such bound of the checkpoint's subtasks) and waits for the planner's plan for the rest. The
- * planner publishes the plans it kept again after a restore. <b>Start</b>: before the first plan, the records of the
+ * may route any record); Flink hands each list state out on its own, so a rescaled subtask starts without a plan,
+ * whatever plans it was handed: it routes naturally what it had decided to before (the largest such bound of the
+ * checkpoint's subtasks) and takes the plans the planner publishes again after a restore, before any new one, from
+ * the oldest version any router routed by. <b>Start</b>: before the first plan, the records of the
  * planning window that holds the subtask's first input watermark go to their natural key groups at once (see
  * {@code decideNaturalRouting}). Plans name key groups, never subtasks, so a restore with another parallelism keeps
  * every key in the key group that holds its state. Memory: the waiting records (~40 bytes each plus the record), the sampler's
@@ -479,7 +479,7 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
                     .counter(KeyshiftMetrics.ROUTER_ROUTED_RECORDS);
         }
         // records restored with a plan whose lease covers them (none that this build checkpointed: a record waits only
-        // beyond its subtask's lease, and a subtask restores the oldest plan of those it is handed)
+        // beyond its subtask's lease, and a rescaled subtask restores no plan)
         releaseCovered();
         if (coordinatorGateway != null) {
             // plans from now on: a subtask restored as finished never gets here, and never gets a plan it would refuse

@@ -196,6 +196,36 @@ class PlannerOperatorTest {
         }
     }
 
+    /**
+     * Restored, the planner publishes the plans it kept again before any new one, also when a forecast comes before
+     * its timer for that fires: a router rescaled without a plan takes the first plan it gets, and the records it was
+     * handed must be routed by a version no later than the one they waited under.
+     */
+    @Test
+    void aRestoredPlannerPublishesItsKeptPlansBeforeANewOne() throws Exception {
+        org.apache.flink.runtime.checkpoint.OperatorSubtaskState two;
+        try (OneInputStreamOperatorTestHarness<LoadForecast, RoutingPlan> h =
+                     new OneInputStreamOperatorTestHarness<>(new PlannerOperator(settings(), false))) {
+            h.open();
+            forecastUpTo(h, W);
+            forecastUpTo(h, 2 * W);
+            assertThat(h.extractOutputValues()).extracting(RoutingPlan::getVersion).containsExactly(1L, 2L);
+            two = h.snapshot(1, 2 * W);
+        }
+        PlannerOperator op = new PlannerOperator(settings(), false);
+        List<Long> published = new ArrayList<>();
+        op.setGateway(e -> published.add(((io.keyshift.plan.PlanEvent) e).plan().getVersion()));
+        try (OneInputStreamOperatorTestHarness<LoadForecast, RoutingPlan> h =
+                     new OneInputStreamOperatorTestHarness<>(op)) {
+            h.initializeState(two);
+            h.open();
+            // the forecast before the processing-time timer that republishes
+            forecastUpTo(h, 3 * W);
+            h.setProcessingTime(h.getProcessingTime() + 1);
+            assertThat(published).containsExactly(1L, 2L, 3L);
+        }
+    }
+
     /** The forecast of the window ending at {@code end} (four subtasks), then the watermark at its end. */
     private static void forecastUpTo(OneInputStreamOperatorTestHarness<LoadForecast, RoutingPlan> h, long end)
             throws Exception {

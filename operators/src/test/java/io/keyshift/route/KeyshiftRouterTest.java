@@ -512,6 +512,8 @@ class KeyshiftRouterTest {
         try (var h = harness(r, 1, 0)) {
             h.initializeState(state);
             h.open();
+            // the planner's versions again after the restore, then the next
+            r.apply(split);
             r.apply(RoutingPlan.newBuilder(split).setVersion(2).setValidUntil(3 * WINDOW).build());
             for (int n = 0; n < 7; n++) {
                 h.processElement("hot", WINDOW + 10 + n);

@@ -222,15 +222,20 @@ public final class KafkaIo {
                 .build();
     }
 
+    /** How far ahead of this machine's clock a record may be stamped: half a Kafka 4 broker's default limit. */
+    static final long MAX_TIMESTAMP_AHEAD_MS = 30 * 60_000L;
+
     /**
-     * A record's Kafka timestamp: the element's, or none (the producer's clock) where Flink's is missing, out of
-     * Kafka's range (the final lease plan of a bounded input, Long.MAX_VALUE) or ahead of this machine's clock: a
-     * Kafka 4 broker refuses a timestamp more than {@code message.timestamp.after.max.ms} (1 h by default) ahead of
-     * its own, and the end of a bounded input fires the current window, whose end may lie in the future (the job
-     * failed and restarted on it until the window's time had come).
+     * A record's Kafka timestamp: the element's, or none (the producer stamps its send time) where Flink's is
+     * missing, out of Kafka's range (the final lease plan of a bounded input, Long.MAX_VALUE) or more than
+     * {@link #MAX_TIMESTAMP_AHEAD_MS} ahead of this machine's clock: a Kafka 4 broker refuses a timestamp more than
+     * {@code message.timestamp.after.max.ms} (1 h by default) ahead of its own, and the end of a bounded input fires
+     * the current window, whose end may lie hours ahead (the job failed and restarted on it until the window's time
+     * had come).
      */
     static Long kafkaTimestamp(Long timestamp) {
-        return timestamp == null || timestamp < 0 || timestamp > System.currentTimeMillis() ? null : timestamp;
+        return timestamp == null || timestamp < 0
+                || timestamp > System.currentTimeMillis() + MAX_TIMESTAMP_AHEAD_MS ? null : timestamp;
     }
 
     /**
