@@ -879,8 +879,9 @@ public final class RepartitionPlanner {
         List<RouteEntry> idle = new ArrayList<>();
         for (RouteEntry e : entries.values()) {
             // an entry already at its natural key group (kept for its epoch or its retired migration) is home
+            // (a key moved less than min-windows-between-moves ago stays, as the planner's own moves do)
             if (!hold && e.getMigration() == null && e.getSplit() == null && e.getKeyGroup() != natural(e)
-                    && !pinned(e.getKey(), ctl)) {
+                    && !pinned(e.getKey(), ctl) && !recentlyMoved(e, prevLease)) {
                 idle.add(e);
             }
         }

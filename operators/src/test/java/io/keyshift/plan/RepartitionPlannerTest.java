@@ -83,6 +83,49 @@ class RepartitionPlannerTest {
         assertThat(next.getEntries()).filteredOn(e -> e.getKey().toString().startsWith("returned-")).hasSize(6);
     }
 
+    /**
+     * A moved key that has gone cold goes home only {@code min-windows-between-moves} after its move, as the planner's
+     * own moves wait (it went home in the next plan).
+     */
+    @Test
+    void aColdMovedKeyGoesHomeOnlyAfterTheMinimumWindowsBetweenMoves() {
+        io.keyshift.config.AvroTrust.install();
+        // one key of 100 per subtask: balanced, nothing to move
+        Map<String, Double> loads = new TreeMap<>();
+        for (int s = 0; s < P; s++) {
+            for (int i = 0; ; i++) {
+                if (subtask("even-" + s + "-" + i) == s) {
+                    loads.put("even-" + s + "-" + i, 100.0);
+                    break;
+                }
+            }
+        }
+        String cold = "cold-moved";
+        int natural = KeyGroupRangeAssignment.assignToKeyGroup(cold, MAX_P);
+        int away = (natural + MAX_P / P) % MAX_P;
+        for (int moved : new int[] {1, 7}) {
+            RepartitionPlanner planner = new RepartitionPlanner(new RepartitionPlanner.Settings(MAX_P, P, W, W, 1, 2,
+                    0.02, 0.1, 0.001, 8, 100, 0.0, new RepartitionPlanner.Constraints(0, 0.75, 0.90, 0.60, 6,
+                    java.util.Set.of())));
+            long now = 10 * W;
+            planner.restore(RoutingPlan.newBuilder().setVersion(1).setValidUntil(now + W).setBasedOnWindowEnd(now)
+                    .setMaxParallelism(MAX_P).setParallelism(P).setEntries(new ArrayList<>(List.of(RouteEntry
+                            .newBuilder().setKey(cold).setNaturalKeyGroup(natural).setKeyGroup(away).setEpoch(1)
+                            .setMigration(null).setMovedAt(now + W - moved * W).build())))
+                    .setPredictedImbalanceBefore(1).setPredictedImbalanceAfter(1).setMigrationsStarted(0)
+                    .setMigrationsCompleted(0).build());
+            RoutingPlan next = planner.onForecast(forecast(now + W, loads));
+            RouteEntry e = next.getEntries().stream().filter(x -> x.getKey().toString().equals(cold)).findFirst()
+                    .orElseThrow();
+            if (moved == 1) {
+                assertThat(e.getMigration()).as("moved a window ago: stays").isNull();
+            } else {
+                assertThat(e.getMigration()).as("moved 7 windows ago: goes home").isNotNull();
+                assertThat(e.getMigration().getToKeyGroup()).isEqualTo(natural);
+            }
+        }
+    }
+
     /** Four hot keys that all hash to subtask 0, plus one cold key per other subtask. */
     private static Map<String, Double> skewed() {
         Map<String, Double> loads = new TreeMap<>();
