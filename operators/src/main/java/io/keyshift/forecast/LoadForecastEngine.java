@@ -406,7 +406,11 @@ public final class LoadForecastEngine {
         return n;
     }
 
-    /** Running MASE of the one-step forecast: with m = season where any series is a season long, else m = 1. */
+    /**
+     * Running MASE of the one-step forecast, pooled over the series: their summed absolute errors over the summed
+     * errors of the naive forecast (Hyndman and Koehler 2006 scale each series and average; pooled, the large series
+     * weigh most); with m = season where any series is a season long, else m = 1.
+     */
     public double mase() {
         if (seasonalNaiveErrorSum > 0) {
             return seasonalAbsoluteErrorSum / seasonalNaiveErrorSum;

@@ -20,10 +20,11 @@ import java.util.TreeMap;
  *
  * <p><b>Shrinkage.</b> For a unit with long-run mean m over n effective windows and a mean forecast f over the H
  * windows of the planning horizon, the planning load is {@code m + w * (f - m)} with
- * {@code w = d^2 / (d^2 + c * m / H)}, d = f - m. This is the plug-in empirical-Bayes (Stein) shrinkage of Efron and
- * Morris ("Data analysis using Stein's estimator and its generalizations", JASA 70, 1975): the signal variance is
- * estimated by d^2, the noise variance by the Poisson variance of a mean of H record counts, m / H; c scales the
- * latter (c = 0: the forecast alone). A shift much larger than a count's noise is followed at once (w near 1); a
+ * {@code w = d^2 / (d^2 + c * m / H)}, d = f - m. This has the form of the empirical-Bayes (Stein) shrinkage of Efron
+ * and Morris ("Data analysis using Stein's estimator and its generalizations", JASA 70, 1975), w = A / (A + s^2),
+ * with the signal variance A taken as d^2 itself (their plug-in estimate, max(0, d^2 - s^2), would shrink a deviation
+ * of the noise's size to nothing; this weight halves it) and the noise variance s^2 the Poisson variance of a mean of
+ * H record counts, m / H; c scales the latter (c = 0: the forecast alone). A shift much larger than a count's noise is followed at once (w near 1); a
  * deviation of the size of the noise is halved; a unit with a few records per window, whose forecast is mostly the
  * noise of its last counts, is therefore planned near what it carries in the long run (a timetable's destinations, a
  * stable popularity).
