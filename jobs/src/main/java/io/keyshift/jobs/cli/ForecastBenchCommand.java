@@ -119,18 +119,15 @@ public final class ForecastBenchCommand implements Callable<Integer> {
         FlinkOptions.outputDirectory(cl, "--out", out);
         // an input under a name this command writes or --overwrite removes would be deleted before it is read
         ReplayOutput.refuseInputsInOutput(cl, out, java.util.Map.of("--input", in.input));
-        // a run that found no valid row left only its dead letters: the corrected run replaces them, saying so
-        ReplayOutput.prepare(cl, out, overwrite, ReplayOutput::forecastBenchOrReplay, true);
-        System.err.printf("forecast-bench: reading and sorting %s%n", in.input);
-        ReplayInput.Prepared prepared = ReplayInput.prepare(in.input, inputSpec, out.resolve(".events.bin"),
-                out.resolve("dead-letters.csv"), n -> { }, conf.get(io.keyshift.jobs.replay.Workload.MAX_EVENT_TIME_GAP));
-        String tooMany = ReplayCommand.tooManyWindows(prepared.stats(), w);
-        if (tooMany != null) {
-            Files.deleteIfExists(out.resolve(".events.bin"));
-            Files.deleteIfExists(out.resolve("dead-letters.csv"));
-            FlinkOptions.removeCreatedIfEmpty();
-            cl.getErr().println("keyshift forecast-bench: " + tooMany);
-            cl.getErr().flush();
+        // a run that found no valid row left only its dead letters: the corrected run replaces them, saying so; an
+        // earlier run's output is removed (--overwrite) only once the input has been read and checked
+        ReplayInput.Prepared prepared = ReplayOutput.readInput(cl, out, overwrite, ReplayOutput::forecastBenchOrReplay,
+                (events, deadLetters) -> {
+                    System.err.printf("forecast-bench: reading and sorting %s%n", in.input);
+                    return ReplayInput.prepare(in.input, inputSpec, events, deadLetters, n -> { },
+                            conf.get(io.keyshift.jobs.replay.Workload.MAX_EVENT_TIME_GAP));
+                }, stats -> ReplayCommand.tooManyWindows(stats, w));
+        if (prepared == null) {
             return 2;
         }
         if (prepared.stats().records() == 0) {

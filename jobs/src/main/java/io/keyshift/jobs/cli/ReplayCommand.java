@@ -196,16 +196,23 @@ public final class ReplayCommand implements Callable<Integer> {
                 throw new ParameterException(cl, tooMany);
             }
         }
-        ReplayOutput.prepare(cl, out, overwrite);
-
         ReplayRunner.InputSource source;
         if (in.present()) {
             Path input = in.input;
-            System.err.printf("replay: reading and sorting %s%n", input);
-            ReplayInput.Prepared prepared = ReplayInput.prepare(input, inputSpec, out.resolve(".events.bin"),
-                    out.resolve("dead-letters.csv"),
-                    lines -> System.err.printf("replay: %,d lines read%n", lines),
-                    conf.get(io.keyshift.jobs.replay.Workload.MAX_EVENT_TIME_GAP));
+            // an earlier run's output is removed (--overwrite) only once the input has been read and checked: a
+            // mistake the input reveals (a --window too short for its span, a truncated file) keeps it
+            ReplayInput.Prepared prepared = ReplayOutput.readInput(cl, out, overwrite,
+                    ReplayOutput::forecastBenchOrReplay, (events, deadLetters) -> {
+                        System.err.printf("replay: reading and sorting %s%n", input);
+                        return ReplayInput.prepare(input, inputSpec, events, deadLetters,
+                                lines -> System.err.printf("replay: %,d lines read%n", lines),
+                                conf.get(io.keyshift.jobs.replay.Workload.MAX_EVENT_TIME_GAP));
+                    },
+                    stats -> tooManyWindows(stats, windowDuration) == null ? null
+                            : tooManyWindows(stats, windowDuration) + "; no job was started");
+            if (prepared == null) {
+                return 2;
+            }
             System.err.printf("replay: %,d records, %,d dead letters (see %s)%n", prepared.stats().records(),
                     prepared.stats().deadLetters(), out.resolve("dead-letters.csv"));
             if (prepared.stats().records() == 0 && prepared.stats().deadLetters() > 0) {
@@ -219,18 +226,9 @@ public final class ReplayCommand implements Callable<Integer> {
                 cl.getErr().flush();
                 return 2;
             }
-            String tooMany = tooManyWindows(prepared.stats(), windowDuration);
-            if (tooMany != null) {
-                // nothing of this run stays behind: a rerun with a longer --window is not refused as "earlier output"
-                Files.deleteIfExists(out.resolve(".events.bin"));
-                Files.deleteIfExists(out.resolve("dead-letters.csv"));
-                FlinkOptions.removeCreatedIfEmpty();
-                cl.getErr().println("keyshift replay: " + tooMany + "; no job was started");
-                cl.getErr().flush();
-                return 2;
-            }
             source = new ReplayRunner.InputSource(prepared.space(), prepared.stats(), input.getFileName().toString());
         } else {
+            ReplayOutput.prepare(cl, out, overwrite);
             Files.writeString(out.resolve("dead-letters.csv"), "raw_line,line_number,reason\n");
             source = new ReplayRunner.InputSource(generator, ReplayInput.stats(generator), gen.describe());
         }

@@ -1,5 +1,7 @@
 package io.keyshift.jobs.cli;
 
+import io.keyshift.jobs.input.ReplayInput;
+
 import picocli.CommandLine;
 import picocli.CommandLine.ParameterException;
 
@@ -38,11 +40,29 @@ final class ReplayOutput {
         }
     }
 
+    /** Where a replay sorts its input before it clears an earlier run's output (then renamed to .events.bin). */
+    static final String EVENTS_PART = ".events.bin.part";
+    /** Where a replay writes its dead letters before it clears an earlier run's output (then dead-letters.csv). */
+    static final String DEAD_LETTERS_PART = ".dead-letters.csv.part";
+    /** What an earlier replay that started no job may have left: replaced by the next run, saying so. */
+    private static final List<String> LEFT_WITHOUT_JOB = List.of("dead-letters.csv", ".events.bin", EVENTS_PART,
+            DEAD_LETTERS_PART);
+
+    /** The name prefixes of the report's charts ({@code ReportCharts}); other PNG files in charts/ are the user's. */
+    private static final List<String> CHART_PREFIXES = List.of("load-", "imbalance", "forecast-", "migrations-",
+            "parallelism");
+
+    /** Whether {@code file} (in {@code --out/charts}) is a picture a replay's report draws. */
+    private static boolean chartOfOurs(Path file) {
+        String name = file.getFileName().toString();
+        return name.endsWith(".png") && CHART_PREFIXES.stream().anyMatch(name::startsWith);
+    }
+
     /** True for an entry of {@code --out} that a replay writes ({@code charts}: only its PNG files, see prepare). */
     static boolean ours(String name) {
         if (name.equals("report.json") || name.equals("report.html") || name.equals("charts")
                 || name.equals("dead-letters.csv") || name.equals(".work") || name.equals(".events.bin")
-                || name.equals(".report.json.tmp")) {
+                || name.equals(".report.json.tmp") || name.equals(EVENTS_PART) || name.equals(DEAD_LETTERS_PART)) {
             return true;
         }
         for (String run : RUNS) {
@@ -94,6 +114,104 @@ final class ReplayOutput {
         });
     }
 
+    /**
+     * Refuses (exit 2) an {@code out} that holds an earlier replay's output, unless {@code overwrite} or all of it is
+     * what a replay that started no job left; removes nothing (a replay checks this before it reads its input, and
+     * clears with {@link #prepare(CommandLine, Path, boolean)} only once every check of the input has passed).
+     */
+    private static void refuse(CommandLine cl, Path out, boolean overwrite,
+                               java.util.function.Predicate<String> earlierOutput) throws IOException {
+        List<Path> earlier = earlier(out, earlierOutput);
+        if (!earlier.isEmpty() && !leftWithoutJob(out, earlier)) {
+            refuseUnlessOverwrite(cl, out, overwrite, earlier);
+        }
+    }
+
+    /** Reads an input into the given sorted-events file and dead-letters file. */
+    @FunctionalInterface
+    interface InputReader {
+        ReplayInput.Prepared read(Path sortedEvents, Path deadLetters) throws IOException;
+    }
+
+    /**
+     * Reads a command's input into {@code out} without losing an earlier run's output to a mistake the input reveals:
+     * refuses (exit 2) an {@code out} holding earlier output ({@code earlierOutput}) unless {@code overwrite}; reads
+     * the input into temporary files there ({@link #EVENTS_PART}, {@link #DEAD_LETTERS_PART}); if {@code refusal}
+     * finds a reason in the input's statistics, removes them, prints it ("keyshift COMMAND: reason") and returns null
+     * (exit 2; the earlier output stays as it was); otherwise clears the earlier output (as {@link #prepare}) and
+     * renames them to {@code .events.bin} and {@code dead-letters.csv}. A read that fails leaves nothing behind.
+     */
+    static ReplayInput.Prepared readInput(CommandLine cl, Path out, boolean overwrite,
+                                          java.util.function.Predicate<String> earlierOutput, InputReader reader,
+                                          java.util.function.Function<ReplayInput.Stats, String> refusal)
+            throws IOException {
+        refuse(cl, out, overwrite, earlierOutput);
+        Path eventsPart = out.resolve(EVENTS_PART);
+        Path deadLettersPart = out.resolve(DEAD_LETTERS_PART);
+        ReplayInput.Prepared read;
+        try {
+            read = reader.read(eventsPart, deadLettersPart);
+        } catch (IOException | RuntimeException e) {
+            Files.deleteIfExists(eventsPart);
+            Files.deleteIfExists(deadLettersPart);
+            FlinkOptions.removeCreatedIfEmpty();
+            throw e;
+        }
+        String refused = refusal.apply(read.stats());
+        if (refused != null) {
+            Files.deleteIfExists(eventsPart);
+            Files.deleteIfExists(deadLettersPart);
+            FlinkOptions.removeCreatedIfEmpty();
+            cl.getErr().println("keyshift " + cl.getCommandName() + ": " + refused);
+            cl.getErr().flush();
+            return null;
+        }
+        // this run's own files in part stay (an earlier run's that a kill left were written over)
+        prepare(cl, out, overwrite, name -> !name.equals(EVENTS_PART) && !name.equals(DEAD_LETTERS_PART)
+                && earlierOutput.test(name), true);
+        Files.move(deadLettersPart, out.resolve("dead-letters.csv"));
+        return new ReplayInput.Prepared(read.space().moveTo(out.resolve(".events.bin")), read.stats());
+    }
+
+    /** The entries of {@code out} that {@code earlierOutput} accepts (a charts/ directory only with a chart). */
+    private static List<Path> earlier(Path out, java.util.function.Predicate<String> earlierOutput) throws IOException {
+        List<Path> earlier = new ArrayList<>();
+        try (DirectoryStream<Path> entries = Files.newDirectoryStream(out)) {
+            for (Path e : entries) {
+                if (earlierOutput.test(e.getFileName().toString()) && !(e.getFileName().toString().equals("charts")
+                        && Files.isDirectory(e) && !holdsChart(e))) {
+                    earlier.add(e);
+                }
+            }
+        }
+        return earlier;
+    }
+
+    private static boolean holdsChart(Path charts) throws IOException {
+        try (DirectoryStream<Path> pngs = Files.newDirectoryStream(charts, ReplayOutput::chartOfOurs)) {
+            return pngs.iterator().hasNext();
+        }
+    }
+
+    /**
+     * Whether {@code earlier} is all an earlier replay that started no job left: a replay makes its work directory
+     * (.work) before its first job and never removes it; without one, and with nothing but its dead letters (and its
+     * sorted input, whole or in part), it started none.
+     */
+    private static boolean leftWithoutJob(Path out, List<Path> earlier) {
+        return earlier.stream().allMatch(e -> LEFT_WITHOUT_JOB.contains(e.getFileName().toString())
+                && Files.isRegularFile(e))
+                && (Files.notExists(out.resolve("dead-letters.csv")) || deadLettersOfOurs(out.resolve("dead-letters.csv")));
+    }
+
+    private static void refuseUnlessOverwrite(CommandLine cl, Path out, boolean overwrite, List<Path> earlier) {
+        if (!overwrite) {
+            throw new ParameterException(cl, "--out: " + out + " holds an earlier run's output ("
+                    + earlier.get(0).getFileName() + (earlier.size() > 1 ? ", ..." : "")
+                    + "); choose another directory or add --overwrite");
+        }
+    }
+
     /** Refuses (exit 2) or, with {@code overwrite}, clears an earlier replay's output in {@code out}. */
     static void prepare(CommandLine cl, Path out, boolean overwrite) throws IOException {
         // forecast-bench's output too: a replay's files beside a forecast-bench's would be one directory of two runs
@@ -112,23 +230,11 @@ final class ReplayOutput {
      */
     static void prepare(CommandLine cl, Path out, boolean overwrite, java.util.function.Predicate<String> earlierOutput,
                         boolean replaceWhatNoJobLeft) throws IOException {
-        List<Path> earlier = new ArrayList<>();
-        try (DirectoryStream<Path> entries = Files.newDirectoryStream(out)) {
-            for (Path e : entries) {
-                if (earlierOutput.test(e.getFileName().toString())) {
-                    earlier.add(e);
-                }
-            }
-        }
+        List<Path> earlier = earlier(out, earlierOutput);
         if (earlier.isEmpty()) {
             return;
         }
-        // a replay makes its work directory (.work) before its first job and never removes it: without one, and with
-        // nothing but its dead letters (and its sorted input), the earlier replay started no job
-        if (replaceWhatNoJobLeft && earlier.stream().allMatch(e -> List.of("dead-letters.csv", ".events.bin")
-                .contains(e.getFileName().toString()) && Files.isRegularFile(e))
-                && earlier.stream().anyMatch(e -> e.getFileName().toString().equals("dead-letters.csv"))
-                && deadLettersOfOurs(out.resolve("dead-letters.csv"))) {
+        if (replaceWhatNoJobLeft && leftWithoutJob(out, earlier)) {
             // all an earlier replay left is its dead letters (and its sorted input): it started no job (every row
             // a dead letter, or it was stopped while reading its input), so this run replaces them, saying so
             for (Path e : earlier) {
@@ -140,15 +246,11 @@ final class ReplayOutput {
             cl.getErr().flush();
             return;
         }
-        if (!overwrite) {
-            throw new ParameterException(cl, "--out: " + out + " holds an earlier run's output ("
-                    + earlier.get(0).getFileName() + (earlier.size() > 1 ? ", ..." : "")
-                    + "); choose another directory or add --overwrite");
-        }
+        refuseUnlessOverwrite(cl, out, overwrite, earlier);
         for (Path e : earlier) {
             if (e.getFileName().toString().equals("charts") && Files.isDirectory(e)) {
                 // the report's pictures; anything else a user keeps there stays
-                try (DirectoryStream<Path> pngs = Files.newDirectoryStream(e, "*.png")) {
+                try (DirectoryStream<Path> pngs = Files.newDirectoryStream(e, ReplayOutput::chartOfOurs)) {
                     for (Path png : pngs) {
                         Files.delete(png);
                     }

@@ -35,7 +35,7 @@ public final class ReplayInput {
     public record Stats(long records, long deadLetters, long keys, long firstEvent, long lastEvent) {}
 
     /** The prepared input. */
-    public record Prepared(EventSpace space, Stats stats) {}
+    public record Prepared(SortedEventFile space, Stats stats) {}
 
     /**
      * Reads the column names: {@code spec.columns()} if given, else the file's first line.

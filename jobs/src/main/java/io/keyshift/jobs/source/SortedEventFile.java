@@ -67,6 +67,15 @@ public final class SortedEventFile implements EventSpace {
     }
 
     /**
+     * Moves this space's file to {@code to} (replacing a file there) and returns the space over it there: the same
+     * events, size and fingerprint, without reading the file again.
+     */
+    public SortedEventFile moveTo(Path to) throws IOException {
+        Files.move(Path.of(path), to, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        return new SortedEventFile(to.toAbsolutePath().toString(), size, fingerprint, currentFormat);
+    }
+
+    /**
      * Opens an existing file written by {@link #write}, reading it whole for its fingerprint: of this format or of
      * version 1 (keys in modified UTF-8, until 2026-11-29), which has the same fingerprint as the same events written
      * now but cannot be read as a space ({@link #currentFormat()}). An IOException names a file that is not one, of an

@@ -227,6 +227,11 @@ class UserMistakesTest {
                 "--config", conf());
         assertThat(backend.exit()).isEqualTo(2);
         assertThat(backend.err()).contains("'state.backend.type' must be hashmap, rocksdb, forst");
+        CliRun batch = run("replay", "-Dexecution.runtime-mode=BATCH", "--out", dir.resolve("bm").toString(),
+                "--config", conf());
+        assertThat(batch.exit()).as(batch.err()).isEqualTo(2);
+        assertThat(batch.err()).contains("'execution.runtime-mode' must be STREAMING");
+        assertThat(dir.resolve("bm")).doesNotExist();
         CliRun bench = run("bench", "--zipf", "-1", "--out", dir.resolve("b").toString(), "--config", conf());
         assertThat(bench.exit()).isEqualTo(2);
         assertThat(bench.err()).contains("--zipf");
@@ -256,6 +261,59 @@ class UserMistakesTest {
                 "--window", "1ms", "--out", dir.resolve("f").toString(), "--config", conf());
         assertThat(bench.exit()).isEqualTo(2);
         assertThat(bench.err()).contains("planning windows");
+    }
+
+    /**
+     * With --overwrite, an earlier run's report was deleted before the input's own checks (a --window too short for
+     * its span, a truncated gzip file) refused the run: the user lost a good report to a mistake.
+     */
+    @Test
+    void anEarlierRunsOutputOutlivesAMistakeTheInputReveals(@TempDir Path dir) throws Exception {
+        Path in = csv(dir, "key,ts\na,2024-03-01T00:00:00Z\nb,2024-03-01T02:10:00Z\n");
+        Path out = Files.createDirectories(dir.resolve("out"));
+        Files.writeString(out.resolve("report.json"), "{}");
+        Files.writeString(out.resolve("dead-letters.csv"), "raw_line,line_number,reason\n");
+        Path charts = Files.createDirectories(out.resolve("charts"));
+        Files.writeString(charts.resolve("imbalance.png"), "png");
+        CliRun r = run("replay", "--input", in.toString(), "--key", "key", "--time", "ts", "--window", "1ms",
+                "--strategies", "predictive", "--out", out.toString(), "--overwrite", "--config", conf());
+        assertThat(r.exit()).as(r.err()).isEqualTo(2);
+        assertThat(r.err()).contains("planning windows");
+        Path gz = dir.resolve("cut.csv.gz");
+        try (var z = new java.util.zip.GZIPOutputStream(Files.newOutputStream(gz))) {
+            z.write("key,ts\n".repeat(2000).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        }
+        byte[] whole = Files.readAllBytes(gz);
+        Files.write(gz, java.util.Arrays.copyOf(whole, whole.length / 2));
+        CliRun cut = run("replay", "--input", gz.toString(), "--key", "key", "--time", "ts",
+                "--strategies", "predictive", "--out", out.toString(), "--overwrite", "--config", conf());
+        assertThat(cut.exit()).as(cut.err()).isNotZero();
+        CliRun bench = run("forecast-bench", "--input", in.toString(), "--key", "key", "--time", "ts",
+                "--window", "1ms", "--out", out.toString(), "--overwrite", "--config", conf());
+        assertThat(bench.exit()).as(bench.err()).isEqualTo(2);
+        assertThat(out.resolve("report.json")).hasContent("{}");
+        assertThat(charts.resolve("imbalance.png")).hasContent("png");
+        try (var left = Files.list(out)) {
+            assertThat(left.map(p -> p.getFileName().toString()))
+                    .containsExactlyInAnyOrder("report.json", "dead-letters.csv", "charts");
+        }
+    }
+
+    /** --overwrite removes the report's charts only: a picture of the user's own in --out/charts stays. */
+    @Test
+    void overwriteKeepsTheUsersOwnPicturesInCharts(@TempDir Path dir) throws Exception {
+        Path out = Files.createDirectories(dir.resolve("out"));
+        Path charts = Files.createDirectories(out.resolve("charts"));
+        Files.writeString(charts.resolve("my-diagram.png"), "mine");
+        // a charts directory without a chart of a replay's is not an earlier run's output
+        CliRun first = run("replay", "--generator-records", "2000", "--strategies", "hash", "--out", out.toString(),
+                "--config", conf());
+        assertThat(first.exit()).as(first.err()).isZero();
+        assertThat(charts.resolve("imbalance.png")).exists();
+        CliRun again = run("replay", "--generator-records", "2000", "--strategies", "hash", "--out", out.toString(),
+                "--overwrite", "--config", conf());
+        assertThat(again.exit()).as(again.err()).isZero();
+        assertThat(charts.resolve("my-diagram.png")).hasContent("mine");
     }
 
     @Test
