@@ -202,6 +202,14 @@ public final class FlinkConfig {
                         .UPPER_BOUND_MAX_PARALLELISM + ", was " + maxP);
             }
         });
+        conf.getOptional(org.apache.flink.configuration.ExecutionOptions.RUNTIME_MODE).ifPresent(mode -> {
+            if (mode != org.apache.flink.api.common.RuntimeExecutionMode.STREAMING) {
+                // keyshift's stages refuse it when the job is built: a replay's hash run would have gone first
+                throw new IllegalArgumentException("'" + org.apache.flink.configuration.ExecutionOptions.RUNTIME_MODE
+                        .key() + "' must be STREAMING for keyshift (it plans by event time as records flow; a "
+                        + "bounded input runs to its end in STREAMING too), was " + mode);
+            }
+        });
         if (conf.get(Workload.MAX_EVENT_TIME_AHEAD).isNegative()) {
             throw new IllegalArgumentException("'" + Workload.MAX_EVENT_TIME_AHEAD.key() + "' must be >= 0, was "
                     + conf.get(Workload.MAX_EVENT_TIME_AHEAD));

@@ -325,8 +325,12 @@ public final class EventParser {
         double value = 0;
         if (sumIndex >= 0) {
             String v = f.get(sumIndex).trim();
+            if (v.isEmpty()) {
+                // a missing value, not a zero: summed as 0 it would lower the key's load without a word
+                return dead(text, line, "sum field is empty");
+            }
             try {
-                value = v.isEmpty() ? 0 : Double.parseDouble(v);
+                value = Double.parseDouble(v);
             } catch (NumberFormatException e) {
                 return dead(text, line, "sum field is not a number: '" + v + "'");
             }

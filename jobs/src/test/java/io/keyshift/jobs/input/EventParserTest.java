@@ -106,6 +106,8 @@ class EventParserTest {
         assertThat(parse(p, "1,yesterday,x,1").deadLetter().reason()).contains("unparsable time 'yesterday'");
         assertThat(parse(p, "1,2014-01-01 00:14:00-08:00,  ,1").deadLetter().reason()).isEqualTo("empty key");
         assertThat(parse(p, "1,2014-01-01 00:14:00-08:00,x,abc").deadLetter().reason()).contains("not a number");
+        // a blank value is missing, not zero
+        assertThat(parse(p, "1,2014-01-01 00:14:00-08:00,x, ").deadLetter().reason()).isEqualTo("sum field is empty");
         byte[] latin1 = "1,2014-01-01 00:14:00-08:00,caf\u00e9,1".getBytes(StandardCharsets.ISO_8859_1);
         EventParser.Parsed bad = p.parse(latin1, 3);
         // a time the router could never route (within a window of Long.MAX_VALUE) is the record's mistake
