@@ -345,7 +345,8 @@ public final class ScalingPlanner implements Serializable {
         double overload = atParallelismInForce(w, measuredNow);
         boolean measuredCritical = overload > 1.0 || (measuredHere && measuredNow > s.critical()
                 && w.observedTotal() > 0 && measuredNow * f[0] / w.observedTotal() > s.critical());
-        if ((next > s.critical() || measuredCritical) && parallelism < s.maxParallelism()) {
+        boolean critical = next > s.critical() || measuredCritical;
+        if (critical && parallelism < s.maxParallelism()) {
             if (measuredCritical) {
                 // the measured load is critical (whether or not the forecast is): size for the larger of forecast
                 // and measured load, so that a forecast below what is already there does not under-size the job
@@ -365,7 +366,9 @@ public final class ScalingPlanner implements Serializable {
                                 + "forecast to fall below it (forecast %.2f at the usual imbalance)", measuredNow,
                                 s.critical(), next), kappa, largest);
             }
-        } else if (quietRun >= s.scaleInWindows() && parallelism > s.minParallelism()) {
+        } else if (!critical && quietRun >= s.scaleInWindows() && parallelism > s.minParallelism()) {
+            // never from a critical window: at the maximum parallelism it cannot scale out, and a forecast that
+            // missed the overload is no ground to take subtasks away
             int target = smallestMeeting(span, largest, s.minParallelism(), parallelism - 1, kappa);
             if (target < parallelism && utilization(span, largest, target, kappa) <= s.high()) {
                 return decide(w, ScalingKind.SCALE_IN, target, span, String.format(

@@ -256,6 +256,26 @@ class ScalingPlannerTest {
     }
 
     /**
+     * At the maximum parallelism a window measured overloaded cannot scale out; it fell through to the scale-in rule,
+     * which counted the quiet forecast windows (scale-in windows no more than the forecast's) and took half the
+     * subtasks away from an overloaded job.
+     */
+    @Test
+    void aMeasuredOverloadAtTheMaximumParallelismNeverScalesIn() {
+        ScalingPlanner p = new ScalingPlanner(new ScalingPlanner.Settings(100, 0.75, 0.90, 0.60, 1, 4, 128, 0, 3),
+                ScalingPolicy.PREDICTIVE, 4);
+        // busiest 110 of 100 (overloaded), the forecast of 100 per window says 0.37 at p = 4 for 4 windows
+        assertThat(p.onWindow(new ScalingPlanner.Window(W, 300, 110, 4, 10, new double[] {100, 100, 100, 100}, 10)))
+                .isNull();
+        assertThat(p.parallelism()).isEqualTo(4);
+        // the same forecast after a quiet measured window does scale in
+        ScalingDecision in = p.onWindow(new ScalingPlanner.Window(2 * W, 100, 26, 4, 10,
+                new double[] {100, 100, 100, 100}, 10));
+        assertThat(in).isNotNull();
+        assertThat(in.getKind()).isEqualTo(ScalingKind.SCALE_IN);
+    }
+
+    /**
      * Forecast and measurement both critical, the measured load the larger: the decision sizes for it (it sized for
      * the forecast alone, and the job ran at about its capacity through the cooldown).
      */
