@@ -21,7 +21,7 @@ public final class ProfilerOptions {
                     + "record goes to the heavy-hitter sketch). Below 1 the sampler uses sample and hold (Estan and "
                     + "Varghese 2002): a sampled key is counted exactly from then on and the largest stay held into "
                     + "the next window; a key first sampled within a window is undercounted by about "
-                    + "(1 - rate) / rate records. Key-group counts always count every record.");
+                    + "(1 - rate) / rate records. Key-group counts always count every record (but a late one of a window already closed).");
 
     public static final ConfigOption<Integer> TOP_K = ConfigOptions.key("keyshift.profiler.top-k")
             .intType()

@@ -30,6 +30,13 @@ public final class KeyshiftMetrics {
     public static final String ROUTER_PLAN_VERSION = "keyshiftPlanVersion";
     /** Gauge, entries: explicit routing-table entries (besides natural routes). */
     public static final String ROUTER_TABLE_ENTRIES = "keyshiftRoutingTableEntries";
+    /**
+     * Gauge, records: records of a planning window that the router had closed already (its input watermark had passed
+     * the window's end), routed as any record but left out of that window's profile (and, once the router's output
+     * watermark had passed the window, of its routed loads): counted, the window would go to the profiler a second
+     * time, and whether the profile included it would depend on when the other subtasks' reports came.
+     */
+    public static final String ROUTER_LATE_RECORDS_UNPROFILED = "keyshiftLateRecordsUnprofiled";
     /** Counter, windows: windows the profiler closed. */
     public static final String PROFILER_WINDOWS = "keyshiftProfiledWindows";
     /** Profiler: window reports that arrived after their window was closed (a subtask back from idle), count. */

@@ -36,7 +36,7 @@ import java.util.TreeMap;
  * largest counts, decayed over windows, stay held in the next window. A key held from a window's start is exact; a
  * key first sampled within the window is short by about {@code (1 - rate) / rate} records (standard deviation
  * {@code sqrt(1 - rate) / rate}); a sampled key that finds the hold full goes to an overflow sketch, scaled by
- * {@code 1 / rate}. Key-group counts always count every record.
+ * {@code 1 / rate}. Key-group counts always count every record, but a late one whose window has closed (see {@link #lateRecords()}).
  *
  * <p>Memory per open window: the sketch, {@code 8 x maxParallelism} bytes of counts and, when sampling, the hold.
  * Not thread-safe.
@@ -66,6 +66,10 @@ public final class KeySampler<K> {
     /** Keys held from the start of the next window, with their decayed counts (sampling only). */
     private final Map<Object, Double> preserved = new HashMap<>();
     private long holdWindow = Long.MIN_VALUE;
+    /** The highest watermark windows were closed up to (Long.MIN_VALUE before any, and after a restore). */
+    private long closedUpTo = Long.MIN_VALUE;
+    /** Records of windows already closed, not counted (see {@link #lateRecords()}). */
+    private long lateRecords;
     private Accumulator holdAccumulator;
 
     /**
@@ -114,6 +118,14 @@ public final class KeySampler<K> {
         return e == null ? samplingRate : e.getValue();
     }
 
+    /**
+     * Records {@link #add} left out because their window had already closed ({@link #closeUpTo} had passed its end):
+     * late records, behind this subtask's watermark by more than the rest of their window.
+     */
+    public long lateRecords() {
+        return lateRecords;
+    }
+
     /** The rate of the window opened last (the configured rate before any). */
     public double lastRate() {
         return lastRate;
@@ -133,6 +145,13 @@ public final class KeySampler<K> {
             acc = last;
         } else {
             start = windowStart(t, windowMillis);
+            long end = start > Long.MAX_VALUE - windowMillis ? Long.MAX_VALUE - 1 : start + windowMillis - 1;
+            if (end <= closedUpTo) {
+                // its window has closed here (its sample went out): reopened, it would go out a second time, and
+                // whether the profile counted it would depend on when the other subtasks' reports came
+                lateRecords++;
+                return;
+            }
             acc = open.get(start);
             if (acc == null) {
                 acc = new Accumulator(rateFor(start));
@@ -140,7 +159,7 @@ public final class KeySampler<K> {
                 open.put(start, acc);
             }
             lastStart = start;
-            lastEnd = start > Long.MAX_VALUE - windowMillis ? Long.MAX_VALUE - 1 : start + windowMillis - 1;
+            lastEnd = end;
             last = acc;
         }
         long position = acc.records++;
@@ -192,6 +211,7 @@ public final class KeySampler<K> {
 
     /** Removes and returns the samples of every open window that ends at or before {@code watermark + 1}. */
     public List<WindowSample> closeUpTo(long watermark) {
+        closedUpTo = Math.max(closedUpTo, watermark);
         List<WindowSample> out = new ArrayList<>();
         while (!open.isEmpty() && open.firstKey() + windowMillis - 1 <= watermark) {
             Map.Entry<Long, Accumulator> first = open.pollFirstEntry();

@@ -466,6 +466,7 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
                 () -> primaryCopies.getCount() == 0 ? 0.0 : (double) shadowCopies.getCount() / primaryCopies.getCount());
         getMetricGroup().gauge(KeyshiftMetrics.ROUTER_PLAN_VERSION, () -> routing.version());
         getMetricGroup().gauge(KeyshiftMetrics.ROUTER_SAMPLING_RATE, () -> sampler.lastRate());
+        getMetricGroup().gauge(KeyshiftMetrics.ROUTER_LATE_RECORDS_UNPROFILED, () -> sampler.lateRecords());
         getMetricGroup().gauge(KeyshiftMetrics.ROUTER_TABLE_ENTRIES, () -> routing.size());
         keyedParallelism = s.followsRouters() ? Math.min(subtasks, s.maxParallelism()) : s.parallelism();
         subtaskOfKeyGroup = new int[s.maxParallelism()];
@@ -720,6 +721,7 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
             output.emitWatermarkStatus(WatermarkStatus.ACTIVE);
         }
         routing.route(id, t, natural, spread++, route);
+        // null: the window's routed loads were reported already (a late record), as its sample was
         long[][] load = loadOf(t);
         Envelope<T, K> primary = route.role == Role.MIGRATING
                 ? new Envelope<>(RoutingKey.of(key, route.primary, route.primaryEpoch, hashTable), value, Role.MIGRATING,
@@ -731,23 +733,33 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
             reusable.routingKey.reuse(key, route.primary, route.primaryEpoch, hashTable);
         }
         output.collect(reuse.replace(primary, t));
-        load[0][route.primary]++;
+        if (load != null) {
+            load[0][route.primary]++;
+        }
         primaryCopies.inc();
         routedTo[subtaskOfKeyGroup[route.primary]].inc();
         if (route.shadow >= 0) {
             output.collect(reuse.replace(new Envelope<>(RoutingKey.of(key, route.shadow, route.shadowEpoch, hashTable),
                     value, Role.SHADOW, route.shadowFrom, route.switchAt), t));
-            load[1][route.shadow]++;
+            if (load != null) {
+                load[1][route.shadow]++;
+            }
             shadowCopies.inc();
         }
     }
 
-    /** The routed-load counters of the window of event time {@code t} (no division while t stays in one window). */
+    /**
+     * The routed-load counters of the window of event time {@code t} (no division while t stays in one window); null
+     * for a window whose loads were reported already (a late record: the output watermark passed its end).
+     */
     private long[][] loadOf(long t) {
         if (t >= lastLoadWindow && t <= lastLoadWindowEnd && lastLoad != null) {
             return lastLoad;
         }
         long windowStart = KeySampler.windowStart(t, s.windowMillis());
+        if (outputWatermark != Long.MIN_VALUE && windowStart + s.windowMillis() - 1 <= outputWatermark) {
+            return null;
+        }
         long[][] l = loads.computeIfAbsent(windowStart, w -> new long[2][s.maxParallelism()]);
         lastLoadWindow = windowStart;
         // the router refuses times within a window of Long.MAX_VALUE: no overflow

@@ -88,6 +88,29 @@ class SamplerProfilerTest {
     // ---------------------------------------------------------------------------------------------------------------
     // KeySampler
 
+    /**
+     * A late record of a window the sampler had closed reopened it: the window's sample went out a second time, and
+     * whether the profile counted the record depended on when the other subtasks' reports reached the profiler.
+     */
+    @Test
+    void aLateRecordOfAClosedWindowIsLeftOutAndCounted() {
+        KeySampler<String> s = sampler(64, 1.0, 0);
+        add(s, "a", 100);
+        add(s, "b", W + 100);
+        assertThat(s.closeUpTo(W + 200)).singleElement().satisfies(w -> assertThat(w.getRecords()).isEqualTo(1));
+        add(s, "late", 200);
+        add(s, "late", W - 1);
+        // behind the watermark, but its window is still open: counted
+        add(s, "b", W + 150);
+        assertThat(s.lateRecords()).isEqualTo(2);
+        assertThat(s.openWindows()).isEqualTo(1);
+        assertThat(s.closeUpTo(Long.MAX_VALUE)).singleElement().satisfies(w -> {
+            assertThat(w.getWindowStart()).isEqualTo(W);
+            assertThat(w.getRecords()).isEqualTo(2);
+            assertThat(estimate(w, "late")).isEqualTo(-1);
+        });
+    }
+
     @Test
     void samplerCountsKeyGroupsExactlyAndListsTheKeysLargestFirst() {
         KeySampler<String> s = sampler(64, 1.0, 0);

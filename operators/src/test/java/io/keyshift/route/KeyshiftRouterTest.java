@@ -1146,6 +1146,30 @@ class KeyshiftRouterTest {
         }
     }
 
+    /**
+     * A late record (its window closed and reported already) is routed, but neither its sample nor its load goes to
+     * the profiler a second time: whether a second report counted depended on when the other routers' reports came.
+     */
+    @Test
+    void aLateRecordIsRoutedButReportsItsClosedWindowNoSecondTime() throws Exception {
+        try (var h = harness()) {
+            plan(h, Plans.plan(1, Long.MAX_VALUE, MAX_P));
+            h.processElement("cold", 1_000);
+            h.processWatermark(new Watermark(WINDOW + 10));
+            int reported = h.getSideOutput(SAMPLES).size();
+            h.processElement("late", 2_000);
+            h.processWatermark(new Watermark(2 * WINDOW));
+            List<KeyLoadSample> reports = new ArrayList<>();
+            h.getSideOutput(SAMPLES).forEach(r -> reports.add(r.getValue()));
+            assertThat(reports.subList(reported, reports.size()))
+                    .allSatisfy(r -> assertThat(r.getWindow()).isNull())
+                    .allSatisfy(r -> assertThat(r.getLoad()).isNull());
+            assertThat(reports).filteredOn(r -> r.getWindow() != null).singleElement()
+                    .satisfies(r -> assertThat(r.getWindow().getRecords()).isEqualTo(1));
+            assertThat(h.getOutput()).filteredOn(o -> o instanceof StreamRecord<?>).hasSize(2);
+        }
+    }
+
     @Test
     void aRouterThatTheKeyedStageFollowsReportsItsOwnParallelismAsTheStages() throws Exception {
         for (boolean follows : new boolean[] {true, false}) {
