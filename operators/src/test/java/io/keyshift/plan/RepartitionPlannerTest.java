@@ -84,6 +84,51 @@ class RepartitionPlannerTest {
     }
 
     /**
+     * A revert's own shadow phase (a correctness shadow: windows that reach across the switch-over) is checked too; a
+     * mismatch there sent the key back to the side the first check had distrusted, and on, every few windows.
+     */
+    @Test
+    void aMismatchOfARevertsOwnShadowPhaseDoesNotRevertIt() {
+        io.keyshift.config.AvroTrust.install();
+        Map<String, Double> loads = skewed();
+        String hot = loads.keySet().stream().filter(k -> k.startsWith("hot-")).findFirst().orElseThrow();
+        int naturalHot = KeyGroupRangeAssignment.assignToKeyGroup(hot, MAX_P);
+        int away = 0;
+        while (KeyGroupRangeAssignment.computeOperatorIndexForKeyGroup(MAX_P, P, away) != 1) {
+            away++;
+        }
+        long revertedAt = W / 2;
+        for (boolean held : new boolean[] {true, false}) {
+            // the hot key is back home from away: a revert started at revertedAt, and has switched over
+            RepartitionPlanner planner = new RepartitionPlanner(new RepartitionPlanner.Settings(MAX_P, P, W, W, 1, 2,
+                    0.02, 0.1, 0.001, 8, 4, 0.0, RepartitionPlanner.Constraints.NONE, 0L, true));
+            planner.restore(RoutingPlan.newBuilder().setVersion(3).setValidUntil(2 * W).setBasedOnWindowEnd(W)
+                    .setMaxParallelism(MAX_P).setParallelism(P).setEntries(new ArrayList<>(List.of(RouteEntry
+                            .newBuilder().setKey(hot).setNaturalKeyGroup(naturalHot).setKeyGroup(naturalHot)
+                            .setEpoch(3).setMigration(null).setMovedAt(revertedAt).build())))
+                    .setPredictedImbalanceBefore(1).setPredictedImbalanceAfter(1).setMigrationsStarted(0)
+                    .setMigrationsCompleted(0).build());
+            // the check of a window of the revert's shadow phase failed: primary away, shadow home
+            RepartitionPlanner.Control again = new RepartitionPlanner.Control(false, java.util.Set.of(), null,
+                    Map.of(hot, new int[] {away, naturalHot}), Map.of(hot, revertedAt),
+                    held ? java.util.Set.of(hot) : java.util.Set.of());
+            RoutingPlan next = planner.onForecast(forecast(2 * W, loads), again);
+            RouteEntry e = next.getEntries().stream().filter(x -> x.getKey().toString().equals(hot)).findFirst()
+                    .orElseThrow();
+            if (held) {
+                assertThat(e.getMigration()).as("a revert is not reverted").isNull();
+                assertThat(e.getKeyGroup()).isEqualTo(naturalHot);
+                assertThat(planner.revertsResolved()).contains(hot);
+                assertThat(planner.revertsStarted()).doesNotContain(hot);
+            } else {
+                // not held (not sent here by a revert): the mismatch is the planner's move's, and reverts it
+                assertThat(e.getMigration()).isNotNull();
+                assertThat(e.getMigration().getToKeyGroup()).isEqualTo(away);
+            }
+        }
+    }
+
+    /**
      * A moved key that has gone cold goes home only {@code min-windows-between-moves} after its move, as the planner's
      * own moves wait (it went home in the next plan).
      */
