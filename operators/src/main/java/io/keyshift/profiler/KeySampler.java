@@ -33,7 +33,8 @@ import java.util.TreeMap;
  * a key that is not held is sampled with probability {@code rate}, decided by a hash of the record's position in the
  * window at this subtask (deterministic for a given input order); a sampled key is then held and every later record
  * of it is counted exactly. At most {@code 3/4 x sketchSize} keys are held per window; the half of them with the
- * largest counts, decayed over windows, stay held in the next window. A key held from a window's start is exact; a
+ * largest counts, decayed over windows, stay held in the next window (their places are kept for them there: keys
+ * newly sampled fill only the rest). A key held from a window's start is exact; a
  * key first sampled within the window is short by about {@code (1 - rate) / rate} records (standard deviation
  * {@code sqrt(1 - rate) / rate}); a sampled key that finds the hold full goes to an overflow sketch, scaled by
  * {@code 1 / rate}. Key-group counts always count every record, but a late one whose window has closed (see {@link #lateRecords()}).
@@ -66,6 +67,8 @@ public final class KeySampler<K> {
     /** Keys held from the start of the next window, with their decayed counts (sampling only). */
     private final Map<Object, Double> preserved = new HashMap<>();
     private long holdWindow = Long.MIN_VALUE;
+    /** The preserved keys that the hold window's accumulator does not hold yet: their places stay free for them. */
+    private int preservedPending;
     /** The highest watermark windows were closed up to (Long.MIN_VALUE before any, and after a restore). */
     private long closedUpTo = Long.MIN_VALUE;
     /** Records of windows already closed, not counted (see {@link #lateRecords()}). */
@@ -177,14 +180,19 @@ public final class KeySampler<K> {
             }
             holdWindow = start;
             holdAccumulator = acc;
+            preservedPending = preservedNotHeld(acc);
         }
         long[] held = acc.held.get(key);
         if (held != null) {
             held[0]++;
         } else if (preserved.containsKey(key) && acc.held.size() < holdCapacity()) {
             acc.held.put(keyCopies == null ? key : keyCopies.apply(key), new long[] {1});
+            if (acc == holdAccumulator) {
+                preservedPending--;
+            }
         } else if (sampled(start ^ seed * 0x9E3779B97F4A7C15L, position, rate)) {
-            if (acc.held.size() < holdCapacity()) {
+            // in the window the preserved keys are held for, their places are kept for them until they come
+            if (acc.held.size() + (acc == holdAccumulator ? preservedPending : 0) < holdCapacity()) {
                 acc.held.put(keyCopies == null ? key : keyCopies.apply(key), new long[] {1});
             } else {
                 acc.sketch().update(kept(acc, key));
@@ -421,7 +429,19 @@ public final class KeySampler<K> {
         if (holdAccumulator == null && holdWindow != Long.MIN_VALUE) {
             holdAccumulator = open.get(holdWindow);
         }
+        preservedPending = holdAccumulator == null ? 0 : preservedNotHeld(holdAccumulator);
         return true;
+    }
+
+    /** The preserved keys that {@code acc} does not hold yet. */
+    private int preservedNotHeld(Accumulator acc) {
+        int n = 0;
+        for (Object k : preserved.keySet()) {
+            if (!acc.held.containsKey(k)) {
+                n++;
+            }
+        }
+        return n;
     }
 
     private void writeHeld(java.io.DataOutputStream out, Accumulator acc) throws java.io.IOException {

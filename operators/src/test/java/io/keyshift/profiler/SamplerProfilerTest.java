@@ -111,6 +111,31 @@ class SamplerProfilerTest {
         });
     }
 
+    /**
+     * The keys preserved for the next window keep their places in its hold: cold keys sampled before a hot key's first
+     * record of the window filled the hold, and the hot key went to the overflow sketch, its count no longer exact.
+     */
+    @Test
+    void preservedKeysKeepTheirPlacesInTheNextWindowsHold() {
+        // sketch 8: 6 held keys per window, the 3 largest preserved
+        KeySampler<String> s = sampler(8, 0.5, 3);
+        for (int i = 0; i < 300; i++) {
+            add(s, "hot-" + (i % 3), 10 + i);
+        }
+        for (int i = 0; i < 40; i++) {
+            add(s, "cold-" + i, W + 10 + i);
+        }
+        for (int i = 0; i < 99; i++) {
+            add(s, "hot-" + (i % 3), W + 100 + i);
+        }
+        s.closeUpTo(W - 1);
+        assertThat(s.closeUpTo(2 * W - 1)).singleElement().satisfies(w -> {
+            for (int k = 0; k < 3; k++) {
+                assertThat(estimate(w, "hot-" + k)).as("hot-" + k).isEqualTo(33);
+            }
+        });
+    }
+
     @Test
     void samplerCountsKeyGroupsExactlyAndListsTheKeysLargestFirst() {
         KeySampler<String> s = sampler(64, 1.0, 0);
