@@ -170,6 +170,17 @@ public final class ReplayCommand implements Callable<Integer> {
                 throw new ParameterException(cl, "--scale: keyshift.scaling.min-parallelism (" + bottom + ") is above "
                         + "--parallelism (" + parallelism + "), where the scaled runs start: start at it or lower it");
             }
+            int lead = conf.get(io.keyshift.config.PlanOptions.LEASE_LEAD);
+            int lag = conf.get(io.keyshift.config.PlanOptions.ON_MISMATCH_LAG_WINDOWS);
+            if (conf.get(io.keyshift.config.PlanOptions.ON_MISMATCH) == io.keyshift.config.PlanOptions.OnMismatch.REVERT
+                    && lead > lag) {
+                // the scaled runs' sources wait at each window's end for its scaling decision, which waits for the
+                // plan, which waits for the validation to reach lead - lag windows past it: a wait for ever
+                throw new ParameterException(cl, "--scale with keyshift.migration.on-mismatch=REVERT needs "
+                        + "keyshift.plan.lease-lead (" + lead + ") at most keyshift.migration.on-mismatch.lag-windows ("
+                        + lag + "): a plan waits for the validation to pass its leases' start, which the scaled "
+                        + "runs' sources, waiting for each window's scaling decision, never let it reach");
+            }
         }
         if (control != null) {
             if (chosen.stream().allMatch(x -> x == Strategy.HASH) && scaled.isEmpty()) {

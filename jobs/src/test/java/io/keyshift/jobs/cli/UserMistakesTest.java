@@ -227,6 +227,13 @@ class UserMistakesTest {
                 "--config", conf());
         assertThat(backend.exit()).isEqualTo(2);
         assertThat(backend.err()).contains("'state.backend.type' must be hashmap, rocksdb, forst");
+        // the scaled runs' sources wait for each window's decision, the plan for the validation beyond it: for ever
+        CliRun hang = run("replay", "--scale", "predictive", "-Dkeyshift.scaling.capacity=2000",
+                "-Dkeyshift.scaling.max-parallelism=8", "-Dkeyshift.migration.on-mismatch=REVERT",
+                "-Dkeyshift.plan.lease-lead=3", "--out", dir.resolve("hang").toString(), "--config", conf());
+        assertThat(hang.exit()).as(hang.err()).isEqualTo(2);
+        assertThat(hang.err()).contains("keyshift.plan.lease-lead (3) at most keyshift.migration.on-mismatch"
+                + ".lag-windows (2)");
         CliRun batch = run("replay", "-Dexecution.runtime-mode=BATCH", "--out", dir.resolve("bm").toString(),
                 "--config", conf());
         assertThat(batch.exit()).as(batch.err()).isEqualTo(2);
