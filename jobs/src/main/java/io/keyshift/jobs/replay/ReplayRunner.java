@@ -139,7 +139,8 @@ public final class ReplayRunner {
             Thread progress = progressPrinter(s.log(), id, progressId, s.input().stats().records(), t0);
             ScaledReplay.Outcome o;
             try {
-                o = ScaledReplay.run(s.input().space(), s.input().stats().firstEvent(), base, policy, s.parallelism(),
+                o = ScaledReplay.run(s.input().space(), s.input().stats().firstEvent(), s.input().stats().lastEvent(), base,
+                        policy, s.parallelism(),
                         maxP, window.toMillis(), work.resolve(id), work, s.withSum(), progressId, s.log());
             } finally {
                 progress.interrupt();

@@ -59,8 +59,9 @@ public final class ScaledReplay {
      * @param base       Flink and keyshift configuration; {@code keyshift.scaling.capacity} and
      *                   {@code keyshift.scaling.max-parallelism} must be set (> 0)
      * @param firstEvent event time of the first record (ms): the gate's first bound is the end of its window
+     * @param lastEvent  event time of the last record (ms): a decision at a window end after it has nothing to act on
      */
-    public static Outcome run(EventSpace space, long firstEvent, Configuration base, ScalingPolicy policy,
+    public static Outcome run(EventSpace space, long firstEvent, long lastEvent, Configuration base, ScalingPolicy policy,
                               int parallelism, int maxParallelism, long windowMillis, Path runDir, Path work,
                               boolean withSum, String progressId, PrintStream log) throws Exception {
         int slots = base.get(ScalingOptions.MAX_PARALLELISM);
@@ -105,7 +106,10 @@ public final class ScaledReplay {
                 while (!result.isDone() && (d = gate.pending()) == null) {
                     Thread.sleep(20);
                 }
-                if (d == null || result.isDone()) {
+                if (d == null || result.isDone() || d.getWindowEnd() > lastEvent) {
+                    // a decision after the last record (made on the end of the input) has no window to act on: no
+                    // rescale (stopped then, a job whose sources had ended failed the stop or restarted for nothing)
+                    gate.release();
                     checkSucceeded(result.get(), runId(policy));
                     break;
                 }
