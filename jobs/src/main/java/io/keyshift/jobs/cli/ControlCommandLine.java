@@ -82,6 +82,11 @@ public final class ControlCommandLine implements Callable<Integer> {
             throw new ParameterException(cl, "unknown command '" + command + "' (" + String.join(", ", COMMANDS)
                     + ")");
         }
+        if (argument != null && (argument.indexOf('\n') >= 0 || argument.indexOf('\r') >= 0)) {
+            // the job reads its control input line by line: such a key would arrive as two refused lines
+            throw new ParameterException(cl, "a key with a line break cannot be sent as a control command (the job "
+                    + "reads one command per line)");
+        }
         String time = at != null ? at : "now";
         List<String> fields = new ArrayList<>(List.of(time, commandName));
         ControlCommand parsed;

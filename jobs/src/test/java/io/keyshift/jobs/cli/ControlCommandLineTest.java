@@ -46,6 +46,16 @@ class ControlCommandLineTest {
         assertThat(Files.readAllLines(file)).containsExactly("now,pin,Market at 4th");
     }
 
+    /** A key with a line break passed the check and reached the job as two refused lines; refused, nothing written. */
+    @Test
+    void aKeyWithALineBreakIsRefused(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("control.csv");
+        StringWriter err = new StringWriter();
+        assertThat(run(err, "control", "--file", file.toString(), "pin", "Market\nat 4th")).isEqualTo(2);
+        assertThat(err.toString()).contains("line break");
+        assertThat(file).doesNotExist();
+    }
+
     /** An --at beyond the years event times may have (year +3170843 was written) is refused; nothing is written. */
     @Test
     void anAtOutsideTheYearsOfEventTimesIsRefused(@TempDir Path dir) throws Exception {
