@@ -220,6 +220,19 @@ public final class KeySampler<K> {
     /** Removes and returns the samples of every open window that ends at or before {@code watermark + 1}. */
     public List<WindowSample> closeUpTo(long watermark) {
         closedUpTo = Math.max(closedUpTo, watermark);
+        return removeUpTo(watermark);
+    }
+
+    /**
+     * Removes and returns the samples of every open window, as they are so far, without closing them: a record of
+     * such a window that comes later opens it again, and its sample goes out when the watermark passes its end (for
+     * an input that turned idle, whose open windows would otherwise be profiled without it).
+     */
+    public List<WindowSample> takeOpen() {
+        return removeUpTo(Long.MAX_VALUE);
+    }
+
+    private List<WindowSample> removeUpTo(long watermark) {
         List<WindowSample> out = new ArrayList<>();
         while (!open.isEmpty() && open.firstKey() + windowMillis - 1 <= watermark) {
             Map.Entry<Long, Accumulator> first = open.pollFirstEntry();

@@ -794,6 +794,12 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
         // hold back the profiler or the keyed stage; records it sends later may be late, as behind a plain keyBy
         inputIdle = status.isIdle();
         if (inputIdle) {
+            // the profiler passes an idle subtask by: what it counted of its open windows goes now (the reports say
+            // idle), or those windows, closed once the other subtasks pass them, would be profiled without it (after
+            // a rescale, windows restored at a subtask that never gets input)
+            for (WindowSample w : sampler.takeOpen()) {
+                report(w, null, inputWatermark, outputWatermark);
+            }
             forwardIdleIfDrained();
         } else if (forwardedIdle) {
             forwardedIdle = false;
@@ -838,6 +844,12 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
 
     private void forwardIdleIfDrained() {
         if (inputIdle && !forwardedIdle && waiting.isEmpty()) {
+            // its routed loads so far, for the same reason as its samples (see processWatermarkStatus)
+            while (!loads.isEmpty()) {
+                Map.Entry<Long, long[][]> first = loads.pollFirstEntry();
+                report(null, load(first.getKey(), first.getValue()), inputWatermark, outputWatermark);
+            }
+            lastLoad = null;
             forwardedIdle = true;
             output.emitWatermarkStatus(WatermarkStatus.IDLE);
         }

@@ -1170,6 +1170,38 @@ class KeyshiftRouterTest {
         }
     }
 
+    /**
+     * A router whose input turns idle mid-window reports what it counted of its open windows at once: the profiler
+     * passes an idle subtask by, and closed those windows without its sample, which came later and was dropped as late.
+     */
+    @Test
+    void anInputThatTurnsIdleReportsItsOpenWindowsAtOnce() throws Exception {
+        try (var h = harness()) {
+            plan(h, Plans.plan(1, Long.MAX_VALUE, MAX_P));
+            h.processElement("a", 1_000);
+            h.processElement("b", 2_000);
+            h.processWatermark(new Watermark(2_500));
+            h.processWatermarkStatus(WatermarkStatus.IDLE);
+            List<KeyLoadSample> reports = new ArrayList<>();
+            h.getSideOutput(SAMPLES).forEach(r -> reports.add(r.getValue()));
+            assertThat(reports).filteredOn(r -> r.getWindow() != null).singleElement().satisfies(r -> {
+                assertThat(r.getIdle()).isTrue();
+                assertThat(r.getWindow().getRecords()).isEqualTo(2);
+            });
+            assertThat(reports).filteredOn(r -> r.getLoad() != null).singleElement().satisfies(r -> {
+                assertThat(r.getIdle()).isTrue();
+                assertThat(r.getLoad().getRoutedKeyGroupCounts().stream().mapToLong(Long::longValue).sum())
+                        .isEqualTo(2);
+            });
+            // back and on to the window's end: nothing of it is reported again
+            h.processWatermarkStatus(WatermarkStatus.ACTIVE);
+            h.processWatermark(new Watermark(2 * WINDOW));
+            List<KeyLoadSample> after = new ArrayList<>();
+            h.getSideOutput(SAMPLES).forEach(r -> after.add(r.getValue()));
+            assertThat(after).filteredOn(r -> r.getWindow() != null || r.getLoad() != null).hasSize(2);
+        }
+    }
+
     @Test
     void aRouterThatTheKeyedStageFollowsReportsItsOwnParallelismAsTheStages() throws Exception {
         for (boolean follows : new boolean[] {true, false}) {
