@@ -24,7 +24,8 @@ import java.util.concurrent.Callable;
         mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Profiles a history file (same input options as replay) and trains the forecaster on it, then",
             "writes a savepoint (Flink's State Processor API) that holds the forecaster's state. Start the job from it",
-            "(submit --from-savepoint, or -Dexecution.state-recovery.path=...) on the stream that follows the history:",
+            "(submit --from-savepoint, flink run -s, or execution.state-recovery.path in a library job of your own) on the",
+            "stream that follows the history:",
             "it forecasts and plans from its first window. Use the job's --window and -D options.",
             "Exit status: 0 done, 1 failed, 2 bad options."})
 public final class BootstrapCommand implements Callable<Integer> {

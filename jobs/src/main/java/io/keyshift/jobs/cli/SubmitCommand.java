@@ -72,6 +72,17 @@ public final class SubmitCommand implements Callable<Integer> {
                     .setOut(cl.getOut()).setErr(cl.getErr())
                     .execute(jobArgs.toArray(String[]::new));
         }
+        for (int i = 0; i < jobArgs.size(); i++) {
+            String a = jobArgs.get(i);
+            String option = a.startsWith("-D") && a.length() > 2 ? a.substring(2)
+                    : a.equals("-D") && i + 1 < jobArgs.size() ? jobArgs.get(i + 1) : "";
+            if (option.startsWith("execution.state-recovery.")) {
+                // the job's own -D builds its graph here, but the restore settings the cluster gets are this
+                // command's: the job would have read on as restored and started afresh, writing its output again
+                throw new ParameterException(cl, "job option -D" + option.split("=", 2)[0] + ": submit restores a "
+                        + "job with --from-savepoint PATH (and --allow-non-restored-state), before the --");
+            }
+        }
         if (savepoint != null && cluster.rest == null && !savepoint.matches("[A-Za-z][A-Za-z0-9+.-]+:.*")
                 && !Files.exists(Path.of(savepoint))) {
             // a local path (the JobManager of a cluster this command starts reads the same file system): a typo

@@ -410,6 +410,12 @@ class UserMistakesTest {
                     "--out", dir.resolve("o").toString());
             assertThat(r.exit()).as(r.err()).isEqualTo(2);
             assertThat(r.err()).contains("job option: --strategy").contains("bogus");
+            // a restore through the job's own -D: its main read on as restored while the cluster started it afresh
+            CliRun restore = run("submit", "--rest", "http://127.0.0.1:" + rest.getAddress().getPort(),
+                    "--jar", jar.toString(), "--config", conf(), "--", "--out", dir.resolve("o").toString(),
+                    "-D", "execution.state-recovery.path=/tmp/sp-1");
+            assertThat(restore.exit()).as(restore.err()).isEqualTo(2);
+            assertThat(restore.err()).contains("-Dexecution.state-recovery.path").contains("--from-savepoint");
             assertThat(others.get()).as("requests besides /config").isZero();
         } finally {
             rest.stop(0);
