@@ -816,11 +816,12 @@ public final class RepartitionPlanner {
                 revertsResolved.add(key);
                 continue;
             }
-            if (ctl.held().contains(key) && !movedSince) {
-                // held: a revert sent it here, and its last move is that revert (a held key starts no migration of
-                // the planner's); the check that failed is of the revert's own shadow phase (a correctness shadow,
-                // for windows that reach across the switch-over): a revert returns to the side the validation
-                // trusted, and is not reverted in turn
+            if (ifAt >= 0 && e != null && ctl.held().contains(key) && !movedSince) {
+                // a revert of the validation's (it names the shadow's key group) of a key held: a revert sent it
+                // here, and its last move is that revert (a held key starts no migration of the planner's), so the
+                // check that failed is of the revert's own shadow phase (a correctness shadow, for windows that reach
+                // across the switch-over): a revert returns to the side the validation trusted, and is not reverted
+                // in turn (a revert without IF_AT, an operator's, always applies)
                 revertsResolved.add(key);
                 continue;
             }

@@ -126,6 +126,19 @@ class RepartitionPlannerTest {
                 assertThat(e.getMigration().getToKeyGroup()).isEqualTo(away);
             }
         }
+        // an operator's revert (no IF_AT) of a held key applies
+        RepartitionPlanner planner = new RepartitionPlanner(new RepartitionPlanner.Settings(MAX_P, P, W, W, 1, 2,
+                0.02, 0.1, 0.001, 8, 4, 0.0, RepartitionPlanner.Constraints.NONE, 0L, true));
+        planner.restore(RoutingPlan.newBuilder().setVersion(3).setValidUntil(2 * W).setBasedOnWindowEnd(W)
+                .setMaxParallelism(MAX_P).setParallelism(P).setEntries(new ArrayList<>(List.of(RouteEntry
+                        .newBuilder().setKey(hot).setNaturalKeyGroup(naturalHot).setKeyGroup(naturalHot)
+                        .setEpoch(3).setMigration(null).setMovedAt(revertedAt).build())))
+                .setPredictedImbalanceBefore(1).setPredictedImbalanceAfter(1).setMigrationsStarted(0)
+                .setMigrationsCompleted(0).build());
+        RoutingPlan byHand = planner.onForecast(forecast(2 * W, loads), new RepartitionPlanner.Control(false,
+                java.util.Set.of(), null, Map.of(hot, new int[] {away, -1}), Map.of(), java.util.Set.of(hot)));
+        assertThat(byHand.getEntries()).filteredOn(x -> x.getKey().toString().equals(hot)).singleElement()
+                .satisfies(x -> assertThat(x.getMigration().getToKeyGroup()).isEqualTo(away));
     }
 
     /**
