@@ -67,6 +67,8 @@ public final class KeySampler<K> {
     /** Keys held from the start of the next window, with their decayed counts (sampling only). */
     private final Map<Object, Double> preserved = new HashMap<>();
     private long holdWindow = Long.MIN_VALUE;
+    /** The hold window's part taken before an idle spell (see {@link #takeOpen}); null: none (not checkpointed). */
+    private Accumulator takenHold;
     /** The preserved keys that the hold window's accumulator does not hold yet: their places stay free for them. */
     private int preservedPending;
     /** The highest watermark windows were closed up to (Long.MIN_VALUE before any, and after a restore). */
@@ -160,6 +162,13 @@ public final class KeySampler<K> {
                 acc = new Accumulator(rateFor(start));
                 lastRate = acc.rate;
                 open.put(start, acc);
+                if (start == holdWindow && holdAccumulator != null) {
+                    // the hold window again, its earlier part taken (an input that turned idle, takeOpen): the hold
+                    // goes on here, the earlier part's held counts still count towards what is preserved next
+                    takenHold = holdAccumulator;
+                    holdAccumulator = acc;
+                    preservedPending = preservedNotHeld(acc);
+                }
             }
             lastStart = start;
             lastEnd = end;
@@ -405,6 +414,7 @@ public final class KeySampler<K> {
         }
         holdWindow = in.readLong();
         holdAccumulator = null;
+        takenHold = null;
         if (in.readBoolean()) {
             // the closed window whose held keys are preserved when the next window opens
             holdAccumulator = new Accumulator(0.5);
@@ -514,6 +524,10 @@ public final class KeySampler<K> {
         Map<Object, Double> scores = new HashMap<>();
         preserved.forEach((k, v) -> scores.put(k, v / 2));
         closed.held.forEach((k, c) -> scores.merge(k, (double) c[0], Double::sum));
+        if (takenHold != null) {
+            takenHold.held.forEach((k, c) -> scores.merge(k, (double) c[0], Double::sum));
+            takenHold = null;
+        }
         preserved.clear();
         List<Map.Entry<Object, Double>> ranked = new ArrayList<>(scores.entrySet());
         // ties by the key's id, so that the choice is deterministic

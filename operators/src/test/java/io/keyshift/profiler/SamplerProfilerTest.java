@@ -136,6 +136,32 @@ class SamplerProfilerTest {
         });
     }
 
+    /**
+     * A window taken before it closed (an input that turned idle) and then continued keeps the hold: its preserved
+     * keys keep their places in the continued part (cold keys sampled first had filled it: the hot keys went to the
+     * overflow sketch).
+     */
+    @Test
+    void aHoldWindowTakenBeforeItClosedKeepsThePreservedKeysPlaces() {
+        KeySampler<String> s = sampler(8, 0.5, 3);
+        for (int i = 0; i < 300; i++) {
+            add(s, "hot-" + (i % 3), 10 + i);
+        }
+        add(s, "hot-0", W + 5);
+        assertThat(s.takeOpen()).hasSize(2);
+        for (int i = 0; i < 40; i++) {
+            add(s, "cold-" + i, W + 10 + i);
+        }
+        for (int i = 0; i < 99; i++) {
+            add(s, "hot-" + (i % 3), W + 100 + i);
+        }
+        assertThat(s.closeUpTo(2 * W - 1)).singleElement().satisfies(w -> {
+            for (int k = 0; k < 3; k++) {
+                assertThat(estimate(w, "hot-" + k)).as("hot-" + k).isEqualTo(33);
+            }
+        });
+    }
+
     @Test
     void samplerCountsKeyGroupsExactlyAndListsTheKeysLargestFirst() {
         KeySampler<String> s = sampler(64, 1.0, 0);
