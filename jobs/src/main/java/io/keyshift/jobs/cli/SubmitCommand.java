@@ -83,8 +83,8 @@ public final class SubmitCommand implements Callable<Integer> {
                         + "job with --from-savepoint PATH (and --allow-non-restored-state), before the --");
             }
         }
-        if (savepoint != null && cluster.rest == null && !savepoint.matches("[A-Za-z][A-Za-z0-9+.-]+:.*")
-                && !Files.exists(Path.of(savepoint))) {
+        if (savepoint != null && cluster.rest == null && localPath(savepoint) != null
+                && !Files.exists(localPath(savepoint))) {
             // a local path (the JobManager of a cluster this command starts reads the same file system): a typo
             // fails here, not as a job that fails on the cluster after "submitted"
             throw new ParameterException(cl, "--from-savepoint: " + savepoint + " does not exist");
@@ -133,5 +133,24 @@ public final class SubmitCommand implements Callable<Integer> {
                 + jobId + "/overview)");
         System.out.println(jobId);
         return 0;
+    }
+
+    /**
+     * The local file of a savepoint path: a plain path, or a {@code file:} URI (as {@code bin/keyshift savepoint}
+     * prints it); null for another scheme (a remote file system this machine may not reach).
+     */
+    static Path localPath(String savepoint) {
+        if (!savepoint.matches("[A-Za-z][A-Za-z0-9+.-]+:.*")) {
+            return Path.of(savepoint);
+        }
+        if (savepoint.regionMatches(true, 0, "file:", 0, 5)) {
+            try {
+                return Path.of(java.net.URI.create(savepoint.startsWith("file:/") && !savepoint.startsWith("file://")
+                        ? "file://" + savepoint.substring(5) : savepoint));
+            } catch (IllegalArgumentException | java.nio.file.FileSystemNotFoundException e) {
+                return null;
+            }
+        }
+        return null;
     }
 }

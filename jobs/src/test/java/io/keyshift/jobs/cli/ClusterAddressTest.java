@@ -73,6 +73,13 @@ class ClusterAddressTest {
         assertThat(r.err()).contains("--from-savepoint: /tmp/keyshift-no-such-savepoint-34 does not exist")
                 .doesNotContain("cannot reach");
         assertThat(r.err().strip().lines()).hasSize(1);
+        // the form bin/keyshift savepoint prints (a file: URI) was let through: the job failed on the cluster
+        Run uri = run("submit", "--jar", jar.toString(), "--dir", "/tmp/keyshift-no-such-cluster-34",
+                "--from-savepoint", "file:/tmp/keyshift-no-such-savepoint-36", "--", "--out", "x");
+        assertThat(uri.exit()).isEqualTo(2);
+        assertThat(uri.err()).contains("--from-savepoint: file:/tmp/keyshift-no-such-savepoint-36 does not exist");
+        assertThat(SubmitCommand.localPath("file:///tmp/sp")).isEqualTo(java.nio.file.Path.of("/tmp/sp"));
+        assertThat(SubmitCommand.localPath("s3://bucket/sp")).isNull();
     }
 
     /** {@code submit -- --help}, as the command's own description suggests, lists the job's options without a cluster. */
