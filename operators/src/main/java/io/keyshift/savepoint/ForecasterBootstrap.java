@@ -153,7 +153,8 @@ public final class ForecasterBootstrap {
      * Refuses, with the reason, a base savepoint for {@link #bootstrapOnto} that cannot be read, holds no operator,
      * holds state the State Processor API does not copy into a new savepoint (keyed state in a backend's native form,
      * as RocksDB's incremental checkpoints and native savepoints keep it; in-flight data of an unaligned checkpoint),
-     * holds the stage's forecaster already or was taken with another max parallelism than {@code maxParallelism}.
+     * or holds the stage's forecaster already. Its operators may have max parallelisms of their own (a job's operators
+     * may each have one): the forecaster is written with the stage's.
      *
      * @param base the base savepoint (a URI or path)
      * @param uidPrefix the stage's uid prefix
@@ -185,11 +186,6 @@ public final class ForecasterBootstrap {
                 throw new IllegalArgumentException("the base savepoint " + base + " holds the forecaster of the stage "
                         + "with uid prefix '" + uidPrefix + "' (" + forecaster + ") already: bootstrap each stage "
                         + "once, or give the stage its own uid prefix");
-            }
-            if (s.getMaxParallelism() != maxParallelism) {
-                throw new IllegalArgumentException("the base savepoint " + base + " was taken with max parallelism "
-                        + s.getMaxParallelism() + ", the stage has " + maxParallelism + ": a savepoint restores into "
-                        + "one max parallelism");
             }
         }
     }
@@ -302,6 +298,9 @@ public final class ForecasterBootstrap {
         env.setParallelism(1);
         var transformation = OperatorTransformation
                 .bootstrapWith(env.fromData(PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO, state))
+                // the stage's, which the job sets on its forecaster: onto a base, the State Processor API would give
+                // it the largest of the base's operators' (a job's operators may each have their own)
+                .setMaxParallelism(maxParallelism)
                 .transform(new StateWriter());
         SavepointWriter writer = base == null ? SavepointWriter.newSavepoint(env, maxParallelism)
                 : SavepointWriter.fromExistingSavepoint(env, base);

@@ -171,19 +171,29 @@ class ForecasterBootstrapTest {
                 .max(Comparator.comparingDouble(u -> u.getForecast().get(0))).orElseThrow().getKeyGroup())
                 .isEqualTo(KeyGroupRangeAssignment.assignToKeyGroup("user-7", MAX_P));
 
-        // the same stage again, or a stage of another max parallelism: refused before the history is read
+        // the same stage again: refused before the history is read
         assertThatThrownBy(() -> ForecasterBootstrap.bootstrapOnto(byName(clicks(env(null), 0, 2)), both,
                 dir.resolve("again").toUri().toString()))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("holds the forecaster of the stage "
                         + "with uid prefix 'names'");
+        assertThat(dir.resolve("again")).doesNotExist();
+        // a stage of another max parallelism than the base's operators (a job's operators may each have their own):
+        // its forecaster is written with its own (it took the base's largest, which the job would refuse)
         StreamExecutionEnvironment other = env(null);
         other.setMaxParallelism(64);
-        assertThatThrownBy(() -> ForecasterBootstrap.bootstrapOnto(byName(clicks(other, 0, 2)), first,
-                dir.resolve("other").toUri().toString()))
-                .isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("max parallelism 128, the stage has 64");
-        assertThat(dir.resolve("again")).doesNotExist();
-        assertThat(dir.resolve("other")).doesNotExist();
+        ForecasterBootstrap.bootstrapOnto(byName(clicks(other, 0, 2)), first, dir.resolve("other").toUri().toString());
+        org.apache.flink.runtime.checkpoint.metadata.CheckpointMetadata written;
+        try (var in = new java.io.DataInputStream(java.nio.file.Files.newInputStream(
+                dir.resolve("other").resolve("_metadata")))) {
+            written = org.apache.flink.runtime.checkpoint.Checkpoints.loadCheckpointMetadata(in,
+                    getClass().getClassLoader(), dir.resolve("other").toString());
+        }
+        var nameForecaster = org.apache.flink.state.api.OperatorIdentifier.forUid(
+                io.keyshift.api.StageUids.forecaster("names")).getOperatorId();
+        assertThat(written.getOperatorStates()).filteredOn(o -> o.getOperatorID().equals(nameForecaster)).singleElement()
+                .satisfies(o -> assertThat(o.getMaxParallelism()).isEqualTo(64));
+        assertThat(written.getOperatorStates()).filteredOn(o -> !o.getOperatorID().equals(nameForecaster))
+                .allSatisfy(o -> assertThat(o.getMaxParallelism()).isEqualTo(MAX_P));
     }
 
     /** A savepoint's metadata file with {@code operators}, as Flink writes it. */
@@ -226,9 +236,8 @@ class ForecasterBootstrapTest {
                 new org.apache.flink.runtime.state.filesystem.FileStateHandle(
                         new org.apache.flink.core.fs.Path(dir.resolve("state").toUri()), 10))));
         ForecasterBootstrap.checkBase(canonical, "clicks", MAX_P);
-        assertThatThrownBy(() -> ForecasterBootstrap.checkBase(canonical, "clicks", 256))
-                .isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("was taken with max parallelism 128, the stage has 256");
+        // a stage of another max parallelism joins it: each operator keeps its own
+        ForecasterBootstrap.checkBase(canonical, "clicks", 256);
     }
 
     private static LoadForecast first(CloseableIterator<LoadForecast> forecasts) throws Exception {
