@@ -689,6 +689,7 @@ public final class KeyshiftStream<T, K> {
         LoadForecaster forecaster = new LoadForecaster(KeyshiftConfig.forecastSettings(config, maxP,
                 window, KeyshiftConfig.forecastHorizon(config, planSettings)))
                 .withPseudonymousKeys(!codec.reversible())
+                .withKeyNaming(codec.naming())
                 .withWindow(window);
         KeyedStream<WindowProfile, Integer> keyedProfiles = profiles.keyBy(new LoadForecaster.SingleKey());
         SingleOutputStreamOperator<LoadForecast> forecasts = (userControl == null

@@ -91,6 +91,8 @@ public final class LoadForecastEngine {
     private long windowIndex;
     /** Length (ms) of the windows observed, 0 before the first one (and in states of builds until 2026-12-02). */
     private long windowMillis;
+    /** How the stage names keys ({@code KeyPseudonymizer#naming}); null: not known (not recorded, not checked). */
+    private String keyNaming;
     private double absoluteErrorSum;
     private double naiveErrorSum;
     private double seasonalAbsoluteErrorSum;
@@ -699,12 +701,20 @@ public final class LoadForecastEngine {
         try (DataOutputStream out = new DataOutputStream(bytes)) {
             writeEngine(out, true);
             // found from the end (so that a restore checks them before it reads any series): the candidate models'
-            // names in UTF-8, the names' length, the windows' length, a marker
+            // names in UTF-8, the names' length, the windows' length, where known how keys are named (UTF-8, and its
+            // length), a marker
             byte[] models = modelList().getBytes(java.nio.charset.StandardCharsets.UTF_8);
             out.write(models);
             out.writeInt(models.length);
             out.writeLong(windowMillis);
-            out.writeInt(TRAILER_MARKER);
+            if (keyNaming != null) {
+                byte[] naming = keyNaming.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                out.write(naming);
+                out.writeInt(naming.length);
+                out.writeInt(NAMING_TRAILER_MARKER);
+            } else {
+                out.writeInt(TRAILER_MARKER);
+            }
         }
         return bytes.toByteArray();
     }
@@ -713,28 +723,51 @@ public final class LoadForecastEngine {
     private static final int MODEL_LIST_MARKER = 0x4B534D4C;
     /** Ends a {@link #toBytes()} with the model list and the windows' length ("KSMW"). */
     private static final int TRAILER_MARKER = 0x4B534D57;
+    /** Ends a {@link #toBytes()} with the model list, the windows' length and how keys are named ("KSMN"). */
+    private static final int NAMING_TRAILER_MARKER = 0x4B534D4E;
 
-    /**
-     * The model list and window length (ms; 0 where not recorded) at the end of {@code state} ({@link #toBytes()}),
-     * or null where it has no trailer (builds until 2026-12-01).
-     */
-    private static java.util.Map.Entry<String, Long> trailer(byte[] state) {
+    /** What the end of a {@link #toBytes()} records: models, window length (0: not recorded), key naming (or null). */
+    private record Trailer(String models, long windowMillis, String keyNaming) {}
+
+    /** The trailer at the end of {@code state} ({@link #toBytes()}), or null where it has none (until 2026-12-01). */
+    private static Trailer trailer(byte[] state) {
         if (state.length < 8) {
             return null;
         }
         java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(state);
-        int marker = b.getInt(state.length - 4);
-        int windowBytes = marker == TRAILER_MARKER ? Long.BYTES : marker == MODEL_LIST_MARKER ? 0 : -1;
-        if (windowBytes < 0 || state.length < 8 + windowBytes) {
+        int end = state.length - 4;
+        int marker = b.getInt(end);
+        String naming = null;
+        if (marker == NAMING_TRAILER_MARKER) {
+            int n = end >= 4 ? b.getInt(end - 4) : -1;
+            if (n < 0 || n > end - 4) {
+                return null;
+            }
+            naming = new String(state, end - 4 - n, n, java.nio.charset.StandardCharsets.UTF_8);
+            end -= 4 + n;
+        }
+        int windowBytes = marker == TRAILER_MARKER || marker == NAMING_TRAILER_MARKER ? Long.BYTES
+                : marker == MODEL_LIST_MARKER ? 0 : -1;
+        if (windowBytes < 0 || end < 4 + windowBytes) {
             return null;
         }
-        int length = b.getInt(state.length - 8 - windowBytes);
-        if (length < 0 || length > state.length - 8 - windowBytes) {
+        int length = b.getInt(end - 4 - windowBytes);
+        if (length < 0 || length > end - 4 - windowBytes) {
             return null;
         }
-        long window = windowBytes == 0 ? 0 : b.getLong(state.length - 4 - windowBytes);
-        return java.util.Map.entry(new String(state, state.length - 8 - windowBytes - length, length,
-                java.nio.charset.StandardCharsets.UTF_8), window);
+        long window = windowBytes == 0 ? 0 : b.getLong(end - windowBytes);
+        return new Trailer(new String(state, end - 4 - windowBytes - length, length,
+                java.nio.charset.StandardCharsets.UTF_8), window, naming);
+    }
+
+    /**
+     * Records how the stage names keys ({@code KeyPseudonymizer#naming}: "raw", or a key secret's fingerprint) in
+     * {@link #toBytes()}, and refuses a {@link #restore(byte[])} of a state that recorded another: a bootstrap
+     * savepoint holds no plan, whose naming the routers would check.
+     */
+    public LoadForecastEngine withKeyNaming(String naming) {
+        this.keyNaming = naming;
+        return this;
     }
 
     /**
@@ -771,11 +804,16 @@ public final class LoadForecastEngine {
     public void restore(byte[] state) throws IOException {
         // a model list that differs would read one model's numbers as another's (additive seasonal terms as
         // multiplicative factors) without any error: refused before any series is read
-        java.util.Map.Entry<String, Long> trailer = trailer(state);
-        if (trailer != null && !trailer.getKey().equals(modelList())) {
-            throw modelsDiffer(trailer.getKey(), trailer.getValue());
+        Trailer trailer = trailer(state);
+        if (trailer != null && keyNaming != null && trailer.keyNaming() != null
+                && !trailer.keyNaming().equals(keyNaming)) {
+            throw io.keyshift.config.JobOptions.unrecoverable(io.keyshift.route.KeyPseudonymizer.namingMismatch(
+                    "the forecaster's restored state", trailer.keyNaming(), keyNaming));
         }
-        windowMillis = trailer == null ? 0 : trailer.getValue();
+        if (trailer != null && !trailer.models().equals(modelList())) {
+            throw modelsDiffer(trailer.models(), trailer.windowMillis());
+        }
+        windowMillis = trailer == null ? 0 : trailer.windowMillis();
         try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(state))) {
             int version = readCounters(in, true);
             tracked.clear();

@@ -88,6 +88,18 @@ public class LoadForecaster extends AbstractStreamOperator<LoadForecast>
     private boolean pseudonymousKeys;
 
     /** Marks this forecaster's keys as pseudonyms (the stage has a key secret); returns it. */
+    /** How the stage names keys ({@code KeyCodec#naming}); null: not checked against a restored bootstrap's. */
+    private String keyNaming;
+
+    /**
+     * Refuses, at a restore, forecaster state written by {@code bootstrap} under another key naming (another key
+     * secret, or with or without one): its hot keys would be names no router uses.
+     */
+    public LoadForecaster withKeyNaming(String naming) {
+        this.keyNaming = naming;
+        return this;
+    }
+
     public LoadForecaster withPseudonymousKeys(boolean pseudonymous) {
         this.pseudonymousKeys = pseudonymous;
         return this;
@@ -221,7 +233,7 @@ public class LoadForecaster extends AbstractStreamOperator<LoadForecast>
         }
         store = store(keyed.getState(headerDescriptor()), keyed.getMapState(seriesDescriptor()),
                 keyed.getMapState(historyDescriptor()));
-        engine = new LoadForecastEngine(settings);
+        engine = new LoadForecastEngine(settings).withKeyNaming(keyNaming);
         held = new java.util.ArrayDeque<>();
         pendingZ = new java.util.ArrayList<>();
         anomalyZ = settings.anomalyZ();

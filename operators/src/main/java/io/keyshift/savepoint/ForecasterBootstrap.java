@@ -113,8 +113,7 @@ public final class ForecasterBootstrap {
      * @return what was learnt
      * @throws IllegalArgumentException before the history is read: if {@code savepointPath} exists, or
      *         {@code baseSavepoint} is refused by {@link #checkBase} (cannot be read, holds no operator, holds state
-     *         the copy would not take along, already holds the stage's forecaster, or was taken with another max
-     *         parallelism than the stage's)
+     *         the copy would not take along, or already holds the stage's forecaster)
      * @throws IllegalStateException after a terminal call on {@code history}, or if the history held no record
      * @throws Exception where the history's job or the savepoint's fails
      */
@@ -145,6 +144,10 @@ public final class ForecasterBootstrap {
         int maxParallelism = history.maxParallelism();
         LoadForecastEngine engine = train(profiles,
                 KeyshiftConfig.forecastSettings(history.options(), maxParallelism));
+        // how the stage names keys: a job under another key secret (or with or without one) refuses the state
+        String secret = history.options().getOptional(io.keyshift.config.PrivacyOptions.KEY_SECRET).orElse(null);
+        engine.withKeyNaming(io.keyshift.route.KeyPseudonymizer.naming(
+                secret == null ? null : io.keyshift.route.KeyPseudonymizer.fromSecret(secret)));
         write(engine, savepointPath, maxParallelism, history.uidPrefix(), base);
         return new Summary(records, profiles.size(), engine.seriesCount(), engine.mase());
     }
