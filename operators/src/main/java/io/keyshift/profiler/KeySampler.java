@@ -71,7 +71,7 @@ public final class KeySampler<K> {
     private Accumulator takenHold;
     /** The preserved keys that the hold window's accumulator does not hold yet: their places stay free for them. */
     private int preservedPending;
-    /** The highest watermark windows were closed up to (Long.MIN_VALUE before any, and after a restore). */
+    /** The highest watermark windows were closed up to (Long.MIN_VALUE before any; restored by the router). */
     private long closedUpTo = Long.MIN_VALUE;
     /** Records of windows already closed, not counted (see {@link #lateRecords()}). */
     private long lateRecords;
@@ -121,6 +121,16 @@ public final class KeySampler<K> {
     public double rateFor(long windowStart) {
         Map.Entry<Long, Double> e = rates.floorEntry(windowStart);
         return e == null ? samplingRate : e.getValue();
+    }
+
+    /** The highest watermark this sampler closed windows up to (Long.MIN_VALUE: none), for a checkpoint. */
+    public long closedUpTo() {
+        return closedUpTo;
+    }
+
+    /** Restores {@link #closedUpTo()} (this subtask's own, at the same parallelism): windows up to it are closed. */
+    public void closedUpTo(long watermark) {
+        closedUpTo = Math.max(closedUpTo, watermark);
     }
 
     /**

@@ -182,6 +182,10 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
     private long noWatermarkTimeoutMillis = RouteOptions.NO_WATERMARK_TIMEOUT.defaultValue().toMillis();
     private boolean naturalFirstWindow = RouteOptions.NATURAL_FIRST_WINDOW.defaultValue();
     private transient long outputWatermark;
+    /** The output watermark up to which routed loads were reported before a restore (Long.MIN_VALUE: none). */
+    private transient long loadsReportedUpTo;
+    /** {@link KeySampler#closedUpTo()} and the loads reported up to, at the checkpoint. */
+    private transient ListState<Long> closedState;
     private transient long firstWindowEnd;
     /**
      * Before the first plan, records earlier than this go to their natural key groups at once: the end of the planning
@@ -266,6 +270,7 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
         inputWatermark = Long.MIN_VALUE;
         waitingWithoutWatermarkSince = Long.MIN_VALUE;
         outputWatermark = Long.MIN_VALUE;
+        loadsReportedUpTo = Long.MIN_VALUE;
         firstWindowEnd = Long.MAX_VALUE;
         reportedInputWindow = Long.MIN_VALUE;
         reportedOutputWindow = Long.MIN_VALUE;
@@ -287,6 +292,8 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
                 && context.getOperatorStateStore().getRegisteredStateNames().contains("waiting-writer");
         writerState = context.getOperatorStateStore()
                 .getListState(new ListStateDescriptor<>("waiting-writer", Types.LONG));
+        closedState = context.getOperatorStateStore()
+                .getListState(new ListStateDescriptor<>("closed-up-to", Types.LONG));
         sampleHoldState = context.getOperatorStateStore().getListState(new ListStateDescriptor<>("sampler-hold",
                 org.apache.flink.api.common.typeinfo.PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO));
         naturalUntil = Long.MIN_VALUE;
@@ -310,6 +317,14 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
             List<Long> writers = new ArrayList<>();
             writerState.get().forEach(writers::add);
             boolean own = !writersKnown || (writers.size() == 1 && writers.get(0) == writer());
+            List<Long> closed = new ArrayList<>();
+            closedState.get().forEach(closed::add);
+            if (own && writersKnown && closed.size() == 2) {
+                // this subtask's own: what it had closed and reported, so that a late record of such a window is
+                // left out after the restore too (after a rescale a subtask reads others' input: nothing is known)
+                sampler.closedUpTo(closed.get(0));
+                loadsReportedUpTo = closed.get(1);
+            }
             // its own plan; after a rescale none: Flink hands each list state out on its own, so the plan a subtask
             // gets may be another subtask's than the records waiting it gets, and a record that waited at a subtask
             // behind the others must be routed by the first version whose lease covers it (a later version may have
@@ -757,7 +772,7 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
             return lastLoad;
         }
         long windowStart = KeySampler.windowStart(t, s.windowMillis());
-        if (outputWatermark != Long.MIN_VALUE && windowStart + s.windowMillis() - 1 <= outputWatermark) {
+        if (windowStart + s.windowMillis() - 1 <= Math.max(outputWatermark, loadsReportedUpTo)) {
             return null;
         }
         long[][] l = loads.computeIfAbsent(windowStart, w -> new long[2][s.maxParallelism()]);
@@ -1123,6 +1138,8 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
             hold = holdRewrite.apply(hold);
         }
         sampleHoldState.update(hold == null ? List.of() : List.of(hold));
+        // in this order (a subtask restored at the same parallelism gets its own list as it was)
+        closedState.update(List.of(sampler.closedUpTo(), Math.max(loadsReportedUpTo, outputWatermark)));
     }
 
     private KeyLoadSample stateRecord(WindowSample window, WindowLoad load) {

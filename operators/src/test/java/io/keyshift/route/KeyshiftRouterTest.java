@@ -1168,6 +1168,25 @@ class KeyshiftRouterTest {
                     .satisfies(r -> assertThat(r.getWindow().getRecords()).isEqualTo(1));
             assertThat(h.getOutput()).filteredOn(o -> o instanceof StreamRecord<?>).hasSize(2);
         }
+        // the same after a restore from a checkpoint taken once the window had been reported
+        OperatorSubtaskState snapshot;
+        try (var h = harness()) {
+            plan(h, Plans.plan(1, Long.MAX_VALUE, MAX_P));
+            h.processElement("cold", 1_000);
+            h.processWatermark(new Watermark(WINDOW + 10));
+            snapshot = h.snapshot(1, 1);
+        }
+        try (var h = harness(router(1000, false), snapshot)) {
+            plan(h, Plans.plan(2, Long.MAX_VALUE, MAX_P));
+            h.processElement("late", 2_000);
+            h.processWatermark(new Watermark(2 * WINDOW));
+            List<KeyLoadSample> reports = new ArrayList<>();
+            h.getSideOutput(SAMPLES).forEach(r -> reports.add(r.getValue()));
+            assertThat(reports).allSatisfy(r -> {
+                assertThat(r.getWindow()).isNull();
+                assertThat(r.getLoad()).isNull();
+            });
+        }
     }
 
     /**
