@@ -57,10 +57,7 @@ class RepartitionPlannerTest {
         String hot = loads.keySet().stream().filter(k -> k.startsWith("hot-")).findFirst().orElseThrow();
         int naturalHot = KeyGroupRangeAssignment.assignToKeyGroup(hot, MAX_P);
         // a key group of subtask 1: the hot key was moved off the crowded subtask 0
-        int away = 0;
-        while (KeyGroupRangeAssignment.computeOperatorIndexForKeyGroup(MAX_P, P, away) != 1) {
-            away++;
-        }
+        int away = firstKeyGroupOf(1);
         List<RouteEntry> entries = new ArrayList<>();
         entries.add(RouteEntry.newBuilder().setKey(hot).setNaturalKeyGroup(naturalHot).setKeyGroup(away).setEpoch(1)
                 .setMigration(null).build());
@@ -83,6 +80,28 @@ class RepartitionPlannerTest {
         assertThat(next.getEntries()).filteredOn(e -> e.getKey().toString().startsWith("returned-")).hasSize(6);
     }
 
+    /** The first key group that subtask {@code subtask} of {@code P} owns. */
+    private static int firstKeyGroupOf(int subtask) {
+        int g = 0;
+        while (KeyGroupRangeAssignment.computeOperatorIndexForKeyGroup(MAX_P, P, g) != subtask) {
+            g++;
+        }
+        return g;
+    }
+
+    /** A planner restored from plan 3, in which {@code key} is home, brought back by a move at {@code movedAt}. */
+    private static RepartitionPlanner backHome(String key, int natural, long movedAt) {
+        RepartitionPlanner planner = new RepartitionPlanner(new RepartitionPlanner.Settings(MAX_P, P, W, W, 1, 2,
+                0.02, 0.1, 0.001, 8, 4, 0.0, RepartitionPlanner.Constraints.NONE, 0L, true));
+        planner.restore(RoutingPlan.newBuilder().setVersion(3).setValidUntil(2 * W).setBasedOnWindowEnd(W)
+                .setMaxParallelism(MAX_P).setParallelism(P).setEntries(new ArrayList<>(List.of(RouteEntry.newBuilder()
+                        .setKey(key).setNaturalKeyGroup(natural).setKeyGroup(natural).setEpoch(3).setMigration(null)
+                        .setMovedAt(movedAt).build())))
+                .setPredictedImbalanceBefore(1).setPredictedImbalanceAfter(1).setMigrationsStarted(0)
+                .setMigrationsCompleted(0).build());
+        return planner;
+    }
+
     /**
      * A revert's own shadow phase (a correctness shadow: windows that reach across the switch-over) is checked too; a
      * mismatch there sent the key back to the side the first check had distrusted, and on, every few windows.
@@ -93,21 +112,11 @@ class RepartitionPlannerTest {
         Map<String, Double> loads = skewed();
         String hot = loads.keySet().stream().filter(k -> k.startsWith("hot-")).findFirst().orElseThrow();
         int naturalHot = KeyGroupRangeAssignment.assignToKeyGroup(hot, MAX_P);
-        int away = 0;
-        while (KeyGroupRangeAssignment.computeOperatorIndexForKeyGroup(MAX_P, P, away) != 1) {
-            away++;
-        }
+        int away = firstKeyGroupOf(1);
         long revertedAt = W / 2;
         for (boolean held : new boolean[] {true, false}) {
             // the hot key is back home from away: a revert started at revertedAt, and has switched over
-            RepartitionPlanner planner = new RepartitionPlanner(new RepartitionPlanner.Settings(MAX_P, P, W, W, 1, 2,
-                    0.02, 0.1, 0.001, 8, 4, 0.0, RepartitionPlanner.Constraints.NONE, 0L, true));
-            planner.restore(RoutingPlan.newBuilder().setVersion(3).setValidUntil(2 * W).setBasedOnWindowEnd(W)
-                    .setMaxParallelism(MAX_P).setParallelism(P).setEntries(new ArrayList<>(List.of(RouteEntry
-                            .newBuilder().setKey(hot).setNaturalKeyGroup(naturalHot).setKeyGroup(naturalHot)
-                            .setEpoch(3).setMigration(null).setMovedAt(revertedAt).build())))
-                    .setPredictedImbalanceBefore(1).setPredictedImbalanceAfter(1).setMigrationsStarted(0)
-                    .setMigrationsCompleted(0).build());
+            RepartitionPlanner planner = backHome(hot, naturalHot, revertedAt);
             // the check of a window of the revert's shadow phase failed: primary away, shadow home
             RepartitionPlanner.Control again = new RepartitionPlanner.Control(false, java.util.Set.of(), null,
                     Map.of(hot, new int[] {away, naturalHot}), Map.of(hot, revertedAt),
@@ -127,19 +136,10 @@ class RepartitionPlannerTest {
             }
         }
         // an operator's revert (no IF_AT) of a held key applies
-        RepartitionPlanner planner = new RepartitionPlanner(new RepartitionPlanner.Settings(MAX_P, P, W, W, 1, 2,
-                0.02, 0.1, 0.001, 8, 4, 0.0, RepartitionPlanner.Constraints.NONE, 0L, true));
-        planner.restore(RoutingPlan.newBuilder().setVersion(3).setValidUntil(2 * W).setBasedOnWindowEnd(W)
-                .setMaxParallelism(MAX_P).setParallelism(P).setEntries(new ArrayList<>(List.of(RouteEntry
-                        .newBuilder().setKey(hot).setNaturalKeyGroup(naturalHot).setKeyGroup(naturalHot)
-                        .setEpoch(3).setMigration(null).setMovedAt(revertedAt).build())))
-                .setPredictedImbalanceBefore(1).setPredictedImbalanceAfter(1).setMigrationsStarted(0)
-                .setMigrationsCompleted(0).build());
-        RoutingPlan byHand = planner.onForecast(forecast(2 * W, loads), new RepartitionPlanner.Control(false,
+        RoutingPlan byHand = backHome(hot, naturalHot, revertedAt).onForecast(forecast(2 * W, loads), new RepartitionPlanner.Control(false,
                 java.util.Set.of(), null, Map.of(hot, new int[] {away, -1}), Map.of(), java.util.Set.of(hot)));
-        int target = away;
         assertThat(byHand.getEntries()).filteredOn(x -> x.getKey().toString().equals(hot)).singleElement()
-                .satisfies(x -> assertThat(x.getMigration().getToKeyGroup()).isEqualTo(target));
+                .satisfies(x -> assertThat(x.getMigration().getToKeyGroup()).isEqualTo(away));
     }
 
     /**

@@ -122,13 +122,18 @@ class SamplerProfilerTest {
         for (int i = 0; i < 300; i++) {
             add(s, "hot-" + (i % 3), 10 + i);
         }
+        s.closeUpTo(W - 1);
+        coldKeysFirstThenTheHotOnesExact(s);
+    }
+
+    /** 40 cold keys, then 33 records of each of the 3 hot keys in window [W, 2W): the hot keys' counts are exact. */
+    private static void coldKeysFirstThenTheHotOnesExact(KeySampler<String> s) {
         for (int i = 0; i < 40; i++) {
             add(s, "cold-" + i, W + 10 + i);
         }
         for (int i = 0; i < 99; i++) {
             add(s, "hot-" + (i % 3), W + 100 + i);
         }
-        s.closeUpTo(W - 1);
         assertThat(s.closeUpTo(2 * W - 1)).singleElement().satisfies(w -> {
             for (int k = 0; k < 3; k++) {
                 assertThat(estimate(w, "hot-" + k)).as("hot-" + k).isEqualTo(33);
@@ -149,17 +154,7 @@ class SamplerProfilerTest {
         }
         add(s, "hot-0", W + 5);
         assertThat(s.takeOpen()).hasSize(2);
-        for (int i = 0; i < 40; i++) {
-            add(s, "cold-" + i, W + 10 + i);
-        }
-        for (int i = 0; i < 99; i++) {
-            add(s, "hot-" + (i % 3), W + 100 + i);
-        }
-        assertThat(s.closeUpTo(2 * W - 1)).singleElement().satisfies(w -> {
-            for (int k = 0; k < 3; k++) {
-                assertThat(estimate(w, "hot-" + k)).as("hot-" + k).isEqualTo(33);
-            }
-        });
+        coldKeysFirstThenTheHotOnesExact(s);
     }
 
     @Test
