@@ -816,7 +816,7 @@ public final class RepartitionPlanner {
                 revertsResolved.add(key);
                 continue;
             }
-            if (ifAt >= 0 && e != null && ctl.held().contains(key) && !movedSince) {
+            if (ifAt >= 0 && ctl.held().contains(key) && !movedSince) {
                 // a revert of the validation's (it names the shadow's key group) of a key held: a revert sent it
                 // here, and its last move is that revert (a held key starts no migration of the planner's), so the
                 // check that failed is of the revert's own shadow phase (a correctness shadow, for windows that reach

@@ -175,7 +175,13 @@ public final class KeySampler<K> {
                 if (start == holdWindow && holdAccumulator != null) {
                     // the hold window again, its earlier part taken (an input that turned idle, takeOpen): the hold
                     // goes on here, the earlier part's held counts still count towards what is preserved next
-                    takenHold = holdAccumulator;
+                    if (takenHold == null) {
+                        takenHold = holdAccumulator;
+                    } else {
+                        // taken a second time: the parts' counts add up
+                        holdAccumulator.held.forEach((k, c) -> takenHold.held.merge(k, c.clone(),
+                                (a, b) -> new long[] {a[0] + b[0]}));
+                    }
                     holdAccumulator = acc;
                     preservedPending = preservedNotHeld(acc);
                 }

@@ -165,6 +165,15 @@ public final class ForecasterBootstrap {
      * @throws IllegalArgumentException naming the base and the reason
      */
     public static void checkBase(String base, String uidPrefix, int maxParallelism) {
+        checkBase(base, uidPrefix, maxParallelism, false);
+    }
+
+    /**
+     * As {@link #checkBase(String, String, int)}; with {@code oneMaxParallelism} (a job that sets one max parallelism
+     * for all its operators, as keyshift's command-line job does) also refuses a base with an operator of another max
+     * parallelism, which that job could not restore.
+     */
+    public static void checkBase(String base, String uidPrefix, int maxParallelism, boolean oneMaxParallelism) {
         CheckpointMetadata meta;
         try {
             meta = SavepointLoader.loadSavepointMetadata(base);
@@ -184,6 +193,10 @@ public final class ForecasterBootstrap {
                             + "Processor API does not copy into a new savepoint (" + notCopied + "): take a savepoint "
                             + "in the canonical format (flink savepoint --type canonical)");
                 }
+            }
+            if (oneMaxParallelism && s.getMaxParallelism() != maxParallelism) {
+                throw new IllegalArgumentException("the base savepoint " + base + " was taken with max parallelism "
+                        + s.getMaxParallelism() + ", the job has " + maxParallelism + " for all its operators");
             }
             if (s.getOperatorID().equals(forecasterId)) {
                 throw new IllegalArgumentException("the base savepoint " + base + " holds the forecaster of the stage "

@@ -135,6 +135,18 @@ class RepartitionPlannerTest {
                 assertThat(e.getMigration().getToKeyGroup()).isEqualTo(away);
             }
         }
+        // the revert's entry folded and gone (the key home, where a plan names it no more): dropped all the same
+        RepartitionPlanner folded = backHome(hot, naturalHot, revertedAt);
+        folded.restore(RoutingPlan.newBuilder().setVersion(4).setValidUntil(2 * W).setBasedOnWindowEnd(W)
+                .setMaxParallelism(MAX_P).setParallelism(P).setEntries(new ArrayList<>())
+                .setPredictedImbalanceBefore(1).setPredictedImbalanceAfter(1).setMigrationsStarted(0)
+                .setMigrationsCompleted(0).build());
+        RoutingPlan afterFold = folded.onForecast(forecast(2 * W, loads), new RepartitionPlanner.Control(false,
+                java.util.Set.of(), null, Map.of(hot, new int[] {away, naturalHot}), Map.of(hot, revertedAt),
+                java.util.Set.of(hot)));
+        assertThat(afterFold.getEntries()).filteredOn(x -> x.getKey().toString().equals(hot))
+                .allSatisfy(x -> assertThat(x.getMigration()).isNull());
+        assertThat(folded.revertsStarted()).doesNotContain(hot);
         // an operator's revert (no IF_AT) of a held key applies
         RoutingPlan byHand = backHome(hot, naturalHot, revertedAt).onForecast(forecast(2 * W, loads), new RepartitionPlanner.Control(false,
                 java.util.Set.of(), null, Map.of(hot, new int[] {away, -1}), Map.of(), java.util.Set.of(hot)));

@@ -236,8 +236,12 @@ class ForecasterBootstrapTest {
                 new org.apache.flink.runtime.state.filesystem.FileStateHandle(
                         new org.apache.flink.core.fs.Path(dir.resolve("state").toUri()), 10))));
         ForecasterBootstrap.checkBase(canonical, "clicks", MAX_P);
-        // a stage of another max parallelism joins it: each operator keeps its own
+        // a stage of another max parallelism joins it: each operator keeps its own; not for a job that sets one max
+        // parallelism for all its operators (the command line's)
         ForecasterBootstrap.checkBase(canonical, "clicks", 256);
+        assertThatThrownBy(() -> ForecasterBootstrap.checkBase(canonical, "clicks", 256, true))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("was taken with max parallelism 128, the job has 256 for all its operators");
     }
 
     private static LoadForecast first(CloseableIterator<LoadForecast> forecasts) throws Exception {

@@ -123,7 +123,8 @@ public final class BootstrapCommand implements Callable<Integer> {
         if (base != null) {
             // before the input is read: a wrong --onto costs nothing
             try {
-                ForecasterBootstrap.checkBase(base, uidPrefix, maxP);
+                // the command-line job sets one max parallelism for all its operators
+                ForecasterBootstrap.checkBase(base, uidPrefix, maxP, true);
             } catch (IllegalArgumentException e) {
                 throw new ParameterException(cl, "--onto " + onto + ": " + e.getMessage());
             }

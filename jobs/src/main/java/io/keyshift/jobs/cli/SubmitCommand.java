@@ -76,7 +76,9 @@ public final class SubmitCommand implements Callable<Integer> {
             String a = jobArgs.get(i);
             String option = a.startsWith("-D") && a.length() > 2 ? a.substring(2)
                     : a.equals("-D") && i + 1 < jobArgs.size() ? jobArgs.get(i + 1) : "";
-            if (option.startsWith("execution.state-recovery.")) {
+            // and the names Flink still takes for them (execution.savepoint.path, ...)
+            if (option.startsWith("execution.state-recovery.") || option.startsWith("execution.savepoint.")
+                    || option.startsWith("execution.savepoint-restore-mode")) {
                 // the job's own -D builds its graph here, but the restore settings the cluster gets are this
                 // command's: the job would have read on as restored and started afresh, writing its output again
                 throw new ParameterException(cl, "job option -D" + option.split("=", 2)[0] + ": submit restores a "

@@ -416,6 +416,11 @@ class UserMistakesTest {
                     "-D", "execution.state-recovery.path=/tmp/sp-1");
             assertThat(restore.exit()).as(restore.err()).isEqualTo(2);
             assertThat(restore.err()).contains("-Dexecution.state-recovery.path").contains("--from-savepoint");
+            CliRun oldName = run("submit", "--rest", "http://127.0.0.1:" + rest.getAddress().getPort(),
+                    "--jar", jar.toString(), "--config", conf(), "--", "--out", dir.resolve("o").toString(),
+                    "-Dexecution.savepoint.path=/tmp/sp-1");
+            assertThat(oldName.exit()).as(oldName.err()).isEqualTo(2);
+            assertThat(oldName.err()).contains("-Dexecution.savepoint.path");
             assertThat(others.get()).as("requests besides /config").isZero();
         } finally {
             rest.stop(0);
