@@ -196,6 +196,33 @@ class ForecasterBootstrapTest {
                 .allSatisfy(o -> assertThat(o.getMaxParallelism()).isEqualTo(MAX_P));
     }
 
+    /** A stage keyed by the user's name whose keys are pseudonymized with {@code secret} (null: raw). */
+    private static KeyshiftStream<Click, String> byNameUnder(DataStream<Click> in, String secret) {
+        Configuration conf = new Configuration();
+        conf.setString("keyshift.window", "1h");
+        if (secret != null) {
+            conf.setString("keyshift.privacy.key-secret", secret);
+        }
+        return Keyshift.keyBy(in, c -> c.user, Types.STRING).configure(conf).uidPrefix("names");
+    }
+
+    /**
+     * A bootstrap under one key secret restored by a stage under another (or none) failed with nothing: a bootstrap
+     * savepoint holds no plan whose key naming the routers check, and its hot keys were names no router uses.
+     */
+    @Test
+    void aBootstrapRestoredUnderAnotherKeySecretFailsAtOnce(@TempDir Path dir) throws Exception {
+        String savepoint = dir.resolve("secret-a").toUri().toString();
+        ForecasterBootstrap.bootstrap(byNameUnder(clicks(env(null), 0, 24), "a-secret-of-twenty-chars"), savepoint);
+        for (String other : new String[] {"another-secret-of-twenty", null}) {
+            StreamExecutionEnvironment env = env(savepoint);
+            byNameUnder(clicks(env, 24, 2), other).window(TumblingEventTimeWindows.of(Duration.ofHours(1)))
+                    .aggregate(new ForecasterBootstrap.Count<Click>()).sinkTo(new DiscardingSink<>());
+            assertThatThrownBy(() -> env.execute("restored under " + (other == null ? "no secret" : "another")))
+                    .hasStackTraceContaining("keyshift.privacy.key-secret must stay as it was");
+        }
+    }
+
     /** A savepoint's metadata file with {@code operators}, as Flink writes it. */
     private static String metadata(Path dir, List<org.apache.flink.runtime.checkpoint.OperatorState> operators)
             throws Exception {
