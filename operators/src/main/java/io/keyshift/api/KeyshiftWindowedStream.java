@@ -179,6 +179,18 @@ public final class KeyshiftWindowedStream<T, K, W extends Window> {
         TypeSerializer<R> resultSerializer = resultType.createSerializer(stream.serializerConfig());
         accumulatorType.createSerializer(stream.serializerConfig());
         double split = stream.splitThreshold();
+        if (split > 0) {
+            // a split key's partial results are merged with it: a stub that throws (common where Flink never merges,
+            // tumbling windows) would fail the job at the first split, and again at every restart
+            try {
+                function.merge(function.createAccumulator(), function.createAccumulator());
+            } catch (UnsupportedOperationException e) {
+                throw new IllegalArgumentException(io.keyshift.config.PlanOptions.SPLIT_THRESHOLD.key() + " > 0 "
+                        + "merges a split key's partial results with the aggregate function's merge, but "
+                        + function.getClass().getName() + ".merge throws " + e + ": implement merge, or leave "
+                        + io.keyshift.config.PlanOptions.SPLIT_THRESHOLD.key() + " at 0", e);
+            }
+        }
         @SuppressWarnings("unchecked")
         ProcessWindowFunction<V, R, K, TimeWindow> pwf = (ProcessWindowFunction<V, R, K, TimeWindow>) windowFunction;
         return stream.build(shape.horizon(allowedLateness), shape.compared(), aligned(), false, split, (keyed, stage) -> {

@@ -898,12 +898,11 @@ public final class RepartitionPlanner {
                 .thenComparing(RouteEntry::getKey));
         // a keyed process function's key back home keeps its entry (the epoch of its stay there), which no return can
         // shorten: not counted, or once the bound is reached every plan would send hot moved keys home
+        // and so does a split key (splits never end): neither counts towards the bound
         int keptHome = 0;
-        if (s.keepEpochs()) {
-            for (RouteEntry e : entries.values()) {
-                keptHome += e.getMigration() == null && e.getSplit() == null && e.getKeyGroup() == natural(e)
-                        && e.getEpoch() != 0 ? 1 : 0;
-            }
+        for (RouteEntry e : entries.values()) {
+            keptHome += e.getSplit() != null || s.keepEpochs() && e.getMigration() == null
+                    && e.getKeyGroup() == natural(e) && e.getEpoch() != 0 ? 1 : 0;
         }
         int excess = entries.size() - keptHome - s.maxRoutingEntries();
         double meanPlanned = java.util.Arrays.stream(planned).sum() / p;
