@@ -41,14 +41,15 @@ public class BikeTrip {
 
     /**
      * The trips of {@code csv} (gzipped or not) with event-time timestamps and watermarks. One reader (a gzipped file
-     * is one split); the file is in start-time order. Lines that do not parse go to {@link #BAD_LINES}.
+     * is one split); the file is in start-time order. Lines that do not parse go to {@link #BAD_LINES}, which this
+     * job prints to standard error ("bad line> reason: line").
      */
     public static SingleOutputStreamOperator<BikeTrip> read(StreamExecutionEnvironment env, String csv) {
         FileSource<String> source = FileSource.forRecordStreamFormat(new TextLineInputFormat(), new Path(csv)).build();
         DataStream<String> lines = env.fromSource(source, WatermarkStrategy.noWatermarks(), "bike trips")
                 .uid("bike-trips-source")
                 .setParallelism(1);
-        return lines.process(new ProcessFunction<String, BikeTrip>() {
+        SingleOutputStreamOperator<BikeTrip> parsed = lines.process(new ProcessFunction<String, BikeTrip>() {
                     @Override
                     public void processElement(String line, Context ctx, Collector<BikeTrip> out) {
                         if (line.startsWith("\"trip_id\"")) {
@@ -62,8 +63,10 @@ public class BikeTrip {
                     }
                 })
                 .uid("bike-trips-parse")
-                .setParallelism(1)
-                .assignTimestampsAndWatermarks(WatermarkStrategy.<BikeTrip>forMonotonousTimestamps()
+                .setParallelism(1);
+        // the side output is the parser's (the operator returned below has none): its lines go to standard error
+        parsed.getSideOutput(BAD_LINES).printToErr("bad line").uid("bike-trips-bad-lines").setParallelism(1);
+        return parsed.assignTimestampsAndWatermarks(WatermarkStrategy.<BikeTrip>forMonotonousTimestamps()
                         .withTimestampAssigner((t, ts) -> t.start))
                 .uid("bike-trips-watermarks")
                 .setParallelism(1);

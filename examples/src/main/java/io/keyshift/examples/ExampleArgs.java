@@ -14,7 +14,9 @@ record ExampleArgs(String trips, int parallelism) {
     static ExampleArgs parse(String[] args, Class<?> example) {
         String usage = "usage: flink run -c " + example.getName() + " keyshift-examples.jar <trips.csv.gz> [parallelism]";
         if (args.length < 1 || args.length > 2 || args[0].equals("--help")) {
-            fail(usage, args.length == 0 ? "the trips file is missing" : null);
+            // --help: the usage alone, exit 0
+            fail(usage, args.length == 0 ? "the trips file is missing"
+                    : args.length > 2 ? "too many arguments (" + args.length + "), at most 2" : null);
         }
         if (!Files.isRegularFile(Path.of(args[0]))) {
             fail(usage, "trips file " + args[0] + " does not exist");

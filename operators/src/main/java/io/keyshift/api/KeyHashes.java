@@ -63,10 +63,15 @@ final class KeyHashes {
         } else if (type instanceof PojoTypeInfo<?> pojo && !implicitRecordHashCode(pojo.getTypeClass())
                 && !avroSpecificRecord(pojo.getTypeClass())) {
             // Avro hashes an enum by its position in the schema; a generated hash of an array field is Arrays.hashCode
-            // (an array deeper in a field, e.g. in a List, is not: that one is reported)
+            // over its elements (an array deeper in a field, e.g. in a List, is not: that one is reported), stable
+            // unless they are enums, whose hash is their identity
             for (int i = 0; i < pojo.getArity(); i++) {
-                String found = pojo.getPojoFieldAt(i).getField().getType().isArray() ? null
-                        : field(pojo.getPojoFieldAt(i), path, new HashSet<>());
+                Class<?> fieldType = pojo.getPojoFieldAt(i).getField().getType();
+                String found = !fieldType.isArray() ? field(pojo.getPojoFieldAt(i), path, new HashSet<>())
+                        : fieldType.getComponentType().isEnum()
+                                ? at(path + "." + pojo.getPojoFieldAt(i).getField().getName()) + "an array of enums ("
+                                        + fieldType.getComponentType().getName() + ")"
+                                : null;
                 if (found != null) {
                     out.add(found);
                 }

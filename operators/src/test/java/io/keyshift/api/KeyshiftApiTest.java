@@ -499,6 +499,51 @@ class KeyshiftApiTest {
                 .hasMessageContaining("globalState()").hasMessageContaining("process(KeyedProcessFunction");
     }
 
+    /** SumBytes with the merge stub Flink's tumbling windows never call. */
+    static final class SumBytesWithoutMerge implements AggregateFunction<Clicks.Click, long[], Long> {
+        private final SumBytes sum = new SumBytes();
+
+        @Override
+        public long[] createAccumulator() {
+            return sum.createAccumulator();
+        }
+
+        @Override
+        public long[] add(Clicks.Click c, long[] acc) {
+            return sum.add(c, acc);
+        }
+
+        @Override
+        public Long getResult(long[] acc) {
+            return sum.getResult(acc);
+        }
+
+        @Override
+        public long[] merge(long[] a, long[] b) {
+            throw new UnsupportedOperationException("not needed for tumbling windows");
+        }
+    }
+
+    /**
+     * With splitting on, an aggregate whose merge throws (a stub) is refused when the stage is built: it failed the job
+     * at the first split key's first window, and again at every restart.
+     */
+    @Test
+    void anAggregateWhoseMergeThrowsIsRefusedWithSplittingOn() {
+        Configuration conf = new Configuration();
+        conf.setString("keyshift.window", "1h");
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(2);
+        // without splitting it is taken, as under keyBy
+        Keyshift.keyBy(Clicks.stream(env, 10, 1), c -> c.user, Types.STRING).configure(conf)
+                .window(TumblingEventTimeWindows.of(Duration.ofHours(1))).aggregate(new SumBytesWithoutMerge());
+        conf.setString("keyshift.plan.split-threshold", "1.0");
+        assertThatThrownBy(() -> Keyshift.keyBy(Clicks.stream(env, 10, 1), c -> c.user, Types.STRING).configure(conf)
+                .uidPrefix("split").window(TumblingEventTimeWindows.of(Duration.ofHours(1)))
+                .aggregate(new SumBytesWithoutMerge()))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("keyshift.plan.split-threshold > 0").hasMessageContaining("merge throws");
+    }
+
     /** A window function that keeps per-window state (a firing count): fine under keyBy and split-threshold 0. */
     static final class FiringCount extends ProcessWindowFunction<Long, String, String, TimeWindow> {
         @Override
@@ -1293,6 +1338,35 @@ class KeyshiftApiTest {
         public int hashCode() {
             return java.util.Objects.hash(user, tier == null ? null : tier.name());
         }
+    }
+
+    /** A POJO that declares its own hashCode over arrays: of ints (stable), and of enums (identity hashes). */
+    public static class TierHistory {
+        public String user;
+        public int[] counts;
+        public Tier[] tiers;
+
+        public TierHistory() {}
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof TierHistory t && java.util.Objects.equals(user, t.user)
+                    && java.util.Arrays.equals(counts, t.counts) && java.util.Arrays.equals(tiers, t.tiers);
+        }
+
+        @Override
+        public int hashCode() {
+            return java.util.Objects.hash(user, java.util.Arrays.hashCode(counts), java.util.Arrays.hashCode(tiers));
+        }
+    }
+
+    /** A trusted hashCode over an array of enums is warned of (Arrays.hashCode takes the enums' identity hashes). */
+    @Test
+    void aTrustedHashCodeOverAnArrayOfEnumsIsWarnedOf() {
+        assertThat(KeyHashes.trustedOverEnums(TypeInformation.of(TierHistory.class))).singleElement()
+                .satisfies(w -> assertThat(w).contains("tiers").contains("an array of enums"));
+        assertThat(KeyHashes.trustedOverEnums(TypeInformation.of(NamedTier.class))).singleElement()
+                .satisfies(w -> assertThat(w).contains("tier").contains("an enum"));
     }
 
     /** A record that overrides the implicit hashCode, over the enum's name: trusted as written. */
