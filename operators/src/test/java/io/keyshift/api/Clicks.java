@@ -48,7 +48,13 @@ final class Clicks {
     static DataStream<Click> stream(StreamExecutionEnvironment env, long n, double days, int interleave) {
         long span = (long) (days * 24 * HOUR);
         long part = n / interleave;
-        return env.fromSequence(0, part * interleave - 1)
+        // with interleaved parts, each part goes to a subtask of its own: fromSequence hands its splits to whichever
+        // reader asks first, and a reader that read two parts (each spanning the whole time) made the second one late
+        DataStream<Long> sequence = interleave == 1 ? env.fromSequence(0, n - 1)
+                : env.fromSequence(0, part * interleave - 1).setParallelism(1).partitionCustom(
+                        (org.apache.flink.api.common.functions.Partitioner<Integer>) (k, partitions) -> k % partitions,
+                        (org.apache.flink.api.java.functions.KeySelector<Long, Integer>) s -> (int) (s / part));
+        return sequence
                 .map(s -> {
                     long i = interleave == 1 ? s : (s % part) * interleave + s / part;
                     long ts = i * span / n;
