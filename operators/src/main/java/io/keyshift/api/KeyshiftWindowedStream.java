@@ -180,15 +180,26 @@ public final class KeyshiftWindowedStream<T, K, W extends Window> {
         accumulatorType.createSerializer(stream.serializerConfig());
         double split = stream.splitThreshold();
         if (split > 0) {
-            // a split key's partial results are merged with it: a stub that throws (common where Flink never merges,
-            // tumbling windows) would fail the job at the first split, and again at every restart
+            // a split key's partial results are merged with it: a stub (common where Flink never merges, tumbling
+            // windows) that throws would fail the job at the first split, and again at every restart; one that returns
+            // null (an IDE's generated stub) would drop every window of every split key without a word (a result of
+            // null fires nothing). A stub that returns one of its arguments cannot be told from a merge
+            String stub = null;
+            RuntimeException thrown = null;
             try {
-                function.merge(function.createAccumulator(), function.createAccumulator());
-            } catch (UnsupportedOperationException e) {
+                ACC empty = function.createAccumulator();
+                if (function.merge(empty, function.createAccumulator()) == null && empty != null) {
+                    stub = "returns null for two empty accumulators";
+                }
+            } catch (RuntimeException e) {
+                stub = "throws " + e;
+                thrown = e;
+            }
+            if (stub != null) {
                 throw new IllegalArgumentException(io.keyshift.config.PlanOptions.SPLIT_THRESHOLD.key() + " > 0 "
                         + "merges a split key's partial results with the aggregate function's merge, but "
-                        + function.getClass().getName() + ".merge throws " + e + ": implement merge, or leave "
-                        + io.keyshift.config.PlanOptions.SPLIT_THRESHOLD.key() + " at 0", e);
+                        + function.getClass().getName() + ".merge " + stub + ": implement merge, or leave "
+                        + io.keyshift.config.PlanOptions.SPLIT_THRESHOLD.key() + " at 0", thrown);
             }
         }
         @SuppressWarnings("unchecked")

@@ -507,9 +507,25 @@ class KeyshiftApiTest {
         }
     }
 
+    /** An IDE's generated stub: under keyBy with tumbling windows nothing calls it. */
+    static final class SumBytesWithNullMerge extends SumBytes {
+        @Override
+        public long[] merge(long[] a, long[] b) {
+            return null;
+        }
+    }
+
+    static final class SumBytesWithUnimplementedMerge extends SumBytes {
+        @Override
+        public long[] merge(long[] a, long[] b) {
+            throw new IllegalStateException("not implemented");
+        }
+    }
+
     /**
      * With splitting on, an aggregate whose merge throws (a stub) is refused when the stage is built: it failed the job
-     * at the first split key's first window, and again at every restart.
+     * at the first split key's first window, and again at every restart. One whose merge returns null dropped every
+     * window of every split key without a word.
      */
     @Test
     void anAggregateWhoseMergeThrowsIsRefusedWithSplittingOn() {
@@ -525,6 +541,16 @@ class KeyshiftApiTest {
                 .aggregate(new SumBytesWithoutMerge()))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("keyshift.plan.split-threshold > 0").hasMessageContaining("merge throws");
+        assertThatThrownBy(() -> Keyshift.keyBy(Clicks.stream(env, 10, 1), c -> c.user, Types.STRING).configure(conf)
+                .uidPrefix("split-null").window(TumblingEventTimeWindows.of(Duration.ofHours(1)))
+                .aggregate(new SumBytesWithNullMerge()))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("keyshift.plan.split-threshold > 0").hasMessageContaining("returns null");
+        assertThatThrownBy(() -> Keyshift.keyBy(Clicks.stream(env, 10, 1), c -> c.user, Types.STRING).configure(conf)
+                .uidPrefix("split-ise").window(TumblingEventTimeWindows.of(Duration.ofHours(1)))
+                .aggregate(new SumBytesWithUnimplementedMerge()))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("keyshift.plan.split-threshold > 0").hasMessageContaining("not implemented");
     }
 
     /** A window function that keeps per-window state (a firing count): fine under keyBy and split-threshold 0. */
