@@ -356,6 +356,7 @@ public final class KeyshiftStream<T, K> {
         WindowShape.checkHorizon(horizon, "the state horizon of a keyed process function");
         // before build adds anything: a type without a serializer under this job's settings fails here
         TypeSerializer<R> outputSerializer = outputType.createSerializer(serializerConfig());
+        checkSerializable(function);
         return build(horizon, null, false, true, 0.0, (keyed, stage) -> keyed
                 .process(new OwnedProcessFunction<>(function, horizon, stage.codec, outputSerializer, stage.checkTag),
                         outputType)
@@ -430,6 +431,21 @@ public final class KeyshiftStream<T, K> {
         DataStream<X> merged = (DataStream<X>) mergerSideOutputs.computeIfAbsent(tag.getId(), id ->
                 io.keyshift.migration.PartialMerger.restamped(b.merger, tag, StageUids.splitMergerSideOutput(uidPrefix, id)));
         return out.union(merged);
+    }
+
+    /**
+     * Cleans and checks the user's functions as Flink's own {@code DataStream} calls do ({@code env.clean}: the closure
+     * cleaner, then a serialization check), before build adds anything: Flink's window and keyed operators do it too,
+     * but only after keyshift's router, profiler and forecaster have joined the job graph.
+     *
+     * @throws org.apache.flink.api.common.InvalidProgramException for a function that cannot be serialized
+     */
+    void checkSerializable(Object... functions) {
+        for (Object f : functions) {
+            if (f != null) {
+                input.getExecutionEnvironment().clean(f);
+            }
+        }
     }
 
     /** The serializer settings of the input's environment (as the stage's operators get them). */

@@ -202,6 +202,7 @@ public final class KeyshiftWindowedStream<T, K, W extends Window> {
                         + io.keyshift.config.PlanOptions.SPLIT_THRESHOLD.key() + " at 0", thrown);
             }
         }
+        stream.checkSerializable(function, windowFunction, assigner);
         @SuppressWarnings("unchecked")
         ProcessWindowFunction<V, R, K, TimeWindow> pwf = (ProcessWindowFunction<V, R, K, TimeWindow>) windowFunction;
         return stream.build(shape.horizon(allowedLateness), shape.compared(), aligned(), false, split, (keyed, stage) -> {
@@ -285,6 +286,7 @@ public final class KeyshiftWindowedStream<T, K, W extends Window> {
                     + "aggregate or reduce function");
         }
         TypeSerializer<R> resultSerializer = resultType.createSerializer(stream.serializerConfig());
+        stream.checkSerializable(function, assigner);
         @SuppressWarnings("unchecked")
         ProcessWindowFunction<T, R, K, TimeWindow> pwf = (ProcessWindowFunction<T, R, K, TimeWindow>) function;
         return stream.build(shape.horizon(allowedLateness), shape.compared(), aligned(), false, 0.0, (keyed, stage) -> {

@@ -1049,6 +1049,51 @@ class KeyshiftApiTest {
         assertThat(env.getTransformations()).as("nothing of the stage joined the job").hasSize(transformations);
     }
 
+    /** A window function holding a client that cannot be serialized (a field, as a connection would be). */
+    static final class WithClient extends ProcessWindowFunction<Long, String, String, TimeWindow> {
+        final Object client = new Object();
+
+        @Override
+        public void process(String user, Context ctx, Iterable<Long> sums, Collector<String> out) {
+            out.collect(user);
+        }
+    }
+
+    /** A keyed process function holding the same. */
+    static final class ProcessWithClient extends KeyedProcessFunction<String, Clicks.Click, String> {
+        final Object client = new Object();
+
+        @Override
+        public void processElement(Clicks.Click c, Context ctx, Collector<String> out) {
+            out.collect(c.user);
+        }
+    }
+
+    /**
+     * A function Flink cannot serialize fails as under Flink's own calls, before anything of the stage joins the job:
+     * Flink's check came only once keyshift's router, profiler and forecaster had, and a second build under the same
+     * prefix was told the prefix was taken.
+     */
+    @Test
+    void aFunctionThatCannotBeSerializedFailsBeforeAnythingJoinsTheJob() {
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(2);
+        KeyshiftStream<Clicks.Click, String> users = Keyshift.keyBy(Clicks.stream(env, 10, 1), c -> c.user,
+                Types.STRING);
+        int transformations = env.getTransformations().size();
+        var windowed = users.window(TumblingEventTimeWindows.of(Duration.ofHours(1)));
+        assertThatThrownBy(() -> windowed.aggregate(new SumBytes(), new WithClient()))
+                .isInstanceOf(org.apache.flink.api.common.InvalidProgramException.class)
+                .hasMessageContaining("not serializable");
+        assertThat(env.getTransformations()).as("nothing of the stage joined the job").hasSize(transformations);
+        assertThatThrownBy(() -> Keyshift.keyBy(Clicks.stream(env, 10, 1), c -> c.user, Types.STRING)
+                .process(new ProcessWithClient(), Duration.ofHours(1)))
+                .isInstanceOf(org.apache.flink.api.common.InvalidProgramException.class);
+        assertThat(env.getTransformations().stream().map(t -> t.getUid()))
+                .as("no router joined the job").noneMatch(u -> u != null && u.endsWith("-router"));
+        // the same stage built again with a function that can be serialized is taken
+        assertThat(windowed.aggregate(new SumBytes())).isNotNull();
+    }
+
     /** A generic function whose result type Flink cannot extract, for the error message test below. */
     static final class Emit<R> extends KeyedProcessFunction<String, Clicks.Click, R> {
         @Override
