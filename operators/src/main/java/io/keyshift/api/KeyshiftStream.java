@@ -475,7 +475,9 @@ public final class KeyshiftStream<T, K> {
 
     /**
      * A copy of this stage's {@code keyshift.*} options as configured (defaults not included; read them with their
-     * options). After the terminal call, {@code keyshift.plan.pinned-keys} holds the ids plans name the keys by.
+     * options). After the terminal call, {@code keyshift.plan.pinned-keys} holds the keys' canonical ids (as the
+     * key's text form reads them back; under {@code keyshift.privacy.key-secret} plans name them by their pseudonyms
+     * instead, which the stage derives from these).
      */
     public Configuration options() {
         return new Configuration(config);

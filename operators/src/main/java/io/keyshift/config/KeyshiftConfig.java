@@ -183,6 +183,11 @@ public final class KeyshiftConfig {
             throw bad(PlanOptions.TIME_BUDGET, config.get(PlanOptions.TIME_BUDGET), ">= 0");
         }
         range(config, RouteOptions.MAX_WAITING_RECORDS, 1, Integer.MAX_VALUE);
+        Duration noWatermark = config.get(RouteOptions.NO_WATERMARK_TIMEOUT);
+        if (noWatermark.isNegative() || noWatermark.getNano() % 1_000_000 != 0) {
+            // under 1 ms it would be 0, which means never
+            throw bad(RouteOptions.NO_WATERMARK_TIMEOUT, noWatermark, "a whole number of milliseconds, >= 0 (0: never)");
+        }
         atLeast(config, ScalingOptions.CAPACITY, 0);
         range(config, ScalingOptions.MIN_PARALLELISM, 1, 32768);
         range(config, ScalingOptions.MAX_PARALLELISM, 0, 32768);

@@ -1003,6 +1003,13 @@ class KeyshiftApiTest {
         notANumber.setString("keyshift.profiler.sampling-rate", "often");
         assertThatThrownBy(() -> users.configure(notANumber)).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("keyshift.profiler.sampling-rate");
+        for (String timeout : List.of("500micros", "1500micros")) {
+            Configuration noWatermark = new Configuration();
+            noWatermark.setString("keyshift.route.no-watermark-timeout", timeout);
+            assertThatThrownBy(() -> users.configure(noWatermark)).as(timeout)
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("keyshift.route.no-watermark-timeout must be a whole number of milliseconds");
+        }
         for (String window : List.of("500000ns", "1500micros")) {
             Configuration submilli = new Configuration();
             submilli.setString("keyshift.window", window);
