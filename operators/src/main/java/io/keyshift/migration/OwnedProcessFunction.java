@@ -109,6 +109,11 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
         FunctionUtils.openFunction(user, openContext);
     }
 
+    /** Keyed states the user's function has created, as tracked for clearing (for tests). */
+    int trackedStates() {
+        return tracking.size();
+    }
+
     /** Event-time timers set beyond the horizon so far (the metric's count; for tests). */
     long timersBeyondHorizon() {
         return timersBeyondHorizon.getCount();

@@ -27,7 +27,6 @@ import org.apache.flink.api.common.typeutils.TypeSerializer;
 import org.apache.flink.metrics.groups.OperatorMetricGroup;
 
 import java.io.Serializable;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -40,7 +39,8 @@ import java.util.Set;
  */
 final class StateTrackingContext implements RuntimeContext {
     private final RuntimeContext delegate;
-    private final List<State> states = new ArrayList<>();
+    /** The states the function created, by descriptor name (one each, in creation order). */
+    private final java.util.Map<String, State> states = new java.util.LinkedHashMap<>();
     /** Where keyed state is refused (a window function's context), why; null where it is tracked. */
     private final String refusal;
 
@@ -74,32 +74,32 @@ final class StateTrackingContext implements RuntimeContext {
             @Override
             public <T> ValueState<T> getState(ValueStateDescriptor<T> d) {
                 refuse();
-                return track(store.getState(d));
+                return track(d, store.getState(d));
             }
 
             @Override
             public <T> ListState<T> getListState(ListStateDescriptor<T> d) {
                 refuse();
-                return track(store.getListState(d));
+                return track(d, store.getListState(d));
             }
 
             @Override
             public <T> ReducingState<T> getReducingState(ReducingStateDescriptor<T> d) {
                 refuse();
-                return track(store.getReducingState(d));
+                return track(d, store.getReducingState(d));
             }
 
             @Override
             public <IN, ACC, OUT> AggregatingState<IN, OUT> getAggregatingState(
                     AggregatingStateDescriptor<IN, ACC, OUT> d) {
                 refuse();
-                return track(store.getAggregatingState(d));
+                return track(d, store.getAggregatingState(d));
             }
 
             @Override
             public <UK, UV> MapState<UK, UV> getMapState(MapStateDescriptor<UK, UV> d) {
                 refuse();
-                return track(store.getMapState(d));
+                return track(d, store.getMapState(d));
             }
 
             @Override
@@ -139,9 +139,14 @@ final class StateTrackingContext implements RuntimeContext {
         };
     }
 
+    /** Number of keyed states the function has created. */
+    int size() {
+        return states.size();
+    }
+
     /** Clears every keyed state the function has created, for the current key. */
     void clearAll() {
-        for (State s : states) {
+        for (State s : states.values()) {
             s.clear();
         }
     }
@@ -152,41 +157,44 @@ final class StateTrackingContext implements RuntimeContext {
         }
     }
 
-    private <S extends State> S track(S s) {
-        if (!states.contains(s)) {
-            states.add(s);
-        }
+    /**
+     * Tracks a state by its descriptor's name: Flink hands out a new wrapper of the same list or map state at every
+     * call (its user-facing states), so a function that reads its state through the context per record must not add a
+     * handle per record.
+     */
+    private <S extends State> S track(org.apache.flink.api.common.state.StateDescriptor<?, ?> d, S s) {
+        states.putIfAbsent(d.getName(), s);
         return s;
     }
 
     @Override
     public <T> ValueState<T> getState(ValueStateDescriptor<T> d) {
         refuse();
-        return track(delegate.getState(d));
+        return track(d, delegate.getState(d));
     }
 
     @Override
     public <T> ListState<T> getListState(ListStateDescriptor<T> d) {
         refuse();
-        return track(delegate.getListState(d));
+        return track(d, delegate.getListState(d));
     }
 
     @Override
     public <T> ReducingState<T> getReducingState(ReducingStateDescriptor<T> d) {
         refuse();
-        return track(delegate.getReducingState(d));
+        return track(d, delegate.getReducingState(d));
     }
 
     @Override
     public <IN, ACC, OUT> AggregatingState<IN, OUT> getAggregatingState(AggregatingStateDescriptor<IN, ACC, OUT> d) {
         refuse();
-        return track(delegate.getAggregatingState(d));
+        return track(d, delegate.getAggregatingState(d));
     }
 
     @Override
     public <UK, UV> MapState<UK, UV> getMapState(MapStateDescriptor<UK, UV> d) {
         refuse();
-        return track(delegate.getMapState(d));
+        return track(d, delegate.getMapState(d));
     }
 
     private UnsupportedOperationException v2() {

@@ -363,6 +363,39 @@ class OwnedProcessFunctionTest {
         }
     }
 
+    /** Reads its list and map state through the runtime context at every record, as a function may under keyBy. */
+    static final class StatePerRecord extends KeyedProcessFunction<String, String, String> {
+        @Override
+        public void processElement(String value, Context ctx, Collector<String> out) throws Exception {
+            getRuntimeContext().getListState(new org.apache.flink.api.common.state.ListStateDescriptor<>("seen",
+                    Types.STRING)).add(value);
+            getRuntimeContext().getMapState(new org.apache.flink.api.common.state.MapStateDescriptor<>("last",
+                    Types.STRING, Types.LONG)).put(value, ctx.timestamp());
+        }
+    }
+
+    /**
+     * Flink hands out a new wrapper of a list or map state at each call: tracking each for clearing grew a list by a
+     * handle per record (and a linear search per call) for the life of the task. The states are still cleared when
+     * the key leaves.
+     */
+    @Test
+    void aStateReadThroughTheContextAtEveryRecordIsTrackedOnceAndStillCleared() throws Exception {
+        var fn = owned(new StatePerRecord());
+        RoutingKey<String> stay = RoutingKey.of("k", 5, 0, TABLE);
+        try (var h = stage(fn)) {
+            h.open();
+            for (int i = 0; i < 1_000; i++) {
+                h.processElement(new StreamRecord<>(Envelope.of(stay, "v" + i, Role.PRIMARY), 100 + i));
+            }
+            assertThat(fn.trackedStates()).isEqualTo(2);
+            assertThat(h.numKeyedStateEntries()).isGreaterThanOrEqualTo(2);
+            h.processElement(new StreamRecord<>(new Envelope<>(stay, null, Role.MIGRATE_OUT, 2_000, 3_000), 1_900));
+            h.processWatermark(4_000);
+            assertThat(h.numKeyedStateEntries()).as("keyed state entries after the cleanup").isLessThanOrEqualTo(1);
+        }
+    }
+
     /** Sets an event-time timer 5 horizons after each record, and deletes the one at {@code deleteAt}. */
     static final class FarTimers extends KeyedProcessFunction<String, String, String> {
         private transient org.apache.flink.api.common.state.ValueState<Integer> records;
