@@ -10,24 +10,29 @@ import java.util.PriorityQueue;
  * Records that wait for a routing-plan lease, with their event times. Records usually arrive in event-time order:
  * those go to a FIFO queue and are released from its head in O(1) each; a record older than the queue's tail (out of
  * order) goes to a priority queue by event time, O(log n). Releasing the records before a lease end never scans the
- * records that stay. Memory: the records plus about 40 bytes each.
+ * records that stay, and hands them on in their arrival order (as {@code keyBy} would have seen them), whichever queue
+ * holds them. Memory: the records plus about 48 bytes each.
  *
  * @param <T> the user's record type
  */
 final class WaitingRecords<T> {
-    /** A waiting record and its event time. */
-    record Waiting<T>(long timestamp, T value) {}
+    /** A waiting record, its event time and its place in the arrival order. */
+    record Waiting<T>(long timestamp, long arrival, T value) {}
 
     /** Receives released records. */
     interface Release<T> {
         void accept(long timestamp, T value) throws Exception;
     }
 
+    private static final Comparator<Waiting<?>> BY_ARRIVAL = Comparator.comparingLong(Waiting::arrival);
+
     private final ArrayDeque<Waiting<T>> inOrder = new ArrayDeque<>();
-    private final PriorityQueue<Waiting<T>> late = new PriorityQueue<>(Comparator.comparingLong(Waiting::timestamp));
+    private final PriorityQueue<Waiting<T>> late = new PriorityQueue<>(
+            Comparator.<Waiting<T>>comparingLong(Waiting::timestamp).thenComparingLong(Waiting::arrival));
+    private long arrivals;
 
     void add(long timestamp, T value) {
-        Waiting<T> w = new Waiting<>(timestamp, value);
+        Waiting<T> w = new Waiting<>(timestamp, arrivals++, value);
         Waiting<T> tail = inOrder.peekLast();
         if (tail == null || timestamp >= tail.timestamp()) {
             inOrder.addLast(w);
@@ -36,14 +41,32 @@ final class WaitingRecords<T> {
         }
     }
 
-    /** Hands every record with event time before {@code end} to {@code release}, in event-time order per queue. */
+    /** Hands every record with event time before {@code end} to {@code release}, in their arrival order. */
     void releaseBefore(long end, Release<T> release) throws Exception {
-        while (!inOrder.isEmpty() && inOrder.peekFirst().timestamp() < end) {
-            Waiting<T> w = inOrder.pollFirst();
-            release.accept(w.timestamp(), w.value());
+        if (late.isEmpty() || late.peek().timestamp() >= end) {
+            while (!inOrder.isEmpty() && inOrder.peekFirst().timestamp() < end) {
+                Waiting<T> w = inOrder.pollFirst();
+                release.accept(w.timestamp(), w.value());
+            }
+            return;
         }
+        List<Waiting<T>> lateOnes = new ArrayList<>();
         while (!late.isEmpty() && late.peek().timestamp() < end) {
-            Waiting<T> w = late.poll();
+            lateOnes.add(late.poll());
+        }
+        lateOnes.sort(BY_ARRIVAL);
+        int i = 0;
+        while (!inOrder.isEmpty() && inOrder.peekFirst().timestamp() < end) {
+            Waiting<T> next = inOrder.peekFirst();
+            while (i < lateOnes.size() && lateOnes.get(i).arrival() < next.arrival()) {
+                Waiting<T> w = lateOnes.get(i++);
+                release.accept(w.timestamp(), w.value());
+            }
+            inOrder.pollFirst();
+            release.accept(next.timestamp(), next.value());
+        }
+        for (; i < lateOnes.size(); i++) {
+            Waiting<T> w = lateOnes.get(i);
             release.accept(w.timestamp(), w.value());
         }
     }
@@ -63,11 +86,14 @@ final class WaitingRecords<T> {
         return Math.min(a, b);
     }
 
-    /** Every waiting record, in event-time order. */
+    /**
+     * Every waiting record, in their arrival order: added again in this order, they are released as they would have
+     * been (a checkpoint's records, restored at the same parallelism).
+     */
     List<Waiting<T>> toList() {
         List<Waiting<T>> out = new ArrayList<>(inOrder);
         out.addAll(late);
-        out.sort(Comparator.comparingLong(Waiting::timestamp));
+        out.sort(BY_ARRIVAL);
         return out;
     }
 }
