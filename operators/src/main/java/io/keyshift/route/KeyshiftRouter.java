@@ -220,6 +220,8 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
     private transient ListState<Long> naturalState;
     /** {@link #spread} at the checkpoint, so that a split key's records are dealt on where they were. */
     private transient ListState<Long> spreadState;
+    /** The waiting records' numbers ({@link #spread} at their arrival), in the order of {@link #waitingState}. */
+    private transient ListState<Long> waitingNumberState;
     /** {@link #writer()} at the checkpoint: whether a restore hands this subtask its own waiting records. */
     private transient ListState<Long> writerState;
     /** The sampler's hold below sampling rate 1 ({@link KeySampler#snapshotHold}): none, or this subtask's. */
@@ -287,6 +289,8 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
                 .getListState(new ListStateDescriptor<>("natural-until", Types.LONG));
         spreadState = context.getOperatorStateStore()
                 .getListState(new ListStateDescriptor<>("split-spread", Types.LONG));
+        waitingNumberState = context.getOperatorStateStore()
+                .getListState(new ListStateDescriptor<>("waiting-numbers", Types.LONG));
         // which subtask (of how many) wrote the waiting records a restore hands this one (absent before this state)
         boolean writersKnown = context.isRestored()
                 && context.getOperatorStateStore().getRegisteredStateNames().contains("waiting-writer");
@@ -348,8 +352,15 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
             currentPlan = handed.isEmpty() || (writersKnown && !own) ? null : handed.get(0);
             routing = currentPlan != null ? RoutingTable.of(currentPlan, codec, s.processFunction())
                     : RoutingTable.naturalUntil(naturalUntil);
-            for (Tuple2<Long, T> w : own ? waitingState.get() : restoredInFixedOrder(waitingState.get())) {
-                waiting.add(w.f0, w.f1);
+            // the numbers the records took at their arrival (this subtask's own, from a build that kept them), or, after
+            // a rescale, new ones in the fixed order
+            List<Long> numbers = new ArrayList<>();
+            waitingNumberState.get().forEach(numbers::add);
+            List<Tuple2<Long, T>> restored = new ArrayList<>();
+            (own ? waitingState.get() : restoredInFixedOrder(waitingState.get())).forEach(restored::add);
+            boolean numbered = own && numbers.size() == restored.size();
+            for (int i = 0; i < restored.size(); i++) {
+                waiting.add(restored.get(i).f0, numbered ? numbers.get(i) : spread++, restored.get(i).f1);
             }
             // keys named in the samples and the hold: {all, pseudonyms}
             int[] named = new int[2];
@@ -509,10 +520,10 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
     }
 
     private void releaseCovered() throws Exception {
-        waiting.releaseBefore(routing.validUntil(), (t, v) -> {
+        waiting.releaseBefore(routing.validUntil(), (t, n, v) -> {
             K key = key(v);
             int natural = KeyGroupRangeAssignment.assignToKeyGroup(key, s.maxParallelism());
-            emit(key, pseudonymous ? codec.pseudonym(key, natural) : key, natural, v, t);
+            emit(key, pseudonymous ? codec.pseudonym(key, natural) : key, natural, v, t, n);
         });
     }
 
@@ -547,11 +558,14 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
         if (firstWindowEnd == Long.MAX_VALUE) {
             firstWindowEnd = KeySampler.windowStart(t, s.windowMillis()) + s.windowMillis();
         }
+        // the record's number in this subtask's input, which deals a split key's records over its pieces: taken at
+        // arrival, so that a record that waits for a plan goes to the piece it would have gone to without waiting
+        long n = spread++;
         if (routing.covers(t)) {
-            emit(key, id, natural, value, t);
+            emit(key, id, natural, value, t, n);
             return;
         }
-        waiting.add(t, waitingCopier == null ? value : waitingCopier.copy(value));
+        waiting.add(t, n, waitingCopier == null ? value : waitingCopier.copy(value));
         if (inputWatermark == Long.MIN_VALUE && noWatermarkTimeoutMillis > 0) {
             checkWatermarksArrive();
         }
@@ -729,13 +743,16 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
         return key;
     }
 
-    /** Emits the record's copies; {@code id} is what plans name the key by: the key, or its pseudonym. */
-    private void emit(K key, Object id, int natural, T value, long t) {
+    /**
+     * Emits the record's copies; {@code id} is what plans name the key by: the key, or its pseudonym; {@code n} the
+     * record's number in the subtask's input.
+     */
+    private void emit(K key, Object id, int natural, T value, long t, long n) {
         if (forwardedIdle) {
             forwardedIdle = false;
             output.emitWatermarkStatus(WatermarkStatus.ACTIVE);
         }
-        routing.route(id, t, natural, spread++, route);
+        routing.route(id, t, natural, n, route);
         // null: the window's routed loads were reported already (a late record), as its sample was
         long[][] load = loadOf(t);
         Envelope<T, K> primary = route.role == Role.MIGRATING
@@ -1113,10 +1130,13 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
     public void snapshotState(StateSnapshotContext context) throws Exception {
         super.snapshotState(context);
         List<Tuple2<Long, T>> w = new ArrayList<>(waiting.size());
+        List<Long> numbers = new ArrayList<>(waiting.size());
         for (WaitingRecords.Waiting<T> x : waiting.toList()) {
             w.add(Tuple2.of(x.timestamp(), x.value()));
+            numbers.add(x.arrival());
         }
         waitingState.update(w);
+        waitingNumberState.update(numbers);
         if (currentPlan != null) {
             planState.update(List.of(currentPlan));
         } else {

@@ -16,12 +16,12 @@ import java.util.PriorityQueue;
  * @param <T> the user's record type
  */
 final class WaitingRecords<T> {
-    /** A waiting record, its event time and its place in the arrival order. */
+    /** A waiting record, its event time and its place in the arrival order (increasing with arrival). */
     record Waiting<T>(long timestamp, long arrival, T value) {}
 
     /** Receives released records. */
     interface Release<T> {
-        void accept(long timestamp, T value) throws Exception;
+        void accept(long timestamp, long arrival, T value) throws Exception;
     }
 
     private static final Comparator<Waiting<?>> BY_ARRIVAL = Comparator.comparingLong(Waiting::arrival);
@@ -29,10 +29,10 @@ final class WaitingRecords<T> {
     private final ArrayDeque<Waiting<T>> inOrder = new ArrayDeque<>();
     private final PriorityQueue<Waiting<T>> late = new PriorityQueue<>(
             Comparator.<Waiting<T>>comparingLong(Waiting::timestamp).thenComparingLong(Waiting::arrival));
-    private long arrivals;
 
-    void add(long timestamp, T value) {
-        Waiting<T> w = new Waiting<>(timestamp, arrivals++, value);
+    /** Adds a record; {@code arrival} must exceed every earlier record's (the caller's count of its records). */
+    void add(long timestamp, long arrival, T value) {
+        Waiting<T> w = new Waiting<>(timestamp, arrival, value);
         Waiting<T> tail = inOrder.peekLast();
         if (tail == null || timestamp >= tail.timestamp()) {
             inOrder.addLast(w);
@@ -46,7 +46,7 @@ final class WaitingRecords<T> {
         if (late.isEmpty() || late.peek().timestamp() >= end) {
             while (!inOrder.isEmpty() && inOrder.peekFirst().timestamp() < end) {
                 Waiting<T> w = inOrder.pollFirst();
-                release.accept(w.timestamp(), w.value());
+                release.accept(w.timestamp(), w.arrival(), w.value());
             }
             return;
         }
@@ -60,14 +60,14 @@ final class WaitingRecords<T> {
             Waiting<T> next = inOrder.peekFirst();
             while (i < lateOnes.size() && lateOnes.get(i).arrival() < next.arrival()) {
                 Waiting<T> w = lateOnes.get(i++);
-                release.accept(w.timestamp(), w.value());
+                release.accept(w.timestamp(), w.arrival(), w.value());
             }
             inOrder.pollFirst();
-            release.accept(next.timestamp(), next.value());
+            release.accept(next.timestamp(), next.arrival(), next.value());
         }
         for (; i < lateOnes.size(); i++) {
             Waiting<T> w = lateOnes.get(i);
-            release.accept(w.timestamp(), w.value());
+            release.accept(w.timestamp(), w.arrival(), w.value());
         }
     }
 
