@@ -259,7 +259,8 @@ public abstract class KeyCodec<K> implements Serializable {
             try {
                 serializer.serialize(key, buffer);
             } catch (IOException e) {
-                throw new UncheckedIOException("cannot serialize key " + key, e);
+                // the key's type only: under a key secret no raw key may reach a log line
+                throw new UncheckedIOException("cannot serialize a key of type " + key.getClass().getName(), e);
             }
             return Base64.getEncoder().withoutPadding().encodeToString(buffer.getCopyOfBuffer());
         }

@@ -79,8 +79,8 @@ import java.util.concurrent.locks.LockSupport;
  * <p><b>End of input</b>: {@link #finish()} waits (yielding to the mailbox) for the planner's final lease to +infinity
  * and releases every waiting record. <b>Rescaling</b>: waiting records and open windows are redistributed (any subtask
  * may route any record); Flink hands each list state out on its own, so a rescaled subtask starts without a plan,
- * whatever plans it was handed: it routes naturally what it had decided to before (the largest such bound of the
- * checkpoint's subtasks) and takes the plans the planner publishes again after a restore, before any new one, from
+ * whatever plans it was handed: it routes naturally what it had decided to before (the largest such bound among
+ * those Flink hands it; a subtask handed none waits for the plans) and takes the plans the planner publishes again after a restore, before any new one, from
  * the oldest version any router routed by. <b>Start</b>: before the first plan, the records of the
  * planning window that holds the subtask's first input watermark go to their natural key groups at once (see
  * {@code decideNaturalRouting}). Plans name key groups, never subtasks, so a restore with another parallelism keeps
