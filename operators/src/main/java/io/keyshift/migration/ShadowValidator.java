@@ -118,6 +118,9 @@ public final class ShadowValidator extends KeyedProcessFunction<String, ResultCh
 
     @Override
     public void onTimer(long timestamp, OnTimerContext ctx, Collector<ValidationReport> out) throws Exception {
+        if (watermarkFloor != null) {
+            watermarkFloor.seen(ctx.timerService());
+        }
         List<String> due = new ArrayList<>();
         for (Map.Entry<String, Pending> e : pending.entries()) {
             if (e.getValue().compareAt <= timestamp) {

@@ -113,6 +113,14 @@ final class WatermarkFloor {
         return Math.max(watermark, floors[KeyGroupRangeAssignment.assignToKeyGroup(key, maxParallelism)]);
     }
 
+    /**
+     * Keeps the operator's timer service (from a timer's context): a subtask that only fires timers after a restore,
+     * no call reaching it, must still write the watermark they fired at.
+     */
+    void seen(TimerService timers) {
+        this.timers = timers;
+    }
+
     /** Writes this subtask's entry (from {@code snapshotState}). */
     void snapshot() throws Exception {
         long watermark = timers == null ? Long.MIN_VALUE : timers.currentWatermark();

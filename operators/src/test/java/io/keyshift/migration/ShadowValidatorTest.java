@@ -126,6 +126,45 @@ class ShadowValidatorTest {
         }
     }
 
+    private static KeyedOneInputStreamOperatorTestHarness<String, ResultCheck, ValidationReport> restored(
+            org.apache.flink.runtime.checkpoint.OperatorSubtaskState snapshot) throws Exception {
+        var h = new KeyedOneInputStreamOperatorTestHarness<String, ResultCheck, ValidationReport>(
+                new org.apache.flink.streaming.api.operators.KeyedProcessOperator<>(new ShadowValidator()),
+                c -> c.key, Types.STRING);
+        h.setup();
+        h.initializeState(snapshot);
+        h.open();
+        return h;
+    }
+
+    /**
+     * A restored subtask that compares its pending windows in timers, with no check reaching it, still records the
+     * watermark they were compared at in its next checkpoint: it wrote the floor it was restored with, and after a
+     * second restore a late side of a window already compared opened a comparison and reported the other side missing.
+     */
+    @Test
+    void aSubtaskThatOnlyFiresTimersAfterARestoreCheckpointsItsWatermark() throws Exception {
+        org.apache.flink.runtime.checkpoint.OperatorSubtaskState first;
+        try (var h = harness()) {
+            h.processElement(output("j", 1000, 1500, false, 5, "r1", 1200), 1200);
+            h.processElement(output("j", 1000, 1500, true, 9, "r1", 1200), 1200);
+            h.processWatermark(1000);
+            first = h.snapshot(1, 0);
+        }
+        org.apache.flink.runtime.checkpoint.OperatorSubtaskState second;
+        try (var h = restored(first)) {
+            h.processWatermark(2000);
+            assertThat(h.extractOutputValues()).extracting(r -> r.getKey() + ":" + r.getOutcome())
+                    .containsExactly("j:" + ValidationOutcome.MATCH);
+            second = h.snapshot(2, 0);
+        }
+        try (var h = restored(second)) {
+            h.processElement(output("j", 1000, 1500, false, 5, "late", 1400), 2500);
+            h.processWatermark(4000);
+            assertThat(h.extractOutputValues()).as("a window compared before the checkpoint opens nothing").isEmpty();
+        }
+    }
+
     @Test
     void matchesAndMismatchesAreReportedWhenTheWatermarkReachesTheCompareTime() throws Exception {
         try (var h = harness()) {
