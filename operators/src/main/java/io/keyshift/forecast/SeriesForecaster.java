@@ -65,6 +65,8 @@ public final class SeriesForecaster {
     /** Season m of the MASE scale, or 0 for m = 1. */
     private final int scaleSeason;
     private final double decay;
+    /** The backtest weight from which anomalies are flagged (their standard deviation needs a few windows). */
+    private final double anomalyWeight;
     private final boolean combine;
     private int chosen;
     private double weight;
@@ -111,6 +113,9 @@ public final class SeriesForecaster {
         this.squared = new double[slots];
         this.lastOneStep = new double[slots];
         this.decay = decay;
+        // about three scored windows (the decayed weight tends to 1 / (1 - decay), so a fixed 3 was never reached
+        // below a decay of 2/3, and no anomaly was ever flagged)
+        this.anomalyWeight = Math.min(3, 0.9 / (1 - decay));
     }
 
     /**
@@ -167,7 +172,7 @@ public final class SeriesForecaster {
         if (n > 0) {
             int c = chosenIndex();
             abs = Math.abs(lastOneStep[c] - y);
-            if (weight >= 3) {
+            if (weight >= anomalyWeight) {
                 anomaly = abs > anomalyZ * sd(c);
             }
             naive = Math.abs(y - lastY);
@@ -233,7 +238,7 @@ public final class SeriesForecaster {
         double y = (float) load;
         double fed = asMissing ? (float) forecast(1) : y;
         double abs = Math.abs(published - y);
-        boolean anomaly = weight >= 3 && abs > anomalyZ * sd(chosenIndex());
+        boolean anomaly = weight >= anomalyWeight && abs > anomalyZ * sd(chosenIndex());
         double naive = Math.abs(y - lastY);
         int m = scaleSeason;
         boolean hasSeasonal = m >= 2 && n >= m;

@@ -1,6 +1,8 @@
 package io.keyshift.forecast;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.util.Random;
 
@@ -98,9 +100,11 @@ class SeriesForecasterTest {
         assertThat((double) inside / n).isBetween(0.92, 0.98);
     }
 
-    @Test
-    void flagsAnInjectedSpikeAsAnAnomaly() {
-        SeriesForecaster f = new SeriesForecaster(0, 0.95, null);
+    /** At the default decay and at short ones (the decayed weight stayed below 3 for any decay under 2/3). */
+    @ParameterizedTest
+    @ValueSource(doubles = {0.95, 0.5})
+    void flagsAnInjectedSpikeAsAnAnomaly(double decay) {
+        SeriesForecaster f = new SeriesForecaster(0, decay, null);
         Random r = new Random(5);
         int flagged = 0;
         for (int t = 0; t < 100; t++) {
