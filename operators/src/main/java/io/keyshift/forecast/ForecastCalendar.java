@@ -165,6 +165,11 @@ public final class ForecastCalendar implements Serializable {
     private static Entry entry(CSVRecord r, ZoneId zone) {
         if (r.size() == 2) {
             LocalDate d = LocalDate.parse(r.get(0));
+            if (r.get(1).matches("\\d{4}-\\d{2}-\\d{2}.*")) {
+                // first,last without its label: read as date,label it marked the first day alone
+                throw new IllegalArgumentException("'" + r.get(1) + "' is a date, not a label: a range of days is "
+                        + "first,last,label");
+            }
             return new Entry(startOf(d, zone), startOf(d.plusDays(1), zone), label(r.get(1)));
         }
         if (r.size() == 3) {

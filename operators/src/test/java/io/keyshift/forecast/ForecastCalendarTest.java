@@ -69,6 +69,9 @@ class ForecastCalendarTest {
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("test.csv line 2");
         assertThatThrownBy(() -> parse("2014-07-04\n", LA, List.of(DayOfWeek.SUNDAY), 1))
                 .hasMessageContaining("line 1").hasMessageContaining("1 fields");
+        // a range without its label marked its first day alone, labelled with the last
+        assertThatThrownBy(() -> parse("2014-12-24,2014-12-26\n", LA, List.of(DayOfWeek.SUNDAY), 1))
+                .hasMessageContaining("line 1").hasMessageContaining("is a date, not a label");
         assertThatThrownBy(() -> parse("2014-07-05,2014-07-04,backwards\n", LA, List.of(DayOfWeek.SUNDAY), 1))
                 .hasMessageContaining("before first day");
         assertThatThrownBy(() -> parse("# nothing\n", LA, List.of(DayOfWeek.SUNDAY), 1))
