@@ -178,7 +178,9 @@ public final class Autoregressive implements LoadModel {
             if (season > 0) {
                 v += coef[p + 1] * value(t - season, future);
             }
-            future[step] = Math.max(0, v);
+            // a recursion that overflowed (an explosive fit over a long horizon) holds its last finite value: NaN must
+            // not reach a plan (Math.max(0, NaN) is NaN)
+            future[step] = Double.isNaN(v) || v == Double.POSITIVE_INFINITY ? value(t - 1, future) : Math.max(0, v);
         }
         return future[h - 1];
     }
