@@ -898,11 +898,12 @@ public final class RepartitionPlanner {
                 .thenComparing(RouteEntry::getKey));
         // a keyed process function's key back home keeps its entry (the epoch of its stay there), which no return can
         // shorten: not counted, or once the bound is reached every plan would send hot moved keys home
-        // and so does a split key (splits never end): neither counts towards the bound
+        // and so does a split key (splits never end): neither counts towards the bound; nor does any key already home
+        // (its entry kept for a plan or two: the retired route of its return, min-windows-between-moves), which no
+        // return can remove either
         int keptHome = 0;
         for (RouteEntry e : entries.values()) {
-            keptHome += e.getSplit() != null || s.keepEpochs() && e.getMigration() == null
-                    && e.getKeyGroup() == natural(e) && e.getEpoch() != 0 ? 1 : 0;
+            keptHome += e.getSplit() != null || e.getMigration() == null && e.getKeyGroup() == natural(e) ? 1 : 0;
         }
         int excess = entries.size() - keptHome - s.maxRoutingEntries();
         double meanPlanned = java.util.Arrays.stream(planned).sum() / p;
@@ -930,6 +931,8 @@ public final class RepartitionPlanner {
             migrate(e, natural(e), shadowFrom,
                     s.shadowMillis(s.validation().validates(e.getKey(), version), shadowFrom), version,
                     hotLoad.getOrDefault(e.getKey(), 0.0));
+            // a return home is a move: min-windows-between-moves counts from it
+            e.setMovedAt(shadowFrom);
             started++;
             if (sentHome >= excess) {
                 coldSent++;

@@ -220,6 +220,9 @@ class RepartitionPlannerTest {
             } else {
                 assertThat(e.getMigration()).as("moved 7 windows ago: goes home").isNotNull();
                 assertThat(e.getMigration().getToKeyGroup()).isEqualTo(natural);
+                // the return is a move: the key moves again only min-windows-between-moves after it
+                assertThat(e.getMovedAt()).as("the return restarts the clock")
+                        .isEqualTo(e.getMigration().getShadowFrom());
             }
         }
     }
