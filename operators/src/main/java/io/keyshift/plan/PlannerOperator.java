@@ -714,6 +714,8 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
             RoutingPlan last = planner.current();
             if (last == null || last.getValidUntil() != Long.MAX_VALUE) {
                 RoutingPlan fin = planner.finalLease();
+                // as every plan: a restore from a state whose last plan is this one checks it
+                fin.setKeyNaming(keyNaming);
                 if (control != null) {
                     // the final lease carries the overrides in force too (and the routing, for the record)
                     fin.setControl(control.view());
