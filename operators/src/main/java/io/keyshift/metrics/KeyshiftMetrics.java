@@ -71,6 +71,11 @@ public final class KeyshiftMetrics {
      * migrations without a shadow phase do not count).
      */
     public static final String PLAN_MIGRATIONS_IN_FLIGHT = "keyshiftMigrationsInShadowPhase";
+    /**
+     * Gauge, migrations the last plan still carries (from their start until a state horizon after their switch-over,
+     * shadow phase or not): 0 when a savepoint may change the stage's shape (see "State, checkpoints and savepoints").
+     */
+    public static final String PLAN_MIGRATIONS_UNFINISHED = "keyshiftMigrationsUnfinished";
     /** Gauge, dimensionless (max/mean, >= 1): predicted imbalance of the last plan. */
     public static final String PLAN_PREDICTED_IMBALANCE = "keyshiftPredictedImbalance";
     /**

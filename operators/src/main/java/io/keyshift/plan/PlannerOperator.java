@@ -493,6 +493,11 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
             }
             return n;
         });
+        // what a restore into a stage of another shape refuses (see refuseMigrationsOfAnotherShape)
+        getMetricGroup().gauge(KeyshiftMetrics.PLAN_MIGRATIONS_UNFINISHED, () -> {
+            RoutingPlan p = planner.current();
+            return p == null ? 0 : (int) p.getEntries().stream().filter(e -> e.getMigration() != null).count();
+        });
     }
 
     @Override
