@@ -278,7 +278,8 @@ public final class EventParser {
             if (v == null || v.isNull()) {
                 return dead(text, line, "missing field '" + name + "'");
             }
-            if (!v.isValueNode()) {
+            if (!v.isTextual() && !v.isNumber()) {
+                // a boolean too: the README's JSON fields are strings or numbers
                 return dead(text, line, "field '" + name + "' is not a string or a number");
             }
             f.add(v.asText());

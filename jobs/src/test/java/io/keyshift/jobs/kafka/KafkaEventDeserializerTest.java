@@ -93,7 +93,8 @@ class KafkaEventDeserializerTest {
     void jsonObjectsNameTheirFields() throws Exception {
         List<KafkaRecord> r = read(KafkaEventDeserializer.KafkaFormat.JSON,
                 "{\"station\":\"Market at 4th\",\"start\":\"2014-09-01 08:00:00-07:00\",\"duration\":42,\"x\":[1]}",
-                "{\"station\":\"Market at 4th\",\"duration\":42}", "[1,2]", "{not json", "{\"station\":{},\"start\":\"2014-09-01 08:00:00-07:00\",\"duration\":1}");
+                "{\"station\":\"Market at 4th\",\"duration\":42}", "[1,2]", "{not json", "{\"station\":{},\"start\":\"2014-09-01 08:00:00-07:00\",\"duration\":1}",
+                "{\"station\":true,\"start\":\"2014-09-01 08:00:00-07:00\",\"duration\":1}");
         assertThat(r.get(0).isDead()).isFalse();
         assertThat(r.get(0).key).isEqualTo("Market at 4th");
         assertThat(r.get(0).value).isEqualTo(42.0);
@@ -101,6 +102,8 @@ class KafkaEventDeserializerTest {
         assertThat(r.get(2).deadReason).isEqualTo("not a JSON object");
         assertThat(r.get(3).deadReason).startsWith("not JSON");
         assertThat(r.get(4).deadReason).contains("'station' is not a string or a number");
+        // a boolean is neither (it became the key "true")
+        assertThat(r.get(5).deadReason).contains("'station' is not a string or a number");
     }
 
     /**
