@@ -321,6 +321,11 @@ public final class KeyshiftJob implements Callable<Integer> {
         if (controlFile != null && controlDir != null) {
             throw new ParameterException(cl, "--control and --control-dir exclude each other");
         }
+        if (controlDir != null && cl.getParseResult().hasMatchedOption("--kafka-bounded")) {
+            // the watched directory is an unbounded source: the job would never finish
+            throw new ParameterException(cl, "--kafka-bounded cannot finish with --control-dir, which is watched "
+                    + "live: give the commands with --control FILE for a run that finishes");
+        }
         if (controlDir != null && !Files.isDirectory(Path.of(controlDir))) {
             // Flink's file source only logs a directory it cannot list, and the job would run with no control input
             throw new ParameterException(cl, "--control-dir " + Path.of(controlDir).toAbsolutePath()
@@ -394,15 +399,21 @@ public final class KeyshiftJob implements Callable<Integer> {
         }
         if (kafka.output() || !kafka.sideTopics().isEmpty()) {
             Duration interval = conf.get(org.apache.flink.configuration.CheckpointingOptions.CHECKPOINTING_INTERVAL);
+            Duration checkpointTimeout = conf.get(
+                    org.apache.flink.configuration.CheckpointingOptions.CHECKPOINTING_TIMEOUT);
             Duration timeout = kafka.transactionTimeout(cl);
-            if (interval.compareTo(timeout) >= 0) {
+            if (interval.plus(checkpointTimeout).compareTo(timeout) >= 0) {
                 // the broker aborts a transaction older than its timeout, and Flink's Kafka committer only logs the
-                // loss: every result written between two checkpoints would be gone without a failure
-                throw new ParameterException(cl, "execution.checkpointing.interval (" + interval + ") must be "
-                        + "shorter than the Kafka sinks' transaction.timeout.ms (" + timeout + "): a transaction "
-                        + "stays open from one checkpoint to the one that commits it, and the broker aborts it after "
-                        + "the timeout, results and all; shorten the interval or raise the timeout with "
-                        + "--kafka-property transaction.timeout.ms=N (at most the broker's transaction.max.timeout.ms)");
+                // loss: every result written between two checkpoints would be gone without a failure. A transaction
+                // opens at one checkpoint's barrier and commits when the next checkpoint completes: up to the
+                // interval and the longest a checkpoint may take
+                throw new ParameterException(cl, "execution.checkpointing.interval (" + interval + ") plus "
+                        + "execution.checkpointing.timeout (" + checkpointTimeout + ") must be shorter than the Kafka "
+                        + "sinks' transaction.timeout.ms (" + timeout + "): a transaction stays open from one "
+                        + "checkpoint until the next one completes, and the broker aborts it after the timeout, "
+                        + "results and all; shorten the interval or the checkpoint timeout, or raise the transaction "
+                        + "timeout with --kafka-property transaction.timeout.ms=N (at most the broker's "
+                        + "transaction.max.timeout.ms)");
             }
         }
         Files.createDirectories(dir);

@@ -369,18 +369,37 @@ class KeyshiftJobTest {
                 "--results-topic", "r", "--generator-records", "1000", "--out", out,
                 "-Dexecution.checkpointing.interval=20min"}))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("execution.checkpointing.interval (PT20M) must be shorter than the Kafka sinks' "
-                        + "transaction.timeout.ms (PT15M)");
+                .hasMessageContaining("execution.checkpointing.interval (PT20M) plus execution.checkpointing.timeout "
+                        + "(PT10M) must be shorter than the Kafka sinks' transaction.timeout.ms (PT15M)");
+        // ... nor the interval and a checkpoint that takes as long as it may: the transaction opened at one
+        // checkpoint commits only when the next completes
+        assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--kafka-bootstrap-servers", "127.0.0.1:1",
+                "--results-topic", "r", "--generator-records", "1000", "--out", out,
+                "-Dexecution.checkpointing.interval=5s", "-Dexecution.checkpointing.timeout=30min"}))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("plus execution.checkpointing.timeout (PT30M) must be shorter than the Kafka "
+                        + "sinks' transaction.timeout.ms (PT15M)");
         assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--kafka-bootstrap-servers", "127.0.0.1:1",
                 "--plans-topic", "p", "--kafka-property", "transaction.timeout.ms=60000", "--generator-records",
                 "1000", "--out", out, "-Dexecution.checkpointing.interval=2min"}))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("(PT2M) must be shorter than the Kafka sinks' transaction.timeout.ms (PT1M)");
+                .hasMessageContaining("must be shorter than the Kafka sinks' transaction.timeout.ms (PT1M)");
+        for (String bad : java.util.List.of("soon", "3000000000")) {
+            // beyond an int Kafka's producer refused it at every restart
+            assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--kafka-bootstrap-servers", "127.0.0.1:1",
+                    "--results-topic", "r", "--kafka-property", "transaction.timeout.ms=" + bad, "--generator-records",
+                    "1000", "--out", out}))
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("--kafka-property transaction.timeout.ms must be a positive number");
+        }
+        // a watched control directory never ends: a bounded run with it never finished
+        Path commands = dir.resolve("commands");
+        assertThat(commands.toFile().mkdirs()).isTrue();
         assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--kafka-bootstrap-servers", "127.0.0.1:1",
-                "--results-topic", "r", "--kafka-property", "transaction.timeout.ms=soon", "--generator-records",
-                "1000", "--out", out}))
+                "--kafka-topic", "trips", "--kafka-bounded", "--key", "k", "--time", "t", "--columns", "k,t",
+                "--control-dir", commands.toString(), "--out", out}))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("--kafka-property transaction.timeout.ms must be a positive number");
+                .hasMessageContaining("--kafka-bounded cannot finish with --control-dir");
         assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--kafka-bootstrap-servers", "127.0.0.1:1",
                 "--results-topic", "r", "--kafka-transactional-id-prefix", "plans:x", "--generator-records", "1000",
                 "--out", out}))

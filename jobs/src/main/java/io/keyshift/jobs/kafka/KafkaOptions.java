@@ -254,14 +254,15 @@ public final class KafkaOptions {
         }
         try {
             long ms = Long.parseLong(v.strip());
-            if (ms > 0) {
+            // Kafka's producer types it as an int
+            if (ms > 0 && ms <= Integer.MAX_VALUE) {
                 return Duration.ofMillis(ms);
             }
         } catch (NumberFormatException e) {
             // below
         }
         throw new ParameterException(cl, "--kafka-property transaction.timeout.ms must be a positive number of "
-                + "milliseconds, was '" + v + "'");
+                + "milliseconds (at most " + Integer.MAX_VALUE + "), was '" + v + "'");
     }
 
     public KafkaEventDeserializer.KafkaFormat format(CommandLine cl) {
