@@ -418,7 +418,7 @@ public final class RepartitionPlanner {
 
     private final Settings s;
     private final LongRunLoads longRun;
-    private RoutingPlan current;
+    private volatile RoutingPlan current;
     private boolean rollbackComplete;
     private java.util.Set<String> revertsStarted = java.util.Set.of();
     private java.util.Set<String> revertsResolved = java.util.Set.of();
@@ -939,16 +939,18 @@ public final class RepartitionPlanner {
             }
             sentHome++;
         }
-        current = plan(version, newLease, end, new ArrayList<>(entries.values()), imbalanceBefore,
+        RoutingPlan next = plan(version, newLease, end, new ArrayList<>(entries.values()), imbalanceBefore,
                 imbalance(planned), started, completed);
         double maxAfter = java.util.Arrays.stream(planned).max().orElse(0);
-        current.setCostImbalance(chosen[0]);
-        current.setCostStateMoved(chosen[1]);
-        current.setCostMigrations(chosen[2]);
-        current.setCostOverload(chosen[3]);
-        current.setMaxUtilization(capacity > 0 ? maxAfter / capacity : -1.0);
-        current.setScaleInOpportunity(capacity > 0 && maxAfter < c.scaleIn() * capacity);
-        current.setAnomalyReplan(anomaly && bestPrefix > 0);
+        next.setCostImbalance(chosen[0]);
+        next.setCostStateMoved(chosen[1]);
+        next.setCostMigrations(chosen[2]);
+        next.setCostOverload(chosen[3]);
+        next.setMaxUtilization(capacity > 0 ? maxAfter / capacity : -1.0);
+        next.setScaleInOpportunity(capacity > 0 && maxAfter < c.scaleIn() * capacity);
+        next.setAnomalyReplan(anomaly && bestPrefix > 0);
+        // published whole: the planner's gauges read it from the metric reporter's thread
+        current = next;
         return current;
     }
 
