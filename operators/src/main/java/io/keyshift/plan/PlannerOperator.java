@@ -278,6 +278,10 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
             history.addAll(kept);
             if (!kept.isEmpty()) {
                 RoutingPlan last = kept.get(kept.size() - 1);
+                if (last.getKeyNaming() == null && last.getValidUntil() == Long.MAX_VALUE && kept.size() > 1) {
+                    // a final lease of a build before 2026-12-03 carried no naming: its plan before it does
+                    last = kept.get(kept.size() - 2);
+                }
                 String naming = last.getKeyNaming() == null ? "raw" : last.getKeyNaming().toString();
                 if (!naming.equals(keyNaming)) {
                     throw io.keyshift.config.JobOptions.unrecoverable(io.keyshift.route.KeyPseudonymizer.namingMismatch(
