@@ -186,9 +186,10 @@ public final class KeyshiftWindowedStream<T, K, W extends Window> {
             // null fires nothing). A stub that returns one of its arguments cannot be told from a merge
             String stub = null;
             RuntimeException thrown = null;
+            ACC empty = function.createAccumulator();
+            ACC other = function.createAccumulator();
             try {
-                ACC empty = function.createAccumulator();
-                if (function.merge(empty, function.createAccumulator()) == null && empty != null) {
+                if (function.merge(empty, other) == null && empty != null) {
                     stub = "returns null for two empty accumulators";
                 }
             } catch (RuntimeException e) {

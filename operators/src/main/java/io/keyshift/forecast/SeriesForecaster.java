@@ -113,9 +113,9 @@ public final class SeriesForecaster {
         this.squared = new double[slots];
         this.lastOneStep = new double[slots];
         this.decay = decay;
-        // about three scored windows (the decayed weight tends to 1 / (1 - decay), so a fixed 3 was never reached
-        // below a decay of 2/3, and no anomaly was ever flagged)
-        this.anomalyWeight = Math.min(3, 0.9 / (1 - decay));
+        // three scored windows' weight: 3 where the decayed weight reaches it (it tends to 1 / (1 - decay)), else the
+        // weight of exactly three (below a decay of 2/3 a fixed 3 was never reached, and no anomaly was ever flagged)
+        this.anomalyWeight = decay >= 2.0 / 3 ? 3 : 1 + decay + decay * decay;
     }
 
     /**

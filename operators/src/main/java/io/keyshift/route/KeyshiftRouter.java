@@ -84,7 +84,7 @@ import java.util.concurrent.locks.LockSupport;
  * the oldest version any router routed by. <b>Start</b>: before the first plan, the records of the
  * planning window that holds the subtask's first input watermark go to their natural key groups at once (see
  * {@code decideNaturalRouting}). Plans name key groups, never subtasks, so a restore with another parallelism keeps
- * every key in the key group that holds its state. Memory: the waiting records (~40 bytes each plus the record), the sampler's
+ * every key in the key group that holds its state. Memory: the waiting records (~48 bytes each plus the record), the sampler's
  * open windows and {@code 16 x maxParallelism} bytes per open window of loads.
  *
  * @param <T> the user's record type
