@@ -27,6 +27,18 @@ class ShadowValidatorTest {
         return ProcessFunctionTestHarnesses.forKeyedProcessFunction(new ShadowValidator(), c -> c.key, Types.STRING);
     }
 
+    /** A validator restored from {@code snapshot}, open. */
+    private static KeyedOneInputStreamOperatorTestHarness<String, ResultCheck, ValidationReport> restored(
+            org.apache.flink.runtime.checkpoint.OperatorSubtaskState snapshot) throws Exception {
+        var h = new KeyedOneInputStreamOperatorTestHarness<String, ResultCheck, ValidationReport>(
+                new org.apache.flink.streaming.api.operators.KeyedProcessOperator<>(new ShadowValidator()),
+                c -> c.key, Types.STRING);
+        h.setup();
+        h.initializeState(snapshot);
+        h.open();
+        return h;
+    }
+
     /** The checksum of one window firing's results, combined order-free as the keyed stage does. */
     private static long firing(String... results) {
         long sum = 0L;
@@ -111,12 +123,7 @@ class ShadowValidatorTest {
                     .containsExactly("j:" + ValidationOutcome.MATCH);
             snapshot = h.snapshot(1, 0);
         }
-        try (var h = new KeyedOneInputStreamOperatorTestHarness<String, ResultCheck, ValidationReport>(
-                new org.apache.flink.streaming.api.operators.KeyedProcessOperator<>(new ShadowValidator()),
-                c -> c.key, Types.STRING)) {
-            h.setup();
-            h.initializeState(snapshot);
-            h.open();
+        try (var h = restored(snapshot)) {
             h.processElement(output("j", 1000, 1500, false, 5, "late", 1400), 2500);
             h.processElement(output("other", 2000, 3000, true, 9, "x", 2100), 2100);
             h.processWatermark(4000);
@@ -124,17 +131,6 @@ class ShadowValidatorTest {
             assertThat(h.extractOutputValues()).extracting(r -> r.getKey() + ":" + r.getOutcome())
                     .containsExactly("other:" + ValidationOutcome.MATCH);
         }
-    }
-
-    private static KeyedOneInputStreamOperatorTestHarness<String, ResultCheck, ValidationReport> restored(
-            org.apache.flink.runtime.checkpoint.OperatorSubtaskState snapshot) throws Exception {
-        var h = new KeyedOneInputStreamOperatorTestHarness<String, ResultCheck, ValidationReport>(
-                new org.apache.flink.streaming.api.operators.KeyedProcessOperator<>(new ShadowValidator()),
-                c -> c.key, Types.STRING);
-        h.setup();
-        h.initializeState(snapshot);
-        h.open();
-        return h;
     }
 
     /**
