@@ -195,6 +195,19 @@ public final class FlinkConfig {
                 List.of("hashmap", "rocksdb", "forst"), "a StateBackendFactory class");
         named(conf, org.apache.flink.configuration.CheckpointingOptions.CHECKPOINT_STORAGE,
                 List.of("jobmanager", "filesystem"), "a CheckpointStorageFactory class");
+        // the restart strategy, as the JobMaster builds it when the job starts (an unknown type or a negative number
+        // of attempts failed the first job with a stack trace, after --overwrite had cleared the earlier output)
+        try {
+            org.apache.flink.runtime.executiongraph.failover.RestartBackoffTimeStrategyFactoryLoader
+                    .createRestartBackoffTimeStrategyFactory(conf, conf, true).create();
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException("restart-strategy.*: " + e.getMessage(), e);
+        }
+        int slots = conf.get(org.apache.flink.configuration.TaskManagerOptions.NUM_TASK_SLOTS);
+        if (slots < 1) {
+            throw new IllegalArgumentException("'" + org.apache.flink.configuration.TaskManagerOptions.NUM_TASK_SLOTS
+                    .key() + "' must be >= 1, was " + slots);
+        }
         conf.getOptional(org.apache.flink.configuration.PipelineOptions.MAX_PARALLELISM).ifPresent(maxP -> {
             if (maxP < 1 || maxP > org.apache.flink.runtime.state.KeyGroupRangeAssignment.UPPER_BOUND_MAX_PARALLELISM) {
                 throw new IllegalArgumentException("'" + org.apache.flink.configuration.PipelineOptions.MAX_PARALLELISM

@@ -227,6 +227,17 @@ class UserMistakesTest {
                 "--config", conf());
         assertThat(backend.exit()).isEqualTo(2);
         assertThat(backend.err()).contains("'state.backend.type' must be hashmap, rocksdb, forst");
+        // Flink's restart strategy and slots, which Flink checks only when the first job starts (a stack trace and
+        // exit 1, after --overwrite had cleared an earlier run's output)
+        CliRun restart = run("replay", "-Drestart-strategy.type=bogus", "--out", dir.resolve("rs").toString(),
+                "--config", conf());
+        assertThat(restart.exit()).as(restart.err()).isEqualTo(2);
+        assertThat(restart.err()).contains("restart-strategy.*: bogus is an unknown value");
+        assertThat(dir.resolve("rs")).doesNotExist();
+        CliRun slots = run("replay", "-Dtaskmanager.numberOfTaskSlots=0", "--out", dir.resolve("ts").toString(),
+                "--config", conf());
+        assertThat(slots.exit()).as(slots.err()).isEqualTo(2);
+        assertThat(slots.err()).contains("'taskmanager.numberOfTaskSlots' must be >= 1");
         // the scaled runs' sources wait for each window's decision, the plan for the validation beyond it: for ever
         CliRun hang = run("replay", "--scale", "predictive", "-Dkeyshift.scaling.capacity=2000",
                 "-Dkeyshift.scaling.max-parallelism=8", "-Dkeyshift.migration.on-mismatch=REVERT",
