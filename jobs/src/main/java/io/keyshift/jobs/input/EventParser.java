@@ -122,6 +122,11 @@ public final class EventParser {
             throw new UnknownColumnException(option + ": unknown column '" + column + "' (columns: "
                     + String.join(", ", header) + ")");
         }
+        if (header.lastIndexOf(column) != i) {
+            // which of them is meant cannot be told: the first was taken without a word
+            throw new UnknownColumnException(option + ": column '" + column + "' appears more than once (columns: "
+                    + String.join(", ", header) + "); rename one with --columns");
+        }
         return i;
     }
 
@@ -337,6 +342,11 @@ public final class EventParser {
             }
             if (!Double.isFinite(value)) {
                 return dead(text, line, "sum field is not finite: '" + v + "'");
+            }
+            char last = v.charAt(v.length() - 1);
+            if (!(last >= '0' && last <= '9' || last == '.') || v.indexOf('x') >= 0 || v.indexOf('X') >= 0) {
+                // Java's own forms (5d, 5f, hexadecimal -0x1p3), which Double.parseDouble reads, are not a CSV's number
+                return dead(text, line, "sum field is not a decimal number: '" + v + "'");
             }
         }
         return new Parsed(new Event(ts, key, value, line), null);

@@ -108,6 +108,13 @@ class EventParserTest {
         assertThat(parse(p, "1,2014-01-01 00:14:00-08:00,x,abc").deadLetter().reason()).contains("not a number");
         // a blank value is missing, not zero
         assertThat(parse(p, "1,2014-01-01 00:14:00-08:00,x, ").deadLetter().reason()).isEqualTo("sum field is empty");
+        // Java's own number forms, which Double.parseDouble reads, summed 5, 5 and -8
+        for (String javaForm : List.of("5d", "5f", "-0x1p3")) {
+            assertThat(parse(p, "1,2014-01-01 00:14:00-08:00,x," + javaForm).deadLetter().reason()).as(javaForm)
+                    .isEqualTo("sum field is not a decimal number: '" + javaForm + "'");
+        }
+        assertThat(parse(p, "1,2014-01-01 00:14:00-08:00,x,5.").event().value).isEqualTo(5.0);
+        assertThat(parse(p, "1,2014-01-01 00:14:00-08:00,x,-2.5e3").event().value).isEqualTo(-2500.0);
         byte[] latin1 = "1,2014-01-01 00:14:00-08:00,caf\u00e9,1".getBytes(StandardCharsets.ISO_8859_1);
         EventParser.Parsed bad = p.parse(latin1, 3);
         // a time the router could never route (within a window of Long.MAX_VALUE) is the record's mistake
@@ -130,5 +137,10 @@ class EventParserTest {
                 .isInstanceOf(EventParser.UnknownColumnException.class)
                 .hasMessageContaining("--key: unknown column 'no_such_column'");
         assertThatThrownBy(() -> parser("yyyy-MM-dd qqqqqq", null)).hasMessageContaining("--time-format");
+        // a column named twice: the first was taken without a word
+        assertThatThrownBy(() -> new EventParser(new InputSpec(List.of(), "station", List.of("when"),
+                Optional.empty(), Optional.empty()), List.of("station", "station", "when")))
+                .isInstanceOf(EventParser.UnknownColumnException.class)
+                .hasMessageContaining("--key: column 'station' appears more than once");
     }
 }
