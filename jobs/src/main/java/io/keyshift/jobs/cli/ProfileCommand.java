@@ -84,8 +84,18 @@ public final class ProfileCommand implements Callable<Integer> {
         Map<Long, Map<String, double[]>> forecasts = new HashMap<>();
         Path units = dir.resolve("forecast-units-" + strategy + ".csv");
         if (Files.isRegularFile(units)) {
-            try (Reader r = Files.newBufferedReader(units, StandardCharsets.UTF_8)) {
-                for (CSVRecord rec : CSVFormat.RFC4180.builder().setHeader().setSkipHeaderRecord(true).build().parse(r)) {
+            try (Reader r = Files.newBufferedReader(units, StandardCharsets.UTF_8);
+                 org.apache.commons.csv.CSVParser parser = CSVFormat.RFC4180.builder().setHeader()
+                         .setSkipHeaderRecord(true).build().parse(r)) {
+                // an empty file or another header would print every profile without its forecasts
+                for (String column : List.of("window_end", "key", "forecast_next", "lower_next", "upper_next")) {
+                    if (!parser.getHeaderNames().contains(column)
+                            || parser.getHeaderNames().indexOf(column) != parser.getHeaderNames().lastIndexOf(column)) {
+                        return damaged(cl, units, 1, "its header needs the column '" + column + "' once, has "
+                                + parser.getHeaderNames());
+                    }
+                }
+                for (CSVRecord rec : parser) {
                     try {
                         forecasts.computeIfAbsent(Long.parseLong(rec.get("window_end")), k -> new HashMap<>())
                                 .put(rec.get("key"), new double[] {Double.parseDouble(rec.get("forecast_next")),
@@ -95,7 +105,8 @@ public final class ProfileCommand implements Callable<Integer> {
                         return damaged(cl, units, rec.getRecordNumber() + 1, e.getMessage());
                     }
                 }
-            } catch (java.io.UncheckedIOException | IllegalStateException e) {
+            } catch (java.io.UncheckedIOException | IllegalStateException | IllegalArgumentException e) {
+                // (Commons CSV's refusal of a header, e.g. a name missing)
                 return damaged(cl, units, -1, e.getCause() instanceof java.nio.charset.CharacterCodingException
                         ? "not UTF-8 text" : e.getMessage());
             } catch (java.nio.charset.CharacterCodingException e) {

@@ -121,4 +121,25 @@ class ProfileCommandTest {
         assertThat(cl.execute("profile", "--dir", dir.toString())).isEqualTo(1);
         assertThat(err.toString()).contains(profiles + ": not UTF-8 text");
     }
+
+    /**
+     * A damaged forecast file beside the profiles: one line naming it. An empty one, or one with another header,
+     * printed every profile without its forecasts and exited 0; a header with a name missing named no file.
+     */
+    @Test
+    void aDamagedForecastFileIsOneLineNamingIt(@TempDir Path dir) throws Exception {
+        Files.writeString(dir.resolve("profiles-predictive.jsonl"), "");
+        Path units = dir.resolve("forecast-units-predictive.csv");
+        for (String[] c : new String[][] {{"", "needs the column 'window_end'"},
+                {"window_end,observed,forecast_next,lower_next,upper_next,key,key\n", "needs the column 'key' once"},
+                {"garbage,,\n", units.toString()}}) {
+            Files.writeString(units, c[0]);
+            CommandLine cl = KeyshiftCli.commandLine();
+            StringWriter err = new StringWriter();
+            cl.setErr(new PrintWriter(err));
+            assertThat(cl.execute("profile", "--dir", dir.toString())).as(c[0]).isEqualTo(1);
+            assertThat(err.toString()).contains(units.toString()).contains(c[1]).doesNotContain("\tat ");
+            assertThat(err.toString().strip().lines()).hasSize(1);
+        }
+    }
 }
