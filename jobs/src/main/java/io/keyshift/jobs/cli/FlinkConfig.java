@@ -48,8 +48,20 @@ public final class FlinkConfig {
                     conf.setString(k, v);
                 }
             });
+            // the user's fixed-delay attempts or delay are read only now (validate saw no type)
+            checkRestartStrategy(conf);
         }
         return conf;
+    }
+
+    /** Builds the restart strategy as the JobMaster does when the job starts; fails naming restart-strategy.*. */
+    private static void checkRestartStrategy(Configuration conf) {
+        try {
+            org.apache.flink.runtime.executiongraph.failover.RestartBackoffTimeStrategyFactoryLoader
+                    .createRestartBackoffTimeStrategyFactory(conf, conf, true).create();
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException("restart-strategy.*: " + e.getMessage(), e);
+        }
     }
 
     /** The restart strategy of a local run unless one is configured: 2 attempts, 1 s apart. */
@@ -197,12 +209,7 @@ public final class FlinkConfig {
                 List.of("jobmanager", "filesystem"), "a CheckpointStorageFactory class");
         // the restart strategy, as the JobMaster builds it when the job starts (an unknown type or a negative number
         // of attempts failed the first job with a stack trace, after --overwrite had cleared the earlier output)
-        try {
-            org.apache.flink.runtime.executiongraph.failover.RestartBackoffTimeStrategyFactoryLoader
-                    .createRestartBackoffTimeStrategyFactory(conf, conf, true).create();
-        } catch (RuntimeException e) {
-            throw new IllegalArgumentException("restart-strategy.*: " + e.getMessage(), e);
-        }
+        checkRestartStrategy(conf);
         int slots = conf.get(org.apache.flink.configuration.TaskManagerOptions.NUM_TASK_SLOTS);
         if (slots < 1) {
             throw new IllegalArgumentException("'" + org.apache.flink.configuration.TaskManagerOptions.NUM_TASK_SLOTS

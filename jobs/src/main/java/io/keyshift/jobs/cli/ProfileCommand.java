@@ -96,6 +96,10 @@ public final class ProfileCommand implements Callable<Integer> {
                     }
                 }
                 for (CSVRecord rec : parser) {
+                    if (rec.size() == 1 && rec.get(0).isEmpty()) {
+                        // the blank line a run without forecast lines ends its file with
+                        continue;
+                    }
                     try {
                         forecasts.computeIfAbsent(Long.parseLong(rec.get("window_end")), k -> new HashMap<>())
                                 .put(rec.get("key"), new double[] {Double.parseDouble(rec.get("forecast_next")),

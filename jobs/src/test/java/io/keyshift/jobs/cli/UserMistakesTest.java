@@ -234,6 +234,11 @@ class UserMistakesTest {
         assertThat(restart.exit()).as(restart.err()).isEqualTo(2);
         assertThat(restart.err()).contains("restart-strategy.*: bogus is an unknown value");
         assertThat(dir.resolve("rs")).doesNotExist();
+        // attempts without a type: the local runs' fixed-delay default takes them
+        CliRun attempts = run("replay", "-Drestart-strategy.fixed-delay.attempts=-1", "--out",
+                dir.resolve("ra").toString(), "--config", conf());
+        assertThat(attempts.exit()).as(attempts.err()).isEqualTo(2);
+        assertThat(attempts.err()).contains("restart-strategy.*: Maximum number of restart attempts must be at least 0");
         CliRun slots = run("replay", "-Dtaskmanager.numberOfTaskSlots=0", "--out", dir.resolve("ts").toString(),
                 "--config", conf());
         assertThat(slots.exit()).as(slots.err()).isEqualTo(2);
