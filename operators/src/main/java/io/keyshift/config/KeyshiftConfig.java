@@ -186,7 +186,8 @@ public final class KeyshiftConfig {
         Duration noWatermark = config.get(RouteOptions.NO_WATERMARK_TIMEOUT);
         if (noWatermark.isNegative() || noWatermark.getNano() % 1_000_000 != 0) {
             // under 1 ms it would be 0, which means never
-            throw bad(RouteOptions.NO_WATERMARK_TIMEOUT, noWatermark, "a whole number of milliseconds, >= 0 (0: never)");
+            throw bad(RouteOptions.NO_WATERMARK_TIMEOUT, noWatermark,
+                    "a whole number of milliseconds, >= 0 (0: never)");
         }
         atLeast(config, ScalingOptions.CAPACITY, 0);
         range(config, ScalingOptions.MIN_PARALLELISM, 1, 32768);

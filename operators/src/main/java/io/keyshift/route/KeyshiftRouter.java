@@ -80,12 +80,12 @@ import java.util.concurrent.locks.LockSupport;
  * and releases every waiting record. <b>Rescaling</b>: waiting records and open windows are redistributed (any subtask
  * may route any record); Flink hands each list state out on its own, so a rescaled subtask starts without a plan,
  * whatever plans it was handed: it routes naturally what it had decided to before (the largest such bound among
- * those Flink hands it; a subtask handed none waits for the plans) and takes the plans the planner publishes again after a restore, before any new one, from
- * the oldest version any router routed by. <b>Start</b>: before the first plan, the records of the
+ * those Flink hands it; a subtask handed none waits for the plans) and takes the plans the planner publishes again
+ * after a restore, before any new one, from the oldest version any router routed by. <b>Start</b>: before the first plan, the records of the
  * planning window that holds the subtask's first input watermark go to their natural key groups at once (see
  * {@code decideNaturalRouting}). Plans name key groups, never subtasks, so a restore with another parallelism keeps
- * every key in the key group that holds its state. Memory: the waiting records (~48 bytes each plus the record), the sampler's
- * open windows and {@code 16 x maxParallelism} bytes per open window of loads.
+ * every key in the key group that holds its state. Memory: the waiting records (~48 bytes each plus the record), the
+ * sampler's open windows and {@code 16 x maxParallelism} bytes per open window of loads.
  *
  * @param <T> the user's record type
  * @param <K> the user's key type
@@ -352,8 +352,8 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
             currentPlan = handed.isEmpty() || (writersKnown && !own) ? null : handed.get(0);
             routing = currentPlan != null ? RoutingTable.of(currentPlan, codec, s.processFunction())
                     : RoutingTable.naturalUntil(naturalUntil);
-            // the numbers the records took at their arrival (this subtask's own, from a build that kept them), or, after
-            // a rescale, new ones in the fixed order
+            // the numbers the records took at their arrival (this subtask's own, from a build that kept them), or,
+            // after a rescale, new ones in the fixed order
             List<Long> numbers = new ArrayList<>();
             waitingNumberState.get().forEach(numbers::add);
             List<Tuple2<Long, T>> restored = new ArrayList<>();

@@ -238,7 +238,8 @@ class UserMistakesTest {
         CliRun attempts = run("replay", "-Drestart-strategy.fixed-delay.attempts=-1", "--out",
                 dir.resolve("ra").toString(), "--config", conf());
         assertThat(attempts.exit()).as(attempts.err()).isEqualTo(2);
-        assertThat(attempts.err()).contains("restart-strategy.*: Maximum number of restart attempts must be at least 0");
+        assertThat(attempts.err())
+                .contains("restart-strategy.*: Maximum number of restart attempts must be at least 0");
         CliRun slots = run("replay", "-Dtaskmanager.numberOfTaskSlots=0", "--out", dir.resolve("ts").toString(),
                 "--config", conf());
         assertThat(slots.exit()).as(slots.err()).isEqualTo(2);
