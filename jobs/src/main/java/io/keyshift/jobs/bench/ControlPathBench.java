@@ -264,7 +264,7 @@ public final class ControlPathBench {
         Configuration conf = new Configuration();
         conf.setString("state.backend.type", "rocksdb");
         conf.set(CheckpointingOptions.INCREMENTAL_CHECKPOINTS, true);
-        conf.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, dir.toUri().toString());
+        conf.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, io.keyshift.jobs.LocalPaths.uri(dir));
         conf.set(CheckpointingOptions.CHECKPOINTING_INTERVAL, Duration.ofMillis(200));
         conf.set(WebOptions.CHECKPOINTS_HISTORY_SIZE, windows / perCheckpoint + 100);
         conf.set(TaskManagerOptions.MANAGED_MEMORY_SIZE, org.apache.flink.configuration.MemorySize.ofMebiBytes(256));

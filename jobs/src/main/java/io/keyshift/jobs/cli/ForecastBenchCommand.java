@@ -146,7 +146,7 @@ public final class ForecastBenchCommand implements Callable<Integer> {
             // a directory) refuses state over 5 MB, which the profiling job of a long input exceeds
             if (!conf.contains(org.apache.flink.configuration.CheckpointingOptions.CHECKPOINTS_DIRECTORY)) {
                 conf.set(org.apache.flink.configuration.CheckpointingOptions.CHECKPOINTS_DIRECTORY,
-                        out.resolve(".checkpoints").toUri().toString());
+                        io.keyshift.jobs.LocalPaths.uri(out.resolve(".checkpoints")));
             }
             ForecastBench.Settings settings = new ForecastBench.Settings(prepared.space(), parallelism, w.toMillis(), s,
                     horizon, conf);

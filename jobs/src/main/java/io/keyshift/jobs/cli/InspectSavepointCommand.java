@@ -56,7 +56,7 @@ public final class InspectSavepointCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         CommandLine cl = spec.commandLine();
         Duration w = FlinkOptions.window(cl, "--window", window == null ? "1h" : window);
-        String p = path.contains(":") ? path : java.nio.file.Path.of(path).toAbsolutePath().toUri().toString();
+        String p = path.contains(":") ? path : io.keyshift.jobs.LocalPaths.uri(java.nio.file.Path.of(path));
         // a failure ends as every command's does: one line with the root cause (KeyshiftCli), the trace in a file
         if (!path.contains(":")) {
             // Flink's metadata reader on an empty or short file says only "EOFException: null"

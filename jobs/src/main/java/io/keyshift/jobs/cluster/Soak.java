@@ -434,7 +434,7 @@ public final class Soak {
         Files.createDirectories(work);
         Configuration c = FlinkConfig.load(s.confDir(), Map.of());
         c.set(JobOptions.WINDOW, s.window());
-        c.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, work.resolve("checkpoints").toUri().toString());
+        c.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, io.keyshift.jobs.LocalPaths.uri(work.resolve("checkpoints")));
         StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(s.parallelism(), c);
         ReplayJob.build(env, s.reference(), Strategy.HASH, c, work.resolve("run"), false, 0, null);
         env.execute("keyshift soak: hash reference");

@@ -412,8 +412,8 @@ public final class StandaloneCluster {
         m.put("rest.port", Integer.toString(s.restPort()));
         m.put("web.submit.enable", "false");
         m.putIfAbsent("metrics.reporter.prom.host", "127.0.0.1");
-        m.put("execution.checkpointing.dir", run.resolve("checkpoints").toUri().toString());
-        m.put("execution.checkpointing.savepoint-dir", run.resolve("savepoints").toUri().toString());
+        m.put("execution.checkpointing.dir", io.keyshift.jobs.LocalPaths.uri(run.resolve("checkpoints")));
+        m.put("execution.checkpointing.savepoint-dir", io.keyshift.jobs.LocalPaths.uri(run.resolve("savepoints")));
         m.putIfAbsent("jobmanager.memory.process.size", "1024m");
         m.putIfAbsent("taskmanager.memory.process.size", "2048m");
         m.putIfAbsent("taskmanager.numberOfTaskSlots", "4");

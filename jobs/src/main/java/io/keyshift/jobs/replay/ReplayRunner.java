@@ -84,7 +84,7 @@ public final class ReplayRunner {
         for (Strategy st : order) {
             Path runDir = work.resolve(st.id());
             Configuration conf = new Configuration(base);
-            conf.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, work.resolve("checkpoints").resolve(st.id()).toUri().toString());
+            conf.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, io.keyshift.jobs.LocalPaths.uri(work.resolve("checkpoints").resolve(st.id())));
             boolean portGiven = conf.getOptional(org.apache.flink.configuration.RestOptions.PORT).isPresent();
             long t0 = 0;
             String progressId = s.out().toAbsolutePath() + "#" + st.id();

@@ -75,11 +75,11 @@ public final class ScaledReplay {
         conf.set(ReplayScalingGate.GATE_OPTION, gateId);
         // the actuator restarts the job at the decided parallelism from a savepoint
         conf.set(ScalingOptions.FOLLOW_JOB_ON_RESTORE, true);
-        conf.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, work.resolve("checkpoints").resolve(runId(policy)).toUri().toString());
+        conf.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, io.keyshift.jobs.LocalPaths.uri(work.resolve("checkpoints").resolve(runId(policy))));
         conf.set(TaskManagerOptions.NUM_TASK_SLOTS, slots);
         // without a configured port the cluster binds any free one (no port to lose between finding and binding it)
         conf.set(RestOptions.PORT, conf.getOptional(RestOptions.PORT).orElse(0));
-        String savepointDir = work.resolve("savepoints").resolve(runId(policy)).toUri().toString();
+        String savepointDir = io.keyshift.jobs.LocalPaths.uri(work.resolve("savepoints").resolve(runId(policy)));
         MiniCluster cluster = new MiniCluster(new MiniClusterConfiguration.Builder().setConfiguration(conf)
                 .setNumTaskManagers(1).setNumSlotsPerTaskManager(slots).build());
         long t0 = System.nanoTime();
