@@ -132,6 +132,12 @@ public final class StandaloneCluster {
             throw new IllegalStateException("a cluster of " + run + " is already running (JobManager PID "
                     + existing.jobManagerPid() + "); stop it first");
         }
+        if (!existing.liveTaskManagers().isEmpty()) {
+            // its JobManager died; a new start would forget the TaskManager, which would register with the new one
+            Member tm = existing.liveTaskManagers().get(0);
+            throw new IllegalStateException("the earlier start's " + tm.role() + " (PID " + tm.pid() + ") of " + run
+                    + " still runs: run cluster stop first");
+        }
         // another process on the ports (another cluster) would answer the REST API as if it were this one, and
         // this cluster's TaskManager would register with its JobManager
         for (int[] port : new int[][] {{s.restPort(), 0}, {s.rpcPort(), 1}}) {

@@ -54,6 +54,26 @@ class StandaloneClusterTest {
         }
     }
 
+    /** A TaskManager that outlived its JobManager is not forgotten by a new start (it would join the new cluster). */
+    @Test
+    void aStartIsRefusedWhileTheEarlierStartsTaskManagerStillRuns(@TempDir Path run) throws Exception {
+        Process tm = new ProcessBuilder("sh", "-c", "sleep 60",
+                "org.apache.flink.runtime.taskexecutor.TaskManagerRunner").start();
+        try {
+            Path dir = Files.createDirectories(run.resolve("cluster"));
+            String record = "rest.port=1\njobmanager.pid=0\njobmanager.start=0\ntaskmanager-1.pid=" + tm.pid()
+                    + "\ntaskmanager-1.start=" + StandaloneCluster.startMillis(tm.toHandle()) + "\n";
+            Files.writeString(dir.resolve("cluster.properties"), record);
+            StandaloneCluster.Settings s = new StandaloneCluster.Settings(run, dir, "none.jar", 0, 0);
+            assertThatThrownBy(() -> StandaloneCluster.start(s, Duration.ofSeconds(5), System.err))
+                    .isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining("taskmanager-1 (PID " + tm.pid() + ")").hasMessageContaining("cluster stop");
+            assertThat(Files.readString(dir.resolve("cluster.properties"))).isEqualTo(record);
+        } finally {
+            tm.destroyForcibly();
+        }
+    }
+
     /** A port that another process holds is refused before any process starts (its REST API would answer as ours). */
     @Test
     void aPortInUseIsRefusedBeforeAnyProcessStarts(@TempDir Path run) throws Exception {
