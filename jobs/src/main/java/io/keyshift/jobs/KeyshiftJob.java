@@ -354,6 +354,11 @@ public final class KeyshiftJob implements Callable<Integer> {
         env.configure(Configuration.fromMap(dynamic), Thread.currentThread().getContextClassLoader());
         int maxP = conf.getOptional(PipelineOptions.MAX_PARALLELISM).orElse(conf.get(JobOptions.DEFAULT_MAX_PARALLELISM));
         env.setMaxParallelism(maxP);
+        try {
+            io.keyshift.config.KeyshiftConfig.checkScalingBounds(conf, maxP);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(cl, "-D / config.yaml: " + e.getMessage());
+        }
         if (parallelism != null) {
             if (parallelism < 1 || parallelism > maxP) {
                 throw new ParameterException(cl, "--parallelism must be in 1.." + maxP + ", was " + parallelism);

@@ -608,13 +608,7 @@ public final class KeyshiftStream<T, K> {
         }
         // every check that can fail comes before the first operator joins the job graph: a caller that catches the
         // error and builds again must find the environment as it was
-        if (config.get(ScalingOptions.CAPACITY) > 0 && (config.get(ScalingOptions.MAX_PARALLELISM) > maxP
-                || config.get(ScalingOptions.MIN_PARALLELISM) > maxP)) {
-            throw new IllegalArgumentException(ScalingOptions.MIN_PARALLELISM.key() + " and "
-                    + ScalingOptions.MAX_PARALLELISM.key() + " must be at most the job's max parallelism (key "
-                    + "groups), " + maxP + ", were " + config.get(ScalingOptions.MIN_PARALLELISM) + " and "
-                    + config.get(ScalingOptions.MAX_PARALLELISM));
-        }
+        KeyshiftConfig.checkScalingBounds(config, maxP);
         if (config.get(ScalingOptions.CAPACITY) > 0 && env.getTransformations().stream().anyMatch(
                 KeyshiftStream::isScalingOperator)) {
             // the autoscaler reads one gauge summed over the job's operators: two stages' decisions would add up

@@ -193,6 +193,13 @@ public final class KeyshiftConfig {
         range(config, ScalingOptions.MIN_PARALLELISM, 1, 32768);
         range(config, ScalingOptions.MAX_PARALLELISM, 0, 32768);
         range(config, ScalingOptions.HORIZON, 1, 1000);
+        if (forecastHorizon(config) > MAX_FORECAST_STEPS) {
+            // every series is forecast this many steps each window (a recursive model at O(steps^2)), and the scaling
+            // operator holds and checkpoints the forecasts
+            throw new IllegalArgumentException(PlanOptions.LEASE_LEAD.key() + " + max(" + PlanOptions.HORIZON.key()
+                    + ", " + ScalingOptions.HORIZON.key() + ") must be at most " + MAX_FORECAST_STEPS
+                    + " (the forecaster's steps each window), was " + forecastHorizon(config));
+        }
         range(config, ScalingOptions.COOLDOWN_WINDOWS, 0, Integer.MAX_VALUE);
         range(config, ScalingOptions.SCALE_IN_WINDOWS, 1, Integer.MAX_VALUE);
         int minScale = config.get(ScalingOptions.MIN_PARALLELISM);
@@ -213,6 +220,22 @@ public final class KeyshiftConfig {
                         + secret.length());
             }
         });
+    }
+
+    /**
+     * Checks that predictive scaling ({@code keyshift.scaling.capacity} > 0) stays within the job's {@code
+     * maxParallelism} key groups: a stage's build refuses it, and the command line checks it before any job runs.
+     *
+     * @throws IllegalArgumentException naming {@code keyshift.scaling.min-parallelism} and {@code max-parallelism}
+     */
+    public static void checkScalingBounds(ReadableConfig config, int maxParallelism) {
+        if (config.get(ScalingOptions.CAPACITY) > 0 && (config.get(ScalingOptions.MAX_PARALLELISM) > maxParallelism
+                || config.get(ScalingOptions.MIN_PARALLELISM) > maxParallelism)) {
+            throw new IllegalArgumentException(ScalingOptions.MIN_PARALLELISM.key() + " and "
+                    + ScalingOptions.MAX_PARALLELISM.key() + " must be at most the job's max parallelism (key "
+                    + "groups), " + maxParallelism + ", were " + config.get(ScalingOptions.MIN_PARALLELISM) + " and "
+                    + config.get(ScalingOptions.MAX_PARALLELISM));
+        }
     }
 
     private static IllegalArgumentException bad(ConfigOption<?> o, Object value, String expected) {
@@ -378,6 +401,12 @@ public final class KeyshiftConfig {
      * this many windows) is planned from this step's forecast, not from the first window a move owns.
      */
     public static final int MAX_PLANNER_FORECAST_STEPS = 48;
+
+    /**
+     * The most forecast steps the options may ask for ({@link #forecastHorizon(ReadableConfig)}: the lease lead plus
+     * the larger of the planning and scaling horizons); {@link #validate(ReadableConfig)} refuses more.
+     */
+    public static final int MAX_FORECAST_STEPS = 100;
 
     /**
      * Forecast steps of a stage with {@code config} and planner settings {@code plan}: {@link

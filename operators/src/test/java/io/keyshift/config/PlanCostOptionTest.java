@@ -35,6 +35,13 @@ class PlanCostOptionTest {
         Configuration bad = new Configuration();
         bad.set(ScalingOptions.HORIZON, 0);
         assertThatThrownBy(() -> KeyshiftConfig.validate(bad)).hasMessageContaining("keyshift.scaling.horizon");
+        // each window forecasts every series this many steps: 1000 were accepted
+        Configuration far = new Configuration();
+        far.set(ScalingOptions.HORIZON, 1000);
+        assertThatThrownBy(() -> KeyshiftConfig.validate(far)).hasMessageContaining("keyshift.scaling.horizon")
+                .hasMessageContaining("at most " + KeyshiftConfig.MAX_FORECAST_STEPS).hasMessageContaining("1001");
+        far.set(ScalingOptions.HORIZON, KeyshiftConfig.MAX_FORECAST_STEPS - 1);
+        KeyshiftConfig.validate(far);
     }
 
     @Test

@@ -146,6 +146,11 @@ public final class ReplayCommand implements Callable<Integer> {
             throw new ParameterException(cl, "--parallelism " + parallelism + " exceeds the max parallelism " + maxP
                     + " (pipeline.max-parallelism / keyshift.max-parallelism)");
         }
+        try {
+            io.keyshift.config.KeyshiftConfig.checkScalingBounds(conf, maxP);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(cl, "-D / config.yaml: " + e.getMessage());
+        }
         List<io.keyshift.avro.ScalingPolicy> scaled = new ArrayList<>();
         for (String p : scale) {
             try {

@@ -1,6 +1,7 @@
 package io.keyshift.jobs.cli;
 
 import io.keyshift.jobs.cluster.Soak;
+import org.apache.flink.configuration.Configuration;
 
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -106,7 +107,10 @@ public final class SoakCommand implements Callable<Integer> {
         java.util.Map<String, String> withWindow = new java.util.LinkedHashMap<>(dynamic);
         withWindow.put(io.keyshift.config.JobOptions.WINDOW.key(), w.toMillis() + " ms");
         try {
-            FlinkConfig.loadForCluster(confDir, withWindow);
+            Configuration jobConf = FlinkConfig.loadForCluster(confDir, withWindow);
+            io.keyshift.config.KeyshiftConfig.checkScalingBounds(jobConf, jobConf.getOptional(
+                    org.apache.flink.configuration.PipelineOptions.MAX_PARALLELISM).orElse(
+                    jobConf.get(io.keyshift.config.JobOptions.DEFAULT_MAX_PARALLELISM)));
         } catch (IllegalArgumentException e) {
             throw new ParameterException(cl, "-D / config.yaml: " + e.getMessage());
         }

@@ -510,6 +510,19 @@ class UserMistakesTest {
         assertThat(dir.resolve("s/report.json")).doesNotExist();
     }
 
+    /** Scaling bounds beyond the key groups failed the predictive run's build after the hash run, exit 1. */
+    @Test
+    void scalingBoundsBeyondTheKeyGroupsAreRefusedBeforeAnyRun(@TempDir Path dir) throws Exception {
+        CliRun r = run("replay", "--generator-records", "2000", "--parallelism", "2",
+                "-Dkeyshift.scaling.capacity=300", "-Dkeyshift.scaling.max-parallelism=200",
+                "--out", dir.resolve("s").toString(), "--config", conf());
+        assertThat(r.exit()).as(r.err()).isEqualTo(2);
+        assertThat(r.err().strip().lines()).singleElement().satisfies(l -> assertThat(l)
+                .contains("keyshift.scaling.max-parallelism must be at most the job's max parallelism (key groups), "
+                        + "128, were 1 and 200"));
+        assertThat(dir.resolve("s")).doesNotExist();
+    }
+
     /** bootstrap writes a local savepoint: a URI --out is refused as the user wrote it (a Path made it ./s3:/b/sp). */
     @Test
     void bootstrapRefusesAUriOut(@TempDir Path dir) throws Exception {
