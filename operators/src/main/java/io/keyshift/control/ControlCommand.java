@@ -234,9 +234,13 @@ public record ControlCommand(long at, Type type, String key, long version, Strin
      * decimal or time as the one argument of a command that takes one and names no key, a revert's key groups and
      * times) and has {@code f} of
      * every other field; a line that is not even CSV becomes {@code f} of itself. The planner refuses both, with the
-     * reason.
+     * reason. A null line stays null.
      */
     public static String mapKey(String line, java.util.function.UnaryOperator<String> f) {
+        if (line == null) {
+            // names no key; the planner refuses it
+            return null;
+        }
         ControlCommand c;
         try {
             c = parse(line);

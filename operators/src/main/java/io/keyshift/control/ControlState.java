@@ -122,6 +122,21 @@ public final class ControlState {
         return dropped;
     }
 
+    /**
+     * Refuses every queued command, for the final lease (the input ended: no plan will reach their times).
+     *
+     * @return the commands refused, with {@code reason}
+     */
+    public List<Rejected> refusePending(String reason) {
+        List<Rejected> out = new ArrayList<>();
+        for (ControlCommand c : pending) {
+            out.add(new Rejected(c, reason));
+        }
+        rejected += pending.size();
+        pending.clear();
+        return out;
+    }
+
     /** Counts a line refused before it became a command (it did not parse). */
     public void refusedLine() {
         rejected++;

@@ -726,6 +726,11 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
                 // as every plan: a restore from a state whose last plan is this one checks it
                 fin.setKeyNaming(keyNaming);
                 if (control != null) {
+                    // no plan will reach a later command's time: refused, not left pending without a word
+                    for (ControlState.Rejected r : control.refusePending(
+                            "its time lies after the last plan: the input ended")) {
+                        reject(r.reason(), r.command().line());
+                    }
                     // the final lease carries the overrides in force too (and the routing, for the record)
                     fin.setControl(control.view());
                     control.issued(fin, false);

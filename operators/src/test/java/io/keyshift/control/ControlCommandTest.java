@@ -232,6 +232,8 @@ class ControlCommandTest {
         }
         assertThat(ControlCommand.parse(ControlCommand.mapKey("now,pin,a", pseudonym)).key())
                 .isEqualTo(pseudonym.apply("a"));
+        // a null element of a library job's control stream failed the task here
+        assertThat(ControlCommand.mapKey(null, pseudonym)).isNull();
     }
 
     /**

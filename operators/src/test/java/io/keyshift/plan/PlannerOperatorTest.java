@@ -272,6 +272,32 @@ class PlannerOperatorTest {
         }
     }
 
+    /** A command dated after the input's end is refused with the final lease (it stayed pending without a word). */
+    @Test
+    void aCommandAfterTheLastPlanIsRefusedWithTheFinalLease() throws Exception {
+        PlannerOperator op = new PlannerOperator(settings(), false).withControl(10);
+        try (org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<LoadForecast, String, RoutingPlan> h =
+                     new org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<>(op)) {
+            h.open();
+            h.processElement2(new StreamRecord<>("0,anomaly-z,2.5", 0));
+            h.processElement2(new StreamRecord<>("9000000000000,freeze", 0));
+            h.processWatermark2(new org.apache.flink.streaming.api.watermark.Watermark(Long.MAX_VALUE));
+            h.processElement1(new StreamRecord<>(forecast(W, 4), W - 1));
+            h.processWatermark1(new org.apache.flink.streaming.api.watermark.Watermark(W));
+            assertThat(h.getSideOutput(PlannerOperator.CONTROL_REJECTED)).isNullOrEmpty();
+            h.processWatermark1(new org.apache.flink.streaming.api.watermark.Watermark(Long.MAX_VALUE));
+            List<String> refused = new ArrayList<>();
+            for (StreamRecord<String> r : h.getSideOutput(PlannerOperator.CONTROL_REJECTED)) {
+                refused.add(r.getValue());
+            }
+            assertThat(refused).singleElement().satisfies(r -> assertThat(r)
+                    .contains("its time lies after the last plan: the input ended").contains("9000000000000,freeze"));
+            List<RoutingPlan> plans = h.extractOutputValues();
+            assertThat(plans.get(plans.size() - 1).getValidUntil()).isEqualTo(Long.MAX_VALUE);
+            assertThat(plans.get(plans.size() - 1).getControl().getFrozen()).isFalse();
+        }
+    }
+
     /** With the stage's key codec, "070" pins the integer key 70, and "user-7" is refused with the reason. */
     @Test
     void aCommandNamingAKeyInAFormTheStageNeverWritesIsRefused() throws Exception {

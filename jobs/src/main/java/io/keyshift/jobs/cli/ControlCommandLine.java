@@ -87,6 +87,7 @@ public final class ControlCommandLine implements Callable<Integer> {
             throw new ParameterException(cl, "a key with a line break cannot be sent as a control command (the job "
                     + "reads one command per line)");
         }
+        FlinkOptions.requireDecoded(cl, "the key", argument);
         String time = at != null ? at : "now";
         List<String> fields = new ArrayList<>(List.of(time, commandName));
         ControlCommand parsed;

@@ -164,4 +164,15 @@ public final class FlinkOptions {
         }
         return d;
     }
+
+    /**
+     * Refuses a command-line value that holds U+FFFD, the character the JVM decodes an argument's bytes to when they
+     * are not in the locale's charset (a key such as {@code Café} under {@code LANG=C}): it would name another key.
+     */
+    static void requireDecoded(CommandLine cl, String what, String value) {
+        if (value != null && value.indexOf('\uFFFD') >= 0) {
+            throw new ParameterException(cl, what + " '" + value + "' holds characters the locale could not decode ("
+                    + System.getProperty("sun.jnu.encoding") + "): run with a UTF-8 locale, e.g. LC_ALL=C.UTF-8");
+        }
+    }
 }

@@ -47,6 +47,9 @@ public final class PseudonymCommand implements Callable<Integer> {
             throw new ParameterException(cl, PrivacyOptions.KEY_SECRET.key() + ": " + e.getMessage());
         }
         for (String k : keys) {
+            FlinkOptions.requireDecoded(cl, "KEY", k);
+        }
+        for (String k : keys) {
             cl.getOut().println(k + "\t" + p.pseudonym(k));
         }
         cl.getOut().flush();

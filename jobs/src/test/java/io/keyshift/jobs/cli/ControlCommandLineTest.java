@@ -56,6 +56,18 @@ class ControlCommandLineTest {
         assertThat(file).doesNotExist();
     }
 
+    /** Under a locale that is not UTF-8 the JVM reads "Café" as "Caf\uFFFD\uFFFD": a pin of no key, exit 0 before. */
+    @Test
+    void aKeyTheLocaleCouldNotDecodeIsRefused(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("control.csv");
+        StringWriter err = new StringWriter();
+        assertThat(run(err, "control", "--file", file.toString(), "pin", "Caf\uFFFD\uFFFD")).isEqualTo(2);
+        assertThat(err.toString()).contains("could not decode").contains("LC_ALL=C.UTF-8");
+        assertThat(file).doesNotExist();
+        assertThat(run(new StringWriter(), "control", "--file", file.toString(), "pin", "Café")).isZero();
+        assertThat(Files.readAllLines(file)).containsExactly("now,pin,Café");
+    }
+
     /** An --at beyond the years event times may have (year +3170843 was written) is refused; nothing is written. */
     @Test
     void anAtOutsideTheYearsOfEventTimesIsRefused(@TempDir Path dir) throws Exception {
