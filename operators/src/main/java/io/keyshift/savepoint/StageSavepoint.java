@@ -187,7 +187,10 @@ public record StageSavepoint(long checkpointId, RoutingPlan plan, LoadForecastEn
         }
     }
 
-    /** Bytes per key group of an operator's keyed state (canonical savepoints; empty for other handle kinds). */
+    /**
+     * Bytes per key group of an operator's keyed state, for the key groups that hold any (canonical savepoints; empty
+     * for other handle kinds).
+     */
     static TreeMap<Integer, Long> keyGroupSizes(OperatorState state) {
         TreeMap<Integer, Long> out = new TreeMap<>();
         for (OperatorSubtaskState sub : state.getStates()) {
@@ -197,7 +200,11 @@ public record StageSavepoint(long checkpointId, RoutingPlan plan, LoadForecastEn
                 }
                 List<Tuple2<Integer, Long>> offsets = new ArrayList<>();
                 for (Tuple2<Integer, Long> t : kh.getGroupRangeOffsets()) {
-                    offsets.add(t);
+                    // a canonical savepoint sets the offsets of the key groups it wrote only: the others stay 0, where
+                    // the stream's header lies
+                    if (t.f1 > 0) {
+                        offsets.add(t);
+                    }
                 }
                 offsets.sort(Comparator.comparingLong(t -> t.f1));
                 for (int i = 0; i < offsets.size(); i++) {

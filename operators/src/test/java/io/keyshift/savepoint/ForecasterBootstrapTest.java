@@ -299,4 +299,22 @@ class ForecasterBootstrapTest {
                 .isInstanceOf(IllegalStateException.class).hasMessageContaining("held no record");
         assertThat(dir.resolve("b")).doesNotExist();
     }
+
+    /**
+     * A canonical savepoint leaves the offsets of key groups it wrote nothing for at 0, where its header lies:
+     * inspect-savepoint gave the last empty key group the header's bytes and listed every empty one.
+     */
+    @Test
+    void keyGroupSizesCountOnlyTheKeyGroupsASavepointWrote() {
+        org.apache.flink.runtime.checkpoint.OperatorState state = new org.apache.flink.runtime.checkpoint.OperatorState(
+                "window", "window", new org.apache.flink.runtime.jobgraph.OperatorID(), 1, 4);
+        var handle = new org.apache.flink.runtime.state.KeyGroupsStateHandle(
+                new org.apache.flink.runtime.state.KeyGroupRangeOffsets(
+                        new org.apache.flink.runtime.state.KeyGroupRange(0, 3), new long[] {100, 0, 150, 0}),
+                new org.apache.flink.runtime.state.memory.ByteStreamStateHandle("sp", new byte[200]));
+        state.putState(0, org.apache.flink.runtime.checkpoint.OperatorSubtaskState.builder()
+                .setManagedKeyedState(handle).build());
+        assertThat(StageSavepoint.keyGroupSizes(state)).containsExactly(java.util.Map.entry(0, 50L),
+                java.util.Map.entry(2, 50L));
+    }
 }

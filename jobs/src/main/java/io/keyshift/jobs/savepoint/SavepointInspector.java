@@ -123,6 +123,10 @@ public final class SavepointInspector {
             int natural = e.getNaturalKeyGroup() >= 0 ? e.getNaturalKeyGroup()
                     : KeyGroupRangeAssignment.assignToKeyGroup(e.getKey(), maxP);
             Migration m = e.getMigration();
+            if (m == null && e.getSplit() == null && e.getKeyGroup() == natural) {
+                // back home, kept for its epoch or its minimum windows between moves: not moved
+                continue;
+            }
             int from = m != null ? e.getKeyGroup() : natural;
             int to = m != null ? m.getToKeyGroup() : e.getKeyGroup();
             ObjectNode u = moved.addObject();
@@ -132,6 +136,10 @@ public final class SavepointInspector {
             u.put("to_key_group", to);
             u.put("to_subtask", KeyGroupRangeAssignment.computeOperatorIndexForKeyGroup(maxP, p, to));
             u.put("state", m != null ? "migrating" : "moved");
+            if (e.getSplit() != null) {
+                ArrayNode over = u.putArray("split_key_groups");
+                e.getSplit().getKeyGroups().forEach(over::add);
+            }
             if (m != null) {
                 u.put("shadow_from", time(m.getShadowFrom()));
                 u.put("switch_at", time(m.getSwitchAt()));
@@ -186,8 +194,9 @@ public final class SavepointInspector {
                 out.printf("  %-9s %-" + keyWidth + "s key group %3d (subtask %d) -> key group %3d (subtask %d)%s%n",
                         u.get("state").asText(), u.get("key").asText(), u.get("from_key_group").asInt(),
                         u.get("from_subtask").asInt(), u.get("to_key_group").asInt(), u.get("to_subtask").asInt(),
-                        u.has("switch_at") ? ", shadow from " + u.get("shadow_from").asText() + ", switch at "
-                                + u.get("switch_at").asText() : "");
+                        (u.has("split_key_groups") ? ", split over key groups " + u.get("split_key_groups") : "")
+                        + (u.has("switch_at") ? ", shadow from " + u.get("shadow_from").asText() + ", switch at "
+                                + u.get("switch_at").asText() : ""));
             }
         }
         var f = r.get("forecaster");

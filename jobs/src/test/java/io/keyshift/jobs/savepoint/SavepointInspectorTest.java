@@ -49,6 +49,24 @@ class SavepointInspectorTest {
                 + "3 commands applied, 1 refused");
     }
 
+    /** An entry kept for a key back home (its epoch, its minimum windows between moves) was listed as moved. */
+    @Test
+    void aKeyBackHomeIsNotAMovedUnit() {
+        var home = io.keyshift.avro.RouteEntry.newBuilder().setKey("home").setNaturalKeyGroup(5).setKeyGroup(5)
+                .setEpoch(2).build();
+        var moved = io.keyshift.avro.RouteEntry.newBuilder().setKey("moved").setNaturalKeyGroup(3).setKeyGroup(9)
+                .build();
+        RoutingPlan plan = RoutingPlan.newBuilder().setVersion(4).setValidUntil(86_400_000L).setBasedOnWindowEnd(0)
+                .setMaxParallelism(128).setParallelism(4).setEntries(List.of(home, moved))
+                .setPredictedImbalanceBefore(1.3).setPredictedImbalanceAfter(1.1).setMigrationsStarted(0)
+                .setMigrationsCompleted(0).build();
+        ObjectNode json = SavepointInspector.planJson(plan);
+        assertThat(json.get("moved_units")).hasSize(1);
+        assertThat(json.at("/moved_units/0/key").asText()).isEqualTo("moved");
+        assertThat(json.at("/moved_units/0/from_key_group").asInt()).isEqualTo(3);
+        assertThat(json.at("/moved_units/0/to_key_group").asInt()).isEqualTo(9);
+    }
+
     /**
      * A savepoint of a job with another max parallelism than the reader's configuration (pipeline.max-parallelism
      * 256 against the default 128) is read with its own: the forecaster's series are there.
