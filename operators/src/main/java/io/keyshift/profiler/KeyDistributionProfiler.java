@@ -70,6 +70,8 @@ public class KeyDistributionProfiler extends AbstractStreamOperator<WindowProfil
     private transient TreeMap<Long, List<KeyLoadSample>> pending;
     private transient TreeMap<Long, WindowLoad> pendingLoads;
     private transient long lastEmittedEnd;
+    /** The sampling rate of the last window with reports: an empty window's profile says it (1.0 before any). */
+    private transient double lastRate;
     /** End of the last window that had records (Long.MIN_VALUE before the first). */
     private transient long lastDataEnd;
     private transient long lastLoadEnd;
@@ -160,6 +162,7 @@ public class KeyDistributionProfiler extends AbstractStreamOperator<WindowProfil
         behind = new java.util.HashSet<>();
         restoredProgress = null;
         lastEmittedEnd = Long.MIN_VALUE;
+        lastRate = 1.0;
         lastDataEnd = Long.MIN_VALUE;
         lastLoadEnd = Long.MIN_VALUE;
         naturalUntil = Long.MIN_VALUE;
@@ -187,6 +190,9 @@ public class KeyDistributionProfiler extends AbstractStreamOperator<WindowProfil
                 if (ends.size() >= 5) {
                     io.keyshift.config.JobOptions.checkRestoredWindow("the profiler's profiles", ends.get(4),
                             windowMillis);
+                }
+                if (ends.size() >= 6) {
+                    lastRate = Double.longBitsToDouble(ends.get(5));
                 }
             }
             // {subtask, subtasks, input watermark, output watermark, idle, plan version}; none in older checkpoints
@@ -368,7 +374,7 @@ public class KeyDistributionProfiler extends AbstractStreamOperator<WindowProfil
 
     private WindowProfile merge(long start, List<KeyLoadSample> reports) {
         if (reports == null || reports.isEmpty()) {
-            return WindowProfile.empty(start, start + windowMillis, maxParallelism, 1.0);
+            return WindowProfile.empty(start, start + windowMillis, maxParallelism, lastRate);
         }
         int maxP = maxParallelism;
         long[] counts = new long[maxP];
@@ -376,8 +382,11 @@ public class KeyDistributionProfiler extends AbstractStreamOperator<WindowProfil
         double maxError = 0;
         // subtasks that learnt a sampling-rate command at different times may differ for one window: the lowest
         double rate = reports.stream().mapToDouble(r -> r.getWindow().getSamplingRate()).min().orElse(1.0);
+        lastRate = rate;
         ItemsSketch<String> merged = new ItemsSketch<>(sketchSize);
         Map<String, Integer> keyGroups = new HashMap<>();
+        // per key, the maximum errors of the subtasks that listed it (the rest may each have purged up to theirs)
+        Map<String, Double> listedError = new HashMap<>();
         // a saturated sketch depends on the order of updates: merge by subtask so that profiles do not depend on arrival
         reports.sort(Comparator.comparingInt(KeyLoadSample::getSubtask));
         for (KeyLoadSample r : reports) {
@@ -390,6 +399,7 @@ public class KeyDistributionProfiler extends AbstractStreamOperator<WindowProfil
             for (HeavyHitter h : s.getHeavyHitters()) {
                 merged.update(h.getKey(), h.getEstimate());
                 keyGroups.putIfAbsent(h.getKey(), h.getKeyGroup());
+                listedError.merge(h.getKey(), s.getMaxError(), Double::sum);
             }
             maxError += s.getMaxError();
         }
@@ -413,8 +423,11 @@ public class KeyDistributionProfiler extends AbstractStreamOperator<WindowProfil
             p.hotKeys[i] = sorted[i].getItem();
             p.hotKeyGroups[i] = keyGroups.get(sorted[i].getItem());
             p.hotEstimates[i] = sorted[i].getEstimate();
-            p.hotLowerBounds[i] = sorted[i].getLowerBound();
-            p.hotUpperBounds[i] = sorted[i].getUpperBound();
+            // a subtask's estimate is its sketch's upper bound (counter + offset): the true count there is at most its
+            // maximum error below it, and at most its maximum error where the key was purged and not listed
+            double listed = listedError.get(sorted[i].getItem());
+            p.hotLowerBounds[i] = Math.max(0, sorted[i].getLowerBound() - listed);
+            p.hotUpperBounds[i] = sorted[i].getUpperBound() + (maxError - listed);
         }
         p.maxError = merged.getMaximumError() + maxError;
         return p;
@@ -435,7 +448,8 @@ public class KeyDistributionProfiler extends AbstractStreamOperator<WindowProfil
                     .setWindow(null).setLoad(l).build());
         }
         pendingState.update(all);
-        endsState.update(List.of(lastEmittedEnd, lastLoadEnd, lastDataEnd, naturalUntil, windowMillis));
+        endsState.update(List.of(lastEmittedEnd, lastLoadEnd, lastDataEnd, naturalUntil, windowMillis,
+                Double.doubleToLongBits(lastRate)));
         List<long[]> rows = new ArrayList<>(progress.size());
         progress.forEach((i, p) -> rows.add(new long[] {i, subtasks, p[0], p[1], p[2], p[3]}));
         if (progress.isEmpty() && restoredProgress != null) {

@@ -32,9 +32,13 @@ public class WindowProfile {
     public int[] hotKeyGroups;
     /** Estimated records per heavy-hitter key (records). */
     public double[] hotEstimates;
-    /** Lower bounds of the estimates (records). */
+    /**
+     * Lower bounds of the keys' counts (records): the merged sketches' error (Misra-Gries / DataSketches frequent
+     * items, every subtask's maximum error counted). Below a sampling rate of 1 the estimate is scaled from a sample,
+     * whose own error the bounds do not cover.
+     */
     public double[] hotLowerBounds;
-    /** Upper bounds of the estimates (records). */
+    /** Upper bounds of the keys' counts (records), as {@link #hotLowerBounds}. */
     public double[] hotUpperBounds;
     /** Maximum error of any estimate (records), records. */
     public double maxError;

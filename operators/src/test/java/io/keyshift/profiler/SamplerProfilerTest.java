@@ -733,6 +733,65 @@ class SamplerProfilerTest {
         return out;
     }
 
+    /**
+     * A subtask's estimate is its sketch's upper bound; the profile printed the merged sketch's bounds, which held
+     * none of the subtasks' errors: [E, E] with E above the true count. The bounds now hold it, and the other
+     * subtask's possible purge.
+     */
+    @Test
+    void aProfilesBoundsHoldTheTrueCountOfASaturatedSubtasksKey() throws Exception {
+        KeySampler<String> saturated = sampler(8, 1.0, 0);
+        for (int i = 0; i < 400; i++) {
+            add(saturated, "hot", i);
+            if (i % 2 == 0) {
+                add(saturated, "rare-" + i, i);
+            }
+        }
+        WindowSample w = saturated.closeUpTo(W - 1).get(0);
+        // a rare key (one record) listed above its count: what the bounds must take in
+        HeavyHitter over = w.getHeavyHitters().stream().filter(x -> x.getKey().toString().startsWith("rare-"))
+                .max(java.util.Comparator.comparingLong(HeavyHitter::getEstimate)).orElseThrow();
+        assertThat(over.getEstimate()).isGreaterThan(1);
+        try (var h = profiler(null)) {
+            send(h, report(0, W - 1, false, w));
+            send(h, report(1, W - 1, false, sampleOf(0, 1, "hot", "other")));
+            WindowProfile p = profiles(h).get(0);
+            assertThat(p.hotKeys).containsExactly("hot", over.getKey().toString());
+            // 401 records of "hot" in all, 1 of the rare key
+            assertThat(p.hotLowerBounds[0]).isBetween(1.0, 401.0);
+            assertThat(p.hotUpperBounds[0]).isGreaterThanOrEqualTo(401);
+            assertThat(p.hotEstimates[1]).isGreaterThan(1);
+            assertThat(p.hotLowerBounds[1]).isLessThanOrEqualTo(1);
+            assertThat(p.hotUpperBounds[1]).isGreaterThanOrEqualTo(1);
+            assertThat(p.hotUpperBounds[0] - p.hotLowerBounds[0]).isLessThanOrEqualTo(2 * p.maxError);
+        }
+    }
+
+    /** A window without records said sampling rate 1.0 whatever the rate in force. */
+    @Test
+    void anEmptyWindowsProfileSaysTheSamplingRateInForce() throws Exception {
+        WindowSample quarter = WindowSample.newBuilder(sampleOf(0, 0, "a", "b")).setSamplingRate(0.25).build();
+        try (var h = profiler(null)) {
+            send(h, report(0, W - 1, false, quarter));
+            send(h, report(1, W - 1, false, WindowSample.newBuilder(sampleOf(0, 1, "c")).setSamplingRate(0.25)
+                    .build()));
+            send(h, report(0, 2 * W + 5, false, null));
+            send(h, report(1, 2 * W + 5, false, null));
+            List<WindowProfile> all = profiles(h);
+            assertThat(all).hasSize(2);
+            assertThat(all).extracting(p -> p.samplingRate).containsExactly(0.25, 0.25);
+            var state = h.snapshot(1, 1);
+            try (var again = profiler(state)) {
+                send(again, report(0, 3 * W + 5, false, null));
+                send(again, report(1, 3 * W + 5, false, null));
+                assertThat(profiles(again)).singleElement().satisfies(p -> {
+                    assertThat(p.windowStart).isEqualTo(2 * W);
+                    assertThat(p.samplingRate).isEqualTo(0.25);
+                });
+            }
+        }
+    }
+
     @Test
     void profilerMergesTheSubtasksOnceTheSlowestActiveSubtaskHasPassedTheWindowAndFillsEmptyWindows()
             throws Exception {
