@@ -67,9 +67,10 @@ public final class ForecastBench {
         STRING, LONG, INT;
 
         /**
-         * Null if every key of {@code space} reads as this type, else why not (the count and the first such key).
+         * Null if every key of {@code space} reads as this type, else why not (the count, and the first such key
+         * unless {@code keySecret}: keyshift prints no key under {@code keyshift.privacy.key-secret}).
          */
-        public String unreadable(EventSpace space) throws java.io.IOException {
+        public String unreadable(EventSpace space, boolean keySecret) throws java.io.IOException {
             if (this == STRING) {
                 return null;
             }
@@ -91,8 +92,9 @@ public final class ForecastBench {
                 }
             }
             return bad == 0 ? null : String.format(java.util.Locale.ROOT, "%,d %s a key that is not %s %s, "
-                    + "the first '%s'", bad, bad == 1 ? "row has" : "rows have", this == INT ? "an" : "a",
-                    name().toLowerCase(java.util.Locale.ROOT), first);
+                    + "%s", bad, bad == 1 ? "row has" : "rows have", this == INT ? "an" : "a",
+                    name().toLowerCase(java.util.Locale.ROOT), keySecret
+                            ? "the first not shown under keyshift.privacy.key-secret" : "the first '" + first + "'");
         }
     }
 

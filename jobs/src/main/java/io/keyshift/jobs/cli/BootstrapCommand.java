@@ -158,7 +158,8 @@ public final class BootstrapCommand implements Callable<Integer> {
                 cl.getErr().flush();
                 return 2;
             }
-            String unreadable = keyType.unreadable(prepared.space());
+            String unreadable = keyType.unreadable(prepared.space(),
+                    conf.getOptional(io.keyshift.config.PrivacyOptions.KEY_SECRET).isPresent());
             if (unreadable != null) {
                 cl.getErr().println("keyshift bootstrap: --key-type " + keyTypeArg + ": " + unreadable
                         + "; no savepoint written" + kept);

@@ -143,8 +143,9 @@ public final class ReplayInput {
                 for (int i = 0; i < events.size(); i++) {
                     if (i < run[0] || i >= run[1]) {
                         Event e = events.get(i);
+                        // no key: the line number names the row (and keyshift prints no key under a key secret)
                         dl.write("," + e.sequence + "," + Csv.quote("event time " + java.time.Instant.ofEpochMilli(
-                                e.timestamp) + " of key " + e.key + " lies beyond a gap of more than " + maxGap
+                                e.timestamp) + " lies beyond a gap of more than " + maxGap
                                 + " from the stream's " + java.time.Instant.ofEpochMilli(events.get(run[0]).timestamp)
                                 + " .. " + java.time.Instant.ofEpochMilli(events.get(run[1] - 1).timestamp)
                                 + " (keyshift.input.max-event-time-gap)") + "\n");

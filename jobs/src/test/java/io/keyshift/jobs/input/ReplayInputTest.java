@@ -106,7 +106,7 @@ class ReplayInputTest {
         List<String> dead = Files.readAllLines(dir.resolve("dead.csv"));
         assertThat(dead).hasSize(3);
         assertThat(dead.get(1)).startsWith(",31,").contains("1900-06-01").contains("keyshift.input.max-event-time-gap");
-        assertThat(dead.get(2)).startsWith(",30,").contains("3000-01-01").contains("key k9");
+        assertThat(dead.get(2)).startsWith(",30,").contains("3000-01-01").doesNotContain("k9");
 
         ReplayInput.Prepared all = ReplayInput.prepare(file, spec, dir.resolve("events2.bin"), dir.resolve("dead2.csv"),
                 n -> { }, java.time.Duration.ZERO);

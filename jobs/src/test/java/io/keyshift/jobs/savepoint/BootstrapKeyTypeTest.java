@@ -128,6 +128,19 @@ class BootstrapKeyTypeTest {
                 .contains("inspect it with --window 1d"));
     }
 
+    /** Under a key secret keyshift prints no key: the refusal named the first key that did not read as the type. */
+    @Test
+    void underAKeySecretTheRefusalNamesNoKey(@TempDir Path dir) throws Exception {
+        StringWriter err = new StringWriter();
+        String[] args = bootstrap(history(dir, "seven"), dir.resolve("sp"), "long");
+        String[] secret = java.util.Arrays.copyOf(args, args.length + 1);
+        secret[args.length] = "-Dkeyshift.privacy.key-secret=0123456789abcdef-test";
+        assertThat(run(err, secret)).isEqualTo(2);
+        assertThat(err.toString().strip().lines()).singleElement().satisfies(l -> assertThat(l)
+                .contains("is not a long, the first not shown under keyshift.privacy.key-secret")
+                .doesNotContain("seven"));
+    }
+
     @Test
     void keysThatDoNotReadAsTheTypeOrAnUnknownTypeFailInOneLineWithoutASavepoint(@TempDir Path dir) throws Exception {
         StringWriter err = new StringWriter();
