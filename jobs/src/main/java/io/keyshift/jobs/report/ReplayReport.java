@@ -832,7 +832,8 @@ public final class ReplayReport {
             long prevEnd = Long.MIN_VALUE;
             for (Map.Entry<Long, double[]> w : byKey.get(e.getKey()).entrySet()) {
                 if (prev != null && w.getKey() == prevEnd + windowMillis) {
-                    pts.add(new ReportCharts.ForecastPoint(w.getKey(), w.getValue()[0], prev[1], prev[2], prev[3]));
+                    pts.add(new ReportCharts.ForecastPoint(w.getKey() - windowMillis, w.getValue()[0], prev[1], prev[2],
+                            prev[3]));
                 }
                 prev = w.getValue();
                 prevEnd = w.getKey();

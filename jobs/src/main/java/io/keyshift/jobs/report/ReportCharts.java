@@ -31,8 +31,11 @@ public final class ReportCharts {
 
     private ReportCharts() {}
 
-    /** One point of a key's forecast series: window end (ms), actual, and the +1 forecast made one window before. */
-    public record ForecastPoint(long windowEnd, double actual, double forecast, double lower, double upper) {}
+    /**
+     * One point of a key's forecast series: window start (ms, where the other charts put a window), actual, and the +1
+     * forecast made one window before.
+     */
+    public record ForecastPoint(long windowStart, double actual, double forecast, double lower, double upper) {}
 
     /** One migration: key, start of its shadow phase, switch-over (ms). */
     public record MigrationSpan(String key, long shadowFrom, long switchAt) {}
@@ -98,7 +101,7 @@ public final class ReportCharts {
             List<Double> lo = new ArrayList<>();
             List<Double> hi = new ArrayList<>();
             for (ForecastPoint pt : e.getValue()) {
-                x.add(new Date(pt.windowEnd()));
+                x.add(new Date(pt.windowStart()));
                 actual.add(pt.actual());
                 f.add(pt.forecast());
                 lo.add(pt.lower());
@@ -236,9 +239,12 @@ public final class ReportCharts {
                 java.awt.BasicStroke.JOIN_MITER, 10f, new float[] {4f, 4f}, 0f);
     }
 
-    private static XYChart chart(String title, String yTitle) {
-        XYChart c = new XYChartBuilder().width(WIDTH).height(HEIGHT).title(title).xAxisTitle("event time").yAxisTitle(yTitle).build();
+    static XYChart chart(String title, String yTitle) {
+        XYChart c = new XYChartBuilder().width(WIDTH).height(HEIGHT).title(title).xAxisTitle("event time (UTC)")
+                .yAxisTitle(yTitle).build();
         c.getStyler().setDatePattern("yyyy-MM-dd HH:mm");
+        // as every time of the report (XChart's default is the JVM's zone)
+        c.getStyler().setTimezone(java.util.TimeZone.getTimeZone("UTC"));
         c.getStyler().setLegendPosition(Styler.LegendPosition.OutsideE);
         c.getStyler().setMarkerSize(0);
         c.getStyler().setChartBackgroundColor(java.awt.Color.WHITE);

@@ -20,4 +20,18 @@ class ReportChartsTest {
         assertThat(names.get(3)).isEqualTo("loads");
         assertThat(names).allSatisfy(n -> assertThat(n).matches("[A-Za-z0-9_-]+"));
     }
+
+    /** The report's times are UTC; XChart drew its time axes in the JVM's zone (Los Angeles: 16:00 for a day at 0:00Z). */
+    @Test
+    void chartsDrawTimesInUtcWhateverTheJvmsZone() {
+        java.util.TimeZone before = java.util.TimeZone.getDefault();
+        try {
+            java.util.TimeZone.setDefault(java.util.TimeZone.getTimeZone("America/Los_Angeles"));
+            org.knowm.xchart.XYChart c = ReportCharts.chart("t", "y");
+            assertThat(c.getStyler().getTimezone().getID()).isEqualTo("UTC");
+            assertThat(c.getXAxisTitle()).contains("UTC");
+        } finally {
+            java.util.TimeZone.setDefault(before);
+        }
+    }
 }
