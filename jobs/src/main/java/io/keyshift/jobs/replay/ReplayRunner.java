@@ -141,7 +141,8 @@ public final class ReplayRunner {
             try {
                 o = ScaledReplay.run(s.input().space(), s.input().stats().firstEvent(), s.input().stats().lastEvent(), base,
                         policy, s.parallelism(),
-                        maxP, window.toMillis(), work.resolve(id), work, s.withSum(), progressId, s.log());
+                        maxP, window.toMillis(), work.resolve(id), work, s.withSum(), s.recordsPerSecond(), progressId,
+                        s.log());
             } finally {
                 progress.interrupt();
                 progress.join();

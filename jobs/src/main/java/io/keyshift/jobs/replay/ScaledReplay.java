@@ -60,10 +60,12 @@ public final class ScaledReplay {
      *                   {@code keyshift.scaling.max-parallelism} must be set (> 0)
      * @param firstEvent event time of the first record (ms): the gate's first bound is the end of its window
      * @param lastEvent  event time of the last record (ms): a decision at a window end after it has nothing to act on
+     * @param recordsPerSecond the source's rate over all its subtasks (--rate), 0 for full speed
      */
     public static Outcome run(EventSpace space, long firstEvent, long lastEvent, Configuration base, ScalingPolicy policy,
                               int parallelism, int maxParallelism, long windowMillis, Path runDir, Path work,
-                              boolean withSum, String progressId, PrintStream log) throws Exception {
+                              boolean withSum, double recordsPerSecond, String progressId, PrintStream log)
+            throws Exception {
         int slots = base.get(ScalingOptions.MAX_PARALLELISM);
         if (base.get(ScalingOptions.CAPACITY) <= 0 || slots <= 0) {
             throw new IllegalArgumentException("a scaled replay needs keyshift.scaling.capacity > 0 and "
@@ -96,7 +98,7 @@ public final class ScaledReplay {
                 StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
                 env.setParallelism(p);
                 env.setMaxParallelism(maxParallelism);
-                ReplayJob.build(env, space, Strategy.PREDICTIVE, conf, runDir, withSum, 0, progressId);
+                ReplayJob.build(env, space, Strategy.PREDICTIVE, conf, runDir, withSum, recordsPerSecond, progressId);
                 JobGraph graph = env.getStreamGraph().getJobGraph();
                 graph.setSavepointRestoreSettings(savepoint == null ? SavepointRestoreSettings.none()
                         : SavepointRestoreSettings.forPath(savepoint, false));
