@@ -1,27 +1,31 @@
 package io.keyshift.jobs.source;
 
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Records emitted by local source readers, by progress id: lets the replay command print progress while a
  * MiniCluster job runs in the same JVM. On a remote cluster the counts stay there (use Flink's metrics instead).
+ * Kept as each split's position, not as a sum of increments: a reader restored from a checkpoint reads again what
+ * followed it, which must not count twice.
  */
 public final class Progress {
-    private static final ConcurrentHashMap<String, AtomicLong> COUNTS = new ConcurrentHashMap<>();
+    /** By progress id, by split (its offset): records of the split emitted, as of the last report. */
+    private static final ConcurrentHashMap<String, ConcurrentHashMap<Integer, Long>> POSITIONS =
+            new ConcurrentHashMap<>();
     /** By progress id: {@link System#nanoTime()} when a reader emitted its first record (the earliest reader's). */
     private static final ConcurrentHashMap<String, Long> FIRST = new ConcurrentHashMap<>();
 
     private Progress() {}
 
-    static void add(String id, long n) {
-        COUNTS.computeIfAbsent(id, k -> new AtomicLong()).addAndGet(n);
+    /** Split {@code split} under {@code id} has emitted its first {@code position} records. */
+    static void position(String id, int split, long position) {
+        POSITIONS.computeIfAbsent(id, k -> new ConcurrentHashMap<>()).put(split, position);
     }
 
-    /** Records emitted so far under {@code id}. */
+    /** Records emitted so far under {@code id} (after a restore, from the restored positions on). */
     public static long get(String id) {
-        AtomicLong v = COUNTS.get(id);
-        return v == null ? 0 : v.get();
+        ConcurrentHashMap<Integer, Long> v = POSITIONS.get(id);
+        return v == null ? 0 : v.values().stream().mapToLong(Long::longValue).sum();
     }
 
     /** Notes that a reader emitted its first record now (the first call per id counts). */
@@ -35,7 +39,7 @@ public final class Progress {
     }
 
     public static void reset(String id) {
-        COUNTS.remove(id);
+        POSITIONS.remove(id);
         FIRST.remove(id);
     }
 }

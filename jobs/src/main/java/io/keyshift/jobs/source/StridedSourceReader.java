@@ -95,19 +95,21 @@ final class StridedSourceReader implements SourceReader<Event, StrideSplit> {
             Progress.firstRecord(progressId);
         }
         if (progressId != null && (emitted & 1023) == 0) {
-            Progress.add(progressId, 1024);
+            Progress.position(progressId, c.split.offset(), c.position);
+            for (Cursor other : queue) {
+                Progress.position(progressId, other.split.offset(), other.position);
+            }
         }
         if (advance(c)) {
             queue.add(c);
         } else {
             c.it.close();
+            if (progressId != null) {
+                Progress.position(progressId, c.split.offset(), c.position);
+            }
         }
         if (!queue.isEmpty()) {
             return InputStatus.MORE_AVAILABLE;
-        }
-        if (progressId != null) {
-            Progress.add(progressId, emitted & 1023);
-            emitted &= ~1023L;
         }
         return noMoreSplits ? InputStatus.END_OF_INPUT : InputStatus.NOTHING_AVAILABLE;
     }

@@ -75,10 +75,15 @@ class MigrationCorrectnessTest {
     }
 
     static Run run(Strategy strategy, int parallelism, Configuration c, double rate) throws Exception {
+        return run(strategy, parallelism, c, rate, null);
+    }
+
+    static Run run(Strategy strategy, int parallelism, Configuration c, double rate, String progressId)
+            throws Exception {
         Path runDir = dir.resolve("run-" + UUID.randomUUID());
         StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(parallelism, c);
         env.setMaxParallelism(128);
-        ReplayJob.build(env, input.space(), strategy, c, runDir, false, rate, null);
+        ReplayJob.build(env, input.space(), strategy, c, runDir, false, rate, progressId);
         env.execute("test " + strategy.id());
         return read(runDir);
     }
@@ -153,8 +158,11 @@ class MigrationCorrectnessTest {
         c.set(CheckpointingOptions.CHECKPOINTING_INTERVAL, Duration.ofMillis(200));
         c.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, 5);
         c.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_DELAY, Duration.ofMillis(100));
-        Run failed = run(Strategy.PREDICTIVE, 4, c, 50_000);
+        String progress = "failures-" + UUID.randomUUID();
+        Run failed = run(Strategy.PREDICTIVE, 4, c, 50_000, progress);
         assertThat(FailOnce.fired(faultId)).isEqualTo(2);
+        // the replay's progress line: what the restored readers read again is not counted twice
+        assertThat(Progress.get(progress)).isEqualTo(input.stats().records());
         assertThat(ReplayReport.mismatches(hashResults, failed.results())).isZero();
         assertThat(failed.results()).isEqualTo(hashResults);
         assertThat(failed.digest()).isEqualTo(predictiveP4.digest());
