@@ -41,6 +41,20 @@ public final class InputOptions {
                     + "yyyy-MM-dd HH:mm:ss[XXX].")
     String timeFormat;
 
+    @Option(names = "--time-zone", paramLabel = "ZONE",
+            description = "Zone of the times whose text has no offset or zone, e.g. America/New_York (a local time "
+                    + "that a clock change skips moves on by the gap; one it repeats takes the earlier offset). "
+                    + "Default: UTC.")
+    String timeZone;
+
+    private InputSpec spec(CommandLine cl, Optional<String> sumField) {
+        try {
+            return new InputSpec(columns, key, time, Optional.ofNullable(timeFormat), sumField, timeZone);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(cl, e.getMessage());
+        }
+    }
+
     /** The input file, or null. */
     public Path input() {
         return input;
@@ -71,7 +85,7 @@ public final class InputOptions {
         if (!json && columns.isEmpty()) {
             throw new ParameterException(cl, "--columns is required with " + option + " (CSV records have no header row)");
         }
-        InputSpec spec = new InputSpec(columns, key, time, Optional.ofNullable(timeFormat), Optional.ofNullable(sumField));
+        InputSpec spec = spec(cl, Optional.ofNullable(sumField));
         try {
             if (json) {
                 EventParser.forFields(spec);
@@ -102,7 +116,7 @@ public final class InputOptions {
         if (time.isEmpty()) {
             throw new ParameterException(cl, "--time is required with --input");
         }
-        InputSpec spec = new InputSpec(columns, key, time, Optional.ofNullable(timeFormat), Optional.ofNullable(sumField));
+        InputSpec spec = spec(cl, Optional.ofNullable(sumField));
         try {
             new EventParser(spec, ReplayInput.header(input, spec));
         } catch (IllegalArgumentException e) {

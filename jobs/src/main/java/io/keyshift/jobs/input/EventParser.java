@@ -48,6 +48,8 @@ public final class EventParser {
     private final int[] timeIndexes;
     private final int sumIndex;
     private final DateTimeFormatter formatter;
+    /** The zone of a time whose text has no offset or zone (--time-zone; UTC by default). */
+    private final java.time.ZoneId zone;
     /** Milliseconds per unit of an epoch time ({@link #EPOCH_MILLIS}, {@link #EPOCH_SECONDS}), or null. */
     private final java.math.BigDecimal epochUnit;
     /** The pattern has letters of a time of day (else a date-only time is not parsed a second time to check). */
@@ -79,6 +81,11 @@ public final class EventParser {
             throw new IllegalArgumentException("--time-format " + spec.timeFormat().get() + " reads one --time "
                     + "column, not " + timeIndexes.length + " (" + String.join(",", spec.timeColumns()) + ")");
         }
+        if (epochUnit != null && spec.timeZone() != null) {
+            throw new IllegalArgumentException("--time-zone does not apply to --time-format " + spec.timeFormat().get()
+                    + " (a number since 1970-01-01T00:00:00Z)");
+        }
+        this.zone = spec.timeZone() == null ? ZoneOffset.UTC : java.time.ZoneId.of(spec.timeZone());
         if (epochUnit != null) {
             this.formatter = DEFAULT_FORMAT;
         } else if (spec.timeFormat().isPresent()) {
@@ -391,14 +398,15 @@ public final class EventParser {
             return o.toInstant().toEpochMilli();
         }
         if (t instanceof LocalDateTime l) {
-            return l.toInstant(ZoneOffset.UTC).toEpochMilli();
+            // in a zone's gap (a clock put forward) the time moves on by the gap; in an overlap, the earlier offset
+            return l.atZone(zone).toInstant().toEpochMilli();
         }
         if (timeLetters && hasTimeOfDay(formatter.parseUnresolved(text, new java.text.ParsePosition(0)))) {
             // the pattern read a time of day that did not resolve (hh without a): taking the date alone would move
             // every record to midnight without a word
             throw new DateTimeParseException(TIME_OF_DAY_UNRESOLVED, text, 0);
         }
-        return ((LocalDate) t).atStartOfDay().toInstant(ZoneOffset.UTC).toEpochMilli();
+        return ((LocalDate) t).atStartOfDay(zone).toInstant().toEpochMilli();
     }
 
     /** The reason of a day of month that the month does not have. */

@@ -24,6 +24,7 @@ public final class KafkaEventDeserializer implements KafkaRecordDeserializationS
     private final java.util.ArrayList<String> timeColumns;
     private final String timeFormat;
     private final String sumField;
+    private final String timeZone;
     private final KafkaFormat format;
     /** A record's event time may lie this far ahead of the wall clock (ms); 0: any. */
     private final long maxAheadMillis;
@@ -49,6 +50,7 @@ public final class KafkaEventDeserializer implements KafkaRecordDeserializationS
         this.timeColumns = new java.util.ArrayList<>(spec.timeColumns());
         this.timeFormat = spec.timeFormat().orElse(null);
         this.sumField = spec.sumField().orElse(null);
+        this.timeZone = spec.timeZone();
         this.format = format;
         // fail on the client, before the job starts, if the options name unknown columns or a bad pattern
         newParser();
@@ -56,7 +58,7 @@ public final class KafkaEventDeserializer implements KafkaRecordDeserializationS
 
     private EventParser newParser() {
         InputSpec spec = new InputSpec(columns, keyColumn, timeColumns, java.util.Optional.ofNullable(timeFormat),
-                java.util.Optional.ofNullable(sumField));
+                java.util.Optional.ofNullable(sumField), timeZone);
         return format == KafkaFormat.JSON ? EventParser.forFields(spec) : new EventParser(spec, spec.columns());
     }
 

@@ -143,4 +143,35 @@ class EventParserTest {
                 .isInstanceOf(EventParser.UnknownColumnException.class)
                 .hasMessageContaining("--key: column 'station' appears more than once");
     }
+
+    /**
+     * --time-zone: a local time without an offset is in the zone given (New York's flights were read as UTC), across
+     * a change of the clocks; a time with an offset keeps its own; an epoch time takes none; a bad zone is named.
+     */
+    @Test
+    void aTimeWithoutAnOffsetIsInTheZoneGiven() {
+        EventParser ny = new EventParser(new InputSpec(List.of(), "station", List.of("when"),
+                Optional.of("yyyy-MM-dd HH:mm[XXX]"), Optional.empty(), "America/New_York"), HEADER);
+        // summer (EDT, -4) and winter (EST, -5)
+        assertThat(parse(ny, "1,2013-07-01 05:17,s1,0").event().timestamp)
+                .isEqualTo(Instant.parse("2013-07-01T09:17:00Z").toEpochMilli());
+        assertThat(parse(ny, "1,2013-01-01 05:17,s1,0").event().timestamp)
+                .isEqualTo(Instant.parse("2013-01-01T10:17:00Z").toEpochMilli());
+        // the hour the clocks repeat: the earlier offset
+        assertThat(parse(ny, "1,2013-11-03 01:30,s1,0").event().timestamp)
+                .isEqualTo(Instant.parse("2013-11-03T05:30:00Z").toEpochMilli());
+        assertThat(parse(ny, "1,2013-07-01 05:17+00:00,s1,0").event().timestamp)
+                .isEqualTo(Instant.parse("2013-07-01T05:17:00Z").toEpochMilli());
+        EventParser days = new EventParser(new InputSpec(List.of(), "station", List.of("when"),
+                Optional.of("yyyy-MM-dd"), Optional.empty(), "America/New_York"), HEADER);
+        assertThat(parse(days, "1,2013-07-01,s1,0").event().timestamp)
+                .isEqualTo(Instant.parse("2013-07-01T04:00:00Z").toEpochMilli());
+        assertThat(parse(parser("yyyy-MM-dd HH:mm", null), "1,2013-07-01 05:17,s1,0").event().timestamp)
+                .isEqualTo(Instant.parse("2013-07-01T05:17:00Z").toEpochMilli());
+        assertThatThrownBy(() -> new InputSpec(List.of(), "station", List.of("when"), Optional.empty(),
+                Optional.empty(), "Mars/Olympus")).hasMessageContaining("--time-zone").hasMessageContaining("Mars");
+        assertThatThrownBy(() -> new EventParser(new InputSpec(List.of(), "station", List.of("when"),
+                Optional.of("epoch-millis"), Optional.empty(), "UTC"), HEADER))
+                .hasMessageContaining("--time-zone does not apply");
+    }
 }
