@@ -36,7 +36,7 @@ public final class InputOptions {
     List<String> time = new ArrayList<>();
 
     @Option(names = "--time-format", paramLabel = "PATTERN",
-            description = "java.time pattern of the time; UTC unless it has an offset; or epoch-millis, "
+            description = "java.time pattern of the time; in --time-zone unless it has an offset; or epoch-millis, "
                     + "epoch-seconds for a number since 1970-01-01T00:00:00Z. Default: ISO-8601 or "
                     + "yyyy-MM-dd HH:mm:ss[XXX].")
     String timeFormat;
