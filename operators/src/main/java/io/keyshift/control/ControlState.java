@@ -322,6 +322,22 @@ public final class ControlState {
         }
     }
 
+    /**
+     * Takes up a restored plan {@code plan}: if plans after the last one this state recorded were issued without it (a
+     * job restored without a control input, then restored with one again), their routings are unknown, so a rollback
+     * may name {@code plan}'s version or later only.
+     *
+     * @return true if plans were issued without this state
+     */
+    public boolean resumeAt(RoutingPlan plan) {
+        if (plan.getVersion() <= lastVersion) {
+            return false;
+        }
+        routings.clear();
+        issued(plan, false);
+        return true;
+    }
+
     private static boolean same(Map<String, int[]> a, Map<String, int[]> b) {
         if (a.size() != b.size()) {
             return false;

@@ -297,6 +297,15 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
                 // a savepoint of a job without a control input: this control state starts at the restored plan (a
                 // command of "now" holds from the next plan's start, not from before the first plan)
                 control.issued(planner.current(), false);
+            } else if (control != null && planner.current() != null && control.resumeAt(planner.current())) {
+                // control state of a job before one that ran without a control input: the plans that job issued are
+                // unknown to it (a rollback to one would take an older routing), and the forecasts it held were
+                // planned since
+                long planned = planner.current().getBasedOnWindowEnd();
+                held.removeIf(f -> f.getWindowEnd() <= planned);
+                LOG.warn("The restored control state was last used at an earlier plan than the restored plan {}: a "
+                        + "rollback can name version {} or later", planner.current().getVersion(),
+                        planner.current().getVersion());
             }
             warnOfTheFinalLease(planner.current());
             refuseSplitsWithoutMerger(planner.current(), planner.settings().splitThreshold());

@@ -163,6 +163,58 @@ class PlannerOperatorTest {
     }
 
     /**
+     * Control state of a job (plan 1), through a job without a control input that issued plans 2 and 3, into a job
+     * with one again: a rollback to plan 2 took the control state's routing of plan 1 (or was refused as "not issued
+     * yet, the last is 1"); the plans between are unknown to it, so it is refused as no longer kept.
+     */
+    @Test
+    void aRollbackToAPlanIssuedWithoutTheControlStateIsRefused() throws Exception {
+        org.apache.flink.runtime.checkpoint.OperatorSubtaskState first;
+        try (org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<LoadForecast, String, RoutingPlan> h =
+                     new org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<>(
+                             new PlannerOperator(settings(), false).withControl(10))) {
+            h.open();
+            h.processWatermark2(new org.apache.flink.streaming.api.watermark.Watermark(Long.MAX_VALUE));
+            h.processElement1(new StreamRecord<>(forecast(W, 4), W - 1));
+            h.processWatermark1(new org.apache.flink.streaming.api.watermark.Watermark(W));
+            assertThat(h.extractOutputValues()).singleElement().satisfies(p -> assertThat(p.getVersion())
+                    .isEqualTo(1));
+            first = h.snapshot(1, W);
+        }
+        org.apache.flink.runtime.checkpoint.OperatorSubtaskState without;
+        try (OneInputStreamOperatorTestHarness<LoadForecast, RoutingPlan> h =
+                     new OneInputStreamOperatorTestHarness<>(new PlannerOperator(settings(), false))) {
+            h.initializeState(first);
+            h.open();
+            forecastUpTo(h, 2 * W);
+            forecastUpTo(h, 3 * W);
+            assertThat(h.extractOutputValues()).extracting(RoutingPlan::getVersion).containsExactly(2L, 3L);
+            without = h.snapshot(2, 3 * W);
+        }
+        try (org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<LoadForecast, String, RoutingPlan> h =
+                     new org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<>(
+                             new PlannerOperator(settings(), false).withControl(10))) {
+            h.initializeState(without);
+            h.open();
+            h.processElement2(new StreamRecord<>("0,rollback,2", 0));
+            h.processElement2(new StreamRecord<>("0,rollback,3", 0));
+            h.processWatermark2(new org.apache.flink.streaming.api.watermark.Watermark(Long.MAX_VALUE));
+            h.processElement1(new StreamRecord<>(forecast(4 * W, 4), 4 * W - 1));
+            h.processWatermark1(new org.apache.flink.streaming.api.watermark.Watermark(4 * W));
+            List<String> refused = new ArrayList<>();
+            for (StreamRecord<String> r : h.getSideOutput(PlannerOperator.CONTROL_REJECTED)) {
+                refused.add(r.getValue());
+            }
+            assertThat(refused).singleElement().satisfies(r -> assertThat(r).contains("plan version 2 is no longer kept")
+                    .contains("0,rollback,2"));
+            assertThat(h.extractOutputValues()).last().satisfies(p -> {
+                assertThat(p.getVersion()).isEqualTo(4);
+                assertThat(p.getControl().getRollbackToVersion()).isEqualTo(3);
+            });
+        }
+    }
+
+    /**
      * A savepoint of a planner without a control input, restored with one: a sampling rate of "now" holds from the
      * next plan's start, as in a job that had its control input all along (before the fix, the empty control state
      * took the restored planner for one that had issued no plan, and the rate held from before the first window:
