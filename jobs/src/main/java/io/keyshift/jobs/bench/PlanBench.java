@@ -95,8 +95,11 @@ public final class PlanBench {
                             a = optimizer.optimize(problem, 42, Duration.ofMillis(500));
                             nanos[r] = System.nanoTime() - t0;
                         }
-                        Arrays.sort(nanos);
-                        double ms = nanos[repeats / 2] / 1e6;
+                        java.util.List<Double> times = new java.util.ArrayList<>();
+                        for (long t : nanos) {
+                            times.add(t / 1e6);
+                        }
+                        double ms = ThroughputBench.median(times);
                         double imbalance = problem.imbalance(a);
                         double bound = problem.lowerBound();
                         ObjectNode i = instances.addObject();

@@ -33,12 +33,21 @@ final class SqlTwoPhase {
     static final Duration MINI_BATCH_LATENCY = Duration.ofMillis(100);
     static final long MINI_BATCH_SIZE = 5_000;
 
-    /** A SQL interval literal of {@code d} (whole seconds at least). */
-    static String interval(Duration d) {
-        long s = d.toSeconds();
-        if (s <= 0 || d.toMillis() % 1000 != 0) {
+    /**
+     * Checks that the SQL peer can window by {@code d}.
+     *
+     * @throws IllegalArgumentException unless {@code d} is a whole number of seconds, at least 1
+     */
+    static void checkWindow(Duration d) {
+        if (d.toSeconds() <= 0 || d.toMillis() % 1000 != 0 || d.getNano() % 1_000_000 != 0) {
             throw new IllegalArgumentException("the SQL peer needs a window of whole seconds, was " + d);
         }
+    }
+
+    /** A SQL interval literal of {@code d} (whole seconds at least). */
+    static String interval(Duration d) {
+        checkWindow(d);
+        long s = d.toSeconds();
         if (s % 86_400 == 0) {
             return "INTERVAL '" + s / 86_400 + "' DAY(" + Long.toString(s / 86_400).length() + ")";
         }

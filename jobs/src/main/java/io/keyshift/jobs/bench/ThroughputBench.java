@@ -50,7 +50,7 @@ public final class ThroughputBench {
     public static final int MAX_PARALLELISM = 128;
 
     /** Windows a plan's lease reaches ahead in the bench (keyshift.plan.lease-lead). */
-    static final int LEASE_LEAD = 3;
+    public static final int LEASE_LEAD = 3;
     /** Source watermark interval in the bench (pipeline.auto-watermark-interval), both strategies. */
     static final java.time.Duration WATERMARK_INTERVAL = java.time.Duration.ofMillis(50);
 
@@ -302,6 +302,15 @@ public final class ThroughputBench {
     }
 
     /** The bench's lease lead ({@value #LEASE_LEAD} windows) unless {@code -Dkeyshift.plan.lease-lead} sets one. */
+    /**
+     * Checks that every contender can window by {@code window} before any run.
+     *
+     * @throws IllegalArgumentException unless it is a whole number of seconds (the SQL peer's interval literal)
+     */
+    public static void checkWindow(Duration window) {
+        SqlTwoPhase.checkWindow(window);
+    }
+
     static int leaseLead(Settings s) {
         return s.config().getOptional(io.keyshift.config.PlanOptions.LEASE_LEAD).orElse(LEASE_LEAD);
     }

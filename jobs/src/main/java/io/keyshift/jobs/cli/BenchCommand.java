@@ -139,8 +139,29 @@ public final class BenchCommand implements Callable<Integer> {
         if (tooMany != null) {
             throw new ParameterException(cl, tooMany);
         }
+        try {
+            ThroughputBench.checkWindow(FlinkOptions.window(cl, "--window", window));
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(cl, "--window: " + e.getMessage());
+        }
+        for (String set : OVERRIDDEN) {
+            if (flink.dynamic.containsKey(set)) {
+                throw new ParameterException(cl, "-D" + set + ": the bench sets it for every run (heap state, "
+                        + "watermarks every 50 ms, 128 key groups, its own capacity model)");
+            }
+        }
         org.apache.flink.configuration.Configuration conf = benchConfig(
                 flink.load(cl, FlinkOptions.window(cl, "--window", window)), flink.dynamic);
+        // the options again with the bench's own lease lead, which config.yaml's was checked in its place
+        org.apache.flink.configuration.Configuration withLead = new org.apache.flink.configuration.Configuration(conf);
+        withLead.set(io.keyshift.config.PlanOptions.LEASE_LEAD, conf.getOptional(
+                io.keyshift.config.PlanOptions.LEASE_LEAD).orElse(ThroughputBench.LEASE_LEAD));
+        try {
+            io.keyshift.config.KeyshiftConfig.validate(withLead);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(cl, "-D / config.yaml: " + e.getMessage() + " (the bench's lease lead is "
+                    + withLead.get(io.keyshift.config.PlanOptions.LEASE_LEAD) + ")");
+        }
         var settings = new ThroughputBench.Settings(records, days, keys, zipf, drift, parallelism, services,
                 keyDistributions, repetitions, FlinkOptions.window(cl, "--window", window), conf, latencyRate);
         FlinkOptions.outputDirectory(cl, "--out", out);
@@ -152,6 +173,13 @@ public final class BenchCommand implements Callable<Integer> {
         System.out.println("bench.json: " + out.resolve("bench.json") + ", chart: " + out.resolve("bench.png"));
         return 0;
     }
+
+    /** Options the bench sets for every run itself: a {@code -D} of one would be overridden without a word. */
+    static final java.util.List<String> OVERRIDDEN = java.util.List.of("state.backend.type",
+            "pipeline.auto-watermark-interval", "pipeline.max-parallelism",
+            io.keyshift.config.JobOptions.DEFAULT_MAX_PARALLELISM.key(),
+            io.keyshift.jobs.workload.BenchOptions.SERVICE_TIME.key(),
+            io.keyshift.jobs.workload.BenchOptions.LATENCY_ID.key());
 
     /**
      * The bench's configuration from {@code loaded} (config.yaml with the {@code -D} options {@code dynamic}): the

@@ -77,8 +77,11 @@ public final class ForecastBenchCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         CommandLine cl = spec.commandLine();
         Duration w = FlinkOptions.window(cl, "--window", window);
-        if (horizon < 1) {
-            throw new ParameterException(cl, "--horizon must be >= 1");
+        if (horizon < 1 || horizon > io.keyshift.config.KeyshiftConfig.MAX_FORECAST_STEPS) {
+            // as a stage's forecaster: each window forecasts every series this many steps (a recursive model at
+            // O(steps^2))
+            throw new ParameterException(cl, "--horizon must be in 1.." + io.keyshift.config.KeyshiftConfig
+                    .MAX_FORECAST_STEPS + ", was " + horizon);
         }
         Configuration conf = flink.load(cl, w);
         // the bench scores every model, and the forecasts without a calendar: options that choose otherwise would be

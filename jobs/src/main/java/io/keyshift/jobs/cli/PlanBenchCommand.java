@@ -77,6 +77,12 @@ public final class PlanBenchCommand implements Callable<Integer> {
                     throw new picocli.CommandLine.ParameterException(cl, o + " applies only with --control-path");
                 }
             }
+        } else {
+            for (String o : List.of("--repeats", "--quick")) {
+                if (cl.getParseResult().hasMatchedOption(o)) {
+                    throw new picocli.CommandLine.ParameterException(cl, o + " does not apply with --control-path");
+                }
+            }
         }
         if (controlPath && (keys < 1 || maxParallelism < 64
                 || maxParallelism > org.apache.flink.runtime.state.KeyGroupRangeAssignment.UPPER_BOUND_MAX_PARALLELISM

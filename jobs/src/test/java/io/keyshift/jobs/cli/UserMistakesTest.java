@@ -352,6 +352,12 @@ class UserMistakesTest {
                 "--season", "-5", "--out", dir.resolve("s").toString(), "--config", conf());
         assertThat(season.exit()).isEqualTo(2);
         assertThat(season.err()).contains("--season must be in 0..100000");
+        // each window forecasts every series this many steps: 5000 ran for hours
+        CliRun horizon = run("forecast-bench", "--input", in.toString(), "--key", "key", "--time", "ts",
+                "--horizon", "5000", "--out", dir.resolve("h").toString(), "--config", conf());
+        assertThat(horizon.exit()).isEqualTo(2);
+        assertThat(horizon.err()).contains("--horizon must be in 1..100, was 5000");
+        assertThat(dir.resolve("h")).doesNotExist();
     }
 
     @Test
@@ -491,6 +497,18 @@ class UserMistakesTest {
         assertThat(both.exit()).as(both.err()).isEqualTo(2);
         assertThat(both.err()).contains("-Dkeyshift.window").contains("--window");
 
+        // the SQL peer's window is whole seconds: a bench failed there after its keyBy and keyshift runs, exit 1
+        CliRun bench = run("bench", "--window", "1500ms", "--days", "0.01", "--records", "1000", "--out",
+                dir.resolve("b").toString(), "--config", conf());
+        assertThat(bench.exit()).as(bench.err()).isEqualTo(2);
+        assertThat(bench.err()).contains("--window: the SQL peer needs a window of whole seconds");
+        assertThat(bench.out()).doesNotContain("warming up");
+        // checked with the bench's own lease lead (3), not config.yaml's (1): 3 + 98 forecast steps passed the check
+        CliRun lead = run("bench", "-Dkeyshift.plan.horizon=98", "--records", "1000", "--out",
+                dir.resolve("b").toString(), "--config", conf());
+        assertThat(lead.exit()).as(lead.err()).isEqualTo(2);
+        assertThat(lead.err()).contains("must be at most 100").contains("the bench's lease lead is 3");
+
         for (String w : new String[] {"1ns", "500micros", "1500micros"}) {
             CliRun r = run("replay", "--window", w, "--out", dir.resolve("w").toString(), "--config", conf());
             assertThat(r.exit()).as(r.err()).isEqualTo(2);
@@ -574,6 +592,15 @@ class UserMistakesTest {
                 "--config", conf());
         assertThat(soakWindow.exit()).as(soakWindow.err()).isEqualTo(2);
         assertThat(soakWindow.err()).contains("-Dkeyshift.window").contains("--window");
+
+        // the bench sets these for every run: a -D of one was overridden without a word
+        CliRun backend = run("bench", "-Dstate.backend.type=rocksdb", "--records", "1000", "--out",
+                dir.resolve("b").toString(), "--config", conf());
+        assertThat(backend.exit()).as(backend.err()).isEqualTo(2);
+        assertThat(backend.err()).contains("-Dstate.backend.type: the bench sets it for every run");
+        CliRun repeats = run("plan-bench", "--control-path", "--repeats", "5", "--out", dir.resolve("pb").toString());
+        assertThat(repeats.exit()).as(repeats.err()).isEqualTo(2);
+        assertThat(repeats.err()).contains("--repeats does not apply with --control-path");
 
         CliRun soakHelp = run("soak", "--help");
         assertThat(soakHelp.exit()).isZero();
