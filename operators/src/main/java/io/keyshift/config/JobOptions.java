@@ -58,6 +58,15 @@ public final class JobOptions {
     }
 
     /**
+     * A mistake in the job's code or input that every restart would meet again (a record without a timestamp, a state
+     * keyshift cannot carry): the job fails for good with {@code mistake} as the cause, instead of restarting for ever
+     * under the restart strategy a checkpointed job gets by default.
+     */
+    public static RuntimeException misuse(RuntimeException mistake) {
+        return new org.apache.flink.runtime.execution.SuppressRestartsException(mistake);
+    }
+
+    /**
      * An error of the job's configuration against its restored state: the same at every restart, so the job fails
      * for good instead of restarting (a cluster's exponential-delay strategy would retry it for ever). Flink's
      * {@code SuppressRestartsException} around an IllegalStateException with {@code message}.

@@ -354,10 +354,7 @@ public final class PartialMerger<K, ACC, V, R>
 
             @Override
             public KeyedStateStore globalState() {
-                throw new UnsupportedOperationException("global state (context.globalState()) is not available to "
-                        + "a window function behind keyshift: it would live with one stay of the key in one key "
-                        + "group, and a migration would leave it behind; keep state across windows in "
-                        + "KeyshiftStream#process(KeyedProcessFunction, stateHorizon), whose state migrates");
+                throw UserWindowContext.noGlobalState();
             }
 
             @Override

@@ -153,7 +153,7 @@ final class StateTrackingContext implements RuntimeContext {
 
     private void refuse() {
         if (refusal != null) {
-            throw new UnsupportedOperationException(refusal);
+            throw io.keyshift.config.JobOptions.misuse(new UnsupportedOperationException(refusal));
         }
     }
 
@@ -197,12 +197,10 @@ final class StateTrackingContext implements RuntimeContext {
         return track(d, delegate.getMapState(d));
     }
 
-    private UnsupportedOperationException v2() {
-        if (refusal != null) {
-            return new UnsupportedOperationException(refusal);
-        }
-        return new UnsupportedOperationException("keyshift's keyed process functions use Flink's synchronous keyed "
-                + "state (org.apache.flink.api.common.state); the state V2 API is not supported behind keyshift");
+    private RuntimeException v2() {
+        return io.keyshift.config.JobOptions.misuse(new UnsupportedOperationException(refusal != null ? refusal
+                : "keyshift's keyed process functions use Flink's synchronous keyed state "
+                        + "(org.apache.flink.api.common.state); the state V2 API is not supported behind keyshift"));
     }
 
     @Override

@@ -115,10 +115,18 @@ final class UserWindowContext {
     }
 
     /** Why a window function behind hot-key splitting has no per-window state. */
-    static UnsupportedOperationException noWindowStateWithSplitting() {
-        return new UnsupportedOperationException("per-window state (context.windowState()) is not available to a "
+    static RuntimeException noWindowStateWithSplitting() {
+        return io.keyshift.config.JobOptions.misuse(new UnsupportedOperationException("per-window state (context.windowState()) is not available to a "
                 + "window function behind keyshift.plan.split-threshold > 0: a split key's merged window has none; "
-                + "set keyshift.plan.split-threshold to 0 if your window function needs it");
+                + "set keyshift.plan.split-threshold to 0 if your window function needs it"));
+    }
+
+    /** Why a window function behind keyshift has no global state. */
+    static RuntimeException noGlobalState() {
+        return io.keyshift.config.JobOptions.misuse(new UnsupportedOperationException("global state "
+                + "(context.globalState()) is not available to a window function behind keyshift: it would live with "
+                + "one stay of the key in one key group, and a migration would leave it behind; keep state across "
+                + "windows in KeyshiftStream#process(KeyedProcessFunction, stateHorizon), whose state migrates"));
     }
 
     /** The keyed stage's own window context as a source. */
@@ -154,10 +162,7 @@ final class UserWindowContext {
 
             @Override
             public KeyedStateStore globalState() {
-                throw new UnsupportedOperationException("global state (context.globalState()) is not available to "
-                        + "a window function behind keyshift: it would live with one stay of the key in one key "
-                        + "group, and a migration would leave it behind; keep state across windows in "
-                        + "KeyshiftStream#process(KeyedProcessFunction, stateHorizon), whose state migrates");
+                throw noGlobalState();
             }
 
             @Override

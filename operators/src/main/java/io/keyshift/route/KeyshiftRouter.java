@@ -532,9 +532,9 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
         // Long.MIN_VALUE is Flink's "no timestamp" marker too: a FLIP-27 source without a timestamp assigner stamps
         // records with it (TimestampAssigner.NO_TIMESTAMP), and Flink's window assigners refuse it as such
         if (!element.hasTimestamp() || element.getTimestamp() == Long.MIN_VALUE) {
-            throw new IllegalStateException("keyshift routes records by event time, but a record has no timestamp: "
-                    + "give the stream in front of Keyshift.keyBy timestamps and watermarks "
-                    + "(DataStream#assignTimestampsAndWatermarks, or a source with a WatermarkStrategy)");
+            throw io.keyshift.config.JobOptions.misuse(new IllegalStateException("keyshift routes records by event "
+                    + "time, but a record has no timestamp: give the stream in front of Keyshift.keyBy timestamps and "
+                    + "watermarks (DataStream#assignTimestampsAndWatermarks, or a source with a WatermarkStrategy)"));
         }
         T value = element.getValue();
         long t = element.getTimestamp();

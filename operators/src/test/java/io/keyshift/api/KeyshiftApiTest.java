@@ -485,9 +485,15 @@ class KeyshiftApiTest {
         }
     }
 
+    /**
+     * Also with checkpointing on, whose default restart strategy (exponential delay, unlimited) restarted the job for
+     * ever at each failure.
+     */
     @Test
+    @org.junit.jupiter.api.Timeout(180)
     void aWindowFunctionThatUsesGlobalStateFailsNamingTheKeyedProcessFunction() {
         StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(2);
+        env.enableCheckpointing(500);
         Configuration conf = new Configuration();
         conf.setString("keyshift.window", "1h");
         Keyshift.keyBy(Clicks.stream(env, 2_000, 1), c -> c.user, Types.STRING).configure(conf)
