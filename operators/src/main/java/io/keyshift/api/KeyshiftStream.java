@@ -369,7 +369,7 @@ public final class KeyshiftStream<T, K> {
      * gets the instance the planner keeps (see {@link SharedAvroTypeInfo}); copy a plan before changing it.
      */
     public DataStream<RoutingPlan> plans() {
-        return built().plans;
+        return built("plans").plans;
     }
 
     /**
@@ -377,7 +377,7 @@ public final class KeyshiftStream<T, K> {
      * estimates and error bounds, exact records per natural key group), after a terminal call.
      */
     public DataStream<WindowProfile> profiles() {
-        return built().profiles;
+        return built("profiles").profiles;
     }
 
     /**
@@ -385,17 +385,17 @@ public final class KeyshiftStream<T, K> {
      * gets the instance the planner plans from (see {@link SharedAvroTypeInfo}); copy a forecast before changing it.
      */
     public DataStream<LoadForecast> forecasts() {
-        return built().forecasts;
+        return built("forecasts").forecasts;
     }
 
     /** The keyed logic's load per key group, one record per planning window (after a terminal call). */
     public DataStream<WindowLoad> loads() {
-        return built().loads;
+        return built("loads").loads;
     }
 
     /** The shadow-versus-primary checks of migrating keys (after a terminal call). */
     public DataStream<ValidationReport> validation() {
-        return built().validation;
+        return built("validation").validation;
     }
 
     /**
@@ -404,7 +404,7 @@ public final class KeyshiftStream<T, K> {
      * @throws IllegalStateException if {@code keyshift.scaling.capacity} is not set (the stage makes none)
      */
     public DataStream<ScalingDecision> scalingDecisions() {
-        Built b = built();
+        Built b = built("scalingDecisions");
         if (b.scaling == null) {
             throw new IllegalStateException(ScalingOptions.CAPACITY.key() + " is not set: this stage makes no "
                     + "scaling decisions");
@@ -419,7 +419,7 @@ public final class KeyshiftStream<T, K> {
     @SuppressWarnings("unchecked")
     public <X> DataStream<X> sideOutput(OutputTag<X> tag) {
         Objects.requireNonNull(tag, "output tag");
-        Built b = built();
+        Built b = built("sideOutput");
         if (b.lateDataTag != null && b.lateDataTag.equals(tag)) {
             return (DataStream<X>) b.lateData;
         }
@@ -502,9 +502,10 @@ public final class KeyshiftStream<T, K> {
         }
     }
 
-    private Built built() {
+    private Built built(String method) {
         if (built == null) {
-            throw new IllegalStateException("call window(...).aggregate/reduce/process or process(...) first");
+            throw new IllegalStateException(method + "() reads what the stage built: call window(...).aggregate/"
+                    + "reduce/process or process(...) first");
         }
         return built;
     }

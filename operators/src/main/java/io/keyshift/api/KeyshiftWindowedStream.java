@@ -116,7 +116,8 @@ public final class KeyshiftWindowedStream<T, K, W extends Window> {
         Objects.requireNonNull(tag, "late data output tag");
         if (!tag.getTypeInfo().equals(stream.inputType())) {
             throw new IllegalArgumentException("the late data output tag '" + tag.getId() + "' is of type "
-                    + tag.getTypeInfo() + ", but the stream's records are " + stream.inputType());
+                    + tag.getTypeInfo() + ", but the stream's records are " + stream.inputType() + ": make it with "
+                    + "the stream's type, new OutputTag<>(\"" + tag.getId() + "\", stream.getType())");
         }
         this.lateDataTag = tag;
         return this;

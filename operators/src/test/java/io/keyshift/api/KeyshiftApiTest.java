@@ -205,6 +205,19 @@ class KeyshiftApiTest {
      * keyBy (keyshift passed the null on, and List.of(null) threw at the first such window), across migrations whose
      * shadow windows are compared: results equal keyBy's twin, validation finds no mismatch.
      */
+    /** A walk-through's messages: which read came too early, and how to make a late-data tag of the stream's type. */
+    @Test
+    void aReadBeforeTheTerminalCallAndALateTagOfAnotherTypeSayWhatToDo() {
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(2);
+        var stage = Keyshift.keyBy(Clicks.stream(env, 100, 1), c -> c.user, Types.STRING);
+        assertThatThrownBy(stage::plans).hasMessageContaining("plans() reads what the stage built")
+                .hasMessageContaining("first");
+        var windows = stage.window(TumblingEventTimeWindows.of(Duration.ofHours(1)));
+        assertThatThrownBy(() -> windows.sideOutputLateData(new org.apache.flink.util.OutputTag<>("late",
+                new org.apache.flink.api.java.typeutils.GenericTypeInfo<>(Clicks.Click.class))))
+                .hasMessageContaining("make it with the stream's type, new OutputTag<>(\"late\", stream.getType())");
+    }
+
     @Test
     void aNullAggregateResultFiresNothingAsWithKeyBy() throws Exception {
         StreamExecutionEnvironment twinEnv = StreamExecutionEnvironment.createLocalEnvironment(4);
