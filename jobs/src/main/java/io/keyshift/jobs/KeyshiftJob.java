@@ -271,7 +271,7 @@ public final class KeyshiftJob implements Callable<Integer> {
             }
             String name = o.longestName();
             // (--sum-field also sums the generator's values)
-            if (!described && List.of("--columns", "--key", "--time", "--time-format").contains(name)) {
+            if (!described && List.of("--columns", "--key", "--time", "--time-format", "--time-zone").contains(name)) {
                 throw new ParameterException(cl, name + " describes an --input file or a --kafka-topic, and there is "
                         + "neither (without them the job runs the built-in generator)");
             }

@@ -303,7 +303,8 @@ public final class KeyshiftStream<T, K> {
      * ({@code keyshiftTimersBeyondHorizon}). A function that is a {@code CheckpointedFunction} or
      * {@code CheckpointListener} gets Flink's calls. Keyed state is Flink's synchronous API
      * ({@code org.apache.flink.api.common.state}): a state V2 descriptor ({@code org.apache.flink.api.common.state.v2},
-     * Flink 2's asynchronous state) throws UnsupportedOperationException from the function's {@code open}.
+     * Flink 2's asynchronous state) fails the job for good from the function's {@code open} (a
+     * {@code SuppressRestartsException} whose cause is an UnsupportedOperationException).
      *
      * @param stateHorizon how far back in event time the function's state reaches (at least 1 ms, at most 36,500
      *                     days): its state never depends on records older than this, and its event-time timers fire

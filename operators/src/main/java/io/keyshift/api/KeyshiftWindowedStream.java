@@ -49,12 +49,14 @@ import java.util.Objects;
  * merges the partial windows with the aggregate's own {@code merge} (or the reduce function); {@code process} cannot
  * merge partial windows and refuses it. A window function given to {@code aggregate} or {@code reduce} runs on a split
  * key's merged window in the split merger, whose context has no per-window state: with {@code split-threshold} above
- * 0, {@code context.windowState()} throws {@link UnsupportedOperationException} (naming the option) at every window,
+ * 0, {@code context.windowState()} fails the job for good (a {@code SuppressRestartsException} whose cause is an
+ * {@link UnsupportedOperationException} naming the option) at every window,
  * so that a function that uses it fails at its first window, not when a key first turns hot. A window function that
  * uses it needs {@code split-threshold} 0 (the library's default).
  *
- * <p>A window function has per-window state only: {@code context.globalState()} throws
- * {@link UnsupportedOperationException}, and so does keyed state from its runtime context or its
+ * <p>A window function has per-window state only: {@code context.globalState()} fails the job for good (a
+ * {@code SuppressRestartsException} whose cause is an {@link UnsupportedOperationException}), and so does keyed state
+ * from its runtime context or its
  * {@code CheckpointedFunction#initializeState} (both would live with one stay of the key in one key group, left
  * behind by a migration). A window function that is a {@code CheckpointedFunction} gets Flink's calls (operator
  * state as under {@code keyBy}). An aggregate or reduce function cannot be a {@code RichFunction} (refused, as Flink's

@@ -72,6 +72,6 @@ public final class JobOptions {
      * {@code SuppressRestartsException} around an IllegalStateException with {@code message}.
      */
     public static RuntimeException unrecoverable(String message) {
-        return new org.apache.flink.runtime.execution.SuppressRestartsException(new IllegalStateException(message));
+        return misuse(new IllegalStateException(message));
     }
 }

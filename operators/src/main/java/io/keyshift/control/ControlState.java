@@ -123,17 +123,21 @@ public final class ControlState {
     }
 
     /**
-     * Refuses every queued command, for the final lease (the input ended: no plan will reach their times).
+     * Refuses the queued commands, for the final lease (the input ended: no plan will reach their times); a timed
+     * sampling rate stays, since the routers apply it from its time without a plan ({@link #add}).
      *
      * @return the commands refused, with {@code reason}
      */
     public List<Rejected> refusePending(String reason) {
         List<Rejected> out = new ArrayList<>();
-        for (ControlCommand c : pending) {
-            out.add(new Rejected(c, reason));
+        for (java.util.Iterator<ControlCommand> it = pending.iterator(); it.hasNext(); ) {
+            ControlCommand c = it.next();
+            if (c.type() != ControlCommand.Type.SAMPLING_RATE || c.at() == ControlCommand.NOW) {
+                out.add(new Rejected(c, reason));
+                it.remove();
+            }
         }
-        rejected += pending.size();
-        pending.clear();
+        rejected += out.size();
         return out;
     }
 

@@ -540,15 +540,15 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
         long t = element.getTimestamp();
         if (t > Long.MAX_VALUE - s.windowMillis()) {
             // no lease ever covers it (the final one ends at Long.MAX_VALUE), and its window's end would overflow
-            throw new IllegalStateException("keyshift routes records by event time, but a record's timestamp " + t
-                    + " lies within one planning window of the end of time (Long.MAX_VALUE): give the stream in "
-                    + "front of Keyshift.keyBy real event times");
+            throw io.keyshift.config.JobOptions.misuse(new IllegalStateException("keyshift routes records by event "
+                    + "time, but a record's timestamp " + t + " lies within one planning window of the end of time "
+                    + "(Long.MAX_VALUE): give the stream in front of Keyshift.keyBy real event times"));
         }
         if (t < Long.MIN_VALUE + s.windowMillis()) {
             // its planning window's start (a multiple of the window before t) would overflow
-            throw new IllegalStateException("keyshift routes records by event time, but a record's timestamp " + t
-                    + " lies within one planning window of the beginning of time (Long.MIN_VALUE): give the stream "
-                    + "in front of Keyshift.keyBy real event times");
+            throw io.keyshift.config.JobOptions.misuse(new IllegalStateException("keyshift routes records by event "
+                    + "time, but a record's timestamp " + t + " lies within one planning window of the beginning of "
+                    + "time (Long.MIN_VALUE): give the stream in front of Keyshift.keyBy real event times"));
         }
         K key = key(value);
         int natural = KeyGroupRangeAssignment.assignToKeyGroup(key, s.maxParallelism());

@@ -200,11 +200,6 @@ class KeyshiftApiTest {
         }
     }
 
-    /**
-     * A window whose aggregate has no result (null) fires nothing and its window function is not called, as under
-     * keyBy (keyshift passed the null on, and List.of(null) threw at the first such window), across migrations whose
-     * shadow windows are compared: results equal keyBy's twin, validation finds no mismatch.
-     */
     /** A walk-through's messages: which read came too early, and how to make a late-data tag of the stream's type. */
     @Test
     void aReadBeforeTheTerminalCallAndALateTagOfAnotherTypeSayWhatToDo() {
@@ -218,6 +213,11 @@ class KeyshiftApiTest {
                 .hasMessageContaining("make it with the stream's type, new OutputTag<>(\"late\", stream.getType())");
     }
 
+    /**
+     * A window whose aggregate has no result (null) fires nothing and its window function is not called, as under
+     * keyBy (keyshift passed the null on, and List.of(null) threw at the first such window), across migrations whose
+     * shadow windows are compared: results equal keyBy's twin, validation finds no mismatch.
+     */
     @Test
     void aNullAggregateResultFiresNothingAsWithKeyBy() throws Exception {
         StreamExecutionEnvironment twinEnv = StreamExecutionEnvironment.createLocalEnvironment(4);

@@ -333,6 +333,8 @@ class PlannerOperatorTest {
             h.open();
             h.processElement2(new StreamRecord<>("0,anomaly-z,2.5", 0));
             h.processElement2(new StreamRecord<>("9000000000000,freeze", 0));
+            // a timed rate applies at the routers from its time without a plan: not refused
+            h.processElement2(new StreamRecord<>("9000000000000,sampling-rate,0.5", 0));
             h.processWatermark2(new org.apache.flink.streaming.api.watermark.Watermark(Long.MAX_VALUE));
             h.processElement1(new StreamRecord<>(forecast(W, 4), W - 1));
             h.processWatermark1(new org.apache.flink.streaming.api.watermark.Watermark(W));

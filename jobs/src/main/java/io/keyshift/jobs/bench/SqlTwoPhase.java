@@ -39,7 +39,7 @@ final class SqlTwoPhase {
      * @throws IllegalArgumentException unless {@code d} is a whole number of seconds, at least 1
      */
     static void checkWindow(Duration d) {
-        if (d.toSeconds() <= 0 || d.toMillis() % 1000 != 0 || d.getNano() % 1_000_000 != 0) {
+        if (d.toSeconds() <= 0 || d.getNano() != 0) {
             throw new IllegalArgumentException("the SQL peer needs a window of whole seconds, was " + d);
         }
     }

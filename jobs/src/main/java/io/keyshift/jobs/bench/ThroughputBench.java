@@ -301,7 +301,6 @@ public final class ThroughputBench {
         }
     }
 
-    /** The bench's lease lead ({@value #LEASE_LEAD} windows) unless {@code -Dkeyshift.plan.lease-lead} sets one. */
     /**
      * Checks that every contender can window by {@code window} before any run.
      *
@@ -311,8 +310,14 @@ public final class ThroughputBench {
         SqlTwoPhase.checkWindow(window);
     }
 
+    /** The bench's lease lead ({@value #LEASE_LEAD} windows) unless {@code -Dkeyshift.plan.lease-lead} sets one. */
     static int leaseLead(Settings s) {
-        return s.config().getOptional(io.keyshift.config.PlanOptions.LEASE_LEAD).orElse(LEASE_LEAD);
+        return leaseLead(s.config());
+    }
+
+    /** As {@link #leaseLead(Settings)}, from the bench's configuration. */
+    public static int leaseLead(org.apache.flink.configuration.ReadableConfig config) {
+        return config.getOptional(io.keyshift.config.PlanOptions.LEASE_LEAD).orElse(LEASE_LEAD);
     }
 
     static Run run(Settings s, Keys keys, Duration serviceTime, long records, Contender system, double rate)

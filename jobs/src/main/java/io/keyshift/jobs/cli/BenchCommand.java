@@ -135,12 +135,13 @@ public final class BenchCommand implements Callable<Integer> {
                 throw new ParameterException(cl, "--keys-distributions: " + e.getMessage());
             }
         }
-        String tooMany = ReplayCommand.tooManyWindows(days, FlinkOptions.window(cl, "--window", window));
+        java.time.Duration w = FlinkOptions.window(cl, "--window", window);
+        String tooMany = ReplayCommand.tooManyWindows(days, w);
         if (tooMany != null) {
             throw new ParameterException(cl, tooMany);
         }
         try {
-            ThroughputBench.checkWindow(FlinkOptions.window(cl, "--window", window));
+            ThroughputBench.checkWindow(w);
         } catch (IllegalArgumentException e) {
             throw new ParameterException(cl, "--window: " + e.getMessage());
         }
@@ -151,19 +152,19 @@ public final class BenchCommand implements Callable<Integer> {
             }
         }
         org.apache.flink.configuration.Configuration conf = benchConfig(
-                flink.load(cl, FlinkOptions.window(cl, "--window", window)), flink.dynamic);
+                flink.load(cl, w), flink.dynamic);
         // the options again with the bench's own lease lead, which config.yaml's was checked in its place
         org.apache.flink.configuration.Configuration withLead = new org.apache.flink.configuration.Configuration(conf);
-        withLead.set(io.keyshift.config.PlanOptions.LEASE_LEAD, conf.getOptional(
-                io.keyshift.config.PlanOptions.LEASE_LEAD).orElse(ThroughputBench.LEASE_LEAD));
+        withLead.set(io.keyshift.config.PlanOptions.LEASE_LEAD, ThroughputBench.leaseLead(conf));
         try {
             io.keyshift.config.KeyshiftConfig.validate(withLead);
+            io.keyshift.config.KeyshiftConfig.checkScalingBounds(withLead, ThroughputBench.MAX_PARALLELISM);
         } catch (IllegalArgumentException e) {
             throw new ParameterException(cl, "-D / config.yaml: " + e.getMessage() + " (the bench's lease lead is "
                     + withLead.get(io.keyshift.config.PlanOptions.LEASE_LEAD) + ")");
         }
         var settings = new ThroughputBench.Settings(records, days, keys, zipf, drift, parallelism, services,
-                keyDistributions, repetitions, FlinkOptions.window(cl, "--window", window), conf, latencyRate);
+                keyDistributions, repetitions, w, conf, latencyRate);
         FlinkOptions.outputDirectory(cl, "--out", out);
         // never leave an earlier run's figures beside this run's, nor remove them unasked
         ReplayOutput.prepare(cl, out, overwrite, name -> name.equals("bench.json") || name.equals("bench.png"));

@@ -108,7 +108,7 @@ public final class BootstrapCommand implements Callable<Integer> {
         }
         String base = null;
         if (onto != null) {
-            base = onto.matches("[A-Za-z][A-Za-z0-9+.-]*:.*") ? onto : Path.of(onto).toAbsolutePath().toString();
+            base = onto.matches("[A-Za-z][A-Za-z0-9+.-]*:.*") ? onto : io.keyshift.jobs.LocalPaths.uri(Path.of(onto));
         }
         ForecastBench.KeyType keyType;
         try {
@@ -169,8 +169,7 @@ public final class BootstrapCommand implements Callable<Integer> {
             var stage = ForecastBench.stage(new ForecastBench.Settings(prepared.space(), 2, w.toMillis(),
                     io.keyshift.config.KeyshiftConfig.seasons(conf, w.toMillis()), 1, conf), keyType)
                     .uidPrefix(uidPrefix);
-            // a plain absolute path: Flink's Path quotes a URI's escapes once more (a space would become %2520)
-            String target = out.toAbsolutePath().toString();
+            String target = io.keyshift.jobs.LocalPaths.uri(out);
             ForecasterBootstrap.Summary learnt = base == null ? ForecasterBootstrap.bootstrap(stage, target)
                     : ForecasterBootstrap.bootstrapOnto(stage, base, target);
             System.out.printf("bootstrap: %,d records (%,d dead letters), %d windows, %d series, in-sample MASE %.3f%n",

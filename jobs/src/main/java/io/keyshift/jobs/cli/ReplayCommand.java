@@ -121,7 +121,7 @@ public final class ReplayCommand implements Callable<Integer> {
             }
             String name = o.longestName();
             // (--sum-field also sums the generator's values)
-            boolean inputOption = List.of("--columns", "--key", "--time", "--time-format").contains(name);
+            boolean inputOption = List.of("--columns", "--key", "--time", "--time-format", "--time-zone").contains(name);
             boolean generatorOption = name.startsWith("--generator-") || name.equals("--seed");
             if (inputOption && !in.present()) {
                 throw new ParameterException(cl, name + " describes an --input file, and there is none (without "
@@ -165,7 +165,7 @@ public final class ReplayCommand implements Callable<Integer> {
                         + "one subtask can process)");
             }
             int top = conf.get(io.keyshift.config.ScalingOptions.MAX_PARALLELISM);
-            if (top <= 0 || top > maxP || top < parallelism) {
+            if (top <= 0 || top < parallelism) {
                 throw new ParameterException(cl, "--scale needs -Dkeyshift.scaling.max-parallelism in " + parallelism
                         + ".." + maxP + " (the local cluster gets that many slots), was " + top);
             }

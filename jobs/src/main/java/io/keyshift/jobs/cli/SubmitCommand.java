@@ -146,12 +146,16 @@ public final class SubmitCommand implements Callable<Integer> {
             return Path.of(savepoint);
         }
         if (savepoint.regionMatches(true, 0, "file:", 0, 5)) {
-            try {
-                return Path.of(java.net.URI.create(savepoint.startsWith("file:/") && !savepoint.startsWith("file://")
-                        ? "file://" + savepoint.substring(5) : savepoint));
-            } catch (IllegalArgumentException | java.nio.file.FileSystemNotFoundException e) {
-                return null;
+            // as Flink prints a location, unescaped (a space stays a space): file:/p or file:///p; file://host/p is
+            // another machine's
+            String rest = savepoint.substring(5);
+            if (rest.startsWith("//")) {
+                rest = rest.substring(2);
+                if (!rest.startsWith("/")) {
+                    return null;
+                }
             }
+            return Path.of(rest);
         }
         return null;
     }

@@ -32,7 +32,8 @@ import java.util.Locale;
  *
  * <p>Bytes must be valid UTF-8; fields follow RFC 4180 (Apache Commons CSV), one record per physical line. The time
  * is the time columns joined with one space, parsed with the pattern (Locale.ENGLISH, so "MMM" reads "May"); a
- * pattern without an offset or zone is read in UTC. Without a pattern, ISO-8601 date-times (with or without offset)
+ * time without an offset or zone is read in the spec's time zone ({@code --time-zone}, UTC by default). Without a
+ * pattern, ISO-8601 date-times (with or without offset)
  * and {@code yyyy-MM-dd HH:mm:ss[XXX]} are recognised.
  */
 public final class EventParser {

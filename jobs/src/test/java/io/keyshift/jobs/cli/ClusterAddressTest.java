@@ -80,6 +80,10 @@ class ClusterAddressTest {
         assertThat(uri.err()).contains("--from-savepoint: file:/tmp/keyshift-no-such-savepoint-36 does not exist");
         assertThat(SubmitCommand.localPath("file:///tmp/sp")).isEqualTo(java.nio.file.Path.of("/tmp/sp"));
         assertThat(SubmitCommand.localPath("s3://bucket/sp")).isNull();
+        // Flink prints locations unescaped: a space made the URI unreadable and the existence check was skipped
+        assertThat(SubmitCommand.localPath("file:/tmp/my savepoints/sp-1")).isEqualTo(
+                java.nio.file.Path.of("/tmp/my savepoints/sp-1"));
+        assertThat(SubmitCommand.localPath("file://otherhost/sp")).isNull();
     }
 
     /** {@code submit -- --help}, as the command's own description suggests, lists the job's options without a cluster. */
