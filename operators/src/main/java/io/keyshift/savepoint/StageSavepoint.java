@@ -45,10 +45,11 @@ public record StageSavepoint(long checkpointId, RoutingPlan plan, LoadForecastEn
                              Map<String, KeyedState> keyedStateBytes) {
 
     /** Keyed state of one operator: its parallelism and bytes per key group. */
-    public record KeyedState(int parallelism, int maxParallelism, TreeMap<Integer, Long> bytesPerKeyGroup) {
-        public long total() {
-            return bytesPerKeyGroup.values().stream().mapToLong(Long::longValue).sum();
-        }
+    /**
+     * An operator's keyed state in the savepoint: {@code total} bytes (its state handles', metadata included) and
+     * the bytes of each key group that holds data.
+     */
+    public record KeyedState(int parallelism, int maxParallelism, long total, TreeMap<Integer, Long> bytesPerKeyGroup) {
     }
 
     /**
@@ -144,10 +145,15 @@ public record StageSavepoint(long checkpointId, RoutingPlan plan, LoadForecastEn
 
         Map<String, KeyedState> keyed = new TreeMap<>();
         for (Map.Entry<String, OperatorState> e : byUid.entrySet()) {
-            TreeMap<Integer, Long> sizes = keyGroupSizes(e.getValue());
-            if (!sizes.isEmpty()) {
+            long total = 0;
+            for (OperatorSubtaskState sub : e.getValue().getStates()) {
+                for (KeyedStateHandle h : sub.getManagedKeyedState()) {
+                    total += h instanceof KeyGroupsStateHandle kh ? kh.getStateSize() : 0;
+                }
+            }
+            if (total > 0) {
                 keyed.put(e.getKey(), new KeyedState(e.getValue().getParallelism(), e.getValue().getMaxParallelism(),
-                        sizes));
+                        total, keyGroupSizes(e.getValue())));
             }
         }
         return new StageSavepoint(meta.getCheckpointId(), plan, engine, keyed);

@@ -236,8 +236,14 @@ public final class SavepointInspector {
                     maxKg = k.getKey();
                 }
             }
-            out.printf("keyed state of %s: %,d bytes in %d key groups (largest: key group %s, %,d bytes); "
-                    + "--json lists every key group%n", e.getKey(), e.getValue().get("total").asLong(), kgs.size(), maxKg, max);
+            if (kgs.isEmpty()) {
+                out.printf("keyed state of %s: %,d bytes, no key group holds data%n", e.getKey(),
+                        e.getValue().get("total").asLong());
+            } else {
+                out.printf("keyed state of %s: %,d bytes in %d key groups (largest: key group %s, %,d bytes); "
+                        + "--json lists every key group%n", e.getKey(), e.getValue().get("total").asLong(), kgs.size(),
+                        maxKg, max);
+            }
         });
     }
 }
