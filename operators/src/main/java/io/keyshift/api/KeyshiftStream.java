@@ -30,6 +30,7 @@ import io.keyshift.route.RoutingKey;
 import io.keyshift.scaling.ScalingOperator;
 import io.keyshift.scaling.ScalingPlanner;
 import io.keyshift.serde.EnvelopeTypeInfo;
+import io.keyshift.serde.EnvelopeWireSerializer;
 import io.keyshift.serde.RoutingKeyTypeInfo;
 import io.keyshift.serde.SharedAvroTypeInfo;
 
@@ -358,7 +359,7 @@ public final class KeyshiftStream<T, K> {
         // before build adds anything: a type without a serializer under this job's settings fails here
         TypeSerializer<R> outputSerializer = outputType.createSerializer(serializerConfig());
         checkSerializable(function);
-        return build(horizon, null, false, true, 0.0, (keyed, stage) -> keyed
+        return build(horizon, null, false, true, 0.0, false, (keyed, stage) -> keyed
                 .process(new OwnedProcessFunction<>(function, horizon, stage.codec, outputSerializer, stage.checkTag),
                         outputType)
                 .name(stage.name("process " + function.getClass().getSimpleName()))
@@ -569,10 +570,13 @@ public final class KeyshiftStream<T, K> {
      * @param windowsAligned the logic's windows fall on planning-window boundaries (splits need no pre-roll)
      * @param ownershipMarkers the router tells the keyed logic about migrations (keyed process functions)
      * @param splitThreshold the planner's split threshold (0 where partials cannot be merged)
+     * @param envelopesInState the keyed logic keeps the envelopes themselves in state (Flink's window contents of
+     *                         {@code process(ProcessWindowFunction)}): they cross the exchange in their state format,
+     *                         each with its key; else in the shorter exchange format ({@link EnvelopeWireSerializer})
      */
     <R> DataStream<R> build(long stateHorizonMillis, RepartitionPlanner.ComparedWindows windows,
                             boolean windowsAligned, boolean ownershipMarkers,
-                            double splitThreshold, KeyedLogic<T, K, R> logic) {
+                            double splitThreshold, boolean envelopesInState, KeyedLogic<T, K, R> logic) {
         checkNotBuilt();
         KeyshiftConfig.validate(config);
         StreamExecutionEnvironment env = input.getExecutionEnvironment();
@@ -664,7 +668,8 @@ public final class KeyshiftStream<T, K> {
                 .withNoWatermarkTimeout(config.get(RouteOptions.NO_WATERMARK_TIMEOUT))
                 .withNaturalFirstWindow(config.get(RouteOptions.NATURAL_FIRST_WINDOW));
         SingleOutputStreamOperator<Envelope<T, K>> routed = input
-                .transform(stage.name("router"), new EnvelopeTypeInfo<>(input.getType(), keyType),
+                .transform(stage.name("router"), new EnvelopeTypeInfo<>(input.getType(), keyType,
+                                envelopesInState ? null : selector),
                         CoordinatedOperators.router(router, uidPrefix))
                 .uid(stage.uid("router"))
                 .setParallelism(input.getParallelism());

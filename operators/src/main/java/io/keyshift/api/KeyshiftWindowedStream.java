@@ -209,7 +209,8 @@ public final class KeyshiftWindowedStream<T, K, W extends Window> {
         stream.checkSerializable(function, windowFunction, assigner);
         @SuppressWarnings("unchecked")
         ProcessWindowFunction<V, R, K, TimeWindow> pwf = (ProcessWindowFunction<V, R, K, TimeWindow>) windowFunction;
-        return stream.build(shape.horizon(allowedLateness), shape.compared(), aligned(), false, split, (keyed, stage) -> {
+        return stream.build(shape.horizon(allowedLateness), shape.compared(), aligned(), false, split, false,
+                (keyed, stage) -> {
             OutputTag<Tuple5<K, Long, Long, Integer, ACC>> partialTag = new OutputTag<>(stage.uid("partials"),
                     new TupleTypeInfo<>(stage.keyType(), Types.LONG, Types.LONG, Types.INT, accumulatorType));
             TypeInformation<OwnedAccumulator<ACC>> owned = new OwnedAccumulatorSerializer.TypeInfo<>(accumulatorType);
@@ -293,7 +294,9 @@ public final class KeyshiftWindowedStream<T, K, W extends Window> {
         stream.checkSerializable(function, assigner);
         @SuppressWarnings("unchecked")
         ProcessWindowFunction<T, R, K, TimeWindow> pwf = (ProcessWindowFunction<T, R, K, TimeWindow>) function;
-        return stream.build(shape.horizon(allowedLateness), shape.compared(), aligned(), false, 0.0, (keyed, stage) -> {
+        // Flink's window contents hold the envelopes
+        return stream.build(shape.horizon(allowedLateness), shape.compared(), aligned(), false, 0.0, true,
+                (keyed, stage) -> {
             OutputTag<Envelope<T, K>> late = lateEnvelopes(keyed, stage);
             SingleOutputStreamOperator<R> op = windowed(keyed, late)
                     .process(new FullWindowFunction<T, K, R, TimeWindow>(pwf, stage.codec,
