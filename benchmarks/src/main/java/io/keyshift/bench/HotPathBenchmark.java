@@ -50,6 +50,8 @@ import java.util.concurrent.TimeUnit;
  *       flight, emitting the primary envelope;</li>
  *   <li>{@code routerDuringMigration}: records of keys in their shadow phase (primary and shadow envelopes);</li>
  *   <li>{@code routingKeyHash}: {@link RoutingKey#of}, the key group's hash preimage for a key;</li>
+ *   <li>{@code exchange}: a record serialized and read back as {@code keyBy}'s exchange and keyshift's keyed
+ *       exchange carry it (see {@link Exchange});</li>
  *   <li>{@code input}: the benchmark's own input alone (the next record and the copy of its key): the router's and
  *       sampler's own cost per record is {@code router} minus {@code input} in the same run.</li>
  * </ul>
@@ -267,6 +269,53 @@ public class HotPathBenchmark {
     @Benchmark
     public long pseudonym(Records s) {
         return PSEUDONYMS.hash(s.next(s.records).user);
+    }
+
+    /**
+     * A record through the keyed exchange without the network: serialized into a buffer and read back, as
+     * {@code keyBy} sends it (the record alone), and as keyshift's router sends it, in an envelope (a PRIMARY copy with
+     * its routing key) in the state format ({@link io.keyshift.serde.EnvelopeSerializer}: key group, epoch and hash in
+     * 4 bytes each and the key once more) or the exchange format ({@link io.keyshift.serde.EnvelopeWireSerializer}).
+     */
+    @State(Scope.Thread)
+    public static class Exchange {
+        @Param({"keyBy", "state", "wire"})
+        String format;
+        org.apache.flink.api.common.typeutils.TypeSerializer<Click> record;
+        org.apache.flink.api.common.typeutils.TypeSerializer<Envelope<Click, String>> envelope;
+        final org.apache.flink.core.memory.DataOutputSerializer out =
+                new org.apache.flink.core.memory.DataOutputSerializer(256);
+        final org.apache.flink.core.memory.DataInputDeserializer in =
+                new org.apache.flink.core.memory.DataInputDeserializer();
+
+        @Setup(Level.Trial)
+        public void setUp() {
+            SerializerConfigImpl config = new SerializerConfigImpl();
+            record = Types.POJO(Click.class).createSerializer(config);
+            org.apache.flink.api.java.functions.KeySelector<Click, String> key = c -> c.user;
+            envelope = switch (format) {
+                case "keyBy" -> null;
+                case "state" -> new io.keyshift.serde.EnvelopeTypeInfo<>(Types.POJO(Click.class), Types.STRING)
+                        .createSerializer(config);
+                default -> new io.keyshift.serde.EnvelopeTypeInfo<>(Types.POJO(Click.class), Types.STRING, key)
+                        .createSerializer(config);
+            };
+        }
+    }
+
+    @Benchmark
+    public Object exchange(Records s, Exchange x) throws java.io.IOException {
+        Click c = s.next(s.records);
+        x.out.clear();
+        if (x.envelope == null) {
+            x.record.serialize(c, x.out);
+            x.in.setBuffer(x.out.getSharedBuffer(), 0, x.out.length());
+            return x.record.deserialize(x.in);
+        }
+        x.envelope.serialize(Envelope.of(RoutingKey.restore(c.user, (int) (c.ts & (MAX_P - 1)), 0, 12345), c,
+                io.keyshift.route.Role.PRIMARY), x.out);
+        x.in.setBuffer(x.out.getSharedBuffer(), 0, x.out.length());
+        return x.envelope.deserialize(x.in);
     }
 
     @Benchmark
