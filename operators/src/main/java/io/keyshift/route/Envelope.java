@@ -12,8 +12,11 @@ package io.keyshift.route;
  * exchange, a network exchange that serializes each record at once; an envelope read from a stream is a fresh object.
  * Never assign the fields.
  *
- * <p>Serialized by {@link io.keyshift.serde.EnvelopeSerializer} with the user's own serializers for {@code T} and
- * {@code K}; never by Kryo.
+ * <p>Serialized with the user's own serializers for {@code T} and {@code K}, never by Kryo: in the keyed exchange by
+ * {@link io.keyshift.serde.EnvelopeWireSerializer} (a record's key is read from the record), and by
+ * {@link io.keyshift.serde.EnvelopeSerializer} where the keyed logic keeps envelopes in state. On the keyed side a
+ * record's routing key holds the key object the key selector returns for the record (as under {@code keyBy}): the
+ * user's functions must not change a record's key fields.
  *
  * @param <T> the user's record type
  * @param <K> the user's key type

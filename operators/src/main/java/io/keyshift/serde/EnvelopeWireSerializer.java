@@ -23,9 +23,15 @@ import java.util.Objects;
  * key and 5 bytes shorter (an epoch below 128), and the receiver deserializes no second key.
  *
  * <p>The key selector must give the key the router routed by (Flink requires a deterministic key selector of every
- * {@code keyBy}). A stage whose keyed logic keeps envelopes in state ({@code process(ProcessWindowFunction)}: Flink's
- * window contents) uses {@link EnvelopeSerializer}, whose format is versioned in savepoints; this one has no snapshot
- * ({@link #snapshotConfiguration} refuses), since nothing stores it.
+ * {@code keyBy}) and keep no state of its own (duplicates of this serializer share it, as Flink's keyed operators and
+ * partitioners of one task share theirs). The routing key of a record read back holds the key object the selector
+ * returns, often a field of the record: as under {@code keyBy}, the user's functions must not change a record's key
+ * fields. A stage whose keyed logic keeps envelopes in state ({@code process(ProcessWindowFunction)}: Flink's window
+ * contents) uses {@link EnvelopeSerializer}, whose format is versioned in savepoints; this one has no snapshot
+ * ({@link #snapshotConfiguration} refuses: a state holding it would fail its first checkpoint, and
+ * {@code KeyshiftApiTest} checks which format each kind of stage gets). In-flight data of an unaligned checkpoint
+ * is stored as these bytes without a format version: restore such a checkpoint only with the keyshift version that
+ * took it.
  *
  * @param <T> the user's record type
  * @param <K> the user's key type

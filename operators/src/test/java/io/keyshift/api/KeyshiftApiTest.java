@@ -1549,6 +1549,40 @@ class KeyshiftApiTest {
                 .isInstanceOf(NullPointerException.class).hasMessage("aggregate type");
     }
 
+    /**
+     * The keyed exchange's format follows what the keyed logic keeps in state: Flink's window contents of
+     * process(ProcessWindowFunction) hold envelopes, which need the versioned state format with the key; every other
+     * terminal call keeps none, and its envelopes cross in the shorter exchange format (whose serializer has no
+     * snapshot: in a state it would fail the first checkpoint).
+     */
+    @Test
+    void onlyAStageThatKeepsEnvelopesInStateGetsThemInTheStateFormat() {
+        java.util.Map<String, java.util.function.Consumer<KeyshiftStream<Clicks.Click, String>>> stages =
+                new java.util.LinkedHashMap<>();
+        stages.put("aggregate", u -> u.window(TumblingEventTimeWindows.of(Duration.ofHours(1)))
+                .aggregate(new SumBytes(), new Label()));
+        stages.put("reduce", u -> u.window(TumblingEventTimeWindows.of(Duration.ofHours(1)))
+                .reduce((a, b) -> a, new Echo<String>(), Types.STRING));
+        stages.put("process window", u -> u.window(TumblingEventTimeWindows.of(Duration.ofHours(1)))
+                .process(new EachClick()));
+        stages.put("keyed process", u -> u.process(new Emit<String>(), Duration.ofHours(1), Types.STRING));
+        java.util.Map<String, Class<?>> formats = new java.util.LinkedHashMap<>();
+        stages.forEach((name, stage) -> {
+            StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(2);
+            stage.accept(Keyshift.keyBy(Clicks.stream(env, 10, 1), c -> c.user, Types.STRING));
+            org.apache.flink.streaming.api.graph.StreamGraph graph = env.getStreamGraph(false);
+            org.apache.flink.streaming.api.graph.StreamNode router = graph.getStreamNodes().stream()
+                    .filter(n -> n.getOperatorName().contains("router")).findFirst().orElseThrow();
+            org.apache.flink.streaming.api.graph.StreamEdge keyed = router.getOutEdges().stream()
+                    .filter(e -> e.getOutputTag() == null).findFirst().orElseThrow();
+            formats.put(name, graph.getStreamNode(keyed.getTargetId()).getTypeSerializersIn()[0].getClass());
+        });
+        assertThat(formats).containsEntry("aggregate", io.keyshift.serde.EnvelopeWireSerializer.class)
+                .containsEntry("reduce", io.keyshift.serde.EnvelopeWireSerializer.class)
+                .containsEntry("process window", io.keyshift.serde.EnvelopeSerializer.class)
+                .containsEntry("keyed process", io.keyshift.serde.EnvelopeWireSerializer.class);
+    }
+
     /** Parallelism of the first stream-graph node whose name contains {@code name}. */
     private static int parallelismOf(StreamExecutionEnvironment env, String name) {
         return env.getStreamGraph(false).getStreamNodes().stream().filter(n -> n.getOperatorName().contains(name))
