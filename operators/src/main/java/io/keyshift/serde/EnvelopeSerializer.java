@@ -22,20 +22,12 @@ import java.util.Objects;
  * @param <T> the user's record type
  * @param <K> the user's key type
  */
-public final class EnvelopeSerializer<T, K> extends TypeSerializer<Envelope<T, K>> {
+public final class EnvelopeSerializer<T, K> extends EnvelopeSerializerBase<T, K> {
     private static final long serialVersionUID = 1L;
 
-    private final TypeSerializer<T> valueSerializer;
-    private final TypeSerializer<K> keySerializer;
 
     public EnvelopeSerializer(TypeSerializer<T> valueSerializer, TypeSerializer<K> keySerializer) {
-        this.valueSerializer = Objects.requireNonNull(valueSerializer);
-        this.keySerializer = Objects.requireNonNull(keySerializer);
-    }
-
-    @Override
-    public boolean isImmutableType() {
-        return false;
+        super(valueSerializer, keySerializer);
     }
 
     @Override
@@ -43,29 +35,6 @@ public final class EnvelopeSerializer<T, K> extends TypeSerializer<Envelope<T, K
         TypeSerializer<T> v = valueSerializer.duplicate();
         TypeSerializer<K> k = keySerializer.duplicate();
         return v == valueSerializer && k == keySerializer ? this : new EnvelopeSerializer<>(v, k);
-    }
-
-    @Override
-    public Envelope<T, K> createInstance() {
-        return null;
-    }
-
-    @Override
-    public Envelope<T, K> copy(Envelope<T, K> e) {
-        RoutingKey<K> rk = RoutingKey.restore(keySerializer.copy(e.routingKey.key), e.routingKey.keyGroup,
-                e.routingKey.epoch, e.routingKey.hash);
-        return new Envelope<>(rk, e.value == null ? null : valueSerializer.copy(e.value), e.role, e.shadowFrom,
-                e.switchAt);
-    }
-
-    @Override
-    public Envelope<T, K> copy(Envelope<T, K> from, Envelope<T, K> reuse) {
-        return copy(from);
-    }
-
-    @Override
-    public int getLength() {
-        return -1;
     }
 
     @Override
@@ -99,11 +68,6 @@ public final class EnvelopeSerializer<T, K> extends TypeSerializer<Envelope<T, K
         K key = keySerializer.deserialize(in);
         T value = role.isMarker() ? null : valueSerializer.deserialize(in);
         return new Envelope<>(RoutingKey.restore(key, kg, epoch, hash), value, role, t0, t1);
-    }
-
-    @Override
-    public Envelope<T, K> deserialize(Envelope<T, K> reuse, DataInputView in) throws IOException {
-        return deserialize(in);
     }
 
     @Override

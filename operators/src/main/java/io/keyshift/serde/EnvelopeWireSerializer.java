@@ -36,23 +36,15 @@ import java.util.Objects;
  * @param <T> the user's record type
  * @param <K> the user's key type
  */
-public final class EnvelopeWireSerializer<T, K> extends TypeSerializer<Envelope<T, K>> {
+public final class EnvelopeWireSerializer<T, K> extends EnvelopeSerializerBase<T, K> {
     private static final long serialVersionUID = 1L;
 
-    private final TypeSerializer<T> valueSerializer;
-    private final TypeSerializer<K> keySerializer;
     private final KeySelector<T, K> keySelector;
 
     public EnvelopeWireSerializer(TypeSerializer<T> valueSerializer, TypeSerializer<K> keySerializer,
                                   KeySelector<T, K> keySelector) {
-        this.valueSerializer = Objects.requireNonNull(valueSerializer);
-        this.keySerializer = Objects.requireNonNull(keySerializer);
+        super(valueSerializer, keySerializer);
         this.keySelector = Objects.requireNonNull(keySelector);
-    }
-
-    @Override
-    public boolean isImmutableType() {
-        return false;
     }
 
     @Override
@@ -60,29 +52,6 @@ public final class EnvelopeWireSerializer<T, K> extends TypeSerializer<Envelope<
         TypeSerializer<T> v = valueSerializer.duplicate();
         TypeSerializer<K> k = keySerializer.duplicate();
         return v == valueSerializer && k == keySerializer ? this : new EnvelopeWireSerializer<>(v, k, keySelector);
-    }
-
-    @Override
-    public Envelope<T, K> createInstance() {
-        return null;
-    }
-
-    @Override
-    public Envelope<T, K> copy(Envelope<T, K> e) {
-        RoutingKey<K> rk = RoutingKey.restore(keySerializer.copy(e.routingKey.key), e.routingKey.keyGroup,
-                e.routingKey.epoch, e.routingKey.hash);
-        return new Envelope<>(rk, e.value == null ? null : valueSerializer.copy(e.value), e.role, e.shadowFrom,
-                e.switchAt);
-    }
-
-    @Override
-    public Envelope<T, K> copy(Envelope<T, K> from, Envelope<T, K> reuse) {
-        return copy(from);
-    }
-
-    @Override
-    public int getLength() {
-        return -1;
     }
 
     @Override
@@ -134,11 +103,6 @@ public final class EnvelopeWireSerializer<T, K> extends TypeSerializer<Envelope<
                     + "(a key selector must be deterministic)");
         }
         return key;
-    }
-
-    @Override
-    public Envelope<T, K> deserialize(Envelope<T, K> reuse, DataInputView in) throws IOException {
-        return deserialize(in);
     }
 
     @Override
