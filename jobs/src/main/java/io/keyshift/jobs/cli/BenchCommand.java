@@ -27,7 +27,7 @@ import java.util.concurrent.Callable;
                 + "--repetitions rounds in alternating order. Prints each run and each cell's medians; writes "
                 + "DIR/bench.json (throughput, CPU per record, p50/p99 latency, ranges, ratios to keyBy) and "
                 + "DIR/bench.png. Every run's window results are counted and must add up to the records read, with as many "
-                + "results as keyBy's. The full default matrix takes about 20 minutes on 2 cores (README, Throughput)."})
+                + "results as keyBy's. The full default matrix takes about 25 minutes on 2 cores (README, Throughput)."})
 public final class BenchCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -36,7 +36,7 @@ public final class BenchCommand implements Callable<Integer> {
     FlinkOptions flink;
 
     @Option(names = "--records", defaultValue = "0", paramLabel = "N",
-            description = "Records per run. Default: by service time, 6,000,000 at 0, 2,000,000 at 20us, "
+            description = "Records per run. Default: by service time, 24,000,000 at 0, 2,000,000 at 20us, "
                     + "1,000,000 at 100us (long enough that the job's start is a small share).")
     long records;
 
