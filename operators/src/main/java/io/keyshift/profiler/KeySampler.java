@@ -311,16 +311,17 @@ public final class KeySampler<K> {
     }
 
     /**
-     * Format version of {@link #snapshotHold}: 2 also keeps a window restored from several samples (after a rescale)
-     * with the estimates it restored; 1 (still read) left such windows out.
+     * Format version of {@link #snapshotHold}: 3 also keeps the held counts of a hold window's part taken before it
+     * closed ({@link #takeOpen}); 2 (still read) left them out, 1 (still read) also a window restored from several
+     * samples (after a rescale) with the estimates it restored.
      */
-    private static final int HOLD_FORMAT = 2;
+    private static final int HOLD_FORMAT = 3;
 
     /**
      * What a window's sample leaves out, for a checkpoint: per open window its sketch's counters (lower bounds) and
      * purged total, and below rate 1 (sample and hold) its held keys' exact counts; the keys preserved for the next
      * window with their scores, and the window whose held keys are preserved next (its held keys also if it has
-     * closed). With it, {@link #restoreHold} after the windows' {@link #restore} continues as if the sampler had not
+     * closed, and those of its part taken before it closed). With it, {@link #restoreHold} after the windows' {@link #restore} continues as if the sampler had not
      * stopped: DataSketches' purge subtracts the median of at most 1,024 counters, all of them at sketch sizes up to
      * 1,024 (at most 768 counters), so the counters and the purged total are all a purge depends on; above 1,024 it
      * samples 1,024 counters in its hash table's order, which a restore does not reproduce. A window restored from
@@ -379,6 +380,12 @@ public final class KeySampler<K> {
                 }
             }
         }
+        // the hold window's part taken before it closed (an input that turned idle): its held counts count towards
+        // the keys preserved into the next window
+        out.writeBoolean(takenHold != null);
+        if (takenHold != null) {
+            writeHeld(out, takenHold);
+        }
         out.flush();
         return bytes.toByteArray();
     }
@@ -403,7 +410,7 @@ public final class KeySampler<K> {
                                java.util.function.Consumer<String> keyIds) throws java.io.IOException {
         java.io.DataInputStream in = new java.io.DataInputStream(new java.io.ByteArrayInputStream(state));
         int format = in.readInt();
-        if (format != 1 && format != HOLD_FORMAT) {
+        if (format < 1 || format > HOLD_FORMAT) {
             throw new java.io.IOException("sampler hold state of format " + format + ", this build reads 1 to "
                     + HOLD_FORMAT);
         }
@@ -464,6 +471,10 @@ public final class KeySampler<K> {
                     acc.restored.update(key, in.readLong());
                 }
             }
+        }
+        if (format >= 3 && in.readBoolean()) {
+            takenHold = new Accumulator(0.5);
+            readHeld(in, takenHold);
         }
         if (holdAccumulator == null && holdWindow != Long.MIN_VALUE) {
             holdAccumulator = open.get(holdWindow);

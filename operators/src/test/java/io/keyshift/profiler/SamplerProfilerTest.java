@@ -157,6 +157,52 @@ class SamplerProfilerTest {
         coldKeysFirstThenTheHotOnesExact(s);
     }
 
+    /**
+     * A checkpoint after an idle input's {@code takeOpen} split the hold window: the part taken before it still counts
+     * towards the keys preserved into the next window after a restore, as it does without the restore (the taken
+     * part's held counts were left out of the checkpoint until 2026-12-03, and the restored sampler preserved other
+     * keys).
+     */
+    @Test
+    void aHoldWindowSplitByTakeOpenBeforeACheckpointPreservesAsWithoutTheRestore() throws Exception {
+        java.util.function.Consumer<KeySampler<String>> untilTheCut = s -> {
+            for (int i = 0; i < 60; i++) {
+                add(s, "c" + (i % 3), 10 + i);
+            }
+            // the hold window: the "a" keys before the input turned idle, fewer records of the "b" keys after
+            for (int i = 0; i < 300; i++) {
+                add(s, "a" + (i % 3), W + 10 + i);
+            }
+            assertThat(s.takeOpen()).hasSize(2);
+            for (int i = 0; i < 90; i++) {
+                add(s, "b" + (i % 3), W + 400 + i);
+            }
+        };
+        java.util.function.Function<KeySampler<String>, List<WindowSample>> rest = s -> {
+            for (int i = 0; i < 600; i++) {
+                add(s, (i % 2 == 0 ? "a" : "b") + (i / 2 % 3), 2 * W + 10 + i);
+            }
+            return s.closeUpTo(Long.MAX_VALUE - W);
+        };
+        KeySampler<String> uninterrupted = sampler(16, 0.5, 3);
+        untilTheCut.accept(uninterrupted);
+        List<WindowSample> expected = rest.apply(uninterrupted);
+
+        KeySampler<String> before = sampler(16, 0.5, 3);
+        untilTheCut.accept(before);
+        KeySampler<String> restored = sampler(16, 0.5, 3);
+        before.snapshot().forEach(restored::restore);
+        assertThat(restored.restoreHold(before.snapshotHold(0, 1), 0, 1)).isTrue();
+        List<WindowSample> got = rest.apply(restored);
+
+        // the "a" keys, preserved from the taken part, are counted exactly in window 2 from their first record
+        assertThat(expected).hasSize(2);
+        for (int k = 0; k < 3; k++) {
+            assertThat(estimate(expected.get(1), "a" + k)).as("a%d", k).isEqualTo(100);
+        }
+        assertThat(got).isEqualTo(expected);
+    }
+
     @Test
     void samplerCountsKeyGroupsExactlyAndListsTheKeysLargestFirst() {
         KeySampler<String> s = sampler(64, 1.0, 0);
@@ -538,31 +584,36 @@ class SamplerProfilerTest {
     }
 
     /**
-     * A hold of format 1 (an earlier build's: no flag for restored estimates after each window) restores as its
-     * format-2 counterpart does.
+     * Holds of formats 1 and 2 (earlier builds': no flag for restored estimates after each window, no taken part of
+     * the hold window at the end) restore as their format-3 counterpart does.
      */
     @Test
-    void aHoldOfFormatOneStillRestores() throws Exception {
+    void holdsOfFormatsOneAndTwoStillRestore() throws Exception {
         KeySampler<String> s = sampler(64, 0.2, 3);
         for (int i = 0; i < 500; i++) {
             add(s, "k" + i % 37, 10 + i);
         }
-        byte[] v2 = s.snapshotHold(0, 1);
-        // one open window, restored from no sample: format 2 ends with its 'no restored estimates' flag
-        assertThat(v2[v2.length - 1]).isZero();
-        byte[] v1 = java.util.Arrays.copyOf(v2, v2.length - 1);
+        byte[] v3 = s.snapshotHold(0, 1);
+        // one open window, restored from no sample, and no taken part: format 3 ends with the window's 'no restored
+        // estimates' flag and the 'no taken part' flag, format 2 without the last, format 1 without both
+        assertThat(v3[v3.length - 1]).isZero();
+        assertThat(v3[v3.length - 2]).isZero();
+        byte[] v2 = java.util.Arrays.copyOf(v3, v3.length - 1);
+        java.nio.ByteBuffer.wrap(v2).putInt(0, 2);
+        byte[] v1 = java.util.Arrays.copyOf(v3, v3.length - 2);
         java.nio.ByteBuffer.wrap(v1).putInt(0, 1);
-        KeySampler<String> fromV1 = sampler(64, 0.2, 3);
-        KeySampler<String> fromV2 = sampler(64, 0.2, 3);
-        s.snapshot().forEach(fromV1::restore);
-        s.snapshot().forEach(fromV2::restore);
-        assertThat(fromV1.restoreHold(v1, 0, 1)).isTrue();
-        assertThat(fromV2.restoreHold(v2, 0, 1)).isTrue();
-        for (int i = 0; i < 500; i++) {
-            add(fromV1, "k" + i % 41, 600 + i);
-            add(fromV2, "k" + i % 41, 600 + i);
+        List<List<WindowSample>> outs = new ArrayList<>();
+        for (byte[] hold : List.of(v1, v2, v3)) {
+            KeySampler<String> restored = sampler(64, 0.2, 3);
+            s.snapshot().forEach(restored::restore);
+            assertThat(restored.restoreHold(hold, 0, 1)).isTrue();
+            for (int i = 0; i < 500; i++) {
+                add(restored, "k" + i % 41, 600 + i);
+            }
+            outs.add(restored.closeUpTo(Long.MAX_VALUE - W));
         }
-        assertThat(fromV1.closeUpTo(Long.MAX_VALUE - W)).isEqualTo(fromV2.closeUpTo(Long.MAX_VALUE - W));
+        assertThat(outs.get(0)).isNotEmpty().isEqualTo(outs.get(2));
+        assertThat(outs.get(1)).isEqualTo(outs.get(2));
     }
 
     /** A damaged hold state (a key length beyond its bytes) fails with an IOException, not an out-of-memory error. */
