@@ -321,12 +321,13 @@ public final class KeySampler<K> {
      * What a window's sample leaves out, for a checkpoint: per open window its sketch's counters (lower bounds) and
      * purged total, and below rate 1 (sample and hold) its held keys' exact counts; the keys preserved for the next
      * window with their scores, and the window whose held keys are preserved next (its held keys also if it has
-     * closed, and those of its part taken before it closed). With it, {@link #restoreHold} after the windows' {@link #restore} continues as if the sampler had not
-     * stopped: DataSketches' purge subtracts the median of at most 1,024 counters, all of them at sketch sizes up to
-     * 1,024 (at most 768 counters), so the counters and the purged total are all a purge depends on; above 1,024 it
-     * samples 1,024 counters in its hash table's order, which a restore does not reproduce. A window restored from
-     * samples (after a rescale) keeps, beside its own sketch and held keys since, the estimates it restored and their
-     * error. Null when there is nothing to keep. Keys are written by their ids (pseudonyms with a key secret).
+     * closed, and those of its part taken before it closed). With it, {@link #restoreHold} after the windows'
+     * {@link #restore} continues as if the sampler had not stopped: DataSketches' purge subtracts the median of at
+     * most 1,024 counters, all of them at sketch sizes up to 1,024 (at most 768 counters), so the counters and the
+     * purged total are all a purge depends on; above 1,024 it samples 1,024 counters in its hash table's order, which
+     * a restore does not reproduce. A window restored from samples (after a rescale) keeps, beside its own sketch and
+     * held keys since, the estimates it restored and their error. Null when there is nothing to keep. Keys are written
+     * by their ids (pseudonyms with a key secret).
      *
      * @param subtask this sampler's subtask; {@code subtasks} the number of them (a restore checks both)
      */
