@@ -69,6 +69,12 @@ public final class PlanBench {
         return new PlanningProblem(load, current, movable, p.subtasks());
     }
 
+    /**
+     * Time budget of each planning call: the local search stops its swaps there and returns the best assignment so
+     * far (recorded in {@code plan-bench.json} as {@code time_limit_ms}, and per instance whether a call reached it).
+     */
+    static final Duration TIME_LIMIT = Duration.ofMillis(500);
+
     /** Runs every instance and the perturbation, printing a table to {@code log}. */
     public static ObjectNode run(double[] zipfs, int[] unitCounts, int[] subtaskCounts, int repeats, PrintStream log) {
         ObjectMapper mapper = new ObjectMapper();
@@ -76,6 +82,7 @@ public final class PlanBench {
         Optimizer optimizer = new LocalSearch(0.005, Integer.MAX_VALUE);
         root.put("optimizer", optimizer.name());
         root.put("repeats", repeats);
+        root.put("time_limit_ms", TIME_LIMIT.toMillis());
         ArrayNode instances = root.putArray("instances");
         log.printf("%6s %9s %6s %6s %10s %10s %6s %9s %9s%n", "zipf", "units", "p", "split", "imbalance", "bound",
                 "gap%", "moved", "plan ms");
@@ -92,7 +99,7 @@ public final class PlanBench {
                         int[] a = null;
                         for (int r = 0; r < repeats; r++) {
                             long t0 = System.nanoTime();
-                            a = optimizer.optimize(problem, 42, Duration.ofMillis(500));
+                            a = optimizer.optimize(problem, 42, TIME_LIMIT);
                             nanos[r] = System.nanoTime() - t0;
                         }
                         java.util.List<Double> times = new java.util.ArrayList<>();
@@ -113,6 +120,8 @@ public final class PlanBench {
                         i.put("gap", imbalance / bound - 1);
                         i.put("units_moved", problem.moved(a));
                         i.put("plan_ms", ms);
+                        i.put("time_limit_reached", java.util.Arrays.stream(nanos).max().orElse(0)
+                                >= TIME_LIMIT.toNanos());
                         i.put("units_per_subtask", (double) n / p);
                         log.printf("%6.1f %9d %6d %6s %10.4f %10.4f %6.2f %9d %9.1f%n", s, n, p, split, imbalance, bound,
                                 100 * (imbalance / bound - 1), problem.moved(a), ms);
@@ -125,14 +134,14 @@ public final class PlanBench {
         }
         // Perturbation: balanced plan, then loads change by up to +-5 %.
         PlanningProblem p = instance(1.0, 100_000, 256, 99);
-        int[] balanced = optimizer.optimize(p, 42, Duration.ofMillis(500));
+        int[] balanced = optimizer.optimize(p, 42, TIME_LIMIT);
         SplittableRandom r = new SplittableRandom(5);
         double[] perturbed = p.load().clone();
         for (int i = 0; i < perturbed.length; i++) {
             perturbed[i] *= 1 + (r.nextDouble() - 0.5) * 0.1;
         }
         PlanningProblem next = new PlanningProblem(perturbed, balanced, p.movable(), p.subtasks());
-        int[] again = optimizer.optimize(next, 42, Duration.ofMillis(500));
+        int[] again = optimizer.optimize(next, 42, TIME_LIMIT);
         ObjectNode pert = root.putObject("perturbation");
         pert.put("zipf", 1.0);
         pert.put("subtasks", 256);
