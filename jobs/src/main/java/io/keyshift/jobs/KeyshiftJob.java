@@ -425,15 +425,16 @@ public final class KeyshiftJob implements Callable<Integer> {
         if (kafka.input()) {
             InputSpec spec = sourceSpec;
             int p = env.getParallelism();
+            String group = kafka.groupId(dir, continuing);
             var events = io.keyshift.jobs.kafka.KafkaIo.events(env, cl, kafka, spec, p,
-                    conf.get(io.keyshift.jobs.replay.Workload.MAX_EVENT_TIME_AHEAD), kafka.groupId(dir));
+                    conf.get(io.keyshift.jobs.replay.Workload.MAX_EVENT_TIME_AHEAD), group);
             ReplayJob.sink(events.getSideOutput(io.keyshift.jobs.kafka.KafkaIo.DEAD_LETTERS), dir.resolve("dead-letters"),
                     "dead-letters", p);
             System.out.println("keyshift-job: Kafka topic " + kafka.topicName() + " (dead letters under "
                     + dir.resolve("dead-letters") + ")");
             mark(dir, fixedJobId, recoveryPath);
             ReplayJob.attach(events, st, conf, dir, sumField != null, p, topics(),
-                    kafka.controlTopicName() == null ? null : io.keyshift.jobs.kafka.KafkaIo.control(env, kafka, kafka.groupId(dir)));
+                    kafka.controlTopicName() == null ? null : io.keyshift.jobs.kafka.KafkaIo.control(env, kafka, group));
             env.execute(jobName != null ? jobName : "keyshift [" + st.id() + "]");
             return 0;
         }

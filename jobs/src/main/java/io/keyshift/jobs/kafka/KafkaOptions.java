@@ -1,5 +1,9 @@
 package io.keyshift.jobs.kafka;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -31,17 +35,45 @@ public final class KafkaOptions {
 
     @Option(names = "--kafka-group-id", paramLabel = "ID",
             description = "Consumer group id (offsets are committed on checkpoints, for monitoring; a restore resumes "
-                    + "from the checkpoint's offsets). Default: keyshift:<--out as an absolute path>, a group per "
-                    + "output directory (the control topic's: the same with -control).")
+                    + "from the checkpoint's offsets). Default: keyshift:<--out as an absolute path>:<random UUID>, a "
+                    + "group per output directory, made when a job starts it and kept in it (a restore reads it "
+                    + "again); the control topic's: the same with -control.")
     String groupId;
+
+    /** The file in the output directory that holds its consumer group (see {@link #groupId(Path, boolean)}). */
+    public static final String GROUP_ID_FILE = ".kafka-group-id";
 
     /**
      * The input's consumer group: {@code --kafka-group-id}, or one of the output directory's own. A shared default
      * ({@code keyshift} until 2026-12-02) made a second job on a topic start, by the default starting offsets
-     * {@code committed}, where an earlier job had left off: it silently skipped what that job had read.
+     * {@code committed}, where an earlier job had left off: it silently skipped what that job had read. So did, until
+     * 2026-12-04, a new job in a directory of the same path as an earlier one's that had been deleted: the default
+     * is now {@code keyshift:<out>:<random UUID>}, made by the job that starts the directory and kept in it
+     * ({@value #GROUP_ID_FILE}), read again by a job that continues it (a restore, a JobManager failover).
+     *
+     * @param out        the output directory ({@code --out}); created if missing when a new group is made
+     * @param continuing whether the job continues that directory's output (a restore or a failover) rather than
+     *                   starting it; a continuing job whose directory holds no group file (one started before
+     *                   2026-12-04) keeps that build's default, {@code keyshift:<out>}
+     * @throws IOException if the group file cannot be read or written
      */
-    public String groupId(java.nio.file.Path out) {
-        return groupId != null ? groupId : "keyshift:" + out.toAbsolutePath().normalize();
+    public String groupId(Path out, boolean continuing) throws IOException {
+        if (groupId != null) {
+            return groupId;
+        }
+        Path dir = out.toAbsolutePath().normalize();
+        Path file = dir.resolve(GROUP_ID_FILE);
+        if (continuing) {
+            return Files.isRegularFile(file) ? Files.readString(file).strip()
+                    : "keyshift:" + dir;
+        }
+        String group = "keyshift:" + dir + ":" + java.util.UUID.randomUUID();
+        Files.createDirectories(dir);
+        Path next = dir.resolve(GROUP_ID_FILE + ".next");
+        Files.writeString(next, group + "\n");
+        Files.move(next, file, StandardCopyOption.REPLACE_EXISTING,
+                StandardCopyOption.ATOMIC_MOVE);
+        return group;
     }
 
     @Option(names = "--kafka-starting-offsets", paramLabel = "committed|earliest|latest", defaultValue = "committed",

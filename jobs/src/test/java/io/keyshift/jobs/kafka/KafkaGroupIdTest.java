@@ -3,6 +3,7 @@ package io.keyshift.jobs.kafka;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -10,18 +11,42 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * The input's consumer group is the output directory's own unless --kafka-group-id names one: with one default group
  * for every job, a second job on a topic started, by the default starting offsets (committed), where an earlier job had
- * left off, silently skipping what that job had read.
+ * left off, silently skipping what that job had read; with one group per directory path, so did a new job in a
+ * directory of the same path as a deleted one's.
  */
 class KafkaGroupIdTest {
 
     @Test
-    void eachOutputDirectoryHasItsOwnGroupUnlessOneIsGiven(@TempDir Path dir) {
+    void eachOutputDirectoryHasItsOwnGroupUnlessOneIsGiven(@TempDir Path dir) throws Exception {
         KafkaOptions k = new KafkaOptions();
         Path first = dir.resolve("first");
-        assertThat(k.groupId(first)).isEqualTo("keyshift:" + first.toAbsolutePath());
-        assertThat(k.groupId(dir.resolve("second"))).isNotEqualTo(k.groupId(first));
-        assertThat(k.groupId(dir.resolve("x/../first"))).isEqualTo(k.groupId(first));
+        String group = k.groupId(first, false);
+        assertThat(group).startsWith("keyshift:" + first.toAbsolutePath() + ":");
+        assertThat(k.groupId(dir.resolve("second"), false)).isNotEqualTo(group);
+        // a job that continues the directory (a restore, a failover) reads its group again
+        assertThat(k.groupId(dir.resolve("x/../first"), true)).isEqualTo(group);
+        assertThat(Files.readString(first.resolve(KafkaOptions.GROUP_ID_FILE)).strip()).isEqualTo(group);
         k.groupId = "payments-skew";
-        assertThat(k.groupId(first)).isEqualTo("payments-skew").isEqualTo(k.groupId(dir.resolve("second")));
+        assertThat(k.groupId(first, false)).isEqualTo("payments-skew").isEqualTo(k.groupId(dir.resolve("third"), true));
+        assertThat(dir.resolve("third")).doesNotExist();
+    }
+
+    @Test
+    void aNewJobInARecreatedDirectoryGetsANewGroup(@TempDir Path dir) throws Exception {
+        KafkaOptions k = new KafkaOptions();
+        Path out = dir.resolve("out");
+        String earlier = k.groupId(out, false);
+        Files.delete(out.resolve(KafkaOptions.GROUP_ID_FILE));
+        Files.delete(out);
+        String later = k.groupId(out, false);
+        assertThat(later).isNotEqualTo(earlier).startsWith("keyshift:" + out.toAbsolutePath() + ":");
+        // a new job in a directory a refused or failed earlier start left behind does not take over its group either
+        assertThat(k.groupId(out, false)).isNotEqualTo(later);
+    }
+
+    @Test
+    void aContinuingJobOfAnEarlierBuildKeepsThatBuildsGroup(@TempDir Path dir) throws Exception {
+        Path out = Files.createDirectories(dir.resolve("out"));
+        assertThat(new KafkaOptions().groupId(out, true)).isEqualTo("keyshift:" + out.toAbsolutePath());
     }
 }
