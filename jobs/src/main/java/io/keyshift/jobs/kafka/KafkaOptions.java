@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
+import java.util.UUID;
 import picocli.CommandLine;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -64,15 +65,13 @@ public final class KafkaOptions {
         Path dir = out.toAbsolutePath().normalize();
         Path file = dir.resolve(GROUP_ID_FILE);
         if (continuing) {
-            return Files.isRegularFile(file) ? Files.readString(file).strip()
-                    : "keyshift:" + dir;
+            return Files.isRegularFile(file) ? Files.readString(file).strip() : "keyshift:" + dir;
         }
-        String group = "keyshift:" + dir + ":" + java.util.UUID.randomUUID();
+        String group = "keyshift:" + dir + ":" + UUID.randomUUID();
         Files.createDirectories(dir);
         Path next = dir.resolve(GROUP_ID_FILE + ".next");
         Files.writeString(next, group + "\n");
-        Files.move(next, file, StandardCopyOption.REPLACE_EXISTING,
-                StandardCopyOption.ATOMIC_MOVE);
+        Files.move(next, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         return group;
     }
 
