@@ -425,7 +425,10 @@ public final class KeyshiftJob implements Callable<Integer> {
         if (kafka.input()) {
             InputSpec spec = sourceSpec;
             int p = env.getParallelism();
-            String group = kafka.groupId(dir, continuing);
+            // the same job's main again before its first checkpoint is not "continuing" for the outputs, but Flink
+            // recovers the job it submitted first, which reads under that attempt's group
+            String group = kafka.groupId(dir, continuing || markedBy(dir, fixedJobId)
+                    && markedRecovery(dir, recoveryPath), heldOutput(dir) != null);
             var events = io.keyshift.jobs.kafka.KafkaIo.events(env, cl, kafka, spec, p,
                     conf.get(io.keyshift.jobs.replay.Workload.MAX_EVENT_TIME_AHEAD), group);
             ReplayJob.sink(events.getSideOutput(io.keyshift.jobs.kafka.KafkaIo.DEAD_LETTERS), dir.resolve("dead-letters"),

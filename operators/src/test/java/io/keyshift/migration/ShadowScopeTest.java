@@ -35,6 +35,27 @@ class ShadowScopeTest {
     }
 
     @Test
+    void aPrimaryScopeOutsideAnyShadowLeavesTheGateAlone() {
+        // keyshift's calls for a primary enter a scope with false where no shadow scope is open
+        boolean top = ShadowScope.enter(false);
+        try {
+            boolean inner = ShadowScope.enter(true);
+            try {
+                assertThat(Keyshift.isShadowCopy()).isTrue();
+            } finally {
+                ShadowScope.exit(inner);
+            }
+            assertThat(Keyshift.isShadowCopy()).isFalse();
+        } finally {
+            ShadowScope.exit(top);
+        }
+        boolean again = ShadowScope.enter(true);
+        assertThat(Keyshift.isShadowCopy()).isTrue();
+        ShadowScope.exit(again);
+        assertThat(Keyshift.isShadowCopy()).isFalse();
+    }
+
+    @Test
     void aShadowScopeOnOneThreadIsInvisibleToAnother() throws Exception {
         CountDownLatch entered = new CountDownLatch(1);
         CountDownLatch checked = new CountDownLatch(1);

@@ -41,7 +41,7 @@ public final class KafkaOptions {
                     + "again); the control topic's: the same with -control.")
     String groupId;
 
-    /** The file in the output directory that holds its consumer group (see {@link #groupId(Path, boolean)}). */
+    /** The file in the output directory that holds its consumer group (see {@link #groupId(Path, boolean, boolean)}). */
     public static final String GROUP_ID_FILE = ".kafka-group-id";
 
     /**
@@ -49,25 +49,30 @@ public final class KafkaOptions {
      * ({@code keyshift} until 2026-12-02) made a second job on a topic start, by the default starting offsets
      * {@code committed}, where an earlier job had left off: it silently skipped what that job had read. So did, until
      * 2026-12-04, a new job in a directory of the same path as an earlier one's that had been deleted: the default
-     * is now {@code keyshift:<out>:<random UUID>}, made by the job that starts the directory and kept in it
-     * ({@value #GROUP_ID_FILE}), read again by a job that continues it (a restore, a JobManager failover).
+     * is now {@code keyshift:<out>:<random UUID>}, kept in the directory ({@value #GROUP_ID_FILE}) and read again by a
+     * job that continues it.
      *
-     * @param out        the output directory ({@code --out}); created if missing when a new group is made
-     * @param continuing whether the job continues that directory's output (a restore or a failover) rather than
-     *                   starting it; a continuing job whose directory holds no group file (one started before
-     *                   2026-12-04) keeps that build's default, {@code keyshift:<out>}
+     * @param out                the output directory ({@code --out}); created if missing
+     * @param continuing         whether the job continues the directory's job: a restore, or the same job's
+     *                           {@code main} run again after a JobManager failover (also before its first
+     *                           checkpoint: Flink then recovers the job it submitted first, with that one's group)
+     * @param holdsEarlierOutput whether the directory holds output of an earlier run; a continuing job whose
+     *                           directory holds output but no group file (one started before 2026-12-04) keeps that
+     *                           build's default, {@code keyshift:<out>}
+     * @return the group; the default one is written to the group file whenever it is not read from there
      * @throws IOException if the group file cannot be read or written
      */
-    public String groupId(Path out, boolean continuing) throws IOException {
+    public String groupId(Path out, boolean continuing, boolean holdsEarlierOutput) throws IOException {
         if (groupId != null) {
             return groupId;
         }
         Path dir = out.toAbsolutePath().normalize();
         Path file = dir.resolve(GROUP_ID_FILE);
-        if (continuing) {
-            return Files.isRegularFile(file) ? Files.readString(file).strip() : "keyshift:" + dir;
+        if (continuing && Files.isRegularFile(file)) {
+            return Files.readString(file).strip();
         }
-        String group = "keyshift:" + dir + ":" + UUID.randomUUID();
+        String group = continuing && holdsEarlierOutput ? "keyshift:" + dir
+                : "keyshift:" + dir + ":" + UUID.randomUUID();
         Files.createDirectories(dir);
         Path next = dir.resolve(GROUP_ID_FILE + ".next");
         Files.writeString(next, group + "\n");

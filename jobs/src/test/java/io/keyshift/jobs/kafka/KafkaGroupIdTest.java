@@ -20,14 +20,14 @@ class KafkaGroupIdTest {
     void eachOutputDirectoryHasItsOwnGroupUnlessOneIsGiven(@TempDir Path dir) throws Exception {
         KafkaOptions k = new KafkaOptions();
         Path first = dir.resolve("first");
-        String group = k.groupId(first, false);
+        String group = k.groupId(first, false, false);
         assertThat(group).startsWith("keyshift:" + first.toAbsolutePath() + ":");
-        assertThat(k.groupId(dir.resolve("second"), false)).isNotEqualTo(group);
+        assertThat(k.groupId(dir.resolve("second"), false, false)).isNotEqualTo(group);
         // a job that continues the directory (a restore, a failover) reads its group again
-        assertThat(k.groupId(dir.resolve("x/../first"), true)).isEqualTo(group);
+        assertThat(k.groupId(dir.resolve("x/../first"), true, true)).isEqualTo(group);
         assertThat(Files.readString(first.resolve(KafkaOptions.GROUP_ID_FILE)).strip()).isEqualTo(group);
         k.groupId = "payments-skew";
-        assertThat(k.groupId(first, false)).isEqualTo("payments-skew").isEqualTo(k.groupId(dir.resolve("third"), true));
+        assertThat(k.groupId(first, false, false)).isEqualTo("payments-skew").isEqualTo(k.groupId(dir.resolve("third"), true, false));
         assertThat(dir.resolve("third")).doesNotExist();
     }
 
@@ -35,18 +35,32 @@ class KafkaGroupIdTest {
     void aNewJobInARecreatedDirectoryGetsANewGroup(@TempDir Path dir) throws Exception {
         KafkaOptions k = new KafkaOptions();
         Path out = dir.resolve("out");
-        String earlier = k.groupId(out, false);
+        String earlier = k.groupId(out, false, false);
         Files.delete(out.resolve(KafkaOptions.GROUP_ID_FILE));
         Files.delete(out);
-        String later = k.groupId(out, false);
+        String later = k.groupId(out, false, false);
         assertThat(later).isNotEqualTo(earlier).startsWith("keyshift:" + out.toAbsolutePath() + ":");
         // a new job in a directory a refused or failed earlier start left behind does not take over its group either
-        assertThat(k.groupId(out, false)).isNotEqualTo(later);
+        assertThat(k.groupId(out, false, false)).isNotEqualTo(later);
     }
 
     @Test
     void aContinuingJobOfAnEarlierBuildKeepsThatBuildsGroup(@TempDir Path dir) throws Exception {
         Path out = Files.createDirectories(dir.resolve("out"));
-        assertThat(new KafkaOptions().groupId(out, true)).isEqualTo("keyshift:" + out.toAbsolutePath());
+        KafkaOptions k = new KafkaOptions();
+        assertThat(k.groupId(out, true, true)).isEqualTo("keyshift:" + out.toAbsolutePath());
+        // ... and writes it down, so that the next restore reads the same
+        assertThat(k.groupId(out, true, false)).isEqualTo("keyshift:" + out.toAbsolutePath());
+    }
+
+    @Test
+    void aRestoreIntoANewDirectoryMakesAndKeepsItsOwnGroup(@TempDir Path dir) throws Exception {
+        KafkaOptions k = new KafkaOptions();
+        Path out = dir.resolve("restored");
+        String group = k.groupId(out, true, false);
+        assertThat(group).startsWith("keyshift:" + out.toAbsolutePath() + ":");
+        assertThat(k.groupId(out, true, true)).isEqualTo(group);
+        Path other = dir.resolve("restored-again");
+        assertThat(k.groupId(other, true, false)).isNotEqualTo(group);
     }
 }
