@@ -8,8 +8,8 @@ package io.keyshift.route;
  * ({@link Role#isMarker()}) carry no record ({@code value == null}).
  *
  * <p>Read-only for everyone but the router: where no operator is chained to its main output (keyshift's graph never
- * chains one), it reuses one envelope (and its routing key) for the PRIMARY and PARTIAL copies it writes into the keyed
- * exchange, a network exchange that serializes each record at once; an envelope read from a stream is a fresh object.
+ * chains one), it reuses one envelope (and its routing key) for every copy it writes into the keyed exchange, a
+ * network exchange that serializes each record at once; an envelope read from a stream is a fresh object.
  * Never assign the fields.
  *
  * <p>Serialized with the user's own serializers for {@code T} and {@code K}, never by Kryo: in the keyed exchange by
@@ -27,9 +27,9 @@ public final class Envelope<T, K> {
     public T value;
     public Role role;
     /** T0 of the migration (MIGRATING, SHADOW, markers), else Long.MIN_VALUE. */
-    public final long shadowFrom;
+    public long shadowFrom;
     /** T1 of the migration (MIGRATING, SHADOW, markers), else Long.MIN_VALUE. */
-    public final long switchAt;
+    public long switchAt;
 
     public Envelope(RoutingKey<K> routingKey, T value, Role role, long shadowFrom, long switchAt) {
         this.routingKey = routingKey;
@@ -44,10 +44,12 @@ public final class Envelope<T, K> {
         return new Envelope<>(routingKey, value, role, Long.MIN_VALUE, Long.MIN_VALUE);
     }
 
-    /** Sets this (the router's reused envelope) to carry {@code value} in role {@code role}, without migration times. */
-    Envelope<T, K> reuse(T value, Role role) {
+    /** Sets this (the router's reused envelope) to carry {@code value} in role {@code role}, migration times T0, T1. */
+    Envelope<T, K> reuse(T value, Role role, long shadowFrom, long switchAt) {
         this.value = value;
         this.role = role;
+        this.shadowFrom = shadowFrom;
+        this.switchAt = switchAt;
         return this;
     }
 

@@ -168,7 +168,7 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
     private transient RoutingTable.Route route;
     private transient StreamRecord<Envelope<T, K>> reuse;
     /**
-     * The envelope reused for primary copies without migration times when the router's records go straight into a
+     * The envelope reused for every copy of a record (primary and shadow) when the router's records go straight into a
      * network exchange (serialized before the next record; the keyed exchange behind the router is never chained);
      * null where an operator is chained to the router's main output.
      */
@@ -755,29 +755,36 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
         routing.route(id, t, natural, n, route);
         // null: the window's routed loads were reported already (a late record), as its sample was
         long[][] load = loadOf(t);
-        Envelope<T, K> primary = route.role == Role.MIGRATING
-                ? new Envelope<>(RoutingKey.of(key, route.primary, route.primaryEpoch, hashTable), value, Role.MIGRATING,
-                        route.shadowFrom, route.switchAt)
-                : reusable != null
-                        ? reusable.reuse(value, route.role)
-                        : Envelope.of(RoutingKey.of(key, route.primary, route.primaryEpoch, hashTable), value, route.role);
-        if (primary == reusable) {
-            reusable.routingKey.reuse(key, route.primary, route.primaryEpoch, hashTable);
-        }
-        output.collect(reuse.replace(primary, t));
+        boolean migrating = route.role == Role.MIGRATING;
+        output.collect(reuse.replace(copy(key, route.primary, route.primaryEpoch,
+                route.hashed ? route.primaryHash : hashTable.hashFor(route.primary, key.hashCode()), value, route.role,
+                migrating ? route.shadowFrom : Long.MIN_VALUE, migrating ? route.switchAt : Long.MIN_VALUE), t));
         if (load != null) {
             load[0][route.primary]++;
         }
         primaryCopies.inc();
         routedTo[subtaskOfKeyGroup[route.primary]].inc();
         if (route.shadow >= 0) {
-            output.collect(reuse.replace(new Envelope<>(RoutingKey.of(key, route.shadow, route.shadowEpoch, hashTable),
-                    value, Role.SHADOW, route.shadowFrom, route.switchAt), t));
+            output.collect(reuse.replace(copy(key, route.shadow, route.shadowEpoch,
+                    route.hashed ? route.shadowHash : hashTable.hashFor(route.shadow, key.hashCode()), value,
+                    Role.SHADOW, route.shadowFrom, route.switchAt), t));
             if (load != null) {
                 load[1][route.shadow]++;
             }
             shadowCopies.inc();
         }
+    }
+
+    /**
+     * One copy of a record: the reused envelope where the main output serializes it at once (no operator chained to
+     * it), else a new one; {@code hash} is the routing key's ({@link KeyGroupHashTable#hashFor}).
+     */
+    private Envelope<T, K> copy(K key, int keyGroup, int epoch, int hash, T value, Role role, long t0, long t1) {
+        if (reusable == null) {
+            return new Envelope<>(RoutingKey.restore(key, keyGroup, epoch, hash), value, role, t0, t1);
+        }
+        reusable.routingKey.reuse(key, keyGroup, epoch, hash);
+        return reusable.reuse(value, role, t0, t1);
     }
 
     /**

@@ -53,10 +53,11 @@ public final class RoutingKey<K> {
 
     /**
      * Sets this (the router's reused instance) to the routing key of {@code key} in {@code keyGroup}, stay
-     * {@code epoch}; as {@link #of}. Only for a routing key that goes straight into a network exchange.
+     * {@code epoch}, with {@code hash} as {@link #of} finds it. Only for a routing key that goes straight into a
+     * network exchange.
      */
-    RoutingKey<K> reuse(K key, int keyGroup, int epoch, KeyGroupHashTable table) {
-        this.hash = table.hashFor(keyGroup, key.hashCode());
+    RoutingKey<K> reuse(K key, int keyGroup, int epoch, int hash) {
+        this.hash = hash;
         this.key = key;
         this.keyGroup = keyGroup;
         this.epoch = epoch;
