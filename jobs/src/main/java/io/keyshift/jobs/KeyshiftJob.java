@@ -189,7 +189,7 @@ public final class KeyshiftJob implements Callable<Integer> {
      * the job is built: a refused run leaves the marker of the job before it. Only when it changes, and atomically (a
      * JobManager that dies mid-write would leave a marker that no failover matches).
      */
-    private static void mark(Path dir, String fixedJobId, String recoveryPath) throws java.io.IOException {
+    static void mark(Path dir, String fixedJobId, String recoveryPath) throws java.io.IOException {
         if (fixedJobId == null) {
             return;
         }
@@ -202,6 +202,19 @@ public final class KeyshiftJob implements Callable<Integer> {
         Files.writeString(next, content);
         Files.move(next, marker, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
                 java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    /**
+     * The Kafka input's consumer group of a job in {@code dir} ({@link io.keyshift.jobs.kafka.KafkaOptions#groupId}):
+     * the directory's group for a job that continues it ({@code continuing}), and also for the same job's
+     * {@code main} run again before its first checkpoint (marked by the same fixed job id and recovery path): that is
+     * not "continuing" for the outputs, but Flink recovers the job that attempt submitted, which reads under that
+     * attempt's group.
+     */
+    static String kafkaGroup(io.keyshift.jobs.kafka.KafkaOptions kafka, Path dir, boolean continuing,
+            String fixedJobId, String recoveryPath) throws java.io.IOException {
+        return kafka.groupId(dir, continuing || markedBy(dir, fixedJobId) && markedRecovery(dir, recoveryPath),
+                heldOutput(dir) != null);
     }
 
     /**
@@ -425,10 +438,7 @@ public final class KeyshiftJob implements Callable<Integer> {
         if (kafka.input()) {
             InputSpec spec = sourceSpec;
             int p = env.getParallelism();
-            // the same job's main again before its first checkpoint is not "continuing" for the outputs, but Flink
-            // recovers the job it submitted first, which reads under that attempt's group
-            String group = kafka.groupId(dir, continuing || markedBy(dir, fixedJobId)
-                    && markedRecovery(dir, recoveryPath), heldOutput(dir) != null);
+            String group = kafkaGroup(kafka, dir, continuing, fixedJobId, recoveryPath);
             var events = io.keyshift.jobs.kafka.KafkaIo.events(env, cl, kafka, spec, p,
                     conf.get(io.keyshift.jobs.replay.Workload.MAX_EVENT_TIME_AHEAD), group);
             ReplayJob.sink(events.getSideOutput(io.keyshift.jobs.kafka.KafkaIo.DEAD_LETTERS), dir.resolve("dead-letters"),

@@ -83,6 +83,31 @@ class KeyshiftJobTest {
                 .isFalse();
     }
 
+    /**
+     * The Kafka input's group across a JobManager failover: the same job's main again (same fixed id, same recovery
+     * path), even before its first checkpoint, reads the group its first attempt chose; another deployment in a
+     * recreated directory, or one started from another savepoint under the same id, does not.
+     */
+    @Test
+    void aFailoverReadsItsFirstAttemptsKafkaGroupAndANewDeploymentMakesItsOwn(@TempDir Path dir) throws Exception {
+        io.keyshift.jobs.kafka.KafkaOptions kafka = new io.keyshift.jobs.kafka.KafkaOptions();
+        Path out = dir.resolve("out");
+        String id = "00000000000000000000000000000004";
+        String first = KeyshiftJob.kafkaGroup(kafka, out, false, id, "");
+        KeyshiftJob.mark(out, id, "");
+        org.assertj.core.api.Assertions.assertThat(KeyshiftJob.kafkaGroup(kafka, out, false, id, "")).isEqualTo(first);
+        // from another savepoint under the same id: a restore, which the caller calls continuing; not so here
+        String fromOther = KeyshiftJob.kafkaGroup(kafka, out, false, id, "file:/savepoints/sp-1");
+        org.assertj.core.api.Assertions.assertThat(fromOther).isNotEqualTo(first);
+        // a new deployment (another id) in a recreated directory
+        Files.walk(out).sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        String other = KeyshiftJob.kafkaGroup(kafka, out, false, "00000000000000000000000000000005", "");
+        org.assertj.core.api.Assertions.assertThat(other).isNotEqualTo(first).isNotEqualTo(fromOther);
+        // a job without a fixed id (not under HA) never counts as the same job's main again
+        org.assertj.core.api.Assertions.assertThat(KeyshiftJob.kafkaGroup(kafka, out, false, null, ""))
+                .isNotEqualTo(other);
+    }
+
     /** A file sink's in-progress part (hidden; no checkpoint committed it) is not a result of another job. */
     @Test
     void aRunningJobsInProgressPartsOrSortedInputHoldTheOutput(@TempDir Path dir) throws Exception {
