@@ -205,16 +205,18 @@ public final class KeyshiftJob implements Callable<Integer> {
     }
 
     /**
-     * The Kafka input's consumer group of a job in {@code dir} ({@link io.keyshift.jobs.kafka.KafkaOptions#groupId}):
-     * the directory's group for a job that continues it ({@code continuing}), and also for the same job's
-     * {@code main} run again before its first checkpoint (marked by the same fixed job id and recovery path): that is
-     * not "continuing" for the outputs, but Flink recovers the job that attempt submitted, which reads under that
-     * attempt's group.
+     * The Kafka input's consumer group of a job in {@code dir}: the directory's group for a job that continues it
+     * ({@code continuing}; {@link io.keyshift.jobs.kafka.KafkaOptions#groupId}); a group of its own, not written down,
+     * where the directory is marked by the same fixed job id and recovery path but there is no checkpoint
+     * ({@link io.keyshift.jobs.kafka.KafkaOptions#unrecordedGroupId}: a failover before the first checkpoint, whose
+     * recovered job keeps its group, or a new deployment under a reused id).
      */
     static String kafkaGroup(io.keyshift.jobs.kafka.KafkaOptions kafka, Path dir, boolean continuing,
             String fixedJobId, String recoveryPath) throws java.io.IOException {
-        return kafka.groupId(dir, continuing || markedBy(dir, fixedJobId) && markedRecovery(dir, recoveryPath),
-                heldOutput(dir) != null);
+        if (!continuing && markedBy(dir, fixedJobId) && markedRecovery(dir, recoveryPath)) {
+            return kafka.unrecordedGroupId(dir);
+        }
+        return kafka.groupId(dir, continuing, heldOutput(dir) != null);
     }
 
     /**

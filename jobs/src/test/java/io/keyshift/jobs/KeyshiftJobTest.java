@@ -84,28 +84,35 @@ class KeyshiftJobTest {
     }
 
     /**
-     * The Kafka input's group across a JobManager failover: the same job's main again (same fixed id, same recovery
-     * path), even before its first checkpoint, reads the group its first attempt chose; another deployment in a
-     * recreated directory, or one started from another savepoint under the same id, does not.
+     * The Kafka input's group when main runs again in a directory its fixed id marked, with no checkpoint: a
+     * JobManager failover before the first checkpoint (Flink recovers the first attempt's job, whose group the
+     * directory keeps on record) or a new deployment under a reused HA id after the earlier job ended, which must not
+     * start at that job's committed offsets: a group of its own either way, and the record is left alone. With a
+     * checkpoint (continuing) the recorded group is read.
      */
     @Test
-    void aFailoverReadsItsFirstAttemptsKafkaGroupAndANewDeploymentMakesItsOwn(@TempDir Path dir) throws Exception {
+    void mainAgainWithoutACheckpointReadsUnderAGroupOfItsOwnAndLeavesTheRecordedOne(@TempDir Path dir)
+            throws Exception {
         io.keyshift.jobs.kafka.KafkaOptions kafka = new io.keyshift.jobs.kafka.KafkaOptions();
         Path out = dir.resolve("out");
+        Path file = out.resolve(io.keyshift.jobs.kafka.KafkaOptions.GROUP_ID_FILE);
         String id = "00000000000000000000000000000004";
         String first = KeyshiftJob.kafkaGroup(kafka, out, false, id, "");
         KeyshiftJob.mark(out, id, "");
-        org.assertj.core.api.Assertions.assertThat(KeyshiftJob.kafkaGroup(kafka, out, false, id, "")).isEqualTo(first);
-        // from another savepoint under the same id: a restore, which the caller calls continuing; not so here
+        String again = KeyshiftJob.kafkaGroup(kafka, out, false, id, "");
+        org.assertj.core.api.Assertions.assertThat(again).isNotEqualTo(first)
+                .startsWith("keyshift:" + out.toAbsolutePath() + ":");
+        org.assertj.core.api.Assertions.assertThat(Files.readString(file).strip()).isEqualTo(first);
+        // with a checkpoint (a failover that resumes, a restore) the recorded group is read
+        org.assertj.core.api.Assertions.assertThat(KeyshiftJob.kafkaGroup(kafka, out, true, id, "")).isEqualTo(first);
+        // from another savepoint under the same id and not continuing; another id; no fixed id: new and recorded
         String fromOther = KeyshiftJob.kafkaGroup(kafka, out, false, id, "file:/savepoints/sp-1");
-        org.assertj.core.api.Assertions.assertThat(fromOther).isNotEqualTo(first);
-        // a new deployment (another id) in a recreated directory
-        Files.walk(out).sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        String other = KeyshiftJob.kafkaGroup(kafka, out, false, "00000000000000000000000000000005", "");
-        org.assertj.core.api.Assertions.assertThat(other).isNotEqualTo(first).isNotEqualTo(fromOther);
-        // a job without a fixed id (not under HA) never counts as the same job's main again
+        org.assertj.core.api.Assertions.assertThat(fromOther).isNotEqualTo(first).isNotEqualTo(again);
+        org.assertj.core.api.Assertions.assertThat(Files.readString(file).strip()).isEqualTo(fromOther);
+        org.assertj.core.api.Assertions.assertThat(KeyshiftJob.kafkaGroup(kafka, out, false,
+                "00000000000000000000000000000005", "")).isNotEqualTo(fromOther);
         org.assertj.core.api.Assertions.assertThat(KeyshiftJob.kafkaGroup(kafka, out, false, null, ""))
-                .isNotEqualTo(other);
+                .isNotEqualTo(fromOther);
     }
 
     /** A file sink's in-progress part (hidden; no checkpoint committed it) is not a result of another job. */

@@ -54,8 +54,8 @@ public final class KafkaOptions {
      *
      * @param out                the output directory ({@code --out}); created if missing
      * @param continuing         whether the job continues the directory's job: a restore, or the same job's
-     *                           {@code main} run again after a JobManager failover (also before its first
-     *                           checkpoint: Flink then recovers the job it submitted first, with that one's group)
+     *                           {@code main} run again after a JobManager failover with a checkpoint to resume from
+     *                           (see {@link #unrecordedGroupId} for one before the first checkpoint)
      * @param holdsEarlierOutput whether the directory holds output of an earlier run; a continuing job whose
      *                           directory holds output but no group file (one started before 2026-12-04) keeps that
      *                           build's default, {@code keyshift:<out>}
@@ -78,6 +78,21 @@ public final class KafkaOptions {
         Files.writeString(next, group + "\n");
         Files.move(next, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         return group;
+    }
+
+    /**
+     * The group of a job whose {@code main} runs in a directory marked by the same fixed job id and savepoint path
+     * but with no checkpoint to resume from: {@code --kafka-group-id}, or a new default group that is not written to
+     * the group file. Such a run is either the same job's {@code main} again after a JobManager failover before its
+     * first checkpoint, where Flink recovers the job its first attempt submitted (whose group the file names) and
+     * drops this run's, or a new deployment under a reused high-availability cluster id after the earlier job ended,
+     * which must not start at the earlier job's committed offsets (it would skip what that job read but never
+     * produced results for). The two cannot be told apart from the directory; a group of its own is right for
+     * either. A later restore of such a new deployment reads the file's group, but resumes from the offsets in its
+     * savepoint.
+     */
+    public String unrecordedGroupId(Path out) {
+        return groupId != null ? groupId : "keyshift:" + out.toAbsolutePath().normalize() + ":" + UUID.randomUUID();
     }
 
     @Option(names = "--kafka-starting-offsets", paramLabel = "committed|earliest|latest", defaultValue = "committed",
