@@ -184,13 +184,15 @@ public final class ControlState {
         pending.clear();
         pending.addAll(later);
         // stable: commands with the same AT keep their arrival order; a command of "now" holds from this plan on, so
-        // it comes after the timed ones this plan applies (which it could not have overtaken in arrival). A sampling
+        // it comes after the timed ones this plan applies, also after one due at the plan's start exactly that
+        // arrived later (a window boundary is what a timed command names). A sampling
         // rate of "now" that the first plan applies holds from the first window, before the timed rates, as in lines
         // known in advance (KeyshiftStream#controlKnownInAdvance): the routers sample the windows they open before
         // the first plan comes by those lines, so both must give every window the same rate
         boolean firstPlan = lastVersion == 0;
-        due.sort(Comparator.comparingLong(c -> c.at() != ControlCommand.NOW ? c.at()
-                : firstPlan && c.type() == ControlCommand.Type.SAMPLING_RATE ? Long.MIN_VALUE : migrationsStart));
+        due.sort(Comparator.<ControlCommand>comparingLong(c -> c.at() != ControlCommand.NOW ? c.at()
+                : firstPlan && c.type() == ControlCommand.Type.SAMPLING_RATE ? Long.MIN_VALUE : migrationsStart)
+                .thenComparing(c -> c.at() == ControlCommand.NOW));
         List<Rejected> out = new ArrayList<>();
         for (ControlCommand c : due) {
             if (c.type() == ControlCommand.Type.SAMPLING_RATE && c.at() == ControlCommand.NOW) {

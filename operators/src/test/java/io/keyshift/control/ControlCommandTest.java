@@ -279,6 +279,23 @@ class ControlCommandTest {
     }
 
     /**
+     * A timed command due exactly at the plan's start comes before a "now" command of the same plan whatever their
+     * arrival order (a command for a window boundary is what --at names): pin then unpin, freeze then unfreeze.
+     */
+    @Test
+    void aCommandOfNowAppliesAfterATimedOneDueAtThePlansStartThatArrivedLater() {
+        ControlState s = new ControlState(2);
+        s.issued(plan(1, null, 0, 0), false);
+        s.add(ControlCommand.parse("now,unpin,k"));
+        s.add(ControlCommand.parse(MARCH + 20 + ",pin,k"));
+        s.add(ControlCommand.parse("now,unfreeze"));
+        s.add(ControlCommand.parse(MARCH + 20 + ",freeze"));
+        assertThat(s.advanceTo(MARCH + 20)).isEmpty();
+        assertThat(s.view().getPinnedKeys()).isEmpty();
+        assertThat(s.view().getFrozen()).isFalse();
+    }
+
+    /**
      * Before the first plan, a sampling rate of "now" holds from the first window and a timed rate overrides it from
      * its time, whatever their order: the rule of lines known in advance, by which the routers sample the windows
      * they open before the first plan comes (the planner put "now" at the first plan's start, after the timed rate:
