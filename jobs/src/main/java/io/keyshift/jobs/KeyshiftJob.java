@@ -81,7 +81,7 @@ public final class KeyshiftJob implements Callable<Integer> {
     Path out;
 
     @Option(names = "--rate", paramLabel = "RECORDS_PER_SECOND", defaultValue = "0",
-            description = "Throttle the source to this many records per second in total (0 = full speed).")
+            description = "Throttle the source to this many records per second in total, at least 1 (0 = full speed).")
     double rate;
 
     @Option(names = "--job-name", paramLabel = "NAME", description = "Job name. Default: keyshift [strategy].")
@@ -271,8 +271,10 @@ public final class KeyshiftJob implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new ParameterException(cl, "--strategy: " + e.getMessage());
         }
-        if (!(rate >= 0 && rate < Double.POSITIVE_INFINITY)) {
-            throw new ParameterException(cl, "--rate must be >= 0 and finite, was " + rate);
+        if (!(rate == 0 || rate >= 1 && rate < Double.POSITIVE_INFINITY)) {
+            // below one record a second in total a source subtask would sleep minutes per record (in effect a hang)
+            throw new ParameterException(cl, "--rate must be 0 (full speed) or at least 1 record/s and finite, was "
+                    + rate);
         }
         kafka.validate(cl);
         // one source: a Kafka topic, an --input file or the generator; another source's options would be ignored

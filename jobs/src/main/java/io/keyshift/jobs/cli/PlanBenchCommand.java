@@ -91,9 +91,12 @@ public final class PlanBenchCommand implements Callable<Integer> {
                     + org.apache.flink.runtime.state.KeyGroupRangeAssignment.UPPER_BOUND_MAX_PARALLELISM
                     + " and --windows >= 4 required");
         }
-        if (controlPath && windowsPerCheckpoint < 1) {
+        if (controlPath && (windowsPerCheckpoint < 1 || windowsPerCheckpoint >= windows)) {
+            // the checkpointed job releases that many windows per checkpoint: all of them at once leaves it no
+            // checkpoint to measure, found only after the whole forecast loop
             throw new picocli.CommandLine.ParameterException(spec.commandLine(),
-                    "--windows-per-checkpoint must be >= 1, was " + windowsPerCheckpoint);
+                    "--windows-per-checkpoint must be in 1.." + (windows - 1) + " (below --windows), was "
+                            + windowsPerCheckpoint);
         }
         FlinkOptions.outputDirectory(cl, "--out", out);
         // never leave an earlier run's figures of this mode behind, nor remove them unasked (the other mode's file is

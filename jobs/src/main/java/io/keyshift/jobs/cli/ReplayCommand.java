@@ -76,7 +76,7 @@ public final class ReplayCommand implements Callable<Integer> {
     boolean overwrite;
 
     @Option(names = "--rate", paramLabel = "RECORDS_PER_SECOND", defaultValue = "0",
-            description = "Throttle the source to this many records per second in total (0 = full speed). "
+            description = "Throttle the source to this many records per second in total, at least 1 (0 = full speed). "
                     + "Default: ${DEFAULT-VALUE}.")
     double rate;
 
@@ -110,8 +110,10 @@ public final class ReplayCommand implements Callable<Integer> {
         if (parallelism < 1) {
             throw new ParameterException(cl, "--parallelism must be >= 1, was " + parallelism);
         }
-        if (!(rate >= 0 && rate < Double.POSITIVE_INFINITY)) {
-            throw new ParameterException(cl, "--rate must be >= 0 and finite, was " + rate);
+        if (!(rate == 0 || rate >= 1 && rate < Double.POSITIVE_INFINITY)) {
+            // below one record a second in total a source subtask would sleep minutes per record (in effect a hang)
+            throw new ParameterException(cl, "--rate must be 0 (full speed) or at least 1 record/s and finite, was "
+                    + rate);
         }
         // an input's options without --input, or the generator's with it, would be ignored without a word
         CommandLine.ParseResult parsed = cl.getParseResult();
@@ -153,10 +155,15 @@ public final class ReplayCommand implements Callable<Integer> {
         }
         List<io.keyshift.avro.ScalingPolicy> scaled = new ArrayList<>();
         for (String p : scale) {
+            io.keyshift.avro.ScalingPolicy policy;
             try {
-                scaled.add(io.keyshift.avro.ScalingPolicy.valueOf(p.trim().toUpperCase(java.util.Locale.ROOT)));
+                policy = io.keyshift.avro.ScalingPolicy.valueOf(p.trim().toUpperCase(java.util.Locale.ROOT));
             } catch (IllegalArgumentException e) {
                 throw new ParameterException(cl, "--scale: expected predictive or reactive, was '" + p + "'");
+            }
+            // once each: a policy named twice would run twice into one directory, each result counted twice
+            if (!scaled.contains(policy)) {
+                scaled.add(policy);
             }
         }
         if (!scaled.isEmpty()) {

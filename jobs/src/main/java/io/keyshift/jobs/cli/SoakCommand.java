@@ -71,9 +71,9 @@ public final class SoakCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         CommandLine cl = spec.commandLine();
-        if (!(minutes > 0 && minutes < Double.POSITIVE_INFINITY) || !(rate > 0 && rate < Double.POSITIVE_INFINITY)) {
-            throw new ParameterException(cl, "--minutes and --rate must be > 0 and finite, were " + minutes + " and "
-                    + rate);
+        if (!(minutes > 0 && minutes < Double.POSITIVE_INFINITY) || !(rate >= 1 && rate < Double.POSITIVE_INFINITY)) {
+            throw new ParameterException(cl, "--minutes must be > 0 and --rate at least 1 record/s, both finite, were "
+                    + minutes + " and " + rate);
         }
         long records = Math.round(rate * minutes * 60);
         if (records < 1) {

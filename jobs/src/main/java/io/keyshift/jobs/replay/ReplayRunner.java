@@ -155,7 +155,8 @@ public final class ReplayRunner {
         if (!scalingRuns.isEmpty()) {
             io.keyshift.jobs.report.ScalingReport.add(report, work, s.out(), scalingRuns,
                     base.get(io.keyshift.config.ScalingOptions.CAPACITY), window.toMillis(),
-                    s.input().stats().firstEvent(), s.input().stats().lastEvent());
+                    s.input().stats().firstEvent(), s.input().stats().lastEvent(),
+                    base.getOptional(Workload.CONTROL_FILE).isPresent());
         }
         io.keyshift.forecast.ForecastCalendar calendar = io.keyshift.config.KeyshiftConfig.calendar(base,
                 window.toMillis());

@@ -30,6 +30,8 @@ import java.util.TreeMap;
  * copies included), the busiest subtask's records and their share of the capacity. Adds the parallelism-over-time
  * chart, with the parallelism the load needed at the capacity ({@code ceil(total /
  * capacity)}, from the hash run) for reference. A window runs at the parallelism decided at or before its start.
+ * With a control file, each scaled run's refused commands go to {@code control-rejected-<run>.csv} (reason, command)
+ * and their count to {@code control_commands_rejected} (the fixed-parallelism strategies' are in their own section).
  */
 public final class ScalingReport {
     private ScalingReport() {}
@@ -42,9 +44,10 @@ public final class ScalingReport {
      * {@code utilization-<run>.csv}.
      *
      * @param windowMillis window length; {@code firstEvent}, {@code lastEvent} bound the windows counted (ms)
+     * @param controlled   whether the runs had a control file (replay {@code --control})
      */
     public static void add(ReplayReport report, Path work, Path out, List<Run> runs, double capacity,
-                           long windowMillis, long firstEvent, long lastEvent) throws IOException {
+                           long windowMillis, long firstEvent, long lastEvent, boolean controlled) throws IOException {
         // an input without records (its first and last event are Long.MIN_VALUE) has no window: rounding MIN_VALUE
         // down to a window start overflowed, and the loops below ran until memory ran out
         boolean none = firstEvent == Long.MIN_VALUE || firstEvent > lastEvent;
@@ -111,6 +114,13 @@ public final class ScalingReport {
             n.put("results", res.size());
             n.put("result_mismatches", ReplayReport.mismatches(hash, res));
             n.put("validation_mismatches", validationMismatches);
+            if (controlled && r.id().startsWith("scaled-")) {
+                List<String> rejected = Files.isDirectory(dir.resolve("control-rejected"))
+                        ? ReplayReport.lines(dir.resolve("control-rejected")) : List.of();
+                Files.writeString(out.resolve("control-rejected-" + r.id() + ".csv"),
+                        "reason,command\n" + (rejected.isEmpty() ? "" : String.join("\n", rejected) + "\n"));
+                n.put("control_commands_rejected", rejected.size());
+            }
             double restoreSeconds = r.rescales().stream().mapToDouble(ScaledReplay.Rescale::seconds).sum();
             n.put("rescale_wall_seconds", restoreSeconds);
             if (!r.rescales().isEmpty()) {

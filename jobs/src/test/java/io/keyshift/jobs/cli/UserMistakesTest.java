@@ -262,9 +262,21 @@ class UserMistakesTest {
         CliRun benchP = run("bench", "--parallelism", "200", "--out", dir.resolve("p").toString(), "--config", conf());
         assertThat(benchP.exit()).isEqualTo(2);
         assertThat(benchP.err()).contains("--parallelism").contains("128");
-        CliRun soak = run("soak", "--rate", "0.001", "--minutes", "1", "--out", dir.resolve("s").toString());
+        CliRun soak = run("soak", "--rate", "1", "--minutes", "0.001", "--out", dir.resolve("s").toString());
         assertThat(soak.exit()).isEqualTo(2);
         assertThat(soak.err()).contains("gives no record").doesNotContain("--generator-records");
+        // below a record a second a source subtask sleeps for minutes per record: in effect a hang
+        CliRun slowSoak = run("soak", "--rate", "0.001", "--minutes", "1", "--out", dir.resolve("s2").toString());
+        assertThat(slowSoak.exit()).isEqualTo(2);
+        assertThat(slowSoak.err()).contains("--rate at least 1 record/s");
+        CliRun slowReplay = run("replay", "--rate", "0.5", "--out", dir.resolve("r2").toString(), "--config", conf());
+        assertThat(slowReplay.exit()).isEqualTo(2);
+        assertThat(slowReplay.err()).contains("--rate must be 0 (full speed) or at least 1 record/s");
+        // every window released before the first checkpoint: no checkpoint to measure, found only at the end
+        CliRun perCheckpoint = run("plan-bench", "--control-path", "--windows-per-checkpoint", "5000", "--out",
+                dir.resolve("cp").toString());
+        assertThat(perCheckpoint.exit()).isEqualTo(2);
+        assertThat(perCheckpoint.err()).contains("--windows-per-checkpoint must be in 1..1799");
         CliRun planBench = run("plan-bench", "--keys", "5", "--out", dir.resolve("pb").toString());
         assertThat(planBench.exit()).isEqualTo(2);
         assertThat(planBench.err()).contains("--keys applies only with --control-path");

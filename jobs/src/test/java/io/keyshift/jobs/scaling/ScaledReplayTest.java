@@ -123,7 +123,8 @@ class ScaledReplayTest {
     @Tag("end-to-end")
     void aScaleCommandForcesTheParallelismUntilUnscale(@TempDir Path dir) throws Exception {
         Path control = dir.resolve("control.csv");
-        Files.writeString(control, "2026-01-05T03:00:00Z,scale,5\n2026-01-06T12:00:00Z,unscale\n");
+        Files.writeString(control, "2026-01-05T03:00:00Z,scale,5\n2026-01-05T04:00:00Z,explode\n"
+                + "2026-01-06T12:00:00Z,unscale\n");
         Path out = dir.resolve("out");
         StringWriter se = new StringWriter();
         int exit = run(new StringWriter(), se, "replay", "--generator-records", "96000", "--generator-days", "2",
@@ -146,5 +147,8 @@ class ScaledReplayTest {
         JsonNode runs = new ObjectMapper().readTree(out.resolve("report.json").toFile()).at("/scaling/runs");
         assertThat(runs.get("scaled-predictive").get("results").asLong()).isEqualTo(runs.get("hash").get("results").asLong());
         assertThat(runs.get("scaled-predictive").get("result_mismatches").asLong()).isZero();
+        // the refused line reaches the user: its reason in a file of the scaled run's, and its count
+        assertThat(runs.get("scaled-predictive").get("control_commands_rejected").asLong()).isEqualTo(1);
+        assertThat(Files.readString(out.resolve("control-rejected-scaled-predictive.csv"))).contains("explode");
     }
 }
