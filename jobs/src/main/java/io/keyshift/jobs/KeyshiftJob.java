@@ -77,7 +77,8 @@ public final class KeyshiftJob implements Callable<Integer> {
     Integer parallelism;
 
     @Option(names = "--out", paramLabel = "DIR", required = true,
-            description = "Output directory (results/, plans/, forecasts/, validation/, dead-letters.csv).")
+            description = "Output directory (results/, plans/, forecasts/, validation/, dead-letters.csv; from Kafka "
+                    + "dead-letters/ and late-records/).")
     Path out;
 
     @Option(names = "--rate", paramLabel = "RECORDS_PER_SECOND", defaultValue = "0",
@@ -105,7 +106,7 @@ public final class KeyshiftJob implements Callable<Integer> {
 
     /** The directories under --out that the job's file sinks write. */
     static final List<String> OUTPUT_DIRECTORIES = List.of("results", "window-results", "plans", "forecasts",
-            "forecast-units", "validation", "profiles", "control-rejected", "scaling", "dead-letters");
+            "forecast-units", "validation", "profiles", "control-rejected", "scaling", "dead-letters", "late-records");
 
     /**
      * Flink's fixed job id: set where a job's id must survive a JobManager failover (application mode with high
@@ -450,8 +451,13 @@ public final class KeyshiftJob implements Callable<Integer> {
             System.out.println("keyshift-job: Kafka topic " + kafka.topicName() + " (dead letters under "
                     + dir.resolve("dead-letters") + ")");
             mark(dir, fixedJobId, recoveryPath);
-            ReplayJob.attach(events, st, conf, dir, sumField != null, p, topics(),
-                    kafka.controlTopicName() == null ? null : io.keyshift.jobs.kafka.KafkaIo.control(env, kafka, group));
+            var outputs = ReplayJob.attach(events, st, conf, dir, sumField != null, p, topics(),
+                    kafka.controlTopicName() == null ? null : io.keyshift.jobs.kafka.KafkaIo.control(env, kafka, group),
+                    true);
+            // records later than the allowed lateness (behind a partition's watermark by more than
+            // --max-out-of-orderness, or from a partition back from idleness behind the others): written, not lost
+            ReplayJob.sink(io.keyshift.jobs.kafka.KafkaIo.lateRecords(outputs.late(), p), dir.resolve("late-records"),
+                    "late-records", p);
             env.execute(jobName != null ? jobName : "keyshift [" + st.id() + "]");
             return 0;
         }

@@ -144,5 +144,13 @@ public final class KeyshiftMetrics {
      */
     public static final String KAFKA_DEAD_LETTERS = "keyshiftDeadLetters";
 
+    /**
+     * Counter (the cluster job's Kafka input, operator "late records"): records the window stage dropped as late
+     * (every window of theirs ended more than the allowed lateness before its watermark), written under
+     * {@code late-records/}. Flink's window operator does not count these in {@code numLateRecordsDropped}: they
+     * go to its late-data side output instead.
+     */
+    public static final String KAFKA_LATE_RECORDS = "keyshiftLateRecords";
+
     private KeyshiftMetrics() {}
 }

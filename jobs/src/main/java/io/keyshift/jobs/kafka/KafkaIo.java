@@ -169,6 +169,37 @@ public final class KafkaIo {
         }
     }
 
+    /**
+     * The window stage's late records as lines {@code partition,offset,event_time,watermark,key,value} (times as
+     * ISO-8601 UTC instants; the watermark is this operator's when the record reached it, empty before the first;
+     * the key quoted as CSV), at {@code parallelism}, counted in {@code keyshiftLateRecords}.
+     */
+    public static DataStream<String> lateRecords(DataStream<Event> late, int parallelism) {
+        return late.process(new LateLines()).name("late records").uid("keyshift-kafka-late-records")
+                .setParallelism(parallelism);
+    }
+
+    /** See {@link #lateRecords}. */
+    static final class LateLines extends ProcessFunction<Event, String> {
+        private static final long serialVersionUID = 1L;
+        private transient Counter late;
+
+        @Override
+        public void open(org.apache.flink.api.common.functions.OpenContext context) {
+            late = getRuntimeContext().getMetricGroup().counter(io.keyshift.metrics.KeyshiftMetrics.KAFKA_LATE_RECORDS);
+        }
+
+        @Override
+        public void processElement(Event e, Context ctx, Collector<String> out) {
+            late.inc();
+            long watermark = ctx.timerService().currentWatermark();
+            out.collect((e.sequence >>> 40) + "," + (e.sequence & ((1L << 40) - 1)) + ","
+                    + java.time.Instant.ofEpochMilli(e.timestamp) + ","
+                    + (watermark == Long.MIN_VALUE ? "" : java.time.Instant.ofEpochMilli(watermark).toString()) + ","
+                    + Csv.quote(e.key) + "," + e.value);
+        }
+    }
+
     /** A result's record key: the user key, UTF-8. */
     static final class ResultKey implements org.apache.flink.api.common.serialization.SerializationSchema<WindowResult> {
         private static final long serialVersionUID = 1L;

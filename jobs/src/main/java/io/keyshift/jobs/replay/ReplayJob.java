@@ -81,16 +81,20 @@ public final class ReplayJob {
     public static void attach(DataStream<Event> events, Strategy strategy, ReadableConfig config,
                               java.nio.file.Path runDir, boolean withSum, int p,
                               Topics topics) {
-        attach(events, strategy, config, runDir, withSum, p, topics, null);
+        attach(events, strategy, config, runDir, withSum, p, topics, null, false);
     }
 
-    /** As above, with {@code control} (command lines, may be null) as the planner's control input. */
-    public static void attach(DataStream<Event> events, Strategy strategy, ReadableConfig config,
-                              java.nio.file.Path runDir, boolean withSum, int p,
-                              Topics topics,
-                              DataStream<String> control) {
+    /**
+     * As above, with {@code control} (command lines, may be null) as the planner's control input; with
+     * {@code lateOutput}, the returned outputs' {@link Workload.Outputs#late} holds the late records, for the caller
+     * to write.
+     */
+    public static Workload.Outputs attach(DataStream<Event> events, Strategy strategy, ReadableConfig config,
+                                          java.nio.file.Path runDir, boolean withSum, int p,
+                                          Topics topics,
+                                          DataStream<String> control, boolean lateOutput) {
         String gate = config.getOptional(ReplayScalingGate.GATE_OPTION).orElse(null);
-        Workload.Outputs out = Workload.build(events, strategy, config, p, control);
+        Workload.Outputs out = Workload.build(events, strategy, config, p, control, lateOutput);
         if (topics != null && topics.results(out.results())) {
             // the results went to a topic
         } else {
@@ -129,6 +133,7 @@ public final class ReplayJob {
                 }
             }
         }
+        return out;
     }
 
     /** Where the cluster job's outputs go besides the files under its run directory: Kafka topics. */

@@ -131,25 +131,31 @@ public final class Workload {
      *
      * @param loadLines per window and subtask, {@code windowStart,subtask,count,PRIMARY|SHADOW,-1,key} (key empty
      *                  for keyshift's loads, which are per subtask)
+     * @param late      the records the window stage dropped as late, each once (null unless asked for)
      */
     public record Outputs(DataStream<WindowResult> results, DataStream<String> loadLines,
                           DataStream<RoutingPlan> plans, DataStream<LoadForecast> forecasts,
                           DataStream<WindowLoad> loads, DataStream<ValidationReport> validation,
                           DataStream<ScalingDecision> scaling, DataStream<String> controlRejected,
-                          DataStream<io.keyshift.profiler.WindowProfile> profiles) {}
+                          DataStream<io.keyshift.profiler.WindowProfile> profiles, DataStream<Event> late) {}
 
     /** Adds the strategy's job behind {@code events} (timestamps and watermarks assigned). */
     public static Outputs build(DataStream<Event> events, Strategy strategy, ReadableConfig config, int parallelism) {
-        return build(events, strategy, config, parallelism, null);
+        return build(events, strategy, config, parallelism, null, false);
     }
 
     /**
      * As {@link #build(DataStream, Strategy, ReadableConfig, int)}, with {@code control} (command lines, e.g. a Kafka
      * topic's; may be null) as the planner's control input, besides {@link #CONTROL_FILE} or
-     * {@link #CONTROL_DIRECTORY}.
+     * {@link #CONTROL_DIRECTORY}; with {@code lateOutput}, {@link Outputs#late} holds the records the window stage
+     * drops as late (every window of theirs ended more than the allowed lateness before its watermark; Flink's
+     * {@code sideOutputLateData}), else it is null and they are only counted in Flink's
+     * {@code numLateRecordsDropped}.
      */
     public static Outputs build(DataStream<Event> events, Strategy strategy, ReadableConfig config, int parallelism,
-                                DataStream<String> control) {
+                                DataStream<String> control, boolean lateOutput) {
+        org.apache.flink.util.OutputTag<Event> lateTag = lateOutput
+                ? new org.apache.flink.util.OutputTag<>("late-records", events.getType()) : null;
         Duration window = config.get(JobOptions.WINDOW);
         Duration lateness = config.get(ALLOWED_LATENESS);
         CountSum aggregate = new CountSum(
@@ -157,10 +163,14 @@ public final class Workload {
                 new FailOnce(config.get(FaultOptions.WINDOW_FAILURE_TIMES), config.get(FaultOptions.FAULT_ID)));
         CountSum.Emit emit = new CountSum.Emit(config.getOptional(FaultOptions.CORRUPT_SHADOW_KEY).orElse(null));
         if (strategy == Strategy.HASH) {
-            DataStream<WindowResult> results = events
+            var windows = events
                     .keyBy(e -> e.key, Types.STRING)
                     .window(TumblingEventTimeWindows.of(window))
-                    .allowedLateness(lateness)
+                    .allowedLateness(lateness);
+            if (lateTag != null) {
+                windows.sideOutputLateData(lateTag);
+            }
+            org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator<WindowResult> results = windows
                     .aggregate(aggregate, emit)
                     .name("window count/sum (keyBy key)")
                     .uid(HASH_WINDOW_UID)
@@ -173,7 +183,8 @@ public final class Workload {
                             + KeyGroupRangeAssignment.assignKeyToParallelOperator(r.key, maxP, parallelism) + ","
                             + r.count + ",PRIMARY,-1," + io.keyshift.jobs.workload.Csv.quote(r.key))
                     .returns(Types.STRING).name("load lines").setParallelism(parallelism);
-            return new Outputs(results, loads, null, null, null, null, null, null, null);
+            return new Outputs(results, loads, null, null, null, null, null, null, null,
+                    lateTag == null ? null : results.getSideOutput(lateTag));
         }
         Configuration library = KeyshiftConfig.libraryOptions(config);
         if (strategy == Strategy.REACTIVE) {
@@ -224,16 +235,20 @@ public final class Workload {
         if (commands != null) {
             keyed.control(commands);
         }
-        DataStream<WindowResult> results = keyed
+        var windows = keyed
                 .window(TumblingEventTimeWindows.of(window))
-                .allowedLateness(lateness)
-                .aggregate(aggregate, emit);
+                .allowedLateness(lateness);
+        if (lateTag != null) {
+            windows.sideOutputLateData(lateTag);
+        }
+        DataStream<WindowResult> results = windows.aggregate(aggregate, emit);
         DataStream<String> loadLines = keyed.loads()
                 .flatMap((WindowLoad l, Collector<String> out) -> loadLines(l, out))
                 .returns(Types.STRING).name("load lines").setParallelism(1);
         DataStream<ScalingDecision> scaling = config.get(ScalingOptions.CAPACITY) > 0 ? keyed.scalingDecisions() : null;
         return new Outputs(results, loadLines, keyed.plans(), keyed.forecasts(), keyed.loads(), keyed.validation(),
-                scaling, commands == null ? null : keyed.controlRejected(), keyed.profiles());
+                scaling, commands == null ? null : keyed.controlRejected(), keyed.profiles(),
+                lateTag == null ? null : keyed.sideOutput(lateTag));
     }
 
     /** Per subtask of the load's parallelism: primary and shadow copies, as load lines. */

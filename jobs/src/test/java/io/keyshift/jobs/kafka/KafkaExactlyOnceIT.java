@@ -23,10 +23,24 @@ class KafkaExactlyOnceIT extends KafkaJobFixture {
      * holds exactly the expected results: none missing, none doubled. Three such jobs run one after another in this
      * JVM and against one broker, each failing in a different shadow phase (the first three from June on), each
      * writing its own results topic: a warm JVM makes the jobs fast and moves the failure against the checkpoints.
+     * The topic ends with a copy of the first trip in partition 0, months behind its watermark: every job writes it
+     * once under {@code late-records/} (partition, offset) and counts it in no result.
      */
     @Test
     void predictiveBetweenTopicsFailsDuringAShadowPhaseAndItsCommittedResultsAreExact(@TempDir Path dir) throws Exception {
         produce("trips", 4, i -> i % 4);
+        Trip first = trips.get(0);
+        long lateOffset = (trips.size() + 3) / 4;
+        java.util.Properties pp = new java.util.Properties();
+        pp.put("bootstrap.servers", broker.bootstrapServers());
+        try (var producer = new org.apache.kafka.clients.producer.KafkaProducer<byte[], byte[]>(pp,
+                new org.apache.kafka.common.serialization.ByteArraySerializer(),
+                new org.apache.kafka.common.serialization.ByteArraySerializer())) {
+            producer.send(new org.apache.kafka.clients.producer.ProducerRecord<>("trips", 0, first.time(),
+                    first.station().getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                    first.line().getBytes(java.nio.charset.StandardCharsets.UTF_8))).get();
+        }
+        String lateLine = "0," + lateOffset + "," + java.time.Instant.ofEpochMilli(first.time()) + ",";
         createTopic("results-dry", 4);
         // a first run without a fault shows the shadow phases (plans are deterministic): the failures are put in the
         // middle of the first three from June on
@@ -37,6 +51,10 @@ class KafkaExactlyOnceIT extends KafkaJobFixture {
                 "--validation-topic", "validation-dry", "--kafka-transaction-naming", "pooling"));
         assertThat(sorted(readCommitted("results-dry"))).as("results of the run without a fault (%s)",
                 offsets("results-dry")).isEqualTo(sorted(expected(t -> true)));
+        assertThat(committedLines(dry.resolve("late-records"))).singleElement().asString().startsWith(lateLine)
+                .contains(io.keyshift.jobs.workload.Csv.quote(first.station()));
+        System.out.printf("KafkaIT: the late copy of the first trip, under late-records/: %s%n",
+                committedLines(dry.resolve("late-records")).get(0));
         // --kafka-transaction-naming pooling: a few ids per subtask, not one per checkpoint that the broker keeps
         // for 7 days (ids are <prefix>-<subtask>-<n>)
         java.util.Set<String> ids = transactionalIds("keyshift:results-dry:");
@@ -110,6 +128,7 @@ class KafkaExactlyOnceIT extends KafkaJobFixture {
                     missingByMonth).hasSize(expected(t -> true).size());
             assertThat(sorted(results)).isEqualTo(sorted(expected(t -> true)));
             assertThat(deadLetters(out)).isZero();
+            assertThat(committedLines(out.resolve("late-records"))).singleElement().asString().startsWith(lateLine);
             summary.add(String.format("failure at %s (%s, %d transactional ids): %,d completed migrations, %,d "
                     + "committed results = expected", java.time.Instant.ofEpochMilli(failAt), naming,
                     transactionalIds("keyshift:" + topic + ":").size(), completed, results.size()));

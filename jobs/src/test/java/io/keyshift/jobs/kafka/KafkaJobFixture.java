@@ -259,16 +259,20 @@ abstract class KafkaJobFixture {
     }
 
     static long deadLetters(Path out) throws Exception {
-        Path dir = out.resolve("dead-letters");
+        return committedLines(out.resolve("dead-letters")).size();
+    }
+
+    /** The lines of the committed part files under {@code dir} (none if it does not exist). */
+    static List<String> committedLines(Path dir) throws Exception {
+        List<String> lines = new ArrayList<>();
         if (!Files.isDirectory(dir)) {
-            return 0;
+            return lines;
         }
         try (Stream<Path> files = Files.walk(dir)) {
-            long n = 0;
             for (Path f : files.filter(Files::isRegularFile).filter(f -> !f.getFileName().toString().startsWith(".")).toList()) {
-                n += Files.readAllLines(f).size();
+                lines.addAll(Files.readAllLines(f));
             }
-            return n;
+            return lines;
         }
     }
 }
