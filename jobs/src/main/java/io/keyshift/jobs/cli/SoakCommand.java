@@ -108,9 +108,19 @@ public final class SoakCommand implements Callable<Integer> {
         withWindow.put(io.keyshift.config.JobOptions.WINDOW.key(), w.toMillis() + " ms");
         try {
             Configuration jobConf = FlinkConfig.loadForCluster(confDir, withWindow);
-            io.keyshift.config.KeyshiftConfig.checkScalingBounds(jobConf, jobConf.getOptional(
-                    org.apache.flink.configuration.PipelineOptions.MAX_PARALLELISM).orElse(
-                    jobConf.get(io.keyshift.config.JobOptions.DEFAULT_MAX_PARALLELISM)));
+            int maxP = jobConf.getOptional(org.apache.flink.configuration.PipelineOptions.MAX_PARALLELISM).orElse(
+                    jobConf.get(io.keyshift.config.JobOptions.DEFAULT_MAX_PARALLELISM));
+            io.keyshift.config.KeyshiftConfig.checkScalingBounds(jobConf, maxP);
+            // the job's own refusals, here before a cluster starts (the job would fail only once submitted to it)
+            if (parallelism > maxP) {
+                throw new ParameterException(cl, "--parallelism must be in 1.." + maxP + " (the max parallelism), was "
+                        + parallelism);
+            }
+            if (jobConf.getOptional(org.apache.flink.configuration.CheckpointingOptions.CHECKPOINTING_INTERVAL)
+                    .isEmpty()) {
+                throw new ParameterException(cl, "execution.checkpointing.interval is not set (config.yaml or -D): "
+                        + "the job's outputs are committed at checkpoints, and without them no result would appear");
+            }
         } catch (IllegalArgumentException e) {
             throw new ParameterException(cl, "-D / config.yaml: " + e.getMessage());
         }

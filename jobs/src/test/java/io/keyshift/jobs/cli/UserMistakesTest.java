@@ -211,7 +211,7 @@ class UserMistakesTest {
     }
 
     @Test
-    void nonFiniteAndOutOfRangeNumbersAreRefusedNamingTheOption(@TempDir Path dir) {
+    void nonFiniteAndOutOfRangeNumbersAreRefusedNamingTheOption(@TempDir Path dir) throws IOException {
         CliRun zipf = run("replay", "--generator-zipf", "Infinity", "--out", dir.resolve("z").toString(),
                 "--config", conf());
         assertThat(zipf.exit()).isEqualTo(2);
@@ -269,6 +269,21 @@ class UserMistakesTest {
         CliRun slowSoak = run("soak", "--rate", "0.001", "--minutes", "1", "--out", dir.resolve("s2").toString());
         assertThat(slowSoak.exit()).isEqualTo(2);
         assertThat(slowSoak.err()).contains("--rate at least 1 record/s");
+        // the job's own refusals, before soak starts a cluster: the job failed only once submitted to it
+        CliRun soakMaxP = run("soak", "--parallelism", "8", "-Dpipeline.max-parallelism=4", "--out",
+                dir.resolve("s3").toString());
+        assertThat(soakMaxP.exit()).as(soakMaxP.err()).isEqualTo(2);
+        assertThat(soakMaxP.err()).contains("--parallelism must be in 1..4");
+        Path noCheckpoints = Files.createDirectories(dir.resolve("conf-no-checkpoints"));
+        Files.write(noCheckpoints.resolve("config.yaml"), Files.readAllLines(SharedData.flinkConf()
+                .resolve("config.yaml")).stream().filter(l -> !l.startsWith("execution.checkpointing.interval"))
+                .toList());
+        CliRun soakNoCheckpoints = run("soak", "--config", noCheckpoints.toString(), "--out",
+                dir.resolve("s4").toString());
+        assertThat(soakNoCheckpoints.exit()).as(soakNoCheckpoints.err()).isEqualTo(2);
+        assertThat(soakNoCheckpoints.err()).contains("execution.checkpointing.interval is not set");
+        assertThat(dir.resolve("s3")).doesNotExist();
+        assertThat(dir.resolve("s4")).doesNotExist();
         CliRun slowReplay = run("replay", "--rate", "0.5", "--out", dir.resolve("r2").toString(), "--config", conf());
         assertThat(slowReplay.exit()).isEqualTo(2);
         assertThat(slowReplay.err()).contains("--rate must be 0 (full speed) or at least 1 record/s");
