@@ -237,7 +237,8 @@ public final class KeyshiftJob implements Callable<Integer> {
     /** Entry point; exceptions propagate (Flink's program runner needs them), nothing calls System.exit. */
     public static void main(String[] args) throws Exception {
         CommandLine cl = new CommandLine(new KeyshiftJob())
-                .setUsageHelpWidth(io.keyshift.jobs.cli.KeyshiftCli.USAGE_WIDTH);
+                .setUsageHelpWidth(io.keyshift.jobs.cli.KeyshiftCli.USAGE_WIDTH)
+                .registerConverter(Path.class, io.keyshift.jobs.cli.FlinkOptions::path);
         // a bad argument becomes the exception's message (what flink run and bin/keyshift submit print); picocli
         // swallows what its handlers throw, so the handler keeps it and main throws it
         ParameterException[] bad = new ParameterException[1];

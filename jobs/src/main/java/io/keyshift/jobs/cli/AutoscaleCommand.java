@@ -48,6 +48,7 @@ public final class AutoscaleCommand implements java.util.concurrent.Callable<Int
     @Override
     public Integer call() throws Exception {
         CommandLine cl = spec.commandLine();
+        FlinkOptions.jobId(cl, "JOB_ID", jobId);
         Duration every = FlinkOptions.positive(cl, "--interval", interval);
         FlinkRest api = cluster.client(cl);
         Autoscaler scaler = new Autoscaler(api, jobId);

@@ -68,6 +68,34 @@ public final class FlinkOptions {
     }
 
     /**
+     * A Flink job id given as {@code label}: 32 hexadecimal digits ({@code bin/keyshift submit} prints it; the
+     * cluster's REST API lists them under {@code /jobs}).
+     *
+     * @throws ParameterException naming {@code label} otherwise (before any request goes to the cluster)
+     */
+    public static String jobId(CommandLine cl, String label, String value) {
+        if (!value.matches("[0-9a-fA-F]{32}")) {
+            throw new ParameterException(cl, label + " must be a Flink job id, 32 hexadecimal digits, was '" + value
+                    + "'");
+        }
+        return value;
+    }
+
+    /**
+     * Converts a path option's value; an empty value is refused (as a path it is the working directory: {@code --out ""}
+     * wrote a replay's files there). Register it for {@code Path} on a command line with
+     * {@code registerConverter(Path.class, FlinkOptions::path)}.
+     *
+     * @throws CommandLine.TypeConversionException for an empty or blank value
+     */
+    public static java.nio.file.Path path(String value) {
+        if (value.isBlank()) {
+            throw new CommandLine.TypeConversionException("an empty path");
+        }
+        return java.nio.file.Path.of(value);
+    }
+
+    /**
      * Creates the output directory {@code dir} given to {@code option}, or fails with a ParameterException (exit 2)
      * naming it when it is a file or cannot be created or written.
      */

@@ -52,6 +52,7 @@ public final class KeyshiftCli implements java.util.concurrent.Callable<Integer>
             soak.remove(o);
             soak.addOption(CommandLine.Model.OptionSpec.builder(o).hidden(true).build());
         }
+        cl.registerConverter(java.nio.file.Path.class, FlinkOptions::path);
         cl.setExecutionExceptionHandler(KeyshiftCli::failed);
         cl.setParameterExceptionHandler(KeyshiftCli::badInput);
         // descriptions are written in lines of up to about 110 characters, examples among them: picocli's default

@@ -40,6 +40,7 @@ public final class StopJobCommand implements java.util.concurrent.Callable<Integ
 
     @Override
     public Integer call() throws Exception {
+        FlinkOptions.jobId(spec.commandLine(), "JOB_ID", jobId);
         Duration wait = FlinkOptions.positive(spec.commandLine(), "--timeout", timeout);
         FlinkRest api = cluster.client(spec.commandLine());
         String location = api.stopWithSavepoint(jobId, target, wait);

@@ -269,6 +269,16 @@ class UserMistakesTest {
         CliRun slowSoak = run("soak", "--rate", "0.001", "--minutes", "1", "--out", dir.resolve("s2").toString());
         assertThat(slowSoak.exit()).isEqualTo(2);
         assertThat(slowSoak.err()).contains("--rate at least 1 record/s");
+        // an empty path is the working directory: a replay wrote its files there
+        CliRun emptyOut = run("replay", "--out", "", "--config", conf());
+        assertThat(emptyOut.exit()).as(emptyOut.err()).isEqualTo(2);
+        assertThat(emptyOut.err()).contains("'--out'").contains("an empty path");
+        // a job id that is none is refused before any request: it had reached the REST API and failed with exit 1
+        for (String command : java.util.List.of("savepoint", "autoscale")) {
+            CliRun badId = run(command, "a b", "--rest", "http://127.0.0.1:1");
+            assertThat(badId.exit()).as(badId.err()).isEqualTo(2);
+            assertThat(badId.err()).contains("JOB_ID must be a Flink job id, 32 hexadecimal digits, was 'a b'");
+        }
         // the job's own refusals, before soak starts a cluster: the job failed only once submitted to it
         CliRun soakMaxP = run("soak", "--parallelism", "8", "-Dpipeline.max-parallelism=4", "--out",
                 dir.resolve("s3").toString());
