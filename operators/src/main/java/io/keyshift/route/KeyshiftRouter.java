@@ -756,8 +756,7 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
         // null: the window's routed loads were reported already (a late record), as its sample was
         long[][] load = loadOf(t);
         boolean migrating = route.role == Role.MIGRATING;
-        output.collect(reuse.replace(copy(key, route.primary, route.primaryEpoch,
-                route.hashed ? route.primaryHash : hashTable.hashFor(route.primary, key.hashCode()), value, route.role,
+        output.collect(reuse.replace(copy(key, route.primary, route.primaryEpoch, value, route.role,
                 migrating ? route.shadowFrom : Long.MIN_VALUE, migrating ? route.switchAt : Long.MIN_VALUE), t));
         if (load != null) {
             load[0][route.primary]++;
@@ -765,9 +764,8 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
         primaryCopies.inc();
         routedTo[subtaskOfKeyGroup[route.primary]].inc();
         if (route.shadow >= 0) {
-            output.collect(reuse.replace(copy(key, route.shadow, route.shadowEpoch,
-                    route.hashed ? route.shadowHash : hashTable.hashFor(route.shadow, key.hashCode()), value,
-                    Role.SHADOW, route.shadowFrom, route.switchAt), t));
+            output.collect(reuse.replace(copy(key, route.shadow, route.shadowEpoch, value, Role.SHADOW,
+                    route.shadowFrom, route.switchAt), t));
             if (load != null) {
                 load[1][route.shadow]++;
             }
@@ -777,9 +775,10 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
 
     /**
      * One copy of a record: the reused envelope where the main output serializes it at once (no operator chained to
-     * it), else a new one; {@code hash} is the routing key's ({@link KeyGroupHashTable#hashFor}).
+     * it), else a new one.
      */
-    private Envelope<T, K> copy(K key, int keyGroup, int epoch, int hash, T value, Role role, long t0, long t1) {
+    private Envelope<T, K> copy(K key, int keyGroup, int epoch, T value, Role role, long t0, long t1) {
+        int hash = hashTable.hashFor(keyGroup, key.hashCode());
         if (reusable == null) {
             return new Envelope<>(RoutingKey.restore(key, keyGroup, epoch, hash), value, role, t0, t1);
         }

@@ -99,12 +99,8 @@ public final class RoutingTable<K> {
     public static <K> RoutingTable<K> of(RoutingPlan plan, KeyCodec<K> codec, boolean epochs) {
         Map<Object, Entry> index = new HashMap<>(Math.max(16, plan.getEntries().size() * 2));
         boolean byKey = codec.reversible();
-        // a key known here: its routing keys' hashes are found once, not per record
-        KeyGroupHashTable hashes = byKey && !plan.getEntries().isEmpty()
-                ? KeyGroupHashTable.forMaxParallelism(plan.getMaxParallelism()) : null;
         for (RouteEntry e : plan.getEntries()) {
-            Object key = byKey ? codec.key(e.getKey()) : KeyPseudonym.of(e.getKey());
-            index.put(key, new Entry(e, epochs, hashes == null ? null : new Hashes(hashes, key.hashCode())));
+            index.put(byKey ? codec.key(e.getKey()) : KeyPseudonym.of(e.getKey()), new Entry(e, epochs));
         }
         return new RoutingTable<>(plan.getVersion(), plan.getValidUntil(), index);
     }
@@ -169,27 +165,12 @@ public final class RoutingTable<K> {
         /** T0 and T1 of the migration (role MIGRATING). */
         public long shadowFrom;
         public long switchAt;
-        /**
-         * True if {@link #primaryHash} and {@link #shadowHash} hold the copies' {@link RoutingKey} hashes (the table
-         * knew the key: a plan's entry of a reversible codec); else the caller finds them with
-         * {@link KeyGroupHashTable#hashFor}.
-         */
-        public boolean hashed;
-        public int primaryHash;
-        public int shadowHash;
 
         void primary(int keyGroup, int epoch, Role r) {
             primary = keyGroup;
             primaryEpoch = epoch;
             role = r;
             shadow = -1;
-            hashed = false;
-        }
-
-        void primary(int keyGroup, int epoch, Role r, int hash) {
-            primary(keyGroup, epoch, r);
-            hashed = true;
-            primaryHash = hash;
         }
 
         void migrating(int from, int fromEpoch, int to, int toEpoch, long t0, long t1) {
@@ -200,26 +181,15 @@ public final class RoutingTable<K> {
             shadowEpoch = toEpoch;
             shadowFrom = t0;
             switchAt = t1;
-            hashed = false;
-        }
-    }
-
-    /** The routing-key hashes of one key ({@link KeyGroupHashTable#hashFor} with its hashCode), or null if unknown. */
-    private record Hashes(KeyGroupHashTable table, int spread) {
-        int of(int keyGroup) {
-            return table.hashFor(keyGroup, spread);
         }
     }
 
     /** A migration's key groups and times (the plan's Migration, unpacked). */
-    private record Move(int from, int fromEpoch, int to, int toEpoch, long shadowFrom, long switchAt, boolean hashed,
-            int fromHash, int toHash) {
-        static Move of(Migration m, int defaultFrom, int defaultFromEpoch, boolean epochs, Hashes hashes) {
-            int from = m.getFromKeyGroup() >= 0 ? m.getFromKeyGroup() : defaultFrom;
-            int to = m.getToKeyGroup();
-            return new Move(from, !epochs ? 0 : m.getFromKeyGroup() >= 0 ? (int) m.getFromEpoch() : defaultFromEpoch,
-                    to, epochs ? (int) m.getPlannedInVersion() : 0, m.getShadowFrom(), m.getSwitchAt(),
-                    hashes != null, hashes == null ? 0 : hashes.of(from), hashes == null ? 0 : hashes.of(to));
+    private record Move(int from, int fromEpoch, int to, int toEpoch, long shadowFrom, long switchAt) {
+        static Move of(Migration m, int defaultFrom, int defaultFromEpoch, boolean epochs) {
+            return new Move(m.getFromKeyGroup() >= 0 ? m.getFromKeyGroup() : defaultFrom,
+                    !epochs ? 0 : m.getFromKeyGroup() >= 0 ? (int) m.getFromEpoch() : defaultFromEpoch,
+                    m.getToKeyGroup(), epochs ? (int) m.getPlannedInVersion() : 0, m.getShadowFrom(), m.getSwitchAt());
         }
 
         void route(long t, Route out) {
@@ -229,11 +199,6 @@ public final class RoutingTable<K> {
                 out.migrating(from, fromEpoch, to, toEpoch, shadowFrom, switchAt);
             } else {
                 out.primary(from, fromEpoch, Role.PRIMARY);
-            }
-            if (hashed) {
-                out.hashed = true;
-                out.primaryHash = t >= switchAt ? toHash : fromHash;
-                out.shadowHash = toHash;
             }
         }
     }
@@ -249,22 +214,17 @@ public final class RoutingTable<K> {
         final int[] splitGroups;
         final long splitFrom;
         final long splitPreRollFrom;
-        /** The routing-key hash of {@link #keyGroup}, if {@link #hashed}. */
-        final boolean hashed;
-        final int keyGroupHash;
 
-        Entry(RouteEntry e, boolean epochs, Hashes hashes) {
+        Entry(RouteEntry e, boolean epochs) {
             natural = e.getNaturalKeyGroup();
             keyGroup = e.getKeyGroup();
             epoch = epochs ? (int) e.getEpoch() : 0;
-            hashed = hashes != null;
-            keyGroupHash = hashes == null ? 0 : hashes.of(keyGroup);
             Migration m = e.getMigration();
-            migration = m == null ? null : Move.of(m, keyGroup, epoch, epochs, hashes);
+            migration = m == null ? null : Move.of(m, keyGroup, epoch, epochs);
             List<Move> old = new ArrayList<>();
             if (e.getRetired() != null) {
                 for (Migration r : e.getRetired()) {
-                    old.add(Move.of(r, keyGroup, epoch, epochs, hashes));
+                    old.add(Move.of(r, keyGroup, epoch, epochs));
                 }
             }
             old.sort(Comparator.comparingLong(Move::switchAt));
@@ -301,11 +261,9 @@ public final class RoutingTable<K> {
             }
             if (migration != null) {
                 migration.route(t, out);
-            } else if (hashed) {
-                out.primary(keyGroup, epoch, Role.PRIMARY, keyGroupHash);
-            } else {
-                out.primary(keyGroup, epoch, Role.PRIMARY);
+                return;
             }
+            out.primary(keyGroup, epoch, Role.PRIMARY);
         }
     }
 

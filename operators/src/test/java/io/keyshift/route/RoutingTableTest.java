@@ -142,40 +142,6 @@ class RoutingTableTest {
     }
 
     @Test
-    void theHashesATableFoundOnceAreTheRoutingKeysOwnInEveryPhaseAndAPseudonymousTableLeavesThemToTheRouter() {
-        io.keyshift.config.AvroTrust.install();
-        KeyGroupHashTable hashes = KeyGroupHashTable.forMaxParallelism(128);
-        RouteEntry retired = RouteEntry.newBuilder().setKey("r").setNaturalKeyGroup(5).setKeyGroup(9)
-                .setMigration(null).setRetired(List.of(Plans.migration(5, 9, 10, 20, 1))).build();
-        RouteEntry moved = RouteEntry.newBuilder().setKey("m").setNaturalKeyGroup(2).setKeyGroup(70)
-                .setMigration(null).build();
-        RoutingTable<String> t = RoutingTable.of(
-                Plans.plan(3, 100, 128, Plans.migrating("k", 5, 9, 10, 20), retired, moved), CODEC);
-        for (String key : List.of("k", "r", "m")) {
-            for (long time : new long[] {5, 10, 15, 20, 60}) {
-                RoutingTable.Route r = route(t, key, time, 5, 0);
-                assertThat(r.hashed).as("%s at %d", key, time).isTrue();
-                assertThat(r.primaryHash).as("%s at %d", key, time)
-                        .isEqualTo(RoutingKey.of(key, r.primary, 0, hashes).hash);
-                if (r.shadow >= 0) {
-                    assertThat(r.shadowHash).isEqualTo(RoutingKey.of(key, r.shadow, 0, hashes).hash);
-                }
-            }
-        }
-        assertThat(route(t, "k", 15, 5, 0).shadow).isEqualTo(9);
-        // a key without an entry, a split key's partials: the router finds the hash
-        assertThat(route(t, "other", 15, 77, 0).hashed).isFalse();
-        KeyPseudonymizer secret = KeyPseudonymizer.fromSecret("routing-table-test-secret-0123");
-        KeyCodec<String> pseudonymous = KeyCodec.pseudonymous(CODEC, secret);
-        RoutingTable<String> byPseudonym = RoutingTable.of(
-                Plans.plan(3, 100, 128, Plans.migrating(secret.pseudonym("k"), 5, 9, 10, 20)), pseudonymous);
-        RoutingTable.Route r = new RoutingTable.Route();
-        byPseudonym.route(pseudonymous.pseudonym("k", 5), 15, 5, 0, r);
-        assertThat(r.shadow).isEqualTo(9);
-        assertThat(r.hashed).isFalse();
-    }
-
-    @Test
     void integerKeysAreLookedUpByTheirDecimalIds() {
         KeyCodec<Integer> ints = KeyCodec.forType(Types.INT, new SerializerConfigImpl());
         assertThat(ints.id(-71)).isEqualTo("-71");
