@@ -178,7 +178,8 @@ public final class ForecasterBootstrap {
         try {
             meta = SavepointLoader.loadSavepointMetadata(base);
         } catch (java.io.IOException | RuntimeException e) {
-            throw new IllegalArgumentException("cannot read the base savepoint " + base + ": " + e.getMessage(), e);
+            throw new IllegalArgumentException("cannot read the base savepoint " + base + ": "
+                    + (e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName()), e);
         }
         String forecaster = StageUids.forecaster(uidPrefix);
         OperatorID forecasterId = OperatorIdentifier.forUid(forecaster).getOperatorId();

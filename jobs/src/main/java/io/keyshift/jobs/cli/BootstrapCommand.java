@@ -81,7 +81,7 @@ public final class BootstrapCommand implements Callable<Integer> {
             throw new ParameterException(cl, "--uid-prefix must be letters, digits, '.', '_' or '-', was '"
                     + uidPrefix + "'");
         }
-        if (outArg.matches("[A-Za-z][A-Za-z0-9+.-]*:.*")) {
+        if (FlinkOptions.isUri(outArg)) {
             // a Path takes "s3://b/sp" as a relative directory "s3:/b/sp" under the working directory
             throw new ParameterException(cl, "--out must be a local directory, was '" + outArg + "' (a URI): write "
                     + "the savepoint locally, then copy it where the job reads it");
@@ -102,13 +102,15 @@ public final class BootstrapCommand implements Callable<Integer> {
             throw new ParameterException(cl, "--dead-letters " + deadLetters + " exists; name a new file");
         }
         if (deadLetters != null && deadLetters.toAbsolutePath().getParent() != null
-                && !Files.isDirectory(deadLetters.toAbsolutePath().getParent())) {
+                && (!Files.isDirectory(deadLetters.toAbsolutePath().getParent())
+                    || !Files.isWritable(deadLetters.toAbsolutePath().getParent()))) {
+            // before the input is read: the rows are copied there only after the whole history is sorted
             throw new ParameterException(cl, "--dead-letters " + deadLetters + ": "
-                    + deadLetters.toAbsolutePath().getParent() + " is not a directory");
+                    + deadLetters.toAbsolutePath().getParent() + " is not a writable directory");
         }
         String base = null;
         if (onto != null) {
-            base = onto.matches("[A-Za-z][A-Za-z0-9+.-]*:.*") ? onto : io.keyshift.jobs.LocalPaths.uri(Path.of(onto));
+            base = FlinkOptions.savepoint(cl, "--onto", onto);
         }
         ForecastBench.KeyType keyType;
         try {

@@ -117,6 +117,9 @@ public final class ControlCommandLine implements Callable<Integer> {
             if (parent != null && !Files.isDirectory(parent)) {
                 throw new ParameterException(cl, "--file: no such directory: " + parent);
             }
+            if (Files.exists(file) ? !Files.isWritable(file) : parent != null && !Files.isWritable(parent)) {
+                throw new ParameterException(cl, "--file: not writable: " + (Files.exists(file) ? file : parent));
+            }
             if (endsWithoutNewline(file)) {
                 // a file edited by hand may lack its last line's newline: the new command must not join that line
                 line = "\n" + line;
@@ -127,11 +130,18 @@ public final class ControlCommandLine implements Callable<Integer> {
             if (!Files.isDirectory(dir)) {
                 throw new ParameterException(cl, "--dir: not a directory: " + dir);
             }
+            if (!Files.isWritable(dir)) {
+                throw new ParameterException(cl, "--dir: not writable: " + dir);
+            }
             // written under a hidden name and renamed, so that the job never reads half a file
             String name = "control-" + System.currentTimeMillis() + "-" + ProcessHandle.current().pid() + ".csv";
             Path tmp = dir.resolve("." + name);
-            Files.writeString(tmp, line, StandardCharsets.UTF_8);
-            Files.move(tmp, dir.resolve(name), StandardCopyOption.ATOMIC_MOVE);
+            try {
+                Files.writeString(tmp, line, StandardCharsets.UTF_8);
+                Files.move(tmp, dir.resolve(name), StandardCopyOption.ATOMIC_MOVE);
+            } finally {
+                Files.deleteIfExists(tmp);
+            }
             System.out.println("wrote " + dir.resolve(name) + ": " + line.strip());
         }
         return 0;

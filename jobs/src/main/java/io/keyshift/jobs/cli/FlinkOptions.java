@@ -68,6 +68,46 @@ public final class FlinkOptions {
     }
 
     /**
+     * True if {@code value} is a URI with a scheme ({@code file:/...}, {@code s3://...}, {@code hdfs:///...}); a
+     * local path with a colon in a name ({@code backup-2024-05-01T10:00}) is not.
+     */
+    public static boolean isUri(String value) {
+        return value.matches("[A-Za-z][A-Za-z0-9+.-]*:/.*");
+    }
+
+    /**
+     * The savepoint or checkpoint {@code value} given as {@code label}, as the URI Flink's readers take. A local path
+     * must exist and hold metadata Flink can begin to read (its reader says only "EOFException: null" on an empty
+     * file, and names a path that does not exist as a failed restore); a URI is left to Flink.
+     *
+     * @throws ParameterException naming {@code label}: no such path, a directory without {@code _metadata}, metadata
+     *                            shorter than its 4-byte header
+     */
+    public static String savepoint(CommandLine cl, String label, String value) {
+        if (isUri(value)) {
+            return value;
+        }
+        java.nio.file.Path local = java.nio.file.Path.of(value);
+        if (!java.nio.file.Files.exists(local)) {
+            throw new ParameterException(cl, label + ": no such savepoint directory or file: " + local.toAbsolutePath());
+        }
+        java.nio.file.Path metadata = java.nio.file.Files.isDirectory(local) ? local.resolve("_metadata") : local;
+        try {
+            if (!java.nio.file.Files.isRegularFile(metadata)) {
+                throw new ParameterException(cl, label + ": " + value + " is not a Flink savepoint or checkpoint: no "
+                        + metadata);
+            }
+            if (java.nio.file.Files.size(metadata) < Integer.BYTES) {
+                throw new ParameterException(cl, label + ": " + value + " is not a Flink savepoint or checkpoint: its "
+                        + "metadata " + metadata + " has " + java.nio.file.Files.size(metadata) + " bytes");
+            }
+        } catch (java.io.IOException e) {
+            throw new ParameterException(cl, label + ": cannot read " + metadata + " (" + e.getMessage() + ")");
+        }
+        return io.keyshift.jobs.LocalPaths.uri(local);
+    }
+
+    /**
      * A Flink job id given as {@code label}: 32 hexadecimal digits ({@code bin/keyshift submit} prints it; the
      * cluster's REST API lists them under {@code /jobs}).
      *

@@ -56,17 +56,8 @@ public final class InspectSavepointCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         CommandLine cl = spec.commandLine();
         Duration w = FlinkOptions.window(cl, "--window", window == null ? "1h" : window);
-        String p = path.contains(":") ? path : io.keyshift.jobs.LocalPaths.uri(java.nio.file.Path.of(path));
         // a failure ends as every command's does: one line with the root cause (KeyshiftCli), the trace in a file
-        if (!path.contains(":")) {
-            // Flink's metadata reader on an empty or short file says only "EOFException: null"
-            java.nio.file.Path local = java.nio.file.Path.of(path);
-            java.nio.file.Path metadata = java.nio.file.Files.isDirectory(local) ? local.resolve("_metadata") : local;
-            if (java.nio.file.Files.isRegularFile(metadata) && java.nio.file.Files.size(metadata) < Integer.BYTES) {
-                throw new ParameterException(cl, path + " is not a Flink savepoint or checkpoint: its metadata "
-                        + metadata + " has " + java.nio.file.Files.size(metadata) + " bytes");
-            }
-        }
+        String p = FlinkOptions.savepoint(cl, "PATH", path);
         ObjectNode r;
         try {
             r = SavepointInspector.inspect(p, settings(cl, w), uidPrefix);

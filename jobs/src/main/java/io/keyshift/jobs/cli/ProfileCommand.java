@@ -120,6 +120,8 @@ public final class ProfileCommand implements Callable<Integer> {
         PrintStream out = System.out;
         ObjectMapper json = new ObjectMapper();
         int windows = 0;
+        long first = Long.MAX_VALUE;
+        long last = Long.MIN_VALUE;
         try (BufferedReader r = Files.newBufferedReader(profiles, StandardCharsets.UTF_8)) {
             long lineNumber = 0;
             for (String line = r.readLine(); line != null; line = r.readLine()) {
@@ -140,10 +142,12 @@ public final class ProfileCommand implements Callable<Integer> {
                     }
                 }
                 long start = p.get("window_start").asLong();
+                long end = p.get("window_end").asLong();
+                first = Math.min(first, start);
+                last = Math.max(last, start);
                 if (start < lo || start >= hi) {
                     continue;
                 }
-                long end = p.get("window_end").asLong();
                 windows++;
                 out.printf("%s .. %s  %,d records, sampling rate %.2f, max error %.1f, %d key groups with records%n",
                         Instant.ofEpochMilli(start), Instant.ofEpochMilli(end), p.get("records").asLong(),
@@ -170,6 +174,12 @@ public final class ProfileCommand implements Callable<Integer> {
         } catch (java.nio.charset.CharacterCodingException e) {
             // the reader decodes ahead: the file, not the line
             return damaged(cl, profiles, -1, "not UTF-8 text");
+        }
+        if (windows == 0 && first <= last) {
+            // a range past the replay, or epoch seconds taken for milliseconds: say what the file covers
+            throw new ParameterException(cl, "no window starts in [--from, --to) = [" + (from == null ? "-inf"
+                    : Instant.ofEpochMilli(lo)) + ", " + (to == null ? "+inf" : Instant.ofEpochMilli(hi)) + "); the "
+                    + "profiles' windows start from " + Instant.ofEpochMilli(first) + " to " + Instant.ofEpochMilli(last));
         }
         out.printf("%d window%s%n", windows, windows == 1 ? "" : "s");
         return 0;

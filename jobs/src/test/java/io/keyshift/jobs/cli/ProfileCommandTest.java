@@ -123,6 +123,28 @@ class ProfileCommandTest {
     }
 
     /**
+     * A range in which no window starts (past the replay, or epoch seconds taken for milliseconds) is refused with the
+     * range the profiles cover, exit 2; it printed "0 windows" and exited 0.
+     */
+    @Test
+    void aRangeWithoutAWindowNamesTheRangeTheProfilesCover(@TempDir Path dir) throws Exception {
+        String profile = "{\"window_start\":%d,\"window_end\":%d,\"records\":1,\"sampling_rate\":1,"
+                + "\"max_error\":0,\"key_group_counts\":[1],\"top_keys\":[]}";
+        long hour = 3_600_000L;
+        long t0 = Instant.parse("2014-07-01T00:00:00Z").toEpochMilli();
+        Files.writeString(dir.resolve("profiles-predictive.jsonl"), String.format(profile, t0, t0 + hour) + "\n"
+                + String.format(profile, t0 + hour, t0 + 2 * hour) + "\n");
+        CommandLine cl = KeyshiftCli.commandLine();
+        StringWriter err = new StringWriter();
+        cl.setErr(new PrintWriter(err));
+        assertThat(cl.execute("profile", "--dir", dir.toString(), "--to", Long.toString(t0 / 1000))).isEqualTo(2);
+        assertThat(err.toString()).contains("no window starts in [--from, --to)")
+                .contains("from 2014-07-01T00:00:00Z to 2014-07-01T01:00:00Z");
+        assertThat(KeyshiftCli.commandLine().execute("profile", "--dir", dir.toString(), "--from",
+                "2014-07-01T01:00:00Z")).isZero();
+    }
+
+    /**
      * A damaged forecast file beside the profiles: one line naming it. An empty one, or one with another header,
      * printed every profile without its forecasts and exited 0; a header with a name missing named no file.
      */

@@ -196,6 +196,24 @@ class UserMistakesTest {
         CliRun i = run("inspect-savepoint", empty.toString(), "--config", conf());
         assertThat(i.exit()).as(i.err()).isEqualTo(2);
         assertThat(i.err()).contains("is not a Flink savepoint or checkpoint").doesNotContain("EOFException");
+        // a path that does not exist, a directory without metadata, and the same with bootstrap --onto: exit 2,
+        // before any input is read (inspect-savepoint ended with exit 1 and Flink's words)
+        CliRun missing = run("inspect-savepoint", dir.resolve("no-such-savepoint").toString(), "--config", conf());
+        assertThat(missing.exit()).as(missing.err()).isEqualTo(2);
+        assertThat(missing.err()).contains("PATH: no such savepoint directory or file");
+        Path noMetadata = Files.createDirectories(dir.resolve("2024-05-01T10:00"));
+        CliRun colon = run("inspect-savepoint", noMetadata.getFileName().toString(), "--config", conf());
+        assertThat(colon.exit()).as(colon.err()).isEqualTo(2);
+        assertThat(colon.err()).contains("no such savepoint directory or file");
+        CliRun bare = run("inspect-savepoint", noMetadata.toString(), "--config", conf());
+        assertThat(bare.exit()).as(bare.err()).isEqualTo(2);
+        assertThat(bare.err()).contains("is not a Flink savepoint or checkpoint: no " + noMetadata.resolve("_metadata"));
+        Files.createFile(noMetadata.resolve("_metadata"));
+        CliRun onto = run("bootstrap", "--input", csv(dir, "key,time\na,2026-01-05T00:00:00Z\n").toString(),
+                "--key", "key", "--time", "time", "--out", dir.resolve("sp").toString(), "--onto",
+                noMetadata.toString(), "--config", conf());
+        assertThat(onto.exit()).as(onto.err()).isEqualTo(2);
+        assertThat(onto.err()).contains("--onto").contains("has 0 bytes").doesNotContain("null");
     }
 
     @Test
