@@ -426,18 +426,24 @@ public final class KeyshiftJob implements Callable<Integer> {
             Duration checkpointTimeout = conf.get(
                     org.apache.flink.configuration.CheckpointingOptions.CHECKPOINTING_TIMEOUT);
             Duration timeout = kafka.transactionTimeout(cl);
-            if (interval.plus(checkpointTimeout).compareTo(timeout) >= 0) {
+            Duration minPause = conf.get(org.apache.flink.configuration.CheckpointingOptions.MIN_PAUSE_BETWEEN_CHECKPOINTS);
+            // the next checkpoint starts an interval after this one started, and no sooner than a min pause after
+            // it ended
+            Duration start = interval.compareTo(minPause) >= 0 ? interval : minPause;
+            if (start.plus(checkpointTimeout).compareTo(timeout) >= 0) {
                 // the broker aborts a transaction older than its timeout, and Flink's Kafka committer only logs the
                 // loss: every result written between two checkpoints would be gone without a failure. A transaction
                 // opens at one checkpoint's barrier and commits when the next checkpoint completes: up to the
-                // interval and the longest a checkpoint may take
+                // interval (or the min pause, if longer) and the longest the next checkpoint may take
                 throw new ParameterException(cl, "execution.checkpointing.interval (" + interval + ") plus "
-                        + "execution.checkpointing.timeout (" + checkpointTimeout + ") must be shorter than the Kafka "
+                        + "execution.checkpointing.timeout (" + checkpointTimeout + ")" + (minPause.isZero() ? ""
+                        : " (or execution.checkpointing.min-pause (" + minPause + ") plus the timeout, where the "
+                        + "pause is longer)") + " must be shorter than the Kafka "
                         + "sinks' transaction.timeout.ms (" + timeout + "): a transaction stays open from one "
                         + "checkpoint until the next one completes, and the broker aborts it after the timeout, "
-                        + "results and all; shorten the interval or the checkpoint timeout, or raise the transaction "
-                        + "timeout with --kafka-property transaction.timeout.ms=N (at most the broker's "
-                        + "transaction.max.timeout.ms)");
+                        + "results and all; shorten the interval, the min pause or the checkpoint timeout, or raise "
+                        + "the transaction timeout with --kafka-property transaction.timeout.ms=N (at most the "
+                        + "broker's transaction.max.timeout.ms)");
             }
         }
         Files.createDirectories(dir);

@@ -416,6 +416,39 @@ class KeyshiftJobTest {
                 "1000", "--out", out, "-Dexecution.checkpointing.interval=2min"}))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("must be shorter than the Kafka sinks' transaction.timeout.ms (PT1M)");
+        // ... nor a min pause longer than the interval: the next checkpoint starts no sooner
+        assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--kafka-bootstrap-servers", "127.0.0.1:1",
+                "--results-topic", "r", "--generator-records", "1000", "--out", out,
+                "-Dexecution.checkpointing.interval=30s", "-Dexecution.checkpointing.min-pause=6min"}))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("(or execution.checkpointing.min-pause (PT6M) plus the timeout, where the pause "
+                        + "is longer) must be shorter than the Kafka sinks' transaction.timeout.ms (PT15M)");
+        // one topic in two roles: results into the input came back as dead letters
+        assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--kafka-bootstrap-servers", "127.0.0.1:1",
+                "--kafka-topic", "trips", "--results-topic", "trips", "--key", "k", "--time", "t", "--columns", "k,t",
+                "--out", out}))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("--kafka-topic and --results-topic name the same topic 'trips'");
+        // what Kafka's clients refuse only once the job runs (and then at every restart)
+        assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--kafka-bootstrap-servers", "kafka",
+                "--kafka-topic", "t", "--key", "k", "--time", "t", "--columns", "k,t", "--out", out}))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("--kafka-bootstrap-servers: 'kafka' is not HOST:PORT");
+        assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--kafka-bootstrap-servers", "127.0.0.1:1",
+                "--kafka-topic", "t", "--kafka-group-id", " ", "--key", "k", "--time", "t", "--columns", "k,t",
+                "--out", out}))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("--kafka-group-id must not be blank");
+        assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--kafka-bootstrap-servers", "127.0.0.1:1",
+                "--kafka-topic", "t", "--kafka-property", "isolation.level=read_commited", "--key", "k", "--time", "t",
+                "--columns", "k,t", "--out", out}))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("--kafka-property: ").hasMessageContaining("isolation.level");
+        assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--kafka-bootstrap-servers", "127.0.0.1:1",
+                "--kafka-topic", "t", "--kafka-bounded", "--kafka-starting-offsets", "latest", "--key", "k", "--time",
+                "t", "--columns", "k,t", "--out", out}))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("--kafka-bounded with --kafka-starting-offsets latest reads nothing");
         for (String bad : java.util.List.of("soon", "3000000000")) {
             // beyond an int Kafka's producer refused it at every restart
             assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--kafka-bootstrap-servers", "127.0.0.1:1",

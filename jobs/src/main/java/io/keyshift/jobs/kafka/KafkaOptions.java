@@ -232,6 +232,33 @@ public final class KafkaOptions {
                 }
             }
         }
+        // one topic in two roles: results written into the input came back as dead letters, plans into the control
+        // topic as refused commands, two outputs mixed in one topic
+        Map<String, String> roleOf = new LinkedHashMap<>();
+        for (Map.Entry<String, String> e : topics.entrySet()) {
+            if (e.getValue() != null) {
+                String other = roleOf.putIfAbsent(e.getValue(), e.getKey());
+                if (other != null) {
+                    throw new ParameterException(cl, other + " and " + e.getKey() + " name the same topic '"
+                            + e.getValue() + "': each role needs a topic of its own");
+                }
+            }
+        }
+        if (bootstrapServers != null) {
+            // the format only (host:port, comma-separated): the names may resolve only where the job runs
+            for (String server : bootstrapServers.split(",", -1)) {
+                String s = server.strip();
+                if (org.apache.kafka.common.utils.Utils.getHost(s) == null
+                        || org.apache.kafka.common.utils.Utils.getPort(s) == null) {
+                    throw new ParameterException(cl, "--kafka-bootstrap-servers: '" + s + "' is not HOST:PORT (a "
+                            + "comma-separated list of them), in '" + bootstrapServers + "'");
+                }
+            }
+        }
+        if (groupId != null && groupId.isBlank()) {
+            // Kafka's clients refuse it, but only once the job runs (then it restarts)
+            throw new ParameterException(cl, "--kafka-group-id must not be blank");
+        }
         if (resultsTopic != null || !sideTopics().isEmpty()) {
             // the sinks' only: an input-only job has no transactions
             transactionTimeout(cl);
@@ -269,8 +296,13 @@ public final class KafkaOptions {
             throw new ParameterException(cl, e.getMessage());
         }
         format(cl);
-        offsets(cl);
+        if (bounded && offsets(cl).equals("latest")) {
+            // both ends at the topic's end when the job starts: it would read nothing and end without a word
+            throw new ParameterException(cl, "--kafka-bounded with --kafka-starting-offsets latest reads nothing (the "
+                    + "job reads up to the offsets at its start); start from committed or earliest");
+        }
         idleness(cl);
+        clientSettings(cl);
         maxOutOfOrderness(cl);
         if (transactionalIdPrefix != null && transactionalIdPrefix.isBlank()) {
             throw new ParameterException(cl, "--kafka-transactional-id-prefix must not be blank");
@@ -286,6 +318,35 @@ public final class KafkaOptions {
                 throw new ParameterException(cl, "--kafka-transactional-id-prefix must not begin with '" + kind
                         + ":' (the prefix of the --" + kind + "-topic sink's transactional ids)");
             }
+        }
+    }
+
+    /**
+     * The {@code --kafka-property} values as Kafka's consumer (with a topic input or control topic) and producer
+     * (with a sink) configurations check them: a value of the wrong type or outside a setting's choices
+     * ({@code isolation.level=read_commited}) failed every attempt of the running job. Names Kafka does not know are
+     * left alone (the connectors take settings of their own).
+     */
+    private void clientSettings(CommandLine cl) {
+        String bytes = org.apache.kafka.common.serialization.ByteArrayDeserializer.class.getName();
+        String bytesOut = org.apache.kafka.common.serialization.ByteArraySerializer.class.getName();
+        try {
+            if (topic != null || controlTopic != null) {
+                Properties c = sourceProperties();
+                c.put("bootstrap.servers", bootstrapServers);
+                c.put("key.deserializer", bytes);
+                c.put("value.deserializer", bytes);
+                new org.apache.kafka.clients.consumer.ConsumerConfig(c);
+            }
+            if (resultsTopic != null || !sideTopics().isEmpty()) {
+                Properties pr = clientProperties();
+                pr.put("bootstrap.servers", bootstrapServers);
+                pr.put("key.serializer", bytesOut);
+                pr.put("value.serializer", bytesOut);
+                new org.apache.kafka.clients.producer.ProducerConfig(pr);
+            }
+        } catch (org.apache.kafka.common.config.ConfigException e) {
+            throw new ParameterException(cl, "--kafka-property: " + e.getMessage());
         }
     }
 
