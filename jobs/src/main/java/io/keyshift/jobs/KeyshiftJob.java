@@ -115,6 +115,12 @@ public final class KeyshiftJob implements Callable<Integer> {
     static final String FIXED_JOB_ID = "$internal.pipeline.job-id";
     /** The file under --out that names the fixed job id of the job writing there. */
     static final String JOB_ID_MARKER = ".keyshift-job-id";
+    /**
+     * The file under --out that a job writes just before it is submitted (see {@link #heldOutput}): a live job's file
+     * sinks write nothing until its first record of each kind (with a live topic or a paced generator, nothing before
+     * the first window closes), and a second job started meanwhile in the same --out was accepted.
+     */
+    static final String STARTED_MARKER = ".keyshift-job-started";
 
     /**
      * Whether {@code dir} is the output of the job with {@code fixedJobId} itself, its main() run again after a
@@ -142,8 +148,8 @@ public final class KeyshiftJob implements Callable<Integer> {
      * which a new job (not restored from that job's savepoint or checkpoint) would silently add its own to (every
      * result line twice; with the results on Kafka, two jobs' plans and forecasts interleaved). A file sink's hidden
      * in-progress and pending parts count too: they are a running job's (with a live topic and 1h windows nothing is
-     * committed for an hour) or a failed one's; so does a file input's sorted copy ({@code .events.bin}), which a
-     * running job reads.
+     * committed for an hour) or a failed one's; so do a file input's sorted copy ({@code .events.bin}), which a
+     * running job reads, and the {@link #STARTED_MARKER} of a job submitted before it had written anything.
      */
     static String heldOutput(Path dir) throws java.io.IOException {
         return heldOutput(dir, true);
@@ -172,7 +178,24 @@ public final class KeyshiftJob implements Callable<Integer> {
                 }
             }
         }
+        if (uncommittedToo && Files.exists(dir.resolve(STARTED_MARKER))) {
+            return STARTED_MARKER;
+        }
         return sortedInputToo && uncommittedToo && Files.exists(dir.resolve(".events.bin")) ? ".events.bin" : null;
+    }
+
+    /**
+     * Writes {@link #STARTED_MARKER} unless it is there (a restored job's directory has its job's).
+     *
+     * @return whether this run wrote it (and so removes it if its job is never submitted)
+     */
+    private static boolean markStarted(Path dir) throws java.io.IOException {
+        Path marker = dir.resolve(STARTED_MARKER);
+        if (Files.exists(marker)) {
+            return false;
+        }
+        Files.writeString(marker, java.time.Instant.now() + "\n");
+        return true;
     }
 
     /**
@@ -447,6 +470,16 @@ public final class KeyshiftJob implements Callable<Integer> {
             }
         }
         Files.createDirectories(dir);
+        boolean[] submitted = {false};
+        env.registerJobListener(new org.apache.flink.core.execution.JobListener() {
+            @Override
+            public void onJobSubmitted(org.apache.flink.core.execution.JobClient client, Throwable failure) {
+                submitted[0] |= client != null;
+            }
+
+            @Override
+            public void onJobExecuted(org.apache.flink.api.common.JobExecutionResult result, Throwable failure) {}
+        });
         if (kafka.input()) {
             InputSpec spec = sourceSpec;
             int p = env.getParallelism();
@@ -465,7 +498,16 @@ public final class KeyshiftJob implements Callable<Integer> {
             // --max-out-of-orderness, or from a partition back from idleness behind the others): written, not lost
             ReplayJob.sink(io.keyshift.jobs.kafka.KafkaIo.lateRecords(outputs.late(), p), dir.resolve("late-records"),
                     "late-records", p);
-            env.execute(jobName != null ? jobName : "keyshift [" + st.id() + "]");
+            boolean started = markStarted(dir);
+            try {
+                env.execute(jobName != null ? jobName : "keyshift [" + st.id() + "]");
+            } catch (Exception e) {
+                // never submitted (refused by the cluster): the corrected rerun must not be refused for the marker
+                if (started && !submitted[0]) {
+                    Files.deleteIfExists(dir.resolve(STARTED_MARKER));
+                }
+                throw e;
+            }
             return 0;
         }
         EventSpace space = null;
@@ -506,21 +548,15 @@ public final class KeyshiftJob implements Callable<Integer> {
             space = generated;
             System.out.println("keyshift-job: " + gen.describe());
         }
-        boolean[] submitted = {false};
-        env.registerJobListener(new org.apache.flink.core.execution.JobListener() {
-            @Override
-            public void onJobSubmitted(org.apache.flink.core.execution.JobClient client, Throwable failure) {
-                submitted[0] |= client != null;
-            }
-
-            @Override
-            public void onJobExecuted(org.apache.flink.api.common.JobExecutionResult result, Throwable failure) {}
-        });
         mark(dir, fixedJobId, recoveryPath);
+        boolean started = markStarted(dir);
         try {
             ReplayJob.build(env, space, st, conf, dir, sumField != null, rate, null, topics());
             env.execute(jobName != null ? jobName : "keyshift [" + st.id() + "]");
         } catch (Exception e) {
+            if (started && !submitted[0]) {
+                Files.deleteIfExists(dir.resolve(STARTED_MARKER));
+            }
             // a job that was never submitted (not built, refused by the cluster) leaves no sorted input behind
             // either: --out would otherwise refuse the corrected rerun as holding another job's output. Not once
             // submitted (a client timeout or a JobManager failover can end execute() while the job lives on and

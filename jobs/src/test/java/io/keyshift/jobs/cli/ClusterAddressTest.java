@@ -37,7 +37,7 @@ class ClusterAddressTest {
         java.nio.file.Path jar = java.nio.file.Files.createTempFile("keyshift-jobs", ".jar");
         jar.toFile().deleteOnExit();
         for (String[] args : new String[][] {{"submit", "--jar", jar.toString(), "--rest", rest, "--", "--out", "x"},
-                {"savepoint", "some-job", "--rest", rest}, {"autoscale", "some-job", "--once", "--rest", rest}}) {
+                {"savepoint", "0123456789abcdef0123456789abcdef", "--rest", rest}, {"autoscale", "0123456789abcdef0123456789abcdef", "--once", "--rest", rest}}) {
             Run r = run(args);
             assertThat(r.exit()).as(args[0]).isEqualTo(2);
             assertThat(r.err()).as(args[0]).contains("--rest: cannot reach Flink's REST API at " + rest)
@@ -116,7 +116,7 @@ class ClusterAddressTest {
         server.start();
         try {
             String rest = "http://127.0.0.1:" + server.getAddress().getPort();
-            Run r = run("savepoint", "some-job", "--rest", rest);
+            Run r = run("savepoint", "0123456789abcdef0123456789abcdef", "--rest", rest);
             assertThat(r.exit()).isEqualTo(2);
             assertThat(r.err()).contains("HTTP 404").contains("is " + rest + " Flink's REST address?");
         } finally {

@@ -76,10 +76,14 @@ class AutoscalerTest {
      * changing the parallelism"): the command ends at once, in one line that says to start the cluster with the
      * adaptive scheduler (it retried 30 times over five minutes and never said why).
      */
+    /** Job ids of the fake REST servers' jobs (a job id is 32 hexadecimal digits). */
+    private static final String FIXED = "000000000000000000000000000f1ced";
+    private static final String FLAKY = "000000000000000000000000000f1a4e";
+
     @Test
     void aClusterWithoutTheAdaptiveSchedulerEndsTheCommandAtOnceSayingSo() throws Exception {
         java.util.concurrent.atomic.AtomicInteger requirements = new java.util.concurrent.atomic.AtomicInteger();
-        server.createContext("/jobs/fixed", exchange -> {
+        server.createContext("/jobs/" + FIXED, exchange -> {
             String path = exchange.getRequestURI().getPath();
             String body;
             int status = 200;
@@ -112,7 +116,7 @@ class AutoscalerTest {
         java.io.StringWriter err = new java.io.StringWriter();
         picocli.CommandLine cl = io.keyshift.jobs.cli.KeyshiftCli.commandLine();
         cl.setErr(new java.io.PrintWriter(err));
-        assertThat(cl.execute("autoscale", "fixed", "--rest", "http://127.0.0.1:" + server.getAddress().getPort(),
+        assertThat(cl.execute("autoscale", FIXED, "--rest", "http://127.0.0.1:" + server.getAddress().getPort(),
                 "--interval", "10ms")).isEqualTo(1);
         assertThat(requirements.get()).as("asked once, not retried").isOne();
         assertThat(err.toString()).contains("jobmanager.scheduler=adaptive")
@@ -128,7 +132,7 @@ class AutoscalerTest {
     @Test
     void theAutoscaleCommandRetriesRestErrorsOnceTheJobWasSeen() throws Exception {
         java.util.concurrent.atomic.AtomicInteger calls = new java.util.concurrent.atomic.AtomicInteger();
-        server.createContext("/jobs/flaky", exchange -> {
+        server.createContext("/jobs/" + FLAKY, exchange -> {
             int n = calls.incrementAndGet();
             // the first poll sees the job RUNNING (no metric yet), then three polls fail, then it has finished
             String body = n == 1 ? "{\"state\":\"RUNNING\",\"vertices\":[]}" : n <= 4 ? null
@@ -158,7 +162,7 @@ class AutoscalerTest {
         java.io.StringWriter err = new java.io.StringWriter();
         picocli.CommandLine cl = io.keyshift.jobs.cli.KeyshiftCli.commandLine();
         cl.setErr(new java.io.PrintWriter(err));
-        assertThat(cl.execute("autoscale", "flaky", "--rest", rest, "--interval", "10ms")).as(err.toString())
+        assertThat(cl.execute("autoscale", FLAKY, "--rest", rest, "--interval", "10ms")).as(err.toString())
                 .isZero();
         assertThat(calls.get()).isGreaterThanOrEqualTo(5);
         // never seen: the first error ends it, exit 1
@@ -166,7 +170,7 @@ class AutoscalerTest {
         java.io.StringWriter err2 = new java.io.StringWriter();
         picocli.CommandLine cl2 = io.keyshift.jobs.cli.KeyshiftCli.commandLine();
         cl2.setErr(new java.io.PrintWriter(err2));
-        assertThat(cl2.execute("autoscale", "flaky", "--rest", rest, "--interval", "10ms")).isEqualTo(1);
+        assertThat(cl2.execute("autoscale", FLAKY, "--rest", rest, "--interval", "10ms")).isEqualTo(1);
     }
 
     @Test
