@@ -131,6 +131,14 @@ class KeyshiftJobTest {
         Path other = Files.createDirectories(dir.resolve("other"));
         Files.writeString(other.resolve(".events.bin"), "x");
         org.assertj.core.api.Assertions.assertThat(KeyshiftJob.heldOutput(other)).isEqualTo(".events.bin");
+        // a job submitted before any sink of its wrote a file (a live topic, or a paced generator, in its first window)
+        Path started = Files.createDirectories(dir.resolve("started"));
+        Files.writeString(started.resolve(KeyshiftJob.STARTED_MARKER), "2026-12-04T00:00:00Z\n");
+        org.assertj.core.api.Assertions.assertThat(KeyshiftJob.heldOutput(started)).isEqualTo(".keyshift-job-started");
+        assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--generator-records", "1000", "--out",
+                started.toString()}))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("already holds results of another job, running or ended (.keyshift-job-started)");
         // the same job's main run again after a JobManager failover before its first checkpoint: nothing committed
         String id = "00000000000000000000000000000002";
         Files.writeString(out.resolve(KeyshiftJob.JOB_ID_MARKER), id);
