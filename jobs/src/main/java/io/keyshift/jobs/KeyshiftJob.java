@@ -120,7 +120,7 @@ public final class KeyshiftJob implements Callable<Integer> {
      * sinks write nothing until its first record of each kind (with a live topic or a paced generator, nothing before
      * the first window closes), and a second job started meanwhile in the same --out was accepted.
      */
-    static final String STARTED_MARKER = ".keyshift-job-started";
+    public static final String STARTED_MARKER = ".keyshift-job-started";
 
     /**
      * Whether {@code dir} is the output of the job with {@code fixedJobId} itself, its main() run again after a
@@ -164,7 +164,10 @@ public final class KeyshiftJob implements Callable<Integer> {
         return heldOutput(dir, uncommittedToo, true);
     }
 
-    /** As {@link #heldOutput(Path, boolean)}; the sorted input counts only with {@code sortedInputToo}. */
+    /**
+     * As {@link #heldOutput(Path, boolean)}; the sorted input and the {@link #STARTED_MARKER} count only with
+     * {@code sortedInputToo} (without: is there output beside the sorted copy a job reads).
+     */
     private static String heldOutput(Path dir, boolean uncommittedToo, boolean sortedInputToo)
             throws java.io.IOException {
         for (String name : OUTPUT_DIRECTORIES) {
@@ -178,24 +181,33 @@ public final class KeyshiftJob implements Callable<Integer> {
                 }
             }
         }
-        if (uncommittedToo && Files.exists(dir.resolve(STARTED_MARKER))) {
+        if (sortedInputToo && uncommittedToo && Files.exists(dir.resolve(STARTED_MARKER))) {
             return STARTED_MARKER;
         }
         return sortedInputToo && uncommittedToo && Files.exists(dir.resolve(".events.bin")) ? ".events.bin" : null;
     }
 
     /**
-     * Writes {@link #STARTED_MARKER} unless it is there (a restored job's directory has its job's).
+     * Writes {@link #STARTED_MARKER}, atomically. Where it is there already: a job that continues the directory
+     * ({@code mayExist}: a restore, the same job's main after a failover) goes on; any other is refused, as another
+     * job started there since {@link #heldOutput} found the directory free.
      *
      * @return whether this run wrote it (and so removes it if its job is never submitted)
      */
-    private static boolean markStarted(Path dir) throws java.io.IOException {
+    private static boolean markStarted(Path dir, boolean mayExist, CommandLine cl) throws java.io.IOException {
         Path marker = dir.resolve(STARTED_MARKER);
-        if (Files.exists(marker)) {
-            return false;
+        try {
+            Files.writeString(marker, java.time.Instant.now() + "\n", java.nio.file.StandardOpenOption.CREATE_NEW,
+                    java.nio.file.StandardOpenOption.WRITE);
+            return true;
+        } catch (java.nio.file.FileAlreadyExistsException e) {
+            if (mayExist) {
+                return false;
+            }
+            // another job started in this --out since the check for earlier output (while this one sorted its input)
+            throw new ParameterException(cl, "--out " + dir + " already holds results of another job, running or "
+                    + "ended (" + STARTED_MARKER + ", written while this job was being built): choose a new directory");
         }
-        Files.writeString(marker, java.time.Instant.now() + "\n");
-        return true;
     }
 
     /**
@@ -428,6 +440,8 @@ public final class KeyshiftJob implements Callable<Integer> {
         // checkpoint; without either a new deployment under a reused id sorts its input again, as a failed-over job
         // without them may)
         boolean failover = markedBy(dir, fixedJobId) && markedRecovery(dir, recoveryPath) && continuing;
+        // a job that continues the directory, or the same job's main again (its own marker may be there)
+        boolean ownDirectory = continuing || markedBy(dir, fixedJobId);
         String held = continuing ? null : heldOutput(dir, !markedBy(dir, fixedJobId));
         if (held != null) {
             throw new ParameterException(cl, "--out " + dir + " already holds results of another job, running or "
@@ -498,7 +512,7 @@ public final class KeyshiftJob implements Callable<Integer> {
             // --max-out-of-orderness, or from a partition back from idleness behind the others): written, not lost
             ReplayJob.sink(io.keyshift.jobs.kafka.KafkaIo.lateRecords(outputs.late(), p), dir.resolve("late-records"),
                     "late-records", p);
-            boolean started = markStarted(dir);
+            boolean started = markStarted(dir, ownDirectory, cl);
             try {
                 env.execute(jobName != null ? jobName : "keyshift [" + st.id() + "]");
             } catch (Exception e) {
@@ -549,7 +563,7 @@ public final class KeyshiftJob implements Callable<Integer> {
             System.out.println("keyshift-job: " + gen.describe());
         }
         mark(dir, fixedJobId, recoveryPath);
-        boolean started = markStarted(dir);
+        boolean started = markStarted(dir, ownDirectory, cl);
         try {
             ReplayJob.build(env, space, st, conf, dir, sumField != null, rate, null, topics());
             env.execute(jobName != null ? jobName : "keyshift [" + st.id() + "]");

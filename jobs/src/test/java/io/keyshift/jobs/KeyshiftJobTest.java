@@ -215,11 +215,15 @@ class KeyshiftJobTest {
                         .hasStackTraceContaining(savepoint.toString()))
                 .satisfies(e -> assertThat(e.getMessage()).doesNotContain("is not the input"));
         assertThat(Files.readAllBytes(out.resolve(".events.bin"))).isEqualTo(sorted);
+        // the job failed before Flink took it (the savepoint): no marker left to refuse the corrected rerun
+        assertThat(out.resolve(KeyshiftJob.STARTED_MARKER)).doesNotExist();
 
         // a restore of the wrong input into a new --out left only its sorted copy there (its job failed at once):
         // the retry with the right input sorts it again in place rather than refusing it as not that copy's input
         Path retry = Files.createDirectories(dir.resolve("retry"));
         sortInto(changed, retry);
+        // ... and the marker of its submitted job: not output beside the copy
+        Files.writeString(retry.resolve(KeyshiftJob.STARTED_MARKER), "2026-12-04T00:00:00Z\n");
         assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--input", csv.toString(), "--key", "station",
                 "--time", "start", "--out", retry.toString(), "-Dexecution.checkpointing.interval=5s",
                 "-Dexecution.state-recovery.path=" + savepoint.toUri()}))
@@ -451,7 +455,7 @@ class KeyshiftJobTest {
                 "--kafka-topic", "t", "--kafka-property", "isolation.level=read_commited", "--key", "k", "--time", "t",
                 "--columns", "k,t", "--out", out}))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("--kafka-property: ").hasMessageContaining("isolation.level");
+                .hasMessageContaining("--kafka-property isolation.level: ").hasMessageContaining("read_commited");
         assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--kafka-bootstrap-servers", "127.0.0.1:1",
                 "--kafka-topic", "t", "--kafka-bounded", "--kafka-starting-offsets", "latest", "--key", "k", "--time",
                 "t", "--columns", "k,t", "--out", out}))

@@ -99,10 +99,24 @@ public final class SubmitCommand implements Callable<Integer> {
             throw new ParameterException(cl, "--config: " + e.getMessage());
         }
         String jobId;
+        // the job's main writes these into --out as it builds the job (here, on this machine); if the cluster then
+        // does not take the job, the corrected rerun must not find them and refuse --out as another job's
+        List<Path> writtenIfSubmitted = new java.util.ArrayList<>();
+        Path out = outOf(jobArgs);
+        if (out != null) {
+            for (String name : List.of(KeyshiftJob.STARTED_MARKER, ".events.bin")) {
+                if (!Files.exists(out.resolve(name))) {
+                    writtenIfSubmitted.add(out.resolve(name));
+                }
+            }
+        }
         try {
             jobId = JobSubmitter.submit(api.base(), j, KeyshiftJob.class.getName(), jobArgs, conf, savepoint,
                     allowNonRestored);
         } catch (Exception e) {
+            for (Path p : writtenIfSubmitted) {
+                Files.deleteIfExists(p);
+            }
             // a bad job option: the job's main refuses it, naming it, before a job graph exists (exit 2, as for
             // this command's own options)
             for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
@@ -137,12 +151,26 @@ public final class SubmitCommand implements Callable<Integer> {
         return 0;
     }
 
+    /** The job's {@code --out} among its arguments ({@code --out DIR} or {@code --out=DIR}), or null. */
+    static Path outOf(List<String> jobArgs) {
+        for (int i = 0; i < jobArgs.size(); i++) {
+            String a = jobArgs.get(i);
+            if (a.equals("--out") && i + 1 < jobArgs.size() && !jobArgs.get(i + 1).isBlank()) {
+                return Path.of(jobArgs.get(i + 1));
+            }
+            if (a.startsWith("--out=") && a.length() > 6) {
+                return Path.of(a.substring(6));
+            }
+        }
+        return null;
+    }
+
     /**
      * The local file of a savepoint path: a plain path, or a {@code file:} URI (as {@code bin/keyshift savepoint}
      * prints it); null for another scheme (a remote file system this machine may not reach).
      */
     static Path localPath(String savepoint) {
-        if (!savepoint.matches("[A-Za-z][A-Za-z0-9+.-]+:.*")) {
+        if (!FlinkOptions.isUri(savepoint)) {
             return Path.of(savepoint);
         }
         if (savepoint.regionMatches(true, 0, "file:", 0, 5)) {

@@ -193,7 +193,7 @@ public final class KafkaIo {
         public void processElement(Event e, Context ctx, Collector<String> out) {
             late.inc();
             long watermark = ctx.timerService().currentWatermark();
-            out.collect((e.sequence >>> 40) + "," + (e.sequence & ((1L << 40) - 1)) + ","
+            out.collect(KafkaRecord.partition(e.sequence) + "," + KafkaRecord.offset(e.sequence) + ","
                     + java.time.Instant.ofEpochMilli(e.timestamp) + ","
                     + (watermark == Long.MIN_VALUE ? "" : java.time.Instant.ofEpochMilli(watermark).toString()) + ","
                     + Csv.quote(e.key) + "," + e.value);

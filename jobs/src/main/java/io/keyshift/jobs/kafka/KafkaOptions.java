@@ -323,30 +323,37 @@ public final class KafkaOptions {
 
     /**
      * The {@code --kafka-property} values as Kafka's consumer (with a topic input or control topic) and producer
-     * (with a sink) configurations check them: a value of the wrong type or outside a setting's choices
-     * ({@code isolation.level=read_commited}) failed every attempt of the running job. Names Kafka does not know are
-     * left alone (the connectors take settings of their own).
+     * (with a sink) configurations parse and check them, one by one: a value of the wrong type or outside a setting's
+     * choices ({@code isolation.level=read_commited}) failed every attempt of the running job. Left to the running
+     * job: names Kafka does not know (the connectors take settings of their own), class names (the class may be on the
+     * cluster's class path only), passwords, and values with a config provider's {@code ${...}} (a secret mounted
+     * where the job runs).
      */
     private void clientSettings(CommandLine cl) {
-        String bytes = org.apache.kafka.common.serialization.ByteArrayDeserializer.class.getName();
-        String bytesOut = org.apache.kafka.common.serialization.ByteArraySerializer.class.getName();
-        try {
-            if (topic != null || controlTopic != null) {
-                Properties c = sourceProperties();
-                c.put("bootstrap.servers", bootstrapServers);
-                c.put("key.deserializer", bytes);
-                c.put("value.deserializer", bytes);
-                new org.apache.kafka.clients.consumer.ConsumerConfig(c);
+        List<org.apache.kafka.common.config.ConfigDef> defs = new java.util.ArrayList<>();
+        if (topic != null || controlTopic != null) {
+            defs.add(org.apache.kafka.clients.consumer.ConsumerConfig.configDef());
+        }
+        if (resultsTopic != null || !sideTopics().isEmpty()) {
+            defs.add(org.apache.kafka.clients.producer.ProducerConfig.configDef());
+        }
+        for (Map.Entry<String, String> p : properties.entrySet()) {
+            for (org.apache.kafka.common.config.ConfigDef def : defs) {
+                org.apache.kafka.common.config.ConfigDef.ConfigKey key = def.configKeys().get(p.getKey());
+                if (key == null || key.type == org.apache.kafka.common.config.ConfigDef.Type.CLASS
+                        || key.type == org.apache.kafka.common.config.ConfigDef.Type.PASSWORD
+                        || p.getValue().contains("${")) {
+                    continue;
+                }
+                try {
+                    Object value = org.apache.kafka.common.config.ConfigDef.parseType(key.name, p.getValue(), key.type);
+                    if (key.validator != null) {
+                        key.validator.ensureValid(key.name, value);
+                    }
+                } catch (org.apache.kafka.common.config.ConfigException e) {
+                    throw new ParameterException(cl, "--kafka-property " + p.getKey() + ": " + e.getMessage());
+                }
             }
-            if (resultsTopic != null || !sideTopics().isEmpty()) {
-                Properties pr = clientProperties();
-                pr.put("bootstrap.servers", bootstrapServers);
-                pr.put("key.serializer", bytesOut);
-                pr.put("value.serializer", bytesOut);
-                new org.apache.kafka.clients.producer.ProducerConfig(pr);
-            }
-        } catch (org.apache.kafka.common.config.ConfigException e) {
-            throw new ParameterException(cl, "--kafka-property: " + e.getMessage());
         }
     }
 

@@ -27,6 +27,16 @@ public class KafkaRecord {
         return ((long) partition << 40) | (offset & ((1L << 40) - 1));
     }
 
+    /** The partition of a {@link #sequence}. */
+    public static int partition(long sequence) {
+        return (int) (sequence >>> 40);
+    }
+
+    /** The offset of a {@link #sequence} (its low 40 bits). */
+    public static long offset(long sequence) {
+        return sequence & ((1L << 40) - 1);
+    }
+
     public boolean isDead() {
         return deadReason != null;
     }

@@ -63,4 +63,30 @@ class KafkaGroupIdTest {
         Path other = dir.resolve("restored-again");
         assertThat(k.groupId(other, true, false)).isNotEqualTo(group);
     }
+
+    /**
+     * Settings that only the running job can check pass the checks made before it: IPv6 bootstrap servers, a client
+     * setting of the connector's own, a class found only on the cluster, a secret from a config provider, and
+     * enable.auto.commit (Kafka's consumer refuses it without a group, which the job sets); a misspelt choice does not.
+     */
+    @Test
+    void settingsOnlyTheRunningJobCanCheckPassAndAMisspeltChoiceDoesNot() {
+        String[] valid = {"--kafka-bootstrap-servers", "[::1]:9092,broker-1.kafka.svc:9093", "--kafka-topic", "t",
+            "--results-topic", "r",
+            "--kafka-property", "partition.discovery.interval.ms=60000",
+            "--kafka-property", "sasl.client.callback.handler.class=software.amazon.msk.auth.iam.IAMClientCallbackHandler",
+            "--kafka-property", "sasl.jaas.config=${file:/etc/kafka/creds.properties:jaas}",
+            "--kafka-property", "enable.auto.commit=true", "--kafka-property", "acks=all"};
+        KafkaOptions k = new KafkaOptions();
+        picocli.CommandLine cl = new picocli.CommandLine(k);
+        cl.parseArgs(valid);
+        k.validate(cl);
+        KafkaOptions bad = new KafkaOptions();
+        picocli.CommandLine badCl = new picocli.CommandLine(bad);
+        badCl.parseArgs("--kafka-bootstrap-servers", "127.0.0.1:9092", "--kafka-topic", "t", "--kafka-property",
+                "auto.offset.reset=erliest");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> bad.validate(badCl))
+                .isInstanceOf(picocli.CommandLine.ParameterException.class)
+                .hasMessageContaining("--kafka-property auto.offset.reset: ").hasMessageContaining("erliest");
+    }
 }
