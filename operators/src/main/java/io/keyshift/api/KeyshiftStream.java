@@ -208,11 +208,14 @@ public final class KeyshiftStream<T, K> {
      * {@code Long.MAX_VALUE} watermarks ({@link io.keyshift.control.ControlInputs}) and its commands apply from the next
      * plan on. A control watermark that holds the plans back for {@code keyshift.route.no-watermark-timeout} of
      * processing time, with nothing let through, fails the task naming the cause. Refused lines:
-     * {@link #controlRejected()}.
+     * {@link #controlRejected()}. Called again, the inputs are read together (their union; the planner waits for
+     * the lowest of their watermarks).
      */
     public KeyshiftStream<T, K> control(DataStream<String> commands) {
         checkNotBuilt();
-        this.control = java.util.Objects.requireNonNull(commands, "commands");
+        java.util.Objects.requireNonNull(commands, "commands");
+        // a second input replaced the first, whose commands then never reached the planner, without a word
+        this.control = this.control == null ? commands : this.control.union(commands);
         return this;
     }
 
@@ -222,12 +225,14 @@ public final class KeyshiftStream<T, K> {
      * planning windows that start at or after its time, and a replay samples the same records on every run. A
      * sampling-rate command that reaches the routers only with a plan (a live input) applies to the windows a router
      * opens after the plan came: records of windows that opened before were sampled at the earlier rate. Lines of
-     * other commands, and lines that do not parse (the control input refuses those), are ignored here.
+     * other commands, and lines that do not parse (the control input refuses those), are ignored here. Called again,
+     * the lines add to the earlier ones (at the same time, a later call's rate wins).
      */
     public KeyshiftStream<T, K> controlKnownInAdvance(java.util.List<String> lines) {
         Objects.requireNonNull(lines, "control lines");
         checkNotBuilt();
-        java.util.TreeMap<Long, Double> rates = new java.util.TreeMap<>();
+        // the rates of earlier calls stay (a second file replaced the first's without a word)
+        java.util.TreeMap<Long, Double> rates = new java.util.TreeMap<>(knownSamplingRates);
         for (String line : lines) {
             io.keyshift.control.ControlCommand c;
             try {
@@ -497,7 +502,8 @@ public final class KeyshiftStream<T, K> {
         return config.get(PlanOptions.SPLIT_THRESHOLD);
     }
 
-    private void checkNotBuilt() {
+    /** @throws IllegalStateException once the stage is built (its terminal call made) */
+    void checkNotBuilt() {
         if (built != null) {
             throw new IllegalStateException("this keyshift stage is already built; call Keyshift.keyBy again (with "
                     + "another uidPrefix) for another keyed computation");

@@ -83,9 +83,12 @@ public final class KeyshiftWindowedStream<T, K, W extends Window> {
 
     /**
      * Allowed lateness of the windows (>= 0); the state horizon a migration must shadow is size + lateness, at most
-     * 36,500 days (IllegalArgumentException here, or when the stage is built, beyond it).
+     * 36,500 days (IllegalArgumentException here, or when the stage is built, beyond it); IllegalStateException after
+     * the terminal call.
      */
     public KeyshiftWindowedStream<T, K, W> allowedLateness(Duration lateness) {
+        // after the terminal call it would be ignored (the window operator is built)
+        stream.checkNotBuilt();
         if (lateness == null || lateness.isNegative()) {
             throw new IllegalArgumentException("allowed lateness must be >= 0, was " + lateness);
         }
@@ -113,9 +116,11 @@ public final class KeyshiftWindowedStream<T, K, W extends Window> {
      * fewer records than a plain {@code keyBy} (README, "Late records").
      *
      * @param tag the side output; its type must be the stream's record type (IllegalArgumentException otherwise)
+     * @throws IllegalStateException after the terminal call
      */
     public KeyshiftWindowedStream<T, K, W> sideOutputLateData(OutputTag<T> tag) {
         Objects.requireNonNull(tag, "late data output tag");
+        stream.checkNotBuilt();
         if (!tag.getTypeInfo().equals(stream.inputType())) {
             throw new IllegalArgumentException("the late data output tag '" + tag.getId() + "' is of type "
                     + tag.getTypeInfo() + ", but the stream's records are " + stream.inputType() + ": make it with "

@@ -346,6 +346,33 @@ class KeyshiftApiTest {
         assertThat(migrations).isPositive();
     }
 
+    /**
+     * Two control inputs are both read: a malformed line from each is refused with its reason (the second call
+     * replaced the first input, whose commands never reached the planner); a windowed stream's lateness and late-data
+     * tag after its terminal call are refused (they were accepted and ignored, and the late output stayed empty).
+     */
+    @Test
+    void twoControlInputsAreBothReadAndWindowSettingsAfterTheTerminalCallAreRefused() throws Exception {
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(2);
+        KeyshiftStream<Clicks.Click, String> users = Keyshift.keyBy(Clicks.stream(env, 2_000, 1), c -> c.user,
+                Types.STRING)
+                .control(env.fromData("2026-01-05T00:00:00Z,teleport,first"))
+                .control(env.fromData("2026-01-05T00:00:00Z,teleport,second"));
+        var windows = users.window(TumblingEventTimeWindows.of(Duration.ofHours(1)));
+        CloseableIterator<Long> totals = windows.aggregate(new SumBytes()).collectAsync();
+        CloseableIterator<String> rejected = users.controlRejected().collectAsync();
+        assertThatThrownBy(() -> windows.allowedLateness(Duration.ofMinutes(1)))
+                .isInstanceOf(IllegalStateException.class).hasMessageContaining("already built");
+        assertThatThrownBy(() -> windows.sideOutputLateData(new OutputTag<>("late", users.inputType())))
+                .isInstanceOf(IllegalStateException.class).hasMessageContaining("already built");
+        env.execute("two control inputs");
+        totals.forEachRemaining(t -> { });
+        List<String> refused = new ArrayList<>();
+        rejected.forEachRemaining(refused::add);
+        assertThat(refused).hasSize(2).anySatisfy(l -> assertThat(l).contains("teleport,first"))
+                .anySatisfy(l -> assertThat(l).contains("teleport,second"));
+    }
+
     /** A tag of another type can reach it only unchecked (raw types, or the same class under other type info). */
     @Test
     @SuppressWarnings({"unchecked", "rawtypes"})
