@@ -266,6 +266,17 @@ public final class KeyshiftJob implements Callable<Integer> {
         return (lines.size() > 1 ? lines.get(1).strip() : "").equals(recoveryPath);
     }
 
+    /**
+     * Why the job refuses {@code conf}: no checkpoint interval (without checkpoints the file sinks keep only
+     * in-progress files and the Kafka sinks never commit); null if it has one. Also checked by {@code soak} before
+     * it starts a cluster.
+     */
+    public static String noCheckpoints(org.apache.flink.configuration.ReadableConfig conf) {
+        return conf.getOptional(org.apache.flink.configuration.CheckpointingOptions.CHECKPOINTING_INTERVAL).isPresent()
+                ? null : "execution.checkpointing.interval is not set (config.yaml or -D): the job's outputs are "
+                        + "committed at checkpoints, and without them no result would ever appear";
+    }
+
     /** How the message of the IllegalArgumentException that main throws for a bad argument begins. */
     public static final String USAGE_ERROR_PREFIX = "keyshift-job: ";
 
@@ -453,10 +464,9 @@ public final class KeyshiftJob implements Callable<Integer> {
         if (Files.exists(dir) && !Files.isDirectory(dir)) {
             throw new ParameterException(cl, "--out " + dir + " is a file, not a directory");
         }
-        if (conf.getOptional(org.apache.flink.configuration.CheckpointingOptions.CHECKPOINTING_INTERVAL).isEmpty()) {
-            // without checkpoints the file sinks keep only in-progress files and the Kafka sink never commits
-            throw new ParameterException(cl, "execution.checkpointing.interval is not set (config.yaml or -D): the "
-                    + "job's outputs are committed at checkpoints, and without them no result would ever appear");
+        String noCheckpoints = noCheckpoints(conf);
+        if (noCheckpoints != null) {
+            throw new ParameterException(cl, noCheckpoints);
         }
         if (kafka.output() || !kafka.sideTopics().isEmpty()) {
             Duration interval = conf.get(org.apache.flink.configuration.CheckpointingOptions.CHECKPOINTING_INTERVAL);

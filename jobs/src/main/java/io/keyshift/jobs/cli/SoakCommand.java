@@ -116,10 +116,9 @@ public final class SoakCommand implements Callable<Integer> {
                 throw new ParameterException(cl, "--parallelism must be in 1.." + maxP + " (the max parallelism), was "
                         + parallelism);
             }
-            if (jobConf.getOptional(org.apache.flink.configuration.CheckpointingOptions.CHECKPOINTING_INTERVAL)
-                    .isEmpty()) {
-                throw new ParameterException(cl, "execution.checkpointing.interval is not set (config.yaml or -D): "
-                        + "the job's outputs are committed at checkpoints, and without them no result would appear");
+            String noCheckpoints = io.keyshift.jobs.KeyshiftJob.noCheckpoints(jobConf);
+            if (noCheckpoints != null) {
+                throw new ParameterException(cl, noCheckpoints);
             }
         } catch (IllegalArgumentException e) {
             throw new ParameterException(cl, "-D / config.yaml: " + e.getMessage());
