@@ -111,9 +111,10 @@ public final class BenchCommand implements Callable<Integer> {
         if (drift < 0) {
             throw new ParameterException(cl, "--drift must be >= 0, was " + drift);
         }
-        if (!(latencyRate >= 0 && latencyRate < Double.POSITIVE_INFINITY)) {
-            throw new ParameterException(cl, "--latency-rate must be >= 0 and finite (0: no latency runs), was "
-                    + latencyRate);
+        if (!(latencyRate == 0 || latencyRate >= 1 && latencyRate < Double.POSITIVE_INFINITY)) {
+            // below a record a second a source subtask sleeps for seconds per record: the run would never end
+            throw new ParameterException(cl, "--latency-rate must be 0 (no latency runs) or at least 1 record/s, and "
+                    + "finite, was " + latencyRate);
         }
         if (records < 0 || repetitions < 1) {
             throw new ParameterException(cl, "--records must be >= 0 and --repetitions >= 1");
@@ -153,6 +154,7 @@ public final class BenchCommand implements Callable<Integer> {
         }
         org.apache.flink.configuration.Configuration conf = benchConfig(
                 flink.load(cl, w), flink.dynamic);
+        FlinkOptions.checkSlots(cl, conf, parallelism);
         // the options again with the bench's own lease lead, which config.yaml's was checked in its place
         org.apache.flink.configuration.Configuration withLead = new org.apache.flink.configuration.Configuration(conf);
         withLead.set(io.keyshift.config.PlanOptions.LEASE_LEAD, ThroughputBench.leaseLead(conf));

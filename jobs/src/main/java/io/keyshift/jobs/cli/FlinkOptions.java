@@ -198,12 +198,37 @@ public final class FlinkOptions {
     }
 
     /**
+     * Refuses a {@code taskmanager.numberOfTaskSlots} (times the local TaskManagers) below {@code parallelism}, the
+     * job's on this command's local cluster: Flink waited minutes for the missing slots, restarted, and failed the
+     * command with exit 1 (a stock Flink config.yaml sets 1 slot). Unset, the local cluster gets as many as the job
+     * needs.
+     */
+    static void checkSlots(CommandLine cl, Configuration conf, int parallelism) {
+        conf.getOptional(org.apache.flink.configuration.TaskManagerOptions.NUM_TASK_SLOTS).ifPresent(slots -> {
+            int taskManagers = conf.get(org.apache.flink.configuration.TaskManagerOptions.MINI_CLUSTER_NUM_TASK_MANAGERS);
+            if ((long) slots * taskManagers < parallelism) {
+                throw new ParameterException(cl, "taskmanager.numberOfTaskSlots " + slots + (taskManagers > 1 ? " on "
+                        + taskManagers + " local TaskManagers" : "") + " is fewer slots than --parallelism "
+                        + parallelism + " needs on this command's local cluster: raise it, or leave it unset (the "
+                        + "local cluster then gets as many as the job needs)");
+            }
+        });
+    }
+
+    /**
      * Parses a planning window given to {@code option}: a whole number of milliseconds, at least 1 ms (event times
      * are milliseconds); ParameterException (exit 2) otherwise.
      */
     public static Duration window(CommandLine cl, String option, String value) {
         Duration d = duration(cl, option, value, false);
-        if (d.toMillis() < 1 || d.getNano() % 1_000_000 != 0) {
+        long millis;
+        try {
+            millis = d.toMillis();
+        } catch (ArithmeticException e) {
+            throw new ParameterException(cl, option + " is too long: more milliseconds than a long holds, was '"
+                    + value + "'");
+        }
+        if (millis < 1 || d.getNano() % 1_000_000 != 0) {
             throw new ParameterException(cl, option + " must be a whole number of milliseconds, at least 1ms (event "
                     + "times are milliseconds), was '" + value + "'");
         }

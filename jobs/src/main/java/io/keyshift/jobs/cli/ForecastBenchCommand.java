@@ -108,6 +108,7 @@ public final class ForecastBenchCommand implements Callable<Integer> {
             throw new ParameterException(cl, "--parallelism must be in 1.." + maxP + " (the max parallelism), was "
                     + parallelism);
         }
+        FlinkOptions.checkSlots(cl, conf, parallelism);
         if (seasons != null) {
             for (int m : seasons) {
                 if (m < 0 || m > io.keyshift.config.KeyshiftConfig.MAX_SEASON_WINDOWS) {
@@ -159,7 +160,9 @@ public final class ForecastBenchCommand implements Callable<Integer> {
             TreeMap<Long, Map<String, Long>> truth = ForecastBench.truth(prepared.space(), w.toMillis());
             System.err.printf("forecast-bench: %,d windows profiled; forecasting with every model%n", profiles.size());
             ObjectNode json = ForecastBench.run(profiles, truth, conf, s, horizon);
-            new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(out.resolve("forecast.json").toFile(), json);
+            // an undefined figure (MASE of a series too short, recall without 20 keys in a window) as null, not "NaN"
+            new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(out.resolve("forecast.json").toFile(),
+                    io.keyshift.jobs.report.ReplayReport.finiteOrNull(json.deepCopy()));
             print(json);
             System.out.println("forecast.json: " + out.resolve("forecast.json"));
             return 0;

@@ -148,6 +148,7 @@ public final class ReplayCommand implements Callable<Integer> {
             throw new ParameterException(cl, "--parallelism " + parallelism + " exceeds the max parallelism " + maxP
                     + " (pipeline.max-parallelism / keyshift.max-parallelism)");
         }
+        FlinkOptions.checkSlots(cl, conf, parallelism);
         try {
             io.keyshift.config.KeyshiftConfig.checkScalingBounds(conf, maxP);
         } catch (IllegalArgumentException e) {

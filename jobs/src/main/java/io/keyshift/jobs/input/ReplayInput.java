@@ -314,9 +314,11 @@ public final class ReplayInput {
         try {
             text = magic.length >= 2 && (magic[0] & 0xff) == 0x1f && (magic[1] & 0xff) == 0x8b
                     ? new BufferedInputStream(new GZIPInputStream(in, 1 << 16), 1 << 16) : in;
-        } catch (java.util.zip.ZipException e) {
+        } catch (java.util.zip.ZipException | java.io.EOFException e) {
+            // (a file cut within the gzip header: EOFException without a message)
             in.close();
-            throw new IOException(file + " starts as gzip but is not (" + e.getMessage() + ")", e);
+            throw new IOException(file + " starts as gzip but is not (" + (e.getMessage() != null ? e.getMessage()
+                    : "it ends within the gzip header") + ")", e);
         }
         text.mark(3);
         if (!(text.read() == 0xEF && text.read() == 0xBB && text.read() == 0xBF)) {

@@ -80,7 +80,7 @@ public final class ReplayReport {
      * {@code node} with every number that is not finite (an undefined measure: a headroom without room, a p95 without
      * eligible windows) as JSON null, as the other undefined measures are; Jackson would write "NaN" as a string.
      */
-    static com.fasterxml.jackson.databind.JsonNode finiteOrNull(com.fasterxml.jackson.databind.JsonNode node) {
+    public static com.fasterxml.jackson.databind.JsonNode finiteOrNull(com.fasterxml.jackson.databind.JsonNode node) {
         if (node instanceof ObjectNode o) {
             List<String> names = new ArrayList<>();
             o.fieldNames().forEachRemaining(names::add);

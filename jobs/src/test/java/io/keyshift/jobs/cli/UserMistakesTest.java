@@ -192,6 +192,13 @@ class UserMistakesTest {
                 dir.resolve("o").toString(), "--config", conf());
         assertThat(g.exit()).as(g.err()).isEqualTo(2);
         assertThat(g.err()).contains(fake + " starts as gzip but is not");
+        // cut within the gzip header: it said "--input: null"
+        Path cut = dir.resolve("cut.csv.gz");
+        Files.write(cut, new byte[] {0x1f, (byte) 0x8b, 8, 0, 0});
+        CliRun c = run("replay", "--input", cut.toString(), "--key", "key", "--time", "time", "--out",
+                dir.resolve("o").toString(), "--config", conf());
+        assertThat(c.exit()).as(c.err()).isEqualTo(2);
+        assertThat(c.err()).contains(cut + " starts as gzip but is not (it ends within the gzip header)");
         Path empty = Files.createFile(dir.resolve("empty"));
         CliRun i = run("inspect-savepoint", empty.toString(), "--config", conf());
         assertThat(i.exit()).as(i.err()).isEqualTo(2);
@@ -287,6 +294,25 @@ class UserMistakesTest {
         CliRun slowSoak = run("soak", "--rate", "0.001", "--minutes", "1", "--out", dir.resolve("s2").toString());
         assertThat(slowSoak.exit()).isEqualTo(2);
         assertThat(slowSoak.err()).contains("--rate at least 1 record/s");
+        // fewer slots than the job's parallelism: Flink waited minutes for them, then failed with exit 1
+        CliRun fewSlots = run("replay", "-Dtaskmanager.numberOfTaskSlots=2", "--out", dir.resolve("slots").toString(),
+                "--config", conf());
+        assertThat(fewSlots.exit()).as(fewSlots.err()).isEqualTo(2);
+        assertThat(fewSlots.err()).contains("taskmanager.numberOfTaskSlots 2 is fewer slots than --parallelism 4");
+        CliRun benchSlots = run("bench", "-Dtaskmanager.numberOfTaskSlots=4", "--out", dir.resolve("bs").toString(),
+                "--config", conf());
+        assertThat(benchSlots.exit()).as(benchSlots.err()).isEqualTo(2);
+        assertThat(benchSlots.err()).contains("fewer slots than --parallelism 8");
+        // a window beyond a long's milliseconds: "long overflow" with a stack trace, exit 1
+        CliRun hugeWindow = run("replay", "--window", "200000000000d", "--out", dir.resolve("hw").toString(),
+                "--config", conf());
+        assertThat(hugeWindow.exit()).as(hugeWindow.err()).isEqualTo(2);
+        assertThat(hugeWindow.err()).contains("--window is too long");
+        // below a record a second the latency runs would never end
+        CliRun slowLatency = run("bench", "--latency-rate", "0.5", "--out", dir.resolve("lr").toString(),
+                "--config", conf());
+        assertThat(slowLatency.exit()).as(slowLatency.err()).isEqualTo(2);
+        assertThat(slowLatency.err()).contains("--latency-rate must be 0 (no latency runs) or at least 1 record/s");
         // an empty path is the working directory: a replay wrote its files there
         CliRun emptyOut = run("replay", "--out", "", "--config", conf());
         assertThat(emptyOut.exit()).as(emptyOut.err()).isEqualTo(2);
