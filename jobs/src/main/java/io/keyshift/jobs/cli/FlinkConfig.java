@@ -215,6 +215,16 @@ public final class FlinkConfig {
             throw new IllegalArgumentException("'" + org.apache.flink.configuration.TaskManagerOptions.NUM_TASK_SLOTS
                     .key() + "' must be >= 1, was " + slots);
         }
+        // the commands take pipeline.max-parallelism where both are set (config.yaml sets it): the other was ignored
+        var pipelineMaxP = conf.getOptional(org.apache.flink.configuration.PipelineOptions.MAX_PARALLELISM);
+        var keyshiftMaxP = conf.getOptional(io.keyshift.config.JobOptions.DEFAULT_MAX_PARALLELISM);
+        if (pipelineMaxP.isPresent() && keyshiftMaxP.isPresent() && !pipelineMaxP.get().equals(keyshiftMaxP.get())) {
+            throw new IllegalArgumentException("'" + io.keyshift.config.JobOptions.DEFAULT_MAX_PARALLELISM.key()
+                    + "' is " + keyshiftMaxP.get() + " but '" + org.apache.flink.configuration.PipelineOptions
+                    .MAX_PARALLELISM.key() + "' (config.yaml or -D) is " + pipelineMaxP.get() + ", and that one "
+                    + "sets the key groups: set '" + org.apache.flink.configuration.PipelineOptions.MAX_PARALLELISM
+                    .key() + "' instead");
+        }
         conf.getOptional(org.apache.flink.configuration.PipelineOptions.MAX_PARALLELISM).ifPresent(maxP -> {
             if (maxP < 1 || maxP > org.apache.flink.runtime.state.KeyGroupRangeAssignment.UPPER_BOUND_MAX_PARALLELISM) {
                 throw new IllegalArgumentException("'" + org.apache.flink.configuration.PipelineOptions.MAX_PARALLELISM

@@ -303,6 +303,11 @@ class UserMistakesTest {
                 "--config", conf());
         assertThat(benchSlots.exit()).as(benchSlots.err()).isEqualTo(2);
         assertThat(benchSlots.err()).contains("fewer slots than --parallelism 8");
+        // the other max parallelism was ignored without a word (config.yaml sets pipeline.max-parallelism)
+        CliRun twoMaxP = run("forecast-bench", "-Dkeyshift.max-parallelism=256", "--out", dir.resolve("fb").toString(),
+                "--config", conf());
+        assertThat(twoMaxP.exit()).as(twoMaxP.err()).isEqualTo(2);
+        assertThat(twoMaxP.err()).contains("'keyshift.max-parallelism' is 256 but 'pipeline.max-parallelism'");
         // a window beyond a long's milliseconds: "long overflow" with a stack trace, exit 1
         CliRun hugeWindow = run("replay", "--window", "200000000000d", "--out", dir.resolve("hw").toString(),
                 "--config", conf());
