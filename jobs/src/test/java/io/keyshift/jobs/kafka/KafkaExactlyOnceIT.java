@@ -23,12 +23,15 @@ class KafkaExactlyOnceIT extends KafkaJobFixture {
      * holds exactly the expected results: none missing, none doubled. Three such jobs run one after another in this
      * JVM and against one broker, each failing in a different shadow phase (the first three from June on), each
      * writing its own results topic: a warm JVM makes the jobs fast and moves the failure against the checkpoints.
-     * The topic ends with a copy of the first trip in partition 0, months behind its watermark: every job writes it
-     * once under {@code late-records/} (partition, offset) and counts it in no result.
+     * The run without a fault reads a copy of the topic that ends with a copy of the first trip in partition 0, months
+     * behind its watermark: it writes it once under {@code late-records/} (partition, offset) and counts it in no
+     * result. (Not the runs that fail: watermarks are not checkpointed, and a record read soon after a restore may
+     * not be late, under keyBy as here.)
      */
     @Test
     void predictiveBetweenTopicsFailsDuringAShadowPhaseAndItsCommittedResultsAreExact(@TempDir Path dir) throws Exception {
         produce("trips", 4, i -> i % 4);
+        produce("trips-late", 4, i -> i % 4);
         Trip first = trips.get(0);
         long lateOffset = (trips.size() + 3) / 4;
         java.util.Properties pp = new java.util.Properties();
@@ -36,7 +39,7 @@ class KafkaExactlyOnceIT extends KafkaJobFixture {
         try (var producer = new org.apache.kafka.clients.producer.KafkaProducer<byte[], byte[]>(pp,
                 new org.apache.kafka.common.serialization.ByteArraySerializer(),
                 new org.apache.kafka.common.serialization.ByteArraySerializer())) {
-            producer.send(new org.apache.kafka.clients.producer.ProducerRecord<>("trips", 0, first.time(),
+            producer.send(new org.apache.kafka.clients.producer.ProducerRecord<>("trips-late", 0, first.time(),
                     first.station().getBytes(java.nio.charset.StandardCharsets.UTF_8),
                     first.line().getBytes(java.nio.charset.StandardCharsets.UTF_8))).get();
         }
@@ -47,7 +50,7 @@ class KafkaExactlyOnceIT extends KafkaJobFixture {
         Path dry = dir.resolve("dry");
         createTopic("plans-dry", 1);
         createTopic("validation-dry", 4);
-        KeyshiftJob.main(args(dry, "trips", "results-dry", true, "--plans-topic", "plans-dry",
+        KeyshiftJob.main(args(dry, "trips-late", "results-dry", true, "--plans-topic", "plans-dry",
                 "--validation-topic", "validation-dry", "--kafka-transaction-naming", "pooling"));
         assertThat(sorted(readCommitted("results-dry"))).as("results of the run without a fault (%s)",
                 offsets("results-dry")).isEqualTo(sorted(expected(t -> true)));
@@ -128,7 +131,6 @@ class KafkaExactlyOnceIT extends KafkaJobFixture {
                     missingByMonth).hasSize(expected(t -> true).size());
             assertThat(sorted(results)).isEqualTo(sorted(expected(t -> true)));
             assertThat(deadLetters(out)).isZero();
-            assertThat(committedLines(out.resolve("late-records"))).singleElement().asString().startsWith(lateLine);
             summary.add(String.format("failure at %s (%s, %d transactional ids): %,d completed migrations, %,d "
                     + "committed results = expected", java.time.Instant.ofEpochMilli(failAt), naming,
                     transactionalIds("keyshift:" + topic + ":").size(), completed, results.size()));
