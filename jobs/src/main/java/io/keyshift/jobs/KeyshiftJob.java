@@ -493,6 +493,8 @@ public final class KeyshiftJob implements Callable<Integer> {
                         + "broker's transaction.max.timeout.ms)");
             }
         }
+        // last of the checks: it asks the brokers (up to 10 s where none answers)
+        kafka.checkTopicsExist(cl, System.err);
         Files.createDirectories(dir);
         boolean[] submitted = {false};
         env.registerJobListener(new org.apache.flink.core.execution.JobListener() {

@@ -357,6 +357,127 @@ public final class KafkaOptions {
         }
     }
 
+    /** How long {@link #checkTopicsExist} waits for the brokers' answer, s. */
+    static final long TOPIC_CHECK_SECONDS = 10;
+    private static final Duration TOPIC_CHECK_TIMEOUT = Duration.ofSeconds(TOPIC_CHECK_SECONDS);
+
+    /**
+     * Asks the brokers whether every topic named by an option exists, before a job is built. A missing input or
+     * control topic failed only in the running job ({@code KafkaSource}'s enumerator cannot list its partitions), and
+     * then at every restart, a job restarting for ever. A missing output topic is refused only where the brokers do
+     * not create topics on first use ({@code auto.create.topics.enable=false}, read from a broker's configuration):
+     * the sink's producers would block and fail at every restart.
+     *
+     * <p>Left to the running job, with a warning on {@code warn}: brokers that do not answer within
+     * {@value #TOPIC_CHECK_SECONDS} s (the machine that builds the job may not reach them where the cluster does), a
+     * client setting with a config provider's {@code ${...}} (its secret may resolve only where the job runs), and
+     * topics the client may not describe.
+     *
+     * @throws ParameterException naming the option of the first missing topic
+     */
+    public void checkTopicsExist(CommandLine cl, java.io.PrintStream warn) {
+        Map<String, String> sources = new LinkedHashMap<>();
+        if (topic != null) {
+            sources.put("--kafka-topic", topic);
+        }
+        if (controlTopic != null) {
+            sources.put("--kafka-control-topic", controlTopic);
+        }
+        Map<String, String> sinks = new LinkedHashMap<>();
+        if (resultsTopic != null) {
+            sinks.put("--results-topic", resultsTopic);
+        }
+        sideTopics().forEach((kind, name) -> sinks.put("--" + kind + "-topic", name));
+        if (sources.isEmpty() && sinks.isEmpty()) {
+            return;
+        }
+        if (properties.values().stream().anyMatch(v -> v.contains("${"))) {
+            warn.println("keyshift-job: warning: the Kafka topics are not checked before the job (a --kafka-property "
+                    + "uses a config provider); the running job finds a missing one");
+            return;
+        }
+        Properties admin = new Properties();
+        java.util.Set<String> adminNames = org.apache.kafka.clients.admin.AdminClientConfig.configNames();
+        properties.forEach((k, v) -> {
+            if (adminNames.contains(k)) {
+                admin.put(k, v);
+            }
+        });
+        admin.put("bootstrap.servers", bootstrapServers);
+        admin.put("default.api.timeout.ms", String.valueOf(TOPIC_CHECK_TIMEOUT.toMillis()));
+        admin.put("request.timeout.ms", String.valueOf(TOPIC_CHECK_TIMEOUT.toMillis()));
+        Map<String, String> all = new LinkedHashMap<>(sources);
+        all.putAll(sinks);
+        java.util.Set<String> missing = new java.util.LinkedHashSet<>();
+        org.apache.kafka.clients.admin.Admin a = null;
+        try {
+            a = org.apache.kafka.clients.admin.Admin.create(admin);
+            var futures = a.describeTopics(new java.util.LinkedHashSet<>(all.values())).topicNameValues();
+            for (Map.Entry<String, org.apache.kafka.common.KafkaFuture<org.apache.kafka.clients.admin.TopicDescription>>
+                    f : futures.entrySet()) {
+                try {
+                    f.getValue().get(TOPIC_CHECK_TIMEOUT.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+                } catch (java.util.concurrent.ExecutionException e) {
+                    if (e.getCause() instanceof org.apache.kafka.common.errors.UnknownTopicOrPartitionException) {
+                        missing.add(f.getKey());
+                    } else if (e.getCause() instanceof org.apache.kafka.common.errors.TimeoutException) {
+                        warn.println("keyshift-job: warning: no Kafka broker at " + bootstrapServers + " answered "
+                                + "within " + TOPIC_CHECK_SECONDS + " s; the topics are left to the running job");
+                        return;
+                    } else {
+                        warn.println("keyshift-job: warning: could not check Kafka topic '" + f.getKey() + "' at "
+                                + bootstrapServers + " (" + e.getCause().getMessage() + "); left to the running job");
+                    }
+                } catch (java.util.concurrent.TimeoutException e) {
+                    warn.println("keyshift-job: warning: no Kafka broker at " + bootstrapServers + " answered within "
+                            + TOPIC_CHECK_SECONDS + " s; the topics are left to the running job");
+                    return;
+                }
+            }
+            for (Map.Entry<String, String> e : sources.entrySet()) {
+                if (missing.contains(e.getValue())) {
+                    throw new ParameterException(cl, e.getKey() + ": topic '" + e.getValue() + "' does not exist at "
+                            + bootstrapServers + " (create it first)");
+                }
+            }
+            String sinkMissing = sinks.entrySet().stream().filter(e -> missing.contains(e.getValue()))
+                    .map(Map.Entry::getKey).findFirst().orElse(null);
+            if (sinkMissing != null && !autoCreates(a)) {
+                throw new ParameterException(cl, sinkMissing + ": topic '" + sinks.get(sinkMissing) + "' does not exist "
+                        + "at " + bootstrapServers + ", and the brokers do not create topics on first use "
+                        + "(auto.create.topics.enable=false): create it first");
+            }
+        } catch (org.apache.kafka.common.KafkaException e) {
+            warn.println("keyshift-job: warning: could not check the Kafka topics at " + bootstrapServers + " ("
+                    + e.getMessage() + "); left to the running job");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            if (a != null) {
+                a.close(Duration.ofSeconds(1));
+            }
+        }
+    }
+
+    /** True unless a broker's configuration says {@code auto.create.topics.enable=false} (unknown: true). */
+    private static boolean autoCreates(org.apache.kafka.clients.admin.Admin a) throws InterruptedException {
+        try {
+            var nodes = a.describeCluster().nodes().get(TOPIC_CHECK_TIMEOUT.toMillis(),
+                    java.util.concurrent.TimeUnit.MILLISECONDS);
+            if (nodes.isEmpty()) {
+                return true;
+            }
+            var broker = new org.apache.kafka.common.config.ConfigResource(
+                    org.apache.kafka.common.config.ConfigResource.Type.BROKER, nodes.iterator().next().idString());
+            var config = a.describeConfigs(List.of(broker)).all().get(TOPIC_CHECK_TIMEOUT.toMillis(),
+                    java.util.concurrent.TimeUnit.MILLISECONDS).get(broker);
+            var entry = config == null ? null : config.get("auto.create.topics.enable");
+            return entry == null || entry.value() == null || !entry.value().equalsIgnoreCase("false");
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            return true;
+        }
+    }
+
     /** The exactly-once sinks' transaction timeout if none is set with --kafka-property. */
     static final Duration DEFAULT_TRANSACTION_TIMEOUT = Duration.ofMinutes(15);
 

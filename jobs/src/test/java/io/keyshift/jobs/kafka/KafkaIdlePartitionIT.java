@@ -1,6 +1,7 @@
 package io.keyshift.jobs.kafka;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.keyshift.jobs.KeyshiftJob;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -38,6 +39,34 @@ class KafkaIdlePartitionIT extends KafkaJobFixture {
         List<String> keys = new java.util.ArrayList<>();
         pc.get("pinnedKeys").forEach(k -> keys.add(k.asText()));
         return keys;
+    }
+
+    /**
+     * A topic an option names that the brokers do not have is refused before the job is built, naming the option: a
+     * missing input or control topic failed only in the running job, at every restart; a missing output topic too,
+     * on brokers that do not create topics on first use (this fixture's).
+     */
+    @Test
+    void aMissingTopicIsRefusedBeforeTheJob(@TempDir Path dir) throws Exception {
+        createTopic("present-in", 1);
+        createTopic("present-results", 1);
+        createTopic("present-control", 1);
+        Path out = dir.resolve("out");
+        record Case(String option, String missing, String[] args) {}
+        List<Case> cases = List.of(
+                new Case("--kafka-topic", "absent-in", args(out, "absent-in", "present-results", true)),
+                new Case("--results-topic", "absent-results", args(out, "present-in", "absent-results", true)),
+                new Case("--plans-topic", "absent-plans", args(out, "present-in", "present-results", true,
+                        "--plans-topic", "absent-plans")),
+                new Case("--kafka-control-topic", "absent-control", args(out, "present-in", "present-results",
+                        false, "--kafka-control-topic", "absent-control")));
+        for (Case c : cases) {
+            assertThatThrownBy(() -> KeyshiftJob.main(c.args()))
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageStartingWith(KeyshiftJob.USAGE_ERROR_PREFIX + c.option() + ": topic '" + c.missing()
+                            + "' does not exist at " + broker.bootstrapServers());
+            assertThat(out).as("nothing written for " + c.option()).doesNotExist();
+        }
     }
 
     @Test

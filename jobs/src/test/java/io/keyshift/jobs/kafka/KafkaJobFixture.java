@@ -71,7 +71,8 @@ abstract class KafkaJobFixture {
 
     @BeforeAll
     static void startBrokerAndReadTrips() throws Exception {
-        broker = new LocalKafkaBroker().start();
+        // as in production, where topics are created on purpose: a missing one is refused before the job
+        broker = new LocalKafkaBroker(java.util.Map.of("auto.create.topics.enable", "false")).start();
         Path file = SharedData.file("bayarea-bikeshare-2014/batrips.csv.gz");
         trips = new ArrayList<>();
         try (BufferedReader r = new BufferedReader(new InputStreamReader(new GZIPInputStream(Files.newInputStream(file)),

@@ -1,0 +1,45 @@
+package io.keyshift.jobs.kafka;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+
+/**
+ * {@link KafkaOptions#checkTopicsExist}: where no broker answers (the machine that builds a job may not reach the
+ * brokers the cluster reaches), the topics are left to the running job with a warning, not refused. The refusals of
+ * missing topics are in {@code KafkaIdlePartitionIT}, which has a broker.
+ */
+class KafkaTopicCheckTest {
+    @Command(name = "job")
+    static final class Job {
+        @Mixin
+        KafkaOptions kafka;
+    }
+
+    @Test
+    void brokersThatDoNotAnswerLeaveTheTopicsToTheRunningJob() throws Exception {
+        int port;
+        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            port = s.getLocalPort();
+        }
+        Job job = new Job();
+        CommandLine cl = new CommandLine(job);
+        cl.parseArgs("--kafka-bootstrap-servers", "127.0.0.1:" + port, "--kafka-topic", "trips",
+                "--results-topic", "results");
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        long start = System.nanoTime();
+        job.kafka.checkTopicsExist(cl, new PrintStream(err, true, StandardCharsets.UTF_8));
+        double seconds = (System.nanoTime() - start) / 1e9;
+        assertThat(err.toString(StandardCharsets.UTF_8)).contains("warning: no Kafka broker at 127.0.0.1:" + port
+                + " answered within " + KafkaOptions.TOPIC_CHECK_SECONDS + " s; the topics are left to the running job");
+        // bounded by the check's own timeout, not by Kafka's default of a minute (a generous margin: a shared machine)
+        assertThat(seconds).isLessThan(KafkaOptions.TOPIC_CHECK_SECONDS + 20);
+    }
+}
