@@ -266,8 +266,9 @@ public final class ReplayCommand implements Callable<Integer> {
         } finally {
             Files.deleteIfExists(out.resolve(".events.bin"));
         }
-        report.print(System.out);
-        System.out.println("report: " + out.resolve("report.json"));
+        report.print(cl.getOut());
+        cl.getOut().println("report: " + out.resolve("report.json"));
+        cl.getOut().flush();
         if (!report.resultMismatches().isEmpty()) {
             // keyshift lost, doubled or changed results: a failure of the run, however good its balance
             System.err.println("keyshift replay: results differ from hash's " + report.resultMismatches()

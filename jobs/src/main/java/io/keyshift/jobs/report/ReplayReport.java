@@ -175,6 +175,14 @@ public final class ReplayReport {
         }
     }
 
+    /** The same, to a writer (a command's {@code CommandLine.getOut()}); flushed. */
+    public void print(java.io.PrintWriter pw) {
+        for (String line : table) {
+            pw.println(line);
+        }
+        pw.flush();
+    }
+
     /** Reads the runs' outputs under {@code work} and computes the report. */
     public static ReplayReport build(Path work, Path out, List<Strategy> strategies,
                                      Map<Strategy, ReplayRunner.RunTiming> timings, ReplayInput.Stats stats,
@@ -458,25 +466,34 @@ public final class ReplayReport {
         return new ReplayReport(out, root, summary, data);
     }
 
+    /** A measure formatted with {@code format}, or "-" where it is undefined (null, absent, NaN). */
+    private static String cell(com.fasterxml.jackson.databind.JsonNode v, String format) {
+        return v == null || !v.isNumber() || !Double.isFinite(v.asDouble()) ? "-"
+                : String.format(format, v.asDouble());
+    }
+
     private static List<String> table(ObjectNode root, Map<Strategy, ObjectNode> nodes) {
         List<String> t = new ArrayList<>();
         ObjectNode in = (ObjectNode) root.get("input");
-        t.add(String.format("input: %,d records, %,d dead letters, %,d keys, %s .. %s; parallelism %d, window %s",
+        // an input without data rows: no event time, and every imbalance undefined ("-", null in report.json)
+        t.add(String.format("input: %,d records, %,d dead letters, %,d keys, %s; parallelism %d, window %s",
                 in.get("records").asLong(), in.get("dead_letters").asLong(), in.get("keys").asLong(),
-                in.get("first_event").asText(), in.get("last_event").asText(), root.get("parallelism").asInt(),
+                in.path("first_event").isTextual() ? in.get("first_event").asText() + " .. "
+                        + in.path("last_event").asText() : "no event time", root.get("parallelism").asInt(),
                 root.get("window").asText()));
         ObjectNode any = nodes.values().iterator().next();
-        t.add(String.format("references (imbalance, load-weighted mean): lower bound %.3f, oracle %.3f, static oracle %.3f, "
-                        + "trend oracle %.3f", any.get("lower_bound_mean").asDouble(), any.get("oracle_mean").asDouble(),
-                any.get("static_oracle_mean").asDouble(), any.get("trend_oracle_mean").asDouble()));
+        t.add(String.format("references (imbalance, load-weighted mean): lower bound %s, oracle %s, static oracle %s, "
+                        + "trend oracle %s", cell(any.get("lower_bound_mean"), "%.3f"), cell(any.get("oracle_mean"),
+                        "%.3f"), cell(any.get("static_oracle_mean"), "%.3f"), cell(any.get("trend_oracle_mean"),
+                        "%.3f")));
         t.add(String.format("%-11s %9s %9s %9s %10s %9s %9s %9s %8s %8s %8s %10s", "strategy", "imbalance", "p95",
                 "headroom", "mismatch", "results", "shadow", "migr.", "done", "MASE", "start s", "flow rec/s"));
         for (Map.Entry<Strategy, ObjectNode> e : nodes.entrySet()) {
             ObjectNode n = e.getValue();
             com.fasterxml.jackson.databind.JsonNode headroom = n.get("headroom_captured");
-            t.add(String.format("%-11s %9.3f %9.3f %9s %10d %9d %9.4f %9d %8d %8s %8.1f %10.0f", e.getKey().id(),
-                    n.get("imbalance_mean").asDouble(), n.get("imbalance_p95").asDouble(),
-                    headroom == null || !headroom.isNumber() || !Double.isFinite(headroom.asDouble()) ? "-" : String.format("%.2f", headroom.asDouble()),
+            t.add(String.format("%-11s %9s %9s %9s %10d %9d %9.4f %9d %8d %8s %8.1f %10.0f", e.getKey().id(),
+                    cell(n.get("imbalance_mean"), "%.3f"), cell(n.get("imbalance_p95"), "%.3f"),
+                    cell(headroom, "%.2f"),
                     n.get("result_mismatches").asLong(),
                     n.get("results").asLong(), n.get("shadow_overhead").asDouble(),
                     n.get("migrations_started").asLong(), n.get("migrations_completed").asLong(),

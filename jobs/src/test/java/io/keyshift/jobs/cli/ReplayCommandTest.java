@@ -137,6 +137,11 @@ class ReplayCommandTest {
         JsonNode none = new ObjectMapper().readTree(dir.resolve("out-empty").resolve("report.json").toFile());
         assertThat(none.at("/input/records").requireNonNull().asLong()).isZero();
         assertThat(none.at("/scaling/runs/scaled-predictive/rescales").requireNonNull().asInt()).isZero();
+        // the printed table says there was nothing to measure (it printed "null .. null" and NaN)
+        assertThat(empty.out()).contains("input: 0 records, 0 dead letters, 0 keys, no event time;")
+                .contains("lower bound -, oracle -").doesNotContain("NaN").doesNotContain("null");
+        assertThat(empty.out().lines().filter(l -> l.startsWith("predictive "))).singleElement()
+                .satisfies(l -> assertThat(l.trim().split(" +")).startsWith("predictive", "-", "-", "-", "0", "0"));
 
         StringBuilder csv = new StringBuilder("id,when\n");
         long start = Instant.parse("2024-03-01T00:00:00Z").toEpochMilli();
