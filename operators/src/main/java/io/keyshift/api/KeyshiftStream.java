@@ -123,11 +123,27 @@ public final class KeyshiftStream<T, K> {
         }
     }
 
+    /** The keys of {@code conf} that only keyshift's command line reads, sorted: a library stage ignores them. */
+    static java.util.List<String> ignoredCommandLineKeys(Configuration conf) {
+        return conf.keySet().stream().filter(KeyshiftConfig.COMMAND_LINE_KEYS::contains).sorted().toList();
+    }
+
+    /** What {@link #configure} logs (WARN) for a command-line key it ignores, with where a library user sets it. */
+    static String ignoredKeyWarning(String key) {
+        String instead = switch (key) {
+            case "keyshift.allowed-lateness" -> "set it on the window stage (window(...).allowedLateness(...))";
+            case "keyshift.control.file", "keyshift.control.directory", "keyshift.control.directory-interval" ->
+                    "give a control stream with control(...)";
+            default -> "it applies to keyshift's command line only";
+        };
+        return key + " is an option of keyshift's command line, ignored by a library stage's configure(): " + instead;
+    }
+
     /**
      * Takes the {@code keyshift.*} options of {@code conf} (other keys are ignored); may be called several times, the
      * later values winning. With a {@link Configuration}, an unknown {@code keyshift.*} key fails here with the
      * closest known one (the command line's own options, {@link KeyshiftConfig#COMMAND_LINE_KEYS}, which a cluster's
-     * config.yaml may hold, are ignored); every value is checked against its documented range, on the options taken so far together.
+     * config.yaml may hold, are ignored, each with a WARN in the log saying where a library user sets it); every value is checked against its documented range, on the options taken so far together.
      * {@code keyshift.rocksdb.max-manifest-file-size} is checked here but takes effect only from the Flink
      * configuration of the job or cluster, where RocksDB reads it (passing the environment's configuration, as the
      * command line does, is the usual way).
@@ -142,6 +158,11 @@ public final class KeyshiftStream<T, K> {
             // keys and values here; ranges that relate options to each other on the merged options below (a first
             // configure() may set scale-in, a second utilization.high)
             KeyshiftConfig.checkKnown(c, KeyshiftConfig.COMMAND_LINE_KEYS);
+        }
+        if (conf instanceof Configuration c) {
+            for (String ignored : ignoredCommandLineKeys(c)) {
+                LOG.warn(ignoredKeyWarning(ignored));
+            }
         }
         // merged into a copy: a configuration that fails leaves the stage's options as they were
         Configuration merged = new Configuration(config);

@@ -145,14 +145,15 @@ public final class KeyshiftWindowedStream<T, K, W extends Window> {
                 stream.inputType(), null, true), overload);
         TypeInformation<R> result = KeyshiftStream.known(TypeExtractor.getAggregateFunctionReturnType(function,
                 stream.inputType(), null, true), overload);
-        return aggregate(function, null, acc, result, result);
+        return aggregateThen(function, null, acc, result, result);
     }
 
     /** As {@link #aggregate(AggregateFunction)} with the accumulator and result types given (as Flink's). */
     public <ACC, R> DataStream<R> aggregate(AggregateFunction<T, ACC, R> function,
                                             TypeInformation<ACC> accumulatorType, TypeInformation<R> resultType) {
         Objects.requireNonNull(function, "aggregate function");
-        return aggregate(function, null, accumulatorType, resultType, resultType);
+        Objects.requireNonNull(resultType, "result type");
+        return aggregateThen(function, null, accumulatorType, resultType, resultType);
     }
 
     /** Incremental aggregation, then the window function on the aggregate's result. */
@@ -173,6 +174,17 @@ public final class KeyshiftWindowedStream<T, K, W extends Window> {
                                                ProcessWindowFunction<V, R, K, W> windowFunction,
                                                TypeInformation<ACC> accumulatorType, TypeInformation<V> aggregateType,
                                                TypeInformation<R> resultType) {
+        // as the overload without types (a null one would pass the aggregate's result on as R: a ClassCastException
+        // in the running job, at every restart)
+        Objects.requireNonNull(windowFunction, "window function");
+        return aggregateThen(function, windowFunction, accumulatorType, aggregateType, resultType);
+    }
+
+    /** The aggregations; {@code windowFunction} null = the aggregate's result is the window's (V = R). */
+    private <ACC, V, R> DataStream<R> aggregateThen(AggregateFunction<T, ACC, V> function,
+                                                    ProcessWindowFunction<V, R, K, W> windowFunction,
+                                                    TypeInformation<ACC> accumulatorType,
+                                                    TypeInformation<V> aggregateType, TypeInformation<R> resultType) {
         Objects.requireNonNull(function, "aggregate function");
         Objects.requireNonNull(accumulatorType, "accumulator type");
         // as Flink's WindowedStream, which checks it too (the aggregate's result only passes to the window function)
@@ -255,7 +267,7 @@ public final class KeyshiftWindowedStream<T, K, W extends Window> {
     /** Incremental reduction; the reduced record is the window's result. */
     public DataStream<T> reduce(ReduceFunction<T> function) {
         refuseRich(function);
-        return aggregate(new ReduceAggregate<>(function), null, stream.inputType(), stream.inputType(),
+        return aggregateThen(new ReduceAggregate<>(function), null, stream.inputType(), stream.inputType(),
                 stream.inputType());
     }
 

@@ -1565,6 +1565,26 @@ class KeyshiftApiTest {
                 Types.STRING, Types.LONG));
     }
 
+    /**
+     * The command line's own keys in a configuration given to configure() are ignored, as before, but no longer
+     * silently: a library user who sets keyshift.allowed-lateness there would have had late records dropped.
+     */
+    @Test
+    void commandLineKeysGivenToConfigureAreNamedAsIgnored() {
+        org.apache.flink.configuration.Configuration conf = new org.apache.flink.configuration.Configuration();
+        conf.setString("keyshift.allowed-lateness", "30s");
+        conf.setString("keyshift.control.file", "/tmp/commands");
+        conf.setString("keyshift.plan.horizon", "2");
+        assertThat(KeyshiftStream.ignoredCommandLineKeys(conf))
+                .containsExactly("keyshift.allowed-lateness", "keyshift.control.file");
+        assertThat(KeyshiftStream.ignoredKeyWarning("keyshift.allowed-lateness"))
+                .contains("ignored by a library stage").contains("allowedLateness");
+        assertThat(KeyshiftStream.ignoredKeyWarning("keyshift.control.file")).contains("control(...)");
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(2);
+        // still taken: the rest applies, the ignored keys fail nothing
+        Keyshift.keyBy(Clicks.stream(env, 10, 1), c -> c.user, Types.STRING).configure(conf);
+    }
+
     /** The typed aggregate overload checks its aggregate type as Flink's WindowedStream does (it was taken unchecked). */
     @Test
     void theTypedAggregateOverloadRefusesANullAggregateType() {
@@ -1574,6 +1594,15 @@ class KeyshiftApiTest {
         assertThatThrownBy(() -> windows.aggregate(new SumBytes(), new Label(),
                 TypeInformation.of(long[].class), null, Types.STRING))
                 .isInstanceOf(NullPointerException.class).hasMessage("aggregate type");
+        // a null window function (it passed the aggregate's result on as the window's: a ClassCastException in the
+        // running job), and a null result type named as such (it was called the aggregate type)
+        assertThatThrownBy(() -> windows.aggregate(new SumBytes(), null, TypeInformation.of(long[].class),
+                Types.LONG, Types.STRING))
+                .isInstanceOf(NullPointerException.class).hasMessage("window function");
+        assertThatThrownBy(() -> windows.aggregate(new SumBytes(), TypeInformation.of(long[].class), null))
+                .isInstanceOf(NullPointerException.class).hasMessage("result type");
+        assertThatThrownBy(() -> windows.reduce((a, b) -> a, null))
+                .isInstanceOf(NullPointerException.class).hasMessage("window function");
     }
 
     /**
