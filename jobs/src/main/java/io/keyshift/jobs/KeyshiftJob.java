@@ -506,95 +506,95 @@ public final class KeyshiftJob implements Callable<Integer> {
             @Override
             public void onJobExecuted(org.apache.flink.api.common.JobExecutionResult result, Throwable failure) {}
         });
-        if (kafka.input()) {
-            InputSpec spec = sourceSpec;
-            int p = env.getParallelism();
-            String group = kafkaGroup(kafka, dir, continuing, fixedJobId, recoveryPath);
-            var events = io.keyshift.jobs.kafka.KafkaIo.events(env, cl, kafka, spec, p,
-                    conf.get(io.keyshift.jobs.replay.Workload.MAX_EVENT_TIME_AHEAD), group);
-            ReplayJob.sink(events.getSideOutput(io.keyshift.jobs.kafka.KafkaIo.DEAD_LETTERS), dir.resolve("dead-letters"),
-                    "dead-letters", p);
-            System.out.println("keyshift-job: Kafka topic " + kafka.topicName() + " (dead letters under "
-                    + dir.resolve("dead-letters") + ")");
+        // taken before anything is written into --out (the Kafka group, the sorted input, the dead letters, the HA
+        // marker): a second job started there while this one is built is refused before it changes any of them
+        boolean started = markStarted(dir, ownDirectory, cl);
+        try {
+            if (kafka.input()) {
+                InputSpec spec = sourceSpec;
+                int p = env.getParallelism();
+                String group = kafkaGroup(kafka, dir, continuing, fixedJobId, recoveryPath);
+                var events = io.keyshift.jobs.kafka.KafkaIo.events(env, cl, kafka, spec, p,
+                        conf.get(io.keyshift.jobs.replay.Workload.MAX_EVENT_TIME_AHEAD), group);
+                ReplayJob.sink(events.getSideOutput(io.keyshift.jobs.kafka.KafkaIo.DEAD_LETTERS), dir.resolve("dead-letters"),
+                        "dead-letters", p);
+                System.out.println("keyshift-job: Kafka topic " + kafka.topicName() + " (dead letters under "
+                        + dir.resolve("dead-letters") + ")");
+                mark(dir, fixedJobId, recoveryPath);
+                var outputs = ReplayJob.attach(events, st, conf, dir, sumField != null, p, topics(),
+                        kafka.controlTopicName() == null ? null : io.keyshift.jobs.kafka.KafkaIo.control(env, kafka, group),
+                        true);
+                // records later than the allowed lateness (behind a partition's watermark by more than
+                // --max-out-of-orderness, or from a partition back from idleness behind the others): written, not lost
+                ReplayJob.sink(io.keyshift.jobs.kafka.KafkaIo.lateRecords(outputs.late(), p), dir.resolve("late-records"),
+                        "late-records", p);
+                env.execute(jobName != null ? jobName : "keyshift [" + st.id() + "]");
+                return 0;
+            }
+            EventSpace space = null;
+            boolean copy = in.present() && Files.exists(dir.resolve(".events.bin"));
+            if (copy && failover) {
+                // its checkpoint's read positions point into the copy it read, whatever --input holds now
+                space = readOnAfterFailover(dir);
+            } else if (copy && restoring && heldOutput(dir, true, false) != null) {
+                // the sorted copy of the job this one continues, which its read positions point into: one that left
+                // output beside it (a copy alone may be a failed restore's, of the wrong input: sorted again in place)
+                space = sameSortedInput(cl, dir, sourceSpec, conf);
+            }
+            boolean wroteSorted = false;
+            if (space != null) {
+                // the earlier job's copy
+            } else if (in.present()) {
+                wroteSorted = true;
+                ReplayInput.Prepared prepared = ReplayInput.prepare(in.input(), sourceSpec, dir.resolve(".events.bin"),
+                        dir.resolve("dead-letters.csv"), n -> { }, conf.get(io.keyshift.jobs.replay.Workload.MAX_EVENT_TIME_GAP));
+                System.out.printf("keyshift-job: %,d records, %,d dead letters (%s)%n", prepared.stats().records(),
+                        prepared.stats().deadLetters(), dir.resolve("dead-letters.csv"));
+                // as the replay does: a file whose every row is a dead letter (a --time-format that fits no row) or whose
+                // span the window splits too finely is refused before any job, and leaves nothing that refuses a rerun
+                String refused = null;
+                if (prepared.stats().records() == 0 && prepared.stats().deadLetters() > 0) {
+                    refused = in.input() + " has no valid row (" + prepared.stats().deadLetters() + " dead letters in "
+                            + dir.resolve("dead-letters.csv") + "; the first: "
+                            + io.keyshift.jobs.cli.ReplayCommand.firstReason(dir.resolve("dead-letters.csv")) + ")";
+                } else {
+                    refused = io.keyshift.jobs.cli.ReplayCommand.tooManyWindows(prepared.stats(), w);
+                }
+                if (refused != null) {
+                    Files.deleteIfExists(dir.resolve(".events.bin"));
+                    throw new ParameterException(cl, refused + "; no job was started");
+                }
+                space = prepared.space();
+            } else {
+                space = generated;
+                System.out.println("keyshift-job: " + gen.describe());
+            }
             mark(dir, fixedJobId, recoveryPath);
-            var outputs = ReplayJob.attach(events, st, conf, dir, sumField != null, p, topics(),
-                    kafka.controlTopicName() == null ? null : io.keyshift.jobs.kafka.KafkaIo.control(env, kafka, group),
-                    true);
-            // records later than the allowed lateness (behind a partition's watermark by more than
-            // --max-out-of-orderness, or from a partition back from idleness behind the others): written, not lost
-            ReplayJob.sink(io.keyshift.jobs.kafka.KafkaIo.lateRecords(outputs.late(), p), dir.resolve("late-records"),
-                    "late-records", p);
-            boolean started = markStarted(dir, ownDirectory, cl);
             try {
+                ReplayJob.build(env, space, st, conf, dir, sumField != null, rate, null, topics());
                 env.execute(jobName != null ? jobName : "keyshift [" + st.id() + "]");
             } catch (Exception e) {
-                // never submitted (refused by the cluster): the corrected rerun must not be refused for the marker
-                if (started && !submitted[0]) {
-                    Files.deleteIfExists(dir.resolve(STARTED_MARKER));
+                // a job that was never submitted (not built, refused by the cluster) leaves no sorted input behind
+                // either: --out would otherwise refuse the corrected rerun as holding another job's output. Not once
+                // submitted (a client timeout or a JobManager failover can end execute() while the job lives on and
+                // reads the file), and not on an Error: `submit` takes the job graph out of execute() by Flink's
+                // ProgramAbortException, and the submitted job then reads the file. Nor the earlier job's copy that a
+                // restored one reads on in (not written by this run)
+                if (wroteSorted && !submitted[0] && heldOutput(dir, true, false) == null) {
+                    Files.deleteIfExists(dir.resolve(".events.bin"));
                 }
                 throw e;
             }
             return 0;
-        }
-        EventSpace space = null;
-        boolean copy = in.present() && Files.exists(dir.resolve(".events.bin"));
-        if (copy && failover) {
-            // its checkpoint's read positions point into the copy it read, whatever --input holds now
-            space = readOnAfterFailover(dir);
-        } else if (copy && restoring && heldOutput(dir, true, false) != null) {
-            // the sorted copy of the job this one continues, which its read positions point into: one that left
-            // output beside it (a copy alone may be a failed restore's, of the wrong input: sorted again in place)
-            space = sameSortedInput(cl, dir, sourceSpec, conf);
-        }
-        boolean wroteSorted = false;
-        if (space != null) {
-            // the earlier job's copy
-        } else if (in.present()) {
-            wroteSorted = true;
-            ReplayInput.Prepared prepared = ReplayInput.prepare(in.input(), sourceSpec, dir.resolve(".events.bin"),
-                    dir.resolve("dead-letters.csv"), n -> { }, conf.get(io.keyshift.jobs.replay.Workload.MAX_EVENT_TIME_GAP));
-            System.out.printf("keyshift-job: %,d records, %,d dead letters (%s)%n", prepared.stats().records(),
-                    prepared.stats().deadLetters(), dir.resolve("dead-letters.csv"));
-            // as the replay does: a file whose every row is a dead letter (a --time-format that fits no row) or whose
-            // span the window splits too finely is refused before any job, and leaves nothing that refuses a rerun
-            String refused = null;
-            if (prepared.stats().records() == 0 && prepared.stats().deadLetters() > 0) {
-                refused = in.input() + " has no valid row (" + prepared.stats().deadLetters() + " dead letters in "
-                        + dir.resolve("dead-letters.csv") + "; the first: "
-                        + io.keyshift.jobs.cli.ReplayCommand.firstReason(dir.resolve("dead-letters.csv")) + ")";
-            } else {
-                refused = io.keyshift.jobs.cli.ReplayCommand.tooManyWindows(prepared.stats(), w);
-            }
-            if (refused != null) {
-                Files.deleteIfExists(dir.resolve(".events.bin"));
-                throw new ParameterException(cl, refused + "; no job was started");
-            }
-            space = prepared.space();
-        } else {
-            space = generated;
-            System.out.println("keyshift-job: " + gen.describe());
-        }
-        mark(dir, fixedJobId, recoveryPath);
-        boolean started = markStarted(dir, ownDirectory, cl);
-        try {
-            ReplayJob.build(env, space, st, conf, dir, sumField != null, rate, null, topics());
-            env.execute(jobName != null ? jobName : "keyshift [" + st.id() + "]");
         } catch (Exception e) {
+            // never submitted (refused before it was built, or by the cluster): the corrected rerun must not be
+            // refused for the marker. Not on an Error: `submit` takes the job graph out of execute() by Flink's
+            // ProgramAbortException, and submits it after
             if (started && !submitted[0]) {
                 Files.deleteIfExists(dir.resolve(STARTED_MARKER));
             }
-            // a job that was never submitted (not built, refused by the cluster) leaves no sorted input behind
-            // either: --out would otherwise refuse the corrected rerun as holding another job's output. Not once
-            // submitted (a client timeout or a JobManager failover can end execute() while the job lives on and
-            // reads the file), and not on an Error: `submit` takes the job graph out of execute() by Flink's
-            // ProgramAbortException, and the submitted job then reads the file. Nor the earlier job's copy that a
-            // restored one reads on in (not written by this run)
-            if (wroteSorted && !submitted[0] && heldOutput(dir, true, false) == null) {
-                Files.deleteIfExists(dir.resolve(".events.bin"));
-            }
             throw e;
         }
-        return 0;
     }
 
     /**

@@ -101,6 +101,7 @@ public final class SubmitCommand implements Callable<Integer> {
         String jobId;
         // the job's main writes these into --out as it builds the job (here, on this machine); if the cluster then
         // does not take the job, the corrected rerun must not find them and refuse --out as another job's
+        // (a main that fails removes its own)
         List<Path> writtenIfSubmitted = new java.util.ArrayList<>();
         Path out = outOf(jobArgs);
         if (out != null) {
@@ -113,10 +114,29 @@ public final class SubmitCommand implements Callable<Integer> {
         try {
             jobId = JobSubmitter.submit(api.base(), j, KeyshiftJob.class.getName(), jobArgs, conf, savepoint,
                     allowNonRestored);
-        } catch (Exception e) {
-            for (Path p : writtenIfSubmitted) {
-                Files.deleteIfExists(p);
+        } catch (JobSubmitter.NotSubmitted e) {
+            // the job's main built the graph, having taken --out (the marker first, then the sorted input: no other
+            // job wrote them since the list above); removed only if the cluster says it does not have the job: a
+            // submission whose answer did not come may run all the same, and read the sorted input
+            String known;
+            try {
+                known = api.knowsJob(e.jobId()) ? "the cluster has job " + e.jobId() + " all the same: see its web UI "
+                        + "(" + api.base() + ")" : null;
+            } catch (java.io.IOException unknown) {
+                known = "whether the cluster has job " + e.jobId() + " is unknown (" + unknown.getMessage() + ")";
             }
+            if (known == null) {
+                for (Path p : writtenIfSubmitted) {
+                    Files.deleteIfExists(p);
+                }
+                throw e;
+            }
+            // (its own message, not the root cause's: an IOException is not taken for a wrapper)
+            throw new java.io.IOException("submitting the job failed (" + KeyshiftCli.rootMessage(e) + "), and "
+                    + known + (out == null ? "" : "; " + out + " keeps what the job's main wrote into it"), e);
+        } catch (Exception e) {
+            // the job's main failed before a job graph existed, and removed what it had written (the files listed
+            // above may be another job's, written since)
             // a bad job option: the job's main refuses it, naming it, before a job graph exists (exit 2, as for
             // this command's own options)
             for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {

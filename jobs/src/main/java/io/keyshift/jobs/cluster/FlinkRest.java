@@ -178,16 +178,36 @@ public final class FlinkRest {
                 .PUT(HttpRequest.BodyPublishers.ofString(JSON.writeValueAsString(body))));
     }
 
-    private JsonNode send(HttpRequest.Builder b) throws IOException, InterruptedException {
+    /**
+     * Whether the cluster knows job {@code jobId} (running or ended): false only where it answers that it does not.
+     *
+     * @throws IOException where it cannot be reached or answers otherwise
+     */
+    public boolean knowsJob(String jobId) throws IOException, InterruptedException {
+        HttpResponse<String> r = call(HttpRequest.newBuilder(URI.create(base + "/jobs/" + jobId)).GET());
+        if (r.statusCode() == 404) {
+            return false;
+        }
+        if (r.statusCode() >= 300) {
+            throw new IOException("Flink REST GET /jobs/" + jobId + ": HTTP " + r.statusCode());
+        }
+        return true;
+    }
+
+    private HttpResponse<String> call(HttpRequest.Builder b) throws IOException, InterruptedException {
         HttpRequest request = b.timeout(Duration.ofSeconds(60)).build();
-        HttpResponse<String> r;
         try {
-            r = http.send(request, HttpResponse.BodyHandlers.ofString());
+            return http.send(request, HttpResponse.BodyHandlers.ofString());
         } catch (java.net.ConnectException | java.net.http.HttpConnectTimeoutException
                  | java.nio.channels.ClosedChannelException e) {
             throw new IOException("cannot reach Flink's REST API at " + base + " (" + (e.getMessage() != null
                     ? e.getMessage() : e.getClass().getSimpleName()) + ")", e);
         }
+    }
+
+    private JsonNode send(HttpRequest.Builder b) throws IOException, InterruptedException {
+        HttpResponse<String> r = call(b);
+        HttpRequest request = r.request();
         JsonNode body;
         try {
             body = r.body().isEmpty() ? JSON.createObjectNode() : JSON.readTree(r.body());

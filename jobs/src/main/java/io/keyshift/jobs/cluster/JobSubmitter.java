@@ -25,6 +25,25 @@ public final class JobSubmitter {
     private JobSubmitter() {}
 
     /**
+     * The program built its job graph, and submitting it failed: the cluster refused it, or the answer did not come
+     * (the cluster may run it all the same: ask it for {@link #jobId()}). The cause is the client's exception.
+     */
+    public static final class NotSubmitted extends Exception {
+        private static final long serialVersionUID = 1L;
+        private final String jobId;
+
+        NotSubmitted(String jobId, Throwable cause) {
+            super(cause.getMessage(), cause);
+            this.jobId = jobId;
+        }
+
+        /** The id the job graph carries (32 hex digits). */
+        public String jobId() {
+            return jobId;
+        }
+    }
+
+    /**
      * Builds the job graph of {@code entryClass} in {@code jar} with {@code args} and submits it.
      *
      * @param restBase the cluster's REST address, {@code http://host[:port]} or {@code https://host[:port]} (TLS
@@ -33,6 +52,7 @@ public final class JobSubmitter {
      * @param savepoint a savepoint or retained checkpoint to restore from, or null
      * @return the job id
      * @throws org.apache.flink.client.program.ProgramInvocationException if the program fails while building its graph
+     * @throws NotSubmitted if the graph was built and its submission failed
      */
     public static String submit(String restBase, Path jar, String entryClass, List<String> args, Configuration conf,
                                 String savepoint, boolean allowNonRestoredState) throws Exception {
@@ -55,6 +75,8 @@ public final class JobSubmitter {
             try (RestClusterClient<StandaloneClusterId> client = new RestClusterClient<>(c, StandaloneClusterId.getInstance())) {
                 JobID id = client.submitJob(graph).get();
                 return id.toHexString();
+            } catch (Exception e) {
+                throw new NotSubmitted(graph.getJobID().toHexString(), e);
             }
         } finally {
             program.close();

@@ -123,4 +123,61 @@ class ClusterAddressTest {
             server.stop(0);
         }
     }
+
+    /**
+     * A cluster that refuses the job graph: submit removes what the job's main wrote into --out (the started marker,
+     * the sorted input) only where the cluster then says it does not have the job; where it has it all the same (an
+     * answer that did not come), they stay, and the line says so.
+     */
+    @Test
+    void aRefusedSubmissionRemovesTheMarkerOnlyIfTheClusterLacksTheJob(@org.junit.jupiter.api.io.TempDir
+                                                                          java.nio.file.Path dir) throws Exception {
+        // the job's classes come from this class path (Flink's user class loader asks its parent for what the jar
+        // lacks): a jar with a manifest alone
+        java.nio.file.Path jar = dir.resolve("job.jar");
+        java.util.jar.Manifest manifest = new java.util.jar.Manifest();
+        manifest.getMainAttributes().put(java.util.jar.Attributes.Name.MANIFEST_VERSION, "1.0");
+        new java.util.jar.JarOutputStream(java.nio.file.Files.newOutputStream(jar), manifest).close();
+        java.nio.file.Path csv = java.nio.file.Files.writeString(dir.resolve("in.csv"),
+                "k,t\na,2014-01-01 00:00:00\nb,2014-01-01 00:30:00\n");
+        boolean[] hasJob = {false};
+        HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        server.createContext("/", ex -> {
+            // read in full: a reset upload is a connection problem, which Flink's client retries for a minute
+            ex.getRequestBody().readAllBytes();
+            String path = ex.getRequestURI().getPath();
+            boolean get = ex.getRequestMethod().equals("GET");
+            int status = get && path.equals("/config") ? 200
+                    : get && path.startsWith("/jobs/") ? (hasJob[0] ? 200 : 404) : 400;
+            byte[] body = (status == 200 ? "{}" : "{\"errors\":[\"refused by this test\"]}")
+                    .getBytes(StandardCharsets.UTF_8);
+            ex.getResponseHeaders().add("Content-Type", "application/json");
+            ex.sendResponseHeaders(status, body.length);
+            ex.getResponseBody().write(body);
+            ex.close();
+        });
+        server.start();
+        try {
+            String rest = "http://127.0.0.1:" + server.getAddress().getPort();
+            for (boolean known : new boolean[] {false, true}) {
+                hasJob[0] = known;
+                java.nio.file.Path out = dir.resolve("out-" + known);
+                Run r = run("submit", "--jar", jar.toString(), "--rest", rest, "--config",
+                        io.keyshift.jobs.SharedData.flinkConf().toString(), "--", "--input", csv.toString(), "--key",
+                        "k", "--time", "t", "--out", out.toString());
+                assertThat(r.exit()).as(r.err()).isEqualTo(1);
+                assertThat(r.err().strip().lines()).as(r.err()).hasSize(1);
+                if (known) {
+                    assertThat(r.err()).contains("the cluster has job").contains("all the same");
+                    assertThat(out.resolve(io.keyshift.jobs.KeyshiftJob.STARTED_MARKER)).exists();
+                    assertThat(out.resolve(".events.bin")).exists();
+                } else {
+                    assertThat(out.resolve(io.keyshift.jobs.KeyshiftJob.STARTED_MARKER)).doesNotExist();
+                    assertThat(out.resolve(".events.bin")).doesNotExist();
+                }
+            }
+        } finally {
+            server.stop(0);
+        }
+    }
 }

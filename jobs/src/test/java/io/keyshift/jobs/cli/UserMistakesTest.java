@@ -212,6 +212,11 @@ class UserMistakesTest {
         CliRun colon = run("inspect-savepoint", noMetadata.getFileName().toString(), "--config", conf());
         assertThat(colon.exit()).as(colon.err()).isEqualTo(2);
         assertThat(colon.err()).contains("no such savepoint directory or file");
+        // a relative name with a colon is a local path, not a URI (the former rule took backup-...:00 for a scheme)
+        assertThat(FlinkOptions.isUri("backup-2024-05-01T10:00")).isFalse();
+        assertThat(FlinkOptions.isUri("backup:2024")).isFalse();
+        assertThat(FlinkOptions.isUri("file:/tmp/sp")).isTrue();
+        assertThat(FlinkOptions.isUri("s3://bucket/sp")).isTrue();
         CliRun bare = run("inspect-savepoint", noMetadata.toString(), "--config", conf());
         assertThat(bare.exit()).as(bare.err()).isEqualTo(2);
         assertThat(bare.err()).contains("is not a Flink savepoint or checkpoint: no " + noMetadata.resolve("_metadata"));
