@@ -116,9 +116,10 @@ public final class KeyshiftJob implements Callable<Integer> {
     /** The file under --out that names the fixed job id of the job writing there. */
     static final String JOB_ID_MARKER = ".keyshift-job-id";
     /**
-     * The file under --out that a job writes just before it is submitted (see {@link #heldOutput}): a live job's file
-     * sinks write nothing until its first record of each kind (with a live topic or a paced generator, nothing before
-     * the first window closes), and a second job started meanwhile in the same --out was accepted.
+     * The file under --out that a job creates once its checks have passed, before it writes anything there (see
+     * {@link #heldOutput}): a live job's file sinks write nothing until its first record of each kind (with a live
+     * topic or a paced generator, nothing before the first window closes), and a second job started meanwhile in the
+     * same --out was accepted. Its lines: when it was written, and the fixed (HA) job id, if any.
      */
     public static final String STARTED_MARKER = ".keyshift-job-started";
 
@@ -194,11 +195,12 @@ public final class KeyshiftJob implements Callable<Integer> {
      *
      * @return whether this run wrote it (and so removes it if its job is never submitted)
      */
-    private static boolean markStarted(Path dir, boolean mayExist, CommandLine cl) throws java.io.IOException {
+    private static boolean markStarted(Path dir, boolean mayExist, String fixedJobId, CommandLine cl)
+            throws java.io.IOException {
         Path marker = dir.resolve(STARTED_MARKER);
         try {
-            Files.writeString(marker, java.time.Instant.now() + "\n", java.nio.file.StandardOpenOption.CREATE_NEW,
-                    java.nio.file.StandardOpenOption.WRITE);
+            Files.writeString(marker, java.time.Instant.now() + "\n" + (fixedJobId == null ? "" : fixedJobId + "\n"),
+                    java.nio.file.StandardOpenOption.CREATE_NEW, java.nio.file.StandardOpenOption.WRITE);
             return true;
         } catch (java.nio.file.FileAlreadyExistsException e) {
             if (mayExist) {
@@ -208,6 +210,20 @@ public final class KeyshiftJob implements Callable<Integer> {
             throw new ParameterException(cl, "--out " + dir + " already holds results of another job, running or "
                     + "ended (" + STARTED_MARKER + ", written while this job was being built): choose a new directory");
         }
+    }
+
+    /**
+     * True if the {@link #STARTED_MARKER} in {@code dir} names the fixed (HA) id {@code fixedJobId}: the same job's
+     * main, run again by Flink after a JobManager failover that came while it was being built (before it wrote
+     * {@link #JOB_ID_MARKER}).
+     */
+    static boolean startedBy(Path dir, String fixedJobId) throws java.io.IOException {
+        Path marker = dir.resolve(STARTED_MARKER);
+        if (fixedJobId == null || !Files.isRegularFile(marker)) {
+            return false;
+        }
+        java.util.List<String> lines = Files.readString(marker).lines().toList();
+        return lines.size() > 1 && lines.get(1).strip().equals(fixedJobId);
     }
 
     /**
@@ -252,7 +268,10 @@ public final class KeyshiftJob implements Callable<Integer> {
         if (!continuing && markedBy(dir, fixedJobId) && markedRecovery(dir, recoveryPath)) {
             return kafka.unrecordedGroupId(dir);
         }
-        return kafka.groupId(dir, continuing, heldOutput(dir) != null);
+        // (this run's own started marker is not earlier output; a sorted input beside it is)
+        String held = heldOutput(dir);
+        return kafka.groupId(dir, continuing, held != null && (!held.equals(STARTED_MARKER)
+                || Files.exists(dir.resolve(".events.bin"))));
     }
 
     /**
@@ -451,9 +470,12 @@ public final class KeyshiftJob implements Callable<Integer> {
         // checkpoint; without either a new deployment under a reused id sorts its input again, as a failed-over job
         // without them may)
         boolean failover = markedBy(dir, fixedJobId) && markedRecovery(dir, recoveryPath) && continuing;
+        // the same job's main again after a failover (its HA marker, or its started marker where the failover came
+        // while it was being built)
+        boolean sameJobAgain = markedBy(dir, fixedJobId) || startedBy(dir, fixedJobId);
         // a job that continues the directory, or the same job's main again (its own marker may be there)
-        boolean ownDirectory = continuing || markedBy(dir, fixedJobId);
-        String held = continuing ? null : heldOutput(dir, !markedBy(dir, fixedJobId));
+        boolean ownDirectory = continuing || sameJobAgain;
+        String held = continuing ? null : heldOutput(dir, !sameJobAgain);
         if (held != null) {
             throw new ParameterException(cl, "--out " + dir + " already holds results of another job, running or "
                     + "ended (" + (held.startsWith(".") ? held : held + "/") + "): choose a new directory, delete that "
@@ -493,8 +515,12 @@ public final class KeyshiftJob implements Callable<Integer> {
                         + "broker's transaction.max.timeout.ms)");
             }
         }
-        // last of the checks: it asks the brokers (up to 10 s where none answers)
-        kafka.checkTopicsExist(cl, System.err);
+        // last of the checks: it asks the brokers (up to 10 s where none answers). Not for a job that continues the
+        // directory (a restore, Flink's rerun of main after a failover): its topics were there, and a recoverable
+        // failover must not fail for a topic being recreated
+        if (!ownDirectory) {
+            kafka.checkTopicsExist(cl, System.err);
+        }
         Files.createDirectories(dir);
         boolean[] submitted = {false};
         env.registerJobListener(new org.apache.flink.core.execution.JobListener() {
@@ -508,7 +534,17 @@ public final class KeyshiftJob implements Callable<Integer> {
         });
         // taken before anything is written into --out (the Kafka group, the sorted input, the dead letters, the HA
         // marker): a second job started there while this one is built is refused before it changes any of them
-        boolean started = markStarted(dir, ownDirectory, cl);
+        boolean started = markStarted(dir, ownDirectory, fixedJobId, cl);
+        boolean[] wroteSorted = {false};
+        // interrupted while it is built (Ctrl-C during a long sort): the marker and a partly written sorted input go
+        Thread cleanup = new Thread(() -> {
+            if (!submitted[0]) {
+                removeUnsubmitted(dir, started, wroteSorted[0]);
+            }
+        }, "keyshift-job: unsubmitted --out cleanup");
+        if (started) {
+            Runtime.getRuntime().addShutdownHook(cleanup);
+        }
         try {
             if (kafka.input()) {
                 InputSpec spec = sourceSpec;
@@ -541,11 +577,10 @@ public final class KeyshiftJob implements Callable<Integer> {
                 // output beside it (a copy alone may be a failed restore's, of the wrong input: sorted again in place)
                 space = sameSortedInput(cl, dir, sourceSpec, conf);
             }
-            boolean wroteSorted = false;
             if (space != null) {
                 // the earlier job's copy
             } else if (in.present()) {
-                wroteSorted = true;
+                wroteSorted[0] = true;
                 ReplayInput.Prepared prepared = ReplayInput.prepare(in.input(), sourceSpec, dir.resolve(".events.bin"),
                         dir.resolve("dead-letters.csv"), n -> { }, conf.get(io.keyshift.jobs.replay.Workload.MAX_EVENT_TIME_GAP));
                 System.out.printf("keyshift-job: %,d records, %,d dead letters (%s)%n", prepared.stats().records(),
@@ -570,30 +605,49 @@ public final class KeyshiftJob implements Callable<Integer> {
                 System.out.println("keyshift-job: " + gen.describe());
             }
             mark(dir, fixedJobId, recoveryPath);
-            try {
-                ReplayJob.build(env, space, st, conf, dir, sumField != null, rate, null, topics());
-                env.execute(jobName != null ? jobName : "keyshift [" + st.id() + "]");
-            } catch (Exception e) {
-                // a job that was never submitted (not built, refused by the cluster) leaves no sorted input behind
-                // either: --out would otherwise refuse the corrected rerun as holding another job's output. Not once
-                // submitted (a client timeout or a JobManager failover can end execute() while the job lives on and
-                // reads the file), and not on an Error: `submit` takes the job graph out of execute() by Flink's
-                // ProgramAbortException, and the submitted job then reads the file. Nor the earlier job's copy that a
-                // restored one reads on in (not written by this run)
-                if (wroteSorted && !submitted[0] && heldOutput(dir, true, false) == null) {
-                    Files.deleteIfExists(dir.resolve(".events.bin"));
-                }
-                throw e;
-            }
+            ReplayJob.build(env, space, st, conf, dir, sumField != null, rate, null, topics());
+            env.execute(jobName != null ? jobName : "keyshift [" + st.id() + "]");
             return 0;
-        } catch (Exception e) {
-            // never submitted (refused before it was built, or by the cluster): the corrected rerun must not be
-            // refused for the marker. Not on an Error: `submit` takes the job graph out of execute() by Flink's
-            // ProgramAbortException, and submits it after
-            if (started && !submitted[0]) {
-                Files.deleteIfExists(dir.resolve(STARTED_MARKER));
+        } catch (Throwable e) {
+            // never submitted (refused before it was built, failed while sorting, out of memory, refused by the
+            // cluster): the corrected rerun must not be refused for the marker or the sorted input. Not once
+            // submitted (a client timeout or a JobManager failover can end execute() while the job lives on and
+            // reads the file), and not on Flink's ProgramAbortException: `submit` takes the job graph out of
+            // execute() by it, and submits it after
+            if (!submitted[0] && !e.getClass().getName().equals(PROGRAM_ABORT)) {
+                removeUnsubmitted(dir, started, wroteSorted[0]);
             }
             throw e;
+        } finally {
+            if (started) {
+                try {
+                    Runtime.getRuntime().removeShutdownHook(cleanup);
+                } catch (IllegalStateException shuttingDown) {
+                    // the hook runs (or ran) as the JVM ends
+                }
+            }
+        }
+    }
+
+    /** How {@code flink run} and {@code submit} take a job graph out of main (an Error, thrown by execute()). */
+    private static final String PROGRAM_ABORT = "org.apache.flink.client.program.ProgramAbortException";
+
+    /**
+     * Removes what a run whose job was never submitted wrote into {@code dir}: its started marker ({@code started}:
+     * this run created it), and the sorted input it wrote ({@code wroteSorted}), unless output beside it makes it an
+     * earlier job's copy that a restored one reads on in.
+     */
+    private static void removeUnsubmitted(Path dir, boolean started, boolean wroteSorted) {
+        try {
+            if (wroteSorted && heldOutput(dir, true, false) == null) {
+                Files.deleteIfExists(dir.resolve(".events.bin"));
+            }
+            if (started) {
+                Files.deleteIfExists(dir.resolve(STARTED_MARKER));
+            }
+        } catch (java.io.IOException | RuntimeException e) {
+            System.err.println("keyshift-job: warning: could not remove what this run wrote into " + dir + " ("
+                    + e.getMessage() + ")");
         }
     }
 

@@ -113,6 +113,34 @@ class KeyshiftJobTest {
                 "00000000000000000000000000000005", "")).isNotEqualTo(fromOther);
         org.assertj.core.api.Assertions.assertThat(KeyshiftJob.kafkaGroup(kafka, out, false, null, ""))
                 .isNotEqualTo(fromOther);
+        // a restore into a new directory, where only its own started marker is (taken before the group is chosen):
+        // a group of its own, not the shared group of builds before 2026-12-02 that an earlier job's output implies
+        Path restored = Files.createDirectories(dir.resolve("restored"));
+        Files.writeString(restored.resolve(KeyshiftJob.STARTED_MARKER), "2026-12-04T00:00:00Z\n");
+        org.assertj.core.api.Assertions.assertThat(KeyshiftJob.kafkaGroup(kafka, restored, true, null, ""))
+                .startsWith("keyshift:" + restored.toAbsolutePath() + ":");
+    }
+
+    /**
+     * The same job's main run again by Flink (HA) after a JobManager failover that came while it was being built: only
+     * its started marker is there, naming its fixed id, and it is let in; a job of another id is refused.
+     */
+    @Test
+    void aStartedMarkerNamingTheFixedIdIsTheSameJobs(@TempDir Path dir) throws Exception {
+        Path out = Files.createDirectories(dir.resolve("out"));
+        String id = "00000000000000000000000000000006";
+        Files.writeString(out.resolve(KeyshiftJob.STARTED_MARKER), "2026-12-04T00:00:00Z\n" + id + "\n");
+        org.assertj.core.api.Assertions.assertThat(KeyshiftJob.startedBy(out, id)).isTrue();
+        org.assertj.core.api.Assertions.assertThat(KeyshiftJob.startedBy(out, null)).isFalse();
+        org.assertj.core.api.Assertions.assertThat(KeyshiftJob.startedBy(out, "00000000000000000000000000000007"))
+                .isFalse();
+        assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--generator-records", "1000", "--out", out.toString(),
+                "-D" + KeyshiftJob.FIXED_JOB_ID + "=00000000000000000000000000000007"}))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("already holds results of another job, running or ended (.keyshift-job-started)");
+        // a marker of a job without a fixed id names none
+        Files.writeString(out.resolve(KeyshiftJob.STARTED_MARKER), "2026-12-04T00:00:00Z\n");
+        org.assertj.core.api.Assertions.assertThat(KeyshiftJob.startedBy(out, id)).isFalse();
     }
 
     /** A file sink's in-progress part (hidden; no checkpoint committed it) is not a result of another job. */

@@ -118,10 +118,18 @@ public final class SubmitCommand implements Callable<Integer> {
             // the job's main built the graph, having taken --out (the marker first, then the sorted input: no other
             // job wrote them since the list above); removed only if the cluster says it does not have the job: a
             // submission whose answer did not come may run all the same, and read the sorted input
-            String known;
+            String known = null;
             try {
-                known = api.knowsJob(e.jobId()) ? "the cluster has job " + e.jobId() + " all the same: see its web UI "
-                        + "(" + api.base() + ")" : null;
+                // asked three times a second apart: a submission whose answer was lost may still be being stored
+                for (int attempt = 0; attempt < 3 && known == null; attempt++) {
+                    if (attempt > 0) {
+                        Thread.sleep(1000);
+                    }
+                    if (api.knowsJob(e.jobId())) {
+                        known = "the cluster has job " + e.jobId() + " all the same: see its web UI (" + api.base()
+                                + ")";
+                    }
+                }
             } catch (java.io.IOException unknown) {
                 known = "whether the cluster has job " + e.jobId() + " is unknown (" + unknown.getMessage() + ")";
             }
@@ -132,7 +140,7 @@ public final class SubmitCommand implements Callable<Integer> {
                 throw e;
             }
             // (its own message, not the root cause's: an IOException is not taken for a wrapper)
-            throw new java.io.IOException("submitting the job failed (" + KeyshiftCli.rootMessage(e) + "), and "
+            throw new java.io.IOException("submitting the job failed (" + KeyshiftCli.rootMessage(e) + "), but "
                     + known + (out == null ? "" : "; " + out + " keeps what the job's main wrote into it"), e);
         } catch (Exception e) {
             // the job's main failed before a job graph existed, and removed what it had written (the files listed

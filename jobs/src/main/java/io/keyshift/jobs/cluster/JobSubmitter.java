@@ -33,8 +33,17 @@ public final class JobSubmitter {
         private final String jobId;
 
         NotSubmitted(String jobId, Throwable cause) {
-            super(cause.getMessage(), cause);
+            super("the cluster did not take the job: " + innermost(cause), cause);
             this.jobId = jobId;
+        }
+
+        /** "Class: message" of the innermost cause (Flink's outer ones say only "Failed to submit ..."). */
+        private static String innermost(Throwable e) {
+            Throwable t = e;
+            while (t.getCause() != null && t.getCause() != t) {
+                t = t.getCause();
+            }
+            return t.getClass().getSimpleName() + ": " + t.getMessage();
         }
 
         /** The id the job graph carries (32 hex digits). */

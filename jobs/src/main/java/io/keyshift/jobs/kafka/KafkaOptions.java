@@ -404,6 +404,8 @@ public final class KafkaOptions {
             }
         });
         admin.put("bootstrap.servers", bootstrapServers);
+        // one deadline for all the questions below
+        long deadline = System.nanoTime() + TOPIC_CHECK_TIMEOUT.toNanos();
         admin.put("default.api.timeout.ms", String.valueOf(TOPIC_CHECK_TIMEOUT.toMillis()));
         admin.put("request.timeout.ms", String.valueOf(TOPIC_CHECK_TIMEOUT.toMillis()));
         Map<String, String> all = new LinkedHashMap<>(sources);
@@ -416,7 +418,7 @@ public final class KafkaOptions {
             for (Map.Entry<String, org.apache.kafka.common.KafkaFuture<org.apache.kafka.clients.admin.TopicDescription>>
                     f : futures.entrySet()) {
                 try {
-                    f.getValue().get(TOPIC_CHECK_TIMEOUT.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+                    f.getValue().get(remainingMillis(deadline), java.util.concurrent.TimeUnit.MILLISECONDS);
                 } catch (java.util.concurrent.ExecutionException e) {
                     if (e.getCause() instanceof org.apache.kafka.common.errors.UnknownTopicOrPartitionException) {
                         missing.add(f.getKey());
@@ -442,7 +444,7 @@ public final class KafkaOptions {
             }
             String sinkMissing = sinks.entrySet().stream().filter(e -> missing.contains(e.getValue()))
                     .map(Map.Entry::getKey).findFirst().orElse(null);
-            if (sinkMissing != null && !autoCreates(a)) {
+            if (sinkMissing != null && !autoCreates(a, deadline)) {
                 throw new ParameterException(cl, sinkMissing + ": topic '" + sinks.get(sinkMissing) + "' does not exist "
                         + "at " + bootstrapServers + ", and the brokers do not create topics on first use "
                         + "(auto.create.topics.enable=false): create it first");
@@ -452,6 +454,8 @@ public final class KafkaOptions {
                     + e.getMessage() + "); left to the running job");
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while asking the Kafka brokers at " + bootstrapServers
+                    + " for the topics", e);
         } finally {
             if (a != null) {
                 a.close(Duration.ofSeconds(1));
@@ -459,17 +463,23 @@ public final class KafkaOptions {
         }
     }
 
+    /** Milliseconds until {@code deadline} ({@link System#nanoTime()}), at least 1. */
+    private static long remainingMillis(long deadline) {
+        return Math.max(1, (deadline - System.nanoTime()) / 1_000_000);
+    }
+
     /** True unless a broker's configuration says {@code auto.create.topics.enable=false} (unknown: true). */
-    private static boolean autoCreates(org.apache.kafka.clients.admin.Admin a) throws InterruptedException {
+    private static boolean autoCreates(org.apache.kafka.clients.admin.Admin a, long deadline)
+            throws InterruptedException {
         try {
-            var nodes = a.describeCluster().nodes().get(TOPIC_CHECK_TIMEOUT.toMillis(),
+            var nodes = a.describeCluster().nodes().get(remainingMillis(deadline),
                     java.util.concurrent.TimeUnit.MILLISECONDS);
             if (nodes.isEmpty()) {
                 return true;
             }
             var broker = new org.apache.kafka.common.config.ConfigResource(
                     org.apache.kafka.common.config.ConfigResource.Type.BROKER, nodes.iterator().next().idString());
-            var config = a.describeConfigs(List.of(broker)).all().get(TOPIC_CHECK_TIMEOUT.toMillis(),
+            var config = a.describeConfigs(List.of(broker)).all().get(remainingMillis(deadline),
                     java.util.concurrent.TimeUnit.MILLISECONDS).get(broker);
             var entry = config == null ? null : config.get("auto.create.topics.enable");
             return entry == null || entry.value() == null || !entry.value().equalsIgnoreCase("false");

@@ -172,6 +172,8 @@ class ClusterAddressTest {
                     assertThat(out.resolve(io.keyshift.jobs.KeyshiftJob.STARTED_MARKER)).exists();
                     assertThat(out.resolve(".events.bin")).exists();
                 } else {
+                    // the graph was built and refused (not a main that failed before writing anything)
+                    assertThat(r.err()).contains("the cluster did not take the job").contains("refused by this test");
                     assertThat(out.resolve(io.keyshift.jobs.KeyshiftJob.STARTED_MARKER)).doesNotExist();
                     assertThat(out.resolve(".events.bin")).doesNotExist();
                 }
