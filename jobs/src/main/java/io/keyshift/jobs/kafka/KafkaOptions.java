@@ -417,20 +417,23 @@ public final class KafkaOptions {
             var futures = a.describeTopics(new java.util.LinkedHashSet<>(all.values())).topicNameValues();
             for (Map.Entry<String, org.apache.kafka.common.KafkaFuture<org.apache.kafka.clients.admin.TopicDescription>>
                     f : futures.entrySet()) {
+                boolean timedOut = false;
                 try {
                     f.getValue().get(remainingMillis(deadline), java.util.concurrent.TimeUnit.MILLISECONDS);
                 } catch (java.util.concurrent.ExecutionException e) {
                     if (e.getCause() instanceof org.apache.kafka.common.errors.UnknownTopicOrPartitionException) {
                         missing.add(f.getKey());
                     } else if (e.getCause() instanceof org.apache.kafka.common.errors.TimeoutException) {
-                        warn.println("keyshift-job: warning: no Kafka broker at " + bootstrapServers + " answered "
-                                + "within " + TOPIC_CHECK_SECONDS + " s; the topics are left to the running job");
-                        return;
+                        timedOut = true;
                     } else {
                         warn.println("keyshift-job: warning: could not check Kafka topic '" + f.getKey() + "' at "
                                 + bootstrapServers + " (" + e.getCause().getMessage() + "); left to the running job");
                     }
                 } catch (java.util.concurrent.TimeoutException e) {
+                    timedOut = true;
+                }
+                if (timedOut) {
+                    // the client's own timeout or ours, whichever came first
                     warn.println("keyshift-job: warning: no Kafka broker at " + bootstrapServers + " answered within "
                             + TOPIC_CHECK_SECONDS + " s; the topics are left to the running job");
                     return;

@@ -16,7 +16,6 @@ import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
 
 import java.io.BufferedWriter;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileVisitResult;
@@ -169,13 +168,7 @@ public final class ReplayReport {
         return out;
     }
 
-    public void print(PrintStream ps) {
-        for (String line : table) {
-            ps.println(line);
-        }
-    }
-
-    /** The same, to a writer (a command's {@code CommandLine.getOut()}); flushed. */
+    /** Prints the summary table to {@code pw} (a command's {@code CommandLine.getOut()}), then flushes it. */
     public void print(java.io.PrintWriter pw) {
         for (String line : table) {
             pw.println(line);
