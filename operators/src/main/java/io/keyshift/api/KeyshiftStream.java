@@ -693,7 +693,8 @@ public final class KeyshiftStream<T, K> {
                 input.getType(),
                 sampleTag).withSamplingRates(knownSamplingRates)
                 .withNoWatermarkTimeout(config.get(RouteOptions.NO_WATERMARK_TIMEOUT))
-                .withNaturalFirstWindow(config.get(RouteOptions.NATURAL_FIRST_WINDOW));
+                .withNaturalFirstWindow(config.get(RouteOptions.NATURAL_FIRST_WINDOW))
+                .withHashFormat(config.getOptional(RouteOptions.HASH_FORMAT).orElse(null));
         SingleOutputStreamOperator<Envelope<T, K>> routed = input
                 .transform(stage.name("router"), new EnvelopeTypeInfo<>(input.getType(), keyType,
                                 envelopesInState ? null : selector),

@@ -183,6 +183,10 @@ public final class KeyshiftConfig {
             throw bad(PlanOptions.TIME_BUDGET, config.get(PlanOptions.TIME_BUDGET), ">= 0");
         }
         range(config, RouteOptions.MAX_WAITING_RECORDS, 1, Integer.MAX_VALUE);
+        if (config.getOptional(RouteOptions.HASH_FORMAT).isPresent()) {
+            range(config, RouteOptions.HASH_FORMAT, io.keyshift.route.KeyGroupHashTable.FORMAT_PREIMAGE_TABLE,
+                    io.keyshift.route.KeyGroupHashTable.FORMAT_INVERTED_MURMUR);
+        }
         Duration noWatermark = config.get(RouteOptions.NO_WATERMARK_TIMEOUT);
         if (noWatermark.isNegative() || noWatermark.getNano() % 1_000_000 != 0) {
             // under 1 ms it would be 0, which means never

@@ -256,7 +256,7 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
         super.initializeState(context);
         subtask = getRuntimeContext().getTaskInfo().getIndexOfThisSubtask();
         subtasks = getRuntimeContext().getTaskInfo().getNumberOfParallelSubtasks();
-        hashTable = KeyGroupHashTable.forMaxParallelism(s.maxParallelism());
+        hashTable = KeyGroupHashTable.forMaxParallelism(s.maxParallelism(), hashFormat(context));
         sampler = new KeySampler<>(s.windowMillis(), s.sketchSize(), s.samplingRate(), s.maxParallelism(), codec,
                 subtask);
         knownSamplingRates.forEach(sampler::rateFrom);
@@ -576,6 +576,77 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
             // a version went missing and the request for it failed: ask again without waiting
             awaitPlan(0);
         }
+    }
+
+    /** Name of the router's broadcast state that holds the routing-key hash format. */
+    static final String HASH_FORMAT_STATE = "routing-key-hash-format";
+
+    /**
+     * The routing-key hash format of this stage ({@link KeyGroupHashTable}). A routing key's hash is part of the keyed
+     * stage's state, so a stage keeps the format it started with: every router subtask keeps it in a broadcast state
+     * (after a rescale each subtask gets a copy; Flink checkpoints it while some subtasks have finished, unlike a union
+     * list state). Restored with it: that format (a configured other one fails: the state's keys would not be found).
+     * Restored with router state of a build before format 2 (which names none; its keys have format 1): format 1 if
+     * {@code keyshift.route.hash-format} is 1, else a failure that says so, because a subtask restored without any
+     * state after a rescale cannot tell such a stage from a new one, and routers of one stage must agree. Otherwise
+     * (a new stage): the configured format, by default {@link KeyGroupHashTable#CURRENT_FORMAT}.
+     */
+    private int hashFormat(StateInitializationContext context) throws Exception {
+        org.apache.flink.api.common.state.BroadcastState<String, Integer> state = context.getOperatorStateStore()
+                .getBroadcastState(new org.apache.flink.api.common.state.MapStateDescriptor<>(HASH_FORMAT_STATE,
+                        Types.STRING, Types.INT));
+        Integer restored = state.get("format");
+        String option = RouteOptions.HASH_FORMAT.key();
+        int format;
+        if (restored != null) {
+            if (restored != KeyGroupHashTable.FORMAT_PREIMAGE_TABLE
+                    && restored != KeyGroupHashTable.FORMAT_INVERTED_MURMUR) {
+                throw io.keyshift.config.JobOptions.unrecoverable("the router's state names routing-key hash format "
+                        + restored + ", which this build does not know (a savepoint of a newer build): restore with "
+                        + "that build");
+            }
+            if (configuredHashFormat != null && configuredHashFormat.intValue() != restored) {
+                throw io.keyshift.config.JobOptions.unrecoverable("the stage's state holds routing keys of hash "
+                        + "format " + restored + ", and " + option + " is " + configuredHashFormat + ": a stage keeps "
+                        + "the format it started with (its keyed state is found by it); remove the option or set "
+                        + restored);
+            }
+            format = restored;
+        } else if (context.isRestored()
+                && context.getOperatorStateStore().getRegisteredStateNames().contains("routing-plan")) {
+            if (configuredHashFormat == null
+                    || configuredHashFormat != KeyGroupHashTable.FORMAT_PREIMAGE_TABLE) {
+                throw io.keyshift.config.JobOptions.unrecoverable("the router's state is of a keyshift build before "
+                        + "2026-12-04, whose routing keys have hash format 1: set " + option + ": 1 to restore it (a "
+                        + "stage started without state takes format 2)");
+            }
+            format = KeyGroupHashTable.FORMAT_PREIMAGE_TABLE;
+        } else {
+            format = configuredHashFormat != null ? configuredHashFormat : KeyGroupHashTable.CURRENT_FORMAT;
+        }
+        state.put("format", format);
+        return format;
+    }
+
+    /** {@code keyshift.route.hash-format}; null: unset. */
+    private Integer configuredHashFormat;
+
+    /**
+     * The routing-key hash format of a stage that starts without state, and the one a stage restored from a savepoint
+     * of a build before format 2 must be told (1); null: unset (see {@link #hashFormat(StateInitializationContext)}).
+     */
+    public KeyshiftRouter<T, K> withHashFormat(Integer format) {
+        if (format != null && format != KeyGroupHashTable.FORMAT_PREIMAGE_TABLE
+                && format != KeyGroupHashTable.FORMAT_INVERTED_MURMUR) {
+            throw new IllegalArgumentException(RouteOptions.HASH_FORMAT.key() + " must be 1 or 2, was " + format);
+        }
+        configuredHashFormat = format;
+        return this;
+    }
+
+    /** The routing-key hash format this router uses (tests). */
+    int hashFormat() {
+        return hashTable.format();
     }
 
     /** Rewrites the sampler's state before a checkpoint takes it (tests: a damaged state); null: none. */

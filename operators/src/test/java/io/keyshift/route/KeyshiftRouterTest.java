@@ -399,6 +399,88 @@ class KeyshiftRouterTest {
     }
 
     /**
+     * A routing key's hash is part of the keyed stage's state: a stage started without state takes format 2 and keeps it
+     * through restores and rescales (every subtask gets the broadcast state's copy); one restored from a savepoint that
+     * holds no format (a build before format 2) keeps format 1, so that its keys find their state again.
+     */
+    @Test
+    void aStageKeepsTheRoutingKeyHashFormatItStartedWith() throws Exception {
+        KeyGroupHashTable one = KeyGroupHashTable.forMaxParallelism(MAX_P, KeyGroupHashTable.FORMAT_PREIMAGE_TABLE);
+        KeyGroupHashTable two = KeyGroupHashTable.forMaxParallelism(MAX_P, KeyGroupHashTable.FORMAT_INVERTED_MURMUR);
+        OperatorSubtaskState snapshot;
+        KeyshiftRouter<String, String> fresh = router(1000, false);
+        try (var h = harness(fresh, null)) {
+            assertThat(fresh.hashFormat()).isEqualTo(KeyGroupHashTable.FORMAT_INVERTED_MURMUR);
+            plan(h, Plans.plan(1, Long.MAX_VALUE, MAX_P, Plans.migrating("hot", HOT, TO, T0, T1)));
+            h.processElement("hot", T0);
+            assertThat(envelopes(h)).hasSize(2).allSatisfy(e -> assertThat(e.routingKey.hash)
+                    .isEqualTo(two.hashFor(e.routingKey.keyGroup, "hot".hashCode()))
+                    .isNotEqualTo(one.hashFor(e.routingKey.keyGroup, "hot".hashCode())));
+            snapshot = h.snapshot(1, 1);
+        }
+        KeyshiftRouter<String, String> same = router(1000, false);
+        try (var h = harness(same, snapshot)) {
+            assertThat(same.hashFormat()).isEqualTo(KeyGroupHashTable.FORMAT_INVERTED_MURMUR);
+        }
+        for (int sub = 0; sub < 3; sub++) {
+            KeyshiftRouter<String, String> r = router(3, 64);
+            try (var h = harness(r, 3, sub)) {
+                h.initializeState(AbstractStreamOperatorTestHarness.repartitionOperatorState(snapshot, MAX_P, 1, 3,
+                        sub));
+                h.open();
+                assertThat(r.hashFormat()).as("subtask %d of 3", sub)
+                        .isEqualTo(KeyGroupHashTable.FORMAT_INVERTED_MURMUR);
+                r.apply(Plans.plan(r.planVersion() + 1, Long.MAX_VALUE, MAX_P));
+            }
+        }
+        // a configured other format is refused: the state's keys would not be found
+        OperatorSubtaskState formatTwo = snapshot;
+        KeyshiftRouter<String, String> other = router(1000, false).withHashFormat(1);
+        assertThatThrownBy(() -> harness(other, formatTwo)).hasStackTraceContaining("hash format 2")
+                .hasStackTraceContaining("keyshift.route.hash-format is 1");
+        // a savepoint of a build before format 2 names none: refused until the option says 1
+        OperatorSubtaskState older = without(snapshot, KeyshiftRouter.HASH_FORMAT_STATE);
+        assertThatThrownBy(() -> harness(router(1000, false), older))
+                .hasStackTraceContaining("set keyshift.route.hash-format: 1");
+        KeyshiftRouter<String, String> legacy = router(1000, false).withHashFormat(1);
+        try (var h = harness(legacy, older)) {
+            assertThat(legacy.hashFormat()).isEqualTo(KeyGroupHashTable.FORMAT_PREIMAGE_TABLE);
+            plan(h, Plans.plan(legacy.planVersion() + 1, Long.MAX_VALUE, MAX_P));
+            h.processElement("cold", T1 + 1);
+            assertThat(envelopes(h)).last().satisfies(e -> assertThat(e.routingKey.hash)
+                    .isEqualTo(one.hashFor(e.routingKey.keyGroup, "cold".hashCode())));
+            snapshot = h.snapshot(2, 2);
+        }
+        // which it then keeps, named in its state
+        KeyshiftRouter<String, String> unset = router(1000, false);
+        try (var h = harness(unset, snapshot)) {
+            assertThat(unset.hashFormat()).isEqualTo(KeyGroupHashTable.FORMAT_PREIMAGE_TABLE);
+        }
+        // a new stage takes the configured format
+        KeyshiftRouter<String, String> configured = router(1000, false).withHashFormat(1);
+        try (var h = harness(configured, null)) {
+            assertThat(configured.hashFormat()).isEqualTo(KeyGroupHashTable.FORMAT_PREIMAGE_TABLE);
+        }
+        assertThatThrownBy(() -> router(1000, false).withHashFormat(3))
+                .hasMessageContaining("keyshift.route.hash-format must be 1 or 2, was 3");
+    }
+
+    /** {@code state} without the operator state named {@code name}, as a savepoint of a build without it. */
+    private static OperatorSubtaskState without(OperatorSubtaskState state, String name) {
+        List<org.apache.flink.runtime.state.OperatorStateHandle> handles = new ArrayList<>();
+        for (org.apache.flink.runtime.state.OperatorStateHandle h : state.getManagedOperatorState()) {
+            java.util.Map<String, org.apache.flink.runtime.state.OperatorStateHandle.StateMetaInfo> offsets =
+                    new java.util.HashMap<>(h.getStateNameToPartitionOffsets());
+            assertThat(offsets.remove(name)).as("the state %s in the snapshot", name).isNotNull();
+            handles.add(new org.apache.flink.runtime.state.OperatorStreamStateHandle(offsets, h.getDelegateStateHandle()));
+        }
+        return OperatorSubtaskState.builder()
+                .setManagedOperatorState(new org.apache.flink.runtime.checkpoint.StateObjectCollection<>(handles))
+                .setManagedKeyedState(state.getManagedKeyedState())
+                .build();
+    }
+
+    /**
      * A rescale merges subtasks that were at different plan versions at the checkpoint: the merged subtask starts from
      * the oldest of them and takes the later versions in order, so a record that waited at the subtask behind is
      * routed by the first version whose lease covers it. It took the newest: subtask 1 was at v3, which no longer

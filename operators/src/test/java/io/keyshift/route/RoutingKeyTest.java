@@ -10,18 +10,77 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 class RoutingKeyTest {
+    /** Pinned when format 2 was introduced (2026-12-04), with format 1's value of that day. */
+    private static final int FORMAT_ONE_STATION_7 = 75873;
+    private static final int FORMAT_TWO_STATION_7 = 1834985485;
+
+
+    private static final int[] FORMATS = {KeyGroupHashTable.FORMAT_PREIMAGE_TABLE,
+        KeyGroupHashTable.FORMAT_INVERTED_MURMUR};
 
     @Test
     void everyPreimageHashesToItsKeyGroup() {
-        for (int maxP : new int[] {1, 7, 128, 1000}) {
-            KeyGroupHashTable t = KeyGroupHashTable.forMaxParallelism(maxP);
-            for (int g = 0; g < maxP; g++) {
-                for (int spread = 0; spread < 50; spread++) {
-                    assertThat(KeyGroupRangeAssignment.computeKeyGroupForKeyHash(t.hashFor(g, spread * 7919), maxP))
-                            .isEqualTo(g);
+        java.util.SplittableRandom random = new java.util.SplittableRandom(3);
+        for (int format : FORMATS) {
+            for (int maxP : new int[] {1, 2, 7, 128, 1000, 4096, 32768}) {
+                KeyGroupHashTable t = KeyGroupHashTable.forMaxParallelism(maxP, format);
+                for (int g = 0; g < maxP; g += Math.max(1, maxP / 512)) {
+                    for (int spread : new int[] {0, 1, -1, Integer.MIN_VALUE, Integer.MAX_VALUE, random.nextInt(),
+                        random.nextInt(), random.nextInt()}) {
+                        assertThat(KeyGroupRangeAssignment.computeKeyGroupForKeyHash(t.hashFor(g, spread), maxP))
+                                .as("format %d, maxP %d, key group %d, spread %d", format, maxP, g, spread)
+                                .isEqualTo(g);
+                    }
                 }
             }
         }
+    }
+
+    @Test
+    void theInverseUndoesFlinksMurmurHashForEveryNonNegativeIntSampled() {
+        java.util.SplittableRandom random = new java.util.SplittableRandom(11);
+        for (int i = 0; i < 1_000_000; i++) {
+            int v = i < 3 ? new int[] {0, 1, Integer.MAX_VALUE}[i] : random.nextInt() & Integer.MAX_VALUE;
+            assertThat(org.apache.flink.util.MathUtils.murmurHash(KeyGroupHashTable.unmurmur(v))).isEqualTo(v);
+        }
+    }
+
+    @Test
+    void formatTwoGivesTheKeysOfOneKeyGroupDistinctHashesWhereFormatOneRepeatsThem() {
+        // Flink's heap state walks a chain of every key of equal hash: format 1 has 1,024 hashes per key group at
+        // maxParallelism 128, so 200,000 keys of one key group share them about 200 to a hash
+        Set<Integer> one = new HashSet<>();
+        Set<Integer> two = new HashSet<>();
+        KeyGroupHashTable t1 = KeyGroupHashTable.forMaxParallelism(128, KeyGroupHashTable.FORMAT_PREIMAGE_TABLE);
+        KeyGroupHashTable t2 = KeyGroupHashTable.forMaxParallelism(128, KeyGroupHashTable.FORMAT_INVERTED_MURMUR);
+        for (int i = 0; i < 200_000; i++) {
+            int spread = ("user-" + i).hashCode();
+            one.add(t1.hashFor(5, spread));
+            two.add(t2.hashFor(5, spread));
+        }
+        assertThat(t1.preimagesPerKeyGroup()).isEqualTo(1024);
+        assertThat(t2.preimagesPerKeyGroup()).isEqualTo(1 << 24);
+        assertThat(one).hasSize(1024);
+        // 200,000 keys over 2^24 preimages: about 1,200 pairs meet by chance
+        assertThat(two.size()).isGreaterThan(198_000);
+    }
+
+    @Test
+    void aKeysHashIsTheSameInEveryBuildOfItsFormat() {
+        // part of every savepoint's keyed state: a change here loses the state of every key of a restored stage
+        int spread = "station-7".hashCode();
+        assertThat(KeyGroupHashTable.forMaxParallelism(128, KeyGroupHashTable.FORMAT_PREIMAGE_TABLE).hashFor(42, spread))
+                .isEqualTo(FORMAT_ONE_STATION_7);
+        assertThat(KeyGroupHashTable.forMaxParallelism(128, KeyGroupHashTable.FORMAT_INVERTED_MURMUR).hashFor(42, spread))
+                .isEqualTo(FORMAT_TWO_STATION_7);
+        assertThat(KeyGroupHashTable.forMaxParallelism(128)).isSameAs(
+                KeyGroupHashTable.forMaxParallelism(128, KeyGroupHashTable.FORMAT_INVERTED_MURMUR));
+    }
+
+    @Test
+    void anUnknownFormatIsRefused() {
+        assertThatThrownBy(() -> KeyGroupHashTable.forMaxParallelism(128, 3))
+                .hasMessageContaining("unknown routing-key hash format 3");
     }
 
     @Test
@@ -29,8 +88,8 @@ class RoutingKeyTest {
         // the preimages are part of every savepoint's keyed state (a routing key's hash): their values must never
         // change, however the table keeps them (a table of 16-bit offsets from j * maxP was tried: no faster)
         for (int maxP : new int[] {1, 7, 128, 256, 512, 1000, 4096}) {
-            KeyGroupHashTable t = KeyGroupHashTable.forMaxParallelism(maxP);
-            int per = t.preimagesPerKeyGroup();
+            KeyGroupHashTable t = KeyGroupHashTable.forMaxParallelism(maxP, KeyGroupHashTable.FORMAT_PREIMAGE_TABLE);
+            int per = (int) t.preimagesPerKeyGroup();
             int[] next = new int[maxP];
             int remaining = maxP * per;
             for (int h = 0; remaining > 0; h++) {
