@@ -19,20 +19,21 @@ import java.util.concurrent.ConcurrentHashMap;
  * it, and RocksDB's keys hold its bytes): a key must get the same hash for as long as its state lives.
  * <ul>
  *   <li>{@link #FORMAT_PREIMAGE_TABLE} (format 1, builds before 2026-12-04): the first
- *       {@code min(1024, 4M / maxParallelism)} (rounded down to a power of two) preimages of each key group, found by
+ *       {@code min(1024, 2^22 / maxParallelism)} (rounded down to a power of two) preimages of each key group, found by
  *       scanning ints from 0 upward, calling Flink's hash. 1,024 per key group at maxParallelism 128, so a subtask that
  *       owns 16 key groups has 16,384 distinct hashes: with a million keys in its heap state, a lookup walks a chain of
  *       about 60 keys. Table memory {@code maxParallelism * preimagesPerKeyGroup * 4} bytes (512 KiB at 128).</li>
- *   <li>{@link #FORMAT_INVERTED_MURMUR} (format 2, the default for a stage started without state): every
- *       non-negative int {@code v} with {@code v mod maxParallelism == g} is the value of Flink's key-group hash
- *       ({@link MathUtils#murmurHash(int)}, MurmurHash3's 32-bit body and finalizer for one block, Appleby 2011) of
- *       exactly one int, because each of its steps (multiplication by an odd constant, rotation, addition, xor,
- *       {@link MathUtils#bitMix}) is a bijection of the 32-bit ints; the preimage is that int, computed by undoing
- *       the steps in reverse order (an odd constant's inverse modulo 2^32 by Newton's iteration; an xor-shift by
- *       {@code s} by xoring the shifts by {@code s, 2s, ...}). That gives {@code ~2^31 / maxParallelism} preimages
- *       per key group (16,777,216 at 128) at no memory, in a dozen arithmetic operations. The inverse is checked
- *       against Flink's own hash whenever a table is made; it fails loudly if Flink ever computed its hash
- *       differently (which would change every keyed state's key groups, so Flink does not).</li>
+ *   <li>{@link #FORMAT_INVERTED_MURMUR} (format 2, the default for a stage started without state): Flink's
+ *       key-group hash ({@link MathUtils#murmurHash(int)}, MurmurHash3's 32-bit body and finalizer for one block,
+ *       Appleby 2011, then an absolute value) is, before its absolute value, a bijection of the 32-bit ints: each
+ *       step (multiplication by an odd constant, rotation, addition, xor, {@link MathUtils#bitMix}) is one. So for a
+ *       target {@code v = m * maxParallelism + g >= 0} the int whose hash is {@code v} (key group {@code g}) is found
+ *       by undoing the steps in reverse order (an odd constant's inverse modulo 2^32 by Newton's iteration; an
+ *       xor-shift by {@code s} by xoring the shifts by {@code s, 2s, ...}). {@code m} is the low bits of the user
+ *       key's hash, below the largest power of two that keeps the target an int: 2^31 / maxParallelism preimages per
+ *       key group for a power-of-two maxParallelism (16,777,216 at 128), at no memory, in about fifteen arithmetic
+ *       operations. The inverse is checked against Flink's own hash whenever a table is made; it fails loudly if
+ *       Flink ever computed its hash differently (which would move every keyed state's keys, so Flink does not).</li>
  * </ul>
  * Tables are cached per maxParallelism and format for the JVM.
  */
@@ -61,7 +62,7 @@ public final class KeyGroupHashTable {
 
     private final int maxParallelism;
     private final int format;
-    /** Format 1: preimages per key group (a power of two); format 2: targets per key group. */
+    /** Preimages per key group that {@link #hashFor} picks from (a power of two). */
     private final long preimagesPerKeyGroup;
     private final int mask;
     /** Format 1's table; null in format 2. */
@@ -75,9 +76,11 @@ public final class KeyGroupHashTable {
         this.maxParallelism = maxParallelism;
         this.format = format;
         if (format == FORMAT_INVERTED_MURMUR) {
-            // the targets m * maxParallelism + g (g < maxParallelism) that are non-negative ints
-            this.preimagesPerKeyGroup = (Integer.MAX_VALUE - (maxParallelism - 1)) / maxParallelism + 1L;
-            this.mask = 0;
+            // targets m * maxParallelism + g (g < maxParallelism) that are non-negative ints: m below the largest
+            // power of two that keeps them so (2^31 / maxParallelism for a power-of-two maxParallelism)
+            int per = Integer.highestOneBit((Integer.MAX_VALUE - (maxParallelism - 1)) / maxParallelism + 1);
+            this.preimagesPerKeyGroup = per;
+            this.mask = per - 1;
             this.table = null;
             checkAgainstFlink();
             return;
@@ -124,6 +127,11 @@ public final class KeyGroupHashTable {
             throw new IllegalArgumentException(
                     "key group " + keyGroup + " outside [0, " + maxParallelism + ")");
         }
+        if (table == null) {
+            // the low bits of the user key's hash pick the target; the inverse mixes them into every bit, so keys
+            // whose hashes differ there (integer keys below 2^24 at maxParallelism 128) never share a routing key hash
+            return unmurmur((spread & mask) * maxParallelism + keyGroup);
+        }
         // MurmurHash3's fmix32 finalizer: every bit of the user key's hash affects the chosen preimage.
         int h = spread;
         h ^= h >>> 16;
@@ -131,12 +139,7 @@ public final class KeyGroupHashTable {
         h ^= h >>> 13;
         h *= 0xc2b2ae35;
         h ^= h >>> 16;
-        if (table != null) {
-            return preimage(keyGroup, h & mask);
-        }
-        // the mixed hash scaled to [0, preimagesPerKeyGroup) (Lemire's multiply-shift range reduction)
-        int m = (int) (((h & 0xffffffffL) * preimagesPerKeyGroup) >>> 32);
-        return unmurmur(m * maxParallelism + keyGroup);
+        return preimage(keyGroup, h & mask);
     }
 
     /** The {@code j}-th preimage of {@code keyGroup} in format 1 ({@code 0 <= j < preimagesPerKeyGroup}, unchecked). */

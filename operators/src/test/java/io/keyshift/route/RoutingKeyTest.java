@@ -12,7 +12,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 class RoutingKeyTest {
     /** Pinned when format 2 was introduced (2026-12-04), with format 1's value of that day. */
     private static final int FORMAT_ONE_STATION_7 = 75873;
-    private static final int FORMAT_TWO_STATION_7 = 1834985485;
+    private static final int FORMAT_TWO_STATION_7 = 1389021072;
 
 
     private static final int[] FORMATS = {KeyGroupHashTable.FORMAT_PREIMAGE_TABLE,
@@ -61,8 +61,14 @@ class RoutingKeyTest {
         assertThat(t1.preimagesPerKeyGroup()).isEqualTo(1024);
         assertThat(t2.preimagesPerKeyGroup()).isEqualTo(1 << 24);
         assertThat(one).hasSize(1024);
-        // 200,000 keys over 2^24 preimages: about 1,200 pairs meet by chance
+        // the low 24 bits of 200,000 strings' hashes: a few meet by chance
         assertThat(two.size()).isGreaterThan(198_000);
+        // integer keys below 2^24 (an Integer's hash is its value) never share one
+        Set<Integer> ids = new HashSet<>();
+        for (int id = 0; id < 200_000; id++) {
+            ids.add(t2.hashFor(5, Integer.valueOf(id * 37).hashCode()));
+        }
+        assertThat(ids).hasSize(200_000);
     }
 
     @Test
