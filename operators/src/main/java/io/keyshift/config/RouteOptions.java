@@ -43,7 +43,7 @@ public final class RouteOptions {
                             + "router's state. A routing key's hash is part of the keyed stage's state, so a stage "
                             + "keeps the format it started with, which its routers keep in their state. Format 2 "
                             + "(builds from 2026-12-04) picks each key's hash from about 2^31 / maxParallelism per "
-                            + "key group; format 1 from 1,024, so that the keys of a subtask's heap state share "
+                            + "key group; format 1 from up to 1,024, so that the keys of a subtask's heap state share "
                             + "hashes once it holds more than about 16,000 keys (at maxParallelism 128 and "
                             + "parallelism 8) and every lookup walks a chain of them. Unset: format 2 for a new stage, "
                             + "the stage's own when restored. A stage restored from a savepoint of an earlier build "

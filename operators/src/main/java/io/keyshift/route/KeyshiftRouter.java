@@ -579,7 +579,7 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
     }
 
     /** Name of the router's broadcast state that holds the routing-key hash format. */
-    static final String HASH_FORMAT_STATE = "routing-key-hash-format";
+    public static final String HASH_FORMAT_STATE = "routing-key-hash-format";
 
     /**
      * The routing-key hash format of this stage ({@link KeyGroupHashTable}). A routing key's hash is part of the keyed

@@ -187,6 +187,42 @@ public record StageSavepoint(long checkpointId, RoutingPlan plan, LoadForecastEn
         }
     }
 
+    /**
+     * The routing-key hash format ({@link io.keyshift.route.KeyGroupHashTable}) of the routers of the stage with uid
+     * prefix {@code uidPrefix} in the savepoint at {@code path}: the format their state names; 1 for routers of a build
+     * before 2026-12-04, whose state names none (a restore of them needs {@code keyshift.route.hash-format: 1}); null
+     * if the savepoint holds no state of the stage's routers (a bootstrap savepoint: the stage starts anew).
+     */
+    public static Integer routingKeyHashFormat(String path, String uidPrefix) throws Exception {
+        CheckpointMetadata meta = SavepointLoader.loadSavepointMetadata(path);
+        OperatorIdentifier router = OperatorIdentifier.forUid(StageUids.router(uidPrefix));
+        boolean any = false;
+        boolean named = false;
+        for (OperatorState state : meta.getOperatorStates()) {
+            if (!state.getOperatorID().equals(router.getOperatorId())) {
+                continue;
+            }
+            for (OperatorSubtaskState sub : state.getStates()) {
+                for (org.apache.flink.runtime.state.OperatorStateHandle h : sub.getManagedOperatorState()) {
+                    any = true;
+                    named |= h.getStateNameToPartitionOffsets()
+                            .containsKey(io.keyshift.route.KeyshiftRouter.HASH_FORMAT_STATE);
+                }
+            }
+        }
+        if (!named) {
+            return any ? io.keyshift.route.KeyGroupHashTable.FORMAT_PREIMAGE_TABLE : null;
+        }
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+        env.setRuntimeMode(RuntimeExecutionMode.BATCH);
+        env.setParallelism(1);
+        List<Tuple2<String, Integer>> entries = new ArrayList<>();
+        collect(SavepointReader.read(env, path).readBroadcastState(router,
+                io.keyshift.route.KeyshiftRouter.HASH_FORMAT_STATE, Types.STRING, Types.INT), entries);
+        return entries.stream().filter(e -> "format".equals(e.f0)).map(e -> e.f1).findFirst()
+                .orElse(io.keyshift.route.KeyGroupHashTable.FORMAT_PREIMAGE_TABLE);
+    }
+
     private static <T> void collect(DataStream<T> stream, List<T> into) throws Exception {
         try (CloseableIterator<T> it = stream.executeAndCollect("keyshift savepoint reader")) {
             it.forEachRemaining(into::add);

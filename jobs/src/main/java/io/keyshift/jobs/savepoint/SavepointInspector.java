@@ -48,6 +48,13 @@ public final class SavepointInspector {
         root.put("savepoint", path);
         root.put("checkpoint_id", state.checkpointId());
         root.set("plan", state.plan() == null ? null : planJson(state.plan()));
+        // null: no router state of the stage (a bootstrap savepoint); 1: a build before 2026-12-04
+        Integer hashFormat = StageSavepoint.routingKeyHashFormat(path, uidPrefix);
+        if (hashFormat == null) {
+            root.putNull("routing_key_hash_format");
+        } else {
+            root.put("routing_key_hash_format", hashFormat);
+        }
         LoadForecastEngine engine = state.forecaster();
         if (engine != null) {
             ObjectNode f = root.putObject("forecaster");
@@ -156,6 +163,10 @@ public final class SavepointInspector {
     /** The human-readable summary {@code inspect-savepoint} prints. */
     public static void print(ObjectNode r, java.io.PrintStream out) {
         out.println("savepoint " + r.get("savepoint").asText() + " (checkpoint " + r.get("checkpoint_id").asLong() + ")");
+        var hashFormat = r.get("routing_key_hash_format");
+        out.println("routing-key hash format: " + (hashFormat == null || hashFormat.isNull()
+                ? "none (no router state: the stage starts anew)"
+                : hashFormat.asText()));
         var plan = r.get("plan");
         if (plan == null || plan.isNull()) {
             out.println("routing plan: none (a hash job, or no plan yet)");

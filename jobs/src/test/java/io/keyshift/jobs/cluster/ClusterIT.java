@@ -118,8 +118,11 @@ class ClusterIT {
             String text = printed.toString(StandardCharsets.UTF_8);
             System.err.println(text);
             assertThat(inspected.at("/plan/moved_units").size()).isGreaterThanOrEqualTo(1);
+            assertThat(inspected.at("/routing_key_hash_format").requireNonNull().asInt())
+                    .isEqualTo(io.keyshift.route.KeyGroupHashTable.CURRENT_FORMAT);
             String movedKey = inspected.at("/plan/moved_units/0/key").requireNonNull().asText();
-            assertThat(text).contains(movedKey).containsPattern("key group +\\d+ \\(subtask \\d\\) -> key group");
+            assertThat(text).contains(movedKey).containsPattern("key group +\\d+ \\(subtask \\d\\) -> key group")
+                    .contains("routing-key hash format: 2");
             assertThat(inspected.at("/forecaster/series").requireNonNull().asInt()).isGreaterThan(0);
             assertThat(inspected.at("/keyed_state_bytes_per_key_group/keyshift-window/total").requireNonNull().asLong())
                     .isPositive();

@@ -92,5 +92,7 @@ class SavepointInspectorTest {
                 at256.withMaxParallelism(128), List.of());
         assertThat(read.forecaster()).isNotNull();
         assertThat(read.forecaster().seriesCount()).isEqualTo(2);
+        // a bootstrap savepoint holds no router state: the stage starts anew, in the current format
+        assertThat(io.keyshift.savepoint.StageSavepoint.routingKeyHashFormat(path, "keyshift")).isNull();
     }
 }
