@@ -63,7 +63,7 @@ public final class KeyGroupHashTable {
     private final int maxParallelism;
     private final int format;
     /** Preimages per key group that {@link #hashFor} picks from (a power of two). */
-    private final long preimagesPerKeyGroup;
+    private final int preimagesPerKeyGroup;
     private final int mask;
     /** Format 1's table; null in format 2. */
     private final int[] table;
@@ -144,7 +144,7 @@ public final class KeyGroupHashTable {
 
     /** The {@code j}-th preimage of {@code keyGroup} in format 1 ({@code 0 <= j < preimagesPerKeyGroup}, unchecked). */
     int preimage(int keyGroup, int j) {
-        return table[keyGroup * (int) preimagesPerKeyGroup + j];
+        return table[keyGroup * preimagesPerKeyGroup + j];
     }
 
     /**
@@ -208,7 +208,7 @@ public final class KeyGroupHashTable {
     }
 
     /** Distinct preimages per key group that {@link #hashFor} picks from. */
-    public long preimagesPerKeyGroup() {
+    public int preimagesPerKeyGroup() {
         return preimagesPerKeyGroup;
     }
 }

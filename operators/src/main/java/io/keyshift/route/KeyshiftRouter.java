@@ -282,7 +282,7 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
         // finished (a bounded input's routers finish one by one); a subtask restored without a plan (beyond what it
         // routes naturally) waits for the planner, which publishes its restored plan again
         planState = context.getOperatorStateStore()
-                .getListState(new ListStateDescriptor<>("routing-plan", new AvroTypeInfo<>(RoutingPlan.class)));
+                .getListState(new ListStateDescriptor<>(PLAN_STATE, new AvroTypeInfo<>(RoutingPlan.class)));
         openState = context.getOperatorStateStore()
                 .getListState(new ListStateDescriptor<>("open-windows", new AvroTypeInfo<>(KeyLoadSample.class)));
         naturalState = context.getOperatorStateStore()
@@ -578,6 +578,9 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
         }
     }
 
+    /** Name of the router's list state that holds its plan (every build's router has it). */
+    private static final String PLAN_STATE = "routing-plan";
+
     /** Name of the router's broadcast state that holds the routing-key hash format. */
     public static final String HASH_FORMAT_STATE = "routing-key-hash-format";
 
@@ -613,7 +616,7 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
             }
             format = restored;
         } else if (context.isRestored()
-                && context.getOperatorStateStore().getRegisteredStateNames().contains("routing-plan")) {
+                && context.getOperatorStateStore().getRegisteredStateNames().contains(PLAN_STATE)) {
             if (configuredHashFormat == null
                     || configuredHashFormat != KeyGroupHashTable.FORMAT_PREIMAGE_TABLE) {
                 throw io.keyshift.config.JobOptions.unrecoverable("the router's state is of a keyshift build before "

@@ -95,7 +95,7 @@ class RoutingKeyTest {
         // change, however the table keeps them (a table of 16-bit offsets from j * maxP was tried: no faster)
         for (int maxP : new int[] {1, 7, 128, 256, 512, 1000, 4096}) {
             KeyGroupHashTable t = KeyGroupHashTable.forMaxParallelism(maxP, KeyGroupHashTable.FORMAT_PREIMAGE_TABLE);
-            int per = (int) t.preimagesPerKeyGroup();
+            int per = t.preimagesPerKeyGroup();
             int[] next = new int[maxP];
             int remaining = maxP * per;
             for (int h = 0; remaining > 0; h++) {
