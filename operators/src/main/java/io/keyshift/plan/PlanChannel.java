@@ -38,7 +38,7 @@ public final class PlanChannel {
      * for routers that come later or lag behind.
      */
     public synchronized void publish(byte[] plan, long keepFrom) {
-        long version = PlanEvent.decode(plan).getVersion();
+        long version = PlanEvent.version(plan);
         history.put(version, plan);
         history.headMap(keepFrom).clear();
         for (Consumer<byte[]> l : List.copyOf(listeners)) {

@@ -70,6 +70,20 @@ public final class PlanEvent implements OperatorEvent {
         }
     }
 
+    /**
+     * The version of a plan written by {@link #encode}, read without decoding the rest: {@code version} is the
+     * schema's first field, a long in Avro's zig-zag varint encoding at the start.
+     *
+     * @throws UncheckedIOException if the bytes end within it
+     */
+    public static long version(byte[] bytes) {
+        try {
+            return DecoderFactory.get().binaryDecoder(bytes, 0, Math.min(bytes.length, 10), null).readLong();
+        } catch (IOException e) {
+            throw new UncheckedIOException("corrupt routing plan event", e);
+        }
+    }
+
     /** Reads a plan written by {@link #encode}. */
     public static RoutingPlan decode(byte[] bytes) {
         AvroTrust.install();

@@ -42,6 +42,7 @@ import org.apache.flink.util.SerializedValue;
 
 import java.io.Serializable;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -213,6 +214,10 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
     private transient CompletableFuture<CoordinationResponse> planPoll;
     /** Plans that arrived before the versions between them and the current one. */
     private transient TreeMap<Long, RoutingPlan> aheadPlans;
+    /** Plans decoded by this stage's routers in this JVM; null outside a task (tests that call apply directly). */
+    private transient SharedPlans.Scope sharedPlans;
+    /** Tables of {@link #aheadPlans} made by {@link #sharedPlans}, by version (a version may lack one). */
+    private transient Map<Long, RoutingTable<K>> aheadTables;
 
     private transient ListState<Tuple2<Long, T>> waitingState;
     private transient ListState<RoutingPlan> planState;
@@ -268,6 +273,7 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
         lastLoad = null;
         route = new RoutingTable.Route();
         aheadPlans = new TreeMap<>();
+        aheadTables = new HashMap<>();
         reuse = new StreamRecord<>(null);
         inputWatermark = Long.MIN_VALUE;
         waitingWithoutWatermarkSince = Long.MIN_VALUE;
@@ -509,6 +515,8 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
         // beyond its subtask's lease, and a rescaled subtask restores no plan)
         releaseCovered();
         if (coordinatorGateway != null) {
+            sharedPlans = SharedPlans.acquire(getRuntimeContext().getJobInfo().getJobId() + "/" + getOperatorID()
+                    + "/" + s.processFunction() + "/" + codec.naming());
             // plans from now on: a subtask restored as finished never gets here, and never gets a plan it would refuse
             coordinatorGateway.sendEventToCoordinator(new RouterReady());
         }
@@ -707,7 +715,7 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
                     }
                     long before = routing.version();
                     if (r instanceof CollectCoordinationResponse c && PlanRequest.TAG.equals(c.getVersion())) {
-                        apply(PlanEvent.decode(PlanRequest.plan(c)));
+                        apply(PlanRequest.plan(c));
                     }
                     if (routing.version() > before && !aheadPlans.isEmpty()) {
                         // another version is missing after the one that came
@@ -791,7 +799,7 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
             return;
         }
         if (answered.getNow(null) instanceof CollectCoordinationResponse c && PlanRequest.TAG.equals(c.getVersion())) {
-            apply(PlanEvent.decode(PlanRequest.plan(c)));
+            apply(PlanRequest.plan(c));
         }
     }
 
@@ -971,7 +979,7 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
     public void handleOperatorEvent(OperatorEvent event) {
         if (event instanceof PlanEvent p) {
             try {
-                apply(p.plan());
+                apply(p.bytes());
             } catch (Exception e) {
                 throw new IllegalStateException("keyshift router could not apply a routing plan", e);
             }
@@ -984,6 +992,30 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
      * routed by the plans in between.
      */
     void apply(RoutingPlan plan) throws Exception {
+        apply(plan, null);
+    }
+
+    /**
+     * Takes a plan in Avro binary ({@link PlanEvent#encode}): one this router has, or had, is dropped by its version
+     * alone; another is decoded and indexed once for all of this stage's routers in the JVM ({@link SharedPlans}).
+     */
+    private void apply(byte[] plan) throws Exception {
+        if (ended || currentPlan != null && PlanEvent.version(plan) <= currentPlan.getVersion()) {
+            return;
+        }
+        if (sharedPlans == null) {
+            apply(PlanEvent.decode(plan), null);
+            return;
+        }
+        SharedPlans.Decoded<K> d = sharedPlans.decode(plan, p -> {
+            checkPlan(p);
+            return RoutingTable.of(p, codec, s.processFunction());
+        });
+        apply(d.plan(), d.table());
+    }
+
+    /** @param table the plan's routing table, or null to make it */
+    private void apply(RoutingPlan plan, RoutingTable<K> table) throws Exception {
         if (ended) {
             // finished: nothing more to route, and no marker may follow the end of the output
             return;
@@ -993,17 +1025,21 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
         }
         if (currentPlan != null && plan.getVersion() > currentPlan.getVersion() + 1) {
             if (aheadPlans.put(plan.getVersion(), plan) == null) {
+                if (table != null) {
+                    aheadTables.put(plan.getVersion(), table);
+                }
                 requestMissingPlan();
             }
             return;
         }
         // a plan first: it covers what this subtask routes, nothing goes naturally
         naturalDecided = true;
-        applyInOrder(plan);
+        applyInOrder(plan, table);
         while (!aheadPlans.isEmpty() && aheadPlans.firstKey() <= currentPlan.getVersion() + 1) {
             RoutingPlan next = aheadPlans.pollFirstEntry().getValue();
+            RoutingTable<K> nextTable = aheadTables.remove(next.getVersion());
             if (next.getVersion() == currentPlan.getVersion() + 1) {
-                applyInOrder(next);
+                applyInOrder(next, nextTable);
             }
         }
     }
@@ -1049,15 +1085,24 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
         }
     }
 
-    /** Applies the next plan: markers for new migrations, then release what its lease covers. */
-    private void applyInOrder(RoutingPlan plan) throws Exception {
+    /** Refuses a plan made for another max parallelism or key naming. */
+    private void checkPlan(RoutingPlan plan) {
         if (plan.getMaxParallelism() != s.maxParallelism()) {
             throw new IllegalStateException("Routing plan " + plan.getVersion() + " was made for maxParallelism "
                     + plan.getMaxParallelism() + " but this keyed stage has " + s.maxParallelism()
                     + "; set pipeline.max-parallelism (or keyshift.max-parallelism) to the same value everywhere");
         }
         checkNaming(plan);
-        RoutingTable<K> next = RoutingTable.of(plan, codec, s.processFunction());
+    }
+
+    /**
+     * Applies the next plan: markers for new migrations, then release what its lease covers.
+     *
+     * @param table the plan's routing table, or null to make it
+     */
+    private void applyInOrder(RoutingPlan plan, RoutingTable<K> table) throws Exception {
+        checkPlan(plan);
+        RoutingTable<K> next = table != null ? table : RoutingTable.of(plan, codec, s.processFunction());
         learnSamplingRates(plan);
         if (s.processFunction()) {
             emitMarkers(currentPlan, plan);
@@ -1277,6 +1322,15 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
         }
         endOutput();
         super.finish();
+    }
+
+    @Override
+    public void close() throws Exception {
+        if (sharedPlans != null) {
+            SharedPlans.release(sharedPlans);
+            sharedPlans = null;
+        }
+        super.close();
     }
 
     // --- for tests ---

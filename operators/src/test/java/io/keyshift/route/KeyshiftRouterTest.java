@@ -1454,6 +1454,32 @@ class KeyshiftRouterTest {
      * output watermark goes to the end, its last window's load is reported, and later plans change nothing. (Waiting
      * for the final lease deadlocked behind Flink's watermark alignment: a finishing source does not report its end.)
      */
+    /**
+     * A router in a task (it has a coordinator) takes plan events through the stage's shared decoding: it routes by
+     * them, drops a version it has by its number, and leaves the shared scope when it closes.
+     */
+    @Test
+    void planEventsAreDecodedThroughTheStagesSharedPlans() throws Exception {
+        int scopes = SharedPlans.scopes();
+        var router = router(1000, false);
+        List<org.apache.flink.runtime.operators.coordination.OperatorEvent> sent = new ArrayList<>();
+        router.setCoordinatorGateway(sent::add);
+        try (var h = harness(router, null)) {
+            assertThat(SharedPlans.scopes()).isEqualTo(scopes + 1);
+            assertThat(sent).singleElement().isInstanceOf(RouterReady.class);
+            router.handleOperatorEvent(io.keyshift.plan.PlanEvent.of(Plans.plan(1, Long.MAX_VALUE, MAX_P,
+                    Plans.migrating("hot", HOT, TO, T0, T1)), 0));
+            // an older version of other contents: dropped by its number alone
+            router.handleOperatorEvent(io.keyshift.plan.PlanEvent.of(Plans.plan(1, 10, MAX_P), 0));
+            assertThat(router.planVersion()).isEqualTo(1);
+            h.processElement("hot", T1);
+            h.processElement("cold", T1);
+            assertThat(envelopes(h)).extracting(e -> e.value + "@" + e.routingKey.keyGroup).containsExactly(
+                    "hot@" + TO, "cold@" + KeyGroupRangeAssignment.assignToKeyGroup("cold", MAX_P));
+        }
+        assertThat(SharedPlans.scopes()).isEqualTo(scopes);
+    }
+
     @Test
     void anEndedInputWithNothingWaitingFinishesWithoutTheFinalLease() throws Exception {
         try (var h = harness()) {
