@@ -158,6 +158,12 @@ public final class KafkaOptions {
                     + "AT,freeze, ...; read from the earliest offset), applied from the next plan on.")
     String controlTopic;
 
+    @Option(names = "--no-kafka-topic-check",
+            description = "Do not ask the brokers whether the topics exist before the job is built (where the machine "
+                    + "that builds the job reaches other brokers at --kafka-bootstrap-servers than the cluster does, "
+                    + "e.g. through a tunnel). The running job then finds a missing topic.")
+    boolean noTopicCheck;
+
     @Option(names = "--kafka-property", paramLabel = "key=value",
             description = "A Kafka client property for the source and the sink (security.protocol, sasl.*, ...); "
                     + "repeatable.")
@@ -371,11 +377,14 @@ public final class KafkaOptions {
      * <p>Left to the running job, with a warning on {@code warn}: brokers that do not answer within
      * {@value #TOPIC_CHECK_SECONDS} s (the machine that builds the job may not reach them where the cluster does), a
      * client setting with a config provider's {@code ${...}} (its secret may resolve only where the job runs), and
-     * topics the client may not describe.
+     * topics the client may not describe. Not at all with {@code --no-kafka-topic-check}.
      *
      * @throws ParameterException naming the option of the first missing topic
      */
     public void checkTopicsExist(CommandLine cl, java.io.PrintStream warn) {
+        if (noTopicCheck) {
+            return;
+        }
         Map<String, String> sources = new LinkedHashMap<>();
         if (topic != null) {
             sources.put("--kafka-topic", topic);

@@ -42,4 +42,20 @@ class KafkaTopicCheckTest {
         // bounded by the check's own timeout, not by Kafka's default of a minute (a generous margin: a shared machine)
         assertThat(seconds).isLessThan(KafkaOptions.TOPIC_CHECK_SECONDS + 20);
     }
+
+    /** With --no-kafka-topic-check no broker is asked: nothing is printed and no client is made. */
+    @Test
+    void theCheckCanBeTurnedOff() throws Exception {
+        int port;
+        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            port = s.getLocalPort();
+        }
+        Job job = new Job();
+        CommandLine cl = new CommandLine(job);
+        cl.parseArgs("--kafka-bootstrap-servers", "127.0.0.1:" + port, "--kafka-topic", "trips",
+                "--results-topic", "results", "--no-kafka-topic-check");
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        job.kafka.checkTopicsExist(cl, new PrintStream(err, true, StandardCharsets.UTF_8));
+        assertThat(err.toString(StandardCharsets.UTF_8)).isEmpty();
+    }
 }
