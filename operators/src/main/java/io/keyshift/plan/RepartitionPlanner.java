@@ -1184,10 +1184,17 @@ public final class RepartitionPlanner {
                 .build();
     }
 
+    /**
+     * The entries as new objects with a list of retired migrations of their own: the planner changes an entry's fields
+     * and its retired list, never a migration or split an earlier plan holds (those are made anew), and the earlier
+     * plan is read-only once emitted. (Avro's builder copied each entry deeply: 5 % of the planner's CPU time on a
+     * year of hourly windows.)
+     */
     private static List<RouteEntry> copy(List<RouteEntry> entries) {
         List<RouteEntry> out = new ArrayList<>(entries.size());
         for (RouteEntry e : entries) {
-            out.add(RouteEntry.newBuilder(e).build());
+            out.add(new RouteEntry(e.getKey(), e.getNaturalKeyGroup(), e.getKeyGroup(), e.getEpoch(), e.getMigration(),
+                    e.getMovedAt(), e.getSplit(), e.getRetired() == null ? null : new ArrayList<>(e.getRetired())));
         }
         return out;
     }
