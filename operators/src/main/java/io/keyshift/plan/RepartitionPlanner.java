@@ -1194,7 +1194,7 @@ public final class RepartitionPlanner {
         List<RouteEntry> out = new ArrayList<>(entries.size());
         for (RouteEntry e : entries) {
             out.add(new RouteEntry(e.getKey(), e.getNaturalKeyGroup(), e.getKeyGroup(), e.getEpoch(), e.getMigration(),
-                    e.getMovedAt(), e.getSplit(), e.getRetired() == null ? null : new ArrayList<>(e.getRetired())));
+                    e.getMovedAt(), e.getSplit(), e.getRetired() == null ? new ArrayList<>() : new ArrayList<>(e.getRetired())));
         }
         return out;
     }

@@ -1024,7 +1024,8 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
             return;
         }
         if (currentPlan != null && plan.getVersion() > currentPlan.getVersion() + 1) {
-            if (aheadPlans.put(plan.getVersion(), plan) == null) {
+            // the first arrival of a version is kept, with its table (every arrival comes from the same history)
+            if (aheadPlans.putIfAbsent(plan.getVersion(), plan) == null) {
                 if (table != null) {
                     aheadTables.put(plan.getVersion(), table);
                 }

@@ -18,7 +18,7 @@ import java.util.function.Function;
  * its number alone, so a plan made anew after a restore under the same number is decoded anew. Scopes are per job and
  * operator ({@link #acquire}), and this class is part of the job's code: a class loader of its own per job on a
  * cluster, so a table's key objects are always of the classes the router that takes them uses. A scope keeps the last
- * {@value #RECENT} versions and is dropped when its last router closes.
+ * {@value #RECENT} versions (none while it has one router) and is dropped when its last router closes.
  */
 final class SharedPlans {
     /** Versions kept per scope: a router more than this many versions behind the others decodes its own. */
@@ -62,7 +62,8 @@ final class SharedPlans {
     /** The last versions decoded for one stage's routers in this JVM. */
     static final class Scope {
         private final String name;
-        private int users;
+        /** Routers of the scope (changed under {@link #SCOPES}; read without it, only to decide on caching). */
+        private volatile int users;
         private final byte[][] bytes = new byte[RECENT][];
         private final Decoded<?>[] decoded = new Decoded<?>[RECENT];
         private int next;
@@ -87,6 +88,10 @@ final class SharedPlans {
             }
             RoutingPlan p = PlanEvent.decode(plan);
             Decoded<K> d = new Decoded<>(p, index.apply(p));
+            if (users <= 1) {
+                // the stage's only router in this JVM: nobody to share with, nothing kept
+                return d;
+            }
             bytes[next] = plan;
             decoded[next] = d;
             next = (next + 1) % RECENT;

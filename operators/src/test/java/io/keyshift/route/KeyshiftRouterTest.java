@@ -1450,11 +1450,6 @@ class KeyshiftRouterTest {
     }
 
     /**
-     * A subtask whose input ended with every record routed finishes at once, without the planner's final lease: its
-     * output watermark goes to the end, its last window's load is reported, and later plans change nothing. (Waiting
-     * for the final lease deadlocked behind Flink's watermark alignment: a finishing source does not report its end.)
-     */
-    /**
      * A router in a task (it has a coordinator) takes plan events through the stage's shared decoding: it routes by
      * them, drops a version it has by its number, and leaves the shared scope when it closes.
      */
@@ -1480,6 +1475,11 @@ class KeyshiftRouterTest {
         assertThat(SharedPlans.scopes()).isEqualTo(scopes);
     }
 
+    /**
+     * A subtask whose input ended with every record routed finishes at once, without the planner's final lease: its
+     * output watermark goes to the end, its last window's load is reported, and later plans change nothing. (Waiting
+     * for the final lease deadlocked behind Flink's watermark alignment: a finishing source does not report its end.)
+     */
     @Test
     void anEndedInputWithNothingWaitingFinishesWithoutTheFinalLease() throws Exception {
         try (var h = harness()) {

@@ -79,12 +79,15 @@ class SharedPlansTest {
         assertThat(SharedPlans.scopes()).isEqualTo(before + 1);
         SharedPlans.release(b);
         assertThat(SharedPlans.scopes()).isEqualTo(before);
-        // a scope of the same name later starts empty
+        // a scope of the same name later starts empty; with one router it keeps nothing (nobody to share with)
         SharedPlans.Scope c = SharedPlans.acquire(name);
         assertThat(c).isNotSameAs(a);
         indexed.clear();
         c.decode(v1.clone(), index);
         assertThat(indexed).containsExactly(1L);
+        c.decode(v1.clone(), index);
+        assertThat(indexed).containsExactly(1L, 1L);
         SharedPlans.release(c);
+        assertThat(SharedPlans.scopes()).isEqualTo(before);
     }
 }
