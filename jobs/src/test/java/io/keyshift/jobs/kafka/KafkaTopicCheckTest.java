@@ -23,21 +23,33 @@ class KafkaTopicCheckTest {
         KafkaOptions kafka;
     }
 
-    @Test
-    void brokersThatDoNotAnswerLeaveTheTopicsToTheRunningJob() throws Exception {
-        int port;
+    /** A loopback port nothing listens on. */
+    private static int unusedPort() throws Exception {
         try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-            port = s.getLocalPort();
+            return s.getLocalPort();
         }
+    }
+
+    /** What the topic check prints for a job with these options besides an input and a results topic. */
+    private static String check(int port, String... more) {
         Job job = new Job();
         CommandLine cl = new CommandLine(job);
-        cl.parseArgs("--kafka-bootstrap-servers", "127.0.0.1:" + port, "--kafka-topic", "trips",
-                "--results-topic", "results");
+        java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of("--kafka-bootstrap-servers",
+                "127.0.0.1:" + port, "--kafka-topic", "trips", "--results-topic", "results"));
+        args.addAll(java.util.List.of(more));
+        cl.parseArgs(args.toArray(new String[0]));
         ByteArrayOutputStream err = new ByteArrayOutputStream();
-        long start = System.nanoTime();
         job.kafka.checkTopicsExist(cl, new PrintStream(err, true, StandardCharsets.UTF_8));
+        return err.toString(StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void brokersThatDoNotAnswerLeaveTheTopicsToTheRunningJob() throws Exception {
+        int port = unusedPort();
+        long start = System.nanoTime();
+        String printed = check(port);
         double seconds = (System.nanoTime() - start) / 1e9;
-        assertThat(err.toString(StandardCharsets.UTF_8)).contains("warning: no Kafka broker at 127.0.0.1:" + port
+        assertThat(printed).contains("warning: no Kafka broker at 127.0.0.1:" + port
                 + " answered within " + KafkaOptions.TOPIC_CHECK_SECONDS + " s; the topics are left to the running job");
         // bounded by the check's own timeout, not by Kafka's default of a minute (a generous margin: a shared machine)
         assertThat(seconds).isLessThan(KafkaOptions.TOPIC_CHECK_SECONDS + 20);
@@ -46,16 +58,6 @@ class KafkaTopicCheckTest {
     /** With --no-kafka-topic-check no broker is asked: nothing is printed and no client is made. */
     @Test
     void theCheckCanBeTurnedOff() throws Exception {
-        int port;
-        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-            port = s.getLocalPort();
-        }
-        Job job = new Job();
-        CommandLine cl = new CommandLine(job);
-        cl.parseArgs("--kafka-bootstrap-servers", "127.0.0.1:" + port, "--kafka-topic", "trips",
-                "--results-topic", "results", "--no-kafka-topic-check");
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        job.kafka.checkTopicsExist(cl, new PrintStream(err, true, StandardCharsets.UTF_8));
-        assertThat(err.toString(StandardCharsets.UTF_8)).isEmpty();
+        assertThat(check(unusedPort(), "--no-kafka-topic-check")).isEmpty();
     }
 }
