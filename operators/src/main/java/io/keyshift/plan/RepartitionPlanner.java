@@ -1193,8 +1193,9 @@ public final class RepartitionPlanner {
     private static List<RouteEntry> copy(List<RouteEntry> entries) {
         List<RouteEntry> out = new ArrayList<>(entries.size());
         for (RouteEntry e : entries) {
+            List<Migration> retired = e.getRetired() == null ? new ArrayList<>() : new ArrayList<>(e.getRetired());
             out.add(new RouteEntry(e.getKey(), e.getNaturalKeyGroup(), e.getKeyGroup(), e.getEpoch(), e.getMigration(),
-                    e.getMovedAt(), e.getSplit(), e.getRetired() == null ? new ArrayList<>() : new ArrayList<>(e.getRetired())));
+                    e.getMovedAt(), e.getSplit(), retired));
         }
         return out;
     }
