@@ -774,6 +774,19 @@ public final class KeyshiftStream<T, K> {
                     .name(stage.name("mismatch reverts")).uid(stage.uid("mismatch-reverts"))
                     .setParallelism(stage.resultsParallelism)
                     .setMaxParallelism(maxP);
+            if (controlInput != null) {
+                // the user's watermark in band: the union's is the reverts' (they trail), and plans must still see
+                // every user command up to their start. Not chained: a job vertex whose finished control source
+                // (a file read to its end) gained an operator without state could not be restored (Flink refuses
+                // a vertex of finished and unfinished operators)
+                controlInput = controlInput.transform(stage.name("control progress"), Types.STRING,
+                                new io.keyshift.control.ControlProgress())
+                        .uid(stage.uid("control-progress"))
+                        .setParallelism(1)
+                        .setMaxParallelism(maxP)
+                        .disableChaining();
+                plannerOperator.withUserControlProgress();
+            }
             controlInput = controlInput == null ? reverts : controlInput.union(reverts);
             plannerOperator.withReverts(config.get(PlanOptions.ON_MISMATCH_LAG_WINDOWS) * window,
                     config.get(PlanOptions.ON_MISMATCH_HOLD).toMillis());

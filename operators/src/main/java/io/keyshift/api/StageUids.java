@@ -72,6 +72,14 @@ public final class StageUids {
         return prefix + "-mismatch-reverts";
     }
 
+    /**
+     * The stateless hop that carries the user's control watermark in band to the planner (on-mismatch REVERT with a
+     * control input).
+     */
+    public static String controlProgress(String prefix) {
+        return prefix + "-control-progress";
+    }
+
     /** The stateless hop that replaces raw keys in control lines by pseudonyms (with a key secret). */
     public static String controlPseudonyms(String prefix) {
         return prefix + "-control-pseudonyms";

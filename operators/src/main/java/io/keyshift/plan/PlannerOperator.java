@@ -1,6 +1,7 @@
 package io.keyshift.plan;
 
 import io.keyshift.control.ControlCommand;
+import io.keyshift.control.ControlProgress;
 import io.keyshift.control.ControlState;
 import org.apache.flink.api.common.typeinfo.PrimitiveArrayTypeInfo;
 import org.apache.flink.api.common.typeinfo.Types;
@@ -73,6 +74,11 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
     private long revertLagMillis;
     /** Event time a reverted key is held, ms. */
     private long holdMillis;
+    /**
+     * Whether the control input carries the user's control watermark in band ({@link ControlProgress}), beside the
+     * reverts: plans then wait for it up to their start.
+     */
+    private boolean userControlProgress;
 
     /** Refused control commands, as CSV lines {@code reason,command}. */
     public static final OutputTag<String> CONTROL_REJECTED = new OutputTag<>("keyshift-control-rejected", Types.STRING);
@@ -93,6 +99,9 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
     /** Forecasts waiting for the control input's watermark, oldest first. */
     private transient java.util.ArrayDeque<LoadForecast> held;
     private transient long controlWatermark;
+    /** The user's control input's watermark, from {@link ControlProgress} lines (with {@link #userControlProgress}). */
+    private transient long userControlWatermark;
+    private transient ListState<Long> userWatermarkStore;
     private transient long forecastWatermark;
     private transient long forwardedWatermark = Long.MIN_VALUE;
     private transient volatile double observedImbalance = 1.0;
@@ -190,6 +199,16 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
     }
 
     /**
+     * With {@link #withReverts}: the control input is the union of the reverts and the user's control input behind a
+     * {@link ControlProgress} hop, whose lines carry the user's watermark. A plan then waits until the user's commands
+     * are known up to its start (as without reverts; the first plan too), and the reverts up to a window before it.
+     */
+    public PlannerOperator withUserControlProgress() {
+        this.userControlProgress = true;
+        return this;
+    }
+
+    /**
      * How the stage names keys ({@link io.keyshift.route.KeyPseudonymizer#naming}; default "raw"): stamped on every
      * plan, and a restored plan that names them otherwise is refused.
      */
@@ -229,6 +248,7 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
         history = new java.util.ArrayDeque<>();
         held = new java.util.ArrayDeque<>();
         controlWatermark = Long.MIN_VALUE;
+        userControlWatermark = Long.MIN_VALUE;
         forecastWatermark = Long.MIN_VALUE;
         forwardedWatermark = Long.MIN_VALUE;
         if (controlRoutings > 0) {
@@ -251,6 +271,15 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
                 heldStore.get().forEach(held::add);
                 for (Long w : watermarkStore.get()) {
                     controlWatermark = w;
+                }
+            }
+            if (userControlProgress) {
+                userWatermarkStore = context.getOperatorStateStore().getListState(new ListStateDescriptor<>(
+                        "user-control-watermark", Types.LONG));
+                // a savepoint from before this state: the union's watermark, which the user's never trails
+                userControlWatermark = controlWatermark;
+                for (Long w : userWatermarkStore.get()) {
+                    userControlWatermark = Math.max(userControlWatermark, w);
                 }
             }
         }
@@ -527,8 +556,16 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
 
     /** A control command line. */
     @Override
-    public void processElement2(StreamRecord<String> element) {
+    public void processElement2(StreamRecord<String> element) throws Exception {
         String line = element.getValue();
+        if (userControlProgress) {
+            long w = ControlProgress.watermarkOf(line);
+            if (w != Long.MIN_VALUE) {
+                userControlWatermark = Math.max(userControlWatermark, w);
+                drain();
+                return;
+            }
+        }
         try {
             ControlCommand c = ControlCommand.parse(line);
             if (c != null) {
@@ -592,16 +629,30 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
 
     /** Plans the held forecasts whose time the control input has passed; then forwards the forecasts' watermark. */
     private void drain() throws Exception {
-        // with reverts, the first plan waits for nothing: nothing is in flight, and the validation moves only once
-        // the routers have a first lease
-        while (!held.isEmpty() && (revertLagMillis > 0 && planner.current() == null || controlWatermark
-                >= planner.migrationsStartAt(held.peekFirst()) - revertLagMillis)) {
+        while (!held.isEmpty() && controlKnownFor(held.peekFirst())) {
             LoadForecast f = held.pollFirst();
             plan(f, f.getWindowEnd() - 1);
         }
         if (held.isEmpty() && forecastWatermark > forwardedWatermark) {
             processWatermark(new Watermark(forecastWatermark));
         }
+    }
+
+    /**
+     * Whether the control input is known far enough for the plan after {@code f}: up to its migrations' start; with
+     * reverts, those only up to a window before (the validation trails the routing) and none for the first plan
+     * (nothing is in flight, and the validation moves only once the routers have a first lease), the user's
+     * commands, when they come with their own progress, still up to the start.
+     */
+    private boolean controlKnownFor(LoadForecast f) {
+        long start = planner.migrationsStartAt(f);
+        if (revertLagMillis <= 0) {
+            return controlWatermark >= start;
+        }
+        if (userControlProgress && userControlWatermark < start) {
+            return false;
+        }
+        return planner.current() == null || controlWatermark >= start - revertLagMillis;
     }
 
     private void plan(LoadForecast forecast, long timestamp) {
@@ -768,6 +819,9 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
             controlStore.update(java.util.List.of(control.toBytes()));
             heldStore.update(new java.util.ArrayList<>(held));
             watermarkStore.update(java.util.List.of(controlWatermark));
+        }
+        if (userWatermarkStore != null) {
+            userWatermarkStore.update(java.util.List.of(userControlWatermark));
         }
     }
 }

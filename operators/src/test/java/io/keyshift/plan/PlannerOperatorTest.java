@@ -383,6 +383,50 @@ class PlannerOperatorTest {
     }
 
     /**
+     * With reverts and a user's control input behind {@link io.keyshift.control.ControlProgress}: a plan, the first
+     * too, waits until the user's watermark reaches its start, so a user's command timed before the start is in it
+     * however late it arrives (the union's watermark is the reverts', which trail); the reverts' progress still gates
+     * the later plans; a restore keeps the user's progress.
+     */
+    @Test
+    void withRevertsAPlanWaitsForTheUsersCommandsUpToItsStart() throws Exception {
+        java.util.function.Supplier<PlannerOperator> op = () -> new PlannerOperator(settings(), false).withControl(10)
+                .withRevertHold(W).withReverts(W, W).withUserControlProgress();
+        String hot = skewedAtFour().keySet().iterator().next();
+        org.apache.flink.runtime.checkpoint.OperatorSubtaskState snapshot;
+        try (org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<LoadForecast, String, RoutingPlan> h =
+                     new org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<>(op.get())) {
+            h.open();
+            h.processElement1(new StreamRecord<>(forecast(W, 4), W - 1));
+            h.processWatermark1(new org.apache.flink.streaming.api.watermark.Watermark(W));
+            assertThat(h.extractOutputValues()).as("the user's commands are not known up to the start").isEmpty();
+            h.processElement2(new StreamRecord<>(io.keyshift.control.ControlProgress.line(W - 1), W - 1));
+            assertThat(h.extractOutputValues()).isEmpty();
+            h.processElement2(new StreamRecord<>(W + ",pin," + hot, W));
+            h.processElement2(new StreamRecord<>(io.keyshift.control.ControlProgress.line(Long.MAX_VALUE / 2),
+                    Long.MAX_VALUE / 2));
+            assertThat(h.extractOutputValues()).singleElement()
+                    .satisfies(p -> assertThat(p.getControl().getPinnedKeys()).containsExactly(hot));
+            // the next plan waits for the reverts' progress (the union's watermark), a window before its start
+            h.processElement1(new StreamRecord<>(forecast(2 * W, 4), 2 * W - 1));
+            assertThat(h.extractOutputValues()).hasSize(1);
+            h.processWatermark2(new org.apache.flink.streaming.api.watermark.Watermark(Long.MAX_VALUE / 2));
+            assertThat(h.extractOutputValues()).hasSize(2);
+            assertThat(h.getSideOutput(PlannerOperator.CONTROL_REJECTED)).isNullOrEmpty();
+            snapshot = h.snapshot(1, 2 * W);
+        }
+        try (org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<LoadForecast, String, RoutingPlan> h =
+                     new org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<>(op.get())) {
+            h.initializeState(snapshot);
+            h.open();
+            h.processWatermark2(new org.apache.flink.streaming.api.watermark.Watermark(Long.MAX_VALUE / 2));
+            h.processElement1(new StreamRecord<>(forecast(3 * W, 4), 3 * W - 1));
+            assertThat(h.extractOutputValues()).as("the user's progress restored").last()
+                    .satisfies(p -> assertThat(p.getBasedOnWindowEnd()).isEqualTo(3 * W));
+        }
+    }
+
+    /**
      * A revert naming a key group the job does not have is refused as a control command (a plan migrating there
      * would fail every router that applies it, again after each restore); a valid one applies.
      */

@@ -196,6 +196,11 @@ class ReplayControlTest {
                 "-Dkeyshift.migration.validation=ALL", "-Dkeyshift.migration.on-mismatch=REVERT",
                 // a replay at full speed runs ahead of the validation by up to this many windows
                 "-Dkeyshift.migration.on-mismatch.lag-windows=8"));
+        // a user's control file beside the reverts (the union's watermark is then the reverts'; the user's comes in
+        // band): the busiest station, which the planner left alone moves in January, is pinned from the start
+        Path control = dir.resolve("control.csv");
+        Files.writeString(control, "2014-01-01T00:00:00Z,pin," + BUSIEST + "\n2014-02-01T00:00:00Z,teleport,x\n");
+        args.addAll(List.of("--control", control.toString()));
         StringWriter err = new StringWriter();
         CommandLine cl = KeyshiftCli.commandLine();
         cl.setOut(new PrintWriter(new StringWriter()));
@@ -213,6 +218,9 @@ class ReplayControlTest {
             assertThat(r.get("reason")).contains("disagreed with the primary's in key group " + r.get("key_group"));
         });
         assertThat(predictive.at("/control/reverts").requireNonNull().asLong()).isEqualTo(reverts.size());
+        assertThat(moves(out)).noneMatch(m -> m.key().equals(BUSIEST));
+        assertThat(csv(out.resolve("control-rejected-predictive.csv"))).singleElement()
+                .satisfies(r -> assertThat(r.toString()).contains("teleport"));
         List<Move> moves = moves(out).stream().filter(m -> m.key().equals(corrupted)).toList();
         long hold = java.time.Duration.ofDays(7).toMillis();
         for (CSVRecord r : reverts) {
