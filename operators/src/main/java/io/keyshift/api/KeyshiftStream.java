@@ -775,19 +775,17 @@ public final class KeyshiftStream<T, K> {
                     .setParallelism(stage.resultsParallelism)
                     .setMaxParallelism(maxP);
             if (controlInput != null) {
-                // the user's watermark in band: the union's is the reverts' (they trail), and plans must still see
-                // every user command up to their start. Not chained: a job vertex whose finished control source
-                // (a file read to its end) gained an operator without state could not be restored (Flink refuses
-                // a vertex of finished and unfinished operators)
-                controlInput = controlInput.transform(stage.name("control progress"), Types.STRING,
+                // the user's watermark in band: the joined watermark is the reverts' (they trail), and plans must
+                // still see every user command up to their start
+                controlInput = controlInput.connect(reverts).transform(stage.name("control progress"), Types.STRING,
                                 new io.keyshift.control.ControlProgress())
                         .uid(stage.uid("control-progress"))
                         .setParallelism(1)
-                        .setMaxParallelism(maxP)
-                        .disableChaining();
+                        .setMaxParallelism(maxP);
                 plannerOperator.withUserControlProgress();
+            } else {
+                controlInput = reverts;
             }
-            controlInput = controlInput == null ? reverts : controlInput.union(reverts);
             plannerOperator.withReverts(config.get(PlanOptions.ON_MISMATCH_LAG_WINDOWS) * window,
                     config.get(PlanOptions.ON_MISMATCH_HOLD).toMillis());
         }
@@ -797,7 +795,8 @@ public final class KeyshiftStream<T, K> {
                 : forecasts.connect(controlInput).transform(stage.name("planner"),
                         new SharedAvroTypeInfo<>(RoutingPlan.class), CoordinatedOperators.controlledPlanner(
                                 plannerOperator.withControl(config.get(PlanOptions.CONTROL_ROLLBACK_VERSIONS))
-                                        .withRevertHold(config.get(PlanOptions.ON_MISMATCH_HOLD).toMillis()),
+                                        .withRevertHold(config.get(PlanOptions.ON_MISMATCH_HOLD).toMillis())
+                                        .withControlWatermarkTimeout(config.get(RouteOptions.NO_WATERMARK_TIMEOUT)),
                                 uidPrefix));
         plans.uid(stage.uid("planner"))
                 .setParallelism(1)

@@ -73,8 +73,8 @@ public final class StageUids {
     }
 
     /**
-     * The stateless hop that carries the user's control watermark in band to the planner (on-mismatch REVERT with a
-     * control input).
+     * The stateless operator that joins the user's control input and the reverts for the planner and carries the
+     * user's control watermark in band (on-mismatch REVERT with a control input).
      */
     public static String controlProgress(String prefix) {
         return prefix + "-control-progress";
@@ -94,6 +94,6 @@ public final class StageUids {
     public static List<String> all(String prefix) {
         return List.of(router(prefix), reports(prefix), profiler(prefix), forecaster(prefix), planner(prefix),
                 window(prefix), process(prefix), validator(prefix), splitMerger(prefix), scaling(prefix),
-                mismatchReverts(prefix), controlPseudonyms(prefix), lateData(prefix));
+                mismatchReverts(prefix), controlProgress(prefix), controlPseudonyms(prefix), lateData(prefix));
     }
 }

@@ -5,9 +5,10 @@ import org.apache.flink.streaming.runtime.tasks.ProcessingTimeService;
 import java.util.function.Supplier;
 
 /**
- * Watches that the window profiles the forecaster holds for the user's control input's watermark move on. (The
- * planner needs no such watch: it holds nothing the forecaster has not let through, and under
- * {@code on-mismatch=REVERT} it waits up to a window for the validation's reverts by design.) A control input whose
+ * Watches that what an operator holds for the user's control input's watermark moves on: the forecaster's window
+ * profiles (until the watermark passes their window), the planner's forecasts (until it passes their plan's start,
+ * a few windows later; under {@code on-mismatch=REVERT} the planner also waits up to a window for the validation's
+ * reverts, by design and without this watch). A control input whose
  * watermark never passes them (a live input without {@link ControlInputs#liveWatermarks()}: {@code noWatermarks()},
  * or an event-time strategy on a quiet or idle topic) would hold every plan back without a word, while the routers'
  * waiting records fill memory. When nothing held has been released for {@code timeout} of processing time, the next

@@ -79,6 +79,9 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
      * reverts: plans then wait for it up to their start.
      */
     private boolean userControlProgress;
+    /** Processing time, ms, that a plan may wait for the user's control watermark before the task fails; 0 = never. */
+    private long controlWatermarkTimeoutMillis;
+    private transient io.keyshift.control.ControlWatermarkWait controlWait;
 
     /** Refused control commands, as CSV lines {@code reason,command}. */
     public static final OutputTag<String> CONTROL_REJECTED = new OutputTag<>("keyshift-control-rejected", Types.STRING);
@@ -205,6 +208,18 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
      */
     public PlannerOperator withUserControlProgress() {
         this.userControlProgress = true;
+        return this;
+    }
+
+    /**
+     * How long (processing time) forecasts may wait for the user's control input's watermark, with nothing planned,
+     * before the task fails naming the cause ({@link io.keyshift.control.ControlWatermarkWait};
+     * {@code keyshift.route.no-watermark-timeout}; zero: never). The forecaster has the same watch for the window
+     * profiles; the planner's covers the windows between a forecast's end and its plan's start (at the end of the
+     * input, nothing comes behind them that the forecaster would hold).
+     */
+    public PlannerOperator withControlWatermarkTimeout(java.time.Duration timeout) {
+        this.controlWatermarkTimeoutMillis = timeout.toMillis();
         return this;
     }
 
@@ -506,6 +521,14 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
         getMetricGroup().gauge(KeyshiftMetrics.PLAN_TIME_MS, () -> planNanos / 1e6);
         getMetricGroup().gauge(KeyshiftMetrics.PLAN_PARALLELISM, () -> planner.settings().parallelism());
         if (control != null) {
+            controlWait = new io.keyshift.control.ControlWatermarkWait(controlWatermarkTimeoutMillis,
+                    getProcessingTimeService(), () -> held.size() + " forecasts, the first of the window ending at "
+                            + java.time.Instant.ofEpochMilli(held.isEmpty() ? 0 : held.peekFirst().getWindowEnd())
+                            + ", waited for their plans' start in the control input's watermark, "
+                            + (userWatermark() == Long.MIN_VALUE ? "none so far"
+                            : "at " + java.time.Instant.ofEpochMilli(userWatermark())));
+        }
+        if (control != null) {
             // from the control state, as the applied count: a restore carries both on
             getMetricGroup().gauge(KeyshiftMetrics.CONTROL_REJECTED, () -> control.rejected());
             getMetricGroup().gauge(KeyshiftMetrics.CONTROL_FROZEN, () -> control.frozen() ? 1 : 0);
@@ -629,9 +652,14 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
 
     /** Plans the held forecasts whose time the control input has passed; then forwards the forecasts' watermark. */
     private void drain() throws Exception {
+        boolean released = false;
         while (!held.isEmpty() && controlKnownFor(held.peekFirst())) {
             LoadForecast f = held.pollFirst();
             plan(f, f.getWindowEnd() - 1);
+            released = true;
+        }
+        if (controlWait != null) {
+            controlWait.afterDrain(!held.isEmpty() && heldByTheUsersControl(held.peekFirst()), released);
         }
         if (held.isEmpty() && forecastWatermark > forwardedWatermark) {
             processWatermark(new Watermark(forecastWatermark));
@@ -653,6 +681,20 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
             return false;
         }
         return planner.current() == null || controlWatermark >= start - revertLagMillis;
+    }
+
+    /** The user's control input's watermark as far as the planner knows it. */
+    private long userWatermark() {
+        return revertLagMillis > 0 && userControlProgress ? userControlWatermark : controlWatermark;
+    }
+
+    /** Whether the user's control input (not the reverts) is what holds the plan after {@code f}. */
+    private boolean heldByTheUsersControl(LoadForecast f) {
+        long start = planner.migrationsStartAt(f);
+        if (revertLagMillis <= 0) {
+            return controlWatermark < start;
+        }
+        return userControlProgress && userControlWatermark < start;
     }
 
     private void plan(LoadForecast forecast, long timestamp) {

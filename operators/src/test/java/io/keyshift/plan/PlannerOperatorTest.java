@@ -407,10 +407,10 @@ class PlannerOperatorTest {
                     Long.MAX_VALUE / 2));
             assertThat(h.extractOutputValues()).singleElement()
                     .satisfies(p -> assertThat(p.getControl().getPinnedKeys()).containsExactly(hot));
-            // the next plan waits for the reverts' progress (the union's watermark), a window before its start
+            // the next plan waits for the reverts' progress (the joined watermark), a window before its start
             h.processElement1(new StreamRecord<>(forecast(2 * W, 4), 2 * W - 1));
             assertThat(h.extractOutputValues()).hasSize(1);
-            h.processWatermark2(new org.apache.flink.streaming.api.watermark.Watermark(Long.MAX_VALUE / 2));
+            h.processWatermark2(new org.apache.flink.streaming.api.watermark.Watermark(W));
             assertThat(h.extractOutputValues()).hasSize(2);
             assertThat(h.getSideOutput(PlannerOperator.CONTROL_REJECTED)).isNullOrEmpty();
             snapshot = h.snapshot(1, 2 * W);
@@ -419,10 +419,52 @@ class PlannerOperatorTest {
                      new org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<>(op.get())) {
             h.initializeState(snapshot);
             h.open();
-            h.processWatermark2(new org.apache.flink.streaming.api.watermark.Watermark(Long.MAX_VALUE / 2));
+            // the reverts' progress passes the third plan's start less a window; the user's is only in the state
+            h.processWatermark2(new org.apache.flink.streaming.api.watermark.Watermark(2 * W));
             h.processElement1(new StreamRecord<>(forecast(3 * W, 4), 3 * W - 1));
             assertThat(h.extractOutputValues()).as("the user's progress restored").last()
                     .satisfies(p -> assertThat(p.getBasedOnWindowEnd()).isEqualTo(3 * W));
+        }
+    }
+
+    /**
+     * A plan held for the user's control watermark (a live input whose watermark stopped short of the plan's start)
+     * fails the task after {@code keyshift.route.no-watermark-timeout}, naming the cause, rather than hold the plans
+     * back without a word; a watermark that passes the start in time releases it.
+     */
+    @Test
+    void aPlanHeldTooLongForTheControlWatermarkFailsTheTaskNamingTheCause() throws Exception {
+        PlannerOperator op = new PlannerOperator(settings(), false).withControl(10)
+                .withControlWatermarkTimeout(java.time.Duration.ofSeconds(10));
+        try (org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<LoadForecast, String, RoutingPlan> h =
+                     new org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<>(op)) {
+            h.setProcessingTime(0);
+            h.open();
+            h.processWatermark2(new org.apache.flink.streaming.api.watermark.Watermark(W - 1));
+            h.processElement1(new StreamRecord<>(forecast(W, 4), W - 1));
+            h.setProcessingTime(5_000);
+            h.processWatermark2(new org.apache.flink.streaming.api.watermark.Watermark(Long.MAX_VALUE / 2));
+            assertThat(h.extractOutputValues()).hasSize(1);
+            h.processWatermark2(new org.apache.flink.streaming.api.watermark.Watermark(Long.MAX_VALUE / 2 + 1));
+            h.processElement1(new StreamRecord<>(forecast(2 * W, 4), 2 * W - 1));
+            h.setProcessingTime(14_000);
+            assertThat(h.extractOutputValues()).hasSize(2);
+        }
+        PlannerOperator stuck = new PlannerOperator(settings(), false).withControl(10)
+                .withControlWatermarkTimeout(java.time.Duration.ofSeconds(10));
+        try (org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<LoadForecast, String, RoutingPlan> h =
+                     new org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<>(stuck)) {
+            h.setProcessingTime(0);
+            h.open();
+            h.processWatermark2(new org.apache.flink.streaming.api.watermark.Watermark(W - 1));
+            h.processElement1(new StreamRecord<>(forecast(W, 4), W - 1));
+            h.setProcessingTime(9_000);
+            assertThat(h.extractOutputValues()).isEmpty();
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> h.setProcessingTime(10_000))
+                    .isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining("held the plans back for 10 s")
+                    .hasMessageContaining("1 forecasts, the first of the window ending at 1970-01-01T00:01:00Z")
+                    .hasMessageContaining("no-watermark-timeout");
         }
     }
 

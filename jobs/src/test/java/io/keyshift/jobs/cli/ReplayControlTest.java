@@ -196,8 +196,9 @@ class ReplayControlTest {
                 "-Dkeyshift.migration.validation=ALL", "-Dkeyshift.migration.on-mismatch=REVERT",
                 // a replay at full speed runs ahead of the validation by up to this many windows
                 "-Dkeyshift.migration.on-mismatch.lag-windows=8"));
-        // a user's control file beside the reverts (the union's watermark is then the reverts'; the user's comes in
-        // band): the busiest station, which the planner left alone moves in January, is pinned from the start
+        // a user's control file beside the reverts (joined with them by the stage's control-progress operator, which
+        // carries the user's watermark in band; PlannerOperatorTest checks the waiting): the busiest station, which
+        // the planner left alone moves in January, is pinned from the start and never moves
         Path control = dir.resolve("control.csv");
         Files.writeString(control, "2014-01-01T00:00:00Z,pin," + BUSIEST + "\n2014-02-01T00:00:00Z,teleport,x\n");
         args.addAll(List.of("--control", control.toString()));
