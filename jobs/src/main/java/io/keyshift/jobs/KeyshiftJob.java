@@ -157,6 +157,18 @@ public final class KeyshiftJob implements Callable<Integer> {
     }
 
     /**
+     * What in {@code dir} only a cluster job writes (one of its output directories with a file, committed or not, or
+     * its {@link #STARTED_MARKER}), or null: the local commands (replay, bench, ...) refuse such an {@code --out}.
+     */
+    public static String jobOutput(Path dir) throws java.io.IOException {
+        String held = heldOutput(dir, true, false);
+        if (held != null) {
+            return held;
+        }
+        return Files.exists(dir.resolve(STARTED_MARKER)) ? STARTED_MARKER : null;
+    }
+
+    /**
      * As {@link #heldOutput(Path)}; without {@code uncommittedToo} only committed files count (for the same job's
      * {@code main} run again by Flink after a JobManager failover before its first checkpoint: its own in-progress
      * parts and sorted input are there, and nothing it committed).
@@ -485,6 +497,12 @@ public final class KeyshiftJob implements Callable<Integer> {
         }
         if (Files.exists(dir) && !Files.isDirectory(dir)) {
             throw new ParameterException(cl, "--out " + dir + " is a file, not a directory");
+        }
+        String local = io.keyshift.jobs.cli.ReplayOutput.commandOutput(dir);
+        if (local != null) {
+            throw new ParameterException(cl, "--out " + dir + " holds the output of a local command (" + local
+                    + ": a replay, bench or forecast-bench), which a job neither mixes with nor removes: choose "
+                    + "another directory");
         }
         String noCheckpoints = noCheckpoints(conf);
         if (noCheckpoints != null) {

@@ -20,7 +20,7 @@ import java.util.stream.Stream;
  * run's: a directory holding any of it is refused unless {@code --overwrite}, which removes exactly these entries
  * (never anything else the directory holds).
  */
-final class ReplayOutput {
+public final class ReplayOutput {
     private ReplayOutput() {}
 
     /** The runs a replay names its files by: its strategies and its scaled runs. */
@@ -121,10 +121,51 @@ final class ReplayOutput {
      */
     private static void refuse(CommandLine cl, Path out, boolean overwrite,
                                java.util.function.Predicate<String> earlierOutput) throws IOException {
+        refuseAJobsOutput(cl, out);
         List<Path> earlier = earlier(out, earlierOutput);
         if (!earlier.isEmpty() && !leftWithoutJob(out, earlier)) {
             refuseUnlessOverwrite(cl, out, overwrite, earlier);
         }
+    }
+
+    /**
+     * Refuses (exit 2, with or without {@code --overwrite}) an {@code out} that holds a cluster job's output
+     * ({@link io.keyshift.jobs.KeyshiftJob#jobOutput}): this command's files would mix with that job's, and its
+     * {@code --overwrite} would delete the sorted input that the job's restore reads.
+     */
+    private static void refuseAJobsOutput(CommandLine cl, Path out) throws IOException {
+        String job = io.keyshift.jobs.KeyshiftJob.jobOutput(out);
+        if (job != null) {
+            throw new ParameterException(cl, "--out: " + out + " holds a cluster job's output (" + job
+                    + (job.startsWith(".") ? "" : "/") + "), which this command neither mixes with nor removes; "
+                    + "choose another directory");
+        }
+    }
+
+    /** Names a cluster job writes into its --out too: they tell nothing of which command wrote them. */
+    private static final List<String> SHARED_WITH_THE_JOB = List.of(".events.bin", "dead-letters.csv", EVENTS_PART,
+            DEAD_LETTERS_PART);
+
+    /**
+     * The first entry of {@code dir} (by name) that {@code replay}, {@code forecast-bench} or {@code bench} writes and
+     * a cluster job does not, or null (also for a directory that does not exist): the cluster job refuses such an
+     * {@code --out}.
+     */
+    public static String commandOutput(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            return null;
+        }
+        List<String> found = new ArrayList<>();
+        try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
+            for (Path e : entries) {
+                String name = e.getFileName().toString();
+                if (!SHARED_WITH_THE_JOB.contains(name) && (forecastBenchOrReplay(name) || name.equals("bench.json")
+                        || name.equals("bench.png"))) {
+                    found.add(name);
+                }
+            }
+        }
+        return found.isEmpty() ? null : java.util.Collections.min(found);
     }
 
     /** Reads an input into the given sorted-events file and dead-letters file. */
@@ -230,6 +271,7 @@ final class ReplayOutput {
      */
     static void prepare(CommandLine cl, Path out, boolean overwrite, java.util.function.Predicate<String> earlierOutput,
                         boolean replaceWhatNoJobLeft) throws IOException {
+        refuseAJobsOutput(cl, out);
         List<Path> earlier = earlier(out, earlierOutput);
         if (earlier.isEmpty()) {
             return;

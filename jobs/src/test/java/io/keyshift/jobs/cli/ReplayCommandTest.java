@@ -18,6 +18,7 @@ import java.util.List;
 import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
 /** The replay command as a user runs it (in-process picocli, local MiniCluster). */
@@ -240,6 +241,39 @@ class ReplayCommandTest {
         assertThat(mine.resolve("dead-letters.csv")).hasContent("my notes\n");
     }
 
+    /**
+     * A cluster job's --out (its results, its started marker and sorted input) is refused by replay, bench and
+     * forecast-bench, with --overwrite too, and nothing of the job's is removed or added (a replay there had deleted
+     * the job's sorted input, which its restore reads, as "left by a run without results").
+     */
+    @Test
+    void aClusterJobsOutputIsRefusedWithOrWithoutOverwrite(@TempDir Path dir) throws Exception {
+        Path out = dir.resolve("job");
+        Files.createDirectories(out.resolve("results/2026-01-05--00"));
+        Files.writeString(out.resolve("results/2026-01-05--00/part-0-0"), "k1,1767571200000,3\n");
+        Files.writeString(out.resolve(io.keyshift.jobs.KeyshiftJob.STARTED_MARKER), "2026-01-05T00:00:00Z\n");
+        Files.writeString(out.resolve(".events.bin"), "sorted");
+        Files.writeString(out.resolve("dead-letters.csv"), "raw_line,line_number,reason\n");
+        for (String[] args : List.of(
+                new String[] {"replay", "--generator-records", "1000", "--strategies", "hash", "--out", out.toString()},
+                new String[] {"replay", "--generator-records", "1000", "--strategies", "hash", "--overwrite", "--out",
+                    out.toString()},
+                new String[] {"bench", "--records", "1000", "--overwrite", "--out", out.toString()})) {
+            CliRun r = run(args);
+            assertThat(r.exit()).as(r.err()).isEqualTo(2);
+            assertThat(r.err()).contains("--out: " + out + " holds a cluster job's output (results/)");
+        }
+        Files.delete(out.resolve("results/2026-01-05--00/part-0-0"));
+        CliRun marked = run("replay", "--generator-records", "1000", "--strategies", "hash", "--out", out.toString());
+        assertThat(marked.exit()).isEqualTo(2);
+        assertThat(marked.err()).contains("holds a cluster job's output (.keyshift-job-started)");
+        try (var entries = Files.list(out)) {
+            assertThat(entries.map(p -> p.getFileName().toString()).sorted().toList())
+                    .containsExactly(".events.bin", ".keyshift-job-started", "dead-letters.csv", "results");
+        }
+        assertThat(out.resolve(".events.bin")).hasContent("sorted");
+    }
+
     /** End-to-end (a few seconds): a second run into the same --out is refused, or replaces the first with --overwrite. */
     @Test
     @Tag("end-to-end")
@@ -268,6 +302,12 @@ class ReplayCommandTest {
         assertThat(forecast.exit()).isEqualTo(2);
         assertThat(forecast.err()).contains("holds an earlier run's output").contains("--overwrite");
         assertThat(out.resolve("forecast.json")).doesNotExist();
+
+        // nor does a cluster job (its results/ beside a replay's report would be two runs in one directory)
+        assertThatThrownBy(() -> io.keyshift.jobs.KeyshiftJob.main(new String[] {"--generator-records", "1000",
+                "--out", out.toString()})).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("holds the output of a local command (.work");
+        assertThat(out.resolve("results")).doesNotExist();
 
         CliRun replaced = run(concat(gen, "--strategies", "hash", "--overwrite", "--out", out.toString()));
         assertThat(replaced.exit()).as(replaced.err()).isZero();
