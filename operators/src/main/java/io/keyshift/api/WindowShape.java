@@ -113,7 +113,7 @@ record WindowShape(long size, long slide, long offset) {
      * The longest state horizon keyshift takes: 36,500 days. A migrated key's earlier stay is kept, and its
      * switch-over and validation are timed, this far in event time; far beyond any real lateness, far below overflow.
      */
-    static final java.time.Duration MAX_STATE_HORIZON = java.time.Duration.ofDays(36_500);
+    static final java.time.Duration MAX_STATE_HORIZON = io.keyshift.config.JobOptions.MAX_STATE_HORIZON;
 
     /** IllegalArgumentException naming {@code what} if {@code horizonMillis} exceeds {@link #MAX_STATE_HORIZON}. */
     static void checkHorizon(long horizonMillis, String what) {

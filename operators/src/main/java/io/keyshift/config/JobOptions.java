@@ -7,6 +7,13 @@ import java.time.Duration;
 
 /** Options of a keyshift stage as a whole. */
 public final class JobOptions {
+    /**
+     * The longest state horizon keyshift takes (a stage's window size + allowed lateness, or a keyed process
+     * function's declared horizon): 36,500 days. A migrated key's earlier stay is kept, and its switch-over and
+     * validation are timed, this far in event time; far beyond any real lateness, far below overflow.
+     */
+    public static final java.time.Duration MAX_STATE_HORIZON = java.time.Duration.ofDays(36_500);
+
     private JobOptions() {}
 
     public static final ConfigOption<Duration> WINDOW = ConfigOptions.key("keyshift.window")

@@ -10,6 +10,7 @@ import org.apache.flink.configuration.GlobalConfiguration;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 
@@ -174,6 +175,16 @@ public final class FlinkConfig {
      */
     public static void validate(Configuration conf) {
         KeyshiftConfig.validate(conf, Workload.toolOptionKeys());
+        // set by the commands' own options, which check them (a file that is there, a directory watched only by a job
+        // that runs live); given as -D they went past every check: a replay watched a directory and never ended
+        if (conf.containsKey(Workload.CONTROL_FILE.key())) {
+            throw new IllegalArgumentException("'" + Workload.CONTROL_FILE.key() + "' is set by --control FILE "
+                    + "(replay, the cluster job): give that option, not -D or config.yaml");
+        }
+        if (conf.containsKey(Workload.CONTROL_DIRECTORY.key())) {
+            throw new IllegalArgumentException("'" + Workload.CONTROL_DIRECTORY.key() + "' is set by the cluster "
+                    + "job's --control-dir DIR: give that option, not -D or config.yaml");
+        }
         // Flink's own options that a local run reads: a value that does not parse fails here, with Flink's message
         // naming the key, not later as a job failure
         for (Class<?> c : FLINK_OPTION_CLASSES) {
@@ -201,6 +212,17 @@ public final class FlinkConfig {
             } catch (RuntimeException e) {
                 throw new IllegalArgumentException("invalid value for '" + o.key() + "': " + e.getMessage(), e);
             }
+        }
+        // the tumbling windows' state horizon (window + allowed lateness) has keyshift's bound: checked here, naming
+        // the option, not when the first keyshift job is built (after hash's had run)
+        Duration lateness = conf.get(Workload.ALLOWED_LATENESS);
+        long windowMillis = conf.getOptional(io.keyshift.config.JobOptions.WINDOW).map(Duration::toMillis).orElse(0L);
+        long maxMillis = io.keyshift.config.JobOptions.MAX_STATE_HORIZON.toMillis();
+        if (lateness.isNegative() || lateness.toMillis() > maxMillis - windowMillis) {
+            throw new IllegalArgumentException("'" + Workload.ALLOWED_LATENESS.key() + "' must be >= 0 and, with the "
+                    + "window, at most " + io.keyshift.config.JobOptions.MAX_STATE_HORIZON.toDays() + " days (the "
+                    + "state horizon over which keyshift keeps a migrated key's earlier state), was "
+                    + org.apache.flink.util.TimeUtils.formatWithHighestUnit(lateness));
         }
         // names Flink resolves only when the job starts (a typo there failed the job with a stack trace)
         named(conf, org.apache.flink.configuration.StateBackendOptions.STATE_BACKEND,

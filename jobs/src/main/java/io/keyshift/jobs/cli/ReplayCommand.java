@@ -214,8 +214,14 @@ public final class ReplayCommand implements Callable<Integer> {
         inputs.put("--input", in.input);
         inputs.put("--control", control);
         ReplayOutput.refuseInputsInOutput(cl, out, inputs);
+        ReplayInput.Stats generated = null;
         if (generator != null) {
-            String tooMany = tooManyWindows(ReplayInput.stats(generator), windowDuration);
+            // from --generator-days first: counting a huge --generator-records took minutes without a word
+            String tooMany = tooManyWindows(gen.days, windowDuration);
+            if (tooMany == null) {
+                generated = ReplayInput.stats(generator);
+                tooMany = tooManyWindows(generated, windowDuration);
+            }
             if (tooMany != null) {
                 throw new ParameterException(cl, tooMany);
             }
@@ -254,7 +260,7 @@ public final class ReplayCommand implements Callable<Integer> {
         } else {
             ReplayOutput.prepare(cl, out, overwrite);
             Files.writeString(out.resolve("dead-letters.csv"), "raw_line,line_number,reason\n");
-            source = new ReplayRunner.InputSource(generator, ReplayInput.stats(generator), gen.describe());
+            source = new ReplayRunner.InputSource(generator, generated, gen.describe());
         }
         ReplayReport report;
         try {

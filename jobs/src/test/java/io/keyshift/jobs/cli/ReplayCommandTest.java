@@ -54,6 +54,11 @@ class ReplayCommandTest {
         for (String bad : java.util.List.of("keyshift.plan.alpha=-1", "keyshift.profiler.sampling-rate=0",
                 "keyshift.profiler.sampling-rate=2", "keyshift.plan.shrinkage=-1",
                 "keyshift.plan.long-run-windows=0",
+                // the state horizon's bound (failed only when the first keyshift job was built, after hash's)
+                "keyshift.allowed-lateness=99999999d",
+                // set by --control (and the cluster job's --control-dir), which check them: as -D they went past every
+                // check, and a replay watched the directory for ever
+                "keyshift.control.directory=" + dir, "keyshift.control.file=/no/such/commands.csv",
                 // Flink's own options too: a value that does not parse is an option error, not a failed job
                 "pipeline.max-parallelism=abc", "execution.checkpointing.interval=often")) {
             CliRun r = run("replay", "-D" + bad, "--out", dir.toString());
@@ -63,6 +68,12 @@ class ReplayCommandTest {
             assertThat(r.err().strip().lines()).as(bad).hasSize(1);
             assertThat(r.err()).contains("keyshift replay --help").doesNotContain("Usage:");
         }
+        // too many windows for the generator's days, told before its records are counted (that took minutes)
+        CliRun huge = run("replay", "--generator-records", "99999999999999", "--window", "1ms", "--out",
+                dir.toString());
+        assertThat(huge.exit()).isEqualTo(2);
+        assertThat(huge.err()).contains("--window 1 ms splits the 7.0 days of event time into 604,800,000 planning "
+                + "windows");
         CliRun gap = run("replay", "-Dkeyshift.input.max-event-time-gap=-1d", "--out", dir.toString());
         assertThat(gap.exit()).isEqualTo(2);
         assertThat(gap.err()).contains("keyshift.input.max-event-time-gap");
