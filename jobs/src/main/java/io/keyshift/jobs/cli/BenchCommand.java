@@ -36,8 +36,8 @@ public final class BenchCommand implements Callable<Integer> {
     FlinkOptions flink;
 
     @Option(names = "--records", defaultValue = "0", paramLabel = "N",
-            description = "Records per run. Default: by service time, 24,000,000 at 0, 2,000,000 at 20us, "
-                    + "1,000,000 at 100us (long enough that the job's start is a small share).")
+            description = "Records per run (0: the default). Default: by service time, 24,000,000 at 0, 2,000,000 "
+                    + "at 20us, 1,000,000 at 100us (long enough that the job's start is a small share).")
     long records;
 
     @Option(names = "--keys-distributions", split = ",", defaultValue = "uniform,held,drifting", paramLabel = "D[,D...]",
@@ -97,8 +97,14 @@ public final class BenchCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         CommandLine cl = spec.commandLine();
-        if (keys < 1 || parallelism < 1 || !(days > 0 && days < Double.POSITIVE_INFINITY)) {
-            throw new ParameterException(cl, "--keys, --parallelism and --days must be positive (and finite)");
+        if (keys < 1) {
+            throw new ParameterException(cl, "--keys must be >= 1, was " + keys);
+        }
+        if (parallelism < 1) {
+            throw new ParameterException(cl, "--parallelism must be >= 1, was " + parallelism);
+        }
+        if (!(days > 0 && days < Double.POSITIVE_INFINITY)) {
+            throw new ParameterException(cl, "--days must be positive and finite, was " + days);
         }
         if (parallelism > ThroughputBench.MAX_PARALLELISM) {
             throw new ParameterException(cl, "--parallelism must be <= " + ThroughputBench.MAX_PARALLELISM
@@ -116,8 +122,11 @@ public final class BenchCommand implements Callable<Integer> {
             throw new ParameterException(cl, "--latency-rate must be 0 (no latency runs) or at least 1 record/s, and "
                     + "finite, was " + latencyRate);
         }
-        if (records < 0 || repetitions < 1) {
-            throw new ParameterException(cl, "--records must be >= 0 and --repetitions >= 1");
+        if (records < 0) {
+            throw new ParameterException(cl, "--records must be >= 0 (0: by service time), was " + records);
+        }
+        if (repetitions < 1) {
+            throw new ParameterException(cl, "--repetitions must be >= 1, was " + repetitions);
         }
         List<java.time.Duration> services = new java.util.ArrayList<>();
         for (String st : serviceTimes) {

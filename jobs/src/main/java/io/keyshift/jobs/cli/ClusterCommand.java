@@ -44,10 +44,10 @@ public final class ClusterCommand implements Callable<Integer> {
     @Option(names = "--config", paramLabel = "DIR", description = "Directory with config.yaml. Default: flink-conf/.")
     Path config;
 
-    @Option(names = "--rest-port", defaultValue = "8081", description = "REST / web UI port. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--rest-port", defaultValue = "8081", paramLabel = "PORT", description = "REST / web UI port. Default: ${DEFAULT-VALUE}.")
     int restPort;
 
-    @Option(names = "--rpc-port", defaultValue = "6123", description = "JobManager RPC port. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--rpc-port", defaultValue = "6123", paramLabel = "PORT", description = "JobManager RPC port. Default: ${DEFAULT-VALUE}.")
     int rpcPort;
 
     @Option(names = "-D", paramLabel = "key=value", mapFallbackValue = "",
@@ -55,7 +55,7 @@ public final class ClusterCommand implements Callable<Integer> {
                     + "(needed by bin/keyshift autoscale) or -D taskmanager.numberOfTaskSlots=8.")
     java.util.Map<String, String> overrides = new java.util.LinkedHashMap<>();
 
-    @Option(names = "--timeout", defaultValue = "90s", description = "How long start waits for the cluster. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--timeout", defaultValue = "90s", paramLabel = "DURATION", description = "How long start waits for the cluster. Default: ${DEFAULT-VALUE}.")
     String timeout;
 
     static Path home() {
@@ -70,6 +70,20 @@ public final class ClusterCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         CommandLine cl = spec.commandLine();
         Path run = (dir != null ? dir : defaultRunDir()).toAbsolutePath();
+        if (which != null && !action.equals("kill-taskmanager")) {
+            throw new ParameterException(cl, "N (" + which + ") is kill-taskmanager's only: '" + action + "' takes no "
+                    + "argument");
+        }
+        if (which != null && which < 1) {
+            throw new ParameterException(cl, "kill-taskmanager N must be >= 1 (1 = the first started), was " + which);
+        }
+        Path existing = run;
+        while (existing != null && !Files.exists(existing)) {
+            existing = existing.getParent();
+        }
+        if (existing != null && !Files.isDirectory(existing)) {
+            throw new ParameterException(cl, "--dir " + run + ": " + existing + " is a file, not a directory");
+        }
         switch (action) {
             case "start" -> {
                 Path cpFile = home().resolve("jobs/target/cluster-classpath.txt");

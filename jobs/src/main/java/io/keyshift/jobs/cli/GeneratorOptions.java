@@ -34,7 +34,7 @@ public final class GeneratorOptions {
             description = "Generator: how many key positions the hot set moves away and back each day. Default: ${DEFAULT-VALUE}.")
     int drift;
 
-    @Option(names = "--seed", defaultValue = "42", description = "Generator seed. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--seed", defaultValue = "42", paramLabel = "N", description = "Generator seed. Default: ${DEFAULT-VALUE}.")
     long seed;
 
     @Option(names = "--generator-hot-share", defaultValue = "0", paramLabel = "SHARE",

@@ -53,7 +53,7 @@ public final class PlanBenchCommand implements Callable<Integer> {
     int keys;
 
     @Option(names = "--max-parallelism", defaultValue = "4096", paramLabel = "N",
-            description = "With --control-path: key groups. Default: ${DEFAULT-VALUE}.")
+            description = "With --control-path: key groups, 64..32768. Default: ${DEFAULT-VALUE}.")
     int maxParallelism;
 
     @Option(names = "--windows", defaultValue = "1800", paramLabel = "N",
@@ -84,12 +84,17 @@ public final class PlanBenchCommand implements Callable<Integer> {
                 }
             }
         }
-        if (controlPath && (keys < 1 || maxParallelism < 64
-                || maxParallelism > org.apache.flink.runtime.state.KeyGroupRangeAssignment.UPPER_BOUND_MAX_PARALLELISM
-                || windows < 4)) {
-            throw new picocli.CommandLine.ParameterException(cl, "--keys >= 1, --max-parallelism in 64.."
-                    + org.apache.flink.runtime.state.KeyGroupRangeAssignment.UPPER_BOUND_MAX_PARALLELISM
-                    + " and --windows >= 4 required");
+        if (controlPath && keys < 1) {
+            throw new picocli.CommandLine.ParameterException(cl, "--keys must be >= 1, was " + keys);
+        }
+        if (controlPath && (maxParallelism < 64
+                || maxParallelism > org.apache.flink.runtime.state.KeyGroupRangeAssignment.UPPER_BOUND_MAX_PARALLELISM)) {
+            throw new picocli.CommandLine.ParameterException(cl, "--max-parallelism must be in 64.."
+                    + org.apache.flink.runtime.state.KeyGroupRangeAssignment.UPPER_BOUND_MAX_PARALLELISM + ", was "
+                    + maxParallelism);
+        }
+        if (controlPath && windows < 4) {
+            throw new picocli.CommandLine.ParameterException(cl, "--windows must be >= 4, was " + windows);
         }
         if (controlPath && (windowsPerCheckpoint < 1 || windowsPerCheckpoint >= windows)) {
             // the checkpointed job releases that many windows per checkpoint: all of them at once leaves it no

@@ -49,10 +49,10 @@ public final class SoakCommand implements Callable<Integer> {
     @Option(names = "--sample-every", defaultValue = "60s", paramLabel = "DURATION", description = "Sampling interval. Default: ${DEFAULT-VALUE}.")
     String sampleEvery;
 
-    @Option(names = "--window", defaultValue = "1h", description = "Tumbling window (event time). Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--window", defaultValue = "1h", paramLabel = "DURATION", description = "Tumbling window (event time). Default: ${DEFAULT-VALUE}.")
     String window;
 
-    @Option(names = "--parallelism", defaultValue = "4", description = "Job parallelism. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--parallelism", defaultValue = "4", paramLabel = "N", description = "Job parallelism. Default: ${DEFAULT-VALUE}.")
     int parallelism;
 
     @Option(names = "--out", paramLabel = "DIR", required = true, description = "Output directory (must be empty or new).")

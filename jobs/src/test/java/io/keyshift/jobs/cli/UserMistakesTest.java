@@ -92,6 +92,33 @@ class UserMistakesTest {
     }
 
     /** A -D key one or two edits from a Flink option's is named with the option it misspells; others are not. */
+    /**
+     * The cluster command's N belongs to kill-taskmanager only and counts from 1 (stop 3 and kill-taskmanager 0 were
+     * taken), a --dir under a file is named as such (it started a cluster's files there, then failed with a trace),
+     * and bench names the one option that is wrong. Nothing starts.
+     */
+    @Test
+    void clusterAndBenchMistakesExitTwoNamingTheOneOptionThatIsWrong(@TempDir Path dir) throws Exception {
+        Path file = Files.writeString(dir.resolve("afile"), "x");
+        for (String[] args : java.util.List.of(new String[] {"cluster", "stop", "3", "--dir", dir.toString()},
+                new String[] {"cluster", "kill-taskmanager", "0", "--dir", dir.toString()},
+                new String[] {"cluster", "start", "--dir", file.resolve("run").toString()},
+                new String[] {"bench", "--records", "-1", "--out", dir.resolve("b").toString()},
+                new String[] {"bench", "--keys", "0", "--out", dir.resolve("b").toString()})) {
+            CliRun r = run(args);
+            assertThat(r.exit()).as(String.join(" ", args) + ": " + r.err()).isEqualTo(2);
+            assertThat(r.err().strip().lines()).hasSize(1);
+        }
+        assertThat(run("cluster", "stop", "3", "--dir", dir.toString()).err()).contains("N (3) is kill-taskmanager's");
+        assertThat(run("cluster", "kill-taskmanager", "0", "--dir", dir.toString()).err())
+                .contains("kill-taskmanager N must be >= 1");
+        assertThat(run("cluster", "start", "--dir", file.resolve("run").toString()).err())
+                .contains(file + " is a file, not a directory");
+        assertThat(run("bench", "--keys", "0", "--out", dir.resolve("b").toString()).err())
+                .contains("--keys must be >= 1, was 0").doesNotContain("--parallelism");
+        assertThat(file).hasContent("x");
+    }
+
     @Test
     void aMisspelledFlinkKeyIsNamedWithTheOptionItMisspells() {
         assertThat(FlinkConfig.nearMissOfFlinkKey("execution.checkpointing.intervall"))
