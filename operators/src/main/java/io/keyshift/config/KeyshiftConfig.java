@@ -83,7 +83,10 @@ public final class KeyshiftConfig {
         Map<String, ConfigOption<?>> known = options();
         for (String key : config.keySet()) {
             if (key.startsWith("keyshift.") && !known.containsKey(key) && !alsoKnown.contains(key)) {
-                throw new IllegalArgumentException("unknown option '" + key + "'" + suggestion(key, known.keySet()));
+                // the caller's own keys too (the command line's keyshift.allowed-lateness, keyshift.input.*)
+                Set<String> all = new java.util.TreeSet<>(known.keySet());
+                all.addAll(alsoKnown);
+                throw new IllegalArgumentException("unknown option '" + key + "'" + suggestion(key, all));
             }
         }
         for (ConfigOption<?> o : known.values()) {

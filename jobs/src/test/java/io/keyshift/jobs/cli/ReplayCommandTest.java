@@ -49,6 +49,10 @@ class ReplayCommandTest {
         CliRun unknown = run("replay", "-Dkeyshift.no.such=1", "--out", dir.toString());
         assertThat(unknown.exit()).isEqualTo(2);
         assertThat(unknown.err()).contains("keyshift.no.such");
+        // the command line's own keyshift.* options are among the suggestions, as the library's are
+        CliRun near = run("replay", "-Dkeyshift.allowed-latenes=1s", "--out", dir.toString());
+        assertThat(near.exit()).isEqualTo(2);
+        assertThat(near.err()).contains("did you mean 'keyshift.allowed-lateness'?");
         // issue 17: out-of-range values exit 2 before any job, naming the option (alpha -1 used to be accepted,
         // sampling rates 0 and 2 failed only after the hash job had run)
         for (String bad : java.util.List.of("keyshift.plan.alpha=-1", "keyshift.profiler.sampling-rate=0",
