@@ -202,8 +202,8 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
     }
 
     /**
-     * With {@link #withReverts}: the control input is the union of the reverts and the user's control input behind a
-     * {@link ControlProgress} hop, whose lines carry the user's watermark. A plan then waits until the user's commands
+     * With {@link #withReverts}: the control input is the reverts and the user's control input joined by
+     * {@link ControlProgress}, whose lines carry the user's watermark. A plan then waits until the user's commands
      * are known up to its start (as without reverts; the first plan too), and the reverts up to a window before it.
      */
     public PlannerOperator withUserControlProgress() {
@@ -291,7 +291,7 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
             if (userControlProgress) {
                 userWatermarkStore = context.getOperatorStateStore().getListState(new ListStateDescriptor<>(
                         "user-control-watermark", Types.LONG));
-                // a savepoint from before this state: the union's watermark, which the user's never trails
+                // a savepoint from before this state: the joined watermark, which the user's never trails
                 userControlWatermark = controlWatermark;
                 for (Long w : userWatermarkStore.get()) {
                     userControlWatermark = Math.max(userControlWatermark, w);
@@ -527,8 +527,6 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
                             + ", waited for their plans' start in the control input's watermark, "
                             + (userWatermark() == Long.MIN_VALUE ? "none so far"
                             : "at " + java.time.Instant.ofEpochMilli(userWatermark())));
-        }
-        if (control != null) {
             // from the control state, as the applied count: a restore carries both on
             getMetricGroup().gauge(KeyshiftMetrics.CONTROL_REJECTED, () -> control.rejected());
             getMetricGroup().gauge(KeyshiftMetrics.CONTROL_FROZEN, () -> control.frozen() ? 1 : 0);
