@@ -598,6 +598,12 @@ class KeyshiftJobTest {
         assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--generator-records", "1000", "--out", out}))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("execution.checkpointing.interval is not set");
+        // at-least-once checkpoints would count records after a barrier twice after a restore
+        assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--generator-records", "1000", "--out", out,
+                "-Dexecution.checkpointing.interval=5s", "-Dexecution.checkpointing.mode=AT_LEAST_ONCE"}))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("execution.checkpointing.mode is AT_LEAST_ONCE")
+                .hasMessageContaining("only with EXACTLY_ONCE checkpoints");
         assertThat(dir.resolve("out")).doesNotExist();
     }
 }

@@ -216,9 +216,10 @@ public final class FlinkConfig {
         // the tumbling windows' state horizon (window + allowed lateness) has keyshift's bound: checked here, naming
         // the option, not when the first keyshift job is built (after hash's had run)
         Duration lateness = conf.get(Workload.ALLOWED_LATENESS);
-        long windowMillis = conf.getOptional(io.keyshift.config.JobOptions.WINDOW).map(Duration::toMillis).orElse(0L);
-        long maxMillis = io.keyshift.config.JobOptions.MAX_STATE_HORIZON.toMillis();
-        if (lateness.isNegative() || lateness.toMillis() > maxMillis - windowMillis) {
+        // Durations compared, not milliseconds: Flink parses durations far beyond a long of milliseconds
+        Duration window = conf.getOptional(io.keyshift.config.JobOptions.WINDOW).orElse(Duration.ZERO);
+        Duration max = io.keyshift.config.JobOptions.MAX_STATE_HORIZON;
+        if (lateness.isNegative() || window.compareTo(max) > 0 || lateness.compareTo(max.minus(window)) > 0) {
             throw new IllegalArgumentException("'" + Workload.ALLOWED_LATENESS.key() + "' must be >= 0 and, with the "
                     + "window, at most " + io.keyshift.config.JobOptions.MAX_STATE_HORIZON.toDays() + " days (the "
                     + "state horizon over which keyshift keeps a migrated key's earlier state), was "
