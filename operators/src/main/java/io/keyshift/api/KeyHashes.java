@@ -81,7 +81,55 @@ final class KeyHashes {
                 trustedOverEnums(pojo.getPojoFieldAt(i).getTypeInformation(),
                         path + "." + pojo.getPojoFieldAt(i).getField().getName(), out);
             }
+        } else if (type instanceof GenericTypeInfo<?> generic) {
+            trustedOverEnums(generic.getTypeClass(), path, out);
         }
+    }
+
+    /**
+     * The same for a class Flink serializes generically (Kryo: no public no-argument constructor, final fields, as
+     * Lombok's {@code @Value} makes them) that declares its own hashCode: its instance fields, its superclasses' too,
+     * read by reflection (Flink's type information does not list them).
+     */
+    private static void trustedOverEnums(Class<?> c, String path, java.util.List<String> out) {
+        if (c.isInterface() || c.isArray() || c.isEnum() || c.isPrimitive() || !ownHashCode(c)
+                || implicitRecordHashCode(c) || avroSpecificRecord(c) || c.getName().startsWith("java.")) {
+            return;
+        }
+        for (Class<?> k = c; k != null && k != Object.class; k = k.getSuperclass()) {
+            for (java.lang.reflect.Field f : k.getDeclaredFields()) {
+                if (Modifier.isStatic(f.getModifiers()) || f.isSynthetic()) {
+                    continue;
+                }
+                Class<?> t = f.getType();
+                if (t.isEnum()) {
+                    out.add(at(path + "." + f.getName()) + "an enum (" + t.getName() + ")");
+                } else if (t.isArray() && t.getComponentType().isEnum()) {
+                    out.add(at(path + "." + f.getName()) + "an array of enums (" + t.getComponentType().getName()
+                            + ")");
+                }
+            }
+        }
+    }
+
+    /**
+     * Whether {@code c} is a protocol buffers message (by the interface's name: protobuf is not a dependency). A
+     * generated message's hashCode mixes in its descriptor's hashCode, which is the descriptor object's identity hash.
+     */
+    private static boolean protobufMessage(Class<?> c) {
+        java.util.ArrayDeque<Class<?>> todo = new java.util.ArrayDeque<>();
+        todo.add(c);
+        while (!todo.isEmpty()) {
+            Class<?> k = todo.poll();
+            if (k.getName().equals("com.google.protobuf.MessageLiteOrBuilder")) {
+                return true;
+            }
+            if (k.getSuperclass() != null) {
+                todo.add(k.getSuperclass());
+            }
+            todo.addAll(java.util.Arrays.asList(k.getInterfaces()));
+        }
+        return false;
     }
 
     private static boolean avroSpecificRecord(Class<?> c) {
@@ -191,6 +239,10 @@ final class KeyHashes {
         }
         if (c.isArray()) {
             return at(path) + "an array (" + c.getSimpleName() + ")";
+        }
+        if (protobufMessage(c)) {
+            return at(path) + "a protocol buffers message (" + c.getName() + "; its hashCode mixes in its "
+                    + "descriptor's identity hash: key by its fields, or by toByteString())";
         }
         if (c.isPrimitive() || c.isInterface() || Modifier.isAbstract(c.getModifiers()) || c == Object.class) {
             // a declared interface or abstract type: the value's own class decides, unknown here

@@ -136,6 +136,11 @@ public final class KeyshiftWindowedStream<T, K, W extends Window> {
      * @return the windows' results (only the authoritative ones; a split key's merged)
      * @throws org.apache.flink.api.common.functions.InvalidTypesException if the accumulator or result type cannot be
      *         extracted (give them with {@link #aggregate(AggregateFunction, TypeInformation, TypeInformation)})
+     * @throws UnsupportedOperationException for a {@code RichFunction} (as Flink's {@code WindowedStream}); the other
+     *         {@code aggregate} and {@code reduce} variants too
+     * @throws IllegalArgumentException with {@code keyshift.plan.split-threshold} above 0 and a {@code merge} that
+     *         throws or returns null (a split key's partial results are merged with it); the other variants too
+     * @throws org.apache.flink.api.common.InvalidProgramException for a function that cannot be serialized
      * @throws IllegalStateException after another terminal call of the stream
      */
     public <ACC, R> DataStream<R> aggregate(AggregateFunction<T, ACC, R> function) {
@@ -255,16 +260,28 @@ public final class KeyshiftWindowedStream<T, K, W extends Window> {
         });
     }
 
-    /** As Flink's WindowedStream: a reduce function is never opened by the window operator. */
-    private static void refuseRich(ReduceFunction<?> function) {
+    /**
+     * As Flink's WindowedStream: a reduce function is never opened by the window operator; and it is cleaned and
+     * checked itself, before it is wrapped into an aggregate function (the closure cleaner does not reach into the
+     * wrapper's fields at {@code pipeline.closure-cleaner-level: TOP_LEVEL}, and a failed check would name the
+     * wrapper's interface, AggregateFunction, not the user's ReduceFunction).
+     */
+    private void refuseRich(ReduceFunction<?> function) {
         Objects.requireNonNull(function, "reduce function");
         if (function instanceof org.apache.flink.api.common.functions.RichFunction) {
             throw new UnsupportedOperationException("ReduceFunction of reduce can not be a RichFunction (as in Flink's "
                     + "WindowedStream.reduce): " + function.getClass().getName());
         }
+        stream.checkSerializable(function);
     }
 
-    /** Incremental reduction; the reduced record is the window's result. */
+    /**
+     * Incremental reduction; the reduced record is the window's result.
+     *
+     * @throws UnsupportedOperationException for a {@code RichFunction} (as Flink's {@code WindowedStream.reduce})
+     * @throws org.apache.flink.api.common.InvalidProgramException for a function that cannot be serialized
+     * @throws IllegalStateException after another terminal call of the stream
+     */
     public DataStream<T> reduce(ReduceFunction<T> function) {
         refuseRich(function);
         return aggregateThen(new ReduceAggregate<>(function), null, stream.inputType(), stream.inputType(),

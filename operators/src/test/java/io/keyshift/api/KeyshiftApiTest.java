@@ -1476,6 +1476,92 @@ class KeyshiftApiTest {
                 .satisfies(w -> assertThat(w).contains("tier").contains("an enum"));
     }
 
+    /**
+     * An immutable key class as Lombok's {@code @Value} makes it (final fields, no no-argument constructor: Flink
+     * types it generically, for Kryo), whose generated hashCode hashes its enum field.
+     */
+    public static final class RegionKey {
+        private final Tier region;
+        private final String city;
+
+        public RegionKey(Tier region, String city) {
+            this.region = region;
+            this.city = city;
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof RegionKey k && region == k.region && java.util.Objects.equals(city, k.city);
+        }
+
+        @Override
+        public int hashCode() {
+            return java.util.Objects.hash(region, city);
+        }
+    }
+
+    /** A generated protocol buffers message, as far as its interfaces and hashCode go. */
+    public static final class ClickKeyMessage implements com.google.protobuf.MessageLiteOrBuilder {
+        private final String user;
+
+        public ClickKeyMessage(String user) {
+            this.user = user;
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof ClickKeyMessage m && user.equals(m.user);
+        }
+
+        @Override
+        public int hashCode() {
+            return user.hashCode();
+        }
+    }
+
+    /**
+     * A key class Flink serializes generically is checked too: its own hashCode over an enum field is warned of (it
+     * was trusted without a word: only POJOs and records were looked into), and a protocol buffers message, whose
+     * hashCode mixes in its descriptor's identity hash, is refused.
+     */
+    @Test
+    void aGenericKeyClassIsLookedIntoAndAProtobufMessageIsRefused() {
+        assertThat(TypeInformation.of(RegionKey.class)).isInstanceOf(
+                org.apache.flink.api.java.typeutils.GenericTypeInfo.class);
+        assertThat(KeyHashes.unstable(TypeInformation.of(RegionKey.class))).isNull();
+        assertThat(KeyHashes.trustedOverEnums(TypeInformation.of(RegionKey.class))).singleElement()
+                .satisfies(w -> assertThat(w).contains("region").contains("an enum"));
+        assertThat(KeyHashes.unstable(TypeInformation.of(ClickKeyMessage.class)))
+                .contains("a protocol buffers message").contains("ClickKeyMessage");
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+        DataStream<String> users = env.fromData("a", "b");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> Keyshift.keyBy(users, ClickKeyMessage::new,
+                        TypeInformation.of(ClickKeyMessage.class)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("protocol buffers message");
+        // a String key is neither
+        assertThat(KeyHashes.trustedOverEnums(TypeInformation.of(String.class))).isEmpty();
+    }
+
+    /**
+     * A reduce function that cannot be serialized fails the build as Flink's reduce does, naming the user's function,
+     * not the AggregateFunction keyshift wraps it in.
+     */
+    @Test
+    void aReduceFunctionThatCannotBeSerializedIsNamedAsSuch() {
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+        DataStream<String> words = env.fromData("a", "b").assignTimestampsAndWatermarks(
+                org.apache.flink.api.common.eventtime.WatermarkStrategy.<String>forMonotonousTimestamps()
+                        .withTimestampAssigner((w, t) -> 0L));
+        Object notSerializable = new Object();
+        org.apache.flink.api.common.functions.ReduceFunction<String> reduce = (a, b) -> a + b + notSerializable;
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> Keyshift.keyBy(words, w -> w, Types.STRING)
+                        .window(org.apache.flink.streaming.api.windowing.assigners.TumblingEventTimeWindows.of(
+                                java.time.Duration.ofMinutes(1))).reduce(reduce))
+                .isInstanceOf(org.apache.flink.api.common.InvalidProgramException.class)
+                .hasMessageNotContaining("AggregateFunction")
+                .hasMessageContaining("KeyshiftApiTest$$Lambda").hasMessageContaining("is not serializable");
+    }
+
     /** A record that overrides the implicit hashCode, over the enum's name: trusted as written. */
     public record NamedTierRecord(String user, Tier tier) {
         @Override
