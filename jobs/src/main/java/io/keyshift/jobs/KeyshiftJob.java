@@ -604,6 +604,12 @@ public final class KeyshiftJob implements Callable<Integer> {
                 // the sorted copy of the job this one continues, which its read positions point into: one that left
                 // output beside it (a copy alone may be a failed restore's, of the wrong input: sorted again in place)
                 space = sameSortedInput(cl, dir, sourceSpec, conf);
+            } else if (copy && markedBy(dir, fixedJobId) && markedRecovery(dir, recoveryPath)) {
+                // the same job's main again after a JobManager failover before its first checkpoint (its marker,
+                // written once the copy was whole, just before the job was built): Flink runs the recovered job
+                // graph, which reads this copy as it was; sorting into it again in place would change it under that
+                // job's readers (and, if --input changed since, its records). Compared, not rewritten
+                space = sameSortedInput(cl, dir, sourceSpec, conf);
             }
             if (space != null) {
                 // the earlier job's copy

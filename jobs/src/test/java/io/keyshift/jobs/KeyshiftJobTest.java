@@ -310,6 +310,32 @@ class KeyshiftJobTest {
     }
 
     /**
+     * The same job's main run again after a JobManager failover before its first checkpoint (HA: its fixed id in
+     * --out, no checkpoint yet): Flink runs the recovered job graph, which reads the sorted copy as it was, so the copy
+     * is compared with --input, never sorted into again in place (that rewrote it under the recovered job's readers);
+     * rows appended to --input since are refused, naming the copy.
+     */
+    @Test
+    void aFailoverBeforeTheFirstCheckpointComparesTheCopyAndNeverRewritesIt(@TempDir Path dir) throws Exception {
+        Path csv = dir.resolve("trips.csv");
+        Files.writeString(csv, "station,start\nA,2014-09-01 08:00:00\nB,2014-09-01 09:30:00\n");
+        Path out = Files.createDirectories(dir.resolve("out"));
+        sortInto(csv, out);
+        byte[] sorted = Files.readAllBytes(out.resolve(".events.bin"));
+        String id = "00000000000000000000000000000008";
+        Files.writeString(out.resolve(KeyshiftJob.JOB_ID_MARKER), id + "\n\n");
+        Files.writeString(csv, "C,2014-09-01 10:00:00\n", java.nio.file.StandardOpenOption.APPEND);
+        assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--input", csv.toString(), "--key", "station",
+                "--time", "start", "--out", out.toString(), "-Dexecution.checkpointing.interval=5s",
+                "-D" + KeyshiftJob.FIXED_JOB_ID + "=" + id,
+                "-Dexecution.checkpointing.dir=" + dir.resolve("checkpoints").toUri()}))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("is not the input of the job").hasMessageContaining("(3) than");
+        assertThat(Files.readAllBytes(out.resolve(".events.bin"))).isEqualTo(sorted);
+        assertThat(out.resolve(".events.bin.check")).doesNotExist();
+    }
+
+    /**
      * A sorted copy of the format before 2026-11-29 (keys in modified UTF-8) is rewritten from its own events in the
      * format the source reads: the savepoint's positions point into exactly those, and parsing has changed since, so
      * --input is not compared with them.
