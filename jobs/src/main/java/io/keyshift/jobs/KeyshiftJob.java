@@ -126,15 +126,19 @@ public final class KeyshiftJob implements Callable<Integer> {
     /**
      * Whether {@code dir} is the output of the job with {@code fixedJobId} itself, its main() run again after a
      * JobManager failover (which continues its output from the job's checkpoints): the marker names that id and the
-     * job has a completed checkpoint under {@code checkpointDir} ({@code <dir>/<job id>/chk-N}). A later deployment
+     * job has a completed checkpoint under {@code checkpointDir} ({@code <dir>/<job id>/chk-N}, or {@code <dir>/chk-N}
+     * where {@code execution.checkpointing.create-subdir} is false: {@code subdirectory}). A later deployment
      * that reuses the id (HA derives it from the cluster id) after the earlier job finished, whose checkpoints Flink
      * removed then, is another job. False without a fixed id or a checkpoint directory.
      */
-    static boolean sameJob(Path dir, String fixedJobId, String checkpointDir) throws java.io.IOException {
+    static boolean sameJob(Path dir, String fixedJobId, String checkpointDir, boolean subdirectory)
+            throws java.io.IOException {
         if (checkpointDir == null || !markedBy(dir, fixedJobId)) {
             return false;
         }
-        org.apache.flink.core.fs.Path checkpoints = new org.apache.flink.core.fs.Path(checkpointDir, fixedJobId);
+        org.apache.flink.core.fs.Path checkpoints = subdirectory
+                ? new org.apache.flink.core.fs.Path(checkpointDir, fixedJobId)
+                : new org.apache.flink.core.fs.Path(checkpointDir);
         org.apache.flink.core.fs.FileSystem fs = checkpoints.getFileSystem();
         if (!fs.exists(checkpoints)) {
             return false;
@@ -486,7 +490,8 @@ public final class KeyshiftJob implements Callable<Integer> {
         // the same job's main run again after a JobManager failover (HA), which continues its own output: a
         // checkpoint of it exists
         boolean continuing = restoring || sameJob(dir, fixedJobId,
-                conf.get(org.apache.flink.configuration.CheckpointingOptions.CHECKPOINTS_DIRECTORY));
+                conf.get(org.apache.flink.configuration.CheckpointingOptions.CHECKPOINTS_DIRECTORY),
+                conf.get(org.apache.flink.configuration.CheckpointingOptions.CREATE_CHECKPOINT_SUB_DIR));
         // ... and reads on in its sorted copy: the same id, started from the same savepoint (a restore from another
         // savepoint under a reused id is a restore), with read positions to read on from (a savepoint or a
         // checkpoint; without either a new deployment under a reused id sorts its input again, as a failed-over job

@@ -69,18 +69,25 @@ class KeyshiftJobTest {
         Files.writeString(out.resolve(KeyshiftJob.JOB_ID_MARKER), id);
         String checkpoints = dir.resolve("checkpoints").toUri().toString();
         // the id alone is not enough: a later deployment with the same HA cluster id gets it too
-        org.assertj.core.api.Assertions.assertThat(KeyshiftJob.sameJob(out, id, checkpoints)).isFalse();
+        org.assertj.core.api.Assertions.assertThat(KeyshiftJob.sameJob(out, id, checkpoints, true)).isFalse();
         Files.createDirectories(dir.resolve("checkpoints").resolve(id).resolve("shared"));
-        org.assertj.core.api.Assertions.assertThat(KeyshiftJob.sameJob(out, id, checkpoints)).isFalse();
+        org.assertj.core.api.Assertions.assertThat(KeyshiftJob.sameJob(out, id, checkpoints, true)).isFalse();
         // the job that wrote there has a completed checkpoint: its recovery continues its own output
         Files.createDirectories(dir.resolve("checkpoints").resolve(id).resolve("chk-3"));
-        org.assertj.core.api.Assertions.assertThat(KeyshiftJob.sameJob(out, id, checkpoints)).isTrue();
+        org.assertj.core.api.Assertions.assertThat(KeyshiftJob.sameJob(out, id, checkpoints, true)).isTrue();
         org.assertj.core.api.Assertions.assertThat(KeyshiftJob.sameJob(out, "00000000000000000000000000000002",
-                checkpoints)).isFalse();
-        org.assertj.core.api.Assertions.assertThat(KeyshiftJob.sameJob(out, null, checkpoints)).isFalse();
-        org.assertj.core.api.Assertions.assertThat(KeyshiftJob.sameJob(out, id, null)).isFalse();
-        org.assertj.core.api.Assertions.assertThat(KeyshiftJob.sameJob(dir.resolve("empty"), id, checkpoints))
+                checkpoints, true)).isFalse();
+        org.assertj.core.api.Assertions.assertThat(KeyshiftJob.sameJob(out, null, checkpoints, true)).isFalse();
+        org.assertj.core.api.Assertions.assertThat(KeyshiftJob.sameJob(out, id, null, true)).isFalse();
+        org.assertj.core.api.Assertions.assertThat(KeyshiftJob.sameJob(dir.resolve("empty"), id, checkpoints, true))
                 .isFalse();
+        // with execution.checkpointing.create-subdir false, Flink writes <dir>/chk-N (no job id level)
+        Path flat = Files.createDirectories(dir.resolve("flat"));
+        String flatUri = flat.toUri().toString();
+        org.assertj.core.api.Assertions.assertThat(KeyshiftJob.sameJob(out, id, flatUri, false)).isFalse();
+        Files.createDirectories(flat.resolve("chk-4"));
+        org.assertj.core.api.Assertions.assertThat(KeyshiftJob.sameJob(out, id, flatUri, false)).isTrue();
+        org.assertj.core.api.Assertions.assertThat(KeyshiftJob.sameJob(out, id, flatUri, true)).isFalse();
     }
 
     /**
