@@ -277,15 +277,11 @@ class KeyshiftJobTest {
     @Test
     void aFailoverReadsOnInItsSortedCopyWhateverTheInputHoldsNow(@TempDir Path dir) throws Exception {
         Path csv = dir.resolve("trips.csv");
-        Files.writeString(csv, "station,start\nA,2014-09-01 08:00:00\nB,2014-09-01 09:30:00\n");
-        Path out = Files.createDirectories(dir.resolve("out"));
-        sortInto(csv, out);
-        byte[] sorted = Files.readAllBytes(out.resolve(".events.bin"));
+        Path out = dir.resolve("out");
         String id = "00000000000000000000000000000007";
         Path savepoint = Files.createDirectories(dir.resolve("savepoint"));
         // the marker the job's first main wrote: its id and the savepoint it was started from; no checkpoint yet
-        Files.writeString(out.resolve(KeyshiftJob.JOB_ID_MARKER), id + "\n" + savepoint.toUri() + "\n");
-        Files.writeString(csv, "C,2014-09-01 10:00:00\n", java.nio.file.StandardOpenOption.APPEND);
+        byte[] sorted = sortedThenAppended(csv, out, id + "\n" + savepoint.toUri() + "\n");
         String[] failover = {"--input", csv.toString(), "--key", "station",
             "--time", "start", "--out", out.toString(), "-Dexecution.checkpointing.interval=5s",
             "-D" + KeyshiftJob.FIXED_JOB_ID + "=" + id,
@@ -325,13 +321,9 @@ class KeyshiftJobTest {
     @Test
     void aFailoverBeforeTheFirstCheckpointComparesTheCopyAndNeverRewritesIt(@TempDir Path dir) throws Exception {
         Path csv = dir.resolve("trips.csv");
-        Files.writeString(csv, "station,start\nA,2014-09-01 08:00:00\nB,2014-09-01 09:30:00\n");
-        Path out = Files.createDirectories(dir.resolve("out"));
-        sortInto(csv, out);
-        byte[] sorted = Files.readAllBytes(out.resolve(".events.bin"));
+        Path out = dir.resolve("out");
         String id = "00000000000000000000000000000008";
-        Files.writeString(out.resolve(KeyshiftJob.JOB_ID_MARKER), id + "\n\n");
-        Files.writeString(csv, "C,2014-09-01 10:00:00\n", java.nio.file.StandardOpenOption.APPEND);
+        byte[] sorted = sortedThenAppended(csv, out, id + "\n\n");
         assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--input", csv.toString(), "--key", "station",
                 "--time", "start", "--out", out.toString(), "-Dexecution.checkpointing.interval=5s",
                 "-D" + KeyshiftJob.FIXED_JOB_ID + "=" + id,
@@ -378,6 +370,19 @@ class KeyshiftJobTest {
     }
 
     /** Sorts a station,start CSV into {@code out}'s .events.bin and dead-letters.csv, as a job's main does. */
+    /**
+     * Two trips in {@code csv}, sorted into {@code out} as a job's main does, with {@code marker} as its HA marker; then
+     * a third row appended to {@code csv}, as after the job started. Returns the sorted copy's bytes.
+     */
+    private static byte[] sortedThenAppended(Path csv, Path out, String marker) throws java.io.IOException {
+        Files.writeString(csv, "station,start\nA,2014-09-01 08:00:00\nB,2014-09-01 09:30:00\n");
+        Files.createDirectories(out);
+        sortInto(csv, out);
+        Files.writeString(out.resolve(KeyshiftJob.JOB_ID_MARKER), marker);
+        Files.writeString(csv, "C,2014-09-01 10:00:00\n", java.nio.file.StandardOpenOption.APPEND);
+        return Files.readAllBytes(out.resolve(".events.bin"));
+    }
+
     private static void sortInto(Path csv, Path out) throws java.io.IOException {
         io.keyshift.jobs.input.ReplayInput.prepare(csv, new io.keyshift.jobs.input.InputSpec(java.util.List.of(),
                 "station", java.util.List.of("start"), java.util.Optional.empty(), java.util.Optional.empty()),

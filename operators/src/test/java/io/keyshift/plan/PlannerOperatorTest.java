@@ -428,20 +428,30 @@ class PlannerOperatorTest {
     }
 
     /**
+     * An open planner with a control input and a 10 s watch, at processing time 0, holding the forecast of the first
+     * window: the control watermark is short of its plan's start.
+     */
+    private static org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<LoadForecast, String, RoutingPlan>
+            heldForTheControlWatermark() throws Exception {
+        var h = new org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<LoadForecast, String, RoutingPlan>(
+                new PlannerOperator(settings(), false).withControl(10)
+                        .withControlWatermarkTimeout(java.time.Duration.ofSeconds(10)));
+        h.setProcessingTime(0);
+        h.open();
+        h.processWatermark2(new org.apache.flink.streaming.api.watermark.Watermark(W - 1));
+        h.processElement1(new StreamRecord<>(forecast(W, 4), W - 1));
+        return h;
+    }
+
+    /**
      * A plan held for the user's control watermark (a live input whose watermark stopped short of the plan's start)
      * fails the task after {@code keyshift.route.no-watermark-timeout}, naming the cause, rather than hold the plans
      * back without a word; a watermark that passes the start in time releases it.
      */
     @Test
     void aPlanHeldTooLongForTheControlWatermarkFailsTheTaskNamingTheCause() throws Exception {
-        PlannerOperator op = new PlannerOperator(settings(), false).withControl(10)
-                .withControlWatermarkTimeout(java.time.Duration.ofSeconds(10));
         try (org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<LoadForecast, String, RoutingPlan> h =
-                     new org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<>(op)) {
-            h.setProcessingTime(0);
-            h.open();
-            h.processWatermark2(new org.apache.flink.streaming.api.watermark.Watermark(W - 1));
-            h.processElement1(new StreamRecord<>(forecast(W, 4), W - 1));
+                     heldForTheControlWatermark()) {
             h.setProcessingTime(5_000);
             h.processWatermark2(new org.apache.flink.streaming.api.watermark.Watermark(Long.MAX_VALUE / 2));
             assertThat(h.extractOutputValues()).hasSize(1);
@@ -450,14 +460,8 @@ class PlannerOperatorTest {
             h.setProcessingTime(14_000);
             assertThat(h.extractOutputValues()).hasSize(2);
         }
-        PlannerOperator stuck = new PlannerOperator(settings(), false).withControl(10)
-                .withControlWatermarkTimeout(java.time.Duration.ofSeconds(10));
         try (org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<LoadForecast, String, RoutingPlan> h =
-                     new org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<>(stuck)) {
-            h.setProcessingTime(0);
-            h.open();
-            h.processWatermark2(new org.apache.flink.streaming.api.watermark.Watermark(W - 1));
-            h.processElement1(new StreamRecord<>(forecast(W, 4), W - 1));
+                     heldForTheControlWatermark()) {
             h.setProcessingTime(9_000);
             assertThat(h.extractOutputValues()).isEmpty();
             org.assertj.core.api.Assertions.assertThatThrownBy(() -> h.setProcessingTime(10_000))
