@@ -567,7 +567,10 @@ public final class KeyshiftJob implements Callable<Integer> {
         });
         // taken before anything is written into --out (the Kafka group, the sorted input, the dead letters, the HA
         // marker): a second job started there while this one is built is refused before it changes any of them
-        boolean started = markStarted(dir, ownDirectory, fixedJobId, cl);
+        // ... or this run's own, left by the same job's main before a JobManager failover that came while it was being
+        // built (before its HA marker, so before any submission): removed as this run's if this run is not submitted
+        boolean started = markStarted(dir, ownDirectory, fixedJobId, cl)
+                || startedBy(dir, fixedJobId) && !markedBy(dir, fixedJobId);
         boolean[] wroteSorted = {false};
         // interrupted while it is built (Ctrl-C during a long sort): the marker and a partly written sorted input go
         Thread cleanup = new Thread(() -> {

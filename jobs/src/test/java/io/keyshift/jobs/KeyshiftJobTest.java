@@ -148,6 +148,15 @@ class KeyshiftJobTest {
         // a marker of a job without a fixed id names none
         Files.writeString(out.resolve(KeyshiftJob.STARTED_MARKER), "2026-12-04T00:00:00Z\n");
         org.assertj.core.api.Assertions.assertThat(KeyshiftJob.startedBy(out, id)).isFalse();
+        // the same job's main again, refused before it is submitted (no valid row): the marker of its first main, which
+        // never reached its HA marker (so never submitted), goes with it, and a corrected job is not refused for it
+        Files.writeString(out.resolve(KeyshiftJob.STARTED_MARKER), "2026-12-04T00:00:00Z\n" + id + "\n");
+        Path csv = Files.writeString(dir.resolve("bad.csv"), "station,start\nA,notatime\n");
+        assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--input", csv.toString(), "--key", "station",
+                "--time", "start", "--out", out.toString(), "-Dexecution.checkpointing.interval=5s",
+                "-D" + KeyshiftJob.FIXED_JOB_ID + "=" + id}))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("has no valid row");
+        assertThat(out.resolve(KeyshiftJob.STARTED_MARKER)).doesNotExist();
     }
 
     /** A file sink's in-progress part (hidden; no checkpoint committed it) is not a result of another job. */
