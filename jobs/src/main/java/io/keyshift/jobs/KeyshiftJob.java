@@ -494,8 +494,8 @@ public final class KeyshiftJob implements Callable<Integer> {
                 conf.get(org.apache.flink.configuration.CheckpointingOptions.CREATE_CHECKPOINT_SUB_DIR));
         // ... and reads on in its sorted copy: the same id, started from the same savepoint (a restore from another
         // savepoint under a reused id is a restore), with read positions to read on from (a savepoint or a
-        // checkpoint; without either a new deployment under a reused id sorts its input again, as a failed-over job
-        // without them may)
+        // checkpoint; without either, a new deployment under a reused id, and a job failed over before its first
+        // checkpoint, sort their input aside and replace the copy only where it differs)
         boolean failover = markedBy(dir, fixedJobId) && markedRecovery(dir, recoveryPath) && continuing;
         // the same job's main again after a failover (its HA marker, or its started marker where the failover came
         // while it was being built)
@@ -612,19 +612,30 @@ public final class KeyshiftJob implements Callable<Integer> {
                 // the sorted copy of the job this one continues, which its read positions point into: one that left
                 // output beside it (a copy alone may be a failed restore's, of the wrong input: sorted again in place)
                 space = sameSortedInput(cl, dir, sourceSpec, conf);
-            } else if (copy && markedBy(dir, fixedJobId) && markedRecovery(dir, recoveryPath)) {
-                // the same job's main again after a JobManager failover before its first checkpoint (its marker,
-                // written once the copy was whole, just before the job was built): Flink runs the recovered job
-                // graph, which reads this copy as it was; sorting into it again in place would change it under that
-                // job's readers (and, if --input changed since, its records). Compared, not rewritten
-                space = sameSortedInput(cl, dir, sourceSpec, conf);
             }
+            // the same job's main again after a JobManager failover before its first checkpoint (its marker, written
+            // once the copy was whole, just before the job was built), or a new deployment under the same id after a
+            // job that never checkpointed: Flink may run a recovered job graph that reads the copy as it is, so the
+            // input is sorted aside and the copy replaced by an atomic rename only where it differs (readers that have
+            // it open keep the old file; one that opens it anew finds another fingerprint and fails, loudly)
+            boolean aside = space == null && copy && markedBy(dir, fixedJobId) && markedRecovery(dir, recoveryPath);
             if (space != null) {
                 // the earlier job's copy
             } else if (in.present()) {
-                wroteSorted[0] = true;
-                ReplayInput.Prepared prepared = ReplayInput.prepare(in.input(), sourceSpec, dir.resolve(".events.bin"),
-                        dir.resolve("dead-letters.csv"), n -> { }, conf.get(io.keyshift.jobs.replay.Workload.MAX_EVENT_TIME_GAP));
+                Path sorted = dir.resolve(aside ? ".events.bin.rerun" : ".events.bin");
+                Path deadLetters = dir.resolve(aside ? ".dead-letters.csv.rerun" : "dead-letters.csv");
+                wroteSorted[0] = !aside;
+                ReplayInput.Prepared prepared;
+                try {
+                    prepared = ReplayInput.prepare(in.input(), sourceSpec, sorted, deadLetters, n -> { },
+                            conf.get(io.keyshift.jobs.replay.Workload.MAX_EVENT_TIME_GAP));
+                } catch (java.io.IOException | RuntimeException e) {
+                    if (aside) {
+                        Files.deleteIfExists(sorted);
+                        Files.deleteIfExists(deadLetters);
+                    }
+                    throw e;
+                }
                 System.out.printf("keyshift-job: %,d records, %,d dead letters (%s)%n", prepared.stats().records(),
                         prepared.stats().deadLetters(), dir.resolve("dead-letters.csv"));
                 // as the replay does: a file whose every row is a dead letter (a --time-format that fits no row) or whose
@@ -632,16 +643,19 @@ public final class KeyshiftJob implements Callable<Integer> {
                 String refused = null;
                 if (prepared.stats().records() == 0 && prepared.stats().deadLetters() > 0) {
                     refused = in.input() + " has no valid row (" + prepared.stats().deadLetters() + " dead letters in "
-                            + dir.resolve("dead-letters.csv") + "; the first: "
-                            + io.keyshift.jobs.cli.ReplayCommand.firstReason(dir.resolve("dead-letters.csv")) + ")";
+                            + deadLetters + "; the first: "
+                            + io.keyshift.jobs.cli.ReplayCommand.firstReason(deadLetters) + ")";
                 } else {
                     refused = io.keyshift.jobs.cli.ReplayCommand.tooManyWindows(prepared.stats(), w);
                 }
                 if (refused != null) {
-                    Files.deleteIfExists(dir.resolve(".events.bin"));
+                    Files.deleteIfExists(sorted);
+                    if (aside) {
+                        Files.deleteIfExists(deadLetters);
+                    }
                     throw new ParameterException(cl, refused + "; no job was started");
                 }
-                space = prepared.space();
+                space = aside ? replacedIfOther(dir, prepared.space(), sorted, deadLetters) : prepared.space();
             } else {
                 space = generated;
                 System.out.println("keyshift-job: " + gen.describe());
@@ -669,6 +683,33 @@ public final class KeyshiftJob implements Callable<Integer> {
                 }
             }
         }
+    }
+
+    /**
+     * The sorted copy in {@code dir} if it holds the records of {@code now} (the input sorted aside at
+     * {@code asidePath}, then removed with its dead letters); otherwise {@code now} renamed over it (and its dead letters over dead-letters.csv): an
+     * atomic rename, so a reader that has the copy open reads on in the old file.
+     */
+    private static EventSpace replacedIfOther(Path dir, io.keyshift.jobs.source.SortedEventFile now, Path asidePath,
+                                              Path asideDeadLetters) throws java.io.IOException {
+        Path sorted = dir.resolve(".events.bin");
+        io.keyshift.jobs.source.SortedEventFile earlier = null;
+        try {
+            earlier = io.keyshift.jobs.source.SortedEventFile.open(sorted);
+        } catch (java.io.IOException damaged) {
+            // replaced below
+        }
+        if (earlier != null && earlier.currentFormat() && earlier.fingerprint() == now.fingerprint()) {
+            Files.delete(asidePath);
+            Files.deleteIfExists(asideDeadLetters);
+            System.out.printf("keyshift-job: %s holds the same %,d records: read on in it%n", sorted, earlier.size());
+            return earlier;
+        }
+        Files.move(asideDeadLetters, dir.resolve("dead-letters.csv"), java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        System.out.printf("keyshift-job: %s held other records (%s): replaced%n", sorted,
+                earlier == null ? "unreadable" : earlier.size() + (earlier.currentFormat() ? "" : ", an earlier format"));
+        return now.moveTo(sorted);
     }
 
     /** How {@code flink run} and {@code submit} take a job graph out of main (an Error, thrown by execute()). */
