@@ -161,15 +161,31 @@ public final class KeyshiftJob implements Callable<Integer> {
     }
 
     /**
-     * What in {@code dir} only a cluster job writes (one of its output directories with a file, committed or not, or
-     * its {@link #STARTED_MARKER}), or null: the local commands (replay, bench, ...) refuse such an {@code --out}.
+     * What in {@code dir} only a cluster job writes (its {@link #STARTED_MARKER} or HA marker, or a file sink's part
+     * file, committed or not, in one of its output directories), or null: the local commands (replay, bench, ...)
+     * refuse such an {@code --out}.
      */
     public static String jobOutput(Path dir) throws java.io.IOException {
-        String held = heldOutput(dir, true, false);
-        if (held != null) {
-            return held;
+        if (Files.exists(dir.resolve(STARTED_MARKER))) {
+            return STARTED_MARKER;
         }
-        return Files.exists(dir.resolve(STARTED_MARKER)) ? STARTED_MARKER : null;
+        if (Files.exists(dir.resolve(JOB_ID_MARKER))) {
+            return JOB_ID_MARKER;
+        }
+        // without a marker (a job of a build before them): a Flink file sink's part files, not any file of the user's
+        // in a directory that happens to be called results/
+        for (String name : OUTPUT_DIRECTORIES) {
+            Path d = dir.resolve(name);
+            if (Files.isDirectory(d)) {
+                try (java.util.stream.Stream<Path> files = Files.walk(d)) {
+                    if (files.anyMatch(f -> Files.isRegularFile(f) && (f.getFileName().toString().startsWith("part-")
+                            || f.getFileName().toString().startsWith(".part-")))) {
+                        return name;
+                    }
+                }
+            }
+        }
+        return null;
     }
 
     /**

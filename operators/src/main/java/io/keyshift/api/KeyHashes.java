@@ -92,8 +92,10 @@ final class KeyHashes {
      * read by reflection (Flink's type information does not list them).
      */
     private static void trustedOverEnums(Class<?> c, String path, java.util.List<String> out) {
+        // Flink's own types (Row hashes its RowKind by its byte value) and the JDK's are not user code to look into
         if (c.isInterface() || c.isArray() || c.isEnum() || c.isPrimitive() || !ownHashCode(c)
-                || implicitRecordHashCode(c) || avroSpecificRecord(c) || c.getName().startsWith("java.")) {
+                || implicitRecordHashCode(c) || avroSpecificRecord(c) || c.getName().startsWith("java.")
+                || c.getName().startsWith("org.apache.flink.")) {
             return;
         }
         for (Class<?> k = c; k != null && k != Object.class; k = k.getSuperclass()) {
@@ -121,7 +123,8 @@ final class KeyHashes {
         todo.add(c);
         while (!todo.isEmpty()) {
             Class<?> k = todo.poll();
-            if (k.getName().equals("com.google.protobuf.MessageLiteOrBuilder")) {
+            // the full runtime's messages; a lite message (no descriptor) hashes its fields' values, enums by number
+            if (k.getName().equals("com.google.protobuf.MessageOrBuilder")) {
                 return true;
             }
             if (k.getSuperclass() != null) {

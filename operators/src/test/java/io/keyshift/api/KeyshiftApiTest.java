@@ -1501,7 +1501,7 @@ class KeyshiftApiTest {
     }
 
     /** A generated protocol buffers message, as far as its interfaces and hashCode go. */
-    public static final class ClickKeyMessage implements com.google.protobuf.MessageLiteOrBuilder {
+    public static final class ClickKeyMessage implements com.google.protobuf.MessageOrBuilder {
         private final String user;
 
         public ClickKeyMessage(String user) {
@@ -1538,8 +1538,10 @@ class KeyshiftApiTest {
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> Keyshift.keyBy(users, ClickKeyMessage::new,
                         TypeInformation.of(ClickKeyMessage.class)))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("protocol buffers message");
-        // a String key is neither
+        // a String key is neither; nor is a Row typed generically (it hashes its RowKind by its byte value)
         assertThat(KeyHashes.trustedOverEnums(TypeInformation.of(String.class))).isEmpty();
+        assertThat(KeyHashes.trustedOverEnums(new org.apache.flink.api.java.typeutils.GenericTypeInfo<>(
+                org.apache.flink.types.Row.class))).isEmpty();
     }
 
     /**

@@ -159,8 +159,10 @@ public final class ReplayOutput {
         try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
             for (Path e : entries) {
                 String name = e.getFileName().toString();
+                // a charts/ directory only with a picture of a report's (as earlier output counts it)
                 if (!SHARED_WITH_THE_JOB.contains(name) && (forecastBenchOrReplay(name) || name.equals("bench.json")
-                        || name.equals("bench.png"))) {
+                        || name.equals("bench.png")) && !(name.equals("charts") && Files.isDirectory(e)
+                        && !holdsChart(e))) {
                     found.add(name);
                 }
             }

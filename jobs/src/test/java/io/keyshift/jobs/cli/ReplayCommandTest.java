@@ -259,14 +259,15 @@ class ReplayCommandTest {
     /**
      * A cluster job's --out (its results, its started marker and sorted input) is refused by replay, bench and
      * forecast-bench, with --overwrite too, and nothing of the job's is removed or added (a replay there had deleted
-     * the job's sorted input, which its restore reads, as "left by a run without results").
+     * the job's sorted input, which its restore reads, as "left by a run without results"); a directory of the
+     * user's that merely has a results/ is not a job's (end-to-end: one replay of 1,000 records runs).
      */
     @Test
+    @Tag("end-to-end")
     void aClusterJobsOutputIsRefusedWithOrWithoutOverwrite(@TempDir Path dir) throws Exception {
         Path out = dir.resolve("job");
         Files.createDirectories(out.resolve("results/2026-01-05--00"));
         Files.writeString(out.resolve("results/2026-01-05--00/part-0-0"), "k1,1767571200000,3\n");
-        Files.writeString(out.resolve(io.keyshift.jobs.KeyshiftJob.STARTED_MARKER), "2026-01-05T00:00:00Z\n");
         Files.writeString(out.resolve(".events.bin"), "sorted");
         Files.writeString(out.resolve("dead-letters.csv"), "raw_line,line_number,reason\n");
         for (String[] args : List.of(
@@ -278,7 +279,15 @@ class ReplayCommandTest {
             assertThat(r.exit()).as(r.err()).isEqualTo(2);
             assertThat(r.err()).contains("--out: " + out + " holds a cluster job's output (results/)");
         }
+        // a file of the user's in a directory called results/ is not a job's: a replay goes ahead beside it
+        Path user = Files.createDirectories(dir.resolve("analysis/results"));
+        Files.writeString(user.resolve("notes.txt"), "mine");
+        CliRun beside = run("replay", "--generator-records", "1000", "--strategies", "hash", "--out",
+                dir.resolve("analysis").toString());
+        assertThat(beside.exit()).as(beside.err()).isZero();
+        assertThat(user.resolve("notes.txt")).hasContent("mine");
         Files.delete(out.resolve("results/2026-01-05--00/part-0-0"));
+        Files.writeString(out.resolve(io.keyshift.jobs.KeyshiftJob.STARTED_MARKER), "2026-01-05T00:00:00Z\n");
         CliRun marked = run("replay", "--generator-records", "1000", "--strategies", "hash", "--out", out.toString());
         assertThat(marked.exit()).isEqualTo(2);
         assertThat(marked.err()).contains("holds a cluster job's output (.keyshift-job-started)");
