@@ -204,10 +204,13 @@ public final class Workload {
         }
         DataStream<String> commands = control;
         if (controlFile != null || controlDir != null) {
+            java.nio.file.Path controlPath = java.nio.file.Path.of(controlFile != null ? controlFile : controlDir);
+            var controlFilter = controlFileFilter(controlPath);
             var source = org.apache.flink.connector.file.src.FileSource.forRecordStreamFormat(
                     new org.apache.flink.connector.file.src.reader.TextLineInputFormat(),
-                    new org.apache.flink.core.fs.Path(java.nio.file.Path.of(controlFile != null ? controlFile
-                            : controlDir).toUri()));
+                    new org.apache.flink.core.fs.Path(controlPath.toUri()))
+                    .setFileEnumerator(() -> new org.apache.flink.connector.file.src.enumerate
+                            .NonSplittingRecursiveEnumerator(controlFilter));
             if (controlDir != null) {
                 source.monitorContinuously(config.get(CONTROL_DIRECTORY_INTERVAL));
             }
@@ -274,6 +277,27 @@ public final class Workload {
     public static void defaults(Configuration conf) {
         if (!conf.contains(PlanOptions.SPLIT_THRESHOLD)) {
             conf.set(PlanOptions.SPLIT_THRESHOLD, 1.0);
+        }
+    }
+
+    /**
+     * The files of a control file or directory that the job reads: the file or directory named itself, whatever its
+     * name, and below a directory every file but those whose name starts with {@code .} or {@code _} (Flink's
+     * {@code DefaultFileFilter}: files being written, such as the ones {@code bin/keyshift control --dir} renames
+     * into place). Flink's file enumerators apply their filter to the path they were given too, so a control file
+     * named {@code _steer.csv} was read as empty, without a word.
+     */
+    static java.util.function.Predicate<org.apache.flink.core.fs.Path> controlFileFilter(java.nio.file.Path root) {
+        String named = root.toAbsolutePath().normalize().toUri().getPath().replaceAll("/+$", "");
+        return new ControlFileFilter(named);
+    }
+
+    private record ControlFileFilter(String named)
+            implements java.util.function.Predicate<org.apache.flink.core.fs.Path>, java.io.Serializable {
+        @Override
+        public boolean test(org.apache.flink.core.fs.Path path) {
+            return named.equals(path.toUri().getPath().replaceAll("/+$", ""))
+                    || new org.apache.flink.connector.file.src.enumerate.DefaultFileFilter().test(path);
         }
     }
 }

@@ -1,0 +1,42 @@
+package io.keyshift.jobs.replay;
+
+import org.apache.flink.connector.file.src.FileSourceSplit;
+import org.apache.flink.connector.file.src.enumerate.NonSplittingRecursiveEnumerator;
+import org.apache.flink.core.fs.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.util.Collection;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The control source reads the file or directory the user named, whatever its name. */
+class ControlFileFilterTest {
+    @TempDir
+    java.nio.file.Path dir;
+
+    private Collection<FileSourceSplit> splits(java.nio.file.Path root) throws Exception {
+        return new NonSplittingRecursiveEnumerator(Workload.controlFileFilter(root))
+                .enumerateSplits(new Path[] {new Path(root.toUri())}, 1);
+    }
+
+    @Test
+    void aControlFileNamedWithAnUnderscoreOrADotIsRead() throws Exception {
+        for (String name : new String[] {"_steer.csv", ".steer.csv", "steer.csv"}) {
+            java.nio.file.Path file = Files.writeString(dir.resolve(name), "2014-03-01T00:00:00Z,freeze\n");
+            assertThat(splits(file)).as(name).singleElement()
+                    .satisfies(s -> assertThat(s.path().getName()).isEqualTo(name));
+        }
+    }
+
+    @Test
+    void aControlDirectoryNamedSoIsReadButItsFilesBeingWrittenAreNot() throws Exception {
+        java.nio.file.Path control = Files.createDirectories(dir.resolve("_control"));
+        Files.writeString(control.resolve("commands-1.csv"), "2014-03-01T00:00:00Z,freeze\n");
+        Files.writeString(control.resolve(".commands-2.csv.inprogress"), "2014-03-01T00:00:00Z,unfreeze\n");
+        Files.writeString(control.resolve("_commands-3.csv"), "2014-03-01T00:00:00Z,unfreeze\n");
+        assertThat(splits(control)).singleElement()
+                .satisfies(s -> assertThat(s.path().getName()).isEqualTo("commands-1.csv"));
+    }
+}
