@@ -541,6 +541,21 @@ class KeyshiftJobTest {
                 "--columns", "k,t", "--out", out}))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("--kafka-property isolation.level: ").hasMessageContaining("read_commited");
+        for (String against : java.util.List.of("acks=1", "enable.idempotence=false", "retries=0",
+                "max.in.flight.requests.per.connection=6")) {
+            // each value is valid alone; a transactional producer refuses it, at every restart of the job
+            assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--kafka-bootstrap-servers", "127.0.0.1:1",
+                    "--results-topic", "r", "--kafka-property", against, "--generator-records", "1000", "--out", out}))
+                    .as(against).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("--kafka-property: the sinks' producers are transactional");
+        }
+        for (String own : java.util.List.of("group.id=g", "bootstrap.servers=127.0.0.1:2")) {
+            assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--kafka-bootstrap-servers", "127.0.0.1:1",
+                    "--kafka-topic", "t", "--kafka-property", own, "--key", "k", "--time", "t", "--columns", "k,t",
+                    "--out", out}))
+                    .as(own).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("--kafka-property " + own.substring(0, own.indexOf('=')) + ": set by keyshift's own options");
+        }
         assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--kafka-bootstrap-servers", "127.0.0.1:1",
                 "--kafka-topic", "t", "--kafka-bounded", "--kafka-starting-offsets", "latest", "--key", "k", "--time",
                 "t", "--columns", "k,t", "--out", out}))

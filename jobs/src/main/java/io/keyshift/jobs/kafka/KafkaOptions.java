@@ -343,6 +343,15 @@ public final class KafkaOptions {
         if (resultsTopic != null || !sideTopics().isEmpty()) {
             defs.add(org.apache.kafka.clients.producer.ProducerConfig.configDef());
         }
+        for (String own : List.of("bootstrap.servers", "group.id", "transactional.id")) {
+            if (properties.containsKey(own)) {
+                // set by the job's own options (--kafka-bootstrap-servers, the group kept in --out, the sinks'
+                // prefixes): as a property it replaced them for some clients and not others
+                throw new ParameterException(cl, "--kafka-property " + own + ": set by keyshift's own options "
+                        + "(--kafka-bootstrap-servers, --kafka-group-id, --kafka-transactional-id-prefix), not as a "
+                        + "property");
+            }
+        }
         for (Map.Entry<String, String> p : properties.entrySet()) {
             for (org.apache.kafka.common.config.ConfigDef def : defs) {
                 org.apache.kafka.common.config.ConfigDef.ConfigKey key = def.configKeys().get(p.getKey());
@@ -360,6 +369,38 @@ public final class KafkaOptions {
                     throw new ParameterException(cl, "--kafka-property " + p.getKey() + ": " + e.getMessage());
                 }
             }
+        }
+        if (resultsTopic != null || !sideTopics().isEmpty()) {
+            transactionalProducerSettings(cl);
+        }
+    }
+
+    /**
+     * The sinks' producers are transactional (exactly-once), which needs idempotence: {@code acks=all}, retries
+     * above 0, at most 5 requests in flight. A property against that ({@code acks=1}, {@code enable.idempotence=false})
+     * passed the check of each value alone, and every producer of the running job then failed to start, the job
+     * restarting for ever without a result. Checked as Kafka's producer checks them together.
+     */
+    private void transactionalProducerSettings(CommandLine cl) {
+        org.apache.kafka.common.config.ConfigDef def = org.apache.kafka.clients.producer.ProducerConfig.configDef();
+        Map<String, Object> together = new java.util.HashMap<>();
+        for (Map.Entry<String, String> p : properties.entrySet()) {
+            org.apache.kafka.common.config.ConfigDef.ConfigKey key = def.configKeys().get(p.getKey());
+            if (key != null && key.type != org.apache.kafka.common.config.ConfigDef.Type.CLASS
+                    && key.type != org.apache.kafka.common.config.ConfigDef.Type.PASSWORD
+                    && !p.getValue().contains("${")) {
+                together.put(p.getKey(), p.getValue());
+            }
+        }
+        together.put("bootstrap.servers", "127.0.0.1:9092");
+        together.put("transactional.id", "keyshift-settings-check");
+        together.put("key.serializer", org.apache.kafka.common.serialization.ByteArraySerializer.class);
+        together.put("value.serializer", org.apache.kafka.common.serialization.ByteArraySerializer.class);
+        try {
+            new org.apache.kafka.clients.producer.ProducerConfig(together);
+        } catch (org.apache.kafka.common.config.ConfigException e) {
+            throw new ParameterException(cl, "--kafka-property: the sinks' producers are transactional "
+                    + "(exactly-once), and Kafka refuses these settings for them: " + e.getMessage());
         }
     }
 
