@@ -310,7 +310,7 @@ public final class ForecasterBootstrap {
     private static void write(LoadForecastEngine engine, String path, int maxParallelism, String uidPrefix,
                               String base) throws Exception {
         byte[] state = engine.toBytes();
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+        StreamExecutionEnvironment env = LocalReader.environment();
         env.setRuntimeMode(RuntimeExecutionMode.BATCH);
         env.setParallelism(1);
         var transformation = OperatorTransformation

@@ -72,7 +72,7 @@ public record StageSavepoint(long checkpointId, RoutingPlan plan, LoadForecastEn
                                       Collection<String> otherUids, Collection<String> stageEvidence) throws Exception {
         AvroTrust.install();
         CheckpointMetadata meta = SavepointLoader.loadSavepointMetadata(path);
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+        StreamExecutionEnvironment env = LocalReader.environment();
         env.setRuntimeMode(RuntimeExecutionMode.BATCH);
         env.setParallelism(1);
         SavepointReader reader = SavepointReader.read(env, path);
@@ -213,7 +213,7 @@ public record StageSavepoint(long checkpointId, RoutingPlan plan, LoadForecastEn
         if (!named) {
             return any ? io.keyshift.route.KeyGroupHashTable.FORMAT_PREIMAGE_TABLE : null;
         }
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+        StreamExecutionEnvironment env = LocalReader.environment();
         env.setRuntimeMode(RuntimeExecutionMode.BATCH);
         env.setParallelism(1);
         List<Tuple2<String, Integer>> entries = new ArrayList<>();

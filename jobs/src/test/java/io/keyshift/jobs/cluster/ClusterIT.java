@@ -316,8 +316,40 @@ class ClusterIT {
 
     /** A replay's local cluster listens on loopback only (REST, blob server, Prometheus), sampled while it runs. */
     @Test
-    void aReplayListensOnLoopbackOnly(@TempDir Path dir) throws Exception {
+    void aReplayListensOnLoopbackOnly(@TempDir Path dir) throws Throwable {
+        int[] exit = new int[1];
+        java.util.Set<String> seen = listenedOn(() -> exit[0] = io.keyshift.jobs.cli.KeyshiftCli.commandLine().execute(
+                "replay", "--generator-records", "400000", "--strategies", "hash", "--config",
+                SharedData.flinkConf().toString(), "--out", dir.resolve("out").toString()));
+        assertThat(exit[0]).isZero();
+        System.err.println("replay listened on " + seen);
+        assertThat(seen).as("sockets seen while the replay ran").hasSizeGreaterThanOrEqualTo(2);
+    }
+
+    /**
+     * Writing and reading a savepoint with the State Processor API (bootstrap, inspect-savepoint) starts a local
+     * cluster too: with Flink's defaults its REST endpoint (jar upload on) and blob server listened on every
+     * interface.
+     */
+    @Test
+    void theSavepointToolsListenOnLoopbackOnly(@TempDir Path dir) throws Throwable {
+        var settings = io.keyshift.config.KeyshiftConfig.forecastSettings(
+                FlinkConfig.load(SharedData.flinkConf(), Map.of()), 128);
+        String savepoint = dir.resolve("bootstrap").toUri().toString();
+        java.util.Set<String> seen = listenedOn(() -> {
+            io.keyshift.savepoint.ForecasterBootstrap.write(
+                    io.keyshift.savepoint.ForecasterBootstrap.train(List.of(), settings), savepoint, 128, "keyshift");
+            assertThat(SavepointInspector.inspect(savepoint, settings).has("forecaster")).isTrue();
+        });
+        System.err.println("savepoint tools listened on " + seen);
+        assertThat(seen).as("sockets seen while the savepoint was written and read").isNotEmpty();
+    }
+
+    /** Runs {@code work} and returns the TCP sockets this process listened on meanwhile, all of them loopback. */
+    private static java.util.Set<String> listenedOn(org.junit.jupiter.api.function.Executable work) throws Throwable {
         long pid = ProcessHandle.current().pid();
+        java.util.Set<String> before = new java.util.HashSet<>();
+        ListeningSockets.of(pid).forEach(sock -> before.add(sock.toString()));
         java.util.Set<String> seen = new java.util.concurrent.ConcurrentSkipListSet<>();
         java.util.List<String> wildcard = new java.util.concurrent.CopyOnWriteArrayList<>();
         java.util.concurrent.atomic.AtomicBoolean running = new java.util.concurrent.atomic.AtomicBoolean(true);
@@ -325,31 +357,29 @@ class ClusterIT {
             while (running.get()) {
                 try {
                     for (ListeningSockets.Socket sock : ListeningSockets.of(pid)) {
+                        if (before.contains(sock.toString())) {
+                            continue;
+                        }
                         seen.add(sock.toString());
                         if (!sock.loopback()) {
                             wildcard.add(sock.toString());
                         }
                     }
-                    Thread.sleep(200);
+                    Thread.sleep(100);
                 } catch (Exception e) {
                     return;
                 }
             }
         });
         sampler.start();
-        int exit;
         try {
-            exit = io.keyshift.jobs.cli.KeyshiftCli.commandLine().execute("replay", "--generator-records", "400000",
-                    "--strategies", "hash", "--config", SharedData.flinkConf().toString(), "--out",
-                    dir.resolve("out").toString());
+            work.execute();
         } finally {
             running.set(false);
             sampler.join();
         }
-        assertThat(exit).isZero();
-        System.err.println("replay listened on " + seen);
-        assertThat(seen).as("sockets seen while the replay ran").hasSizeGreaterThanOrEqualTo(2);
         assertThat(wildcard).as("non-loopback listening sockets").isEmpty();
+        return seen;
     }
 
     /**
