@@ -78,16 +78,18 @@ public final class FlinkOptions {
     /**
      * The savepoint or checkpoint {@code value} given as {@code label}, as the URI Flink's readers take. A local path
      * must exist and hold metadata Flink can begin to read (its reader says only "EOFException: null" on an empty
-     * file, and names a path that does not exist as a failed restore); a URI is left to Flink.
+     * file, and names a path that does not exist as a failed restore); so must a {@code file:} URI's; any other URI is
+     * left to Flink.
      *
      * @throws ParameterException naming {@code label}: no such path, a directory without {@code _metadata}, metadata
      *                            shorter than its 4-byte header
      */
     public static String savepoint(CommandLine cl, String label, String value) {
-        if (isUri(value)) {
+        // a file: URI (as bin/keyshift savepoint and Flink print a location) is a local path too
+        java.nio.file.Path local = SubmitCommand.localPath(value);
+        if (local == null) {
             return value;
         }
-        java.nio.file.Path local = java.nio.file.Path.of(value);
         if (!java.nio.file.Files.exists(local)) {
             throw new ParameterException(cl, label + ": no such savepoint directory or file: " + local.toAbsolutePath());
         }

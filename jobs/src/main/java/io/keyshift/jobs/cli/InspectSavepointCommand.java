@@ -74,6 +74,15 @@ public final class InspectSavepointCommand implements Callable<Integer> {
             // no --window: read it as its own window's job would
             r = SavepointInspector.inspect(p, settings(cl, made), uidPrefix);
         }
+        String learnt = r.at("/forecaster/window").isTextual() ? r.at("/forecaster/window").asText() : null;
+        if (window != null && learnt != null && !Duration.parse(learnt).equals(w)) {
+            // the state decodes under other windows where the models and seasons come out the same (explicit
+            // -Dkeyshift.forecast.seasons): a restore with this --window would still fail
+            Duration made = Duration.parse(learnt);
+            throw new ParameterException(cl, "--window " + window + ": the forecaster's state was made from "
+                    + "windows of " + flinkDuration(made) + "; inspect it with --window " + flinkDuration(made)
+                    + " and the job's -D options");
+        }
         if (json) {
             System.out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(r));
         } else {

@@ -239,6 +239,10 @@ class UserMistakesTest {
         CliRun colon = run("inspect-savepoint", noMetadata.getFileName().toString(), "--config", conf());
         assertThat(colon.exit()).as(colon.err()).isEqualTo(2);
         assertThat(colon.err()).contains("no such savepoint directory or file");
+        // the file: URI that bin/keyshift savepoint prints is a local path too (it went to Flink: exit 1)
+        CliRun uri = run("inspect-savepoint", "file:" + dir.resolve("no-such-savepoint"), "--config", conf());
+        assertThat(uri.exit()).as(uri.err()).isEqualTo(2);
+        assertThat(uri.err()).contains("PATH: no such savepoint directory or file");
         // a relative name with a colon is a local path, not a URI (the former rule took backup-...:00 for a scheme)
         assertThat(FlinkOptions.isUri("backup-2024-05-01T10:00")).isFalse();
         assertThat(FlinkOptions.isUri("backup:2024")).isFalse();

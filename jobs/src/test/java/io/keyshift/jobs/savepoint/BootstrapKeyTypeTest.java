@@ -126,6 +126,13 @@ class BootstrapKeyTypeTest {
         assertThat(wrong.toString().strip().lines()).singleElement().satisfies(l -> assertThat(l)
                 .contains("--window 1h: the forecaster's state was made from windows of 1d")
                 .contains("inspect it with --window 1d"));
+        // with the seasons given, the models of 1h windows are those of 1d: the state decoded, and a wrong
+        // --window was shown as the state's own
+        StringWriter seasons = new StringWriter();
+        assertThat(run(seasons, "inspect-savepoint", daily.toString(), "--window", "1h",
+                "-Dkeyshift.forecast.seasons=7", "--config", SharedData.flinkConf().toString())).isEqualTo(2);
+        assertThat(seasons.toString().strip().lines()).singleElement().satisfies(l -> assertThat(l)
+                .contains("--window 1h: the forecaster's state was made from windows of 1d"));
     }
 
     /** Under a key secret keyshift prints no key: the refusal named the first key that did not read as the type. */
