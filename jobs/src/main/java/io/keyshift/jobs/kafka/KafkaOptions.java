@@ -497,6 +497,14 @@ public final class KafkaOptions {
             }
             String sinkMissing = sinks.entrySet().stream().filter(e -> missing.contains(e.getValue()))
                     .map(Map.Entry::getKey).findFirst().orElse(null);
+            if (sinkMissing != null
+                    && transactionNaming() == org.apache.flink.connector.kafka.sink.TransactionNamingStrategy.POOLING) {
+                // a pooling sink's writer describes its topic when it starts, before it sends anything: the topic is
+                // never created on first use, and every start of the job fails
+                throw new ParameterException(cl, sinkMissing + ": topic '" + sinks.get(sinkMissing) + "' does not exist "
+                        + "at " + bootstrapServers + ", and --kafka-transaction-naming pooling needs it before the "
+                        + "job starts: create it first");
+            }
             if (sinkMissing != null && !autoCreates(a, deadline)) {
                 throw new ParameterException(cl, sinkMissing + ": topic '" + sinks.get(sinkMissing) + "' does not exist "
                         + "at " + bootstrapServers + ", and the brokers do not create topics on first use "

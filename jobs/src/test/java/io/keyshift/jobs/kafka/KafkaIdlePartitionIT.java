@@ -67,6 +67,12 @@ class KafkaIdlePartitionIT extends KafkaJobFixture {
                             + "' does not exist at " + broker.bootstrapServers());
             assertThat(out).as("nothing written for " + c.option()).doesNotExist();
         }
+        // a pooling sink describes its topic before it sends a record: refused whatever the brokers create
+        assertThatThrownBy(() -> KeyshiftJob.main(args(out, "present-in", "absent-results", true,
+                "--kafka-transaction-naming", "pooling")))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("--results-topic: topic 'absent-results' does not exist")
+                .hasMessageContaining("--kafka-transaction-naming pooling needs it before the job starts");
     }
 
     @Test
