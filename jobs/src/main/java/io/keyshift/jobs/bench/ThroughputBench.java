@@ -49,8 +49,14 @@ public final class ThroughputBench {
     /** The bench jobs' max parallelism (key groups); {@code --parallelism} is at most this. */
     public static final int MAX_PARALLELISM = 128;
 
-    /** Windows a plan's lease reaches ahead in the bench (keyshift.plan.lease-lead). */
-    public static final int LEASE_LEAD = 3;
+    /**
+     * Windows a plan's lease reaches ahead in the bench (keyshift.plan.lease-lead): the library's default, as a job
+     * runs keyshift. Until 2026-12-04 the bench took 3, so that routers at full speed would not wait for plans; at 1
+     * keyshift was as fast on the CPU-bound cells (uniform keys 2.10M against 2.05M records/s, drifting 2.49M against
+     * 2.10M, one round each) and its moves take effect two windows sooner (the held hot set at 20 us, 8M records:
+     * 2.20 against 2.15 times keyBy, three rounds each).
+     */
+    public static final int LEASE_LEAD = io.keyshift.config.PlanOptions.LEASE_LEAD.defaultValue();
     /** Source watermark interval in the bench (pipeline.auto-watermark-interval), both strategies. */
     static final java.time.Duration WATERMARK_INTERVAL = java.time.Duration.ofMillis(50);
 
@@ -259,11 +265,29 @@ public final class ThroughputBench {
 
     /**
      * Records per run when none are given: long enough that the job's start (about 1 s) is a small share (on 2 cores
-     * keyBy takes about 7 s for 24M records at service time 0, 2 s for the 6M this was until 2026-12-03).
+     * keyBy takes about 7 s for 24M records at service time 0, 2 s for the 6M this was until 2026-12-03). At 20 us
+     * 16M (2M until 2026-12-04: keyshift's run took 7 s, and its deployment, its JIT warm-up and the first windows,
+     * routed as keyBy routes them before the first plan, were a tenth of it; see {@link #defaultDays}).
      */
     static long defaultRecords(Duration serviceTime) {
         long us = serviceTime.toNanos() / 1_000;
-        return us == 0 ? 24_000_000 : us <= 20 ? 2_000_000 : 1_000_000;
+        return us == 0 ? 24_000_000 : us <= 20 ? 16_000_000 : 1_000_000;
+    }
+
+    /**
+     * Event-time days a run's records span when {@code --days} is not given: 16 at service times from 1 to 20 us
+     * (a million records a day, 384 windows of an hour: the two windows before keyshift's first moves take effect are
+     * half a percent of the records), 2 otherwise (at service time 0 more windows mean more window firings per
+     * record for every contender, and the 100 us runs are short).
+     */
+    public static double defaultDays(Duration serviceTime) {
+        long us = serviceTime.toNanos() / 1_000;
+        return us > 0 && us <= 20 ? 16 : 2;
+    }
+
+    /** The days of a cell: {@code --days}, or {@link #defaultDays} when it is 0. */
+    static double days(Settings s, Duration serviceTime) {
+        return s.days() > 0 ? s.days() : defaultDays(serviceTime);
     }
 
     /** The generator with each record's value set to its emission time (System.nanoTime). */
@@ -328,7 +352,7 @@ public final class ThroughputBench {
         double exponent = keys == Keys.UNIFORM ? 0 : s.skewExponent();
         int drift = keys == Keys.DRIFTING ? s.drift() : 0;
         ZipfDriftGenerator gen = new ZipfDriftGenerator(records, 1_767_571_200_000L,
-                records / (s.days() * 86_400.0), s.keys(), exponent, drift, 42);
+                records / (days(s, serviceTime) * 86_400.0), s.keys(), exponent, drift, 42);
         Configuration c = new Configuration(s.config());
         String latencyId = "bench-" + UUID.randomUUID();
         c.set(BenchOptions.SERVICE_TIME, serviceTime);
@@ -424,7 +448,11 @@ public final class ThroughputBench {
         model.put("keys", s.keys());
         model.put("zipf", s.skewExponent());
         model.put("drift_keys_per_day", s.drift());
-        model.put("event_time_days", s.days());
+        if (s.days() > 0) {
+            model.put("event_time_days", s.days());
+        } else {
+            model.put("event_time_days", "by service time: 16 at 1-20 us, 2 otherwise (each cell's event_time_days)");
+        }
         model.put("window", s.window().toString());
         model.put("state_backend", "hashmap");
         model.put("lease_lead_windows", leaseLead(s));
@@ -437,8 +465,8 @@ public final class ThroughputBench {
         for (Duration service : s.serviceTimes()) {
             long records = s.records() > 0 ? s.records() : defaultRecords(service);
             for (Keys keys : s.workloads()) {
-                String cell = String.format("%s keys, service time %s us, %,d records", keys.id,
-                        service.toNanos() / 1000, records);
+                String cell = String.format("%s keys, service time %s us, %,d records over %s days", keys.id,
+                        service.toNanos() / 1000, records, new java.text.DecimalFormat("0.###").format(days(s, service)));
                 log.println(cell + ": warming up");
                 for (Contender system : Contender.values()) {
                     run(s, keys, service, Math.max(1, records / 4), system, 0);
@@ -462,6 +490,7 @@ public final class ThroughputBench {
                 n.put("keys", keys.id);
                 n.put("service_time_us", service.toNanos() / 1000.0);
                 n.put("records", records);
+                n.put("event_time_days", days(s, service));
                 double base = median(field(runs.get(Contender.KEYBY), Run::recordsPerSecond));
                 double baseCpu = median(field(runs.get(Contender.KEYBY), Run::cpuMicrosPerRecord));
                 for (Contender system : Contender.values()) {

@@ -27,7 +27,7 @@ import java.util.concurrent.Callable;
                 + "--repetitions rounds in alternating order. Prints each run and each cell's medians; writes "
                 + "DIR/bench.json (throughput, CPU per record, p50/p99 latency, ranges, ratios to keyBy) and "
                 + "DIR/bench.png. Every run's window results are counted and must add up to the records read, with as many "
-                + "results as keyBy's. The full default matrix takes about 25 minutes on 2 cores (README, Throughput)."})
+                + "results as keyBy's. The full default matrix takes about 50 minutes on 2 cores (README, Throughput)."})
 public final class BenchCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -36,7 +36,7 @@ public final class BenchCommand implements Callable<Integer> {
     FlinkOptions flink;
 
     @Option(names = "--records", defaultValue = "0", paramLabel = "N",
-            description = "Records per run (0: the default). Default: by service time, 24,000,000 at 0, 2,000,000 "
+            description = "Records per run (0: the default). Default: by service time, 24,000,000 at 0, 16,000,000 "
                     + "at 20us, 1,000,000 at 100us (long enough that the job's start is a small share).")
     long records;
 
@@ -49,16 +49,18 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--service-times", split = ",", defaultValue = "0,20us,100us", paramLabel = "T[,T...]",
             hideParamSyntax = true,
             description = "Service times of the matrix (capacity model: wait per record in the window operator; "
-                    + "0 = off, CPU-bound). At 100us the 8 modelled subtasks, not the 2 cores of a small machine, "
-                    + "bound throughput; at 20us the cores do. Default: ${DEFAULT-VALUE}.")
+                    + "0 = off, CPU-bound). At 20us and 100us the 8 modelled subtasks, not the 2 cores of a small "
+                    + "machine, bound throughput (at 20us over the default 16M records; in runs of 2M the JIT "
+                    + "compilers' CPU made the cores bind). Default: ${DEFAULT-VALUE}.")
     List<String> serviceTimes;
 
     @Option(names = "--repetitions", defaultValue = "3", paramLabel = "N",
             description = "Measured runs per system and cell (medians and ranges). Default: ${DEFAULT-VALUE}.")
     int repetitions;
 
-    @Option(names = "--days", defaultValue = "2", paramLabel = "DAYS",
-            description = "Event-time days the records span (the hot set drifts once a day). Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--days", defaultValue = "0", paramLabel = "DAYS",
+            description = "Event-time days each run's records span (the hot set drifts once a day; 0: the default). "
+                    + "Default: by service time, 16 at 20us (a million records a day), 2 at 0 and 100us.")
     double days;
 
     @Option(names = "--keys", defaultValue = "2000", paramLabel = "N", description = "Distinct keys. Default: ${DEFAULT-VALUE}.")
@@ -103,8 +105,8 @@ public final class BenchCommand implements Callable<Integer> {
         if (parallelism < 1) {
             throw new ParameterException(cl, "--parallelism must be >= 1, was " + parallelism);
         }
-        if (!(days > 0 && days < Double.POSITIVE_INFINITY)) {
-            throw new ParameterException(cl, "--days must be positive and finite, was " + days);
+        if (!(days >= 0 && days < Double.POSITIVE_INFINITY)) {
+            throw new ParameterException(cl, "--days must be >= 0 (0: by service time) and finite, was " + days);
         }
         if (parallelism > ThroughputBench.MAX_PARALLELISM) {
             throw new ParameterException(cl, "--parallelism must be <= " + ThroughputBench.MAX_PARALLELISM
@@ -146,9 +148,12 @@ public final class BenchCommand implements Callable<Integer> {
             }
         }
         java.time.Duration w = FlinkOptions.window(cl, "--window", window);
-        String tooMany = ReplayCommand.tooManyWindows(days, w);
-        if (tooMany != null) {
-            throw new ParameterException(cl, tooMany);
+        for (java.time.Duration service : services) {
+            double d = days > 0 ? days : ThroughputBench.defaultDays(service);
+            String tooMany = ReplayCommand.tooManyWindows(d, w);
+            if (tooMany != null) {
+                throw new ParameterException(cl, tooMany);
+            }
         }
         try {
             ThroughputBench.checkWindow(w);
@@ -195,8 +200,8 @@ public final class BenchCommand implements Callable<Integer> {
 
     /**
      * The bench's configuration from {@code loaded} (config.yaml with the {@code -D} options {@code dynamic}): the
-     * bench keeps its own lease lead (3 windows, {@code ThroughputBench.leaseLead}) unless {@code -D} sets one, since
-     * config.yaml's is for jobs (the shipped one sets 1, which until 2026-12-02 replaced the bench's 3 unseen).
+     * bench keeps its own lease lead (the library's default, {@code ThroughputBench.leaseLead}) unless {@code -D} sets
+     * one, since config.yaml's is for jobs (until 2026-12-02 the shipped one's 1 replaced the bench's 3 unseen).
      */
     static org.apache.flink.configuration.Configuration benchConfig(org.apache.flink.configuration.Configuration loaded,
                                                                     java.util.Map<String, String> dynamic) {

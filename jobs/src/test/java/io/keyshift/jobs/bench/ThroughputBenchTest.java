@@ -52,11 +52,11 @@ class ThroughputBenchTest {
     }
 
     @Test
-    void aLeaseLeadGivenWithDashDReplacesTheBenchsThreeWindows() {
+    void aLeaseLeadGivenWithDashDReplacesTheLibrarysDefault() {
         Configuration conf = new Configuration();
         var defaults = new ThroughputBench.Settings(60_000, 1, 200, 1.1, 4, 2, List.of(Duration.ZERO),
                 List.of(ThroughputBench.Keys.UNIFORM), 1, Duration.ofHours(1), conf, 0);
-        assertThat(ThroughputBench.leaseLead(defaults)).isEqualTo(3);
+        assertThat(ThroughputBench.leaseLead(defaults)).isEqualTo(1);
         conf.setString("keyshift.plan.lease-lead", "12");
         assertThat(ThroughputBench.leaseLead(defaults)).isEqualTo(12);
     }

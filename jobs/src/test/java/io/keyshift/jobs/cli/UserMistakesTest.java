@@ -625,11 +625,12 @@ class UserMistakesTest {
         assertThat(bench.exit()).as(bench.err()).isEqualTo(2);
         assertThat(bench.err()).contains("--window: the SQL peer needs a window of whole seconds");
         assertThat(bench.out()).doesNotContain("warming up");
-        // checked with the bench's own lease lead (3), not config.yaml's (1): 3 + 98 forecast steps passed the check
-        CliRun lead = run("bench", "-Dkeyshift.plan.horizon=98", "--records", "1000", "--out",
+        // the bench's lease lead (the library's default, 1) + 100 forecast steps: refused before any run
+        CliRun lead = run("bench", "-Dkeyshift.plan.horizon=100", "--records", "1000", "--out",
                 dir.resolve("b").toString(), "--config", conf());
         assertThat(lead.exit()).as(lead.err()).isEqualTo(2);
-        assertThat(lead.err()).contains("must be at most 100").contains("the bench's lease lead is 3");
+        assertThat(lead.err()).contains("must be at most 100").contains("keyshift.plan.horizon");
+        assertThat(lead.out()).doesNotContain("warming up");
 
         for (String w : new String[] {"1ns", "500micros", "1500micros"}) {
             CliRun r = run("replay", "--window", w, "--out", dir.resolve("w").toString(), "--config", conf());
