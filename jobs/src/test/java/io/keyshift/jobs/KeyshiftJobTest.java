@@ -510,7 +510,10 @@ class KeyshiftJobTest {
                         + "sinks' transaction.timeout.ms (PT15M)");
         assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--kafka-bootstrap-servers", "127.0.0.1:1",
                 "--plans-topic", "p", "--kafka-property", "transaction.timeout.ms=60000", "--generator-records",
-                "1000", "--out", out, "-Dexecution.checkpointing.interval=2min"}))
+                "1000", "--out", out, "-Dexecution.checkpointing.interval=2min",
+                // what a transactional producer takes passes on to the next check
+                "--kafka-property", "acks=all", "--kafka-property", "enable.idempotence=true",
+                "--kafka-property", "max.in.flight.requests.per.connection=5", "--kafka-property", "retries=3"}))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("must be shorter than the Kafka sinks' transaction.timeout.ms (PT1M)");
         // ... nor a min pause longer than the interval: the next checkpoint starts no sooner
@@ -542,12 +545,12 @@ class KeyshiftJobTest {
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("--kafka-property isolation.level: ").hasMessageContaining("read_commited");
         for (String against : java.util.List.of("acks=1", "enable.idempotence=false", "retries=0",
-                "max.in.flight.requests.per.connection=6")) {
+                "max.in.flight.requests.per.connection=6", "transaction.two.phase.commit.enable=true")) {
             // each value is valid alone; a transactional producer refuses it, at every restart of the job
             assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--kafka-bootstrap-servers", "127.0.0.1:1",
                     "--results-topic", "r", "--kafka-property", against, "--generator-records", "1000", "--out", out}))
                     .as(against).isInstanceOf(IllegalArgumentException.class)
-                    .hasMessageContaining("--kafka-property: the sinks' producers are transactional");
+                    .hasMessageContaining("--kafka-property " + against + ": the sinks' producers are transactional");
         }
         for (String own : java.util.List.of("group.id=g", "bootstrap.servers=127.0.0.1:2")) {
             assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--kafka-bootstrap-servers", "127.0.0.1:1",

@@ -86,8 +86,9 @@ public final class PlanOptions {
             .withDescription("Opt-in hot-key splitting: a hot key that fits on no subtask is split, that is one "
                     + "whose forecast load plus the least load that no move takes off any subtask (key-group "
                     + "residuals, pieces of split keys) exceeds this many times a subtask's mean load. Its records "
-                    + "are spread over several key groups on the "
-                    + "least-loaded subtasks and the partial window aggregates are merged downstream with the "
+                    + "are spread over several key groups: a key heavier than a subtask's mean load over one on "
+                    + "every subtask, a lighter one over the least-loaded subtasks; the partial window aggregates "
+                    + "are merged downstream with the "
                     + "aggregate's own merge (or the reduce function), so results stay those of a plain keyBy. For "
                     + "window aggregate and reduce only: a stage with process(ProcessWindowFunction) or a keyed "
                     + "process function refuses a value > 0. Splits are kept once made. 0 = never split (default).");

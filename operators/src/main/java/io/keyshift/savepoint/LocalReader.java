@@ -20,8 +20,14 @@ final class LocalReader {
 
     private LocalReader() {}
 
-    /** {@code StreamExecutionEnvironment.getExecutionEnvironment} with {@link #LOOPBACK}. */
+    /**
+     * {@code StreamExecutionEnvironment.getExecutionEnvironment()}; where that is a local environment, a local one
+     * with {@link #LOOPBACK}. A client's context environment (under {@code flink run}, a test's MiniCluster) is left
+     * as it is: the options laid over it would send the job to 127.0.0.1 instead of the cluster.
+     */
     static StreamExecutionEnvironment environment() {
-        return StreamExecutionEnvironment.getExecutionEnvironment(Configuration.fromMap(LOOPBACK));
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+        return env instanceof org.apache.flink.streaming.api.environment.LocalStreamEnvironment
+                ? StreamExecutionEnvironment.createLocalEnvironment(Configuration.fromMap(LOOPBACK)) : env;
     }
 }

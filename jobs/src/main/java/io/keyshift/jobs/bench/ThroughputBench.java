@@ -451,7 +451,9 @@ public final class ThroughputBench {
         if (s.days() > 0) {
             model.put("event_time_days", s.days());
         } else {
-            model.put("event_time_days", "by service time: 16 at 1-20 us, 2 otherwise (each cell's event_time_days)");
+            // a number where --days set one; each cell (and the offered-rate runs) carries its own
+            model.putNull("event_time_days");
+            model.put("event_time_days_rule", "by service time: 16 at 1-20 us, 2 otherwise");
         }
         model.put("window", s.window().toString());
         model.put("state_backend", "hashmap");
@@ -557,6 +559,8 @@ public final class ThroughputBench {
                     hash.p99Millis(), hash.recordsPerSecond(), pred.p50Millis(), pred.p99Millis(), pred.recordsPerSecond());
             ObjectNode n = root.putObject("drifting_at_offered_rate");
             n.put("offered_rps", s.latencyRate());
+            n.put("records", records);
+            n.put("event_time_days", days(s, service));
             n.put("keyby_rps", hash.recordsPerSecond());
             n.put("keyshift_rps", pred.recordsPerSecond());
             n.put("keyby_p50_ms", hash.p50Millis());

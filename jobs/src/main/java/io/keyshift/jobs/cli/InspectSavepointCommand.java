@@ -75,7 +75,11 @@ public final class InspectSavepointCommand implements Callable<Integer> {
             r = SavepointInspector.inspect(p, settings(cl, made), uidPrefix);
         }
         String learnt = r.at("/forecaster/window").isTextual() ? r.at("/forecaster/window").asText() : null;
-        if (window != null && learnt != null && !Duration.parse(learnt).equals(w)) {
+        if (window == null && learnt != null && !Duration.parse(learnt).equals(w)) {
+            // decoded under the default 1h although made from other windows (explicit seasons): read it as its own
+            // window's job would
+            r = SavepointInspector.inspect(p, settings(cl, Duration.parse(learnt)), uidPrefix);
+        } else if (window != null && learnt != null && !Duration.parse(learnt).equals(w)) {
             // the state decodes under other windows where the models and seasons come out the same (explicit
             // -Dkeyshift.forecast.seasons): a restore with this --window would still fail
             Duration made = Duration.parse(learnt);

@@ -377,30 +377,50 @@ public final class KafkaOptions {
 
     /**
      * The sinks' producers are transactional (exactly-once), which needs idempotence: {@code acks=all}, retries
-     * above 0, at most 5 requests in flight. A property against that ({@code acks=1}, {@code enable.idempotence=false})
-     * passed the check of each value alone, and every producer of the running job then failed to start, the job
-     * restarting for ever without a result. Checked as Kafka's producer checks them together.
+     * above 0, at most 5 requests in flight, and no {@code enable.idempotence=false}; and keyshift's sinks set
+     * {@code transaction.timeout.ms}, which Kafka refuses beside {@code transaction.two.phase.commit.enable=true}.
+     * A property against that ({@code acks=1}) passed the check of each value alone, and every producer of the running
+     * job then failed to start (Kafka's own message names a transactional id the user never set), the job restarting
+     * for ever without a result. The rules of Kafka's {@code ProducerConfig} for a transactional producer, checked
+     * here by name rather than by building one (which logs a whole producer configuration that is not the job's).
      */
     private void transactionalProducerSettings(CommandLine cl) {
-        org.apache.kafka.common.config.ConfigDef def = org.apache.kafka.clients.producer.ProducerConfig.configDef();
-        Map<String, Object> together = new java.util.HashMap<>();
+        String why = null;
+        String key = null;
         for (Map.Entry<String, String> p : properties.entrySet()) {
-            org.apache.kafka.common.config.ConfigDef.ConfigKey key = def.configKeys().get(p.getKey());
-            if (key != null && key.type != org.apache.kafka.common.config.ConfigDef.Type.CLASS
-                    && key.type != org.apache.kafka.common.config.ConfigDef.Type.PASSWORD
-                    && !p.getValue().contains("${")) {
-                together.put(p.getKey(), p.getValue());
+            String v = p.getValue().trim();
+            if (v.contains("${")) {
+                continue;
+            }
+            switch (p.getKey()) {
+                case "acks" -> why = v.equalsIgnoreCase("all") || v.equals("-1") ? null
+                        : "a transactional producer needs acks=all (or -1)";
+                case "enable.idempotence" -> why = !v.equalsIgnoreCase("false") ? null
+                        : "a transactional producer needs idempotence";
+                case "retries" -> why = !v.equals("0") ? null : "a transactional producer needs retries above 0";
+                case "max.in.flight.requests.per.connection" -> why = parsesAbove(v, 5)
+                        ? "a transactional producer allows at most 5 requests in flight per connection" : null;
+                case "transaction.two.phase.commit.enable" -> why = !v.equalsIgnoreCase("true") ? null
+                        : "keyshift's sinks set transaction.timeout.ms, which Kafka refuses with two-phase commit "
+                        + "enabled (Flink's exactly-once sinks commit on checkpoints without it)";
+                default -> why = null;
+            }
+            if (why != null) {
+                key = p.getKey() + "=" + p.getValue();
+                break;
             }
         }
-        together.put("bootstrap.servers", "127.0.0.1:9092");
-        together.put("transactional.id", "keyshift-settings-check");
-        together.put("key.serializer", org.apache.kafka.common.serialization.ByteArraySerializer.class);
-        together.put("value.serializer", org.apache.kafka.common.serialization.ByteArraySerializer.class);
+        if (why != null) {
+            throw new ParameterException(cl, "--kafka-property " + key + ": the sinks' producers are transactional "
+                    + "(exactly-once) and " + why + "; every producer of the job would fail to start");
+        }
+    }
+
+    private static boolean parsesAbove(String value, int bound) {
         try {
-            new org.apache.kafka.clients.producer.ProducerConfig(together);
-        } catch (org.apache.kafka.common.config.ConfigException e) {
-            throw new ParameterException(cl, "--kafka-property: the sinks' producers are transactional "
-                    + "(exactly-once), and Kafka refuses these settings for them: " + e.getMessage());
+            return Integer.parseInt(value) > bound;
+        } catch (NumberFormatException e) {
+            return false;
         }
     }
 
