@@ -74,18 +74,18 @@ public final class InspectSavepointCommand implements Callable<Integer> {
             // no --window: read it as its own window's job would
             r = SavepointInspector.inspect(p, settings(cl, made), uidPrefix);
         }
-        String learnt = r.at("/forecaster/window").isTextual() ? r.at("/forecaster/window").asText() : null;
-        if (window == null && learnt != null && !Duration.parse(learnt).equals(w)) {
-            // decoded under the default 1h although made from other windows (explicit seasons): read it as its own
-            // window's job would
-            r = SavepointInspector.inspect(p, settings(cl, Duration.parse(learnt)), uidPrefix);
-        } else if (window != null && learnt != null && !Duration.parse(learnt).equals(w)) {
-            // the state decodes under other windows where the models and seasons come out the same (explicit
-            // -Dkeyshift.forecast.seasons): a restore with this --window would still fail
-            Duration made = Duration.parse(learnt);
-            throw new ParameterException(cl, "--window " + window + ": the forecaster's state was made from "
-                    + "windows of " + flinkDuration(made) + "; inspect it with --window " + flinkDuration(made)
-                    + " and the job's -D options");
+        Duration learnt = r.at("/forecaster/window").isTextual()
+                ? Duration.parse(r.at("/forecaster/window").asText()) : null;
+        if (learnt != null && !learnt.equals(w)) {
+            // the state decoded under other windows, where the models and seasons come out the same (explicit
+            // -Dkeyshift.forecast.seasons): without --window it is read as its own window's job would read it;
+            // a --window given is refused, as a restore with it would fail
+            if (window != null) {
+                throw new ParameterException(cl, "--window " + window + ": the forecaster's state was made from "
+                        + "windows of " + flinkDuration(learnt) + "; inspect it with --window "
+                        + flinkDuration(learnt) + " and the job's -D options");
+            }
+            r = SavepointInspector.inspect(p, settings(cl, learnt), uidPrefix);
         }
         if (json) {
             System.out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(r));
