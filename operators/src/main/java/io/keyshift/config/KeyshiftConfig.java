@@ -449,6 +449,14 @@ public final class KeyshiftConfig {
     public static io.keyshift.forecast.ForecastCalendar calendar(ReadableConfig config, long windowMillis) {
         java.util.Optional<String> file = config.getOptional(ForecastOptions.CALENDAR);
         if (file.isEmpty() || file.get().isBlank()) {
+            for (ConfigOption<?> sub : List.of(ForecastOptions.CALENDAR_TIME_ZONE, ForecastOptions.CALENDAR_LIKE_DAYS,
+                    ForecastOptions.CALENDAR_REFERENCE_DAYS, ForecastOptions.CALENDAR_OBSERVE)) {
+                if (config.getOptional(sub).isPresent()) {
+                    // a sub-option alone changes nothing: the user meant a calendar that is not there
+                    throw new IllegalArgumentException(sub.key() + " is set but " + ForecastOptions.CALENDAR.key()
+                            + " is not: set the calendar file, or remove " + sub.key());
+                }
+            }
             return null;
         }
         java.time.ZoneId zone;

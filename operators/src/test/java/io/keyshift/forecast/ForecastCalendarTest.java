@@ -189,4 +189,22 @@ class ForecastCalendarTest {
         week.set(JobOptions.WINDOW, Duration.ofDays(7));
         assertThatThrownBy(() -> KeyshiftConfig.validate(week)).hasMessageContaining("at most a day");
     }
+
+    @Test
+    void aCalendarSubOptionWithoutTheCalendarFailsFastNamingBoth() {
+        Configuration none = new Configuration();
+        none.set(JobOptions.WINDOW, Duration.ofHours(1));
+        KeyshiftConfig.validate(none);
+        assertThat(KeyshiftConfig.forecastSettings(none, 128).calendar()).isNull();
+        for (String[] sub : new String[][] {{"keyshift.forecast.calendar.time-zone", "America/Los_Angeles"},
+                {"keyshift.forecast.calendar.like-days", "SATURDAY;SUNDAY"},
+                {"keyshift.forecast.calendar.reference-days", "3"},
+                {"keyshift.forecast.calendar.observe", "missing"}}) {
+            Configuration c = none.clone();
+            c.setString(sub[0], sub[1]);
+            assertThatThrownBy(() -> KeyshiftConfig.validate(c)).as(sub[0])
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining(sub[0] + " is set but keyshift.forecast.calendar is not");
+        }
+    }
 }
