@@ -568,7 +568,7 @@ public final class KeyshiftJob implements Callable<Integer> {
         // directory (a restore, Flink's rerun of main after a failover): its topics were there, and a recoverable
         // failover must not fail for a topic being recreated
         if (!ownDirectory) {
-            kafka.checkTopicsExist(cl, System.err);
+            kafka.checkTopicsExist(cl, System.err, env.getParallelism());
         }
         Files.createDirectories(dir);
         boolean[] submitted = {false};

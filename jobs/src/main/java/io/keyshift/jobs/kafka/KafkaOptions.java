@@ -443,6 +443,24 @@ public final class KafkaOptions {
      * @throws ParameterException naming the option of the first missing topic
      */
     public void checkTopicsExist(CommandLine cl, java.io.PrintStream warn) {
+        checkTopicsExist(cl, warn, 0);
+    }
+
+    /**
+     * {@link #checkTopicsExist(CommandLine, java.io.PrintStream)}, and while the brokers are asked two more things
+     * that otherwise failed only in the running job:
+     * <ul>
+     *   <li>an unbounded input with {@code --kafka-idleness 0} and fewer partitions than {@code sourceParallelism}
+     *   (the source's subtasks, 0 = unknown): a subtask without a partition never emits a watermark, and no window
+     *   fires, no plan is made, without a word (Flink's Kafka connector documents it under "Idleness");</li>
+     *   <li>the sinks' {@code transaction.timeout.ms} above a broker's {@code transaction.max.timeout.ms}: every
+     *   producer of the job fails to start (InvalidTxnTimeoutException) and the job restarts for ever.</li>
+     * </ul>
+     *
+     * @throws ParameterException naming the option of the first missing topic, {@code --kafka-idleness}, or
+     *                            {@code --kafka-property transaction.timeout.ms}
+     */
+    public void checkTopicsExist(CommandLine cl, java.io.PrintStream warn, int sourceParallelism) {
         if (noTopicCheck) {
             return;
         }
@@ -481,6 +499,7 @@ public final class KafkaOptions {
         Map<String, String> all = new LinkedHashMap<>(sources);
         all.putAll(sinks);
         java.util.Set<String> missing = new java.util.LinkedHashSet<>();
+        Map<String, Integer> partitions = new LinkedHashMap<>();
         org.apache.kafka.clients.admin.Admin a = null;
         try {
             a = org.apache.kafka.clients.admin.Admin.create(admin);
@@ -489,7 +508,8 @@ public final class KafkaOptions {
                     f : futures.entrySet()) {
                 boolean timedOut = false;
                 try {
-                    f.getValue().get(remainingMillis(deadline), java.util.concurrent.TimeUnit.MILLISECONDS);
+                    partitions.put(f.getKey(), f.getValue().get(remainingMillis(deadline),
+                            java.util.concurrent.TimeUnit.MILLISECONDS).partitions().size());
                 } catch (java.util.concurrent.ExecutionException e) {
                     if (e.getCause() instanceof org.apache.kafka.common.errors.UnknownTopicOrPartitionException) {
                         missing.add(f.getKey());
@@ -515,6 +535,15 @@ public final class KafkaOptions {
                             + bootstrapServers + " (create it first)");
                 }
             }
+            Integer inputPartitions = topic == null ? null : partitions.get(topic);
+            if (!bounded && idleness(cl).isZero() && inputPartitions != null && sourceParallelism > inputPartitions) {
+                // a bounded source tells a reader without a split that none will come, and the reader finishes
+                throw new ParameterException(cl, "--kafka-idleness 0 with topic '" + topic + "' of " + inputPartitions
+                        + " partition" + (inputPartitions == 1 ? "" : "s") + " and " + sourceParallelism
+                        + " source subtasks: a subtask without a partition never emits a watermark, so no window "
+                        + "would fire and no plan would be made; set an idleness (e.g. --kafka-idleness 30s), add "
+                        + "partitions, or lower --parallelism to at most " + inputPartitions);
+            }
             String sinkMissing = sinks.entrySet().stream().filter(e -> missing.contains(e.getValue()))
                     .map(Map.Entry::getKey).findFirst().orElse(null);
             if (sinkMissing != null
@@ -525,10 +554,21 @@ public final class KafkaOptions {
                         + "at " + bootstrapServers + ", and --kafka-transaction-naming pooling needs it before the "
                         + "job starts: create it first");
             }
-            if (sinkMissing != null && !autoCreates(a, deadline)) {
+            org.apache.kafka.clients.admin.Config broker = sinks.isEmpty() ? null : brokerConfig(a, deadline);
+            if (sinkMissing != null && !autoCreates(broker)) {
                 throw new ParameterException(cl, sinkMissing + ": topic '" + sinks.get(sinkMissing) + "' does not exist "
                         + "at " + bootstrapServers + ", and the brokers do not create topics on first use "
                         + "(auto.create.topics.enable=false): create it first");
+            }
+            Long maxTimeout = longEntry(broker, "transaction.max.timeout.ms");
+            Duration timeout = transactionTimeout(cl);
+            if (maxTimeout != null && timeout.toMillis() > maxTimeout) {
+                throw new ParameterException(cl, "--kafka-property transaction.timeout.ms" + (properties.containsKey(
+                        "transaction.timeout.ms") ? "" : " (default " + timeout.toMillis() + ")") + " is "
+                        + timeout.toMillis() + " ms, above the brokers' transaction.max.timeout.ms (" + maxTimeout
+                        + " ms) at " + bootstrapServers + ": every producer of the sinks would fail to start; set "
+                        + "--kafka-property transaction.timeout.ms=N with N at most " + maxTimeout + " (longer than "
+                        + "the checkpoint interval plus the checkpoint timeout)");
             }
         } catch (org.apache.kafka.common.KafkaException e) {
             warn.println("keyshift-job: warning: could not check the Kafka topics at " + bootstrapServers + " ("
@@ -549,23 +589,40 @@ public final class KafkaOptions {
         return Math.max(1, (deadline - System.nanoTime()) / 1_000_000);
     }
 
-    /** True unless a broker's configuration says {@code auto.create.topics.enable=false} (unknown: true). */
-    private static boolean autoCreates(org.apache.kafka.clients.admin.Admin a, long deadline)
-            throws InterruptedException {
+    /** A broker's configuration (the first the cluster lists), or null if it cannot be read in time. */
+    private static org.apache.kafka.clients.admin.Config brokerConfig(org.apache.kafka.clients.admin.Admin a,
+                                                                      long deadline) throws InterruptedException {
         try {
             var nodes = a.describeCluster().nodes().get(remainingMillis(deadline),
                     java.util.concurrent.TimeUnit.MILLISECONDS);
             if (nodes.isEmpty()) {
-                return true;
+                return null;
             }
             var broker = new org.apache.kafka.common.config.ConfigResource(
                     org.apache.kafka.common.config.ConfigResource.Type.BROKER, nodes.iterator().next().idString());
-            var config = a.describeConfigs(List.of(broker)).all().get(remainingMillis(deadline),
+            return a.describeConfigs(List.of(broker)).all().get(remainingMillis(deadline),
                     java.util.concurrent.TimeUnit.MILLISECONDS).get(broker);
-            var entry = config == null ? null : config.get("auto.create.topics.enable");
-            return entry == null || entry.value() == null || !entry.value().equalsIgnoreCase("false");
         } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
-            return true;
+            return null;
+        }
+    }
+
+    /** True unless {@code broker} says {@code auto.create.topics.enable=false} (unknown: true). */
+    private static boolean autoCreates(org.apache.kafka.clients.admin.Config broker) {
+        var entry = broker == null ? null : broker.get("auto.create.topics.enable");
+        return entry == null || entry.value() == null || !entry.value().equalsIgnoreCase("false");
+    }
+
+    /** {@code broker}'s numeric setting {@code name}, or null if unknown. */
+    private static Long longEntry(org.apache.kafka.clients.admin.Config broker, String name) {
+        var entry = broker == null ? null : broker.get(name);
+        if (entry == null || entry.value() == null) {
+            return null;
+        }
+        try {
+            return Long.parseLong(entry.value().trim());
+        } catch (NumberFormatException e) {
+            return null;
         }
     }
 

@@ -73,6 +73,21 @@ class KafkaIdlePartitionIT extends KafkaJobFixture {
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("--results-topic: topic 'absent-results' does not exist")
                 .hasMessageContaining("--kafka-transaction-naming pooling needs it before the job starts");
+        // an unbounded input of 1 partition read by 4 subtasks without idleness: 3 would never emit a watermark
+        assertThatThrownBy(() -> KeyshiftJob.main(args(out, "present-in", "present-results", false,
+                "--kafka-idleness", "0")))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith(KeyshiftJob.USAGE_ERROR_PREFIX + "--kafka-idleness 0 with topic 'present-in' "
+                        + "of 1 partition and 4 source subtasks");
+        assertThat(out).as("nothing written for --kafka-idleness 0").doesNotExist();
+        // ... which a bounded input does not need (its readers without a partition finish)
+        assertThatThrownBy(() -> KeyshiftJob.main(args(out, "present-in", "present-results", true,
+                "--kafka-idleness", "0", "--kafka-property", "transaction.timeout.ms=1000000")))
+                .isInstanceOf(IllegalArgumentException.class)
+                // the broker's default maximum, 15 minutes
+                .hasMessageStartingWith(KeyshiftJob.USAGE_ERROR_PREFIX + "--kafka-property transaction.timeout.ms is "
+                        + "1000000 ms, above the brokers' transaction.max.timeout.ms (900000 ms)");
+        assertThat(out).as("nothing written for the transaction timeout").doesNotExist();
     }
 
     @Test
