@@ -564,6 +564,10 @@ public final class KeyshiftJob implements Callable<Integer> {
                         + "broker's transaction.max.timeout.ms)");
             }
         }
+        boolean kafkaSinks = kafka.output() || !kafka.sideTopics().isEmpty();
+        if (kafkaSinks) {
+            kafka.keptTransactionNaming(cl, dir, continuing, System.out);
+        }
         // last of the checks: it asks the brokers (up to 10 s where none answers). Not for a job that continues the
         // directory (a restore, Flink's rerun of main after a failover): its topics were there, and a recoverable
         // failover must not fail for a topic being recreated
@@ -587,6 +591,10 @@ public final class KeyshiftJob implements Callable<Integer> {
         // built (before its HA marker, so before any submission): removed as this run's if this run is not submitted
         boolean started = markStarted(dir, ownDirectory, fixedJobId, cl)
                 || startedBy(dir, fixedJobId) && !markedBy(dir, fixedJobId);
+        if (kafkaSinks) {
+            // after the started marker: a job refused there must not change another's file
+            kafka.writeTransactionNaming(dir);
+        }
         boolean[] wroteSorted = {false};
         // interrupted while it is built (Ctrl-C during a long sort): the marker and a partly written sorted input go
         Thread cleanup = new Thread(() -> {

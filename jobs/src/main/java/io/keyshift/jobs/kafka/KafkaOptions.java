@@ -661,12 +661,70 @@ public final class KafkaOptions {
         }
     }
 
+    /** The file in {@code --out} that keeps the sinks' transaction naming of the job that writes there. */
+    public static final String TRANSACTION_NAMING_FILE = ".kafka-transaction-naming";
+
+    /** The naming a restored job takes from its directory where it gives none ({@link #keptTransactionNaming}). */
+    private String keptNaming;
+
     /**
-     * The exactly-once sinks' transaction naming (Flink's Kafka connector: POOLING or INCREMENTING).
+     * The sinks' transaction naming of a job that continues {@code out} (a restore, Flink's rerun of {@code main}
+     * after a failover), checked against the naming its job wrote there ({@value #TRANSACTION_NAMING_FILE}). Flink's
+     * Kafka connector cannot take a job's sinks from {@code pooling} back to {@code incrementing}: a restore without
+     * {@code --kafka-transaction-naming pooling} (the default is incrementing) failed every attempt, the job
+     * restarting for ever. Such a job now takes the kept {@code pooling}, saying so on {@code note}; one that asks
+     * for {@code incrementing} by name is refused. A fresh job, or a directory of a build before 2026-12-05 without
+     * the file, keeps its own. Reads only; {@link #writeTransactionNaming} writes.
+     *
+     * @param continuing whether the job continues the directory's job
+     * @throws ParameterException naming {@code --kafka-transaction-naming} for incrementing after pooling
+     * @throws IOException        if the file cannot be read
+     */
+    public void keptTransactionNaming(CommandLine cl, Path out, boolean continuing, java.io.PrintStream note)
+            throws IOException {
+        Path file = out.toAbsolutePath().normalize().resolve(TRANSACTION_NAMING_FILE);
+        if (!continuing || !Files.isRegularFile(file)) {
+            return;
+        }
+        String kept = Files.readString(file).strip().toLowerCase(Locale.ROOT);
+        if (!kept.equals("pooling") || transactionNaming()
+                == org.apache.flink.connector.kafka.sink.TransactionNamingStrategy.POOLING) {
+            return;
+        }
+        if (cl.getParseResult().hasMatchedOption("--kafka-transaction-naming")) {
+            throw new ParameterException(cl, "--kafka-transaction-naming incrementing: the job this one continues ("
+                    + out + ") named its transactions with pooling, and Flink's Kafka connector cannot switch a "
+                    + "restored job from pooling back to incrementing (every attempt would fail); restore with "
+                    + "--kafka-transaction-naming pooling");
+        }
+        keptNaming = kept;
+        note.println("keyshift-job: the Kafka sinks name their transactions with pooling, as the job this one "
+                + "continues did (" + out.resolve(TRANSACTION_NAMING_FILE) + "); a restored job cannot switch back "
+                + "to incrementing");
+    }
+
+    /**
+     * Writes the sinks' transaction naming into {@code out} ({@value #TRANSACTION_NAMING_FILE}, atomically), for
+     * {@link #keptTransactionNaming} of a later restore.
+     *
+     * @throws IOException if the file cannot be written
+     */
+    public void writeTransactionNaming(Path out) throws IOException {
+        Path dir = out.toAbsolutePath().normalize();
+        Path next = dir.resolve(TRANSACTION_NAMING_FILE + ".next");
+        Files.writeString(next, transactionNaming().name().toLowerCase(Locale.ROOT) + "\n");
+        Files.move(next, dir.resolve(TRANSACTION_NAMING_FILE), StandardCopyOption.REPLACE_EXISTING,
+                StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    /**
+     * The exactly-once sinks' transaction naming (Flink's Kafka connector: POOLING or INCREMENTING): the option's,
+     * or the one a restored job keeps from its directory ({@link #keptTransactionNaming}).
      *
      * @throws IllegalArgumentException for a value other than pooling or incrementing (any case)
      */
     org.apache.flink.connector.kafka.sink.TransactionNamingStrategy transactionNaming() {
+        String transactionNaming = keptNaming != null ? keptNaming : this.transactionNaming;
         switch (transactionNaming.toLowerCase(Locale.ROOT)) {
             case "pooling":
                 return org.apache.flink.connector.kafka.sink.TransactionNamingStrategy.POOLING;

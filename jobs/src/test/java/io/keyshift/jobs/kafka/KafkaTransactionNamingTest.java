@@ -1,0 +1,87 @@
+package io.keyshift.jobs.kafka;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.flink.connector.kafka.sink.TransactionNamingStrategy;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+
+/**
+ * {@link KafkaOptions#keptTransactionNaming}: Flink's Kafka connector cannot take a restored job's sinks from pooling
+ * back to incrementing (every attempt failed, the job restarting for ever), so a restore that does not name the
+ * naming takes its directory's pooling, and one that asks for incrementing by name is refused.
+ */
+class KafkaTransactionNamingTest {
+    @Command(name = "job")
+    static final class Job {
+        @Mixin
+        KafkaOptions kafka;
+    }
+
+    private record Parsed(Job job, CommandLine cl) {}
+
+    private static Parsed parse(String... more) {
+        Job job = new Job();
+        CommandLine cl = new CommandLine(job);
+        List<String> args = new ArrayList<>(List.of("--kafka-bootstrap-servers", "127.0.0.1:9092",
+                "--results-topic", "results"));
+        args.addAll(List.of(more));
+        cl.parseArgs(args.toArray(new String[0]));
+        return new Parsed(job, cl);
+    }
+
+    @Test
+    void aRestoreWithoutTheOptionKeepsThePoolingItsJobWrote(@TempDir Path out) throws Exception {
+        Parsed first = parse("--kafka-transaction-naming", "pooling");
+        first.job().kafka.keptTransactionNaming(first.cl(), out, false, new PrintStream(new ByteArrayOutputStream()));
+        first.job().kafka.writeTransactionNaming(out);
+        assertThat(Files.readString(out.resolve(KafkaOptions.TRANSACTION_NAMING_FILE)).strip()).isEqualTo("pooling");
+
+        Parsed restored = parse();
+        ByteArrayOutputStream note = new ByteArrayOutputStream();
+        restored.job().kafka.keptTransactionNaming(restored.cl(), out, true,
+                new PrintStream(note, true, StandardCharsets.UTF_8));
+        assertThat(restored.job().kafka.transactionNaming()).isEqualTo(TransactionNamingStrategy.POOLING);
+        assertThat(note.toString(StandardCharsets.UTF_8)).contains("name their transactions with pooling");
+
+        Parsed incrementing = parse("--kafka-transaction-naming", "incrementing");
+        assertThatThrownBy(() -> incrementing.job().kafka.keptTransactionNaming(incrementing.cl(), out, true,
+                new PrintStream(new ByteArrayOutputStream())))
+                .isInstanceOf(CommandLine.ParameterException.class)
+                .hasMessageContaining("--kafka-transaction-naming incrementing: the job this one continues")
+                .hasMessageContaining("restore with --kafka-transaction-naming pooling");
+
+        // a fresh job in a directory (one whose earlier output was removed) keeps its own, and writes it
+        Parsed fresh = parse();
+        fresh.job().kafka.keptTransactionNaming(fresh.cl(), out, false, new PrintStream(new ByteArrayOutputStream()));
+        assertThat(fresh.job().kafka.transactionNaming()).isEqualTo(TransactionNamingStrategy.INCREMENTING);
+        fresh.job().kafka.writeTransactionNaming(out);
+        assertThat(Files.readString(out.resolve(KafkaOptions.TRANSACTION_NAMING_FILE)).strip())
+                .isEqualTo("incrementing");
+    }
+
+    @Test
+    void incrementingMaySwitchToPoolingOnARestore(@TempDir Path out) throws Exception {
+        Parsed first = parse();
+        first.job().kafka.writeTransactionNaming(out);
+        Parsed pooling = parse("--kafka-transaction-naming", "pooling");
+        pooling.job().kafka.keptTransactionNaming(pooling.cl(), out, true, new PrintStream(new ByteArrayOutputStream()));
+        assertThat(pooling.job().kafka.transactionNaming()).isEqualTo(TransactionNamingStrategy.POOLING);
+        // a directory of an earlier build, without the file: the option's naming
+        Files.delete(out.resolve(KafkaOptions.TRANSACTION_NAMING_FILE));
+        Parsed old = parse();
+        old.job().kafka.keptTransactionNaming(old.cl(), out, true, new PrintStream(new ByteArrayOutputStream()));
+        assertThat(old.job().kafka.transactionNaming()).isEqualTo(TransactionNamingStrategy.INCREMENTING);
+    }
+}
