@@ -117,11 +117,7 @@ public final class KeyshiftConfig {
                 throw unparsable(o, e);
             }
         }
-        positive(config, JobOptions.WINDOW);
-        Duration window = config.get(JobOptions.WINDOW);
-        if (window.toMillis() < 1 || window.getNano() % 1_000_000 != 0) {
-            throw bad(JobOptions.WINDOW, window, "a whole number of milliseconds, at least 1ms");
-        }
+        wholeMillis(config, JobOptions.WINDOW, 1);
         range(config, JobOptions.DEFAULT_MAX_PARALLELISM, 1, 32768);
         range(config, JobOptions.RESULTS_PATH_PARALLELISM, 0, 32768);
         int sketch = config.get(ProfilerOptions.SKETCH_SIZE);
@@ -142,7 +138,8 @@ public final class KeyshiftConfig {
         }
         range(config, PlanOptions.ON_MISMATCH_LAG_WINDOWS, 1, 10_000);
         range(config, PlanOptions.CONTROL_ROLLBACK_VERSIONS, 1, Integer.MAX_VALUE);
-        positive(config, PlanOptions.ON_MISMATCH_HOLD);
+        // whole milliseconds: 500us was taken as 0 where the stage was half built, in a message naming no option
+        wholeMillis(config, PlanOptions.ON_MISMATCH_HOLD, 1);
         range(config, ProfilerOptions.AGE_OUT_WINDOWS, 1, Integer.MAX_VALUE);
         models(config.get(ForecastOptions.MODEL), seasons(config, config.get(JobOptions.WINDOW).toMillis()));
         for (int m : config.getOptional(ForecastOptions.SEASONS).orElse(List.of())) {
@@ -182,20 +179,17 @@ public final class KeyshiftConfig {
                     + ": need 0 < scale-in <= high <= critical, were " + in + ", " + high + ", " + critical);
         }
         range(config, PlanOptions.MIN_WINDOWS_BETWEEN_MOVES, 0, Integer.MAX_VALUE);
-        if (config.get(PlanOptions.TIME_BUDGET).isNegative()) {
-            throw bad(PlanOptions.TIME_BUDGET, config.get(PlanOptions.TIME_BUDGET), ">= 0");
+        Duration budget = config.get(PlanOptions.TIME_BUDGET);
+        if (budget.isNegative() || budget.compareTo(MAX_DURATION) > 0) {
+            throw bad(PlanOptions.TIME_BUDGET, budget, ">= 0 and at most " + MAX_DURATION.toDays() + "d");
         }
         range(config, RouteOptions.MAX_WAITING_RECORDS, 1, Integer.MAX_VALUE);
         if (config.getOptional(RouteOptions.HASH_FORMAT).isPresent()) {
             range(config, RouteOptions.HASH_FORMAT, io.keyshift.route.KeyGroupHashTable.FORMAT_PREIMAGE_TABLE,
                     io.keyshift.route.KeyGroupHashTable.FORMAT_INVERTED_MURMUR);
         }
-        Duration noWatermark = config.get(RouteOptions.NO_WATERMARK_TIMEOUT);
-        if (noWatermark.isNegative() || noWatermark.getNano() % 1_000_000 != 0) {
-            // under 1 ms it would be 0, which means never
-            throw bad(RouteOptions.NO_WATERMARK_TIMEOUT, noWatermark,
-                    "a whole number of milliseconds, >= 0 (0: never)");
-        }
+        // under 1 ms it would be 0, which means never
+        wholeMillis(config, RouteOptions.NO_WATERMARK_TIMEOUT, 0);
         atLeast(config, ScalingOptions.CAPACITY, 0);
         range(config, ScalingOptions.MIN_PARALLELISM, 1, 32768);
         range(config, ScalingOptions.MAX_PARALLELISM, 0, 32768);
@@ -249,10 +243,22 @@ public final class KeyshiftConfig {
         return new IllegalArgumentException(o.key() + " must be " + expected + ", was " + value);
     }
 
-    private static void positive(ReadableConfig c, ConfigOption<Duration> o) {
+    /**
+     * The longest duration a keyshift option takes (100 years): event times plus it, and it in nanoseconds, stay
+     * within a long.
+     */
+    static final Duration MAX_DURATION = Duration.ofDays(36_500);
+
+    /**
+     * Checks a duration option that keyshift uses in whole milliseconds: at least {@code minMillis} ms, at most
+     * {@link #MAX_DURATION}, no fraction of a millisecond (which {@code toMillis()} would drop: 500us became 0).
+     */
+    private static void wholeMillis(ReadableConfig c, ConfigOption<Duration> o, long minMillis) {
         Duration d = c.get(o);
-        if (d.isNegative() || d.isZero()) {
-            throw bad(o, d, "> 0");
+        if (d.isNegative() || d.compareTo(MAX_DURATION) > 0 || d.getNano() % 1_000_000 != 0
+                || d.toMillis() < minMillis) {
+            throw bad(o, d, "a whole number of milliseconds, " + (minMillis == 0 ? ">= 0 (0: never)"
+                    : "at least " + minMillis + "ms") + ", at most " + MAX_DURATION.toDays() + "d");
         }
     }
 

@@ -1063,6 +1063,20 @@ class KeyshiftApiTest {
                     .isInstanceOf(IllegalArgumentException.class)
                     .hasMessageContaining("keyshift.window must be a whole number of milliseconds, at least 1ms");
         }
+        // a revert hold under 1 ms (500micros) was taken as 0 once the stage was half built, in a message naming no option; one
+        // of a trillion days overflowed there; so did a window or a planning time budget of that length
+        for (String[] bad : new String[][] {{"keyshift.migration.on-mismatch.hold", "500micros"},
+                {"keyshift.migration.on-mismatch.hold", "1000000000000d"}, {"keyshift.window", "1000000000000d"},
+                {"keyshift.route.no-watermark-timeout", "1000000000000d"},
+                {"keyshift.plan.time-budget", "1000000000000d"}}) {
+            Configuration c = new Configuration();
+            c.setString("keyshift.migration.on-mismatch", "REVERT");
+            c.setString(bad[0], bad[1]);
+            assertThatThrownBy(() -> users.configure(c)).as(bad[0] + "=" + bad[1])
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining(bad[0] + " must be ")
+                    .hasMessageContaining("at most 36500d");
+        }
     }
 
     @Test
