@@ -55,6 +55,41 @@ final class KeyHashes {
         return out;
     }
 
+    /**
+     * The parts of {@code type} that Flink types generically (Kryo) by a generic class whose type arguments it does
+     * not keep, where no declared type shows them: the key type itself, a field of a Tuple or Row, an element of a
+     * List, Set or Map, a side of an Either ({@code Tuple2<String, Optional<Tier>>}: Flink keeps {@code Optional}
+     * alone). Their hashCode hashes values of types nobody can check here: an enum among them would make it differ
+     * between JVMs. A POJO's or record's field is not listed: its declared type shows the arguments, which
+     * {@link #unstable} checks. Empty for none.
+     */
+    static java.util.List<String> unseenTypeArguments(TypeInformation<?> type) {
+        java.util.List<String> out = new java.util.ArrayList<>();
+        unseenTypeArguments(type, "", out);
+        return out;
+    }
+
+    private static void unseenTypeArguments(TypeInformation<?> type, String path, java.util.List<String> out) {
+        if (type instanceof TupleTypeInfoBase<?> tuple && !(type instanceof PojoTypeInfo<?>)) {
+            for (int i = 0; i < tuple.getArity(); i++) {
+                unseenTypeArguments(tuple.getTypeAt(i), path + "." + tuple.getFieldNames()[i], out);
+            }
+        } else if (type instanceof ListTypeInfo<?> list) {
+            unseenTypeArguments(list.getElementTypeInfo(), path + "[]", out);
+        } else if (type instanceof SetTypeInfo<?> set) {
+            unseenTypeArguments(set.getElementTypeInfo(), path + "[]", out);
+        } else if (type instanceof MapTypeInfo<?, ?> map) {
+            unseenTypeArguments(map.getKeyTypeInfo(), path + "{key}", out);
+            unseenTypeArguments(map.getValueTypeInfo(), path + "{value}", out);
+        } else if (type instanceof EitherTypeInfo<?, ?> either) {
+            unseenTypeArguments(either.getLeftType(), path + "{left}", out);
+            unseenTypeArguments(either.getRightType(), path + "{right}", out);
+        } else if (type instanceof GenericTypeInfo<?> generic
+                && generic.getTypeClass().getTypeParameters().length > 0) {
+            out.add(at(path) + "a " + generic.getTypeClass().getName() + " of type arguments Flink does not keep");
+        }
+    }
+
     private static void trustedOverEnums(TypeInformation<?> type, String path, java.util.List<String> out) {
         if (type instanceof TupleTypeInfoBase<?> tuple) {
             for (int i = 0; i < tuple.getArity(); i++) {

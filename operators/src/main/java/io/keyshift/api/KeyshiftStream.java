@@ -121,6 +121,13 @@ public final class KeyshiftStream<T, K> {
                     + "keyshift would put one key in several key groups; hash the enum's name() instead",
                     keyType, String.join("; ", trusted));
         }
+        java.util.List<String> unseen = KeyHashes.unseenTypeArguments(keyType);
+        if (!unseen.isEmpty()) {
+            LOG.warn("keyshift keys by {}, in which {}: keyshift cannot check their hashCode; if they hold an enum "
+                    + "or an array (Optional<Tier>), the key's hashCode differs between JVMs and keyshift would put "
+                    + "one key in several key groups; key by a record or POJO that declares the field's type, or by "
+                    + "an enum's name()", keyType, String.join("; ", unseen));
+        }
     }
 
     /** The keys of {@code conf} that only keyshift's command line reads, sorted: a library stage ignores them. */

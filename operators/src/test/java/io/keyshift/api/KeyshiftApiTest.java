@@ -1481,6 +1481,25 @@ class KeyshiftApiTest {
         }
     }
 
+    /**
+     * A generic class Flink keeps without its type arguments, in a Tuple field or as the key itself
+     * ({@code Optional<Tier>} hashes the enum's identity hash), is warned of; a Tuple of plain types, or a generic
+     * class that has no type parameters, is not.
+     */
+    @Test
+    void aGenericClassWhoseTypeArgumentsFlinkDropsIsWarnedOf() {
+        TypeInformation<java.util.Optional<Tier>> optional =
+                new org.apache.flink.api.common.typeinfo.TypeHint<java.util.Optional<Tier>>() {}.getTypeInfo();
+        assertThat(KeyHashes.unstable(Types.TUPLE(Types.STRING, optional))).isNull();
+        assertThat(KeyHashes.unseenTypeArguments(Types.TUPLE(Types.STRING, optional))).singleElement()
+                .satisfies(w -> assertThat(w).contains("f1").contains("java.util.Optional"));
+        assertThat(KeyHashes.unseenTypeArguments(optional)).singleElement()
+                .satisfies(w -> assertThat(w).startsWith("the key is a java.util.Optional"));
+        assertThat(KeyHashes.unseenTypeArguments(Types.TUPLE(Types.STRING, Types.LONG))).isEmpty();
+        assertThat(KeyHashes.unseenTypeArguments(Types.LIST(Types.STRING))).isEmpty();
+        assertThat(KeyHashes.unseenTypeArguments(TypeInformation.of(java.math.BigDecimal.class))).isEmpty();
+    }
+
     /** A trusted hashCode over an array of enums is warned of (Arrays.hashCode takes the enums' identity hashes). */
     @Test
     void aTrustedHashCodeOverAnArrayOfEnumsIsWarnedOf() {
