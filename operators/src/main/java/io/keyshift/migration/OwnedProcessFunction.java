@@ -184,6 +184,15 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
 
         switch (e.role) {
             case MIGRATE_IN, SHADOW -> {
+                Long cleanedAt = o == null ? departed.value() : null;
+                if (cleanedAt != null && e.switchAt < cleanedAt) {
+                    // a word of the migration that began a stay which has since left and departed: a router rescaled
+                    // after the move on replays the plans it restores from, markers and all. Taken, it would bring
+                    // the stay back with no cleanup, and a pending processing-time timer of it would emit beside the
+                    // new owner. A later stay here begins at or after the departure (moves are planned from the lease
+                    // end, a horizon or more after the move that left)
+                    return;
+                }
                 // the first word of the migration that begins this stay (marker or shadow copy, whichever comes first)
                 if (o == null || o.ownedFrom != e.switchAt) {
                     o = o == null ? new KeyOwnership() : o;

@@ -106,6 +106,36 @@ class OwnedProcessFunctionTest {
     }
 
     /**
+     * A router rescaled after the key moved on replays the plans it restores from, markers included: the marker of the
+     * migration that began a stay which has since departed is ignored (taken, it brought the stay back with no
+     * cleanup, and the stay's pending processing-time timer emitted beside the new owner); a later stay here begins.
+     */
+    @Test
+    void aReplayedMarkerOfADepartedStayDoesNotBringItBack() throws Exception {
+        var fn = owned(new Timeout());
+        RoutingKey<String> stay = RoutingKey.of("k", 5, 0, TABLE);
+        try (var h = stage(fn)) {
+            h.open();
+            h.setProcessingTime(0);
+            // the stay begins at 500, takes a record, and leaves at 2,000 (cleaned up at 3,000, departed at 4,000)
+            h.processElement(new StreamRecord<>(new Envelope<>(stay, null, Role.MIGRATE_IN, 0, 500), 0));
+            h.processElement(new StreamRecord<>(Envelope.of(stay, "a", Role.PRIMARY), 600));
+            h.processElement(new StreamRecord<>(new Envelope<>(stay, null, Role.MIGRATE_OUT, 1_000, 2_000), 900));
+            h.processWatermark(3_000);
+            h.processWatermark(4_000);
+            // the rescaled router replays the plan that began the stay
+            h.processElement(new StreamRecord<>(new Envelope<>(stay, null, Role.MIGRATE_IN, 0, 500), 0));
+            h.setProcessingTime(1_000);
+            assertThat(values(h)).containsExactly("record a");
+            // the key comes back later: a new stay from 5,000
+            h.processElement(new StreamRecord<>(new Envelope<>(stay, null, Role.MIGRATE_IN, 4_000, 5_000), 3_900));
+            h.processWatermark(4_500);
+            h.processElement(new StreamRecord<>(Envelope.of(stay, "b", Role.PRIMARY), 5_100));
+            assertThat(values(h)).containsExactly("record a", "record b");
+        }
+    }
+
+    /**
      * Flink restores no watermark: a restored subtask's is Long.MIN_VALUE until the first one arrives, and processing-time
      * timers that came due while the job was down fire before it. At the new owner such a timer of a key that moved in
      * still counts (judged at Long.MIN_VALUE, before the switch-over, it was dropped); at the old owner, a timer of a
