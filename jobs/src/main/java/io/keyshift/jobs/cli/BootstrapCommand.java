@@ -29,6 +29,9 @@ import java.util.concurrent.Callable;
             "it forecasts and plans from its first window. Use the job's --window and -D options.",
             "Exit status: 0 done, 1 failed, 2 bad options."})
 public final class BootstrapCommand implements Callable<Integer> {
+    /** Parallelism of the job that profiles the history (at most the max parallelism). */
+    static final int PROFILING_PARALLELISM = 2;
+
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -47,7 +50,7 @@ public final class BootstrapCommand implements Callable<Integer> {
     Path out;
 
     @Option(names = "--dead-letters", paramLabel = "FILE",
-            description = "Write the input's malformed rows here (CSV: line, reason, row; must not exist). Without it "
+            description = "Write the input's malformed rows here (CSV: raw_line, line_number, reason; must not exist). Without it "
                     + "the command prints their count and the first one's reason.")
     Path deadLetters;
 
@@ -122,6 +125,10 @@ public final class BootstrapCommand implements Callable<Integer> {
         Configuration conf = flink.load(cl, w);
         int maxP = conf.getOptional(PipelineOptions.MAX_PARALLELISM).orElse(conf.get(JobOptions.DEFAULT_MAX_PARALLELISM));
         conf.set(PipelineOptions.MAX_PARALLELISM, maxP);
+        // the profiling job's parallelism: before the input is read, its local cluster must have the slots (a stock
+        // config.yaml's one slot waited out Flink's slot request, restarting, and ended the command with exit 1)
+        int profilingParallelism = Math.min(PROFILING_PARALLELISM, maxP);
+        FlinkOptions.checkSlots(cl, conf, profilingParallelism, "the profiling job's parallelism");
         if (base != null) {
             // before the input is read: a wrong --onto costs nothing
             try {
@@ -168,7 +175,14 @@ public final class BootstrapCommand implements Callable<Integer> {
                 cl.getErr().flush();
                 return 2;
             }
-            var stage = ForecastBench.stage(new ForecastBench.Settings(prepared.space(), 2, w.toMillis(),
+            if (!conf.contains(org.apache.flink.configuration.CheckpointingOptions.CHECKPOINTS_DIRECTORY)) {
+                // on disk, as forecast-bench and replay: the JobManager's heap storage (Flink's default without a
+                // directory) refuses state over 5 MB, which the profiling job of a long history exceeds
+                conf.set(org.apache.flink.configuration.CheckpointingOptions.CHECKPOINTS_DIRECTORY,
+                        io.keyshift.jobs.LocalPaths.uri(work.resolve("checkpoints")));
+            }
+            var stage = ForecastBench.stage(new ForecastBench.Settings(prepared.space(), profilingParallelism,
+                    w.toMillis(),
                     io.keyshift.config.KeyshiftConfig.seasons(conf, w.toMillis()), 1, conf), keyType)
                     .uidPrefix(uidPrefix);
             String target = io.keyshift.jobs.LocalPaths.uri(out);

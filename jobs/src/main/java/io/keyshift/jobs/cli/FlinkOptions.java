@@ -206,11 +206,16 @@ public final class FlinkOptions {
      * needs.
      */
     static void checkSlots(CommandLine cl, Configuration conf, int parallelism) {
+        checkSlots(cl, conf, parallelism, "--parallelism");
+    }
+
+    /** As {@link #checkSlots(CommandLine, Configuration, int)}, naming what sets the parallelism. */
+    static void checkSlots(CommandLine cl, Configuration conf, int parallelism, String what) {
         conf.getOptional(org.apache.flink.configuration.TaskManagerOptions.NUM_TASK_SLOTS).ifPresent(slots -> {
             int taskManagers = conf.get(org.apache.flink.configuration.TaskManagerOptions.MINI_CLUSTER_NUM_TASK_MANAGERS);
             if ((long) slots * taskManagers < parallelism) {
                 throw new ParameterException(cl, "taskmanager.numberOfTaskSlots " + slots + (taskManagers > 1 ? " on "
-                        + taskManagers + " local TaskManagers" : "") + " is fewer slots than --parallelism "
+                        + taskManagers + " local TaskManagers" : "") + " is fewer slots than " + what + " "
                         + parallelism + " needs on this command's local cluster: raise it, or leave it unset (the "
                         + "local cluster then gets as many as the job needs)");
             }

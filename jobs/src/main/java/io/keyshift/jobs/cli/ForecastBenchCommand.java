@@ -60,8 +60,9 @@ public final class ForecastBenchCommand implements Callable<Integer> {
     int parallelism;
 
     @Option(names = "--out", defaultValue = "forecast-bench-out", paramLabel = "DIR",
-            description = "Output directory; refused if it holds an earlier run's output (forecast.json, "
-                    + "dead-letters.csv or a replay's files), unless --overwrite. Default: ${DEFAULT-VALUE}.")
+            description = "Output directory; refused if it holds an earlier run's output (forecast.json or a "
+                    + "replay's files), unless --overwrite; a dead-letters.csv alone (of a run that found no valid "
+                    + "row) is replaced. Default: ${DEFAULT-VALUE}.")
     Path out;
 
     @Option(names = "--overwrite",

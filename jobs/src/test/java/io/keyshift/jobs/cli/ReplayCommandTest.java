@@ -84,6 +84,14 @@ class ReplayCommandTest {
         CliRun ahead = run("replay", "-Dkeyshift.input.max-event-time-ahead=-1d", "--out", dir.toString());
         assertThat(ahead.exit()).isEqualTo(2);
         assertThat(ahead.err()).contains("keyshift.input.max-event-time-ahead").doesNotContain("\tat ");
+        // used in whole milliseconds: 500micros was 0 there (nearly every row a dead letter, exit 0), and a gap
+        // beyond a long's milliseconds failed after the input was read, naming no option
+        for (String gapValue : List.of("500micros", "200000000000d")) {
+            CliRun bad = run("replay", "-Dkeyshift.input.max-event-time-gap=" + gapValue, "--out", dir.toString());
+            assertThat(bad.exit()).as(gapValue).isEqualTo(2);
+            assertThat(bad.err()).as(gapValue).contains("'keyshift.input.max-event-time-gap' must be a whole number "
+                    + "of milliseconds").doesNotContain("\tat ");
+        }
     }
 
     @Test

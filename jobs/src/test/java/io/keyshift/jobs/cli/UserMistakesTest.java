@@ -335,6 +335,13 @@ class UserMistakesTest {
                 "--config", conf());
         assertThat(fewSlots.exit()).as(fewSlots.err()).isEqualTo(2);
         assertThat(fewSlots.err()).contains("taskmanager.numberOfTaskSlots 2 is fewer slots than --parallelism 4");
+        // bootstrap's profiling job (parallelism 2) on one slot: the same wait, after the history was read
+        CliRun bootstrapSlots = run("bootstrap", "-Dtaskmanager.numberOfTaskSlots=1", "--input",
+                dir.resolve("nothing-read.csv").toString(), "--key", "k", "--time", "t", "--out",
+                dir.resolve("bsp").toString(), "--config", conf());
+        assertThat(bootstrapSlots.exit()).as(bootstrapSlots.err()).isEqualTo(2);
+        assertThat(bootstrapSlots.err())
+                .contains("taskmanager.numberOfTaskSlots 1 is fewer slots than the profiling job's parallelism 2");
         CliRun benchSlots = run("bench", "-Dtaskmanager.numberOfTaskSlots=4", "--out", dir.resolve("bs").toString(),
                 "--config", conf());
         assertThat(benchSlots.exit()).as(benchSlots.err()).isEqualTo(2);
