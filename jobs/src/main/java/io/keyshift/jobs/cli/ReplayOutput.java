@@ -121,10 +121,65 @@ public final class ReplayOutput {
      */
     private static void refuse(CommandLine cl, Path out, boolean overwrite,
                                java.util.function.Predicate<String> earlierOutput) throws IOException {
+        claim(cl, out);
         refuseAJobsOutput(cl, out);
         List<Path> earlier = earlier(out, earlierOutput);
         if (!earlier.isEmpty() && !leftWithoutJob(out, earlier)) {
             refuseUnlessOverwrite(cl, out, overwrite, earlier);
+        }
+    }
+
+    /** The output directories this JVM's commands hold (for as long as the JVM runs), with their locks. */
+    private static final java.util.Map<Path, java.nio.channels.FileLock> CLAIMED = new java.util.HashMap<>();
+
+    /**
+     * Claims {@code out} for this JVM's command: an exclusive lock on a file in the temporary directory named by
+     * {@code out}'s absolute path (not in {@code out}, which a command may remove again if it made it), held until the
+     * JVM ends, when the operating system releases it, however the process ends. A second command started into the
+     * same directory while the first reads its input or runs its jobs found the first's partial files, took them for
+     * what a run that started no job leaves, and wrote into the same files; now it is refused (exit 2).
+     *
+     * @throws ParameterException if another process holds the directory
+     */
+    static synchronized void claim(CommandLine cl, Path out) throws IOException {
+        Path dir = out.toAbsolutePath().normalize();
+        if (CLAIMED.containsKey(dir)) {
+            return;
+        }
+        java.nio.channels.FileChannel channel;
+        try {
+            channel = java.nio.channels.FileChannel.open(lockFile(dir), java.nio.file.StandardOpenOption.CREATE,
+                    java.nio.file.StandardOpenOption.WRITE);
+        } catch (IOException e) {
+            // another user's lock file of the same path (whose directory this user could not write either), or a
+            // temporary directory this user cannot write: the command goes on unclaimed, as before
+            return;
+        }
+        java.nio.channels.FileLock lock;
+        try {
+            lock = channel.tryLock();
+        } catch (java.nio.channels.OverlappingFileLockException e) {
+            lock = null;
+        }
+        if (lock == null) {
+            channel.close();
+            throw new ParameterException(cl, "--out " + out + " is in use by another keyshift command on this "
+                    + "machine (it reads its input or runs its jobs there): wait for it to end, or choose another "
+                    + "directory");
+        }
+        CLAIMED.put(dir, lock);
+    }
+
+    /** The file whose lock {@link #claim} takes for {@code out}. */
+    static Path lockFile(Path out) {
+        Path dir = out.toAbsolutePath().normalize();
+        try {
+            byte[] h = java.security.MessageDigest.getInstance("SHA-256")
+                    .digest(dir.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            return Path.of(System.getProperty("java.io.tmpdir"))
+                    .resolve("keyshift-out-" + java.util.HexFormat.of().formatHex(h, 0, 12) + ".lock");
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is part of every Java platform", e);
         }
     }
 
@@ -273,6 +328,7 @@ public final class ReplayOutput {
      */
     static void prepare(CommandLine cl, Path out, boolean overwrite, java.util.function.Predicate<String> earlierOutput,
                         boolean replaceWhatNoJobLeft) throws IOException {
+        claim(cl, out);
         refuseAJobsOutput(cl, out);
         List<Path> earlier = earlier(out, earlierOutput);
         if (earlier.isEmpty()) {

@@ -38,6 +38,23 @@ class UserMistakesTest {
      * and where it breaks, exit 2, nothing written: Flink's parser logged a stack trace and the command ended with exit
      * 1 and a message over several lines.
      */
+    /**
+     * A command into an --out that another keyshift command holds (here: its lock taken as another process's would
+     * be) is refused before it reads anything; it found the other's partial files and wrote into the same ones.
+     */
+    @Test
+    void aSecondCommandIntoAnOutputInUseIsRefused(@TempDir Path dir) throws Exception {
+        Path out = dir.resolve("busy");
+        try (java.nio.channels.FileChannel other = java.nio.channels.FileChannel.open(ReplayOutput.lockFile(out),
+                java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE);
+             java.nio.channels.FileLock held = other.lock()) {
+            CliRun replay = run("replay", "--out", out.toString());
+            assertThat(replay.exit()).as(replay.err()).isEqualTo(2);
+            assertThat(replay.err()).contains("--out " + out + " is in use by another keyshift command");
+            assertThat(out).doesNotExist();
+        }
+    }
+
     @Test
     void aConfigYamlThatDoesNotParseFailsInOneLineNamingTheFile(@TempDir Path dir) throws Exception {
         Path conf = Files.createDirectories(dir.resolve("conf"));
