@@ -190,7 +190,12 @@ public final class Workload {
         if (strategy == Strategy.REACTIVE) {
             // reacting after the fact: the last window's loads, and no foreknowledge of calendar events either
             library.set(ForecastOptions.MODEL, "naive");
-            library.removeConfig(ForecastOptions.CALENDAR);
+            // the calendar's own options go with it (set without it, they are refused as a mistake)
+            for (org.apache.flink.configuration.ConfigOption<?> o : java.util.List.of(ForecastOptions.CALENDAR,
+                    ForecastOptions.CALENDAR_TIME_ZONE, ForecastOptions.CALENDAR_LIKE_DAYS,
+                    ForecastOptions.CALENDAR_REFERENCE_DAYS, ForecastOptions.CALENDAR_OBSERVE)) {
+                library.removeConfig(o);
+            }
         }
         KeyshiftStream<Event, String> keyed = Keyshift.keyBy(events, e -> e.key, Types.STRING)
                 .configure(library)

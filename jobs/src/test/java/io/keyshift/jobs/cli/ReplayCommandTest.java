@@ -215,8 +215,10 @@ class ReplayCommandTest {
         Path calendar = Files.writeString(dir.resolve("holidays.csv"), "date,label\n2024-03-18,holiday\n");
         Path out = dir.resolve("out");
         CliRun r = run("replay", "--input", file.toString(), "--key", "id", "--time", "when", "--window", "1d",
-                "--parallelism", "2", "--strategies", "hash,predictive",
-                "-Dkeyshift.forecast.calendar=" + calendar, "--out", out.toString());
+                "--parallelism", "2", "--strategies", "hash,reactive,predictive",
+                "-Dkeyshift.forecast.calendar=" + calendar,
+                // reactive plans without the calendar: its own options went with it, or reactive refused them
+                "-Dkeyshift.forecast.calendar.time-zone=UTC", "--out", out.toString());
         assertThat(r.exit()).as(r.err()).isZero();
         JsonNode report = new ObjectMapper().readTree(out.resolve("report.json").toFile());
         assertThat(report.at("/calendar/marked_windows").requireNonNull().asInt()).isEqualTo(1);
