@@ -580,6 +580,16 @@ public final class KeyshiftJob implements Callable<Integer> {
             @Override
             public void onJobSubmitted(org.apache.flink.core.execution.JobClient client, Throwable failure) {
                 submitted[0] |= client != null;
+                if (client != null && kafkaSinks) {
+                    // once submitted: a run refused after its checks (a restore given another input) must not
+                    // record a naming its directory's job never used
+                    try {
+                        kafka.writeTransactionNaming(dir);
+                    } catch (java.io.IOException e) {
+                        System.err.println("keyshift-job: warning: could not keep the Kafka sinks' transaction naming "
+                                + "in " + dir + " (" + e.getMessage() + "); a restore must name it again");
+                    }
+                }
             }
 
             @Override
@@ -591,10 +601,6 @@ public final class KeyshiftJob implements Callable<Integer> {
         // built (before its HA marker, so before any submission): removed as this run's if this run is not submitted
         boolean started = markStarted(dir, ownDirectory, fixedJobId, cl)
                 || startedBy(dir, fixedJobId) && !markedBy(dir, fixedJobId);
-        if (kafkaSinks) {
-            // after the started marker: a job refused there must not change another's file
-            kafka.writeTransactionNaming(dir);
-        }
         boolean[] wroteSorted = {false};
         // interrupted while it is built (Ctrl-C during a long sort): the marker and a partly written sorted input go
         Thread cleanup = new Thread(() -> {

@@ -54,6 +54,9 @@ class KafkaExactlyOnceIT extends KafkaJobFixture {
                 "--validation-topic", "validation-dry", "--kafka-transaction-naming", "pooling"));
         assertThat(sorted(readCommitted("results-dry"))).as("results of the run without a fault (%s)",
                 offsets("results-dry")).isEqualTo(sorted(expected(t -> true)));
+        // kept for a restore, which cannot switch its sinks back to incrementing
+        assertThat(java.nio.file.Files.readString(dry.resolve(KafkaOptions.TRANSACTION_NAMING_FILE)).strip())
+                .isEqualTo("pooling");
         assertThat(committedLines(dry.resolve("late-records"))).singleElement().asString().startsWith(lateLine)
                 .contains(io.keyshift.jobs.workload.Csv.quote(first.station()));
         System.out.printf("KafkaIT: the late copy of the first trip, under late-records/: %s%n",
@@ -107,6 +110,8 @@ class KafkaExactlyOnceIT extends KafkaJobFixture {
                     "--kafka-transaction-naming", naming));
 
             assertThat(FailOnce.fired(fault)).as("injected failures").isEqualTo(1);
+            assertThat(java.nio.file.Files.readString(out.resolve(KafkaOptions.TRANSACTION_NAMING_FILE)).strip())
+                    .isEqualTo(naming);
             List<JsonNode> plans = plans(out);
             long completed = plans.stream().mapToLong(p -> p.get("migrationsCompleted").asLong()).sum();
             assertThat(completed).as("completed migrations").isGreaterThanOrEqualTo(20);
