@@ -115,6 +115,11 @@ public record ControlCommand(long at, Type type, String key, long version, Strin
             throw new IllegalArgumentException("no line");
         }
         String trimmed = line.strip();
+        if (trimmed.startsWith("#") && (trimmed.indexOf('\n') >= 0 || trimmed.indexOf('\r') >= 0)) {
+            // a value of several lines (a Kafka record, a library element) that begins with a comment: taken as a
+            // comment whole, its commands were dropped without a word
+            throw new IllegalArgumentException("one command per line");
+        }
         if (trimmed.isEmpty() || trimmed.startsWith("#")) {
             return null;
         }
@@ -417,11 +422,17 @@ public record ControlCommand(long at, Type type, String key, long version, Strin
 
     private static long instant(String s, String orNow) {
         if (s.matches("-?\\d+")) {
+            long t;
             try {
-                return Long.parseLong(s);
+                t = Long.parseLong(s);
             } catch (NumberFormatException e) {
                 throw new IllegalArgumentException("time '" + s + "' is beyond the range of epoch milliseconds");
             }
+            if (t == NOW) {
+                // the sentinel of now: as a time it would have been read as now
+                throw new IllegalArgumentException("time '" + s + "' is beyond the range of event times");
+            }
+            return t;
         }
         try {
             return Instant.parse(s).toEpochMilli();

@@ -58,6 +58,13 @@ class ControlCommandTest {
                 .hasMessageContaining("'latest' is not a number");
         assertThatThrownBy(() -> ControlCommand.parse("2014-03-01T00:00:00Z,pin,\"open"))
                 .isInstanceOf(IllegalArgumentException.class);
+        // a value of several lines that begins with a comment was taken as a comment whole, its commands dropped
+        assertThatThrownBy(() -> ControlCommand.parse("# pin the busiest\n2014-03-01T00:00:00Z,pin,Market at 4th"))
+                .hasMessageContaining("one command per line");
+        assertThat(ControlCommand.parse("# a comment alone")).isNull();
+        // the lowest epoch millisecond is the sentinel of now: it was read as now
+        assertThatThrownBy(() -> ControlCommand.parse(Long.MIN_VALUE + ",freeze"))
+                .hasMessageContaining("beyond the range of event times");
         assertThatThrownBy(() -> ControlCommand.parse("freeze")).hasMessageContaining("AT,COMMAND");
         assertThatThrownBy(() -> ControlCommand.parse("2014-03-01T00:00:00Z,scale"))
                 .hasMessageContaining("scale needs one argument, the parallelism");

@@ -88,6 +88,14 @@ public final class ControlCommandLine implements Callable<Integer> {
                     + "reads one command per line)");
         }
         FlinkOptions.requireDecoded(cl, "the key", argument);
+        if (at != null) {
+            try {
+                // one field: joined into the line below, "now,pin" made --at freeze a pin of a key named "freeze"
+                ControlCommand.time(at.strip());
+            } catch (IllegalArgumentException e) {
+                throw new ParameterException(cl, "--at: " + e.getMessage());
+            }
+        }
         String time = at != null ? at : "now";
         List<String> fields = new ArrayList<>(List.of(time, commandName));
         ControlCommand parsed;

@@ -149,9 +149,11 @@ public final class ProfileCommand implements Callable<Integer> {
                     continue;
                 }
                 windows++;
-                out.printf("%s .. %s  %,d records, sampling rate %.2f, max error %.1f, %d key groups with records%n",
+                // the rate as given (0.001 printed as 0.00 with two decimals)
+                out.printf("%s .. %s  %,d records, sampling rate %s, max error %.1f, %d key groups with records%n",
                         Instant.ofEpochMilli(start), Instant.ofEpochMilli(end), p.get("records").asLong(),
-                        p.get("sampling_rate").asDouble(), p.get("max_error").asDouble(),
+                        java.math.BigDecimal.valueOf(p.get("sampling_rate").asDouble()).stripTrailingZeros()
+                                .toPlainString(), p.get("max_error").asDouble(),
                         p.get("key_group_counts").size());
                 Map<String, double[]> next = forecasts.getOrDefault(end, Map.of());
                 int n = 0;

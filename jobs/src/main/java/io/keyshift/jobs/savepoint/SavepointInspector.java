@@ -123,7 +123,9 @@ public final class SavepointInspector {
             cn.put("forced_parallelism", c.getForcedParallelism());
             cn.put("anomaly_z", c.getAnomalyZ());
             ArrayNode rates = cn.putArray("sampling_rates");
-            c.getSamplingRates().forEach(r -> rates.addObject().put("from", time(r.getFrom())).put("rate", r.getRate()));
+            // a rate given for now holds from the first window (its from is Long.MIN_VALUE, printed "none" before)
+            c.getSamplingRates().forEach(r -> rates.addObject().put("from", r.getFrom() == Long.MIN_VALUE
+                    ? "the first window" : time(r.getFrom())).put("rate", r.getRate()));
         }
         ArrayNode moved = n.putArray("moved_units");
         for (RouteEntry e : plan.getEntries()) {

@@ -46,6 +46,18 @@ class ControlCommandLineTest {
         assertThat(Files.readAllLines(file)).containsExactly("now,pin,Market at 4th");
     }
 
+    /** --at is one time: "now,pin" made "--at 'now,pin' freeze" a pin of a key named "freeze", exit 0. */
+    @Test
+    void anAtThatIsNotOneTimeIsRefused(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("control.csv");
+        for (String at : java.util.List.of("now,pin", String.valueOf(Long.MIN_VALUE))) {
+            StringWriter err = new StringWriter();
+            assertThat(run(err, "control", "--file", file.toString(), "--at", at, "freeze")).as(at).isEqualTo(2);
+            assertThat(err.toString()).as(at).contains("--at: time '" + at + "'");
+        }
+        assertThat(file).doesNotExist();
+    }
+
     /** A key with a line break passed the check and reached the job as two refused lines; refused, nothing written. */
     @Test
     void aKeyWithALineBreakIsRefused(@TempDir Path dir) throws Exception {
