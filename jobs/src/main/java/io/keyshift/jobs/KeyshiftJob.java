@@ -338,6 +338,22 @@ public final class KeyshiftJob implements Callable<Integer> {
         return null;
     }
 
+    /**
+     * The file in {@code --out} that keeps the SHA-256 of the {@code --control} file a job started with: a resume
+     * given a changed file is refused ({@link #controlFileDigest}).
+     */
+    static final String CONTROL_DIGEST_FILE = ".control-file-sha256";
+
+    /** The SHA-256 (hex) of {@code file}'s bytes. */
+    static String controlFileDigest(Path file) throws java.io.IOException {
+        try {
+            return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
+                    .digest(Files.readAllBytes(file)));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is part of every Java platform", e);
+        }
+    }
+
     /** How the message of the IllegalArgumentException that main throws for a bad argument begins. */
     public static final String USAGE_ERROR_PREFIX = "keyshift-job: ";
 
@@ -568,6 +584,16 @@ public final class KeyshiftJob implements Callable<Integer> {
         if (kafkaSinks) {
             kafka.keptTransactionNaming(cl, dir, continuing, System.out);
         }
+        String controlDigest = controlFile == null ? null : controlFileDigest(Path.of(controlFile));
+        if (continuing && controlDigest != null && Files.isRegularFile(dir.resolve(CONTROL_DIGEST_FILE))
+                && !Files.readString(dir.resolve(CONTROL_DIGEST_FILE)).strip().equals(controlDigest)) {
+            // the file's source was read whole before the cut: its changed lines reached no plan, while the routers
+            // took a changed sampling rate from it at once (it is read again where the job is built)
+            throw new ParameterException(cl, "--control " + controlFile + " is not the file the job this one "
+                    + "continues started with (its content changed): a job reads its --control file once, so "
+                    + "lines changed since would not be applied; resume with the file as it was, and steer a running "
+                    + "job through --control-dir or --kafka-control-topic");
+        }
         // last of the checks: it asks the brokers (up to 10 s where none answers). Not for a job that continues the
         // directory (a restore, Flink's rerun of main after a failover): its topics were there, and a recoverable
         // failover must not fail for a topic being recreated
@@ -580,6 +606,14 @@ public final class KeyshiftJob implements Callable<Integer> {
             @Override
             public void onJobSubmitted(org.apache.flink.core.execution.JobClient client, Throwable failure) {
                 submitted[0] |= client != null;
+                if (client != null && controlDigest != null) {
+                    try {
+                        Files.writeString(dir.resolve(CONTROL_DIGEST_FILE), controlDigest + "\n");
+                    } catch (java.io.IOException e) {
+                        System.err.println("keyshift-job: warning: could not keep the --control file's digest in "
+                                + dir + " (" + e.getMessage() + "); a resume cannot check the file");
+                    }
+                }
                 if (client != null && kafkaSinks) {
                     // once submitted: a run refused after its checks (a restore given another input) must not
                     // record a naming its directory's job never used

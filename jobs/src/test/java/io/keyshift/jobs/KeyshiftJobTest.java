@@ -436,6 +436,34 @@ class KeyshiftJobTest {
         org.assertj.core.api.Assertions.assertThat(out).doesNotExist();
     }
 
+    /**
+     * A job reads its --control file once: a submitted job keeps the file's digest in --out, and a resume given the
+     * file changed is refused (its changed lines reached no plan, while the routers took a changed sampling rate
+     * from it at once, the file being read again where the job is built); the same file passes the check.
+     */
+    @Test
+    void aResumeWithAChangedControlFileIsRefused(@TempDir Path dir) throws Exception {
+        Path control = Files.writeString(dir.resolve("steer.csv"), "2026-01-05T00:00:00Z,freeze\n");
+        Path out = dir.resolve("out");
+        KeyshiftJob.main(new String[] {"--generator-records", "2000", "--control", control.toString(), "--out",
+                out.toString(), "-Dexecution.checkpointing.interval=1s"});
+        assertThat(Files.readString(out.resolve(KeyshiftJob.CONTROL_DIGEST_FILE)).strip())
+                .isEqualTo(KeyshiftJob.controlFileDigest(control));
+        Files.writeString(control, "2026-01-05T00:00:00Z,freeze\n2026-01-06T00:00:00Z,sampling-rate,0.1\n");
+        Path savepoint = Files.createDirectories(dir.resolve("savepoint"));
+        String[] resume = {"--generator-records", "2000", "--control", control.toString(), "--out", out.toString(),
+            "-Dexecution.checkpointing.interval=1s", "-Dexecution.state-recovery.path=" + savepoint.toUri()};
+        assertThatThrownBy(() -> KeyshiftJob.main(resume))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("--control " + control + " is not the file the job this one continues started "
+                        + "with");
+        // the file as it was passes: the job then fails on the empty savepoint directory, as Flink fails it
+        Files.writeString(control, "2026-01-05T00:00:00Z,freeze\n");
+        assertThatThrownBy(() -> KeyshiftJob.main(resume))
+                .satisfies(e -> assertThat(e).hasStackTraceContaining("_metadata"))
+                .satisfies(e -> assertThat(e.getMessage()).doesNotContain("is not the file"));
+    }
+
     @Test
     void anOutputPathThatIsAFileIsRefused(@TempDir Path dir) throws Exception {
         Path out = Files.writeString(dir.resolve("out"), "x");
