@@ -209,6 +209,16 @@ public final class KeyshiftConfig {
             throw new IllegalArgumentException(ScalingOptions.MIN_PARALLELISM.key() + " must be <= "
                     + ScalingOptions.MAX_PARALLELISM.key() + ", were " + minScale + " and " + maxScale);
         }
+        int resultsPath = config.get(JobOptions.RESULTS_PATH_PARALLELISM);
+        if (config.get(ScalingOptions.CAPACITY) > 0 && resultsPath > Math.max(1, minScale)) {
+            // scaled, the keyed stage may run below a fixed results path: the autoscaler, which tells the parallel
+            // vertices by their largest parallelism, then rescaled the results path and never the stage, and a
+            // scaled replay's local cluster (max-parallelism slots) could not run it at all
+            throw new IllegalArgumentException(JobOptions.RESULTS_PATH_PARALLELISM.key() + " (" + resultsPath
+                    + ") must be at most " + ScalingOptions.MIN_PARALLELISM.key() + " (" + minScale + ") when "
+                    + ScalingOptions.CAPACITY.key() + " is set: a scaled keyed stage may run below it; leave it 0 "
+                    + "(one subtask per 8 of the keyed stage) or raise the minimum");
+        }
         ScalingOptions.policy(config);
         long manifest = config.get(RocksDbOptions.MAX_MANIFEST_FILE_SIZE).getBytes();
         if (manifest < 1024) {

@@ -1794,6 +1794,15 @@ class KeyshiftApiTest {
         negative.setString("keyshift.results-path.parallelism", "-1");
         assertThatThrownBy(() -> splitAggregate(4, negative)).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("keyshift.results-path.parallelism");
+        // scaled, the keyed stage may run below a fixed results path (the autoscaler then rescaled the results path
+        // and never the stage): above the scaling minimum it is refused; at it, or 0, it passes
+        Configuration scaled = three.clone();
+        scaled.setString("keyshift.scaling.capacity", "1000");
+        assertThatThrownBy(() -> splitAggregate(12, scaled)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("keyshift.results-path.parallelism (3) must be at most "
+                        + "keyshift.scaling.min-parallelism (1) when keyshift.scaling.capacity is set");
+        scaled.setString("keyshift.scaling.min-parallelism", "3");
+        assertThat(parallelismOf(splitAggregate(12, scaled), "shadow validator")).isEqualTo(3);
     }
 
     /**

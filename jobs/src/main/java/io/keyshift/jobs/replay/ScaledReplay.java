@@ -75,6 +75,8 @@ public final class ScaledReplay {
         ReplayScalingGate.Gate gate = ReplayScalingGate.create(gateId, windowMillis, policy, firstEvent);
         Configuration conf = new Configuration(base);
         conf.set(ReplayScalingGate.GATE_OPTION, gateId);
+        // the policy this run applies is the operator's actuated one (its metrics), not the configured default
+        conf.set(ScalingOptions.POLICY, policy.name().toLowerCase(java.util.Locale.ROOT));
         // the actuator restarts the job at the decided parallelism from a savepoint
         conf.set(ScalingOptions.FOLLOW_JOB_ON_RESTORE, true);
         conf.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, io.keyshift.jobs.LocalPaths.uri(work.resolve("checkpoints").resolve(runId(policy))));

@@ -42,6 +42,15 @@ class UserMistakesTest {
      * A command into an --out that another keyshift command holds (here: its lock taken as another process's would
      * be) is refused before it reads anything; it found the other's partial files and wrote into the same ones.
      */
+    /** An --interval beyond a long's milliseconds overflowed after the first step, which may have rescaled the job. */
+    @Test
+    void anAutoscaleIntervalBeyondAHundredYearsIsRefusedBeforeAnyRequest() {
+        CliRun r = run("autoscale", "0123456789abcdef0123456789abcdef", "--interval", "200000000000d",
+                "--rest", "http://127.0.0.1:1");
+        assertThat(r.exit()).as(r.err()).isEqualTo(2);
+        assertThat(r.err()).contains("--interval must be at most 36500d").doesNotContain("\tat ");
+    }
+
     @Test
     void aSecondCommandIntoAnOutputInUseIsRefused(@TempDir Path dir) throws Exception {
         Path out = dir.resolve("busy");
