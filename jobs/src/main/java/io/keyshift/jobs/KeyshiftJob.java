@@ -585,7 +585,8 @@ public final class KeyshiftJob implements Callable<Integer> {
             kafka.keptTransactionNaming(cl, dir, continuing, System.out);
         }
         String controlDigest = controlFile == null ? null : controlFileDigest(Path.of(controlFile));
-        if (continuing && controlDigest != null && Files.isRegularFile(dir.resolve(CONTROL_DIGEST_FILE))
+        // on a restore only: Flink's rerun of main after a JobManager failover must recover whatever the file holds
+        if (restoring && controlDigest != null && Files.isRegularFile(dir.resolve(CONTROL_DIGEST_FILE))
                 && !Files.readString(dir.resolve(CONTROL_DIGEST_FILE)).strip().equals(controlDigest)) {
             // the file's source was read whole before the cut: its changed lines reached no plan, while the routers
             // took a changed sampling rate from it at once (it is read again where the job is built)
