@@ -426,8 +426,12 @@ public final class Models {
      * Multiplicative Holt-Winters with damped trend (FPP3 §8.3):
      * l(t) = a*y(t)/s(t-m) + (1-a)*(l(t-1) + phi*b(t-1)); b(t) = b*(l(t) - l(t-1)) + (1-b)*phi*b(t-1);
      * s(t) = g*y(t)/(l(t-1) + phi*b(t-1)) + (1-g)*s(t-m); y(t+h) = (l(t) + (phi + ... + phi^h)*b(t)) * s(...).
-     * Seasonal factors are kept in [0.1, 10] and levels above 1e-6, so that windows without load (factor near 0)
-     * cannot blow the level up when load returns.
+     * Seasonal factors are kept in [0.1, 10] and levels above 1e-6, so that a window without load cannot make a
+     * factor 0 or the level divide by 0: every value stays finite. It does not keep the forecast sane when load
+     * returns to a season whose factors were learnt from near-zero windows: a factor at its floor multiplies the
+     * returning load by 10 into the level, and one learnt against a near-zero level sits at 10 (a series 1, 0, 100,
+     * 100 with m = 2 forecasts 1,596 next). Such a series scores badly in the backtest, which chooses the model
+     * ({@link SeriesForecaster}): multiplicative seasonality is for series whose seasons never empty.
      */
     public static final class HoltWintersMultiplicative extends SeasonalSmoothing {
         private static final double FLOOR = 1e-6;

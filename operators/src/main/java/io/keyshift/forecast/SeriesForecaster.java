@@ -198,8 +198,17 @@ public final class SeriesForecaster {
      * and counts the observation.
      */
     private void feedModels(double y) {
+        feedModels(y, false);
+    }
+
+    /**
+     * As {@link #feedModels(double)}; with {@code ownForecasts} each model takes its own one-step forecast instead of
+     * {@code y} (a missing window: each model's error term is 0, not the chosen model's).
+     */
+    private void feedModels(double y, boolean ownForecasts) {
         for (int i = 0; i < models.length; i++) {
-            models[i].observe(y);
+            // a load is never below 0: a trend model's own forecast below it is taken at 0
+            models[i].observe(ownForecasts ? (float) Math.max(0, models[i].forecast(1)) : y);
             lastOneStep[i] = models[i].forecast(1);
         }
         if (combine) {
@@ -217,10 +226,11 @@ public final class SeriesForecaster {
      * was published.
      *
      * <p>With {@code asMissing}, the models take the window as missing, as a state-space model treats a missing
-     * observation (Hyndman, Koehler, Ord &amp; Snyder 2008, §6.5): the history and every model receive the chosen
-     * model's one-step forecast instead of the load, so a model's state moves on as if the window had been ordinary
-     * (for exponential smoothing the error term is 0), the next windows are forecast from the ordinary level, and a
-     * seasonal lag read later returns the ordinary estimate. Without it, the history and the models receive the load
+     * observation (Hyndman, Koehler, Ord &amp; Snyder 2008, §6.5): every model receives its own one-step forecast
+     * instead of the load (until 2026-12-05 all received the chosen model's), so each model's state moves on as if
+     * the window had been ordinary (for exponential smoothing the error term is 0), and the history receives the
+     * chosen model's, so the next windows are forecast from the ordinary level and a seasonal lag read later returns
+     * the ordinary estimate. Without it, the history and the models receive the load
      * as they would any other. Before the first observation it is {@link #observe}.
      *
      * @param load      records in the window, >= 0
@@ -245,7 +255,7 @@ public final class SeriesForecaster {
         // before the history receives this window, y(t - m) is lag m - 1
         double seasonalNaive = hasSeasonal ? Math.abs(y - history.get(m - 1)) : 0;
         history.add(fed);
-        feedModels(fed);
+        feedModels(fed, asMissing);
         return new Observation(abs, naive, true, seasonalNaive, hasSeasonal, anomaly);
     }
 
@@ -297,6 +307,11 @@ public final class SeriesForecaster {
     }
 
     /** Point forecast {@code h >= 1} windows ahead, records, >= 0. */
+    /** Candidate {@code i}'s own h-step forecast (for tests). */
+    double modelForecast(int i, int h) {
+        return models[i].forecast(h);
+    }
+
     public double forecast(int h) {
         int c = chosenIndex();
         return c < models.length ? models[c].forecast(h) : combined(h);

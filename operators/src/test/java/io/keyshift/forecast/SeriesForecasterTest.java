@@ -4,6 +4,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
+import java.util.List;
 import java.util.Random;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -166,5 +167,27 @@ class SeriesForecasterTest {
             f.observe(level * shape[t % 6] * (1 + r.nextGaussian() * 0.01), 4);
         }
         assertThat(f.chosen()).isEqualTo(ForecastModelKind.HOLT_WINTERS_MULTIPLICATIVE);
+    }
+
+    /**
+     * A window the calendar marks, taken as missing (observe=missing): each model moves on with its own one-step
+     * forecast, so an exponential-smoothing model's error term is 0 and its forecast stays (Hyndman, Koehler, Ord and
+     * Snyder 2008, §6.5); until 2026-12-05 every model took the chosen model's forecast.
+     */
+    @Test
+    void aMissingWindowFeedsEachModelItsOwnForecast() {
+        List<Integer> none = List.of();
+        SeriesForecaster f = new SeriesForecaster(List.of(ModelSpec.of(ForecastModelKind.NAIVE, none),
+                ModelSpec.of(ForecastModelKind.SES, none)), 0, 0.95);
+        for (double y : new double[] {100, 50}) {
+            f.observe(y, 4.0);
+        }
+        double naive = f.modelForecast(0, 1);
+        double ses = f.modelForecast(1, 1);
+        assertThat(naive).isEqualTo(50.0);
+        assertThat(ses).isNotCloseTo(naive, org.assertj.core.data.Offset.offset(1.0));
+        f.observeMarked(0, 4.0, f.forecast(1), true);
+        assertThat(f.modelForecast(0, 1)).isEqualTo(naive);
+        assertThat(f.modelForecast(1, 1)).isCloseTo(ses, org.assertj.core.data.Offset.offset(1e-3));
     }
 }
