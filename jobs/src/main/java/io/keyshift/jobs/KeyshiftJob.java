@@ -346,9 +346,13 @@ public final class KeyshiftJob implements Callable<Integer> {
 
     /** The SHA-256 (hex) of {@code file}'s bytes. */
     static String controlFileDigest(Path file) throws java.io.IOException {
+        return sha256Hex(Files.readAllBytes(file));
+    }
+
+    /** The SHA-256 of {@code bytes}, 64 lower-case hex digits. */
+    public static String sha256Hex(byte[] bytes) {
         try {
-            return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
-                    .digest(Files.readAllBytes(file)));
+            return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(bytes));
         } catch (java.security.NoSuchAlgorithmException e) {
             throw new IllegalStateException("SHA-256 is part of every Java platform", e);
         }

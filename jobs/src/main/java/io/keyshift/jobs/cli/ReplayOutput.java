@@ -172,15 +172,10 @@ public final class ReplayOutput {
 
     /** The file whose lock {@link #claim} takes for {@code out}. */
     static Path lockFile(Path out) {
-        Path dir = out.toAbsolutePath().normalize();
-        try {
-            byte[] h = java.security.MessageDigest.getInstance("SHA-256")
-                    .digest(dir.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
-            return Path.of(System.getProperty("java.io.tmpdir"))
-                    .resolve("keyshift-out-" + java.util.HexFormat.of().formatHex(h, 0, 12) + ".lock");
-        } catch (java.security.NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is part of every Java platform", e);
-        }
+        String digest = io.keyshift.jobs.KeyshiftJob.sha256Hex(out.toAbsolutePath().normalize().toString()
+                .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        return Path.of(System.getProperty("java.io.tmpdir"))
+                .resolve("keyshift-out-" + digest.substring(0, 24) + ".lock");
     }
 
     /**
