@@ -257,7 +257,7 @@ public final class KeyshiftConfig {
      * The longest duration a keyshift option takes (100 years): event times plus it, and it in nanoseconds, stay
      * within a long.
      */
-    static final Duration MAX_DURATION = Duration.ofDays(36_500);
+    public static final Duration MAX_DURATION = Duration.ofDays(36_500);
 
     /**
      * Checks a duration option that keyshift uses in whole milliseconds: at least {@code minMillis} ms, at most

@@ -50,9 +50,10 @@ public final class AutoscaleCommand implements java.util.concurrent.Callable<Int
         CommandLine cl = spec.commandLine();
         FlinkOptions.jobId(cl, "JOB_ID", jobId);
         Duration every = FlinkOptions.positive(cl, "--interval", interval);
-        if (every.compareTo(Duration.ofDays(36_500)) > 0) {
+        if (every.compareTo(io.keyshift.config.KeyshiftConfig.MAX_DURATION) > 0) {
             // its milliseconds overflowed only after the first step, which may already have rescaled the job
-            throw new CommandLine.ParameterException(cl, "--interval must be at most 36500d, was '" + interval + "'");
+            throw new CommandLine.ParameterException(cl, "--interval must be at most "
+                    + io.keyshift.config.KeyshiftConfig.MAX_DURATION.toDays() + "d, was '" + interval + "'");
         }
         FlinkRest api = cluster.client(cl);
         Autoscaler scaler = new Autoscaler(api, jobId);

@@ -267,15 +267,12 @@ public final class FlinkConfig {
             // used in whole milliseconds: 500us was 0 there and not "0 keeps every row" here (nearly every row of
             // the input became a dead letter), and a duration beyond a long of milliseconds failed after the read
             java.time.Duration d = conf.get(o);
-            if (d.isNegative() || d.compareTo(MAX_INPUT_DURATION) > 0 || d.getNano() % 1_000_000 != 0) {
+            if (d.isNegative() || d.compareTo(KeyshiftConfig.MAX_DURATION) > 0 || d.getNano() % 1_000_000 != 0) {
                 throw new IllegalArgumentException("'" + o.key() + "' must be a whole number of milliseconds, >= 0 "
-                        + "and at most " + MAX_INPUT_DURATION.toDays() + "d, was " + d);
+                        + "and at most " + KeyshiftConfig.MAX_DURATION.toDays() + "d, was " + d);
             }
         }
     }
-
-    /** The longest {@code keyshift.input.*} duration (100 years): event times plus it stay within a long. */
-    static final java.time.Duration MAX_INPUT_DURATION = java.time.Duration.ofDays(36_500);
 
     /**
      * Fails naming {@code option} unless its value (if set) is one of {@code names} or looks like a class name (a
