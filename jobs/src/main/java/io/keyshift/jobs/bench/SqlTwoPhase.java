@@ -109,6 +109,9 @@ final class SqlTwoPhase {
         conf.set("table.exec.mini-batch.allow-latency", MINI_BATCH_LATENCY.toMillis() + " ms");
         conf.set("table.exec.mini-batch.size", Long.toString(MINI_BATCH_SIZE));
         conf.set("table.optimizer.agg-phase-strategy", "TWO_PHASE");
+        // windows over a TIMESTAMP_LTZ time attribute start at the session time zone's boundaries (Flink's default is
+        // the JVM's zone): UTC, as keyBy's and keyshift's TumblingEventTimeWindows, whatever the machine's zone
+        conf.set("table.local-time-zone", "UTC");
         // keyshift's Event has its own serializer (not a POJO to the planner): hand the table rows of its fields
         DataStream<Row> rows = events.map(e -> Row.of(e.key, e.value))
                 .returns(org.apache.flink.api.common.typeinfo.Types.ROW_NAMED(new String[] {"k", "v"},

@@ -122,7 +122,7 @@ public final class ThroughputBench {
      */
     public record Run(double recordsPerSecond, double p50Millis, double p99Millis, double seconds,
                       double cpuMicrosPerRecord, Map<String, Double> cpuMicrosPerRecordByTask, long results,
-                      long migrations) {}
+                      long migrations, long resultsDigest) {}
 
     /** Sums the migrations each plan started (a Flink accumulator), for keyshift's runs. */
     static final class CountMigrations
@@ -145,34 +145,108 @@ public final class ThroughputBench {
     }
 
     /**
-     * The result check of every contender: counts the window results and sums their record counts (Flink
-     * accumulators); a run whose counts do not add up to the records read fails.
+     * The result check of every contender: counts the window results, sums their record counts and sums a 64-bit mix
+     * of each result's (key, window start in epoch milliseconds, count) (Flink accumulators; the sum wraps, so the
+     * digest does not depend on the order results arrive in). A run whose counts do not add up to the records read
+     * fails; the bench then requires every contender's digest to equal keyBy's, so a record counted in the wrong key
+     * or window fails too, not only a lost or doubled one.
      */
     static final class Check<X> extends org.apache.flink.api.common.functions.RichMapFunction<X, X> {
         private static final long serialVersionUID = 1L;
         static final String RESULTS = "bench-results";
         static final String COUNTED = "bench-counted";
-        private final org.apache.flink.api.java.functions.KeySelector<X, Long> count;
+        static final String DIGEST = "bench-results-digest";
+
+        /** A result's key, window start (epoch milliseconds, UTC) and record count. */
+        interface Fields<X> extends java.io.Serializable {
+            String key(X x);
+
+            long windowStart(X x);
+
+            long count(X x);
+        }
+
+        private final Fields<X> fields;
         private transient org.apache.flink.api.common.accumulators.LongCounter results;
         private transient org.apache.flink.api.common.accumulators.LongCounter counted;
+        private transient org.apache.flink.api.common.accumulators.LongCounter digest;
 
-        Check(org.apache.flink.api.java.functions.KeySelector<X, Long> count) {
-            this.count = count;
+        Check(Fields<X> fields) {
+            this.fields = fields;
         }
 
         @Override
         public void open(org.apache.flink.api.common.functions.OpenContext ctx) {
             results = new org.apache.flink.api.common.accumulators.LongCounter();
             counted = new org.apache.flink.api.common.accumulators.LongCounter();
+            digest = new org.apache.flink.api.common.accumulators.LongCounter();
             getRuntimeContext().addAccumulator(RESULTS, results);
             getRuntimeContext().addAccumulator(COUNTED, counted);
+            getRuntimeContext().addAccumulator(DIGEST, digest);
         }
 
         @Override
-        public X map(X x) throws Exception {
+        public X map(X x) {
+            long count = fields.count(x);
             results.add(1);
-            counted.add(count.getKey(x));
+            counted.add(count);
+            digest.add(mix(fields.key(x), fields.windowStart(x), count));
             return x;
+        }
+
+        /** One result's term of the digest: 64-bit FNV-1a over the key's chars, then the window start and count,
+         * finished with SplitMix64's mixer. */
+        static long mix(String key, long windowStart, long count) {
+            long h = 0xCBF29CE484222325L;
+            for (int i = 0; i < key.length(); i++) {
+                h = (h ^ key.charAt(i)) * 0x100000001B3L;
+            }
+            h = (h ^ windowStart) * 0x100000001B3L;
+            h = (h ^ count) * 0x100000001B3L;
+            h = (h ^ (h >>> 30)) * 0xBF58476D1CE4E5B9L;
+            h = (h ^ (h >>> 27)) * 0x94D049BB133111EBL;
+            return h ^ (h >>> 31);
+        }
+
+        /** keyBy's and keyshift's results. */
+        static final class Results implements Fields<io.keyshift.jobs.workload.WindowResult> {
+            private static final long serialVersionUID = 1L;
+
+            @Override
+            public String key(io.keyshift.jobs.workload.WindowResult r) {
+                return r.key;
+            }
+
+            @Override
+            public long windowStart(io.keyshift.jobs.workload.WindowResult r) {
+                return r.windowStart;
+            }
+
+            @Override
+            public long count(io.keyshift.jobs.workload.WindowResult r) {
+                return r.count;
+            }
+        }
+
+        /** The SQL peer's rows {@code k, window_start, cnt, s} (window_start in UTC: {@link SqlTwoPhase#build}). */
+        static final class SqlRows implements Fields<org.apache.flink.types.Row> {
+            private static final long serialVersionUID = 1L;
+
+            @Override
+            public String key(org.apache.flink.types.Row r) {
+                return (String) r.getField("k");
+            }
+
+            @Override
+            public long windowStart(org.apache.flink.types.Row r) {
+                return ((java.time.LocalDateTime) r.getField("window_start")).toInstant(java.time.ZoneOffset.UTC)
+                        .toEpochMilli();
+            }
+
+            @Override
+            public long count(org.apache.flink.types.Row r) {
+                return ((Number) r.getField("cnt")).longValue();
+            }
         }
     }
 
@@ -375,7 +449,7 @@ public final class ThroughputBench {
                 "bench generator").uid(io.keyshift.jobs.replay.ReplayJob.SOURCE_UID);
         if (system == Contender.SQL_TWO_PHASE) {
             SqlTwoPhase.build(env, events, s.window(), new CapacityModel(serviceTime.toNanos(), latencyId))
-                    .map(new Check<>(row -> ((Number) row.getField("cnt")).longValue()))
+                    .map(new Check<>(new Check.SqlRows()))
                     .returns(org.apache.flink.api.common.typeinfo.Types.ROW_NAMED(new String[] {"k", "window_start",
                             "cnt", "s"}, org.apache.flink.api.common.typeinfo.Types.STRING,
                             org.apache.flink.api.common.typeinfo.Types.LOCAL_DATE_TIME,
@@ -385,7 +459,7 @@ public final class ThroughputBench {
         } else {
             io.keyshift.jobs.replay.Workload.Outputs out = io.keyshift.jobs.replay.Workload.build(events,
                     system.strategy, c, s.parallelism());
-            out.results().map(new Check<>(r -> r.count)).name("result check")
+            out.results().map(new Check<>(new Check.Results())).name("result check")
                     .sinkTo(new DiscardingSink<>()).name("discard results");
             if (out.validation() != null) {
                 out.validation().sinkTo(new DiscardingSink<>()).name("discard validation");
@@ -417,7 +491,7 @@ public final class ThroughputBench {
         // 4.8 MB a run: kept, a whole matrix's runs would crowd the heap of the later cells
         CapacityModel.release(latencyId);
         return new Run(records / seconds, p50, p99, seconds, cpu / 1000.0 / records, byTask, results,
-                migrations == null ? -1 : migrations);
+                migrations == null ? -1 : migrations, r.<Long>getAccumulatorResult(Check.DIGEST));
     }
 
     private static long processCpuNanos() {
@@ -507,13 +581,16 @@ public final class ThroughputBench {
                     o.put("p99_ms_median", median(field(rs, Run::p99Millis)));
                     o.put("ratio_to_keyby", median(rps) / base);
                     long expected = runs.get(Contender.KEYBY).get(0).results();
+                    long expectedDigest = runs.get(Contender.KEYBY).get(0).resultsDigest();
                     for (Run r : rs) {
-                        if (r.results() != expected) {
+                        if (r.results() != expected || r.resultsDigest() != expectedDigest) {
                             throw new IllegalStateException(cell + ": " + system.id + " gave " + r.results()
-                                    + " window results, keyBy " + expected);
+                                    + " window results (digest " + Long.toHexString(r.resultsDigest()) + "), keyBy "
+                                    + expected + " (digest " + Long.toHexString(expectedDigest) + ")");
                         }
                     }
                     o.put("window_results", expected);
+                    o.put("window_results_digest", Long.toHexString(expectedDigest));
                     ObjectNode tasks = o.putObject("cpu_us_per_record_by_task_median");
                     java.util.Set<String> groups = new java.util.TreeSet<>();
                     rs.forEach(r -> groups.addAll(r.cpuMicrosPerRecordByTask().keySet()));

@@ -31,13 +31,24 @@ class ThroughputBenchTest {
         var settings = new ThroughputBench.Settings(60_000, 1, 200, 1.1, 4, 2, List.of(Duration.ZERO),
                 List.of(ThroughputBench.Keys.DRIFTING), 1, Duration.ofHours(1), new Configuration(), 0);
         ByteArrayOutputStream log = new ByteArrayOutputStream();
-        ObjectNode json = ThroughputBench.run(settings, new PrintStream(log, true, StandardCharsets.UTF_8));
+        // on a machine in a half-hour time zone: the SQL peer's windows started at :30 UTC (Flink SQL's windows over a
+        // TIMESTAMP_LTZ follow the session's zone, the JVM's by default), 25 hourly windows against keyBy's 24
+        java.util.TimeZone zone = java.util.TimeZone.getDefault();
+        ObjectNode json;
+        try {
+            java.util.TimeZone.setDefault(java.util.TimeZone.getTimeZone("Asia/Kolkata"));
+            json = ThroughputBench.run(settings, new PrintStream(log, true, StandardCharsets.UTF_8));
+        } finally {
+            java.util.TimeZone.setDefault(zone);
+        }
         JsonNode cell = json.get("cells").get(0);
         long results = cell.get("keyBy").get("window_results").asLong();
         // 200 keys over 24 one-hour windows: most keys appear in most windows
         assertThat(results).isGreaterThan(24 * 100);
         for (ThroughputBench.Contender c : ThroughputBench.Contender.values()) {
             assertThat(cell.get(c.id).get("window_results").asLong()).as(c.id).isEqualTo(results);
+            assertThat(cell.get(c.id).get("window_results_digest").asText()).as(c.id)
+                    .isEqualTo(cell.get("keyBy").get("window_results_digest").asText());
             assertThat(cell.get(c.id).get("records_per_s_median").asDouble()).as(c.id).isPositive();
             assertThat(cell.get(c.id).get("runs")).hasSize(1);
         }
@@ -49,6 +60,18 @@ class ThroughputBenchTest {
         Path png = dir.resolve("bench.png");
         ThroughputBench.chart(json, png);
         assertThat(Files.size(png)).isGreaterThan(1_000);
+    }
+
+    @Test
+    void theResultDigestTellsAResultInAnotherWindowOrWithAnotherCount() {
+        long a = ThroughputBench.Check.mix("k1", 3_600_000L, 7);
+        assertThat(ThroughputBench.Check.mix("k1", 3_600_000L, 7)).isEqualTo(a);
+        assertThat(ThroughputBench.Check.mix("k1", 5_400_000L, 7)).isNotEqualTo(a);
+        assertThat(ThroughputBench.Check.mix("k1", 3_600_000L, 8)).isNotEqualTo(a);
+        assertThat(ThroughputBench.Check.mix("k2", 3_600_000L, 7)).isNotEqualTo(a);
+        // a record moved from one key's result to another's: the counts' sum is the same, the digest's is not
+        assertThat(ThroughputBench.Check.mix("k1", 0, 3) + ThroughputBench.Check.mix("k2", 0, 5))
+                .isNotEqualTo(ThroughputBench.Check.mix("k1", 0, 4) + ThroughputBench.Check.mix("k2", 0, 4));
     }
 
     @Test
