@@ -106,10 +106,12 @@ public final class ThroughputBench {
     /**
      * Bench settings.
      *
-     * @param records records per measured run; 0 = by service time (6M at 0, 2M at 20 us, 1M at 100 us and above)
+     * @param records records per measured run; 0 = by service time ({@link #defaultRecords}: 24M at 0, 16M above 0 up to 20 us, 1M above)
      * @param repetitions measured runs per system and cell (after one unmeasured warm-up run each), >= 1
-     * @param latencyRate records per second of an extra skewed pair of runs at that offered load (0 = none): latency
-     *                    where hashing's hot subtask saturates but balanced subtasks need not
+     * @param latencyRate records per second of extra runs of the drifting keys at that offered load, at the first
+     *                    service time (0 = none): latency where hashing's hot subtask saturates but balanced subtasks
+     *                    need not; keyBy and keyshift, one warm-up run each, then {@code repetitions} rounds in
+     *                    alternating order, medians, results checked against keyBy's
      */
     public record Settings(long records, double days, int keys, double skewExponent, int drift, int parallelism,
                            List<Duration> serviceTimes, List<Keys> workloads, int repetitions, Duration window,
@@ -344,19 +346,19 @@ public final class ThroughputBench {
      * routed as keyBy routes them before the first plan, were a tenth of it; see {@link #defaultDays}).
      */
     static long defaultRecords(Duration serviceTime) {
-        long us = serviceTime.toNanos() / 1_000;
-        return us == 0 ? 24_000_000 : us <= 20 ? 16_000_000 : 1_000_000;
+        long ns = serviceTime.toNanos();
+        return ns == 0 ? 24_000_000 : ns <= 20_000 ? 16_000_000 : 1_000_000;
     }
 
     /**
-     * Event-time days a run's records span when {@code --days} is not given: 16 at service times from 1 to 20 us
+     * Event-time days a run's records span when {@code --days} is not given: 16 at service times above 0 up to 20 us
      * (a million records a day, 384 windows of an hour: the two windows before keyshift's first moves take effect are
      * half a percent of the records), 2 otherwise (at service time 0 more windows mean more window firings per
      * record for every contender, and the 100 us runs are short).
      */
     public static double defaultDays(Duration serviceTime) {
-        long us = serviceTime.toNanos() / 1_000;
-        return us > 0 && us <= 20 ? 16 : 2;
+        long ns = serviceTime.toNanos();
+        return ns > 0 && ns <= 20_000 ? 16 : 2;
     }
 
     /** The days of a cell: {@code --days}, or {@link #defaultDays} when it is 0. */
@@ -473,7 +475,7 @@ public final class ThroughputBench {
         JobExecutionResult r;
         Map<String, Double> byTask;
         try (ThreadCpu threads = new ThreadCpu()) {
-            r = env.execute("keyshift bench [" + system.id + ", " + keys.id + ", " + serviceTime.toNanos() / 1000
+            r = env.execute("keyshift bench [" + system.id + ", " + keys.id + ", " + micros(serviceTime)
                     + " us]");
             byTask = threads.perRecord(records);
         }
@@ -527,7 +529,7 @@ public final class ThroughputBench {
         } else {
             // a number where --days set one; each cell (and the offered-rate runs) carries its own
             model.putNull("event_time_days");
-            model.put("event_time_days_rule", "by service time: 16 at 1-20 us, 2 otherwise");
+            model.put("event_time_days_rule", "by service time: 16 above 0 up to 20 us, 2 otherwise");
         }
         model.put("window", s.window().toString());
         model.put("state_backend", "hashmap");
@@ -542,7 +544,7 @@ public final class ThroughputBench {
             long records = s.records() > 0 ? s.records() : defaultRecords(service);
             for (Keys keys : s.workloads()) {
                 String cell = String.format("%s keys, service time %s us, %,d records over %s days", keys.id,
-                        service.toNanos() / 1000, records, new java.text.DecimalFormat("0.###").format(days(s, service)));
+                        micros(service), records, new java.text.DecimalFormat("0.###").format(days(s, service)));
                 log.println(cell + ": warming up");
                 for (Contender system : Contender.values()) {
                     run(s, keys, service, Math.max(1, records / 4), system, 0);
@@ -629,23 +631,63 @@ public final class ThroughputBench {
         if (s.latencyRate() > 0) {
             Duration service = s.serviceTimes().get(0);
             long records = s.records() > 0 ? s.records() : defaultRecords(service);
-            Run hash = run(s, Keys.DRIFTING, service, records, Contender.KEYBY, s.latencyRate());
-            Run pred = run(s, Keys.DRIFTING, service, records, Contender.KEYSHIFT, s.latencyRate());
-            log.printf("drifting keys at %,.0f records/s offered: keyBy p50 %.1f ms p99 %.1f ms (%,.0f records/s); "
-                            + "keyshift p50 %.1f ms p99 %.1f ms (%,.0f records/s)%n", s.latencyRate(), hash.p50Millis(),
-                    hash.p99Millis(), hash.recordsPerSecond(), pred.p50Millis(), pred.p99Millis(), pred.recordsPerSecond());
+            log.printf("drifting keys at %,.0f records/s offered, service time %s us: warming up%n", s.latencyRate(),
+                    micros(service));
+            run(s, Keys.DRIFTING, service, Math.max(1, records / 4), Contender.KEYBY, s.latencyRate());
+            run(s, Keys.DRIFTING, service, Math.max(1, records / 4), Contender.KEYSHIFT, s.latencyRate());
+            List<Run> hash = new ArrayList<>();
+            List<Run> pred = new ArrayList<>();
+            for (int rep = 0; rep < s.repetitions(); rep++) {
+                // alternating order, as the matrix's rounds
+                List<Contender> order = rep % 2 == 0 ? List.of(Contender.KEYBY, Contender.KEYSHIFT)
+                        : List.of(Contender.KEYSHIFT, Contender.KEYBY);
+                for (Contender system : order) {
+                    Run r = run(s, Keys.DRIFTING, service, records, system, s.latencyRate());
+                    (system == Contender.KEYBY ? hash : pred).add(r);
+                    log.printf("  round %d %-9s p50 %8.1f ms  p99 %8.1f ms  (%,.0f records/s)%n", rep + 1, system.id,
+                            r.p50Millis(), r.p99Millis(), r.recordsPerSecond());
+                }
+            }
+            List<Run> all = new ArrayList<>(hash);
+            all.addAll(pred);
+            for (Run r : all) {
+                if (r.results() != hash.get(0).results() || r.resultsDigest() != hash.get(0).resultsDigest()) {
+                    throw new IllegalStateException("drifting keys at the offered rate: a run gave " + r.results()
+                            + " window results (digest " + Long.toHexString(r.resultsDigest()) + "), keyBy "
+                            + hash.get(0).results() + " (digest " + Long.toHexString(hash.get(0).resultsDigest()) + ")");
+                }
+            }
+            log.printf("drifting keys at %,.0f records/s offered (medians of %d): keyBy p50 %.1f ms p99 %.1f ms "
+                            + "(%,.0f records/s); keyshift p50 %.1f ms p99 %.1f ms (%,.0f records/s)%n",
+                    s.latencyRate(), s.repetitions(), median(field(hash, Run::p50Millis)),
+                    median(field(hash, Run::p99Millis)), median(field(hash, Run::recordsPerSecond)),
+                    median(field(pred, Run::p50Millis)), median(field(pred, Run::p99Millis)),
+                    median(field(pred, Run::recordsPerSecond)));
             ObjectNode n = root.putObject("drifting_at_offered_rate");
             n.put("offered_rps", s.latencyRate());
+            n.put("service_time_us", service.toNanos() / 1000.0);
             n.put("records", records);
             n.put("event_time_days", days(s, service));
-            n.put("keyby_rps", hash.recordsPerSecond());
-            n.put("keyshift_rps", pred.recordsPerSecond());
-            n.put("keyby_p50_ms", hash.p50Millis());
-            n.put("keyby_p99_ms", hash.p99Millis());
-            n.put("keyshift_p50_ms", pred.p50Millis());
-            n.put("keyshift_p99_ms", pred.p99Millis());
+            n.put("repetitions", s.repetitions());
+            n.put("window_results", hash.get(0).results());
+            n.put("window_results_digest", Long.toHexString(hash.get(0).resultsDigest()));
+            n.put("keyby_rps", median(field(hash, Run::recordsPerSecond)));
+            n.put("keyshift_rps", median(field(pred, Run::recordsPerSecond)));
+            n.put("keyby_p50_ms", median(field(hash, Run::p50Millis)));
+            n.put("keyby_p99_ms", median(field(hash, Run::p99Millis)));
+            n.put("keyshift_p50_ms", median(field(pred, Run::p50Millis)));
+            n.put("keyshift_p99_ms", median(field(pred, Run::p99Millis)));
+            ArrayNode hashRuns = n.putArray("keyby_p99_ms_runs");
+            hash.forEach(r -> hashRuns.add(r.p99Millis()));
+            ArrayNode predRuns = n.putArray("keyshift_p99_ms_runs");
+            pred.forEach(r -> predRuns.add(r.p99Millis()));
         }
         return root;
+    }
+
+    /** A service time in microseconds as printed: {@code 20}, {@code 0.5}. */
+    static String micros(Duration d) {
+        return new java.text.DecimalFormat("0.###").format(d.toNanos() / 1000.0);
     }
 
     private static List<Double> field(List<Run> runs, java.util.function.ToDoubleFunction<Run> f) {
@@ -665,7 +707,8 @@ public final class ThroughputBench {
         Map<Contender, List<Double>> ratios = new EnumMap<>(Contender.class);
         Map<Contender, List<Double>> errors = new EnumMap<>(Contender.class);
         for (var n : bench.get("cells")) {
-            cells.add(n.get("keys").asText() + ", " + (long) n.get("service_time_us").asDouble() + " us");
+            cells.add(n.get("keys").asText() + ", " + new java.text.DecimalFormat("0.###").format(
+                    n.get("service_time_us").asDouble()) + " us");
             double base = n.get(Contender.KEYBY.id).get("records_per_s_median").asDouble();
             for (Contender system : Contender.values()) {
                 var o = n.get(system.id);

@@ -92,7 +92,8 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--latency-rate", defaultValue = "0", paramLabel = "RECORDS_PER_SECOND",
             description = "Also run the drifting keys at this offered load (throttled source), at the first service "
                     + "time, and report latency: below the balanced subtasks' capacity but above hashing's hot "
-                    + "subtask's. 0 = skip. "
+                    + "subtask's; keyBy and keyshift, a warm-up run each, then --repetitions rounds in alternating "
+                    + "order (medians). 0 = skip. "
                     + "Default: ${DEFAULT-VALUE}.")
     double latencyRate;
 

@@ -63,6 +63,28 @@ class ThroughputBenchTest {
     }
 
     @Test
+    void theOfferedRateRunsAreRepeatedInAlternatingOrderAndTheirResultsChecked() throws Exception {
+        var settings = new ThroughputBench.Settings(20_000, 1, 200, 1.1, 4, 2, List.of(Duration.ofNanos(500)),
+                List.of(), 2, Duration.ofHours(1), new Configuration(), 100_000);
+        ByteArrayOutputStream log = new ByteArrayOutputStream();
+        ObjectNode json = ThroughputBench.run(settings, new PrintStream(log, true, StandardCharsets.UTF_8));
+        JsonNode n = json.get("drifting_at_offered_rate");
+        assertThat(n.get("repetitions").asInt()).isEqualTo(2);
+        assertThat(n.get("keyby_p99_ms_runs")).hasSize(2);
+        assertThat(n.get("keyshift_p99_ms_runs")).hasSize(2);
+        assertThat(n.get("window_results").asLong()).isGreaterThan(24 * 100);
+        assertThat(n.get("window_results_digest").asText()).isNotEmpty();
+        // a service time below a microsecond is printed as it is, not as 0
+        assertThat(n.get("service_time_us").asDouble()).isEqualTo(0.5);
+        String printed = log.toString(StandardCharsets.UTF_8);
+        assertThat(printed).contains("service time 0.5 us: warming up", "round 2 keyBy", "round 2 keyshift",
+                "(medians of 2)");
+        // round 1 runs keyBy first, round 2 keyshift first
+        assertThat(printed.indexOf("round 2 keyshift")).isLessThan(printed.indexOf("round 2 keyBy"));
+        assertThat(printed.indexOf("round 1 keyBy")).isLessThan(printed.indexOf("round 1 keyshift"));
+    }
+
+    @Test
     void theResultDigestTellsAResultInAnotherWindowOrWithAnotherCount() {
         long a = ThroughputBench.Check.mix("k1", 3_600_000L, 7);
         assertThat(ThroughputBench.Check.mix("k1", 3_600_000L, 7)).isEqualTo(a);
