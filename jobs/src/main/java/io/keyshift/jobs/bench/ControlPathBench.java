@@ -266,7 +266,10 @@ public final class ControlPathBench {
         conf.set(CheckpointingOptions.INCREMENTAL_CHECKPOINTS, true);
         conf.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, io.keyshift.jobs.LocalPaths.uri(dir));
         conf.set(CheckpointingOptions.CHECKPOINTING_INTERVAL, Duration.ofMillis(200));
-        conf.set(WebOptions.CHECKPOINTS_HISTORY_SIZE, windows / perCheckpoint + 100);
+        // every checkpoint's statistics are kept: a checkpoint whose barrier comes before its cycle's windows were all
+        // released covers fewer of them, so there are more checkpoints than windows / perCheckpoint (265 for 180
+        // cycles in the README's run); a history too short for the run fails it below instead of dropping the first
+        conf.set(WebOptions.CHECKPOINTS_HISTORY_SIZE, HISTORY);
         conf.set(TaskManagerOptions.MANAGED_MEMORY_SIZE, org.apache.flink.configuration.MemorySize.ofMebiBytes(256));
         conf.setString("rest.bind-address", "127.0.0.1");
         conf.setString("rest.address", "127.0.0.1");
@@ -298,7 +301,14 @@ public final class ControlPathBench {
             }
             ArchivedExecutionGraph graphInfo = cluster.getArchivedExecutionGraph(job).get();
             List<long[]> out = new ArrayList<>();
-            for (AbstractCheckpointStats cp : graphInfo.getCheckpointStatsSnapshot().getHistory().getCheckpoints()) {
+            var stats = graphInfo.getCheckpointStatsSnapshot();
+            long completed = stats.getCounts().getNumberOfCompletedCheckpoints();
+            if (completed > HISTORY) {
+                throw new IllegalStateException("the control-path checkpoint job completed " + completed
+                        + " checkpoints, more than the " + HISTORY + " whose statistics Flink keeps: give it fewer "
+                        + "windows or more --windows-per-checkpoint");
+            }
+            for (AbstractCheckpointStats cp : stats.getHistory().getCheckpoints()) {
                 if (cp.getStatus() == CheckpointStatsStatus.COMPLETED) {
                     out.add(new long[] {cp.getCheckpointId(), cp.getCheckpointedSize(), cp.getStateSize()});
                 }
@@ -310,6 +320,9 @@ public final class ControlPathBench {
             org.apache.flink.util.FileUtils.deleteDirectory(dir.toFile());
         }
     }
+
+    /** Checkpoints whose statistics the checkpoint job keeps (Flink's {@code web.checkpoints.history}). */
+    static final int HISTORY = 20_000;
 
     /** Window index to its synthetic profile. */
     static final class ProfileOf implements MapFunction<Long, WindowProfile> {
