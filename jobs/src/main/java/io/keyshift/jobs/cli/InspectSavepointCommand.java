@@ -27,6 +27,8 @@ import java.util.concurrent.Callable;
             "routing plan (version, lease, every moved unit with from/to key groups and subtasks), the forecaster's",
             "series and chosen models, and the keyed state size per key group. Pass the job's --window and -D",
             "options: the forecaster's state is decoded with the job's settings.",
+            "A library job's savepoint may name its record and key types: put the job's jar on the classpath",
+            "with KEYSHIFT_CLASSPATH=/path/to/job.jar.",
             "Exit status: 0 done, 1 unreadable savepoint, 2 bad options."})
 public final class InspectSavepointCommand implements Callable<Integer> {
 
@@ -60,7 +62,7 @@ public final class InspectSavepointCommand implements Callable<Integer> {
         String p = FlinkOptions.savepoint(cl, "PATH", path);
         ObjectNode r;
         try {
-            r = SavepointInspector.inspect(p, settings(cl, w), uidPrefix);
+            r = inspect(p, settings(cl, w));
         } catch (Exception e) {
             Duration made = stateWindow(e);
             if (made == null || made.equals(w)) {
@@ -72,7 +74,8 @@ public final class InspectSavepointCommand implements Callable<Integer> {
                         + flinkDuration(made) + " and the job's -D options");
             }
             // no --window: read it as its own window's job would
-            r = SavepointInspector.inspect(p, settings(cl, made), uidPrefix);
+            w = made;
+            r = inspect(p, settings(cl, made));
         }
         Duration learnt = r.at("/forecaster/window").isTextual()
                 ? Duration.parse(r.at("/forecaster/window").asText()) : null;
@@ -85,7 +88,7 @@ public final class InspectSavepointCommand implements Callable<Integer> {
                         + "windows of " + flinkDuration(learnt) + "; inspect it with --window "
                         + flinkDuration(learnt) + " and the job's -D options");
             }
-            r = SavepointInspector.inspect(p, settings(cl, learnt), uidPrefix);
+            r = inspect(p, settings(cl, learnt));
         }
         if (json) {
             System.out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(r));
@@ -93,6 +96,36 @@ public final class InspectSavepointCommand implements Callable<Integer> {
             SavepointInspector.print(r, System.out);
         }
         return 0;
+    }
+
+    /**
+     * {@link SavepointInspector#inspect}; a state that names a class missing from this JVM's classpath (a library
+     * job's record or key type: Flink restores every state of an operator to read one, the router's records held for a
+     * lease among them) ends in a line naming the class and {@code KEYSHIFT_CLASSPATH}.
+     */
+    private ObjectNode inspect(String p, io.keyshift.forecast.LoadForecastEngine.Settings settings) throws Exception {
+        try {
+            return SavepointInspector.inspect(p, settings, uidPrefix);
+        } catch (Exception e) {
+            String missing = missingClass(e);
+            if (missing == null) {
+                throw e;
+            }
+            throw new java.io.IOException("the savepoint's state of stage " + uidPrefix + " names the class "
+                    + missing + ", which is not on keyshift's classpath (a type of your job's records or keys): "
+                    + "give your job's jar with KEYSHIFT_CLASSPATH=/path/to/job.jar bin/keyshift inspect-savepoint ...",
+                    e);
+        }
+    }
+
+    /** The class named by a {@link ClassNotFoundException} in {@code e}'s causes, or null. */
+    static String missingClass(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof ClassNotFoundException c) {
+                return c.getMessage();
+            }
+        }
+        return null;
     }
 
     /** The forecaster's settings of a job with planning window {@code w} and this command's -D options. */
