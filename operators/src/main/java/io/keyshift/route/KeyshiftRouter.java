@@ -77,13 +77,15 @@ import java.util.concurrent.locks.LockSupport;
  * or catching up on a backlog). It never runs the task's mailbox from inside a record (a checkpoint there could split
  * a source reader's record from its position); between records, checkpoints and plans go on as usual.
  *
- * <p><b>End of input</b>: {@link #finish()} waits (yielding to the mailbox) for the planner's final lease to +infinity
- * and releases every waiting record. <b>Rescaling</b>: waiting records and open windows are redistributed (any subtask
+ * <p><b>End of input</b>: {@link #finish()} waits (running the mailbox and polling its coordinator) while records
+ * wait, for the lease that covers them, and releases them; with nothing waiting it ends at once (it does not wait for
+ * the planner's final lease). <b>Rescaling</b>: waiting records and open windows are redistributed (any subtask
  * may route any record); Flink hands each list state out on its own, so a rescaled subtask starts without a plan,
  * whatever plans it was handed: it routes naturally what it had decided to before (the largest such bound among
  * those Flink hands it; a subtask handed none waits for the plans) and takes the plans the planner publishes again
  * after a restore, before any new one, from the oldest version any router routed by. <b>Start</b>: before the first plan, the records of the
- * planning window that holds the subtask's first input watermark go to their natural key groups at once (see
+ * planning window of the earliest record the subtask has read when its first input watermark arrives (of the window
+ * holding that watermark if it has read none), and of every earlier window, go to their natural key groups at once (see
  * {@code decideNaturalRouting}). Plans name key groups, never subtasks, so a restore with another parallelism keeps
  * every key in the key group that holds its state. Memory: the waiting records (~48 bytes each plus the record), the
  * sampler's open windows and {@code 16 x maxParallelism} bytes per open window of loads.
@@ -1313,13 +1315,11 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
             processWatermark(Watermark.MAX_WATERMARK);
         }
         while (!waiting.isEmpty()) {
-            if (aheadPlans.isEmpty()) {
-                mailbox.yield();
-            } else {
-                // a version is missing between the current plan and those that arrived: ask for it
-                mailbox.tryYield();
-                awaitPlan(10);
-            }
+            // run the mailbox (plans, checkpoints, timers), and poll the coordinator for the plan after the current
+            // one: a version missing before those that arrived, or the one the waiting records need, lost on its way
+            // (plan events are loss tolerant; after the final lease no later version would show the gap)
+            mailbox.tryYield();
+            awaitPlan(10);
         }
         endOutput();
         super.finish();

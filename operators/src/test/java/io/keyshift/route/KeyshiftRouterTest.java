@@ -936,6 +936,36 @@ class KeyshiftRouterTest {
     }
 
     /**
+     * The planner's final lease lost on its way to a router whose ended input still holds records beyond its lease
+     * (plan events are loss tolerant, and after the final lease no later version comes that would show the gap): the
+     * router asks its coordinator while it waits at the end, and finishes with the records routed (it waited in its
+     * mailbox for ever).
+     */
+    @Test
+    void aFinalLeaseLostOnItsWayIsAskedForWhileTheEndedInputWaits() {
+        org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(30), () -> {
+            var router = router(1000, false);
+            List<Long> asked = new ArrayList<>();
+            router.requestPlansFrom(r -> {
+                asked.add(r.knownVersion());
+                return java.util.concurrent.CompletableFuture.completedFuture(io.keyshift.plan.PlanRequest.response(
+                        2, io.keyshift.plan.PlanEvent.encode(Plans.plan(2, Long.MAX_VALUE, MAX_P))));
+            });
+            try (var h = harness(router, null)) {
+                plan(h, Plans.plan(1, 4_000, MAX_P));
+                h.processElement("a", 5_000);
+                h.processWatermark(new Watermark(4_500));
+                assertThat(envelopes(h)).isEmpty();
+                router.finish();
+                assertThat(asked).contains(1L);
+                assertThat(router.planVersion()).isEqualTo(2);
+                assertThat(envelopes(h)).singleElement().satisfies(e -> assertThat(e.value).isEqualTo("a"));
+                assertThat(watermarks(h)).last().isEqualTo(Long.MAX_VALUE);
+            }
+        });
+    }
+
+    /**
      * A router beyond its bound waits for the plan it asked its coordinator for: an answer that comes from another
      * thread while it waits is applied and releases the waiting records; a failed poll is asked again with the next
      * record. Nothing is lost or doubled.
