@@ -598,6 +598,32 @@ class RepartitionPlannerTest {
         assertThat(searched.getPredictedImbalanceAfter()).isEqualTo(1.0);
     }
 
+    /**
+     * The search keeps to the migration budget: with two migrations allowed, subtasks {100, 60} | {80, 40, 30} |
+     * {60, 40} (no single move helps) have a swap within it (60 <-> 40 with the third subtask: 140 | 150 | 120). The
+     * search made two swaps (three or four units changed), and the planner discarded the whole result: no migration.
+     */
+    @Test
+    void localSearchKeepsToTheMigrationBudget() {
+        Map<String, Double> loads = new TreeMap<>();
+        double[][] want = {{100, 60}, {80, 40, 30}, {60, 40}};
+        for (int sub = 0; sub < 3; sub++) {
+            int found = 0;
+            for (int i = 0; found < want[sub].length; i++) {
+                String k = "u" + sub + "-" + i;
+                if (KeyGroupRangeAssignment.assignKeyToParallelOperator(k, MAX_P, 3) == sub) {
+                    loads.put(k, want[sub][found++]);
+                }
+            }
+        }
+        RepartitionPlanner.Constraints withSearch = new RepartitionPlanner.Constraints(0, 0.75, 0.90, 0.60, 0,
+                java.util.Set.of(), java.time.Duration.ofSeconds(1));
+        RoutingPlan searched = new RepartitionPlanner(new RepartitionPlanner.Settings(MAX_P, 3, W, W, 1, 2, 0.02,
+                0.01, 0.001, 2, 100, 0.0, withSearch)).onForecast(forecast(10 * W, loads));
+        assertThat(searched.getMigrationsStarted()).isBetween(1, 2);
+        assertThat(searched.getPredictedImbalanceAfter()).isLessThan(1.17);
+    }
+
     @Test
     void anAnomalyReplansAtOnceDespiteTheThreshold() {
         LoadForecast quiet = forecast(10 * W, skewed());

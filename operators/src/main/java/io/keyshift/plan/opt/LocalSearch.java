@@ -14,7 +14,9 @@ import java.util.stream.IntStream;
  * {@code tolerance}), when no swap with one of the {@value #CANDIDATES} least loaded subtasks lowers the maximum, or
  * when the budget is spent. If the result is still more than {@value #FALLBACK_GAP} above the lower bound (few units
  * per subtask, where moves and swaps get stuck), {@link LptFromScratch} is tried too and the better assignment kept
- * (ties to the one that moves fewer units). Deterministic: no randomness is used, so the seed is ignored.
+ * (ties to the one that moves fewer units). At most {@code maxMoves} units end on another subtask than in
+ * {@link PlanningProblem#current()}: a swap that would take the count beyond it is not made, and an LPT assignment
+ * beyond it is not taken. Deterministic: no randomness is used, so the seed is ignored.
  */
 public final class LocalSearch implements Optimizer {
     /** Least loaded subtasks tried as swap partners per step. */
@@ -55,8 +57,9 @@ public final class LocalSearch implements Optimizer {
             sortByLoad(members[j], load);
         }
         long deadline = System.nanoTime() + budget.toNanos();
-        int swaps = 0;
-        while (System.nanoTime() < deadline && swaps < maxMoves) {
+        int[] current = p.current();
+        int changed = p.moved(a);
+        while (System.nanoTime() < deadline && changed < maxMoves) {
             int hi = 0;
             for (int j = 1; j < s; j++) {
                 if (sub[j] > sub[hi]) {
@@ -82,7 +85,8 @@ public final class LocalSearch implements Optimizer {
                     for (int c = Math.max(0, yi - 1); c <= Math.min(members[lo].length - 1, yi + 1); c++) {
                         double d = lx - load[members[lo][c]];
                         double m = Math.max(sub[hi] - d, sub[lo] + d);
-                        if (d > 0 && m < bestMax - 1e-9) {
+                        if (d > 0 && m < bestMax - 1e-9
+                                && changed + swapChange(current, members[hi][xi], members[lo][c], hi, lo) <= maxMoves) {
                             bestMax = m;
                             bx = xi;
                             by = c;
@@ -103,19 +107,28 @@ public final class LocalSearch implements Optimizer {
             a[y] = hi;
             members[hi][bx] = y;
             members[bo][by] = x;
+            changed += swapChange(current, x, y, hi, bo);
             sortByLoad(members[hi], load);
             sortByLoad(members[bo], load);
-            swaps++;
         }
         double bound = p.lowerBound();
         if (p.imbalance(a) > bound * (1 + FALLBACK_GAP)) {
             int[] lpt = new LptFromScratch().optimize(p, seed, budget);
             double gain = p.imbalance(a) - p.imbalance(lpt);
-            if (gain > 1e-12 || (gain >= -1e-12 && p.moved(lpt) < p.moved(a))) {
+            if (p.moved(lpt) <= maxMoves && (gain > 1e-12 || (gain >= -1e-12 && p.moved(lpt) < p.moved(a)))) {
                 return lpt;
             }
         }
         return a;
+    }
+
+    /**
+     * How a swap of unit {@code x} (on {@code hi}, to {@code lo}) with unit {@code y} (on {@code lo}, to {@code hi})
+     * changes the number of units away from their subtask in {@code current}: -2 to +2.
+     */
+    static int swapChange(int[] current, int x, int y, int hi, int lo) {
+        return (lo != current[x] ? 1 : 0) - (hi != current[x] ? 1 : 0)
+                + (hi != current[y] ? 1 : 0) - (lo != current[y] ? 1 : 0);
     }
 
     private static int[][] members(PlanningProblem p, int[] a) {
