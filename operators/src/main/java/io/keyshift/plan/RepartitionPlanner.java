@@ -901,7 +901,10 @@ public final class RepartitionPlanner {
                 idle.add(e);
             }
         }
-        idle.sort(Comparator.comparingDouble((RouteEntry e) -> hotLoad.getOrDefault(e.getKey(), 0.0))
+        // cold keys first (a hot key forecast at 0 among them would stop the loop below before the cold ones after
+        // it), then the lightest
+        idle.sort(Comparator.comparing((RouteEntry e) -> hotLoad.containsKey(e.getKey()))
+                .thenComparingDouble((RouteEntry e) -> hotLoad.getOrDefault(e.getKey(), 0.0))
                 .thenComparing(RouteEntry::getKey));
         // a keyed process function's key back home keeps its entry (the epoch of its stay there), which no return can
         // shorten: not counted, or once the bound is reached every plan would send hot moved keys home
@@ -1102,6 +1105,10 @@ public final class RepartitionPlanner {
      */
     private double planningLoad(UnitForecast u) {
         List<Double> f = u.getForecast();
+        if (f.isEmpty()) {
+            // no step forecast (the forecaster always gives +1..+H; a forecast built by hand may not): no load
+            return 0;
+        }
         int from = Math.min(s.firstOwnedStep(), f.size() - 1);
         int windows = Math.max(1, Math.min(f.size(), from + s.horizon()) - from);
         return longRun.shrink(u, forecastLoad(u), windows, s.shrinkage());
@@ -1110,6 +1117,10 @@ public final class RepartitionPlanner {
     /** The unit's mean forecast over the planning horizon. */
     private double forecastLoad(UnitForecast u) {
         List<Double> f = u.getForecast();
+        if (f.isEmpty()) {
+            // no step forecast (the forecaster always gives +1..+H; a forecast built by hand may not): no load
+            return 0;
+        }
         int from = Math.min(s.firstOwnedStep(), f.size() - 1);
         int to = Math.min(f.size(), from + s.horizon());
         double sum = 0;
@@ -1128,12 +1139,13 @@ public final class RepartitionPlanner {
         return range.getStartKeyGroup() + Math.floorMod(key.hashCode(), range.getNumberOfKeyGroups());
     }
 
-    /** The entry's natural key group (entries of plans before format 2 lack it: then the key group of the id string). */
+    /** Whether {@code key} is pinned: by the constraints, a control command, or a revert's hold. */
     private boolean pinned(String key, Control ctl) {
         return s.constraints().pinned().contains(key) || ctl.pinned().contains(key) || ctl.held().contains(key)
                 || ctl.revertTo().containsKey(key);
     }
 
+    /** The entry's natural key group (entries of plans before format 2 lack it: then the key group of the id string). */
     private int natural(RouteEntry e) {
         return e.getNaturalKeyGroup() >= 0 ? e.getNaturalKeyGroup()
                 : KeyGroupRangeAssignment.assignToKeyGroup(e.getKey(), s.maxParallelism());

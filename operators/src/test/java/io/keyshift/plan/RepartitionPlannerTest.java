@@ -227,6 +227,45 @@ class RepartitionPlannerTest {
         }
     }
 
+    /**
+     * A moved key still among the forecast's hot keys but forecast at load 0 sorted among the cold ones and, named
+     * first, stopped the returns: the cold moved key after it stayed away.
+     */
+    @Test
+    void aHotKeyForecastAtZeroDoesNotKeepAColdMovedKeyAway() {
+        io.keyshift.config.AvroTrust.install();
+        Map<String, Double> loads = new TreeMap<>();
+        for (int s = 0; s < P; s++) {
+            for (int i = 0; ; i++) {
+                if (subtask("even-" + s + "-" + i) == s) {
+                    loads.put("even-" + s + "-" + i, 100.0);
+                    break;
+                }
+            }
+        }
+        loads.put("a-moved", 0.0);
+        long now = 10 * W;
+        List<RouteEntry> entries = new ArrayList<>();
+        for (String k : List.of("a-moved", "b-moved")) {
+            int natural = KeyGroupRangeAssignment.assignToKeyGroup(k, MAX_P);
+            entries.add(RouteEntry.newBuilder().setKey(k).setNaturalKeyGroup(natural)
+                    .setKeyGroup((natural + MAX_P / P) % MAX_P).setEpoch(1).setMigration(null)
+                    .setMovedAt(Long.MIN_VALUE).build());
+        }
+        RepartitionPlanner planner = new RepartitionPlanner(new RepartitionPlanner.Settings(MAX_P, P, W, W, 1, 2,
+                0.02, 0.1, 0.001, 8, 100, 0.0, new RepartitionPlanner.Constraints(0, 0.75, 0.90, 0.60, 6,
+                java.util.Set.of())));
+        planner.restore(RoutingPlan.newBuilder().setVersion(1).setValidUntil(now + W).setBasedOnWindowEnd(now)
+                .setMaxParallelism(MAX_P).setParallelism(P).setEntries(entries)
+                .setPredictedImbalanceBefore(1).setPredictedImbalanceAfter(1).setMigrationsStarted(0)
+                .setMigrationsCompleted(0).build());
+        RoutingPlan next = planner.onForecast(forecast(now + W, loads));
+        RouteEntry b = next.getEntries().stream().filter(x -> x.getKey().toString().equals("b-moved")).findFirst()
+                .orElseThrow();
+        assertThat(b.getMigration()).as("the cold moved key goes home").isNotNull();
+        assertThat(b.getMigration().getToKeyGroup()).isEqualTo(b.getNaturalKeyGroup());
+    }
+
     /** Four hot keys that all hash to subtask 0, plus one cold key per other subtask. */
     private static Map<String, Double> skewed() {
         Map<String, Double> loads = new TreeMap<>();
