@@ -93,8 +93,9 @@ public final class RepartitionPlanner {
      * @param pinned keys that start no migration, in addition to {@link Constraints#pinned()}
      * @param rollbackTarget null, or per key the key group to go back to and the key's natural key group
      *                       ({@code int[] {keyGroup, natural}}); keys not named go to their natural key group. While
-     *                       it is set, no other migration starts; it is done once every key is there
-     *                       ({@link #rollbackComplete()})
+     *                       it is set, no other migration starts but reverts ({@code revertTo}, which come first: a
+     *                       reverted key is then held where its revert takes it, and the rollback leaves it there); it
+     *                       is done once every other key is there ({@link #rollbackComplete()})
      * @param revertTo keys to move back to a key group (a shadow that disagreed with its primary), whatever else
      *                 holds: {@code int[] {keyGroup, ifAt}}, where ifAt >= 0 is the key group the key must still be
      *                 routed to (else the revert is stale). A key in flight to ifAt waits ({@link #revertsResolved()})
