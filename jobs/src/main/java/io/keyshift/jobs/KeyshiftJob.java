@@ -519,8 +519,17 @@ public final class KeyshiftJob implements Callable<Integer> {
         Path dir = out.toAbsolutePath();
         // a job restored from a savepoint continues its own outputs; one started from a bootstrap savepoint (the
         // forecaster's state alone) continues none, and --out must be new to it as to a fresh job
-        boolean restoring = conf.getOptional(StateRecoveryOptions.SAVEPOINT_PATH)
-                .filter(p -> !io.keyshift.savepoint.ForecasterBootstrap.isBootstrap(p)).isPresent();
+        String restoredFrom = conf.getOptional(StateRecoveryOptions.SAVEPOINT_PATH).orElse(null);
+        Boolean bootstrap = restoredFrom == null ? Boolean.FALSE
+                : io.keyshift.savepoint.ForecasterBootstrap.bootstrapIfKnown(restoredFrom);
+        boolean restoring = restoredFrom != null && !Boolean.TRUE.equals(bootstrap);
+        if (bootstrap == null) {
+            // a restore is let in as one: only the cluster may be able to read the path
+            System.err.println("keyshift-job: warning: cannot read " + restoredFrom + " from here (its file system "
+                    + "is not available to this client), so it is taken for a savepoint of this job, which continues "
+                    + "--out " + out.toAbsolutePath() + "; a bootstrap savepoint (bin/keyshift bootstrap) needs an --out "
+                    + "of its own, which is not checked here");
+        }
         String fixedJobId = conf.getString(FIXED_JOB_ID, null);
         String recoveryPath = conf.getOptional(StateRecoveryOptions.SAVEPOINT_PATH).orElse("");
         // the same job's main run again after a JobManager failover (HA), which continues its own output: a

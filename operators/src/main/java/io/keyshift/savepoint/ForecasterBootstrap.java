@@ -54,6 +54,15 @@ public final class ForecasterBootstrap {
      * {@link #write}; false where that cannot be read.
      */
     public static boolean isBootstrap(String path) {
+        return Boolean.TRUE.equals(bootstrapIfKnown(path));
+    }
+
+    /**
+     * Whether the savepoint at {@code path} (its directory or its {@code _metadata} file) was written by
+     * {@link #write}; null where this JVM cannot tell (no file system for the path's scheme, e.g. {@code s3://} in a
+     * client without Flink's plugins, or the path unreadable).
+     */
+    public static Boolean bootstrapIfKnown(String path) {
         try {
             org.apache.flink.core.fs.Path p = new org.apache.flink.core.fs.Path(path);
             if (p.getName().equals("_metadata")) {
@@ -61,7 +70,7 @@ public final class ForecasterBootstrap {
             }
             return p.getFileSystem().exists(new org.apache.flink.core.fs.Path(p, MARKER));
         } catch (Exception | LinkageError e) {
-            return false;
+            return null;
         }
     }
 

@@ -317,4 +317,16 @@ class ForecasterBootstrapTest {
         assertThat(StageSavepoint.keyGroupSizes(state)).containsExactly(java.util.Map.entry(0, 50L),
                 java.util.Map.entry(2, 50L));
     }
+
+    /**
+     * A savepoint path this JVM cannot read (no file system for its scheme) is neither a bootstrap nor a savepoint of
+     * the job to the client: the cluster job warns that it takes it for a restore and does not check --out.
+     */
+    @Test
+    void aPathOfAFileSystemThisJvmLacksIsNotKnownToBeABootstrap() {
+        org.assertj.core.api.Assertions.assertThat(ForecasterBootstrap.bootstrapIfKnown("s3://bucket/warm")).isNull();
+        org.assertj.core.api.Assertions.assertThat(ForecasterBootstrap.isBootstrap("s3://bucket/warm")).isFalse();
+        org.assertj.core.api.Assertions.assertThat(ForecasterBootstrap.bootstrapIfKnown(
+                new java.io.File("target/no-such-savepoint").toURI().toString())).isFalse();
+    }
 }
