@@ -271,9 +271,13 @@ public final class Soak {
             names.put(v.path("id").asText(), v.path("name").asText());
         }
         ObjectNode perVertex = out.putObject("state_size_per_vertex");
+        ObjectNode checkpointedPerVertex = out.putObject("checkpointed_size_per_vertex");
         JsonNode tasks = api.get("/jobs/" + job + "/checkpoints/details/" + id).path("tasks");
-        tasks.fields().forEachRemaining(e -> perVertex.put(shortName(names.getOrDefault(e.getKey(), e.getKey())),
-                e.getValue().path("state_size").asLong()));
+        tasks.fields().forEachRemaining(e -> {
+            String name = shortName(names.getOrDefault(e.getKey(), e.getKey()));
+            perVertex.put(name, e.getValue().path("state_size").asLong());
+            checkpointedPerVertex.put(name, e.getValue().path("checkpointed_size").asLong());
+        });
         return out;
     }
 
@@ -362,9 +366,10 @@ public final class Soak {
         return out;
     }
 
-    private static double median(List<JsonNode> xs, String pointer) {
+    /** Median of the samples' values at {@code pointer}, without the -1 of a value not there yet; -1 if none. */
+    static double median(List<JsonNode> xs, String pointer) {
         double[] v = xs.stream().map(x -> x.at(pointer)).filter(JsonNode::isNumber).mapToDouble(JsonNode::asDouble)
-                .sorted().toArray();
+                .filter(d -> d >= 0).sorted().toArray();
         if (v.length == 0) {
             return -1;
         }
