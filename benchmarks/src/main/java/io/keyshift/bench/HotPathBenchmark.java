@@ -46,9 +46,9 @@ import java.util.concurrent.TimeUnit;
  * the envelope into a network buffer is the record writer's cost, measured by {@code keyshift bench}).
  *
  * <ul>
- *   <li>{@code router}: sampling (rate 1.0 or 0.1) and routing under a plan that moved 256 keys, no migration in
- *       flight, emitting the primary envelope;</li>
- *   <li>{@code routerDuringMigration}: records of keys in their shadow phase (primary and shadow envelopes);</li>
+ *   <li>{@code router}: sampling (rate 1.0 or 0.1) and routing under a plan that moved 256 keys ({@code plan=moved}:
+ *       no migration in flight, emitting the primary envelope; {@code plan=inShadow}: the keys in their shadow
+ *       phase, primary and shadow envelopes);</li>
  *   <li>{@code routingKeyHash}: {@link RoutingKey#of}, the key group's hash preimage for a key;</li>
  *   <li>{@code exchange}: a record serialized and read back as {@code keyBy}'s exchange and keyshift's keyed
  *       exchange carry it (see {@link Exchange});</li>
