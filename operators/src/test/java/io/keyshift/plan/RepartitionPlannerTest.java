@@ -189,15 +189,7 @@ class RepartitionPlannerTest {
     void aColdMovedKeyGoesHomeOnlyAfterTheMinimumWindowsBetweenMoves() {
         io.keyshift.config.AvroTrust.install();
         // one key of 100 per subtask: balanced, nothing to move
-        Map<String, Double> loads = new TreeMap<>();
-        for (int s = 0; s < P; s++) {
-            for (int i = 0; ; i++) {
-                if (subtask("even-" + s + "-" + i) == s) {
-                    loads.put("even-" + s + "-" + i, 100.0);
-                    break;
-                }
-            }
-        }
+        Map<String, Double> loads = onePerSubtask();
         String cold = "cold-moved";
         int natural = KeyGroupRangeAssignment.assignToKeyGroup(cold, MAX_P);
         int away = (natural + MAX_P / P) % MAX_P;
@@ -234,15 +226,7 @@ class RepartitionPlannerTest {
     @Test
     void aHotKeyForecastAtZeroDoesNotKeepAColdMovedKeyAway() {
         io.keyshift.config.AvroTrust.install();
-        Map<String, Double> loads = new TreeMap<>();
-        for (int s = 0; s < P; s++) {
-            for (int i = 0; ; i++) {
-                if (subtask("even-" + s + "-" + i) == s) {
-                    loads.put("even-" + s + "-" + i, 100.0);
-                    break;
-                }
-            }
-        }
+        Map<String, Double> loads = onePerSubtask();
         loads.put("a-moved", 0.0);
         long now = 10 * W;
         List<RouteEntry> entries = new ArrayList<>();
@@ -266,6 +250,40 @@ class RepartitionPlannerTest {
         assertThat(b.getMigration().getToKeyGroup()).isEqualTo(b.getNaturalKeyGroup());
     }
 
+    /** Keys with the loads {@code want[subtask]} on each of {@code want.length} subtasks. */
+    private static Map<String, Double> unitsOn(double[][] want) {
+        Map<String, Double> loads = new TreeMap<>();
+        for (int sub = 0; sub < want.length; sub++) {
+            int found = 0;
+            for (int i = 0; found < want[sub].length; i++) {
+                String k = "u" + sub + "-" + i;
+                if (KeyGroupRangeAssignment.assignKeyToParallelOperator(k, MAX_P, want.length) == sub) {
+                    loads.put(k, want[sub][found++]);
+                }
+            }
+        }
+        return loads;
+    }
+
+    /** One key of load 100 per subtask: balanced, nothing to move. */
+    private static Map<String, Double> onePerSubtask() {
+        Map<String, Double> loads = new TreeMap<>();
+        putOnePerSubtask(loads, "even-", 100.0, 0);
+        return loads;
+    }
+
+    /** Puts one key named {@code prefix + subtask + "-" + i} of {@code load} on each subtask from {@code from} on. */
+    private static void putOnePerSubtask(Map<String, Double> loads, String prefix, double load, int from) {
+        for (int s = from; s < P; s++) {
+            for (int i = 0; ; i++) {
+                if (subtask(prefix + s + "-" + i) == s) {
+                    loads.put(prefix + s + "-" + i, load);
+                    break;
+                }
+            }
+        }
+    }
+
     /** Four hot keys that all hash to subtask 0, plus one cold key per other subtask. */
     private static Map<String, Double> skewed() {
         Map<String, Double> loads = new TreeMap<>();
@@ -276,14 +294,7 @@ class RepartitionPlannerTest {
                 found++;
             }
         }
-        for (int s = 1; s < P; s++) {
-            for (int i = 0; ; i++) {
-                if (subtask("cold-" + s + "-" + i) == s) {
-                    loads.put("cold-" + s + "-" + i, 10.0);
-                    break;
-                }
-            }
-        }
+        putOnePerSubtask(loads, "cold-", 10.0, 1);
         return loads;
     }
 
@@ -615,17 +626,7 @@ class RepartitionPlannerTest {
     @Test
     void localSearchWithinTheTimeBudgetSwapsWhereNoSingleMoveHelps() {
         // two subtasks: {60, 40} and {50, 30}; no single move lowers the maximum, the swap 60 <-> 50 balances
-        Map<String, Double> loads = new TreeMap<>();
-        double[][] want = {{60, 40}, {50, 30}};
-        for (int sub = 0; sub < 2; sub++) {
-            int found = 0;
-            for (int i = 0; found < 2; i++) {
-                String k = "u" + sub + "-" + i;
-                if (KeyGroupRangeAssignment.assignKeyToParallelOperator(k, MAX_P, 2) == sub) {
-                    loads.put(k, want[sub][found++]);
-                }
-            }
-        }
+        Map<String, Double> loads = unitsOn(new double[][] {{60, 40}, {50, 30}});
         RepartitionPlanner.Constraints withSearch = new RepartitionPlanner.Constraints(0, 0.75, 0.90, 0.60, 0,
                 java.util.Set.of(), java.time.Duration.ofSeconds(1));
         RoutingPlan greedyOnly = new RepartitionPlanner(new RepartitionPlanner.Settings(MAX_P, 2, W, W, 1, 2, 0.02,
@@ -644,17 +645,7 @@ class RepartitionPlannerTest {
      */
     @Test
     void localSearchKeepsToTheMigrationBudget() {
-        Map<String, Double> loads = new TreeMap<>();
-        double[][] want = {{100, 60}, {80, 40, 30}, {60, 40}};
-        for (int sub = 0; sub < 3; sub++) {
-            int found = 0;
-            for (int i = 0; found < want[sub].length; i++) {
-                String k = "u" + sub + "-" + i;
-                if (KeyGroupRangeAssignment.assignKeyToParallelOperator(k, MAX_P, 3) == sub) {
-                    loads.put(k, want[sub][found++]);
-                }
-            }
-        }
+        Map<String, Double> loads = unitsOn(new double[][] {{100, 60}, {80, 40, 30}, {60, 40}});
         RepartitionPlanner.Constraints withSearch = new RepartitionPlanner.Constraints(0, 0.75, 0.90, 0.60, 0,
                 java.util.Set.of(), java.time.Duration.ofSeconds(1));
         RoutingPlan searched = new RepartitionPlanner(new RepartitionPlanner.Settings(MAX_P, 3, W, W, 1, 2, 0.02,
