@@ -527,8 +527,8 @@ public final class KeyshiftJob implements Callable<Integer> {
             // a restore is let in as one: only the cluster may be able to read the path
             System.err.println("keyshift-job: warning: cannot read " + restoredFrom + " from here (its file system "
                     + "is not available to this client), so it is taken for a savepoint of this job, which continues "
-                    + "--out " + out.toAbsolutePath() + "; a bootstrap savepoint (bin/keyshift bootstrap) needs an --out "
-                    + "of its own, which is not checked here");
+                    + "--out " + out.toAbsolutePath() + "; a bootstrap savepoint (bin/keyshift bootstrap) needs an "
+                    + "--out of its own, which is not checked here");
         }
         String fixedJobId = conf.getString(FIXED_JOB_ID, null);
         String recoveryPath = conf.getOptional(StateRecoveryOptions.SAVEPOINT_PATH).orElse("");

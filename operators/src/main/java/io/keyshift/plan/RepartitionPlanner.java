@@ -1146,7 +1146,9 @@ public final class RepartitionPlanner {
                 || ctl.revertTo().containsKey(key);
     }
 
-    /** The entry's natural key group (entries of plans before format 2 lack it: then the key group of the id string). */
+    /**
+     * The entry's natural key group (entries of plans before format 2 lack it: then the key group of the id string).
+     */
     private int natural(RouteEntry e) {
         return e.getNaturalKeyGroup() >= 0 ? e.getNaturalKeyGroup()
                 : KeyGroupRangeAssignment.assignToKeyGroup(e.getKey(), s.maxParallelism());

@@ -9,8 +9,8 @@ import java.io.Serializable;
  * the planning window: every window then lies wholly at one owner) or, if the migration is validated, long enough for
  * the new owner to compute whole windows (a keyed process function: its outputs from its horizon on) that are compared
  * with the old owner's results: the state horizon rounded up to planning windows, which covers what correctness needs
- * ({@code RepartitionPlanner.Settings#shadowMillis}). {@link Mode#ALL} validates every migration, {@link Mode#NONE} none, {@link Mode#SAMPLE} a
- * deterministic 1-in-{@code sampleEvery} sample by a hash of (key, plan version): the same input gives the same
+ * ({@code RepartitionPlanner.Settings#shadowMillis}). {@link Mode#ALL} validates every migration, {@link Mode#NONE}
+ * none, {@link Mode#SAMPLE} a deterministic 1-in-{@code sampleEvery} sample by a hash of (key, plan version): the same input gives the same
  * sample at any replay speed and after any recovery.
  *
  * @param sampleEvery for SAMPLE: validate one migration in this many on average (>= 1)

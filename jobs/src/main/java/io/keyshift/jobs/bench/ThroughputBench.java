@@ -106,7 +106,8 @@ public final class ThroughputBench {
     /**
      * Bench settings.
      *
-     * @param records records per measured run; 0 = by service time ({@link #defaultRecords}: 24M at 0, 16M above 0 up to 20 us, 1M above)
+     * @param records records per measured run; 0 = by service time ({@link #defaultRecords}: 24M at 0, 16M above 0 up
+     *                to 20 us, 1M above)
      * @param repetitions measured runs per system and cell (after one unmeasured warm-up run each), >= 1
      * @param latencyRate records per second of extra runs of the drifting keys at that offered load, at the first
      *                    service time (0 = none): latency where hashing's hot subtask saturates but balanced subtasks
@@ -654,7 +655,8 @@ public final class ThroughputBench {
                 if (r.results() != hash.get(0).results() || r.resultsDigest() != hash.get(0).resultsDigest()) {
                     throw new IllegalStateException("drifting keys at the offered rate: a run gave " + r.results()
                             + " window results (digest " + Long.toHexString(r.resultsDigest()) + "), keyBy "
-                            + hash.get(0).results() + " (digest " + Long.toHexString(hash.get(0).resultsDigest()) + ")");
+                            + hash.get(0).results() + " (digest " + Long.toHexString(hash.get(0).resultsDigest())
+                            + ")");
                 }
             }
             log.printf("drifting keys at %,.0f records/s offered (medians of %d): keyBy p50 %.1f ms p99 %.1f ms "

@@ -121,8 +121,8 @@ public final class PlanBenchCommand implements Callable<Integer> {
                     json.get("plan_ms_p95").asDouble(), json.get("forecaster_engine_bytes").asLong(),
                     json.get("engine_bytes_per_series").asDouble(), json.get("planner_state_bytes").asLong());
             System.out.printf("checkpoints (RocksDB, incremental, %d windows released per checkpoint): %d "
-                            + "completed; uploaded per checkpoint %,.0f bytes (median of the last quarter; p95 %,.0f, max %,.0f), %,d in "
-                            + "total; full state at the last one %,d bytes%n", windowsPerCheckpoint,
+                            + "completed; uploaded per checkpoint %,.0f bytes (median of the last quarter; p95 %,.0f, "
+                            + "max %,.0f), %,d in total; full state at the last one %,d bytes%n", windowsPerCheckpoint,
                     json.get("checkpoints_completed").asInt(), json.get("checkpointed_bytes_median").asDouble(),
                     json.get("checkpointed_bytes_p95").asDouble(), json.get("checkpointed_bytes_max").asDouble(),
                     json.get("checkpointed_bytes_total").asLong(), json.get("state_bytes_last").asLong());
