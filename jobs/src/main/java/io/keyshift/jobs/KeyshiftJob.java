@@ -342,10 +342,10 @@ public final class KeyshiftJob implements Callable<Integer> {
      * The file in {@code --out} that keeps the SHA-256 of the {@code --control} file a job started with: a resume
      * given a changed file is refused ({@link #controlFileDigest}).
      */
-    static final String CONTROL_DIGEST_FILE = ".control-file-sha256";
+    public static final String CONTROL_DIGEST_FILE = ".control-file-sha256";
 
     /** The SHA-256 (hex) of {@code file}'s bytes. */
-    static String controlFileDigest(Path file) throws java.io.IOException {
+    public static String controlFileDigest(Path file) throws java.io.IOException {
         return sha256Hex(Files.readAllBytes(file));
     }
 
@@ -616,27 +616,35 @@ public final class KeyshiftJob implements Callable<Integer> {
         }
         Files.createDirectories(dir);
         boolean[] submitted = {false};
+        // what a restore of this job is checked against, kept in --out once the job is submitted: by Flink's job
+        // listener where main submits it, and where `bin/keyshift submit` takes the job graph out of execute() (no
+        // listener runs there; submit removes the files again if the cluster does not take the job)
+        Runnable keepForRestore = () -> {
+            if (controlDigest != null) {
+                try {
+                    Files.writeString(dir.resolve(CONTROL_DIGEST_FILE), controlDigest + "\n");
+                } catch (java.io.IOException e) {
+                    System.err.println("keyshift-job: warning: could not keep the --control file's digest in "
+                            + dir + " (" + e.getMessage() + "); a resume cannot check the file");
+                }
+            }
+            if (kafkaSinks) {
+                // once submitted: a run refused after its checks (a restore given another input) must not
+                // record a naming its directory's job never used
+                try {
+                    kafka.writeTransactionNaming(dir);
+                } catch (java.io.IOException e) {
+                    System.err.println("keyshift-job: warning: could not keep the Kafka sinks' transaction naming "
+                            + "in " + dir + " (" + e.getMessage() + "); a restore must name it again");
+                }
+            }
+        };
         env.registerJobListener(new org.apache.flink.core.execution.JobListener() {
             @Override
             public void onJobSubmitted(org.apache.flink.core.execution.JobClient client, Throwable failure) {
                 submitted[0] |= client != null;
-                if (client != null && controlDigest != null) {
-                    try {
-                        Files.writeString(dir.resolve(CONTROL_DIGEST_FILE), controlDigest + "\n");
-                    } catch (java.io.IOException e) {
-                        System.err.println("keyshift-job: warning: could not keep the --control file's digest in "
-                                + dir + " (" + e.getMessage() + "); a resume cannot check the file");
-                    }
-                }
-                if (client != null && kafkaSinks) {
-                    // once submitted: a run refused after its checks (a restore given another input) must not
-                    // record a naming its directory's job never used
-                    try {
-                        kafka.writeTransactionNaming(dir);
-                    } catch (java.io.IOException e) {
-                        System.err.println("keyshift-job: warning: could not keep the Kafka sinks' transaction naming "
-                                + "in " + dir + " (" + e.getMessage() + "); a restore must name it again");
-                    }
+                if (client != null) {
+                    keepForRestore.run();
                 }
             }
 
@@ -748,7 +756,9 @@ public final class KeyshiftJob implements Callable<Integer> {
             // submitted (a client timeout or a JobManager failover can end execute() while the job lives on and
             // reads the file), and not on Flink's ProgramAbortException: `submit` takes the job graph out of
             // execute() by it, and submits it after
-            if (!submitted[0] && !e.getClass().getName().equals(PROGRAM_ABORT)) {
+            if (e.getClass().getName().equals(PROGRAM_ABORT)) {
+                keepForRestore.run();
+            } else if (!submitted[0]) {
                 removeUnsubmitted(dir, started, wroteSorted[0]);
             }
             throw e;

@@ -105,7 +105,8 @@ public final class SubmitCommand implements Callable<Integer> {
         List<Path> writtenIfSubmitted = new java.util.ArrayList<>();
         Path out = outOf(jobArgs);
         if (out != null) {
-            for (String name : List.of(KeyshiftJob.STARTED_MARKER, ".events.bin")) {
+            for (String name : List.of(KeyshiftJob.STARTED_MARKER, ".events.bin", KeyshiftJob.CONTROL_DIGEST_FILE,
+                    io.keyshift.jobs.kafka.KafkaOptions.TRANSACTION_NAMING_FILE)) {
                 if (!Files.exists(out.resolve(name))) {
                     writtenIfSubmitted.add(out.resolve(name));
                 }

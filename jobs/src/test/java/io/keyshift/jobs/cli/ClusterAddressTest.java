@@ -140,6 +140,8 @@ class ClusterAddressTest {
         new java.util.jar.JarOutputStream(java.nio.file.Files.newOutputStream(jar), manifest).close();
         java.nio.file.Path csv = java.nio.file.Files.writeString(dir.resolve("in.csv"),
                 "k,t\na,2014-01-01 00:00:00\nb,2014-01-01 00:30:00\n");
+        java.nio.file.Path steer = java.nio.file.Files.writeString(dir.resolve("steer.csv"),
+                "2014-01-01T00:00:00Z,freeze\n");
         boolean[] hasJob = {false};
         HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
         server.createContext("/", ex -> {
@@ -164,18 +166,23 @@ class ClusterAddressTest {
                 java.nio.file.Path out = dir.resolve("out-" + known);
                 Run r = run("submit", "--jar", jar.toString(), "--rest", rest, "--config",
                         io.keyshift.jobs.SharedData.flinkConf().toString(), "--", "--input", csv.toString(), "--key",
-                        "k", "--time", "t", "--out", out.toString());
+                        "k", "--time", "t", "--control", steer.toString(), "--out", out.toString());
                 assertThat(r.exit()).as(r.err()).isEqualTo(1);
                 assertThat(r.err().strip().lines()).as(r.err()).hasSize(1);
                 if (known) {
                     assertThat(r.err()).contains("the cluster has job").contains("all the same");
                     assertThat(out.resolve(io.keyshift.jobs.KeyshiftJob.STARTED_MARKER)).exists();
                     assertThat(out.resolve(".events.bin")).exists();
+                    // what a restore is checked against is kept, as under a job's own submission (submit takes the
+                    // graph out of main, where no job listener runs: nothing was kept)
+                    assertThat(out.resolve(io.keyshift.jobs.KeyshiftJob.CONTROL_DIGEST_FILE)).content()
+                            .isEqualToIgnoringNewLines(io.keyshift.jobs.KeyshiftJob.controlFileDigest(steer));
                 } else {
                     // the graph was built and refused (not a main that failed before writing anything)
                     assertThat(r.err()).contains("the cluster did not take the job").contains("refused by this test");
                     assertThat(out.resolve(io.keyshift.jobs.KeyshiftJob.STARTED_MARKER)).doesNotExist();
                     assertThat(out.resolve(".events.bin")).doesNotExist();
+                    assertThat(out.resolve(io.keyshift.jobs.KeyshiftJob.CONTROL_DIGEST_FILE)).doesNotExist();
                 }
             }
         } finally {
