@@ -37,13 +37,27 @@ public final class JobSubmitter {
             this.jobId = jobId;
         }
 
-        /** "Class: message" of the innermost cause (Flink's outer ones say only "Failed to submit ..."). */
-        private static String innermost(Throwable e) {
+        /**
+         * "Class: message" of the innermost cause (Flink's outer ones say only "Failed to submit ..."); a message of
+         * several lines (a REST error's, which carries the server's stack trace: "[<Exception on server side: ...",
+         * "[...RestHandlerException: ...\n\tat ...]") as the message of its innermost cause, in one line.
+         */
+        static String innermost(Throwable e) {
             Throwable t = e;
             while (t.getCause() != null && t.getCause() != t) {
                 t = t.getCause();
             }
-            return t.getClass().getSimpleName() + ": " + t.getMessage();
+            String m = String.valueOf(t.getMessage()).strip();
+            if (m.lines().count() > 1) {
+                if (m.startsWith("[") && m.endsWith("]")) {
+                    m = m.substring(1, m.length() - 1).strip();
+                }
+                if (m.startsWith("<Exception on server side:")) {
+                    m = m.substring(m.indexOf('\n') + 1);
+                }
+                m = FlinkRest.innermostCause(m);
+            }
+            return t.getClass().getSimpleName() + ": " + m;
         }
 
         /** The id the job graph carries (32 hex digits). */

@@ -189,4 +189,5 @@ class ClusterAddressTest {
             server.stop(0);
         }
     }
+
 }
