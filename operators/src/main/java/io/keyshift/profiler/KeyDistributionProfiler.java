@@ -82,7 +82,8 @@ public class KeyDistributionProfiler extends AbstractStreamOperator<WindowProfil
      * Per router subtask: {input watermark, output watermark, idle (1/0), plan version}, as last reported. Checkpointed
      * ("router-progress"): a router subtask that had finished before the checkpoint and is restored as finished never
      * reports again, and without its last report (watermark at the end of time) no window would close. A live
-     * subtask's first report after a restore replaces its restored row; rows of another parallelism are dropped.
+     * subtask's row is restored as not idle (it was idle at the checkpoint or not), and its first report after the
+     * restore replaces it; rows of another parallelism are dropped.
      */
     private transient Map<Integer, long[]> progress;
     private transient int subtasks;
@@ -201,7 +202,10 @@ public class KeyDistributionProfiler extends AbstractStreamOperator<WindowProfil
                     restoredProgress = new HashMap<>();
                     restoredSubtasks = (int) row[1];
                 }
-                restoredProgress.put((int) row[0], new long[] {row[2], row[3], row[4], row[5]});
+                // a router that had not finished is live after the restore: it starts not idle and reports with its
+                // first watermark (and again once its input idles), so its row is not passed by as idle meanwhile
+                restoredProgress.put((int) row[0], new long[] {row[2], row[3], row[2] == Long.MAX_VALUE ? row[4] : 0,
+                    row[5]});
             }
         }
     }

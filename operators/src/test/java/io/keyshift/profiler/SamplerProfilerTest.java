@@ -785,6 +785,31 @@ class SamplerProfilerTest {
     }
 
     /**
+     * A router subtask idle at the checkpoint is live after the restore (it starts not idle and reports with its first
+     * watermark): its restored row no longer passes it by as idle, so a window closes with its sample in (the first
+     * report of the other subtask closed it, and the sample was dropped as late).
+     */
+    @Test
+    void aRouterIdleAtTheCheckpointIsWaitedForAfterTheRestore() throws Exception {
+        OperatorSubtaskState snap;
+        try (var h = profiler(null)) {
+            send(h, report(0, W - 1, false, sampleOf(0, 0, "a")));
+            send(h, report(1, W - 1, false, sampleOf(0, 1, "b")));
+            send(h, report(1, W - 1, true, null));
+            snap = h.snapshot(1, 1);
+        }
+        try (var h = profiler(snap)) {
+            send(h, report(0, 2 * W - 1, false, sampleOf(W, 0, "a")));
+            assertThat(profiles(h)).as("window W waits for subtask 1").isEmpty();
+            send(h, report(1, 2 * W - 1, false, sampleOf(W, 1, "x", "x")));
+            assertThat(profiles(h)).singleElement().satisfies(p -> {
+                assertThat(p.windowStart).isEqualTo(W);
+                assertThat(p.hotKeys).contains("x");
+            });
+        }
+    }
+
+    /**
      * A subtask's estimate is its sketch's upper bound; the profile printed the merged sketch's bounds, which held
      * none of the subtasks' errors: [E, E] with E above the true count. The bounds now hold it, and the other
      * subtask's possible purge.
