@@ -254,10 +254,20 @@ public final class KafkaOptions {
             // the format only (host:port, comma-separated): the names may resolve only where the job runs
             for (String server : bootstrapServers.split(",", -1)) {
                 String s = server.strip();
-                if (org.apache.kafka.common.utils.Utils.getHost(s) == null
-                        || org.apache.kafka.common.utils.Utils.getPort(s) == null) {
+                Integer port;
+                try {
+                    port = org.apache.kafka.common.utils.Utils.getPort(s);
+                } catch (NumberFormatException tooLong) {
+                    port = null;
+                }
+                if (org.apache.kafka.common.utils.Utils.getHost(s) == null || port == null) {
                     throw new ParameterException(cl, "--kafka-bootstrap-servers: '" + s + "' is not HOST:PORT (a "
                             + "comma-separated list of them), in '" + bootstrapServers + "'");
+                }
+                if (port < 1 || port > 65535) {
+                    // Kafka's clients refuse it only where the job runs (every client of it, at every restart)
+                    throw new ParameterException(cl, "--kafka-bootstrap-servers: '" + s + "' has port " + port
+                            + ", not in 1..65535, in '" + bootstrapServers + "'");
                 }
             }
         }
@@ -413,6 +423,31 @@ public final class KafkaOptions {
         if (why != null) {
             throw new ParameterException(cl, "--kafka-property " + key + ": the sinks' producers are transactional "
                     + "(exactly-once) and " + why + "; every producer of the job would fail to start");
+        }
+        // Kafka's producer refuses an explicit delivery.timeout.ms below linger.ms + request.timeout.ms (with their
+        // defaults where not given: ProducerConfig's 5 ms and 30 s)
+        String delivery = properties.get("delivery.timeout.ms");
+        if (delivery != null && !delivery.contains("${")) {
+            long linger = longOr(properties.get("linger.ms"), 5);
+            long request = longOr(properties.get("request.timeout.ms"), 30_000);
+            long given = longOr(delivery, Long.MAX_VALUE);
+            if (linger >= 0 && request >= 0 && given < linger + request) {
+                throw new ParameterException(cl, "--kafka-property delivery.timeout.ms=" + delivery + ": Kafka's "
+                        + "producer needs it at least linger.ms + request.timeout.ms (" + linger + " + " + request
+                        + " ms); every producer of the job would fail to start");
+            }
+        }
+    }
+
+    /** {@code value} as a long, or {@code otherwise} if it is absent, a config reference or not a number. */
+    private static long longOr(String value, long otherwise) {
+        if (value == null || value.contains("${")) {
+            return otherwise;
+        }
+        try {
+            return Long.parseLong(value.trim());
+        } catch (NumberFormatException e) {
+            return otherwise;
         }
     }
 

@@ -89,4 +89,29 @@ class KafkaGroupIdTest {
                 .isInstanceOf(picocli.CommandLine.ParameterException.class)
                 .hasMessageContaining("--kafka-property auto.offset.reset: ").hasMessageContaining("erliest");
     }
+
+    /**
+     * A port beyond 65535 (a typo) and a delivery timeout Kafka's producer refuses beside the others passed the checks
+     * of each value alone; every Kafka client of the running job then failed, at every restart.
+     */
+    @Test
+    void aPortOutOfRangeAndADeliveryTimeoutBelowLingerPlusRequestAreRefused() {
+        for (String[] args : new String[][] {
+            {"--kafka-bootstrap-servers", "127.0.0.1:90920", "--kafka-topic", "t"},
+            {"--kafka-bootstrap-servers", "127.0.0.1:99999999999", "--kafka-topic", "t"},
+            {"--kafka-bootstrap-servers", "127.0.0.1:9092", "--kafka-topic", "t", "--results-topic", "r",
+                "--kafka-property", "delivery.timeout.ms=20000"}}) {
+            KafkaOptions k = new KafkaOptions();
+            picocli.CommandLine cl = new picocli.CommandLine(k);
+            cl.parseArgs(args);
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> k.validate(cl)).as(String.join(" ", args))
+                    .isInstanceOf(picocli.CommandLine.ParameterException.class)
+                    .hasMessageContaining(args.length > 4 ? "delivery.timeout.ms" : "--kafka-bootstrap-servers");
+        }
+        KafkaOptions k = new KafkaOptions();
+        picocli.CommandLine cl = new picocli.CommandLine(k);
+        cl.parseArgs("--kafka-bootstrap-servers", "127.0.0.1:9092", "--kafka-topic", "t", "--results-topic", "r",
+                "--kafka-property", "delivery.timeout.ms=20000", "--kafka-property", "request.timeout.ms=10000");
+        k.validate(cl);
+    }
 }
