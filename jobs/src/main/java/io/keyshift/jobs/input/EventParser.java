@@ -227,7 +227,10 @@ public final class EventParser {
     public Parsed parse(byte[] bytes, long line) {
         String text;
         try {
-            CharBuffer chars = decoder.reset().decode(ByteBuffer.wrap(bytes));
+            // a UTF-8 byte order mark before the record (a file's first line sent as a record) is not part of it
+            int bom = bytes.length >= 3 && (bytes[0] & 0xFF) == 0xEF && (bytes[1] & 0xFF) == 0xBB
+                    && (bytes[2] & 0xFF) == 0xBF ? 3 : 0;
+            CharBuffer chars = decoder.reset().decode(ByteBuffer.wrap(bytes, bom, bytes.length - bom));
             text = chars.toString();
         } catch (CharacterCodingException e) {
             return dead(new String(bytes, StandardCharsets.ISO_8859_1), line, "not valid UTF-8 text");
@@ -242,6 +245,19 @@ public final class EventParser {
             return dead(text, line, "not a CSV row: " + e.getMessage());
         }
         return parseFields(f, text, line);
+    }
+
+    /** True if {@code s} holds a UTF-16 surrogate that is not part of a pair. */
+    static boolean unpairedSurrogate(String s) {
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
+                i++;
+            } else if (Character.isSurrogate(c)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**
@@ -295,7 +311,16 @@ public final class EventParser {
                 // a boolean too: the README's JSON fields are strings or numbers
                 return dead(text, line, "field '" + name + "' is not a string or a number");
             }
-            f.add(v.asText());
+            String value = v.asText();
+            // JSON's escapes can spell what UTF-8 bytes cannot: a NUL, half of a surrogate pair (which every UTF-8
+            // output writes as '?', so keys "a\ud83d" and "a\udc00" would give results under one key)
+            if (value.indexOf('\0') >= 0) {
+                return dead(text, line, "field '" + name + "' contains NUL (\\u0000)");
+            }
+            if (unpairedSurrogate(value)) {
+                return dead(text, line, "field '" + name + "' holds half of a UTF-16 surrogate pair (not text)");
+            }
+            f.add(value);
         }
         return parseFields(f, text, line);
     }

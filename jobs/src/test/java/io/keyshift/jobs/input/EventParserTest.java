@@ -174,4 +174,36 @@ class EventParserTest {
                 Optional.of("epoch-millis"), Optional.empty(), "UTC"), HEADER))
                 .hasMessageContaining("--time-zone does not apply");
     }
+
+    /**
+     * A record that begins with a UTF-8 byte order mark (a file's first line sent as a Kafka record) keeps its key;
+     * JSON escapes that spell no text (half of a surrogate pair, NUL) are dead letters, as their bytes would be in CSV.
+     */
+    @Test
+    void aByteOrderMarkIsNotPartOfTheKeyAndJsonEscapesThatSpellNoTextAreDeadLetters() {
+        byte[] row = "1,2014-01-01T00:00:00Z,s1,0".getBytes(StandardCharsets.UTF_8);
+        byte[] withBom = new byte[row.length + 3];
+        withBom[0] = (byte) 0xEF;
+        withBom[1] = (byte) 0xBB;
+        withBom[2] = (byte) 0xBF;
+        System.arraycopy(row, 0, withBom, 3, row.length);
+        EventParser keyFirst = new EventParser(new InputSpec(List.of(), "station", List.of("when"), Optional.empty(),
+                Optional.empty()), List.of("station", "when", "id", "amount"));
+        byte[] keyRow = "s1,2014-01-01T00:00:00Z,1,0".getBytes(StandardCharsets.UTF_8);
+        byte[] keyWithBom = new byte[keyRow.length + 3];
+        System.arraycopy(withBom, 0, keyWithBom, 0, 3);
+        System.arraycopy(keyRow, 0, keyWithBom, 3, keyRow.length);
+        assertThat(keyFirst.parse(keyWithBom, 1).event().key).isEqualTo("s1");
+        assertThat(parser(null, null).parse(withBom, 1).event().key).isEqualTo("s1");
+        EventParser json = EventParser.forFields(new InputSpec(List.of(), "k", List.of("t"), Optional.empty(),
+                Optional.empty()));
+        for (String bad : List.of("a\\ud83d", "a\\udc00b", "a\\u0000")) {
+            EventParser.Parsed r = json.parseJson(("{\"k\":\"" + bad + "\",\"t\":\"2014-01-01T00:00:00Z\"}")
+                    .getBytes(StandardCharsets.UTF_8), 0);
+            assertThat(r.event()).as(bad).isNull();
+            assertThat(r.deadLetter().reason()).as(bad).contains("field 'k'");
+        }
+        assertThat(json.parseJson("{\"k\":\"\\ud83d\\ude00\",\"t\":\"2014-01-01T00:00:00Z\"}"
+                .getBytes(StandardCharsets.UTF_8), 0).event().key).isEqualTo("\ud83d\ude00");
+    }
 }
