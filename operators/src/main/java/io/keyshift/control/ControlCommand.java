@@ -123,6 +123,12 @@ public record ControlCommand(long at, Type type, String key, long version, Strin
         if (trimmed.isEmpty() || trimmed.startsWith("#")) {
             return null;
         }
+        if (trimmed.indexOf('\uFFFD') >= 0) {
+            // what a decoder puts for bytes that are not UTF-8 (a Kafka record, a file in another encoding): a pin of
+            // that key would name a key no record has
+            throw new IllegalArgumentException("holds U+FFFD, the replacement for bytes that are not UTF-8: write "
+                    + "commands in UTF-8");
+        }
         List<String> f = fields(trimmed);
         if (f.size() < 2) {
             throw new IllegalArgumentException("expected AT,COMMAND[,ARGUMENT]");

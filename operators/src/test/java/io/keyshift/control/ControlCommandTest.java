@@ -62,6 +62,9 @@ class ControlCommandTest {
         assertThatThrownBy(() -> ControlCommand.parse("# pin the busiest\n2014-03-01T00:00:00Z,pin,Market at 4th"))
                 .hasMessageContaining("one command per line");
         assertThat(ControlCommand.parse("# a comment alone")).isNull();
+        // a Kafka record in Latin-1 ("Caf\xE9") decodes to U+FFFD: it pinned a key no record has
+        assertThatThrownBy(() -> ControlCommand.parse("now,pin," + new String(new byte[] {'C', 'a', 'f', (byte) 0xE9},
+                java.nio.charset.StandardCharsets.UTF_8))).hasMessageContaining("not UTF-8");
         // the lowest epoch millisecond is the sentinel of now: it was read as now
         assertThatThrownBy(() -> ControlCommand.parse(Long.MIN_VALUE + ",freeze"))
                 .hasMessageContaining("beyond the range of event times");
