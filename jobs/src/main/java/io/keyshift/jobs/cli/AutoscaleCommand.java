@@ -49,12 +49,9 @@ public final class AutoscaleCommand implements java.util.concurrent.Callable<Int
     public Integer call() throws Exception {
         CommandLine cl = spec.commandLine();
         FlinkOptions.jobId(cl, "JOB_ID", jobId);
+        // at most 100 years (FlinkOptions): its milliseconds overflowed only after the first step, which may already
+        // have rescaled the job
         Duration every = FlinkOptions.positive(cl, "--interval", interval);
-        if (every.compareTo(io.keyshift.config.KeyshiftConfig.MAX_DURATION) > 0) {
-            // its milliseconds overflowed only after the first step, which may already have rescaled the job
-            throw new CommandLine.ParameterException(cl, "--interval must be at most "
-                    + io.keyshift.config.KeyshiftConfig.MAX_DURATION.toDays() + "d, was '" + interval + "'");
-        }
         FlinkRest api = cluster.client(cl);
         Autoscaler scaler = new Autoscaler(api, jobId);
         int failures = 0;

@@ -227,14 +227,9 @@ public final class FlinkOptions {
      * are milliseconds); ParameterException (exit 2) otherwise.
      */
     public static Duration window(CommandLine cl, String option, String value) {
+        // at most 100 years (duration): its milliseconds fit a long
         Duration d = duration(cl, option, value, false);
-        long millis;
-        try {
-            millis = d.toMillis();
-        } catch (ArithmeticException e) {
-            throw new ParameterException(cl, option + " is too long: more milliseconds than a long holds, was '"
-                    + value + "'");
-        }
+        long millis = d.toMillis();
         if (millis < 1 || d.getNano() % 1_000_000 != 0) {
             throw new ParameterException(cl, option + " must be a whole number of milliseconds, at least 1ms (event "
                     + "times are milliseconds), was '" + value + "'");
@@ -248,8 +243,8 @@ public final class FlinkOptions {
     }
 
     /**
-     * Parses a Flink duration given to {@code option}: positive, or zero too if {@code zeroAllowed}; ParameterException
-     * (exit 2) otherwise.
+     * Parses a Flink duration given to {@code option}: positive, or zero too if {@code zeroAllowed}, and at most
+     * {@link io.keyshift.config.KeyshiftConfig#MAX_DURATION}; ParameterException (exit 2) otherwise.
      */
     public static Duration duration(CommandLine cl, String option, String value, boolean zeroAllowed) {
         Duration d;
@@ -261,6 +256,12 @@ public final class FlinkOptions {
         if (d.isNegative() || (!zeroAllowed && d.isZero())) {
             throw new ParameterException(cl, option + " must be " + (zeroAllowed ? "0 or more" : "positive")
                     + ", was '" + value + "'");
+        }
+        if (d.compareTo(io.keyshift.config.KeyshiftConfig.MAX_DURATION) > 0) {
+            // a deadline of System.nanoTime() plus it overflows, once the command has acted (a cluster started, a
+            // job being stopped with a savepoint)
+            throw new ParameterException(cl, option + " must be at most "
+                    + io.keyshift.config.KeyshiftConfig.MAX_DURATION.toDays() + "d, was '" + value + "'");
         }
         return d;
     }

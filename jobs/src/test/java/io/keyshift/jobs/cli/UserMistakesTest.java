@@ -34,23 +34,25 @@ class UserMistakesTest {
     }
 
     /**
-     * A config.yaml that is not YAML (a tab indent, a key without its colon's space) fails in one line naming the file
-     * and where it breaks, exit 2, nothing written: Flink's parser logged a stack trace and the command ended with exit
-     * 1 and a message over several lines.
+     * An --interval beyond a long's milliseconds overflowed after the first step, which may have rescaled the job; a
+     * --timeout of 300,000 days overflowed once the job was being stopped with a savepoint, or the cluster started.
      */
+    @Test
+    void aDurationBeyondAHundredYearsIsRefusedBeforeAnyRequest() {
+        for (String[] args : new String[][] {
+            {"autoscale", "0123456789abcdef0123456789abcdef", "--interval", "200000000000d", "--rest",
+                "http://127.0.0.1:1"},
+            {"savepoint", "0123456789abcdef0123456789abcdef", "--timeout", "300000d", "--rest", "http://127.0.0.1:1"}}) {
+            CliRun r = run(args);
+            assertThat(r.exit()).as(r.err()).isEqualTo(2);
+            assertThat(r.err()).contains(args[2] + " must be at most 36500d").doesNotContain("\tat ");
+        }
+    }
+
     /**
      * A command into an --out that another keyshift command holds (here: its lock taken as another process's would
      * be) is refused before it reads anything; it found the other's partial files and wrote into the same ones.
      */
-    /** An --interval beyond a long's milliseconds overflowed after the first step, which may have rescaled the job. */
-    @Test
-    void anAutoscaleIntervalBeyondAHundredYearsIsRefusedBeforeAnyRequest() {
-        CliRun r = run("autoscale", "0123456789abcdef0123456789abcdef", "--interval", "200000000000d",
-                "--rest", "http://127.0.0.1:1");
-        assertThat(r.exit()).as(r.err()).isEqualTo(2);
-        assertThat(r.err()).contains("--interval must be at most 36500d").doesNotContain("\tat ");
-    }
-
     @Test
     void aSecondCommandIntoAnOutputInUseIsRefused(@TempDir Path dir) throws Exception {
         Path out = dir.resolve("busy");
@@ -64,6 +66,11 @@ class UserMistakesTest {
         }
     }
 
+    /**
+     * A config.yaml that is not YAML (a tab indent, a key without its colon's space) fails in one line naming the file
+     * and where it breaks, exit 2, nothing written: Flink's parser logged a stack trace and the command ended with exit
+     * 1 and a message over several lines.
+     */
     @Test
     void aConfigYamlThatDoesNotParseFailsInOneLineNamingTheFile(@TempDir Path dir) throws Exception {
         Path conf = Files.createDirectories(dir.resolve("conf"));
@@ -381,7 +388,7 @@ class UserMistakesTest {
         CliRun hugeWindow = run("replay", "--window", "200000000000d", "--out", dir.resolve("hw").toString(),
                 "--config", conf());
         assertThat(hugeWindow.exit()).as(hugeWindow.err()).isEqualTo(2);
-        assertThat(hugeWindow.err()).contains("--window is too long");
+        assertThat(hugeWindow.err()).contains("--window must be at most 36500d");
         // below a record a second the latency runs would never end
         CliRun slowLatency = run("bench", "--latency-rate", "0.5", "--out", dir.resolve("lr").toString(),
                 "--config", conf());
