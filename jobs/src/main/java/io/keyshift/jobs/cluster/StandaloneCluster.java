@@ -88,7 +88,11 @@ public final class StandaloneCluster {
         /** The live process, only if it is still the one started (same PID, same start time, a Flink entry class). */
         public Optional<ProcessHandle> handle() {
             Optional<ProcessHandle> h = pid > 0 ? ProcessHandle.of(pid) : Optional.empty();
-            return h.filter(ProcessHandle::isAlive).filter(p -> StandaloneCluster.startMillis(p) == startMillis)
+            // the start time within a few seconds: the JDK derives it from the boot time, which a step of the
+            // system clock (NTP, date -s) moves between one JVM and the next (a stop after such a step found no
+            // process to stop and said the cluster had stopped)
+            return h.filter(ProcessHandle::isAlive)
+                    .filter(p -> Math.abs(StandaloneCluster.startMillis(p) - startMillis) <= START_TOLERANCE_MILLIS)
                     .filter(p -> runsFlink(p.pid()));
         }
 
@@ -361,6 +365,9 @@ public final class StandaloneCluster {
             return true;
         }
     }
+
+    /** How far a member's start time may read from the one recorded (a clock step between the commands). */
+    static final long START_TOLERANCE_MILLIS = 10_000;
 
     static long startMillis(ProcessHandle p) {
         return p.info().startInstant().map(java.time.Instant::toEpochMilli).orElse(-1L);

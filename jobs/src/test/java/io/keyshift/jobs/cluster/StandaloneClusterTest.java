@@ -98,4 +98,21 @@ class StandaloneClusterTest {
         assertThat(ListeningSockets.decode("00000000000000000000000001000000", 1).loopback()).isTrue();
         assertThat(ListeningSockets.decode("00000000000000000000000000000000", 1).loopback()).isFalse();
     }
+
+    /**
+     * A member's start time as another JVM reads it after a step of the system clock (the JDK derives it from the boot
+     * time): still the member, within seconds; a start time far from it is another process.
+     */
+    @Test
+    void aMemberIsFoundAfterAClockStepButNotAnotherProcessOfTheSamePid() throws Exception {
+        Process p = new ProcessBuilder("sh", "-c", "sleep 600", StandaloneCluster.TM_CLASS).start();
+        try {
+            long start = StandaloneCluster.startMillis(p.toHandle());
+            assertThat(new StandaloneCluster.Member("taskmanager-0", p.pid(), start - 1000).alive()).isTrue();
+            assertThat(new StandaloneCluster.Member("taskmanager-0", p.pid(), start + 1000).alive()).isTrue();
+            assertThat(new StandaloneCluster.Member("taskmanager-0", p.pid(), start - 3_600_000).alive()).isFalse();
+        } finally {
+            p.destroyForcibly().waitFor();
+        }
+    }
 }
