@@ -109,17 +109,19 @@ public final class ClusterCommand implements Callable<Integer> {
                                 + "and --rpc-port");
                     }
                 }
+                StandaloneCluster.Settings settings = new StandaloneCluster.Settings(
+                        config != null ? config : FlinkConfig.defaultConfDir(), run,
+                        Files.readString(cpFile).trim(), restPort, rpcPort, overrides);
                 try {
                     // a value that does not parse fails here naming its key, not in Flink's memory sizing with a
-                    // stack trace
+                    // stack trace; nor do sizes that parse but do not add up
                     FlinkConfig.validate(FlinkConfig.loadForCluster(
                             config != null ? config : FlinkConfig.defaultConfDir(), overrides));
+                    StandaloneCluster.checkMemory(settings);
                 } catch (IllegalArgumentException e) {
                     throw new ParameterException(cl, e.getMessage());
                 }
-                StandaloneCluster.Status st = StandaloneCluster.start(new StandaloneCluster.Settings(
-                        config != null ? config : FlinkConfig.defaultConfDir(), run,
-                        Files.readString(cpFile).trim(), restPort, rpcPort, overrides), t, System.err);
+                StandaloneCluster.Status st = StandaloneCluster.start(settings, t, System.err);
                 System.out.println("cluster up: " + st.restAddress());
                 return 0;
             }

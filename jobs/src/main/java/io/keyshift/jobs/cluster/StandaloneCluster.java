@@ -411,8 +411,42 @@ public final class StandaloneCluster {
         return all;
     }
 
+    /**
+     * Sizes the JobManager's and the TaskManager's memory from the cluster's configuration as Flink's
+     * {@code BashJavaUtils} does when each process starts; refuses sizes that parse but do not add up (a process size
+     * too small for the fixed parts), naming the process's options, before anything starts.
+     *
+     * @throws IllegalArgumentException with Flink's reason
+     */
+    public static void checkMemory(Settings s) {
+        Configuration c = Configuration.fromMap(configMap(s, s.runDir()));
+        try {
+            org.apache.flink.runtime.jobmanager.JobManagerProcessUtils.processSpecFromConfig(c);
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException("the JobManager's memory options (jobmanager.memory.*) do not add up: "
+                    + e.getMessage());
+        }
+        try {
+            org.apache.flink.runtime.clusterframework.TaskExecutorProcessUtils.processSpecFromConfig(c);
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException("the TaskManager's memory options (taskmanager.memory.*) do not add "
+                    + "up: " + e.getMessage());
+        }
+    }
+
     /** The base config.yaml plus the cluster's addresses, ports and directories, as flat YAML. */
     static void writeConfig(Settings s, Path run, Path target) throws IOException {
+        Map<String, String> m = configMap(s, run);
+        StringBuilder b = new StringBuilder("# Written by bin/keyshift cluster start from " + s.confDir().toAbsolutePath()
+                + "/config.yaml; edit that file, not this one.\n");
+        for (Map.Entry<String, String> e : m.entrySet()) {
+            b.append(e.getKey()).append(": '").append(e.getValue().replace("'", "''")).append("'\n");
+        }
+        Files.writeString(target, b.toString(), StandardCharsets.UTF_8);
+    }
+
+    /** The cluster's configuration: the base config.yaml plus its addresses, ports, directories and defaults. */
+    private static Map<String, String> configMap(Settings s, Path run) {
         Configuration base = GlobalConfiguration.loadConfiguration(s.confDir().toAbsolutePath().toString());
         Map<String, String> m = new TreeMap<>(base.toMap());
         m.put("jobmanager.rpc.address", "127.0.0.1");
@@ -431,12 +465,7 @@ public final class StandaloneCluster {
         m.putIfAbsent("taskmanager.memory.process.size", "2048m");
         m.putIfAbsent("taskmanager.numberOfTaskSlots", "4");
         m.putAll(s.overrides());
-        StringBuilder b = new StringBuilder("# Written by bin/keyshift cluster start from " + s.confDir().toAbsolutePath()
-                + "/config.yaml; edit that file, not this one.\n");
-        for (Map.Entry<String, String> e : m.entrySet()) {
-            b.append(e.getKey()).append(": '").append(e.getValue().replace("'", "''")).append("'\n");
-        }
-        Files.writeString(target, b.toString(), StandardCharsets.UTF_8);
+        return m;
     }
 
     /** Starts one Flink process: JVM sizes and memory properties from BashJavaUtils, then the entry class. */

@@ -115,4 +115,22 @@ class StandaloneClusterTest {
             p.destroyForcibly().waitFor();
         }
     }
+
+    /**
+     * Memory sizes that parse but do not add up are refused before anything starts, in Flink's words: the JobManager
+     * was started, the TaskManager's sizing then failed, and the command ended with exit 1 and Flink's stack trace.
+     */
+    @Test
+    void memorySizesThatDoNotAddUpAreRefusedBeforeAnyProcessStarts(@org.junit.jupiter.api.io.TempDir Path dir) {
+        Path conf = io.keyshift.jobs.SharedData.flinkConf();
+        StandaloneCluster.checkMemory(new StandaloneCluster.Settings(conf, dir.resolve("ok"), "", 8081, 6123));
+        assertThatThrownBy(() -> StandaloneCluster.checkMemory(new StandaloneCluster.Settings(conf,
+                dir.resolve("tm"), "", 8081, 6123, java.util.Map.of("taskmanager.memory.process.size", "1g"))))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("taskmanager.memory").hasMessageContaining("exceed configured Total Flink Memory");
+        assertThatThrownBy(() -> StandaloneCluster.checkMemory(new StandaloneCluster.Settings(conf,
+                dir.resolve("jm"), "", 8081, 6123, java.util.Map.of("jobmanager.memory.process.size", "100m"))))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("jobmanager.memory");
+        assertThat(dir.resolve("tm")).doesNotExist();
+    }
 }
