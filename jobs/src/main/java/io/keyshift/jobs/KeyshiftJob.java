@@ -101,7 +101,8 @@ public final class KeyshiftJob implements Callable<Integer> {
     String controlDir;
 
     @Option(names = "-D", paramLabel = "key=value", mapFallbackValue = "",
-            description = "Set a keyshift.* or job-level Flink option, overriding the cluster's config.yaml.")
+            description = "Set a keyshift.* or job-level Flink option, overriding the config.yaml the job is built "
+                    + "with (the client's: bin/keyshift submit --config, or the Flink client's conf directory).")
     Map<String, String> dynamic = new LinkedHashMap<>();
 
     /** The directories under --out that the job's file sinks write. */

@@ -121,6 +121,15 @@ public final class ClusterCommand implements Callable<Integer> {
                 } catch (IllegalArgumentException e) {
                     throw new ParameterException(cl, e.getMessage());
                 }
+                for (String key : overrides.keySet()) {
+                    if (key.startsWith("keyshift.") && !key.startsWith("keyshift.rocksdb.")) {
+                        // a job's keyshift options are built into its graph from the client's config.yaml and the
+                        // job's own -D (bin/keyshift submit), not read from the cluster's
+                        System.err.println("keyshift cluster: warning: -D" + key + " reaches the cluster's config.yaml,"
+                                + " which bin/keyshift submit does not build jobs from: give it to the job (submit "
+                                + "... -- -D" + key + "=...) or put it in the config.yaml that submit reads (--config)");
+                    }
+                }
                 StandaloneCluster.Status st = StandaloneCluster.start(settings, t, System.err);
                 System.out.println("cluster up: " + st.restAddress());
                 return 0;
