@@ -37,10 +37,10 @@ import java.util.concurrent.Callable;
  * {@link ReplayJob}), or the results to a Kafka topic with an exactly-once {@code KafkaSink}.
  *
  * <p>Submit it with {@code bin/keyshift submit} (Flink's REST API) or Flink's own {@code flink run}. The file input
- * is read and sorted by {@code main} (on the client, or on the JobManager for a REST submission) into
+ * is read and sorted by {@code main} (on the client under both; on the JobManager in application mode) into
  * {@code OUT/.events.bin}, which the TaskManagers then read: {@code --out} must be on a filesystem every process
- * of the cluster sees (a local cluster, or a shared mount). keyshift options come from the cluster's config.yaml and
- * {@code -Dkey=value}. {@code main} never calls {@code System.exit}: on a bad option it throws, naming the option.
+ * of the cluster sees (a local cluster, or a shared mount). keyshift options come from the config.yaml the job is
+ * built with (the client's) and {@code -Dkey=value}. {@code main} never calls {@code System.exit}: on a bad option it throws, naming the option.
  */
 @Command(name = "keyshift-job", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Runs one keyshift strategy on a Flink cluster: a CSV file (--input ...), a Kafka topic",
