@@ -53,8 +53,10 @@ public final class GeneratorOptions {
         if (records < 0 || (records == 0 && !allowUnbounded)) {
             throw bad(cl, "--generator-records", (allowUnbounded ? ">= 0" : "> 0"), records);
         }
-        if (!(days > 0 && days < Double.POSITIVE_INFINITY)) {
-            throw bad(cl, "--generator-days", "> 0", days);
+        if (!(days > 0 && days <= io.keyshift.config.KeyshiftConfig.MAX_DURATION.toDays())) {
+            // beyond it the records' event times left the range of a long (and went back) once the job ran
+            throw bad(cl, "--generator-days", "> 0 and at most " + io.keyshift.config.KeyshiftConfig.MAX_DURATION
+                    .toDays(), days);
         }
         if (keys < 1) {
             throw bad(cl, "--generator-keys", ">= 1", keys);
