@@ -39,7 +39,10 @@ public final class KeyshiftMetrics {
     public static final String ROUTER_LATE_RECORDS_UNPROFILED = "keyshiftLateRecordsUnprofiled";
     /** Counter, windows: windows the profiler closed. */
     public static final String PROFILER_WINDOWS = "keyshiftProfiledWindows";
-    /** Profiler: window reports that arrived after their window was closed (a subtask back from idle), count. */
+    /**
+     * Profiler: window and load reports that arrived after their window was closed (a subtask back from idle), left out
+     * of that window's profile or load, count.
+     */
     public static final String PROFILER_LATE_REPORTS = "keyshiftLateReports";
     /** Gauge, series: series the forecaster tracks (hot keys + key groups). */
     public static final String FORECAST_SERIES = "keyshiftForecastSeries";

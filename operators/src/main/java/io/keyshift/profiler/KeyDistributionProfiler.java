@@ -42,7 +42,8 @@ import java.util.TreeMap;
  * as Flink's {@code StatusWatermarkValve} passes by such a channel. Flink's watermark on the input edge is ignored (the
  * routers hold it back at their leases); this operator emits the minimum input watermark as its own, so the forecaster,
  * planner and scaling decisions downstream run on the routers' progress. Profiles are emitted in order, one per window
- * without gaps (a window without records gets an empty profile), so the forecaster sees every window.
+ * (a window without records gets an empty profile), so the forecaster sees every window; a gap without records longer
+ * than the gap bound is skipped by whole seasonal periods (see the constructor), so the seasons keep their phase.
  *
  * <p>Heavy hitters: the sum of the subtasks' rows in a DataSketches frequent-items sketch of {@code sketchSize}
  * (merged in subtask order, so profiles do not depend on arrival order); the largest {@code maxHeavyHitters} are
