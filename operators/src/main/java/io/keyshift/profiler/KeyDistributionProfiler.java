@@ -332,6 +332,9 @@ public class KeyDistributionProfiler extends AbstractStreamOperator<WindowProfil
                 // a long gap: skip it by whole seasonal periods once the next window with records has its reports
                 // in, and profile the empty windows left over (fewer than a period), so the seasons keep their phase
                 if (pending.isEmpty() || pending.firstKey() + windowMillis - 1 > wm) {
+                    // the empty windows left over after the skip come from here on: the watermark stays before them
+                    // (emitted at the routers' minimum, it made those profiles late for every consumer downstream)
+                    wm = Math.min(wm, next - 1);
                     break;
                 }
                 long periods = (pending.firstKey() - next) / windowMillis / phaseWindows;

@@ -946,6 +946,40 @@ class SamplerProfilerTest {
         }
     }
 
+    /**
+     * While a long gap waits for the window after it, the watermark stays before the empty windows that will be
+     * profiled once that window is in: it went to the routers' minimum, and those profiles (97 to 99 here) came after
+     * it, late for every consumer of forecasts and plans downstream.
+     */
+    @Test
+    void noProfileComesAfterAWatermarkPastIt() throws Exception {
+        try (var h = new OneInputStreamOperatorTestHarness<KeyLoadSample, WindowProfile>(
+                new KeyDistributionProfiler(W, 64, 2, MAX_P, LOADS, 5, 7), 1, 1, 0)) {
+            h.setup();
+            h.open();
+            send(h, report(0, W - 1, false, sampleOf(0, 0, "a")));
+            send(h, report(1, W - 1, false, sampleOf(0, 1, "a")));
+            send(h, report(0, 100 * W + W / 2, false, null));
+            send(h, report(1, 100 * W + W / 2, false, null));
+            send(h, report(0, 101 * W - 1, false, sampleOf(100 * W, 0, "b")));
+            send(h, report(1, 101 * W - 1, false, sampleOf(100 * W, 1, "b")));
+            long watermark = Long.MIN_VALUE;
+            int profiled = 0;
+            for (Object o : h.getOutput()) {
+                if (o instanceof Watermark w) {
+                    assertThat(w.getTimestamp()).isGreaterThanOrEqualTo(watermark);
+                    watermark = w.getTimestamp();
+                } else if (o instanceof StreamRecord<?> r) {
+                    assertThat(r.getTimestamp()).as("profile of window %d", ((WindowProfile) r.getValue())
+                            .windowStart / W).isGreaterThan(watermark);
+                    profiled++;
+                }
+            }
+            assertThat(profiled).isEqualTo(10);
+            assertThat(watermark).isEqualTo(101 * W - 1);
+        }
+    }
+
     @Test
     void anIdleSubtaskIsPassedByAndItsLateSampleOfAClosedWindowIsDropped() throws Exception {
         WindowSample s0w0 = sampleOf(0, 0, "a", "a", "b");
