@@ -111,6 +111,14 @@ public record ControlCommand(long at, Type type, String key, long version, Strin
      * @throws IllegalArgumentException with the reason when the line is not a command
      */
     public static ControlCommand parse(String line) {
+        return parse(line, true);
+    }
+
+    /**
+     * As {@link #parse(String)}; with {@code refuseReplacement} false a line holding U+FFFD is parsed as any other (a
+     * command an earlier build accepted and kept in state, restored: refused now, it would fail every restore).
+     */
+    static ControlCommand parse(String line, boolean refuseReplacement) {
         if (line == null) {
             throw new IllegalArgumentException("no line");
         }
@@ -123,11 +131,11 @@ public record ControlCommand(long at, Type type, String key, long version, Strin
         if (trimmed.isEmpty() || trimmed.startsWith("#")) {
             return null;
         }
-        if (trimmed.indexOf('\uFFFD') >= 0) {
-            // what a decoder puts for bytes that are not UTF-8 (a Kafka record, a file in another encoding): a pin of
-            // that key would name a key no record has
-            throw new IllegalArgumentException("holds U+FFFD, the replacement for bytes that are not UTF-8: write "
-                    + "commands in UTF-8");
+        if (refuseReplacement && trimmed.indexOf('\uFFFD') >= 0) {
+            // what a decoder puts for bytes that are not UTF-8 (a Kafka record, a file in another encoding), and what
+            // ControlProgress puts for a line's leading NUL: a pin of that key would name a key no record has
+            throw new IllegalArgumentException("holds U+FFFD, the replacement for bytes that are not UTF-8 (or for a "
+                    + "NUL at the line's start): write commands as UTF-8 text");
         }
         List<String> f = fields(trimmed);
         if (f.size() < 2) {

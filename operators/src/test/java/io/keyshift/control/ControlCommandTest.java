@@ -65,6 +65,8 @@ class ControlCommandTest {
         // a Kafka record in Latin-1 ("Caf\xE9") decodes to U+FFFD: it pinned a key no record has
         assertThatThrownBy(() -> ControlCommand.parse("now,pin," + new String(new byte[] {'C', 'a', 'f', (byte) 0xE9},
                 java.nio.charset.StandardCharsets.UTF_8))).hasMessageContaining("not UTF-8");
+        // ... but one an earlier build accepted and kept in state is restored (refused, it failed every restore)
+        assertThat(ControlState.pendingCommand("2026-12-20T00:00:00Z,pin,Caf\uFFFD").key()).isEqualTo("Caf\uFFFD");
         // the lowest epoch millisecond is the sentinel of now: it was read as now
         assertThatThrownBy(() -> ControlCommand.parse(Long.MIN_VALUE + ",freeze"))
                 .hasMessageContaining("beyond the range of event times");

@@ -105,6 +105,11 @@ class KeyPseudonymizerTest {
         assertThat(revert.keyGroup()).isEqualTo(12);
         assertThat(revert.ifAtKeyGroup()).isEqualTo(40);
         assertThat(revert.reason()).isEqualTo(P.pseudonym("a reason"));
+        // a key holding U+FFFD (bytes that were not UTF-8) is refused, by its pseudonym too (which parses)
+        String notText = map.map("2014-03-01T00:00:00Z,pin,Caf\uFFFD");
+        assertThat(notText).doesNotContain("Caf");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> ControlCommand.parse(notText))
+                .hasMessageContaining("U+FFFD");
         // commands without keys, comments: unchanged
         assertThat(map.map("2014-06-01T00:00:00Z,freeze")).isEqualTo("2014-06-01T00:00:00Z,freeze");
         assertThat(map.map("# pin Market at 4th")).isEqualTo("# pin Market at 4th");
