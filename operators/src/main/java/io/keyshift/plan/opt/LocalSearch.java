@@ -59,7 +59,8 @@ public final class LocalSearch implements Optimizer {
         long deadline = System.nanoTime() + budget.toNanos();
         int[] current = p.current();
         int changed = p.moved(a);
-        while (System.nanoTime() < deadline && changed < maxMoves) {
+        // a swap that keeps the count (a moved unit back home for another) is made even with the budget spent
+        while (System.nanoTime() < deadline) {
             int hi = 0;
             for (int j = 1; j < s; j++) {
                 if (sub[j] > sub[hi]) {
