@@ -437,7 +437,7 @@ class KeyshiftJobTest {
         assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--generator-records", "100000", "--generator-days",
                 "1e12", "--out", out.toString(), "-Dexecution.checkpointing.interval=5s"}))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("--generator-days must be > 0 and at most 36500");
+                .hasMessageContaining("--generator-days must be > 0 and at most 10000000");
         org.assertj.core.api.Assertions.assertThat(out).doesNotExist();
     }
 

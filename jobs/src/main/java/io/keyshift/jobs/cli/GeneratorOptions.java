@@ -48,15 +48,20 @@ public final class GeneratorOptions {
                     + "night). Default: ${DEFAULT-VALUE} (constant).")
     double peakFactor;
 
+    /**
+     * Most days of event time the generator spans: event times stay far within a long's milliseconds (a long soak's
+     * 48,000 records a day make tens of thousands of days).
+     */
+    public static final long MAX_DAYS = 10_000_000;
+
     /** The generator; {@code allowUnbounded} lets 0 records mean an endless stream. ParameterException if invalid. */
     public ZipfDriftGenerator generator(CommandLine cl, boolean allowUnbounded) {
         if (records < 0 || (records == 0 && !allowUnbounded)) {
             throw bad(cl, "--generator-records", (allowUnbounded ? ">= 0" : "> 0"), records);
         }
-        if (!(days > 0 && days <= io.keyshift.config.KeyshiftConfig.MAX_DURATION.toDays())) {
-            // beyond it the records' event times left the range of a long (and went back) once the job ran
-            throw bad(cl, "--generator-days", "> 0 and at most " + io.keyshift.config.KeyshiftConfig.MAX_DURATION
-                    .toDays(), days);
+        if (!(days > 0 && days <= MAX_DAYS)) {
+            // far beyond it the records' event times left the range of a long (and went back) once the job ran
+            throw bad(cl, "--generator-days", "> 0 and at most " + MAX_DAYS, days);
         }
         if (keys < 1) {
             throw bad(cl, "--generator-keys", ">= 1", keys);

@@ -227,10 +227,7 @@ public final class EventParser {
     public Parsed parse(byte[] bytes, long line) {
         String text;
         try {
-            // a UTF-8 byte order mark before the record (a file's first line sent as a record) is not part of it
-            int bom = bytes.length >= 3 && (bytes[0] & 0xFF) == 0xEF && (bytes[1] & 0xFF) == 0xBB
-                    && (bytes[2] & 0xFF) == 0xBF ? 3 : 0;
-            CharBuffer chars = decoder.reset().decode(ByteBuffer.wrap(bytes, bom, bytes.length - bom));
+            CharBuffer chars = decoder.reset().decode(ByteBuffer.wrap(bytes, bom(bytes), bytes.length - bom(bytes)));
             text = chars.toString();
         } catch (CharacterCodingException e) {
             return dead(new String(bytes, StandardCharsets.ISO_8859_1), line, "not valid UTF-8 text");
@@ -245,6 +242,15 @@ public final class EventParser {
             return dead(text, line, "not a CSV row: " + e.getMessage());
         }
         return parseFields(f, text, line);
+    }
+
+    /**
+     * 3 if {@code bytes} begin with a UTF-8 byte order mark (a file's first line sent as a record), which is not part
+     * of the record; else 0.
+     */
+    private static int bom(byte[] bytes) {
+        return bytes.length >= 3 && (bytes[0] & 0xFF) == 0xEF && (bytes[1] & 0xFF) == 0xBB
+                && (bytes[2] & 0xFF) == 0xBF ? 3 : 0;
     }
 
     /** True if {@code s} holds a UTF-16 surrogate that is not part of a pair. */
@@ -288,7 +294,7 @@ public final class EventParser {
     public Parsed parseJson(byte[] bytes, long line) {
         String text;
         try {
-            text = decoder.reset().decode(ByteBuffer.wrap(bytes)).toString();
+            text = decoder.reset().decode(ByteBuffer.wrap(bytes, bom(bytes), bytes.length - bom(bytes))).toString();
         } catch (CharacterCodingException e) {
             return dead(new String(bytes, StandardCharsets.ISO_8859_1), line, "not valid UTF-8 text");
         }

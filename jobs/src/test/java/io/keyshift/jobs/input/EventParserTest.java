@@ -203,6 +203,11 @@ class EventParserTest {
             assertThat(r.event()).as(bad).isNull();
             assertThat(r.deadLetter().reason()).as(bad).contains("field 'k'");
         }
+        byte[] object = "{\"k\":\"k1\",\"t\":\"2014-01-01T00:00:00Z\"}".getBytes(StandardCharsets.UTF_8);
+        byte[] objectWithBom = new byte[object.length + 3];
+        System.arraycopy(withBom, 0, objectWithBom, 0, 3);
+        System.arraycopy(object, 0, objectWithBom, 3, object.length);
+        assertThat(json.parseJson(objectWithBom, 0).event().key).isEqualTo("k1");
         assertThat(json.parseJson("{\"k\":\"\\ud83d\\ude00\",\"t\":\"2014-01-01T00:00:00Z\"}"
                 .getBytes(StandardCharsets.UTF_8), 0).event().key).isEqualTo("\ud83d\ude00");
     }
