@@ -419,9 +419,12 @@ public final class EventParser {
         }
         TemporalAccessor t = formatter.parseBest(text, ZonedDateTime::from, OffsetDateTime::from,
                 LocalDateTime::from, LocalDate::from);
-        if (t.isSupported(java.time.temporal.ChronoField.DAY_OF_MONTH)
-                && t.get(java.time.temporal.ChronoField.DAY_OF_MONTH) >= 28) {
-            checkDayNotClipped(text, t.get(java.time.temporal.ChronoField.DAY_OF_MONTH));
+        if (t.isSupported(java.time.temporal.ChronoField.DAY_OF_MONTH)) {
+            int day = t.get(java.time.temporal.ChronoField.DAY_OF_MONTH);
+            // a clipped day resolves to the month's last; with 24:00, to the next month's first
+            if (day >= 28 || day == 1) {
+                checkDayNotClipped(text, LocalDate.from(t));
+            }
         }
         if (t instanceof ZonedDateTime z) {
             return z.toInstant().toEpochMilli();
@@ -445,18 +448,19 @@ public final class EventParser {
     static final String DAY_NOT_IN_MONTH = "its day of month is not in its month";
 
     /**
-     * java.time's SMART resolver reads a day the month does not have (February 30) as the month's last day: such a
-     * time is refused instead. Called only where the resolved day is 28 or later (a clipped day is the month's last);
-     * 24:00 is the next day's midnight, as SMART reads it.
+     * java.time's SMART resolver reads a day the month does not have (February 30) as the month's last day, and with
+     * 24:00 (the next day's midnight, as SMART reads it) as the next month's first: such a time is refused instead.
+     * Called only where the resolved day is 28 or later, or 1.
      */
-    private void checkDayNotClipped(String text, int resolvedDay) {
+    private void checkDayNotClipped(String text, LocalDate resolved) {
         TemporalAccessor read = formatter.parseUnresolved(text, new java.text.ParsePosition(0));
         if (read == null || !read.isSupported(java.time.temporal.ChronoField.DAY_OF_MONTH)) {
             return;
         }
         boolean endOfDay = read.isSupported(java.time.temporal.ChronoField.HOUR_OF_DAY)
                 && read.getLong(java.time.temporal.ChronoField.HOUR_OF_DAY) == 24;
-        if (!endOfDay && read.getLong(java.time.temporal.ChronoField.DAY_OF_MONTH) != resolvedDay) {
+        int day = (endOfDay ? resolved.minusDays(1) : resolved).getDayOfMonth();
+        if (read.getLong(java.time.temporal.ChronoField.DAY_OF_MONTH) != day) {
             throw new DateTimeParseException(DAY_NOT_IN_MONTH, text, 0);
         }
     }

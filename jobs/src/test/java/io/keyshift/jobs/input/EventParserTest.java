@@ -97,6 +97,14 @@ class EventParserTest {
                 .isEqualTo(Instant.parse("2016-02-29T12:00:00Z").toEpochMilli());
         assertThat(parse(parser("yyyy-MM-dd HH:mm:ss", null), "1,2014-01-31 12:00:00,s1,0").event().timestamp)
                 .isEqualTo(Instant.parse("2014-01-31T12:00:00Z").toEpochMilli());
+        // ... and at 24:00 as the next month's first (the day clipped, then the day after it)
+        assertThat(parse(parser("yyyy-MM-dd HH:mm:ss", null), "1,2014-02-30 24:00:00,s1,0").event()).isNull();
+        assertThatThrownBy(() -> parser("yyyy M d Hmm", null).parseTime("2013 2 30 2400"))
+                .hasMessageContaining("day of month is not in its month");
+        assertThat(parser("yyyy M d Hmm", null).parseTime("2013 2 28 2400"))
+                .isEqualTo(Instant.parse("2013-03-01T00:00:00Z").toEpochMilli());
+        assertThat(parse(parser("yyyy-MM-dd HH:mm:ss", null), "1,2014-01-31 24:00:00,s1,0").event().timestamp)
+                .isEqualTo(Instant.parse("2014-02-01T00:00:00Z").toEpochMilli());
     }
 
     @Test
