@@ -922,6 +922,18 @@ class SamplerProfilerTest {
         }
     }
 
+    /** A profiler that bounds gaps at 5 empty windows, seasonal period 7, with window 0 profiled (key "a"). */
+    private static OneInputStreamOperatorTestHarness<KeyLoadSample, WindowProfile> gapProfilerAfterWindowZero()
+            throws Exception {
+        var h = new OneInputStreamOperatorTestHarness<KeyLoadSample, WindowProfile>(
+                new KeyDistributionProfiler(W, 64, 2, MAX_P, LOADS, 5, 7), 1, 1, 0);
+        h.setup();
+        h.open();
+        send(h, report(0, W - 1, false, sampleOf(0, 0, "a")));
+        send(h, report(1, W - 1, false, sampleOf(0, 1, "a")));
+        return h;
+    }
+
     /**
      * A gap longer than the bound of empty windows (5 here) is skipped by whole seasonal periods (7 windows here) and
      * the empty windows left over are profiled: the forecaster counts windows, so window 100 must come as the profile
@@ -930,12 +942,7 @@ class SamplerProfilerTest {
      */
     @Test
     void aLongGapIsSkippedByWholeSeasonalPeriodsSoTheSeasonsKeepTheirPhase() throws Exception {
-        try (var h = new OneInputStreamOperatorTestHarness<KeyLoadSample, WindowProfile>(
-                new KeyDistributionProfiler(W, 64, 2, MAX_P, LOADS, 5, 7), 1, 1, 0)) {
-            h.setup();
-            h.open();
-            send(h, report(0, W - 1, false, sampleOf(0, 0, "a")));
-            send(h, report(1, W - 1, false, sampleOf(0, 1, "a")));
+        try (var h = gapProfilerAfterWindowZero()) {
             long resumed = 100 * W;
             send(h, report(0, resumed + W - 1, false, sampleOf(resumed, 0, "b")));
             send(h, report(1, resumed + W - 1, false, sampleOf(resumed, 1, "b")));
@@ -953,12 +960,7 @@ class SamplerProfilerTest {
      */
     @Test
     void noProfileComesAfterAWatermarkPastIt() throws Exception {
-        try (var h = new OneInputStreamOperatorTestHarness<KeyLoadSample, WindowProfile>(
-                new KeyDistributionProfiler(W, 64, 2, MAX_P, LOADS, 5, 7), 1, 1, 0)) {
-            h.setup();
-            h.open();
-            send(h, report(0, W - 1, false, sampleOf(0, 0, "a")));
-            send(h, report(1, W - 1, false, sampleOf(0, 1, "a")));
+        try (var h = gapProfilerAfterWindowZero()) {
             send(h, report(0, 100 * W + W / 2, false, null));
             send(h, report(1, 100 * W + W / 2, false, null));
             send(h, report(0, 101 * W - 1, false, sampleOf(100 * W, 0, "b")));
