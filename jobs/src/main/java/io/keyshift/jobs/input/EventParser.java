@@ -9,7 +9,6 @@ import org.apache.commons.csv.CSVRecord;
 import java.io.IOException;
 import java.io.StringReader;
 import java.nio.ByteBuffer;
-import java.nio.CharBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CharsetDecoder;
 import java.nio.charset.CodingErrorAction;
@@ -227,8 +226,7 @@ public final class EventParser {
     public Parsed parse(byte[] bytes, long line) {
         String text;
         try {
-            CharBuffer chars = decoder.reset().decode(ByteBuffer.wrap(bytes, bom(bytes), bytes.length - bom(bytes)));
-            text = chars.toString();
+            text = decode(bytes);
         } catch (CharacterCodingException e) {
             return dead(new String(bytes, StandardCharsets.ISO_8859_1), line, "not valid UTF-8 text");
         }
@@ -245,12 +243,13 @@ public final class EventParser {
     }
 
     /**
-     * 3 if {@code bytes} begin with a UTF-8 byte order mark (a file's first line sent as a record), which is not part
-     * of the record; else 0.
+     * {@code bytes} as UTF-8 text, without a leading byte order mark (a file's first line sent as a record), which is
+     * not part of the record.
      */
-    private static int bom(byte[] bytes) {
-        return bytes.length >= 3 && (bytes[0] & 0xFF) == 0xEF && (bytes[1] & 0xFF) == 0xBB
+    private String decode(byte[] bytes) throws CharacterCodingException {
+        int bom = bytes.length >= 3 && (bytes[0] & 0xFF) == 0xEF && (bytes[1] & 0xFF) == 0xBB
                 && (bytes[2] & 0xFF) == 0xBF ? 3 : 0;
+        return decoder.reset().decode(ByteBuffer.wrap(bytes, bom, bytes.length - bom)).toString();
     }
 
     /** True if {@code s} holds a UTF-16 surrogate that is not part of a pair. */
@@ -294,7 +293,7 @@ public final class EventParser {
     public Parsed parseJson(byte[] bytes, long line) {
         String text;
         try {
-            text = decoder.reset().decode(ByteBuffer.wrap(bytes, bom(bytes), bytes.length - bom(bytes))).toString();
+            text = decode(bytes);
         } catch (CharacterCodingException e) {
             return dead(new String(bytes, StandardCharsets.ISO_8859_1), line, "not valid UTF-8 text");
         }
