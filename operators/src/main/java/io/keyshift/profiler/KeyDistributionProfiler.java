@@ -37,9 +37,10 @@ import java.util.TreeMap;
  *
  * <p><b>Progress is data.</b> Every report carries its subtask's input and output watermarks; a window's profile is
  * complete once every subtask that is not idle has reported an input watermark at or past the window's end (a router
- * sends a window's sample before it reports that watermark), its load once every such subtask's output watermark has; a
- * subtask back from idle with an input watermark behind the one this operator emitted is passed by until it catches up,
- * as Flink's {@code StatusWatermarkValve} passes by such a channel. Flink's watermark on the input edge is ignored (the
+ * sends a window's sample before it reports that watermark), its load once every subtask whose output is not idle has
+ * reported an output watermark at or past it (a subtask whose input idles while records wait for a lease is not: their
+ * copies count in those loads); a subtask back from idle with an input watermark behind the one this operator emitted
+ * is passed by until it catches up, as Flink's {@code StatusWatermarkValve} passes by such a channel. Flink's watermark on the input edge is ignored (the
  * routers hold it back at their leases); this operator emits the minimum input watermark as its own, so the forecaster,
  * planner and scaling decisions downstream run on the routers' progress. Profiles are emitted in order, one per window
  * (a window without records gets an empty profile), so the forecaster sees every window; a gap without records longer
@@ -80,7 +81,8 @@ public class KeyDistributionProfiler extends AbstractStreamOperator<WindowProfil
     private transient long naturalUntil;
     private transient long emittedWatermark;
     /**
-     * Per router subtask: {input watermark, output watermark, idle (1/0), plan version}, as last reported. Checkpointed
+     * Per router subtask: {input watermark, output watermark, idle (1/0), plan version, output idle (1/0)}, as last
+     * reported. Checkpointed (all but the output's idleness, which a restored row takes from its input's)
      * ("router-progress"): a router subtask that had finished before the checkpoint and is restored as finished never
      * reports again, and without its last report (watermark at the end of time) no window would close. A live
      * subtask's row is restored as not idle (it was idle at the checkpoint or not), and its first report after the
@@ -205,8 +207,8 @@ public class KeyDistributionProfiler extends AbstractStreamOperator<WindowProfil
                 }
                 // a router that had not finished is live after the restore: it starts not idle and reports with its
                 // first watermark (and again once its input idles), so its row is not passed by as idle meanwhile
-                restoredProgress.put((int) row[0], new long[] {row[2], row[3], row[2] == Long.MAX_VALUE ? row[4] : 0,
-                    row[5]});
+                long idle = row[2] == Long.MAX_VALUE ? row[4] : 0;
+                restoredProgress.put((int) row[0], new long[] {row[2], row[3], idle, row[5], idle});
             }
         }
     }
@@ -243,7 +245,7 @@ public class KeyDistributionProfiler extends AbstractStreamOperator<WindowProfil
             behind.add(s.getSubtask());
         }
         progress.put(s.getSubtask(), new long[] {s.getWatermark(), s.getOutputWatermark(), s.getIdle() ? 1 : 0,
-            s.getPlanVersion()});
+            s.getPlanVersion(), s.getOutputIdle() ? 1 : 0});
         naturalUntil = Math.max(naturalUntil, s.getNaturalUntil());
         WindowSample w = s.getWindow();
         if (w != null && lastEmittedEnd != Long.MIN_VALUE && w.getWindowEnd() <= lastEmittedEnd) {
@@ -286,7 +288,10 @@ public class KeyDistributionProfiler extends AbstractStreamOperator<WindowProfil
         }
     }
 
-    /** The minimum over reporting, active subtasks of field {@code f}; Long.MIN_VALUE until every subtask reported. */
+    /**
+     * The minimum over reporting subtasks of field {@code f} (0: input watermark, 1: output watermark), passing by those
+     * whose input (for 0) or output (for 1) is idle; Long.MIN_VALUE until every subtask reported.
+     */
     private long minimum(int f) {
         if (subtasks == 0 || progress.size() < subtasks) {
             return Long.MIN_VALUE;
@@ -296,7 +301,8 @@ public class KeyDistributionProfiler extends AbstractStreamOperator<WindowProfil
         for (Map.Entry<Integer, long[]> e : progress.entrySet()) {
             long[] p = e.getValue();
             // idle subtasks, and those back from idle behind the emitted watermark, are passed by
-            if (p[2] == 0 && !behind.contains(e.getKey())) {
+            // an idle input whose records still wait for a lease holds the loads back: their copies count in them
+            if (p[f == 0 ? 2 : 4] == 0 && !behind.contains(e.getKey())) {
                 min = Math.min(min, p[f]);
                 any = true;
             }

@@ -205,6 +205,7 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
     private transient long reportedInputWindow;
     private transient long reportedOutputWindow;
     private transient boolean reportedIdle;
+    private transient boolean reportedOutputIdle;
     /** Input ended and every record routed: the output watermark is at its end. */
     private transient boolean ended;
     private transient int subtask;
@@ -835,6 +836,8 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
         if (forwardedIdle) {
             forwardedIdle = false;
             output.emitWatermarkStatus(WatermarkStatus.ACTIVE);
+            // the profiler no longer closes loads without this subtask: this record's copies count in them
+            reportProgress();
         }
         routing.route(id, t, natural, n, route);
         // null: the window's routed loads were reported already (a late record), as its sample was
@@ -974,6 +977,8 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
             lastLoad = null;
             forwardedIdle = true;
             output.emitWatermarkStatus(WatermarkStatus.IDLE);
+            // after its loads: from this report on the profiler closes loads without this subtask
+            reportProgress();
         }
     }
 
@@ -1222,10 +1227,10 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
         return out;
     }
 
-    /** A progress report when a watermark crossed a window boundary or the idle status changed. */
+    /** A progress report when a watermark crossed a window boundary or the input or output idle status changed. */
     private void reportProgress() {
         if (windowIndex(inputWatermark) != reportedInputWindow || windowIndex(outputWatermark) != reportedOutputWindow
-                || inputIdle != reportedIdle) {
+                || inputIdle != reportedIdle || forwardedIdle != reportedOutputIdle) {
             report(null, null, inputWatermark, outputWatermark);
         }
     }
@@ -1242,12 +1247,15 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
         reportedInputWindow = windowIndex(in);
         reportedOutputWindow = windowIndex(out);
         reportedIdle = inputIdle;
+        reportedOutputIdle = forwardedIdle;
         KeyLoadSample r = KeyLoadSample.newBuilder()
                 .setSubtask(subtask)
                 .setSubtasks(subtasks)
                 .setWatermark(in)
                 .setOutputWatermark(out)
                 .setIdle(inputIdle)
+                // idle once its input idles with nothing waiting for a lease and its loads so far reported
+                .setOutputIdle(forwardedIdle)
                 // an ended subtask routes nothing more: it needs no older plan kept for it
                 .setPlanVersion(ended ? Long.MAX_VALUE : routing.version())
                 .setNaturalUntil(naturalUntil)

@@ -1066,6 +1066,38 @@ class SamplerProfilerTest {
         }
     }
 
+    /**
+     * A router whose input idles while records wait for a lease passes the samples by (its input is idle) but not the
+     * loads: the copies of its waiting records count in them once a lease lets them go. Passed by as idle, the window's
+     * load closed without them and their report came late and was dropped.
+     */
+    @Test
+    void anIdleInputWithWaitingRecordsHoldsTheLoadsBackButNotTheProfiles() throws Exception {
+        WindowLoad l0 = load(0, Map.of(3, 5L), Map.of());
+        WindowLoad l1 = load(0, Map.of(9, 2L), Map.of());
+        try (var h = profiler(null)) {
+            // subtask 1: its input idles with its output watermark held before the window's end (records wait)
+            send(h, KeyLoadSample.newBuilder(report(1, W / 2, true, sampleOf(0, 1, "x", "x")))
+                    .setOutputWatermark(W / 2 - 1).setOutputIdle(false).build());
+            send(h, report(0, W - 1, false, sampleOf(0, 0, "a")));
+            send(h, loadReport(0, W - 1, W - 1, l0));
+            // the window's profile closes without it ...
+            assertThat(profiles(h)).singleElement().satisfies(p -> assertThat(p.windowStart).isZero());
+            // ... its load does not
+            assertThat(h.getSideOutput(LOADS)).isNullOrEmpty();
+
+            // a lease lets its records go: their load comes, then the report that its output is idle
+            send(h, KeyLoadSample.newBuilder(loadReport(1, W / 2, W / 2 - 1, l1)).setIdle(true).build());
+            assertThat(h.getSideOutput(LOADS)).isNullOrEmpty();
+            send(h, KeyLoadSample.newBuilder(report(1, W / 2, true, null)).setOutputWatermark(W / 2)
+                    .setOutputIdle(true).build());
+            assertThat(h.getSideOutput(LOADS)).singleElement().satisfies(r -> {
+                assertThat(r.getValue().getRoutedKeyGroupCounts().get(3)).isEqualTo(5L);
+                assertThat(r.getValue().getRoutedKeyGroupCounts().get(9)).isEqualTo(2L);
+            });
+        }
+    }
+
     @Test
     void loadsAreSummedOverSubtasksAndEmittedOnceEveryOutputWatermarkHasPassed() throws Exception {
         WindowLoad l0 = load(0, Map.of(3, 5L, 70, 2L), Map.of(70, 1L));

@@ -1447,6 +1447,41 @@ class KeyshiftRouterTest {
     }
 
     /**
+     * An input that idles while a record waits for a lease is idle to the profiler's samples but not to its loads: the
+     * output turns idle (and the reports say so) only after the lease let the record go and its load was reported.
+     */
+    @Test
+    void theOutputIsReportedIdleOnlyAfterTheWaitingRecordsLoad() throws Exception {
+        try (var h = harness()) {
+            plan(h, Plans.plan(1, 4_000, MAX_P));
+            h.processElement("a", 5_000);
+            h.processWatermarkStatus(WatermarkStatus.IDLE);
+            List<KeyLoadSample> reports = new ArrayList<>();
+            h.getSideOutput(SAMPLES).forEach(r -> reports.add(r.getValue()));
+            assertThat(reports).last().satisfies(r -> {
+                assertThat(r.getIdle()).isTrue();
+                assertThat(r.getOutputIdle()).isFalse();
+            });
+            h.getSideOutput(SAMPLES).clear();
+            plan(h, Plans.plan(2, 6_000, MAX_P));
+            List<KeyLoadSample> after = new ArrayList<>();
+            h.getSideOutput(SAMPLES).forEach(r -> after.add(r.getValue()));
+            int load = -1;
+            for (int i = 0; i < after.size(); i++) {
+                if (after.get(i).getLoad() != null) {
+                    load = i;
+                    assertThat(after.get(i).getOutputIdle()).as("the load's report").isFalse();
+                    assertThat(after.get(i).getLoad().getRoutedKeyGroupCounts().stream().mapToLong(Long::longValue)
+                            .sum()).isEqualTo(1);
+                }
+            }
+            assertThat(load).as("a load report").isNotNegative();
+            assertThat(after.subList(load + 1, after.size())).isNotEmpty()
+                    .last().satisfies(r -> assertThat(r.getOutputIdle()).isTrue());
+        }
+    }
+
+    /**
      * A later lease moves the output watermark while the input idles (its watermark ran ahead of the lease): Flink's
      * outputs drop a watermark while the announced status is IDLE, so it goes out between ACTIVE and IDLE.
      */
