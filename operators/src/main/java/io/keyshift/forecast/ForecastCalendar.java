@@ -49,7 +49,7 @@ import java.util.Objects;
  * an ordinary day. Either way the backtest that chooses a series' model does not score the marked window.
  *
  * <p><b>File format</b> ({@link #read}): CSV, one entry per line, {@code #} starts a comment line, an optional header
- * whose first field is {@code date} or {@code start}:
+ * whose first field is {@code date}, {@code first} or {@code start}; a leading byte order mark is ignored:
  * <ul>
  *   <li>{@code date,label}: one day, e.g. {@code 2014-07-04,holiday};</li>
  *   <li>{@code first,last,label}: a range of whole days (both inclusive), e.g. {@code 2014-12-24,2014-12-26,xmas};</li>
@@ -138,11 +138,23 @@ public final class ForecastCalendar implements Serializable {
         List<Entry> out = new ArrayList<>();
         CSVFormat format = CSVFormat.DEFAULT.builder().setCommentMarker('#').setIgnoreSurroundingSpaces(true)
                 .setIgnoreEmptyLines(true).build();
-        try (CSVParser parser = CSVParser.parse(text, format)) {
+        java.io.StringWriter whole = new java.io.StringWriter();
+        text.transferTo(whole);
+        StringBuffer all = whole.getBuffer();
+        // a byte order mark (a spreadsheet's "CSV UTF-8") is no part of the first field
+        if (!all.isEmpty() && all.charAt(0) == '\uFEFF') {
+            all.deleteCharAt(0);
+        }
+        // the parser counts the line breaks read: a last line without one would be named as the line before it
+        if (!all.isEmpty() && all.charAt(all.length() - 1) != '\n') {
+            all.append('\n');
+        }
+        try (CSVParser parser = CSVParser.parse(all.toString(), format)) {
             for (CSVRecord r : parser) {
                 long line = r.getParser().getCurrentLineNumber();
                 String first = r.get(0);
-                if (r.getRecordNumber() == 1 && (first.equalsIgnoreCase("date") || first.equalsIgnoreCase("start"))) {
+                if (r.getRecordNumber() == 1 && (first.equalsIgnoreCase("date") || first.equalsIgnoreCase("first")
+                        || first.equalsIgnoreCase("start"))) {
                     continue;
                 }
                 try {

@@ -207,8 +207,10 @@ public final class SeriesForecaster {
      */
     private void feedModels(double y, boolean ownForecasts) {
         for (int i = 0; i < models.length; i++) {
-            // a load is never below 0: a trend model's own forecast below it is taken at 0
-            models[i].observe(ownForecasts ? (float) Math.max(0, models[i].forecast(1)) : y);
+            // a load is never below 0: a trend model's own forecast below it is taken at 0. Its forecast as made
+            // before the history received this window (a model that reads the shared history, AR, would otherwise
+            // read its lags one window on and give its forecast of the window after)
+            models[i].observe(ownForecasts ? (float) Math.max(0, lastOneStep[i]) : y);
             lastOneStep[i] = models[i].forecast(1);
         }
         if (combine) {

@@ -79,6 +79,22 @@ class ForecastCalendarTest {
     }
 
     @Test
+    void aLastLineWithoutALineBreakIsNamedByItsOwnNumber() {
+        assertThatThrownBy(() -> parse("date,label\n2014-07-04,x\nbad", LA, List.of(DayOfWeek.SUNDAY), 1))
+                .hasMessageContaining("test.csv line 3");
+    }
+
+    @Test
+    void aByteOrderMarkAndAFirstLastLabelHeaderAreRead() throws Exception {
+        ForecastCalendar bom = parse("\uFEFFdate,label\n2014-07-04,holiday", LA, List.of(DayOfWeek.SUNDAY), 1);
+        assertThat(bom.marks(utcDay("2014-07-04"), DAY)).isTrue();
+        ForecastCalendar range = parse("first,last,label\n2014-12-24,2014-12-26,xmas\n", LA,
+                List.of(DayOfWeek.SUNDAY), 1);
+        assertThat(range.marks(utcDay("2014-12-25"), DAY)).isTrue();
+        assertThat(range.marks(utcDay("2014-12-27"), DAY)).isFalse();
+    }
+
+    @Test
     void aMarkedWindowIsForecastLikeTheLastUnmarkedLikeDaysAtTheSameLocalTime() throws Exception {
         ForecastCalendar c = parse("2014-07-04,Independence Day\n2014-06-29,parade\n", LA,
                 List.of(DayOfWeek.SUNDAY), 2);

@@ -190,4 +190,33 @@ class SeriesForecasterTest {
         assertThat(f.modelForecast(0, 1)).isEqualTo(naive);
         assertThat(f.modelForecast(1, 1)).isCloseTo(ses, org.assertj.core.data.Offset.offset(1e-3));
     }
+    /**
+     * AR reads its lags from the shared history: a missing window must feed it the forecast it made before the history
+     * received the window (it fed the forecast made after, read one window on: its forecast of the window after).
+     * Taking the window as missing is then the same as observing AR's own one-step forecast.
+     */
+    @Test
+    void aMissingWindowFeedsAutoregressionTheForecastMadeBeforeTheHistoryMoved() {
+        List<ModelSpec> ar = List.of(ModelSpec.of(ForecastModelKind.AUTOREGRESSIVE, List.of(24)));
+        SeriesForecaster marked = new SeriesForecaster(ar, 0, 0.95);
+        SeriesForecaster observed = new SeriesForecaster(ar, 0, 0.95);
+        java.util.Random r = new java.util.Random(7);
+        double[] ys = new double[300];
+        for (int t = 0; t < ys.length; t++) {
+            // a daily curve with a steep hour and noise: one window on is far from the window itself
+            ys[t] = 100 + 80 * Math.sin(2 * Math.PI * t / 24) + 5 * r.nextGaussian();
+        }
+        for (int t = 0; t < 200; t++) {
+            marked.observe(ys[t], 4.0);
+            observed.observe(ys[t], 4.0);
+        }
+        double own = observed.forecast(1);
+        marked.observeMarked(0, 4.0, marked.forecast(1), true);
+        observed.observe((float) own, 4.0);
+        for (int t = 201; t < ys.length; t++) {
+            marked.observe(ys[t], 4.0);
+            observed.observe(ys[t], 4.0);
+        }
+        assertThat(marked.forecast(1)).isEqualTo(observed.forecast(1));
+    }
 }
