@@ -115,14 +115,16 @@ public record ControlCommand(long at, Type type, String key, long version, Strin
     }
 
     /**
-     * As {@link #parse(String)}; with {@code refuseReplacement} false a line holding U+FFFD is parsed as any other (a
-     * command an earlier build accepted and kept in state, restored: refused now, it would fail every restore).
+     * As {@link #parse(String)}; with {@code refuseReplacement} false a line holding U+FFFD, or a revert whose
+     * condition holds since now, is parsed as any other (a command an earlier build accepted and kept in state,
+     * restored: refused now, it would fail every restore).
      */
     static ControlCommand parse(String line, boolean refuseReplacement) {
         if (line == null) {
             throw new IllegalArgumentException("no line");
         }
-        String trimmed = line.strip();
+        // a byte order mark (a file saved as "UTF-8 with BOM") is no part of the first command
+        String trimmed = (line.startsWith("\uFEFF") ? line.substring(1) : line).strip();
         if (trimmed.startsWith("#") && (trimmed.indexOf('\n') >= 0 || trimmed.indexOf('\r') >= 0)) {
             // a value of several lines (a Kafka record, a library element) that begins with a comment: taken as a
             // comment whole, its commands were dropped without a word
@@ -210,7 +212,11 @@ public record ControlCommand(long at, Type type, String key, long version, Strin
                             + "reason)");
                 }
                 if (f.size() > 5 && !f.get(5).isBlank()) {
-                    time(f.get(5).strip());
+                    if (time(f.get(5).strip()) == NOW && refuseReplacement) {
+                        // read back as "no time" (Long.MIN_VALUE): the condition would hold since any time
+                        throw new IllegalArgumentException("revert: the time since when the key must have been at "
+                                + "its key group is an event time, not now");
+                    }
                 }
                 if (f.size() > 4 && !f.get(4).isBlank()) {
                     try {
@@ -249,11 +255,11 @@ public record ControlCommand(long at, Type type, String key, long version, Strin
     /**
      * {@code line} with the key of a pin, unpin or revert command replaced by {@code f} of it, and a revert's reason
      * too (the other fields as they were); other commands, blank and comment lines as they are. A malformed line may
-     * name a key anywhere: it keeps only what cannot be one (a valid time first, a command's name second, a plain
-     * decimal or time as the one argument of a command that takes one and names no key, a revert's key groups and
-     * times) and has {@code f} of
-     * every other field; a line that is not even CSV becomes {@code f} of itself. The planner refuses both, with the
-     * reason. A null line stays null.
+     * name a key anywhere: it keeps only what cannot be one (first an ISO time or now, not bare digits, which may be a
+     * numeric key typed first; a command's name second; a plain decimal or time as the one argument of a command that
+     * takes one and names no key; a revert's key groups and times) and has {@code f} of every other field; a line
+     * that is not even CSV becomes {@code f} of itself. The planner refuses both, with the reason. A null line stays
+     * null.
      */
     public static String mapKey(String line, java.util.function.UnaryOperator<String> f) {
         if (line == null) {
@@ -275,7 +281,8 @@ public record ControlCommand(long at, Type type, String key, long version, Strin
                 String v = fs.get(i);
                 boolean keep;
                 if (i == 0) {
-                    keep = isTime(v);
+                    // an ISO time or now; bare digits (epoch milliseconds) may as well be a numeric key typed first
+                    keep = isTime(v) && !v.strip().matches("-?[0-9]+");
                 } else if (i == 1) {
                     keep = type != null;
                 } else if (type == null || type == Type.PIN || type == Type.UNPIN) {

@@ -12,9 +12,11 @@ public final class ControlInputs {
     /**
      * For a live control input (a watched directory, a Kafka topic): a watermark of {@code Long.MAX_VALUE} with each
      * command and periodically (Flink's {@code pipeline.auto-watermark-interval}, 200 ms by default; with 0, only with
-     * commands), so that the planner never waits for it. A command applies to the plans made after it arrives
-     * whose migrations start at or after its AT ({@code now}: from the first plan made after it arrives). A bounded input (a file read once) needs no watermarks: at its end Flink
-     * sends {@code Long.MAX_VALUE}, after every command, so plans are the same on every run.
+     * commands), so that the planner does not wait for it (with an interval of 0 and no command yet, none comes, and
+     * plans wait for the control input until {@code keyshift.route.no-watermark-timeout}). A command applies to the
+     * plans made after it arrives whose migrations start at or after its AT ({@code now}: from the first plan made
+     * after it arrives). A bounded input (a file read once) needs no watermarks: at its end Flink sends
+     * {@code Long.MAX_VALUE}, after every command, so plans are the same on every run.
      */
     public static <T> WatermarkStrategy<T> liveWatermarks() {
         return ctx -> new WatermarkGenerator<>() {

@@ -29,6 +29,10 @@ public final class ControlKeyPseudonyms implements MapFunction<String, String> {
 
     @Override
     public String map(String line) {
+        if (line == null) {
+            // names no key; the planner refuses it ("no line")
+            return null;
+        }
         boolean wellFormed;
         try {
             ControlCommand.parse(line);

@@ -84,6 +84,19 @@ public final class ControlState {
         return this;
     }
 
+    /** Keys pinned by keyshift.plan.pinned-keys (configuration): no command unpins them. */
+    private java.util.Set<String> configuredPins = java.util.Set.of();
+
+    /**
+     * Tells this state the keys the stage's configuration pins ({@code keyshift.plan.pinned-keys}, as plans name
+     * them): an {@code unpin} of one is refused with that reason. Configuration, not state: set it again after
+     * {@link #fromBytes}.
+     */
+    public ControlState withConfiguredPins(java.util.Set<String> keys) {
+        this.configuredPins = java.util.Set.copyOf(keys);
+        return this;
+    }
+
     /** @param maxRoutings routings kept for rollbacks, >= 1 */
     public ControlState(int maxRoutings) {
         if (maxRoutings < 1) {
@@ -222,6 +235,9 @@ public final class ControlState {
         switch (c.type()) {
             case PIN -> pinned.add(c.key());
             case UNPIN -> {
+                if (configuredPins.contains(c.key())) {
+                    return "key '" + c.key() + "' is pinned by keyshift.plan.pinned-keys, which a command cannot undo";
+                }
                 if (!pinned.remove(c.key())) {
                     return "key '" + c.key() + "' is not pinned";
                 }

@@ -267,7 +267,8 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
         forecastWatermark = Long.MIN_VALUE;
         forwardedWatermark = Long.MIN_VALUE;
         if (controlRoutings > 0) {
-            control = new ControlState(controlRoutings).withScaling(scaling);
+            control = new ControlState(controlRoutings).withScaling(scaling)
+                    .withConfiguredPins(settings.constraints().pinned());
             controlStore = context.getOperatorStateStore().getListState(new ListStateDescriptor<>("control-state",
                     PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO));
             heldStore = context.getOperatorStateStore().getListState(new ListStateDescriptor<>("held-forecasts",
@@ -276,7 +277,8 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
                     "control-watermark", Types.LONG));
             if (context.isRestored()) {
                 for (byte[] b : controlStore.get()) {
-                    control = ControlState.fromBytes(b, controlRoutings).withScaling(scaling);
+                    control = ControlState.fromBytes(b, controlRoutings).withScaling(scaling)
+                            .withConfiguredPins(settings.constraints().pinned());
                     controlRestored = true;
                 }
                 for (String line : control.dropRevertsOutside(settings.maxParallelism())) {

@@ -248,6 +248,35 @@ class ControlCommandTest {
         assertThat(ControlCommand.mapKey(null, pseudonym)).isNull();
     }
 
+    /** An unpin of a key the configuration pins is refused for that reason, not as "not pinned" (it stays pinned). */
+    @Test
+    void anUnpinOfAConfiguredPinNamesTheOption() {
+        ControlState s = new ControlState(4).withConfiguredPins(java.util.Set.of("hot"));
+        s.add(ControlCommand.parse("2014-03-01T00:00:00Z,unpin,hot"));
+        s.add(ControlCommand.parse("2014-03-01T00:00:00Z,unpin,cold"));
+        List<ControlState.Rejected> refused = s.advanceTo(java.time.Instant.parse("2014-03-02T00:00:00Z")
+                .toEpochMilli());
+        assertThat(refused).extracting(ControlState.Rejected::reason).containsExactly(
+                "key 'hot' is pinned by keyshift.plan.pinned-keys, which a command cannot undo",
+                "key 'cold' is not pinned");
+    }
+
+    @Test
+    void aByteOrderMarkBeforeTheFirstLineIsNoPartOfIt() {
+        assertThat(ControlCommand.parse("\uFEFF2014-03-01T00:00:00Z,freeze").type())
+                .isEqualTo(ControlCommand.Type.FREEZE);
+        assertThat(ControlCommand.parse("\uFEFF# steering for March")).isNull();
+    }
+
+    /** A revert's condition since {@code now} read back as "since any time" (now is Long.MIN_VALUE): refused. */
+    @Test
+    void aRevertConditionSinceNowIsRefused() {
+        assertThatThrownBy(() -> ControlCommand.parse("now,revert,k,3,4,now"))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("not now");
+        assertThat(ControlCommand.parse("now,revert,k,3,4,2014-03-01T00:00:00Z").ifSince())
+                .isEqualTo(java.time.Instant.parse("2014-03-01T00:00:00Z").toEpochMilli());
+    }
+
     /**
      * A command written {@code now} holds from the next plan whatever its event time (a job behind the wall clock, a
      * backfill of 2014, applies it at once), and reads back as {@code now}, also after a checkpoint.

@@ -128,6 +128,11 @@ class KeyPseudonymizerTest {
         assertThat(map.map("pin,Market at 4th")).isEqualTo(P.pseudonym("pin") + "," + P.pseudonym("Market at 4th"));
         assertThat(map.map("2014-03-01T00:00:00Z,Market at 4th"))
                 .isEqualTo("2014-03-01T00:00:00Z," + P.pseudonym("Market at 4th"));
+        // bare digits first (epoch milliseconds, or an integer key typed where the time goes): not kept
+        assertThat(map.map("4711,pin")).doesNotContain("4711").isEqualTo(P.pseudonym("4711") + ",pin");
+        assertThat(map.map("4711")).isEqualTo(P.pseudonym("4711"));
+        // a null element of a library job's control stream names no key: it stays null (the task failed here)
+        assertThat(map.map(null)).isNull();
         // a command that names no key keeps a number or time that was wrong, so that its refusal says what it was; any
         // other text may be a key typed in the wrong place
         assertThat(map.map("2014-03-01T00:00:00Z,scale,0")).isEqualTo("2014-03-01T00:00:00Z,scale,0");

@@ -24,14 +24,16 @@ import java.util.concurrent.Callable;
  * ({@code --control-dir DIR}). The command is checked before it is written.
  */
 @Command(name = "control",
-        header = "Writes a control command (pin, freeze, rollback, scale, ...) for a running job.",
+        header = "Writes a control command (pin, freeze, rollback, scale, ...) for a replay, a job to start or a running job.",
         mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Writes a control command for a keyshift job: pin KEY, unpin KEY, freeze, unfreeze,",
             "rollback VERSION, scale N (force the scaling decisions to parallelism N), unscale, anomaly-z Z (the",
             "forecaster's anomaly threshold), sampling-rate R (the routers' sampling rate, in (0, 1]). It holds",
             "for the plans whose migrations start at or after --at (anomaly-z: the windows that end after it;",
             "sampling-rate: the windows that start at or after it).",
-            "Exit status: 0 written, 2 bad command or options."},
+            "A running job reads new commands only from the directory it watches (--dir): it read its --control",
+            "file once, when it started, and a resume refuses a file that changed since.",
+            "Exit status: 0 written, 1 the file or directory could not be written, 2 bad command or options."},
         footer = {"", "Examples:",
             "  bin/keyshift control --file control.csv --at 2014-03-01T00:00:00Z pin 'Market at 4th'",
             "  bin/keyshift control --dir /flink-data/control freeze        # a running job, from its next plan",
@@ -58,7 +60,8 @@ public final class ControlCommandLine implements Callable<Integer> {
             + "whatever its event time (in a replay, from the first plan). Default: now.")
     String at;
 
-    @Option(names = "--file", paramLabel = "FILE", description = "Append to this file (for --control FILE).")
+    @Option(names = "--file", paramLabel = "FILE", description = "Append to this file (for the --control FILE of a replay or of a job "
+            + "not yet started; a running job does not read it again).")
     Path file;
 
     @Option(names = "--dir", paramLabel = "DIR", description = "Write a new file into this directory (for a job's "
