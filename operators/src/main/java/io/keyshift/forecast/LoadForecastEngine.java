@@ -37,7 +37,9 @@ public final class LoadForecastEngine {
      * 2: one shared float history per series (SeriesHistory) instead of a ring of doubles per seasonal model.
      * 3: keys as length-prefixed UTF-8 (2 wrote them with writeUTF, which refuses keys over 65,535 bytes); 2 is read.
      */
-    private static final int STATE_VERSION = 3;
+    private static final int STATE_VERSION = 4;
+    /** Version 3 lacks the start of the last window observed and of its run without gaps (read as unknown). */
+    private static final int WITHOUT_RUN = 3;
     private static final int KEYS_AS_UTF = 2;
 
     /**
@@ -97,6 +99,14 @@ public final class LoadForecastEngine {
     private double naiveErrorSum;
     private double seasonalAbsoluteErrorSum;
     private double seasonalNaiveErrorSum;
+    /** Start (epoch ms) of the last window observed; Long.MIN_VALUE before the first (or restored from version 3). */
+    private long lastWindowStart = Long.MIN_VALUE;
+    /**
+     * Start (epoch ms) of the first window of the run without gaps that ends at the last window observed: the history
+     * holds one value per window from there on, while before it the profiler skipped a long gap by whole seasonal
+     * periods; Long.MIN_VALUE: not known (restored from version 3), taken as no gap.
+     */
+    private long runSince = Long.MIN_VALUE;
 
     public LoadForecastEngine(Settings settings) {
         this.settings = settings;
@@ -120,7 +130,10 @@ public final class LoadForecastEngine {
                 settings.calendarHistory());
     }
 
-    /** Observes one window's profile (windows must come in order without gaps) and forecasts the next ones. */
+    /**
+     * Observes one window's profile (windows in order; where the profiler skipped a long gap, a calendar reference
+     * before it is out of reach) and forecasts the next ones.
+     */
     public LoadForecast observe(WindowProfile profile) {
         return observe(profile, settings.anomalyZ());
     }
@@ -134,6 +147,13 @@ public final class LoadForecastEngine {
             io.keyshift.config.JobOptions.checkRestoredWindow("the forecaster's series", windowMillis, length);
         }
         windowIndex++;
+        if (lastWindowStart == Long.MIN_VALUE && windowIndex == 1
+                || lastWindowStart != Long.MIN_VALUE && profile.windowStart != lastWindowStart + windowMillis) {
+            // the first window, or the first after a gap that the profiler skipped: a time before it is no fixed
+            // number of windows back in the history
+            runSince = profile.windowStart;
+        }
+        lastWindowStart = profile.windowStart;
         Map<String, Double> estimates = new HashMap<>();
         for (int i = 0; i < profile.hotKeys.length; i++) {
             estimates.put(profile.hotKeys[i], profile.hotEstimates[i]);
@@ -158,9 +178,10 @@ public final class LoadForecastEngine {
         // this one for each forecast step) is the window each marked one is forecast like
         boolean marked = calendar != null && calendar.marks(profile.windowStart, windowMillis);
         int[] observedReference = marked
-                ? referenceOffsets(calendar, profile.windowStart - windowMillis, profile.windowStart, windowMillis)
+                ? referenceOffsets(calendar, profile.windowStart - windowMillis, profile.windowStart, windowMillis,
+                        runSince)
                 : NO_REFERENCE;
-        int[][] stepReference = stepReferences(calendar, profile.windowStart, windowMillis);
+        int[][] stepReference = stepReferences(calendar, profile.windowStart, windowMillis, runSince);
         double[] residual = new double[settings.maxParallelism()];
         for (int g = 0; g < residual.length; g++) {
             residual[g] = g < profile.keyGroupCounts.length ? profile.keyGroupCounts[g] : 0;
@@ -209,15 +230,20 @@ public final class LoadForecastEngine {
     /** No calendar forecast (the window is not marked, or no reference is in reach). */
     private static final int[] NO_REFERENCE = new int[0];
 
+    /** An offset that no history reaches ({@link SeriesForecaster#valueAt} gives NaN). */
+    private static final int OUT_OF_REACH = -Integer.MAX_VALUE;
+
     /**
      * Offsets, in windows from the window starting at {@code lastStart}, of the windows that the marked window
-     * starting at {@code target} is forecast like ({@link ForecastCalendar#referenceStarts}).
+     * starting at {@code target} is forecast like ({@link ForecastCalendar#referenceStarts}); a reference before
+     * {@code runSince} (across a gap the profiler skipped, where times and history positions part) is out of reach.
      */
-    private static int[] referenceOffsets(ForecastCalendar calendar, long lastStart, long target, long windowMillis) {
+    private static int[] referenceOffsets(ForecastCalendar calendar, long lastStart, long target, long windowMillis,
+                                          long runSince) {
         long[] refs = calendar.referenceStarts(target, windowMillis);
         int[] out = new int[refs.length];
         for (int i = 0; i < refs.length; i++) {
-            out[i] = (int) Math.round((double) (refs[i] - lastStart) / windowMillis);
+            out[i] = refs[i] < runSince ? OUT_OF_REACH : (int) Math.round((double) (refs[i] - lastStart) / windowMillis);
         }
         return out;
     }
@@ -227,7 +253,7 @@ public final class LoadForecastEngine {
      * offsets of its reference windows from that one if the calendar marks it, else {@link #NO_REFERENCE}; null
      * without a calendar.
      */
-    private int[][] stepReferences(ForecastCalendar calendar, long lastStart, long windowMillis) {
+    private int[][] stepReferences(ForecastCalendar calendar, long lastStart, long windowMillis, long runSince) {
         if (calendar == null) {
             return null;
         }
@@ -235,7 +261,7 @@ public final class LoadForecastEngine {
         for (int i = 1; i <= out.length; i++) {
             long target = lastStart + i * windowMillis;
             out[i - 1] = calendar.marks(target, windowMillis)
-                    ? referenceOffsets(calendar, lastStart, target, windowMillis) : NO_REFERENCE;
+                    ? referenceOffsets(calendar, lastStart, target, windowMillis, runSince) : NO_REFERENCE;
         }
         return out;
     }
@@ -650,6 +676,8 @@ public final class LoadForecastEngine {
         out.writeDouble(naiveErrorSum);
         out.writeDouble(seasonalAbsoluteErrorSum);
         out.writeDouble(seasonalNaiveErrorSum);
+        out.writeLong(lastWindowStart);
+        out.writeLong(runSince);
     }
 
     /**
@@ -664,7 +692,7 @@ public final class LoadForecastEngine {
                     + " cannot be read by this one (version " + STATE_VERSION + "); start the job without the"
                     + " savepoint, or re-run bootstrap to write a new one");
         }
-        if (version != STATE_VERSION && !(whole && version == KEYS_AS_UTF)) {
+        if (version != STATE_VERSION && version != WITHOUT_RUN && !(whole && version == KEYS_AS_UTF)) {
             throw io.keyshift.config.JobOptions.unrecoverable("unknown forecaster state version " + version
                     + " (this build reads "
                     + STATE_VERSION + ")");
@@ -680,6 +708,8 @@ public final class LoadForecastEngine {
         naiveErrorSum = in.readDouble();
         seasonalAbsoluteErrorSum = in.readDouble();
         seasonalNaiveErrorSum = in.readDouble();
+        lastWindowStart = version >= STATE_VERSION ? in.readLong() : Long.MIN_VALUE;
+        runSince = version >= STATE_VERSION ? in.readLong() : Long.MIN_VALUE;
         return version;
     }
 

@@ -172,6 +172,45 @@ class ForecastCalendarTest {
         assertThat(withMissing.series().get(0).lastObserved()).isGreaterThan(50.0);
     }
 
+    /**
+     * After a gap the profiler skipped (by whole seasonal periods, which need not be weeks), reference days before it
+     * are no fixed number of windows back in the history: out of reach, so the holiday is forecast by the models, as
+     * without the calendar (positions counted across the gap read other days: here June 19 and 12, a 155 mean).
+     * Kept across a checkpoint.
+     */
+    @Test
+    void referenceDaysBeforeASkippedGapAreOutOfReach() throws Exception {
+        ForecastCalendar calendar = parse("2014-07-04,Independence Day\n", ZoneOffset.UTC, List.of(DayOfWeek.SUNDAY), 2);
+        LoadForecastEngine none = engine(null);
+        LoadForecastEngine withCalendar = engine(calendar);
+        List<LocalDate> days = new java.util.ArrayList<>();
+        for (LocalDate d = LocalDate.of(2014, 6, 2); !d.isAfter(LocalDate.of(2014, 6, 20)); d = d.plusDays(1)) {
+            days.add(d);
+        }
+        // ten days without records, skipped
+        days.add(LocalDate.of(2014, 7, 1));
+        for (LocalDate d : days) {
+            none.observe(trend(d));
+            withCalendar.observe(trend(d));
+        }
+        LoadForecastEngine restored = engine(calendar);
+        restored.restore(withCalendar.toBytes());
+        LoadForecast expected = none.observe(trend(LocalDate.of(2014, 7, 2)));
+        // step 2 is Friday July 4; its Sundays June 29 and 22 lie in the gap
+        assertThat(forecast(withCalendar.observe(trend(LocalDate.of(2014, 7, 2))), 2)).isEqualTo(forecast(expected, 2))
+                .isNotEqualTo(155.0);
+        assertThat(forecast(restored.observe(trend(LocalDate.of(2014, 7, 2))), 2)).isEqualTo(forecast(expected, 2));
+    }
+
+    /** A daily profile of one key group with 10 records per day of the month. */
+    private static WindowProfile trend(LocalDate d) {
+        long start = d.atStartOfDay(ZoneOffset.UTC).toInstant().toEpochMilli();
+        WindowProfile p = WindowProfile.empty(start, start + DAY, 8, 1.0);
+        p.keyGroupCounts[3] = 10L * d.getDayOfMonth();
+        p.records = p.keyGroupCounts[3];
+        return p;
+    }
+
     @Test
     void badCalendarOptionsFailFastNamingTheOption(@TempDir Path dir) throws Exception {
         Path file = dir.resolve("holidays.csv");
