@@ -289,6 +289,12 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
             // that emits what it buffered up to the current watermark (a sort buffer) would otherwise emit the same
             // records from different timers at each owner, and the shadow check report a mismatch
             cap = Math.min(cap, timestamp);
+        } else if (eventTime && authoritative && o != null && o.outShadowFrom != Long.MIN_VALUE
+                && timestamp < o.outShadowFrom && o.outShadowFrom <= Long.MAX_VALUE - horizon) {
+            // the old owner's timer from before the shadow phase: shown a watermark that jumped past the compared
+            // interval [T0 + horizon, T1) in one step, it would take the records there along at its own time, outside
+            // the interval, while the new owner emits them from their own timers (a false mismatch)
+            cap = Math.min(cap, o.outShadowFrom + horizon - 1);
         }
         boolean before = ShadowScope.enter(!authoritative);
         try {
