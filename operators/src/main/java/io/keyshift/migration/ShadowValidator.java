@@ -22,12 +22,16 @@ import java.util.Map;
  * Compares a shadow's results with the primary's, per key and window (or interval of a keyed process function's
  * shadow phase), and emits a {@link ValidationReport}: MATCH, MISMATCH (checksums differ), MISSING_PRIMARY (only the
  * shadow produced results), MISSING_SHADOW (only the primary did). Keyed by the key's id; only checks of migrating
- * keys reach it, so it sees a few records per migration.
+ * keys reach it: per migration one check per window and side and firing, or (keyed process functions) one per call
+ * that emits in the compared interval.
  *
  * <p>Both sides of a check are complete when this operator's watermark passes the check's {@code compareAt} (every
  * keyed subtask has fired the window, late firings within the allowed lateness included); a later check of the same
- * side replaces the earlier (window firings) or adds to it (a function's outputs). State: one small entry per pending
- * (key, window), cleared by its timer. Metrics {@code keyshiftValidationMatches/Mismatches}.
+ * side replaces the earlier (window firings) or adds to it (a function's outputs). A window whose last firings differ
+ * while its first (on-time) firings agree matches: a late record that one owner took within the allowed lateness and
+ * the other, its watermark past that, dropped (each judges by its own watermark; the results that count are one
+ * owner's). State: one small entry per pending (key, window), cleared by its timer. Metrics
+ * {@code keyshiftValidationMatches/Mismatches}.
  */
 public final class ShadowValidator extends KeyedProcessFunction<String, ResultCheck, ValidationReport>
         implements org.apache.flink.streaming.api.checkpoint.CheckpointedFunction {
@@ -68,6 +72,13 @@ public final class ShadowValidator extends KeyedProcessFunction<String, ResultCh
         public long shadowChecksum;
         public int shadowResults;
         public int shadowKeyGroup = -1;
+        /** A window's first (on-time) firing per side, kept where a late firing replaced it (false in older state). */
+        public boolean primaryFirstKept;
+        public long primaryFirstChecksum;
+        public int primaryFirstResults;
+        public boolean shadowFirstKept;
+        public long shadowFirstChecksum;
+        public int shadowFirstResults;
 
         public Pending() {}
     }
@@ -101,6 +112,19 @@ public final class ShadowValidator extends KeyedProcessFunction<String, ResultCh
             p.end = c.end;
             p.compareAt = c.compareAt;
             ctx.timerService().registerEventTimeTimer(c.compareAt);
+        }
+        if (!c.additive) {
+            // a window's first firing, kept: a late record may reach one owner within the allowed lateness and the
+            // other past it, so that only one side fires late (see onTimer)
+            if (c.shadow && !p.hasShadow) {
+                p.shadowFirstKept = true;
+                p.shadowFirstChecksum = c.checksum;
+                p.shadowFirstResults = c.results;
+            } else if (!c.shadow && !p.hasPrimary) {
+                p.primaryFirstKept = true;
+                p.primaryFirstChecksum = c.checksum;
+                p.primaryFirstResults = c.results;
+            }
         }
         if (c.shadow) {
             p.shadowChecksum = c.additive && p.hasShadow ? p.shadowChecksum + c.checksum : c.checksum;
@@ -139,6 +163,18 @@ public final class ShadowValidator extends KeyedProcessFunction<String, ResultCh
             } else {
                 outcome = p.primaryChecksum == p.shadowChecksum && p.primaryResults == p.shadowResults
                         ? ValidationOutcome.MATCH : ValidationOutcome.MISMATCH;
+                if (outcome == ValidationOutcome.MISMATCH && p.primaryFirstKept && p.shadowFirstKept
+                        && p.primaryFirstChecksum == p.shadowFirstChecksum
+                        && p.primaryFirstResults == p.shadowFirstResults) {
+                    // the on-time firings agree, the last ones do not: a late record that one owner fired the window
+                    // for within the allowed lateness and the other, its watermark past that, dropped (each owner
+                    // judges lateness by its own watermark); compared as fired on time
+                    outcome = ValidationOutcome.MATCH;
+                    p.primaryChecksum = p.primaryFirstChecksum;
+                    p.primaryResults = p.primaryFirstResults;
+                    p.shadowChecksum = p.shadowFirstChecksum;
+                    p.shadowResults = p.shadowFirstResults;
+                }
             }
             if (outcome == ValidationOutcome.MATCH) {
                 matches.inc();

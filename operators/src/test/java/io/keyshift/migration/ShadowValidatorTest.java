@@ -16,7 +16,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * The shadow validator compares each (key, window)'s primary and shadow checks once the watermark reaches their
  * compare time: MATCH, MISMATCH naming key and window, MISSING_SHADOW and MISSING_PRIMARY; a late firing replaces its
- * side, a process function's outputs add up.
+ * side (a window whose on-time firings agree matches), a process function's outputs add up.
  */
 class ShadowValidatorTest {
     private static final Checksums<String> CHECKSUMS = new Checksums<>(StringSerializer.INSTANCE);
@@ -267,6 +267,30 @@ class ShadowValidatorTest {
             assertThat(g.getOutcome()).isEqualTo(ValidationOutcome.MISMATCH);
             assertThat(g.getPrimaryResults()).isEqualTo(2);
             assertThat(g.getShadowResults()).isEqualTo(1);
+        }
+    }
+
+    /**
+     * A late record that the new owner took within the allowed lateness while the old owner's watermark was past it
+     * (each judges by its own): only the shadow fires late. The on-time firings agree: a match (it was a mismatch, and
+     * with on-mismatch REVERT a correct migration went back). Where the first firings differ too, it mismatches.
+     */
+    @Test
+    void aLateFiringAtOneSideOnlyMatchesWhereTheOnTimeFiringsAgree() throws Exception {
+        try (var h = harness()) {
+            h.processElement(check("w", 0, 1000, false, 5, "w=5"), 999);
+            h.processElement(check("w", 0, 1000, true, 9, "w=5"), 999);
+            h.processElement(check("w", 0, 1000, true, 9, "w=6"), 1200);
+            // the first firings differ: a mismatch whatever came later
+            h.processElement(check("v", 0, 1000, false, 5, "v=5"), 999);
+            h.processElement(check("v", 0, 1000, true, 9, "v=7"), 999);
+            h.processElement(check("v", 0, 1000, true, 9, "v=8"), 1200);
+            h.processWatermark(3000);
+            List<ValidationReport> reports = h.extractOutputValues();
+            ValidationReport w = only(reports, "w");
+            assertThat(w.getOutcome()).isEqualTo(ValidationOutcome.MATCH);
+            assertThat(w.getShadowChecksum()).isEqualTo(firing("w=5"));
+            assertThat(only(reports, "v").getOutcome()).isEqualTo(ValidationOutcome.MISMATCH);
         }
     }
 
