@@ -66,7 +66,10 @@ import java.util.regex.Pattern;
  * {@link Keyshift#keyBy}.
  *
  * <p>Operator uids are {@code <uidPrefix>-router}, {@code -profiler}, {@code -forecaster}, {@code -planner},
- * {@code -window} or {@code -process}, {@code -validator}, {@code -split-merger} and {@code -scaling}; the prefix
+ * {@code -window} or {@code -process}, {@code -validator}, {@code -split-merger} and {@code -scaling}, and of the
+ * stateless hops {@code -reports}, {@code -mismatch-reverts}, {@code -control-progress}, {@code -control-pseudonyms},
+ * {@code -late-data} and {@code -split-merger-side-output-<tag id>}, where the stage has them ({@link StageUids}); the
+ * prefix
  * ({@value #DEFAULT_UID_PREFIX} by default) must differ between the stages of a job. After the terminal call, the
  * stage's plans, forecasts, loads, validation reports and scaling decisions are streams of their own.
  *
@@ -642,6 +645,16 @@ public final class KeyshiftStream<T, K> {
         }
         int p = parallelism();
         int maxP = maxParallelism();
+        int envMaxP = env.getConfig().getMaxParallelism();
+        java.util.Optional<Integer> stageMaxP = config.getOptional(JobOptions.DEFAULT_MAX_PARALLELISM);
+        if (envMaxP > 0 && stageMaxP.isPresent() && stageMaxP.get() != envMaxP) {
+            // the environment's sets the key groups: the stage's was ignored, and a job that later drops the
+            // environment's would change the key groups under its savepoints
+            throw new IllegalArgumentException(JobOptions.DEFAULT_MAX_PARALLELISM.key() + " is " + stageMaxP.get()
+                    + " but the environment's max parallelism (pipeline.max-parallelism) is " + envMaxP + ", which "
+                    + "sets the key groups: leave " + JobOptions.DEFAULT_MAX_PARALLELISM.key() + " unset or make them "
+                    + "equal");
+        }
         if (p > maxP) {
             throw new IllegalArgumentException("the keyed parallelism " + p + " exceeds the number of key groups "
                     + maxP + " (pipeline.max-parallelism / " + JobOptions.DEFAULT_MAX_PARALLELISM.key() + ")");
@@ -663,15 +676,19 @@ public final class KeyshiftStream<T, K> {
         KeyCodec<K> keyIds = codec;
         DataStream<String> userControl = control;
         String keySecret = config.getOptional(PrivacyOptions.KEY_SECRET).orElse(null);
-        config.set(PlanOptions.PINNED_KEYS, pinnedIds(config.get(PlanOptions.PINNED_KEYS), codec, keySecret != null,
-                uidPrefix));
+        if (keySecret != null && ownershipMarkers) {
+            throw new IllegalArgumentException(PrivacyOptions.KEY_SECRET.key() + " is not supported for keyed "
+                    + "process functions (process(...)) yet: their migrations name keys to the keyed stage; "
+                    + "use it with window(...) stages, or leave it unset");
+        }
+        if (config.getOptional(PlanOptions.PINNED_KEYS).isPresent()) {
+            // as plans name them (canonical ids, or pseudonyms); an option not set stays unset (options() lists
+            // what was set)
+            config.set(PlanOptions.PINNED_KEYS, pinnedIds(config.get(PlanOptions.PINNED_KEYS), codec,
+                    keySecret != null, uidPrefix));
+        }
         KeyPseudonymizer pseudonymizer = null;
         if (keySecret != null) {
-            if (ownershipMarkers) {
-                throw new IllegalArgumentException(PrivacyOptions.KEY_SECRET.key() + " is not supported for keyed "
-                        + "process functions (process(...)) yet: their migrations name keys to the keyed stage; "
-                        + "use it with window(...) stages, or leave it unset");
-            }
             pseudonymizer = KeyPseudonymizer.fromSecret(keySecret);
             codec = KeyCodec.pseudonymous(codec, pseudonymizer);
         }

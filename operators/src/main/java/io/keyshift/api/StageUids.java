@@ -90,7 +90,10 @@ public final class StageUids {
         return prefix + "-late-data";
     }
 
-    /** Every uid a stage may have (which of them a job has depends on its stage and options). */
+    /**
+     * Every uid a stage may have (which of them a job has depends on its stage and options), but the split merger's
+     * side-output hops, one per tag ({@link #splitMergerSideOutput}).
+     */
     public static List<String> all(String prefix) {
         return List.of(router(prefix), reports(prefix), profiler(prefix), forecaster(prefix), planner(prefix),
                 window(prefix), process(prefix), validator(prefix), splitMerger(prefix), scaling(prefix),

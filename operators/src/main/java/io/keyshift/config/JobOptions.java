@@ -26,8 +26,9 @@ public final class JobOptions {
     public static final ConfigOption<Integer> DEFAULT_MAX_PARALLELISM = ConfigOptions.key("keyshift.max-parallelism")
             .intType()
             .defaultValue(128)
-            .withDescription("Number of key groups, used when pipeline.max-parallelism is not set. keyshift sets "
-                    + "it explicitly: plans name key groups, and a different number after a restore would misroute.");
+            .withDescription("Number of key groups, used when pipeline.max-parallelism is not set (where both are set "
+                    + "they must be equal). keyshift sets it explicitly: plans name key groups, and a different number "
+                    + "after a restore would misroute.");
 
     public static final ConfigOption<Integer> RESULTS_PATH_PARALLELISM =
             ConfigOptions.key("keyshift.results-path.parallelism")

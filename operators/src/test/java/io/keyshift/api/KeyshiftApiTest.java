@@ -1116,6 +1116,58 @@ class KeyshiftApiTest {
         assertThat(env.getTransformations()).as("nothing of the stage joined the job").hasSize(transformations);
     }
 
+    /**
+     * A stage's keyshift.max-parallelism that differs from the environment's max parallelism was ignored without a
+     * word (the command line refuses it): refused, naming both. Equal, or the stage's alone, it is taken.
+     */
+    @Test
+    void aStageMaxParallelismThatDiffersFromTheEnvironmentsIsRefused() {
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(2);
+        env.setMaxParallelism(512);
+        Configuration other = new Configuration();
+        other.setString("keyshift.max-parallelism", "256");
+        var windowed = Keyshift.keyBy(Clicks.stream(env, 10, 1), c -> c.user, Types.STRING).configure(other)
+                .window(TumblingEventTimeWindows.of(Duration.ofHours(1)));
+        assertThatThrownBy(() -> windowed.aggregate(new SumBytes())).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("keyshift.max-parallelism is 256")
+                .hasMessageContaining("pipeline.max-parallelism) is 512");
+        Configuration same = new Configuration();
+        same.setString("keyshift.max-parallelism", "512");
+        var equal = Keyshift.keyBy(Clicks.stream(env, 10, 1), c -> c.user, Types.STRING).uidPrefix("equal")
+                .configure(same);
+        equal.window(TumblingEventTimeWindows.of(Duration.ofHours(1))).aggregate(new SumBytes());
+        assertThat(equal.maxParallelism()).isEqualTo(512);
+    }
+
+    /**
+     * The stage's options after its build are the ones it was given (the build wrote keyshift.plan.pinned-keys into
+     * them, set or not), and a build refused for a key secret on a keyed process function leaves them as they were.
+     */
+    @Test
+    void aBuildLeavesTheStagesOptionsAsGiven() {
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(2);
+        var built = Keyshift.keyBy(Clicks.stream(env, 10, 1), c -> c.user, Types.STRING);
+        built.window(TumblingEventTimeWindows.of(Duration.ofHours(1))).aggregate(new SumBytes());
+        assertThat(built.options().toMap()).doesNotContainKey("keyshift.plan.pinned-keys");
+        Configuration secret = new Configuration();
+        secret.setString("keyshift.privacy.key-secret", "a secret of at least thirty-two characters!!");
+        secret.setString("keyshift.plan.pinned-keys", "u1");
+        var refused = Keyshift.keyBy(Clicks.stream(env, 10, 1), c -> c.user, Types.STRING).uidPrefix("refused")
+                .configure(secret);
+        java.util.Map<String, String> before = refused.options().toMap();
+        assertThatThrownBy(() -> refused.process(new ProcessWithClient2(), Duration.ofHours(1)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("keyshift.privacy.key-secret");
+        assertThat(refused.options().toMap()).isEqualTo(before);
+    }
+
+    /** A serializable keyed process function. */
+    static final class ProcessWithClient2 extends KeyedProcessFunction<String, Clicks.Click, String> {
+        @Override
+        public void processElement(Clicks.Click c, Context ctx, Collector<String> out) {
+            out.collect(c.user);
+        }
+    }
+
     /** A window function holding a client that cannot be serialized (a field, as a connection would be). */
     static final class WithClient extends ProcessWindowFunction<Long, String, String, TimeWindow> {
         final Object client = new Object();
