@@ -39,6 +39,12 @@ import java.util.TreeMap;
  * {@code sqrt(1 - rate) / rate}); a sampled key that finds the hold full goes to an overflow sketch, scaled by
  * {@code 1 / rate}. Key-group counts always count every record, but a late one whose window has closed (see {@link #lateRecords()}).
  *
+ * <p>Error bounds: {@code maxError} of a sample bounds the sketches' error only (purges of the overflow sketch and of
+ * the merge of the held counts, the overflow rows and any restored rows into one sketch of size {@code M}, whose
+ * bounds add: up to about twice {@code 3.5 / M * n}, more with restored parts). Below rate 1 it does not bound the
+ * sampling error: a key first sampled within a window is undercounted by a random number of records (above), and an
+ * overflow row's scaled count is itself an estimate.
+ *
  * <p>Memory per open window: the sketch, {@code 8 x maxParallelism} bytes of counts and, when sampling, the hold.
  * Not thread-safe.
  *
@@ -183,6 +189,14 @@ public final class KeySampler<K> {
                                 (a, b) -> new long[] {a[0] + b[0]}));
                     }
                     holdAccumulator = acc;
+                    // the keys the earlier parts held stay held here (from 0): every later record of a held key is
+                    // counted, and the parts together hold no more keys than the hold's capacity
+                    for (Object k : takenHold.held.keySet()) {
+                        if (acc.held.size() >= holdCapacity()) {
+                            break;
+                        }
+                        acc.held.putIfAbsent(k, new long[] {0});
+                    }
                     preservedPending = preservedNotHeld(acc);
                 }
             }
@@ -436,6 +450,16 @@ public final class KeySampler<K> {
             Object key = readKey(in);
             preserved.put(key, in.readDouble());
         }
+        if (preserved.size() > holdCapacity() / 2) {
+            // written at a larger keyshift.profiler.sketch-size: the best scores keep their places (more would take
+            // every place of the next window, and no key newly sampled there could be held)
+            List<Map.Entry<Object, Double>> ranked = new ArrayList<>(preserved.entrySet());
+            ranked.sort(Map.Entry.<Object, Double>comparingByValue().reversed().thenComparing(e -> id(e.getKey())));
+            preserved.clear();
+            for (Map.Entry<Object, Double> e : ranked.subList(0, holdCapacity() / 2)) {
+                preserved.put(e.getKey(), e.getValue());
+            }
+        }
         holdWindow = in.readLong();
         holdAccumulator = null;
         takenHold = null;
@@ -575,7 +599,12 @@ public final class KeySampler<K> {
         // order of insertion, which must not depend on the hash tables' layouts (a restored sketch has its own)
         ItemsSketch<Object> out = new ItemsSketch<>(sketchSize);
         List<Map.Entry<Object, Long>> held = new ArrayList<>(acc.held.size());
-        acc.held.forEach((k, c) -> held.add(Map.entry(k, c[0])));
+        acc.held.forEach((k, c) -> {
+            // a key held on from a part taken earlier (an idle spell) without a record since
+            if (c[0] > 0) {
+                held.add(Map.entry(k, c[0]));
+            }
+        });
         insertInOrder(out, held);
         if (acc.sketch != null) {
             double scale = acc.rate >= 1.0 ? 1.0 : 1.0 / acc.rate;

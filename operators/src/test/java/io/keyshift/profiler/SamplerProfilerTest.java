@@ -158,6 +158,68 @@ class SamplerProfilerTest {
     }
 
     /**
+     * A key first sampled within a window and held is counted exactly from then on, also across an idle spell that
+     * took the window's first part (its hold started empty in the continued part, and the key lost records to being
+     * sampled again). Its parts' estimates add up to the uninterrupted window's.
+     */
+    @Test
+    void aKeyHeldBeforeAnIdleSpellStaysHeldInTheContinuedPart() {
+        KeySampler<String> uninterrupted = sampler(64, 0.1, 5);
+        KeySampler<String> interrupted = sampler(64, 0.1, 5);
+        for (int i = 0; i < 100; i++) {
+            add(uninterrupted, "x", 10 + i);
+            add(interrupted, "x", 10 + i);
+        }
+        List<WindowSample> parts = new ArrayList<>(interrupted.takeOpen());
+        for (int i = 0; i < 100; i++) {
+            add(uninterrupted, "x", 200 + i);
+            add(interrupted, "x", 200 + i);
+        }
+        parts.addAll(interrupted.closeUpTo(W - 1));
+        List<WindowSample> whole = uninterrupted.closeUpTo(W - 1);
+        long expected = estimateOf(whole, "x");
+        assertThat(expected).as("held from its first sampled record").isGreaterThan(150);
+        assertThat(estimateOf(parts, "x")).isEqualTo(expected);
+        // no row of a key held on without a record since
+        assertThat(parts).allSatisfy(w -> assertThat(w.getHeavyHitters())
+                .allSatisfy(h -> assertThat(h.getEstimate()).isPositive()));
+    }
+
+    /**
+     * A hold state written at a larger sketch size keeps at most half the smaller hold's places for preserved keys (all
+     * of them took every place of the next window, and no key newly sampled there could be held).
+     */
+    @Test
+    void preservedKeysOfALargerSketchAreTrimmedToHalfTheHoldAtARestore() throws Exception {
+        KeySampler<String> large = sampler(64, 0.5, 7);
+        for (int i = 0; i < 800; i++) {
+            add(large, "k" + (i % 40), 10 + i);
+        }
+        add(large, "k0", W + 1);
+        byte[] hold = large.snapshotHold(0, 1);
+        assertThat(preservedIn(hold)).isGreaterThan(3);
+        KeySampler<String> small = sampler(8, 0.5, 7);
+        large.snapshot().forEach(small::restore);
+        assertThat(small.restoreHold(hold, 0, 1)).isTrue();
+        // 0.75 x 8 = 6 places, 3 preserved
+        assertThat(preservedIn(small.snapshotHold(0, 1))).isEqualTo(3);
+    }
+
+    /** The number of preserved keys in a hold state (format, subtask, subtasks, then their count). */
+    private static int preservedIn(byte[] hold) throws Exception {
+        java.io.DataInputStream in = new java.io.DataInputStream(new java.io.ByteArrayInputStream(hold));
+        in.readInt();
+        in.readInt();
+        in.readInt();
+        return in.readInt();
+    }
+
+    private static long estimateOf(List<WindowSample> samples, String key) {
+        return samples.stream().flatMap(w -> w.getHeavyHitters().stream())
+                .filter(h -> h.getKey().equals(key)).mapToLong(HeavyHitter::getEstimate).sum();
+    }
+
+    /**
      * A checkpoint after an idle input's {@code takeOpen} split the hold window: the part taken before it still counts
      * towards the keys preserved into the next window after a restore, as it does without the restore (the taken
      * part's held counts were left out of the checkpoint until 2026-12-03, and the restored sampler preserved other
