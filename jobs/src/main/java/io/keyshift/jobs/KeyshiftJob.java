@@ -512,6 +512,11 @@ public final class KeyshiftJob implements Callable<Integer> {
             }
             env.setParallelism(parallelism);
         }
+        try {
+            io.keyshift.config.KeyshiftConfig.checkScaledParallelism(conf, env.getParallelism());
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(cl, "--parallelism / -D: " + e.getMessage());
+        }
         // the source's own checks (columns, time format, generator sizes) before anything is written
         InputSpec sourceSpec = kafka.input() ? in.streamSpec(cl, "--kafka-topic", sumField,
                 kafka.format(cl) == io.keyshift.jobs.kafka.KafkaEventDeserializer.KafkaFormat.JSON)

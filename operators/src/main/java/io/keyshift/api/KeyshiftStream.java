@@ -662,6 +662,7 @@ public final class KeyshiftStream<T, K> {
         // every check that can fail comes before the first operator joins the job graph: a caller that catches the
         // error and builds again must find the environment as it was
         KeyshiftConfig.checkScalingBounds(config, maxP);
+        KeyshiftConfig.checkScaledParallelism(config, p);
         if (config.get(ScalingOptions.CAPACITY) > 0 && env.getTransformations().stream().anyMatch(
                 KeyshiftStream::isScalingOperator)) {
             // the autoscaler reads one gauge summed over the job's operators: two stages' decisions would add up

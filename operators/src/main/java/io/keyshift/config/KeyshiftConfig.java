@@ -234,6 +234,29 @@ public final class KeyshiftConfig {
     }
 
     /**
+     * Checks that a scaled keyed stage ({@code keyshift.scaling.capacity} > 0) starts within its scaling bounds: below
+     * {@code keyshift.scaling.min-parallelism} the scaling planner would take the minimum for the parallelism in force
+     * (and size every decision for it), and the results path, at most the minimum, could run above the stage, where
+     * the autoscaler, which tells the vertices by their largest parallelism, would rescale it instead of the stage.
+     *
+     * @param parallelism the keyed stage's parallelism, >= 1
+     * @throws IllegalArgumentException naming {@code keyshift.scaling.min-parallelism} and {@code max-parallelism}
+     */
+    public static void checkScaledParallelism(ReadableConfig config, int parallelism) {
+        if (config.get(ScalingOptions.CAPACITY) <= 0) {
+            return;
+        }
+        int min = config.get(ScalingOptions.MIN_PARALLELISM);
+        int max = config.get(ScalingOptions.MAX_PARALLELISM);
+        if (parallelism < min || max > 0 && parallelism > max) {
+            throw new IllegalArgumentException("the keyed parallelism " + parallelism + " is outside the scaling "
+                    + "bounds " + ScalingOptions.MIN_PARALLELISM.key() + " (" + min + ") .. "
+                    + ScalingOptions.MAX_PARALLELISM.key() + " (" + (max > 0 ? Integer.toString(max) : "unset")
+                    + "): start the stage within them, or change them");
+        }
+    }
+
+    /**
      * Checks that predictive scaling ({@code keyshift.scaling.capacity} > 0) stays within the job's {@code
      * maxParallelism} key groups: a stage's build refuses it, and the command line checks it before any job runs.
      *

@@ -306,7 +306,9 @@ public final class ScalingPlanner implements Serializable {
         }
         double measuredNow = w.measuredBusiest() >= 0 ? w.measuredBusiest() / s.capacity()
                 : utilization(w.observedTotal(), w.largestObserved(), parallelism);
-        boolean quietNow = measuredNow < s.scaleIn();
+        // at the parallelism in force: windows that ran before a scale in took effect were quieter than the decided
+        // parallelism will be, and counted as quiet they let the next scale in come before scale-in-windows at it
+        boolean quietNow = atParallelismInForce(w, measuredNow) < s.scaleIn();
         windowsBelow = quietNow ? windowsBelow + 1 : 0;
         return measuredNow;
     }

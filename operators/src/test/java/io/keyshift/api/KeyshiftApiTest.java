@@ -1114,6 +1114,16 @@ class KeyshiftApiTest {
                 .hasMessageContaining("keyshift.scaling.max-parallelism")
                 .hasMessageContaining("16");
         assertThat(env.getTransformations()).as("nothing of the stage joined the job").hasSize(transformations);
+        // a scaled stage built below its minimum (p = 2, min 4): the planner sized every decision for 4, and the
+        // results path at 4 ran above the stage, so that the autoscaler rescaled it instead
+        Configuration belowMin = new Configuration();
+        belowMin.setString("keyshift.scaling.capacity", "1000");
+        belowMin.setString("keyshift.scaling.min-parallelism", "4");
+        var below = Keyshift.keyBy(Clicks.stream(env, 10, 1), c -> c.user, Types.STRING).uidPrefix("below")
+                .configure(belowMin).window(TumblingEventTimeWindows.of(Duration.ofHours(1)));
+        assertThatThrownBy(() -> below.aggregate(new SumBytes())).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("keyed parallelism 2 is outside the scaling bounds")
+                .hasMessageContaining("keyshift.scaling.min-parallelism (4)");
     }
 
     /**

@@ -66,6 +66,26 @@ class ScalingPlannerTest {
     }
 
     /**
+     * Windows measured at the parallelism before a scale in (the rescale slower than the cooldown) count as quiet only
+     * at the parallelism in force: 0.35 at 8 is 0.70 at 4. Counted as measured, three of them let the next scale in
+     * come one window after the rescale, not scale-in-windows (3) after it.
+     */
+    @Test
+    void quietWindowsMeasuredAtAnotherParallelismAreJudgedAtTheOneInForce() {
+        ScalingPlanner r = new ScalingPlanner(new ScalingPlanner.Settings(100, 0.75, 0.90, 0.60, 1, 16, 128, 0, 3),
+                ScalingPolicy.REACTIVE, 4);
+        for (int w = 1; w <= 3; w++) {
+            assertThat(r.onWindow(new ScalingPlanner.Window(w * W, 280, 35, 8, 5, new double[] {280}, 5))).isNull();
+        }
+        // the first windows at 4, quiet
+        assertThat(r.onWindow(new ScalingPlanner.Window(4 * W, 140, 35, 4, 5, new double[] {140}, 5))).isNull();
+        assertThat(r.onWindow(new ScalingPlanner.Window(5 * W, 140, 35, 4, 5, new double[] {140}, 5))).isNull();
+        ScalingDecision in = r.onWindow(new ScalingPlanner.Window(6 * W, 140, 35, 4, 5, new double[] {140}, 5));
+        assertThat(in.getKind()).isEqualTo(ScalingKind.SCALE_IN);
+        assertThat(in.getToParallelism()).isEqualTo(2);
+    }
+
+    /**
      * A scale out for a measured overload sizes for the larger of forecast and measured load, largest unit included,
      * and its decision reports the utilizations of what it sized for: a hot key measured at 90 (forecast 10) bounds
      * the busiest subtask at 0.90 of capacity after any scale out (it had reported the forecast's 0.10 bound).
