@@ -23,7 +23,8 @@ import java.util.List;
             "of the job's parallel vertices. The cluster must run the adaptive scheduler",
             "(bin/keyshift cluster start -D jobmanager.scheduler=adaptive), which then rescales the job from its",
             "latest checkpoint. Runs until the job ends (or once, with --once).",
-            "Exit status: 0 the job ended (or --once done), 1 failed, 2 bad options."})
+            "Exit status: 0 the job finished (or --once done while it runs), 1 the job failed or was canceled,",
+            "or autoscaling failed, 2 bad options."})
 public final class AutoscaleCommand implements java.util.concurrent.Callable<Integer> {
 
     @CommandLine.Spec
@@ -72,7 +73,15 @@ public final class AutoscaleCommand implements java.util.concurrent.Callable<Int
                 continue;
             }
             System.out.printf("%s autoscale %s: %s%n", LocalTime.now().truncatedTo(ChronoUnit.SECONDS), jobId, s.message());
-            if (once || List.of("FINISHED", "FAILED", "CANCELED").contains(s.state())) {
+            if (s.state().equals("FAILED") || s.state().equals("CANCELED")) {
+                // a supervising script must tell a job that failed from one that finished
+                String cause = s.state().equals("FAILED") ? api.rootCause(jobId) : "";
+                cl.getErr().println("keyshift autoscale: job " + jobId + " is " + s.state()
+                        + (cause.isBlank() ? "" : ": " + cause));
+                cl.getErr().flush();
+                return 1;
+            }
+            if (once || s.state().equals("FINISHED")) {
                 return 0;
             }
             Thread.sleep(Math.max(1, every.toMillis()));

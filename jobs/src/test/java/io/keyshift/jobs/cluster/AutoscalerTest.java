@@ -173,6 +173,33 @@ class AutoscalerTest {
         assertThat(cl2.execute("autoscale", FLAKY, "--rest", rest, "--interval", "10ms")).isEqualTo(1);
     }
 
+    /** A job that failed or was canceled ends the command with exit 1 and one line (it exited 0, as a finished one). */
+    @Test
+    void aJobThatFailedEndsTheCommandWithExitOne() throws Exception {
+        String failed = "0000000000000000000000000000fa11";
+        server.createContext("/jobs/" + failed, exchange -> {
+            String body = exchange.getRequestURI().getPath().endsWith("/subtasks/metrics") ? "[]"
+                    : exchange.getRequestURI().getPath().endsWith("/exceptions") ? "{}"
+                    : "{\"state\":\"FAILED\",\"vertices\":[]}";
+            byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+            exchange.sendResponseHeaders(200, bytes.length);
+            exchange.getResponseBody().write(bytes);
+            exchange.close();
+        });
+        server.createContext("/config", exchange -> {
+            byte[] bytes = "{\"flink-version\":\"2.3.0\"}".getBytes(StandardCharsets.UTF_8);
+            exchange.sendResponseHeaders(200, bytes.length);
+            exchange.getResponseBody().write(bytes);
+            exchange.close();
+        });
+        java.io.StringWriter err = new java.io.StringWriter();
+        picocli.CommandLine cl = io.keyshift.jobs.cli.KeyshiftCli.commandLine();
+        cl.setErr(new java.io.PrintWriter(err));
+        assertThat(cl.execute("autoscale", failed, "--rest", "http://127.0.0.1:" + server.getAddress().getPort(),
+                "--interval", "10ms")).isEqualTo(1);
+        assertThat(err.toString()).contains("keyshift autoscale: job " + failed + " is FAILED").hasLineCount(1);
+    }
+
     @Test
     void aScaleInToOneKeepsTheParallelVerticesAtTwoSoThatALaterScaleOutLeavesTheGlobalOnesAlone() throws Exception {
         decided = 1;
