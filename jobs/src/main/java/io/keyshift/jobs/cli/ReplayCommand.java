@@ -33,7 +33,8 @@ import java.util.concurrent.Callable;
             "and compares strategies: per key and tumbling event-time window, the count of records (and a sum).",
             "Without --input it replays the built-in generator: Zipf keys whose hot set drifts with a daily cycle.",
             "Writes results-<strategy>.csv, dead-letters.csv and report.json to --out and prints a summary.",
-            "Exit status: 0 done, 1 the job failed, 2 bad options or input description."},
+            "Exit status: 0 done, 1 the job failed or a strategy's results differ from hash's (or do not count",
+            "every input record once), 2 bad options or input description."},
         footer = {"", "Example (bike share, daily windows):",
             "  bin/keyshift replay --input ../shared/data/bayarea-bikeshare-2014/batrips.csv.gz --key start_station \\",
             "    --time start_date --time-format 'yyyy-MM-dd HH:mm:ssXXX' --window 1d --parallelism 8 --out out/bikes",
@@ -71,8 +72,9 @@ public final class ReplayCommand implements Callable<Integer> {
     Path out;
 
     @Option(names = "--overwrite",
-            description = "Remove an earlier replay's or forecast-bench's output from --out first (only what those "
-                    + "write: report, charts, results, moves, forecasts, dead letters, work files).")
+            description = "Remove an earlier replay's or forecast-bench's output from --out (only what those "
+                    + "write: report, charts, results, moves, forecasts, dead letters, work files), once the input "
+                    + "has been read and checked.")
     boolean overwrite;
 
     @Option(names = "--rate", paramLabel = "RECORDS_PER_SECOND", defaultValue = "0",
@@ -267,7 +269,10 @@ public final class ReplayCommand implements Callable<Integer> {
             report = ReplayRunner.run(new ReplayRunner.Settings(source, chosen, parallelism, out, conf, withSum, rate,
                     System.err, scaled));
         } catch (Exception e) {
-            System.err.println("keyshift replay: failed: " + KeyshiftCli.rootMessage(e) + KeyshiftCli.traceFile(e, "replay"));
+            // what it wrote so far (work files, reports of the strategies done) stays: a next run there needs
+            // --overwrite
+            System.err.println("keyshift replay: failed: " + KeyshiftCli.rootMessage(e) + KeyshiftCli.traceFile(e, "replay")
+                    + " (this run's partial output stays in " + out + "; run again with --overwrite)");
             return 1;
         } finally {
             Files.deleteIfExists(out.resolve(".events.bin"));

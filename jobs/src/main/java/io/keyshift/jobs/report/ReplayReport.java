@@ -514,6 +514,17 @@ public final class ReplayReport {
         return t;
     }
 
+    private static final java.util.regex.Pattern PART = java.util.regex.Pattern.compile("(.*)-(\\d+)-(\\d+)(\\..*)?");
+
+    /** A part file's name as (name before subtask and counter, subtask, counter), numbers zero-padded to sort. */
+    static String partOrder(String name) {
+        java.util.regex.Matcher m = PART.matcher(name);
+        if (!m.matches() || m.group(2).length() > 18 || m.group(3).length() > 18) {
+            return name;
+        }
+        return m.group(1) + String.format("-%019d-%019d", Long.parseLong(m.group(2)), Long.parseLong(m.group(3)));
+    }
+
     /**
      * Lines of every committed part file under {@code dir} (hidden in-progress files are skipped). Safe to call while
      * a job still writes there: an in-progress file that a checkpoint renames or removes between listing and reading
@@ -542,7 +553,10 @@ public final class ReplayReport {
                 throw e;
             }
         });
-        files.sort(Comparator.naturalOrder());
+        // in the order they were written: Flink's file sink names parts <prefix>-<uuid>-<subtask>-<counter>, whose
+        // counters sort by name as text (part-...-0-10 before part-...-0-2)
+        files.sort(Comparator.comparing((Path f) -> f.getParent()).thenComparing(f -> partOrder(f.getFileName()
+                .toString())).thenComparing(Comparator.naturalOrder()));
         for (Path f : files) {
             List<String> read;
             try {

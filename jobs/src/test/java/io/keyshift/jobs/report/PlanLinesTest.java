@@ -43,4 +43,17 @@ class PlanLinesTest {
                 new ReplayReport.PlanLine(plan(2, 10_800_000, 4), ReplayJob.planJson(plan(2, 10_800_000, 4))));
         assertThat(ReplayReport.digestOfLines(changed)).isNotEqualTo(ReplayReport.digestOfLines(lines));
     }
+    /**
+     * Part files are read in the order the file sink wrote them: its counters sorted as text put part-...-0-10 before
+     * part-...-0-2, and the forecast units and rejected control lines of a run of more than ten checkpoints came out of
+     * window order.
+     */
+    @Test
+    void partFilesAreReadInTheOrderTheyWereWritten(@TempDir Path dir) throws IOException {
+        String uuid = "0b9a3c1e-3f2a-4c6d-9e8f-1a2b3c4d5e6f";
+        for (int counter : new int[] {10, 2, 1, 11}) {
+            Files.writeString(dir.resolve("part-" + uuid + "-0-" + counter), "line " + counter + "\n");
+        }
+        assertThat(ReplayReport.lines(dir)).containsExactly("line 1", "line 2", "line 10", "line 11");
+    }
 }
