@@ -25,7 +25,8 @@ import java.util.List;
  * reader's output is in time order and monotonous watermarks hold.
  *
  * <p>Splits are assigned when readers register: split j to reader {@code j mod parallelism}. Optionally throttled
- * to {@code recordsPerSecond} in total (spread evenly over the splits).
+ * to {@code recordsPerSecond} in total (spread evenly over the splits, also after a restore at another parallelism:
+ * each split takes its share by the number of splits it was made among).
  */
 public class StridedSource implements Source<Event, StrideSplit, List<StrideSplit>> {
     private static final long serialVersionUID = 1L;
@@ -148,7 +149,6 @@ public class StridedSource implements Source<Event, StrideSplit, List<StrideSpli
 
     @Override
     public SourceReader<Event, StrideSplit> createReader(SourceReaderContext ctx) {
-        double perSplit = recordsPerSecond > 0 ? recordsPerSecond / splits : 0;
-        return new StridedSourceReader(space, perSplit, progressId, gateId);
+        return new StridedSourceReader(space, Math.max(0, recordsPerSecond), progressId, gateId);
     }
 }

@@ -24,7 +24,8 @@ import io.keyshift.jobs.replay.ReplayScalingGate;
  */
 final class StridedSourceReader implements SourceReader<Event, StrideSplit> {
     private final EventSpace space;
-    private final double recordsPerSecondPerSplit;
+    /** The source's rate over all its splits (0: full speed). */
+    private final double recordsPerSecond;
     private final String progressId;
     private final PriorityQueue<Cursor> queue = new PriorityQueue<>(
             Comparator.comparingLong((Cursor c) -> c.next.timestamp).thenComparingInt(c -> c.split.offset()));
@@ -37,9 +38,10 @@ final class StridedSourceReader implements SourceReader<Event, StrideSplit> {
     private long passed = Long.MIN_VALUE;
     private CompletableFuture<Void> gateFuture;
 
-    StridedSourceReader(EventSpace space, double recordsPerSecondPerSplit, String progressId, String gateId) {
+    /** @param recordsPerSecond the source's rate over all its splits, each split's share of it (0: full speed) */
+    StridedSourceReader(EventSpace space, double recordsPerSecond, String progressId, String gateId) {
         this.space = space;
-        this.recordsPerSecondPerSplit = recordsPerSecondPerSplit;
+        this.recordsPerSecond = recordsPerSecond;
         this.progressId = progressId;
         this.gate = ReplayScalingGate.get(gateId);
         if (gateId != null && gate == null) {
@@ -84,8 +86,10 @@ final class StridedSourceReader implements SourceReader<Event, StrideSplit> {
         if (c == null) {
             return noMoreSplits ? InputStatus.END_OF_INPUT : InputStatus.NOTHING_AVAILABLE;
         }
-        if (recordsPerSecondPerSplit > 0) {
-            throttle(queue.size() + 1);
+        if (recordsPerSecond > 0) {
+            // each split's share by the split count it was made for (its stride): after a restore at another
+            // parallelism the job's own count of splits is not the restored splits' count
+            throttle((queue.size() + 1) / (double) c.split.stride());
         }
         Event e = c.next;
         output.collect(e, e.timestamp);
@@ -114,19 +118,65 @@ final class StridedSourceReader implements SourceReader<Event, StrideSplit> {
         return noMoreSplits ? InputStatus.END_OF_INPUT : InputStatus.NOTHING_AVAILABLE;
     }
 
-    private void throttle(int activeSplits) throws InterruptedException {
-        double allowedPerSecond = recordsPerSecondPerSplit * activeSplits;
-        long dueNanos = startNanos + (long) (emitted / allowedPerSecond * 1e9);
-        long wait = dueNanos - System.nanoTime();
+    /** @param share the share of the source's splits this reader reads now */
+    private void throttle(double share) throws InterruptedException {
+        if (schedule == null) {
+            schedule = new Schedule(startNanos);
+        }
+        long wait = schedule.due(emitted, recordsPerSecond * share) - System.nanoTime();
         if (wait > 0) {
             Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
         }
     }
 
+    private Schedule schedule;
+
+    /**
+     * When the next record is due at a rate that changes as the reader's splits end: each rate holds from where the
+     * schedule stood when it changed (a split that ended halved a reader's rate, and the schedule counted every record
+     * so far at the new rate: the reader slept as long again as it had read). A reader behind its schedule (a pause,
+     * backpressure, a gate) catches up at full speed, as a source with a backlog does: the rate is an offered load.
+     */
+    static final class Schedule {
+        private long fromNanos;
+        private long fromRecord;
+        private double rate;
+
+        Schedule(long startNanos) {
+            this.fromNanos = startNanos;
+        }
+
+        /**
+         * @param records records emitted so far, >= those of the last call
+         * @param perSecond the rate now, > 0
+         * @return the {@code System.nanoTime()} at which record number {@code records} (0-based) is due
+         */
+        long due(long records, double perSecond) {
+            if (perSecond != rate) {
+                if (rate > 0) {
+                    fromNanos += (long) ((records - fromRecord) / rate * 1e9);
+                    fromRecord = records;
+                }
+                rate = perSecond;
+            }
+            return fromNanos + (long) ((records - fromRecord) / rate * 1e9);
+        }
+    }
+
     private static boolean advance(Cursor c) {
-        if (c.it.hasNext()) {
-            c.next = c.it.next();
-            return true;
+        try {
+            if (c.it.hasNext()) {
+                c.next = c.it.next();
+                return true;
+            }
+        } catch (RuntimeException e) {
+            // a damaged or unreadable file: the cursor is in no queue that close() would reach
+            try {
+                c.it.close();
+            } catch (IOException | RuntimeException suppressed) {
+                e.addSuppressed(suppressed);
+            }
+            throw e;
         }
         c.next = null;
         return false;

@@ -14,6 +14,7 @@ import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
 
 /**
  * A source restored over other events than the ones its read positions count (a file job's --input changed between
@@ -86,6 +87,79 @@ class StridedSourceRestoreTest {
         old.addSplits(List.of(new StrideSplit(1, 4, 3, 0)));
         assertThat(old.snapshotState(1)).containsExactly(new StrideSplit(1, 4, 3, after.fingerprint()));
         old.close();
+    }
+
+    /**
+     * --rate is the source's rate in total, also after a restore at another parallelism: a job at parallelism 2
+     * restored with the 4 splits of a run at 4 reads 2 of them per reader, each at a quarter of the rate (it took half
+     * the rate per split by the new job's count of splits, twice the limit). Timed as a lower bound only: the reader
+     * sleeps to keep the rate, and a slow machine only adds time.
+     */
+    @Test
+    void theRateHoldsInTotalAfterARestoreAtAnotherParallelism(@TempDir Path dir) throws Exception {
+        SortedEventFile file = SortedEventFile.write(dir.resolve("e.bin"), events("k", 400));
+        StridedSource source = new StridedSource(file, 2, 1000, null);
+        var reader = source.createReader(null);
+        reader.start();
+        reader.addSplits(List.of(new StrideSplit(0, 4, 0, file.fingerprint()),
+                new StrideSplit(1, 4, 0, file.fingerprint())));
+        List<Event> read = new ArrayList<>();
+        org.apache.flink.api.connector.source.ReaderOutput<Event> out = new org.apache.flink.api.connector.source
+                .ReaderOutput<>() {
+            @Override
+            public void collect(Event e) {
+                read.add(e);
+            }
+
+            @Override
+            public void collect(Event e, long timestamp) {
+                read.add(e);
+            }
+
+            @Override
+            public void emitWatermark(org.apache.flink.api.common.eventtime.Watermark watermark) {}
+
+            @Override
+            public void markIdle() {}
+
+            @Override
+            public void markActive() {}
+
+            @Override
+            public org.apache.flink.api.connector.source.SourceOutput<Event> createOutputForSplit(String splitId) {
+                return this;
+            }
+
+            @Override
+            public void releaseOutputForSplit(String splitId) {}
+        };
+        long start = System.nanoTime();
+        while (read.size() < 200) {
+            reader.pollNext(out);
+        }
+        double seconds = (System.nanoTime() - start) / 1e9;
+        // 2 of 4 splits at 1,000 records/s in total: 500 records/s here, 200 records in 0.4 s (0.2 s at twice that)
+        assertThat(seconds).isGreaterThan(0.35);
+        reader.close();
+    }
+
+    /**
+     * A reader's rate falls when one of its splits ends: the schedule goes on from where it stood (it counted every
+     * record so far at the new rate, and the reader slept as long again as it had read); a reader behind its
+     * schedule catches up.
+     */
+    @Test
+    void theThrottlesScheduleGoesOnFromWhereItStoodWhenTheRateChanges() {
+        long s = 1_000_000_000_000L;
+        StridedSourceReader.Schedule schedule = new StridedSourceReader.Schedule(s);
+        // 1,000 records at 500 per second: the 1,000th is due 2 s in
+        assertThat(schedule.due(1000, 500)).isEqualTo(s + 2_000_000_000L);
+        // a split ends: 250 per second from here (the schedule at 500 per second up to this record: 2.002 s), the
+        // next one 4 ms after it (not at 1,002 / 250 s = 4.008 s)
+        assertThat(schedule.due(1001, 250)).isCloseTo(s + 2_002_000_000L, within(1_000L));
+        assertThat(schedule.due(1002, 250)).isCloseTo(s + 2_006_000_000L, within(1_000L));
+        // ten seconds of pause: what is due by now goes at once (the rate is an offered load: a backlog)
+        assertThat(schedule.due(1003, 250)).isCloseTo(s + 2_010_000_000L, within(1_000L));
     }
 
     @Test
