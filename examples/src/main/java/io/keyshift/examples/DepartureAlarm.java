@@ -144,6 +144,9 @@ public final class DepartureAlarm {
     /** Runs the example: {@code <trips.csv.gz> [parallelism]} (default 4). */
     public static void main(String[] args) throws Exception {
         ExampleArgs a = ExampleArgs.parse(args, DepartureAlarm.class);
+        if (a == null) {
+            return;
+        }
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
         int parallelism = a.parallelism();
         Configuration conf = new Configuration();

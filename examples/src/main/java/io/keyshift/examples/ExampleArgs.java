@@ -4,22 +4,34 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * The arguments every example takes: the trips file and an optional parallelism. A mistake prints the usage and one
- * line saying what is wrong, and exits with status 2.
+ * The arguments every example takes: the trips file and an optional parallelism. A mistake fails with an
+ * {@link IllegalArgumentException} that gives the usage and says what is wrong; {@code --help} prints the usage and
+ * {@link #parse} returns null. No {@code System.exit}: submitted through Flink's web UI, REST API or in application
+ * mode, {@code main} runs in the JobManager, which an exit would end (with every other job of a session cluster).
  *
- * @param trips the Bay Area bike-share trips CSV (gzipped or not), e.g. {@code ../shared/data/bayarea-bikeshare-2014/batrips.csv.gz}
+ * @param trips the Bay Area bike-share trips CSV (gzipped or not), e.g. {@code ../shared/data/bayarea-bikeshare-2014/batrips.csv.gz},
+ *              or a URI of a file system every Flink process reads ({@code s3://...}, {@code hdfs://...})
  * @param parallelism the keyshift stage's parallelism, >= 1 (default 4)
  */
 record ExampleArgs(String trips, int parallelism) {
+    /**
+     * @return the arguments, or null after printing the usage for {@code --help}
+     * @throws IllegalArgumentException with the usage and the mistake
+     */
     static ExampleArgs parse(String[] args, Class<?> example) {
         String usage = "usage: flink run -c " + example.getName() + " keyshift-examples.jar <trips.csv.gz> [parallelism]";
-        if (args.length < 1 || args.length > 2 || args[0].equals("--help")) {
-            // --help: the usage alone, exit 0
-            fail(usage, args.length == 0 ? "the trips file is missing"
-                    : args.length > 2 ? "too many arguments (" + args.length + "), at most 2" : null);
+        if (args.length == 1 && args[0].equals("--help")) {
+            System.out.println(usage);
+            return null;
         }
-        if (!Files.isRegularFile(Path.of(args[0]))) {
-            fail(usage, "trips file " + args[0] + " does not exist");
+        if (args.length < 1 || args.length > 2) {
+            throw fail(usage, args.length == 0 ? "the trips file is missing"
+                    : "too many arguments (" + args.length + "), at most 2");
+        }
+        // a URI of another file system (s3://, hdfs://) is Flink's to read: checked where it is opened
+        boolean local = !args[0].matches("[A-Za-z][A-Za-z0-9+.-]*://.*");
+        if (local && !Files.isRegularFile(Path.of(args[0]))) {
+            throw fail(usage, "trips file " + args[0] + " does not exist");
         }
         int parallelism = 4;
         if (args.length == 2) {
@@ -29,19 +41,15 @@ record ExampleArgs(String trips, int parallelism) {
                 parallelism = 0;
             }
             if (parallelism < 1) {
-                fail(usage, "parallelism must be a positive integer, was " + args[1]);
+                throw fail(usage, "parallelism must be a positive integer, was " + args[1]);
             }
         }
         // absolute: on a cluster, the JobManager and TaskManagers resolve a relative path against their own
         // working directories
-        return new ExampleArgs(java.nio.file.Path.of(args[0]).toAbsolutePath().toString(), parallelism);
+        return new ExampleArgs(local ? Path.of(args[0]).toAbsolutePath().toString() : args[0], parallelism);
     }
 
-    private static void fail(String usage, String problem) {
-        System.err.println(usage);
-        if (problem != null) {
-            System.err.println("error: " + problem);
-        }
-        System.exit(problem == null ? 0 : 2);
+    private static IllegalArgumentException fail(String usage, String problem) {
+        return new IllegalArgumentException(problem + " (" + usage + ")");
     }
 }

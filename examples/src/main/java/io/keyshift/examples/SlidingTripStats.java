@@ -106,6 +106,9 @@ public final class SlidingTripStats {
     /** Runs the example: {@code <trips.csv.gz> [parallelism]} (default 4). */
     public static void main(String[] args) throws Exception {
         ExampleArgs a = ExampleArgs.parse(args, SlidingTripStats.class);
+        if (a == null) {
+            return;
+        }
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
         int parallelism = a.parallelism();
         Configuration conf = new Configuration();

@@ -66,6 +66,9 @@ public final class TwoStages {
     /** Runs the example: {@code <trips.csv.gz> [parallelism]} (default 4). */
     public static void main(String[] args) throws Exception {
         ExampleArgs a = ExampleArgs.parse(args, TwoStages.class);
+        if (a == null) {
+            return;
+        }
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
         int parallelism = a.parallelism();
         Configuration conf = new Configuration();
