@@ -709,7 +709,8 @@ public final class KeyshiftJob implements Callable<Integer> {
             // once the copy was whole, just before the job was built), or a new deployment under the same id after a
             // job that never checkpointed: Flink may run a recovered job graph that reads the copy as it is, so the
             // input is sorted aside and the copy replaced by an atomic rename only where it differs (readers that have
-            // it open keep the old file; one that opens it anew finds another fingerprint and fails, loudly)
+            // it open keep the old file; one that opens it anew finds another count of events and fails without
+            // restarts; a copy of as many other events is not told apart there)
             boolean aside = space == null && copy && markedBy(dir, fixedJobId) && markedRecovery(dir, recoveryPath);
             if (space != null) {
                 // the earlier job's copy

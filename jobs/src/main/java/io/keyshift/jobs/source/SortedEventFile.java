@@ -204,7 +204,15 @@ public final class SortedEventFile implements EventSpace {
         long first = offset + position * stride;
         Event head;
         try {
-            readHeader(in, path);
+            long count = readHeader(in, path);
+            if (count != size) {
+                // another sorted input renamed over this one (a job's copy replaced while a recovered job graph still
+                // names the old): read on, it would stop at the old count or fail as truncated at every restart
+                throw new org.apache.flink.runtime.execution.SuppressRestartsException(new IllegalStateException(
+                        path + " holds " + count + " events, not the " + size + " of the input this job was built "
+                        + "with: another input replaced it; restore with the input the job read, or start a new job "
+                        + "into a new --out"));
+            }
             for (long i = 0; i < Math.min(first, size); i++) {
                 read(in);
             }

@@ -55,6 +55,23 @@ class StridedSourceRestoreTest {
                 .isInstanceOf(java.io.IOException.class).hasMessageContaining("damaged.bin is damaged");
     }
 
+    /**
+     * A sorted copy replaced by another input's while a job still names the old one (a recovered job graph after the
+     * copy was renamed over): its cursors fail without restarts, naming both counts (they read on, stopping at the
+     * old count or failing as truncated at every restart).
+     */
+    @Test
+    void aCursorOverACopyThatAnotherInputReplacedFailsWithoutRestarts(@TempDir Path dir) throws Exception {
+        SortedEventFile old = SortedEventFile.write(dir.resolve("e.bin"), events("k", 100));
+        SortedEventFile.write(dir.resolve("e.bin"), events("k", 120));
+        assertThatThrownBy(() -> old.open(0, 1, 0)).isInstanceOf(SuppressRestartsException.class)
+                .hasStackTraceContaining("holds 120 events, not the 100 of the input this job was built with");
+        SortedEventFile same = SortedEventFile.open(dir.resolve("e.bin"));
+        try (var c = same.open(0, 1, 0)) {
+            assertThat(c.hasNext()).isTrue();
+        }
+    }
+
     @Test
     void aGeneratorsFingerprintIsItsParametersButTheCount() {
         ZipfDriftGenerator g = new ZipfDriftGenerator(1000, 0, 100, 50, 1.1, 4, 7);
