@@ -27,10 +27,10 @@ import java.util.Map;
  *
  * <p>Both sides of a check are complete when this operator's watermark passes the check's {@code compareAt} (every
  * keyed subtask has fired the window, late firings within the allowed lateness included); a later check of the same
- * side replaces the earlier (window firings) or adds to it (a function's outputs). A window whose last firings differ
- * while its first (on-time) firings agree matches: a late record that one owner took within the allowed lateness and
- * the other, its watermark past that, dropped (each judges by its own watermark; the results that count are one
- * owner's). State: one small entry per pending (key, window), cleared by its timer. Metrics
+ * side replaces the earlier (window firings) or adds to it (a function's outputs). A window that one side fired once
+ * and the other again (late), whose last firings differ while its first (on-time) firings agree, matches: a late
+ * record that one owner took within the allowed lateness and the other, its watermark past that, dropped (each judges
+ * by its own watermark; the results that count are one owner's). Where both fired late, their last firings decide. State: one small entry per pending (key, window), cleared by its timer. Metrics
  * {@code keyshiftValidationMatches/Mismatches}.
  */
 public final class ShadowValidator extends KeyedProcessFunction<String, ResultCheck, ValidationReport>
@@ -79,6 +79,9 @@ public final class ShadowValidator extends KeyedProcessFunction<String, ResultCh
         public boolean shadowFirstKept;
         public long shadowFirstChecksum;
         public int shadowFirstResults;
+        /** A window's firings per side (0 in older state). */
+        public int primaryFirings;
+        public int shadowFirings;
 
         public Pending() {}
     }
@@ -116,6 +119,11 @@ public final class ShadowValidator extends KeyedProcessFunction<String, ResultCh
         if (!c.additive) {
             // a window's first firing, kept: a late record may reach one owner within the allowed lateness and the
             // other past it, so that only one side fires late (see onTimer)
+            if (c.shadow) {
+                p.shadowFirings++;
+            } else {
+                p.primaryFirings++;
+            }
             if (c.shadow && !p.hasShadow) {
                 p.shadowFirstKept = true;
                 p.shadowFirstChecksum = c.checksum;
@@ -163,7 +171,10 @@ public final class ShadowValidator extends KeyedProcessFunction<String, ResultCh
             } else {
                 outcome = p.primaryChecksum == p.shadowChecksum && p.primaryResults == p.shadowResults
                         ? ValidationOutcome.MATCH : ValidationOutcome.MISMATCH;
-                if (outcome == ValidationOutcome.MISMATCH && p.primaryFirstKept && p.shadowFirstKept
+                // only where one side fired once and the other again: both fired late and disagree is a mismatch
+                boolean oneSideLate = p.primaryFirings == 1 && p.shadowFirings > 1
+                        || p.shadowFirings == 1 && p.primaryFirings > 1;
+                if (outcome == ValidationOutcome.MISMATCH && oneSideLate && p.primaryFirstKept && p.shadowFirstKept
                         && p.primaryFirstChecksum == p.shadowFirstChecksum
                         && p.primaryFirstResults == p.shadowFirstResults) {
                     // the on-time firings agree, the last ones do not: a late record that one owner fired the window

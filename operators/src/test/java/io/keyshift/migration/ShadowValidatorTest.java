@@ -285,8 +285,14 @@ class ShadowValidatorTest {
             h.processElement(check("v", 0, 1000, false, 5, "v=5"), 999);
             h.processElement(check("v", 0, 1000, true, 9, "v=7"), 999);
             h.processElement(check("v", 0, 1000, true, 9, "v=8"), 1200);
+            // both sides fired late and their late results differ: a mismatch, though the on-time firings agree
+            h.processElement(check("u", 0, 1000, false, 5, "u=5"), 999);
+            h.processElement(check("u", 0, 1000, true, 9, "u=5"), 999);
+            h.processElement(check("u", 0, 1000, false, 5, "u=6"), 1200);
+            h.processElement(check("u", 0, 1000, true, 9, "u=7"), 1200);
             h.processWatermark(3000);
             List<ValidationReport> reports = h.extractOutputValues();
+            assertThat(only(reports, "u").getOutcome()).isEqualTo(ValidationOutcome.MISMATCH);
             ValidationReport w = only(reports, "w");
             assertThat(w.getOutcome()).isEqualTo(ValidationOutcome.MATCH);
             assertThat(w.getShadowChecksum()).isEqualTo(firing("w=5"));
