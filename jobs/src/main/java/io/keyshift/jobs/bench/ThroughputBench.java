@@ -431,6 +431,8 @@ public final class ThroughputBench {
         ZipfDriftGenerator gen = new ZipfDriftGenerator(records, 1_767_571_200_000L,
                 records / (days(s, serviceTime) * 86_400.0), s.keys(), exponent, drift, 42);
         Configuration c = new Configuration(s.config());
+        // the bench sets the key groups itself (below): config.yaml's keyshift.max-parallelism is not the stage's
+        c.removeConfig(JobOptions.DEFAULT_MAX_PARALLELISM);
         String latencyId = "bench-" + UUID.randomUUID();
         c.set(BenchOptions.SERVICE_TIME, serviceTime);
         c.set(BenchOptions.LATENCY_ID, latencyId);

@@ -176,6 +176,7 @@ public final class BenchCommand implements Callable<Integer> {
         try {
             io.keyshift.config.KeyshiftConfig.validate(withLead);
             io.keyshift.config.KeyshiftConfig.checkScalingBounds(withLead, ThroughputBench.MAX_PARALLELISM);
+            io.keyshift.config.KeyshiftConfig.checkScaledParallelism(withLead, parallelism);
         } catch (IllegalArgumentException e) {
             throw new ParameterException(cl, "-D / config.yaml: " + e.getMessage() + " (the bench's lease lead is "
                     + withLead.get(io.keyshift.config.PlanOptions.LEASE_LEAD) + ")");

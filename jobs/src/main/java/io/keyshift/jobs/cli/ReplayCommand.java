@@ -197,6 +197,14 @@ public final class ReplayCommand implements Callable<Integer> {
                         + "runs' sources, waiting for each window's scaling decision, never let it reach");
             }
         }
+        if (chosen.stream().anyMatch(x -> x != Strategy.HASH)) {
+            // a keyshift strategy's stage is refused outside them (its build would fail after the hash run)
+            try {
+                io.keyshift.config.KeyshiftConfig.checkScaledParallelism(conf, parallelism);
+            } catch (IllegalArgumentException e) {
+                throw new ParameterException(cl, "-D / config.yaml / --parallelism: " + e.getMessage());
+            }
+        }
         if (control != null) {
             if (chosen.stream().allMatch(x -> x == Strategy.HASH) && scaled.isEmpty()) {
                 throw new ParameterException(cl, "--control steers a keyshift strategy (predictive or reactive, or "

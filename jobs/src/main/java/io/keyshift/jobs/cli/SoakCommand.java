@@ -111,6 +111,7 @@ public final class SoakCommand implements Callable<Integer> {
             int maxP = jobConf.getOptional(org.apache.flink.configuration.PipelineOptions.MAX_PARALLELISM).orElse(
                     jobConf.get(io.keyshift.config.JobOptions.DEFAULT_MAX_PARALLELISM));
             io.keyshift.config.KeyshiftConfig.checkScalingBounds(jobConf, maxP);
+            io.keyshift.config.KeyshiftConfig.checkScaledParallelism(jobConf, parallelism);
             // the job's own refusals, here before a cluster starts (the job would fail only once submitted to it)
             if (parallelism > maxP) {
                 throw new ParameterException(cl, "--parallelism must be in 1.." + maxP + " (the max parallelism), was "

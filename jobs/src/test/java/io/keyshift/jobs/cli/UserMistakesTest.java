@@ -691,6 +691,20 @@ class UserMistakesTest {
         assertThat(dir.resolve("s/report.json")).doesNotExist();
     }
 
+    /**
+     * A scaled stage (capacity set) at a --parallelism below its minimum is refused before any run, also without
+     * --scale (its build failed after the hash run, exit 1).
+     */
+    @Test
+    void aParallelismOutsideTheScalingBoundsIsRefusedBeforeAnyRun(@TempDir Path dir) throws Exception {
+        CliRun r = run("replay", "--generator-records", "2000", "--parallelism", "2",
+                "-Dkeyshift.scaling.capacity=100", "-Dkeyshift.scaling.min-parallelism=4",
+                "--out", dir.resolve("s").toString(), "--config", conf());
+        assertThat(r.exit()).as(r.err()).isEqualTo(2);
+        assertThat(r.err()).contains("keyed parallelism 2 is outside the scaling bounds");
+        assertThat(dir.resolve("s/report.json")).doesNotExist();
+    }
+
     /** Scaling bounds beyond the key groups failed the predictive run's build after the hash run, exit 1. */
     @Test
     void scalingBoundsBeyondTheKeyGroupsAreRefusedBeforeAnyRun(@TempDir Path dir) throws Exception {
