@@ -75,7 +75,14 @@ public final class AutoscaleCommand implements java.util.concurrent.Callable<Int
             System.out.printf("%s autoscale %s: %s%n", LocalTime.now().truncatedTo(ChronoUnit.SECONDS), jobId, s.message());
             if (s.state().equals("FAILED") || s.state().equals("CANCELED")) {
                 // a supervising script must tell a job that failed from one that finished
-                String cause = s.state().equals("FAILED") ? api.rootCause(jobId) : "";
+                String cause = "";
+                if (s.state().equals("FAILED")) {
+                    try {
+                        cause = api.rootCause(jobId);
+                    } catch (java.io.IOException e) {
+                        // the JobManager gone after the job failed: the state alone
+                    }
+                }
                 cl.getErr().println("keyshift autoscale: job " + jobId + " is " + s.state()
                         + (cause.isBlank() ? "" : ": " + cause));
                 cl.getErr().flush();

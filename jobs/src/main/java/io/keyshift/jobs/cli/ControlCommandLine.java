@@ -24,7 +24,7 @@ import java.util.concurrent.Callable;
  * ({@code --control-dir DIR}). The command is checked before it is written.
  */
 @Command(name = "control",
-        header = "Writes a control command (pin, freeze, rollback, scale, ...) for a replay, a job to start or a running job.",
+        header = "Writes a control command (pin, freeze, rollback, scale, ...) for a job or a replay.",
         mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Writes a control command for a keyshift job: pin KEY, unpin KEY, freeze, unfreeze,",
             "rollback VERSION, scale N (force the scaling decisions to parallelism N), unscale, anomaly-z Z (the",

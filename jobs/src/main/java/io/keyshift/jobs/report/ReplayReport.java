@@ -385,9 +385,12 @@ public final class ReplayReport {
                 }
                 profileLines.sort(Comparator.comparingLong(starts::get));
                 Files.writeString(out.resolve("profiles-" + st.id() + ".jsonl"), String.join("\n", profileLines) + "\n");
+                // in window order (stable): part files of several attempts (a restore, a rescale) are in no order
+                List<String> units = new ArrayList<>(lines(run.resolve("forecast-units")));
+                units.sort(Comparator.comparingLong(ReplayReport::leadingLong));
                 Files.writeString(out.resolve("forecast-units-" + st.id() + ".csv"),
                         "window_end,observed,forecast_next,lower_next,upper_next,key\n"
-                                + String.join("\n", lines(run.resolve("forecast-units"))) + "\n");
+                                + String.join("\n", units) + "\n");
             }
             if (!plans.isEmpty()) {
                 Files.writeString(out.resolve("moves-" + st.id() + ".csv"), moves);
@@ -514,6 +517,16 @@ public final class ReplayReport {
         return t;
     }
 
+    /** The number a CSV line starts with (its first field), or Long.MAX_VALUE where it starts with none. */
+    static long leadingLong(String line) {
+        int comma = line.indexOf(',');
+        try {
+            return Long.parseLong(comma < 0 ? line : line.substring(0, comma));
+        } catch (NumberFormatException e) {
+            return Long.MAX_VALUE;
+        }
+    }
+
     private static final java.util.regex.Pattern PART = java.util.regex.Pattern.compile("(.*)-(\\d+)-(\\d+)(\\..*)?");
 
     /** A part file's name as (name before subtask and counter, subtask, counter), numbers zero-padded to sort. */
@@ -553,8 +566,8 @@ public final class ReplayReport {
                 throw e;
             }
         });
-        // in the order they were written: Flink's file sink names parts <prefix>-<uuid>-<subtask>-<counter>, whose
-        // counters sort by name as text (part-...-0-10 before part-...-0-2)
+        // in the order one attempt wrote them: Flink's file sink names parts <prefix>-<uuid>-<subtask>-<counter>, whose
+        // counters sort by name as text (part-...-0-10 before part-...-0-2); a restore's attempt has another uuid
         files.sort(Comparator.comparing((Path f) -> f.getParent()).thenComparing(f -> partOrder(f.getFileName()
                 .toString())).thenComparing(Comparator.naturalOrder()));
         for (Path f : files) {
