@@ -54,10 +54,7 @@ class AutoscalerTest {
             } else {
                 body = "{}";
             }
-            byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
-            exchange.sendResponseHeaders(200, bytes.length);
-            exchange.getResponseBody().write(bytes);
-            exchange.close();
+            respond(exchange, 200, body);
         });
         server.start();
     }
@@ -65,6 +62,20 @@ class AutoscalerTest {
     @AfterEach
     void stop() {
         server.stop(0);
+    }
+
+    /** Answers {@code exchange} with {@code status} and {@code body} (UTF-8). */
+    private static void respond(com.sun.net.httpserver.HttpExchange exchange, int status, String body)
+            throws IOException {
+        byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+        exchange.sendResponseHeaders(status, bytes.length);
+        exchange.getResponseBody().write(bytes);
+        exchange.close();
+    }
+
+    /** The REST API's /config, which the commands ask first (the address check). */
+    private void serveFlinkVersion() {
+        server.createContext("/config", exchange -> respond(exchange, 200, "{\"flink-version\":\"2.3.0\"}"));
     }
 
     private Autoscaler scaler() {
@@ -102,17 +113,9 @@ class AutoscalerTest {
             } else {
                 body = "{\"state\":\"RUNNING\",\"vertices\":[{\"id\":\"scaling\"}]}";
             }
-            byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
-            exchange.sendResponseHeaders(status, bytes.length);
-            exchange.getResponseBody().write(bytes);
-            exchange.close();
+            respond(exchange, status, body);
         });
-        server.createContext("/config", exchange -> {
-            byte[] bytes = "{\"flink-version\":\"2.3.0\"}".getBytes(StandardCharsets.UTF_8);
-            exchange.sendResponseHeaders(200, bytes.length);
-            exchange.getResponseBody().write(bytes);
-            exchange.close();
-        });
+        serveFlinkVersion();
         java.io.StringWriter err = new java.io.StringWriter();
         picocli.CommandLine cl = io.keyshift.jobs.cli.KeyshiftCli.commandLine();
         cl.setErr(new java.io.PrintWriter(err));
@@ -147,17 +150,9 @@ class AutoscalerTest {
             } else if (exchange.getRequestURI().getPath().endsWith("/resource-requirements")) {
                 body = "{}";
             }
-            byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
-            exchange.sendResponseHeaders(200, bytes.length);
-            exchange.getResponseBody().write(bytes);
-            exchange.close();
+            respond(exchange, 200, body);
         });
-        server.createContext("/config", exchange -> {
-            byte[] bytes = "{\"flink-version\":\"2.3.0\"}".getBytes(StandardCharsets.UTF_8);
-            exchange.sendResponseHeaders(200, bytes.length);
-            exchange.getResponseBody().write(bytes);
-            exchange.close();
-        });
+        serveFlinkVersion();
         String rest = "http://127.0.0.1:" + server.getAddress().getPort();
         java.io.StringWriter err = new java.io.StringWriter();
         picocli.CommandLine cl = io.keyshift.jobs.cli.KeyshiftCli.commandLine();
@@ -178,20 +173,11 @@ class AutoscalerTest {
     void aJobThatFailedEndsTheCommandWithExitOne() throws Exception {
         String failed = "0000000000000000000000000000fa11";
         server.createContext("/jobs/" + failed, exchange -> {
-            String body = exchange.getRequestURI().getPath().endsWith("/subtasks/metrics") ? "[]"
+            respond(exchange, 200, exchange.getRequestURI().getPath().endsWith("/subtasks/metrics") ? "[]"
                     : exchange.getRequestURI().getPath().endsWith("/exceptions") ? "{}"
-                    : "{\"state\":\"FAILED\",\"vertices\":[]}";
-            byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
-            exchange.sendResponseHeaders(200, bytes.length);
-            exchange.getResponseBody().write(bytes);
-            exchange.close();
+                    : "{\"state\":\"FAILED\",\"vertices\":[]}");
         });
-        server.createContext("/config", exchange -> {
-            byte[] bytes = "{\"flink-version\":\"2.3.0\"}".getBytes(StandardCharsets.UTF_8);
-            exchange.sendResponseHeaders(200, bytes.length);
-            exchange.getResponseBody().write(bytes);
-            exchange.close();
-        });
+        serveFlinkVersion();
         java.io.StringWriter err = new java.io.StringWriter();
         picocli.CommandLine cl = io.keyshift.jobs.cli.KeyshiftCli.commandLine();
         cl.setErr(new java.io.PrintWriter(err));
