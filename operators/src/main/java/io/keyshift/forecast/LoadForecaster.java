@@ -282,7 +282,14 @@ public class LoadForecaster extends AbstractStreamOperator<LoadForecast>
                         + "savepoint taken with the secret, run bootstrap with the same secret, or start the stage "
                         + "without the forecaster's state");
             }
+            // the restored error sums' MASE, not NaN until the next window (a day with daily windows)
+            mase = engine.mase();
         }
+    }
+
+    /** What the {@code keyshiftForecastMase} gauge reads: the running MASE, NaN before any error was scored. */
+    double maseGauge() {
+        return mase;
     }
 
     @Override
@@ -291,7 +298,7 @@ public class LoadForecaster extends AbstractStreamOperator<LoadForecast>
         anomalies = getMetricGroup().counter(KeyshiftMetrics.FORECAST_ANOMALIES);
         stateEntries = getMetricGroup().counter(KeyshiftMetrics.FORECAST_STATE_ENTRIES);
         getMetricGroup().gauge(KeyshiftMetrics.FORECAST_SERIES, () -> engine.seriesCount());
-        getMetricGroup().gauge(KeyshiftMetrics.FORECAST_MASE, () -> mase);
+        getMetricGroup().gauge(KeyshiftMetrics.FORECAST_MASE, this::maseGauge);
         getMetricGroup().gauge(KeyshiftMetrics.FORECAST_ANOMALY_Z, () -> anomalyZ);
         if (controlled) {
             controlWait = new io.keyshift.control.ControlWatermarkWait(controlWatermarkTimeoutMillis,

@@ -205,6 +205,28 @@ class LoadForecasterTest {
         assertThat(got).hasSize(150).isEqualTo(expected);
     }
 
+    /** The MASE gauge reads the restored error sums' MASE after a restore (it read NaN until the next window). */
+    @Test
+    void theMaseGaugeReadsTheRestoredMase() throws Exception {
+        List<WindowProfile> ps = profiles(60);
+        OperatorSubtaskState snapshot;
+        double before;
+        try (var h = oneInput(false)) {
+            h.open();
+            for (WindowProfile p : ps) {
+                h.processElement(p, p.windowEnd - 1);
+            }
+            before = ((LoadForecaster) h.getOperator()).maseGauge();
+            snapshot = h.snapshot(1, 0);
+        }
+        assertThat(before).isFinite().isPositive();
+        try (var h = oneInput(false)) {
+            h.initializeState(snapshot);
+            h.open();
+            assertThat(((LoadForecaster) h.getOperator()).maseGauge()).isEqualTo(before);
+        }
+    }
+
     @ParameterizedTest(name = "rocksdb={0}")
     @ValueSource(booleans = {false, true})
     void withAControlInputHeldProfilesAndAPendingCommandSurviveARestore(boolean rocksdb) throws Exception {

@@ -26,11 +26,18 @@ public final class BoundPrometheusReporterFactory implements MetricReporterFacto
 
     @Override
     public BoundPrometheusReporter createMetricReporter(Properties properties) {
-        String host = properties.getProperty(ARG_HOST, DEFAULT_HOST).trim();
-        String ports = properties.getProperty(ARG_PORT, DEFAULT_PORT).trim();
+        // config.yaml is typed YAML: "port: 9300" arrives as an Integer, which Properties#getProperty does not return
+        String host = option(properties, ARG_HOST, DEFAULT_HOST);
+        String ports = option(properties, ARG_PORT, DEFAULT_PORT);
         if (host.isEmpty()) {
             throw new IllegalArgumentException("metrics reporter option 'host' is empty");
         }
         return new BoundPrometheusReporter(host, new PortRange(ports));
+    }
+
+    /** The option {@code key} as text (a number or text in config.yaml), trimmed, or {@code otherwise} if unset. */
+    private static String option(Properties properties, String key, String otherwise) {
+        Object v = properties.get(key);
+        return (v == null ? otherwise : String.valueOf(v)).trim();
     }
 }

@@ -53,6 +53,23 @@ class BoundPrometheusReporterTest {
         }
     }
 
+    /**
+     * config.yaml is typed YAML: {@code port: 9300} reaches the factory as an Integer, which Properties#getProperty
+     * does not return (the default port was taken without a word).
+     */
+    @Test
+    void aPortGivenAsANumberIsTaken() throws Exception {
+        int port = freePort();
+        Properties p = new Properties();
+        p.put("port", port);
+        BoundPrometheusReporter r = new BoundPrometheusReporterFactory().createMetricReporter(p);
+        try {
+            assertThat(r.address()).isEqualTo("127.0.0.1:" + port);
+        } finally {
+            r.close();
+        }
+    }
+
     @Test
     void anUnbindableRangeFailsNamingHostAndRange() throws Exception {
         try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
