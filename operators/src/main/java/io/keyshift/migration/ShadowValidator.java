@@ -30,7 +30,8 @@ import java.util.Map;
  * side replaces the earlier (window firings) or adds to it (a function's outputs). A window that one side fired once
  * and the other again (late), whose last firings differ while its first (on-time) firings agree, matches: a late
  * record that one owner took within the allowed lateness and the other, its watermark past that, dropped (each judges
- * by its own watermark; the results that count are one owner's). Where both fired late, their last firings decide. State: one small entry per pending (key, window), cleared by its timer. Metrics
+ * by its own watermark; the results that count are one owner's). Where both fired late, their last firings decide.
+ * State: one small entry per pending (key, window), cleared by its timer. Metrics
  * {@code keyshiftValidationMatches/Mismatches}.
  */
 public final class ShadowValidator extends KeyedProcessFunction<String, ResultCheck, ValidationReport>

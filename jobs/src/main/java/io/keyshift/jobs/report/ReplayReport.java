@@ -386,7 +386,7 @@ public final class ReplayReport {
                 profileLines.sort(Comparator.comparingLong(starts::get));
                 Files.writeString(out.resolve("profiles-" + st.id() + ".jsonl"), String.join("\n", profileLines) + "\n");
                 // in window order (stable): part files of several attempts (a restore, a rescale) are in no order
-                List<String> units = new ArrayList<>(lines(run.resolve("forecast-units")));
+                List<String> units = csvRows(lines(run.resolve("forecast-units")));
                 units.sort(Comparator.comparingLong(ReplayReport::leadingLong));
                 Files.writeString(out.resolve("forecast-units-" + st.id() + ".csv"),
                         "window_end,observed,forecast_next,lower_next,upper_next,key\n"
@@ -515,6 +515,31 @@ public final class ReplayReport {
             }
         }
         return t;
+    }
+
+    /**
+     * CSV rows of {@code lines}: a row whose quoted field holds a line break (a key with one) spans several lines,
+     * joined again here with a line feed, so that rows can be sorted whole.
+     */
+    static List<String> csvRows(List<String> lines) {
+        List<String> rows = new ArrayList<>(lines.size());
+        StringBuilder open = null;
+        for (String line : lines) {
+            if (open == null) {
+                open = new StringBuilder(line);
+            } else {
+                open.append('\n').append(line);
+            }
+            // an odd number of quotes so far: a quoted field goes on in the next line ("" escapes a quote)
+            if (open.chars().filter(c -> c == '"').count() % 2 == 0) {
+                rows.add(open.toString());
+                open = null;
+            }
+        }
+        if (open != null) {
+            rows.add(open.toString());
+        }
+        return rows;
     }
 
     /** The number a CSV line starts with (its first field), or Long.MAX_VALUE where it starts with none. */

@@ -184,6 +184,19 @@ class AutoscalerTest {
         assertThat(cl.execute("autoscale", failed, "--rest", "http://127.0.0.1:" + server.getAddress().getPort(),
                 "--interval", "10ms")).isEqualTo(1);
         assertThat(err.toString()).contains("keyshift autoscale: job " + failed + " is FAILED").hasLineCount(1);
+        // its cause unreadable (the JobManager gone after the job failed): the state alone, still one line
+        String gone = "0000000000000000000000000000fa12";
+        server.createContext("/jobs/" + gone, exchange -> {
+            String path = exchange.getRequestURI().getPath();
+            respond(exchange, path.endsWith("/exceptions") ? 500 : 200,
+                    path.endsWith("/subtasks/metrics") ? "[]" : "{\"state\":\"FAILED\",\"vertices\":[]}");
+        });
+        java.io.StringWriter err2 = new java.io.StringWriter();
+        picocli.CommandLine cl2 = io.keyshift.jobs.cli.KeyshiftCli.commandLine();
+        cl2.setErr(new java.io.PrintWriter(err2));
+        assertThat(cl2.execute("autoscale", gone, "--rest", "http://127.0.0.1:" + server.getAddress().getPort(),
+                "--interval", "10ms")).isEqualTo(1);
+        assertThat(err2.toString()).contains("keyshift autoscale: job " + gone + " is FAILED").hasLineCount(1);
     }
 
     @Test

@@ -56,4 +56,15 @@ class PlanLinesTest {
         }
         assertThat(ReplayReport.lines(dir)).containsExactly("line 1", "line 2", "line 10", "line 11");
     }
+    /** Rows of a CSV whose quoted key holds a line break stay whole, so that sorting them by window keeps them intact. */
+    @Test
+    void aRowWhoseQuotedKeyHoldsALineBreakStaysWhole() {
+        List<String> rows = ReplayReport.csvRows(List.of("7200000,1,2,0,3,\"two", "lines\"", "3600000,1,2,0,3,plain",
+                "3600000,4,5,0,6,\"a \"\"quote\"\"\""));
+        assertThat(rows).containsExactly("7200000,1,2,0,3,\"two\nlines\"", "3600000,1,2,0,3,plain",
+                "3600000,4,5,0,6,\"a \"\"quote\"\"\"");
+        List<String> sorted = new java.util.ArrayList<>(rows);
+        sorted.sort(java.util.Comparator.comparingLong(ReplayReport::leadingLong));
+        assertThat(sorted.get(2)).isEqualTo("7200000,1,2,0,3,\"two\nlines\"");
+    }
 }
