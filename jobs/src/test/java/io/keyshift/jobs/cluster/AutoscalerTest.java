@@ -73,6 +73,18 @@ class AutoscalerTest {
         exchange.close();
     }
 
+    /** What {@code bin/keyshift autoscale JOB} against the fake REST server ended with. */
+    private record Autoscale(int exit, String err) {}
+
+    private Autoscale autoscale(String job) {
+        java.io.StringWriter err = new java.io.StringWriter();
+        picocli.CommandLine cl = io.keyshift.jobs.cli.KeyshiftCli.commandLine();
+        cl.setErr(new java.io.PrintWriter(err));
+        int exit = cl.execute("autoscale", job, "--rest", "http://127.0.0.1:" + server.getAddress().getPort(),
+                "--interval", "10ms");
+        return new Autoscale(exit, err.toString());
+    }
+
     /** The REST API's /config, which the commands ask first (the address check). */
     private void serveFlinkVersion() {
         server.createContext("/config", exchange -> respond(exchange, 200, "{\"flink-version\":\"2.3.0\"}"));
@@ -116,15 +128,12 @@ class AutoscalerTest {
             respond(exchange, status, body);
         });
         serveFlinkVersion();
-        java.io.StringWriter err = new java.io.StringWriter();
-        picocli.CommandLine cl = io.keyshift.jobs.cli.KeyshiftCli.commandLine();
-        cl.setErr(new java.io.PrintWriter(err));
-        assertThat(cl.execute("autoscale", FIXED, "--rest", "http://127.0.0.1:" + server.getAddress().getPort(),
-                "--interval", "10ms")).isEqualTo(1);
+        Autoscale r = autoscale(FIXED);
+        assertThat(r.exit()).isEqualTo(1);
         assertThat(requirements.get()).as("asked once, not retried").isOne();
-        assertThat(err.toString()).contains("jobmanager.scheduler=adaptive")
+        assertThat(r.err()).contains("jobmanager.scheduler=adaptive")
                 .contains("DefaultScheduler does not support changing the parallelism");
-        assertThat(err.toString().strip().lines()).hasSize(1);
+        assertThat(r.err().strip().lines()).hasSize(1);
     }
 
     /**
@@ -153,19 +162,12 @@ class AutoscalerTest {
             respond(exchange, 200, body);
         });
         serveFlinkVersion();
-        String rest = "http://127.0.0.1:" + server.getAddress().getPort();
-        java.io.StringWriter err = new java.io.StringWriter();
-        picocli.CommandLine cl = io.keyshift.jobs.cli.KeyshiftCli.commandLine();
-        cl.setErr(new java.io.PrintWriter(err));
-        assertThat(cl.execute("autoscale", FLAKY, "--rest", rest, "--interval", "10ms")).as(err.toString())
-                .isZero();
+        Autoscale seen = autoscale(FLAKY);
+        assertThat(seen.exit()).as(seen.err()).isZero();
         assertThat(calls.get()).isGreaterThanOrEqualTo(5);
         // never seen: the first error ends it, exit 1
         calls.set(1);
-        java.io.StringWriter err2 = new java.io.StringWriter();
-        picocli.CommandLine cl2 = io.keyshift.jobs.cli.KeyshiftCli.commandLine();
-        cl2.setErr(new java.io.PrintWriter(err2));
-        assertThat(cl2.execute("autoscale", FLAKY, "--rest", rest, "--interval", "10ms")).isEqualTo(1);
+        assertThat(autoscale(FLAKY).exit()).isEqualTo(1);
     }
 
     /** A job that failed or was canceled ends the command with exit 1 and one line (it exited 0, as a finished one). */
@@ -178,12 +180,9 @@ class AutoscalerTest {
                     : "{\"state\":\"FAILED\",\"vertices\":[]}");
         });
         serveFlinkVersion();
-        java.io.StringWriter err = new java.io.StringWriter();
-        picocli.CommandLine cl = io.keyshift.jobs.cli.KeyshiftCli.commandLine();
-        cl.setErr(new java.io.PrintWriter(err));
-        assertThat(cl.execute("autoscale", failed, "--rest", "http://127.0.0.1:" + server.getAddress().getPort(),
-                "--interval", "10ms")).isEqualTo(1);
-        assertThat(err.toString()).contains("keyshift autoscale: job " + failed + " is FAILED").hasLineCount(1);
+        Autoscale r = autoscale(failed);
+        assertThat(r.exit()).isEqualTo(1);
+        assertThat(r.err()).contains("keyshift autoscale: job " + failed + " is FAILED").hasLineCount(1);
         // its cause unreadable (the JobManager gone after the job failed): the state alone, still one line
         String gone = "0000000000000000000000000000fa12";
         server.createContext("/jobs/" + gone, exchange -> {
@@ -191,12 +190,9 @@ class AutoscalerTest {
             respond(exchange, path.endsWith("/exceptions") ? 500 : 200,
                     path.endsWith("/subtasks/metrics") ? "[]" : "{\"state\":\"FAILED\",\"vertices\":[]}");
         });
-        java.io.StringWriter err2 = new java.io.StringWriter();
-        picocli.CommandLine cl2 = io.keyshift.jobs.cli.KeyshiftCli.commandLine();
-        cl2.setErr(new java.io.PrintWriter(err2));
-        assertThat(cl2.execute("autoscale", gone, "--rest", "http://127.0.0.1:" + server.getAddress().getPort(),
-                "--interval", "10ms")).isEqualTo(1);
-        assertThat(err2.toString()).contains("keyshift autoscale: job " + gone + " is FAILED").hasLineCount(1);
+        Autoscale r2 = autoscale(gone);
+        assertThat(r2.exit()).isEqualTo(1);
+        assertThat(r2.err()).contains("keyshift autoscale: job " + gone + " is FAILED").hasLineCount(1);
     }
 
     @Test
