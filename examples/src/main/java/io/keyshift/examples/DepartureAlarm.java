@@ -156,7 +156,7 @@ public final class DepartureAlarm {
                 .configure(conf)
                 .uidPrefix("rush-alarm")
                 .parallelism(parallelism);
-        build(terminals).print();
+        build(terminals).print().uid("rush-alarm-print");
         env.execute("keyshift example: departure rush alarm");
     }
 }

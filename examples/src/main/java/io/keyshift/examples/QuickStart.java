@@ -94,6 +94,7 @@ public final class QuickStart {
     public static DataStream<Click> clicks(StreamExecutionEnvironment env, long n, int hours) {
         long span = Duration.ofHours(hours).toMillis();
         return env.fromSequence(0, n - 1)
+                .uid("clicks-sequence")                      // stable uids: a savepoint maps state by them
                 .map(i -> {
                     long z = mix(i);
                     long ts = i * span / n - Math.floorMod(z >>> 40, 20_000);
@@ -103,8 +104,10 @@ public final class QuickStart {
                     return new Click("user-" + user, ts, (int) Math.floorMod(z >>> 32, 1500));
                 })
                 .returns(Click.class)
+                .uid("clicks-generate")
                 .assignTimestampsAndWatermarks(WatermarkStrategy.<Click>forBoundedOutOfOrderness(
-                        Duration.ofSeconds(20)).withTimestampAssigner((c, t) -> c.ts()));
+                        Duration.ofSeconds(20)).withTimestampAssigner((c, t) -> c.ts()))
+                .uid("clicks-watermarks");
     }
 
     private static long mix(long z) {
@@ -116,11 +119,16 @@ public final class QuickStart {
     /** Runs the snippet on a local MiniCluster over 200,000 generated clicks (six hours), printing the totals. */
     public static void main(String[] args) throws Exception {
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+        printing(env);
+        env.execute("keyshift quick start");
+    }
+
+    /** {@link #main}'s job on {@code env}: every operator with a stable uid. */
+    static void printing(StreamExecutionEnvironment env) {
         Configuration conf = new Configuration();
         conf.setString("keyshift.window", "5min");
         Job job = totals(clicks(env, 200_000, 6), conf);
-        job.totals().print();
-        job.users().validation().print();
-        env.execute("keyshift quick start");
+        job.totals().print().uid("clicks-totals-print");
+        job.users().validation().print().uid("clicks-validation-print");
     }
 }

@@ -118,8 +118,8 @@ public final class SlidingTripStats {
                 .configure(conf)
                 .uidPrefix("trip-stats")
                 .parallelism(parallelism);
-        build(terminals).print();
-        terminals.validation().print();
+        build(terminals).print().uid("trip-stats-print");
+        terminals.validation().print().uid("trip-stats-validation-print");
         env.execute("keyshift example: sliding trip statistics");
     }
 }

@@ -75,9 +75,9 @@ public final class TwoStages {
         conf.setString("keyshift.window", "1h");
         DataStream<BikeTrip> trips = BikeTrip.read(env, a.trips());
         departures(Keyshift.keyBy(trips, t -> t.startStation, Types.STRING).configure(conf).uidPrefix("departures")
-                .parallelism(parallelism)).print();
+                .parallelism(parallelism)).print().uid("departures-print");
         arrivals(Keyshift.keyBy(trips, t -> t.endTerminal, Types.INT).configure(conf).uidPrefix("arrivals")
-                .parallelism(parallelism)).print();
+                .parallelism(parallelism)).print().uid("arrivals-print");
         env.execute("keyshift example: two stages");
     }
 }

@@ -39,6 +39,18 @@ class QuickStartTest {
     }
 
     @Test
+    void everyOperatorOfTheQuickStartHasAStableUid() {
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+        QuickStart.printing(env);
+        var nodes = env.getStreamGraph().getStreamNodes();
+        assertThat(nodes).hasSizeGreaterThan(10);
+        assertThat(nodes).filteredOn(n -> n.getTransformationUID() == null)
+                .extracting(n -> n.getOperatorName()).isEmpty();
+        assertThat(nodes).extracting(n -> n.getTransformationUID())
+                .contains("clicks-sequence", "clicks-watermarks", "clicks-totals-print").doesNotHaveDuplicates();
+    }
+
+    @Test
     @Tag("end-to-end")
     void theSnippetGivesItsTwinsResults() throws Exception {
         StreamExecutionEnvironment twinEnv = ExampleRuns.env(4);
