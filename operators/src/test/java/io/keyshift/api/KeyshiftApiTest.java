@@ -112,8 +112,9 @@ class KeyshiftApiTest {
         io.keyshift.profiler.WindowProfile firstProfile = profiles.next();
         profiles.forEachRemaining(p -> { });
         assertThat(firstProfile.naturalUntil).isGreaterThanOrEqualTo(firstProfile.windowEnd);
-        assertThat(planList.get(0).getEntries()).allSatisfy(e -> assertThat(e.getMigration() == null
-                || e.getMigration().getShadowFrom() >= firstProfile.naturalUntil).isTrue());
+        assertThat(planList.stream().flatMap(p -> p.getEntries().stream()).filter(e -> e.getMigration() != null))
+                .isNotEmpty().allSatisfy(e -> assertThat(e.getMigration().getShadowFrom())
+                        .isGreaterThanOrEqualTo(firstProfile.naturalUntil));
         List<ValidationReport> reports = new ArrayList<>();
         validation.forEachRemaining(reports::add);
 
@@ -239,7 +240,8 @@ class KeyshiftApiTest {
         validation.forEachRemaining(r -> outcomes.merge(r.getOutcome(), 1, Integer::sum));
         System.out.printf("null results: %d results, validation %s%n", got.size(), outcomes);
         assertThat(got).isEqualTo(twin);
-        assertThat(outcomes).containsKey(ValidationOutcome.MATCH).doesNotContainKey(ValidationOutcome.MISMATCH);
+        // a null result on one side only would show as a missing primary or shadow
+        assertThat(outcomes).containsOnlyKeys(ValidationOutcome.MATCH);
     }
 
     private static final org.apache.flink.util.OutputTag<String> CLEARED =
@@ -452,8 +454,12 @@ class KeyshiftApiTest {
             INITIALIZED.incrementAndGet();
         }
 
+        static final java.util.concurrent.atomic.AtomicInteger SNAPSHOTS = new java.util.concurrent.atomic.AtomicInteger();
+
         @Override
-        public void snapshotState(org.apache.flink.runtime.state.FunctionSnapshotContext c) { }
+        public void snapshotState(org.apache.flink.runtime.state.FunctionSnapshotContext c) {
+            SNAPSHOTS.incrementAndGet();
+        }
 
         @Override
         public void process(String user, Context ctx, Iterable<Long> sums, Collector<String> out) throws Exception {
@@ -477,7 +483,10 @@ class KeyshiftApiTest {
                 .hasMessageContaining("KeyshiftStream.process");
 
         CountingWindows.INITIALIZED.set(0);
+        CountingWindows.SNAPSHOTS.set(0);
         StreamExecutionEnvironment env2 = StreamExecutionEnvironment.createLocalEnvironment(2);
+        // with checkpointing on, the tasks take a final checkpoint at the end of the input: at least one call each
+        env2.enableCheckpointing(100);
         Keyshift.keyBy(Clicks.stream(env2, 2_000, 1), c -> c.user, Types.STRING).configure(conf)
                 .window(TumblingEventTimeWindows.of(Duration.ofHours(1)))
                 .aggregate(new SumBytes(), new CountingWindows()).sinkTo(new org.apache.flink.streaming.api
@@ -485,6 +494,8 @@ class KeyshiftApiTest {
         env2.execute("checkpointed window function");
         assertThat(CountingWindows.INITIALIZED.get()).as("initializeState calls (one per window subtask)")
                 .isEqualTo(2);
+        assertThat(CountingWindows.SNAPSHOTS.get()).as("snapshotState calls (at least one per window subtask)")
+                .isGreaterThanOrEqualTo(2);
 
         // as Flink's WindowedStream: an aggregate or reduce function that is a RichFunction is never opened
         KeyshiftWindowedStream<Clicks.Click, String, TimeWindow> windows = Keyshift.keyBy(

@@ -691,12 +691,24 @@ class RepartitionPlannerTest {
         }
         assertThat(shadows.get(ValidationPolicy.Mode.ALL)).containsOnly(W);
         assertThat(shadows.get(ValidationPolicy.Mode.NONE)).containsOnly(0L);
-        assertThat(shadows.get(ValidationPolicy.Mode.SAMPLE)).containsAnyOf(0L, W);
-        // the sample is a function of (key, version) alone, about 1 in N over many keys
+        assertThat(shadows.get(ValidationPolicy.Mode.SAMPLE)).isSubsetOf(0L, W);
+        // the sample is a function of (key, version) alone, about 1 in N over many keys: the documented hash (fmix64 of
+        // the key's String hash times the golden ratio plus the version), computed here independently, picks it, in
+        // any JVM; another version picks another sample
         ValidationPolicy tenth = new ValidationPolicy(ValidationPolicy.Mode.SAMPLE, 10);
-        long picked = java.util.stream.IntStream.range(0, 10_000).filter(i -> tenth.validates("key-" + i, 7)).count();
-        assertThat(picked).isBetween(900L, 1100L);
-        assertThat(tenth.validates("key-1", 7)).isEqualTo(tenth.validates("key-1", 7));
+        java.util.function.BiPredicate<String, Long> documented = (key, version) -> {
+            long h = key.hashCode() * 0x9E3779B97F4A7C15L + version;
+            h = (h ^ (h >>> 33)) * 0xFF51AFD7ED558CCDL;
+            h = (h ^ (h >>> 33)) * 0xC4CEB9FE1A85EC53L;
+            return Math.floorMod(h ^ (h >>> 33), 10) == 0;
+        };
+        List<Integer> at7 = java.util.stream.IntStream.range(0, 10_000).filter(i -> tenth.validates("key-" + i, 7))
+                .boxed().toList();
+        assertThat(at7).hasSizeBetween(900, 1100).isEqualTo(java.util.stream.IntStream.range(0, 10_000)
+                .filter(i -> documented.test("key-" + i, 7L)).boxed().toList());
+        List<Integer> at8 = java.util.stream.IntStream.range(0, 10_000).filter(i -> tenth.validates("key-" + i, 8))
+                .boxed().toList();
+        assertThat(at8).hasSizeBetween(900, 1100).isNotEqualTo(at7);
     }
 
     /**

@@ -358,7 +358,11 @@ class SamplerProfilerTest {
         int differ = 0;
         for (long p = 0; p < 100_000; p++) {
             boolean x = KeySampler.sampled(0L, p, 0.1);
-            assertThat(KeySampler.sampled(0L, p, 0.1)).isEqualTo(x);
+            // SplitMix64 (Steele, Lea and Flood 2014), the JDK's SplittableRandom: its first draw from the seed
+            // (window seed + position x golden gamma), in any JVM
+            assertThat(x).isEqualTo(new java.util.SplittableRandom(p * 0x9E3779B97F4A7C15L).nextDouble() < 0.1);
+            assertThat(KeySampler.sampled(12_345L, p, 0.1)).isEqualTo(
+                    new java.util.SplittableRandom(12_345L + p * 0x9E3779B97F4A7C15L).nextDouble() < 0.1);
             if (x) {
                 hits++;
                 // one uniform draw per (seed, position): sampled at a rate, sampled at any higher one
