@@ -233,6 +233,7 @@ public final class FlinkConfig {
         // the restart strategy, as the JobMaster builds it when the job starts (an unknown type or a negative number
         // of attempts failed the first job with a stack trace, after --overwrite had cleared the earlier output)
         checkRestartStrategy(conf);
+        checkCheckpointing(conf);
         int slots = conf.get(org.apache.flink.configuration.TaskManagerOptions.NUM_TASK_SLOTS);
         if (slots < 1) {
             throw new IllegalArgumentException("'" + org.apache.flink.configuration.TaskManagerOptions.NUM_TASK_SLOTS
@@ -271,6 +272,34 @@ public final class FlinkConfig {
                 throw new IllegalArgumentException("'" + o.key() + "' must be a whole number of milliseconds, >= 0 "
                         + "and at most " + KeyshiftConfig.MAX_DURATION.toDays() + "d, was " + d);
             }
+        }
+    }
+
+    /**
+     * Builds the checkpointing settings as the environment does when a job is built (an interval below 10 ms, a
+     * timeout below it, no concurrent checkpoints: Flink's message names no key, and the first job failed after
+     * --overwrite had cleared the earlier output). Fails naming the execution.checkpointing.* key at fault where one
+     * alone is.
+     */
+    private static void checkCheckpointing(Configuration conf) {
+        try {
+            new org.apache.flink.streaming.api.environment.CheckpointConfig().configure(conf);
+        } catch (IllegalArgumentException | IllegalStateException e) {
+            String named = "execution.checkpointing.*";
+            Map<String, String> all = conf.toMap();
+            for (String key : new java.util.TreeSet<>(all.keySet())) {
+                if (!key.startsWith("execution.checkpointing.")) {
+                    continue;
+                }
+                try {
+                    new org.apache.flink.streaming.api.environment.CheckpointConfig()
+                            .configure(Configuration.fromMap(Map.of(key, all.get(key))));
+                } catch (RuntimeException alone) {
+                    named = "'" + key + "'";
+                    break;
+                }
+            }
+            throw new IllegalArgumentException(named + ": " + e.getMessage(), e);
         }
     }
 

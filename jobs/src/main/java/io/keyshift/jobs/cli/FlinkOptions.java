@@ -76,6 +76,16 @@ public final class FlinkOptions {
     }
 
     /**
+     * A location for a cluster: a URI as given, a local path (relative to this command's working directory) as the
+     * {@code file://} URI of its absolute path, unescaped as Flink prints a location and reads one (the JobManager
+     * would resolve a relative path in its own working directory).
+     */
+    public static String forCluster(String location) {
+        return location == null || isUri(location) ? location
+                : "file://" + java.nio.file.Path.of(location).toAbsolutePath().normalize();
+    }
+
+    /**
      * The savepoint or checkpoint {@code value} given as {@code label}, as the URI Flink's readers take. A local path
      * must exist and hold metadata Flink can begin to read (its reader says only "EOFException: null" on an empty
      * file, and names a path that does not exist as a failed restore); so must a {@code file:} URI's; any other URI is

@@ -43,7 +43,8 @@ public final class StopJobCommand implements java.util.concurrent.Callable<Integ
         FlinkOptions.jobId(spec.commandLine(), "JOB_ID", jobId);
         Duration wait = FlinkOptions.positive(spec.commandLine(), "--timeout", timeout);
         FlinkRest api = cluster.client(spec.commandLine());
-        String location = api.stopWithSavepoint(jobId, target, wait);
+        // a relative path would be resolved in the JobManager's working directory, not in this one
+        String location = api.stopWithSavepoint(jobId, FlinkOptions.forCluster(target), wait);
         System.out.println(location);
         return 0;
     }

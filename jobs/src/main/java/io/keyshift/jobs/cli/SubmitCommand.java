@@ -39,7 +39,8 @@ public final class SubmitCommand implements Callable<Integer> {
     @CommandLine.Mixin
     ClusterAddressOptions cluster;
 
-    @Option(names = "--jar", paramLabel = "JAR", description = "Job jar. Default: jobs/target/keyshift-jobs.jar.")
+    @Option(names = "--jar", paramLabel = "JAR", description = "keyshift's job jar (submit runs its "
+            + "io.keyshift.jobs.KeyshiftJob). Default: jobs/target/keyshift-jobs.jar.")
     Path jar;
 
     @Option(names = "--config", paramLabel = "DIR", description = "Directory with the client's config.yaml (the "
@@ -61,6 +62,11 @@ public final class SubmitCommand implements Callable<Integer> {
         Path j = jar != null ? jar : ClusterCommand.home().resolve("jobs/target/keyshift-jobs.jar");
         if (!Files.isRegularFile(j)) {
             throw new ParameterException(cl, "--jar: " + j + " not found (build with mvn package)");
+        }
+        try (java.util.jar.JarFile file = new java.util.jar.JarFile(j.toFile())) {
+            file.getManifest();
+        } catch (java.io.IOException e) {
+            throw new ParameterException(cl, "--jar: " + j + " is not a jar (" + e.getMessage() + ")");
         }
         if (config != null && !Files.isRegularFile(config.resolve("config.yaml"))) {
             throw new ParameterException(cl, "--config: no config.yaml in " + config.toAbsolutePath());
@@ -91,6 +97,8 @@ public final class SubmitCommand implements Callable<Integer> {
             // fails here, not as a job that fails on the cluster after "submitted"
             throw new ParameterException(cl, "--from-savepoint: " + savepoint + " does not exist");
         }
+        // a relative path would be resolved in the JobManager's working directory, not in the one checked above
+        savepoint = FlinkOptions.forCluster(savepoint);
         FlinkRest api = cluster.client(cl);
         Configuration conf;
         try {

@@ -34,7 +34,7 @@ class ClusterAddressTest {
             port = free.getLocalPort();
         }
         String rest = "http://127.0.0.1:" + port;
-        java.nio.file.Path jar = java.nio.file.Files.createTempFile("keyshift-jobs", ".jar");
+        java.nio.file.Path jar = jobJar(java.nio.file.Files.createTempFile("keyshift-jobs", ".jar"));
         jar.toFile().deleteOnExit();
         for (String[] args : new String[][] {{"submit", "--jar", jar.toString(), "--rest", rest, "--", "--out", "x"},
                 {"savepoint", "0123456789abcdef0123456789abcdef", "--rest", rest}, {"autoscale", "0123456789abcdef0123456789abcdef", "--once", "--rest", rest}}) {
@@ -49,7 +49,7 @@ class ClusterAddressTest {
     /** An address with a path (an ingress prefix) is refused before anything is asked: Flink's client loses it. */
     @Test
     void aRestAddressWithAPathIsRefusedNamingTheOption() throws Exception {
-        java.nio.file.Path jar = java.nio.file.Files.createTempFile("keyshift-jobs", ".jar");
+        java.nio.file.Path jar = jobJar(java.nio.file.Files.createTempFile("keyshift-jobs", ".jar"));
         jar.toFile().deleteOnExit();
         Run r = run("submit", "--jar", jar.toString(), "--rest", "http://127.0.0.1:1/flink", "--", "--out", "x");
         assertThat(r.exit()).isEqualTo(2);
@@ -65,7 +65,7 @@ class ClusterAddressTest {
      */
     @Test
     void aSavepointPathThatDoesNotExistIsRefusedBeforeAnythingIsSubmitted() throws Exception {
-        java.nio.file.Path jar = java.nio.file.Files.createTempFile("keyshift-jobs", ".jar");
+        java.nio.file.Path jar = jobJar(java.nio.file.Files.createTempFile("keyshift-jobs", ".jar"));
         jar.toFile().deleteOnExit();
         Run r = run("submit", "--jar", jar.toString(), "--dir", "/tmp/keyshift-no-such-cluster-34", "--from-savepoint",
                 "/tmp/keyshift-no-such-savepoint-34", "--", "--out", "x");
@@ -93,7 +93,7 @@ class ClusterAddressTest {
         try (ServerSocket free = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
             port = free.getLocalPort();
         }
-        java.nio.file.Path jar = java.nio.file.Files.createTempFile("keyshift-jobs", ".jar");
+        java.nio.file.Path jar = jobJar(java.nio.file.Files.createTempFile("keyshift-jobs", ".jar"));
         jar.toFile().deleteOnExit();
         StringWriter out = new StringWriter();
         CommandLine cl = KeyshiftCli.commandLine();
@@ -134,10 +134,7 @@ class ClusterAddressTest {
                                                                           java.nio.file.Path dir) throws Exception {
         // the job's classes come from this class path (Flink's user class loader asks its parent for what the jar
         // lacks): a jar with a manifest alone
-        java.nio.file.Path jar = dir.resolve("job.jar");
-        java.util.jar.Manifest manifest = new java.util.jar.Manifest();
-        manifest.getMainAttributes().put(java.util.jar.Attributes.Name.MANIFEST_VERSION, "1.0");
-        new java.util.jar.JarOutputStream(java.nio.file.Files.newOutputStream(jar), manifest).close();
+        java.nio.file.Path jar = jobJar(dir.resolve("job.jar"));
         java.nio.file.Path csv = java.nio.file.Files.writeString(dir.resolve("in.csv"),
                 "k,t\na,2014-01-01 00:00:00\nb,2014-01-01 00:30:00\n");
         java.nio.file.Path steer = java.nio.file.Files.writeString(dir.resolve("steer.csv"),
@@ -190,4 +187,15 @@ class ClusterAddressTest {
         }
     }
 
+
+    /**
+     * A stand-in for the job jar at {@code jar}, a jar with a manifest alone (submit refuses a file that is not a jar;
+     * the job's classes come from this class path: Flink's user class loader asks its parent for what the jar lacks).
+     */
+    static java.nio.file.Path jobJar(java.nio.file.Path jar) throws java.io.IOException {
+        java.util.jar.Manifest manifest = new java.util.jar.Manifest();
+        manifest.getMainAttributes().put(java.util.jar.Attributes.Name.MANIFEST_VERSION, "1.0");
+        new java.util.jar.JarOutputStream(java.nio.file.Files.newOutputStream(jar), manifest).close();
+        return jar;
+    }
 }

@@ -334,6 +334,18 @@ class UserMistakesTest {
         assertThat(attempts.exit()).as(attempts.err()).isEqualTo(2);
         assertThat(attempts.err())
                 .contains("restart-strategy.*: Maximum number of restart attempts must be at least 0");
+        // checkpointing settings Flink checks when the environment takes them (its message names no key)
+        for (String[] bad : new String[][] {{"execution.checkpointing.interval=5ms", "'execution.checkpointing.interval'"},
+            {"execution.checkpointing.max-concurrent-checkpoints=0",
+                "'execution.checkpointing.max-concurrent-checkpoints'"},
+            {"execution.checkpointing.tolerable-failed-checkpoints=-1",
+                "'execution.checkpointing.tolerable-failed-checkpoints'"}}) {
+            Path out = dir.resolve("cp-" + bad[0].hashCode());
+            CliRun cp = run("replay", "-D" + bad[0], "--out", out.toString(), "--config", conf());
+            assertThat(cp.exit()).as(cp.err()).isEqualTo(2);
+            assertThat(cp.err()).contains(bad[1]).doesNotContain("\tat ");
+            assertThat(out).doesNotExist();
+        }
         CliRun slots = run("replay", "-Dtaskmanager.numberOfTaskSlots=0", "--out", dir.resolve("ts").toString(),
                 "--config", conf());
         assertThat(slots.exit()).as(slots.err()).isEqualTo(2);
@@ -590,6 +602,12 @@ class UserMistakesTest {
                     new java.util.jar.Manifest())) {
                 out.flush();
             }
+            // a file that is not a jar: refused naming --jar, before anything reaches the cluster
+            Path notJar = Files.writeString(dir.resolve("notes.txt"), "not a jar");
+            CliRun text = run("submit", "--rest", "http://127.0.0.1:" + rest.getAddress().getPort(),
+                    "--jar", notJar.toString(), "--config", conf(), "--", "--out", dir.resolve("o").toString());
+            assertThat(text.exit()).as(text.err()).isEqualTo(2);
+            assertThat(text.err()).contains("--jar: " + notJar + " is not a jar");
             CliRun r = run("submit", "--rest", "http://127.0.0.1:" + rest.getAddress().getPort(),
                     "--jar", jar.toString(), "--config", conf(), "--", "--strategy", "bogus",
                     "--out", dir.resolve("o").toString());
