@@ -45,6 +45,11 @@ public final class ShadowValidator extends KeyedProcessFunction<String, ResultCh
     private transient MapState<String, Pending> pending;
     private transient Counter matches;
     private transient Counter mismatches;
+
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ShadowValidator.class);
+
+    /** Mismatches logged by this subtask: the first 20, then the 2^n-th (a broken function does not flood the log). */
+    private transient long mismatchesSeen;
     private transient Counter lateChecks;
     /** The watermark at the last checkpoint: checks that reach a restored subtask before its first watermark. */
     private transient WatermarkFloor watermarkFloor;
@@ -192,6 +197,15 @@ public final class ShadowValidator extends KeyedProcessFunction<String, ResultCh
                 matches.inc();
             } else {
                 mismatches.inc();
+                mismatchesSeen++;
+                if (mismatchesSeen <= 20 || Long.bitCount(mismatchesSeen) == 1) {
+                    // the key as the report has it (its pseudonym under a key secret)
+                    LOG.warn("keyshift validation {} (mismatch {} of this subtask): key {}, window [{}, {}), primary "
+                                    + "key group {} gave {} results (checksum {}), shadow key group {} gave {} "
+                                    + "(checksum {}); the primary's results count", outcome, mismatchesSeen,
+                            ctx.getCurrentKey(), p.start, p.end, p.primaryKeyGroup, p.primaryResults,
+                            p.primaryChecksum, p.shadowKeyGroup, p.shadowResults, p.shadowChecksum);
+                }
             }
             out.collect(ValidationReport.newBuilder()
                     .setKey(ctx.getCurrentKey())
