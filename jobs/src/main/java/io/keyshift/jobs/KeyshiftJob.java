@@ -427,6 +427,12 @@ public final class KeyshiftJob implements Callable<Integer> {
                         + (kafka.input() ? "--kafka-topic" : "--input"));
             }
         }
+        if (kafka.input() && kafka.format(cl) == io.keyshift.jobs.kafka.KafkaEventDeserializer.KafkaFormat.JSON
+                && cl.getParseResult().hasMatchedOption("--columns")) {
+            // a JSON record names its fields: the columns would be ignored
+            throw new ParameterException(cl, "--columns names the fields of CSV records, not of --kafka-format json "
+                    + "(whose records name their own: --key and --time take those names)");
+        }
         if (kafka.controlTopicName() != null && !kafka.input()) {
             throw new ParameterException(cl, "--kafka-control-topic needs --kafka-topic (with a file input or the "
                     + "generator, use --control or --control-dir)");

@@ -642,6 +642,12 @@ class KeyshiftJobTest {
                 "--kafka-topic", "t", "--input", out, "--key", "k", "--time", "t", "--columns", "k,t", "--out", out}))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("--input and --kafka-topic exclude each other");
+        // a JSON record names its fields: columns would be ignored
+        assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--kafka-bootstrap-servers", "127.0.0.1:1",
+                "--kafka-topic", "t", "--kafka-format", "json", "--key", "k", "--time", "t", "--columns", "k,t",
+                "--out", out}))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("--columns names the fields of CSV records, not of --kafka-format json");
         assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--generator-zipf", "-1", "--out", out + "/fresh"}))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("--generator-zipf");
         assertThat(java.nio.file.Path.of(out, "fresh")).as("nothing written before the checks").doesNotExist();

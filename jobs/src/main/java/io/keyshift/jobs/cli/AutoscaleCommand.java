@@ -24,7 +24,7 @@ import java.util.List;
             "(bin/keyshift cluster start -D jobmanager.scheduler=adaptive), which then rescales the job from its",
             "latest checkpoint. Runs until the job ends (or once, with --once).",
             "Exit status: 0 the job finished (or --once done while it runs), 1 the job failed or was canceled,",
-            "or autoscaling failed, 2 bad options."})
+            "or autoscaling failed, 2 bad options or a job it cannot scale (one at parallelism 1)."})
 public final class AutoscaleCommand implements java.util.concurrent.Callable<Integer> {
 
     @CommandLine.Spec
@@ -87,6 +87,12 @@ public final class AutoscaleCommand implements java.util.concurrent.Callable<Int
                         + (cause.isBlank() ? "" : ": " + cause));
                 cl.getErr().flush();
                 return 1;
+            }
+            if (s.cannotAct() && s.state().equals("RUNNING")) {
+                // the same line every interval for as long as the job runs, and exit 0 at its end: said once
+                cl.getErr().println("keyshift autoscale: " + s.message());
+                cl.getErr().flush();
+                return 2;
             }
             if (once || s.state().equals("FINISHED")) {
                 return 0;

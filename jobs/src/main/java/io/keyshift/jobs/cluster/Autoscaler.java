@@ -28,7 +28,14 @@ public final class Autoscaler {
     static final int MIN_PARALLEL = 2;
 
     /** What one step saw and did. */
-    public record Step(String state, int current, int decided, boolean applied, String message) {}
+    public record Step(String state, int current, int decided, boolean applied, String message) {
+        /** Whether no later step can act either: the job runs at parallelism 1 (autoscale never sets that). */
+        public boolean cannotAct() {
+            return message.startsWith(PARALLELISM_ONE);
+        }
+    }
+
+    private static final String PARALLELISM_ONE = "the job runs at parallelism ";
 
     private final FlinkRest api;
     private final String jobId;
@@ -67,6 +74,13 @@ public final class Autoscaler {
         for (Iterator<Map.Entry<String, JsonNode>> it = req.fields(); it.hasNext(); ) {
             current = Math.max(current, it.next().getValue().path("parallelism").path("upperBound").asInt());
         }
+        if (current >= 1 && current < MIN_PARALLEL) {
+            // every vertex at 1: the parallel ones cannot be told from the global ones, and a request would make
+            // the profiler, forecaster and planner parallel too (see cannotAct)
+            return new Step(state, current, Double.isNaN(decided) ? -1 : (int) Math.round(decided), false,
+                    PARALLELISM_ONE + current + ": its parallel vertices cannot be told from the parallelism-1 ones; "
+                    + "submit it with a parallelism of at least " + MIN_PARALLEL);
+        }
         if (Double.isNaN(decided)) {
             return new Step(state, current, -1, false, "no keyshiftScalingParallelism metric yet (is "
                     + "keyshift.scaling.capacity set on the job? metrics reach the REST API every few seconds)");
@@ -74,13 +88,6 @@ public final class Autoscaler {
         int target = (int) Math.round(decided);
         if (target < 1) {
             return new Step(state, current, target, false, "no parallelism decided yet");
-        }
-        if (current < MIN_PARALLEL) {
-            // every vertex at 1: the parallel ones cannot be told from the global ones, and a request would make
-            // the profiler, forecaster and planner parallel too
-            return new Step(state, current, target, false, "the job runs at parallelism " + current + ": its parallel "
-                    + "vertices cannot be told from the parallelism-1 ones; submit it with a parallelism of at least "
-                    + MIN_PARALLEL);
         }
         // The parallel vertices are told from the parallelism-1 ones by their larger upper bound: at 1 they could no
         // longer be, and a later scale-out would make the profiler, forecaster and planner parallel.

@@ -31,7 +31,7 @@ class AutoscalerTest {
     @BeforeEach
     void start() throws IOException {
         server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
-        server.createContext("/jobs/j", exchange -> {
+        com.sun.net.httpserver.HttpHandler job = exchange -> {
             String path = exchange.getRequestURI().getPath();
             String query = exchange.getRequestURI().getQuery();
             String body;
@@ -42,7 +42,7 @@ class AutoscalerTest {
                 }
                 routedUpper = put.path("routed").path("parallelism").path("upperBound").asInt();
                 body = "{}";
-            } else if (path.equals("/jobs/j")) {
+            } else if (path.equals("/jobs/j") || path.equals("/jobs/" + SERVED)) {
                 body = "{\"state\":\"RUNNING\",\"vertices\":[{\"id\":\"scaling\"}]}";
             } else if (path.endsWith("/subtasks/metrics") && query == null) {
                 body = "[{\"id\":\"0.ScalingDecisions.keyshiftScalingParallelism\"}]";
@@ -55,7 +55,9 @@ class AutoscalerTest {
                 body = "{}";
             }
             respond(exchange, 200, body);
-        });
+        };
+        server.createContext("/jobs/j", job);
+        server.createContext("/jobs/" + SERVED, job);
         server.start();
     }
 
@@ -101,6 +103,8 @@ class AutoscalerTest {
      */
     /** Job ids of the fake REST servers' jobs (a job id is 32 hexadecimal digits). */
     private static final String FIXED = "000000000000000000000000000f1ced";
+    /** The job the server's default handler serves as "j" too, for the command (which takes an id). */
+    private static final String SERVED = "0000000000000000000000000000000a";
     private static final String FLAKY = "000000000000000000000000000f1a4e";
 
     @Test
@@ -225,6 +229,13 @@ class AutoscalerTest {
         Autoscaler.Step s = scaler().step();
         assertThat(s.applied()).isFalse();
         assertThat(s.message()).contains("parallelism of at least 2");
+        assertThat(s.cannotAct()).isTrue();
+        assertThat(puts).isEmpty();
+        // the command says so once and ends with exit 2, instead of printing it every interval while the job runs
+        serveFlinkVersion();
+        Autoscale run = autoscale(SERVED);
+        assertThat(run.exit()).as(run.err()).isEqualTo(2);
+        assertThat(run.err()).contains("the job runs at parallelism 1").contains("at least 2");
         assertThat(puts).isEmpty();
     }
 }
