@@ -322,7 +322,7 @@ public final class ControlPathBench {
     }
 
     /** Checkpoints whose statistics the checkpoint job keeps (Flink's {@code web.checkpoints.history}). */
-    static final int HISTORY = 20_000;
+    public static final int HISTORY = 20_000;
 
     /** Window index to its synthetic profile. */
     static final class ProfileOf implements MapFunction<Long, WindowProfile> {

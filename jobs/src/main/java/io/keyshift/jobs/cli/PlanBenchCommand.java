@@ -103,6 +103,14 @@ public final class PlanBenchCommand implements Callable<Integer> {
                     "--windows-per-checkpoint must be in 1.." + (windows - 1) + " (below --windows), was "
                             + windowsPerCheckpoint);
         }
+        if (controlPath && (long) windows / windowsPerCheckpoint + 1 > io.keyshift.jobs.bench.ControlPathBench.HISTORY) {
+            // a checkpoint per that many windows: more than the statistics Flink keeps, found only after the whole
+            // forecast loop and the checkpoint job
+            throw new picocli.CommandLine.ParameterException(cl, "--windows " + windows + " at --windows-per-"
+                    + "checkpoint " + windowsPerCheckpoint + " makes about " + (windows / windowsPerCheckpoint + 1)
+                    + " checkpoints, more than the " + io.keyshift.jobs.bench.ControlPathBench.HISTORY + " whose "
+                    + "statistics the bench reads: give fewer --windows or more --windows-per-checkpoint");
+        }
         FlinkOptions.outputDirectory(cl, "--out", out);
         // never leave an earlier run's figures of this mode behind, nor remove them unasked (the other mode's file is
         // another bench's)

@@ -124,6 +124,14 @@ public final class SoakCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new ParameterException(cl, "-D / config.yaml: " + e.getMessage());
         }
+        try {
+            // the cluster's memory sizes, as cluster start checks them (Flink's sizing failed with a stack trace
+            // once --out was made)
+            io.keyshift.jobs.cluster.StandaloneCluster.checkMemory(new io.keyshift.jobs.cluster.StandaloneCluster
+                    .Settings(confDir, out.toAbsolutePath().resolve("cluster"), "", 0, 0, java.util.Map.of()));
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(cl, "--config: " + e.getMessage());
+        }
         Path home = FlinkConfig.home();
         Path cpFile = home.resolve("jobs/target/cluster-classpath.txt");
         Path jar = home.resolve("jobs/target/keyshift-jobs.jar");

@@ -429,6 +429,18 @@ class UserMistakesTest {
                 dir.resolve("s4").toString());
         assertThat(soakNoCheckpoints.exit()).as(soakNoCheckpoints.err()).isEqualTo(2);
         assertThat(soakNoCheckpoints.err()).contains("execution.checkpointing.interval is not set");
+        // the cluster's memory sizes that do not add up: one line and exit 2 before --out is made (Flink's sizing
+        // failed with a stack trace, --out left behind)
+        Path smallTm = Files.createDirectories(dir.resolve("conf-small-tm"));
+        java.util.List<String> smallTmConf = new java.util.ArrayList<>(Files.readAllLines(SharedData.flinkConf()
+                .resolve("config.yaml")).stream().filter(l -> !l.startsWith("taskmanager.memory.process.size"))
+                .toList());
+        smallTmConf.add("taskmanager.memory.process.size: 1g");
+        Files.write(smallTm.resolve("config.yaml"), smallTmConf);
+        CliRun soakMemory = run("soak", "--config", smallTm.toString(), "--out", dir.resolve("s5").toString());
+        assertThat(soakMemory.exit()).as(soakMemory.err()).isEqualTo(2);
+        assertThat(soakMemory.err()).contains("taskmanager.memory").doesNotContain("\tat ");
+        assertThat(dir.resolve("s5")).doesNotExist();
         assertThat(dir.resolve("s3")).doesNotExist();
         assertThat(dir.resolve("s4")).doesNotExist();
         CliRun slowReplay = run("replay", "--rate", "0.5", "--out", dir.resolve("r2").toString(), "--config", conf());
@@ -439,6 +451,12 @@ class UserMistakesTest {
                 dir.resolve("cp").toString());
         assertThat(perCheckpoint.exit()).isEqualTo(2);
         assertThat(perCheckpoint.err()).contains("--windows-per-checkpoint must be in 1..1799");
+        // more checkpoints than the statistics Flink keeps: found only after hours
+        CliRun tooMany = run("plan-bench", "--control-path", "--windows", "30000", "--windows-per-checkpoint", "1",
+                "--out", dir.resolve("cp2").toString());
+        assertThat(tooMany.exit()).as(tooMany.err()).isEqualTo(2);
+        assertThat(tooMany.err()).contains("makes about 30001 checkpoints, more than the 20000");
+        assertThat(dir.resolve("cp2")).doesNotExist();
         CliRun planBench = run("plan-bench", "--keys", "5", "--out", dir.resolve("pb").toString());
         assertThat(planBench.exit()).isEqualTo(2);
         assertThat(planBench.err()).contains("--keys applies only with --control-path");
