@@ -123,9 +123,59 @@ public final class ReplayOutput {
                                java.util.function.Predicate<String> earlierOutput) throws IOException {
         claim(cl, out);
         refuseAJobsOutput(cl, out);
+        refuseOtherCommandsOutput(cl, out, earlierOutput);
         List<Path> earlier = earlier(out, earlierOutput);
         if (!earlier.isEmpty() && !leftWithoutJob(out, earlier)) {
             refuseUnlessOverwrite(cl, out, overwrite, earlier);
+        }
+    }
+
+    /** The files of one local command's output: {@code names} tells them, {@code examples} are some of them. */
+    private record CommandFiles(String command, java.util.function.Predicate<String> names, List<String> examples) {}
+
+    /** What each local command writes into its --out (replay and forecast-bench share theirs: one refuses the other's). */
+    private static final List<CommandFiles> COMMAND_FILES = List.of(
+            new CommandFiles("replay or forecast-bench", ReplayOutput::forecastBenchOrReplay,
+                    List.of("report.json", "forecast.json")),
+            new CommandFiles("bench", n -> n.equals("bench.json") || n.equals("bench.png"),
+                    List.of("bench.json", "bench.png")),
+            new CommandFiles("plan-bench", n -> n.equals("plan-bench.json") || n.equals("control-path-bench.json"),
+                    List.of("plan-bench.json", "control-path-bench.json")),
+            new CommandFiles("soak", n -> n.equals("soak.json") || n.equals("soak.png"),
+                    List.of("soak.json", "soak.png")));
+
+    /**
+     * Refuses (exit 2, even with --overwrite, which removes a command's own files only) an {@code out} that holds
+     * another local command's output: the two runs' files would sit in one directory without a word, and a later
+     * --overwrite of one would leave the other's behind.
+     *
+     * @param own this command's earlier output (a command whose own files include one of another's is that one)
+     */
+    private static void refuseOtherCommandsOutput(CommandLine cl, Path out,
+                                                  java.util.function.Predicate<String> own) throws IOException {
+        if (!Files.isDirectory(out)) {
+            return;
+        }
+        List<String> names = new ArrayList<>();
+        try (DirectoryStream<Path> entries = Files.newDirectoryStream(out)) {
+            for (Path e : entries) {
+                String name = e.getFileName().toString();
+                if (!(name.equals("charts") && Files.isDirectory(e) && !holdsChart(e))) {
+                    names.add(name);
+                }
+            }
+        }
+        java.util.Collections.sort(names);
+        for (CommandFiles c : COMMAND_FILES) {
+            if (c.examples().stream().anyMatch(own)) {
+                continue;
+            }
+            for (String name : names) {
+                if (c.names().test(name)) {
+                    throw new ParameterException(cl, "--out: " + out + " holds " + c.command() + "'s output ("
+                            + name + "); give each command its own --out");
+                }
+            }
         }
     }
 
@@ -325,6 +375,7 @@ public final class ReplayOutput {
                         boolean replaceWhatNoJobLeft) throws IOException {
         claim(cl, out);
         refuseAJobsOutput(cl, out);
+        refuseOtherCommandsOutput(cl, out, earlierOutput);
         List<Path> earlier = earlier(out, earlierOutput);
         if (earlier.isEmpty()) {
             return;

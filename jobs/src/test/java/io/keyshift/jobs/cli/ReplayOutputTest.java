@@ -38,4 +38,42 @@ class ReplayOutputTest {
         ReplayOutput.prepare(KeyshiftCli.commandLine(), out, true);
         assertThat(out.resolve("charts")).doesNotExist();
     }
+
+    /**
+     * One --out per command: a bench's figures beside a replay's report (or the reverse) are refused, with --overwrite
+     * too (which removes a command's own files only), naming the other command and its file; a command's own earlier
+     * output is still its --overwrite's business, and plan-bench's two modes share a directory.
+     */
+    @Test
+    void anotherCommandsOutputIsRefusedEvenWithOverwrite(@TempDir Path dir) throws Exception {
+        picocli.CommandLine cl = KeyshiftCli.commandLine();
+        Path replayed = Files.createDirectories(dir.resolve("replayed"));
+        Files.writeString(replayed.resolve("report.json"), "{}");
+        for (boolean overwrite : new boolean[] {false, true}) {
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> ReplayOutput.prepare(cl, replayed, overwrite,
+                    n -> n.equals("bench.json") || n.equals("bench.png")))
+                    .isInstanceOf(picocli.CommandLine.ParameterException.class)
+                    .hasMessageContaining("holds replay or forecast-bench's output (report.json)");
+        }
+        assertThat(replayed.resolve("report.json")).exists();
+
+        Path benched = Files.createDirectories(dir.resolve("benched"));
+        Files.writeString(benched.resolve("bench.png"), "x");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> ReplayOutput.prepare(cl, benched, true))
+                .isInstanceOf(picocli.CommandLine.ParameterException.class)
+                .hasMessageContaining("holds bench's output (bench.png)");
+        // the bench's own --overwrite replaces it
+        ReplayOutput.prepare(cl, benched, true, n -> n.equals("bench.json") || n.equals("bench.png"));
+        assertThat(benched.resolve("bench.png")).doesNotExist();
+
+        // plan-bench's two modes: each its own file, one directory
+        Path planned = Files.createDirectories(dir.resolve("planned"));
+        Files.writeString(planned.resolve("plan-bench.json"), "{}");
+        ReplayOutput.prepare(cl, planned, false, "control-path-bench.json"::equals);
+        assertThat(planned.resolve("plan-bench.json")).exists();
+        // a replay's charts directory counts only with a chart in it
+        Path mine = Files.createDirectories(dir.resolve("mine/charts"));
+        Files.writeString(mine.resolve("notes.md"), "mine");
+        ReplayOutput.prepare(cl, mine.getParent(), false, "bench.json"::equals);
+    }
 }
