@@ -182,6 +182,15 @@ public final class SubmitCommand implements Callable<Integer> {
         if (state.equals("FAILED")) {
             throw new IllegalStateException("job " + jobId + " failed as it started: " + api.rootCause(jobId));
         }
+        try {
+            String slots = slotWarning(api.job(jobId), api.get("/overview"), api.get("/jobmanager/config"));
+            if (slots != null) {
+                cl.getErr().println("keyshift submit: warning: " + slots);
+                cl.getErr().flush();
+            }
+        } catch (java.io.IOException e) {
+            // no warning without the figures
+        }
         System.out.println("submitted job " + jobId + " to " + api.base() + " (web UI: " + api.base() + "/#/job/running/"
                 + jobId + "/overview)");
         System.out.println(jobId);
@@ -189,6 +198,36 @@ public final class SubmitCommand implements Callable<Integer> {
     }
 
     /** The job's {@code --out} among its arguments ({@code --out DIR} or {@code --out=DIR}), or null. */
+    /**
+     * Why a job with these vertices ({@code GET /jobs/ID}) cannot run on a cluster with these slots ({@code GET
+     * /overview}) and this scheduler ({@code GET /jobmanager/config}), or null: under Flink's default scheduler a
+     * job whose parallelism exceeds the cluster's slots waits for slots ({@code slot.request.timeout}), fails, and
+     * restarts under the cluster's restart strategy until TaskManagers join; the adaptive scheduler runs it at the
+     * parallelism the slots allow. A cluster that reports no slots (one whose resource manager starts TaskManagers on
+     * demand) is not judged.
+     */
+    static String slotWarning(com.fasterxml.jackson.databind.JsonNode job,
+                              com.fasterxml.jackson.databind.JsonNode overview,
+                              com.fasterxml.jackson.databind.JsonNode jobManagerConfig) {
+        int needed = 0;
+        for (com.fasterxml.jackson.databind.JsonNode v : job.path("vertices")) {
+            needed = Math.max(needed, v.path("parallelism").asInt());
+        }
+        int slots = overview.path("slots-total").asInt(0);
+        for (com.fasterxml.jackson.databind.JsonNode entry : jobManagerConfig) {
+            if (entry.path("key").asText().equals("jobmanager.scheduler")
+                    && entry.path("value").asText().equalsIgnoreCase("adaptive")) {
+                return null;
+            }
+        }
+        if (slots <= 0 || needed <= slots) {
+            return null;
+        }
+        return "the job runs at parallelism " + needed + " but the cluster has " + slots + " task slots: it waits for "
+                + "slots (slot.request.timeout), then fails and restarts until TaskManagers with " + (needed - slots)
+                + " more join (or submit it with --parallelism " + slots + ")";
+    }
+
     static Path outOf(List<String> jobArgs) {
         for (int i = 0; i < jobArgs.size(); i++) {
             String a = jobArgs.get(i);
