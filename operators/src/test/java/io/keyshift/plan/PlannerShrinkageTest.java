@@ -88,7 +88,8 @@ class PlannerShrinkageTest {
     /**
      * Replays {@code windows} windows, the rate of {@code shifted} ten times higher from window {@code shiftAt};
      * returns {migrations started, mean imbalance of the realized loads after window 20} and adds to
-     * {@code shiftedMovedAt} each window from the shift on whose plan starts migrations.
+     * {@code shiftedMovedAt} each window from ten before the shift on whose plan starts a migration off the subtask
+     * that carries {@code shifted}.
      */
     private static double[] run(double shrinkage, double[] rates, int windows, int shiftAt, String shifted,
                                 List<Integer> shiftedMovedAt) {
@@ -115,7 +116,13 @@ class PlannerShrinkageTest {
             }
             RoutingPlan plan = planner.onForecast(forecast(w * W, counts, models));
             migrations += plan.getMigrationsStarted();
-            if (w >= shiftAt && plan.getMigrationsStarted() > 0) {
+            int shiftedSubtask = subtask(shifted, routes);
+            // a migration this plan starts for the shifted key, or off the subtask that carries it
+            boolean forTheShift = plan.getEntries().stream().map(RouteEntry::getMigration)
+                    .anyMatch(m -> m != null && m.getPlannedInVersion() == plan.getVersion()
+                            && KeyGroupRangeAssignment.computeOperatorIndexForKeyGroup(MAX_P, P, m.getFromKeyGroup())
+                            == shiftedSubtask);
+            if (w >= shiftAt - 10 && forTheShift) {
                 shiftedMovedAt.add(w);
             }
             routes = routes(plan);
@@ -154,6 +161,7 @@ class PlannerShrinkageTest {
                 busiest, withoutMoves, withMoves);
         assertThat(withoutMoves).isNotEmpty();
         assertThat(withMoves).isNotEmpty();
+        // not a move that happened to fall in window 150: none off the key's subtask in the ten windows before it
         assertThat(withMoves.get(0)).isEqualTo(150);
     }
 }

@@ -621,6 +621,9 @@ class RepartitionPlannerTest {
             assertThat(m.getToSubtaskLoadAfter()).isEqualTo(110.0);
             assertThat(e.getMovedAt()).isEqualTo(m.getShadowFrom());
         }
+        // each move sees the one before it: not one stale load for all three
+        assertThat(plan.getEntries()).extracting(e -> e.getMigration().getFromSubtaskLoadBefore())
+                .containsExactlyInAnyOrder(400.0, 300.0, 200.0);
     }
 
     @Test
