@@ -1210,6 +1210,44 @@ class KeyshiftApiTest {
     }
 
     /**
+     * The operator uids of a stage with every optional part, written out: they name the state in every savepoint, so a
+     * rename in a later build loses the state of a job restored from an earlier one (tests that build the names with
+     * {@link StageUids} would not see it).
+     */
+    @Test
+    void aStagesOperatorUidsAreTheOnesEarlierSavepointsName() {
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(4);
+        Configuration conf = new Configuration();
+        conf.setString("keyshift.window", "1h");
+        conf.setString("keyshift.plan.split-threshold", "1.0");
+        conf.setString("keyshift.migration.on-mismatch", "REVERT");
+        conf.setString("keyshift.scaling.capacity", "1000");
+        KeyshiftStream<Clicks.Click, String> users = Keyshift.keyBy(Clicks.stream(env, 10, 1), c -> c.user,
+                Types.STRING).configure(conf).uidPrefix("p").control(env.fromData("0,freeze"));
+        org.apache.flink.util.OutputTag<Clicks.Click> lateTag = new org.apache.flink.util.OutputTag<>("late",
+                TypeInformation.of(Clicks.Click.class));
+        users.window(TumblingEventTimeWindows.of(Duration.ofHours(1))).sideOutputLateData(lateTag)
+                .aggregate(new SumBytes(), new LabelAndClear()).print();
+        users.sideOutput(CLEARED).print();
+        users.sideOutput(lateTag).print();
+        Configuration plain = new Configuration();
+        plain.setString("keyshift.window", "1h");
+        Keyshift.keyBy(Clicks.stream(env, 10, 1), c -> c.user, Types.STRING).configure(plain).uidPrefix("q")
+                .process(new ProcessWithClient2(), Duration.ofHours(1)).print();
+        java.util.Set<String> uids = new java.util.TreeSet<>();
+        env.getStreamGraph().getStreamNodes().forEach(n -> {
+            String uid = n.getTransformationUID();
+            if (uid != null && (uid.startsWith("p-") || uid.startsWith("q-"))) {
+                uids.add(uid);
+            }
+        });
+        assertThat(uids).containsExactlyInAnyOrder("p-router", "p-reports", "p-profiler", "p-forecaster",
+                "p-planner", "p-window", "p-validator", "p-split-merger", "p-split-merger-side-output-cleared",
+                "p-scaling", "p-mismatch-reverts", "p-control-progress", "p-late-data",
+                "q-router", "q-reports", "q-profiler", "q-forecaster", "q-planner", "q-process", "q-validator");
+    }
+
+    /**
      * A function Flink cannot serialize fails as under Flink's own calls, before anything of the stage joins the job:
      * Flink's check came only once keyshift's router, profiler and forecaster had, and a second build under the same
      * prefix was told the prefix was taken.

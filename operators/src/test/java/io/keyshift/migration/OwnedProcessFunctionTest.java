@@ -466,6 +466,49 @@ class OwnedProcessFunctionTest {
         }
     }
 
+    /** Keyed state through Flink 2's asynchronous (state V2) API; {@code fallBack}: catches the refusal. */
+    static final class StateV2 extends KeyedProcessFunction<String, String, String> {
+        private final boolean fallBack;
+
+        StateV2(boolean fallBack) {
+            this.fallBack = fallBack;
+        }
+
+        @Override
+        public void open(org.apache.flink.api.common.functions.OpenContext c) {
+            try {
+                getRuntimeContext().getState(
+                        new org.apache.flink.api.common.state.v2.ValueStateDescriptor<>("n", Types.LONG));
+            } catch (UnsupportedOperationException e) {
+                if (!fallBack) {
+                    throw e;
+                }
+            }
+        }
+
+        @Override
+        public void processElement(String value, Context ctx, Collector<String> out) {
+            out.collect(value);
+        }
+    }
+
+    /**
+     * State V2 would not be cleared when a key moves (keyshift tracks the synchronous API's states): the function's
+     * open fails the job for good, with the reason as the cause, and a function that catches the reason to fall back
+     * fails all the same.
+     */
+    @Test
+    void stateV2FailsTheJobForGoodEvenWhereTheFunctionCatchesTheRefusal() throws Exception {
+        for (boolean fallBack : new boolean[] {false, true}) {
+            try (var h = stage(owned(new StateV2(fallBack)))) {
+                org.assertj.core.api.Assertions.assertThatThrownBy(h::open).as("fall back: " + fallBack)
+                        .isInstanceOf(org.apache.flink.runtime.execution.SuppressRestartsException.class)
+                        .cause().isInstanceOf(UnsupportedOperationException.class)
+                        .hasMessageContaining("the state V2 API is not supported behind keyshift");
+            }
+        }
+    }
+
     /** Sets an event-time timer 5 horizons after each record, and deletes the one at {@code deleteAt}. */
     static final class FarTimers extends KeyedProcessFunction<String, String, String> {
         private transient org.apache.flink.api.common.state.ValueState<Integer> records;

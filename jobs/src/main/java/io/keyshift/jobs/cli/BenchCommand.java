@@ -83,7 +83,8 @@ public final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--out", defaultValue = "bench-out", paramLabel = "DIR",
             description = "Output directory (bench.json, bench.png); refused if it holds an earlier bench's figures, "
-                    + "unless --overwrite. Default: ${DEFAULT-VALUE}.")
+                    + "unless --overwrite, and if it holds another command's output (give each its own). "
+                    + "Default: ${DEFAULT-VALUE}.")
     Path out;
 
     @Option(names = "--overwrite", description = "Replace an earlier bench's bench.json and bench.png in --out.")

@@ -278,8 +278,8 @@ public final class FlinkConfig {
     /**
      * Builds the checkpointing settings as the environment does when a job is built (an interval below 10 ms, a
      * timeout below it, no concurrent checkpoints: Flink's message names no key, and the first job failed after
-     * --overwrite had cleared the earlier output). Fails naming the execution.checkpointing.* key at fault where one
-     * alone is.
+     * --overwrite had cleared the earlier output). Fails naming the execution.checkpointing.* key whose own value
+     * fails as Flink reported.
      */
     private static void checkCheckpointing(Configuration conf) {
         try {
@@ -295,8 +295,11 @@ public final class FlinkConfig {
                     new org.apache.flink.streaming.api.environment.CheckpointConfig()
                             .configure(Configuration.fromMap(Map.of(key, all.get(key))));
                 } catch (RuntimeException alone) {
-                    named = "'" + key + "'";
-                    break;
+                    // the key whose own failure is the one Flink reported (several may be at fault)
+                    if (java.util.Objects.equals(alone.getMessage(), e.getMessage())) {
+                        named = "'" + key + "'";
+                        break;
+                    }
                 }
             }
             throw new IllegalArgumentException(named + ": " + e.getMessage(), e);

@@ -86,6 +86,23 @@ public final class FlinkOptions {
     }
 
     /**
+     * {@code location} given as {@code option} for the cluster a command addresses: for a cluster on this machine
+     * ({@code local}, the one {@code cluster start} runs) as {@link #forCluster(String)}; for another ({@code --rest}),
+     * whose file system this command does not share, a URI or an absolute path as given (Flink resolves a path
+     * without a scheme with the cluster's fs.default-scheme), a relative path refused naming the option.
+     */
+    public static String forCluster(CommandLine cl, String option, String location, boolean local) {
+        if (location == null || isUri(location) || local) {
+            return forCluster(location);
+        }
+        if (!java.nio.file.Path.of(location).isAbsolute()) {
+            throw new ParameterException(cl, option + ": " + location + " is a relative path, which the cluster at "
+                    + "--rest would resolve in its JobManager's working directory: give an absolute path or a URI");
+        }
+        return location;
+    }
+
+    /**
      * The savepoint or checkpoint {@code value} given as {@code label}, as the URI Flink's readers take. A local path
      * must exist and hold metadata Flink can begin to read (its reader says only "EOFException: null" on an empty
      * file, and names a path that does not exist as a failed restore); so must a {@code file:} URI's; any other URI is

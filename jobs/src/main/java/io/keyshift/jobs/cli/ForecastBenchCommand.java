@@ -62,7 +62,8 @@ public final class ForecastBenchCommand implements Callable<Integer> {
     @Option(names = "--out", defaultValue = "forecast-bench-out", paramLabel = "DIR",
             description = "Output directory; refused if it holds an earlier run's output (forecast.json or a "
                     + "replay's files), unless --overwrite; a dead-letters.csv alone (of a run that found no valid "
-                    + "row) is replaced. Default: ${DEFAULT-VALUE}.")
+                    + "row) is replaced; refused if it holds a bench's, plan-bench's or soak's (give each its own). "
+                    + "Default: ${DEFAULT-VALUE}.")
     Path out;
 
     @Option(names = "--overwrite",

@@ -67,7 +67,8 @@ public final class ReplayCommand implements Callable<Integer> {
     List<String> strategies;
 
     @Option(names = "--out", paramLabel = "DIR", defaultValue = "replay-out",
-            description = "Output directory; refused if it holds an earlier run's output, unless --overwrite. "
+            description = "Output directory; refused if it holds an earlier run's output, unless --overwrite, "
+                    + "and if it holds a bench's, plan-bench's or soak's (give each its own). "
                     + "Default: ${DEFAULT-VALUE}.")
     Path out;
 

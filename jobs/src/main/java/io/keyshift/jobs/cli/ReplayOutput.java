@@ -135,7 +135,9 @@ public final class ReplayOutput {
 
     /** What each local command writes into its --out (replay and forecast-bench share theirs: one refuses the other's). */
     private static final List<CommandFiles> COMMAND_FILES = List.of(
-            new CommandFiles("replay or forecast-bench", ReplayOutput::forecastBenchOrReplay,
+            // names of theirs that a user's files hardly have (not report.json, forecast.json, dead-letters.csv:
+            // a directory of a replay's or forecast-bench's holds the others beside them)
+            new CommandFiles("replay or forecast-bench", ReplayOutput::distinctlyReplayOrForecastBench,
                     List.of("report.json", "forecast.json")),
             new CommandFiles("bench", n -> n.equals("bench.json") || n.equals("bench.png"),
                     List.of("bench.json", "bench.png")),
@@ -143,6 +145,12 @@ public final class ReplayOutput {
                     List.of("plan-bench.json", "control-path-bench.json")),
             new CommandFiles("soak", n -> n.equals("soak.json") || n.equals("soak.png"),
                     List.of("soak.json", "soak.png")));
+
+    /** An entry that only a replay or forecast-bench writes: its work and sorted-input files, a per-run file. */
+    private static boolean distinctlyReplayOrForecastBench(String name) {
+        return forecastBenchOrReplay(name) && !List.of("report.json", "report.html", "forecast.json",
+                "dead-letters.csv", "charts").contains(name);
+    }
 
     /**
      * Refuses (exit 2, even with --overwrite, which removes a command's own files only) an {@code out} that holds

@@ -44,7 +44,8 @@ public final class StopJobCommand implements java.util.concurrent.Callable<Integ
         Duration wait = FlinkOptions.positive(spec.commandLine(), "--timeout", timeout);
         FlinkRest api = cluster.client(spec.commandLine());
         // a relative path would be resolved in the JobManager's working directory, not in this one
-        String location = api.stopWithSavepoint(jobId, FlinkOptions.forCluster(target), wait);
+        String location = api.stopWithSavepoint(jobId, FlinkOptions.forCluster(spec.commandLine(), "--target", target,
+                cluster.rest == null), wait);
         System.out.println(location);
         return 0;
     }

@@ -98,7 +98,7 @@ public final class SubmitCommand implements Callable<Integer> {
             throw new ParameterException(cl, "--from-savepoint: " + savepoint + " does not exist");
         }
         // a relative path would be resolved in the JobManager's working directory, not in the one checked above
-        savepoint = FlinkOptions.forCluster(savepoint);
+        savepoint = FlinkOptions.forCluster(cl, "--from-savepoint", savepoint, cluster.rest == null);
         FlinkRest api = cluster.client(cl);
         Configuration conf;
         try {

@@ -22,4 +22,20 @@ class FlinkOptionsTest {
         assertThat(FlinkOptions.forCluster("file:/tmp/sp")).isEqualTo("file:/tmp/sp");
         assertThat(FlinkOptions.forCluster(null)).isNull();
     }
+
+    @Test
+    void anotherClustersPathsAreTheirsARelativeOneIsRefused() {
+        picocli.CommandLine cl = KeyshiftCli.commandLine();
+        // a cluster at --rest: its file system, not this machine's; a path without a scheme keeps its
+        // fs.default-scheme
+        assertThat(FlinkOptions.forCluster(cl, "--target", "/savepoints/x", false)).isEqualTo("/savepoints/x");
+        assertThat(FlinkOptions.forCluster(cl, "--target", "s3://b/sp", false)).isEqualTo("s3://b/sp");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> FlinkOptions.forCluster(cl, "--from-savepoint",
+                        "sp/savepoint-1", false))
+                .isInstanceOf(picocli.CommandLine.ParameterException.class)
+                .hasMessageStartingWith("--from-savepoint: sp/savepoint-1 is a relative path");
+        // the local cluster: this machine's file system
+        assertThat(FlinkOptions.forCluster(cl, "--target", "sp", true))
+                .isEqualTo("file://" + Path.of("sp").toAbsolutePath());
+    }
 }

@@ -49,11 +49,14 @@ class ReplayOutputTest {
         picocli.CommandLine cl = KeyshiftCli.commandLine();
         Path replayed = Files.createDirectories(dir.resolve("replayed"));
         Files.writeString(replayed.resolve("report.json"), "{}");
+        // a report.json alone may be the user's
+        ReplayOutput.prepare(cl, replayed, false, n -> n.equals("bench.json") || n.equals("bench.png"));
+        Files.writeString(replayed.resolve("results-hash.csv"), "key,window_start,window_end,count\n");
         for (boolean overwrite : new boolean[] {false, true}) {
             org.assertj.core.api.Assertions.assertThatThrownBy(() -> ReplayOutput.prepare(cl, replayed, overwrite,
                     n -> n.equals("bench.json") || n.equals("bench.png")))
                     .isInstanceOf(picocli.CommandLine.ParameterException.class)
-                    .hasMessageContaining("holds replay or forecast-bench's output (report.json)");
+                    .hasMessageContaining("holds replay or forecast-bench's output (results-hash.csv)");
         }
         assertThat(replayed.resolve("report.json")).exists();
 

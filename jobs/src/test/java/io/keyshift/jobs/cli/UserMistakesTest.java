@@ -339,9 +339,17 @@ class UserMistakesTest {
             {"execution.checkpointing.max-concurrent-checkpoints=0",
                 "'execution.checkpointing.max-concurrent-checkpoints'"},
             {"execution.checkpointing.tolerable-failed-checkpoints=-1",
-                "'execution.checkpointing.tolerable-failed-checkpoints'"}}) {
+                "'execution.checkpointing.tolerable-failed-checkpoints'"},
+            // two at fault: the one whose failure Flink reports is named, with its own message
+            {"execution.checkpointing.timeout=5ms -Dexecution.checkpointing.max-concurrent-checkpoints=0",
+                "'execution.checkpointing.timeout': Checkpoint timeout must be"}}) {
             Path out = dir.resolve("cp-" + bad[0].hashCode());
-            CliRun cp = run("replay", "-D" + bad[0], "--out", out.toString(), "--config", conf());
+            java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of("replay"));
+            for (String d : bad[0].split(" -D")) {
+                args.add("-D" + d);
+            }
+            args.addAll(java.util.List.of("--out", out.toString(), "--config", conf()));
+            CliRun cp = run(args.toArray(String[]::new));
             assertThat(cp.exit()).as(cp.err()).isEqualTo(2);
             assertThat(cp.err()).contains(bad[1]).doesNotContain("\tat ");
             assertThat(out).doesNotExist();
@@ -452,10 +460,10 @@ class UserMistakesTest {
         assertThat(perCheckpoint.exit()).isEqualTo(2);
         assertThat(perCheckpoint.err()).contains("--windows-per-checkpoint must be in 1..1799");
         // more checkpoints than the statistics Flink keeps: found only after hours
-        CliRun tooMany = run("plan-bench", "--control-path", "--windows", "30000", "--windows-per-checkpoint", "1",
+        CliRun tooMany = run("plan-bench", "--control-path", "--windows", "15000", "--windows-per-checkpoint", "1",
                 "--out", dir.resolve("cp2").toString());
         assertThat(tooMany.exit()).as(tooMany.err()).isEqualTo(2);
-        assertThat(tooMany.err()).contains("makes about 30001 checkpoints, more than the 20000");
+        assertThat(tooMany.err()).contains("makes 15000 to about 30000 checkpoints, more than the 20000");
         assertThat(dir.resolve("cp2")).doesNotExist();
         CliRun planBench = run("plan-bench", "--keys", "5", "--out", dir.resolve("pb").toString());
         assertThat(planBench.exit()).isEqualTo(2);
