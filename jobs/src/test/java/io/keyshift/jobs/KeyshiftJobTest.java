@@ -440,6 +440,11 @@ class KeyshiftJobTest {
                 "1e12", "--out", out.toString(), "-Dexecution.checkpointing.interval=5s"}))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("--generator-days must be > 0 and at most 10000000");
+        // the planning window is --window's: a -D of it would have been overridden without a word
+        assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--generator-records", "1000", "--out",
+                out.toString(), "-Dkeyshift.window=5min", "-Dexecution.checkpointing.interval=5s"}))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("-Dkeyshift.window: the job takes the planning window from --window");
         org.assertj.core.api.Assertions.assertThat(out).doesNotExist();
     }
 

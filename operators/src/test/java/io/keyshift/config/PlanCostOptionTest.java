@@ -60,4 +60,68 @@ class PlanCostOptionTest {
         var longest = KeyshiftConfig.planSettings(c, 128, 4, 1_000 * hour, 0, false, true);
         assertThat(KeyshiftConfig.forecastHorizon(c, longest)).isEqualTo(KeyshiftConfig.MAX_PLANNER_FORECAST_STEPS);
     }
+
+    /**
+     * Each planner, constraint and forecaster option reaches its own setting: the settings take about twenty values by
+     * position, and two swapped ones would change behaviour without a word. Each option set to a value of its own.
+     */
+    @Test
+    void everyPlannerAndForecasterOptionReachesItsOwnSetting() {
+        Configuration c = new Configuration();
+        c.setString("keyshift.window", "1h");
+        c.set(PlanOptions.LEASE_LEAD, 2);
+        c.set(PlanOptions.HORIZON, 5);
+        c.set(PlanOptions.IMPROVEMENT_THRESHOLD, 0.07);
+        c.set(PlanOptions.ALPHA, 0.31);
+        c.set(PlanOptions.BETA, 0.0071);
+        c.set(PlanOptions.MAX_CONCURRENT_MIGRATIONS, 13);
+        c.set(PlanOptions.MAX_ROUTING_ENTRIES, 777);
+        c.set(PlanOptions.CAPACITY, 123.0);
+        c.set(PlanOptions.UTILIZATION_HIGH, 0.71);
+        c.set(PlanOptions.UTILIZATION_CRITICAL, 0.93);
+        c.set(PlanOptions.UTILIZATION_SCALE_IN, 0.41);
+        c.set(PlanOptions.MIN_WINDOWS_BETWEEN_MOVES, 6);
+        c.set(PlanOptions.TIME_BUDGET, java.time.Duration.ofMillis(250));
+        c.set(PlanOptions.VALIDATION, io.keyshift.plan.ValidationPolicy.Mode.SAMPLE);
+        c.set(PlanOptions.VALIDATION_SAMPLE_EVERY, 7);
+        c.set(PlanOptions.SHRINKAGE, 0.6);
+        c.set(PlanOptions.LONG_RUN_WINDOWS, 99);
+        c.set(PlanOptions.COST, PlanOptions.Cost.PER_WINDOW);
+        c.set(ProfilerOptions.TOP_K, 64);
+        c.set(ProfilerOptions.AGE_OUT_WINDOWS, 17);
+        c.set(ForecastOptions.INTERVAL_Z, 1.7);
+        c.set(ForecastOptions.ANOMALY_Z, 3.3);
+        KeyshiftConfig.validate(c);
+
+        var s = KeyshiftConfig.planSettings(c, 128, 4, 3_600_000L, 0, true, false);
+        assertThat(s.leaseLead()).isEqualTo(2);
+        assertThat(s.horizon()).isEqualTo(5);
+        assertThat(s.threshold()).isEqualTo(0.07);
+        assertThat(s.alpha()).isEqualTo(0.31);
+        assertThat(s.beta()).isEqualTo(0.0071);
+        assertThat(s.maxConcurrentMigrations()).isEqualTo(13);
+        assertThat(s.maxRoutingEntries()).isEqualTo(777);
+        assertThat(s.shrinkage()).isEqualTo(0.6);
+        assertThat(s.longRunWindows()).isEqualTo(99);
+        assertThat(s.cost()).isEqualTo(PlanOptions.Cost.PER_WINDOW);
+        assertThat(s.validation()).isEqualTo(new io.keyshift.plan.ValidationPolicy(
+                io.keyshift.plan.ValidationPolicy.Mode.SAMPLE, 7));
+        // a capacity model plans: cold moved keys stay
+        assertThat(s.returnColdKeys()).isFalse();
+        var k = s.constraints();
+        assertThat(k.capacity()).isEqualTo(123.0);
+        assertThat(k.high()).isEqualTo(0.71);
+        assertThat(k.critical()).isEqualTo(0.93);
+        assertThat(k.scaleIn()).isEqualTo(0.41);
+        assertThat(k.minWindowsBetweenMoves()).isEqualTo(6);
+        assertThat(k.searchBudget()).isEqualTo(java.time.Duration.ofMillis(250));
+
+        var f = KeyshiftConfig.forecastSettings(c, 128);
+        assertThat(f.topK()).isEqualTo(64);
+        assertThat(f.ageOutWindows()).isEqualTo(17);
+        assertThat(f.intervalZ()).isEqualTo(1.7);
+        assertThat(f.anomalyZ()).isEqualTo(3.3);
+        // lease lead + the larger of the planning (5) and scaling (3) horizons
+        assertThat(f.horizon()).isEqualTo(7);
+    }
 }

@@ -456,13 +456,22 @@ class ReplayCommandTest {
         assertThat(dead).hasSize(5);
         assertThat(String.join("\n", dead)).contains("expected 4 columns, found 3", "unparsable time 'not-a-time'",
                 "empty key", "expected 4 columns, found 5");
+        long amounts = 0;
+        for (int i = 0; i < 600; i++) {
+            amounts += i % 5;
+        }
         for (String s : List.of("hash", "predictive")) {
             long counted = 0;
+            double summed = 0;
             List<String> rows = Files.readAllLines(out.resolve("results-" + s + ".csv"));
+            // --sum-field adds the sum column, which every strategy fills with the good rows' amounts
+            assertThat(rows.get(0)).as(s).isEqualTo("key,window_start,window_end,count,sum");
             for (String line : rows.subList(1, rows.size())) {
                 counted += Long.parseLong(line.split(",")[3]);
+                summed += Double.parseDouble(line.split(",")[4]);
             }
             assertThat(counted).as(s).isEqualTo(good);
+            assertThat(summed).as(s).isEqualTo(amounts);
         }
         JsonNode report = new ObjectMapper().readTree(out.resolve("report.json").toFile());
         assertThat(report.at("/input/records").requireNonNull().asLong()).isEqualTo(good);

@@ -666,6 +666,22 @@ class UserMistakesTest {
                 new IllegalStateException("stage", new java.nio.file.FileAlreadyExistsException("/tmp/x/good.csv")));
         assertThat(KeyshiftCli.failed(wrapped, cl, null)).isEqualTo(1);
         assertThat(err.toString()).startsWith("keyshift bootstrap: /tmp/x/good.csv: already exists");
+        // one line, and the stack trace in the temporary file it names
+        assertThat(err.toString().strip().lines()).hasSize(1);
+        java.util.regex.Matcher trace = java.util.regex.Pattern.compile("\\(stack trace: ([^)]+)\\)")
+                .matcher(err.toString());
+        assertThat(trace.find()).as(err.toString()).isTrue();
+        Path traceFile = Path.of(trace.group(1));
+        try {
+            assertThat(traceFile).exists().content().contains("FileAlreadyExistsException")
+                    .contains("JobExecutionException").contains("\tat ");
+        } finally {
+            try {
+                Files.deleteIfExists(traceFile);
+            } catch (IOException e) {
+                // a temporary file
+            }
+        }
         // a file-system failure says what went wrong, not only the path (Java's message of these is the path)
         StringWriter denied = new StringWriter();
         cl.setErr(new PrintWriter(denied, true));
