@@ -262,6 +262,21 @@ class PseudonymizedKeysTest {
 
         // metrics: every name, scope variable and gauge value reported while the job ran
         assertThat(CapturingReporter.SEEN).anyMatch(s -> s.contains("keyshift"));
+        // the names the README's metrics table gives (and dashboards read), written out: every one a predictive job
+        // registers without a capacity model or a control input
+        for (String name : List.of("keyshiftRoutedRecords", "keyshiftPrimaryRecords", "keyshiftShadowRecords",
+                "keyshiftShadowOverhead", "keyshiftWaitingRecords", "keyshiftPlanVersion",
+                "keyshiftRoutingTableEntries", "keyshiftSamplingRate", "keyshiftPacedRecords",
+                "keyshiftLateRecordsUnprofiled", "keyshiftObservedImbalance", "keyshiftPredictedImbalance",
+                "keyshiftMigrationsStarted", "keyshiftMigrationsCompleted", "keyshiftMigrationsInShadowPhase",
+                "keyshiftMigrationsUnfinished", "keyshiftMigrationsValidated", "keyshiftPlanningTimeMs",
+                "keyshiftMaxUtilization", "keyshiftScaleInOpportunity", "keyshiftPlanParallelism",
+                "keyshiftForecastMase", "keyshiftForecastSeries", "keyshiftForecastAnomalies",
+                "keyshiftForecastAnomalyZ", "keyshiftForecastStateEntries", "keyshiftValidationMatches",
+                "keyshiftValidationMismatches", "keyshiftValidationLateChecks", "keyshiftProfiledWindows",
+                "keyshiftLateReports")) {
+            assertThat(CapturingReporter.SEEN).as(name).anyMatch(s -> s.endsWith("." + name));
+        }
         assertThat(CapturingReporter.SEEN.stream().filter(s -> !names(s.getBytes(StandardCharsets.UTF_8)).isEmpty())
                 .collect(Collectors.toList())).isEmpty();
     }
