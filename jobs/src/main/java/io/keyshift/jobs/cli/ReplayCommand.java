@@ -289,15 +289,25 @@ public final class ReplayCommand implements Callable<Integer> {
         report.print(cl.getOut());
         cl.getOut().println("report: " + out.resolve("report.json"));
         cl.getOut().flush();
-        if (!report.resultMismatches().isEmpty()) {
+        return exitStatus(report.resultMismatches(), report.recordsUnaccounted(), System.err);
+    }
+
+    /**
+     * A finished replay's exit status: 1 (with a line on {@code err}) where a strategy's results differ from hash's
+     * ({@link ReplayReport#resultMismatches()}) or its loads do not count every input record once ({@link
+     * ReplayReport#recordsUnaccounted()}), else 0: a CI gate reads it.
+     */
+    static int exitStatus(java.util.Map<String, Long> resultMismatches, java.util.Map<String, Long> recordsUnaccounted,
+                          java.io.PrintStream err) {
+        if (!resultMismatches.isEmpty()) {
             // keyshift lost, doubled or changed results: a failure of the run, however good its balance
-            System.err.println("keyshift replay: results differ from hash's " + report.resultMismatches()
+            err.println("keyshift replay: results differ from hash's " + resultMismatches
                     + " (strategy=mismatches; see report.json)");
             return 1;
         }
-        if (!report.recordsUnaccounted().isEmpty()) {
-            System.err.println("keyshift replay: the loads do not count every input record once "
-                    + report.recordsUnaccounted() + " (strategy=input records minus counted; see report.json)");
+        if (!recordsUnaccounted.isEmpty()) {
+            err.println("keyshift replay: the loads do not count every input record once " + recordsUnaccounted
+                    + " (strategy=input records minus counted; see report.json)");
             return 1;
         }
         return 0;

@@ -592,4 +592,28 @@ class ReplayCommandTest {
         assertThat(predictive.get("results").asLong())
                 .isEqualTo(report.at("/strategies/hash/results").requireNonNull().asLong());
     }
+
+    /** A replay whose results differ from hash's, or whose loads miss or double records, exits 1 for a CI gate. */
+    @Test
+    void aReplayWithResultsOtherThanHashsOrRecordsUnaccountedExitsOne() throws Exception {
+        var json = new ObjectMapper();
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        java.io.PrintStream err = new java.io.PrintStream(bytes, true, StandardCharsets.UTF_8);
+        var exact = json.readTree("{\"strategies\": {\"hash\": {\"result_mismatches\": 0, \"records_unaccounted\": 0},"
+                + "\"predictive\": {\"result_mismatches\": 0, \"records_unaccounted\": 0}}}");
+        assertThat(ReplayCommand.exitStatus(io.keyshift.jobs.report.ReplayReport.resultMismatches(exact),
+                io.keyshift.jobs.report.ReplayReport.recordsUnaccounted(exact), err)).isZero();
+        assertThat(bytes.toString(StandardCharsets.UTF_8)).isEmpty();
+        var differs = json.readTree("{\"strategies\": {\"hash\": {\"result_mismatches\": 0},"
+                + "\"predictive\": {\"result_mismatches\": 3}}}");
+        assertThat(ReplayCommand.exitStatus(io.keyshift.jobs.report.ReplayReport.resultMismatches(differs),
+                io.keyshift.jobs.report.ReplayReport.recordsUnaccounted(differs), err)).isEqualTo(1);
+        assertThat(bytes.toString(StandardCharsets.UTF_8)).contains("results differ from hash's {predictive=3}");
+        bytes.reset();
+        var lost = json.readTree("{\"strategies\": {\"hash\": {\"records_unaccounted\": 0},"
+                + "\"reactive\": {\"records_unaccounted\": -2}}}");
+        assertThat(ReplayCommand.exitStatus(io.keyshift.jobs.report.ReplayReport.resultMismatches(lost),
+                io.keyshift.jobs.report.ReplayReport.recordsUnaccounted(lost), err)).isEqualTo(1);
+        assertThat(bytes.toString(StandardCharsets.UTF_8)).contains("do not count every input record once {reactive=-2}");
+    }
 }
