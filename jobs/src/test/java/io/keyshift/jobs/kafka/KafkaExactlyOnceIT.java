@@ -42,7 +42,11 @@ class KafkaExactlyOnceIT extends KafkaJobFixture {
             producer.send(new org.apache.kafka.clients.producer.ProducerRecord<>("trips-late", 0, first.time(),
                     first.station().getBytes(java.nio.charset.StandardCharsets.UTF_8),
                     first.line().getBytes(java.nio.charset.StandardCharsets.UTF_8))).get();
+            // and a record that is no trip, in partition 1: a dead letter with its partition, offset and reason
+            producer.send(new org.apache.kafka.clients.producer.ProducerRecord<>("trips-late", 1, first.time(),
+                    null, "not a trip at all".getBytes(java.nio.charset.StandardCharsets.UTF_8))).get();
         }
+        long badOffset = java.util.stream.IntStream.range(0, trips.size()).filter(i -> i % 4 == 1).count();
         String lateLine = "0," + lateOffset + "," + java.time.Instant.ofEpochMilli(first.time()) + ",";
         createTopic("results-dry", 4);
         // a first run without a fault shows the shadow phases (plans are deterministic): the failures are put in the
@@ -61,6 +65,12 @@ class KafkaExactlyOnceIT extends KafkaJobFixture {
                 .contains(io.keyshift.jobs.workload.Csv.quote(first.station()));
         System.out.printf("KafkaIT: the late copy of the first trip, under late-records/: %s%n",
                 committedLines(dry.resolve("late-records")).get(0));
+        // the record that is no trip: once under dead-letters/ (partition, offset, reason, the raw record), in no
+        // result (they equal the trips' above)
+        assertThat(committedLines(dry.resolve("dead-letters"))).singleElement().asString()
+                .startsWith("1," + badOffset + ",").contains("not a trip at all");
+        System.out.printf("KafkaIT: the record that is no trip, under dead-letters/: %s%n",
+                committedLines(dry.resolve("dead-letters")).get(0));
         // --kafka-transaction-naming pooling: a few ids per subtask, not one per checkpoint that the broker keeps
         // for 7 days (ids are <prefix>-<subtask>-<n>)
         java.util.Set<String> ids = transactionalIds("keyshift:results-dry:");
