@@ -114,6 +114,11 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
         return tracking.size();
     }
 
+    /** Records of a stay dropped after its state was cleared (the metric's count; for tests). */
+    long lateRecordsDropped() {
+        return droppedLate.getCount();
+    }
+
     /** Event-time timers set beyond the horizon so far (the metric's count; for tests). */
     long timersBeyondHorizon() {
         return timersBeyondHorizon.getCount();

@@ -51,6 +51,11 @@ public final class ShadowValidator extends KeyedProcessFunction<String, ResultCh
     /** Mismatches logged by this subtask: the first 20, then the 2^n-th (a broken function does not flood the log). */
     private transient long mismatchesSeen;
     private transient Counter lateChecks;
+
+    /** {matches, mismatches, late checks} as this subtask's counters have them (for tests). */
+    long[] counts() {
+        return new long[] {matches.getCount(), mismatches.getCount(), lateChecks.getCount()};
+    }
     /** The watermark at the last checkpoint: checks that reach a restored subtask before its first watermark. */
     private transient WatermarkFloor watermarkFloor;
 

@@ -559,10 +559,16 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
             return n;
         });
         // what a restore into a stage of another shape refuses (see refuseMigrationsOfAnotherShape)
-        getMetricGroup().gauge(KeyshiftMetrics.PLAN_MIGRATIONS_UNFINISHED, () -> {
-            RoutingPlan p = planner.current();
-            return p == null ? 0 : (int) p.getEntries().stream().filter(e -> e.getMigration() != null).count();
-        });
+        getMetricGroup().gauge(KeyshiftMetrics.PLAN_MIGRATIONS_UNFINISHED, () -> migrationsUnfinished(planner.current()));
+    }
+
+    /**
+     * The gauge {@code keyshiftMigrationsUnfinished} of {@code plan}: its migrations, from their start until a state
+     * horizon after their switch-over. 0 exactly where {@link #refuseMigrationsOfAnotherShape} lets a stage of another
+     * shape restore the plan, but for a key split within the last state horizon.
+     */
+    static int migrationsUnfinished(RoutingPlan plan) {
+        return plan == null ? 0 : (int) plan.getEntries().stream().filter(e -> e.getMigration() != null).count();
     }
 
     @Override

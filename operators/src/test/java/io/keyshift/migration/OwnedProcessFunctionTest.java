@@ -72,7 +72,8 @@ class OwnedProcessFunctionTest {
     @Test
     void aRecordThatReachesTheOldOwnerAfterItsCleanupIsDroppedNotRunOnEmptyState() throws Exception {
         RoutingKey<String> from = RoutingKey.of("k", 5, 0, TABLE);
-        try (var f = stage(owned(new Timeout()))) {
+        var fn = owned(new Timeout());
+        try (var f = stage(fn)) {
             f.open();
             f.setProcessingTime(0);
             f.processElement(new StreamRecord<>(new Envelope<>(from, null, Role.MIGRATE_OUT, 1_000, 2_000), 900));
@@ -84,6 +85,8 @@ class OwnedProcessFunctionTest {
             // the stay is forgotten; a record of it still finds it departed
             f.processElement(new StreamRecord<>(Envelope.of(from, "oldest", Role.PRIMARY), 400));
             assertThat(values(f)).containsExactly("record early");
+            // keyshiftLateRecordsDropped: the only trace of the three
+            assertThat(fn.lateRecordsDropped()).isEqualTo(3);
         }
     }
 

@@ -190,15 +190,20 @@ class ShadowValidatorTest {
 
     @Test
     void aMismatchIsLoggedAsAWarningNamingKeyWindowAndBothKeyGroups() throws Throwable {
+        ShadowValidator validator = new ShadowValidator();
         List<String> lines = logged(() -> {
-            try (var h = harness()) {
+            try (var h = ProcessFunctionTestHarnesses.forKeyedProcessFunction(validator, c -> c.key, Types.STRING)) {
                 h.processElement(check("a", 0, 1000, false, 5, "a=5"), 999);
                 h.processElement(check("a", 0, 1000, true, 9, "a=5"), 999);
                 h.processElement(check("c", 0, 1000, false, 3, "c=4"), 999);
                 h.processElement(check("c", 0, 1000, true, 8, "c=7"), 999);
                 h.processWatermark(999 + LATENESS);
+                // a side's result after its window was compared: counted as a late check, not compared
+                h.processElement(check("a", 0, 1000, true, 9, "a=6"), 999 + LATENESS + 1);
             }
         });
+        // keyshiftValidationMatches, keyshiftValidationMismatches, keyshiftValidationLateChecks
+        assertThat(validator.counts()).containsExactly(1, 1, 1);
         // the match is not logged, the mismatch is
         assertThat(lines).singleElement().asString().startsWith("WARN keyshift validation MISMATCH")
                 .contains("key c, window [0, 1000)").contains("primary key group 3").contains("shadow key group 8");
