@@ -197,11 +197,20 @@ public class ScalingOperator extends AbstractStreamOperator<ScalingDecision>
         }
     }
 
+    /** The gauge {@code keyshiftScalingParallelism}: the actuated policy's parallelism (what autoscale applies). */
+    int actuatedParallelism() {
+        return (actuated == ScalingPolicy.REACTIVE ? held.reactive : held.predictive).parallelism();
+    }
+
+    /** The counter {@code keyshiftScalingDecisions}: the actuated policy's decisions (for tests). */
+    long actuatedDecisions() {
+        return decisions.getCount();
+    }
+
     @Override
     public void open() throws Exception {
         super.open();
-        getMetricGroup().gauge(io.keyshift.metrics.KeyshiftMetrics.SCALING_PARALLELISM,
-                () -> (actuated == ScalingPolicy.REACTIVE ? held.reactive : held.predictive).parallelism());
+        getMetricGroup().gauge(io.keyshift.metrics.KeyshiftMetrics.SCALING_PARALLELISM, this::actuatedParallelism);
         decisions = getMetricGroup().counter(io.keyshift.metrics.KeyshiftMetrics.SCALING_DECISIONS);
     }
 

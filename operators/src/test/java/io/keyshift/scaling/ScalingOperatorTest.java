@@ -128,6 +128,39 @@ class ScalingOperatorTest {
     }
 
     /**
+     * The policy the stage actuates (keyshift.scaling.policy) is what the gauge autoscale reads shows, and only its
+     * decisions are counted: a balanced window at 0.64 of capacity whose forecast rises to 400 scales out under
+     * PREDICTIVE and stays under REACTIVE (which acts on what it measured).
+     */
+    @Test
+    void theGaugeAndCounterFollowTheActuatedPolicy() throws Exception {
+        java.util.Map<ScalingPolicy, Integer> gauge = new java.util.EnumMap<>(ScalingPolicy.class);
+        for (ScalingPolicy policy : ScalingPolicy.values()) {
+            ScalingOperator op = new ScalingOperator(SETTINGS, 4, false, policy);
+            try (var h = new TwoInputStreamOperatorTestHarness<>(op)) {
+                h.setup();
+                h.open();
+                h.processElement2(load(W, 4, new long[] {48, 48, 48, 48}, new long[] {0, 0, 0, 0}), W - 1);
+                h.processElement1(forecast(W, 192, 400), W - 1);
+                List<ScalingDecision> all = decisions(h);
+                assertThat(all).filteredOn(d -> d.getPolicy() == ScalingPolicy.PREDICTIVE).singleElement()
+                        .satisfies(d -> assertThat(d.getToParallelism()).isGreaterThan(4));
+                assertThat(all).filteredOn(d -> d.getPolicy() == ScalingPolicy.REACTIVE)
+                        .allSatisfy(d -> assertThat(d.getToParallelism()).isEqualTo(4));
+                gauge.put(policy, op.actuatedParallelism());
+                assertThat(op.actuatedDecisions()).as(policy.toString())
+                        .isEqualTo(all.stream().filter(d -> d.getPolicy() == policy).count());
+            }
+        }
+        assertThat(gauge.get(ScalingPolicy.REACTIVE)).isEqualTo(4);
+        assertThat(gauge.get(ScalingPolicy.PREDICTIVE)).isGreaterThan(4);
+        // the option's names
+        org.apache.flink.configuration.Configuration c = new org.apache.flink.configuration.Configuration();
+        c.setString(io.keyshift.config.ScalingOptions.POLICY.key(), "reactive");
+        assertThat(io.keyshift.config.ScalingOptions.policy(c)).isEqualTo(ScalingPolicy.REACTIVE);
+    }
+
+    /**
      * Window 1 ran at p = 4 (240 copies, subtask 2 busiest with 96: imbalance 1.6) and is decided: out to 6. Window 2's
      * forecast waits for its load. Returns the snapshot taken then.
      */
