@@ -142,6 +142,8 @@ class UserMistakesTest {
             assertThat(r.exit()).as(String.join(" ", args) + ": " + r.err()).isEqualTo(2);
             assertThat(r.err().strip().lines()).hasSize(1);
         }
+        // no cluster there: status says so with exit 1, which a script's health check reads
+        assertThat(run("cluster", "status", "--dir", dir.resolve("none").toString()).exit()).isEqualTo(1);
         assertThat(run("cluster", "stop", "3", "--dir", dir.toString()).err()).contains("N (3) is kill-taskmanager's");
         assertThat(run("cluster", "kill-taskmanager", "0", "--dir", dir.toString()).err())
                 .contains("kill-taskmanager N must be >= 1");

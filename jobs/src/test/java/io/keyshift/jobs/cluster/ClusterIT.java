@@ -63,6 +63,9 @@ class ClusterIT {
         try {
             assertThat(st.up()).isTrue();
             assertThat(st.restAddress()).startsWith("http://127.0.0.1:");
+            // bin/keyshift cluster status: exit 0 once a TaskManager is registered (a script's health check)
+            assertThat(io.keyshift.jobs.cli.KeyshiftCli.commandLine().execute("cluster", "status", "--dir",
+                    run.toString())).isZero();
             FlinkRest api = new FlinkRest(st.restAddress());
             Path out = dir.resolve("out");
             List<String> args = List.of("--input", input.toString(), "--key", "start_station", "--time", "start_date",
