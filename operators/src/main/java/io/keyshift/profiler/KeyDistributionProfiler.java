@@ -412,7 +412,10 @@ public class KeyDistributionProfiler extends AbstractStreamOperator<WindowProfil
             }
             for (HeavyHitter h : s.getHeavyHitters()) {
                 merged.update(h.getKey(), h.getEstimate());
-                keyGroups.putIfAbsent(h.getKey(), h.getKeyGroup());
+                Integer before = keyGroups.putIfAbsent(h.getKey(), h.getKeyGroup());
+                if (before != null && before != h.getKeyGroup()) {
+                    throw unstableKeyHash(h.getKey(), before, h.getKeyGroup());
+                }
                 listedError.merge(h.getKey(), s.getMaxError(), Double::sum);
             }
             maxError += s.getMaxError();
@@ -471,5 +474,21 @@ public class KeyDistributionProfiler extends AbstractStreamOperator<WindowProfil
             restoredProgress.forEach((i, p) -> rows.add(new long[] {i, restoredSubtasks, p[0], p[1], p[2], p[3]}));
         }
         progressState.update(rows);
+    }
+
+    /**
+     * The same key in two natural key groups: routers in different JVMs hashed it differently (a key class whose
+     * hashCode reads an enum's or an object's identity hash). Its records would be split over both key groups and
+     * their windows counted at each; Flink's keyBy fails such a job ("Key group ... is not in KeyGroupRange"), and so
+     * does this, for good.
+     */
+    static RuntimeException unstableKeyHash(String key, int one, int other) {
+        return io.keyshift.config.JobOptions.unrecoverable("key " + key + " was reported in natural key group " + one
+                + " by one router subtask and in key group " + other + " by another: its hashCode differs between "
+                + "JVMs (a hashCode over an enum field or an object's identity hash), so its records would be split "
+                + "over both (Flink's keyBy fails such a key with 'Key group ... is not in KeyGroupRange'); give the "
+                + "key class a hashCode stable across JVMs, e.g. over the enum's name() or ordinal() (after a restore "
+                + "also: a Row key in name-based mode, Row.withNames, whose copy read back from state hashes as a "
+                + "position-based Row: key by Row.of(...))");
     }
 }

@@ -1279,6 +1279,31 @@ class SamplerProfilerTest {
         }
     }
 
+    /**
+     * One key reported in two natural key groups (its hashCode differs between the routers' JVMs: an enum field in a
+     * key class's hashCode) fails the job for good, naming the key: its records would be split over both.
+     */
+    @Test
+    void aKeyReportedInTwoNaturalKeyGroupsFailsTheJob() throws Exception {
+        WindowSample zero = sampleOf(0, 0, "k", "k");
+        WindowSample one = sampleOf(0, 1, "k", "k");
+        int kg = zero.getHeavyHitters().get(0).getKeyGroup();
+        one.getHeavyHitters().get(0).setKeyGroup((kg + 1) % 128);
+        try (var h = profiler(null)) {
+            send(h, report(0, W - 1, false, zero));
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> send(h, report(1, W - 1, false, one)))
+                    .isInstanceOf(org.apache.flink.runtime.execution.SuppressRestartsException.class)
+                    .hasStackTraceContaining("key k was reported in natural key group")
+                    .hasStackTraceContaining("hashCode differs between JVMs");
+        }
+        // the same key group from both: a profile as ever
+        try (var h = profiler(null)) {
+            send(h, report(0, W - 1, false, sampleOf(0, 0, "k", "k")));
+            send(h, report(1, W - 1, false, sampleOf(0, 1, "k", "k")));
+            assertThat(profiles(h)).singleElement().satisfies(p -> assertThat(p.hotKeys).contains("k"));
+        }
+    }
+
     /** Planning windows cannot change across a restore: a profiler restored with another keyshift.window fails. */
     @Test
     void aRestoreWithAnotherPlanningWindowFailsNamingTheOption() throws Exception {
