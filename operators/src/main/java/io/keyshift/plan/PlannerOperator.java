@@ -295,8 +295,17 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
                         "user-control-watermark", Types.LONG));
                 // a savepoint from before this state: the joined watermark, which the user's never trails
                 userControlWatermark = controlWatermark;
+                boolean userRestored = false;
                 for (Long w : userWatermarkStore.get()) {
                     userControlWatermark = Math.max(userControlWatermark, w);
+                    userRestored = true;
+                }
+                if (context.isRestored() && !userRestored) {
+                    // a state without the user's own watermark: a job without reverts (its control watermark is the
+                    // user's alone, at the end of time for a finished file) or from before this state. Kept as the
+                    // joined one it never let the reverts' progress gate a plan again (it only rises); the joined
+                    // watermark is learnt again from the joined input
+                    controlWatermark = Long.MIN_VALUE;
                 }
             }
         }

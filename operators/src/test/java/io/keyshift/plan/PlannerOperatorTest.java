@@ -428,6 +428,37 @@ class PlannerOperatorTest {
     }
 
     /**
+     * A job with a control input and no reverts, restored with on-mismatch REVERT: its control watermark (the user's
+     * file, finished: the end of time) becomes the user's, and the reverts' progress gates the plans from then on
+     * (kept as the joined watermark, it let every plan through before the validation had caught up, for good).
+     */
+    @Test
+    void revertsAddedAtARestoreGateThePlansWithTheirProgress() throws Exception {
+        org.apache.flink.runtime.checkpoint.OperatorSubtaskState snapshot;
+        try (org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<LoadForecast, String, RoutingPlan> h =
+                     new org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<>(
+                             new PlannerOperator(settings(), false).withControl(10))) {
+            h.open();
+            h.processWatermark2(new org.apache.flink.streaming.api.watermark.Watermark(Long.MAX_VALUE / 2));
+            h.processElement1(new StreamRecord<>(forecast(W, 4), W - 1));
+            assertThat(h.extractOutputValues()).hasSize(1);
+            snapshot = h.snapshot(1, W);
+        }
+        try (org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<LoadForecast, String, RoutingPlan> h =
+                     new org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<>(
+                             new PlannerOperator(settings(), false).withControl(10).withRevertHold(W)
+                                     .withReverts(W, W).withUserControlProgress())) {
+            h.initializeState(snapshot);
+            h.open();
+            h.processElement1(new StreamRecord<>(forecast(2 * W, 4), 2 * W - 1));
+            assertThat(h.extractOutputValues()).as("held for the reverts' progress").isEmpty();
+            h.processWatermark2(new org.apache.flink.streaming.api.watermark.Watermark(W));
+            assertThat(h.extractOutputValues()).singleElement()
+                    .satisfies(p -> assertThat(p.getBasedOnWindowEnd()).isEqualTo(2 * W));
+        }
+    }
+
+    /**
      * An open planner with a control input and a 10 s watch, at processing time 0, holding the forecast of the first
      * window: the control watermark is short of its plan's start.
      */
