@@ -310,6 +310,15 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
             }
         }
         if (controlRoutings == 0 && context.isRestored()
+                && context.getOperatorStateStore().getRegisteredStateNames().contains("held-forecasts")) {
+            // a job with a control input (or reverts), restored without one: the forecasts it held for the control
+            // watermark are planned first, in order, with the next forecast (dropped, their windows were never
+            // planned: the leases stood still and the long-run loads missed them); kept until then
+            heldStore = context.getOperatorStateStore().getListState(new ListStateDescriptor<>("held-forecasts",
+                    new AvroTypeInfo<>(LoadForecast.class)));
+            heldStore.get().forEach(held::add);
+        }
+        if (controlRoutings == 0 && context.isRestored()
                 && context.getOperatorStateStore().getRegisteredStateNames().contains("control-state")) {
             // a savepoint of a job with a control input, restored without one: its overrides stay in the state (for a
             // later restore with the input) but do not apply; say so rather than drop them without a word
@@ -582,6 +591,12 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
 
     @Override
     public void processElement(StreamRecord<LoadForecast> element) {
+        // forecasts a restored state held for a control input this job no longer has: first, in order
+        while (!held.isEmpty() && held.peekFirst().getWindowEnd() < element.getValue().getWindowEnd()) {
+            LoadForecast f = held.pollFirst();
+            plan(f, f.getWindowEnd() - 1);
+        }
+        held.clear();
         plan(element.getValue(), element.getTimestamp());
     }
 
@@ -876,6 +891,9 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
             controlStore.update(java.util.List.of(control.toBytes()));
             heldStore.update(new java.util.ArrayList<>(held));
             watermarkStore.update(java.util.List.of(controlWatermark));
+        } else if (heldStore != null) {
+            // restored without the control input: what is still held, until the next forecast plans it
+            heldStore.update(new java.util.ArrayList<>(held));
         }
         if (userWatermarkStore != null) {
             userWatermarkStore.update(java.util.List.of(userControlWatermark));

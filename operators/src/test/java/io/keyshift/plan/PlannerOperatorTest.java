@@ -428,6 +428,31 @@ class PlannerOperatorTest {
     }
 
     /**
+     * A job with a control input, restored without it: the forecast it held for the control watermark is planned, in
+     * order, with the next one (it was dropped: its window never planned).
+     */
+    @Test
+    void aForecastHeldForAControlInputTheRestoredJobLacksIsPlannedFirst() throws Exception {
+        org.apache.flink.runtime.checkpoint.OperatorSubtaskState snapshot;
+        try (org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<LoadForecast, String, RoutingPlan> h =
+                     new org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<>(
+                             new PlannerOperator(settings(), false).withControl(10))) {
+            h.open();
+            h.processElement1(new StreamRecord<>(forecast(W, 4), W - 1));
+            assertThat(h.extractOutputValues()).as("held for the control watermark").isEmpty();
+            snapshot = h.snapshot(1, W);
+        }
+        try (OneInputStreamOperatorTestHarness<LoadForecast, RoutingPlan> h =
+                     new OneInputStreamOperatorTestHarness<>(new PlannerOperator(settings(), false))) {
+            h.initializeState(snapshot);
+            h.open();
+            h.processElement(new StreamRecord<>(forecast(2 * W, 4), 2 * W - 1));
+            assertThat(h.extractOutputValues()).extracting(RoutingPlan::getBasedOnWindowEnd)
+                    .containsExactly(W, 2 * W);
+        }
+    }
+
+    /**
      * A job with a control input and no reverts, restored with on-mismatch REVERT: its control watermark (the user's
      * file, finished: the end of time) becomes the user's, and the reverts' progress gates the plans from then on
      * (kept as the joined watermark, it let every plan through before the validation had caught up, for good).
