@@ -155,7 +155,7 @@ public record ControlCommand(long at, Type type, String key, long version, Strin
         }
         switch (type) {
             case PIN, UNPIN -> {
-                if (f.size() != 3 || f.get(2).isEmpty()) {
+                if (f.size() != 3 || f.get(2).isEmpty() && !quotedEmpty(trimmed, 2)) {
                     throw new IllegalArgumentException(name + " needs one argument, the key");
                 }
                 return new ControlCommand(at, type, f.get(2), 0, trimmed);
@@ -206,7 +206,7 @@ public record ControlCommand(long at, Type type, String key, long version, Strin
                 return new ControlCommand(at, type, null, v, trimmed);
             }
             case REVERT -> {
-                if (f.size() < 4 || f.size() == 5 || f.size() > 7 || f.get(2).isEmpty()) {
+                if (f.size() < 4 || f.size() == 5 || f.size() > 7 || f.get(2).isEmpty() && !quotedEmpty(trimmed, 2)) {
                     throw new IllegalArgumentException("revert needs the key and the key group to go back to "
                             + "(and may give the key group it must still be at with the time since when, and a "
                             + "reason)");
@@ -370,7 +370,9 @@ public record ControlCommand(long at, Type type, String key, long version, Strin
             if (i > 0) {
                 b.append(',');
             }
-            b.append(quoteField(fs.get(i)));
+            // an empty field stays unquoted: a key missing from a malformed line must not become the empty-string
+            // key ("", which parses)
+            b.append(fs.get(i).isEmpty() ? "" : quoteField(fs.get(i)));
         }
         return b.toString();
     }
@@ -473,6 +475,21 @@ public record ControlCommand(long at, Type type, String key, long version, Strin
     }
 
     /** RFC 4180 fields of one line (Commons CSV), each stripped of surrounding blanks. */
+    /**
+     * Whether field {@code index} of {@code line} is a quoted empty field ({@code ""}: the empty-string key, as
+     * {@link #quoteField} writes it), not a missing one (nothing between the separators).
+     */
+    private static boolean quotedEmpty(String line, int index) {
+        // a strict quote mode reads an unquoted empty field as null and a quoted one as ""
+        try (CSVParser p = CSVParser.parse(line, CSVFormat.RFC4180.builder().setIgnoreSurroundingSpaces(true)
+                .setQuoteMode(org.apache.commons.csv.QuoteMode.ALL_NON_NULL).build())) {
+            List<CSVRecord> records = p.getRecords();
+            return records.size() == 1 && records.get(0).size() > index && "".equals(records.get(0).get(index));
+        } catch (java.io.IOException | java.io.UncheckedIOException | IllegalStateException e) {
+            return false;
+        }
+    }
+
     private static List<String> fields(String line) {
         try (CSVParser p = CSVParser.parse(line, CSVFormat.RFC4180.builder().setIgnoreSurroundingSpaces(true).build())) {
             List<CSVRecord> records = p.getRecords();

@@ -43,6 +43,23 @@ class ControlCommandTest {
                 .hasMessageContaining("revert needs");
         String line = ControlCommand.line(MARCH, ControlCommand.Type.UNPIN, "a \"quoted\", key");
         assertThat(ControlCommand.parse(line).key()).isEqualTo("a \"quoted\", key");
+        // the empty-string key (a missing id, often the hottest key): quoted, it is a key; a revert of it, as the
+        // validation's reverts write it, goes through; a missing field is still no key
+        assertThat(ControlCommand.parse("2014-03-01T00:00:00Z,pin,\"\"").key()).isEmpty();
+        ControlCommand emptyRevert = ControlCommand.parse(ControlCommand.revertLine(MARCH, "", 7, 9,
+                MARCH - 86_400_000L, "shadow in 9, primary in 7"));
+        assertThat(emptyRevert.key()).isEmpty();
+        assertThat(emptyRevert.keyGroup()).isEqualTo(7);
+        assertThatThrownBy(() -> ControlCommand.parse("2014-03-01T00:00:00Z,pin,"))
+                .hasMessageContaining("pin needs one argument, the key");
+        assertThatThrownBy(() -> ControlCommand.parse("2014-03-01T00:00:00Z,revert,,7"))
+                .hasMessageContaining("revert needs");
+        // under a key secret: the empty key's pin is pinned by its pseudonym; a pin missing its key stays malformed
+        // (not a pin of the empty key)
+        assertThat(ControlCommand.parse(ControlCommand.mapKey("2014-03-01T00:00:00Z,pin,\"\"", k -> "p(" + k + ")"))
+                .key()).isEqualTo("p()");
+        String missing = ControlCommand.mapKey("2014-03-01T00:00:00Z,pin,", k -> "p(" + k + ")");
+        assertThatThrownBy(() -> ControlCommand.parse(missing)).hasMessageContaining("pin needs one argument, the key");
     }
 
     @Test
@@ -232,12 +249,14 @@ class ControlCommandTest {
     /**
      * With a key secret the control input's keys are mapped to pseudonyms before the planner reads them: a pin, unpin
      * or revert whose key is missing stays without one, and is refused (the empty key's pseudonym parsed, and pinned
-     * the key "").
+     * the key ""); the empty-string key itself, quoted, is a key and gets its pseudonym.
      */
     @Test
     void aMissingKeyStaysMissingUnderTheKeyMap() {
         java.util.function.UnaryOperator<String> pseudonym = k -> "~" + Integer.toHexString(k.hashCode());
-        for (String line : List.of("now,pin,", "now,pin,\"\"", "now,unpin, ", "now,revert,,12")) {
+        assertThat(ControlCommand.parse(ControlCommand.mapKey("now,pin,\"\"", pseudonym)).key())
+                .isEqualTo(pseudonym.apply(""));
+        for (String line : List.of("now,pin,", "now,unpin, ", "now,revert,,12")) {
             String mapped = ControlCommand.mapKey(line, pseudonym);
             assertThatThrownBy(() -> ControlCommand.parse(mapped)).as(line + " -> " + mapped)
                     .isInstanceOf(IllegalArgumentException.class);
