@@ -374,7 +374,8 @@ public record ControlCommand(long at, Type type, String key, long version, Strin
             // key ("", which parses)
             b.append(fs.get(i).isEmpty() ? "" : quoteField(fs.get(i)));
         }
-        return b.toString();
+        // a line of one empty field ("") stays a line, refused as before, not a blank one ignored without a word
+        return b.length() == 0 && !fs.isEmpty() ? "\"\"" : b.toString();
     }
 
     /** {@code s} as one CSV field (RFC 4180 quoting where needed: separators, quotes, line breaks, outer blanks). */

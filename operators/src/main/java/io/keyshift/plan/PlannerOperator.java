@@ -371,6 +371,12 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
                         + "rollback can name version {} or later", planner.current().getVersion(),
                         planner.current().getVersion());
             }
+            if (control == null && planner.current() != null) {
+                // held forecasts of a job with a control input, restored without it: those whose window a restored
+                // plan (of a job without it since) was based on are planned already
+                long planned = planner.current().getBasedOnWindowEnd();
+                held.removeIf(f -> f.getWindowEnd() <= planned);
+            }
             warnOfTheFinalLease(planner.current());
             refuseSplitsWithoutMerger(planner.current(), planner.settings().splitThreshold());
             // a savepoint of an earlier build has no shape: nothing to compare
@@ -845,6 +851,14 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
 
     @Override
     public void processWatermark(Watermark mark) throws Exception {
+        if (control == null) {
+            // forecasts a restored state held for a control input this job lacks: planned before the watermark
+            // passes them (their plans would come behind it, or the final lease before them)
+            while (!held.isEmpty() && held.peekFirst().getWindowEnd() - 1 <= mark.getTimestamp()) {
+                LoadForecast f = held.pollFirst();
+                plan(f, f.getWindowEnd() - 1);
+            }
+        }
         if (control != null && (!held.isEmpty() || mark.getTimestamp() <= forwardedWatermark)) {
             // forecasts still wait for the control input; or a combined watermark of Flink's (after an input's
             // status change) that is not the forecasts' progress

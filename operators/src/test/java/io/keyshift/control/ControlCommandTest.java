@@ -256,7 +256,7 @@ class ControlCommandTest {
         java.util.function.UnaryOperator<String> pseudonym = k -> "~" + Integer.toHexString(k.hashCode());
         assertThat(ControlCommand.parse(ControlCommand.mapKey("now,pin,\"\"", pseudonym)).key())
                 .isEqualTo(pseudonym.apply(""));
-        for (String line : List.of("now,pin,", "now,unpin, ", "now,revert,,12")) {
+        for (String line : List.of("now,pin,", "now,unpin, ", "now,revert,,12", "\"\"")) {
             String mapped = ControlCommand.mapKey(line, pseudonym);
             assertThatThrownBy(() -> ControlCommand.parse(mapped)).as(line + " -> " + mapped)
                     .isInstanceOf(IllegalArgumentException.class);

@@ -450,6 +450,16 @@ class PlannerOperatorTest {
             assertThat(h.extractOutputValues()).extracting(RoutingPlan::getBasedOnWindowEnd)
                     .containsExactly(W, 2 * W);
         }
+        // a watermark past the held window comes first: its plan comes before the watermark, not behind it
+        try (OneInputStreamOperatorTestHarness<LoadForecast, RoutingPlan> h =
+                     new OneInputStreamOperatorTestHarness<>(new PlannerOperator(settings(), false))) {
+            h.initializeState(snapshot);
+            h.open();
+            h.processWatermark(new org.apache.flink.streaming.api.watermark.Watermark(W + 1));
+            assertThat(h.getOutput()).hasSize(2);
+            assertThat(h.getOutput().peek()).isInstanceOf(StreamRecord.class);
+            assertThat(h.extractOutputValues()).extracting(RoutingPlan::getBasedOnWindowEnd).containsExactly(W);
+        }
     }
 
     /**
