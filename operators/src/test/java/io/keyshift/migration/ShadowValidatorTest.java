@@ -161,37 +161,10 @@ class ShadowValidatorTest {
         }
     }
 
-    /** Captures what {@link ShadowValidator}'s logger writes while {@code body} runs. */
-    private static List<String> logged(org.junit.jupiter.api.function.Executable body) throws Throwable {
-        List<String> lines = new java.util.concurrent.CopyOnWriteArrayList<>();
-        var logger = (org.apache.logging.log4j.core.Logger) org.apache.logging.log4j.LogManager.getLogger(
-                ShadowValidator.class);
-        var appender = new org.apache.logging.log4j.core.appender.AbstractAppender("capture", null, null, true,
-                org.apache.logging.log4j.core.config.Property.EMPTY_ARRAY) {
-            @Override
-            public void append(org.apache.logging.log4j.core.LogEvent e) {
-                lines.add(e.getLevel() + " " + e.getMessage().getFormattedMessage());
-            }
-        };
-        appender.start();
-        // the test class path may configure logging off (Flink's test jars bring a log4j2-test.properties)
-        org.apache.logging.log4j.Level before = logger.getLevel();
-        org.apache.logging.log4j.core.config.Configurator.setLevel(logger.getName(),
-                org.apache.logging.log4j.Level.INFO);
-        logger.addAppender(appender);
-        try {
-            body.execute();
-        } finally {
-            logger.removeAppender(appender);
-            org.apache.logging.log4j.core.config.Configurator.setLevel(logger.getName(), before);
-        }
-        return lines;
-    }
-
     @Test
     void aMismatchIsLoggedAsAWarningNamingKeyWindowAndBothKeyGroups() throws Throwable {
         ShadowValidator validator = new ShadowValidator();
-        List<String> lines = logged(() -> {
+        List<String> lines = io.keyshift.LogCapture.of(ShadowValidator.class, () -> {
             try (var h = ProcessFunctionTestHarnesses.forKeyedProcessFunction(validator, c -> c.key, Types.STRING)) {
                 h.processElement(check("a", 0, 1000, false, 5, "a=5"), 999);
                 h.processElement(check("a", 0, 1000, true, 9, "a=5"), 999);

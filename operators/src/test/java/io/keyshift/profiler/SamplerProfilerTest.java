@@ -1285,34 +1285,18 @@ class SamplerProfilerTest {
      * the profile comes out as ever.
      */
     @Test
-    void aKeyReportedInTwoNaturalKeyGroupsIsWarnedOf() throws Exception {
+    void aKeyReportedInTwoNaturalKeyGroupsIsWarnedOf() throws Throwable {
         WindowSample zero = sampleOf(0, 0, "k", "k");
         WindowSample one = sampleOf(0, 1, "k", "k");
         int kg = zero.getHeavyHitters().get(0).getKeyGroup();
         one.getHeavyHitters().get(0).setKeyGroup((kg + 1) % 128);
-        List<String> lines = new java.util.concurrent.CopyOnWriteArrayList<>();
-        var logger = (org.apache.logging.log4j.core.Logger) org.apache.logging.log4j.LogManager.getLogger(
-                KeyDistributionProfiler.class);
-        var appender = new org.apache.logging.log4j.core.appender.AbstractAppender("capture", null, null, true,
-                org.apache.logging.log4j.core.config.Property.EMPTY_ARRAY) {
-            @Override
-            public void append(org.apache.logging.log4j.core.LogEvent e) {
-                lines.add(e.getLevel() + " " + e.getMessage().getFormattedMessage());
+        List<String> lines = io.keyshift.LogCapture.of(KeyDistributionProfiler.class, () -> {
+            try (var h = profiler(null)) {
+                send(h, report(0, W - 1, false, zero));
+                send(h, report(1, W - 1, false, one));
+                assertThat(profiles(h)).singleElement().satisfies(p -> assertThat(p.hotKeys).contains("k"));
             }
-        };
-        appender.start();
-        // the test class path may configure logging off (Flink's test jars bring a log4j2-test.properties)
-        org.apache.logging.log4j.Level before = logger.getLevel();
-        org.apache.logging.log4j.core.config.Configurator.setLevel(logger.getName(), org.apache.logging.log4j.Level.INFO);
-        logger.addAppender(appender);
-        try (var h = profiler(null)) {
-            send(h, report(0, W - 1, false, zero));
-            send(h, report(1, W - 1, false, one));
-            assertThat(profiles(h)).singleElement().satisfies(p -> assertThat(p.hotKeys).contains("k"));
-        } finally {
-            logger.removeAppender(appender);
-            org.apache.logging.log4j.core.config.Configurator.setLevel(logger.getName(), before);
-        }
+        });
         assertThat(lines).singleElement().asString().startsWith("WARN keyshift: key k was reported in natural key "
                 + "group " + kg).contains("hashCode differs between JVMs");
         // the same key group from both: a profile as ever
