@@ -34,7 +34,7 @@ public final class AvroTrust {
             ClassSecurityValidator.ClassSecurityPredicate ours = ClassSecurityValidator.builder()
                     .add(KeyLoadSample.class).add(io.keyshift.avro.WindowSample.class).add(io.keyshift.avro.HeavyHitter.class)
                     .add(io.keyshift.avro.WindowLoad.class).add(LoadForecast.class).add(UnitForecast.class).add(UnitType.class)
-                    .add(RoutingPlan.class).add(RouteEntry.class).add(Migration.class).add(io.keyshift.avro.Split.class)
+                    .add(RoutingPlan.class).add(RouteEntry.class).add(Migration.class).add(io.keyshift.avro.Split.class).add(io.keyshift.avro.SplitSpread.class)
                     .add(io.keyshift.avro.PlanControl.class).add(io.keyshift.avro.SamplingRateChange.class)
                     .add(io.keyshift.avro.ScalingDecision.class).add(io.keyshift.avro.ScalingKind.class).add(io.keyshift.avro.ScalingPolicy.class)
                     .add(io.keyshift.avro.ScalingState.class).add(io.keyshift.avro.ScalingPlannerState.class)

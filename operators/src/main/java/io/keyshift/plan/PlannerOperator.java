@@ -818,6 +818,17 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
      * as the routers deal its records (counted whole on one key group, a key split for its load had shown the
      * imbalance it no longer has).
      */
+    /** The key groups a split deals records of event time {@code t >= from} to: an earlier spread's, or its own. */
+    static List<Integer> keyGroupsAt(io.keyshift.avro.Split split, long t) {
+        io.keyshift.avro.SplitSpread in = null;
+        for (io.keyshift.avro.SplitSpread sp : split.getEarlier()) {
+            if (t < sp.getUntil() && (in == null || sp.getUntil() < in.getUntil())) {
+                in = sp;
+            }
+        }
+        return in == null ? split.getKeyGroups() : in.getKeyGroups();
+    }
+
     static double observedImbalance(LoadForecast f, RoutingPlan plan) {
         if (plan == null) {
             return 1.0;
@@ -826,8 +837,9 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
         int p = plan.getParallelism();
         java.util.Map<String, List<Integer>> moved = new java.util.HashMap<>();
         for (RouteEntry e : plan.getEntries()) {
+            List<Integer> spread = e.getSplit() == null ? null : keyGroupsAt(e.getSplit(), f.getWindowEnd() - 1);
             moved.put(e.getKey(), e.getSplit() != null && e.getSplit().getFrom() < f.getWindowEnd()
-                    && !e.getSplit().getKeyGroups().isEmpty() ? e.getSplit().getKeyGroups() : List.of(e.getKeyGroup()));
+                    && !spread.isEmpty() ? spread : List.of(e.getKeyGroup()));
         }
         double[] load = new double[p];
         for (io.keyshift.avro.UnitForecast u : f.getUnits()) {

@@ -46,6 +46,8 @@ import java.util.TreeMap;
  * ties are broken by key.
  */
 public final class RepartitionPlanner {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(RepartitionPlanner.class);
+
     static {
         // copying plans deep-copies their Avro records, which Avro 1.12 allows only for trusted classes
         io.keyshift.config.AvroTrust.install();
@@ -568,6 +570,28 @@ public final class RepartitionPlanner {
                         completed++;
                     }
                 }
+                io.keyshift.avro.Split split = e.getSplit();
+                if (split != null && split.getParallelism() == 0 && current.getParallelism() > 0) {
+                    // a plan written before splits kept their parallelism: chosen at the plan's (or before a rescale
+                    // that plan did not see; then the key stays spread as it is)
+                    split = io.keyshift.avro.Split.newBuilder(split).setParallelism(current.getParallelism()).build();
+                    e.setSplit(split);
+                }
+                if (split != null && split.getEarlier() != null && !split.getEarlier().isEmpty()) {
+                    // an earlier spread (before the key was spread anew) stays for one plan after a state horizon
+                    // past its end, as a folded migration stays in retired
+                    long prevEnd = current.getBasedOnWindowEnd();
+                    List<io.keyshift.avro.SplitSpread> kept = new ArrayList<>();
+                    for (io.keyshift.avro.SplitSpread sp : split.getEarlier()) {
+                        long done = sp.getUntil() + s.stateHorizonMillis();
+                        if (done > prevEnd || done > prevLease) {
+                            kept.add(sp);
+                        }
+                    }
+                    if (kept.size() < split.getEarlier().size()) {
+                        e.setSplit(io.keyshift.avro.Split.newBuilder(split).setEarlier(kept).build());
+                    }
+                }
                 // a key back in its natural key group needs no entry, unless the stage keeps each stay apart (a
                 // keyed process function): then it stays under the epoch it came back with
                 if (e.getMigration() == null && e.getSplit() == null && e.getKeyGroup() == natural(e)
@@ -604,6 +628,8 @@ public final class RepartitionPlanner {
         List<Double> loadList = new ArrayList<>();
         List<Integer> atList = new ArrayList<>();
         List<Boolean> movableList = new ArrayList<>();
+        // units of split keys to spread anew (their split was chosen at another parallelism)
+        List<Integer> respread = new ArrayList<>();
         for (UnitForecast u : units) {
             double l = planningLoad(u);
             if (u.getUnitType() == UnitType.KEY_GROUP) {
@@ -612,6 +638,13 @@ public final class RepartitionPlanner {
             }
             hotLoad.put(u.getKey(), l);
             RouteEntry e = entries.get(u.getKey());
+            if (e != null && e.getSplit() != null && e.getSplit().getParallelism() != p && !hold
+                    && !pinned(u.getKey(), ctl)) {
+                // spread for another parallelism (a restore after a rescale): spread anew below, from this lease on
+                respread.add(unitOf.size());
+                addUnit(unitOf, loadList, atList, movableList, u, l, subtask(kgOf(e)), false);
+                continue;
+            }
             if (e != null && e.getSplit() != null) {
                 List<Integer> groups = e.getSplit().getKeyGroups();
                 for (int g : groups) {
@@ -624,6 +657,44 @@ public final class RepartitionPlanner {
             boolean canMove = (e == null || e.getMigration() == null && !recentlyMoved(e, prevLease))
                     && !pinned(u.getKey(), ctl);
             addUnit(unitOf, loadList, atList, movableList, u, l, subtask(kg), canMove);
+        }
+        // 2a. Spread anew a split key whose key groups were chosen at another parallelism (a restore after a
+        //     rescale, or a plan before the split's parallelism was kept): as a split would spread it now, on the
+        //     least loaded subtasks, from this lease on; times an issued lease covered keep their spread (earlier).
+        if (!respread.isEmpty()) {
+            double meanLoad = loadList.stream().mapToDouble(Double::doubleValue).sum() / p;
+            for (int i : respread) {
+                UnitForecast u = unitOf.get(i);
+                double l = loadList.get(i);
+                int pieces = meanLoad <= 0 || l > meanLoad ? p
+                        : (int) Math.min(p, Math.max(2, Math.ceil(l / (0.25 * meanLoad))));
+                Integer[] order = subtasksByLoadWithout(unitOf, loadList, atList, i, p);
+                List<Integer> groups = new ArrayList<>();
+                for (int t = 0; t < pieces; t++) {
+                    groups.add(targetKeyGroup(u.getKey(), u.getKeyGroup(), order[t]));
+                }
+                RouteEntry e = entries.get(u.getKey());
+                io.keyshift.avro.Split old = e.getSplit();
+                List<io.keyshift.avro.SplitSpread> earlier = new ArrayList<>(
+                        old.getEarlier() == null ? List.of() : old.getEarlier());
+                long lastUntil = earlier.isEmpty() ? Long.MIN_VALUE : earlier.get(earlier.size() - 1).getUntil();
+                if (prevLease > old.getFrom() && prevLease > lastUntil) {
+                    // records before this lease were (or may have been) dealt over the old key groups
+                    earlier.add(io.keyshift.avro.SplitSpread.newBuilder().setKeyGroups(old.getKeyGroups())
+                            .setUntil(prevLease).build());
+                }
+                // the same epoch (plannedInVersion): a key group in both spreads keeps one partial per window
+                e.setSplit(io.keyshift.avro.Split.newBuilder(old).setKeyGroups(groups).setParallelism(p)
+                        .setEarlier(earlier).setPredictedLoad(l).build());
+                LOG.info("Plan {}: split key {} spread anew over {} key groups for parallelism {} (was {} key groups "
+                        + "for parallelism {}) from {}", version, u.getKey(), pieces, p, old.getKeyGroups().size(),
+                        old.getParallelism(), java.time.Instant.ofEpochMilli(Math.max(prevLease, old.getFrom())));
+                loadList.set(i, l / pieces);
+                atList.set(i, order[0]);
+                for (int t = 1; t < pieces; t++) {
+                    addUnit(unitOf, loadList, atList, movableList, u, l / pieces, order[t], false);
+                }
+            }
         }
         // 2b. Split a hot key that fits on no subtask: its load plus the least fixed load of any subtask (key-group
         //     residuals and pieces of split keys, which no move takes off) above splitThreshold x a subtask's mean
@@ -656,17 +727,7 @@ public final class RepartitionPlanner {
                 // subtask only beside the load no move takes off is split into a few pieces of about a quarter
                 // of the mean, on the least loaded subtasks.
                 int pieces = l > meanLoad ? p : (int) Math.min(p, Math.max(2, Math.ceil(l / (0.25 * meanLoad))));
-                double[] without = new double[p];
-                for (int j = 0; j < unitOf.size(); j++) {
-                    if (j != i) {
-                        without[atList.get(j)] += loadList.get(j);
-                    }
-                }
-                Integer[] order = new Integer[p];
-                for (int t = 0; t < p; t++) {
-                    order[t] = t;
-                }
-                java.util.Arrays.sort(order, Comparator.comparingDouble((Integer t) -> without[t]).thenComparingInt(t -> t));
+                Integer[] order = subtasksByLoadWithout(unitOf, loadList, atList, i, p);
                 List<Integer> groups = new ArrayList<>();
                 for (int t = 0; t < pieces; t++) {
                     groups.add(targetKeyGroup(u.getKey(), u.getKeyGroup(), order[t]));
@@ -678,7 +739,7 @@ public final class RepartitionPlanner {
                 }
                 e.setSplit(io.keyshift.avro.Split.newBuilder().setKeyGroups(groups)
                         .setFrom(prevLease + s.splitPreRollMillis()).setPreRollFrom(prevLease)
-                        .setPlannedInVersion(version).setPredictedLoad(l).build());
+                        .setPlannedInVersion(version).setPredictedLoad(l).setParallelism(p).build());
                 // the unit becomes its pieces
                 loadList.set(i, l / pieces);
                 atList.set(i, order[0]);
@@ -1129,6 +1190,31 @@ public final class RepartitionPlanner {
             sum += f.get(i);
         }
         return sum / Math.max(1, to - from);
+    }
+
+    /**
+     * The subtasks {@code 0..p-1} by the load of every unit but {@code i} on them, ascending (ties by index): where a
+     * split's pieces go.
+     */
+    private static Integer[] subtasksByLoadWithout(List<UnitForecast> unitOf, List<Double> loadList,
+                                                   List<Integer> atList, int i, int p) {
+        double[] without = new double[p];
+        for (int j = 0; j < unitOf.size(); j++) {
+            if (j != i) {
+                without[atList.get(j)] += loadList.get(j);
+            }
+        }
+        Integer[] order = new Integer[p];
+        for (int t = 0; t < p; t++) {
+            order[t] = t;
+        }
+        java.util.Arrays.sort(order, Comparator.comparingDouble((Integer t) -> without[t]).thenComparingInt(t -> t));
+        return order;
+    }
+
+    /** The key group an entry's records go to from its lease on, before any split (a migration's target). */
+    private static int kgOf(RouteEntry e) {
+        return e.getMigration() != null ? e.getMigration().getToKeyGroup() : e.getKeyGroup();
     }
 
     private int targetKeyGroup(String key, int naturalKeyGroup, int subtask) {

@@ -4,6 +4,7 @@ import io.keyshift.avro.Migration;
 import io.keyshift.avro.RouteEntry;
 import io.keyshift.avro.RoutingPlan;
 import io.keyshift.avro.Split;
+import io.keyshift.avro.SplitSpread;
 
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -19,8 +20,9 @@ import java.util.Map;
  * <ol>
  *   <li>a key without an entry stays in its natural key group (PRIMARY);</li>
  *   <li>a retired migration of the entry with {@code t < switchAt} routes as that migration did;</li>
- *   <li>a split routes {@code t >= from} to one of its key groups (PARTIAL, spread by the caller's counter) and
- *       {@code preRollFrom <= t < from} to the entry's key group (PARTIAL);</li>
+ *   <li>a split routes {@code t >= from} to one of its key groups (PARTIAL, spread by the caller's counter; a time
+ *       before an earlier spread's {@code until} to one of that spread's key groups: a key spread anew at another
+ *       parallelism) and {@code preRollFrom <= t < from} to the entry's key group (PARTIAL);</li>
  *   <li>a migration routes {@code t < T0} to its old key group (PRIMARY), {@code T0 <= t < T1} to the old one
  *       (MIGRATING) and the new one (SHADOW), {@code t >= T1} to the new one (PRIMARY);</li>
  *   <li>else the entry's key group (PRIMARY).</li>
@@ -214,6 +216,9 @@ public final class RoutingTable<K> {
         final int[] splitGroups;
         final long splitFrom;
         final long splitPreRollFrom;
+        /** The split's earlier spreads' ends, ascending, and their key groups (empty: spread once). */
+        final long[] earlierUntil;
+        final int[][] earlierGroups;
 
         Entry(RouteEntry e, boolean epochs) {
             natural = e.getNaturalKeyGroup();
@@ -235,11 +240,21 @@ public final class RoutingTable<K> {
                 splitFrom = s.getFrom();
                 splitPreRollFrom = s.getPreRollFrom() == Long.MIN_VALUE ? s.getFrom() : s.getPreRollFrom();
                 splitEpoch = epochs ? (int) s.getPlannedInVersion() : 0;
+                List<SplitSpread> earlier = s.getEarlier() == null ? List.of() : new ArrayList<>(s.getEarlier());
+                earlier.sort(Comparator.comparingLong(SplitSpread::getUntil));
+                earlierUntil = new long[earlier.size()];
+                earlierGroups = new int[earlier.size()][];
+                for (int i = 0; i < earlierUntil.length; i++) {
+                    earlierUntil[i] = earlier.get(i).getUntil();
+                    earlierGroups[i] = earlier.get(i).getKeyGroups().stream().mapToInt(Integer::intValue).toArray();
+                }
             } else {
                 splitEpoch = 0;
                 splitGroups = null;
                 splitFrom = Long.MAX_VALUE;
                 splitPreRollFrom = Long.MAX_VALUE;
+                earlierUntil = null;
+                earlierGroups = null;
             }
         }
 
@@ -251,7 +266,14 @@ public final class RoutingTable<K> {
                 }
             }
             if (t >= splitFrom) {
-                out.primary(splitGroups[(int) Long.remainderUnsigned(mix(spread), splitGroups.length)], splitEpoch,
+                int[] groups = splitGroups;
+                for (int i = 0; i < earlierUntil.length; i++) {
+                    if (t < earlierUntil[i]) {
+                        groups = earlierGroups[i];
+                        break;
+                    }
+                }
+                out.primary(groups[(int) Long.remainderUnsigned(mix(spread), groups.length)], splitEpoch,
                         Role.PARTIAL);
                 return;
             }

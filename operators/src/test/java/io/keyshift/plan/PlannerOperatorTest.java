@@ -676,6 +676,21 @@ class PlannerOperatorTest {
         RoutingPlan notYet = io.keyshift.route.Plans.plan(2, 11 * W, MAX_P, later);
         notYet.setParallelism(4);
         assertThat(PlannerOperator.observedImbalance(f, notYet)).isCloseTo(2.5, org.assertj.core.data.Offset.offset(1e-9));
+        // spread anew from the window's end on (over one key group): the window was dealt over the earlier spread
+        RouteEntry anew = RouteEntry.newBuilder(giant).setSplit(io.keyshift.avro.Split.newBuilder(split)
+                .setKeyGroups(List.of(pieces.get(0))).setEarlier(List.of(new io.keyshift.avro.SplitSpread(pieces,
+                        10 * W))).build()).build();
+        RoutingPlan respread = io.keyshift.route.Plans.plan(3, 11 * W, MAX_P, anew);
+        respread.setParallelism(4);
+        assertThat(PlannerOperator.observedImbalance(f, respread)).isCloseTo(1.0, org.assertj.core.data.Offset.offset(1e-9));
+        // spread anew before the window: its records went to the one key group
+        RouteEntry anewBefore = RouteEntry.newBuilder(giant).setSplit(io.keyshift.avro.Split.newBuilder(split)
+                .setKeyGroups(List.of(pieces.get(0))).setEarlier(List.of(new io.keyshift.avro.SplitSpread(pieces,
+                        9 * W))).build()).build();
+        RoutingPlan respreadBefore = io.keyshift.route.Plans.plan(3, 11 * W, MAX_P, anewBefore);
+        respreadBefore.setParallelism(4);
+        assertThat(PlannerOperator.observedImbalance(f, respreadBefore))
+                .isCloseTo(2.5, org.assertj.core.data.Offset.offset(1e-9));
     }
 
     /**

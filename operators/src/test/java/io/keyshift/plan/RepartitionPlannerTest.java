@@ -760,4 +760,100 @@ class RepartitionPlannerTest {
         assertThat(RepartitionPlanner.netMoves(moves.subList(0, 3), at)).extracting(m -> m.unit())
                 .containsExactly(0, 1, 2);
     }
+
+    /**
+     * A key split over 2 subtasks at parallelism 2 and restored at parallelism 8 (as PlannerOperator#followParallelism
+     * restores the plan into a planner for the new parallelism): heavier than a subtask's mean load, it must come to
+     * be spread over every subtask, as a key split at 8 would be; and no plan may change where a record that an
+     * earlier plan's lease already covered goes (routing depends only on the input, never on when a plan arrived).
+     */
+    @Test
+    void aSplitKeyRestoredAtAHigherParallelismIsSpreadOverTheNewSubtasksFromTheNextLeaseOn() {
+        int p = 8;
+        String giant = "giant";
+        int natural = KeyGroupRangeAssignment.assignToKeyGroup(giant, MAX_P);
+        // pieces on key groups 0 and 64: subtasks 0 and 1 at parallelism 2, subtasks 0 and 4 at 8
+        RouteEntry split = RouteEntry.newBuilder().setKey(giant).setNaturalKeyGroup(natural).setKeyGroup(natural)
+                .setMigration(null).setSplit(io.keyshift.avro.Split.newBuilder().setKeyGroups(List.of(0, 64))
+                        .setFrom(8 * W).setPreRollFrom(8 * W).setPlannedInVersion(3).setPredictedLoad(800).build())
+                .build();
+        RoutingPlan restored = RoutingPlan.newBuilder().setVersion(5).setValidUntil(10 * W).setBasedOnWindowEnd(9 * W)
+                .setMaxParallelism(MAX_P).setParallelism(2).setEntries(new ArrayList<>(List.of(split)))
+                .setPredictedImbalanceBefore(1).setPredictedImbalanceAfter(1).setMigrationsStarted(0)
+                .setMigrationsCompleted(0).build();
+        RepartitionPlanner planner = new RepartitionPlanner(
+                new RepartitionPlanner.Settings(MAX_P, p, W, W, 1, 1, 0.02, 0.1, 0.005, 16, 4096, 1.0));
+        planner.restore(restored);
+        // 800 of 1,400 records: 4.6 times a subtask's mean load (175) at parallelism 8; 400 on each old piece
+        Map<String, Double> loads = new TreeMap<>();
+        loads.put(giant, 800.0);
+        for (int i = 0; i < 40; i++) {
+            loads.put("small-" + i, 15.0);
+        }
+        io.keyshift.route.KeyCodec<String> codec = io.keyshift.route.KeyCodec.forType(
+                org.apache.flink.api.common.typeinfo.Types.STRING,
+                new org.apache.flink.api.common.serialization.SerializerConfigImpl());
+        // frozen, or the key pinned: it stays spread as it is (no split starts, nor changes)
+        for (RepartitionPlanner.Control c : List.of(new RepartitionPlanner.Control(true, java.util.Set.of(), null),
+                new RepartitionPlanner.Control(false, java.util.Set.of(giant), null))) {
+            RepartitionPlanner held = new RepartitionPlanner(
+                    new RepartitionPlanner.Settings(MAX_P, p, W, W, 1, 1, 0.02, 0.1, 0.005, 16, 4096, 1.0));
+            held.restore(restored);
+            io.keyshift.avro.Split kept = held.onForecast(forecast(10 * W, loads), c).getEntries().stream()
+                    .filter(e -> e.getKey().equals(giant)).findFirst().orElseThrow().getSplit();
+            assertThat(kept.getKeyGroups()).as("under %s", c).containsExactly(0, 64);
+            assertThat(kept.getEarlier()).isEmpty();
+        }
+        List<RoutingPlan> plans = new ArrayList<>(List.of(restored));
+        for (long end = 10 * W; end <= 14 * W; end += W) {
+            plans.add(planner.onForecast(forecast(end, loads)));
+        }
+        // the first plan after the restore keeps the old spread for the times the restored lease covered
+        io.keyshift.avro.Split respread = plans.get(1).getEntries().stream().filter(e -> e.getKey().equals(giant))
+                .findFirst().orElseThrow().getSplit();
+        assertThat(respread.getParallelism()).isEqualTo(p);
+        assertThat(respread.getPlannedInVersion()).as("the pieces' epoch").isEqualTo(3);
+        assertThat(respread.getEarlier()).singleElement().satisfies(sp -> {
+            assertThat(sp.getKeyGroups()).containsExactly(0, 64);
+            assertThat(sp.getUntil()).isEqualTo(10 * W);
+        });
+        RoutingPlan last = plans.get(plans.size() - 1);
+        assertThat(last.getEntries().stream().filter(e -> e.getKey().equals(giant)).findFirst().orElseThrow()
+                .getSplit().getEarlier()).as("the earlier spread, a state horizon and one plan past its end").isEmpty();
+        // spread once: the plans after the first keep its key groups
+        for (RoutingPlan later : plans.subList(2, plans.size())) {
+            assertThat(later.getEntries().stream().filter(e -> e.getKey().equals(giant)).findFirst().orElseThrow()
+                    .getSplit().getKeyGroups()).isEqualTo(respread.getKeyGroups());
+        }
+        io.keyshift.route.RoutingTable.Route out = new io.keyshift.route.RoutingTable.Route();
+
+        // 1. at the last plan's lease end, the key's records are dealt over every one of the 8 subtasks
+        io.keyshift.route.RoutingTable<String> lastTable = io.keyshift.route.RoutingTable.of(last, codec);
+        java.util.Set<Integer> subtasks = new java.util.TreeSet<>();
+        for (long n = 0; n < 1_000; n++) {
+            lastTable.route(giant, last.getValidUntil() - 1, natural, n, out);
+            assertThat(out.role).isEqualTo(io.keyshift.route.Role.PARTIAL);
+            subtasks.add(KeyGroupRangeAssignment.computeOperatorIndexForKeyGroup(MAX_P, p, out.primary));
+        }
+        assertThat(subtasks).as("subtasks the split key's pieces are on after the restore at parallelism 8")
+                .hasSize(p);
+
+        // 2. every plan routes what its predecessor's lease covered, and records of it may still come (from the
+        //    window the predecessor was based on, a state horizon of W before this plan's window end), as the
+        //    predecessor did (an earlier phase may be folded once a state horizon is past, as retired migrations are)
+        for (int v = 1; v < plans.size(); v++) {
+            RoutingPlan prev = plans.get(v - 1);
+            io.keyshift.route.RoutingTable<String> before = io.keyshift.route.RoutingTable.of(prev, codec);
+            io.keyshift.route.RoutingTable<String> after = io.keyshift.route.RoutingTable.of(plans.get(v), codec);
+            for (long t : new long[] {Math.max(8 * W, prev.getBasedOnWindowEnd()), prev.getValidUntil() - 1}) {
+                for (long n = 0; n < 1_000; n++) {
+                    before.route(giant, t, natural, n, out);
+                    int was = out.primary;
+                    after.route(giant, t, natural, n, out);
+                    assertThat(out.primary).as("plan %s routes record %s at %s as plan %s did",
+                            plans.get(v).getVersion(), n, t, prev.getVersion()).isEqualTo(was);
+                }
+            }
+        }
+    }
 }

@@ -141,6 +141,38 @@ class RoutingTableTest {
         assertThat(counts.values()).allSatisfy(c -> assertThat(c).isBetween(9_500, 10_500));
     }
 
+    /**
+     * A key spread anew (a restore at another parallelism) routes each time by the spread in force then: the earliest
+     * earlier spread whose end is after it, else the current key groups; the pre-roll and the epoch are the split's.
+     */
+    @Test
+    void aKeySpreadAnewRoutesEachTimeByTheSpreadInForceThen() {
+        RouteEntry e = RouteEntry.newBuilder().setKey("hot").setNaturalKeyGroup(3).setKeyGroup(3).setMigration(null)
+                .setEpoch(2)
+                .setSplit(Split.newBuilder().setKeyGroups(List.of(5, 6, 7)).setFrom(100).setPreRollFrom(50)
+                        .setPlannedInVersion(4).setPredictedLoad(1).setParallelism(8)
+                        // out of order: the table orders them by their ends
+                        .setEarlier(List.of(new io.keyshift.avro.SplitSpread(List.of(0, 64), 300L),
+                                new io.keyshift.avro.SplitSpread(List.of(1), 200L)))
+                        .build()).build();
+        RoutingTable<String> t = RoutingTable.of(Plans.plan(9, 1000, 128, e), CODEC, true);
+        assertThat(route(t, "hot", 60, 3, 7).primary).isEqualTo(3);
+        long[][] spans = {{100, 200}, {200, 300}, {300, 1000}};
+        List<List<Integer>> groups = List.of(List.of(1), List.of(0, 64), List.of(5, 6, 7));
+        for (int i = 0; i < spans.length; i++) {
+            java.util.Set<Integer> seen = new java.util.TreeSet<>();
+            for (long seq = 0; seq < 3_000; seq++) {
+                long time = spans[i][0] + seq % (spans[i][1] - spans[i][0]);
+                RoutingTable.Route r = route(t, "hot", time, 3, seq);
+                assertThat(r.role).isEqualTo(Role.PARTIAL);
+                assertThat(r.primaryEpoch).as("the pieces' epoch: the split's plan version").isEqualTo(4);
+                seen.add(r.primary);
+            }
+            assertThat(seen).as("key groups of the records in [%s, %s)", spans[i][0], spans[i][1])
+                    .containsExactlyElementsOf(groups.get(i));
+        }
+    }
+
     @Test
     void integerKeysAreLookedUpByTheirDecimalIds() {
         KeyCodec<Integer> ints = KeyCodec.forType(Types.INT, new SerializerConfigImpl());

@@ -151,4 +151,35 @@ class ScaledReplayTest {
         assertThat(runs.get("scaled-predictive").get("control_commands_rejected").asLong()).isEqualTo(1);
         assertThat(Files.readString(out.resolve("control-rejected-scaled-predictive.csv"))).contains("explode");
     }
+
+    /**
+     * A split key after a scale-out (end-to-end, about 25 s): a key with 40 % of the records, split at parallelism 4,
+     * is spread anew over every subtask once a scale command takes the job to 6 (restored from the savepoint, the
+     * planner plans for the new key-group ranges), from the first lease the new job issues; its windows then merge
+     * partials from both spreads, and every result equals hash's.
+     */
+    @Test
+    @Tag("end-to-end")
+    void aSplitKeyIsSpreadOverTheNewSubtasksAfterAScaleOutAndResultsStayExact(@TempDir Path dir) throws Throwable {
+        Path control = dir.resolve("control.csv");
+        Files.writeString(control, "2026-01-05T06:00:00Z,scale,6\n");
+        Path out = dir.resolve("out");
+        StringWriter se = new StringWriter();
+        int[] exit = new int[1];
+        List<String> log = io.keyshift.LogCapture.of(io.keyshift.plan.RepartitionPlanner.class, () -> exit[0] = run(
+                new StringWriter(), se, "replay", "--generator-records", "96000", "--generator-days", "2",
+                "--generator-hot-share", "0.4", "--window", "1h", "--parallelism", "2", "--strategies", "hash",
+                "--scale", "predictive", "-Dkeyshift.scaling.capacity=1200", "-Dkeyshift.scaling.max-parallelism=8",
+                "--control", control.toString(), "--out", out.toString(), "--config",
+                SharedData.flinkConf().toString()));
+        assertThat(exit[0]).as(se.toString()).isZero();
+        assertThat(Files.readString(out.resolve("rescales-scaled-predictive.csv"))).contains(",6,");
+        assertThat(log).as("the planner's log").anyMatch(l -> l.startsWith("INFO ")
+                && l.contains("split key hot-key spread anew over 6 key groups for parallelism 6"));
+        JsonNode runs = new ObjectMapper().readTree(out.resolve("report.json").toFile()).at("/scaling/runs");
+        assertThat(runs.get("scaled-predictive").get("results").asLong())
+                .isEqualTo(runs.get("hash").get("results").asLong()).isPositive();
+        assertThat(runs.get("scaled-predictive").get("result_mismatches").asLong()).isZero();
+        assertThat(runs.get("scaled-predictive").get("validation_mismatches").asLong()).isZero();
+    }
 }
