@@ -118,16 +118,14 @@ public final class ScaledReplay {
                     break;
                 }
                 long r0 = System.nanoTime();
-                String sp;
-                try {
-                    sp = cluster.stopWithSavepoint(job, savepointDir, false, SavepointFormatType.CANONICAL)
-                            .get(5, TimeUnit.MINUTES);
-                } catch (Exception e) {
-                    if (result.isDone()) { // the job ended before the savepoint: the decision came with the last window
-                        checkSucceeded(result.get(), runId(policy));
-                        break;
-                    }
-                    throw e;
+                String sp = stopWithSavepoint(
+                        () -> cluster.stopWithSavepoint(job, savepointDir, false, SavepointFormatType.CANONICAL),
+                        result::isDone, e -> log.printf("replay [%s]: the savepoint for the rescale was declined "
+                                + "(%s); trying again in a second%n", runId(policy), rootMessage(e)),
+                        STOP_ATTEMPTS, 1_000);
+                if (sp == null) { // the job ended before the savepoint: the decision came with the last window
+                    checkSucceeded(result.get(), runId(policy));
+                    break;
                 }
                 result.get();
                 rescales.add(new Rescale(d.getWindowEnd(), p, d.getToParallelism(), d.getLoad(),
@@ -144,6 +142,64 @@ public final class ScaledReplay {
             ReplayScalingGate.remove(gateId);
         }
         return new Outcome(policy, parallelism, rescales, (System.nanoTime() - t0) / 1e9);
+    }
+
+    /** Tries of a stop-with-savepoint that tasks declined before the replay gives up. */
+    static final int STOP_ATTEMPTS = 30;
+
+    /**
+     * Stops a job with a savepoint, again while it is declined: a task that is finishing (a bounded source such as
+     * the control file's, waiting for the checkpoint after its end) or not running (after the failover Flink starts
+     * when a stop-with-savepoint fails) declines it, and the job runs on. The replay's source waits at the
+     * decision's window end meanwhile, so a later savepoint holds the same windows.
+     *
+     * @param stop     triggers one stop-with-savepoint: its savepoint's path
+     * @param ended    whether the job has ended (then null is returned: nothing to stop)
+     * @param declined told of each declined attempt before the next
+     * @param attempts at most this many (>= 1); the last failure is thrown
+     * @param pauseMillis between attempts
+     * @return the savepoint's path, or null if the job ended
+     * @throws Exception the failure of the last attempt, or at once one that no task's decline explains
+     */
+    static String stopWithSavepoint(java.util.function.Supplier<CompletableFuture<String>> stop,
+                                    java.util.function.BooleanSupplier ended,
+                                    java.util.function.Consumer<Throwable> declined, int attempts, long pauseMillis)
+            throws Exception {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return stop.get().get(5, TimeUnit.MINUTES);
+            } catch (Exception e) {
+                if (ended.getAsBoolean()) {
+                    return null;
+                }
+                if (attempt >= attempts || !isCheckpointFailure(e)) {
+                    throw e;
+                }
+                declined.accept(e);
+                Thread.sleep(pauseMillis);
+            }
+        }
+    }
+
+    /** Whether a {@code CheckpointException} (possibly serialized by the JobManager) is among the causes. */
+    static boolean isCheckpointFailure(Throwable t) {
+        String name = org.apache.flink.runtime.checkpoint.CheckpointException.class.getName();
+        for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
+            if (c instanceof org.apache.flink.runtime.checkpoint.CheckpointException
+                    || c instanceof org.apache.flink.util.SerializedThrowable st
+                    && name.equals(st.getOriginalErrorClassName())) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static String rootMessage(Throwable t) {
+        Throwable c = t;
+        while (c.getCause() != null && c.getCause() != c) {
+            c = c.getCause();
+        }
+        return c.getMessage() == null ? c.getClass().getSimpleName() : c.getMessage();
     }
 
     private static void checkSucceeded(JobResult r, String name) throws Exception {
