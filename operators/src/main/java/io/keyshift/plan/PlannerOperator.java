@@ -812,16 +812,11 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
         return n;
     }
 
-    /**
-     * max/mean of the forecast's observed unit loads per subtask under {@code plan} (1.0 before the first plan or when
-     * nothing loaded). A key split before the forecast's window ends counts in equal shares on its pieces' key groups,
-     * as the routers deal its records (counted whole on one key group, a key split for its load had shown the
-     * imbalance it no longer has).
-     */
     /** The key groups a split deals records of event time {@code t >= from} to: an earlier spread's, or its own. */
     static List<Integer> keyGroupsAt(io.keyshift.avro.Split split, long t) {
         io.keyshift.avro.SplitSpread in = null;
-        for (io.keyshift.avro.SplitSpread sp : split.getEarlier()) {
+        for (io.keyshift.avro.SplitSpread sp : split.getEarlier() == null ? List.<io.keyshift.avro.SplitSpread>of()
+                : split.getEarlier()) {
             if (t < sp.getUntil() && (in == null || sp.getUntil() < in.getUntil())) {
                 in = sp;
             }
@@ -829,6 +824,12 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
         return in == null ? split.getKeyGroups() : in.getKeyGroups();
     }
 
+    /**
+     * max/mean of the forecast's observed unit loads per subtask under {@code plan} (1.0 before the first plan or when
+     * nothing loaded). A key split before the forecast's window ends counts in equal shares on its pieces' key groups,
+     * as the routers deal its records (counted whole on one key group, a key split for its load had shown the
+     * imbalance it no longer has).
+     */
     static double observedImbalance(LoadForecast f, RoutingPlan plan) {
         if (plan == null) {
             return 1.0;

@@ -148,6 +148,16 @@ public final class SavepointInspector {
             if (e.getSplit() != null) {
                 ArrayNode over = u.putArray("split_key_groups");
                 e.getSplit().getKeyGroups().forEach(over::add);
+                // spreads before a rescale, whose key groups may still hold open partial windows
+                if (e.getSplit().getEarlier() != null && !e.getSplit().getEarlier().isEmpty()) {
+                    ArrayNode earlier = u.putArray("split_earlier");
+                    for (io.keyshift.avro.SplitSpread sp : e.getSplit().getEarlier()) {
+                        ObjectNode o = earlier.addObject();
+                        ArrayNode groups = o.putArray("key_groups");
+                        sp.getKeyGroups().forEach(groups::add);
+                        o.put("until", time(sp.getUntil()));
+                    }
+                }
             }
             if (m != null) {
                 u.put("shadow_from", time(m.getShadowFrom()));
@@ -208,6 +218,7 @@ public final class SavepointInspector {
                         u.get("state").asText(), u.get("key").asText(), u.get("from_key_group").asInt(),
                         u.get("from_subtask").asInt(), u.get("to_key_group").asInt(), u.get("to_subtask").asInt(),
                         (u.has("split_key_groups") ? ", split over key groups " + u.get("split_key_groups") : "")
+                        + (u.has("split_earlier") ? earlierSpreads(u.get("split_earlier")) : "")
                         + (u.has("switch_at") ? ", shadow from " + u.get("shadow_from").asText() + ", switch at "
                                 + u.get("switch_at").asText() : ""));
             }
@@ -258,5 +269,15 @@ public final class SavepointInspector {
                         maxKg, max);
             }
         });
+    }
+
+    /** ", before <until> over key groups [..]" per earlier spread of a split key (its spreads before a rescale). */
+    private static String earlierSpreads(com.fasterxml.jackson.databind.JsonNode earlier) {
+        StringBuilder b = new StringBuilder();
+        for (var sp : earlier) {
+            b.append(", before ").append(sp.get("until").asText()).append(" over key groups ")
+                    .append(sp.get("key_groups"));
+        }
+        return b.toString();
     }
 }

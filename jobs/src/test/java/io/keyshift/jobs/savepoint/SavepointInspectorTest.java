@@ -68,6 +68,35 @@ class SavepointInspectorTest {
     }
 
     /**
+     * A key split anew after a rescale lists its earlier spread (whose key groups may still hold open partial windows)
+     * beside its key groups now, in the JSON and in the printed summary.
+     */
+    @Test
+    void aSplitKeySpreadAnewShowsItsEarlierSpread() {
+        var split = io.keyshift.avro.Split.newBuilder().setKeyGroups(List.of(0, 21, 42, 64, 85, 106)).setFrom(0)
+                .setPreRollFrom(0).setPlannedInVersion(3).setPredictedLoad(800).setParallelism(6)
+                .setEarlier(List.of(new io.keyshift.avro.SplitSpread(List.of(0, 64), 7_200_000L))).build();
+        var giant = io.keyshift.avro.RouteEntry.newBuilder().setKey("giant").setNaturalKeyGroup(0).setKeyGroup(0)
+                .setSplit(split).build();
+        RoutingPlan plan = RoutingPlan.newBuilder().setVersion(9).setValidUntil(10_800_000L)
+                .setBasedOnWindowEnd(7_200_000L).setMaxParallelism(128).setParallelism(6).setEntries(List.of(giant))
+                .setPredictedImbalanceBefore(1.3).setPredictedImbalanceAfter(1.1).setMigrationsStarted(0)
+                .setMigrationsCompleted(0).build();
+        ObjectNode json = SavepointInspector.planJson(plan);
+        assertThat(json.at("/moved_units/0/split_key_groups")).hasSize(6);
+        assertThat(json.at("/moved_units/0/split_earlier/0/key_groups").toString()).isEqualTo("[0,64]");
+        assertThat(json.at("/moved_units/0/split_earlier/0/until").asText()).isEqualTo("1970-01-01T02:00:00Z");
+        ObjectNode r = new com.fasterxml.jackson.databind.ObjectMapper().createObjectNode();
+        r.put("savepoint", "file:/sp").put("checkpoint_id", 7).putNull("routing_key_hash_format");
+        r.putObject("keyed_state_bytes_per_key_group");
+        r.set("plan", json);
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        SavepointInspector.print(r, new java.io.PrintStream(bytes, true, java.nio.charset.StandardCharsets.UTF_8));
+        assertThat(bytes.toString(java.nio.charset.StandardCharsets.UTF_8))
+                .contains("split over key groups [0,21,42,64,85,106], before 1970-01-01T02:00:00Z over key groups [0,64]");
+    }
+
+    /**
      * A savepoint of a job with another max parallelism than the reader's configuration (pipeline.max-parallelism
      * 256 against the default 128) is read with its own: the forecaster's series are there.
      */
