@@ -682,6 +682,16 @@ public final class KeyshiftStream<T, K> {
                     + "process functions (process(...)) yet: their migrations name keys to the keyed stage; "
                     + "use it with window(...) stages, or leave it unset");
         }
+        String unordered = keySecret == null ? null : KeyCodec.unorderedPart(keyType);
+        if (unordered != null) {
+            // the router pseudonymizes each record's serialized key: equal keys written in another order would get
+            // other pseudonyms, and a move of one would route the key's records apart (two results per window)
+            throw new IllegalArgumentException(PrivacyOptions.KEY_SECRET.key() + " needs keys whose serialized form "
+                    + "follows their value alone, but " + unordered + " of key type " + keyType + " is written in its "
+                    + "iteration order (equal keys could get different pseudonyms and be routed apart): key by a type "
+                    + "without unsorted maps or sets (a sorted one, a list, or a string made from it), or leave the "
+                    + "secret unset");
+        }
         if (config.getOptional(PlanOptions.PINNED_KEYS).isPresent()) {
             // as plans name them (canonical ids, or pseudonyms); an option not set stays unset (options() lists
             // what was set)

@@ -107,6 +107,75 @@ public abstract class KeyCodec<K> implements Serializable {
         return new PseudonymousCodec<>(base, pseudonymizer);
     }
 
+    /**
+     * Where a key of {@code type} holds a map or a set whose serialized form follows its iteration order (so two equal
+     * keys, built in another order or grown to another capacity, can serialize differently): a path such as
+     * {@code "field tags (java.util.HashSet)"}, or null where every part's serialized form follows its value (strings,
+     * numbers, enums, arrays and lists of such, tuples, rows and POJOs of such, sorted maps and sets). Walks Flink's
+     * type information, and the declared fields of a class Flink treats as a generic type (Kryo), to any depth.
+     */
+    public static String unorderedPart(TypeInformation<?> type) {
+        return unorderedPart(type, "the key", new java.util.HashSet<>());
+    }
+
+    private static String unorderedPart(TypeInformation<?> type, String path, java.util.Set<Class<?>> seen) {
+        if (type instanceof org.apache.flink.api.java.typeutils.MapTypeInfo) {
+            return path + " (a map)";
+        }
+        if (type instanceof org.apache.flink.api.java.typeutils.SetTypeInfo) {
+            return path + " (a set)";
+        }
+        if (type instanceof org.apache.flink.api.java.typeutils.ListTypeInfo<?> list) {
+            return unorderedPart(list.getElementTypeInfo(), path + "'s elements", seen);
+        }
+        if (type instanceof org.apache.flink.api.java.typeutils.ObjectArrayTypeInfo<?, ?> array) {
+            return unorderedPart(array.getComponentInfo(), path + "'s elements", seen);
+        }
+        if (type instanceof org.apache.flink.api.common.typeutils.CompositeType<?> composite) {
+            for (int i = 0; i < composite.getArity(); i++) {
+                String part = unorderedPart(composite.getTypeAt(i), "field " + composite.getFieldNames()[i] + " of "
+                        + path, seen);
+                if (part != null) {
+                    return part;
+                }
+            }
+            return null;
+        }
+        if (type instanceof org.apache.flink.api.java.typeutils.GenericTypeInfo<?> generic) {
+            return unorderedClass(generic.getTypeClass(), path, seen);
+        }
+        return null;
+    }
+
+    /** {@link #unorderedPart} of a class Kryo serializes field by field (its declared fields, and its supertypes'). */
+    private static String unorderedClass(Class<?> c, String path, java.util.Set<Class<?>> seen) {
+        if (java.util.SortedMap.class.isAssignableFrom(c) || java.util.SortedSet.class.isAssignableFrom(c)) {
+            return null;
+        }
+        if (java.util.Map.class.isAssignableFrom(c) || java.util.Set.class.isAssignableFrom(c)) {
+            return path + " (" + c.getName() + ")";
+        }
+        if (c.isPrimitive() || c.isEnum() || c.getName().startsWith("java.lang.") || !seen.add(c)) {
+            return null;
+        }
+        if (c.isArray()) {
+            return unorderedClass(c.getComponentType(), path + "'s elements", seen);
+        }
+        for (Class<?> k = c; k != null && k != Object.class; k = k.getSuperclass()) {
+            for (java.lang.reflect.Field f : k.getDeclaredFields()) {
+                int m = f.getModifiers();
+                if (java.lang.reflect.Modifier.isStatic(m) || java.lang.reflect.Modifier.isTransient(m)) {
+                    continue;
+                }
+                String part = unorderedClass(f.getType(), "field " + f.getName() + " of " + path, seen);
+                if (part != null) {
+                    return part;
+                }
+            }
+        }
+        return null;
+    }
+
     /** The codec for keys of {@code type} (serializers from {@code config} for types other than strings and numbers). */
     @SuppressWarnings("unchecked")
     public static <K> KeyCodec<K> forType(TypeInformation<K> type, SerializerConfig config) {

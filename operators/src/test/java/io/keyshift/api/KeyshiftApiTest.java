@@ -983,6 +983,34 @@ class KeyshiftApiTest {
                 .hasMessageContaining("keyed process functions");
     }
 
+    /**
+     * Under a key secret each record's key is pseudonymized from its serialized form: a key type holding an unsorted
+     * map or set (written in iteration order, so equal keys can serialize differently and a move of one pseudonym
+     * would route the key's records apart) is refused when the stage is built, naming the option and the field;
+     * without a secret (keys looked up by equality) it builds.
+     */
+    @Test
+    void aKeySecretRefusesKeyTypesWithUnsortedMapsOrSets() {
+        Configuration conf = new Configuration();
+        conf.setString("keyshift.privacy.key-secret", "api-test-secret-0123456789");
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(2);
+        var byTags = Keyshift.keyBy(Clicks.stream(env, 10, 1),
+                c -> java.util.Map.of(c.user, c.bytes), Types.MAP(Types.STRING, Types.INT)).configure(conf);
+        assertThatThrownBy(() -> byTags.window(TumblingEventTimeWindows.of(Duration.ofHours(1)))
+                .aggregate(new SumBytes()))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("keyshift.privacy.key-secret")
+                .hasMessageContaining("the key (a map)");
+        var plain = Keyshift.keyBy(Clicks.stream(env, 10, 1),
+                c -> java.util.Map.of(c.user, c.bytes), Types.MAP(Types.STRING, Types.INT)).uidPrefix("plain");
+        assertThat(plain.window(TumblingEventTimeWindows.of(Duration.ofHours(1))).aggregate(new SumBytes()))
+                .isNotNull();
+        var byUser = Keyshift.keyBy(Clicks.stream(env, 10, 1), c -> c.user, Types.STRING).uidPrefix("by-user")
+                .configure(conf);
+        assertThat(byUser.window(TumblingEventTimeWindows.of(Duration.ofHours(1))).aggregate(new SumBytes()))
+                .isNotNull();
+    }
+
     @Test
     void pinnedKeysAreTakenInTheFormTheStageWritesAndForeignOnesPinNothing() {
         io.keyshift.route.KeyCodec<Integer> ints = io.keyshift.route.KeyCodec.forType(Types.INT,

@@ -67,4 +67,55 @@ class KeyCodecTest {
         assertThat(KeyCodec.forType(org.apache.flink.api.common.typeinfo.Types.STRING,
                 new org.apache.flink.api.common.serialization.SerializerConfigImpl()).keep(s)).isSameAs(s);
     }
+
+    /** A Flink POJO key holding an unsorted set (Flink types the field as a generic type). */
+    public static class Tagged {
+        public String user;
+        public java.util.Set<String> tags;
+
+        public Tagged() {}
+    }
+
+    /** A POJO key whose map is sorted, and a list: serialized by their values. */
+    public static class SortedTagged {
+        public String user;
+        public java.util.TreeMap<String, Integer> counts;
+        public java.util.List<String> order;
+
+        public SortedTagged() {}
+    }
+
+    /** A class Flink cannot analyse as a POJO (no public no-argument constructor): Kryo writes its fields. */
+    public static final class Opaque {
+        private final java.util.HashMap<String, Integer> weights;
+
+        Opaque(java.util.HashMap<String, Integer> weights) {
+            this.weights = weights;
+        }
+    }
+
+    /**
+     * Types whose serialized form can differ between equal keys (unsorted maps and sets, written in iteration order)
+     * are found, at any depth; types whose form follows the value are not.
+     */
+    @Test
+    void keyTypesHoldingUnsortedMapsOrSetsAreFound() {
+        assertThat(KeyCodec.unorderedPart(Types.STRING)).isNull();
+        assertThat(KeyCodec.unorderedPart(Types.TUPLE(Types.STRING, Types.INT))).isNull();
+        assertThat(KeyCodec.unorderedPart(Types.LIST(Types.STRING))).isNull();
+        assertThat(KeyCodec.unorderedPart(Types.ROW_NAMED(new String[] {"a", "b"}, Types.STRING, Types.LONG)))
+                .isNull();
+        assertThat(KeyCodec.unorderedPart(TypeInformation.of(SortedTagged.class))).isNull();
+        assertThat(KeyCodec.unorderedPart(TypeInformation.of(java.util.TreeSet.class))).isNull();
+
+        assertThat(KeyCodec.unorderedPart(Types.MAP(Types.STRING, Types.INT))).isEqualTo("the key (a map)");
+        assertThat(KeyCodec.unorderedPart(Types.TUPLE(Types.STRING, Types.MAP(Types.STRING, Types.INT))))
+                .isEqualTo("field f1 of the key (a map)");
+        assertThat(KeyCodec.unorderedPart(TypeInformation.of(Tagged.class)))
+                .isEqualTo("field tags of the key (a set)");
+        assertThat(KeyCodec.unorderedPart(TypeInformation.of(java.util.HashSet.class)))
+                .isEqualTo("the key (java.util.HashSet)");
+        assertThat(KeyCodec.unorderedPart(Types.LIST(TypeInformation.of(Opaque.class))))
+                .isEqualTo("field weights of the key's elements (java.util.HashMap)");
+    }
 }
