@@ -735,12 +735,18 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
      * Records wait for a lease, and no watermark has reached this router: without watermarks no plan ever comes, and
      * the waiting records would grow until memory runs out. Fails once that has lasted the no-watermark timeout of
      * processing time since the first record waited (a cold start's first watermark comes within the watermark
-     * interval; a source's idle split holds it back for its idle timeout), naming the cause.
+     * interval; a source's idle split holds it back for its idle timeout), naming the cause. Checked with each record
+     * that waits and, for an input that falls silent after its records, by a processing-time timer at the timeout.
      */
     private void checkWatermarksArrive() {
         long now = getProcessingTimeService().getCurrentProcessingTime();
         if (waitingWithoutWatermarkSince == Long.MIN_VALUE) {
             waitingWithoutWatermarkSince = now;
+            getProcessingTimeService().registerTimer(now + noWatermarkTimeoutMillis, ts -> {
+                if (inputWatermark == Long.MIN_VALUE && waiting.size() > 0) {
+                    checkWatermarksArrive();
+                }
+            });
         } else if (now - waitingWithoutWatermarkSince >= noWatermarkTimeoutMillis) {
             throw new IllegalStateException("keyshift routes records by event time, but no watermark reached the "
                     + "router in " + noWatermarkTimeoutMillis / 1000 + " s while " + waiting.size() + " records "

@@ -1113,7 +1113,11 @@ class KeyshiftRouterTest {
         }
     }
 
-    /** A stream without watermarks: records wait for a plan that cannot come; the router fails naming the cause. */
+    /**
+     * A stream without watermarks: records wait for a plan that cannot come; the router fails naming the cause, at the
+     * timeout also when no record comes after the first ones (a burst, then silence: checked with records only, it
+     * waited for ever).
+     */
     @Test
     void recordsWaitingWithoutAnyWatermarkFailTheRouterNamingTheCause() throws Exception {
         long limit = java.time.Duration.ofMinutes(10).toMillis();
@@ -1123,12 +1127,30 @@ class KeyshiftRouterTest {
             h.processElement("k0", 5_000);
             h.setProcessingTime(limit - 1);
             h.processElement("k1", 5_001);
-            h.setProcessingTime(limit + 1);
-            org.assertj.core.api.Assertions.assertThatThrownBy(() -> h.processElement("k2", 5_002))
+            // no record after these: the timeout's timer fails the router
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> h.setProcessingTime(limit))
                     .isInstanceOf(IllegalStateException.class)
-                    .hasMessageContaining("no watermark reached the router in 600 s while 3 records waited")
+                    .hasMessageContaining("no watermark reached the router in 600 s while 2 records waited")
                     .hasMessageContaining("keyshift.route.no-watermark-timeout");
-            // with a watermark the same wait is ordinary
+        }
+        var busy = router(2, false);
+        try (var h = harness(busy, null)) {
+            h.setProcessingTime(0);
+            h.processElement("k0", 5_000);
+            h.processElement("k1", 5_001);
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> h.setProcessingTime(limit + 1))
+                    .isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining("no watermark reached the router in 600 s while 2 records waited");
+        }
+        // a watermark before the timeout: the timer finds the wait ordinary
+        var late = router(2, false);
+        try (var h = harness(late, null)) {
+            h.setProcessingTime(0);
+            h.processElement("k0", 5_000);
+            h.setProcessingTime(limit / 2);
+            h.processWatermark(new Watermark(1_000));
+            h.setProcessingTime(2 * limit);
+            assertThat(late.waitingRecords()).isEqualTo(1);
             plan(h, Plans.plan(1, Long.MAX_VALUE, MAX_P));
         }
         var ordinary = router(2, false);
