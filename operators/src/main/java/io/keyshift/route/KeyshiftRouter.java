@@ -829,7 +829,11 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
     private K key(T value) throws Exception {
         K key = keySelector.getKey(value);
         if (key == null) {
-            throw new NullPointerException("the key selector of Keyshift.keyBy returned null for " + value);
+            // the same at every restart (as under keyBy, which restarts for ever); the record itself stays out of the
+            // message (it may hold what a key secret keeps out of logs, and be large)
+            throw io.keyshift.config.JobOptions.misuse(new NullPointerException("the key selector of Keyshift.keyBy "
+                    + "returned null for " + (value == null ? "a null record" : "a record of " + value.getClass().getName())
+                    + ": a key must not be null (as under keyBy); map a missing key to a value of its own"));
         }
         return key;
     }

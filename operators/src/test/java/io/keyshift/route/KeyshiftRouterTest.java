@@ -759,6 +759,25 @@ class KeyshiftRouterTest {
         }
     }
 
+    /**
+     * A key selector that returns null fails the router for good (every restart would meet the record again; keyBy
+     * restarts for ever), naming the selector and the record's class, not the record (it may hold what a key secret
+     * keeps out of logs).
+     */
+    @Test
+    void aNullKeyFailsTheRouterForGoodWithoutShowingTheRecord() throws Exception {
+        var router = new KeyshiftRouter<String, String>(new KeyshiftRouter.Settings(WINDOW, MAX_P, 2, 64, 1.0, 1000,
+                false), s -> s.startsWith("anonymous") ? null : s, CODEC, Types.STRING, SAMPLES);
+        try (var h = harness(router, null)) {
+            assertThatThrownBy(() -> h.processElement("anonymous user 42", 5_000))
+                    .isInstanceOf(org.apache.flink.runtime.execution.SuppressRestartsException.class)
+                    .rootCause().isInstanceOf(NullPointerException.class)
+                    .hasMessageContaining("the key selector of Keyshift.keyBy returned null for a record of "
+                            + "java.lang.String")
+                    .hasMessageNotContaining("anonymous user 42");
+        }
+    }
+
     /** Planning windows cannot change across a restore: a router restored with another keyshift.window fails. */
     @Test
     void aRestoreWithAnotherPlanningWindowFailsNamingTheOption() throws Exception {
