@@ -420,6 +420,26 @@ class KeyshiftApiTest {
         assertThat(hopping.lastWindowMaxTimestamp(105)).isEqualTo(105);
     }
 
+    /**
+     * Staggered tumbling windows (an offset per subtask, drawn from the processing time or at random when a copy
+     * assigns its first window) are refused, every time: one probe pair accepted a RANDOM stagger with chance 1/size
+     * (a migrating key's windows would then differ at its old and new owner). Aligned ones are taken.
+     */
+    @Test
+    void staggeredWindowsAreRefusedEveryTime() {
+        for (var stagger : new org.apache.flink.streaming.api.windowing.assigners.WindowStagger[] {
+                org.apache.flink.streaming.api.windowing.assigners.WindowStagger.RANDOM,
+                org.apache.flink.streaming.api.windowing.assigners.WindowStagger.NATURAL}) {
+            for (int i = 0; i < 200; i++) {
+                assertThatThrownBy(() -> WindowShape.of(TumblingEventTimeWindows.of(Duration.ofMillis(4),
+                        Duration.ZERO, stagger))).as("%s", stagger).isInstanceOf(IllegalArgumentException.class)
+                        .hasMessageContaining("staggered windows");
+            }
+        }
+        assertThat(WindowShape.of(TumblingEventTimeWindows.of(Duration.ofMillis(4), Duration.ZERO,
+                org.apache.flink.streaming.api.windowing.assigners.WindowStagger.ALIGNED))).isNotNull();
+    }
+
     /** Keyed state from the runtime context: not carried by a migration, so refused behind keyshift. */
     static final class RuntimeContextTotal extends ProcessWindowFunction<Long, String, String, TimeWindow> {
         private transient org.apache.flink.api.common.state.ValueState<Long> total;
