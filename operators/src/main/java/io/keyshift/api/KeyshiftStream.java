@@ -628,9 +628,7 @@ public final class KeyshiftStream<T, K> {
                     ? " (BATCH for bounded inputs)" : "") + ": set it to STREAMING; a bounded input runs to its end "
                     + "in STREAMING too");
         }
-        if (input.getTransformation() instanceof org.apache.flink.streaming.api.transformations.PartitionTransformation<?>
-                partition && partition.getPartitioner()
-                instanceof org.apache.flink.streaming.runtime.partitioner.BroadcastPartitioner<?>) {
+        if (broadcasts(input.getTransformation())) {
             // keyBy after broadcast() keys the records once; keyshift's routers would each take every record
             throw new IllegalArgumentException("keyshift cannot key a broadcast stream: every router subtask would "
                     + "take every record, and each window would count it once per subtask; key the stream before "
@@ -965,5 +963,20 @@ public final class KeyshiftStream<T, K> {
                             + r.getPrimaryKeyGroup() + " (checksums " + r.getShadowChecksum() + " / "
                             + r.getPrimaryChecksum() + ")"));
         }
+    }
+
+    /**
+     * Whether records of {@code t} reach the next operator broadcast: a broadcast() partitioning of it, or of an input
+     * of a union it is, at any depth (keyBy's partitioner replaces those; the router's edge would keep them).
+     */
+    private static boolean broadcasts(org.apache.flink.api.dag.Transformation<?> t) {
+        if (t instanceof org.apache.flink.streaming.api.transformations.PartitionTransformation<?> partition) {
+            return partition.getPartitioner()
+                    instanceof org.apache.flink.streaming.runtime.partitioner.BroadcastPartitioner<?>;
+        }
+        if (t instanceof org.apache.flink.streaming.api.transformations.UnionTransformation<?> union) {
+            return union.getInputs().stream().anyMatch(KeyshiftStream::broadcasts);
+        }
+        return false;
     }
 }

@@ -1533,6 +1533,15 @@ class KeyshiftApiTest {
                 .window(TumblingEventTimeWindows.of(Duration.ofHours(1)));
         assertThatThrownBy(() -> broadcast.aggregate(new SumBytes())).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("broadcast");
+        // also one input of a union (keyBy's partitioner replaces the broadcast there; the router's edge kept it)
+        var unionOfBroadcast = Keyshift.keyBy(Clicks.stream(env, 10, 1).broadcast()
+                        .union(Clicks.stream(env, 10, 1)), c -> c.user, Types.STRING).uidPrefix("union")
+                .window(TumblingEventTimeWindows.of(Duration.ofHours(1)));
+        assertThatThrownBy(() -> unionOfBroadcast.aggregate(new SumBytes()))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("broadcast");
+        Keyshift.keyBy(Clicks.stream(env, 10, 1).union(Clicks.stream(env, 10, 1)), c -> c.user, Types.STRING)
+                .uidPrefix("plain-union").window(TumblingEventTimeWindows.of(Duration.ofHours(1)))
+                .aggregate(new SumBytes());
         // a rebalanced input is keyed as keyBy keys it
         Keyshift.keyBy(Clicks.stream(env, 10, 1).rebalance(), c -> c.user, Types.STRING)
                 .window(TumblingEventTimeWindows.of(Duration.ofHours(1))).aggregate(new SumBytes());
