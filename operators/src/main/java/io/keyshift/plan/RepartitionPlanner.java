@@ -663,12 +663,17 @@ public final class RepartitionPlanner {
         //     least loaded subtasks, from this lease on; times an issued lease covered keep their spread (earlier).
         if (!respread.isEmpty()) {
             double meanLoad = loadList.stream().mapToDouble(Double::doubleValue).sum() / p;
+            // the heaviest first (longest processing time first, Graham 1969), each placed beside the load of every
+            // unit but those still to be spread
+            respread.sort(Comparator.comparingDouble((Integer i) -> -loadList.get(i)).thenComparingInt(i -> i));
+            java.util.Set<Integer> toSpread = new java.util.HashSet<>(respread);
             for (int i : respread) {
                 UnitForecast u = unitOf.get(i);
                 double l = loadList.get(i);
                 int pieces = meanLoad <= 0 || l > meanLoad ? p
                         : (int) Math.min(p, Math.max(2, Math.ceil(l / (0.25 * meanLoad))));
-                Integer[] order = subtasksByLoadWithout(unitOf, loadList, atList, i, p);
+                Integer[] order = subtasksByLoadWithout(unitOf, loadList, atList, toSpread, p);
+                toSpread.remove(i);
                 List<Integer> groups = new ArrayList<>();
                 for (int t = 0; t < pieces; t++) {
                     groups.add(targetKeyGroup(u.getKey(), u.getKeyGroup(), order[t]));
@@ -727,7 +732,7 @@ public final class RepartitionPlanner {
                 // subtask only beside the load no move takes off is split into a few pieces of about a quarter
                 // of the mean, on the least loaded subtasks.
                 int pieces = l > meanLoad ? p : (int) Math.min(p, Math.max(2, Math.ceil(l / (0.25 * meanLoad))));
-                Integer[] order = subtasksByLoadWithout(unitOf, loadList, atList, i, p);
+                Integer[] order = subtasksByLoadWithout(unitOf, loadList, atList, java.util.Set.of(i), p);
                 List<Integer> groups = new ArrayList<>();
                 for (int t = 0; t < pieces; t++) {
                     groups.add(targetKeyGroup(u.getKey(), u.getKeyGroup(), order[t]));
@@ -1193,14 +1198,14 @@ public final class RepartitionPlanner {
     }
 
     /**
-     * The subtasks {@code 0..p-1} by the load of every unit but {@code i} on them, ascending (ties by index): where a
-     * split's pieces go.
+     * The subtasks {@code 0..p-1} by the load of every unit but those of {@code left} on them, ascending (ties by
+     * index): where a split's pieces go.
      */
     private static Integer[] subtasksByLoadWithout(List<UnitForecast> unitOf, List<Double> loadList,
-                                                   List<Integer> atList, int i, int p) {
+                                                   List<Integer> atList, java.util.Set<Integer> left, int p) {
         double[] without = new double[p];
         for (int j = 0; j < unitOf.size(); j++) {
-            if (j != i) {
+            if (!left.contains(j)) {
                 without[atList.get(j)] += loadList.get(j);
             }
         }
