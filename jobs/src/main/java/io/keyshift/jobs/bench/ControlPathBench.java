@@ -254,13 +254,10 @@ public final class ControlPathBench {
     }
 
     /**
-     * Runs the forecaster operator in a job on a MiniCluster with RocksDB and incremental checkpoints, releasing
-     * {@code perCheckpoint} windows per checkpoint, and returns per completed checkpoint {id, checkpointed bytes,
-     * state bytes}, from Flink's checkpoint statistics.
+     * The checkpoint job's configuration: RocksDB with incremental checkpoints into {@code dir} every 200 ms, every
+     * checkpoint's statistics kept, everything bound to 127.0.0.1, and the local runs' restart strategy.
      */
-    static List<long[]> checkpoints(SyntheticProfiles profiles, LoadForecastEngine.Settings settings, int windows,
-                                    int perCheckpoint, Path work) throws Exception {
-        Path dir = java.nio.file.Files.createTempDirectory(work, "control-path-checkpoints-");
+    static Configuration checkpointJobConfiguration(Path dir) {
         Configuration conf = new Configuration();
         conf.setString("state.backend.type", "rocksdb");
         conf.set(CheckpointingOptions.INCREMENTAL_CHECKPOINTS, true);
@@ -277,10 +274,25 @@ public final class ControlPathBench {
         conf.setString("taskmanager.bind-host", "127.0.0.1");
         conf.setString("taskmanager.host", "127.0.0.1");
         conf.set(RestOptions.PORT, io.keyshift.jobs.cluster.StandaloneCluster.freeLoopbackPort());
+        // a failure that comes back at every attempt (a checkpoint that cannot be written, memory) ends the run with
+        // its reason: with checkpointing on, Flink's default restart strategy would retry for ever
+        io.keyshift.jobs.cli.FlinkConfig.LOCAL_RESTART_STRATEGY.forEach(conf::setString);
+        return conf;
+    }
+
+    /**
+     * Runs the forecaster operator in a job on a MiniCluster with RocksDB and incremental checkpoints, releasing
+     * {@code perCheckpoint} windows per checkpoint, and returns per completed checkpoint {id, checkpointed bytes,
+     * state bytes}, from Flink's checkpoint statistics.
+     */
+    static List<long[]> checkpoints(SyntheticProfiles profiles, LoadForecastEngine.Settings settings, int windows,
+                                    int perCheckpoint, Path work) throws Exception {
+        Path dir = java.nio.file.Files.createTempDirectory(work, "control-path-checkpoints-");
+        Configuration conf = checkpointJobConfiguration(dir);
         MiniCluster cluster = new MiniCluster(new MiniClusterConfiguration.Builder().setConfiguration(conf)
                 .setNumTaskManagers(1).setNumSlotsPerTaskManager(1).build());
-        cluster.start();
         try {
+            cluster.start();
             StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
             env.setParallelism(1);
             env.setMaxParallelism(settings.maxParallelism());

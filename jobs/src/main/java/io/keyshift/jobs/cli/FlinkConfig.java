@@ -66,7 +66,7 @@ public final class FlinkConfig {
     }
 
     /** The restart strategy of a local run unless one is configured: 2 attempts, 1 s apart. */
-    static final Map<String, String> LOCAL_RESTART_STRATEGY = Map.of("restart-strategy.type", "fixed-delay",
+    public static final Map<String, String> LOCAL_RESTART_STRATEGY = Map.of("restart-strategy.type", "fixed-delay",
             "restart-strategy.fixed-delay.attempts", "2", "restart-strategy.fixed-delay.delay", "1s");
 
     /**

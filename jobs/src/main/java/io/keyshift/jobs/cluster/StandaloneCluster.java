@@ -223,7 +223,18 @@ public final class StandaloneCluster {
             }
             Thread.sleep(300);
         }
-        throw new IllegalStateException("TaskManager " + n + " did not register within " + timeout);
+        // not left behind to register later, unlisted by the failure: stopped, and the record as it was before
+        tm.handle().ifPresent(h -> {
+            h.destroy();
+            try {
+                h.onExit().get(10, java.util.concurrent.TimeUnit.SECONDS);
+            } catch (Exception stillRunning) {
+                h.destroyForcibly();
+            }
+        });
+        record(run, URI.create(st.restAddress()).getPort(), st.jobManager(), st.taskManagers());
+        throw new IllegalStateException("TaskManager " + n + " did not register within " + timeout + " and was "
+                + "stopped: see " + run.resolve("log").resolve("taskmanager-" + n + ".log"));
     }
 
     /**

@@ -15,6 +15,24 @@ import static org.assertj.core.api.Assertions.assertThat;
 class ControlPathBenchTest {
 
     /**
+     * The checkpoint job gives up after the local runs' two restarts: with checkpointing on and no restart strategy,
+     * Flink's default (exponential delay) retried a failure that comes back at every attempt for ever, and the command
+     * waited on the job without a word.
+     */
+    @Test
+    void theCheckpointJobGivesUpAfterTwoRestarts(@TempDir Path dir) throws Exception {
+        var conf = ControlPathBench.checkpointJobConfiguration(dir);
+        var strategy = org.apache.flink.runtime.executiongraph.failover.RestartBackoffTimeStrategyFactoryLoader
+                .createRestartBackoffTimeStrategyFactory(conf, conf, true).create();
+        boolean[] restarts = new boolean[3];
+        for (int i = 0; i < restarts.length; i++) {
+            strategy.notifyFailure(new RuntimeException("a checkpoint that cannot be written"));
+            restarts[i] = strategy.canRestart();
+        }
+        assertThat(restarts).containsExactly(true, true, false);
+    }
+
+    /**
      * 256 key groups, 100 keys, 600 one-minute windows (the history of a daily season fills up), 10 per checkpoint:
      * every key and key group is a series, and the forecaster's checkpoints are incremental: the median checkpoint
      * of the last quarter uploads less than half the full state (RocksDB's compactions upload more now and then).
