@@ -496,10 +496,15 @@ public final class KeyshiftJob implements Callable<Integer> {
         }
         if (controlDir != null) {
             Duration every = conf.get(io.keyshift.jobs.replay.Workload.CONTROL_DIRECTORY_INTERVAL);
-            if (every.compareTo(Duration.ZERO) <= 0) {
-                // Flink's file source refused it only when the job was built, after the input was sorted, unnamed
+            if (every.compareTo(Duration.ofMillis(1)) < 0 || every.getNano() % 1_000_000 != 0
+                    || every.compareTo(io.keyshift.config.KeyshiftConfig.MAX_DURATION) > 0) {
+                // Flink's file source refused 0 only when the job was built, after the input was sorted, unnamed; its
+                // split enumerator takes whole milliseconds (500us became a period of 0, which failed the source's
+                // coordinator at every restart) within a long
                 throw new ParameterException(cl, io.keyshift.jobs.replay.Workload.CONTROL_DIRECTORY_INTERVAL.key()
-                        + " must be > 0 with --control-dir, was " + every);
+                        + " must be whole milliseconds, at least 1ms and at most "
+                        + io.keyshift.config.KeyshiftConfig.MAX_DURATION.toDays() + "d, with --control-dir, was "
+                        + every);
             }
             conf.set(io.keyshift.jobs.replay.Workload.CONTROL_DIRECTORY, controlDir);
         }

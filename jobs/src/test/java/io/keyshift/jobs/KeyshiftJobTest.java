@@ -410,14 +410,20 @@ class KeyshiftJobTest {
                 out.resolve(".events.bin"), out.resolve("dead-letters.csv"), n -> { });
     }
 
-    /** A control directory listed every 0 s: refused naming the option (Flink's file source failed it, unnamed). */
+    /**
+     * A control directory listed every 0 s, every 500 µs (0 ms to Flink's split enumerator, which failed the source's
+     * coordinator at every restart) or beyond a long of milliseconds: refused naming the option.
+     */
     @Test
     void aControlDirectoryIntervalOfZeroIsRefused(@TempDir Path dir) {
-        assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--generator-records", "1000", "--control-dir",
-                dir.toString(), "--out", dir.resolve("out").toString(),
-                "-Dkeyshift.control.directory-interval=0s"}))
-                .isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("keyshift.control.directory-interval must be > 0 with --control-dir");
+        for (String every : new String[] {"0s", "500µs", "1500micros", "200000000000d"}) {
+            assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--generator-records", "1000", "--control-dir",
+                    dir.toString(), "--out", dir.resolve("out").toString(),
+                    "-Dkeyshift.control.directory-interval=" + every}))
+                    .as(every).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("keyshift.control.directory-interval must be whole milliseconds, at least "
+                            + "1ms and at most 36500d, with --control-dir");
+        }
     }
 
     @Test

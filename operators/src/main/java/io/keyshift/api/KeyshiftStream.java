@@ -844,7 +844,7 @@ public final class KeyshiftStream<T, K> {
                     config.get(ScalingOptions.MIN_PARALLELISM), maxScale > 0 ? maxScale : maxP, maxP,
                     config.get(ScalingOptions.COOLDOWN_WINDOWS), config.get(ScalingOptions.SCALE_IN_WINDOWS),
                     window, io.keyshift.config.KeyshiftConfig.seasons(config, window).stream()
-                            .filter(m -> m > 0).findFirst().orElse(0));
+                            .filter(m -> m >= 2).findFirst().orElse(0));
             // the forecasts as the planner passes them on: in step with the control input (scale / unscale)
             scaling = plans.getSideOutput(PlannerOperator.CONTROLLED_FORECASTS).connect(loads)
                     .transform(stage.name("scaling decisions"),

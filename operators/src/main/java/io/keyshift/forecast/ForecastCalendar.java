@@ -112,7 +112,9 @@ public final class ForecastCalendar implements Serializable {
      * one more week for marked ones, and a day of rounding.
      */
     public int reachDays() {
-        return 7 * ((referenceDays + likeDays.size() - 1) / likeDays.size() + 1) + 1;
+        // in long: a reference-days near Integer.MAX_VALUE overflowed to a negative reach that passed the bound
+        long weeks = ((long) referenceDays + likeDays.size() - 1) / likeDays.size() + 1;
+        return (int) Math.min(Integer.MAX_VALUE, 7 * weeks + 1);
     }
 
     /**

@@ -1134,8 +1134,24 @@ public final class RepartitionPlanner {
 
     /** True while {@code e}'s last move is less than min-windows-between-moves windows before {@code t}. */
     private boolean recentlyMoved(RouteEntry e, long t) {
-        int m = s.constraints().minWindowsBetweenMoves();
-        return m > 0 && e.getMovedAt() != Long.MIN_VALUE && t < e.getMovedAt() + m * s.windowMillis();
+        return movedWithin(e.getMovedAt(), s.constraints().minWindowsBetweenMoves(), s.windowMillis(), t);
+    }
+
+    /**
+     * Whether {@code t} is less than {@code minWindows} windows after a move at {@code movedAt} (Long.MIN_VALUE: never
+     * moved); saturating, so that a "never again" minimum with long windows does not overflow into "at once".
+     */
+    static boolean movedWithin(long movedAt, int minWindows, long windowMillis, long t) {
+        if (minWindows <= 0 || movedAt == Long.MIN_VALUE) {
+            return false;
+        }
+        long until;
+        try {
+            until = Math.addExact(movedAt, Math.multiplyExact((long) minWindows, windowMillis));
+        } catch (ArithmeticException beyondTime) {
+            until = Long.MAX_VALUE;
+        }
+        return t < until;
     }
 
     private static int movableCount(boolean[] movable) {

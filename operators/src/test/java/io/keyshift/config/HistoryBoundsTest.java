@@ -53,6 +53,15 @@ class HistoryBoundsTest {
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("keyshift.forecast.calendar.reference-days 100000")
                 .hasMessageContaining("fewer reference days or a longer window");
+        // far larger: the reach in days overflowed an int and passed the bound (then an array of that many days)
+        for (int days : new int[] {400_000_000, Integer.MAX_VALUE}) {
+            c.set(ForecastOptions.CALENDAR_REFERENCE_DAYS, days);
+            c.set(JobOptions.WINDOW, Duration.ofHours(1));
+            assertThatThrownBy(() -> KeyshiftConfig.validate(c)).as("%s", days)
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("keyshift.forecast.calendar.reference-days " + days)
+                    .hasMessageContaining("fewer reference days or a longer window");
+        }
     }
 
     @Test

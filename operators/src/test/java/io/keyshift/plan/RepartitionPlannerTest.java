@@ -219,6 +219,19 @@ class RepartitionPlannerTest {
         }
     }
 
+    /** min-windows-between-moves saturates: Integer.MAX_VALUE windows of 60 days after a move is never (it overflowed). */
+    @Test
+    void theMinimumWindowsBetweenMovesSaturate() {
+        long day = 86_400_000L;
+        assertThat(RepartitionPlanner.movedWithin(1_000 * day, Integer.MAX_VALUE, 60 * day, 2_000 * day)).isTrue();
+        assertThat(RepartitionPlanner.movedWithin(1_000 * day, Integer.MAX_VALUE, 60 * day, Long.MAX_VALUE - 1))
+                .isTrue();
+        assertThat(RepartitionPlanner.movedWithin(10 * W, 6, W, 15 * W)).isTrue();
+        assertThat(RepartitionPlanner.movedWithin(10 * W, 6, W, 16 * W)).isFalse();
+        assertThat(RepartitionPlanner.movedWithin(Long.MIN_VALUE, 6, W, 0)).isFalse();
+        assertThat(RepartitionPlanner.movedWithin(10 * W, 0, W, 10 * W)).isFalse();
+    }
+
     /**
      * A moved key still among the forecast's hot keys but forecast at load 0 sorted among the cold ones and, named
      * first, stopped the returns: the cold moved key after it stayed away.
