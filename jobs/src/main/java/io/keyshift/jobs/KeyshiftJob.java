@@ -534,6 +534,7 @@ public final class KeyshiftJob implements Callable<Integer> {
                 : in.present() ? in.spec(cl, sumField) : null;
         EventSpace generated = described ? null : gen.generator(cl, true);
         Path dir = out.toAbsolutePath();
+        boolean newOut = isNewDirectory(dir);
         // a job restored from a savepoint continues its own outputs; one started from a bootstrap savepoint (the
         // forecaster's state alone) continues none, and --out must be new to it as to a fresh job
         String restoredFrom = conf.getOptional(StateRecoveryOptions.SAVEPOINT_PATH).orElse(null);
@@ -610,9 +611,18 @@ public final class KeyshiftJob implements Callable<Integer> {
                         + "broker's transaction.max.timeout.ms)");
             }
         }
+        if (restoring && kafka.input() && cl.getParseResult().hasMatchedOption("--kafka-bounded")) {
+            // a restored KafkaSource enumerator finds its partitions assigned and never tells the readers that no
+            // more splits come (FLINK-31006): the readers stop at their end offsets and wait, the job RUNNING for
+            // ever with its last windows unfired
+            throw new ParameterException(cl, "--kafka-bounded cannot be restored from a savepoint: Flink's Kafka "
+                    + "source never finishes a restored bounded read (FLINK-31006), so the job would run on without "
+                    + "firing its last windows; run the backfill again from its start into a new --out, or let it "
+                    + "run to its end without a stop");
+        }
         boolean kafkaSinks = kafka.output() || !kafka.sideTopics().isEmpty();
         if (kafkaSinks) {
-            kafka.keptTransactionNaming(cl, dir, continuing, System.out);
+            kafka.keptTransactionNaming(cl, dir, continuing, newOut && restoring, System.out);
         }
         String controlDigest = controlFile == null ? null : controlFileDigest(Path.of(controlFile));
         // on a restore only: Flink's rerun of main after a JobManager failover must recover whatever the file holds
@@ -939,5 +949,18 @@ public final class KeyshiftJob implements Callable<Integer> {
                 }
             }
         };
+    }
+
+    /** Whether {@code dir} does not exist or is an empty directory (nothing of an earlier job in it). */
+    public static boolean isNewDirectory(Path dir) throws java.io.IOException {
+        if (!Files.exists(dir)) {
+            return true;
+        }
+        if (!Files.isDirectory(dir)) {
+            return false;
+        }
+        try (java.util.stream.Stream<Path> in = Files.list(dir)) {
+            return in.findAny().isEmpty();
+        }
     }
 }

@@ -495,6 +495,23 @@ class KeyshiftJobTest {
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("--strategy");
     }
 
+    /**
+     * A bounded Kafka backfill restored from a savepoint would never finish (a restored KafkaSource enumerator never
+     * tells its readers that no more splits come, FLINK-31006): refused before anything starts, naming the option.
+     */
+    @Test
+    void aBoundedKafkaReadIsNotRestored(@TempDir Path dir) throws Exception {
+        Path savepoint = Files.createDirectories(dir.resolve("savepoint"));
+        assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--kafka-bootstrap-servers", "127.0.0.1:1",
+                "--kafka-topic", "t", "--key", "k", "--time", "t", "--columns", "k,t", "--kafka-bounded",
+                "--out", dir.resolve("out").toString(), "-Dexecution.checkpointing.interval=5s",
+                "-Dexecution.state-recovery.path=" + savepoint.toUri()}))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("--kafka-bounded cannot be restored from a savepoint")
+                .hasMessageContaining("FLINK-31006");
+        assertThat(dir.resolve("out")).doesNotExist();
+    }
+
     /** Issue 16: Kafka options are checked together, on the client, before any job or connection starts. */
     @Test
     void badKafkaOptionsFailNamingTheOption(@TempDir Path dir) {

@@ -234,6 +234,14 @@ public final class FlinkConfig {
         // of attempts failed the first job with a stack trace, after --overwrite had cleared the earlier output)
         checkRestartStrategy(conf);
         checkCheckpointing(conf);
+        // 0 turns periodic watermarks off: the sources' watermarks (and a Kafka partition's idleness) come only with
+        // them, so no window would fire, no plan be made, and the job would wait without a word
+        Duration watermarkEvery = conf.get(org.apache.flink.configuration.PipelineOptions.AUTO_WATERMARK_INTERVAL);
+        if (watermarkEvery.compareTo(Duration.ofMillis(1)) < 0) {
+            throw new IllegalArgumentException("'" + org.apache.flink.configuration.PipelineOptions
+                    .AUTO_WATERMARK_INTERVAL.key() + "' must be at least 1ms (keyshift routes by event time, and the "
+                    + "sources' watermarks and idleness come periodically), was " + watermarkEvery);
+        }
         int slots = conf.get(org.apache.flink.configuration.TaskManagerOptions.NUM_TASK_SLOTS);
         if (slots < 1) {
             throw new IllegalArgumentException("'" + org.apache.flink.configuration.TaskManagerOptions.NUM_TASK_SLOTS

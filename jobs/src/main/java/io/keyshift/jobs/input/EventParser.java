@@ -357,7 +357,8 @@ public final class EventParser {
         try {
             ts = parseTime(time.toString());
         } catch (DateTimeParseException | ArithmeticException e) {
-            return dead(text, line, "unparsable time '" + time + "'"
+            return dead(text, line, "unparsable time '" + (time.length() > MAX_EPOCH_CHARS ? time.substring(0, 40)
+                    + "...' (" + time.length() + " characters" + ")" : time + "'")
                     + (TIME_OF_DAY_UNRESOLVED.equals(e.getMessage()) || DAY_NOT_IN_MONTH.equals(e.getMessage())
                     ? ": " + e.getMessage() : ""));
         }
@@ -399,13 +400,23 @@ public final class EventParser {
      * Epoch ms of a time text under this parser's pattern; DateTimeParseException if it does not parse. Records whose
      * time lies outside [{@link #MIN_EVENT_TIME}, {@link #MAX_EVENT_TIME}] are dead letters ({@link #parse}).
      */
+    /** The longest epoch time read (sign, 20 integer digits, point, 30 decimals, an exponent, and leading zeros). */
+    static final int MAX_EPOCH_CHARS = 100;
+
     public long parseTime(String text) {
         if (epochUnit != null) {
             // a number, as text or JSON (1388563200000, 1.3885632E12, 1388563200.25 seconds): whole milliseconds,
             // rounded down
             java.math.BigDecimal d;
+            String digits = text.strip();
+            if (digits.length() > MAX_EPOCH_CHARS) {
+                // parsing a number of a million digits takes time quadratic in its length: a record of them would
+                // stall the source, not be a dead letter
+                throw new DateTimeParseException("out of range (more than " + MAX_EPOCH_CHARS + " characters)",
+                        digits.substring(0, 20) + "...", 0);
+            }
             try {
-                d = new java.math.BigDecimal(text.strip());
+                d = new java.math.BigDecimal(digits);
             } catch (NumberFormatException e) {
                 throw new DateTimeParseException("not a number", text, 0);
             }

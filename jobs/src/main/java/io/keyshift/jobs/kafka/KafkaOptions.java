@@ -717,7 +717,27 @@ public final class KafkaOptions {
      */
     public void keptTransactionNaming(CommandLine cl, Path out, boolean continuing, java.io.PrintStream note)
             throws IOException {
+        keptTransactionNaming(cl, out, continuing, false, note);
+    }
+
+    /**
+     * As {@link #keptTransactionNaming(CommandLine, Path, boolean, java.io.PrintStream)}; {@code newOut}: {@code out}
+     * holds nothing yet. A restore into a new directory finds no record of its savepoint's naming: without
+     * {@code --kafka-transaction-naming} it took incrementing, and a savepoint of a pooling job then failed every
+     * attempt, so it is refused, asking for the option.
+     *
+     * @throws ParameterException naming {@code --kafka-transaction-naming} for a restore into a new directory without it
+     */
+    public void keptTransactionNaming(CommandLine cl, Path out, boolean continuing, boolean newOut,
+                                      java.io.PrintStream note) throws IOException {
         Path file = out.toAbsolutePath().normalize().resolve(TRANSACTION_NAMING_FILE);
+        if (continuing && newOut && !cl.getParseResult().hasMatchedOption("--kafka-transaction-naming")) {
+            throw new ParameterException(cl, "--kafka-transaction-naming: a job restored into a new --out (" + out
+                    + ") names its Kafka transactions as the job its savepoint comes from did, which that directory "
+                    + "does not record here: give --kafka-transaction-naming pooling or incrementing, as that job "
+                    + "had it (Flink's Kafka connector cannot switch a restored job from pooling back to "
+                    + "incrementing)");
+        }
         if (!continuing || !Files.isRegularFile(file)) {
             return;
         }

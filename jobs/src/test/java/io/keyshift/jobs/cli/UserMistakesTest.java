@@ -360,6 +360,13 @@ class UserMistakesTest {
                 "--config", conf());
         assertThat(slots.exit()).as(slots.err()).isEqualTo(2);
         assertThat(slots.err()).contains("'taskmanager.numberOfTaskSlots' must be >= 1");
+        // no periodic watermarks: no window would fire and no plan come (a Kafka input waited without a word)
+        CliRun noWatermarks = run("replay", "-Dpipeline.auto-watermark-interval=0", "--out",
+                dir.resolve("wm").toString(), "--config", conf());
+        assertThat(noWatermarks.exit()).as(noWatermarks.err()).isEqualTo(2);
+        assertThat(noWatermarks.err()).contains("'pipeline.auto-watermark-interval' must be at least 1ms")
+                .doesNotContain("\tat ");
+        assertThat(dir.resolve("wm")).doesNotExist();
         // the scaled runs' sources wait for each window's decision, the plan for the validation beyond it: for ever
         CliRun hang = run("replay", "--scale", "predictive", "-Dkeyshift.scaling.capacity=2000",
                 "-Dkeyshift.scaling.max-parallelism=8", "-Dkeyshift.migration.on-mismatch=REVERT",

@@ -84,4 +84,35 @@ class KafkaTransactionNamingTest {
         old.job().kafka.keptTransactionNaming(old.cl(), out, true, new PrintStream(new ByteArrayOutputStream()));
         assertThat(old.job().kafka.transactionNaming()).isEqualTo(TransactionNamingStrategy.INCREMENTING);
     }
+
+    /**
+     * A restore into a new --out finds no record of its savepoint's naming: without the option it took incrementing,
+     * and a pooling job's savepoint failed every attempt; now refused, asking for the option. With it, either naming
+     * is taken; a restore into a directory that holds an earlier job's output is unaffected.
+     */
+    @Test
+    void aRestoreIntoANewDirectoryMustNameTheTransactionNaming(@TempDir Path dir) throws Exception {
+        Path out = dir.resolve("new-out");
+        Parsed restored = parse();
+        assertThatThrownBy(() -> restored.job().kafka.keptTransactionNaming(restored.cl(), out, true, true,
+                new PrintStream(new ByteArrayOutputStream())))
+                .isInstanceOf(CommandLine.ParameterException.class)
+                .hasMessageContaining("--kafka-transaction-naming: a job restored into a new --out")
+                .hasMessageContaining("give --kafka-transaction-naming pooling or incrementing");
+        for (String naming : List.of("pooling", "incrementing")) {
+            Parsed named = parse("--kafka-transaction-naming", naming);
+            named.job().kafka.keptTransactionNaming(named.cl(), out, true, true,
+                    new PrintStream(new ByteArrayOutputStream()));
+            assertThat(named.job().kafka.transactionNaming().name()).isEqualToIgnoringCase(naming);
+        }
+        Parsed fresh = parse();
+        fresh.job().kafka.keptTransactionNaming(fresh.cl(), out, false, true,
+                new PrintStream(new ByteArrayOutputStream()));
+        assertThat(fresh.job().kafka.transactionNaming()).isEqualTo(TransactionNamingStrategy.INCREMENTING);
+        assertThat(io.keyshift.jobs.KeyshiftJob.isNewDirectory(out)).isTrue();
+        Files.createDirectories(out);
+        assertThat(io.keyshift.jobs.KeyshiftJob.isNewDirectory(out)).isTrue();
+        Files.writeString(out.resolve("results.csv"), "x\n");
+        assertThat(io.keyshift.jobs.KeyshiftJob.isNewDirectory(out)).isFalse();
+    }
 }
