@@ -171,7 +171,7 @@ public final class LoadForecastEngine {
             }
             t.lastHotWindow = windowIndex;
         }
-        ageOut(estimates);
+        ageOut();
 
         ForecastCalendar calendar = settings.calendar();
         // the calendar: is this window marked, and where (in windows from the last observation before it, and from
@@ -297,8 +297,7 @@ public final class LoadForecastEngine {
         return n == 0 ? s.forecast(step) : sum / n;
     }
 
-    /** @param now this window's hot-key estimates: a key's peak counts its load now (its series holds it only later) */
-    private void ageOut(Map<String, Double> now) {
+    private void ageOut() {
         tracked.entrySet().removeIf(e -> {
             boolean old = windowIndex - e.getValue().lastHotWindow >= settings.ageOutWindows();
             if (old) {
@@ -314,10 +313,7 @@ public final class LoadForecastEngine {
             int span = settings.ageOutWindows();
             List<Map.Entry<String, Tracked>> entries = new ArrayList<>(tracked.entrySet());
             Map<String, Double> peak = new HashMap<>();
-            // this window's load counts: a key hot for the first time has an empty series (peak 0 without it), and
-            // was dropped first, before keys whose few records had made them hot within the span
-            entries.forEach(e -> peak.put(e.getKey(), Math.max(e.getValue().series.recentMax(span),
-                    e.getValue().lastHotWindow == windowIndex ? now.getOrDefault(e.getKey(), 0.0) : 0.0)));
+            entries.forEach(e -> peak.put(e.getKey(), e.getValue().series.recentMax(span)));
             entries.sort((a, b) -> {
                 int c = Double.compare(peak.get(a.getKey()), peak.get(b.getKey()));
                 if (c == 0) {

@@ -7,7 +7,6 @@ import org.junit.jupiter.api.Test;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -60,38 +59,5 @@ class TrackedKeysTest {
         assertThat(daily.observations()).isEqualTo(24 * 4);
         assertThat(daily.nextForecast()).isGreaterThan(250);
         assertThat(e.series().stream().filter(s -> s.key() != null).count()).isLessThanOrEqualTo(8);
-    }
-
-    /** A window's profile with {@code loads} as its hot keys, in order. */
-    private static WindowProfile hot(int t, Map<String, Double> loads) {
-        WindowProfile p = WindowProfile.empty(t * 3_600_000L, (t + 1) * 3_600_000L, MAX_P, 1.0);
-        int n = loads.size();
-        p.hotKeys = loads.keySet().toArray(new String[0]);
-        p.hotKeyGroups = new int[n];
-        p.hotEstimates = loads.values().stream().mapToDouble(Double::doubleValue).toArray();
-        p.hotLowerBounds = p.hotEstimates.clone();
-        p.hotUpperBounds = p.hotEstimates.clone();
-        for (int i = 0; i < n; i++) {
-            p.hotKeyGroups[i] = i % MAX_P;
-            p.keyGroupCounts[i % MAX_P] += (long) p.hotEstimates[i];
-        }
-        p.records = Arrays.stream(p.keyGroupCounts).sum();
-        return p;
-    }
-
-    /**
-     * Beyond 2 x top-k tracked keys, a key hot for the first time with the window's largest load stays and the least
-     * recently hot of the lighter ones goes: its series was still empty when the peaks were compared, so it scored 0
-     * and was dropped first, window after window, until an older key aged out.
-     */
-    @Test
-    void aKeyHotForTheFirstTimeWithTheLargestLoadIsTracked() {
-        LoadForecastEngine e = new LoadForecastEngine(new LoadForecastEngine.Settings(MAX_P, 1, 48,
-                ModelSpec.candidates(List.of(24)), 24, 1, 0.99, 1.96, 4.0));
-        e.observe(hot(0, Map.of("a", 100.0)));
-        e.observe(hot(1, Map.of("b", 100.0)));
-        e.observe(hot(2, Map.of("c", 10_000.0)));
-        assertThat(e.series().stream().map(LoadForecastEngine.SeriesInfo::key).filter(k -> k != null))
-                .containsExactlyInAnyOrder("b", "c");
     }
 }
