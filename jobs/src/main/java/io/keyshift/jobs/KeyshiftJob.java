@@ -611,7 +611,10 @@ public final class KeyshiftJob implements Callable<Integer> {
                         + "broker's transaction.max.timeout.ms)");
             }
         }
-        if (restoring && kafka.input() && cl.getParseResult().hasMatchedOption("--kafka-bounded")) {
+        // a restore from a savepoint known to be one (a path this client cannot read may be a bootstrap, which holds
+        // no source or sink state: those are not refused below)
+        boolean savepointRestore = restoredFrom != null && Boolean.FALSE.equals(bootstrap);
+        if (savepointRestore && kafka.input() && cl.getParseResult().hasMatchedOption("--kafka-bounded")) {
             // a restored KafkaSource enumerator finds its partitions assigned and never tells the readers that no
             // more splits come (FLINK-31006): the readers stop at their end offsets and wait, the job RUNNING for
             // ever with its last windows unfired
@@ -622,7 +625,7 @@ public final class KeyshiftJob implements Callable<Integer> {
         }
         boolean kafkaSinks = kafka.output() || !kafka.sideTopics().isEmpty();
         if (kafkaSinks) {
-            kafka.keptTransactionNaming(cl, dir, continuing, newOut && restoring, System.out);
+            kafka.keptTransactionNaming(cl, dir, continuing, newOut && savepointRestore, System.out);
         }
         String controlDigest = controlFile == null ? null : controlFileDigest(Path.of(controlFile));
         // on a restore only: Flink's rerun of main after a JobManager failover must recover whatever the file holds

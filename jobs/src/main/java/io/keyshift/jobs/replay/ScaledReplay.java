@@ -181,13 +181,26 @@ public final class ScaledReplay {
         }
     }
 
-    /** Whether a {@code CheckpointException} (possibly serialized by the JobManager) is among the causes. */
+    /** Why a task declines a savepoint for a while (it is finishing, not yet running, or not all tasks run). */
+    private static final List<org.apache.flink.runtime.checkpoint.CheckpointFailureReason> PASSING = List.of(
+            org.apache.flink.runtime.checkpoint.CheckpointFailureReason.CHECKPOINT_DECLINED_TASK_CLOSING,
+            org.apache.flink.runtime.checkpoint.CheckpointFailureReason.CHECKPOINT_DECLINED_TASK_NOT_READY,
+            org.apache.flink.runtime.checkpoint.CheckpointFailureReason.NOT_ALL_REQUIRED_TASKS_RUNNING);
+
+    /**
+     * Whether a {@code CheckpointException} (possibly serialized by the JobManager) among the causes was declined for
+     * a passing reason ({@link #PASSING}): a savepoint that cannot be written, or that timed out, is not tried again.
+     */
     static boolean isCheckpointFailure(Throwable t) {
         String name = org.apache.flink.runtime.checkpoint.CheckpointException.class.getName();
         for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
-            if (c instanceof org.apache.flink.runtime.checkpoint.CheckpointException
-                    || c instanceof org.apache.flink.util.SerializedThrowable st
-                    && name.equals(st.getOriginalErrorClassName())) {
+            if (c instanceof org.apache.flink.runtime.checkpoint.CheckpointException ce) {
+                if (PASSING.contains(ce.getCheckpointFailureReason())) {
+                    return true;
+                }
+            } else if (c instanceof org.apache.flink.util.SerializedThrowable st
+                    && name.equals(st.getOriginalErrorClassName()) && st.getMessage() != null
+                    && PASSING.stream().anyMatch(r -> st.getMessage().contains(r.message()))) {
                 return true;
             }
         }

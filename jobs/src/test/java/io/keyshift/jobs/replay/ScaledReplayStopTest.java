@@ -48,6 +48,14 @@ class ScaledReplayStopTest {
         }, () -> false, t -> { }, 5, 1)).isInstanceOf(ExecutionException.class)
                 .hasRootCauseMessage("the job is not running");
         assertThat(calls).hasValue(1);
+        // a savepoint that cannot be written is no passing decline: not tried again
+        calls.set(0);
+        assertThatThrownBy(() -> ScaledReplay.stopWithSavepoint(() -> {
+            calls.incrementAndGet();
+            return CompletableFuture.failedFuture(new SerializedThrowable(new CheckpointException(
+                    CheckpointFailureReason.IO_EXCEPTION)));
+        }, () -> false, t -> { }, 5, 1)).isInstanceOf(ExecutionException.class);
+        assertThat(calls).hasValue(1);
         calls.set(0);
         assertThatThrownBy(() -> ScaledReplay.stopWithSavepoint(() -> {
             calls.incrementAndGet();
