@@ -111,7 +111,8 @@ public abstract class KeyCodec<K> implements Serializable {
      * Where a key of {@code type} holds a map or a set whose serialized form follows its iteration order (so two equal
      * keys, built in another order or grown to another capacity, can serialize differently): a path such as
      * {@code "field tags (java.util.HashSet)"}, or null where every part's serialized form follows its value (strings,
-     * numbers, enums, arrays and lists of such, tuples, rows and POJOs of such, sorted maps and sets). Walks Flink's
+     * numbers, enums, arrays and lists of such, tuples, rows and POJOs of such, sorted maps and sets, enum maps and
+     * sets). Walks Flink's
      * type information, and the declared fields of a class Flink treats as a generic type (Kryo), to any depth.
      */
     public static String unorderedPart(TypeInformation<?> type) {
@@ -149,7 +150,9 @@ public abstract class KeyCodec<K> implements Serializable {
 
     /** {@link #unorderedPart} of a class Kryo serializes field by field (its declared fields, and its supertypes'). */
     private static String unorderedClass(Class<?> c, String path, java.util.Set<Class<?>> seen) {
-        if (java.util.SortedMap.class.isAssignableFrom(c) || java.util.SortedSet.class.isAssignableFrom(c)) {
+        if (java.util.SortedMap.class.isAssignableFrom(c) || java.util.SortedSet.class.isAssignableFrom(c)
+                || java.util.EnumMap.class.isAssignableFrom(c) || java.util.EnumSet.class.isAssignableFrom(c)) {
+            // sorted, or in the enum's declaration order
             return null;
         }
         if (java.util.Map.class.isAssignableFrom(c) || java.util.Set.class.isAssignableFrom(c)) {

@@ -107,6 +107,8 @@ class KeyCodecTest {
                 .isNull();
         assertThat(KeyCodec.unorderedPart(TypeInformation.of(SortedTagged.class))).isNull();
         assertThat(KeyCodec.unorderedPart(TypeInformation.of(java.util.TreeSet.class))).isNull();
+        assertThat(KeyCodec.unorderedPart(TypeInformation.of(java.util.EnumSet.class))).isNull();
+        assertThat(KeyCodec.unorderedPart(TypeInformation.of(java.util.EnumMap.class))).isNull();
 
         assertThat(KeyCodec.unorderedPart(Types.MAP(Types.STRING, Types.INT))).isEqualTo("the key (a map)");
         assertThat(KeyCodec.unorderedPart(Types.TUPLE(Types.STRING, Types.MAP(Types.STRING, Types.INT))))
