@@ -23,29 +23,14 @@ class TrackedKeysTest {
 
     /** Hour t: "daily" has 500 records in hours 0-3 of each day and none else; 4 fresh noise keys of 3 records. */
     private static WindowProfile profile(int t) {
-        WindowProfile p = WindowProfile.empty(t * 3_600_000L, (t + 1) * 3_600_000L, MAX_P, 1.0);
-        List<String> keys = new ArrayList<>();
-        List<Double> loads = new ArrayList<>();
+        Map<String, Double> loads = new java.util.LinkedHashMap<>();
         if (t % 24 < 4) {
-            keys.add("daily");
-            loads.add(500.0);
+            loads.put("daily", 500.0);
         }
         for (int i = 0; i < 4; i++) {
-            keys.add("noise-" + t + "-" + i);
-            loads.add(3.0);
+            loads.put("noise-" + t + "-" + i, 3.0);
         }
-        int n = keys.size();
-        p.hotKeys = keys.toArray(new String[0]);
-        p.hotKeyGroups = new int[n];
-        p.hotEstimates = loads.stream().mapToDouble(Double::doubleValue).toArray();
-        p.hotLowerBounds = p.hotEstimates.clone();
-        p.hotUpperBounds = p.hotEstimates.clone();
-        for (int i = 0; i < n; i++) {
-            p.hotKeyGroups[i] = i % MAX_P;
-            p.keyGroupCounts[i % MAX_P] += (long) p.hotEstimates[i];
-        }
-        p.records = Arrays.stream(p.keyGroupCounts).sum();
-        return p;
+        return hot(t, loads);
     }
 
     @Test
