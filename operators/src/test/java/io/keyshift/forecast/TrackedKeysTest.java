@@ -4,7 +4,6 @@ import io.keyshift.profiler.WindowProfile;
 
 import org.junit.jupiter.api.Test;
 
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
