@@ -250,8 +250,10 @@ public class KeyDistributionProfiler extends AbstractStreamOperator<WindowProfil
             s.getPlanVersion(), s.getOutputIdle() ? 1 : 0});
         naturalUntil = Math.max(naturalUntil, s.getNaturalUntil());
         WindowSample w = s.getWindow();
-        if (w != null && lastEmittedEnd != Long.MIN_VALUE && w.getWindowEnd() <= lastEmittedEnd) {
-            // a subtask that was idle and came back behind the others: its window was closed without it
+        if (w != null && (lastEmittedEnd != Long.MIN_VALUE && w.getWindowEnd() <= lastEmittedEnd
+                || emittedWatermark != Long.MIN_VALUE && w.getWindowEnd() - 1 <= emittedWatermark)) {
+            // a subtask that was idle and came back behind the others: its window was closed without it (or, before
+            // the first profile, the watermark emitted has passed it: a profile of it would come after that)
             lateReports.inc();
             s.setWindow(null);
         }

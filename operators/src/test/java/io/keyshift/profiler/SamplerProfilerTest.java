@@ -1116,6 +1116,35 @@ class SamplerProfilerTest {
     }
 
     /**
+     * The same before the first profile: a subtask back from idle behind the watermark already emitted (with no
+     * profile yet) has its samples of windows the watermark has passed dropped as late, and no profile comes after a
+     * watermark past it (windows 0 to 2W were profiled after watermark 3W - 1, their forecasts behind the forecaster's
+     * own watermark).
+     */
+    @Test
+    void aSubtaskBehindTheWatermarkBeforeTheFirstProfileIsLateToo() throws Exception {
+        try (var h = profiler(null)) {
+            send(h, report(1, W / 2, true, null));
+            send(h, report(0, 3 * W - 1, false, null));
+            assertThat(watermarks(h)).containsExactly(3 * W - 1);
+            assertThat(profiles(h)).isEmpty();
+            send(h, report(1, W / 2, false, null));
+            send(h, report(1, W / 2, false, sampleOf(0, 1, "x")));
+            assertThat(profiles(h)).as("profiles after watermark 3W - 1").isEmpty();
+            // caught up: it holds the next window back again
+            send(h, report(1, 3 * W - 1, false, null));
+            send(h, report(0, 4 * W - 1, false, sampleOf(3 * W, 0, "c")));
+            assertThat(profiles(h)).isEmpty();
+            send(h, report(1, 4 * W - 1, false, sampleOf(3 * W, 1, "y", "y")));
+            assertThat(profiles(h)).singleElement().satisfies(p -> {
+                assertThat(p.windowStart).isEqualTo(3 * W);
+                assertThat(p.hotKeys).containsExactly("y", "c");
+            });
+            assertThat(watermarks(h)).containsExactly(3 * W - 1, 4 * W - 1);
+        }
+    }
+
+    /**
      * The routers' channels going idle does not make the profiler's output idle: its watermark comes from their
      * reports, and one emitted on a report that arrives while every channel is idle reaches the forecaster (Flink
      * drops a watermark given to an idle output).
