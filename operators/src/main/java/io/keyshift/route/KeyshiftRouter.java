@@ -493,11 +493,6 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
         boolean chainedMainOutput = getOperatorConfig().getChainedOutputs(getUserCodeClassloader()).stream()
                 .anyMatch(edge -> edge.getOutputTag() == null);
         reusable = chainedMainOutput ? null : Envelope.of(RoutingKey.restore(null, 0, 0, 0), null, Role.PRIMARY);
-        if (waiting.size() > 0 && inputWatermark == Long.MIN_VALUE && noWatermarkTimeoutMillis > 0) {
-            // records restored waiting, no watermark yet: the timeout runs from now, whether records follow or not
-            // (timers are not checkpointed; a failure of the timeout's own would otherwise wait in silence after it)
-            checkWatermarksArrive();
-        }
         primaryCopies = getMetricGroup().counter(KeyshiftMetrics.ROUTER_PRIMARY_RECORDS);
         shadowCopies = getMetricGroup().counter(KeyshiftMetrics.ROUTER_SHADOW_RECORDS);
         pacedRecords = getMetricGroup().counter(KeyshiftMetrics.ROUTER_PACED_RECORDS);
