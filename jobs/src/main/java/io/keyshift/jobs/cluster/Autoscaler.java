@@ -40,12 +40,6 @@ public final class Autoscaler {
     private final FlinkRest api;
     private final String jobId;
     private boolean seen;
-    /**
-     * The parallel vertices, as the first step that read the requirements found them (the largest upper bound):
-     * kept, so that a vertex of a parallelism of its own (the results path, ceil(p / 8) by default) above a later
-     * decision is not taken for one of them (it was: a second request, a second restart, for one decision).
-     */
-    private java.util.Set<String> parallel;
 
     /** Whether a step has read the job's state (a later REST error is then not a wrong job id or address). */
     public boolean seen() {
@@ -76,22 +70,9 @@ public final class Autoscaler {
             }
             throw e;
         }
-        int largest = 0;
+        int current = 0;
         for (Iterator<Map.Entry<String, JsonNode>> it = req.fields(); it.hasNext(); ) {
-            largest = Math.max(largest, it.next().getValue().path("parallelism").path("upperBound").asInt());
-        }
-        if (parallel == null || parallel.stream().noneMatch(req::has)) {
-            parallel = new java.util.HashSet<>();
-            for (Iterator<Map.Entry<String, JsonNode>> it = req.fields(); it.hasNext(); ) {
-                Map.Entry<String, JsonNode> v = it.next();
-                if (largest > 1 && v.getValue().path("parallelism").path("upperBound").asInt() == largest) {
-                    parallel.add(v.getKey());
-                }
-            }
-        }
-        int current = largest <= 1 ? largest : 0;
-        for (String v : parallel) {
-            current = Math.max(current, req.path(v).path("parallelism").path("upperBound").asInt());
+            current = Math.max(current, it.next().getValue().path("parallelism").path("upperBound").asInt());
         }
         if (current >= 1 && current < MIN_PARALLEL) {
             // every vertex at 1: the parallel ones cannot be told from the global ones, and a request would make
@@ -123,7 +104,7 @@ public final class Autoscaler {
             Map.Entry<String, JsonNode> v = it.next();
             JsonNode p = v.getValue().path("parallelism");
             ObjectNode bounds = body.putObject(v.getKey()).putObject("parallelism");
-            if (parallel.contains(v.getKey())) {
+            if (p.path("upperBound").asInt() == current) {
                 bounds.put("lowerBound", 1);
                 bounds.put("upperBound", target);
             } else {

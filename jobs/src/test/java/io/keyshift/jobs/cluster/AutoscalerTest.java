@@ -26,8 +26,6 @@ class AutoscalerTest {
     private volatile double decided;
     /** Upper bounds of the two vertices: the parallel one ("routed") and the global one ("planner"). */
     private volatile int routedUpper = 4;
-    /** Upper bound of a vertex of a parallelism of its own (the results path); 0: the job has none. */
-    private volatile int resultsUpper;
     private final List<JsonNode> puts = new ArrayList<>();
 
     @BeforeEach
@@ -43,9 +41,6 @@ class AutoscalerTest {
                     puts.add(put);
                 }
                 routedUpper = put.path("routed").path("parallelism").path("upperBound").asInt();
-                if (resultsUpper > 0) {
-                    resultsUpper = put.path("results").path("parallelism").path("upperBound").asInt();
-                }
                 body = "{}";
             } else if (path.equals("/jobs/j") || path.equals("/jobs/" + SERVED)) {
                 body = "{\"state\":\"RUNNING\",\"vertices\":[{\"id\":\"scaling\"}]}";
@@ -55,8 +50,6 @@ class AutoscalerTest {
                 body = "[{\"id\":\"0.ScalingDecisions.keyshiftScalingParallelism\",\"sum\":" + decided + "}]";
             } else if (path.endsWith("/resource-requirements")) {
                 body = "{\"routed\":{\"parallelism\":{\"lowerBound\":1,\"upperBound\":" + routedUpper + "}},"
-                        + (resultsUpper > 0 ? "\"results\":{\"parallelism\":{\"lowerBound\":1,\"upperBound\":"
-                        + resultsUpper + "}}," : "")
                         + "\"planner\":{\"parallelism\":{\"lowerBound\":1,\"upperBound\":1}}}";
             } else {
                 body = "{}";
@@ -226,28 +219,6 @@ class AutoscalerTest {
         decided = 1;
         scaler().step();
         assertThat(scaler().step().applied()).as("1 is applied as 2, and 2 is where it is").isFalse();
-    }
-
-    /**
-     * A job submitted at 24 with its results path at 3 (ceil(24 / 8)), decided 2: one request takes the parallel
-     * vertices to 2 and leaves the results path alone; the next step finds the decided parallelism in force (it took
-     * the results path's 3, the largest bound then, for the parallel vertices' and requested a second restart).
-     */
-    @Test
-    void aVertexOfItsOwnParallelismIsNotTakenForAParallelOne() throws Exception {
-        routedUpper = 24;
-        resultsUpper = 3;
-        decided = 2;
-        Autoscaler scaler = scaler();
-        assertThat(scaler.step().applied()).isTrue();
-        assertThat(routedUpper).isEqualTo(2);
-        assertThat(resultsUpper).isEqualTo(3);
-        assertThat(scaler.step().applied()).isFalse();
-        assertThat(puts).hasSize(1);
-        decided = 5;
-        assertThat(scaler.step().applied()).isTrue();
-        assertThat(routedUpper).isEqualTo(5);
-        assertThat(resultsUpper).isEqualTo(3);
     }
 
     /** A job at parallelism 1 (every vertex's upper bound 1) is left alone: nothing tells its vertices apart. */
