@@ -676,21 +676,17 @@ class PlannerOperatorTest {
         RoutingPlan notYet = io.keyshift.route.Plans.plan(2, 11 * W, MAX_P, later);
         notYet.setParallelism(4);
         assertThat(PlannerOperator.observedImbalance(f, notYet)).isCloseTo(2.5, org.assertj.core.data.Offset.offset(1e-9));
-        // spread anew from the window's end on (over one key group): the window was dealt over the earlier spread
-        RouteEntry anew = RouteEntry.newBuilder(giant).setSplit(io.keyshift.avro.Split.newBuilder(split)
-                .setKeyGroups(List.of(pieces.get(0))).setEarlier(List.of(new io.keyshift.avro.SplitSpread(pieces,
-                        10 * W))).build()).build();
-        RoutingPlan respread = io.keyshift.route.Plans.plan(3, 11 * W, MAX_P, anew);
-        respread.setParallelism(4);
-        assertThat(PlannerOperator.observedImbalance(f, respread)).isCloseTo(1.0, org.assertj.core.data.Offset.offset(1e-9));
-        // spread anew before the window: its records went to the one key group
-        RouteEntry anewBefore = RouteEntry.newBuilder(giant).setSplit(io.keyshift.avro.Split.newBuilder(split)
-                .setKeyGroups(List.of(pieces.get(0))).setEarlier(List.of(new io.keyshift.avro.SplitSpread(pieces,
-                        9 * W))).build()).build();
-        RoutingPlan respreadBefore = io.keyshift.route.Plans.plan(3, 11 * W, MAX_P, anewBefore);
-        respreadBefore.setParallelism(4);
-        assertThat(PlannerOperator.observedImbalance(f, respreadBefore))
-                .isCloseTo(2.5, org.assertj.core.data.Offset.offset(1e-9));
+        // spread anew over one key group: from the window's end on, the window was dealt over the earlier spread
+        // (balanced); from before the window, its records went to the one key group
+        for (long[] untilAndImbalance : new long[][] {{10 * W, 10}, {9 * W, 25}}) {
+            RouteEntry anew = RouteEntry.newBuilder(giant).setSplit(io.keyshift.avro.Split.newBuilder(split)
+                    .setKeyGroups(List.of(pieces.get(0))).setEarlier(List.of(new io.keyshift.avro.SplitSpread(pieces,
+                            untilAndImbalance[0]))).build()).build();
+            RoutingPlan respread = io.keyshift.route.Plans.plan(3, 11 * W, MAX_P, anew);
+            respread.setParallelism(4);
+            assertThat(PlannerOperator.observedImbalance(f, respread)).as("spread anew at %s", untilAndImbalance[0])
+                    .isCloseTo(untilAndImbalance[1] / 10.0, org.assertj.core.data.Offset.offset(1e-9));
+        }
     }
 
     /**
