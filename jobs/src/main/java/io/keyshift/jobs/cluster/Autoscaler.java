@@ -17,10 +17,13 @@ import java.util.Map;
  * parallelism the actuated policy, {@code keyshift.scaling.policy}, has decided), read
  * {@code GET /jobs/:jobid/resource-requirements}, and if the decided parallelism differs from the current upper
  * bound of the job's parallel vertices, {@code PUT} new requirements: those vertices get {@code [1, decided]}, the
- * global ones (parallelism-1 profiler, forecaster, planner, scaling, plan sinks) keep theirs. The parallel vertices
- * are those whose upper bound is the largest in the job, so the job must have been submitted with a parallelism
- * of at least 2, and a decision below 2 is applied as 2 (at 1 the parallel vertices could no longer be told from the
- * global ones, and the next scale-out would make those parallel).
+ * global ones (parallelism-1 profiler, forecaster, planner, scaling, plan sinks) and keyshift's results path (shadow
+ * validator, split merger, mismatch reverts, at a parallelism of their own) keep theirs. The parallel vertices are
+ * those at the upper bound of the vertices that hold keyshift's router (found by the operator name
+ * {@code keyshift[...] router} in {@code GET /jobs/:jobid}; a job without one: the largest upper bound in the job),
+ * so the job must have been submitted with a parallelism of at least 2, and a decision below 2 is applied as 2 (at 1
+ * the parallel vertices could no longer be told from the global ones, and the next scale-out would make those
+ * parallel).
  */
 public final class Autoscaler {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -36,6 +39,12 @@ public final class Autoscaler {
     }
 
     private static final String PARALLELISM_ONE = "the job runs at parallelism ";
+
+    /** What keyshift's router operator's name holds ({@code keyshift[<uid prefix>] router}). */
+    static final String ROUTER = "] router";
+    /** What the names of keyshift's results path operators hold. */
+    static final java.util.List<String> RESULTS_PATH = java.util.List.of("] shadow validator", "] split merger",
+            "] mismatch reverts");
 
     private final FlinkRest api;
     private final String jobId;
@@ -53,7 +62,8 @@ public final class Autoscaler {
 
     /** One step: reads the decision and applies it if it differs from the job's requirements. */
     public Step step() throws IOException, InterruptedException {
-        String state = api.jobState(jobId);
+        JsonNode job = api.job(jobId);
+        String state = job.path("state").asText();
         seen |= !state.isEmpty();
         if (!"RUNNING".equals(state)) {
             return new Step(state, -1, -1, false, "job is " + state);
@@ -70,9 +80,25 @@ public final class Autoscaler {
             }
             throw e;
         }
+        // The routers' vertices anchor the parallel ones: the results path, at a parallelism of its own (ceil(p / 8)
+        // by default), can be above a decision, and taken for the largest bound it was scaled as a parallel vertex,
+        // a second request and restart for one decision.
+        java.util.Set<String> routers = new java.util.HashSet<>();
+        java.util.Set<String> resultsPath = new java.util.HashSet<>();
+        for (JsonNode v : job.path("vertices")) {
+            String name = v.path("name").asText();
+            if (name.contains(ROUTER)) {
+                routers.add(v.path("id").asText());
+            } else if (RESULTS_PATH.stream().anyMatch(name::contains)) {
+                resultsPath.add(v.path("id").asText());
+            }
+        }
         int current = 0;
         for (Iterator<Map.Entry<String, JsonNode>> it = req.fields(); it.hasNext(); ) {
-            current = Math.max(current, it.next().getValue().path("parallelism").path("upperBound").asInt());
+            Map.Entry<String, JsonNode> v = it.next();
+            if (routers.isEmpty() || routers.contains(v.getKey())) {
+                current = Math.max(current, v.getValue().path("parallelism").path("upperBound").asInt());
+            }
         }
         if (current >= 1 && current < MIN_PARALLEL) {
             // every vertex at 1: the parallel ones cannot be told from the global ones, and a request would make
@@ -104,7 +130,7 @@ public final class Autoscaler {
             Map.Entry<String, JsonNode> v = it.next();
             JsonNode p = v.getValue().path("parallelism");
             ObjectNode bounds = body.putObject(v.getKey()).putObject("parallelism");
-            if (p.path("upperBound").asInt() == current) {
+            if (p.path("upperBound").asInt() == current && !resultsPath.contains(v.getKey())) {
                 bounds.put("lowerBound", 1);
                 bounds.put("upperBound", target);
             } else {

@@ -26,6 +26,8 @@ class AutoscalerTest {
     private volatile double decided;
     /** Upper bounds of the two vertices: the parallel one ("routed") and the global one ("planner"). */
     private volatile int routedUpper = 4;
+    /** Upper bound of keyshift's results path (a parallelism of its own); 0: the job has none. */
+    private volatile int resultsUpper;
     private final List<JsonNode> puts = new ArrayList<>();
 
     @BeforeEach
@@ -41,15 +43,26 @@ class AutoscalerTest {
                     puts.add(put);
                 }
                 routedUpper = put.path("routed").path("parallelism").path("upperBound").asInt();
+                if (resultsUpper > 0) {
+                    resultsUpper = put.path("results").path("parallelism").path("upperBound").asInt();
+                }
                 body = "{}";
             } else if (path.equals("/jobs/j") || path.equals("/jobs/" + SERVED)) {
-                body = "{\"state\":\"RUNNING\",\"vertices\":[{\"id\":\"scaling\"}]}";
+                body = "{\"state\":\"RUNNING\",\"vertices\":[{\"id\":\"scaling\"}"
+                        + (resultsUpper > 0 ? ",{\"id\":\"routed\",\"name\":\"Source: events -> keyshift[job] router"
+                        + " -> keyshift[job] reports\"},{\"id\":\"results\",\"name\":\"keyshift[job] shadow validator"
+                        + " -> Sink: validation\"},{\"id\":\"planner\",\"name\":\"keyshift[job] planner\"}" : "")
+                        + "]}";
+            } else if (path.endsWith("/subtasks/metrics") && !path.contains("/vertices/scaling/")) {
+                body = "[]";
             } else if (path.endsWith("/subtasks/metrics") && query == null) {
                 body = "[{\"id\":\"0.ScalingDecisions.keyshiftScalingParallelism\"}]";
             } else if (path.endsWith("/subtasks/metrics")) {
                 body = "[{\"id\":\"0.ScalingDecisions.keyshiftScalingParallelism\",\"sum\":" + decided + "}]";
             } else if (path.endsWith("/resource-requirements")) {
                 body = "{\"routed\":{\"parallelism\":{\"lowerBound\":1,\"upperBound\":" + routedUpper + "}},"
+                        + (resultsUpper > 0 ? "\"results\":{\"parallelism\":{\"lowerBound\":1,\"upperBound\":"
+                        + resultsUpper + "}}," : "")
                         + "\"planner\":{\"parallelism\":{\"lowerBound\":1,\"upperBound\":1}}}";
             } else {
                 body = "{}";
@@ -219,6 +232,64 @@ class AutoscalerTest {
         decided = 1;
         scaler().step();
         assertThat(scaler().step().applied()).as("1 is applied as 2, and 2 is where it is").isFalse();
+    }
+
+    /**
+     * A job submitted at 24 with its results path at 3 (ceil(24 / 8)), decided 2: one request takes the parallel
+     * vertices to 2 and leaves the results path alone; the next step, and a step of an autoscaler started anew (a
+     * restarted command), find the decided parallelism in force (the results path's 3 was the largest bound, taken
+     * for the parallel vertices': a second request and restart for one decision); later decisions leave it alone too.
+     */
+    @Test
+    void theResultsPathIsNotTakenForAParallelVertex() throws Exception {
+        routedUpper = 24;
+        resultsUpper = 3;
+        decided = 2;
+        Autoscaler scaler = scaler();
+        assertThat(scaler.step().applied()).isTrue();
+        assertThat(routedUpper).isEqualTo(2);
+        assertThat(resultsUpper).isEqualTo(3);
+        assertThat(scaler.step().applied()).isFalse();
+        assertThat(scaler().step().applied()).as("a new autoscaler").isFalse();
+        assertThat(puts).hasSize(1);
+        decided = 3;
+        assertThat(scaler().step().applied()).isTrue();
+        decided = 5;
+        assertThat(scaler().step().applied()).isTrue();
+        assertThat(routedUpper).isEqualTo(5);
+        assertThat(resultsUpper).as("at the routers' 3 before, still the results path's own").isEqualTo(3);
+        for (JsonNode put : puts) {
+            assertThat(put.path("planner").path("parallelism").path("upperBound").asInt()).isEqualTo(1);
+        }
+    }
+
+    /**
+     * The names the autoscaler tells vertices apart by are the ones a keyshift job's vertices have: at 24, the
+     * routers' vertex runs at 24, the results path's (shadow validator, split merger) at ceil(24 / 8) = 3 and holds
+     * no router.
+     */
+    @Test
+    void theNamesItGoesByAreTheOnesAKeyshiftJobsVerticesHave() {
+        org.apache.flink.configuration.Configuration c = new org.apache.flink.configuration.Configuration();
+        c.set(io.keyshift.config.PlanOptions.SPLIT_THRESHOLD, 0.5);
+        var env = org.apache.flink.streaming.api.environment.StreamExecutionEnvironment.createLocalEnvironment(24, c);
+        env.setMaxParallelism(128);
+        var events = env.fromSequence(0, 99)
+                .map(i -> new io.keyshift.jobs.event.Event(i * 1000, "k" + (i % 7), 1, i))
+                .returns(io.keyshift.jobs.event.Event.class)
+                .assignTimestampsAndWatermarks(org.apache.flink.api.common.eventtime.WatermarkStrategy
+                        .<io.keyshift.jobs.event.Event>forMonotonousTimestamps().withTimestampAssigner((e, t) -> e.timestamp));
+        io.keyshift.jobs.replay.Workload.build(events, io.keyshift.jobs.replay.Strategy.PREDICTIVE, c, 24).results()
+                .sinkTo(new org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink<>());
+        List<org.apache.flink.runtime.jobgraph.JobVertex> vertices = new ArrayList<>();
+        env.getStreamGraph().getJobGraph().getVertices().forEach(vertices::add);
+        assertThat(vertices).filteredOn(v -> v.getName().contains(Autoscaler.ROUTER)).isNotEmpty()
+                .allSatisfy(v -> assertThat(v.getParallelism()).isEqualTo(24));
+        for (String results : Autoscaler.RESULTS_PATH.subList(0, 2)) {
+            assertThat(vertices).filteredOn(v -> v.getName().contains(results)).as(results).isNotEmpty()
+                    .allSatisfy(v -> assertThat(v.getParallelism()).isEqualTo(3))
+                    .allSatisfy(v -> assertThat(v.getName()).doesNotContain(Autoscaler.ROUTER));
+        }
     }
 
     /** A job at parallelism 1 (every vertex's upper bound 1) is left alone: nothing tells its vertices apart. */
