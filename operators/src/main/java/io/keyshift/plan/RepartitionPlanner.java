@@ -670,14 +670,10 @@ public final class RepartitionPlanner {
             for (int i : respread) {
                 UnitForecast u = unitOf.get(i);
                 double l = loadList.get(i);
-                int pieces = meanLoad <= 0 || l > meanLoad ? p
-                        : (int) Math.min(p, Math.max(2, Math.ceil(l / (0.25 * meanLoad))));
+                int pieces = splitPieces(l, meanLoad, p);
                 Integer[] order = subtasksByLoadWithout(unitOf, loadList, atList, toSpread, p);
                 toSpread.remove(i);
-                List<Integer> groups = new ArrayList<>();
-                for (int t = 0; t < pieces; t++) {
-                    groups.add(targetKeyGroup(u.getKey(), u.getKeyGroup(), order[t]));
-                }
+                List<Integer> groups = pieceKeyGroups(u, order, pieces);
                 RouteEntry e = entries.get(u.getKey());
                 io.keyshift.avro.Split old = e.getSplit();
                 List<io.keyshift.avro.SplitSpread> earlier = new ArrayList<>(
@@ -694,11 +690,7 @@ public final class RepartitionPlanner {
                 LOG.info("Plan {}: split key {} spread anew over {} key groups for parallelism {} (was {} key groups "
                         + "for parallelism {}) from {}", version, u.getKey(), pieces, p, old.getKeyGroups().size(),
                         old.getParallelism(), java.time.Instant.ofEpochMilli(Math.max(prevLease, old.getFrom())));
-                loadList.set(i, l / pieces);
-                atList.set(i, order[0]);
-                for (int t = 1; t < pieces; t++) {
-                    addUnit(unitOf, loadList, atList, movableList, u, l / pieces, order[t], false);
-                }
+                becomePieces(unitOf, loadList, atList, movableList, i, pieces, order);
             }
         }
         // 2b. Split a hot key that fits on no subtask: its load plus the least fixed load of any subtask (key-group
@@ -731,12 +723,9 @@ public final class RepartitionPlanner {
                 // reachable (README, "What the live planner does each window"). A lighter key that fits on no
                 // subtask only beside the load no move takes off is split into a few pieces of about a quarter
                 // of the mean, on the least loaded subtasks.
-                int pieces = l > meanLoad ? p : (int) Math.min(p, Math.max(2, Math.ceil(l / (0.25 * meanLoad))));
+                int pieces = splitPieces(l, meanLoad, p);
                 Integer[] order = subtasksByLoadWithout(unitOf, loadList, atList, java.util.Set.of(i), p);
-                List<Integer> groups = new ArrayList<>();
-                for (int t = 0; t < pieces; t++) {
-                    groups.add(targetKeyGroup(u.getKey(), u.getKeyGroup(), order[t]));
-                }
+                List<Integer> groups = pieceKeyGroups(u, order, pieces);
                 RouteEntry e = entries.get(u.getKey());
                 if (e == null) {
                     e = newEntry(u);
@@ -745,13 +734,7 @@ public final class RepartitionPlanner {
                 e.setSplit(io.keyshift.avro.Split.newBuilder().setKeyGroups(groups)
                         .setFrom(prevLease + s.splitPreRollMillis()).setPreRollFrom(prevLease)
                         .setPlannedInVersion(version).setPredictedLoad(l).setParallelism(p).build());
-                // the unit becomes its pieces
-                loadList.set(i, l / pieces);
-                atList.set(i, order[0]);
-                movableList.set(i, false);
-                for (int t = 1; t < pieces; t++) {
-                    addUnit(unitOf, loadList, atList, movableList, u, l / pieces, order[t], false);
-                }
+                becomePieces(unitOf, loadList, atList, movableList, i, pieces, order);
                 splitsStarted++;
             }
         }
@@ -1211,6 +1194,40 @@ public final class RepartitionPlanner {
             sum += f.get(i);
         }
         return sum / Math.max(1, to - from);
+    }
+
+    /**
+     * How many pieces a split key gets: every one of the {@code p} subtasks for a key heavier than a subtask's mean
+     * load {@code meanLoad} (or when that mean is 0), else about a quarter of the mean each, at least 2 and at most
+     * {@code p}.
+     */
+    static int splitPieces(double load, double meanLoad, int p) {
+        return meanLoad <= 0 || load > meanLoad ? p
+                : (int) Math.min(p, Math.max(2, Math.ceil(load / (0.25 * meanLoad))));
+    }
+
+    /** The key groups of a split key's {@code pieces} pieces, one on each of the first subtasks of {@code order}. */
+    private List<Integer> pieceKeyGroups(UnitForecast u, Integer[] order, int pieces) {
+        List<Integer> groups = new ArrayList<>(pieces);
+        for (int t = 0; t < pieces; t++) {
+            groups.add(targetKeyGroup(u.getKey(), u.getKeyGroup(), order[t]));
+        }
+        return groups;
+    }
+
+    /**
+     * Unit {@code i} becomes its {@code pieces} pieces, fixed, each of its load / pieces: itself on {@code order[0]},
+     * new units on the next subtasks of {@code order}.
+     */
+    private static void becomePieces(List<UnitForecast> unitOf, List<Double> loadList, List<Integer> atList,
+                                     List<Boolean> movableList, int i, int pieces, Integer[] order) {
+        double piece = loadList.get(i) / pieces;
+        loadList.set(i, piece);
+        atList.set(i, order[0]);
+        movableList.set(i, false);
+        for (int t = 1; t < pieces; t++) {
+            addUnit(unitOf, loadList, atList, movableList, unitOf.get(i), piece, order[t], false);
+        }
     }
 
     /**
