@@ -670,7 +670,11 @@ public final class RepartitionPlanner {
             for (int i : respread) {
                 UnitForecast u = unitOf.get(i);
                 double l = loadList.get(i);
-                int pieces = splitPieces(l, meanLoad, p);
+                // at least as many pieces as the subtasks its old key groups are on now: a split is spread once per
+                // parallelism and its pieces never move, so a key spread anew while light (a scale-in at night)
+                // would keep a few pieces when it is heavy again, where the old spread covered every subtask
+                int pieces = Math.max(splitPieces(l, meanLoad, p), (int) entries.get(u.getKey()).getSplit()
+                        .getKeyGroups().stream().map(this::subtask).distinct().count());
                 Integer[] order = subtasksByLoadWithout(unitOf, loadList, atList, toSpread, p);
                 toSpread.remove(i);
                 List<Integer> groups = pieceKeyGroups(u, order, pieces);

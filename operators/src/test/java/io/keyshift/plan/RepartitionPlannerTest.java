@@ -869,4 +869,53 @@ class RepartitionPlannerTest {
             }
         }
     }
+
+    /**
+     * A key split over every subtask at parallelism 8, restored at 4 while it is light (below a subtask's mean load):
+     * spread anew, it keeps every subtask it was on (all 4 now), as the old spread did, and does not shrink to the 2
+     * pieces a key of that load would be split into. Pieces never move and a split key is spread once per
+     * parallelism, so when it grew heavy again two pieces carried it all (an imbalance of about 1.5 until the next
+     * rescale).
+     */
+    @Test
+    void aSplitKeySpreadAnewWhileLightKeepsEverySubtaskItWasOn() {
+        io.keyshift.config.AvroTrust.install();
+        int p = 4;
+        String giant = "giant";
+        int natural = KeyGroupRangeAssignment.assignToKeyGroup(giant, MAX_P);
+        List<Integer> everySubtaskAt8 = new ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+            everySubtaskAt8.add(i * MAX_P / 8);
+        }
+        RouteEntry split = RouteEntry.newBuilder().setKey(giant).setNaturalKeyGroup(natural).setKeyGroup(natural)
+                .setMigration(null).setSplit(io.keyshift.avro.Split.newBuilder().setKeyGroups(everySubtaskAt8)
+                        .setFrom(8 * W).setPreRollFrom(8 * W).setPlannedInVersion(3).setPredictedLoad(2000)
+                        .setParallelism(8).build())
+                .build();
+        RoutingPlan restored = RoutingPlan.newBuilder().setVersion(5).setValidUntil(10 * W).setBasedOnWindowEnd(9 * W)
+                .setMaxParallelism(MAX_P).setParallelism(8).setEntries(new ArrayList<>(List.of(split)))
+                .setPredictedImbalanceBefore(1).setPredictedImbalanceAfter(1).setMigrationsStarted(0)
+                .setMigrationsCompleted(0).build();
+        RepartitionPlanner planner = new RepartitionPlanner(
+                new RepartitionPlanner.Settings(MAX_P, p, W, W, 1, 1, 0.02, 0.1, 0.005, 16, 4096, 1.0));
+        planner.restore(restored);
+        Map<String, Double> light = new TreeMap<>();
+        light.put(giant, 20.0);
+        for (int i = 0; i < 40; i++) {
+            light.put("small-" + i, 15.0);
+        }
+        RoutingPlan last = planner.onForecast(forecast(10 * W, light));
+        Map<String, Double> heavy = new TreeMap<>(light);
+        heavy.put(giant, 2000.0);
+        for (long end = 11 * W; end <= 20 * W; end += W) {
+            last = planner.onForecast(forecast(end, heavy));
+        }
+        io.keyshift.avro.Split now = last.getEntries().stream().filter(e -> e.getKey().equals(giant)).findFirst()
+                .orElseThrow().getSplit();
+        assertThat(now.getParallelism()).isEqualTo(p);
+        assertThat(now.getKeyGroups().stream()
+                .map(g -> KeyGroupRangeAssignment.computeOperatorIndexForKeyGroup(MAX_P, p, g)).distinct())
+                .as("subtasks of the split key's pieces at parallelism 4").hasSize(p);
+        assertThat(last.getPredictedImbalanceAfter()).isLessThan(1.1);
+    }
 }
