@@ -460,6 +460,15 @@ public final class KeyshiftJob implements Callable<Integer> {
             throw new ParameterException(cl, "-D" + JobOptions.WINDOW.key() + ": the job takes the planning window "
                     + "from --window");
         }
+        String otherWindow;
+        try {
+            otherWindow = FlinkConfig.otherWindow(Configuration.fromMap(merged), w);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(cl, "-D / config.yaml: " + e.getMessage());
+        }
+        if (otherWindow != null) {
+            throw new ParameterException(cl, otherWindow);
+        }
         // the options that depend on the window (seasons, models, the calendar) are checked against this job's
         merged.put(JobOptions.WINDOW.key(), w.toMillis() + " ms");
         Configuration conf = Configuration.fromMap(merged);

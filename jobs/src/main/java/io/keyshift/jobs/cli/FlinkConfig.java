@@ -170,6 +170,25 @@ public final class FlinkConfig {
     }
 
     /**
+     * For a command or job whose {@code --window} sets the planning window: a message if {@code conf} (config.yaml,
+     * the cluster's configuration) sets {@code keyshift.window} to another window, which the command would otherwise
+     * replace without a word; null if it sets none or the same.
+     *
+     * @throws IllegalArgumentException if its value is not a duration
+     */
+    public static String otherWindow(org.apache.flink.configuration.ReadableConfig conf, java.time.Duration window) {
+        java.util.Optional<java.time.Duration> set = conf.getOptional(io.keyshift.config.JobOptions.WINDOW);
+        if (set.isEmpty() || set.get().equals(window)) {
+            return null;
+        }
+        return "config.yaml: " + io.keyshift.config.JobOptions.WINDOW.key() + " is "
+                + org.apache.flink.util.TimeUtils.formatWithHighestUnit(set.get()) + ", but this command takes the "
+                + "planning window from --window (" + org.apache.flink.util.TimeUtils.formatWithHighestUnit(window)
+                + "): give --window " + org.apache.flink.util.TimeUtils.formatWithHighestUnit(set.get())
+                + ", or remove " + io.keyshift.config.JobOptions.WINDOW.key() + " from config.yaml";
+    }
+
+    /**
      * Checks every keyshift.* key of {@code conf}: the library's options (unknown keys, unparsable values and values
      * outside their documented range fail, naming the option) and the command line's own.
      */

@@ -36,6 +36,10 @@ public final class FlinkOptions {
             throw new ParameterException(cl, "-D" + io.keyshift.config.JobOptions.WINDOW.key() + ": this command "
                     + "takes the planning window from --window");
         }
+        String other = FlinkConfig.otherWindow(load(cl, dynamic), window);
+        if (other != null) {
+            throw new ParameterException(cl, other);
+        }
         Map<String, String> withWindow = new LinkedHashMap<>(dynamic);
         withWindow.put(io.keyshift.config.JobOptions.WINDOW.key(), window.toMillis() + " ms");
         Configuration conf = load(cl, withWindow);

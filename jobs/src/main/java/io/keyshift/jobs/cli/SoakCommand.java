@@ -103,6 +103,14 @@ public final class SoakCommand implements Callable<Integer> {
             throw new ParameterException(cl, "-D" + io.keyshift.config.JobOptions.WINDOW.key() + ": soak takes the "
                     + "planning window from --window");
         }
+        try {
+            String other = FlinkConfig.otherWindow(FlinkConfig.loadForCluster(confDir, dynamic), w);
+            if (other != null) {
+                throw new ParameterException(cl, other);
+            }
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(cl, "-D / config.yaml: " + e.getMessage());
+        }
         // the job's options, checked against the job's window before a cluster starts
         java.util.Map<String, String> withWindow = new java.util.LinkedHashMap<>(dynamic);
         withWindow.put(io.keyshift.config.JobOptions.WINDOW.key(), w.toMillis() + " ms");

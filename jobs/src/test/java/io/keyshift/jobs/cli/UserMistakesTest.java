@@ -727,6 +727,24 @@ class UserMistakesTest {
                 "--config", conf());
         assertThat(both.exit()).as(both.err()).isEqualTo(2);
         assertThat(both.err()).contains("-Dkeyshift.window").contains("--window");
+        // config.yaml's keyshift.window was replaced by --window (or its default, 1h) without a word
+        Path dayConf = Files.createDirectories(dir.resolve("conf-window"));
+        java.util.List<String> dayLines = new java.util.ArrayList<>(Files.readAllLines(SharedData.flinkConf()
+                .resolve("config.yaml")));
+        dayLines.add("keyshift.window: 1d");
+        Files.write(dayConf.resolve("config.yaml"), dayLines);
+        for (String command : java.util.List.of("replay", "soak")) {
+            CliRun yaml = run(command, "--out", dir.resolve("w-" + command).toString(), "--config", dayConf.toString());
+            assertThat(yaml.exit()).as(yaml.err()).isEqualTo(2);
+            assertThat(yaml.err()).contains("config.yaml: keyshift.window is 1 d").contains("--window (1 h)")
+                    .hasLineCount(1);
+            assertThat(dir.resolve("w-" + command)).doesNotExist();
+        }
+        org.apache.flink.configuration.Configuration day = new org.apache.flink.configuration.Configuration();
+        day.setString("keyshift.window", "1d");
+        assertThat(FlinkConfig.otherWindow(day, java.time.Duration.ofDays(1))).as("the same window").isNull();
+        assertThat(FlinkConfig.otherWindow(new org.apache.flink.configuration.Configuration(),
+                java.time.Duration.ofHours(1))).as("none set").isNull();
 
         // the SQL peer's window is whole seconds: a bench failed there after its keyBy and keyshift runs, exit 1
         CliRun bench = run("bench", "--window", "1500ms", "--days", "0.01", "--records", "1000", "--out",
