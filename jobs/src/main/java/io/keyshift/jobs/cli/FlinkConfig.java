@@ -118,7 +118,14 @@ public final class FlinkConfig {
             org.apache.flink.configuration.JobManagerOptions.class, org.apache.flink.configuration.RestOptions.class,
             org.apache.flink.configuration.MetricOptions.class, org.apache.flink.configuration.DeploymentOptions.class,
             org.apache.flink.configuration.ClusterOptions.class, org.apache.flink.configuration.WebOptions.class,
-            org.apache.flink.configuration.RpcOptions.class);
+            org.apache.flink.configuration.RpcOptions.class,
+            // the shipped config.yaml sets RocksDB's; a value RocksDB's backend could not parse failed the first job
+            // when it opened its state, after --overwrite had cleared the earlier output
+            org.apache.flink.state.rocksdb.RocksDBOptions.class,
+            org.apache.flink.state.rocksdb.RocksDBConfigurableOptions.class,
+            org.apache.flink.configuration.NettyShuffleEnvironmentOptions.class,
+            org.apache.flink.configuration.HeartbeatManagerOptions.class,
+            org.apache.flink.configuration.StateChangelogOptions.class);
 
     /** The keys (and their fallback and deprecated keys) of Flink's options in {@link #FLINK_OPTION_CLASSES}. */
     private static java.util.Set<String> flinkKeys;

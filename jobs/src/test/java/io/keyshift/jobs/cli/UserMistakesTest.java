@@ -727,6 +727,15 @@ class UserMistakesTest {
                 "--config", conf());
         assertThat(both.exit()).as(both.err()).isEqualTo(2);
         assertThat(both.err()).contains("-Dkeyshift.window").contains("--window");
+        // a RocksDB option's value is parsed before anything runs or --overwrite clears anything (the first job
+        // failed opening its state)
+        Path earlier = Files.createDirectories(dir.resolve("w-rocks"));
+        Files.writeString(earlier.resolve("report.json"), "{}");
+        CliRun rocks = run("replay", "-Dstate.backend.rocksdb.compaction.style=SIDEWAYS", "--overwrite", "--out",
+                earlier.toString(), "--config", conf());
+        assertThat(rocks.exit()).as(rocks.err()).isEqualTo(2);
+        assertThat(rocks.err()).contains("state.backend.rocksdb.compaction.style").hasLineCount(1);
+        assertThat(earlier.resolve("report.json")).hasContent("{}");
         // config.yaml's keyshift.window was replaced by --window (or its default, 1h) without a word
         Path dayConf = Files.createDirectories(dir.resolve("conf-window"));
         java.util.List<String> dayLines = new java.util.ArrayList<>(Files.readAllLines(SharedData.flinkConf()
