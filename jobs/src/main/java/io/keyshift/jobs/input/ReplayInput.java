@@ -53,8 +53,31 @@ public final class ReplayInput {
             if (first == null) {
                 throw new IOException(file + " is empty: no header row");
             }
-            return EventParser.fields(new String(first, StandardCharsets.UTF_8));
+            return EventParser.fields(headerText(file, first));
         }
+    }
+
+    /**
+     * The header row as text, or an error naming the file if it is not UTF-8 text (a UTF-16 file, a binary format
+     * such as Parquet or Avro: its bytes were printed as the columns, or taken for rows joined at a line break).
+     */
+    private static String headerText(Path file, byte[] first) throws IOException {
+        String text = null;
+        boolean utf16 = first.length >= 2 && ((first[0] & 0xFF) == 0xFF && (first[1] & 0xFF) == 0xFE
+                || (first[0] & 0xFF) == 0xFE && (first[1] & 0xFF) == 0xFF);
+        if (!utf16) {
+            try {
+                text = StandardCharsets.UTF_8.newDecoder().decode(java.nio.ByteBuffer.wrap(first)).toString();
+            } catch (java.nio.charset.CharacterCodingException e) {
+                text = null;
+            }
+        }
+        if (text == null || text.indexOf('\0') >= 0) {
+            throw new IOException(file + ": line 1 (the header row) is not UTF-8 text" + (utf16 || text != null
+                    ? " (UTF-16? save the file as UTF-8)" : " (a binary format such as Parquet or Avro?)")
+                    + "; keyshift reads CSV files and JSON lines in UTF-8");
+        }
+        return text;
     }
 
     /**

@@ -261,6 +261,21 @@ class UserMistakesTest {
                 dir.resolve("o").toString(), "--config", conf());
         assertThat(c.exit()).as(c.err()).isEqualTo(2);
         assertThat(c.err()).contains(cut + " starts as gzip but is not (it ends within the gzip header)");
+        // a Parquet file printed its bytes as the columns; a UTF-16 CSV (Excel's "Unicode Text") the same, or with
+        // CRLF line ends "2 records in one row", naming no file
+        Path parquet = dir.resolve("in.parquet");
+        Files.write(parquet, new byte[] {'P', 'A', 'R', '1', 0x15, 0x04, (byte) 0x94, (byte) 0xc3, 0x01, '\n'});
+        Path utf16 = dir.resolve("utf16.csv");
+        Files.write(utf16, "key,time\r\na,2026-01-05T00:00:00Z\r\n".getBytes(java.nio.charset.StandardCharsets.UTF_16LE));
+        Path utf16Bom = dir.resolve("utf16-bom.csv");
+        Files.write(utf16Bom, "\uFEFFkey,time\na,2026-01-05T00:00:00Z\n".getBytes(java.nio.charset.StandardCharsets.UTF_16LE));
+        for (Path notText : java.util.List.of(parquet, utf16, utf16Bom)) {
+            CliRun t = run("replay", "--input", notText.toString(), "--key", "key", "--time", "time", "--out",
+                    dir.resolve("o").toString(), "--config", conf());
+            assertThat(t.exit()).as(t.err()).isEqualTo(2);
+            assertThat(t.err()).contains(notText + ": line 1 (the header row) is not UTF-8 text").hasLineCount(1);
+        }
+        assertThat(dir.resolve("o")).doesNotExist();
         Path empty = Files.createFile(dir.resolve("empty"));
         CliRun i = run("inspect-savepoint", empty.toString(), "--config", conf());
         assertThat(i.exit()).as(i.err()).isEqualTo(2);
