@@ -237,6 +237,17 @@ public final class FlinkOptions {
      * needs.
      */
     static void checkSlots(CommandLine cl, Configuration conf, int parallelism) {
+        // keyshift's results path may be set wider than the keyed stage: its subtasks need slots too (slot sharing
+        // gives a job as many as its widest vertex); short of them the job waited for slots until Flink's slot
+        // request timed out, minutes after the hash run
+        int maxP = conf.getOptional(org.apache.flink.configuration.PipelineOptions.MAX_PARALLELISM)
+                .orElse(conf.get(io.keyshift.config.JobOptions.DEFAULT_MAX_PARALLELISM));
+        int results = Math.min(maxP, io.keyshift.config.JobOptions.resultsPathParallelism(
+                conf.get(io.keyshift.config.JobOptions.RESULTS_PATH_PARALLELISM), parallelism));
+        if (results > parallelism) {
+            checkSlots(cl, conf, results, io.keyshift.config.JobOptions.RESULTS_PATH_PARALLELISM.key()
+                    + " (above --parallelism " + parallelism + ")");
+        }
         checkSlots(cl, conf, parallelism, "--parallelism");
     }
 

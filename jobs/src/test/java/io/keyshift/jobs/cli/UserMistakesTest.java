@@ -412,6 +412,14 @@ class UserMistakesTest {
                 "--config", conf());
         assertThat(fewSlots.exit()).as(fewSlots.err()).isEqualTo(2);
         assertThat(fewSlots.err()).contains("taskmanager.numberOfTaskSlots 2 is fewer slots than --parallelism 4");
+        // a results path set wider than the keyed stage needs its slots too (the keyshift run waited minutes for
+        // them after hash's, then failed with exit 1)
+        CliRun wideResults = run("replay", "--parallelism", "4", "-Dtaskmanager.numberOfTaskSlots=4",
+                "-Dkeyshift.results-path.parallelism=8", "--out", dir.resolve("wide").toString(), "--config", conf());
+        assertThat(wideResults.exit()).as(wideResults.err()).isEqualTo(2);
+        assertThat(wideResults.err()).contains("taskmanager.numberOfTaskSlots 4 is fewer slots than "
+                + "keyshift.results-path.parallelism (above --parallelism 4) 8");
+        assertThat(dir.resolve("wide")).doesNotExist();
         // bootstrap's profiling job (parallelism 2) on one slot: the same wait, after the history was read
         CliRun bootstrapSlots = run("bootstrap", "-Dtaskmanager.numberOfTaskSlots=1", "--input",
                 dir.resolve("nothing-read.csv").toString(), "--key", "k", "--time", "t", "--out",
