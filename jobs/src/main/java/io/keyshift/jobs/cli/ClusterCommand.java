@@ -74,6 +74,19 @@ public final class ClusterCommand implements Callable<Integer> {
             throw new ParameterException(cl, "N (" + which + ") is kill-taskmanager's only: '" + action + "' takes no "
                     + "argument");
         }
+        if (!action.equals("start")) {
+            // the cluster's configuration, ports and sizes are start's: a TaskManager added later takes the cluster's
+            // own (an add-taskmanager -D taskmanager.numberOfTaskSlots=8 started one with the usual slots, exit 0)
+            for (String startOnly : List.of("-D", "--config", "--rest-port", "--rpc-port")) {
+                if (cl.getParseResult().hasMatchedOption(startOnly)) {
+                    throw new ParameterException(cl, startOnly + " is start's only: '" + action + "' uses the "
+                            + "configuration and ports the cluster in --dir was started with");
+                }
+            }
+            if (!action.equals("add-taskmanager") && cl.getParseResult().hasMatchedOption("--timeout")) {
+                throw new ParameterException(cl, "--timeout is start's and add-taskmanager's only");
+            }
+        }
         if (which != null && which < 1) {
             throw new ParameterException(cl, "kill-taskmanager N must be >= 1 (1 = the first started), was " + which);
         }

@@ -136,6 +136,11 @@ class UserMistakesTest {
         for (String[] args : java.util.List.of(new String[] {"cluster", "stop", "3", "--dir", dir.toString()},
                 new String[] {"cluster", "kill-taskmanager", "0", "--dir", dir.toString()},
                 new String[] {"cluster", "start", "--dir", file.resolve("run").toString()},
+                // start's options given to another action were ignored without a word (exit 0)
+                new String[] {"cluster", "add-taskmanager", "-D", "taskmanager.numberOfTaskSlots=8", "--dir",
+                        dir.toString()},
+                new String[] {"cluster", "stop", "--rest-port", "9091", "--dir", dir.toString()},
+                new String[] {"cluster", "status", "--timeout", "5s", "--dir", dir.toString()},
                 new String[] {"bench", "--records", "-1", "--out", dir.resolve("b").toString()},
                 new String[] {"bench", "--keys", "0", "--out", dir.resolve("b").toString()})) {
             CliRun r = run(args);
@@ -145,6 +150,8 @@ class UserMistakesTest {
         // no cluster there: status says so with exit 1, which a script's health check reads
         assertThat(run("cluster", "status", "--dir", dir.resolve("none").toString()).exit()).isEqualTo(1);
         assertThat(run("cluster", "stop", "3", "--dir", dir.toString()).err()).contains("N (3) is kill-taskmanager's");
+        assertThat(run("cluster", "add-taskmanager", "-D", "taskmanager.numberOfTaskSlots=8", "--dir", dir.toString())
+                .err()).contains("-D is start's only: 'add-taskmanager' uses the configuration and ports the cluster");
         assertThat(run("cluster", "kill-taskmanager", "0", "--dir", dir.toString()).err())
                 .contains("kill-taskmanager N must be >= 1");
         assertThat(run("cluster", "start", "--dir", file.resolve("run").toString()).err())
