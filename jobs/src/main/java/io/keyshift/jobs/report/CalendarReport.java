@@ -43,7 +43,6 @@ public final class CalendarReport {
         cal.put("reference_days", calendar.referenceDays());
         cal.put("observe", calendar.markedAsMissing() ? "missing" : "actual");
         List<String> lines = new ArrayList<>();
-        long day = 86_400_000L;
         boolean counted = false;
         // weights: the windows' input records, as imbalance_mean's (hash processes each record once); a keyshift
         // run's own loads count its shadow copies too
@@ -53,28 +52,22 @@ public final class CalendarReport {
             String id = run.getKey();
             SortedMap<Long, long[]> loads = run.getValue();
             SortedMap<Long, Double> imbalances = charts.imbalance().get(id);
-            long lastMarkedEnd = Long.MIN_VALUE;
+            TreeMap<Long, Double> running = runningErrors(work.resolve(id).resolve("forecasts"));
             double[] weighted = new double[3];
             double[] weights = new double[3];
             int[] windows = new int[3];
-            Map<Long, Integer> classOf = new java.util.HashMap<>();
+            // every window of the run's span, those without records too: an empty marked window (a holiday's quiet
+            // night hours) still starts the day after it, and a forecast for an empty window still has an error
+            Map<Long, Integer> classOf = classes(calendar, windowMillis, imbalances, running, windows);
             for (Map.Entry<Long, Double> w : imbalances.entrySet()) {
                 long start = w.getKey();
-                int c;
-                if (calendar.marks(start, windowMillis)) {
-                    c = 0;
-                    lastMarkedEnd = start + windowMillis;
-                } else {
-                    c = start < lastMarkedEnd + day ? 1 : 2;
-                }
-                classOf.put(start, c);
+                int c = classOf.get(start);
                 long records = 0;
                 for (long l : (inputLoads != null ? inputLoads : loads).getOrDefault(start, new long[0])) {
                     records += l;
                 }
                 weighted[c] += w.getValue() * records;
                 weights[c] += records;
-                windows[c]++;
             }
             if (!counted) {
                 cal.put("marked_windows", windows[0]);
@@ -83,21 +76,20 @@ public final class CalendarReport {
             }
             double[] errors = new double[3];
             int[] errorWindows = new int[3];
-            boolean hasForecasts = forecastErrors(work.resolve(id).resolve("forecasts"), windowMillis, classOf, errors,
-                    errorWindows);
+            boolean hasForecasts = forecastErrors(running, windowMillis, classOf, errors, errorWindows);
             ObjectNode n = ((ObjectNode) root.path("strategies").path(id)).putObject("calendar");
             StringBuilder line = new StringBuilder(String.format("calendar, %-10s imbalance", id));
             for (int c = 0; c < 3; c++) {
                 double imbalance = weights[c] > 0 ? weighted[c] / weights[c] : Double.NaN;
                 n.put("imbalance_" + CLASSES[c], imbalance);
-                line.append(String.format(" %s %.3f", CLASSES[c], imbalance));
+                line.append(" " + CLASSES[c] + " " + (Double.isNaN(imbalance) ? "-" : String.format("%.3f", imbalance)));
             }
             if (hasForecasts) {
                 line.append("; forecast error per window");
                 for (int c = 0; c < 3; c++) {
                     double err = errorWindows[c] > 0 ? errors[c] / errorWindows[c] : Double.NaN;
                     n.put("forecast_error_" + CLASSES[c], err);
-                    line.append(String.format(" %s %.1f", CLASSES[c], err));
+                    line.append(" " + CLASSES[c] + " " + (Double.isNaN(err) ? "-" : String.format("%.1f", err)));
                 }
             }
             lines.add(line.toString());
@@ -108,16 +100,55 @@ public final class CalendarReport {
     }
 
     /**
-     * Sums, per window class, the one-step absolute forecast error of each window (the increment of the running sum
-     * in the forecaster's output lines {@code window_end,absolute_error_sum,...}); false if there are none.
+     * The class (index into {@link #CLASSES}) of every window from the first to the last of {@code imbalances} and of
+     * the windows the forecasts {@code running} score (by their ends), records or not; counts them in
+     * {@code windows}.
      */
-    private static boolean forecastErrors(Path dir, long windowMillis, Map<Long, Integer> classOf, double[] errors,
-                                          int[] windows) throws IOException {
+    static Map<Long, Integer> classes(ForecastCalendar calendar, long windowMillis, SortedMap<Long, Double> imbalances,
+                                      SortedMap<Long, Double> running, int[] windows) {
+        Map<Long, Integer> classOf = new java.util.HashMap<>();
+        long first = Long.MAX_VALUE;
+        long last = Long.MIN_VALUE;
+        if (!imbalances.isEmpty()) {
+            first = imbalances.firstKey();
+            last = imbalances.lastKey();
+        }
+        if (!running.isEmpty()) {
+            first = Math.min(first, running.firstKey() - windowMillis);
+            last = Math.max(last, running.lastKey() - windowMillis);
+        }
+        long day = 86_400_000L;
+        long lastMarkedEnd = Long.MIN_VALUE;
+        for (long start = first; start <= last && first != Long.MAX_VALUE; start += windowMillis) {
+            int c;
+            if (calendar.marks(start, windowMillis)) {
+                c = 0;
+                lastMarkedEnd = start + windowMillis;
+            } else {
+                c = lastMarkedEnd != Long.MIN_VALUE && start < lastMarkedEnd + day ? 1 : 2;
+            }
+            classOf.put(start, c);
+            windows[c]++;
+        }
+        return classOf;
+    }
+
+    /** The forecaster's running absolute error sums by window end ({@code window_end,absolute_error_sum,...}). */
+    private static TreeMap<Long, Double> runningErrors(Path dir) throws IOException {
         TreeMap<Long, Double> running = new TreeMap<>();
         for (String line : ReplayReport.lines(dir)) {
             String[] f = line.split(",", 3);
             running.put(Long.parseLong(f[0]), Double.parseDouble(f[1]));
         }
+        return running;
+    }
+
+    /**
+     * Sums, per window class, the one-step absolute forecast error of each window (the increment of the running
+     * sum); false if there are none.
+     */
+    private static boolean forecastErrors(TreeMap<Long, Double> running, long windowMillis, Map<Long, Integer> classOf,
+                                          double[] errors, int[] windows) {
         if (running.isEmpty()) {
             return false;
         }
