@@ -42,7 +42,36 @@ final class KeyHashes {
      * enum (...)"; null: none.
      */
     static String unstable(TypeInformation<?> type) {
-        return unstable(type, "", new HashSet<>());
+        return unstable(type, "", new Walk());
+    }
+
+    /**
+     * The parts of {@code type} declared as an interface, an abstract class or {@code Object} (a sealed interface
+     * that enums implement, a field of type {@code Serializable}), whose values' own classes decide their hashCode and
+     * cannot be checked here (paths, e.g. "its field region is declared as ..."); empty for none. Interfaces of
+     * {@code java.*} other than {@code Serializable}, {@code Comparable} and {@code Constable} are not listed: the
+     * JDK's collections define their hashCode over their elements, whose declared types are checked.
+     */
+    static java.util.List<String> undeclaredParts(TypeInformation<?> type) {
+        Walk w = new Walk();
+        unstable(type, "", w);
+        return w.undeclared;
+    }
+
+    /** The types seen on one walk over a key type, and the parts whose declared type leaves the class open. */
+    private static final class Walk extends HashSet<Object> {
+        final java.util.List<String> undeclared = new java.util.ArrayList<>();
+    }
+
+    private static boolean open(Class<?> c) {
+        if (c == Object.class || c == java.io.Serializable.class || c == Comparable.class
+                || c == java.lang.constant.Constable.class) {
+            return true;
+        }
+        return (c.isInterface() || Modifier.isAbstract(c.getModifiers())) && !c.isPrimitive() && !c.isArray()
+                && !c.getName().startsWith("java.") && !c.getName().startsWith("javax.")
+                && !c.getName().startsWith("scala.") && !c.getName().startsWith("org.apache.flink.")
+                && !c.getName().startsWith("org.apache.avro.");
     }
 
     /**
@@ -102,7 +131,7 @@ final class KeyHashes {
             // unless they are enums, whose hash is their identity
             for (int i = 0; i < pojo.getArity(); i++) {
                 Class<?> fieldType = pojo.getPojoFieldAt(i).getField().getType();
-                String found = !fieldType.isArray() ? field(pojo.getPojoFieldAt(i), path, new HashSet<>())
+                String found = !fieldType.isArray() ? field(pojo.getPojoFieldAt(i), path, new Walk())
                         : fieldType.getComponentType().isEnum()
                                 ? at(path + "." + pojo.getPojoFieldAt(i).getField().getName()) + "an array of enums ("
                                         + fieldType.getComponentType().getName() + ")"
@@ -181,7 +210,7 @@ final class KeyHashes {
         return false;
     }
 
-    private static String unstable(TypeInformation<?> type, String path, Set<Object> seen) {
+    private static String unstable(TypeInformation<?> type, String path, Walk seen) {
         if (type instanceof EnumTypeInfo<?>) {
             return at(path) + "an enum (" + type.getTypeClass().getName() + ")";
         }
@@ -240,7 +269,7 @@ final class KeyHashes {
      * type whose arguments are not all plain classes: {@code Optional<Tier>}, {@code List<Set<Tier>>}), by its declared
      * type, type arguments included.
      */
-    private static String field(org.apache.flink.api.java.typeutils.PojoField f, String path, Set<Object> seen) {
+    private static String field(org.apache.flink.api.java.typeutils.PojoField f, String path, Walk seen) {
         String at = path + "." + f.getField().getName();
         String found = unstable(f.getTypeInformation(), at, seen);
         // the type information of a type variable is what Flink resolved it to (checked above); a declared generic
@@ -256,7 +285,7 @@ final class KeyHashes {
      * The same for a type Flink serializes generically (Kryo): judged by its class and, for a record with the implicit
      * hashCode, its components' declared types, type arguments included (a {@code List<Tier>} component).
      */
-    private static String unstable(Type t, String path, Set<Object> seen) {
+    private static String unstable(Type t, String path, Walk seen) {
         if (t instanceof GenericArrayType) {
             return at(path) + "an array (" + t.getTypeName() + ")";
         }
@@ -284,6 +313,9 @@ final class KeyHashes {
         }
         if (c.isPrimitive() || c.isInterface() || Modifier.isAbstract(c.getModifiers()) || c == Object.class) {
             // a declared interface or abstract type: the value's own class decides, unknown here
+            if (open(c)) {
+                seen.undeclared.add(at(path) + "declared as " + c.getName());
+            }
             return null;
         }
         if (implicitRecordHashCode(c)) {

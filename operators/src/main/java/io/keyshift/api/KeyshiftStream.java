@@ -124,6 +124,13 @@ public final class KeyshiftStream<T, K> {
                     + "keyshift would put one key in several key groups; hash the enum's name() instead",
                     keyType, String.join("; ", trusted));
         }
+        java.util.List<String> undeclared = KeyHashes.undeclaredParts(keyType);
+        if (!undeclared.isEmpty()) {
+            LOG.warn("keyshift keys by {}, in which {}: the values' own classes decide their hashCode, which keyshift "
+                    + "cannot check; if one is an enum (one implementing the interface) or keeps Object's hashCode, "
+                    + "it differs between JVMs and keyshift would put one key in several key groups; declare the "
+                    + "concrete type, or key by an enum's name()", keyType, String.join("; ", undeclared));
+        }
         java.util.List<String> unseen = KeyHashes.unseenTypeArguments(keyType);
         if (!unseen.isEmpty()) {
             LOG.warn("keyshift keys by {}, in which {}: keyshift cannot check their hashCode; if they hold an enum "

@@ -1668,6 +1668,36 @@ class KeyshiftApiTest {
         assertThat(KeyHashes.unseenTypeArguments(TypeInformation.of(java.math.BigDecimal.class))).isEmpty();
     }
 
+    /** A region: a known one (an enum) or a custom one (a record), as a sealed interface lets a key hold either. */
+    public sealed interface Region permits KnownRegion, CustomRegion {}
+
+    public enum KnownRegion implements Region { EU, US }
+
+    public record CustomRegion(String name) implements Region {}
+
+    public record UserRegion(String user, Region region) {}
+
+    public record UserPayload(String user, java.io.Serializable payload, java.util.List<String> tags) {}
+
+    /**
+     * A key part declared as an interface (a sealed one that an enum implements), an abstract class or Object is
+     * warned of: the value's own class decides its hashCode, and an enum there has an identity hash (it was passed
+     * without a word, as if checked); the JDK's collections over checked elements are not.
+     */
+    @Test
+    void aKeyPartDeclaredAsAnInterfaceIsWarnedOf() {
+        assertThat(KeyHashes.unstable(TypeInformation.of(UserRegion.class))).isNull();
+        assertThat(KeyHashes.undeclaredParts(TypeInformation.of(UserRegion.class))).singleElement()
+                .satisfies(w -> assertThat(w).contains("region").contains("declared as " + Region.class.getName()));
+        assertThat(KeyHashes.undeclaredParts(TypeInformation.of(UserPayload.class))).singleElement()
+                .satisfies(w -> assertThat(w).contains("payload").contains("java.io.Serializable"));
+        assertThat(KeyHashes.undeclaredParts(TypeInformation.of(Region.class))).singleElement()
+                .satisfies(w -> assertThat(w).startsWith("the key is declared as"));
+        assertThat(KeyHashes.undeclaredParts(Types.TUPLE(Types.STRING, Types.LONG))).isEmpty();
+        assertThat(KeyHashes.undeclaredParts(TypeInformation.of(CustomRegion.class))).isEmpty();
+        assertThat(KeyHashes.undeclaredParts(Types.LIST(Types.STRING))).isEmpty();
+    }
+
     /** A trusted hashCode over an array of enums is warned of (Arrays.hashCode takes the enums' identity hashes). */
     @Test
     void aTrustedHashCodeOverAnArrayOfEnumsIsWarnedOf() {
