@@ -458,24 +458,27 @@ public final class KeyshiftStream<T, K> {
     }
 
     /**
-     * The side output {@code tag} of the user's functions (authoritative outputs only), or the late records of a
-     * window stage whose {@link KeyshiftWindowedStream#sideOutputLateData} named {@code tag}; after a terminal call.
+     * The side output {@code tag} of the user's functions (authoritative outputs only) and, for a window stage whose
+     * {@link KeyshiftWindowedStream#sideOutputLateData} named {@code tag}, its late records too (as under
+     * {@code keyBy}, where the window operator's late records and its function's outputs to that tag share one side
+     * output); after a terminal call.
      */
     @SuppressWarnings("unchecked")
     public <X> DataStream<X> sideOutput(OutputTag<X> tag) {
         Objects.requireNonNull(tag, "output tag");
         Built b = built("sideOutput");
-        if (b.lateDataTag != null && b.lateDataTag.equals(tag)) {
-            return (DataStream<X>) b.lateData;
-        }
         DataStream<X> out = b.keyed.getSideOutput(tag);
-        if (b.merger == null) {
-            return out;
+        if (b.merger != null) {
+            // the split merger's, with the window's max timestamp, once per tag (one operator and uid per tag)
+            DataStream<X> merged = (DataStream<X>) mergerSideOutputs.computeIfAbsent(tag.getId(), id ->
+                    io.keyshift.migration.PartialMerger.restamped(b.merger, tag,
+                            StageUids.splitMergerSideOutput(uidPrefix, id)));
+            out = out.union(merged);
         }
-        // the split merger's, with the window's max timestamp, once per tag (one operator and uid per tag)
-        DataStream<X> merged = (DataStream<X>) mergerSideOutputs.computeIfAbsent(tag.getId(), id ->
-                io.keyshift.migration.PartialMerger.restamped(b.merger, tag, StageUids.splitMergerSideOutput(uidPrefix, id)));
-        return out.union(merged);
+        if (b.lateDataTag != null && b.lateDataTag.equals(tag)) {
+            return ((DataStream<X>) b.lateData).union(out);
+        }
+        return out;
     }
 
     /**

@@ -348,6 +348,66 @@ class KeyshiftApiTest {
         assertThat(migrations).isPositive();
     }
 
+    /** Writes each window's first click to the tag it was made with, and the window's count. */
+    static final class FirstClickToTag
+            extends ProcessWindowFunction<Clicks.Click, String, String, TimeWindow> {
+        private final OutputTag<Clicks.Click> tag;
+
+        FirstClickToTag(OutputTag<Clicks.Click> tag) {
+            this.tag = tag;
+        }
+
+        @Override
+        public void process(String user, Context ctx, Iterable<Clicks.Click> clicks, Collector<String> out) {
+            long n = 0;
+            for (Clicks.Click c : clicks) {
+                if (n++ == 0) {
+                    ctx.output(tag, c);
+                }
+            }
+            out.collect(user + "," + ctx.window().getStart() + "," + n);
+        }
+    }
+
+    /**
+     * A window function's outputs to the late-data tag reach {@code sideOutput(tag)} beside the late records, as
+     * under keyBy, where both share the window operator's side output (the function's were dropped).
+     */
+    @Test
+    void aWindowFunctionsOutputsToTheLateDataTagAreKeptBesideTheLateRecords() throws Exception {
+        OutputTag<Clicks.Click> tag = new OutputTag<>("late or first", TypeInformation.of(Clicks.Click.class));
+        Duration behind = Duration.ofDays(2);
+        StreamExecutionEnvironment twinEnv = StreamExecutionEnvironment.createLocalEnvironment(2);
+        SingleOutputStreamOperator<String> twinWindows = Clicks.streamWithLateClicks(twinEnv, 6_000, 2, 97, behind)
+                .keyBy(c -> c.user, Types.STRING)
+                .window(TumblingEventTimeWindows.of(Duration.ofHours(1)))
+                .sideOutputLateData(tag)
+                .process(new FirstClickToTag(tag));
+        CloseableIterator<String> twinSide = twinWindows.getSideOutput(tag).map(KeyshiftApiTest::describe)
+                .collectAsync();
+        CloseableIterator<String> twinResults = twinWindows.collectAsync();
+        twinEnv.execute("keyBy side output twin");
+        List<String> twin = sorted(twinSide);
+        List<String> twinWindowResults = sorted(twinResults);
+
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(2);
+        Configuration conf = new Configuration();
+        conf.setString("keyshift.window", "1h");
+        conf.setString("keyshift.route.max-waiting-records", "1");
+        KeyshiftStream<Clicks.Click, String> users = Keyshift.keyBy(
+                Clicks.streamWithLateClicks(env, 6_000, 2, 97, behind), c -> c.user, Types.STRING)
+                .configure(conf).parallelism(2);
+        CloseableIterator<String> results = users.window(TumblingEventTimeWindows.of(Duration.ofHours(1)))
+                .sideOutputLateData(tag)
+                .process(new FirstClickToTag(tag)).collectAsync();
+        CloseableIterator<String> side = users.sideOutput(tag).map(KeyshiftApiTest::describe).collectAsync();
+        env.execute("keyshift side output test");
+        List<String> got = sorted(side);
+        assertThat(sorted(results)).isEqualTo(twinWindowResults);
+        assertThat(twin.size()).as("late clicks and first clicks").isGreaterThan(twinWindowResults.size());
+        assertThat(got).isEqualTo(twin);
+    }
+
     /**
      * Two control inputs are both read: a malformed line from each is refused with its reason (the second call
      * replaced the first input, whose commands never reached the planner); a windowed stream's lateness and late-data
