@@ -345,6 +345,13 @@ public final class KeyshiftJob implements Callable<Integer> {
      */
     public static final String CONTROL_DIGEST_FILE = ".control-file-sha256";
 
+    /**
+     * The file in {@code --out} that names where a job's commands came from, {@code file} ({@code --control}) or
+     * {@code directory} ({@code --control-dir}): the two share one source and its uid, so a resume that swaps one for
+     * the other would restore the source as it was and never read the other (refused).
+     */
+    public static final String CONTROL_SOURCE_FILE = ".control-source";
+
     /** The SHA-256 (hex) of {@code file}'s bytes. */
     public static String controlFileDigest(Path file) throws java.io.IOException {
         return sha256Hex(Files.readAllBytes(file));
@@ -647,6 +654,19 @@ public final class KeyshiftJob implements Callable<Integer> {
                     + "lines changed since would not be applied; resume with the file as it was, and steer a running "
                     + "job through --control-dir or --kafka-control-topic");
         }
+        String controlSource = controlFile != null ? "file" : controlDir != null ? "directory" : null;
+        Path controlSourceFile = dir.resolve(CONTROL_SOURCE_FILE);
+        if (restoring && controlSource != null && Files.isRegularFile(controlSourceFile)) {
+            String before = Files.readString(controlSourceFile).strip();
+            if (!before.equals(controlSource)) {
+                // a restored file source is finished and never lists a directory; a restored directory source
+                // never reads a file: the commands would be dropped without a word
+                throw new ParameterException(cl, (controlFile != null ? "--control" : "--control-dir") + ": the job "
+                        + "this one continues read its commands from " + (before.equals("file") ? "--control FILE"
+                        : "--control-dir DIR") + ", and a restored command source reads only what it read before; "
+                        + "resume with the same kind of control input (a file as it was, or the directory)");
+            }
+        }
         // last of the checks: it asks the brokers (up to 10 s where none answers). Not for a job that continues the
         // directory (a restore, Flink's rerun of main after a failover): its topics were there, and a recoverable
         // failover must not fail for a topic being recreated
@@ -659,6 +679,14 @@ public final class KeyshiftJob implements Callable<Integer> {
         // listener where main submits it, and where `bin/keyshift submit` takes the job graph out of execute() (no
         // listener runs there; submit removes the files again if the cluster does not take the job)
         Runnable keepForRestore = () -> {
+            if (controlSource != null) {
+                try {
+                    Files.writeString(controlSourceFile, controlSource + "\n");
+                } catch (java.io.IOException e) {
+                    System.err.println("keyshift-job: warning: could not keep the control input's kind in " + dir
+                            + " (" + e.getMessage() + "); a resume cannot check it");
+                }
+            }
             if (controlDigest != null) {
                 try {
                     Files.writeString(dir.resolve(CONTROL_DIGEST_FILE), controlDigest + "\n");

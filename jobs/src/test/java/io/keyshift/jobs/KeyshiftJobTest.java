@@ -475,6 +475,15 @@ class KeyshiftJobTest {
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("--control " + control + " is not the file the job this one continues started "
                         + "with");
+        // a resume that swaps the file for a watched directory: the restored source is finished and never lists it
+        assertThat(Files.readString(out.resolve(KeyshiftJob.CONTROL_SOURCE_FILE)).strip()).isEqualTo("file");
+        Path controlDir = Files.createDirectories(dir.resolve("control"));
+        assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--generator-records", "2000", "--control-dir",
+                controlDir.toString(), "--out", out.toString(), "-Dexecution.checkpointing.interval=1s",
+                "-Dexecution.state-recovery.path=" + savepoint.toUri()}))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("--control-dir: the job this one continues read its commands from --control "
+                        + "FILE");
         // the file as it was passes: the job then fails on the empty savepoint directory, as Flink fails it
         Files.writeString(control, "2026-01-05T00:00:00Z,freeze\n");
         assertThatThrownBy(() -> KeyshiftJob.main(resume))

@@ -570,6 +570,15 @@ public final class KafkaOptions {
                             + bootstrapServers + " (create it first)");
                 }
             }
+            Integer controlPartitions = controlTopic == null ? null : partitions.get(controlTopic);
+            if (controlPartitions != null && controlPartitions > 1) {
+                // commands of one time (or "now") apply in the order they arrive, which Kafka keeps only within a
+                // partition: read back after a stop, a pin and its unpin from two partitions came the other way round
+                throw new ParameterException(cl, "--kafka-control-topic: topic '" + controlTopic + "' has "
+                        + controlPartitions + " partitions: commands apply in the order they arrive, which Kafka "
+                        + "keeps only within a partition (a pin and its unpin could arrive the other way round); "
+                        + "use a topic of one partition");
+            }
             Integer inputPartitions = topic == null ? null : partitions.get(topic);
             if (!bounded && idleness(cl).isZero() && inputPartitions != null && sourceParallelism > inputPartitions) {
                 // a bounded source tells a reader without a split that none will come, and the reader finishes

@@ -229,12 +229,12 @@ public final class Workload {
             commands = commands == null ? fromFiles : commands.union(fromFiles);
             if (controlFile != null) {
                 // a file is known before the job starts: its sampling-rate commands apply exactly from their time
+                // decompressed and decoded as the file source reads it (by the file's suffix: .gz, .deflate, ...; a
+                // byte that is not UTF-8 becomes U+FFFD): a bad line is refused with its reason there, and must not
+                // stop the job here (a gzipped file's raw bytes gave no command, and its sampling rates reached the
+                // routers only with a plan)
                 try {
-                    // decoded as the file source decodes it (a byte that is not UTF-8 becomes U+FFFD): a bad line is
-                    // refused with its reason there, and must not stop the job here
-                    keyed.controlKnownInAdvance(new String(java.nio.file.Files.readAllBytes(
-                            java.nio.file.Path.of(controlFile)), java.nio.charset.StandardCharsets.UTF_8).lines()
-                            .toList());
+                    keyed.controlKnownInAdvance(controlFileLines(controlFile));
                 } catch (java.io.IOException e) {
                     throw new java.io.UncheckedIOException("cannot read the control file " + controlFile, e);
                 }
@@ -292,6 +292,19 @@ public final class Workload {
      * into place). Flink's file enumerators apply their filter to the path they were given too, so a control file
      * named {@code _steer.csv} was read as empty, without a word.
      */
+    /**
+     * The lines of a control file as Flink's file source reads them: decompressed by the file's suffix ({@code .gz},
+     * {@code .deflate}, ...), decoded as UTF-8 (a byte that is not becomes U+FFFD).
+     */
+    static java.util.List<String> controlFileLines(String controlFile) throws java.io.IOException {
+        var decompressor = org.apache.flink.connector.file.src.compression.StandardDeCompressors
+                .getDecompressorForFileName(controlFile);
+        try (java.io.InputStream raw = java.nio.file.Files.newInputStream(java.nio.file.Path.of(controlFile));
+             java.io.InputStream in = decompressor == null ? raw : decompressor.create(raw)) {
+            return new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).lines().toList();
+        }
+    }
+
     static java.util.function.Predicate<org.apache.flink.core.fs.Path> controlFileFilter(java.nio.file.Path root) {
         String named = root.toAbsolutePath().normalize().toUri().getPath().replaceAll("/+$", "");
         return new ControlFileFilter(named);

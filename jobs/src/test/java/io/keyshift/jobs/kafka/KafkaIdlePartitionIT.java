@@ -88,6 +88,14 @@ class KafkaIdlePartitionIT extends KafkaJobFixture {
                 .hasMessageStartingWith(KeyshiftJob.USAGE_ERROR_PREFIX + "--kafka-property transaction.timeout.ms is "
                         + "1000000 ms, above the brokers' transaction.max.timeout.ms (900000 ms)");
         assertThat(out).as("nothing written for the transaction timeout").doesNotExist();
+        // a control topic of two partitions: commands of one time apply in arrival order, kept within a partition only
+        createTopic("two-part-control", 2);
+        assertThatThrownBy(() -> KeyshiftJob.main(args(out, "present-in", "present-results", false,
+                "--kafka-control-topic", "two-part-control")))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith(KeyshiftJob.USAGE_ERROR_PREFIX + "--kafka-control-topic: topic "
+                        + "'two-part-control' has 2 partitions");
+        assertThat(out).as("nothing written for the control topic").doesNotExist();
     }
 
     @Test

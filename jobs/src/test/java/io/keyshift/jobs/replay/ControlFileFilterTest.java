@@ -21,6 +21,24 @@ class ControlFileFilterTest {
                 .enumerateSplits(new Path[] {new Path(root.toUri())}, 1);
     }
 
+    /**
+     * A gzipped control file's lines, known before the job starts, are its commands, as the file source reads them
+     * (its raw bytes gave none: its sampling rates reached the routers only with a plan, a {@code now} one late).
+     */
+    @Test
+    void aGzippedControlFileIsKnownInAdvanceAsTheSourceReadsIt() throws Exception {
+        String text = "2014-09-01T00:00:00Z,sampling-rate,0.25\nnow,pin,\"Market at 4th\"\n";
+        java.nio.file.Path plain = Files.writeString(dir.resolve("steer.csv"), text);
+        java.nio.file.Path gzipped = dir.resolve("steer.csv.gz");
+        try (java.io.OutputStream out = new java.util.zip.GZIPOutputStream(Files.newOutputStream(gzipped))) {
+            out.write(text.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        }
+        assertThat(Workload.controlFileLines(plain.toString())).containsExactly(
+                "2014-09-01T00:00:00Z,sampling-rate,0.25", "now,pin,\"Market at 4th\"");
+        assertThat(Workload.controlFileLines(gzipped.toString()))
+                .isEqualTo(Workload.controlFileLines(plain.toString()));
+    }
+
     @Test
     void aControlFileNamedWithAnUnderscoreOrADotIsRead() throws Exception {
         for (String name : new String[] {"_steer.csv", ".steer.csv", "steer.csv"}) {
