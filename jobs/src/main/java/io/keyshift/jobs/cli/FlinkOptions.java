@@ -32,11 +32,19 @@ public final class FlinkOptions {
      * {@code window}, before any job runs. {@code -Dkeyshift.window} is refused (the command's --window sets it).
      */
     Configuration load(CommandLine cl, Duration window) {
+        return load(cl, window, true);
+    }
+
+    /**
+     * As {@link #load(CommandLine, Duration)}; without {@code windowGiven} (a command that reads the window from
+     * what it inspects when no --window is given) a config.yaml's other {@code keyshift.window} is not refused.
+     */
+    Configuration load(CommandLine cl, Duration window, boolean windowGiven) {
         if (dynamic.containsKey(io.keyshift.config.JobOptions.WINDOW.key())) {
             throw new ParameterException(cl, "-D" + io.keyshift.config.JobOptions.WINDOW.key() + ": this command "
                     + "takes the planning window from --window");
         }
-        String other = FlinkConfig.otherWindow(load(cl, dynamic), window);
+        String other = windowGiven ? FlinkConfig.otherWindow(load(cl, dynamic), window) : null;
         if (other != null) {
             throw new ParameterException(cl, other);
         }

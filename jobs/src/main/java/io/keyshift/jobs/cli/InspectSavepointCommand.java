@@ -130,7 +130,8 @@ public final class InspectSavepointCommand implements Callable<Integer> {
 
     /** The forecaster's settings of a job with planning window {@code w} and this command's -D options. */
     private io.keyshift.forecast.LoadForecastEngine.Settings settings(CommandLine cl, Duration w) throws Exception {
-        Configuration conf = flink.load(cl, w);
+        // without --window the state's own window is read: a config.yaml's keyshift.window is no conflict
+        Configuration conf = flink.load(cl, w, window != null);
         int maxP = conf.getOptional(PipelineOptions.MAX_PARALLELISM).orElse(conf.get(JobOptions.DEFAULT_MAX_PARALLELISM));
         return io.keyshift.config.KeyshiftConfig.forecastSettings(conf, maxP);
     }

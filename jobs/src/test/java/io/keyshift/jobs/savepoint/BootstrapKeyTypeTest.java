@@ -119,6 +119,21 @@ class BootstrapKeyTypeTest {
         }
         assertThat(exit).as(inspectErr.toString()).isZero();
         assertThat(stdout.toString(java.nio.charset.StandardCharsets.UTF_8)).contains("windows of PT24H observed");
+        // the job's config.yaml with its window: no --window given, nothing to refuse (the command read 1h as given)
+        Path dayConf = java.nio.file.Files.createDirectories(dir.resolve("conf-1d"));
+        java.util.List<String> lines = new java.util.ArrayList<>(java.nio.file.Files.readAllLines(
+                SharedData.flinkConf().resolve("config.yaml")));
+        lines.add("keyshift.window: 1d");
+        java.nio.file.Files.write(dayConf.resolve("config.yaml"), lines);
+        StringWriter yaml = new StringWriter();
+        java.io.PrintStream kept = System.out;
+        try {
+            System.setOut(new java.io.PrintStream(java.io.OutputStream.nullOutputStream()));
+            assertThat(run(yaml, "inspect-savepoint", daily.toString(), "--config", dayConf.toString()))
+                    .as(yaml.toString()).isZero();
+        } finally {
+            System.setOut(kept);
+        }
 
         StringWriter wrong = new StringWriter();
         assertThat(run(wrong, "inspect-savepoint", daily.toString(), "--window", "1h", "--config",
