@@ -91,7 +91,13 @@ public final class ReplayScalingGate {
         private final ScalingPolicy actuated;
         private long bound;
         private long watermark = Long.MIN_VALUE;
-        private ScalingDecision pending;
+        /**
+         * The actuated policy's decisions the driver has not applied yet, in the order made: several come at once
+         * where the profiler closes a run of empty windows with one watermark (a night of hourly windows), and
+         * each is applied in turn (keeping only the last, a decision could be lost, the driver having read the
+         * one before it, or left out of the rescales).
+         */
+        private final java.util.ArrayDeque<ScalingDecision> pending = new java.util.ArrayDeque<>();
         private final List<CompletableFuture<Void>> waiters = new ArrayList<>();
 
         Gate(long windowMillis, ScalingPolicy actuated, long firstEvent) {
@@ -122,30 +128,35 @@ public final class ReplayScalingGate {
             return f;
         }
 
-        /** A decision of the job's scaling operator; kept if it is the actuated policy's (the last one wins). */
+        /** A decision of the job's scaling operator; queued if it is the actuated policy's. */
         public synchronized void onDecision(ScalingDecision d) {
             if (d.getPolicy() == actuated) {
-                pending = d;
+                pending.add(d);
             }
         }
 
         /** The scaling operator's watermark. */
         public synchronized void onWatermark(long wm) {
             watermark = Math.max(watermark, wm);
-            if (pending == null) {
+            if (pending.isEmpty()) {
                 advance();
             }
         }
 
-        /** The decision the driver must apply now, or null. */
+        /** The decision the driver must apply now (the earliest not applied), or null. */
         public synchronized ScalingDecision pending() {
-            return pending;
+            return pending.peek();
         }
 
-        /** The driver has applied the pending decision: forget it and open the gate again. */
+        /**
+         * The driver has applied the pending decision: forget it, and open the gate again unless a later decision
+         * waits to be applied.
+         */
         public synchronized void release() {
-            pending = null;
-            advance();
+            pending.poll();
+            if (pending.isEmpty()) {
+                advance();
+            }
         }
 
         private void advance() {

@@ -70,6 +70,32 @@ class ReplayScalingGateTest {
         assertThat(ReplayScalingGate.get(null)).isNull();
     }
 
+    /**
+     * Two decisions before the driver acts (a watermark that closes a run of empty windows at once): each is applied
+     * in turn, the gate shut until the last is (the last one replaced the first: one was lost or left out).
+     */
+    @Test
+    void decisionsThatComeTogetherAreAppliedInTurn() {
+        ReplayScalingGate.Gate g = ReplayScalingGate.create("gate-test-5", 10, ScalingPolicy.PREDICTIVE, 0);
+        try {
+            ScalingDecision first = decision(ScalingPolicy.PREDICTIVE, 10);
+            g.onDecision(first);
+            assertThat(g.pending()).isSameAs(first);
+            ScalingDecision second = decision(ScalingPolicy.PREDICTIVE, 50);
+            g.onDecision(second);
+            g.onWatermark(59);
+            assertThat(g.pending()).as("the driver applies the first first").isSameAs(first);
+            g.release();
+            assertThat(g.pending()).isSameAs(second);
+            assertThat(g.bound()).as("shut until the second is applied").isEqualTo(10);
+            g.release();
+            assertThat(g.pending()).isNull();
+            assertThat(g.bound()).as("window [50, 60) closed").isEqualTo(70);
+        } finally {
+            ReplayScalingGate.remove("gate-test-5");
+        }
+    }
+
     @Test
     void theFirstBoundIsTheEndOfTheFirstEventsWindowAlsoBeforeTheEpoch() {
         try {
