@@ -22,8 +22,10 @@ import java.util.Map;
  * <p>Units: a tracked key's series is its estimated records per window; a key group's series is its exact records
  * minus those of the tracked keys that hash to it (the residual, >= 0). A key joins when it is among the window's
  * top-k heavy hitters and leaves after {@code ageOutWindows} windows outside the top-k; at most 2 x top-k keys are
- * tracked (those with the lowest peak load over the last {@code ageOutWindows} windows leave first, so that a key
- * hot for a few hours of every day keeps the history its seasonal models read). Key-group series with no load ever are not emitted.
+ * tracked (those with the lowest peak load over the last {@code ageOutWindows} windows that their history holds
+ * leave first, so that a key hot for a few hours of every day keeps the history its seasonal models read; the history
+ * reaches back the longest season + 1 windows, 4 without seasons, so with daily windows and a weekly season a key's
+ * peak is that of its last 8 windows, not of the 48 of the default age-out). Key-group series with no load ever are not emitted.
  *
  * <p>Known events: with a {@link ForecastCalendar}, every series forecasts a window the calendar marks like its
  * reference windows (the same time on the last two ordinary Sundays, by default) and learns from the marked window's
