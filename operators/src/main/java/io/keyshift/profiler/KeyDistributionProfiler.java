@@ -294,16 +294,22 @@ public class KeyDistributionProfiler extends AbstractStreamOperator<WindowProfil
 
     /**
      * The minimum over reporting subtasks of field {@code f} (0: input watermark, 1: output watermark), passing by those
-     * whose input (for 0) or output (for 1) is idle; Long.MIN_VALUE until every subtask reported.
+     * whose input (for 0) or output (for 1) is idle; Long.MIN_VALUE until every subtask reported. Where every
+     * subtask's input is idle, the input watermark is the largest of theirs, as Flink's watermark valve emits the
+     * largest of its channels' when the last active one goes idle: a router that read ahead and went idle with
+     * records waiting for a lease, the others idle behind it, held every window it had read back (their results
+     * unfired, where {@code keyBy}'s fire), for as long as the input stayed quiet.
      */
     private long minimum(int f) {
         if (subtasks == 0 || progress.size() < subtasks) {
             return Long.MIN_VALUE;
         }
         long min = Long.MAX_VALUE;
+        long max = Long.MIN_VALUE;
         boolean any = false;
         for (Map.Entry<Integer, long[]> e : progress.entrySet()) {
             long[] p = e.getValue();
+            max = Math.max(max, p[f]);
             // idle subtasks, and those back from idle behind the emitted watermark, are passed by
             // an idle input whose records still wait for a lease holds the loads back: their copies count in them
             if (p[f == 0 ? 2 : 4] == 0 && !behind.contains(e.getKey())) {
@@ -311,7 +317,7 @@ public class KeyDistributionProfiler extends AbstractStreamOperator<WindowProfil
                 any = true;
             }
         }
-        return any ? min : Long.MIN_VALUE;
+        return any ? min : f == 0 ? max : Long.MIN_VALUE;
     }
 
     /** The oldest plan version any router subtask reported routing by. */

@@ -1162,6 +1162,27 @@ class SamplerProfilerTest {
     }
 
     /**
+     * Every router idle: the windows up to the largest of their input watermarks close, as Flink's watermark valve
+     * emits the largest of its channels' once the last active one goes idle (router 0 read three windows ahead and
+     * went idle first, its records waiting for a lease; router 1 idled behind it, and no window closed after the first
+     * until an input woke: under keyBy those windows fire).
+     */
+    @Test
+    void everyRouterIdleClosesTheWindowsUpToTheLargestWatermark() throws Exception {
+        try (var h = profiler(null)) {
+            send(h, report(0, W - 1, false, sampleOf(0, 0, "a")));
+            send(h, report(0, 2 * W - 1, false, sampleOf(W, 0, "a")));
+            send(h, report(0, 3 * W - 1, false, sampleOf(2 * W, 0, "a")));
+            send(h, report(1, W - 1, false, sampleOf(0, 1, "b")));
+            assertThat(profiles(h)).extracting(p -> p.windowStart).containsExactly(0L);
+            send(h, report(0, 3 * W - 1, true, null));
+            assertThat(profiles(h)).as("router 1 is active").hasSize(1);
+            send(h, report(1, W - 1, true, null));
+            assertThat(profiles(h)).extracting(p -> p.windowStart).containsExactly(0L, W, 2 * W);
+        }
+    }
+
+    /**
      * A router whose input idles while records wait for a lease passes the samples by (its input is idle) but not the
      * loads: the copies of its waiting records count in them once a lease lets them go. Passed by as idle, the window's
      * load closed without them and their report came late and was dropped.
