@@ -645,7 +645,9 @@ public final class KeyshiftJob implements Callable<Integer> {
         }
         String controlDigest = controlFile == null ? null : controlFileDigest(Path.of(controlFile));
         // on a restore only: Flink's rerun of main after a JobManager failover must recover whatever the file holds
-        if (restoring && controlDigest != null && Files.isRegularFile(dir.resolve(CONTROL_DIGEST_FILE))
+        // (not Flink's rerun of main after a JobManager failover of a job started from a savepoint, which keeps
+        // that path: refused, the application failed instead of recovering from its checkpoints)
+        if (restoring && !failover && controlDigest != null && Files.isRegularFile(dir.resolve(CONTROL_DIGEST_FILE))
                 && !Files.readString(dir.resolve(CONTROL_DIGEST_FILE)).strip().equals(controlDigest)) {
             // the file's source was read whole before the cut: its changed lines reached no plan, while the routers
             // took a changed sampling rate from it at once (it is read again where the job is built)

@@ -491,6 +491,36 @@ class KeyshiftJobTest {
                 .satisfies(e -> assertThat(e.getMessage()).doesNotContain("is not the file"));
     }
 
+    /**
+     * Flink's rerun of main after a JobManager failover of a job started from a savepoint (HA: the same id, the same
+     * recovery path, a checkpoint) recovers whatever its --control file holds now: refused as a resume with a changed
+     * file, the application failed instead of recovering from its checkpoints.
+     */
+    @Test
+    void aFailoverOfASavepointStartedJobIsNotRefusedForAChangedControlFile(@TempDir Path dir) throws Exception {
+        String id = "00000000000000000000000000000009";
+        Path savepoint = Files.createDirectories(dir.resolve("savepoint"));
+        Path out = Files.createDirectories(dir.resolve("out"));
+        Files.writeString(out.resolve(KeyshiftJob.JOB_ID_MARKER), id + "\n" + savepoint.toUri() + "\n");
+        Files.writeString(out.resolve(KeyshiftJob.CONTROL_DIGEST_FILE), "0".repeat(64) + "\n");
+        Files.createDirectories(dir.resolve("checkpoints").resolve(id).resolve("chk-2"));
+        Path control = Files.writeString(dir.resolve("steer.csv"), "2026-01-05T00:00:00Z,freeze\n");
+        String[] failover = {"--generator-records", "2000", "--control", control.toString(), "--out", out.toString(),
+            "-Dexecution.checkpointing.interval=1s", "-D" + KeyshiftJob.FIXED_JOB_ID + "=" + id,
+            "-Dexecution.checkpointing.dir=" + dir.resolve("checkpoints").toUri(),
+            "-Dexecution.state-recovery.path=" + savepoint.toUri()};
+        assertThatThrownBy(() -> KeyshiftJob.main(failover))
+                // the job then fails on the empty savepoint directory, as Flink fails it
+                .satisfies(e -> assertThat(e).hasStackTraceContaining("_metadata"))
+                .satisfies(e -> assertThat(e.getMessage()).doesNotContain("is not the file"));
+        // a restore from another savepoint is a restore: the changed file is refused
+        Path later = Files.createDirectories(dir.resolve("savepoint-2"));
+        String[] restore = failover.clone();
+        restore[restore.length - 1] = "-Dexecution.state-recovery.path=" + later.toUri();
+        assertThatThrownBy(() -> KeyshiftJob.main(restore)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("is not the file the job this one continues started with");
+    }
+
     @Test
     void anOutputPathThatIsAFileIsRefused(@TempDir Path dir) throws Exception {
         Path out = Files.writeString(dir.resolve("out"), "x");
