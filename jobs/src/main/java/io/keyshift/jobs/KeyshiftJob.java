@@ -611,7 +611,12 @@ public final class KeyshiftJob implements Callable<Integer> {
             // the next checkpoint starts an interval after this one started, and no sooner than a min pause after
             // it ended
             Duration start = interval.compareTo(minPause) >= 0 ? interval : minPause;
-            if (start.plus(checkpointTimeout).compareTo(timeout) >= 0) {
+            // with failed checkpoints tolerated, the job runs on past up to that many that expire, and the
+            // transaction opened before them commits only with the next that completes
+            int tolerated = Math.max(0, conf.get(
+                    org.apache.flink.configuration.CheckpointingOptions.TOLERABLE_FAILURE_NUMBER));
+            Duration open = start.plus(checkpointTimeout).multipliedBy(tolerated + 1L);
+            if (open.compareTo(timeout) >= 0) {
                 // the broker aborts a transaction older than its timeout, and Flink's Kafka committer only logs the
                 // loss: every result written between two checkpoints would be gone without a failure. A transaction
                 // opens at one checkpoint's barrier and commits when the next checkpoint completes: up to the
@@ -619,7 +624,9 @@ public final class KeyshiftJob implements Callable<Integer> {
                 throw new ParameterException(cl, "execution.checkpointing.interval (" + interval + ") plus "
                         + "execution.checkpointing.timeout (" + checkpointTimeout + ")" + (minPause.isZero() ? ""
                         : " (or execution.checkpointing.min-pause (" + minPause + ") plus the timeout, where the "
-                        + "pause is longer)") + " must be shorter than the Kafka "
+                        + "pause is longer)") + (tolerated == 0 ? "" : ", times 1 + "
+                        + "execution.checkpointing.tolerable-failed-checkpoints (" + tolerated + "),")
+                        + " must be shorter than the Kafka "
                         + "sinks' transaction.timeout.ms (" + timeout + "): a transaction stays open from one "
                         + "checkpoint until the next one completes, and the broker aborts it after the timeout, "
                         + "results and all; shorten the interval, the min pause or the checkpoint timeout, or raise "

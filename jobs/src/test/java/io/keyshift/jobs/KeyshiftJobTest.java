@@ -618,6 +618,14 @@ class KeyshiftJobTest {
                 "--kafka-property", "max.in.flight.requests.per.connection=5", "--kafka-property", "retries=3"}))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("must be shorter than the Kafka sinks' transaction.timeout.ms (PT1M)");
+        // ... nor a failed checkpoint tolerated: the job runs on past it, the transaction open until the next that
+        // completes (5 s + 10 min, twice, is above 15 min; it was checked once)
+        assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--kafka-bootstrap-servers", "127.0.0.1:1",
+                "--results-topic", "r", "--generator-records", "1000", "--out", out,
+                "-Dexecution.checkpointing.interval=5s", "-Dexecution.checkpointing.tolerable-failed-checkpoints=1"}))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("times 1 + execution.checkpointing.tolerable-failed-checkpoints (1), must be "
+                        + "shorter than the Kafka sinks' transaction.timeout.ms (PT15M)");
         // ... nor a min pause longer than the interval: the next checkpoint starts no sooner
         assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--kafka-bootstrap-servers", "127.0.0.1:1",
                 "--results-topic", "r", "--generator-records", "1000", "--out", out,
