@@ -346,6 +346,11 @@ public final class EventParser {
             // the results, the plans and the report are line-oriented files
             return dead(text, line, "key contains a line break");
         }
+        if (key.length() > MAX_KEY_BYTES / 4 && key.getBytes(StandardCharsets.UTF_8).length > MAX_KEY_BYTES) {
+            // a result record carries its key twice (the Kafka record's key and its value): one of 600 KB took a
+            // result over the producer's max.request.size (1 MiB), and the sink failed the job at every restart
+            return dead(text, line, "key longer than " + MAX_KEY_BYTES + " bytes");
+        }
         StringBuilder time = new StringBuilder();
         for (int i = 0; i < timeIndexes.length; i++) {
             if (i > 0) {
@@ -402,6 +407,9 @@ public final class EventParser {
      */
     /** The longest epoch time read (sign, 20 integer digits, point, 30 decimals, an exponent, and leading zeros). */
     static final int MAX_EPOCH_CHARS = 100;
+
+    /** The longest key, in UTF-8 bytes: a longer one is a dead letter. */
+    public static final int MAX_KEY_BYTES = 65_536;
 
     public long parseTime(String text) {
         if (epochUnit != null) {
