@@ -33,7 +33,10 @@ public final class RouteOptions {
                             + "by event time, and without watermarks no plan comes and the waiting records would fill "
                             + "memory. Keep a source's idle timeout (WatermarkStrategy#withIdleness) shorter. The same "
                             + "limit holds for a control input (KeyshiftStream#control) whose watermark holds every "
-                            + "plan back: give a live one ControlInputs.liveWatermarks().");
+                            + "plan back: give a live one ControlInputs.liveWatermarks(). It also fails a router "
+                            + "whose own watermark stays where it is, below the plans' lease, while more records than "
+                            + "keyshift.route.max-waiting-records wait (a partition without records and without an "
+                            + "idle timeout).");
 
     public static final ConfigOption<Integer> HASH_FORMAT =
             ConfigOptions.key("keyshift.route.hash-format")

@@ -182,6 +182,9 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
     private transient long inputWatermark;
     /** Processing time since which records have waited without any watermark, or Long.MIN_VALUE. */
     private transient long waitingWithoutWatermarkSince;
+    /** The input watermark that more than max-waiting-records waiting records found, and since when (processing time). */
+    private transient long stalledWatermark;
+    private transient long stalledSince;
     private long noWatermarkTimeoutMillis = RouteOptions.NO_WATERMARK_TIMEOUT.defaultValue().toMillis();
     private boolean naturalFirstWindow = RouteOptions.NATURAL_FIRST_WINDOW.defaultValue();
     private transient long outputWatermark;
@@ -280,6 +283,8 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
         reuse = new StreamRecord<>(null);
         inputWatermark = Long.MIN_VALUE;
         waitingWithoutWatermarkSince = Long.MIN_VALUE;
+        stalledWatermark = Long.MIN_VALUE;
+        stalledSince = Long.MIN_VALUE;
         outputWatermark = Long.MIN_VALUE;
         loadsReportedUpTo = Long.MIN_VALUE;
         firstWindowEnd = Long.MAX_VALUE;
@@ -583,6 +588,8 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
         if (waiting.size() > s.maxWaiting() && mayWait()) {
             pacedRecords.inc();
             awaitPlan(PACING_MILLIS);
+        } else if (waiting.size() > s.maxWaiting() && inputWatermark != Long.MIN_VALUE && noWatermarkTimeoutMillis > 0) {
+            checkWatermarkMoves();
         } else if (!aheadPlans.isEmpty() && planPoll == null && !missingRequested) {
             // a version went missing and the request for it failed: ask again without waiting
             awaitPlan(0);
@@ -753,6 +760,29 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
                     + "waited for a plan: give the stream in front of Keyshift.keyBy watermarks (a WatermarkStrategy "
                     + "other than noWatermarks(); withIdleness(...) shorter than "
                     + RouteOptions.NO_WATERMARK_TIMEOUT.key() + " if some source partitions or splits stay empty)");
+        }
+    }
+
+    /**
+     * More records wait than {@code keyshift.route.max-waiting-records}, and this router's own watermark is below the
+     * lease (so it may not pace: the next plan needs its watermark). Where that watermark has not moved for the
+     * no-watermark timeout of processing time while records kept coming to wait, it is stalled (a partition or split
+     * this subtask reads gives no record and has no idle timeout): no plan comes, and the waiting records, kept on the
+     * heap and written whole into every checkpoint, would grow until memory runs out, and again after every restart.
+     * Fails naming the cause.
+     */
+    private void checkWatermarkMoves() {
+        long now = getProcessingTimeService().getCurrentProcessingTime();
+        if (inputWatermark != stalledWatermark || stalledSince == Long.MIN_VALUE) {
+            stalledWatermark = inputWatermark;
+            stalledSince = now;
+        } else if (now - stalledSince >= noWatermarkTimeoutMillis) {
+            throw new IllegalStateException("keyshift routes records by event time, but the router's watermark "
+                    + "has stayed at " + java.time.Instant.ofEpochMilli(inputWatermark) + " for "
+                    + noWatermarkTimeoutMillis / 1000 + " s while " + waiting.size() + " records beyond it waited "
+                    + "for a plan, which needs that watermark to move: a partition or split this subtask reads gives "
+                    + "no records and holds it back; give the source WatermarkStrategy#withIdleness(...) shorter "
+                    + "than " + RouteOptions.NO_WATERMARK_TIMEOUT.key());
         }
     }
 

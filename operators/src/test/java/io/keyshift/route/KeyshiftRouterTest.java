@@ -1172,7 +1172,9 @@ class KeyshiftRouterTest {
             assertThat(late.waitingRecords()).isEqualTo(1);
             plan(h, Plans.plan(1, Long.MAX_VALUE, MAX_P));
         }
-        var ordinary = router(2, false);
+        // (fewer waiting than max-waiting-records: a watermark that stays where it is with a few records waiting is
+        // a slow stream, not a stalled one; see aRouterWhoseOwnWatermarkStallsBelowTheLeaseFailsNamingTheCause)
+        var ordinary = router(100, false);
         try (var h = harness(ordinary, null)) {
             h.setProcessingTime(0);
             h.processWatermark(new Watermark(1_000));
@@ -1192,6 +1194,53 @@ class KeyshiftRouterTest {
             h.processElement("k1", 5_001);
             assertThat(patient.waitingRecords()).isEqualTo(2);
             plan(h, Plans.plan(1, Long.MAX_VALUE, MAX_P));
+        }
+    }
+
+    /**
+     * A router whose own watermark stalls below the lease (a partition it reads gives no record and has no idle
+     * timeout) while more records than max-waiting-records keep coming to wait: it may not pace (the next plan needs
+     * its watermark), and they grew on the heap until memory ran out, and again after every restart. It fails at the
+     * no-watermark timeout, naming the cause; a watermark that moves starts the timeout anew.
+     */
+    @Test
+    void aRouterWhoseOwnWatermarkStallsBelowTheLeaseFailsNamingTheCause() throws Exception {
+        long limit = java.time.Duration.ofMinutes(10).toMillis();
+        var router = router(2, false);
+        try (var h = harness(router, null)) {
+            h.setProcessingTime(0);
+            plan(h, Plans.plan(1, 4_000, MAX_P));
+            h.processWatermark(new Watermark(2_500));
+            for (int i = 0; i < 10; i++) {
+                h.processElement("k" + i, 5_000 + i);
+            }
+            h.setProcessingTime(limit - 1);
+            h.processElement("k10", 5_010);
+            // the watermark moves (still below the lease's end): the timeout starts anew
+            h.processWatermark(new Watermark(2_600));
+            h.setProcessingTime(limit + 1);
+            h.processElement("k11", 5_011);
+            h.setProcessingTime(2 * limit);
+            h.processElement("k12", 5_012);
+            assertThat(router.waitingRecords()).isEqualTo(13);
+            h.setProcessingTime(2 * limit + 2);
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> h.processElement("k13", 5_013))
+                    .isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining("the router's watermark has stayed at 1970-01-01T00:00:02.600Z for 600 s")
+                    .hasMessageContaining("withIdleness")
+                    .hasMessageContaining("keyshift.route.no-watermark-timeout");
+        }
+        // 0: never
+        var patient = router(2, false).withNoWatermarkTimeout(java.time.Duration.ZERO);
+        try (var h = harness(patient, null)) {
+            h.setProcessingTime(0);
+            plan(h, Plans.plan(1, 4_000, MAX_P));
+            h.processWatermark(new Watermark(2_500));
+            for (int i = 0; i < 10; i++) {
+                h.setProcessingTime(i * limit);
+                h.processElement("k" + i, 5_000 + i);
+            }
+            assertThat(patient.waitingRecords()).isEqualTo(10);
         }
     }
 
