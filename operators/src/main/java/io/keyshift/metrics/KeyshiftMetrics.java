@@ -62,7 +62,12 @@ public final class KeyshiftMetrics {
     public static final String FORECAST_MASE = "keyshiftForecastMase";
     /** Counter, migrations started by the planner. */
     public static final String PLAN_MIGRATIONS_STARTED = "keyshiftMigrationsStarted";
-    /** Counter, migrations whose switch-over passed. */
+    /**
+     * Counter, migrations retired by the planner: a state horizon (the window's size and allowed lateness, or a keyed
+     * process function's declared horizon) after their switch-over, once the plan after that is made (report.json's
+     * {@code migrations_completed} counts the switch-overs before the last event: a bounded input that ends within a
+     * horizon of a switch-over is counted there, not here).
+     */
     public static final String PLAN_MIGRATIONS_COMPLETED = "keyshiftMigrationsCompleted";
     /**
      * Counter, completed migrations that had a validation shadow phase (keyshift.migration.validation): with

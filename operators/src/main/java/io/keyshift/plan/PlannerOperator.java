@@ -108,6 +108,8 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
     private transient long forecastWatermark;
     private transient long forwardedWatermark = Long.MIN_VALUE;
     private transient volatile double observedImbalance = 1.0;
+    /** The last observed imbalance: the gauge reads it after a restore, not 1.0 until the next plan. */
+    private transient ListState<Double> observedStore;
     private transient RepartitionPlanner planner;
     private transient ListState<RoutingPlan> state;
     /** The planner's long-run unit loads ({@link LongRunLoads#toBytes}); absent in savepoints of earlier versions. */
@@ -253,7 +255,14 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
                 PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO));
         shapeStore = context.getOperatorStateStore().getListState(new ListStateDescriptor<>("stage-shape",
                 PrimitiveArrayTypeInfo.LONG_PRIMITIVE_ARRAY_TYPE_INFO));
+        observedStore = context.getOperatorStateStore().getListState(new ListStateDescriptor<>("observed-imbalance",
+                Types.DOUBLE));
+        observedImbalance = 1.0;
         if (context.isRestored()) {
+            // (absent in savepoints of builds before 2026-12-05: 1.0 until the next plan, as before)
+            for (Double o : observedStore.get()) {
+                observedImbalance = o;
+            }
             // at parallelism 1 there is one entry; a savepoint from before this state starts the means afresh
             for (byte[] b : longRunStore.get()) {
                 planner.longRunLoads().restore(b);
@@ -520,6 +529,11 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
      * plan takes the first plan it gets, and its waiting records must be routed by a version no later than the one
      * they waited under (a later one may have forgotten their migration).
      */
+    /** What the {@code keyshiftObservedImbalance} gauge reads. */
+    double observedImbalance() {
+        return observedImbalance;
+    }
+
     private void republish() {
         if (republishPending) {
             republishPending = false;
@@ -911,6 +925,7 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
             state.clear();
         }
         longRunStore.update(java.util.List.of(planner.longRunLoads().toBytes()));
+        observedStore.update(java.util.List.of(observedImbalance));
         RepartitionPlanner.Settings s = planner.settings();
         shapeStore.update(java.util.List.of(new long[] {s.stateHorizonMillis(), s.correctnessShadowMillis(),
             s.windowMillis()}));

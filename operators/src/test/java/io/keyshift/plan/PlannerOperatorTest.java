@@ -643,6 +643,40 @@ class PlannerOperatorTest {
     }
 
     /**
+     * The keyshiftObservedImbalance gauge reads the last window's imbalance after a restore (it read 1.0, "balanced",
+     * until the next plan: a day with daily windows).
+     */
+    @Test
+    void theObservedImbalanceIsKeptInCheckpoints() throws Exception {
+        LoadForecast f = forecast(10 * W, 4);
+        // the next window, observed with a key group (which no plan moves) far above the rest
+        List<UnitForecast> units = new ArrayList<>(forecast(11 * W, 4).getUnits());
+        units.add(UnitForecast.newBuilder().setUnitType(UnitType.KEY_GROUP).setKey(null).setKeyGroup(0)
+                .setObserved(100_000).setForecast(List.of(1.0)).setLower(List.of(1.0)).setUpper(List.of(1.0))
+                .setModel("NAIVE").setAnomaly(false).build());
+        LoadForecast next = LoadForecast.newBuilder(forecast(11 * W, 4)).setUnits(units).build();
+        org.apache.flink.runtime.checkpoint.OperatorSubtaskState snapshot;
+        double observed;
+        try (OneInputStreamOperatorTestHarness<LoadForecast, RoutingPlan> h =
+                     new OneInputStreamOperatorTestHarness<>(new PlannerOperator(settings(), false))) {
+            h.open();
+            h.processElement(new StreamRecord<>(f, f.getWindowEnd() - 1));
+            f = next;
+            h.processElement(new StreamRecord<>(f, f.getWindowEnd() - 1));
+            observed = ((PlannerOperator) h.getOneInputOperator()).observedImbalance();
+            snapshot = h.snapshot(1, f.getWindowEnd());
+        }
+        assertThat(observed).isGreaterThan(1.05);
+        PlannerOperator restored = new PlannerOperator(settings(), false);
+        try (OneInputStreamOperatorTestHarness<LoadForecast, RoutingPlan> h =
+                     new OneInputStreamOperatorTestHarness<>(restored)) {
+            h.initializeState(snapshot);
+            h.open();
+            assertThat(restored.observedImbalance()).isEqualTo(observed);
+        }
+    }
+
+    /**
      * The keyshiftObservedImbalance gauge counts a split key in equal shares on its pieces' key groups, as the routers
      * deal its records: one key with 4,000 records split over four key groups, one on each subtask, beside 1,000 records
      * on each subtask is balanced (it had shown 4,000 + 1,000 on one subtask against a mean of 2,000: 2.5).

@@ -409,7 +409,7 @@ public final class EventParser {
     static final int MAX_EPOCH_CHARS = 100;
 
     /** The longest key, in UTF-8 bytes: a longer one is a dead letter. */
-    public static final int MAX_KEY_BYTES = 65_536;
+    public static final int MAX_KEY_BYTES = 262_144;
 
     public long parseTime(String text) {
         if (epochUnit != null) {

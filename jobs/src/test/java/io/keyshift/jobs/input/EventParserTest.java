@@ -116,12 +116,12 @@ class EventParserTest {
         assertThat(parse(p, "1,2014-01-01 00:14:00-08:00,x").deadLetter().reason()).contains("expected 4 columns, found 3");
         assertThat(parse(p, "1,yesterday,x,1").deadLetter().reason()).contains("unparsable time 'yesterday'");
         assertThat(parse(p, "1,2014-01-01 00:14:00-08:00,  ,1").deadLetter().reason()).isEqualTo("empty key");
-        // a key longer than 64 KiB (UTF-8): a result carries it twice, and one of 600 KB failed a Kafka results sink
-        // at every restart; 64 KiB itself, and a shorter key of multi-byte characters, are keys
+        // a key longer than 256 KiB (UTF-8): a result carries it twice, and one of 600 KB failed a Kafka results sink
+        // at every restart; 256 KiB itself, and a shorter key of multi-byte characters, are keys
         assertThat(parse(p, "1,2014-01-01 00:14:00-08:00," + "k".repeat(EventParser.MAX_KEY_BYTES + 1) + ",1")
-                .deadLetter().reason()).isEqualTo("key longer than 65536 bytes");
+                .deadLetter().reason()).isEqualTo("key longer than " + EventParser.MAX_KEY_BYTES + " bytes");
         assertThat(parse(p, "1,2014-01-01 00:14:00-08:00," + "\u00e9".repeat(EventParser.MAX_KEY_BYTES / 2 + 1)
-                + ",1").deadLetter().reason()).isEqualTo("key longer than 65536 bytes");
+                + ",1").deadLetter().reason()).isEqualTo("key longer than " + EventParser.MAX_KEY_BYTES + " bytes");
         assertThat(parse(p, "1,2014-01-01 00:14:00-08:00," + "k".repeat(EventParser.MAX_KEY_BYTES) + ",1")
                 .deadLetter()).isNull();
         assertThat(parse(p, "1,2014-01-01 00:14:00-08:00," + "\u00e9".repeat(EventParser.MAX_KEY_BYTES / 2) + ",1")
