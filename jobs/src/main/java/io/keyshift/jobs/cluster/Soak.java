@@ -389,7 +389,7 @@ public final class Soak {
         }
         XYChart cp = panel("checkpointed state of the job", "MB (full size)");
         List<Double> cpMb = values(samples, "/checkpoint/state_size");
-        cpMb.replaceAll(b -> b / (1 << 20));
+        cpMb.replaceAll(b -> b == null ? null : b / (1 << 20));
         cp.addSeries("all vertices", minutes, cpMb);
         XYChart rt = panel("routing table", "entries");
         rt.addSeries("routing table", minutes, values(samples, "/routing_table_entries"));
@@ -397,7 +397,7 @@ public final class Soak {
         XYChart heap = panel("heap after GC", "MB");
         samples.get(samples.size() - 1).path("heap_after_gc_bytes").fieldNames().forEachRemaining(f -> {
             List<Double> mb = values(samples, "/heap_after_gc_bytes/" + f);
-            mb.replaceAll(b -> b / (1 << 20));
+            mb.replaceAll(b -> b == null ? null : b / (1 << 20));
             heap.addSeries(f, minutes, mb);
         });
         XYChart lat = panel("latency markers, largest p99", "ms");
@@ -423,11 +423,23 @@ public final class Soak {
         return c;
     }
 
-    private static List<Double> values(JsonNode samples, String pointer) {
+    /**
+     * The samples' values at {@code pointer}, null (a gap in the chart) where a sample has none or the -1 of a value
+     * not there yet (no completed checkpoint, no latency marker through, jcmd failed): they were drawn as 0 and -1,
+     * while soak.json's medians leave them out. A series with no value at all is drawn as zeros (XChart draws no
+     * series of nulls only).
+     */
+    static List<Double> values(JsonNode samples, String pointer) {
         List<Double> out = new ArrayList<>();
+        boolean any = false;
         for (JsonNode sm : samples) {
             JsonNode v = sm.at(pointer);
-            out.add(v.isNumber() ? v.asDouble() : 0.0);
+            boolean there = v.isNumber() && v.asDouble() >= 0;
+            out.add(there ? v.asDouble() : null);
+            any |= there;
+        }
+        if (!any) {
+            out.replaceAll(v -> 0.0);
         }
         return out;
     }
