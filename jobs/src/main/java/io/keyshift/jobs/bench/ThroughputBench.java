@@ -521,8 +521,19 @@ public final class ThroughputBench {
      * bench.json.
      */
     public static ObjectNode run(Settings s, PrintStream log) throws Exception {
+        return run(s, log, root -> { });
+    }
+
+    /**
+     * As {@link #run(Settings, PrintStream)}, handing bench.json as it stands to {@code afterCell} after each cell (and
+     * after the offered-rate runs), with {@code "complete": false} until the matrix is done: a failure in a later cell
+     * (the whole matrix takes about 50 minutes) leaves the cells measured before it.
+     */
+    public static ObjectNode run(Settings s, PrintStream log, java.util.function.Consumer<ObjectNode> afterCell)
+            throws Exception {
         ObjectMapper mapper = new ObjectMapper();
         ObjectNode root = mapper.createObjectNode();
+        root.put("complete", false);
         ObjectNode model = root.putObject("settings");
         model.put("waits", "the window operator parks the thread for the service time per record (no CPU burnt)");
         model.put("parallelism", s.parallelism());
@@ -631,6 +642,7 @@ public final class ThroughputBench {
                                 median(field(runs.get(Contender.KEYBY), Run::p99Millis)));
                     }
                 }
+                afterCell.accept(root);
             }
         }
         if (s.latencyRate() > 0) {
@@ -688,6 +700,7 @@ public final class ThroughputBench {
             ArrayNode predRuns = n.putArray("keyshift_p99_ms_runs");
             pred.forEach(r -> predRuns.add(r.p99Millis()));
         }
+        root.put("complete", true);
         return root;
     }
 

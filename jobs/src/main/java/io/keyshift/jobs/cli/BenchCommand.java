@@ -187,11 +187,25 @@ public final class BenchCommand implements Callable<Integer> {
         FlinkOptions.outputDirectory(cl, "--out", out);
         // never leave an earlier run's figures beside this run's, nor remove them unasked
         ReplayOutput.prepare(cl, out, overwrite, name -> name.equals("bench.json") || name.equals("bench.png"));
-        ObjectNode json = ThroughputBench.run(settings, System.out);
-        new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(out.resolve("bench.json").toFile(), json);
+        // bench.json after each cell ("complete": false until the end), replaced atomically: a failure in a later
+        // cell (the matrix takes about 50 minutes) kept nothing of the cells measured before it
+        ObjectNode json = ThroughputBench.run(settings, System.out, partial -> writeJson(out, partial));
+        writeJson(out, json);
         ThroughputBench.chart(json, out.resolve("bench.png"));
         System.out.println("bench.json: " + out.resolve("bench.json") + ", chart: " + out.resolve("bench.png"));
         return 0;
+    }
+
+    /** Writes bench.json under {@code out} through a temporary file and a rename. */
+    private static void writeJson(java.nio.file.Path out, ObjectNode json) {
+        java.nio.file.Path tmp = out.resolve(".bench.json.tmp");
+        try {
+            new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(tmp.toFile(), json);
+            java.nio.file.Files.move(tmp, out.resolve("bench.json"),
+                    java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException("cannot write " + out.resolve("bench.json"), e);
+        }
     }
 
     /** Options the bench sets for every run itself: a {@code -D} of one would be overridden without a word. */

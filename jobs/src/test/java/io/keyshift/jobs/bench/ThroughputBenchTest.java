@@ -35,12 +35,20 @@ class ThroughputBenchTest {
         // TIMESTAMP_LTZ follow the session's zone, the JVM's by default), 25 hourly windows against keyBy's 24
         java.util.TimeZone zone = java.util.TimeZone.getDefault();
         ObjectNode json;
+        // bench.json as it stands after each cell (a failure in a later cell kept nothing of the earlier ones)
+        List<JsonNode> partial = new java.util.ArrayList<>();
         try {
             java.util.TimeZone.setDefault(java.util.TimeZone.getTimeZone("Asia/Kolkata"));
-            json = ThroughputBench.run(settings, new PrintStream(log, true, StandardCharsets.UTF_8));
+            json = ThroughputBench.run(settings, new PrintStream(log, true, StandardCharsets.UTF_8),
+                    root -> partial.add(root.deepCopy()));
         } finally {
             java.util.TimeZone.setDefault(zone);
         }
+        assertThat(partial).singleElement().satisfies(p -> {
+            assertThat(p.get("complete").asBoolean()).isFalse();
+            assertThat(p.get("cells")).hasSize(1);
+        });
+        assertThat(json.get("complete").asBoolean()).isTrue();
         JsonNode cell = json.get("cells").get(0);
         long results = cell.get("keyBy").get("window_results").asLong();
         // 200 keys over 24 one-hour windows: most keys appear in most windows
