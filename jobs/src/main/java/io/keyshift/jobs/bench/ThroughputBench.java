@@ -369,7 +369,11 @@ public final class ThroughputBench {
         return s.days() > 0 ? s.days() : defaultDays(serviceTime);
     }
 
-    /** The generator with each record's value set to its emission time (System.nanoTime). */
+    /**
+     * The generator with each record's value set to its emission time (System.nanoTime), when the source emits it:
+     * not when the source reads it, one record ahead (before a throttled source's wait for the record, which added
+     * about parallelism / rate to every latency of the offered-rate runs).
+     */
     static final class Stamped implements EventSpace {
         private static final long serialVersionUID = 1L;
         private final EventSpace inner;
@@ -394,9 +398,13 @@ public final class ThroughputBench {
 
                 @Override
                 public Event next() {
-                    Event e = c.next();
+                    return c.next();
+                }
+
+                @Override
+                public void emitting(Event e) {
+                    c.emitting(e);
                     e.value = System.nanoTime();
-                    return e;
                 }
 
                 @Override

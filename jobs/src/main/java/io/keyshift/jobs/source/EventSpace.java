@@ -34,5 +34,13 @@ public interface EventSpace extends Serializable {
     interface Cursor extends Iterator<Event>, AutoCloseable {
         @Override
         void close() throws IOException;
+
+        /**
+         * Called by the source with an event this cursor returned, just before the source emits it (after any
+         * throttling wait): the source reads each cursor one event ahead, to merge the cursors by event time, so
+         * {@link #next()} runs one record before the emission. Does nothing by default.
+         */
+        default void emitting(Event e) {
+        }
     }
 }

@@ -92,6 +92,7 @@ final class StridedSourceReader implements SourceReader<Event, StrideSplit> {
             throttle((queue.size() + 1) / (double) c.split.stride());
         }
         Event e = c.next;
+        c.it.emitting(e);
         output.collect(e, e.timestamp);
         c.position++;
         emitted++;
