@@ -508,6 +508,11 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
         getMetricGroup().gauge(KeyshiftMetrics.ROUTER_SAMPLING_RATE, () -> sampler.lastRate());
         getMetricGroup().gauge(KeyshiftMetrics.ROUTER_LATE_RECORDS_UNPROFILED, () -> sampler.lateRecords());
         getMetricGroup().gauge(KeyshiftMetrics.ROUTER_TABLE_ENTRIES, () -> routing.size());
+        if (waiting.size() > 0 && inputWatermark == Long.MIN_VALUE && noWatermarkTimeoutMillis > 0) {
+            // restored with records waiting (a restart after this check failed, say): if no record comes, only the
+            // timer of the check finds the watermark still missing; checked with records alone, it waited silently
+            checkWatermarksArrive();
+        }
         keyedParallelism = s.followsRouters() ? Math.min(subtasks, s.maxParallelism()) : s.parallelism();
         subtaskOfKeyGroup = new int[s.maxParallelism()];
         for (int g = 0; g < s.maxParallelism(); g++) {
@@ -743,7 +748,8 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
      * the waiting records would grow until memory runs out. Fails once that has lasted the no-watermark timeout of
      * processing time since the first record waited (a cold start's first watermark comes within the watermark
      * interval; a source's idle split holds it back for its idle timeout), naming the cause. Checked with each record
-     * that waits and, for an input that falls silent after its records, by a processing-time timer at the timeout.
+     * that waits and, for an input that falls silent after its records, by a processing-time timer at the timeout;
+     * also from a restore with records waiting (a restart after this failure, whose input may give no record).
      */
     private void checkWatermarksArrive() {
         long now = getProcessingTimeService().getCurrentProcessingTime();

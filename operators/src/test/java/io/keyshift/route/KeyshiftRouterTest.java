@@ -1198,6 +1198,37 @@ class KeyshiftRouterTest {
     }
 
     /**
+     * The job restarted after the failure above (its restart strategy allows it), the records waiting restored, and no
+     * record comes (the empty partition still holds the watermark back): the router fails again at the timeout. It
+     * had checked with records only and waited silently for ever. A watermark that comes in time ends the check.
+     */
+    @Test
+    void aRouterRestoredWithRecordsWaitingAndNoWatermarkFailsAgainWithoutAnyRecord() throws Exception {
+        long limit = java.time.Duration.ofMinutes(10).toMillis();
+        OperatorSubtaskState snapshot;
+        try (var h = harness(router(2, false), null)) {
+            h.setProcessingTime(0);
+            h.processElement("k0", 5_000);
+            h.processElement("k1", 5_001);
+            snapshot = h.snapshot(1, 1);
+        }
+        var restarted = router(2, false);
+        try (var h = harness(restarted, snapshot)) {
+            assertThat(restarted.waitingRecords()).isEqualTo(2);
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> h.setProcessingTime(limit))
+                    .isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining("no watermark reached the router in 600 s while 2 records waited");
+        }
+        var healthy = router(2, false);
+        try (var h = harness(healthy, snapshot)) {
+            h.processWatermark(new Watermark(1_000));
+            h.setProcessingTime(2 * limit);
+            assertThat(healthy.waitingRecords()).isEqualTo(2);
+            plan(h, Plans.plan(1, Long.MAX_VALUE, MAX_P));
+        }
+    }
+
+    /**
      * A router whose own watermark stalls below the lease (a partition it reads gives no record and has no idle
      * timeout) while more records than max-waiting-records keep coming to wait: it may not pace (the next plan needs
      * its watermark), and they grew on the heap until memory ran out, and again after every restart. It fails at the
