@@ -963,18 +963,24 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
     public void processWatermarkStatus(WatermarkStatus status) throws Exception {
         // Flink's idleness: an idle input (a source reader without splits, or idle by its watermark strategy) does not
         // hold back the profiler or the keyed stage; records it sends later may be late, as behind a plain keyBy
-        inputIdle = status.isIdle();
-        if (inputIdle) {
-            // the profiler passes an idle subtask by: what it counted of its open windows goes now (the reports say
-            // idle), or those windows, closed once the other subtasks pass them, would be profiled without it (after
-            // a rescale, windows restored at a subtask that never gets input)
+        if (status.isIdle()) {
+            // the profiler passes an idle subtask by: what it counted of its open windows goes now, or those windows,
+            // closed once the other subtasks pass them, would be profiled without it (after a rescale, windows
+            // restored at a subtask that never gets input). Those reports say active, and the one after them idle:
+            // from a subtask's first idle report on, the profiler may close every window the others have passed, and
+            // a second open window's sample, reported idle after the first, came late and was dropped
+            inputIdle = false;
             for (WindowSample w : sampler.takeOpen()) {
                 report(w, null, inputWatermark, outputWatermark);
             }
+            inputIdle = true;
             forwardIdleIfDrained();
-        } else if (forwardedIdle) {
-            forwardedIdle = false;
-            output.emitWatermarkStatus(WatermarkStatus.ACTIVE);
+        } else {
+            inputIdle = false;
+            if (forwardedIdle) {
+                forwardedIdle = false;
+                output.emitWatermarkStatus(WatermarkStatus.ACTIVE);
+            }
         }
         reportProgress();
     }
