@@ -764,9 +764,8 @@ public final class KeyshiftStream<T, K> {
                 .setBufferTimeout(0);
         SingleOutputStreamOperator<WindowProfile> profiles = reports
                 .transform(stage.name("profiler"), TypeInformation.of(WindowProfile.class),
-                        new KeyDistributionProfiler(window, config.get(ProfilerOptions.SKETCH_SIZE),
-                                4 * config.get(ProfilerOptions.TOP_K), maxP, loadTag, maxGapWindows(config, window),
-                                seasonalPeriod(config, window)))
+                        new KeyDistributionProfiler(window, 4 * config.get(ProfilerOptions.TOP_K), maxP, loadTag,
+                                maxGapWindows(config, window), seasonalPeriod(config, window)))
                 .uid(stage.uid("profiler"))
                 .setParallelism(1)
                 .setMaxParallelism(maxP)

@@ -7,8 +7,6 @@ import io.keyshift.avro.WindowSample;
 import io.keyshift.config.AvroTrust;
 import io.keyshift.metrics.KeyshiftMetrics;
 
-import org.apache.datasketches.frequencies.ErrorType;
-import org.apache.datasketches.frequencies.ItemsSketch;
 import org.apache.flink.api.common.state.ListState;
 import org.apache.flink.api.common.state.ListStateDescriptor;
 import org.apache.flink.api.common.typeinfo.Types;
@@ -46,9 +44,9 @@ import java.util.TreeMap;
  * (a window without records gets an empty profile), so the forecaster sees every window; a gap without records longer
  * than the gap bound is skipped by whole seasonal periods (see the constructor), so the seasons keep their phase.
  *
- * <p>Heavy hitters: the sum of the subtasks' rows in a DataSketches frequent-items sketch of {@code sketchSize}
- * (merged in subtask order, so profiles do not depend on arrival order); the largest {@code maxHeavyHitters} are
- * listed. {@code maxError} = the merged sketch's maximum error + the subtasks' (error bounds add under merging).
+ * <p>Heavy hitters: the subtasks' rows (each a DataSketches frequent-items estimate, its sketch's upper bound) summed
+ * exactly per key; the largest {@code maxHeavyHitters} are listed, ties by key. {@code maxError} = the sum of the
+ * subtasks' maximum errors (error bounds add under merging; Agarwal et al., "Mergeable Summaries", PODS 2012).
  * State: pending samples and loads, and the ends of the last emitted windows (operator list state).
  */
 public class KeyDistributionProfiler extends AbstractStreamOperator<WindowProfile>
@@ -64,7 +62,6 @@ public class KeyDistributionProfiler extends AbstractStreamOperator<WindowProfil
     public static final int DEFAULT_MAX_GAP_WINDOWS = 1_000;
 
     private final long windowMillis;
-    private final int sketchSize;
     private final int maxHeavyHitters;
     private final OutputTag<WindowLoad> loadTag;
     private final int maxParallelism;
@@ -105,14 +102,13 @@ public class KeyDistributionProfiler extends AbstractStreamOperator<WindowProfil
 
     /**
      * @param windowMillis planning window, ms
-     * @param sketchSize maximum map size of the merged sketch (power of 2 >= 8)
      * @param maxHeavyHitters how many of the largest keys a profile lists, >= 1
      * @param maxParallelism key groups of the keyed stage
      * @param loadTag side output of the merged loads
      */
-    public KeyDistributionProfiler(long windowMillis, int sketchSize, int maxHeavyHitters, int maxParallelism,
+    public KeyDistributionProfiler(long windowMillis, int maxHeavyHitters, int maxParallelism,
                                    OutputTag<WindowLoad> loadTag) {
-        this(windowMillis, sketchSize, maxHeavyHitters, maxParallelism, loadTag, DEFAULT_MAX_GAP_WINDOWS);
+        this(windowMillis, maxHeavyHitters, maxParallelism, loadTag, DEFAULT_MAX_GAP_WINDOWS);
     }
 
     /**
@@ -122,9 +118,9 @@ public class KeyDistributionProfiler extends AbstractStreamOperator<WindowProfil
      *                      stream that resumes after months) costs at most this many profiles and plans. Which
      *                      windows are profiled depends only on the input, so plans stay deterministic.
      */
-    public KeyDistributionProfiler(long windowMillis, int sketchSize, int maxHeavyHitters, int maxParallelism,
+    public KeyDistributionProfiler(long windowMillis, int maxHeavyHitters, int maxParallelism,
                                    OutputTag<WindowLoad> loadTag, int maxGapWindows) {
-        this(windowMillis, sketchSize, maxHeavyHitters, maxParallelism, loadTag, maxGapWindows, 1);
+        this(windowMillis, maxHeavyHitters, maxParallelism, loadTag, maxGapWindows, 1);
     }
 
     /**
@@ -134,7 +130,7 @@ public class KeyDistributionProfiler extends AbstractStreamOperator<WindowProfil
      *                     profiled, so that the forecaster, which counts windows, keeps each season's phase (a day's
      *                     hour stays that hour) after the gap
      */
-    public KeyDistributionProfiler(long windowMillis, int sketchSize, int maxHeavyHitters, int maxParallelism,
+    public KeyDistributionProfiler(long windowMillis, int maxHeavyHitters, int maxParallelism,
                                    OutputTag<WindowLoad> loadTag, int maxGapWindows, int phaseWindows) {
         if (maxGapWindows < 1) {
             throw new IllegalArgumentException("maxGapWindows must be >= 1, was " + maxGapWindows);
@@ -148,7 +144,6 @@ public class KeyDistributionProfiler extends AbstractStreamOperator<WindowProfil
             throw new IllegalArgumentException("maxHeavyHitters must be >= 1, was " + maxHeavyHitters);
         }
         this.windowMillis = windowMillis;
-        this.sketchSize = sketchSize;
         this.maxHeavyHitters = maxHeavyHitters;
         this.loadTag = loadTag;
         this.maxParallelism = maxParallelism;
@@ -407,11 +402,15 @@ public class KeyDistributionProfiler extends AbstractStreamOperator<WindowProfil
         // subtasks that learnt a sampling-rate command at different times may differ for one window: the lowest
         double rate = reports.stream().mapToDouble(r -> r.getWindow().getSamplingRate()).min().orElse(1.0);
         lastRate = rate;
-        ItemsSketch<String> merged = new ItemsSketch<>(sketchSize);
+        // the subtasks' rows summed exactly: at most subtasks × 0.75 × sketch-size of them. Merged into a sketch of
+        // that size, they purged once more than 0.75 × sketch-size distinct keys were listed, and every key inserted
+        // after a purge carried its offset: keys listed by the later subtasks looked heavier than the same counts at
+        // the first ones, and those listed before a purge were dropped
+        Map<String, Long> sums = new HashMap<>();
         Map<String, Integer> keyGroups = new HashMap<>();
         // per key, the maximum errors of the subtasks that listed it (the rest may each have purged up to theirs)
         Map<String, Double> listedError = new HashMap<>();
-        // a saturated sketch depends on the order of updates: merge by subtask so that profiles do not depend on arrival
+        // in subtask order, so that the warning below does not depend on arrival
         reports.sort(Comparator.comparingInt(KeyLoadSample::getSubtask));
         for (KeyLoadSample r : reports) {
             WindowSample s = r.getWindow();
@@ -421,7 +420,7 @@ public class KeyDistributionProfiler extends AbstractStreamOperator<WindowProfil
                 counts[i] += c.get(i);
             }
             for (HeavyHitter h : s.getHeavyHitters()) {
-                merged.update(h.getKey(), h.getEstimate());
+                sums.merge(h.getKey(), h.getEstimate(), Long::sum);
                 Integer before = keyGroups.putIfAbsent(h.getKey(), h.getKeyGroup());
                 if (before != null && before != h.getKeyGroup() && unstableKeysWarned < 10) {
                     unstableKeysWarned++;
@@ -431,11 +430,9 @@ public class KeyDistributionProfiler extends AbstractStreamOperator<WindowProfil
             }
             maxError += s.getMaxError();
         }
-        ItemsSketch.Row<String>[] rows = merged.getFrequentItems(0L, ErrorType.NO_FALSE_NEGATIVES);
-        ItemsSketch.Row<String>[] sorted = Arrays.copyOf(rows, rows.length);
-        Arrays.sort(sorted, Comparator.comparingLong((ItemsSketch.Row<String> r) -> -r.getEstimate())
-                .thenComparing(ItemsSketch.Row::getItem));
-        int n = Math.min(maxHeavyHitters, sorted.length);
+        List<Map.Entry<String, Long>> sorted = new ArrayList<>(sums.entrySet());
+        sorted.sort(Map.Entry.<String, Long>comparingByValue().reversed().thenComparing(Map.Entry::getKey));
+        int n = Math.min(maxHeavyHitters, sorted.size());
         WindowProfile p = new WindowProfile();
         p.windowStart = start;
         p.windowEnd = start + windowMillis;
@@ -448,16 +445,18 @@ public class KeyDistributionProfiler extends AbstractStreamOperator<WindowProfil
         p.hotLowerBounds = new double[n];
         p.hotUpperBounds = new double[n];
         for (int i = 0; i < n; i++) {
-            p.hotKeys[i] = sorted[i].getItem();
-            p.hotKeyGroups[i] = keyGroups.get(sorted[i].getItem());
-            p.hotEstimates[i] = sorted[i].getEstimate();
+            String key = sorted.get(i).getKey();
+            long estimate = sorted.get(i).getValue();
+            p.hotKeys[i] = key;
+            p.hotKeyGroups[i] = keyGroups.get(key);
+            p.hotEstimates[i] = estimate;
             // a subtask's estimate is its sketch's upper bound (counter + offset): the true count there is at most its
             // maximum error below it, and at most its maximum error where the key was purged and not listed
-            double listed = listedError.get(sorted[i].getItem());
-            p.hotLowerBounds[i] = Math.max(0, sorted[i].getLowerBound() - listed);
-            p.hotUpperBounds[i] = sorted[i].getUpperBound() + (maxError - listed);
+            double listed = listedError.get(key);
+            p.hotLowerBounds[i] = Math.max(0, estimate - listed);
+            p.hotUpperBounds[i] = estimate + (maxError - listed);
         }
-        p.maxError = merged.getMaximumError() + maxError;
+        p.maxError = maxError;
         return p;
     }
 

@@ -793,7 +793,7 @@ class SamplerProfilerTest {
     private static OneInputStreamOperatorTestHarness<KeyLoadSample, WindowProfile> profiler(
             OperatorSubtaskState restore) throws Exception {
         var h = new OneInputStreamOperatorTestHarness<KeyLoadSample, WindowProfile>(
-                new KeyDistributionProfiler(W, 64, 2, MAX_P, LOADS), 1, 1, 0);
+                new KeyDistributionProfiler(W, 2, MAX_P, LOADS), 1, 1, 0);
         h.setup();
         if (restore != null) {
             h.initializeState(restore);
@@ -909,6 +909,49 @@ class SamplerProfilerTest {
         }
     }
 
+    /**
+     * Two subtasks list 40 keys each (10 records apiece) and one key both list: the profile lists all 81 with their
+     * sums. Merged into a sketch of the routers' size (64: 48 rows), the rows purged once more than 48 keys had come,
+     * the keys inserted after a purge carried its offset (listed heavier than their counts), and the first subtask's
+     * keys were dropped: a profile that depended on which subtask listed a key.
+     */
+    @Test
+    void theSubtasksRowsAreSummedExactlyWhateverTheirNumber() throws Exception {
+        List<WindowSample> samples = new ArrayList<>();
+        for (int sub = 0; sub < 2; sub++) {
+            List<HeavyHitter> rows = new ArrayList<>();
+            for (int i = 0; i < 40; i++) {
+                String key = (sub == 0 ? "a" : "b") + i;
+                rows.add(HeavyHitter.newBuilder().setKey(key).setKeyGroup(kg(key)).setEstimate(10).build());
+            }
+            rows.add(HeavyHitter.newBuilder().setKey("shared").setKeyGroup(kg("shared")).setEstimate(5 + sub).build());
+            List<Long> counts = new ArrayList<>(Collections.nCopies(MAX_P, 0L));
+            counts.set(0, 405L + sub);
+            samples.add(WindowSample.newBuilder().setWindowStart(0).setWindowEnd(W).setRecords(405 + sub)
+                    .setSamplingRate(1.0).setKeyGroupCounts(counts).setHeavyHitters(rows).setMaxError(0).build());
+        }
+        try (var h = new OneInputStreamOperatorTestHarness<KeyLoadSample, WindowProfile>(
+                new KeyDistributionProfiler(W, 100, MAX_P, LOADS), 1, 1, 0)) {
+            h.setup();
+            h.open();
+            send(h, report(1, W - 1, false, samples.get(1)));
+            send(h, report(0, W - 1, false, samples.get(0)));
+            WindowProfile p = profiles(h).get(0);
+            assertThat(p.hotKeys).hasSize(81);
+            assertThat(p.hotKeys[0]).isEqualTo("shared");
+            assertThat(p.hotEstimates[0]).isEqualTo(11);
+            for (int i = 1; i < 81; i++) {
+                assertThat(p.hotEstimates[i]).as(p.hotKeys[i]).isEqualTo(10);
+                assertThat(p.hotLowerBounds[i]).isEqualTo(10);
+                assertThat(p.hotUpperBounds[i]).isEqualTo(10);
+            }
+            // ties by key
+            assertThat(p.hotKeys[1]).isEqualTo("a0");
+            assertThat(p.hotKeys[80]).isEqualTo("b9");
+            assertThat(p.maxError).isZero();
+        }
+    }
+
     /** A window without records said sampling rate 1.0 whatever the rate in force. */
     @Test
     void anEmptyWindowsProfileSaysTheSamplingRateInForce() throws Exception {
@@ -992,7 +1035,7 @@ class SamplerProfilerTest {
     private static OneInputStreamOperatorTestHarness<KeyLoadSample, WindowProfile> gapProfilerAfterWindowZero()
             throws Exception {
         var h = new OneInputStreamOperatorTestHarness<KeyLoadSample, WindowProfile>(
-                new KeyDistributionProfiler(W, 64, 2, MAX_P, LOADS, 5, 7), 1, 1, 0);
+                new KeyDistributionProfiler(W, 2, MAX_P, LOADS, 5, 7), 1, 1, 0);
         h.setup();
         h.open();
         send(h, report(0, W - 1, false, sampleOf(0, 0, "a")));
@@ -1367,7 +1410,7 @@ class SamplerProfilerTest {
             snapshot = h.snapshot(1L, 1L);
         }
         var h = new OneInputStreamOperatorTestHarness<KeyLoadSample, WindowProfile>(
-                new KeyDistributionProfiler(2 * W, 64, 2, MAX_P, LOADS), 1, 1, 0);
+                new KeyDistributionProfiler(2 * W, 2, MAX_P, LOADS), 1, 1, 0);
         h.setup();
         assertThatThrownBy(() -> h.initializeState(snapshot))
                 .isInstanceOf(org.apache.flink.runtime.execution.SuppressRestartsException.class)
