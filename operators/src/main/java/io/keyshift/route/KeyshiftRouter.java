@@ -209,6 +209,7 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
     private transient long reportedOutputWindow;
     private transient boolean reportedIdle;
     private transient boolean reportedOutputIdle;
+    private transient long reportedPlanVersion;
     /** Input ended and every record routed: the output watermark is at its end. */
     private transient boolean ended;
     private transient int subtask;
@@ -1279,10 +1280,16 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
         return out;
     }
 
-    /** A progress report when a watermark crossed a window boundary or the input or output idle status changed. */
+    /**
+     * A progress report when a watermark crossed a window boundary or the input or output idle status changed, or,
+     * while the input is idle, the plan version it routes by changed: the planner keeps every plan from the oldest
+     * version a router reported, and an idle router (a subtask without a Kafka partition) reported its version once,
+     * when it went idle, so the planner's checkpointed history grew by a plan per window for as long as it idled.
+     */
     private void reportProgress() {
         if (windowIndex(inputWatermark) != reportedInputWindow || windowIndex(outputWatermark) != reportedOutputWindow
-                || inputIdle != reportedIdle || forwardedIdle != reportedOutputIdle) {
+                || inputIdle != reportedIdle || forwardedIdle != reportedOutputIdle
+                || inputIdle && routing.version() != reportedPlanVersion) {
             report(null, null, inputWatermark, outputWatermark);
         }
     }
@@ -1300,6 +1307,7 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
         reportedOutputWindow = windowIndex(out);
         reportedIdle = inputIdle;
         reportedOutputIdle = forwardedIdle;
+        reportedPlanVersion = routing.version();
         KeyLoadSample r = KeyLoadSample.newBuilder()
                 .setSubtask(subtask)
                 .setSubtasks(subtasks)

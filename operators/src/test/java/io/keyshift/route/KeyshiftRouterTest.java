@@ -1562,6 +1562,34 @@ class KeyshiftRouterTest {
         }
     }
 
+    /**
+     * An idle router reports each plan version it takes: the planner keeps every plan from the oldest version a router
+     * reported routing by, and a router idle from the start (no Kafka partition of its own) reported version 0 once,
+     * so the planner's history, in every checkpoint, grew by a plan per window.
+     */
+    @Test
+    void anIdleRouterReportsThePlanVersionItRoutesBy() throws Exception {
+        try (var h = harness()) {
+            h.processWatermarkStatus(WatermarkStatus.IDLE);
+            for (int v = 1; v <= 3; v++) {
+                plan(h, Plans.plan(v, v * WINDOW, MAX_P));
+            }
+            List<KeyLoadSample> reports = new ArrayList<>();
+            h.getSideOutput(SAMPLES).forEach(r -> reports.add(r.getValue()));
+            assertThat(reports).last().satisfies(r -> {
+                assertThat(r.getIdle()).isTrue();
+                assertThat(r.getPlanVersion()).isEqualTo(3);
+            });
+            // an active router reports with its watermarks, not once per plan
+            int before = reports.size();
+            h.processWatermarkStatus(WatermarkStatus.ACTIVE);
+            h.getSideOutput(SAMPLES).clear();
+            plan(h, Plans.plan(4, 4 * WINDOW, MAX_P));
+            assertThat(h.getSideOutput(SAMPLES)).isEmpty();
+            assertThat(before).isGreaterThanOrEqualTo(4);
+        }
+    }
+
     @Test
     void anIdleInputIsForwardedOnlyOnceNothingWaits() throws Exception {
         try (var h = harness()) {
