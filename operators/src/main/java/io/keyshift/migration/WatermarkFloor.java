@@ -9,6 +9,7 @@ import org.apache.flink.runtime.state.KeyGroupRange;
 import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
 import org.apache.flink.streaming.api.TimerService;
 
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 
@@ -26,7 +27,8 @@ import java.util.List;
  *
  * <p>State: operator union list state {@code keyshift-watermark-floor} (a name reserved in the keyed stage's operator
  * state, which a user's {@code CheckpointedFunction} shares), one {@code [subtask, parallelism, watermark]} entry per
- * subtask (about 30 bytes each; every subtask restores all of them). A savepoint without it (taken before this state
+ * subtask (about 30 bytes each; every subtask restores all of them), after a rescale also the restored entries of its
+ * key groups until its watermark passes their floors. A savepoint without it (taken before this state
  * existed) restores with no floor, as before; an entry at Long.MAX_VALUE (a drained stop's end of input) sets none.
  */
 final class WatermarkFloor {
@@ -42,12 +44,18 @@ final class WatermarkFloor {
     private final long highestFloor;
     /** The lowest floor of this subtask's key groups (Long.MIN_VALUE without floors). */
     private final long ownFloor;
+    /**
+     * The restored entries whose key groups meet this subtask's: written again with its own while their floors matter
+     * (after a rescale its own entry holds the lowest floor of its key groups only).
+     */
+    private final List<long[]> restoredEntries;
     /** The operator's timer service, once a call showed it: its watermark is read when a checkpoint is taken. */
     private TimerService timers;
 
     private WatermarkFloor(ListState<long[]> state, int subtask, int parallelism, int maxParallelism, long[] floors,
-                           long ownFloor) {
+                           long ownFloor, List<long[]> restoredEntries) {
         this.state = state;
+        this.restoredEntries = restoredEntries;
         this.subtask = subtask;
         this.parallelism = parallelism;
         this.maxParallelism = maxParallelism;
@@ -60,12 +68,23 @@ final class WatermarkFloor {
     static WatermarkFloor initialize(FunctionInitializationContext context, RuntimeContext runtime) throws Exception {
         ListState<long[]> state = context.getOperatorStateStore().getUnionListState(
                 new ListStateDescriptor<>(STATE_NAME, PrimitiveArrayTypeInfo.LONG_PRIMITIVE_ARRAY_TYPE_INFO));
-        int maxParallelism = runtime.getTaskInfo().getMaxNumberOfParallelSubtasks();
-        int subtask = runtime.getTaskInfo().getIndexOfThisSubtask();
-        int parallelism = runtime.getTaskInfo().getNumberOfParallelSubtasks();
+        return of(state, context.isRestored(), runtime.getTaskInfo().getIndexOfThisSubtask(),
+                runtime.getTaskInfo().getNumberOfParallelSubtasks(),
+                runtime.getTaskInfo().getMaxNumberOfParallelSubtasks());
+    }
+
+    /**
+     * The floors of subtask {@code subtask} of {@code parallelism} from {@code state}, the union of every subtask's
+     * entries ({@code restored}: read them; else none).
+     */
+    static WatermarkFloor of(ListState<long[]> state, boolean restored, int subtask, int parallelism,
+                             int maxParallelism) throws Exception {
         long[] floors = null;
         long ownFloor = Long.MIN_VALUE;
-        if (context.isRestored()) {
+        List<long[]> kept = new ArrayList<>();
+        if (restored) {
+            KeyGroupRange own = KeyGroupRangeAssignment.computeKeyGroupRangeForOperatorIndex(
+                    maxParallelism, parallelism, subtask);
             for (long[] e : state.get()) {
                 if (e == null || e.length != 3 || e[1] < 1 || e[0] < 0 || e[0] >= e[1] || e[1] > maxParallelism
                         || e[2] == Long.MAX_VALUE) {
@@ -81,17 +100,18 @@ final class WatermarkFloor {
                 for (int g = was.getStartKeyGroup(); g <= was.getEndKeyGroup(); g++) {
                     floors[g] = Math.max(floors[g], e[2]);
                 }
+                if (was.getIntersection(own).getNumberOfKeyGroups() > 0) {
+                    kept.add(e.clone());
+                }
             }
             if (floors != null) {
-                KeyGroupRange own = KeyGroupRangeAssignment.computeKeyGroupRangeForOperatorIndex(
-                        maxParallelism, parallelism, subtask);
                 ownFloor = Long.MAX_VALUE;
                 for (int g = own.getStartKeyGroup(); g <= own.getEndKeyGroup(); g++) {
                     ownFloor = Math.min(ownFloor, floors[g]);
                 }
             }
         }
-        return new WatermarkFloor(state, subtask, parallelism, maxParallelism, floors, ownFloor);
+        return new WatermarkFloor(state, subtask, parallelism, maxParallelism, floors, ownFloor, kept);
     }
 
     /**
@@ -121,9 +141,25 @@ final class WatermarkFloor {
         this.timers = timers;
     }
 
-    /** Writes this subtask's entry (from {@code snapshotState}). */
+    /**
+     * Writes this subtask's entry (from {@code snapshotState}), and, while restored floors above its watermark still
+     * matter, the restored entries of its key groups that hold them: after a rescale its own entry holds the lowest
+     * floor of its key groups, and a checkpoint taken before the watermark came back lost the higher floors of the
+     * others (a restore from it judged their keys' calls below the watermark their old owner had judged them at).
+     * Rewriting an entry that also covers other subtasks' key groups is sound: it is a floor their subtasks restored
+     * too, and a restore takes the highest entry per key group.
+     */
     void snapshot() throws Exception {
         long watermark = timers == null ? Long.MIN_VALUE : timers.currentWatermark();
-        state.update(List.of(new long[] {subtask, parallelism, Math.max(watermark, ownFloor)}));
+        List<long[]> entries = new ArrayList<>();
+        entries.add(new long[] {subtask, parallelism, Math.max(watermark, ownFloor)});
+        if (floors != null && watermark < highestFloor) {
+            for (long[] e : restoredEntries) {
+                if (e[2] > Math.max(watermark, ownFloor)) {
+                    entries.add(e);
+                }
+            }
+        }
+        state.update(entries);
     }
 }
