@@ -198,7 +198,8 @@ public final class KeyshiftStream<T, K> {
     }
 
     /**
-     * The prefix of this stage's operator uids (letters, digits, '.', '_', '-'; default {@value #DEFAULT_UID_PREFIX}),
+     * The prefix of this stage's operator uids (letters, digits, '.', '_', '-', starting with a letter or digit; default
+     * {@value #DEFAULT_UID_PREFIX}),
      * the names of its state in savepoints: keep it across versions of the job.
      *
      * @throws IllegalArgumentException for other characters or an empty prefix
@@ -208,7 +209,8 @@ public final class KeyshiftStream<T, K> {
     public KeyshiftStream<T, K> uidPrefix(String prefix) {
         checkNotBuilt();
         if (prefix == null || !PREFIX.matcher(prefix).matches()) {
-            throw new IllegalArgumentException("uid prefix must be letters, digits, '.', '_' or '-', was '" + prefix + "'");
+            throw new IllegalArgumentException("uid prefix must be letters, digits, '.', '_' or '-', starting with a "
+                    + "letter or digit, was '" + prefix + "'");
         }
         this.uidPrefix = prefix;
         return this;

@@ -21,8 +21,9 @@ public final class ForecastOptions {
             .asList()
             .noDefaultValue()
             .withDescription("Season lengths in windows, e.g. '24;168' for a day and a week of hourly windows. With "
-                    + "'auto', the seasonal candidates are fitted for every season of at least 2 windows; a single "
-                    + "fixed seasonal model, and MASE's scale, use the first. Default: a week of windows if the window is "
+                    + "'auto', the seasonal candidates are fitted for every season of at least 2 windows; MASE's "
+                    + "scale and a single fixed seasonal model use the first season of at least 2 windows (Holt-Winters "
+                    + "the first of 2 to 288 windows). Default: a week of windows if the window is "
                     + "a day or longer; a day and a week of windows for windows from 1 hour up to a day; a day of "
                     + "windows below 1 hour (a season of fewer than 2 windows, of more than 100,000, or one the window "
                     + "does not divide, is left out). Each season at most 100,000 windows: every series keeps one "

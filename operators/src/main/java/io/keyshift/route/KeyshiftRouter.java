@@ -763,11 +763,17 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
             });
         } else if (now - waitingWithoutWatermarkSince >= noWatermarkTimeoutMillis) {
             throw new IllegalStateException("keyshift routes records by event time, but no watermark reached the "
-                    + "router in " + noWatermarkTimeoutMillis / 1000 + " s while " + waiting.size() + " records "
+                    + "router in " + timeoutText() + " while " + waiting.size() + " records "
                     + "waited for a plan: give the stream in front of Keyshift.keyBy watermarks (a WatermarkStrategy "
                     + "other than noWatermarks(); withIdleness(...) shorter than "
                     + RouteOptions.NO_WATERMARK_TIMEOUT.key() + " if some source partitions or splits stay empty)");
         }
+    }
+
+    /** The no-watermark timeout as a message says it: whole seconds, else milliseconds (not "0 s" for 500 ms). */
+    private String timeoutText() {
+        return noWatermarkTimeoutMillis % 1000 == 0 ? noWatermarkTimeoutMillis / 1000 + " s"
+                : noWatermarkTimeoutMillis + " ms";
     }
 
     /**
@@ -786,7 +792,7 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
         } else if (now - stalledSince >= noWatermarkTimeoutMillis) {
             throw new IllegalStateException("keyshift routes records by event time, but the router's watermark "
                     + "has stayed at " + java.time.Instant.ofEpochMilli(inputWatermark) + " for "
-                    + noWatermarkTimeoutMillis / 1000 + " s while " + waiting.size() + " records beyond it waited "
+                    + timeoutText() + " while " + waiting.size() + " records beyond it waited "
                     + "for a plan, which needs that watermark to move: a partition or split this subtask reads gives "
                     + "no records and holds it back; give the source WatermarkStrategy#withIdleness(...) shorter "
                     + "than " + RouteOptions.NO_WATERMARK_TIMEOUT.key());

@@ -1514,6 +1514,18 @@ class KeyshiftApiTest {
                 .hasMessageContaining("uid prefix 'keyshift' is used by another keyshift stage");
     }
 
+    /** A uid prefix that starts with '-' is refused saying what the rule is (it said only which characters). */
+    @Test
+    void aUidPrefixIsRefusedNamingTheWholeRule() {
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(2);
+        DataStream<Clicks.Click> clicks = Clicks.stream(env, 10, 1);
+        var stage = Keyshift.keyBy(clicks, c -> c.user, Types.STRING);
+        assertThatThrownBy(() -> stage.uidPrefix("-clicks")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("starting with a letter or digit").hasMessageContaining("'-clicks'");
+        assertThatThrownBy(() -> stage.uidPrefix("a b")).isInstanceOf(IllegalArgumentException.class);
+        stage.uidPrefix("clicks-2.v_1");
+    }
+
     /** A job has at most one stage with scaling: the autoscaler applies the sum of the stages' decisions. */
     @Test
     void aSecondStageWithScalingInOneJobIsRefused() {

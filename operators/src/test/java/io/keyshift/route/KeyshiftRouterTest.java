@@ -1195,6 +1195,14 @@ class KeyshiftRouterTest {
             assertThat(patient.waitingRecords()).isEqualTo(2);
             plan(h, Plans.plan(1, Long.MAX_VALUE, MAX_P));
         }
+        // a timeout under a second is said in milliseconds (it read "in 0 s")
+        var quick = router(2, false).withNoWatermarkTimeout(java.time.Duration.ofMillis(500));
+        try (var h = harness(quick, null)) {
+            h.setProcessingTime(0);
+            h.processElement("k0", 5_000);
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> h.setProcessingTime(500))
+                    .hasMessageContaining("no watermark reached the router in 500 ms while 1 records waited");
+        }
     }
 
     /**
