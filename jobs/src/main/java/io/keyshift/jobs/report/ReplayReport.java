@@ -435,7 +435,7 @@ public final class ReplayReport {
             } else {
                 n.put("forecast_mase", mase.value());
                 // scaled by the seasonal naive forecast's error, or by the naive one's (m = 1) where no window had a
-                // season of history before it (a run shorter than two seasons)
+                // season of history before it (a run of at most one season)
                 n.put("forecast_mase_seasonal", mase.seasonal());
             }
             long anomalies = 0;
