@@ -352,6 +352,47 @@ public final class KeyshiftJob implements Callable<Integer> {
      */
     public static final String CONTROL_SOURCE_FILE = ".control-source";
 
+    /**
+     * The file in {@code --out} that names the Kafka topics a job reads, {@code topic=NAME} and
+     * {@code control-topic=NAME} (empty: none): a restored Kafka source keeps reading the partitions of the topic in
+     * its savepoint and adds the partitions of a new {@code --kafka-topic} as newly found, from the earliest offset, so
+     * a resume given another topic would read both into one output (refused).
+     */
+    public static final String KAFKA_TOPICS_FILE = ".kafka-topics";
+
+    /**
+     * Refuses a resume whose {@code --kafka-topic} or {@code --kafka-control-topic} is not the one the job it continues
+     * read ({@code kept}: the {@value #KAFKA_TOPICS_FILE} it wrote). A restored Kafka source reads on in the
+     * partitions of its savepoint and takes a new topic's partitions as newly found, from the earliest offset: the
+     * output would hold both topics' records. A resume without a control topic, or with one where the job had none,
+     * is not refused here (Flink refuses the first as state it cannot map; the second reads its topic from the start).
+     *
+     * @throws ParameterException naming the option
+     */
+    static void checkKeptTopics(CommandLine cl, String kept, io.keyshift.jobs.kafka.KafkaOptions kafka) {
+        java.util.Map<String, String> was = new java.util.HashMap<>();
+        for (String line : kept.split("\n")) {
+            int eq = line.indexOf('=');
+            if (eq > 0) {
+                was.put(line.substring(0, eq).strip(), line.substring(eq + 1).strip());
+            }
+        }
+        String topic = was.getOrDefault("topic", "");
+        if (kafka.input() && !topic.isEmpty() && !topic.equals(kafka.topicName())) {
+            throw new ParameterException(cl, "--kafka-topic " + kafka.topicName() + ": the job this one continues read "
+                    + "topic " + topic + ", and a restored Kafka source reads on in that topic's partitions (a new "
+                    + "topic's would be read beside them, from the earliest offset, into the same output): resume "
+                    + "with --kafka-topic " + topic + ", or start a new job without the savepoint into a new --out");
+        }
+        String control = was.getOrDefault("control-topic", "");
+        if (kafka.controlTopicName() != null && !control.isEmpty() && !control.equals(kafka.controlTopicName())) {
+            throw new ParameterException(cl, "--kafka-control-topic " + kafka.controlTopicName() + ": the job this one "
+                    + "continues read its commands from topic " + control + ", and a restored Kafka source reads on "
+                    + "in that topic's partitions (the new topic's commands would come beside them): resume with "
+                    + "--kafka-control-topic " + control);
+        }
+    }
+
     /** The SHA-256 (hex) of {@code file}'s bytes. */
     public static String controlFileDigest(Path file) throws java.io.IOException {
         return sha256Hex(Files.readAllBytes(file));
@@ -676,6 +717,12 @@ public final class KeyshiftJob implements Callable<Integer> {
                         + "resume with the same kind of control input (a file as it was, or the directory)");
             }
         }
+        String kafkaTopics = kafka.input() || kafka.controlTopicName() != null
+                ? "topic=" + (kafka.input() ? kafka.topicName() : "") + "\ncontrol-topic="
+                + (kafka.controlTopicName() == null ? "" : kafka.controlTopicName()) + "\n" : null;
+        if (restoring && kafkaTopics != null && Files.isRegularFile(dir.resolve(KAFKA_TOPICS_FILE))) {
+            checkKeptTopics(cl, Files.readString(dir.resolve(KAFKA_TOPICS_FILE)), kafka);
+        }
         // last of the checks: it asks the brokers (up to 10 s where none answers). Not for a job that continues the
         // directory (a restore, Flink's rerun of main after a failover): its topics were there, and a recoverable
         // failover must not fail for a topic being recreated
@@ -702,6 +749,14 @@ public final class KeyshiftJob implements Callable<Integer> {
                 } catch (java.io.IOException e) {
                     System.err.println("keyshift-job: warning: could not keep the --control file's digest in "
                             + dir + " (" + e.getMessage() + "); a resume cannot check the file");
+                }
+            }
+            if (kafkaTopics != null) {
+                try {
+                    Files.writeString(dir.resolve(KAFKA_TOPICS_FILE), kafkaTopics);
+                } catch (java.io.IOException e) {
+                    System.err.println("keyshift-job: warning: could not keep the Kafka topics in " + dir + " ("
+                            + e.getMessage() + "); a resume cannot check them");
                 }
             }
             if (kafkaSinks) {

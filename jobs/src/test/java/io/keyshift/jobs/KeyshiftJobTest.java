@@ -551,6 +551,35 @@ class KeyshiftJobTest {
         assertThat(dir.resolve("out")).doesNotExist();
     }
 
+    /**
+     * A resume given another --kafka-topic (or --kafka-control-topic) than its job read is refused, naming the option:
+     * the restored source reads on in the old topic's partitions and adds the new topic's from the earliest offset,
+     * both into the same output.
+     */
+    @Test
+    void aResumeWithAnotherKafkaTopicIsRefused(@TempDir Path dir) throws Exception {
+        Path savepoint = Files.createDirectories(dir.resolve("savepoint"));
+        Path out = Files.createDirectories(dir.resolve("out"));
+        Files.writeString(out.resolve(KeyshiftJob.KAFKA_TOPICS_FILE), "topic=trips\ncontrol-topic=steer\n");
+        String[] common = {"--kafka-bootstrap-servers", "127.0.0.1:1", "--key", "k", "--time", "t", "--columns",
+            "k,t", "--out", out.toString(), "-Dexecution.checkpointing.interval=5s",
+            "-Dexecution.state-recovery.path=" + savepoint.toUri()};
+        java.util.function.Function<String[], String[]> with = extra -> java.util.stream.Stream
+                .concat(java.util.Arrays.stream(extra), java.util.Arrays.stream(common)).toArray(String[]::new);
+        assertThatThrownBy(() -> KeyshiftJob.main(with.apply(new String[] {"--kafka-topic", "trips-v2"})))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("--kafka-topic trips-v2: the job this one continues read topic trips");
+        assertThatThrownBy(() -> KeyshiftJob.main(with.apply(new String[] {"--kafka-topic", "trips",
+            "--kafka-control-topic", "steer-2"})))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("--kafka-control-topic steer-2: the job this one continues read its commands "
+                        + "from topic steer");
+        // the same topics pass these checks (the job then fails on the empty savepoint directory)
+        assertThatThrownBy(() -> KeyshiftJob.main(with.apply(new String[] {"--kafka-topic", "trips",
+            "--kafka-control-topic", "steer"})))
+                .satisfies(e -> assertThat(e.getMessage()).doesNotContain("the job this one continues read"));
+    }
+
     /** Issue 16: Kafka options are checked together, on the client, before any job or connection starts. */
     @Test
     void badKafkaOptionsFailNamingTheOption(@TempDir Path dir) {

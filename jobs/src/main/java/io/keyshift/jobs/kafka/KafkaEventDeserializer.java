@@ -28,6 +28,8 @@ public final class KafkaEventDeserializer implements KafkaRecordDeserializationS
     private final KafkaFormat format;
     /** A record's event time may lie this far ahead of the wall clock (ms); 0: any. */
     private final long maxAheadMillis;
+    /** The topic the job reads, or null (any): a record of another comes from a savepoint's restored partitions. */
+    private String topic;
     private transient EventParser parser;
 
     /** With {@code keyshift.input.max-event-time-ahead}'s default (1 day). */
@@ -62,6 +64,24 @@ public final class KafkaEventDeserializer implements KafkaRecordDeserializationS
         return format == KafkaFormat.JSON ? EventParser.forFields(spec) : new EventParser(spec, spec.columns());
     }
 
+    /**
+     * Fails the job, without restarts, at a record of another topic than {@code topic}: a job restored from a savepoint
+     * of a job that read another topic reads on in that topic's partitions (Flink's Kafka source keeps its splits and
+     * takes the new topic's beside them), which would mix both topics into one output.
+     */
+    public KafkaEventDeserializer readingTopic(String topic) {
+        this.topic = topic;
+        return this;
+    }
+
+    /** The failure for a record of topic {@code read} in a source of {@code option} {@code topic}. */
+    static RuntimeException otherTopic(String option, String topic, String read) {
+        return io.keyshift.config.JobOptions.unrecoverable("the Kafka source read a record of topic " + read + ", and "
+                + "this job reads " + option + " " + topic + ": it was restored from a savepoint of a job that read "
+                + read + ", whose partitions a restored source reads on in; restore with " + option + " " + read
+                + ", or start the job without the savepoint");
+    }
+
     @Override
     public void open(DeserializationSchema.InitializationContext context) {
         parser = newParser();
@@ -71,6 +91,9 @@ public final class KafkaEventDeserializer implements KafkaRecordDeserializationS
     public void deserialize(ConsumerRecord<byte[], byte[]> record, Collector<KafkaRecord> out) {
         if (parser == null) {
             parser = newParser();
+        }
+        if (topic != null && !topic.equals(record.topic())) {
+            throw otherTopic("--kafka-topic", topic, record.topic());
         }
         KafkaRecord r = new KafkaRecord();
         r.partition = record.partition();

@@ -52,7 +52,7 @@ public final class KafkaIo {
                 .setTopics(k.controlTopicName())
                 .setGroupId(groupId + "-control")
                 .setStartingOffsets(OffsetsInitializer.earliest())
-                .setDeserializer(new ControlLines())
+                .setDeserializer(new ControlLines(k.controlTopicName()))
                 .setProperties(k.sourceProperties())
                 .build();
         return env.fromSource(source, io.keyshift.control.ControlInputs.liveWatermarks(), "kafka control source")
@@ -64,10 +64,19 @@ public final class KafkaIo {
     static final class ControlLines implements org.apache.flink.connector.kafka.source.reader.deserializer
             .KafkaRecordDeserializationSchema<String> {
         private static final long serialVersionUID = 1L;
+        /** The control topic; a record of another comes from a savepoint's restored partitions (fails the job). */
+        private final String topic;
+
+        ControlLines(String topic) {
+            this.topic = topic;
+        }
 
         @Override
         public void deserialize(org.apache.kafka.clients.consumer.ConsumerRecord<byte[], byte[]> record,
                                 org.apache.flink.util.Collector<String> out) {
+            if (topic != null && !topic.equals(record.topic())) {
+                throw KafkaEventDeserializer.otherTopic("--kafka-control-topic", topic, record.topic());
+            }
             out.collect(record.value() == null ? "" : new String(record.value(), java.nio.charset.StandardCharsets.UTF_8));
         }
 
@@ -93,7 +102,7 @@ public final class KafkaIo {
                 .setBootstrapServers(k.bootstrapServers)
                 .setTopics(k.topic)
                 .setGroupId(groupId)
-                .setDeserializer(new KafkaEventDeserializer(spec, k.format(cl), maxAhead))
+                .setDeserializer(new KafkaEventDeserializer(spec, k.format(cl), maxAhead).readingTopic(k.topic))
                 .setProperties(k.sourceProperties());
         b.setStartingOffsets(switch (k.offsets(cl)) {
             case "earliest" -> OffsetsInitializer.earliest();

@@ -143,4 +143,50 @@ class KafkaEventDeserializerTest {
         assertThat(r.get(0).deadReason).startsWith("not JSON").contains("Trailing token");
         assertThat(r.get(1).isDead()).as("trailing white space is not another value").isFalse();
     }
+
+    /**
+     * A record of another topic than the job's (a restore from a savepoint of a job that read it: the restored source
+     * reads on in its partitions) fails the job without restarts, naming both topics; it was read into the output.
+     */
+    @Test
+    void aRecordOfAnotherTopicFailsTheJobNamingBothTopics() throws Exception {
+        KafkaEventDeserializer d = new KafkaEventDeserializer(SPEC, KafkaEventDeserializer.KafkaFormat.CSV)
+                .readingTopic("trips-v2");
+        d.open(null);
+        List<KafkaRecord> out = new ArrayList<>();
+        Collector<KafkaRecord> c = new Collector<>() {
+            @Override
+            public void collect(KafkaRecord r) {
+                out.add(r);
+            }
+
+            @Override
+            public void close() {}
+        };
+        byte[] row = "a,2014-09-01 08:00:00-07:00,1".getBytes(StandardCharsets.UTF_8);
+        d.deserialize(new ConsumerRecord<>("trips-v2", 0, 0, null, row), c);
+        org.assertj.core.api.Assertions.assertThatThrownBy(
+                        () -> d.deserialize(new ConsumerRecord<>("trips", 0, 7, null, row), c))
+                .satisfies(e -> assertThat(org.apache.flink.util.ExceptionUtils.findThrowable(e,
+                        org.apache.flink.runtime.execution.SuppressRestartsException.class)).isPresent())
+                .hasStackTraceContaining("read a record of topic trips, and this job reads --kafka-topic trips-v2");
+        assertThat(out).hasSize(1);
+        // the control topic's lines alike
+        var lines = new KafkaIo.ControlLines("steer");
+        List<String> commands = new ArrayList<>();
+        Collector<String> cc = new Collector<>() {
+            @Override
+            public void collect(String r) {
+                commands.add(r);
+            }
+
+            @Override
+            public void close() {}
+        };
+        lines.deserialize(new ConsumerRecord<>("steer", 0, 0, null, "x".getBytes(StandardCharsets.UTF_8)), cc);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> lines.deserialize(new ConsumerRecord<>("old", 0, 0,
+                        null, "x".getBytes(StandardCharsets.UTF_8)), cc))
+                .hasStackTraceContaining("--kafka-control-topic steer");
+        assertThat(commands).containsExactly("x");
+    }
 }

@@ -61,6 +61,9 @@ class KafkaExactlyOnceIT extends KafkaJobFixture {
         // kept for a restore, which cannot switch its sinks back to incrementing
         assertThat(java.nio.file.Files.readString(dry.resolve(KafkaOptions.TRANSACTION_NAMING_FILE)).strip())
                 .isEqualTo("pooling");
+        // and the topic it read, which a resume must read on in (another is refused)
+        assertThat(java.nio.file.Files.readString(dry.resolve(KeyshiftJob.KAFKA_TOPICS_FILE)))
+                .startsWith("topic=trips-late\n");
         assertThat(committedLines(dry.resolve("late-records"))).singleElement().asString().startsWith(lateLine)
                 .contains(io.keyshift.jobs.workload.Csv.quote(first.station()));
         System.out.printf("KafkaIT: the late copy of the first trip, under late-records/: %s%n",
