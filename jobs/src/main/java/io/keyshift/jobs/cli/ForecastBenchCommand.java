@@ -132,7 +132,10 @@ public final class ForecastBenchCommand implements Callable<Integer> {
                     System.err.printf("forecast-bench: reading and sorting %s%n", in.input);
                     return ReplayInput.prepare(in.input, inputSpec, events, deadLetters, n -> { },
                             conf.get(io.keyshift.jobs.replay.Workload.MAX_EVENT_TIME_GAP));
-                }, stats -> ReplayCommand.tooManyWindows(stats, w));
+                }, stats -> stats.records() == 0 && stats.deadLetters() == 0
+                        // refused before an earlier run's output is removed (--overwrite): nothing would replace it
+                        ? in.input + " has no valid row (no data rows)"
+                        : ReplayCommand.tooManyWindows(stats, w));
         if (prepared == null) {
             return 2;
         }

@@ -124,6 +124,22 @@ class UserMistakesTest {
                 .contains("has no valid row (1 dead letters").doesNotContain("holds an earlier run's output");
     }
 
+    /**
+     * forecast-bench --overwrite given an input with a header and no data row is refused before the earlier run's
+     * output is removed: it removed forecast.json, then failed with "no data rows", leaving nothing in its place.
+     */
+    @Test
+    void forecastBenchOnAHeaderOnlyInputKeepsTheEarlierOutput(@TempDir Path dir) throws Exception {
+        Path empty = Files.writeString(dir.resolve("empty.csv"), "k,t\n");
+        Path out = Files.createDirectories(dir.resolve("fb"));
+        Files.writeString(out.resolve("forecast.json"), "{}");
+        CliRun r = run("forecast-bench", "--input", empty.toString(), "--key", "k", "--time", "t", "--out",
+                out.toString(), "--overwrite", "--config", conf());
+        assertThat(r.exit()).as(r.err()).isEqualTo(2);
+        assertThat(r.err()).contains("has no valid row (no data rows)");
+        assertThat(out.resolve("forecast.json")).hasContent("{}");
+    }
+
     /** A -D key one or two edits from a Flink option's is named with the option it misspells; others are not. */
     /**
      * The cluster command's N belongs to kill-taskmanager only and counts from 1 (stop 3 and kill-taskmanager 0 were
