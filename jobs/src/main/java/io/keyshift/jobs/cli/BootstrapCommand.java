@@ -140,11 +140,21 @@ public final class BootstrapCommand implements Callable<Integer> {
         }
         io.keyshift.jobs.input.InputSpec inputSpec = in.spec(cl, null);
         Path work = Files.createTempDirectory("keyshift-bootstrap");
+        // Ctrl-C runs shutdown hooks, not finally blocks: the sorted copy of the input (about 100 bytes a record) was
+        // left in the temporary directory by every interrupted run
+        Thread removeWork = new Thread(() -> {
+            try {
+                io.keyshift.jobs.replay.ReplayRunner.deleteRecursively(work);
+            } catch (java.io.IOException | RuntimeException e) {
+                System.err.println("keyshift bootstrap: could not remove " + work + " (" + e.getMessage() + ")");
+            }
+        }, "keyshift bootstrap: work directory cleanup");
+        Runtime.getRuntime().addShutdownHook(removeWork);
         try {
             System.err.printf("bootstrap: reading and sorting %s%n", in.input());
             Path deadLetterRows = work.resolve("dead-letters.csv");
             ReplayInput.Prepared prepared = ReplayInput.prepare(in.input(), inputSpec, work.resolve("events.bin"),
-                    deadLetterRows, n -> { },
+                    deadLetterRows, lines -> System.err.printf("bootstrap: %,d lines read%n", lines),
                     conf.get(io.keyshift.jobs.replay.Workload.MAX_EVENT_TIME_GAP));
             // the malformed rows are the user's to see whatever happens next (also on the exits without a savepoint)
             boolean deadLettersKept = deadLetters != null && prepared.stats().deadLetters() > 0;
@@ -205,6 +215,11 @@ public final class BootstrapCommand implements Callable<Integer> {
             return 0;
         } finally {
             io.keyshift.jobs.replay.ReplayRunner.deleteRecursively(work);
+            try {
+                Runtime.getRuntime().removeShutdownHook(removeWork);
+            } catch (IllegalStateException shuttingDown) {
+                // the hook runs (or ran) anyway
+            }
         }
     }
 }

@@ -130,7 +130,8 @@ public final class ForecastBenchCommand implements Callable<Integer> {
         ReplayInput.Prepared prepared = ReplayOutput.readInput(cl, out, overwrite, ReplayOutput::forecastBenchOrReplay,
                 (events, deadLetters) -> {
                     System.err.printf("forecast-bench: reading and sorting %s%n", in.input);
-                    return ReplayInput.prepare(in.input, inputSpec, events, deadLetters, n -> { },
+                    return ReplayInput.prepare(in.input, inputSpec, events, deadLetters,
+                            lines -> System.err.printf("forecast-bench: %,d lines read%n", lines),
                             conf.get(io.keyshift.jobs.replay.Workload.MAX_EVENT_TIME_GAP));
                 }, stats -> stats.records() == 0 && stats.deadLetters() == 0
                         // refused before an earlier run's output is removed (--overwrite): nothing would replace it
