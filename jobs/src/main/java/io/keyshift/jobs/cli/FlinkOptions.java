@@ -55,6 +55,9 @@ public final class FlinkOptions {
         return conf;
     }
 
+    /** The -D keys warned of as near misses of Flink's (each once per command). */
+    private final java.util.Set<String> warnedKeys = new java.util.HashSet<>();
+
     private Configuration load(CommandLine cl, Map<String, String> overrides) {
         if (config != null && !java.nio.file.Files.isRegularFile(config.resolve("config.yaml"))) {
             // a mistyped directory must not silently run without the user's configuration
@@ -68,7 +71,8 @@ public final class FlinkOptions {
         }
         for (String key : overrides.keySet()) {
             String meant = FlinkConfig.nearMissOfFlinkKey(key);
-            if (meant != null) {
+            // once per key: a command loads its configuration more than once (to check the window, then with it)
+            if (meant != null && warnedKeys.add(key)) {
                 // Flink ignores a key it does not know; a warning, not a refusal: connectors and plugins have keys
                 // of their own
                 cl.getErr().println("keyshift " + cl.getCommandName() + ": warning: -D" + key + " is not a Flink "

@@ -188,6 +188,15 @@ class UserMistakesTest {
         assertThat(FlinkConfig.nearMissOfFlinkKey("keyshift.plan.alpa")).as("keyshift's own are refused apart").isNull();
     }
 
+    /** The warning comes once per key (a command loads its configuration twice: to check the window, then with it). */
+    @Test
+    void aMisspelledFlinkKeyIsWarnedOfOnce(@TempDir Path dir) {
+        CliRun r = run("replay", "-Dexecution.checkpointing.intervall=1s", "--window", "1ms", "--out",
+                dir.resolve("r").toString());
+        assertThat(r.exit()).isEqualTo(2);
+        assertThat(r.err().split("did you mean execution.checkpointing.interval", -1)).as(r.err()).hasSize(2);
+    }
+
     @Test
     void anInputFileInOutUnderAReplaysOwnNameIsRefusedAndKeptEvenWithOverwrite(@TempDir Path dir) throws Exception {
         Path out = Files.createDirectories(dir.resolve("out"));
