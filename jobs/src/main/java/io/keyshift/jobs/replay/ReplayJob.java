@@ -17,7 +17,6 @@ import org.apache.flink.connector.file.sink.FileSink;
 import org.apache.flink.core.fs.Path;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
-import org.apache.flink.streaming.api.functions.sink.filesystem.bucketassigners.BasePathBucketAssigner;
 import org.apache.flink.streaming.api.functions.sink.filesystem.rollingpolicies.OnCheckpointRollingPolicy;
 
 import java.io.ByteArrayOutputStream;
@@ -151,14 +150,48 @@ public final class ReplayJob {
     /** Uid of the replay source. */
     public static final String SOURCE_UID = "keyshift-source";
 
-    /** Writes {@code lines} to part files under {@code dir} with an exactly-once FileSink (committed on checkpoints). */
+    /**
+     * Writes {@code lines} to part files directly under {@code dir} with an exactly-once FileSink (committed on
+     * checkpoints). The sink is based at the file system's root and its one bucket is {@code dir}'s path below it
+     * ({@link DirectoryBucket}): a restored sink keeps each bucket's path, so under one bucket id for every directory
+     * (Flink's {@code BasePathBucketAssigner}, "") a job restored into a new {@code --out} went on writing into the old
+     * one for as long as lines came every checkpoint interval (a restored bucket is dropped only once it idles).
+     */
     public static void sink(DataStream<String> lines, java.nio.file.Path dir, String name, int parallelism) {
+        java.nio.file.Path absolute = dir.toAbsolutePath().normalize();
+        java.nio.file.Path root = absolute.getRoot();
         FileSink<String> sink = FileSink
-                .forRowFormat(new Path(dir.toUri()), new LineEncoder())
-                .withBucketAssigner(new BasePathBucketAssigner<>())
+                .forRowFormat(new Path(root.toUri()), new LineEncoder())
+                .withBucketAssigner(new DirectoryBucket(root.relativize(absolute).toString()))
                 .withRollingPolicy(OnCheckpointRollingPolicy.build())
                 .build();
         lines.sinkTo(sink).name(name + " sink").uid("replay-sink-" + name).setParallelism(parallelism);
+    }
+
+    /**
+     * One bucket for every line: the output directory's path relative to the file system's root (the sink's base).
+     * Bucket ids are kept in the sink's state with Flink's string serializer, as {@code BasePathBucketAssigner}'s
+     * (its "" of earlier builds' savepoints restores, is committed and dropped once idle).
+     */
+    static final class DirectoryBucket implements
+            org.apache.flink.streaming.api.functions.sink.filesystem.BucketAssigner<String, String> {
+        private static final long serialVersionUID = 1L;
+        private final String id;
+
+        DirectoryBucket(String id) {
+            this.id = id;
+        }
+
+        @Override
+        public String getBucketId(String element, Context context) {
+            return id;
+        }
+
+        @Override
+        public org.apache.flink.core.io.SimpleVersionedSerializer<String> getSerializer() {
+            return org.apache.flink.streaming.api.functions.sink.filesystem.bucketassigners
+                    .SimpleVersionedStringSerializer.INSTANCE;
+        }
     }
 
     /** A plan in Avro's JSON encoding on one line. */
