@@ -723,10 +723,11 @@ public final class KeyshiftJob implements Callable<Integer> {
         if (restoring && kafkaTopics != null && Files.isRegularFile(dir.resolve(KAFKA_TOPICS_FILE))) {
             checkKeptTopics(cl, Files.readString(dir.resolve(KAFKA_TOPICS_FILE)), kafka);
         }
-        // last of the checks: it asks the brokers (up to 10 s where none answers). Not for a job that continues the
-        // directory (a restore, Flink's rerun of main after a failover): its topics were there, and a recoverable
-        // failover must not fail for a topic being recreated
-        if (!ownDirectory) {
+        // last of the checks: it asks the brokers (up to 10 s where none answers). Not for Flink's rerun of main (after
+        // a failover): its topics were there, and a recoverable failover must not fail for a topic being recreated. A
+        // restore the user asks for is checked as a new job is (a misspelled topic restarted the job for ever; at a
+        // parallelism above the partitions with --kafka-idleness 0 it stalled without a word)
+        if (!ownDirectory || restoring && !failover) {
             kafka.checkTopicsExist(cl, System.err, env.getParallelism());
         }
         Files.createDirectories(dir);

@@ -576,7 +576,7 @@ class KeyshiftJobTest {
                         + "from topic steer");
         // the same topics pass these checks (the job then fails on the empty savepoint directory)
         assertThatThrownBy(() -> KeyshiftJob.main(with.apply(new String[] {"--kafka-topic", "trips",
-            "--kafka-control-topic", "steer"})))
+            "--kafka-control-topic", "steer", "--no-kafka-topic-check"})))
                 .satisfies(e -> assertThat(e.getMessage()).doesNotContain("the job this one continues read"));
     }
 

@@ -96,6 +96,19 @@ class KafkaIdlePartitionIT extends KafkaJobFixture {
                 .hasMessageStartingWith(KeyshiftJob.USAGE_ERROR_PREFIX + "--kafka-control-topic: topic "
                         + "'two-part-control' has 2 partitions");
         assertThat(out).as("nothing written for the control topic").doesNotExist();
+        // a restore the user asks for is checked as a new job is (it was not: a misspelled topic restarted the job for
+        // ever, and at 4 subtasks on 1 partition without idleness it stalled)
+        Path savepoint = java.nio.file.Files.createDirectories(dir.resolve("savepoint"));
+        String restore = "-Dexecution.state-recovery.path=" + savepoint.toUri();
+        assertThatThrownBy(() -> KeyshiftJob.main(args(out, "absent-in", "present-results", false, restore,
+                "--kafka-transaction-naming", "incrementing")))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith(KeyshiftJob.USAGE_ERROR_PREFIX + "--kafka-topic: topic 'absent-in' does not "
+                        + "exist");
+        assertThatThrownBy(() -> KeyshiftJob.main(args(out, "present-in", "present-results", false,
+                "--kafka-idleness", "0", restore, "--kafka-transaction-naming", "incrementing")))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("--kafka-idleness 0 with topic 'present-in' of 1 partition");
     }
 
     @Test
