@@ -458,13 +458,14 @@ public record ControlCommand(long at, Type type, String key, long version, Strin
             }
             return t;
         }
+        long t;
         try {
-            return Instant.parse(s).toEpochMilli();
+            t = Instant.parse(s).toEpochMilli();
         } catch (ArithmeticException e) {
             throw new IllegalArgumentException("time '" + s + "' is beyond the range of epoch milliseconds");
         } catch (DateTimeParseException e) {
             try {
-                return OffsetDateTime.parse(s).toInstant().toEpochMilli();
+                t = OffsetDateTime.parse(s).toInstant().toEpochMilli();
             } catch (ArithmeticException e2) {
                 throw new IllegalArgumentException("time '" + s + "' is beyond the range of epoch milliseconds");
             } catch (DateTimeParseException e2) {
@@ -473,6 +474,11 @@ public record ControlCommand(long at, Type type, String key, long version, Strin
                         + " epoch milliseconds" + orNow);
             }
         }
+        if (t == NOW) {
+            // the sentinel of now, spelt as an instant (-292275055-05-16T16:47:04.192Z): read as now before
+            throw new IllegalArgumentException("time '" + s + "' is beyond the range of event times");
+        }
+        return t;
     }
 
     /** RFC 4180 fields of one line (Commons CSV), each stripped of surrounding blanks. */

@@ -124,6 +124,13 @@ public final class ControlCommandLine implements Callable<Integer> {
             if (Files.exists(file) && !Files.isRegularFile(file)) {
                 throw new ParameterException(cl, "--file: not a regular file: " + file);
             }
+            if (org.apache.flink.connector.file.src.compression.StandardDeCompressors
+                    .getDecompressorForFileName(file.getFileName().toString()) != null) {
+                // a job reads such a file decompressed, and text after the compressed stream is ignored: the command
+                // was appended without a word and never applied
+                throw new ParameterException(cl, "--file " + file + " is compressed (a job reads it decompressed): "
+                        + "a command cannot be appended to it; steer with a plain control file or --dir");
+            }
             Path parent = file.toAbsolutePath().getParent();
             if (parent != null && !Files.isDirectory(parent)) {
                 throw new ParameterException(cl, "--file: no such directory: " + parent);

@@ -50,12 +50,30 @@ class ControlCommandLineTest {
     @Test
     void anAtThatIsNotOneTimeIsRefused(@TempDir Path dir) throws Exception {
         Path file = dir.resolve("control.csv");
-        for (String at : java.util.List.of("now,pin", String.valueOf(Long.MIN_VALUE))) {
+        for (String at : java.util.List.of("now,pin", String.valueOf(Long.MIN_VALUE),
+                java.time.Instant.ofEpochMilli(Long.MIN_VALUE).toString())) {
             StringWriter err = new StringWriter();
             assertThat(run(err, "control", "--file", file.toString(), "--at", at, "freeze")).as(at).isEqualTo(2);
             assertThat(err.toString()).as(at).contains("--at: time '" + at + "'");
         }
         assertThat(file).doesNotExist();
+    }
+
+    /**
+     * A compressed control file (read decompressed by a job) is refused: text appended after the gzip stream is
+     * ignored by the reader, so the command was written, reported appended, and never applied.
+     */
+    @Test
+    void aCompressedControlFileIsRefused(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("steer.csv.gz");
+        try (var out = new java.util.zip.GZIPOutputStream(Files.newOutputStream(file))) {
+            out.write("2014-03-01T00:00:00Z,freeze\n".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        }
+        byte[] before = Files.readAllBytes(file);
+        StringWriter err = new StringWriter();
+        assertThat(run(err, "control", "--file", file.toString(), "pin", "Market at 4th")).isEqualTo(2);
+        assertThat(err.toString()).contains("is compressed");
+        assertThat(Files.readAllBytes(file)).isEqualTo(before);
     }
 
     /** A key with a line break passed the check and reached the job as two refused lines; refused, nothing written. */
