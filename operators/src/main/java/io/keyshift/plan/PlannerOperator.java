@@ -534,6 +534,11 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
         return observedImbalance;
     }
 
+    /** The control state (null without a control input): its counts are what the control gauges read. */
+    ControlState controlState() {
+        return control;
+    }
+
     private void republish() {
         if (republishPending) {
             republishPending = false;
@@ -644,6 +649,12 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
             if (c != null) {
                 checkKeyGroups(c);
                 c = canonicalKey(c);
+                RoutingPlan last = planner.current();
+                if (last != null && last.getValidUntil() == Long.MAX_VALUE) {
+                    // the final lease is out (the input ended; a watched directory keeps the job running): no plan
+                    // will take the command, and it stayed pending without a word
+                    throw new IllegalArgumentException("it came after the last plan: the input ended");
+                }
                 control.add(c);
             }
         } catch (IllegalArgumentException e) {

@@ -349,6 +349,15 @@ class PlannerOperatorTest {
             List<RoutingPlan> plans = h.extractOutputValues();
             assertThat(plans.get(plans.size() - 1).getValidUntil()).isEqualTo(Long.MAX_VALUE);
             assertThat(plans.get(plans.size() - 1).getControl().getFrozen()).isFalse();
+            // a command that comes after the final lease (a watched directory keeps the job running) is refused too:
+            // it was queued for a plan that never comes, without a word
+            h.processElement2(new StreamRecord<>("now,pin,k", 0));
+            List<String> after = new ArrayList<>();
+            for (StreamRecord<String> r : h.getSideOutput(PlannerOperator.CONTROL_REJECTED)) {
+                after.add(r.getValue());
+            }
+            assertThat(after).hasSize(2).last().asString().contains("came after the last plan").contains("now,pin,k");
+            assertThat(op.controlState().rejected()).isEqualTo(2);
         }
     }
 
