@@ -168,21 +168,7 @@ public final class SubmitCommand implements Callable<Integer> {
         }
         // a job that cannot start (a savepoint the JobManager cannot read, state that no operator claims) fails while
         // it initializes: said here, in one line, not after "submitted"
-        String state = "";
-        try {
-            state = api.jobState(jobId);
-            for (int i = 0; i < 60 && List.of("", "INITIALIZING").contains(state); i++) {
-                Thread.sleep(250);
-                state = api.jobState(jobId);
-            }
-        } catch (java.io.IOException e) {
-            // submitted all the same: its id below, whatever the REST API answers now
-            cl.getErr().println("keyshift submit: warning: could not read job " + jobId + "'s state: "
-                    + e.getMessage());
-        }
-        if (state.equals("FAILED")) {
-            throw new IllegalStateException("job " + jobId + " failed as it started: " + api.rootCause(jobId));
-        }
+        awaitStart(api, jobId, cl.getErr(), java.time.Duration.ofMillis(250));
         try {
             String slots = slotWarning(api.job(jobId), api.get("/overview"), api.get("/jobmanager/config"));
             if (slots != null) {
@@ -196,6 +182,45 @@ public final class SubmitCommand implements Callable<Integer> {
                 + jobId + "/overview)");
         System.out.println(jobId);
         return 0;
+    }
+
+    /**
+     * Waits, polling every {@code poll} up to 120 times, while job {@code jobId} is starting ("", INITIALIZING, or
+     * CREATED: Flink's adaptive scheduler reports CREATED while it waits for slots and while it builds the job and
+     * reads its savepoint, which may fail there), so that a job that fails as it starts is said here, in one line.
+     *
+     * @throws IllegalStateException if the job failed as it started, with its root cause
+     */
+    static void awaitStart(io.keyshift.jobs.cluster.FlinkRest api, String jobId, java.io.PrintWriter err,
+                           java.time.Duration poll) throws InterruptedException {
+        String state = "";
+        try {
+            state = api.jobState(jobId);
+            for (int i = 0; i < 120 && List.of("", "INITIALIZING", "CREATED").contains(state); i++) {
+                Thread.sleep(poll.toMillis());
+                state = api.jobState(jobId);
+            }
+            if (state.equals("CREATED")) {
+                err.println("keyshift submit: warning: job " + jobId + " is still waiting for its slots (CREATED) "
+                        + "after " + 120 * poll.toMillis() / 1000 + " s: whether it starts (and restores) shows in the "
+                        + "web UI");
+                err.flush();
+            }
+        } catch (java.io.IOException e) {
+            // submitted all the same: its id follows, whatever the REST API answers now
+            err.println("keyshift submit: warning: could not read job " + jobId + "'s state: " + e.getMessage());
+            err.flush();
+            return;
+        }
+        if (state.equals("FAILED")) {
+            String cause;
+            try {
+                cause = api.rootCause(jobId);
+            } catch (java.io.IOException e) {
+                cause = "its root cause could not be read: " + e.getMessage();
+            }
+            throw new IllegalStateException("job " + jobId + " failed as it started: " + cause);
+        }
     }
 
     /** The job's {@code --out} among its arguments ({@code --out DIR} or {@code --out=DIR}), or null. */

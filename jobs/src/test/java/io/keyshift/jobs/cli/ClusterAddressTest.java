@@ -104,6 +104,46 @@ class ClusterAddressTest {
         assertThat(out.toString()).contains("keyshift-job").contains("--strategy").contains("--out");
     }
 
+    /**
+     * Under Flink's adaptive scheduler a job reads its savepoint in state CREATED (after waiting for slots in it):
+     * submit waited through INITIALIZING only and said "submitted" for a job that then failed its restore.
+     */
+    @Test
+    void aJobThatFailsAfterCreatedIsSaidToHaveFailedAsItStarted() throws Exception {
+        java.util.Deque<String> states = new java.util.ArrayDeque<>(java.util.List.of("INITIALIZING", "CREATED", "CREATED",
+                "CREATED", "FAILED"));
+        HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        server.createContext("/", ex -> {
+            String path = ex.getRequestURI().getPath();
+            String body = path.endsWith("/exceptions")
+                    ? "{\"exceptionHistory\":{\"entries\":[{\"taskName\":\"t\",\"location\":\"l\","
+                    + "\"stacktrace\":\"java.lang.IllegalStateException: Failed to rollback to savepoint\"}]}}"
+                    : "{\"state\":\"" + (states.size() > 1 ? states.poll() : states.peek()) + "\"}";
+            byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+            ex.sendResponseHeaders(200, bytes.length);
+            ex.getResponseBody().write(bytes);
+            ex.close();
+        });
+        server.start();
+        try {
+            var api = new io.keyshift.jobs.cluster.FlinkRest("http://127.0.0.1:" + server.getAddress().getPort());
+            StringWriter err = new StringWriter();
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> SubmitCommand.awaitStart(api, "abc",
+                            new PrintWriter(err), java.time.Duration.ofMillis(10)))
+                    .isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining("job abc failed as it started")
+                    .hasMessageContaining("Failed to rollback to savepoint");
+            // a job that waits for its slots longer: a warning, no failure
+            states.clear();
+            states.add("CREATED");
+            StringWriter waiting = new StringWriter();
+            SubmitCommand.awaitStart(api, "abc", new PrintWriter(waiting), java.time.Duration.ofMillis(1));
+            assertThat(waiting.toString()).contains("still waiting for its slots (CREATED)");
+        } finally {
+            server.stop(0);
+        }
+    }
+
     @Test
     void aServerThatIsNotFlinkIsNamedAsSuch() throws Exception {
         HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
