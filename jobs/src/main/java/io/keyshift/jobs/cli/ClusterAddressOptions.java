@@ -49,10 +49,18 @@ public final class ClusterAddressOptions {
         if (rest != null) {
             address = rest;
         } else {
-            StandaloneCluster.Status st = StandaloneCluster.status((dir != null ? dir : ClusterCommand.defaultRunDir())
-                    .toAbsolutePath());
+            java.nio.file.Path run = (dir != null ? dir : ClusterCommand.defaultRunDir()).toAbsolutePath();
+            StandaloneCluster.Status st = StandaloneCluster.status(run);
             if (st.restAddress() == null) {
                 throw new ParameterException(cl, "no --rest given and no cluster started by bin/keyshift cluster start");
+            }
+            if (st.jobManager() == null || !st.jobManager().alive()) {
+                // the record of a cluster since stopped: whatever listens on its port now (another Flink on 8081)
+                // would have been given the job, the savepoint or the rescale
+                throw new ParameterException(cl, "no --rest given, and the cluster recorded in " + run + " is not "
+                        + "running (its JobManager" + (st.jobManager() == null ? ""
+                        : ", PID " + st.jobManager().pid() + ",") + " has ended): start it with bin/keyshift cluster "
+                        + "start, or give --rest");
             }
             address = st.restAddress();
         }

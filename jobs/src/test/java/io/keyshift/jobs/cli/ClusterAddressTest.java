@@ -144,6 +144,37 @@ class ClusterAddressTest {
         }
     }
 
+    /**
+     * Without --rest, a command took the address of the cluster recorded by cluster start even after that cluster
+     * had stopped: whatever listened on its port then (another Flink on 8081) got the request. Refused, naming why;
+     * nothing reaches the port.
+     */
+    @Test
+    void theRecordOfAStoppedClusterIsNotAnAddress(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        java.util.concurrent.atomic.AtomicInteger requests = new java.util.concurrent.atomic.AtomicInteger();
+        HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        server.createContext("/", ex -> {
+            requests.incrementAndGet();
+            byte[] body = "{}".getBytes(StandardCharsets.UTF_8);
+            ex.sendResponseHeaders(200, body.length);
+            ex.getResponseBody().write(body);
+            ex.close();
+        });
+        server.start();
+        try {
+            // a PID no process has (the kernel's pid_max is below 2^22 by default)
+            java.nio.file.Files.writeString(dir.resolve("cluster.properties"), "rest.port="
+                    + server.getAddress().getPort() + "\njobmanager.pid=4194999\njobmanager.start=1\n");
+            Run r = run("savepoint", "0123456789abcdef0123456789abcdef", "--dir", dir.toString());
+            assertThat(r.exit()).isEqualTo(2);
+            assertThat(r.err()).contains("is not running").contains("give --rest");
+            assertThat(requests.get()).isZero();
+        } finally {
+            server.stop(0);
+        }
+    }
+
     @Test
     void aServerThatIsNotFlinkIsNamedAsSuch() throws Exception {
         HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
