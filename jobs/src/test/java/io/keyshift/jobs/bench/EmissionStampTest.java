@@ -5,11 +5,8 @@ import io.keyshift.jobs.source.EventSpace;
 import io.keyshift.jobs.source.StrideSplit;
 import io.keyshift.jobs.source.StridedSource;
 
-import org.apache.flink.api.connector.source.ReaderOutput;
-import org.apache.flink.api.connector.source.SourceOutput;
 import org.junit.jupiter.api.Test;
 
-import java.util.ArrayList;
 import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -69,35 +66,8 @@ class EmissionStampTest {
         reader.start();
         reader.addSplits(List.of(new StrideSplit(0, 1, 0, 0)));
         reader.notifyNoMoreSplits();
-        List<Event> read = new ArrayList<>();
-        ReaderOutput<Event> out = new ReaderOutput<>() {
-            @Override
-            public void collect(Event e) {
-                read.add(e);
-            }
-
-            @Override
-            public void collect(Event e, long timestamp) {
-                read.add(e);
-            }
-
-            @Override
-            public void emitWatermark(org.apache.flink.api.common.eventtime.Watermark watermark) {}
-
-            @Override
-            public void markIdle() {}
-
-            @Override
-            public void markActive() {}
-
-            @Override
-            public SourceOutput<Event> createOutputForSplit(String splitId) {
-                return this;
-            }
-
-            @Override
-            public void releaseOutputForSplit(String splitId) {}
-        };
+        var out = new io.keyshift.jobs.source.CollectingReaderOutput<Event>();
+        List<Event> read = out.records;
         while (read.size() < 8) {
             reader.pollNext(out);
         }

@@ -25,18 +25,23 @@ class KafkaEventDeserializerTest {
         return read(new KafkaEventDeserializer(spec, format), values);
     }
 
-    private static List<KafkaRecord> read(KafkaEventDeserializer d, String... values) throws Exception {
-        d.open(null);
-        List<KafkaRecord> out = new ArrayList<>();
-        Collector<KafkaRecord> c = new Collector<>() {
+    /** A collector into {@code into}. */
+    private static <T> Collector<T> into(List<T> into) {
+        return new Collector<>() {
             @Override
-            public void collect(KafkaRecord r) {
-                out.add(r);
+            public void collect(T r) {
+                into.add(r);
             }
 
             @Override
             public void close() {}
         };
+    }
+
+    private static List<KafkaRecord> read(KafkaEventDeserializer d, String... values) throws Exception {
+        d.open(null);
+        List<KafkaRecord> out = new ArrayList<>();
+        Collector<KafkaRecord> c = into(out);
         for (int i = 0; i < values.length; i++) {
             byte[] v = values[i] == null ? null : values[i].getBytes(StandardCharsets.UTF_8);
             d.deserialize(new ConsumerRecord<>("t", 2, 100 + i, null, v), c);
@@ -154,15 +159,7 @@ class KafkaEventDeserializerTest {
                 .readingTopic("trips-v2");
         d.open(null);
         List<KafkaRecord> out = new ArrayList<>();
-        Collector<KafkaRecord> c = new Collector<>() {
-            @Override
-            public void collect(KafkaRecord r) {
-                out.add(r);
-            }
-
-            @Override
-            public void close() {}
-        };
+        Collector<KafkaRecord> c = into(out);
         byte[] row = "a,2014-09-01 08:00:00-07:00,1".getBytes(StandardCharsets.UTF_8);
         d.deserialize(new ConsumerRecord<>("trips-v2", 0, 0, null, row), c);
         org.assertj.core.api.Assertions.assertThatThrownBy(
@@ -174,15 +171,7 @@ class KafkaEventDeserializerTest {
         // the control topic's lines alike
         var lines = new KafkaIo.ControlLines("steer");
         List<String> commands = new ArrayList<>();
-        Collector<String> cc = new Collector<>() {
-            @Override
-            public void collect(String r) {
-                commands.add(r);
-            }
-
-            @Override
-            public void close() {}
-        };
+        Collector<String> cc = into(commands);
         lines.deserialize(new ConsumerRecord<>("steer", 0, 0, null, "x".getBytes(StandardCharsets.UTF_8)), cc);
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> lines.deserialize(new ConsumerRecord<>("old", 0, 0,
                         null, "x".getBytes(StandardCharsets.UTF_8)), cc))

@@ -120,36 +120,8 @@ class StridedSourceRestoreTest {
         reader.start();
         reader.addSplits(List.of(new StrideSplit(0, 4, 0, file.fingerprint()),
                 new StrideSplit(1, 4, 0, file.fingerprint())));
-        List<Event> read = new ArrayList<>();
-        org.apache.flink.api.connector.source.ReaderOutput<Event> out = new org.apache.flink.api.connector.source
-                .ReaderOutput<>() {
-            @Override
-            public void collect(Event e) {
-                read.add(e);
-            }
-
-            @Override
-            public void collect(Event e, long timestamp) {
-                read.add(e);
-            }
-
-            @Override
-            public void emitWatermark(org.apache.flink.api.common.eventtime.Watermark watermark) {}
-
-            @Override
-            public void markIdle() {}
-
-            @Override
-            public void markActive() {}
-
-            @Override
-            public org.apache.flink.api.connector.source.SourceOutput<Event> createOutputForSplit(String splitId) {
-                return this;
-            }
-
-            @Override
-            public void releaseOutputForSplit(String splitId) {}
-        };
+        var out = new CollectingReaderOutput<Event>();
+        List<Event> read = out.records;
         long start = System.nanoTime();
         while (read.size() < 200) {
             reader.pollNext(out);
