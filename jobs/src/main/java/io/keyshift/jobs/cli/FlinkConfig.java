@@ -211,6 +211,11 @@ public final class FlinkConfig {
             throw new IllegalArgumentException("'" + Workload.CONTROL_DIRECTORY.key() + "' is set by the cluster "
                     + "job's --control-dir DIR: give that option, not -D or config.yaml");
         }
+        if (conf.containsKey(io.keyshift.jobs.replay.ReplayScalingGate.GATE_OPTION.key())) {
+            // a reader without that gate in its JVM fails the job at every restart (after --overwrite had cleared)
+            throw new IllegalArgumentException("'" + io.keyshift.jobs.replay.ReplayScalingGate.GATE_OPTION.key()
+                    + "' is internal to replay --scale: remove it from -D or config.yaml");
+        }
         // Flink's own options that a local run reads: a value that does not parse fails here, with Flink's message
         // naming the key, not later as a job failure
         for (Class<?> c : FLINK_OPTION_CLASSES) {

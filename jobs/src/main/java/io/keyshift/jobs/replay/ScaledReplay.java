@@ -181,7 +181,10 @@ public final class ScaledReplay {
         }
     }
 
-    /** Why a task declines a savepoint for a while (it is finishing, not yet running, or not all tasks run). */
+    /**
+     * Why a task declines a savepoint for a while (it is finishing, not yet running, or not all tasks run); a job
+     * that is still initializing declines it too ({@link #isCheckpointFailure}).
+     */
     private static final List<org.apache.flink.runtime.checkpoint.CheckpointFailureReason> PASSING = List.of(
             org.apache.flink.runtime.checkpoint.CheckpointFailureReason.CHECKPOINT_DECLINED_TASK_CLOSING,
             org.apache.flink.runtime.checkpoint.CheckpointFailureReason.CHECKPOINT_DECLINED_TASK_NOT_READY,
@@ -193,7 +196,15 @@ public final class ScaledReplay {
      */
     static boolean isCheckpointFailure(Throwable t) {
         String name = org.apache.flink.runtime.checkpoint.CheckpointException.class.getName();
+        // a job still initializing (restoring the last rescale's savepoint: decisions that came together are applied
+        // one after the other, and the next stop comes as soon as the job is submitted) has no JobMaster to ask yet
+        String initializing = org.apache.flink.runtime.dispatcher.UnavailableDispatcherOperationException.class
+                .getName();
         for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
+            if (initializing.equals(c instanceof org.apache.flink.util.SerializedThrowable st
+                    ? st.getOriginalErrorClassName() : c.getClass().getName())) {
+                return true;
+            }
             if (c instanceof org.apache.flink.runtime.checkpoint.CheckpointException ce) {
                 if (PASSING.contains(ce.getCheckpointFailureReason())) {
                     return true;

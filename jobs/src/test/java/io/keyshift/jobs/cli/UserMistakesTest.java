@@ -188,6 +188,15 @@ class UserMistakesTest {
         assertThat(FlinkConfig.nearMissOfFlinkKey("keyshift.plan.alpa")).as("keyshift's own are refused apart").isNull();
     }
 
+    /** The scaled replay's internal gate option given as -D: refused before anything (it failed the job, exit 1). */
+    @Test
+    void theReplayGateOptionIsRefused(@TempDir Path dir) {
+        CliRun r = run("replay", "-Dkeyshift.scaling.internal.replay-gate=x", "--out", dir.resolve("r").toString());
+        assertThat(r.exit()).isEqualTo(2);
+        assertThat(r.err()).contains("keyshift.scaling.internal.replay-gate' is internal to replay --scale");
+        assertThat(dir.resolve("r")).doesNotExist();
+    }
+
     /** The warning comes once per key (a command loads its configuration twice: to check the window, then with it). */
     @Test
     void aMisspelledFlinkKeyIsWarnedOfOnce(@TempDir Path dir) {

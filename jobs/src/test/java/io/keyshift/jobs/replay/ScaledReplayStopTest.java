@@ -39,6 +39,23 @@ class ScaledReplayStopTest {
         assertThat(declined).hasSize(2).allSatisfy(t -> assertThat(ScaledReplay.isCheckpointFailure(t)).isTrue());
     }
 
+    /**
+     * Decisions that come together: the next stop comes as soon as the restored job is submitted, while it is still
+     * initializing (restoring the savepoint), and the Dispatcher answers that it has no JobMaster yet. That failed
+     * the replay; it is tried again.
+     */
+    @Test
+    void aStopOfAJobStillInitializingIsTriedAgain() throws Exception {
+        AtomicInteger calls = new AtomicInteger();
+        String sp = ScaledReplay.stopWithSavepoint(() -> calls.incrementAndGet() <= 2
+                ? CompletableFuture.failedFuture(new SerializedThrowable(
+                        new org.apache.flink.runtime.dispatcher.UnavailableDispatcherOperationException(
+                                "Unable to get JobMasterGateway for initializing job")))
+                : CompletableFuture.completedFuture("file:/sp-2"), () -> false, t -> { }, 5, 1);
+        assertThat(sp).isEqualTo("file:/sp-2");
+        assertThat(calls).hasValue(3);
+    }
+
     @Test
     void anotherFailureEndsTheReplayAtOnceAndTheLastDeclineAfterTheAttempts() {
         AtomicInteger calls = new AtomicInteger();
