@@ -98,6 +98,8 @@ public final class ReplayScalingGate {
          * one before it, or left out of the rescales).
          */
         private final java.util.ArrayDeque<ScalingDecision> pending = new java.util.ArrayDeque<>();
+        /** The window end of the latest decision queued (applied or not). */
+        private long lastQueuedEnd = Long.MIN_VALUE;
         private final List<CompletableFuture<Void>> waiters = new ArrayList<>();
 
         Gate(long windowMillis, ScalingPolicy actuated, long firstEvent) {
@@ -128,9 +130,15 @@ public final class ReplayScalingGate {
             return f;
         }
 
-        /** A decision of the job's scaling operator; queued if it is the actuated policy's. */
+        /**
+         * A decision of the job's scaling operator; queued if it is the actuated policy's and later than every
+         * decision queued: after a failover while one is queued (Flink's, when a stop-with-savepoint fails) the job
+         * restored from an earlier checkpoint makes that decision again, and queued twice it was applied twice (a
+         * second stop and a rescale to the same parallelism).
+         */
         public synchronized void onDecision(ScalingDecision d) {
-            if (d.getPolicy() == actuated) {
+            if (d.getPolicy() == actuated && d.getWindowEnd() > lastQueuedEnd) {
+                lastQueuedEnd = d.getWindowEnd();
                 pending.add(d);
             }
         }

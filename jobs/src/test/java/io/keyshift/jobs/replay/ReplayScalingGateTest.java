@@ -96,6 +96,30 @@ class ReplayScalingGateTest {
         }
     }
 
+    /**
+     * A failover while a decision is queued (Flink's, when a stop-with-savepoint fails): the job, restored from an
+     * earlier checkpoint, makes the decision again. Queued twice, it was applied twice (a second stop, a rescale to
+     * the parallelism in force).
+     */
+    @Test
+    void aDecisionMadeAgainAfterAFailoverIsQueuedOnce() {
+        ReplayScalingGate.Gate g = ReplayScalingGate.create("gate-test-6", 10, ScalingPolicy.PREDICTIVE, 0);
+        try {
+            ScalingDecision d = decision(ScalingPolicy.PREDICTIVE, 20);
+            g.onDecision(d);
+            g.onWatermark(19);
+            g.onDecision(decision(ScalingPolicy.PREDICTIVE, 20));
+            assertThat(g.pending()).isSameAs(d);
+            g.release();
+            assertThat(g.pending()).isNull();
+            g.onDecision(decision(ScalingPolicy.PREDICTIVE, 20));
+            assertThat(g.pending()).as("applied already").isNull();
+            assertThat(g.bound()).isEqualTo(30);
+        } finally {
+            ReplayScalingGate.remove("gate-test-6");
+        }
+    }
+
     @Test
     void theFirstBoundIsTheEndOfTheFirstEventsWindowAlsoBeforeTheEpoch() {
         try {
