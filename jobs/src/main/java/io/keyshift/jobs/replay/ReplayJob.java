@@ -162,10 +162,19 @@ public final class ReplayJob {
         java.nio.file.Path root = absolute.getRoot();
         FileSink<String> sink = FileSink
                 .forRowFormat(new Path(root.toUri()), new LineEncoder())
-                .withBucketAssigner(new DirectoryBucket(root.relativize(absolute).toString()))
+                .withBucketAssigner(new DirectoryBucket(bucketId(absolute)))
                 .withRollingPolicy(OnCheckpointRollingPolicy.build())
                 .build();
         lines.sinkTo(sink).name(name + " sink").uid("replay-sink-" + name).setParallelism(parallelism);
+    }
+
+    /**
+     * The bucket id of {@code dir} (absolute, normalized): its path below the file system's root, after "./" (a bucket's
+     * path is the base path and the id parsed as a path: "a:b/out", a top directory with a colon in its name, parsed as
+     * a URI of scheme "a").
+     */
+    static String bucketId(java.nio.file.Path dir) {
+        return "./" + dir.getRoot().relativize(dir).toString().replace(java.io.File.separatorChar, '/');
     }
 
     /**

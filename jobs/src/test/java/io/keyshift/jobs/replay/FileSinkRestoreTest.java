@@ -85,4 +85,16 @@ class FileSinkRestoreTest {
                     .as("in-progress files in the old directory").isEmpty();
         }
     }
+
+    /** The bucket's path is the output directory, also where a top directory's name holds a colon (a URI scheme). */
+    @Test
+    void theBucketIsTheOutputDirectory() {
+        for (String dir : List.of("/tmp/out/results", "/backup-2024-05-01T10:00/out/results", "/a b/c:d/results")) {
+            Path p = Path.of(dir);
+            org.apache.flink.core.fs.Path bucket = new org.apache.flink.core.fs.Path(
+                    new org.apache.flink.core.fs.Path(p.getRoot().toUri()), ReplayJob.bucketId(p));
+            assertThat(bucket.toUri().getPath()).as(dir).isEqualTo(dir);
+            assertThat(bucket).as(dir).isEqualTo(new org.apache.flink.core.fs.Path(p.toUri()));
+        }
+    }
 }
