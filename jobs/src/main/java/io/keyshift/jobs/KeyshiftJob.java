@@ -596,7 +596,7 @@ public final class KeyshiftJob implements Callable<Integer> {
         // forecaster's state alone) continues none, and --out must be new to it as to a fresh job
         String restoredFrom = conf.getOptional(StateRecoveryOptions.SAVEPOINT_PATH).orElse(null);
         Boolean bootstrap = restoredFrom == null ? Boolean.FALSE
-                : io.keyshift.savepoint.ForecasterBootstrap.bootstrapIfKnown(restoredFrom);
+                : io.keyshift.savepoint.BootstrapMarker.bootstrapIfKnown(restoredFrom);
         boolean restoring = restoredFrom != null && !Boolean.TRUE.equals(bootstrap);
         if (bootstrap == null) {
             // a restore is let in as one: only the cluster may be able to read the path

@@ -43,35 +43,17 @@ import java.util.List;
 public final class ForecasterBootstrap {
     private ForecasterBootstrap() {}
 
-    /**
-     * A file {@link #write} puts beside the savepoint's metadata: a job started from this savepoint starts its outputs
-     * afresh (it continues no earlier run), which the cluster job's check of its {@code --out} needs to know.
-     */
-    public static final String MARKER = "_keyshift-bootstrap";
+    /** The file that marks a bootstrap savepoint: {@link BootstrapMarker#MARKER}. */
+    public static final String MARKER = BootstrapMarker.MARKER;
 
-    /**
-     * Whether the savepoint at {@code path} (its directory or its {@code _metadata} file) was written by
-     * {@link #write}; false where that cannot be read.
-     */
+    /** As {@link BootstrapMarker#isBootstrap}. */
     public static boolean isBootstrap(String path) {
-        return Boolean.TRUE.equals(bootstrapIfKnown(path));
+        return BootstrapMarker.isBootstrap(path);
     }
 
-    /**
-     * Whether the savepoint at {@code path} (its directory or its {@code _metadata} file) was written by
-     * {@link #write}; null where this JVM cannot tell (no file system for the path's scheme, e.g. {@code s3://} in a
-     * client without Flink's plugins, or the path unreadable).
-     */
+    /** As {@link BootstrapMarker#bootstrapIfKnown} (which a job's {@code main} calls: it needs no State Processor API). */
     public static Boolean bootstrapIfKnown(String path) {
-        try {
-            org.apache.flink.core.fs.Path p = new org.apache.flink.core.fs.Path(path);
-            if (p.getName().equals("_metadata")) {
-                p = p.getParent();
-            }
-            return p.getFileSystem().exists(new org.apache.flink.core.fs.Path(p, MARKER));
-        } catch (Exception | LinkageError e) {
-            return null;
-        }
+        return BootstrapMarker.bootstrapIfKnown(path);
     }
 
     /**

@@ -1,0 +1,44 @@
+package io.keyshift.savepoint;
+
+/**
+ * Whether a savepoint is a bootstrap savepoint ({@link ForecasterBootstrap#write}: the forecaster's state alone, marked
+ * by the file {@link #MARKER} beside its metadata). Apart from {@link ForecasterBootstrap} because this class needs only
+ * Flink's file systems: a job's {@code main} calls it when restored ({@code flink run -s}, a Kubernetes operator's
+ * savepoint upgrade), where the State Processor API that {@code ForecasterBootstrap} links against is not on the class
+ * path (it is not in a Flink distribution's {@code lib/}, nor in keyshift's job jar).
+ */
+public final class BootstrapMarker {
+    private BootstrapMarker() {}
+
+    /**
+     * A file {@link ForecasterBootstrap#write} puts beside the savepoint's metadata: a job started from this savepoint
+     * starts its outputs afresh (it continues no earlier run), which the cluster job's check of its {@code --out} needs
+     * to know.
+     */
+    public static final String MARKER = "_keyshift-bootstrap";
+
+    /**
+     * Whether the savepoint at {@code path} (its directory or its {@code _metadata} file) was written by
+     * {@link ForecasterBootstrap#write}; false where that cannot be read.
+     */
+    public static boolean isBootstrap(String path) {
+        return Boolean.TRUE.equals(bootstrapIfKnown(path));
+    }
+
+    /**
+     * Whether the savepoint at {@code path} (its directory or its {@code _metadata} file) was written by
+     * {@link ForecasterBootstrap#write}; null where this JVM cannot tell (no file system for the path's scheme, e.g.
+     * {@code s3://} in a client without Flink's plugins, or the path unreadable).
+     */
+    public static Boolean bootstrapIfKnown(String path) {
+        try {
+            org.apache.flink.core.fs.Path p = new org.apache.flink.core.fs.Path(path);
+            if (p.getName().equals("_metadata")) {
+                p = p.getParent();
+            }
+            return p.getFileSystem().exists(new org.apache.flink.core.fs.Path(p, MARKER));
+        } catch (Exception | LinkageError e) {
+            return null;
+        }
+    }
+}
