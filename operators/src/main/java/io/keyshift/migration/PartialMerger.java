@@ -275,17 +275,22 @@ public final class PartialMerger<K, ACC, V, R>
         if (w.f2.isEmpty()) {
             return;
         }
-        // merge copies into a fresh accumulator: merge may change either argument or return one of them (a reduce
-        // returns the stored partial itself and changes it at the next merge), and the partials must stay as they
-        // are for a late firing (on the heap the stored objects are these, and onTimer writes the window back); in
-        // the order format 1 merged them (key groups as decimal strings), so that a merge that depends on its order
-        // gives what it gave
+        // merge copies of the partials with each other: merge may change either argument or return one of them (a
+        // reduce returns the stored partial itself and changes it at the next merge), and the partials must stay as
+        // they are for a late firing (on the heap the stored objects are these, and onTimer writes the window back);
+        // never into a fresh accumulator, which Flink's window operator never merges (a merge need not take one for
+        // "no records": the largest of negative readings came out as its 0); in the order format 1 merged them (key
+        // groups as decimal strings), so that a merge that depends on its order gives what it gave
         List<Integer> keyGroups = new ArrayList<>(w.f2.keySet());
         keyGroups.sort(Comparator.comparing(String::valueOf));
-        ACC merged = aggregate.createAccumulator();
+        ACC merged = null;
         for (int g : keyGroups) {
             ACC partial = w.f2.get(g);
-            merged = aggregate.merge(merged, partial == null ? null : accSerializer.copy(partial));
+            ACC copy = partial == null ? null : accSerializer.copy(partial);
+            merged = merged == null ? copy : aggregate.merge(merged, copy);
+        }
+        if (merged == null) {
+            merged = aggregate.createAccumulator();
         }
         V v = aggregate.getResult(merged);
         if (v == null) {

@@ -247,6 +247,52 @@ class PartialMergerTest {
         }
     }
 
+    /**
+     * The largest reading: {@code {max, n}}, whose fresh accumulator's 0 is no reading (add takes the first value as it
+     * is). Its merge is right for any two accumulators that hold readings, which is all Flink's window operator merges.
+     */
+    private static final class MaxReading implements AggregateFunction<Long, long[], Long> {
+        @Override
+        public long[] createAccumulator() {
+            return new long[2];
+        }
+
+        @Override
+        public long[] add(Long value, long[] acc) {
+            acc[0] = acc[1] == 0 ? value : Math.max(acc[0], value);
+            acc[1]++;
+            return acc;
+        }
+
+        @Override
+        public Long getResult(long[] acc) {
+            return acc[0];
+        }
+
+        @Override
+        public long[] merge(long[] a, long[] b) {
+            a[0] = Math.max(a[0], b[0]);
+            a[1] += b[1];
+            return a;
+        }
+    }
+
+    /**
+     * A split key's partials are merged with each other only, never into a fresh accumulator, which the window
+     * operator never merges (the largest of negative readings came out as the fresh accumulator's 0).
+     */
+    @Test
+    void thePartialsAreMergedWithEachOtherNotIntoAFreshAccumulator() throws Exception {
+        PartialMerger<String, long[], Long, Long> merger = new PartialMerger<>(new MaxReading(), null, ACC, 0);
+        try (var h = ProcessFunctionTestHarnesses.forKeyedProcessFunction(merger, p -> p.f0, Types.STRING)) {
+            h.processElement(Tuple5.of("hot", 0L, 1000L, 3, new long[] {-5, 2}), 999);
+            h.processElement(Tuple5.of("hot", 0L, 1000L, 40, new long[] {-7, 1}), 999);
+            h.processElement(Tuple5.of("cold", 0L, 1000L, 9, new long[] {-3, 1}), 999);
+            h.processWatermark(999);
+            assertThat(h.extractOutputValues()).containsExactlyInAnyOrder(-5L, -3L);
+        }
+    }
+
     @Test
     void withoutAWindowFunctionTheMergedAggregateIsTheResult() throws Exception {
         PartialMerger<String, long[], Long, Long> merger = new PartialMerger<>(new CountSum(), null, ACC, 0);
