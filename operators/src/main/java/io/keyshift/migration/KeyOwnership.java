@@ -18,7 +18,12 @@ public class KeyOwnership {
 
     public KeyOwnership() {}
 
+    /**
+     * Whether this stay owns the key's outputs at event time {@code t}: {@code ownedFrom <= t < ownedUntil}, where an
+     * {@code ownedUntil} of Long.MAX_VALUE (no migration out) is no end, so that a timer at Long.MAX_VALUE (a flush at
+     * the end of the input) is owned too.
+     */
     boolean owns(long t) {
-        return ownedFrom <= t && t < ownedUntil;
+        return ownedFrom <= t && (t < ownedUntil || ownedUntil == Long.MAX_VALUE);
     }
 }

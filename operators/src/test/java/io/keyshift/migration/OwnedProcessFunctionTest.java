@@ -182,6 +182,41 @@ class OwnedProcessFunctionTest {
         }
     }
 
+    /** Emits each record, and at the end of the input (a timer at Long.MAX_VALUE) the key's flush. */
+    static final class FlushAtEnd extends KeyedProcessFunction<String, String, String> {
+        @Override
+        public void processElement(String value, Context ctx, Collector<String> out) {
+            out.collect("record " + value);
+            ctx.timerService().registerEventTimeTimer(Long.MAX_VALUE);
+        }
+
+        @Override
+        public void onTimer(long timestamp, OnTimerContext ctx, Collector<String> out) {
+            out.collect("end " + ctx.getCurrentKey());
+        }
+    }
+
+    /**
+     * A timer at Long.MAX_VALUE (flush at the end of the input) fires at a key's new owner as at a key that never
+     * moved: the stay owns the key with no end. It was taken for a time past the stay's ownership, and the flush of
+     * every key that had ever moved in was run as a shadow copy and dropped.
+     */
+    @Test
+    void aTimerAtTheEndOfTimeFiresAtTheNewOwner() throws Exception {
+        RoutingKey<String> in = RoutingKey.of("in", 9, 1, TABLE);
+        RoutingKey<String> home = RoutingKey.of("home", 5, 0, TABLE);
+        try (var h = stage(owned(new FlushAtEnd()))) {
+            h.open();
+            h.processElement(new StreamRecord<>(new Envelope<>(in, null, Role.MIGRATE_IN, 1_000, 2_000), 900));
+            h.processElement(new StreamRecord<>(new Envelope<>(in, "s", Role.SHADOW, 1_000, 2_000), 1_500));
+            h.processWatermark(2_500);
+            h.processElement(new StreamRecord<>(Envelope.of(in, "a", Role.PRIMARY), 2_600));
+            h.processElement(new StreamRecord<>(Envelope.of(home, "b", Role.PRIMARY), 2_600));
+            h.processWatermark(Long.MAX_VALUE);
+            assertThat(values(h)).containsExactlyInAnyOrder("record a", "record b", "end in", "end home");
+        }
+    }
+
     /**
      * An event-time sort buffer (a common pattern: buffer each record, set a timer at its time, and in a timer emit
      * everything buffered up to the watermark) at a key's new owner. The watermark jumps past the switch-over in one
