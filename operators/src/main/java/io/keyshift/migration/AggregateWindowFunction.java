@@ -106,13 +106,13 @@ public final class AggregateWindowFunction<K, ACC, V, R, W extends TimeWindow>
             if (windowUser().recordsClear()) {
                 // the split merger's window counts now, and its clear gives the side outputs: a window that had fired
                 // whole (before a late record after the split's start turned it partial) must not give them again
-                UserWindowContext.recordCounted(ctx.windowState(), false);
+                UserWindowContext.recordPartial(ctx.windowState());
             }
             ctx.output(partialTag, Tuple5.of(key.key, window.getStart(), window.getEnd(), key.keyGroup, acc.acc));
             return;
         }
         if (windowUser().recordsClear()) {
-            UserWindowContext.recordCounted(ctx.windowState(), acc.ownership.owns(window.maxTimestamp()));
+            UserWindowContext.recordFiring(ctx.windowState(), acc.ownership, window);
         }
         UserWindowContext.Source source = source(ctx);
         results.fire(key, window, acc.ownership, out, ctx::output, collector -> {

@@ -97,7 +97,7 @@ public final class FullWindowFunction<T, K, R, W extends TimeWindow>
             }
         };
         if (windowUser().recordsClear()) {
-            UserWindowContext.recordCounted(ctx.windowState(), o.owns(window.maxTimestamp()));
+            UserWindowContext.recordFiring(ctx.windowState(), o, window);
         }
         UserWindowContext.Source source = UserWindowContext.of(ctx);
         results.fire(key, window, o, out, ctx::output, collector -> user.process(key.key,

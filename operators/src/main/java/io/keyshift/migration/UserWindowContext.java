@@ -49,9 +49,34 @@ final class UserWindowContext {
         }
     }
 
-    /** At a firing of a window whose user function overrides clear: records whether this copy's window counts. */
-    static void recordCounted(KeyedStateStore windowState, boolean counts) throws java.io.IOException {
-        windowState.getState(COUNTED).update(counts);
+    /**
+     * At a firing of a window whose user function overrides clear: records whether this copy's window counts (true),
+     * or fires only to be compared (false); a copy that neither counts nor is compared (the old owner's window that
+     * reaches past the switch-over, a shadow window that began before the shadow phase) does not run the user's
+     * process, and records nothing unless an earlier firing did (then false), so that its clear is not run either.
+     */
+    static void recordFiring(KeyedStateStore windowState, Ownership ownership, TimeWindow window)
+            throws java.io.IOException {
+        org.apache.flink.api.common.state.ValueState<Boolean> counted = windowState.getState(COUNTED);
+        long maxTs = window.maxTimestamp();
+        if (ownership.owns(maxTs)) {
+            counted.update(true);
+        } else if (ownership.checkSide(window.getStart(), maxTs) != null || counted.value() != null) {
+            counted.update(false);
+        }
+    }
+
+    /**
+     * At a firing of a window whose user function overrides clear, as a split key's partial: the split merger's
+     * window counts now (its clear gives the side outputs); a copy whose process ran before (it fired whole before a
+     * late record after the split's start turned it partial) runs clear with its side outputs dropped, and one that
+     * never ran process records nothing and runs no clear.
+     */
+    static void recordPartial(KeyedStateStore windowState) throws java.io.IOException {
+        org.apache.flink.api.common.state.ValueState<Boolean> counted = windowState.getState(COUNTED);
+        if (counted.value() != null) {
+            counted.update(false);
+        }
     }
 
     /**
@@ -65,7 +90,13 @@ final class UserWindowContext {
         // keyshift's own record, in the window operator's state (the user's source may refuse window state)
         org.apache.flink.api.common.state.ValueState<Boolean> counted =
                 recorded ? ctx.windowState().getState(COUNTED) : null;
-        boolean counts = counted != null && Boolean.TRUE.equals(counted.value());
+        Boolean fired = counted == null ? null : counted.value();
+        if (counted != null && fired == null) {
+            // this copy never ran the user's process: Flink's window operator runs clear only for a window it fired
+            // (or whose aggregate had no result, which is recorded too), and a clear may read what process wrote
+            return;
+        }
+        boolean counts = Boolean.TRUE.equals(fired);
         boolean before = ShadowScope.enter(!counts);
         try {
             user.clear(of(user, ctx.window(), source, counts));

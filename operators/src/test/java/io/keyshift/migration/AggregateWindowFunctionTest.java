@@ -78,16 +78,23 @@ class AggregateWindowFunctionTest {
     @SuppressWarnings({"unchecked", "rawtypes"})
     private static KeyedOneInputStreamOperatorTestHarness<RoutingKey<String>, Envelope<String, String>, String>
             windowOperator() throws Exception {
+        return windowOperator("1.0", new LabelAndClear());
+    }
+
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    private static KeyedOneInputStreamOperatorTestHarness<RoutingKey<String>, Envelope<String, String>, String>
+            windowOperator(String splitThreshold, ProcessWindowFunction<Long, String, String, TimeWindow> function)
+            throws Exception {
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
         Configuration conf = new Configuration();
         conf.setString("keyshift.window", "1h");
-        conf.setString("keyshift.plan.split-threshold", "1.0");
+        conf.setString("keyshift.plan.split-threshold", splitThreshold);
         KeyshiftStream<String, String> stage = Keyshift.keyBy(env.fromData("a").assignTimestampsAndWatermarks(
                 WatermarkStrategy.<String>forMonotonousTimestamps().withTimestampAssigner((s, t) -> 0L)),
                 s -> s, Types.STRING).configure(conf);
         stage.window(SlidingEventTimeWindows.of(Duration.ofHours(2), Duration.ofHours(1)))
                 .allowedLateness(Duration.ofMillis(LATENESS))
-                .aggregate(new Count(), new LabelAndClear());
+                .aggregate(new Count(), function);
         OneInputTransformation window = null;
         for (Transformation<?> t : env.getTransformations()) {
             for (Transformation<?> p : t.getTransitivePredecessors()) {
@@ -130,6 +137,46 @@ class AggregateWindowFunctionTest {
             }
             // window [-1 h, 1 h) counted whole and is cleared here; [0 h, 2 h) is the merger's to clear
             assertThat(cleared).contains("-3600000,3600000").doesNotContain("0,7200000");
+        }
+    }
+
+    /** Keeps per-window state from process and reads it in clear, as a user's function may: clear follows process. */
+    static final class SeenInClear extends ProcessWindowFunction<Long, String, String, TimeWindow> {
+        private static final org.apache.flink.api.common.state.ValueStateDescriptor<Boolean> SEEN =
+                new org.apache.flink.api.common.state.ValueStateDescriptor<>("seen", Types.BOOLEAN);
+
+        @Override
+        public void process(String key, Context ctx, Iterable<Long> counts, Collector<String> out) throws Exception {
+            ctx.windowState().getState(SEEN).update(true);
+            out.collect(key + "," + ctx.window().getStart() + "," + counts.iterator().next());
+        }
+
+        @Override
+        public void clear(Context ctx) throws Exception {
+            boolean seen = ctx.windowState().getState(SEEN).value();
+            ctx.output(CLEARED, ctx.window().getStart() + "," + seen);
+        }
+    }
+
+    /**
+     * The old owner's copy of a window that reaches past the switch-over (only its migrating records: it neither
+     * counts nor is compared) never runs the user's process, and so not its clear either, as Flink's window operator
+     * calls clear only for a window it fired. clear ran there, and a clear that reads what process wrote failed the
+     * job with a NullPointerException at every restart.
+     */
+    @Test
+    void aWindowCopyThatNeverFiredDoesNotRunTheUsersClear() throws Exception {
+        try (var h = windowOperator("0", new SeenInClear())) {
+            h.open();
+            RoutingKey<String> rk = RoutingKey.of("k", 7, 0, KeyGroupHashTable.forMaxParallelism(128));
+            // the key migrates out: shadow phase from 0, switch-over at 2 h; its record at 1.5 h is in [0 h, 2 h)
+            // (the old owner's, before the switch-over) and in [1 h, 3 h) (the new owner's)
+            h.processElement(new StreamRecord<>(new Envelope<>(rk, "k", Role.MIGRATING, 0L, 2 * HOUR), HOUR + HOUR / 2));
+            h.processWatermark(3 * HOUR + LATENESS);
+            assertThat(h.extractOutputValues()).containsExactly("k,0,1");
+            List<String> cleared = new ArrayList<>();
+            h.getSideOutput(CLEARED).forEach(r -> cleared.add(r.getValue()));
+            assertThat(cleared).containsExactly("0,true");
         }
     }
 }
