@@ -198,9 +198,10 @@ public final class BootstrapCommand implements Callable<Integer> {
             String target = io.keyshift.jobs.LocalPaths.uri(out);
             ForecasterBootstrap.Summary learnt = base == null ? ForecasterBootstrap.bootstrap(stage, target)
                     : ForecasterBootstrap.bootstrapOnto(stage, base, target);
-            System.out.printf("bootstrap: %,d records (%,d dead letters), %d windows, %d series, in-sample MASE %.3f%n",
+            System.out.printf("bootstrap: %,d records (%,d dead letters), %d windows, %d series, in-sample MASE %s%n",
                     prepared.stats().records(), prepared.stats().deadLetters(), learnt.windows(), learnt.series(),
-                    learnt.mase());
+                    Double.isFinite(learnt.mase()) ? String.format("%.3f", learnt.mase())
+                            : "- (too few windows to score)");
             if (prepared.stats().deadLetters() > 0) {
                 // where they asked for them, else the first one's reason
                 if (deadLettersKept) {

@@ -63,7 +63,13 @@ public final class SavepointInspector {
             f.put("window", engine.windowMillis() > 0
                     ? java.time.Duration.ofMillis(engine.windowMillis()).toString() : null);
             f.put("series", engine.seriesCount());
-            f.put("mase", engine.mase());
+            // null until the forecaster has scored windows (Jackson would write NaN as a string)
+            double mase = engine.mase();
+            if (Double.isFinite(mase)) {
+                f.put("mase", mase);
+            } else {
+                f.putNull("mase");
+            }
             ArrayNode sums = f.putArray("error_sums");
             for (double d : engine.errorSums()) {
                 sums.add(d);
@@ -225,9 +231,11 @@ public final class SavepointInspector {
         }
         var f = r.get("forecaster");
         if (f != null) {
-            out.printf("forecaster: %d windows%s observed, %d series, MASE %.3f, models chosen %s%n",
+            out.printf("forecaster: %d windows%s observed, %d series, MASE %s, models chosen %s%n",
                     f.get("windows").asLong(), f.get("window").isNull() ? "" : " of " + f.get("window").asText(),
-                    f.get("series").asInt(), f.get("mase").asDouble(), f.get("model_mix"));
+                    f.get("series").asInt(), f.path("mase").isNumber()
+                            ? String.format(java.util.Locale.ROOT, "%.3f", f.get("mase").asDouble()) : "-",
+                    f.get("model_mix"));
             int keyWidth = 30;
             int modelWidth = 28;
             for (var s : f.get("tracked_series")) {

@@ -124,4 +124,30 @@ class SavepointInspectorTest {
         // a bootstrap savepoint holds no router state: the stage starts anew, in the current format
         assertThat(io.keyshift.savepoint.StageSavepoint.routingKeyHashFormat(path, "keyshift")).isNull();
     }
+
+    /**
+     * A forecaster that has not yet seen enough windows for a MASE (one window here) shows none: null in the JSON, "-"
+     * in the text. It was the string "NaN" in the JSON, where every other savepoint has a number.
+     */
+    @Test
+    void aMaseNotYetKnownIsNullInTheJsonAndADashInTheText(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        io.keyshift.forecast.LoadForecastEngine.Settings settings = new io.keyshift.forecast.LoadForecastEngine.Settings(
+                128, 5, 3, io.keyshift.forecast.ModelSpec.candidates(List.of(24)), 24, 2, 0.99, 1.96, 4.0);
+        io.keyshift.profiler.WindowProfile p = io.keyshift.profiler.WindowProfile.empty(0, 3_600_000L, 128, 1.0);
+        p.keyGroupCounts[100] = 100;
+        p.records = 100;
+        io.keyshift.forecast.LoadForecastEngine engine =
+                io.keyshift.savepoint.ForecasterBootstrap.train(List.of(p), settings);
+        assertThat(engine.mase()).isNaN();
+        String path = dir.resolve("sp").toUri().toString();
+        io.keyshift.savepoint.ForecasterBootstrap.write(engine, path, 128, "keyshift");
+        com.fasterxml.jackson.databind.node.ObjectNode r = SavepointInspector.inspect(path, settings);
+        assertThat(r.at("/forecaster/mase").isNull()).as(r.at("/forecaster").toString()).isTrue();
+        String json = new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsString(r);
+        assertThat(json).doesNotContain("NaN");
+        java.io.ByteArrayOutputStream text = new java.io.ByteArrayOutputStream();
+        SavepointInspector.print(r, new java.io.PrintStream(text, true, java.nio.charset.StandardCharsets.UTF_8));
+        assertThat(text.toString(java.nio.charset.StandardCharsets.UTF_8)).contains(", MASE -,");
+    }
 }
