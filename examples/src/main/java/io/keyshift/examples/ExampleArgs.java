@@ -10,7 +10,8 @@ import java.nio.file.Path;
  * mode, {@code main} runs in the JobManager, which an exit would end (with every other job of a session cluster).
  *
  * @param trips the Bay Area bike-share trips CSV (gzipped or not), e.g. {@code ../shared/data/bayarea-bikeshare-2014/batrips.csv.gz},
- *              or a URI of a file system every Flink process reads ({@code s3://...}, {@code hdfs://...})
+ *              or a URI of a file system every Flink process reads ({@code s3://...}, {@code hdfs:/...},
+ *              {@code file:/...} on a shared disk)
  * @param parallelism the keyshift stage's parallelism, >= 1 (default 4)
  */
 record ExampleArgs(String trips, int parallelism) {
@@ -28,9 +29,11 @@ record ExampleArgs(String trips, int parallelism) {
             throw fail(usage, args.length == 0 ? "the trips file is missing"
                     : "too many arguments (" + args.length + "), at most 2");
         }
-        // a URI of another file system (s3://, hdfs://) is Flink's to read: checked where it is opened
-        boolean local = !args[0].matches("[A-Za-z][A-Za-z0-9+.-]*://.*");
-        if (local && !Files.isRegularFile(Path.of(args[0]))) {
+        // a URI (scheme:/... or scheme://..., as Flink prints a location) of another file system (s3://, hdfs:/) is
+        // Flink's to read: checked where it is opened; a file: URI is a file of this machine
+        boolean local = !args[0].matches("[A-Za-z][A-Za-z0-9+.-]*:/.*");
+        Path file = local ? Path.of(args[0]) : fileUri(args[0]);
+        if (file != null && !Files.isRegularFile(file)) {
             throw fail(usage, "trips file " + args[0] + " does not exist");
         }
         int parallelism = 4;
@@ -47,6 +50,18 @@ record ExampleArgs(String trips, int parallelism) {
         // absolute: on a cluster, the JobManager and TaskManagers resolve a relative path against their own
         // working directories
         return new ExampleArgs(local ? Path.of(args[0]).toAbsolutePath().toString() : args[0], parallelism);
+    }
+
+    /** The local file of a {@code file:} URI, null for another scheme (or a URI Java cannot read as a path). */
+    private static Path fileUri(String uri) {
+        if (!uri.regionMatches(true, 0, "file:", 0, 5)) {
+            return null;
+        }
+        try {
+            return Path.of(java.net.URI.create(uri));
+        } catch (IllegalArgumentException | java.nio.file.FileSystemNotFoundException e) {
+            return null;
+        }
     }
 
     private static IllegalArgumentException fail(String usage, String problem) {

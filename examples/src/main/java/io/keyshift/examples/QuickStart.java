@@ -116,8 +116,21 @@ public final class QuickStart {
         return z ^ (z >>> 31);
     }
 
-    /** Runs the snippet on a local MiniCluster over 200,000 generated clicks (six hours), printing the totals. */
+    /**
+     * Runs the snippet over 200,000 generated clicks (six hours), printing the totals: on a local MiniCluster from an
+     * IDE, on the cluster under {@code flink run}. Takes no arguments: {@code --help} prints the usage, anything else
+     * is refused (an {@link IllegalArgumentException} with the usage; no System.exit, as in {@link ExampleArgs}).
+     */
     public static void main(String[] args) throws Exception {
+        String usage = "usage: flink run -c " + QuickStart.class.getName() + " keyshift-examples.jar";
+        if (args.length == 1 && args[0].equals("--help")) {
+            System.out.println(usage + " (no arguments: the clicks are generated)");
+            return;
+        }
+        if (args.length > 0) {
+            throw new IllegalArgumentException("QuickStart takes no arguments (it generates its clicks), was "
+                    + String.join(" ", args) + " (" + usage + ")");
+        }
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
         printing(env);
         env.execute("keyshift quick start");

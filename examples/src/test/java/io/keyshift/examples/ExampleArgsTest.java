@@ -25,4 +25,29 @@ class ExampleArgsTest {
         assertThat(remote.trips()).isEqualTo("s3://bucket/trips.csv");
         assertThat(remote.parallelism()).isEqualTo(8);
     }
+
+    /**
+     * A location as Flink prints one ({@code file:/...}, {@code hdfs:/...}: one slash) is a URI too: a file: one is
+     * checked on this machine, another is Flink's to read. Both were taken for relative local paths and refused.
+     */
+    @Test
+    void aUriWithOneSlashIsAUri(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        java.nio.file.Path trips = java.nio.file.Files.writeString(dir.resolve("trips.csv"), "x\n");
+        String uri = "file:" + trips.toAbsolutePath();
+        assertThat(ExampleArgs.parse(new String[] {uri}, QuickStart.class).trips()).isEqualTo(uri);
+        assertThatThrownBy(() -> ExampleArgs.parse(new String[] {"file:/no/such/trips.csv"}, QuickStart.class))
+                .hasMessageContaining("trips file file:/no/such/trips.csv does not exist");
+        assertThat(ExampleArgs.parse(new String[] {"hdfs:/data/trips.csv"}, QuickStart.class).trips())
+                .isEqualTo("hdfs:/data/trips.csv");
+    }
+
+    /** The quick start takes no arguments: --help prints its usage and runs nothing, anything else is refused. */
+    @Test
+    void theQuickStartRefusesArguments() throws Exception {
+        QuickStart.main(new String[] {"--help"});
+        assertThatThrownBy(() -> QuickStart.main(new String[] {"trips.csv", "4"}))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("QuickStart takes no arguments")
+                .hasMessageContaining("usage: flink run -c io.keyshift.examples.QuickStart keyshift-examples.jar");
+    }
 }
