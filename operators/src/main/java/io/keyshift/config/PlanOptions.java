@@ -10,7 +10,8 @@ public final class PlanOptions {
     public static final ConfigOption<Integer> LEASE_LEAD = ConfigOptions.key("keyshift.plan.lease-lead")
             .intType()
             .defaultValue(1)
-            .withDescription("Windows (>= 1) that a plan's lease reaches beyond the window it was made after. A plan "
+            .withDescription("Windows (1 .. 1000; with the larger of keyshift.plan.horizon and keyshift.scaling.horizon "
+                    + "at most 100) that a plan's lease reaches beyond the window it was made after. A plan "
                     + "made after window w holds until the end of w + lead; a migration it starts shadows from the "
                     + "previous lease's end. 1 plans soonest; records of the next window then wait for the plan of "
                     + "the previous one (a few ms in a live job). 2 makes nothing wait in steady state.");
@@ -18,7 +19,8 @@ public final class PlanOptions {
     public static final ConfigOption<Integer> HORIZON = ConfigOptions.key("keyshift.plan.horizon")
             .intType()
             .defaultValue(1)
-            .withDescription("Windows (>= 1) of forecast load that the planner balances, starting with the first "
+            .withDescription("Windows (1 .. 1000; keyshift.plan.lease-lead + this at most 100) of forecast load that "
+                    + "the planner balances, starting with the first "
                     + "window a new migration would own: the load of a unit is the mean forecast over them. "
                     + "Plans are remade every window, so 1 balances the window a move takes effect in.");
 
@@ -154,7 +156,7 @@ public final class PlanOptions {
                     .withDescription("With on-mismatch REVERT: a revert applies to the first plan whose migrations "
                             + "start at least this many planning windows after the mismatch was found; the planner "
                             + "waits for the validation to be that far (deterministic plans), so a larger lag lets "
-                            + "a replay at full speed run ahead of the validation. >= 1.");
+                            + "a replay at full speed run ahead of the validation. 1 .. 10000.");
 
     public static final ConfigOption<Integer> CONTROL_ROLLBACK_VERSIONS =
             ConfigOptions.key("keyshift.control.rollback-versions")

@@ -15,7 +15,7 @@ import java.io.IOException;
  * {@code lambda = 1 - 1/history}, and every {@code refitEvery} observations the k x k normal equations (k = p + 2 with
  * a season, else p + 1) are solved with EJML's least-squares solver (each diagonal entry raised by 1e-9 of itself
  * keeps them solvable, and the fit independent of the series' scale). Forecasts h > 1 are recursive. Until the first
- * fit (history observations after the largest lag) it forecasts the mean so far.
+ * fit (min(history, 8k) observations after the largest lag) it forecasts the mean so far.
  *
  * <p>The lagged values y(t-1) .. y(t-p) and y(t-m) come from a {@link SeriesHistory} of at least
  * {@link #historyLength historyLength(p, m)} observations: the series' shared one (its owner appends y before
