@@ -113,9 +113,15 @@ public final class SeriesForecaster {
         this.squared = new double[slots];
         this.lastOneStep = new double[slots];
         this.decay = decay;
-        // three scored windows' weight: 3 where the decayed weight reaches it (it tends to 1 / (1 - decay)), else the
-        // weight of exactly three (below a decay of 2/3 a fixed 3 was never reached, and no anomaly was ever flagged)
-        this.anomalyWeight = decay >= 2.0 / 3 ? 3 : 1 + decay + decay * decay;
+        // three scored windows' weight: 3 where the decayed weight reaches it within five windows (it tends to
+        // 1 / (1 - decay): from a decay of 0.75 on), else the weight of exactly three, computed as observe adds it up
+        // (below a decay of 2/3 a fixed 3 was never reached, and just above it only after 7 to 23 windows, or never
+        // at the double 2/3)
+        double three = 0;
+        for (int i = 0; i < 3; i++) {
+            three = decay * three + 1;
+        }
+        this.anomalyWeight = decay >= 0.75 ? 3 : three;
     }
 
     /**

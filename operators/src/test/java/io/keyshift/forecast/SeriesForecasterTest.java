@@ -115,6 +115,22 @@ class SeriesForecasterTest {
         assertThat(f.observe(400, 5).anomaly()).isTrue();
     }
 
+    /**
+     * Just above a decay of 2/3 the decayed weight creeps towards 3 from below (17 scored windows at 0.667, 23 at
+     * 0.6667, never at the double 2/3): anomalies are flagged after a few scored windows there too.
+     */
+    @ParameterizedTest
+    @ValueSource(doubles = {2.0 / 3, 0.6667, 0.7, 0.75, 0.9})
+    void flagsASpikeAfterAFewWindowsAtDecaysJustAboveTwoThirds(double decay) {
+        SeriesForecaster f = new SeriesForecaster(java.util.List.of(ModelSpec.of(ForecastModelKind.NAIVE,
+                java.util.List.of())), 0, decay);
+        Random r = new Random(7);
+        for (int t = 0; t < 6; t++) {
+            f.observe(100 + r.nextGaussian() * 3, 4);
+        }
+        assertThat(f.observe(1000, 4).anomaly()).isTrue();
+    }
+
     @Test
     void fixedModelIsAlwaysUsed() {
         SeriesForecaster f = new SeriesForecaster(7, 0.95, ForecastModelKind.NAIVE);
