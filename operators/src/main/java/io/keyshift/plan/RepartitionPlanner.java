@@ -766,7 +766,8 @@ public final class RepartitionPlanner {
         // PER_WINDOW: each unit's load in every window of the horizon; the cost's imbalance is their windows' mean
         boolean perWindow = s.cost() == io.keyshift.config.PlanOptions.Cost.PER_WINDOW;
         double[][] unitSteps = perWindow ? stepLoads(units, loads) : null;
-        List<GreedyFromCurrent.Move> moves = mean > 0 ? GreedyFromCurrent.moves(problem, 0.0, budget) : List.of();
+        List<GreedyFromCurrent.Move> moves = mean > 0 ? GreedyFromCurrent.moves(problem, 0.0, budget, capacity)
+                : List.of();
         List<double[]> terms = costTerms(moves, load, loads, mean, capacity, unitSteps, at, p);
         if (perWindow && mean > 0) {
             // the pair greedy evens the horizon's mean load; the per-window greedy each window's maximum: the one

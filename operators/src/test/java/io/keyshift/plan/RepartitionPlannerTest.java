@@ -606,6 +606,31 @@ class RepartitionPlannerTest {
         assertThat(busy.getScaleInOpportunity()).isTrue();
     }
 
+    /** The first key named {@code prefix-i} that hashes to {@code subtask}. */
+    private static String keyOn(int subtask, String prefix) {
+        for (int i = 0; ; i++) {
+            if (subtask(prefix + "-" + i) == subtask) {
+                return prefix + "-" + i;
+            }
+        }
+    }
+
+    /**
+     * A subtask above capacity beside a busiest one that no move can improve (one key heavier than the mean) is
+     * relieved when a move can: "avoids plans with a subtask above capacity when moves can avoid it". The greedy
+     * worked only on the busiest subtask and stopped there, leaving subtask 1 at 450 of 400.
+     */
+    @Test
+    void anOverloadedSubtaskBesideAStuckBusiestOneIsRelieved() {
+        Map<String, Double> loads = Map.of(keyOn(0, "big"), 500.0, keyOn(1, "a"), 300.0, keyOn(1, "b"), 150.0);
+        RoutingPlan plan = constrained(8, capacity(400, java.util.Set.of())).onForecast(forecast(10 * W, loads));
+        assertThat(plan.getMigrationsStarted()).isEqualTo(1);
+        assertThat(plan.getEntries()).singleElement().satisfies(e -> assertThat(e.getKey()).isEqualTo(keyOn(1, "b")));
+        // subtask 0 stays at 500 (its one key), subtask 1 goes to 300 of 400
+        assertThat(plan.getCostOverload()).isCloseTo(10 * 100.0 / 400,
+                org.assertj.core.api.Assertions.within(1e-6));
+    }
+
     @Test
     void aboveTheCriticalUtilizationTheMigrationBudgetIsIgnored() {
         RoutingPlan budgeted = constrained(1, capacity(0, java.util.Set.of())).onForecast(forecast(10 * W, skewed()));

@@ -40,18 +40,29 @@ public final class GreedyFromCurrent implements Optimizer {
 
     /** The greedy's moves from the current assignment, in the order it makes them. */
     public static java.util.List<Move> moves(PlanningProblem p, double tolerance, int maxMoves) {
+        return moves(p, tolerance, maxMoves, 0);
+    }
+
+    /**
+     * As {@link #moves(PlanningProblem, double, int)}, then, with a {@code capacity} above 0 (load per subtask), moves
+     * that relieve subtasks above it: where the busiest subtask cannot be improved (one unit heavier than the gap, a
+     * pinned key) the greedy stops there, and another subtask above capacity would stay so. Each such move takes, from
+     * the busiest subtask above capacity that has a unit lighter than its gap to the least loaded subtask, the unit
+     * closest to half that gap, to the least loaded subtask (so the pair's maximum falls and the moves end).
+     */
+    public static java.util.List<Move> moves(PlanningProblem p, double tolerance, int maxMoves, double capacity) {
         java.util.List<Move> out = new java.util.ArrayList<>();
-        improve(p, p.current().clone(), tolerance, maxMoves, out);
+        improve(p, p.current().clone(), tolerance, maxMoves, capacity, out);
         return out;
     }
 
     /** Improves {@code assignment} in place (and returns it). */
     static int[] improve(PlanningProblem p, int[] assignment, double tolerance, int maxMoves) {
-        return improve(p, assignment, tolerance, maxMoves, null);
+        return improve(p, assignment, tolerance, maxMoves, 0, null);
     }
 
     private static int[] improve(PlanningProblem p, int[] assignment, double tolerance, int maxMoves,
-                                 java.util.List<Move> record) {
+                                 double capacity, java.util.List<Move> record) {
         int n = p.units();
         int s = p.subtasks();
         // loads with one extra slot: index n is the probe for floor/ceiling searches in the sorted sets
@@ -95,21 +106,49 @@ public final class GreedyFromCurrent implements Optimizer {
             if (best == null) {
                 break;
             }
-            if (record != null) {
-                record.add(new Move(best, hi, lo, sub[hi], sub[lo]));
+            move(best, hi, lo, units, bySub, sub, load, assignment, record);
+            moves++;
+        }
+        while (capacity > 0 && moves < maxMoves) {
+            // relieve subtasks above capacity that the busiest one's stop left so (each move lowers the sum of the
+            // squared subtask loads: the loop ends)
+            int lo = bySub.first();
+            Integer best = null;
+            int from = -1;
+            for (int j : bySub.descendingSet()) {
+                double gap = sub[j] - sub[lo];
+                if (sub[j] <= capacity || gap <= 0) {
+                    break;
+                }
+                best = closest(units[j], load, n, gap / 2, gap);
+                if (best != null) {
+                    from = j;
+                    break;
+                }
             }
-            bySub.remove(hi);
-            bySub.remove(lo);
-            units[hi].remove(best);
-            units[lo].add(best);
-            sub[hi] -= load[best];
-            sub[lo] += load[best];
-            assignment[best] = lo;
-            bySub.add(hi);
-            bySub.add(lo);
+            if (best == null) {
+                break;
+            }
+            move(best, from, lo, units, bySub, sub, load, assignment, record);
             moves++;
         }
         return assignment;
+    }
+
+    private static void move(int unit, int from, int to, TreeSet<Integer>[] units, TreeSet<Integer> bySub,
+                             double[] sub, double[] load, int[] assignment, java.util.List<Move> record) {
+        if (record != null) {
+            record.add(new Move(unit, from, to, sub[from], sub[to]));
+        }
+        bySub.remove(from);
+        bySub.remove(to);
+        units[from].remove(unit);
+        units[to].add(unit);
+        sub[from] -= load[unit];
+        sub[to] += load[unit];
+        assignment[unit] = to;
+        bySub.add(from);
+        bySub.add(to);
     }
 
     /** The unit with load < limit closest to {@code half}, or null; {@code probe} is a free index of {@code load}. */
