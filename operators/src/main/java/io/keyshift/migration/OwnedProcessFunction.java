@@ -268,12 +268,18 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
                 // or timer before the switch-over, so none later than another horizon) drain without the function
                 tracking.clearAll();
                 ctx.timerService().registerEventTimeTimer(o.cleanupAt + horizon);
-            } else if (eventTime && timestamp == o.cleanupAt + horizon) {
+            } else if (eventTime && timestamp >= o.cleanupAt + horizon) {
                 // the stay's record goes; what is left of it is when it was cleaned up, so that a processing-time
                 // timer of the function that fires later still belongs to a stay that has left (in a replay event
-                // time runs far ahead of the wall clock, and a "now + 1 h" timer fires many horizons later)
+                // time runs far ahead of the wall clock, and a "now + 1 h" timer fires many horizons later); at or
+                // after a horizon past the cleanup: the timer that forgets was set with the horizon in force then,
+                // which a restore may have shortened
                 departed.update(o.cleanupAt);
                 ownership.clear();
+            } else if (eventTime) {
+                // a timer between the cleanup and a horizon after it: the one that forgets is set again (a no-op
+                // unless a restore lengthened the horizon after it was set, earlier than this)
+                ctx.timerService().registerEventTimeTimer(o.cleanupAt + horizon);
             }
             return;
         }

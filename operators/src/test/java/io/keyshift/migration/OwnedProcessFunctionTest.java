@@ -182,6 +182,42 @@ class OwnedProcessFunctionTest {
         }
     }
 
+    /**
+     * A stay that left and was cleaned up before a savepoint is forgotten after a restore with another state horizon
+     * (shorter or longer): the timer set to forget it a horizon after its cleanup was recognised by the new horizon
+     * only, and its ownership record stayed for the job's life.
+     */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(longs = {500, 2_000})
+    void aStayCleanedUpBeforeARestoreWithAnotherHorizonIsForgotten(long newHorizon) throws Exception {
+        RoutingKey<String> out = RoutingKey.of("out", 5, 0, TABLE);
+        org.apache.flink.runtime.checkpoint.OperatorSubtaskState snapshot;
+        try (var h = stage(owned(new Timeout()))) {
+            h.open();
+            h.processElement(new StreamRecord<>(Envelope.of(out, "a", Role.PRIMARY), 100));
+            h.processElement(new StreamRecord<>(new Envelope<>(out, null, Role.MIGRATE_OUT, 1_000, 2_000), 900));
+            // cleaned up at 3,000 (a horizon after the switch-over); to be forgotten at 4,000
+            h.processWatermark(3_500);
+            snapshot = h.snapshot(1, 0);
+        }
+        OwnedProcessFunction<String, String, String> restored = new OwnedProcessFunction<>(new Timeout(), newHorizon,
+                KeyCodec.forType(Types.STRING, new SerializerConfigImpl()), StringSerializer.INSTANCE,
+                new OutputTag<>("checks", TypeInformation.of(ResultCheck.class)));
+        try (var h = stage(restored)) {
+            h.setup();
+            h.initializeState(snapshot);
+            h.open();
+            assertThat(((org.apache.flink.streaming.api.operators.AbstractStreamOperator<?>) h.getOperator()).getKeyedStateBackend().getKeys("keyshift-ownership",
+                    org.apache.flink.runtime.state.VoidNamespace.INSTANCE).count()).isEqualTo(1);
+            h.processWatermark(10_000);
+            assertThat(((org.apache.flink.streaming.api.operators.AbstractStreamOperator<?>) h.getOperator()).getKeyedStateBackend().getKeys("keyshift-ownership",
+                    org.apache.flink.runtime.state.VoidNamespace.INSTANCE).count()).isZero();
+            // a late record of the stay is still dropped (its departure is kept)
+            h.processElement(new StreamRecord<>(Envelope.of(out, "late", Role.PRIMARY), 1_500));
+            assertThat(values(h)).doesNotContain("record late");
+        }
+    }
+
     /** Emits each record, and at the end of the input (a timer at Long.MAX_VALUE) the key's flush. */
     static final class FlushAtEnd extends KeyedProcessFunction<String, String, String> {
         @Override
