@@ -19,7 +19,6 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.function.LongConsumer;
-import java.util.zip.GZIPInputStream;
 
 /**
  * Prepares a historical CSV file for replay: parses every line (gzip detected by its magic bytes), writes rows that
@@ -304,6 +303,48 @@ public final class ReplayInput {
         }
     }
 
+    /**
+     * The gzip members of {@code in} (buffered, so that what follows a member is pushed back) decompressed one after
+     * the other (gzip's concatenation, RFC 1952 §2.2), with Apache Commons Compress: anything after the last member
+     * that is not a whole member fails the read (the JDK's GZIPInputStream takes it for the end of the input, and rows
+     * appended to a .gz file were dropped without a word). Its errors other than a cut (EOFException) come as
+     * ZipExceptions, which the reader reports as a corrupt input.
+     */
+    private static InputStream gunzipped(BufferedInputStream in) throws IOException {
+        InputStream gz = new org.apache.commons.compress.compressors.gzip.GzipCompressorInputStream(in, true);
+        return new java.io.FilterInputStream(gz) {
+            @Override
+            public int read() throws IOException {
+                try {
+                    return super.read();
+                } catch (java.io.EOFException | java.util.zip.ZipException e) {
+                    throw e;
+                } catch (IOException e) {
+                    throw corrupt(e);
+                }
+            }
+
+            @Override
+            public int read(byte[] b, int off, int len) throws IOException {
+                try {
+                    // at most 8 KB a call, as the JDK's reader gives: Commons Compress fills the whole request, and
+                    // the 64 KB buffer's first fill (the byte-order mark's check) would meet a cut at the start
+                    return super.read(b, off, Math.min(len, 8192));
+                } catch (java.io.EOFException | java.util.zip.ZipException e) {
+                    throw e;
+                } catch (IOException e) {
+                    throw corrupt(e);
+                }
+            }
+
+            private java.util.zip.ZipException corrupt(IOException e) {
+                java.util.zip.ZipException z = new java.util.zip.ZipException(e.getMessage());
+                z.initCause(e);
+                return z;
+            }
+        };
+    }
+
     /** The name of a compression other than gzip whose magic bytes {@code magic} begins with, or null. */
     private static String otherCompression(byte[] magic) {
         int[][] known = {{'B', 'Z', 'h'}, {0xFD, '7', 'z', 'X', 'Z', 0x00}, {'P', 'K', 0x03, 0x04},
@@ -336,16 +377,23 @@ public final class ReplayInput {
         BufferedInputStream text;
         try {
             text = magic.length >= 2 && (magic[0] & 0xff) == 0x1f && (magic[1] & 0xff) == 0x8b
-                    ? new BufferedInputStream(new GZIPInputStream(in, 1 << 16), 1 << 16) : in;
-        } catch (java.util.zip.ZipException | java.io.EOFException e) {
+                    ? new BufferedInputStream(gunzipped(in), 1 << 16) : in;
+        } catch (IOException e) {
             // (a file cut within the gzip header: EOFException without a message)
             in.close();
             throw new IOException(file + " starts as gzip but is not (" + (e.getMessage() != null ? e.getMessage()
                     : "it ends within the gzip header") + ")", e);
         }
         text.mark(3);
-        if (!(text.read() == 0xEF && text.read() == 0xBB && text.read() == 0xBF)) {
-            text.reset();
+        try {
+            if (!(text.read() == 0xEF && text.read() == 0xBB && text.read() == 0xBF)) {
+                text.reset();
+            }
+        } catch (java.io.EOFException | java.util.zip.ZipException e) {
+            // the first read fills the buffer: a small file's whole content, up to what follows its last member
+            text.close();
+            throw new IOException(file + ": truncated or corrupt compressed input within its first 64 KB ("
+                    + e.getMessage() + "); nothing was replayed", e);
         }
         return text;
     }

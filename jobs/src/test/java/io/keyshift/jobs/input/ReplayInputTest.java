@@ -180,4 +180,46 @@ class ReplayInputTest {
             }
         }
     }
+
+    /**
+     * What follows the last whole gzip member is refused, naming the file, not dropped: plain rows appended to a .gz
+     * file, or a second member cut within its header (the JDK's GZIPInputStream took either for the end of the
+     * input, and the rows after it were neither read nor counted). Two whole members are read as one input (gzip's
+     * concatenation).
+     */
+    @Test
+    void whatFollowsTheLastGzipMemberIsRefusedNotDropped(@TempDir Path dir) throws Exception {
+        InputSpec spec = new InputSpec(List.of(), "id", List.of("when"), Optional.empty(), Optional.empty());
+        byte[] first = gzip("id,when\na,2024-03-01T00:00:00Z\n");
+        byte[] rows = "b,2024-03-01T00:01:00Z\n".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        byte[] cutHeader = {0x1f, (byte) 0x8b, 8};
+        for (byte[] after : List.of(rows, cutHeader)) {
+            Path file = dir.resolve("in-" + after.length + ".csv.gz");
+            Files.write(file, concat(first, after));
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> ReplayInput.prepare(file, spec,
+                            dir.resolve("events.bin"), dir.resolve("dead.csv"), n -> { }))
+                    .isInstanceOf(java.io.IOException.class)
+                    .hasMessageContaining(file + ": truncated or corrupt compressed input")
+                    .hasMessageContaining("nothing was replayed");
+        }
+        Path two = Files.write(dir.resolve("two.csv.gz"), concat(first, gzip("b,2024-03-01T00:01:00Z\n")));
+        ReplayInput.Prepared p = ReplayInput.prepare(two, spec, dir.resolve("events.bin"), dir.resolve("dead.csv"),
+                n -> { });
+        assertThat(p.stats().records()).isEqualTo(2);
+        assertThat(p.stats().deadLetters()).isZero();
+    }
+
+    private static byte[] gzip(String text) throws java.io.IOException {
+        java.io.ByteArrayOutputStream b = new java.io.ByteArrayOutputStream();
+        try (var z = new java.util.zip.GZIPOutputStream(b)) {
+            z.write(text.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        }
+        return b.toByteArray();
+    }
+
+    private static byte[] concat(byte[] a, byte[] b) {
+        byte[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
 }
