@@ -40,6 +40,8 @@ public final class Keyshift {
      *
      * @throws NullPointerException naming a null argument
      * @throws IllegalArgumentException for a key type Flink cannot key by, or one plain {@code keyBy} refuses
+     * @throws org.apache.flink.api.common.functions.InvalidTypesException where {@code input}'s type is not known (a
+     *         lambda's erased generic result: give it with {@code returns}), as with {@code keyBy}
      */
     public static <T, K> KeyshiftStream<T, K> keyBy(DataStream<T> input, KeySelector<T, K> key,
                                                     TypeInformation<K> keyType) {

@@ -104,6 +104,10 @@ public final class KeyshiftStream<T, K> {
         // job's graph.
         try {
             new org.apache.flink.streaming.api.datastream.KeyedStream<>(input, selector, keyType);
+        } catch (org.apache.flink.api.common.functions.InvalidTypesException e) {
+            // the input's own type is missing (a lambda's erased result): Flink's explanation, as keyBy gives it; no
+            // fault of the key selector's
+            throw e;
         } catch (org.apache.flink.api.common.InvalidProgramException e) {
             // keyBy's check of the key type (or of the selector: not serializable)
             throw new IllegalArgumentException("keyshift cannot key by this key selector and key type (" + keyType

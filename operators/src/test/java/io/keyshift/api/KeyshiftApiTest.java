@@ -1677,6 +1677,21 @@ class KeyshiftApiTest {
         assertThat(env.getTransformations()).hasSize(transformations);
     }
 
+    /**
+     * An input whose type Flink could not tell (a lambda's erased generic result) fails as keyBy fails on it, with
+     * Flink's InvalidTypesException; it was an IllegalArgumentException that blamed the key selector and key type.
+     */
+    @Test
+    void anInputOfUnknownTypeFailsAsKeyByFailsOnIt() {
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(2);
+        DataStream<List<String>> lists = env.fromData(1, 2).map(i -> List.of("a" + i));
+        assertThatThrownBy(() -> lists.keyBy(l -> l.get(0), Types.STRING))
+                .isInstanceOf(org.apache.flink.api.common.functions.InvalidTypesException.class);
+        assertThatThrownBy(() -> Keyshift.keyBy(lists, l -> l.get(0), Types.STRING))
+                .isInstanceOf(org.apache.flink.api.common.functions.InvalidTypesException.class)
+                .hasMessageNotContaining("keyshift cannot key by");
+    }
+
     /** A record key with an enum component: its implicit hashCode is the enum's identity hash, different per JVM. */
     public record TieredUser(String user, Tier tier) {}
 
