@@ -43,7 +43,7 @@ public final class GeneratorOptions {
     double hotShare;
 
     @Option(names = "--generator-peak-factor", defaultValue = "1", paramLabel = "F",
-            description = "Generator: daytime rate over night rate, >= 1: the rate rises from 6:00 to 12:00 to F times "
+            description = "Generator: daytime rate over night rate, 1..1000: the rate rises from 6:00 to 12:00 to F times "
                     + "the night rate and falls back from 18:00 to 24:00 (2 = doubles over the morning, halves at "
                     + "night). Default: ${DEFAULT-VALUE} (constant).")
     double peakFactor;
@@ -75,8 +75,8 @@ public final class GeneratorOptions {
         if (!(hotShare >= 0 && hotShare < 1)) {
             throw bad(cl, "--generator-hot-share", "in [0, 1)", hotShare);
         }
-        if (!(peakFactor >= 1 && peakFactor < Double.POSITIVE_INFINITY)) {
-            throw bad(cl, "--generator-peak-factor", ">= 1 and finite", peakFactor);
+        if (!(peakFactor >= 1 && peakFactor <= io.keyshift.jobs.source.ZipfDriftGenerator.MAX_PEAK_FACTOR)) {
+            throw bad(cl, "--generator-peak-factor", "in 1..1000", peakFactor);
         }
         long n = records == 0 ? Long.MAX_VALUE : records;
         // the night rate: a day holds (1 + F) / 2 days' worth of it

@@ -27,14 +27,17 @@ public record ZipfDriftGenerator(long records, long startMillis, double eventsPe
                                  double exponent, int drift, long seed, double hotShare, double peakFactor)
         implements EventSpace {
     private static final long DAY = 86_400_000L;
+    /** The largest daytime rate over night rate. */
+    public static final double MAX_PEAK_FACTOR = 1000;
     /** The key that carries {@code hotShare} of the records. */
     public static final String HOT_KEY = "hot-key";
 
     public ZipfDriftGenerator {
         if (records < 0 || keys < 1 || !(eventsPerSecond > 0) || exponent < 0 || drift < 0
-                || !(hotShare >= 0 && hotShare < 1) || !(peakFactor >= 1)) {
+                || !(hotShare >= 0 && hotShare < 1) || !(peakFactor >= 1 && peakFactor <= MAX_PEAK_FACTOR)) {
+            // (a peak factor near 1e154 made the night rate so low that the event times overflowed)
             throw new IllegalArgumentException("generator: records >= 0, keys >= 1, eventsPerSecond > 0, exponent >= 0, "
-                    + "drift >= 0, hot share in [0, 1), peak factor >= 1 required");
+                    + "drift >= 0, hot share in [0, 1), peak factor in [1, " + (long) MAX_PEAK_FACTOR + "] required");
         }
     }
 

@@ -368,6 +368,15 @@ class UserMistakesTest {
                 "--config", conf());
         assertThat(zipf.exit()).isEqualTo(2);
         assertThat(zipf.err()).contains("--generator-zipf");
+        // a huge peak factor made the night rate so low that event times overflowed (the job failed later, on a time
+        // near the end of time)
+        CliRun peak = run("replay", "--generator-peak-factor", "1e200", "--out", dir.resolve("p").toString(),
+                "--config", conf());
+        assertThat(peak.exit()).isEqualTo(2);
+        assertThat(peak.err()).contains("--generator-peak-factor").contains("1..1000");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> new io.keyshift.jobs.source.ZipfDriftGenerator(
+                        10, 0, 1, 10, 1.1, 0, 1, 0, 1e200))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("peak factor in [1, 1000]");
         CliRun rate = run("replay", "--rate", "NaN", "--out", dir.resolve("r").toString(), "--config", conf());
         assertThat(rate.exit()).isEqualTo(2);
         assertThat(rate.err()).contains("--rate");
