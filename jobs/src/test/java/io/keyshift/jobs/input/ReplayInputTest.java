@@ -222,4 +222,20 @@ class ReplayInputTest {
         System.arraycopy(b, 0, out, a.length, b.length);
         return out;
     }
+
+    /** Blank lines are no rows: skipped, neither records nor dead letters (each was a dead letter, "empty line"). */
+    @Test
+    void blankLinesAreNoRows(@TempDir Path dir) throws Exception {
+        InputSpec spec = new InputSpec(List.of(), "id", List.of("when"), Optional.empty(), Optional.empty());
+        Path headerOnly = Files.writeString(dir.resolve("h.csv"), "id,when\r\n\r\n");
+        ReplayInput.Prepared h = ReplayInput.prepare(headerOnly, spec, dir.resolve("e1.bin"), dir.resolve("d1.csv"),
+                n -> { });
+        assertThat(h.stats().records()).isZero();
+        assertThat(h.stats().deadLetters()).isZero();
+        Path rows = Files.writeString(dir.resolve("r.csv"), "id,when\na,2024-03-01T00:00:00Z\n\nb,2024-03-01T00:01:00Z\n\n");
+        ReplayInput.Prepared r = ReplayInput.prepare(rows, spec, dir.resolve("e2.bin"), dir.resolve("d2.csv"),
+                n -> { });
+        assertThat(r.stats().records()).isEqualTo(2);
+        assertThat(r.stats().deadLetters()).isZero();
+    }
 }
