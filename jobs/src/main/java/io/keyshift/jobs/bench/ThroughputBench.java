@@ -258,13 +258,15 @@ public final class ThroughputBench {
      * thread's CPU time every 50 ms and keeps each thread's last value (a task thread ends with the job).
      */
     static final class ThreadCpu implements AutoCloseable {
+        /** The name of the thread that samples. */
+        static final String SAMPLER_THREAD = "bench-thread-cpu";
         private final java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
         private final Map<Long, long[]> start = new java.util.HashMap<>();
         private final Map<Long, Long> last = new java.util.concurrent.ConcurrentHashMap<>();
         private final Map<Long, String> names = new java.util.concurrent.ConcurrentHashMap<>();
         private final java.util.concurrent.ScheduledExecutorService timer =
                 java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
-                    Thread t = new Thread(r, "bench-thread-cpu");
+                    Thread t = new Thread(r, SAMPLER_THREAD);
                     t.setDaemon(true);
                     return t;
                 });
@@ -310,6 +312,10 @@ public final class ThroughputBench {
             }
             if (name.startsWith("OutputFlusher")) {
                 return "network output flushers";
+            }
+            if (name.equals(SAMPLER_THREAD)) {
+                // this bench's own sampling (every thread's CPU time, 20 times a second): no Flink thread's
+                return "bench's CPU sampler";
             }
             if (name.startsWith("Source:") || name.contains("router")) {
                 // keyshift's router, and SQL's local aggregate, are chained to the source
@@ -570,8 +576,19 @@ public final class ThroughputBench {
                 String cell = String.format("%s keys, service time %s us, %,d records over %s days", keys.id,
                         micros(service), records, new java.text.DecimalFormat("0.###").format(days(s, service)));
                 log.println(cell + ": warming up");
+                Run warmKeyBy = null;
                 for (Contender system : Contender.values()) {
-                    run(s, keys, service, Math.max(1, records / 4), system, 0);
+                    Run warm = run(s, keys, service, Math.max(1, records / 4), system, 0);
+                    // the warm-up runs are not measured, but checked as every run is: each contender gives keyBy's
+                    // results
+                    if (warmKeyBy == null) {
+                        warmKeyBy = warm;
+                    } else if (warm.results() != warmKeyBy.results()
+                            || warm.resultsDigest() != warmKeyBy.resultsDigest()) {
+                        throw new IllegalStateException(cell + ", warm-up: " + system.id + " gave " + warm.results()
+                                + " window results (digest " + Long.toHexString(warm.resultsDigest()) + "), keyBy "
+                                + warmKeyBy.results() + " (digest " + Long.toHexString(warmKeyBy.resultsDigest()) + ")");
+                    }
                 }
                 Map<Contender, List<Run>> runs = new EnumMap<>(Contender.class);
                 for (int rep = 0; rep < s.repetitions(); rep++) {

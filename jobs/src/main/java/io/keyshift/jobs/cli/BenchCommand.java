@@ -134,12 +134,10 @@ public final class BenchCommand implements Callable<Integer> {
         }
         List<java.time.Duration> services = new java.util.ArrayList<>();
         for (String st : serviceTimes) {
-            try {
-                // Flink's duration syntax spells microseconds "µs" or "micro"; "us" is accepted too
-                services.add(org.apache.flink.util.TimeUtils.parseDuration(st.trim().replaceFirst("us$", "µs")));
-            } catch (IllegalArgumentException e) {
-                throw new ParameterException(cl, "--service-times: invalid duration '" + st + "'");
-            }
+            // Flink's duration syntax spells microseconds "µs" or "micro"; "us" (any case, as Flink's units) too;
+            // bounded as every duration option (200000d overflowed in the bench's arithmetic, after --overwrite had
+            // cleared the earlier bench.json)
+            services.add(FlinkOptions.duration(cl, "--service-times", st.trim().replaceFirst("(?i)us$", "µs"), true));
         }
         List<ThroughputBench.Keys> keyDistributions = new java.util.ArrayList<>();
         for (String w : workloads) {

@@ -113,4 +113,13 @@ class ThroughputBenchTest {
         conf.setString("keyshift.plan.lease-lead", "12");
         assertThat(ThroughputBench.leaseLead(defaults)).isEqualTo(12);
     }
+
+    /** The bench's own sampling thread is its own group, not one of Flink's runtime threads (it was counted there). */
+    @org.junit.jupiter.api.Test
+    void theSamplersOwnThreadIsItsOwnGroup() {
+        org.assertj.core.api.Assertions.assertThat(ThroughputBench.ThreadCpu.group(
+                ThroughputBench.ThreadCpu.SAMPLER_THREAD)).isEqualTo("bench's CPU sampler");
+        org.assertj.core.api.Assertions.assertThat(ThroughputBench.ThreadCpu.group("flink-pekko.actor.default-dispatcher-5"))
+                .isEqualTo("Flink runtime threads (RPC, checkpoints, timers)");
+    }
 }

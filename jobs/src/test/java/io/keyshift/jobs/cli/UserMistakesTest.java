@@ -158,7 +158,10 @@ class UserMistakesTest {
                 new String[] {"cluster", "stop", "--rest-port", "9091", "--dir", dir.toString()},
                 new String[] {"cluster", "status", "--timeout", "5s", "--dir", dir.toString()},
                 new String[] {"bench", "--records", "-1", "--out", dir.resolve("b").toString()},
-                new String[] {"bench", "--keys", "0", "--out", dir.resolve("b").toString()})) {
+                new String[] {"bench", "--keys", "0", "--out", dir.resolve("b").toString()},
+                // a service time beyond every duration option's bound overflowed in the bench's arithmetic (exit 1
+                // with a stack-trace file, after --overwrite had cleared the earlier bench.json)
+                new String[] {"bench", "--service-times", "0,200000d", "--out", dir.resolve("b").toString()})) {
             CliRun r = run(args);
             assertThat(r.exit()).as(String.join(" ", args) + ": " + r.err()).isEqualTo(2);
             assertThat(r.err().strip().lines()).hasSize(1);
@@ -174,6 +177,8 @@ class UserMistakesTest {
                 .contains(file + " is a file, not a directory");
         assertThat(run("bench", "--keys", "0", "--out", dir.resolve("b").toString()).err())
                 .contains("--keys must be >= 1, was 0").doesNotContain("--parallelism");
+        assertThat(run("bench", "--service-times", "200000d", "--out", dir.resolve("b").toString()).err())
+                .contains("--service-times must be at most");
         assertThat(file).hasContent("x");
     }
 
