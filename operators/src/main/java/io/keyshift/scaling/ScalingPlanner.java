@@ -368,9 +368,12 @@ public final class ScalingPlanner implements Serializable {
                                 + "forecast to fall below it (forecast %.2f at the usual imbalance)", measuredNow,
                                 s.critical(), next), kappa, largest);
             }
-        } else if (!critical && quietRun >= s.scaleInWindows() && parallelism > s.minParallelism()) {
+        } else if (!critical && overload <= s.critical() && quietRun >= s.scaleInWindows()
+                && parallelism > s.minParallelism()) {
             // never from a critical window: at the maximum parallelism it cannot scale out, and a forecast that
-            // missed the overload is no ground to take subtasks away
+            // missed the overload is no ground to take subtasks away; nor from a window measured above the critical
+            // utilization whose load the forecast sees fall: not critical enough to scale out for, but the
+            // measurement, not the forecast, is what the job is running at now
             int target = smallestMeeting(span, largest, s.minParallelism(), parallelism - 1, kappa);
             if (target < parallelism && utilization(span, largest, target, kappa) <= s.high()) {
                 return decide(w, ScalingKind.SCALE_IN, target, span, String.format(

@@ -296,6 +296,24 @@ class ScalingPlannerTest {
     }
 
     /**
+     * A window measured above the critical utilization (but not overloaded) whose load the forecast sees fall to a
+     * third: not a scale-out, and no scale-in either (it took two of four subtasks away from a job measured at 0.95).
+     */
+    @Test
+    void aWindowMeasuredAboveTheCriticalUtilizationNeverScalesIn() {
+        ScalingPlanner p = new ScalingPlanner(new ScalingPlanner.Settings(100, 0.75, 0.90, 0.60, 1, 4, 128, 0, 3),
+                ScalingPolicy.PREDICTIVE, 4);
+        assertThat(p.onWindow(new ScalingPlanner.Window(W, 300, 95, 4, 10, new double[] {100, 100, 100, 100}, 10)))
+                .isNull();
+        assertThat(p.parallelism()).isEqualTo(4);
+        // measured at 0.85, below critical: the quiet forecast over its whole horizon scales in
+        ScalingDecision in = p.onWindow(new ScalingPlanner.Window(2 * W, 300, 85, 4, 10,
+                new double[] {100, 100, 100, 100}, 10));
+        assertThat(in).isNotNull();
+        assertThat(in.getKind()).isEqualTo(ScalingKind.SCALE_IN);
+    }
+
+    /**
      * Forecast and measurement both critical, the measured load the larger: the decision sizes for it (it sized for
      * the forecast alone, and the job ran at about its capacity through the cooldown).
      */
