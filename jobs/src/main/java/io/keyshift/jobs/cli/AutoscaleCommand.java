@@ -24,7 +24,8 @@ import java.util.List;
             "(bin/keyshift cluster start -D jobmanager.scheduler=adaptive), which then rescales the job from its",
             "latest checkpoint. Runs until the job ends (or once, with --once).",
             "Exit status: 0 the job finished (or --once done while it runs), 1 the job failed or was canceled,",
-            "or autoscaling failed, 2 bad options or a job it cannot scale (one at parallelism 1)."})
+            "or autoscaling failed, 2 bad options or a job it cannot scale (one at parallelism 1, or without",
+            "keyshift's scaling stage: keyshift.scaling.capacity unset)."})
 public final class AutoscaleCommand implements java.util.concurrent.Callable<Integer> {
 
     @CommandLine.Spec

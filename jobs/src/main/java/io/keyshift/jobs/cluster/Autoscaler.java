@@ -34,11 +34,15 @@ public final class Autoscaler {
     public record Step(String state, int current, int decided, boolean applied, String message) {
         /** Whether no later step can act either: the job runs at parallelism 1 (autoscale never sets that). */
         public boolean cannotAct() {
-            return message.startsWith(PARALLELISM_ONE);
+            return message.startsWith(PARALLELISM_ONE) || message.startsWith(NO_SCALING_STAGE);
         }
     }
 
     private static final String PARALLELISM_ONE = "the job runs at parallelism ";
+    private static final String NO_SCALING_STAGE = "the job has no keyshift scaling stage";
+
+    /** What the name of keyshift's scaling operator's vertex holds ({@code keyshift[<uid prefix>] scaling decisions}). */
+    static final String SCALING = "] scaling decisions";
 
     /** What keyshift's router operator's name holds ({@code keyshift[<uid prefix>] router}). */
     static final String ROUTER = "] router";
@@ -67,6 +71,16 @@ public final class Autoscaler {
         seen |= !state.isEmpty();
         if (!"RUNNING".equals(state)) {
             return new Step(state, -1, -1, false, "job is " + state);
+        }
+        // a job without keyshift's scaling stage (no keyshift.scaling.capacity) never reports a decision: said at
+        // once, instead of "no metric yet" every interval until the job ends and an exit 0
+        boolean scalingStage = false;
+        for (JsonNode v : job.path("vertices")) {
+            scalingStage |= v.path("name").asText().contains(SCALING);
+        }
+        if (!scalingStage) {
+            return new Step(state, -1, -1, false, NO_SCALING_STAGE + " (no vertex named keyshift[...] scaling "
+                    + "decisions): submit it with keyshift.scaling.capacity set");
         }
         double decided = api.operatorMetricSum(jobId, io.keyshift.metrics.KeyshiftMetrics.SCALING_PARALLELISM);
         JsonNode req;
@@ -108,8 +122,8 @@ public final class Autoscaler {
                     + "submit it with a parallelism of at least " + MIN_PARALLEL);
         }
         if (Double.isNaN(decided)) {
-            return new Step(state, current, -1, false, "no keyshiftScalingParallelism metric yet (is "
-                    + "keyshift.scaling.capacity set on the job? metrics reach the REST API every few seconds)");
+            return new Step(state, current, -1, false, "no keyshiftScalingParallelism metric yet (metrics reach "
+                    + "the REST API every few seconds)");
         }
         int target = (int) Math.round(decided);
         if (target < 1) {

@@ -28,6 +28,8 @@ class AutoscalerTest {
     private volatile int routedUpper = 4;
     /** Upper bound of keyshift's results path (a parallelism of its own); 0: the job has none. */
     private volatile int resultsUpper;
+    /** Whether the job has keyshift's scaling stage (a vertex named {@code keyshift[job] scaling decisions}). */
+    private volatile boolean scalingStage = true;
     private final List<JsonNode> puts = new ArrayList<>();
 
     @BeforeEach
@@ -48,7 +50,8 @@ class AutoscalerTest {
                 }
                 body = "{}";
             } else if (path.equals("/jobs/j") || path.equals("/jobs/" + SERVED)) {
-                body = "{\"state\":\"RUNNING\",\"vertices\":[{\"id\":\"scaling\"}"
+                body = "{\"state\":\"RUNNING\",\"vertices\":[{\"id\":\"scaling\"" + (scalingStage
+                        ? ",\"name\":\"keyshift[job] scaling decisions -> Sink: scaling\"" : "") + "}"
                         + (resultsUpper > 0 ? ",{\"id\":\"routed\",\"name\":\"Source: events -> keyshift[job] router"
                         + " -> keyshift[job] reports\"},{\"id\":\"results\",\"name\":\"keyshift[job] shadow validator"
                         + " -> Sink: validation\"},{\"id\":\"planner\",\"name\":\"keyshift[job] planner\"}" : "")
@@ -119,6 +122,9 @@ class AutoscalerTest {
     /** The job the server's default handler serves as "j" too, for the command (which takes an id). */
     private static final String SERVED = "0000000000000000000000000000000a";
     private static final String FLAKY = "000000000000000000000000000f1a4e";
+    /** The vertex of a keyshift job's scaling stage, as {@code GET /jobs/:jobid} lists it. */
+    private static final String SCALING_VERTEX =
+            "{\"id\":\"scaling\",\"name\":\"keyshift[job] scaling decisions -> Sink: scaling\"}";
 
     @Test
     void aClusterWithoutTheAdaptiveSchedulerEndsTheCommandAtOnceSayingSo() throws Exception {
@@ -140,7 +146,7 @@ class AutoscalerTest {
                         ? "[{\"id\":\"0.ScalingDecisions.keyshiftScalingParallelism\"}]"
                         : "[{\"id\":\"0.ScalingDecisions.keyshiftScalingParallelism\",\"sum\":4}]";
             } else {
-                body = "{\"state\":\"RUNNING\",\"vertices\":[{\"id\":\"scaling\"}]}";
+                body = "{\"state\":\"RUNNING\",\"vertices\":[" + SCALING_VERTEX + "]}";
             }
             respond(exchange, status, body);
         });
@@ -164,7 +170,7 @@ class AutoscalerTest {
         server.createContext("/jobs/" + FLAKY, exchange -> {
             int n = calls.incrementAndGet();
             // the first poll sees the job RUNNING (no metric yet), then three polls fail, then it has finished
-            String body = n == 1 ? "{\"state\":\"RUNNING\",\"vertices\":[]}" : n <= 4 ? null
+            String body = n == 1 ? "{\"state\":\"RUNNING\",\"vertices\":[" + SCALING_VERTEX + "]}" : n <= 4 ? null
                     : "{\"state\":\"FINISHED\",\"vertices\":[]}";
             if (body == null) {
                 exchange.sendResponseHeaders(503, -1);
@@ -272,6 +278,7 @@ class AutoscalerTest {
     void theNamesItGoesByAreTheOnesAKeyshiftJobsVerticesHave() {
         org.apache.flink.configuration.Configuration c = new org.apache.flink.configuration.Configuration();
         c.set(io.keyshift.config.PlanOptions.SPLIT_THRESHOLD, 0.5);
+        c.set(io.keyshift.config.ScalingOptions.CAPACITY, 100.0);
         var env = org.apache.flink.streaming.api.environment.StreamExecutionEnvironment.createLocalEnvironment(24, c);
         env.setMaxParallelism(128);
         var events = env.fromSequence(0, 99)
@@ -285,6 +292,7 @@ class AutoscalerTest {
         env.getStreamGraph().getJobGraph().getVertices().forEach(vertices::add);
         assertThat(vertices).filteredOn(v -> v.getName().contains(Autoscaler.ROUTER)).isNotEmpty()
                 .allSatisfy(v -> assertThat(v.getParallelism()).isEqualTo(24));
+        assertThat(vertices).filteredOn(v -> v.getName().contains(Autoscaler.SCALING)).hasSize(1);
         for (String results : Autoscaler.RESULTS_PATH.subList(0, 2)) {
             assertThat(vertices).filteredOn(v -> v.getName().contains(results)).as(results).isNotEmpty()
                     .allSatisfy(v -> assertThat(v.getParallelism()).isEqualTo(3))
@@ -307,6 +315,25 @@ class AutoscalerTest {
         Autoscale run = autoscale(SERVED);
         assertThat(run.exit()).as(run.err()).isEqualTo(2);
         assertThat(run.err()).contains("the job runs at parallelism 1").contains("at least 2");
+        assertThat(puts).isEmpty();
+    }
+
+    /**
+     * A job submitted without keyshift's scaling stage: the command says so once and ends with exit 2 (it printed "no
+     * metric yet" every interval until the job ended, then exited 0).
+     */
+    @Test
+    void aJobWithoutAScalingStageEndsTheCommandWithExitTwo() throws Exception {
+        scalingStage = false;
+        decided = 3;
+        Autoscaler.Step s = scaler().step();
+        assertThat(s.applied()).isFalse();
+        assertThat(s.cannotAct()).isTrue();
+        assertThat(s.message()).contains("no keyshift scaling stage").contains("keyshift.scaling.capacity");
+        serveFlinkVersion();
+        Autoscale run = autoscale(SERVED);
+        assertThat(run.exit()).as(run.err()).isEqualTo(2);
+        assertThat(run.err()).contains("no keyshift scaling stage");
         assertThat(puts).isEmpty();
     }
 }
