@@ -15,11 +15,16 @@ import java.util.concurrent.locks.LockSupport;
  * second of wall time, like a server, while using almost no CPU.
  *
  * <p>Latency: the bench source writes {@code System.nanoTime()} at emission into the record's value; the window
- * operator records now − that, in buckets of 0.1 ms up to 60 s (beyond: the last bucket).
+ * operator records now − that, in buckets of 0.1 ms up to 60 s, of 1 s from there up to an hour (beyond: the last
+ * bucket; a run falling behind its offered load for minutes had every latency above 60 s in one bucket, reported as
+ * 60 s whatever it was).
  */
 public final class CapacityModel implements Serializable {
     private static final long serialVersionUID = 1L;
-    private static final int BUCKETS = 600_000;
+    /** Buckets of 0.1 ms up to 60 s. */
+    private static final int FINE = 600_000;
+    /** Then buckets of 1 s up to an hour (the last one also holds everything above). */
+    private static final int BUCKETS = FINE + 3_540;
     private static final ConcurrentHashMap<String, AtomicLongArray> HISTOGRAMS = new ConcurrentHashMap<>();
 
     private final long serviceNanos;
@@ -57,8 +62,19 @@ public final class CapacityModel implements Serializable {
                 histogram = HISTOGRAMS.computeIfAbsent(latencyId, k -> new AtomicLongArray(BUCKETS));
             }
             long micros = (System.nanoTime() - (long) emittedNanos) / 1_000;
-            histogram.incrementAndGet((int) Math.max(0, Math.min(BUCKETS - 1, micros / 100)));
+            histogram.incrementAndGet(bucket(micros));
         }
+    }
+
+    /** The histogram bucket of a latency of {@code micros} µs. */
+    static int bucket(long micros) {
+        long fine = Math.max(0, micros / 100);
+        return (int) (fine < FINE ? fine : Math.min(BUCKETS - 1, FINE + (micros - 60_000_000L) / 1_000_000));
+    }
+
+    /** The midpoint of bucket {@code i}, in ms. */
+    static double midpointMillis(int i) {
+        return i < FINE ? (i + 0.5) / 10.0 : 60_000 + (i - FINE + 0.5) * 1_000;
     }
 
     /** Frees the latencies recorded under {@code id} (4.8 MB each; a run's are read once it has ended). */
@@ -66,7 +82,10 @@ public final class CapacityModel implements Serializable {
         HISTOGRAMS.remove(id);
     }
 
-    /** The q-quantile (0..1) of the latencies recorded under {@code id}, in ms; NaN if none. */
+    /**
+     * The q-quantile (0..1) of the latencies recorded under {@code id}, in ms (bucket midpoint: within 0.05 ms up to
+     * 60 s, 0.5 s up to an hour, at most an hour); NaN if none.
+     */
     public static double quantileMillis(String id, double q) {
         AtomicLongArray h = HISTOGRAMS.get(id);
         if (h == null) {
@@ -84,9 +103,9 @@ public final class CapacityModel implements Serializable {
         for (int i = 0; i < h.length(); i++) {
             seen += h.get(i);
             if (seen >= rank) {
-                return (i + 0.5) / 10.0;
+                return midpointMillis(i);
             }
         }
-        return (h.length() - 0.5) / 10.0;
+        return midpointMillis(h.length() - 1);
     }
 }
