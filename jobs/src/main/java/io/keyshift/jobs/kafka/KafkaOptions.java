@@ -312,7 +312,10 @@ public final class KafkaOptions {
             throw new ParameterException(cl, e.getMessage());
         }
         format(cl);
-        if (bounded && offsets(cl).equals("latest")) {
+        // checked whether bounded or not: unchecked, a misspelt value was refused only when the source was built, after
+        // the brokers had been asked and --out made
+        String offsets = offsets(cl);
+        if (bounded && offsets.equals("latest")) {
             // both ends at the topic's end when the job starts: it would read nothing and end without a word
             throw new ParameterException(cl, "--kafka-bounded with --kafka-starting-offsets latest reads nothing (the "
                     + "job reads up to the offsets at its start); start from committed or earliest");
@@ -605,8 +608,10 @@ public final class KafkaOptions {
                         + "(auto.create.topics.enable=false): create it first");
             }
             Long maxTimeout = longEntry(broker, "transaction.max.timeout.ms");
-            Duration timeout = transactionTimeout(cl);
-            if (maxTimeout != null && timeout.toMillis() > maxTimeout) {
+            // the sinks' only (as validate judges it): an input-only job's transaction.timeout.ms is not parsed here
+            // either, or the same command line was refused with brokers that answer and accepted without
+            Duration timeout = sinks.isEmpty() ? null : transactionTimeout(cl);
+            if (maxTimeout != null && timeout != null && timeout.toMillis() > maxTimeout) {
                 throw new ParameterException(cl, "--kafka-property transaction.timeout.ms" + (properties.containsKey(
                         "transaction.timeout.ms") ? "" : " (default " + timeout.toMillis() + ")") + " is "
                         + timeout.toMillis() + " ms, above the brokers' transaction.max.timeout.ms (" + maxTimeout

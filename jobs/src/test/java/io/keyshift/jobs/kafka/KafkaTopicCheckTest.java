@@ -60,4 +60,25 @@ class KafkaTopicCheckTest {
     void theCheckCanBeTurnedOff() throws Exception {
         assertThat(check(unusedPort(), "--no-kafka-topic-check")).isEmpty();
     }
+
+    /**
+     * A misspelt --kafka-starting-offsets is refused by validate, before the brokers are asked and --out is made (it
+     * was checked there only beside --kafka-bounded, and otherwise refused when the source was built).
+     */
+    @Test
+    void aMisspeltStartingOffsetIsRefusedBeforeTheJob() {
+        for (boolean bounded : new boolean[] {false, true}) {
+            Job job = new Job();
+            CommandLine cl = new CommandLine(job);
+            java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of("--kafka-bootstrap-servers",
+                    "127.0.0.1:1", "--kafka-topic", "trips", "--kafka-starting-offsets", "earliset"));
+            if (bounded) {
+                args.add("--kafka-bounded");
+            }
+            cl.parseArgs(args.toArray(new String[0]));
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> job.kafka.validate(cl))
+                    .isInstanceOf(CommandLine.ParameterException.class)
+                    .hasMessage("--kafka-starting-offsets must be committed, earliest or latest, was 'earliset'");
+        }
+    }
 }
