@@ -15,7 +15,7 @@ public final class ClusterAddressOptions {
             description = "REST address of the cluster. Default: the one bin/keyshift cluster start recorded.")
     String rest;
 
-    @Option(names = "--dir", paramLabel = "DIR", description = "Run directory of bin/keyshift cluster (for the address).")
+    @Option(names = "--dir", paramLabel = "DIR", description = "Run directory of bin/keyshift cluster (for the address); not with --rest.")
     Path dir;
 
     /**
@@ -45,6 +45,10 @@ public final class ClusterAddressOptions {
      * ParameterException (exit 2) if no address is known, it is not a URL, or nothing there answers as Flink's REST API.
      */
     FlinkRest client(CommandLine cl) {
+        if (rest != null && dir != null) {
+            // --rest won, and the cluster --dir named was silently not the one asked
+            throw new ParameterException(cl, "--rest and --dir both name the cluster: give one");
+        }
         String address;
         if (rest != null) {
             address = rest;

@@ -91,6 +91,10 @@ public final class SubmitCommand implements Callable<Integer> {
                         + "job with --from-savepoint PATH (and --allow-non-restored-state), before the --");
             }
         }
+        if (allowNonRestored && savepoint == null) {
+            // without a restore it did nothing, and the job started afresh as if it had been heeded
+            throw new ParameterException(cl, "--allow-non-restored-state applies with --from-savepoint only");
+        }
         if (savepoint != null && cluster.rest == null && localPath(savepoint) != null
                 && !Files.exists(localPath(savepoint))) {
             // a local path (the JobManager of a cluster this command starts reads the same file system): a typo

@@ -86,6 +86,30 @@ class ClusterAddressTest {
         assertThat(SubmitCommand.localPath("file://otherhost/sp")).isNull();
     }
 
+    /**
+     * --rest and --dir together are refused (--rest won, and the cluster --dir named was silently not the one asked);
+     * --allow-non-restored-state without --from-savepoint is refused (it did nothing and the job started afresh).
+     */
+    @Test
+    void optionsThatWouldBeIgnoredAreRefused() throws Exception {
+        java.nio.file.Path jar = jobJar(java.nio.file.Files.createTempFile("keyshift-jobs", ".jar"));
+        jar.toFile().deleteOnExit();
+        for (String[] args : new String[][] {
+                {"submit", "--jar", jar.toString(), "--rest", "http://127.0.0.1:1", "--dir", "/tmp/k", "--", "--out", "x"},
+                {"savepoint", "0123456789abcdef0123456789abcdef", "--rest", "http://127.0.0.1:1", "--dir", "/tmp/k"},
+                {"autoscale", "0123456789abcdef0123456789abcdef", "--once", "--rest", "http://127.0.0.1:1", "--dir",
+                        "/tmp/k"}}) {
+            Run r = run(args);
+            assertThat(r.exit()).as(args[0]).isEqualTo(2);
+            assertThat(r.err()).as(args[0]).contains("--rest and --dir both name the cluster");
+            assertThat(r.err().strip().lines()).as(args[0]).hasSize(1);
+        }
+        Run r = run("submit", "--jar", jar.toString(), "--rest", "http://127.0.0.1:1", "--allow-non-restored-state",
+                "--", "--out", "x");
+        assertThat(r.exit()).isEqualTo(2);
+        assertThat(r.err()).contains("--allow-non-restored-state applies with --from-savepoint only");
+    }
+
     /** {@code submit -- --help}, as the command's own description suggests, lists the job's options without a cluster. */
     @Test
     void theJobsHelpNeedsNoCluster() throws Exception {
