@@ -66,6 +66,40 @@ public final class ClusterCommand implements Callable<Integer> {
         return home().resolve(".keyshift-cluster");
     }
 
+    /**
+     * Refuses --rest-port or --rpc-port inside a metric reporter's port range ({@code metrics.reporter.NAME.port}, a
+     * port or a range a-b): the JobManager's reporter may take it first, and the JobManager then fails to start.
+     *
+     * @throws IllegalArgumentException naming the option and the reporter's key
+     */
+    private void reporterPortClash(org.apache.flink.configuration.Configuration conf) {
+        java.util.regex.Pattern key = java.util.regex.Pattern.compile("metrics\\.reporter\\.[^.]+\\.port");
+        for (String k : conf.keySet()) {
+            if (!key.matcher(k).matches()) {
+                continue;
+            }
+            String v = conf.getString(k, "");
+            for (String part : v.split(",")) {
+                String[] ends = part.strip().split("-", 2);
+                int lo;
+                int hi;
+                try {
+                    lo = Integer.parseInt(ends[0].strip());
+                    hi = ends.length > 1 ? Integer.parseInt(ends[1].strip()) : lo;
+                } catch (NumberFormatException e) {
+                    continue;
+                }
+                for (int[] p : new int[][] {{restPort, 0}, {rpcPort, 1}}) {
+                    if (lo <= p[0] && p[0] <= hi) {
+                        throw new IllegalArgumentException((p[1] == 0 ? "--rest-port " : "--rpc-port ") + p[0]
+                                + " is in the metric reporter's ports (" + k + ": " + v + "), which the JobManager's "
+                                + "reporter may take first: choose another port");
+                    }
+                }
+            }
+        }
+    }
+
     @Override
     public Integer call() throws Exception {
         CommandLine cl = spec.commandLine();
@@ -99,16 +133,16 @@ public final class ClusterCommand implements Callable<Integer> {
         }
         switch (action) {
             case "start" -> {
-                Path cpFile = home().resolve("jobs/target/cluster-classpath.txt");
-                if (!Files.isRegularFile(cpFile)) {
-                    throw new ParameterException(cl, cpFile + " is missing: build with mvn package first");
-                }
                 Duration t = FlinkOptions.positive(cl, "--timeout", timeout);
                 if (restPort < 1 || restPort > 65535) {
                     throw new ParameterException(cl, "--rest-port must be in 1..65535, was " + restPort);
                 }
                 if (rpcPort < 1 || rpcPort > 65535) {
                     throw new ParameterException(cl, "--rpc-port must be in 1..65535, was " + rpcPort);
+                }
+                if (restPort == rpcPort) {
+                    // both free before the start, and the JobManager failed to bind the second one
+                    throw new ParameterException(cl, "--rest-port and --rpc-port must differ, both were " + restPort);
                 }
                 if (config != null && !Files.isRegularFile(config.resolve("config.yaml"))) {
                     throw new ParameterException(cl, "--config: no config.yaml in " + config.toAbsolutePath());
@@ -121,6 +155,16 @@ public final class ClusterCommand implements Callable<Integer> {
                         throw new ParameterException(cl, "-D" + own + ": give the cluster's ports with --rest-port "
                                 + "and --rpc-port");
                     }
+                }
+                try {
+                    reporterPortClash(FlinkConfig.loadForCluster(
+                            config != null ? config : FlinkConfig.defaultConfDir(), overrides));
+                } catch (IllegalArgumentException e) {
+                    throw new ParameterException(cl, e.getMessage());
+                }
+                Path cpFile = home().resolve("jobs/target/cluster-classpath.txt");
+                if (!Files.isRegularFile(cpFile)) {
+                    throw new ParameterException(cl, cpFile + " is missing: build with mvn package first");
                 }
                 StandaloneCluster.Settings settings = new StandaloneCluster.Settings(
                         config != null ? config : FlinkConfig.defaultConfDir(), run,

@@ -175,6 +175,19 @@ class UserMistakesTest {
                 .contains("kill-taskmanager N must be >= 1");
         assertThat(run("cluster", "start", "--dir", file.resolve("run").toString()).err())
                 .contains(file + " is a file, not a directory");
+        // ports that were each free before the start and clashed at it: the JobManager died binding the second one
+        // (exit 1, "the cluster did not start", after starting its processes)
+        assertThat(run("cluster", "start", "--rest-port", "6123", "--dir", dir.resolve("c").toString()))
+                .satisfies(r -> assertThat(r.exit()).isEqualTo(2))
+                .satisfies(r -> assertThat(r.err()).contains("--rest-port and --rpc-port must differ, both were 6123"));
+        Path conf = Files.createDirectories(dir.resolve("conf"));
+        Files.writeString(conf.resolve("config.yaml"), "metrics.reporter.prom.port: 9250-9270\n");
+        assertThat(run("cluster", "start", "--rest-port", "9255", "--config", conf.toString(), "--dir",
+                dir.resolve("c").toString()))
+                .satisfies(r -> assertThat(r.exit()).isEqualTo(2))
+                .satisfies(r -> assertThat(r.err()).contains("--rest-port 9255 is in the metric reporter's ports "
+                        + "(metrics.reporter.prom.port: 9250-9270)"));
+        assertThat(dir.resolve("c")).doesNotExist();
         assertThat(run("bench", "--keys", "0", "--out", dir.resolve("b").toString()).err())
                 .contains("--keys must be >= 1, was 0").doesNotContain("--parallelism");
         assertThat(run("bench", "--service-times", "200000d", "--out", dir.resolve("b").toString()).err())
