@@ -174,6 +174,11 @@ public final class ReplayOutput {
             }
         }
         java.util.Collections.sort(names);
+        if (Files.isRegularFile(out.resolve("cluster").resolve("cluster.properties"))) {
+            // a soak's cluster (soak.json comes only with its first sample, or never if it failed before)
+            throw new ParameterException(cl, "--out: " + out + " holds soak's output (cluster/cluster.properties); "
+                    + "give each command its own --out");
+        }
         for (CommandFiles c : COMMAND_FILES) {
             if (c.examples().stream().anyMatch(own)) {
                 continue;

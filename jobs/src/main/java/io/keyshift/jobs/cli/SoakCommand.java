@@ -147,6 +147,9 @@ public final class SoakCommand implements Callable<Integer> {
             throw new ParameterException(cl, jar + " or " + cpFile + " is missing: build with mvn package first");
         }
         FlinkOptions.outputDirectory(cl, "--out", out);
+        // held while the soak runs, as a replay or bench holds theirs: a replay started into the soak's --out before
+        // its first sample (soak.json) found only cluster/ and job/, and wrote beside them
+        ReplayOutput.claim(cl, out);
         try (var entries = Files.list(out)) {
             if (entries.findAny().isPresent()) {
                 throw new ParameterException(cl, "--out " + out + " is not empty: a soak writes into a new or empty "

@@ -69,6 +69,15 @@ class ReplayOutputTest {
         ReplayOutput.prepare(cl, benched, true, n -> n.equals("bench.json") || n.equals("bench.png"));
         assertThat(benched.resolve("bench.png")).doesNotExist();
 
+        // a soak's --out before its first sample (or of a soak that failed before it): its cluster and job only
+        Path soaked = Files.createDirectories(dir.resolve("soaked/cluster"));
+        Files.writeString(soaked.resolve("cluster.properties"), "rest=http://127.0.0.1:1\n");
+        Files.createDirectories(soaked.resolveSibling("job"));
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> ReplayOutput.prepare(cl, soaked.getParent(), true))
+                .isInstanceOf(picocli.CommandLine.ParameterException.class)
+                .hasMessageContaining("holds soak's output (cluster/cluster.properties)");
+        assertThat(soaked.resolve("cluster.properties")).exists();
+
         // plan-bench's two modes: each its own file, one directory
         Path planned = Files.createDirectories(dir.resolve("planned"));
         Files.writeString(planned.resolve("plan-bench.json"), "{}");
