@@ -354,7 +354,7 @@ public final class ThroughputBench {
      * 16M (2M until 2026-12-04: keyshift's run took 7 s, and its deployment, its JIT warm-up and the first windows,
      * routed as keyBy routes them before the first plan, were a tenth of it; see {@link #defaultDays}).
      */
-    static long defaultRecords(Duration serviceTime) {
+    public static long defaultRecords(Duration serviceTime) {
         long ns = serviceTime.toNanos();
         return ns == 0 ? 24_000_000 : ns <= 20_000 ? 16_000_000 : 1_000_000;
     }

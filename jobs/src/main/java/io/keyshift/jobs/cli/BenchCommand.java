@@ -98,6 +98,9 @@ public final class BenchCommand implements Callable<Integer> {
                     + "Default: ${DEFAULT-VALUE}.")
     double latencyRate;
 
+    /** The longest a latency run may take at its offered load (records ÷ --latency-rate), s: an hour. */
+    static final long MAX_LATENCY_RUN_SECONDS = 3_600;
+
     @Override
     public Integer call() throws Exception {
         CommandLine cl = spec.commandLine();
@@ -138,6 +141,18 @@ public final class BenchCommand implements Callable<Integer> {
             // bounded as every duration option (200000d overflowed in the bench's arithmetic, after --overwrite had
             // cleared the earlier bench.json)
             services.add(FlinkOptions.duration(cl, "--service-times", st.trim().replaceFirst("(?i)us$", "µs"), true));
+        }
+        if (latencyRate > 0) {
+            // the latency runs read a cell's records through a source throttled to the rate: at 10 records/s the
+            // default 24M of service time 0 took 28 days a run, after the whole matrix, without a word
+            long latencyRecords = records > 0 ? records : ThroughputBench.defaultRecords(services.get(0));
+            double seconds = latencyRecords / latencyRate;
+            if (seconds > MAX_LATENCY_RUN_SECONDS) {
+                throw new ParameterException(cl, String.format("--latency-rate %s offers a latency run's %,d records "
+                        + "(--records, or the first service time's default) in %,.0f s, above the %,d s a run may "
+                        + "take: raise the rate or lower --records", latencyRate, latencyRecords, seconds,
+                        MAX_LATENCY_RUN_SECONDS));
+            }
         }
         List<ThroughputBench.Keys> keyDistributions = new java.util.ArrayList<>();
         for (String w : workloads) {

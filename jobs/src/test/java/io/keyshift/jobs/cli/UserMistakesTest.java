@@ -161,7 +161,10 @@ class UserMistakesTest {
                 new String[] {"bench", "--keys", "0", "--out", dir.resolve("b").toString()},
                 // a service time beyond every duration option's bound overflowed in the bench's arithmetic (exit 1
                 // with a stack-trace file, after --overwrite had cleared the earlier bench.json)
-                new String[] {"bench", "--service-times", "0,200000d", "--out", dir.resolve("b").toString()})) {
+                new String[] {"bench", "--service-times", "0,200000d", "--out", dir.resolve("b").toString()},
+                // 24M records at 10 records/s: 28 days a latency run, after the whole matrix
+                new String[] {"bench", "--latency-rate", "10", "--service-times", "0", "--out",
+                        dir.resolve("b").toString()})) {
             CliRun r = run(args);
             assertThat(r.exit()).as(String.join(" ", args) + ": " + r.err()).isEqualTo(2);
             assertThat(r.err().strip().lines()).hasSize(1);
@@ -192,6 +195,8 @@ class UserMistakesTest {
                 .contains("--keys must be >= 1, was 0").doesNotContain("--parallelism");
         assertThat(run("bench", "--service-times", "200000d", "--out", dir.resolve("b").toString()).err())
                 .contains("--service-times must be at most");
+        assertThat(run("bench", "--latency-rate", "10", "--service-times", "0", "--out", dir.resolve("b").toString())
+                .err()).contains("--latency-rate 10.0 offers a latency run's 24,000,000 records");
         assertThat(file).hasContent("x");
     }
 
