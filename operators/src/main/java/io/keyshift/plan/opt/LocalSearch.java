@@ -16,7 +16,11 @@ import java.util.stream.IntStream;
  * per subtask, where moves and swaps get stuck), {@link LptFromScratch} is tried too and the better assignment kept
  * (ties to the one that moves fewer units). At most {@code maxMoves} units end on another subtask than in
  * {@link PlanningProblem#current()}: a swap that would take the count beyond it is not made, and an LPT assignment
- * beyond it is not taken. Deterministic: no randomness is used, so the seed is ignored.
+ * beyond it is not taken. No randomness is used (the seed is ignored), but the budget is wall-clock time: the result
+ * is a function of the problem alone only when the swaps stop before the budget is spent (at the lower bound, or with
+ * no swap that helps); a budget that runs out first ends them after as many swaps as the time allowed, and the LPT
+ * comparison then starts from that point (so {@code keyshift.plan.time-budget} 0, greedy only, is the deterministic
+ * setting).
  */
 public final class LocalSearch implements Optimizer {
     /** Least loaded subtasks tried as swap partners per step. */
@@ -59,7 +63,6 @@ public final class LocalSearch implements Optimizer {
         long deadline = System.nanoTime() + budget.toNanos();
         int[] current = p.current();
         int changed = p.moved(a);
-        // a swap that keeps the count (a moved unit back home for another) is made even with the budget spent
         while (System.nanoTime() < deadline) {
             int hi = 0;
             for (int j = 1; j < s; j++) {
