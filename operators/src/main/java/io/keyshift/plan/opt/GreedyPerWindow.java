@@ -10,8 +10,8 @@ import java.util.List;
  *
  * <p>Each step takes the single move (a movable unit to another subtask) that lowers {@code per-window imbalance +
  * SPREAD_WEIGHT × the windows' mean sum of squared subtask loads (over mean², per subtask) + movePenalty(unit)} the
- * most (the sum of squares only breaks ties between busiest subtasks, which would otherwise stall the descent), and
- * stops when no move lowers it or after {@code maxMoves} moves. Only
+ * most (the sum of squares only breaks ties between busiest subtasks, which would otherwise stall the descent; a move
+ * that raises the per-window imbalance is never taken), and stops when no move lowers it or after {@code maxMoves} moves. Only
  * units on a subtask that is the busiest in some window can lower a maximum, so only they are tried: a step costs
  * O(units on those subtasks × subtasks × H), each candidate evaluated in O(H) from the three busiest subtasks of
  * each window. This is steepest-descent local search with single-unit moves (Aarts and Lenstra, "Local Search in
@@ -109,7 +109,9 @@ public final class GreedyPerWindow {
                     // squares), so that ties between busiest subtasks do not stall the descent
                     double gain = (current - after) / windows - SPREAD_WEIGHT * spread / (windows * subtasks)
                             - movePenalty[i];
-                    if (gain > bestGain) {
+                    // and never a move that raises them: summed over every window, the squares' drop in windows whose
+                    // busiest subtask the unit is not on could outweigh a rise of the maximum in another
+                    if (gain > bestGain && after <= current + 1e-12) {
                         bestGain = gain;
                         bestUnit = i;
                         bestTo = to;
