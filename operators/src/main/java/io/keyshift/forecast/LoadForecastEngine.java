@@ -391,7 +391,8 @@ public final class LoadForecastEngine {
      * @param keyGroup the key's natural key group, or the key group
      * @param model the candidate the backtest currently chooses ("holt-winters/24", "combination", ...)
      * @param observations windows observed
-     * @param lastObserved the last window's load, records
+     * @param lastObserved the last window's load, records (of a window a calendar marked as missing: the imputed
+     *                     value the series' history received)
      * @param nextForecast the forecast for the next window, records
      */
     public record SeriesInfo(String key, int keyGroup, String model, long observations, double lastObserved,
@@ -439,7 +440,9 @@ public final class LoadForecastEngine {
     /**
      * Running MASE of the one-step forecast, pooled over the series: their summed absolute errors over the summed
      * errors of the naive forecast (Hyndman and Koehler 2006 scale each series and average; pooled, the large series
-     * weigh most); with m = season where any series is a season long, else m = 1.
+     * weigh most); with m = season where any series is a season long and the seasonal naive forecast has erred at all
+     * (its errors summed above 0), else m = 1 (a series that repeats exactly each season has a seasonal scale of 0,
+     * under which every error would be infinitely large: the m = 1 scale is reported instead); NaN before any error.
      */
     public double mase() {
         if (seasonalNaiveErrorSum > 0) {

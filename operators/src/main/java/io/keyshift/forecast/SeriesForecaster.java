@@ -67,6 +67,11 @@ public final class SeriesForecaster {
     private final double decay;
     /** The backtest weight from which anomalies are flagged (their standard deviation needs a few windows). */
     private final double anomalyWeight;
+    /**
+     * The backtest weight of {@value #SELECTION_WARM_UP} scored origins, as {@link #observe} adds it up: selection
+     * starts there (windows marked by a calendar are observed but not scored, and do not count).
+     */
+    private final double warmUpWeight;
     private final boolean combine;
     private int chosen;
     private double weight;
@@ -122,6 +127,11 @@ public final class SeriesForecaster {
             three = decay * three + 1;
         }
         this.anomalyWeight = decay >= 0.75 ? 3 : three;
+        double warmUp = 0;
+        for (int i = 0; i < SELECTION_WARM_UP; i++) {
+            warmUp = decay * warmUp + 1;
+        }
+        this.warmUpWeight = warmUp;
     }
 
     /**
@@ -222,7 +232,7 @@ public final class SeriesForecaster {
         if (combine) {
             lastOneStep[models.length] = combined(1);
         }
-        chosen = select(n);
+        chosen = select();
         lastY = y;
         n++;
     }
@@ -297,12 +307,16 @@ public final class SeriesForecaster {
         return chosen;
     }
 
-    /** The model to forecast with, {@code observed} observations having been counted before the last one. */
-    private int select(long observed) {
+    /**
+     * The model to forecast with: the benchmark until {@value #SELECTION_WARM_UP} origins have been scored (by the
+     * backtest weight: a calendar-marked window is observed but not scored, and counted as an observation it let a
+     * series made during a holiday choose on one or two scored windows), then the lowest score.
+     */
+    private int select() {
         if (models.length == 1 || weight == 0) {
             return 0;
         }
-        if (benchmark >= 0 && observed < SELECTION_WARM_UP) {
+        if (benchmark >= 0 && weight < warmUpWeight) {
             return benchmark;
         }
         int best = 0;
@@ -390,7 +404,10 @@ public final class SeriesForecaster {
         return n;
     }
 
-    /** The last observed load. */
+    /**
+     * The last observed load, records; for a window taken as missing ({@link #observeMarked} with {@code asMissing})
+     * the value the history received instead, the chosen model's one-step forecast.
+     */
     public double lastObserved() {
         return lastY;
     }
@@ -478,7 +495,7 @@ public final class SeriesForecaster {
                 models[i].read(in);
             }
         }
-        // as feedModels chose after the last observation: it selected before counting it
-        chosen = select(n - 1);
+        // as feedModels chose after the last observation (the weight is restored as it was then)
+        chosen = select();
     }
 }
