@@ -17,7 +17,9 @@ import java.time.Duration;
 
 /**
  * Example 3: two keyshift stages in one job, each with its own uid prefix and key: hourly departures per start
- * station (a {@code String} key) and hourly arrivals per end terminal (an {@code int} key), from the same trips.
+ * station (a {@code String} key) and the same hours' trips per end terminal (an {@code int} key), from the same
+ * trips. Every trip's event time is its start ({@link BikeTrip#read}): the second stage counts the trips bound for a
+ * terminal by the hour they left, not by the hour they arrived.
  */
 public final class TwoStages {
     private TwoStages() {}
@@ -58,7 +60,10 @@ public final class TwoStages {
         return stations.window(TumblingEventTimeWindows.of(Duration.ofHours(1))).aggregate(new Count(), new Label<>());
     }
 
-    /** Arrivals per end terminal and hour behind keyshift stage "arrivals". */
+    /**
+     * Trips per end terminal and departure hour (the trips' event time is their start) behind keyshift stage
+     * "arrivals".
+     */
     public static DataStream<String> arrivals(KeyshiftStream<BikeTrip, Integer> terminals) {
         return terminals.window(TumblingEventTimeWindows.of(Duration.ofHours(1))).aggregate(new Count(), new Label<>());
     }
