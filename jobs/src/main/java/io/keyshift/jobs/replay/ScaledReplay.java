@@ -39,7 +39,10 @@ import java.util.concurrent.TimeUnit;
  */
 public final class ScaledReplay {
 
-    /** One applied decision; {@code seconds} is the wall time of the stop-with-savepoint and restore. */
+    /**
+     * One applied decision; {@code seconds} is the wall time of the stop-with-savepoint and restore: from the stop's
+     * request until every task of the job restored at the new parallelism runs (or has finished).
+     */
     public record Rescale(long windowEnd, int from, int to, double load, double utilizationBefore,
                           double utilizationAfter, String reason, String savepoint, double seconds) {}
 
@@ -96,6 +99,8 @@ public final class ScaledReplay {
                     policy.name().toLowerCase(java.util.Locale.ROOT), parallelism, slots, restPort);
             int p = parallelism;
             String savepoint = null;
+            // the start of the rescale whose restore is under way (the stop's request), or -1
+            long rescaleStart = -1;
             while (true) {
                 StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
                 env.setParallelism(p);
@@ -106,6 +111,15 @@ public final class ScaledReplay {
                         : SavepointRestoreSettings.forPath(savepoint, false));
                 JobID job = cluster.submitJob(graph).get().getJobID();
                 CompletableFuture<JobResult> result = cluster.requestJobResult(job);
+                if (rescaleStart >= 0) {
+                    // the restore is part of the rescale's cost: until every task has restored its state and runs
+                    awaitTasksRunning(cluster, job, result);
+                    Rescale last = rescales.remove(rescales.size() - 1);
+                    rescales.add(new Rescale(last.windowEnd(), last.from(), last.to(), last.load(),
+                            last.utilizationBefore(), last.utilizationAfter(), last.reason(), last.savepoint(),
+                            (System.nanoTime() - rescaleStart) / 1e9));
+                    rescaleStart = -1;
+                }
                 ScalingDecision d = null;
                 while (!result.isDone() && (d = gate.pending()) == null) {
                     Thread.sleep(20);
@@ -135,6 +149,7 @@ public final class ScaledReplay {
                         java.time.Instant.ofEpochMilli(d.getWindowEnd()), p, d.getToParallelism(), d.getReason());
                 p = d.getToParallelism();
                 savepoint = sp;
+                rescaleStart = r0;
                 gate.release();
             }
         } finally {
@@ -142,6 +157,32 @@ public final class ScaledReplay {
             ReplayScalingGate.remove(gateId);
         }
         return new Outcome(policy, parallelism, rescales, (System.nanoTime() - t0) / 1e9);
+    }
+
+    /** Waits until every task of {@code job} runs or has finished (its state restored), or the job has ended. */
+    private static void awaitTasksRunning(MiniCluster cluster, JobID job, CompletableFuture<JobResult> result)
+            throws Exception {
+        while (!result.isDone()) {
+            org.apache.flink.runtime.executiongraph.AccessExecutionGraph graph;
+            try {
+                graph = cluster.getExecutionGraph(job).get();
+            } catch (java.util.concurrent.ExecutionException e) {
+                if (result.isDone()) {
+                    return; // ended (and gone) between the two questions
+                }
+                throw e;
+            }
+            boolean restored = true;
+            for (var v : graph.getAllExecutionVertices()) {
+                var state = v.getExecutionState();
+                restored &= state == org.apache.flink.runtime.execution.ExecutionState.RUNNING
+                        || state == org.apache.flink.runtime.execution.ExecutionState.FINISHED;
+            }
+            if (restored) {
+                return;
+            }
+            Thread.sleep(20);
+        }
     }
 
     /** Tries of a stop-with-savepoint that tasks declined before the replay gives up. */
