@@ -15,8 +15,8 @@ import java.util.SplittableRandom;
 
 /**
  * The planner benchmark: seeded synthetic instances (Zipf loads over n units, hashed onto p subtasks, as plain
- * {@code keyBy} would leave them), planned by the default optimizer ({@link LocalSearch}: greedy moves from the current
- * assignment, then swaps) from the hash assignment. Per instance: imbalance reached, the lower bound, units moved and
+ * {@code keyBy} would leave them), planned by {@link LocalSearch} (greedy moves from the current assignment, then swaps: the
+ * live planner's optimizer with a {@code keyshift.plan.time-budget} above 0; at its default 0 the greedy alone) from the hash assignment. Per instance: imbalance reached, the lower bound, units moved and
  * the median planning time of repeated runs. With splitting, a unit heavier than a fortieth of a subtask's mean
  * load is first cut into equal pieces no heavier than that (the planner's view of a key split over several key
  * groups), so the bound is 1. Perturbation: from a

@@ -456,8 +456,8 @@ public final class ThroughputBench {
         // The capacity model, not state access, should bound each subtask: keyed state on the heap.
         c.setString("state.backend.type", "hashmap");
         // At full speed a window passes in a fraction of a second, and the plan loop (source watermark -> sampler
-        // -> profiler -> forecaster -> planner -> router) trails the data by about one window: a lease three windows
-        // ahead, and source watermarks every 50 ms (both systems), keep records from waiting for plans.
+        // -> profiler -> forecaster -> planner -> router) trails the data by about one window: a lease of LEASE_LEAD
+        // windows ahead (unless -D sets one), and source watermarks every 50 ms (both systems), keep records from waiting for plans.
         c.set(io.keyshift.config.PlanOptions.LEASE_LEAD, leaseLead(s));
         c.set(org.apache.flink.configuration.PipelineOptions.AUTO_WATERMARK_INTERVAL, WATERMARK_INTERVAL);
         StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(s.parallelism(), c);

@@ -239,7 +239,6 @@ public final class ReplayJob {
                 + f.getSeasonalAbsoluteErrorSum() + "," + f.getSeasonalNaiveErrorSum() + "," + f.getAnomalies();
     }
 
-    /** Per hot key: {@code windowEnd,observed,forecast(+1),lower(+1),upper(+1),key} (key last: it may be quoted). */
     /**
      * One window's profile as a JSON line: {@code window_start}, {@code window_end} (epoch ms), {@code records},
      * {@code sampling_rate}, {@code max_error}, {@code top_keys} (key, key_group, estimate, lower, upper; by estimate,

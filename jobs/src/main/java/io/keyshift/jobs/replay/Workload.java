@@ -286,13 +286,6 @@ public final class Workload {
     }
 
     /**
-     * The files of a control file or directory that the job reads: the file or directory named itself, whatever its
-     * name, and below a directory every file but those whose name starts with {@code .} or {@code _} (Flink's
-     * {@code DefaultFileFilter}: files being written, such as the ones {@code bin/keyshift control --dir} renames
-     * into place). Flink's file enumerators apply their filter to the path they were given too, so a control file
-     * named {@code _steer.csv} was read as empty, without a word.
-     */
-    /**
      * The lines of a control file as Flink's file source reads them: decompressed by the file's suffix ({@code .gz},
      * {@code .deflate}, ...), decoded as UTF-8 (a byte that is not becomes U+FFFD).
      */
@@ -305,6 +298,13 @@ public final class Workload {
         }
     }
 
+    /**
+     * The files of a control file or directory that the job reads: the file or directory named itself, whatever its
+     * name, and below a directory every file but those whose name starts with {@code .} or {@code _} (Flink's
+     * {@code DefaultFileFilter}: files being written, such as the ones {@code bin/keyshift control --dir} renames
+     * into place). Flink's file enumerators apply their filter to the path they were given too, so a control file
+     * named {@code _steer.csv} was read as empty, without a word.
+     */
     static java.util.function.Predicate<org.apache.flink.core.fs.Path> controlFileFilter(java.nio.file.Path root) {
         String named = root.toAbsolutePath().normalize().toUri().getPath().replaceAll("/+$", "");
         return new ControlFileFilter(named);
