@@ -202,7 +202,18 @@ public final class StandaloneCluster {
         if (st.jobManager() == null || !st.jobManager().alive()) {
             throw new IllegalStateException("no running cluster in " + run + " (start one with cluster start)");
         }
+        // the TaskManagers listed before, as the REST API answers (a failed read taken for "none" made the first
+        // answer that listed the old ones count as a new one: "registered" for one that never did)
+        long deadline = System.nanoTime() + timeout.toNanos();
         java.util.Set<String> before = taskManagerIds(st.restAddress());
+        while (before == null) {
+            if (System.nanoTime() >= deadline) {
+                throw new IllegalStateException("the cluster's REST API at " + st.restAddress() + " did not list its "
+                        + "TaskManagers within " + timeout.toSeconds() + " s: no TaskManager started");
+            }
+            Thread.sleep(300);
+            before = taskManagerIds(st.restAddress());
+        }
         String classpath = Files.readString(run.resolve("classpath.txt")).trim();
         int n = st.taskManagers().size() + 1;
         Member tm = startProcess(classpath, run, "taskmanager-" + n, TM_CLASS, "GET_TM_RESOURCE_PARAMS");
@@ -210,15 +221,13 @@ public final class StandaloneCluster {
         tms.add(tm);
         record(run, URI.create(st.restAddress()).getPort(), st.jobManager(), tms);
         log.printf("cluster: TaskManager %d started, PID %d%n", n, tm.pid());
-        long deadline = System.nanoTime() + timeout.toNanos();
         while (System.nanoTime() < deadline) {
             if (!tm.alive()) {
                 throw new IllegalStateException("TaskManager " + n + " ended at start: see "
                         + run.resolve("log").resolve("taskmanager-" + n + ".log"));
             }
             java.util.Set<String> now = taskManagerIds(st.restAddress());
-            now.removeAll(before);
-            if (!now.isEmpty()) {
+            if (now != null && !before.containsAll(now)) {
                 return tm;
             }
             Thread.sleep(300);
@@ -339,22 +348,27 @@ public final class StandaloneCluster {
         }
     }
 
-    /** The resource ids of the TaskManagers the REST API lists ({@code GET /taskmanagers}); empty if it does not answer. */
+    /**
+     * The resource ids of the TaskManagers the REST API lists ({@code GET /taskmanagers}); null if it does not answer
+     * (within 3 s, or not with 200).
+     */
     static java.util.Set<String> taskManagerIds(String rest) {
         java.util.Set<String> ids = new java.util.HashSet<>();
         try {
             HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(rest
                     + "/taskmanagers")).timeout(Duration.ofSeconds(3)).build(), HttpResponse.BodyHandlers.ofString());
-            if (r.statusCode() == 200) {
-                for (com.fasterxml.jackson.databind.JsonNode tm : new com.fasterxml.jackson.databind.ObjectMapper()
-                        .readTree(r.body()).path("taskmanagers")) {
-                    ids.add(tm.path("id").asText());
-                }
+            if (r.statusCode() != 200) {
+                return null;
+            }
+            for (com.fasterxml.jackson.databind.JsonNode tm : new com.fasterxml.jackson.databind.ObjectMapper()
+                    .readTree(r.body()).path("taskmanagers")) {
+                ids.add(tm.path("id").asText());
             }
         } catch (IOException e) {
-            // not answering
+            return null; // not answering
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+            return null;
         }
         return ids;
     }

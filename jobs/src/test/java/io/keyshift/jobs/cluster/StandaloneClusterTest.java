@@ -54,6 +54,35 @@ class StandaloneClusterTest {
         }
     }
 
+    /**
+     * add-taskmanager against a REST API that does not list the TaskManagers: refused before any TaskManager starts
+     * (an empty list was taken for "none", and the first answer listing the old one counted it as the new one's).
+     */
+    @Test
+    void addTaskManagerNeedsTheListItComparesWith(@TempDir Path run) throws Exception {
+        com.sun.net.httpserver.HttpServer rest = com.sun.net.httpserver.HttpServer.create(
+                new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 0), 0);
+        rest.createContext("/", exchange -> {
+            exchange.sendResponseHeaders(503, -1);
+            exchange.close();
+        });
+        rest.start();
+        Process jm = new ProcessBuilder("sh", "-c", "sleep 60",
+                "org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint").start();
+        try {
+            Files.writeString(run.resolve("cluster.properties"), "rest.port=" + rest.getAddress().getPort()
+                    + "\njobmanager.pid=" + jm.pid() + "\njobmanager.start=" + StandaloneCluster.startMillis(jm.toHandle())
+                    + "\n");
+            assertThat(StandaloneCluster.status(run).jobManager().alive()).isTrue();
+            assertThatThrownBy(() -> StandaloneCluster.addTaskManager(run, Duration.ofSeconds(2), System.err))
+                    .isInstanceOf(IllegalStateException.class).hasMessageContaining("did not list its TaskManagers");
+            assertThat(StandaloneCluster.status(run).taskManagers()).isEmpty();
+        } finally {
+            jm.destroyForcibly();
+            rest.stop(0);
+        }
+    }
+
     /** A TaskManager that outlived its JobManager is not forgotten by a new start (it would join the new cluster). */
     @Test
     void aStartIsRefusedWhileTheEarlierStartsTaskManagerStillRuns(@TempDir Path run) throws Exception {
