@@ -965,10 +965,12 @@ public final class RepartitionPlanner {
         // shorten: not counted, or once the bound is reached every plan would send hot moved keys home
         // and so does a split key (splits never end): neither counts towards the bound; nor does any key already home
         // (its entry kept for a plan or two: the retired route of its return, min-windows-between-moves), which no
-        // return can remove either
+        // return can remove either, nor any key on its way home (a return, revert or rollback in flight: counted, it
+        // sent one more hot moved key home every plan until the return folded, a state horizon after its switch-over)
         int keptHome = 0;
         for (RouteEntry e : entries.values()) {
-            keptHome += e.getSplit() != null || e.getMigration() == null && e.getKeyGroup() == natural(e) ? 1 : 0;
+            keptHome += e.getSplit() != null || (e.getMigration() == null ? e.getKeyGroup()
+                    : e.getMigration().getToKeyGroup()) == natural(e) ? 1 : 0;
         }
         int excess = entries.size() - keptHome - s.maxRoutingEntries();
         double meanPlanned = java.util.Arrays.stream(planned).sum() / p;
