@@ -536,6 +536,17 @@ public final class KeyshiftJob implements Callable<Integer> {
             throw new ParameterException(cl, "--kafka-bounded cannot finish with --control-dir, which is watched "
                     + "live: give the commands with --control FILE for a run that finishes");
         }
+        if (controlDir != null && controlDir.isBlank()) {
+            // Path.of("") is the working directory, which the job would watch, its own outputs too
+            throw new ParameterException(cl, "--control-dir must not be empty");
+        }
+        if (controlDir != null && out != null && out.toAbsolutePath().normalize()
+                .startsWith(Path.of(controlDir).toAbsolutePath().normalize())) {
+            // the watched directory's files, recursively, are commands: the job's own results and rejected commands
+            // would be read as commands, each rejection a new file read again
+            throw new ParameterException(cl, "--control-dir " + Path.of(controlDir).toAbsolutePath() + " holds --out "
+                    + out.toAbsolutePath() + ": the job would read its own output as commands; give --out elsewhere");
+        }
         if (controlDir != null && !Files.isDirectory(Path.of(controlDir))) {
             // Flink's file source only logs a directory it cannot list, and the job would run with no control input
             throw new ParameterException(cl, "--control-dir " + Path.of(controlDir).toAbsolutePath()
@@ -579,6 +590,12 @@ public final class KeyshiftJob implements Callable<Integer> {
                 throw new ParameterException(cl, "--parallelism must be in 1.." + maxP + ", was " + parallelism);
             }
             env.setParallelism(parallelism);
+        } else if (env.getParallelism() > maxP) {
+            // parallelism.default from config.yaml or -D: refused when the stage was built, after the input's sort,
+            // without naming an option
+            throw new ParameterException(cl, "parallelism.default " + env.getParallelism() + " (config.yaml / -D) is "
+                    + "above the max parallelism " + maxP + " (the key groups): give --parallelism 1.." + maxP
+                    + " or raise pipeline.max-parallelism");
         }
         try {
             io.keyshift.config.KeyshiftConfig.checkScaledParallelism(conf, env.getParallelism());

@@ -415,15 +415,44 @@ class KeyshiftJobTest {
      * coordinator at every restart) or beyond a long of milliseconds: refused naming the option.
      */
     @Test
-    void aControlDirectoryIntervalOfZeroIsRefused(@TempDir Path dir) {
+    void aControlDirectoryIntervalOfZeroIsRefused(@TempDir Path dir) throws Exception {
+        Path ctl = Files.createDirectories(dir.resolve("ctl"));
         for (String every : new String[] {"0s", "500µs", "1500micros", "200000000000d"}) {
             assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--generator-records", "1000", "--control-dir",
-                    dir.toString(), "--out", dir.resolve("out").toString(),
+                    ctl.toString(), "--out", dir.resolve("out").toString(),
                     "-Dkeyshift.control.directory-interval=" + every}))
                     .as(every).isInstanceOf(IllegalArgumentException.class)
                     .hasMessageContaining("keyshift.control.directory-interval must be whole milliseconds, at least "
                             + "1ms and at most 36500d, with --control-dir");
         }
+    }
+
+    /**
+     * An empty --control-dir (the working directory) or one that holds --out: the job would read its own results and
+     * rejected commands as commands, each rejection a new file read again. Refused naming the option, nothing written.
+     */
+    @Test
+    void aControlDirectoryThatHoldsTheOutputIsRefused(@TempDir Path dir) {
+        for (String[] args : new String[][] {
+                {"--generator-records", "1000", "--control-dir", "", "--out", dir.resolve("a").toString()},
+                {"--generator-records", "1000", "--control-dir", dir.toString(), "--out", dir.resolve("b").toString()},
+                {"--generator-records", "1000", "--control-dir", dir.toString(), "--out", dir.toString()}}) {
+            assertThatThrownBy(() -> KeyshiftJob.main(args)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("--control-dir");
+        }
+        assertThat(dir.resolve("a")).doesNotExist();
+        assertThat(dir.resolve("b")).doesNotExist();
+    }
+
+    /** parallelism.default above the key groups: refused before the input is read, naming it (exit 1, unnamed). */
+    @Test
+    void aDefaultParallelismAboveTheKeyGroupsIsRefusedNamingIt(@TempDir Path dir) {
+        assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--generator-records", "1000", "--out",
+                dir.resolve("out").toString(), "-Dexecution.checkpointing.interval=1s", "-Dparallelism.default=8",
+                "-Dpipeline.max-parallelism=4"}))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("parallelism.default 8").hasMessageContaining("max parallelism 4");
+        assertThat(dir.resolve("out")).doesNotExist();
     }
 
     @Test
