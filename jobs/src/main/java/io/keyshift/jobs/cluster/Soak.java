@@ -286,13 +286,33 @@ public final class Soak {
         return n.length() > 80 ? n.substring(0, 77) + "..." : n;
     }
 
+    /**
+     * The heap used (bytes) that {@code jcmd PID GC.heap_info} prints: the sum over its generations ("used NK" on every
+     * line but Metaspace's and class space's: G1 prints one heap line, Serial and Parallel a young and an old one,
+     * and the first alone was the young generation, nearly empty after a full GC); -1 if none.
+     */
+    static long heapUsed(String heapInfo) {
+        long kb = 0;
+        boolean any = false;
+        for (String line : heapInfo.split("\\R")) {
+            if (line.contains("Metaspace") || line.contains("class space")) {
+                continue;
+            }
+            Matcher m = HEAP_USED.matcher(line);
+            while (m.find()) {
+                kb += Long.parseLong(m.group(1));
+                any = true;
+            }
+        }
+        return any ? kb * 1024 : -1;
+    }
+
     /** Heap used (bytes) right after a full GC of the JVM {@code pid}, with the JDK's jcmd; -1 if jcmd fails. */
     static long heapAfterGc(long pid) {
         String jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd").toString();
         try {
             run(jcmd, Long.toString(pid), "GC.run");
-            Matcher m = HEAP_USED.matcher(run(jcmd, Long.toString(pid), "GC.heap_info"));
-            return m.find() ? Long.parseLong(m.group(1)) * 1024 : -1;
+            return heapUsed(run(jcmd, Long.toString(pid), "GC.heap_info"));
         } catch (IOException e) {
             return -1;
         } catch (InterruptedException e) {
@@ -334,8 +354,10 @@ public final class Soak {
     }
 
     /**
-     * Medians of the samples of the first and of the last five minutes (or fifth of the run, if shorter): checkpoint
-     * size, routing-table size, heap after GC of each JVM, p99 latency.
+     * Medians of the samples of the first and of the last five minutes (or fifth of the run, if shorter), by the
+     * samples' {@code seconds} (a sample's index × {@code every} where it has none): checkpoint size, routing-table
+     * size, heap after GC of each JVM, p99 latency. (Counted in samples, as until 2026-12-05, the minutes stretched
+     * where samples fell behind {@code every}: ten minutes each at 5 s samples that took 10.)
      */
     static ObjectNode firstVsLast(ArrayNode samples, Duration every) {
         ObjectNode out = JSON.createObjectNode();
@@ -343,18 +365,26 @@ public final class Soak {
         if (n == 0) {
             return out;
         }
-        int span = (int) Math.max(1, Math.min(Math.max(1, n / 5), Duration.ofMinutes(5).toMillis() / Math.max(1, every.toMillis())));
+        double step = every.toMillis() / 1000.0;
+        double[] t = new double[n];
+        for (int i = 0; i < n; i++) {
+            JsonNode sec = samples.get(i).path("seconds");
+            t[i] = sec.isNumber() ? sec.asDouble() : i * step;
+        }
+        double each = Math.min(Duration.ofMinutes(5).toSeconds(), (t[n - 1] - t[0]) / 5);
         List<JsonNode> first = new ArrayList<>();
         List<JsonNode> last = new ArrayList<>();
         for (int i = 0; i < n; i++) {
-            if (i < span) {
+            if (i == 0 || t[i] - t[0] < each) {
                 first.add(samples.get(i));
             }
-            if (i >= n - span) {
+            if (i == n - 1 || t[n - 1] - t[i] < each) {
                 last.add(samples.get(i));
             }
         }
-        out.put("samples_each", span);
+        out.put("seconds_each", each);
+        out.put("samples_first", first.size());
+        out.put("samples_last", last.size());
         List<String> measures = new ArrayList<>(List.of("/checkpoint/state_size", "/routing_table_entries",
                 "/latency_p99_ms", "/waiting_records"));
         samples.get(n - 1).path("heap_after_gc_bytes").fieldNames().forEachRemaining(f -> measures.add("/heap_after_gc_bytes/" + f));

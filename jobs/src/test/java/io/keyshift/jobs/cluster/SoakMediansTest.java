@@ -53,4 +53,45 @@ class SoakMediansTest {
         Soak.write(dir, report);
         assertThat(dir.resolve("soak.png")).isNotEmptyFile();
     }
+
+    /**
+     * The first and last five minutes are minutes of the samples' own times: samples meant every 5 s that came every
+     * 10 s were counted as 60 each, ten minutes.
+     */
+    @Test
+    void theFirstAndLastFiveMinutesGoByTheSamplesTimes() {
+        ArrayNode samples = new ObjectMapper().createArrayNode();
+        for (int i = 0; i < 360; i++) {
+            samples.addObject().put("seconds", 10 * i).put("latency_p99_ms", i < 30 || i >= 330 ? 100 : 200);
+        }
+        var firstVsLast = Soak.firstVsLast(samples, Duration.ofSeconds(5));
+        assertThat(firstVsLast.at("/latency_p99_ms/first").asDouble()).isEqualTo(100.0);
+        assertThat(firstVsLast.at("/latency_p99_ms/last").asDouble()).isEqualTo(100.0);
+        assertThat(firstVsLast.at("/samples_first").asInt()).isEqualTo(30);
+    }
+
+    /** The heap after GC is every generation's, as jcmd GC.heap_info prints them for G1, Serial and Parallel. */
+    @Test
+    void theHeapIsSummedOverItsGenerations() {
+        String g1 = " garbage-first heap   total 262144K, used 19929K [0x00000000f0000000, 0x0000000100000000)\n"
+                + "  region size 1024K, 20 young (20480K), 0 survivors (0K)\n"
+                + " Metaspace       used 9416K, committed 9600K, reserved 1114112K\n"
+                + "  class space    used 949K, committed 1024K, reserved 1048576K\n";
+        String serial = " def new generation   total 78656K, used 1200K [0x00000000f0000000, 0x00000000f5550000)\n"
+                + "  eden space 69952K,   1% used [0x00000000f0000000, 0x00000000f4450000)\n"
+                + "  from space 8704K,   0% used [0x00000000f4450000, 0x00000000f4450000)\n"
+                + " tenured generation   total 174784K, used 65600K [0x00000000f5550000, 0x0000000100000000)\n"
+                + "   the space 174784K,  37% used [0x00000000f5550000, 0x00000000f5550000)\n"
+                + " Metaspace       used 122K, committed 320K, reserved 1114112K\n"
+                + "  class space    used 3K, committed 128K, reserved 1048576K\n";
+        String parallel = " PSYoungGen      total 76288K, used 2621K [0x00000000fab00000, 0x0000000100000000)\n"
+                + "  eden space 65536K, 4% used [0x00000000fab00000,0x00000000fad8f5a8,0x00000000feb00000)\n"
+                + " ParOldGen       total 175104K, used 65536K [0x00000000f0000000, 0x00000000fab00000)\n"
+                + "  object space 175104K, 37% used [0x00000000f0000000,0x00000000f4000000,0x00000000fab00000)\n"
+                + " Metaspace       used 122K, committed 320K, reserved 1114112K\n";
+        assertThat(Soak.heapUsed(g1)).isEqualTo(19929L * 1024);
+        assertThat(Soak.heapUsed(serial)).isEqualTo((1200L + 65600) * 1024);
+        assertThat(Soak.heapUsed(parallel)).isEqualTo((2621L + 65536) * 1024);
+        assertThat(Soak.heapUsed("jcmd: no such process")).isEqualTo(-1);
+    }
 }
