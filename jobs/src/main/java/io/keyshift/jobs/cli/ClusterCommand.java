@@ -131,6 +131,12 @@ public final class ClusterCommand implements Callable<Integer> {
         if (existing != null && !Files.isDirectory(existing)) {
             throw new ParameterException(cl, "--dir " + run + ": " + existing + " is a file, not a directory");
         }
+        if (!action.equals("status")) {
+            // one command at a time per run directory: two add-taskmanager at once both started "taskmanager-2" and
+            // each recorded its own, the other left running unrecorded (status reads only)
+            ReplayOutput.claim(cl, run, "--dir " + run + " is in use by another keyshift cluster command on this "
+                    + "machine: wait for it to end");
+        }
         switch (action) {
             case "start" -> {
                 Duration t = FlinkOptions.positive(cl, "--timeout", timeout);

@@ -204,7 +204,17 @@ public final class ReplayOutput {
      *
      * @throws ParameterException if another process holds the directory
      */
-    static synchronized void claim(CommandLine cl, Path out) throws IOException {
+    static void claim(CommandLine cl, Path out) throws IOException {
+        claim(cl, out, "--out " + out + " is in use by another keyshift command on this machine (it reads its input "
+                + "or runs its jobs there): wait for it to end, or choose another directory");
+    }
+
+    /**
+     * As {@link #claim(CommandLine, Path)}, refusing with {@code inUse} if another process holds {@code out}.
+     *
+     * @throws ParameterException if another process holds the directory
+     */
+    static synchronized void claim(CommandLine cl, Path out, String inUse) throws IOException {
         Path dir = out.toAbsolutePath().normalize();
         if (CLAIMED.containsKey(dir)) {
             return;
@@ -226,9 +236,7 @@ public final class ReplayOutput {
         }
         if (lock == null) {
             channel.close();
-            throw new ParameterException(cl, "--out " + out + " is in use by another keyshift command on this "
-                    + "machine (it reads its input or runs its jobs there): wait for it to end, or choose another "
-                    + "directory");
+            throw new ParameterException(cl, inUse);
         }
         CLAIMED.put(dir, lock);
     }

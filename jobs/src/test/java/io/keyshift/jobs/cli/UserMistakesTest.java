@@ -191,6 +191,17 @@ class UserMistakesTest {
                 .satisfies(r -> assertThat(r.err()).contains("--rest-port 9255 is in the metric reporter's ports "
                         + "(metrics.reporter.prom.port: 9250-9270)"));
         assertThat(dir.resolve("c")).doesNotExist();
+        // a run directory another cluster command holds (two add-taskmanager at once both started "taskmanager-2")
+        Path held = dir.resolve("held");
+        try (var channel = java.nio.channels.FileChannel.open(ReplayOutput.lockFile(held),
+                java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE);
+             var lock = channel.lock()) {
+            CliRun r = run("cluster", "add-taskmanager", "--dir", held.toString());
+            assertThat(r.exit()).isEqualTo(2);
+            assertThat(r.err()).contains("is in use by another keyshift cluster command");
+            // status only reads
+            assertThat(run("cluster", "status", "--dir", held.toString()).err()).doesNotContain("in use");
+        }
         assertThat(run("bench", "--keys", "0", "--out", dir.resolve("b").toString()).err())
                 .contains("--keys must be >= 1, was 0").doesNotContain("--parallelism");
         assertThat(run("bench", "--service-times", "200000d", "--out", dir.resolve("b").toString()).err())
