@@ -605,7 +605,8 @@ public final class KeyshiftJob implements Callable<Integer> {
         // the source's own checks (columns, time format, generator sizes) before anything is written
         InputSpec sourceSpec = kafka.input() ? in.streamSpec(cl, "--kafka-topic", sumField,
                 kafka.format(cl) == io.keyshift.jobs.kafka.KafkaEventDeserializer.KafkaFormat.JSON)
-                : in.present() ? in.spec(cl, sumField) : null;
+                : in.present() && Files.isRegularFile(in.input()) && Files.isReadable(in.input())
+                ? in.spec(cl, sumField) : null;
         EventSpace generated = described ? null : gen.generator(cl, true);
         Path dir = out.toAbsolutePath();
         boolean newOut = isNewDirectory(dir);
@@ -634,6 +635,11 @@ public final class KeyshiftJob implements Callable<Integer> {
         // checkpoint; without either, a new deployment under a reused id, and a job failed over before its first
         // checkpoint, sort their input aside and replace the copy only where it differs)
         boolean failover = markedBy(dir, fixedJobId) && markedRecovery(dir, recoveryPath) && continuing;
+        if (in.present() && sourceSpec == null && !(failover && Files.exists(dir.resolve(".events.bin")))) {
+            // an input that cannot be read is refused here, unless this is a failover that reads on in its sorted
+            // copy (an input moved or rotated since the job sorted it failed the recovery of an HA job)
+            sourceSpec = in.spec(cl, sumField);
+        }
         // the same job's main again after a failover (its HA marker, or its started marker where the failover came
         // while it was being built)
         boolean sameJobAgain = markedBy(dir, fixedJobId) || startedBy(dir, fixedJobId);
@@ -761,7 +767,9 @@ public final class KeyshiftJob implements Callable<Integer> {
                             + " (" + e.getMessage() + "); a resume cannot check it");
                 }
             }
-            if (controlDigest != null) {
+            // not on a failover: the recovered job reads on in the file as its source read it, and a resume is
+            // checked against that one (the file edited since was recorded, a resume with the original refused)
+            if (controlDigest != null && !failover) {
                 try {
                     Files.writeString(dir.resolve(CONTROL_DIGEST_FILE), controlDigest + "\n");
                 } catch (java.io.IOException e) {

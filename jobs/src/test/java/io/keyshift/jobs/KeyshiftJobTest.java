@@ -310,6 +310,13 @@ class KeyshiftJobTest {
                 .satisfies(e -> assertThat(e.getMessage()).doesNotContain("is not the input")
                         .doesNotContain("already holds"));
         assertThat(Files.readAllBytes(out.resolve(".events.bin"))).isEqualTo(sorted);
+        // the input moved away since the job sorted it: the failover reads on in its copy all the same (it failed
+        // with "--input: not a readable file", and an HA job could not recover)
+        Path moved = Files.move(csv, dir.resolve("trips.csv.moved"));
+        assertThatThrownBy(() -> KeyshiftJob.main(failover))
+                .satisfies(e -> assertThat(e).hasStackTraceContaining("_metadata"))
+                .satisfies(e -> assertThat(e.getMessage()).doesNotContain("not a readable file"));
+        Files.move(moved, csv);
         // a restore from another savepoint under the reused id (checkpoints retained) is a restore: compared
         Path later = Files.createDirectories(dir.resolve("savepoint-2"));
         String[] restore = failover.clone();
