@@ -851,7 +851,8 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
 
     /**
      * max/mean of the forecast's observed unit loads per subtask under {@code plan} (1.0 before the first plan or when
-     * nothing loaded). A key split before the forecast's window ends counts in equal shares on its pieces' key groups,
+     * nothing loaded). A migrating key counts on its primary at the window's last instant (its target once switched
+     * over). A key split before the forecast's window ends counts in equal shares on its pieces' key groups,
      * as the routers deal its records (counted whole on one key group, a key split for its load had shown the
      * imbalance it no longer has).
      */
@@ -864,8 +865,12 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
         java.util.Map<String, List<Integer>> moved = new java.util.HashMap<>();
         for (RouteEntry e : plan.getEntries()) {
             List<Integer> spread = e.getSplit() == null ? null : keyGroupsAt(e.getSplit(), f.getWindowEnd() - 1);
+            // a migration counts at its primary at the window's last instant: its target from the switch-over on
+            // (counted at its origin until it folded, the window in which a move paid off showed none of it)
+            int primary = e.getMigration() != null && f.getWindowEnd() - 1 >= e.getMigration().getSwitchAt()
+                    ? e.getMigration().getToKeyGroup() : e.getKeyGroup();
             moved.put(e.getKey(), e.getSplit() != null && e.getSplit().getFrom() < f.getWindowEnd()
-                    && !spread.isEmpty() ? spread : List.of(e.getKeyGroup()));
+                    && !spread.isEmpty() ? spread : List.of(primary));
         }
         double[] load = new double[p];
         for (io.keyshift.avro.UnitForecast u : f.getUnits()) {

@@ -733,6 +733,30 @@ class PlannerOperatorTest {
     }
 
     /**
+     * A migration whose switch-over lies before the window's end counts on its target (it counted on its origin until
+     * it folded, a state horizon later: the window in which each move paid off read as if nothing had moved).
+     */
+    @Test
+    void aMigrationPastItsSwitchOverCountsAtItsTarget() {
+        int s0 = KeyGroupRangeAssignment.computeKeyGroupRangeForOperatorIndex(MAX_P, 2, 0).getStartKeyGroup();
+        int s1 = KeyGroupRangeAssignment.computeKeyGroupRangeForOperatorIndex(MAX_P, 2, 1).getStartKeyGroup();
+        List<UnitForecast> units = new ArrayList<>();
+        for (String key : List.of("k", "l")) {
+            units.add(UnitForecast.newBuilder().setUnitType(UnitType.HOT_KEY).setKey(key).setKeyGroup(s0)
+                    .setObserved(100).setForecast(List.of(100.0)).setLower(List.of(100.0)).setUpper(List.of(100.0))
+                    .setModel("NAIVE").setAnomaly(false).build());
+        }
+        LoadForecast f = LoadForecast.newBuilder(forecast(2 * W, 2)).setUnits(units).build();
+        for (long[] switchAndImbalance : new long[][] {{W, 10}, {2 * W, 20}}) {
+            RoutingPlan plan = io.keyshift.route.Plans.plan(2, 3 * W, MAX_P,
+                    io.keyshift.route.Plans.migrating("k", s0, s1, switchAndImbalance[0], switchAndImbalance[0]));
+            plan.setParallelism(2);
+            assertThat(PlannerOperator.observedImbalance(f, plan)).as("switch-over at %s", switchAndImbalance[0])
+                    .isCloseTo(switchAndImbalance[1] / 10.0, org.assertj.core.data.Offset.offset(1e-9));
+        }
+    }
+
+    /**
      * A savepoint whose plan splits a key, restored into a stage that does not merge partial results (split threshold
      * 0): a split never ends, so every result of that key would be dropped as a partial. The restore fails, naming
      * the option. A split that has not settled is refused by a stage that needs a longer pre-roll.
