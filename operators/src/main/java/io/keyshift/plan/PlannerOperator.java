@@ -351,8 +351,10 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
             history.addAll(kept);
             if (!kept.isEmpty()) {
                 RoutingPlan last = kept.get(kept.size() - 1);
-                if (last.getKeyNaming() == null && last.getValidUntil() == Long.MAX_VALUE && kept.size() > 1) {
-                    // a final lease of a build before 2026-12-03 carried no naming: its plan before it does
+                if ((last.getKeyNaming() == null || "raw".contentEquals(last.getKeyNaming()))
+                        && last.getValidUntil() == Long.MAX_VALUE && kept.size() > 1) {
+                    // a final lease of a build before 2026-12-03 set no naming, which Avro's builder and a read of the
+                    // older schema take as the default "raw" (a null never came): its plan before it names keys
                     last = kept.get(kept.size() - 2);
                 }
                 String naming = last.getKeyNaming() == null ? "raw" : last.getKeyNaming().toString();

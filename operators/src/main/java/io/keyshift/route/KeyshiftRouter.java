@@ -1132,8 +1132,10 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
      * be routed away from their state.
      */
     private void checkNaming(RoutingPlan plan) {
-        if (plan.getKeyNaming() == null && plan.getValidUntil() == Long.MAX_VALUE) {
-            // a final lease of a build before 2026-12-03 carried no naming (the planner checks the plan before it)
+        if ((plan.getKeyNaming() == null || "raw".contentEquals(plan.getKeyNaming()))
+                && plan.getValidUntil() == Long.MAX_VALUE) {
+            // a final lease of a build before 2026-12-03 set no naming, which Avro's builder and a read of the older
+            // schema take as the default "raw" (the planner checks the plan before it)
             return;
         }
         String naming = plan.getKeyNaming() == null ? "raw" : plan.getKeyNaming().toString();

@@ -1432,6 +1432,29 @@ class KeyshiftRouterTest {
                 .hasStackTraceContaining("keyshift.privacy.key-secret");
     }
 
+    /**
+     * A final lease of a build before 2026-12-03 set no naming, which reads as the default "raw": a router under a key
+     * secret takes it (the planner judges the plan before it), as the check meant to (it tested for null, which Avro
+     * never gives); a plan with a lease of its own that says raw is still refused.
+     */
+    @Test
+    void anOldFinalLeaseWithTheDefaultNamingIsTakenUnderAKeySecret() throws Exception {
+        KeyCodec<String> secret = KeyCodec.pseudonymous(CODEC,
+                KeyPseudonymizer.fromSecret("router-test-secret-0123456789"));
+        var router = new KeyshiftRouter<>(new KeyshiftRouter.Settings(WINDOW, MAX_P, 2, 64, 1.0, 1000, false),
+                (String v) -> v, secret, Types.STRING, SAMPLES);
+        try (var h = new OneInputStreamOperatorTestHarness<>(router, MAX_P, 1, 0)) {
+            h.setup(new EnvelopeSerializer<>(StringSerializer.INSTANCE, StringSerializer.INSTANCE));
+            h.open();
+            RoutingPlan leased = Plans.plan(1, 10 * WINDOW, MAX_P);
+            assertThat(leased.getKeyNaming().toString()).isEqualTo("raw");
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> router.apply(leased))
+                    .hasStackTraceContaining("keyshift.privacy.key-secret");
+            RoutingPlan finalLease = Plans.plan(2, Long.MAX_VALUE, MAX_P);
+            router.apply(finalLease);
+        }
+    }
+
     @Test
     void reportsTheKeySampleOfAWindowAndTheLoadItRouted() throws Exception {
         try (var h = harness()) {
