@@ -104,6 +104,11 @@ public final class ScalingPlanner implements Serializable {
     private final ScalingPolicy policy;
     private int parallelism;
     private int windowsSinceDecision;
+    /**
+     * {@link #windowsSinceDecision} before the first decision, which no cooldown holds (the count saturates below it;
+     * it started at MAX_VALUE / 2, and a cooldown from there on, which the option takes, held even the first one).
+     */
+    private static final int NO_DECISION = Integer.MAX_VALUE;
     private int windowsBelow;
     private final double[] busiestTimesP = new double[IMBALANCE_WINDOWS];
     private final double[] totals = new double[IMBALANCE_WINDOWS];
@@ -117,7 +122,7 @@ public final class ScalingPlanner implements Serializable {
         this.s = s;
         this.policy = policy;
         this.parallelism = Math.max(s.minParallelism(), Math.min(s.maxParallelism(), initialParallelism));
-        this.windowsSinceDecision = Integer.MAX_VALUE / 2;
+        this.windowsSinceDecision = NO_DECISION;
     }
 
     /** This planner between windows, as operator state (Avro, {@code schemas/ScalingState.avsc}). */
@@ -284,7 +289,9 @@ public final class ScalingPlanner implements Serializable {
 
     /** Updates the measurements with the window; returns the busiest subtask's utilization now. */
     private double observe(Window w) {
-        windowsSinceDecision++;
+        if (windowsSinceDecision < Integer.MAX_VALUE - 1) {
+            windowsSinceDecision++;
+        }
         if (w.measuredBusiest() >= 0 && w.observedTotal() > 0) {
             int i = measured++ % IMBALANCE_WINDOWS;
             // at most p times the mean: the busiest subtask cannot carry more than everything
@@ -313,19 +320,24 @@ public final class ScalingPlanner implements Serializable {
         return measuredNow;
     }
 
+    /** Whether the cooldown after the last decision holds this window's (never before the first decision). */
+    private boolean cooling() {
+        return windowsSinceDecision != NO_DECISION && windowsSinceDecision <= s.cooldownWindows();
+    }
+
     /** Convenience for a window known by its totals only (see {@link Window#ofLoad}). */
     public ScalingDecision onWindow(long windowEnd, double load, double largestUnit) {
         return onWindow(Window.ofLoad(windowEnd, load, largestUnit));
     }
 
     private ScalingDecision predictive(Window w, double measuredNow) {
-        if (windowsSinceDecision <= s.cooldownWindows()) {
+        if (cooling()) {
             return null;
         }
         double[] f = w.forecastTotals();
         double largest = w.largestForecast();
         // the decided parallelism holds at least until the next decision can be made: size for those windows
-        double span = Arrays.stream(f, 0, Math.min(f.length, s.cooldownWindows() + 1)).max().orElse(f[0]);
+        double span = Arrays.stream(f, 0, (int) Math.min(f.length, s.cooldownWindows() + 1L)).max().orElse(f[0]);
         // the next window's busiest subtask: with the κ expected for that window (recent, or a season ago if higher)
         double kappa = imbalanceFor(w.windowEnd() + s.windowMillis());
         double next = utilization(f[0], largest, parallelism, kappa);
@@ -395,7 +407,7 @@ public final class ScalingPlanner implements Serializable {
     }
 
     private ScalingDecision reactive(Window w, double measuredNow) {
-        if (windowsSinceDecision <= s.cooldownWindows()) {
+        if (cooling()) {
             return null;
         }
         double load = w.observedTotal();

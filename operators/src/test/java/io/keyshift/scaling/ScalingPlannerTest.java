@@ -295,6 +295,21 @@ class ScalingPlannerTest {
         assertThat(in.getKind()).isEqualTo(ScalingKind.SCALE_IN);
     }
 
+    /** The first decision is never held by a cooldown, however long (from Integer.MAX_VALUE / 2 on, it was). */
+    @Test
+    void aHugeCooldownDoesNotHoldTheFirstDecision() {
+        for (ScalingPolicy policy : ScalingPolicy.values()) {
+            ScalingPlanner p = new ScalingPlanner(new ScalingPlanner.Settings(100, 0.75, 0.90, 0.60, 1, 16, 128,
+                    Integer.MAX_VALUE, 3), policy, 4);
+            ScalingDecision d = p.onWindow(new ScalingPlanner.Window(W, 380, 100, 4, 10, new double[] {380}, 10));
+            assertThat(d).as(policy.name()).isNotNull();
+            assertThat(d.getKind()).isEqualTo(ScalingKind.SCALE_OUT);
+            // and the next is held
+            assertThat(p.onWindow(new ScalingPlanner.Window(2 * W, 380, 100, 0, 10, new double[] {380}, 10)))
+                    .isNull();
+        }
+    }
+
     /**
      * A window measured above the critical utilization (but not overloaded) whose load the forecast sees fall to a
      * third: not a scale-out, and no scale-in either (it took two of four subtasks away from a job measured at 0.95).
