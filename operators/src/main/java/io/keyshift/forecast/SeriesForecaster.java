@@ -232,7 +232,7 @@ public final class SeriesForecaster {
         if (combine) {
             lastOneStep[models.length] = combined(1);
         }
-        chosen = select();
+        chosen = select(n);
         lastY = y;
         n++;
     }
@@ -308,15 +308,19 @@ public final class SeriesForecaster {
     }
 
     /**
-     * The model to forecast with: the benchmark until {@value #SELECTION_WARM_UP} origins have been scored (by the
-     * backtest weight: a calendar-marked window is observed but not scored, and counted as an observation it let a
-     * series made during a holiday choose on one or two scored windows), then the lowest score.
+     * The model to forecast with, {@code observed} observations having been counted before the last one: the benchmark
+     * until {@value #SELECTION_WARM_UP} origins have been scored (by the count and by the backtest weight: a
+     * calendar-marked window is observed but not scored, and counted as an observation only it let a series made
+     * during a holiday choose on one or two scored windows), then the lowest score.
      */
-    private int select() {
+    private int select(long observed) {
         if (models.length == 1 || weight == 0) {
             return 0;
         }
-        if (benchmark >= 0 && weight < warmUpWeight) {
+        // both: the observations counted (as before 2026-12-05, so that a series without marked windows chooses as
+        // it did, whatever the decay: below a decay of about 0.03 the weight stops growing before 12 windows), and
+        // the weight of 12 scored origins (a restore under a larger decay holds the benchmark until it is reached)
+        if (benchmark >= 0 && (observed < SELECTION_WARM_UP || weight < warmUpWeight)) {
             return benchmark;
         }
         int best = 0;
@@ -495,7 +499,7 @@ public final class SeriesForecaster {
                 models[i].read(in);
             }
         }
-        // as feedModels chose after the last observation (the weight is restored as it was then)
-        chosen = select();
+        // as feedModels chose after the last observation: it selected before counting it
+        chosen = select(n - 1);
     }
 }

@@ -54,6 +54,20 @@ class SeriesForecasterTest {
         assertThat(f.chosen()).isNotEqualTo(ForecastModelKind.NAIVE);
     }
 
+    /** At a decay so small that the weight stops growing within 12 windows, the warm-up still lasts 12 origins. */
+    @Test
+    void theWarmUpLastsTwelveOriginsAtAnyDecay() {
+        SeriesForecaster f = new SeriesForecaster(java.util.List.of(
+                ModelSpec.of(ForecastModelKind.NAIVE, java.util.List.of()),
+                ModelSpec.of(ForecastModelKind.SES, java.util.List.of())), 0, 0.01);
+        f.observe(100, 4);
+        for (int t = 0; t < SeriesForecaster.SELECTION_WARM_UP - 1; t++) {
+            // alternating 0 and 100: naive errs by 100 each time, SES by about half that
+            f.observe(t % 2 == 0 ? 0 : 100, 4);
+            assertThat(f.chosen()).as("after %d scored origins", t + 1).isEqualTo(ForecastModelKind.NAIVE);
+        }
+    }
+
     /**
      * Windows a calendar marks are observed but not scored, and do not count towards the warm-up: a series made just
      * before a marked day kept the benchmark through it and then chose on one scored origin.
