@@ -133,11 +133,7 @@ public final class OwnedAccumulatorSerializer<ACC> extends TypeSerializer<OwnedA
         @Override
         protected void readOuterSnapshot(int version, org.apache.flink.core.memory.DataInputView in, ClassLoader cl)
                 throws java.io.IOException {
-            // a later build's format would be read with this one's layout: garbage, or an EOF deep in the restore
-            if (version != 1) {
-                throw new java.io.IOException("keyshift %s format %d in this savepoint; this build reads format 1"
-                        .formatted("accumulator", version));
-            }
+            io.keyshift.serde.OuterSnapshotFormat.require("accumulator", version, 1);
         }
 
         @Override

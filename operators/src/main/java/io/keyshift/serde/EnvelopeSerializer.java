@@ -120,11 +120,7 @@ public final class EnvelopeSerializer<T, K> extends EnvelopeSerializerBase<T, K>
         @Override
         protected void readOuterSnapshot(int version, org.apache.flink.core.memory.DataInputView in, ClassLoader cl)
                 throws java.io.IOException {
-            // a later build's format would be read with this one's layout: garbage, or an EOF deep in the restore
-            if (version != 1) {
-                throw new java.io.IOException("keyshift %s format %d in this savepoint; this build reads format 1"
-                        .formatted("window-contents (envelope)", version));
-            }
+            OuterSnapshotFormat.require("window-contents (envelope)", version, 1);
         }
 
         @Override

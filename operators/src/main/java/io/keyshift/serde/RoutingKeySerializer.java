@@ -137,10 +137,7 @@ public final class RoutingKeySerializer<K> extends TypeSerializer<RoutingKey<K>>
 
         @Override
         protected void readOuterSnapshot(int version, DataInputView in, ClassLoader cl) throws IOException {
-            if (version != FORMAT_VERSION) {
-                throw new IOException("keyshift routing-key format " + version + " in this savepoint; this build "
-                        + "reads format " + FORMAT_VERSION);
-            }
+            OuterSnapshotFormat.require("routing-key", version, FORMAT_VERSION);
         }
 
         @Override

@@ -54,12 +54,16 @@ class SeriesForecasterTest {
         assertThat(f.chosen()).isNotEqualTo(ForecastModelKind.NAIVE);
     }
 
+    /** Naive and SES, no season, backtest decay {@code decay}. */
+    private static SeriesForecaster naiveAndSes(double decay) {
+        return new SeriesForecaster(java.util.List.of(ModelSpec.of(ForecastModelKind.NAIVE, java.util.List.of()),
+                ModelSpec.of(ForecastModelKind.SES, java.util.List.of())), 0, decay);
+    }
+
     /** At a decay so small that the weight stops growing within 12 windows, the warm-up still lasts 12 origins. */
     @Test
     void theWarmUpLastsTwelveOriginsAtAnyDecay() {
-        SeriesForecaster f = new SeriesForecaster(java.util.List.of(
-                ModelSpec.of(ForecastModelKind.NAIVE, java.util.List.of()),
-                ModelSpec.of(ForecastModelKind.SES, java.util.List.of())), 0, 0.01);
+        SeriesForecaster f = naiveAndSes(0.01);
         f.observe(100, 4);
         for (int t = 0; t < SeriesForecaster.SELECTION_WARM_UP - 1; t++) {
             // alternating 0 and 100: naive errs by 100 each time, SES by about half that
@@ -74,9 +78,7 @@ class SeriesForecasterTest {
      */
     @Test
     void markedWindowsDoNotCountTowardsTheSelectionWarmUp() {
-        SeriesForecaster f = new SeriesForecaster(java.util.List.of(
-                ModelSpec.of(ForecastModelKind.NAIVE, java.util.List.of()),
-                ModelSpec.of(ForecastModelKind.SES, java.util.List.of())), 0, 0.95);
+        SeriesForecaster f = naiveAndSes(0.95);
         f.observe(100, 4);
         for (int t = 0; t < 11; t++) {
             f.observeMarked(t % 2 == 0 ? 0 : 100, 4, f.forecast(1), false);
