@@ -62,8 +62,8 @@ public final class KeyGroupHashTable {
 
     private final int maxParallelism;
     private final int format;
-    /** Preimages per key group that {@link #hashFor} picks from (a power of two). */
-    private final int preimagesPerKeyGroup;
+    /** Preimages per key group that {@link #hashFor} picks from (a power of two, at most 2^31). */
+    private final long preimagesPerKeyGroup;
     private final int mask;
     /** Format 1's table; null in format 2. */
     private final int[] table;
@@ -78,9 +78,10 @@ public final class KeyGroupHashTable {
         if (format == FORMAT_INVERTED_MURMUR) {
             // targets m * maxParallelism + g (g < maxParallelism) that are non-negative ints: m below the largest
             // power of two that keeps them so (2^31 / maxParallelism for a power-of-two maxParallelism)
-            int per = Integer.highestOneBit((Integer.MAX_VALUE - (maxParallelism - 1)) / maxParallelism + 1);
+            // (at maxParallelism 1 that is 2^31, which an int cannot hold: the mask keeps every bit but the sign)
+            long per = Long.highestOneBit((Integer.MAX_VALUE - (maxParallelism - 1L)) / maxParallelism + 1);
             this.preimagesPerKeyGroup = per;
-            this.mask = per - 1;
+            this.mask = (int) (per - 1);
             this.table = null;
             checkAgainstFlink();
             return;
@@ -144,7 +145,7 @@ public final class KeyGroupHashTable {
 
     /** The {@code j}-th preimage of {@code keyGroup} in format 1 ({@code 0 <= j < preimagesPerKeyGroup}, unchecked). */
     int preimage(int keyGroup, int j) {
-        return table[keyGroup * preimagesPerKeyGroup + j];
+        return table[keyGroup * (mask + 1) + j];
     }
 
     /**
@@ -207,8 +208,11 @@ public final class KeyGroupHashTable {
         return format;
     }
 
-    /** Distinct preimages per key group that {@link #hashFor} picks from. */
-    public int preimagesPerKeyGroup() {
+    /**
+     * Distinct preimages per key group that {@link #hashFor} picks from: a power of two, at most 1,024 in format 1,
+     * 2^31 / maxParallelism rounded down to a power of two in format 2 (2^31 at maxParallelism 1, hence a long).
+     */
+    public long preimagesPerKeyGroup() {
         return preimagesPerKeyGroup;
     }
 }

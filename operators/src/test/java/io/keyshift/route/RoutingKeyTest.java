@@ -46,6 +46,21 @@ class RoutingKeyTest {
     }
 
     @Test
+    void formatTwoAtMaxParallelismOneCountsItsPreimagesWithoutOverflow() {
+        // 2^31 targets (every non-negative int) all lie in key group 0: the count was Integer.MIN_VALUE
+        KeyGroupHashTable t = KeyGroupHashTable.forMaxParallelism(1, KeyGroupHashTable.FORMAT_INVERTED_MURMUR);
+        assertThat(t.preimagesPerKeyGroup()).isEqualTo(1L << 31);
+        Set<Integer> hashes = new HashSet<>();
+        for (int spread : new int[] {0, 1, -1, Integer.MAX_VALUE, Integer.MIN_VALUE, 12345}) {
+            int h = t.hashFor(0, spread);
+            assertThat(KeyGroupRangeAssignment.computeKeyGroupForKeyHash(h, 1)).isZero();
+            hashes.add(h);
+        }
+        // -1 and MAX_VALUE, 0 and MIN_VALUE differ only in the sign bit, which the mask drops
+        assertThat(hashes).hasSize(4);
+    }
+
+    @Test
     void formatTwoGivesTheKeysOfOneKeyGroupDistinctHashesWhereFormatOneRepeatsThem() {
         // Flink's heap state walks a chain of every key of equal hash: format 1 has 1,024 hashes per key group at
         // maxParallelism 128, so 200,000 keys of one key group share them about 200 to a hash
@@ -95,7 +110,7 @@ class RoutingKeyTest {
         // change, however the table keeps them (a table of 16-bit offsets from j * maxP was tried: no faster)
         for (int maxP : new int[] {1, 7, 128, 256, 512, 1000, 4096}) {
             KeyGroupHashTable t = KeyGroupHashTable.forMaxParallelism(maxP, KeyGroupHashTable.FORMAT_PREIMAGE_TABLE);
-            int per = t.preimagesPerKeyGroup();
+            int per = Math.toIntExact(t.preimagesPerKeyGroup());
             int[] next = new int[maxP];
             int remaining = maxP * per;
             for (int h = 0; remaining > 0; h++) {
