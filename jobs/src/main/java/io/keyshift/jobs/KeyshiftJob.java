@@ -635,9 +635,17 @@ public final class KeyshiftJob implements Callable<Integer> {
         // checkpoint; without either, a new deployment under a reused id, and a job failed over before its first
         // checkpoint, sort their input aside and replace the copy only where it differs)
         boolean failover = markedBy(dir, fixedJobId) && markedRecovery(dir, recoveryPath) && continuing;
-        if (in.present() && sourceSpec == null && !(failover && Files.exists(dir.resolve(".events.bin")))) {
+        // the sorted copy a failover reads on in (null: none, damaged, or of an earlier format: sorted again)
+        EventSpace kept = failover && in.present() && Files.exists(dir.resolve(".events.bin"))
+                ? readOnAfterFailover(dir) : null;
+        if (in.present() && sourceSpec == null && kept == null) {
             // an input that cannot be read is refused here, unless this is a failover that reads on in its sorted
             // copy (an input moved or rotated since the job sorted it failed the recovery of an HA job)
+            if (failover && Files.exists(dir.resolve(".events.bin"))) {
+                throw new ParameterException(cl, "--input " + in.input() + " is not a readable file, and the sorted "
+                        + "copy this job read before its failover (" + dir.resolve(".events.bin") + ") cannot be "
+                        + "read or is of an earlier format: put the input back to sort it again; no job was started");
+            }
             sourceSpec = in.spec(cl, sumField);
         }
         // the same job's main again after a failover (its HA marker, or its started marker where the failover came
@@ -850,7 +858,7 @@ public final class KeyshiftJob implements Callable<Integer> {
             boolean copy = in.present() && Files.exists(dir.resolve(".events.bin"));
             if (copy && failover) {
                 // its checkpoint's read positions point into the copy it read, whatever --input holds now
-                space = readOnAfterFailover(dir);
+                space = kept;
             } else if (copy && restoring && heldOutput(dir, true, false) != null) {
                 // the sorted copy of the job this one continues, which its read positions point into: one that left
                 // output beside it (a copy alone may be a failed restore's, of the wrong input: sorted again in place)

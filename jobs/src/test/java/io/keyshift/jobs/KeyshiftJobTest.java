@@ -316,6 +316,13 @@ class KeyshiftJobTest {
         assertThatThrownBy(() -> KeyshiftJob.main(failover))
                 .satisfies(e -> assertThat(e).hasStackTraceContaining("_metadata"))
                 .satisfies(e -> assertThat(e.getMessage()).doesNotContain("not a readable file"));
+        // ... but not in a damaged copy: one readable line, nothing started (it was a NoSuchFileException's trace)
+        byte[] whole = Files.readAllBytes(out.resolve(".events.bin"));
+        Files.write(out.resolve(".events.bin"), java.util.Arrays.copyOf(whole, 7));
+        assertThatThrownBy(() -> KeyshiftJob.main(failover)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("--input " + csv)
+                .hasMessageContaining("cannot be read or is of an earlier format");
+        Files.write(out.resolve(".events.bin"), whole);
         Files.move(moved, csv);
         // a restore from another savepoint under the reused id (checkpoints retained) is a restore: compared
         Path later = Files.createDirectories(dir.resolve("savepoint-2"));
