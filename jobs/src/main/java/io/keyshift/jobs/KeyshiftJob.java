@@ -838,7 +838,8 @@ public final class KeyshiftJob implements Callable<Integer> {
                 int p = env.getParallelism();
                 String group = kafkaGroup(kafka, dir, continuing, fixedJobId, recoveryPath);
                 var events = io.keyshift.jobs.kafka.KafkaIo.events(env, cl, kafka, spec, p,
-                        conf.get(io.keyshift.jobs.replay.Workload.MAX_EVENT_TIME_AHEAD), group);
+                        conf.get(io.keyshift.jobs.replay.Workload.MAX_EVENT_TIME_AHEAD), group,
+                        conf.getOptional(io.keyshift.config.PrivacyOptions.KEY_SECRET).isPresent());
                 ReplayJob.sink(events.getSideOutput(io.keyshift.jobs.kafka.KafkaIo.DEAD_LETTERS), dir.resolve("dead-letters"),
                         "dead-letters", p);
                 System.out.println("keyshift-job: Kafka topic " + kafka.topicName() + " (dead letters under "
@@ -880,7 +881,8 @@ public final class KeyshiftJob implements Callable<Integer> {
                 ReplayInput.Prepared prepared;
                 try {
                     prepared = ReplayInput.prepare(in.input(), sourceSpec, sorted, deadLetters, n -> { },
-                            conf.get(io.keyshift.jobs.replay.Workload.MAX_EVENT_TIME_GAP));
+                            conf.get(io.keyshift.jobs.replay.Workload.MAX_EVENT_TIME_GAP),
+                            conf.getOptional(io.keyshift.config.PrivacyOptions.KEY_SECRET).isPresent());
                 } catch (java.io.IOException | RuntimeException e) {
                     if (aside) {
                         Files.deleteIfExists(sorted);
@@ -1025,7 +1027,8 @@ public final class KeyshiftJob implements Callable<Integer> {
         }
         try {
             ReplayInput.Prepared prepared = ReplayInput.prepare(in.input(), spec, again, deadLetters, n -> { },
-                    conf.get(io.keyshift.jobs.replay.Workload.MAX_EVENT_TIME_GAP));
+                    conf.get(io.keyshift.jobs.replay.Workload.MAX_EVENT_TIME_GAP),
+                    conf.getOptional(io.keyshift.config.PrivacyOptions.KEY_SECRET).isPresent());
             if (earlier.fingerprint() != prepared.space().fingerprint()) {
                 throw new ParameterException(cl, "--input " + in.input() + " is not the input of the job this one "
                         + "restores: it sorts into other records (" + prepared.stats().records() + ") than " + sorted + " ("

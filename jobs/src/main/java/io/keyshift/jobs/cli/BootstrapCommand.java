@@ -155,7 +155,8 @@ public final class BootstrapCommand implements Callable<Integer> {
             Path deadLetterRows = work.resolve("dead-letters.csv");
             ReplayInput.Prepared prepared = ReplayInput.prepare(in.input(), inputSpec, work.resolve("events.bin"),
                     deadLetterRows, lines -> System.err.printf("bootstrap: %,d lines read%n", lines),
-                    conf.get(io.keyshift.jobs.replay.Workload.MAX_EVENT_TIME_GAP));
+                    conf.get(io.keyshift.jobs.replay.Workload.MAX_EVENT_TIME_GAP),
+                    conf.getOptional(io.keyshift.config.PrivacyOptions.KEY_SECRET).isPresent());
             // the malformed rows are the user's to see whatever happens next (also on the exits without a savepoint)
             boolean deadLettersKept = deadLetters != null && prepared.stats().deadLetters() > 0;
             if (deadLettersKept) {

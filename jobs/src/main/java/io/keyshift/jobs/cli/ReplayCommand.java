@@ -247,7 +247,8 @@ public final class ReplayCommand implements Callable<Integer> {
                         System.err.printf("replay: reading and sorting %s%n", input);
                         return ReplayInput.prepare(input, inputSpec, events, deadLetters,
                                 lines -> System.err.printf("replay: %,d lines read%n", lines),
-                                conf.get(io.keyshift.jobs.replay.Workload.MAX_EVENT_TIME_GAP));
+                                conf.get(io.keyshift.jobs.replay.Workload.MAX_EVENT_TIME_GAP),
+                                conf.getOptional(io.keyshift.config.PrivacyOptions.KEY_SECRET).isPresent());
                     },
                     stats -> tooManyWindows(stats, windowDuration) == null ? null
                             : tooManyWindows(stats, windowDuration) + "; no job was started");

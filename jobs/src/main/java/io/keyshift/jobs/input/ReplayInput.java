@@ -97,6 +97,15 @@ public final class ReplayInput {
      */
     public static Prepared prepare(Path file, InputSpec spec, Path sortedFile, Path deadLetters, LongConsumer progress,
                                    java.time.Duration maxGap) throws IOException {
+        return prepare(file, spec, sortedFile, deadLetters, progress, maxGap, false);
+    }
+
+    /**
+     * As {@link #prepare(Path, InputSpec, Path, Path, LongConsumer, java.time.Duration)}; with {@code keySecret}
+     * (keyshift.privacy.key-secret is set) the dead letters hold no row text ({@link DeadLetter#withoutKeys()}).
+     */
+    public static Prepared prepare(Path file, InputSpec spec, Path sortedFile, Path deadLetters, LongConsumer progress,
+                                   java.time.Duration maxGap, boolean keySecret) throws IOException {
         List<String> header = header(file, spec);
         // rows are parsed in batches, in parallel, each batch's results taken in input order: one parser per thread
         // (a parser holds a UTF-8 decoder, which is not thread-safe)
@@ -155,10 +164,10 @@ public final class ReplayInput {
                 batch.add(bytes);
                 batchLines.add(bytes.length == 0 ? line : rowLine);
                 if (batch.size() == PARSE_BATCH) {
-                    dead += parseBatch(batch, batchLines, parsers, events, dl);
+                    dead += parseBatch(batch, batchLines, parsers, events, dl, keySecret);
                 }
             }
-            dead += parseBatch(batch, batchLines, parsers, events, dl);
+            dead += parseBatch(batch, batchLines, parsers, events, dl, keySecret);
             events.sort(Comparator.comparingLong((Event e) -> e.timestamp).thenComparingLong(e -> e.sequence));
             if (!maxGap.isZero()) {
                 int[] run = largestRun(events, maxGap.toMillis());
@@ -197,7 +206,7 @@ public final class ReplayInput {
      * @return the dead letters written
      */
     private static long parseBatch(List<byte[]> batch, List<Long> lines, ThreadLocal<EventParser> parsers,
-                                   List<Event> events, BufferedWriter dl) throws IOException {
+                                   List<Event> events, BufferedWriter dl, boolean keySecret) throws IOException {
         EventParser.Parsed[] parsed = new EventParser.Parsed[batch.size()];
         java.util.stream.IntStream.range(0, batch.size()).parallel().forEach(i -> {
             if (batch.get(i).length > 0) {
@@ -214,7 +223,7 @@ public final class ReplayInput {
             } else if (p.event() != null) {
                 events.add(p.event());
             } else {
-                DeadLetter d = p.deadLetter();
+                DeadLetter d = keySecret ? p.deadLetter().withoutKeys() : p.deadLetter();
                 dl.write(Csv.quote(d.raw()) + "," + d.line() + "," + Csv.quote(d.reason()) + "\n");
                 dead++;
             }

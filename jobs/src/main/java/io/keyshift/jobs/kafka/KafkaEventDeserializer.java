@@ -30,6 +30,8 @@ public final class KafkaEventDeserializer implements KafkaRecordDeserializationS
     private final long maxAheadMillis;
     /** The topic the job reads, or null (any): a record of another comes from a savepoint's restored partitions. */
     private String topic;
+    /** {@link #withoutKeysInDeadLetters}. */
+    private boolean withoutKeys;
     private transient EventParser parser;
 
     /** With {@code keyshift.input.max-event-time-ahead}'s default (1 day). */
@@ -71,6 +73,15 @@ public final class KafkaEventDeserializer implements KafkaRecordDeserializationS
      */
     public KafkaEventDeserializer readingTopic(String topic) {
         this.topic = topic;
+        return this;
+    }
+
+    /**
+     * Under {@code keyshift.privacy.key-secret}: dead letters carry no record text and no parser message that may
+     * quote it ({@link io.keyshift.jobs.input.DeadLetter#withoutKeys()}); the partition and offset name the record.
+     */
+    public KafkaEventDeserializer withoutKeysInDeadLetters(boolean withoutKeys) {
+        this.withoutKeys = withoutKeys;
         return this;
     }
 
@@ -124,9 +135,10 @@ public final class KafkaEventDeserializer implements KafkaRecordDeserializationS
             r.key = p.event().key;
             r.value = p.event().value;
         } else {
+            io.keyshift.jobs.input.DeadLetter d = withoutKeys ? p.deadLetter().withoutKeys() : p.deadLetter();
             r.timestamp = Long.MIN_VALUE;
-            r.deadRaw = value == null ? "" : p.deadLetter().raw();
-            r.deadReason = p.deadLetter().reason();
+            r.deadRaw = value == null ? "" : d.raw();
+            r.deadReason = d.reason();
         }
         out.collect(r);
     }

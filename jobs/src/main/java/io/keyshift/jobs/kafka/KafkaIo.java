@@ -93,16 +93,18 @@ public final class KafkaIo {
      * The topic's records as events, at {@code parallelism}; its side output {@link #DEAD_LETTERS} carries every
      * record that did not parse or whose event time lies more than {@code maxAhead} ahead of the wall clock
      * ({@code keyshift.input.max-event-time-ahead}; 0: any), with the reason, and the metric
-     * {@code keyshiftDeadLetters} counts them. {@code groupId}: the consumer group ({@link KafkaOptions#groupId}).
+     * {@code keyshiftDeadLetters} counts them. {@code groupId}: the consumer group ({@link KafkaOptions#groupId});
+     * {@code keySecret}: keyshift.privacy.key-secret is set, and the dead letters hold no record text.
      */
     public static SingleOutputStreamOperator<Event> events(StreamExecutionEnvironment env, CommandLine cl,
                                                            KafkaOptions k, InputSpec spec, int parallelism,
-                                                           Duration maxAhead, String groupId) {
+                                                           Duration maxAhead, String groupId, boolean keySecret) {
         KafkaSourceBuilder<KafkaRecord> b = KafkaSource.<KafkaRecord>builder()
                 .setBootstrapServers(k.bootstrapServers)
                 .setTopics(k.topic)
                 .setGroupId(groupId)
-                .setDeserializer(new KafkaEventDeserializer(spec, k.format(cl), maxAhead).readingTopic(k.topic))
+                .setDeserializer(new KafkaEventDeserializer(spec, k.format(cl), maxAhead).readingTopic(k.topic)
+                        .withoutKeysInDeadLetters(keySecret))
                 .setProperties(k.sourceProperties());
         b.setStartingOffsets(switch (k.offsets(cl)) {
             case "earliest" -> OffsetsInitializer.earliest();

@@ -34,6 +34,39 @@ class ReplayInputTest {
     }
 
     /**
+     * Under keyshift.privacy.key-secret no raw key reaches what keyshift writes: the dead letters keep the line
+     * number and the reason, not the row, nor a CSV parser's message that may quote it (they held the whole row).
+     */
+    @Test
+    void underAKeySecretTheDeadLettersHoldNoRowText(@TempDir Path dir) throws Exception {
+        String csv = "id,when\n"
+                + "Market at 4th,2024-03-01T00:00:00Z\n"
+                + "Townsend at 7th,not a time\n"
+                + "\"Secret Street\"x,2024-03-01T00:02:00Z\n";
+        Path file = Files.writeString(dir.resolve("in.csv"), csv);
+        InputSpec spec = new InputSpec(List.of(), "id", List.of("when"), Optional.empty(), Optional.empty());
+        for (boolean secret : new boolean[] {false, true}) {
+            Path dead = dir.resolve("dead-" + secret + ".csv");
+            ReplayInput.Prepared p = ReplayInput.prepare(file, spec, dir.resolve("events-" + secret + ".bin"),
+                    dead, n -> { }, ReplayInput.DEFAULT_MAX_EVENT_TIME_GAP, secret);
+            assertThat(p.stats().records()).isEqualTo(1);
+            assertThat(p.stats().deadLetters()).isEqualTo(2);
+            List<String> rows = Files.readAllLines(dead);
+            assertThat(rows).hasSize(3);
+            assertThat(rows.get(1)).contains(",3,").contains("unparsable time");
+            assertThat(rows.get(2)).contains(",4,").contains("not a CSV row");
+            if (secret) {
+                assertThat(String.join("\n", rows)).doesNotContain("Townsend").doesNotContain("Secret")
+                        .doesNotContain("Market");
+                assertThat(rows.get(1)).startsWith(",3,");
+            } else {
+                assertThat(rows.get(1)).contains("Townsend at 7th");
+                assertThat(rows.get(2)).contains("Secret Street");
+            }
+        }
+    }
+
+    /**
      * A stray opening quote: the lines after it that do not make one row with it are rows of their own (they had been
      * joined to it, up to a thousand, and counted as one dead letter); a quoted field with line breaks after them is
      * still one row, and a quote that never closes at the end is one dead letter.

@@ -94,6 +94,26 @@ class KafkaEventDeserializerTest {
                 java.time.Duration.ofDays(7)), later)).extracting(KafkaRecord::isDead).containsExactly(false);
     }
 
+    /**
+     * Under keyshift.privacy.key-secret a dead letter holds no record text and no parser message that quotes it (the
+     * JSON parser's "Unrecognized token 'Market'"); partition and offset name the record.
+     */
+    @Test
+    void underAKeySecretDeadLettersHoldNoRecordText() throws Exception {
+        String notJson = "Market at 4th,2014-09-01 08:00:00-07:00,600";
+        String badTime = "{\"station\":\"Townsend at 7th\",\"start\":\"soon\",\"duration\":1}";
+        List<KafkaRecord> plain = read(KafkaEventDeserializer.KafkaFormat.JSON, notJson, badTime);
+        assertThat(plain.get(0).deadReason).contains("Market");
+        assertThat(plain.get(1).deadRaw).contains("Townsend at 7th");
+        List<KafkaRecord> r = read(new KafkaEventDeserializer(SPEC, KafkaEventDeserializer.KafkaFormat.JSON)
+                .withoutKeysInDeadLetters(true), notJson, badTime);
+        assertThat(r).extracting(KafkaRecord::isDead).containsExactly(true, true);
+        assertThat(r.get(0).deadReason).startsWith("not JSON").doesNotContain("Market");
+        assertThat(r.get(1).deadReason).contains("unparsable time");
+        assertThat(r).extracting(x -> x.deadRaw).containsExactly("", "");
+        assertThat(r).extracting(x -> x.offset).containsExactly(100L, 101L);
+    }
+
     @Test
     void jsonObjectsNameTheirFields() throws Exception {
         List<KafkaRecord> r = read(KafkaEventDeserializer.KafkaFormat.JSON,
