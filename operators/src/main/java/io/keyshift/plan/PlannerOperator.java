@@ -335,7 +335,19 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
                     PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO)).get()) {
                 String overrides;
                 try {
-                    overrides = ControlState.fromBytes(b, Integer.MAX_VALUE).view().toString();
+                    io.keyshift.avro.PlanControl view = ControlState.fromBytes(b, Integer.MAX_VALUE).view();
+                    if (!"raw".equals(keyNaming)) {
+                        // under a key secret no key is logged: the state may even hold raw keys (a savepoint of a
+                        // job without a secret, which the plans' naming check below refuses)
+                        int pins = view.getPinnedKeys().size();
+                        int holds = view.getHeldKeys().size();
+                        view.setPinnedKeys(new java.util.ArrayList<>());
+                        view.setHeldKeys(new java.util.ArrayList<>());
+                        overrides = view + " (" + pins + " pinned and " + holds + " held keys, not named under "
+                                + "keyshift.privacy.key-secret)";
+                    } else {
+                        overrides = view.toString();
+                    }
                 } catch (java.io.IOException | RuntimeException e) {
                     overrides = "unreadable: " + e.getMessage();
                 }

@@ -18,6 +18,7 @@ import java.util.Map;
 import java.util.TreeMap;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** The planner operator after a rescale: it plans for the parallelism the routers report, when it follows them. */
 class PlannerOperatorTest {
@@ -122,6 +123,39 @@ class PlannerOperatorTest {
             sum += l;
         }
         return max / (sum / load.length);
+    }
+
+    /**
+     * The overrides a planner restored without its control input logs name no key under a key secret, even where the
+     * savepoint is of a job without one (its pins raw; the restore then fails on the plans' naming, after the log).
+     */
+    @Test
+    void controlOverridesLoggedOnARestoreNameNoKeyUnderAKeySecret() throws Throwable {
+        org.apache.flink.runtime.checkpoint.OperatorSubtaskState pinned;
+        try (org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<LoadForecast, String, RoutingPlan> h =
+                     new org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<>(
+                             new PlannerOperator(settings(), false).withControl(10))) {
+            h.open();
+            h.processElement2(new StreamRecord<>("0,pin,Market at 4th", 0));
+            h.processWatermark2(new org.apache.flink.streaming.api.watermark.Watermark(Long.MAX_VALUE));
+            h.processElement1(new StreamRecord<>(forecast(W, 4), W - 1));
+            h.processWatermark1(new org.apache.flink.streaming.api.watermark.Watermark(W));
+            assertThat(h.extractOutputValues().get(0).getControl().getPinnedKeys()).hasSize(1);
+            pinned = h.snapshot(1, W);
+        }
+        List<String> raw = io.keyshift.LogCapture.of(PlannerOperator.class, () -> restore(settings(), pinned));
+        assertThat(raw).anySatisfy(l -> assertThat(l).contains("control overrides").contains("Market at 4th"));
+        List<String> secret = io.keyshift.LogCapture.of(PlannerOperator.class, () -> {
+            try (OneInputStreamOperatorTestHarness<LoadForecast, RoutingPlan> h =
+                         new OneInputStreamOperatorTestHarness<>(new PlannerOperator(settings(), false)
+                                 .withKeyNaming("hmac-sha256:test"))) {
+                assertThatThrownBy(() -> h.initializeState(pinned))
+                        .hasStackTraceContaining("keyshift.privacy.key-secret");
+            }
+        });
+        assertThat(secret).anySatisfy(l -> assertThat(l).contains("control overrides")
+                .contains("1 pinned and 0 held keys"));
+        assertThat(secret).noneSatisfy(l -> assertThat(l).contains("Market"));
     }
 
     /**
