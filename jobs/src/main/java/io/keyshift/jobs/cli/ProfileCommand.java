@@ -80,7 +80,43 @@ public final class ProfileCommand implements Callable<Integer> {
             throw new ParameterException(cl, "--to must be after --from (the range is [--from, --to)), were " + from
                     + " and " + to);
         }
-        // the forecast made after window w for the next window, per key
+        // first every line is checked and the windows in range found, so that a damaged line prints nothing and
+        // only the forecasts of those windows are kept (a year of 1-minute windows holds millions of forecast rows)
+        ObjectMapper json = new ObjectMapper();
+        List<JsonNode> selected = new java.util.ArrayList<>();
+        long first = Long.MAX_VALUE;
+        long last = Long.MIN_VALUE;
+        try (BufferedReader r = Files.newBufferedReader(profiles, StandardCharsets.UTF_8)) {
+            long lineNumber = 0;
+            for (String line = r.readLine(); line != null; line = r.readLine()) {
+                lineNumber++;
+                if (line.isBlank()) {
+                    continue;
+                }
+                JsonNode p;
+                try {
+                    p = json.readTree(line);
+                } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                    return damaged(cl, profiles, lineNumber, "not JSON (" + e.getOriginalMessage() + ")");
+                }
+                String wrong = notAProfile(p);
+                if (wrong != null) {
+                    return damaged(cl, profiles, lineNumber, wrong);
+                }
+                long start = p.get("window_start").asLong();
+                first = Math.min(first, start);
+                last = Math.max(last, start);
+                if (start >= lo && start < hi) {
+                    selected.add(p);
+                }
+            }
+        } catch (java.nio.charset.CharacterCodingException e) {
+            // the reader decodes ahead: the file, not the line
+            return damaged(cl, profiles, -1, "not UTF-8 text");
+        }
+        java.util.Set<Long> ends = new java.util.HashSet<>();
+        selected.forEach(p -> ends.add(p.get("window_end").asLong()));
+        // the forecast made after window w for the next window, per key, for the windows printed
         Map<Long, Map<String, double[]>> forecasts = new HashMap<>();
         Path units = dir.resolve("forecast-units-" + strategy + ".csv");
         if (Files.isRegularFile(units)) {
@@ -101,10 +137,12 @@ public final class ProfileCommand implements Callable<Integer> {
                         continue;
                     }
                     try {
-                        forecasts.computeIfAbsent(Long.parseLong(rec.get("window_end")), k -> new HashMap<>())
-                                .put(rec.get("key"), new double[] {Double.parseDouble(rec.get("forecast_next")),
-                                    Double.parseDouble(rec.get("lower_next")),
-                                    Double.parseDouble(rec.get("upper_next"))});
+                        long end = Long.parseLong(rec.get("window_end"));
+                        double[] f = {Double.parseDouble(rec.get("forecast_next")),
+                            Double.parseDouble(rec.get("lower_next")), Double.parseDouble(rec.get("upper_next"))};
+                        if (ends.contains(end)) {
+                            forecasts.computeIfAbsent(end, k -> new HashMap<>()).put(rec.get("key"), f);
+                        }
                     } catch (IllegalArgumentException | IllegalStateException e) {
                         return damaged(cl, units, rec.getRecordNumber() + 1, e.getMessage());
                     }
@@ -118,64 +156,29 @@ public final class ProfileCommand implements Callable<Integer> {
             }
         }
         PrintStream out = System.out;
-        ObjectMapper json = new ObjectMapper();
-        int windows = 0;
-        long first = Long.MAX_VALUE;
-        long last = Long.MIN_VALUE;
-        try (BufferedReader r = Files.newBufferedReader(profiles, StandardCharsets.UTF_8)) {
-            long lineNumber = 0;
-            for (String line = r.readLine(); line != null; line = r.readLine()) {
-                lineNumber++;
-                if (line.isBlank()) {
-                    continue;
+        java.util.Locale root = java.util.Locale.ROOT;
+        int windows = selected.size();
+        for (JsonNode p : selected) {
+            long start = p.get("window_start").asLong();
+            long end = p.get("window_end").asLong();
+            // the rate as given (0.001 printed as 0.00 with two decimals); numbers as in every locale
+            out.printf(root, "%s .. %s  %,d records, sampling rate %s, max error %.1f, %d key groups with records%n",
+                    Instant.ofEpochMilli(start), Instant.ofEpochMilli(end), p.get("records").asLong(),
+                    java.math.BigDecimal.valueOf(p.get("sampling_rate").asDouble()).stripTrailingZeros()
+                            .toPlainString(), p.get("max_error").asDouble(),
+                    p.get("key_group_counts").size());
+            Map<String, double[]> next = forecasts.getOrDefault(end, Map.of());
+            int n = 0;
+            for (JsonNode k : p.get("top_keys")) {
+                if (n++ >= top) {
+                    break;
                 }
-                JsonNode p;
-                try {
-                    p = json.readTree(line);
-                } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-                    return damaged(cl, profiles, lineNumber, "not JSON (" + e.getOriginalMessage() + ")");
-                }
-                for (String field : List.of("window_start", "window_end", "records", "sampling_rate", "max_error",
-                        "key_group_counts", "top_keys")) {
-                    if (!p.hasNonNull(field)) {
-                        return damaged(cl, profiles, lineNumber, "not a window profile (no '" + field + "')");
-                    }
-                }
-                long start = p.get("window_start").asLong();
-                long end = p.get("window_end").asLong();
-                first = Math.min(first, start);
-                last = Math.max(last, start);
-                if (start < lo || start >= hi) {
-                    continue;
-                }
-                windows++;
-                // the rate as given (0.001 printed as 0.00 with two decimals)
-                out.printf("%s .. %s  %,d records, sampling rate %s, max error %.1f, %d key groups with records%n",
-                        Instant.ofEpochMilli(start), Instant.ofEpochMilli(end), p.get("records").asLong(),
-                        java.math.BigDecimal.valueOf(p.get("sampling_rate").asDouble()).stripTrailingZeros()
-                                .toPlainString(), p.get("max_error").asDouble(),
-                        p.get("key_group_counts").size());
-                Map<String, double[]> next = forecasts.getOrDefault(end, Map.of());
-                int n = 0;
-                for (JsonNode k : p.get("top_keys")) {
-                    if (n++ >= top) {
-                        break;
-                    }
-                    for (String field : List.of("key", "key_group", "estimate", "lower", "upper")) {
-                        if (!k.hasNonNull(field)) {
-                            return damaged(cl, profiles, lineNumber, "a top key without '" + field + "'");
-                        }
-                    }
-                    double[] f = next.get(k.get("key").asText());
-                    out.printf("  %-40s key group %4d  %10.1f [%.1f, %.1f]%s%n", k.get("key").asText(),
-                            k.get("key_group").asInt(), k.get("estimate").asDouble(), k.get("lower").asDouble(),
-                            k.get("upper").asDouble(), f == null ? ""
-                                    : String.format("  next window forecast %.1f [%.1f, %.1f]", f[0], f[1], f[2]));
-                }
+                double[] f = next.get(k.get("key").asText());
+                out.printf(root, "  %-40s key group %4d  %10.1f [%.1f, %.1f]%s%n", k.get("key").asText(),
+                        k.get("key_group").asInt(), k.get("estimate").asDouble(), k.get("lower").asDouble(),
+                        k.get("upper").asDouble(), f == null ? ""
+                                : String.format(root, "  next window forecast %.1f [%.1f, %.1f]", f[0], f[1], f[2]));
             }
-        } catch (java.nio.charset.CharacterCodingException e) {
-            // the reader decodes ahead: the file, not the line
-            return damaged(cl, profiles, -1, "not UTF-8 text");
         }
         if (windows == 0 && first <= last) {
             // a range past the replay, or epoch seconds taken for milliseconds: say what the file covers
@@ -185,6 +188,51 @@ public final class ProfileCommand implements Callable<Integer> {
         }
         out.printf("%d window%s%n", windows, windows == 1 ? "" : "s");
         return 0;
+    }
+
+    /** Why {@code p} is not a window profile as the replay writes it, or null: each field there, of its type. */
+    static String notAProfile(JsonNode p) {
+        if (!p.isObject()) {
+            return "not a window profile (not a JSON object)";
+        }
+        for (String field : List.of("window_start", "window_end", "records", "sampling_rate", "max_error",
+                "key_group_counts", "top_keys")) {
+            if (!p.hasNonNull(field)) {
+                return "not a window profile (no '" + field + "')";
+            }
+        }
+        for (String field : List.of("window_start", "window_end", "records")) {
+            if (!p.get(field).canConvertToLong() || !p.get(field).isIntegralNumber()) {
+                return "'" + field + "' is not a whole number of at most 64 bits: " + p.get(field);
+            }
+        }
+        for (String field : List.of("sampling_rate", "max_error")) {
+            if (!p.get(field).isNumber()) {
+                return "'" + field + "' is not a number: " + p.get(field);
+            }
+        }
+        if (!p.get("key_group_counts").isContainerNode()) {
+            return "'key_group_counts' is neither an object nor an array";
+        }
+        if (!p.get("top_keys").isArray()) {
+            return "'top_keys' is not an array";
+        }
+        for (JsonNode k : p.get("top_keys")) {
+            for (String field : List.of("key", "key_group", "estimate", "lower", "upper")) {
+                if (!k.hasNonNull(field)) {
+                    return "a top key without '" + field + "'";
+                }
+            }
+            if (!k.get("key_group").canConvertToInt() || !k.get("key_group").isIntegralNumber()) {
+                return "a top key's 'key_group' is not a whole number: " + k.get("key_group");
+            }
+            for (String field : List.of("estimate", "lower", "upper")) {
+                if (!k.get(field).isNumber()) {
+                    return "a top key's '" + field + "' is not a number: " + k.get(field);
+                }
+            }
+        }
+        return null;
     }
 
     /** Prints one line naming the file and line (or only the file, for {@code line} < 0) and returns exit 1. */

@@ -123,6 +123,54 @@ class ProfileCommandTest {
     }
 
     /**
+     * A field of the wrong type is a damaged line (a window_start of "x" was read as 1970 and the window left out),
+     * and a damaged line after good ones prints none of them; numbers print alike in every locale (a German one gave
+     * "36,5 [30,0, 40,0]" and "1.234 records").
+     */
+    @Test
+    void fieldsOfTheWrongTypeAreDamagedLinesAndNumbersPrintAsInEveryLocale(@TempDir Path dir) throws Exception {
+        Path profiles = dir.resolve("profiles-predictive.jsonl");
+        String good = "{\"window_start\":0,\"window_end\":3600000,\"records\":1234,\"sampling_rate\":1,"
+                + "\"max_error\":0.5,\"key_group_counts\":{\"1\":1234},\"top_keys\":[{\"key\":\"A\","
+                + "\"key_group\":1,\"estimate\":36.5,\"lower\":30,\"upper\":40}]}";
+        for (String[] c : new String[][] {
+                {good.replace("\"window_start\":0", "\"window_start\":\"x\""), "'window_start' is not a whole number"},
+                {good.replace("\"max_error\":0.5", "\"max_error\":\"big\""), "'max_error' is not a number"},
+                {good.replace("\"top_keys\":[", "\"top_keys\":{\"a\":").replace("}]}", "}}}"),
+                    "'top_keys' is not an array"},
+                {good.replace("\"estimate\":36.5", "\"estimate\":\"36\""), "a top key's 'estimate' is not a number"}}) {
+            Files.writeString(profiles, good + "\n" + c[0] + "\n");
+            PrintStream stdout = System.out;
+            ByteArrayOutputStream printed = new ByteArrayOutputStream();
+            System.setOut(new PrintStream(printed, true, StandardCharsets.UTF_8));
+            CommandLine cl = KeyshiftCli.commandLine();
+            StringWriter err = new StringWriter();
+            cl.setErr(new PrintWriter(err));
+            try {
+                assertThat(cl.execute("profile", "--dir", dir.toString())).as(c[0]).isEqualTo(1);
+            } finally {
+                System.setOut(stdout);
+            }
+            assertThat(err.toString()).contains(profiles + " line 2: " + c[1]);
+            assertThat(printed.toString(StandardCharsets.UTF_8)).as("nothing printed before the damage").isEmpty();
+        }
+        Files.writeString(profiles, good + "\n");
+        java.util.Locale locale = java.util.Locale.getDefault();
+        PrintStream stdout = System.out;
+        ByteArrayOutputStream printed = new ByteArrayOutputStream();
+        System.setOut(new PrintStream(printed, true, StandardCharsets.UTF_8));
+        try {
+            java.util.Locale.setDefault(java.util.Locale.GERMANY);
+            assertThat(KeyshiftCli.commandLine().execute("profile", "--dir", dir.toString())).isZero();
+        } finally {
+            System.setOut(stdout);
+            java.util.Locale.setDefault(locale);
+        }
+        assertThat(printed.toString(StandardCharsets.UTF_8)).contains("1,234 records").contains("max error 0.5")
+                .contains("36.5 [30.0, 40.0]");
+    }
+
+    /**
      * A range in which no window starts (past the replay, or epoch seconds taken for milliseconds) is refused with the
      * range the profiles cover, exit 2; it printed "0 windows" and exited 0.
      */
