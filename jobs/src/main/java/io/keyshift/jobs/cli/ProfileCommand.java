@@ -83,7 +83,8 @@ public final class ProfileCommand implements Callable<Integer> {
         // first every line is checked and the windows in range found, so that a damaged line prints nothing and
         // only the forecasts of those windows are kept (a year of 1-minute windows holds millions of forecast rows)
         ObjectMapper json = new ObjectMapper();
-        List<JsonNode> selected = new java.util.ArrayList<>();
+        // the ends of the windows printed (read again to print: a long range is not held in memory)
+        java.util.Set<Long> ends = new java.util.HashSet<>();
         long first = Long.MAX_VALUE;
         long last = Long.MIN_VALUE;
         try (BufferedReader r = Files.newBufferedReader(profiles, StandardCharsets.UTF_8)) {
@@ -107,15 +108,13 @@ public final class ProfileCommand implements Callable<Integer> {
                 first = Math.min(first, start);
                 last = Math.max(last, start);
                 if (start >= lo && start < hi) {
-                    selected.add(p);
+                    ends.add(p.get("window_end").asLong());
                 }
             }
         } catch (java.nio.charset.CharacterCodingException e) {
             // the reader decodes ahead: the file, not the line
             return damaged(cl, profiles, -1, "not UTF-8 text");
         }
-        java.util.Set<Long> ends = new java.util.HashSet<>();
-        selected.forEach(p -> ends.add(p.get("window_end").asLong()));
         // the forecast made after window w for the next window, per key, for the windows printed
         Map<Long, Map<String, double[]>> forecasts = new HashMap<>();
         Path units = dir.resolve("forecast-units-" + strategy + ".csv");
@@ -157,27 +156,37 @@ public final class ProfileCommand implements Callable<Integer> {
         }
         PrintStream out = System.out;
         java.util.Locale root = java.util.Locale.ROOT;
-        int windows = selected.size();
-        for (JsonNode p : selected) {
-            long start = p.get("window_start").asLong();
-            long end = p.get("window_end").asLong();
-            // the rate as given (0.001 printed as 0.00 with two decimals); numbers as in every locale
-            out.printf(root, "%s .. %s  %,d records, sampling rate %s, max error %.1f, %d key groups with records%n",
-                    Instant.ofEpochMilli(start), Instant.ofEpochMilli(end), p.get("records").asLong(),
-                    java.math.BigDecimal.valueOf(p.get("sampling_rate").asDouble()).stripTrailingZeros()
-                            .toPlainString(), p.get("max_error").asDouble(),
-                    p.get("key_group_counts").size());
-            Map<String, double[]> next = forecasts.getOrDefault(end, Map.of());
-            int n = 0;
-            for (JsonNode k : p.get("top_keys")) {
-                if (n++ >= top) {
-                    break;
+        int windows = 0;
+        // the file checked above, read again: the same lines
+        try (BufferedReader r = Files.newBufferedReader(profiles, StandardCharsets.UTF_8)) {
+            for (String line = r.readLine(); line != null; line = r.readLine()) {
+                if (line.isBlank()) {
+                    continue;
                 }
-                double[] f = next.get(k.get("key").asText());
-                out.printf(root, "  %-40s key group %4d  %10.1f [%.1f, %.1f]%s%n", k.get("key").asText(),
-                        k.get("key_group").asInt(), k.get("estimate").asDouble(), k.get("lower").asDouble(),
-                        k.get("upper").asDouble(), f == null ? ""
-                                : String.format(root, "  next window forecast %.1f [%.1f, %.1f]", f[0], f[1], f[2]));
+                JsonNode p = json.readTree(line);
+                long start = p.get("window_start").asLong();
+                long end = p.get("window_end").asLong();
+                if (start < lo || start >= hi) {
+                    continue;
+                }
+                windows++;
+                // the rate as given (0.001 printed as 0.00 with two decimals); numbers as in every locale
+                out.printf(root, "%s .. %s  %,d records, sampling rate %s, max error %.1f, %d key groups with "
+                        + "records%n", Instant.ofEpochMilli(start), Instant.ofEpochMilli(end), p.get("records").asLong(),
+                        java.math.BigDecimal.valueOf(p.get("sampling_rate").asDouble()).stripTrailingZeros()
+                                .toPlainString(), p.get("max_error").asDouble(), p.get("key_group_counts").size());
+                Map<String, double[]> next = forecasts.getOrDefault(end, Map.of());
+                int n = 0;
+                for (JsonNode k : p.get("top_keys")) {
+                    if (n++ >= top) {
+                        break;
+                    }
+                    double[] f = next.get(k.get("key").asText());
+                    out.printf(root, "  %-40s key group %4d  %10.1f [%.1f, %.1f]%s%n", k.get("key").asText(),
+                            k.get("key_group").asInt(), k.get("estimate").asDouble(), k.get("lower").asDouble(),
+                            k.get("upper").asDouble(), f == null ? "" : String.format(root,
+                                    "  next window forecast %.1f [%.1f, %.1f]", f[0], f[1], f[2]));
+                }
             }
         }
         if (windows == 0 && first <= last) {
