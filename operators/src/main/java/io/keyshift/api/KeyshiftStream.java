@@ -356,12 +356,13 @@ public final class KeyshiftStream<T, K> {
      * Flink 2's asynchronous state) fails the job for good from the function's {@code open} (a
      * {@code SuppressRestartsException} whose cause is an UnsupportedOperationException).
      *
-     * @param stateHorizon how far back in event time the function's state reaches (at least 1 ms, at most 36,500
-     *                     days): its state never depends on records older than this, and its event-time timers fire
+     * @param stateHorizon how far back in event time the function's state reaches (a whole number of milliseconds,
+     *                     at least 1 ms, at most 36,500 days): its state never depends on records older than this, and its event-time timers fire
      *                     within it of what set them
      * @return the function's outputs (only the authoritative ones)
-     * @throws IllegalArgumentException for a horizon out of range, {@code keyshift.plan.split-threshold} above 0, or
-     *         {@code keyshift.privacy.key-secret} set
+     * @throws IllegalArgumentException for a horizon out of range or with a fraction of a millisecond,
+     *         {@code keyshift.plan.split-threshold} above 0, or {@code keyshift.privacy.key-secret} set
+     * @throws NullPointerException naming a null argument
      * @throws org.apache.flink.api.common.functions.InvalidTypesException if the output type cannot be extracted
      *         (give it with {@link #process(KeyedProcessFunction, Duration, TypeInformation)})
      * @throws IllegalStateException after another terminal call
@@ -391,11 +392,17 @@ public final class KeyshiftStream<T, K> {
                                      TypeInformation<R> outputType) {
         Objects.requireNonNull(function, "function");
         Objects.requireNonNull(outputType, "output type");
-        if (stateHorizon == null || stateHorizon.compareTo(Duration.ofMillis(1)) < 0) {
+        Objects.requireNonNull(stateHorizon, "state horizon");
+        if (stateHorizon.compareTo(Duration.ofMillis(1)) < 0) {
             // event time is in ms: a horizon under 1 ms would be 0, and the cleanup timer would set itself again at
             // its own time for ever
             throw new IllegalArgumentException("the state horizon of a keyed process function must be at least 1 ms, "
                     + "was " + stateHorizon);
+        }
+        if (stateHorizon.getNano() % 1_000_000 != 0) {
+            // event time is in ms: 1.5 ms ran as 1 ms (the options refuse fractions of a millisecond alike)
+            throw new IllegalArgumentException("the state horizon of a keyed process function must be a whole number "
+                    + "of milliseconds, was " + stateHorizon);
         }
         if (splitThreshold() > 0) {
             throw new IllegalArgumentException(PlanOptions.SPLIT_THRESHOLD.key() + " must be 0 for a keyed process "

@@ -19,7 +19,8 @@ public final class PlanOptions {
     public static final ConfigOption<Integer> HORIZON = ConfigOptions.key("keyshift.plan.horizon")
             .intType()
             .defaultValue(1)
-            .withDescription("Windows (1 .. 1000; keyshift.plan.lease-lead + this at most 100) of forecast load that "
+            .withDescription("Windows (1 .. 1000; keyshift.plan.lease-lead + the larger of this and "
+                    + "keyshift.scaling.horizon, which counts with scaling off too, at most 100) of forecast load that "
                     + "the planner balances, starting with the first "
                     + "window a new migration would own: the load of a unit is the mean forecast over them. "
                     + "Plans are remade every window, so 1 balances the window a move takes effect in.");

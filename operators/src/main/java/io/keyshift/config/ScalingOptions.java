@@ -26,7 +26,8 @@ public final class ScalingOptions {
     public static final ConfigOption<Integer> HORIZON = ConfigOptions.key("keyshift.scaling.horizon")
             .intType()
             .defaultValue(3)
-            .withDescription("Windows (1 .. 1000; keyshift.plan.lease-lead + this at most 100) of forecast load past "
+            .withDescription("Windows (1 .. 1000; keyshift.plan.lease-lead + the larger of this and "
+                    + "keyshift.plan.horizon at most 100, with scaling off too) of forecast load past "
                     + "the lease lead that a predictive scaling decision "
                     + "reads: it reads windows +1 .. +(lease lead + this). The forecaster forecasts lease lead + the "
                     + "larger of this and the planning horizon.");

@@ -1573,6 +1573,11 @@ class KeyshiftApiTest {
         // under a millisecond it would be 0 ms, whose cleanup timer sets itself again at its own time for ever
         assertThatThrownBy(() -> byId.process(new RateAlarm(), Duration.ofNanos(500_000)))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("at least 1 ms");
+        // event time is in ms: 1.999999 ms ran as 1 ms; the options refuse a fraction of a millisecond alike
+        assertThatThrownBy(() -> byId.process(new RateAlarm(), Duration.ofNanos(1_999_999)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("whole number of milliseconds");
+        assertThatThrownBy(() -> byId.process(new RateAlarm(), null)).isInstanceOf(NullPointerException.class)
+                .hasMessageContaining("state horizon");
     }
 
     /** An enum's hashCode is its identity hash: it differs between JVMs. */
