@@ -353,6 +353,33 @@ public final class KeyshiftJob implements Callable<Integer> {
     public static final String CONTROL_SOURCE_FILE = ".control-source";
 
     /**
+     * The copy in {@code --out} of the {@code --control} file a job started with, named this plus the file's
+     * compression suffix ({@code .gz}, ...) where it has one, so that it is read as the file is: Flink's rerun of main
+     * after a JobManager failover reads it where the file is gone (moved or rotated since the start).
+     */
+    public static final String CONTROL_COPY_FILE = ".control-copy";
+
+    /** Every name {@link #CONTROL_COPY_FILE} may have: bare, and with each suffix Flink's file source decompresses. */
+    public static List<String> controlCopyNames() {
+        List<String> names = new java.util.ArrayList<>();
+        names.add(CONTROL_COPY_FILE);
+        for (String suffix : org.apache.flink.connector.file.src.compression.StandardDeCompressors
+                .getCommonSuffixes()) {
+            names.add(CONTROL_COPY_FILE + "." + suffix);
+        }
+        return names;
+    }
+
+    /** The name of the copy of {@code controlFile}: with its compression suffix, if Flink decompresses it. */
+    static String controlCopyName(Path controlFile) {
+        String name = controlFile.getFileName().toString();
+        int dot = name.lastIndexOf('.');
+        String suffix = dot < 0 ? "" : name.substring(dot + 1);
+        return org.apache.flink.connector.file.src.compression.StandardDeCompressors.getCommonSuffixes()
+                .contains(suffix) ? CONTROL_COPY_FILE + "." + suffix : CONTROL_COPY_FILE;
+    }
+
+    /**
      * The file in {@code --out} that names the Kafka topics a job reads, {@code topic=NAME} and
      * {@code control-topic=NAME} (empty: none): a restored Kafka source keeps reading the partitions of the topic in
      * its savepoint and adds the partitions of a new {@code --kafka-topic} as newly found, from the earliest offset, so
@@ -553,13 +580,11 @@ public final class KeyshiftJob implements Callable<Integer> {
                     + " is not a directory on this machine, where the job's main runs (bin/keyshift submit's JVM, or "
                     + "the JobManager in application mode); the JobManager and every TaskManager must see it too");
         }
+        // a --control file that cannot be read is refused once a failover, which reads the copy kept at the start,
+        // is told apart (below)
+        boolean controlUnreadable = controlFile != null
+                && (!Files.isRegularFile(Path.of(controlFile)) || !Files.isReadable(Path.of(controlFile)));
         if (controlFile != null) {
-            Path c = Path.of(controlFile);
-            if (!Files.isRegularFile(c) || !Files.isReadable(c)) {
-                // read where the job is built: a missing file failed only after the input was sorted, unnamed
-                throw new ParameterException(cl, "--control: not a readable file on this machine, where the job's "
-                        + "main runs: " + c.toAbsolutePath());
-            }
             conf.set(io.keyshift.jobs.replay.Workload.CONTROL_FILE, controlFile);
         }
         if (controlDir != null) {
@@ -635,6 +660,26 @@ public final class KeyshiftJob implements Callable<Integer> {
         // checkpoint; without either, a new deployment under a reused id, and a job failed over before its first
         // checkpoint, sort their input aside and replace the copy only where it differs)
         boolean failover = markedBy(dir, fixedJobId) && markedRecovery(dir, recoveryPath) && continuing;
+        if (controlUnreadable) {
+            Path copy = null;
+            if (failover) {
+                for (String name : controlCopyNames()) {
+                    if (Files.isRegularFile(dir.resolve(name))) {
+                        copy = dir.resolve(name);
+                    }
+                }
+            }
+            if (copy == null) {
+                // read where the job is built: a missing file failed only after the input was sorted, unnamed
+                throw new ParameterException(cl, "--control: not a readable file on this machine, where the job's "
+                        + "main runs: " + Path.of(controlFile).toAbsolutePath());
+            }
+            // (moved or rotated since the job started it: an HA job failed to recover)
+            System.out.println("keyshift-job: recovering: --control " + controlFile + " cannot be read; reading "
+                    + "the copy kept when the job started, " + copy);
+            controlFile = copy.toString();
+            conf.set(io.keyshift.jobs.replay.Workload.CONTROL_FILE, controlFile);
+        }
         // the sorted copy a failover reads on in (null: none, damaged, or of an earlier format: sorted again)
         EventSpace kept = failover && in.present() && Files.exists(dir.resolve(".events.bin"))
                 ? readOnAfterFailover(dir) : null;
@@ -778,6 +823,15 @@ public final class KeyshiftJob implements Callable<Integer> {
             // not on a failover: the recovered job reads on in the file as its source read it, and a resume is
             // checked against that one (the file edited since was recorded, a resume with the original refused)
             if (controlDigest != null && !failover) {
+                try {
+                    for (String name : controlCopyNames()) {
+                        Files.deleteIfExists(dir.resolve(name));
+                    }
+                    Files.copy(Path.of(controlFile), dir.resolve(controlCopyName(Path.of(controlFile))));
+                } catch (java.io.IOException e) {
+                    System.err.println("keyshift-job: warning: could not keep a copy of the --control file in " + dir
+                            + " (" + e.getMessage() + "); a failover after the file is moved cannot read it");
+                }
                 try {
                     Files.writeString(dir.resolve(CONTROL_DIGEST_FILE), controlDigest + "\n");
                 } catch (java.io.IOException e) {

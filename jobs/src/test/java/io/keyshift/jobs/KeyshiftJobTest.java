@@ -510,6 +510,8 @@ class KeyshiftJobTest {
                 out.toString(), "-Dexecution.checkpointing.interval=1s"});
         assertThat(Files.readString(out.resolve(KeyshiftJob.CONTROL_DIGEST_FILE)).strip())
                 .isEqualTo(KeyshiftJob.controlFileDigest(control));
+        // and a copy of the file, which a failover reads where the file is gone
+        assertThat(out.resolve(KeyshiftJob.CONTROL_COPY_FILE)).hasSameBinaryContentAs(control);
         Files.writeString(control, "2026-01-05T00:00:00Z,freeze\n2026-01-06T00:00:00Z,sampling-rate,0.1\n");
         Path savepoint = Files.createDirectories(dir.resolve("savepoint"));
         String[] resume = {"--generator-records", "2000", "--control", control.toString(), "--out", out.toString(),
@@ -556,6 +558,17 @@ class KeyshiftJobTest {
                 // the job then fails on the empty savepoint directory, as Flink fails it
                 .satisfies(e -> assertThat(e).hasStackTraceContaining("_metadata"))
                 .satisfies(e -> assertThat(e.getMessage()).doesNotContain("is not the file"));
+        // the file moved away since the job started: the failover reads the copy kept in --out (it was refused as
+        // "not a readable file", and an HA job could not recover); without a copy it is refused
+        Path moved = Files.move(control, dir.resolve("steer.csv.moved"));
+        assertThatThrownBy(() -> KeyshiftJob.main(failover)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("--control: not a readable file");
+        // (kept compressed where the file was: read as the file source reads it)
+        Files.write(out.resolve(KeyshiftJob.CONTROL_COPY_FILE + ".gz"), gzip(Files.readAllBytes(moved)));
+        assertThatThrownBy(() -> KeyshiftJob.main(failover))
+                .satisfies(e -> assertThat(e).hasStackTraceContaining("_metadata"))
+                .satisfies(e -> assertThat(e.getMessage()).doesNotContain("not a readable file"));
+        Files.move(moved, control);
         // a restore from another savepoint is a restore: the changed file is refused
         Path later = Files.createDirectories(dir.resolve("savepoint-2"));
         String[] restore = failover.clone();
@@ -868,5 +881,13 @@ class KeyshiftJobTest {
                 .hasMessageContaining("execution.checkpointing.mode is AT_LEAST_ONCE")
                 .hasMessageContaining("only with EXACTLY_ONCE checkpoints");
         assertThat(dir.resolve("out")).doesNotExist();
+    }
+
+    private static byte[] gzip(byte[] bytes) throws java.io.IOException {
+        java.io.ByteArrayOutputStream b = new java.io.ByteArrayOutputStream();
+        try (java.util.zip.GZIPOutputStream z = new java.util.zip.GZIPOutputStream(b)) {
+            z.write(bytes);
+        }
+        return b.toByteArray();
     }
 }

@@ -124,6 +124,10 @@ public final class SubmitCommand implements Callable<Integer> {
                     writtenIfSubmitted.add(out.resolve(name));
                 }
             }
+            // the --control file's copy (not if an earlier job's is there: then it was replaced, not written anew)
+            if (KeyshiftJob.controlCopyNames().stream().noneMatch(n -> Files.exists(out.resolve(n)))) {
+                KeyshiftJob.controlCopyNames().forEach(n -> writtenIfSubmitted.add(out.resolve(n)));
+            }
         }
         try {
             jobId = JobSubmitter.submit(api.base(), j, KeyshiftJob.class.getName(), jobArgs, conf, savepoint,
