@@ -388,6 +388,13 @@ public final class KeyshiftJob implements Callable<Integer> {
     public static final String KAFKA_TOPICS_FILE = ".kafka-topics";
 
     /**
+     * The file in {@code --out} that names the input a job read, {@code generator <fingerprint>} or
+     * {@code file <fingerprint>} (of the events, hex): a restore that would continue another job's {@code --out}
+     * with other events (another generator's, or a file's where a generator's ran) is refused.
+     */
+    public static final String INPUT_FILE = ".input";
+
+    /**
      * Refuses a resume whose {@code --kafka-topic} or {@code --kafka-control-topic} is not the one the job it continues
      * read ({@code kept}: the {@value #KAFKA_TOPICS_FILE} it wrote). A restored Kafka source reads on in the
      * partitions of its savepoint and takes a new topic's partitions as newly found, from the earliest offset: the
@@ -811,7 +818,17 @@ public final class KeyshiftJob implements Callable<Integer> {
         // what a restore of this job is checked against, kept in --out once the job is submitted: by Flink's job
         // listener where main submits it, and where `bin/keyshift submit` takes the job graph out of execute() (no
         // listener runs there; submit removes the files again if the cluster does not take the job)
+        // what INPUT_FILE records once the input is known (a file or the generator; not Kafka)
+        String[] inputRecord = {null};
         Runnable keepForRestore = () -> {
+            if (inputRecord[0] != null && !failover) {
+                try {
+                    Files.writeString(dir.resolve(INPUT_FILE), inputRecord[0] + "\n");
+                } catch (java.io.IOException e) {
+                    System.err.println("keyshift-job: warning: could not keep the input's fingerprint in " + dir
+                            + " (" + e.getMessage() + "); a restore cannot check it");
+                }
+            }
             if (controlSource != null) {
                 try {
                     Files.writeString(controlSourceFile, controlSource + "\n");
@@ -909,6 +926,18 @@ public final class KeyshiftJob implements Callable<Integer> {
                 env.execute(jobName != null ? jobName : "keyshift [" + st.id() + "]");
                 return 0;
             }
+            // a restore continues the --out of the job it restores: one that holds another input's output is
+            // another job's (a file job's sorted copy, or another generator's events), whose results this one's
+            // would mix with; the kind of input is checked before anything is sorted, the events once they are known
+            String inputBefore = restoring && !failover && Files.isRegularFile(dir.resolve(INPUT_FILE))
+                    ? Files.readString(dir.resolve(INPUT_FILE)).strip() : null;
+            if (restoring && !failover) {
+                String kindBefore = inputBefore != null ? inputBefore.split(" ")[0]
+                        : !in.present() && Files.exists(dir.resolve(".events.bin")) ? "file" : null;
+                if (kindBefore != null && !kindBefore.equals(in.present() ? "file" : "generator")) {
+                    throw otherInput(cl, dir, kindBefore, restoredFrom);
+                }
+            }
             EventSpace space = null;
             boolean copy = in.present() && Files.exists(dir.resolve(".events.bin"));
             if (copy && failover) {
@@ -967,6 +996,14 @@ public final class KeyshiftJob implements Callable<Integer> {
             } else {
                 space = generated;
                 System.out.println("keyshift-job: " + gen.describe());
+            }
+            inputRecord[0] = (in.present() ? "file " : "generator ") + Long.toHexString(space.fingerprint());
+            if (inputBefore != null && !inputBefore.equals(inputRecord[0])) {
+                // the same kind of input, other events (a file job's sorted copy deleted, or another generator)
+                if (wroteSorted[0]) {
+                    Files.deleteIfExists(dir.resolve(".events.bin"));
+                }
+                throw otherInput(cl, dir, inputBefore, restoredFrom);
             }
             mark(dir, fixedJobId, recoveryPath);
             ReplayJob.build(env, space, st, conf, dir, sumField != null, rate, null, topics());
@@ -1030,6 +1067,18 @@ public final class KeyshiftJob implements Callable<Integer> {
      * this run created it), and the sorted input it wrote ({@code wroteSorted}), unless output beside it makes it an
      * earlier job's copy that a restored one reads on in.
      */
+    /** The refusal of a restore into the --out of a job that read {@code before} ({@link #INPUT_FILE}'s line). */
+    private ParameterException otherInput(CommandLine cl, Path dir, String before, String restoredFrom) {
+        boolean generatorBefore = before.startsWith("generator");
+        return new ParameterException(cl, "--out " + dir + " holds the output of a job that read "
+                + (generatorBefore ? "the generator" + (in.present() ? "" : " with other settings") : "an input file")
+                + ", and this job, restored from " + restoredFrom + ", reads "
+                + (in.present() ? "--input " + in.input() + (generatorBefore ? "" : " (other events)")
+                : "the generator" + (generatorBefore ? " with other settings" : ""))
+                + ": a restore continues the --out of the job it restores; give that job's --out and input options, "
+                + "or a new --out; no job was started");
+    }
+
     private static void removeUnsubmitted(Path dir, boolean started, boolean wroteSorted) {
         try {
             if (wroteSorted && heldOutput(dir, true, false) == null) {

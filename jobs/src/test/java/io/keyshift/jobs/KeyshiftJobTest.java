@@ -404,6 +404,38 @@ class KeyshiftJobTest {
                 .isEqualTo(io.keyshift.jobs.source.SortedEventFile.open(out.resolve(".events.bin")).fingerprint());
     }
 
+    /**
+     * A restore continues the --out of the job it restores: given the --out of a job of another input (another
+     * generator's events, or a file where a generator ran) it is refused before anything runs (it wrote its results
+     * beside that job's); the same input is let in.
+     */
+    @Test
+    void aRestoreIntoTheOutOfAJobOfAnotherInputIsRefused(@TempDir Path dir) throws Exception {
+        Path out = dir.resolve("out");
+        KeyshiftJob.main(new String[] {"--generator-records", "2000", "--out", out.toString(),
+            "-Dexecution.checkpointing.interval=1s"});
+        assertThat(Files.readString(out.resolve(KeyshiftJob.INPUT_FILE))).startsWith("generator ");
+        String recovery = "-Dexecution.state-recovery.path="
+                + Files.createDirectories(dir.resolve("savepoint")).toUri();
+        String interval = "-Dexecution.checkpointing.interval=1s";
+        // the same generator: let in (the job then fails on the empty savepoint directory, as Flink fails it)
+        assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--generator-records", "2000", "--out",
+                out.toString(), recovery, interval}))
+                .satisfies(e -> assertThat(e).hasStackTraceContaining("_metadata"))
+                .satisfies(e -> assertThat(e.getMessage()).doesNotContain("holds the output"));
+        assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--generator-records", "2000", "--generator-keys",
+                "77", "--out", out.toString(), recovery, interval})).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("holds the output of a job that read the generator with other settings");
+        Path csv = Files.writeString(dir.resolve("trips.csv"), "station,start\nA,2014-09-01 08:00:00\n");
+        assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--input", csv.toString(), "--key", "station",
+                "--time", "start", "--out", out.toString(), recovery, interval}))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("reads --input " + csv);
+        // the refused file job's sorted copy is not left behind (a rerun would take the --out for a file job's)
+        assertThat(out.resolve(".events.bin")).doesNotExist();
+        assertThat(Files.readString(out.resolve(KeyshiftJob.INPUT_FILE))).startsWith("generator ");
+    }
+
     /** Sorts a station,start CSV into {@code out}'s .events.bin and dead-letters.csv, as a job's main does. */
     /**
      * Two trips in {@code csv}, sorted into {@code out} as a job's main does, with {@code marker} as its HA marker; then
