@@ -262,7 +262,8 @@ public final class ForecastBench {
         double samplingRate = config.get(ProfilerOptions.SAMPLING_RATE);
         int season = seasons.stream().filter(x -> x >= 2).findFirst().orElse(0);
         double decay = io.keyshift.config.ForecastOptions.selectionDecay(config, season);
-        // MASE scale: the first season if any series spans it, else m = 1.
+        // MASE scale: the first season if any series spans it and its seasonal-naive error is not 0 (a log that
+        // repeats each day exactly), else m = 1, as the engine's own MASE falls back (LoadForecastEngine#mase).
         int m = season;
         double[] scale = new double[2];
         LoadForecastEngine probe = engine(decay, maxParallelism, topK, List.of(new ModelSpec(
@@ -270,7 +271,7 @@ public final class ForecastBench {
         if (m >= 2) {
             score(probe, profiles, horizon, m, scale);
         }
-        if (m < 2 || scale[1] == 0) {
+        if (m < 2 || scale[1] == 0 || scale[0] == 0) {
             m = 1;
             scale = new double[2];
             score(engine(decay, maxParallelism, topK, List.of(new ModelSpec(io.keyshift.forecast.ForecastModelKind.NAIVE, 0)),

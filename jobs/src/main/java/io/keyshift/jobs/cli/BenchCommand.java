@@ -178,7 +178,8 @@ public final class BenchCommand implements Callable<Integer> {
         for (String set : OVERRIDDEN) {
             if (flink.dynamic.containsKey(set)) {
                 throw new ParameterException(cl, "-D" + set + ": the bench sets it for every run (heap state, "
-                        + "watermarks every 50 ms, 128 key groups, its own capacity model)");
+                        + "watermarks every 50 ms, 128 key groups, its own capacity model, Flink SQL's two-phase "
+                        + "aggregation with mini-batch in UTC)");
             }
         }
         org.apache.flink.configuration.Configuration conf = benchConfig(
@@ -226,7 +227,10 @@ public final class BenchCommand implements Callable<Integer> {
             "pipeline.auto-watermark-interval", "pipeline.max-parallelism",
             io.keyshift.config.JobOptions.DEFAULT_MAX_PARALLELISM.key(),
             io.keyshift.jobs.workload.BenchOptions.SERVICE_TIME.key(),
-            io.keyshift.jobs.workload.BenchOptions.LATENCY_ID.key());
+            io.keyshift.jobs.workload.BenchOptions.LATENCY_ID.key(),
+            // the SQL contender's (SqlTwoPhase#build): the remedy the bench measures is two-phase with mini-batch
+            "table.exec.mini-batch.enabled", "table.exec.mini-batch.allow-latency", "table.exec.mini-batch.size",
+            "table.optimizer.agg-phase-strategy", "table.local-time-zone");
 
     /**
      * The bench's configuration from {@code loaded} (config.yaml with the {@code -D} options {@code dynamic}): the

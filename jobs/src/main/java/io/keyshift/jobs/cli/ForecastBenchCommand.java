@@ -178,17 +178,24 @@ public final class ForecastBenchCommand implements Callable<Integer> {
         }
     }
 
+    /** {@code v} with {@code decimals}, or "-" where it is undefined (NaN or infinite: as null in forecast.json). */
+    static String figure(double v, int decimals) {
+        return Double.isFinite(v) ? String.format(java.util.Locale.ROOT, "%." + decimals + "f", v) : "-";
+    }
+
     private static void print(ObjectNode json) {
         System.out.printf("%-34s %8s %8s%n", "model (horizon 1)", "MASE", "sMAPE");
         for (Entry<String, com.fasterxml.jackson.databind.JsonNode> e : json.get("models").properties()) {
-            System.out.printf("%-34s %8.3f %8.3f%n", e.getKey(), e.getValue().get("mase").asDouble(),
-                    e.getValue().get("smape").asDouble());
+            System.out.printf("%-34s %8s %8s%n", e.getKey(), figure(e.getValue().get("mase").asDouble(), 3),
+                    figure(e.getValue().get("smape").asDouble(), 3));
         }
-        System.out.printf("%-34s %8.3f %8.3f%n", "auto", json.at("/auto/mase").asDouble(), json.at("/auto/smape").asDouble());
-        System.out.printf("MASE season m=%d; heavy-hitter recall (top 20) %.3f (load-weighted %.3f); %.2f ms per "
-                        + "window for %d series; %,d state bytes; 10k series: %.1f ms per window (median %.1f, max %.1f)%n",
-                json.get("mase_season").asInt(), json.get("heavy_hitter_recall").asDouble(),
-                json.get("heavy_hitter_load_recall").asDouble(),
+        System.out.printf("%-34s %8s %8s%n", "auto", figure(json.at("/auto/mase").asDouble(), 3),
+                figure(json.at("/auto/smape").asDouble(), 3));
+        System.out.printf(java.util.Locale.ROOT, "MASE season m=%d; heavy-hitter recall (top 20) %s (load-weighted %s); "
+                        + "%.2f ms per window for %d series; %,d state bytes; 10k series: %.1f ms per window (median "
+                        + "%.1f, max %.1f)%n",
+                json.get("mase_season").asInt(), figure(json.get("heavy_hitter_recall").asDouble(), 3),
+                figure(json.get("heavy_hitter_load_recall").asDouble(), 3),
                 json.get("ms_per_window").asDouble(), json.get("series").asInt(), json.get("state_bytes").asLong(),
                 json.at("/scaling/ms_per_window").asDouble(), json.at("/scaling/ms_per_window_median").asDouble(),
                 json.at("/scaling/ms_per_window_max").asDouble());

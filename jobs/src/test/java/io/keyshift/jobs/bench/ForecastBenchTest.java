@@ -23,13 +23,18 @@ class ForecastBenchTest {
 
     /** Two keys, period-6 pattern plus noise, for 120 windows. */
     private static List<WindowProfile> profiles(TreeMap<Long, Map<String, Long>> truth) {
+        return profiles(truth, 1);
+    }
+
+    /** As {@link #profiles(TreeMap)}, the noise scaled by {@code noise} (0: the pattern repeats exactly). */
+    private static List<WindowProfile> profiles(TreeMap<Long, Map<String, Long>> truth, double noise) {
         Random r = new Random(9);
         double[] pattern = {50, 80, 120, 90, 40, 20};
         List<WindowProfile> out = new ArrayList<>();
         for (int w = 0; w < 120; w++) {
             WindowProfile p = WindowProfile.empty(w * W, (w + 1) * W, 16, 1.0);
-            long a = Math.round(pattern[w % 6] + r.nextGaussian() * 5);
-            long b = Math.round(30 + r.nextGaussian() * 3);
+            long a = Math.round(pattern[w % 6] + r.nextGaussian() * 5 * noise);
+            long b = Math.round(30 + r.nextGaussian() * 3 * noise);
             p.hotKeys = new String[] {"a", "b"};
             p.hotKeyGroups = new int[] {org.apache.flink.runtime.state.KeyGroupRangeAssignment.assignToKeyGroup("a", 16),
                 org.apache.flink.runtime.state.KeyGroupRangeAssignment.assignToKeyGroup("b", 16)};
@@ -63,6 +68,24 @@ class ForecastBenchTest {
         assertThat(json.at("/models/naive/mase").requireNonNull().asDouble()).isGreaterThan(1.0);
         assertThat(json.get("heavy_hitter_recall").asDouble()).isNaN();
         assertThat(json.at("/scaling/series").requireNonNull().asInt()).isEqualTo(10_000);
+    }
+
+    /**
+     * A load that repeats each season exactly has a seasonal-naive error of 0: MASE then scales by the one-step naive
+     * error (m = 1), as the engine's own MASE does; it was NaN for every model.
+     */
+    @Test
+    void aSeasonThatRepeatsExactlyFallsBackToTheOneStepScale() {
+        TreeMap<Long, Map<String, Long>> truth = new TreeMap<>();
+        List<WindowProfile> profiles = profiles(truth, 0);
+        Configuration conf = new Configuration();
+        conf.set(PipelineOptions.MAX_PARALLELISM, 16);
+        var json = ForecastBench.run(profiles, truth, conf, List.of(6), 2);
+        assertThat(json.get("mase_season").asInt()).isEqualTo(1);
+        String sn = new ModelSpec(ForecastModelKind.SEASONAL_NAIVE, 6).name();
+        // seasonal naive is exact here (after its first season): far below the naive forecast's scale
+        assertThat(json.at("/models/" + sn.replace("/", "~1") + "/mase").asDouble()).isFinite().isLessThan(0.5);
+        assertThat(json.at("/models/naive/mase").asDouble()).isCloseTo(1.0, within(0.05));
     }
 
     @Test

@@ -978,6 +978,14 @@ class UserMistakesTest {
                 dir.resolve("b").toString(), "--config", conf());
         assertThat(backend.exit()).as(backend.err()).isEqualTo(2);
         assertThat(backend.err()).contains("-Dstate.backend.type: the bench sets it for every run");
+        // ... and the SQL contender's own options (its two-phase plan with mini-batch set them over the user's)
+        CliRun onePhase = run("bench", "-Dtable.optimizer.agg-phase-strategy=ONE_PHASE", "--records", "1000", "--out",
+                dir.resolve("b1").toString(), "--config", conf());
+        assertThat(onePhase.exit()).as(onePhase.err()).isEqualTo(2);
+        assertThat(onePhase.err()).contains("-Dtable.optimizer.agg-phase-strategy: the bench sets it");
+        // forecast-bench prints an undefined figure as "-", as forecast.json holds null (it printed NaN)
+        assertThat(ForecastBenchCommand.figure(Double.NaN, 3)).isEqualTo("-");
+        assertThat(ForecastBenchCommand.figure(0.8125, 3)).isEqualTo("0.813");
         CliRun repeats = run("plan-bench", "--control-path", "--repeats", "5", "--out", dir.resolve("pb").toString());
         assertThat(repeats.exit()).as(repeats.err()).isEqualTo(2);
         assertThat(repeats.err()).contains("--repeats does not apply with --control-path");
