@@ -58,6 +58,9 @@ public final class KeyshiftCli implements java.util.concurrent.Callable<Integer>
         // descriptions are written in lines of up to about 110 characters, examples among them: picocli's default
         // width of 80 broke them mid-path (a terminal narrower than this wraps them softly, so they still copy whole)
         cl.setUsageHelpWidth(USAGE_WIDTH);
+        // arguments are taken as typed: a key that begins with '@' (control pin @home, pseudonym @home) was read as
+        // picocli's argument file, or "@@" as an escaped '@'
+        cl.setExpandAtFiles(false);
         return cl;
     }
 

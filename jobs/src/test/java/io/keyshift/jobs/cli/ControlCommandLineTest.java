@@ -46,6 +46,19 @@ class ControlCommandLineTest {
         assertThat(Files.readAllLines(file)).containsExactly("now,pin,Market at 4th");
     }
 
+    /**
+     * A key that begins with '@' is written as typed: picocli read "@@home" as an escaped "@home", and "@VERSION" as
+     * the contents of a file VERSION in the working directory.
+     */
+    @Test
+    void aKeyThatBeginsWithAnAtSignIsWrittenAsTyped(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("control.csv");
+        Path named = Files.writeString(dir.resolve("VERSION"), "1.2\n");
+        assertThat(run(new StringWriter(), "control", "--file", file.toString(), "pin", "@@home")).isZero();
+        assertThat(run(new StringWriter(), "control", "--file", file.toString(), "pin", "@" + named)).isZero();
+        assertThat(Files.readAllLines(file)).containsExactly("now,pin,@@home", "now,pin,@" + named);
+    }
+
     /** --at is one time: "now,pin" made "--at 'now,pin' freeze" a pin of a key named "freeze", exit 0. */
     @Test
     void anAtThatIsNotOneTimeIsRefused(@TempDir Path dir) throws Exception {
