@@ -30,7 +30,9 @@ import java.util.Map;
  * side replaces the earlier (window firings) or adds to it (a function's outputs). A window that one side fired once
  * and the other again (late), whose last firings differ while its first (on-time) firings agree, matches: a late
  * record that one owner took within the allowed lateness and the other, its watermark past that, dropped (each judges
- * by its own watermark; the results that count are one owner's). Where both fired late, their last firings decide.
+ * by its own watermark; the results that count are one owner's). Generally, where the sides fired a different number
+ * of times, their last firing in common decides (the k-th of each, k the fewer firings, up to
+ * {@link #FIRINGS_KEPT}); where they fired equally often, their last firings decide.
  * State: one small entry per pending (key, window), cleared by its timer. Metrics
  * {@code keyshiftValidationMatches/Mismatches}.
  */
@@ -41,6 +43,9 @@ public final class ShadowValidator extends KeyedProcessFunction<String, ResultCh
     }
 
     private static final long serialVersionUID = 1L;
+
+    /** Firings per side and window whose results are kept for the comparison of the last firing in common. */
+    static final int FIRINGS_KEPT = 16;
 
     private transient MapState<String, Pending> pending;
     private transient Counter matches;
@@ -93,6 +98,14 @@ public final class ShadowValidator extends KeyedProcessFunction<String, ResultCh
         /** A window's firings per side (0 in older state). */
         public int primaryFirings;
         public int shadowFirings;
+        /**
+         * Each firing's checksum and result count per side, the first {@link #FIRINGS_KEPT} (null in older state,
+         * and for a function's outputs, which add up instead of firing).
+         */
+        public long[] primaryFiringChecksums;
+        public int[] primaryFiringResults;
+        public long[] shadowFiringChecksums;
+        public int[] shadowFiringResults;
 
         public Pending() {}
     }
@@ -132,8 +145,16 @@ public final class ShadowValidator extends KeyedProcessFunction<String, ResultCh
             // other past it, so that only one side fires late (see onTimer)
             if (c.shadow) {
                 p.shadowFirings++;
+                if (p.shadowFirings <= FIRINGS_KEPT) {
+                    p.shadowFiringChecksums = kept(p.shadowFiringChecksums, p.shadowFirings, c.checksum);
+                    p.shadowFiringResults = kept(p.shadowFiringResults, p.shadowFirings, c.results);
+                }
             } else {
                 p.primaryFirings++;
+                if (p.primaryFirings <= FIRINGS_KEPT) {
+                    p.primaryFiringChecksums = kept(p.primaryFiringChecksums, p.primaryFirings, c.checksum);
+                    p.primaryFiringResults = kept(p.primaryFiringResults, p.primaryFirings, c.results);
+                }
             }
             if (c.shadow && !p.hasShadow) {
                 p.shadowFirstKept = true;
@@ -143,6 +164,15 @@ public final class ShadowValidator extends KeyedProcessFunction<String, ResultCh
                 p.primaryFirstKept = true;
                 p.primaryFirstChecksum = c.checksum;
                 p.primaryFirstResults = c.results;
+            }
+        } else {
+            // more of the current firing (a firing's results may come as several checks): its kept entry too
+            int n = c.shadow ? p.shadowFirings : p.primaryFirings;
+            long[] sums = c.shadow ? p.shadowFiringChecksums : p.primaryFiringChecksums;
+            int[] counts = c.shadow ? p.shadowFiringResults : p.primaryFiringResults;
+            if (n >= 1 && sums != null && n <= sums.length) {
+                sums[n - 1] += c.checksum;
+                counts[n - 1] += c.results;
             }
         }
         if (c.shadow) {
@@ -157,6 +187,21 @@ public final class ShadowValidator extends KeyedProcessFunction<String, ResultCh
             p.hasPrimary = true;
         }
         pending.put(id, p);
+    }
+
+    /** {@code values} with its {@code n}-th entry (1-based) set to {@code v}, grown as needed. */
+    private static long[] kept(long[] values, int n, long v) {
+        long[] a = values == null ? new long[Math.min(4, FIRINGS_KEPT)]
+                : values.length < n ? java.util.Arrays.copyOf(values, Math.min(FIRINGS_KEPT, 2 * values.length)) : values;
+        a[n - 1] = v;
+        return a;
+    }
+
+    private static int[] kept(int[] values, int n, int v) {
+        int[] a = values == null ? new int[Math.min(4, FIRINGS_KEPT)]
+                : values.length < n ? java.util.Arrays.copyOf(values, Math.min(FIRINGS_KEPT, 2 * values.length)) : values;
+        a[n - 1] = v;
+        return a;
     }
 
     @Override
@@ -182,9 +227,23 @@ public final class ShadowValidator extends KeyedProcessFunction<String, ResultCh
             } else {
                 outcome = p.primaryChecksum == p.shadowChecksum && p.primaryResults == p.shadowResults
                         ? ValidationOutcome.MATCH : ValidationOutcome.MISMATCH;
-                // only where one side fired once and the other again: both fired late and disagree is a mismatch
-                boolean oneSideLate = p.primaryFirings == 1 && p.shadowFirings > 1
-                        || p.shadowFirings == 1 && p.primaryFirings > 1;
+                // where the sides fired a different number of times: their last firing in common decides (a late
+                // record one owner fired the window for and the other, its watermark past it, dropped); where they
+                // fired equally often and disagree, a mismatch
+                int common = Math.min(p.primaryFirings, p.shadowFirings);
+                if (outcome == ValidationOutcome.MISMATCH && p.primaryFirings != p.shadowFirings && common >= 1
+                        && p.primaryFiringChecksums != null && p.shadowFiringChecksums != null
+                        && common <= p.primaryFiringChecksums.length && common <= p.shadowFiringChecksums.length) {
+                    p.primaryChecksum = p.primaryFiringChecksums[common - 1];
+                    p.primaryResults = p.primaryFiringResults[common - 1];
+                    p.shadowChecksum = p.shadowFiringChecksums[common - 1];
+                    p.shadowResults = p.shadowFiringResults[common - 1];
+                    outcome = p.primaryChecksum == p.shadowChecksum && p.primaryResults == p.shadowResults
+                            ? ValidationOutcome.MATCH : ValidationOutcome.MISMATCH;
+                }
+                // (state from before the firings were kept: one side fired once and the other again)
+                boolean oneSideLate = p.primaryFiringChecksums == null && (p.primaryFirings == 1 && p.shadowFirings > 1
+                        || p.shadowFirings == 1 && p.primaryFirings > 1);
                 if (outcome == ValidationOutcome.MISMATCH && oneSideLate && p.primaryFirstKept && p.shadowFirstKept
                         && p.primaryFirstChecksum == p.shadowFirstChecksum
                         && p.primaryFirstResults == p.shadowFirstResults) {

@@ -311,9 +311,26 @@ class ShadowValidatorTest {
             h.processElement(check("u", 0, 1000, true, 9, "u=5"), 999);
             h.processElement(check("u", 0, 1000, false, 5, "u=6"), 1200);
             h.processElement(check("u", 0, 1000, true, 9, "u=7"), 1200);
+            // both fired late, the old owner once more (a second late record that the new owner, its watermark
+            // past the lateness, dropped): their last firing in common decides (it was a mismatch)
+            h.processElement(check("t", 0, 1000, false, 5, "t=5"), 999);
+            h.processElement(check("t", 0, 1000, true, 9, "t=5"), 999);
+            h.processElement(check("t", 0, 1000, false, 5, "t=6"), 1100);
+            h.processElement(check("t", 0, 1000, true, 9, "t=6"), 1100);
+            h.processElement(check("t", 0, 1000, false, 5, "t=7"), 1200);
+            // ... and where that one differs, a mismatch
+            h.processElement(check("s", 0, 1000, false, 5, "s=5"), 999);
+            h.processElement(check("s", 0, 1000, true, 9, "s=5"), 999);
+            h.processElement(check("s", 0, 1000, false, 5, "s=6"), 1100);
+            h.processElement(check("s", 0, 1000, true, 9, "s=9"), 1100);
+            h.processElement(check("s", 0, 1000, false, 5, "s=7"), 1200);
             h.processWatermark(3000);
             List<ValidationReport> reports = h.extractOutputValues();
             assertThat(only(reports, "u").getOutcome()).isEqualTo(ValidationOutcome.MISMATCH);
+            ValidationReport t = only(reports, "t");
+            assertThat(t.getOutcome()).isEqualTo(ValidationOutcome.MATCH);
+            assertThat(t.getPrimaryChecksum()).isEqualTo(firing("t=6")).isEqualTo(t.getShadowChecksum());
+            assertThat(only(reports, "s").getOutcome()).isEqualTo(ValidationOutcome.MISMATCH);
             ValidationReport w = only(reports, "w");
             assertThat(w.getOutcome()).isEqualTo(ValidationOutcome.MATCH);
             assertThat(w.getShadowChecksum()).isEqualTo(firing("w=5"));
