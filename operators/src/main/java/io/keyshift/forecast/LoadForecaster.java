@@ -385,8 +385,9 @@ public class LoadForecaster extends AbstractStreamOperator<LoadForecast>
             // commands in time order (stable: same time, arrival order) up to the window's end; one of "now" holds
             // from this window on, after the timed ones due here
             long due = p.windowEnd - 1;
-            pendingZ.sort(java.util.Comparator.comparingLong(
-                    c -> c.at() == io.keyshift.control.ControlCommand.NOW ? due : c.at()));
+            pendingZ.sort(java.util.Comparator.<io.keyshift.control.ControlCommand>comparingLong(
+                    c -> c.at() == io.keyshift.control.ControlCommand.NOW ? due : c.at())
+                    .thenComparing(c -> c.at() == io.keyshift.control.ControlCommand.NOW));
             while (!pendingZ.isEmpty() && pendingZ.get(0).at() < p.windowEnd) {
                 anomalyZ = pendingZ.remove(0).anomalyZ();
                 commandZ = true;

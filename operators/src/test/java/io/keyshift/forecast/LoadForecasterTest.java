@@ -264,6 +264,27 @@ class LoadForecasterTest {
     }
 
     /**
+     * A "now" anomaly-z comes after a timed one due at the same window, also where the timed one arrived later, as the
+     * planner orders them (ControlState): the forecaster took whichever arrived last, and forecast under another z
+     * than the plan reported.
+     */
+    @org.junit.jupiter.api.Test
+    void aNowAnomalyZComesAfterATimedOneDueAtTheSameWindow() throws Exception {
+        List<WindowProfile> ps = profiles(40);
+        double configured = ForecasterKeyedStateTest.SETTINGS.anomalyZ();
+        try (var h = twoInput(false)) {
+            h.open();
+            h.processElement2("now,anomaly-z,1", 0);
+            h.processElement2(java.time.Instant.ofEpochMilli(ps.get(0).windowEnd - 1) + ",anomaly-z," + configured, 0);
+            for (WindowProfile p : ps) {
+                h.processElement1(p, p.windowEnd - 1);
+            }
+            h.processWatermark2(new Watermark(Long.MAX_VALUE));
+            assertThat(forecasts(h)).isEqualTo(reference(ps, Long.MIN_VALUE)).isNotEqualTo(reference(ps, Long.MAX_VALUE));
+        }
+    }
+
+    /**
      * A job that checkpointed with profiles waiting for its control input and restarts without one observes them
      * first, in order; while they waited, time still advanced up to just before the first of them.
      */
