@@ -215,7 +215,9 @@ public final class Workload {
                     new org.apache.flink.connector.file.src.reader.TextLineInputFormat(),
                     new org.apache.flink.core.fs.Path(controlPath.toUri()))
                     .setFileEnumerator(() -> new org.apache.flink.connector.file.src.enumerate
-                            .NonSplittingRecursiveEnumerator(controlFilter));
+                            .NonSplittingRecursiveEnumerator(controlFilter))
+                    // in arrival order, one listing's files by name (Flink's default assigner is last in, first out)
+                    .setSplitAssigner(NameOrderSplitAssigner.provider());
             if (controlDir != null) {
                 source.monitorContinuously(config.get(CONTROL_DIRECTORY_INTERVAL));
             }
