@@ -60,6 +60,16 @@ public final class InspectSavepointCommand implements Callable<Integer> {
         Duration w = FlinkOptions.window(cl, "--window", window == null ? "1h" : window);
         // a failure ends as every command's does: one line with the root cause (KeyshiftCli), the trace in a file
         String p = FlinkOptions.savepoint(cl, "PATH", path);
+        try {
+            org.apache.flink.state.api.runtime.SavepointLoader.loadSavepointMetadata(p);
+        } catch (java.io.IOException | RuntimeException e) {
+            // a _metadata cut short (a copy interrupted, a savepoint still being written) failed in Flink's reader
+            // with "EOFException: null"
+            throw new ParameterException(cl, "PATH: " + p + " is not a readable Flink savepoint or checkpoint: "
+                    + (e instanceof java.io.EOFException || e.getMessage() == null
+                    ? "its metadata ends early (a copy cut short, or a savepoint still being written)"
+                    : e.getMessage()));
+        }
         ObjectNode r;
         try {
             r = inspect(p, settings(cl, w));

@@ -61,6 +61,9 @@ public final class KeyshiftCli implements java.util.concurrent.Callable<Integer>
         // arguments are taken as typed: a key that begins with '@' (control pin @home, pseudonym @home) was read as
         // picocli's argument file, or "@@" as an escaped '@'
         cl.setExpandAtFiles(false);
+        // numbers print the same in every locale (the report's table, inspect-savepoint, bootstrap, the benches):
+        // a German locale printed "1,128" for 1.128 and "1.234.567 records" beside figures formatted in Locale.ROOT
+        java.util.Locale.setDefault(java.util.Locale.Category.FORMAT, java.util.Locale.ROOT);
         return cl;
     }
 

@@ -355,6 +355,13 @@ class UserMistakesTest {
         CliRun i = run("inspect-savepoint", empty.toString(), "--config", conf());
         assertThat(i.exit()).as(i.err()).isEqualTo(2);
         assertThat(i.err()).contains("is not a Flink savepoint or checkpoint").doesNotContain("EOFException");
+        // metadata cut short after Flink's magic number: one line naming it (it was "EOFException: null", exit 1)
+        Path cutShort = Files.createDirectories(dir.resolve("cut-savepoint"));
+        Files.write(cutShort.resolve("_metadata"), new byte[] {0x49, 0x60, 0x67, 0x2d, 0, 0});
+        CliRun truncated = run("inspect-savepoint", cutShort.toString(), "--config", conf());
+        assertThat(truncated.exit()).as(truncated.err()).isEqualTo(2);
+        assertThat(truncated.err()).contains("is not a readable Flink savepoint or checkpoint")
+                .contains("metadata ends early").doesNotContain("EOFException").hasLineCount(1);
         // a path that does not exist, a directory without metadata, and the same with bootstrap --onto: exit 2,
         // before any input is read (inspect-savepoint ended with exit 1 and Flink's words)
         CliRun missing = run("inspect-savepoint", dir.resolve("no-such-savepoint").toString(), "--config", conf());
@@ -1008,5 +1015,24 @@ class UserMistakesTest {
         assertThat(r.exit()).as(r.err()).isEqualTo(2);
         assertThat(r.err()).contains("--windows-per-checkpoint");
         assertThat(out.resolve("control-path-bench.json")).hasContent("{}");
+    }
+
+    /**
+     * The command line's numbers print the same in every locale: under a German one the report's table, inspect-savepoint
+     * and bootstrap printed "1,128" for 1.128 and "1.234.567" for 1,234,567, beside figures formatted in Locale.ROOT.
+     */
+    @Test
+    void numbersPrintTheSameInEveryLocale() {
+        java.util.Locale before = java.util.Locale.getDefault();
+        java.util.Locale formatBefore = java.util.Locale.getDefault(java.util.Locale.Category.FORMAT);
+        try {
+            java.util.Locale.setDefault(java.util.Locale.GERMANY);
+            assertThat(String.format("%.3f", 1.128)).isEqualTo("1,128");
+            KeyshiftCli.commandLine();
+            assertThat(String.format("%.3f %,d", 1.128, 1_234_567)).isEqualTo("1.128 1,234,567");
+        } finally {
+            java.util.Locale.setDefault(before);
+            java.util.Locale.setDefault(java.util.Locale.Category.FORMAT, formatBefore);
+        }
     }
 }
