@@ -12,16 +12,18 @@ public final class ProfilerOptions {
             .defaultValue(1024)
             .withDescription("Maximum map size of the DataSketches frequent-items sketch per sampler subtask and "
                     + "window (a power of 2, 8 .. 2^26). It keeps up to 0.75 x this many keys in about 18 bytes each "
-                    + "plus the keys; every count estimate is within 3.5 / size x the window's records.");
+                    + "plus the keys; at sampling rate 1 every count estimate is within 3.5 / size x the window's "
+                    + "records at each router subtask (up to about twice that for a window open across a rescale).");
 
     public static final ConfigOption<Double> SAMPLING_RATE = ConfigOptions.key("keyshift.profiler.sampling-rate")
             .doubleType()
             .defaultValue(1.0)
             .withDescription("Probability in (0, 1] that a record of a key not yet held is sampled (1.0 = every "
                     + "record goes to the heavy-hitter sketch). Below 1 the sampler uses sample and hold (Estan and "
-                    + "Varghese 2002): a sampled key is counted exactly from then on and the largest stay held into "
-                    + "the next window; a key first sampled within a window is undercounted by about "
-                    + "(1 - rate) / rate records. Key-group counts always count every record (but a late one of a window already closed).");
+                    + "Varghese 2002): a sampled key is counted exactly from then on (while the hold has room; beyond "
+                    + "it, estimated from the sample) and the largest stay held into the next window; a key first "
+                    + "sampled within a window is undercounted by about (1 - rate) / rate records at each router "
+                    + "subtask that took it in. Key-group counts always count every record (but a late one of a window already closed).");
 
     public static final ConfigOption<Integer> TOP_K = ConfigOptions.key("keyshift.profiler.top-k")
             .intType()

@@ -6,12 +6,13 @@ package io.keyshift.profiler;
  * {@link KeySampler}).
  *
  * <p>Heavy hitters are sorted by estimate, descending, ties by key; the five arrays have equal length. They are the
- * merged sketch's largest entries, at most a few times the profiler's top-k: a key not listed may still have more
- * records than {@code maxError}. At rate 1, {@code maxError} is the merged sketch's error plus every subtask's (each
+ * subtasks' largest entries summed, at most a few times the profiler's top-k: a key not listed may still have more
+ * records than {@code maxError}. At rate 1, {@code maxError} is the sum of every subtask's error (each
  * subtask's estimates are within 3.5 / sketch size × its records), and the bounds hold the true count: the lower
  * bound takes off the errors of the subtasks that listed the key, the upper bound adds those of the subtasks that did
  * not (a key one subtask purged may still have had records there), as DataSketches' merge bounds do. With sampling rate r < 1 a key held from the window's start is exact, a key first sampled within
- * the window is short by about {@code (1 - r) / r} records (standard deviation {@code sqrt(1 - r) / r}), and a key counted in the sampler's
+ * the window is short by about {@code (1 - r) / r} records at each router subtask that took it in so (standard deviation {@code sqrt(1 - r) / r} each; the
+ * profile sums the subtasks'), and a key counted in the sampler's
  * overflow sketch about {@code sqrt(count * (1 - r) / r)}. Flink POJO (arrays, no collections), so no Kryo.
  */
 public class WindowProfile {
