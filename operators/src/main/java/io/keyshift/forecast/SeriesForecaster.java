@@ -27,7 +27,9 @@ import java.util.List;
  * origins, not a few.
  *
  * <p>Prediction interval at horizon h: {@code forecast(h) ± z * sd * sqrt(h)}, sd = the chosen model's decayed
- * root-mean-square one-step error (a random-walk approximation of the h-step error, FPP3 §5.5), clamped at 0.
+ * root-mean-square one-step error, clamped at 0: the naive method's h-step width (FPP3 §5.5, Table 5.2), used for
+ * every model as a conservative approximation (seasonal naive's exact width grows as sqrt(floor((h - 1) / m) + 1),
+ * SES's as sqrt(1 + alpha^2 (h - 1)), FPP3 §8.7: narrower; keyshift reads the bounds of step 1, where all agree).
  * Before any error is known, sd = sqrt(max(1, forecast)) (Poisson). Anomaly: an actual further than
  * {@code anomalyZ * sd} from the previous one-step forecast.
  *
