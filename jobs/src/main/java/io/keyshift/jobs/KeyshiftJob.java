@@ -336,6 +336,13 @@ public final class KeyshiftJob implements Callable<Integer> {
             return "execution.checkpointing.mode is " + mode + " (config.yaml or -D): the job's results are exactly "
                     + "once (none missing, none twice, also after a restore) only with EXACTLY_ONCE checkpoints";
         }
+        if (!conf.get(org.apache.flink.configuration.CheckpointingOptions.ENABLE_CHECKPOINTS_AFTER_TASKS_FINISH)) {
+            // a finite input's last windows fire at its end: without a final checkpoint their Kafka transaction is
+            // never committed (the broker aborts it) and the file sinks keep their last files in progress
+            return "execution.checkpointing.checkpoints-after-tasks-finish is false (config.yaml or -D): the results "
+                    + "of a finite input's last windows are committed by the checkpoint after its end, which this "
+                    + "turns off (they would be lost)";
+        }
         return null;
     }
 
@@ -811,7 +818,11 @@ public final class KeyshiftJob implements Callable<Integer> {
         // restore the user asks for is checked as a new job is (a misspelled topic restarted the job for ever; at a
         // parallelism above the partitions with --kafka-idleness 0 it stalled without a word)
         if (!ownDirectory || restoring && !failover) {
-            kafka.checkTopicsExist(cl, System.err, env.getParallelism());
+            // a scaling decision rescales the source too, up to the scaling bound (0: the max parallelism)
+            boolean scaled = conf.get(io.keyshift.config.ScalingOptions.CAPACITY) > 0;
+            int scalingMax = conf.get(io.keyshift.config.ScalingOptions.MAX_PARALLELISM);
+            kafka.checkTopicsExist(cl, System.err, !scaled ? env.getParallelism()
+                    : Math.max(env.getParallelism(), scalingMax > 0 ? scalingMax : env.getMaxParallelism()), scaled);
         }
         Files.createDirectories(dir);
         boolean[] submitted = {false};

@@ -912,6 +912,12 @@ class KeyshiftJobTest {
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("execution.checkpointing.mode is AT_LEAST_ONCE")
                 .hasMessageContaining("only with EXACTLY_ONCE checkpoints");
+        // no checkpoint after a finite input's end: its last windows' results were never committed
+        assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--generator-records", "1000", "--out", out,
+                "-Dexecution.checkpointing.interval=5s",
+                "-Dexecution.checkpointing.checkpoints-after-tasks-finish=false"}))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("checkpoints-after-tasks-finish is false");
         assertThat(dir.resolve("out")).doesNotExist();
     }
 

@@ -356,6 +356,16 @@ public final class KafkaOptions {
         if (resultsTopic != null || !sideTopics().isEmpty()) {
             defs.add(org.apache.kafka.clients.producer.ProducerConfig.configDef());
         }
+        for (String set : List.of("auto.offset.reset", "key.deserializer", "value.deserializer", "key.serializer",
+                "value.serializer")) {
+            if (properties.containsKey(set)) {
+                // the source builder overrides auto.offset.reset with the starting offsets (a warning on the
+                // cluster); another (de)serializer than bytes failed every record (ClassCastException), for ever
+                throw new ParameterException(cl, "--kafka-property " + set + ": set by keyshift itself ("
+                        + (set.equals("auto.offset.reset") ? "--kafka-starting-offsets chooses where a new group reads"
+                        : "its records are read and written as bytes, decoded with --kafka-format") + ")");
+            }
+        }
         for (String own : List.of("bootstrap.servers", "group.id", "transactional.id")) {
             if (properties.containsKey(own)) {
                 // set by the job's own options (--kafka-bootstrap-servers, the group kept in --out, the sinks'
@@ -499,6 +509,15 @@ public final class KafkaOptions {
      *                            {@code --kafka-property transaction.timeout.ms}
      */
     public void checkTopicsExist(CommandLine cl, java.io.PrintStream warn, int sourceParallelism) {
+        checkTopicsExist(cl, warn, sourceParallelism, false);
+    }
+
+    /**
+     * As {@link #checkTopicsExist(CommandLine, java.io.PrintStream, int)}; {@code scaled}: the job scales
+     * ({@code keyshift.scaling.capacity} set), and {@code sourceParallelism} is the largest parallelism a scaling
+     * decision may choose (Flink rescales the source with the keyed stage, without running main again).
+     */
+    public void checkTopicsExist(CommandLine cl, java.io.PrintStream warn, int sourceParallelism, boolean scaled) {
         if (noTopicCheck) {
             return;
         }
@@ -587,9 +606,11 @@ public final class KafkaOptions {
                 // a bounded source tells a reader without a split that none will come, and the reader finishes
                 throw new ParameterException(cl, "--kafka-idleness 0 with topic '" + topic + "' of " + inputPartitions
                         + " partition" + (inputPartitions == 1 ? "" : "s") + " and " + sourceParallelism
-                        + " source subtasks: a subtask without a partition never emits a watermark, so no window "
+                        + " source subtasks" + (scaled ? " (the largest parallelism keyshift.scaling may choose)" : "")
+                        + ": a subtask without a partition never emits a watermark, so no window "
                         + "would fire and no plan would be made; set an idleness (e.g. --kafka-idleness 30s), add "
-                        + "partitions, or lower --parallelism to at most " + inputPartitions);
+                        + "partitions, or lower " + (scaled ? "keyshift.scaling.max-parallelism" : "--parallelism")
+                        + " to at most " + inputPartitions);
             }
             String sinkMissing = sinks.entrySet().stream().filter(e -> missing.contains(e.getValue()))
                     .map(Map.Entry::getKey).findFirst().orElse(null);

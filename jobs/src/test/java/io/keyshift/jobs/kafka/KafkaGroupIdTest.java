@@ -87,7 +87,19 @@ class KafkaGroupIdTest {
                 "auto.offset.reset=erliest");
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> bad.validate(badCl))
                 .isInstanceOf(picocli.CommandLine.ParameterException.class)
-                .hasMessageContaining("--kafka-property auto.offset.reset: ").hasMessageContaining("erliest");
+                .hasMessageContaining("--kafka-property auto.offset.reset: ");
+        // what keyshift sets itself: the source builder overrode auto.offset.reset with a warning on the cluster, and
+        // another (de)serializer than bytes failed every record, at every restart
+        for (String[] p : new String[][] {{"auto.offset.reset=latest", "--kafka-starting-offsets"},
+                {"value.deserializer=org.apache.kafka.common.serialization.StringDeserializer", "as bytes"}}) {
+            KafkaOptions set = new KafkaOptions();
+            picocli.CommandLine setCl = new picocli.CommandLine(set);
+            setCl.parseArgs("--kafka-bootstrap-servers", "127.0.0.1:9092", "--kafka-topic", "t", "--kafka-property",
+                    p[0]);
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> set.validate(setCl))
+                    .isInstanceOf(picocli.CommandLine.ParameterException.class)
+                    .hasMessageContaining("set by keyshift itself").hasMessageContaining(p[1]);
+        }
     }
 
     /**

@@ -80,6 +80,17 @@ class KafkaIdlePartitionIT extends KafkaJobFixture {
                 .hasMessageStartingWith(KeyshiftJob.USAGE_ERROR_PREFIX + "--kafka-idleness 0 with topic 'present-in' "
                         + "of 1 partition and 4 source subtasks");
         assertThat(out).as("nothing written for --kafka-idleness 0").doesNotExist();
+        // ... also where one subtask reads it, but a scaling decision may rescale the source to 4 (Flink rescales it
+        // without running main again: the job stalled at 4 with no window firing and no decision to bring it back)
+        String[] scaled = args(out, "present-in", "present-results", false, "--kafka-idleness", "0",
+                "-Dkeyshift.scaling.capacity=300", "-Dkeyshift.scaling.max-parallelism=4");
+        scaled[java.util.Arrays.asList(scaled).indexOf("--parallelism") + 1] = "1";
+        assertThatThrownBy(() -> KeyshiftJob.main(scaled))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("--kafka-idleness 0 with topic 'present-in' of 1 partition and 4 source subtasks "
+                        + "(the largest parallelism keyshift.scaling may choose)")
+                .hasMessageContaining("lower keyshift.scaling.max-parallelism to at most 1");
+        assertThat(out).as("nothing written for --kafka-idleness 0 with scaling").doesNotExist();
         // ... which a bounded input does not need (its readers without a partition finish)
         assertThatThrownBy(() -> KeyshiftJob.main(args(out, "present-in", "present-results", true,
                 "--kafka-idleness", "0", "--kafka-property", "transaction.timeout.ms=1000000")))
