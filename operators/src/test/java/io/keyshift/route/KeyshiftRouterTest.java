@@ -1234,6 +1234,20 @@ class KeyshiftRouterTest {
             assertThat(healthy.waitingRecords()).isEqualTo(2);
             plan(h, Plans.plan(1, Long.MAX_VALUE, MAX_P));
         }
+        // an input its source marks idle (withIdleness, as the failure's message advises) is no missing watermark:
+        // the restored router waited for a plan and failed every 10 minutes until its partition had data again
+        var quiet = router(2, false);
+        try (var h = harness(quiet, snapshot)) {
+            h.processWatermarkStatus(org.apache.flink.streaming.runtime.watermarkstatus.WatermarkStatus.IDLE);
+            h.setProcessingTime(3 * limit);
+            assertThat(quiet.waitingRecords()).isEqualTo(2);
+            // active again with still no watermark: the timeout starts anew from there
+            h.processWatermarkStatus(org.apache.flink.streaming.runtime.watermarkstatus.WatermarkStatus.ACTIVE);
+            h.setProcessingTime(4 * limit - 1);
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> h.setProcessingTime(4 * limit))
+                    .isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining("no watermark reached the router in 600 s while 2 records waited");
+        }
     }
 
     /**
