@@ -900,6 +900,7 @@ public final class RepartitionPlanner {
                 }
                 // not validated: it returns to the primary that the validation trusted (a validated revert of a
                 // corrupted shadow would be reverted in turn)
+                shift(planned, e.getKeyGroup(), to, hotLoad.getOrDefault(key, 0.0));
                 migrate(e, to, shadowFrom, s.shadowMillis(false), version, hotLoad.getOrDefault(key, 0.0));
                 e.setMovedAt(shadowFrom);
                 started++;
@@ -916,7 +917,9 @@ public final class RepartitionPlanner {
             for (String key : keys) {
                 RouteEntry e = entries.get(key);
                 int[] target = ctl.rollbackTarget().get(key);
-                int natural = e != null ? natural(e) : target[1];
+                // (a routing of a plan from before format 2 names no natural key group: -1)
+                int natural = e != null ? natural(e) : target[1] >= 0 ? target[1]
+                        : hotNatural.getOrDefault(key, KeyGroupRangeAssignment.assignToKeyGroup(key, s.maxParallelism()));
                 int desired = target != null ? target[0] : natural;
                 if (pinned(key, ctl) || e != null && e.getSplit() != null) {
                     continue;
@@ -934,6 +937,7 @@ public final class RepartitionPlanner {
                     e = homeEntry(key, natural);
                     entries.put(key, e);
                 }
+                shift(planned, e.getKeyGroup(), desired, hotLoad.getOrDefault(key, 0.0));
                 migrate(e, desired, shadowFrom,
                         s.shadowMillis(s.validation().validates(key, version), shadowFrom), version,
                         hotLoad.getOrDefault(key, 0.0));
@@ -995,6 +999,7 @@ public final class RepartitionPlanner {
             if (sentHome >= excess && planned[subtask(natural(e))] > meanPlanned) {
                 continue;
             }
+            shift(planned, e.getKeyGroup(), natural(e), hotLoad.getOrDefault(e.getKey(), 0.0));
             migrate(e, natural(e), shadowFrom,
                     s.shadowMillis(s.validation().validates(e.getKey(), version), shadowFrom), version,
                     hotLoad.getOrDefault(e.getKey(), 0.0));
@@ -1283,6 +1288,16 @@ public final class RepartitionPlanner {
     private int natural(RouteEntry e) {
         return e.getNaturalKeyGroup() >= 0 ? e.getNaturalKeyGroup()
                 : KeyGroupRangeAssignment.assignToKeyGroup(e.getKey(), s.maxParallelism());
+    }
+
+    /**
+     * Moves {@code load} from the subtask of key group {@code from} to that of {@code to} in {@code planned}: a move
+     * the greedy did not choose (a revert, a rollback, a return home) changes the plan's predicted loads too (its
+     * predicted imbalance, utilization and scale-in flag left them out).
+     */
+    private void shift(double[] planned, int from, int to, double load) {
+        planned[subtask(from)] -= load;
+        planned[subtask(to)] += load;
     }
 
     /** An entry for a key at its natural key group (to start a migration from). */

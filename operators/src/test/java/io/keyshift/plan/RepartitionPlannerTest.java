@@ -141,6 +141,18 @@ class RepartitionPlannerTest {
         return g;
     }
 
+    /** Max / mean of the subtasks' loads with every key where {@code plan} routes it (a migration at its target). */
+    private static double routedImbalance(RoutingPlan plan, Map<String, Double> loads) {
+        Map<String, Integer> at = new TreeMap<>();
+        for (RouteEntry e : plan.getEntries()) {
+            at.put(e.getKey().toString(), e.getMigration() != null ? e.getMigration().getToKeyGroup() : e.getKeyGroup());
+        }
+        double[] load = new double[P];
+        loads.forEach((k, l) -> load[KeyGroupRangeAssignment.computeOperatorIndexForKeyGroup(MAX_P, P,
+                at.getOrDefault(k, KeyGroupRangeAssignment.assignToKeyGroup(k, MAX_P)))] += l);
+        return RepartitionPlanner.imbalance(load);
+    }
+
     /** A planner restored from plan 3, in which {@code key} is home, brought back by a move at {@code movedAt}. */
     private static RepartitionPlanner backHome(String key, int natural, long movedAt) {
         RepartitionPlanner planner = new RepartitionPlanner(new RepartitionPlanner.Settings(MAX_P, P, W, W, 1, 2,
@@ -185,6 +197,9 @@ class RepartitionPlannerTest {
                 // not held (not sent here by a revert): the mismatch is the planner's move's, and reverts it
                 assertThat(e.getMigration()).isNotNull();
                 assertThat(e.getMigration().getToKeyGroup()).isEqualTo(away);
+                // the plan's predicted loads count the revert's move (they left every move but the greedy's out)
+                assertThat(next.getPredictedImbalanceAfter()).isCloseTo(routedImbalance(next, loads),
+                        org.assertj.core.data.Offset.offset(1e-9));
             }
         }
         // the revert's entry folded and gone (the key home, where a plan names it no more): dropped all the same
