@@ -126,23 +126,32 @@ class PlannerOperatorTest {
     }
 
     /**
+     * A planner with a control input that holds {@code command} plans once (its first plan checked by
+     * {@code firstPlan}) and is snapshot.
+     */
+    private static org.apache.flink.runtime.checkpoint.OperatorSubtaskState plannedUnder(
+            String command, java.util.function.Consumer<RoutingPlan> firstPlan) throws Exception {
+        try (org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<LoadForecast, String, RoutingPlan> h =
+                     new org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<>(
+                             new PlannerOperator(settings(), false).withControl(10))) {
+            h.open();
+            h.processElement2(new StreamRecord<>(command, 0));
+            h.processWatermark2(new org.apache.flink.streaming.api.watermark.Watermark(Long.MAX_VALUE));
+            h.processElement1(new StreamRecord<>(forecast(W, 4), W - 1));
+            h.processWatermark1(new org.apache.flink.streaming.api.watermark.Watermark(W));
+            firstPlan.accept(h.extractOutputValues().get(0));
+            return h.snapshot(1, W);
+        }
+    }
+
+    /**
      * The overrides a planner restored without its control input logs name no key under a key secret, even where the
      * savepoint is of a job without one (its pins raw; the restore then fails on the plans' naming, after the log).
      */
     @Test
     void controlOverridesLoggedOnARestoreNameNoKeyUnderAKeySecret() throws Throwable {
-        org.apache.flink.runtime.checkpoint.OperatorSubtaskState pinned;
-        try (org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<LoadForecast, String, RoutingPlan> h =
-                     new org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<>(
-                             new PlannerOperator(settings(), false).withControl(10))) {
-            h.open();
-            h.processElement2(new StreamRecord<>("0,pin,Market at 4th", 0));
-            h.processWatermark2(new org.apache.flink.streaming.api.watermark.Watermark(Long.MAX_VALUE));
-            h.processElement1(new StreamRecord<>(forecast(W, 4), W - 1));
-            h.processWatermark1(new org.apache.flink.streaming.api.watermark.Watermark(W));
-            assertThat(h.extractOutputValues().get(0).getControl().getPinnedKeys()).hasSize(1);
-            pinned = h.snapshot(1, W);
-        }
+        org.apache.flink.runtime.checkpoint.OperatorSubtaskState pinned = plannedUnder("0,pin,Market at 4th",
+                p -> assertThat(p.getControl().getPinnedKeys()).hasSize(1));
         List<String> raw = io.keyshift.LogCapture.of(PlannerOperator.class, () -> restore(settings(), pinned));
         assertThat(raw).anySatisfy(l -> assertThat(l).contains("control overrides").contains("Market at 4th"));
         List<String> secret = io.keyshift.LogCapture.of(PlannerOperator.class, () -> {
@@ -164,18 +173,8 @@ class PlannerOperatorTest {
      */
     @Test
     void controlOverridesRestoredWithoutAControlInputStayForALaterRestoreWithOne() throws Exception {
-        org.apache.flink.runtime.checkpoint.OperatorSubtaskState frozen;
-        try (org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<LoadForecast, String, RoutingPlan> h =
-                     new org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<>(
-                             new PlannerOperator(settings(), false).withControl(10))) {
-            h.open();
-            h.processElement2(new StreamRecord<>("0,freeze", 0));
-            h.processWatermark2(new org.apache.flink.streaming.api.watermark.Watermark(Long.MAX_VALUE));
-            h.processElement1(new StreamRecord<>(forecast(W, 4), W - 1));
-            h.processWatermark1(new org.apache.flink.streaming.api.watermark.Watermark(W));
-            assertThat(h.extractOutputValues().get(0).getControl().getFrozen()).isTrue();
-            frozen = h.snapshot(1, W);
-        }
+        org.apache.flink.runtime.checkpoint.OperatorSubtaskState frozen = plannedUnder("0,freeze",
+                p -> assertThat(p.getControl().getFrozen()).isTrue());
         org.apache.flink.runtime.checkpoint.OperatorSubtaskState without;
         try (OneInputStreamOperatorTestHarness<LoadForecast, RoutingPlan> h =
                      new OneInputStreamOperatorTestHarness<>(new PlannerOperator(settings(), false))) {
