@@ -22,7 +22,9 @@ import java.util.Map;
 
 /**
  * Example 2: a {@link KeyedProcessFunction} with event-time timers and keyed state: a per-terminal rush alarm. It
- * counts each terminal's departures of the last 30 minutes (a {@code MapState} of departures per start minute) and
+ * counts each terminal's departures of the last 30 minutes (a {@code MapState} of departures per start time, exact to
+ * the millisecond: the bike-share times are whole minutes; bucketing finer times into minutes would move the 30-minute
+ * boundaries, and the state holds one entry per distinct time within them) and
  * raises a RUSH alarm when a departure brings that count to {@value #THRESHOLD}; an event-time timer 30 minutes after
  * each departure reports CALM when the count drops below the threshold again, and removes what has expired. A
  * {@code ValueState} keeps the last departure, for the gap each alarm reports.

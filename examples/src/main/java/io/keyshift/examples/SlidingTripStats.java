@@ -87,7 +87,7 @@ public final class SlidingTripStats {
         }
     }
 
-    /** The job behind keyshift; {@code conf} holds keyshift options (keyshift.window, keyshift.plan.*, ...). */
+    /** The job behind keyshift, on {@code terminals} (a stage its caller has configured: keyshift.window, ...). */
     public static DataStream<Stats> build(KeyshiftStream<BikeTrip, Integer> terminals) {
         return terminals
                 .window(SlidingEventTimeWindows.of(SIZE, SLIDE))

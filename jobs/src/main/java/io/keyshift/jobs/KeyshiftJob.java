@@ -676,7 +676,8 @@ public final class KeyshiftJob implements Callable<Integer> {
         boolean failover = markedBy(dir, fixedJobId) && markedRecovery(dir, recoveryPath) && continuing;
         if (controlUnreadable) {
             Path copy = null;
-            if (failover) {
+            // Flink's rerun of main after a failover, also one before the job's first checkpoint
+            if (failover || markedBy(dir, fixedJobId) && markedRecovery(dir, recoveryPath)) {
                 for (String name : controlCopyNames()) {
                     if (Files.isRegularFile(dir.resolve(name))) {
                         copy = dir.resolve(name);
@@ -832,7 +833,8 @@ public final class KeyshiftJob implements Callable<Integer> {
         // what INPUT_FILE records once the input is known (a file or the generator; not Kafka)
         String[] inputRecord = {null};
         Runnable keepForRestore = () -> {
-            if (inputRecord[0] != null && !failover) {
+            // (on a failover too: a copy it could not read was sorted again, maybe from other rows)
+            if (inputRecord[0] != null) {
                 try {
                     Files.writeString(dir.resolve(INPUT_FILE), inputRecord[0] + "\n");
                 } catch (java.io.IOException e) {
@@ -852,10 +854,19 @@ public final class KeyshiftJob implements Callable<Integer> {
             // checked against that one (the file edited since was recorded, a resume with the original refused)
             if (controlDigest != null && !failover) {
                 try {
-                    for (String name : controlCopyNames()) {
-                        Files.deleteIfExists(dir.resolve(name));
+                    Path copy = dir.resolve(controlCopyName(Path.of(controlFile)));
+                    // (not where the job reads the copy itself: --control given as it, or a rerun that took it)
+                    if (!Files.exists(copy) || !Files.isSameFile(Path.of(controlFile), copy)) {
+                        Path part = dir.resolve(CONTROL_COPY_FILE + ".part");
+                        Files.copy(Path.of(controlFile), part, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                        Files.move(part, copy, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                                java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+                        for (String name : controlCopyNames()) {
+                            if (!dir.resolve(name).equals(copy)) {
+                                Files.deleteIfExists(dir.resolve(name));
+                            }
+                        }
                     }
-                    Files.copy(Path.of(controlFile), dir.resolve(controlCopyName(Path.of(controlFile))));
                 } catch (java.io.IOException e) {
                     System.err.println("keyshift-job: warning: could not keep a copy of the --control file in " + dir
                             + " (" + e.getMessage() + "); a failover after the file is moved cannot read it");
@@ -965,7 +976,10 @@ public final class KeyshiftJob implements Callable<Integer> {
             // input is sorted aside and the copy replaced by an atomic rename only where it differs (readers that have
             // it open keep the old file; one that opens it anew finds another count of events and fails without
             // restarts; a copy of as many other events is not told apart there)
-            boolean aside = space == null && copy && markedBy(dir, fixedJobId) && markedRecovery(dir, recoveryPath);
+            boolean aside = space == null && copy && markedBy(dir, fixedJobId) && markedRecovery(dir, recoveryPath)
+                    // a restore into an --out that records its input: sorted aside and compared with that record
+                    // before anything in --out changes (its sorted copy gone, the earlier job's dead letters stay)
+                    || space == null && in.present() && inputBefore != null;
             if (space != null) {
                 // the earlier job's copy
             } else if (in.present()) {
@@ -1002,6 +1016,12 @@ public final class KeyshiftJob implements Callable<Integer> {
                         Files.deleteIfExists(deadLetters);
                     }
                     throw new ParameterException(cl, refused + "; no job was started");
+                }
+                if (inputBefore != null
+                        && !inputBefore.equals("file " + Long.toHexString(prepared.space().fingerprint()))) {
+                    Files.deleteIfExists(sorted);
+                    Files.deleteIfExists(deadLetters);
+                    throw otherInput(cl, dir, inputBefore, restoredFrom);
                 }
                 space = aside ? replacedIfOther(dir, prepared.space(), sorted, deadLetters) : prepared.space();
             } else {
@@ -1073,23 +1093,23 @@ public final class KeyshiftJob implements Callable<Integer> {
     /** How {@code flink run} and {@code submit} take a job graph out of main (an Error, thrown by execute()). */
     private static final String PROGRAM_ABORT = "org.apache.flink.client.program.ProgramAbortException";
 
+    /** The refusal of a restore into the --out of a job that read {@code before} ({@link #INPUT_FILE}'s line). */
+    private ParameterException otherInput(CommandLine cl, Path dir, String before, String restoredFrom) {
+        boolean generatorBefore = before.startsWith("generator");
+        return new ParameterException(cl, "--out " + dir + " holds the output of a job that read "
+                + (generatorBefore ? "the generator" : "an input file")
+                + ", and this job, restored from " + restoredFrom + ", reads "
+                + (in.present() ? "--input " + in.input() + (generatorBefore ? "" : " (other events)")
+                : "the generator" + (generatorBefore ? " with other --generator-* options" : ""))
+                + ": a restore continues the --out of the job it restores; give that job's --out and input options, "
+                + "or a new --out; no job was started");
+    }
+
     /**
      * Removes what a run whose job was never submitted wrote into {@code dir}: its started marker ({@code started}:
      * this run created it), and the sorted input it wrote ({@code wroteSorted}), unless output beside it makes it an
      * earlier job's copy that a restored one reads on in.
      */
-    /** The refusal of a restore into the --out of a job that read {@code before} ({@link #INPUT_FILE}'s line). */
-    private ParameterException otherInput(CommandLine cl, Path dir, String before, String restoredFrom) {
-        boolean generatorBefore = before.startsWith("generator");
-        return new ParameterException(cl, "--out " + dir + " holds the output of a job that read "
-                + (generatorBefore ? "the generator" + (in.present() ? "" : " with other settings") : "an input file")
-                + ", and this job, restored from " + restoredFrom + ", reads "
-                + (in.present() ? "--input " + in.input() + (generatorBefore ? "" : " (other events)")
-                : "the generator" + (generatorBefore ? " with other settings" : ""))
-                + ": a restore continues the --out of the job it restores; give that job's --out and input options, "
-                + "or a new --out; no job was started");
-    }
-
     private static void removeUnsubmitted(Path dir, boolean started, boolean wroteSorted) {
         try {
             if (wroteSorted && heldOutput(dir, true, false) == null) {

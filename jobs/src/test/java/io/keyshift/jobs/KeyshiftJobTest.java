@@ -425,15 +425,36 @@ class KeyshiftJobTest {
                 .satisfies(e -> assertThat(e.getMessage()).doesNotContain("holds the output"));
         assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--generator-records", "2000", "--generator-keys",
                 "77", "--out", out.toString(), recovery, interval})).isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("holds the output of a job that read the generator with other settings");
+                .hasMessageContaining("holds the output of a job that read the generator, and this job")
+                .hasMessageContaining("reads the generator with other --generator-* options");
         Path csv = Files.writeString(dir.resolve("trips.csv"), "station,start\nA,2014-09-01 08:00:00\n");
         assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--input", csv.toString(), "--key", "station",
                 "--time", "start", "--out", out.toString(), recovery, interval}))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("reads --input " + csv);
-        // the refused file job's sorted copy is not left behind (a rerun would take the --out for a file job's)
         assertThat(out.resolve(".events.bin")).doesNotExist();
         assertThat(Files.readString(out.resolve(KeyshiftJob.INPUT_FILE))).startsWith("generator ");
+        // a file job's --out whose sorted copy is gone, restored with another file: the input is sorted aside and
+        // compared with the record, and the refusal leaves that --out as it was (its dead letters were overwritten)
+        Path fileOut = dir.resolve("file-out");
+        Path trips = Files.writeString(dir.resolve("trips-a.csv"),
+                "station,start\nA,2014-09-01 08:00:00\nB,2014-09-01 09:30:00\nbad row\n");
+        KeyshiftJob.main(new String[] {"--input", trips.toString(), "--key", "station", "--time", "start", "--out",
+            fileOut.toString(), interval});
+        assertThat(Files.readString(fileOut.resolve(KeyshiftJob.INPUT_FILE))).startsWith("file ");
+        byte[] deadLetters = Files.readAllBytes(fileOut.resolve("dead-letters.csv"));
+        Files.delete(fileOut.resolve(".events.bin"));
+        Path other = Files.writeString(dir.resolve("trips-b.csv"), "station,start\nC,2014-09-01 10:00:00\n");
+        assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--input", other.toString(), "--key", "station",
+            "--time", "start", "--out", fileOut.toString(), recovery, interval}))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("holds the output of a job that read an input file")
+                .hasMessageContaining("reads --input " + other + " (other events)");
+        assertThat(fileOut.resolve("dead-letters.csv")).hasBinaryContent(deadLetters);
+        try (var files = Files.list(fileOut)) {
+            assertThat(files.map(f -> f.getFileName().toString()))
+                    .noneMatch(n -> n.equals(".events.bin") || n.endsWith(".rerun"));
+        }
     }
 
     /** Sorts a station,start CSV into {@code out}'s .events.bin and dead-letters.csv, as a job's main does. */
@@ -535,6 +556,8 @@ class KeyshiftJobTest {
      * from it at once, the file being read again where the job is built); the same file passes the check.
      */
     @Test
+    // (a job whose control source finds no file restarts for ever: a regression fails here instead of hanging)
+    @org.junit.jupiter.api.Timeout(value = 5, unit = java.util.concurrent.TimeUnit.MINUTES)
     void aResumeWithAChangedControlFileIsRefused(@TempDir Path dir) throws Exception {
         Path control = Files.writeString(dir.resolve("steer.csv"), "2026-01-05T00:00:00Z,freeze\n");
         Path out = dir.resolve("out");
@@ -566,6 +589,14 @@ class KeyshiftJobTest {
         assertThatThrownBy(() -> KeyshiftJob.main(resume))
                 .satisfies(e -> assertThat(e).hasStackTraceContaining("_metadata"))
                 .satisfies(e -> assertThat(e.getMessage()).doesNotContain("is not the file"));
+        // a job given the copy in its own --out as its --control (a resume after the file moved away): the copy
+        // stays and is read (it was deleted, then copied onto itself, and the job's source found no file)
+        Path other = Files.createDirectories(dir.resolve("out-2"));
+        Path kept = Files.copy(control, other.resolve(KeyshiftJob.CONTROL_COPY_FILE));
+        KeyshiftJob.main(new String[] {"--generator-records", "2000", "--control", kept.toString(), "--out",
+            other.toString(), "-Dexecution.checkpointing.interval=1s"});
+        assertThat(kept).hasSameBinaryContentAs(control);
+        assertThat(other.resolve("results")).isDirectory();
     }
 
     /**

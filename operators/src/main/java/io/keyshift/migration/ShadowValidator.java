@@ -145,13 +145,14 @@ public final class ShadowValidator extends KeyedProcessFunction<String, ResultCh
             // other past it, so that only one side fires late (see onTimer)
             if (c.shadow) {
                 p.shadowFirings++;
-                if (p.shadowFirings <= FIRINGS_KEPT) {
+                // kept from a side's first firing on (state of an older build counted firings without them: none)
+                if (p.shadowFirings <= FIRINGS_KEPT && (p.shadowFirings == 1 || p.shadowFiringChecksums != null)) {
                     p.shadowFiringChecksums = kept(p.shadowFiringChecksums, p.shadowFirings, c.checksum);
                     p.shadowFiringResults = kept(p.shadowFiringResults, p.shadowFirings, c.results);
                 }
             } else {
                 p.primaryFirings++;
-                if (p.primaryFirings <= FIRINGS_KEPT) {
+                if (p.primaryFirings <= FIRINGS_KEPT && (p.primaryFirings == 1 || p.primaryFiringChecksums != null)) {
                     p.primaryFiringChecksums = kept(p.primaryFiringChecksums, p.primaryFirings, c.checksum);
                     p.primaryFiringResults = kept(p.primaryFiringResults, p.primaryFirings, c.results);
                 }
@@ -164,15 +165,6 @@ public final class ShadowValidator extends KeyedProcessFunction<String, ResultCh
                 p.primaryFirstKept = true;
                 p.primaryFirstChecksum = c.checksum;
                 p.primaryFirstResults = c.results;
-            }
-        } else {
-            // more of the current firing (a firing's results may come as several checks): its kept entry too
-            int n = c.shadow ? p.shadowFirings : p.primaryFirings;
-            long[] sums = c.shadow ? p.shadowFiringChecksums : p.primaryFiringChecksums;
-            int[] counts = c.shadow ? p.shadowFiringResults : p.primaryFiringResults;
-            if (n >= 1 && sums != null && n <= sums.length) {
-                sums[n - 1] += c.checksum;
-                counts[n - 1] += c.results;
             }
         }
         if (c.shadow) {
@@ -242,8 +234,8 @@ public final class ShadowValidator extends KeyedProcessFunction<String, ResultCh
                             ? ValidationOutcome.MATCH : ValidationOutcome.MISMATCH;
                 }
                 // (state from before the firings were kept: one side fired once and the other again)
-                boolean oneSideLate = p.primaryFiringChecksums == null && (p.primaryFirings == 1 && p.shadowFirings > 1
-                        || p.shadowFirings == 1 && p.primaryFirings > 1);
+                boolean oneSideLate = (p.primaryFiringChecksums == null || p.shadowFiringChecksums == null)
+                        && (p.primaryFirings == 1 && p.shadowFirings > 1 || p.shadowFirings == 1 && p.primaryFirings > 1);
                 if (outcome == ValidationOutcome.MISMATCH && oneSideLate && p.primaryFirstKept && p.shadowFirstKept
                         && p.primaryFirstChecksum == p.shadowFirstChecksum
                         && p.primaryFirstResults == p.shadowFirstResults) {

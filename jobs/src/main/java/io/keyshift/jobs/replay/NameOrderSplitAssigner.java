@@ -15,7 +15,9 @@ import java.util.Optional;
  * (then offsets): commands of the same time apply in the order they arrive, and {@code bin/keyshift control --dir}
  * names its files by the time it wrote them. Flink's default, {@code LocalityAwareSplitAssigner}, hands splits out
  * last in, first out, and the files present at the start in no fixed order: a {@code pin} and an {@code unpin} that
- * arrived in one listing could apply the other way round.
+ * arrived in one listing could apply the other way round. Flink makes a restored assigner from the files still to be
+ * read, as one batch: they are read by name from there (for {@code bin/keyshift control}'s files, named by the time
+ * they were written, the order they arrived in).
  */
 public final class NameOrderSplitAssigner implements FileSplitAssigner {
     private static final Comparator<FileSourceSplit> BY_NAME = Comparator
