@@ -781,6 +781,10 @@ public final class KeyshiftJob implements Callable<Integer> {
         boolean kafkaSinks = kafka.output() || !kafka.sideTopics().isEmpty();
         if (kafkaSinks) {
             kafka.keptTransactionNaming(cl, dir, continuing, newOut && savepointRestore, System.out);
+            // the same job's main run again after a JobManager failover before its first checkpoint: the recovered
+            // job is its first attempt's, with the prefix the directory keeps
+            kafka.keptTransactionalIds(dir, continuing || markedBy(dir, fixedJobId)
+                    && markedRecovery(dir, recoveryPath), newOut);
         }
         String controlDigest = controlFile == null ? null : controlFileDigest(Path.of(controlFile));
         // on a restore only: Flink's rerun of main after a JobManager failover must recover whatever the file holds
@@ -891,6 +895,7 @@ public final class KeyshiftJob implements Callable<Integer> {
                 // record a naming its directory's job never used
                 try {
                     kafka.writeTransactionNaming(dir);
+                    kafka.writeTransactionalIds(dir);
                 } catch (java.io.IOException e) {
                     System.err.println("keyshift-job: warning: could not keep the Kafka sinks' transaction naming "
                             + "in " + dir + " (" + e.getMessage() + "); a restore must name it again");

@@ -138,9 +138,10 @@ public final class KafkaOptions {
     @Option(names = "--kafka-transactional-id-prefix", paramLabel = "PREFIX",
             description = "Prefix of the results sink's transactional ids: unique per job on a Kafka cluster, and "
                     + "no job's prefix may begin with another's (the sink aborts lingering transactions by prefix). "
-                    + "Keep it across restores. Default: keyshift:<results topic>:. The sinks of --plans-topic, "
-                    + "--forecasts-topic and --validation-topic use plans:, forecasts: and validation: before it "
-                    + "(before keyshift:<their topic>: without a results topic).")
+                    + "Keep it across restores. Default: keyshift:<results topic>:<job id>:, the job id a random "
+                    + "UUID kept in --out (" + TRANSACTIONAL_ID_FILE + ") for the job's restores. The sinks of "
+                    + "--plans-topic, --forecasts-topic and --validation-topic use plans:, forecasts: and "
+                    + "validation: before it (before keyshift:<their topic>:<job id>: without a results topic).")
     String transactionalIdPrefix;
 
     @Option(names = "--kafka-transaction-naming", paramLabel = "incrementing|pooling", defaultValue = "incrementing",
@@ -846,14 +847,75 @@ public final class KafkaOptions {
     /** Transactional id prefix of the sink of {@code kind} (plans, forecasts, validation); none begins with another's. */
     String transactionalIdPrefix(String kind) {
         String base = transactionalIdPrefix != null ? transactionalIdPrefix
-                : "keyshift:" + (resultsTopic != null ? resultsTopic : sideTopics().get(kind)) + ":";
+                : defaultPrefix(resultsTopic != null ? resultsTopic : sideTopics().get(kind));
         return kind + ":" + base;
     }
 
     String transactionalIdPrefix() {
-        // ':' cannot occur in a topic name, so no job's default prefix begins with another's: the sink aborts
-        // lingering transactions by prefix, and "keyshift-results" would match "keyshift-results-idle-0-7"
-        return transactionalIdPrefix != null ? transactionalIdPrefix : "keyshift:" + resultsTopic + ":";
+        return transactionalIdPrefix != null ? transactionalIdPrefix : defaultPrefix(resultsTopic);
+    }
+
+    /**
+     * {@code keyshift:<topic>:<job id>:}, or {@code keyshift:<topic>:} for a job of a build before 2026-12-06 that
+     * continues (see {@link #keptTransactionalIds}). ':' cannot occur in a topic name and the job id is a UUID, so no
+     * job's default prefix begins with another's new-style one (the sink aborts lingering transactions by prefix, and
+     * "keyshift-results" would match "keyshift-results-idle-0-7"); with the topic alone, two jobs writing one topic
+     * shared their transactional ids and fenced, or aborted, each other's transactions.
+     */
+    private String defaultPrefix(String topic) {
+        return "keyshift:" + topic + ":" + (jobId != null ? jobId + ":" : "");
+    }
+
+    /** The file in {@code --out} that keeps the job id of the sinks' default transactional-id prefix. */
+    public static final String TRANSACTIONAL_ID_FILE = ".kafka-transactional-id";
+
+    /** The job id in the default transactional-id prefix: kept, or new (null: the topic-only default of old jobs). */
+    private String jobId = UUID.randomUUID().toString();
+
+    /** The job id as read from {@code --out} ({@link #keptTransactionalIds}); null if there is none. */
+    private String keptJobId;
+
+    /**
+     * Takes the job id of the sinks' default transactional-id prefix that the directory keeps
+     * ({@value #TRANSACTIONAL_ID_FILE}) for a job that continues it, so that a restore writes under the prefix its
+     * savepoint's transactions have. A job that continues a directory of a build before 2026-12-06 (output there, no
+     * file) keeps that build's {@code keyshift:<topic>:}; a fresh job, and a restore into a new directory, take a new
+     * id (Flink's Kafka sink also aborts the lingering transactions of the prefix its restored state names).
+     * Reads only; {@link #writeTransactionalIds} writes.
+     *
+     * @param continuing    whether the job continues the directory's job, or is its {@code main} run again after a
+     *                      JobManager failover before the first checkpoint (whose recovered job keeps its prefix)
+     * @param newOut        whether the directory holds nothing yet
+     * @throws IOException  if the file cannot be read
+     */
+    public void keptTransactionalIds(Path out, boolean continuing, boolean newOut) throws IOException {
+        Path file = out.toAbsolutePath().normalize().resolve(TRANSACTIONAL_ID_FILE);
+        if (!continuing || transactionalIdPrefix != null) {
+            return;
+        }
+        if (Files.isRegularFile(file)) {
+            keptJobId = Files.readString(file).strip();
+            jobId = keptJobId;
+        } else if (!newOut) {
+            jobId = null;
+        }
+    }
+
+    /**
+     * Writes the job id of the default transactional-id prefix into {@code out} ({@value #TRANSACTIONAL_ID_FILE},
+     * atomically) once the job is submitted, unless it is the one read there or the job gives its own prefix.
+     *
+     * @throws IOException if the file cannot be written
+     */
+    public void writeTransactionalIds(Path out) throws IOException {
+        if (transactionalIdPrefix != null || jobId == null || jobId.equals(keptJobId)) {
+            return;
+        }
+        Path dir = out.toAbsolutePath().normalize();
+        Path next = dir.resolve(TRANSACTIONAL_ID_FILE + ".next");
+        Files.writeString(next, jobId + "\n");
+        Files.move(next, dir.resolve(TRANSACTIONAL_ID_FILE), StandardCopyOption.REPLACE_EXISTING,
+                StandardCopyOption.ATOMIC_MOVE);
     }
 
     Properties clientProperties() {

@@ -76,7 +76,12 @@ class KafkaExactlyOnceIT extends KafkaJobFixture {
                 committedLines(dry.resolve("dead-letters")).get(0));
         // --kafka-transaction-naming pooling: a few ids per subtask, not one per checkpoint that the broker keeps
         // for 7 days (ids are <prefix>-<subtask>-<n>)
-        java.util.Set<String> ids = transactionalIds("keyshift:results-dry:");
+        // under the job's own default prefix, keyshift:<topic>:<job id>:, the id kept in --out for its restores
+        String jobId = java.nio.file.Files.readString(dry.resolve(KafkaOptions.TRANSACTIONAL_ID_FILE)).strip();
+        assertThat(java.util.UUID.fromString(jobId).toString()).isEqualTo(jobId);
+        assertThat(transactionalIds("keyshift:results-dry:")).isNotEmpty()
+                .allMatch(id -> id.startsWith("keyshift:results-dry:" + jobId + ":-"));
+        java.util.Set<String> ids = transactionalIds("keyshift:results-dry:" + jobId + ":");
         System.out.printf("KafkaIT: the results sink of the run without a fault (pooling) used %d transactional ids: "
                 + "%s%n", ids.size(), ids);
         Map<String, Long> perSubtask = new TreeMap<>();

@@ -115,4 +115,65 @@ class KafkaTransactionNamingTest {
         Files.writeString(out.resolve("results.csv"), "x\n");
         assertThat(io.keyshift.jobs.KeyshiftJob.isNewDirectory(out)).isFalse();
     }
+
+    /**
+     * The default transactional-id prefix is one per job, not one per topic: two jobs that wrote one results topic
+     * shared their transactional ids and fenced each other's transactions. A restore into the job's --out takes the
+     * prefix the directory keeps; a directory of a build before 2026-12-06 keeps the topic-only default.
+     */
+    @Test
+    void theDefaultTransactionalIdPrefixIsTheJobsOwnAndKeptForItsRestores(@TempDir Path root) throws Exception {
+        Path a = root.resolve("a");
+        Path b = root.resolve("b");
+        Files.createDirectories(a);
+        Files.createDirectories(b);
+        KafkaOptions first = parse("--validation-topic", "checks").job().kafka;
+        first.keptTransactionalIds(a, false, true);
+        KafkaOptions second = parse().job().kafka;
+        second.keptTransactionalIds(b, false, true);
+        String prefixA = first.transactionalIdPrefix();
+        String prefixB = second.transactionalIdPrefix();
+        assertThat(prefixA).startsWith("keyshift:results:").endsWith(":").isNotEqualTo(prefixB);
+        assertThat(prefixB).startsWith("keyshift:results:").endsWith(":");
+        // the sink aborts lingering transactions by prefix: neither may begin with the other
+        assertThat(prefixA.startsWith(prefixB) || prefixB.startsWith(prefixA)).isFalse();
+        assertThat(first.transactionalIdPrefix("validation")).isEqualTo("validation:" + prefixA);
+
+        // kept once submitted, read again by a restore into the same --out (and by Flink's rerun of main)
+        first.writeTransactionalIds(a);
+        second.writeTransactionalIds(b);
+        KafkaOptions restored = parse().job().kafka;
+        restored.keptTransactionalIds(a, true, false);
+        assertThat(restored.transactionalIdPrefix()).isEqualTo(prefixA);
+        long before = Files.getLastModifiedTime(a.resolve(KafkaOptions.TRANSACTIONAL_ID_FILE)).toMillis();
+        restored.writeTransactionalIds(a);
+        assertThat(Files.readString(a.resolve(KafkaOptions.TRANSACTIONAL_ID_FILE)).strip())
+                .isEqualTo(prefixA.substring("keyshift:results:".length(), prefixA.length() - 1));
+        assertThat(Files.getLastModifiedTime(a.resolve(KafkaOptions.TRANSACTIONAL_ID_FILE)).toMillis())
+                .isEqualTo(before);
+
+        // a restore into an --out of an earlier build (output there, no file) keeps that build's default
+        Path old = root.resolve("old");
+        Files.createDirectories(old.resolve("results"));
+        KafkaOptions continuingOld = parse().job().kafka;
+        continuingOld.keptTransactionalIds(old, true, false);
+        assertThat(continuingOld.transactionalIdPrefix()).isEqualTo("keyshift:results:");
+        continuingOld.writeTransactionalIds(old);
+        assertThat(old.resolve(KafkaOptions.TRANSACTIONAL_ID_FILE)).doesNotExist();
+
+        // a restore into a new --out takes an id of its own (the sink aborts its savepoint's prefix's transactions)
+        KafkaOptions intoNew = parse().job().kafka;
+        intoNew.keptTransactionalIds(root.resolve("new"), true, true);
+        assertThat(intoNew.transactionalIdPrefix()).startsWith("keyshift:results:")
+                .isNotEqualTo("keyshift:results:").isNotIn(prefixA, prefixB);
+
+        // a prefix given is used as given and not recorded
+        Path given = root.resolve("given");
+        Files.createDirectories(given);
+        KafkaOptions own = parse("--kafka-transactional-id-prefix", "team-x:").job().kafka;
+        own.keptTransactionalIds(given, false, true);
+        own.writeTransactionalIds(given);
+        assertThat(own.transactionalIdPrefix()).isEqualTo("team-x:");
+        assertThat(given.resolve(KafkaOptions.TRANSACTIONAL_ID_FILE)).doesNotExist();
+    }
 }
