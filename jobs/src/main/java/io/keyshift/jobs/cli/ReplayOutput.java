@@ -302,8 +302,10 @@ public final class ReplayOutput {
      * refuses (exit 2) an {@code out} holding earlier output ({@code earlierOutput}) unless {@code overwrite}; reads
      * the input into temporary files there ({@link #EVENTS_PART}, {@link #DEAD_LETTERS_PART}); if {@code refusal}
      * finds a reason in the input's statistics, removes them, prints it ("keyshift COMMAND: reason") and returns null
-     * (exit 2; the earlier output stays as it was); otherwise clears the earlier output (as {@link #prepare}) and
-     * renames them to {@code .events.bin} and {@code dead-letters.csv}. A read that fails leaves nothing behind.
+     * (exit 2; the earlier output stays as it was); so it does, with the first dead letter's reason, for an input whose
+     * every row is a dead letter where earlier output would be removed; otherwise clears the earlier output (as
+     * {@link #prepare}) and renames them to {@code .events.bin} and {@code dead-letters.csv}. A read that fails leaves
+     * nothing behind.
      */
     static ReplayInput.Prepared readInput(CommandLine cl, Path out, boolean overwrite,
                                           java.util.function.Predicate<String> earlierOutput, InputReader reader,
@@ -330,9 +332,25 @@ public final class ReplayOutput {
             cl.getErr().flush();
             return null;
         }
+        java.util.function.Predicate<String> notThisRuns = name -> !name.equals(EVENTS_PART)
+                && !name.equals(DEAD_LETTERS_PART) && earlierOutput.test(name);
+        if (read.stats().records() == 0 && read.stats().deadLetters() > 0
+                && !earlier(out, name -> notThisRuns.test(name) && !name.equals("dead-letters.csv")).isEmpty()) {
+            // every row a dead letter (a --time-format that fits no row, the wrong --columns): nothing would replace
+            // the earlier run's output that --overwrite removes (it did, and then the command refused the input);
+            // the dead letters of a run that left only them are replaced as before, below
+            String first = ReplayCommand.firstReason(deadLettersPart);
+            Files.deleteIfExists(eventsPart);
+            Files.deleteIfExists(deadLettersPart);
+            cl.getErr().println("keyshift " + cl.getCommandName() + ": the input has no valid row ("
+                    + read.stats().deadLetters() + " dead letters; the first: " + first + "); no job was started, "
+                    + "and the earlier run's output in " + out + " stays as it was (--overwrite replaces it only "
+                    + "with a run that has valid rows; a new --out keeps every dead letter)");
+            cl.getErr().flush();
+            return null;
+        }
         // this run's own files in part stay (an earlier run's that a kill left were written over)
-        prepare(cl, out, overwrite, name -> !name.equals(EVENTS_PART) && !name.equals(DEAD_LETTERS_PART)
-                && earlierOutput.test(name), true);
+        prepare(cl, out, overwrite, notThisRuns, true);
         Files.move(deadLettersPart, out.resolve("dead-letters.csv"));
         return new ReplayInput.Prepared(read.space().moveTo(out.resolve(".events.bin")), read.stats());
     }

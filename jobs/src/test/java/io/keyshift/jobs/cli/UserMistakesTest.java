@@ -391,6 +391,32 @@ class UserMistakesTest {
         assertThat(onto.err()).contains("--onto").contains("has 0 bytes").doesNotContain("null");
     }
 
+    /**
+     * replay and forecast-bench --overwrite given an input whose every row is a dead letter (here a --time-format
+     * that fits no row) keep the earlier run's output: they cleared it, then refused the input, leaving nothing.
+     */
+    @Test
+    void anInputOfDeadLettersOnlyKeepsTheEarlierOutputUnderOverwrite(@TempDir Path dir) throws Exception {
+        Path bad = Files.writeString(dir.resolve("bad.csv"), "k,t\na,2014-01-01 00:00:00\nb,2014-01-01 00:01:00\n");
+        for (String command : java.util.List.of("replay", "forecast-bench")) {
+            Path out = Files.createDirectories(dir.resolve(command));
+            String own = command.equals("replay") ? "report.json" : "forecast.json";
+            Files.writeString(out.resolve(own), "{}");
+            Files.writeString(out.resolve("dead-letters.csv"), "raw_line,line_number,reason\n");
+            CliRun r = run(command, "--input", bad.toString(), "--key", "k", "--time", "t", "--time-format",
+                    "dd/MM/yyyy", "--out", out.toString(), "--overwrite", "--config", conf());
+            assertThat(r.exit()).as(r.err()).isEqualTo(2);
+            assertThat(r.err()).contains("has no valid row (2 dead letters; the first: ")
+                    .contains("stays as it was").doesNotContain("Exception");
+            assertThat(out.resolve(own)).hasContent("{}");
+            assertThat(out.resolve("dead-letters.csv")).hasContent("raw_line,line_number,reason\n");
+            try (var left = Files.list(out)) {
+                assertThat(left.map(p -> p.getFileName().toString())).containsExactlyInAnyOrder(own,
+                        "dead-letters.csv");
+            }
+        }
+    }
+
     @Test
     void aDirectoryAsInputIsRefusedBeforeAnEarlierRunIsCleared(@TempDir Path dir) throws Exception {
         Path out = Files.createDirectories(dir.resolve("out"));
