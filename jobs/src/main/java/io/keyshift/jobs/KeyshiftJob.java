@@ -727,7 +727,7 @@ public final class KeyshiftJob implements Callable<Integer> {
         String local = io.keyshift.jobs.cli.ReplayOutput.commandOutput(dir);
         if (local != null) {
             throw new ParameterException(cl, "--out " + dir + " holds the output of a local command (" + local
-                    + ": a replay, bench or forecast-bench), which a job neither mixes with nor removes: choose "
+                    + ": a replay, forecast-bench, bench, plan-bench or soak), which a job neither mixes with nor removes: choose "
                     + "another directory");
         }
         String noCheckpoints = noCheckpoints(conf);

@@ -146,10 +146,14 @@ public final class ReplayOutput {
             new CommandFiles("soak", n -> n.equals("soak.json") || n.equals("soak.png"),
                     List.of("soak.json", "soak.png")));
 
-    /** An entry that only a replay or forecast-bench writes: its work and sorted-input files, a per-run file. */
+    /**
+     * An entry that only a replay or forecast-bench writes: its work and sorted-input files, a per-run file, and
+     * forecast-bench's forecast.json (a finished forecast-bench leaves only it and its dead letters, and bench or
+     * plan-bench wrote beside them).
+     */
     private static boolean distinctlyReplayOrForecastBench(String name) {
-        return forecastBenchOrReplay(name) && !List.of("report.json", "report.html", "forecast.json",
-                "dead-letters.csv", "charts").contains(name);
+        return forecastBenchOrReplay(name) && !List.of("report.json", "report.html", "dead-letters.csv", "charts")
+                .contains(name);
     }
 
     /**
@@ -268,9 +272,9 @@ public final class ReplayOutput {
             DEAD_LETTERS_PART);
 
     /**
-     * The first entry of {@code dir} (by name) that {@code replay}, {@code forecast-bench} or {@code bench} writes and
-     * a cluster job does not, or null (also for a directory that does not exist): the cluster job refuses such an
-     * {@code --out}.
+     * The first entry of {@code dir} (by name) that {@code replay}, {@code forecast-bench}, {@code bench},
+     * {@code plan-bench} or {@code soak} writes and a cluster job does not, or null (also for a directory that does
+     * not exist): the cluster job refuses such an {@code --out}.
      */
     public static String commandOutput(Path dir) throws IOException {
         if (!Files.isDirectory(dir)) {
@@ -281,10 +285,13 @@ public final class ReplayOutput {
             for (Path e : entries) {
                 String name = e.getFileName().toString();
                 // a charts/ directory only with a picture of a report's (as earlier output counts it)
-                if (!SHARED_WITH_THE_JOB.contains(name) && (forecastBenchOrReplay(name) || name.equals("bench.json")
-                        || name.equals("bench.png")) && !(name.equals("charts") && Files.isDirectory(e)
-                        && !holdsChart(e))) {
+                if (!SHARED_WITH_THE_JOB.contains(name) && (forecastBenchOrReplay(name)
+                        || COMMAND_FILES.stream().anyMatch(c -> c.names().test(name)))
+                        && !(name.equals("charts") && Files.isDirectory(e) && !holdsChart(e))) {
                     found.add(name);
+                } else if (name.equals("cluster") && Files.isRegularFile(e.resolve("cluster.properties"))) {
+                    // a soak's cluster (soak.json comes only with its first sample)
+                    found.add("cluster/cluster.properties");
                 }
             }
         }

@@ -78,6 +78,27 @@ class ReplayOutputTest {
                 .hasMessageContaining("holds soak's output (cluster/cluster.properties)");
         assertThat(soaked.resolve("cluster.properties")).exists();
 
+        // a finished forecast-bench leaves its forecast.json and dead letters only: bench did not see it there
+        Path forecast = Files.createDirectories(dir.resolve("forecast"));
+        Files.writeString(forecast.resolve("forecast.json"), "{}");
+        Files.writeString(forecast.resolve("dead-letters.csv"), "raw_line,line_number,reason\n");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> ReplayOutput.prepare(cl, forecast, true,
+                n -> n.equals("bench.json") || n.equals("bench.png")))
+                .isInstanceOf(picocli.CommandLine.ParameterException.class)
+                .hasMessageContaining("holds replay or forecast-bench's output (forecast.json)");
+
+        // nor does a cluster job write beside forecast-bench's, plan-bench's or soak's output (it knew replay's and
+        // bench's names only)
+        assertThat(ReplayOutput.commandOutput(forecast)).isEqualTo("forecast.json");
+        Path planBenched = Files.createDirectories(dir.resolve("plan-benched"));
+        Files.writeString(planBenched.resolve("plan-bench.json"), "{}");
+        assertThat(ReplayOutput.commandOutput(planBenched)).isEqualTo("plan-bench.json");
+        assertThat(ReplayOutput.commandOutput(soaked.getParent())).isEqualTo("cluster/cluster.properties");
+        Files.writeString(soaked.resolveSibling("soak.json"), "{}");
+        assertThat(ReplayOutput.commandOutput(soaked.getParent())).isEqualTo("cluster/cluster.properties");
+        Path jobs = Files.createDirectories(dir.resolve("job-out/results"));
+        assertThat(ReplayOutput.commandOutput(jobs.getParent())).isNull();
+
         // plan-bench's two modes: each its own file, one directory
         Path planned = Files.createDirectories(dir.resolve("planned"));
         Files.writeString(planned.resolve("plan-bench.json"), "{}");
