@@ -200,7 +200,9 @@ public final class FlinkOptions {
                 CREATED.add(top);
             }
         } catch (java.io.IOException | RuntimeException e) {
-            throw new ParameterException(cl, option + ": cannot create " + dir + " (" + e.getMessage() + ")");
+            // an AccessDeniedException's message is the path alone: say why
+            throw new ParameterException(cl, option + ": cannot create " + dir + " (" + (e instanceof
+                    java.nio.file.FileSystemException f ? KeyshiftCli.fileSystem(f) : e.getMessage()) + ")");
         }
         if (!java.nio.file.Files.isWritable(dir)) {
             throw new ParameterException(cl, option + ": " + dir + " is not writable");

@@ -23,7 +23,8 @@ public final class GeneratorOptions {
     double days;
 
     @Option(names = "--generator-keys", defaultValue = "1000", paramLabel = "N",
-            description = "Generator: distinct keys. Default: ${DEFAULT-VALUE}.")
+            description = "Generator: distinct keys, 1.." + MAX_KEYS_TEXT + " (every source subtask keeps a "
+                    + "double per key). Default: ${DEFAULT-VALUE}.")
     int keys;
 
     @Option(names = "--generator-zipf", defaultValue = "1.2", paramLabel = "S",
@@ -54,6 +55,10 @@ public final class GeneratorOptions {
      */
     public static final long MAX_DAYS = 10_000_000;
 
+    /** Most distinct keys of the generator: its cumulative Zipf table holds a double per key (8 MB at the most). */
+    public static final int MAX_KEYS = 1_000_000;
+    private static final String MAX_KEYS_TEXT = "1,000,000";
+
     /** The generator; {@code allowUnbounded} lets 0 records mean an endless stream. ParameterException if invalid. */
     public ZipfDriftGenerator generator(CommandLine cl, boolean allowUnbounded) {
         if (records < 0 || (records == 0 && !allowUnbounded)) {
@@ -63,8 +68,10 @@ public final class GeneratorOptions {
             // far beyond it the records' event times left the range of a long (and went back) once the job ran
             throw bad(cl, "--generator-days", "> 0 and at most " + MAX_DAYS, days);
         }
-        if (keys < 1) {
-            throw bad(cl, "--generator-keys", ">= 1", keys);
+        if (keys < 1 || keys > MAX_KEYS) {
+            // beyond it the generator's table (a double per key, in every source subtask) ran the JVM out of heap:
+            // "OutOfMemoryError: Java heap space", naming no option
+            throw bad(cl, "--generator-keys", "in 1.." + MAX_KEYS_TEXT, keys);
         }
         if (!(zipf >= 0 && zipf < Double.POSITIVE_INFINITY)) {
             throw bad(cl, "--generator-zipf", ">= 0 and finite", zipf);

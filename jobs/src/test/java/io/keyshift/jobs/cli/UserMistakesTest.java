@@ -429,8 +429,26 @@ class UserMistakesTest {
         assertThat(out.resolve("report.json")).hasContent("{}");
     }
 
+    /** An --out that cannot be created says why (a file system error's message is often the path alone). */
+    @Test
+    void anOutThatCannotBeCreatedSaysWhy(@TempDir Path dir) throws IOException {
+        Path file = Files.writeString(dir.resolve("afile"), "x");
+        CliRun r = run("replay", "--generator-records", "100", "--out", file.resolve("sub").toString(),
+                "--config", conf());
+        assertThat(r.exit()).as(r.err()).isEqualTo(2);
+        // (a permission denied, whose exception's message is the path alone, cannot be brought about as root)
+        assertThat(r.err()).contains("--out: cannot create " + file.resolve("sub") + " (" + file.resolve("sub")
+                + ": Not a directory)").doesNotContain("Exception");
+    }
+
     @Test
     void nonFiniteAndOutOfRangeNumbersAreRefusedNamingTheOption(@TempDir Path dir) throws IOException {
+        // a billion keys ran the JVM out of heap (the generator's table), naming no option, exit 1
+        CliRun keys = run("replay", "--generator-keys", "1000000000", "--out", dir.resolve("k").toString(),
+                "--config", conf());
+        assertThat(keys.exit()).as(keys.err()).isEqualTo(2);
+        assertThat(keys.err()).contains("--generator-keys must be in 1..1,000,000, was 1000000000");
+        assertThat(dir.resolve("k")).doesNotExist();
         CliRun zipf = run("replay", "--generator-zipf", "Infinity", "--out", dir.resolve("z").toString(),
                 "--config", conf());
         assertThat(zipf.exit()).isEqualTo(2);
