@@ -691,6 +691,16 @@ public final class KeyshiftStream<T, K> {
                     + ScalingOptions.CAPACITY.key() + " set): a job has at most one stage with scaling, since the "
                     + "autoscaler applies the sum of the stages' decided parallelisms; set it on one stage only");
         }
+        if (config.get(PlanOptions.ON_MISMATCH) == PlanOptions.OnMismatch.REVERT
+                && config.get(PlanOptions.VALIDATION) == io.keyshift.plan.ValidationPolicy.Mode.NONE
+                && windowsAligned && !ownershipMarkers) {
+            // no migration of such a stage has a shadow phase (correctness needs none, and none is validated), so
+            // no shadow result is ever compared and no key is ever reverted
+            LOG.warn("{} is REVERT but {} is NONE and stage '{}' has tumbling windows aligned with {}: no migration "
+                    + "gets a shadow phase, so nothing is compared and no key is reverted; set {} to SAMPLE or ALL",
+                    PlanOptions.ON_MISMATCH.key(), PlanOptions.VALIDATION.key(), uidPrefix, JobOptions.WINDOW.key(),
+                    PlanOptions.VALIDATION.key());
+        }
         long window = config.get(JobOptions.WINDOW).toMillis();
         SerializerConfig serializerConfig = env.getConfig().getSerializerConfig();
         KeyCodec<K> codec = KeyCodec.forType(keyType, serializerConfig);

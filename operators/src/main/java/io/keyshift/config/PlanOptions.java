@@ -140,7 +140,10 @@ public final class PlanOptions {
             .defaultValue(OnMismatch.REPORT)
             .withDescription("REPORT: a shadow result that disagrees with its primary is reported (validation "
                     + "output, metric). REVERT: also, the key goes back to the key group it came from (an ordinary "
-                    + "migration) and is not moved again for keyshift.migration.on-mismatch.hold.");
+                    + "migration) and is not moved again for keyshift.migration.on-mismatch.hold. Only shadow "
+                    + "phases are compared: with keyshift.migration.validation NONE, a stage of tumbling windows "
+                    + "aligned with keyshift.window has none, and REVERT does nothing there (warned of when the "
+                    + "stage is built).");
 
     public static final ConfigOption<java.time.Duration> ON_MISMATCH_HOLD =
             ConfigOptions.key("keyshift.migration.on-mismatch.hold")

@@ -201,6 +201,38 @@ class KeyshiftApiTest {
         }
     }
 
+    /**
+     * on-mismatch REVERT with validation NONE over tumbling windows aligned with keyshift.window compares nothing
+     * (no migration gets a shadow phase), so no key is ever reverted: the stage says so when it is built; with
+     * sliding windows (a correctness shadow is compared) or validation SAMPLE it does not.
+     */
+    @Test
+    void revertWithoutValidationOverAlignedWindowsIsWarnedOf() throws Throwable {
+        java.util.function.BiFunction<String, Boolean, List<String>> build = (validation, sliding) -> {
+            try {
+                return io.keyshift.LogCapture.of(KeyshiftStream.class, () -> {
+                    StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(2);
+                    Configuration conf = new Configuration();
+                    conf.setString("keyshift.window", "1h");
+                    conf.setString("keyshift.migration.on-mismatch", "REVERT");
+                    conf.setString("keyshift.migration.validation", validation);
+                    var stage = Keyshift.keyBy(Clicks.stream(env, 100, 1), c -> c.user, Types.STRING).configure(conf);
+                    (sliding ? stage.window(org.apache.flink.streaming.api.windowing.assigners
+                            .SlidingEventTimeWindows.of(Duration.ofHours(2), Duration.ofHours(1)))
+                            : stage.window(TumblingEventTimeWindows.of(Duration.ofHours(1))))
+                            .aggregate(new SumBytes(), new Label());
+                });
+            } catch (Throwable e) {
+                throw new AssertionError(e);
+            }
+        };
+        assertThat(build.apply("NONE", false)).anySatisfy(l -> assertThat(l).startsWith("WARN ")
+                .contains("keyshift.migration.on-mismatch is REVERT but keyshift.migration.validation is NONE")
+                .contains("no key is reverted"));
+        assertThat(build.apply("SAMPLE", false)).noneMatch(l -> l.contains("on-mismatch is REVERT"));
+        assertThat(build.apply("NONE", true)).noneMatch(l -> l.contains("on-mismatch is REVERT"));
+    }
+
     /** A walk-through's messages: which read came too early, and how to make a late-data tag of the stream's type. */
     @Test
     void aReadBeforeTheTerminalCallAndALateTagOfAnotherTypeSayWhatToDo() {
