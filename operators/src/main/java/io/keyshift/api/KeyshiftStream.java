@@ -740,8 +740,12 @@ public final class KeyshiftStream<T, K> {
         OutputTag<WindowLoad> loadTag = new OutputTag<>(uidPrefix + "-loads",
                 new io.keyshift.serde.TrustedAvroTypeInfo<>(WindowLoad.class));
         OutputTag<ResultCheck> checkTag = new OutputTag<>(uidPrefix + "-checks", TypeInformation.of(ResultCheck.class));
-        Stage stage = new Stage(codec, serializerConfig, checkTag, p, maxP,
-                Math.min(maxP, JobOptions.resultsPathParallelism(config.get(JobOptions.RESULTS_PATH_PARALLELISM), p)));
+        int resultsPath = JobOptions.resultsPathParallelism(config.get(JobOptions.RESULTS_PATH_PARALLELISM), p);
+        if (resultsPath > maxP) {
+            LOG.warn("{} is {}, above the {} key groups of stage '{}': the results path runs at {}",
+                    JobOptions.RESULTS_PATH_PARALLELISM.key(), resultsPath, maxP, uidPrefix, maxP);
+        }
+        Stage stage = new Stage(codec, serializerConfig, checkTag, p, maxP, Math.min(maxP, resultsPath));
         if (pseudonymizer != null && userControl != null) {
             // commands may name keys raw: they become pseudonyms before any keyshift operator stores them
             userControl = userControl.map(new io.keyshift.control.ControlKeyPseudonyms(pseudonymizer, keyIds))

@@ -38,7 +38,8 @@ public final class JobOptions {
                             + "merger and, with keyshift.migration.on-mismatch REVERT, the mismatch reverts. They "
                             + "take what the keyed stage sends them about a few keys (checksums of validated shadow "
                             + "phases, partial aggregates of split hot keys), not its input records. 0 (the default) = "
-                            + "one subtask per 8 of the keyed stage, rounded up.");
+                            + "one subtask per 8 of the keyed stage, rounded up. At most the max parallelism (the "
+                            + "number of key groups) is used; a larger value is capped there, with a warning.");
 
     /** Subtasks of the results path of a keyed stage at {@code keyedParallelism} (see RESULTS_PATH_PARALLELISM). */
     public static int resultsPathParallelism(int configured, int keyedParallelism) {

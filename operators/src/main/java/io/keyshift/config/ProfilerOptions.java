@@ -29,8 +29,8 @@ public final class ProfilerOptions {
             .intType()
             .defaultValue(128)
             .withDescription("Number of heavy-hitter keys per window that the forecaster tracks as their own series "
-                    + "(and the planner may move one by one); at most 0.75 x keyshift.profiler.sketch-size, the most "
-                    + "keys the sketch keeps. At most 2 x top-k keys are tracked at once; beyond "
+                    + "(and the planner may move one by one); 1 .. 1,000,000 and at most 0.75 x "
+                    + "keyshift.profiler.sketch-size, the most keys the sketch keeps. At most 2 x top-k keys are tracked at once; beyond "
                     + "that, the keys with the lowest peak load over the age-out span stop being tracked first.");
 
     public static final ConfigOption<Integer> AGE_OUT_WINDOWS = ConfigOptions.key("keyshift.profiler.age-out-windows")

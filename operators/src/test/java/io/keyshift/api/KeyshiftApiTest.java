@@ -233,6 +233,29 @@ class KeyshiftApiTest {
         assertThat(build.apply("NONE", true)).noneMatch(l -> l.contains("on-mismatch is REVERT"));
     }
 
+    /** A results-path parallelism above the key groups is capped there, with a warning (it was capped silently). */
+    @Test
+    void aResultsPathParallelismAboveTheKeyGroupsIsWarnedOf() throws Throwable {
+        for (int configured : new int[] {64, 32}) {
+            List<String> lines = io.keyshift.LogCapture.of(KeyshiftStream.class, () -> {
+                StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(2);
+                Configuration conf = new Configuration();
+                conf.setString("keyshift.window", "1h");
+                conf.setString("keyshift.max-parallelism", "32");
+                conf.setString("keyshift.results-path.parallelism", Integer.toString(configured));
+                Keyshift.keyBy(Clicks.stream(env, 100, 1), c -> c.user, Types.STRING).configure(conf)
+                        .window(TumblingEventTimeWindows.of(Duration.ofHours(1))).aggregate(new SumBytes(), new Label());
+            });
+            if (configured > 32) {
+                assertThat(lines).anySatisfy(l -> assertThat(l).startsWith("WARN ")
+                        .contains("keyshift.results-path.parallelism is 64, above the 32 key groups")
+                        .endsWith("the results path runs at 32"));
+            } else {
+                assertThat(lines).noneMatch(l -> l.contains("keyshift.results-path.parallelism"));
+            }
+        }
+    }
+
     /** A walk-through's messages: which read came too early, and how to make a late-data tag of the stream's type. */
     @Test
     void aReadBeforeTheTerminalCallAndALateTagOfAnotherTypeSayWhatToDo() {
