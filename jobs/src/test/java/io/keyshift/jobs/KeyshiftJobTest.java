@@ -640,6 +640,43 @@ class KeyshiftJobTest {
                 .hasMessageContaining("is not the file the job this one continues started with");
     }
 
+    /**
+     * Flink's rerun of main after a JobManager failover before the job's first checkpoint (HA: the same id, the same
+     * recovery path, no checkpoint yet), its --control file moved away since: the rerun reads the copy kept in --out
+     * and runs, the copy's commands in force.
+     */
+    @Test
+    @org.junit.jupiter.api.Timeout(value = 5, unit = java.util.concurrent.TimeUnit.MINUTES)
+    void aRerunBeforeTheFirstCheckpointReadsTheControlCopy(@TempDir Path dir) throws Exception {
+        String id = "0000000000000000000000000000000a";
+        Path out = Files.createDirectories(dir.resolve("out"));
+        Files.writeString(out.resolve(KeyshiftJob.JOB_ID_MARKER), id + "\n\n");
+        String commands = "2026-01-05T00:00:00Z,freeze\n";
+        Files.writeString(out.resolve(KeyshiftJob.CONTROL_COPY_FILE), commands);
+        Path control = dir.resolve("steer.csv");
+        String[] rerun = {"--generator-records", "2000", "--control", control.toString(), "--out", out.toString(),
+            "-Dexecution.checkpointing.interval=1s", "-D" + KeyshiftJob.FIXED_JOB_ID + "=" + id,
+            "-Dexecution.checkpointing.dir=" + dir.resolve("checkpoints").toUri()};
+        KeyshiftJob.main(rerun);
+        assertThat(out.resolve("results")).isDirectory();
+        assertThat(out.resolve(KeyshiftJob.CONTROL_COPY_FILE)).hasContent(commands);
+        java.util.List<String> plans = new java.util.ArrayList<>();
+        try (var files = Files.walk(out.resolve("plans"))) {
+            for (Path f : files.filter(Files::isRegularFile)
+                    .filter(f -> !f.getFileName().toString().startsWith(".")).toList()) {
+                plans.addAll(Files.readAllLines(f));
+            }
+        }
+        assertThat(plans).isNotEmpty().allMatch(l -> l.contains("\"frozen\":true"));
+        // without the copy it is refused, naming the option
+        Path bare = Files.createDirectories(dir.resolve("bare"));
+        Files.writeString(bare.resolve(KeyshiftJob.JOB_ID_MARKER), id + "\n\n");
+        String[] withoutCopy = rerun.clone();
+        withoutCopy[5] = bare.toString();
+        assertThatThrownBy(() -> KeyshiftJob.main(withoutCopy)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("--control: not a readable file");
+    }
+
     @Test
     void anOutputPathThatIsAFileIsRefused(@TempDir Path dir) throws Exception {
         Path out = Files.writeString(dir.resolve("out"), "x");
