@@ -784,7 +784,7 @@ public final class KeyshiftJob implements Callable<Integer> {
             // the same job's main run again after a JobManager failover before its first checkpoint: the recovered
             // job is its first attempt's, with the prefix the directory keeps
             kafka.keptTransactionalIds(dir, continuing || markedBy(dir, fixedJobId)
-                    && markedRecovery(dir, recoveryPath), newOut);
+                    && markedRecovery(dir, recoveryPath));
         }
         String controlDigest = controlFile == null ? null : controlFileDigest(Path.of(controlFile));
         // on a restore only: Flink's rerun of main after a JobManager failover must recover whatever the file holds

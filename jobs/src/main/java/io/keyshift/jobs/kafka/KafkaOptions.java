@@ -107,8 +107,9 @@ public final class KafkaOptions {
 
     @Option(names = "--kafka-idleness", paramLabel = "DURATION", defaultValue = "30s",
             description = "A partition with no record for this long (processing time) stops holding back the "
-                    + "watermark, so that an idle partition cannot stall plans and results. 0 = never idle. "
-                    + "Default: ${DEFAULT-VALUE}.")
+                    + "watermark, so that an idle partition cannot stall plans and results. 0 = never idle: a "
+                    + "partition without records (an empty one, one added later) then holds back every watermark, "
+                    + "and no window fires until it has some. Default: ${DEFAULT-VALUE}.")
     String idleness;
 
     @Option(names = "--max-out-of-orderness", paramLabel = "DURATION", defaultValue = "0s",
@@ -856,20 +857,19 @@ public final class KafkaOptions {
     }
 
     /**
-     * {@code keyshift:<topic>:<job id>:}, or {@code keyshift:<topic>:} for a job of a build before 2026-12-06 that
-     * continues (see {@link #keptTransactionalIds}). ':' cannot occur in a topic name and the job id is a UUID, so no
-     * job's default prefix begins with another's new-style one (the sink aborts lingering transactions by prefix, and
-     * "keyshift-results" would match "keyshift-results-idle-0-7"); with the topic alone, two jobs writing one topic
-     * shared their transactional ids and fenced, or aborted, each other's transactions.
+     * {@code keyshift:<topic>:<job id>:}. ':' cannot occur in a topic name and the job id is a UUID, so no job's
+     * default prefix begins with another's (the sink aborts lingering transactions by prefix, and "keyshift-results"
+     * would match "keyshift-results-idle-0-7"); with the topic alone (the default until 2026-12-06), two jobs writing
+     * one topic shared their transactional ids and fenced, or aborted, each other's transactions.
      */
     private String defaultPrefix(String topic) {
-        return "keyshift:" + topic + ":" + (jobId != null ? jobId + ":" : "");
+        return "keyshift:" + topic + ":" + jobId + ":";
     }
 
     /** The file in {@code --out} that keeps the job id of the sinks' default transactional-id prefix. */
     public static final String TRANSACTIONAL_ID_FILE = ".kafka-transactional-id";
 
-    /** The job id in the default transactional-id prefix: kept, or new (null: the topic-only default of old jobs). */
+    /** The job id in the default transactional-id prefix: kept in {@code --out}, or new. */
     private String jobId = UUID.randomUUID().toString();
 
     /** The job id as read from {@code --out} ({@link #keptTransactionalIds}); null if there is none. */
@@ -878,26 +878,22 @@ public final class KafkaOptions {
     /**
      * Takes the job id of the sinks' default transactional-id prefix that the directory keeps
      * ({@value #TRANSACTIONAL_ID_FILE}) for a job that continues it, so that a restore writes under the prefix its
-     * savepoint's transactions have. A job that continues a directory of a build before 2026-12-06 (output there, no
-     * file) keeps that build's {@code keyshift:<topic>:}; a fresh job, and a restore into a new directory, take a new
-     * id (Flink's Kafka sink also aborts the lingering transactions of the prefix its restored state names).
-     * Reads only; {@link #writeTransactionalIds} writes.
+     * savepoint's transactions have. Any other job takes a new id: a fresh job, a restore into a new directory, and
+     * one whose directory keeps none (its job gave --kafka-transactional-id-prefix, had no Kafka sink, or is of a
+     * build before 2026-12-06, whose default was {@code keyshift:<topic>:}). Flink's Kafka sink aborts the lingering
+     * transactions of the prefix its restored state names as well as its own, so a prefix that changes at a restore
+     * leaves none open (it did not keep the topic-only default for such a directory: that prefix begins every newer
+     * job's on the topic, and its sink would abort theirs). Reads only; {@link #writeTransactionalIds} writes.
      *
      * @param continuing    whether the job continues the directory's job, or is its {@code main} run again after a
      *                      JobManager failover before the first checkpoint (whose recovered job keeps its prefix)
-     * @param newOut        whether the directory holds nothing yet
      * @throws IOException  if the file cannot be read
      */
-    public void keptTransactionalIds(Path out, boolean continuing, boolean newOut) throws IOException {
+    public void keptTransactionalIds(Path out, boolean continuing) throws IOException {
         Path file = out.toAbsolutePath().normalize().resolve(TRANSACTIONAL_ID_FILE);
-        if (!continuing || transactionalIdPrefix != null) {
-            return;
-        }
-        if (Files.isRegularFile(file)) {
+        if (continuing && transactionalIdPrefix == null && Files.isRegularFile(file)) {
             keptJobId = Files.readString(file).strip();
             jobId = keptJobId;
-        } else if (!newOut) {
-            jobId = null;
         }
     }
 
@@ -908,7 +904,7 @@ public final class KafkaOptions {
      * @throws IOException if the file cannot be written
      */
     public void writeTransactionalIds(Path out) throws IOException {
-        if (transactionalIdPrefix != null || jobId == null || jobId.equals(keptJobId)) {
+        if (transactionalIdPrefix != null || jobId.equals(keptJobId)) {
             return;
         }
         Path dir = out.toAbsolutePath().normalize();

@@ -119,7 +119,8 @@ class KafkaTransactionNamingTest {
     /**
      * The default transactional-id prefix is one per job, not one per topic: two jobs that wrote one results topic
      * shared their transactional ids and fenced each other's transactions. A restore into the job's --out takes the
-     * prefix the directory keeps; a directory of a build before 2026-12-06 keeps the topic-only default.
+     * prefix the directory keeps; any other job takes a new one (never the topic-only default of builds before
+     * 2026-12-06, which begins every newer job's prefix on the topic: its sink would abort their transactions).
      */
     @Test
     void theDefaultTransactionalIdPrefixIsTheJobsOwnAndKeptForItsRestores(@TempDir Path root) throws Exception {
@@ -128,9 +129,9 @@ class KafkaTransactionNamingTest {
         Files.createDirectories(a);
         Files.createDirectories(b);
         KafkaOptions first = parse("--validation-topic", "checks").job().kafka;
-        first.keptTransactionalIds(a, false, true);
+        first.keptTransactionalIds(a, false);
         KafkaOptions second = parse().job().kafka;
-        second.keptTransactionalIds(b, false, true);
+        second.keptTransactionalIds(b, false);
         String prefixA = first.transactionalIdPrefix();
         String prefixB = second.transactionalIdPrefix();
         assertThat(prefixA).startsWith("keyshift:results:").endsWith(":").isNotEqualTo(prefixB);
@@ -143,7 +144,7 @@ class KafkaTransactionNamingTest {
         first.writeTransactionalIds(a);
         second.writeTransactionalIds(b);
         KafkaOptions restored = parse().job().kafka;
-        restored.keptTransactionalIds(a, true, false);
+        restored.keptTransactionalIds(a, true);
         assertThat(restored.transactionalIdPrefix()).isEqualTo(prefixA);
         long before = Files.getLastModifiedTime(a.resolve(KafkaOptions.TRANSACTIONAL_ID_FILE)).toMillis();
         restored.writeTransactionalIds(a);
@@ -152,26 +153,26 @@ class KafkaTransactionNamingTest {
         assertThat(Files.getLastModifiedTime(a.resolve(KafkaOptions.TRANSACTIONAL_ID_FILE)).toMillis())
                 .isEqualTo(before);
 
-        // a restore into an --out of an earlier build (output there, no file) keeps that build's default
+        // a restore into an --out that keeps no id (an earlier build's, a job that gave its own prefix or had no
+        // Kafka sink) or into a new one takes an id of its own, never the topic-only default (Flink's sink aborts
+        // the lingering transactions of its savepoint's prefix too), and keeps it for the next restore
         Path old = root.resolve("old");
         Files.createDirectories(old.resolve("results"));
         KafkaOptions continuingOld = parse().job().kafka;
-        continuingOld.keptTransactionalIds(old, true, false);
-        assertThat(continuingOld.transactionalIdPrefix()).isEqualTo("keyshift:results:");
+        continuingOld.keptTransactionalIds(old, true);
+        String prefixOld = continuingOld.transactionalIdPrefix();
+        assertThat(prefixOld).startsWith("keyshift:results:").isNotEqualTo("keyshift:results:")
+                .isNotIn(prefixA, prefixB);
         continuingOld.writeTransactionalIds(old);
-        assertThat(old.resolve(KafkaOptions.TRANSACTIONAL_ID_FILE)).doesNotExist();
-
-        // a restore into a new --out takes an id of its own (the sink aborts its savepoint's prefix's transactions)
-        KafkaOptions intoNew = parse().job().kafka;
-        intoNew.keptTransactionalIds(root.resolve("new"), true, true);
-        assertThat(intoNew.transactionalIdPrefix()).startsWith("keyshift:results:")
-                .isNotEqualTo("keyshift:results:").isNotIn(prefixA, prefixB);
+        KafkaOptions again = parse().job().kafka;
+        again.keptTransactionalIds(old, true);
+        assertThat(again.transactionalIdPrefix()).isEqualTo(prefixOld);
 
         // a prefix given is used as given and not recorded
         Path given = root.resolve("given");
         Files.createDirectories(given);
         KafkaOptions own = parse("--kafka-transactional-id-prefix", "team-x:").job().kafka;
-        own.keptTransactionalIds(given, false, true);
+        own.keptTransactionalIds(given, false);
         own.writeTransactionalIds(given);
         assertThat(own.transactionalIdPrefix()).isEqualTo("team-x:");
         assertThat(given.resolve(KafkaOptions.TRANSACTIONAL_ID_FILE)).doesNotExist();
