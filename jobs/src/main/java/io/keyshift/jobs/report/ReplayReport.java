@@ -712,7 +712,8 @@ public final class ReplayReport {
      * processed nothing of has zeros), ordered by window start (epoch ms): the records the
      * window-operator subtasks processed in it ({@code records}, shadow copies included), the shadow copies among them,
      * each subtask's records ({@code subtask_0..subtask_{p-1}}) and the window's imbalance (max / mean) as the report's
-     * measures use it (their mean is weighted by the input records, {@code records - shadow}).
+     * measures use it (their mean is weighted by the window's input records, which equal {@code records - shadow}
+     * where no record went missing).
      */
     private static void writeLoads(Path file, int p, SortedMap<Long, long[]> processed, Map<Long, Long> shadow,
                                    LoadMeasures.Summary sum) throws IOException {
