@@ -338,6 +338,47 @@ class ShadowValidatorTest {
         }
     }
 
+    /**
+     * State of a build that counted firings but kept no per-firing checksums (restored): a window one side fired once
+     * and the other again (late) matches where the on-time firings agree, and mismatches where they differ.
+     */
+    @Test
+    void olderStateWithoutPerFiringChecksumsKeepsTheOnTimeRule() throws Exception {
+        try (var h = harness()) {
+            h.processElement(check("w", 0, 1000, false, 5, "w=5"), 999);
+            h.processElement(check("w", 0, 1000, true, 9, "w=5"), 999);
+            h.processElement(check("v", 0, 1000, false, 5, "v=5"), 999);
+            h.processElement(check("v", 0, 1000, true, 9, "v=7"), 999);
+            // as an older build left them: firings counted, no checksum per firing
+            var operator = (org.apache.flink.streaming.api.operators.AbstractStreamOperator<?>) h.getOperator();
+            var descriptor = new org.apache.flink.api.common.state.MapStateDescriptor<>("pending-checks",
+                    Types.STRING, org.apache.flink.api.common.typeinfo.TypeInformation.of(ShadowValidator.Pending.class));
+            for (String key : List.of("w", "v")) {
+                operator.setCurrentKey(key);
+                var state = operator.getKeyedStateBackend().getPartitionedState(
+                        org.apache.flink.runtime.state.VoidNamespace.INSTANCE,
+                        org.apache.flink.runtime.state.VoidNamespaceSerializer.INSTANCE, descriptor);
+                ShadowValidator.Pending p = state.get("0,1000");
+                assertThat(p.primaryFirings).isEqualTo(1);
+                assertThat(p.primaryFiringChecksums).isNotNull();
+                p.primaryFiringChecksums = null;
+                p.primaryFiringResults = null;
+                p.shadowFiringChecksums = null;
+                p.shadowFiringResults = null;
+                state.put("0,1000", p);
+            }
+            // the shadow fires again (a late record the old owner dropped)
+            h.processElement(check("w", 0, 1000, true, 9, "w=6"), 1200);
+            h.processElement(check("v", 0, 1000, true, 9, "v=8"), 1200);
+            h.processWatermark(3000);
+            List<ValidationReport> reports = h.extractOutputValues();
+            ValidationReport w = only(reports, "w");
+            assertThat(w.getOutcome()).isEqualTo(ValidationOutcome.MATCH);
+            assertThat(w.getShadowChecksum()).isEqualTo(firing("w=5")).isEqualTo(w.getPrimaryChecksum());
+            assertThat(only(reports, "v").getOutcome()).isEqualTo(ValidationOutcome.MISMATCH);
+        }
+    }
+
     @Test
     void theWindowsOfOneKeyAreComparedEachAtItsOwnTime() throws Exception {
         try (var h = harness()) {
