@@ -40,8 +40,9 @@ import java.util.TreeMap;
  *
  * <p>Measures, pooled over all series (so larger series weigh more): MASE at horizon h = mean |forecast − actual| /
  * mean |y(t) − y(t−m)| (m = the first season if any series spans it, else 1; FPP3 §5.8); the numerator over the
- * points that have a forecast made h windows before, the scale over every point with a value m windows before (the
- * one-step lag-m naive error in sample, as Hyndman and Koehler 2006 scale it, the same for every horizon); sMAPE = mean 2|f − a| / (|f| + |a|) (0 when both are 0). Heavy-hitter recall:
+ * points that have a forecast made h windows before and a value m windows before, the scale over every point with a
+ * value m windows before (the one-step lag-m naive error in sample, as Hyndman and Koehler 2006 scale it, the same
+ * for every horizon; a gap in a series starts it anew); sMAPE = mean 2|f − a| / (|f| + |a|) (0 when both are 0). Heavy-hitter recall:
  * per window with at least 20 distinct keys, the share of the profile's top 20 whose true count reaches the true
  * 20th largest count. Timing: wall time of the auto engine per window; a synthetic run times 10,000 series.
  */

@@ -55,9 +55,12 @@ public final class GeneratorOptions {
      */
     public static final long MAX_DAYS = 10_000_000;
 
-    /** Most distinct keys of the generator: its cumulative Zipf table holds a double per key (8 MB at the most). */
-    public static final int MAX_KEYS = 1_000_000;
-    private static final String MAX_KEYS_TEXT = "1,000,000";
+    /**
+     * Most distinct keys of the generator: its cumulative Zipf table holds a double per key in every source subtask
+     * (160 MB at the most).
+     */
+    public static final int MAX_KEYS = 20_000_000;
+    private static final String MAX_KEYS_TEXT = "20,000,000";
 
     /** The generator; {@code allowUnbounded} lets 0 records mean an endless stream. ParameterException if invalid. */
     public ZipfDriftGenerator generator(CommandLine cl, boolean allowUnbounded) {

@@ -146,14 +146,20 @@ public final class ReplayOutput {
             new CommandFiles("soak", n -> n.equals("soak.json") || n.equals("soak.png"),
                     List.of("soak.json", "soak.png")));
 
-    /**
-     * An entry that only a replay or forecast-bench writes: its work and sorted-input files, a per-run file, and
-     * forecast-bench's forecast.json (a finished forecast-bench leaves only it and its dead letters, and bench or
-     * plan-bench wrote beside them).
-     */
+    /** An entry that only a replay or forecast-bench writes: its work and sorted-input files, a per-run file. */
     private static boolean distinctlyReplayOrForecastBench(String name) {
-        return forecastBenchOrReplay(name) && !List.of("report.json", "report.html", "dead-letters.csv", "charts")
-                .contains(name);
+        return forecastBenchOrReplay(name) && !List.of("report.json", "report.html", "forecast.json",
+                "dead-letters.csv", "charts").contains(name);
+    }
+
+    /**
+     * Whether {@code out} holds what a finished forecast-bench leaves: its forecast.json beside keyshift's own
+     * dead-letters.csv, nothing distinct besides (bench and plan-bench wrote beside them; a forecast.json alone may be
+     * the user's).
+     */
+    private static boolean finishedForecastBench(Path out) throws IOException {
+        return Files.isRegularFile(out.resolve("forecast.json")) && Files.isRegularFile(out.resolve("dead-letters.csv"))
+                && deadLettersOfOurs(out.resolve("dead-letters.csv"));
     }
 
     /**
@@ -186,6 +192,10 @@ public final class ReplayOutput {
         for (CommandFiles c : COMMAND_FILES) {
             if (c.examples().stream().anyMatch(own)) {
                 continue;
+            }
+            if (c.command().equals("replay or forecast-bench") && finishedForecastBench(out)) {
+                throw new ParameterException(cl, "--out: " + out + " holds forecast-bench's output (forecast.json); "
+                        + "give each command its own --out");
             }
             for (String name : names) {
                 if (c.names().test(name)) {
@@ -287,11 +297,9 @@ public final class ReplayOutput {
                 // a charts/ directory only with a picture of a report's (as earlier output counts it)
                 if (!SHARED_WITH_THE_JOB.contains(name) && (forecastBenchOrReplay(name)
                         || COMMAND_FILES.stream().anyMatch(c -> c.names().test(name)))
-                        && !(name.equals("charts") && Files.isDirectory(e) && !holdsChart(e))) {
+                        && !(name.equals("charts") && Files.isDirectory(e) && !holdsChart(e))
+                        && !(name.equals("forecast.json") && !finishedForecastBench(dir))) {
                     found.add(name);
-                } else if (name.equals("cluster") && Files.isRegularFile(e.resolve("cluster.properties"))) {
-                    // a soak's cluster (soak.json comes only with its first sample)
-                    found.add("cluster/cluster.properties");
                 }
             }
         }
@@ -341,8 +349,9 @@ public final class ReplayOutput {
         }
         java.util.function.Predicate<String> notThisRuns = name -> !name.equals(EVENTS_PART)
                 && !name.equals(DEAD_LETTERS_PART) && earlierOutput.test(name);
-        if (read.stats().records() == 0 && read.stats().deadLetters() > 0
-                && !earlier(out, name -> notThisRuns.test(name) && !name.equals("dead-letters.csv")).isEmpty()) {
+        List<Path> earlierRuns = earlier(out, notThisRuns);
+        if (read.stats().records() == 0 && read.stats().deadLetters() > 0 && !earlierRuns.isEmpty()
+                && !leftWithoutJob(out, earlierRuns)) {
             // every row a dead letter (a --time-format that fits no row, the wrong --columns): nothing would replace
             // the earlier run's output that --overwrite removes (it did, and then the command refused the input);
             // the dead letters of a run that left only them are replaced as before, below

@@ -78,14 +78,17 @@ class ReplayOutputTest {
                 .hasMessageContaining("holds soak's output (cluster/cluster.properties)");
         assertThat(soaked.resolve("cluster.properties")).exists();
 
-        // a finished forecast-bench leaves its forecast.json and dead letters only: bench did not see it there
+        // a forecast.json alone may be the user's: bench writes beside it
         Path forecast = Files.createDirectories(dir.resolve("forecast"));
         Files.writeString(forecast.resolve("forecast.json"), "{}");
+        ReplayOutput.prepare(cl, forecast, false, n -> n.equals("bench.json") || n.equals("bench.png"));
+        assertThat(ReplayOutput.commandOutput(forecast)).isNull();
+        // a finished forecast-bench leaves its forecast.json and dead letters only: bench did not see it there
         Files.writeString(forecast.resolve("dead-letters.csv"), "raw_line,line_number,reason\n");
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> ReplayOutput.prepare(cl, forecast, true,
                 n -> n.equals("bench.json") || n.equals("bench.png")))
                 .isInstanceOf(picocli.CommandLine.ParameterException.class)
-                .hasMessageContaining("holds replay or forecast-bench's output (forecast.json)");
+                .hasMessageContaining("holds forecast-bench's output (forecast.json)");
 
         // nor does a cluster job write beside forecast-bench's, plan-bench's or soak's output (it knew replay's and
         // bench's names only)
@@ -93,9 +96,12 @@ class ReplayOutputTest {
         Path planBenched = Files.createDirectories(dir.resolve("plan-benched"));
         Files.writeString(planBenched.resolve("plan-bench.json"), "{}");
         assertThat(ReplayOutput.commandOutput(planBenched)).isEqualTo("plan-bench.json");
-        assertThat(ReplayOutput.commandOutput(soaked.getParent())).isEqualTo("cluster/cluster.properties");
-        Files.writeString(soaked.resolveSibling("soak.json"), "{}");
-        assertThat(ReplayOutput.commandOutput(soaked.getParent())).isEqualTo("cluster/cluster.properties");
+        Path soakFigures = Files.createDirectories(dir.resolve("soak-figures"));
+        Files.writeString(soakFigures.resolve("soak.json"), "{}");
+        assertThat(ReplayOutput.commandOutput(soakFigures)).isEqualTo("soak.json");
+        // a job's --out that holds its own cluster's run directory (bin/keyshift cluster start --dir OUT/cluster) is
+        // no soak's
+        assertThat(ReplayOutput.commandOutput(soaked.getParent())).isNull();
         Path jobs = Files.createDirectories(dir.resolve("job-out/results"));
         assertThat(ReplayOutput.commandOutput(jobs.getParent())).isNull();
 

@@ -415,6 +415,16 @@ class UserMistakesTest {
                         "dead-letters.csv");
             }
         }
+        // where --out holds only what a killed run left (its sorted input, its dead letters), no earlier output is
+        // kept: this run's dead letters replace them, and no --overwrite is spoken of
+        Path killed = Files.createDirectories(dir.resolve("killed"));
+        Files.writeString(killed.resolve(".events.bin"), "");
+        Files.writeString(killed.resolve("dead-letters.csv"), "raw_line,line_number,reason\n");
+        CliRun r = run("replay", "--input", bad.toString(), "--key", "k", "--time", "t", "--time-format",
+                "dd/MM/yyyy", "--out", killed.toString(), "--config", conf());
+        assertThat(r.exit()).as(r.err()).isEqualTo(2);
+        assertThat(r.err()).contains("has no valid row").doesNotContain("stays as it was");
+        assertThat(Files.readAllLines(killed.resolve("dead-letters.csv"))).hasSize(3);
     }
 
     @Test
@@ -447,7 +457,7 @@ class UserMistakesTest {
         CliRun keys = run("replay", "--generator-keys", "1000000000", "--out", dir.resolve("k").toString(),
                 "--config", conf());
         assertThat(keys.exit()).as(keys.err()).isEqualTo(2);
-        assertThat(keys.err()).contains("--generator-keys must be in 1..1,000,000, was 1000000000");
+        assertThat(keys.err()).contains("--generator-keys must be in 1..20,000,000, was 1000000000");
         assertThat(dir.resolve("k")).doesNotExist();
         CliRun zipf = run("replay", "--generator-zipf", "Infinity", "--out", dir.resolve("z").toString(),
                 "--config", conf());

@@ -146,7 +146,9 @@ class KafkaTransactionNamingTest {
         KafkaOptions restored = parse().job().kafka;
         restored.keptTransactionalIds(a, true);
         assertThat(restored.transactionalIdPrefix()).isEqualTo(prefixA);
-        long before = Files.getLastModifiedTime(a.resolve(KafkaOptions.TRANSACTIONAL_ID_FILE)).toMillis();
+        Files.setLastModifiedTime(a.resolve(KafkaOptions.TRANSACTIONAL_ID_FILE),
+                java.nio.file.attribute.FileTime.fromMillis(1_000_000L));
+        long before = 1_000_000L;
         restored.writeTransactionalIds(a);
         assertThat(Files.readString(a.resolve(KafkaOptions.TRANSACTIONAL_ID_FILE)).strip())
                 .isEqualTo(prefixA.substring("keyshift:results:".length(), prefixA.length() - 1));
