@@ -103,13 +103,24 @@ public final class SubmitCommand implements Callable<Integer> {
         }
         // a relative path would be resolved in the JobManager's working directory, not in the one checked above
         savepoint = FlinkOptions.forCluster(cl, "--from-savepoint", savepoint, cluster.rest == null);
-        FlinkRest api = cluster.client(cl);
         Configuration conf;
         try {
             conf = FlinkConfig.loadForCluster(config != null ? config : FlinkConfig.defaultConfDir(), Map.of());
         } catch (IllegalArgumentException e) {
             throw new ParameterException(cl, "--config: " + e.getMessage());
         }
+        for (String key : conf.keySet()) {
+            if (key.startsWith("execution.state-recovery.") || key.startsWith("execution.savepoint.")
+                    || key.startsWith("execution.savepoint-restore-mode")) {
+                // as a job option -D above: the job's main would read it as a restore (skipping the check that --out
+                // holds no results) while the cluster, given this command's restore settings, starts it afresh
+                throw new ParameterException(cl, "--config: " + key + " in config.yaml: submit restores a job with "
+                        + "--from-savepoint PATH (and --allow-non-restored-state) only; remove it from "
+                        + (config != null ? config : FlinkConfig.defaultConfDir()).resolve("config.yaml"));
+            }
+        }
+        // (a bad config.yaml is refused before the cluster is asked)
+        FlinkRest api = cluster.client(cl);
         String jobId;
         // the job's main writes these into --out as it builds the job (here, on this machine); if the cluster then
         // does not take the job, the corrected rerun must not find them and refuse --out as another job's

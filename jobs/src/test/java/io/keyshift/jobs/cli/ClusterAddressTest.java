@@ -110,6 +110,28 @@ class ClusterAddressTest {
         assertThat(r.err()).contains("--allow-non-restored-state applies with --from-savepoint only");
     }
 
+    /**
+     * A restore path in the config.yaml that submit reads is refused, naming the key and the file: the job's main
+     * read it as a restore (skipping the check that --out holds no results) while the cluster, given submit's own
+     * restore settings, started the job afresh and wrote every earlier result again.
+     */
+    @Test
+    void aRestorePathInTheSubmittedConfigIsRefused(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        java.nio.file.Path jar = jobJar(dir.resolve("job.jar"));
+        java.nio.file.Path conf = java.nio.file.Files.createDirectories(dir.resolve("conf"));
+        java.nio.file.Files.writeString(conf.resolve("config.yaml"), java.nio.file.Files.readString(
+                io.keyshift.jobs.SharedData.flinkConf().resolve("config.yaml"))
+                + "\nexecution.state-recovery.path: file:///tmp/keyshift-some-savepoint\n");
+        Run r = run("submit", "--jar", jar.toString(), "--rest", "http://127.0.0.1:1", "--config", conf.toString(),
+                "--", "--out", dir.resolve("out").toString());
+        assertThat(r.exit()).as(r.err()).isEqualTo(2);
+        assertThat(r.err()).contains("--config: execution.state-recovery.path in config.yaml")
+                .contains("--from-savepoint").contains(conf.resolve("config.yaml").toString());
+        assertThat(r.err().strip().lines()).hasSize(1);
+        assertThat(dir.resolve("out")).doesNotExist();
+    }
+
     /** {@code submit -- --help}, as the command's own description suggests, lists the job's options without a cluster. */
     @Test
     void theJobsHelpNeedsNoCluster() throws Exception {
