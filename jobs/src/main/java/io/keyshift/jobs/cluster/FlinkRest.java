@@ -99,10 +99,29 @@ public final class FlinkRest {
             req.put("targetDirectory", targetDirectory);
         }
         req.put("drain", false);
-        String trigger = post("/jobs/" + jobId + "/stop", req).path("request-id").asText();
+        String where = targetDirectory != null ? targetDirectory : "execution.checkpointing.savepoint-dir";
+        String trigger;
+        try {
+            trigger = post("/jobs/" + jobId + "/stop", req).path("request-id").asText();
+        } catch (java.net.http.HttpTimeoutException e) {
+            // the cluster may have taken the request all the same: nobody should restore an older checkpoint
+            throw new IOException("stop-with-savepoint of " + jobId + ": no answer within 60 s; the cluster may have "
+                    + "started it all the same: GET " + base + "/jobs/" + jobId + " tells whether the job stops, "
+                    + "and its savepoint goes to " + where, e);
+        }
         long deadline = System.nanoTime() + timeout.toNanos();
+        IOException lastPoll = null;
         while (System.nanoTime() < deadline) {
-            JsonNode st = get("/jobs/" + jobId + "/savepoints/" + trigger);
+            JsonNode st;
+            try {
+                st = get("/jobs/" + jobId + "/savepoints/" + trigger);
+            } catch (IOException e) {
+                // a poll that fails (a timeout, a JobManager that does not answer for a moment) does not end the
+                // wait: the stop goes on at the cluster, and the message below says where its savepoint is found
+                lastPoll = e;
+                Thread.sleep(1000);
+                continue;
+            }
             if ("COMPLETED".equals(st.path("status").path("id").asText())) {
                 JsonNode op = st.path("operation");
                 if (op.has("location")) {
@@ -119,9 +138,9 @@ public final class FlinkRest {
         // the savepoint goes on at the cluster: say where to find it, so that nobody restores an older checkpoint
         // (which would write the results committed since again)
         throw new IOException("stop-with-savepoint of " + jobId + " did not complete within " + timeout
+                + (lastPoll != null ? " (the last poll failed: " + lastPoll.getMessage() + ")" : "")
                 + "; it goes on at the cluster: GET " + base + "/jobs/" + jobId + "/savepoints/" + trigger
-                + " gives its location once done (directory "
-                + (targetDirectory != null ? targetDirectory : "execution.checkpointing.savepoint-dir") + ")");
+                + " gives its location once done (directory " + where + ")");
     }
 
     /** Waits until the job reaches a terminal state; returns it. */

@@ -33,4 +33,51 @@ class FlinkRestTest {
         assertThat(FlinkRest.errors(reply.path("errors"))).isEqualTo("Internal server error.; The DefaultScheduler "
                 + "does not support changing the parallelism without a job restart.");
     }
+
+    /**
+     * A stop-with-savepoint whose status polls fail for a while (a JobManager that does not answer) waits on and
+     * returns the savepoint's location; where every poll fails, the message names the trigger to ask for it (it ended
+     * with the poll's error alone, and a user could restore an older checkpoint while the stop went on).
+     */
+    @Test
+    void aStopWithSavepointOutlivesFailedPolls() throws Exception {
+        java.util.concurrent.atomic.AtomicInteger polls = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicBoolean answer = new java.util.concurrent.atomic.AtomicBoolean(true);
+        com.sun.net.httpserver.HttpServer server = com.sun.net.httpserver.HttpServer.create(
+                new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 0), 0);
+        server.createContext("/", ex -> {
+            String path = ex.getRequestURI().getPath();
+            int status = 200;
+            String body;
+            if (path.endsWith("/stop")) {
+                body = "{\"request-id\": \"t-1\"}";
+            } else if (polls.incrementAndGet() <= 2 || !answer.get()) {
+                status = 503;
+                body = "{\"errors\": [\"not now\"]}";
+            } else {
+                body = "{\"status\": {\"id\": \"COMPLETED\"}, \"operation\": {\"location\": \"file:/sp/savepoint-1\"}}";
+            }
+            byte[] bytes = body.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            ex.getResponseHeaders().add("Content-Type", "application/json");
+            ex.sendResponseHeaders(status, bytes.length);
+            ex.getResponseBody().write(bytes);
+            ex.close();
+        });
+        server.start();
+        try {
+            FlinkRest api = new FlinkRest("http://127.0.0.1:" + server.getAddress().getPort());
+            assertThat(api.stopWithSavepoint("j1", "file:/sp", java.time.Duration.ofSeconds(30)))
+                    .isEqualTo("file:/sp/savepoint-1");
+            assertThat(polls.get()).isEqualTo(3);
+            answer.set(false);
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> api.stopWithSavepoint("j1", "file:/sp",
+                    java.time.Duration.ofSeconds(2)))
+                    .isInstanceOf(java.io.IOException.class)
+                    .hasMessageContaining("did not complete within PT2S (the last poll failed: ")
+                    .hasMessageContaining("it goes on at the cluster: GET ")
+                    .hasMessageContaining("/jobs/j1/savepoints/t-1");
+        } finally {
+            server.stop(0);
+        }
+    }
 }
