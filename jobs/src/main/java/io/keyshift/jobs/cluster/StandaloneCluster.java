@@ -341,6 +341,12 @@ public final class StandaloneCluster {
             }
             if (h.get().isAlive()) {
                 h.get().destroyForcibly();
+                // gone before this returns (a start right after found the PID alive or its ports bound)
+                try {
+                    h.get().onExit().get(10, java.util.concurrent.TimeUnit.SECONDS);
+                } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+                    log.printf("cluster: %s (PID %d) is still alive 10 s after SIGKILL%n", m.role(), m.pid());
+                }
                 log.printf("cluster: %s (PID %d) did not stop on SIGTERM, killed%n", m.role(), m.pid());
             } else {
                 log.printf("cluster: stopped %s (PID %d)%n", m.role(), m.pid());
