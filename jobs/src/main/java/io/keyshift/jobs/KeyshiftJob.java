@@ -655,6 +655,17 @@ public final class KeyshiftJob implements Callable<Integer> {
         Boolean bootstrap = restoredFrom == null ? Boolean.FALSE
                 : io.keyshift.savepoint.BootstrapMarker.bootstrapIfKnown(restoredFrom);
         boolean restoring = restoredFrom != null && !Boolean.TRUE.equals(bootstrap);
+        java.util.List<String> bootstrapped = Boolean.TRUE.equals(bootstrap)
+                ? io.keyshift.savepoint.BootstrapMarker.stages(restoredFrom) : java.util.List.of();
+        if (!bootstrapped.isEmpty() && !bootstrapped.contains(io.keyshift.jobs.replay.Workload.UID_PREFIX)) {
+            // Flink refuses its state in a line naming a hex operator id; with --allow-non-restored-state the job
+            // started cold without a word
+            throw new ParameterException(cl, "the savepoint to start from (" + restoredFrom + ") is a bootstrap of "
+                    + "stage " + String.join(", ", bootstrapped) + " (bin/keyshift bootstrap --uid-prefix), which "
+                    + "this job does not have: its stage is " + io.keyshift.jobs.replay.Workload.UID_PREFIX
+                    + "; bootstrap with --uid-prefix " + io.keyshift.jobs.replay.Workload.UID_PREFIX
+                    + " (the default)");
+        }
         if (bootstrap == null) {
             // a restore is let in as one: only the cluster may be able to read the path
             System.err.println("keyshift-job: warning: cannot read " + restoredFrom + " from here (its file system "

@@ -677,6 +677,31 @@ class KeyshiftJobTest {
                 .hasMessageContaining("--control: not a readable file");
     }
 
+    /**
+     * A bootstrap savepoint of another stage (bootstrap --uid-prefix clicks) is refused before anything starts: Flink
+     * refused its state in a line naming a hex operator id, and with --allow-non-restored-state the job started cold
+     * without a word. One whose marker names no stage (a build before 2026-12-06) or this job's stage passes this check.
+     */
+    @Test
+    void aBootstrapOfAnotherStageIsRefused(@TempDir Path dir) throws Exception {
+        Path sp = Files.createDirectories(dir.resolve("sp"));
+        Files.writeString(sp.resolve(io.keyshift.savepoint.BootstrapMarker.MARKER),
+                "written by keyshift bootstrap: a job started from this savepoint continues no earlier run\n"
+                        + "stage=clicks\n");
+        String[] args = {"--generator-records", "1000", "--out", dir.resolve("out").toString(),
+            "-Dexecution.checkpointing.interval=1s", "-Dexecution.state-recovery.path=" + sp.toUri()};
+        assertThatThrownBy(() -> KeyshiftJob.main(args)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("is a bootstrap of stage clicks")
+                .hasMessageContaining("bootstrap with --uid-prefix keyshift");
+        assertThat(dir.resolve("out")).doesNotExist();
+        Files.writeString(sp.resolve(io.keyshift.savepoint.BootstrapMarker.MARKER),
+                "written by keyshift bootstrap: a job started from this savepoint continues no earlier run\n"
+                        + "stage=clicks\nstage=keyshift\n");
+        // (then Flink fails on the directory without metadata, as it fails it)
+        assertThatThrownBy(() -> KeyshiftJob.main(args))
+                .satisfies(e -> assertThat(e.getMessage()).doesNotContain("is a bootstrap of stage"));
+    }
+
     @Test
     void anOutputPathThatIsAFileIsRefused(@TempDir Path dir) throws Exception {
         Path out = Files.writeString(dir.resolve("out"), "x");

@@ -41,4 +41,34 @@ public final class BootstrapMarker {
             return null;
         }
     }
+
+    /** The marker's line prefix that names a stage the savepoint warm-starts (its uid prefix). */
+    static final String STAGE = "stage=";
+
+    /**
+     * The uid prefixes of the stages whose forecaster the bootstrap savepoint at {@code path} holds, as its marker
+     * names them (a marker of a build before 2026-12-06 names none: empty); empty too where there is no marker or it
+     * cannot be read.
+     */
+    public static java.util.List<String> stages(String path) {
+        try {
+            org.apache.flink.core.fs.Path p = new org.apache.flink.core.fs.Path(path);
+            if (p.getName().equals("_metadata")) {
+                p = p.getParent();
+            }
+            org.apache.flink.core.fs.Path marker = new org.apache.flink.core.fs.Path(p, MARKER);
+            java.util.List<String> stages = new java.util.ArrayList<>();
+            try (var in = new java.io.BufferedReader(new java.io.InputStreamReader(
+                    marker.getFileSystem().open(marker), java.nio.charset.StandardCharsets.UTF_8))) {
+                for (String line = in.readLine(); line != null; line = in.readLine()) {
+                    if (line.startsWith(STAGE)) {
+                        stages.add(line.substring(STAGE.length()).strip());
+                    }
+                }
+            }
+            return stages;
+        } catch (Exception | LinkageError e) {
+            return java.util.List.of();
+        }
+    }
 }

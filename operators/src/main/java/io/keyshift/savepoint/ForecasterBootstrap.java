@@ -319,11 +319,22 @@ public final class ForecasterBootstrap {
             // the base's run goes on in a job started from it
             return;
         }
+        // the stages it warm-starts, the base's first: a job of other stages would drop their state (with
+        // --allow-non-restored-state) and start cold without a word
+        java.util.List<String> stages = new java.util.ArrayList<>(base == null ? java.util.List.of()
+                : BootstrapMarker.stages(base));
+        if (!stages.contains(uidPrefix)) {
+            stages.add(uidPrefix);
+        }
+        StringBuilder marker = new StringBuilder(
+                "written by keyshift bootstrap: a job started from this savepoint continues no earlier run\n");
+        for (String stage : stages) {
+            marker.append(BootstrapMarker.STAGE).append(stage).append('\n');
+        }
         org.apache.flink.core.fs.Path dir = new org.apache.flink.core.fs.Path(path);
         try (var out = dir.getFileSystem().create(new org.apache.flink.core.fs.Path(dir, MARKER),
                 org.apache.flink.core.fs.FileSystem.WriteMode.NO_OVERWRITE)) {
-            out.write(("written by keyshift bootstrap: a job started from this savepoint continues no earlier run\n")
-                    .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            out.write(marker.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
         }
     }
 

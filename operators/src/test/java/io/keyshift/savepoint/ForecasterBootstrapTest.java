@@ -149,6 +149,10 @@ class ForecasterBootstrapTest {
                 both);
         assertThat(names.records()).isEqualTo(72L * PER_HOUR);
         assertThat(dir.resolve("both").resolve(ForecasterBootstrap.MARKER)).exists();
+        // the marker names the stages it warm-starts, the base's first (a job of other stages is refused by it)
+        assertThat(BootstrapMarker.stages(first)).containsExactly("clicks");
+        assertThat(BootstrapMarker.stages(both + "/_metadata")).containsExactly("clicks", "names");
+        assertThat(BootstrapMarker.stages(dir.resolve("no-such").toUri().toString())).isEmpty();
 
         StreamExecutionEnvironment env = env(both);
         DataStream<Click> dayFour = clicks(env, 72, 24);
