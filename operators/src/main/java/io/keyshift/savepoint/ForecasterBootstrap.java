@@ -323,7 +323,10 @@ public final class ForecasterBootstrap {
         // --allow-non-restored-state) and start cold without a word
         java.util.List<String> stages = new java.util.ArrayList<>(base == null ? java.util.List.of()
                 : BootstrapMarker.stages(base));
-        if (!stages.contains(uidPrefix)) {
+        if (base != null && stages.isEmpty()) {
+            // a base of a build before 2026-12-06, whose marker names no stage: this one names none either (the
+            // base's stage is unknown, and a job of it must not be refused)
+        } else if (!stages.contains(uidPrefix)) {
             stages.add(uidPrefix);
         }
         StringBuilder marker = new StringBuilder(

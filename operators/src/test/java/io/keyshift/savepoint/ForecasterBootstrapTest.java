@@ -198,6 +198,15 @@ class ForecasterBootstrapTest {
                 .satisfies(o -> assertThat(o.getMaxParallelism()).isEqualTo(64));
         assertThat(written.getOperatorStates()).filteredOn(o -> !o.getOperatorID().equals(nameForecaster))
                 .allSatisfy(o -> assertThat(o.getMaxParallelism()).isEqualTo(MAX_P));
+        assertThat(BootstrapMarker.stages(dir.resolve("other").toString())).containsExactly("clicks", "names");
+        // onto a bootstrap of an earlier build, whose marker names no stage: the new one names none either (the
+        // base's stage is unknown, and a job of it must not be refused)
+        java.nio.file.Files.writeString(dir.resolve("first").resolve(ForecasterBootstrap.MARKER),
+                "written by keyshift bootstrap: a job started from this savepoint continues no earlier run\n");
+        ForecasterBootstrap.bootstrapOnto(byName(clicks(env(null), 0, 2)), first,
+                dir.resolve("onto-old").toUri().toString());
+        assertThat(ForecasterBootstrap.isBootstrap(dir.resolve("onto-old").toString())).isTrue();
+        assertThat(BootstrapMarker.stages(dir.resolve("onto-old").toString())).isEmpty();
     }
 
     /** A stage keyed by the user's name whose keys are pseudonymized with {@code secret} (null: raw). */
