@@ -508,6 +508,20 @@ public final class ReplayInput {
 
     /** Statistics of a generated space (iterates it once). */
     public static Stats stats(EventSpace space) throws IOException {
+        return stats(space, Long.MAX_VALUE, n -> { });
+    }
+
+    /**
+     * Statistics of a generated space (iterates it once: the built-in generator gives about 8 million records a
+     * second on this project's 2-core machine, so 10^10 records take about 20 minutes).
+     *
+     * @param every    records between two calls of {@code progress}, &gt; 0
+     * @param progress called with the number of records counted so far, every {@code every} records
+     */
+    public static Stats stats(EventSpace space, long every, LongConsumer progress) throws IOException {
+        if (every <= 0) {
+            throw new IllegalArgumentException("every must be > 0, was " + every);
+        }
         Set<String> keys = new HashSet<>();
         long n = 0;
         long first = Long.MIN_VALUE;
@@ -521,6 +535,9 @@ public final class ReplayInput {
                 last = e.timestamp;
                 keys.add(e.key);
                 n++;
+                if (n % every == 0) {
+                    progress.accept(n);
+                }
             }
         }
         return new Stats(n, 0, keys.size(), first, last);

@@ -271,4 +271,19 @@ class ReplayInputTest {
         assertThat(r.stats().records()).isEqualTo(2);
         assertThat(r.stats().deadLetters()).isZero();
     }
+
+    /**
+     * Counting a generated space reports its progress (a replay of 10^11 generated records counted for hours without
+     * a word before its first run).
+     */
+    @Test
+    void countingAGeneratedSpaceReportsItsProgress() throws Exception {
+        var generator = new io.keyshift.jobs.source.ZipfDriftGenerator(2_500, 0L, 10.0, 50, 1.2, 0, 7L);
+        List<Long> calls = new java.util.ArrayList<>();
+        ReplayInput.Stats stats = ReplayInput.stats(generator, 1_000, calls::add);
+        assertThat(calls).containsExactly(1_000L, 2_000L);
+        assertThat(stats.records()).isEqualTo(2_500);
+        assertThat(stats.keys()).isBetween(2L, 50L);
+        assertThat(ReplayInput.stats(generator)).isEqualTo(stats);
+    }
 }
