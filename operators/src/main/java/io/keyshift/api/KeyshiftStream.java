@@ -73,6 +73,27 @@ import java.util.regex.Pattern;
  * ({@value #DEFAULT_UID_PREFIX} by default) must differ between the stages of a job. After the terminal call, the
  * stage's plans, forecasts, loads, validation reports and scaling decisions are streams of their own.
  *
+ * <p><b>What every terminal call refuses</b> ({@link #process(KeyedProcessFunction, Duration) process(...)} and
+ * {@link KeyshiftWindowedStream}'s {@code aggregate}, {@code reduce} and {@code process}), before it adds any
+ * operator to the job, so that a caller that catches the error finds the environment as it was:
+ * <ul>
+ *   <li>IllegalArgumentException: {@code execution.runtime-mode} not STREAMING; an input made by
+ *       {@code broadcast()}; {@code keyshift.max-parallelism} set and not equal to {@code pipeline.max-parallelism};
+ *       a keyed parallelism ({@link #parallelism(int)}) above the number of key groups; with
+ *       {@code keyshift.scaling.capacity} above 0, {@code keyshift.scaling.min-parallelism} or
+ *       {@code max-parallelism} above the key groups, a keyed parallelism outside [min, max], or another stage of the
+ *       job that scales too; with {@code keyshift.privacy.key-secret} set, a keyed process function, or a key type
+ *       holding an unsorted map or set; a {@code keyshift.forecast.calendar} file that can no longer be read (it
+ *       was read by {@link #configure});</li>
+ *   <li>IllegalStateException: after another terminal call of this stream, or when another keyshift stage of the
+ *       job has the same uid prefix ({@link #uidPrefix});</li>
+ *   <li>UnsupportedOperationException: a key type, output type or accumulator type that has no serializer under the
+ *       job's settings (a generic type with {@code pipeline.generic-types: false}, Flink's "Generic types have been
+ *       disabled");</li>
+ *   <li>NullPointerException naming a null argument.</li>
+ * </ul>
+ * Each terminal call's {@code @throws} adds what it refuses of its own.
+ *
  * @param <T> the user's record type
  * @param <K> the user's key type
  */
@@ -206,13 +227,15 @@ public final class KeyshiftStream<T, K> {
      * {@value #DEFAULT_UID_PREFIX}),
      * the names of its state in savepoints: keep it across versions of the job.
      *
+     * @throws NullPointerException for null
      * @throws IllegalArgumentException for other characters or an empty prefix
      * @throws IllegalStateException after the terminal call, or at the terminal call when another keyshift stage of
      *         the job has the same prefix
      */
     public KeyshiftStream<T, K> uidPrefix(String prefix) {
+        Objects.requireNonNull(prefix, "uid prefix");
         checkNotBuilt();
-        if (prefix == null || !PREFIX.matcher(prefix).matches()) {
+        if (!PREFIX.matcher(prefix).matches()) {
             throw new IllegalArgumentException("uid prefix must be letters, digits, '.', '_' or '-', starting with a "
                     + "letter or digit, was '" + prefix + "'");
         }
@@ -254,6 +277,9 @@ public final class KeyshiftStream<T, K> {
      * processing time, with nothing let through, fails the task naming the cause. Refused lines:
      * {@link #controlRejected()}. Called again, the inputs are read together (their union; the planner waits for
      * the lowest of their watermarks).
+     *
+     * @throws NullPointerException for a null stream
+     * @throws IllegalStateException after the terminal call
      */
     public KeyshiftStream<T, K> control(DataStream<String> commands) {
         checkNotBuilt();
@@ -271,6 +297,9 @@ public final class KeyshiftStream<T, K> {
      * opens after the plan came: records of windows that opened before were sampled at the earlier rate. Lines of
      * other commands, and lines that do not parse (the control input refuses those), are ignored here. Called again,
      * the lines add to the earlier ones (at the same time, a later call's rate wins).
+     *
+     * @throws NullPointerException for null lines
+     * @throws IllegalStateException after the terminal call
      */
     public KeyshiftStream<T, K> controlKnownInAdvance(java.util.List<String> lines) {
         Objects.requireNonNull(lines, "control lines");
@@ -334,7 +363,9 @@ public final class KeyshiftStream<T, K> {
      * Windows the stream, like {@link KeyedStream#window}. Tumbling and sliding event-time windows are supported
      * (their state horizon is size + allowed lateness); any other assigner is refused here, with the reason.
      *
-     * @throws IllegalArgumentException for session, global, processing-time or staggered windows
+     * @throws IllegalArgumentException for any assigner but Flink's own {@code TumblingEventTimeWindows} and
+     *         {@code SlidingEventTimeWindows} (not a subclass of them) without a stagger: session, global,
+     *         processing-time and staggered windows among them
      * @throws IllegalStateException after the terminal call
      */
     public <W extends Window> KeyshiftWindowedStream<T, K, W> window(WindowAssigner<? super T, W> assigner) {
@@ -361,11 +392,15 @@ public final class KeyshiftStream<T, K> {
      *                     within it of what set them
      * @return the function's outputs (only the authoritative ones)
      * @throws IllegalArgumentException for a horizon out of range or with a fraction of a millisecond,
-     *         {@code keyshift.plan.split-threshold} above 0, or {@code keyshift.privacy.key-secret} set
+     *         {@code keyshift.plan.split-threshold} above 0, or {@code keyshift.privacy.key-secret} set; and what
+     *         every terminal call refuses (the class's description)
      * @throws NullPointerException naming a null argument
      * @throws org.apache.flink.api.common.functions.InvalidTypesException if the output type cannot be extracted
      *         (give it with {@link #process(KeyedProcessFunction, Duration, TypeInformation)})
-     * @throws IllegalStateException after another terminal call
+     * @throws org.apache.flink.api.common.InvalidProgramException for a function that cannot be serialized
+     * @throws UnsupportedOperationException for an output or key type without a serializer under the job's settings
+     * @throws IllegalStateException after another terminal call, or when another stage of the job has the same uid
+     *         prefix
      */
     public <R> DataStream<R> process(KeyedProcessFunction<K, T, R> function, Duration stateHorizon) {
         Objects.requireNonNull(function, "function");
@@ -387,7 +422,10 @@ public final class KeyshiftStream<T, K> {
         return type;
     }
 
-    /** As {@link #process(KeyedProcessFunction, Duration)} with the output type given. */
+    /**
+     * As {@link #process(KeyedProcessFunction, Duration)} with the output type given (and the same refusals, but
+     * for the type's extraction).
+     */
     public <R> DataStream<R> process(KeyedProcessFunction<K, T, R> function, Duration stateHorizon,
                                      TypeInformation<R> outputType) {
         Objects.requireNonNull(function, "function");

@@ -82,15 +82,26 @@ public final class KeyshiftWindowedStream<T, K, W extends Window> {
     }
 
     /**
-     * Allowed lateness of the windows (>= 0); the state horizon a migration must shadow is size + lateness, at most
-     * 36,500 days (IllegalArgumentException here, or when the stage is built, beyond it); IllegalStateException after
-     * the terminal call.
+     * Allowed lateness of the windows, as {@link WindowedStream#allowedLateness}.
+     *
+     * @param lateness at least 0, a whole number of milliseconds (event time is in ms); the state horizon a
+     *                 migration must shadow is the window's size + lateness, at most 36,500 days
+     * @throws NullPointerException for null
+     * @throws IllegalArgumentException for a negative lateness, one with a fraction of a millisecond, or a size +
+     *         lateness above 36,500 days (here, or at the terminal call)
+     * @throws IllegalStateException after the terminal call
      */
     public KeyshiftWindowedStream<T, K, W> allowedLateness(Duration lateness) {
+        Objects.requireNonNull(lateness, "allowed lateness");
         // after the terminal call it would be ignored (the window operator is built)
         stream.checkNotBuilt();
-        if (lateness == null || lateness.isNegative()) {
+        if (lateness.isNegative()) {
             throw new IllegalArgumentException("allowed lateness must be >= 0, was " + lateness);
+        }
+        if (lateness.getNano() % 1_000_000 != 0) {
+            // 1.5 ms ran as 1 ms (a keyed process function's horizon and the duration options refuse it alike)
+            throw new IllegalArgumentException("allowed lateness must be a whole number of milliseconds, was "
+                    + lateness);
         }
         long millis;
         try {
@@ -136,12 +147,16 @@ public final class KeyshiftWindowedStream<T, K, W extends Window> {
      * @return the windows' results (only the authoritative ones; a split key's merged)
      * @throws org.apache.flink.api.common.functions.InvalidTypesException if the accumulator or result type cannot be
      *         extracted (give them with {@link #aggregate(AggregateFunction, TypeInformation, TypeInformation)})
-     * @throws UnsupportedOperationException for a {@code RichFunction} (as Flink's {@code WindowedStream}); the other
+     * @throws UnsupportedOperationException for a {@code RichFunction} (as Flink's {@code WindowedStream}), or an
+     *         accumulator, result or key type without a serializer under the job's settings; the other
      *         {@code aggregate} and {@code reduce} variants too
      * @throws IllegalArgumentException with {@code keyshift.plan.split-threshold} above 0 and a {@code merge} that
-     *         throws or returns null (a split key's partial results are merged with it); the other variants too
+     *         throws or returns null for two fresh accumulators (a split key's partial results are merged with it);
+     *         the other variants too; and what every terminal call refuses ({@link KeyshiftStream}'s description)
      * @throws org.apache.flink.api.common.InvalidProgramException for a function that cannot be serialized
-     * @throws IllegalStateException after another terminal call of the stream
+     * @throws IllegalStateException after another terminal call of the stream, or when another stage of the job has
+     *         the same uid prefix
+     * @throws NullPointerException naming a null argument (each variant)
      */
     public <ACC, R> DataStream<R> aggregate(AggregateFunction<T, ACC, R> function) {
         Objects.requireNonNull(function, "aggregate function");
@@ -278,9 +293,13 @@ public final class KeyshiftWindowedStream<T, K, W extends Window> {
     /**
      * Incremental reduction; the reduced record is the window's result.
      *
-     * @throws UnsupportedOperationException for a {@code RichFunction} (as Flink's {@code WindowedStream.reduce})
+     * @throws UnsupportedOperationException for a {@code RichFunction} (as Flink's {@code WindowedStream.reduce}),
+     *         or a record or key type without a serializer under the job's settings
      * @throws org.apache.flink.api.common.InvalidProgramException for a function that cannot be serialized
-     * @throws IllegalStateException after another terminal call of the stream
+     * @throws IllegalArgumentException what every terminal call refuses ({@link KeyshiftStream}'s description)
+     * @throws IllegalStateException after another terminal call of the stream, or when another stage of the job has
+     *         the same uid prefix
+     * @throws NullPointerException naming a null argument (each variant)
      */
     public DataStream<T> reduce(ReduceFunction<T> function) {
         refuseRich(function);
@@ -307,8 +326,15 @@ public final class KeyshiftWindowedStream<T, K, W extends Window> {
      * The window function on all of the window's records (kept in window state until it fires).
      *
      * @throws IllegalArgumentException with {@code keyshift.plan.split-threshold} above 0 (partial windows of a split
-     *         key cannot be merged without an aggregate)
-     * @throws IllegalStateException after another terminal call of the stream
+     *         key cannot be merged without an aggregate); and what every terminal call refuses
+     *         ({@link KeyshiftStream}'s description)
+     * @throws org.apache.flink.api.common.functions.InvalidTypesException if the result type cannot be extracted
+     *         (give it with {@link #process(ProcessWindowFunction, TypeInformation)})
+     * @throws org.apache.flink.api.common.InvalidProgramException for a function that cannot be serialized
+     * @throws UnsupportedOperationException for a result or key type without a serializer under the job's settings
+     * @throws IllegalStateException after another terminal call of the stream, or when another stage of the job has
+     *         the same uid prefix
+     * @throws NullPointerException naming a null argument (each variant)
      */
     public <R> DataStream<R> process(ProcessWindowFunction<T, R, K, W> function) {
         return process(function, windowResultType(function, stream.inputType(),

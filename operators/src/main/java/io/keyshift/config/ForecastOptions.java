@@ -32,12 +32,12 @@ public final class ForecastOptions {
     public static final ConfigOption<Double> INTERVAL_Z = ConfigOptions.key("keyshift.forecast.interval-z")
             .doubleType()
             .defaultValue(1.96)
-            .withDescription("z-score of the prediction interval (1.96 = nominal 95% under normal errors).");
+            .withDescription("z-score (> 0) of the prediction interval (1.96 = nominal 95% under normal errors).");
 
     public static final ConfigOption<Double> ANOMALY_Z = ConfigOptions.key("keyshift.forecast.anomaly-z")
             .doubleType()
             .defaultValue(4.0)
-            .withDescription("An observed load further than this many standard deviations of the one-step error "
+            .withDescription("An observed load further than this many (> 0) standard deviations of the one-step error "
                     + "from its forecast flags the unit as an anomaly and makes the planner re-plan at once.");
 
     public static final ConfigOption<Double> SELECTION_DECAY = ConfigOptions.key("keyshift.forecast.selection-decay")

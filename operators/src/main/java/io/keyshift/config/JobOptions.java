@@ -20,13 +20,14 @@ public final class JobOptions {
             .durationType()
             .defaultValue(Duration.ofHours(1))
             .withDescription("Length of the planning windows: keys are sampled, loads forecast and plans made window "
-                    + "by window (Flink duration syntax: 5min, 1h, 1d). Independent of the user's own windows; "
+                    + "by window (Flink duration syntax: 5min, 1h, 1d; a whole number of milliseconds, 1 ms .. 36,500 days). "
+                    + "Independent of the user's own windows; "
                     + "migrations start and switch over on its boundaries.");
 
     public static final ConfigOption<Integer> DEFAULT_MAX_PARALLELISM = ConfigOptions.key("keyshift.max-parallelism")
             .intType()
             .defaultValue(128)
-            .withDescription("Number of key groups, used when pipeline.max-parallelism is not set (where both are set "
+            .withDescription("Number of key groups (1..32768), used when pipeline.max-parallelism is not set (where both are set "
                     + "they must be equal). keyshift sets it explicitly: plans name key groups, and a different number "
                     + "after a restore would misroute.");
 
@@ -38,8 +39,10 @@ public final class JobOptions {
                             + "merger and, with keyshift.migration.on-mismatch REVERT, the mismatch reverts. They "
                             + "take what the keyed stage sends them about a few keys (checksums of validated shadow "
                             + "phases, partial aggregates of split hot keys), not its input records. 0 (the default) = "
-                            + "one subtask per 8 of the keyed stage, rounded up. At most the max parallelism (the "
-                            + "number of key groups) is used; a larger value is capped there, with a warning.");
+                            + "one subtask per 8 of the keyed stage, rounded up. 0..32768; at most the max parallelism (the "
+                            + "number of key groups) is used, a larger value is capped there, with a warning. With "
+                            + "keyshift.scaling.capacity set, at most keyshift.scaling.min-parallelism (a scaled "
+                            + "keyed stage may run below it).");
 
     /** Subtasks of the results path of a keyed stage at {@code keyedParallelism} (see RESULTS_PATH_PARALLELISM). */
     public static int resultsPathParallelism(int configured, int keyedParallelism) {

@@ -24,9 +24,10 @@ import java.util.TreeMap;
 /**
  * Every {@code keyshift.*} option of the library, checked in one place, and the stage settings built from them.
  *
- * <p>{@link #validate} fails fast, before a job is built, with an {@link IllegalArgumentException} whose message names
- * the option: an unknown {@code keyshift.*} key (with the closest known one), a value that does not parse, or a value
- * outside the option's documented range.
+ * <p>{@link #validate(Configuration, Set)} fails fast, before a job is built, with an {@link IllegalArgumentException}
+ * whose message names the option: an unknown {@code keyshift.*} key (with the closest known one), a value that does
+ * not parse, or a value outside the option's documented range; {@link #validate(ReadableConfig)} checks the values
+ * alone (a {@code ReadableConfig} cannot list its keys).
  */
 public final class KeyshiftConfig {
     private KeyshiftConfig() {}

@@ -56,31 +56,33 @@ public final class PlanOptions {
     public static final ConfigOption<Double> IMPROVEMENT_THRESHOLD = ConfigOptions.key("keyshift.plan.improvement-threshold")
             .doubleType()
             .defaultValue(0.02)
-            .withDescription("A new plan is issued only if it lowers the predicted cost by more than this "
+            .withDescription("A new plan is issued only if it lowers the predicted cost by more than this (>= 0) "
                     + "(cost = imbalance max/mean + alpha x moved load share + beta x migrations), e.g. 0.02.");
 
     public static final ConfigOption<Double> ALPHA = ConfigOptions.key("keyshift.plan.alpha")
             .doubleType()
             .defaultValue(0.1)
-            .withDescription("Cost per unit of state moved, as a share of one subtask's mean load: moving keys "
+            .withDescription("Cost (>= 0) per unit of state moved, as a share of one subtask's mean load: moving keys "
                     + "whose load is 10% of a subtask's mean costs 0.1 x alpha. The cost is paid once (one "
                     + "shadow window), the gain in imbalance every window the plan holds, so alpha is well below 1.");
 
     public static final ConfigOption<Double> BETA = ConfigOptions.key("keyshift.plan.beta")
             .doubleType()
             .defaultValue(0.005)
-            .withDescription("Cost per migration started (dimensionless, in units of imbalance).");
+            .withDescription("Cost (>= 0) per migration started (dimensionless, in units of imbalance).");
 
     public static final ConfigOption<Integer> MAX_CONCURRENT_MIGRATIONS =
             ConfigOptions.key("keyshift.plan.max-concurrent-migrations")
                     .intType()
                     .defaultValue(16)
-                    .withDescription("Migrations that may be in flight (started, not yet folded into the plan) at once.");
+                    .withDescription("Migrations that may be in flight (started, not yet folded into the plan) at once "
+                            + "(>= 0; 0 = none start, but above keyshift.plan.utilization.critical, where the "
+                            + "budget is ignored).");
 
     public static final ConfigOption<Integer> MAX_ROUTING_ENTRIES = ConfigOptions.key("keyshift.plan.max-routing-entries")
             .intType()
             .defaultValue(4096)
-            .withDescription("Bound on explicit routing-table entries; beyond it the coldest moved keys migrate back "
+            .withDescription("Bound (>= 1) on explicit routing-table entries; beyond it the coldest moved keys migrate back "
                     + "to their natural key groups.");
 
     public static final ConfigOption<Double> SPLIT_THRESHOLD = ConfigOptions.key("keyshift.plan.split-threshold")
@@ -107,17 +109,21 @@ public final class PlanOptions {
     public static final ConfigOption<Double> UTILIZATION_HIGH = ConfigOptions.key("keyshift.plan.utilization.high")
             .doubleType()
             .defaultValue(0.75)
-            .withDescription("Predicted utilization (load / capacity) above which the planner starts moving load off a subtask.");
+            .withDescription("Predicted utilization (load / capacity) above which the planner starts moving load off a "
+                    + "subtask. The three utilizations must keep 0 < scale-in <= high <= critical (checked with or "
+                    + "without a capacity).");
 
     public static final ConfigOption<Double> UTILIZATION_CRITICAL = ConfigOptions.key("keyshift.plan.utilization.critical")
             .doubleType()
             .defaultValue(0.90)
-            .withDescription("Predicted utilization above which the planner moves at once, ignoring the migration budget.");
+            .withDescription("Predicted utilization above which the planner moves at once, ignoring the migration "
+                    + "budget (at least keyshift.plan.utilization.high).");
 
     public static final ConfigOption<Double> UTILIZATION_SCALE_IN = ConfigOptions.key("keyshift.plan.utilization.scale-in")
             .doubleType()
             .defaultValue(0.60)
-            .withDescription("When every subtask is predicted below this utilization, the plan reports a scale-in opportunity.");
+            .withDescription("When every subtask is predicted below this utilization, the plan reports a scale-in "
+                    + "opportunity (above 0, at most keyshift.plan.utilization.high).");
 
     public static final ConfigOption<Integer> MIN_WINDOWS_BETWEEN_MOVES =
             ConfigOptions.key("keyshift.plan.min-windows-between-moves")
@@ -172,7 +178,7 @@ public final class PlanOptions {
     public static final ConfigOption<java.time.Duration> TIME_BUDGET = ConfigOptions.key("keyshift.plan.time-budget")
             .durationType()
             .defaultValue(java.time.Duration.ZERO)
-            .withDescription("Time per planning round for local search (targeted swaps, then LPT if still far from "
+            .withDescription("Time (0 .. 36,500 days) per planning round for local search (targeted swaps, then LPT if still far from "
                     + "the bound) after the greedy; its assignment is used when it costs less than the greedy's. 0 = "
                     + "greedy only (the default: plans are then a function of the input alone; a budget that cuts "
                     + "the search short can make plans depend on the machine's speed).");

@@ -18,7 +18,8 @@ public final class PrivacyOptions {
                     + "profiles, validation reports, metrics, logs or reports; the router computes the pseudonym "
                     + "of every record. Control commands may name a key raw (the stage pseudonymizes it) or by its "
                     + "pseudonym. The results and state of the user's function keep their keys. Not for keyed "
-                    + "process functions yet (refused). Flink hides options whose key contains 'secret' in its logs "
+                    + "process functions yet, nor for key types holding an unsorted map or set (both refused when "
+                    + "the stage is built). Flink hides options whose key contains 'secret' in its logs "
                     + "and web UI; keep the value out of shell history (config.yaml, or -D from an environment "
                     + "variable).");
 }

@@ -36,6 +36,6 @@ public final class ProfilerOptions {
     public static final ConfigOption<Integer> AGE_OUT_WINDOWS = ConfigOptions.key("keyshift.profiler.age-out-windows")
             .intType()
             .defaultValue(48)
-            .withDescription("A tracked key that has not been among the top-k for this many windows stops being "
+            .withDescription("A tracked key that has not been among the top-k for this many windows (>= 1) stops being "
                     + "tracked; its load counts again in its key group's series.");
 }

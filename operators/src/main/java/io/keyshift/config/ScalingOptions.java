@@ -10,18 +10,24 @@ public final class ScalingOptions {
     public static final ConfigOption<Double> CAPACITY = ConfigOptions.key("keyshift.scaling.capacity")
             .doubleType()
             .defaultValue(0.0)
-            .withDescription("Records per window one subtask can process; > 0 turns on scaling decisions "
-                    + "(ScalingDecision records, predictive and reactive). 0 = no scaling decisions.");
+            .withDescription("Records per window one subtask can process (>= 0); > 0 turns on scaling decisions "
+                    + "(ScalingDecision records, predictive and reactive), on at most one stage of a job (a second "
+                    + "stage with it set is refused when it is built). 0 = no scaling decisions.");
 
     public static final ConfigOption<Integer> MIN_PARALLELISM = ConfigOptions.key("keyshift.scaling.min-parallelism")
             .intType()
             .defaultValue(1)
-            .withDescription("Lowest parallelism a decision may choose.");
+            .withDescription("Lowest parallelism a decision may choose (1..32768, at most "
+                    + "keyshift.scaling.max-parallelism). With keyshift.scaling.capacity set, a stage is refused when "
+                    + "it is built if this is above its key groups or above the stage's keyed parallelism, and "
+                    + "keyshift.results-path.parallelism may be at most this.");
 
     public static final ConfigOption<Integer> MAX_PARALLELISM = ConfigOptions.key("keyshift.scaling.max-parallelism")
             .intType()
             .defaultValue(0)
-            .withDescription("Highest parallelism a decision may choose; 0 = the job's max parallelism (key groups).");
+            .withDescription("Highest parallelism a decision may choose (0..32768); 0 = the job's max parallelism (key "
+                    + "groups). With keyshift.scaling.capacity set, a stage is refused when it is built if this is "
+                    + "above its key groups or below the stage's keyed parallelism.");
 
     public static final ConfigOption<Integer> HORIZON = ConfigOptions.key("keyshift.scaling.horizon")
             .intType()
@@ -35,12 +41,12 @@ public final class ScalingOptions {
     public static final ConfigOption<Integer> COOLDOWN_WINDOWS = ConfigOptions.key("keyshift.scaling.cooldown-windows")
             .intType()
             .defaultValue(3)
-            .withDescription("Windows after a decision during which no other decision is made.");
+            .withDescription("Windows (>= 0) after a decision during which no other decision is made.");
 
     public static final ConfigOption<Integer> SCALE_IN_WINDOWS = ConfigOptions.key("keyshift.scaling.scale-in-windows")
             .intType()
             .defaultValue(6)
-            .withDescription("Windows in a row every subtask must stay below the scale-in utilization before a "
+            .withDescription("Windows (>= 1) in a row every subtask must stay below the scale-in utilization before a "
                     + "scale-in. Predictive counts the forecast quiet windows ahead, plus the measured ones up to now "
                     + "if the forecast is quiet over its whole horizon or for this many windows on its own.");
 

@@ -1635,6 +1635,13 @@ class KeyshiftApiTest {
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("whole number of milliseconds");
         assertThatThrownBy(() -> byId.process(new RateAlarm(), null)).isInstanceOf(NullPointerException.class)
                 .hasMessageContaining("state horizon");
+        // the allowed lateness alike: 1.5 ms ran as 1 ms; null is a NullPointerException naming it, as elsewhere
+        assertThatThrownBy(() -> windowed.allowedLateness(Duration.ofNanos(1_500_000)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("whole number of milliseconds");
+        assertThatThrownBy(() -> windowed.allowedLateness(null)).isInstanceOf(NullPointerException.class)
+                .hasMessageContaining("allowed lateness");
+        assertThatThrownBy(() -> byId.uidPrefix(null)).isInstanceOf(NullPointerException.class)
+                .hasMessageContaining("uid prefix");
     }
 
     /** An enum's hashCode is its identity hash: it differs between JVMs. */
