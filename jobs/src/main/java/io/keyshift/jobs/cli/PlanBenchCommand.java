@@ -49,7 +49,8 @@ public final class PlanBenchCommand implements Callable<Integer> {
     boolean controlPath;
 
     @Option(names = "--keys", defaultValue = "10000", paramLabel = "N",
-            description = "With --control-path: tracked hot keys. Default: ${DEFAULT-VALUE}.")
+            description = "With --control-path: tracked hot keys, 1..1,000,000 (keyshift.profiler.top-k's bound). "
+                    + "Default: ${DEFAULT-VALUE}.")
     int keys;
 
     @Option(names = "--max-parallelism", defaultValue = "4096", paramLabel = "N",
@@ -64,6 +65,9 @@ public final class PlanBenchCommand implements Callable<Integer> {
             description = "With --control-path: windows the checkpointed forecaster job processes between two "
                     + "checkpoints. Default: ${DEFAULT-VALUE}.")
     int windowsPerCheckpoint;
+
+    /** Most tracked keys of {@code --control-path}: the bound of {@code keyshift.profiler.top-k}. */
+    static final int MAX_KEYS = 1_000_000;
 
     @Override
     public Integer call() throws Exception {
@@ -84,8 +88,11 @@ public final class PlanBenchCommand implements Callable<Integer> {
                 }
             }
         }
-        if (controlPath && keys < 1) {
-            throw new picocli.CommandLine.ParameterException(cl, "--keys must be >= 1, was " + keys);
+        if (controlPath && (keys < 1 || keys > MAX_KEYS)) {
+            // a hundred million ran the JVM out of heap ("OutOfMemoryError: Java heap space", naming no option) after
+            // --overwrite had removed the earlier figures
+            throw new picocli.CommandLine.ParameterException(cl, "--keys must be in 1..1,000,000 (a job tracks at "
+                    + "most keyshift.profiler.top-k's 1,000,000 keys a window), was " + keys);
         }
         if (controlPath && (maxParallelism < 64
                 || maxParallelism > org.apache.flink.runtime.state.KeyGroupRangeAssignment.UPPER_BOUND_MAX_PARALLELISM)) {

@@ -152,6 +152,10 @@ public final class ProfileCommand implements Callable<Integer> {
                         ? "not UTF-8 text" : e.getMessage());
             } catch (java.nio.charset.CharacterCodingException e) {
                 return damaged(cl, units, -1, "not UTF-8 text");
+            } catch (java.io.IOException e) {
+                // Commons CSV reads the header as it opens the file: a damaged one (an unclosed quote) is a
+                // CSVException, an IOException, which named neither the file nor the line
+                return damaged(cl, units, e instanceof org.apache.commons.csv.CSVException ? 1 : -1, e.getMessage());
             }
         }
         PrintStream out = System.out;
@@ -216,8 +220,9 @@ public final class ProfileCommand implements Callable<Integer> {
             }
         }
         for (String field : List.of("sampling_rate", "max_error")) {
-            if (!p.get(field).isNumber()) {
-                return "'" + field + "' is not a number: " + p.get(field);
+            // (1e400 reads as an infinite double: the rate's printing failed halfway through the output)
+            if (!p.get(field).isNumber() || !Double.isFinite(p.get(field).asDouble())) {
+                return "'" + field + "' is not a finite number: " + p.get(field);
             }
         }
         if (!p.get("key_group_counts").isContainerNode()) {
@@ -236,8 +241,8 @@ public final class ProfileCommand implements Callable<Integer> {
                 return "a top key's 'key_group' is not a whole number: " + k.get("key_group");
             }
             for (String field : List.of("estimate", "lower", "upper")) {
-                if (!k.get(field).isNumber()) {
-                    return "a top key's '" + field + "' is not a number: " + k.get(field);
+                if (!k.get(field).isNumber() || !Double.isFinite(k.get(field).asDouble())) {
+                    return "a top key's '" + field + "' is not a finite number: " + k.get(field);
                 }
             }
         }

@@ -36,17 +36,22 @@ public final class SoakCommand implements Callable<Integer> {
     /** Records per event day of the generator's unbounded form (336,000 over 7 days). */
     static final double RECORDS_PER_EVENT_DAY = 48_000;
 
+    /** Most minutes of a soak (about 19 years): its time limit, 3 x the minutes + 5, stays within a long of ns. */
+    static final double MAX_MINUTES = 10_000_000;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--minutes", defaultValue = "30", paramLabel = "N", description = "How long the job runs. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--minutes", defaultValue = "30", paramLabel = "N",
+            description = "How long the job runs, > 0 and at most 10,000,000 (19 years). Default: ${DEFAULT-VALUE}.")
     double minutes;
 
     @Option(names = "--rate", defaultValue = "1000", paramLabel = "RECORDS_PER_SECOND",
             description = "Source rate in total. Default: ${DEFAULT-VALUE}.")
     double rate;
 
-    @Option(names = "--sample-every", defaultValue = "60s", paramLabel = "DURATION", description = "Sampling interval. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--sample-every", defaultValue = "60s", paramLabel = "DURATION",
+            description = "Sampling interval, shorter than --minutes. Default: ${DEFAULT-VALUE}.")
     String sampleEvery;
 
     @Option(names = "--window", defaultValue = "1h", paramLabel = "DURATION", description = "Tumbling window (event time). Default: ${DEFAULT-VALUE}.")
@@ -71,9 +76,10 @@ public final class SoakCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         CommandLine cl = spec.commandLine();
-        if (!(minutes > 0 && minutes < Double.POSITIVE_INFINITY) || !(rate >= 1 && rate < Double.POSITIVE_INFINITY)) {
-            throw new ParameterException(cl, "--minutes must be > 0 and --rate at least 1 record/s, both finite, were "
-                    + minutes + " and " + rate);
+        if (!(minutes > 0 && minutes <= MAX_MINUTES) || !(rate >= 1 && rate < Double.POSITIVE_INFINITY)) {
+            // (a hundred million minutes overflowed the run's time limit, in nanoseconds, once the cluster had started)
+            throw new ParameterException(cl, "--minutes must be > 0 and at most 10,000,000, and --rate at least 1 "
+                    + "record/s and finite, were " + minutes + " and " + rate);
         }
         long records = Math.round(rate * minutes * 60);
         if (records < 1) {
@@ -90,6 +96,11 @@ public final class SoakCommand implements Callable<Integer> {
             throw new ParameterException(cl, "--parallelism must be in 1..16, was " + parallelism);
         }
         Duration every = FlinkOptions.positive(cl, "--sample-every", sampleEvery);
+        if (every.toMillis() >= minutes * 60_000) {
+            // the first sample is due one interval in: the soak ran, took no sample, and named a soak.png it never drew
+            throw new ParameterException(cl, "--sample-every " + sampleEvery + " must be shorter than --minutes "
+                    + minutes + ": the first sample is taken one interval after the job starts");
+        }
         Duration w = FlinkOptions.window(cl, "--window", window);
         String tooMany = ReplayCommand.tooManyWindows(records / RECORDS_PER_EVENT_DAY, w);
         if (tooMany != null) {
@@ -125,12 +136,30 @@ public final class SoakCommand implements Callable<Integer> {
                 throw new ParameterException(cl, "--parallelism must be in 1.." + maxP + " (the max parallelism), was "
                         + parallelism);
             }
+            // the soak's TaskManager gets max(4, --parallelism) slots: a wider results path waited for slots and
+            // restarted until the soak's time limit (3 x --minutes + 5)
+            int slots = Math.max(4, parallelism);
+            int results = Math.min(maxP, io.keyshift.config.JobOptions.resultsPathParallelism(
+                    jobConf.get(io.keyshift.config.JobOptions.RESULTS_PATH_PARALLELISM), parallelism));
+            if (results > slots) {
+                throw new ParameterException(cl, io.keyshift.config.JobOptions.RESULTS_PATH_PARALLELISM.key() + " "
+                        + results + " needs more slots than the soak's TaskManager has (max(4, --parallelism) = "
+                        + slots + "): lower it, or raise --parallelism");
+            }
             String noCheckpoints = io.keyshift.jobs.KeyshiftJob.noCheckpoints(jobConf);
             if (noCheckpoints != null) {
                 throw new ParameterException(cl, noCheckpoints);
             }
         } catch (IllegalArgumentException e) {
             throw new ParameterException(cl, "-D / config.yaml: " + e.getMessage());
+        }
+        // the hash reference at the end runs on a local cluster with config.yaml's slots: short of them it waited for
+        // slots and restarted, failing a quarter of an hour after the whole soak
+        try {
+            FlinkOptions.checkSlots(cl, FlinkConfig.load(confDir, java.util.Map.of()), parallelism,
+                    "--parallelism (the hash reference run after the soak, on a local cluster)");
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(cl, "--config: " + e.getMessage());
         }
         try {
             // the cluster's memory sizes, as cluster start checks them (Flink's sizing failed with a stack trace

@@ -95,11 +95,11 @@ public final class SubmitCommand implements Callable<Integer> {
             // without a restore it did nothing, and the job started afresh as if it had been heeded
             throw new ParameterException(cl, "--allow-non-restored-state applies with --from-savepoint only");
         }
-        if (savepoint != null && cluster.rest == null && localPath(savepoint) != null
-                && !Files.exists(localPath(savepoint))) {
-            // a local path (the JobManager of a cluster this command starts reads the same file system): a typo
-            // fails here, not as a job that fails on the cluster after "submitted"
-            throw new ParameterException(cl, "--from-savepoint: " + savepoint + " does not exist");
+        if (savepoint != null && cluster.rest == null && localPath(savepoint) != null) {
+            // a local path (the JobManager of a cluster this command starts reads the same file system): a typo, a
+            // savepoints directory instead of one savepoint in it, an empty _metadata fail here, not as a job that
+            // fails on the cluster after "submitted" (whose main, taking it for a restore, had written into --out)
+            FlinkOptions.savepoint(cl, "--from-savepoint", savepoint);
         }
         // a relative path would be resolved in the JobManager's working directory, not in the one checked above
         savepoint = FlinkOptions.forCluster(cl, "--from-savepoint", savepoint, cluster.rest == null);

@@ -70,20 +70,47 @@ class ClusterAddressTest {
         Run r = run("submit", "--jar", jar.toString(), "--dir", "/tmp/keyshift-no-such-cluster-34", "--from-savepoint",
                 "/tmp/keyshift-no-such-savepoint-34", "--", "--out", "x");
         assertThat(r.exit()).isEqualTo(2);
-        assertThat(r.err()).contains("--from-savepoint: /tmp/keyshift-no-such-savepoint-34 does not exist")
+        assertThat(r.err()).contains("--from-savepoint: no such savepoint directory or file: "
+                        + "/tmp/keyshift-no-such-savepoint-34")
                 .doesNotContain("cannot reach");
         assertThat(r.err().strip().lines()).hasSize(1);
         // the form bin/keyshift savepoint prints (a file: URI) was let through: the job failed on the cluster
         Run uri = run("submit", "--jar", jar.toString(), "--dir", "/tmp/keyshift-no-such-cluster-34",
                 "--from-savepoint", "file:/tmp/keyshift-no-such-savepoint-36", "--", "--out", "x");
         assertThat(uri.exit()).isEqualTo(2);
-        assertThat(uri.err()).contains("--from-savepoint: file:/tmp/keyshift-no-such-savepoint-36 does not exist");
+        assertThat(uri.err()).contains("--from-savepoint: no such savepoint directory or file: "
+                + "/tmp/keyshift-no-such-savepoint-36");
         assertThat(SubmitCommand.localPath("file:///tmp/sp")).isEqualTo(java.nio.file.Path.of("/tmp/sp"));
         assertThat(SubmitCommand.localPath("s3://bucket/sp")).isNull();
         // Flink prints locations unescaped: a space made the URI unreadable and the existence check was skipped
         assertThat(SubmitCommand.localPath("file:/tmp/my savepoints/sp-1")).isEqualTo(
                 java.nio.file.Path.of("/tmp/my savepoints/sp-1"));
         assertThat(SubmitCommand.localPath("file://otherhost/sp")).isNull();
+    }
+
+    /**
+     * A local directory that is no savepoint (the savepoints directory above one, an empty _metadata) is refused before
+     * anything is submitted: the job's main took it for a restore and wrote into --out, and the cluster then failed the
+     * job as it started, leaving --out refused to a rerun as another job's.
+     */
+    @Test
+    void aDirectoryThatIsNoSavepointIsRefusedBeforeAnythingIsSubmitted(@org.junit.jupiter.api.io.TempDir
+                                                                        java.nio.file.Path dir) throws Exception {
+        java.nio.file.Path jar = jobJar(java.nio.file.Files.createTempFile("keyshift-jobs", ".jar"));
+        jar.toFile().deleteOnExit();
+        java.nio.file.Path savepoints = java.nio.file.Files.createDirectories(dir.resolve("savepoints/savepoint-1"));
+        java.nio.file.Path out = dir.resolve("out");
+        Run parent = run("submit", "--jar", jar.toString(), "--dir", dir.resolve("no-cluster").toString(),
+                "--from-savepoint", dir.resolve("savepoints").toString(), "--", "--out", out.toString());
+        assertThat(parent.exit()).isEqualTo(2);
+        assertThat(parent.err()).contains("--from-savepoint: ").contains("is not a Flink savepoint or checkpoint: no ")
+                .contains("_metadata").doesNotContain("cannot reach");
+        java.nio.file.Files.write(savepoints.resolve("_metadata"), new byte[0]);
+        Run empty = run("submit", "--jar", jar.toString(), "--dir", dir.resolve("no-cluster").toString(),
+                "--from-savepoint", savepoints.toString(), "--", "--out", out.toString());
+        assertThat(empty.exit()).isEqualTo(2);
+        assertThat(empty.err()).contains("has 0 bytes");
+        assertThat(out).doesNotExist();
     }
 
     /**

@@ -135,10 +135,14 @@ class ProfileCommandTest {
                 + "\"key_group\":1,\"estimate\":36.5,\"lower\":30,\"upper\":40}]}";
         for (String[] c : new String[][] {
                 {good.replace("\"window_start\":0", "\"window_start\":\"x\""), "'window_start' is not a whole number"},
-                {good.replace("\"max_error\":0.5", "\"max_error\":\"big\""), "'max_error' is not a number"},
+                {good.replace("\"max_error\":0.5", "\"max_error\":\"big\""), "'max_error' is not a finite number"},
+                // 1e400 reads as an infinite double: printing it failed halfway through the output, naming no file
+                {good.replace("\"sampling_rate\":1", "\"sampling_rate\":1e400"),
+                    "'sampling_rate' is not a finite number"},
+                {good.replace("\"lower\":30", "\"lower\":-1e999"), "a top key's 'lower' is not a finite number"},
                 {good.replace("\"top_keys\":[", "\"top_keys\":{\"a\":").replace("}]}", "}}}"),
                     "'top_keys' is not an array"},
-                {good.replace("\"estimate\":36.5", "\"estimate\":\"36\""), "a top key's 'estimate' is not a number"}}) {
+                {good.replace("\"estimate\":36.5", "\"estimate\":\"36\""), "a top key's 'estimate' is not a finite number"}}) {
             Files.writeString(profiles, good + "\n" + c[0] + "\n");
             PrintStream stdout = System.out;
             ByteArrayOutputStream printed = new ByteArrayOutputStream();
@@ -202,7 +206,9 @@ class ProfileCommandTest {
         Path units = dir.resolve("forecast-units-predictive.csv");
         for (String[] c : new String[][] {{"", "needs the column 'window_end'"},
                 {"window_end,observed,forecast_next,lower_next,upper_next,key,key\n", "needs the column 'key' once"},
-                {"garbage,,\n", units.toString()}}) {
+                {"garbage,,\n", units.toString()},
+                // an unclosed quote in the header: Commons CSV's CSVException (an IOException) named no file
+                {"\"window_end,key\n", units + " line 1: "}}) {
             Files.writeString(units, c[0]);
             CommandLine cl = KeyshiftCli.commandLine();
             StringWriter err = new StringWriter();

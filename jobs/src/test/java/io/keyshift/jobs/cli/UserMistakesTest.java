@@ -11,6 +11,7 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -552,6 +553,37 @@ class UserMistakesTest {
         CliRun slowSoak = run("soak", "--rate", "0.001", "--minutes", "1", "--out", dir.resolve("s2").toString());
         assertThat(slowSoak.exit()).isEqualTo(2);
         assertThat(slowSoak.err()).contains("--rate at least 1 record/s");
+        // a sampling interval as long as the run took no sample and named a soak.png it never drew (exit 0)
+        CliRun unsampled = run("soak", "--minutes", "1", "--sample-every", "2min", "--out", dir.resolve("s3").toString(),
+                "--config", conf());
+        assertThat(unsampled.exit()).as(unsampled.err()).isEqualTo(2);
+        assertThat(unsampled.err()).contains("--sample-every 2min must be shorter than --minutes");
+        // a hundred million minutes overflowed the run's time limit once the cluster had started
+        CliRun endless = run("soak", "--minutes", "100000000", "--window", "30d", "--out",
+                dir.resolve("s4").toString(), "--config", conf());
+        assertThat(endless.exit()).as(endless.err()).isEqualTo(2);
+        assertThat(endless.err()).contains("--minutes must be > 0 and at most 10,000,000");
+        // a results path wider than the soak's TaskManager's slots waited and restarted until the soak's time limit
+        CliRun wide = run("soak", "-Dkeyshift.results-path.parallelism=8", "--out", dir.resolve("s5").toString(),
+                "--config", conf());
+        assertThat(wide.exit()).as(wide.err()).isEqualTo(2);
+        assertThat(wide.err()).contains("keyshift.results-path.parallelism 8 needs more slots");
+        // the hash reference after the soak runs on a local cluster with config.yaml's slots
+        Path fewSlotsConf = Files.createDirectories(dir.resolve("conf2"));
+        Files.writeString(fewSlotsConf.resolve("config.yaml"), Files.readString(SharedData.flinkConf()
+                .resolve("config.yaml")) + "\ntaskmanager.numberOfTaskSlots: 2\n");
+        CliRun fewSoakSlots = run("soak", "--out", dir.resolve("s6").toString(), "--config", fewSlotsConf.toString());
+        assertThat(fewSoakSlots.exit()).as(fewSoakSlots.err()).isEqualTo(2);
+        assertThat(fewSoakSlots.err()).contains("taskmanager.numberOfTaskSlots 2 is fewer slots than --parallelism "
+                + "(the hash reference");
+        for (String s : List.of("s3", "s4", "s5", "s6")) {
+            assertThat(dir.resolve(s)).doesNotExist();
+        }
+        // plan-bench's control path had no bound on its keys: a hundred million ran the JVM out of heap
+        CliRun manyKeys = run("plan-bench", "--control-path", "--keys", "100000000", "--out",
+                dir.resolve("pb").toString());
+        assertThat(manyKeys.exit()).as(manyKeys.err()).isEqualTo(2);
+        assertThat(manyKeys.err()).contains("--keys must be in 1..1,000,000");
         // fewer slots than the job's parallelism: Flink waited minutes for them, then failed with exit 1
         CliRun fewSlots = run("replay", "-Dtaskmanager.numberOfTaskSlots=2", "--out", dir.resolve("slots").toString(),
                 "--config", conf());
