@@ -109,14 +109,49 @@ public final class ForecastBench {
     }
 
     /**
+     * As {@link #profiles(Settings)}, printing to {@code log} every 2 s how many of the input's records the profiling
+     * job has read (a run in this JVM's local cluster).
+     */
+    public static List<WindowProfile> profiles(Settings s, java.io.PrintStream log) throws Exception {
+        String id = "forecast-bench-" + java.util.UUID.randomUUID();
+        long total = s.space().size();
+        long t0 = System.nanoTime();
+        Thread printer = new Thread(() -> {
+            try {
+                while (true) {
+                    Thread.sleep(2000);
+                    long n = Math.min(io.keyshift.jobs.source.Progress.get(id), total);
+                    log.printf(java.util.Locale.ROOT, "forecast-bench: %,d / %,d records profiled (%.0f%%), %.0f s%n",
+                            n, total, total == 0 ? 100.0 : 100.0 * n / total, (System.nanoTime() - t0) / 1e9);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }, "keyshift-forecast-bench-progress");
+        printer.setDaemon(true);
+        printer.start();
+        try {
+            return io.keyshift.savepoint.ForecasterBootstrap.profiles(stage(s, KeyType.STRING, id));
+        } finally {
+            printer.interrupt();
+            io.keyshift.jobs.source.Progress.reset(id);
+        }
+    }
+
+    /**
      * The keyshift stage (before its terminal call) that reads {@code s}'s input in a local environment of its own,
      * keyed by the key read as {@code keyType}, with {@code s}'s keyshift options and planning window.
      */
     public static KeyshiftStream<Event, ?> stage(Settings s, KeyType keyType) {
+        return stage(s, keyType, null);
+    }
+
+    /** As {@link #stage(Settings, KeyType)}, its source counting its records under {@code progressId} (or none). */
+    static KeyshiftStream<Event, ?> stage(Settings s, KeyType keyType, String progressId) {
         StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(s.parallelism(), s.config());
         int maxP = s.config().get(org.apache.flink.configuration.PipelineOptions.MAX_PARALLELISM);
         env.setMaxParallelism(maxP);
-        var events = env.fromSource(new StridedSource(s.space(), s.parallelism(), 0, null),
+        var events = env.fromSource(new StridedSource(s.space(), s.parallelism(), 0, progressId),
                         WatermarkStrategy.<Event>forMonotonousTimestamps().withTimestampAssigner((e, ts) -> e.timestamp),
                         "bench source").uid(io.keyshift.jobs.replay.ReplayJob.SOURCE_UID);
         Configuration library = io.keyshift.config.KeyshiftConfig.libraryOptions(s.config());
@@ -259,6 +294,16 @@ public final class ForecastBench {
     /** Builds forecast.json for the given profiles and truth. */
     public static ObjectNode run(List<WindowProfile> profiles, TreeMap<Long, Map<String, Long>> truth,
                                  Configuration config, List<Integer> seasons, int horizon) {
+        return run(profiles, truth, config, seasons, horizon, line -> { });
+    }
+
+    /**
+     * As {@link #run(List, TreeMap, Configuration, List, int)}, giving {@code progress} a line as each model has
+     * been scored over every window.
+     */
+    public static ObjectNode run(List<WindowProfile> profiles, TreeMap<Long, Map<String, Long>> truth,
+                                 Configuration config, List<Integer> seasons, int horizon,
+                                 java.util.function.Consumer<String> progress) {
         int maxParallelism = config.get(org.apache.flink.configuration.PipelineOptions.MAX_PARALLELISM);
         int topK = config.get(ProfilerOptions.TOP_K);
         double samplingRate = config.get(ProfilerOptions.SAMPLING_RATE);
@@ -289,10 +334,15 @@ public final class ForecastBench {
         root.putPOJO("seasons", seasons);
         root.put("sampling_rate", samplingRate);
         ObjectNode models = root.putObject("models");
-        for (ModelSpec spec : ModelSpec.candidates(seasons)) {
+        List<ModelSpec> candidates = ModelSpec.candidates(seasons);
+        long t0 = System.nanoTime();
+        int done = 0;
+        for (ModelSpec spec : candidates) {
             Score sc = score(engine(decay, maxParallelism, topK, List.of(spec), season, horizon, config), profiles,
                     horizon, m, null);
             models.set(spec.name(), measures(mapper, sc, scaleMean, horizon));
+            progress.accept(String.format(java.util.Locale.ROOT, "model %s scored (%d of %d, then auto), %.0f s",
+                    spec.name(), ++done, candidates.size(), (System.nanoTime() - t0) / 1e9));
         }
         LoadForecastEngine auto = engine(decay, maxParallelism, topK, ModelSpec.candidates(seasons), season, horizon,
                 config);
@@ -304,6 +354,8 @@ public final class ForecastBench {
             mix.put(e.getKey(), (double) e.getValue() / total);
         }
         root.set("auto", autoNode);
+        progress.accept(String.format(java.util.Locale.ROOT, "auto scored, %.0f s; heavy-hitter recall and the "
+                + "scaling benchmark next", (System.nanoTime() - t0) / 1e9));
         root.put("heavy_hitter_recall", heavyHitterRecall(profiles, truth, 20, false));
         root.put("heavy_hitter_load_recall", heavyHitterRecall(profiles, truth, 20, true));
         root.put("ms_per_window", sc.nanos / 1e6 / Math.max(1, profiles.size()));

@@ -162,10 +162,11 @@ public final class ForecastBenchCommand implements Callable<Integer> {
                     horizon, conf);
             System.err.printf("forecast-bench: %,d records (%,d dead letters), window %s, seasons %s: profiling%n",
                     prepared.stats().records(), prepared.stats().deadLetters(), w, s);
-            List<WindowProfile> profiles = ForecastBench.profiles(settings);
+            List<WindowProfile> profiles = ForecastBench.profiles(settings, System.err);
             TreeMap<Long, Map<String, Long>> truth = ForecastBench.truth(prepared.space(), w.toMillis());
             System.err.printf("forecast-bench: %,d windows profiled; forecasting with every model%n", profiles.size());
-            ObjectNode json = ForecastBench.run(profiles, truth, conf, s, horizon);
+            ObjectNode json = ForecastBench.run(profiles, truth, conf, s, horizon,
+                    line -> System.err.println("forecast-bench: " + line));
             // an undefined figure (MASE of a series too short, recall without 20 keys in a window) as null, not "NaN"
             new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(out.resolve("forecast.json").toFile(),
                     io.keyshift.jobs.report.ReplayReport.finiteOrNull(json.deepCopy()));

@@ -59,8 +59,14 @@ class ForecastBenchTest {
         List<WindowProfile> profiles = profiles(truth);
         Configuration conf = new Configuration();
         conf.set(PipelineOptions.MAX_PARALLELISM, 16);
-        var json = ForecastBench.run(profiles, truth, conf, List.of(6), 2);
+        List<String> progress = new java.util.ArrayList<>();
+        var json = ForecastBench.run(profiles, truth, conf, List.of(6), 2, progress::add);
         String sn = new ModelSpec(ForecastModelKind.SEASONAL_NAIVE, 6).name();
+        // a line as each model is scored over every window (a long input was scored for minutes without a word)
+        int candidates = ModelSpec.candidates(List.of(6)).size();
+        assertThat(progress).hasSize(candidates + 1);
+        assertThat(progress.get(0)).startsWith("model naive scored (1 of " + candidates + ", then auto)");
+        assertThat(progress.get(candidates)).startsWith("auto scored");
         // Seasonal naive's one-step errors are the MASE scale itself, point for point.
         assertThat(json.at("/models/" + sn.replace("/", "~1") + "/mase").asDouble()).isCloseTo(1.0, within(1e-12));
         assertThat(json.get("mase_season").asInt()).isEqualTo(6);
