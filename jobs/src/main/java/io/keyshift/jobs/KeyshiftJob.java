@@ -810,11 +810,26 @@ public final class KeyshiftJob implements Callable<Integer> {
                     + "lines changed since would not be applied; resume with the file as it was, and steer a running "
                     + "job through --control-dir or --kafka-control-topic");
         }
-        String controlSource = controlFile != null ? "file" : controlDir != null ? "directory" : null;
+        String controlKind = controlFile != null ? "file" : controlDir != null ? "directory" : null;
+        // a directory's path as Flink's enumerator names its files (it remembers the paths it read)
+        String watchedPath = controlDir == null ? null : Path.of(controlDir).toAbsolutePath().normalize().toString();
+        String controlSource = watchedPath != null ? controlKind + "\n" + watchedPath : controlKind;
         Path controlSourceFile = dir.resolve(CONTROL_SOURCE_FILE);
         if (restoring && controlSource != null && Files.isRegularFile(controlSourceFile)) {
-            String before = Files.readString(controlSourceFile).strip();
-            if (!before.equals(controlSource)) {
+            List<String> keptSource = Files.readAllLines(controlSourceFile).stream().map(String::strip)
+                    .filter(l -> !l.isEmpty()).toList();
+            String before = keptSource.isEmpty() ? "" : keptSource.get(0);
+            if (watchedPath != null && before.equals(controlKind) && keptSource.size() > 1
+                    && !keptSource.get(1).equals(watchedPath)) {
+                // the restored source knows the files it read by their paths: another directory's files, or the
+                // same one's by another path (a symlink, a moved directory), were all read, and every command in
+                // them applied again (a rollback, a forced scale)
+                throw new ParameterException(cl, "--control-dir " + controlDir + " is not the directory the job this "
+                        + "one continues watched (" + keptSource.get(1) + "): its restored source knows the files it read "
+                        + "by their paths, and would read every file here as new and apply its commands again; "
+                        + "resume with --control-dir " + keptSource.get(1));
+            }
+            if (!before.equals(controlKind)) {
                 // a restored file source is finished and never lists a directory; a restored directory source
                 // never reads a file: the commands would be dropped without a word
                 throw new ParameterException(cl, (controlFile != null ? "--control" : "--control-dir") + ": the job "

@@ -589,6 +589,24 @@ class KeyshiftJobTest {
         assertThatThrownBy(() -> KeyshiftJob.main(resume))
                 .satisfies(e -> assertThat(e).hasStackTraceContaining("_metadata"))
                 .satisfies(e -> assertThat(e.getMessage()).doesNotContain("is not the file"));
+        // a watched directory is known by its path: a resume watching another (or the same by another path) would
+        // read every file there as new and apply its commands again
+        Path otherDir = Files.createDirectories(dir.resolve("control-2"));
+        String[] resumeDir = {"--generator-records", "2000", "--control-dir", controlDir.toString(), "--out",
+            out.toString(), "-Dexecution.checkpointing.interval=1s",
+            "-Dexecution.state-recovery.path=" + savepoint.toUri()};
+        Files.writeString(out.resolve(KeyshiftJob.CONTROL_SOURCE_FILE), "directory\n" + otherDir + "\n");
+        assertThatThrownBy(() -> KeyshiftJob.main(resumeDir))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("--control-dir " + controlDir + " is not the directory the job this one "
+                        + "continues watched (" + otherDir + ")");
+        for (String kept : new String[] {"directory\n" + controlDir + "\n", "directory\n"}) {
+            // the same directory, or a job of an earlier build that kept the kind alone: on to the savepoint
+            Files.writeString(out.resolve(KeyshiftJob.CONTROL_SOURCE_FILE), kept);
+            assertThatThrownBy(() -> KeyshiftJob.main(resumeDir))
+                    .satisfies(e -> assertThat(e).hasStackTraceContaining("_metadata"))
+                    .satisfies(e -> assertThat(e.getMessage()).doesNotContain("is not the directory"));
+        }
         // a job given the copy in its own --out as its --control (a resume after the file moved away): the copy
         // stays and is read (it was deleted, then copied onto itself, and the job's source found no file)
         Path other = Files.createDirectories(dir.resolve("out-2"));

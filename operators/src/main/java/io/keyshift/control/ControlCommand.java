@@ -92,7 +92,7 @@ public record ControlCommand(long at, Type type, String key, long version, Strin
             return Long.MIN_VALUE;
         }
         List<String> f = fields(line);
-        return f.size() > 5 && !f.get(5).isBlank() ? time(f.get(5).strip()) : Long.MIN_VALUE;
+        return f.size() > 5 && !f.get(5).isBlank() ? timeAsGiven(f.get(5).strip()) : Long.MIN_VALUE;
     }
 
     /** For REVERT: the key group the key must still be routed to for the revert to apply, or -1 (always). */
@@ -143,7 +143,8 @@ public record ControlCommand(long at, Type type, String key, long version, Strin
         if (f.size() < 2) {
             throw new IllegalArgumentException("expected AT,COMMAND[,ARGUMENT]");
         }
-        long at = time(f.get(0).strip());
+        // a command kept in state by an earlier build, which took any time, is restored as it was
+        long at = refuseReplacement ? time(f.get(0).strip()) : timeAsGiven(f.get(0).strip());
         String name = f.get(1).strip().toLowerCase(Locale.ROOT);
         Type type;
         try {
@@ -165,10 +166,18 @@ public record ControlCommand(long at, Type type, String key, long version, Strin
                     throw new IllegalArgumentException("scale needs one argument, the parallelism");
                 }
                 int n;
+                String given = f.get(2).strip();
+                if (refuseReplacement && !WHOLE.matcher(given).matches()) {
+                    // (Integer.parseInt took other scripts' digits and a minus sign)
+                    throw new IllegalArgumentException(given.matches("-[0-9]+")
+                            ? "scale: parallelism must be >= 1, was " + given
+                            : "scale: parallelism '" + given + "' is not a whole number in decimal digits");
+                }
                 try {
-                    n = Integer.parseInt(f.get(2).strip());
+                    n = Integer.parseInt(given);
                 } catch (NumberFormatException e) {
-                    throw new IllegalArgumentException("scale: parallelism '" + f.get(2).strip() + "' is not a number");
+                    throw new IllegalArgumentException("scale: parallelism " + given + " is out of range (at most "
+                            + Integer.MAX_VALUE + ")");
                 }
                 if (n < 1) {
                     throw new IllegalArgumentException("scale: parallelism must be >= 1, was " + n);
@@ -176,11 +185,12 @@ public record ControlCommand(long at, Type type, String key, long version, Strin
                 return new ControlCommand(at, type, null, n, trimmed);
             }
             case ANOMALY_Z -> {
-                number(f, "anomaly-z", "the number of standard deviations", "a number > 0", Double.POSITIVE_INFINITY);
+                number(f, "anomaly-z", "the number of standard deviations", "a number > 0", Double.POSITIVE_INFINITY,
+                        refuseReplacement);
                 return new ControlCommand(at, type, f.get(2).strip(), 0, trimmed);
             }
             case SAMPLING_RATE -> {
-                number(f, "sampling-rate", "the rate in (0, 1]", "in (0, 1]", 1.0);
+                number(f, "sampling-rate", "the rate in (0, 1]", "in (0, 1]", 1.0, refuseReplacement);
                 return new ControlCommand(at, type, f.get(2).strip(), 0, trimmed);
             }
             case FREEZE, UNFREEZE, UNSCALE -> {
@@ -194,11 +204,17 @@ public record ControlCommand(long at, Type type, String key, long version, Strin
                     throw new IllegalArgumentException("rollback needs one argument, the plan version");
                 }
                 long v;
+                String given = f.get(2).strip();
+                if (refuseReplacement && !WHOLE.matcher(given).matches()) {
+                    throw new IllegalArgumentException(given.matches("-[0-9]+")
+                            ? "rollback: plan version must be >= 1, was " + given
+                            : "rollback: plan version '" + given + "' is not a whole number in decimal digits");
+                }
                 try {
-                    v = Long.parseLong(f.get(2).strip());
+                    v = Long.parseLong(given);
                 } catch (NumberFormatException e) {
-                    throw new IllegalArgumentException("rollback: plan version '" + f.get(2).strip()
-                            + "' is not a number");
+                    throw new IllegalArgumentException("rollback: plan version " + given + " is out of range (at most "
+                            + Long.MAX_VALUE + ")");
                 }
                 if (v < 1) {
                     throw new IllegalArgumentException("rollback: plan version must be >= 1, was " + v);
@@ -212,7 +228,7 @@ public record ControlCommand(long at, Type type, String key, long version, Strin
                             + "reason)");
                 }
                 if (f.size() > 5 && !f.get(5).isBlank()) {
-                    if (time(f.get(5).strip()) == NOW && refuseReplacement) {
+                    if (timeAsGiven(f.get(5).strip()) == NOW && refuseReplacement) {
                         // read back as "no time" (Long.MIN_VALUE): the condition would hold since any time
                         throw new IllegalArgumentException("revert: the time since when the key must have been at "
                                 + "its key group is an event time, not now");
@@ -331,7 +347,7 @@ public record ControlCommand(long at, Type type, String key, long version, Strin
 
     private static boolean isTime(String s) {
         try {
-            time(s.strip());
+            timeAsGiven(s.strip());
             return true;
         } catch (IllegalArgumentException e) {
             return false;
@@ -348,15 +364,24 @@ public record ControlCommand(long at, Type type, String key, long version, Strin
     }
 
     /** The one argument of {@code name}, a number in (0, max] (finite); else the reason. */
-    private static double number(List<String> f, String name, String argument, String range, double max) {
+    private static double number(List<String> f, String name, String argument, String range, double max,
+                                 boolean strict) {
         if (f.size() != 3) {
             throw new IllegalArgumentException(name + " needs one argument, " + argument);
         }
         double v;
+        String given = f.get(2).strip();
+        if (given.startsWith("-") && DECIMAL.matcher(given.substring(1)).matches()) {
+            throw new IllegalArgumentException(name + " must be " + range + ", was " + given);
+        }
+        if (strict && !DECIMAL.matcher(given).matches()) {
+            // (Double.parseDouble took hexadecimal, 0x1p-2, and Java's suffixes, 0.25d)
+            throw new IllegalArgumentException(name + ": '" + given + "' is not a decimal number");
+        }
         try {
-            v = Double.parseDouble(f.get(2).strip());
+            v = Double.parseDouble(given);
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(name + ": '" + f.get(2).strip() + "' is not a number");
+            throw new IllegalArgumentException(name + ": '" + given + "' is not a number");
         }
         if (!(v > 0 && v <= max) || Double.isInfinite(v)) {
             throw new IllegalArgumentException(name + " must be " + range + ", was " + f.get(2).strip());
@@ -431,8 +456,31 @@ public record ControlCommand(long at, Type type, String key, long version, Strin
         if (s.equalsIgnoreCase("now")) {
             return NOW;
         }
-        return instant(s, ", nor now");
+        long t = timeAsGiven(s);
+        if (t != NOW && (t < MIN_TIME || t > MAX_TIME)) {
+            // as a record's event time (a dead letter there): a command for the year 46,000 (epoch microseconds
+            // taken for milliseconds) waited for ever, neither applied nor refused
+            throw new IllegalArgumentException("time '" + s + "' is outside the years 0001..9999 (UTC), as event "
+                    + "times are: the command would never apply (epoch milliseconds are expected)");
+        }
+        return t;
     }
+
+    /** As {@link #time} without the bound of the years 0001..9999 (what an earlier build took). */
+    private static long timeAsGiven(String s) {
+        return s.equalsIgnoreCase("now") ? NOW : instant(s, ", nor now");
+    }
+
+    /** Earliest time of a command, epoch ms: 0001-01-01T00:00:00Z (as a record's event time). */
+    public static final long MIN_TIME = Instant.parse("0001-01-01T00:00:00Z").toEpochMilli();
+    /** Latest time of a command, epoch ms: 9999-12-31T23:59:59.999Z (as a record's event time). */
+    public static final long MAX_TIME = Instant.parse("9999-12-31T23:59:59.999Z").toEpochMilli();
+
+    /** Decimal digits in ASCII, as a whole number of a command is written. */
+    private static final java.util.regex.Pattern WHOLE = java.util.regex.Pattern.compile("\\+?[0-9]+");
+    /** A decimal number in ASCII (no hexadecimal, no Java suffix such as {@code d} or {@code f}). */
+    private static final java.util.regex.Pattern DECIMAL =
+            java.util.regex.Pattern.compile("\\+?([0-9]+\\.?[0-9]*|\\.[0-9]+)([eE][+-]?[0-9]+)?");
 
     /**
      * An event time in epoch milliseconds from an ISO-8601 instant ({@code 2014-03-01T00:00:00Z}), a date-time with

@@ -72,7 +72,7 @@ class ControlCommandTest {
         assertThatThrownBy(() -> ControlCommand.parse("2014-03-01T00:00:00Z,freeze,now"))
                 .hasMessageContaining("freeze takes no argument");
         assertThatThrownBy(() -> ControlCommand.parse("2014-03-01T00:00:00Z,rollback,latest"))
-                .hasMessageContaining("'latest' is not a number");
+                .hasMessageContaining("'latest' is not a whole number in decimal digits");
         assertThatThrownBy(() -> ControlCommand.parse("2014-03-01T00:00:00Z,pin,\"open"))
                 .isInstanceOf(IllegalArgumentException.class);
         // a value of several lines that begins with a comment was taken as a comment whole, its commands dropped
@@ -93,7 +93,7 @@ class ControlCommandTest {
         assertThatThrownBy(() -> ControlCommand.parse("2014-03-01T00:00:00Z,scale,0"))
                 .hasMessageContaining("parallelism must be >= 1");
         assertThatThrownBy(() -> ControlCommand.parse("2014-03-01T00:00:00Z,scale,many"))
-                .hasMessageContaining("'many' is not a number");
+                .hasMessageContaining("'many' is not a whole number in decimal digits");
         assertThatThrownBy(() -> ControlCommand.parse("2014-03-01T00:00:00Z,unscale,4"))
                 .hasMessageContaining("takes no argument");
         ControlCommand z = ControlCommand.parse("2014-03-01T00:00:00Z,Anomaly-Z,2.5");
@@ -114,6 +114,33 @@ class ControlCommandTest {
         assertThatThrownBy(() -> ControlCommand.parse(
                 "2014-03-01T00:00:00Z,revert,k,7,9,+300000000-01-01T00:00:00Z"))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("beyond the range");
+        // a time outside the years 0001..9999 (epoch microseconds taken for milliseconds: the year 46,000) waited for
+        // ever, neither applied nor refused; the command line refused it, the job took it
+        for (String far : new String[] {"1393632000000000", "+20140-03-01T00:00:00Z", "-0001-01-01T00:00:00Z"}) {
+            assertThatThrownBy(() -> ControlCommand.parse(far + ",freeze")).as(far)
+                    .hasMessageContaining("is outside the years 0001..9999");
+        }
+        assertThat(ControlCommand.parse("9999-12-31T23:59:59.999Z,freeze").at())
+                .isEqualTo(java.time.Instant.parse("9999-12-31T23:59:59.999Z").toEpochMilli());
+        // numbers as decimal digits in ASCII: Java's parsers took hexadecimal, suffixes and other scripts' digits
+        for (String[] c : new String[][] {{"sampling-rate,0x1p-2", "is not a decimal number"},
+                {"sampling-rate,0.25d", "is not a decimal number"}, {"anomaly-z,4F", "is not a decimal number"},
+                {"anomaly-z,NaN", "is not a decimal number"}, {"anomaly-z,Infinity", "is not a decimal number"},
+                {"scale,\u0665", "is not a whole number in decimal digits"},
+                {"scale,\uFF15", "is not a whole number in decimal digits"},
+                {"scale,-3", "parallelism must be >= 1, was -3"},
+                {"scale,99999999999", "is out of range"},
+                {"rollback,99999999999999999999", "is out of range"},
+                {"sampling-rate,-0.5", "must be in (0, 1], was -0.5"}}) {
+            assertThatThrownBy(() -> ControlCommand.parse("2014-03-01T00:00:00Z," + c[0])).as(c[0])
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining(c[1]);
+        }
+        assertThat(ControlCommand.parse("2014-03-01T00:00:00Z,sampling-rate,.25").samplingRate()).isEqualTo(0.25);
+        assertThat(ControlCommand.parse("2014-03-01T00:00:00Z,anomaly-z,+2.5e0").anomalyZ()).isEqualTo(2.5);
+        assertThat(ControlCommand.parse("2014-03-01T00:00:00Z,scale,+4").parallelism()).isEqualTo(4);
+        // ... but what an earlier build accepted and kept in state is restored as it was
+        assertThat(ControlState.pendingCommand("1393632000000000,sampling-rate,0.25d").samplingRate())
+                .isEqualTo(0.25);
     }
 
     /**

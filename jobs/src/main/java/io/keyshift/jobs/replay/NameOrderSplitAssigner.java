@@ -17,14 +17,22 @@ import java.util.Optional;
  * last in, first out, and the files present at the start in no fixed order: a {@code pin} and an {@code unpin} that
  * arrived in one listing could apply the other way round. Flink makes a restored assigner from the files still to be
  * read, as one batch: they are read by name from there (for {@code bin/keyshift control}'s files, named by the time
- * they were written, the order they arrived in).
+ * they were written, the order they arrived in). A split this assigner handed out that comes back (a regional
+ * failover of the reader: Flink's enumerator gives it back through {@link #addSplits}, as it gives a new listing's)
+ * goes ahead of the files that arrived since, as it arrived before them (appended, a {@code freeze} read again after
+ * an {@code unfreeze} written during the restart applied last, and the job stayed frozen).
  */
 public final class NameOrderSplitAssigner implements FileSplitAssigner {
     private static final Comparator<FileSourceSplit> BY_NAME = Comparator
             .comparing((FileSourceSplit s) -> s.path().toUri().toString())
             .thenComparingLong(FileSourceSplit::offset);
 
+    /** Most split ids remembered as handed out (a watched directory's files: commands are few). */
+    static final int MAX_REMEMBERED = 100_000;
+
     private final ArrayDeque<FileSourceSplit> queue = new ArrayDeque<>();
+    /** Ids of the splits handed out, oldest first (at most {@link #MAX_REMEMBERED}). */
+    private final java.util.LinkedHashSet<String> handedOut = new java.util.LinkedHashSet<>();
 
     public NameOrderSplitAssigner(Collection<FileSourceSplit> initial) {
         addSplits(initial);
@@ -37,14 +45,30 @@ public final class NameOrderSplitAssigner implements FileSplitAssigner {
 
     @Override
     public Optional<FileSourceSplit> getNext(String hostname) {
-        return Optional.ofNullable(queue.pollFirst());
+        FileSourceSplit next = queue.pollFirst();
+        if (next != null) {
+            handedOut.remove(next.splitId());
+            handedOut.add(next.splitId());
+            if (handedOut.size() > MAX_REMEMBERED) {
+                handedOut.remove(handedOut.iterator().next());
+            }
+        }
+        return Optional.ofNullable(next);
     }
 
     @Override
     public void addSplits(Collection<FileSourceSplit> splits) {
-        List<FileSourceSplit> sorted = new ArrayList<>(splits);
-        sorted.sort(BY_NAME);
-        queue.addAll(sorted);
+        List<FileSourceSplit> returned = new ArrayList<>();
+        List<FileSourceSplit> arrived = new ArrayList<>();
+        for (FileSourceSplit split : splits) {
+            (handedOut.remove(split.splitId()) ? returned : arrived).add(split);
+        }
+        returned.sort(BY_NAME);
+        for (int i = returned.size() - 1; i >= 0; i--) {
+            queue.addFirst(returned.get(i));
+        }
+        arrived.sort(BY_NAME);
+        queue.addAll(arrived);
     }
 
     @Override

@@ -100,7 +100,9 @@ public final class Workload {
             org.apache.flink.configuration.ConfigOptions.key("keyshift.control.directory-interval")
                     .durationType()
                     .defaultValue(Duration.ofSeconds(5))
-                    .withDescription("How often the job lists keyshift.control.directory for new files (> 0).");
+                    .withDescription("How often the job lists keyshift.control.directory for new files (> 0); "
+                            + "a file is read once it has not changed for this long (so a command applies one to "
+                            + "two intervals after its file was written).");
 
     /** Uid of the control commands' file source. */
     public static final String CONTROL_SOURCE_UID = "keyshift-control-source";
@@ -210,7 +212,9 @@ public final class Workload {
         DataStream<String> commands = control;
         if (controlFile != null || controlDir != null) {
             java.nio.file.Path controlPath = java.nio.file.Path.of(controlFile != null ? controlFile : controlDir);
-            var controlFilter = controlFileFilter(controlPath);
+            // a watched directory's file is read once it has not changed for a listing interval
+            var controlFilter = controlFileFilter(controlPath, controlDir == null ? 0
+                    : config.get(CONTROL_DIRECTORY_INTERVAL).toMillis());
             var source = org.apache.flink.connector.file.src.FileSource.forRecordStreamFormat(
                     new org.apache.flink.connector.file.src.reader.TextLineInputFormat(),
                     new org.apache.flink.core.fs.Path(controlPath.toUri()))
@@ -300,24 +304,53 @@ public final class Workload {
         }
     }
 
-    /**
-     * The files of a control file or directory that the job reads: the file or directory named itself, whatever its
-     * name, and below a directory every file but those whose name starts with {@code .} or {@code _} (Flink's
-     * {@code DefaultFileFilter}: files being written, such as the ones {@code bin/keyshift control --dir} renames
-     * into place). Flink's file enumerators apply their filter to the path they were given too, so a control file
-     * named {@code _steer.csv} was read as empty, without a word.
-     */
+    /** As {@link #controlFileFilter(java.nio.file.Path, long)} for a control file (read once, at the start). */
     static java.util.function.Predicate<org.apache.flink.core.fs.Path> controlFileFilter(java.nio.file.Path root) {
-        String named = root.toAbsolutePath().normalize().toUri().getPath().replaceAll("/+$", "");
-        return new ControlFileFilter(named);
+        return controlFileFilter(root, 0);
     }
 
-    private record ControlFileFilter(String named)
+    /**
+     * The files of a control file or directory that the job reads: the file or directory named itself, whatever its
+     * name, and in a directory the files directly in it (not in its subdirectories: a place to move files once
+     * applied, where Flink's enumerator, which remembers the paths it read, took a moved file for a new one and
+     * applied its commands again) but those whose name starts with {@code .} or {@code _} (Flink's
+     * {@code DefaultFileFilter}: files being written, such as the ones {@code bin/keyshift control --dir} renames
+     * into place) or {@code #}, or ends with {@code ~} (an editor's autosave and backup), and, with
+     * {@code quietMillis} above 0, those changed less than that long ago (a file written in place under its final
+     * name, read half-written, applied a cut-off command and lost its later lines; it is read at a later listing).
+     * Flink's file enumerators apply their filter to the path they were given too, so a control file named
+     * {@code _steer.csv} was read as empty, without a word.
+     */
+    static java.util.function.Predicate<org.apache.flink.core.fs.Path> controlFileFilter(java.nio.file.Path root,
+                                                                                         long quietMillis) {
+        String named = root.toAbsolutePath().normalize().toUri().getPath().replaceAll("/+$", "");
+        return new ControlFileFilter(named, quietMillis);
+    }
+
+    private record ControlFileFilter(String named, long quietMillis)
             implements java.util.function.Predicate<org.apache.flink.core.fs.Path>, java.io.Serializable {
         @Override
         public boolean test(org.apache.flink.core.fs.Path path) {
-            return named.equals(path.toUri().getPath().replaceAll("/+$", ""))
-                    || new org.apache.flink.connector.file.src.enumerate.DefaultFileFilter().test(path);
+            if (named.equals(path.toUri().getPath().replaceAll("/+$", ""))) {
+                return true;
+            }
+            org.apache.flink.core.fs.Path parent = path.getParent();
+            String name = path.getName();
+            if (parent == null || !named.equals(parent.toUri().getPath().replaceAll("/+$", ""))
+                    || name.startsWith("#") || name.endsWith("~")
+                    || !new org.apache.flink.connector.file.src.enumerate.DefaultFileFilter().test(path)) {
+                return false;
+            }
+            if (quietMillis > 0) {
+                try {
+                    org.apache.flink.core.fs.FileStatus status = path.getFileSystem().getFileStatus(path);
+                    return status.isDir() || status.getModificationTime() <= System.currentTimeMillis() - quietMillis;
+                } catch (java.io.IOException e) {
+                    // gone since the listing (or unreadable): not now; a later listing sees it if it is back
+                    return false;
+                }
+            }
+            return true;
         }
     }
 }

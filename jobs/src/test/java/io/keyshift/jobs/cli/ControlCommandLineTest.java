@@ -118,7 +118,7 @@ class ControlCommandLineTest {
         StringWriter err = new StringWriter();
         assertThat(run(err, "control", "--file", file.toString(), "--at", "99999999999999999", "freeze"))
                 .isEqualTo(2);
-        assertThat(err.toString()).contains("--at must lie in the years 0001..9999");
+        assertThat(err.toString()).contains("--at: time '99999999999999999' is outside the years 0001..9999");
         assertThat(file).doesNotExist();
         assertThat(run(new StringWriter(), "control", "--file", file.toString(), "--at", "9999-12-31T00:00:00Z",
                 "freeze")).isZero();

@@ -57,4 +57,38 @@ class ControlFileFilterTest {
         assertThat(splits(control)).singleElement()
                 .satisfies(s -> assertThat(s.path().getName()).isEqualTo("commands-1.csv"));
     }
+
+    /**
+     * A watched directory's files directly in it only (Flink's enumerator remembers paths: a file moved into a
+     * subdirectory once applied was read again, and its commands applied twice), without editors' autosaves and
+     * backups, and only once a file has not changed for the listing interval (a file written in place under its final
+     * name was read half-written: a cut-off command applied, its later lines lost).
+     */
+    @Test
+    void aWatchedDirectorysFilesAreItsOwnSettledOnes() throws Exception {
+        java.nio.file.Path control = Files.createDirectories(dir.resolve("control"));
+        java.nio.file.Path done = Files.createDirectories(control.resolve("done"));
+        Files.writeString(done.resolve("control-1.csv"), "2014-03-01T00:00:00Z,rollback,90\n");
+        Files.writeString(control.resolve("#control-2.csv#"), "now,freeze\n");
+        Files.writeString(control.resolve("control-2.csv~"), "now,freeze\n");
+        java.nio.file.Path settled = Files.writeString(control.resolve("control-3.csv"), "now,freeze\n");
+        java.nio.file.Path writing = Files.writeString(control.resolve("control-4.csv"), "now,roll");
+        java.nio.file.attribute.FileTime minuteAgo = java.nio.file.attribute.FileTime.fromMillis(
+                System.currentTimeMillis() - 60_000);
+        Files.setLastModifiedTime(settled, minuteAgo);
+        Files.setLastModifiedTime(done.resolve("control-1.csv"), minuteAgo);
+        java.util.function.Function<Long, java.util.List<String>> names = quiet -> {
+            try {
+                return new NonSplittingRecursiveEnumerator(Workload.controlFileFilter(control, quiet))
+                        .enumerateSplits(new Path[] {new Path(control.toUri())}, 1).stream()
+                        .map(s -> s.path().getName()).sorted().toList();
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        };
+        assertThat(names.apply(5_000L)).containsExactly("control-3.csv");
+        assertThat(names.apply(0L)).containsExactly("control-3.csv", "control-4.csv");
+        Files.setLastModifiedTime(writing, minuteAgo);
+        assertThat(names.apply(5_000L)).containsExactly("control-3.csv", "control-4.csv");
+    }
 }

@@ -39,4 +39,23 @@ class NameOrderSplitAssignerTest {
                 "control-1700000000003-3.csv", "control-1700000000004-3.csv", "a-late-arrival.csv");
         assertThat(a.remainingSplits()).isEmpty();
     }
+
+    /**
+     * A split handed out and given back (a regional failover of the reader) goes ahead of the files that arrived
+     * while the reader restarted: appended, a freeze read again after an unfreeze written during the restart applied
+     * last.
+     */
+    @Test
+    void aSplitGivenBackGoesAheadOfTheFilesThatArrivedSince() {
+        NameOrderSplitAssigner a = new NameOrderSplitAssigner(List.of(split("control-1-freeze.csv")));
+        FileSourceSplit read = a.getNext(null).orElseThrow();
+        a.addSplits(List.of(split("control-3-unfreeze.csv")));
+        a.addSplits(List.of(split("control-2-pin.csv")));
+        a.addSplits(List.of(read));
+        assertThat(drain(a)).containsExactly("control-1-freeze.csv", "control-3-unfreeze.csv", "control-2-pin.csv");
+        // a new split of the same name after it was read again is a new listing's (appended)
+        a.addSplits(List.of(split("control-0-late.csv")));
+        a.addSplits(List.of(split("control-4.csv")));
+        assertThat(drain(a)).containsExactly("control-0-late.csv", "control-4.csv");
+    }
 }
