@@ -115,6 +115,26 @@ public record ControlCommand(long at, Type type, String key, long version, Strin
     }
 
     /**
+     * A command line kept in state, restored: parsed as the build that accepted it did (a line holding U+FFFD, a
+     * revert whose condition holds since now, a time outside the years 0001..9999, a number in hexadecimal or with a
+     * Java suffix, a line of several lines joined into one), where {@link #parse(String)} would refuse it as it
+     * arrives and so fail every restore.
+     *
+     * @throws IllegalArgumentException for a line no build accepted
+     */
+    public static ControlCommand parseKept(String line) {
+        try {
+            return parse(line, false);
+        } catch (IllegalArgumentException e) {
+            String oneLine = line.replaceAll("\\R", " ");
+            if (oneLine.equals(line)) {
+                throw e;
+            }
+            return parse(oneLine, false);
+        }
+    }
+
+    /**
      * As {@link #parse(String)}; with {@code refuseReplacement} false a line holding U+FFFD, or a revert whose
      * condition holds since now, is parsed as any other (a command an earlier build accepted and kept in state,
      * restored: refused now, it would fail every restore).
@@ -461,7 +481,7 @@ public record ControlCommand(long at, Type type, String key, long version, Strin
             // as a record's event time (a dead letter there): a command for the year 46,000 (epoch microseconds
             // taken for milliseconds) waited for ever, neither applied nor refused
             throw new IllegalArgumentException("time '" + s + "' is outside the years 0001..9999 (UTC), as event "
-                    + "times are: the command would never apply (epoch milliseconds are expected)");
+                    + "times are (epoch milliseconds are expected: epoch microseconds make a time that never comes)");
         }
         return t;
     }

@@ -494,17 +494,7 @@ public final class ControlState {
      * line breaks as blanks (only the reason's text changes), so that the state restores.
      */
     static ControlCommand pendingCommand(String line) {
-        // a restored command was accepted by the build that kept it (one holding U+FFFD too, which this build refuses
-        // as it arrives)
-        try {
-            return ControlCommand.parse(line, false);
-        } catch (IllegalArgumentException e) {
-            String oneLine = line.replaceAll("\\R", " ");
-            if (oneLine.equals(line)) {
-                throw e;
-            }
-            return ControlCommand.parse(oneLine, false);
-        }
+        return ControlCommand.parseKept(line);
     }
 
     /** Reads {@link #toBytes()}. */

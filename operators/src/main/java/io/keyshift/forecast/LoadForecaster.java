@@ -250,7 +250,8 @@ public class LoadForecaster extends AbstractStreamOperator<LoadForecast>
                 held.add(p);
             }
             for (String line : pendingStore.get()) {
-                pendingZ.add(io.keyshift.control.ControlCommand.parse(line));
+                // as the build that kept it accepted it (a strict parse of a line it took failed every restore)
+                pendingZ.add(io.keyshift.control.ControlCommand.parseKept(line));
             }
             Double z = anomalyZStore.value();
             if (z != null) {

@@ -264,6 +264,38 @@ class LoadForecasterTest {
     }
 
     /**
+     * A pending anomaly-z an earlier build accepted and kept (a time in epoch microseconds, a number in hexadecimal),
+     * which the control input refuses now as it arrives, is restored as it was: parsed strictly, it failed every
+     * restore.
+     */
+    @Test
+    void aPendingCommandAnEarlierBuildKeptIsRestoredAsItWas() throws Exception {
+        OperatorSubtaskState snapshot;
+        try (var h = twoInput(false)) {
+            h.open();
+            LoadForecaster op = (LoadForecaster) h.getOperator();
+            op.setCurrentKey(LoadForecaster.KEY);
+            var pending = op.getKeyedStateStore().getListState(new org.apache.flink.api.common.state
+                    .ListStateDescriptor<>("forecaster-pending-control", Types.STRING));
+            pending.add("1393632000000000,anomaly-z,3");
+            pending.add("2030-01-01T00:00:00Z,anomaly-z,0x1p2");
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> io.keyshift.control.ControlCommand.parse(
+                    "1393632000000000,anomaly-z,3")).hasMessageContaining("outside the years 0001..9999");
+            snapshot = h.snapshot(1, 0);
+        }
+        List<WindowProfile> ps = profiles(20);
+        try (var h = twoInput(false)) {
+            h.initializeState(snapshot);
+            h.open();
+            for (WindowProfile p : ps) {
+                h.processElement1(p, p.windowEnd - 1);
+            }
+            h.processWatermark2(new Watermark(Long.MAX_VALUE));
+            assertThat(forecasts(h)).hasSize(20);
+        }
+    }
+
+    /**
      * A "now" anomaly-z comes after a timed one due at the same window, also where the timed one arrived later, as the
      * planner orders them (ControlState): the forecaster took whichever arrived last, and forecast under another z
      * than the plan reported.

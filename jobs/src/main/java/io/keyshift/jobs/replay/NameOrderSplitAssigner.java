@@ -20,7 +20,10 @@ import java.util.Optional;
  * they were written, the order they arrived in). A split this assigner handed out that comes back (a regional
  * failover of the reader: Flink's enumerator gives it back through {@link #addSplits}, as it gives a new listing's)
  * goes ahead of the files that arrived since, as it arrived before them (appended, a {@code freeze} read again after
- * an {@code unfreeze} written during the restart applied last, and the job stayed frozen).
+ * an {@code unfreeze} written during the restart applied last, and the job stayed frozen); splits that come back
+ * together keep the order they were handed out in. A split is known by its path and offset, not its id: Flink's
+ * enumerator numbers splits from 1 again whenever it is made anew (a restore), while its continuous enumeration
+ * never lists a path twice.
  */
 public final class NameOrderSplitAssigner implements FileSplitAssigner {
     private static final Comparator<FileSourceSplit> BY_NAME = Comparator
@@ -31,8 +34,9 @@ public final class NameOrderSplitAssigner implements FileSplitAssigner {
     static final int MAX_REMEMBERED = 100_000;
 
     private final ArrayDeque<FileSourceSplit> queue = new ArrayDeque<>();
-    /** Ids of the splits handed out, oldest first (at most {@link #MAX_REMEMBERED}). */
-    private final java.util.LinkedHashSet<String> handedOut = new java.util.LinkedHashSet<>();
+    /** The splits handed out (path and offset), oldest first (at most {@link #MAX_REMEMBERED}), by hand-out number. */
+    private final java.util.LinkedHashMap<String, Long> handedOut = new java.util.LinkedHashMap<>();
+    private long handOuts;
 
     public NameOrderSplitAssigner(Collection<FileSourceSplit> initial) {
         addSplits(initial);
@@ -47,10 +51,10 @@ public final class NameOrderSplitAssigner implements FileSplitAssigner {
     public Optional<FileSourceSplit> getNext(String hostname) {
         FileSourceSplit next = queue.pollFirst();
         if (next != null) {
-            handedOut.remove(next.splitId());
-            handedOut.add(next.splitId());
+            handedOut.remove(known(next));
+            handedOut.put(known(next), handOuts++);
             if (handedOut.size() > MAX_REMEMBERED) {
-                handedOut.remove(handedOut.iterator().next());
+                handedOut.remove(handedOut.keySet().iterator().next());
             }
         }
         return Optional.ofNullable(next);
@@ -59,16 +63,27 @@ public final class NameOrderSplitAssigner implements FileSplitAssigner {
     @Override
     public void addSplits(Collection<FileSourceSplit> splits) {
         List<FileSourceSplit> returned = new ArrayList<>();
+        java.util.Map<FileSourceSplit, Long> handedOutAs = new java.util.IdentityHashMap<>();
         List<FileSourceSplit> arrived = new ArrayList<>();
         for (FileSourceSplit split : splits) {
-            (handedOut.remove(split.splitId()) ? returned : arrived).add(split);
+            Long n = handedOut.remove(known(split));
+            if (n != null) {
+                handedOutAs.put(split, n);
+                returned.add(split);
+            } else {
+                arrived.add(split);
+            }
         }
-        returned.sort(BY_NAME);
+        returned.sort(Comparator.comparingLong(handedOutAs::get));
         for (int i = returned.size() - 1; i >= 0; i--) {
             queue.addFirst(returned.get(i));
         }
         arrived.sort(BY_NAME);
         queue.addAll(arrived);
+    }
+
+    private static String known(FileSourceSplit split) {
+        return split.path().toUri() + "@" + split.offset();
     }
 
     @Override

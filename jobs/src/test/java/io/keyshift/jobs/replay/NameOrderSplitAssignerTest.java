@@ -42,20 +42,27 @@ class NameOrderSplitAssignerTest {
 
     /**
      * A split handed out and given back (a regional failover of the reader) goes ahead of the files that arrived
-     * while the reader restarted: appended, a freeze read again after an unfreeze written during the restart applied
-     * last.
+     * while the reader restarted, in the order the splits were handed out: appended, a freeze read again after an
+     * unfreeze written during the restart applied last; sorted by name, an unfreeze of one listing and a freeze of the
+     * next, both given back, went freeze first. A split is known by its path, not its id, which Flink's enumerator
+     * numbers from 1 again when it is made anew.
      */
     @Test
-    void aSplitGivenBackGoesAheadOfTheFilesThatArrivedSince() {
-        NameOrderSplitAssigner a = new NameOrderSplitAssigner(List.of(split("control-1-freeze.csv")));
-        FileSourceSplit read = a.getNext(null).orElseThrow();
-        a.addSplits(List.of(split("control-3-unfreeze.csv")));
-        a.addSplits(List.of(split("control-2-pin.csv")));
-        a.addSplits(List.of(read));
-        assertThat(drain(a)).containsExactly("control-1-freeze.csv", "control-3-unfreeze.csv", "control-2-pin.csv");
-        // a new split of the same name after it was read again is a new listing's (appended)
-        a.addSplits(List.of(split("control-0-late.csv")));
-        a.addSplits(List.of(split("control-4.csv")));
-        assertThat(drain(a)).containsExactly("control-0-late.csv", "control-4.csv");
+    void splitsGivenBackGoAheadOfTheFilesThatArrivedSinceInTheOrderTheyWereHandedOut() {
+        NameOrderSplitAssigner a = new NameOrderSplitAssigner(List.of(split("z-unfreeze.csv", "1")));
+        FileSourceSplit first = a.getNext(null).orElseThrow();
+        a.addSplits(List.of(split("a-freeze.csv", "2")));
+        FileSourceSplit second = a.getNext(null).orElseThrow();
+        a.addSplits(List.of(split("m-pin.csv", "3")));
+        a.addSplits(List.of(second, first));
+        assertThat(drain(a)).containsExactly("z-unfreeze.csv", "a-freeze.csv", "m-pin.csv");
+        // a new file whose id a restored enumerator gave again (its counter starts at 1) is a new listing's
+        a.addSplits(List.of(split("b-late.csv", "1")));
+        a.addSplits(List.of(split("c-later.csv", "2")));
+        assertThat(drain(a)).containsExactly("b-late.csv", "c-later.csv");
+    }
+
+    private static FileSourceSplit split(String name, String id) {
+        return new FileSourceSplit(id, new Path("file:/control/" + name), 0, 10, 0, 10);
     }
 }
