@@ -666,6 +666,41 @@ public final class KeyshiftJob implements Callable<Integer> {
                     + "; bootstrap with --uid-prefix " + io.keyshift.jobs.replay.Workload.UID_PREFIX
                     + " (the default)");
         }
+        if (bootstrapped.contains(io.keyshift.jobs.replay.Workload.UID_PREFIX)) {
+            // what the bootstrap was made for (its marker, from 2026-12-06 on), before anything is written: another
+            // window failed the job once it ran (submit had said "submitted") and left --out to a rerun refused as
+            // another job's; another key type put the hot keys' series in other key groups
+            java.util.Map<String, String> made = io.keyshift.savepoint.BootstrapMarker.attributes(restoredFrom,
+                    io.keyshift.jobs.replay.Workload.UID_PREFIX);
+            String madeWindow = made.get(io.keyshift.savepoint.BootstrapMarker.WINDOW_MILLIS);
+            if (madeWindow != null && !madeWindow.equals(Long.toString(w.toMillis()))) {
+                throw new ParameterException(cl, "the bootstrap savepoint " + restoredFrom + " was made from planning "
+                        + "windows of " + madeWindow + " ms, and this job's --window is " + w.toMillis() + " ms: run "
+                        + "the job with the bootstrap's --window, or bootstrap again with the job's");
+            }
+            String madeMaxP = made.get(io.keyshift.savepoint.BootstrapMarker.MAX_PARALLELISM);
+            if (madeMaxP != null && !madeMaxP.equals(Integer.toString(maxP))) {
+                throw new ParameterException(cl, "the bootstrap savepoint " + restoredFrom + " was made for " + madeMaxP
+                        + " key groups, and this job has " + maxP + " (pipeline.max-parallelism / "
+                        + JobOptions.DEFAULT_MAX_PARALLELISM.key() + "): give them the same");
+            }
+            String madeKeyType = made.get(io.keyshift.savepoint.BootstrapMarker.KEY_TYPE);
+            String jobKeyType = org.apache.flink.api.common.typeinfo.Types.STRING.toString();
+            if (madeKeyType != null && !madeKeyType.equals(jobKeyType)) {
+                throw new ParameterException(cl, "the bootstrap savepoint " + restoredFrom + " was made for keys of type "
+                        + madeKeyType + ", and this job keys by " + jobKeyType + " (a key's key group is its hash as "
+                        + "its type): bootstrap with --key-type string");
+            }
+        }
+        if (Boolean.TRUE.equals(bootstrap) && st != Strategy.PREDICTIVE) {
+            // hash has no forecaster: Flink refused the state naming a hex operator id, and with
+            // --allow-non-restored-state the job started without it; reactive forecasts with the naive model alone,
+            // and a bootstrap of the default models failed once the job ran, naming an option never set
+            throw new ParameterException(cl, "the savepoint to start from (" + restoredFrom + ") is a bootstrap "
+                    + "(bin/keyshift bootstrap), which warm-starts the forecaster of --strategy predictive; --strategy "
+                    + strategy + (st == Strategy.HASH ? " has no forecaster" : " forecasts with the naive model "
+                    + "alone, from the last window") + ": start it without --from-savepoint");
+        }
         if (bootstrap == null) {
             // a restore is let in as one: only the cluster may be able to read the path
             System.err.println("keyshift-job: warning: cannot read " + restoredFrom + " from here (its file system "

@@ -718,6 +718,36 @@ class KeyshiftJobTest {
         // (then Flink fails on the directory without metadata, as it fails it)
         assertThatThrownBy(() -> KeyshiftJob.main(args))
                 .satisfies(e -> assertThat(e.getMessage()).doesNotContain("is a bootstrap of stage"));
+        // a bootstrap made for another window, other key groups or another key type is refused before anything is
+        // written (another window failed the job once it ran; another key type put the hot keys in other groups)
+        String[] made = {"--generator-records", "1000", "--out", dir.resolve("out-made").toString(),
+            "-Dexecution.checkpointing.interval=1s", "-Dexecution.state-recovery.path=" + sp.toUri()};
+        for (String[] c : new String[][] {{"stage.keyshift.window-ms=1800000", "planning windows of 1800000 ms"},
+                {"stage.keyshift.max-parallelism=7", "was made for 7 key groups"},
+                {"stage.keyshift.key-type=Long", "keys of type Long, and this job keys by String"}}) {
+            Files.writeString(sp.resolve(io.keyshift.savepoint.BootstrapMarker.MARKER), "written by keyshift "
+                    + "bootstrap: a job started from this savepoint continues no earlier run\nstage=keyshift\n"
+                    + c[0] + "\n");
+            assertThatThrownBy(() -> KeyshiftJob.main(made)).as(c[0]).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining(c[1]);
+            assertThat(dir.resolve("out-made")).doesNotExist();
+        }
+        Files.writeString(sp.resolve(io.keyshift.savepoint.BootstrapMarker.MARKER), "written by keyshift bootstrap: a "
+                + "job started from this savepoint continues no earlier run\nstage=keyshift\n"
+                + "stage.keyshift.window-ms=3600000\nstage.keyshift.key-type=String\nstage.other.window-ms=5\n");
+        assertThatThrownBy(() -> KeyshiftJob.main(args))
+                .satisfies(e -> assertThat(e.getMessage()).doesNotContain("bootstrap savepoint"));
+        // a bootstrap warm-starts predictive's forecaster: hash has none (Flink named a hex operator id, and with
+        // --allow-non-restored-state the job started without it), reactive forecasts with the naive model alone
+        for (String strategy : new String[] {"hash", "reactive"}) {
+            String[] other = {"--strategy", strategy, "--generator-records", "1000", "--out",
+                dir.resolve("out-" + strategy).toString(), "-Dexecution.checkpointing.interval=1s",
+                "-Dexecution.state-recovery.path=" + sp.toUri()};
+            assertThatThrownBy(() -> KeyshiftJob.main(other)).as(strategy)
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("warm-starts the forecaster of --strategy predictive; --strategy " + strategy);
+            assertThat(dir.resolve("out-" + strategy)).doesNotExist();
+        }
     }
 
     @Test

@@ -590,6 +590,11 @@ public final class KeyshiftStream<T, K> {
         return keyType;
     }
 
+    /** The type of the stage's keys, as {@link KeyedStream#getKeyType()}. */
+    public TypeInformation<K> getKeyType() {
+        return keyType;
+    }
+
     double splitThreshold() {
         return config.get(PlanOptions.SPLIT_THRESHOLD);
     }

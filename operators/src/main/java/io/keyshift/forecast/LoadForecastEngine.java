@@ -849,6 +849,28 @@ public final class LoadForecastEngine {
             throw modelsDiffer(trailer.models(), trailer.windowMillis());
         }
         windowMillis = trailer == null ? 0 : trailer.windowMillis();
+        try {
+            readBytes(state);
+        } catch (RuntimeException e) {
+            // (the refusal is Flink's SuppressRestartsException around the IllegalStateException that says it)
+            String m = e.getCause() instanceof IllegalStateException cause ? cause.getMessage() : e.getMessage();
+            if (trailer != null && trailer.windowMillis() > 0 && m != null
+                    && m.startsWith(HISTORY_MISMATCH_WORDS)) {
+                // another history per series follows from another window (a calendar's reach in windows) with the
+                // same models: say which window the state was made from, as the keyed form's refusal does (and
+                // inspect-savepoint reads it there to read the state again with it)
+                throw io.keyshift.config.JobOptions.unrecoverable("forecaster state " + STATE_WINDOW_WORDS
+                        + java.time.Duration.ofMillis(trailer.windowMillis()) + " "
+                        + m.substring("forecaster state ".length()) + "; and the same keyshift.window");
+            }
+            throw e;
+        }
+    }
+
+    /** How {@link SeriesHistory#read}'s refusal of another history length begins. */
+    static final String HISTORY_MISMATCH_WORDS = "forecaster state keeps ";
+
+    private void readBytes(byte[] state) throws IOException {
         try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(state))) {
             int version = readCounters(in, true);
             tracked.clear();

@@ -106,7 +106,7 @@ public final class SeriesHistory {
     public void read(DataInputStream in) throws IOException {
         int capacity = in.readInt();
         if (capacity != ring.length) {
-            throw io.keyshift.config.JobOptions.unrecoverable("forecaster state keeps " + capacity
+            throw io.keyshift.config.JobOptions.unrecoverable(LoadForecastEngine.HISTORY_MISMATCH_WORDS + capacity
                     + " observations per series, this"
                     + " configuration " + ring.length + "; restore with the same keyshift.forecast.* options (model, seasons, calendar)");
         }

@@ -46,29 +46,66 @@ public final class BootstrapMarker {
     static final String STAGE = "stage=";
 
     /**
-     * The uid prefixes of the stages whose forecaster the bootstrap savepoint at {@code path} holds, as its marker
-     * names them (a marker of a build before 2026-12-06 names none: empty); empty too where there is no marker or it
-     * cannot be read.
+     * The marker's line prefix of a stage's attribute, {@code stage.<uid prefix>.<name>=<value>}: what the stage's
+     * state was made for ({@link #WINDOW_MILLIS}, {@link #MAX_PARALLELISM}, {@link #KEY_TYPE}; bootstraps from
+     * 2026-12-06 on), which a job can check before it starts.
      */
-    public static java.util.List<String> stages(String path) {
+    static final String ATTRIBUTE = "stage.";
+    /** Attribute: the planning window the forecaster's state was made from, in ms. */
+    public static final String WINDOW_MILLIS = "window-ms";
+    /** Attribute: the stage's key groups (max parallelism). */
+    public static final String MAX_PARALLELISM = "max-parallelism";
+    /** Attribute: the stage's key type ({@code TypeInformation#toString()}: a key's key group is its hash as that type). */
+    public static final String KEY_TYPE = "key-type";
+
+    /**
+     * The attributes the marker of the bootstrap savepoint at {@code path} records for stage {@code uidPrefix}
+     * (name to value; empty for a marker of an earlier build, no marker, or one that cannot be read).
+     */
+    public static java.util.Map<String, String> attributes(String path, String uidPrefix) {
+        java.util.Map<String, String> out = new java.util.LinkedHashMap<>();
+        String prefix = ATTRIBUTE + uidPrefix + ".";
+        for (String line : lines(path)) {
+            int eq = line.indexOf('=');
+            if (line.startsWith(prefix) && eq > prefix.length()) {
+                out.put(line.substring(prefix.length(), eq), line.substring(eq + 1).strip());
+            }
+        }
+        return out;
+    }
+
+    /** The attribute lines of the marker at {@code path} ({@code stage.<prefix>.<name>=<value>}), in order. */
+    static java.util.List<String> attributeLines(String path) {
+        return lines(path).stream().filter(l -> l.startsWith(ATTRIBUTE)).toList();
+    }
+
+    private static java.util.List<String> lines(String path) {
         try {
             org.apache.flink.core.fs.Path p = new org.apache.flink.core.fs.Path(path);
             if (p.getName().equals("_metadata")) {
                 p = p.getParent();
             }
             org.apache.flink.core.fs.Path marker = new org.apache.flink.core.fs.Path(p, MARKER);
-            java.util.List<String> stages = new java.util.ArrayList<>();
+            java.util.List<String> lines = new java.util.ArrayList<>();
             try (var in = new java.io.BufferedReader(new java.io.InputStreamReader(
                     marker.getFileSystem().open(marker), java.nio.charset.StandardCharsets.UTF_8))) {
                 for (String line = in.readLine(); line != null; line = in.readLine()) {
-                    if (line.startsWith(STAGE)) {
-                        stages.add(line.substring(STAGE.length()).strip());
-                    }
+                    lines.add(line);
                 }
             }
-            return stages;
+            return lines;
         } catch (Exception | LinkageError e) {
             return java.util.List.of();
         }
+    }
+
+    /**
+     * The uid prefixes of the stages whose forecaster the bootstrap savepoint at {@code path} holds, as its marker
+     * names them (a marker of a build before 2026-12-06 names none: empty); empty too where there is no marker or it
+     * cannot be read.
+     */
+    public static java.util.List<String> stages(String path) {
+        return lines(path).stream().filter(l -> l.startsWith(STAGE)).map(l -> l.substring(STAGE.length()).strip())
+                .toList();
     }
 }

@@ -64,8 +64,11 @@ public final class ForecasterBootstrap {
      * @param series forecast series trained (the hot keys tracked, and the key groups with load beyond them)
      * @param mase the engine's in-sample mean absolute scaled error (Hyndman and Koehler 2006); NaN if no series has
      *             enough history to score
+     * @param historyEnd end of the last planning window profiled (epoch ms): the job's input should begin there,
+     *                   so that its first window follows the history's last (a gap, or an overlap that observes
+     *                   windows twice, shifts the seasons)
      */
-    public record Summary(long records, int windows, int series, double mase) {}
+    public record Summary(long records, int windows, int series, double mase, long historyEnd) {}
 
     /**
      * Warm start of a keyshift stage from its history, for any key type: runs {@code history}'s profiler over the
@@ -139,8 +142,10 @@ public final class ForecasterBootstrap {
         String secret = history.options().getOptional(io.keyshift.config.PrivacyOptions.KEY_SECRET).orElse(null);
         engine.withKeyNaming(io.keyshift.route.KeyPseudonymizer.naming(
                 secret == null ? null : io.keyshift.route.KeyPseudonymizer.fromSecret(secret)));
-        write(engine, savepointPath, maxParallelism, history.uidPrefix(), base);
-        return new Summary(records, profiles.size(), engine.seriesCount(), engine.mase());
+        write(engine, savepointPath, maxParallelism, history.uidPrefix(), base,
+                String.valueOf(history.getKeyType()));
+        return new Summary(records, profiles.size(), engine.seriesCount(), engine.mase(),
+                profiles.get(profiles.size() - 1).windowEnd);
     }
 
     /**
@@ -294,12 +299,12 @@ public final class ForecasterBootstrap {
      */
     public static void write(LoadForecastEngine engine, String path, int maxParallelism, String uidPrefix)
             throws Exception {
-        write(engine, path, maxParallelism, uidPrefix, null);
+        write(engine, path, maxParallelism, uidPrefix, null, null);
     }
 
     /** As {@link #write(LoadForecastEngine, String, int, String)}, onto a copy of {@code base} (null: none). */
     private static void write(LoadForecastEngine engine, String path, int maxParallelism, String uidPrefix,
-                              String base) throws Exception {
+                              String base, String keyType) throws Exception {
         byte[] state = engine.toBytes();
         StreamExecutionEnvironment env = LocalReader.environment();
         env.setRuntimeMode(RuntimeExecutionMode.BATCH);
@@ -333,6 +338,26 @@ public final class ForecasterBootstrap {
                 "written by keyshift bootstrap: a job started from this savepoint continues no earlier run\n");
         for (String stage : stages) {
             marker.append(BootstrapMarker.STAGE).append(stage).append('\n');
+        }
+        // what each stage's state was made for: the base's stages' as its marker records them, then this one's (a job
+        // checks them before it starts: a forgotten --window failed the job once it ran, and a key type other than
+        // the job's hashed the hot keys into other key groups)
+        if (base != null) {
+            for (String line : BootstrapMarker.attributeLines(base)) {
+                if (!line.startsWith(BootstrapMarker.ATTRIBUTE + uidPrefix + ".")) {
+                    marker.append(line).append('\n');
+                }
+            }
+        }
+        String own = BootstrapMarker.ATTRIBUTE + uidPrefix + ".";
+        if (engine.windowMillis() > 0) {
+            marker.append(own).append(BootstrapMarker.WINDOW_MILLIS).append('=').append(engine.windowMillis())
+                    .append('\n');
+        }
+        marker.append(own).append(BootstrapMarker.MAX_PARALLELISM).append('=').append(maxParallelism).append('\n');
+        if (keyType != null) {
+            marker.append(own).append(BootstrapMarker.KEY_TYPE).append('=').append(keyType.replaceAll("\\R", " "))
+                    .append('\n');
         }
         org.apache.flink.core.fs.Path dir = new org.apache.flink.core.fs.Path(path);
         try (var out = dir.getFileSystem().create(new org.apache.flink.core.fs.Path(dir, MARKER),

@@ -211,6 +211,38 @@ class ForecastCalendarTest {
         return p;
     }
 
+    /**
+     * A bootstrap's state (the engine's bytes) of another window, whose models are the same (explicit seasons) but
+     * whose history per series is not (a calendar's reach in windows), is refused naming the window it was made from,
+     * as the keyed form's refusal does: it named only the observations per series, and inspect-savepoint without
+     * --window could not read the state again with its own window.
+     */
+    @Test
+    void aBootstrapStateOfAnotherWindowIsRefusedNamingItsWindow(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("holidays.csv");
+        Files.writeString(file, "2014-07-04,Independence Day\n");
+        Configuration halfHourly = new Configuration();
+        halfHourly.set(JobOptions.WINDOW, Duration.ofMinutes(30));
+        halfHourly.set(ForecastOptions.CALENDAR, file.toString());
+        halfHourly.setString(ForecastOptions.SEASONS.key(), "24");
+        Configuration hourly = halfHourly.clone();
+        hourly.set(JobOptions.WINDOW, Duration.ofHours(1));
+        LoadForecastEngine made = new LoadForecastEngine(KeyshiftConfig.forecastSettings(halfHourly, 8));
+        long start = java.time.Instant.parse("2014-06-01T00:00:00Z").toEpochMilli();
+        for (int i = 0; i < 5; i++) {
+            WindowProfile p = WindowProfile.empty(start + i * 1_800_000L, start + (i + 1) * 1_800_000L, 8, 1.0);
+            p.keyGroupCounts[3] = 10;
+            p.records = 10;
+            made.observe(p);
+        }
+        byte[] state = made.toBytes();
+        LoadForecastEngine job = new LoadForecastEngine(KeyshiftConfig.forecastSettings(hourly, 8));
+        assertThatThrownBy(() -> job.restore(state))
+                .satisfies(e -> assertThat(e.getCause()).hasMessageContaining(LoadForecastEngine.STATE_WINDOW_WORDS
+                        + "PT30M").hasMessageContaining("observations per series"));
+        new LoadForecastEngine(KeyshiftConfig.forecastSettings(halfHourly, 8)).restore(state);
+    }
+
     @Test
     void badCalendarOptionsFailFastNamingTheOption(@TempDir Path dir) throws Exception {
         Path file = dir.resolve("holidays.csv");

@@ -153,6 +153,14 @@ class ForecasterBootstrapTest {
         assertThat(BootstrapMarker.stages(first)).containsExactly("clicks");
         assertThat(BootstrapMarker.stages(both + "/_metadata")).containsExactly("clicks", "names");
         assertThat(BootstrapMarker.stages(dir.resolve("no-such").toUri().toString())).isEmpty();
+        // ... and what each stage's state was made for (window, key groups, key type), the base's kept
+        assertThat(BootstrapMarker.attributes(both, "clicks")).containsEntry(BootstrapMarker.WINDOW_MILLIS, "3600000")
+                .containsEntry(BootstrapMarker.MAX_PARALLELISM, "128").containsKey(BootstrapMarker.KEY_TYPE);
+        assertThat(BootstrapMarker.attributes(both, "names")).containsEntry(BootstrapMarker.KEY_TYPE, "String")
+                .containsEntry(BootstrapMarker.WINDOW_MILLIS, "3600000");
+        assertThat(BootstrapMarker.attributes(first, "names")).isEmpty();
+        assertThat(BootstrapMarker.attributes(both, "clicks").get(BootstrapMarker.KEY_TYPE))
+                .isEqualTo(String.valueOf(stage(clicks(env(null), 0, 1)).getKeyType()));
 
         StreamExecutionEnvironment env = env(both);
         DataStream<Click> dayFour = clicks(env, 72, 24);

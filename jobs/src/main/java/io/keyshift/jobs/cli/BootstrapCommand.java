@@ -125,6 +125,11 @@ public final class BootstrapCommand implements Callable<Integer> {
         Configuration conf = flink.load(cl, w);
         int maxP = conf.getOptional(PipelineOptions.MAX_PARALLELISM).orElse(conf.get(JobOptions.DEFAULT_MAX_PARALLELISM));
         conf.set(PipelineOptions.MAX_PARALLELISM, maxP);
+        // the job's options that do not shape the forecaster's state are the job's, not the profiling job's: with the
+        // job's scaling bounds its stage at parallelism 2 was refused once the whole history had been read, and a
+        // results path wider than its local cluster's slots waited out Flink's slot request
+        conf.set(io.keyshift.config.ScalingOptions.CAPACITY, 0.0);
+        conf.removeConfig(JobOptions.RESULTS_PATH_PARALLELISM);
         // the profiling job's parallelism: before the input is read, its local cluster must have the slots (a stock
         // config.yaml's one slot waited out Flink's slot request, restarting, and ended the command with exit 1)
         int profilingParallelism = Math.min(PROFILING_PARALLELISM, maxP);
@@ -199,21 +204,23 @@ public final class BootstrapCommand implements Callable<Integer> {
             String target = io.keyshift.jobs.LocalPaths.uri(out);
             ForecasterBootstrap.Summary learnt = base == null ? ForecasterBootstrap.bootstrap(stage, target)
                     : ForecasterBootstrap.bootstrapOnto(stage, base, target);
-            System.out.printf("bootstrap: %,d records (%,d dead letters), %d windows, %d series, in-sample MASE %s%n",
+            cl.getOut().printf("bootstrap: %,d records (%,d dead letters), %d windows, %d series, in-sample MASE %s; "
+                            + "the history ends at %s, where the job's input should begin%n",
                     prepared.stats().records(), prepared.stats().deadLetters(), learnt.windows(), learnt.series(),
                     Double.isFinite(learnt.mase()) ? String.format("%.3f", learnt.mase())
-                            : "- (too few windows to score)");
+                            : "- (too few windows to score)", java.time.Instant.ofEpochMilli(learnt.historyEnd()));
             if (prepared.stats().deadLetters() > 0) {
                 // where they asked for them, else the first one's reason
                 if (deadLettersKept) {
-                    System.out.println("dead letters: " + deadLetters.toAbsolutePath());
+                    cl.getOut().println("dead letters: " + deadLetters.toAbsolutePath());
                 } else {
-                    System.out.println("dead letters: the first: " + ReplayCommand.firstReason(deadLetterRows)
+                    cl.getOut().println("dead letters: the first: " + ReplayCommand.firstReason(deadLetterRows)
                             + " (--dead-letters FILE writes them all)");
                 }
             }
             // the plain path: pasted into --from-savepoint or execution.state-recovery.path, a URI's escapes stay
-            System.out.println("savepoint: " + out.toAbsolutePath());
+            cl.getOut().println("savepoint: " + out.toAbsolutePath());
+            cl.getOut().flush();
             return 0;
         } finally {
             io.keyshift.jobs.replay.ReplayRunner.deleteRecursively(work);

@@ -794,6 +794,29 @@ class UserMistakesTest {
         assertThat(underAFile.err()).contains("is not a writable directory");
     }
 
+    /**
+     * bootstrap run with the job's options: its scaling bounds (min-parallelism 4 refused the profiling job's stage at
+     * parallelism 2 once the whole history had been read) and a results path wider than the local cluster's slots
+     * (it waited out Flink's slot request) do not shape the forecaster's state and are left to the job; the output
+     * says where the history ends.
+     */
+    @Test
+    void bootstrapTakesTheJobsScalingAndResultsPathOptions(@TempDir Path dir) throws Exception {
+        StringBuilder rows = new StringBuilder("key,ts\n");
+        for (int h = 0; h < 30; h++) {
+            rows.append("k").append(h % 3).append(',')
+                    .append(java.time.Instant.parse("2026-01-05T00:10:00Z").plusSeconds(3600L * h)).append('\n');
+        }
+        Path in = csv(dir, rows.toString());
+        Path out = dir.resolve("sp");
+        CliRun r = run("bootstrap", "--input", in.toString(), "--key", "key", "--time", "ts", "--out", out.toString(),
+                "-Dkeyshift.scaling.capacity=5000", "-Dkeyshift.scaling.min-parallelism=4",
+                "-Dkeyshift.results-path.parallelism=4", "-Dtaskmanager.numberOfTaskSlots=2", "--config", conf());
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(out.resolve("_metadata")).isRegularFile();
+        assertThat(r.out()).contains("the history ends at 2026-01-06T06:00:00Z, where the job's input should begin");
+    }
+
     @Test
     void profileRefusesAnEmptyOrReversedRange(@TempDir Path dir) throws Exception {
         Files.writeString(dir.resolve("profiles-predictive.jsonl"), "");
