@@ -851,9 +851,9 @@ public final class KeyshiftJob implements Callable<Integer> {
         String controlSource = watchedPath != null ? controlKind + "\n" + watchedPath : controlKind;
         Path controlSourceFile = dir.resolve(CONTROL_SOURCE_FILE);
         if (restoring && controlSource != null && Files.isRegularFile(controlSourceFile)) {
-            List<String> keptSource = Files.readAllLines(controlSourceFile).stream().map(String::strip)
-                    .filter(l -> !l.isEmpty()).toList();
-            String before = keptSource.isEmpty() ? "" : keptSource.get(0);
+            // the kind stripped, the directory's path as written (a path may begin or end with blanks)
+            List<String> keptSource = Files.readAllLines(controlSourceFile);
+            String before = keptSource.isEmpty() ? "" : keptSource.get(0).strip();
             if (watchedPath != null && before.equals(controlKind) && keptSource.size() > 1
                     && !keptSource.get(1).equals(watchedPath)) {
                 // the restored source knows the files it read by their paths: another directory's files, or the
