@@ -29,8 +29,9 @@ import java.util.concurrent.Callable;
             "options: the forecaster's state is decoded with the job's settings.",
             "A library job's savepoint may name its record and key types: put the job's jar on the classpath",
             "with KEYSHIFT_CLASSPATH=/path/to/job.jar.",
-            "Exit status: 0 done, 1 a savepoint whose state cannot be decoded, 2 bad options or a PATH that is no",
-            "readable savepoint (missing, without metadata, or its metadata cut short)."})
+            "Exit status: 0 done, 1 a savepoint whose state cannot be decoded or that holds no stage of",
+            "--uid-prefix, 2 bad options or a PATH that is no readable savepoint (missing, without metadata, or its",
+            "metadata cut short)."})
 public final class InspectSavepointCommand implements Callable<Integer> {
 
     @CommandLine.Spec
