@@ -66,12 +66,26 @@ public final class BootstrapMarker {
         java.util.Map<String, String> out = new java.util.LinkedHashMap<>();
         String prefix = ATTRIBUTE + uidPrefix + ".";
         for (String line : lines(path)) {
-            int eq = line.indexOf('=');
-            if (line.startsWith(prefix) && eq > prefix.length()) {
+            if (isAttributeOf(line, uidPrefix)) {
+                int eq = line.indexOf('=');
                 out.put(line.substring(prefix.length(), eq), line.substring(eq + 1).strip());
             }
         }
         return out;
+    }
+
+    /**
+     * Whether {@code line} is an attribute of stage {@code uidPrefix}: {@code stage.<uidPrefix>.<name>=...} with a name
+     * without dots (a uid prefix may hold dots: stage {@code a}'s are not stage {@code a.b}'s).
+     */
+    static boolean isAttributeOf(String line, String uidPrefix) {
+        String prefix = ATTRIBUTE + uidPrefix + ".";
+        int eq = line.indexOf('=');
+        if (!line.startsWith(prefix) || eq <= prefix.length()) {
+            return false;
+        }
+        int dot = line.indexOf('.', prefix.length());
+        return dot < 0 || dot > eq;
     }
 
     /** The attribute lines of the marker at {@code path} ({@code stage.<prefix>.<name>=<value>}), in order. */

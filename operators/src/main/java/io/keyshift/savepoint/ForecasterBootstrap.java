@@ -344,7 +344,7 @@ public final class ForecasterBootstrap {
         // the job's hashed the hot keys into other key groups)
         if (base != null) {
             for (String line : BootstrapMarker.attributeLines(base)) {
-                if (!line.startsWith(BootstrapMarker.ATTRIBUTE + uidPrefix + ".")) {
+                if (!BootstrapMarker.isAttributeOf(line, uidPrefix)) {
                     marker.append(line).append('\n');
                 }
             }
