@@ -27,6 +27,20 @@ import java.util.List;
             "or autoscaling failed, 2 bad options or a job it cannot scale (one at parallelism 1, or without",
             "keyshift's scaling stage: keyshift.scaling.capacity unset)."})
 public final class AutoscaleCommand implements java.util.concurrent.Callable<Integer> {
+    /**
+     * Why the cluster refused a rescale for good, or null for an error that may pass: an HTTP 4xx answer but 404 (a
+     * request Flink refuses as it is), or Flink's refusals of the adaptive scheduler in reactive mode and of a
+     * parallelism beyond the job's maximum (HTTP 500).
+     */
+    static String cannotScale(java.io.IOException e) {
+        String m = String.valueOf(e.getMessage());
+        if (m.contains("reactive mode") || m.contains("exceeds its maximum parallelism")
+                || e instanceof io.keyshift.jobs.cluster.FlinkRest.HttpStatusException h && h.status() >= 400
+                && h.status() < 500 && h.status() != 404 && h.status() != 408 && h.status() != 429) {
+            return "the cluster refused to rescale the job: " + m;
+        }
+        return null;
+    }
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -62,10 +76,26 @@ public final class AutoscaleCommand implements java.util.concurrent.Callable<Int
             try {
                 s = scaler.step();
                 failures = 0;
+            } catch (IllegalStateException e) {
+                // a cluster whose scheduler cannot rescale a running job: a job it cannot scale (exit 2, as --help
+                // says; it was 1)
+                cl.getErr().println("keyshift autoscale: " + e.getMessage());
+                cl.getErr().flush();
+                return 2;
             } catch (java.io.IOException e) {
+                String cannot = cannotScale(e);
+                if (cannot != null) {
+                    // refused for good (the adaptive scheduler in reactive mode, a parallelism beyond the job's
+                    // maximum, a request Flink refuses): retrying it 30 times said "retrying" for minutes
+                    cl.getErr().println("keyshift autoscale: " + cannot);
+                    cl.getErr().flush();
+                    return 2;
+                }
                 // once the job was seen, a REST error is taken for a passing one (a JobManager failover, a job
                 // recovering): retried for MAX_FAILURES intervals; the first step's error is the user's (a wrong id)
-                if (once || !scaler.seen() || ++failures > MAX_FAILURES) {
+                if (once || !scaler.seen() || ++failures > MAX_FAILURES
+                        || e instanceof io.keyshift.jobs.cluster.FlinkRest.HttpStatusException h && h.status() == 404) {
+                    // (a job the cluster no longer knows does not come back: a JobManager restarted without HA)
                     throw e;
                 }
                 System.out.printf("%s autoscale %s: %s; retrying (%d of %d)%n",

@@ -203,7 +203,11 @@ public final class ClusterCommand implements Callable<Integer> {
                             + run.resolve("cluster.properties") + "): nothing stopped");
                     return 1;
                 }
-                StandaloneCluster.stop(run, Duration.ofSeconds(20), System.err);
+                if (!StandaloneCluster.stop(run, Duration.ofSeconds(20), System.err)) {
+                    System.err.println("keyshift: the cluster recorded in " + run + " is not wholly stopped (see "
+                            + "above)");
+                    return 1;
+                }
                 System.out.println("cluster stopped");
                 return 0;
             }

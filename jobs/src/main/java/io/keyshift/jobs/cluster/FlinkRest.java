@@ -99,15 +99,26 @@ public final class FlinkRest {
             req.put("targetDirectory", targetDirectory);
         }
         req.put("drain", false);
+        // the operation's id is ours (Flink's REST API takes one): whatever becomes of the request's answer, its
+        // status can be asked for under it
+        String trigger = UUID.randomUUID().toString().replace("-", "");
+        req.put("triggerId", trigger);
         String where = targetDirectory != null ? targetDirectory : "execution.checkpointing.savepoint-dir";
-        String trigger;
         try {
-            trigger = post("/jobs/" + jobId + "/stop", req).path("request-id").asText();
-        } catch (java.net.http.HttpTimeoutException e) {
-            // the cluster may have taken the request all the same: nobody should restore an older checkpoint
-            throw new IOException("stop-with-savepoint of " + jobId + ": no answer within 60 s; the cluster may have "
-                    + "started it all the same: GET " + base + "/jobs/" + jobId + " tells whether the job stops, "
-                    + "and its savepoint goes to " + where, e);
+            String given = post("/jobs/" + jobId + "/stop", req).path("request-id").asText();
+            if (given.matches("[0-9a-f]{32}")) {
+                trigger = given;
+            }
+        } catch (HttpStatusException e) {
+            // the cluster answered and refused (a job id it does not know, a job that is not running)
+            throw e;
+        } catch (IOException e) {
+            // no answer, or one cut off (a timeout, a reset connection, a JobManager that went down): the cluster may
+            // have taken the request all the same, and nobody should restore an older checkpoint
+            throw new IOException("stop-with-savepoint of " + jobId + ": " + e.getMessage() + "; the cluster may have "
+                    + "started it all the same: GET " + base + "/jobs/" + jobId + "/savepoints/" + trigger + " tells "
+                    + "whether it did and where its savepoint is (directory " + where + "), GET " + base + "/jobs/"
+                    + jobId + " whether the job stops", e);
         }
         long deadline = System.nanoTime() + timeout.toNanos();
         IOException lastPoll = null;
@@ -115,6 +126,18 @@ public final class FlinkRest {
             JsonNode st;
             try {
                 st = get("/jobs/" + jobId + "/savepoints/" + trigger);
+            } catch (HttpStatusException e) {
+                if (e.status() == 404) {
+                    // the cluster knows no such operation or job (a JobManager failover forgets its operations): no
+                    // answer would ever come
+                    throw new IOException("stop-with-savepoint of " + jobId + ": the cluster no longer knows the "
+                            + "operation (" + e.getMessage() + "; a JobManager failover forgets its operations): GET "
+                            + base + "/jobs/" + jobId + " tells whether the job still runs, and a savepoint, if one "
+                            + "was completed, is in " + where, e);
+                }
+                lastPoll = e;
+                Thread.sleep(1000);
+                continue;
             } catch (IOException e) {
                 // a poll that fails (a timeout, a JobManager that does not answer for a moment) does not end the
                 // wait: the stop goes on at the cluster, and the message below says where its savepoint is found
@@ -130,8 +153,9 @@ public final class FlinkRest {
                 // the cause as Flink's REST API gives it: its class and a stack trace; the trace's first line
                 JsonNode cause = op.path("failure-cause");
                 String trace = cause.path("stack-trace").asText("");
-                throw new IOException("stop-with-savepoint failed: " + (trace.isBlank() ? cause.path("class")
-                        .asText("(no cause given)") : trace.strip().lines().findFirst().orElse("")));
+                throw new IOException("stop-with-savepoint of " + jobId + " failed: " + (trace.isBlank()
+                        ? cause.path("class").asText("(no cause given)") : innermostCause(trace)) + " (GET " + base
+                        + "/jobs/" + jobId + " tells whether the job still runs)");
             }
             Thread.sleep(250);
         }
@@ -214,13 +238,40 @@ public final class FlinkRest {
     }
 
     private HttpResponse<String> call(HttpRequest.Builder b) throws IOException, InterruptedException {
-        HttpRequest request = b.timeout(Duration.ofSeconds(60)).build();
+        HttpRequest request = b.timeout(REQUEST_TIMEOUT).build();
         try {
             return http.send(request, HttpResponse.BodyHandlers.ofString());
-        } catch (java.net.ConnectException | java.net.http.HttpConnectTimeoutException
-                 | java.nio.channels.ClosedChannelException e) {
+        } catch (java.net.ConnectException | java.net.http.HttpConnectTimeoutException e) {
             throw new IOException("cannot reach Flink's REST API at " + base + " (" + (e.getMessage() != null
                     ? e.getMessage() : e.getClass().getSimpleName()) + ")", e);
+        } catch (java.net.http.HttpTimeoutException e) {
+            // (the JDK's "request timed out" named neither the request nor how long it waited)
+            java.net.http.HttpTimeoutException named = new java.net.http.HttpTimeoutException("no answer to "
+                    + request.method() + " " + request.uri() + " within " + REQUEST_TIMEOUT.toSeconds() + " s");
+            named.initCause(e);
+            throw named;
+        } catch (IOException e) {
+            // a connection closed or reset once the request was on its way: the cluster may have taken it
+            throw new IOException(request.method() + " " + request.uri() + " got no complete answer ("
+                    + (e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName()) + ")", e);
+        }
+    }
+
+    /** How long a request waits for its answer. */
+    static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(60);
+
+    /** The cluster answered a request with an HTTP error status ({@link #status()}). */
+    public static final class HttpStatusException extends IOException {
+        private final int status;
+
+        public HttpStatusException(int status, String message) {
+            super(message);
+            this.status = status;
+        }
+
+        /** The HTTP status of the answer (300 and above). */
+        public int status() {
+            return status;
         }
     }
 
@@ -235,8 +286,8 @@ public final class FlinkRest {
                     + " with a reply that is not JSON: is " + base + " Flink's REST address?", e);
         }
         if (r.statusCode() >= 300) {
-            throw new IOException("Flink REST " + r.request().method() + " " + r.request().uri() + ": HTTP "
-                    + r.statusCode() + " " + errors(body.path("errors")));
+            throw new HttpStatusException(r.statusCode(), "Flink REST " + r.request().method() + " "
+                    + r.request().uri() + ": HTTP " + r.statusCode() + " " + errors(body.path("errors")));
         }
         return body;
     }

@@ -22,6 +22,9 @@ import java.util.List;
  * {@code --out}, a bad option) therefore fail here, before anything reaches the cluster.
  */
 public final class JobSubmitter {
+    /** How long a submission waits for the cluster to take the job (its jar uploaded, its graph accepted). */
+    static final java.time.Duration SUBMIT_TIMEOUT = java.time.Duration.ofMinutes(10);
+
     private JobSubmitter() {}
 
     /**
@@ -96,8 +99,14 @@ public final class JobSubmitter {
         try {
             JobGraph graph = PackagedProgramUtils.createJobGraph(program, c, c.get(CoreOptions.DEFAULT_PARALLELISM), false);
             try (RestClusterClient<StandaloneClusterId> client = new RestClusterClient<>(c, StandaloneClusterId.getInstance())) {
-                JobID id = client.submitJob(graph).get();
+                JobID id = client.submitJob(graph).get(SUBMIT_TIMEOUT.toMinutes(),
+                        java.util.concurrent.TimeUnit.MINUTES);
                 return id.toHexString();
+            } catch (java.util.concurrent.TimeoutException e) {
+                // Flink's client retries a JobManager that takes the connection and does not answer (its idleness
+                // timeout, 5 min, some 20 times): about 100 minutes without a word
+                throw new NotSubmitted(graph.getJobID().toHexString(), new java.io.IOException("the cluster at "
+                        + rest + " did not take the job within " + SUBMIT_TIMEOUT.toMinutes() + " minutes", e));
             } catch (Exception e) {
                 throw new NotSubmitted(graph.getJobID().toHexString(), e);
             }

@@ -16,6 +16,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
@@ -42,6 +43,8 @@ public final class StandaloneCluster {
     static final String JM_CLASS = "org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint";
     static final String TM_CLASS = "org.apache.flink.runtime.taskexecutor.TaskManagerRunner";
     static final String BASH_UTILS = "org.apache.flink.runtime.util.bash.BashJavaUtils";
+    /** How long Flink's {@link #BASH_UTILS} may take to size a JVM (it takes about a second). */
+    static final java.time.Duration BASH_UTILS_TIMEOUT = java.time.Duration.ofSeconds(120);
     static final String RESULT_PREFIX = "BASH_JAVA_UTILS_EXEC_RESULT:";
 
     /** The module options Flink's scripts pass to every JVM (env.java.default-opts.all), and nothing else. */
@@ -321,9 +324,13 @@ public final class StandaloneCluster {
     /**
      * Stops the processes the cluster command started, TaskManagers first: SIGTERM, then SIGKILL after
      * {@code timeout}. A recorded PID that now names another process (a different start time or command) is left
-     * alone.
+     * alone; one that runs Flink with another start time is left alone too, and said.
+     *
+     * @return whether every process the cluster command started and that still ran is gone (false, with a line on
+     *         {@code log}, for a Flink JVM left alone or one still alive after SIGKILL)
      */
-    public static void stop(Path runDir, Duration timeout, PrintStream log) throws InterruptedException {
+    public static boolean stop(Path runDir, Duration timeout, PrintStream log) throws InterruptedException {
+        boolean allStopped = true;
         Status st = status(runDir);
         List<Member> members = new ArrayList<>(st.taskManagers());
         if (st.jobManager() != null) {
@@ -332,6 +339,19 @@ public final class StandaloneCluster {
         for (Member m : members) {
             Optional<ProcessHandle> h = m.handle();
             if (h.isEmpty()) {
+                // gone, or its PID taken by another process: left alone; but a Flink JVM under the PID whose start
+                // time is not the recorded one (the clock stepped further than the tolerance, or another cluster's)
+                // is said, not passed over with "cluster stopped"
+                Optional<ProcessHandle> other = m.pid() > 0 ? ProcessHandle.of(m.pid()).filter(ProcessHandle::isAlive)
+                        : Optional.empty();
+                if (other.isPresent() && runsFlink(m.pid())) {
+                    log.printf("cluster: left PID %d alone: it runs Flink but started at %s, not at %s as this "
+                                    + "cluster's %s did (another cluster's JVM, or the clock was stepped by more than "
+                                    + "%d s since): stop it yourself if it is this cluster's%n", m.pid(),
+                            java.time.Instant.ofEpochMilli(startMillis(other.get())),
+                            java.time.Instant.ofEpochMilli(m.startMillis()), m.role(), START_TOLERANCE_MILLIS / 1000);
+                    allStopped = false;
+                }
                 continue;
             }
             h.get().destroy();
@@ -344,14 +364,16 @@ public final class StandaloneCluster {
                 // gone before this returns (a start right after found the PID alive or its ports bound)
                 try {
                     h.get().onExit().get(10, java.util.concurrent.TimeUnit.SECONDS);
+                    log.printf("cluster: %s (PID %d) did not stop on SIGTERM, killed%n", m.role(), m.pid());
                 } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
                     log.printf("cluster: %s (PID %d) is still alive 10 s after SIGKILL%n", m.role(), m.pid());
+                    allStopped = false;
                 }
-                log.printf("cluster: %s (PID %d) did not stop on SIGTERM, killed%n", m.role(), m.pid());
             } else {
                 log.printf("cluster: stopped %s (PID %d)%n", m.role(), m.pid());
             }
         }
+        return allStopped;
     }
 
     /**
@@ -550,10 +572,23 @@ public final class StandaloneCluster {
      */
     private static List<String> bashJavaUtils(String java, String cp, Path conf, String command)
             throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(java, "-cp", cp, BASH_UTILS, command, "--configDir", conf.toString())
-                .redirectErrorStream(true).start();
-        String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        int exit = p.waitFor();
+        Path captured = Files.createTempFile("keyshift-bash-java-utils", ".out");
+        String output;
+        int exit;
+        try {
+            Process p = new ProcessBuilder(java, "-cp", cp, BASH_UTILS, command, "--configDir", conf.toString())
+                    .redirectErrorStream(true).redirectOutput(captured.toFile()).start();
+            if (!p.waitFor(BASH_UTILS_TIMEOUT.toSeconds(), TimeUnit.SECONDS)) {
+                // a JVM that does not end (it ran before the start's own deadline: cluster start hung without a word)
+                p.destroyForcibly();
+                throw new IOException("Flink's " + BASH_UTILS + " " + command + " did not finish within "
+                        + BASH_UTILS_TIMEOUT.toSeconds() + " s");
+            }
+            exit = p.exitValue();
+            output = Files.readString(captured, StandardCharsets.UTF_8);
+        } finally {
+            Files.deleteIfExists(captured);
+        }
         List<String> results = new ArrayList<>();
         for (String line : output.split("\n")) {
             if (line.startsWith(RESULT_PREFIX)) {

@@ -152,7 +152,8 @@ class AutoscalerTest {
         });
         serveFlinkVersion();
         Autoscale r = autoscale(FIXED);
-        assertThat(r.exit()).isEqualTo(1);
+        // a job it cannot scale: exit 2, as --help says (it was 1)
+        assertThat(r.exit()).isEqualTo(2);
         assertThat(requirements.get()).as("asked once, not retried").isOne();
         assertThat(r.err()).contains("jobmanager.scheduler=adaptive")
                 .contains("DefaultScheduler does not support changing the parallelism");

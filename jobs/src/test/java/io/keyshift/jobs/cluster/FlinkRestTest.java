@@ -43,6 +43,9 @@ class FlinkRestTest {
     void aStopWithSavepointOutlivesFailedPolls() throws Exception {
         java.util.concurrent.atomic.AtomicInteger polls = new java.util.concurrent.atomic.AtomicInteger();
         java.util.concurrent.atomic.AtomicBoolean answer = new java.util.concurrent.atomic.AtomicBoolean(true);
+        java.util.concurrent.atomic.AtomicInteger notFound = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicReference<String> mode = new java.util.concurrent.atomic.AtomicReference<>("");
+        java.util.concurrent.atomic.AtomicReference<String> trigger = new java.util.concurrent.atomic.AtomicReference<>();
         com.sun.net.httpserver.HttpServer server = com.sun.net.httpserver.HttpServer.create(
                 new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 0), 0);
         server.createContext("/", ex -> {
@@ -50,7 +53,17 @@ class FlinkRestTest {
             int status = 200;
             String body;
             if (path.endsWith("/stop")) {
-                body = "{\"request-id\": \"t-1\"}";
+                // Flink's REST API takes the client's trigger id and answers with it
+                trigger.set(new ObjectMapper().readTree(ex.getRequestBody()).path("triggerId").asText());
+                if (mode.get().equals("no answer")) {
+                    ex.close();
+                    return;
+                }
+                body = "{\"request-id\": \"" + trigger.get() + "\"}";
+            } else if (mode.get().equals("forgotten")) {
+                notFound.incrementAndGet();
+                status = 404;
+                body = "{\"errors\": [\"Operation not found under key: " + trigger.get() + "\"]}";
             } else if (polls.incrementAndGet() <= 2 || !answer.get()) {
                 status = 503;
                 body = "{\"errors\": [\"not now\"]}";
@@ -69,13 +82,30 @@ class FlinkRestTest {
             assertThat(api.stopWithSavepoint("j1", "file:/sp", java.time.Duration.ofSeconds(30)))
                     .isEqualTo("file:/sp/savepoint-1");
             assertThat(polls.get()).isEqualTo(3);
+            assertThat(trigger.get()).matches("[0-9a-f]{32}");
             answer.set(false);
             org.assertj.core.api.Assertions.assertThatThrownBy(() -> api.stopWithSavepoint("j1", "file:/sp",
                     java.time.Duration.ofSeconds(2)))
                     .isInstanceOf(java.io.IOException.class)
                     .hasMessageContaining("did not complete within PT2S (the last poll failed: ")
                     .hasMessageContaining("it goes on at the cluster: GET ")
-                    .hasMessageContaining("/jobs/j1/savepoints/t-1");
+                    .satisfies(e -> assertThat(e.getMessage()).contains("/jobs/j1/savepoints/" + trigger.get()));
+            // the stop request sent and its answer lost (a JobManager gone, a connection reset): the operation's id is
+            // the client's, so the message says where its status is (it ended with the transport's error alone, and
+            // a user could restore an older checkpoint while the stop went on)
+            mode.set("no answer");
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> api.stopWithSavepoint("j1", "file:/sp",
+                    java.time.Duration.ofSeconds(2)))
+                    .isInstanceOf(java.io.IOException.class)
+                    .hasMessageContaining("the cluster may have started it all the same: GET ")
+                    .satisfies(e -> assertThat(e.getMessage()).contains("/jobs/j1/savepoints/" + trigger.get()));
+            // an operation the cluster no longer knows (a JobManager failover forgets them) ends the wait at once
+            mode.set("forgotten");
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> api.stopWithSavepoint("j1", "file:/sp",
+                    java.time.Duration.ofSeconds(30)))
+                    .isInstanceOf(java.io.IOException.class)
+                    .hasMessageContaining("the cluster no longer knows the operation");
+            assertThat(notFound.get()).as("polls answered 404: one, not 30 s of them").isEqualTo(1);
         } finally {
             server.stop(0);
         }

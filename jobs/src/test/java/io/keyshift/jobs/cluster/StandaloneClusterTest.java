@@ -41,6 +41,30 @@ class StandaloneClusterTest {
         }
     }
 
+    /**
+     * A Flink JVM under a recorded PID whose start time is not the recorded one (another cluster's, or the clock stepped
+     * further than the tolerance) is left alone and said, and stop reports the cluster not wholly stopped (it printed
+     * "cluster stopped", and the next start found the port in use).
+     */
+    @Test
+    void aFlinkProcessWithAnotherStartTimeIsLeftAloneAndSaid(@TempDir Path run) throws Exception {
+        Process flinkLike = new ProcessBuilder("bash", "-c", "sleep 60", StandaloneCluster.JM_CLASS).start();
+        try {
+            long start = StandaloneCluster.startMillis(flinkLike.toHandle());
+            Files.writeString(run.resolve("cluster.properties"), "rest.port=1\njobmanager.pid=" + flinkLike.pid()
+                    + "\njobmanager.start=" + (start - 60_000) + "\n");
+            ByteArrayOutputStream log = new ByteArrayOutputStream();
+            boolean stopped = StandaloneCluster.stop(run, Duration.ofSeconds(2),
+                    new PrintStream(log, true, StandardCharsets.UTF_8));
+            assertThat(stopped).isFalse();
+            assertThat(flinkLike.isAlive()).isTrue();
+            assertThat(log.toString(StandardCharsets.UTF_8)).contains("left PID " + flinkLike.pid() + " alone: it runs "
+                    + "Flink but started at").contains("stop it yourself");
+        } finally {
+            flinkLike.destroyForcibly();
+        }
+    }
+
     @Test
     void aPidWhoseStartTimeDiffersIsNotTheRecordedProcess(@TempDir Path run) throws Exception {
         Process sleep = new ProcessBuilder("sleep", "60").start();
