@@ -40,6 +40,21 @@ class ScaledReplayStopTest {
     }
 
     /**
+     * A savepoint whose trigger a TaskManager refuses for a task it does not know yet or any more ("Task local
+     * checkpoint failure.", a job restored two seconds before): it failed a CI run's replay; it is tried again.
+     */
+    @Test
+    void aSavepointThatATaskManagerCouldNotTriggerIsTriedAgain() throws Exception {
+        AtomicInteger calls = new AtomicInteger();
+        String sp = ScaledReplay.stopWithSavepoint(() -> calls.incrementAndGet() <= 2
+                ? CompletableFuture.failedFuture(new java.util.concurrent.CompletionException(new CheckpointException(
+                        CheckpointFailureReason.TASK_CHECKPOINT_FAILURE)))
+                : CompletableFuture.completedFuture("file:/sp-3"), () -> false, t -> { }, 5, 1);
+        assertThat(sp).isEqualTo("file:/sp-3");
+        assertThat(calls).hasValue(3);
+    }
+
+    /**
      * Decisions that come together: the next stop comes as soon as the restored job is submitted, while it is still
      * initializing (restoring the savepoint), and the Dispatcher answers that it has no JobMaster yet. That failed
      * the replay; it is tried again.
