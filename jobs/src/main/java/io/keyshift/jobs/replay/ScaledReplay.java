@@ -232,8 +232,8 @@ public final class ScaledReplay {
             org.apache.flink.runtime.checkpoint.CheckpointFailureReason.NOT_ALL_REQUIRED_TASKS_RUNNING,
             // "Task local checkpoint failure." as the savepoint is triggered: a TaskManager that does not know a task
             // the JobManager counts as running (deployed a moment later, or just finished). Seen once in a CI run of
-            // 2026-12-06 on a job restored two seconds before, which failed the replay; a failure that lasts is
-            // thrown after the attempts
+            // 2026-12-06 at the first stop of a job started two seconds before, which failed the replay; a failure
+            // that lasts is thrown after the attempts
             org.apache.flink.runtime.checkpoint.CheckpointFailureReason.TASK_CHECKPOINT_FAILURE);
 
     /**

@@ -41,7 +41,7 @@ class ScaledReplayStopTest {
 
     /**
      * A savepoint whose trigger a TaskManager refuses for a task it does not know yet or any more ("Task local
-     * checkpoint failure.", a job restored two seconds before): it failed a CI run's replay; it is tried again.
+     * checkpoint failure.", at the first stop of a job started two seconds before): it failed a CI run's replay; it is tried again.
      */
     @Test
     void aSavepointThatATaskManagerCouldNotTriggerIsTriedAgain() throws Exception {
