@@ -799,13 +799,13 @@ public final class KeyshiftJob implements Callable<Integer> {
                 // loss: every result written between two checkpoints would be gone without a failure. A transaction
                 // opens at one checkpoint's barrier and commits when the next checkpoint completes: up to the
                 // interval (or the min pause, if longer) and the longest the next checkpoint may take
-                throw new ParameterException(cl, "execution.checkpointing.interval (" + interval + ") plus "
-                        + "execution.checkpointing.timeout (" + checkpointTimeout + ")" + (minPause.isZero() ? ""
-                        : " (or execution.checkpointing.min-pause (" + minPause + ") plus the timeout, where the "
+                throw new ParameterException(cl, "execution.checkpointing.interval (" + human(interval) + ") plus "
+                        + "execution.checkpointing.timeout (" + human(checkpointTimeout) + ")" + (minPause.isZero() ? ""
+                        : " (or execution.checkpointing.min-pause (" + human(minPause) + ") plus the timeout, where the "
                         + "pause is longer)") + (tolerated == 0 ? "" : ", times 1 + "
                         + "execution.checkpointing.tolerable-failed-checkpoints (" + tolerated + "),")
                         + " must be shorter than the Kafka "
-                        + "sinks' transaction.timeout.ms (" + timeout + "): a transaction stays open from one "
+                        + "sinks' transaction.timeout.ms (" + human(timeout) + "): a transaction stays open from one "
                         + "checkpoint until the next one completes, and the broker aborts it after the timeout, "
                         + "results and all; shorten the interval, the min pause or the checkpoint timeout, or raise "
                         + "the transaction timeout with --kafka-property transaction.timeout.ms=N (at most the "
@@ -1303,5 +1303,10 @@ public final class KeyshiftJob implements Callable<Integer> {
         try (java.util.stream.Stream<Path> in = Files.list(dir)) {
             return in.findAny().isEmpty();
         }
+    }
+
+    /** A duration as Flink's configuration writes it ({@code 10 min}, {@code 900 s}), not ISO-8601's {@code PT10M}. */
+    private static String human(Duration d) {
+        return org.apache.flink.util.TimeUtils.formatWithHighestUnit(d);
     }
 }

@@ -858,16 +858,16 @@ class KeyshiftJobTest {
                 "--results-topic", "r", "--generator-records", "1000", "--out", out,
                 "-Dexecution.checkpointing.interval=20min"}))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("execution.checkpointing.interval (PT20M) plus execution.checkpointing.timeout "
-                        + "(PT10M) must be shorter than the Kafka sinks' transaction.timeout.ms (PT15M)");
+                .hasMessageContaining("execution.checkpointing.interval (20 min) plus execution.checkpointing.timeout "
+                        + "(10 min) must be shorter than the Kafka sinks' transaction.timeout.ms (15 min)");
         // ... nor the interval and a checkpoint that takes as long as it may: the transaction opened at one
         // checkpoint commits only when the next completes
         assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--kafka-bootstrap-servers", "127.0.0.1:1",
                 "--results-topic", "r", "--generator-records", "1000", "--out", out,
                 "-Dexecution.checkpointing.interval=5s", "-Dexecution.checkpointing.timeout=30min"}))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("plus execution.checkpointing.timeout (PT30M) must be shorter than the Kafka "
-                        + "sinks' transaction.timeout.ms (PT15M)");
+                .hasMessageContaining("plus execution.checkpointing.timeout (30 min) must be shorter than the Kafka "
+                        + "sinks' transaction.timeout.ms (15 min)");
         assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--kafka-bootstrap-servers", "127.0.0.1:1",
                 "--plans-topic", "p", "--kafka-property", "transaction.timeout.ms=60000", "--generator-records",
                 "1000", "--out", out, "-Dexecution.checkpointing.interval=2min",
@@ -875,7 +875,7 @@ class KeyshiftJobTest {
                 "--kafka-property", "acks=all", "--kafka-property", "enable.idempotence=true",
                 "--kafka-property", "max.in.flight.requests.per.connection=5", "--kafka-property", "retries=3"}))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("must be shorter than the Kafka sinks' transaction.timeout.ms (PT1M)");
+                .hasMessageContaining("must be shorter than the Kafka sinks' transaction.timeout.ms (1 min)");
         // ... nor a failed checkpoint tolerated: the job runs on past it, the transaction open until the next that
         // completes (5 s + 10 min, twice, is above 15 min; it was checked once)
         assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--kafka-bootstrap-servers", "127.0.0.1:1",
@@ -883,14 +883,14 @@ class KeyshiftJobTest {
                 "-Dexecution.checkpointing.interval=5s", "-Dexecution.checkpointing.tolerable-failed-checkpoints=1"}))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("times 1 + execution.checkpointing.tolerable-failed-checkpoints (1), must be "
-                        + "shorter than the Kafka sinks' transaction.timeout.ms (PT15M)");
+                        + "shorter than the Kafka sinks' transaction.timeout.ms (15 min)");
         // ... nor a min pause longer than the interval: the next checkpoint starts no sooner
         assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--kafka-bootstrap-servers", "127.0.0.1:1",
                 "--results-topic", "r", "--generator-records", "1000", "--out", out,
                 "-Dexecution.checkpointing.interval=30s", "-Dexecution.checkpointing.min-pause=6min"}))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("(or execution.checkpointing.min-pause (PT6M) plus the timeout, where the pause "
-                        + "is longer) must be shorter than the Kafka sinks' transaction.timeout.ms (PT15M)");
+                .hasMessageContaining("(or execution.checkpointing.min-pause (6 min) plus the timeout, where the pause "
+                        + "is longer) must be shorter than the Kafka sinks' transaction.timeout.ms (15 min)");
         // one topic in two roles: results into the input came back as dead letters
         assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--kafka-bootstrap-servers", "127.0.0.1:1",
                 "--kafka-topic", "trips", "--results-topic", "trips", "--key", "k", "--time", "t", "--columns", "k,t",

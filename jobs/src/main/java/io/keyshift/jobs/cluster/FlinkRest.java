@@ -161,7 +161,7 @@ public final class FlinkRest {
         }
         // the savepoint goes on at the cluster: say where to find it, so that nobody restores an older checkpoint
         // (which would write the results committed since again)
-        throw new IOException("stop-with-savepoint of " + jobId + " did not complete within " + timeout
+        throw new IOException("stop-with-savepoint of " + jobId + " did not complete within " + org.apache.flink.util.TimeUtils.formatWithHighestUnit(timeout)
                 + (lastPoll != null ? " (the last poll failed: " + lastPoll.getMessage() + ")" : "")
                 + "; it goes on at the cluster: GET " + base + "/jobs/" + jobId + "/savepoints/" + trigger
                 + " gives its location once done (directory " + where + ")");
@@ -178,7 +178,7 @@ public final class FlinkRest {
             }
             Thread.sleep(500);
         }
-        throw new IOException("job " + jobId + " still " + state + " after " + timeout);
+        throw new IOException("job " + jobId + " still " + state + " after " + org.apache.flink.util.TimeUtils.formatWithHighestUnit(timeout));
     }
 
     /**

@@ -189,7 +189,7 @@ public final class StandaloneCluster {
             Thread.sleep(500);
         }
         stop(run, Duration.ofSeconds(10), log);
-        throw new IllegalStateException("the cluster did not come up within " + timeout + ": see " + run.resolve("log"));
+        throw new IllegalStateException("the cluster did not come up within " + org.apache.flink.util.TimeUtils.formatWithHighestUnit(timeout) + ": see " + run.resolve("log"));
     }
 
     /**
@@ -245,7 +245,7 @@ public final class StandaloneCluster {
             }
         });
         record(run, URI.create(st.restAddress()).getPort(), st.jobManager(), st.taskManagers());
-        throw new IllegalStateException("TaskManager " + n + " did not register within " + timeout + " and was "
+        throw new IllegalStateException("TaskManager " + n + " did not register within " + org.apache.flink.util.TimeUtils.formatWithHighestUnit(timeout) + " and was "
                 + "stopped: see " + run.resolve("log").resolve("taskmanager-" + n + ".log"));
     }
 

@@ -126,7 +126,7 @@ public final class KafkaEventDeserializer implements KafkaRecordDeserializationS
                 p = new EventParser.Parsed(null, new io.keyshift.jobs.input.DeadLetter(
                         new String(value, java.nio.charset.StandardCharsets.UTF_8), record.offset(), "event time "
                         + java.time.Instant.ofEpochMilli(p.event().timestamp) + " lies more than "
-                        + java.time.Duration.ofMillis(maxAheadMillis) + " ahead of the wall clock ("
+                        + org.apache.flink.util.TimeUtils.formatWithHighestUnit(java.time.Duration.ofMillis(maxAheadMillis)) + " ahead of the wall clock ("
                         + java.time.Instant.ofEpochMilli(now) + ") (keyshift.input.max-event-time-ahead)"));
             }
         }

@@ -82,7 +82,7 @@ class KafkaEventDeserializerTest {
         List<KafkaRecord> r = read(new KafkaEventDeserializer(millis, KafkaEventDeserializer.KafkaFormat.CSV),
                 soon, later, year3000, "D,1409583600000,1");
         assertThat(r).extracting(KafkaRecord::isDead).containsExactly(false, true, true, false);
-        assertThat(r.get(1).deadReason).contains("lies more than PT24H ahead of the wall clock")
+        assertThat(r.get(1).deadReason).contains("lies more than 1 d ahead of the wall clock")
                 .contains("keyshift.input.max-event-time-ahead");
         assertThat(r.get(2).deadReason).startsWith("event time 3000-01-01T00:00:00Z");
         assertThat(r.get(2).deadRaw).isEqualTo(year3000);
