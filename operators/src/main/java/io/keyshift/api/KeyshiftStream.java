@@ -182,8 +182,9 @@ public final class KeyshiftStream<T, K> {
     }
 
     /**
-     * Takes the {@code keyshift.*} options of {@code conf} (other keys are ignored); may be called several times, the
-     * later values winning. With a {@link Configuration}, an unknown {@code keyshift.*} key fails here with the
+     * Takes the {@code keyshift.*} options of {@code conf} (any {@link ReadableConfig}: a {@link Configuration}, the
+     * environment's {@code env.getConfiguration()}; other keys are ignored); may be called several times, the
+     * later values winning. An unknown {@code keyshift.*} key fails here with the
      * closest known one (the command line's own options, {@link KeyshiftConfig#COMMAND_LINE_KEYS}, which a cluster's
      * config.yaml may hold, are ignored, each with a WARN in the log saying where a library user sets it); every value is checked against its documented range, on the options taken so far together.
      * {@code keyshift.rocksdb.max-manifest-file-size} is checked here but takes effect only from the Flink
@@ -196,27 +197,21 @@ public final class KeyshiftStream<T, K> {
     public KeyshiftStream<T, K> configure(ReadableConfig conf) {
         Objects.requireNonNull(conf, "configuration");
         checkNotBuilt();
-        if (conf instanceof Configuration c) {
-            // keys and values here; ranges that relate options to each other on the merged options below (a first
-            // configure() may set scale-in, a second utilization.high)
-            KeyshiftConfig.checkKnown(c, KeyshiftConfig.COMMAND_LINE_KEYS);
-        }
-        if (conf instanceof Configuration c) {
-            for (String ignored : ignoredCommandLineKeys(c)) {
-                LOG.warn(ignoredKeyWarning(ignored));
-            }
+        // any ReadableConfig as its keys and values (ReadableConfig#toMap): a misspelled key fails whatever holds it
+        Configuration c = conf instanceof Configuration given ? given : Configuration.fromMap(conf.toMap());
+        // keys and values here; ranges that relate options to each other on the merged options below (a first
+        // configure() may set scale-in, a second utilization.high)
+        KeyshiftConfig.checkKnown(c, KeyshiftConfig.COMMAND_LINE_KEYS);
+        for (String ignored : ignoredCommandLineKeys(c)) {
+            LOG.warn(ignoredKeyWarning(ignored));
         }
         // merged into a copy: a configuration that fails leaves the stage's options as they were
         Configuration merged = new Configuration(config);
-        if (conf instanceof Configuration c) {
-            c.toMap().forEach((k, v) -> {
-                if (k.startsWith("keyshift.") && !KeyshiftConfig.COMMAND_LINE_KEYS.contains(k)) {
-                    merged.setString(k, v);
-                }
-            });
-        } else {
-            merged.addAll(KeyshiftConfig.libraryOptions(conf));
-        }
+        c.toMap().forEach((k, v) -> {
+            if (k.startsWith("keyshift.") && !KeyshiftConfig.COMMAND_LINE_KEYS.contains(k)) {
+                merged.setString(k, v);
+            }
+        });
         KeyshiftConfig.validate(merged);
         config = merged;
         return this;

@@ -1212,6 +1212,26 @@ class KeyshiftApiTest {
         typo.setString("keyshift.plan.alfa", "0.2");
         assertThatThrownBy(() -> users.configure(typo)).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("keyshift.plan.alfa").hasMessageContaining("keyshift.plan.alpha");
+        // the same typo in a ReadableConfig that is not a Configuration (until 2026-12-06 only a Configuration's keys
+        // were checked: another ReadableConfig's misspelled key was dropped without a word)
+        org.apache.flink.configuration.ReadableConfig readable = new org.apache.flink.configuration.ReadableConfig() {
+            @Override
+            public <V> V get(org.apache.flink.configuration.ConfigOption<V> option) {
+                return typo.get(option);
+            }
+
+            @Override
+            public <V> java.util.Optional<V> getOptional(org.apache.flink.configuration.ConfigOption<V> option) {
+                return typo.getOptional(option);
+            }
+
+            @Override
+            public java.util.Map<String, String> toMap() {
+                return typo.toMap();
+            }
+        };
+        assertThatThrownBy(() -> users.configure(readable)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("keyshift.plan.alfa");
         // the command line's own options, which a cluster's config.yaml may hold for it, are no mistake here
         Configuration cluster = new Configuration();
         cluster.setString("keyshift.input.max-event-time-gap", "30d");
