@@ -4,7 +4,6 @@ import org.apache.flink.api.common.typeutils.TypeSerializer;
 import org.apache.flink.core.memory.DataOutputSerializer;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 
 /**
  * Checksums of results for shadow checks: 64-bit FNV-1a over each result's serialized form (its own Flink
@@ -20,9 +19,12 @@ public final class Checksums<R> {
     private static final long FNV_OFFSET = 0xcbf29ce484222325L;
     private static final long FNV_PRIME = 0x100000001b3L;
     private static final long NULL_MARKER = 0x6E756C6CL;
+    private static final long TEXT_MARKER = 0x74657874L;
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Checksums.class);
 
     private final TypeSerializer<R> serializer;
     private final DataOutputSerializer buffer = new DataOutputSerializer(128);
+    private boolean warned;
 
     public Checksums(TypeSerializer<R> serializer) {
         this.serializer = serializer;
@@ -30,7 +32,12 @@ public final class Checksums<R> {
 
     /**
      * FNV-1a of the result's serialized form; a null result (which a window function may pass on, as in Flink, though
-     * most serializers cannot write it) has a fixed checksum of its own: the checksum of no bytes with a marker.
+     * most serializers cannot write it) has a fixed checksum of its own: the checksum of no bytes with a marker. A
+     * result its serializer cannot write (a {@code Tuple2} with a null field, an Avro record missing a required field:
+     * plain {@code keyBy} never serializes a result that goes to a chained operator, so the job runs there) is
+     * checked by its {@code toString()} instead (its class's name where it has no {@code toString} of its own, which
+     * would name the instance), with a warning in the log once per operator: the shadow check must not fail a job
+     * that {@code keyBy} runs.
      */
     public long of(R result) {
         if (result == null) {
@@ -39,13 +46,38 @@ public final class Checksums<R> {
         buffer.clear();
         try {
             serializer.serialize(result, buffer);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot serialize a result for its shadow check", e);
+        } catch (IOException | RuntimeException e) {
+            if (!warned) {
+                warned = true;
+                LOG.warn("A result of type {} cannot be serialized by its serializer ({}): shadow checks compare such "
+                        + "results by their toString()", result.getClass().getName(), e.toString());
+            }
+            return fnv(textOf(result).getBytes(java.nio.charset.StandardCharsets.UTF_8), TEXT_MARKER);
         }
         byte[] b = buffer.getSharedBuffer();
         long h = FNV_OFFSET;
         for (int i = 0; i < buffer.length(); i++) {
             h = (h ^ (b[i] & 0xff)) * FNV_PRIME;
+        }
+        return h;
+    }
+
+    /** The text a result that its serializer cannot write is checked by. */
+    private static String textOf(Object result) {
+        try {
+            if (result.getClass().getMethod("toString").getDeclaringClass() == Object.class) {
+                return result.getClass().getName();
+            }
+            return String.valueOf(result);
+        } catch (NoSuchMethodException | RuntimeException e) {
+            return result.getClass().getName();
+        }
+    }
+
+    private static long fnv(byte[] b, long marker) {
+        long h = FNV_OFFSET ^ marker;
+        for (byte x : b) {
+            h = (h ^ (x & 0xff)) * FNV_PRIME;
         }
         return h;
     }
