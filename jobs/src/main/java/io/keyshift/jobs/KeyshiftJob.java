@@ -162,6 +162,30 @@ public final class KeyshiftJob implements Callable<Integer> {
     }
 
     /**
+     * Refuses (exit 2) an input ({@code inputs}: option → path, null where not given) that lies in {@code out} under a
+     * name the job writes there: its output directories, {@code dead-letters.csv} and its dot files (the sorted copy
+     * of the input, its markers). The job would overwrite or read back its own output: an input file at
+     * {@code --out/dead-letters.csv} is truncated while it is read, a control directory at {@code --out/results} reads
+     * the results as commands.
+     */
+    static void refuseInputsInOutput(CommandLine cl, Path out, java.util.Map<String, Path> inputs) {
+        Path dir = out.toAbsolutePath().normalize();
+        inputs.forEach((option, path) -> {
+            if (path == null) {
+                return;
+            }
+            Path p = path.toAbsolutePath().normalize();
+            if (p.startsWith(dir) && !p.equals(dir)) {
+                String entry = dir.relativize(p).getName(0).toString();
+                if (OUTPUT_DIRECTORIES.contains(entry) || entry.equals("dead-letters.csv") || entry.startsWith(".")) {
+                    throw new ParameterException(cl, option + ": " + path + " lies in --out " + out + " under a name "
+                            + "the job writes there itself (" + entry + "); move it out of --out");
+                }
+            }
+        });
+    }
+
+    /**
      * What in {@code dir} only a cluster job writes (its {@link #STARTED_MARKER} or HA marker, or a file sink's part
      * file, committed or not, in one of its output directories), or null: the local commands (replay, bench, ...)
      * refuse such an {@code --out}.
@@ -402,6 +426,13 @@ public final class KeyshiftJob implements Callable<Integer> {
     public static final String INPUT_FILE = ".input";
 
     /**
+     * The file in {@code --out} that names the {@code --sum-field} of the job that writes there ({@code sum-field=}
+     * and the field, empty without one): a restore with another one is refused, as its results (in {@code results/}
+     * or the results topic) would change shape or meaning in the middle of the output.
+     */
+    public static final String SUM_FIELD_FILE = ".sum-field";
+
+    /**
      * Refuses a resume whose {@code --kafka-topic} or {@code --kafka-control-topic} is not the one the job it continues
      * read ({@code kept}: the {@value #KAFKA_TOPICS_FILE} it wrote). A restored Kafka source reads on in the
      * partitions of its savepoint and takes a new topic's partitions as newly found, from the earliest offset: the
@@ -569,6 +600,18 @@ public final class KeyshiftJob implements Callable<Integer> {
         // the command line's defaults also under Flink's own `flink run` (bin/keyshift submit applies them too)
         io.keyshift.jobs.replay.Workload.defaults(conf);
         conf.set(JobOptions.WINDOW, w);
+        if (kafka.input()) {
+            Duration idle = kafka.idleness(cl);
+            Duration noWatermark = conf.get(io.keyshift.config.RouteOptions.NO_WATERMARK_TIMEOUT);
+            if (!idle.isZero() && !noWatermark.isZero() && idle.compareTo(noWatermark) >= 0) {
+                // a subtask's quiet partition holds its watermark back until the idle timeout: records waiting for a
+                // plan longer than the no-watermark timeout fail the job first, and again after every restart
+                throw new ParameterException(cl, "--kafka-idleness (" + human(idle) + ") must be shorter than "
+                        + "keyshift.route.no-watermark-timeout (" + human(noWatermark) + "): records wait for a plan "
+                        + "while a quiet partition holds the watermark back, and the job would fail before the "
+                        + "partition counts as idle");
+            }
+        }
         if (controlFile != null && controlDir != null) {
             throw new ParameterException(cl, "--control and --control-dir exclude each other");
         }
@@ -587,6 +630,13 @@ public final class KeyshiftJob implements Callable<Integer> {
             // would be read as commands, each rejection a new file read again
             throw new ParameterException(cl, "--control-dir " + Path.of(controlDir).toAbsolutePath() + " holds --out "
                     + out.toAbsolutePath() + ": the job would read its own output as commands; give --out elsewhere");
+        }
+        if (out != null) {
+            java.util.Map<String, Path> inputs = new java.util.LinkedHashMap<>();
+            inputs.put("--input", in.present() ? in.input() : null);
+            inputs.put("--control", controlFile == null ? null : Path.of(controlFile));
+            inputs.put("--control-dir", controlDir == null ? null : Path.of(controlDir));
+            refuseInputsInOutput(cl, out, inputs);
         }
         if (controlDir != null && !Files.isDirectory(Path.of(controlDir))) {
             // Flink's file source only logs a directory it cannot list, and the job would run with no control input
@@ -845,6 +895,20 @@ public final class KeyshiftJob implements Callable<Integer> {
                     + "lines changed since would not be applied; resume with the file as it was, and steer a running "
                     + "job through --control-dir or --kafka-control-topic");
         }
+        String sumRecord = "sum-field=" + (sumField == null ? "" : sumField);
+        if (restoring && Files.isRegularFile(dir.resolve(SUM_FIELD_FILE))) {
+            String keptSum = Files.readString(dir.resolve(SUM_FIELD_FILE)).strip();
+            if (!keptSum.equals(sumRecord)) {
+                String before = keptSum.startsWith("sum-field=") ? keptSum.substring("sum-field=".length()) : keptSum;
+                // a results line without a sum among lines with one (or the sums of another field): nothing reading
+                // the output could tell where the shape changed
+                throw new ParameterException(cl, "--sum-field: the job this one continues wrote its results "
+                        + (before.isEmpty() ? "without a sum" : "with the sums of --sum-field " + before)
+                        + ", and this one would write them " + (sumField == null ? "without" : "with the sums of "
+                        + sumField) + " into the same output; resume with " + (before.isEmpty()
+                        ? "no --sum-field" : "--sum-field " + before) + ", or write to another --out");
+            }
+        }
         String controlKind = controlFile != null ? "file" : controlDir != null ? "directory" : null;
         // a directory's path as Flink's enumerator names its files (it remembers the paths it read)
         String watchedPath = controlDir == null ? null : Path.of(controlDir).toAbsolutePath().normalize().toString();
@@ -942,6 +1006,12 @@ public final class KeyshiftJob implements Callable<Integer> {
                     System.err.println("keyshift-job: warning: could not keep the --control file's digest in "
                             + dir + " (" + e.getMessage() + "); a resume cannot check the file");
                 }
+            }
+            try {
+                Files.writeString(dir.resolve(SUM_FIELD_FILE), sumRecord + "\n");
+            } catch (java.io.IOException e) {
+                System.err.println("keyshift-job: warning: could not keep the --sum-field in " + dir + " ("
+                        + e.getMessage() + "); a resume cannot check it");
             }
             if (kafkaTopics != null) {
                 try {

@@ -427,6 +427,12 @@ class KeyshiftJobTest {
                 "77", "--out", out.toString(), recovery, interval})).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("holds the output of a job that read the generator, and this job")
                 .hasMessageContaining("reads the generator with other --generator-* options");
+        // the same generator with a --sum-field: its results lines would gain a sum column in the middle of results/
+        assertThat(Files.readString(out.resolve(KeyshiftJob.SUM_FIELD_FILE)).strip()).isEqualTo("sum-field=");
+        assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--generator-records", "2000", "--sum-field", "bytes",
+                "--out", out.toString(), recovery, interval})).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("--sum-field: the job this one continues wrote its results without a sum")
+                .hasMessageContaining("resume with no --sum-field");
         Path csv = Files.writeString(dir.resolve("trips.csv"), "station,start\nA,2014-09-01 08:00:00\n");
         assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--input", csv.toString(), "--key", "station",
                 "--time", "start", "--out", out.toString(), recovery, interval}))
@@ -778,6 +784,65 @@ class KeyshiftJobTest {
                 .hasMessageContaining("--kafka-bounded cannot be restored from a savepoint")
                 .hasMessageContaining("FLINK-31006");
         assertThat(dir.resolve("out")).doesNotExist();
+    }
+
+    /**
+     * A --kafka-idleness at or above keyshift.route.no-watermark-timeout is refused before anything starts, naming both:
+     * a quiet partition would hold the watermark back until the no-watermark timeout failed the job, and again after
+     * every restart.
+     */
+    @Test
+    void aKafkaIdlenessNotShorterThanTheNoWatermarkTimeoutIsRefused(@TempDir Path dir) {
+        String[] common = {"--kafka-bootstrap-servers", "127.0.0.1:1", "--kafka-topic", "t", "--key", "k", "--time",
+            "t", "--columns", "k,t", "--out", dir.resolve("out").toString(), "-Dexecution.checkpointing.interval=5s"};
+        assertThatThrownBy(() -> KeyshiftJob.main(concat(common, "--kafka-idleness", "15min")))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("--kafka-idleness (15 min) must be shorter than "
+                        + "keyshift.route.no-watermark-timeout (10 min)");
+        assertThatThrownBy(() -> KeyshiftJob.main(concat(common, "--kafka-idleness", "2min",
+                "-Dkeyshift.route.no-watermark-timeout=2min"))).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("--kafka-idleness (2 min) must be shorter");
+        assertThat(dir.resolve("out")).doesNotExist();
+    }
+
+    private static String[] concat(String[] a, String... b) {
+        String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+
+    /**
+     * An input in --out under a name the job writes there is refused before anything runs (an --input at
+     * --out/dead-letters.csv was truncated while it was read; a --control-dir at --out/results read the results as
+     * commands); one elsewhere in --out is let in.
+     */
+    @Test
+    void anInputInOutUnderANameTheJobWritesIsRefused(@TempDir Path dir) throws Exception {
+        Path out = Files.createDirectories(dir.resolve("out"));
+        Path input = Files.writeString(out.resolve("dead-letters.csv"), "station,start\nA,2014-09-01 08:00:00\n");
+        assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--input", input.toString(), "--key", "station",
+            "--time", "start", "--out", out.toString(), "-Dexecution.checkpointing.interval=1s"}))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("--input: " + input + " lies in --out " + out + " under a name the job writes "
+                        + "there itself (dead-letters.csv)");
+        assertThat(input).hasContent("station,start\nA,2014-09-01 08:00:00\n");
+        Path results = Files.createDirectories(out.resolve("results"));
+        assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--generator-records", "100", "--control-dir",
+            results.toString(), "--out", out.toString(), "-Dexecution.checkpointing.interval=1s"}))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("--control-dir: " + results + " lies in --out");
+        Path control = Files.writeString(out.resolve(".steer.csv"), "2026-01-05T00:00:00Z,freeze\n");
+        assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--generator-records", "100", "--control",
+            control.toString(), "--out", out.toString(), "-Dexecution.checkpointing.interval=1s"}))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("--control: " + control + " lies in --out");
+        // elsewhere in --out: read as any input
+        Path out2 = Files.createDirectories(dir.resolve("out2"));
+        Path trips = Files.writeString(out2.resolve("trips.csv"), "station,start\nA,2014-09-01 08:00:00\n");
+        KeyshiftJob.main(new String[] {"--input", trips.toString(), "--key", "station", "--time", "start", "--out",
+            out2.toString(), "-Dexecution.checkpointing.interval=1s"});
+        assertThat(out2.resolve("results")).isDirectory();
+        assertThat(trips).hasContent("station,start\nA,2014-09-01 08:00:00\n");
     }
 
     /**

@@ -109,7 +109,9 @@ public final class KafkaOptions {
             description = "A partition with no record for this long (processing time) stops holding back the "
                     + "watermark, so that an idle partition cannot stall plans and results. 0 = never idle: a "
                     + "partition without records (an empty one, one added later) then holds back every watermark, "
-                    + "and no window fires until it has some. Default: ${DEFAULT-VALUE}.")
+                    + "and no window fires until it has some (records waiting for a plan then fail the job after "
+                    + "keyshift.route.no-watermark-timeout). Shorter than keyshift.route.no-watermark-timeout "
+                    + "(10 min). Default: ${DEFAULT-VALUE}.")
     String idleness;
 
     @Option(names = "--max-out-of-orderness", paramLabel = "DURATION", defaultValue = "0s",
@@ -837,7 +839,8 @@ public final class KafkaOptions {
         return o;
     }
 
-    Duration idleness(CommandLine cl) {
+    /** {@code --kafka-idleness}, checked (ParameterException naming it). */
+    public Duration idleness(CommandLine cl) {
         return io.keyshift.jobs.cli.FlinkOptions.duration(cl, "--kafka-idleness", idleness, true);
     }
 
