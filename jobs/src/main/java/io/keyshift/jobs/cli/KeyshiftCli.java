@@ -127,10 +127,18 @@ public final class KeyshiftCli implements java.util.concurrent.Callable<Integer>
         // a message of keyshift's own (an exception with its message, e.g. an IOException naming the file, with or
         // without the cause it wraps) as it is; the root cause's for a wrapper: a RuntimeException around a cause, or
         // one of Flink's (JobExecutionException says only "Job execution failed.")
-        boolean wrapper = e.getCause() != null && e.getCause() != e && (e instanceof RuntimeException
-                || e.getClass().getName().startsWith("org.apache.flink."));
+        // under the wrappers, an exception that itself wraps a cause with a message of its own is keyshift's
+        // (an IOException naming the file and line around the EOFException it met): as it is. Flink's client wraps
+        // what a job's main threw in a ProgramInvocationException (submit showed "EOFException: ..." only)
+        Throwable own = e;
+        while (wrapper(own)) {
+            own = own.getCause();
+        }
         String message = e instanceof java.nio.file.FileSystemException fs ? fileSystem(fs)
-                : e.getMessage() != null && !wrapper ? e.getMessage() : rootMessage(e);
+                : e.getMessage() != null && !wrapper(e) ? e.getMessage()
+                : own != e && own.getCause() != null && own.getMessage() != null
+                        && !(own instanceof java.nio.file.FileSystemException)
+                        && !own.getMessage().equals(own.getCause().toString()) ? own.getMessage() : rootMessage(e);
         cl.getErr().println("keyshift " + cl.getCommandName() + ": " + message + traceFile(e, cl.getCommandName()));
         return 1;
     }
@@ -152,6 +160,12 @@ public final class KeyshiftCli implements java.util.concurrent.Callable<Integer>
     }
 
     /** "Class: message" of the innermost cause of {@code e}. */
+    /** A RuntimeException around a cause, or one of Flink's exceptions around a cause. */
+    private static boolean wrapper(Throwable e) {
+        return e.getCause() != null && e.getCause() != e && (e instanceof RuntimeException
+                || e.getClass().getName().startsWith("org.apache.flink."));
+    }
+
     static String rootMessage(Throwable e) {
         Throwable t = e;
         while (t.getCause() != null && t.getCause() != t) {

@@ -926,6 +926,13 @@ class UserMistakesTest {
         KeyshiftCli.failed(new java.io.IOException("in.csv.gz: truncated after line 3",
                 new java.io.EOFException("Unexpected end of ZLIB input stream")), cl, null);
         assertThat(own.toString()).startsWith("keyshift bootstrap: in.csv.gz: truncated after line 3");
+        // also where Flink's client wrapped it (submit runs the job's main in a ProgramInvocationException)
+        StringWriter submitted = new StringWriter();
+        cl.setErr(new PrintWriter(submitted, true));
+        KeyshiftCli.failed(new org.apache.flink.client.program.ProgramInvocationException("The main method caused an "
+                + "error: in.csv.gz: truncated after line 3", new java.io.IOException("in.csv.gz: truncated after line "
+                + "3", new java.io.EOFException("Unexpected end of ZLIB input stream"))), cl, null);
+        assertThat(submitted.toString()).startsWith("keyshift bootstrap: in.csv.gz: truncated after line 3");
     }
 
     @Test
