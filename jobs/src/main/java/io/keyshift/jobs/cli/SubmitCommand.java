@@ -130,6 +130,7 @@ public final class SubmitCommand implements Callable<Integer> {
         if (out != null) {
             for (String name : List.of(KeyshiftJob.STARTED_MARKER, ".events.bin", KeyshiftJob.CONTROL_DIGEST_FILE,
                     KeyshiftJob.CONTROL_SOURCE_FILE, KeyshiftJob.KAFKA_TOPICS_FILE, KeyshiftJob.INPUT_FILE,
+                    KeyshiftJob.SUM_FIELD_FILE,
                     io.keyshift.jobs.kafka.KafkaOptions.TRANSACTION_NAMING_FILE,
                     io.keyshift.jobs.kafka.KafkaOptions.TRANSACTIONAL_ID_FILE)) {
                 if (!Files.exists(out.resolve(name))) {
@@ -188,7 +189,16 @@ public final class SubmitCommand implements Callable<Integer> {
         }
         // a job that cannot start (a savepoint the JobManager cannot read, state that no operator claims) fails while
         // it initializes: said here, in one line, not after "submitted"
-        awaitStart(api, jobId, cl.getErr(), java.time.Duration.ofMillis(250));
+        try {
+            awaitStart(api, jobId, cl.getErr(), java.time.Duration.ofMillis(250));
+        } catch (IllegalStateException failedAsItStarted) {
+            // FAILED before any task ran (checkpoint storage the JobManager cannot create, a savepoint it cannot
+            // read): it wrote no result, and the corrected rerun must not find --out claimed by it
+            for (Path p : writtenIfSubmitted) {
+                Files.deleteIfExists(p);
+            }
+            throw failedAsItStarted;
+        }
         try {
             String slots = slotWarning(api.job(jobId), api.get("/overview"), api.get("/jobmanager/config"));
             if (slots != null) {

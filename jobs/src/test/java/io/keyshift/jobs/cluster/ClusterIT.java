@@ -90,6 +90,9 @@ class ClusterIT {
             assertThat(cli.execute(noSavepoint.toArray(String[]::new))).as(err.toString()).isEqualTo(1);
             assertThat(err.toString()).contains("failed as it started").doesNotContain("\tat ");
             assertThat(err.toString().strip().lines()).hasSize(1);
+            // and leaves its --out unclaimed: the corrected rerun is not refused as another job's output (it was)
+            assertThat(dir.resolve("o2").resolve(io.keyshift.jobs.KeyshiftJob.STARTED_MARKER)).doesNotExist();
+            assertThat(dir.resolve("o2").resolve(io.keyshift.jobs.KeyshiftJob.INPUT_FILE)).doesNotExist();
 
             String job = submit(st, throttled, null);
 
