@@ -143,7 +143,10 @@ public final class KeyshiftMetrics {
      * applies).
      */
     public static final String SCALING_PARALLELISM = "keyshiftScalingParallelism";
-    /** Scaling counter: scaling decisions made (one per planning window). */
+    /**
+     * Scaling counter: the actuated policy's decisions that changed the parallelism (at most one per planning window;
+     * none while the parallelism holds).
+     */
     public static final String SCALING_DECISIONS = "keyshiftScalingDecisions";
 
     /**

@@ -486,8 +486,15 @@ public final class RepartitionPlanner {
         long version = current == null ? 1 : current.getVersion() + 1;
         List<RouteEntry> entries = current == null ? new ArrayList<>() : copy(current.getEntries());
         double before = current == null ? 1 : current.getPredictedImbalanceAfter();
+        RoutingPlan last = current;
         current = plan(version, Long.MAX_VALUE, current == null ? Long.MIN_VALUE : current.getBasedOnWindowEnd(),
                 entries, before, before, 0, 0);
+        if (last != null) {
+            // the utilization the last plan predicted stays what the planner's gauges read (Avro's defaults, -1 and
+            // false, read as "no capacity" there)
+            current.setMaxUtilization(last.getMaxUtilization());
+            current.setScaleInOpportunity(last.getScaleInOpportunity());
+        }
         return current;
     }
 

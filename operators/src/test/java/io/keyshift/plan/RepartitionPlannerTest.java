@@ -634,10 +634,16 @@ class RepartitionPlannerTest {
     @Test
     void belowTheHighUtilizationNothingMovesAndScaleInIsReported() {
         // busiest subtask 400 of a capacity of 1000: utilization 0.4 < 0.75 (and < 0.60 everywhere)
-        RoutingPlan plan = constrained(8, capacity(1000, java.util.Set.of())).onForecast(forecast(10 * W, skewed()));
+        RepartitionPlanner quiet = constrained(8, capacity(1000, java.util.Set.of()));
+        RoutingPlan plan = quiet.onForecast(forecast(10 * W, skewed()));
         assertThat(plan.getMigrationsStarted()).isZero();
         assertThat(plan.getMaxUtilization()).isCloseTo(0.4, org.assertj.core.api.Assertions.within(1e-9));
         assertThat(plan.getScaleInOpportunity()).isTrue();
+        // the final lease (end of input) keeps what the last plan predicted: the planner's gauges read it (it
+        // carried Avro's defaults, -1 "without a capacity" and false, until 2026-12-06)
+        RoutingPlan last = quiet.finalLease();
+        assertThat(last.getMaxUtilization()).isEqualTo(plan.getMaxUtilization());
+        assertThat(last.getScaleInOpportunity()).isTrue();
         // 400 of 500: 0.8 > 0.75, so load moves off subtask 0, and the plan ends below capacity
         RoutingPlan busy = constrained(8, capacity(500, java.util.Set.of())).onForecast(forecast(10 * W, skewed()));
         assertThat(busy.getMigrationsStarted()).isPositive();
