@@ -29,8 +29,9 @@ import org.apache.flink.streaming.api.datastream.DataStream;
  * The stream must carry event-time timestamps and watermarks: keyshift routes by event time. Keys may be of any type
  * Flink can use as a key whose {@code hashCode} is deterministic across JVMs (String, Long, Integer, records, POJOs
  * and tuples of such fields; not enums or arrays): a key type plain {@code keyBy} refuses is refused here, with its
- * message, and so is one with an enum, an array or a class keeping Object's hashCode inside a record (see
- * {@code KeyHashes}: keyBy looks into Tuples and Rows only).
+ * message, and so is one with an enum, an array or a class keeping Object's hashCode inside a record, a List, Set,
+ * Map or Either, a generic class without a {@code hashCode} of its own, or a protocol buffers message (keyBy looks
+ * into Tuples and Rows only): routing keys carry their hash, so such a key would land in several key groups.
  */
 public final class Keyshift {
     private Keyshift() {}
@@ -48,7 +49,12 @@ public final class Keyshift {
         return new KeyshiftStream<>(input, key, keyType);
     }
 
-    /** As {@link #keyBy(DataStream, KeySelector, TypeInformation)}, with the key type extracted from the selector. */
+    /**
+     * As {@link #keyBy(DataStream, KeySelector, TypeInformation)}, with the key type extracted from the selector.
+     *
+     * @throws org.apache.flink.api.common.functions.InvalidTypesException where the key type cannot be extracted (a
+     *         lambda returning a generic type): give it with the three-argument overload
+     */
     public static <T, K> KeyshiftStream<T, K> keyBy(DataStream<T> input, KeySelector<T, K> key) {
         java.util.Objects.requireNonNull(input, "input");
         java.util.Objects.requireNonNull(key, "key selector");

@@ -458,6 +458,8 @@ public final class KeyshiftStream<T, K> {
     /**
      * The routing plans of this stage, one per planning window (after a terminal call). Read-only: a chained consumer
      * gets the instance the planner keeps (see {@link SharedAvroTypeInfo}); copy a plan before changing it.
+     *
+     * @throws IllegalStateException before the terminal call
      */
     public DataStream<RoutingPlan> plans() {
         return built("plans").plans;
@@ -465,7 +467,10 @@ public final class KeyshiftStream<T, K> {
 
     /**
      * The key distribution the profiler saw, one {@link WindowProfile} per planning window (heavy hitters with their
-     * estimates and error bounds, exact records per natural key group), after a terminal call.
+     * estimates and error bounds, exact records per natural key group), after a terminal call. A Flink POJO, not an
+     * Avro record.
+     *
+     * @throws IllegalStateException before the terminal call
      */
     public DataStream<WindowProfile> profiles() {
         return built("profiles").profiles;
@@ -474,17 +479,27 @@ public final class KeyshiftStream<T, K> {
     /**
      * The load forecasts of this stage, one per planning window (after a terminal call). Read-only: a chained consumer
      * gets the instance the planner plans from (see {@link SharedAvroTypeInfo}); copy a forecast before changing it.
+     *
+     * @throws IllegalStateException before the terminal call
      */
     public DataStream<LoadForecast> forecasts() {
         return built("forecasts").forecasts;
     }
 
-    /** The keyed logic's load per key group, one record per planning window (after a terminal call). */
+    /**
+     * The keyed logic's load per key group, one record per planning window (after a terminal call).
+     *
+     * @throws IllegalStateException before the terminal call
+     */
     public DataStream<WindowLoad> loads() {
         return built("loads").loads;
     }
 
-    /** The shadow-versus-primary checks of migrating keys (after a terminal call). */
+    /**
+     * The shadow-versus-primary checks of migrating keys (after a terminal call).
+     *
+     * @throws IllegalStateException before the terminal call
+     */
     public DataStream<ValidationReport> validation() {
         return built("validation").validation;
     }
@@ -492,7 +507,8 @@ public final class KeyshiftStream<T, K> {
     /**
      * The scaling decisions (after a terminal call).
      *
-     * @throws IllegalStateException if {@code keyshift.scaling.capacity} is not set (the stage makes none)
+     * @throws IllegalStateException before the terminal call, or if {@code keyshift.scaling.capacity} is not set (the
+     *         stage makes none)
      */
     public DataStream<ScalingDecision> scalingDecisions() {
         Built b = built("scalingDecisions");
@@ -508,6 +524,9 @@ public final class KeyshiftStream<T, K> {
      * {@link KeyshiftWindowedStream#sideOutputLateData} named {@code tag}, its late records too (as under
      * {@code keyBy}, where the window operator's late records and its function's outputs to that tag share one side
      * output); after a terminal call.
+     *
+     * @throws NullPointerException for a null tag
+     * @throws IllegalStateException before the terminal call
      */
     @SuppressWarnings("unchecked")
     public <X> DataStream<X> sideOutput(OutputTag<X> tag) {
