@@ -33,8 +33,10 @@ import java.util.TreeMap;
  * Scaling decisions (parallelism 1): one {@link ScalingPlanner} per policy, fed window by window with the forecaster's
  * {@link LoadForecast} (input 1) and the keyed stage's measured load ({@link WindowLoad}, input 2: copies routed per
  * key group, from which the busiest subtask's load is taken). A window is decided once its load has arrived, or a
- * later window's (loads come in window order; a window without records has none), or at the end of the input; the
- * decision is therefore the same on every run. The output watermark waits for the decisions: it never passes a window
+ * later window's (loads come in window order; a window without records has none), or once the loads' input has
+ * ended; the decision is therefore the same on every run. Not at the final watermark: the profiler passes it on as
+ * the routers' inputs end, and the last windows' loads follow once the routers have the final lease (a window
+ * decided then went without its measured load, or with it, as the plans' timing had it). The output watermark waits for the decisions: it never passes a window
  * that is not yet decided. Emits a {@link ScalingDecision} when a policy changes its parallelism. Nothing here
  * actuates them: the gauge {@code keyshiftScalingParallelism} reports the actuated policy's parallelism (read by
  * {@code bin/keyshift autoscale} through the REST API), the counter {@code keyshiftScalingDecisions} its decisions.
@@ -43,7 +45,8 @@ import java.util.TreeMap;
  * "scaling-v3" was Java-serialized, is read once and written anew).
  */
 public class ScalingOperator extends AbstractStreamOperator<ScalingDecision>
-        implements TwoInputStreamOperator<LoadForecast, WindowLoad, ScalingDecision> {
+        implements TwoInputStreamOperator<LoadForecast, WindowLoad, ScalingDecision>,
+        org.apache.flink.streaming.api.operators.BoundedMultiInput {
     static {
         // before Flink restores this operator's state: an Avro serializer snapshot resolves keyshift's schema classes
         // by name, and a job's own classloader (on a cluster) has a fresh, untrusting Avro
@@ -79,6 +82,8 @@ public class ScalingOperator extends AbstractStreamOperator<ScalingDecision>
     private transient ListState<byte[]> legacyState;
     private transient long inputWatermark;
     private transient long emittedWatermark;
+    /** Whether the loads' input (2) has ended: no load comes any more, every pending window is decided. */
+    private transient boolean loadsEnded;
     /** The stage's planner splits hot keys: a hot key's load is not a unit's ({@link #withSplitting}). */
     private boolean splitting;
 
@@ -248,7 +253,7 @@ public class ScalingOperator extends AbstractStreamOperator<ScalingDecision>
      */
     private void decideReady() throws Exception {
         while (!held.pending.isEmpty() && (held.pending.firstKey() <= held.loadedUpTo
-                || inputWatermark == Long.MAX_VALUE || noRecords(held.pending.firstEntry().getValue()))) {
+                || loadsEnded || noRecords(held.pending.firstEntry().getValue()))) {
             LoadForecast f = held.pending.pollFirstEntry().getValue();
             double[] perSubtask = held.loads.remove(f.getWindowEnd());
             held.loads.keySet().removeIf(end -> end <= f.getWindowEnd());
@@ -265,6 +270,14 @@ public class ScalingOperator extends AbstractStreamOperator<ScalingDecision>
         if (wm > emittedWatermark) {
             emittedWatermark = wm;
             output.emitWatermark(new Watermark(wm));
+        }
+    }
+
+    @Override
+    public void endInput(int inputId) throws Exception {
+        if (inputId == 2) {
+            loadsEnded = true;
+            decideReady();
         }
     }
 

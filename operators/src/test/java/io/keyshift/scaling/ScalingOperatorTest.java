@@ -377,18 +377,45 @@ class ScalingOperatorTest {
         }
     }
 
+    /**
+     * At the final watermark a window with records still waits for its load, which follows once the routers have the
+     * final lease: decided then from the measured busiest subtask (until 2026-12-06 it was decided at the watermark
+     * from the estimate alone, and the load that came after was dropped: which windows went without theirs depended
+     * on the plans' timing).
+     */
+    @Test
+    void aLoadThatFollowsTheFinalWatermarkIsWaitedFor() throws Exception {
+        try (var h = harness(null, 4, false)) {
+            // 240 over 4 subtasks of capacity 100: 0.6 estimated; the measured busiest carries 120, 1.2
+            h.processElement1(forecast(W, 240, 240), W - 1);
+            h.processBothWatermarks(Watermark.MAX_WATERMARK);
+            assertThat(decisions(h)).isEmpty();
+            h.processElement2(load(W, 4, new long[] {120, 40, 40, 40}, each(4, 0)), W - 1);
+            assertThat(predictive(h)).singleElement().satisfies(d -> {
+                assertThat(d.getWindowEnd()).isEqualTo(W);
+                assertThat(d.getKind()).isEqualTo(ScalingKind.SCALE_OUT);
+            });
+            // held just below the pending window until it is decided
+            assertThat(watermarks(h)).containsExactly(W - 2, Long.MAX_VALUE);
+            assertNoDecisionBehindTheWatermark(h);
+        }
+    }
+
     @Test
     void theEndOfTheInputDecidesWhatIsStillPending() throws Exception {
         try (var h = harness(null, 4, false)) {
             h.processElement1(forecast(W, 240, 400), W - 1);
             assertThat(decisions(h)).isEmpty();
             h.processBothWatermarks(Watermark.MAX_WATERMARK);
+            assertThat(decisions(h)).isEmpty();
+            h.endInput2();
+            h.endInput1();
             assertThat(decisions(h)).singleElement().satisfies(d -> {
                 assertThat(d.getPolicy()).isEqualTo(ScalingPolicy.PREDICTIVE);
                 assertThat(d.getWindowEnd()).isEqualTo(W);
                 assertThat(d.getKind()).isEqualTo(ScalingKind.SCALE_OUT);
             });
-            assertThat(watermarks(h)).containsExactly(Long.MAX_VALUE);
+            assertThat(watermarks(h)).containsExactly(W - 2, Long.MAX_VALUE);
             assertNoDecisionBehindTheWatermark(h);
         }
     }
