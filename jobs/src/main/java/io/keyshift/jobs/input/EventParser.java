@@ -100,6 +100,34 @@ public final class EventParser {
         }
         // quoted literals may hold such letters too: the check then runs needlessly, never wrongly
         this.timeLetters = spec.timeFormat().map(f -> f.matches("(?s).*[HhKkms].*")).orElse(true);
+        if (epochUnit == null && spec.timeFormat().isPresent()) {
+            checkReadsWhatItWrites(spec.timeFormat().get());
+        }
+    }
+
+    /**
+     * Refuses a pattern that cannot read back a time it writes: one that parses as a pattern but no record's time
+     * ever resolves (YYYY, the week-based year, with a month; mm, minutes, where the month was meant; hh, the hour of
+     * the half day, without a); every record of the input would be a dead letter (a Kafka job would run for ever
+     * writing only dead letters).
+     */
+    private void checkReadsWhatItWrites(String pattern) {
+        java.time.ZonedDateTime sample = java.time.ZonedDateTime.of(2014, 7, 15, 14, 35, 27, 123_000_000, zone);
+        String written;
+        try {
+            written = formatter.format(sample);
+        } catch (java.time.DateTimeException e) {
+            throw new IllegalArgumentException("--time-format '" + pattern + "' cannot write a time (" + e.getMessage()
+                    + ")", e);
+        }
+        try {
+            parseTime(written);
+        } catch (java.time.DateTimeException | ArithmeticException e) {
+            throw new IllegalArgumentException("--time-format '" + pattern + "' cannot read back the times it writes "
+                    + "(2014-07-15 14:35:27 as '" + written + "': " + e.getMessage() + "): every record would be a "
+                    + "dead letter; yyyy is the year, MM the month, dd the day, HH the hour 0-23 (hh 1-12 needs a), "
+                    + "mm the minute, ss the second (YYYY is the week-based year, DD the day of the year)", e);
+        }
     }
 
     /** The time format of a number since 1970-01-01T00:00:00Z in milliseconds ({@code --time-format}). */

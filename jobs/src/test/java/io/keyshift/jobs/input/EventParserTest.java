@@ -73,14 +73,18 @@ class EventParserTest {
 
     /**
      * A pattern with hh (the clock hour 1-12) and no AM/PM marker read every row's time as its date's midnight, with
-     * no dead letter: now each is a dead letter saying why. A date-only pattern still reads midnight, and 24:00 of
-     * the flights' "Hmm" is still the next day's midnight.
+     * no dead letter; then each row was a dead letter saying why; now the pattern is refused where the parser is made
+     * (before any input is read or any Kafka job starts), as is any pattern that cannot read back the times it writes
+     * (YYYY, the week-based year; mm, the minute, for the month). A date-only pattern still reads midnight, and 24:00
+     * of the flights' "Hmm" is still the next day's midnight.
      */
     @Test
-    void aTimeOfDayThatDoesNotResolveIsADeadLetterNotMidnight() {
-        EventParser.Parsed r = parse(parser("yyyy-MM-dd hh:mm:ss", null), "1,2014-01-01 03:15:00,s1,0");
-        assertThat(r.event()).isNull();
-        assertThat(r.deadLetter().reason()).contains("unparsable time '2014-01-01 03:15:00'").contains("HH");
+    void aPatternThatCannotReadBackItsOwnTimesIsRefused() {
+        for (String pattern : List.of("yyyy-MM-dd hh:mm:ss", "YYYY-MM-dd HH:mm:ss", "yyyy-mm-dd HH:mm:ss")) {
+            assertThatThrownBy(() -> parser(pattern, null)).as(pattern).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("--time-format '" + pattern + "' cannot read back the times it writes")
+                    .hasMessageContaining("every record would be a dead letter");
+        }
         assertThat(parse(parser("yyyy-MM-dd HH:mm:ss", null), "1,2014-01-01 03:15:00,s1,0").event().timestamp)
                 .isEqualTo(Instant.parse("2014-01-01T03:15:00Z").toEpochMilli());
         assertThat(parse(parser("yyyy-MM-dd hh:mm:ss a", null), "1,2014-01-01 03:15:00 PM,s1,0").event().timestamp)
