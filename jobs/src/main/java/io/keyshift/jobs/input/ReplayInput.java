@@ -45,7 +45,12 @@ public final class ReplayInput {
         try (InputStream in = open(file)) {
             // read even with --columns: a file that cannot be opened or decoded (a truncated or false .gz) fails
             // here, while the options are checked, not after an earlier run's output was cleared
-            byte[] first = readLine(in);
+            byte[] first;
+            try {
+                first = readLine(in);
+            } catch (LineTooLongException e) {
+                throw new IOException(file + ": the first line is " + e.getMessage(), e);
+            }
             if (!spec.columns().isEmpty()) {
                 return spec.columns();
             }
@@ -307,6 +312,9 @@ public final class ReplayInput {
     private static byte[] nextLine(Lines in, Path file, long linesRead) throws IOException {
         try {
             return in.next();
+        } catch (LineTooLongException e) {
+            throw new IOException(file + ": line " + (linesRead + 1) + " is " + e.getMessage() + "; nothing was "
+                    + "replayed", e);
         } catch (java.io.EOFException | java.util.zip.ZipException e) {
             throw new IOException(file + ": truncated or corrupt compressed input after line " + linesRead + " ("
                     + e.getMessage() + "); nothing was replayed", e);
@@ -409,6 +417,21 @@ public final class ReplayInput {
     }
 
     /**
+     * The longest line the input may have, bytes (64 MiB): a file without line feeds (a binary file, one with
+     * carriage returns alone, as "CSV (Macintosh)" writes) was read whole into memory as one line, and past 1 GiB
+     * the line buffer's size overflowed.
+     */
+    static final int MAX_LINE_BYTES = 64 << 20;
+
+    /** A line longer than {@link #MAX_LINE_BYTES}. */
+    static final class LineTooLongException extends IOException {
+        LineTooLongException() {
+            super("a line longer than " + (MAX_LINE_BYTES >> 20) + " MiB: not a CSV of lines ending in a line feed "
+                    + "(a binary file, or one whose lines end in a carriage return alone?)");
+        }
+    }
+
+    /**
      * The lines of a stream, as {@link #readLine} reads them, from a buffer of 64 KB scanned for line feeds (reading
      * byte by byte through a buffered stream was the replay's slowest step before its jobs).
      */
@@ -450,6 +473,9 @@ public final class ReplayInput {
                     return out;
                 }
                 int n = position - start;
+                if ((long) pendingLength + n > MAX_LINE_BYTES) {
+                    throw new LineTooLongException();
+                }
                 if (pending == null || pendingLength + n > pending.length) {
                     pending = java.util.Arrays.copyOf(pending == null ? new byte[0] : pending,
                             Math.max(2 * (pendingLength + n), 256));
@@ -493,6 +519,9 @@ public final class ReplayInput {
             any = true;
             if (c == '\n') {
                 break;
+            }
+            if (b.size() >= MAX_LINE_BYTES) {
+                throw new LineTooLongException();
             }
             b.write(c);
         }

@@ -12,6 +12,38 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /** Reading an input file: RFC 4180 rows whose quoted fields hold line breaks. */
 class ReplayInputTest {
+    /**
+     * A line longer than 64 MiB (a file without line feeds: binary, or with carriage returns alone) is refused with an
+     * IOException saying so; it was read whole into memory, and past 1 GiB the line buffer's size overflowed into an
+     * IndexOutOfBoundsException.
+     */
+    @Test
+    void aLineLongerThanTheLimitIsRefused() {
+        java.util.function.Supplier<java.io.InputStream> noLineFeed = () -> new java.io.InputStream() {
+            private long left = ReplayInput.MAX_LINE_BYTES + 10L;
+
+            @Override
+            public int read() {
+                return left-- > 0 ? '\r' : -1;
+            }
+
+            @Override
+            public int read(byte[] b, int off, int len) {
+                if (left <= 0) {
+                    return -1;
+                }
+                int n = (int) Math.min(len, left);
+                java.util.Arrays.fill(b, off, off + n, (byte) 'x');
+                left -= n;
+                return n;
+            }
+        };
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> new ReplayInput.Lines(noLineFeed.get()).next())
+                .isInstanceOf(java.io.IOException.class).hasMessageContaining("a line longer than 64 MiB");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> ReplayInput.readLine(noLineFeed.get()))
+                .isInstanceOf(java.io.IOException.class).hasMessageContaining("a line longer than 64 MiB");
+    }
+
     @Test
     void aQuotedFieldWithLineBreaksIsOneRowAndAnUnterminatedOneIsOneDeadLetter(@TempDir Path dir) throws Exception {
         String csv = "id,when,note\n"
