@@ -573,6 +573,15 @@ public final class KeyshiftJob implements Callable<Integer> {
             throw new ParameterException(cl, "--out takes a local directory (on a cluster: a volume every "
                     + "TaskManager mounts), not a URI: " + out);
         }
+        for (String key : dynamic.keySet()) {
+            String meant = FlinkConfig.nearMissOfFlinkKey(key);
+            if (meant != null) {
+                // as replay says it: Flink ignores a key it does not know (a warning, not a refusal: connectors and
+                // plugins have keys of their own)
+                System.err.println("keyshift-job: warning: -D" + key + " is not a Flink option; did you mean " + meant
+                        + "? (Flink ignores keys it does not know)");
+            }
+        }
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
         Map<String, String> merged = new HashMap<>(env.getConfiguration().toMap());
         merged.putAll(dynamic);

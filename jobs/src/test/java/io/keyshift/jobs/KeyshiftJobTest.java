@@ -805,6 +805,25 @@ class KeyshiftJobTest {
         assertThat(dir.resolve("out")).doesNotExist();
     }
 
+    /** A misspelled Flink -D key gets replay's "did you mean" warning in the cluster job too (it was ignored silently). */
+    @Test
+    void aMisspelledFlinkKeyIsNamedWithTheKeyMeant(@TempDir Path dir) {
+        java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+        java.io.PrintStream before = System.err;
+        System.setErr(new java.io.PrintStream(err, true, java.nio.charset.StandardCharsets.UTF_8));
+        try {
+            // refused right after the warning (the window comes from --window): no job runs
+            assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--generator-records", "100", "--out",
+                dir.resolve("out").toString(), "-Dexecution.checkpointing.intervall=1s", "-Dkeyshift.window=1h"}))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("-Dkeyshift.window");
+        } finally {
+            System.setErr(before);
+        }
+        assertThat(err.toString(java.nio.charset.StandardCharsets.UTF_8))
+                .contains("warning: -Dexecution.checkpointing.intervall is not a Flink option; did you mean "
+                        + "execution.checkpointing.interval?");
+    }
+
     private static String[] concat(String[] a, String... b) {
         String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, out, a.length, b.length);
