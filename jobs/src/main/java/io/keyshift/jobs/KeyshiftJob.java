@@ -164,7 +164,8 @@ public final class KeyshiftJob implements Callable<Integer> {
     /**
      * Refuses (exit 2) an input ({@code inputs}: option → path, null where not given) that lies in {@code out} under a
      * name the job writes there: its output directories, {@code dead-letters.csv} and its dot files (the sorted copy
-     * of the input, its markers). The job would overwrite or read back its own output: an input file at
+     * of the input, its markers), but the copy of the {@code --control} file it keeps there, which a resume after the
+     * file moved reads as its {@code --control}. The job would overwrite or read back its own output: an input file at
      * {@code --out/dead-letters.csv} is truncated while it is read, a control directory at {@code --out/results} reads
      * the results as commands.
      */
@@ -177,7 +178,9 @@ public final class KeyshiftJob implements Callable<Integer> {
             Path p = path.toAbsolutePath().normalize();
             if (p.startsWith(dir) && !p.equals(dir)) {
                 String entry = dir.relativize(p).getName(0).toString();
-                if (OUTPUT_DIRECTORIES.contains(entry) || entry.equals("dead-letters.csv") || entry.startsWith(".")) {
+                // (the --control copy the job keeps there is read as --control by a resume after the file moved)
+                if ((OUTPUT_DIRECTORIES.contains(entry) || entry.equals("dead-letters.csv") || entry.startsWith("."))
+                        && !(option.equals("--control") && controlCopyNames().contains(entry))) {
                     throw new ParameterException(cl, option + ": " + path + " lies in --out " + out + " under a name "
                             + "the job writes there itself (" + entry + "); move it out of --out");
                 }
