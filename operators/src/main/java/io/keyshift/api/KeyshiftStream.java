@@ -430,12 +430,12 @@ public final class KeyshiftStream<T, K> {
             // event time is in ms: a horizon under 1 ms would be 0, and the cleanup timer would set itself again at
             // its own time for ever
             throw new IllegalArgumentException("the state horizon of a keyed process function must be at least 1 ms, "
-                    + "was " + stateHorizon);
+                    + "was " + org.apache.flink.util.TimeUtils.formatWithHighestUnit(stateHorizon));
         }
         if (stateHorizon.getNano() % 1_000_000 != 0) {
             // event time is in ms: 1.5 ms ran as 1 ms (the options refuse fractions of a millisecond alike)
             throw new IllegalArgumentException("the state horizon of a keyed process function must be a whole number "
-                    + "of milliseconds, was " + stateHorizon);
+                    + "of milliseconds, was " + org.apache.flink.util.TimeUtils.formatWithHighestUnit(stateHorizon));
         }
         if (splitThreshold() > 0) {
             throw new IllegalArgumentException(PlanOptions.SPLIT_THRESHOLD.key() + " must be 0 for a keyed process "

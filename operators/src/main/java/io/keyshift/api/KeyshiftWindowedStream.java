@@ -96,12 +96,13 @@ public final class KeyshiftWindowedStream<T, K, W extends Window> {
         // after the terminal call it would be ignored (the window operator is built)
         stream.checkNotBuilt();
         if (lateness.isNegative()) {
-            throw new IllegalArgumentException("allowed lateness must be >= 0, was " + lateness);
+            throw new IllegalArgumentException("allowed lateness must be >= 0, was "
+                    + org.apache.flink.util.TimeUtils.formatWithHighestUnit(lateness));
         }
         if (lateness.getNano() % 1_000_000 != 0) {
             // 1.5 ms ran as 1 ms (a keyed process function's horizon and the duration options refuse it alike)
             throw new IllegalArgumentException("allowed lateness must be a whole number of milliseconds, was "
-                    + lateness);
+                    + org.apache.flink.util.TimeUtils.formatWithHighestUnit(lateness));
         }
         long millis;
         try {
