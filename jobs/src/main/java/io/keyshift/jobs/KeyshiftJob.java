@@ -170,22 +170,14 @@ public final class KeyshiftJob implements Callable<Integer> {
      * the results as commands.
      */
     static void refuseInputsInOutput(CommandLine cl, Path out, java.util.Map<String, Path> inputs) {
-        Path dir = out.toAbsolutePath().normalize();
-        inputs.forEach((option, path) -> {
-            if (path == null) {
-                return;
-            }
-            Path p = path.toAbsolutePath().normalize();
-            if (p.startsWith(dir) && !p.equals(dir)) {
-                String entry = dir.relativize(p).getName(0).toString();
-                // (the --control copy the job keeps there is read as --control by a resume after the file moved)
-                if ((OUTPUT_DIRECTORIES.contains(entry) || entry.equals("dead-letters.csv") || entry.startsWith("."))
-                        && !(option.equals("--control") && controlCopyNames().contains(entry))) {
-                    throw new ParameterException(cl, option + ": " + path + " lies in --out " + out + " under a name "
-                            + "the job writes there itself (" + entry + "); move it out of --out");
-                }
-            }
-        });
+        // (the --control copy the job keeps there is read as --control by a resume after the file moved)
+        var found = io.keyshift.jobs.cli.ReplayOutput.inputInOutput(out, inputs, (option, entry) ->
+                (OUTPUT_DIRECTORIES.contains(entry) || entry.equals("dead-letters.csv") || entry.startsWith("."))
+                        && !(option.equals("--control") && controlCopyNames().contains(entry)));
+        if (found != null) {
+            throw new ParameterException(cl, found.option() + ": " + found.path() + " lies in --out " + out
+                    + " under a name the job writes there itself (" + found.entry() + "); move it out of --out");
+        }
     }
 
     /**

@@ -97,21 +97,37 @@ public final class ReplayOutput {
      */
     static void refuseInputsInOutput(CommandLine cl, Path out, java.util.Map<String, Path> inputs,
                                      java.util.function.Predicate<String> written) {
+        InputInOutput found = inputInOutput(out, inputs, (option, entry) -> written.test(entry));
+        if (found != null) {
+            throw new ParameterException(cl, found.option() + ": " + found.path() + " lies in --out " + out
+                    + " under a name this command writes itself or removes with --overwrite (" + found.entry()
+                    + "); move it out of --out");
+        }
+    }
+
+    /** An input ({@code option}, as given) that lies in --out under {@code entry}, the first name below --out. */
+    public record InputInOutput(String option, Path path, String entry) {}
+
+    /**
+     * The first of {@code inputs} (option → path, null where not given) that lies in {@code out} under a name that
+     * {@code written} (option, first name below --out) says the command writes or removes there, or null.
+     */
+    public static InputInOutput inputInOutput(Path out, java.util.Map<String, Path> inputs,
+                                              java.util.function.BiPredicate<String, String> written) {
         Path dir = out.toAbsolutePath().normalize();
-        inputs.forEach((option, path) -> {
-            if (path == null) {
-                return;
+        for (java.util.Map.Entry<String, Path> e : inputs.entrySet()) {
+            if (e.getValue() == null) {
+                continue;
             }
-            Path p = path.toAbsolutePath().normalize();
+            Path p = e.getValue().toAbsolutePath().normalize();
             if (p.startsWith(dir) && !p.equals(dir)) {
                 String entry = dir.relativize(p).getName(0).toString();
-                if (written.test(entry)) {
-                    throw new ParameterException(cl, option + ": " + path + " lies in --out " + out + " under a name "
-                            + "this command writes itself or removes with --overwrite (" + entry + "); move it out of "
-                            + "--out");
+                if (written.test(e.getKey(), entry)) {
+                    return new InputInOutput(e.getKey(), e.getValue(), entry);
                 }
             }
-        });
+        }
+        return null;
     }
 
     /**
