@@ -164,15 +164,20 @@ public final class KeyshiftJob implements Callable<Integer> {
     /**
      * Refuses (exit 2) an input ({@code inputs}: option → path, null where not given) that lies in {@code out} under a
      * name the job writes there: its output directories, {@code dead-letters.csv} and its dot files (the sorted copy
-     * of the input, its markers), but the copy of the {@code --control} file it keeps there, which a resume after the
+     * of the input, its markers; a dot file of the user's is let in), but the copy of the {@code --control} file it keeps there, which a resume after the
      * file moved reads as its {@code --control}. The job would overwrite or read back its own output: an input file at
      * {@code --out/dead-letters.csv} is truncated while it is read, a control directory at {@code --out/results} reads
      * the results as commands.
      */
+    /** Beginnings of the names of the dot files the job writes into --out (its markers, copies and records). */
+    private static final List<String> WRITTEN_DOT_NAMES = List.of(".events.bin", ".input", ".sum-field", ".control-",
+            ".kafka-", ".keyshift-", ".dead-letters.csv");
+
     static void refuseInputsInOutput(CommandLine cl, Path out, java.util.Map<String, Path> inputs) {
         // (the --control copy the job keeps there is read as --control by a resume after the file moved)
         var found = io.keyshift.jobs.cli.ReplayOutput.inputInOutput(out, inputs, (option, entry) ->
-                (OUTPUT_DIRECTORIES.contains(entry) || entry.equals("dead-letters.csv") || entry.startsWith("."))
+                (OUTPUT_DIRECTORIES.contains(entry) || entry.equals("dead-letters.csv") || WRITTEN_DOT_NAMES.stream()
+                        .anyMatch(entry::startsWith))
                         && !(option.equals("--control") && controlCopyNames().contains(entry)));
         if (found != null) {
             throw new ParameterException(cl, found.option() + ": " + found.path() + " lies in --out " + out
@@ -899,7 +904,9 @@ public final class KeyshiftJob implements Callable<Integer> {
                     + "lines changed since would not be applied; resume with the file as it was, and steer a running "
                     + "job through --control-dir or --kafka-control-topic");
         }
-        String sumRecord = "sum-field=" + (sumField == null ? "" : sumField);
+        // the generator sums its values whatever the field is called: only whether it sums counts there
+        String sumRecord = "sum-field=" + (sumField == null ? "" : kafka.input() || in.present() ? sumField
+                : "(the generator's values)");
         if (restoring && Files.isRegularFile(dir.resolve(SUM_FIELD_FILE))) {
             String keptSum = Files.readString(dir.resolve(SUM_FIELD_FILE)).strip();
             if (!keptSum.equals(sumRecord)) {

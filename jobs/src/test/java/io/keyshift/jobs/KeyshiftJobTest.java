@@ -850,7 +850,7 @@ class KeyshiftJobTest {
             results.toString(), "--out", out.toString(), "-Dexecution.checkpointing.interval=1s"}))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("--control-dir: " + results + " lies in --out");
-        Path control = Files.writeString(out.resolve(".steer.csv"), "2026-01-05T00:00:00Z,freeze\n");
+        Path control = Files.writeString(out.resolve(".input"), "2026-01-05T00:00:00Z,freeze\n");
         assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--generator-records", "100", "--control",
             control.toString(), "--out", out.toString(), "-Dexecution.checkpointing.interval=1s"}))
                 .isInstanceOf(IllegalArgumentException.class)

@@ -20,6 +20,9 @@ public final class Checksums<R> {
     private static final long FNV_PRIME = 0x100000001b3L;
     private static final long NULL_MARKER = 0x6E756C6CL;
     private static final long TEXT_MARKER = 0x74657874L;
+    /** Object#toString's "class@hash" within a text. */
+    private static final java.util.regex.Pattern IDENTITY_HASH =
+            java.util.regex.Pattern.compile("([A-Za-z_$][\\w$]*(?:\\.[A-Za-z_$][\\w$]*)*)@[0-9a-f]{1,8}\\b");
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Checksums.class);
 
     private final TypeSerializer<R> serializer;
@@ -36,7 +39,7 @@ public final class Checksums<R> {
      * result its serializer cannot write (a {@code Tuple2} with a null field, an Avro record missing a required field:
      * plain {@code keyBy} never serializes a result that goes to a chained operator, so the job runs there) is
      * checked by its {@code toString()} instead (its class's name where it has no {@code toString} of its own, which
-     * would name the instance), with a warning in the log once per operator: the shadow check must not fail a job
+     * would name the instance, and so for each part of it that prints Object's "class@hash"), with a warning in the log once per operator: the shadow check must not fail a job
      * that {@code keyBy} runs.
      */
     public long of(R result) {
@@ -68,7 +71,9 @@ public final class Checksums<R> {
             if (result.getClass().getMethod("toString").getDeclaringClass() == Object.class) {
                 return result.getClass().getName();
             }
-            return String.valueOf(result);
+            // a part without a toString of its own (a field of a Tuple) prints its identity hash, which differs
+            // between the primary's and the shadow's JVM: its class name stays
+            return IDENTITY_HASH.matcher(String.valueOf(result)).replaceAll("$1");
         } catch (NoSuchMethodException | RuntimeException e) {
             return result.getClass().getName();
         }

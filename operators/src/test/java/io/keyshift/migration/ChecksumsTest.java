@@ -4,6 +4,7 @@ import org.apache.flink.api.common.serialization.SerializerConfigImpl;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.api.java.tuple.Tuple2;
+import org.apache.flink.api.java.tuple.Tuple3;
 import org.junit.jupiter.api.Test;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -27,6 +28,27 @@ class ChecksumsTest {
         // and one it can write keeps its serialized form's checksum, unlike its text's
         assertThat(primary.of(Tuple2.of("a", 1L))).isEqualTo(shadow.of(Tuple2.of("a", 1L)))
                 .isNotEqualTo(primary.of(Tuple2.of("a", 2L)));
+    }
+
+    /**
+     * A part of such a result that prints Object's "class@hash" (a Tuple field of a class without its own toString)
+     * checks alike on both owners: each instance has its own identity hash, as the primary's and the shadow's would.
+     */
+    @Test
+    void aPartThatPrintsItsIdentityHashChecksAlike() {
+        TypeInformation<Tuple3<String, Long, Plain>> type = Types.TUPLE(Types.STRING, Types.LONG,
+                TypeInformation.of(Plain.class));
+        Checksums<Tuple3<String, Long, Plain>> checks = new Checksums<>(type.createSerializer(new SerializerConfigImpl()));
+        Plain a = new Plain();
+        Plain b = new Plain();
+        assertThat(a.toString()).isNotEqualTo(b.toString());
+        assertThat(checks.of(Tuple3.of("k", null, a))).isEqualTo(checks.of(Tuple3.of("k", null, b)))
+                .isNotEqualTo(checks.of(Tuple3.of("j", null, a)));
+    }
+
+    /** A class without a toString of its own. */
+    public static final class Plain {
+        public int n;
     }
 
     /** Without a toString of its own (which would name the instance), such a result is checked by its class alone. */

@@ -128,7 +128,8 @@ public final class KeyshiftCli implements java.util.concurrent.Callable<Integer>
         // without the cause it wraps) as it is; the root cause's for a wrapper: a RuntimeException around a cause, or
         // one of Flink's (JobExecutionException says only "Job execution failed.")
         // under the wrappers, an exception that itself wraps a cause with a message of its own is keyshift's
-        // (an IOException naming the file and line around the EOFException it met): as it is. Flink's client wraps
+        // (an IOException naming the file and line around the EOFException it met), unless Flink threw it (its
+        // "Exception while creating StreamOperatorStateContext." around the file it could not read): as it is. Flink's client wraps
         // what a job's main threw in a ProgramInvocationException (submit showed "EOFException: ..." only)
         Throwable own = e;
         while (wrapper(own)) {
@@ -136,7 +137,7 @@ public final class KeyshiftCli implements java.util.concurrent.Callable<Integer>
         }
         String message = e instanceof java.nio.file.FileSystemException fs ? fileSystem(fs)
                 : e.getMessage() != null && !wrapper(e) ? e.getMessage()
-                : own != e && own.getCause() != null && own.getMessage() != null
+                : own != e && own.getCause() != null && own.getMessage() != null && !thrownByFlink(own)
                         && !(own instanceof java.nio.file.FileSystemException)
                         && !own.getMessage().equals(own.getCause().toString()) ? own.getMessage() : rootMessage(e);
         cl.getErr().println("keyshift " + cl.getCommandName() + ": " + message + traceFile(e, cl.getCommandName()));
@@ -159,13 +160,19 @@ public final class KeyshiftCli implements java.util.concurrent.Callable<Integer>
                 + (e.getReason() != null && !what.equals(e.getReason()) ? " (" + e.getReason() + ")" : "");
     }
 
-    /** "Class: message" of the innermost cause of {@code e}. */
     /** A RuntimeException around a cause, or one of Flink's exceptions around a cause. */
     private static boolean wrapper(Throwable e) {
         return e.getCause() != null && e.getCause() != e && (e instanceof RuntimeException
                 || e.getClass().getName().startsWith("org.apache.flink."));
     }
 
+    /** Whether Flink threw {@code e} (its top frame is in Flink's code): its message is Flink's, not keyshift's. */
+    private static boolean thrownByFlink(Throwable e) {
+        StackTraceElement[] trace = e.getStackTrace();
+        return trace.length > 0 && trace[0].getClassName().startsWith("org.apache.flink.");
+    }
+
+    /** "Class: message" of the innermost cause of {@code e}. */
     static String rootMessage(Throwable e) {
         Throwable t = e;
         while (t.getCause() != null && t.getCause() != t) {

@@ -100,7 +100,9 @@ public final class EventParser {
         }
         // quoted literals may hold such letters too: the check then runs needlessly, never wrongly
         this.timeLetters = spec.timeFormat().map(f -> f.matches("(?s).*[HhKkms].*")).orElse(true);
-        if (epochUnit == null && spec.timeFormat().isPresent()) {
+        // (not a pattern of optional sections, "[dd.MM.yyyy][yyyy-MM-dd]": it writes them all, one after the other,
+        // which no record holds)
+        if (epochUnit == null && spec.timeFormat().isPresent() && spec.timeFormat().get().indexOf('[') < 0) {
             checkReadsWhatItWrites(spec.timeFormat().get());
         }
     }

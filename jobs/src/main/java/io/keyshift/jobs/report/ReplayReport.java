@@ -289,7 +289,8 @@ public final class ReplayReport {
             long scaleInPlans = 0;
             long anomalyReplans = 0;
             for (RoutingPlan p : plans) {
-                scaleInPlans += p.getScaleInOpportunity() ? 1 : 0;
+                // (not the final lease, which carries the last plan's opportunity on for the planner's gauges)
+                scaleInPlans += p.getScaleInOpportunity() && p.getValidUntil() != Long.MAX_VALUE ? 1 : 0;
                 anomalyReplans += p.getAnomalyReplan() ? 1 : 0;
                 for (RouteEntry e : p.getEntries()) {
                     Migration m = e.getMigration();

@@ -933,6 +933,17 @@ class UserMistakesTest {
                 + "error: in.csv.gz: truncated after line 3", new java.io.IOException("in.csv.gz: truncated after line "
                 + "3", new java.io.EOFException("Unexpected end of ZLIB input stream"))), cl, null);
         assertThat(submitted.toString()).startsWith("keyshift bootstrap: in.csv.gz: truncated after line 3");
+        // but not a message Flink's own code gave the exception it wraps (the root cause says more there)
+        StringWriter restore = new StringWriter();
+        cl.setErr(new PrintWriter(restore, true));
+        Exception flinks = new Exception("Exception while creating StreamOperatorStateContext.",
+                new java.io.FileNotFoundException("/ckpt/chk-3/x"));
+        flinks.setStackTrace(new StackTraceElement[] {new StackTraceElement(
+                "org.apache.flink.streaming.api.operators.StreamTaskStateInitializerImpl", "streamOperatorStateContext",
+                "StreamTaskStateInitializerImpl.java", 1)});
+        KeyshiftCli.failed(new org.apache.flink.runtime.client.JobExecutionException(
+                new org.apache.flink.api.common.JobID(), "Job execution failed.", flinks), cl, null);
+        assertThat(restore.toString()).startsWith("keyshift bootstrap: FileNotFoundException: /ckpt/chk-3/x");
     }
 
     @Test

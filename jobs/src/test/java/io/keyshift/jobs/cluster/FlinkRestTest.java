@@ -87,7 +87,7 @@ class FlinkRestTest {
             org.assertj.core.api.Assertions.assertThatThrownBy(() -> api.stopWithSavepoint("j1", "file:/sp",
                     java.time.Duration.ofSeconds(2)))
                     .isInstanceOf(java.io.IOException.class)
-                    .hasMessageContaining("did not complete within PT2S (the last poll failed: ")
+                    .hasMessageContaining("did not complete within 2 s (the last poll failed: ")
                     .hasMessageContaining("it goes on at the cluster: GET ")
                     .satisfies(e -> assertThat(e.getMessage()).contains("/jobs/j1/savepoints/" + trigger.get()));
             // the stop request sent and its answer lost (a JobManager gone, a connection reset): the operation's id is

@@ -85,6 +85,11 @@ class EventParserTest {
                     .hasMessageContaining("--time-format '" + pattern + "' cannot read back the times it writes")
                     .hasMessageContaining("every record would be a dead letter");
         }
+        // a pattern of alternatives writes them all one after the other: not checked, each alternative reads
+        assertThat(parser("[dd.MM.yyyy][yyyy-MM-dd]", null).parseTime("15.07.2014"))
+                .isEqualTo(Instant.parse("2014-07-15T00:00:00Z").toEpochMilli());
+        assertThat(parser("[dd.MM.yyyy][yyyy-MM-dd]", null).parseTime("2014-07-15"))
+                .isEqualTo(Instant.parse("2014-07-15T00:00:00Z").toEpochMilli());
         assertThat(parse(parser("yyyy-MM-dd HH:mm:ss", null), "1,2014-01-01 03:15:00,s1,0").event().timestamp)
                 .isEqualTo(Instant.parse("2014-01-01T03:15:00Z").toEpochMilli());
         assertThat(parse(parser("yyyy-MM-dd hh:mm:ss a", null), "1,2014-01-01 03:15:00 PM,s1,0").event().timestamp)
