@@ -185,6 +185,35 @@ public final class Autoregressive implements LoadModel {
         return future[h - 1];
     }
 
+    /**
+     * sqrt(sum of psi_j^2, j = 0 .. h-1), the h-step forecast error's standard deviation over the one-step one for
+     * the fitted AR polynomial (psi_0 = 1, psi_j = sum over the lags l <= j of a_l psi_(j-l); FPP3 §9.7 "Forecasting"
+     * / Box and Jenkins' psi weights), at least sqrt(h); sqrt(h) before the first fit.
+     */
+    @Override
+    public double intervalFactor(int h) {
+        double random = Math.sqrt(h);
+        if (!fitted || h <= 1) {
+            return random;
+        }
+        double[] psi = new double[h];
+        psi[0] = 1;
+        double sum = 1;
+        for (int j = 1; j < h; j++) {
+            double v = 0;
+            for (int i = 1; i <= Math.min(p, j); i++) {
+                v += coef[i] * psi[j - i];
+            }
+            if (season > 0 && season <= j) {
+                v += coef[p + 1] * psi[j - season];
+            }
+            psi[j] = v;
+            sum += v * v;
+        }
+        double own = Math.sqrt(sum);
+        return Double.isFinite(own) ? Math.max(random, own) : random;
+    }
+
     private double value(long t, double[] future) {
         return t >= n ? future[(int) (t - n)] : at(t);
     }

@@ -87,7 +87,6 @@ public class LoadForecaster extends AbstractStreamOperator<LoadForecast>
     /** Keys are pseudonyms ({@code keyshift.privacy.key-secret}): a restored state naming raw keys is refused. */
     private boolean pseudonymousKeys;
 
-    /** Marks this forecaster's keys as pseudonyms (the stage has a key secret); returns it. */
     /** How the stage names keys ({@code KeyCodec#naming}); null: not checked against a restored bootstrap's. */
     private String keyNaming;
 
@@ -100,6 +99,7 @@ public class LoadForecaster extends AbstractStreamOperator<LoadForecast>
         return this;
     }
 
+    /** Marks this forecaster's keys as pseudonyms (the stage has a key secret); returns it. */
     public LoadForecaster withPseudonymousKeys(boolean pseudonymous) {
         this.pseudonymousKeys = pseudonymous;
         return this;

@@ -31,6 +31,15 @@ public interface LoadModel {
     /** Point forecast {@code h >= 1} windows after the last observation, >= 0. */
     double forecast(int h);
 
+    /**
+     * The factor by which the one-step forecast error's standard deviation widens at horizon {@code h >= 1}:
+     * sqrt(h) (a random walk's, which the smoothing models' own stay below with their parameters here); a model whose
+     * errors compound faster (an autoregression with momentum) gives its own, never below sqrt(h).
+     */
+    default double intervalFactor(int h) {
+        return Math.sqrt(h);
+    }
+
     /** Writes the model's state (not its parameters) for a checkpoint. */
     void write(DataOutputStream out) throws IOException;
 

@@ -6,7 +6,7 @@ import java.io.IOException;
 
 /**
  * The {@link LoadModel} implementations. Parameters are fixed per instance (documented on each factory); the
- * {@link ModelSelector} chooses among instances by backtest instead of fitting parameters by optimisation.
+ * {@link SeriesForecaster} chooses among instances by backtest instead of fitting parameters by optimisation.
  *
  * <p>Source: Hyndman &amp; Athanasopoulos, "Forecasting: Principles and Practice", 3rd ed., §5.2 (naive, seasonal
  * naive), §8.1 (SES), §8.2 (Holt, damped), §8.3 (additive Holt-Winters, component form).

@@ -26,10 +26,13 @@ import java.util.List;
  * which is what naive alone gives). Tashman (2000) makes the same point for offline backtests: rank models on many
  * origins, not a few.
  *
- * <p>Prediction interval at horizon h: {@code forecast(h) ± z * sd * sqrt(h)}, sd = the chosen model's decayed
- * root-mean-square one-step error, clamped at 0: the naive method's h-step width (FPP3 §5.5, Table 5.2), used for
- * every model as a conservative approximation (seasonal naive's exact width grows as sqrt(floor((h - 1) / m) + 1),
- * SES's as sqrt(1 + alpha^2 (h - 1)), FPP3 §8.7: narrower; keyshift reads the bounds of step 1, where all agree).
+ * <p>Prediction interval at horizon h: {@code forecast(h) ± z * sd * w(h)}, sd = the chosen model's decayed
+ * root-mean-square one-step error, clamped at 0; w(h) = sqrt(h), the naive method's h-step width (FPP3 §5.5, Table
+ * 5.2), used as a conservative approximation for the models whose own is narrower (seasonal naive's grows as
+ * sqrt(floor((h - 1) / m) + 1), SES's as sqrt(1 + alpha^2 (h - 1)), FPP3 §8.7), and the autoregression's own
+ * sqrt(sum psi_j^2) where that is wider (a fit with momentum: {@link LoadModel#intervalFactor}; until 2026-12-06 its
+ * bands beyond step 1 were sqrt(h) too, and held about 80 % of the actuals at z = 1.96 on such a series); keyshift
+ * reads the bounds of step 1, where all agree.
  * Before any error is known, sd = sqrt(max(1, forecast)) (Poisson). Anomaly: an actual further than
  * {@code anomalyZ * sd} from the previous one-step forecast.
  *
@@ -334,12 +337,12 @@ public final class SeriesForecaster {
         return best;
     }
 
-    /** Point forecast {@code h >= 1} windows ahead, records, >= 0. */
     /** Candidate {@code i}'s own h-step forecast (for tests). */
     double modelForecast(int i, int h) {
         return models[i].forecast(h);
     }
 
+    /** Point forecast {@code h >= 1} windows ahead, records, >= 0. */
     public double forecast(int h) {
         int c = chosenIndex();
         return c < models.length ? models[c].forecast(h) : combined(h);
@@ -387,22 +390,38 @@ public final class SeriesForecaster {
 
     /** Lower bound of the interval around a point forecast {@code f} at horizon h for z-score {@code z}, >= 0. */
     public double lower(double f, int h, double z) {
-        return Math.max(0, f - z * sd() * Math.sqrt(h));
+        return Math.max(0, f - z * sd() * widening(h));
     }
 
     /** Upper bound of the interval around a point forecast {@code f} at horizon h for z-score {@code z}. */
     public double upper(double f, int h, double z) {
-        return f + z * sd() * Math.sqrt(h);
+        return f + z * sd() * widening(h);
     }
 
     /** Lower bound of the prediction interval at horizon h for z-score {@code z}, >= 0. */
     public double lower(int h, double z) {
-        return Math.max(0, forecast(h) - z * sd() * Math.sqrt(h));
+        return Math.max(0, forecast(h) - z * sd() * widening(h));
     }
 
     /** Upper bound of the prediction interval at horizon h for z-score {@code z}. */
     public double upper(int h, double z) {
-        return forecast(h) + z * sd() * Math.sqrt(h);
+        return forecast(h) + z * sd() * widening(h);
+    }
+
+    /**
+     * How the one-step error's sd widens at horizon h: the chosen model's {@link LoadModel#intervalFactor} (for the
+     * combination, the largest of its members'), sqrt(h) for most models, more for an autoregression with momentum.
+     */
+    private double widening(int h) {
+        int c = chosenIndex();
+        if (c < models.length) {
+            return models[c].intervalFactor(h);
+        }
+        double w = Math.sqrt(h);
+        for (int i : bestSingles()) {
+            w = Math.max(w, models[i].intervalFactor(h));
+        }
+        return w;
     }
 
     /** Observations so far. */
@@ -489,8 +508,10 @@ public final class SeriesForecaster {
         weight = in.readDouble();
         int count = in.readInt();
         if (count != score.length) {
+            // (scores: one per candidate, and one for the combination where there is one)
             throw io.keyshift.config.JobOptions.unrecoverable("forecaster state has " + count
-                    + " models, configuration has " + models.length
+                    + " model scores, this configuration " + score.length + " (" + models.length + " candidates"
+                    + (score.length > models.length ? " and their combination" : "") + ")"
                     + "; restore with the same keyshift.forecast.* options (model, seasons, calendar)");
         }
         for (int i = 0; i < count; i++) {
