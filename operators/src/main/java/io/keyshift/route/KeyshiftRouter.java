@@ -307,7 +307,7 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
         waitingNumberState = context.getOperatorStateStore()
                 .getListState(new ListStateDescriptor<>("waiting-numbers", Types.LONG));
         // which subtask (of how many) wrote the waiting records a restore hands this one (absent before this state)
-        boolean writersKnown = context.isRestored()
+        boolean writersKnown = stageRestored
                 && context.getOperatorStateStore().getRegisteredStateNames().contains("waiting-writer");
         writerState = context.getOperatorStateStore()
                 .getListState(new ListStateDescriptor<>("waiting-writer", Types.LONG));
@@ -317,7 +317,7 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
                 org.apache.flink.api.common.typeinfo.PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO));
         naturalUntil = Long.MIN_VALUE;
         naturalDecided = !naturalFirstWindow;
-        if (context.isRestored()) {
+        if (stageRestored) {
             // restored: what this subtask (or, after a rescale, any) routed naturally is known to the profiler;
             // without a value (a savepoint of an earlier build, or a subtask that had decided nothing) none more
             naturalDecided = true;
@@ -625,6 +625,7 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
         Integer restored = state.get("format");
         String option = RouteOptions.HASH_FORMAT.key();
         int format;
+        stageRestored = restored != null;
         if (restored != null) {
             if (restored != KeyGroupHashTable.FORMAT_PREIMAGE_TABLE
                     && restored != KeyGroupHashTable.FORMAT_INVERTED_MURMUR) {
@@ -648,6 +649,7 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
                         + "stage started without state takes format 2)");
             }
             format = KeyGroupHashTable.FORMAT_PREIMAGE_TABLE;
+            stageRestored = true;
         } else {
             format = configuredHashFormat != null ? configuredHashFormat : KeyGroupHashTable.CURRENT_FORMAT;
         }
@@ -657,6 +659,14 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
 
     /** {@code keyshift.route.hash-format}; null: unset. */
     private Integer configuredHashFormat;
+
+    /**
+     * Whether this stage's own router state was restored: its hash format (every subtask's copy, also after a
+     * rescale), or a build's before it. Not {@code context.isRestored()}: Flink restores every operator of a task one
+     * of whose operators has state (a Kafka source the router is chained to), so a stage new to a restored job would
+     * take itself for a restored one that had decided nothing, and hold its whole first window for the first plan.
+     */
+    private transient boolean stageRestored;
 
     /**
      * The routing-key hash format of a stage that starts without state, and the one a stage restored from a savepoint

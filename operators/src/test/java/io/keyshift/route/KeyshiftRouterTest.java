@@ -312,6 +312,25 @@ class KeyshiftRouterTest {
     }
 
     /**
+     * A stage new to a restored job (its router chained to a source that has state, so Flink restores the task, with
+     * nothing of the router's own) routes its first window naturally as a new stage does; it held the whole window for
+     * the first plan, in memory and in every checkpoint.
+     */
+    @Test
+    void aRouterRestoredWithoutStateOfItsOwnRoutesItsFirstWindowNaturally() throws Exception {
+        var fresh = naturalRouter();
+        try (var h = harness(fresh, OperatorSubtaskState.builder().build())) {
+            h.processElement("hot", 500);
+            h.processElement("a", 700);
+            h.processWatermark(new Watermark(600));
+            assertThat(envelopes(h)).extracting(e -> e.value).containsExactly("hot", "a");
+            assertThat(fresh.waitingRecords()).isZero();
+            assertThat(reports(h)).isNotEmpty().allSatisfy(r -> assertThat(r.getNaturalUntil()).isEqualTo(WINDOW));
+            plan(h, Plans.plan(1, 2 * WINDOW, MAX_P));
+        }
+    }
+
+    /**
      * A split key's records are dealt to its pieces by a per-record count that the checkpoint keeps: after a restore
      * they go where they went in a run that never stopped.
      */
