@@ -767,6 +767,12 @@ public final class KeyshiftJob implements Callable<Integer> {
                     + "--out " + out.toAbsolutePath() + "; a bootstrap savepoint (bin/keyshift bootstrap) needs an "
                     + "--out of its own, which is not checked here");
         }
+        if (restoring && bootstrap != null && st != Strategy.HASH
+                && !conf.get(StateRecoveryOptions.SAVEPOINT_IGNORE_UNCLAIMED_STATE)) {
+            refuseStateWithoutOperator(cl, restoredFrom,
+                    conf.get(io.keyshift.config.PlanOptions.SPLIT_THRESHOLD) > 0,
+                    conf.get(io.keyshift.config.ScalingOptions.CAPACITY) > 0);
+        }
         String fixedJobId = conf.getString(FIXED_JOB_ID, null);
         String recoveryPath = conf.getOptional(StateRecoveryOptions.SAVEPOINT_PATH).orElse("");
         // the same job's main run again after a JobManager failover (HA), which continues its own output: a
@@ -1371,6 +1377,45 @@ public final class KeyshiftJob implements Callable<Integer> {
                 }
             }
         };
+    }
+
+    /**
+     * Two of the stage's operators exist only with an option set: the split merger ({@code
+     * keyshift.plan.split-threshold} above 0) and predictive scaling ({@code keyshift.scaling.capacity}). Both write
+     * state at every checkpoint, so Flink refuses a savepoint of a job that had one into a job without it, in a line
+     * naming a hex operator id and only once the cluster has the job. Refused here, naming the option, when the
+     * savepoint can be read from this machine (not under {@code --allow-non-restored-state}: then the planner refuses
+     * a plan that splits keys, naming the option and a key, and scaling's state is let go).
+     */
+    static void refuseStateWithoutOperator(CommandLine cl, String savepoint, boolean splits, boolean scales) {
+        java.util.Set<org.apache.flink.runtime.jobgraph.OperatorID> withState = new java.util.HashSet<>();
+        try {
+            for (org.apache.flink.runtime.checkpoint.OperatorState s : org.apache.flink.state.api.runtime
+                    .SavepointLoader.loadSavepointMetadata(savepoint).getOperatorStates()) {
+                // Flink lets an operator's entry without state go
+                if (s.hasSubtaskStates() || s.getCoordinatorState() != null) {
+                    withState.add(s.getOperatorID());
+                }
+            }
+        } catch (Exception | LinkageError e) {
+            // not readable from here (the cluster's file system) or without the State Processor API: Flink decides
+            return;
+        }
+        String prefix = io.keyshift.jobs.replay.Workload.UID_PREFIX;
+        if (!splits && withState.contains(org.apache.flink.state.api.OperatorIdentifier
+                .forUid(io.keyshift.api.StageUids.splitMerger(prefix)).getOperatorId())) {
+            throw new ParameterException(cl, "the savepoint " + savepoint + " holds the state of the split merger of "
+                    + "a job that split hot keys, and this job sets " + io.keyshift.config.PlanOptions.SPLIT_THRESHOLD
+                    .key() + " to 0 and has none: restore it with a threshold above 0 (a split key stays split), or "
+                    + "with --allow-non-restored-state if no key is split");
+        }
+        if (!scales && withState.contains(org.apache.flink.state.api.OperatorIdentifier
+                .forUid(io.keyshift.api.StageUids.scaling(prefix)).getOperatorId())) {
+            throw new ParameterException(cl, "the savepoint " + savepoint + " holds the state of predictive scaling "
+                    + "(" + io.keyshift.config.ScalingOptions.CAPACITY.key() + " was set), and this job does not set "
+                    + "it: set it as the job that took the savepoint did, or restore with --allow-non-restored-state "
+                    + "to leave predictive scaling's state behind");
+        }
     }
 
     /** Whether {@code dir} does not exist or is an empty directory (nothing of an earlier job in it). */

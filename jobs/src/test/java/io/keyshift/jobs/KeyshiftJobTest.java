@@ -45,6 +45,75 @@ class KeyshiftJobTest {
                 .hasMessageContaining("already holds results of another job");
     }
 
+    /**
+     * A savepoint that holds the split merger's state (a job that split keys) restored into a job with
+     * {@code keyshift.plan.split-threshold} 0, or predictive scaling's into a job without its capacity: refused before
+     * any job starts, naming the option (Flink refused the job on the cluster, naming a hex operator id); the same
+     * savepoint passes the check where the options keep the operators.
+     */
+    @Test
+    void aSavepointWithStateOfAnOperatorAnOptionLeavesOutIsRefusedNamingTheOption(@TempDir Path dir)
+            throws Exception {
+        Path csv = dir.resolve("trips.csv");
+        Files.writeString(csv, "station,start\nA,2014-09-01 08:00:00\nB,2014-09-01 09:30:00\n");
+        for (String[] c : new String[][] {
+            {io.keyshift.api.StageUids.splitMerger("keyshift"), "-Dkeyshift.plan.split-threshold=0",
+                "keyshift.plan.split-threshold"},
+            {io.keyshift.api.StageUids.scaling("keyshift"), "-Dkeyshift.plan.split-threshold=1",
+                "keyshift.scaling.capacity"}}) {
+            Path savepoint = dir.resolve("savepoint-" + c[2]);
+            withOperatorState(savepoint, c[0]);
+            Path out = dir.resolve("out-" + c[2]);
+            assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--input", csv.toString(), "--key", "station",
+                    "--time", "start", "--out", out.toString(), c[1], "-Dexecution.checkpointing.interval=5s",
+                    "-Dexecution.state-recovery.path=" + savepoint.toUri()}))
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("the savepoint " + savepoint.toUri())
+                    .hasMessageContaining(c[2]);
+            assertThat(out.resolve(KeyshiftJob.STARTED_MARKER)).doesNotExist();
+        }
+        var cl = new picocli.CommandLine(new KeyshiftJob());
+        KeyshiftJob.refuseStateWithoutOperator(cl, dir.resolve("savepoint-keyshift.plan.split-threshold").toUri()
+                .toString(), true, false);
+        KeyshiftJob.refuseStateWithoutOperator(cl, dir.resolve("savepoint-keyshift.scaling.capacity").toUri()
+                .toString(), false, true);
+        // a path this machine cannot read is left to Flink
+        KeyshiftJob.refuseStateWithoutOperator(cl, dir.resolve("none").toUri().toString(), false, false);
+    }
+
+    /** A savepoint (State Processor API) with one list entry of operator state for the operator of {@code uid}. */
+    private static void withOperatorState(Path savepoint, String uid) throws Exception {
+        var env = org.apache.flink.streaming.api.environment.StreamExecutionEnvironment.getExecutionEnvironment();
+        env.setRuntimeMode(org.apache.flink.api.common.RuntimeExecutionMode.BATCH);
+        env.setParallelism(1);
+        var transformation = org.apache.flink.state.api.OperatorTransformation.bootstrapWith(env.fromData(1L))
+                .transform(new OneEntry());
+        org.apache.flink.state.api.SavepointWriter.newSavepoint(env, 128)
+                .withOperator(org.apache.flink.state.api.OperatorIdentifier.forUid(uid), transformation)
+                .write(savepoint.toUri().toString());
+        env.execute("operator state");
+    }
+
+    private static final class OneEntry extends org.apache.flink.state.api.functions.StateBootstrapFunction<Long> {
+        private transient org.apache.flink.api.common.state.ListState<Long> state;
+
+        @Override
+        public void processElement(Long value, Context ctx) throws Exception {
+            state.add(value);
+        }
+
+        @Override
+        public void snapshotState(org.apache.flink.runtime.state.FunctionSnapshotContext context) {
+        }
+
+        @Override
+        public void initializeState(org.apache.flink.runtime.state.FunctionInitializationContext context)
+                throws Exception {
+            state = context.getOperatorStateStore().getListState(
+                    new org.apache.flink.api.common.state.ListStateDescriptor<>("entries", Long.class));
+        }
+    }
+
     @Test
     void anOutputDirectoryWithPlansOfAnotherJobIsRefusedToo(@TempDir Path dir) throws Exception {
         // with the results on Kafka only the side outputs are files: a second job must not interleave its plans
