@@ -65,8 +65,11 @@ public final class Keyshift {
      * True while keyshift runs the caller (a user function) for a <em>shadow copy</em>: a migrating key's records at
      * its new owner before the switch-over, whose results are compared with the old owner's and then dropped. A
      * function with side effects outside Flink (a database write, an alert, a metric of its own) should skip them
-     * when this is true, or they happen twice during a migration. Never let state depend on it: what an aggregate
-     * adds or a process function stores for a shadow copy is the new owner's state after the switch-over. It is true
+     * when this is true, or they happen twice during a migration. Never let keyed state depend on it: what an
+     * aggregate adds or a process function stores in keyed state for a shadow copy is the new owner's state after the
+     * switch-over. What is per subtask, not per key (operator state, a field of the function, a counter of its own),
+     * sees a shadowed record at both owners: skip it for a shadow copy, as a side effect, to count as under
+     * {@code keyBy}. It is true
      * in an {@code AggregateFunction#add} of a shadow copy, in {@code getResult} and the window function of a result
      * that will be dropped, and in a {@code KeyedProcessFunction} call whose outputs will be dropped.
      */

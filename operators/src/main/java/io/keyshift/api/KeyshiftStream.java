@@ -242,7 +242,8 @@ public final class KeyshiftStream<T, K> {
      * The pinned keys ({@code keyshift.plan.pinned-keys}) as the stage's plans name them: each key's id in the form
      * {@code codec} writes it ("7" for "007" of an integer key; with {@code secret}, a key given as a pseudonym stays
      * as it is). A key that names no key of the stage's type pins nothing in this stage (options may be shared by
-     * stages of other key types): it is left out, and the log says so.
+     * stages of other key types): it is left out, and the log says so (with {@code secret}, by its place in the list,
+     * not its text: keys are never written out under a secret).
      */
     static <K> java.util.List<String> pinnedIds(java.util.List<String> pinned, KeyCodec<K> codec, boolean secret,
                                                 String stage) {
@@ -255,7 +256,14 @@ public final class KeyshiftStream<T, K> {
             try {
                 ids.add(codec.canonicalId(key));
             } catch (IllegalArgumentException e) {
-                LOG.warn("{}: {}; it pins nothing in stage '{}'", PlanOptions.PINNED_KEYS.key(), e.getMessage(), stage);
+                if (secret) {
+                    // keys are never written out under a secret: the entry by its place in the list
+                    LOG.warn("{}: entry {} of {} names no key of this stage's key type; it pins nothing in stage '{}'",
+                            PlanOptions.PINNED_KEYS.key(), pinned.indexOf(key) + 1, pinned.size(), stage);
+                } else {
+                    LOG.warn("{}: {}; it pins nothing in stage '{}'", PlanOptions.PINNED_KEYS.key(), e.getMessage(),
+                            stage);
+                }
             }
         }
         return ids;

@@ -419,7 +419,9 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
 
         @Override
         public void registerEventTimeTimer(long time) {
-            if (base != Long.MIN_VALUE && base <= Long.MAX_VALUE - horizon && time > base + horizon) {
+            // (a timer at the end of time, a flush at the end of the input, is owned wherever the key goes)
+            if (base != Long.MIN_VALUE && time != Long.MAX_VALUE && base <= Long.MAX_VALUE - horizon
+                    && time > base + horizon) {
                 timersBeyondHorizon.inc();
                 if (!warnedBeyondHorizon) {
                     warnedBeyondHorizon = true;

@@ -1159,6 +1159,16 @@ class KeyshiftApiTest {
                 "api-test-secret-0123456789");
         assertThat(KeyshiftStream.pinnedIds(List.of(ps.pseudonym("7"), "007"), ints, true, "clicks"))
                 .containsExactly(ps.pseudonym("7"), "7");
+        // under a secret a foreign entry is named by its place, never by its text (keys are never written out)
+        List<String> logged;
+        try {
+            logged = io.keyshift.LogCapture.of(KeyshiftStream.class, () -> assertThat(KeyshiftStream.pinnedIds(
+                    List.of("007", "Market St"), ints, true, "clicks")).containsExactly("7"));
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+        assertThat(logged).anySatisfy(l -> assertThat(l).contains("entry 2 of 2").contains("'clicks'"))
+                .noneSatisfy(l -> assertThat(l).contains("Market"));
         // the stage builds with them
         StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(2);
         Configuration conf = new Configuration();
