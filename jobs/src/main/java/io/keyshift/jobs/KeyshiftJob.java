@@ -785,6 +785,23 @@ public final class KeyshiftJob implements Callable<Integer> {
         // checkpoint; without either, a new deployment under a reused id, and a job failed over before its first
         // checkpoint, sort their input aside and replace the copy only where it differs)
         boolean failover = markedBy(dir, fixedJobId) && markedRecovery(dir, recoveryPath) && continuing;
+        // a failover whose --control file changed since the job started: its restored source read the file as it was,
+        // and the routers, built here, would take the changed file's sampling rates, which no plan knows
+        boolean controlChanged = failover && !controlUnreadable && controlFile != null
+                && Files.isRegularFile(dir.resolve(CONTROL_DIGEST_FILE))
+                && !Files.readString(dir.resolve(CONTROL_DIGEST_FILE)).strip()
+                        .equals(controlFileDigest(Path.of(controlFile)))
+                && controlCopyNames().stream().anyMatch(n -> Files.isRegularFile(dir.resolve(n)));
+        if (controlChanged) {
+            for (String name : controlCopyNames()) {
+                if (Files.isRegularFile(dir.resolve(name))) {
+                    System.out.println("keyshift-job: recovering: --control " + controlFile + " changed since the "
+                            + "job started; reading the copy kept then, " + dir.resolve(name));
+                    controlFile = dir.resolve(name).toString();
+                }
+            }
+            conf.set(io.keyshift.jobs.replay.Workload.CONTROL_FILE, controlFile);
+        }
         if (controlUnreadable) {
             Path copy = null;
             // Flink's rerun of main after a failover, also one before the job's first checkpoint

@@ -725,6 +725,21 @@ class KeyshiftJobTest {
                 .satisfies(e -> assertThat(e).hasStackTraceContaining("_metadata"))
                 .satisfies(e -> assertThat(e.getMessage()).doesNotContain("not a readable file"));
         Files.move(moved, control);
+        // back where it was, changed since the job started (the kept digest is another content's): the failover reads
+        // the copy too, as its restored source read the file (the routers took the changed file's sampling rates,
+        // which no plan knew)
+        var printed = new java.io.ByteArrayOutputStream();
+        java.io.PrintStream stdout = System.out;
+        System.setOut(new java.io.PrintStream(printed, true, java.nio.charset.StandardCharsets.UTF_8));
+        try {
+            assertThatThrownBy(() -> KeyshiftJob.main(failover))
+                    .satisfies(e -> assertThat(e).hasStackTraceContaining("_metadata"));
+        } finally {
+            System.setOut(stdout);
+        }
+        assertThat(printed.toString(java.nio.charset.StandardCharsets.UTF_8))
+                .contains("--control " + control + " changed since the job started; reading the copy kept then, "
+                        + out.resolve(KeyshiftJob.CONTROL_COPY_FILE + ".gz"));
         // a restore from another savepoint is a restore: the changed file is refused
         Path later = Files.createDirectories(dir.resolve("savepoint-2"));
         String[] restore = failover.clone();
