@@ -256,7 +256,8 @@ public record ControlCommand(long at, Type type, String key, long version, Strin
                 }
                 if (f.size() > 4 && !f.get(4).isBlank()) {
                     try {
-                        if (Integer.parseInt(f.get(4).strip()) < 0) {
+                        // (decimal digits in ASCII, as every number of a command: parseInt takes other scripts' too)
+                        if (!DIGITS.matcher(f.get(4).strip()).matches() || Integer.parseInt(f.get(4).strip()) < 0) {
                             throw new NumberFormatException();
                         }
                     } catch (NumberFormatException e) {
@@ -266,6 +267,9 @@ public record ControlCommand(long at, Type type, String key, long version, Strin
                 }
                 int kg;
                 try {
+                    if (!DIGITS.matcher(f.get(3).strip()).matches() && !f.get(3).strip().startsWith("-")) {
+                        throw new NumberFormatException();
+                    }
                     kg = Integer.parseInt(f.get(3).strip());
                 } catch (NumberFormatException e) {
                     throw new IllegalArgumentException("revert: key group '" + f.get(3).strip() + "' is not a number");
@@ -403,7 +407,11 @@ public record ControlCommand(long at, Type type, String key, long version, Strin
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException(name + ": '" + given + "' is not a number");
         }
-        if (!(v > 0 && v <= max) || Double.isInfinite(v)) {
+        if (Double.isInfinite(v)) {
+            // (a number past a double's range: 1e400)
+            throw new IllegalArgumentException(name + " must be a finite number, was " + f.get(2).strip());
+        }
+        if (!(v > 0 && v <= max)) {
             throw new IllegalArgumentException(name + " must be " + range + ", was " + f.get(2).strip());
         }
         return v;
@@ -498,6 +506,8 @@ public record ControlCommand(long at, Type type, String key, long version, Strin
 
     /** Decimal digits in ASCII, as a whole number of a command is written. */
     private static final java.util.regex.Pattern WHOLE = java.util.regex.Pattern.compile("\\+?[0-9]+");
+    /** Decimal digits in ASCII (a key group). */
+    private static final java.util.regex.Pattern DIGITS = java.util.regex.Pattern.compile("[0-9]+");
     /** A decimal number in ASCII (no hexadecimal, no Java suffix such as {@code d} or {@code f}). */
     private static final java.util.regex.Pattern DECIMAL =
             java.util.regex.Pattern.compile("\\+?([0-9]+\\.?[0-9]*|\\.[0-9]+)([eE][+-]?[0-9]+)?");

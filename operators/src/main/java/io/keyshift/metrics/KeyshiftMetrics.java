@@ -110,7 +110,7 @@ public final class KeyshiftMetrics {
     public static final String CONTROL_PINNED_KEYS = "keyshiftControlPinnedKeys";
     /** Gauge: the plan version a rollback in progress returns to; -1 without one. */
     public static final String CONTROL_ROLLBACK_VERSION = "keyshiftControlRollbackVersion";
-    /** Planner gauge, (0, 1]: the rate of the last sampling-rate command in force, 0 without one. */
+    /** Planner gauge, 0 or (0, 1]: the rate of the last sampling-rate command in force, 0 without one. */
     public static final String CONTROL_SAMPLING_RATE = "keyshiftControlSamplingRate";
     /** Router gauge, (0, 1]: the sampling rate of the planning window the router opened last. */
     public static final String ROUTER_SAMPLING_RATE = "keyshiftSamplingRate";

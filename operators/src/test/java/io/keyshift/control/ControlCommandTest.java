@@ -39,6 +39,11 @@ class ControlCommandTest {
         assertThat(revert.ifSince()).isEqualTo(MARCH - 86_400_000L);
         assertThat(revert.reason()).isEqualTo("shadow in 9, primary in 7");
         assertThat(ControlCommand.parse("2014-03-01T00:00:00Z,revert,k,7").ifAtKeyGroup()).isEqualTo(-1);
+        // key groups in ASCII digits, as every number of a command (Integer.parseInt reads other scripts' digits)
+        assertThatThrownBy(() -> ControlCommand.parse("2014-03-01T00:00:00Z,revert,k,\u0663"))
+                .hasMessageContaining("revert: key group '\u0663' is not a number");
+        assertThatThrownBy(() -> ControlCommand.parse("2014-03-01T00:00:00Z,revert,k,+3"))
+                .hasMessageContaining("revert: key group '+3' is not a number");
         assertThatThrownBy(() -> ControlCommand.parse("2014-03-01T00:00:00Z,revert,k,7,9"))
                 .hasMessageContaining("revert needs");
         String line = ControlCommand.line(MARCH, ControlCommand.Type.UNPIN, "a \"quoted\", key");
@@ -102,6 +107,9 @@ class ControlCommandTest {
         assertThat(ControlCommand.line(z.at(), z.type(), z.key())).isEqualTo("2014-03-01T00:00:00Z,anomaly-z,2.5");
         assertThatThrownBy(() -> ControlCommand.parse("2014-03-01T00:00:00Z,anomaly-z,-1"))
                 .hasMessageContaining("anomaly-z must be a number > 0");
+        // a number beyond a double's range is not called non-positive
+        assertThatThrownBy(() -> ControlCommand.parse("2014-03-01T00:00:00Z,anomaly-z,1e400"))
+                .hasMessageContaining("anomaly-z must be a finite number, was 1e400");
         assertThatThrownBy(() -> ControlCommand.parse("2014-03-01T00:00:00Z,anomaly-z"))
                 .hasMessageContaining("anomaly-z needs one argument");
         // a time the job cannot hold is refused as malformed, not thrown at the job as an ArithmeticException

@@ -93,7 +93,8 @@ public final class ReplayCommand implements Callable<Integer> {
     @Option(names = "--control", paramLabel = "FILE",
             description = "Control commands for the planner, one per line: AT,pin,KEY | AT,unpin,KEY | AT,freeze | "
                     + "AT,unfreeze | AT,rollback,VERSION | AT,revert,KEY,KEY_GROUP | AT,scale,PARALLELISM | "
-                    + "AT,unscale | AT,anomaly-z,Z | AT,sampling-rate,RATE (AT: 2014-03-01T00:00:00Z or epoch ms; "
+                    + "AT,unscale | AT,anomaly-z,Z | AT,sampling-rate,RATE (AT: an instant such as "
+                    + "2014-03-01T00:00:00Z or 2014-03-01T01:00:00+01:00, epoch ms, or now: from the first plan; "
                     + "README, \"Steering a job\"). Each holds for the plans whose migrations start at or after AT; "
                     + "the same file gives the same plans on every run. Refused lines go to "
                     + "OUT/control-rejected-<strategy>.csv with their reason.")
