@@ -98,11 +98,21 @@ public final class LongRunLoads {
         return units.size();
     }
 
-    /** The state as bytes: the count, then per unit (in id order) its id, load sum, weight and observations. */
+    /**
+     * Format of {@link #toBytes}, written negated ahead of the count (the format before it began with the count, never
+     * negative).
+     */
+    static final int FORMAT = 2;
+
+    /**
+     * The state as bytes: {@code -FORMAT}, the count, then per unit (in id order) its id, load sum, weight and
+     * observations.
+     */
     public byte[] toBytes() {
         try {
             ByteArrayOutputStream bytes = new ByteArrayOutputStream();
             DataOutputStream out = new DataOutputStream(bytes);
+            out.writeInt(-FORMAT);
             out.writeInt(units.size());
             for (Map.Entry<String, double[]> e : units.entrySet()) {
                 byte[] id = e.getKey().getBytes(java.nio.charset.StandardCharsets.UTF_8);
@@ -119,11 +129,23 @@ public final class LongRunLoads {
         }
     }
 
-    /** Replaces the state with what {@link #toBytes} wrote. */
+    /**
+     * Replaces the state with what {@link #toBytes} wrote (this format, or the one before it, which had none).
+     *
+     * @throws IllegalStateException for a format this build does not know (a newer build's)
+     * @throws UncheckedIOException for bytes cut short
+     */
     public void restore(byte[] state) {
         units.clear();
         try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(state))) {
             int n = in.readInt();
+            if (n < 0) {
+                if (-n != FORMAT) {
+                    throw new IllegalStateException("long-run load state of format " + -n + ", which this build "
+                            + "does not know (a savepoint of a newer build): restore with that build");
+                }
+                n = in.readInt();
+            }
             for (int i = 0; i < n; i++) {
                 byte[] b = new byte[in.readInt()];
                 in.readFully(b);

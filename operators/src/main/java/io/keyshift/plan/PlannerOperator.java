@@ -265,7 +265,13 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
             }
             // at parallelism 1 there is one entry; a savepoint from before this state starts the means afresh
             for (byte[] b : longRunStore.get()) {
-                planner.longRunLoads().restore(b);
+                try {
+                    planner.longRunLoads().restore(b);
+                } catch (IllegalStateException | java.io.UncheckedIOException e) {
+                    // the same at every restart: fail for good
+                    throw io.keyshift.config.JobOptions.unrecoverable("the planner's long-run loads cannot be "
+                            + "restored: " + e.getMessage());
+                }
             }
         }
         restored = context.isRestored();
@@ -286,8 +292,15 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
                     "control-watermark", Types.LONG));
             if (context.isRestored()) {
                 for (byte[] b : controlStore.get()) {
-                    control = ControlState.fromBytes(b, controlRoutings).withScaling(scaling)
-                            .withConfiguredPins(settings.constraints().pinned());
+                    try {
+                        control = ControlState.fromBytes(b, controlRoutings).withScaling(scaling)
+                                .withConfiguredPins(settings.constraints().pinned());
+                    } catch (java.io.IOException e) {
+                        // the same at every restart (a savepoint of a newer build, or damaged): fail for good
+                        throw io.keyshift.config.JobOptions.unrecoverable("the planner's control state cannot be "
+                                + "restored: " + e.getMessage() + " (a savepoint of a newer keyshift build: restore "
+                                + "with that build)");
+                    }
                     controlRestored = true;
                 }
                 for (String line : control.dropRevertsOutside(settings.maxParallelism())) {

@@ -95,5 +95,15 @@ class LongRunLoadsTest {
         assertThat(restored.toBytes()).isEqualTo(loads.toBytes());
         assertThatThrownBy(() -> restored.restore(new byte[] {0, 0, 0, 1})).hasMessageContaining("long-run load state");
         assertThatThrownBy(() -> new LongRunLoads(0)).hasMessageContaining(">= 1");
+        // the bytes name their format: a newer build's is refused as such; the format before, without it, restores
+        assertThat(loads.toBytes()).startsWith(0xff, 0xff, 0xff, 0xfe);
+        byte[] newer = loads.toBytes();
+        newer[3] = (byte) 0xfd;
+        assertThatThrownBy(() -> restored.restore(newer)).isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("long-run load state of format 3, which this build does not know");
+        byte[] earlier = java.util.Arrays.copyOfRange(loads.toBytes(), 4, loads.toBytes().length);
+        LongRunLoads fromEarlier = new LongRunLoads(10);
+        fromEarlier.restore(earlier);
+        assertThat(fromEarlier.toBytes()).isEqualTo(loads.toBytes());
     }
 }

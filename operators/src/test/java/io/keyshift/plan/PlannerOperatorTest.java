@@ -125,6 +125,59 @@ class PlannerOperatorTest {
         return max / (sum / load.length);
     }
 
+    /** Writes {@code bytes} into the planner's list state {@code name}, as a savepoint of another build would. */
+    private static final class StateOf extends org.apache.flink.streaming.api.operators.AbstractStreamOperator<String>
+            implements org.apache.flink.streaming.api.operators.OneInputStreamOperator<String, String> {
+        private final String name;
+        private final byte[] bytes;
+
+        StateOf(String name, byte[] bytes) {
+            this.name = name;
+            this.bytes = bytes;
+        }
+
+        @Override
+        public void initializeState(org.apache.flink.runtime.state.StateInitializationContext context)
+                throws Exception {
+            super.initializeState(context);
+            context.getOperatorStateStore().getListState(new org.apache.flink.api.common.state.ListStateDescriptor<>(
+                    name, org.apache.flink.api.common.typeinfo.PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO))
+                    .update(List.of(bytes));
+        }
+
+        @Override
+        public void processElement(StreamRecord<String> element) {
+        }
+    }
+
+    /**
+     * Control state or long-run loads of a format this build does not know (a newer build's savepoint) fail the job
+     * for good, naming what cannot be restored: the control state's IOException restarted the job for ever.
+     */
+    @Test
+    void stateOfAnUnknownFormatFailsTheJobForGood() throws Exception {
+        for (String[] c : new String[][] {{"control-state", "the planner's control state cannot be restored: "
+                + "unknown control state version 99"}, {"long-run-loads", "long-run load state of format 99"}}) {
+            org.apache.flink.runtime.checkpoint.OperatorSubtaskState damaged;
+            try (var h = new OneInputStreamOperatorTestHarness<String, String>(
+                    new StateOf(c[0], c[0].equals("control-state") ? new byte[] {0, 0, 0, 99}
+                            : new byte[] {-1, -1, -1, -99}))) {
+                h.open();
+                damaged = h.snapshot(1, 1);
+            }
+            try (org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<LoadForecast, String, RoutingPlan> h =
+                         new org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<>(
+                                 new PlannerOperator(settings(), false).withControl(10))) {
+                assertThatThrownBy(() -> {
+                    h.initializeState(damaged);
+                    h.open();
+                }).as(c[0])
+                        .isInstanceOf(org.apache.flink.runtime.execution.SuppressRestartsException.class)
+                        .rootCause().hasMessageContaining(c[1]);
+            }
+        }
+    }
+
     /**
      * A planner with a control input that holds {@code command} plans once (its first plan checked by
      * {@code firstPlan}) and is snapshot.
