@@ -62,7 +62,7 @@ class KeyshiftJobTest {
             {io.keyshift.api.StageUids.scaling("keyshift"), "-Dkeyshift.plan.split-threshold=1",
                 "keyshift.scaling.capacity"}}) {
             Path savepoint = dir.resolve("savepoint-" + c[2]);
-            withOperatorState(savepoint, c[0]);
+            SavepointFixtures.withOperatorState(savepoint, c[0]);
             Path out = dir.resolve("out-" + c[2]);
             assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--input", csv.toString(), "--key", "station",
                     "--time", "start", "--out", out.toString(), c[1], "-Dexecution.checkpointing.interval=5s",
@@ -79,39 +79,6 @@ class KeyshiftJobTest {
                 .toString(), false, true);
         // a path this machine cannot read is left to Flink
         KeyshiftJob.refuseStateWithoutOperator(cl, dir.resolve("none").toUri().toString(), false, false);
-    }
-
-    /** A savepoint (State Processor API) with one list entry of operator state for the operator of {@code uid}. */
-    private static void withOperatorState(Path savepoint, String uid) throws Exception {
-        var env = org.apache.flink.streaming.api.environment.StreamExecutionEnvironment.getExecutionEnvironment();
-        env.setRuntimeMode(org.apache.flink.api.common.RuntimeExecutionMode.BATCH);
-        env.setParallelism(1);
-        var transformation = org.apache.flink.state.api.OperatorTransformation.bootstrapWith(env.fromData(1L))
-                .transform(new OneEntry());
-        org.apache.flink.state.api.SavepointWriter.newSavepoint(env, 128)
-                .withOperator(org.apache.flink.state.api.OperatorIdentifier.forUid(uid), transformation)
-                .write(savepoint.toUri().toString());
-        env.execute("operator state");
-    }
-
-    private static final class OneEntry extends org.apache.flink.state.api.functions.StateBootstrapFunction<Long> {
-        private transient org.apache.flink.api.common.state.ListState<Long> state;
-
-        @Override
-        public void processElement(Long value, Context ctx) throws Exception {
-            state.add(value);
-        }
-
-        @Override
-        public void snapshotState(org.apache.flink.runtime.state.FunctionSnapshotContext context) {
-        }
-
-        @Override
-        public void initializeState(org.apache.flink.runtime.state.FunctionInitializationContext context)
-                throws Exception {
-            state = context.getOperatorStateStore().getListState(
-                    new org.apache.flink.api.common.state.ListStateDescriptor<>("entries", Long.class));
-        }
     }
 
     @Test

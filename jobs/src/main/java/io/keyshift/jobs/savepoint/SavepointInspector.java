@@ -42,8 +42,10 @@ public final class SavepointInspector {
      */
     public static ObjectNode inspect(String path, LoadForecastEngine.Settings forecasterSettings, String uidPrefix)
             throws Exception {
+        // the command line's hash job stands for its own stage (prefix keyshift) only, not any other prefix's
         StageSavepoint state = StageSavepoint.read(path, uidPrefix, forecasterSettings,
-                List.of(ReplayJob.SOURCE_UID, Workload.HASH_WINDOW_UID), List.of(Workload.HASH_WINDOW_UID));
+                List.of(ReplayJob.SOURCE_UID, Workload.HASH_WINDOW_UID),
+                uidPrefix.equals(Workload.UID_PREFIX) ? List.of(Workload.HASH_WINDOW_UID) : List.of());
         ObjectNode root = new ObjectMapper().createObjectNode();
         root.put("savepoint", path);
         root.put("checkpoint_id", state.checkpointId());

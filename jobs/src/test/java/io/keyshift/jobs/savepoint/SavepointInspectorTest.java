@@ -126,6 +126,25 @@ class SavepointInspectorTest {
     }
 
     /**
+     * The command line's hash job (its window's state, no stage of its own) stands for the stage of prefix keyshift
+     * only: asked for another prefix, its savepoint holds no such stage (it was inspected as one, exit 0).
+     */
+    @Test
+    void aHashJobsSavepointIsTheStageOfTheDefaultPrefixOnly(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        java.nio.file.Path sp = dir.resolve("sp");
+        io.keyshift.jobs.SavepointFixtures.withOperatorState(sp, io.keyshift.jobs.replay.Workload.HASH_WINDOW_UID);
+        io.keyshift.forecast.LoadForecastEngine.Settings settings = new io.keyshift.forecast.LoadForecastEngine.Settings(
+                128, 5, 3, io.keyshift.forecast.ModelSpec.candidates(List.of(24)), 24, 2, 0.99, 1.96, 4.0);
+        ObjectNode json = SavepointInspector.inspect(sp.toUri().toString(), settings, "keyshift");
+        assertThat(json.get("plan").isNull()).isTrue();
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> SavepointInspector.inspect(sp.toUri().toString(),
+                        settings, "clicks"))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("no keyshift stage with uid prefix 'clicks'");
+    }
+
+    /**
      * A forecaster that has not yet seen enough windows for a MASE (one window here) shows none: null in the JSON, "-"
      * in the text. It was the string "NaN" in the JSON, where every other savepoint has a number.
      */
