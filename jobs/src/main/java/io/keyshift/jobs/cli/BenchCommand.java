@@ -98,17 +98,30 @@ public final class BenchCommand implements Callable<Integer> {
                     + "Default: ${DEFAULT-VALUE}.")
     double latencyRate;
 
-    /** The longest a latency run may take at its offered load (records ÷ --latency-rate), s: an hour. */
+    /**
+     * The longest a latency run may take at its offered load (records ÷ --latency-rate), and the least a matrix run
+     * may take (records × service time ÷ parallelism), s: an hour.
+     */
     static final long MAX_LATENCY_RUN_SECONDS = 3_600;
 
     @Override
     public Integer call() throws Exception {
         CommandLine cl = spec.commandLine();
-        if (keys < 1) {
-            throw new ParameterException(cl, "--keys must be >= 1, was " + keys);
+        if (keys < 1 || keys > GeneratorOptions.MAX_KEYS) {
+            throw new ParameterException(cl, String.format("--keys must be in 1..%,d (the generator's), was %,d",
+                    GeneratorOptions.MAX_KEYS, keys));
         }
         if (parallelism < 1) {
             throw new ParameterException(cl, "--parallelism must be >= 1, was " + parallelism);
+        }
+        // every source subtask holds the generator's table of a double per key, all in this JVM: past half its heap
+        // the first warm-up run ran out of memory, after --overwrite had removed the earlier bench.json
+        long tableBytes = 8L * keys * parallelism;
+        if (tableBytes > Runtime.getRuntime().maxMemory() / 2) {
+            throw new ParameterException(cl, String.format("--keys %,d at --parallelism %d needs %,d MiB for the "
+                    + "generator's tables (8 bytes a key in each source subtask), more than half this JVM's heap "
+                    + "(%,d MiB): fewer keys, or a larger heap (KEYSHIFT_JAVA_OPTS=-Xmx...)", keys, parallelism,
+                    tableBytes >> 20, Runtime.getRuntime().maxMemory() >> 20));
         }
         if (!(days >= 0 && days < Double.POSITIVE_INFINITY)) {
             throw new ParameterException(cl, "--days must be >= 0 (0: by service time) and finite, was " + days);
@@ -141,6 +154,19 @@ public final class BenchCommand implements Callable<Integer> {
             // bounded as every duration option (200000d overflowed in the bench's arithmetic, after --overwrite had
             // cleared the earlier bench.json)
             services.add(FlinkOptions.duration(cl, "--service-times", st.trim().replaceFirst("(?i)us$", "µs"), true));
+        }
+        for (java.time.Duration service : services) {
+            // no run can be shorter than its records' service time spread evenly over the subtasks: at --service-times
+            // 1s the default million records took keyBy days a run, without a word until its end
+            long runRecords = records > 0 ? records : ThroughputBench.defaultRecords(service);
+            double seconds = runRecords * (service.toNanos() / 1e9) / parallelism;
+            if (seconds > MAX_LATENCY_RUN_SECONDS) {
+                throw new ParameterException(cl, String.format("--service-times %s: a run's %,d records (--records, "
+                        + "or its default) take at least %,.0f s at --parallelism %d, above the %,d s a run may take: "
+                        + "a shorter service time or fewer --records",
+                        org.apache.flink.util.TimeUtils.formatWithHighestUnit(service), runRecords, seconds,
+                        parallelism, MAX_LATENCY_RUN_SECONDS));
+            }
         }
         if (latencyRate > 0) {
             // the latency runs read a cell's records through a source throttled to the rate: at 10 records/s the

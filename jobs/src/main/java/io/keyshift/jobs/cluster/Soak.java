@@ -343,7 +343,7 @@ public final class Soak {
     static String describe(ObjectNode s) {
         StringBuilder heap = new StringBuilder();
         s.path("heap_after_gc_bytes").fields().forEachRemaining(e -> heap.append(heap.length() == 0 ? "" : ", ")
-                .append(e.getKey()).append(' ').append(e.getValue().asLong() / (1 << 20)).append(" MB"));
+                .append(e.getKey()).append(' ').append(e.getValue().asLong() / (1 << 20)).append(" MiB"));
         return String.format("%5.0f s: %,d records, %,d migrations (%d in shadow phase), checkpoint %,d bytes, "
                         + "routing table %d, waiting %d, p99 %.0f ms, heap after GC [%s], validation %d/%d mismatches",
                 s.path("seconds").asDouble(), s.path("records").asLong(), s.path("migrations_completed").asLong(),
@@ -417,14 +417,14 @@ public final class Soak {
         for (JsonNode sm : samples) {
             minutes.add(sm.path("seconds").asDouble() / 60);
         }
-        XYChart cp = panel("checkpointed state of the job", "MB (full size)");
+        XYChart cp = panel("checkpointed state of the job", "MiB (full size)");
         List<Double> cpMb = values(samples, "/checkpoint/state_size");
         cpMb.replaceAll(b -> b == null ? null : b / (1 << 20));
         cp.addSeries("all vertices", minutes, cpMb);
         XYChart rt = panel("routing table", "entries");
         rt.addSeries("routing table", minutes, values(samples, "/routing_table_entries"));
         rt.addSeries("waiting records", minutes, values(samples, "/waiting_records"));
-        XYChart heap = panel("heap after GC", "MB");
+        XYChart heap = panel("heap after GC", "MiB");
         samples.get(samples.size() - 1).path("heap_after_gc_bytes").fieldNames().forEachRemaining(f -> {
             List<Double> mb = values(samples, "/heap_after_gc_bytes/" + f);
             mb.replaceAll(b -> b == null ? null : b / (1 << 20));

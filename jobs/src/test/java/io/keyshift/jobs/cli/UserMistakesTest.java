@@ -160,6 +160,8 @@ class UserMistakesTest {
                 new String[] {"cluster", "status", "--timeout", "5s", "--dir", dir.toString()},
                 new String[] {"bench", "--records", "-1", "--out", dir.resolve("b").toString()},
                 new String[] {"bench", "--keys", "0", "--out", dir.resolve("b").toString()},
+                new String[] {"bench", "--keys", "20000001", "--out", dir.resolve("b").toString()},
+                new String[] {"bench", "--service-times", "1s", "--out", dir.resolve("b").toString()},
                 // a service time beyond every duration option's bound overflowed in the bench's arithmetic (exit 1
                 // with a stack-trace file, after --overwrite had cleared the earlier bench.json)
                 new String[] {"bench", "--service-times", "0,200000d", "--out", dir.resolve("b").toString()},
@@ -204,7 +206,14 @@ class UserMistakesTest {
             assertThat(run("cluster", "status", "--dir", held.toString()).err()).doesNotContain("in use");
         }
         assertThat(run("bench", "--keys", "0", "--out", dir.resolve("b").toString()).err())
-                .contains("--keys must be >= 1, was 0").doesNotContain("--parallelism");
+                .contains("--keys must be in 1..20,000,000 (the generator's), was 0").doesNotContain("--parallelism");
+        // the generator's tables past half the heap: out of memory in the first warm-up run
+        assertThat(run("bench", "--keys", "20000000", "--parallelism", "64", "--out", dir.resolve("b").toString())
+                .err()).contains("--keys 20,000,000 at --parallelism 64 needs 9,765 MiB for the generator's tables");
+        // a matrix run that cannot take less than days
+        assertThat(run("bench", "--service-times", "0,1s", "--out", dir.resolve("b").toString()).err())
+                .contains("--service-times 1 s: a run's 1,000,000 records (--records, or its default) take at least "
+                        + "125,000 s at --parallelism 8");
         assertThat(run("bench", "--service-times", "200000d", "--out", dir.resolve("b").toString()).err())
                 .contains("--service-times must be at most");
         assertThat(run("bench", "--latency-rate", "10", "--service-times", "0", "--out", dir.resolve("b").toString())
