@@ -129,6 +129,8 @@ public final class ControlState {
                 revertSince.remove(e.getKey());
                 revertReasons.remove(e.getKey());
                 dropped.add("revert," + e.getKey() + "," + e.getValue()[0]);
+                // counted as applied when it came due, and it never took effect: refused instead (not both)
+                applied = Math.max(0, applied - 1);
             }
         }
         rejected += dropped.size();

@@ -522,6 +522,8 @@ class ControlCommandTest {
                 "revert,a,200");
         assertThat(restored.control().revertTo()).containsOnlyKeys("b");
         assertThat(restored.view().getCommandsRejected()).isEqualTo(2);
+        // the applied one that is dropped is no longer counted as applied: applied and refused add up to the three
+        assertThat(restored.view().getCommandsApplied()).isEqualTo(1);
         assertThat(restored.dropRevertsOutside(128)).isEmpty();
     }
 
