@@ -285,9 +285,12 @@ public final class ControlPathBench {
      * {@code perCheckpoint} windows per checkpoint, and returns per completed checkpoint {id, checkpointed bytes,
      * state bytes}, from Flink's checkpoint statistics.
      */
+    /** Name prefix of the directory in {@code work} that holds the checkpoints while they are taken. */
+    public static final String CHECKPOINTS_PREFIX = "control-path-checkpoints-";
+
     static List<long[]> checkpoints(SyntheticProfiles profiles, LoadForecastEngine.Settings settings, int windows,
                                     int perCheckpoint, Path work) throws Exception {
-        Path dir = java.nio.file.Files.createTempDirectory(work, "control-path-checkpoints-");
+        Path dir = java.nio.file.Files.createTempDirectory(work, CHECKPOINTS_PREFIX);
         Configuration conf = checkpointJobConfiguration(dir);
         MiniCluster cluster = new MiniCluster(new MiniClusterConfiguration.Builder().setConfiguration(conf)
                 .setNumTaskManagers(1).setNumSlotsPerTaskManager(1).build());

@@ -124,7 +124,9 @@ public final class PlanBenchCommand implements Callable<Integer> {
         // never leave an earlier run's figures of this mode behind, nor remove them unasked (the other mode's file is
         // another bench's)
         String figures = controlPath ? "control-path-bench.json" : "plan-bench.json";
-        ReplayOutput.prepare(cl, out, overwrite, figures::equals);
+        // (and the checkpoints a control-path run killed midway left in --out: removed with --overwrite)
+        ReplayOutput.prepare(cl, out, overwrite, n -> n.equals(figures)
+                || controlPath && n.startsWith(io.keyshift.jobs.bench.ControlPathBench.CHECKPOINTS_PREFIX));
         if (controlPath) {
             ObjectNode json = io.keyshift.jobs.bench.ControlPathBench.run(maxParallelism, keys,
                     java.time.Duration.ofMinutes(1), windows, 64, windowsPerCheckpoint, out, System.err);
@@ -139,7 +141,7 @@ public final class PlanBenchCommand implements Callable<Integer> {
                     json.get("engine_bytes_per_series").asDouble(), json.get("planner_state_bytes").asLong());
             System.out.printf("checkpoints (RocksDB, incremental, %d windows released per checkpoint): %d "
                             + "completed; uploaded per checkpoint %,.0f bytes (median of the last quarter; p95 %,.0f, "
-                            + "max %,.0f), %,d in total; full state at the last one %,d bytes%n", windowsPerCheckpoint,
+                            + "max of all %,.0f), %,d in total; full state at the last one %,d bytes%n", windowsPerCheckpoint,
                     json.get("checkpoints_completed").asInt(), json.get("checkpointed_bytes_median").asDouble(),
                     json.get("checkpointed_bytes_p95").asDouble(), json.get("checkpointed_bytes_max").asDouble(),
                     json.get("checkpointed_bytes_total").asLong(), json.get("state_bytes_last").asLong());

@@ -103,6 +103,12 @@ class UserMistakesTest {
         assertThat(planBench.exit()).as(planBench.err()).isEqualTo(2);
         assertThat(planBench.err()).contains("plan-bench.json").contains("--overwrite");
         assertThat(pb.resolve("plan-bench.json")).hasContent("{}");
+        // the checkpoints a killed control-path run left in --out are an earlier run's output too
+        Path cp = Files.createDirectories(dir.resolve("cp").resolve("control-path-checkpoints-123").resolve("chk-1"));
+        CliRun controlPath = run("plan-bench", "--control-path", "--out", dir.resolve("cp").toString());
+        assertThat(controlPath.exit()).as(controlPath.err()).isEqualTo(2);
+        assertThat(controlPath.err()).contains("control-path-checkpoints-123").contains("--overwrite");
+        assertThat(cp).isDirectory();
     }
 
     /**
