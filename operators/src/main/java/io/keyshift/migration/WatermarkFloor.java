@@ -81,7 +81,9 @@ final class WatermarkFloor {
                              int maxParallelism) throws Exception {
         long[] floors = null;
         long ownFloor = Long.MIN_VALUE;
-        List<long[]> kept = new ArrayList<>();
+        // one entry per (subtask, parallelism) it was written by, the highest: after a rescale two subtasks may both
+        // write an old entry back, and without this every restore before the watermark came back doubled its copies
+        java.util.Map<List<Long>, long[]> kept = new java.util.LinkedHashMap<>();
         if (restored) {
             KeyGroupRange own = KeyGroupRangeAssignment.computeKeyGroupRangeForOperatorIndex(
                     maxParallelism, parallelism, subtask);
@@ -101,7 +103,7 @@ final class WatermarkFloor {
                     floors[g] = Math.max(floors[g], e[2]);
                 }
                 if (was.getIntersection(own).getNumberOfKeyGroups() > 0) {
-                    kept.add(e.clone());
+                    kept.merge(List.of(e[0], e[1]), e.clone(), (a, b) -> a[2] >= b[2] ? a : b);
                 }
             }
             if (floors != null) {
@@ -111,7 +113,8 @@ final class WatermarkFloor {
                 }
             }
         }
-        return new WatermarkFloor(state, subtask, parallelism, maxParallelism, floors, ownFloor, kept);
+        return new WatermarkFloor(state, subtask, parallelism, maxParallelism, floors, ownFloor,
+                new ArrayList<>(kept.values()));
     }
 
     /**

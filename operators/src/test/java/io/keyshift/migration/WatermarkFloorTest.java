@@ -121,4 +121,31 @@ class WatermarkFloorTest {
         assertThat(union.values).hasSize(1);
         assertThat(union.values.get(0)).containsExactly(1, 2, 200);
     }
+
+    /**
+     * Scaled in from 3 subtasks (of 12 key groups; floors 100, 300, 100) to 2: the old middle entry's key groups are
+     * half in each new subtask, whose own floor is the lower 100, so both write it back, and the union holds it twice.
+     * A job failing again before its watermark came back restored both copies into each subtask and wrote them all:
+     * the copies doubled at every restart. A restore keeps one per writer.
+     */
+    @Test
+    void anOldEntryTwoSubtasksWriteBackIsKeptOnce() throws Exception {
+        Entries union = new Entries();
+        union.add(new long[] {0, 3, 100});
+        union.add(new long[] {1, 3, 300});
+        union.add(new long[] {2, 3, 100});
+        for (int restart = 0; restart < 5; restart++) {
+            List<long[]> written = new ArrayList<>();
+            for (int sub = 0; sub < 2; sub++) {
+                Entries mine = new Entries();
+                mine.values.addAll(union.values);
+                WatermarkFloor.of(mine, true, sub, 2, 12).snapshot();
+                written.addAll(mine.values);
+            }
+            union.update(written);
+        }
+        // each subtask's own entry and its one copy of the old middle entry
+        assertThat(union.values).hasSize(4);
+        assertThat(union.values).filteredOn(e -> e[1] == 3).allSatisfy(e -> assertThat(e).containsExactly(1, 3, 300));
+    }
 }
