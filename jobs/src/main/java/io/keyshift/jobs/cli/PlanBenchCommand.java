@@ -69,11 +69,16 @@ public final class PlanBenchCommand implements Callable<Integer> {
     /** Most tracked keys of {@code --control-path}: the bound of {@code keyshift.profiler.top-k}. */
     static final int MAX_KEYS = 1_000_000;
 
+    /** Most --repeats (timings per instance and planner). */
+    static final int MAX_REPEATS = 1_000;
+
     @Override
     public Integer call() throws Exception {
         picocli.CommandLine cl = spec.commandLine();
-        if (repeats < 1) {
-            throw new picocli.CommandLine.ParameterException(cl, "--repeats must be >= 1, was " + repeats);
+        if (repeats < 1 || repeats > MAX_REPEATS) {
+            // each repeat plans every instance again; a hundred million ran out of heap after --overwrite
+            throw new picocli.CommandLine.ParameterException(cl, "--repeats must be in 1.." + MAX_REPEATS + ", was "
+                    + repeats);
         }
         if (!controlPath) {
             for (String o : List.of("--keys", "--max-parallelism", "--windows", "--windows-per-checkpoint")) {

@@ -73,6 +73,9 @@ public final class SoakCommand implements Callable<Integer> {
             description = "A keyshift.* or job-level Flink option for the job, e.g. -Dkeyshift.plan.alpha=0.5.")
     Map<String, String> dynamic = new LinkedHashMap<>();
 
+    /** The shortest --sample-every: a sample runs a full GC in every JVM and scrapes every metric port. */
+    static final Duration MIN_SAMPLE_EVERY = Duration.ofSeconds(10);
+
     @Override
     public Integer call() throws Exception {
         CommandLine cl = spec.commandLine();
@@ -96,6 +99,13 @@ public final class SoakCommand implements Callable<Integer> {
             throw new ParameterException(cl, "--parallelism must be in 1..16, was " + parallelism);
         }
         Duration every = FlinkOptions.positive(cl, "--sample-every", sampleEvery);
+        if (every.compareTo(MIN_SAMPLE_EVERY) < 0) {
+            // a sample forces a full garbage collection in every JVM and scrapes every metric port (1-2 s): samples
+            // back to back kept the cluster in full GCs, distorting the latency and heap figures the soak measures
+            throw new ParameterException(cl, "--sample-every " + sampleEvery + " must be at least "
+                    + org.apache.flink.util.TimeUtils.formatWithHighestUnit(MIN_SAMPLE_EVERY) + ": each sample runs a "
+                    + "full garbage collection in every JVM of the cluster");
+        }
         if (every.toMillis() >= minutes * 60_000) {
             // the first sample is due one interval in: the soak ran, took no sample, and named a soak.png it never drew
             throw new ParameterException(cl, "--sample-every " + sampleEvery + " must be shorter than --minutes "

@@ -573,6 +573,14 @@ class UserMistakesTest {
                 "--config", conf());
         assertThat(unsampled.exit()).as(unsampled.err()).isEqualTo(2);
         assertThat(unsampled.err()).contains("--sample-every 2min must be shorter than --minutes");
+        // samples back to back kept the cluster in full garbage collections
+        CliRun busy = run("soak", "--minutes", "1", "--sample-every", "1s", "--out", dir.resolve("s5").toString(),
+                "--config", conf());
+        assertThat(busy.exit()).as(busy.err()).isEqualTo(2);
+        assertThat(busy.err()).contains("--sample-every 1s must be at least 10 s");
+        CliRun planned = run("plan-bench", "--repeats", "100000000", "--out", dir.resolve("pb").toString());
+        assertThat(planned.exit()).as(planned.err()).isEqualTo(2);
+        assertThat(planned.err()).contains("--repeats must be in 1..1000, was 100000000");
         // a hundred million minutes overflowed the run's time limit once the cluster had started
         CliRun endless = run("soak", "--minutes", "100000000", "--window", "30d", "--out",
                 dir.resolve("s4").toString(), "--config", conf());
