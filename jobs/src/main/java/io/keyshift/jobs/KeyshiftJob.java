@@ -438,6 +438,8 @@ public final class KeyshiftJob implements Callable<Integer> {
      * partitions of its savepoint and takes a new topic's partitions as newly found, from the earliest offset: the
      * output would hold both topics' records. A resume without a control topic, or with one where the job had none,
      * is not refused here (Flink refuses the first as state it cannot map; the second reads its topic from the start).
+     * Nor is a resume that writes results, plans, forecasts or validation to another topic than the job it continues
+     * (kept since 2026-12-06).
      *
      * @throws ParameterException naming the option
      */
@@ -462,6 +464,17 @@ public final class KeyshiftJob implements Callable<Integer> {
                     + "continues read its commands from topic " + control + ", and a restored Kafka source reads on "
                     + "in that topic's partitions (the new topic's commands would come beside them): resume with "
                     + "--kafka-control-topic " + control);
+        }
+        // a restored Kafka sink commits what it had pending to its old topic and writes on to the new one: one output
+        // split over two topics (and a pooled id's open transaction on the old topic, never listed, held its readers)
+        for (java.util.Map.Entry<String, String> e : kafka.sinkTopics().entrySet()) {
+            String before = was.getOrDefault(e.getKey() + "-topic", "");
+            if (!before.isEmpty() && !before.equals(e.getValue())) {
+                throw new ParameterException(cl, "--" + e.getKey() + "-topic " + e.getValue() + ": the job this one "
+                        + "continues wrote to topic " + before + ", and its restored sink commits what it had pending "
+                        + "there (the output would be split over two topics): resume with --" + e.getKey() + "-topic "
+                        + before + ", or start a new job without the savepoint into a new --out");
+            }
         }
     }
 
@@ -971,9 +984,14 @@ public final class KeyshiftJob implements Callable<Integer> {
                         + "resume with the same kind of control input (a file as it was, or the directory)");
             }
         }
-        String kafkaTopics = kafka.input() || kafka.controlTopicName() != null
+        // the sinks' topics too: a restored sink's transactions (and its pooled ids' listing) are of its topic
+        StringBuilder sinkTopics = new StringBuilder();
+        for (java.util.Map.Entry<String, String> e : kafka.sinkTopics().entrySet()) {
+            sinkTopics.append(e.getKey()).append("-topic=").append(e.getValue()).append('\n');
+        }
+        String kafkaTopics = kafka.input() || kafka.controlTopicName() != null || sinkTopics.length() > 0
                 ? "topic=" + (kafka.input() ? kafka.topicName() : "") + "\ncontrol-topic="
-                + (kafka.controlTopicName() == null ? "" : kafka.controlTopicName()) + "\n" : null;
+                + (kafka.controlTopicName() == null ? "" : kafka.controlTopicName()) + "\n" + sinkTopics : null;
         if (restoring && kafkaTopics != null && Files.isRegularFile(dir.resolve(KAFKA_TOPICS_FILE))) {
             checkKeptTopics(cl, Files.readString(dir.resolve(KAFKA_TOPICS_FILE)), kafka);
         }
@@ -1113,8 +1131,9 @@ public final class KeyshiftJob implements Callable<Integer> {
                         true);
                 // records later than the allowed lateness (behind a partition's watermark by more than
                 // --max-out-of-orderness, or from a partition back from idleness behind the others): written, not lost
-                ReplayJob.sink(io.keyshift.jobs.kafka.KafkaIo.lateRecords(outputs.late(), p), dir.resolve("late-records"),
-                        "late-records", p);
+                ReplayJob.sink(io.keyshift.jobs.kafka.KafkaIo.lateRecords(outputs.late(), p,
+                        conf.getOptional(io.keyshift.config.PrivacyOptions.KEY_SECRET).orElse(null)),
+                        dir.resolve("late-records"), "late-records", p);
                 env.execute(jobName != null ? jobName : "keyshift [" + st.id() + "]");
                 return 0;
             }

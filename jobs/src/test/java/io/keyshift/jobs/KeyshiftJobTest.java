@@ -942,6 +942,22 @@ class KeyshiftJobTest {
         assertThatThrownBy(() -> KeyshiftJob.main(with.apply(new String[] {"--kafka-topic", "trips",
             "--kafka-control-topic", "steer", "--no-kafka-topic-check"})))
                 .satisfies(e -> assertThat(e.getMessage()).doesNotContain("the job this one continues read"));
+        // a sink's topic too: the restored sink commits what it had pending to the old one, then writes the new one
+        Files.writeString(out.resolve(KeyshiftJob.KAFKA_TOPICS_FILE),
+                "topic=trips\ncontrol-topic=\nresults-topic=counts\nplans-topic=plans\n");
+        assertThatThrownBy(() -> KeyshiftJob.main(with.apply(new String[] {"--kafka-topic", "trips",
+            "--results-topic", "counts-v2", "--kafka-transaction-naming", "incrementing"})))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("--results-topic counts-v2: the job this one continues wrote to topic counts");
+        assertThatThrownBy(() -> KeyshiftJob.main(with.apply(new String[] {"--kafka-topic", "trips",
+            "--results-topic", "counts", "--plans-topic", "plans-2", "--kafka-transaction-naming", "incrementing"})))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("--plans-topic plans-2: the job this one continues wrote to topic plans");
+        // the same ones pass, and a sink the job did not have (its topic not kept) is new
+        assertThatThrownBy(() -> KeyshiftJob.main(with.apply(new String[] {"--kafka-topic", "trips",
+            "--results-topic", "counts", "--plans-topic", "plans", "--validation-topic", "checks",
+            "--kafka-transaction-naming", "incrementing", "--no-kafka-topic-check"})))
+                .satisfies(e -> assertThat(e.getMessage()).doesNotContain("the job this one continues"));
     }
 
     /** Issue 16: Kafka options are checked together, on the client, before any job or connection starts. */

@@ -183,17 +183,25 @@ public final class KafkaIo {
     /**
      * The window stage's late records as lines {@code partition,offset,event_time,watermark,key,value} (times as
      * ISO-8601 UTC instants; the watermark is this operator's when the record reached it, empty before the first;
-     * the key quoted as CSV), at {@code parallelism}, counted in {@code keyshiftLateRecords}.
+     * the key quoted as CSV; with {@code keySecret}, keyshift.privacy.key-secret, its pseudonym instead, as every
+     * output of keyshift's names keys), at {@code parallelism}, counted in {@code keyshiftLateRecords}.
      */
-    public static DataStream<String> lateRecords(DataStream<Event> late, int parallelism) {
-        return late.process(new LateLines()).name("late records").uid("keyshift-kafka-late-records")
-                .setParallelism(parallelism);
+    public static DataStream<String> lateRecords(DataStream<Event> late, int parallelism, String keySecret) {
+        return late.process(new LateLines(keySecret == null ? null
+                        : io.keyshift.route.KeyPseudonymizer.fromSecret(keySecret)))
+                .name("late records").uid("keyshift-kafka-late-records").setParallelism(parallelism);
     }
 
     /** See {@link #lateRecords}. */
     static final class LateLines extends ProcessFunction<Event, String> {
         private static final long serialVersionUID = 1L;
+        /** Null: keys as they are. */
+        private final io.keyshift.route.KeyPseudonymizer pseudonyms;
         private transient Counter late;
+
+        LateLines(io.keyshift.route.KeyPseudonymizer pseudonyms) {
+            this.pseudonyms = pseudonyms;
+        }
 
         @Override
         public void open(org.apache.flink.api.common.functions.OpenContext context) {
@@ -207,7 +215,7 @@ public final class KafkaIo {
             out.collect(KafkaRecord.partition(e.sequence) + "," + KafkaRecord.offset(e.sequence) + ","
                     + java.time.Instant.ofEpochMilli(e.timestamp) + ","
                     + (watermark == Long.MIN_VALUE ? "" : java.time.Instant.ofEpochMilli(watermark).toString()) + ","
-                    + Csv.quote(e.key) + "," + e.value);
+                    + Csv.quote(pseudonyms == null ? e.key : pseudonyms.pseudonym(e.key)) + "," + e.value);
         }
     }
 

@@ -193,6 +193,16 @@ public final class KafkaOptions {
         return resultsTopic != null;
     }
 
+    /** Kind (results, plans, forecasts, validation) to the topic it is written to; only the configured ones. */
+    public Map<String, String> sinkTopics() {
+        Map<String, String> m = new LinkedHashMap<>();
+        if (resultsTopic != null) {
+            m.put("results", resultsTopic);
+        }
+        m.putAll(sideTopics());
+        return m;
+    }
+
     /** Kind (plans, forecasts, validation) to the topic its lines also go to; only the configured ones. */
     public Map<String, String> sideTopics() {
         Map<String, String> m = new LinkedHashMap<>();

@@ -63,7 +63,8 @@ class KafkaExactlyOnceIT extends KafkaJobFixture {
                 .isEqualTo("pooling");
         // and the topic it read, which a resume must read on in (another is refused)
         assertThat(java.nio.file.Files.readString(dry.resolve(KeyshiftJob.KAFKA_TOPICS_FILE)))
-                .startsWith("topic=trips-late\n");
+                .startsWith("topic=trips-late\n").contains("\nresults-topic=results-dry\n")
+                .contains("\nplans-topic=plans-dry\n");
         assertThat(committedLines(dry.resolve("late-records"))).singleElement().asString().startsWith(lateLine)
                 .contains(io.keyshift.jobs.workload.Csv.quote(first.station()));
         System.out.printf("KafkaIT: the late copy of the first trip, under late-records/: %s%n",
