@@ -172,7 +172,9 @@ public final class ScaledReplay {
                 }
                 throw e;
             }
-            boolean restored = true;
+            // a job still initializing has an execution graph of no tasks: not restored (the rescale's time stopped
+            // at the submission, and a stop right after reached a job that was still deploying)
+            boolean restored = graph.getAllExecutionVertices().iterator().hasNext();
             for (var v : graph.getAllExecutionVertices()) {
                 var state = v.getExecutionState();
                 restored &= state == org.apache.flink.runtime.execution.ExecutionState.RUNNING
