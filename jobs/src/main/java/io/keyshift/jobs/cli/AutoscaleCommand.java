@@ -68,6 +68,11 @@ public final class AutoscaleCommand implements java.util.concurrent.Callable<Int
         // at most 100 years (FlinkOptions): its milliseconds overflowed only after the first step, which may already
         // have rescaled the job
         Duration every = FlinkOptions.positive(cl, "--interval", interval);
+        if (every.getNano() % 1_000_000 != 0) {
+            // polled in whole milliseconds: 500us was a poll every millisecond, 1500us one every millisecond too
+            throw new picocli.CommandLine.ParameterException(cl, "--interval " + interval + " must be whole "
+                    + "milliseconds");
+        }
         FlinkRest api = cluster.client(cl);
         Autoscaler scaler = new Autoscaler(api, jobId);
         int failures = 0;

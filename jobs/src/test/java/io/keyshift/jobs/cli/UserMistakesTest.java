@@ -48,6 +48,11 @@ class UserMistakesTest {
             assertThat(r.exit()).as(r.err()).isEqualTo(2);
             assertThat(r.err()).contains(args[2] + " must be at most 36500d").doesNotContain("\tat ");
         }
+        // polled in whole milliseconds: 1500 µs was a poll every millisecond
+        CliRun r = run("autoscale", "0123456789abcdef0123456789abcdef", "--interval", "1500micros", "--rest",
+                "http://127.0.0.1:1");
+        assertThat(r.exit()).as(r.err()).isEqualTo(2);
+        assertThat(r.err()).contains("--interval 1500micros must be whole milliseconds");
     }
 
     /**
