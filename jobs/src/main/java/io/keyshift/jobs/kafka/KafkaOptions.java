@@ -389,6 +389,17 @@ public final class KafkaOptions {
                         + "property");
             }
         }
+        String discovery = properties.get("partition.discovery.interval.ms");
+        if ((topic != null || controlTopic != null) && discovery != null && !discovery.contains("${")) {
+            // the Kafka source's own setting, which Kafka's clients do not know: read as a long by the source's
+            // enumerator on the cluster, where "5min" failed the job at every restart
+            try {
+                Long.parseLong(discovery.strip());
+            } catch (NumberFormatException e) {
+                throw new ParameterException(cl, "--kafka-property partition.discovery.interval.ms: '" + discovery
+                        + "' is not a whole number of milliseconds (a negative one turns discovery off)");
+            }
+        }
         for (Map.Entry<String, String> p : properties.entrySet()) {
             for (org.apache.kafka.common.config.ConfigDef def : defs) {
                 org.apache.kafka.common.config.ConfigDef.ConfigKey key = def.configKeys().get(p.getKey());
