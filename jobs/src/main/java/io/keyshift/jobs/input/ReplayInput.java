@@ -57,7 +57,13 @@ public final class ReplayInput {
             if (first == null) {
                 throw new IOException(file + " is empty: no header row");
             }
-            return EventParser.fields(headerText(file, first));
+            String header = headerText(file, first);
+            if (header.strip().isEmpty()) {
+                // taken as the header, it named one column "" and the refusal listed no columns at all
+                throw new IOException(file + ": line 1, the header row, is blank: remove the blank lines before the "
+                        + "header, or give --columns for a file without one");
+            }
+            return EventParser.fields(header);
         }
     }
 

@@ -318,4 +318,14 @@ class ReplayInputTest {
         assertThat(stats.keys()).isBetween(2L, 50L);
         assertThat(ReplayInput.stats(generator)).isEqualTo(stats);
     }
+
+    /** A blank first line is refused as a blank header row (it named one column "" and the refusal listed none). */
+    @Test
+    void aBlankHeaderRowIsRefusedAsSuch(@TempDir Path dir) throws Exception {
+        Path file = Files.writeString(dir.resolve("in.csv"), "\r\nid,when\na,2024-03-01T00:00:00Z\n");
+        InputSpec spec = new InputSpec(List.of(), "id", List.of("when"), Optional.empty(), Optional.empty());
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> ReplayInput.header(file, spec))
+                .isInstanceOf(java.io.IOException.class)
+                .hasMessageContaining(file + ": line 1, the header row, is blank");
+    }
 }
