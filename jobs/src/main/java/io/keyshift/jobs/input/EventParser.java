@@ -360,8 +360,13 @@ public final class EventParser {
         return parseFields(f, text, line);
     }
 
-    /** Fails on anything after the first value: a record of two JSON objects is one dead letter, not one event. */
-    private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper()
+    /**
+     * Fails on anything after the first value (a record of two JSON objects is one dead letter, not one event) and on
+     * a field given twice ({@code {"key":"a",...,"key":"b"}} was read as key b without a word).
+     */
+    private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper(
+            com.fasterxml.jackson.core.JsonFactory.builder()
+                    .enable(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION).build())
             .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
     private Parsed parseFields(List<String> f, String text, long line) {

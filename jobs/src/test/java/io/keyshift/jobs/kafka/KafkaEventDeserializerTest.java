@@ -167,6 +167,11 @@ class KafkaEventDeserializerTest {
         assertThat(r.get(0).isDead()).isTrue();
         assertThat(r.get(0).deadReason).startsWith("not JSON").contains("Trailing token");
         assertThat(r.get(1).isDead()).as("trailing white space is not another value").isFalse();
+        // a field given twice: which one counts is no parser's to choose (the last was taken without a word)
+        List<KafkaRecord> twice = read(KafkaEventDeserializer.KafkaFormat.JSON,
+                one.replace("{", "{\"station\":\"Market at 5th\","));
+        assertThat(twice.get(0).isDead()).isTrue();
+        assertThat(twice.get(0).deadReason).startsWith("not JSON").contains("Duplicate field 'station'");
     }
 
     /**
