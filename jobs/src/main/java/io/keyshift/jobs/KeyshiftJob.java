@@ -438,8 +438,8 @@ public final class KeyshiftJob implements Callable<Integer> {
      * partitions of its savepoint and takes a new topic's partitions as newly found, from the earliest offset: the
      * output would hold both topics' records. A resume without a control topic, or with one where the job had none,
      * is not refused here (Flink refuses the first as state it cannot map; the second reads its topic from the start).
-     * Nor is a resume that writes results, plans, forecasts or validation to another topic than the job it continues
-     * (kept since 2026-12-06).
+     * A resume that writes results, plans, forecasts or validation to another topic than the job it continues is
+     * refused too (their topics kept since 2026-12-06; a sink the job did not have is new).
      *
      * @throws ParameterException naming the option
      */

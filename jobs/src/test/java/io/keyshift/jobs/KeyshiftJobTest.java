@@ -1070,6 +1070,12 @@ class KeyshiftJobTest {
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("--kafka-property partition.discovery.interval.ms: '5min' is not a whole number "
                         + "of milliseconds");
+        // read as the enumerator reads it: a space in front failed there too
+        assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--kafka-bootstrap-servers", "127.0.0.1:1",
+                "--kafka-topic", "t", "--kafka-property", "partition.discovery.interval.ms= 60000", "--key", "k",
+                "--time", "t", "--columns", "k,t", "--out", out}))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("partition.discovery.interval.ms: ' 60000' is not a whole number");
         for (String against : java.util.List.of("acks=1", "enable.idempotence=false", "retries=0",
                 "max.in.flight.requests.per.connection=6", "transaction.two.phase.commit.enable=true")) {
             // each value is valid alone; a transactional producer refuses it, at every restart of the job

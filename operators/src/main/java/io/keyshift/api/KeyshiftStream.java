@@ -248,7 +248,8 @@ public final class KeyshiftStream<T, K> {
     static <K> java.util.List<String> pinnedIds(java.util.List<String> pinned, KeyCodec<K> codec, boolean secret,
                                                 String stage) {
         java.util.List<String> ids = new java.util.ArrayList<>();
-        for (String key : pinned) {
+        for (int i = 0; i < pinned.size(); i++) {
+            String key = pinned.get(i);
             if (secret && KeyPseudonymizer.isPseudonym(key)) {
                 ids.add(key);
                 continue;
@@ -259,7 +260,7 @@ public final class KeyshiftStream<T, K> {
                 if (secret) {
                     // keys are never written out under a secret: the entry by its place in the list
                     LOG.warn("{}: entry {} of {} names no key of this stage's key type; it pins nothing in stage '{}'",
-                            PlanOptions.PINNED_KEYS.key(), pinned.indexOf(key) + 1, pinned.size(), stage);
+                            PlanOptions.PINNED_KEYS.key(), i + 1, pinned.size(), stage);
                 } else {
                     LOG.warn("{}: {}; it pins nothing in stage '{}'", PlanOptions.PINNED_KEYS.key(), e.getMessage(),
                             stage);

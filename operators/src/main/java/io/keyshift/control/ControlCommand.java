@@ -256,8 +256,10 @@ public record ControlCommand(long at, Type type, String key, long version, Strin
                 }
                 if (f.size() > 4 && !f.get(4).isBlank()) {
                     try {
-                        // (decimal digits in ASCII, as every number of a command: parseInt takes other scripts' too)
-                        if (!DIGITS.matcher(f.get(4).strip()).matches() || Integer.parseInt(f.get(4).strip()) < 0) {
+                        // (decimal digits in ASCII where a line is read: parseInt takes other scripts' too; a line
+                        // kept in a savepoint by an earlier build is read as that build read it)
+                        if (refuseReplacement && !DIGITS.matcher(f.get(4).strip()).matches()
+                                || Integer.parseInt(f.get(4).strip()) < 0) {
                             throw new NumberFormatException();
                         }
                     } catch (NumberFormatException e) {
@@ -267,7 +269,8 @@ public record ControlCommand(long at, Type type, String key, long version, Strin
                 }
                 int kg;
                 try {
-                    if (!DIGITS.matcher(f.get(3).strip()).matches() && !f.get(3).strip().startsWith("-")) {
+                    if (refuseReplacement && !DIGITS.matcher(f.get(3).strip()).matches()
+                            && !f.get(3).strip().startsWith("-")) {
                         throw new NumberFormatException();
                     }
                     kg = Integer.parseInt(f.get(3).strip());

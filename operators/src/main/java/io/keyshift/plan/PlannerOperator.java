@@ -295,7 +295,7 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
                     try {
                         control = ControlState.fromBytes(b, controlRoutings).withScaling(scaling)
                                 .withConfiguredPins(settings.constraints().pinned());
-                    } catch (java.io.IOException e) {
+                    } catch (java.io.IOException | IllegalArgumentException e) {
                         // the same at every restart (a savepoint of a newer build, or damaged): fail for good
                         throw io.keyshift.config.JobOptions.unrecoverable("the planner's control state cannot be "
                                 + "restored: " + e.getMessage() + " (a savepoint of a newer keyshift build: restore "

@@ -652,6 +652,10 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
             stageRestored = true;
         } else {
             format = configuredHashFormat != null ? configuredHashFormat : KeyGroupHashTable.CURRENT_FORMAT;
+            // a subtask of a stage of a build before format 2 that a scale-up handed none of the router's list state
+            // sees no state of it; told format 1, it is such a stage's (one that started without state takes 2)
+            stageRestored = context.isRestored() && configuredHashFormat != null
+                    && configuredHashFormat == KeyGroupHashTable.FORMAT_PREIMAGE_TABLE;
         }
         state.put("format", format);
         return format;
@@ -662,7 +666,7 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
 
     /**
      * Whether this stage's own router state was restored: its hash format (every subtask's copy, also after a
-     * rescale), or a build's before it. Not {@code context.isRestored()}: Flink restores every operator of a task one
+     * rescale), or a build's before it (its plan state, or, in a subtask a scale-up handed none, format 1 set). Not {@code context.isRestored()}: Flink restores every operator of a task one
      * of whose operators has state (a Kafka source the router is chained to), so a stage new to a restored job would
      * take itself for a restored one that had decided nothing, and hold its whole first window for the first plan.
      */

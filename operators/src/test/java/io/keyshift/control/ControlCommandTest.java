@@ -44,6 +44,8 @@ class ControlCommandTest {
                 .hasMessageContaining("revert: key group '\u0663' is not a number");
         assertThatThrownBy(() -> ControlCommand.parse("2014-03-01T00:00:00Z,revert,k,+3"))
                 .hasMessageContaining("revert: key group '+3' is not a number");
+        // a line an earlier build kept in a savepoint is read as that build read it
+        assertThat(ControlCommand.parseKept("2014-03-01T00:00:00Z,revert,k,+3").keyGroup()).isEqualTo(3);
         assertThatThrownBy(() -> ControlCommand.parse("2014-03-01T00:00:00Z,revert,k,7,9"))
                 .hasMessageContaining("revert needs");
         String line = ControlCommand.line(MARCH, ControlCommand.Type.UNPIN, "a \"quoted\", key");

@@ -328,6 +328,17 @@ class KeyshiftRouterTest {
             assertThat(reports(h)).isNotEmpty().allSatisfy(r -> assertThat(r.getNaturalUntil()).isEqualTo(WINDOW));
             plan(h, Plans.plan(1, 2 * WINDOW, MAX_P));
         }
+        // told hash format 1, such a subtask is one of a stage of a build before format 2 that a scale-up handed none
+        // of the router's state: it waits for the plan, as the other subtasks of that stage do
+        var legacy = naturalRouter().withHashFormat(1);
+        try (var h = harness(legacy, OperatorSubtaskState.builder().build())) {
+            h.processElement("hot", 500);
+            h.processWatermark(new Watermark(600));
+            assertThat(envelopes(h)).isEmpty();
+            assertThat(legacy.waitingRecords()).isEqualTo(1);
+            plan(h, Plans.plan(1, 2 * WINDOW, MAX_P));
+            assertThat(envelopes(h)).hasSize(1);
+        }
     }
 
     /**

@@ -280,14 +280,14 @@ public final class ControlPathBench {
         return conf;
     }
 
+    /** Name prefix of the directory in {@code work} that holds the checkpoints while they are taken. */
+    public static final String CHECKPOINTS_PREFIX = "control-path-checkpoints-";
+
     /**
      * Runs the forecaster operator in a job on a MiniCluster with RocksDB and incremental checkpoints, releasing
      * {@code perCheckpoint} windows per checkpoint, and returns per completed checkpoint {id, checkpointed bytes,
      * state bytes}, from Flink's checkpoint statistics.
      */
-    /** Name prefix of the directory in {@code work} that holds the checkpoints while they are taken. */
-    public static final String CHECKPOINTS_PREFIX = "control-path-checkpoints-";
-
     static List<long[]> checkpoints(SyntheticProfiles profiles, LoadForecastEngine.Settings settings, int windows,
                                     int perCheckpoint, Path work) throws Exception {
         Path dir = java.nio.file.Files.createTempDirectory(work, CHECKPOINTS_PREFIX);

@@ -20,8 +20,8 @@ public record DeadLetter(String raw, long line, String reason) {
      * The dead letter as keyshift writes it under {@code keyshift.privacy.key-secret}, which keeps raw keys out of
      * everything keyshift writes: no raw text (the line number, or the partition and offset, name the row) and no
      * parser message that may quote the row (a JSON parser's "Unrecognized token 'Market'"); the other reasons name
-     * a field or a column count, and a time or number that did not parse by its column alone (the cell is not
-     * shown: shifted columns put key text there).
+     * a field or a column count, and say that a time or sum did not parse without showing the cell (shifted columns
+     * put key text there).
      */
     public DeadLetter withoutKeys() {
         String r = reason;

@@ -315,7 +315,8 @@ public final class EventParser {
 
     /**
      * Parses one JSON object (a parser made by {@link #forFields}): each named field must be present and a string
-     * or a number; other fields are ignored.
+     * or a number; other fields are ignored, but an object that gives any field twice (nested ones too) is a dead
+     * letter, since which one counts is undefined in JSON.
      *
      * @param bytes the object's UTF-8 bytes
      * @param line the record's position in its source (a Kafka offset), for the event's sequence and dead letters

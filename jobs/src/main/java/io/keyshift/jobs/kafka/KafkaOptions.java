@@ -394,7 +394,8 @@ public final class KafkaOptions {
             // the Kafka source's own setting, which Kafka's clients do not know: read as a long by the source's
             // enumerator on the cluster, where "5min" failed the job at every restart
             try {
-                Long.parseLong(discovery.strip());
+                // as the enumerator reads it: " 60000" failed there too
+                Long.parseLong(discovery);
             } catch (NumberFormatException e) {
                 throw new ParameterException(cl, "--kafka-property partition.discovery.interval.ms: '" + discovery
                         + "' is not a whole number of milliseconds (a negative one turns discovery off)");
