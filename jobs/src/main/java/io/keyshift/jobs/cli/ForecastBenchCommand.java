@@ -121,6 +121,16 @@ public final class ForecastBenchCommand implements Callable<Integer> {
             }
         }
         List<Integer> s = seasons != null ? seasons : io.keyshift.config.KeyshiftConfig.seasons(conf, w.toMillis());
+        // the closing timing of 10,000 synthetic series keeps a float per window of the longest season in each: at
+        // --season 100000 (or --window 1s's daily season) 4 GB, out of memory after the whole scoring, no figures
+        long longest = s.stream().mapToLong(Integer::longValue).max().orElse(0);
+        long timingBytes = 10_000L * (longest + 1) * Float.BYTES;
+        if (timingBytes > Runtime.getRuntime().maxMemory() / 4) {
+            throw new ParameterException(cl, String.format("a longest season of %,d windows (--season, or --window's "
+                    + "default seasons) needs %,d MiB for the timing of 10,000 series, more than a quarter of this "
+                    + "JVM's heap (%,d MiB): a shorter season or a longer --window, or a larger heap "
+                    + "(KEYSHIFT_JAVA_OPTS=-Xmx...)", longest, timingBytes >> 20, Runtime.getRuntime().maxMemory() >> 20));
+        }
         InputSpec inputSpec = in.spec(cl, null);
         FlinkOptions.outputDirectory(cl, "--out", out);
         // an input under a name this command writes or --overwrite removes would be deleted before it is read

@@ -150,6 +150,14 @@ class UserMistakesTest {
         assertThat(r.exit()).as(r.err()).isEqualTo(2);
         assertThat(r.err()).contains("has no valid row (no data rows)");
         assertThat(out.resolve("forecast.json")).hasContent("{}");
+        // a season whose closing timing of 10,000 series could not fit the heap: refused before the input is read
+        // (it ran out of memory after the whole scoring, --overwrite having removed forecast.json)
+        CliRun big = run("forecast-bench", "--input", empty.toString(), "--key", "k", "--time", "t", "--season",
+                "100000", "--out", out.toString(), "--overwrite", "--config", conf());
+        assertThat(big.exit()).as(big.err()).isEqualTo(2);
+        assertThat(big.err()).contains("a longest season of 100,000 windows (--season, or --window's default "
+                + "seasons) needs 3,814 MiB for the timing of 10,000 series");
+        assertThat(out.resolve("forecast.json")).hasContent("{}");
     }
 
     /** A -D key one or two edits from a Flink option's is named with the option it misspells; others are not. */
