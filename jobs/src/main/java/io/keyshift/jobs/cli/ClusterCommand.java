@@ -155,7 +155,8 @@ public final class ClusterCommand implements Callable<Integer> {
                 }
                 for (String own : List.of(org.apache.flink.configuration.RestOptions.PORT.key(),
                         org.apache.flink.configuration.RestOptions.BIND_PORT.key(),
-                        org.apache.flink.configuration.JobManagerOptions.PORT.key())) {
+                        org.apache.flink.configuration.JobManagerOptions.PORT.key(),
+                        org.apache.flink.configuration.JobManagerOptions.RPC_BIND_PORT.key())) {
                     if (overrides.containsKey(own)) {
                         // the cluster is recorded, polled and stopped at --rest-port and --rpc-port
                         throw new ParameterException(cl, "-D" + own + ": give the cluster's ports with --rest-port "

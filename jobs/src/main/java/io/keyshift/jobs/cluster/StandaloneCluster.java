@@ -510,8 +510,21 @@ public final class StandaloneCluster {
         m.put("rest.address", "127.0.0.1");
         m.put("rest.bind-address", "127.0.0.1");
         m.put("rest.port", Integer.toString(s.restPort()));
+        // a base config.yaml's bind ports took precedence over the cluster's: REST listened on another port than the
+        // one start waited for (and killed the cluster as not come up), TaskManagers never reached the JobManager
+        m.remove("rest.bind-port");
+        m.remove("jobmanager.rpc.bind-port");
         m.put("web.submit.enable", "false");
         m.putIfAbsent("metrics.reporter.prom.host", "127.0.0.1");
+        // Flink's own Prometheus reporter listens on every interface (it has no host option): the same reporter
+        // bound to its host, loopback unless the file says otherwise, under whatever name the file gives it
+        for (String key : new java.util.ArrayList<>(m.keySet())) {
+            if (key.startsWith("metrics.reporter.") && key.endsWith(".factory.class")
+                    && m.get(key).strip().equals("org.apache.flink.metrics.prometheus.PrometheusReporterFactory")) {
+                m.put(key, "io.keyshift.metrics.prometheus.BoundPrometheusReporterFactory");
+                m.putIfAbsent(key.substring(0, key.length() - ".factory.class".length()) + ".host", "127.0.0.1");
+            }
+        }
         m.put("execution.checkpointing.dir", io.keyshift.jobs.LocalPaths.uri(run.resolve("checkpoints")));
         m.put("execution.checkpointing.savepoint-dir", io.keyshift.jobs.LocalPaths.uri(run.resolve("savepoints")));
         m.putIfAbsent("jobmanager.memory.process.size", "1024m");

@@ -186,4 +186,27 @@ class StandaloneClusterTest {
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("jobmanager.memory");
         assertThat(dir.resolve("tm")).doesNotExist();
     }
+
+    /**
+     * A base config.yaml's bind ports do not take the cluster's ports over, and Flink's Prometheus reporter is bound
+     * to loopback: REST listened on rest.bind-port while
+     * start waited on --rest-port (and stopped the cluster as not come up), and TaskManagers never reached a
+     * JobManager bound to another RPC port.
+     */
+    @Test
+    void aBaseConfigsBindPortsAreLeftOut(@TempDir Path dir) throws Exception {
+        Path conf = Files.createDirectories(dir.resolve("conf"));
+        Files.writeString(conf.resolve("config.yaml"), "rest.bind-port: 8082\njobmanager.rpc.bind-port: 6124\n"
+                + "taskmanager.numberOfTaskSlots: 2\n"
+                + "metrics.reporter.p.factory.class: org.apache.flink.metrics.prometheus.PrometheusReporterFactory\n"
+                + "metrics.reporter.p.port: 9300\n");
+        Path written = dir.resolve("written.yaml");
+        StandaloneCluster.writeConfig(new StandaloneCluster.Settings(conf, dir, "none.jar", 18081, 16123), dir, written);
+        String yaml = Files.readString(written);
+        assertThat(yaml).contains("rest.port: '18081'").contains("jobmanager.rpc.port: '16123'")
+                .contains("taskmanager.numberOfTaskSlots: '2'").doesNotContain("bind-port")
+                // Flink's own Prometheus reporter listened on every interface: the bound one, on loopback
+                .contains("metrics.reporter.p.factory.class: 'io.keyshift.metrics.prometheus."
+                        + "BoundPrometheusReporterFactory'").contains("metrics.reporter.p.host: '127.0.0.1'");
+    }
 }
