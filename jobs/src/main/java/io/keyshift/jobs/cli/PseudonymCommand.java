@@ -20,7 +20,8 @@ import java.util.concurrent.Callable;
         description = {"Prints the pseudonym of each KEY under keyshift.privacy.key-secret (from config.yaml or -D),",
             "as plans, reports and metrics of a job with that secret name it: KEY<TAB>PSEUDONYM, one per line.",
             "KEY is the key as plans name keys without a secret (for String keys the key itself, for integral",
-            "keys the decimal number). To find a key in a report, run it over the keys you suspect.",
+            "keys the decimal number as Java prints it: 7, not 007 or +7). To find a key in a report, run it",
+            "over the keys you suspect.",
             "Exit status: 0 done, 2 bad options (no secret, or one shorter than 16 characters)."})
 public final class PseudonymCommand implements Callable<Integer> {
 
@@ -51,7 +52,14 @@ public final class PseudonymCommand implements Callable<Integer> {
         }
         for (String k : keys) {
             cl.getOut().println(k + "\t" + p.pseudonym(k));
+            if (k.matches("[+-]?0\\d+|\\+\\d+|-0")) {
+                // an integral key's id is its decimal number as Java prints it: this text names no such key
+                cl.getErr().println("keyshift pseudonym: warning: " + k + " is not how plans name an integer key ("
+                        + new java.math.BigInteger(k) + "); its pseudonym is that of the text, which an integer-keyed "
+                        + "job never gives");
+            }
         }
+        cl.getErr().flush();
         cl.getOut().flush();
         return 0;
     }

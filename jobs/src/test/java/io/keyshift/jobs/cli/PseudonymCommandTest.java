@@ -29,6 +29,13 @@ class PseudonymCommandTest {
         KeyPseudonymizer p = KeyPseudonymizer.fromSecret("cli-test-secret-0123456");
         assertThat(out.toString().lines()).containsExactly("Market at 4th\t" + p.pseudonym("Market at 4th"),
                 "42\t" + p.pseudonym("42"));
+        assertThat(err.toString()).isEmpty();
+        // an integer written with a leading zero or sign names no integer key as plans name them: said so
+        StringWriter err2 = new StringWriter();
+        assertThat(run(new StringWriter(), err2, "pseudonym", "-Dkeyshift.privacy.key-secret=cli-test-secret-0123456",
+                "007", "+7", "-0", "0", "-7")).isZero();
+        assertThat(err2.toString().lines()).hasSize(3).anySatisfy(l -> assertThat(l)
+                .contains("007 is not how plans name an integer key (7)"));
     }
 
     @Test
