@@ -165,31 +165,53 @@ public final class StandaloneCluster {
         Files.writeString(run.resolve("classpath.txt"), s.classpath());
 
         Member jm = startProcess(s.classpath(), run, "jobmanager", JM_CLASS, "GET_JM_RESOURCE_PARAMS");
-        // recorded at once, so that a TaskManager that fails to start leaves no JobManager that stop cannot find
-        record(run, s.restPort(), jm, List.of());
-        Member tm;
-        try {
-            tm = startProcess(s.classpath(), run, "taskmanager-1", TM_CLASS, "GET_TM_RESOURCE_PARAMS");
-        } catch (IOException | RuntimeException e) {
-            stop(run, Duration.ofSeconds(10), log);
-            throw e;
-        }
-        record(run, s.restPort(), jm, List.of(tm));
-        log.printf("cluster: JobManager PID %d, TaskManager PID %d, logs in %s%n", jm.pid(), tm.pid(), run.resolve("log"));
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (System.nanoTime() < deadline) {
-            Status st = status(run);
-            if (st.up()) {
-                return st;
-            }
-            if (!jm.alive() || !tm.alive()) {
+        // until the cluster is up, a start that is stopped (Ctrl-C, a timeout's SIGTERM) stops what it started: the
+        // JVMs it launched outlive it, and the next start was refused as one already running
+        List<Member> launched = new java.util.concurrent.CopyOnWriteArrayList<>(List.of(jm));
+        Thread cleanup = new Thread(() -> {
+            try {
                 stop(run, Duration.ofSeconds(10), log);
-                throw new IllegalStateException("the cluster did not start: see " + run.resolve("log"));
+            } catch (Exception e) {
+                // (the JVM is going down: what is left is killed below)
             }
-            Thread.sleep(500);
+            // (also one not recorded yet)
+            launched.forEach(m -> m.handle().filter(ProcessHandle::isAlive).ifPresent(ProcessHandle::destroyForcibly));
+        }, "keyshift-cluster-start-cleanup");
+        Runtime.getRuntime().addShutdownHook(cleanup);
+        try {
+            // recorded at once, so that a TaskManager that fails to start leaves no JobManager that stop cannot find
+            record(run, s.restPort(), jm, List.of());
+            Member tm;
+            try {
+                tm = startProcess(s.classpath(), run, "taskmanager-1", TM_CLASS, "GET_TM_RESOURCE_PARAMS");
+                launched.add(tm);
+            } catch (IOException | RuntimeException e) {
+                stop(run, Duration.ofSeconds(10), log);
+                throw e;
+            }
+            record(run, s.restPort(), jm, List.of(tm));
+            log.printf("cluster: JobManager PID %d, TaskManager PID %d, logs in %s%n", jm.pid(), tm.pid(), run.resolve("log"));
+            long deadline = System.nanoTime() + timeout.toNanos();
+            while (System.nanoTime() < deadline) {
+                Status st = status(run);
+                if (st.up()) {
+                    return st;
+                }
+                if (!jm.alive() || !tm.alive()) {
+                    stop(run, Duration.ofSeconds(10), log);
+                    throw new IllegalStateException("the cluster did not start: see " + run.resolve("log"));
+                }
+                Thread.sleep(500);
+            }
+            stop(run, Duration.ofSeconds(10), log);
+            throw new IllegalStateException("the cluster did not come up within " + org.apache.flink.util.TimeUtils.formatWithHighestUnit(timeout) + ": see " + run.resolve("log"));
+        } finally {
+            try {
+                Runtime.getRuntime().removeShutdownHook(cleanup);
+            } catch (IllegalStateException shuttingDown) {
+                // the hook runs
+            }
         }
-        stop(run, Duration.ofSeconds(10), log);
-        throw new IllegalStateException("the cluster did not come up within " + org.apache.flink.util.TimeUtils.formatWithHighestUnit(timeout) + ": see " + run.resolve("log"));
     }
 
     /**
