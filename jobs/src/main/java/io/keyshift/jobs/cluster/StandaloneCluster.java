@@ -168,7 +168,9 @@ public final class StandaloneCluster {
         // until the cluster is up, a start that is stopped (Ctrl-C, a timeout's SIGTERM) stops what it started: the
         // JVMs it launched outlive it, and the next start was refused as one already running
         List<Member> launched = new java.util.concurrent.CopyOnWriteArrayList<>(List.of(jm));
+        java.util.concurrent.atomic.AtomicBoolean stopping = new java.util.concurrent.atomic.AtomicBoolean();
         Thread cleanup = new Thread(() -> {
+            stopping.set(true);
             try {
                 stop(run, Duration.ofSeconds(10), log);
             } catch (Exception e) {
@@ -196,6 +198,10 @@ public final class StandaloneCluster {
                 Status st = status(run);
                 if (st.up()) {
                     return st;
+                }
+                if (stopping.get()) {
+                    throw new IllegalStateException("stopped before the cluster came up; what it had started is "
+                            + "stopped too");
                 }
                 if (!jm.alive() || !tm.alive()) {
                     stop(run, Duration.ofSeconds(10), log);
