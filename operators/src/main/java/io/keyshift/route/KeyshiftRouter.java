@@ -666,9 +666,10 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
 
     /**
      * Whether this stage's own router state was restored: its hash format (every subtask's copy, also after a
-     * rescale), or a build's before it (its plan state, or, in a subtask a scale-up handed none, format 1 set). Not {@code context.isRestored()}: Flink restores every operator of a task one
-     * of whose operators has state (a Kafka source the router is chained to), so a stage new to a restored job would
-     * take itself for a restored one that had decided nothing, and hold its whole first window for the first plan.
+     * rescale), or a build's before it (its plan state, or, in a subtask a scale-up handed none, format 1 set). Not
+     * {@code context.isRestored()}: Flink restores every operator of a task one of whose operators has state (a Kafka
+     * source the router is chained to), so a stage new to a restored job would take itself for a restored one that
+     * had decided nothing, and hold its whole first window for the first plan.
      */
     private transient boolean stageRestored;
 
