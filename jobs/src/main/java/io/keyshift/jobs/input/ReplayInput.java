@@ -143,7 +143,11 @@ public final class ReplayInput {
                 long rowLine = line;
                 // RFC 4180: a quoted field may hold line breaks; a row continues while its quotes are unbalanced
                 java.util.List<byte[]> parts = null;
-                while (unbalancedQuotes(bytes) && (parts == null || parts.size() <= MAX_LINES_PER_ROW)) {
+                // the quote state is carried from line to line (each line scanned once) and the row joined once at
+                // the end: joining and rescanning at every line made a stray quote before long lines quadratic
+                QuoteState quotes = new QuoteState();
+                int joined = bytes.length;
+                while (quotes.openAfter(bytes) && (parts == null || parts.size() <= MAX_LINES_PER_ROW)) {
                     byte[] more = again.isEmpty() ? nextLine(in, file, line) : again.pollFirst();
                     if (more == null) {
                         break;
@@ -154,10 +158,12 @@ public final class ReplayInput {
                     }
                     parts.add(more);
                     line++;
-                    byte[] row = java.util.Arrays.copyOf(bytes, bytes.length + 1 + more.length);
-                    row[bytes.length] = '\n';
-                    System.arraycopy(more, 0, row, bytes.length + 1, more.length);
-                    bytes = row;
+                    joined += 1 + more.length;
+                    quotes.lineBreak();
+                    bytes = more;
+                }
+                if (parts != null) {
+                    bytes = join(parts, joined);
                 }
                 if (parts != null && !csvRow(bytes)) {
                     // the lines joined do not make a CSV row: a stray quote's line alone is the dead letter, and the
@@ -283,32 +289,65 @@ public final class ReplayInput {
         }
     }
 
+    /** {@code parts} joined by line feeds, {@code length} bytes in all. */
+    private static byte[] join(List<byte[]> parts, int length) {
+        byte[] row = new byte[length];
+        int at = 0;
+        for (byte[] part : parts) {
+            if (at > 0) {
+                row[at++] = '\n';
+            }
+            System.arraycopy(part, 0, row, at, part.length);
+            at += part.length;
+        }
+        return row;
+    }
+
     /**
      * True if a quoted field is still open at the end of {@code bytes} (RFC 4180 as Commons CSV reads it: a quote
      * opens a quoted field only as the field's first character, {@code ""} inside one is a quote, and a quote elsewhere
      * in a field is an ordinary character), so the row continues on the next line.
      */
     static boolean unbalancedQuotes(byte[] bytes) {
-        boolean quoted = false;
-        boolean fieldStart = true;
-        for (int i = 0; i < bytes.length; i++) {
-            byte b = bytes[i];
-            if (quoted) {
-                if (b == '"') {
-                    if (i + 1 < bytes.length && bytes[i + 1] == '"') {
-                        i++;
-                    } else {
-                        quoted = false;
+        return new QuoteState().openAfter(bytes);
+    }
+
+    /**
+     * The quote state of a CSV row read line by line, as {@link #unbalancedQuotes} reads the joined row: a quote that
+     * ends a line inside a quoted field closes it (the line break that follows is no quote).
+     */
+    static final class QuoteState {
+        private boolean quoted;
+        private boolean fieldStart = true;
+
+        /** Scans {@code line} on from the state so far; true if a quoted field is open at its end. */
+        boolean openAfter(byte[] line) {
+            for (int i = 0; i < line.length; i++) {
+                byte b = line[i];
+                if (quoted) {
+                    if (b == '"') {
+                        if (i + 1 < line.length && line[i + 1] == '"') {
+                            i++;
+                        } else {
+                            quoted = false;
+                        }
                     }
+                } else if (b == '"' && fieldStart) {
+                    quoted = true;
+                    fieldStart = false;
+                } else {
+                    fieldStart = b == ',' || b == '\n' || b == '\r';
                 }
-            } else if (b == '"' && fieldStart) {
-                quoted = true;
-                fieldStart = false;
-            } else {
-                fieldStart = b == ',' || b == '\n' || b == '\r';
+            }
+            return quoted;
+        }
+
+        /** The line feed that joins the next line to the row. */
+        void lineBreak() {
+            if (!quoted) {
+                fieldStart = true;
             }
         }
-        return quoted;
     }
 
     /**

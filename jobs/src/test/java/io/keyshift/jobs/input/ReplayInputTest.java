@@ -247,6 +247,40 @@ class ReplayInputTest {
     }
 
     /**
+     * A row's quote state carried from line to line (each line scanned once) is the joined row's, whatever the lines
+     * hold: quotes that end a line, {@code ""} escapes, quotes inside a field, carriage returns. The rows were joined
+     * and rescanned at every line, quadratic in a stray quote's row.
+     */
+    @Test
+    void theQuoteStateCarriedOverLinesIsTheJoinedRowsState() {
+        java.util.Random random = new java.util.Random(11);
+        byte[] alphabet = "a,\"\"\r".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        int open = 0;
+        for (int i = 0; i < 3000; i++) {
+            int n = 1 + random.nextInt(5);
+            ReplayInput.QuoteState state = new ReplayInput.QuoteState();
+            StringBuilder joined = new StringBuilder();
+            for (int k = 0; k < n; k++) {
+                byte[] line = new byte[random.nextInt(8)];
+                for (int j = 0; j < line.length; j++) {
+                    line[j] = alphabet[random.nextInt(alphabet.length)];
+                }
+                if (k > 0) {
+                    state.lineBreak();
+                    joined.append('\n');
+                }
+                joined.append(new String(line, java.nio.charset.StandardCharsets.UTF_8));
+                boolean carried = state.openAfter(line);
+                boolean whole = ReplayInput.unbalancedQuotes(
+                        joined.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                assertThat(carried).as("%s", joined).isEqualTo(whole);
+                open += whole ? 1 : 0;
+            }
+        }
+        assertThat(open).as("rows left open among those drawn").isGreaterThan(100);
+    }
+
+    /**
      * What follows the last whole gzip member is refused, naming the file, not dropped: plain rows appended to a .gz
      * file, or a second member cut within its header (the JDK's GZIPInputStream took either for the end of the
      * input, and the rows after it were neither read nor counted). Two whole members are read as one input (gzip's
