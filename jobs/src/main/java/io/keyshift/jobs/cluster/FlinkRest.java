@@ -186,12 +186,10 @@ public final class FlinkRest {
      * trace; an empty string if the job has none.
      */
     public String rootException(String jobId) throws IOException, InterruptedException {
-        JsonNode history = get("/jobs/" + jobId + "/exceptions").path("exceptionHistory");
-        JsonNode entries = history.path("entries");
-        if (!entries.isArray() || entries.isEmpty()) {
+        JsonNode last = newestException(jobId);
+        if (last == null) {
             return "";
         }
-        JsonNode last = entries.get(0);
         return last.path("taskName").asText("") + " " + last.path("location").asText("") + "\n"
                 + last.path("stacktrace").asText(last.path("exceptionName").asText(""));
     }
@@ -201,10 +199,21 @@ public final class FlinkRest {
      * the stack trace are in the job's exception history); an empty string if the job has none.
      */
     public String rootCause(String jobId) throws IOException, InterruptedException {
-        String root = rootException(jobId).strip();
-        // the first line names the failing task, the rest is its stack trace
-        String trace = root.lines().skip(1).collect(java.util.stream.Collectors.joining("\n"));
-        return innermostCause(trace.isBlank() ? root : trace);
+        JsonNode last = newestException(jobId);
+        if (last == null) {
+            return "";
+        }
+        // the stack trace itself, not rootException's text: a global failure (a checkpoint failure threshold, say)
+        // names no task and no location, and skipping rootException's first line then dropped the exception's own
+        // line, so a trace without "Caused by:" gave a stack frame
+        String trace = last.path("stacktrace").asText("");
+        return innermostCause(trace.isBlank() ? last.path("exceptionName").asText("") : trace);
+    }
+
+    /** The newest entry of the job's exception history, or null if it has none. */
+    private JsonNode newestException(String jobId) throws IOException, InterruptedException {
+        JsonNode entries = get("/jobs/" + jobId + "/exceptions").path("exceptionHistory").path("entries");
+        return !entries.isArray() || entries.isEmpty() ? null : entries.get(0);
     }
 
     public JsonNode get(String path) throws IOException, InterruptedException {

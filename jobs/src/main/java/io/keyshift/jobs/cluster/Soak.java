@@ -139,7 +139,9 @@ public final class Soak {
                 state = api.jobState(job);
             }
             if (!"FINISHED".equals(state)) {
-                throw new IllegalStateException("the soak job ended " + state + ": " + api.rootCause(job));
+                String cause = api.rootCause(job);
+                throw new IllegalStateException("the soak job ended " + state + (cause.isEmpty()
+                        ? " (its exception history is empty: cancelled from outside?)" : ": " + cause));
             }
             report.put("job_seconds", (System.nanoTime() - started) / 1e9);
         } finally {

@@ -35,6 +35,46 @@ class FlinkRestTest {
     }
 
     /**
+     * A global failure (no task, no location: the checkpoint failure threshold, say) is reported by its message, as a
+     * task's failure is by its innermost cause; the global one's message was a stack frame ("at org.apache...").
+     */
+    @Test
+    void aJobsRootCauseIsItsMessageForGlobalAndTaskFailures() throws Exception {
+        java.util.concurrent.atomic.AtomicReference<String> entry = new java.util.concurrent.atomic.AtomicReference<>();
+        com.sun.net.httpserver.HttpServer server = com.sun.net.httpserver.HttpServer.create(
+                new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 0), 0);
+        server.createContext("/", ex -> {
+            byte[] bytes = ("{\"exceptionHistory\": {\"entries\": [" + entry.get() + "], \"truncated\": false}}")
+                    .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            ex.getResponseHeaders().add("Content-Type", "application/json");
+            ex.sendResponseHeaders(200, bytes.length);
+            ex.getResponseBody().write(bytes);
+            ex.close();
+        });
+        server.start();
+        try {
+            FlinkRest api = new FlinkRest("http://127.0.0.1:" + server.getAddress().getPort());
+            entry.set("{\"exceptionName\": \"org.apache.flink.util.FlinkRuntimeException\", \"stacktrace\": "
+                    + "\"org.apache.flink.util.FlinkRuntimeException: Exceeded checkpoint tolerable failure threshold."
+                    + "\\n\\tat org.apache.flink.runtime.checkpoint.CheckpointFailureManager.checkFailureAgainstCounter"
+                    + "(CheckpointFailureManager.java:212)\", \"timestamp\": 1, \"concurrentExceptions\": []}");
+            assertThat(api.rootCause("j1")).isEqualTo("Exceeded checkpoint tolerable failure threshold.");
+            entry.set("{\"exceptionName\": \"java.lang.RuntimeException\", \"stacktrace\": \"java.lang.RuntimeException: "
+                    + "wrapped\\n\\tat a.B.c(B.java:1)\\nCaused by: java.lang.IllegalStateException: the real reason"
+                    + "\\n\\t... 3 more\", \"taskName\": \"window (1/2)\", \"location\": \"127.0.0.1:1\", "
+                    + "\"timestamp\": 1, \"concurrentExceptions\": []}");
+            assertThat(api.rootCause("j1")).isEqualTo("the real reason");
+            assertThat(api.rootException("j1")).startsWith("window (1/2) 127.0.0.1:1\n");
+            entry.set("{\"exceptionName\": \"java.lang.IllegalStateException\", \"timestamp\": 1}");
+            assertThat(api.rootCause("j1")).isEqualTo("java.lang.IllegalStateException");
+            entry.set("");
+            assertThat(api.rootCause("j1")).isEmpty();
+        } finally {
+            server.stop(0);
+        }
+    }
+
+    /**
      * A stop-with-savepoint whose status polls fail for a while (a JobManager that does not answer) waits on and
      * returns the savepoint's location; where every poll fails, the message names the trigger to ask for it (it ended
      * with the poll's error alone, and a user could restore an older checkpoint while the stop went on).
