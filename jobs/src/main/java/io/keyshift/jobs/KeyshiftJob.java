@@ -713,6 +713,10 @@ public final class KeyshiftJob implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new ParameterException(cl, "--parallelism / -D: " + e.getMessage());
         }
+        String scalingConflict = scalingConflict(conf, st == Strategy.HASH);
+        if (scalingConflict != null) {
+            throw new ParameterException(cl, scalingConflict);
+        }
         // the source's own checks (columns, time format, generator sizes) before anything is written
         InputSpec sourceSpec = kafka.input() ? in.streamSpec(cl, "--kafka-topic", sumField,
                 kafka.format(cl) == io.keyshift.jobs.kafka.KafkaEventDeserializer.KafkaFormat.JSON)
@@ -1454,6 +1458,37 @@ public final class KeyshiftJob implements Callable<Integer> {
         }
     }
 
+
+    /**
+     * Why this job's scaling options cannot work, or null: {@code keyshift.scaling.capacity} with the hash strategy
+     * (which builds no scaling stage: {@code autoscale} would then find no decisions); {@code
+     * keyshift.scaling.follow-job-parallelism-on-restore} with the adaptive scheduler ({@code jobmanager.scheduler:
+     * adaptive}), which rescales the submitted job by restoring its last checkpoint: each restore would set the
+     * decisions back to the submitted parallelism, and {@code autoscale} would undo every rescale it applied.
+     */
+    static String scalingConflict(org.apache.flink.configuration.ReadableConfig conf, boolean hash) {
+        if (conf.get(io.keyshift.config.ScalingOptions.CAPACITY) <= 0) {
+            return null;
+        }
+        if (hash) {
+            return io.keyshift.config.ScalingOptions.CAPACITY.key() + " needs a keyshift strategy (predictive or "
+                    + "reactive): --strategy hash builds no scaling stage";
+        }
+        if (conf.get(io.keyshift.config.ScalingOptions.FOLLOW_JOB_ON_RESTORE)
+                && conf.get(org.apache.flink.configuration.JobManagerOptions.SCHEDULER)
+                == org.apache.flink.configuration.JobManagerOptions.SchedulerType.Adaptive) {
+            return adaptiveConflict("jobmanager.scheduler: adaptive");
+        }
+        return null;
+    }
+
+    /** The refusal of follow-job-parallelism-on-restore under the adaptive scheduler, {@code where} set. */
+    public static String adaptiveConflict(String where) {
+        return io.keyshift.config.ScalingOptions.FOLLOW_JOB_ON_RESTORE.key() + "=true with " + where + ": the adaptive "
+                + "scheduler rescales by restoring the job's last checkpoint, and each restore would set the scaling "
+                + "decisions back to the submitted parallelism (autoscale would undo every rescale it applied); "
+                + "leave the option false";
+    }
     /** Whether {@code dir} does not exist or is an empty directory (nothing of an earlier job in it). */
     public static boolean isNewDirectory(Path dir) throws java.io.IOException {
         if (!Files.exists(dir)) {

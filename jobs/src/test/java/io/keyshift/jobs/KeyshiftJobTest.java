@@ -1226,6 +1226,35 @@ class KeyshiftJobTest {
         assertThat(dir.resolve("out")).doesNotExist();
     }
 
+    /**
+     * Scaling options that cannot work are refused before anything is written: a capacity with the hash strategy
+     * (no scaling stage: autoscale said "submit it with keyshift.scaling.capacity set"), and following the job's
+     * parallelism on restore under the adaptive scheduler (each rescale's restore set the decisions back, and
+     * autoscale undid its own rescales).
+     */
+    @Test
+    void scalingWithHashAndFollowingRestoresUnderTheAdaptiveSchedulerAreRefused(@TempDir Path dir) {
+        String out = dir.resolve("out").toString();
+        assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--strategy", "hash", "--generator-records", "1000",
+                "--out", out, "-Dexecution.checkpointing.interval=5s", "-Dkeyshift.scaling.capacity=300"}))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("keyshift.scaling.capacity needs a keyshift strategy")
+                .hasMessageContaining("--strategy hash");
+        assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--generator-records", "1000", "--out", out,
+                "-Dexecution.checkpointing.interval=5s", "-Dkeyshift.scaling.capacity=300",
+                "-Dkeyshift.scaling.follow-job-parallelism-on-restore=true", "-Djobmanager.scheduler=adaptive"}))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("keyshift.scaling.follow-job-parallelism-on-restore=true with "
+                        + "jobmanager.scheduler: adaptive");
+        assertThat(dir.resolve("out")).doesNotExist();
+        assertThat(KeyshiftJob.scalingConflict(org.apache.flink.configuration.Configuration.fromMap(java.util.Map.of(
+                "keyshift.scaling.capacity", "300", "keyshift.scaling.follow-job-parallelism-on-restore", "true")),
+                false)).as("the default scheduler").isNull();
+        assertThat(KeyshiftJob.scalingConflict(org.apache.flink.configuration.Configuration.fromMap(java.util.Map.of(
+                "keyshift.scaling.follow-job-parallelism-on-restore", "true", "jobmanager.scheduler", "adaptive")),
+                true)).as("no scaling").isNull();
+    }
+
     private static byte[] gzip(byte[] bytes) throws java.io.IOException {
         java.io.ByteArrayOutputStream b = new java.io.ByteArrayOutputStream();
         try (java.util.zip.GZIPOutputStream z = new java.util.zip.GZIPOutputStream(b)) {

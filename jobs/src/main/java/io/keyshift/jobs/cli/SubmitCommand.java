@@ -121,6 +121,11 @@ public final class SubmitCommand implements Callable<Integer> {
         }
         // (a bad config.yaml is refused before the cluster is asked)
         FlinkRest api = cluster.client(cl);
+        if (followsRestoresWithScaling(conf, jobArgs) && adaptive(api.get("/jobmanager/config"))) {
+            // the job's main sees its own options, not the cluster's scheduler
+            throw new ParameterException(cl, KeyshiftJob.adaptiveConflict("the cluster's jobmanager.scheduler: "
+                    + "adaptive"));
+        }
         String jobId;
         // the job's main writes these into --out as it builds the job (here, on this machine); if the cluster then
         // does not take the job, the corrected rerun must not find them and refuse --out as another job's
@@ -270,11 +275,8 @@ public final class SubmitCommand implements Callable<Integer> {
             needed = Math.max(needed, v.path("parallelism").asInt());
         }
         int slots = overview.path("slots-total").asInt(0);
-        for (com.fasterxml.jackson.databind.JsonNode entry : jobManagerConfig) {
-            if (entry.path("key").asText().equals("jobmanager.scheduler")
-                    && entry.path("value").asText().equalsIgnoreCase("adaptive")) {
-                return null;
-            }
+        if (adaptive(jobManagerConfig)) {
+            return null;
         }
         if (slots <= 0 || needed <= slots) {
             return null;
@@ -282,6 +284,43 @@ public final class SubmitCommand implements Callable<Integer> {
         return "the job runs at parallelism " + needed + " but the cluster has " + slots + " task slots: it waits for "
                 + "slots (slot.request.timeout), then fails and restarts until TaskManagers with " + (needed - slots)
                 + " more join (or submit it with --parallelism " + slots + ")";
+    }
+
+    /** Whether a cluster's configuration ({@code GET /jobmanager/config}) runs the adaptive scheduler. */
+    static boolean adaptive(com.fasterxml.jackson.databind.JsonNode jobManagerConfig) {
+        for (com.fasterxml.jackson.databind.JsonNode entry : jobManagerConfig) {
+            if (entry.path("key").asText().equals("jobmanager.scheduler")
+                    && entry.path("value").asText().strip().equalsIgnoreCase("adaptive")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Whether the job scales ({@code keyshift.scaling.capacity} above 0) and follows the job's parallelism on restore
+     * ({@code keyshift.scaling.follow-job-parallelism-on-restore}), by {@code conf} (config.yaml) and the job's own
+     * {@code -Dkey=value} / {@code -D key=value} options, which override it.
+     */
+    static boolean followsRestoresWithScaling(Configuration conf, List<String> jobArgs) {
+        Map<String, String> merged = new java.util.HashMap<>(conf.toMap());
+        for (int i = 0; i < jobArgs.size(); i++) {
+            String a = jobArgs.get(i);
+            String option = a.startsWith("-D") && a.length() > 2 ? a.substring(2)
+                    : a.equals("-D") && i + 1 < jobArgs.size() ? jobArgs.get(i + 1) : "";
+            String[] kv = option.split("=", 2);
+            if (kv.length == 2) {
+                merged.put(kv[0].strip(), kv[1]);
+            }
+        }
+        try {
+            Configuration job = Configuration.fromMap(merged);
+            return job.get(io.keyshift.config.ScalingOptions.CAPACITY) > 0
+                    && job.get(io.keyshift.config.ScalingOptions.FOLLOW_JOB_ON_RESTORE);
+        } catch (IllegalArgumentException e) {
+            // a value that does not parse: the job's main refuses it, naming the option
+            return false;
+        }
     }
 
     static Path outOf(List<String> jobArgs) {

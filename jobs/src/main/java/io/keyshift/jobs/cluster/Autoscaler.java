@@ -80,7 +80,7 @@ public final class Autoscaler {
         }
         if (!scalingStage) {
             return new Step(state, -1, -1, false, NO_SCALING_STAGE + " (no vertex named keyshift[...] scaling "
-                    + "decisions): submit it with keyshift.scaling.capacity set");
+                    + "decisions): submit it with a keyshift strategy (predictive or reactive) and keyshift.scaling.capacity set");
         }
         double decided = api.operatorMetricSum(jobId, io.keyshift.metrics.KeyshiftMetrics.SCALING_PARALLELISM);
         JsonNode req;

@@ -28,4 +28,33 @@ class SubmitSlotsTest {
         assertThat(SubmitCommand.slotWarning(job, json("{\"slots-total\":8}"), defaultScheduler)).isNull();
         assertThat(SubmitCommand.slotWarning(job, json("{\"slots-total\":0}"), defaultScheduler)).isNull();
     }
+
+    /**
+     * A job that scales and follows its parallelism on restore is refused on an adaptive-scheduler cluster before it
+     * is submitted (the job's main sees its own options, not the cluster's scheduler): by config.yaml or by the job's
+     * -D, which overrides config.yaml.
+     */
+    @Test
+    void followingRestoresWithScalingIsReadFromConfigYamlAndTheJobsOwnOptions() throws Exception {
+        org.apache.flink.configuration.Configuration none = new org.apache.flink.configuration.Configuration();
+        org.apache.flink.configuration.Configuration scaling = org.apache.flink.configuration.Configuration.fromMap(
+                java.util.Map.of("keyshift.scaling.capacity", "300"));
+        java.util.List<String> follow = java.util.List.of("--out", "o",
+                "-Dkeyshift.scaling.follow-job-parallelism-on-restore=true");
+        assertThat(SubmitCommand.followsRestoresWithScaling(scaling, follow)).isTrue();
+        assertThat(SubmitCommand.followsRestoresWithScaling(none, java.util.List.of("-D",
+                "keyshift.scaling.capacity=300", "-Dkeyshift.scaling.follow-job-parallelism-on-restore=true"))).isTrue();
+        assertThat(SubmitCommand.followsRestoresWithScaling(none, follow)).as("no capacity").isFalse();
+        assertThat(SubmitCommand.followsRestoresWithScaling(scaling, java.util.List.of())).as("the default").isFalse();
+        assertThat(SubmitCommand.followsRestoresWithScaling(scaling, java.util.List.of(
+                "-Dkeyshift.scaling.follow-job-parallelism-on-restore=true", "-Dkeyshift.scaling.capacity=0")))
+                .as("the job's -D overrides config.yaml").isFalse();
+        assertThat(SubmitCommand.followsRestoresWithScaling(scaling, java.util.List.of(
+                "-Dkeyshift.scaling.follow-job-parallelism-on-restore=maybe"))).as("left to the job's refusal").isFalse();
+        assertThat(SubmitCommand.adaptive(json("[{\"key\":\"jobmanager.scheduler\",\"value\":\"Adaptive\"}]")))
+                .isTrue();
+        assertThat(SubmitCommand.adaptive(json("[{\"key\":\"jobmanager.scheduler\",\"value\":\"default\"}]")))
+                .isFalse();
+        assertThat(SubmitCommand.adaptive(json("[]"))).isFalse();
+    }
 }
