@@ -104,6 +104,11 @@ public final class ClusterCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         CommandLine cl = spec.commandLine();
         Path run = (dir != null ? dir : defaultRunDir()).toAbsolutePath();
+        if (!List.of("start", "stop", "status", "add-taskmanager", "kill-taskmanager").contains(action)) {
+            // first: a mistyped action ("strat --timeout 5s") was told its options were another action's
+            throw new ParameterException(cl, "unknown action '" + action
+                    + "' (start, stop, status, add-taskmanager or kill-taskmanager)");
+        }
         if (which != null && !action.equals("kill-taskmanager")) {
             throw new ParameterException(cl, "N (" + which + ") is kill-taskmanager's only: '" + action + "' takes no "
                     + "argument");
@@ -164,8 +169,16 @@ public final class ClusterCommand implements Callable<Integer> {
                     }
                 }
                 try {
-                    reporterPortClash(FlinkConfig.loadForCluster(
-                            config != null ? config : FlinkConfig.defaultConfDir(), overrides));
+                    org.apache.flink.configuration.Configuration clusterConf = FlinkConfig.loadForCluster(
+                            config != null ? config : FlinkConfig.defaultConfDir(), overrides);
+                    reporterPortClash(clusterConf);
+                    if (org.apache.flink.configuration.SecurityOptions.isRestSSLEnabled(clusterConf)) {
+                        // start, status, add-taskmanager and submit poll http://127.0.0.1: a TLS REST endpoint was
+                        // never seen up, and the start waited its whole timeout before stopping the cluster
+                        throw new ParameterException(cl, org.apache.flink.configuration.SecurityOptions
+                                .SSL_REST_ENABLED.key() + ": cluster start runs a local cluster whose REST API is "
+                                + "plain HTTP on 127.0.0.1; leave REST TLS off (config.yaml or -D)");
+                    }
                 } catch (IllegalArgumentException e) {
                     throw new ParameterException(cl, e.getMessage());
                 }

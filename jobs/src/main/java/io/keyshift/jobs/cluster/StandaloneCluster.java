@@ -133,6 +133,9 @@ public final class StandaloneCluster {
 
     /** Starts the cluster and waits (up to {@code timeout}) until its REST API reports one TaskManager. */
     public static Status start(Settings s, Duration timeout, PrintStream log) throws IOException, InterruptedException {
+        // the timeout bounds the whole start, the JVM sizing too (it started after that, so a hung sizing JVM could
+        // take a start with --timeout 10s four minutes)
+        long deadline = System.nanoTime() + timeout.toNanos();
         Path run = s.runDir().toAbsolutePath();
         Status existing = status(run);
         if (existing.jobManager() != null && existing.jobManager().alive()) {
@@ -164,7 +167,7 @@ public final class StandaloneCluster {
         }
         Files.writeString(run.resolve("classpath.txt"), s.classpath());
 
-        Member jm = startProcess(s.classpath(), run, "jobmanager", JM_CLASS, "GET_JM_RESOURCE_PARAMS");
+        Member jm = startProcess(s.classpath(), run, "jobmanager", JM_CLASS, "GET_JM_RESOURCE_PARAMS", deadline);
         // until the cluster is up, a start that is stopped (Ctrl-C, a timeout's SIGTERM) stops what it started: the
         // JVMs it launched outlive it, and the next start was refused as one already running
         List<Member> launched = new java.util.concurrent.CopyOnWriteArrayList<>(List.of(jm));
@@ -185,15 +188,15 @@ public final class StandaloneCluster {
             record(run, s.restPort(), jm, List.of());
             Member tm;
             try {
-                tm = startProcess(s.classpath(), run, "taskmanager-1", TM_CLASS, "GET_TM_RESOURCE_PARAMS");
+                tm = startProcess(s.classpath(), run, "taskmanager-1", TM_CLASS, "GET_TM_RESOURCE_PARAMS",
+                        deadline);
                 launched.add(tm);
-            } catch (IOException | RuntimeException e) {
+            } catch (IOException | RuntimeException | InterruptedException e) {
                 stop(run, Duration.ofSeconds(10), log);
                 throw e;
             }
             record(run, s.restPort(), jm, List.of(tm));
             log.printf("cluster: JobManager PID %d, TaskManager PID %d, logs in %s%n", jm.pid(), tm.pid(), run.resolve("log"));
-            long deadline = System.nanoTime() + timeout.toNanos();
             while (System.nanoTime() < deadline) {
                 Status st = status(run);
                 if (st.up()) {
@@ -211,6 +214,10 @@ public final class StandaloneCluster {
             }
             stop(run, Duration.ofSeconds(10), log);
             throw new IllegalStateException("the cluster did not come up within " + org.apache.flink.util.TimeUtils.formatWithHighestUnit(timeout) + ": see " + run.resolve("log"));
+        } catch (Throwable t) {
+            // whatever failed (a record that could not be written, too), nothing this start launched outlives it
+            launched.forEach(m -> m.handle().ifPresent(ProcessHandle::destroyForcibly));
+            throw t;
         } finally {
             try {
                 Runtime.getRuntime().removeShutdownHook(cleanup);
@@ -240,14 +247,15 @@ public final class StandaloneCluster {
         while (before == null) {
             if (System.nanoTime() >= deadline) {
                 throw new IllegalStateException("the cluster's REST API at " + st.restAddress() + " did not list its "
-                        + "TaskManagers within " + timeout.toSeconds() + " s: no TaskManager started");
+                        + "TaskManagers within " + org.apache.flink.util.TimeUtils.formatWithHighestUnit(timeout)
+                        + ": no TaskManager started");
             }
             Thread.sleep(300);
             before = taskManagerIds(st.restAddress());
         }
         String classpath = Files.readString(run.resolve("classpath.txt")).trim();
         int n = st.taskManagers().size() + 1;
-        Member tm = startProcess(classpath, run, "taskmanager-" + n, TM_CLASS, "GET_TM_RESOURCE_PARAMS");
+        Member tm = startProcess(classpath, run, "taskmanager-" + n, TM_CLASS, "GET_TM_RESOURCE_PARAMS", deadline);
         List<Member> tms = new ArrayList<>(st.taskManagers());
         tms.add(tm);
         record(run, URI.create(st.restAddress()).getPort(), st.jobManager(), tms);
@@ -300,14 +308,32 @@ public final class StandaloneCluster {
             }
             m = st.taskManagers().get(which - 1);
         }
-        ProcessHandle h = m.handle().orElseThrow();
-        h.destroyForcibly();
-        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        // (it may have ended since the status was read)
+        ProcessHandle h = m.handle().orElseThrow(() -> new IllegalStateException(m.role() + " (PID " + m.pid()
+                + ") does not run"));
+        kill(m, h, Duration.ofSeconds(10), log);
+        return m;
+    }
+
+    /**
+     * Sends {@code m}'s process {@code h} SIGKILL and waits up to {@code wait} for it to end.
+     *
+     * @throws IllegalStateException if the signal is refused or the process still runs after {@code wait} (it said
+     *     "killed" whatever happened)
+     */
+    static void kill(Member m, ProcessHandle h, Duration wait, PrintStream log) throws InterruptedException {
+        if (!h.destroyForcibly() && h.isAlive()) {
+            throw new IllegalStateException("SIGKILL to " + m.role() + " (PID " + m.pid() + ") was refused");
+        }
+        long deadline = System.nanoTime() + wait.toNanos();
         while (h.isAlive() && System.nanoTime() < deadline) {
             Thread.sleep(50);
         }
+        if (h.isAlive()) {
+            throw new IllegalStateException(m.role() + " (PID " + m.pid() + ") still runs "
+                    + org.apache.flink.util.TimeUtils.formatWithHighestUnit(wait) + " after SIGKILL");
+        }
         log.printf("cluster: %s (PID %d) killed with SIGKILL%n", m.role(), m.pid());
-        return m;
     }
 
     /** The cluster of {@code runDir}, as recorded by {@link #start} and {@link #addTaskManager}, and as it answers. */
@@ -564,10 +590,10 @@ public final class StandaloneCluster {
 
     /** Starts one Flink process: JVM sizes and memory properties from BashJavaUtils, then the entry class. */
     private static Member startProcess(String classpath, Path run, String name, String mainClass,
-                                       String sizesCommand) throws IOException, InterruptedException {
+                                       String sizesCommand, long deadline) throws IOException, InterruptedException {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         Path conf = run.resolve("conf");
-        List<String> sizes = bashJavaUtils(java, classpath, conf, sizesCommand);
+        List<String> sizes = bashJavaUtils(java, classpath, conf, sizesCommand, deadline);
         List<String> cmd = jvm(java, classpath, tokens(sizes.get(0)), run, name);
         cmd.add(mainClass);
         cmd.addAll(List.of("--configDir", conf.toString()));
@@ -611,23 +637,31 @@ public final class StandaloneCluster {
      * Flink's BashJavaUtils result lines: the first holds the JVM's memory arguments, the last the memory sizes as
      * dynamic properties ({@code -D key=value}) for the entrypoint.
      */
-    private static List<String> bashJavaUtils(String java, String cp, Path conf, String command)
+    static List<String> bashJavaUtils(String java, String cp, Path conf, String command, long deadline)
             throws IOException, InterruptedException {
         Path captured = Files.createTempFile("keyshift-bash-java-utils", ".out");
         String output;
         int exit;
+        Process p = null;
         try {
-            Process p = new ProcessBuilder(java, "-cp", cp, BASH_UTILS, command, "--configDir", conf.toString())
+            p = new ProcessBuilder(java, "-cp", cp, BASH_UTILS, command, "--configDir", conf.toString())
                     .redirectErrorStream(true).redirectOutput(captured.toFile()).start();
-            if (!p.waitFor(BASH_UTILS_TIMEOUT.toSeconds(), TimeUnit.SECONDS)) {
-                // a JVM that does not end (it ran before the start's own deadline: cluster start hung without a word)
-                p.destroyForcibly();
+            // within the start's deadline, and never longer than BASH_UTILS_TIMEOUT (a JVM that does not end: cluster
+            // start hung without a word)
+            long waitMillis = Math.max(1, Math.min(BASH_UTILS_TIMEOUT.toMillis(),
+                    (deadline - System.nanoTime()) / 1_000_000));
+            if (!p.waitFor(waitMillis, TimeUnit.MILLISECONDS)) {
                 throw new IOException("Flink's " + BASH_UTILS + " " + command + " did not finish within "
-                        + BASH_UTILS_TIMEOUT.toSeconds() + " s");
+                        + org.apache.flink.util.TimeUtils.formatWithHighestUnit(Duration.ofMillis(waitMillis))
+                        + " (the start's --timeout, at most " + BASH_UTILS_TIMEOUT.toSeconds() + " s)");
             }
             exit = p.exitValue();
             output = Files.readString(captured, StandardCharsets.UTF_8);
         } finally {
+            // (also where the wait was interrupted)
+            if (p != null && p.isAlive()) {
+                p.destroyForcibly();
+            }
             Files.deleteIfExists(captured);
         }
         List<String> results = new ArrayList<>();

@@ -212,6 +212,16 @@ class UserMistakesTest {
                 .satisfies(r -> assertThat(r.exit()).isEqualTo(2))
                 .satisfies(r -> assertThat(r.err()).contains("--rest-port 9255 is in the metric reporter's ports "
                         + "(metrics.reporter.prom.port: 9250-9270)"));
+        // a REST endpoint with TLS was polled over plain HTTP: never seen up, the cluster stopped after the timeout
+        assertThat(run("cluster", "start", "-D", "security.ssl.rest.enabled=true", "--dir",
+                dir.resolve("c").toString()))
+                .satisfies(r -> assertThat(r.exit()).isEqualTo(2))
+                .satisfies(r -> assertThat(r.err()).contains("security.ssl.rest.enabled: cluster start runs a local "
+                        + "cluster whose REST API is plain HTTP"));
+        // a mistyped action is named as such (it was told --timeout was start's and add-taskmanager's only)
+        assertThat(run("cluster", "strat", "--timeout", "5s", "--dir", dir.resolve("c").toString()))
+                .satisfies(r -> assertThat(r.exit()).isEqualTo(2))
+                .satisfies(r -> assertThat(r.err()).contains("unknown action 'strat'"));
         assertThat(dir.resolve("c")).doesNotExist();
         // a run directory another cluster command holds (two add-taskmanager at once both started "taskmanager-2")
         Path held = dir.resolve("held");

@@ -209,4 +209,121 @@ class StandaloneClusterTest {
                 .contains("metrics.reporter.p.factory.class: 'io.keyshift.metrics.prometheus."
                         + "BoundPrometheusReporterFactory'").contains("metrics.reporter.p.host: '127.0.0.1'");
     }
+    /**
+     * A kill that the system refuses, or after which the process still runs, fails (it said "killed with SIGKILL"
+     * and exited 0 whatever happened); a process that ends is said killed.
+     */
+    @Test
+    void aKillThatDoesNotEndTheProcessFails() throws Exception {
+        StandaloneCluster.Member m = new StandaloneCluster.Member("taskmanager-1", 4242, 0);
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        PrintStream log = new PrintStream(out, true, StandardCharsets.UTF_8);
+        assertThatThrownBy(() -> StandaloneCluster.kill(m, new FakeProcess(false, true), Duration.ofMillis(200), log))
+                .isInstanceOf(IllegalStateException.class).hasMessageContaining("was refused");
+        assertThatThrownBy(() -> StandaloneCluster.kill(m, new FakeProcess(true, true), Duration.ofMillis(200), log))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("taskmanager-1 (PID 4242) still runs 200 ms after SIGKILL");
+        assertThat(out.toString(StandardCharsets.UTF_8)).doesNotContain("killed");
+        StandaloneCluster.kill(m, new FakeProcess(true, false), Duration.ofMillis(200), log);
+        assertThat(out.toString(StandardCharsets.UTF_8)).contains("taskmanager-1 (PID 4242) killed with SIGKILL");
+    }
+
+    /** A process handle whose signal is taken or not, and that stays alive or ends once signalled. */
+    private static final class FakeProcess implements ProcessHandle {
+        private final boolean taken;
+        private final boolean survives;
+        private boolean signalled;
+
+        FakeProcess(boolean taken, boolean survives) {
+            this.taken = taken;
+            this.survives = survives;
+        }
+
+        @Override
+        public long pid() {
+            return 4242;
+        }
+
+        @Override
+        public java.util.Optional<ProcessHandle> parent() {
+            return java.util.Optional.empty();
+        }
+
+        @Override
+        public java.util.stream.Stream<ProcessHandle> children() {
+            return java.util.stream.Stream.empty();
+        }
+
+        @Override
+        public java.util.stream.Stream<ProcessHandle> descendants() {
+            return java.util.stream.Stream.empty();
+        }
+
+        @Override
+        public Info info() {
+            return ProcessHandle.current().info();
+        }
+
+        @Override
+        public java.util.concurrent.CompletableFuture<ProcessHandle> onExit() {
+            return new java.util.concurrent.CompletableFuture<>();
+        }
+
+        @Override
+        public boolean supportsNormalTermination() {
+            return true;
+        }
+
+        @Override
+        public boolean destroy() {
+            return destroyForcibly();
+        }
+
+        @Override
+        public boolean destroyForcibly() {
+            signalled = taken;
+            return taken;
+        }
+
+        @Override
+        public boolean isAlive() {
+            return !signalled || survives;
+        }
+
+        @Override
+        public int compareTo(ProcessHandle other) {
+            return Long.compare(pid(), other.pid());
+        }
+    }
+
+    /**
+     * The JVM sizing (Flink's BashJavaUtils, run before each Flink process) is bounded by the start's deadline: one
+     * that hangs ends the start within its --timeout (it had 120 s of its own each, before the deadline began), and
+     * its JVM is stopped.
+     */
+    @Test
+    void aHangingJvmSizingEndsWithinTheStartsDeadline(@TempDir Path dir) throws Exception {
+        Path src = dir.resolve("src/org/apache/flink/runtime/util/bash/BashJavaUtils.java");
+        Files.createDirectories(src.getParent());
+        Files.writeString(src, "package org.apache.flink.runtime.util.bash;\n"
+                + "public class BashJavaUtils { public static void main(String[] a) throws Exception {"
+                + " Thread.sleep(600_000); } }\n");
+        Path classes = dir.resolve("classes");
+        Files.createDirectories(classes);
+        assertThat(javax.tools.ToolProvider.getSystemJavaCompiler().run(null, null, null, "-d", classes.toString(),
+                src.toString())).isZero();
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        long started = System.nanoTime();
+        long deadline = started + Duration.ofSeconds(2).toNanos();
+        assertThatThrownBy(() -> StandaloneCluster.bashJavaUtils(java, classes.toString(), dir, "GET_TM_RESOURCE_PARAMS",
+                deadline))
+                .isInstanceOf(java.io.IOException.class)
+                .hasMessageContaining("did not finish within")
+                .hasMessageContaining("the start's --timeout");
+        assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(60));
+        // the sizing JVM is gone (it was left running when the wait was cut)
+        Thread.sleep(500);
+        assertThat(ProcessHandle.allProcesses().filter(h -> h.info().commandLine().orElse("")
+                .contains(classes.toString())).filter(ProcessHandle::isAlive).count()).isZero();
+    }
 }
