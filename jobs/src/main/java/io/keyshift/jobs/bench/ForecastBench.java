@@ -225,68 +225,113 @@ public final class ForecastBench {
     }
 
     /**
-     * Scores {@code engine} on the profiles; a point counts only where the MASE scale with season {@code m} exists
-     * for its series (the series has been seen for at least m windows).
+     * Scores {@code engines} together on the profiles, over the points they share: a (series, window) counts only
+     * where every engine emitted the series with the same observed load (an engine that tracks more than 2 × top-k
+     * keys ages some out, by a peak over its own history and a forecast of its own model, so engines of different
+     * models could track different keys, and a key group's load then holds different residuals) and every engine
+     * forecast it for that horizon, and where the MASE scale with season {@code m} exists for it (the series has been
+     * seen for at least m windows). Each engine's time is measured on its own.
      *
-     * @param scale receives the sum and count of |y(t) − y(t−m)| over the same points when non-null
+     * @param scale receives the sum and count of |y(t) − y(t−m)| over the one-step points when non-null
+     * @param progress a line each tenth of the windows
+     * @return one score per engine, in their order
      */
-    static Score score(LoadForecastEngine engine, List<WindowProfile> profiles, int horizon, int m, double[] scale) {
-        Score s = new Score(horizon);
+    static Score[] score(List<LoadForecastEngine> engines, List<WindowProfile> profiles, int horizon, int m,
+                         double[] scale, java.util.function.Consumer<String> progress) {
+        int n = engines.size();
+        Score[] s = new Score[n];
+        // due.get(e).get(target % (H + 1)): unit -> engine e's forecasts for window `target` by horizon h (index h)
+        List<List<Map<String, double[]>>> due = new ArrayList<>();
+        for (int e = 0; e < n; e++) {
+            s[e] = new Score(horizon);
+            List<Map<String, double[]>> d = new ArrayList<>();
+            for (int i = 0; i <= horizon; i++) {
+                d.add(new HashMap<>());
+            }
+            due.add(d);
+        }
         Map<String, double[]> rings = new HashMap<>();
         Map<String, Integer> firstSeen = new HashMap<>();
         Map<String, Integer> lastSeen = new HashMap<>();
-        // due.get(target % (H + 1)): unit -> forecasts for window `target` by horizon h (index h), NaN if none
-        List<Map<String, double[]>> due = new ArrayList<>();
-        for (int i = 0; i <= horizon; i++) {
-            due.add(new HashMap<>());
-        }
+        long started = System.nanoTime();
         int t = 0;
         for (WindowProfile p : profiles) {
-            long t0 = System.nanoTime();
-            LoadForecast f = engine.observe(p);
-            s.nanos += System.nanoTime() - t0;
-            Map<String, double[]> dueNow = due.get(t % (horizon + 1));
-            for (UnitForecast u : f.getUnits()) {
-                String id = u.getUnitType() == UnitType.HOT_KEY ? "k:" + u.getKey() : "g:" + u.getKeyGroup();
-                double y = u.getObserved();
-                // a series' season ring is valid from its first window; a gap (series not emitted) restarts it
+            List<Map<String, UnitForecast>> emitted = new ArrayList<>(n);
+            for (int e = 0; e < n; e++) {
+                long t0 = System.nanoTime();
+                LoadForecast f = engines.get(e).observe(p);
+                s[e].nanos += System.nanoTime() - t0;
+                Map<String, UnitForecast> units = new HashMap<>();
+                for (UnitForecast u : f.getUnits()) {
+                    units.put(u.getUnitType() == UnitType.HOT_KEY ? "k:" + u.getKey() : "g:" + u.getKeyGroup(), u);
+                    s[e].mix.merge(u.getModel(), 1L, Long::sum);
+                }
+                emitted.add(units);
+            }
+            Map<String, double[]> dueNow0 = due.get(0).get(t % (horizon + 1));
+            for (Map.Entry<String, UnitForecast> entry : emitted.get(0).entrySet()) {
+                String id = entry.getKey();
+                double y = entry.getValue().getObserved();
+                boolean common = true;
+                for (int e = 1; e < n && common; e++) {
+                    UnitForecast other = emitted.get(e).get(id);
+                    common = other != null && other.getObserved() == y;
+                }
+                if (!common) {
+                    continue;
+                }
+                // a series' season ring is valid from its first window; a gap (series not shared) restarts it
                 Integer last = lastSeen.put(id, t);
                 if (last == null || last != t - 1) {
                     firstSeen.put(id, t);
                 }
                 int first = firstSeen.get(id);
                 double[] ring = rings.computeIfAbsent(id, k -> new double[m]);
-                if (t - first >= m) {
-                    double lagged = ring[t % m];
-                    if (scale != null) {
-                        scale[0] += Math.abs(y - lagged);
-                        scale[1] += 1;
-                    }
-                    double[] fc = dueNow.get(id);
-                    if (fc != null) {
-                        for (int h = 1; h <= horizon; h++) {
-                            if (!Double.isNaN(fc[h])) {
-                                s.abs[h] += Math.abs(fc[h] - y);
-                                double den = Math.abs(fc[h]) + Math.abs(y);
-                                s.smape[h] += den == 0 ? 0 : 2 * Math.abs(fc[h] - y) / den;
-                                s.points[h]++;
-                            }
+                if (t - first >= m && dueNow0.containsKey(id)) {
+                    for (int h = 1; h <= horizon; h++) {
+                        boolean everyEngine = true;
+                        for (int e = 0; e < n && everyEngine; e++) {
+                            double[] fc = due.get(e).get(t % (horizon + 1)).get(id);
+                            everyEngine = fc != null && !Double.isNaN(fc[h]);
+                        }
+                        if (!everyEngine) {
+                            continue;
+                        }
+                        if (h == 1 && scale != null) {
+                            scale[0] += Math.abs(y - ring[t % m]);
+                            scale[1] += 1;
+                        }
+                        for (int e = 0; e < n; e++) {
+                            double fc = due.get(e).get(t % (horizon + 1)).get(id)[h];
+                            s[e].abs[h] += Math.abs(fc - y);
+                            double den = Math.abs(fc) + Math.abs(y);
+                            s[e].smape[h] += den == 0 ? 0 : 2 * Math.abs(fc - y) / den;
+                            s[e].points[h]++;
                         }
                     }
                 }
                 ring[t % m] = y;
-                s.mix.merge(u.getModel(), 1L, Long::sum);
-                for (int h = 1; h <= horizon; h++) {
-                    double[] slot = due.get((t + h) % (horizon + 1)).computeIfAbsent(id, k -> {
-                        double[] a = new double[horizon + 1];
-                        Arrays.fill(a, Double.NaN);
-                        return a;
-                    });
-                    slot[h] = u.getForecast().get(h - 1);
+            }
+            for (int e = 0; e < n; e++) {
+                due.get(e).get(t % (horizon + 1)).clear();
+                for (Map.Entry<String, UnitForecast> entry : emitted.get(e).entrySet()) {
+                    UnitForecast u = entry.getValue();
+                    for (int h = 1; h <= horizon; h++) {
+                        double[] slot = due.get(e).get((t + h) % (horizon + 1)).computeIfAbsent(entry.getKey(),
+                                k -> {
+                                    double[] a = new double[horizon + 1];
+                                    Arrays.fill(a, Double.NaN);
+                                    return a;
+                                });
+                        slot[h] = u.getForecast().get(h - 1);
+                    }
                 }
             }
-            dueNow.clear();
             t++;
+            if (profiles.size() >= 10 && t % (profiles.size() / 10) == 0 && t < profiles.size()) {
+                progress.accept(String.format(java.util.Locale.ROOT, "%d of %d windows scored, %.0f s", t,
+                        profiles.size(), (System.nanoTime() - started) / 1e9));
+            }
         }
         return s;
     }
@@ -298,8 +343,8 @@ public final class ForecastBench {
     }
 
     /**
-     * As {@link #run(List, TreeMap, Configuration, List, int)}, giving {@code progress} a line as each model has
-     * been scored over every window.
+     * As {@link #run(List, TreeMap, Configuration, List, int)}, giving {@code progress} a line each tenth of the
+     * windows and as every model has been scored.
      */
     public static ObjectNode run(List<WindowProfile> profiles, TreeMap<Long, Map<String, Long>> truth,
                                  Configuration config, List<Integer> seasons, int horizon,
@@ -310,19 +355,22 @@ public final class ForecastBench {
         int season = seasons.stream().filter(x -> x >= 2).findFirst().orElse(0);
         double decay = io.keyshift.config.ForecastOptions.selectionDecay(config, season);
         // MASE scale: the first season if any series spans it and its seasonal-naive error is not 0 (a log that
-        // repeats each day exactly), else m = 1, as the engine's own MASE falls back (LoadForecastEngine#mase).
-        int m = season;
+        // repeats each day exactly), else m = 1, as the engine's own MASE falls back (LoadForecastEngine#mase). Every
+        // model, and auto, is scored in one pass over the same points; a scale that does not exist takes a second.
+        List<ModelSpec> candidates = ModelSpec.candidates(seasons);
+        int m = season >= 2 ? season : 1;
         double[] scale = new double[2];
-        LoadForecastEngine probe = engine(decay, maxParallelism, topK, List.of(new ModelSpec(
-                io.keyshift.forecast.ForecastModelKind.NAIVE, 0)), season, horizon, config);
-        if (m >= 2) {
-            score(probe, profiles, horizon, m, scale);
-        }
-        if (m < 2 || scale[1] == 0 || scale[0] == 0) {
+        long t0 = System.nanoTime();
+        List<LoadForecastEngine> engines = engines(decay, maxParallelism, topK, candidates, seasons, season, horizon,
+                config);
+        Score[] scores = score(engines, profiles, horizon, m, scale, progress);
+        if (m >= 2 && (scale[1] == 0 || scale[0] == 0)) {
+            progress.accept(String.format(java.util.Locale.ROOT, "no seasonal-naive error at season %d: scored "
+                    + "again with the one-step naive scale, %.0f s", m, (System.nanoTime() - t0) / 1e9));
             m = 1;
             scale = new double[2];
-            score(engine(decay, maxParallelism, topK, List.of(new ModelSpec(io.keyshift.forecast.ForecastModelKind.NAIVE, 0)),
-                    season, horizon, config), profiles, horizon, 1, scale);
+            engines = engines(decay, maxParallelism, topK, candidates, seasons, season, horizon, config);
+            scores = score(engines, profiles, horizon, m, scale, progress);
         }
         double scaleMean = scale[0] / Math.max(1, scale[1]);
 
@@ -334,19 +382,11 @@ public final class ForecastBench {
         root.putPOJO("seasons", seasons);
         root.put("sampling_rate", samplingRate);
         ObjectNode models = root.putObject("models");
-        List<ModelSpec> candidates = ModelSpec.candidates(seasons);
-        long t0 = System.nanoTime();
-        int done = 0;
-        for (ModelSpec spec : candidates) {
-            Score sc = score(engine(decay, maxParallelism, topK, List.of(spec), season, horizon, config), profiles,
-                    horizon, m, null);
-            models.set(spec.name(), measures(mapper, sc, scaleMean, horizon));
-            progress.accept(String.format(java.util.Locale.ROOT, "model %s scored (%d of %d, then auto), %.0f s",
-                    spec.name(), ++done, candidates.size(), (System.nanoTime() - t0) / 1e9));
+        for (int i = 0; i < candidates.size(); i++) {
+            models.set(candidates.get(i).name(), measures(mapper, scores[i], scaleMean, horizon));
         }
-        LoadForecastEngine auto = engine(decay, maxParallelism, topK, ModelSpec.candidates(seasons), season, horizon,
-                config);
-        Score sc = score(auto, profiles, horizon, m, null);
+        LoadForecastEngine auto = engines.get(candidates.size());
+        Score sc = scores[candidates.size()];
         ObjectNode autoNode = measures(mapper, sc, scaleMean, horizon);
         ObjectNode mix = autoNode.putObject("mix");
         long total = sc.mix.values().stream().mapToLong(Long::longValue).sum();
@@ -354,8 +394,8 @@ public final class ForecastBench {
             mix.put(e.getKey(), (double) e.getValue() / total);
         }
         root.set("auto", autoNode);
-        progress.accept(String.format(java.util.Locale.ROOT, "auto scored, %.0f s; heavy-hitter recall and the "
-                + "scaling benchmark next", (System.nanoTime() - t0) / 1e9));
+        progress.accept(String.format(java.util.Locale.ROOT, "%d models and auto scored, %.0f s; heavy-hitter recall "
+                + "and the scaling benchmark next", candidates.size(), (System.nanoTime() - t0) / 1e9));
         root.put("heavy_hitter_recall", heavyHitterRecall(profiles, truth, 20, false));
         root.put("heavy_hitter_load_recall", heavyHitterRecall(profiles, truth, 20, true));
         root.put("ms_per_window", sc.nanos / 1e6 / Math.max(1, profiles.size()));
@@ -367,6 +407,18 @@ public final class ForecastBench {
         }
         root.set("scaling", scaling(mapper, seasons, horizon));
         return root;
+    }
+
+    /** One engine per candidate model, then auto's (every candidate), as {@link #run} scores them. */
+    private static List<LoadForecastEngine> engines(double decay, int maxParallelism, int topK,
+                                                    List<ModelSpec> candidates, List<Integer> seasons, int season,
+                                                    int horizon, Configuration config) {
+        List<LoadForecastEngine> engines = new ArrayList<>();
+        for (ModelSpec spec : candidates) {
+            engines.add(engine(decay, maxParallelism, topK, List.of(spec), season, horizon, config));
+        }
+        engines.add(engine(decay, maxParallelism, topK, ModelSpec.candidates(seasons), season, horizon, config));
+        return engines;
     }
 
     private static ObjectNode measures(ObjectMapper mapper, Score sc, double scaleMean, int horizon) {

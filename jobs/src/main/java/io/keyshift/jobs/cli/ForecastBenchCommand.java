@@ -120,6 +120,11 @@ public final class ForecastBenchCommand implements Callable<Integer> {
                 }
             }
         }
+        if (seasons != null) {
+            // the profiler too: its gap bound and seasonal period came from the default seasons, so a --season that
+            // does not divide them lost its phase after a long gap in the input
+            conf.set(io.keyshift.config.ForecastOptions.SEASONS, seasons);
+        }
         List<Integer> s = seasons != null ? seasons : io.keyshift.config.KeyshiftConfig.seasons(conf, w.toMillis());
         // the closing timing of 10,000 synthetic series keeps a float per window of the longest season in each: at
         // --season 100000 (or --window 1s's daily season) 4 GB, out of memory after the whole scoring, no figures

@@ -62,11 +62,12 @@ class ForecastBenchTest {
         List<String> progress = new java.util.ArrayList<>();
         var json = ForecastBench.run(profiles, truth, conf, List.of(6), 2, progress::add);
         String sn = new ModelSpec(ForecastModelKind.SEASONAL_NAIVE, 6).name();
-        // a line as each model is scored over every window (a long input was scored for minutes without a word)
+        // a line each tenth of the windows, and one when every model is scored (a long input was scored for minutes
+        // without a word)
         int candidates = ModelSpec.candidates(List.of(6)).size();
-        assertThat(progress).hasSize(candidates + 1);
-        assertThat(progress.get(0)).startsWith("model naive scored (1 of " + candidates + ", then auto)");
-        assertThat(progress.get(candidates)).startsWith("auto scored");
+        assertThat(progress).hasSize(10);
+        assertThat(progress.get(0)).startsWith("12 of 120 windows scored");
+        assertThat(progress.get(9)).startsWith(candidates + " models and auto scored");
         // Seasonal naive's one-step errors are the MASE scale itself, point for point.
         assertThat(json.at("/models/" + sn.replace("/", "~1") + "/mase").asDouble()).isCloseTo(1.0, within(1e-12));
         assertThat(json.get("mase_season").asInt()).isEqualTo(6);
@@ -109,5 +110,41 @@ class ForecastBenchTest {
         }
         // 18 of the profile's 20 are in the true top 20 (counts 100..81); k22 and k23 (78, 77) are not.
         assertThat(ForecastBench.heavyHitterRecall(List.of(p), truth, 20, false)).isCloseTo(0.9, within(1e-12));
+    }
+    /**
+     * Every model is scored over the same points: with more keys hot than the engine tracks (2 × top-k), engines whose
+     * models keep histories of different lengths aged out different keys (a key quiet for longer than the shorter
+     * history but within the age-out span), and each model was scored over its own series (53 points against 76).
+     */
+    @Test
+    void everyModelIsScoredOverTheSamePoints() {
+        List<WindowProfile> profiles = new ArrayList<>();
+        for (int w = 0; w < 30; w++) {
+            WindowProfile p = WindowProfile.empty(w * W, (w + 1) * W, 16, 1.0);
+            String[] keys = w == 0 ? new String[] {"a"} : w < 5 ? new String[] {"b"} : new String[] {"c", "b"};
+            p.hotKeys = keys;
+            p.hotKeyGroups = new int[keys.length];
+            p.hotEstimates = new double[keys.length];
+            for (int i = 0; i < keys.length; i++) {
+                p.hotKeyGroups[i] = keys[i].charAt(0) - 'a';
+                p.hotEstimates[i] = 100 + (w % 3) * 10;
+                p.keyGroupCounts[p.hotKeyGroups[i]] += p.hotEstimates[i];
+                p.records += (long) p.hotEstimates[i];
+            }
+            p.hotLowerBounds = p.hotEstimates.clone();
+            p.hotUpperBounds = p.hotEstimates.clone();
+            profiles.add(p);
+        }
+        Configuration conf = new Configuration();
+        conf.set(PipelineOptions.MAX_PARALLELISM, 16);
+        conf.set(io.keyshift.config.ProfilerOptions.TOP_K, 1);
+        conf.set(io.keyshift.config.ProfilerOptions.AGE_OUT_WINDOWS, 8);
+        var json = ForecastBench.run(profiles, new TreeMap<>(), conf, List.of(2, 10), 1);
+        long points = json.at("/auto/points").asLong();
+        assertThat(points).isPositive();
+        json.get("models").fields().forEachRemaining(e -> {
+            assertThat(e.getValue().get("points").asLong()).as(e.getKey()).isEqualTo(points);
+            assertThat(e.getValue().get("mase").asDouble()).as(e.getKey()).isFinite();
+        });
     }
 }
