@@ -742,7 +742,10 @@ public final class KeyshiftJob implements Callable<Integer> {
                     + "; bootstrap with --uid-prefix " + io.keyshift.jobs.replay.Workload.UID_PREFIX
                     + " (the default)");
         }
-        if (bootstrapped.contains(io.keyshift.jobs.replay.Workload.UID_PREFIX)) {
+        // a stage bootstrapped onto a job's own savepoint (its stages file; the job continues the base's run)
+        boolean addedOnto = restoring && bootstrap != null && io.keyshift.savepoint.BootstrapMarker.stages(restoredFrom)
+                .contains(io.keyshift.jobs.replay.Workload.UID_PREFIX);
+        if (bootstrapped.contains(io.keyshift.jobs.replay.Workload.UID_PREFIX) || addedOnto) {
             // what the bootstrap was made for (its marker, from 2026-12-06 on), before anything is written: another
             // window failed the job once it ran (submit had said "submitted") and left --out to a rerun refused as
             // another job's; another key type put the hot keys' series in other key groups

@@ -789,6 +789,16 @@ class KeyshiftJobTest {
                     .hasMessageContaining(c[1]);
             assertThat(dir.resolve("out-made")).doesNotExist();
         }
+        // a stage bootstrapped onto a job's own savepoint (no marker: the job continues that run) is checked too, by
+        // the copy's stages file (it wrote nothing, and a job of another window failed once it ran)
+        Path onto = Files.createDirectories(dir.resolve("onto"));
+        Files.writeString(onto.resolve(io.keyshift.savepoint.BootstrapMarker.STAGES_FILE), "written by keyshift "
+                + "bootstrap onto a job's savepoint\nstage=keyshift\nstage.keyshift.window-ms=1800000\n");
+        assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--generator-records", "1000", "--out",
+                dir.resolve("out-onto").toString(), "-Dexecution.checkpointing.interval=1s",
+                "-Dexecution.state-recovery.path=" + onto.toUri()}))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("planning windows of 1800000 ms");
+        assertThat(dir.resolve("out-onto")).doesNotExist();
         Files.writeString(sp.resolve(io.keyshift.savepoint.BootstrapMarker.MARKER), "written by keyshift bootstrap: a "
                 + "job started from this savepoint continues no earlier run\nstage=keyshift\n"
                 + "stage.keyshift.window-ms=3600000\nstage.keyshift.key-type=String\nstage.other.window-ms=5\n");

@@ -18,6 +18,14 @@ public final class BootstrapMarker {
     public static final String MARKER = "_keyshift-bootstrap";
 
     /**
+     * The file {@link ForecasterBootstrap} puts beside the metadata of a copy of a job's own savepoint (not a
+     * bootstrap) that it added stages to: the same lines as a {@link #MARKER}'s (the stages added and what each was
+     * made for), without making the copy a bootstrap (a job started from it continues the base job's run). From
+     * 2026-12-06 on; where a savepoint has both, the marker's lines count.
+     */
+    public static final String STAGES_FILE = "_keyshift-stages";
+
+    /**
      * Whether the savepoint at {@code path} (its directory or its {@code _metadata} file) was written by
      * {@link ForecasterBootstrap#write}; false where that cannot be read.
      */
@@ -59,8 +67,9 @@ public final class BootstrapMarker {
     public static final String KEY_TYPE = "key-type";
 
     /**
-     * The attributes the marker of the bootstrap savepoint at {@code path} records for stage {@code uidPrefix}
-     * (name to value; empty for a marker of an earlier build, no marker, or one that cannot be read).
+     * The attributes the marker of the bootstrap savepoint at {@code path} (or its {@link #STAGES_FILE}) records for
+     * stage {@code uidPrefix} (name to value; empty for a marker of an earlier build, no marker, or one that cannot be
+     * read).
      */
     public static java.util.Map<String, String> attributes(String path, String uidPrefix) {
         java.util.Map<String, String> out = new java.util.LinkedHashMap<>();
@@ -100,6 +109,9 @@ public final class BootstrapMarker {
                 p = p.getParent();
             }
             org.apache.flink.core.fs.Path marker = new org.apache.flink.core.fs.Path(p, MARKER);
+            if (!marker.getFileSystem().exists(marker)) {
+                marker = new org.apache.flink.core.fs.Path(p, STAGES_FILE);
+            }
             java.util.List<String> lines = new java.util.ArrayList<>();
             try (var in = new java.io.BufferedReader(new java.io.InputStreamReader(
                     marker.getFileSystem().open(marker), java.nio.charset.StandardCharsets.UTF_8))) {
@@ -115,8 +127,9 @@ public final class BootstrapMarker {
 
     /**
      * The uid prefixes of the stages whose forecaster the bootstrap savepoint at {@code path} holds, as its marker
-     * names them (a marker of a build before 2026-12-06 names none: empty); empty too where there is no marker or it
-     * cannot be read.
+     * names them (a marker of a build before 2026-12-06 names none: empty), or, for a job's savepoint that stages were
+     * bootstrapped onto, its {@link #STAGES_FILE} names (the stages added, not the job's own); empty too where there
+     * is neither or it cannot be read.
      */
     public static java.util.List<String> stages(String path) {
         return lines(path).stream().filter(l -> l.startsWith(STAGE)).map(l -> l.substring(STAGE.length()).strip())

@@ -99,7 +99,8 @@ public final class ForecasterBootstrap {
      * each further one onto the savepoint of the one before), and a stage added to a running job starts from its
      * history beside the job's state (onto a savepoint the job took without the stage). The new savepoint holds the
      * base's state and the stage's forecaster, and is marked as a bootstrap ({@link #MARKER}) only where the base was
-     * one: a job started from it otherwise continues the base's run.
+     * one: a job started from it otherwise continues the base's run (and the stages added, with what each was made
+     * for, are in {@link BootstrapMarker#STAGES_FILE}).
      *
      * @param history a keyshift stage over the bounded history, before its terminal call
      * @param baseSavepoint the savepoint to add the forecaster to (a URI or path; left as it is)
@@ -320,22 +321,24 @@ public final class ForecasterBootstrap {
         writer.withOperator(OperatorIdentifier.forUid(StageUids.forecaster(uidPrefix)), transformation)
                 .write(path);
         env.execute("keyshift bootstrap");
-        if (base != null && !isBootstrap(base)) {
-            // the base's run goes on in a job started from it
-            return;
-        }
+        // onto a job's own savepoint, the base's run goes on in a job started from it: no marker, but the same lines
+        // in a file of their own, so that a job can check what the added stages were made for (the window, the key
+        // groups, the key type; a job with another window failed once it ran)
+        boolean continuesRun = base != null && !isBootstrap(base);
         // the stages it warm-starts, the base's first: a job of other stages would drop their state (with
         // --allow-non-restored-state) and start cold without a word
         java.util.List<String> stages = new java.util.ArrayList<>(base == null ? java.util.List.of()
                 : BootstrapMarker.stages(base));
-        if (base != null && stages.isEmpty()) {
+        if (base != null && !continuesRun && stages.isEmpty()) {
             // a base of a build before 2026-12-06, whose marker names no stage: this one names none either (the
             // base's stage is unknown, and a job of it must not be refused)
         } else if (!stages.contains(uidPrefix)) {
             stages.add(uidPrefix);
         }
-        StringBuilder marker = new StringBuilder(
-                "written by keyshift bootstrap: a job started from this savepoint continues no earlier run\n");
+        StringBuilder marker = new StringBuilder(continuesRun
+                ? "written by keyshift bootstrap onto a job's savepoint: a job started from this savepoint continues "
+                + "that job's run; the stages below start from their history\n"
+                : "written by keyshift bootstrap: a job started from this savepoint continues no earlier run\n");
         for (String stage : stages) {
             marker.append(BootstrapMarker.STAGE).append(stage).append('\n');
         }
@@ -360,7 +363,8 @@ public final class ForecasterBootstrap {
                     .append('\n');
         }
         org.apache.flink.core.fs.Path dir = new org.apache.flink.core.fs.Path(path);
-        try (var out = dir.getFileSystem().create(new org.apache.flink.core.fs.Path(dir, MARKER),
+        try (var out = dir.getFileSystem().create(new org.apache.flink.core.fs.Path(dir,
+                        continuesRun ? BootstrapMarker.STAGES_FILE : MARKER),
                 org.apache.flink.core.fs.FileSystem.WriteMode.NO_OVERWRITE)) {
             out.write(marker.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
         }

@@ -215,6 +215,17 @@ class ForecasterBootstrapTest {
                 dir.resolve("onto-old").toUri().toString());
         assertThat(ForecasterBootstrap.isBootstrap(dir.resolve("onto-old").toString())).isTrue();
         assertThat(BootstrapMarker.stages(dir.resolve("onto-old").toString())).isEmpty();
+        // onto a job's own savepoint (no marker): the copy is no bootstrap (a job started from it continues that
+        // job's run), and its stages file names the stage added and what it was made for (it recorded nothing)
+        java.nio.file.Files.delete(dir.resolve("first").resolve(ForecasterBootstrap.MARKER));
+        ForecasterBootstrap.bootstrapOnto(byName(clicks(env(null), 0, 2)), first,
+                dir.resolve("onto-job").toUri().toString());
+        assertThat(ForecasterBootstrap.isBootstrap(dir.resolve("onto-job").toString())).isFalse();
+        assertThat(dir.resolve("onto-job").resolve(BootstrapMarker.STAGES_FILE)).exists();
+        assertThat(BootstrapMarker.stages(dir.resolve("onto-job").toString())).containsExactly("names");
+        assertThat(BootstrapMarker.attributes(dir.resolve("onto-job").toString(), "names"))
+                .containsEntry(BootstrapMarker.WINDOW_MILLIS, "3600000")
+                .containsEntry(BootstrapMarker.KEY_TYPE, "String");
     }
 
     /** A stage keyed by the user's name whose keys are pseudonymized with {@code secret} (null: raw). */
