@@ -45,6 +45,21 @@ public final class ClusterAddressOptions {
      * ParameterException (exit 2) if no address is known, it is not a URL, or nothing there answers as Flink's REST API.
      */
     FlinkRest client(CommandLine cl) {
+        org.apache.flink.configuration.Configuration conf;
+        try {
+            conf = FlinkConfig.loadForCluster(FlinkConfig.defaultConfDir(), java.util.Map.of());
+        } catch (IllegalArgumentException e) {
+            // (the default config.yaml is only read for the REST trust store here)
+            conf = null;
+        }
+        return client(cl, conf);
+    }
+
+    /**
+     * The client of the cluster, checked to answer ({@code GET /config}); an https address is verified with the REST
+     * trust store {@code conf} sets (config.yaml: {@code security.ssl.rest.truststore}, as Flink's own client).
+     */
+    FlinkRest client(CommandLine cl, org.apache.flink.configuration.Configuration conf) {
         if (rest != null && dir != null) {
             // --rest won, and the cluster --dir named was silently not the one asked
             throw new ParameterException(cl, "--rest and --dir both name the cluster: give one");
@@ -74,7 +89,12 @@ public final class ClusterAddressOptions {
         }
         FlinkRest api;
         try {
-            api = new FlinkRest(address);
+            api = new FlinkRest(address, conf);
+        } catch (IllegalArgumentException e) {
+            // the trust store or key store of config.yaml
+            throw new ParameterException(cl, "config.yaml: " + e.getMessage());
+        }
+        try {
             api.get("/config");
         } catch (IllegalArgumentException e) {
             throw new ParameterException(cl, "--rest: not a URL: " + address + " (" + e.getMessage() + ")");

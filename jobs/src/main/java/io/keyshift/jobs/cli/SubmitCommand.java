@@ -120,7 +120,7 @@ public final class SubmitCommand implements Callable<Integer> {
             }
         }
         // (a bad config.yaml is refused before the cluster is asked)
-        FlinkRest api = cluster.client(cl);
+        FlinkRest api = cluster.client(cl, conf);
         if (followsRestoresWithScaling(conf, jobArgs) && adaptive(api.get("/jobmanager/config"))) {
             // the job's main sees its own options, not the cluster's scheduler
             throw new ParameterException(cl, KeyshiftJob.adaptiveConflict("the cluster's jobmanager.scheduler: "

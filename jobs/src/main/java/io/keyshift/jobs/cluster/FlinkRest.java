@@ -3,6 +3,8 @@ package io.keyshift.jobs.cluster;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.SecurityOptions;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -27,10 +29,46 @@ import java.util.UUID;
 public final class FlinkRest {
     private static final ObjectMapper JSON = new ObjectMapper();
     private final String base;
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private final HttpClient http;
 
+    /** A client of the cluster at {@code base}; an https address is verified against the JDK's trusted CAs. */
     public FlinkRest(String base) {
+        this(base, null);
+    }
+
+    /**
+     * A client of the cluster at {@code base}; an https address is verified with the REST trust store (and, with
+     * {@code security.ssl.rest.authentication-enabled}, presents the key store) that {@code conf} sets, as Flink's own
+     * REST client does ({@code security.ssl.rest.truststore}, ...), else against the JDK's trusted CAs.
+     *
+     * @param conf the client's Flink configuration (config.yaml), or null
+     * @throws IllegalArgumentException if {@code conf}'s trust store or key store cannot be read, naming the option
+     */
+    public FlinkRest(String base, Configuration conf) {
         this.base = base.endsWith("/") ? base.substring(0, base.length() - 1) : base;
+        HttpClient.Builder b = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5));
+        javax.net.ssl.SSLContext tls = base.regionMatches(true, 0, "https:", 0, 6) ? restTls(conf) : null;
+        if (tls != null) {
+            b.sslContext(tls);
+        }
+        this.http = b.build();
+    }
+
+    /** The REST client's TLS context from {@code conf}'s trust store and key store, or null where it sets neither. */
+    static javax.net.ssl.SSLContext restTls(Configuration conf) {
+        if (conf == null || (conf.getOptional(SecurityOptions.SSL_REST_TRUSTSTORE).isEmpty()
+                && conf.getOptional(SecurityOptions.SSL_TRUSTSTORE).isEmpty())) {
+            return null;
+        }
+        Configuration c = new Configuration(conf);
+        c.set(SecurityOptions.SSL_REST_ENABLED, true);
+        try {
+            return org.apache.flink.runtime.net.SSLUtils.createRestSSLContext(c, true);
+        } catch (Exception e) {
+            throw new IllegalArgumentException(SecurityOptions.SSL_REST_TRUSTSTORE.key() + " / "
+                    + SecurityOptions.SSL_REST_KEYSTORE.key() + ": " + (e.getMessage() != null ? e.getMessage()
+                    : e.getClass().getSimpleName()), e);
+        }
     }
 
     public String base() {
@@ -259,6 +297,11 @@ public final class FlinkRest {
                     + request.method() + " " + request.uri() + " within " + REQUEST_TIMEOUT.toSeconds() + " s");
             named.initCause(e);
             throw named;
+        } catch (javax.net.ssl.SSLException e) {
+            // a handshake refused (a certificate the trust store does not vouch for): nothing reached the cluster
+            throw new IOException("no TLS connection to Flink's REST API at " + base + " (" + (e.getMessage() != null
+                    ? e.getMessage() : e.getClass().getSimpleName()) + "; the REST trust store is "
+                    + SecurityOptions.SSL_REST_TRUSTSTORE.key() + " in config.yaml)", e);
         } catch (IOException e) {
             // a connection closed or reset once the request was on its way: the cluster may have taken it
             throw new IOException(request.method() + " " + request.uri() + " got no complete answer ("

@@ -150,4 +150,61 @@ class FlinkRestTest {
             server.stop(0);
         }
     }
+    /**
+     * An https REST address is verified with the trust store config.yaml sets (security.ssl.rest.truststore), as
+     * Flink's own client does (submit, stop-job and autoscale used the JDK's CAs alone, and a cluster with a private
+     * CA failed at the first GET with "got no complete answer"); without it the handshake failure says so.
+     */
+    @Test
+    void anHttpsClusterIsVerifiedWithTheConfiguredTrustStore(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        java.nio.file.Path store = dir.resolve("rest.p12");
+        Process keytool = new ProcessBuilder(java.nio.file.Path.of(System.getProperty("java.home"), "bin", "keytool")
+                .toString(), "-genkeypair", "-keystore", store.toString(), "-storetype", "PKCS12", "-storepass",
+                "secret", "-keypass", "secret", "-alias", "rest", "-keyalg", "RSA", "-keysize", "2048", "-dname",
+                "CN=127.0.0.1", "-ext", "san=ip:127.0.0.1", "-validity", "2").redirectErrorStream(true).start();
+        assertThat(keytool.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        assertThat(keytool.exitValue()).isZero();
+        java.security.KeyStore ks = java.security.KeyStore.getInstance("PKCS12");
+        try (var in = java.nio.file.Files.newInputStream(store)) {
+            ks.load(in, "secret".toCharArray());
+        }
+        javax.net.ssl.KeyManagerFactory kmf = javax.net.ssl.KeyManagerFactory.getInstance(
+                javax.net.ssl.KeyManagerFactory.getDefaultAlgorithm());
+        kmf.init(ks, "secret".toCharArray());
+        javax.net.ssl.SSLContext serverTls = javax.net.ssl.SSLContext.getInstance("TLS");
+        serverTls.init(kmf.getKeyManagers(), null, null);
+        com.sun.net.httpserver.HttpsServer server = com.sun.net.httpserver.HttpsServer.create(
+                new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 0), 0);
+        server.setHttpsConfigurator(new com.sun.net.httpserver.HttpsConfigurator(serverTls));
+        server.createContext("/", ex -> {
+            byte[] bytes = "[{\"key\":\"jobmanager.scheduler\",\"value\":\"default\"}]"
+                    .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            ex.getResponseHeaders().add("Content-Type", "application/json");
+            ex.sendResponseHeaders(200, bytes.length);
+            ex.getResponseBody().write(bytes);
+            ex.close();
+        });
+        server.start();
+        try {
+            String url = "https://127.0.0.1:" + server.getAddress().getPort();
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> new FlinkRest(url).get("/config"))
+                    .isInstanceOf(java.io.IOException.class)
+                    .hasMessageContaining("no TLS connection to Flink's REST API at " + url)
+                    .hasMessageContaining("security.ssl.rest.truststore");
+            org.apache.flink.configuration.Configuration conf = new org.apache.flink.configuration.Configuration();
+            conf.setString("security.ssl.rest.truststore", store.toString());
+            conf.setString("security.ssl.rest.truststore-password", "secret");
+            conf.setString("security.ssl.rest.truststore-type", "PKCS12");
+            assertThat(new FlinkRest(url, conf).get("/config").get(0).path("value").asText()).isEqualTo("default");
+            conf.setString("security.ssl.rest.truststore", dir.resolve("missing.p12").toString());
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> new FlinkRest(url, conf))
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("security.ssl.rest.truststore");
+            // plain http ignores it
+            assertThat(new FlinkRest("http://127.0.0.1:1", conf).base()).isEqualTo("http://127.0.0.1:1");
+        } finally {
+            server.stop(0);
+        }
+    }
 }
