@@ -137,8 +137,10 @@ public final class BootstrapCommand implements Callable<Integer> {
         if (base != null) {
             // before the input is read: a wrong --onto costs nothing
             try {
-                // the command-line job sets one max parallelism for all its operators
-                ForecasterBootstrap.checkBase(base, uidPrefix, maxP, true);
+                // the command-line job (stage keyshift) sets one max parallelism for all its operators; a library
+                // job's stage (another uid prefix) may have its own beside the job's other operators
+                ForecasterBootstrap.checkBase(base, uidPrefix, maxP,
+                        uidPrefix.equals(io.keyshift.jobs.replay.Workload.UID_PREFIX));
             } catch (IllegalArgumentException e) {
                 throw new ParameterException(cl, "--onto " + onto + ": " + e.getMessage());
             }

@@ -196,6 +196,17 @@ class BootstrapKeyTypeTest {
                 org.apache.flink.state.api.OperatorIdentifier.forUid(io.keyshift.api.StageUids.forecaster("ids"))
                         .getOperatorId());
         assertThat(dir.resolve("both").resolve(io.keyshift.savepoint.ForecasterBootstrap.MARKER)).exists();
+        // a library job's stage (another uid prefix) may have a max parallelism of its own beside the job's other
+        // operators (it was refused as if the command-line job, which sets one for all, were to restore it)
+        List<String> own = new ArrayList<>(List.of(bootstrap(input, dir.resolve("own"), "string")));
+        own.addAll(List.of("--uid-prefix", "names", "--onto", dir.resolve("first").toString(),
+                "-Dpipeline.max-parallelism=64"));
+        assertThat(run(err, own.toArray(String[]::new))).as(err.toString()).isZero();
+        List<String> ownKeyshift = new ArrayList<>(List.of(bootstrap(input, dir.resolve("own-keyshift"), "string")));
+        ownKeyshift.addAll(List.of("--onto", dir.resolve("both").toString(), "-Dpipeline.max-parallelism=64"));
+        StringWriter mixed = new StringWriter();
+        assertThat(run(mixed, ownKeyshift.toArray(String[]::new))).isEqualTo(2);
+        assertThat(mixed.toString()).contains("the job has 64 for all its operators");
 
         List<String> again = new ArrayList<>(List.of(bootstrap(input, dir.resolve("again"), "string")));
         again.addAll(List.of("--onto", dir.resolve("first").toString()));
