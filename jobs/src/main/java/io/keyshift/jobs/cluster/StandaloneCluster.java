@@ -262,6 +262,8 @@ public final class StandaloneCluster {
         log.printf("cluster: TaskManager %d started, PID %d%n", n, tm.pid());
         while (System.nanoTime() < deadline) {
             if (!tm.alive()) {
+                // the record as it was: the next add-taskmanager takes the same number (status listed a dead one)
+                record(run, URI.create(st.restAddress()).getPort(), st.jobManager(), st.taskManagers());
                 throw new IllegalStateException("TaskManager " + n + " ended at start: see "
                         + run.resolve("log").resolve("taskmanager-" + n + ".log"));
             }
@@ -278,9 +280,16 @@ public final class StandaloneCluster {
                 h.onExit().get(10, java.util.concurrent.TimeUnit.SECONDS);
             } catch (Exception stillRunning) {
                 h.destroyForcibly();
+                try {
+                    h.onExit().get(10, java.util.concurrent.TimeUnit.SECONDS);
+                } catch (Exception e) {
+                    // still running: kept in the record below, where cluster stop finds it
+                }
             }
         });
-        record(run, URI.create(st.restAddress()).getPort(), st.jobManager(), st.taskManagers());
+        if (!tm.alive()) {
+            record(run, URI.create(st.restAddress()).getPort(), st.jobManager(), st.taskManagers());
+        }
         throw new IllegalStateException("TaskManager " + n + " did not register within " + org.apache.flink.util.TimeUtils.formatWithHighestUnit(timeout) + " and was "
                 + "stopped: see " + run.resolve("log").resolve("taskmanager-" + n + ".log"));
     }

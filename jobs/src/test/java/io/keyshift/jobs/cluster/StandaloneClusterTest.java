@@ -15,6 +15,21 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** Issue 17: the cluster command signals only the processes it started (no cluster is started here). */
 class StandaloneClusterTest {
+    /**
+     * Starts {@code command}, whose last word names a Flink entry class, and waits until its command line shows it:
+     * until the child has exec'd, its command line is the JDK's spawn helper's, no Flink process's (the tests that
+     * read it then failed now and then).
+     */
+    private static Process flinkLike(String... command) throws Exception {
+        Process p = new ProcessBuilder(command).start();
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (!p.info().commandLine().orElse("").contains(command[command.length - 1])
+                && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        return p;
+    }
+
 
     @Test
     void stopLeavesAnUnrelatedProcessThatHoldsARecordedPidAlone(@TempDir Path run) throws Exception {
@@ -48,7 +63,8 @@ class StandaloneClusterTest {
      */
     @Test
     void aFlinkProcessWithAnotherStartTimeIsLeftAloneAndSaid(@TempDir Path run) throws Exception {
-        Process flinkLike = new ProcessBuilder("bash", "-c", "sleep 60", StandaloneCluster.JM_CLASS).start();
+        // (sh, not bash: bash -c execs its one command, and the command line loses the Flink class)
+        Process flinkLike = flinkLike("sh", "-c", "sleep 60", StandaloneCluster.JM_CLASS);
         try {
             long start = StandaloneCluster.startMillis(flinkLike.toHandle());
             Files.writeString(run.resolve("cluster.properties"), "rest.port=1\njobmanager.pid=" + flinkLike.pid()
@@ -91,8 +107,8 @@ class StandaloneClusterTest {
             exchange.close();
         });
         rest.start();
-        Process jm = new ProcessBuilder("sh", "-c", "sleep 60",
-                "org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint").start();
+        Process jm = flinkLike("sh", "-c", "sleep 60",
+                "org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint");
         try {
             Files.writeString(run.resolve("cluster.properties"), "rest.port=" + rest.getAddress().getPort()
                     + "\njobmanager.pid=" + jm.pid() + "\njobmanager.start=" + StandaloneCluster.startMillis(jm.toHandle())
@@ -110,8 +126,8 @@ class StandaloneClusterTest {
     /** A TaskManager that outlived its JobManager is not forgotten by a new start (it would join the new cluster). */
     @Test
     void aStartIsRefusedWhileTheEarlierStartsTaskManagerStillRuns(@TempDir Path run) throws Exception {
-        Process tm = new ProcessBuilder("sh", "-c", "sleep 60",
-                "org.apache.flink.runtime.taskexecutor.TaskManagerRunner").start();
+        Process tm = flinkLike("sh", "-c", "sleep 60",
+                "org.apache.flink.runtime.taskexecutor.TaskManagerRunner");
         try {
             Path dir = Files.createDirectories(run.resolve("cluster"));
             String record = "rest.port=1\njobmanager.pid=0\njobmanager.start=0\ntaskmanager-1.pid=" + tm.pid()
@@ -158,7 +174,7 @@ class StandaloneClusterTest {
      */
     @Test
     void aMemberIsFoundAfterAClockStepButNotAnotherProcessOfTheSamePid() throws Exception {
-        Process p = new ProcessBuilder("sh", "-c", "sleep 600", StandaloneCluster.TM_CLASS).start();
+        Process p = flinkLike("sh", "-c", "sleep 600", StandaloneCluster.TM_CLASS);
         try {
             long start = StandaloneCluster.startMillis(p.toHandle());
             assertThat(new StandaloneCluster.Member("taskmanager-0", p.pid(), start - 1000).alive()).isTrue();
