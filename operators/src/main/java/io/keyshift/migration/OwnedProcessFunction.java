@@ -394,12 +394,18 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
         private final KeyOwnership o;
         /** The highest watermark the function is shown (see {@link #shadowWatermarkCap}). */
         private final long watermarkCap;
+        /**
+         * Whether the call is the authoritative one: a shadow copy's timers beyond the horizon are not counted (the
+         * old owner's call counts the record's, as under keyBy, and only its timer is at risk).
+         */
+        private final boolean authoritative;
 
-        Timers(TimerService timers, long base, KeyOwnership o, long watermarkCap) {
+        Timers(TimerService timers, long base, KeyOwnership o, long watermarkCap, boolean authoritative) {
             this.timers = timers;
             this.base = base;
             this.o = o;
             this.watermarkCap = watermarkCap;
+            this.authoritative = authoritative;
         }
 
         @Override
@@ -420,8 +426,8 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
         @Override
         public void registerEventTimeTimer(long time) {
             // (a timer at the end of time, a flush at the end of the input, is owned wherever the key goes)
-            if (base != Long.MIN_VALUE && time != Long.MAX_VALUE && base <= Long.MAX_VALUE - horizon
-                    && time > base + horizon) {
+            if (authoritative && base != Long.MIN_VALUE && time != Long.MAX_VALUE
+                    && base <= Long.MAX_VALUE - horizon && time > base + horizon) {
                 timersBeyondHorizon.inc();
                 if (!warnedBeyondHorizon) {
                     warnedBeyondHorizon = true;
@@ -487,7 +493,7 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
             @Override
             public TimerService timerService() {
                 if (timers == null) {
-                    timers = new Timers(ctx.timerService(), base, o, watermarkCap);
+                    timers = new Timers(ctx.timerService(), base, o, watermarkCap, outputs.authoritative);
                 }
                 return timers;
             }
@@ -518,7 +524,7 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
             @Override
             public TimerService timerService() {
                 if (timers == null) {
-                    timers = new Timers(ctx.timerService(), base, o, watermarkCap);
+                    timers = new Timers(ctx.timerService(), base, o, watermarkCap, outputs.authoritative);
                 }
                 return timers;
             }

@@ -630,4 +630,27 @@ class OwnedProcessFunctionTest {
             assertThat(h.numEventTimeTimers()).as("timers left (the function's at 5,100 and 5,200)").isEqualTo(2);
         }
     }
+    /**
+     * A record's timer beyond the horizon is counted once, by its authoritative call: the old owner's copy during a
+     * shadow phase counts it, the new owner's shadow copy does not (both counted, and the new owner's TaskManager
+     * warned of a timer whose output cannot be lost).
+     */
+    @Test
+    void aShadowCopysTimerBeyondTheHorizonIsNotCounted() throws Exception {
+        RoutingKey<String> in = RoutingKey.of("in", 9, 1, TABLE);
+        var shadowSide = owned(new FarTimers());
+        try (var h = stage(shadowSide)) {
+            h.open();
+            h.processElement(new StreamRecord<>(new Envelope<>(in, null, Role.MIGRATE_IN, 1_000, 2_000), 900));
+            h.processElement(new StreamRecord<>(new Envelope<>(in, "s", Role.SHADOW, 1_000, 2_000), 1_500));
+            assertThat(shadowSide.timersBeyondHorizon()).isZero();
+        }
+        var oldSide = owned(new FarTimers());
+        try (var h = stage(oldSide)) {
+            h.open();
+            h.processElement(new StreamRecord<>(new Envelope<>(in, null, Role.MIGRATE_OUT, 1_000, 2_000), 900));
+            h.processElement(new StreamRecord<>(new Envelope<>(in, "m", Role.MIGRATING, 1_000, 2_000), 1_500));
+            assertThat(oldSide.timersBeyondHorizon()).isEqualTo(1);
+        }
+    }
 }
