@@ -80,10 +80,7 @@ public final class BootstrapCommand implements Callable<Integer> {
         if (!in.present()) {
             throw new ParameterException(cl, "--input is required");
         }
-        if (!uidPrefix.matches("[A-Za-z0-9][A-Za-z0-9._-]*")) {
-            throw new ParameterException(cl, "--uid-prefix must be letters, digits, '.', '_' or '-', was '"
-                    + uidPrefix + "'");
-        }
+        FlinkOptions.uidPrefix(cl, "--uid-prefix", uidPrefix);
         if (FlinkOptions.isUri(outArg)) {
             // a Path takes "s3://b/sp" as a relative directory "s3:/b/sp" under the working directory
             throw new ParameterException(cl, "--out must be a local directory, was '" + outArg + "' (a URI): write "

@@ -119,6 +119,19 @@ public final class FlinkOptions {
     }
 
     /**
+     * A stage's uid prefix given as {@code label}, as {@code KeyshiftStream#uidPrefix} takes it: letters, digits, '.',
+     * '_' or '-', not starting with one of the last three.
+     *
+     * @throws ParameterException naming {@code label} otherwise
+     */
+    public static String uidPrefix(CommandLine cl, String label, String value) {
+        if (value == null || !value.matches("[A-Za-z0-9][A-Za-z0-9._-]*")) {
+            throw new ParameterException(cl, label + " must be letters, digits, '.', '_' or '-', was '" + value + "'");
+        }
+        return value;
+    }
+
+    /**
      * The savepoint or checkpoint {@code value} given as {@code label}, as the URI Flink's readers take. A local path
      * must exist and hold metadata Flink can begin to read (its reader says only "EOFException: null" on an empty
      * file, and names a path that does not exist as a failed restore); so must a {@code file:} URI's; any other URI is

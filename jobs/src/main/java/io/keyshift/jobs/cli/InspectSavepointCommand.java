@@ -60,6 +60,9 @@ public final class InspectSavepointCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         CommandLine cl = spec.commandLine();
         Duration w = FlinkOptions.window(cl, "--window", window == null ? "1h" : window);
+        // before the savepoint is read: a prefix no stage can have ("clicks " pasted with a space) ended as a stage
+        // not found, exit 1
+        FlinkOptions.uidPrefix(cl, "--uid-prefix", uidPrefix);
         // a failure ends as every command's does: one line with the root cause (KeyshiftCli), the trace in a file
         String p = FlinkOptions.savepoint(cl, "PATH", path);
         try {

@@ -207,8 +207,8 @@ public final class SoakCommand implements Callable<Integer> {
         Soak.Outcome o = Soak.run(new Soak.Settings(out.toAbsolutePath(), confDir.toAbsolutePath(),
                 Files.readString(cpFile).trim(), jar, Duration.ofMillis(Math.round(minutes * 60_000)), every, args,
                 reference, w, parallelism, System.err));
-        System.out.printf("soak: %,d results, %d result mismatches against hash, %,d completed migrations (last "
-                        + "sample), %d validation mismatches%n", o.results(), o.resultMismatches(), o.migrations(),
+        System.out.printf("soak: %,d results, %d result mismatches against hash, %,d completed migrations (the highest "
+                        + "count sampled), %d validation mismatches%n", o.results(), o.resultMismatches(), o.migrations(),
                 o.validationMismatches());
         o.report().path("first_vs_last").fields().forEachRemaining(e -> {
             if (e.getValue().isObject()) {

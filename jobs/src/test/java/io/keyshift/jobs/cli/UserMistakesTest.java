@@ -406,6 +406,11 @@ class UserMistakesTest {
         CliRun missing = run("inspect-savepoint", dir.resolve("no-such-savepoint").toString(), "--config", conf());
         assertThat(missing.exit()).as(missing.err()).isEqualTo(2);
         assertThat(missing.err()).contains("PATH: no such savepoint directory or file");
+        // a uid prefix no stage can have, before the savepoint is read (it ended as a stage not found, exit 1)
+        CliRun prefix = run("inspect-savepoint", dir.resolve("no-such-savepoint").toString(), "--uid-prefix",
+                "clicks ", "--config", conf());
+        assertThat(prefix.exit()).as(prefix.err()).isEqualTo(2);
+        assertThat(prefix.err()).contains("--uid-prefix must be letters, digits").contains("was 'clicks '");
         Path noMetadata = Files.createDirectories(dir.resolve("2024-05-01T10:00"));
         CliRun colon = run("inspect-savepoint", noMetadata.getFileName().toString(), "--config", conf());
         assertThat(colon.exit()).as(colon.err()).isEqualTo(2);

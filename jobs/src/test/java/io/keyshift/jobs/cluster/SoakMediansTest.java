@@ -70,6 +70,21 @@ class SoakMediansTest {
         assertThat(firstVsLast.at("/samples_first").asInt()).isEqualTo(30);
     }
 
+    /**
+     * A sample that comes a little later than its grid time after the first did (60.1 s, then 360.0 s) is not taken
+     * into the first five minutes: five samples a minute apart, not six.
+     */
+    @Test
+    void theFirstAndLastFiveMinutesHoldFiveSamplesAMinuteApartWhateverTheirJitter() {
+        ArrayNode samples = new ObjectMapper().createArrayNode();
+        for (int i = 0; i < 30; i++) {
+            samples.addObject().put("seconds", 60.0 * (i + 1) + (i == 0 ? 0.1 : 0)).put("latency_p99_ms", 100);
+        }
+        var firstVsLast = Soak.firstVsLast(samples, Duration.ofMinutes(1));
+        assertThat(firstVsLast.at("/samples_first").asInt()).isEqualTo(5);
+        assertThat(firstVsLast.at("/samples_last").asInt()).isEqualTo(5);
+    }
+
     /** The heap after GC is every generation's, as jcmd GC.heap_info prints them for G1, Serial and Parallel. */
     @Test
     void theHeapIsSummedOverItsGenerations() {
