@@ -10,7 +10,6 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 
 import java.io.BufferedReader;
-import java.io.PrintStream;
 import java.io.Reader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -68,8 +67,11 @@ public final class ProfileCommand implements Callable<Integer> {
         }
         Path profiles = dir.resolve("profiles-" + strategy + ".jsonl");
         if (!Files.isRegularFile(profiles)) {
+            String other = strategy.equals("predictive") ? "reactive" : "predictive";
             throw new ParameterException(cl, "--dir: no " + profiles.getFileName() + " in " + dir
-                    + " (the --out of a replay that ran the " + strategy + " strategy)");
+                    + " (the --out of a replay that ran the " + strategy + " strategy)"
+                    + (Files.isRegularFile(dir.resolve("profiles-" + other + ".jsonl"))
+                    ? "; it has " + other + "'s: add --strategy " + other : ""));
         }
         if (top < 0) {
             throw new ParameterException(cl, "--top must be >= 0, was " + top);
@@ -158,7 +160,8 @@ public final class ProfileCommand implements Callable<Integer> {
                 return damaged(cl, units, e instanceof org.apache.commons.csv.CSVException ? 1 : -1, e.getMessage());
             }
         }
-        PrintStream out = System.out;
+        // the command's own output (System.out by default; an embedding caller's writer otherwise)
+        java.io.PrintWriter out = cl.getOut();
         java.util.Locale root = java.util.Locale.ROOT;
         int windows = 0;
         // the file checked above, read again: the same lines
@@ -200,6 +203,7 @@ public final class ProfileCommand implements Callable<Integer> {
                     + "profiles' windows start from " + Instant.ofEpochMilli(first) + " to " + Instant.ofEpochMilli(last));
         }
         out.printf("%d window%s%n", windows, windows == 1 ? "" : "s");
+        out.flush();
         return 0;
     }
 

@@ -935,30 +935,48 @@ public final class ReplayReport {
     }
 
     /**
-     * The JVM the runs' records/s were measured in: Java version, the JIT compilers in use ("C1" when started with
-     * {@code -XX:TieredStopAtLevel} 1 to 3, as {@code bin/keyshift replay} is by default, else "C1+C2") and the
+     * The JVM the runs' records/s were measured in: Java version, the JIT compilers in use ({@link #compilers}: "C1"
+     * when started with {@code -XX:TieredStopAtLevel} 1 to 3, as {@code bin/keyshift replay} is by default) and the
      * maximum heap in bytes.
      */
     static void jvm(com.fasterxml.jackson.databind.node.ObjectNode n) {
         n.put("java_version", Runtime.version().toString());
-        n.put("compilers", c1Only(java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments())
-                ? "C1" : "C1+C2");
+        n.put("compilers", compilers(java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments()));
         n.put("max_heap_bytes", Runtime.getRuntime().maxMemory());
     }
 
-    /** True if these JVM arguments stop tiered compilation before C2 (the last of each flag counts; without tiered compilation the level is ignored). */
-    static boolean c1Only(List<String> jvmArguments) {
-        boolean stopsBeforeC2 = false;
+    /**
+     * The JIT compilers these HotSpot arguments leave (the last of each flag counts): "interpreter" (none: {@code
+     * -Xint}, {@code -XX:-UseCompiler}, or tiered compilation stopped at level 0), "C1" (tiered, stopped at level 1 to
+     * 3), "C2" (tiered compilation off: C2 alone, the level ignored), else "C1+C2". It said "C1+C2" for the last two
+     * kinds and for no compiler at all.
+     */
+    static String compilers(List<String> jvmArguments) {
+        int level = 4;
         boolean tiered = true;
+        boolean compiler = true;
         for (String a : jvmArguments) {
             if (a.startsWith("-XX:TieredStopAtLevel=")) {
-                String level = a.substring("-XX:TieredStopAtLevel=".length()).trim();
-                stopsBeforeC2 = level.equals("1") || level.equals("2") || level.equals("3");
+                try {
+                    level = Integer.parseInt(a.substring("-XX:TieredStopAtLevel=".length()).trim());
+                } catch (NumberFormatException e) {
+                    // (the JVM would not have started)
+                }
             } else if (a.equals("-XX:-TieredCompilation") || a.equals("-XX:+TieredCompilation")) {
                 tiered = a.startsWith("-XX:+");
+            } else if (a.equals("-Xint") || a.equals("-XX:-UseCompiler")) {
+                compiler = false;
+            } else if (a.equals("-Xmixed") || a.equals("-XX:+UseCompiler")) {
+                compiler = true;
             }
         }
-        return tiered && stopsBeforeC2;
+        if (!compiler) {
+            return "interpreter";
+        }
+        if (!tiered) {
+            return "C2";
+        }
+        return level <= 0 ? "interpreter" : level < 4 ? "C1" : "C1+C2";
     }
 
 }

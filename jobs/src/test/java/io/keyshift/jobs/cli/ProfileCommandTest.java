@@ -72,6 +72,21 @@ class ProfileCommandTest {
         cl.setErr(new PrintWriter(bad));
         assertThat(cl.execute("profile", "--dir", dir.toString())).isEqualTo(2);
         assertThat(bad.toString()).contains("--dir: no profiles-predictive.jsonl");
+        // a replay that ran reactive alone: the refusal says which --strategy reads it
+        Path reactiveOnly = Files.createDirectories(dir.resolve("reactive-only"));
+        Files.copy(out.resolve("profiles-predictive.jsonl"), reactiveOnly.resolve("profiles-reactive.jsonl"));
+        StringWriter hint = new StringWriter();
+        CommandLine hinted = KeyshiftCli.commandLine();
+        hinted.setErr(new PrintWriter(hint));
+        assertThat(hinted.execute("profile", "--dir", reactiveOnly.toString())).isEqualTo(2);
+        assertThat(hint.toString()).contains("it has reactive's: add --strategy reactive");
+        // the command's own output, as an embedding caller sets it (it printed to System.out)
+        StringWriter own = new StringWriter();
+        CommandLine embedded = KeyshiftCli.commandLine();
+        embedded.setOut(new PrintWriter(own));
+        assertThat(embedded.execute("profile", "--dir", reactiveOnly.toString(), "--strategy", "reactive", "--from",
+                Instant.ofEpochMilli(from).toString(), "--to", Long.toString(to))).isZero();
+        assertThat(own.toString()).contains("3 windows");
     }
 
     /** A control command's "now" is no window time: refused, not taken as the first window. */
