@@ -65,6 +65,11 @@ public final class ReportCharts {
                 }
             }
         }
+        // windows without records are missing from the data: drawn as such (0 records, no imbalance, no forecast),
+        // not bridged by a line as if they had the load of their neighbours (the flights' night hours)
+        List<java.util.Collection<Long>> starts = new ArrayList<>();
+        d.loads().values().forEach(m -> starts.add(m.keySet()));
+        long window = windowLength(starts);
         for (Map.Entry<String, SortedMap<Long, long[]>> e : d.loads().entrySet()) {
             XYChart c = chart("Records processed per subtask and window: " + e.getKey(), "records");
             c.getStyler().setYAxisMax(maxLoad * 1.05);
@@ -72,12 +77,13 @@ public final class ReportCharts {
             c.getStyler().setLegendVisible(false);
             int p = e.getValue().isEmpty() ? 0 : e.getValue().values().iterator().next().length;
             for (int s = 0; s < p; s++) {
+                SortedMap<Long, Double> values = new java.util.TreeMap<>();
+                for (Map.Entry<Long, long[]> w : e.getValue().entrySet()) {
+                    values.put(w.getKey(), (double) w.getValue()[s]);
+                }
                 List<Date> x = new ArrayList<>();
                 List<Double> y = new ArrayList<>();
-                for (Map.Entry<Long, long[]> w : e.getValue().entrySet()) {
-                    x.add(new Date(w.getKey()));
-                    y.add((double) w.getValue()[s]);
-                }
+                series(values, window, 0.0, x, y);
                 line(c, "subtask " + s, x, y);
             }
             charts.put("load-" + e.getKey(), c);
@@ -86,27 +92,31 @@ public final class ReportCharts {
         for (Map.Entry<String, SortedMap<Long, Double>> e : d.imbalance().entrySet()) {
             List<Date> x = new ArrayList<>();
             List<Double> y = new ArrayList<>();
-            for (Map.Entry<Long, Double> w : e.getValue().entrySet()) {
-                x.add(new Date(w.getKey()));
-                y.add(w.getValue());
-            }
+            series(e.getValue(), window, null, x, y);
             line(imb, e.getKey(), x, y);
         }
         charts.put("imbalance", imb);
         for (Map.Entry<String, List<ForecastPoint>> e : d.forecasts().entrySet()) {
             XYChart c = chart("Forecast (+1 window) against actual: " + e.getKey(), "records per window");
+            SortedMap<Long, Double> actualAt = new java.util.TreeMap<>();
+            SortedMap<Long, Double> forecastAt = new java.util.TreeMap<>();
+            SortedMap<Long, Double> lowerAt = new java.util.TreeMap<>();
+            SortedMap<Long, Double> upperAt = new java.util.TreeMap<>();
+            for (ForecastPoint pt : e.getValue()) {
+                actualAt.put(pt.windowStart(), pt.actual());
+                forecastAt.put(pt.windowStart(), pt.forecast());
+                lowerAt.put(pt.windowStart(), pt.lower());
+                upperAt.put(pt.windowStart(), pt.upper());
+            }
             List<Date> x = new ArrayList<>();
             List<Double> actual = new ArrayList<>();
+            series(actualAt, window, null, x, actual);
             List<Double> f = new ArrayList<>();
+            series(forecastAt, window, null, new ArrayList<>(), f);
             List<Double> lo = new ArrayList<>();
+            series(lowerAt, window, null, new ArrayList<>(), lo);
             List<Double> hi = new ArrayList<>();
-            for (ForecastPoint pt : e.getValue()) {
-                x.add(new Date(pt.windowStart()));
-                actual.add(pt.actual());
-                f.add(pt.forecast());
-                lo.add(pt.lower());
-                hi.add(pt.upper());
-            }
+            series(upperAt, window, null, new ArrayList<>(), hi);
             if (!x.isEmpty()) {
                 line(c, "actual", x, actual);
                 line(c, "forecast", x, f);
@@ -251,10 +261,74 @@ public final class ReportCharts {
         return c;
     }
 
+    /**
+     * A line; a series none of whose points has a neighbour to draw a line to (a run of one window) gets markers,
+     * since XChart draws a line only between two points (the chart of a one-window run showed its axes and no data).
+     */
     private static XYSeries line(XYChart c, String name, List<Date> x, List<Double> y) {
         XYSeries s = c.addSeries(name, x, y);
-        s.setMarker(SeriesMarkers.NONE);
+        if (onlyIsolatedPoints(y)) {
+            s.setMarker(SeriesMarkers.CIRCLE);
+            c.getStyler().setMarkerSize(6);
+        } else {
+            s.setMarker(SeriesMarkers.NONE);
+        }
         return s;
+    }
+
+    /** Whether {@code y} has a value and none next to another (null: a gap): XChart would draw nothing of it. */
+    static boolean onlyIsolatedPoints(List<Double> y) {
+        boolean any = false;
+        for (int i = 0; i < y.size(); i++) {
+            if (y.get(i) != null) {
+                any = true;
+                if (i + 1 < y.size() && y.get(i + 1) != null) {
+                    return false;
+                }
+            }
+        }
+        return any;
+    }
+
+    /**
+     * The length of the windows: the smallest distance between two consecutive window starts of any of
+     * {@code starts} (ms; 0 with no two).
+     */
+    static long windowLength(List<? extends java.util.Collection<Long>> starts) {
+        long w = 0;
+        for (java.util.Collection<Long> c : starts) {
+            Long previous = null;
+            for (long t : new java.util.TreeSet<>(c)) {
+                if (previous != null && t > previous && (w == 0 || t - previous < w)) {
+                    w = t - previous;
+                }
+                previous = t;
+            }
+        }
+        return w;
+    }
+
+    /**
+     * {@code values} by window start into {@code x} and {@code y}, the windows missing between two starts (more than
+     * {@code window} ms apart) drawn: with {@code fill}, its value at the first and the last missing window (a flat
+     * line there); with {@code fill} null, a break (XChart draws no line through a null).
+     */
+    static void series(SortedMap<Long, Double> values, long window, Double fill, List<Date> x, List<Double> y) {
+        Long previous = null;
+        for (Map.Entry<Long, Double> e : values.entrySet()) {
+            long t = e.getKey();
+            if (previous != null && window > 0 && t - previous > window) {
+                x.add(new Date(previous + window));
+                y.add(fill);
+                if (fill != null && t - window > previous + window) {
+                    x.add(new Date(t - window));
+                    y.add(fill);
+                }
+            }
+            x.add(new Date(t));
+            y.add(e.getValue());
+            previous = t;
+        }
     }
 
     private static String esc(String s) {
