@@ -17,7 +17,9 @@ import java.util.concurrent.CompletableFuture;
 import io.keyshift.jobs.replay.ReplayScalingGate;
 
 /**
- * Reads its strided splits, merged by event time (ties by split offset); optionally throttled per split; optionally
+ * Reads its strided splits, merged by event time, ties in the input's order (by the records' sequence: the order of
+ * the sorted input, which one split per reader reads; by split offset they read split by split after a restore gave a
+ * reader several); optionally throttled per split; optionally
  * in lockstep with a {@link ReplayScalingGate}: records below the gate's bound, then the first one at or past it
  * (its timestamp carries the watermark over the bound), then nothing until the bound moves (the reader reports
  * NOTHING_AVAILABLE with a future, so the task's mailbox, watermarks and checkpoints go on).
@@ -28,7 +30,8 @@ final class StridedSourceReader implements SourceReader<Event, StrideSplit> {
     private final double recordsPerSecond;
     private final String progressId;
     private final PriorityQueue<Cursor> queue = new PriorityQueue<>(
-            Comparator.comparingLong((Cursor c) -> c.next.timestamp).thenComparingInt(c -> c.split.offset()));
+            Comparator.comparingLong((Cursor c) -> c.next.timestamp).thenComparingLong(c -> c.next.sequence)
+                    .thenComparingInt(c -> c.split.offset()));
     private CompletableFuture<Void> available = new CompletableFuture<>();
     private boolean noMoreSplits;
     private long emitted;

@@ -107,6 +107,30 @@ class StridedSourceRestoreTest {
     }
 
     /**
+     * A reader given several splits after a restore reads rows of equal time in the input's order, as one reader of
+     * the whole input does (it read them split by split).
+     */
+    @Test
+    void severalSplitsReadRowsOfEqualTimeInTheInputsOrder(@TempDir Path dir) throws Exception {
+        List<Event> events = new ArrayList<>();
+        for (int i = 0; i < 40; i++) {
+            events.add(new Event(1000L * (i / 10), "k" + i, i, i));
+        }
+        SortedEventFile file = SortedEventFile.write(dir.resolve("ties.bin"), events);
+        StridedSourceReader reader = new StridedSourceReader(file, 0, null, null);
+        reader.start();
+        reader.addSplits(List.of(new StrideSplit(0, 2, 0, file.fingerprint()),
+                new StrideSplit(1, 2, 0, file.fingerprint())));
+        reader.notifyNoMoreSplits();
+        var out = new CollectingReaderOutput<Event>();
+        while (reader.pollNext(out) != org.apache.flink.core.io.InputStatus.END_OF_INPUT) {
+            // drained
+        }
+        assertThat(out.records).extracting(e -> e.sequence).isSorted().hasSize(40);
+        reader.close();
+    }
+
+    /**
      * --rate is the source's rate in total, also after a restore at another parallelism: a job at parallelism 2
      * restored with the 4 splits of a run at 4 reads 2 of them per reader, each at a quarter of the rate (it took half
      * the rate per split by the new job's count of splits, twice the limit). Timed as a lower bound only: the reader
