@@ -43,14 +43,7 @@ class FlinkRestTest {
         java.util.concurrent.atomic.AtomicReference<String> entry = new java.util.concurrent.atomic.AtomicReference<>();
         com.sun.net.httpserver.HttpServer server = com.sun.net.httpserver.HttpServer.create(
                 new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 0), 0);
-        server.createContext("/", ex -> {
-            byte[] bytes = ("{\"exceptionHistory\": {\"entries\": [" + entry.get() + "], \"truncated\": false}}")
-                    .getBytes(java.nio.charset.StandardCharsets.UTF_8);
-            ex.getResponseHeaders().add("Content-Type", "application/json");
-            ex.sendResponseHeaders(200, bytes.length);
-            ex.getResponseBody().write(bytes);
-            ex.close();
-        });
+        answerJson(server, () -> "{\"exceptionHistory\": {\"entries\": [" + entry.get() + "], \"truncated\": false}}");
         server.start();
         try {
             FlinkRest api = new FlinkRest("http://127.0.0.1:" + server.getAddress().getPort());
@@ -177,14 +170,7 @@ class FlinkRestTest {
         com.sun.net.httpserver.HttpsServer server = com.sun.net.httpserver.HttpsServer.create(
                 new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 0), 0);
         server.setHttpsConfigurator(new com.sun.net.httpserver.HttpsConfigurator(serverTls));
-        server.createContext("/", ex -> {
-            byte[] bytes = "[{\"key\":\"jobmanager.scheduler\",\"value\":\"default\"}]"
-                    .getBytes(java.nio.charset.StandardCharsets.UTF_8);
-            ex.getResponseHeaders().add("Content-Type", "application/json");
-            ex.sendResponseHeaders(200, bytes.length);
-            ex.getResponseBody().write(bytes);
-            ex.close();
-        });
+        answerJson(server, () -> "[{\"key\":\"jobmanager.scheduler\",\"value\":\"default\"}]");
         server.start();
         try {
             String url = "https://127.0.0.1:" + server.getAddress().getPort();
@@ -206,5 +192,17 @@ class FlinkRestTest {
         } finally {
             server.stop(0);
         }
+    }
+
+    /** Answers every request to {@code server} with HTTP 200 and the JSON {@code body} gives at that time. */
+    private static void answerJson(com.sun.net.httpserver.HttpServer server,
+                                   java.util.function.Supplier<String> body) {
+        server.createContext("/", ex -> {
+            byte[] bytes = body.get().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            ex.getResponseHeaders().add("Content-Type", "application/json");
+            ex.sendResponseHeaders(200, bytes.length);
+            ex.getResponseBody().write(bytes);
+            ex.close();
+        });
     }
 }
