@@ -751,22 +751,24 @@ public final class KeyshiftJob implements Callable<Integer> {
             // another job's; another key type put the hot keys' series in other key groups
             java.util.Map<String, String> made = io.keyshift.savepoint.BootstrapMarker.attributes(restoredFrom,
                     io.keyshift.jobs.replay.Workload.UID_PREFIX);
+            String madeIn = bootstrapped.contains(io.keyshift.jobs.replay.Workload.UID_PREFIX)
+                    ? "the bootstrap savepoint " : "the forecaster bootstrapped onto the savepoint ";
             String madeWindow = made.get(io.keyshift.savepoint.BootstrapMarker.WINDOW_MILLIS);
             if (madeWindow != null && !madeWindow.equals(Long.toString(w.toMillis()))) {
-                throw new ParameterException(cl, "the bootstrap savepoint " + restoredFrom + " was made from planning "
+                throw new ParameterException(cl, madeIn + restoredFrom + " was made from planning "
                         + "windows of " + madeWindow + " ms, and this job's --window is " + w.toMillis() + " ms: run "
                         + "the job with the bootstrap's --window, or bootstrap again with the job's");
             }
             String madeMaxP = made.get(io.keyshift.savepoint.BootstrapMarker.MAX_PARALLELISM);
             if (madeMaxP != null && !madeMaxP.equals(Integer.toString(maxP))) {
-                throw new ParameterException(cl, "the bootstrap savepoint " + restoredFrom + " was made for " + madeMaxP
+                throw new ParameterException(cl, madeIn + restoredFrom + " was made for " + madeMaxP
                         + " key groups, and this job has " + maxP + " (pipeline.max-parallelism / "
                         + JobOptions.DEFAULT_MAX_PARALLELISM.key() + "): give them the same");
             }
             String madeKeyType = made.get(io.keyshift.savepoint.BootstrapMarker.KEY_TYPE);
             String jobKeyType = org.apache.flink.api.common.typeinfo.Types.STRING.toString();
             if (madeKeyType != null && !madeKeyType.equals(jobKeyType)) {
-                throw new ParameterException(cl, "the bootstrap savepoint " + restoredFrom + " was made for keys of type "
+                throw new ParameterException(cl, madeIn + restoredFrom + " was made for keys of type "
                         + madeKeyType + ", and this job keys by " + jobKeyType + " (a key's key group is its hash as "
                         + "its type): bootstrap with --key-type string");
             }

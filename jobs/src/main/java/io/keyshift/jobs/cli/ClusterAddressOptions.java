@@ -49,6 +49,11 @@ public final class ClusterAddressOptions {
         try {
             conf = FlinkConfig.loadForCluster(FlinkConfig.defaultConfDir(), java.util.Map.of());
         } catch (IllegalArgumentException e) {
+            if (rest != null && rest.regionMatches(true, 0, "https:", 0, 6)) {
+                // its REST trust store is read from there: the JDK's CAs alone would be a silent fallback
+                throw new ParameterException(cl, FlinkConfig.defaultConfDir().resolve("config.yaml") + " (the REST "
+                        + "trust store of an https --rest): " + e.getMessage());
+            }
             // (the default config.yaml is only read for the REST trust store here)
             conf = null;
         }

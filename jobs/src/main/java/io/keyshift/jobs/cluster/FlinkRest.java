@@ -39,7 +39,9 @@ public final class FlinkRest {
     /**
      * A client of the cluster at {@code base}; an https address is verified with the REST trust store (and, with
      * {@code security.ssl.rest.authentication-enabled}, presents the key store) that {@code conf} sets, as Flink's own
-     * REST client does ({@code security.ssl.rest.truststore}, ...), else against the JDK's trusted CAs.
+     * REST client does ({@code security.ssl.rest.truststore}, ...), else against the JDK's trusted CAs. Unlike Flink's
+     * client (whose {@code security.ssl.rest.verify-hostname} is off by default), the JDK's client always checks that
+     * the certificate names the address's host.
      *
      * @param conf the client's Flink configuration (config.yaml), or null
      * @throws IllegalArgumentException if {@code conf}'s trust store or key store cannot be read, naming the option
@@ -297,11 +299,13 @@ public final class FlinkRest {
                     + request.method() + " " + request.uri() + " within " + REQUEST_TIMEOUT.toSeconds() + " s");
             named.initCause(e);
             throw named;
-        } catch (javax.net.ssl.SSLException e) {
-            // a handshake refused (a certificate the trust store does not vouch for): nothing reached the cluster
+        } catch (javax.net.ssl.SSLHandshakeException | javax.net.ssl.SSLPeerUnverifiedException e) {
+            // a handshake refused (a certificate the trust store does not vouch for, or one for another host name):
+            // nothing reached the cluster (a TLS error after the request was sent is "no complete answer", below)
             throw new IOException("no TLS connection to Flink's REST API at " + base + " (" + (e.getMessage() != null
                     ? e.getMessage() : e.getClass().getSimpleName()) + "; the REST trust store is "
-                    + SecurityOptions.SSL_REST_TRUSTSTORE.key() + " in config.yaml)", e);
+                    + SecurityOptions.SSL_REST_TRUSTSTORE.key() + " in config.yaml, and the certificate must name the "
+                    + "address's host)", e);
         } catch (IOException e) {
             // a connection closed or reset once the request was on its way: the cluster may have taken it
             throw new IOException(request.method() + " " + request.uri() + " got no complete answer ("

@@ -331,6 +331,10 @@ public final class StandaloneCluster {
      *     "killed" whatever happened)
      */
     static void kill(Member m, ProcessHandle h, Duration wait, PrintStream log) throws InterruptedException {
+        if (!h.isAlive()) {
+            // ended since its status was read: no kill to report
+            throw new IllegalStateException(m.role() + " (PID " + m.pid() + ") does not run");
+        }
         if (!h.destroyForcibly() && h.isAlive()) {
             throw new IllegalStateException("SIGKILL to " + m.role() + " (PID " + m.pid() + ") was refused");
         }
@@ -662,7 +666,7 @@ public final class StandaloneCluster {
             if (!p.waitFor(waitMillis, TimeUnit.MILLISECONDS)) {
                 throw new IOException("Flink's " + BASH_UTILS + " " + command + " did not finish within "
                         + org.apache.flink.util.TimeUtils.formatWithHighestUnit(Duration.ofMillis(waitMillis))
-                        + " (the start's --timeout, at most " + BASH_UTILS_TIMEOUT.toSeconds() + " s)");
+                        + " (the command's --timeout, at most " + BASH_UTILS_TIMEOUT.toSeconds() + " s)");
             }
             exit = p.exitValue();
             output = Files.readString(captured, StandardCharsets.UTF_8);

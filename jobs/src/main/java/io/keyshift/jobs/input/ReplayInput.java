@@ -152,6 +152,12 @@ public final class ReplayInput {
                     if (more == null) {
                         break;
                     }
+                    if ((long) joined + 1 + more.length > MAX_LINE_BYTES) {
+                        // a row as long as a line may be at most: not joined (the int length overflowed), so the
+                        // open quote's row is a dead letter and this line is read as a row of its own
+                        again.addFirst(more);
+                        break;
+                    }
                     if (parts == null) {
                         parts = new java.util.ArrayList<>();
                         parts.add(bytes);

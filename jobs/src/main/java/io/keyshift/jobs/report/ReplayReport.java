@@ -955,6 +955,8 @@ public final class ReplayReport {
         int level = 4;
         boolean tiered = true;
         boolean compiler = true;
+        // -XX:CompilationMode (JDK 14+): quick-only is C1 alone, high-only C2 alone
+        String mode = "default";
         for (String a : jvmArguments) {
             if (a.startsWith("-XX:TieredStopAtLevel=")) {
                 try {
@@ -968,7 +970,15 @@ public final class ReplayReport {
                 compiler = false;
             } else if (a.equals("-Xmixed") || a.equals("-XX:+UseCompiler")) {
                 compiler = true;
+            } else if (a.startsWith("-XX:CompilationMode=")) {
+                mode = a.substring("-XX:CompilationMode=".length()).trim();
             }
+        }
+        if (compiler && tiered && mode.equals("quick-only")) {
+            return "C1";
+        }
+        if (compiler && tiered && mode.equals("high-only")) {
+            return "C2";
         }
         if (!compiler) {
             return "interpreter";

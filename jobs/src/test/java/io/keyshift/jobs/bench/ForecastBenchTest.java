@@ -114,7 +114,7 @@ class ForecastBenchTest {
     /**
      * Every model is scored over the same points: with more keys hot than the engine tracks (2 × top-k), engines whose
      * models keep histories of different lengths aged out different keys (a key quiet for longer than the shorter
-     * history but within the age-out span), and each model was scored over its own series (53 points against 76).
+     * history but within the age-out span), and each model was scored over its own series (51 points against 74).
      */
     @Test
     void everyModelIsScoredOverTheSamePoints() {

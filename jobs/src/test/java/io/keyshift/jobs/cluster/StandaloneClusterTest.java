@@ -335,7 +335,7 @@ class StandaloneClusterTest {
                 deadline))
                 .isInstanceOf(java.io.IOException.class)
                 .hasMessageContaining("did not finish within")
-                .hasMessageContaining("the start's --timeout");
+                .hasMessageContaining("the command's --timeout");
         assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(60));
         // the sizing JVM is gone (it was left running when the wait was cut)
         Thread.sleep(500);

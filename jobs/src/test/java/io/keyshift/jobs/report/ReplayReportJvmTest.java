@@ -29,6 +29,8 @@ class ReplayReportJvmTest {
         assertThat(ReplayReport.compilers(List.of("-Xint"))).isEqualTo("interpreter");
         assertThat(ReplayReport.compilers(List.of("-XX:TieredStopAtLevel=0"))).isEqualTo("interpreter");
         assertThat(ReplayReport.compilers(List.of("-Xint", "-Xmixed"))).isEqualTo("C1+C2");
+        assertThat(ReplayReport.compilers(List.of("-XX:CompilationMode=quick-only"))).isEqualTo("C1");
+        assertThat(ReplayReport.compilers(List.of("-XX:CompilationMode=high-only"))).isEqualTo("C2");
     }
 
     @Test
