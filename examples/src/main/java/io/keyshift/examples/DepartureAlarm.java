@@ -27,7 +27,7 @@ import java.util.Map;
  * boundaries, and the state holds one entry per distinct time within them) and
  * raises a RUSH alarm when a departure brings that count to {@value #THRESHOLD}; an event-time timer 30 minutes after
  * each departure reports CALM when the count drops below the threshold again, and removes what has expired. A
- * {@code ValueState} keeps the last departure, for the gap each alarm reports.
+ * {@code ValueState} keeps the last departure, for the gap each RUSH alarm reports.
  *
  * <p>Its outputs depend only on event time, never on when a watermark happens to arrive: a timer at {@code T} counts
  * only departures up to {@code T}, and a departure counts only those of the 30 minutes before it. (A function whose

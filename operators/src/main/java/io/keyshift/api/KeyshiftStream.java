@@ -71,7 +71,7 @@ import java.util.regex.Pattern;
  * {@code -late-data} and {@code -split-merger-side-output-<tag id>}, where the stage has them ({@link StageUids}); the
  * prefix
  * ({@value #DEFAULT_UID_PREFIX} by default) must differ between the stages of a job. After the terminal call, the
- * stage's plans, forecasts, loads, validation reports and scaling decisions are streams of their own.
+ * stage's plans, forecasts, profiles, loads, validation reports and scaling decisions are streams of their own.
  *
  * <p><b>What every terminal call refuses</b> ({@link #process(KeyedProcessFunction, Duration) process(...)} and
  * {@link KeyshiftWindowedStream}'s {@code aggregate}, {@code reduce} and {@code process}), before it adds any

@@ -136,7 +136,7 @@ public final class KeyshiftWindowedStream<T, K, W extends Window> {
         if (!tag.getTypeInfo().equals(stream.inputType())) {
             throw new IllegalArgumentException("the late data output tag '" + tag.getId() + "' is of type "
                     + tag.getTypeInfo() + ", but the stream's records are " + stream.inputType() + ": make it with "
-                    + "the stream's type, new OutputTag<>(\"" + tag.getId() + "\", stream.getType())");
+                    + "the input DataStream's type, new OutputTag<>(\"" + tag.getId() + "\", input.getType())");
         }
         this.lateDataTag = tag;
         return this;

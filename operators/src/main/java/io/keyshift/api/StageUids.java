@@ -80,7 +80,9 @@ public final class StageUids {
         return prefix + "-control-progress";
     }
 
-    /** The stateless hop that replaces raw keys in control lines by pseudonyms (with a key secret). */
+    /**
+     * The stateless hop that replaces raw keys in control lines by pseudonyms (with a key secret and a control input).
+     */
     public static String controlPseudonyms(String prefix) {
         return prefix + "-control-pseudonyms";
     }

@@ -139,7 +139,9 @@ public final class ControlState {
 
     /**
      * Refuses the queued commands, for the final lease (the input ended: no plan will reach their times); a timed
-     * sampling rate stays, since the routers apply it from its time without a plan ({@link #add}).
+     * sampling rate stays, since the routers apply it from its time without a plan ({@link #add}). A final lease that
+     * is the first plan applies a sampling rate of "now" as a first plan does, from the first window ({@link
+     * #advanceTo}: the routers took it so from lines known in advance; it was refused).
      *
      * @return the commands refused, with {@code reason}
      */
@@ -147,7 +149,12 @@ public final class ControlState {
         List<Rejected> out = new ArrayList<>();
         for (java.util.Iterator<ControlCommand> it = pending.iterator(); it.hasNext(); ) {
             ControlCommand c = it.next();
-            if (c.type() != ControlCommand.Type.SAMPLING_RATE || c.at() == ControlCommand.NOW) {
+            if (lastVersion == 0 && c.type() == ControlCommand.Type.SAMPLING_RATE && c.at() == ControlCommand.NOW) {
+                samplingRates.put(Long.MIN_VALUE, c.samplingRate());
+                samplingRate = c.samplingRate();
+                applied++;
+                it.remove();
+            } else if (c.type() != ControlCommand.Type.SAMPLING_RATE || c.at() == ControlCommand.NOW) {
                 out.add(new Rejected(c, reason));
                 it.remove();
             }

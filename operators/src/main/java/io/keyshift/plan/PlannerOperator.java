@@ -789,6 +789,13 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
         followParallelism(forecast.getRouterParallelism());
         observedImbalance = observedImbalance(forecast, planner.current());
         oldestRouted = Math.max(oldestRouted, forecast.getRouterPlanVersion());
+        if (planner.current() != null && planner.current().getValidUntil() == Long.MAX_VALUE) {
+            // the final lease is out (the input ended; or restored with it, see warnOfTheFinalLease): nothing more to
+            // plan, and issuing it again each window would grow the history by a copy each time; nor does a command
+            // apply (a timed sampling rate the final lease kept was counted applied by the next forecast, no plan
+            // issued)
+            return;
+        }
         RepartitionPlanner.Control overrides = RepartitionPlanner.Control.NONE;
         io.keyshift.avro.PlanControl view = null;
         long start = planner.migrationsStartAt(forecast);
@@ -803,11 +810,6 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
         if (forecast.getForcedParallelism() != forced) {
             // a forecast is read-only once emitted (its other chained consumers get the same instance)
             forecast = LoadForecast.newBuilder(forecast).setForcedParallelism(forced).build();
-        }
-        if (planner.current() != null && planner.current().getValidUntil() == Long.MAX_VALUE) {
-            // the final lease is out (the input ended; or restored with it, see warnOfTheFinalLease): nothing more to
-            // plan, and issuing it again each window would grow the history by a copy each time
-            return;
         }
         output.collect(CONTROLLED_FORECASTS, new StreamRecord<>(forecast, timestamp));
         long t0 = System.nanoTime();

@@ -266,7 +266,7 @@ class KeyshiftApiTest {
         var windows = stage.window(TumblingEventTimeWindows.of(Duration.ofHours(1)));
         assertThatThrownBy(() -> windows.sideOutputLateData(new org.apache.flink.util.OutputTag<>("late",
                 new org.apache.flink.api.java.typeutils.GenericTypeInfo<>(Clicks.Click.class))))
-                .hasMessageContaining("make it with the stream's type, new OutputTag<>(\"late\", stream.getType())");
+                .hasMessageContaining("make it with the input DataStream's type, new OutputTag<>(\"late\", input.getType())");
     }
 
     /**

@@ -447,6 +447,68 @@ class PlannerOperatorTest {
         }
     }
 
+    /**
+     * A final lease that is the first plan (an input that ended before any forecast) applies a sampling rate of "now"
+     * from the first window, as a first plan does and as the routers took it from lines known in advance (it was
+     * refused as after the last plan).
+     */
+    @Test
+    void aSamplingRateOfNowIsAppliedByAFinalLeaseThatIsTheFirstPlan() throws Exception {
+        PlannerOperator op = new PlannerOperator(settings(), false).withControl(10);
+        try (org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<LoadForecast, String, RoutingPlan> h =
+                     new org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<>(op)) {
+            h.open();
+            h.processElement2(new StreamRecord<>("now,sampling-rate,0.5", 0));
+            h.processWatermark2(new org.apache.flink.streaming.api.watermark.Watermark(Long.MAX_VALUE));
+            h.processWatermark1(new org.apache.flink.streaming.api.watermark.Watermark(Long.MAX_VALUE));
+            assertThat(h.getSideOutput(PlannerOperator.CONTROL_REJECTED)).isNullOrEmpty();
+            List<RoutingPlan> plans = h.extractOutputValues();
+            assertThat(plans).singleElement().satisfies(fin -> {
+                assertThat(fin.getValidUntil()).isEqualTo(Long.MAX_VALUE);
+                assertThat(fin.getControl().getSamplingRates()).singleElement().satisfies(r -> {
+                    assertThat(r.getFrom()).isEqualTo(Long.MIN_VALUE);
+                    assertThat(r.getRate()).isEqualTo(0.5);
+                });
+            });
+            assertThat(op.controlState().applied()).isEqualTo(1);
+        }
+    }
+
+    /**
+     * A timed sampling rate the final lease kept (the routers apply it from its time) is neither applied nor refused
+     * by the forecasts a restored final lease still gets: the next forecast counted it applied, no plan issued.
+     */
+    @Test
+    void aRateKeptByTheFinalLeaseIsNotAppliedByLaterForecasts() throws Exception {
+        org.apache.flink.runtime.checkpoint.OperatorSubtaskState drained;
+        PlannerOperator first = new PlannerOperator(settings(), false).withControl(10);
+        try (org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<LoadForecast, String, RoutingPlan> h =
+                     new org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<>(first)) {
+            h.open();
+            h.processElement2(new StreamRecord<>("9000000000000,sampling-rate,0.5", 0));
+            h.processWatermark2(new org.apache.flink.streaming.api.watermark.Watermark(Long.MAX_VALUE));
+            h.processElement1(new StreamRecord<>(forecast(W, 4), W - 1));
+            h.processWatermark1(new org.apache.flink.streaming.api.watermark.Watermark(W));
+            h.processWatermark1(new org.apache.flink.streaming.api.watermark.Watermark(Long.MAX_VALUE));
+            assertThat(first.controlState().applied()).isZero();
+            drained = h.snapshot(1, W);
+        }
+        PlannerOperator restored = new PlannerOperator(settings(), false).withControl(10);
+        try (org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<LoadForecast, String, RoutingPlan> h =
+                     new org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<>(restored)) {
+            h.initializeState(drained);
+            h.open();
+            h.processWatermark2(new org.apache.flink.streaming.api.watermark.Watermark(Long.MAX_VALUE));
+            for (int i = 2; i < 5; i++) {
+                h.processElement1(new StreamRecord<>(forecast(i * W, 4), i * W - 1));
+                h.processWatermark1(new org.apache.flink.streaming.api.watermark.Watermark(i * W));
+            }
+            assertThat(h.extractOutputValues()).isEmpty();
+            assertThat(restored.controlState().applied()).isZero();
+            assertThat(restored.controlState().rejected()).isZero();
+        }
+    }
+
     /** With the stage's key codec, "070" pins the integer key 70, and "user-7" is refused with the reason. */
     @Test
     void aCommandNamingAKeyInAFormTheStageNeverWritesIsRefused() throws Exception {
