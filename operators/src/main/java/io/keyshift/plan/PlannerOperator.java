@@ -761,6 +761,11 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
      * commands, when they come with their own progress, still up to the start.
      */
     private boolean controlKnownFor(LoadForecast f) {
+        if (finalLeaseOut()) {
+            // no plan follows (plan() takes nothing from the forecast): held for a control watermark at the end of
+            // time, which a live control input or the reverts never reach, the forecasts piled up in the state
+            return true;
+        }
         long start = planner.migrationsStartAt(f);
         if (revertLagMillis <= 0) {
             return controlWatermark >= start;
@@ -778,6 +783,9 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
 
     /** Whether the user's control input (not the reverts) is what holds the plan after {@code f}. */
     private boolean heldByTheUsersControl(LoadForecast f) {
+        if (finalLeaseOut()) {
+            return false;
+        }
         long start = planner.migrationsStartAt(f);
         if (revertLagMillis <= 0) {
             return controlWatermark < start;
@@ -785,11 +793,21 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
         return userControlProgress && userControlWatermark < start;
     }
 
+    /** The forecasts held for the control input (for tests). */
+    int heldForecasts() {
+        return held == null ? 0 : held.size();
+    }
+
+    /** Whether the last plan is the final lease (the input ended; or restored with it): no plan follows. */
+    private boolean finalLeaseOut() {
+        return planner.current() != null && planner.current().getValidUntil() == Long.MAX_VALUE;
+    }
+
     private void plan(LoadForecast forecast, long timestamp) {
         followParallelism(forecast.getRouterParallelism());
         observedImbalance = observedImbalance(forecast, planner.current());
         oldestRouted = Math.max(oldestRouted, forecast.getRouterPlanVersion());
-        if (planner.current() != null && planner.current().getValidUntil() == Long.MAX_VALUE) {
+        if (finalLeaseOut()) {
             // the final lease is out (the input ended; or restored with it, see warnOfTheFinalLease): nothing more to
             // plan, and issuing it again each window would grow the history by a copy each time; nor does a command
             // apply (a timed sampling rate the final lease kept was counted applied by the next forecast, no plan

@@ -486,10 +486,13 @@ class PlannerOperatorTest {
                      new org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<>(first)) {
             h.open();
             h.processElement2(new StreamRecord<>("9000000000000,sampling-rate,0.5", 0));
-            h.processWatermark2(new org.apache.flink.streaming.api.watermark.Watermark(Long.MAX_VALUE));
+            // a live control input: its watermark never reaches the end of time
+            h.processWatermark2(new org.apache.flink.streaming.api.watermark.Watermark(100 * W));
             h.processElement1(new StreamRecord<>(forecast(W, 4), W - 1));
             h.processWatermark1(new org.apache.flink.streaming.api.watermark.Watermark(W));
             h.processWatermark1(new org.apache.flink.streaming.api.watermark.Watermark(Long.MAX_VALUE));
+            assertThat(h.extractOutputValues()).last().satisfies(p ->
+                    assertThat(p.getValidUntil()).isEqualTo(Long.MAX_VALUE));
             assertThat(first.controlState().applied()).isZero();
             drained = h.snapshot(1, W);
         }
@@ -506,6 +509,22 @@ class PlannerOperatorTest {
             assertThat(h.extractOutputValues()).isEmpty();
             assertThat(restored.controlState().applied()).isZero();
             assertThat(restored.controlState().rejected()).isZero();
+        }
+        // a live control input (a topic, a watched directory) never reaches the end of time: the forecasts a restored
+        // final lease gets are not held for it (they piled up in the state, the watermark stood still, and a user's
+        // control input failed the task after its no-watermark timeout, at every restore)
+        PlannerOperator live = new PlannerOperator(settings(), false).withControl(10);
+        try (org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<LoadForecast, String, RoutingPlan> h =
+                     new org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<>(live)) {
+            h.initializeState(drained);
+            h.open();
+            h.processWatermark2(new org.apache.flink.streaming.api.watermark.Watermark(101 * W));
+            for (int i = 2; i < 5; i++) {
+                h.processElement1(new StreamRecord<>(forecast(i * W, 4), i * W - 1));
+                h.processWatermark1(new org.apache.flink.streaming.api.watermark.Watermark(i * W));
+            }
+            assertThat(h.extractOutputValues()).isEmpty();
+            assertThat(live.heldForecasts()).as("forecasts held for the control input").isZero();
         }
     }
 

@@ -51,8 +51,9 @@ public final class ClusterAddressOptions {
         } catch (IllegalArgumentException e) {
             if (rest != null && rest.regionMatches(true, 0, "https:", 0, 6)) {
                 // its REST trust store is read from there: the JDK's CAs alone would be a silent fallback
-                throw new ParameterException(cl, FlinkConfig.defaultConfDir().resolve("config.yaml") + " (the REST "
-                        + "trust store of an https --rest): " + e.getMessage());
+                String file = FlinkConfig.defaultConfDir().resolve("config.yaml").toString();
+                throw new ParameterException(cl, (e.getMessage().contains(file) ? "" : file + ": ")
+                        + e.getMessage() + " (the REST trust store of an https --rest is read from it)");
             }
             // (the default config.yaml is only read for the REST trust store here)
             conf = null;

@@ -299,9 +299,20 @@ public final class FlinkRest {
                     + request.method() + " " + request.uri() + " within " + REQUEST_TIMEOUT.toSeconds() + " s");
             named.initCause(e);
             throw named;
-        } catch (javax.net.ssl.SSLHandshakeException | javax.net.ssl.SSLPeerUnverifiedException e) {
+        } catch (javax.net.ssl.SSLException e) {
+            boolean plaintext = String.valueOf(e.getMessage()).contains("plaintext connection");
+            if (!(e instanceof javax.net.ssl.SSLHandshakeException)
+                    && !(e instanceof javax.net.ssl.SSLPeerUnverifiedException) && !plaintext) {
+                // a TLS error after the request was sent: the cluster may have taken it
+                throw new IOException(request.method() + " " + request.uri() + " got no complete answer ("
+                        + (e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName()) + ")", e);
+            }
+            if (plaintext) {
+                throw new IOException("no TLS connection to Flink's REST API at " + base + ": it answered in plain "
+                        + "text (is its REST endpoint http, not https?)", e);
+            }
             // a handshake refused (a certificate the trust store does not vouch for, or one for another host name):
-            // nothing reached the cluster (a TLS error after the request was sent is "no complete answer", below)
+            // nothing reached the cluster
             throw new IOException("no TLS connection to Flink's REST API at " + base + " (" + (e.getMessage() != null
                     ? e.getMessage() : e.getClass().getSimpleName()) + "; the REST trust store is "
                     + SecurityOptions.SSL_REST_TRUSTSTORE.key() + " in config.yaml, and the certificate must name the "

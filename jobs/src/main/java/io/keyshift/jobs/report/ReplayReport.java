@@ -947,8 +947,9 @@ public final class ReplayReport {
 
     /**
      * The JIT compilers these HotSpot arguments leave (the last of each flag counts): "interpreter" (none: {@code
-     * -Xint}, {@code -XX:-UseCompiler}, or tiered compilation stopped at level 0), "C1" (tiered, stopped at level 1 to
-     * 3), "C2" (tiered compilation off: C2 alone, the level ignored), else "C1+C2". It said "C1+C2" for the last two
+     * -Xint}, {@code -XX:-UseCompiler}, or stopped at level 0), "C1" ({@code -XX:CompilationMode=quick-only}, or
+     * tiered and stopped at level 1 to 3), "C2" (a high-only compilation mode, or tiered compilation off), else
+     * "C1+C2". It said "C1+C2" for the last two
      * kinds and for no compiler at all.
      */
     static String compilers(List<String> jvmArguments) {
@@ -974,19 +975,18 @@ public final class ReplayReport {
                 mode = a.substring("-XX:CompilationMode=".length()).trim();
             }
         }
-        if (compiler && tiered && mode.equals("quick-only")) {
-            return "C1";
-        }
-        if (compiler && tiered && mode.equals("high-only")) {
-            return "C2";
-        }
-        if (!compiler) {
+        // as HotSpot (JDK 16+) reads them: no compiler with -Xint or level 0 whatever the mode; C1 alone in quick-only
+        // mode or stopped at levels 1-3; C2 alone in a high-only mode or without tiered compilation
+        if (!compiler || level <= 0) {
             return "interpreter";
         }
-        if (!tiered) {
+        if (mode.equals("quick-only") || tiered && level < 4) {
+            return "C1";
+        }
+        if (mode.startsWith("high-only") || !tiered) {
             return "C2";
         }
-        return level <= 0 ? "interpreter" : level < 4 ? "C1" : "C1+C2";
+        return "C1+C2";
     }
 
 }

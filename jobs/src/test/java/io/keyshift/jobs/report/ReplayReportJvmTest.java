@@ -31,6 +31,12 @@ class ReplayReportJvmTest {
         assertThat(ReplayReport.compilers(List.of("-Xint", "-Xmixed"))).isEqualTo("C1+C2");
         assertThat(ReplayReport.compilers(List.of("-XX:CompilationMode=quick-only"))).isEqualTo("C1");
         assertThat(ReplayReport.compilers(List.of("-XX:CompilationMode=high-only"))).isEqualTo("C2");
+        assertThat(ReplayReport.compilers(List.of("-XX:CompilationMode=quick-only", "-XX:TieredStopAtLevel=0")))
+                .isEqualTo("interpreter");
+        assertThat(ReplayReport.compilers(List.of("-XX:CompilationMode=quick-only", "-XX:-TieredCompilation")))
+                .isEqualTo("C1");
+        assertThat(ReplayReport.compilers(List.of("-XX:CompilationMode=high-only", "-XX:TieredStopAtLevel=1")))
+                .isEqualTo("C1");
     }
 
     @Test
