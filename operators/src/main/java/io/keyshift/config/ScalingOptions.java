@@ -64,8 +64,8 @@ public final class ScalingOptions {
                     .withDescription("After a restore, the scaling decisions continue from the restored job's "
                             + "parallelism instead of their own last decision. Set it when an outside actuator stops "
                             + "the job with a savepoint and restarts it at the decided parallelism (replay --scale "
-                            + "does); leave it off with the adaptive scheduler, which rescales the submitted job (keyshift's job "
-                            + "and submit refuse the two together).");
+                            + "does); leave it off with the adaptive scheduler, which rescales the submitted job "
+                            + "(keyshift's job and submit refuse the two together).");
 
     /** The policy of {@link #POLICY}; fails naming the option if it is neither. */
     public static io.keyshift.avro.ScalingPolicy policy(org.apache.flink.configuration.ReadableConfig config) {
