@@ -733,7 +733,32 @@ public final class LoadForecastEngine {
     /** Serializes the whole engine state (versioned). */
     public byte[] toBytes() throws IOException {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        try (DataOutputStream out = new DataOutputStream(bytes)) {
+        writeTo(bytes);
+        return bytes.toByteArray();
+    }
+
+    /**
+     * The length of {@link #toBytes()} in bytes, counted without holding them (an engine of a few hundred thousand
+     * series over a season serializes to gigabytes, more than one array holds).
+     */
+    public long serializedSize() throws IOException {
+        long[] count = {0};
+        writeTo(new java.io.OutputStream() {
+            @Override
+            public void write(int b) {
+                count[0]++;
+            }
+
+            @Override
+            public void write(byte[] b, int off, int len) {
+                count[0] += len;
+            }
+        });
+        return count[0];
+    }
+
+    private void writeTo(java.io.OutputStream target) throws IOException {
+        try (DataOutputStream out = new DataOutputStream(new java.io.BufferedOutputStream(target, 1 << 16))) {
             writeEngine(out, true);
             // found from the end (so that a restore checks them before it reads any series): the candidate models'
             // names in UTF-8, the names' length, the windows' length, where known how keys are named (UTF-8, and its
@@ -751,7 +776,6 @@ public final class LoadForecastEngine {
                 out.writeInt(TRAILER_MARKER);
             }
         }
-        return bytes.toByteArray();
     }
 
     /** Ends a {@link #toBytes()} of builds of 2026-12-01 and 02, with the model list and no window length ("KSML"). */

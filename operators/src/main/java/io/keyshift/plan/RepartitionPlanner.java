@@ -680,8 +680,16 @@ public final class RepartitionPlanner {
                 // at least as many pieces as the subtasks its old key groups are on now: a split is spread once per
                 // parallelism and its pieces never move, so a key spread anew while light (a scale-in at night)
                 // would keep a few pieces when it is heavy again, where the old spread covered every subtask
-                int pieces = Math.max(splitPieces(l, meanLoad, p), (int) entries.get(u.getKey()).getSplit()
-                        .getKeyGroups().stream().map(this::subtask).distinct().count());
+                // (and on every subtask where it was on every subtask at its own parallelism: a key split over all
+                // 4 at p = 4 and spread anew at 8 while lighter than the new mean, on a scale-out in the morning,
+                // kept 4 pieces on 8 subtasks when it was heavy again at noon)
+                io.keyshift.avro.Split was = entries.get(u.getKey()).getSplit();
+                int wasP = was.getParallelism();
+                boolean everySubtask = wasP > 0 && was.getKeyGroups().stream()
+                        .map(g -> KeyGroupRangeAssignment.computeOperatorIndexForKeyGroup(s.maxParallelism(), wasP, g))
+                        .distinct().count() == wasP;
+                int pieces = everySubtask ? p : Math.max(splitPieces(l, meanLoad, p), (int) was.getKeyGroups()
+                        .stream().map(this::subtask).distinct().count());
                 Integer[] order = subtasksByLoadWithout(unitOf, loadList, atList, toSpread, p);
                 toSpread.remove(i);
                 List<Integer> groups = pieceKeyGroups(u, order, pieces);

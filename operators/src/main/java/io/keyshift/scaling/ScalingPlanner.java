@@ -21,8 +21,9 @@ import java.util.Arrays;
  * window's measured busiest subtask was above its capacity, or above the critical utilization (measured at the
  * parallelism in force) while the forecast total does not bring it back below (measured busiest &times; next
  * forecast total / observed total): an overload the forecast missed is not left running, and a critical window
- * that reactive would act on is acted on too unless the forecast expects the load to fall. It then sizes for the
- * larger of forecast and measured load. It scales in when
+ * that reactive would act on is acted on too unless the forecast expects the load to fall. Where the measured
+ * window is one of those critical ones it sizes for the larger of forecast and measured load, otherwise (a scale-out
+ * the forecast alone calls for) for the forecast. It scales in when
  * the quiet run reaches {@code scaleInWindows}: the leading forecast windows predicted below the scale-in utilization,
  * plus the windows in a row measured below it if the forecast stays quiet over the whole horizon or is quiet for
  * {@code scaleInWindows} windows on its own (a quiet spell the forecast sees ending sooner does not count the past). Either way the new parallelism must carry the largest forecast

@@ -122,6 +122,8 @@ class ForecasterKeyedStateTest {
         }
         assertThat(b.toBytes()).isEqualTo(a.toBytes());
         assertThat(a.windows()).isEqualTo(300);
+        // the size counted without the bytes (plan-bench's control path) is theirs
+        assertThat(a.serializedSize()).isEqualTo(a.toBytes().length).isGreaterThan(1000);
     }
 
     /**

@@ -153,6 +153,22 @@ public final class ControlPathBench {
     }
 
     /**
+     * Bytes one series of the forecaster's engine takes after {@code windows} one-minute windows, about: 0.7 KB of
+     * models and 4 bytes a window of history, up to the daily season's 1,441 windows (6.5 KB in all, measured).
+     */
+    public static long seriesBytes(int windows) {
+        return 700L + 4L * Math.min(windows, 24 * 60 + 1);
+    }
+
+    /**
+     * Heap a {@link #run} needs, about: its forecaster's series (every tracked key and key group), twice over (the
+     * engine's objects, and what the forecast loop and the checkpointed job hold beside them).
+     */
+    public static long heapNeeded(int maxParallelism, int keys, int windows) {
+        return 2L * ((long) keys + maxParallelism) * seriesBytes(windows);
+    }
+
+    /**
      * Runs both measurements.
      *
      * @param maxParallelism key groups, >= parallelism
@@ -199,11 +215,16 @@ public final class ControlPathBench {
                         t + 1, windows, engine.seriesCount(), forecastMs.get(t), planMs.get(t));
             }
         }
-        long plannerBytes = 0;
+        // the planner operator's state: its plan history and its units' long-run loads (one entry per unit it has
+        // seen; the plans alone were reported until 2026-12-06, a hundredth of it)
+        long planHistoryBytes = 0;
         for (RoutingPlan h : history) {
-            plannerBytes += avroBytes(h);
+            planHistoryBytes += avroBytes(h);
         }
-        long engineBytes = engine.toBytes().length;
+        long longRunBytes = planner.longRunLoads().toBytes().length;
+        long plannerBytes = planHistoryBytes + longRunBytes;
+        // counted, not held: a few hundred thousand series over a season serialize to more than an array holds
+        long engineBytes = engine.serializedSize();
         // steady state: the last quarter of the run (after the daily season's models have history)
         int from = windows - Math.max(1, windows / 4);
         ObjectNode out = new ObjectMapper().createObjectNode();
@@ -220,6 +241,8 @@ public final class ControlPathBench {
         out.put("forecaster_engine_bytes", engineBytes);
         out.put("engine_bytes_per_series", (double) engineBytes / Math.max(1, engine.seriesCount()));
         out.put("planner_state_bytes", plannerBytes);
+        out.put("planner_plan_history_bytes", planHistoryBytes);
+        out.put("planner_long_run_loads_bytes", longRunBytes);
 
         log.printf("control-path bench: the forecaster operator in a job, RocksDB with incremental checkpoints, "
                 + "%d windows per checkpoint%n", windowsPerCheckpoint);

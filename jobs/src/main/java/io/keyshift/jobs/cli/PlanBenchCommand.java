@@ -105,6 +105,20 @@ public final class PlanBenchCommand implements Callable<Integer> {
                     + org.apache.flink.runtime.state.KeyGroupRangeAssignment.UPPER_BOUND_MAX_PARALLELISM + ", was "
                     + maxParallelism);
         }
+        if (controlPath && keys >= 1 && keys <= MAX_KEYS && maxParallelism >= 1 && windows >= 1) {
+            // the forecaster's engine is held in this JVM: 400,000 keys passed the range check above and ran out of
+            // heap after the whole forecast loop (after --overwrite had removed the earlier figures)
+            long needed = io.keyshift.jobs.bench.ControlPathBench.heapNeeded(maxParallelism, keys, windows);
+            long heap = Runtime.getRuntime().maxMemory();
+            if (needed > heap) {
+                throw new picocli.CommandLine.ParameterException(cl, String.format("--keys %,d with --max-parallelism "
+                        + "%,d over --windows %,d needs about %,d MiB of heap for the forecaster's series (about %.1f KB "
+                        + "each once a daily season of one-minute windows is held, twice over), more than this JVM's "
+                        + "%,d MiB: fewer keys, or a larger heap (KEYSHIFT_JAVA_OPTS=-Xmx...)", keys, maxParallelism,
+                        windows, needed >> 20, io.keyshift.jobs.bench.ControlPathBench.seriesBytes(windows) / 1000.0,
+                        heap >> 20));
+            }
+        }
         if (controlPath && windows < 4) {
             throw new picocli.CommandLine.ParameterException(cl, "--windows must be >= 4, was " + windows);
         }

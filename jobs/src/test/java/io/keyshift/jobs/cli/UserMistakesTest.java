@@ -635,6 +635,21 @@ class UserMistakesTest {
                 dir.resolve("pb").toString());
         assertThat(manyKeys.exit()).as(manyKeys.err()).isEqualTo(2);
         assertThat(manyKeys.err()).contains("--keys must be in 1..1,000,000");
+        // within that range, more series than the heap holds: it ran out of heap after the whole forecast loop
+        long perKey = io.keyshift.jobs.bench.ControlPathBench.heapNeeded(64, 2, 1800)
+                - io.keyshift.jobs.bench.ControlPathBench.heapNeeded(64, 1, 1800);
+        int heapTooMany = (int) Math.min(1_000_000, Runtime.getRuntime().maxMemory() / perKey + 1);
+        if (io.keyshift.jobs.bench.ControlPathBench.heapNeeded(4096, heapTooMany, 1800)
+                > Runtime.getRuntime().maxMemory()) {
+            Files.createDirectories(dir.resolve("pb2"));
+            Files.writeString(dir.resolve("pb2").resolve("control-path-bench.json"), "{}");
+            CliRun heapKeys = run("plan-bench", "--control-path", "--keys", String.valueOf(heapTooMany), "--overwrite",
+                    "--out", dir.resolve("pb2").toString());
+            assertThat(heapKeys.exit()).as(heapKeys.err()).isEqualTo(2);
+            assertThat(heapKeys.err()).contains(String.format("--keys %,d with --max-parallelism", heapTooMany))
+                    .contains("KEYSHIFT_JAVA_OPTS=-Xmx");
+            assertThat(dir.resolve("pb2").resolve("control-path-bench.json")).hasContent("{}");
+        }
         // fewer slots than the job's parallelism: Flink waited minutes for them, then failed with exit 1
         CliRun fewSlots = run("replay", "-Dtaskmanager.numberOfTaskSlots=2", "--out", dir.resolve("slots").toString(),
                 "--config", conf());
