@@ -4,8 +4,9 @@ import java.util.Locale;
 
 /**
  * The forecasting models keyshift fits to a load series, after Hyndman &amp; Athanasopoulos, "Forecasting:
- * Principles and Practice", 3rd ed. (FPP3), chapters 5, 8 and 9. Declared from simplest to most complex: on a tie
- * in backtest error the simpler model wins.
+ * Principles and Practice", 3rd ed. (FPP3), chapters 5, 8 and 9. Declared from simplest to most complex. On a tie
+ * in backtest error the earlier candidate in {@link ModelSpec#candidates} order wins: naive, SES, Holt and AR come
+ * before the seasonal models there, so on a tie SES beats seasonal naive.
  */
 public enum ForecastModelKind {
     /** y(t+h) = y(t) (FPP3 §5.2). */

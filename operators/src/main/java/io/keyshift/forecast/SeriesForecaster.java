@@ -296,7 +296,7 @@ public final class SeriesForecaster {
         return lag < Math.min(history.count(), history.capacity()) ? history.get(lag) : Double.NaN;
     }
 
-    /** The model currently chosen (lowest decayed backtest error; ties go to the earlier, simpler candidate). */
+    /** The model currently chosen (lowest decayed backtest error; ties go to the earlier candidate in {@link ModelSpec#candidates} order). */
     public ForecastModelKind chosen() {
         int c = chosenIndex();
         return c < models.length ? models[c].kind() : models[bestSingles()[0]].kind();

@@ -11,7 +11,9 @@ import java.util.concurrent.CompletableFuture;
 /**
  * The planner's operator coordinator: publishes every plan the planner subtask sends ({@link PlanEvent}) to the
  * stage's {@link PlanChannel}. Holds no state of its own: after a restore the channel is reset and the planner
- * operator, restored from the same checkpoint, publishes its current plan again.
+ * operator, restored from the same checkpoint, publishes every plan it kept again, oldest first, before any new one
+ * (a router restored at an older version, or holding records a rescale handed it, takes them from the version it
+ * has).
  */
 public final class PlannerCoordinator implements OperatorCoordinator {
     private final Context context;

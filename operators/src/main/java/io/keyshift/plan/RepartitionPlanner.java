@@ -320,7 +320,9 @@ public final class RepartitionPlanner {
          * primary, for the shadow phase most migrations get under the validation policy.
          */
         int firstOwnedStep() {
-            long typical = validation.mode() == ValidationPolicy.Mode.ALL ? shadowMillis() : correctnessShadowMillis;
+            // SAMPLE with sample-every 1 validates every migration, as ALL does (it was planned from the window
+            // before the first one such a move owns)
+            long typical = validation.validatesEvery() ? shadowMillis() : correctnessShadowMillis;
             // in long: a state horizon of many windows (36,500 days of 1 s windows) overflowed an int cast, and a
             // negative step failed the first forecast lookup; callers clamp to the forecast's last step
             return (int) Math.min(Integer.MAX_VALUE, leaseLead - 1L + typical / windowMillis);

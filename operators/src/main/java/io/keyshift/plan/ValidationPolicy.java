@@ -28,6 +28,11 @@ public record ValidationPolicy(Mode mode, int sampleEvery) implements Serializab
         }
     }
 
+    /** True if every migration is validated: ALL, or SAMPLE of one in 1. */
+    public boolean validatesEvery() {
+        return mode == Mode.ALL || mode == Mode.SAMPLE && sampleEvery == 1;
+    }
+
     /** True if the migration of {@code key} planned in plan {@code version} is validated. */
     public boolean validates(String key, long version) {
         return switch (mode) {

@@ -295,7 +295,7 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
                 new TupleTypeInfo<>(Types.LONG, valueType)));
         // not union state: Flink refuses checkpoints of a vertex with union state once some of its subtasks have
         // finished (a bounded input's routers finish one by one); a subtask restored without a plan (beyond what it
-        // routes naturally) waits for the planner, which publishes its restored plan again
+        // routes naturally) waits for the planner, which publishes every plan it kept again, oldest first
         planState = context.getOperatorStateStore()
                 .getListState(new ListStateDescriptor<>(PLAN_STATE, new AvroTypeInfo<>(RoutingPlan.class)));
         openState = context.getOperatorStateStore()

@@ -25,7 +25,7 @@ import java.util.function.Consumer;
  * router subtask attempt that is ready and has announced itself ({@link RouterReady}), and the last ones (oldest
  * first) to an attempt when it becomes both; answers a router's {@link PlanRequest} (a long poll) with the plan that
  * follows the one it has. Holds no state: a restored router keeps its own plan in its operator state and the planner
- * publishes its restored plan again. A subtask restored as finished never announces itself and gets no plan.
+ * publishes every plan it kept again, oldest first. A subtask restored as finished never announces itself and gets no plan.
  */
 public final class RouterCoordinator implements OperatorCoordinator, CoordinationRequestHandler {
     private final Context context;

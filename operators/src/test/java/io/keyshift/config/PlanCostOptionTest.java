@@ -56,6 +56,19 @@ class PlanCostOptionTest {
         // tumbling windows aligned with the planning window: the options' horizon already covers it
         var tumbling = KeyshiftConfig.planSettings(c, 128, 4, hour, 0, true, false);
         assertThat(KeyshiftConfig.forecastHorizon(c, tumbling)).isEqualTo(KeyshiftConfig.forecastHorizon(c));
+        // every migration validated, by ALL or by a sample of one in 1: a move owns the windows after its validated
+        // shadow window, and the planner reads that step (SAMPLE of one in 1 read the step before, which the move
+        // does not own)
+        Configuration all = new Configuration();
+        all.set(PlanOptions.VALIDATION, io.keyshift.plan.ValidationPolicy.Mode.ALL);
+        Configuration everyOne = new Configuration();
+        everyOne.set(PlanOptions.VALIDATION, io.keyshift.plan.ValidationPolicy.Mode.SAMPLE);
+        everyOne.set(PlanOptions.VALIDATION_SAMPLE_EVERY, 1);
+        var validatedAll = KeyshiftConfig.planSettings(all, 128, 4, hour, 0, true, false);
+        assertThat(validatedAll.forecastStepsNeeded()).as("ALL").isEqualTo(2);
+        assertThat(KeyshiftConfig.planSettings(everyOne, 128, 4, hour, 0, true, false).forecastStepsNeeded())
+                .as("SAMPLE of one in 1").isEqualTo(validatedAll.forecastStepsNeeded());
+        assertThat(tumbling.forecastStepsNeeded()).as("SAMPLE of one in 10 (the default)").isEqualTo(1);
         // a state horizon of 1,000 windows: bounded
         var longest = KeyshiftConfig.planSettings(c, 128, 4, 1_000 * hour, 0, false, true);
         assertThat(KeyshiftConfig.forecastHorizon(c, longest)).isEqualTo(KeyshiftConfig.MAX_PLANNER_FORECAST_STEPS);
