@@ -28,10 +28,24 @@ public final class AvroCoders {
 
     private AvroCoders() {}
 
+    /** The schema of {@code type} these readers and writers use. */
+    public static Schema schema(Class<? extends SpecificRecordBase> type) {
+        return DATA.get(type).getSchema(type);
+    }
+
     /** A writer of {@code type} with the generated encoder (not to be shared between threads). */
     public static <T extends SpecificRecordBase> SpecificDatumWriter<T> writer(Class<T> type) {
         SpecificData data = DATA.get(type);
         return new SpecificDatumWriter<>(data.getSchema(type), data);
+    }
+
+    /**
+     * A reader of {@code type} from data written with {@code writer} (Avro's schema resolution; the generated decoder
+     * resolves the fields), not to be shared between threads.
+     */
+    public static <T extends SpecificRecordBase> SpecificDatumReader<T> reader(Class<T> type, Schema writer) {
+        SpecificData data = DATA.get(type);
+        return new SpecificDatumReader<>(writer, data.getSchema(type), data);
     }
 
     /**

@@ -32,8 +32,13 @@ import java.io.IOException;
  * reference to a report it sent (its one consumer, the profiler, may change it), and a user who consumes
  * {@code plans()} or {@code forecasts()} must not change one either (copy it first, as with Flink's object reuse).
  *
- * <p>Only for stream edges: keyed and operator state keep using {@link AvroTypeInfo}, whose serializer snapshot is
- * the one savepoints hold.
+ * <p>keyshift's own state keeps using {@link AvroTypeInfo}. A user's state built from these streams' type (a window
+ * over {@code plans()}, an async wait's in-flight inputs) is written in this serializer's encoding, and its snapshot
+ * ({@link Snapshot}: the class and the schema written) restores this serializer, reading older schemas by Avro's
+ * schema resolution. Until 2026-12-06 the snapshot was Flink's Avro serializer's, which restored a serializer of
+ * another byte format (fixed-width ints and longs): such state failed its restore. Not equal to an
+ * {@link AvroTypeInfo} of the same class: a union with a stream of Flink's Avro type is refused, since each side
+ * writes its own encoding.
  *
  * @param <T> the Avro specific record type
  */
@@ -46,7 +51,23 @@ public final class SharedAvroTypeInfo<T extends SpecificRecordBase> extends Avro
 
     @Override
     public TypeSerializer<T> createSerializer(SerializerConfig config) {
-        return new SharedAvroSerializer<>(getTypeClass());
+        return new SharedAvroSerializer<>(getTypeClass(), null);
+    }
+
+    @Override
+    public boolean canEqual(Object obj) {
+        return obj instanceof SharedAvroTypeInfo;
+    }
+
+    @Override
+    public boolean equals(Object obj) {
+        // Flink's PojoTypeInfo asks the other side's canEqual: an AvroTypeInfo of the same class is not equal either way
+        return obj instanceof SharedAvroTypeInfo<?> && super.equals(obj);
+    }
+
+    @Override
+    public int hashCode() {
+        return 31 * super.hashCode() + 1;
     }
 
     /**
@@ -69,9 +90,12 @@ public final class SharedAvroTypeInfo<T extends SpecificRecordBase> extends Avro
         private transient SpecificDatumReader<T> reader;
         private transient BinaryEncoder encoder;
         private transient BinaryDecoder decoder;
+        /** The schema of the data read (JSON), or null for the class's own: a serializer restored from a snapshot. */
+        private final String writerSchema;
 
-        SharedAvroSerializer(Class<T> type) {
+        SharedAvroSerializer(Class<T> type, String writerSchema) {
             super(type);
+            this.writerSchema = writerSchema;
         }
 
         @Override
@@ -88,7 +112,8 @@ public final class SharedAvroTypeInfo<T extends SpecificRecordBase> extends Avro
         @Override
         public T deserialize(DataInputView source) throws IOException {
             if (reader == null) {
-                reader = AvroCoders.reader(getType());
+                reader = writerSchema == null ? AvroCoders.reader(getType())
+                        : AvroCoders.reader(getType(), new org.apache.avro.Schema.Parser().parse(writerSchema));
             }
             // direct: reads no further than this record
             decoder = DecoderFactory.get().directBinaryDecoder(new DataInputViewStream(source), decoder);
@@ -118,17 +143,121 @@ public final class SharedAvroTypeInfo<T extends SpecificRecordBase> extends Avro
         @Override
         public TypeSerializer<T> duplicate() {
             // the Avro reader and writer inside are not thread-safe: one instance per user, as AvroSerializer does
-            return new SharedAvroSerializer<>(getType());
+            return new SharedAvroSerializer<>(getType(), writerSchema);
         }
 
         @Override
         public boolean equals(Object o) {
-            return o instanceof SharedAvroSerializer<?> other && other.getType() == getType();
+            return o instanceof SharedAvroSerializer<?> other && other.getType() == getType()
+                    && java.util.Objects.equals(other.writerSchema, writerSchema);
         }
 
         @Override
         public int hashCode() {
             return 31 * SharedAvroSerializer.class.hashCode() + getType().hashCode();
+        }
+
+        @Override
+        public org.apache.flink.api.common.typeutils.TypeSerializerSnapshot<T> snapshotConfiguration() {
+            // what this serializer writes: the class's own schema
+            return new Snapshot<>(getType(), AvroCoders.schema(getType()).toString());
+        }
+    }
+
+    /**
+     * The snapshot of {@link SharedAvroSerializer}: the record class and the schema its data was written with.
+     * Restores a serializer of the same encoding that reads that schema into the class's current one (Avro's schema
+     * resolution). Compatibility with a newer serializer: as is for the same schema; after migration for a schema
+     * Avro can read the old data with, or for state written by Flink's {@link AvroSerializer} (whose restored
+     * serializer reads its own encoding); incompatible otherwise (another class, or a schema change Avro cannot
+     * resolve, named in the message Flink gives).
+     */
+    public static final class Snapshot<T extends SpecificRecordBase>
+            implements org.apache.flink.api.common.typeutils.TypeSerializerSnapshot<T> {
+        private static final int VERSION = 1;
+        private Class<T> type;
+        private String schema;
+
+        /** For Flink's reflective restore. */
+        public Snapshot() {}
+
+        Snapshot(Class<T> type, String schema) {
+            this.type = type;
+            this.schema = schema;
+        }
+
+        @Override
+        public int getCurrentVersion() {
+            return VERSION;
+        }
+
+        @Override
+        public void writeSnapshot(DataOutputView out) throws IOException {
+            writeString(out, type.getName());
+            writeString(out, schema);
+        }
+
+        private static void writeString(DataOutputView out, String s) throws IOException {
+            // not writeUTF: a schema's JSON may be longer than its 64 KB
+            byte[] bytes = s.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            out.writeInt(bytes.length);
+            out.write(bytes);
+        }
+
+        private static String readString(DataInputView in) throws IOException {
+            int n = in.readInt();
+            if (n < 0) {
+                throw new IOException("corrupt keyshift Avro serializer snapshot: a length of " + n);
+            }
+            byte[] bytes = new byte[n];
+            in.readFully(bytes);
+            return new String(bytes, java.nio.charset.StandardCharsets.UTF_8);
+        }
+
+        @Override
+        @SuppressWarnings("unchecked")
+        public void readSnapshot(int readVersion, DataInputView in, ClassLoader userCodeClassLoader)
+                throws IOException {
+            if (readVersion != VERSION) {
+                throw new IOException("unknown keyshift Avro serializer snapshot version " + readVersion);
+            }
+            String name = readString(in);
+            try {
+                type = (Class<T>) Class.forName(name, false, userCodeClassLoader);
+            } catch (ClassNotFoundException e) {
+                throw new IOException("the state's Avro record class " + name + " is not on the class path", e);
+            }
+            schema = readString(in);
+        }
+
+        @Override
+        public TypeSerializer<T> restoreSerializer() {
+            String current = AvroCoders.schema(type).toString();
+            return new SharedAvroSerializer<>(type, schema.equals(current) ? null : schema);
+        }
+
+        @Override
+        public org.apache.flink.api.common.typeutils.TypeSerializerSchemaCompatibility<T> resolveSchemaCompatibility(
+                org.apache.flink.api.common.typeutils.TypeSerializerSnapshot<T> oldSnapshot) {
+            if (oldSnapshot instanceof org.apache.flink.formats.avro.typeutils.AvroSerializerSnapshot<T>) {
+                // written by Flink's Avro serializer (these streams' type before keyshift's own): its restored
+                // serializer reads what it wrote, with Flink's own schema check
+                return org.apache.flink.api.common.typeutils.TypeSerializerSchemaCompatibility
+                        .compatibleAfterMigration();
+            }
+            if (!(oldSnapshot instanceof Snapshot<T> old) || !old.type.getName().equals(type.getName())) {
+                return org.apache.flink.api.common.typeutils.TypeSerializerSchemaCompatibility.incompatible();
+            }
+            if (old.schema.equals(schema)) {
+                return org.apache.flink.api.common.typeutils.TypeSerializerSchemaCompatibility.compatibleAsIs();
+            }
+            org.apache.avro.Schema.Parser parser = new org.apache.avro.Schema.Parser();
+            org.apache.avro.Schema reader = parser.parse(schema);
+            org.apache.avro.Schema writer = new org.apache.avro.Schema.Parser().parse(old.schema);
+            return org.apache.avro.SchemaCompatibility.checkReaderWriterCompatibility(reader, writer).getType()
+                    == org.apache.avro.SchemaCompatibility.SchemaCompatibilityType.COMPATIBLE
+                    ? org.apache.flink.api.common.typeutils.TypeSerializerSchemaCompatibility.compatibleAfterMigration()
+                    : org.apache.flink.api.common.typeutils.TypeSerializerSchemaCompatibility.incompatible();
         }
     }
 }
