@@ -26,6 +26,8 @@ public final class Ownership implements java.io.Serializable {
     static final int MIGRATING = 2;
     static final int SHADOW = 4;
     static final int PARTIAL = 8;
+    /** Not a role: a MIGRATING or SHADOW copy that was late at its router ({@link Envelope#late}) is in the window. */
+    static final int LATE = 16;
 
     /** Bits of the roles seen. */
     public int roles;
@@ -41,6 +43,9 @@ public final class Ownership implements java.io.Serializable {
     /** Takes one copy into account. */
     public void observe(Envelope<?, ?> e) {
         observe(e.role, e.shadowFrom, e.switchAt);
+        if (e.late && (e.role == Role.MIGRATING || e.role == Role.SHADOW)) {
+            roles |= LATE;
+        }
     }
 
     void observe(Role role, long t0, long t1) {
@@ -71,6 +76,14 @@ public final class Ownership implements java.io.Serializable {
 
     public boolean partial() {
         return (roles & PARTIAL) != 0;
+    }
+
+    /**
+     * True if the window holds a shadow phase's copy of a record that was late at its router: the other owner may
+     * have fired the window without it (or taken it into another firing), so its check may differ for no fault.
+     */
+    public boolean lateRecord() {
+        return (roles & LATE) != 0;
     }
 
     /** True if a result at event time {@code t} from these copies is authoritative. */

@@ -27,6 +27,11 @@ public class ResultCheck {
      * later check replaces the earlier one (a window's late firings repeat the whole result).
      */
     public boolean additive;
+    /**
+     * True if the window held a shadow phase's copy of a record that was late at its router
+     * ({@link io.keyshift.route.Envelope#late}): the sides may differ by that record without a fault.
+     */
+    public boolean lateRecord;
 
     public ResultCheck() {}
 }

@@ -89,6 +89,7 @@ final class WindowResults<K, R> implements Serializable {
             c.checksum = sum[0];
             c.results = (int) sum[1];
             c.additive = false;
+            c.lateRecord = ownership.lateRecord();
             output.accept(checkTag, c);
         }
     }

@@ -30,6 +30,14 @@ public final class Envelope<T, K> {
     public long shadowFrom;
     /** T1 of the migration (MIGRATING, SHADOW, markers), else Long.MIN_VALUE. */
     public long switchAt;
+    /**
+     * True for a MIGRATING or SHADOW copy of a record that was late at its router: its event time at or behind the
+     * watermark the router had already sent. Each owner judges lateness by its own watermark, the minimum over every
+     * router's, so one owner may take such a record into a window while the other has fired the window without it;
+     * a shadow check of a window holding one is not taken for a mismatch (see the shadow validator). A record after
+     * its router's watermark reaches both owners before either can fire its window.
+     */
+    public boolean late;
 
     public Envelope(RoutingKey<K> routingKey, T value, Role role, long shadowFrom, long switchAt) {
         this.routingKey = routingKey;
@@ -50,6 +58,13 @@ public final class Envelope<T, K> {
         this.role = role;
         this.shadowFrom = shadowFrom;
         this.switchAt = switchAt;
+        this.late = false;
+        return this;
+    }
+
+    /** This envelope with {@link #late} set to {@code late}. */
+    public Envelope<T, K> late(boolean late) {
+        this.late = late;
         return this;
     }
 
@@ -61,6 +76,7 @@ public final class Envelope<T, K> {
     @Override
     public String toString() {
         return "Envelope{" + routingKey + ", " + role
-                + (role.carriesMigration() ? " [" + shadowFrom + ", " + switchAt + ")" : "") + ", " + value + '}';
+                + (role.carriesMigration() ? " [" + shadowFrom + ", " + switchAt + ")" : "") + (late ? ", late" : "") + ", "
+                + value + '}';
     }
 }

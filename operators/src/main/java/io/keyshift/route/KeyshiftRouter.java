@@ -919,8 +919,11 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
         // null: the window's routed loads were reported already (a late record), as its sample was
         long[][] load = loadOf(t);
         boolean migrating = route.role == Role.MIGRATING;
+        // a copy of a shadow phase behind the watermark this router sent: the owners may judge it late differently
+        boolean late = migrating && t <= outputWatermark;
         output.collect(reuse.replace(copy(key, route.primary, route.primaryEpoch, value, route.role,
-                migrating ? route.shadowFrom : Long.MIN_VALUE, migrating ? route.switchAt : Long.MIN_VALUE), t));
+                migrating ? route.shadowFrom : Long.MIN_VALUE, migrating ? route.switchAt : Long.MIN_VALUE)
+                .late(late), t));
         if (load != null) {
             load[0][route.primary]++;
         }
@@ -928,7 +931,7 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
         routedTo[subtaskOfKeyGroup[route.primary]].inc();
         if (route.shadow >= 0) {
             output.collect(reuse.replace(copy(key, route.shadow, route.shadowEpoch, value, Role.SHADOW,
-                    route.shadowFrom, route.switchAt), t));
+                    route.shadowFrom, route.switchAt).late(t <= outputWatermark), t));
             if (load != null) {
                 load[1][route.shadow]++;
             }

@@ -22,6 +22,27 @@ public enum Role {
 
     private static final Role[] VALUES = values();
 
+    /**
+     * Set in an envelope's role byte for a MIGRATING or SHADOW copy of a record that was late at its router (at or
+     * behind the watermark the router had sent): the two owners may judge it late differently ({@link Envelope#late}).
+     */
+    public static final int LATE_BIT = 0x80;
+
+    /** The role byte of an envelope: the ordinal, with {@link #LATE_BIT} for a late copy. */
+    public static int toByte(Role role, boolean late) {
+        return late ? role.ordinal() | LATE_BIT : role.ordinal();
+    }
+
+    /** The role of an envelope's role byte {@code b} (with or without {@link #LATE_BIT}). */
+    public static Role ofByte(int b) {
+        return of(b & 0x7F);
+    }
+
+    /** True if the role byte {@code b} carries {@link #LATE_BIT}. */
+    public static boolean lateIn(int b) {
+        return (b & LATE_BIT) != 0;
+    }
+
     /** The role of ordinal {@code b}; IllegalArgumentException for an unknown byte (a corrupt stream). */
     public static Role of(int b) {
         if (b < 0 || b >= VALUES.length) {

@@ -14,8 +14,8 @@ import java.io.IOException;
 import java.util.Objects;
 
 /**
- * Serializer of {@link Envelope}: role (1 byte), key group (4), epoch (4), hash (4), T0 and T1 (8 + 8, only for roles that
- * carry a migration), the user key (the key's serializer), then the user's record (the record's serializer; absent for
+ * Serializer of {@link Envelope}: role (1 byte, with Role.LATE_BIT for a late copy), key group (4), epoch (4), hash
+ * (4), T0 and T1 (8 + 8, only for roles that carry a migration), the user key (the key's serializer), then the user's record (the record's serializer; absent for
  * markers). The user's serializers are used as they are, so {@code pipeline.generic-types: false} works for any
  * record type Flink can serialize without Kryo.
  *
@@ -39,7 +39,7 @@ public final class EnvelopeSerializer<T, K> extends EnvelopeSerializerBase<T, K>
 
     @Override
     public void serialize(Envelope<T, K> e, DataOutputView out) throws IOException {
-        out.writeByte(e.role.ordinal());
+        out.writeByte(Role.toByte(e.role, e.late));
         out.writeInt(e.routingKey.keyGroup);
         out.writeInt(e.routingKey.epoch);
         out.writeInt(e.routingKey.hash);
@@ -55,7 +55,8 @@ public final class EnvelopeSerializer<T, K> extends EnvelopeSerializerBase<T, K>
 
     @Override
     public Envelope<T, K> deserialize(DataInputView in) throws IOException {
-        Role role = Role.of(in.readByte());
+        int roleByte = in.readUnsignedByte();
+        Role role = Role.ofByte(roleByte);
         int kg = in.readInt();
         int epoch = in.readInt();
         int hash = in.readInt();
@@ -67,13 +68,14 @@ public final class EnvelopeSerializer<T, K> extends EnvelopeSerializerBase<T, K>
         }
         K key = keySerializer.deserialize(in);
         T value = role.isMarker() ? null : valueSerializer.deserialize(in);
-        return new Envelope<>(RoutingKey.restore(key, kg, epoch, hash), value, role, t0, t1);
+        return new Envelope<>(RoutingKey.restore(key, kg, epoch, hash), value, role, t0, t1)
+                .late(Role.lateIn(roleByte));
     }
 
     @Override
     public void copy(DataInputView in, DataOutputView out) throws IOException {
-        int b = in.readByte();
-        Role role = Role.of(b);
+        int b = in.readUnsignedByte();
+        Role role = Role.ofByte(b);
         out.writeByte(b);
         out.writeInt(in.readInt());
         out.writeInt(in.readInt());

@@ -42,7 +42,7 @@ abstract class EnvelopeSerializerBase<T, K> extends TypeSerializer<Envelope<T, K
         RoutingKey<K> rk = RoutingKey.restore(keySerializer.copy(e.routingKey.key), e.routingKey.keyGroup,
                 e.routingKey.epoch, e.routingKey.hash);
         return new Envelope<>(rk, e.value == null ? null : valueSerializer.copy(e.value), e.role, e.shadowFrom,
-                e.switchAt);
+                e.switchAt).late(e.late);
     }
 
     @Override

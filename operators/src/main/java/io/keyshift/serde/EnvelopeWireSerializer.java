@@ -16,7 +16,7 @@ import java.util.Objects;
 /**
  * Serializer of {@link Envelope} in the router → keyed stage exchange only (never in state): the envelope without its
  * user key where it carries a record, which holds the key; the receiving side takes the key from the record with the
- * user's key selector, as Flink's own keyed operators do. Format: role (1 byte), key group (2, unsigned: at most 32,768
+ * user's key selector, as Flink's own keyed operators do. Format: role (1 byte, with Role.LATE_BIT), key group (2, unsigned: at most 32,768
  * key groups), epoch (unsigned LEB128 varint, 1 byte below 128), hash (4), T0 and T1 (8 + 8, only for roles that
  * carry a migration), the user key (the key's serializer; markers only, which carry no record), then the user's record
  * (the record's serializer; absent for markers). Against {@link EnvelopeSerializer} a record's copy is one serialized
@@ -56,7 +56,7 @@ public final class EnvelopeWireSerializer<T, K> extends EnvelopeSerializerBase<T
 
     @Override
     public void serialize(Envelope<T, K> e, DataOutputView out) throws IOException {
-        out.writeByte(e.role.ordinal());
+        out.writeByte(Role.toByte(e.role, e.late));
         out.writeShort(e.routingKey.keyGroup);
         writeVarInt(e.routingKey.epoch, out);
         out.writeInt(e.routingKey.hash);
@@ -73,7 +73,8 @@ public final class EnvelopeWireSerializer<T, K> extends EnvelopeSerializerBase<T
 
     @Override
     public Envelope<T, K> deserialize(DataInputView in) throws IOException {
-        Role role = Role.of(in.readByte());
+        int roleByte = in.readUnsignedByte();
+        Role role = Role.ofByte(roleByte);
         int kg = in.readUnsignedShort();
         int epoch = readVarInt(in);
         int hash = in.readInt();
@@ -88,7 +89,8 @@ public final class EnvelopeWireSerializer<T, K> extends EnvelopeSerializerBase<T
                     t1);
         }
         T value = valueSerializer.deserialize(in);
-        return new Envelope<>(RoutingKey.restore(keyOf(value), kg, epoch, hash), value, role, t0, t1);
+        return new Envelope<>(RoutingKey.restore(keyOf(value), kg, epoch, hash), value, role, t0, t1)
+                .late(Role.lateIn(roleByte));
     }
 
     private K keyOf(T value) throws IOException {
@@ -107,8 +109,8 @@ public final class EnvelopeWireSerializer<T, K> extends EnvelopeSerializerBase<T
 
     @Override
     public void copy(DataInputView in, DataOutputView out) throws IOException {
-        int b = in.readByte();
-        Role role = Role.of(b);
+        int b = in.readUnsignedByte();
+        Role role = Role.ofByte(b);
         out.writeByte(b);
         out.writeShort(in.readUnsignedShort());
         writeVarInt(readVarInt(in), out);

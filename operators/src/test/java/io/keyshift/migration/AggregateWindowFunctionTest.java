@@ -1,6 +1,8 @@
 package io.keyshift.migration;
 
 import io.keyshift.api.Keyshift;
+import io.keyshift.avro.ValidationOutcome;
+import io.keyshift.avro.ValidationReport;
 import io.keyshift.api.KeyshiftStream;
 import io.keyshift.route.Envelope;
 import io.keyshift.route.KeyGroupHashTable;
@@ -178,5 +180,67 @@ class AggregateWindowFunctionTest {
             h.getSideOutput(CLEARED).forEach(r -> cleared.add(r.getValue()));
             assertThat(cleared).containsExactly("0,true");
         }
+    }
+
+    /**
+     * A record late at its router, in a shadow phase: the old owner A, its watermark behind (another router's copies
+     * still queued), takes it into its on-time firing of [0 h, 2 h); the new owner B, its watermark already past the
+     * window's end plus the lateness, has fired the window without it and drops it. Both fired once, with different
+     * counts: the validator reported a MISMATCH (and with on-mismatch REVERT sent the key back) for a correct
+     * migration. The router marks such copies late, the window's check says so, and the difference is not compared; a
+     * difference without a late record still is.
+     */
+    @Test
+    void aRecordLateAtItsRouterThatOneOwnerTookAndTheOtherDroppedIsNotAMismatch() throws Exception {
+        for (boolean markedLate : new boolean[] {true, false}) {
+            long t0 = 0;
+            long t1 = 10 * HOUR;
+            List<ResultCheck> checks = new ArrayList<>();
+            OutputTag<ResultCheck> checkTag = new OutputTag<>("keyshift-checks",
+                    org.apache.flink.api.common.typeinfo.TypeInformation.of(ResultCheck.class));
+            try (var a = windowOperator(); var b = windowOperator()) {
+                a.open();
+                b.open();
+                a.processElement(shadowPhase("k", 7, Role.MIGRATING, HOUR / 2, t0, t1, false));
+                b.processElement(shadowPhase("k", 9, Role.SHADOW, HOUR / 2, t0, t1, false));
+                // B's watermark passes [0 h, 2 h) and its lateness: fired with one record
+                b.processWatermark(2 * HOUR + LATENESS);
+                // the late record reaches both: B drops it, A (its watermark behind) takes it
+                a.processElement(shadowPhase("k", 7, Role.MIGRATING, HOUR + HOUR / 2, t0, t1, markedLate));
+                b.processElement(shadowPhase("k", 9, Role.SHADOW, HOUR + HOUR / 2, t0, t1, markedLate));
+                a.processWatermark(2 * HOUR + LATENESS);
+                for (var h : List.of(a, b)) {
+                    if (h.getSideOutput(checkTag) != null) {
+                        h.getSideOutput(checkTag).forEach(r -> checks.add(r.getValue()));
+                    }
+                }
+            }
+            List<ResultCheck> window = checks.stream().filter(c -> c.start == 0).toList();
+            assertThat(window).as("both sides' checks of [0 h, 2 h)").hasSize(2);
+            assertThat(window).extracting(c -> c.results).containsExactlyInAnyOrder(1, 1);
+            ShadowValidator validator = new ShadowValidator();
+            List<ValidationReport> reports;
+            try (var v = org.apache.flink.streaming.util.ProcessFunctionTestHarnesses.forKeyedProcessFunction(
+                    validator, c -> c.key, Types.STRING)) {
+                for (ResultCheck c : window) {
+                    v.processElement(c, c.compareAt);
+                }
+                v.processWatermark(3 * HOUR + LATENESS);
+                reports = v.extractOutputValues();
+            }
+            if (markedLate) {
+                assertThat(reports).as("a difference by a record late at its router").isEmpty();
+                assertThat(validator.counts()).containsExactly(0, 0, 1);
+            } else {
+                assertThat(reports).extracting(ValidationReport::getOutcome)
+                        .containsExactly(ValidationOutcome.MISMATCH);
+            }
+        }
+    }
+
+    private static StreamRecord<Envelope<String, String>> shadowPhase(String key, int keyGroup, Role role, long t,
+                                                                      long t0, long t1, boolean late) {
+        RoutingKey<String> rk = RoutingKey.of(key, keyGroup, 1, KeyGroupHashTable.forMaxParallelism(128));
+        return new StreamRecord<>(new Envelope<>(rk, key, role, t0, t1).late(late), t);
     }
 }

@@ -138,6 +138,31 @@ class KeyshiftRouterTest {
         ((KeyshiftRouter<?, ?>) h.getOperator()).apply(p);
     }
 
+    /**
+     * A shadow phase's record at or behind the watermark the router has sent is late at the router: both its copies
+     * are marked, since each owner judges its lateness by its own watermark (the minimum over every router's) and one
+     * may fire the window without it; a record after that watermark reaches both owners before either can fire.
+     */
+    @Test
+    void aShadowPhasesRecordBehindTheSentWatermarkIsMarkedLateInBothCopies() throws Exception {
+        try (var h = harness()) {
+            plan(h, Plans.plan(1, Long.MAX_VALUE, MAX_P, Plans.migrating("hot", HOT, TO, T0, T1)));
+            h.processElement("hot", T0 + 10);
+            h.processWatermark(T0 + 100);
+            assertThat(watermarks(h)).as("the router sent its watermark").contains(T0 + 100);
+            h.processElement("hot", T0 + 100);
+            h.processElement("hot", T0 + 50);
+            h.processElement("hot", T0 + 101);
+            h.processElement("cold", T0 + 50);
+            assertThat(envelopes(h)).extracting(e -> e.role + "@" + e.routingKey.keyGroup + (e.late ? " late" : ""))
+                    .containsExactly("MIGRATING@" + HOT, "SHADOW@" + TO,
+                            "MIGRATING@" + HOT + " late", "SHADOW@" + TO + " late",
+                            "MIGRATING@" + HOT + " late", "SHADOW@" + TO + " late",
+                            "MIGRATING@" + HOT, "SHADOW@" + TO,
+                            "PRIMARY@" + KeyGroupRangeAssignment.assignToKeyGroup("cold", MAX_P));
+        }
+    }
+
     @Test
     void routesByTheMigrationPhaseOfTheEventTimeIntoTheChosenKeyGroups() throws Exception {
         try (var h = harness()) {
