@@ -181,7 +181,9 @@ public final class PlanOptions {
             .withDescription("Time (0 .. 36,500 days) per planning round for local search (targeted swaps, then LPT if still far from "
                     + "the bound) after the greedy; its assignment is used when it costs less than the greedy's. 0 = "
                     + "greedy only (the default: plans are then a function of the input alone; a budget that cuts "
-                    + "the search short can make plans depend on the machine's speed).");
+                    + "the search short can make plans depend on the machine's speed; with unaligned checkpoints a "
+                    + "router may restore a plan the restored planner had not yet made, and the planner may make that "
+                    + "version again otherwise: keep checkpoints aligned with a budget).");
 
     public static final ConfigOption<io.keyshift.plan.ValidationPolicy.Mode> VALIDATION =
             ConfigOptions.key("keyshift.migration.validation")
