@@ -156,9 +156,15 @@ public final class LoadForecastEngine {
             runSince = profile.windowStart;
         }
         lastWindowStart = profile.windowStart;
-        Map<String, Double> estimates = new HashMap<>();
+        // per key {midpoint, lower bound}: a sketch's estimate is its upper bound (counter + offset), so once a sketch
+        // has purged, every key it lists carries the offset, a key of a few records too; the midpoint of the
+        // estimate and the lower bound halves that error. Without a purge both are the count
+        Map<String, double[]> estimates = new HashMap<>();
         for (int i = 0; i < profile.hotKeys.length; i++) {
-            estimates.put(profile.hotKeys[i], profile.hotEstimates[i]);
+            double lower = profile.hotLowerBounds != null && i < profile.hotLowerBounds.length
+                    ? Math.max(0, Math.min(profile.hotEstimates[i], profile.hotLowerBounds[i]))
+                    : profile.hotEstimates[i];
+            estimates.put(profile.hotKeys[i], new double[] {(profile.hotEstimates[i] + lower) / 2, lower});
         }
         int hotCount = Math.min(settings.topK(), profile.hotKeys.length);
         for (int i = 0; i < hotCount; i++) {
@@ -188,12 +194,35 @@ public final class LoadForecastEngine {
         for (int g = 0; g < residual.length; g++) {
             residual[g] = g < profile.keyGroupCounts.length ? profile.keyGroupCounts[g] : 0;
         }
+        // where the tracked keys' estimates of a key group add up to more than its exact count (estimates above the
+        // true counts), the count is shared out between the keys' bounds: each gets its lower bound and a share of
+        // the rest by how far its estimate lies above that (or, with the lower bounds above the count too, a share
+        // by them). The count went first-come to the keys tracked earliest: a key tracked later was short by what
+        // the others' errors took, and which key that was depended on the order they were first tracked in
+        double[] midSum = new double[residual.length];
+        double[] lowerSum = new double[residual.length];
+        for (Map.Entry<String, Tracked> e : tracked.entrySet()) {
+            double[] b = estimates.get(e.getKey());
+            if (b != null) {
+                midSum[e.getValue().keyGroup] += b[0];
+                lowerSum[e.getValue().keyGroup] += b[1];
+            }
+        }
+        double[] counted = residual.clone();
         List<UnitForecast> units = new ArrayList<>(tracked.size() + 16);
         int anomalies = 0;
         for (Map.Entry<String, Tracked> e : tracked.entrySet()) {
             Tracked t = e.getValue();
-            double y = Math.min(estimates.getOrDefault(e.getKey(), 0.0), Math.max(0, residual[t.keyGroup]));
-            residual[t.keyGroup] -= y;
+            double[] b = estimates.get(e.getKey());
+            int g = t.keyGroup;
+            double available = Math.max(0, counted[g]);
+            double y = b == null ? 0
+                    : midSum[g] <= available ? b[0]
+                    : lowerSum[g] <= available
+                            ? b[1] + (available - lowerSum[g]) * (b[0] - b[1]) / (midSum[g] - lowerSum[g])
+                    : b[1] * (available / lowerSum[g]);
+            y = Math.min(y, Math.max(0, residual[g]));
+            residual[g] -= y;
             SeriesForecaster.Observation o = observe(t.series, y, anomalyZ, marked, observedReference);
             account(o);
             anomalies += o.anomaly() ? 1 : 0;

@@ -84,4 +84,47 @@ class TrackedKeysTest {
         assertThat(e.series().stream().map(LoadForecastEngine.SeriesInfo::key).filter(k -> k != null))
                 .containsExactlyInAnyOrder("b", "c");
     }
+
+    /**
+     * A purging sketch's estimates are upper bounds (counter + offset), and key group 5 counts 305 records: A (5 to 205)
+     * and B (300 to 500). Its count went first-come to the key tracked first, and the upper bounds were taken as the
+     * counts: A, tracked first, got 205 and B 100 (B tracked first: 305 and 0). Now each key gets its lower bound and
+     * a share of the rest: B its 300, A its 5, whichever was tracked first.
+     */
+    @Test
+    void aKeyGroupsCountIsSharedBetweenItsKeysBoundsWhateverOrderTheyWereTrackedIn() {
+        for (List<String> order : List.of(List.of("A", "B"), List.of("B", "A"))) {
+            LoadForecastEngine e = new LoadForecastEngine(SETTINGS);
+            e.observe(inGroup5(0, Map.of(order.get(0), new double[] {50, 50}), 50));
+            e.observe(inGroup5(1, Map.of(order.get(1), new double[] {50, 50}), 50));
+            var f = e.observe(inGroup5(2, Map.of("A", new double[] {205, 5}, "B", new double[] {500, 300}), 305));
+            Map<String, Double> observed = new java.util.HashMap<>();
+            f.getUnits().stream().filter(u -> u.getKey() != null).forEach(u -> observed.put(u.getKey().toString(),
+                    u.getObserved()));
+            assertThat(observed.get("B")).as("B, tracked %s", order.get(0).equals("B") ? "first" : "second")
+                    .isEqualTo(300.0, org.assertj.core.data.Offset.offset(1e-9));
+            assertThat(observed.get("A")).as("A").isEqualTo(5.0, org.assertj.core.data.Offset.offset(1e-9));
+        }
+    }
+
+    /** Hour t: the keys (estimate, lower bound) in key group 5, which counts {@code count} records. */
+    private static WindowProfile inGroup5(int t, Map<String, double[]> keys, long count) {
+        WindowProfile p = WindowProfile.empty(t * 3_600_000L, (t + 1) * 3_600_000L, MAX_P, 1.0);
+        List<String> sorted = keys.keySet().stream().sorted().toList();
+        int n = sorted.size();
+        p.hotKeys = sorted.toArray(new String[0]);
+        p.hotKeyGroups = new int[n];
+        p.hotEstimates = new double[n];
+        p.hotLowerBounds = new double[n];
+        p.hotUpperBounds = new double[n];
+        for (int i = 0; i < n; i++) {
+            p.hotKeyGroups[i] = 5;
+            p.hotEstimates[i] = keys.get(sorted.get(i))[0];
+            p.hotLowerBounds[i] = keys.get(sorted.get(i))[1];
+            p.hotUpperBounds[i] = p.hotEstimates[i];
+        }
+        p.keyGroupCounts[5] = count;
+        p.records = count;
+        return p;
+    }
 }
