@@ -105,6 +105,20 @@ class TrackedKeysTest {
                     .isEqualTo(300.0, org.assertj.core.data.Offset.offset(1e-9));
             assertThat(observed.get("A")).as("A").isEqualTo(5.0, org.assertj.core.data.Offset.offset(1e-9));
         }
+        // a count between the lower bounds' sum (305) and the estimates' (705): each key its lower bound and half of
+        // the 95 left (their estimates lie 200 above their lower bounds alike); a count that covers the estimates
+        // gives each its estimate
+        LoadForecastEngine e = new LoadForecastEngine(SETTINGS);
+        e.observe(inGroup5(0, Map.of("A", new double[] {50, 50}, "B", new double[] {50, 50}), 100));
+        Map<String, Double> shared = new java.util.HashMap<>();
+        e.observe(inGroup5(1, Map.of("A", new double[] {205, 5}, "B", new double[] {500, 300}), 400)).getUnits()
+                .stream().filter(u -> u.getKey() != null).forEach(u -> shared.put(u.getKey().toString(), u.getObserved()));
+        assertThat(shared.get("A")).isEqualTo(52.5, org.assertj.core.data.Offset.offset(1e-9));
+        assertThat(shared.get("B")).isEqualTo(347.5, org.assertj.core.data.Offset.offset(1e-9));
+        Map<String, Double> covered = new java.util.HashMap<>();
+        e.observe(inGroup5(2, Map.of("A", new double[] {205, 5}, "B", new double[] {500, 300}), 800)).getUnits()
+                .stream().filter(u -> u.getKey() != null).forEach(u -> covered.put(u.getKey().toString(), u.getObserved()));
+        assertThat(covered).containsEntry("A", 205.0).containsEntry("B", 500.0);
     }
 
     /** Hour t: the keys (estimate, lower bound) in key group 5, which counts {@code count} records. */
