@@ -1072,9 +1072,11 @@ public final class RepartitionPlanner {
 
     /**
      * Cost terms {imbalance, alpha x moved / mean, beta x migrations, overload} of every prefix of {@code moves}
-     * (element k: after the first k moves) from the subtask loads {@code start}.
+     * (element k: after the first k moves) from the subtask loads {@code start}. Moved load and migrations count the
+     * units away from where they were ({@code at}) after the prefix, each once, as the plan's migrations do: a unit
+     * moved twice (A to B, then B to C) is one migration, one moved back none (they were counted per move).
      */
-    private List<double[]> costTerms(List<GreedyFromCurrent.Move> moves, double[] start, double[] loads, double mean,
+    List<double[]> costTerms(List<GreedyFromCurrent.Move> moves, double[] start, double[] loads, double mean,
                                      double capacity, double[][] unitSteps, int[] at, int p) {
         double[] after = start.clone();
         double[][] afterSteps = null;
@@ -1090,7 +1092,17 @@ public final class RepartitionPlanner {
         List<double[]> terms = new ArrayList<>();
         terms.add(new double[] {imbalanceTerm(after, afterSteps), 0, 0, overload(after, capacity)});
         double moved = 0;
+        int migrations = 0;
+        Map<Integer, Integer> position = new HashMap<>();
         for (GreedyFromCurrent.Move mv : moves) {
+            int u = mv.unit();
+            boolean away = position.getOrDefault(u, at[u]) != at[u];
+            position.put(u, mv.to());
+            boolean awayAfter = mv.to() != at[u];
+            if (away != awayAfter) {
+                moved += awayAfter ? loads[u] : -loads[u];
+                migrations += awayAfter ? 1 : -1;
+            }
             after[mv.from()] -= loads[mv.unit()];
             after[mv.to()] += loads[mv.unit()];
             if (afterSteps != null) {
@@ -1099,9 +1111,8 @@ public final class RepartitionPlanner {
                     afterSteps[mv.to()][w] += unitSteps[mv.unit()][w];
                 }
             }
-            moved += loads[mv.unit()];
-            terms.add(new double[] {imbalanceTerm(after, afterSteps), s.alpha() * moved / mean,
-                s.beta() * terms.size(), overload(after, capacity)});
+            terms.add(new double[] {imbalanceTerm(after, afterSteps), s.alpha() * Math.max(0, moved) / mean,
+                s.beta() * migrations, overload(after, capacity)});
         }
         return terms;
     }

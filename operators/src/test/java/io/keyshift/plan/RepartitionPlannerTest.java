@@ -843,6 +843,22 @@ class RepartitionPlannerTest {
                 new io.keyshift.plan.opt.GreedyFromCurrent.Move(0, 0, 1, 7, 4));
         assertThat(RepartitionPlanner.netMoves(moves.subList(0, 3), at)).extracting(m -> m.unit())
                 .containsExactly(0, 1, 2);
+        // the cost of each prefix counts the same: moved load and migrations of the units away from where they were
+        // (they were counted per move: 5 migrations and 45 records moved for the 2 migrations and 18 records above)
+        RepartitionPlanner planner = new RepartitionPlanner(
+                new RepartitionPlanner.Settings(MAX_P, 4, W, W, 1, 1, 0.02, 0.1, 0.005, 16, 4096, 1.0));
+        double[] loads = {10, 9, 8};
+        double mean = 27 / 4.0;
+        List<double[]> terms = planner.costTerms(moves, new double[] {10, 9, 8, 0}, loads, mean, 0, null, at, 4);
+        double alpha = planner.settings().alpha();
+        double beta = planner.settings().beta();
+        double[][] expected = {{0, 0}, {10, 1}, {19, 2}, {27, 3}, {27, 3}, {18, 2}};
+        for (int k = 0; k < expected.length; k++) {
+            assertThat(terms.get(k)[1]).as("moved after %d moves", k).isCloseTo(alpha * expected[k][0] / mean,
+                    org.assertj.core.data.Offset.offset(1e-12));
+            assertThat(terms.get(k)[2]).as("migrations after %d moves", k).isCloseTo(beta * expected[k][1],
+                    org.assertj.core.data.Offset.offset(1e-12));
+        }
     }
 
     /**
