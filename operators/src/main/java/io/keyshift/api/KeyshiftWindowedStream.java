@@ -123,8 +123,8 @@ public final class KeyshiftWindowedStream<T, K, W extends Window> {
      * the new owner's shadow copy; a split key's record from the one key group it went to), and once: with sliding
      * windows whose earlier windows the old owner still counts, it can also be in one of those windows' results where
      * the two owners' watermarks differ by more than a slide when it arrives (README, "Late records"). A record is
-     * late when every window it belongs to ended more than the allowed lateness before the
-     * keyed stage's watermark, which the routers hold back to the plans' lease: keyshift drops, and so sends here,
+     * late when, for every window it belongs to, the window's max timestamp (its end - 1) plus the allowed lateness
+     * is at or before the keyed stage's watermark (as in Flink), which the routers hold back to the plans' lease: keyshift drops, and so sends here,
      * fewer records than a plain {@code keyBy} (README, "Late records").
      *
      * @param tag the side output; its type must be the stream's record type (IllegalArgumentException otherwise)

@@ -35,7 +35,7 @@ import java.util.Map;
  * {@link #FIRINGS_KEPT}); where they fired equally often, their last firings decide. A window that still differs
  * and holds a shadow phase's copy of a record that was late at its router ({@link ResultCheck#lateRecord}) is not
  * compared: one owner may have fired it without that record while the other, its watermark behind, took it into the
- * same firing (counted in {@code keyshiftValidationLateChecks}, logged at INFO, no report and no revert; a fault in
+ * same firing, or, where it was the window's only record, one side has no check at all (counted in {@code keyshiftValidationLateChecks}, logged at INFO, no report and no revert; a fault in
  * such a window goes undetected).
  * State: one small entry per pending (key, window), cleared by its timer. Metrics
  * {@code keyshiftValidationMatches/Mismatches}.
@@ -261,11 +261,12 @@ public final class ShadowValidator extends KeyedProcessFunction<String, ResultCh
                     p.shadowResults = p.shadowFirstResults;
                 }
             }
-            if (outcome == ValidationOutcome.MISMATCH && p.lateRecord) {
+            if (outcome != ValidationOutcome.MATCH && p.lateRecord) {
                 // a window holding a record late at its router: one owner may have fired it without the record (its
                 // watermark, the minimum over every router's, already past the window) while the other, its
-                // watermark behind, took it; the sides then differ by that record, for no fault of the migration.
-                // Not compared (no mismatch, no revert): counted
+                // watermark behind, took it; the sides then differ by that record (or, where it was the window's
+                // only record, one side has none), for no fault of the migration. Not compared (no mismatch, no
+                // revert): counted
                 lateChecks.inc();
                 lateMismatchesSeen++;
                 if (lateMismatchesSeen <= 20 || Long.bitCount(lateMismatchesSeen) == 1) {

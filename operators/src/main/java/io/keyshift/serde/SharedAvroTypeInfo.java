@@ -36,7 +36,8 @@ import java.io.IOException;
  * over {@code plans()}, an async wait's in-flight inputs) is written in this serializer's encoding, and its snapshot
  * ({@link Snapshot}: the class and the schema written) restores this serializer, reading older schemas by Avro's
  * schema resolution. Until 2026-12-06 the snapshot was Flink's Avro serializer's, which restored a serializer of
- * another byte format (fixed-width ints and longs): such state failed its restore. Not equal to an
+ * another byte format (fixed-width ints and longs): such state failed its restore on the heap backend (which reads
+ * state with the restored serializer; RocksDB state of an unchanged schema is read with the new one, and still is). Not equal to an
  * {@link AvroTypeInfo} of the same class: a union with a stream of Flink's Avro type is refused, since each side
  * writes its own encoding.
  *
@@ -168,9 +169,9 @@ public final class SharedAvroTypeInfo<T extends SpecificRecordBase> extends Avro
      * The snapshot of {@link SharedAvroSerializer}: the record class and the schema its data was written with.
      * Restores a serializer of the same encoding that reads that schema into the class's current one (Avro's schema
      * resolution). Compatibility with a newer serializer: as is for the same schema; after migration for a schema
-     * Avro can read the old data with, or for state written by Flink's {@link AvroSerializer} (whose restored
-     * serializer reads its own encoding); incompatible otherwise (another class, or a schema change Avro cannot
-     * resolve, named in the message Flink gives).
+     * Avro can read the old data with; incompatible otherwise (another class, or a schema change Avro cannot
+     * resolve). Against Flink's Avro snapshot (state of the builds of 2026-12-01 to 12-05, which wrote this
+     * encoding under it) Flink's own answer, as those builds had it.
      */
     public static final class Snapshot<T extends SpecificRecordBase>
             implements org.apache.flink.api.common.typeutils.TypeSerializerSnapshot<T> {
@@ -240,10 +241,11 @@ public final class SharedAvroTypeInfo<T extends SpecificRecordBase> extends Avro
         public org.apache.flink.api.common.typeutils.TypeSerializerSchemaCompatibility<T> resolveSchemaCompatibility(
                 org.apache.flink.api.common.typeutils.TypeSerializerSnapshot<T> oldSnapshot) {
             if (oldSnapshot instanceof org.apache.flink.formats.avro.typeutils.AvroSerializerSnapshot<T>) {
-                // written by Flink's Avro serializer (these streams' type before keyshift's own): its restored
-                // serializer reads what it wrote, with Flink's own schema check
-                return org.apache.flink.api.common.typeutils.TypeSerializerSchemaCompatibility
-                        .compatibleAfterMigration();
+                // the builds of 2026-12-01 to 12-05 wrote this serializer's encoding under Flink's Avro snapshot: as
+                // Flink's check answered then (as is for the same schema, so that RocksDB state is read with this
+                // serializer; a heap backend reads it eagerly with Flink's, and failed then too). State of the
+                // builds before, in Flink's own encoding, cannot be told from it and is not read
+                return new AvroSerializer<>(type).snapshotConfiguration().resolveSchemaCompatibility(oldSnapshot);
             }
             if (!(oldSnapshot instanceof Snapshot<T> old) || !old.type.getName().equals(type.getName())) {
                 return org.apache.flink.api.common.typeutils.TypeSerializerSchemaCompatibility.incompatible();

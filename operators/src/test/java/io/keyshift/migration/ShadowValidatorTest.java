@@ -405,4 +405,24 @@ class ShadowValidatorTest {
             assertThat(h.numKeyedStateEntries()).isZero();
         }
     }
+
+    /**
+     * A window whose only record was late at its router: the owner whose watermark was ahead dropped it and made no
+     * window, the other took it and fired. One side's check, marked: not a missing side (it was counted as a failed
+     * validation for a correct migration); the same check unmarked still is.
+     */
+    @Test
+    void aWindowWhoseOnlyRecordWasLateAtItsRouterIsNotAMissingSide() throws Exception {
+        ShadowValidator validator = new ShadowValidator();
+        try (var h = ProcessFunctionTestHarnesses.forKeyedProcessFunction(validator, c -> c.key, Types.STRING)) {
+            ResultCheck late = check("l", 0, 1000, false, 5, "l=1");
+            late.lateRecord = true;
+            h.processElement(late, 999);
+            h.processElement(check("m", 0, 1000, true, 9, "m=1"), 999);
+            h.processWatermark(999 + LATENESS);
+            assertThat(h.extractOutputValues()).extracting(r -> r.getKey() + ":" + r.getOutcome())
+                    .containsExactly("m:" + ValidationOutcome.MISSING_PRIMARY);
+        }
+        assertThat(validator.counts()).containsExactly(0, 1, 1);
+    }
 }

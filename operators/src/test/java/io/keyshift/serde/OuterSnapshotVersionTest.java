@@ -23,16 +23,25 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 class OuterSnapshotVersionTest {
     @Test
     void aLaterFormatIsRefusedWhenItsSnapshotIsRead() throws Exception {
-        for (TypeSerializer<?> s : new TypeSerializer<?>[] {
-                new EnvelopeSerializer<>(StringSerializer.INSTANCE, StringSerializer.INSTANCE),
-                new OwnedAccumulatorSerializer<>(LongSerializer.INSTANCE)}) {
+        // the window contents' format 2 (2026-12-06) marks late copies in the role byte; format 1 reads as it is
+        TypeSerializer<?> envelopes = new EnvelopeSerializer<>(StringSerializer.INSTANCE, StringSerializer.INSTANCE);
+        TypeSerializer<?> accumulators = new OwnedAccumulatorSerializer<>(LongSerializer.INSTANCE);
+        for (Object[] sv : new Object[][] {{envelopes, 2}, {accumulators, 1}}) {
+            TypeSerializer<?> s = (TypeSerializer<?>) sv[0];
+            int version = (Integer) sv[1];
             byte[] current = write(s.snapshotConfiguration());
             // this build's own snapshot reads back
             assertThat(read(current)).isNotNull();
-            byte[] later = withOuterVersion(current, 2);
+            byte[] later = withOuterVersion(current, version, version + 1);
             assertThatThrownBy(() -> read(later)).as(s.getClass().getSimpleName())
-                    .isInstanceOf(IOException.class).hasMessageContaining("format 2");
+                    .isInstanceOf(IOException.class).hasMessageContaining("format " + (version + 1));
         }
+        byte[] format1 = withOuterVersion(write(envelopes.snapshotConfiguration()), 2, 1);
+        @SuppressWarnings("unchecked")
+        TypeSerializerSnapshot<Object> old = (TypeSerializerSnapshot<Object>) read(format1);
+        @SuppressWarnings("unchecked")
+        TypeSerializerSnapshot<Object> now = (TypeSerializerSnapshot<Object>) envelopes.snapshotConfiguration();
+        assertThat(now.resolveSchemaCompatibility(old).isCompatibleAsIs()).as("format 1 window contents").isTrue();
     }
 
     private static byte[] write(TypeSerializerSnapshot<?> snapshot) throws IOException {
@@ -47,10 +56,10 @@ class OuterSnapshotVersionTest {
     }
 
     /** The bytes with the outer version (the int after the composite snapshot's magic number 911108) replaced. */
-    private static byte[] withOuterVersion(byte[] bytes, int version) {
+    private static byte[] withOuterVersion(byte[] bytes, int from, int version) {
         ByteBuffer b = ByteBuffer.wrap(bytes.clone());
         for (int i = 0; i + 8 <= bytes.length; i++) {
-            if (b.getInt(i) == 911108 && b.getInt(i + 4) == 1) {
+            if (b.getInt(i) == 911108 && b.getInt(i + 4) == from) {
                 b.putInt(i + 4, version);
                 return b.array();
             }
