@@ -724,7 +724,7 @@ public final class KeyshiftJob implements Callable<Integer> {
                 ? in.spec(cl, sumField) : null;
         EventSpace generated = described ? null : gen.generator(cl, true);
         Path dir = out.toAbsolutePath();
-        boolean newOut = isNewDirectory(dir);
+        boolean newOut = holdsNoTransactionNaming(dir);
         // a job restored from a savepoint continues its own outputs; one started from a bootstrap savepoint (the
         // forecaster's state alone) continues none, and --out must be new to it as to a fresh job
         String restoredFrom = conf.getOptional(StateRecoveryOptions.SAVEPOINT_PATH).orElse(null);
@@ -1494,6 +1494,18 @@ public final class KeyshiftJob implements Callable<Integer> {
                 + "decisions back to the submitted parallelism (autoscale would undo every rescale it applied); "
                 + "leave the option false";
     }
+    /**
+     * Whether {@code dir} holds no record of an earlier job's Kafka transaction naming: new or empty, or holding
+     * nothing of an earlier job (a volume's {@code lost+found}, the group id file of a submit the cluster refused:
+     * a restore into it without {@code --kafka-transaction-naming} took incrementing against a pooling savepoint and
+     * failed every attempt; it was taken for an earlier job's directory).
+     */
+    public static boolean holdsNoTransactionNaming(Path dir) throws java.io.IOException {
+        return isNewDirectory(dir) || Files.isDirectory(dir)
+                && !Files.exists(dir.resolve(io.keyshift.jobs.kafka.KafkaOptions.TRANSACTION_NAMING_FILE))
+                && heldOutput(dir) == null;
+    }
+
     /** Whether {@code dir} does not exist or is an empty directory (nothing of an earlier job in it). */
     public static boolean isNewDirectory(Path dir) throws java.io.IOException {
         if (!Files.exists(dir)) {

@@ -863,6 +863,13 @@ class KeyshiftJobTest {
         assertThatThrownBy(() -> KeyshiftJob.main(concat(common, "--kafka-idleness", "2min",
                 "-Dkeyshift.route.no-watermark-timeout=2min"))).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("--kafka-idleness (2 min) must be shorter");
+        // Flink's watermark strategies keep milliseconds: 500us was an out-of-orderness of 0
+        assertThatThrownBy(() -> KeyshiftJob.main(concat(common, "--max-out-of-orderness", "500 micro")))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("--max-out-of-orderness must be a whole number of milliseconds");
+        assertThatThrownBy(() -> KeyshiftJob.main(concat(common, "--kafka-idleness", "1500000ns")))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("--kafka-idleness must be a whole number of milliseconds");
         assertThat(dir.resolve("out")).doesNotExist();
     }
 

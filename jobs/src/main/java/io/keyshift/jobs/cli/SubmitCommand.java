@@ -137,7 +137,8 @@ public final class SubmitCommand implements Callable<Integer> {
                     KeyshiftJob.CONTROL_SOURCE_FILE, KeyshiftJob.KAFKA_TOPICS_FILE, KeyshiftJob.INPUT_FILE,
                     KeyshiftJob.SUM_FIELD_FILE,
                     io.keyshift.jobs.kafka.KafkaOptions.TRANSACTION_NAMING_FILE,
-                    io.keyshift.jobs.kafka.KafkaOptions.TRANSACTIONAL_ID_FILE)) {
+                    io.keyshift.jobs.kafka.KafkaOptions.TRANSACTIONAL_ID_FILE,
+                    io.keyshift.jobs.kafka.KafkaOptions.GROUP_ID_FILE)) {
                 if (!Files.exists(out.resolve(name))) {
                     writtenIfSubmitted.add(out.resolve(name));
                 }

@@ -262,6 +262,9 @@ public final class KafkaIo {
                                                 String transactionalIdPrefix) {
         java.util.Properties props = k.clientProperties();
         props.putIfAbsent("transaction.timeout.ms", String.valueOf(KafkaOptions.DEFAULT_TRANSACTION_TIMEOUT.toMillis()));
+        if (serializer instanceof OneTopicRecord<?> one) {
+            one.maxBytes = maxRecordBytes(props);
+        }
         return KafkaSink.<T>builder()
                 .setBootstrapServers(k.bootstrapServers)
                 .setKafkaProducerConfig(props)
@@ -270,6 +273,24 @@ public final class KafkaIo {
                 .setTransactionalIdPrefix(transactionalIdPrefix)
                 .setTransactionNamingStrategy(k.transactionNaming())
                 .build();
+    }
+
+    /**
+     * The largest key and value a record may carry: the producer's {@code max.request.size} (Kafka's default 1 MiB)
+     * less 1 KiB for the record's own framing and headers. A larger record fails the producer's send, and with it the
+     * job at every restart (the restored job makes the same record again).
+     */
+    static int maxRecordBytes(java.util.Properties producer) {
+        String size = producer.getProperty("max.request.size");
+        long max = 1_048_576;
+        if (size != null) {
+            try {
+                max = Long.parseLong(size.trim());
+            } catch (NumberFormatException e) {
+                // the producer refuses it at its start, naming the property
+            }
+        }
+        return (int) Math.max(1, Math.min(Integer.MAX_VALUE, max - 1024));
     }
 
     /** How far ahead of this machine's clock a record may be stamped: half a Kafka 4 broker's default limit. */
@@ -295,10 +316,25 @@ public final class KafkaIo {
     abstract static class OneTopicRecord<T> implements KafkaRecordSerializationSchema<T>,
             org.apache.flink.connector.kafka.lineage.KafkaDatasetFacetProvider {
         private static final long serialVersionUID = 1L;
+        private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(OneTopicRecord.class);
         private final String topic;
+        /**
+         * The largest key plus value sent ({@link #maxRecordBytes}); larger records that files also hold are left out,
+         * counted.
+         */
+        int maxBytes = Integer.MAX_VALUE;
+        private transient org.apache.flink.metrics.Counter tooLarge;
+        private transient long tooLargeSeen;
 
         OneTopicRecord(String topic) {
             this.topic = topic;
+        }
+
+        @Override
+        public void open(org.apache.flink.api.common.serialization.SerializationSchema.InitializationContext context,
+                         KafkaRecordSerializationSchema.KafkaSinkContext sinkContext) throws Exception {
+            KafkaRecordSerializationSchema.super.open(context, sinkContext);
+            tooLarge = context.getMetricGroup().counter(TOO_LARGE_METRIC);
         }
 
         @Override
@@ -311,8 +347,32 @@ public final class KafkaIo {
         @Override
         public org.apache.kafka.clients.producer.ProducerRecord<byte[], byte[]> serialize(T element,
                 KafkaRecordSerializationSchema.KafkaSinkContext context, Long timestamp) {
-            return new org.apache.kafka.clients.producer.ProducerRecord<>(topic, null, kafkaTimestamp(timestamp),
-                    key(element), value(element));
+            byte[] key = key(element);
+            byte[] value = value(element);
+            long bytes = (key == null ? 0L : key.length) + (value == null ? 0L : value.length);
+            if (bytes > maxBytes && copiedToFiles()) {
+                // left out of the topic (a plan of thousands of routing entries with long keys): counted and logged,
+                // the job goes on (the file outputs under --out keep it; a result, which has no file where it goes
+                // to a topic, is sent, and a send that fails fails the job)
+                if (tooLarge != null) {
+                    tooLarge.inc();
+                }
+                tooLargeSeen++;
+                if (tooLargeSeen <= 10 || Long.bitCount(tooLargeSeen) == 1) {
+                    LOG.warn("keyshift: a record of {} bytes for topic {} is larger than the producer's max.request.size "
+                                    + "allows ({} bytes of key and value): left out of the topic ({} so far; metric {}; "
+                                    + "raise max.request.size with --kafka-property, and the topic's max.message.bytes)",
+                            bytes, topic, maxBytes, tooLargeSeen, TOO_LARGE_METRIC);
+                }
+                return null;
+            }
+            return new org.apache.kafka.clients.producer.ProducerRecord<>(topic, null, kafkaTimestamp(timestamp), key,
+                    value);
+        }
+
+        /** Whether the elements are also written to files under --out (a too-large one is then left out here). */
+        boolean copiedToFiles() {
+            return false;
         }
 
         /** The record's key, or null for none. */
@@ -320,6 +380,9 @@ public final class KafkaIo {
 
         abstract byte[] value(T element);
     }
+
+    /** Counter of records larger than the producer allows, left out of their topic. */
+    public static final String TOO_LARGE_METRIC = "keyshiftKafkaRecordsTooLarge";
 
     /** A result as a record: key the user key (UTF-8), value {@code key,windowStart,windowEnd,count[,sum]}. */
     static final class ResultRecord extends OneTopicRecord<WindowResult> {
@@ -349,6 +412,12 @@ public final class KafkaIo {
 
         LineRecord(String topic) {
             super(topic);
+        }
+
+        @Override
+        boolean copiedToFiles() {
+            // plans, forecasts and validation: their files under --out are written whether or not a topic is
+            return true;
         }
 
         @Override

@@ -863,11 +863,25 @@ public final class KafkaOptions {
 
     /** {@code --kafka-idleness}, checked (ParameterException naming it). */
     public Duration idleness(CommandLine cl) {
-        return io.keyshift.jobs.cli.FlinkOptions.duration(cl, "--kafka-idleness", idleness, true);
+        return wholeMillis(cl, "--kafka-idleness",
+                io.keyshift.jobs.cli.FlinkOptions.duration(cl, "--kafka-idleness", idleness, true));
     }
 
     Duration maxOutOfOrderness(CommandLine cl) {
-        return io.keyshift.jobs.cli.FlinkOptions.duration(cl, "--max-out-of-orderness", maxOutOfOrderness, true);
+        return wholeMillis(cl, "--max-out-of-orderness",
+                io.keyshift.jobs.cli.FlinkOptions.duration(cl, "--max-out-of-orderness", maxOutOfOrderness, true));
+    }
+
+    /**
+     * {@code d}, refused unless a whole number of milliseconds: Flink's watermark strategies keep milliseconds, so
+     * 500 micro(seconds) was an out-of-orderness of 0 and the records it was meant to allow became late.
+     */
+    private static Duration wholeMillis(CommandLine cl, String option, Duration d) {
+        if (d != null && d.getNano() % 1_000_000 != 0) {
+            throw new ParameterException(cl, option + " must be a whole number of milliseconds (Flink's watermarks "
+                    + "count milliseconds), was " + d);
+        }
+        return d;
     }
 
     /** Transactional id prefix of the sink of {@code kind} (plans, forecasts, validation); none begins with another's. */

@@ -40,4 +40,32 @@ class KafkaRecordTimestampTest {
         assertThat(lines.serialize("plan", null, Long.MAX_VALUE).timestamp()).isNull();
         assertThat(lines.serialize("plan", null, null).timestamp()).isNull();
     }
+
+    /**
+     * A plan of thousands of routing entries with long keys is more than the producer sends (max.request.size, 1 MiB
+     * by default): the send failed the job, and the restored job made the same plan and failed again, for ever. Such
+     * a record is now left out of its topic, counted and logged; others go as before.
+     */
+    @Test
+    void aRecordLargerThanTheProducerSendsIsLeftOutNotSent() {
+        java.util.Properties producer = new java.util.Properties();
+        assertThat(KafkaIo.maxRecordBytes(producer)).isEqualTo(1_048_576 - 1024);
+        producer.setProperty("max.request.size", "4194304");
+        assertThat(KafkaIo.maxRecordBytes(producer)).isEqualTo(4_194_304 - 1024);
+        KafkaIo.LineRecord lines = new KafkaIo.LineRecord("plans");
+        lines.maxBytes = KafkaIo.maxRecordBytes(new java.util.Properties());
+        String large = "x".repeat(1_048_576);
+        assertThat(lines.serialize(large, null, 1_000L)).isNull();
+        assertThat(lines.serialize("x".repeat(1_048_576 - 1024), null, 1_000L).value()).hasSize(1_048_576 - 1024);
+        assertThat(lines.serialize("plan", null, 1_000L).value()).hasSize(4);
+        // a result has no file where it goes to a topic: sent (a send that fails fails the job), never left out
+        KafkaIo.ResultRecord results = new KafkaIo.ResultRecord("counts", false);
+        results.maxBytes = 8;
+        WindowResult r = new WindowResult();
+        r.key = "station-70";
+        r.windowStart = 0;
+        r.windowEnd = 86_400_000L;
+        r.count = 3;
+        assertThat(results.serialize(r, null, 1_000L)).isNotNull();
+    }
 }

@@ -114,6 +114,19 @@ class KafkaTransactionNamingTest {
         assertThat(io.keyshift.jobs.KeyshiftJob.isNewDirectory(out)).isTrue();
         Files.writeString(out.resolve("results.csv"), "x\n");
         assertThat(io.keyshift.jobs.KeyshiftJob.isNewDirectory(out)).isFalse();
+        // nothing of an earlier job in it (a volume's lost+found, a refused submit's group id file): no record of a
+        // naming, as in a new directory (it was taken for an earlier job's, and incrementing went unasked)
+        Path volume = dir.resolve("volume");
+        Files.createDirectories(volume.resolve("lost+found"));
+        Files.writeString(volume.resolve(KafkaOptions.GROUP_ID_FILE), "keyshift-abc\n");
+        assertThat(io.keyshift.jobs.KeyshiftJob.holdsNoTransactionNaming(volume)).isTrue();
+        Files.writeString(volume.resolve(KafkaOptions.TRANSACTION_NAMING_FILE), "pooling\n");
+        assertThat(io.keyshift.jobs.KeyshiftJob.holdsNoTransactionNaming(volume)).isFalse();
+        // an earlier build's directory without the file but with its job's output: as before
+        Path earlier = dir.resolve("earlier");
+        Files.createDirectories(earlier.resolve("results"));
+        Files.writeString(earlier.resolve("results").resolve("part-0"), "x\n");
+        assertThat(io.keyshift.jobs.KeyshiftJob.holdsNoTransactionNaming(earlier)).isFalse();
     }
 
     /**
