@@ -966,86 +966,55 @@ class RepartitionPlannerTest {
      */
     @Test
     void aSplitKeySpreadAnewWhileLightKeepsEverySubtaskItWasOn() {
-        io.keyshift.config.AvroTrust.install();
-        int p = 4;
-        String giant = "giant";
-        int natural = KeyGroupRangeAssignment.assignToKeyGroup(giant, MAX_P);
-        List<Integer> everySubtaskAt8 = new ArrayList<>();
-        for (int i = 0; i < 8; i++) {
-            everySubtaskAt8.add(i * MAX_P / 8);
-        }
-        RouteEntry split = RouteEntry.newBuilder().setKey(giant).setNaturalKeyGroup(natural).setKeyGroup(natural)
-                .setMigration(null).setSplit(io.keyshift.avro.Split.newBuilder().setKeyGroups(everySubtaskAt8)
-                        .setFrom(8 * W).setPreRollFrom(8 * W).setPlannedInVersion(3).setPredictedLoad(2000)
-                        .setParallelism(8).build())
-                .build();
-        RoutingPlan restored = RoutingPlan.newBuilder().setVersion(5).setValidUntil(10 * W).setBasedOnWindowEnd(9 * W)
-                .setMaxParallelism(MAX_P).setParallelism(8).setEntries(new ArrayList<>(List.of(split)))
-                .setPredictedImbalanceBefore(1).setPredictedImbalanceAfter(1).setMigrationsStarted(0)
-                .setMigrationsCompleted(0).build();
-        RepartitionPlanner planner = new RepartitionPlanner(
-                new RepartitionPlanner.Settings(MAX_P, p, W, W, 1, 1, 0.02, 0.1, 0.005, 16, 4096, 1.0));
-        planner.restore(restored);
-        Map<String, Double> light = new TreeMap<>();
-        light.put(giant, 20.0);
-        for (int i = 0; i < 40; i++) {
-            light.put("small-" + i, 15.0);
-        }
-        RoutingPlan last = planner.onForecast(forecast(10 * W, light));
-        Map<String, Double> heavy = new TreeMap<>(light);
-        heavy.put(giant, 2000.0);
-        for (long end = 11 * W; end <= 20 * W; end += W) {
-            last = planner.onForecast(forecast(end, heavy));
-        }
-        io.keyshift.avro.Split now = last.getEntries().stream().filter(e -> e.getKey().equals(giant)).findFirst()
-                .orElseThrow().getSplit();
-        assertThat(now.getParallelism()).isEqualTo(p);
-        assertThat(now.getKeyGroups().stream()
-                .map(g -> KeyGroupRangeAssignment.computeOperatorIndexForKeyGroup(MAX_P, p, g)).distinct())
-                .as("subtasks of the split key's pieces at parallelism 4").hasSize(p);
-        assertThat(last.getPredictedImbalanceAfter()).isLessThan(1.1);
+        spreadAnewWhileLightThenHeavy(8, 4, 20.0);
     }
 
     /**
      * The other way round: a key split over every subtask at parallelism 4, restored at 8 while lighter than the new
-     * mean load (a scale-out in the morning). Its old key groups are on only 4 of the 8 subtasks, and a key of that
-     * load would get 3 pieces; it was on every subtask, so it is spread over all 8 again. It kept 4 pieces on 8
-     * subtasks, and when it grew heavy at noon half the subtasks carried it all until the next rescale.
+     * mean load (a scale-out in the morning; 0.73 of a subtask's mean load at 8: three pieces by its load, four by its
+     * old key groups). It was on every subtask, so it is spread over all 8 again. It kept 4 pieces on 8 subtasks, and
+     * when it grew heavy at noon half the subtasks carried it all until the next rescale.
      */
     @Test
     void aSplitKeyOnEverySubtaskSpreadAnewAfterAScaleOutWhileLightIsOnEverySubtaskAgain() {
+        spreadAnewWhileLightThenHeavy(4, 8, 60.0);
+    }
+
+    /**
+     * A key split over every subtask at parallelism {@code was}, restored into a planner at {@code p} with the key at
+     * {@code lightLoad} beside 40 keys of 15, then at 2,000 for ten windows: spread anew at the first plan, its pieces
+     * end on every subtask at {@code p} and the plan balances.
+     */
+    private static void spreadAnewWhileLightThenHeavy(int was, int p, double lightLoad) {
         io.keyshift.config.AvroTrust.install();
-        int p = 8;
         String giant = "giant";
         int natural = KeyGroupRangeAssignment.assignToKeyGroup(giant, MAX_P);
-        List<Integer> everySubtaskAt4 = new ArrayList<>();
-        for (int i = 0; i < 4; i++) {
-            everySubtaskAt4.add(i * MAX_P / 4);
+        List<Integer> everySubtask = new ArrayList<>();
+        for (int i = 0; i < was; i++) {
+            everySubtask.add(i * MAX_P / was);
         }
         RouteEntry split = RouteEntry.newBuilder().setKey(giant).setNaturalKeyGroup(natural).setKeyGroup(natural)
-                .setMigration(null).setSplit(io.keyshift.avro.Split.newBuilder().setKeyGroups(everySubtaskAt4)
+                .setMigration(null).setSplit(io.keyshift.avro.Split.newBuilder().setKeyGroups(everySubtask)
                         .setFrom(8 * W).setPreRollFrom(8 * W).setPlannedInVersion(3).setPredictedLoad(2000)
-                        .setParallelism(4).build())
+                        .setParallelism(was).build())
                 .build();
         RoutingPlan restored = RoutingPlan.newBuilder().setVersion(5).setValidUntil(10 * W).setBasedOnWindowEnd(9 * W)
-                .setMaxParallelism(MAX_P).setParallelism(4).setEntries(new ArrayList<>(List.of(split)))
+                .setMaxParallelism(MAX_P).setParallelism(was).setEntries(new ArrayList<>(List.of(split)))
                 .setPredictedImbalanceBefore(1).setPredictedImbalanceAfter(1).setMigrationsStarted(0)
                 .setMigrationsCompleted(0).build();
         RepartitionPlanner planner = new RepartitionPlanner(
                 new RepartitionPlanner.Settings(MAX_P, p, W, W, 1, 1, 0.02, 0.1, 0.005, 16, 4096, 1.0));
         planner.restore(restored);
         Map<String, Double> light = new TreeMap<>();
-        // 0.73 of a subtask's mean load at 8: three pieces by its load, four by its old key groups
-        light.put(giant, 60.0);
+        light.put(giant, lightLoad);
         for (int i = 0; i < 40; i++) {
             light.put("small-" + i, 15.0);
         }
-        RoutingPlan first = planner.onForecast(forecast(10 * W, light));
-        assertThat(first.getEntries().stream().filter(e -> e.getKey().equals(giant)).findFirst().orElseThrow()
+        RoutingPlan last = planner.onForecast(forecast(10 * W, light));
+        assertThat(last.getEntries().stream().filter(e -> e.getKey().equals(giant)).findFirst().orElseThrow()
                 .getSplit().getParallelism()).as("spread anew at the first plan").isEqualTo(p);
         Map<String, Double> heavy = new TreeMap<>(light);
         heavy.put(giant, 2000.0);
-        RoutingPlan last = first;
         for (long end = 11 * W; end <= 20 * W; end += W) {
             last = planner.onForecast(forecast(end, heavy));
         }
@@ -1054,7 +1023,7 @@ class RepartitionPlannerTest {
         assertThat(now.getParallelism()).isEqualTo(p);
         assertThat(now.getKeyGroups().stream()
                 .map(g -> KeyGroupRangeAssignment.computeOperatorIndexForKeyGroup(MAX_P, p, g)).distinct())
-                .as("subtasks of the split key's pieces at parallelism 8").hasSize(p);
+                .as("subtasks of the split key's pieces at parallelism %d", p).hasSize(p);
         assertThat(last.getPredictedImbalanceAfter()).isLessThan(1.1);
     }
 }
