@@ -1057,13 +1057,15 @@ public final class KeyshiftStream<T, K> {
                 return;
             }
             long at = ctx.timestamp() != null ? ctx.timestamp() : r.getWindowEnd();
-            out.collect(io.keyshift.control.ControlCommand.revertLine(at, r.getKey(), r.getPrimaryKeyGroup(),
+            // marked as keyshift's own line: its key is a key of the stream (U+FFFD included), not a user's text
+            out.collect(io.keyshift.control.ControlCommand.generatedRevert(io.keyshift.control.ControlCommand
+                    .revertLine(at, r.getKey(), r.getPrimaryKeyGroup(),
                     r.getShadowKeyGroup(), r.getWindowStart(),
                     "shadow result of [" + java.time.Instant.ofEpochMilli(r.getWindowStart()) + ", "
                             + java.time.Instant.ofEpochMilli(r.getWindowEnd()) + ") in key group "
                             + r.getShadowKeyGroup() + " disagreed with the primary's in key group "
                             + r.getPrimaryKeyGroup() + " (checksums " + r.getShadowChecksum() + " / "
-                            + r.getPrimaryChecksum() + ")"));
+                            + r.getPrimaryChecksum() + ")")));
         }
     }
 

@@ -290,6 +290,32 @@ public record ControlCommand(long at, Type type, String key, long version, Strin
      * A revert line: {@code key} back to {@code keyGroup} from {@code at} if it is still routed to {@code ifAt}
      * (-1: always), with the reason.
      */
+    /** The mark the shadow validation's revert lines start with: a NUL character, which no user's line keeps. */
+    private static final String GENERATED = "\u0000revert:";
+
+    /** {@code line} (a {@link #revertLine}) marked as the shadow validation's own, for {@link #parseGenerated}. */
+    public static String generatedRevert(String line) {
+        return GENERATED + line;
+    }
+
+    /** Whether {@code line} is marked as the shadow validation's own revert ({@link #generatedRevert}). */
+    public static boolean isGeneratedRevert(String line) {
+        return line != null && line.startsWith(GENERATED);
+    }
+
+    /** {@code line} without its {@link #generatedRevert} mark. */
+    public static String withoutGeneratedMark(String line) {
+        return isGeneratedRevert(line) ? line.substring(GENERATED.length()) : line;
+    }
+
+    /**
+     * Parses a line keyshift wrote itself (the shadow validation's revert): as {@link #parse}, but a key holding
+     * U+FFFD is taken as it is (it names a key of the stream, not bytes that were not UTF-8).
+     */
+    public static ControlCommand parseGenerated(String line) {
+        return parse(line, false);
+    }
+
     public static String revertLine(long at, String key, int keyGroup, int ifAt, long since, String reason) {
         return line(at, Type.REVERT, key) + "," + keyGroup + "," + (ifAt >= 0 ? Integer.toString(ifAt) : "") + ","
                 + (ifAt >= 0 ? Instant.ofEpochMilli(since).toString() : "") + "," + quoteField(reason);

@@ -146,6 +146,11 @@ public final class ControlState {
      * @return the commands refused, with {@code reason}
      */
     public List<Rejected> refusePending(String reason) {
+        return refusePending(reason, reason);
+    }
+
+    /** As {@link #refusePending(String)}, with {@code revertReason} for reverts. */
+    public List<Rejected> refusePending(String reason, String revertReason) {
         List<Rejected> out = new ArrayList<>();
         for (java.util.Iterator<ControlCommand> it = pending.iterator(); it.hasNext(); ) {
             ControlCommand c = it.next();
@@ -155,7 +160,7 @@ public final class ControlState {
                 applied++;
                 it.remove();
             } else if (c.type() != ControlCommand.Type.SAMPLING_RATE || c.at() == ControlCommand.NOW) {
-                out.add(new Rejected(c, reason));
+                out.add(new Rejected(c, c.type() == ControlCommand.Type.REVERT ? revertReason : reason));
                 it.remove();
             }
         }

@@ -135,6 +135,11 @@ public final class KeyshiftMetrics {
      * not compared.
      */
     public static final String VALIDATION_LATE_CHECKS = "keyshiftValidationLateChecks";
+    /**
+     * Counter (the cluster job's plans, forecasts and validation Kafka sinks): records larger than the producer's
+     * max.request.size allows, left out of their topic (the files under --out keep them).
+     */
+    public static final String KAFKA_RECORDS_TOO_LARGE = "keyshiftKafkaRecordsTooLarge";
     /** Counter, windows: (key, window) results whose shadow did not match the primary. */
     public static final String VALIDATION_MISMATCHES = "keyshiftValidationMismatches";
 

@@ -659,10 +659,22 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
         drain();
     }
 
+    /**
+     * Why a revert is refused once the input has ended, pending or arriving after the final lease alike (which of the
+     * two a revert of the validation's last windows is depends on the subtasks' timing).
+     */
+    static final String REVERT_AFTER_THE_END = "no plan reaches its time: the input ended";
+
     /** A control command line. */
     @Override
     public void processElement2(StreamRecord<String> element) throws Exception {
         String line = element.getValue();
+        // the shadow validation's own revert: its key as the plans name it, U+FFFD included (a user's line with that
+        // character is refused: it stands for bytes that were not UTF-8, and would name another key)
+        boolean generated = ControlCommand.isGeneratedRevert(line);
+        if (generated) {
+            line = ControlCommand.withoutGeneratedMark(line);
+        }
         if (userControlProgress) {
             long w = ControlProgress.watermarkOf(line);
             if (w != Long.MIN_VALUE) {
@@ -672,7 +684,7 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
             }
         }
         try {
-            ControlCommand c = ControlCommand.parse(line);
+            ControlCommand c = generated ? ControlCommand.parseGenerated(line) : ControlCommand.parse(line);
             if (c != null) {
                 checkKeyGroups(c);
                 c = canonicalKey(c);
@@ -680,7 +692,8 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
                 if (last != null && last.getValidUntil() == Long.MAX_VALUE) {
                     // the final lease is out (the input ended; a watched directory keeps the job running): no plan
                     // will take the command, and it stayed pending without a word
-                    throw new IllegalArgumentException("it came after the last plan: the input ended");
+                    throw new IllegalArgumentException(c.type() == ControlCommand.Type.REVERT ? REVERT_AFTER_THE_END
+                            : "it came after the last plan: the input ended");
                 }
                 control.add(c);
             }
@@ -962,13 +975,19 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
                 // as every plan: a restore from a state whose last plan is this one checks it
                 fin.setKeyNaming(keyNaming);
                 if (control != null) {
+                    // the commands refused before it: not those it refuses itself below (the shadow validation's
+                    // reverts of the last windows reach it before or after it, as the subtasks' timing has it: two
+                    // runs of one input gave two plan digests)
+                    long rejectedBefore = control.rejected();
                     // no plan will reach a later command's time: refused, not left pending without a word
                     for (ControlState.Rejected r : control.refusePending(
-                            "its time lies after the last plan: the input ended")) {
+                            "its time lies after the last plan: the input ended", REVERT_AFTER_THE_END)) {
                         reject(r.reason(), r.command().line());
                     }
                     // the final lease carries the overrides in force too (and the routing, for the record)
-                    fin.setControl(control.view());
+                    io.keyshift.avro.PlanControl view = control.view();
+                    view.setCommandsRejected(rejectedBefore);
+                    fin.setControl(view);
                     control.issued(fin, false);
                 }
                 issue(fin);

@@ -448,6 +448,68 @@ class PlannerOperatorTest {
     }
 
     /**
+     * Under on-mismatch REVERT the shadow validation's reverts of the last windows reach the planner before or after
+     * the final lease, as the subtasks' timing has it. The final lease counted those it refused itself, so two runs of
+     * one input gave two plan digests, and the two paths gave two reasons: now the lease counts the commands refused
+     * before it, and a revert is refused for one reason either way.
+     */
+    @Test
+    void aRevertAfterTheLastPlanGivesTheSameFinalLeaseWhenItArrivesBeforeOrAfterIt() throws Exception {
+        String revert = io.keyshift.control.ControlCommand.generatedRevert(io.keyshift.control.ControlCommand
+                .revertLine(5 * W, "k", 3, 5, 0, "shadow disagreed"));
+        List<Long> rejectedCounts = new ArrayList<>();
+        List<String> reasons = new ArrayList<>();
+        for (boolean beforeTheLease : new boolean[] {true, false}) {
+            PlannerOperator op = new PlannerOperator(settings(), false).withControl(10).withReverts(W, W);
+            try (org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<LoadForecast, String, RoutingPlan>
+                         h = new org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<>(op)) {
+                h.open();
+                h.processWatermark2(new org.apache.flink.streaming.api.watermark.Watermark(W));
+                h.processElement1(new StreamRecord<>(forecast(W, 4), W - 1));
+                h.processWatermark1(new org.apache.flink.streaming.api.watermark.Watermark(W));
+                if (beforeTheLease) {
+                    h.processElement2(new StreamRecord<>(revert, 5 * W));
+                }
+                h.processWatermark2(new org.apache.flink.streaming.api.watermark.Watermark(Long.MAX_VALUE));
+                h.processWatermark1(new org.apache.flink.streaming.api.watermark.Watermark(Long.MAX_VALUE));
+                if (!beforeTheLease) {
+                    h.processElement2(new StreamRecord<>(revert, 5 * W));
+                }
+                List<RoutingPlan> plans = h.extractOutputValues();
+                RoutingPlan last = plans.get(plans.size() - 1);
+                assertThat(last.getValidUntil()).isEqualTo(Long.MAX_VALUE);
+                rejectedCounts.add(last.getControl().getCommandsRejected());
+                for (StreamRecord<String> r : h.getSideOutput(PlannerOperator.CONTROL_REJECTED)) {
+                    reasons.add(r.getValue().substring(0, r.getValue().indexOf(',')));
+                }
+            }
+        }
+        assertThat(rejectedCounts).containsExactly(0L, 0L);
+        assertThat(reasons).hasSize(2);
+        assertThat(reasons.get(0)).isEqualTo(reasons.get(1)).contains("no plan reaches its time");
+    }
+
+    /**
+     * The shadow validation's revert of a key that holds U+FFFD (text decoded from bytes that were not UTF-8 is a
+     * key of the stream like any other) is taken; it was refused as a user's line holding U+FFFD is, and the key stayed
+     * on the side the validation distrusted. A user's line with that character is still refused.
+     */
+    @Test
+    void theValidationsRevertOfAKeyHoldingTheReplacementCharacterIsTaken() throws Exception {
+        String line = io.keyshift.control.ControlCommand.revertLine(2 * W, "caf\uFFFD", 3, 5, 0, "shadow disagreed");
+        PlannerOperator op = new PlannerOperator(settings(), false).withControl(10).withReverts(W, W);
+        try (org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<LoadForecast, String, RoutingPlan> h =
+                     new org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<>(op)) {
+            h.open();
+            h.processElement2(new StreamRecord<>(io.keyshift.control.ControlCommand.generatedRevert(line), 2 * W));
+            assertThat(h.getSideOutput(PlannerOperator.CONTROL_REJECTED)).isNullOrEmpty();
+            h.processElement2(new StreamRecord<>(line, 2 * W));
+            assertThat(h.getSideOutput(PlannerOperator.CONTROL_REJECTED)).singleElement()
+                    .satisfies(r -> assertThat(r.getValue()).contains("U+FFFD"));
+        }
+    }
+
+    /**
      * A final lease that is the first plan (an input that ended before any forecast) applies a sampling rate of "now"
      * from the first window, as a first plan does and as the routers took it from lines known in advance (it was
      * refused as after the last plan).

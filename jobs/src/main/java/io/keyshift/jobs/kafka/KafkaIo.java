@@ -382,7 +382,7 @@ public final class KafkaIo {
     }
 
     /** Counter of records larger than the producer allows, left out of their topic. */
-    public static final String TOO_LARGE_METRIC = "keyshiftKafkaRecordsTooLarge";
+    public static final String TOO_LARGE_METRIC = io.keyshift.metrics.KeyshiftMetrics.KAFKA_RECORDS_TOO_LARGE;
 
     /** A result as a record: key the user key (UTF-8), value {@code key,windowStart,windowEnd,count[,sum]}. */
     static final class ResultRecord extends OneTopicRecord<WindowResult> {

@@ -106,7 +106,7 @@ public final class ReplayReport {
     /** Adds the parallelism-over-time chart (series name -> window start -> parallelism). */
     public void addParallelismChart(Map<String, SortedMap<Long, Double>> parallelism) {
         charts = new ReportCharts.Data(charts.title(), charts.summary(), charts.loads(), charts.imbalance(),
-                charts.forecasts(), charts.migrations(), parallelism);
+                charts.forecasts(), charts.migrations(), parallelism, charts.windowMillis());
     }
 
     /** What the charts show: per strategy id, each window's loads per subtask and its imbalance. */
@@ -174,6 +174,17 @@ public final class ReplayReport {
             pw.println(line);
         }
         pw.flush();
+    }
+
+    /**
+     * Plans whose control overrides satisfy {@code test}, the final lease left out: it plans nothing and carries the
+     * overrides in force at the input's end (a freeze never lifted counted one plan more than were frozen), as
+     * {@code scale_in_plans} leaves it out.
+     */
+    static long controlPlans(List<RoutingPlan> plans,
+                             java.util.function.Predicate<io.keyshift.avro.PlanControl> test) {
+        return plans.stream().filter(p -> p.getValidUntil() != Long.MAX_VALUE && p.getControl() != null
+                && test.test(p.getControl())).count();
     }
 
     /** Reads the runs' outputs under {@code work} and computes the report. */
@@ -355,12 +366,9 @@ public final class ReplayReport {
                 cn.put("commands_applied", last.getCommandsApplied());
                 cn.put("commands_rejected", rejected.size());
                 cn.put("pinned_keys", last.getPinnedKeys().size());
-                cn.put("frozen_plans", plans.stream().filter(p -> p.getControl() != null && p.getControl().getFrozen())
-                        .count());
-                cn.put("rollback_plans", plans.stream().filter(p -> p.getControl() != null
-                        && p.getControl().getRollbackToVersion() >= 0).count());
-                cn.put("forced_parallelism_plans", plans.stream().filter(p -> p.getControl() != null
-                        && p.getControl().getForcedParallelism() > 0).count());
+                cn.put("frozen_plans", controlPlans(plans, c -> c.getFrozen()));
+                cn.put("rollback_plans", controlPlans(plans, c -> c.getRollbackToVersion() >= 0));
+                cn.put("forced_parallelism_plans", controlPlans(plans, c -> c.getForcedParallelism() > 0));
                 StringBuilder reverts = new StringBuilder("plan_version,key,key_group,reason\n");
                 int revertCount = 0;
                 for (RoutingPlan p : plans) {
@@ -459,7 +467,7 @@ public final class ReplayReport {
         chartImbalance.put("oracle (knows each window)", oracle.perWindow());
         List<String> summary = table(root, nodes);
         ReportCharts.Data data = new ReportCharts.Data("keyshift replay report", summary, chartLoads, chartImbalance,
-                chartForecasts, chartMigrations, new LinkedHashMap<>());
+                chartForecasts, chartMigrations, new LinkedHashMap<>(), window.toMillis());
         return new ReplayReport(out, root, summary, data);
     }
 

@@ -46,7 +46,14 @@ public final class ReportCharts {
                        Map<String, SortedMap<Long, Double>> imbalance,
                        Map<String, List<ForecastPoint>> forecasts,
                        Map<String, List<MigrationSpan>> migrations,
-                       Map<String, SortedMap<Long, Double>> parallelism) {}
+                       Map<String, SortedMap<Long, Double>> parallelism, long windowMillis) {
+        /** Without the window's length: guessed from the loads' window starts. */
+        public Data(String title, List<String> summary, Map<String, SortedMap<Long, long[]>> loads,
+                    Map<String, SortedMap<Long, Double>> imbalance, Map<String, List<ForecastPoint>> forecasts,
+                    Map<String, List<MigrationSpan>> migrations, Map<String, SortedMap<Long, Double>> parallelism) {
+            this(title, summary, loads, imbalance, forecasts, migrations, parallelism, 0);
+        }
+    }
 
     /** Draws the charts into {@code out/charts} and writes {@code out/report.html}. */
     public static void write(Path out, Data d) throws IOException {
@@ -55,7 +62,7 @@ public final class ReportCharts {
         Map<String, XYChart> charts = new LinkedHashMap<>();
         if (d.loads().values().stream().allMatch(Map::isEmpty)) {
             // no record in any window (an empty input): the report has its summary and no charts
-            d = new Data(d.title(), d.summary(), Map.of(), Map.of(), Map.of(), Map.of(), Map.of());
+            d = new Data(d.title(), d.summary(), Map.of(), Map.of(), Map.of(), Map.of(), Map.of(), d.windowMillis());
         }
         double maxLoad = 1;
         for (SortedMap<Long, long[]> m : d.loads().values()) {
@@ -67,9 +74,7 @@ public final class ReportCharts {
         }
         // windows without records are missing from the data: drawn as such (0 records, no imbalance, no forecast),
         // not bridged by a line as if they had the load of their neighbours (the flights' night hours)
-        List<java.util.Collection<Long>> starts = new ArrayList<>();
-        d.loads().values().forEach(m -> starts.add(m.keySet()));
-        long window = windowLength(starts);
+        long window = windowOf(d);
         for (Map.Entry<String, SortedMap<Long, long[]>> e : d.loads().entrySet()) {
             XYChart c = chart("Records processed per subtask and window: " + e.getKey(), "records");
             c.getStyler().setYAxisMax(maxLoad * 1.05);
@@ -294,6 +299,19 @@ public final class ReportCharts {
      * The length of the windows: the smallest distance between two consecutive window starts of any of
      * {@code starts} (ms; 0 with no two).
      */
+    /**
+     * The planning window's length in ms: the report's, else the shortest step between two windows with loads (a
+     * guess: where records fall in every other window it is twice the window, and the charts bridged the empty ones).
+     */
+    static long windowOf(Data d) {
+        if (d.windowMillis() > 0) {
+            return d.windowMillis();
+        }
+        List<java.util.Collection<Long>> starts = new ArrayList<>();
+        d.loads().values().forEach(m -> starts.add(m.keySet()));
+        return windowLength(starts);
+    }
+
     static long windowLength(List<? extends java.util.Collection<Long>> starts) {
         long w = 0;
         for (java.util.Collection<Long> c : starts) {

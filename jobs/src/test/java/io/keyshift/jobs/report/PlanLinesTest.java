@@ -67,4 +67,24 @@ class PlanLinesTest {
         sorted.sort(java.util.Comparator.comparingLong(ReplayReport::leadingLong));
         assertThat(sorted.get(2)).isEqualTo("7200000,1,2,0,3,\"two\nlines\"");
     }
+
+    /**
+     * The control counts leave out the final lease, which plans nothing and carries the overrides in force at the
+     * input's end: a freeze never lifted over plans 1-3 counted 4 frozen plans.
+     */
+    @Test
+    void theFinalLeaseIsNotCountedAmongTheFrozenPlans() {
+        io.keyshift.config.AvroTrust.install();
+        List<RoutingPlan> plans = new java.util.ArrayList<>();
+        for (long v = 0; v <= 4; v++) {
+            RoutingPlan p = plan(v, v == 4 ? Long.MAX_VALUE : (v + 1) * 3_600_000L, 4);
+            p.setControl(io.keyshift.avro.PlanControl.newBuilder().setFrozen(v >= 1).setPinnedKeys(List.of())
+                    .setRollbackToVersion(v >= 1 ? 0 : -1).setCommandsApplied(1).setCommandsRejected(0)
+                    .setForcedParallelism(v >= 1 ? 6 : 0).build());
+            plans.add(p);
+        }
+        assertThat(ReplayReport.controlPlans(plans, c -> c.getFrozen())).isEqualTo(3);
+        assertThat(ReplayReport.controlPlans(plans, c -> c.getRollbackToVersion() >= 0)).isEqualTo(3);
+        assertThat(ReplayReport.controlPlans(plans, c -> c.getForcedParallelism() > 0)).isEqualTo(3);
+    }
 }

@@ -43,6 +43,15 @@ class ReportChartsTest {
         long h = 3_600_000L;
         assertThat(ReportCharts.windowLength(List.of(List.of(0L, 5 * h, 6 * h), List.of(2 * h, 9 * h)))).isEqualTo(h);
         assertThat(ReportCharts.windowLength(List.of(List.of(7L)))).isZero();
+        // records in every other window: the guess is twice the window; the report's own window is taken
+        java.util.SortedMap<Long, long[]> everyOther = new java.util.TreeMap<>(java.util.Map.of(0L, new long[] {1},
+                2 * h, new long[] {1}, 4 * h, new long[] {1}));
+        ReportCharts.Data guessed = new ReportCharts.Data("t", List.of(), java.util.Map.of("hash", everyOther),
+                java.util.Map.of(), java.util.Map.of(), java.util.Map.of(), java.util.Map.of());
+        assertThat(ReportCharts.windowOf(guessed)).isEqualTo(2 * h);
+        ReportCharts.Data known = new ReportCharts.Data("t", List.of(), java.util.Map.of("hash", everyOther),
+                java.util.Map.of(), java.util.Map.of(), java.util.Map.of(), java.util.Map.of(), h);
+        assertThat(ReportCharts.windowOf(known)).isEqualTo(h);
         java.util.SortedMap<Long, Double> v = new java.util.TreeMap<>(java.util.Map.of(0L, 5.0, h, 6.0, 5 * h, 7.0));
         List<java.util.Date> x = new java.util.ArrayList<>();
         List<Double> y = new java.util.ArrayList<>();
