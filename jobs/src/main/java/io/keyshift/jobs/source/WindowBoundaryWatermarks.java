@@ -13,7 +13,9 @@ import java.time.Duration;
  * Watermarks of ascending timestamps for a source that replays history at full speed: the largest timestamp so far
  * − 1 every auto-watermark interval ({@code pipeline.auto-watermark-interval}, as
  * {@link WatermarkStrategy#forMonotonousTimestamps()}), plus one the moment a record opens a new tumbling window of
- * {@code windowMillis} (the largest timestamp of the windows before it).
+ * {@code windowMillis}: the last millisecond before that window, which closes every window before it (until
+ * 2026-12-06 it was the largest timestamp seen before the record, which left the window just passed open unless a
+ * record lay in its last millisecond: a plan, or a scaled replay's lockstep, waited for the next periodic watermark).
  *
  * <p>At full speed a window of event time passes in a few milliseconds of wall time, far less than the interval
  * (200 ms by default). keyshift plans each window once every router's watermark has passed its end, and a router
@@ -43,8 +45,8 @@ public final class WindowBoundaryWatermarks implements WatermarkGenerator<Event>
     @Override
     public void onEvent(Event e, long ts, WatermarkOutput out) {
         if (max != Long.MIN_VALUE && Math.floorDiv(ts, windowMillis) > Math.floorDiv(max, windowMillis)) {
-            // every later record is at ts or after: nothing at or before max is still to come
-            out.emitWatermark(new Watermark(max));
+            // every later record is at ts or after: nothing before ts's window is still to come
+            out.emitWatermark(new Watermark(Math.floorDiv(ts, windowMillis) * windowMillis - 1));
         }
         max = Math.max(max, ts);
     }
