@@ -845,6 +845,13 @@ public final class KeyshiftJob implements Callable<Integer> {
             controlFile = copy.toString();
             conf.set(io.keyshift.jobs.replay.Workload.CONTROL_FILE, controlFile);
         }
+        if (controlFile != null) {
+            try {
+                io.keyshift.jobs.replay.Workload.checkControlFile(Path.of(controlFile));
+            } catch (IllegalArgumentException e) {
+                throw new ParameterException(cl, "--control: " + e.getMessage());
+            }
+        }
         // the sorted copy a failover reads on in (null: none, damaged, or of an earlier format: sorted again)
         EventSpace kept = failover && in.present() && Files.exists(dir.resolve(".events.bin"))
                 ? readOnAfterFailover(dir) : null;

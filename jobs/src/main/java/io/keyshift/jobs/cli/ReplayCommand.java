@@ -50,7 +50,9 @@ public final class ReplayCommand implements Callable<Integer> {
     @CommandLine.Mixin
     InputOptions in;
 
-    @Option(names = "--sum-field", paramLabel = "COL", description = "Numeric column to sum per key and window.")
+    @Option(names = "--sum-field", paramLabel = "COL",
+            description = "Numeric column of --input to sum per key and window (with the generator, any name: its "
+                    + "records' value, 1..100 from a hash of the record, is summed).")
     String sumField;
 
     @Option(names = "--window", paramLabel = "DURATION", defaultValue = "1h",
@@ -63,7 +65,8 @@ public final class ReplayCommand implements Callable<Integer> {
 
     @Option(names = "--strategies", split = ",", paramLabel = "s1[,s2...]", hideParamSyntax = true,
             defaultValue = "hash,reactive,predictive",
-            description = "Strategies to run, in order (hash always runs: it is the reference). Default: ${DEFAULT-VALUE}.")
+            description = "Strategies to run, in order after hash (hash always runs, first: it is the reference). "
+                    + "Default: ${DEFAULT-VALUE}.")
     List<String> strategies;
 
     @Option(names = "--out", paramLabel = "DIR", defaultValue = "replay-out",
@@ -214,6 +217,11 @@ public final class ReplayCommand implements Callable<Integer> {
             }
             if (!Files.isRegularFile(control) || !Files.isReadable(control)) {
                 throw new ParameterException(cl, "--control: not a readable file: " + control);
+            }
+            try {
+                io.keyshift.jobs.replay.Workload.checkControlFile(control);
+            } catch (IllegalArgumentException e) {
+                throw new ParameterException(cl, "--control: " + e.getMessage());
             }
             conf.set(io.keyshift.jobs.replay.Workload.CONTROL_FILE, control.toAbsolutePath().toString());
         }

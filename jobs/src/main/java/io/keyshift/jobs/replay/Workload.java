@@ -304,6 +304,28 @@ public final class Workload {
         }
     }
 
+    /**
+     * Checks before any job starts that a control file reads as the job will read it ({@link #controlFileLines}):
+     * a file whose compression suffix does not match its bytes (a plain file named {@code .gz}, a cut-short archive),
+     * or one of a compression whose library keyshift does not ship ({@code .xz}, {@code .zst}), failed only when the
+     * job was built (in a replay, after the hash strategy had run and {@code --overwrite} had cleared the earlier
+     * output), unnamed.
+     *
+     * @throws IllegalArgumentException naming the file and why it cannot be read
+     */
+    public static void checkControlFile(java.nio.file.Path file) {
+        try {
+            controlFileLines(file.toAbsolutePath().toString());
+        } catch (java.io.IOException | java.io.UncheckedIOException e) {
+            throw new IllegalArgumentException(file + ": cannot be read as its name's compression suffix says ("
+                    + e.getClass().getSimpleName() + ": " + e.getMessage() + ")", e);
+        } catch (LinkageError e) {
+            throw new IllegalArgumentException(file + ": its compression needs a library keyshift does not ship ("
+                    + e.getMessage() + "): decompress it, or compress it with gzip (.gz), deflate or bzip2 (.bz2)",
+                    e);
+        }
+    }
+
     /** As {@link #controlFileFilter(java.nio.file.Path, long)} for a control file (read once, at the start). */
     static java.util.function.Predicate<org.apache.flink.core.fs.Path> controlFileFilter(java.nio.file.Path root) {
         return controlFileFilter(root, 0);

@@ -351,6 +351,37 @@ class UserMistakesTest {
     }
 
     /**
+     * A control file that does not read as its suffix says (a plain file named .gz; an .xz, whose library keyshift
+     * does not ship) failed only when the keyshift job was built: after the hash strategy had run and --overwrite had
+     * cleared the earlier output, with "ZipException: Not in GZIP format" or a NoClassDefFoundError (exit 1).
+     */
+    @Test
+    void aControlFileThatDoesNotReadAsItsSuffixSaysIsRefusedBeforeAnyJob(@TempDir Path dir) throws Exception {
+        Path out = dir.resolve("o");
+        Files.createDirectories(out);
+        Files.writeString(out.resolve("report.json"), "{}");
+        Path fakeGz = dir.resolve("c.csv.gz");
+        Files.writeString(fakeGz, "2026-01-05T00:00:00Z,freeze\n");
+        Path xz = dir.resolve("c.csv.xz");
+        Files.write(xz, new byte[] {(byte) 0xFD, '7', 'z', 'X', 'Z', 0x00, 0, 4, (byte) 0xE6, (byte) 0xD6});
+        for (Path control : java.util.List.of(fakeGz, xz)) {
+            CliRun r = run("replay", "--generator-records", "2000", "--strategies", "hash,predictive", "--control",
+                    control.toString(), "--out", out.toString(), "--overwrite", "--config", conf());
+            assertThat(r.exit()).as(r.err()).isEqualTo(2);
+            assertThat(r.err()).contains("--control: " + control);
+            assertThat(out.resolve("report.json")).hasContent("{}");
+            assertThat(out.resolve(".work")).doesNotExist();
+        }
+        // bzip2 reads (commons-compress): accepted
+        Path bz2 = dir.resolve("c.csv.bz2");
+        try (var o = new org.apache.commons.compress.compressors.bzip2.BZip2CompressorOutputStream(
+                Files.newOutputStream(bz2))) {
+            o.write("2026-01-05T00:00:00Z,freeze\n".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        }
+        io.keyshift.jobs.replay.Workload.checkControlFile(bz2);
+    }
+
+    /**
      * Files of the wrong kind: a bzip2 input printed its binary header as the columns; a file with gzip's magic that
      * is not gzip named no file; an empty file given to inspect-savepoint printed "EOFException: null".
      */
