@@ -433,6 +433,16 @@ public final class KeyshiftJob implements Callable<Integer> {
     public static final String SUM_FIELD_FILE = ".sum-field";
 
     /**
+     * The file in {@code --out} that names the {@code --window} of the job that writes there ({@code window-ms=} and
+     * its length): a restore with another one is refused. The window operators restore their open windows and timers
+     * of the old length, new records go into windows of the new one: {@code results/} would hold both lengths, and
+     * the window of the cut would lack what the old windows had counted (a hash job has no keyshift state to refuse
+     * it; a keyshift one's routers refused it only on the cluster, after submit had said "submitted"). Jobs before
+     * 2026-12-06 wrote none: not checked then.
+     */
+    public static final String WINDOW_FILE = ".keyshift-window";
+
+    /**
      * Refuses a resume whose {@code --kafka-topic} or {@code --kafka-control-topic} is not the one the job it continues
      * read ({@code kept}: the {@value #KAFKA_TOPICS_FILE} it wrote). A restored Kafka source reads on in the
      * partitions of its savepoint and takes a new topic's partitions as newly found, from the earliest offset: the
@@ -972,6 +982,18 @@ public final class KeyshiftJob implements Callable<Integer> {
                         ? "no --sum-field" : "--sum-field " + before) + ", or write to another --out");
             }
         }
+        String windowRecord = "window-ms=" + w.toMillis();
+        if (restoring && Files.isRegularFile(dir.resolve(WINDOW_FILE))) {
+            String keptWindow = Files.readString(dir.resolve(WINDOW_FILE)).strip();
+            if (!keptWindow.equals(windowRecord)) {
+                String before = keptWindow.startsWith("window-ms=") ? keptWindow.substring("window-ms=".length())
+                        : keptWindow;
+                throw new ParameterException(cl, "--window: the job this one continues wrote its results in windows "
+                        + "of " + before + " ms, and this one would write windows of " + w.toMillis() + " ms into "
+                        + "the same output (its restored windows would still fire at the old length): resume with "
+                        + "the job's --window, or write to another --out");
+            }
+        }
         String controlKind = controlFile != null ? "file" : controlDir != null ? "directory" : null;
         // a directory's path as Flink's enumerator names its files (it remembers the paths it read)
         String watchedPath = controlDir == null ? null : Path.of(controlDir).toAbsolutePath().normalize().toString();
@@ -1077,8 +1099,9 @@ public final class KeyshiftJob implements Callable<Integer> {
             }
             try {
                 Files.writeString(dir.resolve(SUM_FIELD_FILE), sumRecord + "\n");
+                Files.writeString(dir.resolve(WINDOW_FILE), windowRecord + "\n");
             } catch (java.io.IOException e) {
-                System.err.println("keyshift-job: warning: could not keep the --sum-field in " + dir + " ("
+                System.err.println("keyshift-job: warning: could not keep the --sum-field and --window in " + dir + " ("
                         + e.getMessage() + "); a resume cannot check it");
             }
             if (kafkaTopics != null) {

@@ -469,6 +469,16 @@ class KeyshiftJobTest {
                 "--out", out.toString(), recovery, interval})).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("--sum-field: the job this one continues wrote its results without a sum")
                 .hasMessageContaining("resume with no --sum-field");
+        // the same generator with another --window: the restored windows fire at the old length, the new records go
+        // into windows of the new one, both into results/ (a hash job has no keyshift state that refuses it)
+        assertThat(Files.readString(out.resolve(KeyshiftJob.WINDOW_FILE)).strip()).isEqualTo("window-ms=3600000");
+        for (String strategy : java.util.List.of("hash", "predictive")) {
+            assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--generator-records", "2000", "--strategy",
+                strategy, "--window", "1d", "--out", out.toString(), recovery, interval}))
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("--window: the job this one continues wrote its results in windows of "
+                            + "3600000 ms, and this one would write windows of 86400000 ms");
+        }
         Path csv = Files.writeString(dir.resolve("trips.csv"), "station,start\nA,2014-09-01 08:00:00\n");
         assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--input", csv.toString(), "--key", "station",
                 "--time", "start", "--out", out.toString(), recovery, interval}))

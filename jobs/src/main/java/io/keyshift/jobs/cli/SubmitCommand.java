@@ -135,7 +135,7 @@ public final class SubmitCommand implements Callable<Integer> {
         if (out != null) {
             for (String name : List.of(KeyshiftJob.STARTED_MARKER, ".events.bin", KeyshiftJob.CONTROL_DIGEST_FILE,
                     KeyshiftJob.CONTROL_SOURCE_FILE, KeyshiftJob.KAFKA_TOPICS_FILE, KeyshiftJob.INPUT_FILE,
-                    KeyshiftJob.SUM_FIELD_FILE,
+                    KeyshiftJob.SUM_FIELD_FILE, KeyshiftJob.WINDOW_FILE,
                     io.keyshift.jobs.kafka.KafkaOptions.TRANSACTION_NAMING_FILE,
                     io.keyshift.jobs.kafka.KafkaOptions.TRANSACTIONAL_ID_FILE,
                     io.keyshift.jobs.kafka.KafkaOptions.GROUP_ID_FILE)) {
