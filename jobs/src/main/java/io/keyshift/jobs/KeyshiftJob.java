@@ -43,6 +43,7 @@ import java.util.concurrent.Callable;
  * built with (the client's) and {@code -Dkey=value}. {@code main} never calls {@code System.exit}: on a bad option it throws, naming the option.
  */
 @Command(name = "keyshift-job", mixinStandardHelpOptions = true, sortOptions = false,
+        version = "keyshift-job 0.1.0 (Apache Flink 2.3.0)",
         description = {"Runs one keyshift strategy on a Flink cluster: a CSV file (--input ...), a Kafka topic",
             "(--kafka-topic ...) or the generator; results to --out or a Kafka topic (--results-topic), plans,",
             "forecasts and validation to --out, all exactly-once."})
@@ -733,6 +734,13 @@ public final class KeyshiftJob implements Callable<Integer> {
                 : in.present() && Files.isRegularFile(in.input()) && Files.isReadable(in.input())
                 ? in.spec(cl, sumField) : null;
         EventSpace generated = described ? null : gen.generator(cl, true);
+        if (generated != null) {
+            // as replay: a bounded generator's days in windows too short planned millions of windows
+            String tooMany = gen.tooManyWindows(w);
+            if (tooMany != null) {
+                throw new ParameterException(cl, tooMany);
+            }
+        }
         Path dir = out.toAbsolutePath();
         boolean newOut = holdsNoTransactionNaming(dir);
         // a job restored from a savepoint continues its own outputs; one started from a bootstrap savepoint (the

@@ -574,6 +574,24 @@ class KeyshiftJobTest {
         assertThat(dir.resolve("out")).doesNotExist();
     }
 
+    /**
+     * A bounded generator whose days split into millions of planning windows (replay refuses it; the job planned
+     * them all); and --version, which submit routes to the job, printed an empty line.
+     */
+    @Test
+    void aBoundedGeneratorInTooManyWindowsIsRefusedAndVersionPrintsOne(@TempDir Path dir) {
+        Path out = dir.resolve("out");
+        assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--generator-records", "336000", "--window",
+            "100ms", "--out", out.toString(), "-Dexecution.checkpointing.interval=5s"}))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("planning windows, more than");
+        assertThat(out).doesNotExist();
+        java.io.StringWriter version = new java.io.StringWriter();
+        picocli.CommandLine cl = new picocli.CommandLine(new KeyshiftJob());
+        cl.setOut(new java.io.PrintWriter(version));
+        assertThat(cl.execute("--version")).isZero();
+        assertThat(version.toString()).contains("keyshift-job 0.1.0");
+    }
+
     @Test
     void aMissingControlFileAndAWindowTheOptionsDoNotFitAreRefusedBeforeAnythingIsWritten(@TempDir Path dir) {
         Path out = dir.resolve("out");

@@ -112,6 +112,14 @@ public final class GeneratorOptions {
         this.days = days;
     }
 
+    /**
+     * Why a bounded generator's days split into more planning windows of {@code window} than a job plans (as
+     * {@code replay} refuses them), or null; null for an unbounded one ({@code --generator-records 0}).
+     */
+    public String tooManyWindows(java.time.Duration window) {
+        return records > 0 ? ReplayCommand.tooManyWindows(days, window) : null;
+    }
+
     public String describe() {
         return String.format("generator (%s records, %d keys, Zipf %.2f, daily drift %d%s%s)",
                 records == 0 ? "unbounded" : String.format("%,d", records), keys, zipf, drift,
