@@ -134,8 +134,12 @@ public abstract class KeyCodec<K> implements Serializable {
         }
         if (type instanceof org.apache.flink.api.common.typeutils.CompositeType<?> composite) {
             for (int i = 0; i < composite.getArity(); i++) {
-                String part = unorderedPart(composite.getTypeAt(i), "field " + composite.getFieldNames()[i] + " of "
-                        + path, seen);
+                String fieldPath = "field " + composite.getFieldNames()[i] + " of " + path;
+                // a POJO's field Flink types as a generic type (Optional<Set<..>>): its declared type arguments too
+                String part = composite instanceof org.apache.flink.api.java.typeutils.PojoTypeInfo<?> pojo
+                        && composite.getTypeAt(i) instanceof org.apache.flink.api.java.typeutils.GenericTypeInfo<?>
+                        ? unorderedType(pojo.getPojoFieldAt(i).getField().getGenericType(), fieldPath, seen)
+                        : unorderedPart(composite.getTypeAt(i), fieldPath, seen);
                 if (part != null) {
                     return part;
                 }
@@ -170,12 +174,44 @@ public abstract class KeyCodec<K> implements Serializable {
                 if (java.lang.reflect.Modifier.isStatic(m) || java.lang.reflect.Modifier.isTransient(m)) {
                     continue;
                 }
-                String part = unorderedClass(f.getType(), "field " + f.getName() + " of " + path, seen);
+                String part = unorderedType(f.getGenericType(), "field " + f.getName() + " of " + path, seen);
                 if (part != null) {
                     return part;
                 }
             }
         }
+        return null;
+    }
+
+    /**
+     * {@link #unorderedClass} of a field's declared type and of its type arguments, at any depth: Kryo writes a
+     * {@code List<HashSet<String>>}'s sets in their iteration order, and the list's class holds no field that says so
+     * (its array is transient; {@code Optional}'s value is declared {@code Object}).
+     */
+    private static String unorderedType(java.lang.reflect.Type t, String path, java.util.Set<Class<?>> seen) {
+        if (t instanceof Class<?> c) {
+            return unorderedClass(c, path, seen);
+        }
+        if (t instanceof java.lang.reflect.ParameterizedType pt) {
+            String part = pt.getRawType() instanceof Class<?> raw ? unorderedClass(raw, path, seen) : null;
+            java.lang.reflect.Type[] args = pt.getActualTypeArguments();
+            for (int i = 0; part == null && i < args.length; i++) {
+                part = unorderedType(args[i], path + "'s type argument " + (i + 1), seen);
+            }
+            return part;
+        }
+        if (t instanceof java.lang.reflect.GenericArrayType array) {
+            return unorderedType(array.getGenericComponentType(), path + "'s elements", seen);
+        }
+        if (t instanceof java.lang.reflect.WildcardType wildcard) {
+            for (java.lang.reflect.Type bound : wildcard.getUpperBounds()) {
+                String part = unorderedType(bound, path, seen);
+                if (part != null) {
+                    return part;
+                }
+            }
+        }
+        // a type variable: what it stands for is not known here
         return null;
     }
 

@@ -94,6 +94,34 @@ class KeyCodecTest {
         }
     }
 
+    /** A Kryo class whose sets sit in a list: the list's class holds no field that says so (its array is transient). */
+    public static final class NestedOpaque {
+        private final java.util.List<java.util.HashSet<String>> groups;
+
+        NestedOpaque(java.util.List<java.util.HashSet<String>> groups) {
+            this.groups = groups;
+        }
+    }
+
+    /** A POJO whose optional set Flink types as a generic type (Optional's value is declared Object). */
+    public static class OptionalTags {
+        public String user;
+        public java.util.Optional<java.util.Set<String>> tags;
+
+        public OptionalTags() {}
+    }
+
+    /** Sets and maps reached through type arguments (a Kryo class's List<HashSet<..>>, a POJO's Optional<Set<..>>). */
+    @Test
+    void unsortedSetsInTypeArgumentsAreFound() {
+        assertThat(KeyCodec.unorderedPart(Types.LIST(TypeInformation.of(NestedOpaque.class))))
+                .isEqualTo("field groups of the key's elements's type argument 1 (java.util.HashSet)");
+        assertThat(KeyCodec.unorderedPart(TypeInformation.of(OptionalTags.class)))
+                .isEqualTo("field tags of the key's type argument 1 (java.util.Set)");
+        // a list of strings in a Kryo class, a sorted map of lists: their values' order
+        assertThat(KeyCodec.unorderedPart(TypeInformation.of(SortedTagged.class))).isNull();
+    }
+
     /**
      * Types whose serialized form can differ between equal keys (unsorted maps and sets, written in iteration order)
      * are found, at any depth; types whose form follows the value are not.
