@@ -129,6 +129,30 @@ public record ZipfDriftGenerator(long records, long startMillis, double eventsPe
         return c;
     }
 
+    /** The last table {@link #sharedCdf} made, with its keys and exponent (soft: the heap may take it back). */
+    private static final Object CDF_LOCK = new Object();
+    private static java.lang.ref.SoftReference<double[]> lastCdf;
+    private static int lastCdfKeys;
+    private static double lastCdfExponent;
+
+    /**
+     * {@link #cdf()}, one table for every cursor of this JVM over the same keys and exponent, read only: a cursor per
+     * split made its own (8 bytes a key), and a replay at parallelism 32 (or a scaled one's 32 possible subtasks)
+     * over 20 million keys needed 5 GB where {@code --generator-keys}' bound promises 160 MB.
+     */
+    double[] sharedCdf() {
+        synchronized (CDF_LOCK) {
+            double[] c = lastCdf == null ? null : lastCdf.get();
+            if (c == null || lastCdfKeys != keys || Double.compare(lastCdfExponent, exponent) != 0) {
+                c = cdf();
+                lastCdf = new java.lang.ref.SoftReference<>(c);
+                lastCdfKeys = keys;
+                lastCdfExponent = exponent;
+            }
+            return c;
+        }
+    }
+
     private static int search(double[] cdf, double u) {
         int lo = 0;
         int hi = cdf.length - 1;
@@ -153,7 +177,7 @@ public record ZipfDriftGenerator(long records, long startMillis, double eventsPe
 
     @Override
     public Cursor open(int offset, int stride, long position) {
-        double[] cdf = cdf();
+        double[] cdf = sharedCdf();
         return new Cursor() {
             long index = offset + position * stride;
 
