@@ -168,6 +168,10 @@ class FlinkDeploymentManifestTest {
                 PersistentVolumeClaim.class);
         assertThat(volume.getPersistentVolumeClaim().getClaimName()).isEqualTo(claim.getMetadata().getName());
         assertThat(claim.getSpec().getAccessModes()).containsExactly("ReadWriteMany");
+        // the default class of a managed cluster offers ReadWriteOnce only: the class is one of the lines to set
+        assertThat(claim.getSpec().getStorageClassName()).isNotBlank();
+        assertThat(Files.readString(deploy().resolve("keyshift-data-pvc.yaml")))
+                .containsPattern("# SET[^\\n]*\\n(\\s*#[^\\n]*\\n)*\\s*storageClassName:");
     }
 
     /** Paths of {@code raw}'s fields (objects only; arrays by index) that {@code model} does not have. */
