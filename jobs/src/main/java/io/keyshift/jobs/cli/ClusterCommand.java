@@ -74,11 +74,24 @@ public final class ClusterCommand implements Callable<Integer> {
      */
     private void reporterPortClash(org.apache.flink.configuration.Configuration conf) {
         java.util.regex.Pattern key = java.util.regex.Pattern.compile("metrics\\.reporter\\.[^.]+\\.port");
+        java.util.regex.Pattern factory = java.util.regex.Pattern.compile(
+                "(metrics\\.reporter\\.[^.]+)\\.factory\\.class");
+        java.util.Map<String, String> ports = new java.util.TreeMap<>();
         for (String k : conf.keySet()) {
-            if (!key.matcher(k).matches()) {
-                continue;
+            if (key.matcher(k).matches()) {
+                ports.put(k, conf.getString(k, ""));
             }
-            String v = conf.getString(k, "");
+            java.util.regex.Matcher f = factory.matcher(k);
+            // a Prometheus reporter without a port binds its default (Flink's and keyshift's: 9249)
+            if (f.matches() && conf.getString(k, "").contains("Prometheus")
+                    && !conf.containsKey(f.group(1) + ".port")) {
+                ports.put(f.group(1) + ".port (default)",
+                        io.keyshift.metrics.prometheus.BoundPrometheusReporterFactory.DEFAULT_PORT);
+            }
+        }
+        for (java.util.Map.Entry<String, String> port : ports.entrySet()) {
+            String k = port.getKey();
+            String v = port.getValue();
             for (String part : v.split(",")) {
                 String[] ends = part.strip().split("-", 2);
                 int lo;

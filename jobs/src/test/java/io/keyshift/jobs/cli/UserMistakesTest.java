@@ -212,6 +212,14 @@ class UserMistakesTest {
                 .satisfies(r -> assertThat(r.exit()).isEqualTo(2))
                 .satisfies(r -> assertThat(r.err()).contains("--rest-port 9255 is in the metric reporter's ports "
                         + "(metrics.reporter.prom.port: 9250-9270)"));
+        // a Prometheus reporter without a port binds 9249 (it was let through, and the REST endpoint failed to bind)
+        Files.writeString(conf.resolve("config.yaml"), "metrics.reporter.prom.factory.class: "
+                + "io.keyshift.metrics.prometheus.BoundPrometheusReporterFactory\n");
+        assertThat(run("cluster", "start", "--rest-port", "9249", "--config", conf.toString(), "--dir",
+                dir.resolve("c").toString()))
+                .satisfies(r -> assertThat(r.exit()).isEqualTo(2))
+                .satisfies(r -> assertThat(r.err()).contains("--rest-port 9249 is in the metric reporter's ports "
+                        + "(metrics.reporter.prom.port (default): 9249)"));
         // a REST endpoint with TLS was polled over plain HTTP: never seen up, the cluster stopped after the timeout
         assertThat(run("cluster", "start", "-D", "security.ssl.rest.enabled=true", "--dir",
                 dir.resolve("c").toString()))
