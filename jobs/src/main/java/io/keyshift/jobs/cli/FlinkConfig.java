@@ -76,6 +76,25 @@ public final class FlinkConfig {
      * at the third.
      */
     public static Configuration loadForCluster(Path confDir, Map<String, String> overrides) {
+        Configuration conf = readConfigYaml(confDir);
+        conf.addAll(Configuration.fromMap(overrides));
+        LOOPBACK.forEach((k, v) -> {
+            if (!conf.containsKey(k)) {
+                conf.setString(k, v);
+            }
+        });
+        validate(conf);
+        Workload.defaults(conf);
+        return conf;
+    }
+
+    /**
+     * {@code confDir}'s config.yaml as it is (empty without one), not checked: what a command compares its own
+     * settings with before it checks them together.
+     *
+     * @throws IllegalArgumentException naming the file if it cannot be read or is not valid YAML
+     */
+    public static Configuration readConfigYaml(Path confDir) {
         Configuration conf;
         if (confDir != null && Files.isRegularFile(confDir.resolve("config.yaml"))) {
             try {
@@ -95,14 +114,6 @@ public final class FlinkConfig {
         } else {
             conf = new Configuration();
         }
-        conf.addAll(Configuration.fromMap(overrides));
-        LOOPBACK.forEach((k, v) -> {
-            if (!conf.containsKey(k)) {
-                conf.setString(k, v);
-            }
-        });
-        validate(conf);
-        Workload.defaults(conf);
         return conf;
     }
 

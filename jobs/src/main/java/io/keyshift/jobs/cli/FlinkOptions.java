@@ -44,7 +44,17 @@ public final class FlinkOptions {
             throw new ParameterException(cl, "-D" + io.keyshift.config.JobOptions.WINDOW.key() + ": this command "
                     + "takes the planning window from --window");
         }
-        String other = windowGiven ? FlinkConfig.otherWindow(load(cl, dynamic), window) : null;
+        // config.yaml's window, compared before anything is checked (checked with config.yaml's window or the
+        // default, options that depend on the window were refused for a window the user did not give)
+        String other = null;
+        if (windowGiven) {
+            try {
+                other = FlinkConfig.otherWindow(FlinkConfig.readConfigYaml(config != null ? config
+                        : FlinkConfig.defaultConfDir()), window);
+            } catch (IllegalArgumentException e) {
+                throw new ParameterException(cl, "config.yaml: " + e.getMessage());
+            }
+        }
         if (other != null) {
             throw new ParameterException(cl, other);
         }

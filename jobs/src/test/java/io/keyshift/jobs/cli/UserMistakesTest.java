@@ -359,6 +359,27 @@ class UserMistakesTest {
     }
 
     /**
+     * Options that depend on the window are checked against --window, not first against config.yaml's window or the
+     * default hour: a calendar whose reference days reach 4,201 daily windows (100,801 hourly ones) was refused as
+     * "windows of keyshift.window PT1H" under --window 1d.
+     */
+    @Test
+    void windowDependentOptionsAreCheckedAgainstTheWindowGiven(@TempDir Path dir) throws Exception {
+        Path calendar = Files.writeString(dir.resolve("cal.csv"), "2026-01-06,holiday\n");
+        Path notADirectory = Files.writeString(dir.resolve("out"), "");
+        CliRun r = run("replay", "--generator-records", "2000", "--window", "1d", "--out", notADirectory.toString(),
+                "-Dkeyshift.forecast.calendar=" + calendar, "-Dkeyshift.forecast.calendar.reference-days=600",
+                "--config", conf());
+        // past the calendar's check, to the next option's
+        assertThat(r.exit()).as(r.err()).isEqualTo(2);
+        assertThat(r.err()).doesNotContain("reference-days").contains("--out");
+        CliRun hourly = run("replay", "--generator-records", "2000", "--window", "1h", "--out",
+                notADirectory.toString(), "-Dkeyshift.forecast.calendar=" + calendar,
+                "-Dkeyshift.forecast.calendar.reference-days=600", "--config", conf());
+        assertThat(hourly.err()).contains("keyshift.forecast.calendar.reference-days 600 reaches");
+    }
+
+    /**
      * A control file that does not read as its suffix says (a plain file named .gz; an .xz, whose library keyshift
      * does not ship) failed only when the keyshift job was built: after the hash strategy had run and --overwrite had
      * cleared the earlier output, with "ZipException: Not in GZIP format" or a NoClassDefFoundError (exit 1).
