@@ -103,14 +103,16 @@ public record ZipfDriftGenerator(long records, long startMillis, double eventsPe
         double c12 = 12 + 3 * (f - 1);
         double c18 = c12 + 6 * f;
         double h;
+        // the ramps' roots in the form without cancellation ((sqrt(1 + x) - 1) / 2a as x / 2a (1 + sqrt(1 + x))):
+        // with a peak factor just above 1 the other form lost seconds, and event times went backwards
         if (r <= 6) {
             h = r;
         } else if (r <= c12) {
-            h = 6 + (-1 + Math.sqrt(1 + 4 * a * (r - 6))) / (2 * a);
+            h = 6 + 2 * (r - 6) / (1 + Math.sqrt(1 + 4 * a * (r - 6)));
         } else if (r <= c18) {
             h = 12 + (r - c12) / f;
         } else {
-            h = 18 + (f - Math.sqrt(Math.max(0, f * f - 4 * a * (r - c18)))) / (2 * a);
+            h = 18 + 2 * (r - c18) / (f + Math.sqrt(Math.max(0, f * f - 4 * a * (r - c18))));
         }
         return (long) Math.floor((day * 24 + h) * 3_600_000.0);
     }

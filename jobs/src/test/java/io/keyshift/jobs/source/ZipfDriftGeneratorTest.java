@@ -43,4 +43,37 @@ class ZipfDriftGeneratorTest {
             assertThat(e.timestamp).isEqualTo(expected.timestamp);
         }
     }
+
+    /**
+     * Event times never go backwards and follow the cumulative rate: with F = 2 the first 6 hours at the night rate, the
+     * day's 36 hours' worth by midnight; with a peak factor just above 1 the constant rate (the ramps' roots cancelled
+     * and put events seconds early).
+     */
+    @Test
+    void eventTimesAreNonDecreasingAndFollowTheDailyRate() {
+        // (rate, peak factor): 10 events a second near F = 1, where the old roots' error was seconds
+        double[][] cases = {{10, 1 + 1e-12}, {10, 1 + 1e-9}, {1 / 3.6, 2}, {1 / 3.6, 1000}};
+        for (double[] c : cases) {
+            double f = c[1];
+            ZipfDriftGenerator g = new ZipfDriftGenerator(Long.MAX_VALUE, 0, c[0], 10, 1.1, 0, 7, 0, f);
+            // the first two days' events
+            long perDay = Math.round(12 * (1 + f) * 3600 * c[0]);
+            long previous = Long.MIN_VALUE;
+            for (long i = 0; i < 2 * perDay; i++) {
+                long t = g.offsetMillis(i);
+                assertThat(t).as("event %d at peak factor %s", i, f).isGreaterThanOrEqualTo(previous);
+                previous = t;
+            }
+        }
+        // F just above 1 is the constant rate to the millisecond (the cancelling roots put 7:00's event 3.2 s early)
+        ZipfDriftGenerator flat = new ZipfDriftGenerator(Long.MAX_VALUE, 0, 10, 10, 1.1, 0, 7, 0, 1 + 1e-12);
+        assertThat(flat.offsetMillis(7 * 36_000)).isCloseTo(7 * 3_600_000L, org.assertj.core.data.Offset.offset(1L));
+        assertThat(flat.offsetMillis(21 * 36_000)).isCloseTo(21 * 3_600_000L,
+                org.assertj.core.data.Offset.offset(1L));
+        ZipfDriftGenerator two = new ZipfDriftGenerator(Long.MAX_VALUE, 0, 1.0 / 3.6, 10, 1.1, 0, 7, 0, 2);
+        // 1 event per night-rate millihour: 6,000 by 6:00, 36,000 (a day's worth) by 24:00
+        assertThat(two.offsetMillis(6_000)).isEqualTo(6 * 3_600_000L);
+        assertThat(two.offsetMillis(36_000)).isEqualTo(24 * 3_600_000L);
+        assertThat(two.offsetMillis(21_000)).isEqualTo(15 * 3_600_000L);
+    }
 }
