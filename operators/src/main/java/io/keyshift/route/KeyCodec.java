@@ -119,7 +119,7 @@ public abstract class KeyCodec<K> implements Serializable {
         return unorderedPart(type, "the key", new java.util.HashSet<>());
     }
 
-    private static String unorderedPart(TypeInformation<?> type, String path, java.util.Set<Class<?>> seen) {
+    private static String unorderedPart(TypeInformation<?> type, String path, java.util.Set<Object> seen) {
         if (type instanceof org.apache.flink.api.java.typeutils.MapTypeInfo) {
             return path + " (a map)";
         }
@@ -136,10 +136,12 @@ public abstract class KeyCodec<K> implements Serializable {
             for (int i = 0; i < composite.getArity(); i++) {
                 String fieldPath = "field " + composite.getFieldNames()[i] + " of " + path;
                 // a POJO's field Flink types as a generic type (Optional<Set<..>>): its declared type arguments too
-                String part = composite instanceof org.apache.flink.api.java.typeutils.PojoTypeInfo<?> pojo
-                        && composite.getTypeAt(i) instanceof org.apache.flink.api.java.typeutils.GenericTypeInfo<?>
-                        ? unorderedType(pojo.getPojoFieldAt(i).getField().getGenericType(), fieldPath, seen)
-                        : unorderedPart(composite.getTypeAt(i), fieldPath, seen);
+                // the type Flink resolved (a type variable's argument, Keyed<Attrs>'s Attrs) first
+                String part = unorderedPart(composite.getTypeAt(i), fieldPath, seen);
+                if (part == null && composite instanceof org.apache.flink.api.java.typeutils.PojoTypeInfo<?> pojo
+                        && composite.getTypeAt(i) instanceof org.apache.flink.api.java.typeutils.GenericTypeInfo<?>) {
+                    part = unorderedType(pojo.getPojoFieldAt(i).getField().getGenericType(), fieldPath, seen);
+                }
                 if (part != null) {
                     return part;
                 }
@@ -153,7 +155,7 @@ public abstract class KeyCodec<K> implements Serializable {
     }
 
     /** {@link #unorderedPart} of a class Kryo serializes field by field (its declared fields, and its supertypes'). */
-    private static String unorderedClass(Class<?> c, String path, java.util.Set<Class<?>> seen) {
+    private static String unorderedClass(Class<?> c, String path, java.util.Set<Object> seen) {
         if (java.util.SortedMap.class.isAssignableFrom(c) || java.util.SortedSet.class.isAssignableFrom(c)
                 || java.util.EnumMap.class.isAssignableFrom(c) || java.util.EnumSet.class.isAssignableFrom(c)) {
             // sorted, or in the enum's declaration order
@@ -188,7 +190,7 @@ public abstract class KeyCodec<K> implements Serializable {
      * {@code List<HashSet<String>>}'s sets in their iteration order, and the list's class holds no field that says so
      * (its array is transient; {@code Optional}'s value is declared {@code Object}).
      */
-    private static String unorderedType(java.lang.reflect.Type t, String path, java.util.Set<Class<?>> seen) {
+    private static String unorderedType(java.lang.reflect.Type t, String path, java.util.Set<Object> seen) {
         if (t instanceof Class<?> c) {
             return unorderedClass(c, path, seen);
         }
@@ -211,9 +213,19 @@ public abstract class KeyCodec<K> implements Serializable {
                 }
             }
         }
-        // a type variable: what it stands for is not known here
+        if (t instanceof java.lang.reflect.TypeVariable<?> variable && seen.add(variable)) {
+            // what it stands for is not known here, its bounds are (<M extends Map<..>>); each variable once
+            // (T extends Comparable<T>)
+            for (java.lang.reflect.Type bound : variable.getBounds()) {
+                String part = unorderedType(bound, path, seen);
+                if (part != null) {
+                    return part;
+                }
+            }
+        }
         return null;
     }
+
 
     /** The codec for keys of {@code type} (serializers from {@code config} for types other than strings and numbers). */
     @SuppressWarnings("unchecked")

@@ -111,6 +111,54 @@ class KeyCodecTest {
         public OptionalTags() {}
     }
 
+    /** A POJO base whose field's type is a type variable, filled in by a subclass. */
+    public static class Keyed<T> {
+        public String id;
+        public T attrs;
+
+        public Keyed() {}
+    }
+
+    /** Keyed's T is a Kryo class holding a HashMap: Flink resolves the field to it. */
+    public static class OpaqueKey extends Keyed<Opaque> {
+        public OpaqueKey() {}
+    }
+
+    /** A Kryo class whose field's type is a variable bounded by Map, and one bounded by itself. */
+    public static final class Bounded<M extends java.util.Map<String, Integer>, C extends Comparable<C>> {
+        private final M values;
+        private final C order;
+
+        Bounded(M values, C order) {
+            this.values = values;
+            this.order = order;
+        }
+    }
+
+    /** A recursive generic Kryo class: the walk ends. */
+    public static final class Node<T extends Comparable<T>> {
+        private final java.util.List<Node<T>> children;
+        private final T value;
+
+        Node(java.util.List<Node<T>> children, T value) {
+            this.children = children;
+            this.value = value;
+        }
+    }
+
+    /**
+     * A field Flink resolves from a type variable (Keyed<Opaque>'s attrs), and a variable's bound (M extends Map):
+     * found as before the type arguments were walked, and a recursive generic class's walk ends.
+     */
+    @Test
+    void typeVariablesAreResolvedOrBounded() {
+        assertThat(KeyCodec.unorderedPart(TypeInformation.of(OpaqueKey.class)))
+                .isEqualTo("field weights of field attrs of the key (java.util.HashMap)");
+        assertThat(KeyCodec.unorderedPart(TypeInformation.of(Bounded.class)))
+                .isEqualTo("field values of the key (java.util.Map)");
+        assertThat(KeyCodec.unorderedPart(TypeInformation.of(Node.class))).isNull();
+    }
+
     /** Sets and maps reached through type arguments (a Kryo class's List<HashSet<..>>, a POJO's Optional<Set<..>>). */
     @Test
     void unsortedSetsInTypeArgumentsAreFound() {
