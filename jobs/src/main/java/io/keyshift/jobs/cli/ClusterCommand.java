@@ -72,6 +72,11 @@ public final class ClusterCommand implements Callable<Integer> {
      *
      * @throws IllegalArgumentException naming the option and the reporter's key
      */
+    /** The reporters that listen on a port (Prometheus' pull reporters; its push gateway reporter pushes). */
+    private static final List<String> LISTENING_REPORTERS = List.of(
+            "org.apache.flink.metrics.prometheus.PrometheusReporterFactory",
+            io.keyshift.metrics.prometheus.BoundPrometheusReporterFactory.class.getName());
+
     private void reporterPortClash(org.apache.flink.configuration.Configuration conf) {
         java.util.regex.Pattern key = java.util.regex.Pattern.compile("metrics\\.reporter\\.[^.]+\\.port");
         java.util.regex.Pattern factory = java.util.regex.Pattern.compile(
@@ -83,7 +88,7 @@ public final class ClusterCommand implements Callable<Integer> {
             }
             java.util.regex.Matcher f = factory.matcher(k);
             // a Prometheus reporter without a port binds its default (Flink's and keyshift's: 9249)
-            if (f.matches() && conf.getString(k, "").contains("Prometheus")
+            if (f.matches() && LISTENING_REPORTERS.contains(conf.getString(k, "").strip())
                     && !conf.containsKey(f.group(1) + ".port")) {
                 ports.put(f.group(1) + ".port (default)",
                         io.keyshift.metrics.prometheus.BoundPrometheusReporterFactory.DEFAULT_PORT);

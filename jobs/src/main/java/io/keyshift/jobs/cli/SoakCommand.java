@@ -125,7 +125,9 @@ public final class SoakCommand implements Callable<Integer> {
                     + "planning window from --window");
         }
         try {
-            String other = FlinkConfig.otherWindow(FlinkConfig.loadForCluster(confDir, dynamic), w);
+            // config.yaml's window as it is: checked with it (or the default hour), options that depend on the
+            // window were refused for a window the user did not give
+            String other = FlinkConfig.otherWindow(FlinkConfig.readConfigYaml(confDir), w);
             if (other != null) {
                 throw new ParameterException(cl, other);
             }
@@ -166,7 +168,7 @@ public final class SoakCommand implements Callable<Integer> {
         // the hash reference at the end runs on a local cluster with config.yaml's slots: short of them it waited for
         // slots and restarted, failing a quarter of an hour after the whole soak
         try {
-            FlinkOptions.checkSlots(cl, FlinkConfig.load(confDir, java.util.Map.of()), parallelism,
+            FlinkOptions.checkSlots(cl, FlinkConfig.readConfigYaml(confDir), parallelism,
                     "--parallelism (the hash reference run after the soak, on a local cluster)");
         } catch (IllegalArgumentException e) {
             throw new ParameterException(cl, "--config: " + e.getMessage());

@@ -220,6 +220,13 @@ class UserMistakesTest {
                 .satisfies(r -> assertThat(r.exit()).isEqualTo(2))
                 .satisfies(r -> assertThat(r.err()).contains("--rest-port 9249 is in the metric reporter's ports "
                         + "(metrics.reporter.prom.port (default): 9249)"));
+        // Prometheus' push gateway reporter pushes: no port of its own to clash with
+        Files.writeString(conf.resolve("config.yaml"), "metrics.reporter.pgw.factory.class: "
+                + "org.apache.flink.metrics.prometheus.PrometheusPushGatewayReporterFactory\n");
+        // (past the reporters' check, to the next one's: REST TLS)
+        assertThat(run("cluster", "start", "--rest-port", "9249", "-D", "security.ssl.rest.enabled=true", "--config",
+                conf.toString(), "--dir", dir.resolve("c").toString()).err())
+                .doesNotContain("metric reporter's ports").contains("security.ssl.rest.enabled");
         // a REST endpoint with TLS was polled over plain HTTP: never seen up, the cluster stopped after the timeout
         assertThat(run("cluster", "start", "-D", "security.ssl.rest.enabled=true", "--dir",
                 dir.resolve("c").toString()))
@@ -373,6 +380,11 @@ class UserMistakesTest {
         // past the calendar's check, to the next option's
         assertThat(r.exit()).as(r.err()).isEqualTo(2);
         assertThat(r.err()).doesNotContain("reference-days").contains("--out");
+        CliRun soak = run("soak", "--window", "1d", "--minutes", "5", "--out", notADirectory.toString(),
+                "-Dkeyshift.forecast.calendar=" + calendar, "-Dkeyshift.forecast.calendar.reference-days=600",
+                "--config", conf());
+        assertThat(soak.exit()).as(soak.err()).isEqualTo(2);
+        assertThat(soak.err()).doesNotContain("reference-days");
         CliRun hourly = run("replay", "--generator-records", "2000", "--window", "1h", "--out",
                 notADirectory.toString(), "-Dkeyshift.forecast.calendar=" + calendar,
                 "-Dkeyshift.forecast.calendar.reference-days=600", "--config", conf());
