@@ -42,6 +42,12 @@ public final class StopJobCommand implements java.util.concurrent.Callable<Integ
     public Integer call() throws Exception {
         FlinkOptions.jobId(spec.commandLine(), "JOB_ID", jobId);
         Duration wait = FlinkOptions.positive(spec.commandLine(), "--timeout", timeout);
+        if (target != null && target.isBlank()) {
+            // an unset shell variable: the savepoint went to this command's working directory, not the cluster's
+            // savepoint directory that the default names
+            throw new CommandLine.ParameterException(spec.commandLine(), "--target is empty: give a directory, or "
+                    + "leave the option out for the cluster's execution.checkpointing.savepoint-dir");
+        }
         FlinkRest api = cluster.client(spec.commandLine());
         // a relative path would be resolved in the JobManager's working directory, not in this one
         String location = api.stopWithSavepoint(jobId, FlinkOptions.forCluster(spec.commandLine(), "--target", target,

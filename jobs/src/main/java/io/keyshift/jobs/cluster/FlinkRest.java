@@ -193,6 +193,14 @@ public final class FlinkRest {
                 // the cause as Flink's REST API gives it: its class and a stack trace; the trace's first line
                 JsonNode cause = op.path("failure-cause");
                 String trace = cause.path("stack-trace").asText("");
+                String created = createdSavepoint(trace);
+                if (created != null) {
+                    // the adaptive scheduler's StopWithSavepointStoppingException: the savepoint is there, the job
+                    // failed while stopping (its innermost cause alone dropped the savepoint's path)
+                    throw new IOException("stop-with-savepoint of " + jobId + ": " + created + " (the job failed "
+                            + "while stopping: " + innermostCause(trace) + "; GET " + base + "/jobs/" + jobId
+                            + " tells whether it still runs)");
+                }
                 throw new IOException("stop-with-savepoint of " + jobId + " failed: " + (trace.isBlank()
                         ? cause.path("class").asText("(no cause given)") : innermostCause(trace)) + " (GET " + base
                         + "/jobs/" + jobId + " tells whether the job still runs)");
@@ -375,6 +383,20 @@ public final class FlinkRest {
             out.add(message(first));
         }
         return out.isEmpty() ? "(no error message)" : String.join("; ", out);
+    }
+
+    /**
+     * Flink's message that a savepoint was created although the stop failed ("A savepoint has been created at: PATH,
+     * but the corresponding job ... failed during stopping ..."), from a stack trace as text; null if it holds none.
+     */
+    static String createdSavepoint(String trace) {
+        for (String l : trace.strip().lines().toList()) {
+            int at = l.indexOf("A savepoint has been created at:");
+            if (at >= 0) {
+                return l.substring(at).strip();
+            }
+        }
+        return null;
     }
 
     /**

@@ -365,6 +365,15 @@ class UserMistakesTest {
         assertThat(soak.err()).contains("planning windows, more than 1,000,000");
     }
 
+    /** savepoint --target "" (an unset shell variable) wrote the savepoint into the working directory. */
+    @Test
+    void anEmptySavepointTargetIsRefused() {
+        CliRun r = run("savepoint", "0123456789abcdef0123456789abcdef", "--target", "", "--rest",
+                "http://127.0.0.1:1");
+        assertThat(r.exit()).as(r.err()).isEqualTo(2);
+        assertThat(r.err()).contains("--target is empty");
+    }
+
     /**
      * Options that depend on the window are checked against --window, not first against config.yaml's window or the
      * default hour: a calendar whose reference days reach 4,201 daily windows (100,801 hourly ones) was refused as

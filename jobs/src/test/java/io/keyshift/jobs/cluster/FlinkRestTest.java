@@ -97,6 +97,13 @@ class FlinkRestTest {
                 notFound.incrementAndGet();
                 status = 404;
                 body = "{\"errors\": [\"Operation not found under key: " + trigger.get() + "\"]}";
+            } else if (mode.get().equals("failed while stopping")) {
+                // the adaptive scheduler's answer when a task fails after the savepoint is written
+                body = "{\"status\": {\"id\": \"COMPLETED\"}, \"operation\": {\"failure-cause\": {\"class\": "
+                        + "\"x\", \"stack-trace\": \"org.apache.flink.runtime.scheduler.stopwithsavepoint."
+                        + "StopWithSavepointStoppingException: A savepoint has been created at: file:/sp/savepoint-ab12, "
+                        + "but the corresponding job j1 failed during stopping. The savepoint is consistent, but might "
+                        + "have uncommitted transactions.\\n\\tat x\\nCaused by: java.io.IOException: disk full\\n\\tat y\"}}}";
             } else if (polls.incrementAndGet() <= 2 || !answer.get()) {
                 status = 503;
                 body = "{\"errors\": [\"not now\"]}";
@@ -139,6 +146,13 @@ class FlinkRestTest {
                     .isInstanceOf(java.io.IOException.class)
                     .hasMessageContaining("the cluster no longer knows the operation");
             assertThat(notFound.get()).as("polls answered 404: one, not 30 s of them").isEqualTo(1);
+            // a savepoint written, then a task failed while the job stopped: its path is named (only "disk full" was)
+            mode.set("failed while stopping");
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> api.stopWithSavepoint("j1", "file:/sp",
+                    java.time.Duration.ofSeconds(30)))
+                    .isInstanceOf(java.io.IOException.class)
+                    .hasMessageContaining("A savepoint has been created at: file:/sp/savepoint-ab12")
+                    .hasMessageContaining("the job failed while stopping: disk full");
         } finally {
             server.stop(0);
         }
