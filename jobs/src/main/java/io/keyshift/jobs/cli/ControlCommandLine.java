@@ -157,8 +157,23 @@ public final class ControlCommandLine implements Callable<Integer> {
             String name = "control-" + System.currentTimeMillis() + "-" + ProcessHandle.current().pid() + ".csv";
             Path tmp = dir.resolve("." + name);
             try {
-                Files.writeString(tmp, line, StandardCharsets.UTF_8);
+                // on disk before it is named and said written: a crash after "wrote" could leave an empty file the
+                // job read as no command
+                try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(tmp,
+                        StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+                    java.nio.ByteBuffer bytes = java.nio.ByteBuffer.wrap(line.getBytes(StandardCharsets.UTF_8));
+                    while (bytes.hasRemaining()) {
+                        ch.write(bytes);
+                    }
+                    ch.force(true);
+                }
                 Files.move(tmp, dir.resolve(name), StandardCopyOption.ATOMIC_MOVE);
+                try (java.nio.channels.FileChannel d = java.nio.channels.FileChannel.open(dir,
+                        StandardOpenOption.READ)) {
+                    d.force(true);
+                } catch (java.io.IOException | UnsupportedOperationException e) {
+                    // a file system (or an OS) that cannot sync a directory: the rename stands as the OS keeps it
+                }
             } finally {
                 Files.deleteIfExists(tmp);
             }
