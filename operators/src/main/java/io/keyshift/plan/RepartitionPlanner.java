@@ -43,7 +43,8 @@ import java.util.TreeMap;
  * {@link io.keyshift.plan.opt.GreedyPerWindow}: of each, the prefix of moves with the lowest cost, the cheaper of
  * the two (the first on a tie), and only if it lowers the cost by more than {@code threshold}. Targets are key groups: the key's natural key group if
  * it lies on the target subtask, else a key group of the target's range chosen by the key's hash. Deterministic:
- * ties are broken by key.
+ * ties are broken by key (with a {@code keyshift.plan.time-budget} above 0, the local search's result depends on
+ * how far it gets in that time, and so on the machine's speed).
  */
 public final class RepartitionPlanner {
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(RepartitionPlanner.class);
@@ -797,7 +798,8 @@ public final class RepartitionPlanner {
                 terms = windowedTerms;
             }
         }
-        if (mean > 0 && !c.searchBudget().isZero()) {
+        // (no migration budget: whatever the search moves is thrown away, and it spent the time budget on it)
+        if (mean > 0 && budget > 0 && !c.searchBudget().isZero()) {
             List<GreedyFromCurrent.Move> searched = localSearchMoves(problem, budget, loads, at);
             if (!searched.isEmpty()) {
                 List<double[]> searchedTerms = costTerms(searched, load, loads, mean, capacity, unitSteps, at, p);
@@ -1048,7 +1050,7 @@ public final class RepartitionPlanner {
      * first; empty if it moves nothing or more units than the migration budget allows.
      */
     private List<GreedyFromCurrent.Move> localSearchMoves(PlanningProblem problem, int budget, double[] loads, int[] at) {
-        int[] target = new io.keyshift.plan.opt.LocalSearch(0.0, Math.max(1, budget))
+        int[] target = new io.keyshift.plan.opt.LocalSearch(0.0, budget)
                 .optimize(problem, 0L, s.constraints().searchBudget());
         List<Integer> changed = new ArrayList<>();
         for (int i = 0; i < target.length; i++) {

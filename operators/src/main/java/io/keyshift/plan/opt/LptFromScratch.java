@@ -6,9 +6,11 @@ import java.util.PriorityQueue;
 
 /**
  * Longest processing time first (Graham 1969, "Bounds on multiprocessing timing anomalies"): pinned units stay,
- * movable units in descending load each go to the least-loaded subtask (ties to the lower index). At most 4/3 of the
- * optimal makespan, usually within a fraction of a percent of the lower bound on many units, but ignores where
- * units are now: it moves most of them. O(n log n + n log p).
+ * movable units in descending load each go to the least-loaded subtask (ties to the lower index). Without pinned units at
+ * most 4/3 of the optimal makespan (Graham's bound); with pinned units (subtasks that start loaded) the worst case is
+ * 3/2 - 1/(2p) (Lee 1991, "Parallel machines scheduling with nonsimultaneous machine available time"); usually
+ * within a fraction of a percent of the lower bound on many units, but ignores where units are now: it moves most of
+ * them. O(n log n + n log p).
  */
 public final class LptFromScratch implements Optimizer {
     @Override
