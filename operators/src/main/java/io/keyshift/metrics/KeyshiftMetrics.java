@@ -10,7 +10,8 @@ public final class KeyshiftMetrics {
     /** Counter, records: shadow copies the router emitted (migrations in their shadow phase). */
     public static final String ROUTER_SHADOW_RECORDS = "keyshiftShadowRecords";
     /**
-     * Counter, records: primary copies routed to one subtask of the keyed operator (the per-subtask load), in the
+     * Counter, records: primary copies routed to one subtask of the keyed operator (the per-subtask load without the
+     * shadow copies a migration's new owner also processes: {@link #ROUTER_SHADOW_RECORDS}), in the
      * metric group {@code target_subtask=<index>} of each router subtask; sum over router subtasks per target.
      */
     public static final String ROUTER_ROUTED_RECORDS = "keyshiftRoutedRecords";
@@ -131,8 +132,9 @@ public final class KeyshiftMetrics {
     /** Counter, windows: (key, window) results whose shadow matched the primary. */
     public static final String VALIDATION_MATCHES = "keyshiftValidationMatches";
     /**
-     * Counter (validator): one side's results that arrived after their comparison was made (a late record's output),
-     * not compared.
+     * Counter (validator): checks not compared because of a late record: one side's results that arrived after their
+     * comparison was made (a late record's output), and windows holding a record late at its router whose two sides
+     * differ (or that has one side only).
      */
     public static final String VALIDATION_LATE_CHECKS = "keyshiftValidationLateChecks";
     /**

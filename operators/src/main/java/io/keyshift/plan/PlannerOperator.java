@@ -110,7 +110,8 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
     private transient volatile double observedImbalance = 1.0;
     /** The last observed imbalance: the gauge reads it after a restore, not 1.0 until the next plan. */
     private transient ListState<Double> observedStore;
-    private transient RepartitionPlanner planner;
+    // volatile: the metric reporter's thread reads it (a gauge), and a rescale replaces it
+    private transient volatile RepartitionPlanner planner;
     private transient ListState<RoutingPlan> state;
     /** The planner's long-run unit loads ({@link LongRunLoads#toBytes}); absent in savepoints of earlier versions. */
     private transient ListState<byte[]> longRunStore;
@@ -591,7 +592,7 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
         completed = getMetricGroup().counter(KeyshiftMetrics.PLAN_MIGRATIONS_COMPLETED);
         validated = getMetricGroup().counter(KeyshiftMetrics.PLAN_MIGRATIONS_VALIDATED);
         getMetricGroup().gauge(KeyshiftMetrics.PLAN_TIME_MS, () -> planNanos / 1e6);
-        getMetricGroup().gauge(KeyshiftMetrics.PLAN_PARALLELISM, () -> planner.settings().parallelism());
+        getMetricGroup().gauge(KeyshiftMetrics.PLAN_PARALLELISM, this::planParallelism);
         if (control != null) {
             controlWait = new io.keyshift.control.ControlWatermarkWait(controlWatermarkTimeoutMillis,
                     getProcessingTimeService(), () -> held.size() + " forecasts, the first of the window ending at "
@@ -609,12 +610,20 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
             getMetricGroup().gauge(KeyshiftMetrics.CONTROL_APPLIED, () -> control.applied());
         }
         getMetricGroup().gauge(KeyshiftMetrics.PLAN_OBSERVED_IMBALANCE, () -> observedImbalance);
-        getMetricGroup().gauge(KeyshiftMetrics.PLAN_MAX_UTILIZATION,
-                () -> planner.current() == null ? -1.0 : planner.current().getMaxUtilization());
-        getMetricGroup().gauge(KeyshiftMetrics.PLAN_SCALE_IN,
-                () -> planner.current() != null && planner.current().getScaleInOpportunity() ? 1 : 0);
-        getMetricGroup().gauge(KeyshiftMetrics.PLAN_PREDICTED_IMBALANCE,
-                () -> planner.current() == null ? 1.0 : planner.current().getPredictedImbalanceAfter());
+        // each gauge reads the current plan once (it read it twice, and a rescale's new planner between the two reads
+        // threw on the reporter's thread)
+        getMetricGroup().gauge(KeyshiftMetrics.PLAN_MAX_UTILIZATION, () -> {
+            RoutingPlan p = planner.current();
+            return p == null ? -1.0 : p.getMaxUtilization();
+        });
+        getMetricGroup().gauge(KeyshiftMetrics.PLAN_SCALE_IN, () -> {
+            RoutingPlan p = planner.current();
+            return p != null && p.getScaleInOpportunity() ? 1 : 0;
+        });
+        getMetricGroup().gauge(KeyshiftMetrics.PLAN_PREDICTED_IMBALANCE, () -> {
+            RoutingPlan p = planner.current();
+            return p == null ? 1.0 : p.getPredictedImbalanceAfter();
+        });
         getMetricGroup().gauge(KeyshiftMetrics.PLAN_MIGRATIONS_IN_FLIGHT, () -> {
             RoutingPlan p = planner.current();
             int n = 0;
@@ -873,11 +882,24 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
                 planner.settings().parallelism());
         RoutingPlan current = planner.current();
         byte[] longRun = planner.longRunLoads().toBytes();
-        planner = new RepartitionPlanner(planner.settings().withParallelism(p));
-        planner.longRunLoads().restore(longRun);
+        // made whole before the gauges see it (they read an empty planner in between: no migration unfinished)
+        RepartitionPlanner next = new RepartitionPlanner(planner.settings().withParallelism(p));
+        next.longRunLoads().restore(longRun);
         if (current != null) {
-            planner.restore(current);
+            next.restore(current);
         }
+        planner = next;
+    }
+
+    /**
+     * What keyshiftPlanParallelism reads: the last plan's parallelism, or before the first plan the planner's (after a
+     * restore the planner is built for the submitted parallelism until the next forecast follows the routers: the
+     * gauge read the submitted one for a window after every restart of a rescaled job).
+     */
+    int planParallelism() {
+        RepartitionPlanner pl = planner;
+        RoutingPlan current = pl.current();
+        return current != null ? current.getParallelism() : pl.settings().parallelism();
     }
 
     /**

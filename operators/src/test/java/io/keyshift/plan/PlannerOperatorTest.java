@@ -881,6 +881,32 @@ class PlannerOperatorTest {
     }
 
     /**
+     * keyshiftPlanParallelism after a restart of a job the planner followed to another parallelism: the last plan's
+     * (the restored planner is built for the submitted parallelism until the next forecast; the gauge read that one).
+     */
+    @Test
+    void thePlanParallelismGaugeReadsTheFollowedParallelismAfterARestore() throws Exception {
+        LoadForecast f = forecast(10 * W, 4);
+        org.apache.flink.runtime.checkpoint.OperatorSubtaskState snapshot;
+        try (OneInputStreamOperatorTestHarness<LoadForecast, RoutingPlan> h =
+                     new OneInputStreamOperatorTestHarness<>(new PlannerOperator(settings(), true))) {
+            h.open();
+            PlannerOperator op = (PlannerOperator) h.getOneInputOperator();
+            assertThat(op.planParallelism()).as("before any plan: the submitted one").isEqualTo(2);
+            h.processElement(new StreamRecord<>(f, f.getWindowEnd() - 1));
+            assertThat(op.planParallelism()).as("followed the routers").isEqualTo(4);
+            snapshot = h.snapshot(1, f.getWindowEnd());
+        }
+        PlannerOperator restored = new PlannerOperator(settings(), true);
+        try (OneInputStreamOperatorTestHarness<LoadForecast, RoutingPlan> h =
+                     new OneInputStreamOperatorTestHarness<>(restored)) {
+            h.initializeState(snapshot);
+            h.open();
+            assertThat(restored.planParallelism()).isEqualTo(4);
+        }
+    }
+
+    /**
      * The keyshiftObservedImbalance gauge reads the last window's imbalance after a restore (it read 1.0, "balanced",
      * until the next plan: a day with daily windows).
      */
