@@ -159,6 +159,8 @@ public final class ThroughputBench {
         static final String RESULTS = "bench-results";
         static final String COUNTED = "bench-counted";
         static final String DIGEST = "bench-results-digest";
+        /** Subtasks of the check that run in a later attempt than the first: the job restarted. */
+        static final String RESTARTS = "bench-restarted-subtasks";
 
         /** A result's key, window start (epoch milliseconds, UTC) and record count. */
         interface Fields<X> extends java.io.Serializable {
@@ -186,6 +188,15 @@ public final class ThroughputBench {
             getRuntimeContext().addAccumulator(RESULTS, results);
             getRuntimeContext().addAccumulator(COUNTED, counted);
             getRuntimeContext().addAccumulator(DIGEST, digest);
+            // Flink reports the accumulators of each task's current attempt only: a restart after a checkpoint lost
+            // the earlier attempt's counts (and read as a contender losing records), one before it counted the
+            // failed attempt's time, CPU and latencies in the run
+            org.apache.flink.api.common.accumulators.LongCounter restarts =
+                    new org.apache.flink.api.common.accumulators.LongCounter();
+            getRuntimeContext().addAccumulator(RESTARTS, restarts);
+            if (getRuntimeContext().getTaskInfo().getAttemptNumber() > 0) {
+                restarts.add(1);
+            }
         }
 
         @Override
@@ -502,6 +513,11 @@ public final class ThroughputBench {
         double seconds = r.getNetRuntime() / 1000.0;
         long results = r.<Long>getAccumulatorResult(Check.RESULTS);
         long counted = r.<Long>getAccumulatorResult(Check.COUNTED);
+        Long restarted = r.<Long>getAccumulatorResult(Check.RESTARTS);
+        if (restarted != null && restarted > 0) {
+            throw new IllegalStateException(system.id + " restarted during its run (" + restarted + " subtasks of "
+                    + "its results in a later attempt; the log says why): a run with a restart is not measured");
+        }
         if (counted != records) {
             throw new IllegalStateException(system.id + " counted " + counted + " records in its " + results
                     + " window results, not the " + records + " it read");
@@ -675,8 +691,17 @@ public final class ThroughputBench {
             long records = s.records() > 0 ? s.records() : defaultRecords(service);
             log.printf("drifting keys at %,.0f records/s offered, service time %s us: warming up%n", s.latencyRate(),
                     micros(service));
-            run(s, Keys.DRIFTING, service, Math.max(1, records / 4), Contender.KEYBY, s.latencyRate());
-            run(s, Keys.DRIFTING, service, Math.max(1, records / 4), Contender.KEYSHIFT, s.latencyRate());
+            Run warmKeyBy = run(s, Keys.DRIFTING, service, Math.max(1, records / 4), Contender.KEYBY,
+                    s.latencyRate());
+            Run warmKeyshift = run(s, Keys.DRIFTING, service, Math.max(1, records / 4), Contender.KEYSHIFT,
+                    s.latencyRate());
+            // checked as the matrix's warm-ups are: keyshift gives keyBy's results (only the count read was checked)
+            if (warmKeyshift.results() != warmKeyBy.results()
+                    || warmKeyshift.resultsDigest() != warmKeyBy.resultsDigest()) {
+                throw new IllegalStateException("offered rate, warm-up: keyshift gave " + warmKeyshift.results()
+                        + " window results (digest " + Long.toHexString(warmKeyshift.resultsDigest()) + "), keyBy "
+                        + warmKeyBy.results() + " (digest " + Long.toHexString(warmKeyBy.resultsDigest()) + ")");
+            }
             List<Run> hash = new ArrayList<>();
             List<Run> pred = new ArrayList<>();
             for (int rep = 0; rep < s.repetitions(); rep++) {

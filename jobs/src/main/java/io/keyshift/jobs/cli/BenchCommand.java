@@ -204,8 +204,8 @@ public final class BenchCommand implements Callable<Integer> {
         for (String set : OVERRIDDEN) {
             if (flink.dynamic.containsKey(set)) {
                 throw new ParameterException(cl, "-D" + set + ": the bench sets it for every run (heap state, "
-                        + "watermarks every 50 ms, 128 key groups, its own capacity model, Flink SQL's two-phase "
-                        + "aggregation with mini-batch in UTC)");
+                        + "watermarks every 50 ms, 128 key groups, --parallelism, its own capacity model, Flink SQL's "
+                        + "two-phase aggregation with mini-batch in UTC)");
             }
         }
         org.apache.flink.configuration.Configuration conf = benchConfig(
@@ -250,7 +250,7 @@ public final class BenchCommand implements Callable<Integer> {
 
     /** Options the bench sets for every run itself: a {@code -D} of one would be overridden without a word. */
     static final java.util.List<String> OVERRIDDEN = java.util.List.of("state.backend.type",
-            "pipeline.auto-watermark-interval", "pipeline.max-parallelism",
+            "pipeline.auto-watermark-interval", "pipeline.max-parallelism", "parallelism.default",
             io.keyshift.config.JobOptions.DEFAULT_MAX_PARALLELISM.key(),
             io.keyshift.jobs.workload.BenchOptions.SERVICE_TIME.key(),
             io.keyshift.jobs.workload.BenchOptions.LATENCY_ID.key(),

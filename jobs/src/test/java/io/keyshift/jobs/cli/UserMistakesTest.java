@@ -1264,6 +1264,11 @@ class UserMistakesTest {
                 dir.resolve("b1").toString(), "--config", conf());
         assertThat(onePhase.exit()).as(onePhase.err()).isEqualTo(2);
         assertThat(onePhase.err()).contains("-Dtable.optimizer.agg-phase-strategy: the bench sets it");
+        // ... and the parallelism (--parallelism replaced it)
+        CliRun parallelism = run("bench", "-Dparallelism.default=4", "--records", "1000", "--out",
+                dir.resolve("b2").toString(), "--config", conf());
+        assertThat(parallelism.exit()).as(parallelism.err()).isEqualTo(2);
+        assertThat(parallelism.err()).contains("-Dparallelism.default: the bench sets it").contains("--parallelism");
         // forecast-bench prints an undefined figure as "-", as forecast.json holds null (it printed NaN)
         assertThat(ForecastBenchCommand.figure(Double.NaN, 3)).isEqualTo("-");
         assertThat(ForecastBenchCommand.figure(0.8125, 3)).isEqualTo("0.813");
