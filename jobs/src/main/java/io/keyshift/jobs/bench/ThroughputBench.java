@@ -419,9 +419,11 @@ public final class ThroughputBench {
                 }
 
                 @Override
-                public void emitting(Event e) {
-                    c.emitting(e);
-                    e.value = System.nanoTime();
+                public void emitting(Event e, long dueNanos) {
+                    c.emitting(e, dueNanos);
+                    // an offered load's record arrives when due: a source that backpressure held back counts the
+                    // wait (no coordinated omission, Tene's term)
+                    e.value = dueNanos == UNSCHEDULED ? System.nanoTime() : dueNanos;
                 }
 
                 @Override

@@ -32,6 +32,9 @@ public interface EventSpace extends Serializable {
 
     /** An iterator over part of the space that may hold resources. */
     interface Cursor extends Iterator<Event>, AutoCloseable {
+        /** {@link #emitting}'s due time of a record that a source at full speed emits: none but now. */
+        long UNSCHEDULED = Long.MIN_VALUE;
+
         @Override
         void close() throws IOException;
 
@@ -39,8 +42,12 @@ public interface EventSpace extends Serializable {
          * Called by the source with an event this cursor returned, just before the source emits it (after any
          * throttling wait): the source reads each cursor one event ahead, to merge the cursors by event time, so
          * {@link #next()} runs one record before the emission. Does nothing by default.
+         *
+         * @param dueNanos for a throttled source, the {@code System.nanoTime()} at which its schedule made this
+         *     record due: the moment a record of the offered load arrives, at or before now (a source held back
+         *     by backpressure emits late and catches up); {@link #UNSCHEDULED} for a source at full speed
          */
-        default void emitting(Event e) {
+        default void emitting(Event e, long dueNanos) {
         }
     }
 }

@@ -35,7 +35,6 @@ final class StridedSourceReader implements SourceReader<Event, StrideSplit> {
     private CompletableFuture<Void> available = new CompletableFuture<>();
     private boolean noMoreSplits;
     private long emitted;
-    private long startNanos;
     private final ReplayScalingGate.Gate gate;
     /** The gate bound this reader has already emitted its one record past (Long.MIN_VALUE: none). */
     private long passed = Long.MIN_VALUE;
@@ -67,7 +66,7 @@ final class StridedSourceReader implements SourceReader<Event, StrideSplit> {
 
     @Override
     public void start() {
-        startNanos = System.nanoTime();
+        // a throttled reader's schedule starts at its first record
     }
 
     @Override
@@ -89,13 +88,14 @@ final class StridedSourceReader implements SourceReader<Event, StrideSplit> {
         if (c == null) {
             return noMoreSplits ? InputStatus.END_OF_INPUT : InputStatus.NOTHING_AVAILABLE;
         }
+        long due = EventSpace.Cursor.UNSCHEDULED;
         if (recordsPerSecond > 0) {
             // each split's share by the split count it was made for (its stride): after a restore at another
             // parallelism the job's own count of splits is not the restored splits' count
-            throttle((queue.size() + 1) / (double) c.split.stride());
+            due = throttle((queue.size() + 1) / (double) c.split.stride());
         }
         Event e = c.next;
-        c.it.emitting(e);
+        c.it.emitting(e, due);
         output.collect(e, e.timestamp);
         c.position++;
         emitted++;
@@ -122,15 +122,23 @@ final class StridedSourceReader implements SourceReader<Event, StrideSplit> {
         return noMoreSplits ? InputStatus.END_OF_INPUT : InputStatus.NOTHING_AVAILABLE;
     }
 
-    /** @param share the share of the source's splits this reader reads now */
-    private void throttle(double share) throws InterruptedException {
+    /**
+     * Waits until the next record is due.
+     *
+     * @param share the share of the source's splits this reader reads now
+     * @return the {@code System.nanoTime()} at which the record was due (before now where the reader is behind)
+     */
+    private long throttle(double share) throws InterruptedException {
         if (schedule == null) {
-            schedule = new Schedule(startNanos);
+            // from the first record on: the time the reader waits for its splits is no record's
+            schedule = new Schedule(System.nanoTime());
         }
-        long wait = schedule.due(emitted, recordsPerSecond * share) - System.nanoTime();
+        long due = schedule.due(emitted, recordsPerSecond * share);
+        long wait = due - System.nanoTime();
         if (wait > 0) {
             Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
         }
+        return due;
     }
 
     private Schedule schedule;

@@ -8,7 +8,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /** A source reader's output in a test: the records it collects, in order; watermarks and idleness ignored. */
-public final class CollectingReaderOutput<T> implements ReaderOutput<T> {
+public class CollectingReaderOutput<T> implements ReaderOutput<T> {
     /** What the reader emitted. */
     public final List<T> records = new ArrayList<>();
 

@@ -175,6 +175,92 @@ class StridedSourceRestoreTest {
         assertThat(schedule.due(1003, 250)).isCloseTo(s + 2_010_000_000L, within(1_000L));
     }
 
+    /**
+     * A throttled source held back by backpressure hands each record the time its schedule made it due, not the
+     * later time it is emitted: the bench's offered-rate latency counts from when the record arrived (it counted from
+     * the late emission, and the wait of a backpressured source was nobody's: coordinated omission).
+     */
+    @Test
+    void aThrottledReaderHeldBackHandsEachRecordTheTimeItWasDue(@TempDir Path dir) throws Exception {
+        SortedEventFile file = SortedEventFile.write(dir.resolve("e.bin"), events("k", 100));
+        List<Long> due = new ArrayList<>();
+        List<Long> emitted = new ArrayList<>();
+        EventSpace stamped = new EventSpace() {
+            @Override
+            public long size() {
+                return file.size();
+            }
+
+            @Override
+            public Cursor open(int offset, int stride, long position) throws java.io.IOException {
+                Cursor c = file.open(offset, stride, position);
+                return new Cursor() {
+                    @Override
+                    public boolean hasNext() {
+                        return c.hasNext();
+                    }
+
+                    @Override
+                    public Event next() {
+                        return c.next();
+                    }
+
+                    @Override
+                    public void emitting(Event e, long dueNanos) {
+                        due.add(dueNanos);
+                        emitted.add(System.nanoTime());
+                    }
+
+                    @Override
+                    public void close() throws java.io.IOException {
+                        c.close();
+                    }
+                };
+            }
+        };
+        // 1,000 records/s; the output holds the first 40 records 10 ms each (backpressure): 0.4 s for 40 ms of them
+        StridedSourceReader reader = new StridedSourceReader(stamped, 1000, null, null);
+        reader.start();
+        reader.addSplits(List.of(new StrideSplit(0, 1, 0, 0)));
+        reader.notifyNoMoreSplits();
+        var out = new CollectingReaderOutput<Event>() {
+            @Override
+            public void collect(Event record, long timestamp) {
+                super.collect(record, timestamp);
+                if (records.size() <= 40) {
+                    try {
+                        Thread.sleep(10);
+                    } catch (InterruptedException e) {
+                        throw new IllegalStateException(e);
+                    }
+                }
+            }
+        };
+        while (reader.pollNext(out) != org.apache.flink.core.io.InputStatus.END_OF_INPUT) {
+            // drained
+        }
+        reader.close();
+        assertThat(due).hasSize(100).isSorted();
+        // the schedule's times: a millisecond apart from the first record on
+        assertThat(due.get(40) - due.get(0)).isCloseTo(40_000_000L, within(1_000_000L));
+        assertThat(due.get(99) - due.get(0)).isCloseTo(99_000_000L, within(1_000_000L));
+        // the 41st left at least 0.4 s after the first, over 0.35 s after it was due
+        assertThat(emitted.get(40) - due.get(40)).isGreaterThan(350_000_000L);
+        // a reader at full speed has no schedule
+        List<Long> unthrottled = new ArrayList<>(due);
+        due.clear();
+        StridedSourceReader fast = new StridedSourceReader(stamped, 0, null, null);
+        fast.start();
+        fast.addSplits(List.of(new StrideSplit(0, 1, 0, 0)));
+        fast.notifyNoMoreSplits();
+        while (fast.pollNext(new CollectingReaderOutput<>()) != org.apache.flink.core.io.InputStatus.END_OF_INPUT) {
+            // drained
+        }
+        fast.close();
+        assertThat(due).hasSize(100).containsOnly(EventSpace.Cursor.UNSCHEDULED);
+        assertThat(unthrottled).doesNotContain(EventSpace.Cursor.UNSCHEDULED);
+    }
+
     @Test
     void splitsOfVersionOneHaveNoFingerprintAndVersionTwoKeepsIt() throws Exception {
         ByteArrayOutputStream b = new ByteArrayOutputStream();
