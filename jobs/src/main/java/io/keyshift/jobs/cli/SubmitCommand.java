@@ -1,5 +1,6 @@
 package io.keyshift.jobs.cli;
 
+import io.keyshift.config.JobOptions;
 import io.keyshift.jobs.KeyshiftJob;
 import io.keyshift.jobs.cluster.FlinkRest;
 import io.keyshift.jobs.cluster.JobSubmitter;
@@ -13,6 +14,7 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParameterException;
 
 import java.nio.file.Files;
+import java.time.Duration;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -105,7 +107,17 @@ public final class SubmitCommand implements Callable<Integer> {
         savepoint = FlinkOptions.forCluster(cl, "--from-savepoint", savepoint, cluster.rest == null);
         Configuration conf;
         try {
-            conf = FlinkConfig.loadForCluster(config != null ? config : FlinkConfig.defaultConfDir(), Map.of());
+            Path dir = config != null ? config : FlinkConfig.defaultConfDir();
+            // the options that depend on the window (seasons, models, the calendar) are checked against the job's
+            // --window, as the job's main checks them (they were checked against the default hour and refused)
+            Duration w = windowOf(jobArgs);
+            boolean ownWindow = w != null && FlinkConfig.readConfigYaml(dir).getOptional(JobOptions.WINDOW).isEmpty();
+            conf = FlinkConfig.loadForCluster(dir, ownWindow ? Map.of(JobOptions.WINDOW.key(), w.toMillis() + " ms")
+                    : Map.of());
+            if (ownWindow) {
+                // the job takes it from --window
+                conf.removeKey(JobOptions.WINDOW.key());
+            }
         } catch (IllegalArgumentException e) {
             throw new ParameterException(cl, "--config: " + e.getMessage());
         }
@@ -322,6 +334,27 @@ public final class SubmitCommand implements Callable<Integer> {
             // a value that does not parse: the job's main refuses it, naming the option
             return false;
         }
+    }
+
+    /**
+     * The job's {@code --window}, null where it gives none or one that does not parse (the job's main refuses it,
+     * naming the option).
+     */
+    static Duration windowOf(List<String> jobArgs) {
+        for (int i = 0; i < jobArgs.size(); i++) {
+            String a = jobArgs.get(i);
+            String value = a.equals("--window") && i + 1 < jobArgs.size() ? jobArgs.get(i + 1)
+                    : a.startsWith("--window=") ? a.substring(9) : null;
+            if (value != null) {
+                try {
+                    Duration d = org.apache.flink.util.TimeUtils.parseDuration(value);
+                    return d.isNegative() || d.isZero() ? null : d;
+                } catch (IllegalArgumentException | ArithmeticException e) {
+                    return null;
+                }
+            }
+        }
+        return null;
     }
 
     static Path outOf(List<String> jobArgs) {

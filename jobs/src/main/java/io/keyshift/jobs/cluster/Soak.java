@@ -107,7 +107,7 @@ public final class Soak {
             args.addAll(List.of("--out", s.out().resolve("job").toString(), "--strategy", "predictive",
                     "--job-name", "keyshift soak"));
             job = JobSubmitter.submit(st.restAddress(), s.jobJar(), KeyshiftJob.class.getName(), args,
-                    FlinkConfig.loadForCluster(s.confDir(), Map.of()), null, false);
+                    FlinkConfig.loadForCluster(s.confDir(), windowOf(s)), null, false);
             report.put("job_id", job);
             report.putPOJO("job_args", args);
             s.log().printf("soak: job %s submitted (web UI %s), sampling every %s for about %s%n", job,
@@ -479,12 +479,20 @@ public final class Soak {
         return out;
     }
 
+    /**
+     * The soak's window as the options' window: the options that depend on it (seasons, models, the calendar) are
+     * checked against it, as the soak command checked them (config.yaml's window is the same or none).
+     */
+    private static Map<String, String> windowOf(Settings s) {
+        return Map.of(JobOptions.WINDOW.key(), s.window().toMillis() + " ms");
+    }
+
     /** hash on a local cluster over the same generator, window and parallelism. */
     private static Map<String, String> hashResults(Settings s) throws Exception {
         Path work = s.out().resolve("hash");
         ReplayRunner.deleteRecursively(work);
         Files.createDirectories(work);
-        Configuration c = FlinkConfig.load(s.confDir(), Map.of());
+        Configuration c = FlinkConfig.load(s.confDir(), windowOf(s));
         c.set(JobOptions.WINDOW, s.window());
         c.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, io.keyshift.jobs.LocalPaths.uri(work.resolve("checkpoints")));
         StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(s.parallelism(), c);

@@ -159,6 +159,42 @@ class ClusterAddressTest {
         assertThat(dir.resolve("out")).doesNotExist();
     }
 
+    /**
+     * The options of the config.yaml that submit reads are checked against the job's --window, as the job's main
+     * checks them: a calendar whose reference days reach 600 daily windows (14,400 hourly ones) was refused as
+     * "windows of keyshift.window PT1H" under the job's --window 1d. The window is not added to what is submitted.
+     */
+    @Test
+    void theSubmittedConfigIsCheckedAgainstTheJobsWindow(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        java.nio.file.Path jar = jobJar(dir.resolve("job.jar"));
+        java.nio.file.Path calendar = java.nio.file.Files.writeString(dir.resolve("cal.csv"), "2026-01-06,holiday\n");
+        java.nio.file.Path conf = java.nio.file.Files.createDirectories(dir.resolve("conf"));
+        java.nio.file.Files.writeString(conf.resolve("config.yaml"), java.nio.file.Files.readString(
+                io.keyshift.jobs.SharedData.flinkConf().resolve("config.yaml"))
+                + "\nkeyshift.forecast.calendar: " + calendar + "\nkeyshift.forecast.calendar.reference-days: 600\n");
+        for (String window : new String[] {"--window=1d", "--window"}) {
+            java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of("submit", "--jar",
+                    jar.toString(), "--rest", "http://127.0.0.1:1", "--config", conf.toString(), "--", "--out",
+                    dir.resolve("out").toString(), window));
+            if (window.equals("--window")) {
+                args.add("1d");
+            }
+            Run r = run(args.toArray(String[]::new));
+            // past the config's check, to the cluster's address
+            assertThat(r.exit()).as(r.err()).isEqualTo(2);
+            assertThat(r.err()).doesNotContain("reference-days").contains("--rest: cannot reach");
+        }
+        Run hourly = run("submit", "--jar", jar.toString(), "--rest", "http://127.0.0.1:1", "--config",
+                conf.toString(), "--", "--out", dir.resolve("out").toString(), "--window", "1h");
+        assertThat(hourly.err()).contains("keyshift.forecast.calendar.reference-days 600 reaches");
+        Run byDefault = run("submit", "--jar", jar.toString(), "--rest", "http://127.0.0.1:1", "--config",
+                conf.toString(), "--", "--out", dir.resolve("out").toString());
+        assertThat(byDefault.err()).contains("keyshift.forecast.calendar.reference-days 600 reaches");
+        assertThat(SubmitCommand.windowOf(java.util.List.of("--window", "nope"))).isNull();
+        assertThat(SubmitCommand.windowOf(java.util.List.of("--out", "x"))).isNull();
+    }
+
     /** {@code submit -- --help}, as the command's own description suggests, lists the job's options without a cluster. */
     @Test
     void theJobsHelpNeedsNoCluster() throws Exception {
