@@ -21,6 +21,22 @@ public final class FlinkOptions {
             description = "Set any keyshift.* or Flink option, overriding config.yaml (e.g. -Dkeyshift.plan.alpha=0.2).")
     Map<String, String> dynamic = new LinkedHashMap<>();
 
+    /**
+     * Refuses {@code -Dparallelism.default} for a command whose {@code --parallelism} sets every run's parallelism
+     * (its value was ignored without a word).
+     */
+    void refuseParallelismDefault(CommandLine cl) {
+        refuseParallelismDefault(cl, dynamic);
+    }
+
+    /** As {@link #refuseParallelismDefault(CommandLine)}, for a command's own {@code -D} options. */
+    static void refuseParallelismDefault(CommandLine cl, Map<String, String> dynamic) {
+        String key = org.apache.flink.configuration.CoreOptions.DEFAULT_PARALLELISM.key();
+        if (dynamic.containsKey(key)) {
+            throw new ParameterException(cl, "-D" + key + ": this command takes the parallelism from --parallelism");
+        }
+    }
+
     /** config.yaml plus overrides; ParameterException (exit 2) names a bad keyshift option. */
     Configuration load(CommandLine cl) {
         return load(cl, dynamic);

@@ -85,6 +85,7 @@ public final class ForecastBenchCommand implements Callable<Integer> {
             throw new ParameterException(cl, "--horizon must be in 1.." + io.keyshift.config.KeyshiftConfig
                     .MAX_FORECAST_STEPS + ", was " + horizon);
         }
+        flink.refuseParallelismDefault(cl);
         Configuration conf = flink.load(cl, w);
         // the bench scores every model, and the forecasts without a calendar: options that choose otherwise would be
         // ignored without a word

@@ -149,6 +149,7 @@ public final class ReplayCommand implements Callable<Integer> {
                 throw new ParameterException(cl, "--strategies: " + e.getMessage());
             }
         }
+        flink.refuseParallelismDefault(cl);
         Configuration conf = flink.load(cl, windowDuration);
         int maxP = conf.getOptional(PipelineOptions.MAX_PARALLELISM).orElse(conf.get(JobOptions.DEFAULT_MAX_PARALLELISM));
         if (parallelism > maxP) {

@@ -120,6 +120,7 @@ public final class SoakCommand implements Callable<Integer> {
         if (config != null && !Files.isRegularFile(config.resolve("config.yaml"))) {
             throw new ParameterException(cl, "--config: no config.yaml in " + config);
         }
+        FlinkOptions.refuseParallelismDefault(cl, dynamic);
         if (dynamic.containsKey(io.keyshift.config.JobOptions.WINDOW.key())) {
             throw new ParameterException(cl, "-D" + io.keyshift.config.JobOptions.WINDOW.key() + ": soak takes the "
                     + "planning window from --window");

@@ -374,6 +374,25 @@ class UserMistakesTest {
         assertThat(r.err()).contains("--target is empty");
     }
 
+    /** -Dparallelism.default where --parallelism sets every run's: refused (it was ignored without a word). */
+    @Test
+    void aDefaultParallelismGivenAsDashDIsRefusedWhereParallelismSetsIt(@TempDir Path dir) throws Exception {
+        Path notADirectory = Files.writeString(dir.resolve("out"), "");
+        for (String command : java.util.List.of("replay", "forecast-bench", "soak")) {
+            java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of(command,
+                    "-Dparallelism.default=8", "--out", notADirectory.toString(), "--config", conf()));
+            if (command.equals("soak")) {
+                args.addAll(java.util.List.of("--minutes", "5"));
+            } else if (command.equals("replay")) {
+                args.addAll(java.util.List.of("--generator-records", "2000"));
+            }
+            CliRun r = run(args.toArray(String[]::new));
+            assertThat(r.exit()).as(command + ": " + r.err()).isEqualTo(2);
+            assertThat(r.err()).as(command).contains("-Dparallelism.default: this command takes the parallelism "
+                    + "from --parallelism");
+        }
+    }
+
     /**
      * Options that depend on the window are checked against --window, not first against config.yaml's window or the
      * default hour: a calendar whose reference days reach 4,201 daily windows (100,801 hourly ones) was refused as
