@@ -443,6 +443,39 @@ public final class ThroughputBench {
         SqlTwoPhase.checkWindow(window);
     }
 
+    /**
+     * Builds the SQL contender's plan once, on no run, with the bench's configuration {@code config} (config.yaml and
+     * every {@code -D}): a {@code table.*} option the table planner refuses (a dialect it does not know, a value that
+     * does not parse) fails here, before any run and before an earlier output is replaced; it failed when the first
+     * SQL run was built, after keyBy's and keyshift's, with the planner's message naming no option.
+     *
+     * @throws IllegalArgumentException with the planner's message
+     */
+    public static void checkSqlPlan(Configuration config, Duration window) {
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(1,
+                new Configuration(config));
+        var events = env.fromSource(new StridedSource(new ZipfDriftGenerator(1, 0, 1, 1, 0, 0, 1), 1, 0, null),
+                WindowBoundaryWatermarks.strategy(window), "plan check");
+        try {
+            SqlTwoPhase.build(env, events, window, new CapacityModel(0, "plan-check"))
+                    .sinkTo(new DiscardingSink<>());
+        } catch (RuntimeException e) {
+            Throwable root = e;
+            while (root.getCause() != null && root.getCause() != root) {
+                root = root.getCause();
+            }
+            List<String> table = new ArrayList<>();
+            config.toMap().forEach((k, v) -> {
+                if (k.startsWith("table.")) {
+                    table.add(k + "=" + v);
+                }
+            });
+            Collections.sort(table);
+            throw new IllegalArgumentException("the SQL contender's plan" + (table.isEmpty() ? "" : " with "
+                    + String.join(", ", table)) + ": " + root.getMessage(), e);
+        }
+    }
+
     /** The bench's lease lead ({@value #LEASE_LEAD} windows) unless {@code -Dkeyshift.plan.lease-lead} sets one. */
     static int leaseLead(Settings s) {
         return leaseLead(s.config());

@@ -222,6 +222,16 @@ public final class BenchCommand implements Callable<Integer> {
             throw new ParameterException(cl, "-D / config.yaml: " + e.getMessage() + " (the bench's lease lead is "
                     + withLead.get(io.keyshift.config.PlanOptions.LEASE_LEAD) + ")");
         }
+        if (conf.containsKey(io.keyshift.jobs.workload.FaultOptions.WINDOW_FAILURE_TIMES.key())) {
+            // a run whose job restarted fails the bench (its counts lost the earlier attempt's)
+            throw new ParameterException(cl, io.keyshift.jobs.workload.FaultOptions.WINDOW_FAILURE_TIMES.key()
+                    + ": an injected failure restarts the run, and the bench fails a run that restarted");
+        }
+        try {
+            ThroughputBench.checkSqlPlan(conf, w);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(cl, "-D / config.yaml: " + e.getMessage());
+        }
         var settings = new ThroughputBench.Settings(records, days, keys, zipf, drift, parallelism, services,
                 keyDistributions, repetitions, w, conf, latencyRate);
         FlinkOptions.outputDirectory(cl, "--out", out);

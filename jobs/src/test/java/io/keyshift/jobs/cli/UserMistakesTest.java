@@ -91,6 +91,27 @@ class UserMistakesTest {
     }
 
     /**
+     * A table.* option the SQL contender's planner refuses, and an injected window failure (a restart, which fails the
+     * bench), are refused before any run: they failed after keyBy's and keyshift's runs, once --overwrite had deleted
+     * the earlier bench.json.
+     */
+    @Test
+    void benchRefusesWhatWouldFailALaterRunBeforeAnyRun(@TempDir Path dir) throws Exception {
+        Path b = Files.createDirectories(dir.resolve("b"));
+        Files.writeString(b.resolve("bench.json"), "{\"earlier\": true}");
+        for (String option : java.util.List.of("-Dtable.sql-dialect=nope",
+                "-Dkeyshift.fault.window-failure-times=1767571200000")) {
+            CliRun bench = run("bench", "--out", b.toString(), "--overwrite", "--config", conf(), option,
+                    "--records", "1000", "--service-times", "0", "--keys-distributions", "uniform",
+                    "--repetitions", "1");
+            assertThat(bench.exit()).as(bench.err()).isEqualTo(2);
+            assertThat(bench.err()).as(option).contains(option.substring(2, option.indexOf('=')).equals(
+                    "table.sql-dialect") ? "with table.sql-dialect=nope: " : "keyshift.fault.window-failure-times").doesNotContain("\tat ");
+            assertThat(b.resolve("bench.json")).hasContent("{\"earlier\": true}");
+        }
+    }
+
+    /**
      * bench and plan-bench keep an earlier run's figures unless told to replace them (--overwrite): they deleted them
      * at the start, without a word, before a run of up to 20 minutes that could still fail.
      */
