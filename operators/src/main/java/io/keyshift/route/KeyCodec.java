@@ -113,7 +113,10 @@ public abstract class KeyCodec<K> implements Serializable {
      * {@code "field tags (java.util.HashSet)"}, or null where every part's serialized form follows its value (strings,
      * numbers, enums, arrays and lists of such, tuples, rows and POJOs of such, sorted maps and sets, enum maps and
      * sets). Walks Flink's
-     * type information, and the declared fields of a class Flink treats as a generic type (Kryo), to any depth.
+     * type information, and the declared fields of a class Flink treats as a generic type (Kryo), to any depth, with
+     * the type arguments a field declares. Where Flink's type information keeps only the class of a generic type (a
+     * tuple's field or the key type itself typed {@code Optional<Set<String>>}), the type arguments are not known here
+     * and the class's fields declared by a type variable are taken for their bounds ({@code Object}: not looked into).
      */
     public static String unorderedPart(TypeInformation<?> type) {
         return unorderedPart(type, "the key", new java.util.HashSet<>());
