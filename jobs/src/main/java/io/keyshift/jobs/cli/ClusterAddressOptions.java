@@ -47,7 +47,7 @@ public final class ClusterAddressOptions {
     FlinkRest client(CommandLine cl) {
         org.apache.flink.configuration.Configuration conf;
         try {
-            conf = FlinkConfig.loadForCluster(FlinkConfig.defaultConfDir(), java.util.Map.of());
+            conf = FlinkConfig.loadWithoutWindow(FlinkConfig.defaultConfDir(), java.util.Map.of());
         } catch (IllegalArgumentException e) {
             if (rest != null && rest.regionMatches(true, 0, "https:", 0, 6)) {
                 // its REST trust store is read from there: the JDK's CAs alone would be a silent fallback

@@ -187,7 +187,7 @@ public final class ClusterCommand implements Callable<Integer> {
                     }
                 }
                 try {
-                    org.apache.flink.configuration.Configuration clusterConf = FlinkConfig.loadForCluster(
+                    org.apache.flink.configuration.Configuration clusterConf = FlinkConfig.loadWithoutWindow(
                             config != null ? config : FlinkConfig.defaultConfDir(), overrides);
                     reporterPortClash(clusterConf);
                     if (org.apache.flink.configuration.SecurityOptions.isRestSSLEnabled(clusterConf)) {
@@ -210,7 +210,7 @@ public final class ClusterCommand implements Callable<Integer> {
                 try {
                     // a value that does not parse fails here naming its key, not in Flink's memory sizing with a
                     // stack trace; nor do sizes that parse but do not add up
-                    FlinkConfig.validate(FlinkConfig.loadForCluster(
+                    FlinkConfig.validate(FlinkConfig.loadWithoutWindow(
                             config != null ? config : FlinkConfig.defaultConfDir(), overrides));
                     StandaloneCluster.checkMemory(settings);
                 } catch (IllegalArgumentException e) {

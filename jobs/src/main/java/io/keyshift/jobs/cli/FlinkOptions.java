@@ -37,9 +37,13 @@ public final class FlinkOptions {
         }
     }
 
-    /** config.yaml plus overrides; ParameterException (exit 2) names a bad keyshift option. */
+    /**
+     * config.yaml plus overrides, for a command with no window of its own (the options that depend on the window are
+     * checked only against a keyshift.window config.yaml or -D sets: {@link FlinkConfig#loadWithoutWindow});
+     * ParameterException (exit 2) names a bad keyshift option.
+     */
     Configuration load(CommandLine cl) {
-        return load(cl, dynamic);
+        return load(cl, dynamic, false);
     }
 
     /**
@@ -76,7 +80,7 @@ public final class FlinkOptions {
         }
         Map<String, String> withWindow = new LinkedHashMap<>(dynamic);
         withWindow.put(io.keyshift.config.JobOptions.WINDOW.key(), window.toMillis() + " ms");
-        Configuration conf = load(cl, withWindow);
+        Configuration conf = load(cl, withWindow, true);
         conf.set(io.keyshift.config.JobOptions.WINDOW, window);
         return conf;
     }
@@ -84,14 +88,15 @@ public final class FlinkOptions {
     /** The -D keys warned of as near misses of Flink's (each once per command). */
     private final java.util.Set<String> warnedKeys = new java.util.HashSet<>();
 
-    private Configuration load(CommandLine cl, Map<String, String> overrides) {
+    private Configuration load(CommandLine cl, Map<String, String> overrides, boolean windowApplies) {
         if (config != null && !java.nio.file.Files.isRegularFile(config.resolve("config.yaml"))) {
             // a mistyped directory must not silently run without the user's configuration
             throw new ParameterException(cl, "--config: no config.yaml in " + config.toAbsolutePath());
         }
         Configuration conf;
         try {
-            conf = FlinkConfig.load(config != null ? config : FlinkConfig.defaultConfDir(), overrides);
+            conf = FlinkConfig.load(config != null ? config : FlinkConfig.defaultConfDir(), overrides,
+                    windowApplies);
         } catch (IllegalArgumentException e) {
             throw new ParameterException(cl, "-D / config.yaml: " + e.getMessage());
         }

@@ -150,6 +150,14 @@ public final class ReplayCommand implements Callable<Integer> {
             }
         }
         flink.refuseParallelismDefault(cl);
+        for (String key : List.of(org.apache.flink.configuration.CheckpointingOptions.CHECKPOINTS_DIRECTORY.key(),
+                org.apache.flink.configuration.CheckpointingOptions.SAVEPOINT_DIRECTORY.key())) {
+            if (flink.dynamic.containsKey(key)) {
+                // each run's were set under --out/.work, and the -D was ignored without a word
+                throw new ParameterException(cl, "-D" + key + ": replay keeps each run's checkpoints and savepoints "
+                        + "under --out/.work");
+            }
+        }
         Configuration conf = flink.load(cl, windowDuration);
         int maxP = conf.getOptional(PipelineOptions.MAX_PARALLELISM).orElse(conf.get(JobOptions.DEFAULT_MAX_PARALLELISM));
         if (parallelism > maxP) {

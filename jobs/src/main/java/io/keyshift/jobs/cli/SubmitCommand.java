@@ -111,12 +111,18 @@ public final class SubmitCommand implements Callable<Integer> {
             // the options that depend on the window (seasons, models, the calendar) are checked against the job's
             // --window, as the job's main checks them (they were checked against the default hour and refused)
             Duration w = windowOf(jobArgs);
-            boolean ownWindow = w != null && FlinkConfig.readConfigYaml(dir).getOptional(JobOptions.WINDOW).isEmpty();
-            conf = FlinkConfig.loadForCluster(dir, ownWindow ? Map.of(JobOptions.WINDOW.key(), w.toMillis() + " ms")
-                    : Map.of());
-            if (ownWindow) {
-                // the job takes it from --window
-                conf.removeKey(JobOptions.WINDOW.key());
+            boolean ownWindow = windowArgument(jobArgs) != null
+                    && FlinkConfig.readConfigYaml(dir).getOptional(JobOptions.WINDOW).isEmpty();
+            if (ownWindow && w == null) {
+                // one the job's main refuses, naming --window
+                conf = FlinkConfig.loadWithoutWindow(dir, Map.of());
+            } else {
+                conf = FlinkConfig.loadForCluster(dir, ownWindow ? Map.of(JobOptions.WINDOW.key(), w.toMillis()
+                        + " ms") : Map.of());
+                if (ownWindow) {
+                    // the job takes it from --window
+                    conf.removeKey(JobOptions.WINDOW.key());
+                }
             }
         } catch (IllegalArgumentException e) {
             throw new ParameterException(cl, "--config: " + e.getMessage());
@@ -337,21 +343,33 @@ public final class SubmitCommand implements Callable<Integer> {
     }
 
     /**
-     * The job's {@code --window}, null where it gives none or one that does not parse (the job's main refuses it,
-     * naming the option).
+     * The job's {@code --window}, null where it gives none or one the job's main refuses (it names the option):
+     * one that does not parse, is not a whole number of milliseconds from 1 ms, or is above
+     * {@link io.keyshift.config.KeyshiftConfig#MAX_DURATION}.
      */
     static Duration windowOf(List<String> jobArgs) {
+        String value = windowArgument(jobArgs);
+        if (value == null) {
+            return null;
+        }
+        try {
+            Duration d = org.apache.flink.util.TimeUtils.parseDuration(value);
+            return d.compareTo(Duration.ofMillis(1)) < 0 || d.getNano() % 1_000_000 != 0
+                    || d.compareTo(io.keyshift.config.KeyshiftConfig.MAX_DURATION) > 0 ? null : d;
+        } catch (IllegalArgumentException | ArithmeticException e) {
+            return null;
+        }
+    }
+
+    /** The job's {@code --window} as given, null without one. */
+    static String windowArgument(List<String> jobArgs) {
         for (int i = 0; i < jobArgs.size(); i++) {
             String a = jobArgs.get(i);
-            String value = a.equals("--window") && i + 1 < jobArgs.size() ? jobArgs.get(i + 1)
-                    : a.startsWith("--window=") ? a.substring(9) : null;
-            if (value != null) {
-                try {
-                    Duration d = org.apache.flink.util.TimeUtils.parseDuration(value);
-                    return d.isNegative() || d.isZero() ? null : d;
-                } catch (IllegalArgumentException | ArithmeticException e) {
-                    return null;
-                }
+            if (a.equals("--window") && i + 1 < jobArgs.size()) {
+                return jobArgs.get(i + 1);
+            }
+            if (a.startsWith("--window=")) {
+                return a.substring(9);
             }
         }
         return null;

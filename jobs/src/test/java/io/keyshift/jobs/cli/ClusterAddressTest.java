@@ -192,6 +192,16 @@ class ClusterAddressTest {
                 conf.toString(), "--", "--out", dir.resolve("out").toString());
         assertThat(byDefault.err()).contains("keyshift.forecast.calendar.reference-days 600 reaches");
         assertThat(SubmitCommand.windowOf(java.util.List.of("--window", "nope"))).isNull();
+        // what the job's main refuses, naming --window: not checked here (200000000000d overflowed a long's
+        // milliseconds, 500us was taken as 0 ms, both in messages about keyshift.window)
+        for (String refused : new String[] {"200000000000d", "500us", "1500us", "40000d", "0s"}) {
+            assertThat(SubmitCommand.windowOf(java.util.List.of("--window", refused))).as(refused).isNull();
+            Run r = run("submit", "--jar", jar.toString(), "--rest", "http://127.0.0.1:1", "--config",
+                    conf.toString(), "--", "--out", dir.resolve("out").toString(), "--window", refused);
+            assertThat(r.err()).as(refused).doesNotContain("overflow").doesNotContain("keyshift.window");
+        }
+        assertThat(SubmitCommand.windowOf(java.util.List.of("--window", "36500d"))).isEqualTo(
+                java.time.Duration.ofDays(36500));
         assertThat(SubmitCommand.windowOf(java.util.List.of("--out", "x"))).isNull();
     }
 

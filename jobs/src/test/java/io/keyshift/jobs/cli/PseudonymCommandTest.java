@@ -48,4 +48,35 @@ class PseudonymCommandTest {
                 .isEqualTo(2);
         assertThat(err2.toString()).contains("keyshift.privacy.key-secret").doesNotContain("=short");
     }
+
+    /**
+     * Commands with no window of their own (pseudonym; cluster start and the REST clients load config.yaml the same
+     * way) leave the options that depend on the window to the jobs: a calendar whose reference days reach 600 daily
+     * windows was refused as reaching too many windows of the default hour, and the cluster did not start. A window
+     * in config.yaml still has them checked against it.
+     */
+    @Test
+    void aConfigWhoseCalendarFitsOnlyTheJobsWindowDoesNotStopCommandsWithoutOne(
+            @org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        java.nio.file.Path calendar = java.nio.file.Files.writeString(dir.resolve("cal.csv"), "2026-01-06,holiday\n");
+        java.nio.file.Path conf = java.nio.file.Files.createDirectories(dir.resolve("conf"));
+        String shipped = java.nio.file.Files.readString(io.keyshift.jobs.SharedData.flinkConf().resolve("config.yaml"));
+        String withCalendar = shipped + "\nkeyshift.forecast.calendar: " + calendar
+                + "\nkeyshift.forecast.calendar.reference-days: 600\n";
+        java.nio.file.Files.writeString(conf.resolve("config.yaml"), withCalendar);
+        StringWriter err = new StringWriter();
+        assertThat(run(new StringWriter(), err, "pseudonym", "-Dkeyshift.privacy.key-secret=cli-test-secret-0123456",
+                "--config", conf.toString(), "x")).as(err.toString()).isZero();
+        assertThat(FlinkConfig.loadWithoutWindow(conf, java.util.Map.of()).get(
+                io.keyshift.config.ForecastOptions.CALENDAR_REFERENCE_DAYS)).isEqualTo(600);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> FlinkConfig.loadForCluster(conf, java.util.Map.of()))
+                .hasMessageContaining("reference-days 600 reaches");
+        // a window in config.yaml (or -D): checked against it
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> FlinkConfig.loadWithoutWindow(conf,
+                java.util.Map.of("keyshift.window", "1h"))).hasMessageContaining("reference-days 600 reaches");
+        // and what does not depend on the window is checked as before
+        java.nio.file.Files.writeString(conf.resolve("config.yaml"), withCalendar + "keyshift.plan.lease-lead: 0\n");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> FlinkConfig.loadWithoutWindow(conf,
+                java.util.Map.of())).hasMessageContaining("keyshift.plan.lease-lead");
+    }
 }

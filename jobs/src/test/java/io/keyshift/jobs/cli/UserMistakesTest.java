@@ -395,7 +395,10 @@ class UserMistakesTest {
         assertThat(r.err()).contains("--target is empty");
     }
 
-    /** -Dparallelism.default where --parallelism sets every run's: refused (it was ignored without a word). */
+    /**
+     * -Dparallelism.default where --parallelism sets every run's, and replay's checkpoint or savepoint directory:
+     * refused (each was ignored without a word).
+     */
     @Test
     void aDefaultParallelismGivenAsDashDIsRefusedWhereParallelismSetsIt(@TempDir Path dir) throws Exception {
         Path notADirectory = Files.writeString(dir.resolve("out"), "");
@@ -411,6 +414,13 @@ class UserMistakesTest {
             assertThat(r.exit()).as(command + ": " + r.err()).isEqualTo(2);
             assertThat(r.err()).as(command).contains("-Dparallelism.default: this command takes the parallelism "
                     + "from --parallelism");
+        }
+        // replay's checkpoint and savepoint directories: under --out/.work (the -D was ignored too)
+        for (String key : java.util.List.of("execution.checkpointing.dir", "execution.checkpointing.savepoint-dir")) {
+            CliRun r = run("replay", "--generator-records", "2000", "-D" + key + "=file:///tmp/elsewhere", "--out",
+                    notADirectory.toString(), "--config", conf());
+            assertThat(r.exit()).as(r.err()).isEqualTo(2);
+            assertThat(r.err()).contains("-D" + key + ": replay keeps each run's checkpoints and savepoints under");
         }
     }
 
@@ -648,6 +658,15 @@ class UserMistakesTest {
                 "--config", conf());
         assertThat(backend.exit()).isEqualTo(2);
         assertThat(backend.err()).contains("'state.backend.type' must be hashmap, rocksdb, forst");
+        // ForSt and a factory class keyshift does not ship: a ClassNotFoundException naming no option once the first
+        // job started, after --overwrite had cleared the earlier output
+        for (String backendName : java.util.List.of("forst", "com.example.NoSuchStateBackendFactory")) {
+            CliRun missing = run("replay", "-Dstate.backend.type=" + backendName, "--out",
+                    dir.resolve("sb").toString(), "--config", conf());
+            assertThat(missing.exit()).as(missing.err()).isEqualTo(2);
+            assertThat(missing.err()).contains("'state.backend.type' is '" + backendName + "'")
+                    .contains("not on keyshift's class path");
+        }
         // Flink's restart strategy and slots, which Flink checks only when the first job starts (a stack trace and
         // exit 1, after --overwrite had cleared an earlier run's output)
         CliRun restart = run("replay", "-Drestart-strategy.type=bogus", "--out", dir.resolve("rs").toString(),
