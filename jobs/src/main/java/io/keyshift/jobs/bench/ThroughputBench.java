@@ -389,7 +389,8 @@ public final class ThroughputBench {
     /**
      * The generator with each record's value set to its emission time (System.nanoTime), when the source emits it:
      * not when the source reads it, one record ahead (before a throttled source's wait for the record, which added
-     * about parallelism / rate to every latency of the offered-rate runs).
+     * about parallelism / rate to every latency of the offered-rate runs); a throttled source's records get the time
+     * its schedule made them due, so a wait that backpressure imposed on the source counts.
      */
     static final class Stamped implements EventSpace {
         private static final long serialVersionUID = 1L;

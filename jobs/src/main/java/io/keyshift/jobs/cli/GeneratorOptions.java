@@ -18,8 +18,8 @@ public final class GeneratorOptions {
     long records;
 
     @Option(names = "--generator-days", defaultValue = "7", paramLabel = "DAYS",
-            description = "Generator: days of event time that --generator-records span (with 0 records: the event "
-                    + "time rate is 336000 / 7 days per day). Default: ${DEFAULT-VALUE}.")
+            description = "Generator: days of event time that --generator-records span (with 0 records, an endless "
+                    + "stream: 336,000 records per DAYS days of event time). Default: ${DEFAULT-VALUE}.")
     double days;
 
     @Option(names = "--generator-keys", defaultValue = "1000", paramLabel = "N",

@@ -134,9 +134,13 @@ final class StridedSourceReader implements SourceReader<Event, StrideSplit> {
             schedule = new Schedule(System.nanoTime());
         }
         long due = schedule.due(emitted, recordsPerSecond * share);
-        long wait = due - System.nanoTime();
-        if (wait > 0) {
-            Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
+        // parked until due, never before (Thread.sleep rounds to whole milliseconds on Java 17: a record left up
+        // to half a millisecond before it was due)
+        for (long wait = due - System.nanoTime(); wait > 0; wait = due - System.nanoTime()) {
+            java.util.concurrent.locks.LockSupport.parkNanos(wait);
+            if (Thread.interrupted()) {
+                throw new InterruptedException();
+            }
         }
         return due;
     }

@@ -20,6 +20,7 @@ public final class BenchOptions {
             .stringType()
             .defaultValue("")
             .withDescription("BENCHMARK ONLY. Records each record's end-to-end latency (window operator time minus "
-                    + "the emission time the bench source puts in the record's value, System.nanoTime, same JVM) "
+                    + "the emission time the bench source puts in the record's value, System.nanoTime, same JVM; "
+                    + "a throttled source's: the time the record was due) "
                     + "under this id. Empty = off.");
 }

@@ -14,7 +14,8 @@ import java.util.concurrent.locks.LockSupport;
  * microseconds sleeps far longer and costs a system call). A subtask thus serves at most 1 / serviceTime records per
  * second of wall time, like a server, while using almost no CPU.
  *
- * <p>Latency: the bench source writes {@code System.nanoTime()} at emission into the record's value; the window
+ * <p>Latency: the bench source writes {@code System.nanoTime()} at emission into the record's value (a throttled
+ * source: the time its schedule made the record due, at or before its emission); the window
  * operator records now − that, in buckets of 0.1 ms up to 60 s, of 1 s from there up to an hour (beyond: the last
  * bucket; a run falling behind its offered load for minutes had every latency above 60 s in one bucket, reported as
  * 60 s whatever it was).

@@ -246,8 +246,25 @@ class StridedSourceRestoreTest {
         assertThat(due.get(99) - due.get(0)).isCloseTo(99_000_000L, within(1_000_000L));
         // the 41st left at least 0.4 s after the first, over 0.35 s after it was due
         assertThat(emitted.get(40) - due.get(40)).isGreaterThan(350_000_000L);
+        // never before it is due (Thread.sleep on Java 17 rounds to whole milliseconds: at 700 records/s, 1.43 ms
+        // apart, records left up to 0.43 ms early)
+        List<Long> kept = new ArrayList<>(due);
+        due.clear();
+        emitted.clear();
+        StridedSourceReader paced = new StridedSourceReader(stamped, 700, null, null);
+        paced.start();
+        paced.addSplits(List.of(new StrideSplit(0, 1, 0, 0)));
+        paced.notifyNoMoreSplits();
+        while (paced.pollNext(new CollectingReaderOutput<>()) != org.apache.flink.core.io.InputStatus.END_OF_INPUT) {
+            // drained
+        }
+        paced.close();
+        assertThat(due).hasSize(100);
+        for (int i = 0; i < 100; i++) {
+            assertThat(emitted.get(i)).as("record %d", i).isGreaterThanOrEqualTo(due.get(i));
+        }
         // a reader at full speed has no schedule
-        List<Long> unthrottled = new ArrayList<>(due);
+        List<Long> unthrottled = new ArrayList<>(kept);
         due.clear();
         StridedSourceReader fast = new StridedSourceReader(stamped, 0, null, null);
         fast.start();
