@@ -29,7 +29,7 @@ public final class KeyshiftCli implements java.util.concurrent.Callable<Integer>
     public static void main(String[] args) {
         int exit = 1;
         try {
-            exit = commandLine().execute(args);
+            exit = execute(args);
         } catch (Throwable t) {
             // an Error (e.g. OutOfMemoryError while a local cluster starts) escapes the command: without an explicit
             // exit the cluster's threads would keep the JVM alive with nothing left to end it
@@ -38,6 +38,32 @@ public final class KeyshiftCli implements java.util.concurrent.Callable<Integer>
         } finally {
             System.exit(exit);
         }
+    }
+
+    /**
+     * Runs a command as {@code main} does and returns its exit status: 1 where the command succeeded but its standard
+     * output could not be written (a full disk under {@code > file}, a closed pipe), which PrintStream and PrintWriter
+     * keep to themselves: {@code savepoint JOB > sp.txt} on a full disk stopped the job, left sp.txt empty and exited
+     * 0.
+     */
+    static int execute(String[] args) {
+        CommandLine cl = commandLine();
+        int exit = cl.execute(args);
+        if (exit == 0 && outputLost(cl) | System.out.checkError()) {
+            System.err.println("keyshift: cannot write standard output (a full disk, a closed pipe?): what the command "
+                    + "printed is incomplete");
+            return 1;
+        }
+        return exit;
+    }
+
+    /** Whether the standard output writer of {@code cl} or of any of its subcommands failed (each is flushed). */
+    private static boolean outputLost(CommandLine cl) {
+        boolean lost = cl.getOut().checkError();
+        for (CommandLine sub : cl.getSubcommands().values()) {
+            lost |= outputLost(sub);
+        }
+        return lost;
     }
 
     /** The command line as {@code main} runs it (tests run it the same way). */

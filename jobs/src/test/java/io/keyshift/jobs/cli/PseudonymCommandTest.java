@@ -79,4 +79,35 @@ class PseudonymCommandTest {
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> FlinkConfig.loadWithoutWindow(conf,
                 java.util.Map.of())).hasMessageContaining("keyshift.plan.lease-lead");
     }
+
+    /**
+     * A command whose standard output cannot be written (a full disk under {@code > file}) exits 1 with one line:
+     * PrintStream and PrintWriter keep the IOException to themselves, and the command exited 0 with nothing written.
+     */
+    @Test
+    void aStandardOutputThatCannotBeWrittenIsAFailure() {
+        java.io.PrintStream out = System.out;
+        java.io.PrintStream err = System.err;
+        java.io.ByteArrayOutputStream errBytes = new java.io.ByteArrayOutputStream();
+        try {
+            System.setOut(new java.io.PrintStream(new java.io.OutputStream() {
+                @Override
+                public void write(int b) throws java.io.IOException {
+                    throw new java.io.IOException("No space left on device");
+                }
+            }, true));
+            System.setErr(new java.io.PrintStream(errBytes, true));
+            assertThat(KeyshiftCli.execute(new String[] {"pseudonym",
+                    "-Dkeyshift.privacy.key-secret=cli-test-secret-0123456", "x"})).isEqualTo(1);
+        } finally {
+            System.setOut(out);
+            System.setErr(err);
+        }
+        assertThat(errBytes.toString(java.nio.charset.StandardCharsets.UTF_8).strip().lines())
+                .containsExactly("keyshift: cannot write standard output (a full disk, a closed pipe?): what the "
+                        + "command printed is incomplete");
+        // written: 0
+        assertThat(KeyshiftCli.execute(new String[] {"pseudonym", "-Dkeyshift.privacy.key-secret=cli-test-secret-0123456",
+                "x"})).isZero();
+    }
 }
