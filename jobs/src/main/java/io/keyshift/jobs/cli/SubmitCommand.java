@@ -241,7 +241,9 @@ public final class SubmitCommand implements Callable<Integer> {
     /**
      * Waits, polling every {@code poll} up to 120 times, while job {@code jobId} is starting ("", INITIALIZING, or
      * CREATED: Flink's adaptive scheduler reports CREATED while it waits for slots and while it builds the job and
-     * reads its savepoint, which may fail there), so that a job that fails as it starts is said here, in one line.
+     * reads its savepoint, which may fail there), then, up to 120 times more, while it runs but not all its tasks do
+     * (they restore their state first), so that a job that fails as it starts is said here, in one line; a job that
+     * restarts as it starts is warned of with its cause.
      *
      * @throws IllegalStateException if the job failed as it started, with its root cause
      */
@@ -260,6 +262,12 @@ public final class SubmitCommand implements Callable<Integer> {
                         + "web UI");
                 err.flush();
             }
+            // a job is RUNNING before its tasks have restored their state (INITIALIZING): a restore a task refuses
+            // (keyshift's state of another window or key secret) failed the job seconds after "submitted", exit 0
+            for (int i = 0; i < 120 && state.equals("RUNNING") && !tasksRunning(api.get("/jobs/" + jobId)); i++) {
+                Thread.sleep(poll.toMillis());
+                state = api.jobState(jobId);
+            }
         } catch (java.io.IOException e) {
             // submitted all the same: its id follows, whatever the REST API answers now
             err.println("keyshift submit: warning: could not read job " + jobId + "'s state: " + e.getMessage());
@@ -275,6 +283,33 @@ public final class SubmitCommand implements Callable<Integer> {
             }
             throw new IllegalStateException("job " + jobId + " failed as it started: " + cause);
         }
+        if (state.equals("RESTARTING")) {
+            String cause;
+            try {
+                cause = api.rootCause(jobId);
+            } catch (java.io.IOException e) {
+                cause = "its root cause could not be read: " + e.getMessage();
+            }
+            err.println("keyshift submit: warning: job " + jobId + " is restarting as it starts: " + cause);
+            err.flush();
+        }
+    }
+
+    /**
+     * Whether every task of the job ({@code GET /jobs/ID}) runs or has finished: past restoring its state.
+     */
+    static boolean tasksRunning(com.fasterxml.jackson.databind.JsonNode job) {
+        com.fasterxml.jackson.databind.JsonNode vertices = job.path("vertices");
+        if (!vertices.isArray() || vertices.isEmpty()) {
+            return false;
+        }
+        for (com.fasterxml.jackson.databind.JsonNode v : vertices) {
+            com.fasterxml.jackson.databind.JsonNode tasks = v.path("tasks");
+            if (tasks.path("RUNNING").asInt() + tasks.path("FINISHED").asInt() < v.path("parallelism").asInt(1)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** The job's {@code --out} among its arguments ({@code --out DIR} or {@code --out=DIR}), or null. */

@@ -264,6 +264,53 @@ class ClusterAddressTest {
     }
 
     /**
+     * A job is RUNNING before its tasks have restored their state: a restore a task refuses (keyshift's state of
+     * another window) failed the job seconds after submit had said "submitted" and exited 0. Submit waits for every
+     * task to run; a job whose tasks all run is left at once.
+     */
+    @Test
+    void aJobWhoseTasksFailTheirRestoreIsSaidToHaveFailedAsItStarted() throws Exception {
+        java.util.concurrent.atomic.AtomicInteger polls = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicBoolean restoring = new java.util.concurrent.atomic.AtomicBoolean(true);
+        HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        server.createContext("/", ex -> {
+            String path = ex.getRequestURI().getPath();
+            String body;
+            if (path.endsWith("/exceptions")) {
+                body = "{\"exceptionHistory\":{\"entries\":[{\"stacktrace\":\"java.lang.IllegalStateException: "
+                        + "restored state of keyshift.window PT1H, this job has PT2H\"}]}}";
+            } else if (!restoring.get()) {
+                body = "{\"state\":\"RUNNING\",\"vertices\":[{\"parallelism\":2,\"tasks\":{\"RUNNING\":1,"
+                        + "\"FINISHED\":1}}]}";
+            } else {
+                body = polls.incrementAndGet() < 6
+                        ? "{\"state\":\"RUNNING\",\"vertices\":[{\"parallelism\":2,\"tasks\":{\"RUNNING\":1,"
+                        + "\"INITIALIZING\":1}}]}"
+                        : "{\"state\":\"FAILED\"}";
+            }
+            byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+            ex.sendResponseHeaders(200, bytes.length);
+            ex.getResponseBody().write(bytes);
+            ex.close();
+        });
+        server.start();
+        try {
+            var api = new io.keyshift.jobs.cluster.FlinkRest("http://127.0.0.1:" + server.getAddress().getPort());
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> SubmitCommand.awaitStart(api, "abc",
+                            new PrintWriter(new StringWriter()), java.time.Duration.ofMillis(1)))
+                    .isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining("job abc failed as it started")
+                    .hasMessageContaining("keyshift.window PT1H");
+            restoring.set(false);
+            StringWriter err = new StringWriter();
+            SubmitCommand.awaitStart(api, "abc", new PrintWriter(err), java.time.Duration.ofMillis(1));
+            assertThat(err.toString()).isEmpty();
+        } finally {
+            server.stop(0);
+        }
+    }
+
+    /**
      * Without --rest, a command took the address of the cluster recorded by cluster start even after that cluster
      * had stopped: whatever listened on its port then (another Flink on 8081) got the request. Refused, naming why;
      * nothing reaches the port.
