@@ -998,8 +998,9 @@ public final class KeyshiftJob implements Callable<Integer> {
                         : keptWindow;
                 throw new ParameterException(cl, "--window: the job this one continues wrote its results in windows "
                         + "of " + before + " ms, and this one would write windows of " + w.toMillis() + " ms into "
-                        + "the same output (its restored windows would still fire at the old length): resume with "
-                        + "the job's --window, or write to another --out");
+                        + "the same output (its restored windows would still fire at the old length, into any "
+                        + "--out): resume with the job's --window, or start a job with the new window afresh, "
+                        + "without this savepoint");
             }
         }
         String controlKind = controlFile != null ? "file" : controlDir != null ? "directory" : null;
