@@ -201,8 +201,10 @@ public final class BootstrapCommand implements Callable<Integer> {
                     io.keyshift.config.KeyshiftConfig.seasons(conf, w.toMillis()), 1, conf), keyType)
                     .uidPrefix(uidPrefix);
             String target = io.keyshift.jobs.LocalPaths.uri(out);
-            ForecasterBootstrap.Summary learnt = base == null ? ForecasterBootstrap.bootstrap(stage, target)
-                    : ForecasterBootstrap.bootstrapOnto(stage, base, target);
+            String onto = base;
+            ForecasterBootstrap.Summary learnt = removingOnFailure(out, () -> onto == null
+                    ? ForecasterBootstrap.bootstrap(stage, target) : ForecasterBootstrap.bootstrapOnto(stage, onto,
+                    target));
             cl.getOut().printf("bootstrap: %,d records (%,d dead letters), %d windows, %d series, in-sample MASE %s; "
                             + "the history ends at %s, where the job's input should begin%n",
                     prepared.stats().records(), prepared.stats().deadLetters(), learnt.windows(), learnt.series(),
@@ -228,6 +230,25 @@ public final class BootstrapCommand implements Callable<Integer> {
             } catch (IllegalStateException shuttingDown) {
                 // the hook runs (or ran) anyway
             }
+        }
+    }
+
+    /**
+     * Runs {@code write}, which writes a savepoint into {@code out} (a directory that was not there before this run),
+     * and removes {@code out} if it fails: a savepoint cut short (a full disk), or a whole one without its marker,
+     * which a job takes for a continuing run's savepoint and starts from without the bootstrap's checks (window, key
+     * groups, key type); a rerun was refused with "--out exists" beside it.
+     */
+    static <T> T removingOnFailure(Path out, java.util.concurrent.Callable<T> write) throws Exception {
+        try {
+            return write.call();
+        } catch (Exception | Error e) {
+            try {
+                io.keyshift.jobs.replay.ReplayRunner.deleteRecursively(out);
+            } catch (java.io.IOException | RuntimeException cleanup) {
+                e.addSuppressed(cleanup);
+            }
+            throw e;
         }
     }
 }

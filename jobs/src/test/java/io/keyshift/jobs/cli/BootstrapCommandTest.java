@@ -1,0 +1,33 @@
+package io.keyshift.jobs.cli;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * bootstrap's --out after a failed write: removed (a savepoint cut short, or a whole one without its marker, which a
+ * job took for a continuing run's and started from without the bootstrap's checks); kept after a write that ends.
+ */
+class BootstrapCommandTest {
+
+    @Test
+    void aSavepointWhoseWriteFailedIsRemovedAndOneWrittenWholeIsKept(@TempDir Path dir) throws Exception {
+        Path out = dir.resolve("sp");
+        assertThatThrownBy(() -> BootstrapCommand.removingOnFailure(out, () -> {
+            Files.createDirectories(out.resolve("op"));
+            Files.writeString(out.resolve("_metadata"), "state");
+            throw new IOException("No space left on device (the marker)");
+        })).isInstanceOf(IOException.class).hasMessageContaining("No space left");
+        assertThat(out).doesNotExist();
+        assertThat(BootstrapCommand.removingOnFailure(out, () -> {
+            Files.createDirectories(out);
+            return Files.writeString(out.resolve("_metadata"), "state");
+        })).hasContent("state");
+    }
+}
