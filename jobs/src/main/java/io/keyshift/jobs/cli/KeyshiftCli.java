@@ -47,6 +47,7 @@ public final class KeyshiftCli implements java.util.concurrent.Callable<Integer>
      * 0.
      */
     static int execute(String[] args) {
+        watchCheckpoints();
         CommandLine cl = commandLine();
         int exit = cl.execute(args);
         if (exit == 0 && outputLost(cl) | System.out.checkError()) {
@@ -204,8 +205,85 @@ public final class KeyshiftCli implements java.util.concurrent.Callable<Integer>
         while (t.getCause() != null && t.getCause() != t) {
             t = t.getCause();
         }
+        if (t.getMessage() != null && t.getMessage().startsWith(org.apache.flink.runtime.checkpoint
+                .CheckpointFailureManager.EXCEEDED_CHECKPOINT_TOLERABLE_FAILURE_MESSAGE)) {
+            // Flink's exception has no cause: at most the last failure's reason ("Asynchronous task checkpoint
+            // failed."); what failed (a full disk) is only in its log, and a local run's web UI is gone
+            String last = lastCheckpointFailure;
+            return t.getClass().getSimpleName() + ": " + t.getMessage() + " The last checkpoint failure Flink "
+                    + "logged: " + (last != null ? last : "not known here (the JobManager's log has it)")
+                    + " (execution.checkpointing.timeout: how long a checkpoint may take; "
+                    + "execution.checkpointing.tolerable-failed-checkpoints: how many may fail in a row)";
+        }
         return t instanceof java.nio.file.FileSystemException fs ? fileSystem(fs)
                 : t.getClass().getSimpleName() + ": " + t.getMessage();
+    }
+
+    /** The newest checkpoint failure Flink logged in this JVM (a local run's), or null: see {@link #watchCheckpoints}. */
+    static volatile String lastCheckpointFailure;
+
+    /** The logger of Flink's checkpoint failures ({@code CheckpointFailureManager}). */
+    private static final String CHECKPOINT_FAILURES = "org.apache.flink.runtime.checkpoint.CheckpointFailureManager";
+
+    /**
+     * Keeps the newest checkpoint failure that Flink's {@code CheckpointFailureManager} logs (at WARN, which this
+     * command line does not print) for {@link #rootMessage}: a job failed for too many failed checkpoints says only
+     * "Exceeded checkpoint tolerable failure threshold.", without a cause (a full disk, a checkpoint that expired).
+     * What reaches stderr is as before: that logger's ERRORs. Does nothing where the logging is not Log4j 2's.
+     */
+    static void watchCheckpoints() {
+        try {
+            if (!(org.apache.logging.log4j.LogManager.getContext(false)
+                    instanceof org.apache.logging.log4j.core.LoggerContext ctx)) {
+                return;
+            }
+            org.apache.logging.log4j.core.config.Configuration config = ctx.getConfiguration();
+            if (config.getLoggers().containsKey(CHECKPOINT_FAILURES)) {
+                return;
+            }
+            org.apache.logging.log4j.core.Appender keep = new org.apache.logging.log4j.core.appender.AbstractAppender(
+                    "keyshiftCheckpointFailures", null, null, true,
+                    org.apache.logging.log4j.core.config.Property.EMPTY_ARRAY) {
+                @Override
+                public void append(org.apache.logging.log4j.core.LogEvent event) {
+                    Throwable thrown = event.getThrown();
+                    if (thrown != null) {
+                        lastCheckpointFailure = describe(thrown);
+                    }
+                }
+            };
+            keep.start();
+            org.apache.logging.log4j.core.config.LoggerConfig watched =
+                    new org.apache.logging.log4j.core.config.LoggerConfig(CHECKPOINT_FAILURES,
+                            org.apache.logging.log4j.Level.WARN, false);
+            watched.addAppender(keep, org.apache.logging.log4j.Level.WARN, null);
+            // what the logger printed before: its ERRORs, to the appenders of the configuration it fell under and
+            // of those it adds to (the root's stderr)
+            java.util.Set<String> added = new java.util.HashSet<>();
+            for (org.apache.logging.log4j.core.config.LoggerConfig c = config.getLoggerConfig(CHECKPOINT_FAILURES);
+                    c != null; c = c.isAdditive() ? c.getParent() : null) {
+                for (org.apache.logging.log4j.core.Appender a : c.getAppenders().values()) {
+                    if (added.add(a.getName())) {
+                        watched.addAppender(a, org.apache.logging.log4j.Level.ERROR, null);
+                    }
+                }
+            }
+            config.addLogger(CHECKPOINT_FAILURES, watched);
+            ctx.updateLoggers();
+        } catch (RuntimeException | LinkageError e) {
+            // another logging backend: the message says where the cause is
+        }
+    }
+
+    /** A checkpoint failure in words: its message, and its innermost cause's where it has one. */
+    static String describe(Throwable failure) {
+        Throwable root = failure;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        String message = failure.getMessage() != null ? failure.getMessage() : failure.getClass().getSimpleName();
+        return root == failure ? message : message + ": " + (root instanceof java.nio.file.FileSystemException fs
+                ? fileSystem(fs) : root.getClass().getSimpleName() + ": " + root.getMessage());
     }
 
     /** Writes {@code e}'s stack trace to a temp file; returns " (stack trace: PATH)", or "" if it cannot. */

@@ -110,4 +110,30 @@ class PseudonymCommandTest {
         assertThat(KeyshiftCli.execute(new String[] {"pseudonym", "-Dkeyshift.privacy.key-secret=cli-test-secret-0123456",
                 "x"})).isZero();
     }
+
+    /**
+     * A job failed for too many failed checkpoints says only "Exceeded checkpoint tolerable failure threshold." (no
+     * cause): the command's line gives the last failure Flink logged (at WARN, which is not printed) and the options.
+     */
+    @Test
+    void aJobFailedForItsCheckpointsSaysWhyTheLastOneFailed() {
+        KeyshiftCli.watchCheckpoints();
+        KeyshiftCli.lastCheckpointFailure = null;
+        org.slf4j.LoggerFactory.getLogger(org.apache.flink.runtime.checkpoint.CheckpointFailureManager.class).warn(
+                "Failed to trigger or complete checkpoint 7", new org.apache.flink.runtime.checkpoint
+                        .CheckpointException(org.apache.flink.runtime.checkpoint.CheckpointFailureReason
+                        .CHECKPOINT_ASYNC_EXCEPTION, new java.io.IOException("No space left on device")));
+        Exception failed = new org.apache.flink.runtime.client.JobExecutionException(null, "Job execution failed.",
+                new org.apache.flink.util.FlinkRuntimeException(org.apache.flink.runtime.checkpoint
+                        .CheckpointFailureManager.EXCEEDED_CHECKPOINT_TOLERABLE_FAILURE_MESSAGE + " The latest "
+                        + "checkpoint failed due to Asynchronous task checkpoint failed., view the Checkpoint History "
+                        + "tab or the Job Manager log to find out why continuous checkpoints failed."));
+        assertThat(KeyshiftCli.rootMessage(failed)).contains("Exceeded checkpoint tolerable failure threshold.")
+                .contains("The last checkpoint failure Flink logged: Asynchronous task checkpoint failed.")
+                .contains("IOException: No space left on device").contains("execution.checkpointing.timeout");
+        // once: a second command in the same JVM keeps the one watcher
+        KeyshiftCli.watchCheckpoints();
+        KeyshiftCli.lastCheckpointFailure = null;
+        assertThat(KeyshiftCli.rootMessage(failed)).contains("not known here");
+    }
 }
