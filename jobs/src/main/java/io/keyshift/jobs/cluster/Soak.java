@@ -115,16 +115,26 @@ public final class Soak {
             long started = System.nanoTime();
             long limit = started + s.duration().multipliedBy(3).plusMinutes(5).toNanos();
             long next = started + s.sampleEvery().toNanos();
-            String state = api.jobState(job);
+            Restarts restarts = new Restarts();
+            String state = restarts.observe(api.jobState(job));
             while (!isTerminal(state)) {
                 if (System.nanoTime() > limit) {
-                    throw new IllegalStateException("the soak job still runs three times its planned duration "
-                            + "and 5 minutes after its start: see " + run.resolve("log"));
+                    String cause = api.rootCause(job);
+                    throw new IllegalStateException("the soak job is still " + state + " three times its planned "
+                            + "duration and 5 minutes after its start" + (restarts.count() > 0 ? ", after "
+                            + restarts.count() + " restarts" : "") + (cause.isEmpty() ? "" : "; its last failure: "
+                            + cause) + ": see " + run.resolve("log"));
+                }
+                if (restarts.count() > Restarts.MAX) {
+                    // Flink's default restart strategy for a submitted job retries without end: a job that fails at
+                    // every attempt (a full disk under --out) was sampled for three times the soak's duration
+                    throw new IllegalStateException("the soak job restarted " + restarts.count() + " times: "
+                            + api.rootCause(job));
                 }
                 long wait = next - System.nanoTime();
                 if (wait > 0) {
                     Thread.sleep(Math.min(wait / 1_000_000 + 1, 1000));
-                    state = api.jobState(job);
+                    state = restarts.observe(api.jobState(job));
                     continue;
                 }
                 next += s.sampleEvery().toNanos();
@@ -136,8 +146,9 @@ public final class Soak {
                 s.log().println("soak: " + describe(sample));
                 // the samples so far survive an interrupted soak
                 writeJson(s.out(), report);
-                state = api.jobState(job);
+                state = restarts.observe(api.jobState(job));
             }
+            report.put("job_restarts", restarts.count());
             if (!"FINISHED".equals(state)) {
                 String cause = api.rootCause(job);
                 throw new IllegalStateException("the soak job ended " + state + (cause.isEmpty()
@@ -175,6 +186,30 @@ public final class Soak {
         write(s.out(), report);
         return new Outcome(keyshift.size(), mismatches, Math.max(validationMismatches, lastValidationMismatches),
                 lastMigrations, report);
+    }
+
+    /**
+     * The restarts of the soak job as its polled states show them (each entry into RESTARTING once); a soak ends
+     * once there were more than {@link #MAX}.
+     */
+    static final class Restarts {
+        /** Restarts a soak tolerates (a failover it recovers from is part of a long run; one at every attempt is not). */
+        static final int MAX = 5;
+        private int count;
+        private String previous = "";
+
+        /** Takes the job's state as polled; returns it. */
+        String observe(String state) {
+            if ("RESTARTING".equals(state) && !"RESTARTING".equals(previous)) {
+                count++;
+            }
+            previous = state;
+            return state;
+        }
+
+        int count() {
+            return count;
+        }
     }
 
     private static boolean isTerminal(String state) {

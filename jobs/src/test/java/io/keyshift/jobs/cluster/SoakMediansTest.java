@@ -109,4 +109,24 @@ class SoakMediansTest {
         assertThat(Soak.heapUsed(parallel)).isEqualTo((2621L + 65536) * 1024);
         assertThat(Soak.heapUsed("jcmd: no such process")).isEqualTo(-1);
     }
+
+    /**
+     * A soak counts its job's restarts from the polled states (each entry into RESTARTING once) and ends past
+     * {@link Soak.Restarts#MAX}: under Flink's default restart strategy a job that failed at every attempt was sampled
+     * for three times the soak's duration, then said to "still run".
+     */
+    @Test
+    void restartsAreCountedOncePerEntryIntoRestarting() {
+        Soak.Restarts r = new Soak.Restarts();
+        for (String state : new String[] {"CREATED", "RUNNING", "RESTARTING", "RESTARTING", "RUNNING", "RESTARTING",
+                "CREATED", "RUNNING"}) {
+            assertThat(r.observe(state)).isEqualTo(state);
+        }
+        assertThat(r.count()).isEqualTo(2);
+        for (int i = 0; i < Soak.Restarts.MAX; i++) {
+            r.observe("RESTARTING");
+            r.observe("RUNNING");
+        }
+        assertThat(r.count()).isGreaterThan(Soak.Restarts.MAX);
+    }
 }
