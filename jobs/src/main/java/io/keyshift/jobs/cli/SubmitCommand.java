@@ -275,23 +275,21 @@ public final class SubmitCommand implements Callable<Integer> {
             return;
         }
         if (state.equals("FAILED")) {
-            String cause;
-            try {
-                cause = api.rootCause(jobId);
-            } catch (java.io.IOException e) {
-                cause = "its root cause could not be read: " + e.getMessage();
-            }
-            throw new IllegalStateException("job " + jobId + " failed as it started: " + cause);
+            throw new IllegalStateException("job " + jobId + " failed as it started: " + rootCause(api, jobId));
         }
         if (state.equals("RESTARTING")) {
-            String cause;
-            try {
-                cause = api.rootCause(jobId);
-            } catch (java.io.IOException e) {
-                cause = "its root cause could not be read: " + e.getMessage();
-            }
-            err.println("keyshift submit: warning: job " + jobId + " is restarting as it starts: " + cause);
+            err.println("keyshift submit: warning: job " + jobId + " is restarting as it starts: "
+                    + rootCause(api, jobId));
             err.flush();
+        }
+    }
+
+    /** The job's root cause, or why it could not be read. */
+    private static String rootCause(io.keyshift.jobs.cluster.FlinkRest api, String jobId) throws InterruptedException {
+        try {
+            return api.rootCause(jobId);
+        } catch (java.io.IOException e) {
+            return "its root cause could not be read: " + e.getMessage();
         }
     }
 

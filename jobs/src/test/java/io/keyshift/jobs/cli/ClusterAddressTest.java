@@ -27,6 +27,19 @@ class ClusterAddressTest {
         return new Run(cl.execute(args), err.toString());
     }
 
+    /** A REST API on 127.0.0.1 (a free port, started) that answers every GET with {@code body} of its path. */
+    private static HttpServer restServer(java.util.function.Function<String, String> body) throws java.io.IOException {
+        HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        server.createContext("/", ex -> {
+            byte[] bytes = body.apply(ex.getRequestURI().getPath()).getBytes(StandardCharsets.UTF_8);
+            ex.sendResponseHeaders(200, bytes.length);
+            ex.getResponseBody().write(bytes);
+            ex.close();
+        });
+        server.start();
+        return server;
+    }
+
     @Test
     void nothingListeningIsOneLineAndExitTwo() throws Exception {
         int port;
@@ -231,19 +244,10 @@ class ClusterAddressTest {
     void aJobThatFailsAfterCreatedIsSaidToHaveFailedAsItStarted() throws Exception {
         java.util.Deque<String> states = new java.util.ArrayDeque<>(java.util.List.of("INITIALIZING", "CREATED", "CREATED",
                 "CREATED", "FAILED"));
-        HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-        server.createContext("/", ex -> {
-            String path = ex.getRequestURI().getPath();
-            String body = path.endsWith("/exceptions")
-                    ? "{\"exceptionHistory\":{\"entries\":[{\"taskName\":\"t\",\"location\":\"l\","
-                    + "\"stacktrace\":\"java.lang.IllegalStateException: Failed to rollback to savepoint\"}]}}"
-                    : "{\"state\":\"" + (states.size() > 1 ? states.poll() : states.peek()) + "\"}";
-            byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
-            ex.sendResponseHeaders(200, bytes.length);
-            ex.getResponseBody().write(bytes);
-            ex.close();
-        });
-        server.start();
+        HttpServer server = restServer(path -> path.endsWith("/exceptions")
+                ? "{\"exceptionHistory\":{\"entries\":[{\"taskName\":\"t\",\"location\":\"l\","
+                + "\"stacktrace\":\"java.lang.IllegalStateException: Failed to rollback to savepoint\"}]}}"
+                : "{\"state\":\"" + (states.size() > 1 ? states.poll() : states.peek()) + "\"}");
         try {
             var api = new io.keyshift.jobs.cluster.FlinkRest("http://127.0.0.1:" + server.getAddress().getPort());
             StringWriter err = new StringWriter();
@@ -272,28 +276,14 @@ class ClusterAddressTest {
     void aJobWhoseTasksFailTheirRestoreIsSaidToHaveFailedAsItStarted() throws Exception {
         java.util.concurrent.atomic.AtomicInteger polls = new java.util.concurrent.atomic.AtomicInteger();
         java.util.concurrent.atomic.AtomicBoolean restoring = new java.util.concurrent.atomic.AtomicBoolean(true);
-        HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-        server.createContext("/", ex -> {
-            String path = ex.getRequestURI().getPath();
-            String body;
-            if (path.endsWith("/exceptions")) {
-                body = "{\"exceptionHistory\":{\"entries\":[{\"stacktrace\":\"java.lang.IllegalStateException: "
-                        + "restored state of keyshift.window PT1H, this job has PT2H\"}]}}";
-            } else if (!restoring.get()) {
-                body = "{\"state\":\"RUNNING\",\"vertices\":[{\"parallelism\":2,\"tasks\":{\"RUNNING\":1,"
-                        + "\"FINISHED\":1}}]}";
-            } else {
-                body = polls.incrementAndGet() < 6
-                        ? "{\"state\":\"RUNNING\",\"vertices\":[{\"parallelism\":2,\"tasks\":{\"RUNNING\":1,"
-                        + "\"INITIALIZING\":1}}]}"
-                        : "{\"state\":\"FAILED\"}";
-            }
-            byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
-            ex.sendResponseHeaders(200, bytes.length);
-            ex.getResponseBody().write(bytes);
-            ex.close();
-        });
-        server.start();
+        HttpServer server = restServer(path -> path.endsWith("/exceptions")
+                ? "{\"exceptionHistory\":{\"entries\":[{\"stacktrace\":\"java.lang.IllegalStateException: "
+                + "restored state of keyshift.window PT1H, this job has PT2H\"}]}}"
+                : !restoring.get() ? "{\"state\":\"RUNNING\",\"vertices\":[{\"parallelism\":2,\"tasks\":"
+                + "{\"RUNNING\":1,\"FINISHED\":1}}]}"
+                : polls.incrementAndGet() < 6 ? "{\"state\":\"RUNNING\",\"vertices\":[{\"parallelism\":2,"
+                + "\"tasks\":{\"RUNNING\":1,\"INITIALIZING\":1}}]}"
+                : "{\"state\":\"FAILED\"}");
         try {
             var api = new io.keyshift.jobs.cluster.FlinkRest("http://127.0.0.1:" + server.getAddress().getPort());
             org.assertj.core.api.Assertions.assertThatThrownBy(() -> SubmitCommand.awaitStart(api, "abc",
