@@ -210,8 +210,8 @@ public final class ClusterCommand implements Callable<Integer> {
                 try {
                     // a value that does not parse fails here naming its key, not in Flink's memory sizing with a
                     // stack trace; nor do sizes that parse but do not add up
-                    FlinkConfig.validate(FlinkConfig.loadWithoutWindow(
-                            config != null ? config : FlinkConfig.defaultConfDir(), overrides));
+                    FlinkConfig.loadWithoutWindow(config != null ? config : FlinkConfig.defaultConfDir(),
+                            overrides);
                     StandaloneCluster.checkMemory(settings);
                 } catch (IllegalArgumentException e) {
                     throw new ParameterException(cl, e.getMessage());

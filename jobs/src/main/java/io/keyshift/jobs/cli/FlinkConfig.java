@@ -45,12 +45,15 @@ public final class FlinkConfig {
     }
 
     /**
-     * As {@link #load(Path, Map)}; without {@code windowApplies} (a command with no window of its own) as
-     * {@link #loadWithoutWindow}.
+     * As {@link #load(Path, Map)}; without {@code windowApplies} (a command with no window of its own, which runs no
+     * local job) as {@link #loadWithoutWindow}, and the state backend's factory is not looked for.
      */
     public static Configuration load(Path confDir, Map<String, String> overrides, boolean windowApplies) {
         Configuration conf = loadForCluster(confDir, overrides, windowApplies);
-        checkLocalStateBackend(conf);
+        if (windowApplies) {
+            // a command that runs a local job (a command without a window, pseudonym, runs none)
+            checkLocalStateBackend(conf);
+        }
         // a type of the user's leaves the strategy to them; without one, fixed-delay with the user's attempts or
         // delay where given (Flink would otherwise take exponential-delay, unlimited, for a job with checkpoints)
         if (!conf.containsKey(org.apache.flink.configuration.RestartStrategyOptions.RESTART_STRATEGY.key())) {

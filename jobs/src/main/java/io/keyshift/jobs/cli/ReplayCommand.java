@@ -150,9 +150,13 @@ public final class ReplayCommand implements Callable<Integer> {
             }
         }
         flink.refuseParallelismDefault(cl);
-        for (String key : List.of(org.apache.flink.configuration.CheckpointingOptions.CHECKPOINTS_DIRECTORY.key(),
-                org.apache.flink.configuration.CheckpointingOptions.SAVEPOINT_DIRECTORY.key())) {
-            if (flink.dynamic.containsKey(key)) {
+        for (var option : List.of(org.apache.flink.configuration.CheckpointingOptions.CHECKPOINTS_DIRECTORY,
+                org.apache.flink.configuration.CheckpointingOptions.SAVEPOINT_DIRECTORY)) {
+            // and the deprecated names Flink still reads for them (state.checkpoints.dir, ...)
+            List<String> keys = new ArrayList<>(List.of(option.key()));
+            option.fallbackKeys().forEach(k -> keys.add(k.getKey()));
+            String key = keys.stream().filter(flink.dynamic::containsKey).findFirst().orElse(null);
+            if (key != null) {
                 // each run's were set under --out/.work, and the -D was ignored without a word
                 throw new ParameterException(cl, "-D" + key + ": replay keeps each run's checkpoints and savepoints "
                         + "under --out/.work");

@@ -67,6 +67,34 @@ class PseudonymCommandTest {
         StringWriter err = new StringWriter();
         assertThat(run(new StringWriter(), err, "pseudonym", "-Dkeyshift.privacy.key-secret=cli-test-secret-0123456",
                 "--config", conf.toString(), "x")).as(err.toString()).isZero();
+        // cluster start: past the configuration's checks (to its memory sizes, which do not add up here), with the
+        // keyshift home faked so that it finds a class path file
+        java.nio.file.Path home = dir.resolve("home");
+        java.nio.file.Files.createDirectories(home.resolve("jobs/target"));
+        java.nio.file.Files.writeString(home.resolve("jobs/target/cluster-classpath.txt"), "x.jar");
+        java.nio.file.Path small = java.nio.file.Files.createDirectories(dir.resolve("conf-small"));
+        java.nio.file.Files.writeString(small.resolve("config.yaml"), shipped.lines()
+                .filter(l -> !l.startsWith("taskmanager.memory.process.size")).collect(
+                        java.util.stream.Collectors.joining("\n")) + "\ntaskmanager.memory.process.size: 1g"
+                + "\nkeyshift.forecast.calendar: " + calendar + "\nkeyshift.forecast.calendar.reference-days: 600\n");
+        String before = System.getProperty("keyshift.home");
+        StringWriter start = new StringWriter();
+        try {
+            System.setProperty("keyshift.home", home.toString());
+            assertThat(run(new StringWriter(), start, "cluster", "start", "--config", small.toString(), "--dir",
+                    dir.resolve("run").toString())).as(start.toString()).isEqualTo(2);
+        } finally {
+            if (before == null) {
+                System.clearProperty("keyshift.home");
+            } else {
+                System.setProperty("keyshift.home", before);
+            }
+        }
+        assertThat(start.toString()).contains("taskmanager.memory").doesNotContain("reference-days");
+        // nor does it look for a state backend's factory (it runs no job): a cluster's ForSt is not refused
+        StringWriter forst = new StringWriter();
+        assertThat(run(new StringWriter(), forst, "pseudonym", "-Dkeyshift.privacy.key-secret=cli-test-secret-0123456",
+                "-Dstate.backend.type=forst", "--config", conf.toString(), "x")).as(forst.toString()).isZero();
         assertThat(FlinkConfig.loadWithoutWindow(conf, java.util.Map.of()).get(
                 io.keyshift.config.ForecastOptions.CALENDAR_REFERENCE_DAYS)).isEqualTo(600);
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> FlinkConfig.loadForCluster(conf, java.util.Map.of()))

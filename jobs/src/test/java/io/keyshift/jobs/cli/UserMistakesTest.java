@@ -416,7 +416,8 @@ class UserMistakesTest {
                     + "from --parallelism");
         }
         // replay's checkpoint and savepoint directories: under --out/.work (the -D was ignored too)
-        for (String key : java.util.List.of("execution.checkpointing.dir", "execution.checkpointing.savepoint-dir")) {
+        for (String key : java.util.List.of("execution.checkpointing.dir", "execution.checkpointing.savepoint-dir",
+                "state.checkpoints.dir")) {
             CliRun r = run("replay", "--generator-records", "2000", "-D" + key + "=file:///tmp/elsewhere", "--out",
                     notADirectory.toString(), "--config", conf());
             assertThat(r.exit()).as(r.err()).isEqualTo(2);
