@@ -234,15 +234,20 @@ public final class BootstrapCommand implements Callable<Integer> {
     }
 
     /**
-     * Runs {@code write}, which writes a savepoint into {@code out} (a directory that was not there before this run),
-     * and removes {@code out} if it fails: a savepoint cut short (a full disk), or a whole one without its marker,
+     * Runs {@code write}, which writes a savepoint into {@code out}, and removes {@code out} if it fails and was not
+     * there when the write began: a savepoint cut short (a full disk), or a whole one without its marker,
      * which a job takes for a continuing run's savepoint and starts from without the bootstrap's checks (window, key
      * groups, key type); a rerun was refused with "--out exists" beside it.
      */
     static <T> T removingOnFailure(Path out, java.util.concurrent.Callable<T> write) throws Exception {
+        // not if it is there already: another run's (the write refuses it, and that run's savepoint stays)
+        boolean there = java.nio.file.Files.exists(out, java.nio.file.LinkOption.NOFOLLOW_LINKS);
         try {
             return write.call();
         } catch (Exception | Error e) {
+            if (there) {
+                throw e;
+            }
             try {
                 io.keyshift.jobs.replay.ReplayRunner.deleteRecursively(out);
             } catch (java.io.IOException | RuntimeException cleanup) {

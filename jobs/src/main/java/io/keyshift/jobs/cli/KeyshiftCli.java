@@ -48,14 +48,28 @@ public final class KeyshiftCli implements java.util.concurrent.Callable<Integer>
      */
     static int execute(String[] args) {
         watchCheckpoints();
+        result = null;
         CommandLine cl = commandLine();
         int exit = cl.execute(args);
         if (exit == 0 && outputLost(cl) | System.out.checkError()) {
+            String done = result;
             System.err.println("keyshift: cannot write standard output (a full disk, a closed pipe?): what the command "
-                    + "printed is incomplete");
+                    + "printed is incomplete" + (done != null ? "; it took effect: " + done : ""));
             return 1;
         }
         return exit;
+    }
+
+    /** What the running command did that stands whatever it prints (a job submitted, stopped): see {@link #result}. */
+    private static volatile String result;
+
+    /**
+     * Records what the running command has done that stands whatever it prints (a job submitted, a job stopped with
+     * a savepoint), for the one line said on stderr when its standard output cannot be written: the job's id or the
+     * savepoint's location was otherwise nowhere.
+     */
+    static void result(String done) {
+        result = done;
     }
 
     /** Whether the standard output writer of {@code cl} or of any of its subcommands failed (each is flushed). */
@@ -253,18 +267,21 @@ public final class KeyshiftCli implements java.util.concurrent.Callable<Integer>
                 }
             };
             keep.start();
+            // what the logger printed before, at the level it had (ERROR in the shipped configuration; a user's
+            // own may print more), to the appenders of the configuration it fell under and of those it adds to
+            org.apache.logging.log4j.core.config.LoggerConfig before = config.getLoggerConfig(CHECKPOINT_FAILURES);
+            org.apache.logging.log4j.Level printed = before.getLevel();
             org.apache.logging.log4j.core.config.LoggerConfig watched =
                     new org.apache.logging.log4j.core.config.LoggerConfig(CHECKPOINT_FAILURES,
-                            org.apache.logging.log4j.Level.WARN, false);
+                            printed.isMoreSpecificThan(org.apache.logging.log4j.Level.WARN)
+                                    ? org.apache.logging.log4j.Level.WARN : printed, false);
             watched.addAppender(keep, org.apache.logging.log4j.Level.WARN, null);
-            // what the logger printed before: its ERRORs, to the appenders of the configuration it fell under and
-            // of those it adds to (the root's stderr)
             java.util.Set<String> added = new java.util.HashSet<>();
-            for (org.apache.logging.log4j.core.config.LoggerConfig c = config.getLoggerConfig(CHECKPOINT_FAILURES);
-                    c != null; c = c.isAdditive() ? c.getParent() : null) {
+            for (org.apache.logging.log4j.core.config.LoggerConfig c = before; c != null;
+                    c = c.isAdditive() ? c.getParent() : null) {
                 for (org.apache.logging.log4j.core.Appender a : c.getAppenders().values()) {
                     if (added.add(a.getName())) {
-                        watched.addAppender(a, org.apache.logging.log4j.Level.ERROR, null);
+                        watched.addAppender(a, printed, null);
                     }
                 }
             }

@@ -52,6 +52,7 @@ public final class StopJobCommand implements java.util.concurrent.Callable<Integ
         // a relative path would be resolved in the JobManager's working directory, not in this one
         String location = api.stopWithSavepoint(jobId, FlinkOptions.forCluster(spec.commandLine(), "--target", target,
                 cluster.rest == null), wait);
+        KeyshiftCli.result("job " + jobId + " stopped with a savepoint at " + location);
         System.out.println(location);
         return 0;
     }

@@ -213,8 +213,19 @@ public final class SubmitCommand implements Callable<Integer> {
         }
         // a job that cannot start (a savepoint the JobManager cannot read, state that no operator claims) fails while
         // it initializes: said here, in one line, not after "submitted"
+        // a job short of slots under Flink's default scheduler: said at once, and its tasks are not waited for
+        String slots = null;
         try {
-            awaitStart(api, jobId, cl.getErr(), java.time.Duration.ofMillis(250));
+            slots = slotWarning(api.job(jobId), api.get("/overview"), api.get("/jobmanager/config"));
+            if (slots != null) {
+                cl.getErr().println("keyshift submit: warning: " + slots);
+                cl.getErr().flush();
+            }
+        } catch (java.io.IOException e) {
+            // no warning without the figures
+        }
+        try {
+            awaitStart(api, jobId, cl.getErr(), java.time.Duration.ofMillis(250), slots == null);
         } catch (IllegalStateException failedAsItStarted) {
             // FAILED before any task ran (checkpoint storage the JobManager cannot create, a savepoint it cannot
             // read): it wrote no result, and the corrected rerun must not find --out claimed by it
@@ -223,15 +234,7 @@ public final class SubmitCommand implements Callable<Integer> {
             }
             throw failedAsItStarted;
         }
-        try {
-            String slots = slotWarning(api.job(jobId), api.get("/overview"), api.get("/jobmanager/config"));
-            if (slots != null) {
-                cl.getErr().println("keyshift submit: warning: " + slots);
-                cl.getErr().flush();
-            }
-        } catch (java.io.IOException e) {
-            // no warning without the figures
-        }
+        KeyshiftCli.result("submitted job " + jobId + " to " + api.base());
         System.out.println("submitted job " + jobId + " to " + api.base() + " (web UI: " + api.base() + "/#/job/running/"
                 + jobId + "/overview)");
         System.out.println(jobId);
@@ -249,6 +252,15 @@ public final class SubmitCommand implements Callable<Integer> {
      */
     static void awaitStart(io.keyshift.jobs.cluster.FlinkRest api, String jobId, java.io.PrintWriter err,
                            java.time.Duration poll) throws InterruptedException {
+        awaitStart(api, jobId, err, poll, true);
+    }
+
+    /**
+     * As {@link #awaitStart(io.keyshift.jobs.cluster.FlinkRest, String, java.io.PrintWriter, java.time.Duration)};
+     * without {@code waitForTasks} (a job short of slots, whose tasks wait for them) not waiting for its tasks.
+     */
+    static void awaitStart(io.keyshift.jobs.cluster.FlinkRest api, String jobId, java.io.PrintWriter err,
+                           java.time.Duration poll, boolean waitForTasks) throws InterruptedException {
         String state = "";
         try {
             state = api.jobState(jobId);
@@ -264,7 +276,9 @@ public final class SubmitCommand implements Callable<Integer> {
             }
             // a job is RUNNING before its tasks have restored their state (INITIALIZING): a restore a task refuses
             // (keyshift's state of another window or key secret) failed the job seconds after "submitted", exit 0
-            for (int i = 0; i < 120 && state.equals("RUNNING") && !tasksRunning(api.get("/jobs/" + jobId)); i++) {
+            for (int i = 0; i < 120 && (waitForTasks && state.equals("RUNNING") && !tasksRunning(api.get("/jobs/"
+                    + jobId)) || List.of("FAILING", "CANCELLING").contains(state)); i++) {
+                // and through FAILING (the other tasks cancel) to the state it ends in
                 Thread.sleep(poll.toMillis());
                 state = api.jobState(jobId);
             }

@@ -125,7 +125,9 @@ public final class Soak {
                             + restarts.count() + " restarts" : "") + (cause.isEmpty() ? "" : "; its last failure: "
                             + cause) + ": see " + run.resolve("log"));
                 }
+                report.put("job_restarts", restarts.count());
                 if (restarts.count() > Restarts.MAX) {
+                    writeJson(s.out(), report);
                     // Flink's default restart strategy for a submitted job retries without end: a job that fails at
                     // every attempt (a full disk under --out) was sampled for three times the soak's duration
                     throw new IllegalStateException("the soak job restarted " + restarts.count() + " times: "

@@ -25,6 +25,15 @@ class BootstrapCommandTest {
             throw new IOException("No space left on device (the marker)");
         })).isInstanceOf(IOException.class).hasMessageContaining("No space left");
         assertThat(out).doesNotExist();
+        // another run's savepoint, there before this write began (which refuses it): kept
+        Files.createDirectories(out);
+        Files.writeString(out.resolve("_metadata"), "another run's");
+        assertThatThrownBy(() -> BootstrapCommand.removingOnFailure(out, () -> {
+            throw new IllegalArgumentException("savepoint path " + out + " exists");
+        })).hasMessageContaining("exists");
+        assertThat(out.resolve("_metadata")).hasContent("another run's");
+        Files.delete(out.resolve("_metadata"));
+        Files.delete(out);
         assertThat(BootstrapCommand.removingOnFailure(out, () -> {
             Files.createDirectories(out);
             return Files.writeString(out.resolve("_metadata"), "state");

@@ -283,6 +283,8 @@ class ClusterAddressTest {
                 + "{\"RUNNING\":1,\"FINISHED\":1}}]}"
                 : polls.incrementAndGet() < 6 ? "{\"state\":\"RUNNING\",\"vertices\":[{\"parallelism\":2,"
                 + "\"tasks\":{\"RUNNING\":1,\"INITIALIZING\":1}}]}"
+                // the other tasks cancel before the job is FAILED: said all the same
+                : polls.get() < 9 ? "{\"state\":\"FAILING\"}"
                 : "{\"state\":\"FAILED\"}");
         try {
             var api = new io.keyshift.jobs.cluster.FlinkRest("http://127.0.0.1:" + server.getAddress().getPort());
@@ -291,13 +293,52 @@ class ClusterAddressTest {
                     .isInstanceOf(IllegalStateException.class)
                     .hasMessageContaining("job abc failed as it started")
                     .hasMessageContaining("keyshift.window PT1H");
+            assertThat(polls.get()).isGreaterThanOrEqualTo(9);
             restoring.set(false);
             StringWriter err = new StringWriter();
             SubmitCommand.awaitStart(api, "abc", new PrintWriter(err), java.time.Duration.ofMillis(1));
             assertThat(err.toString()).isEmpty();
+            // a job short of slots (its tasks wait for them): not waited for
+            restoring.set(true);
+            polls.set(-1000);
+            SubmitCommand.awaitStart(api, "abc", new PrintWriter(err), java.time.Duration.ofMillis(1), false);
+            assertThat(polls.get()).isLessThan(-990);
         } finally {
             server.stop(0);
         }
+    }
+
+    /**
+     * savepoint JOB > file on a full disk: the job is stopped and its savepoint written, so the one line on stderr
+     * says where it is (exit 1: the output is lost); it said nothing of it.
+     */
+    @Test
+    void aStoppedJobsSavepointIsNamedWhenStandardOutputIsLost() throws Exception {
+        HttpServer server = restServer(path -> path.endsWith("/stop") ? "{\"request-id\":\"" + "0".repeat(32) + "\"}"
+                : path.contains("/savepoints/") ? "{\"status\":{\"id\":\"COMPLETED\"},\"operation\":"
+                + "{\"location\":\"file:/sp/savepoint-1\"}}"
+                : "[]");
+        java.io.PrintStream out = System.out;
+        java.io.PrintStream err = System.err;
+        java.io.ByteArrayOutputStream errBytes = new java.io.ByteArrayOutputStream();
+        try {
+            System.setOut(new java.io.PrintStream(java.io.OutputStream.nullOutputStream(), true) {
+                @Override
+                public boolean checkError() {
+                    return true;
+                }
+            });
+            System.setErr(new java.io.PrintStream(errBytes, true));
+            assertThat(KeyshiftCli.execute(new String[] {"savepoint", "0123456789abcdef0123456789abcdef", "--rest",
+                    "http://127.0.0.1:" + server.getAddress().getPort(), "--timeout", "10s"})).isEqualTo(1);
+        } finally {
+            System.setOut(out);
+            System.setErr(err);
+            server.stop(0);
+        }
+        assertThat(errBytes.toString(StandardCharsets.UTF_8)).contains("cannot write standard output")
+                .contains("it took effect: job 0123456789abcdef0123456789abcdef stopped with a savepoint at "
+                        + "file:/sp/savepoint-1");
     }
 
     /**
