@@ -234,10 +234,11 @@ public final class BootstrapCommand implements Callable<Integer> {
     }
 
     /**
-     * Runs {@code write}, which writes a savepoint into {@code out}, and removes {@code out} if it fails and was not
-     * there when the write began: a savepoint cut short (a full disk), or a whole one without its marker,
-     * which a job takes for a continuing run's savepoint and starts from without the bootstrap's checks (window, key
-     * groups, key type); a rerun was refused with "--out exists" beside it.
+     * Runs {@code write}, which writes a savepoint into {@code out}, and removes {@code out} if it fails, unless it was
+     * there when the write began or holds a finished bootstrap's marker (another run's): a savepoint cut short (a
+     * full disk), or a whole one without its marker, which a job takes for a continuing run's savepoint and starts
+     * from without the bootstrap's checks (window, key groups, key type); a rerun was refused with "--out exists"
+     * beside it.
      */
     static <T> T removingOnFailure(Path out, java.util.concurrent.Callable<T> write) throws Exception {
         // not if it is there already: another run's (the write refuses it, and that run's savepoint stays)
@@ -245,7 +246,10 @@ public final class BootstrapCommand implements Callable<Integer> {
         try {
             return write.call();
         } catch (Exception | Error e) {
-            if (there) {
+            if (there || java.nio.file.Files.exists(out.resolve(ForecasterBootstrap.MARKER))
+                    || java.nio.file.Files.exists(out.resolve(io.keyshift.savepoint.BootstrapMarker.STAGES_FILE))) {
+                // another run's: there before this write began, or finished (marked) by a run that wrote it while
+                // this one profiled (this write then failed on its files)
                 throw e;
             }
             try {

@@ -276,13 +276,39 @@ public final class KeyshiftCli implements java.util.concurrent.Callable<Integer>
                             printed.isMoreSpecificThan(org.apache.logging.log4j.Level.WARN)
                                     ? org.apache.logging.log4j.Level.WARN : printed, false);
             watched.addAppender(keep, org.apache.logging.log4j.Level.WARN, null);
+            // each appender as its reference gave it (its level, no lower than the logger's, and its filter), and
+            // the filters of the loggers passed through (Log4j applies a parent's filter to a child's events)
             java.util.Set<String> added = new java.util.HashSet<>();
+            java.util.List<org.apache.logging.log4j.core.Filter> filters = new java.util.ArrayList<>();
             for (org.apache.logging.log4j.core.config.LoggerConfig c = before; c != null;
                     c = c.isAdditive() ? c.getParent() : null) {
+                if (c.getFilter() != null) {
+                    filters.add(c.getFilter());
+                }
+                java.util.Map<String, org.apache.logging.log4j.core.config.AppenderRef> refs = new java.util.HashMap<>();
+                c.getAppenderRefs().forEach(r -> refs.putIfAbsent(r.getRef(), r));
                 for (org.apache.logging.log4j.core.Appender a : c.getAppenders().values()) {
-                    if (added.add(a.getName())) {
-                        watched.addAppender(a, printed, null);
+                    if (!added.add(a.getName())) {
+                        continue;
                     }
+                    org.apache.logging.log4j.core.config.AppenderRef ref = refs.get(a.getName());
+                    org.apache.logging.log4j.Level refLevel = ref == null ? null : ref.getLevel();
+                    org.apache.logging.log4j.core.Filter refFilter = ref == null ? null : ref.getFilter();
+                    org.apache.logging.log4j.Level level = refLevel == null || printed.isMoreSpecificThan(refLevel)
+                            ? printed : refLevel;
+                    org.apache.logging.log4j.core.Filter all = null;
+                    if (!filters.isEmpty()) {
+                        org.apache.logging.log4j.core.filter.CompositeFilter composite =
+                                org.apache.logging.log4j.core.filter.CompositeFilter.createFilters(
+                                        java.util.stream.Stream.concat(filters.stream(),
+                                                java.util.stream.Stream.ofNullable(refFilter))
+                                                .toArray(org.apache.logging.log4j.core.Filter[]::new));
+                        composite.start();
+                        all = composite;
+                    } else {
+                        all = refFilter;
+                    }
+                    watched.addAppender(a, level, all);
                 }
             }
             config.addLogger(CHECKPOINT_FAILURES, watched);

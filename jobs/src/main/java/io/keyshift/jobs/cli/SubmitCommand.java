@@ -213,19 +213,8 @@ public final class SubmitCommand implements Callable<Integer> {
         }
         // a job that cannot start (a savepoint the JobManager cannot read, state that no operator claims) fails while
         // it initializes: said here, in one line, not after "submitted"
-        // a job short of slots under Flink's default scheduler: said at once, and its tasks are not waited for
-        String slots = null;
         try {
-            slots = slotWarning(api.job(jobId), api.get("/overview"), api.get("/jobmanager/config"));
-            if (slots != null) {
-                cl.getErr().println("keyshift submit: warning: " + slots);
-                cl.getErr().flush();
-            }
-        } catch (java.io.IOException e) {
-            // no warning without the figures
-        }
-        try {
-            awaitStart(api, jobId, cl.getErr(), java.time.Duration.ofMillis(250), slots == null);
+            awaitStart(api, jobId, cl.getErr(), java.time.Duration.ofMillis(250));
         } catch (IllegalStateException failedAsItStarted) {
             // FAILED before any task ran (checkpoint storage the JobManager cannot create, a savepoint it cannot
             // read): it wrote no result, and the corrected rerun must not find --out claimed by it
@@ -244,23 +233,15 @@ public final class SubmitCommand implements Callable<Integer> {
     /**
      * Waits, polling every {@code poll} up to 120 times, while job {@code jobId} is starting ("", INITIALIZING, or
      * CREATED: Flink's adaptive scheduler reports CREATED while it waits for slots and while it builds the job and
-     * reads its savepoint, which may fail there), then, up to 120 times more, while it runs but not all its tasks do
-     * (they restore their state first), so that a job that fails as it starts is said here, in one line; a job that
-     * restarts as it starts is warned of with its cause.
+     * reads its savepoint, which may fail there), then warns of a job short of slots ({@link #slotWarning}) and,
+     * unless it is, up to 120 times more while it runs but not all its tasks do (they restore their state first), and
+     * through FAILING, so that a job that fails as it starts is said here, in one line; a job that restarts as it
+     * starts is warned of with its cause.
      *
      * @throws IllegalStateException if the job failed as it started, with its root cause
      */
     static void awaitStart(io.keyshift.jobs.cluster.FlinkRest api, String jobId, java.io.PrintWriter err,
                            java.time.Duration poll) throws InterruptedException {
-        awaitStart(api, jobId, err, poll, true);
-    }
-
-    /**
-     * As {@link #awaitStart(io.keyshift.jobs.cluster.FlinkRest, String, java.io.PrintWriter, java.time.Duration)};
-     * without {@code waitForTasks} (a job short of slots, whose tasks wait for them) not waiting for its tasks.
-     */
-    static void awaitStart(io.keyshift.jobs.cluster.FlinkRest api, String jobId, java.io.PrintWriter err,
-                           java.time.Duration poll, boolean waitForTasks) throws InterruptedException {
         String state = "";
         try {
             state = api.jobState(jobId);
@@ -273,6 +254,20 @@ public final class SubmitCommand implements Callable<Integer> {
                         + "after " + 120 * poll.toMillis() / 1000 + " s: whether it starts (and restores) shows in the "
                         + "web UI");
                 err.flush();
+            }
+            // a job short of slots under Flink's default scheduler (its vertices are known once it has left
+            // INITIALIZING): said now, and its tasks, which wait for slots, are not waited for
+            boolean waitForTasks = true;
+            try {
+                String slots = !state.equals("RUNNING") ? null
+                        : slotWarning(api.job(jobId), api.get("/overview"), api.get("/jobmanager/config"));
+                if (slots != null) {
+                    err.println("keyshift submit: warning: " + slots);
+                    err.flush();
+                    waitForTasks = false;
+                }
+            } catch (java.io.IOException e) {
+                // no warning without the figures
             }
             // a job is RUNNING before its tasks have restored their state (INITIALIZING): a restore a task refuses
             // (keyshift's state of another window or key secret) failed the job seconds after "submitted", exit 0

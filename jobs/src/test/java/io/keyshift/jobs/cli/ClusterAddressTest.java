@@ -276,9 +276,12 @@ class ClusterAddressTest {
     void aJobWhoseTasksFailTheirRestoreIsSaidToHaveFailedAsItStarted() throws Exception {
         java.util.concurrent.atomic.AtomicInteger polls = new java.util.concurrent.atomic.AtomicInteger();
         java.util.concurrent.atomic.AtomicBoolean restoring = new java.util.concurrent.atomic.AtomicBoolean(true);
+        java.util.concurrent.atomic.AtomicBoolean shortOfSlots = new java.util.concurrent.atomic.AtomicBoolean();
         HttpServer server = restServer(path -> path.endsWith("/exceptions")
                 ? "{\"exceptionHistory\":{\"entries\":[{\"stacktrace\":\"java.lang.IllegalStateException: "
                 + "restored state of keyshift.window PT1H, this job has PT2H\"}]}}"
+                : path.equals("/overview") ? "{\"slots-total\":" + (shortOfSlots.get() ? 1 : 0) + "}"
+                : path.equals("/jobmanager/config") ? "[]"
                 : !restoring.get() ? "{\"state\":\"RUNNING\",\"vertices\":[{\"parallelism\":2,\"tasks\":"
                 + "{\"RUNNING\":1,\"FINISHED\":1}}]}"
                 : polls.incrementAndGet() < 6 ? "{\"state\":\"RUNNING\",\"vertices\":[{\"parallelism\":2,"
@@ -298,11 +301,14 @@ class ClusterAddressTest {
             StringWriter err = new StringWriter();
             SubmitCommand.awaitStart(api, "abc", new PrintWriter(err), java.time.Duration.ofMillis(1));
             assertThat(err.toString()).isEmpty();
-            // a job short of slots (its tasks wait for them): not waited for
+            // a job short of slots (its tasks wait for them) under the default scheduler: warned of, not waited for
             restoring.set(true);
+            shortOfSlots.set(true);
             polls.set(-1000);
-            SubmitCommand.awaitStart(api, "abc", new PrintWriter(err), java.time.Duration.ofMillis(1), false);
+            StringWriter slots = new StringWriter();
+            SubmitCommand.awaitStart(api, "abc", new PrintWriter(slots), java.time.Duration.ofMillis(1));
             assertThat(polls.get()).isLessThan(-990);
+            assertThat(slots.toString()).contains("parallelism 2").contains("1 task slots");
         } finally {
             server.stop(0);
         }

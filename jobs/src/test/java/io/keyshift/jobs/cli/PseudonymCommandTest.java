@@ -151,6 +151,11 @@ class PseudonymCommandTest {
                 "Failed to trigger or complete checkpoint 7", new org.apache.flink.runtime.checkpoint
                         .CheckpointException(org.apache.flink.runtime.checkpoint.CheckpointFailureReason
                         .CHECKPOINT_ASYNC_EXCEPTION, new java.io.IOException("No space left on device")));
+        // (perhaps delivered on another thread)
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (KeyshiftCli.lastCheckpointFailure == null && System.nanoTime() < deadline) {
+            Thread.onSpinWait();
+        }
         Exception failed = new org.apache.flink.runtime.client.JobExecutionException(null, "Job execution failed.",
                 new org.apache.flink.util.FlinkRuntimeException(org.apache.flink.runtime.checkpoint
                         .CheckpointFailureManager.EXCEEDED_CHECKPOINT_TOLERABLE_FAILURE_MESSAGE + " The latest "
