@@ -363,10 +363,18 @@ public final class ForecasterBootstrap {
                     .append('\n');
         }
         org.apache.flink.core.fs.Path dir = new org.apache.flink.core.fs.Path(path);
-        try (var out = dir.getFileSystem().create(new org.apache.flink.core.fs.Path(dir,
-                        continuesRun ? BootstrapMarker.STAGES_FILE : MARKER),
-                org.apache.flink.core.fs.FileSystem.WriteMode.NO_OVERWRITE)) {
+        org.apache.flink.core.fs.FileSystem fs = dir.getFileSystem();
+        org.apache.flink.core.fs.Path named = new org.apache.flink.core.fs.Path(dir,
+                continuesRun ? BootstrapMarker.STAGES_FILE : MARKER);
+        // whole or not at all: written under another name and renamed (a marker cut short by a full disk was read as
+        // a bootstrap of an old build, whose checks of window, key groups and key type are skipped)
+        org.apache.flink.core.fs.Path partial = new org.apache.flink.core.fs.Path(dir, "." + named.getName()
+                + ".inprogress");
+        try (var out = fs.create(partial, org.apache.flink.core.fs.FileSystem.WriteMode.NO_OVERWRITE)) {
             out.write(marker.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        }
+        if (fs.exists(named) || !fs.rename(partial, named)) {
+            throw new java.io.IOException("could not name " + named + " (from " + partial + ")");
         }
     }
 

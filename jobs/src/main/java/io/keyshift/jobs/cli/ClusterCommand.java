@@ -190,6 +190,8 @@ public final class ClusterCommand implements Callable<Integer> {
                     org.apache.flink.configuration.Configuration clusterConf = FlinkConfig.loadWithoutWindow(
                             config != null ? config : FlinkConfig.defaultConfDir(), overrides);
                     reporterPortClash(clusterConf);
+                    // the cluster runs from keyshift's class path: its jobs' default state backend must be there
+                    FlinkConfig.checkLocalStateBackend(clusterConf);
                     if (org.apache.flink.configuration.SecurityOptions.isRestSSLEnabled(clusterConf)) {
                         // start, status, add-taskmanager and submit poll http://127.0.0.1: a TLS REST endpoint was
                         // never seen up, and the start waited its whole timeout before stopping the cluster

@@ -69,12 +69,15 @@ public final class FlinkConfig {
     }
 
     /**
-     * The state backend's factory on this JVM's class path, for a job on a local MiniCluster: ForSt
-     * ({@code forst}) and a factory class of the user's are not shipped with keyshift, and the first job failed
-     * with a ClassNotFoundException naming no option, after --overwrite had cleared the earlier output. (A cluster
-     * may have them in its lib/: not checked for submitted jobs.)
+     * The state backend's factory on this JVM's class path, for a job on a local MiniCluster or on a cluster that
+     * keyshift starts from its own class path (cluster start, the soak): ForSt ({@code forst}) and a factory class of
+     * the user's are not shipped with keyshift, and the first job failed with a ClassNotFoundException naming no
+     * option, after --overwrite had cleared the earlier output. (Another cluster may have them in its lib/: not
+     * checked for jobs submitted to it.)
+     *
+     * @throws IllegalArgumentException naming state.backend.type
      */
-    private static void checkLocalStateBackend(Configuration conf) {
+    static void checkLocalStateBackend(Configuration conf) {
         conf.getOptional(org.apache.flink.configuration.StateBackendOptions.STATE_BACKEND).ifPresent(v -> {
             String name = v.trim();
             String factory = name.equalsIgnoreCase("forst") ? "org.apache.flink.state.forst.ForStStateBackendFactory"
@@ -87,7 +90,7 @@ public final class FlinkConfig {
             } catch (ClassNotFoundException | LinkageError e) {
                 throw new IllegalArgumentException("'" + org.apache.flink.configuration.StateBackendOptions
                         .STATE_BACKEND.key() + "' is '" + v + "', but " + factory + " is not on keyshift's class "
-                        + "path (a local run has hashmap and rocksdb)");
+                        + "path, which local runs and the clusters keyshift starts run from (hashmap and rocksdb are)");
             }
         });
     }

@@ -3,6 +3,8 @@ package io.keyshift.jobs.cli;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
+import java.util.List;
+
 /** Entry point of {@code bin/keyshift}. */
 @Command(name = "keyshift",
         mixinStandardHelpOptions = true,
@@ -296,25 +298,40 @@ public final class KeyshiftCli implements java.util.concurrent.Callable<Integer>
                     org.apache.logging.log4j.core.Filter refFilter = ref == null ? null : ref.getFilter();
                     org.apache.logging.log4j.Level level = refLevel == null || printed.isMoreSpecificThan(refLevel)
                             ? printed : refLevel;
-                    org.apache.logging.log4j.core.Filter all = null;
-                    if (!filters.isEmpty()) {
-                        org.apache.logging.log4j.core.filter.CompositeFilter composite =
-                                org.apache.logging.log4j.core.filter.CompositeFilter.createFilters(
-                                        java.util.stream.Stream.concat(filters.stream(),
-                                                java.util.stream.Stream.ofNullable(refFilter))
-                                                .toArray(org.apache.logging.log4j.core.Filter[]::new));
-                        composite.start();
-                        all = composite;
-                    } else {
-                        all = refFilter;
+                    List<org.apache.logging.log4j.core.Filter> parts = new java.util.ArrayList<>(filters);
+                    if (refFilter != null) {
+                        parts.add(refFilter);
                     }
-                    watched.addAppender(a, level, all);
+                    watched.addAppender(a, level, parts.isEmpty() ? null : parts.size() == 1 ? parts.get(0)
+                            : new AllOf(parts));
                 }
             }
             config.addLogger(CHECKPOINT_FAILURES, watched);
             ctx.updateLoggers();
         } catch (RuntimeException | LinkageError e) {
             // another logging backend: the message says where the cause is
+        }
+    }
+
+    /**
+     * The filters of a logger, of the loggers above it and of an appender reference, each applied as Log4j applies it
+     * on its own: an event any of them denies is denied (Log4j's CompositeFilter stops at the first that accepts).
+     */
+    private static final class AllOf extends org.apache.logging.log4j.core.filter.AbstractFilter {
+        private final List<org.apache.logging.log4j.core.Filter> parts;
+
+        AllOf(List<org.apache.logging.log4j.core.Filter> parts) {
+            this.parts = List.copyOf(parts);
+        }
+
+        @Override
+        public Result filter(org.apache.logging.log4j.core.LogEvent event) {
+            for (org.apache.logging.log4j.core.Filter f : parts) {
+                if (f.filter(event) == Result.DENY) {
+                    return Result.DENY;
+                }
+            }
+            return Result.NEUTRAL;
         }
     }
 

@@ -140,6 +140,8 @@ public final class SoakCommand implements Callable<Integer> {
         withWindow.put(io.keyshift.config.JobOptions.WINDOW.key(), w.toMillis() + " ms");
         try {
             Configuration jobConf = FlinkConfig.loadForCluster(confDir, withWindow);
+            // the soak's cluster runs from keyshift's class path
+            FlinkConfig.checkLocalStateBackend(jobConf);
             int maxP = jobConf.getOptional(org.apache.flink.configuration.PipelineOptions.MAX_PARALLELISM).orElse(
                     jobConf.get(io.keyshift.config.JobOptions.DEFAULT_MAX_PARALLELISM));
             io.keyshift.config.KeyshiftConfig.checkScalingBounds(jobConf, maxP);

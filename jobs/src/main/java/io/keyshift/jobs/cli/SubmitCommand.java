@@ -233,10 +233,11 @@ public final class SubmitCommand implements Callable<Integer> {
     /**
      * Waits, polling every {@code poll} up to 120 times, while job {@code jobId} is starting ("", INITIALIZING, or
      * CREATED: Flink's adaptive scheduler reports CREATED while it waits for slots and while it builds the job and
-     * reads its savepoint, which may fail there), then warns of a job short of slots ({@link #slotWarning}) and,
-     * unless it is, up to 120 times more while it runs but not all its tasks do (they restore their state first), and
-     * through FAILING, so that a job that fails as it starts is said here, in one line; a job that restarts as it
-     * starts is warned of with its cause.
+     * reads its savepoint, which may fail there), then warns of a job short of slots ({@link #slotWarning}) and
+     * waits, up to 120 times more, while it runs but not all its tasks do (they restore their state first; not while
+     * they only wait for slots, 8 polls on end: warned of) and through FAILING, so that a job that fails (or is
+     * cancelled) as it starts is said here, in one line; a job that restarts as it starts is warned of with its
+     * cause.
      *
      * @throws IllegalStateException if the job failed as it started, with its root cause
      */
@@ -256,26 +257,50 @@ public final class SubmitCommand implements Callable<Integer> {
                 err.flush();
             }
             // a job short of slots under Flink's default scheduler (its vertices are known once it has left
-            // INITIALIZING): said now, and its tasks, which wait for slots, are not waited for
-            boolean waitForTasks = true;
+            // INITIALIZING): said now
             try {
                 String slots = !state.equals("RUNNING") ? null
                         : slotWarning(api.job(jobId), api.get("/overview"), api.get("/jobmanager/config"));
                 if (slots != null) {
                     err.println("keyshift submit: warning: " + slots);
                     err.flush();
-                    waitForTasks = false;
                 }
             } catch (java.io.IOException e) {
                 // no warning without the figures
             }
             // a job is RUNNING before its tasks have restored their state (INITIALIZING): a restore a task refuses
-            // (keyshift's state of another window or key secret) failed the job seconds after "submitted", exit 0
-            for (int i = 0; i < 120 && (waitForTasks && state.equals("RUNNING") && !tasksRunning(api.get("/jobs/"
-                    + jobId)) || List.of("FAILING", "CANCELLING").contains(state)); i++) {
-                // and through FAILING (the other tasks cancel) to the state it ends in
+            // (keyshift's state of another window or key secret) failed the job seconds after "submitted", exit 0;
+            // waited for through FAILING (the other tasks cancel) to the state it ends in, but not while its tasks
+            // wait for slots (8 polls, 2 s at submit's, of nothing but SCHEDULED: the slots in use by other jobs, or
+            // TaskManagers that a resource manager starts on demand)
+            int waitingForSlots = 0;
+            String tasks = "";
+            for (int i = 0; i < 120; i++) {
+                if (state.equals("RUNNING")) {
+                    com.fasterxml.jackson.databind.JsonNode job = api.get("/jobs/" + jobId);
+                    if (tasksRunning(job)) {
+                        break;
+                    }
+                    tasks = taskStates(job);
+                    if (!onlyWaitingForSlots(job)) {
+                        waitingForSlots = 0;
+                    } else if (++waitingForSlots >= 8) {
+                        err.println("keyshift submit: warning: job " + jobId + "'s tasks wait for slots (" + tasks
+                                + "): whether they start (and restore) shows in the web UI");
+                        err.flush();
+                        break;
+                    }
+                } else if (!List.of("FAILING", "CANCELLING").contains(state)) {
+                    break;
+                }
                 Thread.sleep(poll.toMillis());
                 state = api.jobState(jobId);
+                if (i == 119 && state.equals("RUNNING") && !tasksRunning(api.get("/jobs/" + jobId))) {
+                    err.println("keyshift submit: warning: not every task of job " + jobId + " runs after "
+                            + 120 * poll.toMillis() / 1000 + " s (" + tasks + "): whether they start (and restore) "
+                            + "shows in the web UI");
+                    err.flush();
+                }
             }
         } catch (java.io.IOException e) {
             // submitted all the same: its id follows, whatever the REST API answers now
@@ -285,6 +310,9 @@ public final class SubmitCommand implements Callable<Integer> {
         }
         if (state.equals("FAILED")) {
             throw new IllegalStateException("job " + jobId + " failed as it started: " + rootCause(api, jobId));
+        }
+        if (state.equals("CANCELED")) {
+            throw new IllegalStateException("job " + jobId + " was cancelled as it started");
         }
         if (state.equals("RESTARTING")) {
             err.println("keyshift submit: warning: job " + jobId + " is restarting as it starts: "
@@ -300,6 +328,37 @@ public final class SubmitCommand implements Callable<Integer> {
         } catch (java.io.IOException e) {
             return "its root cause could not be read: " + e.getMessage();
         }
+    }
+
+    /** The counts of the job's tasks by state ({@code GET /jobs/ID}), e.g. "RUNNING 3, SCHEDULED 2". */
+    static String taskStates(com.fasterxml.jackson.databind.JsonNode job) {
+        java.util.Map<String, Integer> counts = new java.util.TreeMap<>();
+        for (com.fasterxml.jackson.databind.JsonNode v : job.path("vertices")) {
+            v.path("tasks").fields().forEachRemaining(e -> {
+                if (e.getValue().asInt() > 0) {
+                    counts.merge(e.getKey(), e.getValue().asInt(), Integer::sum);
+                }
+            });
+        }
+        return counts.entrySet().stream().map(e -> e.getKey() + " " + e.getValue())
+                .collect(java.util.stream.Collectors.joining(", "));
+    }
+
+    /** Whether the job's tasks that do not run all wait for slots (SCHEDULED), none deploying or restoring. */
+    static boolean onlyWaitingForSlots(com.fasterxml.jackson.databind.JsonNode job) {
+        boolean any = false;
+        for (com.fasterxml.jackson.databind.JsonNode v : job.path("vertices")) {
+            var it = v.path("tasks").fields();
+            while (it.hasNext()) {
+                var e = it.next();
+                int n = e.getValue().asInt();
+                if (n > 0 && !List.of("RUNNING", "FINISHED", "SCHEDULED").contains(e.getKey())) {
+                    return false;
+                }
+                any |= n > 0 && e.getKey().equals("SCHEDULED");
+            }
+        }
+        return any;
     }
 
     /**

@@ -27,6 +27,20 @@ class CheckpointWatchTest {
 
     @Test
     void theWatchKeepsAnAppendersLevelAndSeesTheWarnings() {
+        watchUnder(false);
+    }
+
+    /**
+     * The same limit made of filters: the logger's accepts INFO and up, the reference's denies below ERROR. Log4j
+     * applies each on its own (the logger's ACCEPT does not skip the reference's DENY); the watch's CompositeFilter
+     * stopped at the first ACCEPT.
+     */
+    @Test
+    void theWatchKeepsTheFiltersOfTheLoggerAndOfTheReference() {
+        watchUnder(true);
+    }
+
+    private static void watchUnder(boolean filters) {
         LoggerContext ctx = (LoggerContext) LogManager.getContext(false);
         Configuration config = ctx.getConfiguration();
         List<LogEvent> printed = new CopyOnWriteArrayList<>();
@@ -46,10 +60,17 @@ class CheckpointWatchTest {
         LoggerConfig watchedBefore = config.getLoggers().get(watchedName);
         config.removeLogger(watchedName);
         config.removeLogger(name);
+        org.apache.logging.log4j.core.Filter refFilter = filters ? org.apache.logging.log4j.core.filter
+                .ThresholdFilter.createFilter(Level.ERROR, org.apache.logging.log4j.core.Filter.Result.NEUTRAL,
+                        org.apache.logging.log4j.core.Filter.Result.DENY) : null;
+        Level refLevel = filters ? null : Level.ERROR;
         LoggerConfig checkpoints = LoggerConfig.newBuilder().withLoggerName(name).withLevel(Level.INFO)
-                .withAdditivity(false).withRefs(new AppenderRef[] {AppenderRef.createAppenderRef("list", Level.ERROR,
-                        null)}).withConfig(config).build();
-        checkpoints.addAppender(list, Level.ERROR, null);
+                .withAdditivity(false).withRefs(new AppenderRef[] {AppenderRef.createAppenderRef("list", refLevel,
+                        refFilter)}).withConfig(config)
+                .withFilter(filters ? org.apache.logging.log4j.core.filter.ThresholdFilter.createFilter(Level.INFO,
+                        org.apache.logging.log4j.core.Filter.Result.ACCEPT,
+                        org.apache.logging.log4j.core.Filter.Result.DENY) : null).build();
+        checkpoints.addAppender(list, refLevel, refFilter);
         config.addLogger(name, checkpoints);
         ctx.updateLoggers();
         try {

@@ -277,11 +277,15 @@ class ClusterAddressTest {
         java.util.concurrent.atomic.AtomicInteger polls = new java.util.concurrent.atomic.AtomicInteger();
         java.util.concurrent.atomic.AtomicBoolean restoring = new java.util.concurrent.atomic.AtomicBoolean(true);
         java.util.concurrent.atomic.AtomicBoolean shortOfSlots = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.concurrent.atomic.AtomicBoolean cancelled = new java.util.concurrent.atomic.AtomicBoolean();
         HttpServer server = restServer(path -> path.endsWith("/exceptions")
                 ? "{\"exceptionHistory\":{\"entries\":[{\"stacktrace\":\"java.lang.IllegalStateException: "
                 + "restored state of keyshift.window PT1H, this job has PT2H\"}]}}"
                 : path.equals("/overview") ? "{\"slots-total\":" + (shortOfSlots.get() ? 1 : 0) + "}"
                 : path.equals("/jobmanager/config") ? "[]"
+                : shortOfSlots.get() ? "{\"state\":\"RUNNING\",\"vertices\":[{\"parallelism\":2,\"tasks\":"
+                + "{\"RUNNING\":1,\"SCHEDULED\":" + (polls.incrementAndGet() > 0 ? 0 : 1) + "}}]}"
+                : cancelled.get() ? "{\"state\":\"CANCELED\"}"
                 : !restoring.get() ? "{\"state\":\"RUNNING\",\"vertices\":[{\"parallelism\":2,\"tasks\":"
                 + "{\"RUNNING\":1,\"FINISHED\":1}}]}"
                 : polls.incrementAndGet() < 6 ? "{\"state\":\"RUNNING\",\"vertices\":[{\"parallelism\":2,"
@@ -301,14 +305,23 @@ class ClusterAddressTest {
             StringWriter err = new StringWriter();
             SubmitCommand.awaitStart(api, "abc", new PrintWriter(err), java.time.Duration.ofMillis(1));
             assertThat(err.toString()).isEmpty();
-            // a job short of slots (its tasks wait for them) under the default scheduler: warned of, not waited for
+            // a job short of slots (its tasks wait for them) under the default scheduler: warned of, and its tasks
+            // waited for only while they deploy or restore
             restoring.set(true);
             shortOfSlots.set(true);
             polls.set(-1000);
             StringWriter slots = new StringWriter();
             SubmitCommand.awaitStart(api, "abc", new PrintWriter(slots), java.time.Duration.ofMillis(1));
-            assertThat(polls.get()).isLessThan(-990);
-            assertThat(slots.toString()).contains("parallelism 2").contains("1 task slots");
+            assertThat(polls.get()).isBetween(-1000 + 8, -1000 + 20);
+            assertThat(slots.toString()).contains("parallelism 2").contains("1 task slots")
+                    .contains("tasks wait for slots (RUNNING 1, SCHEDULED 1)");
+            // cancelled as it starts: not said submitted
+            shortOfSlots.set(false);
+            restoring.set(false);
+            cancelled.set(true);
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> SubmitCommand.awaitStart(api, "abc",
+                            new PrintWriter(new StringWriter()), java.time.Duration.ofMillis(1)))
+                    .hasMessageContaining("job abc was cancelled as it started");
         } finally {
             server.stop(0);
         }

@@ -668,6 +668,18 @@ class UserMistakesTest {
             assertThat(missing.err()).contains("'state.backend.type' is '" + backendName + "'")
                     .contains("not on keyshift's class path");
         }
+        // the soak's and cluster start's clusters run from keyshift's class path too
+        Path forstConf = Files.createDirectories(dir.resolve("conf-forst"));
+        Files.writeString(forstConf.resolve("config.yaml"), Files.readString(SharedData.flinkConf()
+                .resolve("config.yaml")).replaceAll("(?m)^state\\.backend\\.type:.*$", "") + "\nstate.backend.type: forst\n");
+        for (String[] args : new String[][] {{"soak", "--config", forstConf.toString(), "--out",
+                dir.resolve("soak-forst").toString()}, {"cluster", "start", "--config", forstConf.toString(),
+                "--dir", dir.resolve("cluster-forst").toString()}}) {
+            CliRun forst = run(args);
+            assertThat(forst.exit()).as(args[0] + ": " + forst.err()).isEqualTo(2);
+            assertThat(forst.err()).as(args[0]).contains("'state.backend.type' is 'forst'");
+            assertThat(dir.resolve(args[0].equals("soak") ? "soak-forst" : "cluster-forst")).doesNotExist();
+        }
         // Flink's restart strategy and slots, which Flink checks only when the first job starts (a stack trace and
         // exit 1, after --overwrite had cleared an earlier run's output)
         CliRun restart = run("replay", "-Drestart-strategy.type=bogus", "--out", dir.resolve("rs").toString(),
