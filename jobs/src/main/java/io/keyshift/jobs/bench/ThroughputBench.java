@@ -407,29 +407,13 @@ public final class ThroughputBench {
 
         @Override
         public Cursor open(int offset, int stride, long position) throws IOException {
-            Cursor c = inner.open(offset, stride, position);
-            return new Cursor() {
-                @Override
-                public boolean hasNext() {
-                    return c.hasNext();
-                }
-
-                @Override
-                public Event next() {
-                    return c.next();
-                }
-
+            return new ForwardingCursor(inner.open(offset, stride, position)) {
                 @Override
                 public void emitting(Event e, long dueNanos) {
-                    c.emitting(e, dueNanos);
+                    super.emitting(e, dueNanos);
                     // an offered load's record arrives when due: a source that backpressure held back counts the
                     // wait (no coordinated omission, Tene's term)
                     e.value = dueNanos == UNSCHEDULED ? System.nanoTime() : dueNanos;
-                }
-
-                @Override
-                public void close() throws IOException {
-                    c.close();
                 }
             };
         }

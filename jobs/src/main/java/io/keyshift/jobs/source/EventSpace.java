@@ -50,4 +50,33 @@ public interface EventSpace extends Serializable {
         default void emitting(Event e, long dueNanos) {
         }
     }
+
+    /** A cursor that hands every call on to another: a wrapper overrides what it adds (its {@link #emitting}). */
+    class ForwardingCursor implements Cursor {
+        private final Cursor inner;
+
+        public ForwardingCursor(Cursor inner) {
+            this.inner = inner;
+        }
+
+        @Override
+        public boolean hasNext() {
+            return inner.hasNext();
+        }
+
+        @Override
+        public Event next() {
+            return inner.next();
+        }
+
+        @Override
+        public void emitting(Event e, long dueNanos) {
+            inner.emitting(e, dueNanos);
+        }
+
+        @Override
+        public void close() throws IOException {
+            inner.close();
+        }
+    }
 }

@@ -193,27 +193,11 @@ class StridedSourceRestoreTest {
 
             @Override
             public Cursor open(int offset, int stride, long position) throws java.io.IOException {
-                Cursor c = file.open(offset, stride, position);
-                return new Cursor() {
-                    @Override
-                    public boolean hasNext() {
-                        return c.hasNext();
-                    }
-
-                    @Override
-                    public Event next() {
-                        return c.next();
-                    }
-
+                return new ForwardingCursor(file.open(offset, stride, position)) {
                     @Override
                     public void emitting(Event e, long dueNanos) {
                         due.add(dueNanos);
                         emitted.add(System.nanoTime());
-                    }
-
-                    @Override
-                    public void close() throws java.io.IOException {
-                        c.close();
                     }
                 };
             }
