@@ -120,17 +120,16 @@ public final class Soak {
             while (!isTerminal(state)) {
                 if (System.nanoTime() > limit) {
                     String cause = api.rootCause(job);
-                    throw new IllegalStateException("the soak job is still " + state + " three times its planned "
-                            + "duration and 5 minutes after its start" + (restarts.count() > 0 ? ", after "
+                    throw failed(s.out(), report, state, "the soak job is still " + state + " three times its "
+                            + "planned duration and 5 minutes after its start" + (restarts.count() > 0 ? ", after "
                             + restarts.count() + " restarts" : "") + (cause.isEmpty() ? "" : "; its last failure: "
                             + cause) + ": see " + run.resolve("log"));
                 }
                 report.put("job_restarts", restarts.count());
                 if (restarts.count() > Restarts.MAX) {
-                    writeJson(s.out(), report);
                     // Flink's default restart strategy for a submitted job retries without end: a job that fails at
                     // every attempt (a full disk under --out) was sampled for three times the soak's duration
-                    throw new IllegalStateException("the soak job restarted " + restarts.count() + " times: "
+                    throw failed(s.out(), report, state, "the soak job restarted " + restarts.count() + " times: "
                             + api.rootCause(job));
                 }
                 long wait = next - System.nanoTime();
@@ -153,9 +152,10 @@ public final class Soak {
             report.put("job_restarts", restarts.count());
             if (!"FINISHED".equals(state)) {
                 String cause = api.rootCause(job);
-                throw new IllegalStateException("the soak job ended " + state + (cause.isEmpty()
+                throw failed(s.out(), report, state, "the soak job ended " + state + (cause.isEmpty()
                         ? " (its exception history is empty: cancelled from outside?)" : ": " + cause));
             }
+            report.put("job_state", state);
             report.put("job_seconds", (System.nanoTime() - started) / 1e9);
         } finally {
             StandaloneCluster.stop(run, Duration.ofSeconds(20), s.log());
@@ -476,6 +476,24 @@ public final class Soak {
         lat.addSeries("p99", minutes, values(samples, "/latency_p99_ms"));
         BitmapEncoder.saveBitmap(List.of(cp, rt, heap, lat), 2, 2, out.resolve("soak.png").toString(),
                 BitmapEncoder.BitmapFormat.PNG);
+    }
+
+    /**
+     * Records how the soak job ended in soak.json ({@code job_state}, {@code failure}) beside the samples so far,
+     * which a soak that fails keeps (without it, soak.json read as a run cut short at its last sample), and returns
+     * the exception that says it.
+     *
+     * @param state the job's last polled state (FAILED, CANCELED, RUNNING past the time limit, ...)
+     */
+    static IllegalStateException failed(Path out, ObjectNode report, String state, String message) {
+        report.put("job_state", state);
+        report.put("failure", message);
+        try {
+            writeJson(out, report);
+        } catch (IOException e) {
+            message += " (and soak.json could not be written: " + e.getMessage() + ")";
+        }
+        return new IllegalStateException(message);
     }
 
     /** soak.json, replaced atomically (a reader never sees half a file). */

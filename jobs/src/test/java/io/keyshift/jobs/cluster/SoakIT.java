@@ -37,6 +37,7 @@ class SoakIT {
         assertThat(exit).as("soak exit status (0: results equal hash's, no validation mismatch)").isZero();
         JsonNode report = new ObjectMapper().readTree(out.resolve("soak.json").toFile());
         assertThat(out.resolve("soak.png")).isRegularFile();
+        assertThat(report.path("job_state").asText()).isEqualTo("FINISHED");
         JsonNode samples = report.path("samples");
         // a sample every 15 s until the bounded job ends: how many depends on how fast the machine runs it (a late
         // sample shortens the next interval, so the mean is what is kept)

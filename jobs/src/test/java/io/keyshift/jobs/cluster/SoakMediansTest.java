@@ -129,4 +129,17 @@ class SoakMediansTest {
         }
         assertThat(r.count()).isGreaterThan(Soak.Restarts.MAX);
     }
+
+    /** A soak that fails says how in soak.json, beside the samples it kept (it read as a run cut short). */
+    @Test
+    void aFailedSoakSaysSoInItsJson(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        var report = new ObjectMapper().createObjectNode();
+        report.putArray("samples").addObject().put("seconds", 60);
+        IllegalStateException e = Soak.failed(dir, report, "FAILED", "the soak job ended FAILED: disk full");
+        assertThat(e).hasMessage("the soak job ended FAILED: disk full");
+        var json = new ObjectMapper().readTree(dir.resolve("soak.json").toFile());
+        assertThat(json.path("job_state").asText()).isEqualTo("FAILED");
+        assertThat(json.path("failure").asText()).isEqualTo("the soak job ended FAILED: disk full");
+        assertThat(json.path("samples")).hasSize(1);
+    }
 }
