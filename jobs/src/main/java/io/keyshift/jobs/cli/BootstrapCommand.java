@@ -87,6 +87,10 @@ public final class BootstrapCommand implements Callable<Integer> {
                     + "the savepoint locally, then copy it where the job reads it");
         }
         out = Path.of(outArg);
+        // a second bootstrap into the same --out, started while the first profiles its input, found no --out either
+        // and wrote its savepoint's files among the first's
+        ReplayOutput.claim(cl, out, "--out " + out + " is in use by another keyshift command on this machine (a "
+                + "bootstrap writing its savepoint there): wait for it to end, or choose another directory");
         if (Files.exists(out)) {
             throw new ParameterException(cl, "--out " + out + " exists; a savepoint needs a new directory");
         }

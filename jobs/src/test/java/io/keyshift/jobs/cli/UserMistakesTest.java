@@ -69,6 +69,10 @@ class UserMistakesTest {
             assertThat(replay.exit()).as(replay.err()).isEqualTo(2);
             assertThat(replay.err()).contains("--out " + out + " is in use by another keyshift command");
             assertThat(out).doesNotExist();
+            CliRun bootstrap = run("bootstrap", "--input", "generator", "--out", out.toString());
+            assertThat(bootstrap.exit()).as(bootstrap.err()).isEqualTo(2);
+            assertThat(bootstrap.err()).contains("--out " + out + " is in use by another keyshift command");
+            assertThat(out).doesNotExist();
         }
     }
 
