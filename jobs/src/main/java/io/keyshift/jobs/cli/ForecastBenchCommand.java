@@ -30,7 +30,8 @@ import java.util.concurrent.Callable;
 @Command(name = "forecast-bench",
         header = "Scores every forecasting model on a replayed file (MASE, sMAPE, recall).",
         mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Replays a file through the key sampler and profiler (local MiniCluster), forecasts every "
+        description = {"Replays a file through a keyshift stage (local MiniCluster, without scaling; its results "
+                + "are discarded), forecasts every "
                 + "window's load per hot key and key group with each model and with per-series auto-selection, and "
                 + "writes DIR/forecast.json: MASE and sMAPE per model and horizon, the auto-selection's model mix, "
                 + "heavy-hitter recall of the true top 20, forecasting time per window and state size."})
@@ -107,6 +108,10 @@ public final class ForecastBenchCommand implements Callable<Integer> {
         }
         int maxP = conf.getOptional(PipelineOptions.MAX_PARALLELISM)
                 .orElse(conf.get(io.keyshift.config.JobOptions.DEFAULT_MAX_PARALLELISM));
+        // the profiles do not depend on scaling, as in bootstrap: with a config.yaml's scaling bounds (the cluster
+        // job's) the profiling stage at --parallelism was refused once the whole input had been read and the earlier
+        // forecast.json removed
+        conf.set(io.keyshift.config.ScalingOptions.CAPACITY, 0.0);
         if (parallelism < 1 || parallelism > maxP) {
             throw new ParameterException(cl, "--parallelism must be in 1.." + maxP + " (the max parallelism), was "
                     + parallelism);

@@ -355,6 +355,30 @@ class UserMistakesTest {
         assertThat(replay.err()).contains("forecast.json");
     }
 
+    /**
+     * forecast-bench under the cluster job's scaling bounds (a shared config.yaml) runs without scaling, as bootstrap
+     * does: its profiling stage at --parallelism 2 was refused below min-parallelism 4 once the input had been read
+     * and the earlier forecast.json removed (exit 1).
+     */
+    @Test
+    void forecastBenchRunsWithoutTheJobsScaling(@TempDir Path dir) throws Exception {
+        Path out = Files.createDirectories(dir.resolve("fb"));
+        Files.writeString(out.resolve("forecast.json"), "{}");
+        StringBuilder csv = new StringBuilder("key,time\n");
+        for (int i = 0; i < 2000; i++) {
+            csv.append("k").append(i % 7).append(',').append(java.time.Instant.parse("2026-01-05T00:00:00Z")
+                    .plusSeconds(i * 90L)).append('\n');
+        }
+        Path input = Files.writeString(dir.resolve("in.csv"), csv);
+        CliRun r = run("forecast-bench", "--input", input.toString(), "--key", "key", "--time", "time",
+                "--parallelism", "2", "--out", out.toString(), "--overwrite", "--config", conf(),
+                "-Dkeyshift.scaling.capacity=100",
+                "-Dkeyshift.scaling.min-parallelism=4");
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(new com.fasterxml.jackson.databind.ObjectMapper().readTree(out.resolve("forecast.json").toFile())
+                .path("models").size()).isPositive();
+    }
+
     @Test
     void anInputsOptionsWithoutInputAndTheGeneratorsWithInputAreRefused(@TempDir Path dir) throws Exception {
         CliRun noInput = run("replay", "--key", "key", "--time", "ts", "--out", dir.resolve("a").toString(),
