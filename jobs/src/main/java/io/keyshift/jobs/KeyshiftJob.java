@@ -732,7 +732,8 @@ public final class KeyshiftJob implements Callable<Integer> {
         InputSpec sourceSpec = kafka.input() ? in.streamSpec(cl, "--kafka-topic", sumField,
                 kafka.format(cl) == io.keyshift.jobs.kafka.KafkaEventDeserializer.KafkaFormat.JSON)
                 : in.present() && Files.isRegularFile(in.input()) && Files.isReadable(in.input())
-                ? in.spec(cl, sumField) : null;
+                ? in.spec(cl, sumField, conf.getOptional(io.keyshift.config.PrivacyOptions.KEY_SECRET).isPresent())
+                : null;
         EventSpace generated = described ? null : gen.generator(cl, true);
         if (generated != null) {
             // as replay: a bounded generator's days in windows too short planned millions of windows
@@ -881,7 +882,8 @@ public final class KeyshiftJob implements Callable<Integer> {
                         + "copy this job read before its failover (" + dir.resolve(".events.bin") + ") cannot be "
                         + "read or is of an earlier format: put the input back to sort it again; no job was started");
             }
-            sourceSpec = in.spec(cl, sumField);
+            sourceSpec = in.spec(cl, sumField,
+                    conf.getOptional(io.keyshift.config.PrivacyOptions.KEY_SECRET).isPresent());
         }
         // the same job's main again after a failover (its HA marker, or its started marker where the failover came
         // while it was being built)

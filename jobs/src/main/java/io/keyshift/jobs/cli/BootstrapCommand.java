@@ -146,7 +146,8 @@ public final class BootstrapCommand implements Callable<Integer> {
                 throw new ParameterException(cl, "--onto " + onto + ": " + e.getMessage());
             }
         }
-        io.keyshift.jobs.input.InputSpec inputSpec = in.spec(cl, null);
+        io.keyshift.jobs.input.InputSpec inputSpec = in.spec(cl, null,
+                conf.getOptional(io.keyshift.config.PrivacyOptions.KEY_SECRET).isPresent());
         Path work = Files.createTempDirectory("keyshift-bootstrap");
         // Ctrl-C runs shutdown hooks, not finally blocks: the sorted copy of the input (about 100 bytes a record) was
         // left in the temporary directory by every interrupted run

@@ -142,7 +142,7 @@ public final class ForecastBenchCommand implements Callable<Integer> {
                     + "JVM's heap (%,d MiB): a shorter season or a longer --window, or a larger heap "
                     + "(KEYSHIFT_JAVA_OPTS=-Xmx...)", longest, timingBytes >> 20, Runtime.getRuntime().maxMemory() >> 20));
         }
-        InputSpec inputSpec = in.spec(cl, null);
+        InputSpec inputSpec = in.spec(cl, null, false); // (a key secret refused above)
         FlinkOptions.outputDirectory(cl, "--out", out);
         // an input under a name this command writes or --overwrite removes would be deleted before it is read
         ReplayOutput.refuseInputsInOutput(cl, out, java.util.Map.of("--input", in.input));

@@ -102,8 +102,10 @@ public final class InputOptions {
      * Validates the description against the file's columns; ParameterException (exit 2) names what is wrong.
      *
      * @param sumField a numeric column to sum, or null
+     * @param keySecret whether {@code keyshift.privacy.key-secret} is set: a message then names no header value (the
+     *                  first line of a file without a header row read without --columns is a record, with its key)
      */
-    public InputSpec spec(CommandLine cl, String sumField) {
+    public InputSpec spec(CommandLine cl, String sumField, boolean keySecret) {
         if (input == null) {
             throw new ParameterException(cl, "--input is required");
         }
@@ -119,6 +121,9 @@ public final class InputOptions {
         InputSpec spec = spec(cl, Optional.ofNullable(sumField));
         try {
             new EventParser(spec, ReplayInput.header(input, spec));
+        } catch (EventParser.UnknownColumnException e) {
+            throw new ParameterException(cl, keySecret && spec.columns().isEmpty() ? e.withoutColumns()
+                    : e.getMessage());
         } catch (IllegalArgumentException e) {
             throw new ParameterException(cl, e.getMessage());
         } catch (IOException e) {

@@ -241,7 +241,9 @@ public final class ReplayCommand implements Callable<Integer> {
         FlinkOptions.outputDirectory(cl, "--out", out);
         boolean withSum = sumField != null;
         // every option is checked before an earlier run's output is removed (--overwrite)
-        InputSpec inputSpec = in.present() ? in.spec(cl, sumField) : null;
+        InputSpec inputSpec = in.present()
+                ? in.spec(cl, sumField, conf.getOptional(io.keyshift.config.PrivacyOptions.KEY_SECRET).isPresent())
+                : null;
         ZipfDriftGenerator generator = in.present() ? null : gen.generator(cl, false);
         java.util.Map<String, Path> inputs = new java.util.LinkedHashMap<>();
         inputs.put("--input", in.input);

@@ -100,9 +100,7 @@ public final class EventParser {
         }
         // quoted literals may hold such letters too: the check then runs needlessly, never wrongly
         this.timeLetters = spec.timeFormat().map(f -> f.matches("(?s).*[HhKkms].*")).orElse(true);
-        // (not a pattern of optional sections, "[dd.MM.yyyy][yyyy-MM-dd]": it writes them all, one after the other,
-        // which no record holds)
-        if (epochUnit == null && spec.timeFormat().isPresent() && spec.timeFormat().get().indexOf('[') < 0) {
+        if (epochUnit == null && spec.timeFormat().isPresent()) {
             checkReadsWhatItWrites(spec.timeFormat().get());
         }
     }
@@ -121,6 +119,16 @@ public final class EventParser {
         } catch (java.time.DateTimeException e) {
             throw new IllegalArgumentException("--time-format '" + pattern + "' cannot write a time (" + e.getMessage()
                     + ")", e);
+        }
+        if (pattern.indexOf('[') >= 0) {
+            // a pattern of optional sections ("[dd.MM.yyyy][yyyy-MM-dd]") writes them all, one after the other,
+            // which no record holds: checked only where its parse takes the whole text ("yyyy-MM-dd HH:mm[:ss]",
+            // "YYYY-MM-dd HH:mm:ss[.SSS]"), where the fields it read then either resolve or say why not
+            java.text.ParsePosition at = new java.text.ParsePosition(0);
+            if (formatter.parseUnresolved(written, at) == null || at.getErrorIndex() >= 0
+                    || at.getIndex() != written.length()) {
+                return;
+            }
         }
         try {
             parseTime(written);
@@ -148,8 +156,25 @@ public final class EventParser {
 
     /** Thrown when an option names a column the input does not have. */
     public static final class UnknownColumnException extends IllegalArgumentException {
+        private final String withoutColumns;
+
         public UnknownColumnException(String message) {
+            this(message, message);
+        }
+
+        /**
+         * @param withoutColumns the message without the column names, for a header row that may be a record (a file
+         *                       without a header row read without --columns), whose key is not to be printed under a
+         *                       key secret
+         */
+        public UnknownColumnException(String message, String withoutColumns) {
             super(message);
+            this.withoutColumns = withoutColumns;
+        }
+
+        /** The message without the column names (which may hold a record's key). */
+        public String withoutColumns() {
+            return withoutColumns;
         }
     }
 
@@ -157,12 +182,16 @@ public final class EventParser {
         int i = header.indexOf(column);
         if (i < 0) {
             throw new UnknownColumnException(option + ": unknown column '" + column + "' (columns: "
-                    + String.join(", ", header) + ")");
+                    + String.join(", ", header) + ")", option + ": unknown column '" + column + "' (the header row "
+                    + "has " + header.size() + " columns, not listed: keyshift.privacy.key-secret is set, and the "
+                    + "first line of a file without a header row is a record; name such a file's columns with "
+                    + "--columns)");
         }
         if (header.lastIndexOf(column) != i) {
             // which of them is meant cannot be told: the first was taken without a word
             throw new UnknownColumnException(option + ": column '" + column + "' appears more than once (columns: "
-                    + String.join(", ", header) + "); rename one with --columns");
+                    + String.join(", ", header) + "); rename one with --columns", option + ": column '" + column
+                    + "' appears more than once in the header row; rename one with --columns");
         }
         return i;
     }

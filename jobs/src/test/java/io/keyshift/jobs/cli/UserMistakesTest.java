@@ -379,6 +379,26 @@ class UserMistakesTest {
                 .path("models").size()).isPositive();
     }
 
+    /**
+     * A file without a header row read without --columns takes its first record for the header: under a key secret
+     * the unknown-column message printed that record's key; now it names no header value (without a secret it does).
+     */
+    @Test
+    void anUnknownColumnUnderAKeySecretPrintsNoHeaderValue(@TempDir Path dir) throws Exception {
+        Path input = Files.writeString(dir.resolve("trips.csv"), "Market at 4th,2014-01-01 08:14:00\n"
+                + "Townsend at 7th,2014-01-01 08:15:00\n");
+        CliRun secret = run("replay", "--input", input.toString(), "--key", "station", "--time", "t",
+                "--out", dir.resolve("a").toString(), "--config", conf(),
+                "-Dkeyshift.privacy.key-secret=cli-test-secret-0123456");
+        assertThat(secret.exit()).as(secret.err()).isEqualTo(2);
+        assertThat(secret.err()).contains("--key: unknown column 'station'").contains("--columns")
+                .doesNotContain("Market at 4th");
+        CliRun plain = run("replay", "--input", input.toString(), "--key", "station", "--time", "t",
+                "--out", dir.resolve("b").toString(), "--config", conf());
+        assertThat(plain.exit()).as(plain.err()).isEqualTo(2);
+        assertThat(plain.err()).contains("(columns: Market at 4th, 2014-01-01 08:14:00)");
+    }
+
     @Test
     void anInputsOptionsWithoutInputAndTheGeneratorsWithInputAreRefused(@TempDir Path dir) throws Exception {
         CliRun noInput = run("replay", "--key", "key", "--time", "ts", "--out", dir.resolve("a").toString(),

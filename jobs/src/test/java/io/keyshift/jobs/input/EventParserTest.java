@@ -80,11 +80,15 @@ class EventParserTest {
      */
     @Test
     void aPatternThatCannotReadBackItsOwnTimesIsRefused() {
-        for (String pattern : List.of("yyyy-MM-dd hh:mm:ss", "YYYY-MM-dd HH:mm:ss", "yyyy-mm-dd HH:mm:ss")) {
+        // with an optional section too, where the parse of what it writes takes the whole text (it was not checked)
+        for (String pattern : List.of("yyyy-MM-dd hh:mm:ss", "YYYY-MM-dd HH:mm:ss", "yyyy-mm-dd HH:mm:ss",
+                "YYYY-MM-dd HH:mm:ss[.SSS]", "yyyy-MM-dd hh:mm[:ss]")) {
             assertThatThrownBy(() -> parser(pattern, null)).as(pattern).isInstanceOf(IllegalArgumentException.class)
                     .hasMessageContaining("--time-format '" + pattern + "' cannot read back the times it writes")
                     .hasMessageContaining("every record would be a dead letter");
         }
+        assertThat(parser("yyyy-MM-dd HH:mm:ss[.SSS]", null).parseTime("2014-07-15 14:35:27"))
+                .isEqualTo(Instant.parse("2014-07-15T14:35:27Z").toEpochMilli());
         // a pattern of alternatives writes them all one after the other: not checked, each alternative reads
         assertThat(parser("[dd.MM.yyyy][yyyy-MM-dd]", null).parseTime("15.07.2014"))
                 .isEqualTo(Instant.parse("2014-07-15T00:00:00Z").toEpochMilli());
