@@ -88,33 +88,44 @@ final class StridedSourceReader implements SourceReader<Event, StrideSplit> {
         if (c == null) {
             return noMoreSplits ? InputStatus.END_OF_INPUT : InputStatus.NOTHING_AVAILABLE;
         }
-        long due = EventSpace.Cursor.UNSCHEDULED;
-        if (recordsPerSecond > 0) {
-            // each split's share by the split count it was made for (its stride): after a restore at another
-            // parallelism the job's own count of splits is not the restored splits' count
-            due = throttle((queue.size() + 1) / (double) c.split.stride());
-        }
-        Event e = c.next;
-        c.it.emitting(e, due);
-        output.collect(e, e.timestamp);
-        c.position++;
-        emitted++;
-        if (progressId != null && emitted == 1) {
-            Progress.firstRecord(progressId);
-        }
-        if (progressId != null && (emitted & 1023) == 0) {
-            Progress.position(progressId, c.split.offset(), c.position);
-            for (Cursor other : queue) {
-                Progress.position(progressId, other.split.offset(), other.position);
+        // out of the queue, which close() closes: a record whose emission fails (a chained operator throws, a
+        // cancelled task's throttle is interrupted) left the cursor's file open until a garbage collection found it
+        try {
+            long due = EventSpace.Cursor.UNSCHEDULED;
+            if (recordsPerSecond > 0) {
+                // each split's share by the split count it was made for (its stride): after a restore at another
+                // parallelism the job's own count of splits is not the restored splits' count
+                due = throttle((queue.size() + 1) / (double) c.split.stride());
             }
-        }
-        if (advance(c)) {
-            queue.add(c);
-        } else {
-            c.it.close();
-            if (progressId != null) {
+            Event e = c.next;
+            c.it.emitting(e, due);
+            output.collect(e, e.timestamp);
+            c.position++;
+            emitted++;
+            if (progressId != null && emitted == 1) {
+                Progress.firstRecord(progressId);
+            }
+            if (progressId != null && (emitted & 1023) == 0) {
                 Progress.position(progressId, c.split.offset(), c.position);
+                for (Cursor other : queue) {
+                    Progress.position(progressId, other.split.offset(), other.position);
+                }
             }
+            if (advance(c)) {
+                queue.add(c);
+            } else {
+                c.it.close();
+                if (progressId != null) {
+                    Progress.position(progressId, c.split.offset(), c.position);
+                }
+            }
+        } catch (Throwable t) {
+            try {
+                c.it.close();
+            } catch (Exception x) {
+                t.addSuppressed(x);
+            }
+            throw t;
         }
         if (!queue.isEmpty()) {
             return InputStatus.MORE_AVAILABLE;

@@ -281,4 +281,50 @@ class StridedSourceRestoreTest {
         assertThat(enumerator.deserialize(enumerator.getVersion(), enumerator.serialize(List.of(s))))
                 .containsExactly(s);
     }
+
+    /**
+     * A record whose emission fails (a chained operator throws) leaves no cursor open once the reader is closed: the
+     * cursor out of the queue was not closed by close(), and its file stayed open until a garbage collection.
+     */
+    @Test
+    void aFailedEmissionLeavesNoCursorOpen(@TempDir Path dir) throws Exception {
+        SortedEventFile file = SortedEventFile.write(dir.resolve("e.bin"), events("k", 10));
+        java.util.concurrent.atomic.AtomicInteger open = new java.util.concurrent.atomic.AtomicInteger();
+        EventSpace counted = new EventSpace() {
+            @Override
+            public long size() {
+                return file.size();
+            }
+
+            @Override
+            public Cursor open(int offset, int stride, long position) throws java.io.IOException {
+                open.incrementAndGet();
+                return new ForwardingCursor(file.open(offset, stride, position)) {
+                    private boolean closed;
+
+                    @Override
+                    public void close() throws java.io.IOException {
+                        if (!closed) {
+                            closed = true;
+                            open.decrementAndGet();
+                        }
+                        super.close();
+                    }
+                };
+            }
+        };
+        StridedSourceReader reader = new StridedSourceReader(counted, 0, null, null);
+        reader.start();
+        reader.addSplits(List.of(new StrideSplit(0, 2, 0, 0), new StrideSplit(1, 2, 0, 0)));
+        var failing = new CollectingReaderOutput<Event>() {
+            @Override
+            public void collect(Event record, long timestamp) {
+                throw new IllegalStateException("downstream failed");
+            }
+        };
+        assertThatThrownBy(() -> reader.pollNext(failing)).hasMessage("downstream failed");
+        assertThat(open.get()).as("cursors opened by the splits").isEqualTo(1);
+        reader.close();
+        assertThat(open.get()).isZero();
+    }
 }
