@@ -415,14 +415,18 @@ public final class ReplayInput {
     }
 
     /** The name of a compression other than gzip whose magic bytes {@code magic} begins with, or null. */
-    private static String otherCompression(byte[] magic) {
-        int[][] known = {{'B', 'Z', 'h'}, {0xFD, '7', 'z', 'X', 'Z', 0x00}, {'P', 'K', 0x03, 0x04},
-            {0x28, 0xB5, 0x2F, 0xFD}, {'7', 'z', 0xBC, 0xAF, 0x27, 0x1C}};
-        String[] names = {"bzip2", "xz", "zip", "zstd", "7-Zip"};
+    static String otherCompression(byte[] magic) {
+        // bzip2's "BZh" and block size ('1'..'9'), then its first block's magic (the digits of pi) or, for an empty
+        // stream, its end-of-stream magic (the square root of pi): "BZh" alone is text (a column named BZh_id)
+        int[][] known = {{'B', 'Z', 'h', -'9', 0x31, 0x41, 0x59, 0x26, 0x53, 0x59},
+            {'B', 'Z', 'h', -'9', 0x17, 0x72, 0x45, 0x38, 0x50, 0x90}, {0xFD, '7', 'z', 'X', 'Z', 0x00},
+            {'P', 'K', 0x03, 0x04}, {0x28, 0xB5, 0x2F, 0xFD}, {'7', 'z', 0xBC, 0xAF, 0x27, 0x1C}};
+        String[] names = {"bzip2", "bzip2", "xz", "zip", "zstd", "7-Zip"};
         for (int k = 0; k < known.length; k++) {
             boolean match = magic.length >= known[k].length;
             for (int i = 0; match && i < known[k].length; i++) {
-                match = (magic[i] & 0xff) == known[k][i];
+                // -'9': a digit 1-9
+                match = known[k][i] == -'9' ? magic[i] >= '1' && magic[i] <= '9' : (magic[i] & 0xff) == known[k][i];
             }
             if (match) {
                 return names[k];
@@ -434,8 +438,8 @@ public final class ReplayInput {
     /** The file's bytes, gunzipped if it starts with gzip's magic number, without a UTF-8 byte-order mark. */
     static InputStream open(Path file) throws IOException {
         BufferedInputStream in = new BufferedInputStream(Files.newInputStream(file), 1 << 16);
-        in.mark(6);
-        byte[] magic = in.readNBytes(6);
+        in.mark(10);
+        byte[] magic = in.readNBytes(10);
         in.reset();
         String other = otherCompression(magic);
         if (other != null) {

@@ -362,4 +362,23 @@ class ReplayInputTest {
                 .isInstanceOf(java.io.IOException.class)
                 .hasMessageContaining(file + ": line 1, the header row, is blank");
     }
+
+    /**
+     * A plain CSV whose first bytes are "BZh" (a column BZh_id) is read: it was refused as bzip2, whose signature is
+     * checked in full now (an empty bzip2 stream's too).
+     */
+    @Test
+    void aTextFileStartingWithBzhIsNotTakenForBzip2(@TempDir Path dir) throws Exception {
+        Path file = Files.writeString(dir.resolve("in.csv"), "BZh_id,t\nx,2014-01-01 00:00:00\n");
+        InputSpec spec = new InputSpec(List.of(), "BZh_id", List.of("t"), Optional.empty(), Optional.empty());
+        assertThat(ReplayInput.header(file, spec)).containsExactly("BZh_id", "t");
+        for (String text : List.of("", "a,b\n")) {
+            java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+            try (var o = new org.apache.commons.compress.compressors.bzip2.BZip2CompressorOutputStream(bytes)) {
+                o.write(text.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            }
+            assertThat(ReplayInput.otherCompression(bytes.toByteArray())).as("'%s' compressed", text)
+                    .isEqualTo("bzip2");
+        }
+    }
 }
