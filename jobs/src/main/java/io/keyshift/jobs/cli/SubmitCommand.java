@@ -378,7 +378,6 @@ public final class SubmitCommand implements Callable<Integer> {
         return true;
     }
 
-    /** The job's {@code --out} among its arguments ({@code --out DIR} or {@code --out=DIR}), or null. */
     /**
      * Why a job with these vertices ({@code GET /jobs/ID}) cannot run on a cluster with these slots ({@code GET
      * /overview}) and this scheduler ({@code GET /jobmanager/config}), or null: under Flink's default scheduler a
@@ -476,6 +475,7 @@ public final class SubmitCommand implements Callable<Integer> {
         return null;
     }
 
+    /** The job's {@code --out} among its arguments ({@code --out DIR} or {@code --out=DIR}), or null. */
     static Path outOf(List<String> jobArgs) {
         for (int i = 0; i < jobArgs.size(); i++) {
             String a = jobArgs.get(i);
