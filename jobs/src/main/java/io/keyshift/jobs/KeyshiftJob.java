@@ -162,6 +162,10 @@ public final class KeyshiftJob implements Callable<Integer> {
         return heldOutput(dir, true);
     }
 
+    /** Beginnings of the names of the dot files the job writes into --out (its markers, copies and records). */
+    private static final List<String> WRITTEN_DOT_NAMES = List.of(".events.bin", ".input", ".sum-field", ".control-",
+            ".kafka-", ".keyshift-", ".dead-letters.csv");
+
     /**
      * Refuses (exit 2) an input ({@code inputs}: option → path, null where not given) that lies in {@code out} under a
      * name the job writes there: its output directories, {@code dead-letters.csv} and its dot files (the sorted copy
@@ -170,10 +174,6 @@ public final class KeyshiftJob implements Callable<Integer> {
      * {@code --out/dead-letters.csv} is truncated while it is read, a control directory at {@code --out/results} reads
      * the results as commands.
      */
-    /** Beginnings of the names of the dot files the job writes into --out (its markers, copies and records). */
-    private static final List<String> WRITTEN_DOT_NAMES = List.of(".events.bin", ".input", ".sum-field", ".control-",
-            ".kafka-", ".keyshift-", ".dead-letters.csv");
-
     static void refuseInputsInOutput(CommandLine cl, Path out, java.util.Map<String, Path> inputs) {
         // (the --control copy the job keeps there is read as --control by a resume after the file moved)
         var found = io.keyshift.jobs.cli.ReplayOutput.inputInOutput(out, inputs, (option, entry) ->

@@ -509,7 +509,6 @@ class KeyshiftJobTest {
         }
     }
 
-    /** Sorts a station,start CSV into {@code out}'s .events.bin and dead-letters.csv, as a job's main does. */
     /**
      * Two trips in {@code csv}, sorted into {@code out} as a job's main does, with {@code marker} as its HA marker; then
      * a third row appended to {@code csv}, as after the job started. Returns the sorted copy's bytes.

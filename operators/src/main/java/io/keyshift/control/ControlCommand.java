@@ -286,10 +286,6 @@ public record ControlCommand(long at, Type type, String key, long version, Strin
         }
     }
 
-    /**
-     * A revert line: {@code key} back to {@code keyGroup} from {@code at} if it is still routed to {@code ifAt}
-     * (-1: always), with the reason.
-     */
     /** The mark the shadow validation's revert lines start with: a NUL character, which no user's line keeps. */
     private static final String GENERATED = "\u0000revert:";
 
@@ -316,6 +312,10 @@ public record ControlCommand(long at, Type type, String key, long version, Strin
         return parse(line, false);
     }
 
+    /**
+     * A revert line: {@code key} back to {@code keyGroup} from {@code at} if it is still routed to {@code ifAt}
+     * (-1: always), with the reason.
+     */
     public static String revertLine(long at, String key, int keyGroup, int ifAt, long since, String reason) {
         return line(at, Type.REVERT, key) + "," + keyGroup + "," + (ifAt >= 0 ? Integer.toString(ifAt) : "") + ","
                 + (ifAt >= 0 ? Instant.ofEpochMilli(since).toString() : "") + "," + quoteField(reason);
@@ -588,7 +588,6 @@ public record ControlCommand(long at, Type type, String key, long version, Strin
         return t;
     }
 
-    /** RFC 4180 fields of one line (Commons CSV), each stripped of surrounding blanks. */
     /**
      * Whether field {@code index} of {@code line} is a quoted empty field ({@code ""}: the empty-string key, as
      * {@link #quoteField} writes it), not a missing one (nothing between the separators).
@@ -604,6 +603,7 @@ public record ControlCommand(long at, Type type, String key, long version, Strin
         }
     }
 
+    /** RFC 4180 fields of one line (Commons CSV), each stripped of surrounding blanks. */
     private static List<String> fields(String line) {
         try (CSVParser p = CSVParser.parse(line, CSVFormat.RFC4180.builder().setIgnoreSurroundingSpaces(true).build())) {
             List<CSVRecord> records = p.getRecords();

@@ -552,11 +552,6 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
     /** The restored plans are still to be published again (see {@link #republish}). */
     private transient boolean republishPending;
 
-    /**
-     * Publishes the restored plans again, oldest first, once, and before any new plan: a router rescaled without a
-     * plan takes the first plan it gets, and its waiting records must be routed by a version no later than the one
-     * they waited under (a later one may have forgotten their migration).
-     */
     /** What the {@code keyshiftObservedImbalance} gauge reads. */
     double observedImbalance() {
         return observedImbalance;
@@ -567,6 +562,11 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
         return control;
     }
 
+    /**
+     * Publishes the restored plans again, oldest first, once, and before any new plan: a router rescaled without a
+     * plan takes the first plan it gets, and its waiting records must be routed by a version no later than the one
+     * they waited under (a later one may have forgotten their migration).
+     */
     private void republish() {
         if (republishPending) {
             republishPending = false;

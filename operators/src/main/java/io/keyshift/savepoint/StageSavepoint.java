@@ -44,7 +44,6 @@ import java.util.TreeMap;
 public record StageSavepoint(long checkpointId, RoutingPlan plan, LoadForecastEngine forecaster,
                              Map<String, KeyedState> keyedStateBytes) {
 
-    /** Keyed state of one operator: its parallelism and bytes per key group. */
     /**
      * An operator's keyed state in the savepoint: {@code total} bytes (its state handles', metadata included) and
      * the bytes of each key group that holds data.

@@ -66,17 +66,17 @@ public final class ClusterCommand implements Callable<Integer> {
         return home().resolve(".keyshift-cluster");
     }
 
+    /** The reporters that listen on a port (Prometheus' pull reporters; its push gateway reporter pushes). */
+    private static final List<String> LISTENING_REPORTERS = List.of(
+            "org.apache.flink.metrics.prometheus.PrometheusReporterFactory",
+            io.keyshift.metrics.prometheus.BoundPrometheusReporterFactory.class.getName());
+
     /**
      * Refuses --rest-port or --rpc-port inside a metric reporter's port range ({@code metrics.reporter.NAME.port}, a
      * port or a range a-b): the JobManager's reporter may take it first, and the JobManager then fails to start.
      *
      * @throws IllegalArgumentException naming the option and the reporter's key
      */
-    /** The reporters that listen on a port (Prometheus' pull reporters; its push gateway reporter pushes). */
-    private static final List<String> LISTENING_REPORTERS = List.of(
-            "org.apache.flink.metrics.prometheus.PrometheusReporterFactory",
-            io.keyshift.metrics.prometheus.BoundPrometheusReporterFactory.class.getName());
-
     private void reporterPortClash(org.apache.flink.configuration.Configuration conf) {
         java.util.regex.Pattern key = java.util.regex.Pattern.compile("metrics\\.reporter\\.[^.]+\\.port");
         java.util.regex.Pattern factory = java.util.regex.Pattern.compile(

@@ -466,16 +466,16 @@ public final class EventParser {
     /** Latest event time a record may carry, epoch ms: 9999-12-31T23:59:59.999Z (later ones are dead letters). */
     public static final long MAX_EVENT_TIME = java.time.Instant.parse("9999-12-31T23:59:59.999Z").toEpochMilli();
 
-    /**
-     * Epoch ms of a time text under this parser's pattern; DateTimeParseException if it does not parse. Records whose
-     * time lies outside [{@link #MIN_EVENT_TIME}, {@link #MAX_EVENT_TIME}] are dead letters ({@link #parse}).
-     */
     /** The longest epoch time read (sign, 20 integer digits, point, 30 decimals, an exponent, and leading zeros). */
     static final int MAX_EPOCH_CHARS = 100;
 
     /** The longest key, in UTF-8 bytes: a longer one is a dead letter. */
     public static final int MAX_KEY_BYTES = 262_144;
 
+    /**
+     * Epoch ms of a time text under this parser's pattern; DateTimeParseException if it does not parse. Records whose
+     * time lies outside [{@link #MIN_EVENT_TIME}, {@link #MAX_EVENT_TIME}] are dead letters ({@link #parse}).
+     */
     public long parseTime(String text) {
         if (epochUnit != null) {
             // a number, as text or JSON (1388563200000, 1.3885632E12, 1388563200.25 seconds): whole milliseconds,

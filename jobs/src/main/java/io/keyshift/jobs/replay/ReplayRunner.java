@@ -45,7 +45,6 @@ public final class ReplayRunner {
     /** The input: a prepared file or the generator, with its statistics. */
     public record InputSource(EventSpace space, ReplayInput.Stats stats, String description) {}
 
-    /** Wall time and throughput of one strategy's job. */
     /**
      * Timing of one strategy's job, seconds: {@code wallSeconds} from submission to the job's end, of which
      * {@code startSeconds} until the first record was read (starting the local cluster, deploying the tasks, opening

@@ -119,7 +119,6 @@ public final class ReplayReport {
         table.addAll(lines);
     }
 
-    /** Prints the summary table. */
     /**
      * The strategies whose results differ from hash's (lost, doubled or wrong results), with their mismatch counts;
      * empty for an exact replay.

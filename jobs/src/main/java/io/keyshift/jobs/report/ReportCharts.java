@@ -296,10 +296,6 @@ public final class ReportCharts {
     }
 
     /**
-     * The length of the windows: the smallest distance between two consecutive window starts of any of
-     * {@code starts} (ms; 0 with no two).
-     */
-    /**
      * The planning window's length in ms: the report's, else the shortest step between two windows with loads (a
      * guess: where records fall in every other window it is twice the window, and the charts bridged the empty ones).
      */
@@ -312,6 +308,10 @@ public final class ReportCharts {
         return windowLength(starts);
     }
 
+    /**
+     * The length of the windows: the smallest distance between two consecutive window starts of any of
+     * {@code starts} (ms; 0 with no two).
+     */
     static long windowLength(List<? extends java.util.Collection<Long>> starts) {
         long w = 0;
         for (java.util.Collection<Long> c : starts) {

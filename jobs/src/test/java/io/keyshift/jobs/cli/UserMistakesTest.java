@@ -185,7 +185,6 @@ class UserMistakesTest {
         assertThat(out.resolve("forecast.json")).hasContent("{}");
     }
 
-    /** A -D key one or two edits from a Flink option's is named with the option it misspells; others are not. */
     /**
      * The cluster command's N belongs to kill-taskmanager only and counts from 1 (stop 3 and kill-taskmanager 0 were
      * taken), a --dir under a file is named as such (it started a cluster's files there, then failed with a trace),
@@ -291,6 +290,7 @@ class UserMistakesTest {
     }
 
     @Test
+    /** A -D key one or two edits from a Flink option's is named with the option it misspells; others are not. */
     void aMisspelledFlinkKeyIsNamedWithTheOptionItMisspells() {
         assertThat(FlinkConfig.nearMissOfFlinkKey("execution.checkpointing.intervall"))
                 .isEqualTo("execution.checkpointing.interval");

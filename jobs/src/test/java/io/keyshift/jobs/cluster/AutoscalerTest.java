@@ -112,11 +112,6 @@ class AutoscalerTest {
         return new Autoscaler(new FlinkRest("http://127.0.0.1:" + server.getAddress().getPort()), "j");
     }
 
-    /**
-     * A cluster on Flink's default scheduler answers the resource requirements with HTTP 500 ("does not support
-     * changing the parallelism"): the command ends at once, in one line that says to start the cluster with the
-     * adaptive scheduler (it retried 30 times over five minutes and never said why).
-     */
     /** Job ids of the fake REST servers' jobs (a job id is 32 hexadecimal digits). */
     private static final String FIXED = "000000000000000000000000000f1ced";
     /** The job the server's default handler serves as "j" too, for the command (which takes an id). */
@@ -127,6 +122,11 @@ class AutoscalerTest {
             "{\"id\":\"scaling\",\"name\":\"keyshift[job] scaling decisions -> Sink: scaling\"}";
 
     @Test
+    /**
+     * A cluster on Flink's default scheduler answers the resource requirements with HTTP 500 ("does not support
+     * changing the parallelism"): the command ends at once, in one line that says to start the cluster with the
+     * adaptive scheduler (it retried 30 times over five minutes and never said why).
+     */
     void aClusterWithoutTheAdaptiveSchedulerEndsTheCommandAtOnceSayingSo() throws Exception {
         java.util.concurrent.atomic.AtomicInteger requirements = new java.util.concurrent.atomic.AtomicInteger();
         server.createContext("/jobs/" + FIXED, exchange -> {
