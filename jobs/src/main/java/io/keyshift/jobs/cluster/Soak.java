@@ -157,6 +157,17 @@ public final class Soak {
             }
             report.put("job_state", state);
             report.put("job_seconds", (System.nanoTime() - started) / 1e9);
+            // (a failure of the hash run after it leaves a soak.json that says the job finished)
+            writeJson(s.out(), report);
+        } catch (Exception e) {
+            if (!report.has("failure")) {
+                // the JobManager unreachable (gone, or no answer within FlinkRest's timeout), the submission refused:
+                // soak.json read as a run cut short at its last sample
+                failed(s.out(), report, report.has("job_id") ? "UNKNOWN" : "NOT_SUBMITTED",
+                        "the soak job could not be followed: " + (e.getMessage() != null ? e.getMessage()
+                                : e.toString()));
+            }
+            throw e;
         } finally {
             StandaloneCluster.stop(run, Duration.ofSeconds(20), s.log());
             try {
@@ -483,7 +494,8 @@ public final class Soak {
      * which a soak that fails keeps (without it, soak.json read as a run cut short at its last sample), and returns
      * the exception that says it.
      *
-     * @param state the job's last polled state (FAILED, CANCELED, RUNNING past the time limit, ...)
+     * @param state the job's last polled state (FAILED, CANCELED, RUNNING past the time limit, ...), UNKNOWN where
+     *              the REST API stopped answering, NOT_SUBMITTED where the submission failed
      */
     static IllegalStateException failed(Path out, ObjectNode report, String state, String message) {
         report.put("job_state", state);

@@ -125,9 +125,16 @@ public final class EventParser {
             // which no record holds: checked only where its parse takes the whole text ("yyyy-MM-dd HH:mm[:ss]",
             // "YYYY-MM-dd HH:mm:ss[.SSS]"), where the fields it read then either resolve or say why not
             java.text.ParsePosition at = new java.text.ParsePosition(0);
-            if (formatter.parseUnresolved(written, at) == null || at.getErrorIndex() >= 0
-                    || at.getIndex() != written.length()) {
+            TemporalAccessor read = formatter.parseUnresolved(written, at);
+            if (read == null || at.getErrorIndex() >= 0 || at.getIndex() != written.length()) {
                 return;
+            }
+            // nor where it took the whole text by misreading it: "[yyyy-M-d][yyyyMMdd]" reads "2014-7-1520140715"
+            // as day 1520140715 of the first alternative, while each record holds one alternative, which reads
+            for (java.time.temporal.ChronoField f : java.time.temporal.ChronoField.values()) {
+                if (read.isSupported(f) && sample.isSupported(f) && read.getLong(f) != sample.getLong(f)) {
+                    return;
+                }
             }
         }
         try {

@@ -89,6 +89,12 @@ class EventParserTest {
         }
         assertThat(parser("yyyy-MM-dd HH:mm:ss[.SSS]", null).parseTime("2014-07-15 14:35:27"))
                 .isEqualTo(Instant.parse("2014-07-15T14:35:27Z").toEpochMilli());
+        // alternatives whose written text the first one reads whole, but as another time (day 1520140715): not
+        // refused, each alternative reads
+        assertThat(parser("[yyyy-M-d][yyyyMMdd]", null).parseTime("2014-7-15"))
+                .isEqualTo(Instant.parse("2014-07-15T00:00:00Z").toEpochMilli());
+        assertThat(parser("[yyyy-M-d][yyyyMMdd]", null).parseTime("20140715"))
+                .isEqualTo(Instant.parse("2014-07-15T00:00:00Z").toEpochMilli());
         // a pattern of alternatives writes them all one after the other: not checked, each alternative reads
         assertThat(parser("[dd.MM.yyyy][yyyy-MM-dd]", null).parseTime("15.07.2014"))
                 .isEqualTo(Instant.parse("2014-07-15T00:00:00Z").toEpochMilli());
