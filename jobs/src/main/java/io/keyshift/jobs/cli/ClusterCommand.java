@@ -11,6 +11,7 @@ import picocli.CommandLine.ParameterException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 
@@ -64,6 +65,39 @@ public final class ClusterCommand implements Callable<Integer> {
 
     static Path defaultRunDir() {
         return home().resolve(".keyshift-cluster");
+    }
+
+    /** Addresses a bind option may take at cluster start: loopback, or every interface (which includes it). */
+    private static final java.util.Set<String> LOOPBACK_OR_WILDCARD = java.util.Set.of("127.0.0.1", "localhost",
+            "::1", "0.0.0.0", "::");
+
+    /**
+     * Why {@code -D} overrides of the cluster's addresses would keep it from coming up, or null. The start polls
+     * REST on 127.0.0.1 and the TaskManagers reach the JobManager (and it them) at 127.0.0.1 unless told otherwise:
+     * a bind option ({@code rest.bind-address}, {@code jobmanager.bind-host}, {@code taskmanager.bind-host}) must be
+     * loopback or a wildcard (0.0.0.0, ::), and an address another process connects to ({@code
+     * jobmanager.rpc.address}, {@code taskmanager.host}) other than loopback needs its bind option a wildcard. A
+     * healthy cluster bound elsewhere was waited for its whole --timeout and stopped as "did not come up".
+     */
+    static String addressProblem(Map<String, String> overrides) {
+        for (String bind : List.of("rest.bind-address", "jobmanager.bind-host", "taskmanager.bind-host")) {
+            String v = overrides.get(bind);
+            if (v != null && !LOOPBACK_OR_WILDCARD.contains(v.strip())) {
+                return "-D" + bind + "=" + v + ": cluster start reaches its processes on 127.0.0.1; bind them to "
+                        + "127.0.0.1, or to 0.0.0.0 (every interface) to serve other machines too";
+            }
+        }
+        for (String[] pair : new String[][] {{"jobmanager.rpc.address", "jobmanager.bind-host"},
+            {"taskmanager.host", "taskmanager.bind-host"}}) {
+            String v = overrides.get(pair[0]);
+            String bound = overrides.getOrDefault(pair[1], "127.0.0.1").strip();
+            if (v != null && !List.of("127.0.0.1", "localhost", "::1").contains(v.strip())
+                    && !List.of("0.0.0.0", "::").contains(bound)) {
+                return "-D" + pair[0] + "=" + v + ": the process is bound to " + bound + " (" + pair[1] + "), where "
+                        + "the address is not: give -D" + pair[1] + "=0.0.0.0 too";
+            }
+        }
+        return null;
     }
 
     /** The reporters that listen on a port (Prometheus' pull reporters; its push gateway reporter pushes). */
@@ -185,6 +219,20 @@ public final class ClusterCommand implements Callable<Integer> {
                         throw new ParameterException(cl, "-D" + own + ": give the cluster's ports with --rest-port "
                                 + "and --rpc-port");
                     }
+                }
+                for (String key : overrides.keySet()) {
+                    String meant = FlinkConfig.nearMissOfFlinkKey(key);
+                    if (meant != null) {
+                        // as every other command warns: Flink ignores a key it does not know, and the cluster came
+                        // up without it (-D taskmanager.numberOfTaskSlot=8: 4 slots)
+                        cl.getErr().println("keyshift cluster: warning: -D" + key + " is not a Flink option; did you "
+                                + "mean " + meant + "? (Flink ignores keys it does not know)");
+                        cl.getErr().flush();
+                    }
+                }
+                String address = addressProblem(overrides);
+                if (address != null) {
+                    throw new ParameterException(cl, address);
                 }
                 try {
                     org.apache.flink.configuration.Configuration clusterConf = FlinkConfig.loadWithoutWindow(

@@ -608,11 +608,34 @@ public final class StandaloneCluster {
         Path conf = run.resolve("conf");
         List<String> sizes = bashJavaUtils(java, classpath, conf, sizesCommand, deadline);
         List<String> cmd = jvm(java, classpath, tokens(sizes.get(0)), run, name);
+        cmd.addAll(cmd.indexOf("-cp"), javaOptions(conf, JM_CLASS.equals(mainClass)));
         cmd.add(mainClass);
         cmd.addAll(List.of("--configDir", conf.toString()));
         cmd.addAll(tokens(sizes.get(sizes.size() - 1)));
         Process p = launch(cmd, run.resolve("log").resolve(name + ".out"));
         return new Member(name, p.pid(), startMillis(p.toHandle()));
+    }
+
+    /**
+     * The JVM options the cluster's config.yaml gives the process, in the order Flink's scripts pass them:
+     * {@code env.java.default-opts.all}, {@code env.java.opts.all}, then the role's ({@code
+     * env.java.default-opts.jobmanager} and {@code env.java.opts.jobmanager}, or the taskmanager's), split at blanks
+     * as the scripts' shell splits them. They were written into the cluster's config.yaml and left out.
+     */
+    static List<String> javaOptions(Path conf, boolean jobManager) {
+        org.apache.flink.configuration.Configuration c =
+                org.apache.flink.configuration.GlobalConfiguration.loadConfiguration(conf.toString());
+        List<String> out = new ArrayList<>();
+        for (org.apache.flink.configuration.ConfigOption<String> o : List.of(
+                org.apache.flink.configuration.CoreOptions.FLINK_DEFAULT_JVM_OPTIONS,
+                org.apache.flink.configuration.CoreOptions.FLINK_JVM_OPTIONS,
+                jobManager ? org.apache.flink.configuration.CoreOptions.FLINK_DEFAULT_JM_JVM_OPTIONS
+                        : org.apache.flink.configuration.CoreOptions.FLINK_DEFAULT_TM_JVM_OPTIONS,
+                jobManager ? org.apache.flink.configuration.CoreOptions.FLINK_JM_JVM_OPTIONS
+                        : org.apache.flink.configuration.CoreOptions.FLINK_TM_JVM_OPTIONS)) {
+            out.addAll(tokens(c.get(o)));
+        }
+        return out;
     }
 
     /** A free TCP port on the loopback interface (0 if none could be found). */

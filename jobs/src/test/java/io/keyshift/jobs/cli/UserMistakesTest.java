@@ -257,6 +257,22 @@ class UserMistakesTest {
                 .satisfies(r -> assertThat(r.exit()).isEqualTo(2))
                 .satisfies(r -> assertThat(r.err()).contains("security.ssl.rest.enabled: cluster start runs a local "
                         + "cluster whose REST API is plain HTTP"));
+        // a bind address the start cannot reach (it waited out --timeout, then stopped a healthy cluster), and a
+        // misspelled key warned of as every other command does (before the refusal: it came up without the slots)
+        assertThat(run("cluster", "start", "-D", "taskmanager.numberOfTaskSlot=8", "-D",
+                "rest.bind-address=10.255.255.1", "--dir", dir.resolve("c").toString()))
+                .satisfies(r -> assertThat(r.exit()).isEqualTo(2))
+                .satisfies(r -> assertThat(r.err()).contains("-Drest.bind-address=10.255.255.1: cluster start "
+                        + "reaches its processes on 127.0.0.1")
+                        .contains("-Dtaskmanager.numberOfTaskSlot is not a Flink option; did you mean "
+                                + "taskmanager.numberOfTaskSlots?"));
+        assertThat(run("cluster", "start", "-D", "jobmanager.rpc.address=10.255.255.1", "--dir",
+                dir.resolve("c").toString()))
+                .satisfies(r -> assertThat(r.exit()).isEqualTo(2))
+                .satisfies(r -> assertThat(r.err()).contains("give -Djobmanager.bind-host=0.0.0.0 too"));
+        assertThat(ClusterCommand.addressProblem(java.util.Map.of("jobmanager.rpc.address", "10.255.255.1",
+                "jobmanager.bind-host", "0.0.0.0", "rest.bind-address", "0.0.0.0", "taskmanager.bind-host",
+                "localhost"))).isNull();
         // a mistyped action is named as such (it was told --timeout was start's and add-taskmanager's only)
         assertThat(run("cluster", "strat", "--timeout", "5s", "--dir", dir.resolve("c").toString()))
                 .satisfies(r -> assertThat(r.exit()).isEqualTo(2))

@@ -342,4 +342,21 @@ class StandaloneClusterTest {
         assertThat(ProcessHandle.allProcesses().filter(h -> h.info().commandLine().orElse("")
                 .contains(classes.toString())).filter(ProcessHandle::isAlive).count()).isZero();
     }
+
+    /**
+     * The cluster's config.yaml's JVM options reach each process as Flink's scripts pass them (default-opts, then
+     * opts; all, then the role's): they were written into the file and left out of the command line.
+     */
+    @Test
+    void theConfigsJavaOptionsReachTheirRole(@TempDir Path conf) throws Exception {
+        Files.writeString(conf.resolve("config.yaml"), "env.java.default-opts.all: -Da=1\n"
+                + "env.java.opts.all: '-XX:+UseG1GC  -Db=2'\nenv.java.opts.taskmanager: -Dtm=1\n"
+                + "env.java.opts.jobmanager: -Djm=1\n");
+        assertThat(StandaloneCluster.javaOptions(conf, false)).containsExactly("-Da=1", "-XX:+UseG1GC", "-Db=2",
+                "-Dtm=1");
+        assertThat(StandaloneCluster.javaOptions(conf, true)).containsExactly("-Da=1", "-XX:+UseG1GC", "-Db=2",
+                "-Djm=1");
+        Files.writeString(conf.resolve("config.yaml"), "taskmanager.numberOfTaskSlots: 2\n");
+        assertThat(StandaloneCluster.javaOptions(conf, false)).isEmpty();
+    }
 }
