@@ -26,7 +26,8 @@ import java.util.concurrent.Callable;
         description = {"Reads a keyshift job's savepoint with Flink's State Processor API and prints the current",
             "routing plan (version, lease, every moved unit with from/to key groups and subtasks), the forecaster's",
             "series and chosen models, and the keyed state size per key group. Pass the job's --window and -D",
-            "options: the forecaster's state is decoded with the job's settings.",
+            "options: the forecaster's state is decoded with the job's settings (a --strategy reactive job's,",
+            "the naive model alone, is recognised as such).",
             "A library job's savepoint may name its record and key types: put the job's jar on the classpath",
             "with KEYSHIFT_CLASSPATH=/path/to/job.jar.",
             "Exit status: 0 done, 1 a savepoint whose state cannot be decoded or that holds no stage of",
@@ -80,6 +81,13 @@ public final class InspectSavepointCommand implements Callable<Integer> {
             r = inspect(p, settings(cl, w));
         } catch (Exception e) {
             Duration made = stateWindow(e);
+            if (REACTIVE_MODELS.equals(stateModels(e)) && !reactive) {
+                // a --strategy reactive job's (its forecaster runs the naive model alone, without a calendar, options
+                // the job sets itself): read as that job reads it
+                reactive = true;
+                r = inspect(p, settings(cl, made != null && window == null ? made : w));
+                return print(r);
+            }
             if (made == null || made.equals(w)) {
                 throw e;
             }
@@ -105,12 +113,36 @@ public final class InspectSavepointCommand implements Callable<Integer> {
             }
             r = inspect(p, settings(cl, learnt));
         }
+        return print(r);
+    }
+
+    private int print(ObjectNode r) throws Exception {
         if (json) {
             System.out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(r));
         } else {
             SavepointInspector.print(r, System.out);
         }
         return 0;
+    }
+
+    /** The candidate models of a {@code --strategy reactive} job's forecaster (the naive model alone). */
+    static final String REACTIVE_MODELS = "naive";
+
+    /** Whether the state is read as a {@code --strategy reactive} job's (model naive, no calendar). */
+    private boolean reactive;
+
+    /** The candidate models the forecaster's state was made with, as its refusal in {@code e} names them, or null. */
+    static String stateModels(Throwable e) {
+        String words = "with the candidate models [";
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            String m = t.getMessage();
+            int i = m == null ? -1 : m.indexOf(words);
+            int end = i < 0 ? -1 : m.indexOf(']', i);
+            if (end >= 0) {
+                return m.substring(i + words.length(), end);
+            }
+        }
+        return null;
     }
 
     /**
@@ -147,6 +179,9 @@ public final class InspectSavepointCommand implements Callable<Integer> {
     private io.keyshift.forecast.LoadForecastEngine.Settings settings(CommandLine cl, Duration w) throws Exception {
         // without --window the state's own window is read: a config.yaml's keyshift.window is no conflict
         Configuration conf = flink.load(cl, w, window != null);
+        if (reactive) {
+            io.keyshift.jobs.replay.Workload.reacting(conf);
+        }
         int maxP = conf.getOptional(PipelineOptions.MAX_PARALLELISM).orElse(conf.get(JobOptions.DEFAULT_MAX_PARALLELISM));
         return io.keyshift.config.KeyshiftConfig.forecastSettings(conf, maxP);
     }

@@ -190,14 +190,7 @@ public final class Workload {
         }
         Configuration library = KeyshiftConfig.libraryOptions(config);
         if (strategy == Strategy.REACTIVE) {
-            // reacting after the fact: the last window's loads, and no foreknowledge of calendar events either
-            library.set(ForecastOptions.MODEL, "naive");
-            // the calendar's own options go with it (set without it, they are refused as a mistake)
-            for (org.apache.flink.configuration.ConfigOption<?> o : java.util.List.of(ForecastOptions.CALENDAR,
-                    ForecastOptions.CALENDAR_TIME_ZONE, ForecastOptions.CALENDAR_LIKE_DAYS,
-                    ForecastOptions.CALENDAR_REFERENCE_DAYS, ForecastOptions.CALENDAR_OBSERVE)) {
-                library.removeConfig(o);
-            }
+            reacting(library);
         }
         KeyshiftStream<Event, String> keyed = Keyshift.keyBy(events, e -> e.key, Types.STRING)
                 .configure(library)
@@ -373,6 +366,20 @@ public final class Workload {
                 }
             }
             return true;
+        }
+    }
+
+    /**
+     * The reactive strategy's forecaster options set in {@code config}: reacting after the fact, the last window's
+     * loads (model naive) and no foreknowledge of calendar events either (the calendar's own options go with it: set
+     * without it, they are refused as a mistake).
+     */
+    public static void reacting(Configuration config) {
+        config.set(ForecastOptions.MODEL, "naive");
+        for (org.apache.flink.configuration.ConfigOption<?> o : java.util.List.of(ForecastOptions.CALENDAR,
+                ForecastOptions.CALENDAR_TIME_ZONE, ForecastOptions.CALENDAR_LIKE_DAYS,
+                ForecastOptions.CALENDAR_REFERENCE_DAYS, ForecastOptions.CALENDAR_OBSERVE)) {
+            config.removeConfig(o);
         }
     }
 }

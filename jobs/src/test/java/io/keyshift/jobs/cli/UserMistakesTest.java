@@ -415,6 +415,43 @@ class UserMistakesTest {
         assertThat(plain.err()).contains("(columns: Market at 4th, 2014-01-01 08:14:00)");
     }
 
+    /**
+     * A --strategy reactive job's savepoint (its forecaster the naive model alone, an option the job sets itself) is
+     * inspected with the job's window and no -D: it was refused as a restore "with the candidate models [naive]",
+     * exit 1, and the plan and state sizes were not printed.
+     */
+    @Test
+    void aReactiveJobsSavepointIsInspectedWithoutItsModelGiven(@TempDir Path dir) throws Exception {
+        org.apache.flink.configuration.Configuration reactive = new org.apache.flink.configuration.Configuration();
+        reactive.set(io.keyshift.config.JobOptions.WINDOW, java.time.Duration.ofHours(1));
+        io.keyshift.jobs.replay.Workload.reacting(reactive);
+        io.keyshift.forecast.LoadForecastEngine.Settings naive =
+                io.keyshift.config.KeyshiftConfig.forecastSettings(reactive, 128);
+        List<io.keyshift.profiler.WindowProfile> profiles = new java.util.ArrayList<>();
+        for (int t = 0; t < 5; t++) {
+            io.keyshift.profiler.WindowProfile p = io.keyshift.profiler.WindowProfile.empty(t * 3_600_000L,
+                    (t + 1) * 3_600_000L, 128, 1.0);
+            p.keyGroupCounts[7] = 100 + t;
+            p.records = 100 + t;
+            profiles.add(p);
+        }
+        Path sp = dir.resolve("sp");
+        io.keyshift.savepoint.ForecasterBootstrap.write(io.keyshift.savepoint.ForecasterBootstrap.train(profiles,
+                naive), sp.toUri().toString(), 128, "keyshift");
+        java.io.PrintStream stdout = System.out;
+        java.io.ByteArrayOutputStream printed = new java.io.ByteArrayOutputStream();
+        CliRun r;
+        try {
+            // (the command prints the report to System.out)
+            System.setOut(new java.io.PrintStream(printed, true, java.nio.charset.StandardCharsets.UTF_8));
+            r = run("inspect-savepoint", sp.toString(), "--window", "1h", "--json", "--config", conf());
+        } finally {
+            System.setOut(stdout);
+        }
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(printed.toString(java.nio.charset.StandardCharsets.UTF_8)).contains("\"naive\"");
+    }
+
     @Test
     void anInputsOptionsWithoutInputAndTheGeneratorsWithInputAreRefused(@TempDir Path dir) throws Exception {
         CliRun noInput = run("replay", "--key", "key", "--time", "ts", "--out", dir.resolve("a").toString(),
