@@ -117,6 +117,7 @@ public final class InspectSavepointCommand implements Callable<Integer> {
     }
 
     private int print(ObjectNode r) throws Exception {
+        checkNaming(r);
         if (json) {
             System.out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(r));
         } else {
@@ -124,6 +125,36 @@ public final class InspectSavepointCommand implements Callable<Integer> {
         }
         return 0;
     }
+
+    /**
+     * Refuses a {@code keyshift.privacy.key-secret} given (as "pass the job's -D options" says) where the savepoint's
+     * plan names keys otherwise, raw or under another secret: it printed the keys as they are, without a word, and
+     * {@code pseudonym} under the secret given never matched them.
+     */
+    private void checkNaming(ObjectNode r) {
+        CommandLine cl = spec.commandLine();
+        String found = r.at("/plan/key_naming").asText(null);
+        if (keySecret == null || found == null) {
+            return;
+        }
+        String expected;
+        try {
+            expected = io.keyshift.route.KeyPseudonymizer.naming(
+                    io.keyshift.route.KeyPseudonymizer.fromSecret(keySecret));
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(cl, io.keyshift.config.PrivacyOptions.KEY_SECRET.key() + ": "
+                    + e.getMessage());
+        }
+        if (!expected.equals(found)) {
+            throw new ParameterException(cl, io.keyshift.config.PrivacyOptions.KEY_SECRET.key() + ": the savepoint's "
+                    + "plan names keys " + ("raw".equals(found) ? "raw (its job had no key secret)"
+                    : "by pseudonyms under another key secret (" + found + ")") + "; inspect it with the secret its "
+                    + "job ran with, or without one");
+        }
+    }
+
+    /** The {@code keyshift.privacy.key-secret} given (-D, config.yaml), or null. */
+    private String keySecret;
 
     /** The candidate models of a {@code --strategy reactive} job's forecaster (the naive model alone). */
     static final String REACTIVE_MODELS = "naive";
@@ -182,6 +213,7 @@ public final class InspectSavepointCommand implements Callable<Integer> {
         if (reactive) {
             io.keyshift.jobs.replay.Workload.reacting(conf);
         }
+        keySecret = conf.getOptional(io.keyshift.config.PrivacyOptions.KEY_SECRET).orElse(null);
         int maxP = conf.getOptional(PipelineOptions.MAX_PARALLELISM).orElse(conf.get(JobOptions.DEFAULT_MAX_PARALLELISM));
         return io.keyshift.config.KeyshiftConfig.forecastSettings(conf, maxP);
     }

@@ -111,6 +111,8 @@ public final class SavepointInspector {
         int maxP = plan.getMaxParallelism();
         int p = plan.getParallelism();
         n.put("version", plan.getVersion());
+        // raw, or the fingerprint of the key secret its keys are pseudonyms under (KeyPseudonymizer.naming)
+        n.put("key_naming", plan.getKeyNaming() == null ? "raw" : plan.getKeyNaming().toString());
         n.put("valid_until", time(plan.getValidUntil()));
         n.put("max_parallelism", maxP);
         n.put("parallelism", p);
