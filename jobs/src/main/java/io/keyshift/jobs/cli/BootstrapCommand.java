@@ -105,6 +105,13 @@ public final class BootstrapCommand implements Callable<Integer> {
         if (deadLetters != null && Files.exists(deadLetters)) {
             throw new ParameterException(cl, "--dead-letters " + deadLetters + " exists; name a new file");
         }
+        if (deadLetters != null && deadLetters.toAbsolutePath().normalize().startsWith(out.toAbsolutePath()
+                .normalize())) {
+            // the file took --out's place, or made its directory, once the whole input had been read: the savepoint
+            // was then refused, exit 1, as "exists", and only where some row was malformed
+            throw new ParameterException(cl, "--dead-letters " + deadLetters + " is --out or lies in it; name a file "
+                    + "outside the savepoint's directory");
+        }
         if (deadLetters != null && deadLetters.toAbsolutePath().getParent() != null
                 && (!Files.isDirectory(deadLetters.toAbsolutePath().getParent())
                     || !Files.isWritable(deadLetters.toAbsolutePath().getParent()))) {
@@ -156,6 +163,15 @@ public final class BootstrapCommand implements Callable<Integer> {
                 io.keyshift.jobs.replay.ReplayRunner.deleteRecursively(work);
             } catch (java.io.IOException | RuntimeException e) {
                 System.err.println("keyshift bootstrap: could not remove " + work + " (" + e.getMessage() + ")");
+            }
+            // a savepoint interrupted while it was written (its files without _metadata, a rerun refused as "--out
+            // exists"; or whole, without its marker, which a job takes for a continuing run's): --out was new and
+            // claimed by this run
+            try {
+                removeUnfinished(out);
+            } catch (java.io.IOException | RuntimeException e) {
+                System.err.println("keyshift bootstrap: could not remove the unfinished savepoint " + out + " ("
+                        + e.getMessage() + ")");
             }
         }, "keyshift bootstrap: work directory cleanup");
         Runtime.getRuntime().addShutdownHook(removeWork);
@@ -236,6 +252,22 @@ public final class BootstrapCommand implements Callable<Integer> {
                 // the hook runs (or ran) anyway
             }
         }
+    }
+
+    /**
+     * Removes {@code out} unless it holds a finished bootstrap's marker (or is not there): a savepoint this run began
+     * and did not finish. Only for an {@code out} that was new when the run began and that the run claimed.
+     *
+     * @return whether it removed {@code out}
+     */
+    static boolean removeUnfinished(Path out) throws java.io.IOException {
+        if (!Files.exists(out, java.nio.file.LinkOption.NOFOLLOW_LINKS)
+                || Files.exists(out.resolve(ForecasterBootstrap.MARKER))
+                || Files.exists(out.resolve(io.keyshift.savepoint.BootstrapMarker.STAGES_FILE))) {
+            return false;
+        }
+        io.keyshift.jobs.replay.ReplayRunner.deleteRecursively(out);
+        return true;
     }
 
     /**

@@ -48,4 +48,23 @@ class BootstrapCommandTest {
             return Files.writeString(out.resolve("_metadata"), "state");
         })).hasContent("state");
     }
+
+    /**
+     * What an interrupted bootstrap's shutdown hook leaves: an unfinished savepoint (files without _metadata, or whole
+     * without its marker) removed, a marked one kept. It left both behind.
+     */
+    @Test
+    void anUnfinishedSavepointIsRemovedAndAMarkedOneKept(@TempDir Path dir) throws Exception {
+        Path out = dir.resolve("sp");
+        assertThat(BootstrapCommand.removeUnfinished(out)).isFalse();
+        Files.createDirectories(out.resolve("op"));
+        Files.writeString(out.resolve("op").resolve("state"), "partial");
+        assertThat(BootstrapCommand.removeUnfinished(out)).isTrue();
+        assertThat(out).doesNotExist();
+        Files.createDirectories(out);
+        Files.writeString(out.resolve("_metadata"), "state");
+        Files.writeString(out.resolve(io.keyshift.savepoint.BootstrapMarker.MARKER), "written by keyshift");
+        assertThat(BootstrapCommand.removeUnfinished(out)).isFalse();
+        assertThat(out.resolve("_metadata")).hasContent("state");
+    }
 }

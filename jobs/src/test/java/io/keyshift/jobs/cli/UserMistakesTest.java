@@ -56,6 +56,20 @@ class UserMistakesTest {
     }
 
     /**
+     * bootstrap's --dead-letters in its --out is refused before the input is read: the file took the savepoint's
+     * place (or made its directory) once the input was sorted, and the savepoint was refused as "exists", exit 1.
+     */
+    @Test
+    void bootstrapsDeadLettersInItsOutAreRefused(@TempDir Path dir) throws Exception {
+        for (Path letters : List.of(dir.resolve("sp"), dir.resolve("sp").resolve("dl.csv"))) {
+            CliRun r = run("bootstrap", "--input", "generator", "--out", dir.resolve("sp").toString(),
+                    "--dead-letters", letters.toString());
+            assertThat(r.exit()).as(r.err()).isEqualTo(2);
+            assertThat(r.err()).contains("--dead-letters " + letters + " is --out or lies in it");
+        }
+    }
+
+    /**
      * A command into an --out that another keyshift command holds (here: its lock taken as another process's would
      * be) is refused before it reads anything; it found the other's partial files and wrote into the same ones.
      */
