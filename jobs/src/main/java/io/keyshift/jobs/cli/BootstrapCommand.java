@@ -112,6 +112,12 @@ public final class BootstrapCommand implements Callable<Integer> {
             throw new ParameterException(cl, "--dead-letters " + deadLetters + " is --out or lies in it; name a file "
                     + "outside the savepoint's directory");
         }
+        if (deadLetters != null && out.toAbsolutePath().normalize().startsWith(deadLetters.toAbsolutePath()
+                .normalize())) {
+            // the file took the place of --out's directory above it
+            throw new ParameterException(cl, "--out " + out + " lies in --dead-letters " + deadLetters + ", a file; "
+                    + "name another");
+        }
         if (deadLetters != null && deadLetters.toAbsolutePath().getParent() != null
                 && (!Files.isDirectory(deadLetters.toAbsolutePath().getParent())
                     || !Files.isWritable(deadLetters.toAbsolutePath().getParent()))) {
@@ -156,6 +162,7 @@ public final class BootstrapCommand implements Callable<Integer> {
         io.keyshift.jobs.input.InputSpec inputSpec = in.spec(cl, null,
                 conf.getOptional(io.keyshift.config.PrivacyOptions.KEY_SECRET).isPresent());
         Path work = Files.createTempDirectory("keyshift-bootstrap");
+        java.util.concurrent.atomic.AtomicBoolean writing = new java.util.concurrent.atomic.AtomicBoolean();
         // Ctrl-C runs shutdown hooks, not finally blocks: the sorted copy of the input (about 100 bytes a record) was
         // left in the temporary directory by every interrupted run
         Thread removeWork = new Thread(() -> {
@@ -168,7 +175,9 @@ public final class BootstrapCommand implements Callable<Integer> {
             // exists"; or whole, without its marker, which a job takes for a continuing run's): --out was new and
             // claimed by this run
             try {
-                removeUnfinished(out);
+                if (writing.get()) {
+                    removeUnfinished(out);
+                }
             } catch (java.io.IOException | RuntimeException e) {
                 System.err.println("keyshift bootstrap: could not remove the unfinished savepoint " + out + " ("
                         + e.getMessage() + ")");
@@ -223,7 +232,7 @@ public final class BootstrapCommand implements Callable<Integer> {
                     .uidPrefix(uidPrefix);
             String target = io.keyshift.jobs.LocalPaths.uri(out);
             String onto = base;
-            ForecasterBootstrap.Summary learnt = removingOnFailure(out, () -> onto == null
+            ForecasterBootstrap.Summary learnt = removingOnFailure(out, writing, () -> onto == null
                     ? ForecasterBootstrap.bootstrap(stage, target) : ForecasterBootstrap.bootstrapOnto(stage, onto,
                     target));
             cl.getOut().printf("bootstrap: %,d records (%,d dead letters), %d windows, %d series, in-sample MASE %s; "
@@ -271,15 +280,19 @@ public final class BootstrapCommand implements Callable<Integer> {
     }
 
     /**
-     * Runs {@code write}, which writes a savepoint into {@code out}, and removes {@code out} if it fails, unless it was
+     * Runs {@code write}, which writes a savepoint into {@code out} ({@code writing} set while it may: {@code out} was
+     * not there), and removes {@code out} if it fails, unless it was
      * there when the write began or holds a finished bootstrap's marker (another run's): a savepoint cut short (a
      * full disk), or a whole one without its marker, which a job takes for a continuing run's savepoint and starts
      * from without the bootstrap's checks (window, key groups, key type); a rerun was refused with "--out exists"
      * beside it.
      */
-    static <T> T removingOnFailure(Path out, java.util.concurrent.Callable<T> write) throws Exception {
+    static <T> T removingOnFailure(Path out, java.util.concurrent.atomic.AtomicBoolean writing,
+                                   java.util.concurrent.Callable<T> write) throws Exception {
         // not if it is there already: another run's (the write refuses it, and that run's savepoint stays)
         boolean there = java.nio.file.Files.exists(out, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+        // an interrupted run removes --out only once it began writing it (not another run's, still being written)
+        writing.set(!there);
         try {
             return write.call();
         } catch (Exception | Error e) {

@@ -67,22 +67,19 @@ public final class ClusterCommand implements Callable<Integer> {
         return home().resolve(".keyshift-cluster");
     }
 
-    /** Addresses a bind option may take at cluster start: loopback, or every interface (which includes it). */
-    private static final java.util.Set<String> LOOPBACK_OR_WILDCARD = java.util.Set.of("127.0.0.1", "localhost",
-            "::1", "0.0.0.0", "::");
-
     /**
      * Why {@code -D} overrides of the cluster's addresses would keep it from coming up, or null. The start polls
      * REST on 127.0.0.1 and the TaskManagers reach the JobManager (and it them) at 127.0.0.1 unless told otherwise:
      * a bind option ({@code rest.bind-address}, {@code jobmanager.bind-host}, {@code taskmanager.bind-host}) must be
-     * loopback or a wildcard (0.0.0.0, ::), and an address another process connects to ({@code
-     * jobmanager.rpc.address}, {@code taskmanager.host}) other than loopback needs its bind option a wildcard. A
-     * healthy cluster bound elsewhere was waited for its whole --timeout and stopped as "did not come up".
+     * IPv4 loopback (127.0.0.1, localhost) or every interface (0.0.0.0, ::), and an address another process
+     * connects to ({@code jobmanager.rpc.address}, {@code taskmanager.host}) other than IPv4 loopback needs its bind
+     * option every interface. A healthy cluster bound elsewhere (or on ::1 alone) was waited for its whole --timeout
+     * and stopped as "did not come up". Host names other than localhost are not looked up: refused for a bind option.
      */
     static String addressProblem(Map<String, String> overrides) {
         for (String bind : List.of("rest.bind-address", "jobmanager.bind-host", "taskmanager.bind-host")) {
             String v = overrides.get(bind);
-            if (v != null && !LOOPBACK_OR_WILDCARD.contains(v.strip())) {
+            if (v != null && !loopbackV4(v) && !everyInterface(v)) {
                 return "-D" + bind + "=" + v + ": cluster start reaches its processes on 127.0.0.1; bind them to "
                         + "127.0.0.1, or to 0.0.0.0 (every interface) to serve other machines too";
             }
@@ -90,14 +87,43 @@ public final class ClusterCommand implements Callable<Integer> {
         for (String[] pair : new String[][] {{"jobmanager.rpc.address", "jobmanager.bind-host"},
             {"taskmanager.host", "taskmanager.bind-host"}}) {
             String v = overrides.get(pair[0]);
-            String bound = overrides.getOrDefault(pair[1], "127.0.0.1").strip();
-            if (v != null && !List.of("127.0.0.1", "localhost", "::1").contains(v.strip())
-                    && !List.of("0.0.0.0", "::").contains(bound)) {
+            String bound = overrides.getOrDefault(pair[1], "127.0.0.1");
+            if (v != null && !loopbackV4(v) && !everyInterface(bound)) {
                 return "-D" + pair[0] + "=" + v + ": the process is bound to " + bound + " (" + pair[1] + "), where "
                         + "the address is not: give -D" + pair[1] + "=0.0.0.0 too";
             }
         }
         return null;
+    }
+
+    /** Whether {@code v} is localhost or an IPv4 loopback literal (127.x.y.z). */
+    private static boolean loopbackV4(String v) {
+        String a = v.strip();
+        if (a.equalsIgnoreCase("localhost")) {
+            return true;
+        }
+        java.net.InetAddress ip = literal(a);
+        return ip instanceof java.net.Inet4Address && ip.isLoopbackAddress();
+    }
+
+    /** Whether {@code v} is the wildcard address literal (0.0.0.0, ::, [::], 0:0:0:0:0:0:0:0). */
+    private static boolean everyInterface(String v) {
+        java.net.InetAddress ip = literal(v.strip());
+        return ip != null && ip.isAnyLocalAddress();
+    }
+
+    /** The IP address of a literal (IPv4 dotted, IPv6 with or without brackets), or null for anything else. */
+    private static java.net.InetAddress literal(String a) {
+        String s = a.startsWith("[") && a.endsWith("]") ? a.substring(1, a.length() - 1) : a;
+        // a literal only (no name lookup): digits and dots, or hexadecimal digits and colons
+        if (s.isEmpty() || !(s.matches("[0-9.]+") || s.contains(":") && s.matches("[0-9A-Fa-f:.]+"))) {
+            return null;
+        }
+        try {
+            return java.net.InetAddress.getByName(s);
+        } catch (java.net.UnknownHostException e) {
+            return null;
+        }
     }
 
     /** The reporters that listen on a port (Prometheus' pull reporters; its push gateway reporter pushes). */

@@ -608,7 +608,12 @@ public final class StandaloneCluster {
         Path conf = run.resolve("conf");
         List<String> sizes = bashJavaUtils(java, classpath, conf, sizesCommand, deadline);
         List<String> cmd = jvm(java, classpath, tokens(sizes.get(0)), run, name);
-        cmd.addAll(cmd.indexOf("-cp"), javaOptions(conf, JM_CLASS.equals(mainClass)));
+        // before the log settings, as Flink's scripts put them: Flink's own log file wins
+        int logSettings = 0;
+        while (!cmd.get(logSettings).startsWith("-Dlog.file=")) {
+            logSettings++;
+        }
+        cmd.addAll(logSettings, javaOptions(conf, JM_CLASS.equals(mainClass)));
         cmd.add(mainClass);
         cmd.addAll(List.of("--configDir", conf.toString()));
         cmd.addAll(tokens(sizes.get(sizes.size() - 1)));
@@ -619,8 +624,10 @@ public final class StandaloneCluster {
     /**
      * The JVM options the cluster's config.yaml gives the process, in the order Flink's scripts pass them:
      * {@code env.java.default-opts.all}, {@code env.java.opts.all}, then the role's ({@code
-     * env.java.default-opts.jobmanager} and {@code env.java.opts.jobmanager}, or the taskmanager's), split at blanks
-     * as the scripts' shell splits them. They were written into the cluster's config.yaml and left out.
+     * env.java.default-opts.jobmanager} and {@code env.java.opts.jobmanager}, or the taskmanager's), each without
+     * the double quotes around it and split at blanks as the scripts' shell splits them, after {@code
+     * -XX:+IgnoreUnrecognizedVMOptions} as the scripts give it (an -XX flag of another JDK does not stop the JVM).
+     * They were written into the cluster's config.yaml and left out. Empty without any.
      */
     static List<String> javaOptions(Path conf, boolean jobManager) {
         org.apache.flink.configuration.Configuration c =
@@ -633,7 +640,14 @@ public final class StandaloneCluster {
                         : org.apache.flink.configuration.CoreOptions.FLINK_DEFAULT_TM_JVM_OPTIONS,
                 jobManager ? org.apache.flink.configuration.CoreOptions.FLINK_JM_JVM_OPTIONS
                         : org.apache.flink.configuration.CoreOptions.FLINK_TM_JVM_OPTIONS)) {
-            out.addAll(tokens(c.get(o)));
+            String v = c.get(o).strip();
+            if (v.length() >= 2 && v.startsWith("\"") && v.endsWith("\"")) {
+                v = v.substring(1, v.length() - 1);
+            }
+            out.addAll(tokens(v));
+        }
+        if (!out.isEmpty()) {
+            out.add(0, "-XX:+IgnoreUnrecognizedVMOptions");
         }
         return out;
     }

@@ -19,7 +19,8 @@ class BootstrapCommandTest {
     @Test
     void aSavepointWhoseWriteFailedIsRemovedAndOneWrittenWholeIsKept(@TempDir Path dir) throws Exception {
         Path out = dir.resolve("sp");
-        assertThatThrownBy(() -> BootstrapCommand.removingOnFailure(out, () -> {
+        var writing = new java.util.concurrent.atomic.AtomicBoolean();
+        assertThatThrownBy(() -> BootstrapCommand.removingOnFailure(out, writing, () -> {
             Files.createDirectories(out.resolve("op"));
             Files.writeString(out.resolve("_metadata"), "state");
             throw new IOException("No space left on device (the marker)");
@@ -28,14 +29,16 @@ class BootstrapCommandTest {
         // another run's savepoint, there before this write began (which refuses it): kept
         Files.createDirectories(out);
         Files.writeString(out.resolve("_metadata"), "another run's");
-        assertThatThrownBy(() -> BootstrapCommand.removingOnFailure(out, () -> {
+        assertThatThrownBy(() -> BootstrapCommand.removingOnFailure(out, writing, () -> {
             throw new IllegalArgumentException("savepoint path " + out + " exists");
         })).hasMessageContaining("exists");
         assertThat(out.resolve("_metadata")).hasContent("another run's");
+        // nor would an interrupted run's shutdown hook remove it: this run never began writing there
+        assertThat(writing).isFalse();
         Files.delete(out.resolve("_metadata"));
         Files.delete(out);
         // another run's, written and marked while this one profiled, on whose files this write failed: kept
-        assertThatThrownBy(() -> BootstrapCommand.removingOnFailure(out, () -> {
+        assertThatThrownBy(() -> BootstrapCommand.removingOnFailure(out, writing, () -> {
             Files.createDirectories(out);
             Files.writeString(out.resolve("_metadata"), "another run's");
             Files.writeString(out.resolve(io.keyshift.savepoint.BootstrapMarker.MARKER), "written by keyshift");
@@ -43,7 +46,7 @@ class BootstrapCommandTest {
         })).hasMessageContaining("already exists");
         assertThat(out.resolve("_metadata")).hasContent("another run's");
         io.keyshift.jobs.replay.ReplayRunner.deleteRecursively(out);
-        assertThat(BootstrapCommand.removingOnFailure(out, () -> {
+        assertThat(BootstrapCommand.removingOnFailure(out, writing, () -> {
             Files.createDirectories(out);
             return Files.writeString(out.resolve("_metadata"), "state");
         })).hasContent("state");

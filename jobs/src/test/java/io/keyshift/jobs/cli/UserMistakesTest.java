@@ -67,6 +67,10 @@ class UserMistakesTest {
             assertThat(r.exit()).as(r.err()).isEqualTo(2);
             assertThat(r.err()).contains("--dead-letters " + letters + " is --out or lies in it");
         }
+        CliRun above = run("bootstrap", "--input", "generator", "--out", dir.resolve("x").resolve("sp").toString(),
+                "--dead-letters", dir.resolve("x").toString());
+        assertThat(above.exit()).as(above.err()).isEqualTo(2);
+        assertThat(above.err()).contains("--out " + dir.resolve("x").resolve("sp") + " lies in --dead-letters");
     }
 
     /**
@@ -285,8 +289,13 @@ class UserMistakesTest {
                 .satisfies(r -> assertThat(r.exit()).isEqualTo(2))
                 .satisfies(r -> assertThat(r.err()).contains("give -Djobmanager.bind-host=0.0.0.0 too"));
         assertThat(ClusterCommand.addressProblem(java.util.Map.of("jobmanager.rpc.address", "10.255.255.1",
-                "jobmanager.bind-host", "0.0.0.0", "rest.bind-address", "0.0.0.0", "taskmanager.bind-host",
-                "localhost"))).isNull();
+                "jobmanager.bind-host", "0.0.0.0", "rest.bind-address", "0:0:0:0:0:0:0:0", "taskmanager.bind-host",
+                "LocalHost", "taskmanager.host", "127.0.0.2"))).isNull();
+        assertThat(ClusterCommand.addressProblem(java.util.Map.of("rest.bind-address", "[::]"))).isNull();
+        // IPv6 loopback alone: the start polls 127.0.0.1
+        assertThat(ClusterCommand.addressProblem(java.util.Map.of("rest.bind-address", "::1"))).isNotNull();
+        assertThat(ClusterCommand.addressProblem(java.util.Map.of("jobmanager.rpc.address", "::1"))).isNotNull();
+        assertThat(ClusterCommand.addressProblem(java.util.Map.of("rest.bind-address", "myhost"))).isNotNull();
         // a mistyped action is named as such (it was told --timeout was start's and add-taskmanager's only)
         assertThat(run("cluster", "strat", "--timeout", "5s", "--dir", dir.resolve("c").toString()))
                 .satisfies(r -> assertThat(r.exit()).isEqualTo(2))
@@ -464,6 +473,10 @@ class UserMistakesTest {
         }
         assertThat(r.exit()).as(r.err()).isZero();
         assertThat(printed.toString(java.nio.charset.StandardCharsets.UTF_8)).contains("\"naive\"");
+        // with a --window that does not fit, as any savepoint: exit 2 naming the one that does (exit 1, a restore's)
+        CliRun wrong = run("inspect-savepoint", sp.toString(), "--window", "2h", "--json", "--config", conf());
+        assertThat(wrong.exit()).as(wrong.err()).isEqualTo(2);
+        assertThat(wrong.err()).contains("inspect it with --window 1h");
     }
 
     @Test

@@ -352,10 +352,14 @@ class StandaloneClusterTest {
         Files.writeString(conf.resolve("config.yaml"), "env.java.default-opts.all: -Da=1\n"
                 + "env.java.opts.all: '-XX:+UseG1GC  -Db=2'\nenv.java.opts.taskmanager: -Dtm=1\n"
                 + "env.java.opts.jobmanager: -Djm=1\n");
-        assertThat(StandaloneCluster.javaOptions(conf, false)).containsExactly("-Da=1", "-XX:+UseG1GC", "-Db=2",
-                "-Dtm=1");
-        assertThat(StandaloneCluster.javaOptions(conf, true)).containsExactly("-Da=1", "-XX:+UseG1GC", "-Db=2",
-                "-Djm=1");
+        assertThat(StandaloneCluster.javaOptions(conf, false)).containsExactly("-XX:+IgnoreUnrecognizedVMOptions",
+                "-Da=1", "-XX:+UseG1GC", "-Db=2", "-Dtm=1");
+        assertThat(StandaloneCluster.javaOptions(conf, true)).containsExactly("-XX:+IgnoreUnrecognizedVMOptions",
+                "-Da=1", "-XX:+UseG1GC", "-Db=2", "-Djm=1");
+        // the double quotes around a value, which the scripts strip
+        Files.writeString(conf.resolve("config.yaml"), "env.java.opts.all: '\"-Dq=1 -Dr=2\"'\n");
+        assertThat(StandaloneCluster.javaOptions(conf, true)).containsExactly("-XX:+IgnoreUnrecognizedVMOptions",
+                "-Dq=1", "-Dr=2");
         Files.writeString(conf.resolve("config.yaml"), "taskmanager.numberOfTaskSlots: 2\n");
         assertThat(StandaloneCluster.javaOptions(conf, false)).isEmpty();
     }
