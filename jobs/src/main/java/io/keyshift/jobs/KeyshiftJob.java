@@ -728,12 +728,22 @@ public final class KeyshiftJob implements Callable<Integer> {
         if (scalingConflict != null) {
             throw new ParameterException(cl, scalingConflict);
         }
-        // the source's own checks (columns, time format, generator sizes) before anything is written
-        InputSpec sourceSpec = kafka.input() ? in.streamSpec(cl, "--kafka-topic", sumField,
-                kafka.format(cl) == io.keyshift.jobs.kafka.KafkaEventDeserializer.KafkaFormat.JSON)
-                : in.present() && Files.isRegularFile(in.input()) && Files.isReadable(in.input())
-                ? in.spec(cl, sumField, conf.getOptional(io.keyshift.config.PrivacyOptions.KEY_SECRET).isPresent())
-                : null;
+        // the source's own checks (columns, time format, generator sizes) before anything is written; a file's are
+        // judged once it is known whether this is a failover that reads on in its sorted copy (below: nothing is
+        // written before), whatever --input holds now (truncated by a log rotation, another file's header)
+        InputSpec sourceSpec = null;
+        ParameterException inputRefused = null;
+        if (kafka.input()) {
+            sourceSpec = in.streamSpec(cl, "--kafka-topic", sumField,
+                    kafka.format(cl) == io.keyshift.jobs.kafka.KafkaEventDeserializer.KafkaFormat.JSON);
+        } else if (in.present() && Files.isRegularFile(in.input()) && Files.isReadable(in.input())) {
+            try {
+                sourceSpec = in.spec(cl, sumField,
+                        conf.getOptional(io.keyshift.config.PrivacyOptions.KEY_SECRET).isPresent());
+            } catch (ParameterException e) {
+                inputRefused = e;
+            }
+        }
         EventSpace generated = described ? null : gen.generator(cl, true);
         if (generated != null) {
             // as replay: a bounded generator's days in windows too short planned millions of windows
@@ -878,9 +888,14 @@ public final class KeyshiftJob implements Callable<Integer> {
             // an input that cannot be read is refused here, unless this is a failover that reads on in its sorted
             // copy (an input moved or rotated since the job sorted it failed the recovery of an HA job)
             if (failover && Files.exists(dir.resolve(".events.bin"))) {
-                throw new ParameterException(cl, "--input " + in.input() + " is not a readable file, and the sorted "
-                        + "copy this job read before its failover (" + dir.resolve(".events.bin") + ") cannot be "
-                        + "read or is of an earlier format: put the input back to sort it again; no job was started");
+                throw new ParameterException(cl, "--input " + in.input() + (inputRefused != null ? " cannot be read "
+                        + "as this job's input (" + inputRefused.getMessage() + ")" : " is not a readable file")
+                        + ", and the sorted copy this job read before its failover (" + dir.resolve(".events.bin")
+                        + ") cannot be read or is of an earlier format: put the input back to sort it again; no job "
+                        + "was started");
+            }
+            if (inputRefused != null) {
+                throw inputRefused;
             }
             sourceSpec = in.spec(cl, sumField,
                     conf.getOptional(io.keyshift.config.PrivacyOptions.KEY_SECRET).isPresent());

@@ -359,6 +359,16 @@ class KeyshiftJobTest {
                 .hasMessageContaining("--input " + csv)
                 .hasMessageContaining("cannot be read or is of an earlier format");
         Files.write(out.resolve(".events.bin"), whole);
+        // the input there but truncated (a log rotation's copytruncate), or another file's header: the failover reads
+        // on in its copy (it failed with "is empty: no header row" / "unknown column", and the job did not recover)
+        for (String now : java.util.List.of("", "a,b\n1,2\n")) {
+            Files.writeString(csv, now);
+            assertThatThrownBy(() -> KeyshiftJob.main(failover))
+                    .satisfies(e -> assertThat(e).hasStackTraceContaining("_metadata"))
+                    .satisfies(e -> assertThat(e.getMessage()).doesNotContain("no header row")
+                            .doesNotContain("unknown column"));
+        }
+        Files.delete(csv);
         Files.move(moved, csv);
         // a restore from another savepoint under the reused id (checkpoints retained) is a restore: compared
         Path later = Files.createDirectories(dir.resolve("savepoint-2"));
