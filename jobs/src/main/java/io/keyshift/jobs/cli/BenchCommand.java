@@ -25,7 +25,8 @@ import java.util.concurrent.Callable;
                 + "one that drifts) and service times (a capacity model: the window operator waits, does not burn "
                 + "CPU, this long per record; 0 = CPU-bound). Per cell: an unmeasured warm-up run per system, then "
                 + "--repetitions rounds in alternating order. Prints each run and each cell's medians; writes "
-                + "DIR/bench.json (throughput, CPU per record, p50/p99 latency, ranges, ratios to keyBy) and "
+                + "DIR/bench.json (throughput, CPU per record, p50/p99 latency (SQL's at its local aggregate, before "
+                + "the exchange), ranges, ratios to keyBy) and "
                 + "DIR/bench.png. Every run's window results are counted and must add up to the records read, with as many "
                 + "results as keyBy's. The full default matrix takes about 50 minutes on 2 cores (README, Throughput)."})
 public final class BenchCommand implements Callable<Integer> {

@@ -60,7 +60,11 @@ class ThroughputBenchTest {
             assertThat(cell.get(c.id).get("records_per_s_median").asDouble()).as(c.id).isPositive();
             assertThat(cell.get(c.id).get("runs")).hasSize(1);
         }
-        assertThat(log.toString(StandardCharsets.UTF_8)).contains("sql-two-phase/keyBy throughput");
+        assertThat(log.toString(StandardCharsets.UTF_8)).contains("sql-two-phase/keyBy throughput")
+                .contains("(SQL's measured at its local aggregate, before the skewed exchange: not the same measure)");
+        // SQL's latency is stamped before its exchange: said so, not set beside keyBy's as the same measure
+        assertThat(cell.get("sql-two-phase").get("latency_measured_at").asText()).isEqualTo("local aggregate");
+        assertThat(cell.get("keyshift").get("latency_measured_at").asText()).isEqualTo("window operator");
         // keyshift's runs count the migrations its plans started; the other contenders have no plans
         assertThat(cell.get("keyshift").get("runs").get(0).get("migrations_started").asLong()).isPositive();
         assertThat(cell.get("keyshift").has("migrations_started_median")).isTrue();
