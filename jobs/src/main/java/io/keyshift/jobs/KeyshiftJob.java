@@ -1075,7 +1075,7 @@ public final class KeyshiftJob implements Callable<Integer> {
         // what a restore of this job is checked against, kept in --out once the job is submitted: by Flink's job
         // listener where main submits it, and where `bin/keyshift submit` takes the job graph out of execute() (no
         // listener runs there; submit removes the files again if the cluster does not take the job)
-        // what INPUT_FILE records once the input is known (a file or the generator; not Kafka)
+        // what INPUT_FILE records once the input is known (a file's or the generator's fingerprint, a Kafka topic)
         String[] inputRecord = {null};
         Runnable keepForRestore = () -> {
             // (on a failover too: a copy it could not read was sorted again, maybe from other rows)
@@ -1179,7 +1179,20 @@ public final class KeyshiftJob implements Callable<Integer> {
             Runtime.getRuntime().addShutdownHook(cleanup);
         }
         try {
+            // a restore continues the --out of the job it restores: one that holds another kind of input's output is
+            // another job's (a file job's sorted copy, another generator's events, a Kafka job's topic), whose results
+            // this one's would mix with; checked before anything is sorted or built (a Kafka job restored into a
+            // file job's --out, or the reverse, appended to its results)
+            if (restoring && !failover) {
+                String kindBefore = inputKind(dir);
+                String kindNow = kafka.input() ? "kafka" : in.present() ? "file" : "generator";
+                if (kindBefore != null && !kindBefore.equals(kindNow)) {
+                    throw otherInput(cl, dir, kindBefore, restoredFrom);
+                }
+            }
             if (kafka.input()) {
+                // kept for a restore's check, as a file's fingerprint is
+                inputRecord[0] = "kafka " + kafka.topicName();
                 InputSpec spec = sourceSpec;
                 int p = env.getParallelism();
                 String group = kafkaGroup(kafka, dir, continuing, fixedJobId, recoveryPath);
@@ -1207,13 +1220,6 @@ public final class KeyshiftJob implements Callable<Integer> {
             // would mix with; the kind of input is checked before anything is sorted, the events once they are known
             String inputBefore = restoring && !failover && Files.isRegularFile(dir.resolve(INPUT_FILE))
                     ? Files.readString(dir.resolve(INPUT_FILE)).strip() : null;
-            if (restoring && !failover) {
-                String kindBefore = inputBefore != null ? inputBefore.split(" ")[0]
-                        : !in.present() && Files.exists(dir.resolve(".events.bin")) ? "file" : null;
-                if (kindBefore != null && !kindBefore.equals(in.present() ? "file" : "generator")) {
-                    throw otherInput(cl, dir, kindBefore, restoredFrom);
-                }
-            }
             EventSpace space = null;
             boolean copy = in.present() && Files.exists(dir.resolve(".events.bin"));
             if (copy && failover) {
@@ -1347,13 +1353,40 @@ public final class KeyshiftJob implements Callable<Integer> {
     /** How {@code flink run} and {@code submit} take a job graph out of main (an Error, thrown by execute()). */
     private static final String PROGRAM_ABORT = "org.apache.flink.client.program.ProgramAbortException";
 
+    /**
+     * The kind of input the job whose output {@code dir} holds read: file, generator or kafka, from {@link
+     * #INPUT_FILE}'s line; for an --out of a build that did not record a Kafka job's, "file" where the sorted copy of
+     * a file is there and "kafka" where {@link #KAFKA_TOPICS_FILE} names an input topic; null if nothing tells.
+     */
+    static String inputKind(Path dir) throws java.io.IOException {
+        if (Files.isRegularFile(dir.resolve(INPUT_FILE))) {
+            String line = Files.readString(dir.resolve(INPUT_FILE)).strip();
+            if (!line.isEmpty()) {
+                return line.split(" ")[0];
+            }
+        }
+        if (Files.exists(dir.resolve(".events.bin"))) {
+            return "file";
+        }
+        if (Files.isRegularFile(dir.resolve(KAFKA_TOPICS_FILE))) {
+            for (String line : Files.readAllLines(dir.resolve(KAFKA_TOPICS_FILE))) {
+                if (line.startsWith("topic=") && line.length() > "topic=".length()) {
+                    return "kafka";
+                }
+            }
+        }
+        return null;
+    }
+
     /** The refusal of a restore into the --out of a job that read {@code before} ({@link #INPUT_FILE}'s line). */
     private ParameterException otherInput(CommandLine cl, Path dir, String before, String restoredFrom) {
         boolean generatorBefore = before.startsWith("generator");
+        boolean kafkaBefore = before.startsWith("kafka");
         return new ParameterException(cl, "--out " + dir + " holds the output of a job that read "
-                + (generatorBefore ? "the generator" : "an input file")
+                + (generatorBefore ? "the generator" : kafkaBefore ? "a Kafka topic" : "an input file")
                 + ", and this job, restored from " + restoredFrom + ", reads "
-                + (in.present() ? "--input " + in.input() + (generatorBefore ? "" : " (other events)")
+                + (kafka.input() ? "Kafka topic " + kafka.topicName()
+                : in.present() ? "--input " + in.input() + (generatorBefore || kafkaBefore ? "" : " (other events)")
                 : "the generator" + (generatorBefore ? " with other --generator-* options" : ""))
                 + ": a restore continues the --out of the job it restores; give that job's --out and input options, "
                 + "or a new --out; no job was started");

@@ -496,6 +496,25 @@ class KeyshiftJobTest {
                 .hasMessageContaining("reads --input " + csv);
         assertThat(out.resolve(".events.bin")).doesNotExist();
         assertThat(Files.readString(out.resolve(KeyshiftJob.INPUT_FILE))).startsWith("generator ");
+        // a Kafka job restored into it, and a generator job into a Kafka job's --out (its .input, or, of a build
+        // that did not write one, its input topic): refused (it appended to the other job's results)
+        String[] kafkaJob = {"--kafka-bootstrap-servers", "127.0.0.1:1", "--kafka-topic", "trips", "--key", "k",
+            "--time", "t", "--columns", "k,t", "--no-kafka-topic-check", "--out", out.toString(), recovery, interval};
+        assertThatThrownBy(() -> KeyshiftJob.main(kafkaJob)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("holds the output of a job that read the generator, and this job")
+                .hasMessageContaining("reads Kafka topic trips");
+        Path kafkaOut = Files.createDirectories(dir.resolve("kafka-out"));
+        Files.createDirectories(kafkaOut.resolve("results"));
+        Files.writeString(kafkaOut.resolve("results").resolve("part-0-0"), "k,0,3600000,1\n");
+        Files.writeString(kafkaOut.resolve(KeyshiftJob.KAFKA_TOPICS_FILE), "topic=trips\ncontrol-topic=\n");
+        for (String record : java.util.Arrays.asList(null, "kafka trips")) {
+            if (record != null) {
+                Files.writeString(kafkaOut.resolve(KeyshiftJob.INPUT_FILE), record + "\n");
+            }
+            assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--generator-records", "2000", "--out",
+                    kafkaOut.toString(), recovery, interval})).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("holds the output of a job that read a Kafka topic, and this job");
+        }
         // a file job's --out whose sorted copy is gone, restored with another file: the input is sorted aside and
         // compared with the record, and the refusal leaves that --out as it was (its dead letters were overwritten)
         Path fileOut = dir.resolve("file-out");
