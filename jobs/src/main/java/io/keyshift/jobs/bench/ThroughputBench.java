@@ -34,12 +34,13 @@ import java.util.Map;
 import java.util.UUID;
 
 /**
- * The throughput benchmark: the built-in generator at full speed through plain {@code keyBy} and keyshift, in one
- * JVM, over a matrix of key distributions (uniform: keyshift's pure overhead; a Zipf hot set held for the whole run;
+ * The throughput benchmark: the built-in generator at full speed through plain {@code keyBy}, keyshift and Flink
+ * SQL's two-phase window aggregation, in one JVM, over a matrix of key distributions (uniform: keyshift's pure overhead; a Zipf hot set held for the whole run;
  * one that drifts) and service times. The service time is a capacity model: the window operator waits (does not
  * burn CPU) a fixed time per record, so that p subtasks act as p servers even on 2 cores and a hot subtask is a real
  * bottleneck; at service time 0 the job is CPU-bound and what each record costs decides. Throughput = records / the
- * job's net runtime; latency = window operator time − emission time at the source (p50, p99); CPU = the JVM's
+ * job's net runtime; latency = window operator time − emission time at the source (p50, p99; SQL's at its local
+ * aggregate, on the source subtasks before the exchange: not the same measure); CPU = the JVM's
  * process CPU time during the job per record. Method: an unmeasured warm-up run per system and cell, then rounds in
  * alternating order, medians and ranges.
  */
