@@ -84,7 +84,11 @@ public final class ReplayRunner {
             Path runDir = work.resolve(st.id());
             Configuration conf = new Configuration(base);
             conf.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, io.keyshift.jobs.LocalPaths.uri(work.resolve("checkpoints").resolve(st.id())));
-            boolean portGiven = conf.getOptional(org.apache.flink.configuration.RestOptions.PORT).isPresent();
+            // a -Drest.bind-port (a port or a range) is where Flink binds the web UI whatever rest.port says: given
+            // too (the URL printed was the runner's rest.port, where nothing listened, and its retries changed nothing)
+            String bindPort = conf.getOptional(org.apache.flink.configuration.RestOptions.BIND_PORT).orElse(null);
+            boolean portGiven = bindPort != null
+                    || conf.getOptional(org.apache.flink.configuration.RestOptions.PORT).isPresent();
             long t0 = 0;
             String progressId = s.out().toAbsolutePath() + "#" + st.id();
             for (int attempt = 1; ; attempt++) {
@@ -97,8 +101,9 @@ public final class ReplayRunner {
                 Progress.reset(progressId);
                 ReplayJob.build(env, s.input().space(), st, conf, runDir, s.withSum(), s.recordsPerSecond(), progressId);
                 s.log().printf("replay [%s]: %s, window %s, parallelism %d, max parallelism %d; web UI with the "
-                                + "keyshift metrics while it runs: http://127.0.0.1:%d%n", st.id(),
-                        s.input().description(), window, s.parallelism(), maxP, restPort);
+                                + "keyshift metrics while it runs: http://127.0.0.1:%s%n", st.id(),
+                        s.input().description(), window, s.parallelism(), maxP,
+                        bindPort != null ? bindPort : Integer.toString(restPort));
                 t0 = System.nanoTime();
                 Thread progress = progressPrinter(s.log(), st.id(), progressId, s.input().stats().records(), t0);
                 try {

@@ -479,6 +479,29 @@ class UserMistakesTest {
         assertThat(wrong.err()).contains("inspect it with --window 1h");
     }
 
+    /**
+     * A replay given -Drest.bind-port prints the web UI's address there: it printed the runner's own rest.port, where
+     * nothing listened (Flink binds rest.bind-port whatever rest.port says).
+     */
+    @Test
+    void aReplayWithARestBindPortPrintsTheWebUiThere(@TempDir Path dir) throws Exception {
+        int port = io.keyshift.jobs.cluster.StandaloneCluster.freeLoopbackPort();
+        java.io.PrintStream stderr = System.err;
+        java.io.ByteArrayOutputStream log = new java.io.ByteArrayOutputStream();
+        CliRun r;
+        try {
+            // (the replay's log goes to System.err)
+            System.setErr(new java.io.PrintStream(log, true, java.nio.charset.StandardCharsets.UTF_8));
+            r = run("replay", "--generator-records", "2000", "--strategies", "hash", "--out",
+                    dir.resolve("o").toString(), "--config", conf(), "-Drest.bind-port=" + port);
+        } finally {
+            System.setErr(stderr);
+        }
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(log.toString(java.nio.charset.StandardCharsets.UTF_8))
+                .contains("web UI with the keyshift metrics while it runs: http://127.0.0.1:" + port + "\n");
+    }
+
     @Test
     void anInputsOptionsWithoutInputAndTheGeneratorsWithInputAreRefused(@TempDir Path dir) throws Exception {
         CliRun noInput = run("replay", "--key", "key", "--time", "ts", "--out", dir.resolve("a").toString(),
