@@ -56,7 +56,8 @@ public final class ClusterCommand implements Callable<Integer> {
                     + "(needed by bin/keyshift autoscale) or -D taskmanager.numberOfTaskSlots=8.")
     java.util.Map<String, String> overrides = new java.util.LinkedHashMap<>();
 
-    @Option(names = "--timeout", defaultValue = "90s", paramLabel = "DURATION", description = "How long start waits for the cluster. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--timeout", defaultValue = "90s", paramLabel = "DURATION", description = "How long start waits for the cluster, and add-taskmanager for the new "
+            + "TaskManager to register. Default: ${DEFAULT-VALUE}.")
     String timeout;
 
     static Path home() {

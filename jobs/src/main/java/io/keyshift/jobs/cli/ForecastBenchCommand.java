@@ -68,8 +68,8 @@ public final class ForecastBenchCommand implements Callable<Integer> {
     Path out;
 
     @Option(names = "--overwrite",
-            description = "Remove an earlier run's output from --out first (only the files forecast-bench or replay "
-                    + "write; nothing else).")
+            description = "Remove an earlier run's output from --out once the input has been read and checked "
+                    + "(only the files forecast-bench or replay write; nothing else).")
     boolean overwrite;
 
     @Mixin

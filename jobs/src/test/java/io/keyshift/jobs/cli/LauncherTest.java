@@ -37,4 +37,47 @@ class LauncherTest {
         assertThat(p.exitValue()).as(output).isEqualTo(1);
         assertThat(output).contains("was built where this checkout was before it moved");
     }
+
+    /**
+     * A source saved while the launcher's build runs is built by the next command: the jar was stamped with the
+     * build's end, so that edit was taken for built. The build is of the modules the commands run (-pl jobs -am): an
+     * example or a benchmark being edited cannot stop a command.
+     */
+    @Test
+    void aSourceSavedDuringTheBuildIsBuiltNextTime(@TempDir Path dir) throws Exception {
+        Path home = dir.resolve("main");
+        Path target = Files.createDirectories(home.resolve("jobs/target"));
+        Files.createDirectories(home.resolve("bin"));
+        Path source = Files.createDirectories(home.resolve("operators/src/main")).resolve("A.java");
+        Files.writeString(source, "class A {}");
+        Path launcher = home.resolve("bin/keyshift");
+        Files.copy(Path.of("..", "bin", "keyshift"), launcher);
+        Path jar = target.resolve("keyshift-jobs-0.1.0-SNAPSHOT.jar");
+        Files.write(jar, new byte[0]);
+        Files.writeString(target.resolve("runtime-classpath.txt"), "");
+        // the jar older than the source: the first command builds
+        Files.setLastModifiedTime(jar, java.nio.file.attribute.FileTime.fromMillis(
+                Files.getLastModifiedTime(source).toMillis() - 60_000));
+        Path bin = Files.createDirectories(dir.resolve("fake/bin"));
+        Path runs = dir.resolve("mvn-runs");
+        // a build during which the source is saved again
+        Files.writeString(bin.resolve("mvn"), "#!/usr/bin/env bash\necho \"$*\" >> '" + runs + "'\nsleep 0.3\n"
+                + "touch '" + source + "'\n");
+        Files.writeString(bin.resolve("java"), "#!/usr/bin/env bash\nexit 0\n");
+        for (Path f : java.util.List.of(bin.resolve("mvn"), bin.resolve("java"))) {
+            f.toFile().setExecutable(true);
+        }
+        for (int command = 1; command <= 2; command++) {
+            ProcessBuilder pb = new ProcessBuilder("bash", launcher.toString(), "--help").redirectErrorStream(true);
+            pb.environment().put("PATH", bin + ":" + System.getenv("PATH"));
+            pb.environment().put("JAVA_HOME", dir.resolve("fake").toString());
+            pb.environment().remove("KEYSHIFT_NO_BUILD");
+            Process p = pb.start();
+            String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+            assertThat(p.exitValue()).as(output).isZero();
+        }
+        assertThat(Files.readAllLines(runs)).as("builds").hasSize(2)
+                .allMatch(args -> args.contains("-pl jobs -am"));
+    }
 }
