@@ -268,27 +268,7 @@ public final class ReplayOutput {
             channel.close();
             throw new ParameterException(cl, inUse);
         }
-        if (CLAIMED.isEmpty()) {
-            Runtime.getRuntime().addShutdownHook(new Thread(ReplayOutput::releaseClaims, "keyshift: --out claims"));
-        }
         CLAIMED.put(dir, lock);
-    }
-
-    /**
-     * At the JVM's end: each claimed directory's lock file removed, then its lock released (one lock file per --out
-     * ever claimed was left in the temporary directory, over a thousand after a day of test runs). Removed while held:
-     * a command that opens the name afterwards makes a new file and claims it; one that opened the old file before
-     * was refused while the lock was held.
-     */
-    private static synchronized void releaseClaims() {
-        for (java.util.Map.Entry<Path, java.nio.channels.FileLock> e : CLAIMED.entrySet()) {
-            try {
-                Files.deleteIfExists(lockFile(e.getKey()));
-                e.getValue().channel().close();
-            } catch (IOException | RuntimeException ignored) {
-                // the JVM ends anyway, and the operating system releases the lock
-            }
-        }
     }
 
     /** The file whose lock {@link #claim} takes for {@code out}. */

@@ -74,27 +74,6 @@ class UserMistakesTest {
     }
 
     /**
-     * A command's claim of its --out leaves no lock file behind once its JVM ends (one per --out ever claimed piled up
-     * in the temporary directory: over a thousand after a day of test runs).
-     */
-    @Test
-    void aClaimLeavesNoLockFileBehind(@TempDir Path dir) throws Exception {
-        Path out = dir.resolve("sp");
-        Path tmp = Files.createDirectories(dir.resolve("tmp"));
-        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Djava.io.tmpdir=" + tmp, "-cp", System.getProperty("java.class.path"),
-                KeyshiftCli.class.getName(), "bootstrap", "--input", dir.resolve("missing.csv").toString(), "--key",
-                "k", "--time", "t", "--out", out.toString()).redirectErrorStream(true).start();
-        String output = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
-        assertThat(p.waitFor(120, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
-        assertThat(p.exitValue()).as(output).isEqualTo(2);
-        assertThat(output).contains("--input");
-        try (var left = Files.list(tmp)) {
-            assertThat(left.map(f -> f.getFileName().toString())).noneMatch(n -> n.startsWith("keyshift-out-"));
-        }
-    }
-
-    /**
      * A command into an --out that another keyshift command holds (here: its lock taken as another process's would
      * be) is refused before it reads anything; it found the other's partial files and wrote into the same ones.
      */
