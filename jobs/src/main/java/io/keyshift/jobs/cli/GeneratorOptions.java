@@ -19,7 +19,9 @@ public final class GeneratorOptions {
 
     @Option(names = "--generator-days", defaultValue = "7", paramLabel = "DAYS",
             description = "Generator: days of event time that --generator-records span (with 0 records, an endless "
-                    + "stream: 336,000 records per DAYS days of event time). Default: ${DEFAULT-VALUE}.")
+                    + "stream: 336,000 records per DAYS days of event time; with --generator-peak-factor above 1 a "
+                    + "fraction of a day spans longer, as every day begins at the night rate). Default: "
+                    + "${DEFAULT-VALUE}.")
     double days;
 
     @Option(names = "--generator-keys", defaultValue = "1000", paramLabel = "N",
@@ -32,7 +34,8 @@ public final class GeneratorOptions {
     double zipf;
 
     @Option(names = "--generator-drift", defaultValue = "10", paramLabel = "KEYS",
-            description = "Generator: how many key positions the hot set moves away and back each day. Default: ${DEFAULT-VALUE}.")
+            description = "Generator: how many key positions the hot set moves away and back each day (around the "
+                    + "ring of keys: a drift of --generator-keys is back home at noon). Default: ${DEFAULT-VALUE}.")
     int drift;
 
     @Option(names = "--seed", defaultValue = "42", paramLabel = "N", description = "Generator seed. Default: ${DEFAULT-VALUE}.")

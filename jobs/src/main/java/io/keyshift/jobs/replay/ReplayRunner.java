@@ -101,9 +101,11 @@ public final class ReplayRunner {
                 Progress.reset(progressId);
                 ReplayJob.build(env, s.input().space(), st, conf, runDir, s.withSum(), s.recordsPerSecond(), progressId);
                 s.log().printf("replay [%s]: %s, window %s, parallelism %d, max parallelism %d; web UI with the "
-                                + "keyshift metrics while it runs: http://127.0.0.1:%s%n", st.id(),
+                                + "keyshift metrics while it runs: %s%n", st.id(),
                         s.input().description(), window, s.parallelism(), maxP,
-                        bindPort != null ? bindPort : Integer.toString(restPort));
+                        bindPort == null ? "http://127.0.0.1:" + restPort : bindPort.strip().matches("[1-9][0-9]*")
+                                ? "http://127.0.0.1:" + bindPort.strip()
+                                : "http://127.0.0.1 at a port of rest.bind-port " + bindPort);
                 t0 = System.nanoTime();
                 Thread progress = progressPrinter(s.log(), st.id(), progressId, s.input().stats().records(), t0);
                 try {

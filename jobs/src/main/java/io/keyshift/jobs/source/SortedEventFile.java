@@ -67,11 +67,14 @@ public final class SortedEventFile implements EventSpace {
     }
 
     /**
-     * Moves this space's file to {@code to} (replacing a file there) and returns the space over it there: the same
-     * events, size and fingerprint, without reading the file again.
+     * Moves this space's file to {@code to} (replacing a file there, by an atomic rename: a reader opening {@code to}
+     * meanwhile finds the old file or the new one, never none; both in one directory) and returns the space over it
+     * there: the same events, size and fingerprint, without reading the file again.
      */
     public SortedEventFile moveTo(Path to) throws IOException {
-        Files.move(Path.of(path), to, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        // (without ATOMIC_MOVE the JDK unlinks the target first, then renames)
+        Files.move(Path.of(path), to, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                java.nio.file.StandardCopyOption.ATOMIC_MOVE);
         return new SortedEventFile(to.toAbsolutePath().toString(), size, fingerprint, currentFormat);
     }
 

@@ -85,7 +85,8 @@ public record ZipfDriftGenerator(long records, long startMillis, double eventsPe
         int rank = search(cdf, u);
         double dayFraction = Math.floorMod(t, DAY) / (double) DAY;
         int shift = (int) Math.round(drift * (1 - Math.cos(2 * Math.PI * dayFraction)) / 2);
-        int id = Math.floorMod(rank + shift, keys);
+        // (in long: a --generator-drift near Integer.MAX_VALUE wrapped rank + shift negative, two ranks on one key)
+        int id = (int) Math.floorMod((long) rank + shift, (long) keys);
         return new Event(t, "key-" + id, 1 + Math.floorMod(mix(h), 100), i);
     }
 

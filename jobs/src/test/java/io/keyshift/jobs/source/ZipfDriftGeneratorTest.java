@@ -76,4 +76,21 @@ class ZipfDriftGeneratorTest {
         assertThat(two.offsetMillis(36_000)).isEqualTo(24 * 3_600_000L);
         assertThat(two.offsetMillis(21_000)).isEqualTo(15 * 3_600_000L);
     }
+
+    /**
+     * A --generator-drift near Integer.MAX_VALUE moves every rank by the same positions around the ring of keys: rank
+     * + shift overflowed an int, two ranks landed on one key and one key got none.
+     */
+    @Test
+    void aHugeDriftStillMovesEveryRankOntoItsOwnKey() throws Exception {
+        // uniform keys, every event at noon (the day's largest shift, the whole drift)
+        ZipfDriftGenerator g = new ZipfDriftGenerator(100_000, 43_200_000L, 1e9, 1000, 0.0, Integer.MAX_VALUE, 7);
+        java.util.Set<String> keys = new java.util.HashSet<>();
+        try (EventSpace.Cursor c = g.open(0, 1, 0)) {
+            while (c.hasNext()) {
+                keys.add(c.next().key);
+            }
+        }
+        assertThat(keys).hasSize(1000);
+    }
 }
