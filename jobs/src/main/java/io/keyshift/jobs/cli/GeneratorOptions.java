@@ -19,8 +19,9 @@ public final class GeneratorOptions {
 
     @Option(names = "--generator-days", defaultValue = "7", paramLabel = "DAYS",
             description = "Generator: days of event time that --generator-records span (with 0 records, an endless "
-                    + "stream: 336,000 records per DAYS days of event time; with --generator-peak-factor above 1 a "
-                    + "fraction of a day spans longer, as every day begins at the night rate). Default: "
+                    + "stream: 336,000 records per DAYS days of event time; with --generator-peak-factor above 1 only "
+                    + "whole days hold exactly their share: every day begins at the night rate, so a fraction of a day "
+                    + "that ends before 18:00 spans longer, one that ends after it shorter). Default: "
                     + "${DEFAULT-VALUE}.")
     double days;
 
