@@ -263,6 +263,12 @@ public final class BootstrapCommand implements Callable<Integer> {
         }
     }
 
+    /** Whether {@code out} holds a finished bootstrap's marker (its own, or the stages file of one onto a base). */
+    private static boolean marked(Path out) {
+        return Files.exists(out.resolve(ForecasterBootstrap.MARKER))
+                || Files.exists(out.resolve(io.keyshift.savepoint.BootstrapMarker.STAGES_FILE));
+    }
+
     /**
      * Removes {@code out} unless it holds a finished bootstrap's marker (or is not there): a savepoint this run began
      * and did not finish. Only for an {@code out} that was new when the run began and that the run claimed.
@@ -270,9 +276,7 @@ public final class BootstrapCommand implements Callable<Integer> {
      * @return whether it removed {@code out}
      */
     static boolean removeUnfinished(Path out) throws java.io.IOException {
-        if (!Files.exists(out, java.nio.file.LinkOption.NOFOLLOW_LINKS)
-                || Files.exists(out.resolve(ForecasterBootstrap.MARKER))
-                || Files.exists(out.resolve(io.keyshift.savepoint.BootstrapMarker.STAGES_FILE))) {
+        if (!Files.exists(out, java.nio.file.LinkOption.NOFOLLOW_LINKS) || marked(out)) {
             return false;
         }
         io.keyshift.jobs.replay.ReplayRunner.deleteRecursively(out);
@@ -296,8 +300,7 @@ public final class BootstrapCommand implements Callable<Integer> {
         try {
             return write.call();
         } catch (Exception | Error e) {
-            if (there || java.nio.file.Files.exists(out.resolve(ForecasterBootstrap.MARKER))
-                    || java.nio.file.Files.exists(out.resolve(io.keyshift.savepoint.BootstrapMarker.STAGES_FILE))) {
+            if (there || marked(out)) {
                 // another run's: there before this write began, or finished (marked) by a run that wrote it while
                 // this one profiled (this write then failed on its files)
                 throw e;
