@@ -299,11 +299,11 @@ public final class KeyshiftJob implements Callable<Integer> {
      * the job is built: a refused run leaves the marker of the job before it. Only when it changes, and atomically (a
      * JobManager that dies mid-write would leave a marker that no failover matches).
      */
-    static void mark(Path dir, String fixedJobId, String recoveryPath) throws java.io.IOException {
+    static void mark(Path dir, String fixedJobId, String recoveryPath, String argsDigest) throws java.io.IOException {
         if (fixedJobId == null) {
             return;
         }
-        String content = fixedJobId + "\n" + recoveryPath + "\n";
+        String content = fixedJobId + "\n" + recoveryPath + "\n" + argsDigest + "\n";
         Path marker = dir.resolve(JOB_ID_MARKER);
         if (Files.isRegularFile(marker) && Files.readString(marker).equals(content)) {
             return;
@@ -341,6 +341,36 @@ public final class KeyshiftJob implements Callable<Integer> {
     static boolean markedRecovery(Path dir, String recoveryPath) throws java.io.IOException {
         java.util.List<String> lines = Files.readString(dir.resolve(JOB_ID_MARKER)).lines().toList();
         return (lines.size() > 1 ? lines.get(1).strip() : "").equals(recoveryPath);
+    }
+
+    /**
+     * Whether the marker's job was started with the command-line arguments whose {@link #argsDigest} is {@code digest}:
+     * Flink runs main again after a JobManager failover with the same arguments, while a new deployment that keeps the
+     * job id and its checkpoints (the Kubernetes Operator's last-state upgrade, which drops the savepoint path) may
+     * change them, and is a restore, checked as one. A marker of a build before 2026-12-07 names no digest: it
+     * matches any.
+     */
+    static boolean markedArgs(Path dir, String digest) throws java.io.IOException {
+        java.util.List<String> lines = Files.readString(dir.resolve(JOB_ID_MARKER)).lines().toList();
+        return lines.size() < 3 || lines.get(2).strip().equals(digest);
+    }
+
+    /**
+     * A digest of the job's command-line arguments, in order (SHA-256 over each argument's UTF-8 bytes, each ended by a
+     * NUL), as 64 hex digits: written into the HA marker, so that no argument (a key secret given with -D) is kept
+     * there in clear.
+     */
+    static String argsDigest(List<String> args) {
+        try {
+            java.security.MessageDigest sha = java.security.MessageDigest.getInstance("SHA-256");
+            for (String a : args) {
+                sha.update(a.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                sha.update((byte) 0);
+            }
+            return java.util.HexFormat.of().formatHex(sha.digest());
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is not available on this JVM", e);
+        }
     }
 
     /**
@@ -827,15 +857,20 @@ public final class KeyshiftJob implements Callable<Integer> {
         String fixedJobId = conf.getString(FIXED_JOB_ID, null);
         String recoveryPath = conf.getOptional(StateRecoveryOptions.SAVEPOINT_PATH).orElse("");
         // the same job's main run again after a JobManager failover (HA), which continues its own output: a
-        // checkpoint of it exists
+        // checkpoint of it exists; or a new deployment that keeps the id and its checkpoints (the Kubernetes
+        // Operator's last-state upgrade, which recovers the latest checkpoint without a savepoint path): a restore, so
+        // the checks of a restore below are made where "continuing" and not a failover
         boolean continuing = restoring || sameJob(dir, fixedJobId,
                 conf.get(org.apache.flink.configuration.CheckpointingOptions.CHECKPOINTS_DIRECTORY),
                 conf.get(org.apache.flink.configuration.CheckpointingOptions.CREATE_CHECKPOINT_SUB_DIR));
         // ... and reads on in its sorted copy: the same id, started from the same savepoint (a restore from another
-        // savepoint under a reused id is a restore), with read positions to read on from (a savepoint or a
+        // savepoint under a reused id is a restore), with the same arguments (a redeployment with changed ones is a
+        // restore), with read positions to read on from (a savepoint or a
         // checkpoint; without either, a new deployment under a reused id, and a job failed over before its first
         // checkpoint, sort their input aside and replace the copy only where it differs)
-        boolean failover = markedBy(dir, fixedJobId) && markedRecovery(dir, recoveryPath) && continuing;
+        String argsDigest = argsDigest(cl.getParseResult().originalArgs());
+        boolean failover = markedBy(dir, fixedJobId) && markedRecovery(dir, recoveryPath)
+                && markedArgs(dir, argsDigest) && continuing;
         // a failover whose --control file changed since the job started: its restored source read the file as it was,
         // and the routers, built here, would take the changed file's sampling rates, which no plan knows
         boolean controlChanged = failover && !controlUnreadable && controlFile != null
@@ -982,7 +1017,7 @@ public final class KeyshiftJob implements Callable<Integer> {
         // on a restore only: Flink's rerun of main after a JobManager failover must recover whatever the file holds
         // (not Flink's rerun of main after a JobManager failover of a job started from a savepoint, which keeps
         // that path: refused, the application failed instead of recovering from its checkpoints)
-        if (restoring && !failover && controlDigest != null && Files.isRegularFile(dir.resolve(CONTROL_DIGEST_FILE))
+        if (continuing && !failover && controlDigest != null && Files.isRegularFile(dir.resolve(CONTROL_DIGEST_FILE))
                 && !Files.readString(dir.resolve(CONTROL_DIGEST_FILE)).strip().equals(controlDigest)) {
             // the file's source was read whole before the cut: its changed lines reached no plan, while the routers
             // took a changed sampling rate from it at once (it is read again where the job is built)
@@ -994,7 +1029,7 @@ public final class KeyshiftJob implements Callable<Integer> {
         // the generator sums its values whatever the field is called: only whether it sums counts there
         String sumRecord = "sum-field=" + (sumField == null ? "" : kafka.input() || in.present() ? sumField
                 : "(the generator's values)");
-        if (restoring && Files.isRegularFile(dir.resolve(SUM_FIELD_FILE))) {
+        if (continuing && Files.isRegularFile(dir.resolve(SUM_FIELD_FILE))) {
             String keptSum = Files.readString(dir.resolve(SUM_FIELD_FILE)).strip();
             if (!keptSum.equals(sumRecord)) {
                 String before = keptSum.startsWith("sum-field=") ? keptSum.substring("sum-field=".length()) : keptSum;
@@ -1008,7 +1043,7 @@ public final class KeyshiftJob implements Callable<Integer> {
             }
         }
         String windowRecord = "window-ms=" + w.toMillis();
-        if (restoring && Files.isRegularFile(dir.resolve(WINDOW_FILE))) {
+        if (continuing && Files.isRegularFile(dir.resolve(WINDOW_FILE))) {
             String keptWindow = Files.readString(dir.resolve(WINDOW_FILE)).strip();
             if (!keptWindow.equals(windowRecord)) {
                 String before = keptWindow.startsWith("window-ms=") ? keptWindow.substring("window-ms=".length())
@@ -1025,7 +1060,7 @@ public final class KeyshiftJob implements Callable<Integer> {
         String watchedPath = controlDir == null ? null : Path.of(controlDir).toAbsolutePath().normalize().toString();
         String controlSource = watchedPath != null ? controlKind + "\n" + watchedPath : controlKind;
         Path controlSourceFile = dir.resolve(CONTROL_SOURCE_FILE);
-        if (restoring && controlSource != null && Files.isRegularFile(controlSourceFile)) {
+        if (continuing && controlSource != null && Files.isRegularFile(controlSourceFile)) {
             // the kind stripped, the directory's path as written (a path may begin or end with blanks)
             List<String> keptSource = Files.readAllLines(controlSourceFile);
             String before = keptSource.isEmpty() ? "" : keptSource.get(0).strip();
@@ -1056,14 +1091,14 @@ public final class KeyshiftJob implements Callable<Integer> {
         String kafkaTopics = kafka.input() || kafka.controlTopicName() != null || sinkTopics.length() > 0
                 ? "topic=" + (kafka.input() ? kafka.topicName() : "") + "\ncontrol-topic="
                 + (kafka.controlTopicName() == null ? "" : kafka.controlTopicName()) + "\n" + sinkTopics : null;
-        if (restoring && kafkaTopics != null && Files.isRegularFile(dir.resolve(KAFKA_TOPICS_FILE))) {
+        if (continuing && kafkaTopics != null && Files.isRegularFile(dir.resolve(KAFKA_TOPICS_FILE))) {
             checkKeptTopics(cl, Files.readString(dir.resolve(KAFKA_TOPICS_FILE)), kafka);
         }
         // last of the checks: it asks the brokers (up to 10 s where none answers). Not for Flink's rerun of main (after
         // a failover): its topics were there, and a recoverable failover must not fail for a topic being recreated. A
         // restore the user asks for is checked as a new job is (a misspelled topic restarted the job for ever; at a
         // parallelism above the partitions with --kafka-idleness 0 it stalled without a word)
-        if (!ownDirectory || restoring && !failover) {
+        if (!ownDirectory || continuing && !failover) {
             // a scaling decision rescales the source too, up to the scaling bound (0: the max parallelism)
             boolean scaled = conf.get(io.keyshift.config.ScalingOptions.CAPACITY) > 0;
             int scalingMax = conf.get(io.keyshift.config.ScalingOptions.MAX_PARALLELISM);
@@ -1183,7 +1218,7 @@ public final class KeyshiftJob implements Callable<Integer> {
             // another job's (a file job's sorted copy, another generator's events, a Kafka job's topic), whose results
             // this one's would mix with; checked before anything is sorted or built (a Kafka job restored into a
             // file job's --out, or the reverse, appended to its results)
-            if (restoring && !failover) {
+            if (continuing && !failover) {
                 String kindBefore = inputKind(dir);
                 String kindNow = kafka.input() ? "kafka" : in.present() ? "file" : "generator";
                 if (kindBefore != null && !kindBefore.equals(kindNow)) {
@@ -1203,7 +1238,7 @@ public final class KeyshiftJob implements Callable<Integer> {
                         "dead-letters", p);
                 System.out.println("keyshift-job: Kafka topic " + kafka.topicName() + " (dead letters under "
                         + dir.resolve("dead-letters") + ")");
-                mark(dir, fixedJobId, recoveryPath);
+                mark(dir, fixedJobId, recoveryPath, argsDigest);
                 var outputs = ReplayJob.attach(events, st, conf, dir, sumField != null, p, topics(),
                         kafka.controlTopicName() == null ? null : io.keyshift.jobs.kafka.KafkaIo.control(env, kafka, group),
                         true);
@@ -1218,14 +1253,14 @@ public final class KeyshiftJob implements Callable<Integer> {
             // a restore continues the --out of the job it restores: one that holds another input's output is
             // another job's (a file job's sorted copy, or another generator's events), whose results this one's
             // would mix with; the kind of input is checked before anything is sorted, the events once they are known
-            String inputBefore = restoring && !failover && Files.isRegularFile(dir.resolve(INPUT_FILE))
+            String inputBefore = continuing && !failover && Files.isRegularFile(dir.resolve(INPUT_FILE))
                     ? Files.readString(dir.resolve(INPUT_FILE)).strip() : null;
             EventSpace space = null;
             boolean copy = in.present() && Files.exists(dir.resolve(".events.bin"));
             if (copy && failover) {
                 // its checkpoint's read positions point into the copy it read, whatever --input holds now
                 space = kept;
-            } else if (copy && restoring && heldOutput(dir, true, false) != null) {
+            } else if (copy && continuing && heldOutput(dir, true, false) != null) {
                 // the sorted copy of the job this one continues, which its read positions point into: one that left
                 // output beside it (a copy alone may be a failed restore's, of the wrong input: sorted again in place)
                 space = sameSortedInput(cl, dir, sourceSpec, conf);
@@ -1296,7 +1331,7 @@ public final class KeyshiftJob implements Callable<Integer> {
                 }
                 throw otherInput(cl, dir, inputBefore, restoredFrom);
             }
-            mark(dir, fixedJobId, recoveryPath);
+            mark(dir, fixedJobId, recoveryPath, argsDigest);
             ReplayJob.build(env, space, st, conf, dir, sumField != null, rate, null, topics());
             env.execute(jobName != null ? jobName : "keyshift [" + st.id() + "]");
             return 0;

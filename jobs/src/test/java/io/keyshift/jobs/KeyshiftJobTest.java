@@ -141,7 +141,7 @@ class KeyshiftJobTest {
         Path file = out.resolve(io.keyshift.jobs.kafka.KafkaOptions.GROUP_ID_FILE);
         String id = "00000000000000000000000000000004";
         String first = KeyshiftJob.kafkaGroup(kafka, out, false, id, "");
-        KeyshiftJob.mark(out, id, "");
+        KeyshiftJob.mark(out, id, "", KeyshiftJob.argsDigest(java.util.List.of()));
         String again = KeyshiftJob.kafkaGroup(kafka, out, false, id, "");
         org.assertj.core.api.Assertions.assertThat(again).isNotEqualTo(first)
                 .startsWith("keyshift:" + out.toAbsolutePath() + ":");
@@ -1335,4 +1335,54 @@ class KeyshiftJobTest {
         }
         return b.toByteArray();
     }
+
+    /**
+     * A new deployment that keeps the fixed job id and its checkpoints (the Kubernetes Operator's last-state upgrade:
+     * no savepoint path, the latest checkpoint recovered) with changed arguments is a restore, not Flink's rerun of
+     * main after a failover (which has the same arguments): a changed --window is refused as on a restore from a
+     * savepoint (it was let in, the restored windows firing at the old length beside the new ones). The same arguments
+     * are the failover's; a marker of a build before the digest matches any.
+     */
+    @Test
+    void aRedeploymentKeepingTheJobIdWithChangedArgumentsIsCheckedAsARestore(@TempDir Path dir) throws Exception {
+        String id = "0000000000000000000000000000000a";
+        Path out = Files.createDirectories(dir.resolve("out"));
+        String checkpoints = dir.resolve("checkpoints").toUri().toString();
+        String[] first = {"--generator-records", "2000", "--out", out.toString(),
+            "-Dexecution.checkpointing.interval=1s", "-D" + KeyshiftJob.FIXED_JOB_ID + "=" + id,
+            "-Dexecution.checkpointing.dir=" + checkpoints};
+        // what the first deployment's main left: its marker, its window, a retained checkpoint
+        KeyshiftJob.mark(out, id, "", KeyshiftJob.argsDigest(java.util.List.of(first)));
+        Files.writeString(out.resolve(KeyshiftJob.WINDOW_FILE), "window-ms=3600000\n");
+        Files.createDirectories(dir.resolve("checkpoints").resolve(id).resolve("chk-3"));
+        assertThat(KeyshiftJob.markedArgs(out, KeyshiftJob.argsDigest(java.util.List.of(first)))).isTrue();
+        String[] upgraded = java.util.stream.Stream.concat(java.util.Arrays.stream(first),
+                java.util.stream.Stream.of("--window", "30min")).toArray(String[]::new);
+        assertThat(KeyshiftJob.markedArgs(out, KeyshiftJob.argsDigest(java.util.List.of(upgraded)))).isFalse();
+        assertThatThrownBy(() -> KeyshiftJob.main(upgraded)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("--window: the job this one continues wrote its results in windows of 3600000");
+        // the refused run left the marker as it was
+        assertThat(KeyshiftJob.markedArgs(out, KeyshiftJob.argsDigest(java.util.List.of(first)))).isTrue();
+        // a marker written before the digest (two lines) is taken for the same arguments
+        Files.writeString(out.resolve(KeyshiftJob.JOB_ID_MARKER), id + "\n\n");
+        assertThat(KeyshiftJob.markedArgs(out, KeyshiftJob.argsDigest(java.util.List.of(upgraded)))).isTrue();
+        // a file job redeployed with another --input: compared with the sorted copy its checkpoint's read positions
+        // point into, and refused (taken for a failover, it read on in the copy and ignored the new input)
+        Path csv = dir.resolve("trips.csv");
+        Path fileOut = dir.resolve("file-out");
+        String fileId = "0000000000000000000000000000000b";
+        String[] job = {"--input", csv.toString(), "--key", "station", "--time", "start", "--out", fileOut.toString(),
+            "-Dexecution.checkpointing.interval=1s", "-D" + KeyshiftJob.FIXED_JOB_ID + "=" + fileId,
+            "-Dexecution.checkpointing.dir=" + checkpoints};
+        sortedThenAppended(csv, fileOut, fileId + "\n\n" + KeyshiftJob.argsDigest(java.util.List.of(job)) + "\n");
+        Files.createDirectories(fileOut.resolve("results/2014-09-01--00"));
+        Files.writeString(fileOut.resolve("results/2014-09-01--00/part-0-0"), "A,1409558400000,1409562000000,1\n");
+        Files.createDirectories(dir.resolve("checkpoints").resolve(fileId).resolve("chk-2"));
+        Path other = Files.writeString(dir.resolve("other.csv"), "station,start\nZ,2014-09-02 08:00:00\n");
+        String[] redeployed = job.clone();
+        redeployed[1] = other.toString();
+        assertThatThrownBy(() -> KeyshiftJob.main(redeployed)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("is not the input of the job this one restores");
+    }
+
 }
