@@ -348,11 +348,12 @@ public final class KeyshiftJob implements Callable<Integer> {
      * Flink runs main again after a JobManager failover with the same arguments, while a new deployment that keeps the
      * job id and its checkpoints (the Kubernetes Operator's last-state upgrade, which drops the savepoint path) may
      * change them, and is a restore, checked as one. A marker of a build before 2026-12-07 names no digest: it
-     * matches any.
+     * matches none (Flink's rerun of main runs the jar that wrote the marker, so a build that reads an older marker is
+     * a new deployment; one with the same arguments passes a restore's checks).
      */
     static boolean markedArgs(Path dir, String digest) throws java.io.IOException {
         java.util.List<String> lines = Files.readString(dir.resolve(JOB_ID_MARKER)).lines().toList();
-        return lines.size() < 3 || lines.get(2).strip().equals(digest);
+        return lines.size() > 2 && lines.get(2).strip().equals(digest);
     }
 
     /**
@@ -497,7 +498,8 @@ public final class KeyshiftJob implements Callable<Integer> {
             throw new ParameterException(cl, "--kafka-topic " + kafka.topicName() + ": the job this one continues read "
                     + "topic " + topic + ", and a restored Kafka source reads on in that topic's partitions (a new "
                     + "topic's would be read beside them, from the earliest offset, into the same output): resume "
-                    + "with --kafka-topic " + topic + ", or start a new job without the savepoint into a new --out");
+                    + "with --kafka-topic " + topic + ", or start a new job without the savepoint or checkpoint into a "
+                    + "new --out");
         }
         String control = was.getOrDefault("control-topic", "");
         if (kafka.controlTopicName() != null && !control.isEmpty() && !control.equals(kafka.controlTopicName())) {
@@ -514,7 +516,8 @@ public final class KeyshiftJob implements Callable<Integer> {
                 throw new ParameterException(cl, "--" + e.getKey() + "-topic " + e.getValue() + ": the job this one "
                         + "continues wrote to topic " + before + ", and its restored sink commits what it had pending "
                         + "there (the output would be split over two topics): resume with --" + e.getKey() + "-topic "
-                        + before + ", or start a new job without the savepoint into a new --out");
+                        + before + ", or start a new job without the savepoint or checkpoint into a new "
+                        + "--out");
             }
         }
     }
@@ -868,9 +871,14 @@ public final class KeyshiftJob implements Callable<Integer> {
         // restore), with read positions to read on from (a savepoint or a
         // checkpoint; without either, a new deployment under a reused id, and a job failed over before its first
         // checkpoint, sort their input aside and replace the copy only where it differs)
-        String argsDigest = argsDigest(cl.getParseResult().originalArgs());
+        // the arguments as picocli read them, an @-file's content in place of its name (an upgrade may change only
+        // the file)
+        String argsDigest = argsDigest(cl.getParseResult().expandedArgs());
         boolean failover = markedBy(dir, fixedJobId) && markedRecovery(dir, recoveryPath)
                 && markedArgs(dir, argsDigest) && continuing;
+        // what a restore continues, for its messages: the savepoint, or the checkpoints a redeployment under the
+        // fixed id recovers (no savepoint path)
+        String resumedFrom = restoredFrom != null ? restoredFrom : "the checkpoints of job " + fixedJobId;
         // a failover whose --control file changed since the job started: its restored source read the file as it was,
         // and the routers, built here, would take the changed file's sampling rates, which no plan knows
         boolean controlChanged = failover && !controlUnreadable && controlFile != null
@@ -996,11 +1004,15 @@ public final class KeyshiftJob implements Callable<Integer> {
         // a restore from a savepoint known to be one (a path this client cannot read may be a bootstrap, which holds
         // no source or sink state: those are not refused below)
         boolean savepointRestore = restoredFrom != null && Boolean.FALSE.equals(bootstrap);
-        if (savepointRestore && kafka.input() && cl.getParseResult().hasMatchedOption("--kafka-bounded")) {
+        // ... or a redeployment that recovers the checkpoints of the job with its fixed id (not Flink's rerun of main)
+        boolean checkpointRestore = continuing && !restoring && !failover;
+        if ((savepointRestore || checkpointRestore) && kafka.input()
+                && cl.getParseResult().hasMatchedOption("--kafka-bounded")) {
             // a restored KafkaSource enumerator finds its partitions assigned and never tells the readers that no
             // more splits come (FLINK-31006): the readers stop at their end offsets and wait, the job RUNNING for
             // ever with its last windows unfired
-            throw new ParameterException(cl, "--kafka-bounded cannot be restored from a savepoint: Flink's Kafka "
+            throw new ParameterException(cl, "--kafka-bounded cannot be restored from a savepoint or checkpoint "
+                    + "(" + resumedFrom + "): Flink's Kafka "
                     + "source never finishes a restored bounded read (FLINK-31006), so the job would run on without "
                     + "firing its last windows; run the backfill again from its start into a new --out, or let it "
                     + "run to its end without a stop");
@@ -1052,7 +1064,7 @@ public final class KeyshiftJob implements Callable<Integer> {
                         + "of " + before + " ms, and this one would write windows of " + w.toMillis() + " ms into "
                         + "the same output (its restored windows would still fire at the old length, into any "
                         + "--out): resume with the job's --window, or start a job with the new window afresh, "
-                        + "without this savepoint");
+                        + "without this savepoint or checkpoint");
             }
         }
         String controlKind = controlFile != null ? "file" : controlDir != null ? "directory" : null;
@@ -1222,7 +1234,7 @@ public final class KeyshiftJob implements Callable<Integer> {
                 String kindBefore = inputKind(dir);
                 String kindNow = kafka.input() ? "kafka" : in.present() ? "file" : "generator";
                 if (kindBefore != null && !kindBefore.equals(kindNow)) {
-                    throw otherInput(cl, dir, kindBefore, restoredFrom);
+                    throw otherInput(cl, dir, kindBefore, resumedFrom);
                 }
             }
             if (kafka.input()) {
@@ -1316,7 +1328,7 @@ public final class KeyshiftJob implements Callable<Integer> {
                         && !inputBefore.equals("file " + Long.toHexString(prepared.space().fingerprint()))) {
                     Files.deleteIfExists(sorted);
                     Files.deleteIfExists(deadLetters);
-                    throw otherInput(cl, dir, inputBefore, restoredFrom);
+                    throw otherInput(cl, dir, inputBefore, resumedFrom);
                 }
                 space = aside ? replacedIfOther(dir, prepared.space(), sorted, deadLetters) : prepared.space();
             } else {
@@ -1329,7 +1341,7 @@ public final class KeyshiftJob implements Callable<Integer> {
                 if (wroteSorted[0]) {
                     Files.deleteIfExists(dir.resolve(".events.bin"));
                 }
-                throw otherInput(cl, dir, inputBefore, restoredFrom);
+                throw otherInput(cl, dir, inputBefore, resumedFrom);
             }
             mark(dir, fixedJobId, recoveryPath, argsDigest);
             ReplayJob.build(env, space, st, conf, dir, sumField != null, rate, null, topics());
@@ -1414,12 +1426,12 @@ public final class KeyshiftJob implements Callable<Integer> {
     }
 
     /** The refusal of a restore into the --out of a job that read {@code before} ({@link #INPUT_FILE}'s line). */
-    private ParameterException otherInput(CommandLine cl, Path dir, String before, String restoredFrom) {
+    private ParameterException otherInput(CommandLine cl, Path dir, String before, String resumedFrom) {
         boolean generatorBefore = before.startsWith("generator");
         boolean kafkaBefore = before.startsWith("kafka");
         return new ParameterException(cl, "--out " + dir + " holds the output of a job that read "
                 + (generatorBefore ? "the generator" : kafkaBefore ? "a Kafka topic" : "an input file")
-                + ", and this job, restored from " + restoredFrom + ", reads "
+                + ", and this job, restored from " + resumedFrom + ", reads "
                 + (kafka.input() ? "Kafka topic " + kafka.topicName()
                 : in.present() ? "--input " + in.input() + (generatorBefore || kafkaBefore ? "" : " (other events)")
                 : "the generator" + (generatorBefore ? " with other --generator-* options" : ""))
@@ -1490,7 +1502,8 @@ public final class KeyshiftJob implements Callable<Integer> {
                         + "restores: it sorts into other records (" + prepared.stats().records() + ") than " + sorted + " ("
                         + earlier.size() + "), in which the savepoint or checkpoint holds the job's read positions "
                         + "(the file, its rows or the input options changed); restore with the "
-                        + "input that job read, or start a new job, without the savepoint, into a new --out; no job "
+                        + "input that job read, or start a new job, without the savepoint or checkpoint, into a new "
+                        + "--out; no job "
                         + "was started");
             }
             System.out.printf("keyshift-job: restoring: %s sorts into the same %,d records as before (%s)%n",

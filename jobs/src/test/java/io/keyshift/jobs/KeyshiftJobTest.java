@@ -332,6 +332,8 @@ class KeyshiftJobTest {
             "-D" + KeyshiftJob.FIXED_JOB_ID + "=" + id,
             "-Dexecution.checkpointing.dir=" + dir.resolve("checkpoints").toUri(),
             "-Dexecution.state-recovery.path=" + savepoint.toUri()};
+        // (its arguments' digest: Flink runs main again with the same ones)
+        KeyshiftJob.mark(out, id, savepoint.toUri().toString(), KeyshiftJob.argsDigest(java.util.List.of(failover)));
         assertThatThrownBy(() -> KeyshiftJob.main(failover))
                 // the job then fails on the empty savepoint directory, as Flink fails it
                 .satisfies(e -> assertThat(e).hasStackTraceContaining("_metadata"))
@@ -733,6 +735,7 @@ class KeyshiftJobTest {
             "-Dexecution.checkpointing.interval=1s", "-D" + KeyshiftJob.FIXED_JOB_ID + "=" + id,
             "-Dexecution.checkpointing.dir=" + dir.resolve("checkpoints").toUri(),
             "-Dexecution.state-recovery.path=" + savepoint.toUri()};
+        KeyshiftJob.mark(out, id, savepoint.toUri().toString(), KeyshiftJob.argsDigest(java.util.List.of(failover)));
         assertThatThrownBy(() -> KeyshiftJob.main(failover))
                 // the job then fails on the empty savepoint directory, as Flink fails it
                 .satisfies(e -> assertThat(e).hasStackTraceContaining("_metadata"))
@@ -901,6 +904,20 @@ class KeyshiftJobTest {
                 .hasMessageContaining("--kafka-bounded cannot be restored from a savepoint")
                 .hasMessageContaining("FLINK-31006");
         assertThat(dir.resolve("out")).doesNotExist();
+        // a redeployment under the fixed id of a job with a checkpoint (the Operator's last-state upgrade) with other
+        // arguments recovers that checkpoint without a savepoint path: refused as well (it was let in)
+        String id = "0000000000000000000000000000000c";
+        Path out = Files.createDirectories(dir.resolve("out-2"));
+        KeyshiftJob.mark(out, id, "", KeyshiftJob.argsDigest(java.util.List.of("--earlier")));
+        Files.createDirectories(dir.resolve("checkpoints").resolve(id).resolve("chk-1"));
+        assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--kafka-bootstrap-servers", "127.0.0.1:1",
+                "--kafka-topic", "t", "--key", "k", "--time", "t", "--columns", "k,t", "--kafka-bounded",
+                "--out", out.toString(), "-Dexecution.checkpointing.interval=5s",
+                "-D" + KeyshiftJob.FIXED_JOB_ID + "=" + id,
+                "-Dexecution.checkpointing.dir=" + dir.resolve("checkpoints").toUri()}))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("--kafka-bounded cannot be restored from a savepoint or checkpoint (the "
+                        + "checkpoints of job " + id + ")");
     }
 
     /**
@@ -1363,9 +1380,10 @@ class KeyshiftJobTest {
                 .hasMessageContaining("--window: the job this one continues wrote its results in windows of 3600000");
         // the refused run left the marker as it was
         assertThat(KeyshiftJob.markedArgs(out, KeyshiftJob.argsDigest(java.util.List.of(first)))).isTrue();
-        // a marker written before the digest (two lines) is taken for the same arguments
+        // a marker written before the digest (two lines) is an older build's: a build that reads it is a new
+        // deployment (Flink's rerun of main runs the jar that wrote the marker), so it matches no arguments
         Files.writeString(out.resolve(KeyshiftJob.JOB_ID_MARKER), id + "\n\n");
-        assertThat(KeyshiftJob.markedArgs(out, KeyshiftJob.argsDigest(java.util.List.of(upgraded)))).isTrue();
+        assertThat(KeyshiftJob.markedArgs(out, KeyshiftJob.argsDigest(java.util.List.of(first)))).isFalse();
         // a file job redeployed with another --input: compared with the sorted copy its checkpoint's read positions
         // point into, and refused (taken for a failover, it read on in the copy and ignored the new input)
         Path csv = dir.resolve("trips.csv");
@@ -1383,6 +1401,34 @@ class KeyshiftJobTest {
         redeployed[1] = other.toString();
         assertThatThrownBy(() -> KeyshiftJob.main(redeployed)).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("is not the input of the job this one restores");
+        // the arguments in an @-file (a ConfigMap), only the file's content changed: the digest is of what picocli
+        // read, so the redeployment is compared as well (the file's name alone made it a failover)
+        // (the first deployment runs, under the fixed id, and writes its marker itself)
+        Path argsFile = dir.resolve("job.args");
+        Path atOut = dir.resolve("at-out");
+        String atId = "0000000000000000000000000000000e";
+        java.util.function.UnaryOperator<String> toAtOut = a -> a.equals(fileOut.toString()) ? atOut.toString()
+                : a.replace(fileId, atId);
+        Files.write(argsFile, java.util.Arrays.stream(job).map(toAtOut).map(a -> "\"" + a + "\"").toList());
+        KeyshiftJob.main(new String[] {"@" + argsFile});
+        assertThat(atOut.resolve("results")).isDirectory();
+        Files.createDirectories(dir.resolve("checkpoints").resolve(atId).resolve("chk-5"));
+        Files.write(argsFile, java.util.Arrays.stream(redeployed).map(toAtOut).map(a -> "\"" + a + "\"").toList());
+        assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"@" + argsFile}))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("is not the input of the job this one restores");
+        // a generator job redeployed with other generator options: the message names the checkpoints it recovers
+        Path genOut = Files.createDirectories(dir.resolve("gen-out"));
+        String genId = "0000000000000000000000000000000d";
+        Files.writeString(genOut.resolve(KeyshiftJob.INPUT_FILE), "generator 1234\n");
+        KeyshiftJob.mark(genOut, genId, "", KeyshiftJob.argsDigest(java.util.List.of("--earlier")));
+        Files.createDirectories(dir.resolve("checkpoints").resolve(genId).resolve("chk-1"));
+        assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--generator-records", "2000", "--seed",
+            "7", "--out", genOut.toString(), "-Dexecution.checkpointing.interval=1s",
+            "-D" + KeyshiftJob.FIXED_JOB_ID + "=" + genId, "-Dexecution.checkpointing.dir=" + checkpoints}))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("restored from the checkpoints of job " + genId)
+                .satisfies(e -> assertThat(e.getMessage()).doesNotContain("null"));
     }
 
 }
