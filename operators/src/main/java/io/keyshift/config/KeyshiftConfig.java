@@ -89,6 +89,12 @@ public final class KeyshiftConfig {
                 all.addAll(alsoKnown);
                 throw new IllegalArgumentException("unknown option '" + key + "'" + suggestion(key, all));
             }
+            String meant = key.startsWith("keyshift.") ? null : misspelledPrefix(key, known.keySet(), alsoKnown);
+            if (meant != null) {
+                // Flink ignores a key it does not know: keyshfit.scaling.capacity ran the job without its scaling
+                // stage, without a word
+                throw new IllegalArgumentException("unknown option '" + key + "' (did you mean '" + meant + "'?)");
+            }
         }
         for (ConfigOption<?> o : known.values()) {
             try {
@@ -315,6 +321,32 @@ public final class KeyshiftConfig {
         if (!(v > min) || Double.isInfinite(v)) {
             throw bad(o, v, "> " + min);
         }
+    }
+
+    /**
+     * The keyshift option that {@code key}, which does not begin with {@code keyshift.}, misspells, or null: a key
+     * whose first dot-separated part is one or two edits from {@code keyshift} ({@code keyshfit.plan.lease-lead},
+     * {@code Keyshift.window}), or a key one or two edits from an option's ({@code keyshift-plan.lease-lead}).
+     * Returns the nearest option (of equally near ones the first in order).
+     */
+    public static String misspelledPrefix(String key, Set<String> known, Set<String> alsoKnown) {
+        int dot = key.indexOf('.');
+        boolean nearPrefix = dot > 0 && distance(key.substring(0, dot), "keyshift") <= 2;
+        String best = null;
+        int bestDistance = Integer.MAX_VALUE;
+        for (Set<String> keys : List.of(known, alsoKnown)) {
+            for (String k : keys) {
+                int d = distance(key, k);
+                if (d < bestDistance || d == bestDistance && k.compareTo(best) < 0) {
+                    best = k;
+                    bestDistance = d;
+                }
+            }
+        }
+        if (nearPrefix) {
+            return best != null ? best : "keyshift." + key.substring(dot + 1);
+        }
+        return bestDistance <= 2 ? best : null;
     }
 
     private static String suggestion(String key, Set<String> known) {

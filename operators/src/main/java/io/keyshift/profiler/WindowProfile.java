@@ -33,12 +33,15 @@ public class WindowProfile {
     /** Estimated records per heavy-hitter key (records). */
     public double[] hotEstimates;
     /**
-     * Lower bounds of the keys' counts (records): the merged sketches' error (Misra-Gries / DataSketches frequent
-     * items, every subtask's maximum error counted). Below a sampling rate of 1 the estimate is scaled from a sample,
-     * whose own error the bounds do not cover.
+     * Lower bounds of the keys' counts (records): the estimate less the maximum errors of the subtasks whose
+     * sketches listed the key (Misra-Gries / DataSketches frequent items: a listed estimate is its sketch's upper
+     * bound). Below a sampling rate of 1 the estimate is scaled from a sample, whose own error the bounds do not cover.
      */
     public double[] hotLowerBounds;
-    /** Upper bounds of the keys' counts (records), as {@link #hotLowerBounds}. */
+    /**
+     * Upper bounds of the keys' counts (records): the estimate plus the maximum errors of the subtasks whose sketches
+     * did not list the key (it may have been purged there), as {@link #hotLowerBounds}.
+     */
     public double[] hotUpperBounds;
     /** Maximum error of any estimate (records), records. */
     public double maxError;

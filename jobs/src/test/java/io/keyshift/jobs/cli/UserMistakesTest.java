@@ -349,6 +349,30 @@ class UserMistakesTest {
         assertThat(dir.resolve("r")).doesNotExist();
     }
 
+    /**
+     * A keyshift option with a misspelled prefix (keyshfit., Keyshift., keyshift-) is refused naming the option it
+     * misspells, on the command line and in config.yaml: it was neither a keyshift.* key (refused when unknown) nor
+     * near a Flink key, and Flink ignores keys it does not know (replay planned with lease lead 1, a job ran without
+     * its scaling stage). Keys far from keyshift's stay a Flink matter.
+     */
+    @Test
+    void aKeyshiftOptionWithAMisspelledPrefixIsRefusedNamingTheOption(@TempDir Path dir) throws Exception {
+        for (String key : List.of("keyshfit.plan.lease-lead", "Keyshift.plan.lease-lead", "keyshift-plan.lease-lead")) {
+            CliRun r = run("replay", "-D" + key + "=2", "--out", dir.resolve("r").toString());
+            assertThat(r.exit()).as(r.err()).isEqualTo(2);
+            assertThat(r.err()).contains("unknown option '" + key + "' (did you mean 'keyshift.plan.lease-lead'?)");
+            assertThat(dir.resolve("r")).doesNotExist();
+        }
+        Path conf = Files.createDirectories(dir.resolve("conf"));
+        Files.writeString(conf.resolve("config.yaml"), "keyshif.scaling.capacity: 300\n");
+        CliRun r = run("replay", "--config", conf.toString(), "--out", dir.resolve("r").toString());
+        assertThat(r.exit()).as(r.err()).isEqualTo(2);
+        assertThat(r.err()).contains("unknown option 'keyshif.scaling.capacity' (did you mean "
+                + "'keyshift.scaling.capacity'?)");
+        assertThat(io.keyshift.config.KeyshiftConfig.misspelledPrefix("execution.checkpointing.interval",
+                io.keyshift.config.KeyshiftConfig.options().keySet(), java.util.Set.of())).isNull();
+    }
+
     /** The warning comes once per key (a command loads its configuration twice: to check the window, then with it). */
     @Test
     void aMisspelledFlinkKeyIsWarnedOfOnce(@TempDir Path dir) {
