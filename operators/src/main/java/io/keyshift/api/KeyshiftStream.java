@@ -185,7 +185,9 @@ public final class KeyshiftStream<T, K> {
      * Takes the {@code keyshift.*} options of {@code conf} (any {@link ReadableConfig}: a {@link Configuration}, the
      * environment's {@code env.getConfiguration()}; other keys are ignored); may be called several times, the
      * later values winning. An unknown {@code keyshift.*} key fails here with the
-     * closest known one (the command line's own options, {@link KeyshiftConfig#COMMAND_LINE_KEYS}, which a cluster's
+     * closest known one, and so does a key that misspells the prefix or an option ({@code keyshfit.window},
+     * {@code Keyshift.window}, {@code keyshift-plan.lease-lead}: see {@link KeyshiftConfig#misspelledPrefix}) (the
+     * command line's own options, {@link KeyshiftConfig#COMMAND_LINE_KEYS}, which a cluster's
      * config.yaml may hold, are ignored, each with a WARN in the log saying where a library user sets it); every value is checked against its documented range, on the options taken so far together.
      * {@code keyshift.rocksdb.max-manifest-file-size} is checked here but takes effect only from the Flink
      * configuration of the job or cluster, where RocksDB reads it (passing the environment's configuration, as the

@@ -325,13 +325,15 @@ public final class KeyshiftConfig {
 
     /**
      * The keyshift option that {@code key}, which does not begin with {@code keyshift.}, misspells, or null: a key
-     * whose first dot-separated part is one or two edits from {@code keyshift} ({@code keyshfit.plan.lease-lead},
+     * whose first dot-separated part, in lower case, is one edit from {@code keyshift} (a letter added, dropped,
+     * changed, or two neighbours swapped: {@code keyshfit.plan.lease-lead}, {@code keyshif.window}; any case:
      * {@code Keyshift.window}), or a key one or two edits from an option's ({@code keyshift-plan.lease-lead}).
-     * Returns the nearest option (of equally near ones the first in order).
+     * A user's own keys further from those ({@code dayshift.start}) are not judged. Returns the nearest option (of
+     * equally near ones the first in order).
      */
     public static String misspelledPrefix(String key, Set<String> known, Set<String> alsoKnown) {
         int dot = key.indexOf('.');
-        boolean nearPrefix = dot > 0 && distance(key.substring(0, dot), "keyshift") <= 2;
+        boolean nearPrefix = dot > 0 && oneEditOrSwap(key.substring(0, dot).toLowerCase(Locale.ROOT), "keyshift");
         String best = null;
         int bestDistance = Integer.MAX_VALUE;
         for (Set<String> keys : List.of(known, alsoKnown)) {
@@ -347,6 +349,26 @@ public final class KeyshiftConfig {
             return best != null ? best : "keyshift." + key.substring(dot + 1);
         }
         return bestDistance <= 2 ? best : null;
+    }
+
+    /** Whether {@code a} is {@code b}, or one insertion, deletion, substitution or swap of neighbours from it. */
+    private static boolean oneEditOrSwap(String a, String b) {
+        if (distance(a, b) <= 1) {
+            return true;
+        }
+        if (a.length() != b.length()) {
+            return false;
+        }
+        int first = -1;
+        for (int i = 0; i < a.length(); i++) {
+            if (a.charAt(i) != b.charAt(i)) {
+                first = i;
+                break;
+            }
+        }
+        return first >= 0 && first + 1 < a.length() && a.charAt(first) == b.charAt(first + 1)
+                && a.charAt(first + 1) == b.charAt(first)
+                && a.substring(first + 2).equals(b.substring(first + 2));
     }
 
     private static String suggestion(String key, Set<String> known) {

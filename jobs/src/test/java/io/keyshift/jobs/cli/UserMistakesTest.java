@@ -369,8 +369,13 @@ class UserMistakesTest {
         assertThat(r.exit()).as(r.err()).isEqualTo(2);
         assertThat(r.err()).contains("unknown option 'keyshif.scaling.capacity' (did you mean "
                 + "'keyshift.scaling.capacity'?)");
-        assertThat(io.keyshift.config.KeyshiftConfig.misspelledPrefix("execution.checkpointing.interval",
-                io.keyshift.config.KeyshiftConfig.options().keySet(), java.util.Set.of())).isNull();
+        // a user's own keys further from keyshift's, and Flink's, are not judged
+        for (String own : List.of("execution.checkpointing.interval", "dayshift.start", "keystore.path", "keyshift")) {
+            assertThat(io.keyshift.config.KeyshiftConfig.misspelledPrefix(own,
+                    io.keyshift.config.KeyshiftConfig.options().keySet(), java.util.Set.of())).as(own).isNull();
+        }
+        assertThat(io.keyshift.config.KeyshiftConfig.misspelledPrefix("keyshif.window",
+                io.keyshift.config.KeyshiftConfig.options().keySet(), java.util.Set.of())).isEqualTo("keyshift.window");
     }
 
     /** The warning comes once per key (a command loads its configuration twice: to check the window, then with it). */
