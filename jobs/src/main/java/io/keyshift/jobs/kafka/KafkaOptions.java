@@ -111,7 +111,9 @@ public final class KafkaOptions {
                     + "partition without records (an empty one, one added later) then holds back every watermark, "
                     + "and no window fires until it has some (records waiting for a plan then fail the job after "
                     + "keyshift.route.no-watermark-timeout). Shorter than keyshift.route.no-watermark-timeout "
-                    + "(10 min). Default: ${DEFAULT-VALUE}.")
+                    + "(10 min). Default: ${DEFAULT-VALUE}; 0 with --kafka-bounded (each partition ends at its end "
+                    + "offset, which releases its watermark: a slow partition taken for idle had its later records "
+                    + "dropped as late).")
     String idleness;
 
     @Option(names = "--max-out-of-orderness", paramLabel = "DURATION", defaultValue = "0s",
@@ -861,8 +863,16 @@ public final class KafkaOptions {
         return o;
     }
 
-    /** {@code --kafka-idleness}, checked (ParameterException naming it). */
+    /**
+     * {@code --kafka-idleness}, checked (ParameterException naming it); not given with {@code --kafka-bounded}: 0. A
+     * bounded read ends every partition at its end offset (an empty one at once), and a finished split no longer holds
+     * the watermark back, so idleness only risks taking a slow partition (a slow fetch, a leader move) for an idle one:
+     * the other partitions' watermark passed it, and its later records were dropped as late.
+     */
     public Duration idleness(CommandLine cl) {
+        if (bounded && !cl.getParseResult().hasMatchedOption("--kafka-idleness")) {
+            return Duration.ZERO;
+        }
         return wholeMillis(cl, "--kafka-idleness",
                 io.keyshift.jobs.cli.FlinkOptions.duration(cl, "--kafka-idleness", idleness, true));
     }

@@ -110,4 +110,35 @@ class KafkaWatermarksTest {
         assertThat(out.idle).isFalse();
         assertThat(out.watermarks).last().isEqualTo(39_999L);
     }
+
+    @picocli.CommandLine.Command(name = "job")
+    static final class Job {
+        @picocli.CommandLine.Mixin
+        KafkaOptions kafka;
+    }
+
+    private static Duration idleness(String... args) {
+        Job job = new Job();
+        picocli.CommandLine cl = new picocli.CommandLine(job);
+        List<String> all = new ArrayList<>(List.of("--kafka-bootstrap-servers", "127.0.0.1:9092", "--kafka-topic",
+                "trips"));
+        all.addAll(List.of(args));
+        cl.parseArgs(all.toArray(new String[0]));
+        return job.kafka.idleness(cl);
+    }
+
+    /**
+     * A bounded read (a backfill) has no idleness unless --kafka-idleness is given: each partition ends at its end
+     * offset, which releases its watermark, and with the 30 s default a partition whose reader delivered nothing for
+     * 30 s on a loaded machine was taken for idle, its later records dropped as late (a CI run lost early windows'
+     * records that way). An unbounded read keeps the default; a given value is taken either way.
+     */
+    @Test
+    void aBoundedReadHasNoIdlenessUnlessOneIsGiven() {
+        assertThat(idleness("--kafka-bounded")).isZero();
+        assertThat(idleness()).isEqualTo(Duration.ofSeconds(30));
+        assertThat(idleness("--kafka-bounded", "--kafka-idleness", "5s")).isEqualTo(Duration.ofSeconds(5));
+        assertThat(idleness("--kafka-idleness", "5s")).isEqualTo(Duration.ofSeconds(5));
+    }
+
 }
