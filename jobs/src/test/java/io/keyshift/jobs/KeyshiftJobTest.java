@@ -1153,6 +1153,13 @@ class KeyshiftJobTest {
                 "--columns", "k,t", "--out", out}))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("--kafka-property isolation.level: ").hasMessageContaining("read_commited");
+        // a producer that could not send the largest result the input lets in (a key of 256 KiB, twice): refused
+        // before anything starts (such a result failed the job at every restart)
+        assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--kafka-bootstrap-servers", "127.0.0.1:1",
+                "--kafka-topic", "t", "--results-topic", "r", "--kafka-property", "max.request.size=524288", "--key",
+                "k", "--time", "t", "--columns", "k,t", "--out", out}))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("--kafka-property max.request.size=524288 is below 787584 bytes");
         // the source's own setting, read on the cluster (at every restart)
         assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--kafka-bootstrap-servers", "127.0.0.1:1",
                 "--kafka-topic", "t", "--kafka-property", "partition.discovery.interval.ms=5min", "--key", "k",

@@ -424,7 +424,28 @@ public final class KafkaOptions {
         if (resultsTopic != null || !sideTopics().isEmpty()) {
             transactionalProducerSettings(cl);
         }
+        String requestSize = properties.get("max.request.size");
+        if (resultsTopic != null && requestSize != null && !requestSize.contains("${")) {
+            // a result carries its key twice (the record's key, and quoted in its CSV value, where every '"' is
+            // doubled): one of a long key the input lets in was larger than the producer sends, and the sink failed
+            // the job at every restart (the restored window fires it again)
+            long needed = (long) LARGEST_RESULT_BYTES + 1024;
+            if (Long.parseLong(requestSize.trim()) < needed) {
+                throw new ParameterException(cl, "--kafka-property max.request.size=" + requestSize.trim() + " is "
+                        + "below " + needed + " bytes, the largest result record --results-topic may get (a key of "
+                        + "up to " + io.keyshift.jobs.input.EventParser.MAX_KEY_BYTES + " bytes, as the record's key "
+                        + "and quoted in its value, plus the window and counts and 1 KiB of framing): such a result "
+                        + "would fail the job at every restart; raise it (and the topic's max.message.bytes)");
+            }
+        }
     }
+
+    /**
+     * The largest key and value of a result record (bytes): a key of {@link
+     * io.keyshift.jobs.input.EventParser#MAX_KEY_BYTES}, as the record's key and CSV-quoted in its value (every
+     * {@code "} doubled: up to twice its bytes plus the quotes), plus the window's bounds, count and sum.
+     */
+    static final int LARGEST_RESULT_BYTES = 3 * io.keyshift.jobs.input.EventParser.MAX_KEY_BYTES + 128;
 
     /**
      * The sinks' producers are transactional (exactly-once), which needs idempotence: {@code acks=all}, retries
