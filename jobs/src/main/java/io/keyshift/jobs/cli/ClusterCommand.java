@@ -303,6 +303,7 @@ public final class ClusterCommand implements Callable<Integer> {
                     }
                 }
                 StandaloneCluster.Status st = StandaloneCluster.start(settings, t, System.err);
+                KeyshiftCli.result("cluster up: " + st.restAddress());
                 System.out.println("cluster up: " + st.restAddress());
                 return 0;
             }
@@ -317,6 +318,7 @@ public final class ClusterCommand implements Callable<Integer> {
                             + "above)");
                     return 1;
                 }
+                KeyshiftCli.result("cluster stopped");
                 System.out.println("cluster stopped");
                 return 0;
             }
@@ -341,11 +343,13 @@ public final class ClusterCommand implements Callable<Integer> {
             case "add-taskmanager" -> {
                 Duration t = FlinkOptions.positive(cl, "--timeout", timeout);
                 StandaloneCluster.Member m = StandaloneCluster.addTaskManager(run, t, System.err);
+                KeyshiftCli.result(String.format("%s registered (PID %d)", m.role(), m.pid()));
                 System.out.printf("%s registered (PID %d)%n", m.role(), m.pid());
                 return 0;
             }
             case "kill-taskmanager" -> {
                 StandaloneCluster.Member m = StandaloneCluster.killTaskManager(run, which != null ? which : 0, System.err);
+                KeyshiftCli.result(String.format("%s (PID %d) killed", m.role(), m.pid()));
                 System.out.printf("%s (PID %d) killed%n", m.role(), m.pid());
                 return 0;
             }

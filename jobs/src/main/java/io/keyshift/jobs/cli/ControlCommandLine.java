@@ -145,6 +145,7 @@ public final class ControlCommandLine implements Callable<Integer> {
                 line = "\n" + line;
             }
             Files.writeString(file, line, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+            KeyshiftCli.result("appended to " + file + ": " + line.strip());
             System.out.println("appended to " + file + ": " + line.strip());
         } else {
             if (!Files.isDirectory(dir)) {
@@ -177,6 +178,7 @@ public final class ControlCommandLine implements Callable<Integer> {
             } finally {
                 Files.deleteIfExists(tmp);
             }
+            KeyshiftCli.result("wrote " + dir.resolve(name) + ": " + line.strip());
             System.out.println("wrote " + dir.resolve(name) + ": " + line.strip());
         }
         return 0;

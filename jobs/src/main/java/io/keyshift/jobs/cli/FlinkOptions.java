@@ -309,6 +309,38 @@ public final class FlinkOptions {
         checkSlots(cl, conf, parallelism, "--parallelism");
     }
 
+    /**
+     * A web UI port given for the local cluster ({@code rest.bind-port} as one port, or {@code rest.port} without it)
+     * that something on 127.0.0.1 already listens on (a cluster of {@code bin/keyshift cluster start} on 8081) is
+     * refused naming the key, before anything is read or removed: the local cluster failed to start only after the
+     * input was sorted and an earlier run's output removed ({@code --overwrite}), in a line that named no option.
+     */
+    static void checkRestPort(CommandLine cl, Configuration conf) {
+        // (rest.bind-port falls back to rest.port: the key given is named)
+        String bind = conf.containsKey(org.apache.flink.configuration.RestOptions.BIND_PORT.key())
+                ? conf.getOptional(org.apache.flink.configuration.RestOptions.BIND_PORT).orElse(null) : null;
+        String key;
+        int port;
+        if (bind != null) {
+            if (!bind.strip().matches("[1-9][0-9]{0,4}")) {
+                // a range, or 0: the local cluster takes a free port of it
+                return;
+            }
+            key = org.apache.flink.configuration.RestOptions.BIND_PORT.key();
+            port = Integer.parseInt(bind.strip());
+        } else if (conf.getOptional(org.apache.flink.configuration.RestOptions.PORT).isPresent()) {
+            key = org.apache.flink.configuration.RestOptions.PORT.key();
+            port = conf.get(org.apache.flink.configuration.RestOptions.PORT);
+        } else {
+            return;
+        }
+        if (port > 0 && port <= 65535 && io.keyshift.jobs.cluster.StandaloneCluster.inUse(port)) {
+            throw new ParameterException(cl, key + " " + port + " (-D / config.yaml): something on 127.0.0.1 already "
+                    + "listens on port " + port + " (a cluster of bin/keyshift cluster start?), where the local "
+                    + "cluster's web UI would bind; give another port, or leave " + key + " out for a free one");
+        }
+    }
+
     /** As {@link #checkSlots(CommandLine, Configuration, int)}, naming what sets the parallelism. */
     static void checkSlots(CommandLine cl, Configuration conf, int parallelism, String what) {
         conf.getOptional(org.apache.flink.configuration.TaskManagerOptions.NUM_TASK_SLOTS).ifPresent(slots -> {

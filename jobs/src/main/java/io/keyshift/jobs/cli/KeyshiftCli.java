@@ -30,6 +30,15 @@ public final class KeyshiftCli implements java.util.concurrent.Callable<Integer>
 
     public static void main(String[] args) {
         int exit = 1;
+        // interrupted (Ctrl-C, SIGTERM) while a command waits on what it has set going at a cluster (a stop with a
+        // savepoint, a submitted job starting): the one line that says where it stands, which was otherwise nowhere
+        Thread interrupted = new Thread(() -> {
+            String u = underway;
+            if (u != null) {
+                System.err.println("keyshift: interrupted while " + u);
+            }
+        }, "keyshift: interrupted");
+        Runtime.getRuntime().addShutdownHook(interrupted);
         try {
             exit = execute(args);
         } catch (Throwable t) {
@@ -52,7 +61,12 @@ public final class KeyshiftCli implements java.util.concurrent.Callable<Integer>
         watchCheckpoints();
         result = null;
         CommandLine cl = commandLine();
-        int exit = cl.execute(args);
+        int exit;
+        try {
+            exit = cl.execute(args);
+        } finally {
+            underway = null;
+        }
         if (exit == 0 && outputLost(cl) | System.out.checkError()) {
             String done = result;
             System.err.println("keyshift: cannot write standard output (a full disk, a closed pipe?): what the command "
@@ -60,6 +74,19 @@ public final class KeyshiftCli implements java.util.concurrent.Callable<Integer>
             return 1;
         }
         return exit;
+    }
+
+    /** What the running command has set going at a cluster and waits on: see {@link #underway(String)}. */
+    private static volatile String underway;
+
+    /**
+     * Records what the running command has set going at a cluster and now waits on ({@code "job J stops with a
+     * savepoint: GET URL tells where it is"}), for the one line said on stderr if the process is interrupted before
+     * the command ends (Ctrl-C during the wait): the job goes on, and its id or the savepoint's status URL was
+     * otherwise printed only at the end. Cleared when the command ends.
+     */
+    static void underway(String what) {
+        underway = what;
     }
 
     /** What the running command did that stands whatever it prints (a job submitted, stopped): see {@link #result}. */

@@ -169,6 +169,7 @@ public final class ReplayCommand implements Callable<Integer> {
                     + " (pipeline.max-parallelism / keyshift.max-parallelism)");
         }
         FlinkOptions.checkSlots(cl, conf, parallelism);
+        FlinkOptions.checkRestPort(cl, conf);
         try {
             io.keyshift.config.KeyshiftConfig.checkScalingBounds(conf, maxP);
         } catch (IllegalArgumentException e) {

@@ -51,7 +51,8 @@ public final class StopJobCommand implements java.util.concurrent.Callable<Integ
         FlinkRest api = cluster.client(spec.commandLine());
         // a relative path would be resolved in the JobManager's working directory, not in this one
         String location = api.stopWithSavepoint(jobId, FlinkOptions.forCluster(spec.commandLine(), "--target", target,
-                cluster.rest == null), wait);
+                cluster.rest == null), wait, status -> KeyshiftCli.underway("job " + jobId + " stops with a "
+                        + "savepoint, which goes on at the cluster: GET " + status + " tells where it is"));
         KeyshiftCli.result("job " + jobId + " stopped with a savepoint at " + location);
         System.out.println(location);
         return 0;

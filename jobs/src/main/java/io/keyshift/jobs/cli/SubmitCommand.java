@@ -211,6 +211,8 @@ public final class SubmitCommand implements Callable<Integer> {
             }
             throw e;
         }
+        KeyshiftCli.underway("job " + jobId + ", submitted to " + api.base() + ", was starting (it runs on "
+                + "without this command: see its web UI)");
         // a job that cannot start (a savepoint the JobManager cannot read, state that no operator claims) fails while
         // it initializes: said here, in one line, not after "submitted"
         try {

@@ -134,6 +134,15 @@ public final class FlinkRest {
     /** Stop-with-savepoint ({@code POST /jobs/:jobid/stop}); waits and returns the savepoint's location. */
     public String stopWithSavepoint(String jobId, String targetDirectory, Duration timeout)
             throws IOException, InterruptedException {
+        return stopWithSavepoint(jobId, targetDirectory, timeout, url -> { });
+    }
+
+    /**
+     * As {@link #stopWithSavepoint(String, String, Duration)}; {@code accepted} is given the operation's status URL
+     * ({@code GET} it for the savepoint's location) once the cluster has taken the request, before the wait.
+     */
+    public String stopWithSavepoint(String jobId, String targetDirectory, Duration timeout,
+            java.util.function.Consumer<String> accepted) throws IOException, InterruptedException {
         ObjectNode req = JSON.createObjectNode();
         if (targetDirectory != null) {
             req.put("targetDirectory", targetDirectory);
@@ -160,6 +169,7 @@ public final class FlinkRest {
                     + "whether it did and where its savepoint is (directory " + where + "), GET " + base + "/jobs/"
                     + jobId + " whether the job stops", e);
         }
+        accepted.accept(base + "/jobs/" + jobId + "/savepoints/" + trigger);
         long deadline = System.nanoTime() + timeout.toNanos();
         IOException lastPoll = null;
         while (System.nanoTime() < deadline) {

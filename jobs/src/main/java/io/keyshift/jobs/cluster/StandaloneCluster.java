@@ -499,7 +499,7 @@ public final class StandaloneCluster {
     }
 
     /** Whether a process listens on {@code port} of 127.0.0.1 (a bind there fails). */
-    static boolean inUse(int port) {
+    public static boolean inUse(int port) {
         try (java.net.ServerSocket socket = new java.net.ServerSocket()) {
             socket.setReuseAddress(true);
             socket.bind(new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), port));

@@ -361,6 +361,47 @@ class ClusterAddressTest {
     }
 
     /**
+     * Ctrl-C (here SIGTERM, which runs the same shutdown hooks) while savepoint waits for the savepoint: the job goes on
+     * stopping at the cluster, so the one line on stderr names the operation's status URL, where the savepoint's
+     * location will be (the command said nothing: it printed the location, and the URL in its failure messages, only
+     * at the end).
+     */
+    @Test
+    void aSavepointInterruptedWhileItWaitsNamesWhereToAskForIt() throws Exception {
+        String trigger = "0123456789abcdef0123456789abcdef".replace('0', 'f');
+        java.util.concurrent.CountDownLatch polled = new java.util.concurrent.CountDownLatch(1);
+        HttpServer server = restServer(path -> {
+            if (path.contains("/savepoints/")) {
+                polled.countDown();
+                return "{\"status\":{\"id\":\"IN_PROGRESS\"}}";
+            }
+            return path.endsWith("/stop") ? "{\"request-id\":\"" + trigger + "\"}" : "[]";
+        });
+        Process p = null;
+        java.nio.file.Path errFile = java.nio.file.Files.createTempFile("keyshift-savepoint", ".err");
+        try {
+            String rest = "http://127.0.0.1:" + server.getAddress().getPort();
+            p = new ProcessBuilder(java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                    "-cp", System.getProperty("java.class.path"), KeyshiftCli.class.getName(), "savepoint",
+                    "0123456789abcdef0123456789abcdef", "--rest", rest, "--timeout", "2min")
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(errFile.toFile()).start();
+            assertThat(polled.await(60, java.util.concurrent.TimeUnit.SECONDS)).as("the command polled").isTrue();
+            p.destroy();
+            assertThat(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+            String err = java.nio.file.Files.readString(errFile);
+            assertThat(err).contains("keyshift: interrupted while job 0123456789abcdef0123456789abcdef stops with a "
+                    + "savepoint, which goes on at the cluster: GET " + rest + "/jobs/0123456789abcdef0123456789abcdef"
+                    + "/savepoints/" + trigger + " tells where it is");
+        } finally {
+            if (p != null) {
+                p.destroyForcibly();
+            }
+            server.stop(0);
+            java.nio.file.Files.deleteIfExists(errFile);
+        }
+    }
+
+    /**
      * Without --rest, a command took the address of the cluster recorded by cluster start even after that cluster
      * had stopped: whatever listened on its port then (another Flink on 8081) got the request. Refused, naming why;
      * nothing reaches the port.

@@ -38,6 +38,37 @@ class ControlCommandLineTest {
         assertThat(lines).hasSize(3).last().isEqualTo("2014-03-03T00:00:00Z,freeze");
     }
 
+    /**
+     * control ... > file on a full disk (or a closed pipe): the command is written all the same, so the one line on
+     * stderr says so (exit 1: the output is lost); it said only that the output was incomplete, and a script that
+     * retried on exit 1 wrote the command twice.
+     */
+    @Test
+    void aWrittenCommandIsNamedWhenStandardOutputIsLost(@TempDir Path dir) throws Exception {
+        java.io.PrintStream out = System.out;
+        java.io.PrintStream err = System.err;
+        java.io.ByteArrayOutputStream errBytes = new java.io.ByteArrayOutputStream();
+        try {
+            System.setOut(new java.io.PrintStream(java.io.OutputStream.nullOutputStream(), true) {
+                @Override
+                public boolean checkError() {
+                    return true;
+                }
+            });
+            System.setErr(new java.io.PrintStream(errBytes, true));
+            assertThat(KeyshiftCli.execute(new String[] {"control", "--dir", dir.toString(), "freeze"})).isEqualTo(1);
+        } finally {
+            System.setOut(out);
+            System.setErr(err);
+        }
+        Path written;
+        try (var files = Files.list(dir)) {
+            written = files.filter(f -> f.getFileName().toString().startsWith("control-")).findFirst().orElseThrow();
+        }
+        assertThat(errBytes.toString(java.nio.charset.StandardCharsets.UTF_8)).contains("cannot write standard output")
+                .contains("it took effect: wrote " + written + ": now,freeze");
+    }
+
     /** Without --at the command holds from the job's next plan ({@code now}), not from the wall clock's time. */
     @Test
     void aCommandWithoutAtIsWrittenNow(@TempDir Path dir) throws Exception {

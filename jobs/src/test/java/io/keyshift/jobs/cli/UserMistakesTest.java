@@ -378,6 +378,28 @@ class UserMistakesTest {
                 io.keyshift.config.KeyshiftConfig.options().keySet(), java.util.Set.of())).isEqualTo("keyshift.window");
     }
 
+    /**
+     * A web UI port for replay's local cluster that something already listens on (a cluster of bin/keyshift cluster
+     * start on 8081) is refused naming the key before anything is read or removed: the local cluster failed to bind
+     * it only after the input was sorted and --overwrite had removed the earlier run's output, in a line naming no
+     * option (exit 1).
+     */
+    @Test
+    void aRestPortInUseIsRefusedBeforeAnEarlierRunIsRemoved(@TempDir Path dir) throws Exception {
+        Path out = Files.createDirectories(dir.resolve("r"));
+        Files.writeString(out.resolve("report.json"), "{}\n");
+        try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            int port = taken.getLocalPort();
+            for (String key : List.of("rest.port", "rest.bind-port")) {
+                CliRun r = run("replay", "-D" + key + "=" + port, "--overwrite", "--out", out.toString());
+                assertThat(r.exit()).as(r.err()).isEqualTo(2);
+                assertThat(r.err()).contains(key + " " + port + " (-D / config.yaml): something on 127.0.0.1 already "
+                        + "listens on port " + port);
+                assertThat(out.resolve("report.json")).exists();
+            }
+        }
+    }
+
     /** The warning comes once per key (a command loads its configuration twice: to check the window, then with it). */
     @Test
     void aMisspelledFlinkKeyIsWarnedOfOnce(@TempDir Path dir) {
