@@ -15,7 +15,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * keyshift's scaling decisions run in the driver's JVM and meet here by id.
  *
  * <p>Readers emit records below {@link Gate#bound()} (plus, per reader, the first record at or past it, which moves
- * the watermark over the bound so the window closes) and then wait. When the scaling operator's watermark passes the
+ * the watermark over the bound so the window closes; not again in a job the driver restored while the bound stays
+ * shut for a further decision) and then wait. When the scaling operator's watermark passes the
  * bound, the gate moves the bound one window on, unless the actuated policy decided to rescale in the windows that
  * closed: then it stays shut until the driver has rescaled the job (stop-with-savepoint, restore at the new
  * parallelism) and calls {@link Gate#release()}. Windows are aligned to the epoch, {@code windowMillis} long.
@@ -98,6 +99,8 @@ public final class ReplayScalingGate {
          * one before it, or left out of the rescales).
          */
         private final java.util.ArrayDeque<ScalingDecision> pending = new java.util.ArrayDeque<>();
+        /** The bound the readers passed before the driver's last restore that left it shut (see release). */
+        private long passedBeforeRestore = Long.MIN_VALUE;
         /** The window end of the latest decision queued (applied or not). */
         private long lastQueuedEnd = Long.MIN_VALUE;
         private final List<CompletableFuture<Void>> waiters = new ArrayList<>();
@@ -164,7 +167,20 @@ public final class ReplayScalingGate {
             pending.poll();
             if (pending.isEmpty()) {
                 advance();
+            } else {
+                // the job restored now finds the bound shut: its readers (new ones) must not each emit a record past
+                // it again, which the next decision's stop would have run at this intermediate parallelism
+                passedBeforeRestore = bound;
             }
+        }
+
+        /**
+         * Whether the readers of an earlier job of this run already emitted their record past {@code bound}, and the
+         * driver restored the job with the bound still shut (a further decision to apply): the restored readers wait
+         * without one.
+         */
+        public synchronized boolean passedBeforeRestore(long bound) {
+            return passedBeforeRestore == bound;
         }
 
         private void advance() {

@@ -74,7 +74,7 @@ final class StridedSourceReader implements SourceReader<Event, StrideSplit> {
         if (gate != null && !queue.isEmpty()) {
             long bound = gate.bound();
             if (queue.peek().next.timestamp >= bound) {
-                if (passed == bound) {
+                if (passed == bound || gate.passedBeforeRestore(bound)) {
                     gateFuture = gate.whenPast(bound);
                     if (!gateFuture.isDone()) {
                         return InputStatus.NOTHING_AVAILABLE;

@@ -107,6 +107,63 @@ class StridedSourceRestoreTest {
     }
 
     /**
+     * Replay --scale with two decisions that came together (one watermark closed both windows): the driver applies the
+     * first (stop, restore at its parallelism) with the gate still shut for the second. The restored job's new readers
+     * emitted one more record past the bound each, which then ran at that intermediate parallelism; they wait now, and
+     * read on once the second is applied.
+     */
+    @Test
+    void readersRestoredWhileTheGateStaysShutEmitNothingPastItsBound(@TempDir Path dir) throws Exception {
+        List<Event> events = new ArrayList<>();
+        for (int i = 0; i < 40; i++) {
+            events.add(new Event(i, "k" + i, 1, i));
+        }
+        SortedEventFile file = SortedEventFile.write(dir.resolve("gate.bin"), events);
+        String id = "strided-gate-test";
+        io.keyshift.jobs.replay.ReplayScalingGate.Gate g = io.keyshift.jobs.replay.ReplayScalingGate.create(id, 10,
+                io.keyshift.avro.ScalingPolicy.PREDICTIVE, 0);
+        try {
+            StridedSourceReader first = new StridedSourceReader(file, 0, null, id);
+            first.addSplits(List.of(new StrideSplit(0, 1, 0, file.fingerprint())));
+            var out = new CollectingReaderOutput<Event>();
+            while (first.pollNext(out) == org.apache.flink.core.io.InputStatus.MORE_AVAILABLE) {
+                // up to the bound and one record past it
+            }
+            assertThat(out.records).extracting(e -> e.timestamp).containsExactly(0L, 1L, 2L, 3L, 4L, 5L, 6L, 7L, 8L,
+                    9L, 10L);
+            List<StrideSplit> cut = first.snapshotState(1);
+            first.close();
+            // the window [0, 10) and the next closed by one watermark: two decisions, the first applied
+            g.onDecision(decision(10));
+            g.onDecision(decision(20));
+            g.onWatermark(19);
+            g.release();
+            assertThat(g.bound()).isEqualTo(10);
+            StridedSourceReader restored = new StridedSourceReader(file, 0, null, id);
+            restored.addSplits(cut);
+            var after = new CollectingReaderOutput<Event>();
+            assertThat(restored.pollNext(after)).isNotEqualTo(org.apache.flink.core.io.InputStatus.END_OF_INPUT);
+            assertThat(after.records).as("nothing past the shut bound").isEmpty();
+            // the second applied: the bound moves on and the restored reader reads on from where the first stopped
+            g.release();
+            while (restored.pollNext(after) == org.apache.flink.core.io.InputStatus.MORE_AVAILABLE) {
+                // to the next bound
+            }
+            assertThat(after.records).extracting(e -> e.timestamp).startsWith(11L, 12L);
+            restored.close();
+        } finally {
+            io.keyshift.jobs.replay.ReplayScalingGate.remove(id);
+        }
+    }
+
+    private static io.keyshift.avro.ScalingDecision decision(long windowEnd) {
+        return io.keyshift.avro.ScalingDecision.newBuilder().setWindowEnd(windowEnd)
+                .setPolicy(io.keyshift.avro.ScalingPolicy.PREDICTIVE).setKind(io.keyshift.avro.ScalingKind.SCALE_OUT)
+                .setFromParallelism(2).setToParallelism(3).setCapacity(10).setLoad(30).setUtilizationBefore(1.5)
+                .setUtilizationAfter(1.0).setReason("test").build();
+    }
+
+    /**
      * A reader given several splits after a restore reads rows of equal time in the input's order, as one reader of
      * the whole input does (it read them split by split).
      */
