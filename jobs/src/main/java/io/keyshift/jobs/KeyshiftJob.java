@@ -536,12 +536,16 @@ public final class KeyshiftJob implements Callable<Integer> {
         }
     }
 
+    /** This run's claim on --out (see ReplayOutput#claimForJob), released when main returns; null before it. */
+    private AutoCloseable outClaim;
+
     /** How the message of the IllegalArgumentException that main throws for a bad argument begins. */
     public static final String USAGE_ERROR_PREFIX = "keyshift-job: ";
 
     /** Entry point; exceptions propagate (Flink's program runner needs them), nothing calls System.exit. */
     public static void main(String[] args) throws Exception {
-        CommandLine cl = new CommandLine(new KeyshiftJob())
+        KeyshiftJob job = new KeyshiftJob();
+        CommandLine cl = new CommandLine(job)
                 .setUsageHelpWidth(io.keyshift.jobs.cli.KeyshiftCli.USAGE_WIDTH)
                 .registerConverter(Path.class, io.keyshift.jobs.cli.FlinkOptions::path);
         // a bad argument becomes the exception's message (what flink run and bin/keyshift submit print); picocli
@@ -556,7 +560,14 @@ public final class KeyshiftJob implements Callable<Integer> {
             failed[0] = e;
             return 1;
         });
-        int exit = cl.execute(args);
+        int exit;
+        try {
+            exit = cl.execute(args);
+        } finally {
+            if (job.outClaim != null) {
+                job.outClaim.close();
+            }
+        }
         if (bad[0] != null) {
             throw new IllegalArgumentException(USAGE_ERROR_PREFIX + bad[0].getMessage(), bad[0]);
         }
@@ -948,6 +959,9 @@ public final class KeyshiftJob implements Callable<Integer> {
         boolean sameJobAgain = markedBy(dir, fixedJobId) || startedBy(dir, fixedJobId);
         // a job that continues the directory, or the same job's main again (its own marker may be there)
         boolean ownDirectory = continuing || sameJobAgain;
+        // a command still running in --out (a bench before its first bench.json, a replay reading its input) has
+        // written none of the files below: its claim on the directory tells (held until main returns)
+        outClaim = io.keyshift.jobs.cli.ReplayOutput.claimForJob(cl, dir);
         String held = continuing ? null : heldOutput(dir, !sameJobAgain);
         if (held != null) {
             throw new ParameterException(cl, "--out " + dir + " already holds results of another job, running or "

@@ -271,6 +271,45 @@ public final class ReplayOutput {
         CLAIMED.put(dir, lock);
     }
 
+    /**
+     * Claims {@code out} for a cluster job's {@code main} while it runs (its checks, the sort of its input, the job
+     * itself where {@code execute} waits for it), as {@link #claim(CommandLine, Path)} does for a command: a job
+     * submitted into the {@code --out} of a command still running here (a bench before its first bench.json, a replay
+     * reading its input) found none of that command's files, and the two wrote side by side. Returns what releases the
+     * claim (nothing to release where this JVM's command holds it already, or no lock file can be made).
+     *
+     * @throws ParameterException if another process, or another job's main in this JVM, holds the directory
+     */
+    public static synchronized AutoCloseable claimForJob(CommandLine cl, Path out) throws IOException {
+        Path dir = out.toAbsolutePath().normalize();
+        if (CLAIMED.containsKey(dir)) {
+            return () -> { };
+        }
+        java.nio.channels.FileChannel channel;
+        try {
+            channel = java.nio.channels.FileChannel.open(lockFile(dir), java.nio.file.StandardOpenOption.CREATE,
+                    java.nio.file.StandardOpenOption.WRITE);
+        } catch (IOException e) {
+            return () -> { };
+        }
+        java.nio.channels.FileLock lock;
+        try {
+            lock = channel.tryLock();
+        } catch (java.nio.channels.OverlappingFileLockException e) {
+            lock = null;
+        }
+        if (lock == null) {
+            channel.close();
+            throw new ParameterException(cl, "--out " + out + " is in use by another keyshift command or job on this "
+                    + "machine (it reads its input or runs there): wait for it to end, or choose another directory");
+        }
+        java.nio.channels.FileLock held = lock;
+        return () -> {
+            held.release();
+            channel.close();
+        };
+    }
+
     /** The file whose lock {@link #claim} takes for {@code out}. */
     static Path lockFile(Path out) {
         String digest = io.keyshift.jobs.KeyshiftJob.sha256Hex(out.toAbsolutePath().normalize().toString()
@@ -382,7 +421,14 @@ public final class ReplayOutput {
             return null;
         }
         // this run's own files in part stay (an earlier run's that a kill left were written over)
-        prepare(cl, out, overwrite, notThisRuns, true);
+        try {
+            prepare(cl, out, overwrite, notThisRuns, true);
+        } catch (IOException | RuntimeException e) {
+            // refused there (a cluster job's output appeared while the input was read): the input-sized parts go
+            Files.deleteIfExists(eventsPart);
+            Files.deleteIfExists(deadLettersPart);
+            throw e;
+        }
         Files.move(deadLettersPart, out.resolve("dead-letters.csv"));
         return new ReplayInput.Prepared(read.space().moveTo(out.resolve(".events.bin")), read.stats());
     }

@@ -91,6 +91,13 @@ class UserMistakesTest {
             assertThat(bootstrap.exit()).as(bootstrap.err()).isEqualTo(2);
             assertThat(bootstrap.err()).contains("--out " + out + " is in use by another keyshift command");
             assertThat(out).doesNotExist();
+            // the cluster job's main too (a bench before its first bench.json, a replay reading its input: none of
+            // their files there yet, and the job wrote beside them)
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> io.keyshift.jobs.KeyshiftJob.main(new String[] {
+                "--generator-records", "1000", "--out", out.toString(), "-Dexecution.checkpointing.interval=1s"}))
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("--out " + out + " is in use by another keyshift command or job");
+            assertThat(out).doesNotExist();
         }
     }
 
