@@ -334,7 +334,12 @@ public final class FlinkOptions {
         } else {
             return;
         }
-        if (port > 0 && port <= 65535 && io.keyshift.jobs.cluster.StandaloneCluster.inUse(port)) {
+        if (port < 0 || port > 65535) {
+            // the local cluster refused it only once the input was sorted
+            throw new ParameterException(cl, key + " " + port + " (-D / config.yaml) is not a port: give one in "
+                    + "1..65535, or 0 (or leave " + key + " out) for a free one");
+        }
+        if (port > 0 && io.keyshift.jobs.cluster.StandaloneCluster.inUse(port)) {
             throw new ParameterException(cl, key + " " + port + " (-D / config.yaml): something on 127.0.0.1 already "
                     + "listens on port " + port + " (a cluster of bin/keyshift cluster start?), where the local "
                     + "cluster's web UI would bind; give another port, or leave " + key + " out for a free one");

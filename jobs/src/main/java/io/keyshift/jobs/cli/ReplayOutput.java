@@ -245,7 +245,7 @@ public final class ReplayOutput {
      * @throws ParameterException if another process holds the directory
      */
     static synchronized void claim(CommandLine cl, Path out, String inUse) throws IOException {
-        Path dir = out.toAbsolutePath().normalize();
+        Path dir = real(out);
         if (CLAIMED.containsKey(dir)) {
             return;
         }
@@ -281,7 +281,7 @@ public final class ReplayOutput {
      * @throws ParameterException if another process, or another job's main in this JVM, holds the directory
      */
     public static synchronized AutoCloseable claimForJob(CommandLine cl, Path out) throws IOException {
-        Path dir = out.toAbsolutePath().normalize();
+        Path dir = real(out);
         if (CLAIMED.containsKey(dir)) {
             return () -> { };
         }
@@ -310,9 +310,36 @@ public final class ReplayOutput {
         };
     }
 
+    /**
+     * {@code out} as the file system names it: its nearest existing ancestor's real path (symbolic links resolved,
+     * the case a case-insensitive file system keeps) and the names below it, so that two spellings of one directory
+     * (a link to it, /tmp and /private/tmp) take one claim; the absolute, normalized path where that cannot be read.
+     */
+    static Path real(Path out) {
+        Path abs = out.toAbsolutePath().normalize();
+        java.util.ArrayDeque<Path> below = new java.util.ArrayDeque<>();
+        Path existing = abs;
+        while (existing != null && !Files.exists(existing)) {
+            below.push(existing.getFileName());
+            existing = existing.getParent();
+        }
+        if (existing == null) {
+            return abs;
+        }
+        try {
+            Path real = existing.toRealPath();
+            while (!below.isEmpty()) {
+                real = real.resolve(below.pop());
+            }
+            return real;
+        } catch (IOException e) {
+            return abs;
+        }
+    }
+
     /** The file whose lock {@link #claim} takes for {@code out}. */
     static Path lockFile(Path out) {
-        String digest = io.keyshift.jobs.KeyshiftJob.sha256Hex(out.toAbsolutePath().normalize().toString()
+        String digest = io.keyshift.jobs.KeyshiftJob.sha256Hex(real(out).toString()
                 .getBytes(java.nio.charset.StandardCharsets.UTF_8));
         return Path.of(System.getProperty("java.io.tmpdir"))
                 .resolve("keyshift-out-" + digest.substring(0, 24) + ".lock");

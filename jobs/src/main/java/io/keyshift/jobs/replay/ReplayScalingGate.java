@@ -166,6 +166,8 @@ public final class ReplayScalingGate {
         public synchronized void release() {
             pending.poll();
             if (pending.isEmpty()) {
+                // the last job at its final parallelism: its readers' record past the bound may move the watermark
+                passedBeforeRestore = Long.MIN_VALUE;
                 advance();
             } else {
                 // the job restored now finds the bound shut: its readers (new ones) must not each emit a record past

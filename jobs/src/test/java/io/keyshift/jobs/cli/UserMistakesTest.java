@@ -405,6 +405,12 @@ class UserMistakesTest {
                 assertThat(out.resolve("report.json")).exists();
             }
         }
+        for (String[] d : new String[][] {{"rest.port", "70000"}, {"rest.bind-port", "99999"}}) {
+            CliRun r = run("replay", "-D" + d[0] + "=" + d[1], "--overwrite", "--out", out.toString());
+            assertThat(r.exit()).as(r.err()).isEqualTo(2);
+            assertThat(r.err()).contains(d[0] + " " + d[1] + " (-D / config.yaml) is not a port");
+            assertThat(out.resolve("report.json")).exists();
+        }
     }
 
     /** The warning comes once per key (a command loads its configuration twice: to check the window, then with it). */

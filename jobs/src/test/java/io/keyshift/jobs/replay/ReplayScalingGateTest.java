@@ -88,7 +88,9 @@ class ReplayScalingGateTest {
             g.release();
             assertThat(g.pending()).isSameAs(second);
             assertThat(g.bound()).as("shut until the second is applied").isEqualTo(10);
+            assertThat(g.passedBeforeRestore(10)).as("the restored readers wait without a record past it").isTrue();
             g.release();
+            assertThat(g.passedBeforeRestore(10)).as("the last job's readers may pass it again").isFalse();
             assertThat(g.pending()).isNull();
             assertThat(g.bound()).as("window [50, 60) closed").isEqualTo(70);
         } finally {
