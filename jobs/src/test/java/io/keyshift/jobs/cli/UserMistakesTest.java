@@ -98,6 +98,12 @@ class UserMistakesTest {
                     .isInstanceOf(IllegalArgumentException.class)
                     .hasMessageContaining("--out " + out + " is in use by another keyshift command or job");
             assertThat(out).doesNotExist();
+            // the same directory by another name (a symbolic link to its parent): one claim (two spellings took two
+            // locks, and the commands wrote into the same partial files)
+            Path link = Files.createSymbolicLink(dir.resolve("link"), dir);
+            CliRun viaLink = run("replay", "--out", link.resolve("busy").toString());
+            assertThat(viaLink.exit()).as(viaLink.err()).isEqualTo(2);
+            assertThat(viaLink.err()).contains("is in use by another keyshift command");
         }
     }
 
