@@ -1229,6 +1229,16 @@ public final class KeyshiftJob implements Callable<Integer> {
         // built (before its HA marker, so before any submission): removed as this run's if this run is not submitted
         boolean started = markStarted(dir, ownDirectory, fixedJobId, cl)
                 || startedBy(dir, fixedJobId) && !markedBy(dir, fixedJobId);
+        Path leftDeadLetters = dir.resolve("dead-letters.csv");
+        if (!ownDirectory && !in.present() && Files.isRegularFile(leftDeadLetters)
+                && !Files.exists(dir.resolve(".events.bin"))
+                && io.keyshift.jobs.cli.ReplayOutput.deadLettersOfOurs(leftDeadLetters)) {
+            // a file job's that was refused or never submitted (kept for its reasons): beside a generator's or a
+            // Kafka job's results it read as this job's dead letters (a file job's own run writes it anew)
+            Files.delete(leftDeadLetters);
+            System.out.println("keyshift-job: removed " + leftDeadLetters + ", the dead letters of an earlier file job "
+                    + "that did not start here");
+        }
         boolean[] wroteSorted = {false};
         // interrupted while it is built (Ctrl-C during a long sort): the marker and a partly written sorted input go
         Thread cleanup = new Thread(() -> {

@@ -254,6 +254,13 @@ class KeyshiftJobTest {
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("planning windows")
                 .hasMessageContaining("no job was started");
         assertThat(KeyshiftJob.heldOutput(out)).isNull();
+        // the refused run's dead letters stay for their reasons; a generator job into that --out then removes them
+        // (beside its results they read as its own)
+        assertThat(out.resolve("dead-letters.csv")).exists();
+        KeyshiftJob.main(new String[] {"--generator-records", "1000", "--out", out.toString(),
+            "-Dexecution.checkpointing.interval=5s"});
+        assertThat(out.resolve("dead-letters.csv")).doesNotExist();
+        assertThat(out.resolve("results")).isDirectory();
     }
 
     /**

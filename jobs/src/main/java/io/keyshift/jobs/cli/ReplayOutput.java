@@ -32,7 +32,7 @@ public final class ReplayOutput {
             "control-rejected-", "control-", "reverts-", "forecast-units-", "loads-", "utilization-");
 
     /** Whether {@code file} begins as the dead letters keyshift writes (not a file of the user's by that name). */
-    private static boolean deadLettersOfOurs(Path file) {
+    public static boolean deadLettersOfOurs(Path file) {
         try (java.io.BufferedReader r = Files.newBufferedReader(file, java.nio.charset.StandardCharsets.UTF_8)) {
             return "raw_line,line_number,reason".equals(r.readLine());
         } catch (IOException | UncheckedIOException e) {
