@@ -1138,7 +1138,25 @@ public final class KeyshiftJob implements Callable<Integer> {
         // listener runs there; submit removes the files again if the cluster does not take the job)
         // what INPUT_FILE records once the input is known (a file's or the generator's fingerprint, a Kafka topic)
         String[] inputRecord = {null};
+        // dead letters of an earlier run that started no job here (a file job refused or never submitted, a replay
+        // whose every row was one: kept for their reasons): beside a generator's or a Kafka job's results they read
+        // as this job's (a file job's own run writes the file anew); removed once this job is submitted
+        Path leftDeadLetters = dir.resolve("dead-letters.csv");
+        boolean removeLeftDeadLetters = !ownDirectory && !in.present() && Files.isRegularFile(leftDeadLetters)
+                && !Files.exists(dir.resolve(".events.bin"))
+                && io.keyshift.jobs.cli.ReplayOutput.deadLettersOfOurs(leftDeadLetters);
         Runnable keepForRestore = () -> {
+            if (removeLeftDeadLetters) {
+                try {
+                    if (Files.deleteIfExists(leftDeadLetters)) {
+                        System.out.println("keyshift-job: removed " + leftDeadLetters + ", the dead letters of an "
+                                + "earlier run that started no job here");
+                    }
+                } catch (java.io.IOException e) {
+                    System.err.println("keyshift-job: warning: could not remove " + leftDeadLetters + ", the dead "
+                            + "letters of an earlier run that started no job here (" + e.getMessage() + ")");
+                }
+            }
             // (on a failover too: a copy it could not read was sorted again, maybe from other rows)
             if (inputRecord[0] != null) {
                 try {
@@ -1229,16 +1247,6 @@ public final class KeyshiftJob implements Callable<Integer> {
         // built (before its HA marker, so before any submission): removed as this run's if this run is not submitted
         boolean started = markStarted(dir, ownDirectory, fixedJobId, cl)
                 || startedBy(dir, fixedJobId) && !markedBy(dir, fixedJobId);
-        Path leftDeadLetters = dir.resolve("dead-letters.csv");
-        if (!ownDirectory && !in.present() && Files.isRegularFile(leftDeadLetters)
-                && !Files.exists(dir.resolve(".events.bin"))
-                && io.keyshift.jobs.cli.ReplayOutput.deadLettersOfOurs(leftDeadLetters)) {
-            // a file job's that was refused or never submitted (kept for its reasons): beside a generator's or a
-            // Kafka job's results it read as this job's dead letters (a file job's own run writes it anew)
-            Files.delete(leftDeadLetters);
-            System.out.println("keyshift-job: removed " + leftDeadLetters + ", the dead letters of an earlier file job "
-                    + "that did not start here");
-        }
         boolean[] wroteSorted = {false};
         // interrupted while it is built (Ctrl-C during a long sort): the marker and a partly written sorted input go
         Thread cleanup = new Thread(() -> {

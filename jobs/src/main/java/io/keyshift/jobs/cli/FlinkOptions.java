@@ -322,12 +322,26 @@ public final class FlinkOptions {
         String key;
         int port;
         if (bind != null) {
-            if (!bind.strip().matches("[1-9][0-9]{0,4}")) {
-                // a range, or 0: the local cluster takes a free port of it
+            key = org.apache.flink.configuration.RestOptions.BIND_PORT.key();
+            java.util.regex.Matcher range = java.util.regex.Pattern.compile("\\s*(-?[0-9]+)\\s*(?:-\\s*(-?[0-9]+)\\s*)?")
+                    .matcher(bind);
+            if (!range.matches()) {
+                // a list of ports: Flink reads it
                 return;
             }
-            key = org.apache.flink.configuration.RestOptions.BIND_PORT.key();
-            port = Integer.parseInt(bind.strip());
+            for (int g = 1; g <= 2; g++) {
+                String p = range.group(g);
+                if (p != null && (p.length() > 6 || Long.parseLong(p) < 0 || Long.parseLong(p) > 65535)) {
+                    throw new ParameterException(cl, key + " " + bind.strip() + " (-D / config.yaml) is not a port or "
+                            + "a range of ports in 0..65535: give one in 1..65535, or 0 (or leave " + key + " out) "
+                            + "for a free one");
+                }
+            }
+            if (range.group(2) != null) {
+                // a range: the local cluster takes a free port of it
+                return;
+            }
+            port = Integer.parseInt(range.group(1));
         } else if (conf.getOptional(org.apache.flink.configuration.RestOptions.PORT).isPresent()) {
             key = org.apache.flink.configuration.RestOptions.PORT.key();
             port = conf.get(org.apache.flink.configuration.RestOptions.PORT);

@@ -114,8 +114,7 @@ public final class KafkaIo {
         if (k.bounded) {
             b.setBounded(OffsetsInitializer.latest());
         }
-        return env.fromSource(b.build(), watermarks(k.maxOutOfOrderness(cl), k.idleness(cl),
-                        k.deadLetterIdleness(cl)), "kafka source")
+        return env.fromSource(b.build(), watermarks(k.maxOutOfOrderness(cl), k.idleness(cl)), "kafka source")
                 .uid(SOURCE_UID)
                 .setParallelism(parallelism)
                 .process(new Split())
@@ -129,71 +128,33 @@ public final class KafkaIo {
      * time without a record that parsed (0: none). A record that did not parse (a dead letter, timestamp
      * {@code Long.MIN_VALUE}) is not seen by the watermark generator: it neither moves the watermark nor keeps the
      * partition active, so a partition that receives only bad records goes idle and holds back no window or plan
-     * (without {@code idle}, as a bounded read has, see the three-argument form).
+     * (with an idleness: a bounded read has none unless --kafka-idleness is given, see {@link KafkaOptions#idleness}).
      */
     static WatermarkStrategy<KafkaRecord> watermarks(Duration maxOutOfOrderness, Duration idle) {
-        return watermarks(maxOutOfOrderness, idle, Duration.ZERO);
-    }
-
-    /**
-     * As {@link #watermarks(Duration, Duration)}, and a partition that for {@code deadLetterIdle} (0: never) of
-     * processing time delivered dead letters and no record that parsed goes idle while it keeps delivering only them
-     * (a bounded read's: it has no idleness, so that a slow partition is never taken for an idle one, and a partition
-     * of dead letters held every window and plan back until it was read to its end, failing the job at the routers'
-     * no-watermark timeout).
-     */
-    static WatermarkStrategy<KafkaRecord> watermarks(Duration maxOutOfOrderness, Duration idle,
-                                                     Duration deadLetterIdle) {
         WatermarkStrategy<KafkaRecord> bounded = WatermarkStrategy.forBoundedOutOfOrderness(maxOutOfOrderness);
         WatermarkStrategy<KafkaRecord> base = idle.isZero() ? bounded : bounded.withIdleness(idle);
-        long deadIdleMillis = deadLetterIdle.toMillis();
-        return WatermarkStrategy.<KafkaRecord>forGenerator(ctx -> new ParsedOnly(base.createWatermarkGenerator(ctx),
-                        deadIdleMillis, ctx.getInputActivityClock()))
+        return WatermarkStrategy.<KafkaRecord>forGenerator(ctx -> new ParsedOnly(base.createWatermarkGenerator(ctx)))
                 .withTimestampAssigner((r, ts) -> r.timestamp);
     }
 
-    /**
-     * A watermark generator that sees only the records that parsed; with {@code deadIdleMillis} above 0, idle while
-     * its partition delivers only dead letters, for that long (see {@link #watermarks(Duration, Duration, Duration)}).
-     */
+    /** A watermark generator that sees only the records that parsed. */
     static final class ParsedOnly implements org.apache.flink.api.common.eventtime.WatermarkGenerator<KafkaRecord> {
         private final org.apache.flink.api.common.eventtime.WatermarkGenerator<KafkaRecord> parsed;
-        private final long deadIdleMillis;
-        private final org.apache.flink.util.clock.RelativeClock clock;
-        /** When a record last parsed (or the generator began), and a dead letter last came (ms of the clock). */
-        private long lastParsed;
-        private long lastDead = Long.MIN_VALUE;
 
-        ParsedOnly(org.apache.flink.api.common.eventtime.WatermarkGenerator<KafkaRecord> parsed, long deadIdleMillis,
-                   org.apache.flink.util.clock.RelativeClock clock) {
+        ParsedOnly(org.apache.flink.api.common.eventtime.WatermarkGenerator<KafkaRecord> parsed) {
             this.parsed = parsed;
-            this.deadIdleMillis = deadIdleMillis;
-            this.clock = clock;
-            this.lastParsed = deadIdleMillis > 0 ? clock.relativeTimeMillis() : 0;
         }
 
         @Override
         public void onEvent(KafkaRecord r, long timestamp,
                             org.apache.flink.api.common.eventtime.WatermarkOutput output) {
             if (!r.isDead()) {
-                if (deadIdleMillis > 0) {
-                    lastParsed = clock.relativeTimeMillis();
-                }
                 parsed.onEvent(r, timestamp, output);
-            } else if (deadIdleMillis > 0) {
-                lastDead = clock.relativeTimeMillis();
             }
         }
 
         @Override
         public void onPeriodicEmit(org.apache.flink.api.common.eventtime.WatermarkOutput output) {
-            if (deadIdleMillis > 0 && lastDead != Long.MIN_VALUE) {
-                long now = clock.relativeTimeMillis();
-                if (now - lastDead < deadIdleMillis && now - lastParsed >= deadIdleMillis) {
-                    output.markIdle();
-                    return;
-                }
-            }
             parsed.onPeriodicEmit(output);
         }
     }

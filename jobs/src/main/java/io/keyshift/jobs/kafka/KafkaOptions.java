@@ -105,19 +105,17 @@ public final class KafkaOptions {
                     + "every window fired). Default: run until cancelled.")
     boolean bounded;
 
-    /** The default of {@code --kafka-idleness}. */
-    static final String DEFAULT_IDLENESS = "30s";
-
-    @Option(names = "--kafka-idleness", paramLabel = "DURATION", defaultValue = DEFAULT_IDLENESS,
+    @Option(names = "--kafka-idleness", paramLabel = "DURATION", defaultValue = "30s",
             description = "A partition with no record for this long (processing time) stops holding back the "
                     + "watermark, so that an idle partition cannot stall plans and results. 0 = never idle: a "
                     + "partition without records (an empty one, one added later) then holds back every watermark, "
                     + "and no window fires until it has some (records waiting for a plan then fail the job after "
                     + "keyshift.route.no-watermark-timeout). Shorter than keyshift.route.no-watermark-timeout "
-                    + "(10 min). Default: ${DEFAULT-VALUE}; with --kafka-bounded none (each partition ends at its end "
+                    + "(10 min). Default: ${DEFAULT-VALUE}; 0 with --kafka-bounded (each partition ends at its end "
                     + "offset, which releases its watermark: a slow partition taken for idle had its later records "
-                    + "dropped as late), but a partition that delivers only dead letters for ${DEFAULT-VALUE} goes "
-                    + "idle while it does.")
+                    + "dropped as late; a partition of dead letters only then holds the windows back until it is "
+                    + "read through, and the job fails after the timeout above if that takes longer: give an "
+                    + "idleness for such a topic).")
     String idleness;
 
     @Option(names = "--max-out-of-orderness", paramLabel = "DURATION", defaultValue = "0s",
@@ -892,27 +890,15 @@ public final class KafkaOptions {
      * {@code --kafka-idleness}, checked (ParameterException naming it); not given with {@code --kafka-bounded}: 0. A
      * bounded read ends every partition at its end offset (an empty one at once), and a finished split no longer holds
      * the watermark back, so idleness only risks taking a slow partition (a slow fetch, a leader move) for an idle one:
-     * the other partitions' watermark passed it, and its later records were dropped as late.
+     * the other partitions' watermark passed it, and its later records were dropped as late. A partition that holds
+     * only dead letters then holds the windows back until read through (the watermark sees no record of it): a job
+     * that fails at keyshift.route.no-watermark-timeout for it says so, and its restarts read on from their
+     * checkpoints; a topic with such partitions is given an idleness.
      */
     public Duration idleness(CommandLine cl) {
         if (bounded && !cl.getParseResult().hasMatchedOption("--kafka-idleness")) {
             return Duration.ZERO;
         }
-        return givenIdleness(cl);
-    }
-
-    /**
-     * How long a bounded read's partition that delivers only dead letters takes to go idle (its records are read, so
-     * it is not slow; without it, it held every window back until read to its end): the default
-     * {@code --kafka-idleness}, where a bounded read was given none; otherwise 0 (the idleness covers it).
-     */
-    Duration deadLetterIdleness(CommandLine cl) {
-        return bounded && !cl.getParseResult().hasMatchedOption("--kafka-idleness")
-                ? io.keyshift.jobs.cli.FlinkOptions.duration(cl, "--kafka-idleness", DEFAULT_IDLENESS, true)
-                : Duration.ZERO;
-    }
-
-    private Duration givenIdleness(CommandLine cl) {
         return wholeMillis(cl, "--kafka-idleness",
                 io.keyshift.jobs.cli.FlinkOptions.duration(cl, "--kafka-idleness", idleness, true));
     }

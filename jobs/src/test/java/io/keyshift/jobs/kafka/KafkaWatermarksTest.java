@@ -55,12 +55,7 @@ class KafkaWatermarksTest {
     }
 
     private static WatermarkGenerator<KafkaRecord> generator(Duration idleness, ManualClock clock) {
-        return generator(idleness, Duration.ZERO, clock);
-    }
-
-    private static WatermarkGenerator<KafkaRecord> generator(Duration idleness, Duration deadLetterIdleness,
-                                                             ManualClock clock) {
-        return KafkaIo.watermarks(Duration.ZERO, idleness, deadLetterIdleness).createWatermarkGenerator(
+        return KafkaIo.watermarks(Duration.ZERO, idleness).createWatermarkGenerator(
                 new WatermarkGeneratorSupplier.Context() {
                     @Override
                     public MetricGroup getMetricGroup() {
@@ -144,61 +139,6 @@ class KafkaWatermarksTest {
         assertThat(idleness()).isEqualTo(Duration.ofSeconds(30));
         assertThat(idleness("--kafka-bounded", "--kafka-idleness", "5s")).isEqualTo(Duration.ofSeconds(5));
         assertThat(idleness("--kafka-idleness", "5s")).isEqualTo(Duration.ofSeconds(5));
-    }
-
-
-    /**
-     * A bounded read (no idleness): a partition that keeps delivering only dead letters goes idle after the dead-letter
-     * idleness (it held every window and plan back until read to its end, and the job failed at the routers'
-     * no-watermark timeout), active again with its first good record; a partition that delivers nothing (slow: a
-     * fetch, a leader move) never goes idle, so its records are never late for it.
-     */
-    @Test
-    void aBoundedReadsPartitionOfDeadLettersGoesIdleAndASlowOneNever() {
-        ManualClock clock = new ManualClock();
-        WatermarkGenerator<KafkaRecord> dead = generator(Duration.ZERO, Duration.ofSeconds(30), clock);
-        WatermarkGenerator<KafkaRecord> slow = generator(Duration.ZERO, Duration.ofSeconds(30), clock);
-        Out deadOut = new Out();
-        Out slowOut = new Out();
-        slow.onEvent(event(1_000), 1_000, slowOut);
-        for (int s = 1; s <= 40; s++) {
-            clock.advanceTime(Duration.ofSeconds(1));
-            dead.onEvent(deadLetter(), Long.MIN_VALUE, deadOut);
-            dead.onPeriodicEmit(deadOut);
-            slow.onPeriodicEmit(slowOut);
-            if (s < 30) {
-                assertThat(deadOut.idle).as("not idle before 30 s (%d s)", s).isFalse();
-            }
-        }
-        assertThat(deadOut.idle).as("idle after 30 s of dead letters only").isTrue();
-        assertThat(slowOut.idle).as("a partition without records is not taken for idle").isFalse();
-        assertThat(slowOut.watermarks).last().isEqualTo(999L);
-        dead.onEvent(event(5_000), 5_000, deadOut);
-        dead.onPeriodicEmit(deadOut);
-        assertThat(deadOut.idle).isFalse();
-        assertThat(deadOut.watermarks).last().isEqualTo(4_999L);
-        // without a dead-letter idleness (an unbounded read's idleness covers it, or --kafka-idleness 0): never idle
-        WatermarkGenerator<KafkaRecord> never = generator(Duration.ZERO, Duration.ZERO, clock);
-        Out neverOut = new Out();
-        for (int s = 1; s <= 40; s++) {
-            clock.advanceTime(Duration.ofSeconds(1));
-            never.onEvent(deadLetter(), Long.MIN_VALUE, neverOut);
-            never.onPeriodicEmit(neverOut);
-        }
-        assertThat(neverOut.idle).isFalse();
-    }
-
-    @Test
-    void aBoundedReadGivenNoIdlenessHasTheDefaultForDeadLettersOnly() {
-        Job job = new Job();
-        picocli.CommandLine cl = new picocli.CommandLine(job);
-        cl.parseArgs("--kafka-bootstrap-servers", "127.0.0.1:9092", "--kafka-topic", "trips", "--kafka-bounded");
-        assertThat(job.kafka.deadLetterIdleness(cl)).isEqualTo(Duration.ofSeconds(30));
-        cl.parseArgs("--kafka-bootstrap-servers", "127.0.0.1:9092", "--kafka-topic", "trips", "--kafka-bounded",
-                "--kafka-idleness", "0");
-        assertThat(job.kafka.deadLetterIdleness(cl)).isZero();
-        cl.parseArgs("--kafka-bootstrap-servers", "127.0.0.1:9092", "--kafka-topic", "trips");
-        assertThat(job.kafka.deadLetterIdleness(cl)).isZero();
     }
 
 }
