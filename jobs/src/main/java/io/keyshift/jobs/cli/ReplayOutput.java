@@ -249,14 +249,26 @@ public final class ReplayOutput {
         if (CLAIMED.containsKey(dir)) {
             return;
         }
+        java.nio.channels.FileLock lock = lockOf(cl, dir, inUse);
+        if (lock != null) {
+            CLAIMED.put(dir, lock);
+        }
+    }
+
+    /**
+     * The lock of {@code dir}'s {@link #lockFile}, taken; null where no lock file can be made (another user's lock
+     * file of the same path, whose directory this user could not write either, or a temporary directory this user
+     * cannot write: the command goes on unclaimed).
+     *
+     * @throws ParameterException with {@code inUse} if another process, or another claim of this JVM's, holds it
+     */
+    private static java.nio.channels.FileLock lockOf(CommandLine cl, Path dir, String inUse) throws IOException {
         java.nio.channels.FileChannel channel;
         try {
             channel = java.nio.channels.FileChannel.open(lockFile(dir), java.nio.file.StandardOpenOption.CREATE,
                     java.nio.file.StandardOpenOption.WRITE);
         } catch (IOException e) {
-            // another user's lock file of the same path (whose directory this user could not write either), or a
-            // temporary directory this user cannot write: the command goes on unclaimed, as before
-            return;
+            return null;
         }
         java.nio.channels.FileLock lock;
         try {
@@ -268,7 +280,7 @@ public final class ReplayOutput {
             channel.close();
             throw new ParameterException(cl, inUse);
         }
-        CLAIMED.put(dir, lock);
+        return lock;
     }
 
     /**
@@ -285,28 +297,15 @@ public final class ReplayOutput {
         if (CLAIMED.containsKey(dir)) {
             return () -> { };
         }
-        java.nio.channels.FileChannel channel;
-        try {
-            channel = java.nio.channels.FileChannel.open(lockFile(dir), java.nio.file.StandardOpenOption.CREATE,
-                    java.nio.file.StandardOpenOption.WRITE);
-        } catch (IOException e) {
+        java.nio.channels.FileLock lock = lockOf(cl, dir, "--out " + out + " is in use by another keyshift command or "
+                + "job on this machine (it reads its input or runs there): wait for it to end, or choose another "
+                + "directory");
+        if (lock == null) {
             return () -> { };
         }
-        java.nio.channels.FileLock lock;
-        try {
-            lock = channel.tryLock();
-        } catch (java.nio.channels.OverlappingFileLockException e) {
-            lock = null;
-        }
-        if (lock == null) {
-            channel.close();
-            throw new ParameterException(cl, "--out " + out + " is in use by another keyshift command or job on this "
-                    + "machine (it reads its input or runs there): wait for it to end, or choose another directory");
-        }
-        java.nio.channels.FileLock held = lock;
         return () -> {
-            held.release();
-            channel.close();
+            lock.release();
+            lock.channel().close();
         };
     }
 

@@ -337,25 +337,15 @@ class ClusterAddressTest {
                 : path.contains("/savepoints/") ? "{\"status\":{\"id\":\"COMPLETED\"},\"operation\":"
                 + "{\"location\":\"file:/sp/savepoint-1\"}}"
                 : "[]");
-        java.io.PrintStream out = System.out;
-        java.io.PrintStream err = System.err;
-        java.io.ByteArrayOutputStream errBytes = new java.io.ByteArrayOutputStream();
+        LostStdout.Result r;
         try {
-            System.setOut(new java.io.PrintStream(java.io.OutputStream.nullOutputStream(), true) {
-                @Override
-                public boolean checkError() {
-                    return true;
-                }
-            });
-            System.setErr(new java.io.PrintStream(errBytes, true));
-            assertThat(KeyshiftCli.execute(new String[] {"savepoint", "0123456789abcdef0123456789abcdef", "--rest",
-                    "http://127.0.0.1:" + server.getAddress().getPort(), "--timeout", "10s"})).isEqualTo(1);
+            r = LostStdout.execute("savepoint", "0123456789abcdef0123456789abcdef", "--rest",
+                    "http://127.0.0.1:" + server.getAddress().getPort(), "--timeout", "10s");
         } finally {
-            System.setOut(out);
-            System.setErr(err);
             server.stop(0);
         }
-        assertThat(errBytes.toString(StandardCharsets.UTF_8)).contains("cannot write standard output")
+        assertThat(r.exit()).isEqualTo(1);
+        assertThat(r.err()).contains("cannot write standard output")
                 .contains("it took effect: job 0123456789abcdef0123456789abcdef stopped with a savepoint at "
                         + "file:/sp/savepoint-1");
     }

@@ -45,27 +45,13 @@ class ControlCommandLineTest {
      */
     @Test
     void aWrittenCommandIsNamedWhenStandardOutputIsLost(@TempDir Path dir) throws Exception {
-        java.io.PrintStream out = System.out;
-        java.io.PrintStream err = System.err;
-        java.io.ByteArrayOutputStream errBytes = new java.io.ByteArrayOutputStream();
-        try {
-            System.setOut(new java.io.PrintStream(java.io.OutputStream.nullOutputStream(), true) {
-                @Override
-                public boolean checkError() {
-                    return true;
-                }
-            });
-            System.setErr(new java.io.PrintStream(errBytes, true));
-            assertThat(KeyshiftCli.execute(new String[] {"control", "--dir", dir.toString(), "freeze"})).isEqualTo(1);
-        } finally {
-            System.setOut(out);
-            System.setErr(err);
-        }
+        LostStdout.Result r = LostStdout.execute("control", "--dir", dir.toString(), "freeze");
+        assertThat(r.exit()).isEqualTo(1);
         Path written;
         try (var files = Files.list(dir)) {
             written = files.filter(f -> f.getFileName().toString().startsWith("control-")).findFirst().orElseThrow();
         }
-        assertThat(errBytes.toString(java.nio.charset.StandardCharsets.UTF_8)).contains("cannot write standard output")
+        assertThat(r.err()).contains("cannot write standard output")
                 .contains("it took effect: wrote " + written + ": now,freeze");
     }
 
