@@ -536,6 +536,13 @@ public final class KeyshiftJob implements Callable<Integer> {
         }
     }
 
+    /**
+     * Where a generator or Kafka job's main moves the dead letters an earlier run that started no job left in --out,
+     * when {@code bin/keyshift submit} takes its job graph: submit removes them once the job has started, and puts
+     * them back where it does not.
+     */
+    public static final String LEFT_DEAD_LETTERS_ASIDE = ".dead-letters.csv.left";
+
     /** This run's claim on --out (see ReplayOutput#claimForJob), released when main returns; null before it. */
     private AutoCloseable outClaim;
 
@@ -1145,8 +1152,19 @@ public final class KeyshiftJob implements Callable<Integer> {
         boolean removeLeftDeadLetters = !ownDirectory && !in.present() && Files.isRegularFile(leftDeadLetters)
                 && !Files.exists(dir.resolve(".events.bin"))
                 && io.keyshift.jobs.cli.ReplayOutput.deadLettersOfOurs(leftDeadLetters);
+        // set on the path where bin/keyshift submit takes the job graph out of execute(), before the cluster has it
+        boolean[] graphOnly = {false};
         Runnable keepForRestore = () -> {
-            if (removeLeftDeadLetters) {
+            if (removeLeftDeadLetters && graphOnly[0]) {
+                // moved aside: submit removes it once the job has started, and puts it back if it does not
+                try {
+                    Files.move(leftDeadLetters, dir.resolve(LEFT_DEAD_LETTERS_ASIDE),
+                            java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                } catch (java.io.IOException e) {
+                    System.err.println("keyshift-job: warning: could not move " + leftDeadLetters + ", the dead "
+                            + "letters of an earlier run that started no job here, aside (" + e.getMessage() + ")");
+                }
+            } else if (removeLeftDeadLetters) {
                 try {
                     if (Files.deleteIfExists(leftDeadLetters)) {
                         System.out.println("keyshift-job: removed " + leftDeadLetters + ", the dead letters of an "
@@ -1386,6 +1404,7 @@ public final class KeyshiftJob implements Callable<Integer> {
             // reads the file), and not on Flink's ProgramAbortException: `submit` takes the job graph out of
             // execute() by it, and submits it after
             if (e.getClass().getName().equals(PROGRAM_ABORT)) {
+                graphOnly[0] = true;
                 keepForRestore.run();
             } else if (!submitted[0]) {
                 removeUnsubmitted(dir, started, wroteSorted[0]);

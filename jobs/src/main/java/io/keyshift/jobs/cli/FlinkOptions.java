@@ -323,25 +323,35 @@ public final class FlinkOptions {
         int port;
         if (bind != null) {
             key = org.apache.flink.configuration.RestOptions.BIND_PORT.key();
-            java.util.regex.Matcher range = java.util.regex.Pattern.compile("\\s*(-?[0-9]+)\\s*(?:-\\s*(-?[0-9]+)\\s*)?")
-                    .matcher(bind);
-            if (!range.matches()) {
-                // a list of ports: Flink reads it
-                return;
+            // read as Flink reads it (a port, a range, a list of them), every port in 0..65535
+            String notPorts = key + " " + bind.strip() + " (-D / config.yaml) is not a port, a range or a list of "
+                    + "ports in 0..65535 (as Flink reads it): give one in 1..65535, or 0 (or leave " + key + " out) "
+                    + "for a free one";
+            java.util.Iterator<Integer> ports;
+            try {
+                ports = org.apache.flink.util.NetUtils.getPortRangeFromString(bind);
+            } catch (RuntimeException e) {
+                throw new ParameterException(cl, notPorts);
             }
-            for (int g = 1; g <= 2; g++) {
-                String p = range.group(g);
-                if (p != null && (p.length() > 6 || Long.parseLong(p) < 0 || Long.parseLong(p) > 65535)) {
-                    throw new ParameterException(cl, key + " " + bind.strip() + " (-D / config.yaml) is not a port or "
-                            + "a range of ports in 0..65535: give one in 1..65535, or 0 (or leave " + key + " out) "
-                            + "for a free one");
+            if (!ports.hasNext()) {
+                // a descending range: the local cluster found no port to bind
+                throw new ParameterException(cl, notPorts);
+            }
+            int first = ports.next();
+            int seen = 1;
+            for (int p = first; ; p = ports.next(), seen++) {
+                if (p < 0 || p > 65535) {
+                    throw new ParameterException(cl, notPorts);
+                }
+                if (!ports.hasNext() || seen > 65536) {
+                    break;
                 }
             }
-            if (range.group(2) != null) {
-                // a range: the local cluster takes a free port of it
+            if (seen > 1 || !bind.strip().matches("[0-9]+")) {
+                // a range or a list: the local cluster takes a free port of it
                 return;
             }
-            port = Integer.parseInt(range.group(1));
+            port = first;
         } else if (conf.getOptional(org.apache.flink.configuration.RestOptions.PORT).isPresent()) {
             key = org.apache.flink.configuration.RestOptions.PORT.key();
             port = conf.get(org.apache.flink.configuration.RestOptions.PORT);

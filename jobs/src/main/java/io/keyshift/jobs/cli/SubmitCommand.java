@@ -192,6 +192,7 @@ public final class SubmitCommand implements Callable<Integer> {
                 for (Path p : writtenIfSubmitted) {
                     Files.deleteIfExists(p);
                 }
+                putBackLeftDeadLetters(out);
                 throw e;
             }
             // (its own message, not the root cause's: an IOException is not taken for a wrapper)
@@ -223,7 +224,13 @@ public final class SubmitCommand implements Callable<Integer> {
             for (Path p : writtenIfSubmitted) {
                 Files.deleteIfExists(p);
             }
+            putBackLeftDeadLetters(out);
             throw failedAsItStarted;
+        }
+        if (out != null) {
+            // the dead letters an earlier run that started no job left there, moved aside by the job's main: the job
+            // started, and they would read as its own
+            Files.deleteIfExists(out.resolve(KeyshiftJob.LEFT_DEAD_LETTERS_ASIDE));
         }
         KeyshiftCli.result("submitted job " + jobId + " to " + api.base());
         System.out.println("submitted job " + jobId + " to " + api.base() + " (web UI: " + api.base() + "/#/job/running/"
@@ -344,6 +351,17 @@ public final class SubmitCommand implements Callable<Integer> {
         }
         return counts.entrySet().stream().map(e -> e.getKey() + " " + e.getValue())
                 .collect(java.util.stream.Collectors.joining(", "));
+    }
+
+    /**
+     * Puts back the dead letters an earlier run left in {@code out} that the job's main moved aside
+     * ({@link KeyshiftJob#LEFT_DEAD_LETTERS_ASIDE}), where the job did not start: they are kept for their reasons.
+     */
+    static void putBackLeftDeadLetters(Path out) throws java.io.IOException {
+        if (out != null && Files.isRegularFile(out.resolve(KeyshiftJob.LEFT_DEAD_LETTERS_ASIDE))
+                && !Files.exists(out.resolve("dead-letters.csv"))) {
+            Files.move(out.resolve(KeyshiftJob.LEFT_DEAD_LETTERS_ASIDE), out.resolve("dead-letters.csv"));
+        }
     }
 
     /** Whether the job's tasks that do not run all wait for slots (SCHEDULED), none deploying or restoring. */

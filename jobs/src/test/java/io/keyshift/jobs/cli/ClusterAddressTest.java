@@ -500,6 +500,19 @@ class ClusterAddressTest {
                     assertThat(out.resolve(io.keyshift.jobs.KeyshiftJob.CONTROL_DIGEST_FILE)).doesNotExist();
                 }
             }
+            // a generator job into an --out holding only the dead letters of an earlier run that started no job: the
+            // job's main moves them aside, and the refused submission puts them back (kept for their reasons; they
+            // were removed as the graph was taken, before the cluster had the job)
+            hasJob[0] = false;
+            java.nio.file.Path left = java.nio.file.Files.createDirectories(dir.resolve("left"));
+            String deadLetters = "raw_line,line_number,reason\nx,2,unparsable time\n";
+            java.nio.file.Files.writeString(left.resolve("dead-letters.csv"), deadLetters);
+            Run r = run("submit", "--jar", jar.toString(), "--rest", rest, "--config",
+                    io.keyshift.jobs.SharedData.flinkConf().toString(), "--", "--generator-records", "1000", "--out",
+                    left.toString());
+            assertThat(r.exit()).as(r.err()).isEqualTo(1);
+            assertThat(left.resolve("dead-letters.csv")).hasContent(deadLetters);
+            assertThat(left.resolve(io.keyshift.jobs.KeyshiftJob.LEFT_DEAD_LETTERS_ASIDE)).doesNotExist();
         } finally {
             server.stop(0);
         }

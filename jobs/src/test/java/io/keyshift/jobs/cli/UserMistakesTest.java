@@ -412,7 +412,8 @@ class UserMistakesTest {
             }
         }
         for (String[] d : new String[][] {{"rest.port", "70000"}, {"rest.bind-port", "99999"},
-                {"rest.bind-port", "100000"}, {"rest.bind-port", "-1"}, {"rest.bind-port", "70000-70010"}}) {
+                {"rest.bind-port", "100000"}, {"rest.bind-port", "-1"}, {"rest.bind-port", "70000-70010"},
+                {"rest.bind-port", "8081,70000"}, {"rest.bind-port", "8090-8081"}, {"rest.bind-port", "abc"}}) {
             CliRun r = run("replay", "-D" + d[0] + "=" + d[1], "--overwrite", "--out", out.toString());
             assertThat(r.exit()).as(r.err()).isEqualTo(2);
             assertThat(r.err()).contains(d[0] + " " + d[1] + " (-D / config.yaml) is not a port");
