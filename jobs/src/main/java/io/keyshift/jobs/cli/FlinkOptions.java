@@ -347,10 +347,11 @@ public final class FlinkOptions {
                     break;
                 }
             }
-            if (seen > 1 || !bind.strip().matches("[0-9]+")) {
+            if (seen > 1) {
                 // a range or a list: the local cluster takes a free port of it
                 return;
             }
+            // one port, however spelled (8081, 8081-8081)
             port = first;
         } else if (conf.getOptional(org.apache.flink.configuration.RestOptions.PORT).isPresent()) {
             key = org.apache.flink.configuration.RestOptions.PORT.key();

@@ -166,6 +166,10 @@ public final class SubmitCommand implements Callable<Integer> {
                 KeyshiftJob.controlCopyNames().forEach(n -> writtenIfSubmitted.add(out.resolve(n)));
             }
         }
+        // left dead letters the job's main moves aside are this run's to put back or remove (not one a run cut short
+        // left there: put back beside a later job's results, it read as that job's)
+        Path aside = out == null || Files.exists(out.resolve(KeyshiftJob.LEFT_DEAD_LETTERS_ASIDE)) ? null
+                : out.resolve(KeyshiftJob.LEFT_DEAD_LETTERS_ASIDE);
         try {
             jobId = JobSubmitter.submit(api.base(), j, KeyshiftJob.class.getName(), jobArgs, conf, savepoint,
                     allowNonRestored);
@@ -192,8 +196,12 @@ public final class SubmitCommand implements Callable<Integer> {
                 for (Path p : writtenIfSubmitted) {
                     Files.deleteIfExists(p);
                 }
-                putBackLeftDeadLetters(out);
+                putBackLeftDeadLetters(aside);
                 throw e;
+            }
+            if (aside != null && known.startsWith("the cluster has job")) {
+                // the job runs: they would read as its own
+                Files.deleteIfExists(aside);
             }
             // (its own message, not the root cause's: an IOException is not taken for a wrapper)
             throw new java.io.IOException("submitting the job failed (" + KeyshiftCli.rootMessage(e) + "), but "
@@ -224,13 +232,13 @@ public final class SubmitCommand implements Callable<Integer> {
             for (Path p : writtenIfSubmitted) {
                 Files.deleteIfExists(p);
             }
-            putBackLeftDeadLetters(out);
+            putBackLeftDeadLetters(aside);
             throw failedAsItStarted;
         }
-        if (out != null) {
+        if (aside != null) {
             // the dead letters an earlier run that started no job left there, moved aside by the job's main: the job
             // started, and they would read as its own
-            Files.deleteIfExists(out.resolve(KeyshiftJob.LEFT_DEAD_LETTERS_ASIDE));
+            Files.deleteIfExists(aside);
         }
         KeyshiftCli.result("submitted job " + jobId + " to " + api.base());
         System.out.println("submitted job " + jobId + " to " + api.base() + " (web UI: " + api.base() + "/#/job/running/"
@@ -354,13 +362,14 @@ public final class SubmitCommand implements Callable<Integer> {
     }
 
     /**
-     * Puts back the dead letters an earlier run left in {@code out} that the job's main moved aside
-     * ({@link KeyshiftJob#LEFT_DEAD_LETTERS_ASIDE}), where the job did not start: they are kept for their reasons.
+     * Puts back the dead letters an earlier run left in --out that this run's job main moved aside to {@code aside}
+     * ({@link KeyshiftJob#LEFT_DEAD_LETTERS_ASIDE}; null: none of this run's), where the job did not start: they are
+     * kept for their reasons.
      */
-    static void putBackLeftDeadLetters(Path out) throws java.io.IOException {
-        if (out != null && Files.isRegularFile(out.resolve(KeyshiftJob.LEFT_DEAD_LETTERS_ASIDE))
-                && !Files.exists(out.resolve("dead-letters.csv"))) {
-            Files.move(out.resolve(KeyshiftJob.LEFT_DEAD_LETTERS_ASIDE), out.resolve("dead-letters.csv"));
+    static void putBackLeftDeadLetters(Path aside) throws java.io.IOException {
+        if (aside != null && Files.isRegularFile(aside)
+                && !Files.exists(aside.resolveSibling("dead-letters.csv"))) {
+            Files.move(aside, aside.resolveSibling("dead-letters.csv"));
         }
     }
 
