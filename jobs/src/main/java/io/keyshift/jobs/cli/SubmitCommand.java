@@ -73,17 +73,21 @@ public final class SubmitCommand implements Callable<Integer> {
         if (config != null && !Files.isRegularFile(config.resolve("config.yaml"))) {
             throw new ParameterException(cl, "--config: no config.yaml in " + config.toAbsolutePath());
         }
-        if (jobArgs.stream().anyMatch(a -> a.equals("-h") || a.equals("--help") || a.equals("-V")
+        // the job's main expands its @-files (picocli's default): its --out, --window and -D options are read here
+        // as it reads them (from "submit -- @job.args" none was seen, and the files it wrote into --out stayed
+        // behind when the cluster refused the job)
+        List<String> expanded = expandAtFiles(jobArgs);
+        if (expanded.stream().anyMatch(a -> a.equals("-h") || a.equals("--help") || a.equals("-V")
                 || a.equals("--version"))) {
             // the job's usage, here: no cluster needed, and nothing is submitted
             return new CommandLine(new KeyshiftJob()).setUsageHelpWidth(KeyshiftCli.USAGE_WIDTH)
                     .setOut(cl.getOut()).setErr(cl.getErr())
                     .execute(jobArgs.toArray(String[]::new));
         }
-        for (int i = 0; i < jobArgs.size(); i++) {
-            String a = jobArgs.get(i);
+        for (int i = 0; i < expanded.size(); i++) {
+            String a = expanded.get(i);
             String option = a.startsWith("-D") && a.length() > 2 ? a.substring(2)
-                    : a.equals("-D") && i + 1 < jobArgs.size() ? jobArgs.get(i + 1) : "";
+                    : a.equals("-D") && i + 1 < expanded.size() ? expanded.get(i + 1) : "";
             // and the names Flink still takes for them (execution.savepoint.path, ...)
             if (option.startsWith("execution.state-recovery.") || option.startsWith("execution.savepoint.")
                     || option.startsWith("execution.savepoint-restore-mode")) {
@@ -110,8 +114,8 @@ public final class SubmitCommand implements Callable<Integer> {
             Path dir = config != null ? config : FlinkConfig.defaultConfDir();
             // the options that depend on the window (seasons, models, the calendar) are checked against the job's
             // --window, as the job's main checks them (they were checked against the default hour and refused)
-            Duration w = windowOf(jobArgs);
-            boolean ownWindow = windowArgument(jobArgs) != null
+            Duration w = windowOf(expanded);
+            boolean ownWindow = windowArgument(expanded) != null
                     && FlinkConfig.readConfigYaml(dir).getOptional(JobOptions.WINDOW).isEmpty();
             if (ownWindow && w == null) {
                 // one the job's main refuses, naming --window
@@ -139,7 +143,7 @@ public final class SubmitCommand implements Callable<Integer> {
         }
         // (a bad config.yaml is refused before the cluster is asked)
         FlinkRest api = cluster.client(cl, conf);
-        if (followsRestoresWithScaling(conf, jobArgs) && adaptive(api.get("/jobmanager/config"))) {
+        if (followsRestoresWithScaling(conf, expanded) && adaptive(api.get("/jobmanager/config"))) {
             // the job's main sees its own options, not the cluster's scheduler
             throw new ParameterException(cl, KeyshiftJob.adaptiveConflict("the cluster's jobmanager.scheduler: "
                     + "adaptive"));
@@ -149,7 +153,7 @@ public final class SubmitCommand implements Callable<Integer> {
         // does not take the job, the corrected rerun must not find them and refuse --out as another job's
         // (a main that fails removes its own)
         List<Path> writtenIfSubmitted = new java.util.ArrayList<>();
-        Path out = outOf(jobArgs);
+        Path out = outOf(expanded);
         if (out != null) {
             for (String name : List.of(KeyshiftJob.STARTED_MARKER, ".events.bin", KeyshiftJob.CONTROL_DIGEST_FILE,
                     KeyshiftJob.CONTROL_SOURCE_FILE, KeyshiftJob.KAFKA_TOPICS_FILE, KeyshiftJob.INPUT_FILE,
@@ -502,6 +506,28 @@ public final class SubmitCommand implements Callable<Integer> {
             }
         }
         return null;
+    }
+
+    /**
+     * The job's arguments as its main reads them: each {@code @FILE} whose file exists replaced by the arguments in it,
+     * by picocli's rules (whitespace-separated, quotes, {@code #} comments, nested files), as the job's main, a
+     * picocli command with its defaults, expands them; a file that does not exist stays as given.
+     */
+    static List<String> expandAtFiles(List<String> jobArgs) {
+        if (jobArgs.stream().noneMatch(a -> a.startsWith("@"))) {
+            return jobArgs;
+        }
+        CommandLine.Model.CommandSpec spec = CommandLine.Model.CommandSpec.create();
+        spec.addPositional(CommandLine.Model.PositionalParamSpec.builder().arity("0..*").type(String[].class)
+                .build());
+        CommandLine parser = new CommandLine(spec);
+        parser.setUnmatchedOptionsArePositionalParams(true);
+        try {
+            return parser.parseArgs(jobArgs.toArray(String[]::new)).expandedArgs();
+        } catch (CommandLine.PicocliException unreadable) {
+            // (an @-file it cannot read: the job's main says so, naming it)
+            return jobArgs;
+        }
     }
 
     /** The job's {@code --out} among its arguments ({@code --out DIR} or {@code --out=DIR}), or null. */

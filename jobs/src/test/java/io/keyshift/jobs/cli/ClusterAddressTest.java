@@ -218,6 +218,36 @@ class ClusterAddressTest {
         assertThat(SubmitCommand.windowOf(java.util.List.of("--out", "x"))).isNull();
     }
 
+    /**
+     * The job's arguments in an @-file are read by submit as the job's main reads them: a --window 1d in it was not
+     * seen (the config was checked against the default hour and refused), nor a restore path given as -D in it.
+     */
+    @Test
+    void theJobsAtFileIsReadAsTheJobReadsIt(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        java.nio.file.Path jar = jobJar(dir.resolve("job.jar"));
+        java.nio.file.Path calendar = java.nio.file.Files.writeString(dir.resolve("cal.csv"), "2026-01-06,holiday\n");
+        java.nio.file.Path conf = java.nio.file.Files.createDirectories(dir.resolve("conf"));
+        java.nio.file.Files.writeString(conf.resolve("config.yaml"), java.nio.file.Files.readString(
+                io.keyshift.jobs.SharedData.flinkConf().resolve("config.yaml"))
+                + "\nkeyshift.forecast.calendar: " + calendar + "\nkeyshift.forecast.calendar.reference-days: 600\n");
+        java.nio.file.Path daily = java.nio.file.Files.writeString(dir.resolve("daily.args"),
+                "# the job\n--out \"" + dir.resolve("out dir") + "\"\n--window 1d\n");
+        Run r = run("submit", "--jar", jar.toString(), "--rest", "http://127.0.0.1:1", "--config", conf.toString(),
+                "--", "@" + daily);
+        assertThat(r.exit()).as(r.err()).isEqualTo(2);
+        assertThat(r.err()).doesNotContain("reference-days").contains("--rest: cannot reach");
+        java.nio.file.Path restore = java.nio.file.Files.writeString(dir.resolve("restore.args"),
+                "--out x -Dexecution.state-recovery.path=file:///tmp/keyshift-some-savepoint\n");
+        Run refused = run("submit", "--jar", jar.toString(), "--rest", "http://127.0.0.1:1", "--", "@" + restore);
+        assertThat(refused.exit()).as(refused.err()).isEqualTo(2);
+        assertThat(refused.err()).contains("job option -Dexecution.state-recovery.path");
+        assertThat(SubmitCommand.outOf(SubmitCommand.expandAtFiles(java.util.List.of("@" + daily))))
+                .isEqualTo(dir.resolve("out dir"));
+        assertThat(SubmitCommand.expandAtFiles(java.util.List.of("@" + dir.resolve("none"), "--out", "y")))
+                .containsExactly("@" + dir.resolve("none"), "--out", "y");
+    }
+
     /** {@code submit -- --help}, as the command's own description suggests, lists the job's options without a cluster. */
     @Test
     void theJobsHelpNeedsNoCluster() throws Exception {
