@@ -315,7 +315,9 @@ public final class ReplayOutput {
      * (a link to it, /tmp and /private/tmp) take one claim; the absolute, normalized path where that cannot be read.
      */
     static Path real(Path out) {
-        Path abs = out.toAbsolutePath().normalize();
+        // not normalized before the links are resolved: "link/.." is the link's target's parent, as the file system
+        // reads it, not the directory that holds the link
+        Path abs = out.toAbsolutePath();
         java.util.ArrayDeque<Path> below = new java.util.ArrayDeque<>();
         Path existing = abs;
         while (existing != null && !Files.exists(existing)) {
@@ -323,16 +325,16 @@ public final class ReplayOutput {
             existing = existing.getParent();
         }
         if (existing == null) {
-            return abs;
+            return abs.normalize();
         }
         try {
             Path real = existing.toRealPath();
             while (!below.isEmpty()) {
                 real = real.resolve(below.pop());
             }
-            return real;
+            return real.normalize();
         } catch (IOException e) {
-            return abs;
+            return abs.normalize();
         }
     }
 

@@ -104,6 +104,13 @@ class UserMistakesTest {
             CliRun viaLink = run("replay", "--out", link.resolve("busy").toString());
             assertThat(viaLink.exit()).as(viaLink.err()).isEqualTo(2);
             assertThat(viaLink.err()).contains("is in use by another keyshift command");
+            // ".." after a link is the link's target's parent, as the file system reads it (normalized before the
+            // link was resolved, link/../busy was taken for a directory beside the link, and took another claim)
+            Path inner = Files.createDirectories(dir.resolve("a/b"));
+            Path deep = Files.createSymbolicLink(dir.resolve("deep"), inner);
+            assertThat(ReplayOutput.real(deep.resolve("../busy"))).isEqualTo(dir.toRealPath().resolve("a/busy"));
+            assertThat(ReplayOutput.real(deep.resolve("new/../../busy"))).isEqualTo(dir.toRealPath()
+                    .resolve("a/busy"));
         }
     }
 
