@@ -291,8 +291,11 @@ public final class KafkaIo {
                 // the producer refuses it at its start, naming the property
             }
         }
-        return (int) Math.max(1, Math.min(Integer.MAX_VALUE, max - 1024));
+        return (int) Math.max(1, Math.min(Integer.MAX_VALUE, max - FRAMING_BYTES));
     }
+
+    /** What {@link #maxRecordBytes} leaves of {@code max.request.size} for a record's own framing and headers. */
+    static final int FRAMING_BYTES = 1024;
 
     /** How far ahead of this machine's clock a record may be stamped: half a Kafka 4 broker's default limit. */
     static final long MAX_TIMESTAMP_AHEAD_MS = 30 * 60_000L;

@@ -431,8 +431,10 @@ public final class KafkaOptions {
             // a result carries its key twice (the record's key, and quoted in its CSV value, where every '"' is
             // doubled): one of a long key the input lets in was larger than the producer sends, and the sink failed
             // the job at every restart (the restored window fires it again)
-            long needed = (long) LARGEST_RESULT_BYTES + 1024;
-            if (Long.parseLong(requestSize.trim()) < needed) {
+            java.util.Properties producer = new java.util.Properties();
+            producer.setProperty("max.request.size", requestSize);
+            if (KafkaIo.maxRecordBytes(producer) < LARGEST_RESULT_BYTES) {
+                long needed = (long) LARGEST_RESULT_BYTES + KafkaIo.FRAMING_BYTES;
                 throw new ParameterException(cl, "--kafka-property max.request.size=" + requestSize.trim() + " is "
                         + "below " + needed + " bytes, the largest result record --results-topic may get (a key of "
                         + "up to " + io.keyshift.jobs.input.EventParser.MAX_KEY_BYTES + " bytes, as the record's key "
