@@ -44,6 +44,51 @@ class ReplayInputTest {
                 .isInstanceOf(java.io.IOException.class).hasMessageContaining("a line longer than 64 MiB");
     }
 
+    /**
+     * End-to-end (a few seconds, its own JVM with a 256 MiB heap): rows with a wide column keyshift does not read (1,000
+     * rows of 512 KiB, in a gzip file of a few MB) are read in batches bounded by bytes as well as rows: a batch of
+     * 8,192 rows held them all at once (4.9 GB for 600 KB rows), and the replay ran out of memory before its job.
+     */
+    @Test
+    @org.junit.jupiter.api.Tag("end-to-end")
+    void wideRowsAreReadWithinABoundedHeap(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("wide.csv.gz");
+        byte[] blob = "a".repeat(512 << 10).getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        try (java.io.OutputStream out = new java.util.zip.GZIPOutputStream(Files.newOutputStream(file), 1 << 16)) {
+            out.write("id,when,payload\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            for (int i = 0; i < 1_000; i++) {
+                out.write(("k" + (i % 7) + "," + (1_700_000_000_000L + i * 1000L) + ",")
+                        .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                out.write(blob);
+                out.write('\n');
+            }
+        }
+        Path log = dir.resolve("out.txt");
+        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m",
+                "-cp", System.getProperty("java.class.path"), WideRows.class.getName(), file.toString(),
+                dir.toString()).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        boolean ended = p.waitFor(300, java.util.concurrent.TimeUnit.SECONDS);
+        if (!ended) {
+            p.destroyForcibly();
+        }
+        String out = Files.readString(log);
+        assertThat(ended).as(out).isTrue();
+        assertThat(p.exitValue()).as(out).isZero();
+        assertThat(out).contains("records 1000, dead letters 0, keys 7");
+    }
+
+    /** {@link #wideRowsAreReadWithinABoundedHeap}'s JVM: prepares FILE (epoch milliseconds in "when") in DIR. */
+    static final class WideRows {
+        public static void main(String[] args) throws Exception {
+            Path dir = Path.of(args[1]);
+            ReplayInput.Prepared p = ReplayInput.prepare(Path.of(args[0]), new InputSpec(List.of(), "id",
+                    List.of("when"), Optional.of("epoch-millis"), Optional.empty()), dir.resolve("events.bin"),
+                    dir.resolve("dead.csv"), n -> { });
+            System.out.println("records " + p.stats().records() + ", dead letters " + p.stats().deadLetters()
+                    + ", keys " + p.stats().keys());
+        }
+    }
+
     @Test
     void aQuotedFieldWithLineBreaksIsOneRowAndAnUnterminatedOneIsOneDeadLetter(@TempDir Path dir) throws Exception {
         String csv = "id,when,note\n"
