@@ -101,7 +101,7 @@ public final class EventParser {
         // quoted literals may hold such letters too: the check then runs needlessly, never wrongly
         this.timeLetters = spec.timeFormat().map(f -> f.matches("(?s).*[HhKkms].*")).orElse(true);
         if (epochUnit == null && spec.timeFormat().isPresent()) {
-            checkReadsWhatItWrites(spec.timeFormat().get());
+            checkReadsWhatItWrites(spec.timeFormat().get(), spec.timeZone() != null);
         }
     }
 
@@ -109,9 +109,10 @@ public final class EventParser {
      * Refuses a pattern that cannot read back a time it writes: one that parses as a pattern but no record's time
      * ever resolves (YYYY, the week-based year, with a month; mm, minutes, where the month was meant; hh, the hour of
      * the half day, without a); every record of the input would be a dead letter (a Kafka job would run for ever
-     * writing only dead letters).
+     * writing only dead letters); and, with {@code zoneGiven} ({@code --time-zone}), one whose every time carries
+     * its own offset or zone (no optional section), which the zone would never apply to.
      */
-    private void checkReadsWhatItWrites(String pattern) {
+    private void checkReadsWhatItWrites(String pattern, boolean zoneGiven) {
         java.time.ZonedDateTime sample = java.time.ZonedDateTime.of(2014, 7, 15, 14, 35, 27, 123_000_000, zone);
         String written;
         try {
@@ -144,6 +145,15 @@ public final class EventParser {
                     + "(2014-07-15 14:35:27 as '" + written + "': " + e.getMessage() + "): every record would be a "
                     + "dead letter; yyyy is the year, MM the month, dd the day, HH the hour 0-23 (hh 1-12 needs a), "
                     + "mm the minute, ss the second (YYYY is the week-based year, DD the day of the year)", e);
+        }
+        if (zoneGiven && pattern.indexOf('[') < 0) {
+            TemporalAccessor t = formatter.parseBest(written, ZonedDateTime::from, OffsetDateTime::from,
+                    LocalDateTime::from, LocalDate::from);
+            if (t instanceof ZonedDateTime || t instanceof OffsetDateTime) {
+                // as with the epoch formats: the option was taken and did nothing
+                throw new IllegalArgumentException("--time-zone does not apply to --time-format '" + pattern
+                        + "': every time it reads carries its own offset or zone");
+            }
         }
     }
 
