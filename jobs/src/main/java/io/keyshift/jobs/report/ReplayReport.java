@@ -710,6 +710,10 @@ public final class ReplayReport {
         if (x.length == 3) {
             double u = Double.parseDouble(x[2]);
             double v = Double.parseDouble(y[2]);
+            if (!Double.isFinite(u) || !Double.isFinite(v)) {
+                // a sum that overflowed: the tolerance, infinite with it, took it for equal to any finite sum
+                return Double.compare(u, v) == 0;
+            }
             return Math.abs(u - v) <= 1e-9 * Math.max(1, Math.max(Math.abs(u), Math.abs(v)));
         }
         return false;

@@ -55,5 +55,10 @@ class ResultComparisonTest {
                 "b,0,10,2,5.0");
         assertThat(ReplayReport.mismatches(equalCounts, results(tmp.resolve("equal2"), "b,0,10,2,5.000000000000001",
                 "b,0,10,2,9.999999999999998"))).isZero();
+        // a sum that overflowed differs from a finite one (the tolerance relative to it was infinite too)
+        Map<String, String> overflowed = results(tmp.resolve("inf"), "c,0,10,2,Infinity");
+        assertThat(ReplayReport.mismatches(overflowed, results(tmp.resolve("finite"), "c,0,10,2,1.0E308")))
+                .isEqualTo(1);
+        assertThat(ReplayReport.mismatches(overflowed, results(tmp.resolve("inf2"), "c,0,10,2,Infinity"))).isZero();
     }
 }
