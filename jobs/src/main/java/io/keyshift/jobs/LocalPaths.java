@@ -14,6 +14,35 @@ public final class LocalPaths {
      * configured {@code fs.default-scheme} (HDFS, S3) from taking a local path as its own.
      */
     public static String uri(Path p) {
-        return "file://" + p.toAbsolutePath().normalize();
+        return "file://" + real(p);
+    }
+
+    /**
+     * {@code p} as the file system names it: its nearest existing ancestor's real path (symbolic links resolved, the
+     * case a case-insensitive file system keeps) and the names below it, normalized; the absolute, normalized path
+     * where that cannot be read. Links are resolved before {@code ..} is: {@code link/..} is the link's target's
+     * parent, as the file system reads it (Flink's own paths normalize {@code ..} as text, so a path with it is handed
+     * to Flink resolved, or a command would check one directory and Flink write or read another).
+     */
+    public static Path real(Path p) {
+        Path abs = p.toAbsolutePath();
+        java.util.ArrayDeque<Path> below = new java.util.ArrayDeque<>();
+        Path existing = abs;
+        while (existing != null && !java.nio.file.Files.exists(existing)) {
+            below.push(existing.getFileName());
+            existing = existing.getParent();
+        }
+        if (existing == null) {
+            return abs.normalize();
+        }
+        try {
+            Path real = existing.toRealPath();
+            while (!below.isEmpty()) {
+                real = real.resolve(below.pop());
+            }
+            return real.normalize();
+        } catch (java.io.IOException e) {
+            return abs.normalize();
+        }
     }
 }

@@ -193,6 +193,9 @@ public record StageSavepoint(long checkpointId, RoutingPlan plan, LoadForecastEn
      * if the savepoint holds no state of the stage's routers (a bootstrap savepoint: the stage starts anew).
      */
     public static Integer routingKeyHashFormat(String path, String uidPrefix) throws Exception {
+        // reading the broadcast state restores every state of the routers, keyshift's Avro records among them (as
+        // read does; a program that calls only this had them refused by Avro's class trust)
+        AvroTrust.install();
         CheckpointMetadata meta = SavepointLoader.loadSavepointMetadata(path);
         OperatorIdentifier router = OperatorIdentifier.forUid(StageUids.router(uidPrefix));
         boolean any = false;

@@ -129,7 +129,7 @@ public final class FlinkOptions {
      */
     public static String forCluster(String location) {
         return location == null || isUri(location) ? location
-                : "file://" + java.nio.file.Path.of(location).toAbsolutePath().normalize();
+                : io.keyshift.jobs.LocalPaths.uri(java.nio.file.Path.of(location));
     }
 
     /**

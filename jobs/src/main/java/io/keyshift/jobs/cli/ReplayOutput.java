@@ -315,27 +315,7 @@ public final class ReplayOutput {
      * (a link to it, /tmp and /private/tmp) take one claim; the absolute, normalized path where that cannot be read.
      */
     static Path real(Path out) {
-        // not normalized before the links are resolved: "link/.." is the link's target's parent, as the file system
-        // reads it, not the directory that holds the link
-        Path abs = out.toAbsolutePath();
-        java.util.ArrayDeque<Path> below = new java.util.ArrayDeque<>();
-        Path existing = abs;
-        while (existing != null && !Files.exists(existing)) {
-            below.push(existing.getFileName());
-            existing = existing.getParent();
-        }
-        if (existing == null) {
-            return abs.normalize();
-        }
-        try {
-            Path real = existing.toRealPath();
-            while (!below.isEmpty()) {
-                real = real.resolve(below.pop());
-            }
-            return real.normalize();
-        } catch (IOException e) {
-            return abs.normalize();
-        }
+        return io.keyshift.jobs.LocalPaths.real(out);
     }
 
     /** The file whose lock {@link #claim} takes for {@code out}. */

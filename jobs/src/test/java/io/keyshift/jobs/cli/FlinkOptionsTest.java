@@ -9,9 +9,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 /** Locations handed to a cluster, whose JobManager has another working directory. */
 class FlinkOptionsTest {
     @Test
-    void aRelativePathGoesToTheClusterAsItsAbsoluteFileUriAndFlinkReadsItBack() {
+    void aRelativePathGoesToTheClusterAsItsAbsoluteFileUriAndFlinkReadsItBack() throws Exception {
         String sent = FlinkOptions.forCluster("savepoints/./a b/savepoint-1");
-        Path expected = Path.of("").toAbsolutePath().resolve("savepoints/a b/savepoint-1");
+        Path expected = Path.of("").toRealPath().resolve("savepoints/a b/savepoint-1");
         assertThat(sent).isEqualTo("file://" + expected);
         // as the JobManager reads it: Flink's Path, the space kept, nothing resolved against its own directory
         org.apache.flink.core.fs.Path read = new org.apache.flink.core.fs.Path(sent);
@@ -24,7 +24,7 @@ class FlinkOptionsTest {
     }
 
     @Test
-    void anotherClustersPathsAreTheirsARelativeOneIsRefused() {
+    void anotherClustersPathsAreTheirsARelativeOneIsRefused() throws Exception {
         picocli.CommandLine cl = KeyshiftCli.commandLine();
         // a cluster at --rest: its file system, not this machine's; a path without a scheme keeps its
         // fs.default-scheme
@@ -36,6 +36,29 @@ class FlinkOptionsTest {
                 .hasMessageStartingWith("--from-savepoint: sp/savepoint-1 is a relative path");
         // the local cluster: this machine's file system
         assertThat(FlinkOptions.forCluster(cl, "--target", "sp", true))
-                .isEqualTo("file://" + Path.of("sp").toAbsolutePath());
+                .isEqualTo("file://" + Path.of("").toRealPath().resolve("sp"));
+    }
+
+    /**
+     * A path with ".." after a symbolic link names the directory the file system reads (the link's target's parent),
+     * in the check and in what Flink is given: the check read one savepoint and Flink, whose paths normalize ".." as
+     * text, restored or wrote another (the one beside the link).
+     */
+    @Test
+    void dotDotAfterALinkIsResolvedAsTheFileSystemReadsIt(@org.junit.jupiter.api.io.TempDir Path dir)
+            throws Exception {
+        Path real = dir.toRealPath();
+        java.nio.file.Files.createDirectories(real.resolve("a/b"));
+        java.nio.file.Files.createSymbolicLink(real.resolve("l"), real.resolve("a/b"));
+        for (Path sp : new Path[] {real.resolve("a/sp"), real.resolve("sp")}) {
+            java.nio.file.Files.createDirectories(sp);
+            java.nio.file.Files.write(sp.resolve("_metadata"), new byte[16]);
+        }
+        picocli.CommandLine cl = KeyshiftCli.commandLine();
+        assertThat(FlinkOptions.savepoint(cl, "--from-savepoint", real + "/l/../sp"))
+                .isEqualTo("file://" + real.resolve("a/sp"));
+        assertThat(FlinkOptions.forCluster(real + "/l/../new")).isEqualTo("file://" + real.resolve("a/new"));
+        assertThat(io.keyshift.jobs.LocalPaths.uri(real.resolve("l/../out"))).isEqualTo("file://"
+                + real.resolve("a/out"));
     }
 }
