@@ -719,6 +719,15 @@ public final class KeyshiftStream<T, K> {
                     ? " (BATCH for bounded inputs)" : "") + ": set it to STREAMING; a bounded input runs to its end "
                     + "in STREAMING too");
         }
+        if (env.getConfiguration().get(org.apache.flink.configuration.JobManagerOptions.SCHEDULER_MODE)
+                == org.apache.flink.configuration.SchedulerExecutionMode.REACTIVE) {
+            // reactive mode runs every vertex at its max parallelism: the profiler, forecaster and planner, which see
+            // every router's reports in one place, would each plan from a part
+            throw new IllegalArgumentException("keyshift does not run under Flink's reactive mode ("
+                    + org.apache.flink.configuration.JobManagerOptions.SCHEDULER_MODE.key() + ": reactive runs its "
+                    + "profiler, forecaster and planner, which must run at 1 subtask, at as many as there are slots): "
+                    + "remove it; keyshift scales its keyed operator itself (keyshift.scaling.*)");
+        }
         if (broadcasts(input.getTransformation())) {
             // keyBy after broadcast() keys the records once; keyshift's routers would each take every record
             throw new IllegalArgumentException("keyshift cannot key a broadcast stream: every router subtask would "

@@ -50,6 +50,25 @@ public final class JobOptions {
     }
 
     /**
+     * Fails for good ({@link #unrecoverable}) an operator that keyshift's stage runs at parallelism 1 (profiler,
+     * forecaster, planner, control progress, scaling decisions) found at {@code subtasks} others: each sees in one
+     * place what every router or subtask sends, and at several each would plan from a part. Flink's reactive mode sets
+     * every vertex to its max parallelism; a per-vertex autoscaler may too.
+     *
+     * @param operator the operator's name in the message ("profiler", ...)
+     * @param subtasks the operator's subtasks (the task's parallelism)
+     */
+    public static void checkOneSubtask(String operator, int subtasks) {
+        if (subtasks != 1) {
+            throw unrecoverable("keyshift's " + operator + " runs at " + subtasks + " subtasks, but it must run at "
+                    + "1 (the stage sets it so: it sees every router's reports, forecasts or plans in one place); "
+                    + "Flink's reactive mode (scheduler-mode: reactive) or an autoscaler that sets each vertex's "
+                    + "parallelism changed it: run the job without them (keyshift scales its keyed operator itself, "
+                    + "keyshift.scaling.*)");
+        }
+    }
+
+    /**
      * Fails a restore whose state was made with planning windows of {@code restoredMillis} while {@link #WINDOW} is
      * {@code windowMillis}: samples, profiles, forecasts and leases are counted in planning windows, which cannot
      * change across a restore.

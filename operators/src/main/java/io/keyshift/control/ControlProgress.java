@@ -29,6 +29,13 @@ public final class ControlProgress extends AbstractStreamOperator<String>
     /** The start of a progress line: a NUL character, which no control command begins with. */
     private static final String PREFIX = "\u0000control-watermark,";
 
+    @Override
+    public void open() throws Exception {
+        super.open();
+        io.keyshift.config.JobOptions.checkOneSubtask("control progress",
+                getRuntimeContext().getTaskInfo().getNumberOfParallelSubtasks());
+    }
+
     /** A user's control line. */
     @Override
     public void processElement1(StreamRecord<String> element) {

@@ -225,6 +225,8 @@ public class LoadForecaster extends AbstractStreamOperator<LoadForecast>
     @Override
     public void initializeState(StateInitializationContext context) throws Exception {
         super.initializeState(context);
+        io.keyshift.config.JobOptions.checkOneSubtask("forecaster",
+                getRuntimeContext().getTaskInfo().getNumberOfParallelSubtasks());
         legacy = context.getOperatorStateStore().getListState(legacyDescriptor());
         var keyed = context.getKeyedStateStore();
         if (keyed == null) {

@@ -249,6 +249,8 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
     @Override
     public void initializeState(StateInitializationContext context) throws Exception {
         super.initializeState(context);
+        io.keyshift.config.JobOptions.checkOneSubtask("planner",
+                getRuntimeContext().getTaskInfo().getNumberOfParallelSubtasks());
         state = context.getOperatorStateStore()
                 .getListState(new ListStateDescriptor<>("routing-plan", new AvroTypeInfo<>(RoutingPlan.class)));
         planner = new RepartitionPlanner(settings);

@@ -152,6 +152,8 @@ public class KeyDistributionProfiler extends AbstractStreamOperator<WindowProfil
     @Override
     public void initializeState(StateInitializationContext context) throws Exception {
         super.initializeState(context);
+        io.keyshift.config.JobOptions.checkOneSubtask("profiler",
+                getRuntimeContext().getTaskInfo().getNumberOfParallelSubtasks());
         pendingState = context.getOperatorStateStore()
                 .getListState(new ListStateDescriptor<>("pending-reports", new AvroTypeInfo<>(KeyLoadSample.class)));
         endsState = context.getOperatorStateStore().getListState(new ListStateDescriptor<>("emitted-ends", Types.LONG));

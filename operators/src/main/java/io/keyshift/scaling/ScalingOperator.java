@@ -125,6 +125,8 @@ public class ScalingOperator extends AbstractStreamOperator<ScalingDecision>
     @Override
     public void initializeState(StateInitializationContext context) throws Exception {
         super.initializeState(context);
+        io.keyshift.config.JobOptions.checkOneSubtask("scaling operator",
+                getRuntimeContext().getTaskInfo().getNumberOfParallelSubtasks());
         state = context.getOperatorStateStore().getListState(new ListStateDescriptor<>("scaling-v4",
                 new org.apache.flink.formats.avro.typeutils.AvroTypeInfo<>(ScalingState.class)));
         // keyshift before the Avro state kept it Java-serialized: read once, written as "scaling-v4" from then on

@@ -1687,6 +1687,34 @@ class KeyshiftApiTest {
     }
 
     /**
+     * Flink's reactive mode (every vertex at its max parallelism) is refused when the job is built, naming
+     * scheduler-mode; where a vertex's parallelism is changed all the same (an autoscaler), the profiler fails for
+     * good as it starts at 2 subtasks: at several, each profiler merged a part of the routers' reports into a profile
+     * of its own, and the forecaster took each for a window.
+     */
+    @Test
+    void reactiveModeIsRefusedAndTheProfilerRunsAtOneSubtaskOnly() throws Exception {
+        Configuration c = new Configuration();
+        c.set(org.apache.flink.configuration.JobManagerOptions.SCHEDULER_MODE,
+                org.apache.flink.configuration.SchedulerExecutionMode.REACTIVE);
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(2, c);
+        var windowed = Keyshift.keyBy(Clicks.stream(env, 10, 1), c2 -> c2.user, Types.STRING)
+                .window(TumblingEventTimeWindows.of(Duration.ofHours(1)));
+        assertThatThrownBy(() -> windowed.aggregate(new SumBytes())).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("scheduler-mode: reactive");
+        try (var h = new org.apache.flink.streaming.util.OneInputStreamOperatorTestHarness<
+                io.keyshift.avro.KeyLoadSample, io.keyshift.profiler.WindowProfile>(
+                new io.keyshift.profiler.KeyDistributionProfiler(3_600_000L, 8, 128,
+                        new org.apache.flink.util.OutputTag<>("loads",
+                                TypeInformation.of(io.keyshift.avro.WindowLoad.class))), 128, 2, 0)) {
+            h.setup();
+            assertThatThrownBy(h::initializeEmptyState)
+                    .isInstanceOf(org.apache.flink.runtime.execution.SuppressRestartsException.class)
+                    .rootCause().hasMessageContaining("keyshift's profiler runs at 2 subtasks, but it must run at 1");
+        }
+    }
+
+    /**
      * What keyshift cannot run is refused when the job is built, naming it: BATCH execution (watermarks dropped, the
      * control path after the routers: it hung at the end of its input) or AUTOMATIC, and a broadcast input (each
      * router subtask would take every record: windows counted each record once per subtask).
