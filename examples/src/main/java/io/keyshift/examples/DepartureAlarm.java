@@ -151,7 +151,8 @@ public final class DepartureAlarm {
         }
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
         int parallelism = a.parallelism();
-        Configuration conf = new Configuration();
+        // the keyshift.* options flink run gets (-D, the cluster's config.yaml), the example's window over them
+        Configuration conf = Configuration.fromMap(env.getConfiguration().toMap());
         conf.setString("keyshift.window", "1h");
         KeyshiftStream<BikeTrip, Integer> terminals = Keyshift
                 .keyBy(BikeTrip.read(env, a.trips()), t -> t.startTerminal, Types.INT)

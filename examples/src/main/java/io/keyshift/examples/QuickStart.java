@@ -138,7 +138,8 @@ public final class QuickStart {
 
     /** {@link #main}'s job on {@code env}: every operator with a stable uid. */
     static void printing(StreamExecutionEnvironment env) {
-        Configuration conf = new Configuration();
+        // the keyshift.* options flink run gets (-D, the cluster's config.yaml), the example's window over them
+        Configuration conf = Configuration.fromMap(env.getConfiguration().toMap());
         conf.setString("keyshift.window", "5min");
         Job job = totals(clicks(env, 200_000, 6), conf);
         job.totals().print().uid("clicks-totals-print");

@@ -76,7 +76,8 @@ public final class TwoStages {
         }
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
         int parallelism = a.parallelism();
-        Configuration conf = new Configuration();
+        // the keyshift.* options flink run gets (-D, the cluster's config.yaml), the example's window over them
+        Configuration conf = Configuration.fromMap(env.getConfiguration().toMap());
         conf.setString("keyshift.window", "1h");
         DataStream<BikeTrip> trips = BikeTrip.read(env, a.trips());
         departures(Keyshift.keyBy(trips, t -> t.startStation, Types.STRING).configure(conf).uidPrefix("departures")

@@ -50,6 +50,25 @@ class QuickStartTest {
                 .contains("clicks-sequence", "clicks-watermarks", "clicks-totals-print").doesNotHaveDuplicates();
     }
 
+    /**
+     * The keyshift.* options flink run gives the job (-D, the cluster's config.yaml) reach the example's stage, the
+     * example's own window over them: they were dropped without a word, a misspelled one too.
+     */
+    @Test
+    void theOptionsFlinkRunGivesReachTheStage() {
+        org.apache.flink.configuration.Configuration given = new org.apache.flink.configuration.Configuration();
+        given.setString("keyshfit.plan.lease-lead", "2");
+        StreamExecutionEnvironment misspelled = StreamExecutionEnvironment.getExecutionEnvironment(given);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> QuickStart.printing(misspelled))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("keyshfit.plan.lease-lead");
+        org.apache.flink.configuration.Configuration window = new org.apache.flink.configuration.Configuration();
+        window.setString("keyshift.window", "1h");
+        window.setString("keyshift.plan.lease-lead", "0");
+        StreamExecutionEnvironment refused = StreamExecutionEnvironment.getExecutionEnvironment(window);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> QuickStart.printing(refused))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("keyshift.plan.lease-lead");
+    }
+
     @Test
     @Tag("end-to-end")
     void theSnippetGivesItsTwinsResults() throws Exception {
