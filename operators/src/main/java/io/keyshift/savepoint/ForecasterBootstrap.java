@@ -320,7 +320,33 @@ public final class ForecasterBootstrap {
                 : SavepointWriter.fromExistingSavepoint(env, base);
         writer.withOperator(OperatorIdentifier.forUid(StageUids.forecaster(uidPrefix)), transformation)
                 .write(path);
-        env.execute("keyshift bootstrap");
+        org.apache.flink.core.fs.Path dir = new org.apache.flink.core.fs.Path(path);
+        org.apache.flink.core.fs.FileSystem fs = dir.getFileSystem();
+        if (fs.exists(dir)) {
+            // (bootstrap checks before it reads the history, which may take hours: a directory made there since
+            // would get the savepoint's files among its own)
+            throw new IllegalArgumentException("savepoint path " + path + " exists; a savepoint needs a new "
+                    + "directory");
+        }
+        try {
+            env.execute("keyshift bootstrap");
+            mark(dir, fs, engine, maxParallelism, uidPrefix, base, keyType);
+        } catch (Exception | Error e) {
+            // the savepoint whole and marked, or nothing: one without its marker (a full disk) was taken by a job
+            // for a continuing run's, skipping a bootstrap's checks of window, key groups and key type
+            try {
+                fs.delete(dir, true);
+            } catch (java.io.IOException left) {
+                e.addSuppressed(left);
+            }
+            throw e;
+        }
+    }
+
+    /** Writes the marker of the savepoint just written in {@code dir} (on {@code fs}). */
+    private static void mark(org.apache.flink.core.fs.Path dir, org.apache.flink.core.fs.FileSystem fs,
+                             LoadForecastEngine engine, int maxParallelism, String uidPrefix, String base,
+                             String keyType) throws Exception {
         // onto a job's own savepoint, the base's run goes on in a job started from it: no marker, but the same lines
         // in a file of their own, so that a job can check what the added stages were made for (the window, the key
         // groups, the key type; a job with another window failed once it ran)
@@ -362,8 +388,6 @@ public final class ForecasterBootstrap {
             marker.append(own).append(BootstrapMarker.KEY_TYPE).append('=').append(keyType.replaceAll("\\R", " "))
                     .append('\n');
         }
-        org.apache.flink.core.fs.Path dir = new org.apache.flink.core.fs.Path(path);
-        org.apache.flink.core.fs.FileSystem fs = dir.getFileSystem();
         org.apache.flink.core.fs.Path named = new org.apache.flink.core.fs.Path(dir,
                 continuesRun ? BootstrapMarker.STAGES_FILE : MARKER);
         // whole or not at all: written under another name and renamed (a marker cut short by a full disk was read as

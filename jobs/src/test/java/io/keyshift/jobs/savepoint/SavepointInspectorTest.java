@@ -160,6 +160,14 @@ class SavepointInspectorTest {
                 io.keyshift.savepoint.ForecasterBootstrap.train(List.of(p), settings);
         assertThat(engine.mase()).isNaN();
         String path = dir.resolve("sp").toUri().toString();
+        // a directory there already (made while a long history was read) is refused, and gets nothing written in
+        java.nio.file.Path taken = java.nio.file.Files.createDirectories(dir.resolve("taken"));
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> io.keyshift.savepoint.ForecasterBootstrap.write(
+                engine, taken.toUri().toString(), 128, "keyshift")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("exists; a savepoint needs a new directory");
+        try (var left = java.nio.file.Files.list(taken)) {
+            assertThat(left).isEmpty();
+        }
         io.keyshift.savepoint.ForecasterBootstrap.write(engine, path, 128, "keyshift");
         com.fasterxml.jackson.databind.node.ObjectNode r = SavepointInspector.inspect(path, settings);
         assertThat(r.at("/forecaster/mase").isNull()).as(r.at("/forecaster").toString()).isTrue();
