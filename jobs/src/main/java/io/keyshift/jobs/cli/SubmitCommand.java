@@ -105,7 +105,7 @@ public final class SubmitCommand implements Callable<Integer> {
             // a local path (the JobManager of a cluster this command starts reads the same file system): a typo, a
             // savepoints directory instead of one savepoint in it, an empty _metadata fail here, not as a job that
             // fails on the cluster after "submitted" (whose main, taking it for a restore, had written into --out)
-            FlinkOptions.savepoint(cl, "--from-savepoint", savepoint);
+            savepoint = FlinkOptions.savepoint(cl, "--from-savepoint", savepoint);
         }
         // a relative path would be resolved in the JobManager's working directory, not in the one checked above
         savepoint = FlinkOptions.forCluster(cl, "--from-savepoint", savepoint, cluster.rest == null);

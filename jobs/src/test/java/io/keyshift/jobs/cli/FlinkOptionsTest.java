@@ -57,6 +57,9 @@ class FlinkOptionsTest {
         picocli.CommandLine cl = KeyshiftCli.commandLine();
         assertThat(FlinkOptions.savepoint(cl, "--from-savepoint", real + "/l/../sp"))
                 .isEqualTo("file://" + real.resolve("a/sp"));
+        // the file: URI bin/keyshift savepoint prints, as submit --from-savepoint checks and sends it
+        assertThat(FlinkOptions.savepoint(cl, "--from-savepoint", "file://" + real + "/l/../sp"))
+                .isEqualTo("file://" + real.resolve("a/sp"));
         assertThat(FlinkOptions.forCluster(real + "/l/../new")).isEqualTo("file://" + real.resolve("a/new"));
         assertThat(io.keyshift.jobs.LocalPaths.uri(real.resolve("l/../out"))).isEqualTo("file://"
                 + real.resolve("a/out"));

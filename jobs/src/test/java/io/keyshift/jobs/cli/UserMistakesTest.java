@@ -115,6 +115,26 @@ class UserMistakesTest {
     }
 
     /**
+     * End-to-end (a few seconds): a replay into an --out spelled with ".." after a link writes everything where the
+     * file system reads that path (the link's target's parent): the results' sink normalized ".." as text and wrote
+     * beside the link, and the report, reading where the claim and markers were, found no results.
+     */
+    @Test
+    @org.junit.jupiter.api.Tag("end-to-end")
+    void aReplayIntoAnOutWithDotDotAfterALinkKeepsItsFilesTogether(@TempDir Path dir) throws Exception {
+        Path real = dir.toRealPath();
+        Files.createDirectories(real.resolve("a/b"));
+        Files.createSymbolicLink(real.resolve("l"), real.resolve("a/b"));
+        CliRun r = run("replay", "--generator-records", "2000", "--strategies", "hash", "--out",
+                real.resolve("l/../r").toString());
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(real.resolve("r")).doesNotExist();
+        assertThat(real.resolve("a/r/report.json")).exists();
+        assertThat(Files.readAllLines(real.resolve("a/r/results-hash.csv")).size()).isGreaterThan(10);
+        assertThat(Files.readString(real.resolve("a/r/report.json"))).doesNotContain("\"results\" : 0,");
+    }
+
+    /**
      * A config.yaml that is not YAML (a tab indent, a key without its colon's space) fails in one line naming the file
      * and where it breaks, exit 2, nothing written: Flink's parser logged a stack trace and the command ended with exit
      * 1 and a message over several lines.
