@@ -110,7 +110,7 @@ public final class EventParser {
      * ever resolves (YYYY, the week-based year, with a month; mm, minutes, where the month was meant; hh, the hour of
      * the half day, without a); every record of the input would be a dead letter (a Kafka job would run for ever
      * writing only dead letters); and, with {@code zoneGiven} ({@code --time-zone}), one whose every time carries
-     * its own offset or zone (no optional section), which the zone would never apply to.
+     * its own offset or zone (outside its optional sections), which the zone would never apply to.
      */
     private void checkReadsWhatItWrites(String pattern, boolean zoneGiven) {
         java.time.ZonedDateTime sample = java.time.ZonedDateTime.of(2014, 7, 15, 14, 35, 27, 123_000_000, zone);
@@ -120,6 +120,9 @@ public final class EventParser {
         } catch (java.time.DateTimeException e) {
             throw new IllegalArgumentException("--time-format '" + pattern + "' cannot write a time (" + e.getMessage()
                     + ")", e);
+        }
+        if (zoneGiven) {
+            checkZoneApplies(pattern, sample);
         }
         if (pattern.indexOf('[') >= 0) {
             // a pattern of optional sections ("[dd.MM.yyyy][yyyy-MM-dd]") writes them all, one after the other,
@@ -146,15 +149,55 @@ public final class EventParser {
                     + "dead letter; yyyy is the year, MM the month, dd the day, HH the hour 0-23 (hh 1-12 needs a), "
                     + "mm the minute, ss the second (YYYY is the week-based year, DD the day of the year)", e);
         }
-        if (zoneGiven && pattern.indexOf('[') < 0) {
-            TemporalAccessor t = formatter.parseBest(written, ZonedDateTime::from, OffsetDateTime::from,
+    }
+
+    /**
+     * Refuses {@code --time-zone} with a pattern whose every time carries its own offset or zone (outside its
+     * optional sections): the zone would never apply, as with the epoch formats.
+     */
+    private void checkZoneApplies(String pattern, java.time.ZonedDateTime sample) {
+        // the pattern without its optional sections: what every time holds ("yyyy-MM-dd HH:mm:ss[XXX]" takes the
+        // zone for times without the offset; "yyyy-MM-dd'T'HH:mm:ss[.SSS]XXX" never does)
+        TemporalAccessor t;
+        try {
+            DateTimeFormatter always = DateTimeFormatter.ofPattern(withoutOptionalSections(pattern), Locale.ENGLISH);
+            t = always.parseBest(always.format(sample), ZonedDateTime::from, OffsetDateTime::from,
                     LocalDateTime::from, LocalDate::from);
-            if (t instanceof ZonedDateTime || t instanceof OffsetDateTime) {
-                // as with the epoch formats: the option was taken and did nothing
-                throw new IllegalArgumentException("--time-zone does not apply to --time-format '" + pattern
-                        + "': every time it reads carries its own offset or zone");
+        } catch (IllegalArgumentException | java.time.DateTimeException e) {
+            // (what the optional sections leave does not resolve alone: not judged)
+            return;
+        }
+        if (t instanceof ZonedDateTime || t instanceof OffsetDateTime) {
+            // as with the epoch formats: the option was taken and did nothing
+            throw new IllegalArgumentException("--time-zone does not apply to --time-format '" + pattern
+                    + "': every time it reads carries its own offset or zone");
+        }
+    }
+
+    /**
+     * {@code pattern} without its optional sections ({@code [...]}, nested ones too); quoted text ({@code '...'},
+     * {@code ''} a quote) is kept as it is, brackets in it included.
+     */
+    static String withoutOptionalSections(String pattern) {
+        StringBuilder kept = new StringBuilder();
+        int depth = 0;
+        boolean quoted = false;
+        for (int i = 0; i < pattern.length(); i++) {
+            char c = pattern.charAt(i);
+            if (c == '\'') {
+                quoted = !quoted;
+            } else if (!quoted && c == '[') {
+                depth++;
+                continue;
+            } else if (!quoted && c == ']' && depth > 0) {
+                depth--;
+                continue;
+            }
+            if (depth == 0) {
+                kept.append(c);
             }
         }
+        return kept.toString();
     }
 
     /** The time format of a number since 1970-01-01T00:00:00Z in milliseconds ({@code --time-format}). */

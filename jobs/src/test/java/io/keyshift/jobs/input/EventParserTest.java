@@ -214,12 +214,15 @@ class EventParserTest {
                 Optional.of("epoch-millis"), Optional.empty(), "UTC"), HEADER))
                 .hasMessageContaining("--time-zone does not apply");
         // nor to a pattern whose every time has its own offset or zone (the option was taken and did nothing)
-        for (String withOffset : new String[] {"yyyy-MM-dd HH:mm:ssXXX", "yyyy-MM-dd'T'HH:mm VV"}) {
+        for (String withOffset : new String[] {"yyyy-MM-dd HH:mm:ssXXX", "yyyy-MM-dd'T'HH:mm VV",
+                "yyyy-MM-dd'T'HH:mm:ss[.SSS]XXX", "yyyy-MM-dd'T'HH:mm:ss[.SSS[SSS]]'['VV']'"}) {
             assertThatThrownBy(() -> new EventParser(new InputSpec(List.of(), "station", List.of("when"),
                     Optional.of(withOffset), Optional.empty(), "America/Los_Angeles"), HEADER)).as(withOffset)
                     .hasMessageContaining("--time-zone does not apply to --time-format '" + withOffset + "'");
             assertThat(parser(withOffset, null)).as(withOffset).isNotNull();
         }
+        assertThat(EventParser.withoutOptionalSections("yyyy-MM-dd'T'HH:mm[:ss[.SSS]]'[x]'[XXX]"))
+                .isEqualTo("yyyy-MM-dd'T'HH:mm'[x]'");
     }
 
     /**
