@@ -115,14 +115,14 @@ public final class BenchCommand implements Callable<Integer> {
         if (parallelism < 1) {
             throw new ParameterException(cl, "--parallelism must be >= 1, was " + parallelism);
         }
-        // every source subtask holds the generator's table of a double per key, all in this JVM: past half its heap
-        // the first warm-up run ran out of memory, after --overwrite had removed the earlier bench.json
-        long tableBytes = 8L * keys * parallelism;
+        // the generator's table of a double per key (one for every source subtask of this JVM): past half its heap
+        // the first warm-up run ran out of memory, after --overwrite had removed the earlier bench.json (the check
+        // counted a table per subtask, which the generator no longer makes, and refused 20M keys at parallelism 16)
+        long tableBytes = 8L * keys;
         if (tableBytes > Runtime.getRuntime().maxMemory() / 2) {
-            throw new ParameterException(cl, String.format("--keys %,d at --parallelism %d needs %,d MiB for the "
-                    + "generator's tables (8 bytes a key in each source subtask), more than half this JVM's heap "
-                    + "(%,d MiB): fewer keys, or a larger heap (KEYSHIFT_JAVA_OPTS=-Xmx...)", keys, parallelism,
-                    tableBytes >> 20, Runtime.getRuntime().maxMemory() >> 20));
+            throw new ParameterException(cl, String.format("--keys %,d needs %,d MiB for the generator's table (8 "
+                    + "bytes a key), more than half this JVM's heap (%,d MiB): fewer keys, or a larger heap "
+                    + "(KEYSHIFT_JAVA_OPTS=-Xmx...)", keys, tableBytes >> 20, Runtime.getRuntime().maxMemory() >> 20));
         }
         if (!(days >= 0 && days < Double.POSITIVE_INFINITY)) {
             throw new ParameterException(cl, "--days must be >= 0 (0: by service time) and finite, was " + days);
@@ -188,6 +188,19 @@ public final class BenchCommand implements Callable<Integer> {
             } catch (IllegalArgumentException e) {
                 throw new ParameterException(cl, "--keys-distributions: " + e.getMessage());
             }
+        }
+        // options of distributions the matrix does not run (and of the latency runs, drifting keys) were taken
+        // without a word and written into bench.json's settings beside cells measured without them
+        boolean skewed = keyDistributions.contains(ThroughputBench.Keys.HELD)
+                || keyDistributions.contains(ThroughputBench.Keys.DRIFTING) || latencyRate > 0;
+        if (cl.getParseResult().hasMatchedOption("--zipf") && !skewed) {
+            throw new ParameterException(cl, "--zipf applies to the held and drifting distributions (and --latency-rate's "
+                    + "runs), which --keys-distributions " + String.join(",", workloads) + " does not run");
+        }
+        if (cl.getParseResult().hasMatchedOption("--drift") && !keyDistributions.contains(ThroughputBench.Keys.DRIFTING)
+                && latencyRate == 0) {
+            throw new ParameterException(cl, "--drift applies to the drifting distribution (and --latency-rate's runs), "
+                    + "which --keys-distributions " + String.join(",", workloads) + " does not run");
         }
         java.time.Duration w = FlinkOptions.window(cl, "--window", window);
         for (java.time.Duration service : services) {

@@ -26,8 +26,8 @@ public final class GeneratorOptions {
     double days;
 
     @Option(names = "--generator-keys", defaultValue = "1000", paramLabel = "N",
-            description = "Generator: distinct keys, 1.." + MAX_KEYS_TEXT + " (every source subtask keeps a "
-                    + "double per key). Default: ${DEFAULT-VALUE}.")
+            description = "Generator: distinct keys, 1.." + MAX_KEYS_TEXT + " (a table of a double per key, "
+                    + "one for every source subtask of a JVM). Default: ${DEFAULT-VALUE}.")
     int keys;
 
     @Option(names = "--generator-zipf", defaultValue = "1.2", paramLabel = "S",
@@ -60,8 +60,8 @@ public final class GeneratorOptions {
     public static final long MAX_DAYS = 10_000_000;
 
     /**
-     * Most distinct keys of the generator: its cumulative Zipf table holds a double per key in every source subtask
-     * (160 MB at the most).
+     * Most distinct keys of the generator: its cumulative Zipf table holds a double per key, one table for every
+     * source subtask of a JVM (160 MB at the most).
      */
     public static final int MAX_KEYS = 20_000_000;
     private static final String MAX_KEYS_TEXT = "20,000,000";
@@ -76,7 +76,7 @@ public final class GeneratorOptions {
             throw bad(cl, "--generator-days", "> 0 and at most " + MAX_DAYS, days);
         }
         if (keys < 1 || keys > MAX_KEYS) {
-            // beyond it the generator's table (a double per key, in every source subtask) ran the JVM out of heap:
+            // beyond it the generator's table (a double per key) ran the JVM out of heap:
             // "OutOfMemoryError: Java heap space", naming no option
             throw bad(cl, "--generator-keys", "in 1.." + MAX_KEYS_TEXT, keys);
         }

@@ -354,9 +354,17 @@ class UserMistakesTest {
         }
         assertThat(run("bench", "--keys", "0", "--out", dir.resolve("b").toString()).err())
                 .contains("--keys must be in 1..20,000,000 (the generator's), was 0").doesNotContain("--parallelism");
-        // the generator's tables past half the heap: out of memory in the first warm-up run
-        assertThat(run("bench", "--keys", "20000000", "--parallelism", "64", "--out", dir.resolve("b").toString())
-                .err()).contains("--keys 20,000,000 at --parallelism 64 needs 9,765 MiB for the generator's tables");
+        // the generator's one table (shared by the source subtasks) fits: a table per subtask was counted, and 20M
+        // keys at parallelism 64 refused as needing 9,765 MiB (past it, a later check refuses the --days)
+        CliRun wide = run("bench", "--keys", "20000000", "--parallelism", "64", "--days", "-1", "--out",
+                dir.resolve("b").toString());
+        assertThat(wide.err()).doesNotContain("generator's table").contains("--days must be >= 0");
+        // options of distributions the matrix does not run
+        assertThat(run("bench", "--keys-distributions", "uniform", "--zipf", "1.5", "--out",
+                dir.resolve("b").toString()).err()).contains("--zipf applies to the held and drifting distributions");
+        assertThat(run("bench", "--keys-distributions", "uniform,held", "--drift", "20", "--out",
+                dir.resolve("b").toString()).err()).contains("--drift applies to the drifting distribution");
+        assertThat(dir.resolve("b")).doesNotExist();
         // a matrix run that cannot take less than days
         assertThat(run("bench", "--service-times", "0,1s", "--out", dir.resolve("b").toString()).err())
                 .contains("--service-times 1 s: a run's 1,000,000 records (--records, or its default) take at least "
