@@ -103,6 +103,11 @@ public final class Soak {
         long lastValidationMismatches = 0;
         try {
             FlinkRest api = new FlinkRest(st.restAddress());
+            List<java.net.URI> prometheus = prometheusEndpoints(FlinkConfig.readConfigYaml(run.resolve("conf")));
+            if (prometheus.isEmpty()) {
+                s.log().println("soak: the cluster's config.yaml configures no Prometheus reporter: p99 latency is "
+                        + "not sampled (-1 in soak.json)");
+            }
             List<String> args = new ArrayList<>(s.jobArgs());
             args.addAll(List.of("--out", s.out().resolve("job").toString(), "--strategy", "predictive",
                     "--job-name", "keyshift soak"));
@@ -139,7 +144,8 @@ public final class Soak {
                     continue;
                 }
                 next += s.sampleEvery().toNanos();
-                ObjectNode sample = sample(api, job, StandaloneCluster.status(run), (System.nanoTime() - started) / 1e9);
+                ObjectNode sample = sample(api, job, StandaloneCluster.status(run), (System.nanoTime() - started) / 1e9,
+                        prometheus);
                 samples.add(sample);
                 lastMigrations = Math.max(lastMigrations, sample.path("migrations_completed").asLong());
                 lastValidationMismatches = Math.max(lastValidationMismatches,
@@ -233,8 +239,8 @@ public final class Soak {
     }
 
     /** One sample of the running job and of every JVM the soak started. */
-    static ObjectNode sample(FlinkRest api, String job, StandaloneCluster.Status cluster, double seconds)
-            throws IOException, InterruptedException {
+    static ObjectNode sample(FlinkRest api, String job, StandaloneCluster.Status cluster, double seconds,
+                             List<java.net.URI> prometheus) throws IOException, InterruptedException {
         ObjectNode o = JSON.createObjectNode();
         o.put("seconds", Math.round(seconds * 10) / 10.0);
         o.put("records", number(api.operatorMetric(job, "keyshiftPrimaryRecords", "sum")));
@@ -244,7 +250,7 @@ public final class Soak {
         o.put("migrations_in_shadow_phase", number(api.operatorMetric(job, "keyshiftMigrationsInShadowPhase", "sum")));
         o.put("validation_matches", number(api.operatorMetric(job, "keyshiftValidationMatches", "sum")));
         o.put("validation_mismatches", number(api.operatorMetric(job, "keyshiftValidationMismatches", "sum")));
-        o.put("latency_p99_ms", number(latencyP99(job)));
+        o.put("latency_p99_ms", number(latencyP99(job, prometheus)));
         o.set("checkpoint", checkpoint(api, job));
         ObjectNode heap = o.putObject("heap_after_gc_bytes");
         List<StandaloneCluster.Member> members = new ArrayList<>();
@@ -263,18 +269,53 @@ public final class Soak {
     }
 
     /**
-     * The largest p99 (ms) of Flink's latency-marker histograms of the job, over its operators and subtasks, as a
-     * Prometheus server sees them: the TaskManagers' reporters on 127.0.0.1:9250-9270, lines of the job's id (NaN if
-     * none: latency tracking off, or no marker through yet).
+     * The {@code /metrics} endpoints of the Prometheus reporters {@code conf} (the cluster's config.yaml) configures:
+     * each {@code metrics.reporter.NAME.*} whose factory is a Prometheus (not push gateway) reporter, at its {@code
+     * host} (127.0.0.1 for none or a wildcard address) and every port of its {@code port} range (Flink's default
+     * 9249; at most 64 a reporter); empty where none is configured. The soak scraped 127.0.0.1:9250-9270 whatever the
+     * file said, and sampled no latency without a word where it said otherwise.
      */
-    static double latencyP99(String job) {
+    static List<java.net.URI> prometheusEndpoints(org.apache.flink.configuration.Configuration conf) {
+        List<java.net.URI> endpoints = new ArrayList<>();
+        Map<String, String> m = conf.toMap();
+        for (Map.Entry<String, String> e : new java.util.TreeMap<>(m).entrySet()) {
+            String key = e.getKey();
+            if (!key.startsWith("metrics.reporter.") || !key.endsWith(".factory.class")
+                    || !e.getValue().contains("Prometheus") || e.getValue().contains("PushGateway")) {
+                continue;
+            }
+            String prefix = key.substring(0, key.length() - "factory.class".length());
+            String host = m.getOrDefault(prefix + "host", "127.0.0.1").strip();
+            if (host.isEmpty() || host.equals("0.0.0.0") || host.equals("::")) {
+                host = "127.0.0.1";
+            }
+            java.util.Iterator<Integer> ports;
+            try {
+                ports = org.apache.flink.util.NetUtils.getPortRangeFromString(m.getOrDefault(prefix + "port",
+                        "9249").strip());
+            } catch (RuntimeException unreadable) {
+                continue;
+            }
+            for (int i = 0; i < 64 && ports.hasNext(); i++) {
+                endpoints.add(java.net.URI.create("http://" + (host.contains(":") ? "[" + host + "]" : host) + ":"
+                        + ports.next() + "/metrics"));
+            }
+        }
+        return endpoints;
+    }
+
+    /**
+     * The largest p99 (ms) of Flink's latency-marker histograms of the job, over its operators and subtasks, as a
+     * Prometheus server sees them: the TaskManagers' reporters at {@code endpoints} ({@link #prometheusEndpoints}),
+     * lines of the job's id (NaN if none: latency tracking off, no reporter, or no marker through yet).
+     */
+    static double latencyP99(String job, List<java.net.URI> endpoints) {
         java.net.http.HttpClient http = java.net.http.HttpClient.newBuilder().connectTimeout(Duration.ofMillis(500)).build();
         double max = Double.NaN;
-        for (int port = 9250; port <= 9270; port++) {
+        for (java.net.URI endpoint : endpoints) {
             String body;
             try {
-                var r = http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + port
-                        + "/metrics")).timeout(Duration.ofSeconds(5)).build(),
+                var r = http.send(java.net.http.HttpRequest.newBuilder(endpoint).timeout(Duration.ofSeconds(5)).build(),
                         java.net.http.HttpResponse.BodyHandlers.ofString());
                 if (r.statusCode() != 200) {
                     continue;

@@ -142,4 +142,39 @@ class SoakMediansTest {
         assertThat(json.path("failure").asText()).isEqualTo("the soak job ended FAILED: disk full");
         assertThat(json.path("samples")).hasSize(1);
     }
+
+    /**
+     * The p99 latency is scraped where the cluster's config.yaml puts its Prometheus reporters (127.0.0.1:9250-9270
+     * was scraped whatever the file said, and a reporter elsewhere gave -1 in every sample without a word).
+     */
+    @Test
+    void theLatencyIsScrapedWhereTheConfigPutsTheReporter() throws Exception {
+        com.sun.net.httpserver.HttpServer server = com.sun.net.httpserver.HttpServer.create(
+                new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 0), 0);
+        server.createContext("/metrics", exchange -> {
+            byte[] body = ("flink_taskmanager_job_latency_source_id_operator_id_operator_subtask_index_latency"
+                    + "{job_id=\"J\",quantile=\"0.99\",} 12.0\n").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            exchange.sendResponseHeaders(200, body.length);
+            exchange.getResponseBody().write(body);
+            exchange.close();
+        });
+        server.start();
+        try {
+            int port = server.getAddress().getPort();
+            org.apache.flink.configuration.Configuration conf = new org.apache.flink.configuration.Configuration();
+            conf.setString("metrics.reporter.mine.factory.class",
+                    "io.keyshift.metrics.prometheus.BoundPrometheusReporterFactory");
+            conf.setString("metrics.reporter.mine.port", port + "-" + (port + 1));
+            conf.setString("metrics.reporter.push.factory.class",
+                    "org.apache.flink.metrics.prometheus.PrometheusPushGatewayReporterFactory");
+            var endpoints = Soak.prometheusEndpoints(conf);
+            assertThat(endpoints).extracting(java.net.URI::toString).containsExactly(
+                    "http://127.0.0.1:" + port + "/metrics", "http://127.0.0.1:" + (port + 1) + "/metrics");
+            assertThat(Soak.latencyP99("J", endpoints)).isEqualTo(12.0);
+            assertThat(Soak.latencyP99("other", endpoints)).isNaN();
+            assertThat(Soak.prometheusEndpoints(new org.apache.flink.configuration.Configuration())).isEmpty();
+        } finally {
+            server.stop(0);
+        }
+    }
 }
