@@ -160,10 +160,18 @@ public final class StandaloneCluster {
         Path conf = run.resolve("conf");
         Files.createDirectories(conf);
         Files.createDirectories(run.resolve("log"));
+        setAsidePreviousLogs(run.resolve("log"));
         writeConfig(s, run, conf.resolve("config.yaml"));
         Path log4j = s.confDir().resolve("log4j-cluster.properties");
+        if (!Files.isRegularFile(log4j)) {
+            // a --config of config.yaml alone: keyshift's own (the JVMs were pointed at a file that did not exist,
+            // or at one an earlier start with another --config had left, and wrote no log file)
+            log4j = io.keyshift.jobs.cli.FlinkConfig.defaultConfDir().resolve("log4j-cluster.properties");
+        }
         if (Files.isRegularFile(log4j)) {
             Files.copy(log4j, conf.resolve("log4j.properties"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        } else {
+            Files.deleteIfExists(conf.resolve("log4j.properties"));
         }
         Files.writeString(run.resolve("classpath.txt"), s.classpath());
 
@@ -724,6 +732,30 @@ public final class StandaloneCluster {
             throw new IOException("BashJavaUtils " + command + " failed (exit " + exit + "):\n" + output);
         }
         return results;
+    }
+
+    /**
+     * Moves the log files of an earlier start of this run directory ({@code log/*.log*}, {@code log/*.out}) into
+     * {@code log/previous/} (replacing the start before it): a new start's files hold only its own session (they were
+     * appended to, and "see RUN/log" after a failed start began with an earlier session's errors).
+     */
+    static void setAsidePreviousLogs(Path logDir) throws IOException {
+        List<Path> earlier;
+        try (var files = Files.list(logDir)) {
+            earlier = files.filter(Files::isRegularFile).filter(f -> {
+                String n = f.getFileName().toString();
+                return n.endsWith(".out") || n.contains(".log");
+            }).toList();
+        }
+        if (earlier.isEmpty()) {
+            return;
+        }
+        Path previous = logDir.resolve("previous");
+        io.keyshift.jobs.replay.ReplayRunner.deleteRecursively(previous);
+        Files.createDirectories(previous);
+        for (Path f : earlier) {
+            Files.move(f, previous.resolve(f.getFileName()));
+        }
     }
 
     private static Process launch(List<String> cmd, Path out) throws IOException {

@@ -31,6 +31,31 @@ class StandaloneClusterTest {
     }
 
 
+    /**
+     * A start moves the log files of the start before it aside (they were appended to, and a failed start's "see
+     * RUN/log" began with an earlier session's errors), keeping one earlier session; other files stay.
+     */
+    @Test
+    void aStartSetsTheLogsOfTheStartBeforeItAside(@TempDir Path run) throws Exception {
+        Path log = Files.createDirectories(run.resolve("log"));
+        Files.writeString(log.resolve("jobmanager.log"), "first session\n");
+        Files.writeString(log.resolve("jobmanager.log.1"), "first session, rolled\n");
+        Files.writeString(log.resolve("taskmanager-2.out"), "first session\n");
+        Files.writeString(log.resolve("taskmanager-1-42.jstack"), "a dump\n");
+        StandaloneCluster.setAsidePreviousLogs(log);
+        assertThat(log.resolve("jobmanager.log")).doesNotExist();
+        assertThat(log.resolve("taskmanager-2.out")).doesNotExist();
+        assertThat(log.resolve("taskmanager-1-42.jstack")).exists();
+        assertThat(log.resolve("previous/jobmanager.log")).hasContent("first session");
+        assertThat(log.resolve("previous/jobmanager.log.1")).exists();
+        Files.writeString(log.resolve("jobmanager.log"), "second session\n");
+        StandaloneCluster.setAsidePreviousLogs(log);
+        assertThat(log.resolve("previous/jobmanager.log")).hasContent("second session");
+        assertThat(log.resolve("previous/taskmanager-2.out")).doesNotExist();
+        StandaloneCluster.setAsidePreviousLogs(log);
+        assertThat(log.resolve("previous/jobmanager.log")).as("nothing to set aside: kept").exists();
+    }
+
     @Test
     void stopLeavesAnUnrelatedProcessThatHoldsARecordedPidAlone(@TempDir Path run) throws Exception {
         Process sleep = new ProcessBuilder("sleep", "60").start();
