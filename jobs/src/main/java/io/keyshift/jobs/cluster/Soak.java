@@ -272,12 +272,16 @@ public final class Soak {
      * The {@code /metrics} endpoints of the Prometheus reporters {@code conf} (the cluster's config.yaml) configures:
      * each {@code metrics.reporter.NAME.*} whose factory is a Prometheus (not push gateway) reporter, at its {@code
      * host} (127.0.0.1 for none or a wildcard address) and every port of its {@code port} range (Flink's default
-     * 9249; at most 64 a reporter); empty where none is configured. The soak scraped 127.0.0.1:9250-9270 whatever the
+     * 9249; at most 64 a reporter), of the reporters Flink starts ({@code metrics.reporters} lists them where it is
+     * set); empty where none is configured. The soak scraped 127.0.0.1:9250-9270 whatever the
      * file said, and sampled no latency without a word where it said otherwise.
      */
     static List<java.net.URI> prometheusEndpoints(org.apache.flink.configuration.Configuration conf) {
         List<java.net.URI> endpoints = new ArrayList<>();
         Map<String, String> m = conf.toMap();
+        String listed = m.get("metrics.reporters");
+        java.util.Set<String> enabled = listed == null || listed.isBlank() ? null
+                : java.util.Arrays.stream(listed.split(",")).map(String::strip).collect(java.util.stream.Collectors.toSet());
         for (Map.Entry<String, String> e : new java.util.TreeMap<>(m).entrySet()) {
             String key = e.getKey();
             if (!key.startsWith("metrics.reporter.") || !key.endsWith(".factory.class")
@@ -285,6 +289,11 @@ public final class Soak {
                 continue;
             }
             String prefix = key.substring(0, key.length() - "factory.class".length());
+            String name = prefix.substring("metrics.reporter.".length(), prefix.length() - 1);
+            if (name.contains(".") || enabled != null && !enabled.contains(name)) {
+                // not a reporter Flink starts: a name it does not take, or one metrics.reporters leaves out
+                continue;
+            }
             String host = m.getOrDefault(prefix + "host", "127.0.0.1").strip();
             if (host.isEmpty() || host.equals("0.0.0.0") || host.equals("::")) {
                 host = "127.0.0.1";

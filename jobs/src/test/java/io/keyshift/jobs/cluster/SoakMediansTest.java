@@ -173,6 +173,11 @@ class SoakMediansTest {
             assertThat(Soak.latencyP99("J", endpoints)).isEqualTo(12.0);
             assertThat(Soak.latencyP99("other", endpoints)).isNaN();
             assertThat(Soak.prometheusEndpoints(new org.apache.flink.configuration.Configuration())).isEmpty();
+            // a reporter metrics.reporters leaves out is not started by Flink
+            conf.setString("metrics.reporters", "jmx");
+            assertThat(Soak.prometheusEndpoints(conf)).isEmpty();
+            conf.setString("metrics.reporters", "jmx, mine");
+            assertThat(Soak.prometheusEndpoints(conf)).hasSize(2);
         } finally {
             server.stop(0);
         }
