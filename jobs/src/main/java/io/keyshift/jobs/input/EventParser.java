@@ -161,13 +161,15 @@ public final class EventParser {
         TemporalAccessor t;
         try {
             DateTimeFormatter always = DateTimeFormatter.ofPattern(withoutOptionalSections(pattern), Locale.ENGLISH);
-            t = always.parseBest(always.format(sample), ZonedDateTime::from, OffsetDateTime::from,
-                    LocalDateTime::from, LocalDate::from);
+            // the fields as read, unresolved: a date only in optional sections ("[yyyy-MM-dd][dd.MM.yyyy]
+            // HH:mm:ssXXX") leaves a required offset that does not resolve alone
+            t = always.parseUnresolved(always.format(sample), new java.text.ParsePosition(0));
         } catch (IllegalArgumentException | java.time.DateTimeException e) {
-            // (what the optional sections leave does not resolve alone: not judged)
+            // (what the optional sections leave cannot be written alone: not judged)
             return;
         }
-        if (t instanceof ZonedDateTime || t instanceof OffsetDateTime) {
+        if (t != null && (t.isSupported(java.time.temporal.ChronoField.OFFSET_SECONDS)
+                || t.query(java.time.temporal.TemporalQueries.zoneId()) != null)) {
             // as with the epoch formats: the option was taken and did nothing
             throw new IllegalArgumentException("--time-zone does not apply to --time-format '" + pattern
                     + "': every time it reads carries its own offset or zone");
@@ -584,7 +586,9 @@ public final class EventParser {
             // every record to midnight without a word
             throw new DateTimeParseException(TIME_OF_DAY_UNRESOLVED, text, 0);
         }
-        return ((LocalDate) t).atStartOfDay(zone).toInstant().toEpochMilli();
+        // a date with its own offset or zone ("yyyy-MM-ddXXX": 2014-07-15+02:00) begins in it, not in --time-zone
+        java.time.ZoneId own = formatter.parse(text).query(java.time.temporal.TemporalQueries.zone());
+        return ((LocalDate) t).atStartOfDay(own != null ? own : zone).toInstant().toEpochMilli();
     }
 
     /** The reason of a day of month that the month does not have. */

@@ -215,12 +215,18 @@ class EventParserTest {
                 .hasMessageContaining("--time-zone does not apply");
         // nor to a pattern whose every time has its own offset or zone (the option was taken and did nothing)
         for (String withOffset : new String[] {"yyyy-MM-dd HH:mm:ssXXX", "yyyy-MM-dd'T'HH:mm VV",
-                "yyyy-MM-dd'T'HH:mm:ss[.SSS]XXX", "yyyy-MM-dd'T'HH:mm:ss[.SSS[SSS]]'['VV']'"}) {
+                "yyyy-MM-dd'T'HH:mm:ss[.SSS]XXX", "yyyy-MM-dd'T'HH:mm:ss[.SSS[SSS]]'['VV']'",
+                "[yyyy-MM-dd][dd.MM.yyyy] HH:mm:ssXXX"}) {
             assertThatThrownBy(() -> new EventParser(new InputSpec(List.of(), "station", List.of("when"),
                     Optional.of(withOffset), Optional.empty(), "America/Los_Angeles"), HEADER)).as(withOffset)
                     .hasMessageContaining("--time-zone does not apply to --time-format '" + withOffset + "'");
             assertThat(parser(withOffset, null)).as(withOffset).isNotNull();
         }
+        // a date with its own offset begins in it (it was taken as the day in --time-zone, or UTC)
+        assertThat(parse(parser("yyyy-MM-ddXXX", null), "1,2014-07-15+02:00,s1,0").event().timestamp)
+                .isEqualTo(Instant.parse("2014-07-14T22:00:00Z").toEpochMilli());
+        assertThat(parse(parser("yyyy-MM-dd", null), "1,2014-07-15,s1,0").event().timestamp)
+                .isEqualTo(Instant.parse("2014-07-15T00:00:00Z").toEpochMilli());
         assertThat(EventParser.withoutOptionalSections("yyyy-MM-dd'T'HH:mm[:ss[.SSS]]'[x]'[XXX]"))
                 .isEqualTo("yyyy-MM-dd'T'HH:mm'[x]'");
     }
