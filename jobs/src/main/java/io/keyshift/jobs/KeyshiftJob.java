@@ -708,8 +708,8 @@ public final class KeyshiftJob implements Callable<Integer> {
             // Path.of("") is the working directory, which the job would watch, its own outputs too
             throw new ParameterException(cl, "--control-dir must not be empty");
         }
-        if (controlDir != null && out != null && out.toAbsolutePath().normalize()
-                .startsWith(Path.of(controlDir).toAbsolutePath().normalize())) {
+        if (controlDir != null && out != null && LocalPaths.resolved(out)
+                .startsWith(LocalPaths.resolved(Path.of(controlDir)))) {
             // the watched directory's files, recursively, are commands: the job's own results and rejected commands
             // would be read as commands, each rejection a new file read again
             throw new ParameterException(cl, "--control-dir " + Path.of(controlDir).toAbsolutePath() + " holds --out "
@@ -1090,7 +1090,7 @@ public final class KeyshiftJob implements Callable<Integer> {
         }
         String controlKind = controlFile != null ? "file" : controlDir != null ? "directory" : null;
         // a directory's path as Flink's enumerator names its files (it remembers the paths it read)
-        String watchedPath = controlDir == null ? null : Path.of(controlDir).toAbsolutePath().normalize().toString();
+        String watchedPath = controlDir == null ? null : LocalPaths.resolved(Path.of(controlDir)).toString();
         String controlSource = watchedPath != null ? controlKind + "\n" + watchedPath : controlKind;
         Path controlSourceFile = dir.resolve(CONTROL_SOURCE_FILE);
         if (continuing && controlSource != null && Files.isRegularFile(controlSourceFile)) {

@@ -14,7 +14,30 @@ public final class LocalPaths {
      * configured {@code fs.default-scheme} (HDFS, S3) from taking a local path as its own.
      */
     public static String uri(Path p) {
-        return "file://" + real(p);
+        return "file://" + resolved(p);
+    }
+
+    /**
+     * {@code p} absolute and normalized as the file system reads it: where it holds {@code ..}, the part up to the last
+     * {@code ..} is resolved through {@link #real} first ({@code link/..} is the link's target's parent; Flink's paths
+     * normalize {@code ..} as text, so a command would check one directory and Flink write or read another); a path
+     * without {@code ..} keeps its links (a cluster at {@code --rest} may mount a directory that is a link here under
+     * the name given).
+     */
+    public static Path resolved(Path p) {
+        Path abs = p.toAbsolutePath();
+        int last = -1;
+        for (int i = 0; i < abs.getNameCount(); i++) {
+            if (abs.getName(i).toString().equals("..")) {
+                last = i;
+            }
+        }
+        if (last < 0) {
+            return abs.normalize();
+        }
+        Path head = real(abs.getRoot().resolve(abs.subpath(0, last + 1)));
+        return last + 1 < abs.getNameCount() ? head.resolve(abs.subpath(last + 1, abs.getNameCount())).normalize()
+                : head;
     }
 
     /**

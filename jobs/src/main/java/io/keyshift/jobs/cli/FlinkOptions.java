@@ -234,7 +234,7 @@ public final class FlinkOptions {
         }
         // the topmost directory this call creates: removed again if the command ends on a mistake with it empty
         java.nio.file.Path top = null;
-        for (java.nio.file.Path p = io.keyshift.jobs.LocalPaths.real(dir); p != null && !java.nio.file.Files.exists(p);
+        for (java.nio.file.Path p = io.keyshift.jobs.LocalPaths.resolved(dir); p != null && !java.nio.file.Files.exists(p);
                 p = p.getParent()) {
             top = p;
         }

@@ -114,17 +114,12 @@ public final class ReplayOutput {
      */
     public static InputInOutput inputInOutput(Path out, java.util.Map<String, Path> inputs,
                                               java.util.function.BiPredicate<String, String> written) {
-        Path dir = io.keyshift.jobs.LocalPaths.real(out);
+        Path dir = io.keyshift.jobs.LocalPaths.resolved(out);
         for (java.util.Map.Entry<String, Path> e : inputs.entrySet()) {
             if (e.getValue() == null) {
                 continue;
             }
-            // the file's directory resolved, not the file: an input that is a link in --out is still in it
-            Path abs = e.getValue().toAbsolutePath();
-            Path name = abs.getFileName();
-            Path p = name == null || name.toString().equals("..") || name.toString().equals(".")
-                    ? io.keyshift.jobs.LocalPaths.real(abs)
-                    : io.keyshift.jobs.LocalPaths.real(abs.getParent()).resolve(name);
+            Path p = io.keyshift.jobs.LocalPaths.resolved(e.getValue());
             if (p.startsWith(dir) && !p.equals(dir)) {
                 String entry = dir.relativize(p).getName(0).toString();
                 if (written.test(e.getKey(), entry)) {

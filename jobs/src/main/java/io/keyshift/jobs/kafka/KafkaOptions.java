@@ -66,7 +66,7 @@ public final class KafkaOptions {
         if (groupId != null) {
             return groupId;
         }
-        Path dir = io.keyshift.jobs.LocalPaths.real(out);
+        Path dir = io.keyshift.jobs.LocalPaths.resolved(out);
         Path file = dir.resolve(GROUP_ID_FILE);
         if (continuing && Files.isRegularFile(file)) {
             return Files.readString(file).strip();
@@ -818,7 +818,7 @@ public final class KafkaOptions {
      */
     public void keptTransactionNaming(CommandLine cl, Path out, boolean continuing, boolean newOut,
                                       java.io.PrintStream note) throws IOException {
-        Path file = io.keyshift.jobs.LocalPaths.real(out).resolve(TRANSACTION_NAMING_FILE);
+        Path file = io.keyshift.jobs.LocalPaths.resolved(out).resolve(TRANSACTION_NAMING_FILE);
         if (continuing && newOut && !cl.getParseResult().hasMatchedOption("--kafka-transaction-naming")) {
             throw new ParameterException(cl, "--kafka-transaction-naming: a job restored into a new --out (" + out
                     + ") names its Kafka transactions as the job its savepoint comes from did, which that directory "
@@ -853,7 +853,7 @@ public final class KafkaOptions {
      * @throws IOException if the file cannot be written
      */
     public void writeTransactionNaming(Path out) throws IOException {
-        Path dir = io.keyshift.jobs.LocalPaths.real(out);
+        Path dir = io.keyshift.jobs.LocalPaths.resolved(out);
         Path next = dir.resolve(TRANSACTION_NAMING_FILE + ".next");
         Files.writeString(next, transactionNaming().name().toLowerCase(Locale.ROOT) + "\n");
         Files.move(next, dir.resolve(TRANSACTION_NAMING_FILE), StandardCopyOption.REPLACE_EXISTING,
@@ -967,7 +967,7 @@ public final class KafkaOptions {
      * @throws IOException  if the file cannot be read
      */
     public void keptTransactionalIds(Path out, boolean continuing) throws IOException {
-        Path file = io.keyshift.jobs.LocalPaths.real(out).resolve(TRANSACTIONAL_ID_FILE);
+        Path file = io.keyshift.jobs.LocalPaths.resolved(out).resolve(TRANSACTIONAL_ID_FILE);
         if (continuing && transactionalIdPrefix == null && Files.isRegularFile(file)) {
             keptJobId = Files.readString(file).strip();
             jobId = keptJobId;
@@ -984,7 +984,7 @@ public final class KafkaOptions {
         if (transactionalIdPrefix != null || jobId.equals(keptJobId)) {
             return;
         }
-        Path dir = io.keyshift.jobs.LocalPaths.real(out);
+        Path dir = io.keyshift.jobs.LocalPaths.resolved(out);
         Path next = dir.resolve(TRANSACTIONAL_ID_FILE + ".next");
         Files.writeString(next, jobId + "\n");
         Files.move(next, dir.resolve(TRANSACTIONAL_ID_FILE), StandardCopyOption.REPLACE_EXISTING,

@@ -158,7 +158,7 @@ public final class ReplayJob {
      * one for as long as lines came every checkpoint interval (a restored bucket is dropped only once it idles).
      */
     public static void sink(DataStream<String> lines, java.nio.file.Path dir, String name, int parallelism) {
-        java.nio.file.Path absolute = io.keyshift.jobs.LocalPaths.real(dir);
+        java.nio.file.Path absolute = io.keyshift.jobs.LocalPaths.resolved(dir);
         java.nio.file.Path root = absolute.getRoot();
         FileSink<String> sink = FileSink
                 .forRowFormat(new Path(root.toUri()), new LineEncoder())

@@ -204,7 +204,10 @@ public final class Workload {
         }
         DataStream<String> commands = control;
         if (controlFile != null || controlDir != null) {
-            java.nio.file.Path controlPath = java.nio.file.Path.of(controlFile != null ? controlFile : controlDir);
+            // ".." after a link resolved as the file system reads it: Flink's paths normalize it as text, and the
+            // source read another file than the one checked and read ahead for the sampling rates
+            java.nio.file.Path controlPath = io.keyshift.jobs.LocalPaths.resolved(
+                    java.nio.file.Path.of(controlFile != null ? controlFile : controlDir));
             // a watched directory's file is read once it has not changed for a listing interval
             var controlFilter = controlFileFilter(controlPath, controlDir == null ? 0
                     : config.get(CONTROL_DIRECTORY_INTERVAL).toMillis());
@@ -338,7 +341,7 @@ public final class Workload {
      */
     static java.util.function.Predicate<org.apache.flink.core.fs.Path> controlFileFilter(java.nio.file.Path root,
                                                                                          long quietMillis) {
-        String named = root.toAbsolutePath().normalize().toUri().getPath().replaceAll("/+$", "");
+        String named = io.keyshift.jobs.LocalPaths.resolved(root).toUri().getPath().replaceAll("/+$", "");
         return new ControlFileFilter(named, quietMillis);
     }
 

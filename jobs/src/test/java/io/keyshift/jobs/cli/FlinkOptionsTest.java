@@ -11,7 +11,7 @@ class FlinkOptionsTest {
     @Test
     void aRelativePathGoesToTheClusterAsItsAbsoluteFileUriAndFlinkReadsItBack() throws Exception {
         String sent = FlinkOptions.forCluster("savepoints/./a b/savepoint-1");
-        Path expected = Path.of("").toRealPath().resolve("savepoints/a b/savepoint-1");
+        Path expected = Path.of("").toAbsolutePath().resolve("savepoints/a b/savepoint-1");
         assertThat(sent).isEqualTo("file://" + expected);
         // as the JobManager reads it: Flink's Path, the space kept, nothing resolved against its own directory
         org.apache.flink.core.fs.Path read = new org.apache.flink.core.fs.Path(sent);
@@ -36,7 +36,7 @@ class FlinkOptionsTest {
                 .hasMessageStartingWith("--from-savepoint: sp/savepoint-1 is a relative path");
         // the local cluster: this machine's file system
         assertThat(FlinkOptions.forCluster(cl, "--target", "sp", true))
-                .isEqualTo("file://" + Path.of("").toRealPath().resolve("sp"));
+                .isEqualTo("file://" + Path.of("sp").toAbsolutePath());
     }
 
     /**

@@ -132,6 +132,15 @@ class UserMistakesTest {
         assertThat(real.resolve("a/r/report.json")).exists();
         assertThat(Files.readAllLines(real.resolve("a/r/results-hash.csv")).size()).isGreaterThan(10);
         assertThat(Files.readString(real.resolve("a/r/report.json"))).doesNotContain("\"results\" : 0,");
+        // a --control file spelled so: the check read one file and Flink's source (whose paths normalize ".." as
+        // text) looked for another beside the link
+        Files.writeString(real.resolve("a/steer.csv"), "2026-01-06T00:00:00Z,freeze\n");
+        CliRun steered = run("replay", "--generator-records", "2000", "--strategies", "predictive", "--out",
+                real.resolve("s").toString(), "--control", real.resolve("l/../steer.csv").toString());
+        assertThat(steered.exit()).as(steered.err()).isZero();
+        // (frozen from the plan after the command's time on)
+        assertThat(Files.readAllLines(real.resolve("s/control-predictive.csv"))).anyMatch(l -> l.split(",")[2]
+                .equals("true"));
     }
 
     /**
