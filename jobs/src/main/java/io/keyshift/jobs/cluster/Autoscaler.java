@@ -19,8 +19,10 @@ import java.util.Map;
  * bound of the job's parallel vertices, {@code PUT} new requirements: those vertices get {@code [1, decided]}, the
  * global ones (parallelism-1 profiler, forecaster, planner, scaling, plan sinks) and keyshift's results path (shadow
  * validator, split merger, mismatch reverts, at a parallelism of their own) keep theirs. The parallel vertices are
- * those at the upper bound of the vertices that hold keyshift's router (found by the operator name
- * {@code keyshift[...] router} in {@code GET /jobs/:jobid}; a job without one: the largest upper bound in the job),
+ * those at the upper bound of the vertices that hold the router of the stage that scales (found by the operator name
+ * {@code keyshift[<prefix>] router}, the prefix of its {@code keyshift[<prefix>] scaling decisions}, in {@code GET
+ * /jobs/:jobid}; a job without one: the largest upper bound in the job; a job with several scaling stages is left
+ * alone, saying so),
  * so the job must have been submitted with a parallelism of at least 2, and a decision below 2 is applied as 2 (at 1
  * the parallel vertices could no longer be told from the global ones, and the next scale-out would make those
  * parallel).
@@ -34,9 +36,12 @@ public final class Autoscaler {
     public record Step(String state, int current, int decided, boolean applied, String message) {
         /** Whether no later step can act either: the job runs at parallelism 1 (autoscale never sets that). */
         public boolean cannotAct() {
-            return message.startsWith(PARALLELISM_ONE) || message.startsWith(NO_SCALING_STAGE);
+            return message.startsWith(PARALLELISM_ONE) || message.startsWith(NO_SCALING_STAGE)
+                    || message.startsWith(SEVERAL_SCALING_STAGES);
         }
     }
+
+    private static final String SEVERAL_SCALING_STAGES = "the job has several keyshift scaling stages";
 
     private static final String PARALLELISM_ONE = "the job runs at parallelism ";
     private static final String NO_SCALING_STAGE = "the job has no keyshift scaling stage";
@@ -74,10 +79,25 @@ public final class Autoscaler {
         }
         // a job without keyshift's scaling stage (no keyshift.scaling.capacity) never reports a decision: said at
         // once, instead of "no metric yet" every interval until the job ends and an exit 0
-        boolean scalingStage = false;
+        // the stages that scale, by uid prefix (keyshift[<prefix>] scaling decisions): only their routers anchor the
+        // parallel vertices (another stage's routers, at another parallelism, were taken for them and rescaled)
+        java.util.Set<String> scalingPrefixes = new java.util.TreeSet<>();
         for (JsonNode v : job.path("vertices")) {
-            scalingStage |= v.path("name").asText().contains(SCALING);
+            String name = v.path("name").asText();
+            int at = name.indexOf(SCALING);
+            int open = at < 0 ? -1 : name.lastIndexOf("keyshift[", at);
+            if (open >= 0) {
+                scalingPrefixes.add(name.substring(open + "keyshift[".length(), at));
+            }
         }
+        if (scalingPrefixes.size() > 1) {
+            // their decisions are summed into one metric, and each would rescale the other's vertices
+            return new Step(state, -1, -1, false, SEVERAL_SCALING_STAGES + " (" + String.join(", ", scalingPrefixes)
+                    + "): autoscale "
+                    + "follows one; set keyshift.scaling.capacity on one stage only");
+        }
+        boolean scalingStage = !scalingPrefixes.isEmpty();
+        String router = scalingStage ? "keyshift[" + scalingPrefixes.iterator().next() + ROUTER : ROUTER;
         if (!scalingStage) {
             return new Step(state, -1, -1, false, NO_SCALING_STAGE + " (no vertex named keyshift[...] scaling "
                     + "decisions): submit it with a keyshift strategy (predictive or reactive) and keyshift.scaling.capacity set");
@@ -101,7 +121,7 @@ public final class Autoscaler {
         java.util.Set<String> resultsPath = new java.util.HashSet<>();
         for (JsonNode v : job.path("vertices")) {
             String name = v.path("name").asText();
-            if (name.contains(ROUTER)) {
+            if (name.contains(router)) {
                 routers.add(v.path("id").asText());
             } else if (RESULTS_PATH.stream().anyMatch(name::contains)) {
                 resultsPath.add(v.path("id").asText());

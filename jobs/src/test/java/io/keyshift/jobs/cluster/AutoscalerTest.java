@@ -271,6 +271,63 @@ class AutoscalerTest {
     }
 
     /**
+     * A job of two keyshift stages, one that scales (prefix a, at 2) and one that does not (b, at 4): the decision
+     * rescales stage a's vertices and leaves b's (all routers were taken for the parallel vertices' anchor: b's 4 was
+     * "current", its vertices were set to a's decision and a's stayed). Two scaling stages are left alone, saying so.
+     */
+    @Test
+    void onlyTheScalingStagesRoutersAnchorTheParallelVertices() throws Exception {
+        java.util.Map<String, Integer> upper = new java.util.concurrent.ConcurrentHashMap<>(
+                java.util.Map.of("ra", 2, "rb", 4, "planner", 1));
+        java.util.concurrent.atomic.AtomicReference<String[]> names = new java.util.concurrent.atomic.AtomicReference<>(
+                new String[] {"keyshift[a] scaling decisions -> Sink: scaling"});
+        server.createContext("/jobs/two", exchange -> {
+            String path = exchange.getRequestURI().getPath();
+            String body;
+            if (exchange.getRequestMethod().equals("PUT")) {
+                JsonNode put = JSON.readTree(exchange.getRequestBody());
+                put.fields().forEachRemaining(e -> upper.put(e.getKey(),
+                        e.getValue().path("parallelism").path("upperBound").asInt()));
+                body = "{}";
+            } else if (path.equals("/jobs/two")) {
+                StringBuilder v = new StringBuilder("{\"state\":\"RUNNING\",\"vertices\":[");
+                String[] scalingNames = names.get();
+                for (int i = 0; i < scalingNames.length; i++) {
+                    v.append("{\"id\":\"scaling").append(i).append("\",\"name\":\"").append(scalingNames[i])
+                            .append("\"},");
+                }
+                body = v + "{\"id\":\"ra\",\"name\":\"Source: a -> keyshift[a] router\"},"
+                        + "{\"id\":\"rb\",\"name\":\"Source: b -> keyshift[b] router\"},"
+                        + "{\"id\":\"planner\",\"name\":\"keyshift[a] planner\"}]}";
+            } else if (path.endsWith("/subtasks/metrics") && !path.contains("/vertices/scaling0/")) {
+                body = "[]";
+            } else if (path.endsWith("/subtasks/metrics") && exchange.getRequestURI().getQuery() == null) {
+                body = "[{\"id\":\"0.ScalingDecisions.keyshiftScalingParallelism\"}]";
+            } else if (path.endsWith("/subtasks/metrics")) {
+                body = "[{\"id\":\"0.ScalingDecisions.keyshiftScalingParallelism\",\"sum\":3}]";
+            } else if (path.endsWith("/resource-requirements")) {
+                StringBuilder r = new StringBuilder("{");
+                upper.forEach((id, u) -> r.append(r.length() > 1 ? "," : "").append("\"").append(id)
+                        .append("\":{\"parallelism\":{\"lowerBound\":1,\"upperBound\":").append(u).append("}}"));
+                body = r.append("}").toString();
+            } else {
+                body = "{}";
+            }
+            respond(exchange, 200, body);
+        });
+        Autoscaler scaler = new Autoscaler(new FlinkRest("http://127.0.0.1:" + server.getAddress().getPort()), "two");
+        Autoscaler.Step step = scaler.step();
+        assertThat(step.applied()).as(step.message()).isTrue();
+        assertThat(upper).containsEntry("ra", 3).containsEntry("rb", 4).containsEntry("planner", 1);
+        assertThat(scaler.step().applied()).as("in force").isFalse();
+        names.set(new String[] {"keyshift[a] scaling decisions -> Sink: a", "keyshift[b] scaling decisions"});
+        Autoscaler.Step two = scaler.step();
+        assertThat(two.applied()).isFalse();
+        assertThat(two.cannotAct()).isTrue();
+        assertThat(two.message()).contains("several keyshift scaling stages (a, b)");
+    }
+
+    /**
      * The names the autoscaler tells vertices apart by are the ones a keyshift job's vertices have: at 24, the
      * routers' vertex runs at 24, the results path's (shadow validator, split merger) at ceil(24 / 8) = 3 and holds
      * no router.
