@@ -1394,7 +1394,8 @@ public final class KeyshiftJob implements Callable<Integer> {
                 throw otherInput(cl, dir, inputBefore, resumedFrom);
             }
             mark(dir, fixedJobId, recoveryPath, argsDigest);
-            ReplayJob.build(env, space, st, conf, dir, sumField != null, rate, null, topics());
+            ReplayJob.build(env, space, st, conf, dir, sumField != null, rate, null, topics(),
+                    conf.get(io.keyshift.config.ScalingOptions.CAPACITY) > 0);
             env.execute(jobName != null ? jobName : "keyshift [" + st.id() + "]");
             return 0;
         } catch (Throwable e) {

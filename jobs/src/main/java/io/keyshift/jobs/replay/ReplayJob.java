@@ -55,10 +55,28 @@ public final class ReplayJob {
     public static void build(StreamExecutionEnvironment env, EventSpace space, Strategy strategy, ReadableConfig config,
                              java.nio.file.Path runDir, boolean withSum, double recordsPerSecond, String progressId,
                              Topics topics) {
+        build(env, space, strategy, config, runDir, withSum, recordsPerSecond, progressId, topics, false);
+    }
+
+    /**
+     * As {@link #build(StreamExecutionEnvironment, EventSpace, Strategy, ReadableConfig, java.nio.file.Path, boolean,
+     * double, String, Topics)}; with {@code rescaled} (a cluster job that autoscale may rescale: {@code
+     * keyshift.scaling.capacity} set) the source has a split for every reader at the largest parallelism the job may
+     * reach ({@code keyshift.scaling.max-parallelism}, or the max parallelism): with one split per submitted subtask,
+     * the readers a scale-out added found no split and ended at once, their routers with them.
+     */
+    public static void build(StreamExecutionEnvironment env, EventSpace space, Strategy strategy, ReadableConfig config,
+                             java.nio.file.Path runDir, boolean withSum, double recordsPerSecond, String progressId,
+                             Topics topics, boolean rescaled) {
         int p = env.getParallelism();
         String gate = config.getOptional(ReplayScalingGate.GATE_OPTION).orElse(null);
         // a scaled replay keeps enough splits for every reader at the largest parallelism it may reach
-        int splits = gate == null ? p : Math.max(p, config.get(io.keyshift.config.ScalingOptions.MAX_PARALLELISM));
+        int reach = config.get(io.keyshift.config.ScalingOptions.MAX_PARALLELISM);
+        if (rescaled && reach <= 0) {
+            reach = env.getMaxParallelism() > 0 ? env.getMaxParallelism()
+                    : config.get(io.keyshift.config.JobOptions.DEFAULT_MAX_PARALLELISM);
+        }
+        int splits = gate == null && !rescaled ? p : Math.max(p, reach);
         DataStream<Event> events = env
                 .fromSource(new StridedSource(space, splits, recordsPerSecond, progressId).withGate(gate),
                         // at full speed a window of event time passes in milliseconds: a watermark at each

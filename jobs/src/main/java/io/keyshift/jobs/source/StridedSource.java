@@ -53,6 +53,11 @@ public class StridedSource implements Source<Event, StrideSplit, List<StrideSpli
         this.progressId = progressId;
     }
 
+    /** The splits the space is read in (each a stride of it). */
+    public int splits() {
+        return splits;
+    }
+
     /**
      * Readers wait at the {@link io.keyshift.jobs.replay.ReplayScalingGate} {@code id} (a lockstep replay with a
      * simulated scaling actuator); null for none.
