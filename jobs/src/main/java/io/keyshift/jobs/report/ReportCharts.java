@@ -102,7 +102,7 @@ public final class ReportCharts {
         }
         charts.put("imbalance", imb);
         for (Map.Entry<String, List<ForecastPoint>> e : d.forecasts().entrySet()) {
-            XYChart c = chart("Forecast (+1 window) against actual: " + e.getKey(), "records per window");
+            XYChart c = chart("Forecast (+1 window) against observed: " + e.getKey(), "records per window");
             SortedMap<Long, Double> actualAt = new java.util.TreeMap<>();
             SortedMap<Long, Double> forecastAt = new java.util.TreeMap<>();
             SortedMap<Long, Double> lowerAt = new java.util.TreeMap<>();
@@ -123,7 +123,8 @@ public final class ReportCharts {
             List<Double> hi = new ArrayList<>();
             series(upperAt, window, null, new ArrayList<>(), hi);
             if (!x.isEmpty()) {
-                line(c, "actual", x, actual);
+                // the profiler's estimate (sampled, a sketch's count), as the forecaster saw it: not an exact count
+                line(c, "observed (profiler's estimate)", x, actual);
                 line(c, "forecast", x, f);
                 line(c, "interval low", x, lo).setLineStyle(SeriesLinesDashed.DASHED);
                 line(c, "interval high", x, hi).setLineStyle(SeriesLinesDashed.DASHED);
