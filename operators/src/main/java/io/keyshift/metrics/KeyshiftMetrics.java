@@ -151,6 +151,11 @@ public final class KeyshiftMetrics {
      */
     public static final String SCALING_PARALLELISM = "keyshiftScalingParallelism";
     /**
+     * Scaling gauge, epoch milliseconds: the end of the last planning window the scaling decisions were made up to
+     * (a restore from a checkpoint taken before a decision sets it back; {@link Long#MIN_VALUE} before the first).
+     */
+    public static final String SCALING_DECIDED_UP_TO = "keyshiftScalingDecidedUpTo";
+    /**
      * Scaling counter: the actuated policy's decisions that changed the parallelism (at most one per planning window;
      * none while the parallelism holds).
      */

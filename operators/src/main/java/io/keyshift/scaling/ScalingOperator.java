@@ -218,6 +218,7 @@ public class ScalingOperator extends AbstractStreamOperator<ScalingDecision>
     public void open() throws Exception {
         super.open();
         getMetricGroup().gauge(io.keyshift.metrics.KeyshiftMetrics.SCALING_PARALLELISM, this::actuatedParallelism);
+        getMetricGroup().gauge(io.keyshift.metrics.KeyshiftMetrics.SCALING_DECIDED_UP_TO, () -> held.decidedUpTo);
         decisions = getMetricGroup().counter(io.keyshift.metrics.KeyshiftMetrics.SCALING_DECISIONS);
     }
 

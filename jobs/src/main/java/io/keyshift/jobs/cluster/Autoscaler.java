@@ -57,6 +57,12 @@ public final class Autoscaler {
 
     private final FlinkRest api;
     private final String jobId;
+    /**
+     * The window end (epoch ms) the decisions had reached when this autoscaler last applied one ({@link
+     * io.keyshift.metrics.KeyshiftMetrics#SCALING_DECIDED_UP_TO}); a job restored to before it is left alone until
+     * it decides past it again. Negative infinity before the first.
+     */
+    private double appliedUpTo = Double.NEGATIVE_INFINITY;
     private boolean seen;
 
     /** Whether a step has read the job's state (a later REST error is then not a wrong job id or address). */
@@ -102,6 +108,8 @@ public final class Autoscaler {
             return new Step(state, -1, -1, false, NO_SCALING_STAGE + " (no vertex named keyshift[...] scaling "
                     + "decisions): submit it with a keyshift strategy (predictive or reactive) and keyshift.scaling.capacity set");
         }
+        // read before the decision: a decision that comes between the two reads is then taken for an earlier one
+        double upTo = api.operatorMetricSum(jobId, io.keyshift.metrics.KeyshiftMetrics.SCALING_DECIDED_UP_TO);
         double decided = api.operatorMetricSum(jobId, io.keyshift.metrics.KeyshiftMetrics.SCALING_PARALLELISM);
         JsonNode req;
         try {
@@ -159,6 +167,14 @@ public final class Autoscaler {
         if (target == current) {
             return new Step(state, current, target, false, "parallelism " + current + " is the decided one" + floor);
         }
+        if (!Double.isNaN(upTo) && upTo < appliedUpTo) {
+            // restored from a checkpoint taken before the decision this autoscaler applied (a failure, or the
+            // rescale's own restore from a checkpoint that completed after the request): its earlier decision would
+            // undo the rescale, and the same window decided again would redo it, a restart each
+            return new Step(state, current, target, false, "the job's decisions were restored to window end "
+                    + java.time.Instant.ofEpochMilli((long) upTo) + ", before the decision applied at window end "
+                    + java.time.Instant.ofEpochMilli((long) appliedUpTo) + ": waiting until it decides past it");
+        }
         ObjectNode body = JSON.createObjectNode();
         for (Iterator<Map.Entry<String, JsonNode>> it = req.fields(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> v = it.next();
@@ -173,6 +189,9 @@ public final class Autoscaler {
             }
         }
         api.put("/jobs/" + jobId + "/resource-requirements", body);
+        if (!Double.isNaN(upTo)) {
+            appliedUpTo = upTo;
+        }
         return new Step(state, current, target, true, "requested parallelism " + current + " -> " + target + floor);
     }
 

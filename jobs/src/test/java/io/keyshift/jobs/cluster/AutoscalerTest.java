@@ -271,6 +271,63 @@ class AutoscalerTest {
     }
 
     /**
+     * A job restored from a checkpoint taken before the decision autoscale applied (its decisions set back to an
+     * earlier window) is left alone until it decides past that window: its earlier decision undid the rescale, and the
+     * same window decided again redid it, a restart each.
+     */
+    @Test
+    void aDecisionRestoredToBeforeTheOneAppliedIsNotApplied() throws Exception {
+        java.util.Map<String, Integer> upper = new java.util.concurrent.ConcurrentHashMap<>(
+                java.util.Map.of("routed", 2, "planner", 1));
+        double[] gauges = {10, 4};
+        server.createContext("/jobs/back", exchange -> {
+            String path = exchange.getRequestURI().getPath();
+            String query = exchange.getRequestURI().getQuery();
+            String body;
+            if (exchange.getRequestMethod().equals("PUT")) {
+                JSON.readTree(exchange.getRequestBody()).fields().forEachRemaining(e -> upper.put(e.getKey(),
+                        e.getValue().path("parallelism").path("upperBound").asInt()));
+                body = "{}";
+            } else if (path.equals("/jobs/back")) {
+                body = "{\"state\":\"RUNNING\",\"vertices\":[" + SCALING_VERTEX + ",{\"id\":\"routed\","
+                        + "\"name\":\"Source: e -> keyshift[job] router\"},{\"id\":\"planner\",\"name\":\"p\"}]}";
+            } else if (path.endsWith("/subtasks/metrics") && !path.contains("/vertices/scaling/")) {
+                body = "[]";
+            } else if (path.endsWith("/subtasks/metrics") && query == null) {
+                body = "[{\"id\":\"0.ScalingDecisions.keyshiftScalingParallelism\"},"
+                        + "{\"id\":\"0.ScalingDecisions.keyshiftScalingDecidedUpTo\"}]";
+            } else if (path.endsWith("/subtasks/metrics")) {
+                boolean upTo = query.contains("DecidedUpTo");
+                body = "[{\"id\":\"0.ScalingDecisions." + (upTo ? "keyshiftScalingDecidedUpTo"
+                        : "keyshiftScalingParallelism") + "\",\"sum\":" + (upTo ? gauges[0] : gauges[1]) + "}]";
+            } else if (path.endsWith("/resource-requirements")) {
+                StringBuilder r = new StringBuilder("{");
+                upper.forEach((id, u) -> r.append(r.length() > 1 ? "," : "").append("\"").append(id)
+                        .append("\":{\"parallelism\":{\"lowerBound\":1,\"upperBound\":").append(u).append("}}"));
+                body = r.append("}").toString();
+            } else {
+                body = "{}";
+            }
+            respond(exchange, 200, body);
+        });
+        Autoscaler scaler = new Autoscaler(new FlinkRest("http://127.0.0.1:" + server.getAddress().getPort()), "back");
+        assertThat(scaler.step().applied()).isTrue();
+        assertThat(upper).containsEntry("routed", 4);
+        // restored to window end 5, whose decision was 2
+        gauges[0] = 5;
+        gauges[1] = 2;
+        Autoscaler.Step restored = scaler.step();
+        assertThat(restored.applied()).as(restored.message()).isFalse();
+        assertThat(restored.message()).contains("restored to window end");
+        assertThat(upper).containsEntry("routed", 4);
+        // decided past it: applied again
+        gauges[0] = 13;
+        gauges[1] = 3;
+        assertThat(scaler.step().applied()).isTrue();
+        assertThat(upper).containsEntry("routed", 3).containsEntry("planner", 1);
+    }
+
+    /**
      * A job of two keyshift stages, one that scales (prefix a, at 2) and one that does not (b, at 4): the decision
      * rescales stage a's vertices and leaves b's (all routers were taken for the parallel vertices' anchor: b's 4 was
      * "current", its vertices were set to a's decision and a's stayed). Two scaling stages are left alone, saying so.
