@@ -708,8 +708,8 @@ public final class KeyshiftJob implements Callable<Integer> {
             // Path.of("") is the working directory, which the job would watch, its own outputs too
             throw new ParameterException(cl, "--control-dir must not be empty");
         }
-        if (controlDir != null && out != null && LocalPaths.resolved(out)
-                .startsWith(LocalPaths.resolved(Path.of(controlDir)))) {
+        if (controlDir != null && out != null && LocalPaths.real(out)
+                .startsWith(LocalPaths.real(Path.of(controlDir)))) {
             // the watched directory's files, recursively, are commands: the job's own results and rejected commands
             // would be read as commands, each rejection a new file read again
             throw new ParameterException(cl, "--control-dir " + Path.of(controlDir).toAbsolutePath() + " holds --out "

@@ -24,6 +24,18 @@ public final class LocalPaths {
      * without {@code ..} keeps its links (a cluster at {@code --rest} may mount a directory that is a link here under
      * the name given).
      */
+    /**
+     * {@code p} for a check whether it lies in a directory ({@link #real} of that directory): its parent's real path
+     * and its own name (a file that is a link stays itself: a link in {@code --out} is in it), so that two spellings of
+     * one directory (a link to it, the working directory's physical path) compare equal.
+     */
+    public static Path resolvedForContainment(Path p) {
+        Path abs = p.toAbsolutePath();
+        Path name = abs.getFileName();
+        return name == null || name.toString().equals("..") || name.toString().equals(".") ? real(abs)
+                : real(abs.getParent()).resolve(name);
+    }
+
     public static Path resolved(Path p) {
         Path abs = p.toAbsolutePath();
         int last = -1;

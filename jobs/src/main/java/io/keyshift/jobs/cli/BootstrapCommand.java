@@ -105,15 +105,15 @@ public final class BootstrapCommand implements Callable<Integer> {
         if (deadLetters != null && Files.exists(deadLetters)) {
             throw new ParameterException(cl, "--dead-letters " + deadLetters + " exists; name a new file");
         }
-        if (deadLetters != null && io.keyshift.jobs.LocalPaths.resolved(deadLetters).startsWith(
-                io.keyshift.jobs.LocalPaths.resolved(out))) {
+        if (deadLetters != null && io.keyshift.jobs.LocalPaths.resolvedForContainment(deadLetters)
+                .startsWith(io.keyshift.jobs.LocalPaths.real(out))) {
             // the file took --out's place, or made its directory, once the whole input had been read: the savepoint
             // was then refused, exit 1, as "exists", and only where some row was malformed
             throw new ParameterException(cl, "--dead-letters " + deadLetters + " is --out or lies in it; name a file "
                     + "outside the savepoint's directory");
         }
-        if (deadLetters != null && io.keyshift.jobs.LocalPaths.resolved(out).startsWith(
-                io.keyshift.jobs.LocalPaths.resolved(deadLetters))) {
+        if (deadLetters != null && io.keyshift.jobs.LocalPaths.real(out).startsWith(
+                io.keyshift.jobs.LocalPaths.resolvedForContainment(deadLetters))) {
             // the file took the place of --out's directory above it
             throw new ParameterException(cl, "--out " + out + " lies in --dead-letters " + deadLetters + ", a file; "
                     + "name another");

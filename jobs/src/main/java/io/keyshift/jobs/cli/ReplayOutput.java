@@ -114,12 +114,13 @@ public final class ReplayOutput {
      */
     public static InputInOutput inputInOutput(Path out, java.util.Map<String, Path> inputs,
                                               java.util.function.BiPredicate<String, String> written) {
-        Path dir = io.keyshift.jobs.LocalPaths.resolved(out);
+        // two spellings of one directory compare equal (a link, the working directory's physical path)
+        Path dir = io.keyshift.jobs.LocalPaths.real(out);
         for (java.util.Map.Entry<String, Path> e : inputs.entrySet()) {
             if (e.getValue() == null) {
                 continue;
             }
-            Path p = io.keyshift.jobs.LocalPaths.resolved(e.getValue());
+            Path p = io.keyshift.jobs.LocalPaths.resolvedForContainment(e.getValue());
             if (p.startsWith(dir) && !p.equals(dir)) {
                 String entry = dir.relativize(p).getName(0).toString();
                 if (written.test(e.getKey(), entry)) {

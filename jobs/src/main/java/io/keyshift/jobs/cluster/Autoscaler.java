@@ -171,8 +171,9 @@ public final class Autoscaler {
             // restored from a checkpoint taken before the decision this autoscaler applied (a failure, or the
             // rescale's own restore from a checkpoint that completed after the request): its earlier decision would
             // undo the rescale, and the same window decided again would redo it, a restart each
-            return new Step(state, current, target, false, "the job's decisions were restored to window end "
-                    + java.time.Instant.ofEpochMilli((long) upTo) + ", before the decision applied at window end "
+            return new Step(state, current, target, false, "the job's decisions were restored to "
+                    + (upTo <= Long.MIN_VALUE ? "before the first decision" : "window end "
+                    + java.time.Instant.ofEpochMilli((long) upTo)) + ", before the decision applied at window end "
                     + java.time.Instant.ofEpochMilli((long) appliedUpTo) + ": waiting until it decides past it");
         }
         ObjectNode body = JSON.createObjectNode();

@@ -61,9 +61,9 @@ public final class ReplayJob {
     /**
      * As {@link #build(StreamExecutionEnvironment, EventSpace, Strategy, ReadableConfig, java.nio.file.Path, boolean,
      * double, String, Topics)}; with {@code rescaled} (a cluster job that autoscale may rescale: {@code
-     * keyshift.scaling.capacity} set) the source has a split for every reader at the largest parallelism the job may
-     * reach ({@code keyshift.scaling.max-parallelism}, or the max parallelism): with one split per submitted subtask,
-     * the readers a scale-out added found no split and ended at once, their routers with them.
+     * keyshift.scaling.capacity} set) the source has a split for every reader up to {@code
+     * keyshift.scaling.max-parallelism} where it is set: with one split per submitted subtask, the readers a scale-out
+     * added found no split and ended at once, their routers with them.
      */
     public static void build(StreamExecutionEnvironment env, EventSpace space, Strategy strategy, ReadableConfig config,
                              java.nio.file.Path runDir, boolean withSum, double recordsPerSecond, String progressId,
@@ -71,11 +71,10 @@ public final class ReplayJob {
         int p = env.getParallelism();
         String gate = config.getOptional(ReplayScalingGate.GATE_OPTION).orElse(null);
         // a scaled replay keeps enough splits for every reader at the largest parallelism it may reach
+        // (only up to keyshift.scaling.max-parallelism where it is set: each split reads the file's events from its
+        // start, skipping the others', so splits up to the max parallelism, 128 by default, read a file input as
+        // many times over)
         int reach = config.get(io.keyshift.config.ScalingOptions.MAX_PARALLELISM);
-        if (rescaled && reach <= 0) {
-            reach = env.getMaxParallelism() > 0 ? env.getMaxParallelism()
-                    : config.get(io.keyshift.config.JobOptions.DEFAULT_MAX_PARALLELISM);
-        }
         int splits = gate == null && !rescaled ? p : Math.max(p, reach);
         DataStream<Event> events = env
                 .fromSource(new StridedSource(space, splits, recordsPerSecond, progressId).withGate(gate),

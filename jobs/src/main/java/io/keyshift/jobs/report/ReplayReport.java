@@ -870,7 +870,7 @@ public final class ReplayReport {
     }
 
     /**
-     * The +1-window forecasts of the {@code n} keys with the most observed load, each point pairing a window's actual
+     * The +1-window forecasts of the {@code n} keys with the most observed load, each point pairing a window's observed
      * with the forecast made one window before it (a window whose previous one has no line for the key, as when the
      * key was not tracked then, has no point).
      */

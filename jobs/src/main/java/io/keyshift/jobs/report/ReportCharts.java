@@ -21,7 +21,7 @@ import java.util.SortedMap;
 
 /**
  * The replay report's pictures, drawn with XChart: per-subtask load over time for each strategy (one scale),
- * imbalance over time with the lower bound and the all-knowing greedy, forecast against actual for the top keys with
+ * imbalance over time with the lower bound and the all-knowing greedy, forecast against observed for the top keys with
  * prediction intervals, and the migration timeline. Writes {@code charts/*.png} and one self-contained
  * {@code report.html} (images embedded as data URIs, no network).
  */
@@ -32,7 +32,7 @@ public final class ReportCharts {
     private ReportCharts() {}
 
     /**
-     * One point of a key's forecast series: window start (ms, where the other charts put a window), actual, and the +1
+     * One point of a key's forecast series: window start (ms, where the other charts put a window), observed (estimated), and the +1
      * forecast made one window before.
      */
     public record ForecastPoint(long windowStart, double actual, double forecast, double lower, double upper) {}

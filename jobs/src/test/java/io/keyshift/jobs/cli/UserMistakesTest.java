@@ -111,6 +111,14 @@ class UserMistakesTest {
             assertThat(ReplayOutput.real(deep.resolve("../busy"))).isEqualTo(dir.toRealPath().resolve("a/busy"));
             assertThat(ReplayOutput.real(deep.resolve("new/../../busy"))).isEqualTo(dir.toRealPath()
                     .resolve("a/busy"));
+            // an input in --out spelled by the directory's physical path, --out by a link to it (the working
+            // directory's form): in it all the same (the check compared the two spellings and missed it)
+            Path physical = Files.createDirectories(dir.resolve("phys/run"));
+            Path runLink = Files.createSymbolicLink(dir.resolve("runlink"), physical);
+            assertThat(ReplayOutput.inputInOutput(runLink, java.util.Map.of("--input",
+                    physical.resolve("dead-letters.csv")), (option, entry) -> true)).isNotNull();
+            assertThat(ReplayOutput.inputInOutput(physical, java.util.Map.of("--input",
+                    runLink.resolve("dead-letters.csv")), (option, entry) -> true)).isNotNull();
         }
     }
 
