@@ -14,6 +14,42 @@ import java.util.concurrent.TimeUnit;
 class LauncherTest {
 
     /**
+     * A build that fails, and a Java runtime that is not there, end the launcher with exit 1 and a last line of its
+     * own (Maven's exit code and its help lines, or bash's "exec: java: not found" with exit 127, ended it).
+     */
+    @Test
+    void aFailedBuildAndAMissingJavaEndInOneLineOfTheLaunchersOwn(@TempDir Path dir) throws Exception {
+        Files.createDirectories(dir.resolve("main/bin"));
+        Path launcher = dir.resolve("main/bin/keyshift");
+        Files.copy(Path.of("..", "bin", "keyshift"), launcher);
+        Path fakeBin = Files.createDirectories(dir.resolve("fake-bin"));
+        Path mvn = Files.writeString(fakeBin.resolve("mvn"), "#!/bin/sh\necho '[ERROR] release version 17 not supported'\n"
+                + "exit 1\n");
+        mvn.toFile().setExecutable(true);
+        ProcessBuilder pb = new ProcessBuilder("bash", launcher.toString(), "--help").redirectErrorStream(true);
+        pb.environment().put("PATH", fakeBin + ":" + System.getenv("PATH"));
+        pb.environment().remove("KEYSHIFT_NO_BUILD");
+        Process p = pb.start();
+        String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).as(output).isEqualTo(1);
+        assertThat(output.strip().lines().reduce((a, b) -> b).orElse("")).startsWith("keyshift: the build of ")
+                .contains("failed");
+
+        Path target = Files.createDirectories(dir.resolve("main/jobs/target"));
+        Files.write(target.resolve("keyshift-jobs-0.1.0-SNAPSHOT.jar"), new byte[0]);
+        Files.writeString(target.resolve("runtime-classpath.txt"), "");
+        ProcessBuilder noJava = new ProcessBuilder("bash", launcher.toString(), "--help").redirectErrorStream(true);
+        noJava.environment().put("KEYSHIFT_NO_BUILD", "1");
+        noJava.environment().put("JAVA_HOME", dir.resolve("no-jdk").toString());
+        Process q = noJava.start();
+        String missing = new String(q.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(q.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(q.exitValue()).as(missing).isEqualTo(1);
+        assertThat(missing.strip()).startsWith("keyshift: no Java runtime").contains("Java 17");
+    }
+
+    /**
      * A checkout built at /old/T/main and moved to T/main: its class path names the old jars, whose path holds
      * "T/main/" (the check matched a substring and took them for this checkout's: java started on jars that were no
      * longer there, or on another checkout's).
