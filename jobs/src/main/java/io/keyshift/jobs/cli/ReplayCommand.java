@@ -252,6 +252,9 @@ public final class ReplayCommand implements Callable<Integer> {
         ReplayOutput.refuseInputsInOutput(cl, out, inputs);
         ReplayInput.Stats generated = null;
         if (generator != null) {
+            // --out before the records are counted (as a file input is checked before it is read): an --out that
+            // holds an earlier run's output was refused only after minutes of counting
+            ReplayOutput.refuse(cl, out, overwrite, ReplayOutput::forecastBenchOrReplay);
             // from --generator-days first: counting a huge --generator-records took minutes without a word
             String tooMany = tooManyWindows(gen.days, windowDuration);
             if (tooMany == null) {

@@ -136,8 +136,8 @@ public final class ReplayOutput {
      * what a replay that started no job left; removes nothing (a replay checks this before it reads its input, and
      * clears with {@link #prepare(CommandLine, Path, boolean)} only once every check of the input has passed).
      */
-    private static void refuse(CommandLine cl, Path out, boolean overwrite,
-                               java.util.function.Predicate<String> earlierOutput) throws IOException {
+    static void refuse(CommandLine cl, Path out, boolean overwrite,
+                       java.util.function.Predicate<String> earlierOutput) throws IOException {
         claim(cl, out);
         refuseAJobsOutput(cl, out);
         refuseOtherCommandsOutput(cl, out, earlierOutput);

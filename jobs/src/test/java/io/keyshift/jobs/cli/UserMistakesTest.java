@@ -152,6 +152,30 @@ class UserMistakesTest {
     }
 
     /**
+     * A generator replay into an --out that holds an earlier run's output is refused before the generator's records
+     * are counted (as a file input is checked before it is read): it was refused only after minutes of counting.
+     */
+    @Test
+    void aGeneratorReplayChecksItsOutBeforeCountingTheRecords(@TempDir Path dir) throws Exception {
+        Path out = Files.createDirectories(dir.resolve("out"));
+        Files.writeString(out.resolve("report.json"), "{}");
+        Files.writeString(out.resolve("results-hash.csv"), "key,window_start,window_end,count\n");
+        // (the counting's progress goes to the process's standard error)
+        java.io.PrintStream stderr = System.err;
+        java.io.ByteArrayOutputStream progress = new java.io.ByteArrayOutputStream();
+        CliRun r;
+        System.setErr(new java.io.PrintStream(progress, true, java.nio.charset.StandardCharsets.UTF_8));
+        try {
+            r = run("replay", "--generator-records", "50000000", "--out", out.toString());
+        } finally {
+            System.setErr(stderr);
+        }
+        assertThat(r.exit()).as(r.err()).isEqualTo(2);
+        assertThat(r.err()).contains("--overwrite");
+        assertThat(progress.toString(java.nio.charset.StandardCharsets.UTF_8)).doesNotContain("counting the generator's");
+    }
+
+    /**
      * A config.yaml that is not YAML (a tab indent, a key without its colon's space) fails in one line naming the file
      * and where it breaks, exit 2, nothing written: Flink's parser logged a stack trace and the command ended with exit
      * 1 and a message over several lines.
