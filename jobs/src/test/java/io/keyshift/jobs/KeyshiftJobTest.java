@@ -648,7 +648,11 @@ class KeyshiftJobTest {
         assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--generator-records", "100000", "--generator-days",
                 "1e12", "--out", out.toString(), "-Dexecution.checkpointing.interval=5s"}))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("--generator-days must be > 0 and at most 10000000");
+                .hasMessageContaining("--generator-days must be > 0 and at most 2912438 (the year 9999)");
+        // nor past the year 9999, the latest event time keyshift takes (a control command cannot name later ones)
+        assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--generator-records", "100000", "--generator-days",
+                "3000000", "--out", out.toString(), "-Dexecution.checkpointing.interval=5s"}))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("--generator-days");
         // the planning window is --window's: a -D of it would have been overridden without a word
         assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--generator-records", "1000", "--out",
                 out.toString(), "-Dkeyshift.window=5min", "-Dexecution.checkpointing.interval=5s"}))

@@ -57,7 +57,12 @@ public final class GeneratorOptions {
      * Most days of event time the generator spans: event times stay far within a long's milliseconds (a long soak's
      * 48,000 records a day make tens of thousands of days).
      */
-    public static final long MAX_DAYS = 10_000_000;
+    /**
+     * Most days of event time the generator's records may span: from {@link #START} to the end of the year 9999, the
+     * latest event time keyshift takes ({@link io.keyshift.jobs.input.EventParser#MAX_EVENT_TIME}; 10,000,000 let
+     * records past it, times a control command cannot name).
+     */
+    public static final long MAX_DAYS = (io.keyshift.jobs.input.EventParser.MAX_EVENT_TIME - START) / 86_400_000L;
 
     /**
      * Most distinct keys of the generator: its cumulative Zipf table holds a double per key, one table for every
@@ -73,7 +78,7 @@ public final class GeneratorOptions {
         }
         if (!(days > 0 && days <= MAX_DAYS)) {
             // far beyond it the records' event times left the range of a long (and went back) once the job ran
-            throw bad(cl, "--generator-days", "> 0 and at most " + MAX_DAYS, days);
+            throw bad(cl, "--generator-days", "> 0 and at most " + MAX_DAYS + " (the year 9999)", days);
         }
         if (keys < 1 || keys > MAX_KEYS) {
             // beyond it the generator's table (a double per key) ran the JVM out of heap:
