@@ -173,6 +173,19 @@ class ClusterAddressTest {
     }
 
     /**
+     * A config directory in {@code dir}: flink-conf's config.yaml with a calendar whose reference days reach 600
+     * windows (refused for hourly windows, taken for daily ones).
+     */
+    private static java.nio.file.Path calendarOf600ReferenceDays(java.nio.file.Path dir) throws java.io.IOException {
+        java.nio.file.Path calendar = java.nio.file.Files.writeString(dir.resolve("cal.csv"), "2026-01-06,holiday\n");
+        java.nio.file.Path conf = java.nio.file.Files.createDirectories(dir.resolve("conf"));
+        java.nio.file.Files.writeString(conf.resolve("config.yaml"), java.nio.file.Files.readString(
+                io.keyshift.jobs.SharedData.flinkConf().resolve("config.yaml"))
+                + "\nkeyshift.forecast.calendar: " + calendar + "\nkeyshift.forecast.calendar.reference-days: 600\n");
+        return conf;
+    }
+
+    /**
      * The options of the config.yaml that submit reads are checked against the job's --window, as the job's main
      * checks them: a calendar whose reference days reach 600 daily windows (14,400 hourly ones) was refused as
      * "windows of keyshift.window PT1H" under the job's --window 1d. The window is not added to what is submitted.
@@ -181,11 +194,7 @@ class ClusterAddressTest {
     void theSubmittedConfigIsCheckedAgainstTheJobsWindow(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
             throws Exception {
         java.nio.file.Path jar = jobJar(dir.resolve("job.jar"));
-        java.nio.file.Path calendar = java.nio.file.Files.writeString(dir.resolve("cal.csv"), "2026-01-06,holiday\n");
-        java.nio.file.Path conf = java.nio.file.Files.createDirectories(dir.resolve("conf"));
-        java.nio.file.Files.writeString(conf.resolve("config.yaml"), java.nio.file.Files.readString(
-                io.keyshift.jobs.SharedData.flinkConf().resolve("config.yaml"))
-                + "\nkeyshift.forecast.calendar: " + calendar + "\nkeyshift.forecast.calendar.reference-days: 600\n");
+        java.nio.file.Path conf = calendarOf600ReferenceDays(dir);
         for (String window : new String[] {"--window=1d", "--window"}) {
             java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of("submit", "--jar",
                     jar.toString(), "--rest", "http://127.0.0.1:1", "--config", conf.toString(), "--", "--out",
@@ -226,11 +235,7 @@ class ClusterAddressTest {
     void theJobsAtFileIsReadAsTheJobReadsIt(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
             throws Exception {
         java.nio.file.Path jar = jobJar(dir.resolve("job.jar"));
-        java.nio.file.Path calendar = java.nio.file.Files.writeString(dir.resolve("cal.csv"), "2026-01-06,holiday\n");
-        java.nio.file.Path conf = java.nio.file.Files.createDirectories(dir.resolve("conf"));
-        java.nio.file.Files.writeString(conf.resolve("config.yaml"), java.nio.file.Files.readString(
-                io.keyshift.jobs.SharedData.flinkConf().resolve("config.yaml"))
-                + "\nkeyshift.forecast.calendar: " + calendar + "\nkeyshift.forecast.calendar.reference-days: 600\n");
+        java.nio.file.Path conf = calendarOf600ReferenceDays(dir);
         java.nio.file.Path daily = java.nio.file.Files.writeString(dir.resolve("daily.args"),
                 "# the job\n--out \"" + dir.resolve("out dir") + "\"\n--window 1d\n");
         Run r = run("submit", "--jar", jar.toString(), "--rest", "http://127.0.0.1:1", "--config", conf.toString(),

@@ -103,6 +103,20 @@ class AutoscalerTest {
         return new Autoscale(exit, err.toString());
     }
 
+    /** A {@code GET /jobs/:jobid/resource-requirements} answer: every vertex at {@code [1, upper]}. */
+    private static String requirements(java.util.Map<String, Integer> upper) {
+        StringBuilder r = new StringBuilder("{");
+        upper.forEach((id, u) -> r.append(r.length() > 1 ? "," : "").append("\"").append(id)
+                .append("\":{\"parallelism\":{\"lowerBound\":1,\"upperBound\":").append(u).append("}}"));
+        return r.append("}").toString();
+    }
+
+    /** Takes a PUT's upper bounds into {@code upper}. */
+    private static void take(JsonNode put, java.util.Map<String, Integer> upper) {
+        put.fields().forEachRemaining(e -> upper.put(e.getKey(),
+                e.getValue().path("parallelism").path("upperBound").asInt()));
+    }
+
     /** The REST API's /config, which the commands ask first (the address check). */
     private void serveFlinkVersion() {
         server.createContext("/config", exchange -> respond(exchange, 200, "{\"flink-version\":\"2.3.0\"}"));
@@ -285,8 +299,7 @@ class AutoscalerTest {
             String query = exchange.getRequestURI().getQuery();
             String body;
             if (exchange.getRequestMethod().equals("PUT")) {
-                JSON.readTree(exchange.getRequestBody()).fields().forEachRemaining(e -> upper.put(e.getKey(),
-                        e.getValue().path("parallelism").path("upperBound").asInt()));
+                take(JSON.readTree(exchange.getRequestBody()), upper);
                 body = "{}";
             } else if (path.equals("/jobs/back")) {
                 body = "{\"state\":\"RUNNING\",\"vertices\":[" + SCALING_VERTEX + ",{\"id\":\"routed\","
@@ -301,10 +314,7 @@ class AutoscalerTest {
                 body = "[{\"id\":\"0.ScalingDecisions." + (upTo ? "keyshiftScalingDecidedUpTo"
                         : "keyshiftScalingParallelism") + "\",\"sum\":" + (upTo ? gauges[0] : gauges[1]) + "}]";
             } else if (path.endsWith("/resource-requirements")) {
-                StringBuilder r = new StringBuilder("{");
-                upper.forEach((id, u) -> r.append(r.length() > 1 ? "," : "").append("\"").append(id)
-                        .append("\":{\"parallelism\":{\"lowerBound\":1,\"upperBound\":").append(u).append("}}"));
-                body = r.append("}").toString();
+                body = requirements(upper);
             } else {
                 body = "{}";
             }
@@ -342,9 +352,7 @@ class AutoscalerTest {
             String path = exchange.getRequestURI().getPath();
             String body;
             if (exchange.getRequestMethod().equals("PUT")) {
-                JsonNode put = JSON.readTree(exchange.getRequestBody());
-                put.fields().forEachRemaining(e -> upper.put(e.getKey(),
-                        e.getValue().path("parallelism").path("upperBound").asInt()));
+                take(JSON.readTree(exchange.getRequestBody()), upper);
                 body = "{}";
             } else if (path.equals("/jobs/two")) {
                 StringBuilder v = new StringBuilder("{\"state\":\"RUNNING\",\"vertices\":[");
@@ -363,10 +371,7 @@ class AutoscalerTest {
             } else if (path.endsWith("/subtasks/metrics")) {
                 body = "[{\"id\":\"0.ScalingDecisions.keyshiftScalingParallelism\",\"sum\":3}]";
             } else if (path.endsWith("/resource-requirements")) {
-                StringBuilder r = new StringBuilder("{");
-                upper.forEach((id, u) -> r.append(r.length() > 1 ? "," : "").append("\"").append(id)
-                        .append("\":{\"parallelism\":{\"lowerBound\":1,\"upperBound\":").append(u).append("}}"));
-                body = r.append("}").toString();
+                body = requirements(upper);
             } else {
                 body = "{}";
             }
