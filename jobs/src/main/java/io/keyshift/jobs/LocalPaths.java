@@ -18,13 +18,6 @@ public final class LocalPaths {
     }
 
     /**
-     * {@code p} absolute and normalized as the file system reads it: where it holds {@code ..}, the part up to the last
-     * {@code ..} is resolved through {@link #real} first ({@code link/..} is the link's target's parent; Flink's paths
-     * normalize {@code ..} as text, so a command would check one directory and Flink write or read another); a path
-     * without {@code ..} keeps its links (a cluster at {@code --rest} may mount a directory that is a link here under
-     * the name given).
-     */
-    /**
      * {@code p} for a check whether it lies in a directory ({@link #real} of that directory): its parent's real path
      * and its own name (a file that is a link stays itself: a link in {@code --out} is in it), so that two spellings of
      * one directory (a link to it, the working directory's physical path) compare equal.
@@ -36,6 +29,13 @@ public final class LocalPaths {
                 : real(abs.getParent()).resolve(name);
     }
 
+    /**
+     * {@code p} absolute and normalized as the file system reads it: where it holds {@code ..}, the part up to the last
+     * {@code ..} is resolved through {@link #real} first ({@code link/..} is the link's target's parent; Flink's paths
+     * normalize {@code ..} as text, so a command would check one directory and Flink write or read another); a path
+     * without {@code ..} keeps its links (a cluster at {@code --rest} may mount a directory that is a link here under
+     * the name given).
+     */
     public static Path resolved(Path p) {
         Path abs = p.toAbsolutePath();
         int last = -1;

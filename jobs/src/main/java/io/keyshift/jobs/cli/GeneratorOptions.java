@@ -54,13 +54,11 @@ public final class GeneratorOptions {
     double peakFactor;
 
     /**
-     * Most days of event time the generator spans: event times stay far within a long's milliseconds (a long soak's
-     * 48,000 records a day make tens of thousands of days).
-     */
-    /**
      * Most days of event time the generator's records may span: from {@link #START} to the end of the year 9999, the
      * latest event time keyshift takes ({@link io.keyshift.jobs.input.EventParser#MAX_EVENT_TIME}; 10,000,000 let
-     * records past it, times a control command cannot name).
+     * records past it, times a control command cannot name). An endless stream ({@code --generator-records 0}) takes
+     * {@code --generator-days} as its rate and passes the year 9999 after about {@code 336,000 * MAX_DAYS / DAYS}
+     * records.
      */
     public static final long MAX_DAYS = (io.keyshift.jobs.input.EventParser.MAX_EVENT_TIME - START) / 86_400_000L;
 

@@ -120,7 +120,11 @@ public final class ReplayOutput {
             if (e.getValue() == null) {
                 continue;
             }
+            // the input as named (a link in --out is in it) or where it leads (a link elsewhere into --out)
             Path p = io.keyshift.jobs.LocalPaths.resolvedForContainment(e.getValue());
+            if (!(p.startsWith(dir) && !p.equals(dir))) {
+                p = io.keyshift.jobs.LocalPaths.real(e.getValue());
+            }
             if (p.startsWith(dir) && !p.equals(dir)) {
                 String entry = dir.relativize(p).getName(0).toString();
                 if (written.test(e.getKey(), entry)) {

@@ -95,6 +95,12 @@ public final class SoakCommand implements Callable<Integer> {
                         + "event time");
             }
         }
+        if (records / RECORDS_PER_EVENT_DAY > GeneratorOptions.MAX_DAYS) {
+            // (refused later as a --generator-days, an option soak does not take)
+            throw new ParameterException(cl, String.format("--rate %s over --minutes %s makes %,d records, %,.0f days "
+                    + "of event time at %,d records a day: past the year 9999, the latest event time keyshift takes",
+                    rate, minutes, records, records / RECORDS_PER_EVENT_DAY, (long) RECORDS_PER_EVENT_DAY));
+        }
         if (parallelism < 1 || parallelism > 16) {
             throw new ParameterException(cl, "--parallelism must be in 1..16, was " + parallelism);
         }

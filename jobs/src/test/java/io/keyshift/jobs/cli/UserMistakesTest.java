@@ -119,6 +119,11 @@ class UserMistakesTest {
                     physical.resolve("dead-letters.csv")), (option, entry) -> true)).isNotNull();
             assertThat(ReplayOutput.inputInOutput(physical, java.util.Map.of("--input",
                     runLink.resolve("dead-letters.csv")), (option, entry) -> true)).isNotNull();
+            // a link elsewhere that leads into --out (its file was truncated as dead letters while it was read)
+            Files.writeString(physical.resolve("dead-letters.csv"), "raw_line,line_number,reason\n");
+            Path outside = Files.createSymbolicLink(dir.resolve("data.csv"), physical.resolve("dead-letters.csv"));
+            assertThat(ReplayOutput.inputInOutput(physical, java.util.Map.of("--input", outside),
+                    (option, entry) -> entry.equals("dead-letters.csv"))).isNotNull();
         }
     }
 
@@ -1048,6 +1053,12 @@ class UserMistakesTest {
         CliRun slowSoak = run("soak", "--rate", "0.001", "--minutes", "1", "--out", dir.resolve("s2").toString());
         assertThat(slowSoak.exit()).isEqualTo(2);
         assertThat(slowSoak.err()).contains("--rate at least 1 record/s");
+        // a run whose event time would pass the year 9999: said of --rate and --minutes, before --out is made
+        CliRun beyond9999 = run("soak", "--rate", "2400", "--minutes", "1000000", "--out", dir.resolve("s9").toString());
+        assertThat(beyond9999.exit()).isEqualTo(2);
+        assertThat(beyond9999.err()).contains("--rate 2400.0 over --minutes 1000000.0").contains("year 9999")
+                .doesNotContain("--generator-days");
+        assertThat(dir.resolve("s9")).doesNotExist();
         // a sampling interval as long as the run took no sample and named a soak.png it never drew (exit 0)
         CliRun unsampled = run("soak", "--minutes", "1", "--sample-every", "2min", "--out", dir.resolve("s3").toString(),
                 "--config", conf());
