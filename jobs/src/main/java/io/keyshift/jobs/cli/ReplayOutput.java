@@ -120,15 +120,15 @@ public final class ReplayOutput {
             if (e.getValue() == null) {
                 continue;
             }
-            // the input as named (a link in --out is in it) or where it leads (a link elsewhere into --out)
-            Path p = io.keyshift.jobs.LocalPaths.resolvedForContainment(e.getValue());
-            if (!(p.startsWith(dir) && !p.equals(dir))) {
-                p = io.keyshift.jobs.LocalPaths.real(e.getValue());
-            }
-            if (p.startsWith(dir) && !p.equals(dir)) {
-                String entry = dir.relativize(p).getName(0).toString();
-                if (written.test(e.getKey(), entry)) {
-                    return new InputInOutput(e.getKey(), e.getValue(), entry);
+            // the input as named (a link in --out is in it) and where it leads (a link, in --out under a name the
+            // command leaves alone or elsewhere, to a file the command writes there)
+            for (Path p : List.of(io.keyshift.jobs.LocalPaths.resolvedForContainment(e.getValue()),
+                    io.keyshift.jobs.LocalPaths.real(e.getValue()))) {
+                if (p.startsWith(dir) && !p.equals(dir)) {
+                    String entry = dir.relativize(p).getName(0).toString();
+                    if (written.test(e.getKey(), entry)) {
+                        return new InputInOutput(e.getKey(), e.getValue(), entry);
+                    }
                 }
             }
         }

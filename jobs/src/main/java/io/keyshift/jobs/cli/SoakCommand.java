@@ -43,7 +43,9 @@ public final class SoakCommand implements Callable<Integer> {
     CommandLine.Model.CommandSpec spec;
 
     @Option(names = "--minutes", defaultValue = "30", paramLabel = "N",
-            description = "How long the job runs, > 0 and at most 10,000,000 (19 years). Default: ${DEFAULT-VALUE}.")
+            description = "How long the job runs, > 0 and at most 10,000,000 (19 years), with --rate records a second "
+                    + "at 48,000 a day of event time within the year 9999 (about 2,330,000 minutes at --rate 1000). "
+                    + "Default: ${DEFAULT-VALUE}.")
     double minutes;
 
     @Option(names = "--rate", defaultValue = "1000", paramLabel = "RECORDS_PER_SECOND",

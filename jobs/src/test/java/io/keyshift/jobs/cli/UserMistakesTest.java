@@ -124,6 +124,10 @@ class UserMistakesTest {
             Path outside = Files.createSymbolicLink(dir.resolve("data.csv"), physical.resolve("dead-letters.csv"));
             assertThat(ReplayOutput.inputInOutput(physical, java.util.Map.of("--input", outside),
                     (option, entry) -> entry.equals("dead-letters.csv"))).isNotNull();
+            // and a link in --out under a name the command leaves alone, leading to one it writes
+            Path mine = Files.createSymbolicLink(physical.resolve("mine.csv"), physical.resolve("dead-letters.csv"));
+            assertThat(ReplayOutput.inputInOutput(physical, java.util.Map.of("--input", mine),
+                    (option, entry) -> entry.equals("dead-letters.csv"))).isNotNull();
         }
     }
 
