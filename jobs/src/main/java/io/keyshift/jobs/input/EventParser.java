@@ -54,6 +54,8 @@ public final class EventParser {
     private final java.math.BigDecimal epochUnit;
     /** The pattern has letters of a time of day (else a date-only time is not parsed a second time to check). */
     private final boolean timeLetters;
+    /** Whether the pattern may read an offset or zone (its letters X, x, Z, z, O, V; the default format does). */
+    private final boolean zoneLetters;
     private final CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder()
             .onMalformedInput(CodingErrorAction.REPORT)
             .onUnmappableCharacter(CodingErrorAction.REPORT);
@@ -100,6 +102,7 @@ public final class EventParser {
         }
         // quoted literals may hold such letters too: the check then runs needlessly, never wrongly
         this.timeLetters = spec.timeFormat().map(f -> f.matches("(?s).*[HhKkms].*")).orElse(true);
+        this.zoneLetters = spec.timeFormat().map(f -> f.matches("(?s).*[XxZzOV].*")).orElse(true);
         if (epochUnit == null && spec.timeFormat().isPresent()) {
             checkReadsWhatItWrites(spec.timeFormat().get(), spec.timeZone() != null);
         }
@@ -587,7 +590,9 @@ public final class EventParser {
             throw new DateTimeParseException(TIME_OF_DAY_UNRESOLVED, text, 0);
         }
         // a date with its own offset or zone ("yyyy-MM-ddXXX": 2014-07-15+02:00) begins in it, not in --time-zone
-        java.time.ZoneId own = formatter.parse(text).query(java.time.temporal.TemporalQueries.zone());
+        // (parsed again only where the pattern can hold one: not per record of a plain date format)
+        java.time.ZoneId own = zoneLetters ? formatter.parse(text).query(java.time.temporal.TemporalQueries.zone())
+                : null;
         return ((LocalDate) t).atStartOfDay(own != null ? own : zone).toInstant().toEpochMilli();
     }
 
