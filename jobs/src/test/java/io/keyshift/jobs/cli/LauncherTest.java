@@ -116,4 +116,77 @@ class LauncherTest {
         assertThat(Files.readAllLines(runs)).as("builds").hasSize(2)
                 .allMatch(args -> args.contains("-pl jobs -am"));
     }
+
+    /**
+     * A command runs from a copy of keyshift's jars: a build (here the jar rewritten in place, as Maven's jar plugin
+     * does) while it runs leaves the bytes it reads alone. The copy of a command still running is kept; once it has
+     * ended, the next launch deletes it. Other jars on the class path are run where they are.
+     */
+    @Test
+    void aCommandRunsFromACopyOfTheJarsThatALaterBuildLeavesAlone(@TempDir Path dir) throws Exception {
+        Path home = dir.resolve("main");
+        Path target = Files.createDirectories(home.resolve("jobs/target"));
+        Files.createDirectories(home.resolve("bin"));
+        Path launcher = home.resolve("bin/keyshift");
+        Files.copy(Path.of("..", "bin", "keyshift"), launcher);
+        Path jar = Files.writeString(target.resolve("keyshift-jobs-0.1.0-SNAPSHOT.jar"), "jobs v1");
+        Path operators = Files.writeString(Files.createDirectories(home.resolve("operators/target"))
+                .resolve("keyshift-operators-0.1.0-SNAPSHOT.jar"), "operators v1");
+        Path flink = Files.writeString(dir.resolve("flink-core.jar"), "flink");
+        Files.writeString(target.resolve("runtime-classpath.txt"), operators.toRealPath() + ":" + flink);
+        Path bin = Files.createDirectories(dir.resolve("fake/bin"));
+        // the fake JVM writes its class path and, where HOLD names a file, runs until that file exists
+        Path java = Files.writeString(bin.resolve("java"), "#!/usr/bin/env bash\n"
+                + "while [ \"$1\" != -cp ]; do shift; done\nprintf '%s' \"$2\" > \"$CP_OUT\"\n"
+                + "if [ -n \"${HOLD:-}\" ]; then while [ ! -f \"$HOLD\" ]; do sleep 0.05; done; fi\n");
+        java.toFile().setExecutable(true);
+
+        Path release = dir.resolve("release");
+        Process first = launch(launcher, dir, dir.resolve("cp-1"), release);
+        java.util.List<Path> firstJars = waitForClassPath(dir.resolve("cp-1"), first);
+        assertThat(firstJars).hasSize(3).endsWith(flink);
+        assertThat(firstJars.get(0)).startsWith(target.resolve("launch")).hasContent("jobs v1");
+        assertThat(firstJars.get(1)).startsWith(target.resolve("launch")).hasContent("operators v1");
+
+        Files.writeString(jar, "jobs v2");
+        Process second = launch(launcher, dir, dir.resolve("cp-2"), null);
+        assertThat(second.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        java.util.List<Path> secondJars = waitForClassPath(dir.resolve("cp-2"), second);
+        assertThat(secondJars.get(0)).hasContent("jobs v2");
+        assertThat(firstJars.get(0)).as("the running command's copy").hasContent("jobs v1");
+        assertThat(first.isAlive()).isTrue();
+
+        Files.writeString(release, "");
+        assertThat(first.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(first.exitValue()).isZero();
+        Process third = launch(launcher, dir, dir.resolve("cp-3"), null);
+        assertThat(third.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(waitForClassPath(dir.resolve("cp-3"), third)).isEqualTo(secondJars);
+        assertThat(firstJars.get(0).getParent()).as("the ended command's copy").doesNotExist();
+        assertThat(secondJars.get(0)).hasContent("jobs v2");
+    }
+
+    private static Process launch(Path launcher, Path dir, Path cpOut, Path hold) throws Exception {
+        ProcessBuilder pb = new ProcessBuilder("bash", launcher.toString(), "--help").redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD);
+        pb.environment().put("KEYSHIFT_NO_BUILD", "1");
+        pb.environment().put("JAVA_HOME", dir.resolve("fake").toString());
+        pb.environment().put("TMPDIR", dir.toString());
+        pb.environment().put("CP_OUT", cpOut.toString());
+        if (hold != null) {
+            pb.environment().put("HOLD", hold.toString());
+        } else {
+            pb.environment().remove("HOLD");
+        }
+        return pb.start();
+    }
+
+    private static java.util.List<Path> waitForClassPath(Path cpOut, Process p) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (!Files.exists(cpOut) && System.nanoTime() < deadline) {
+            assertThat(p.isAlive() || Files.exists(cpOut)).as("launcher ended without running java").isTrue();
+            Thread.sleep(20);
+        }
+        return java.util.Arrays.stream(Files.readString(cpOut).split(":")).map(Path::of).toList();
+    }
 }
