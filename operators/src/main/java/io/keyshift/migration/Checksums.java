@@ -87,6 +87,11 @@ public final class Checksums<R> {
         return h;
     }
 
+    /** FNV-1a of a text's UTF-8 bytes (a side output's tag id, mixed into its values' checksums). */
+    public static long text(String s) {
+        return fnv(s.getBytes(java.nio.charset.StandardCharsets.UTF_8), TEXT_MARKER);
+    }
+
     /**
      * Order-free combination of one window firing's checksum so far with the next result's: the firing's outputs are
      * compared as a multiset.

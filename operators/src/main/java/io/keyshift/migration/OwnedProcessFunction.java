@@ -65,6 +65,8 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
      */
     public static final java.time.Duration DEPARTED_TTL = java.time.Duration.ofDays(7);
     private transient Checksums<R> checksums;
+    /** The checksums of the side outputs' values, by the output tag's id (made at a tag's first checked output). */
+    private transient java.util.Map<String, Checksums<Object>> sideChecksums;
     /** Records that came to a stay after its state was cleared (see {@link #processElement}). */
     private transient org.apache.flink.metrics.Counter droppedLate;
     /** Event-time timers the function set more than its horizon after the record or timer that set them. */
@@ -98,6 +100,7 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
                 .build());
         departed = getRuntimeContext().getState(departedDescriptor);
         checksums = new Checksums<>(resultSerializer);
+        sideChecksums = new java.util.HashMap<>();
         droppedLate = getRuntimeContext().getMetricGroup().counter(
                 io.keyshift.metrics.KeyshiftMetrics.PROCESS_LATE_RECORDS_DROPPED);
         timersBeyondHorizon = getRuntimeContext().getMetricGroup().counter(
@@ -231,7 +234,7 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
         }
         boolean authoritative = e.role != Role.SHADOW;
         long t = ctx.timestamp() == null ? Long.MIN_VALUE : ctx.timestamp();
-        Outputs outputs = new Outputs(ctx, out, authoritative, t, o, ctx.getCurrentKey());
+        Outputs outputs = new Outputs(ctx, out, authoritative, t, o, ctx.getCurrentKey(), e.late);
         if (authoritative) {
             user.processElement(e.value, userContext(ctx, outputs, t, o, Long.MAX_VALUE), outputs);
         } else {
@@ -267,6 +270,10 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
                 // the key left a horizon ago: its state goes; its remaining timers (set within a horizon of a record
                 // or timer before the switch-over, so none later than another horizon) drain without the function
                 tracking.clearAll();
+                // a timer at the end of time (a flush at the end of the input) is owned wherever the key goes: the
+                // new owner has its own. Left here it was kept for the job's life, one per move out, and fired on
+                // the cleared state once the departure was forgotten (its TTL), beside the new owner's flush
+                ctx.timerService().deleteEventTimeTimer(Long.MAX_VALUE);
                 ctx.timerService().registerEventTimeTimer(o.cleanupAt + horizon);
             } else if (eventTime && timestamp >= o.cleanupAt + horizon) {
                 // the stay's record goes; what is left of it is when it was cleaned up, so that a processing-time
@@ -292,7 +299,7 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
         // a processing-time timer's output is judged at the current watermark and never compared
         boolean authoritative = o == null || o.owns(at);
         Outputs outputs = new Outputs(ctx, out, authoritative, eventTime ? timestamp : Long.MIN_VALUE, o,
-                ctx.getCurrentKey());
+                ctx.getCurrentKey(), false);
         long cap = authoritative ? Long.MAX_VALUE : shadowWatermarkCap(at, o);
         if (eventTime && inShadowPhase(timestamp, o, authoritative)) {
             // both owners show a timer of the shadow phase the watermark at its own time: each subtask's watermark
@@ -326,12 +333,17 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
         private final KeyOwnership o;
         private final RoutingKey<K> key;
         private final long time;
+        /** Whether the call takes a shadow phase's copy of a record that was late at its router. */
+        private final boolean lateRecord;
+        /** A call before the compared interval whose late record marks the comparison (no output compared). */
+        private final boolean marksLate;
         private long sum;
         private int n;
 
         Outputs(KeyedProcessFunction<RoutingKey<K>, Envelope<T, K>, R>.Context ctx, Collector<R> out,
-                boolean authoritative, long time, KeyOwnership o, RoutingKey<K> key) {
+                boolean authoritative, long time, KeyOwnership o, RoutingKey<K> key, boolean lateRecord) {
             this.ctx = ctx;
+            this.lateRecord = lateRecord;
             this.out = out;
             this.authoritative = authoritative;
             this.o = o;
@@ -341,6 +353,13 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
             this.checked = o != null && time != Long.MIN_VALUE && (authoritative
                     ? o.outShadowFrom != Long.MIN_VALUE && time >= o.outShadowFrom + horizon && time < o.ownedUntil
                     : o.inShadowFrom != Long.MIN_VALUE && time >= o.inShadowFrom + horizon && time < o.ownedFrom);
+            // a late copy before the compared interval changes the state the interval's calls see, in an order
+            // each owner's watermark decides: it marks the comparison too (where there is one: a migration that is
+            // not validated has none)
+            this.marksLate = lateRecord && !checked && o != null && time != Long.MIN_VALUE && (authoritative
+                    ? o.outShadowFrom != Long.MIN_VALUE && o.outShadowFrom + horizon < o.ownedUntil
+                    && time < o.ownedUntil
+                    : o.inShadowFrom != Long.MIN_VALUE && o.inShadowFrom + horizon < o.ownedFrom && time < o.ownedFrom);
         }
 
         @Override
@@ -358,13 +377,30 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
         public void close() {}
 
         <X> void output(OutputTag<X> tag, X value) {
+            if (checked) {
+                // compared as the main output's are, the tag's id mixed in (a value sent to another output is
+                // another result)
+                @SuppressWarnings("unchecked")
+                Checksums<Object> c = sideChecksums.computeIfAbsent(tag.getId(), id -> new Checksums<>(
+                        (org.apache.flink.api.common.typeutils.TypeSerializer<Object>) getRuntimeContext()
+                                .createSerializer(tag.getTypeInfo())));
+                sum += Checksums.unordered(c.of(value) ^ Checksums.text(tag.getId()), time);
+                n++;
+            }
             if (authoritative) {
                 ctx.output(tag, value);
             }
         }
 
+        /**
+         * Sends the call's check, also for a call without output: a side that emits nothing in the compared interval
+         * where the other emits is a disagreement (a MISMATCH naming both key groups, which on-mismatch REVERT acts
+         * on; without its zero check the validator saw that side missing, and nothing was reverted), and a record
+         * late at its router marks the interval as one the owners may judge differently (each by its own watermark:
+         * one fires a timer before the record, the other after), as a window holding one is.
+         */
         void check(KeyedProcessFunction<RoutingKey<K>, Envelope<T, K>, R>.Context c) {
-            if (!checked || n == 0) {
+            if (!checked && !marksLate) {
                 return;
             }
             ResultCheck rc = new ResultCheck();
@@ -377,6 +413,7 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
             rc.checksum = sum;
             rc.results = n;
             rc.additive = true;
+            rc.lateRecord = lateRecord;
             c.output(checkTag, rc);
         }
     }

@@ -15,6 +15,7 @@ import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.streaming.api.operators.KeyedProcessOperator;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
+import org.apache.flink.streaming.util.ProcessFunctionTestHarnesses;
 import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
 import org.junit.jupiter.api.Test;
@@ -257,6 +258,26 @@ class OwnedProcessFunctionTest {
     }
 
     /**
+     * The old owner's timer at the end of time goes with the stay's state at its cleanup: it was kept for the job's
+     * life (one per move out) and, once the departure was forgotten, fired on the cleared state beside the new
+     * owner's flush.
+     */
+    @Test
+    void theOldOwnersTimerAtTheEndOfTimeGoesWithItsCleanup() throws Exception {
+        RoutingKey<String> out = RoutingKey.of("out", 5, 0, TABLE);
+        try (var h = stage(owned(new FlushAtEnd()))) {
+            h.open();
+            h.processElement(new StreamRecord<>(Envelope.of(out, "a", Role.PRIMARY), 100));
+            h.processElement(new StreamRecord<>(new Envelope<>(out, null, Role.MIGRATE_OUT, 1_000, 2_000), 900));
+            assertThat(h.numEventTimeTimers()).isEqualTo(2);
+            h.processWatermark(5_000);
+            assertThat(h.numEventTimeTimers()).isZero();
+            h.processWatermark(Long.MAX_VALUE);
+            assertThat(values(h)).containsExactly("record a");
+        }
+    }
+
+    /**
      * An event-time sort buffer (a common pattern: buffer each record, set a timer at its time, and in a timer emit
      * everything buffered up to the watermark) at a key's new owner. The watermark jumps past the switch-over in one
      * step: the shadow-phase timer (its outputs dropped) must not take along the record the new owner already owns.
@@ -327,13 +348,150 @@ class OwnedProcessFunctionTest {
         }
     }
 
-    /** The checks a harness emitted, as checksum x results (none where it emitted none). */
+    /** The checks of calls with output a harness emitted, as checksum x results. */
     private static List<String> checks(KeyedOneInputStreamOperatorTestHarness<RoutingKey<String>,
             Envelope<String, String>, String> h) {
         List<String> out = new ArrayList<>();
-        java.util.Optional.ofNullable(h.getSideOutput(CHECKS)).ifPresent(q -> q.forEach(
-                r -> out.add(r.getValue().checksum + "x" + r.getValue().results)));
+        allChecks(h).stream().filter(c -> c.results > 0).forEach(c -> out.add(c.checksum + "x" + c.results));
         return out;
+    }
+
+    /** Every check a harness emitted (also those of calls without output). */
+    private static List<ResultCheck> allChecks(KeyedOneInputStreamOperatorTestHarness<RoutingKey<String>,
+            Envelope<String, String>, String> h) {
+        List<ResultCheck> out = new ArrayList<>();
+        java.util.Optional.ofNullable(h.getSideOutput(CHECKS)).ifPresent(q -> q.forEach(r -> out.add(r.getValue())));
+        return out;
+    }
+
+    /** Emits each record, but not as a shadow copy: a shadow that disagrees by emitting nothing. */
+    static final class SilentShadow extends KeyedProcessFunction<String, String, String> {
+        @Override
+        public void processElement(String value, Context ctx, Collector<String> out) {
+            if (!io.keyshift.api.Keyshift.isShadowCopy()) {
+                out.collect("record " + value);
+            }
+        }
+    }
+
+    /**
+     * A shadow that emits nothing in the compared interval where the primary emits is a MISMATCH naming both key
+     * groups, as on-mismatch REVERT needs: each side sends a check for every call of the interval, one without
+     * output too. Only calls with output sent one, so the validator saw the shadow missing (MISSING_SHADOW, its key
+     * group unknown) and nothing was reverted.
+     */
+    @Test
+    void aShadowThatEmitsNothingWhereThePrimaryEmitsIsAMismatchOfBothKeyGroups() throws Exception {
+        try (var a = stage(owned(new SilentShadow())); var b = stage(owned(new SilentShadow()));
+             var validator = ProcessFunctionTestHarnesses.forKeyedProcessFunction(new ShadowValidator(),
+                     (ResultCheck c) -> c.key, Types.STRING)) {
+            a.open();
+            b.open();
+            migrateWithRecords(a, b, 2_500, 3_000);
+            assertThat(allChecks(b)).hasSize(2).allSatisfy(c -> assertThat(c.results).isZero());
+            for (ResultCheck c : allChecks(a)) {
+                validator.processElement(c, 2_500);
+            }
+            for (ResultCheck c : allChecks(b)) {
+                validator.processElement(c, 2_500);
+            }
+            validator.processWatermark(4_000);
+            assertThat(validator.extractOutputValues()).singleElement().satisfies(r -> {
+                assertThat(r.getOutcome()).isEqualTo(io.keyshift.avro.ValidationOutcome.MISMATCH);
+                assertThat(r.getPrimaryKeyGroup()).isEqualTo(3);
+                assertThat(r.getShadowKeyGroup()).isEqualTo(9);
+            });
+        }
+    }
+
+    private static final OutputTag<String> ALERTS = new OutputTag<>("alerts", Types.STRING);
+
+    /** Sends an alert per record to a side output only; as a shadow copy, another alert. */
+    static final class SideAlerts extends KeyedProcessFunction<String, String, String> {
+        @Override
+        public void processElement(String value, Context ctx, Collector<String> out) {
+            ctx.output(ALERTS, (io.keyshift.api.Keyshift.isShadowCopy() ? "wrong " : "alert ") + value);
+        }
+    }
+
+    /**
+     * A keyed process function's side outputs are compared as its main output is: a shadow whose alerts differ is a
+     * MISMATCH (they were forwarded or dropped, never checksummed: no report at all), and equal ones match.
+     */
+    @Test
+    void sideOutputsInTheComparedIntervalAreCompared() throws Exception {
+        try (var a = stage(owned(new SideAlerts())); var b = stage(owned(new SideAlerts()));
+             var validator = ProcessFunctionTestHarnesses.forKeyedProcessFunction(new ShadowValidator(),
+                     (ResultCheck c) -> c.key, Types.STRING)) {
+            a.open();
+            b.open();
+            migrateWithRecords(a, b, 2_500);
+            assertThat(a.getSideOutput(ALERTS)).extracting(r -> r.getValue()).containsExactly("alert r2500");
+            assertThat(b.getSideOutput(ALERTS)).as("the shadow's are dropped").isNull();
+            assertThat(checks(a)).hasSize(1);
+            assertThat(checks(b)).hasSize(1).isNotEqualTo(checks(a));
+            for (ResultCheck c : allChecks(a)) {
+                validator.processElement(c, 2_500);
+            }
+            for (ResultCheck c : allChecks(b)) {
+                validator.processElement(c, 2_500);
+            }
+            validator.processWatermark(4_000);
+            assertThat(validator.extractOutputValues()).singleElement().satisfies(
+                    r -> assertThat(r.getOutcome()).isEqualTo(io.keyshift.avro.ValidationOutcome.MISMATCH));
+        }
+        // a main output equal to an alert's text is another result: its checksum differs
+        try (var a = stage(owned(new SideAlerts())); var c = stage(owned(new Emit()))) {
+            a.open();
+            c.open();
+            migrateWithRecords(a, c, 2_500);
+            assertThat(checks(c)).hasSize(1).isNotEqualTo(checks(a));
+        }
+    }
+
+    /** Emits "alert " + the record to its main output. */
+    static final class Emit extends KeyedProcessFunction<String, String, String> {
+        @Override
+        public void processElement(String value, Context ctx, Collector<String> out) {
+            out.collect("alert " + value);
+        }
+    }
+
+    /**
+     * A copy that was late at its router marks the comparison of its migration (each owner orders it against its own
+     * watermark's timers), also where its call emits nothing and where it falls before the compared interval; a
+     * migration without a compared interval (not validated) gets no check from it.
+     */
+    @Test
+    void aLateCopyMarksItsMigrationsComparison() throws Exception {
+        try (var a = stage(owned(new SilentShadow())); var b = stage(owned(new SilentShadow()))) {
+            a.open();
+            b.open();
+            migrateWithRecords(a, b);
+            // before the compared interval [2,000, 4,000), late; then in it, on time
+            a.processElement(new StreamRecord<>(new Envelope<>(FROM, "x", Role.MIGRATING, 1_000, 4_000).late(true),
+                    1_500));
+            b.processElement(new StreamRecord<>(new Envelope<>(TO, "x", Role.SHADOW, 1_000, 4_000).late(true),
+                    1_500));
+            b.processElement(new StreamRecord<>(new Envelope<>(TO, "y", Role.SHADOW, 1_000, 4_000), 2_500));
+            assertThat(allChecks(a)).singleElement().satisfies(c -> {
+                assertThat(c.lateRecord).isTrue();
+                assertThat(c.results).isZero();
+                assertThat(c.start).isEqualTo(2_000);
+                assertThat(c.end).isEqualTo(4_000);
+            });
+            assertThat(allChecks(b)).extracting(c -> c.lateRecord).containsExactly(true, false);
+        }
+        // T0 + horizon = T1: nothing is compared, and a late copy opens no comparison
+        RoutingKey<String> from = RoutingKey.of("u", 3, 0, TABLE);
+        try (var a = stage(owned(new SilentShadow()))) {
+            a.open();
+            a.processElement(new StreamRecord<>(new Envelope<>(from, null, Role.MIGRATE_OUT, 1_000, 2_000), 900));
+            a.processElement(new StreamRecord<>(new Envelope<>(from, "x", Role.MIGRATING, 1_000, 2_000).late(true),
+                    1_500));
+            assertThat(values(a)).containsExactly("record x");
+            assertThat(allChecks(a)).isEmpty();
+        }
     }
 
     /**
