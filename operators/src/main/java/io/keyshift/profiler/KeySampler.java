@@ -336,10 +336,11 @@ public final class KeySampler<K> {
      * purged total, and below rate 1 (sample and hold) its held keys' exact counts; the keys preserved for the next
      * window with their scores, and the window whose held keys are preserved next (its held keys also if it has
      * closed, and those of its part taken before it closed). With it, {@link #restoreHold} after the windows'
-     * {@link #restore} continues as if the sampler had not stopped: DataSketches' purge subtracts the median of at
-     * most 1,024 counters, all of them at sketch sizes up to 1,024 (at most 768 counters), so the counters and the
-     * purged total are all a purge depends on; above 1,024 it samples 1,024 counters in its hash table's order, which
-     * a restore does not reproduce. A window restored from samples (after a rescale) keeps, beside its own sketch and
+     * {@link #restore} continues as if the sampler had not stopped, up to the sketch's next purge: DataSketches' purge
+     * subtracts the median of all counters but the last in its hash table's order (it purges at 0.75 × sketch size +
+     * 1 counters and samples 0.75 × sketch size of them, 1,024 at most), and the restored table's order is not the
+     * uninterrupted one's; where the counters around the median are equal (a long tail of ones, the usual case) the
+     * purge is the same, where they differ it may not be. A window restored from samples (after a rescale) keeps, beside its own sketch and
      * held keys since, the estimates it restored and their error. Null when there is nothing to keep. Keys are written
      * by their ids (pseudonyms with a key secret).
      *
@@ -655,8 +656,11 @@ public final class KeySampler<K> {
         double maxError = sketch.getMaximumError() + offset;
         if (sketch != acc.sketch) {
             // merged from parts: each part's own error comes on top of what the merge purged
-            if (acc.sketch != null) {
-                maxError += (acc.sketch.getMaximumError() + acc.sketchOffset) * (acc.rate >= 1.0 ? 1.0 : 1.0 / acc.rate);
+            // (what the window's sketch purged also where a restore left it without a sketch: every counter purged
+            // before the checkpoint, no overflow record since)
+            if (acc.sketch != null || acc.sketchOffset != 0) {
+                maxError += ((acc.sketch == null ? 0 : acc.sketch.getMaximumError()) + acc.sketchOffset)
+                        * (acc.rate >= 1.0 ? 1.0 : 1.0 / acc.rate);
             }
             if (acc.restored != null) {
                 maxError += acc.restored.getMaximumError() + acc.restoredMaxError;

@@ -573,6 +573,43 @@ class SamplerProfilerTest {
     }
 
     /**
+     * Below rate 1, a window whose overflow sketch purged every counter it had (all of them 1) before a checkpoint
+     * keeps what it purged in its error after the restore: the restored window has no sketch until its next overflow
+     * record, and its sample's maximum error left the purged total out (the profile's upper bounds too tight).
+     */
+    @Test
+    void aRestoredWindowWhoseSketchPurgedEverythingKeepsItsErrorBound() throws Exception {
+        java.util.function.Supplier<KeySampler<String>> fresh = () -> new KeySampler<>(W, 8, 0.99, MAX_P, CODEC, 3);
+        boolean purged = false;
+        // checkpoints after the last record of 1 to 30 keys seen once (the hold full): some right after a purge that
+        // left the sketch empty
+        for (int once = 1; once <= 30; once++) {
+            List<String> keys = new ArrayList<>();
+            for (int round = 0; round < 4; round++) {
+                for (int h = 0; h < 6; h++) {
+                    keys.add("held" + h);
+                }
+            }
+            for (int o = 0; o < once; o++) {
+                keys.add("once" + o);
+            }
+            KeySampler<String> uninterrupted = fresh.get();
+            KeySampler<String> before = fresh.get();
+            for (int i = 0; i < keys.size(); i++) {
+                add(uninterrupted, keys.get(i), i);
+                add(before, keys.get(i), i);
+            }
+            List<WindowSample> expected = uninterrupted.closeUpTo(W - 1);
+            purged |= expected.get(0).getMaxError() > 0;
+            KeySampler<String> restored = fresh.get();
+            before.snapshot().forEach(restored::restore);
+            assertThat(restored.restoreHold(before.snapshotHold(0, 1), 0, 1)).isTrue();
+            assertThat(restored.closeUpTo(W - 1)).as("%d keys seen once", once).isEqualTo(expected);
+        }
+        assertThat(purged).isTrue();
+    }
+
+    /**
      * A window restored from two subtasks' samples after a rescale, then checkpointed again at the new parallelism,
      * continues as the rescaled sampler would have without the second restore: at rate 0.2 the keys held since the
      * rescale keep their exact counts and are preserved into the next window (they were left out of the hold, so the
