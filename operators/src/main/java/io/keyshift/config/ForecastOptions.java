@@ -21,7 +21,9 @@ public final class ForecastOptions {
             .asList()
             .noDefaultValue()
             .withDescription("Season lengths in windows, e.g. '24;168' for a day and a week of hourly windows. With "
-                    + "'auto', the seasonal candidates are fitted for every season of at least 2 windows; MASE's "
+                    + "'auto', the seasonal candidates are fitted for every season of at least 2 windows (seasonal "
+                    + "naive for each; both Holt-Winters models for seasons of at most 288 windows; the seasonal "
+                    + "autoregressive model for seasons above 3, whose lag is not one of AR(3)'s own); MASE's "
                     + "scale and a single fixed seasonal model use the first season of at least 2 windows (Holt-Winters "
                     + "the first of 2 to 288 windows). Default: a week of windows if the window is "
                     + "a day or longer; a day and a week of windows for windows from 1 hour up to a day; a day of "

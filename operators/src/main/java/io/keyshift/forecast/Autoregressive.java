@@ -187,7 +187,7 @@ public final class Autoregressive implements LoadModel {
 
     /**
      * sqrt(sum of psi_j^2, j = 0 .. h-1), the h-step forecast error's standard deviation over the one-step one for
-     * the fitted AR polynomial (psi_0 = 1, psi_j = sum over the lags l <= j of a_l psi_(j-l); FPP3 §9.7 "Forecasting"
+     * the fitted AR polynomial (psi_0 = 1, psi_j = sum over the lags l <= j of a_l psi_(j-l); FPP3 §9.8 "Forecasting"
      * / Box and Jenkins' psi weights), at least sqrt(h); sqrt(h) before the first fit.
      */
     @Override

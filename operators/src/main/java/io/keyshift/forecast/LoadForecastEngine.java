@@ -649,7 +649,9 @@ public final class LoadForecastEngine {
                 + (stateWindowMillis > 0 ? STATE_WINDOW_WORDS + java.time.Duration.ofMillis(stateWindowMillis)
                         + " (the default seasons follow from keyshift.window) and " : "made ")
                 + "with the candidate models [" + written + "], this configuration has [" + modelList() + "] (builds "
-                + "until 2026-12-01 also offered ar/2 and ar/3, copies of ar, for seasons of 2 and 3 windows): restore "
+                + "until 2026-12-01 also offered "
+                + ForecastModelKind.AUTOREGRESSIVE.id() + "/2 and " + ForecastModelKind.AUTOREGRESSIVE.id() + "/3, "
+                + "copies of " + ForecastModelKind.AUTOREGRESSIVE.id() + ", for seasons of 2 and 3 windows): restore "
                 + "with the same keyshift.window, keyshift.forecast.model and keyshift.forecast.seasons, or start "
                 + "without the forecaster's state");
     }

@@ -8,8 +8,10 @@ import java.io.Serializable;
  * <p>A migration's shadow phase is what correctness needs for the stage (none for tumbling windows that align with
  * the planning window: every window then lies wholly at one owner) or, if the migration is validated, long enough for
  * the new owner to compute whole windows (a keyed process function: its outputs from its horizon on) that are compared
- * with the old owner's results: the state horizon rounded up to planning windows, which covers what correctness needs
- * ({@code RepartitionPlanner.Settings#shadowMillis}). {@link Mode#ALL} validates every migration, {@link Mode#NONE}
+ * with the old owner's results, in whole planning windows: for a keyed process function the least number longer than
+ * its declared horizon (its outputs are compared from {@code T0 +} horizon to the switch-over); for a window stage at
+ * least the state horizon's and enough that one of the user's windows lies wholly inside it from the migration's own
+ * start ({@code RepartitionPlanner.Settings#shadowMillis}); either covers what correctness needs. {@link Mode#ALL} validates every migration, {@link Mode#NONE}
  * none, {@link Mode#SAMPLE} a deterministic 1-in-{@code sampleEvery} sample by a hash of (key, plan version): the same input gives the same
  * sample at any replay speed and after any recovery.
  *
