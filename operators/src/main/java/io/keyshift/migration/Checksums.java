@@ -33,6 +33,13 @@ public final class Checksums<R> {
         this.serializer = serializer;
     }
 
+    /** Checksums of results by their text only (for a type no serializer can be made for). */
+    public static <R> Checksums<R> byText() {
+        Checksums<R> c = new Checksums<>(null);
+        c.warned = true;
+        return c;
+    }
+
     /**
      * FNV-1a of the result's serialized form; a null result (which a window function may pass on, as in Flink, though
      * most serializers cannot write it) has a fixed checksum of its own: the checksum of no bytes with a marker. A
@@ -45,6 +52,9 @@ public final class Checksums<R> {
     public long of(R result) {
         if (result == null) {
             return FNV_OFFSET ^ NULL_MARKER;
+        }
+        if (serializer == null) {
+            return fnv(textOf(result).getBytes(java.nio.charset.StandardCharsets.UTF_8), TEXT_MARKER);
         }
         buffer.clear();
         try {

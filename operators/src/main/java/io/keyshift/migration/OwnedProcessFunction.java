@@ -207,6 +207,7 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
                     o.ownedFrom = e.switchAt;
                     o.inShadowFrom = e.shadowFrom;
                     ownership.update(o);
+                    present(ctx, o, false);
                 }
                 if (e.role == Role.MIGRATE_IN) {
                     return;
@@ -214,7 +215,8 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
             }
             case MIGRATE_OUT, MIGRATING -> {
                 boolean marker = e.role == Role.MIGRATE_OUT;
-                if (o == null || o.ownedUntil != e.switchAt || (marker && o.cleanupAt == Long.MIN_VALUE)) {
+                boolean first = o == null || o.ownedUntil != e.switchAt;
+                if (first || (marker && o.cleanupAt == Long.MIN_VALUE)) {
                     o = o == null ? new KeyOwnership() : o;
                     o.ownedUntil = e.switchAt;
                     o.outShadowFrom = e.shadowFrom;
@@ -223,6 +225,9 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
                         ctx.timerService().registerEventTimeTimer(o.cleanupAt);
                     }
                     ownership.update(o);
+                    if (first) {
+                        present(ctx, o, true);
+                    }
                 }
                 if (marker) {
                     return;
@@ -246,6 +251,57 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
             }
         }
         outputs.check(ctx);
+    }
+
+    /**
+     * A side's presence in its migration's comparison, sent once, at the migration's first word here: a check of no
+     * output, so that a side that emits nothing in the compared interval where the other emits is a MISMATCH naming
+     * both key groups (which on-mismatch REVERT acts on), not the other side missing. Calls in the interval send
+     * checks only where they emit (or take a late copy). Nothing where the migration compares nothing (not
+     * validated) or the interval is behind this subtask's watermark (a plan replayed after a restore).
+     */
+    private void present(Context ctx, KeyOwnership o, boolean authoritative) throws Exception {
+        long shadowFrom = authoritative ? o.outShadowFrom : o.inShadowFrom;
+        long end = authoritative ? o.ownedUntil : o.ownedFrom;
+        if (shadowFrom == Long.MIN_VALUE || shadowFrom > Long.MAX_VALUE - horizon || shadowFrom + horizon >= end
+                || watermark(ctx) >= end - 1) {
+            return;
+        }
+        ctx.output(checkTag, resultCheck(ctx.getCurrentKey(), authoritative, o, 0L, 0, false));
+    }
+
+    /** A check of {@code results} outputs summing to {@code checksum} in the key's compared interval on one side. */
+    private ResultCheck resultCheck(RoutingKey<K> key, boolean authoritative, KeyOwnership o, long checksum,
+                                    int results, boolean lateRecord) {
+        ResultCheck rc = new ResultCheck();
+        rc.key = codec.id(key.key);
+        rc.start = (authoritative ? o.outShadowFrom : o.inShadowFrom) + horizon;
+        rc.end = authoritative ? o.ownedUntil : o.ownedFrom;
+        rc.compareAt = rc.end - 1;
+        rc.shadow = !authoritative;
+        rc.keyGroup = key.keyGroup;
+        rc.checksum = checksum;
+        rc.results = results;
+        rc.additive = true;
+        rc.lateRecord = lateRecord;
+        return rc;
+    }
+
+    /**
+     * The checksums of a side output's values: by its type's serializer, or by their text where no serializer can be
+     * made for it ({@code pipeline.generic-types: false} and a generic type: Flink never serializes a side output no
+     * one reads, so the job runs under keyBy, and the check must not fail it).
+     */
+    @SuppressWarnings("unchecked")
+    private Checksums<Object> sideChecksums(OutputTag<?> tag) {
+        try {
+            return new Checksums<>((org.apache.flink.api.common.typeutils.TypeSerializer<Object>) getRuntimeContext()
+                    .createSerializer(tag.getTypeInfo()));
+        } catch (RuntimeException e) {
+            org.slf4j.LoggerFactory.getLogger(OwnedProcessFunction.class).warn("keyshift: no serializer for the side "
+                    + "output '{}' ({}): shadow checks compare its values by their toString()", tag.getId(), e.toString());
+            return Checksums.byText();
+        }
     }
 
     /** Whether the stay's state was cleared: its cleanup time passed, or it has departed (its record is gone). */
@@ -283,6 +339,8 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
                 // which a restore may have shortened
                 departed.update(o.cleanupAt);
                 ownership.clear();
+                // (also here: a stay cleaned up by a build before 2026-12-07 kept its timer at the end of time)
+                ctx.timerService().deleteEventTimeTimer(Long.MAX_VALUE);
             } else if (eventTime) {
                 // a timer between the cleanup and a horizon after it: the one that forgets is set again (a no-op
                 // unless a restore lengthened the horizon after it was set, earlier than this)
@@ -380,10 +438,7 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
             if (checked) {
                 // compared as the main output's are, the tag's id mixed in (a value sent to another output is
                 // another result)
-                @SuppressWarnings("unchecked")
-                Checksums<Object> c = sideChecksums.computeIfAbsent(tag.getId(), id -> new Checksums<>(
-                        (org.apache.flink.api.common.typeutils.TypeSerializer<Object>) getRuntimeContext()
-                                .createSerializer(tag.getTypeInfo())));
+                Checksums<Object> c = sideChecksums.computeIfAbsent(tag.getId(), id -> sideChecksums(tag));
                 sum += Checksums.unordered(c.of(value) ^ Checksums.text(tag.getId()), time);
                 n++;
             }
@@ -393,28 +448,16 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
         }
 
         /**
-         * Sends the call's check, also for a call without output: a side that emits nothing in the compared interval
-         * where the other emits is a disagreement (a MISMATCH naming both key groups, which on-mismatch REVERT acts
-         * on; without its zero check the validator saw that side missing, and nothing was reverted), and a record
-         * late at its router marks the interval as one the owners may judge differently (each by its own watermark:
-         * one fires a timer before the record, the other after), as a window holding one is.
+         * Sends the call's check where it emitted in the compared interval, or took a copy that was late at its router:
+         * such a record marks the interval as one the owners may judge differently (each by its own watermark: one
+         * fires a timer before the record, the other after), as a window holding one is, also where the call emits
+         * nothing (each side's presence is sent once, by {@link #present}).
          */
         void check(KeyedProcessFunction<RoutingKey<K>, Envelope<T, K>, R>.Context c) {
-            if (!checked && !marksLate) {
+            if (!(checked && (n > 0 || lateRecord)) && !marksLate) {
                 return;
             }
-            ResultCheck rc = new ResultCheck();
-            rc.key = codec.id(key.key);
-            rc.start = (authoritative ? o.outShadowFrom : o.inShadowFrom) + horizon;
-            rc.end = authoritative ? o.ownedUntil : o.ownedFrom;
-            rc.compareAt = rc.end - 1;
-            rc.shadow = !authoritative;
-            rc.keyGroup = key.keyGroup;
-            rc.checksum = sum;
-            rc.results = n;
-            rc.additive = true;
-            rc.lateRecord = lateRecord;
-            c.output(checkTag, rc);
+            c.output(checkTag, resultCheck(key, authoritative, o, sum, n, lateRecord));
         }
     }
 

@@ -23,7 +23,8 @@ import java.util.Map;
  * shadow phase), and emits a {@link ValidationReport}: MATCH, MISMATCH (checksums differ), MISSING_PRIMARY (only the
  * shadow produced results), MISSING_SHADOW (only the primary did). Keyed by the key's id; only checks of migrating
  * keys reach it: per migration one check per window and side and firing, or (keyed process functions) one per call
- * that emits in the compared interval.
+ * that emits (or takes a copy that was late at its router) in the compared interval, and one of no output per side
+ * and migration (its presence: a side that emits nothing where the other emits is a MISMATCH).
  *
  * <p>Both sides of a check are complete when this operator's watermark passes the check's {@code compareAt} (every
  * keyed subtask has fired the window, late firings within the allowed lateness included); a later check of the same

@@ -387,8 +387,14 @@ class OwnedProcessFunctionTest {
                      (ResultCheck c) -> c.key, Types.STRING)) {
             a.open();
             b.open();
-            migrateWithRecords(a, b, 2_500, 3_000);
-            assertThat(allChecks(b)).hasSize(2).allSatisfy(c -> assertThat(c.results).isZero());
+            long[] times = new long[1_000];
+            for (int i = 0; i < times.length; i++) {
+                times[i] = 2_000 + 2 * i;
+            }
+            migrateWithRecords(a, b, times);
+            // the shadow's presence, once, not a check per call without output
+            assertThat(allChecks(b)).singleElement().satisfies(c -> assertThat(c.results).isZero());
+            assertThat(allChecks(a)).hasSize(1 + times.length);
             for (ResultCheck c : allChecks(a)) {
                 validator.processElement(c, 2_500);
             }
@@ -449,6 +455,51 @@ class OwnedProcessFunctionTest {
         }
     }
 
+    /** A side output's value of a type Flink can serialize only as a generic type. */
+    static final class Opaque {
+        final String text;
+
+        Opaque(String text) {
+            this.text = text;
+        }
+
+        @Override
+        public String toString() {
+            return "opaque " + text;
+        }
+    }
+
+    private static final OutputTag<Opaque> OPAQUE = new OutputTag<>("opaque", TypeInformation.of(Opaque.class));
+
+    /** Sends an Opaque per record to a side output no one reads. */
+    static final class OpaqueSide extends KeyedProcessFunction<String, String, String> {
+        @Override
+        public void processElement(String value, Context ctx, Collector<String> out) {
+            ctx.output(OPAQUE, new Opaque(value));
+        }
+    }
+
+    /**
+     * With generic types disabled, a side output of a generic type that no one reads runs under keyBy (Flink never
+     * serializes it): the shadow's values (dropped, only checksummed) are compared by their text, and the check does
+     * not fail the job. (The harness copies every output it keeps, so only the shadow side runs here.)
+     */
+    @Test
+    void aSideOutputWithoutASerializerIsComparedByItsText() throws Exception {
+        List<List<String>> sides = new ArrayList<>();
+        for (String value : List.of("v", "v", "w")) {
+            try (var b = stage(owned(new OpaqueSide()))) {
+                ((org.apache.flink.api.common.serialization.SerializerConfigImpl) b.getExecutionConfig()
+                        .getSerializerConfig()).setGenericTypes(false);
+                b.open();
+                b.processElement(new StreamRecord<>(new Envelope<>(TO, null, Role.MIGRATE_IN, 1_000, 4_000), 900));
+                b.processElement(new StreamRecord<>(new Envelope<>(TO, value, Role.SHADOW, 1_000, 4_000), 2_500));
+                sides.add(checks(b));
+            }
+        }
+        assertThat(sides.get(0)).hasSize(1).isEqualTo(sides.get(1)).isNotEqualTo(sides.get(2));
+    }
+
     /** Emits "alert " + the record to its main output. */
     static final class Emit extends KeyedProcessFunction<String, String, String> {
         @Override
@@ -474,13 +525,16 @@ class OwnedProcessFunctionTest {
             b.processElement(new StreamRecord<>(new Envelope<>(TO, "x", Role.SHADOW, 1_000, 4_000).late(true),
                     1_500));
             b.processElement(new StreamRecord<>(new Envelope<>(TO, "y", Role.SHADOW, 1_000, 4_000), 2_500));
-            assertThat(allChecks(a)).singleElement().satisfies(c -> {
+            // each side's presence (no output, not late), then the late copy's mark
+            assertThat(allChecks(a)).hasSize(2).last().satisfies(c -> {
                 assertThat(c.lateRecord).isTrue();
                 assertThat(c.results).isZero();
                 assertThat(c.start).isEqualTo(2_000);
                 assertThat(c.end).isEqualTo(4_000);
             });
-            assertThat(allChecks(b)).extracting(c -> c.lateRecord).containsExactly(true, false);
+            assertThat(allChecks(a).get(0).lateRecord).isFalse();
+            // the shadow's on-time call in the interval emits nothing: no check of its own
+            assertThat(allChecks(b)).extracting(c -> c.lateRecord).containsExactly(false, true);
         }
         // T0 + horizon = T1: nothing is compared, and a late copy opens no comparison
         RoutingKey<String> from = RoutingKey.of("u", 3, 0, TABLE);

@@ -124,22 +124,10 @@ class LauncherTest {
      */
     @Test
     void aCommandRunsFromACopyOfTheJarsThatALaterBuildLeavesAlone(@TempDir Path dir) throws Exception {
-        Path home = dir.resolve("main");
-        Path target = Files.createDirectories(home.resolve("jobs/target"));
-        Files.createDirectories(home.resolve("bin"));
-        Path launcher = home.resolve("bin/keyshift");
-        Files.copy(Path.of("..", "bin", "keyshift"), launcher);
-        Path jar = Files.writeString(target.resolve("keyshift-jobs-0.1.0-SNAPSHOT.jar"), "jobs v1");
-        Path operators = Files.writeString(Files.createDirectories(home.resolve("operators/target"))
-                .resolve("keyshift-operators-0.1.0-SNAPSHOT.jar"), "operators v1");
-        Path flink = Files.writeString(dir.resolve("flink-core.jar"), "flink");
-        Files.writeString(target.resolve("runtime-classpath.txt"), operators.toRealPath() + ":" + flink);
-        Path bin = Files.createDirectories(dir.resolve("fake/bin"));
-        // the fake JVM writes its class path and, where HOLD names a file, runs until that file exists
-        Path java = Files.writeString(bin.resolve("java"), "#!/usr/bin/env bash\n"
-                + "while [ \"$1\" != -cp ]; do shift; done\nprintf '%s' \"$2\" > \"$CP_OUT\"\n"
-                + "if [ -n \"${HOLD:-}\" ]; then while [ ! -f \"$HOLD\" ]; do sleep 0.05; done; fi\n");
-        java.toFile().setExecutable(true);
+        Path launcher = fakeCheckout(dir);
+        Path target = dir.resolve("main/jobs/target");
+        Path jar = target.resolve("keyshift-jobs-0.1.0-SNAPSHOT.jar");
+        Path flink = dir.resolve("flink-core.jar");
 
         Path release = dir.resolve("release");
         Process first = launch(launcher, dir, dir.resolve("cp-1"), release);
@@ -164,6 +152,86 @@ class LauncherTest {
         assertThat(waitForClassPath(dir.resolve("cp-3"), third)).isEqualTo(secondJars);
         assertThat(firstJars.get(0).getParent()).as("the ended command's copy").doesNotExist();
         assertThat(secondJars.get(0)).hasContent("jobs v2");
+    }
+
+    /**
+     * A command started while another command's build holds the build lock says that it waits, and runs once the
+     * build is done (from the jars and class path that build left; it waited with nothing said).
+     */
+    @Test
+    void aCommandWaitingForAnotherCommandsBuildSaysSo(@TempDir Path dir) throws Exception {
+        Path launcher = fakeCheckout(dir);
+        Process first = launch(launcher, dir, dir.resolve("cp-1"), null);
+        assertThat(first.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        Path lock;
+        try (var locks = Files.newDirectoryStream(dir, "keyshift-build-*.lock")) {
+            lock = locks.iterator().next();
+        }
+        Path held = dir.resolve("held");
+        Path done = dir.resolve("build-done");
+        // a build: holds the lock until told to end
+        Process build = new ProcessBuilder("flock", lock.toString(), "bash", "-c",
+                "touch '" + held + "'; while [ ! -f '" + done + "' ]; do sleep 0.05; done").start();
+        while (!Files.exists(held)) {
+            assertThat(build.isAlive()).isTrue();
+            Thread.sleep(20);
+        }
+        ProcessBuilder pb = new ProcessBuilder("bash", launcher.toString(), "--help").redirectErrorStream(true);
+        pb.environment().put("KEYSHIFT_NO_BUILD", "1");
+        pb.environment().put("JAVA_HOME", dir.resolve("fake").toString());
+        pb.environment().put("TMPDIR", dir.toString());
+        pb.environment().put("CP_OUT", dir.resolve("cp-2").toString());
+        pb.environment().remove("HOLD");
+        Process second = pb.start();
+        try {
+            java.io.BufferedReader err = new java.io.BufferedReader(new java.io.InputStreamReader(
+                    second.getInputStream(), StandardCharsets.UTF_8));
+            // (a launcher that waits without a word would keep this read waiting: bounded)
+            String said = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                try {
+                    return err.readLine();
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            }).completeOnTimeout("(nothing said in 30 s)", 30, TimeUnit.SECONDS).get();
+            assertThat(said).startsWith("keyshift: waiting for another command's build of ");
+            assertThat(second.isAlive()).isTrue();
+            assertThat(dir.resolve("cp-2")).doesNotExist();
+            Files.writeString(done, "");
+            assertThat(second.waitFor(60, TimeUnit.SECONDS)).isTrue();
+            assertThat(second.exitValue()).isZero();
+            assertThat(waitForClassPath(dir.resolve("cp-2"), second).get(0)).startsWith(
+                    dir.resolve("main/jobs/target/launch"));
+            assertThat(build.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        } finally {
+            Files.writeString(done, "");
+            second.destroyForcibly();
+            build.destroyForcibly();
+        }
+    }
+
+    /**
+     * A checkout under {@code dir}/main with keyshift's jars ("jobs v1", "operators v1") and a class path naming the
+     * operators' jar and a Flink jar ({@code dir}/flink-core.jar), and a fake JDK at {@code dir}/fake whose java
+     * writes its class path to $CP_OUT and, where $HOLD names a file, runs until that file exists. Returns the launcher.
+     */
+    private static Path fakeCheckout(Path dir) throws Exception {
+        Path home = dir.resolve("main");
+        Path target = Files.createDirectories(home.resolve("jobs/target"));
+        Files.createDirectories(home.resolve("bin"));
+        Path launcher = home.resolve("bin/keyshift");
+        Files.copy(Path.of("..", "bin", "keyshift"), launcher);
+        Files.writeString(target.resolve("keyshift-jobs-0.1.0-SNAPSHOT.jar"), "jobs v1");
+        Path operators = Files.writeString(Files.createDirectories(home.resolve("operators/target"))
+                .resolve("keyshift-operators-0.1.0-SNAPSHOT.jar"), "operators v1");
+        Path flink = Files.writeString(dir.resolve("flink-core.jar"), "flink");
+        Files.writeString(target.resolve("runtime-classpath.txt"), operators.toRealPath() + ":" + flink);
+        Path bin = Files.createDirectories(dir.resolve("fake/bin"));
+        Path java = Files.writeString(bin.resolve("java"), "#!/usr/bin/env bash\n"
+                + "while [ \"$1\" != -cp ]; do shift; done\nprintf '%s' \"$2\" > \"$CP_OUT\"\n"
+                + "if [ -n \"${HOLD:-}\" ]; then while [ ! -f \"$HOLD\" ]; do sleep 0.05; done; fi\n");
+        java.toFile().setExecutable(true);
+        return launcher;
     }
 
     private static Process launch(Path launcher, Path dir, Path cpOut, Path hold) throws Exception {
