@@ -63,4 +63,12 @@ public final class RouteOptions {
                             + "in the router (in memory and in every checkpoint) until the first plan, made once the "
                             + "first window has closed, and plans depend on the input alone, not on how it is split "
                             + "among the router subtasks.");
+
+    /**
+     * A {@code keyshift.route.no-watermark-timeout} as a message says it: whole seconds, else milliseconds (not
+     * "0 s" for 500 ms).
+     */
+    public static String timeoutText(long millis) {
+        return millis % 1000 == 0 ? millis / 1000 + " s" : millis + " ms";
+    }
 }

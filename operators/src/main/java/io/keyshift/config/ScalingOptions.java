@@ -53,7 +53,8 @@ public final class ScalingOptions {
     public static final ConfigOption<String> POLICY = ConfigOptions.key("keyshift.scaling.policy")
             .stringType()
             .defaultValue("predictive")
-            .withDescription("The policy whose decisions are applied (replay --scale, bin/keyshift autoscale): "
+            .withDescription("The policy whose decisions bin/keyshift autoscale applies (replay --scale runs the "
+                    + "policies it names, each its own): "
                     + "predictive (from the forecasts of the next windows) or reactive (from the last window's "
                     + "measured busiest subtask and total).");
 

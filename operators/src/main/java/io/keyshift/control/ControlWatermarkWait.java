@@ -60,8 +60,8 @@ public final class ControlWatermarkWait {
             return;
         }
         if (now - since >= timeoutMillis) {
-            throw new IllegalStateException("keyshift's control input held the plans back for " + timeoutMillis / 1000
-                    + " s of processing time (" + waiting.get() + "): give a live control input (a Kafka topic, a "
+            throw new IllegalStateException("keyshift's control input held the plans back for "
+                    + io.keyshift.config.RouteOptions.timeoutText(timeoutMillis) + " of processing time (" + waiting.get() + "): give a live control input (a Kafka topic, a "
                     + "watched directory) ControlInputs.liveWatermarks() as its WatermarkStrategy; a bounded one (a "
                     + "file read once) needs none. keyshift.route.no-watermark-timeout sets how long plans may wait");
         }

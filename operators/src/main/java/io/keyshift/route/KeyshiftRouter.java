@@ -793,10 +793,9 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
         }
     }
 
-    /** The no-watermark timeout as a message says it: whole seconds, else milliseconds (not "0 s" for 500 ms). */
+    /** The no-watermark timeout as a message says it ({@link io.keyshift.config.RouteOptions#timeoutText}). */
     private String timeoutText() {
-        return noWatermarkTimeoutMillis % 1000 == 0 ? noWatermarkTimeoutMillis / 1000 + " s"
-                : noWatermarkTimeoutMillis + " ms";
+        return io.keyshift.config.RouteOptions.timeoutText(noWatermarkTimeoutMillis);
     }
 
     /**

@@ -328,9 +328,12 @@ public final class FlinkConfig {
         // Durations compared, not milliseconds: Flink parses durations far beyond a long of milliseconds
         Duration window = conf.getOptional(io.keyshift.config.JobOptions.WINDOW).orElse(Duration.ZERO);
         Duration max = io.keyshift.config.JobOptions.MAX_STATE_HORIZON;
-        if (lateness.isNegative() || window.compareTo(max) > 0 || lateness.compareTo(max.minus(window)) > 0) {
-            throw new IllegalArgumentException("'" + Workload.ALLOWED_LATENESS.key() + "' must be >= 0 and, with the "
-                    + "window, at most " + io.keyshift.config.JobOptions.MAX_STATE_HORIZON.toDays() + " days (the "
+        // (in whole milliseconds, as keyshift's windows take it: 1500us gave hash's run Flink's 1 ms and then
+        // failed the keyshift job's build, without naming the option)
+        if (lateness.isNegative() || window.compareTo(max) > 0 || lateness.compareTo(max.minus(window)) > 0
+                || lateness.getNano() % 1_000_000 != 0) {
+            throw new IllegalArgumentException("'" + Workload.ALLOWED_LATENESS.key() + "' must be a whole number of "
+                    + "milliseconds, >= 0 and, with the window, at most " + io.keyshift.config.JobOptions.MAX_STATE_HORIZON.toDays() + " days (the "
                     + "state horizon over which keyshift keeps a migrated key's earlier state), was "
                     + org.apache.flink.util.TimeUtils.formatWithHighestUnit(lateness));
         }

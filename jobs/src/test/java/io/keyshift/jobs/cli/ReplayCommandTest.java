@@ -60,6 +60,8 @@ class ReplayCommandTest {
                 "keyshift.plan.long-run-windows=0",
                 // the state horizon's bound (failed only when the first keyshift job was built, after hash's)
                 "keyshift.allowed-lateness=99999999d", "keyshift.allowed-lateness=100000000000000d",
+                // keyshift's windows take whole milliseconds (hash's ran with Flink's 1 ms, then predictive's failed)
+                "keyshift.allowed-lateness=1500000ns",
                 // set by --control (and the cluster job's --control-dir), which check them: as -D they went past every
                 // check, and a replay watched the directory for ever
                 "keyshift.control.directory=" + dir, "keyshift.control.file=/no/such/commands.csv",
