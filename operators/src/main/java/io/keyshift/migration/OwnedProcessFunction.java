@@ -215,6 +215,12 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
             }
             case MIGRATE_OUT, MIGRATING -> {
                 boolean marker = e.role == Role.MIGRATE_OUT;
+                if (marker && o == null && departed.value() != null) {
+                    // the departure marker of a stay that has left and been forgotten, replayed by a router rescaled
+                    // after the move (its records are dropped above): taken, it brought the stay back, cleaned up
+                    // again, and sent its presence for an interval long compared
+                    return;
+                }
                 boolean first = o == null || o.ownedUntil != e.switchAt;
                 if (first || (marker && o.cleanupAt == Long.MIN_VALUE)) {
                     o = o == null ? new KeyOwnership() : o;

@@ -262,6 +262,12 @@ public final class ShadowValidator extends KeyedProcessFunction<String, ResultCh
                     p.shadowResults = p.shadowFirstResults;
                 }
             }
+            if (outcome == ValidationOutcome.MATCH && p.primaryFirings == 0 && p.shadowFirings == 0
+                    && p.primaryResults == 0 && p.shadowResults == 0) {
+                // a keyed process function's interval in which neither side emitted (their presences only):
+                // nothing was compared, no report
+                continue;
+            }
             if (outcome != ValidationOutcome.MATCH && p.lateRecord) {
                 // a window holding a record late at its router: one owner may have fired it without the record (its
                 // watermark, the minimum over every router's, already past the window) while the other, its

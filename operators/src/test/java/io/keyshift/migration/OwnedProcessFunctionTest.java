@@ -278,6 +278,27 @@ class OwnedProcessFunctionTest {
     }
 
     /**
+     * A departure marker replayed after the stay left and was forgotten (a router rescaled after the move replays the
+     * plans it restores from) does not bring the stay back: it registered the stay's cleanup again and, before the
+     * first watermark after a restore without a floor, sent a presence for an interval compared long before.
+     */
+    @Test
+    void aReplayedDepartureMarkerOfAForgottenStayIsIgnored() throws Exception {
+        RoutingKey<String> out = RoutingKey.of("out", 5, 0, TABLE);
+        try (var h = stage(owned(new SilentShadow()))) {
+            h.open();
+            h.processElement(new StreamRecord<>(Envelope.of(out, "a", Role.PRIMARY), 100));
+            h.processElement(new StreamRecord<>(new Envelope<>(out, null, Role.MIGRATE_OUT, 1_000, 4_000), 900));
+            assertThat(allChecks(h)).hasSize(1);
+            h.processWatermark(7_000);
+            assertThat(h.numEventTimeTimers()).isZero();
+            h.processElement(new StreamRecord<>(new Envelope<>(out, null, Role.MIGRATE_OUT, 1_000, 4_000), 900));
+            assertThat(h.numEventTimeTimers()).isZero();
+            assertThat(allChecks(h)).hasSize(1);
+        }
+    }
+
+    /**
      * An event-time sort buffer (a common pattern: buffer each record, set a timer at its time, and in a timer emit
      * everything buffered up to the watermark) at a key's new owner. The watermark jumps past the switch-over in one
      * step: the shadow-phase timer (its outputs dropped) must not take along the record the new owner already owns.

@@ -425,4 +425,37 @@ class ShadowValidatorTest {
         }
         assertThat(validator.counts()).containsExactly(0, 1, 1);
     }
+
+    /**
+     * A keyed process function's interval in which neither side emitted (each sent only its presence, a check of no
+     * output) is not a comparison: no report and no match counted; one side's output against the other's presence
+     * is a MISMATCH.
+     */
+    @Test
+    void presencesAloneAreNoComparison() throws Exception {
+        try (var h = harness()) {
+            h.open();
+            ResultCheck primary = output("k", 2_000, 4_000, false, 3, "x", 2_500);
+            primary.checksum = 0;
+            primary.results = 0;
+            ResultCheck shadow = output("k", 2_000, 4_000, true, 9, "x", 2_500);
+            shadow.checksum = 0;
+            shadow.results = 0;
+            h.processElement(primary, 900);
+            h.processElement(shadow, 900);
+            h.processWatermark(4_000);
+            assertThat(h.extractOutputValues()).isEmpty();
+
+            ResultCheck quiet = output("q", 5_000, 7_000, true, 9, "x", 5_500);
+            quiet.checksum = 0;
+            quiet.results = 0;
+            h.processElement(output("q", 5_000, 7_000, false, 3, "alarm", 5_500), 5_500);
+            h.processElement(quiet, 4_100);
+            h.processWatermark(8_000);
+            assertThat(h.extractOutputValues()).singleElement().satisfies(r -> {
+                assertThat(r.getOutcome()).isEqualTo(ValidationOutcome.MISMATCH);
+                assertThat(r.getShadowKeyGroup()).isEqualTo(9);
+            });
+        }
+    }
 }

@@ -194,7 +194,7 @@ class LauncherTest {
                     throw new java.io.UncheckedIOException(e);
                 }
             }).completeOnTimeout("(nothing said in 30 s)", 30, TimeUnit.SECONDS).get();
-            assertThat(said).startsWith("keyshift: waiting for another command's build of ");
+            assertThat(said).startsWith("keyshift: waiting for another keyshift command of ").contains("its build");
             assertThat(second.isAlive()).isTrue();
             assertThat(dir.resolve("cp-2")).doesNotExist();
             Files.writeString(done, "");
