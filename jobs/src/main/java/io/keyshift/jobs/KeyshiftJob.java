@@ -501,6 +501,15 @@ public final class KeyshiftJob implements Callable<Integer> {
                     + "with --kafka-topic " + topic + ", or start a new job without the savepoint or checkpoint into a "
                     + "new --out");
         }
+        if (kafka.input() && "true".equals(was.get("bounded")) && !cl.getParseResult().hasMatchedOption(
+                "--kafka-bounded")) {
+            // each restored split keeps the bounded read's end offset, and the restored enumerator hands out no
+            // partition again: the job would read nothing more, without a word
+            throw new ParameterException(cl, "--kafka-bounded: the job this one continues read topic " + topic
+                    + " as a bounded range, and a restored Kafka source keeps each partition's end offset of that "
+                    + "read: resumed without --kafka-bounded it would read nothing after them; start a new job "
+                    + "without the savepoint or checkpoint into a new --out");
+        }
         String control = was.getOrDefault("control-topic", "");
         if (kafka.controlTopicName() != null && !control.isEmpty() && !control.equals(kafka.controlTopicName())) {
             throw new ParameterException(cl, "--kafka-control-topic " + kafka.controlTopicName() + ": the job this one "
@@ -778,6 +787,11 @@ public final class KeyshiftJob implements Callable<Integer> {
         String scalingConflict = scalingConflict(conf, st == Strategy.HASH);
         if (scalingConflict != null) {
             throw new ParameterException(cl, scalingConflict);
+        }
+        if (kafka.input() && cl.getParseResult().hasMatchedOption("--kafka-bounded")
+                && conf.get(org.apache.flink.configuration.JobManagerOptions.SCHEDULER)
+                == org.apache.flink.configuration.JobManagerOptions.SchedulerType.Adaptive) {
+            throw new ParameterException(cl, boundedUnderAdaptive("jobmanager.scheduler: adaptive"));
         }
         // the source's own checks (columns, time format, generator sizes) before anything is written; a file's are
         // judged once it is known whether this is a failover that reads on in its sorted copy (below: nothing is
@@ -1121,9 +1135,12 @@ public final class KeyshiftJob implements Callable<Integer> {
         for (java.util.Map.Entry<String, String> e : kafka.sinkTopics().entrySet()) {
             sinkTopics.append(e.getKey()).append("-topic=").append(e.getValue()).append('\n');
         }
+        // and whether the input was read as a bounded range (its restored splits keep their end offsets)
         String kafkaTopics = kafka.input() || kafka.controlTopicName() != null || sinkTopics.length() > 0
                 ? "topic=" + (kafka.input() ? kafka.topicName() : "") + "\ncontrol-topic="
-                + (kafka.controlTopicName() == null ? "" : kafka.controlTopicName()) + "\n" + sinkTopics : null;
+                + (kafka.controlTopicName() == null ? "" : kafka.controlTopicName()) + "\n" + sinkTopics
+                + (kafka.input() && cl.getParseResult().hasMatchedOption("--kafka-bounded") ? "bounded=true\n" : "")
+                : null;
         if (continuing && kafkaTopics != null && Files.isRegularFile(dir.resolve(KAFKA_TOPICS_FILE))) {
             checkKeptTopics(cl, Files.readString(dir.resolve(KAFKA_TOPICS_FILE)), kafka);
         }
@@ -1674,6 +1691,18 @@ public final class KeyshiftJob implements Callable<Integer> {
             return adaptiveConflict("jobmanager.scheduler: adaptive");
         }
         return null;
+    }
+
+    /**
+     * The refusal of {@code --kafka-bounded} under the adaptive scheduler ({@code where} set): it applies every
+     * rescale and every restart after a failure by restoring the whole job, its Kafka source's enumerator too, from
+     * the last checkpoint, and a restored bounded Kafka read never finishes (FLINK-31006, as on a savepoint restore).
+     */
+    public static String boundedUnderAdaptive(String where) {
+        return "--kafka-bounded cannot run under the adaptive scheduler (" + where + "): it rescales, and restarts "
+                + "after a failure, by restoring the whole job from its last checkpoint, and Flink's Kafka source never "
+                + "finishes a restored bounded read (FLINK-31006): the job would run on without firing its last "
+                + "windows; run the backfill on a cluster with the default scheduler";
     }
 
     /** The refusal of follow-job-parallelism-on-restore under the adaptive scheduler, {@code where} set. */

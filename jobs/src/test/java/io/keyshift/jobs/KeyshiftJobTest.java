@@ -1017,6 +1017,39 @@ class KeyshiftJobTest {
     }
 
     /**
+     * A bounded Kafka read cannot be continued: resumed without --kafka-bounded, its restored splits keep the end
+     * offsets of the bounded read and the job read nothing more without a word (with it, FLINK-31006, refused
+     * before); and under the adaptive scheduler, which restores the whole job from its last checkpoint at every
+     * rescale and restart, it never finishes: refused before the job starts, naming the option.
+     */
+    @Test
+    void aBoundedKafkaReadIsNotContinuedNorRunUnderTheAdaptiveScheduler(@TempDir Path dir) throws Exception {
+        Path savepoint = Files.createDirectories(dir.resolve("savepoint"));
+        Path out = Files.createDirectories(dir.resolve("out"));
+        Files.writeString(out.resolve(KeyshiftJob.KAFKA_TOPICS_FILE), "topic=trips\ncontrol-topic=\nbounded=true\n");
+        String[] common = {"--kafka-bootstrap-servers", "127.0.0.1:1", "--kafka-topic", "trips", "--key", "k",
+            "--time", "t", "--columns", "k,t", "-Dexecution.checkpointing.interval=5s"};
+        java.util.function.Function<String[], String[]> with = extra -> java.util.stream.Stream
+                .concat(java.util.Arrays.stream(common), java.util.Arrays.stream(extra)).toArray(String[]::new);
+        assertThatThrownBy(() -> KeyshiftJob.main(with.apply(new String[] {"--out", out.toString(),
+            "-Dexecution.state-recovery.path=" + savepoint.toUri()})))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("--kafka-bounded: the job this one continues read topic trips as a bounded "
+                        + "range");
+        // a continued unbounded read passes this check (the job then fails on the empty savepoint directory)
+        Files.writeString(out.resolve(KeyshiftJob.KAFKA_TOPICS_FILE), "topic=trips\ncontrol-topic=\n");
+        assertThatThrownBy(() -> KeyshiftJob.main(with.apply(new String[] {"--out", out.toString(),
+            "-Dexecution.state-recovery.path=" + savepoint.toUri(), "--no-kafka-topic-check"})))
+                .satisfies(e -> assertThat(e.getMessage()).doesNotContain("bounded range"));
+        assertThatThrownBy(() -> KeyshiftJob.main(with.apply(new String[] {"--out", dir.resolve("new").toString(),
+            "--kafka-bounded", "-Djobmanager.scheduler=adaptive"})))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("--kafka-bounded cannot run under the adaptive scheduler (jobmanager.scheduler: "
+                        + "adaptive)");
+        assertThat(dir.resolve("new")).doesNotExist();
+    }
+
+    /**
      * A resume given another --kafka-topic (or --kafka-control-topic) than its job read is refused, naming the option:
      * the restored source reads on in the old topic's partitions and adds the new topic's from the earliest offset,
      * both into the same output.

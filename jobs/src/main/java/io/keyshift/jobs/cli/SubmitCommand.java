@@ -143,10 +143,10 @@ public final class SubmitCommand implements Callable<Integer> {
         }
         // (a bad config.yaml is refused before the cluster is asked)
         FlinkRest api = cluster.client(cl, conf);
-        if (followsRestoresWithScaling(conf, expanded) && adaptive(api.get("/jobmanager/config"))) {
+        String underAdaptive = underAdaptiveScheduler(conf, expanded);
+        if (underAdaptive != null && adaptive(api.get("/jobmanager/config"))) {
             // the job's main sees its own options, not the cluster's scheduler
-            throw new ParameterException(cl, KeyshiftJob.adaptiveConflict("the cluster's jobmanager.scheduler: "
-                    + "adaptive"));
+            throw new ParameterException(cl, underAdaptive);
         }
         String jobId;
         // the job's main writes these into --out as it builds the job (here, on this machine); if the cluster then
@@ -454,6 +454,19 @@ public final class SubmitCommand implements Callable<Integer> {
      * ({@code keyshift.scaling.follow-job-parallelism-on-restore}), by {@code conf} (config.yaml) and the job's own
      * {@code -Dkey=value} / {@code -D key=value} options, which override it.
      */
+    /**
+     * Why the job ({@code conf}: config.yaml; {@code jobArgs}: its arguments, @-files expanded) cannot run on a
+     * cluster with the adaptive scheduler, or null: a bounded Kafka read (restored at every rescale and restart, it
+     * never finishes), or scaling decisions that follow the job's parallelism on restore.
+     */
+    static String underAdaptiveScheduler(Configuration conf, List<String> jobArgs) {
+        String where = "the cluster's jobmanager.scheduler: adaptive";
+        if (jobArgs.contains("--kafka-bounded")) {
+            return KeyshiftJob.boundedUnderAdaptive(where);
+        }
+        return followsRestoresWithScaling(conf, jobArgs) ? KeyshiftJob.adaptiveConflict(where) : null;
+    }
+
     static boolean followsRestoresWithScaling(Configuration conf, List<String> jobArgs) {
         Map<String, String> merged = new java.util.HashMap<>(conf.toMap());
         for (int i = 0; i < jobArgs.size(); i++) {

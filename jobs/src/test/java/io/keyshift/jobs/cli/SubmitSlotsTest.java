@@ -56,5 +56,11 @@ class SubmitSlotsTest {
         assertThat(SubmitCommand.adaptive(json("[{\"key\":\"jobmanager.scheduler\",\"value\":\"default\"}]")))
                 .isFalse();
         assertThat(SubmitCommand.adaptive(json("[]"))).isFalse();
+        // what submit refuses on such a cluster
+        assertThat(SubmitCommand.underAdaptiveScheduler(scaling, follow)).contains("follow-job-parallelism-on-restore");
+        assertThat(SubmitCommand.underAdaptiveScheduler(none, java.util.List.of("--kafka-topic", "t",
+                "--kafka-bounded"))).startsWith("--kafka-bounded cannot run under the adaptive scheduler (the "
+                + "cluster's jobmanager.scheduler: adaptive)");
+        assertThat(SubmitCommand.underAdaptiveScheduler(none, java.util.List.of("--kafka-topic", "t"))).isNull();
     }
 }
