@@ -501,8 +501,7 @@ public final class KeyshiftJob implements Callable<Integer> {
                     + "with --kafka-topic " + topic + ", or start a new job without the savepoint or checkpoint into a "
                     + "new --out");
         }
-        if (kafka.input() && "true".equals(was.get("bounded")) && !cl.getParseResult().hasMatchedOption(
-                "--kafka-bounded")) {
+        if (kafka.input() && "true".equals(was.get("bounded")) && !kafka.bounded()) {
             // each restored split keeps the bounded read's end offset, and the restored enumerator hands out no
             // partition again: the job would read nothing more, without a word
             throw new ParameterException(cl, "--kafka-bounded: the job this one continues read topic " + topic
@@ -708,7 +707,7 @@ public final class KeyshiftJob implements Callable<Integer> {
         if (controlFile != null && controlDir != null) {
             throw new ParameterException(cl, "--control and --control-dir exclude each other");
         }
-        if (controlDir != null && cl.getParseResult().hasMatchedOption("--kafka-bounded")) {
+        if (controlDir != null && kafka.bounded()) {
             // the watched directory is an unbounded source: the job would never finish
             throw new ParameterException(cl, "--kafka-bounded cannot finish with --control-dir, which is watched "
                     + "live: give the commands with --control FILE for a run that finishes");
@@ -788,10 +787,16 @@ public final class KeyshiftJob implements Callable<Integer> {
         if (scalingConflict != null) {
             throw new ParameterException(cl, scalingConflict);
         }
-        if (kafka.input() && cl.getParseResult().hasMatchedOption("--kafka-bounded")
-                && conf.get(org.apache.flink.configuration.JobManagerOptions.SCHEDULER)
-                == org.apache.flink.configuration.JobManagerOptions.SchedulerType.Adaptive) {
-            throw new ParameterException(cl, boundedUnderAdaptive("jobmanager.scheduler: adaptive"));
+        if (kafka.input() && kafka.bounded()) {
+            // (reactive mode runs the adaptive scheduler whatever jobmanager.scheduler says)
+            if (conf.get(org.apache.flink.configuration.JobManagerOptions.SCHEDULER_MODE)
+                    == org.apache.flink.configuration.SchedulerExecutionMode.REACTIVE) {
+                throw new ParameterException(cl, boundedUnderAdaptive("scheduler-mode: reactive"));
+            }
+            if (conf.get(org.apache.flink.configuration.JobManagerOptions.SCHEDULER)
+                    == org.apache.flink.configuration.JobManagerOptions.SchedulerType.Adaptive) {
+                throw new ParameterException(cl, boundedUnderAdaptive("jobmanager.scheduler: adaptive"));
+            }
         }
         // the source's own checks (columns, time format, generator sizes) before anything is written; a file's are
         // judged once it is known whether this is a failover that reads on in its sorted copy (below: nothing is
@@ -1042,7 +1047,7 @@ public final class KeyshiftJob implements Callable<Integer> {
         // ... or a redeployment that recovers the checkpoints of the job with its fixed id (not Flink's rerun of main)
         boolean checkpointRestore = continuing && !restoring && !failover;
         if ((savepointRestore || checkpointRestore) && kafka.input()
-                && cl.getParseResult().hasMatchedOption("--kafka-bounded")) {
+                && kafka.bounded()) {
             // a restored KafkaSource enumerator finds its partitions assigned and never tells the readers that no
             // more splits come (FLINK-31006): the readers stop at their end offsets and wait, the job RUNNING for
             // ever with its last windows unfired
@@ -1139,7 +1144,7 @@ public final class KeyshiftJob implements Callable<Integer> {
         String kafkaTopics = kafka.input() || kafka.controlTopicName() != null || sinkTopics.length() > 0
                 ? "topic=" + (kafka.input() ? kafka.topicName() : "") + "\ncontrol-topic="
                 + (kafka.controlTopicName() == null ? "" : kafka.controlTopicName()) + "\n" + sinkTopics
-                + (kafka.input() && cl.getParseResult().hasMatchedOption("--kafka-bounded") ? "bounded=true\n" : "")
+                + (kafka.input() && kafka.bounded() ? "bounded=true\n" : "")
                 : null;
         if (continuing && kafkaTopics != null && Files.isRegularFile(dir.resolve(KAFKA_TOPICS_FILE))) {
             checkKeptTopics(cl, Files.readString(dir.resolve(KAFKA_TOPICS_FILE)), kafka);

@@ -1047,6 +1047,17 @@ class KeyshiftJobTest {
                 .hasMessageContaining("--kafka-bounded cannot run under the adaptive scheduler (jobmanager.scheduler: "
                         + "adaptive)");
         assertThat(dir.resolve("new")).doesNotExist();
+        // reactive mode runs the adaptive scheduler; =false reads on, unbounded, and passes this check
+        assertThatThrownBy(() -> KeyshiftJob.main(with.apply(new String[] {"--out", dir.resolve("new").toString(),
+            "--kafka-bounded", "--strategy", "hash", "-Dscheduler-mode=reactive"})))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("--kafka-bounded cannot run under the adaptive scheduler (scheduler-mode: "
+                        + "reactive)");
+        // (the job then fails on the empty savepoint directory)
+        assertThatThrownBy(() -> KeyshiftJob.main(with.apply(new String[] {"--out", dir.resolve("other").toString(),
+            "--kafka-bounded=false", "-Djobmanager.scheduler=adaptive", "--no-kafka-topic-check",
+            "-Dexecution.state-recovery.path=" + savepoint.toUri()})))
+                .satisfies(e -> assertThat(e.getMessage()).doesNotContain("cannot run under the adaptive"));
     }
 
     /**

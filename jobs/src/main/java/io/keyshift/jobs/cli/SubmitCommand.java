@@ -445,6 +445,11 @@ public final class SubmitCommand implements Callable<Integer> {
                     && entry.path("value").asText().strip().equalsIgnoreCase("adaptive")) {
                 return true;
             }
+            // reactive mode runs the adaptive scheduler whatever jobmanager.scheduler says
+            if (entry.path("key").asText().equals("scheduler-mode")
+                    && entry.path("value").asText().strip().equalsIgnoreCase("reactive")) {
+                return true;
+            }
         }
         return false;
     }
@@ -460,8 +465,17 @@ public final class SubmitCommand implements Callable<Integer> {
      * never finishes), or scaling decisions that follow the job's parallelism on restore.
      */
     static String underAdaptiveScheduler(Configuration conf, List<String> jobArgs) {
-        String where = "the cluster's jobmanager.scheduler: adaptive";
-        if (jobArgs.contains("--kafka-bounded")) {
+        String where = "the cluster's jobmanager.scheduler: adaptive, or its scheduler-mode: reactive";
+        // as picocli reads a boolean option: --kafka-bounded, or --kafka-bounded=VALUE (=false reads on)
+        boolean bounded = false;
+        for (String a : jobArgs) {
+            if (a.equals("--kafka-bounded")) {
+                bounded = true;
+            } else if (a.startsWith("--kafka-bounded=")) {
+                bounded = !a.substring("--kafka-bounded=".length()).strip().equalsIgnoreCase("false");
+            }
+        }
+        if (bounded) {
             return KeyshiftJob.boundedUnderAdaptive(where);
         }
         return followsRestoresWithScaling(conf, jobArgs) ? KeyshiftJob.adaptiveConflict(where) : null;

@@ -183,6 +183,14 @@ public final class KafkaOptions {
     }
 
     /** True if the records come from a topic. */
+    /**
+     * Whether the input topic is read as a bounded range ({@code --kafka-bounded}, its parsed value: also
+     * {@code --kafka-bounded=false}, which reads on).
+     */
+    public boolean bounded() {
+        return bounded;
+    }
+
     public boolean input() {
         return topic != null;
     }

@@ -60,7 +60,13 @@ class SubmitSlotsTest {
         assertThat(SubmitCommand.underAdaptiveScheduler(scaling, follow)).contains("follow-job-parallelism-on-restore");
         assertThat(SubmitCommand.underAdaptiveScheduler(none, java.util.List.of("--kafka-topic", "t",
                 "--kafka-bounded"))).startsWith("--kafka-bounded cannot run under the adaptive scheduler (the "
-                + "cluster's jobmanager.scheduler: adaptive)");
+                + "cluster's jobmanager.scheduler: adaptive, or its scheduler-mode: reactive)");
         assertThat(SubmitCommand.underAdaptiveScheduler(none, java.util.List.of("--kafka-topic", "t"))).isNull();
+        // picocli's forms of the boolean option
+        assertThat(SubmitCommand.underAdaptiveScheduler(none, java.util.List.of("--kafka-bounded=true")))
+                .startsWith("--kafka-bounded cannot run");
+        assertThat(SubmitCommand.underAdaptiveScheduler(none, java.util.List.of("--kafka-bounded=false"))).isNull();
+        assertThat(SubmitCommand.adaptive(json("[{\"key\":\"scheduler-mode\",\"value\":\"reactive\"}]")))
+                .as("reactive mode runs the adaptive scheduler").isTrue();
     }
 }
