@@ -460,7 +460,8 @@ public final class KeyshiftStream<T, K> {
         TypeSerializer<R> outputSerializer = outputType.createSerializer(serializerConfig());
         checkSerializable(function);
         return build(horizon, null, false, true, 0.0, false, (keyed, stage) -> keyed
-                .process(new OwnedProcessFunction<>(function, horizon, stage.codec, outputSerializer, stage.checkTag),
+                .process(new OwnedProcessFunction<>(function, horizon, stage.codec, outputSerializer, stage.checkTag,
+                                input.getType()),
                         outputType)
                 .name(stage.name("process " + function.getClass().getSimpleName()))
                 .uid(uidPrefix + "-process"));

@@ -11,6 +11,7 @@ import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeutils.TypeSerializer;
+import org.apache.flink.api.java.tuple.Tuple3;
 import org.apache.flink.streaming.api.TimeDomain;
 import org.apache.flink.streaming.api.TimerService;
 import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
@@ -27,6 +28,12 @@ import org.apache.flink.util.OutputTag;
  * {@code t} is authoritative where this key group owns the key at {@code t}: the router's MIGRATE_OUT marker ends
  * the old owner's ownership at the switch-over T1, MIGRATE_IN starts the new owner's there (markers reach the keyed
  * stage before its watermark passes T0). Only authoritative outputs (and side outputs) leave.
+ *
+ * <p><b>The new owner's first records</b>: a record the new owner owns (at or after the switch-over T1) that comes
+ * before its watermark reaches T1 waits in keyed state for keyshift's timer at T1, which fires after every timer of
+ * the shadow phase (whose outputs are dropped): a timer that emits and resets what the function gathered (a count per
+ * hour, the watermark lagging) would otherwise take such a record along and lose it. The records then go through the
+ * function in arrival order, each with its timestamp, before the function's own timer at T1 if it set one.
  *
  * <p><b>Validation</b>: outputs at times in {@code [T0 + horizon, T1)}, when the shadow's state is complete, are
  * checksummed on both sides (order-free) and compared by the {@link ShadowValidator} at T1.
@@ -52,10 +59,20 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
     private final KeyCodec<K> codec;
     private final TypeSerializer<R> resultSerializer;
     private final OutputTag<ResultCheck> checkTag;
+    /** The user's record type, for the records a new owner holds (see {@link #held}). */
+    private final TypeInformation<T> recordType;
     private transient StateTrackingContext tracking;
     private transient ValueState<KeyOwnership> ownership;
     /** A stay that has left and been cleaned up: its cleanup time (kept {@link #DEPARTED_TTL} in processing time). */
     private transient ValueState<Long> departed;
+    /**
+     * Records a new owner took for its own (from the switch-over on) while its watermark was still before the
+     * switch-over, in arrival order: (event time, late at its router, record). Run through the function at the
+     * switch-over's timer, after every timer of the shadow phase has fired (see {@link #processElement}).
+     */
+    private transient org.apache.flink.api.common.state.ListState<Tuple3<Long, Boolean, T>> held;
+    /** Whether the function has an event-time timer at the switch-over of the stay that holds records. */
+    private transient ValueState<Boolean> timerAtSwitchOver;
     /** The watermark at the last checkpoint, per key group: calls before a restored subtask's first watermark. */
     private transient WatermarkFloor watermarkFloor;
 
@@ -74,9 +91,13 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
     private transient boolean warnedBeyondHorizon;
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(OwnedProcessFunction.class);
 
-    /** @param horizon the function's state horizon, ms, > 0 */
+    /**
+     * @param horizon the function's state horizon, ms, > 0
+     * @param recordType the type of the function's input records
+     */
     public OwnedProcessFunction(KeyedProcessFunction<K, T, R> user, long horizon, KeyCodec<K> codec,
-                                TypeSerializer<R> resultSerializer, OutputTag<ResultCheck> checkTag) {
+                                TypeSerializer<R> resultSerializer, OutputTag<ResultCheck> checkTag,
+                                TypeInformation<T> recordType) {
         if (horizon <= 0) {
             throw new IllegalArgumentException("state horizon must be > 0 ms, was " + horizon);
         }
@@ -85,6 +106,7 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
         this.codec = codec;
         this.resultSerializer = resultSerializer;
         this.checkTag = checkTag;
+        this.recordType = recordType;
     }
 
     @Override
@@ -99,6 +121,12 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
                 .setStateVisibility(org.apache.flink.api.common.state.StateTtlConfig.StateVisibility.NeverReturnExpired)
                 .build());
         departed = getRuntimeContext().getState(departedDescriptor);
+        held = getRuntimeContext().getListState(new org.apache.flink.api.common.state.ListStateDescriptor<>(
+                "keyshift-held", new org.apache.flink.api.java.typeutils.TupleTypeInfo<Tuple3<Long, Boolean, T>>(
+                        org.apache.flink.api.common.typeinfo.Types.LONG,
+                        org.apache.flink.api.common.typeinfo.Types.BOOLEAN, recordType)));
+        timerAtSwitchOver = getRuntimeContext().getState(new ValueStateDescriptor<>("keyshift-timer-at-switch-over",
+                org.apache.flink.api.common.typeinfo.Types.BOOLEAN));
         checksums = new Checksums<>(resultSerializer);
         sideChecksums = new java.util.HashMap<>();
         droppedLate = getRuntimeContext().getMetricGroup().counter(
@@ -245,13 +273,23 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
         }
         boolean authoritative = e.role != Role.SHADOW;
         long t = ctx.timestamp() == null ? Long.MIN_VALUE : ctx.timestamp();
+        if (authoritative && o != null && o.ownedFrom != Long.MIN_VALUE && watermark < o.ownedFrom) {
+            // the new owner's own record (from the switch-over on) before its watermark reached the switch-over: timers
+            // of the shadow phase are still to fire here, and their outputs are dropped (the old owner emits them). A
+            // timer that emits and resets what the function gathered (a count per hour, its watermark lagging) would
+            // take this record along and lose it. It waits for the switch-over's timer, which fires after them
+            held.add(Tuple3.of(t, e.late, e.value));
+            ctx.timerService().registerEventTimeTimer(o.ownedFrom);
+            return;
+        }
         Outputs outputs = new Outputs(ctx, out, authoritative, t, o, ctx.getCurrentKey(), e.late);
         if (authoritative) {
-            user.processElement(e.value, userContext(ctx, outputs, t, o, Long.MAX_VALUE), outputs);
+            user.processElement(e.value, userContext(ctx, outputs, t, o, Long.MAX_VALUE, ctx.timestamp()), outputs);
         } else {
             boolean before = ShadowScope.enter(true);
             try {
-                user.processElement(e.value, userContext(ctx, outputs, t, o, shadowWatermarkCap(t, o)), outputs);
+                user.processElement(e.value, userContext(ctx, outputs, t, o, shadowWatermarkCap(t, o), ctx.timestamp()),
+                        outputs);
             } finally {
                 ShadowScope.exit(before);
             }
@@ -332,6 +370,8 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
                 // the key left a horizon ago: its state goes; its remaining timers (set within a horizon of a record
                 // or timer before the switch-over, so none later than another horizon) drain without the function
                 tracking.clearAll();
+                held.clear();
+                timerAtSwitchOver.clear();
                 // a timer at the end of time (a flush at the end of the input) is owned wherever the key goes: the
                 // new owner has its own. Left here it was kept for the job's life, one per move out, and fired on
                 // the cleared state once the departure was forgotten (its TTL), beside the new owner's flush
@@ -360,6 +400,14 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
                 return;
             }
         }
+        if (eventTime && o != null && timestamp == o.ownedFrom && o.ownedFrom != Long.MIN_VALUE
+                && release(ctx, out, o) && !Boolean.TRUE.equals(timerAtSwitchOver.value())) {
+            // the timer was keyshift's alone
+            return;
+        }
+        if (eventTime && o != null && timestamp == o.ownedFrom) {
+            timerAtSwitchOver.clear();
+        }
         // a processing-time timer's output is judged at the current watermark and never compared
         boolean authoritative = o == null || o.owns(at);
         Outputs outputs = new Outputs(ctx, out, authoritative, eventTime ? timestamp : Long.MIN_VALUE, o,
@@ -386,6 +434,50 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
             ShadowScope.exit(before);
         }
         outputs.check(ctx);
+    }
+
+    /**
+     * Runs the records the stay held (see {@link #held}) through the function, in arrival order, at its switch-over's
+     * timer: the watermark has reached the switch-over, every timer of the shadow phase has fired. Each call sees
+     * its record's timestamp, and its outputs carry it; its side outputs carry the switch-over's (Flink stamps a
+     * timer's side outputs with the timer's time). Before the function's own timer of that time, if it has one: the
+     * records came before the watermark, as under keyBy.
+     *
+     * @return whether any record was held
+     */
+    private boolean release(OnTimerContext ctx, Collector<R> out, KeyOwnership o) throws Exception {
+        Iterable<Tuple3<Long, Boolean, T>> records = held.get();
+        if (records == null) {
+            return false;
+        }
+        java.util.List<Tuple3<Long, Boolean, T>> taken = new java.util.ArrayList<>();
+        records.forEach(taken::add);
+        if (taken.isEmpty()) {
+            return false;
+        }
+        held.clear();
+        @SuppressWarnings("unchecked")
+        org.apache.flink.streaming.api.operators.TimestampedCollector<R> stamped =
+                out instanceof org.apache.flink.streaming.api.operators.TimestampedCollector<?> c
+                        ? (org.apache.flink.streaming.api.operators.TimestampedCollector<R>) c : null;
+        for (Tuple3<Long, Boolean, T> r : taken) {
+            long t = r.f0;
+            if (stamped != null) {
+                if (t == Long.MIN_VALUE) {
+                    stamped.eraseTimestamp();
+                } else {
+                    stamped.setAbsoluteTimestamp(t);
+                }
+            }
+            Outputs outputs = new Outputs(ctx, out, true, t, o, ctx.getCurrentKey(), r.f1);
+            user.processElement(r.f2, userContext(ctx, outputs, t, o, Long.MAX_VALUE,
+                    t == Long.MIN_VALUE ? null : t), outputs);
+            outputs.check(ctx);
+        }
+        if (stamped != null) {
+            stamped.setAbsoluteTimestamp(o.ownedFrom);
+        }
+        return true;
     }
 
     /** Collects the user's outputs of one call: forwards authoritative ones, checksums those in the checked interval. */
@@ -511,6 +603,11 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
 
         @Override
         public void registerEventTimeTimer(long time) {
+            if (o != null && time == o.ownedFrom && o.ownedFrom != Long.MIN_VALUE
+                    && timers.currentWatermark() < time) {
+                // the function's own timer at the switch-over, where keyshift may hold records (see held)
+                update(timerAtSwitchOver, true);
+            }
             // (a timer at the end of time, a flush at the end of the input, is owned wherever the key goes)
             if (authoritative && base != Long.MIN_VALUE && time != Long.MAX_VALUE
                     && base <= Long.MAX_VALUE - horizon && time > base + horizon) {
@@ -541,6 +638,32 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
                 // the same timer is keyshift's cleanup of this stay: it stays
                 timers.registerEventTimeTimer(time);
             }
+            if (o != null && time == o.ownedFrom && o.ownedFrom != Long.MIN_VALUE) {
+                update(timerAtSwitchOver, null);
+                if (holds()) {
+                    // the same timer releases the records this stay holds: it stays
+                    timers.registerEventTimeTimer(time);
+                }
+            }
+        }
+    }
+
+    /** {@code state.update(value)} (null clears), for the timer service, whose methods throw no checked exception. */
+    private static <X> void update(ValueState<X> state, X value) {
+        try {
+            state.update(value);
+        } catch (Exception e) {
+            throw new IllegalStateException("keyshift could not write its state of a keyed process function", e);
+        }
+    }
+
+    /** Whether the current stay holds records (see {@link #held}). */
+    private boolean holds() {
+        try {
+            Iterable<Tuple3<Long, Boolean, T>> records = held.get();
+            return records != null && records.iterator().hasNext();
+        } catch (Exception e) {
+            throw new IllegalStateException("keyshift could not read its state of a keyed process function", e);
         }
     }
 
@@ -566,14 +689,14 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
 
     private KeyedProcessFunction<K, T, R>.Context userContext(
             KeyedProcessFunction<RoutingKey<K>, Envelope<T, K>, R>.Context ctx, Outputs outputs, long base,
-            KeyOwnership o, long watermarkCap) {
+            KeyOwnership o, long watermarkCap, Long timestamp) {
         return user.new Context() {
             /** Made when the function first asks for it (most calls do not). */
             private Timers timers;
 
             @Override
             public Long timestamp() {
-                return ctx.timestamp();
+                return timestamp;
             }
 
             @Override

@@ -56,7 +56,7 @@ class OwnedProcessFunctionTest {
 
     private static OwnedProcessFunction<String, String, String> owned(KeyedProcessFunction<String, String, String> f) {
         return new OwnedProcessFunction<>(f, HORIZON, KeyCodec.forType(Types.STRING, new SerializerConfigImpl()),
-                StringSerializer.INSTANCE, new OutputTag<>("checks", TypeInformation.of(ResultCheck.class)));
+                StringSerializer.INSTANCE, new OutputTag<>("checks", TypeInformation.of(ResultCheck.class)), Types.STRING);
     }
 
     /** The keyed stage of {@code fn} in Flink's test harness. */
@@ -135,6 +135,8 @@ class OwnedProcessFunctionTest {
             h.processElement(new StreamRecord<>(new Envelope<>(stay, null, Role.MIGRATE_IN, 4_000, 5_000), 3_900));
             h.processWatermark(4_500);
             h.processElement(new StreamRecord<>(Envelope.of(stay, "b", Role.PRIMARY), 5_100));
+            // (b waits for the watermark to reach its stay's start)
+            h.processWatermark(5_000);
             assertThat(values(h)).containsExactly("record a", "record b");
         }
     }
@@ -203,7 +205,7 @@ class OwnedProcessFunctionTest {
         }
         OwnedProcessFunction<String, String, String> restored = new OwnedProcessFunction<>(new Timeout(), newHorizon,
                 KeyCodec.forType(Types.STRING, new SerializerConfigImpl()), StringSerializer.INSTANCE,
-                new OutputTag<>("checks", TypeInformation.of(ResultCheck.class)));
+                new OutputTag<>("checks", TypeInformation.of(ResultCheck.class)), Types.STRING);
         try (var h = stage(restored)) {
             h.setup();
             h.initializeState(snapshot);
@@ -346,6 +348,121 @@ class OwnedProcessFunctionTest {
             h.processWatermark(2_500);
             // c's output is the old owner's; b's is this one's
             assertThat(values(h)).containsExactly("sorted b");
+        }
+    }
+
+    /**
+     * A count per second of event time that a timer emits and resets, as a count per hour would be: the timer reads
+     * what the function gathered so far, also records after its time that came before the watermark passed it. Each
+     * record is echoed, and a record "cancel" deletes the timer its second set.
+     */
+    static final class CountPerSecond extends KeyedProcessFunction<String, String, String> {
+        /** Whether the timer is at the next second's first ms (else this second's last). */
+        private final boolean atNextSecond;
+        private transient org.apache.flink.api.common.state.ValueState<Long> count;
+
+        CountPerSecond(boolean atNextSecond) {
+            this.atNextSecond = atNextSecond;
+        }
+
+        @Override
+        public void open(org.apache.flink.api.common.functions.OpenContext c) {
+            count = getRuntimeContext().getState(new org.apache.flink.api.common.state.ValueStateDescriptor<>(
+                    "count", Types.LONG));
+        }
+
+        @Override
+        public void processElement(String value, Context ctx, Collector<String> out) throws Exception {
+            long timer = (ctx.timestamp() / 1_000 + 1) * 1_000 - (atNextSecond ? 0 : 1);
+            if (value.equals("cancel")) {
+                ctx.timerService().deleteEventTimeTimer(timer);
+                return;
+            }
+            Long c = count.value();
+            count.update(c == null ? 1 : c + 1);
+            out.collect("record " + value);
+            ctx.timerService().registerEventTimeTimer(timer);
+        }
+
+        @Override
+        public void onTimer(long timestamp, OnTimerContext ctx, Collector<String> out) throws Exception {
+            Long c = count.value();
+            out.collect("count " + c + " at " + timestamp);
+            count.clear();
+        }
+    }
+
+    /** The outputs' values with their timestamps, "value@timestamp". */
+    private static List<String> stamped(KeyedOneInputStreamOperatorTestHarness<?, ?, String> h) {
+        List<String> out = new ArrayList<>();
+        for (Object o : h.getOutput()) {
+            if (o instanceof StreamRecord<?> r) {
+                out.add(r.getValue() + "@" + r.getTimestamp());
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Opens {@code h} as the new owner of {@code in} (T0 = 1,000, T1 = 2,000) with a shadow copy "s" at 1,500, its
+     * watermark at 1,400.
+     */
+    private static void newOwnerBehindTheSwitchOver(
+            KeyedOneInputStreamOperatorTestHarness<RoutingKey<String>, Envelope<String, String>, String> h,
+            RoutingKey<String> in) throws Exception {
+        h.open();
+        h.processElement(new StreamRecord<>(new Envelope<>(in, null, Role.MIGRATE_IN, 1_000, 2_000), 900));
+        h.processElement(new StreamRecord<>(new Envelope<>(in, "s", Role.SHADOW, 1_000, 2_000), 1_500));
+        h.processWatermark(1_400);
+    }
+
+    /**
+     * The new owner's own records (from the switch-over at 2,000) come while its watermark lags behind the
+     * switch-over: the shadow phase's timer at 1,999, whose output is dropped (the old owner emits that second's
+     * count), must not take them along and reset them away. They wait, across a restore, for the switch-over.
+     */
+    @Test
+    void aShadowPhaseTimerThatResetsItsCountDoesNotLoseTheNewOwnersRecords() throws Exception {
+        RoutingKey<String> in = RoutingKey.of("k", 9, 1, TABLE);
+        org.apache.flink.runtime.checkpoint.OperatorSubtaskState snapshot;
+        try (var h = stage(owned(new CountPerSecond(false)))) {
+            newOwnerBehindTheSwitchOver(h, in);
+            h.processElement(new StreamRecord<>(Envelope.of(in, "p1", Role.PRIMARY), 2_100));
+            h.processElement(new StreamRecord<>(Envelope.of(in, "p2", Role.PRIMARY), 2_200));
+            snapshot = h.snapshot(1, 0);
+        }
+        try (var h = stage(owned(new CountPerSecond(false)))) {
+            h.setup();
+            h.initializeState(snapshot);
+            h.open();
+            h.processWatermark(2_999);
+            // each record where it arrived, stamped with its own time; the second's count at its timer
+            assertThat(stamped(h)).containsExactly("record p1@2100", "record p2@2200", "count 2 at 2999@2999");
+        }
+    }
+
+    /**
+     * The function's own timer at the switch-over (set by a shadow copy) fires after the held records went through
+     * the function, as under keyBy where they came before the watermark; a timer it deleted does not fire, and
+     * keyshift's own timer of that time calls no timer of the function.
+     */
+    @Test
+    void heldRecordsGoBeforeTheFunctionsOwnTimerAtTheSwitchOverWhichFiresOnlyIfItIsSet() throws Exception {
+        RoutingKey<String> in = RoutingKey.of("k", 9, 1, TABLE);
+        try (var h = stage(owned(new CountPerSecond(true)))) {
+            newOwnerBehindTheSwitchOver(h, in);
+            h.processElement(new StreamRecord<>(Envelope.of(in, "p", Role.PRIMARY), 2_100));
+            h.processWatermark(2_500);
+            // the shadow's second [1,000, 2,000) is owned here from 2,000 on: its count takes p along
+            assertThat(stamped(h)).containsExactly("record p@2100", "count 2 at 2000@2000");
+        }
+        try (var h = stage(owned(new CountPerSecond(true)))) {
+            newOwnerBehindTheSwitchOver(h, in);
+            h.processElement(new StreamRecord<>(Envelope.of(in, "p", Role.PRIMARY), 2_100));
+            h.processElement(new StreamRecord<>(new Envelope<>(in, "cancel", Role.SHADOW, 1_000, 2_000), 1_600));
+            h.processWatermark(3_500);
+            // no timer at 2,000: p waited for keyshift's, and its second's timer counts both
+            assertThat(stamped(h)).containsExactly("record p@2100", "count 2 at 3000@3000");
         }
     }
 
