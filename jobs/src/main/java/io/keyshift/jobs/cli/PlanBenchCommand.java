@@ -129,16 +129,6 @@ public final class PlanBenchCommand implements Callable<Integer> {
                     "--windows-per-checkpoint must be in 1.." + (windows - 1) + " (below --windows), was "
                             + windowsPerCheckpoint);
         }
-        long cycles = ((long) windows + windowsPerCheckpoint - 1) / windowsPerCheckpoint;
-        if (controlPath && 2 * cycles > io.keyshift.jobs.bench.ControlPathBench.HISTORY) {
-            // a checkpoint per that many windows, and up to about twice as many (a barrier that comes before its
-            // cycle's windows are all released covers fewer: 265 checkpoints for 180 cycles in the README's run):
-            // more than the statistics Flink keeps, found only after the whole forecast loop and the checkpoint job
-            throw new picocli.CommandLine.ParameterException(cl, "--windows " + windows + " at --windows-per-"
-                    + "checkpoint " + windowsPerCheckpoint + " makes " + cycles + " to about " + 2 * cycles
-                    + " checkpoints, more than the " + io.keyshift.jobs.bench.ControlPathBench.HISTORY + " whose "
-                    + "statistics the bench reads: give fewer --windows or more --windows-per-checkpoint");
-        }
         FlinkOptions.outputDirectory(cl, "--out", out);
         // never leave an earlier run's figures of this mode behind, nor remove them unasked (the other mode's file is
         // another bench's)

@@ -162,7 +162,9 @@ public final class ReplayOutput {
                     List.of("report.json", "forecast.json")),
             new CommandFiles("bench", n -> n.equals("bench.json") || n.equals("bench.png"),
                     List.of("bench.json", "bench.png")),
-            new CommandFiles("plan-bench", n -> n.equals("plan-bench.json") || n.equals("control-path-bench.json"),
+            // (and the checkpoints of a control-path run killed midway)
+            new CommandFiles("plan-bench", n -> n.equals("plan-bench.json") || n.equals("control-path-bench.json")
+                    || n.startsWith(io.keyshift.jobs.bench.ControlPathBench.CHECKPOINTS_PREFIX),
                     List.of("plan-bench.json", "control-path-bench.json")),
             new CommandFiles("soak", n -> n.equals("soak.json") || n.equals("soak.png"),
                     List.of("soak.json", "soak.png")));
