@@ -73,6 +73,13 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
     private transient org.apache.flink.api.common.state.ListState<Tuple3<Long, Boolean, T>> held;
     /** Whether the function has an event-time timer at the switch-over of the stay that holds records. */
     private transient ValueState<Boolean> timerAtSwitchOver;
+    /** Whether the held records are going through the function (see {@link #release}). */
+    private transient boolean releasing;
+    /**
+     * Whether a held record set the function's timer at the switch-over again while they went through it: Flink has
+     * queued that timer again (it took it from its queue before it fired), and it fires again at once.
+     */
+    private transient boolean setAgainInRelease;
     /** The watermark at the last checkpoint, per key group: calls before a restored subtask's first watermark. */
     private transient WatermarkFloor watermarkFloor;
 
@@ -400,13 +407,15 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
                 return;
             }
         }
-        if (eventTime && o != null && timestamp == o.ownedFrom && o.ownedFrom != Long.MIN_VALUE
-                && release(ctx, out, o) && !Boolean.TRUE.equals(timerAtSwitchOver.value())) {
-            // the timer was keyshift's alone
-            return;
-        }
-        if (eventTime && o != null && timestamp == o.ownedFrom) {
+        if (eventTime && o != null && timestamp == o.ownedFrom && o.ownedFrom != Long.MIN_VALUE) {
+            boolean released = release(ctx, out, o);
+            boolean functions = Boolean.TRUE.equals(timerAtSwitchOver.value());
             timerAtSwitchOver.clear();
+            if (released && (!functions || setAgainInRelease)) {
+                // the timer was keyshift's alone, or a held record set the function's again, which fires at once
+                // (one call, as under keyBy, where the record came before the timer fired)
+                return;
+            }
         }
         // a processing-time timer's output is judged at the current watermark and never compared
         boolean authoritative = o == null || o.owns(at);
@@ -440,8 +449,9 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
      * Runs the records the stay held (see {@link #held}) through the function, in arrival order, at its switch-over's
      * timer: the watermark has reached the switch-over, every timer of the shadow phase has fired. Each call sees
      * its record's timestamp, and its outputs carry it; its side outputs carry the switch-over's (Flink stamps a
-     * timer's side outputs with the timer's time). Before the function's own timer of that time, if it has one: the
-     * records came before the watermark, as under keyBy.
+     * timer's side outputs with the timer's time), and a watermark just before the switch-over (they came before it).
+     * Before the function's own timer of that time, if it has one: the records came before the watermark, as under
+     * keyBy.
      *
      * @return whether any record was held
      */
@@ -456,23 +466,31 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
             return false;
         }
         held.clear();
+        setAgainInRelease = false;
+        releasing = true;
         @SuppressWarnings("unchecked")
         org.apache.flink.streaming.api.operators.TimestampedCollector<R> stamped =
                 out instanceof org.apache.flink.streaming.api.operators.TimestampedCollector<?> c
                         ? (org.apache.flink.streaming.api.operators.TimestampedCollector<R>) c : null;
-        for (Tuple3<Long, Boolean, T> r : taken) {
-            long t = r.f0;
-            if (stamped != null) {
-                if (t == Long.MIN_VALUE) {
-                    stamped.eraseTimestamp();
-                } else {
-                    stamped.setAbsoluteTimestamp(t);
+        try {
+            for (Tuple3<Long, Boolean, T> r : taken) {
+                long t = r.f0;
+                if (stamped != null) {
+                    if (t == Long.MIN_VALUE) {
+                        stamped.eraseTimestamp();
+                    } else {
+                        stamped.setAbsoluteTimestamp(t);
+                    }
                 }
+                Outputs outputs = new Outputs(ctx, out, true, t, o, ctx.getCurrentKey(), r.f1);
+                // the watermark the record came at was before the switch-over: a function that judges lateness by
+                // it sees the record on time, as it was
+                user.processElement(r.f2, userContext(ctx, outputs, t, o, o.ownedFrom - 1,
+                        t == Long.MIN_VALUE ? null : t), outputs);
+                outputs.check(ctx);
             }
-            Outputs outputs = new Outputs(ctx, out, true, t, o, ctx.getCurrentKey(), r.f1);
-            user.processElement(r.f2, userContext(ctx, outputs, t, o, Long.MAX_VALUE,
-                    t == Long.MIN_VALUE ? null : t), outputs);
-            outputs.check(ctx);
+        } finally {
+            releasing = false;
         }
         if (stamped != null) {
             stamped.setAbsoluteTimestamp(o.ownedFrom);
@@ -603,10 +621,14 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
 
         @Override
         public void registerEventTimeTimer(long time) {
-            if (o != null && time == o.ownedFrom && o.ownedFrom != Long.MIN_VALUE
-                    && timers.currentWatermark() < time) {
-                // the function's own timer at the switch-over, where keyshift may hold records (see held)
-                update(timerAtSwitchOver, true);
+            if (o != null && time == o.ownedFrom && o.ownedFrom != Long.MIN_VALUE) {
+                // the function's own timer at the switch-over, where keyshift may hold records (see held); also while
+                // Flink fires the timers before it, its watermark already past it
+                if (releasing) {
+                    setAgainInRelease = true;
+                } else {
+                    update(timerAtSwitchOver, true);
+                }
             }
             // (a timer at the end of time, a flush at the end of the input, is owned wherever the key goes)
             if (authoritative && base != Long.MIN_VALUE && time != Long.MAX_VALUE
@@ -640,7 +662,9 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
             }
             if (o != null && time == o.ownedFrom && o.ownedFrom != Long.MIN_VALUE) {
                 update(timerAtSwitchOver, null);
-                if (holds()) {
+                if (releasing) {
+                    setAgainInRelease = false;
+                } else if (holds()) {
                     // the same timer releases the records this stay holds: it stays
                     timers.registerEventTimeTimer(time);
                 }

@@ -466,6 +466,76 @@ class OwnedProcessFunctionTest {
         }
     }
 
+    /**
+     * Echoes each record ("late" where its time is at or behind the watermark it sees) and sets timers at the given
+     * offsets from it; each timer emits "fired" and, with a tick, sets the next one a tick later (up to 3,000).
+     */
+    static final class Timed extends KeyedProcessFunction<String, String, String> {
+        private final long[] offsets;
+        private final long tick;
+
+        Timed(long tick, long... offsets) {
+            this.offsets = offsets;
+            this.tick = tick;
+        }
+
+        @Override
+        public void processElement(String value, Context ctx, Collector<String> out) {
+            out.collect((ctx.timestamp() <= ctx.timerService().currentWatermark() ? "late " : "record ") + value);
+            for (long offset : offsets) {
+                ctx.timerService().registerEventTimeTimer(ctx.timestamp() + offset);
+            }
+        }
+
+        @Override
+        public void onTimer(long timestamp, OnTimerContext ctx, Collector<String> out) {
+            out.collect("fired " + timestamp);
+            if (tick > 0 && timestamp < 3_000) {
+                ctx.timerService().registerEventTimeTimer(timestamp + tick);
+            }
+        }
+    }
+
+    /**
+     * The function's timer at the switch-over set by a shadow-phase timer, while Flink fires the timers up to a
+     * watermark that jumped past the switch-over, fires after the held record (it was skipped, and the ticks that
+     * follow it stopped); the held record sees itself on time, as it came (it saw the watermark past it).
+     */
+    @Test
+    void aTimerAtTheSwitchOverSetByAShadowPhaseTimerFiresAndAHeldRecordIsOnTime() throws Exception {
+        RoutingKey<String> in = RoutingKey.of("k", 9, 1, TABLE);
+        try (var h = stage(owned(new Timed(500, 300)))) {
+            h.open();
+            h.processElement(new StreamRecord<>(new Envelope<>(in, null, Role.MIGRATE_IN, 1_000, 2_000), 900));
+            h.processElement(new StreamRecord<>(new Envelope<>(in, "s", Role.SHADOW, 1_000, 2_000), 1_200));
+            h.processWatermark(1_400);
+            h.processElement(new StreamRecord<>(Envelope.of(in, "p", Role.PRIMARY), 2_100));
+            // 1,500 fires (the shadow's, dropped) and sets 2,000
+            h.processWatermark(2_500);
+            assertThat(stamped(h)).containsExactly("record p@2100", "fired 2000@2000", "fired 2400@2400",
+                    "fired 2500@2500");
+        }
+    }
+
+    /**
+     * A held record that sets the function's timer at the switch-over again (Flink queues it again: it took it from
+     * its queue before it fired) gets one call of it, as under keyBy, not two.
+     */
+    @Test
+    void aTimerAtTheSwitchOverThatAHeldRecordSetsAgainFiresOnce() throws Exception {
+        RoutingKey<String> in = RoutingKey.of("k", 9, 1, TABLE);
+        try (var h = stage(owned(new Timed(0, 0, 500)))) {
+            h.open();
+            h.processElement(new StreamRecord<>(new Envelope<>(in, null, Role.MIGRATE_IN, 1_000, 2_000), 900));
+            // timers at 1,500 and 2,000
+            h.processElement(new StreamRecord<>(new Envelope<>(in, "s", Role.SHADOW, 1_000, 2_000), 1_500));
+            h.processWatermark(1_400);
+            h.processElement(new StreamRecord<>(Envelope.of(in, "p", Role.PRIMARY), 2_000));
+            h.processWatermark(2_600);
+            assertThat(stamped(h)).containsExactly("record p@2000", "fired 2000@2000", "fired 2500@2500");
+        }
+    }
+
     private static final OutputTag<ResultCheck> CHECKS = new OutputTag<>("checks",
             TypeInformation.of(ResultCheck.class));
     private static final RoutingKey<String> FROM = RoutingKey.of("k", 3, 0, TABLE);
