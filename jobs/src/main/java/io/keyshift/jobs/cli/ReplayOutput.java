@@ -48,14 +48,19 @@ public final class ReplayOutput {
     private static final List<String> LEFT_WITHOUT_JOB = List.of("dead-letters.csv", ".events.bin", EVENTS_PART,
             DEAD_LETTERS_PART);
 
-    /** The name prefixes of the report's charts ({@code ReportCharts}); other PNG files in charts/ are the user's. */
-    private static final List<String> CHART_PREFIXES = List.of("load-", "imbalance", "forecast-", "migrations-",
-            "parallelism");
-
-    /** Whether {@code file} (in {@code --out/charts}) is a picture a replay's report draws. */
+    /**
+     * Whether {@code file} (in {@code --out/charts}) is a picture a replay's report draws ({@code ReportCharts}):
+     * imbalance.png, parallelism.png, load-RUN.png, migrations-RUN.png, or forecast-*.png (named by a unit, any name);
+     * other PNG files there are the user's (imbalance-by-region.png was taken for one of ours until 2026-12-07).
+     */
     private static boolean chartOfOurs(Path file) {
         String name = file.getFileName().toString();
-        return name.endsWith(".png") && CHART_PREFIXES.stream().anyMatch(name::startsWith);
+        if (!name.endsWith(".png")) {
+            return false;
+        }
+        String stem = name.substring(0, name.length() - ".png".length());
+        return stem.equals("imbalance") || stem.equals("parallelism") || stem.startsWith("forecast-")
+                || RUNS.stream().anyMatch(run -> stem.equals("load-" + run) || stem.equals("migrations-" + run));
     }
 
     /** True for an entry of {@code --out} that a replay writes ({@code charts}: only its PNG files, see prepare). */

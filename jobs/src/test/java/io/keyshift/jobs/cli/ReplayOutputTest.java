@@ -19,6 +19,8 @@ class ReplayOutputTest {
         Files.createDirectories(out.resolve("charts"));
         Files.writeString(out.resolve("charts/imbalance.png"), "x");
         Files.writeString(out.resolve("charts/notes.md"), "mine");
+        Files.writeString(out.resolve("charts/imbalance-by-region.png"), "mine");
+        Files.writeString(out.resolve("charts/load-average.png"), "mine");
         Files.writeString(out.resolve("control-holidays.csv"), "mine");
         Files.writeString(out.resolve("results-2014.csv"), "mine");
 
@@ -29,11 +31,14 @@ class ReplayOutputTest {
                     .containsExactlyInAnyOrder("charts", "control-holidays.csv", "results-2014.csv");
         }
         try (var charts = Files.list(out.resolve("charts"))) {
-            assertThat(charts.map(p -> p.getFileName().toString())).containsExactly("notes.md");
+            assertThat(charts.map(p -> p.getFileName().toString()))
+                    .containsExactlyInAnyOrder("notes.md", "imbalance-by-region.png", "load-average.png");
         }
 
         // with nothing of its own kept there, the charts directory goes too
-        Files.delete(out.resolve("charts/notes.md"));
+        for (String mine : new String[] {"notes.md", "imbalance-by-region.png", "load-average.png"}) {
+            Files.delete(out.resolve("charts").resolve(mine));
+        }
         Files.writeString(out.resolve("charts/load-hash.png"), "x");
         ReplayOutput.prepare(KeyshiftCli.commandLine(), out, true);
         assertThat(out.resolve("charts")).doesNotExist();
@@ -113,6 +118,7 @@ class ReplayOutputTest {
         // a replay's charts directory counts only with a chart in it
         Path mine = Files.createDirectories(dir.resolve("mine/charts"));
         Files.writeString(mine.resolve("notes.md"), "mine");
+        Files.writeString(mine.resolve("imbalance-by-region.png"), "mine");
         ReplayOutput.prepare(cl, mine.getParent(), false, "bench.json"::equals);
     }
 }
