@@ -119,6 +119,16 @@ public final class CalendarReport {
         }
         long day = 86_400_000L;
         long lastMarkedEnd = Long.MIN_VALUE;
+        if (first != Long.MAX_VALUE) {
+            // a marked window in the day before the first: the first windows are the days after it (the calendar
+            // marks it, whether the input holds it or not); those windows are neither classed nor counted
+            long back = (day + windowMillis - 1) / windowMillis;
+            for (long start = first - back * windowMillis; start < first; start += windowMillis) {
+                if (calendar.marks(start, windowMillis)) {
+                    lastMarkedEnd = start + windowMillis;
+                }
+            }
+        }
         for (long start = first; start <= last && first != Long.MAX_VALUE; start += windowMillis) {
             int c;
             if (calendar.marks(start, windowMillis)) {

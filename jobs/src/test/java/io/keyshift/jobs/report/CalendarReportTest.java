@@ -49,4 +49,24 @@ class CalendarReportTest {
         assertThat(classOf.get(at("2024-03-20T00:00:00Z"))).isEqualTo(2);
         assertThat(classOf.get(at("2024-03-17T23:00:00Z"))).as("before the holiday").isEqualTo(2);
     }
+
+    /**
+     * An input that starts right after a holiday: its first day is the day after a marked one (the calendar marks the
+     * holiday, though the input does not hold it), not "other".
+     */
+    @Test
+    void theDayAfterAHolidayBeforeTheInputIsAfter() throws Exception {
+        ForecastCalendar holiday = ForecastCalendar.parse(new StringReader("2024-03-18,holiday\n"), "test.csv",
+                ZoneOffset.UTC, List.of(DayOfWeek.SUNDAY), 4, false);
+        TreeMap<Long, Double> imbalances = new TreeMap<>();
+        for (long t = at("2024-03-19T00:00:00Z"); t < at("2024-03-21T00:00:00Z"); t += H) {
+            imbalances.put(t, 1.2);
+        }
+        int[] windows = new int[3];
+        Map<Long, Integer> classOf = CalendarReport.classes(holiday, H, imbalances, new TreeMap<>(), windows);
+        assertThat(windows).containsExactly(0, 24, 24);
+        assertThat(classOf.get(at("2024-03-19T00:00:00Z"))).isEqualTo(1);
+        assertThat(classOf.get(at("2024-03-20T00:00:00Z"))).isEqualTo(2);
+        assertThat(classOf).doesNotContainKey(at("2024-03-18T23:00:00Z"));
+    }
 }
