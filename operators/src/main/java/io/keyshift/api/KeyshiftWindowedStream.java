@@ -123,8 +123,10 @@ public final class KeyshiftWindowedStream<T, K, W extends Window> {
      * the new owner's shadow copy; a split key's record from the one key group it went to), and once: with sliding
      * windows whose earlier windows the old owner still counts, it can also be in one of those windows' results where
      * the two owners' watermarks differ by more than a slide when it arrives (README, "Late records"). A record is
-     * late when, for every window it belongs to, the window's max timestamp (its end - 1) plus the allowed lateness
-     * is at or before the keyed stage's watermark (as in Flink), which the routers hold back to the plans' lease: keyshift drops, and so sends here,
+     * late when it belongs to a window and, for every window it belongs to, the window's max timestamp (its end - 1)
+     * plus the allowed lateness is at or before the keyed stage's watermark, or, where it belongs to none (a gap of
+     * hopping windows, slide above size), when its own time plus the allowed lateness is (as in Flink: a record in a
+     * gap that is not late is dropped without a trace), which the routers hold back to the plans' lease: keyshift drops, and so sends here,
      * fewer records than a plain {@code keyBy} (README, "Late records").
      *
      * @param tag the side output; its type must be the stream's record type (IllegalArgumentException otherwise)
@@ -152,8 +154,9 @@ public final class KeyshiftWindowedStream<T, K, W extends Window> {
      *         accumulator, result or key type without a serializer under the job's settings; the other
      *         {@code aggregate} and {@code reduce} variants too
      * @throws IllegalArgumentException with {@code keyshift.plan.split-threshold} above 0 and a {@code merge} that
-     *         throws or returns null for two fresh accumulators (a split key's partial results are merged with it);
-     *         the other variants too; and what every terminal call refuses ({@link KeyshiftStream}'s description)
+     *         throws or returns null for two fresh accumulators (a split key's partial results are merged with it;
+     *         where {@code createAccumulator()} returns null, a merge that returns null for two partials fails the
+     *         job for good at a split key's first window instead); the other variants too; and what every terminal call refuses ({@link KeyshiftStream}'s description)
      * @throws org.apache.flink.api.common.InvalidProgramException for a function that cannot be serialized
      * @throws IllegalStateException after another terminal call of the stream, or when another stage of the job has
      *         the same uid prefix

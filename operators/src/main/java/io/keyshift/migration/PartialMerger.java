@@ -287,7 +287,16 @@ public final class PartialMerger<K, ACC, V, R>
         for (int g : keyGroups) {
             ACC partial = w.f2.get(g);
             ACC copy = partial == null ? null : accSerializer.copy(partial);
-            merged = merged == null ? copy : aggregate.merge(merged, copy);
+            ACC next = merged == null ? copy : aggregate.merge(merged, copy);
+            if (next == null && merged != null && copy != null) {
+                // a stub: the build's check of two fresh accumulators cannot see it where those are null; taken for
+                // "no records yet", the next piece's alone would be the window's result
+                throw io.keyshift.config.JobOptions.misuse(new IllegalStateException("the merge of "
+                        + aggregate.getClass().getName() + " returned null for two partial aggregates of a split "
+                        + "key's window: keyshift merges a split key's pieces with it (keyshift.plan.split-threshold "
+                        + "> 0); implement merge, or set keyshift.plan.split-threshold to 0"));
+            }
+            merged = next;
         }
         if (merged == null) {
             merged = aggregate.createAccumulator();

@@ -17,6 +17,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * A split key's partial aggregates (one per key group) are merged with the user's AggregateFunction into one result at
@@ -290,6 +291,48 @@ class PartialMergerTest {
             h.processElement(Tuple5.of("cold", 0L, 1000L, 9, new long[] {-3, 1}), 999);
             h.processWatermark(999);
             assertThat(h.extractOutputValues()).containsExactlyInAnyOrder(-5L, -3L);
+        }
+    }
+
+    /** A sum whose accumulator is null until its first record, with the merge an IDE generates: null. */
+    private static final class NullStubMerge implements AggregateFunction<Long, long[], Long> {
+        @Override
+        public long[] createAccumulator() {
+            return null;
+        }
+
+        @Override
+        public long[] add(Long value, long[] acc) {
+            return acc == null ? new long[] {value, 1} : new long[] {acc[0] + value, acc[1] + 1};
+        }
+
+        @Override
+        public Long getResult(long[] acc) {
+            return acc == null ? null : acc[0];
+        }
+
+        @Override
+        public long[] merge(long[] a, long[] b) {
+            return null;
+        }
+    }
+
+    /**
+     * A merge stub that returns null, where fresh accumulators are null (the build's check cannot see it), fails the
+     * job for good at the first split window, naming the function: the last piece's aggregate was the window's result.
+     */
+    @Test
+    void aMergeThatReturnsNullForTwoPartialsFailsTheJobForGood() throws Exception {
+        PartialMerger<String, long[], Long, Long> merger = new PartialMerger<>(new NullStubMerge(), null, ACC, 0);
+        try (var h = ProcessFunctionTestHarnesses.forKeyedProcessFunction(merger, p -> p.f0, Types.STRING)) {
+            h.processElement(Tuple5.of("hot", 0L, 1000L, 3, new long[] {10, 2}), 999);
+            h.processElement(Tuple5.of("hot", 0L, 1000L, 40, new long[] {20, 3}), 999);
+            h.processElement(Tuple5.of("hot", 0L, 1000L, 90, new long[] {5, 1}), 999);
+            assertThatThrownBy(() -> h.processWatermark(999))
+                    .isInstanceOf(org.apache.flink.runtime.execution.SuppressRestartsException.class)
+                    .satisfies(e -> assertThat(e.getCause()).hasMessageContaining(NullStubMerge.class.getName())
+                            .hasMessageContaining("split-threshold"));
+            assertThat(h.extractOutputValues()).isEmpty();
         }
     }
 
