@@ -33,8 +33,14 @@ record ExampleArgs(String trips, int parallelism) {
         // Flink's to read: checked where it is opened; a file: URI is a file of this machine
         boolean local = !args[0].matches("[A-Za-z][A-Za-z0-9+.-]*:/.*");
         Path file = local ? Path.of(args[0]) : fileUri(args[0]);
-        if (file != null && !Files.isRegularFile(file)) {
+        if (file != null && !Files.exists(file)) {
             throw fail(usage, "trips file " + args[0] + " does not exist");
+        }
+        if (file != null && Files.isDirectory(file)) {
+            throw fail(usage, "trips file " + args[0] + " is a directory: give the trips file in it");
+        }
+        if (file != null && !Files.isReadable(file)) {
+            throw fail(usage, "trips file " + args[0] + " cannot be read");
         }
         int parallelism = 4;
         if (args.length == 2) {
@@ -52,16 +58,15 @@ record ExampleArgs(String trips, int parallelism) {
         return new ExampleArgs(local ? Path.of(args[0]).toAbsolutePath().toString() : args[0], parallelism);
     }
 
-    /** The local file of a {@code file:} URI, null for another scheme (or a URI Java cannot read as a path). */
+    /**
+     * The local file of a {@code file:} URI as Flink reads it ({@link org.apache.flink.core.fs.Path}: the text
+     * unescaped, {@code %20} is those three characters, a space is a space), null for another scheme.
+     */
     private static Path fileUri(String uri) {
         if (!uri.regionMatches(true, 0, "file:", 0, 5)) {
             return null;
         }
-        try {
-            return Path.of(java.net.URI.create(uri));
-        } catch (IllegalArgumentException | java.nio.file.FileSystemNotFoundException e) {
-            return null;
-        }
+        return Path.of(new org.apache.flink.core.fs.Path(uri).toUri().getPath());
     }
 
     private static IllegalArgumentException fail(String usage, String problem) {

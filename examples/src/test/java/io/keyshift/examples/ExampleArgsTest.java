@@ -41,6 +41,25 @@ class ExampleArgsTest {
                 .isEqualTo("hdfs:/data/trips.csv");
     }
 
+    /**
+     * A file: URI is checked as Flink reads it, unescaped: {@code %20} is no space (it was checked as one, and the job
+     * failed on the cluster), a space is one (the file was never checked); a directory is no missing file.
+     */
+    @Test
+    void aFileUriIsCheckedAsFlinkReadsItAndADirectoryIsNamedSo(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        java.nio.file.Path trips = java.nio.file.Files.writeString(dir.resolve("my trips.csv"), "x\n");
+        String spaced = "file:" + trips.toAbsolutePath();
+        assertThat(ExampleArgs.parse(new String[] {spaced}, QuickStart.class).trips()).isEqualTo(spaced);
+        String escaped = "file:" + dir.toAbsolutePath() + "/my%20trips.csv";
+        assertThatThrownBy(() -> ExampleArgs.parse(new String[] {escaped}, QuickStart.class))
+                .hasMessageContaining("does not exist");
+        assertThatThrownBy(() -> ExampleArgs.parse(new String[] {"file:/no such/trips.csv"}, QuickStart.class))
+                .hasMessageContaining("does not exist");
+        assertThatThrownBy(() -> ExampleArgs.parse(new String[] {dir.toString()}, QuickStart.class))
+                .hasMessageContaining("is a directory");
+    }
+
     /** The quick start takes no arguments: --help prints its usage and runs nothing, anything else is refused. */
     @Test
     void theQuickStartRefusesArguments() throws Exception {
