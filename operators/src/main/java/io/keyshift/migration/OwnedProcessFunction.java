@@ -71,7 +71,10 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
      * switch-over's timer, after every timer of the shadow phase has fired (see {@link #processElement}).
      */
     private transient org.apache.flink.api.common.state.ListState<Tuple3<Long, Boolean, T>> held;
-    /** Whether the function has an event-time timer at the switch-over of the stay that holds records. */
+    /**
+     * Whether the function has an event-time timer at the switch-over of a stay that began with a migration in; null
+     * where that is not known (a stay restored from a build before 2026-12-07, which holds no records).
+     */
     private transient ValueState<Boolean> timerAtSwitchOver;
     /** Whether the held records are going through the function (see {@link #release}). */
     private transient boolean releasing;
@@ -243,6 +246,8 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
                     o.inShadowFrom = e.shadowFrom;
                     ownership.update(o);
                     present(ctx, o, false);
+                    // whether the function sets a timer at the switch-over is known from here on (see held)
+                    timerAtSwitchOver.update(false);
                 }
                 if (e.role == Role.MIGRATE_IN) {
                     return;
@@ -280,11 +285,14 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
         }
         boolean authoritative = e.role != Role.SHADOW;
         long t = ctx.timestamp() == null ? Long.MIN_VALUE : ctx.timestamp();
-        if (authoritative && o != null && o.ownedFrom != Long.MIN_VALUE && watermark < o.ownedFrom) {
+        if (authoritative && o != null && o.ownedFrom != Long.MIN_VALUE && watermark < o.ownedFrom
+                && timerAtSwitchOver.value() != null) {
             // the new owner's own record (from the switch-over on) before its watermark reached the switch-over: timers
             // of the shadow phase are still to fire here, and their outputs are dropped (the old owner emits them). A
             // timer that emits and resets what the function gathered (a count per hour, its watermark lagging) would
-            // take this record along and lose it. It waits for the switch-over's timer, which fires after them
+            // take this record along and lose it. It waits for the switch-over's timer, which fires after them. (Not
+            // in a stay restored from a build before 2026-12-07 in its shadow phase: whether the function has a timer
+            // at the switch-over is not known there, and keyshift's would be taken for it, or it for keyshift's)
             held.add(Tuple3.of(t, e.late, e.value));
             ctx.timerService().registerEventTimeTimer(o.ownedFrom);
             return;
@@ -410,7 +418,9 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
         if (eventTime && o != null && timestamp == o.ownedFrom && o.ownedFrom != Long.MIN_VALUE) {
             boolean released = release(ctx, out, o);
             boolean functions = Boolean.TRUE.equals(timerAtSwitchOver.value());
-            timerAtSwitchOver.clear();
+            if (functions) {
+                timerAtSwitchOver.update(false);
+            }
             if (released && (!functions || setAgainInRelease)) {
                 // the timer was keyshift's alone, or a held record set the function's again, which fires at once
                 // (one call, as under keyBy, where the record came before the timer fired)
@@ -661,7 +671,7 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
                 timers.registerEventTimeTimer(time);
             }
             if (o != null && time == o.ownedFrom && o.ownedFrom != Long.MIN_VALUE) {
-                update(timerAtSwitchOver, null);
+                update(timerAtSwitchOver, false);
                 if (releasing) {
                     setAgainInRelease = false;
                 } else if (holds()) {

@@ -536,6 +536,34 @@ class OwnedProcessFunctionTest {
         }
     }
 
+    /**
+     * A stay restored from a build before 2026-12-07 in its shadow phase (no record of whether the function set a
+     * timer at the switch-over) holds nothing: the function's timer there fires as it did (keyshift's timer, merged
+     * with it, was taken for keyshift's alone and the function's was skipped).
+     */
+    @Test
+    void aStayFromABuildThatHeldNothingKeepsTheFunctionsTimerAtTheSwitchOver() throws Exception {
+        RoutingKey<String> in = RoutingKey.of("k", 9, 1, TABLE);
+        try (var h = stage(owned(new Timed(0, 800)))) {
+            h.open();
+            h.processElement(new StreamRecord<>(new Envelope<>(in, null, Role.MIGRATE_IN, 1_000, 2_000), 900));
+            // (a timer at 2,000)
+            h.processElement(new StreamRecord<>(new Envelope<>(in, "s", Role.SHADOW, 1_000, 2_000), 1_200));
+            h.processWatermark(1_400);
+            // what the build before kept: no such state
+            org.apache.flink.runtime.state.KeyedStateBackend<RoutingKey<String>> backend =
+                    h.getOperator().getKeyedStateBackend();
+            backend.setCurrentKey(in);
+            backend.getPartitionedState(org.apache.flink.runtime.state.VoidNamespace.INSTANCE,
+                    org.apache.flink.runtime.state.VoidNamespaceSerializer.INSTANCE,
+                    new org.apache.flink.api.common.state.ValueStateDescriptor<>("keyshift-timer-at-switch-over",
+                            Types.BOOLEAN)).clear();
+            h.processElement(new StreamRecord<>(Envelope.of(in, "p", Role.PRIMARY), 2_100));
+            h.processWatermark(2_500);
+            assertThat(stamped(h)).containsExactly("record p@2100", "fired 2000@2000");
+        }
+    }
+
     private static final OutputTag<ResultCheck> CHECKS = new OutputTag<>("checks",
             TypeInformation.of(ResultCheck.class));
     private static final RoutingKey<String> FROM = RoutingKey.of("k", 3, 0, TABLE);
