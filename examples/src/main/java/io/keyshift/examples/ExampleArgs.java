@@ -32,7 +32,7 @@ record ExampleArgs(String trips, int parallelism) {
         // a URI (scheme:/... or scheme://..., as Flink prints a location) of another file system (s3://, hdfs:/) is
         // Flink's to read: checked where it is opened; a file: URI is a file of this machine
         boolean local = !args[0].matches("[A-Za-z][A-Za-z0-9+.-]*:/.*");
-        Path file = local ? Path.of(args[0]) : fileUri(args[0]);
+        Path file = local ? Path.of(args[0]) : fileUri(args[0], usage);
         if (file != null && !Files.exists(file)) {
             throw fail(usage, "trips file " + args[0] + " does not exist");
         }
@@ -61,12 +61,30 @@ record ExampleArgs(String trips, int parallelism) {
     /**
      * The local file of a {@code file:} URI as Flink reads it ({@link org.apache.flink.core.fs.Path}: the text
      * unescaped, {@code %20} is those three characters, a space is a space), null for another scheme.
+     *
+     * @throws IllegalArgumentException with the usage, for a URI Flink cannot read as a local file (one that names a
+     *         host, {@code file://data/trips.csv}, which Flink refuses only once the job runs; a relative one)
      */
-    private static Path fileUri(String uri) {
+    private static Path fileUri(String uri, String usage) {
         if (!uri.regionMatches(true, 0, "file:", 0, 5)) {
             return null;
         }
-        return Path.of(new org.apache.flink.core.fs.Path(uri).toUri().getPath());
+        java.net.URI read;
+        try {
+            read = new org.apache.flink.core.fs.Path(uri).toUri();
+        } catch (IllegalArgumentException e) {
+            throw fail(usage, "trips file " + uri + " is no path of a file: " + e.getMessage());
+        }
+        if (read.getAuthority() != null && !read.getAuthority().isEmpty()) {
+            throw fail(usage, "trips file " + uri + " names the host '" + read.getAuthority() + "': Flink reads a "
+                    + "file: URI of this machine only, file:///path or file:/path");
+        }
+        try {
+            // (through a URI, as a file system of this machine reads one: file:///C:/trips.csv on Windows)
+            return Path.of(new java.net.URI("file", null, read.getPath(), null));
+        } catch (java.net.URISyntaxException | IllegalArgumentException e) {
+            throw fail(usage, "trips file " + uri + " is no path of a file: " + e.getMessage());
+        }
     }
 
     private static IllegalArgumentException fail(String usage, String problem) {

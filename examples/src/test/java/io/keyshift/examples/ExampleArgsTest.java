@@ -58,6 +58,13 @@ class ExampleArgsTest {
                 .hasMessageContaining("does not exist");
         assertThatThrownBy(() -> ExampleArgs.parse(new String[] {dir.toString()}, QuickStart.class))
                 .hasMessageContaining("is a directory");
+        // a host, which Flink refuses only in the running job (a slash too few: file://data/trips.csv), and a URI
+        // Flink cannot read, each with the usage
+        String host = "file://localhost" + trips.toAbsolutePath();
+        assertThatThrownBy(() -> ExampleArgs.parse(new String[] {host}, QuickStart.class))
+                .hasMessageContaining("names the host 'localhost'").hasMessageContaining("usage:");
+        assertThatThrownBy(() -> ExampleArgs.parse(new String[] {"file://[oops/trips.csv"}, QuickStart.class))
+                .hasMessageContaining("is no path of a file").hasMessageContaining("usage:");
     }
 
     /** The quick start takes no arguments: --help prints its usage and runs nothing, anything else is refused. */

@@ -268,7 +268,8 @@ public final class KeyshiftWindowedStream<T, K, W extends Window> {
             if (split > 0) {
                 stage.merger = op.getSideOutput(partialTag)
                         .keyBy(t -> t.f0, stage.keyType())
-                        .process(new PartialMerger<K, ACC, V, R>(function, pwf, accumulatorType, allowedLateness),
+                        .process(new PartialMerger<K, ACC, V, R>(function, pwf, accumulatorType, allowedLateness,
+                                        function instanceof ReduceAggregate<?>),
                                 resultType)
                         .name(stage.name("split merger"))
                         .uid(stage.uid("split-merger"))

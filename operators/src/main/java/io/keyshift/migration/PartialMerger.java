@@ -69,6 +69,8 @@ public final class PartialMerger<K, ACC, V, R>
     static final int STATE_FORMAT = 2;
 
     private final AggregateFunction<?, ACC, V> aggregate;
+    /** Whether {@link #aggregate} is a reduce function's: a null merge is "no value yet" there. */
+    private final boolean reduce;
     private final ProcessWindowFunction<V, R, K, TimeWindow> user;
     private final TypeInformation<ACC> accType;
     private final long allowedLateness;
@@ -89,9 +91,19 @@ public final class PartialMerger<K, ACC, V, R>
         ValueState<Boolean> moved;
     }
 
-    @SuppressWarnings("unchecked")
     public PartialMerger(AggregateFunction<?, ACC, V> aggregate, ProcessWindowFunction<V, R, K, ?> user,
                          TypeInformation<ACC> accType, long allowedLateness) {
+        this(aggregate, user, accType, allowedLateness, false);
+    }
+
+    /**
+     * @param reduce whether {@code aggregate} is a reduce function's (whose null result is "no value yet", as in
+     *        Flink's reducing state); otherwise a merge that returns null for two partial aggregates fails the job
+     */
+    @SuppressWarnings("unchecked")
+    public PartialMerger(AggregateFunction<?, ACC, V> aggregate, ProcessWindowFunction<V, R, K, ?> user,
+                         TypeInformation<ACC> accType, long allowedLateness, boolean reduce) {
+        this.reduce = reduce;
         this.aggregate = aggregate;
         this.user = (ProcessWindowFunction<V, R, K, TimeWindow>) user;
         this.accType = accType;
@@ -288,7 +300,7 @@ public final class PartialMerger<K, ACC, V, R>
             ACC partial = w.f2.get(g);
             ACC copy = partial == null ? null : accSerializer.copy(partial);
             ACC next = merged == null ? copy : aggregate.merge(merged, copy);
-            if (next == null && merged != null && copy != null) {
+            if (next == null && merged != null && copy != null && !reduce) {
                 // a stub: the build's check of two fresh accumulators cannot see it where those are null; taken for
                 // "no records yet", the next piece's alone would be the window's result
                 throw io.keyshift.config.JobOptions.misuse(new IllegalStateException("the merge of "

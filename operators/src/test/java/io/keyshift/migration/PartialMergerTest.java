@@ -336,6 +336,20 @@ class PartialMergerTest {
         }
     }
 
+    /** A reduce function's null is "no value yet", as in Flink's reducing state: the pieces after it go on. */
+    @Test
+    void aReduceThatReturnsNullGoesOnWithTheNextPiece() throws Exception {
+        PartialMerger<String, long[], Long, Long> merger =
+                new PartialMerger<>(new NullStubMerge(), null, ACC, 0, true);
+        try (var h = ProcessFunctionTestHarnesses.forKeyedProcessFunction(merger, p -> p.f0, Types.STRING)) {
+            h.processElement(Tuple5.of("hot", 0L, 1000L, 3, new long[] {10, 2}), 999);
+            h.processElement(Tuple5.of("hot", 0L, 1000L, 40, new long[] {20, 3}), 999);
+            h.processElement(Tuple5.of("hot", 0L, 1000L, 90, new long[] {5, 1}), 999);
+            h.processWatermark(999);
+            assertThat(h.extractOutputValues()).containsExactly(5L);
+        }
+    }
+
     @Test
     void withoutAWindowFunctionTheMergedAggregateIsTheResult() throws Exception {
         PartialMerger<String, long[], Long, Long> merger = new PartialMerger<>(new CountSum(), null, ACC, 0);

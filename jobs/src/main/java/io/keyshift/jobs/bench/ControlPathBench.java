@@ -277,8 +277,9 @@ public final class ControlPathBench {
     }
 
     /**
-     * The checkpoint job's configuration: RocksDB with incremental checkpoints into {@code dir} every 200 ms, every
-     * checkpoint's statistics kept, everything bound to 127.0.0.1, and the local runs' restart strategy.
+     * The checkpoint job's configuration: RocksDB with incremental checkpoints into {@code dir} every 200 ms,
+     * the statistics of the last {@link #HISTORY} checkpoints kept (read every second while it runs), everything bound
+     * to 127.0.0.1, and the local runs' restart strategy.
      */
     static Configuration checkpointJobConfiguration(Path dir) {
         Configuration conf = new Configuration();

@@ -49,18 +49,44 @@ public final class ReplayOutput {
             DEAD_LETTERS_PART);
 
     /**
-     * Whether {@code file} (in {@code --out/charts}) is a picture a replay's report draws ({@code ReportCharts}):
-     * imbalance.png, parallelism.png, load-RUN.png, migrations-RUN.png, or forecast-*.png (named by a unit, any name);
-     * other PNG files there are the user's (imbalance-by-region.png was taken for one of ours until 2026-12-07).
+     * The pictures in {@code charts} (an {@code --out/charts}) that a replay's report draws ({@code ReportCharts}):
+     * imbalance.png, parallelism.png, load-RUN.png, migrations-RUN.png, and forecast-*.png (named by a unit, any
+     * name): those the report.html beside it shows, or, without one (a run stopped before it), any. Other PNG files
+     * there are the user's (imbalance-by-region.png or forecast-q3.png were taken for ours until 2026-12-07).
      */
-    private static boolean chartOfOurs(Path file) {
-        String name = file.getFileName().toString();
-        if (!name.endsWith(".png")) {
-            return false;
+    private static DirectoryStream.Filter<Path> chartsOfOurs(Path charts) throws IOException {
+        java.util.Set<String> shown = shownCharts(charts.resolveSibling("report.html"));
+        return file -> {
+            String name = file.getFileName().toString();
+            if (!name.endsWith(".png")) {
+                return false;
+            }
+            String stem = name.substring(0, name.length() - ".png".length());
+            return stem.equals("imbalance") || stem.equals("parallelism")
+                    || stem.startsWith("forecast-") && (shown == null || shown.contains(stem))
+                    || RUNS.stream().anyMatch(run -> stem.equals("load-" + run) || stem.equals("migrations-" + run));
+        };
+    }
+
+    /** The charts a report page shows (its img elements' ids), null where there is no page. */
+    private static java.util.Set<String> shownCharts(Path html) throws IOException {
+        if (!Files.isRegularFile(html)) {
+            return null;
         }
-        String stem = name.substring(0, name.length() - ".png".length());
-        return stem.equals("imbalance") || stem.equals("parallelism") || stem.startsWith("forecast-")
-                || RUNS.stream().anyMatch(run -> stem.equals("load-" + run) || stem.equals("migrations-" + run));
+        java.util.regex.Pattern img = java.util.regex.Pattern.compile("<img class=\"chart\" id=\"([^\"]+)\"");
+        java.util.Set<String> shown = new java.util.HashSet<>();
+        try (Stream<String> lines = Files.lines(html, java.nio.charset.StandardCharsets.UTF_8)) {
+            lines.forEach(line -> {
+                java.util.regex.Matcher m = img.matcher(line);
+                while (m.find()) {
+                    shown.add(m.group(1));
+                }
+            });
+        } catch (java.io.UncheckedIOException e) {
+            // not text of ours (not UTF-8): no page of a report
+            return null;
+        }
+        return shown;
     }
 
     /** True for an entry of {@code --out} that a replay writes ({@code charts}: only its PNG files, see prepare). */
@@ -468,7 +494,7 @@ public final class ReplayOutput {
     }
 
     private static boolean holdsChart(Path charts) throws IOException {
-        try (DirectoryStream<Path> pngs = Files.newDirectoryStream(charts, ReplayOutput::chartOfOurs)) {
+        try (DirectoryStream<Path> pngs = Files.newDirectoryStream(charts, chartsOfOurs(charts))) {
             return pngs.iterator().hasNext();
         }
     }
@@ -530,10 +556,12 @@ public final class ReplayOutput {
             return;
         }
         refuseUnlessOverwrite(cl, out, overwrite, earlier);
+        // (read before report.html goes, which names the report's forecast charts)
+        DirectoryStream.Filter<Path> charts = chartsOfOurs(out.resolve("charts"));
         for (Path e : earlier) {
             if (e.getFileName().toString().equals("charts") && Files.isDirectory(e)) {
                 // the report's pictures; anything else a user keeps there stays
-                try (DirectoryStream<Path> pngs = Files.newDirectoryStream(e, ReplayOutput::chartOfOurs)) {
+                try (DirectoryStream<Path> pngs = Files.newDirectoryStream(e, charts)) {
                     for (Path png : pngs) {
                         Files.delete(png);
                     }

@@ -35,6 +35,18 @@ class ReplayOutputTest {
                     .containsExactlyInAnyOrder("notes.md", "imbalance-by-region.png", "load-average.png");
         }
 
+        // a forecast chart is ours where the report shows it
+        Files.writeString(out.resolve("report.html"), "<img class=\"chart\" id=\"forecast-A\" alt=\"x\">\n");
+        Files.writeString(out.resolve("charts/forecast-A.png"), "x");
+        Files.writeString(out.resolve("charts/forecast-q3.png"), "mine");
+        ReplayOutput.prepare(KeyshiftCli.commandLine(), out, true);
+        try (var charts = Files.list(out.resolve("charts"))) {
+            assertThat(charts.map(p -> p.getFileName().toString()))
+                    .containsExactlyInAnyOrder("notes.md", "imbalance-by-region.png", "load-average.png",
+                            "forecast-q3.png");
+        }
+        Files.delete(out.resolve("charts/forecast-q3.png"));
+
         // with nothing of its own kept there, the charts directory goes too
         for (String mine : new String[] {"notes.md", "imbalance-by-region.png", "load-average.png"}) {
             Files.delete(out.resolve("charts").resolve(mine));
