@@ -175,10 +175,9 @@ public final class StandaloneCluster {
         }
         Files.writeString(run.resolve("classpath.txt"), s.classpath());
 
-        Member jm = startProcess(s.classpath(), run, "jobmanager", JM_CLASS, "GET_JM_RESOURCE_PARAMS", deadline);
         // until the cluster is up, a start that is stopped (Ctrl-C, a timeout's SIGTERM) stops what it started: the
-        // JVMs it launched outlive it, and the next start was refused as one already running
-        List<Member> launched = new java.util.concurrent.CopyOnWriteArrayList<>(List.of(jm));
+        // JVMs it launched outlive it (sessions of their own), and the next start was refused as one already running
+        List<Member> launched = new java.util.concurrent.CopyOnWriteArrayList<>();
         java.util.concurrent.atomic.AtomicBoolean stopping = new java.util.concurrent.atomic.AtomicBoolean();
         Thread cleanup = new Thread(() -> {
             stopping.set(true);
@@ -192,6 +191,8 @@ public final class StandaloneCluster {
         }, "keyshift-cluster-start-cleanup");
         Runtime.getRuntime().addShutdownHook(cleanup);
         try {
+            Member jm = startProcess(s.classpath(), run, "jobmanager", JM_CLASS, "GET_JM_RESOURCE_PARAMS", deadline);
+            launched.add(jm);
             // recorded at once, so that a TaskManager that fails to start leaves no JobManager that stop cannot find
             record(run, s.restPort(), jm, List.of());
             Member tm;
@@ -591,8 +592,15 @@ public final class StandaloneCluster {
         m.remove("jobmanager.rpc.bind-port");
         m.put("web.submit.enable", "false");
         m.putIfAbsent("metrics.reporter.prom.host", "127.0.0.1");
+        m.put("execution.checkpointing.dir", io.keyshift.jobs.LocalPaths.uri(run.resolve("checkpoints")));
+        m.put("execution.checkpointing.savepoint-dir", io.keyshift.jobs.LocalPaths.uri(run.resolve("savepoints")));
+        m.putIfAbsent("jobmanager.memory.process.size", "1024m");
+        m.putIfAbsent("taskmanager.memory.process.size", "2048m");
+        m.putIfAbsent("taskmanager.numberOfTaskSlots", "4");
+        m.putAll(s.overrides());
         // Flink's own Prometheus reporter listens on every interface (it has no host option): the same reporter
-        // bound to its host, loopback unless the file says otherwise, under whatever name the file gives it
+        // bound to its host, loopback unless the file or a -D says otherwise, under whatever name they give it (a -D
+        // naming Flink's factory too: it listened on every interface until 2026-12-07)
         for (String key : new java.util.ArrayList<>(m.keySet())) {
             if (key.startsWith("metrics.reporter.") && key.endsWith(".factory.class")
                     && m.get(key).strip().equals("org.apache.flink.metrics.prometheus.PrometheusReporterFactory")) {
@@ -600,12 +608,6 @@ public final class StandaloneCluster {
                 m.putIfAbsent(key.substring(0, key.length() - ".factory.class".length()) + ".host", "127.0.0.1");
             }
         }
-        m.put("execution.checkpointing.dir", io.keyshift.jobs.LocalPaths.uri(run.resolve("checkpoints")));
-        m.put("execution.checkpointing.savepoint-dir", io.keyshift.jobs.LocalPaths.uri(run.resolve("savepoints")));
-        m.putIfAbsent("jobmanager.memory.process.size", "1024m");
-        m.putIfAbsent("taskmanager.memory.process.size", "2048m");
-        m.putIfAbsent("taskmanager.numberOfTaskSlots", "4");
-        m.putAll(s.overrides());
         return m;
     }
 
@@ -758,8 +760,20 @@ public final class StandaloneCluster {
         }
     }
 
-    private static Process launch(List<String> cmd, Path out) throws IOException {
-        return new ProcessBuilder(cmd)
+    /**
+     * Starts {@code cmd} in a session of its own (setsid, as Flink's daemon script detaches its processes with nohup
+     * and a background job): it is in neither the process group nor the session of the command that starts it, so a
+     * Ctrl-C or hang-up meant for that command or for a script that runs it (cluster start, then submit, then
+     * autoscale) does not reach it; {@code cluster stop} does. setsid execs the command in its own process (no fork:
+     * a child of this JVM leads no process group), so its PID is the process's.
+     */
+    static Process launch(List<String> cmd, Path out) throws IOException {
+        List<String> detached = new ArrayList<>(cmd.size() + 1);
+        if (Files.isExecutable(Path.of("/usr/bin/setsid"))) {
+            detached.add("/usr/bin/setsid");
+        }
+        detached.addAll(cmd);
+        return new ProcessBuilder(detached)
                 .redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(out.toFile()))
                 .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))

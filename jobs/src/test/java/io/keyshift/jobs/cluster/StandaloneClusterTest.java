@@ -249,6 +249,14 @@ class StandaloneClusterTest {
                 // Flink's own Prometheus reporter listened on every interface: the bound one, on loopback
                 .contains("metrics.reporter.p.factory.class: 'io.keyshift.metrics.prometheus."
                         + "BoundPrometheusReporterFactory'").contains("metrics.reporter.p.host: '127.0.0.1'");
+        // the same given with -D (cluster start -D ...): it was written as given, and listened on every interface
+        Files.writeString(conf.resolve("config.yaml"), "taskmanager.numberOfTaskSlots: 2\n");
+        StandaloneCluster.writeConfig(new StandaloneCluster.Settings(conf, dir, "none.jar", 18081, 16123,
+                java.util.Map.of("metrics.reporter.q.factory.class",
+                        "org.apache.flink.metrics.prometheus.PrometheusReporterFactory", "metrics.reporter.q.port",
+                        "9301")), dir, written);
+        assertThat(Files.readString(written)).contains("metrics.reporter.q.factory.class: 'io.keyshift.metrics."
+                + "prometheus.BoundPrometheusReporterFactory'").contains("metrics.reporter.q.host: '127.0.0.1'");
     }
     /**
      * A kill that the system refuses, or after which the process still runs, fails (it said "killed with SIGKILL"
@@ -387,5 +395,41 @@ class StandaloneClusterTest {
                 "-Dq=1", "-Dr=2");
         Files.writeString(conf.resolve("config.yaml"), "taskmanager.numberOfTaskSlots: 2\n");
         assertThat(StandaloneCluster.javaOptions(conf, false)).isEmpty();
+    }
+
+    /**
+     * A process the cluster starts has a session and process group of its own: a Ctrl-C or hang-up meant for the
+     * command that started it (or a script running it) does not reach it; its PID is the one recorded.
+     */
+    @Test
+    void aLaunchedProcessIsInASessionOfItsOwn(@TempDir Path dir) throws Exception {
+        Process p = StandaloneCluster.launch(java.util.List.of("sleep", "30"), dir.resolve("sleep.out"));
+        try {
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            while (!Files.readString(Path.of("/proc/" + p.pid() + "/cmdline")).startsWith("sleep")
+                    && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            assertThat(Files.readString(Path.of("/proc/" + p.pid() + "/cmdline"))).startsWith("sleep");
+            String[] child = stat(p.pid());
+            String[] self = stat(ProcessHandle.current().pid());
+            // fields 5 and 6 of /proc/PID/stat: process group and session
+            assertThat(child[4]).as("process group").isNotEqualTo(self[4]).isEqualTo(Long.toString(p.pid()));
+            assertThat(child[5]).as("session").isNotEqualTo(self[5]).isEqualTo(Long.toString(p.pid()));
+        } finally {
+            p.destroyForcibly().waitFor();
+        }
+    }
+
+    /** The fields of /proc/PID/stat, from the state on (index 2 is the state; the name in parentheses skipped). */
+    private static String[] stat(long pid) throws Exception {
+        String line = Files.readString(Path.of("/proc/" + pid + "/stat"));
+        String afterName = line.substring(line.lastIndexOf(')') + 2);
+        String[] rest = afterName.trim().split(" ");
+        String[] fields = new String[rest.length + 2];
+        fields[0] = Long.toString(pid);
+        fields[1] = "name";
+        System.arraycopy(rest, 0, fields, 2, rest.length);
+        return fields;
     }
 }
