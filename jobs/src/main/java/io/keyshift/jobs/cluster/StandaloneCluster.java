@@ -87,8 +87,17 @@ public final class StandaloneCluster {
      * One process the cluster command started: its role ({@code jobmanager}, {@code taskmanager-N}), PID and start
      * time (ms since the epoch, as the OS reports it). A PID alone could name another process after this one ended.
      */
-    public record Member(String role, long pid, long startMillis) {
-        /** The live process, only if it is still the one started (same PID, same start time, a Flink entry class). */
+    public record Member(String role, long pid, long startMillis, Path configDir) {
+        /** A member whose process's configuration directory is not checked. */
+        public Member(String role, long pid, long startMillis) {
+            this(role, pid, startMillis, null);
+        }
+
+        /**
+         * The live process, only if it is still the one started (same PID, same start time, a Flink entry class, and
+         * the run directory's configuration: a copy of a run directory, its record copied along, names the processes
+         * of the cluster it was copied from, which its stop stopped).
+         */
         public Optional<ProcessHandle> handle() {
             Optional<ProcessHandle> h = pid > 0 ? ProcessHandle.of(pid) : Optional.empty();
             // the start time within a few seconds: the JDK derives it from the boot time, which a step of the
@@ -96,7 +105,8 @@ public final class StandaloneCluster {
             // process to stop and said the cluster had stopped)
             return h.filter(ProcessHandle::isAlive)
                     .filter(p -> Math.abs(StandaloneCluster.startMillis(p) - startMillis) <= START_TOLERANCE_MILLIS)
-                    .filter(p -> runsFlink(p.pid()));
+                    .filter(p -> runsFlink(p.pid()))
+                    .filter(p -> configDir == null || runsWith(p.pid(), configDir));
         }
 
         /** True while the process started as this member runs. */
@@ -371,10 +381,10 @@ public final class StandaloneCluster {
             return new Status(false, null, null, List.of(), -1, null);
         }
         String rest = "http://127.0.0.1:" + p.getProperty("rest.port");
-        Member jm = member(p, "jobmanager");
+        Member jm = member(p, "jobmanager", runDir);
         List<Member> tms = new ArrayList<>();
         for (int i = 1; p.containsKey("taskmanager-" + i + ".pid"); i++) {
-            tms.add(member(p, "taskmanager-" + i));
+            tms.add(member(p, "taskmanager-" + i, runDir));
         }
         String overview = null;
         int registered = -1;
@@ -495,6 +505,30 @@ public final class StandaloneCluster {
         }
     }
 
+    /**
+     * True if the process's command line gives {@code --configDir} the directory {@code configDir} (the same file: a
+     * relative one read against the process's working directory), or gives none, or cannot be read.
+     */
+    static boolean runsWith(long pid, Path configDir) {
+        try {
+            String[] args = new String(Files.readAllBytes(Path.of("/proc", Long.toString(pid), "cmdline")),
+                    StandardCharsets.UTF_8).split("\0");
+            for (int i = 0; i + 1 < args.length; i++) {
+                if (args[i].equals("--configDir")) {
+                    Path given = Path.of("/proc", Long.toString(pid), "cwd").resolve(args[i + 1]);
+                    if (!Files.exists(configDir)) {
+                        return Path.of(args[i + 1]).toAbsolutePath().normalize()
+                                .equals(configDir.toAbsolutePath().normalize());
+                    }
+                    return Files.isSameFile(given, configDir);
+                }
+            }
+            return true;
+        } catch (IOException | RuntimeException e) {
+            return true;
+        }
+    }
+
     /** How far a member's start time may read from the one recorded (a clock step between the commands). */
     static final long START_TOLERANCE_MILLIS = 10_000;
 
@@ -502,9 +536,9 @@ public final class StandaloneCluster {
         return p.info().startInstant().map(java.time.Instant::toEpochMilli).orElse(-1L);
     }
 
-    private static Member member(Properties p, String role) {
+    private static Member member(Properties p, String role, Path runDir) {
         return new Member(role, Long.parseLong(p.getProperty(role + ".pid", "-1")),
-                Long.parseLong(p.getProperty(role + ".start", "-1")));
+                Long.parseLong(p.getProperty(role + ".start", "-1")), runDir.resolve("conf"));
     }
 
     /** Whether a process listens on {@code port} of 127.0.0.1 (a bind there fails). */
@@ -628,7 +662,7 @@ public final class StandaloneCluster {
         cmd.addAll(List.of("--configDir", conf.toString()));
         cmd.addAll(tokens(sizes.get(sizes.size() - 1)));
         Process p = launch(cmd, run.resolve("log").resolve(name + ".out"));
-        return new Member(name, p.pid(), startMillis(p.toHandle()));
+        return new Member(name, p.pid(), startMillis(p.toHandle()), conf);
     }
 
     /**

@@ -106,6 +106,31 @@ class StandaloneClusterTest {
         }
     }
 
+    /**
+     * A copy of a run directory (its record copied along, as a copied checkout has) names the processes of the
+     * cluster it was copied from: its status does not count them and its stop leaves them alone (it stopped them).
+     */
+    @Test
+    void aCopiedRunDirectoryDoesNotOwnTheOriginalsProcesses(@TempDir Path dir) throws Exception {
+        Path original = Files.createDirectories(dir.resolve("main/.keyshift-cluster/conf")).getParent();
+        Path copy = Files.createDirectories(dir.resolve("main2/.keyshift-cluster/conf")).getParent();
+        Process tm = flinkLike("sh", "-c", "sleep 60", "x", "--configDir", original.resolve("conf").toString(),
+                StandaloneCluster.TM_CLASS);
+        try {
+            String record = "rest.port=1\njobmanager.pid=-1\njobmanager.start=-1\ntaskmanager-1.pid=" + tm.pid()
+                    + "\ntaskmanager-1.start=" + StandaloneCluster.startMillis(tm.toHandle()) + "\n";
+            Files.writeString(original.resolve("cluster.properties"), record);
+            Files.writeString(copy.resolve("cluster.properties"), record);
+            assertThat(StandaloneCluster.status(original).liveTaskManagers()).hasSize(1);
+            assertThat(StandaloneCluster.status(copy).liveTaskManagers()).isEmpty();
+            StandaloneCluster.stop(copy, Duration.ofSeconds(2), new PrintStream(new ByteArrayOutputStream(), true,
+                    StandardCharsets.UTF_8));
+            assertThat(tm.isAlive()).as("the original's TaskManager still runs").isTrue();
+        } finally {
+            tm.destroyForcibly();
+        }
+    }
+
     @Test
     void aPidWhoseStartTimeDiffersIsNotTheRecordedProcess(@TempDir Path run) throws Exception {
         Process sleep = new ProcessBuilder("sleep", "60").start();
