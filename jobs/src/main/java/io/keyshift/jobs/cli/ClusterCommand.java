@@ -64,6 +64,28 @@ public final class ClusterCommand implements Callable<Integer> {
         return FlinkConfig.home();
     }
 
+    /**
+     * The job jar of this command: the copy bin/keyshift launched it with ({@code -Dkeyshift.job-jar}: a build that
+     * another command runs meanwhile rewrites jobs/target/keyshift-jobs.jar in place, and a submit or soak read its
+     * classes, or uploaded it, half written or of another build), else jobs/target/keyshift-jobs.jar.
+     */
+    static Path jobJar() {
+        return launched("keyshift.job-jar", "jobs/target/keyshift-jobs.jar");
+    }
+
+    /** The cluster class path file of this command: bin/keyshift's copy, as {@link #jobJar()}. */
+    static Path clusterClasspathFile() {
+        return launched("keyshift.cluster-classpath", "jobs/target/cluster-classpath.txt");
+    }
+
+    private static Path launched(String property, String inHome) {
+        String copy = System.getProperty(property);
+        if (copy != null && Files.isRegularFile(Path.of(copy))) {
+            return Path.of(copy);
+        }
+        return home().resolve(inHome);
+    }
+
     static Path defaultRunDir() {
         return home().resolve(".keyshift-cluster");
     }
@@ -277,7 +299,7 @@ public final class ClusterCommand implements Callable<Integer> {
                 } catch (IllegalArgumentException e) {
                     throw new ParameterException(cl, e.getMessage());
                 }
-                Path cpFile = home().resolve("jobs/target/cluster-classpath.txt");
+                Path cpFile = clusterClasspathFile();
                 if (!Files.isRegularFile(cpFile)) {
                     throw new ParameterException(cl, cpFile + " is missing: build with mvn package first");
                 }

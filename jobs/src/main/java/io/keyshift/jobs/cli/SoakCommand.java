@@ -193,8 +193,8 @@ public final class SoakCommand implements Callable<Integer> {
             throw new ParameterException(cl, "--config: " + e.getMessage());
         }
         Path home = FlinkConfig.home();
-        Path cpFile = home.resolve("jobs/target/cluster-classpath.txt");
-        Path jar = home.resolve("jobs/target/keyshift-jobs.jar");
+        Path cpFile = ClusterCommand.clusterClasspathFile();
+        Path jar = ClusterCommand.jobJar();
         if (!Files.isRegularFile(cpFile) || !Files.isRegularFile(jar)) {
             throw new ParameterException(cl, jar + " or " + cpFile + " is missing: build with mvn package first");
         }

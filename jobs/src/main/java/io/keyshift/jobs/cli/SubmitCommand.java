@@ -61,7 +61,7 @@ public final class SubmitCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         CommandLine cl = spec.commandLine();
-        Path j = jar != null ? jar : ClusterCommand.home().resolve("jobs/target/keyshift-jobs.jar");
+        Path j = jar != null ? jar : ClusterCommand.jobJar();
         if (!Files.isRegularFile(j)) {
             throw new ParameterException(cl, "--jar: " + j + " not found (build with mvn package)");
         }

@@ -136,12 +136,19 @@ class LauncherTest {
         assertThat(firstJars.get(0)).startsWith(target.resolve("launch")).hasContent("jobs v1");
         assertThat(firstJars.get(1)).startsWith(target.resolve("launch")).hasContent("operators v1");
 
+        Path firstJobJar = property(dir.resolve("cp-1"), "keyshift.job-jar");
+        assertThat(firstJobJar).startsWith(target.resolve("launch")).hasContent("shaded v1");
+        assertThat(property(dir.resolve("cp-1"), "keyshift.cluster-classpath")).hasContent("cluster v1");
+
         Files.writeString(jar, "jobs v2");
+        Files.writeString(target.resolve("keyshift-jobs.jar"), "shaded v2");
         Process second = launch(launcher, dir, dir.resolve("cp-2"), null);
         assertThat(second.waitFor(60, TimeUnit.SECONDS)).isTrue();
         java.util.List<Path> secondJars = waitForClassPath(dir.resolve("cp-2"), second);
         assertThat(secondJars.get(0)).hasContent("jobs v2");
         assertThat(firstJars.get(0)).as("the running command's copy").hasContent("jobs v1");
+        assertThat(property(dir.resolve("cp-2"), "keyshift.job-jar")).hasContent("shaded v2");
+        assertThat(firstJobJar).as("the running command's job jar").hasContent("shaded v1");
         assertThat(first.isAlive()).isTrue();
 
         Files.writeString(release, "");
@@ -222,12 +229,16 @@ class LauncherTest {
         Path launcher = home.resolve("bin/keyshift");
         Files.copy(Path.of("..", "bin", "keyshift"), launcher);
         Files.writeString(target.resolve("keyshift-jobs-0.1.0-SNAPSHOT.jar"), "jobs v1");
+        // the shaded job jar that submit and soak send, and the cluster's class path
+        Files.writeString(target.resolve("keyshift-jobs.jar"), "shaded v1");
+        Files.writeString(target.resolve("cluster-classpath.txt"), "cluster v1");
         Path operators = Files.writeString(Files.createDirectories(home.resolve("operators/target"))
                 .resolve("keyshift-operators-0.1.0-SNAPSHOT.jar"), "operators v1");
         Path flink = Files.writeString(dir.resolve("flink-core.jar"), "flink");
         Files.writeString(target.resolve("runtime-classpath.txt"), operators.toRealPath() + ":" + flink);
         Path bin = Files.createDirectories(dir.resolve("fake/bin"));
         Path java = Files.writeString(bin.resolve("java"), "#!/usr/bin/env bash\n"
+                + "printf '%s\\n' \"$@\" > \"$CP_OUT.args\"\n"
                 + "while [ \"$1\" != -cp ]; do shift; done\nprintf '%s' \"$2\" > \"$CP_OUT\"\n"
                 + "if [ -n \"${HOLD:-}\" ]; then while [ ! -f \"$HOLD\" ]; do sleep 0.05; done; fi\n");
         java.toFile().setExecutable(true);
@@ -247,6 +258,13 @@ class LauncherTest {
             pb.environment().remove("HOLD");
         }
         return pb.start();
+    }
+
+    /** The file a -D property of the launched JVM names (its arguments are written beside its class path). */
+    private static Path property(Path cpOut, String name) throws Exception {
+        return Files.readAllLines(cpOut.resolveSibling(cpOut.getFileName() + ".args")).stream()
+                .filter(a -> a.startsWith("-D" + name + "=")).map(a -> Path.of(a.substring(name.length() + 3)))
+                .findFirst().orElseThrow(() -> new AssertionError("no -D" + name));
     }
 
     private static java.util.List<Path> waitForClassPath(Path cpOut, Process p) throws Exception {
