@@ -324,7 +324,7 @@ public final class ClusterCommand implements Callable<Integer> {
                                 + "... -- -D" + key + "=...) or put it in the config.yaml that submit reads (--config)");
                     }
                 }
-                StandaloneCluster.Status st = StandaloneCluster.start(settings, t, System.err);
+                StandaloneCluster.Status st = StandaloneCluster.start(settings, t, System.err, true);
                 KeyshiftCli.result("cluster up: " + st.restAddress());
                 System.out.println("cluster up: " + st.restAddress());
                 return 0;

@@ -141,8 +141,23 @@ public final class StandaloneCluster {
 
     private StandaloneCluster() {}
 
-    /** Starts the cluster and waits (up to {@code timeout}) until its REST API reports one TaskManager. */
+    /**
+     * Starts the cluster and waits (up to {@code timeout}) until its REST API reports one TaskManager; its processes
+     * are in the caller's process group (a Ctrl-C that ends the caller ends them: a test's or a soak's cluster).
+     */
     public static Status start(Settings s, Duration timeout, PrintStream log) throws IOException, InterruptedException {
+        return start(s, timeout, log, false);
+    }
+
+    /** Name of the file in the run directory that marks a detached cluster (see {@link #launch}). */
+    static final String DETACHED = "detached";
+
+    /**
+     * As {@link #start(Settings, Duration, PrintStream)}; {@code detached}: its processes run in sessions of their
+     * own, as {@code cluster start}'s, which only {@code cluster stop} ends (also its later TaskManagers).
+     */
+    public static Status start(Settings s, Duration timeout, PrintStream log, boolean detached)
+            throws IOException, InterruptedException {
         // the timeout bounds the whole start, the JVM sizing too (it started after that, so a hung sizing JVM could
         // take a start with --timeout 10s four minutes)
         long deadline = System.nanoTime() + timeout.toNanos();
@@ -187,10 +202,19 @@ public final class StandaloneCluster {
 
         // until the cluster is up, a start that is stopped (Ctrl-C, a timeout's SIGTERM) stops what it started: the
         // JVMs it launched outlive it (sessions of their own), and the next start was refused as one already running
-        List<Member> launched = new java.util.concurrent.CopyOnWriteArrayList<>();
-        java.util.concurrent.atomic.AtomicBoolean stopping = new java.util.concurrent.atomic.AtomicBoolean();
+        if (detached) {
+            Files.writeString(run.resolve(DETACHED), "");
+        } else {
+            Files.deleteIfExists(run.resolve(DETACHED));
+        }
+        Guard guard = new Guard();
+        List<Member> launched = guard.launched;
+        java.util.concurrent.atomic.AtomicBoolean stopping = guard.stopping;
         Thread cleanup = new Thread(() -> {
-            stopping.set(true);
+            // (after a launch under way: none starts from here on, and the one under way is in launched)
+            synchronized (guard) {
+                stopping.set(true);
+            }
             try {
                 stop(run, Duration.ofSeconds(10), log);
             } catch (Exception e) {
@@ -201,15 +225,14 @@ public final class StandaloneCluster {
         }, "keyshift-cluster-start-cleanup");
         Runtime.getRuntime().addShutdownHook(cleanup);
         try {
-            Member jm = startProcess(s.classpath(), run, "jobmanager", JM_CLASS, "GET_JM_RESOURCE_PARAMS", deadline);
-            launched.add(jm);
+            Member jm = startProcess(s.classpath(), run, "jobmanager", JM_CLASS, "GET_JM_RESOURCE_PARAMS", deadline,
+                    guard);
             // recorded at once, so that a TaskManager that fails to start leaves no JobManager that stop cannot find
             record(run, s.restPort(), jm, List.of());
             Member tm;
             try {
                 tm = startProcess(s.classpath(), run, "taskmanager-1", TM_CLASS, "GET_TM_RESOURCE_PARAMS",
-                        deadline);
-                launched.add(tm);
+                        deadline, guard);
             } catch (IOException | RuntimeException | InterruptedException e) {
                 stop(run, Duration.ofSeconds(10), log);
                 throw e;
@@ -274,7 +297,8 @@ public final class StandaloneCluster {
         }
         String classpath = Files.readString(run.resolve("classpath.txt")).trim();
         int n = st.taskManagers().size() + 1;
-        Member tm = startProcess(classpath, run, "taskmanager-" + n, TM_CLASS, "GET_TM_RESOURCE_PARAMS", deadline);
+        Member tm = startProcess(classpath, run, "taskmanager-" + n, TM_CLASS, "GET_TM_RESOURCE_PARAMS", deadline,
+                new Guard());
         List<Member> tms = new ArrayList<>(st.taskManagers());
         tms.add(tm);
         record(run, URI.create(st.restAddress()).getPort(), st.jobManager(), tms);
@@ -430,7 +454,13 @@ public final class StandaloneCluster {
                 // is said, not passed over with "cluster stopped"
                 Optional<ProcessHandle> other = m.pid() > 0 ? ProcessHandle.of(m.pid()).filter(ProcessHandle::isAlive)
                         : Optional.empty();
-                if (other.isPresent() && runsFlink(m.pid())) {
+                if (other.isPresent() && runsFlink(m.pid()) && m.configDir() != null
+                        && !runsWith(m.pid(), m.configDir())) {
+                    // a copy of another run directory, its record copied along: the original's process
+                    log.printf("cluster: left PID %d alone: it runs Flink with another run directory's configuration "
+                            + "(%s), not %s: a copy's record names the original's cluster%n", m.pid(),
+                            configDirOf(m.pid()), m.configDir());
+                } else if (other.isPresent() && runsFlink(m.pid())) {
                     log.printf("cluster: left PID %d alone: it runs Flink but started at %s, not at %s as this "
                                     + "cluster's %s did (another cluster's JVM, or the clock was stepped by more than "
                                     + "%d s since): stop it yourself if it is this cluster's%n", m.pid(),
@@ -527,6 +557,42 @@ public final class StandaloneCluster {
         } catch (IOException | RuntimeException e) {
             return true;
         }
+    }
+
+    /** The {@code --configDir} of the process's command line, "?" where it cannot be read. */
+    static String configDirOf(long pid) {
+        try {
+            String[] args = new String(Files.readAllBytes(Path.of("/proc", Long.toString(pid), "cmdline")),
+                    StandardCharsets.UTF_8).split("\0");
+            for (int i = 0; i + 1 < args.length; i++) {
+                if (args[i].equals("--configDir")) {
+                    return args[i + 1];
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // (below)
+        }
+        return "?";
+    }
+
+    /** The setsid program: on the PATH, else in /usr/bin or /bin; null without one. */
+    static Path setsid() {
+        List<String> dirs = new ArrayList<>();
+        String path = System.getenv("PATH");
+        if (path != null) {
+            dirs.addAll(List.of(path.split(java.io.File.pathSeparator)));
+        }
+        dirs.addAll(List.of("/usr/bin", "/bin"));
+        for (String d : dirs) {
+            if (d.isEmpty()) {
+                continue;
+            }
+            Path p = Path.of(d, "setsid");
+            if (Files.isRegularFile(p) && Files.isExecutable(p)) {
+                return p;
+            }
+        }
+        return null;
     }
 
     /** How far a member's start time may read from the one recorded (a clock step between the commands). */
@@ -646,8 +712,19 @@ public final class StandaloneCluster {
     }
 
     /** Starts one Flink process: JVM sizes and memory properties from BashJavaUtils, then the entry class. */
+    /**
+     * What a start's launches and its cleanup hook share: a launch under its lock checks that the hook has not begun
+     * and adds what it started to {@link #launched}; the hook sets {@link #stopping} under it (a process the hook
+     * did not see, spawned while it ran, was left running in a session of its own).
+     */
+    static final class Guard {
+        final List<Member> launched = new java.util.concurrent.CopyOnWriteArrayList<>();
+        final java.util.concurrent.atomic.AtomicBoolean stopping = new java.util.concurrent.atomic.AtomicBoolean();
+    }
+
     private static Member startProcess(String classpath, Path run, String name, String mainClass,
-                                       String sizesCommand, long deadline) throws IOException, InterruptedException {
+                                       String sizesCommand, long deadline, Guard guard)
+            throws IOException, InterruptedException {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         Path conf = run.resolve("conf");
         List<String> sizes = bashJavaUtils(java, classpath, conf, sizesCommand, deadline);
@@ -661,8 +738,16 @@ public final class StandaloneCluster {
         cmd.add(mainClass);
         cmd.addAll(List.of("--configDir", conf.toString()));
         cmd.addAll(tokens(sizes.get(sizes.size() - 1)));
-        Process p = launch(cmd, run.resolve("log").resolve(name + ".out"));
-        return new Member(name, p.pid(), startMillis(p.toHandle()), conf);
+        boolean detached = Files.exists(run.resolve(DETACHED));
+        synchronized (guard) {
+            if (guard.stopping.get()) {
+                throw new IllegalStateException("stopped before the " + name + " started");
+            }
+            Process p = launch(cmd, run.resolve("log").resolve(name + ".out"), detached);
+            Member m = new Member(name, p.pid(), startMillis(p.toHandle()), conf);
+            guard.launched.add(m);
+            return m;
+        }
     }
 
     /**
@@ -795,19 +880,22 @@ public final class StandaloneCluster {
     }
 
     /**
-     * Starts {@code cmd} in a session of its own (setsid, as Flink's daemon script detaches its processes with nohup
-     * and a background job): it is in neither the process group nor the session of the command that starts it, so a
-     * Ctrl-C or hang-up meant for that command or for a script that runs it (cluster start, then submit, then
-     * autoscale) does not reach it; {@code cluster stop} does. setsid execs the command in its own process (no fork:
-     * a child of this JVM leads no process group), so its PID is the process's.
+     * Starts {@code cmd}; {@code detached}: in a session of its own (setsid, as Flink's daemon script detaches its
+     * processes with nohup and a background job): in neither the process group nor the session of the command that
+     * starts it, so a Ctrl-C or hang-up meant for that command or for a script that runs it (cluster start, then
+     * submit, then autoscale) does not reach it; {@code cluster stop} does. setsid execs the command in its own
+     * process (no fork: a child of this JVM leads no process group), so its PID is the process's. Where the system
+     * has no setsid (on the PATH, /usr/bin or /bin) the process stays in the caller's group, as Flink's scripts'
+     * would without nohup.
      */
-    static Process launch(List<String> cmd, Path out) throws IOException {
-        List<String> detached = new ArrayList<>(cmd.size() + 1);
-        if (Files.isExecutable(Path.of("/usr/bin/setsid"))) {
-            detached.add("/usr/bin/setsid");
+    static Process launch(List<String> cmd, Path out, boolean detached) throws IOException {
+        List<String> full = new ArrayList<>(cmd.size() + 1);
+        Path setsid = detached ? setsid() : null;
+        if (setsid != null) {
+            full.add(setsid.toString());
         }
-        detached.addAll(cmd);
-        return new ProcessBuilder(detached)
+        full.addAll(cmd);
+        return new ProcessBuilder(full)
                 .redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(out.toFile()))
                 .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))

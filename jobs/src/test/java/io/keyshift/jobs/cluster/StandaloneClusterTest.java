@@ -112,6 +112,7 @@ class StandaloneClusterTest {
      */
     @Test
     void aCopiedRunDirectoryDoesNotOwnTheOriginalsProcesses(@TempDir Path dir) throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isDirectory(Path.of("/proc/self")), "Linux (/proc)");
         Path original = Files.createDirectories(dir.resolve("main/.keyshift-cluster/conf")).getParent();
         Path copy = Files.createDirectories(dir.resolve("main2/.keyshift-cluster/conf")).getParent();
         Process tm = flinkLike("sh", "-c", "sleep 60", "x", "--configDir", original.resolve("conf").toString(),
@@ -123,9 +124,14 @@ class StandaloneClusterTest {
             Files.writeString(copy.resolve("cluster.properties"), record);
             assertThat(StandaloneCluster.status(original).liveTaskManagers()).hasSize(1);
             assertThat(StandaloneCluster.status(copy).liveTaskManagers()).isEmpty();
-            StandaloneCluster.stop(copy, Duration.ofSeconds(2), new PrintStream(new ByteArrayOutputStream(), true,
-                    StandardCharsets.UTF_8));
+            ByteArrayOutputStream log = new ByteArrayOutputStream();
+            boolean stopped = StandaloneCluster.stop(copy, Duration.ofSeconds(2),
+                    new PrintStream(log, true, StandardCharsets.UTF_8));
             assertThat(tm.isAlive()).as("the original's TaskManager still runs").isTrue();
+            // said as what it is (not a clock step), and no failure of the copy's stop
+            assertThat(log.toString(StandardCharsets.UTF_8)).contains("another run directory's configuration")
+                    .contains(original.resolve("conf").toString()).doesNotContain("not at");
+            assertThat(stopped).isTrue();
         } finally {
             tm.destroyForcibly();
         }
@@ -423,12 +429,26 @@ class StandaloneClusterTest {
     }
 
     /**
-     * A process the cluster starts has a session and process group of its own: a Ctrl-C or hang-up meant for the
-     * command that started it (or a script running it) does not reach it; its PID is the one recorded.
+     * A process that cluster start starts has a session and process group of its own: a Ctrl-C or hang-up meant for
+     * the command that started it (or a script running it) does not reach it; its PID is the one recorded. A test's
+     * or a soak's cluster (not detached) stays in their group: a Ctrl-C that ends them ends it too.
      */
     @Test
-    void aLaunchedProcessIsInASessionOfItsOwn(@TempDir Path dir) throws Exception {
-        Process p = StandaloneCluster.launch(java.util.List.of("sleep", "30"), dir.resolve("sleep.out"));
+    void aDetachedProcessIsInASessionOfItsOwnAndAnotherInTheCallersGroup(@TempDir Path dir) throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isDirectory(Path.of("/proc/self"))
+                && StandaloneCluster.setsid() != null, "Linux, with setsid");
+        Process attached = StandaloneCluster.launch(java.util.List.of("sleep", "30"), dir.resolve("a.out"), false);
+        try {
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            while (!Files.readString(Path.of("/proc/" + attached.pid() + "/cmdline")).startsWith("sleep")
+                    && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            assertThat(stat(attached.pid())[4]).as("process group").isEqualTo(stat(ProcessHandle.current().pid())[4]);
+        } finally {
+            attached.destroyForcibly().waitFor();
+        }
+        Process p = StandaloneCluster.launch(java.util.List.of("sleep", "30"), dir.resolve("sleep.out"), true);
         try {
             long deadline = System.nanoTime() + 10_000_000_000L;
             while (!Files.readString(Path.of("/proc/" + p.pid() + "/cmdline")).startsWith("sleep")
