@@ -155,7 +155,10 @@ public final class ControlCommandLine implements Callable<Integer> {
                 throw new ParameterException(cl, "--dir: not writable: " + dir);
             }
             // written under a hidden name and renamed, so that the job never reads half a file
-            String name = "control-" + System.currentTimeMillis() + "-" + ProcessHandle.current().pid() + ".csv";
+            // a random part too: two commands of one millisecond from processes of the same PID (containers sharing
+            // the directory) had one name, and the second's rename replaced the first's file before it was read
+            String name = "control-" + System.currentTimeMillis() + "-" + ProcessHandle.current().pid() + "-"
+                    + Long.toHexString(java.util.concurrent.ThreadLocalRandom.current().nextLong() >>> 1) + ".csv";
             Path tmp = dir.resolve("." + name);
             try {
                 // on disk before it is named and said written: a crash after "wrote" could leave an empty file the
