@@ -257,10 +257,9 @@ public final class Workload {
                 .returns(Types.STRING).name("load lines").setParallelism(1);
         DataStream<ScalingDecision> scaling = config.get(ScalingOptions.CAPACITY) > 0 ? keyed.scalingDecisions() : null;
         return new Outputs(results, loadLines, keyed.plans(), keyed.forecasts(), keyed.loads(), keyed.validation(),
-                // (also without commands: with on-mismatch REVERT the stage's own reverts are its control input, and
-                // their refusals went nowhere, the report counting none)
-                scaling, commands == null && config.get(PlanOptions.ON_MISMATCH) != PlanOptions.OnMismatch.REVERT
-                        ? null : keyed.controlRejected(), keyed.profiles(),
+                // (not without commands: with on-mismatch REVERT the stage's own reverts are its control input, but a
+                // sink of their refusals would be an operator with state that a restore without REVERT cannot map)
+                scaling, commands == null ? null : keyed.controlRejected(), keyed.profiles(),
                 lateTag == null ? null : keyed.sideOutput(lateTag));
     }
 
