@@ -439,23 +439,14 @@ class StandaloneClusterTest {
                 && StandaloneCluster.setsid() != null, "Linux, with setsid");
         Process attached = StandaloneCluster.launch(java.util.List.of("sleep", "30"), dir.resolve("a.out"), false);
         try {
-            long deadline = System.nanoTime() + 10_000_000_000L;
-            while (!Files.readString(Path.of("/proc/" + attached.pid() + "/cmdline")).startsWith("sleep")
-                    && System.nanoTime() < deadline) {
-                Thread.sleep(20);
-            }
+            awaitSleep(attached);
             assertThat(stat(attached.pid())[4]).as("process group").isEqualTo(stat(ProcessHandle.current().pid())[4]);
         } finally {
             attached.destroyForcibly().waitFor();
         }
         Process p = StandaloneCluster.launch(java.util.List.of("sleep", "30"), dir.resolve("sleep.out"), true);
         try {
-            long deadline = System.nanoTime() + 10_000_000_000L;
-            while (!Files.readString(Path.of("/proc/" + p.pid() + "/cmdline")).startsWith("sleep")
-                    && System.nanoTime() < deadline) {
-                Thread.sleep(20);
-            }
-            assertThat(Files.readString(Path.of("/proc/" + p.pid() + "/cmdline"))).startsWith("sleep");
+            awaitSleep(p);
             String[] child = stat(p.pid());
             String[] self = stat(ProcessHandle.current().pid());
             // fields 5 and 6 of /proc/PID/stat: process group and session
@@ -464,6 +455,16 @@ class StandaloneClusterTest {
         } finally {
             p.destroyForcibly().waitFor();
         }
+    }
+
+    /** Waits until {@code p} runs sleep (setsid has exec'd it), up to 10 s. */
+    private static void awaitSleep(Process p) throws Exception {
+        Path cmdline = Path.of("/proc/" + p.pid() + "/cmdline");
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (!Files.readString(cmdline).startsWith("sleep") && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        assertThat(Files.readString(cmdline)).startsWith("sleep");
     }
 
     /** The fields of /proc/PID/stat, from the state on (index 2 is the state; the name in parentheses skipped). */

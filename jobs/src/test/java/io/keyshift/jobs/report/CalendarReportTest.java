@@ -18,6 +18,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 class CalendarReportTest {
     private static final long H = 3_600_000L;
 
+    /** A calendar that marks 2024-03-18 (UTC) a holiday. */
+    private static ForecastCalendar holiday() throws Exception {
+        return ForecastCalendar.parse(new StringReader("2024-03-18,holiday\n"), "test.csv", ZoneOffset.UTC,
+                List.of(DayOfWeek.SUNDAY), 4, false);
+    }
+
     private static long at(String instant) {
         return Instant.parse(instant).toEpochMilli();
     }
@@ -29,8 +35,7 @@ class CalendarReportTest {
      */
     @Test
     void emptyWindowsHaveTheirClassesToo() throws Exception {
-        ForecastCalendar holiday = ForecastCalendar.parse(new StringReader("2024-03-18,holiday\n"), "test.csv",
-                ZoneOffset.UTC, List.of(DayOfWeek.SUNDAY), 4, false);
+        ForecastCalendar holiday = holiday();
         TreeMap<Long, Double> imbalances = new TreeMap<>();
         for (long t = at("2024-03-17T00:00:00Z"); t < at("2024-03-21T00:00:00Z"); t += H) {
             if (t < at("2024-03-18T22:00:00Z") || t >= at("2024-03-19T00:00:00Z")) {
@@ -56,8 +61,7 @@ class CalendarReportTest {
      */
     @Test
     void theDayAfterAHolidayBeforeTheInputIsAfter() throws Exception {
-        ForecastCalendar holiday = ForecastCalendar.parse(new StringReader("2024-03-18,holiday\n"), "test.csv",
-                ZoneOffset.UTC, List.of(DayOfWeek.SUNDAY), 4, false);
+        ForecastCalendar holiday = holiday();
         TreeMap<Long, Double> imbalances = new TreeMap<>();
         for (long t = at("2024-03-19T00:00:00Z"); t < at("2024-03-21T00:00:00Z"); t += H) {
             imbalances.put(t, 1.2);
