@@ -33,7 +33,8 @@ import org.apache.flink.util.OutputTag;
  * before its watermark reaches T1 waits in keyed state for keyshift's timer at T1, which fires after every timer of
  * the shadow phase (whose outputs are dropped): a timer that emits and resets what the function gathered (a count per
  * hour, the watermark lagging) would otherwise take such a record along and lose it. The records then go through the
- * function in arrival order, each with its timestamp, before the function's own timer at T1 if it set one.
+ * function in arrival order, each with its timestamp, before the function's own timer at T1 if it set one. They
+ * wait as long as the watermark does (while every input idles, the outputs of a function that emits per record too).
  *
  * <p><b>Validation</b>: outputs at times in {@code [T0 + horizon, T1)}, when the shadow's state is complete, are
  * checksummed on both sides (order-free) and compared by the {@link ShadowValidator} at T1.
@@ -73,7 +74,8 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
     private transient org.apache.flink.api.common.state.ListState<Tuple3<Long, Boolean, T>> held;
     /**
      * Whether the function has an event-time timer at the switch-over of a stay that began with a migration in; null
-     * where that is not known (a stay restored from a build before 2026-12-07, which holds no records).
+     * where that is not known (a stay restored from a build before 2026-12-07, which holds no records until the
+     * function sets or deletes that timer).
      */
     private transient ValueState<Boolean> timerAtSwitchOver;
     /** Whether the held records are going through the function (see {@link #release}). */
