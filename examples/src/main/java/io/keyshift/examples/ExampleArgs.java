@@ -63,7 +63,7 @@ record ExampleArgs(String trips, int parallelism) {
      * unescaped, {@code %20} is those three characters, a space is a space), null for another scheme.
      *
      * @throws IllegalArgumentException with the usage, for a URI Flink cannot read as a local file (one that names a
-     *         host, {@code file://data/trips.csv}, which Flink refuses only once the job runs; a relative one)
+     *         host, {@code file://data/trips.csv}, which Flink refuses only once the job runs)
      */
     private static Path fileUri(String uri, String usage) {
         if (!uri.regionMatches(true, 0, "file:", 0, 5)) {

@@ -684,7 +684,7 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
         }
     }
 
-    /** {@code state.update(value)} (null clears), for the timer service, whose methods throw no checked exception. */
+    /** {@code state.update(value)}, for the timer service, whose methods throw no checked exception. */
     private static <X> void update(ValueState<X> state, X value) {
         try {
             state.update(value);

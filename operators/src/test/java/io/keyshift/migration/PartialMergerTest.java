@@ -237,7 +237,7 @@ class PartialMergerTest {
     /** A merge that returns its stored argument and changes it later must not change the kept partials. */
     @Test
     void aMergeThatReturnsAStoredPartialLeavesThePartialsAsTheyWere() throws Exception {
-        PartialMerger<String, long[], Long, Long> merger = new PartialMerger<>(new ReduceLike(), null, ACC, 500);
+        PartialMerger<String, long[], Long, Long> merger = new PartialMerger<>(new ReduceLike(), null, ACC, 500, true);
         try (var h = ProcessFunctionTestHarnesses.forKeyedProcessFunction(merger, p -> p.f0, Types.STRING)) {
             h.processElement(partial("hot", 0, 1000, 3, 1, 10), 999);
             h.processElement(partial("hot", 0, 1000, 40, 1, 20), 999);

@@ -310,8 +310,8 @@ public final class ControlPathBench {
      * {@code perCheckpoint} windows per checkpoint, and returns per completed checkpoint {id, checkpointed bytes,
      * state bytes}, from Flink's checkpoint statistics, gathered every second while the job runs (Flink keeps the
      * last {@link #HISTORY}; a checkpoint whose barrier comes before its cycle's windows were all released covers
-     * fewer of them, so there are more checkpoints than windows / perCheckpoint, 265 for 180 cycles in the README's
-     * run), with the job's progress on {@code log} every 10 s.
+     * fewer of them, so there are more checkpoints than windows / perCheckpoint, 606 for 180 cycles in the README's
+     * run, 265 in the run before), with the job's progress on {@code log} every 10 s.
      */
     static List<long[]> checkpoints(SyntheticProfiles profiles, LoadForecastEngine.Settings settings, int windows,
                                     int perCheckpoint, Path work, PrintStream log) throws Exception {

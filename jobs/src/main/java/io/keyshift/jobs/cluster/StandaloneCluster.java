@@ -36,8 +36,8 @@ import java.util.TreeMap;
  * Prometheus reporter's host alone is taken from config.yaml); the REST API's jar upload
  * ({@code web.submit.enable}) is off unless an override turns it on ({@code bin/keyshift submit} does not need it).
  * {@link #addTaskManager} and {@link #killTaskManager} start a further TaskManager and crash one (fault tests);
- * {@link #stop} stops only processes whose PID and start time are the recorded ones (SIGTERM, then SIGKILL after
- * the timeout).
+ * {@link #stop} stops only processes whose PID, start time, Flink entry class and {@code --configDir} are the
+ * recorded ones (SIGTERM, then SIGKILL after the timeout).
  */
 public final class StandaloneCluster {
     static final String JM_CLASS = "org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint";
@@ -201,7 +201,8 @@ public final class StandaloneCluster {
         Files.writeString(run.resolve("classpath.txt"), s.classpath());
 
         // until the cluster is up, a start that is stopped (Ctrl-C, a timeout's SIGTERM) stops what it started: the
-        // JVMs it launched outlive it (sessions of their own), and the next start was refused as one already running
+        // JVMs it launched outlive it (cluster start's in sessions of their own; a soak's or a test's a SIGTERM to
+        // this process alone), and the next start was refused as one already running
         if (detached) {
             Files.writeString(run.resolve(DETACHED), "");
         } else {
@@ -437,7 +438,9 @@ public final class StandaloneCluster {
      * alone; one that runs Flink with another start time is left alone too, and said.
      *
      * @return whether every process the cluster command started and that still ran is gone (false, with a line on
-     *         {@code log}, for a Flink JVM left alone or one still alive after SIGKILL)
+     *         {@code log}, for a Flink JVM of this run directory left alone, another start time, or one still alive
+     *         after SIGKILL; a JVM with another run directory's configuration is left alone with a line and does not
+     *         count: a copied run directory's record names the original's processes)
      */
     public static boolean stop(Path runDir, Duration timeout, PrintStream log) throws InterruptedException {
         boolean allStopped = true;
@@ -711,17 +714,17 @@ public final class StandaloneCluster {
         return m;
     }
 
-    /** Starts one Flink process: JVM sizes and memory properties from BashJavaUtils, then the entry class. */
     /**
      * What a start's launches and its cleanup hook share: a launch under its lock checks that the hook has not begun
      * and adds what it started to {@link #launched}; the hook sets {@link #stopping} under it (a process the hook
-     * did not see, spawned while it ran, was left running in a session of its own).
+     * did not see, spawned while it ran, was left running, detached in a session of its own).
      */
     static final class Guard {
         final List<Member> launched = new java.util.concurrent.CopyOnWriteArrayList<>();
         final java.util.concurrent.atomic.AtomicBoolean stopping = new java.util.concurrent.atomic.AtomicBoolean();
     }
 
+    /** Starts one Flink process: JVM sizes and memory properties from BashJavaUtils, then the entry class. */
     private static Member startProcess(String classpath, Path run, String name, String mainClass,
                                        String sizesCommand, long deadline, Guard guard)
             throws IOException, InterruptedException {
