@@ -90,7 +90,7 @@ public final class ForecasterBootstrap {
      * @throws Exception where the history's job or the savepoint's fails
      */
     public static <T, K> Summary bootstrap(KeyshiftStream<T, K> history, String savepointPath) throws Exception {
-        return bootstrap(history, null, savepointPath);
+        return bootstrap(history, null, savepointPath, () -> { });
     }
 
     /**
@@ -115,12 +115,32 @@ public final class ForecasterBootstrap {
     public static <T, K> Summary bootstrapOnto(KeyshiftStream<T, K> history, String baseSavepoint,
                                                 String savepointPath) throws Exception {
         java.util.Objects.requireNonNull(baseSavepoint, "base savepoint");
-        return bootstrap(history, baseSavepoint, savepointPath);
+        return bootstrap(history, baseSavepoint, savepointPath, () -> { });
     }
 
-    private static <T, K> Summary bootstrap(KeyshiftStream<T, K> history, String base, String savepointPath)
-            throws Exception {
+    /**
+     * As {@link #bootstrap(KeyshiftStream, String)} ({@code baseSavepoint} null) or {@link #bootstrapOnto}, telling
+     * {@code beforeWrite} when the savepoint's directory is about to be made: it runs once, after the history is read
+     * and {@code savepointPath} was found still new, just before the savepoint is written there, and not at all where
+     * the run fails or is refused before that. A caller that removes an unfinished savepoint when it is interrupted (a
+     * shutdown hook) removes one only after that: a directory at {@code savepointPath} before then is another party's
+     * (made while the history was read, which the write then refuses).
+     *
+     * @param history a keyshift stage over the bounded history, before its terminal call
+     * @param baseSavepoint the savepoint to add the forecaster to (a URI or path; left as it is), or null for none
+     * @param savepointPath the savepoint directory to write (a URI or path; must not exist)
+     * @param beforeWrite run once just before the savepoint's directory is made (on the calling thread)
+     * @return what was learnt
+     * @throws IllegalArgumentException as {@link #bootstrapOnto} (before the history is read), or where
+     *         {@code savepointPath} exists once the history is read (the write refuses it, {@code beforeWrite} not run)
+     * @throws IllegalStateException after a terminal call on {@code history}, or if the history held no record
+     * @throws Exception where the history's job or the savepoint's fails, or {@code beforeWrite} throws
+     */
+    public static <T, K> Summary bootstrap(KeyshiftStream<T, K> history, String baseSavepoint, String savepointPath,
+                                           Runnable beforeWrite) throws Exception {
         java.util.Objects.requireNonNull(history, "history");
+        java.util.Objects.requireNonNull(beforeWrite, "beforeWrite");
+        String base = baseSavepoint;
         java.util.Objects.requireNonNull(savepointPath, "savepoint path");
         org.apache.flink.core.fs.Path target = new org.apache.flink.core.fs.Path(savepointPath);
         if (target.getFileSystem().exists(target)) {
@@ -144,7 +164,7 @@ public final class ForecasterBootstrap {
         engine.withKeyNaming(io.keyshift.route.KeyPseudonymizer.naming(
                 secret == null ? null : io.keyshift.route.KeyPseudonymizer.fromSecret(secret)));
         write(engine, savepointPath, maxParallelism, history.uidPrefix(), base,
-                String.valueOf(history.getKeyType()));
+                String.valueOf(history.getKeyType()), beforeWrite);
         return new Summary(records, profiles.size(), engine.seriesCount(), engine.mase(),
                 profiles.get(profiles.size() - 1).windowEnd);
     }
@@ -300,12 +320,15 @@ public final class ForecasterBootstrap {
      */
     public static void write(LoadForecastEngine engine, String path, int maxParallelism, String uidPrefix)
             throws Exception {
-        write(engine, path, maxParallelism, uidPrefix, null, null);
+        write(engine, path, maxParallelism, uidPrefix, null, null, () -> { });
     }
 
-    /** As {@link #write(LoadForecastEngine, String, int, String)}, onto a copy of {@code base} (null: none). */
+    /**
+     * As {@link #write(LoadForecastEngine, String, int, String)}, onto a copy of {@code base} (null: none), running
+     * {@code beforeWrite} once {@code path} was found new, just before the savepoint's job makes it.
+     */
     private static void write(LoadForecastEngine engine, String path, int maxParallelism, String uidPrefix,
-                              String base, String keyType) throws Exception {
+                              String base, String keyType, Runnable beforeWrite) throws Exception {
         byte[] state = engine.toBytes();
         StreamExecutionEnvironment env = LocalReader.environment();
         env.setRuntimeMode(RuntimeExecutionMode.BATCH);
@@ -328,6 +351,7 @@ public final class ForecasterBootstrap {
             throw new IllegalArgumentException("savepoint path " + path + " exists; a savepoint needs a new "
                     + "directory");
         }
+        beforeWrite.run();
         try {
             env.execute("keyshift bootstrap");
             mark(dir, fs, engine, maxParallelism, uidPrefix, base, keyType);

@@ -140,6 +140,36 @@ class ForecasterBootstrapTest {
         assertThat(hot.getForecast().get(0)).isBetween(PER_HOUR * 0.4, PER_HOUR * 0.65);
     }
 
+    /**
+     * {@code beforeWrite} tells a caller (bootstrap's shutdown hook) when the savepoint's directory is about to be
+     * made: once, with the directory still absent; and not at all where a directory appeared there while the history
+     * was read, which the write refuses (bootstrap's hook and failure path removed such another party's directory).
+     */
+    @Test
+    void beforeWriteRunsOnceJustBeforeTheSavepointIsMadeAndNotWhereADirectoryAppearedMeanwhile(@TempDir Path dir)
+            throws Exception {
+        Path sp = dir.resolve("sp");
+        List<Boolean> absentAtCall = new ArrayList<>();
+        ForecasterBootstrap.bootstrap(stage(clicks(env(null), 0, 2)), null, sp.toUri().toString(),
+                () -> absentAtCall.add(java.nio.file.Files.notExists(sp)));
+        assertThat(absentAtCall).containsExactly(true);
+        assertThat(sp.resolve(ForecasterBootstrap.MARKER)).exists();
+
+        Path taken = dir.resolve("taken");
+        String takenPath = taken.toString();
+        DataStream<Click> makingIt = clicks(env(null), 0, 2).map(c -> {
+            // another party makes the directory while the history is read
+            java.nio.file.Files.createDirectories(Path.of(takenPath));
+            return c;
+        }).returns(Click.class);
+        List<Boolean> calls = new ArrayList<>();
+        assertThatThrownBy(() -> ForecasterBootstrap.bootstrap(stage(makingIt), null, taken.toUri().toString(),
+                () -> calls.add(true)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("exists");
+        assertThat(calls).isEmpty();
+        assertThat(taken).isDirectory();
+    }
+
     @Test
     void aSecondStageGoesOntoTheFirstStagesSavepointAndAJobWithBothStartsBothWarm(@TempDir Path dir) throws Exception {
         String first = dir.resolve("first").toUri().toString();

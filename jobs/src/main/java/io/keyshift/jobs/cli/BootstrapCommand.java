@@ -232,9 +232,8 @@ public final class BootstrapCommand implements Callable<Integer> {
                     .uidPrefix(uidPrefix);
             String target = io.keyshift.jobs.LocalPaths.uri(out);
             String onto = base;
-            ForecasterBootstrap.Summary learnt = removingOnFailure(out, writing, () -> onto == null
-                    ? ForecasterBootstrap.bootstrap(stage, target) : ForecasterBootstrap.bootstrapOnto(stage, onto,
-                    target));
+            ForecasterBootstrap.Summary learnt = removingOnFailure(out, writing,
+                    beforeWrite -> ForecasterBootstrap.bootstrap(stage, onto, target, beforeWrite));
             cl.getOut().printf("bootstrap: %,d records (%,d dead letters), %d windows, %d series, in-sample MASE %s; "
                             + "the history ends at %s, where the job's input should begin%n",
                     prepared.stats().records(), prepared.stats().deadLetters(), learnt.windows(), learnt.series(),
@@ -283,26 +282,31 @@ public final class BootstrapCommand implements Callable<Integer> {
         return true;
     }
 
+    /** A bootstrap's write: it runs {@code beforeWrite} once its savepoint's directory is about to be made. */
+    @FunctionalInterface
+    interface SavepointWrite<T> {
+        T write(Runnable beforeWrite) throws Exception;
+    }
+
     /**
-     * Runs {@code write}, which writes a savepoint into {@code out} ({@code writing} set while it may: {@code out} was
-     * not there), and removes {@code out} if it fails, unless it was
-     * there when the write began or holds a finished bootstrap's marker (another run's): a savepoint cut short (a
-     * full disk), or a whole one without its marker, which a job takes for a continuing run's savepoint and starts
-     * from without the bootstrap's checks (window, key groups, key type); a rerun was refused with "--out exists"
-     * beside it.
+     * Runs {@code write}, which writes a savepoint into {@code out}, and removes {@code out} if it fails after it
+     * began writing there ({@code writing} set from then on, for an interrupted run's shutdown hook), unless it holds
+     * a finished bootstrap's marker (another run's): a savepoint cut short (a full disk), or a whole one without its
+     * marker, which a job takes for a continuing run's savepoint and starts from without the bootstrap's checks
+     * (window, key groups, key type); a rerun was refused with "--out exists" beside it. An {@code out} there before
+     * the write began is another party's and stays: made before this run, or while it read the history (a
+     * savepoint another run was writing, which this write refuses; until 2026-12-07 such a one was removed).
      */
     static <T> T removingOnFailure(Path out, java.util.concurrent.atomic.AtomicBoolean writing,
-                                   java.util.concurrent.Callable<T> write) throws Exception {
-        // not if it is there already: another run's (the write refuses it, and that run's savepoint stays)
-        boolean there = java.nio.file.Files.exists(out, java.nio.file.LinkOption.NOFOLLOW_LINKS);
-        // an interrupted run removes --out only once it began writing it (not another run's, still being written)
-        writing.set(!there);
+                                   SavepointWrite<T> write) throws Exception {
+        writing.set(false);
         try {
-            return write.call();
+            // set just before the savepoint's directory is made, where it was found new
+            return write.write(() -> writing.set(!Files.exists(out, java.nio.file.LinkOption.NOFOLLOW_LINKS)));
         } catch (Exception | Error e) {
-            if (there || marked(out)) {
-                // another run's: there before this write began, or finished (marked) by a run that wrote it while
-                // this one profiled (this write then failed on its files)
+            if (!writing.get() || marked(out)) {
+                // another party's: there before this write began (refused by it), or finished (marked) by a run
+                // that wrote it beside this one (this write then failed on its files)
                 throw e;
             }
             try {

@@ -20,7 +20,8 @@ class BootstrapCommandTest {
     void aSavepointWhoseWriteFailedIsRemovedAndOneWrittenWholeIsKept(@TempDir Path dir) throws Exception {
         Path out = dir.resolve("sp");
         var writing = new java.util.concurrent.atomic.AtomicBoolean();
-        assertThatThrownBy(() -> BootstrapCommand.removingOnFailure(out, writing, () -> {
+        assertThatThrownBy(() -> BootstrapCommand.removingOnFailure(out, writing, beforeWrite -> {
+            beforeWrite.run();
             Files.createDirectories(out.resolve("op"));
             Files.writeString(out.resolve("_metadata"), "state");
             throw new IOException("No space left on device (the marker)");
@@ -29,7 +30,7 @@ class BootstrapCommandTest {
         // another run's savepoint, there before this write began (which refuses it): kept
         Files.createDirectories(out);
         Files.writeString(out.resolve("_metadata"), "another run's");
-        assertThatThrownBy(() -> BootstrapCommand.removingOnFailure(out, writing, () -> {
+        assertThatThrownBy(() -> BootstrapCommand.removingOnFailure(out, writing, beforeWrite -> {
             throw new IllegalArgumentException("savepoint path " + out + " exists");
         })).hasMessageContaining("exists");
         assertThat(out.resolve("_metadata")).hasContent("another run's");
@@ -37,8 +38,20 @@ class BootstrapCommandTest {
         assertThat(writing).isFalse();
         Files.delete(out.resolve("_metadata"));
         Files.delete(out);
+        // another party's, made while this run read its history (not there when the run began), which the write
+        // refuses before it begins: kept, and an interruption meanwhile would not remove it either (it was removed)
+        assertThatThrownBy(() -> BootstrapCommand.removingOnFailure(out, writing, beforeWrite -> {
+            Files.createDirectories(out);
+            Files.writeString(out.resolve("_metadata"), "another party's");
+            assertThat(writing).isFalse();
+            throw new IllegalArgumentException("savepoint path " + out + " exists");
+        })).hasMessageContaining("exists");
+        assertThat(out.resolve("_metadata")).hasContent("another party's");
+        assertThat(writing).isFalse();
+        io.keyshift.jobs.replay.ReplayRunner.deleteRecursively(out);
         // another run's, written and marked while this one profiled, on whose files this write failed: kept
-        assertThatThrownBy(() -> BootstrapCommand.removingOnFailure(out, writing, () -> {
+        assertThatThrownBy(() -> BootstrapCommand.removingOnFailure(out, writing, beforeWrite -> {
+            beforeWrite.run();
             Files.createDirectories(out);
             Files.writeString(out.resolve("_metadata"), "another run's");
             Files.writeString(out.resolve(io.keyshift.savepoint.BootstrapMarker.MARKER), "written by keyshift");
@@ -46,7 +59,9 @@ class BootstrapCommandTest {
         })).hasMessageContaining("already exists");
         assertThat(out.resolve("_metadata")).hasContent("another run's");
         io.keyshift.jobs.replay.ReplayRunner.deleteRecursively(out);
-        assertThat(BootstrapCommand.removingOnFailure(out, writing, () -> {
+        assertThat(BootstrapCommand.<Path>removingOnFailure(out, writing, beforeWrite -> {
+            beforeWrite.run();
+            assertThat(writing).isTrue();
             Files.createDirectories(out);
             return Files.writeString(out.resolve("_metadata"), "state");
         })).hasContent("state");
