@@ -235,16 +235,16 @@ public final class ForecasterBootstrap {
                 return "keyed state in a backend's native form (" + h.getClass().getSimpleName()
                         + "), e.g. an incremental RocksDB checkpoint";
             }
-            if (!copied(g.getDelegateStateHandle())) {
-                return "keyed state in " + g.getDelegateStateHandle().getClass().getSimpleName()
-                        + ", e.g. a checkpoint with file merging";
+            String notCopied = notCopied("keyed state", g.getDelegateStateHandle());
+            if (notCopied != null) {
+                return notCopied;
             }
         }
         for (var h : (Iterable<org.apache.flink.runtime.state.OperatorStateHandle>) java.util.stream.Stream.concat(
                 sub.getManagedOperatorState().stream(), sub.getRawOperatorState().stream())::iterator) {
-            if (!copied(h.getDelegateStateHandle())) {
-                return "operator state in " + h.getDelegateStateHandle().getClass().getSimpleName()
-                        + ", e.g. a checkpoint with file merging";
+            String notCopied = notCopied("operator state", h.getDelegateStateHandle());
+            if (notCopied != null) {
+                return notCopied;
             }
         }
         if (!sub.getInputChannelState().isEmpty() || !sub.getResultSubpartitionState().isEmpty()) {
@@ -253,10 +253,23 @@ public final class ForecasterBootstrap {
         return null;
     }
 
-    /** A handle the State Processor API's copy of an existing savepoint takes along: a file, or in-line bytes. */
-    private static boolean copied(org.apache.flink.runtime.state.StreamStateHandle h) {
-        return h instanceof org.apache.flink.runtime.state.filesystem.FileStateHandle
-                || h instanceof org.apache.flink.runtime.state.memory.ByteStreamStateHandle;
+    /**
+     * Why the State Processor API's copy of an existing savepoint would not take {@code h} ({@code what}'s) along, or
+     * null where it does: in-line bytes, or a file named relative to the savepoint's directory, which the copy takes
+     * into the new directory under the same name. A file named by its full path (a checkpoint's shared state, or one
+     * written with entropy injection) stays where it is and the new savepoint would point at it there, where Flink
+     * removes it with the checkpoint.
+     */
+    private static String notCopied(String what, org.apache.flink.runtime.state.StreamStateHandle h) {
+        if (h instanceof org.apache.flink.runtime.state.filesystem.RelativeFileStateHandle
+                || h instanceof org.apache.flink.runtime.state.memory.ByteStreamStateHandle) {
+            return null;
+        }
+        if (h instanceof org.apache.flink.runtime.state.filesystem.FileStateHandle f) {
+            return what + " in a file named by its full path (" + f.getFilePath() + "), which a new savepoint would "
+                    + "point at where it is, e.g. a checkpoint's shared state";
+        }
+        return what + " in " + h.getClass().getSimpleName() + ", e.g. a checkpoint with file merging";
     }
 
     /**

@@ -321,9 +321,18 @@ class ForecasterBootstrapTest {
         assertThatThrownBy(() -> ForecasterBootstrap.checkBase(merged, "clicks", MAX_P))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("does not copy into a new savepoint (keyed state in SegmentFileStateHandle");
-        String canonical = metadata(dir.resolve("canonical"), List.of(keyedIn(
+        // a file named by its full path stays where it is: the copy would point at it there (Flink removes a
+        // checkpoint's files with it)
+        String absolute = metadata(dir.resolve("absolute"), List.of(keyedIn(
                 new org.apache.flink.runtime.state.filesystem.FileStateHandle(
-                        new org.apache.flink.core.fs.Path(dir.resolve("state").toUri()), 10))));
+                        new org.apache.flink.core.fs.Path(dir.resolve("shared").resolve("state").toUri()), 10))));
+        assertThatThrownBy(() -> ForecasterBootstrap.checkBase(absolute, "clicks", MAX_P))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("keyed state in a file named by its full path");
+        String canonical = metadata(dir.resolve("canonical"), List.of(keyedIn(
+                new org.apache.flink.runtime.state.filesystem.RelativeFileStateHandle(
+                        new org.apache.flink.core.fs.Path(dir.resolve("canonical").resolve("state").toUri()),
+                        "state", 10))));
         ForecasterBootstrap.checkBase(canonical, "clicks", MAX_P);
         // a stage of another max parallelism joins it: each operator keeps its own; not for a job that sets one max
         // parallelism for all its operators (the command line's)
