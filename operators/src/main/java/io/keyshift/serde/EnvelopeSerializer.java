@@ -106,7 +106,7 @@ public final class EnvelopeSerializer<T, K> extends EnvelopeSerializerBase<T, K>
         return new Snapshot<>(this);
     }
 
-    /** Snapshot: envelope format version 1 and the record's and key's serializer snapshots. */
+    /** Snapshot: envelope format version 2 (format 1 read as it is) and the record's and key's serializer snapshots. */
     public static final class Snapshot<T, K> extends CompositeTypeSerializerSnapshot<Envelope<T, K>, EnvelopeSerializer<T, K>> {
         public Snapshot() {}
 
@@ -124,7 +124,9 @@ public final class EnvelopeSerializer<T, K> extends EnvelopeSerializerBase<T, K>
         protected void readOuterSnapshot(int version, org.apache.flink.core.memory.DataInputView in, ClassLoader cl)
                 throws java.io.IOException {
             if (version != 1) {
-                // a build before 2 refuses a savepoint of this one by its version, not at its first late copy
+                // a build from 2026-12-05 on that knows only format 1 refuses a savepoint of this one by its version;
+                // the builds of 2026-11-29 to 12-05 took any version and failed at its first late copy ("unknown
+                // keyshift envelope role")
                 OuterSnapshotFormat.require("window-contents (envelope)", version, 2);
             }
         }

@@ -160,13 +160,19 @@ public final class SharedAvroTypeInfo<T extends SpecificRecordBase> extends Avro
 
         @Override
         public org.apache.flink.api.common.typeutils.TypeSerializerSnapshot<T> snapshotConfiguration() {
-            // what this serializer writes: the class's own schema
+            // what this serializer writes: the class's own schema (also where it was restored to read an older one,
+            // as Flink's AvroSerializer does: state on RocksDB that a restored job checkpoints again before it first
+            // registers it stays in the older schema under this snapshot, and a second restore misreads it; the heap
+            // backend writes its objects out again in this one)
             return new Snapshot<>(getType(), AvroCoders.schema(getType()).toString());
         }
     }
 
     /**
-     * The snapshot of {@link SharedAvroSerializer}: the record class and the schema its data was written with.
+     * The snapshot of {@link SharedAvroSerializer}: the record class and the schema its data was written with (the
+     * class's current schema, also for a serializer restored to read an older one: RocksDB state not registered again
+     * between a restore and the next checkpoint keeps the older schema's bytes under it, and is misread at the restore
+     * after that; register such state in {@code open()}).
      * Restores a serializer of the same encoding that reads that schema into the class's current one (Avro's schema
      * resolution). Compatibility with a newer serializer: as is for the same schema; after migration for a schema
      * Avro can read the old data with; incompatible otherwise (another class, or a schema change Avro cannot
