@@ -103,7 +103,7 @@ public final class PlanOptions {
             .defaultValue(0.0)
             .withDescription("Records per window one subtask can process (0 = unknown: no utilization thresholds). "
                     + "With a capacity the planner moves load only off subtasks predicted above the high "
-                    + "utilization, ignores the migration budget above the critical one, avoids plans with a subtask "
+                    + "utilization (keys still go home while the routing table is over its bound), ignores the migration budget above the critical one, avoids plans with a subtask "
                     + "above capacity when moves can avoid it, and reports a scale-in opportunity.");
 
     public static final ConfigOption<Double> UTILIZATION_HIGH = ConfigOptions.key("keyshift.plan.utilization.high")

@@ -938,14 +938,17 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
      * nothing loaded). A migrating key counts on its primary at the window's last instant (its target once switched
      * over). A key split before the forecast's window ends counts in equal shares on its pieces' key groups,
      * as the routers deal its records (counted whole on one key group, a key split for its load had shown the
-     * imbalance it no longer has).
+     * imbalance it no longer has). Over the subtasks the window ran on: the routers' reported parallelism (the plan's
+     * where none is reported; after a rescale, the last plan was made for the parallelism before it, and the first
+     * window's gauge read its load over the old key-group ranges).
      */
     static double observedImbalance(LoadForecast f, RoutingPlan plan) {
         if (plan == null) {
             return 1.0;
         }
         int maxP = plan.getMaxParallelism();
-        int p = plan.getParallelism();
+        int ran = f.getRouterParallelism();
+        int p = ran >= 1 && ran <= maxP ? ran : plan.getParallelism();
         java.util.Map<String, List<Integer>> moved = new java.util.HashMap<>();
         for (RouteEntry e : plan.getEntries()) {
             List<Integer> spread = e.getSplit() == null ? null : keyGroupsAt(e.getSplit(), f.getWindowEnd() - 1);

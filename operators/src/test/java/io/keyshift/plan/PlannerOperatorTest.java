@@ -988,6 +988,30 @@ class PlannerOperatorTest {
     }
 
     /**
+     * The first window after a rescale ran on the new parallelism's subtasks, under a plan made for the old one: its
+     * observed imbalance is over the subtasks it ran on (it was read over the old key-group ranges).
+     */
+    @Test
+    void theObservedImbalanceAfterARescaleIsOverTheSubtasksTheWindowRanOn() {
+        List<UnitForecast> units = new ArrayList<>();
+        int[] records = {400, 100, 100, 100};
+        for (int s = 0; s < 4; s++) {
+            int kg = KeyGroupRangeAssignment.computeKeyGroupRangeForOperatorIndex(MAX_P, 4, s).getStartKeyGroup();
+            units.add(UnitForecast.newBuilder().setUnitType(UnitType.KEY_GROUP).setKey(null).setKeyGroup(kg)
+                    .setObserved(records[s]).setForecast(List.of(1.0)).setLower(List.of(1.0)).setUpper(List.of(1.0))
+                    .setModel("NAIVE").setAnomaly(false).build());
+        }
+        RoutingPlan atTwo = io.keyshift.route.Plans.plan(1, 12 * W, MAX_P);
+        atTwo.setParallelism(2);
+        // 400 of 700 on one of 4 subtasks: 400 / 175; over 2 subtasks it read 500 / 350
+        assertThat(PlannerOperator.observedImbalance(LoadForecast.newBuilder(forecast(11 * W, 4)).setUnits(units)
+                .build(), atTwo)).isCloseTo(400 / 175.0, org.assertj.core.data.Offset.offset(1e-9));
+        // none reported: the plan's
+        assertThat(PlannerOperator.observedImbalance(LoadForecast.newBuilder(forecast(11 * W, 0)).setUnits(units)
+                .build(), atTwo)).isCloseTo(500 / 350.0, org.assertj.core.data.Offset.offset(1e-9));
+    }
+
+    /**
      * A migration whose switch-over lies before the window's end counts on its target (it counted on its origin until
      * it folded, a state horizon later: the window in which each move paid off read as if nothing had moved).
      */
