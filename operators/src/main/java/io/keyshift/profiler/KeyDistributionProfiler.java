@@ -295,7 +295,11 @@ public class KeyDistributionProfiler extends AbstractStreamOperator<WindowProfil
      * subtask's input is idle, the input watermark is the largest of theirs, as Flink's watermark valve emits the
      * largest of its channels' when the last active one goes idle: a router that read ahead and went idle with
      * records waiting for a lease, the others idle behind it, held every window it had read back (their results
-     * unfired, where {@code keyBy}'s fire), for as long as the input stayed quiet.
+     * unfired, where {@code keyBy}'s fire), for as long as the input stayed quiet. Likewise the output watermark where
+     * every subtask's output is idle (an output idles only once the loads of what it read were reported: the last
+     * window's loads were held until the input resumed). Where a subtask is active but every active one is back from
+     * idle behind the emitted watermark, Long.MIN_VALUE: the valve holds its output there too (the largest watermark
+     * closed the windows that subtask was still reading, and its samples of them came late).
      */
     private long minimum(int f) {
         if (subtasks == 0 || progress.size() < subtasks) {
@@ -303,18 +307,22 @@ public class KeyDistributionProfiler extends AbstractStreamOperator<WindowProfil
         }
         long min = Long.MAX_VALUE;
         long max = Long.MIN_VALUE;
-        boolean any = false;
+        boolean aligned = false;
+        boolean active = false;
         for (Map.Entry<Integer, long[]> e : progress.entrySet()) {
             long[] p = e.getValue();
             max = Math.max(max, p[f]);
             // idle subtasks, and those back from idle behind the emitted watermark, are passed by
             // an idle input whose records still wait for a lease holds the loads back: their copies count in them
-            if (p[f == 0 ? 2 : 4] == 0 && !behind.contains(e.getKey())) {
-                min = Math.min(min, p[f]);
-                any = true;
+            if (p[f == 0 ? 2 : 4] == 0) {
+                active = true;
+                if (!behind.contains(e.getKey())) {
+                    min = Math.min(min, p[f]);
+                    aligned = true;
+                }
             }
         }
-        return any ? min : f == 0 ? max : Long.MIN_VALUE;
+        return aligned ? min : active ? Long.MIN_VALUE : max;
     }
 
     /** The oldest plan version any router subtask reported routing by. */

@@ -1263,6 +1263,61 @@ class SamplerProfilerTest {
     }
 
     /**
+     * Every active router back from idle behind the emitted watermark, the others idle: no window closes until it
+     * catches up, as Flink's watermark valve holds its output while an active channel is unaligned (the largest
+     * watermark closed windows 2W to 4W with router 0's samples alone, and router 2's came late and were dropped).
+     */
+    @Test
+    void anActiveRouterBehindTheWatermarkHoldsTheWindowsWhileTheOthersIdle() throws Exception {
+        try (var h = profiler(null)) {
+            send(h, of3(report(2, W / 2, true, null)));
+            for (int i = 0; i < 5; i++) {
+                send(h, of3(report(0, (i + 1) * W - 1, false, sampleOf(i * W, 0, "a"))));
+            }
+            send(h, of3(report(1, W - 1, false, sampleOf(0, 1, "b"))));
+            send(h, of3(report(1, 2 * W - 1, false, sampleOf(W, 1, "b"))));
+            assertThat(profiles(h)).extracting(p -> p.windowStart).containsExactly(0L, W);
+            assertThat(watermarks(h)).last().isEqualTo(2 * W - 1);
+            send(h, of3(report(0, 5 * W - 1, true, null)));
+            send(h, of3(report(2, W / 2 + 1, false, null)));
+            send(h, of3(report(1, 2 * W - 1, true, null)));
+            assertThat(profiles(h)).as("router 2 is active, behind").extracting(p -> p.windowStart)
+                    .containsExactly(0L, W);
+            assertThat(watermarks(h)).last().isEqualTo(2 * W - 1);
+            send(h, of3(report(2, 3 * W - 1, false, sampleOf(2 * W, 2, "z", "z"))));
+            assertThat(profiles(h)).extracting(p -> p.windowStart).containsExactly(0L, W, 2 * W);
+            assertThat(profiles(h)).last().satisfies(p -> assertThat(p.hotKeys).contains("z"));
+        }
+    }
+
+    /** {@code r} as a report of one of 3 router subtasks. */
+    private static KeyLoadSample of3(KeyLoadSample r) {
+        return KeyLoadSample.newBuilder(r).setSubtasks(3).build();
+    }
+
+    /**
+     * Every router's output idle: the loads up to the largest output watermark close (an output idles only once the
+     * loads of what it read were reported); they were held until an input woke.
+     */
+    @Test
+    void everyRoutersOutputIdleClosesTheLoads() throws Exception {
+        try (var h = profiler(null)) {
+            send(h, loadReport(0, 3 * W - 1, 3 * W - 1, load(0, Map.of(3, 5L), Map.of())));
+            send(h, loadReport(1, W / 2, W / 2, null));
+            send(h, KeyLoadSample.newBuilder(report(0, 3 * W - 1, true, null)).setOutputWatermark(3 * W - 1)
+                    .setOutputIdle(true).build());
+            assertThat(h.getSideOutput(LOADS)).as("router 1's output is active").isNullOrEmpty();
+            send(h, loadReport(1, W / 2, W / 2, load(0, Map.of(9, 2L), Map.of())));
+            send(h, KeyLoadSample.newBuilder(report(1, W / 2, true, null)).setOutputWatermark(W / 2)
+                    .setOutputIdle(true).build());
+            assertThat(h.getSideOutput(LOADS)).singleElement().satisfies(r -> {
+                assertThat(r.getValue().getRoutedKeyGroupCounts().get(3)).isEqualTo(5L);
+                assertThat(r.getValue().getRoutedKeyGroupCounts().get(9)).isEqualTo(2L);
+            });
+        }
+    }
+
+    /**
      * A router whose input idles while records wait for a lease passes the samples by (its input is idle) but not the
      * loads: the copies of its waiting records count in them once a lease lets them go. Passed by as idle, the window's
      * load closed without them and their report came late and was dropped.
