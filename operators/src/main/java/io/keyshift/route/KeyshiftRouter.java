@@ -350,9 +350,13 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
             // forgotten a migration it falls in). Without a plan it takes the versions the planner publishes again
             // after a restore, oldest first: from the oldest version any router routed by
             List<RoutingPlan> handed = new ArrayList<>();
+            boolean namingChecked = false;
             planState.get().forEach(handed::add);
             handed.sort(java.util.Comparator.comparingLong(RoutingPlan::getVersion));
             for (RoutingPlan p : handed) {
+                // a plan that names keys as this stage does settles how the state names them (below)
+                namingChecked |= !((p.getKeyNaming() == null || "raw".contentEquals(p.getKeyNaming()))
+                        && p.getValidUntil() == Long.MAX_VALUE);
                 try {
                     checkNaming(p);
                 } catch (IllegalStateException e) {
@@ -426,9 +430,10 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
                             + "earlier one, or start this stage without keyshift's state");
                 }
             }
-            if (!pseudonymous && named[0] > 0 && named[1] == named[0]) {
+            if (!pseudonymous && !namingChecked && named[0] > 0 && named[1] == named[0]) {
                 // every key named by pseudonym (a savepoint taken with a key secret) in a stage without one: a String
-                // codec takes them as raw keys without a word
+                // codec takes them as raw keys without a word (a guess: a stage's own keys may look so, where no plan
+                // of the state named keys as this stage does; with one, they are its raw keys)
                 throw io.keyshift.config.JobOptions.unrecoverable("the router's open windows name keys by pseudonym "
                         + "(a savepoint taken with " + io.keyshift.config.PrivacyOptions.KEY_SECRET.key() + "), and "
                         + "this stage has no key secret: restore with the same, or start this stage without "
@@ -587,6 +592,9 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
             emit(key, id, natural, value, t, n);
             return;
         }
+        // (a record that waits while IDLE stood forwarded: the profiler closed its window's loads without its copies,
+        // and the keyed stage passed this channel by, where another router's watermark could make it late)
+        activeAgain();
         waiting.add(t, n, waitingCopier == null ? value : waitingCopier.copy(value));
         if (inputWatermark == Long.MIN_VALUE && noWatermarkTimeoutMillis > 0) {
             checkWatermarksArrive();
@@ -908,12 +916,7 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
      * record's number in the subtask's input.
      */
     private void emit(K key, Object id, int natural, T value, long t, long n) {
-        if (forwardedIdle) {
-            forwardedIdle = false;
-            output.emitWatermarkStatus(WatermarkStatus.ACTIVE);
-            // the profiler no longer closes loads without this subtask: this record's copies count in them
-            reportProgress();
-        }
+        activeAgain();
         routing.route(id, t, natural, n, route);
         // null: the window's routed loads were reported already (a late record), as its sample was
         long[][] load = loadOf(t);
@@ -1053,6 +1056,19 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
         naturalUntil = bound;
         routing = RoutingTable.naturalUntil(naturalUntil);
         releaseCovered();
+    }
+
+    /**
+     * A record came after this subtask forwarded IDLE (Flink's sources send records before the status that makes them
+     * active again): ACTIVE downstream, and the profiler told, whether the record goes out now or waits for a lease.
+     */
+    private void activeAgain() {
+        if (forwardedIdle) {
+            forwardedIdle = false;
+            output.emitWatermarkStatus(WatermarkStatus.ACTIVE);
+            // the profiler no longer closes loads without this subtask: this record's copies count in them
+            reportProgress();
+        }
     }
 
     private void forwardIdleIfDrained() {

@@ -920,6 +920,26 @@ class KeyshiftRouterTest {
                 .hasStackTraceContaining("name keys by pseudonym");
     }
 
+    /**
+     * A stage without a key secret whose own keys look like pseudonyms (pre-hashed ids) restores its state where a plan
+     * of the state names keys raw, as it does: the guess that such keys came from a stage with a secret refused the
+     * job's own state for good.
+     */
+    @Test
+    void ownKeysThatLookLikePseudonymsRestoreWhereAPlanNamedThemRaw() throws Exception {
+        OperatorSubtaskState snapshot;
+        try (var h = harness()) {
+            plan(h, Plans.plan(1, 100, MAX_P));
+            h.processElement("~0123456789abcdef", 500);
+            snapshot = h.snapshot(1, 1);
+        }
+        try (var restored = harness(router(1000, false), snapshot)) {
+            plan(restored, Plans.plan(2, 1_000, MAX_P));
+            assertThat(envelopes(restored)).singleElement().satisfies(e -> assertThat(e.value)
+                    .isEqualTo("~0123456789abcdef"));
+        }
+    }
+
     /** A sampler state that does not read (damaged, or of a newer build) fails the restore for good, naming it. */
     @Test
     void anUnreadableSamplerStateFailsTheRestoreForGood() throws Exception {
@@ -1735,6 +1755,34 @@ class KeyshiftRouterTest {
             assertThat(load).as("a load report").isNotNegative();
             assertThat(after.subList(load + 1, after.size())).isNotEmpty()
                     .last().satisfies(r -> assertThat(r.getOutputIdle()).isTrue());
+        }
+    }
+
+    /**
+     * A record that comes after the router forwarded IDLE (a source sends it before the status that makes it active
+     * again) and waits for a lease makes the output ACTIVE and tells the profiler: it waited under IDLE, the profiler
+     * closed its window's loads without its copies and the keyed stage passed the channel by.
+     */
+    @Test
+    void aRecordThatWaitsAfterTheOutputWentIdleMakesItActive() throws Exception {
+        try (var h = harness()) {
+            plan(h, Plans.plan(1, 4_000, MAX_P));
+            h.processWatermark(new Watermark(10_000));
+            h.processWatermarkStatus(WatermarkStatus.IDLE);
+            h.getSideOutput(SAMPLES).clear();
+            h.processElement("a", 5_000);
+            assertThat(h.getOutput()).filteredOn(o -> o instanceof WatermarkStatus)
+                    .containsExactly(WatermarkStatus.IDLE, WatermarkStatus.ACTIVE);
+            assertThat(h.getOutput()).filteredOn(o -> o instanceof StreamRecord<?>).isEmpty();
+            List<KeyLoadSample> reports = new ArrayList<>();
+            h.getSideOutput(SAMPLES).forEach(r -> reports.add(r.getValue()));
+            assertThat(reports).last().satisfies(r -> assertThat(r.getOutputIdle()).isFalse());
+            h.getOutput().clear();
+            // the lease lets it go: out, then IDLE again
+            plan(h, Plans.plan(2, 6_000, MAX_P));
+            assertThat(h.getOutput()).filteredOn(o -> o instanceof StreamRecord<?>).hasSize(1);
+            assertThat(h.getOutput()).filteredOn(o -> o instanceof WatermarkStatus).last()
+                    .isEqualTo(WatermarkStatus.IDLE);
         }
     }
 
