@@ -1157,8 +1157,13 @@ public final class KeyshiftJob implements Callable<Integer> {
             // a scaling decision rescales the source too, up to the scaling bound (0: the max parallelism)
             boolean scaled = conf.get(io.keyshift.config.ScalingOptions.CAPACITY) > 0;
             int scalingMax = conf.get(io.keyshift.config.ScalingOptions.MAX_PARALLELISM);
-            kafka.checkTopicsExist(cl, System.err, !scaled ? env.getParallelism()
-                    : Math.max(env.getParallelism(), scalingMax > 0 ? scalingMax : env.getMaxParallelism()), scaled);
+            // reactive mode runs the job on as many slots as it gets, up to the max parallelism
+            boolean reactive = conf.get(org.apache.flink.configuration.JobManagerOptions.SCHEDULER_MODE)
+                    == org.apache.flink.configuration.SchedulerExecutionMode.REACTIVE;
+            kafka.checkTopicsExist(cl, System.err, reactive ? Math.max(env.getParallelism(), env.getMaxParallelism())
+                    : !scaled ? env.getParallelism()
+                    : Math.max(env.getParallelism(), scalingMax > 0 ? scalingMax : env.getMaxParallelism()), scaled,
+                    reactive && !scaled);
         }
         Files.createDirectories(dir);
         boolean[] submitted = {false};

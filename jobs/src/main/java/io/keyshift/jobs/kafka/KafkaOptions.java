@@ -402,15 +402,18 @@ public final class KafkaOptions {
             }
         }
         String discovery = properties.get("partition.discovery.interval.ms");
-        if ((topic != null || controlTopic != null) && discovery != null && !discovery.contains("${")) {
+        if ((topic != null || controlTopic != null) && discovery != null) {
             // the Kafka source's own setting, which Kafka's clients do not know: read as a long by the source's
-            // enumerator on the cluster, where "5min" failed the job at every restart
+            // enumerator on the cluster, where "5min" failed the job at every restart (and a "${...}" reference,
+            // which no config provider resolves there)
             try {
                 // as the enumerator reads it: " 60000" failed there too
                 Long.parseLong(discovery);
             } catch (NumberFormatException e) {
                 throw new ParameterException(cl, "--kafka-property partition.discovery.interval.ms: '" + discovery
-                        + "' is not a whole number of milliseconds (a negative one turns discovery off)");
+                        + "' is not a whole number of milliseconds (a negative one turns discovery off" + (discovery
+                        .contains("${") ? "; Flink's Kafka source reads this setting itself, and no config provider "
+                        + "resolves it" : "") + ")");
             }
         }
         for (Map.Entry<String, String> p : properties.entrySet()) {
@@ -481,7 +484,7 @@ public final class KafkaOptions {
                         : "a transactional producer needs acks=all (or -1)";
                 case "enable.idempotence" -> why = !v.equalsIgnoreCase("false") ? null
                         : "a transactional producer needs idempotence";
-                case "retries" -> why = !v.equals("0") ? null : "a transactional producer needs retries above 0";
+                case "retries" -> why = !parsesTo(v, 0) ? null : "a transactional producer needs retries above 0";
                 case "max.in.flight.requests.per.connection" -> why = parsesAbove(v, 5)
                         ? "a transactional producer allows at most 5 requests in flight per connection" : null;
                 case "transaction.two.phase.commit.enable" -> why = !v.equalsIgnoreCase("true") ? null
@@ -525,9 +528,18 @@ public final class KafkaOptions {
         }
     }
 
+    /** Whether {@code v} reads as the whole number {@code n}, as Kafka reads an int setting ("00", " +0"). */
+    private static boolean parsesTo(String v, int n) {
+        try {
+            return Integer.parseInt(v.trim()) == n;
+        } catch (NumberFormatException e) {
+            return false;
+        }
+    }
+
     private static boolean parsesAbove(String value, int bound) {
         try {
-            return Integer.parseInt(value) > bound;
+            return Integer.parseInt(value.trim()) > bound;
         } catch (NumberFormatException e) {
             return false;
         }
@@ -579,6 +591,16 @@ public final class KafkaOptions {
      * decision may choose (Flink rescales the source with the keyed stage, without running main again).
      */
     public void checkTopicsExist(CommandLine cl, java.io.PrintStream warn, int sourceParallelism, boolean scaled) {
+        checkTopicsExist(cl, warn, sourceParallelism, scaled, false);
+    }
+
+    /**
+     * As {@link #checkTopicsExist(CommandLine, java.io.PrintStream, int, boolean)}; {@code reactive}: Flink's reactive
+     * mode runs the job, which takes as many slots as it gets up to the max parallelism, whatever the job's
+     * parallelism: {@code sourceParallelism} is the max parallelism.
+     */
+    public void checkTopicsExist(CommandLine cl, java.io.PrintStream warn, int sourceParallelism, boolean scaled,
+                                 boolean reactive) {
         if (noTopicCheck) {
             return;
         }
@@ -667,10 +689,12 @@ public final class KafkaOptions {
                 // a bounded source tells a reader without a split that none will come, and the reader finishes
                 throw new ParameterException(cl, "--kafka-idleness 0 with topic '" + topic + "' of " + inputPartitions
                         + " partition" + (inputPartitions == 1 ? "" : "s") + " and " + sourceParallelism
-                        + " source subtasks" + (scaled ? " (the largest parallelism keyshift.scaling may choose)" : "")
+                        + " source subtasks" + (scaled ? " (the largest parallelism keyshift.scaling may choose)"
+                        : reactive ? " (reactive mode runs up to the max parallelism)" : "")
                         + ": a subtask without a partition never emits a watermark, so no window "
                         + "would fire and no plan would be made; set an idleness (e.g. --kafka-idleness 30s), add "
-                        + "partitions, or lower " + (scaled ? "keyshift.scaling.max-parallelism" : "--parallelism")
+                        + "partitions, or lower " + (scaled ? "keyshift.scaling.max-parallelism"
+                        : reactive ? "pipeline.max-parallelism" : "--parallelism")
                         + " to at most " + inputPartitions);
             }
             String sinkMissing = sinks.entrySet().stream().filter(e -> missing.contains(e.getValue()))
@@ -683,7 +707,13 @@ public final class KafkaOptions {
                         + "at " + bootstrapServers + ", and --kafka-transaction-naming pooling needs it before the "
                         + "job starts: create it first");
             }
-            org.apache.kafka.clients.admin.Config broker = sinks.isEmpty() ? null : brokerConfig(a, deadline);
+            org.apache.kafka.clients.admin.Config broker = sinks.isEmpty() ? null : brokerConfig(a, deadline, warn,
+                    bootstrapServers);
+            if (sinkMissing != null && broker == null) {
+                warn.println("keyshift-job: warning: " + sinkMissing + ": topic '" + sinks.get(sinkMissing) + "' does "
+                        + "not exist at " + bootstrapServers + ": create it first unless the brokers create topics on "
+                        + "first use (their configuration could not be read)");
+            }
             if (sinkMissing != null && !autoCreates(broker)) {
                 throw new ParameterException(cl, sinkMissing + ": topic '" + sinks.get(sinkMissing) + "' does not exist "
                         + "at " + bootstrapServers + ", and the brokers do not create topics on first use "
@@ -720,9 +750,13 @@ public final class KafkaOptions {
         return Math.max(1, (deadline - System.nanoTime()) / 1_000_000);
     }
 
-    /** A broker's configuration (the first the cluster lists), or null if it cannot be read in time. */
+    /**
+     * A broker's configuration (the first the cluster lists), or null if it cannot be read in time or at all (no
+     * DescribeConfigs right), with a warning on {@code warn}: the checks that need it are left to the running job.
+     */
     private static org.apache.kafka.clients.admin.Config brokerConfig(org.apache.kafka.clients.admin.Admin a,
-                                                                      long deadline) throws InterruptedException {
+                                                                      long deadline, java.io.PrintStream warn,
+                                                                      String servers) throws InterruptedException {
         try {
             var nodes = a.describeCluster().nodes().get(remainingMillis(deadline),
                     java.util.concurrent.TimeUnit.MILLISECONDS);
@@ -734,6 +768,12 @@ public final class KafkaOptions {
             return a.describeConfigs(List.of(broker)).all().get(remainingMillis(deadline),
                     java.util.concurrent.TimeUnit.MILLISECONDS).get(broker);
         } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            Throwable why = e instanceof java.util.concurrent.ExecutionException && e.getCause() != null
+                    ? e.getCause() : e;
+            // (the checks were skipped without a word)
+            warn.println("keyshift-job: warning: could not read the brokers' configuration at " + servers + " ("
+                    + (why.getMessage() != null ? why.getMessage() : why.getClass().getSimpleName()) + "): whether "
+                    + "they create missing topics and their transaction.max.timeout.ms are left to the running job");
             return null;
         }
     }
@@ -764,7 +804,8 @@ public final class KafkaOptions {
      * The exactly-once sinks' {@code transaction.timeout.ms}: {@code --kafka-property transaction.timeout.ms=N}, else 15
      * minutes. A transaction stays open from one checkpoint to the one that commits it.
      *
-     * @throws ParameterException for a value that is not a positive number of milliseconds
+     * @throws ParameterException for a value that is not a positive number of milliseconds (also a {@code ${...}}
+     *         config-provider reference: keyshift compares the value with the checkpoints and the brokers' maximum)
      */
     public Duration transactionTimeout(CommandLine cl) {
         String v = properties.get("transaction.timeout.ms");
@@ -781,7 +822,9 @@ public final class KafkaOptions {
             // below
         }
         throw new ParameterException(cl, "--kafka-property transaction.timeout.ms must be a positive number of "
-                + "milliseconds (at most " + Integer.MAX_VALUE + "), was '" + v + "'");
+                + "milliseconds (at most " + Integer.MAX_VALUE + "), was '" + v + "'" + (v.contains("${")
+                ? " (a literal: keyshift compares it with the checkpoints and the brokers' transaction.max.timeout.ms "
+                + "before the job starts)" : ""));
     }
 
     public KafkaEventDeserializer.KafkaFormat format(CommandLine cl) {

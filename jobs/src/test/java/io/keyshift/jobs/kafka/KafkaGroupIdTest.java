@@ -103,6 +103,25 @@ class KafkaGroupIdTest {
     }
 
     /**
+     * A discovery interval given as a config-provider reference (Flink's source reads it itself: no provider resolves
+     * it, and the job failed at every start) and retries written "00" (Kafka reads 0, which a transactional producer
+     * refuses) passed the checks.
+     */
+    @Test
+    void aDiscoveryIntervalReferenceAndRetriesOfZeroWrittenOtherwiseAreRefused() {
+        for (String[] p : new String[][] {{"partition.discovery.interval.ms=${env:DISCOVERY}", "no config provider"},
+                {"retries=00", "retries above 0"}, {"retries= +0", "retries above 0"}}) {
+            KafkaOptions k = new KafkaOptions();
+            picocli.CommandLine cl = new picocli.CommandLine(k);
+            cl.parseArgs("--kafka-bootstrap-servers", "127.0.0.1:9092", "--kafka-topic", "t", "--results-topic", "r",
+                    "--kafka-property", p[0]);
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> k.validate(cl)).as(p[0])
+                    .isInstanceOf(picocli.CommandLine.ParameterException.class)
+                    .hasMessageContaining(p[0].substring(0, p[0].indexOf('='))).hasMessageContaining(p[1]);
+        }
+    }
+
+    /**
      * A port beyond 65535 (a typo) and a delivery timeout Kafka's producer refuses beside the others passed the checks
      * of each value alone; every Kafka client of the running job then failed, at every restart.
      */

@@ -91,6 +91,16 @@ class KafkaIdlePartitionIT extends KafkaJobFixture {
                         + "(the largest parallelism keyshift.scaling may choose)")
                 .hasMessageContaining("lower keyshift.scaling.max-parallelism to at most 1");
         assertThat(out).as("nothing written for --kafka-idleness 0 with scaling").doesNotExist();
+        // ... and where reactive mode runs it: on as many slots as it gets, up to the max parallelism
+        String[] reactive = args(out, "present-in", "present-results", false, "--kafka-idleness", "0",
+                "-Dscheduler-mode=reactive", "-Dpipeline.max-parallelism=8");
+        reactive[java.util.Arrays.asList(reactive).indexOf("--parallelism") + 1] = "1";
+        assertThatThrownBy(() -> KeyshiftJob.main(reactive))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("--kafka-idleness 0 with topic 'present-in' of 1 partition and 8 source subtasks "
+                        + "(reactive mode runs up to the max parallelism)")
+                .hasMessageContaining("lower pipeline.max-parallelism to at most 1");
+        assertThat(out).as("nothing written for --kafka-idleness 0 in reactive mode").doesNotExist();
         // ... which a bounded input does not need (its readers without a partition finish)
         assertThatThrownBy(() -> KeyshiftJob.main(args(out, "present-in", "present-results", true,
                 "--kafka-idleness", "0", "--kafka-property", "transaction.timeout.ms=1000000")))
