@@ -35,7 +35,9 @@ public final class Envelope<T, K> {
      * watermark the router had already sent. Each owner judges lateness by its own watermark, the minimum over every
      * router's, so one owner may take such a record into a window while the other has fired the window without it;
      * a shadow check of a window holding one is not taken for a mismatch (see the shadow validator). A record after
-     * its router's watermark reaches both owners before either can fire its window.
+     * its router's watermark reaches both owners before either can fire its window, except from a router back from
+     * idle behind the others (Flink's watermark valves pass its channel by until it catches up): its copies are
+     * marked too, until its watermark reaches its lease's end.
      */
     public boolean late;
 

@@ -205,6 +205,13 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
     private transient boolean naturalDecided;
     private transient boolean inputIdle;
     private transient boolean forwardedIdle;
+    /**
+     * Back from a forwarded IDLE with the output watermark below the lease's end: downstream, Flink's watermark valves
+     * pass this channel by until its watermark reaches theirs, so a shadow phase's copy after this router's watermark
+     * may still be late at one owner and not at the other. Its copies are marked late (comparisons skipped) until the
+     * output watermark reaches the lease's end, past any other router's of the same plan.
+     */
+    private transient boolean resumedBehind;
     private transient long reportedInputWindow;
     private transient long reportedOutputWindow;
     private transient boolean reportedIdle;
@@ -922,7 +929,8 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
         long[][] load = loadOf(t);
         boolean migrating = route.role == Role.MIGRATING;
         // a copy of a shadow phase behind the watermark this router sent: the owners may judge it late differently
-        boolean late = migrating && t <= outputWatermark;
+        // (as any while this router's channel may be passed by downstream, back from idle behind the others)
+        boolean late = migrating && (t <= outputWatermark || resumedBehind);
         output.collect(reuse.replace(copy(key, route.primary, route.primaryEpoch, value, route.role,
                 migrating ? route.shadowFrom : Long.MIN_VALUE, migrating ? route.switchAt : Long.MIN_VALUE)
                 .late(late), t));
@@ -933,7 +941,7 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
         routedTo[subtaskOfKeyGroup[route.primary]].inc();
         if (route.shadow >= 0) {
             output.collect(reuse.replace(copy(key, route.shadow, route.shadowEpoch, value, Role.SHADOW,
-                    route.shadowFrom, route.switchAt).late(t <= outputWatermark), t));
+                    route.shadowFrom, route.switchAt).late(t <= outputWatermark || resumedBehind), t));
             if (load != null) {
                 load[1][route.shadow]++;
             }
@@ -1016,6 +1024,7 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
             if (forwardedIdle) {
                 forwardedIdle = false;
                 output.emitWatermarkStatus(WatermarkStatus.ACTIVE);
+                resumedBehind = behindTheLease();
             }
             if (waiting.size() > 0 && inputWatermark == Long.MIN_VALUE && noWatermarkTimeoutMillis > 0) {
                 checkWatermarksArrive();
@@ -1066,9 +1075,15 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
         if (forwardedIdle) {
             forwardedIdle = false;
             output.emitWatermarkStatus(WatermarkStatus.ACTIVE);
+            resumedBehind = behindTheLease();
             // the profiler no longer closes loads without this subtask: this record's copies count in them
             reportProgress();
         }
+    }
+
+    /** Whether the output watermark is below the lease's end (other routers' may be ahead of it). */
+    private boolean behindTheLease() {
+        return routing.validUntil() != Long.MIN_VALUE && outputWatermark < routing.validUntil() - 1;
     }
 
     private void forwardIdleIfDrained() {
@@ -1295,6 +1310,9 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
             return;
         }
         outputWatermark = target;
+        if (resumedBehind && !behindTheLease()) {
+            resumedBehind = false;
+        }
         while (!loads.isEmpty() && loads.firstKey() + s.windowMillis() - 1 <= outputWatermark) {
             Map.Entry<Long, long[][]> first = loads.pollFirstEntry();
             long end = first.getKey() + s.windowMillis();

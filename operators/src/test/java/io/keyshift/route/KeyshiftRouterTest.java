@@ -163,6 +163,42 @@ class KeyshiftRouterTest {
         }
     }
 
+    /**
+     * Back from idle with its watermark below the lease's end, the router's channel is passed by downstream until its
+     * watermark reaches the valves' (Flink's StatusWatermarkValve): a shadow phase's copy after its own watermark may
+     * be late at one owner and not at the other, so both are marked, until its watermark reaches the lease's end.
+     */
+    @Test
+    void aShadowPhasesRecordBackFromIdleBehindTheLeaseIsMarkedLateUntilTheLeasesEnd() throws Exception {
+        try (var h = harness()) {
+            plan(h, Plans.plan(1, T0 + 500, MAX_P, Plans.migrating("hot", HOT, TO, T0, T1)));
+            h.processWatermark(T0 + 10);
+            h.processWatermarkStatus(WatermarkStatus.IDLE);
+            h.processWatermarkStatus(WatermarkStatus.ACTIVE);
+            h.processElement("hot", T0 + 50);
+            h.processWatermark(T0 + 300);
+            h.processElement("hot", T0 + 400);
+            // its watermark reaches the lease's end: past any other router's of the plan; the next lease goes on
+            h.processWatermark(T0 + 700);
+            plan(h, Plans.plan(2, T1, MAX_P, Plans.migrating("hot", HOT, TO, T0, T1)));
+            h.processElement("hot", T0 + 800);
+            assertThat(envelopes(h)).extracting(e -> e.role + (e.late ? " late" : ""))
+                    .containsExactly("MIGRATING late", "SHADOW late", "MIGRATING late", "SHADOW late",
+                            "MIGRATING", "SHADOW");
+        }
+        // idle ahead, at the lease's end already: nothing to catch up
+        try (var h = harness()) {
+            plan(h, Plans.plan(1, T0 + 500, MAX_P, Plans.migrating("hot", HOT, TO, T0, T1)));
+            h.processWatermark(T0 + 700);
+            h.processWatermarkStatus(WatermarkStatus.IDLE);
+            h.processWatermarkStatus(WatermarkStatus.ACTIVE);
+            plan(h, Plans.plan(2, T1, MAX_P, Plans.migrating("hot", HOT, TO, T0, T1)));
+            h.processElement("hot", T0 + 800);
+            assertThat(envelopes(h)).extracting(e -> e.role + (e.late ? " late" : ""))
+                    .containsExactly("MIGRATING", "SHADOW");
+        }
+    }
+
     @Test
     void routesByTheMigrationPhaseOfTheEventTimeIntoTheChosenKeyGroups() throws Exception {
         try (var h = harness()) {
