@@ -829,7 +829,9 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
 
     private void plan(LoadForecast forecast, long timestamp) {
         followParallelism(forecast.getRouterParallelism());
-        observedImbalance = observedImbalance(forecast, planner.current());
+        // over the keyed stage's subtasks: the routers' parallelism where the planner follows it (after a rescale the
+        // last plan was made for the one before), else the stage's own (the routers may run at another)
+        observedImbalance = observedImbalance(forecast, planner.current(), planner.settings().parallelism());
         oldestRouted = Math.max(oldestRouted, forecast.getRouterPlanVersion());
         if (finalLeaseOut()) {
             // the final lease is out (the input ended; or restored with it, see warnOfTheFinalLease): nothing more to
@@ -938,17 +940,23 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
      * nothing loaded). A migrating key counts on its primary at the window's last instant (its target once switched
      * over). A key split before the forecast's window ends counts in equal shares on its pieces' key groups,
      * as the routers deal its records (counted whole on one key group, a key split for its load had shown the
-     * imbalance it no longer has). Over the subtasks the window ran on: the routers' reported parallelism (the plan's
-     * where none is reported; after a rescale, the last plan was made for the parallelism before it, and the first
-     * window's gauge read its load over the old key-group ranges).
+     * imbalance it no longer has). Over the plan's parallelism.
      */
     static double observedImbalance(LoadForecast f, RoutingPlan plan) {
+        return plan == null ? 1.0 : observedImbalance(f, plan, plan.getParallelism());
+    }
+
+    /**
+     * As {@link #observedImbalance(LoadForecast, RoutingPlan)}, over {@code parallelism} subtasks: those the window ran
+     * on (after a rescale, the last plan was made for the parallelism before it, and the first window's gauge read
+     * its load over the old key-group ranges).
+     */
+    static double observedImbalance(LoadForecast f, RoutingPlan plan, int parallelism) {
         if (plan == null) {
             return 1.0;
         }
         int maxP = plan.getMaxParallelism();
-        int ran = f.getRouterParallelism();
-        int p = ran >= 1 && ran <= maxP ? ran : plan.getParallelism();
+        int p = parallelism >= 1 && parallelism <= maxP ? parallelism : plan.getParallelism();
         java.util.Map<String, List<Integer>> moved = new java.util.HashMap<>();
         for (RouteEntry e : plan.getEntries()) {
             List<Integer> spread = e.getSplit() == null ? null : keyGroupsAt(e.getSplit(), f.getWindowEnd() - 1);

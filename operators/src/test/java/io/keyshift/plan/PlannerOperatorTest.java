@@ -989,10 +989,11 @@ class PlannerOperatorTest {
 
     /**
      * The first window after a rescale ran on the new parallelism's subtasks, under a plan made for the old one: its
-     * observed imbalance is over the subtasks it ran on (it was read over the old key-group ranges).
+     * observed imbalance is over the subtasks it ran on (it was read over the old key-group ranges). Where the planner
+     * does not follow the routers (the stage's own parallelism, the routers' another), over the stage's subtasks.
      */
     @Test
-    void theObservedImbalanceAfterARescaleIsOverTheSubtasksTheWindowRanOn() {
+    void theObservedImbalanceIsOverTheKeyedStagesSubtasks() throws Exception {
         List<UnitForecast> units = new ArrayList<>();
         int[] records = {400, 100, 100, 100};
         for (int s = 0; s < 4; s++) {
@@ -1001,14 +1002,31 @@ class PlannerOperatorTest {
                     .setObserved(records[s]).setForecast(List.of(1.0)).setLower(List.of(1.0)).setUpper(List.of(1.0))
                     .setModel("NAIVE").setAnomaly(false).build());
         }
-        RoutingPlan atTwo = io.keyshift.route.Plans.plan(1, 12 * W, MAX_P);
-        atTwo.setParallelism(2);
-        // 400 of 700 on one of 4 subtasks: 400 / 175; over 2 subtasks it read 500 / 350
-        assertThat(PlannerOperator.observedImbalance(LoadForecast.newBuilder(forecast(11 * W, 4)).setUnits(units)
-                .build(), atTwo)).isCloseTo(400 / 175.0, org.assertj.core.data.Offset.offset(1e-9));
-        // none reported: the plan's
-        assertThat(PlannerOperator.observedImbalance(LoadForecast.newBuilder(forecast(11 * W, 0)).setUnits(units)
-                .build(), atTwo)).isCloseTo(500 / 350.0, org.assertj.core.data.Offset.offset(1e-9));
+        // following the routers: a plan at 2, then the routers (and the stage) at 4
+        try (OneInputStreamOperatorTestHarness<LoadForecast, RoutingPlan> h =
+                     new OneInputStreamOperatorTestHarness<>(new PlannerOperator(settings(), true))) {
+            h.open();
+            LoadForecast first = forecast(10 * W, 2);
+            h.processElement(new StreamRecord<>(first, first.getWindowEnd() - 1));
+            LoadForecast rescaled = LoadForecast.newBuilder(forecast(11 * W, 4)).setUnits(units).build();
+            h.processElement(new StreamRecord<>(rescaled, rescaled.getWindowEnd() - 1));
+            // 400 of 700 on one of 4 subtasks: 400 / 175 (over 2 subtasks it read 500 / 350)
+            assertThat(((PlannerOperator) h.getOneInputOperator()).observedImbalance())
+                    .isCloseTo(400 / 175.0, org.assertj.core.data.Offset.offset(1e-9));
+        }
+        // not following: the stage at 4 (its settings), the routers at 2
+        RepartitionPlanner.Settings atFour = new RepartitionPlanner.Settings(MAX_P, 4, W, W, 1, 2, 0.02, 0.1, 0.001, 8,
+                100);
+        try (OneInputStreamOperatorTestHarness<LoadForecast, RoutingPlan> h =
+                     new OneInputStreamOperatorTestHarness<>(new PlannerOperator(atFour, false))) {
+            h.open();
+            LoadForecast first = forecast(10 * W, 2);
+            h.processElement(new StreamRecord<>(first, first.getWindowEnd() - 1));
+            LoadForecast next = LoadForecast.newBuilder(forecast(11 * W, 2)).setUnits(units).build();
+            h.processElement(new StreamRecord<>(next, next.getWindowEnd() - 1));
+            assertThat(((PlannerOperator) h.getOneInputOperator()).observedImbalance())
+                    .isCloseTo(400 / 175.0, org.assertj.core.data.Offset.offset(1e-9));
+        }
     }
 
     /**
