@@ -209,9 +209,13 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
      * Back from a forwarded IDLE with the output watermark below the lease's end: downstream, Flink's watermark valves
      * pass this channel by until its watermark reaches theirs, so a shadow phase's copy after this router's watermark
      * may still be late at one owner and not at the other. Its copies are marked late (comparisons skipped) until the
-     * output watermark reaches the lease's end, past any other router's of the same plan.
+     * output watermark reaches the end of the lease it resumed under ({@link #resumedUntil}), which bounded every
+     * other router's of that plan (not that of a later lease: with a lease lead of two windows or more the current
+     * lease keeps ahead of the watermark, and the marks never ended). Under the final lease, until the input ends.
      */
     private transient boolean resumedBehind;
+    /** The lease's end when this router resumed behind it ({@link #resumedBehind}). */
+    private transient long resumedUntil;
     private transient long reportedInputWindow;
     private transient long reportedOutputWindow;
     private transient boolean reportedIdle;
@@ -1024,7 +1028,7 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
             if (forwardedIdle) {
                 forwardedIdle = false;
                 output.emitWatermarkStatus(WatermarkStatus.ACTIVE);
-                resumedBehind = behindTheLease();
+                resumedBehind();
             }
             if (waiting.size() > 0 && inputWatermark == Long.MIN_VALUE && noWatermarkTimeoutMillis > 0) {
                 checkWatermarksArrive();
@@ -1075,15 +1079,16 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
         if (forwardedIdle) {
             forwardedIdle = false;
             output.emitWatermarkStatus(WatermarkStatus.ACTIVE);
-            resumedBehind = behindTheLease();
+            resumedBehind();
             // the profiler no longer closes loads without this subtask: this record's copies count in them
             reportProgress();
         }
     }
 
-    /** Whether the output watermark is below the lease's end (other routers' may be ahead of it). */
-    private boolean behindTheLease() {
-        return routing.validUntil() != Long.MIN_VALUE && outputWatermark < routing.validUntil() - 1;
+    /** Notes whether this router resumes with its output watermark below the lease's end (others' may be ahead). */
+    private void resumedBehind() {
+        resumedUntil = routing.validUntil();
+        resumedBehind = resumedUntil != Long.MIN_VALUE && outputWatermark < resumedUntil - 1;
     }
 
     private void forwardIdleIfDrained() {
@@ -1310,7 +1315,7 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
             return;
         }
         outputWatermark = target;
-        if (resumedBehind && !behindTheLease()) {
+        if (resumedBehind && outputWatermark >= resumedUntil - 1) {
             resumedBehind = false;
         }
         while (!loads.isEmpty() && loads.firstKey() + s.windowMillis() - 1 <= outputWatermark) {

@@ -186,6 +186,21 @@ class KeyshiftRouterTest {
                     .containsExactly("MIGRATING late", "SHADOW late", "MIGRATING late", "SHADOW late",
                             "MIGRATING", "SHADOW");
         }
+        // leases that keep ahead of the watermark (a lease lead of two windows): the marks end once the watermark
+        // passes the lease the router resumed under (they never ended)
+        try (var h = harness()) {
+            plan(h, Plans.plan(1, T0 + 500, MAX_P, Plans.migrating("hot", HOT, TO, T0, T1 + 10_000)));
+            h.processWatermark(T0 + 10);
+            h.processWatermarkStatus(WatermarkStatus.IDLE);
+            h.processWatermarkStatus(WatermarkStatus.ACTIVE);
+            for (int v = 2; v <= 10; v++) {
+                h.processWatermark(T0 + 500L * (v - 1) - 200);
+                plan(h, Plans.plan(v, T0 + 500L * v, MAX_P, Plans.migrating("hot", HOT, TO, T0, T1 + 10_000)));
+            }
+            h.processElement("hot", T0 + 4_700);
+            assertThat(envelopes(h)).extracting(e -> e.role + (e.late ? " late" : ""))
+                    .containsExactly("MIGRATING", "SHADOW");
+        }
         // idle ahead, at the lease's end already: nothing to catch up
         try (var h = harness()) {
             plan(h, Plans.plan(1, T0 + 500, MAX_P, Plans.migrating("hot", HOT, TO, T0, T1)));
