@@ -499,7 +499,8 @@ public final class KeyshiftStream<T, K> {
     }
 
     /**
-     * The keyed logic's load per key group, one record per planning window (after a terminal call).
+     * The keyed logic's load per key group, one record per planning window in which records were routed (a window
+     * without records has none), after a terminal call.
      *
      * @throws IllegalStateException before the terminal call
      */

@@ -24,8 +24,17 @@ import java.util.Map;
  * top-k heavy hitters and leaves after {@code ageOutWindows} windows outside the top-k; at most 2 x top-k keys are
  * tracked (those with the lowest peak load over the last {@code ageOutWindows} windows that their history holds
  * leave first, so that a key hot for a few hours of every day keeps the history its seasonal models read; the history
- * reaches back the longest season + 1 windows, 4 without seasons, so with daily windows and a weekly season a key's
- * peak is that of its last 8 windows, not of the 48 of the default age-out). Key-group series with no load ever are not emitted.
+ * reaches back as far as the series' models need: the longest season + 1 windows and 4 without seasons where the
+ * models are chosen ({@code auto}), only the first season + 1 (1 without seasons) for one fixed model such as
+ * {@code naive}; so with daily windows and a weekly season a key's peak is that of its last 8 windows, not of the 48
+ * of the default age-out). Key-group series with no load ever are not emitted.
+ *
+ * <p>A key group's series takes its count less its tracked keys' loads, so a key that starts or stops being tracked
+ * moves its load into or out of the group's series at once, while the group's history and model state still hold
+ * the earlier mix: for some windows (a model's memory; a season for seasonal models) the key's load is forecast twice
+ * (joining) or not at all (leaving), and the group's first window of the new mix can be flagged an anomaly. Found by a
+ * review on 2026-12-07, not changed: a group series of its whole count, with the tracked keys' forecasts taken off
+ * what it publishes, changes every plan.
  *
  * <p>Known events: with a {@link ForecastCalendar}, every series forecasts a window the calendar marks like its
  * reference windows (the same time on the last two ordinary Sundays, by default) and learns from the marked window's

@@ -31,9 +31,9 @@ import java.util.Map;
  * side replaces the earlier (window firings) or adds to it (a function's outputs). A window that one side fired once
  * and the other again (late), whose last firings differ while its first (on-time) firings agree, matches: a late
  * record that one owner took within the allowed lateness and the other, its watermark past that, dropped (each judges
- * by its own watermark; the results that count are one owner's). Generally, where the sides fired a different number
- * of times, their last firing in common decides (the k-th of each, k the fewer firings, up to
- * {@link #FIRINGS_KEPT}); where they fired equally often, their last firings decide. A window that still differs
+ * by its own watermark; the results that count are one owner's). Generally the last firings decide; where they
+ * differ and the sides fired a different number of times, their last firing in common decides (the k-th of each, k
+ * the fewer firings, up to {@link #FIRINGS_KEPT}). A window that still differs
  * and holds a shadow phase's copy of a record that was late at its router ({@link ResultCheck#lateRecord}) is not
  * compared: one owner may have fired it without that record while the other, its watermark behind, took it into the
  * same firing, or, where it was the window's only record, one side has no check at all (counted in {@code keyshiftValidationLateChecks}, logged at INFO, no report and no revert; a fault in
