@@ -787,6 +787,14 @@ public final class KeyshiftJob implements Callable<Integer> {
         if (scalingConflict != null) {
             throw new ParameterException(cl, scalingConflict);
         }
+        if (st != Strategy.HASH && conf.get(org.apache.flink.configuration.JobManagerOptions.SCHEDULER_MODE)
+                == org.apache.flink.configuration.SchedulerExecutionMode.REACTIVE) {
+            // refused by the keyshift stage when the job is built; said here, before the brokers are asked (their
+            // check advised a max parallelism for a job that could not run)
+            throw new ParameterException(cl, "-Dscheduler-mode=reactive: keyshift's stage does not run under Flink's "
+                    + "reactive mode (its profiler, forecaster and planner must run at 1 subtask); remove it, and "
+                    + "scale the keyed operator with keyshift.scaling.*, or run --strategy hash");
+        }
         if (kafka.input() && kafka.bounded()) {
             // (reactive mode runs the adaptive scheduler whatever jobmanager.scheduler says)
             if (conf.get(org.apache.flink.configuration.JobManagerOptions.SCHEDULER_MODE)
@@ -1164,6 +1172,7 @@ public final class KeyshiftJob implements Callable<Integer> {
                     : !scaled ? env.getParallelism()
                     : Math.max(env.getParallelism(), scalingMax > 0 ? scalingMax : env.getMaxParallelism()), scaled,
                     reactive && !scaled);
+            // (reactive: --strategy hash only, refused above for keyshift's strategies)
         }
         Files.createDirectories(dir);
         boolean[] submitted = {false};

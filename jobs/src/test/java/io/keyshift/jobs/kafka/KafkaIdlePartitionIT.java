@@ -91,9 +91,17 @@ class KafkaIdlePartitionIT extends KafkaJobFixture {
                         + "(the largest parallelism keyshift.scaling may choose)")
                 .hasMessageContaining("lower keyshift.scaling.max-parallelism to at most 1");
         assertThat(out).as("nothing written for --kafka-idleness 0 with scaling").doesNotExist();
-        // ... and where reactive mode runs it: on as many slots as it gets, up to the max parallelism
+        // ... and where reactive mode runs it (hash only: keyshift's stage is refused under it, before the brokers
+        // are asked): on as many slots as it gets, up to the max parallelism
+        String[] keyshiftReactive = args(out, "present-in", "present-results", false, "--kafka-idleness", "0",
+                "-Dscheduler-mode=reactive", "-Dpipeline.max-parallelism=8");
+        assertThatThrownBy(() -> KeyshiftJob.main(keyshiftReactive))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("does not run under Flink's reactive mode")
+                .satisfies(e -> assertThat(e.getMessage()).doesNotContain("pipeline.max-parallelism"));
         String[] reactive = args(out, "present-in", "present-results", false, "--kafka-idleness", "0",
                 "-Dscheduler-mode=reactive", "-Dpipeline.max-parallelism=8");
+        reactive[java.util.Arrays.asList(reactive).indexOf("--strategy") + 1] = "hash";
         reactive[java.util.Arrays.asList(reactive).indexOf("--parallelism") + 1] = "1";
         assertThatThrownBy(() -> KeyshiftJob.main(reactive))
                 .isInstanceOf(IllegalArgumentException.class)
