@@ -225,6 +225,7 @@ public final class BenchCommand implements Callable<Integer> {
         org.apache.flink.configuration.Configuration conf = benchConfig(
                 flink.load(cl, w), flink.dynamic);
         FlinkOptions.checkSlots(cl, conf, parallelism);
+        FlinkOptions.checkLocalRun(cl, conf, true);
         // the options again with the bench's own lease lead, which config.yaml's was checked in its place
         org.apache.flink.configuration.Configuration withLead = new org.apache.flink.configuration.Configuration(conf);
         withLead.set(io.keyshift.config.PlanOptions.LEASE_LEAD, ThroughputBench.leaseLead(conf));

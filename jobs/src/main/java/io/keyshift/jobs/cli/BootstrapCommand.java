@@ -137,6 +137,7 @@ public final class BootstrapCommand implements Callable<Integer> {
         }
         Duration w = FlinkOptions.window(cl, "--window", window);
         Configuration conf = flink.load(cl, w);
+        FlinkOptions.checkLocalRun(cl, conf, true);
         int maxP = conf.getOptional(PipelineOptions.MAX_PARALLELISM).orElse(conf.get(JobOptions.DEFAULT_MAX_PARALLELISM));
         conf.set(PipelineOptions.MAX_PARALLELISM, maxP);
         // the job's options that do not shape the forecaster's state are the job's, not the profiling job's: with the

@@ -310,6 +310,35 @@ public final class FlinkOptions {
     }
 
     /**
+     * The checks of a command that runs its jobs on a local cluster (replay, bench, forecast-bench, bootstrap), after
+     * its configuration is loaded and before anything is read or removed: a restore setting ({@code
+     * execution.state-recovery.*}, {@code execution.savepoint.*}), which every job of the command would have taken
+     * (its first failed on a bootstrap's state naming an option no command has, or restored state without a word,
+     * after {@code --overwrite} had cleared the earlier run); Flink's reactive mode where a keyshift stage runs (refused
+     * only as the stage was built, after the same); and a web UI port in use ({@link #checkRestPort}).
+     *
+     * @param keyshiftRuns whether a keyshift stage runs (a replay of {@code --strategies hash} alone runs none)
+     * @throws ParameterException naming the key
+     */
+    static void checkLocalRun(CommandLine cl, Configuration conf, boolean keyshiftRuns) {
+        for (String key : conf.keySet()) {
+            if (key.startsWith("execution.state-recovery.") || key.startsWith("execution.savepoint.")
+                    || key.startsWith("execution.savepoint-restore-mode")) {
+                throw new ParameterException(cl, key + " (-D / config.yaml): " + cl.getCommandName() + " runs its "
+                        + "jobs from its input, not from a savepoint (a job on a cluster starts from one with "
+                        + "bin/keyshift submit --from-savepoint); remove it");
+            }
+        }
+        if (keyshiftRuns && conf.get(org.apache.flink.configuration.JobManagerOptions.SCHEDULER_MODE)
+                == org.apache.flink.configuration.SchedulerExecutionMode.REACTIVE) {
+            throw new ParameterException(cl, org.apache.flink.configuration.JobManagerOptions.SCHEDULER_MODE.key()
+                    + ": reactive (-D / config.yaml): keyshift's stage does not run under Flink's reactive mode (its "
+                    + "profiler, forecaster and planner must run at 1 subtask); remove it");
+        }
+        checkRestPort(cl, conf);
+    }
+
+    /**
      * A web UI port given for the local cluster ({@code rest.bind-port} as one port, or {@code rest.port} without it)
      * that something on 127.0.0.1 already listens on (a cluster of {@code bin/keyshift cluster start} on 8081) is
      * refused naming the key, before anything is read or removed: the local cluster failed to start only after the

@@ -88,6 +88,7 @@ public final class ForecastBenchCommand implements Callable<Integer> {
         }
         flink.refuseParallelismDefault(cl);
         Configuration conf = flink.load(cl, w);
+        FlinkOptions.checkLocalRun(cl, conf, true);
         // the bench scores every model, and the forecasts without a calendar: options that choose otherwise would be
         // ignored without a word
         for (org.apache.flink.configuration.ConfigOption<?> o : List.of(io.keyshift.config.ForecastOptions.MODEL,

@@ -169,7 +169,8 @@ public final class ReplayCommand implements Callable<Integer> {
                     + " (pipeline.max-parallelism / keyshift.max-parallelism)");
         }
         FlinkOptions.checkSlots(cl, conf, parallelism);
-        FlinkOptions.checkRestPort(cl, conf);
+        // (--scale runs keyshift stages whatever --strategies)
+        FlinkOptions.checkLocalRun(cl, conf, !scale.isEmpty() || chosen.stream().anyMatch(s -> s != Strategy.HASH));
         try {
             io.keyshift.config.KeyshiftConfig.checkScalingBounds(conf, maxP);
         } catch (IllegalArgumentException e) {

@@ -511,6 +511,47 @@ class UserMistakesTest {
         }
     }
 
+    /**
+     * A restore setting, reactive mode where a keyshift stage runs, and a web UI port in use are refused by every
+     * command that runs its jobs locally, before an earlier run's output is removed: bench, forecast-bench and
+     * bootstrap took them (a restore into every job; reactive mode refused only as the stage was built; the port
+     * failed the first run), exit 1 after --overwrite had cleared the earlier run.
+     */
+    @Test
+    void restoreSettingsReactiveModeAndAPortInUseAreRefusedByEveryLocalCommand(@TempDir Path dir) throws Exception {
+        Path b = Files.createDirectories(dir.resolve("b"));
+        Files.writeString(b.resolve("bench.json"), "{}\n");
+        Path f = Files.createDirectories(dir.resolve("f"));
+        Files.writeString(f.resolve("forecast.json"), "{}\n");
+        Path r = Files.createDirectories(dir.resolve("r"));
+        Files.writeString(r.resolve("report.json"), "{}\n");
+        try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            String[][] options = {
+                {"-Dexecution.state-recovery.path=" + dir.resolve("sp"), "execution.state-recovery.path"},
+                {"-Dscheduler-mode=reactive", "does not run under Flink's reactive mode"},
+                {"-Drest.port=" + taken.getLocalPort(), "already listens on port " + taken.getLocalPort()}};
+            for (String[] o : options) {
+                List<CliRun> runs = List.of(
+                        run("replay", o[0], "--overwrite", "--out", r.toString(), "--config", conf()),
+                        run("bench", o[0], "--overwrite", "--out", b.toString(), "--config", conf(), "--records",
+                                "1000", "--service-times", "0", "--keys-distributions", "uniform", "--repetitions",
+                                "1"),
+                        run("forecast-bench", o[0], "--input", "generator", "--overwrite", "--out", f.toString(),
+                                "--config", conf()),
+                        run("bootstrap", o[0], "--input", "generator", "--out", dir.resolve("sp-new").toString(),
+                                "--config", conf()));
+                for (CliRun run : runs) {
+                    assertThat(run.exit()).as(o[0] + ": " + run.err()).isEqualTo(2);
+                    assertThat(run.err()).as(o[0]).contains(o[1]);
+                }
+                assertThat(b.resolve("bench.json")).exists();
+                assertThat(f.resolve("forecast.json")).exists();
+                assertThat(r.resolve("report.json")).exists();
+                assertThat(dir.resolve("sp-new")).doesNotExist();
+            }
+        }
+    }
+
     /** The warning comes once per key (a command loads its configuration twice: to check the window, then with it). */
     @Test
     void aMisspelledFlinkKeyIsWarnedOfOnce(@TempDir Path dir) {
