@@ -54,7 +54,7 @@ public final class EventParser {
     private final java.math.BigDecimal epochUnit;
     /** The pattern has letters of a time of day (else a date-only time is not parsed a second time to check). */
     private final boolean timeLetters;
-    /** Whether the pattern may read an offset or zone (its letters X, x, Z, z, O, V; the default format does). */
+    /** Whether the pattern may read an offset or zone (its letters X, x, Z, z, O, V, v; the default format does). */
     private final boolean zoneLetters;
     private final CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder()
             .onMalformedInput(CodingErrorAction.REPORT)
@@ -102,7 +102,8 @@ public final class EventParser {
         }
         // quoted literals may hold such letters too: the check then runs needlessly, never wrongly
         this.timeLetters = spec.timeFormat().map(f -> f.matches("(?s).*[HhKkms].*")).orElse(true);
-        this.zoneLetters = spec.timeFormat().map(f -> f.matches("(?s).*[XxZzOV].*")).orElse(true);
+        // (v too: a generic zone name, "PT"; a date-only time of one began at midnight UTC)
+        this.zoneLetters = spec.timeFormat().map(f -> f.matches("(?s).*[XxZzOVv].*")).orElse(true);
         if (epochUnit == null && spec.timeFormat().isPresent()) {
             checkReadsWhatItWrites(spec.timeFormat().get(), spec.timeZone() != null);
         }

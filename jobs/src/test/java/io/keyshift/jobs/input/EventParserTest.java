@@ -208,6 +208,9 @@ class EventParserTest {
                 .isEqualTo(Instant.parse("2013-07-01T04:00:00Z").toEpochMilli());
         assertThat(parse(parser("yyyy-MM-dd HH:mm", null), "1,2013-07-01 05:17,s1,0").event().timestamp)
                 .isEqualTo(Instant.parse("2013-07-01T05:17:00Z").toEpochMilli());
+        // a date with a generic zone name begins at its midnight there (it began at midnight UTC)
+        assertThat(parse(parser("yyyy-MM-dd v", null), "1,2014-07-15 PT,s1,0").event().timestamp)
+                .isEqualTo(Instant.parse("2014-07-15T07:00:00Z").toEpochMilli());
         assertThatThrownBy(() -> new InputSpec(List.of(), "station", List.of("when"), Optional.empty(),
                 Optional.empty(), "Mars/Olympus")).hasMessageContaining("--time-zone").hasMessageContaining("Mars");
         assertThatThrownBy(() -> new EventParser(new InputSpec(List.of(), "station", List.of("when"),
