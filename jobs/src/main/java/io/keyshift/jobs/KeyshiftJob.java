@@ -128,7 +128,7 @@ public final class KeyshiftJob implements Callable<Integer> {
     /**
      * Whether {@code dir} is the output of the job with {@code fixedJobId} itself, its main() run again after a
      * JobManager failover (which continues its output from the job's checkpoints): the marker names that id and the
-     * job has a completed checkpoint under {@code checkpointDir} ({@code <dir>/<job id>/chk-N}, or {@code <dir>/chk-N}
+     * job has a completed checkpoint under {@code checkpointDir} ({@code <dir>/<job id>/chk-N/_metadata}, or {@code <dir>/chk-N}
      * where {@code execution.checkpointing.create-subdir} is false: {@code subdirectory}). A later deployment
      * that reuses the id (HA derives it from the cluster id) after the earlier job finished, whose checkpoints Flink
      * removed then, is another job. False without a fixed id or a checkpoint directory.
@@ -146,8 +146,20 @@ public final class KeyshiftJob implements Callable<Integer> {
             return false;
         }
         org.apache.flink.core.fs.FileStatus[] children = fs.listStatus(checkpoints);
-        return children != null && java.util.Arrays.stream(children)
-                .anyMatch(c -> c.isDir() && c.getPath().getName().startsWith("chk-"));
+        if (children == null) {
+            return false;
+        }
+        for (org.apache.flink.core.fs.FileStatus c : children) {
+            // completed: Flink makes chk-N when a checkpoint begins and writes its _metadata when it completes (a
+            // JobManager lost in the middle of one left the directory without it, which a later deployment with the
+            // same id took for the job's own checkpoint)
+            if (c.isDir() && c.getPath().getName().startsWith("chk-") && fs.exists(new org.apache.flink.core.fs.Path(
+                    c.getPath(), org.apache.flink.runtime.state.filesystem.AbstractFsCheckpointStorageAccess
+                    .METADATA_FILE_NAME))) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**

@@ -110,6 +110,10 @@ class KeyshiftJobTest {
         org.assertj.core.api.Assertions.assertThat(KeyshiftJob.sameJob(out, id, checkpoints, true)).isFalse();
         // the job that wrote there has a completed checkpoint: its recovery continues its own output
         Files.createDirectories(dir.resolve("checkpoints").resolve(id).resolve("chk-3"));
+        // begun, not completed (Flink makes chk-N when a checkpoint starts, _metadata when it completes): a
+        // JobManager lost in the middle of one left it, and a later deployment with the id took it for the job's
+        org.assertj.core.api.Assertions.assertThat(KeyshiftJob.sameJob(out, id, checkpoints, true)).isFalse();
+        Files.writeString(dir.resolve("checkpoints").resolve(id).resolve("chk-3").resolve("_metadata"), "done");
         org.assertj.core.api.Assertions.assertThat(KeyshiftJob.sameJob(out, id, checkpoints, true)).isTrue();
         org.assertj.core.api.Assertions.assertThat(KeyshiftJob.sameJob(out, "00000000000000000000000000000002",
                 checkpoints, true)).isFalse();
@@ -121,7 +125,7 @@ class KeyshiftJobTest {
         Path flat = Files.createDirectories(dir.resolve("flat"));
         String flatUri = flat.toUri().toString();
         org.assertj.core.api.Assertions.assertThat(KeyshiftJob.sameJob(out, id, flatUri, false)).isFalse();
-        Files.createDirectories(flat.resolve("chk-4"));
+        Files.writeString(Files.createDirectories(flat.resolve("chk-4")).resolve("_metadata"), "done");
         org.assertj.core.api.Assertions.assertThat(KeyshiftJob.sameJob(out, id, flatUri, false)).isTrue();
         org.assertj.core.api.Assertions.assertThat(KeyshiftJob.sameJob(out, id, flatUri, true)).isFalse();
     }
@@ -347,7 +351,7 @@ class KeyshiftJobTest {
                 .satisfies(e -> assertThat(e.getMessage()).doesNotContain("is not the input"));
         assertThat(Files.readAllBytes(out.resolve(".events.bin"))).isEqualTo(sorted);
         // with a checkpoint and output: the same
-        Files.createDirectories(dir.resolve("checkpoints").resolve(id).resolve("chk-2"));
+        Files.writeString(Files.createDirectories(dir.resolve("checkpoints").resolve(id).resolve("chk-2")).resolve("_metadata"), "completed");
         Files.createDirectories(out.resolve("results/2014-09-01--00"));
         Files.writeString(out.resolve("results/2014-09-01--00/part-0-0"), "A,1409558400000,1409562000000,1\n");
         assertThatThrownBy(() -> KeyshiftJob.main(failover))
@@ -740,7 +744,7 @@ class KeyshiftJobTest {
         Path out = Files.createDirectories(dir.resolve("out"));
         Files.writeString(out.resolve(KeyshiftJob.JOB_ID_MARKER), id + "\n" + savepoint.toUri() + "\n");
         Files.writeString(out.resolve(KeyshiftJob.CONTROL_DIGEST_FILE), "0".repeat(64) + "\n");
-        Files.createDirectories(dir.resolve("checkpoints").resolve(id).resolve("chk-2"));
+        Files.writeString(Files.createDirectories(dir.resolve("checkpoints").resolve(id).resolve("chk-2")).resolve("_metadata"), "completed");
         Path control = Files.writeString(dir.resolve("steer.csv"), "2026-01-05T00:00:00Z,freeze\n");
         String[] failover = {"--generator-records", "2000", "--control", control.toString(), "--out", out.toString(),
             "-Dexecution.checkpointing.interval=1s", "-D" + KeyshiftJob.FIXED_JOB_ID + "=" + id,
@@ -920,7 +924,7 @@ class KeyshiftJobTest {
         String id = "0000000000000000000000000000000c";
         Path out = Files.createDirectories(dir.resolve("out-2"));
         KeyshiftJob.mark(out, id, "", KeyshiftJob.argsDigest(java.util.List.of("--earlier")));
-        Files.createDirectories(dir.resolve("checkpoints").resolve(id).resolve("chk-1"));
+        Files.writeString(Files.createDirectories(dir.resolve("checkpoints").resolve(id).resolve("chk-1")).resolve("_metadata"), "completed");
         assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--kafka-bootstrap-servers", "127.0.0.1:1",
                 "--kafka-topic", "t", "--key", "k", "--time", "t", "--columns", "k,t", "--kafka-bounded",
                 "--out", out.toString(), "-Dexecution.checkpointing.interval=5s",
@@ -1433,7 +1437,7 @@ class KeyshiftJobTest {
         // what the first deployment's main left: its marker, its window, a retained checkpoint
         KeyshiftJob.mark(out, id, "", KeyshiftJob.argsDigest(java.util.List.of(first)));
         Files.writeString(out.resolve(KeyshiftJob.WINDOW_FILE), "window-ms=3600000\n");
-        Files.createDirectories(dir.resolve("checkpoints").resolve(id).resolve("chk-3"));
+        Files.writeString(Files.createDirectories(dir.resolve("checkpoints").resolve(id).resolve("chk-3")).resolve("_metadata"), "completed");
         assertThat(KeyshiftJob.markedArgs(out, KeyshiftJob.argsDigest(java.util.List.of(first)))).isTrue();
         String[] upgraded = java.util.stream.Stream.concat(java.util.Arrays.stream(first),
                 java.util.stream.Stream.of("--window", "30min")).toArray(String[]::new);
@@ -1457,7 +1461,7 @@ class KeyshiftJobTest {
         sortedThenAppended(csv, fileOut, fileId + "\n\n" + KeyshiftJob.argsDigest(java.util.List.of(job)) + "\n");
         Files.createDirectories(fileOut.resolve("results/2014-09-01--00"));
         Files.writeString(fileOut.resolve("results/2014-09-01--00/part-0-0"), "A,1409558400000,1409562000000,1\n");
-        Files.createDirectories(dir.resolve("checkpoints").resolve(fileId).resolve("chk-2"));
+        Files.writeString(Files.createDirectories(dir.resolve("checkpoints").resolve(fileId).resolve("chk-2")).resolve("_metadata"), "completed");
         Path other = Files.writeString(dir.resolve("other.csv"), "station,start\nZ,2014-09-02 08:00:00\n");
         String[] redeployed = job.clone();
         redeployed[1] = other.toString();
@@ -1474,7 +1478,7 @@ class KeyshiftJobTest {
         Files.write(argsFile, java.util.Arrays.stream(job).map(toAtOut).map(a -> "\"" + a + "\"").toList());
         KeyshiftJob.main(new String[] {"@" + argsFile});
         assertThat(atOut.resolve("results")).isDirectory();
-        Files.createDirectories(dir.resolve("checkpoints").resolve(atId).resolve("chk-5"));
+        Files.writeString(Files.createDirectories(dir.resolve("checkpoints").resolve(atId).resolve("chk-5")).resolve("_metadata"), "completed");
         Files.write(argsFile, java.util.Arrays.stream(redeployed).map(toAtOut).map(a -> "\"" + a + "\"").toList());
         assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"@" + argsFile}))
                 .isInstanceOf(IllegalArgumentException.class)
@@ -1484,7 +1488,7 @@ class KeyshiftJobTest {
         String genId = "0000000000000000000000000000000d";
         Files.writeString(genOut.resolve(KeyshiftJob.INPUT_FILE), "generator 1234\n");
         KeyshiftJob.mark(genOut, genId, "", KeyshiftJob.argsDigest(java.util.List.of("--earlier")));
-        Files.createDirectories(dir.resolve("checkpoints").resolve(genId).resolve("chk-1"));
+        Files.writeString(Files.createDirectories(dir.resolve("checkpoints").resolve(genId).resolve("chk-1")).resolve("_metadata"), "completed");
         assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--generator-records", "2000", "--seed",
             "7", "--out", genOut.toString(), "-Dexecution.checkpointing.interval=1s",
             "-D" + KeyshiftJob.FIXED_JOB_ID + "=" + genId, "-Dexecution.checkpointing.dir=" + checkpoints}))
