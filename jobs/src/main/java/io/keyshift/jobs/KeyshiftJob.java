@@ -487,6 +487,53 @@ public final class KeyshiftJob implements Callable<Integer> {
     public static final String WINDOW_FILE = ".keyshift-window";
 
     /**
+     * How a Kafka job reads its records, as {@link #INPUT_FILE} keeps it after the topic: each option and its value,
+     * tab-separated ({@code --kafka-format}, {@code --columns}, {@code --key}, {@code --time}, {@code --time-format},
+     * {@code --time-zone}).
+     */
+    static String kafkaReading(CommandLine cl, io.keyshift.jobs.kafka.KafkaOptions kafka, InputSpec spec) {
+        return "--kafka-format=" + kafka.format(cl).name().toLowerCase(java.util.Locale.ROOT)
+                + "\t--columns=" + String.join(",", spec.columns()) + "\t--key=" + spec.keyColumn()
+                + "\t--time=" + String.join(",", spec.timeColumns()) + "\t--time-format=" + spec.timeFormat().orElse("")
+                // (none: UTC, as the parser reads a time without a zone)
+                + "\t--time-zone=" + java.util.Objects.toString(spec.timeZone(), "UTC");
+    }
+
+    /**
+     * Refuses a resume of a Kafka job that reads its records otherwise than the job it continues ({@code kept}: its
+     * {@link #INPUT_FILE} line; one of a build before 2026-12-07 names the topic alone and is not checked): another
+     * --key (or its columns, time or format) counted other keys into the restored windows and forecasts, and each
+     * key's results of the window open at the restore mixed both meanings. A file job's sorted copy refuses the same.
+     *
+     * @throws ParameterException naming the option
+     */
+    static void checkKeptReading(CommandLine cl, String kept, String now) {
+        String[] before = kept.strip().split("\t");
+        if (before.length < 2 || !before[0].startsWith("kafka ")) {
+            return;
+        }
+        java.util.Map<String, String> was = new java.util.HashMap<>();
+        for (int i = 1; i < before.length; i++) {
+            int eq = before[i].indexOf('=');
+            if (eq > 0) {
+                was.put(before[i].substring(0, eq), before[i].substring(eq + 1));
+            }
+        }
+        for (String option : now.split("\t")) {
+            int eq = option.indexOf('=');
+            String name = option.substring(0, eq);
+            String value = option.substring(eq + 1);
+            String old = was.get(name);
+            if (old != null && !old.equals(value)) {
+                throw new ParameterException(cl, name + " " + (value.isEmpty() ? "(none)" : "'" + value + "'") + ": the "
+                        + "job this one continues read its records with " + name + " " + (old.isEmpty() ? "(none)"
+                        : "'" + old + "'") + ", and its restored windows and forecasts hold records read that way: "
+                        + "give the same, or start a new job in a new --out");
+            }
+        }
+    }
+
+    /**
      * Refuses a resume whose {@code --kafka-topic} or {@code --kafka-control-topic} is not the one the job it continues
      * read ({@code kept}: the {@value #KAFKA_TOPICS_FILE} it wrote). A restored Kafka source reads on in the
      * partitions of its savepoint and takes a new topic's partitions as newly found, from the earliest offset: the
@@ -1169,6 +1216,10 @@ public final class KeyshiftJob implements Callable<Integer> {
         if (continuing && kafkaTopics != null && Files.isRegularFile(dir.resolve(KAFKA_TOPICS_FILE))) {
             checkKeptTopics(cl, Files.readString(dir.resolve(KAFKA_TOPICS_FILE)), kafka);
         }
+        String kafkaReading = kafka.input() && sourceSpec != null ? kafkaReading(cl, kafka, sourceSpec) : null;
+        if (continuing && !failover && kafkaReading != null && Files.isRegularFile(dir.resolve(INPUT_FILE))) {
+            checkKeptReading(cl, Files.readString(dir.resolve(INPUT_FILE)), kafkaReading);
+        }
         // last of the checks: it asks the brokers (up to 10 s where none answers). Not for Flink's rerun of main (after
         // a failover): its topics were there, and a recoverable failover must not fail for a topic being recreated. A
         // restore the user asks for is checked as a new job is (a misspelled topic restarted the job for ever; at a
@@ -1337,7 +1388,7 @@ public final class KeyshiftJob implements Callable<Integer> {
             }
             if (kafka.input()) {
                 // kept for a restore's check, as a file's fingerprint is
-                inputRecord[0] = "kafka " + kafka.topicName();
+                inputRecord[0] = "kafka " + kafka.topicName() + (kafkaReading != null ? "\t" + kafkaReading : "");
                 InputSpec spec = sourceSpec;
                 int p = env.getParallelism();
                 String group = kafkaGroup(kafka, dir, continuing, fixedJobId, recoveryPath);

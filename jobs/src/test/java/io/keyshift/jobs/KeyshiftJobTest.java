@@ -1107,6 +1107,26 @@ class KeyshiftJobTest {
             "--results-topic", "counts", "--plans-topic", "plans", "--validation-topic", "checks",
             "--kafka-transaction-naming", "incrementing", "--no-kafka-topic-check"})))
                 .satisfies(e -> assertThat(e.getMessage()).doesNotContain("the job this one continues"));
+        // records read otherwise than the job read them (another key column): its restored windows hold the other
+        // keys' counts (refused for a file job by its sorted copy; a Kafka job's reading kept since 2026-12-07)
+        Files.writeString(out.resolve(KeyshiftJob.KAFKA_TOPICS_FILE), "topic=trips\ncontrol-topic=\n");
+        Files.writeString(out.resolve(KeyshiftJob.INPUT_FILE), "kafka trips\t--kafka-format=csv\t--columns=k,k2,t"
+                + "\t--key=k\t--time=t\t--time-format=\t--time-zone=UTC\n");
+        String[] otherKey = {"--kafka-topic", "trips", "--kafka-bootstrap-servers", "127.0.0.1:1", "--key", "k2",
+            "--time", "t", "--columns", "k,k2,t", "--out", out.toString(), "-Dexecution.checkpointing.interval=5s",
+            "-Dexecution.state-recovery.path=" + savepoint.toUri(), "--no-kafka-topic-check"};
+        assertThatThrownBy(() -> KeyshiftJob.main(otherKey))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("--key 'k2': the job this one continues read its records with --key 'k'");
+        // the same reading passes (then fails on the empty savepoint directory); an --out of an earlier build,
+        // whose line names the topic alone, is not checked
+        String[] sameKey = otherKey.clone();
+        sameKey[java.util.Arrays.asList(sameKey).indexOf("k2")] = "k";
+        assertThatThrownBy(() -> KeyshiftJob.main(sameKey))
+                .satisfies(e -> assertThat(e.getMessage()).doesNotContain("the job this one continues"));
+        Files.writeString(out.resolve(KeyshiftJob.INPUT_FILE), "kafka trips\n");
+        assertThatThrownBy(() -> KeyshiftJob.main(otherKey))
+                .satisfies(e -> assertThat(e.getMessage()).doesNotContain("the job this one continues"));
     }
 
     /** Issue 16: Kafka options are checked together, on the client, before any job or connection starts. */
