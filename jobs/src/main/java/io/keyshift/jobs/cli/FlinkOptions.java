@@ -310,20 +310,40 @@ public final class FlinkOptions {
     }
 
     /**
-     * The checks of a command that runs its jobs on a local cluster (replay, bench, forecast-bench, bootstrap), after
-     * its configuration is loaded and before anything is read or removed: a restore setting ({@code
-     * execution.state-recovery.*}, {@code execution.savepoint.*}), which every job of the command would have taken
-     * (its first failed on a bootstrap's state naming an option no command has, or restored state without a word,
-     * after {@code --overwrite} had cleared the earlier run); Flink's reactive mode where a keyshift stage runs (refused
-     * only as the stage was built, after the same); and a web UI port in use ({@link #checkRestPort}).
+     * Whether {@code key} is one of Flink's restore settings ({@code execution.state-recovery.*}, and the older names
+     * {@code execution.savepoint.*}, {@code execution.savepoint-restore-mode}) other than local recovery's, which tune
+     * a failover and restore nothing ({@code execution.state-recovery.from-local},
+     * {@code execution.state-recovery.approximate-local-recovery}).
+     */
+    static boolean restoreSetting(String key) {
+        if (key.equals(org.apache.flink.configuration.StateRecoveryOptions.LOCAL_RECOVERY.key())
+                || key.equals(org.apache.flink.configuration.StateRecoveryOptions.APPROXIMATE_LOCAL_RECOVERY.key())) {
+            return false;
+        }
+        return key.startsWith("execution.state-recovery.") || key.startsWith("execution.savepoint.")
+                || key.startsWith("execution.savepoint-restore-mode");
+    }
+
+    /**
+     * The checks of a command that runs its jobs on a local cluster (replay, bench, forecast-bench, bootstrap, soak's
+     * reference run), after its configuration is loaded and before anything is read or removed: a savepoint to
+     * restore ({@code execution.state-recovery.path}, or Flink's older {@code execution.savepoint.path}), which every
+     * job of the command would have restored (its first failed on a bootstrap's state naming an option no command
+     * has, or restored state without a word, after {@code --overwrite} had cleared the earlier run; the settings that
+     * only shape a restore or a failover's local recovery do nothing without it and pass); Flink's reactive mode
+     * where a keyshift stage runs (refused only as the stage was built, after the same); and a web UI port in use
+     * ({@link #checkRestPort}).
      *
      * @param keyshiftRuns whether a keyshift stage runs (a replay of {@code --strategies hash} alone runs none)
      * @throws ParameterException naming the key
      */
     static void checkLocalRun(CommandLine cl, Configuration conf, boolean keyshiftRuns) {
-        for (String key : conf.keySet()) {
-            if (key.startsWith("execution.state-recovery.") || key.startsWith("execution.savepoint.")
-                    || key.startsWith("execution.savepoint-restore-mode")) {
+        java.util.List<String> pathKeys = new java.util.ArrayList<>(java.util.List.of(
+                org.apache.flink.configuration.StateRecoveryOptions.SAVEPOINT_PATH.key()));
+        org.apache.flink.configuration.StateRecoveryOptions.SAVEPOINT_PATH.fallbackKeys()
+                .forEach(k -> pathKeys.add(k.getKey()));
+        for (String key : pathKeys) {
+            if (conf.containsKey(key)) {
                 throw new ParameterException(cl, key + " (-D / config.yaml): " + cl.getCommandName() + " runs its "
                         + "jobs from its input, not from a savepoint (a job on a cluster starts from one with "
                         + "bin/keyshift submit --from-savepoint); remove it");

@@ -89,8 +89,7 @@ public final class SubmitCommand implements Callable<Integer> {
             String option = a.startsWith("-D") && a.length() > 2 ? a.substring(2)
                     : a.equals("-D") && i + 1 < expanded.size() ? expanded.get(i + 1) : "";
             // and the names Flink still takes for them (execution.savepoint.path, ...)
-            if (option.startsWith("execution.state-recovery.") || option.startsWith("execution.savepoint.")
-                    || option.startsWith("execution.savepoint-restore-mode")) {
+            if (FlinkOptions.restoreSetting(option.split("=", 2)[0])) {
                 // the job's own -D builds its graph here, but the restore settings the cluster gets are this
                 // command's: the job would have read on as restored and started afresh, writing its output again
                 throw new ParameterException(cl, "job option -D" + option.split("=", 2)[0] + ": submit restores a "
@@ -132,8 +131,7 @@ public final class SubmitCommand implements Callable<Integer> {
             throw new ParameterException(cl, "--config: " + e.getMessage());
         }
         for (String key : conf.keySet()) {
-            if (key.startsWith("execution.state-recovery.") || key.startsWith("execution.savepoint.")
-                    || key.startsWith("execution.savepoint-restore-mode")) {
+            if (FlinkOptions.restoreSetting(key)) {
                 // as a job option -D above: the job's main would read it as a restore (skipping the check that --out
                 // holds no results) while the cluster, given this command's restore settings, starts it afresh
                 throw new ParameterException(cl, "--config: " + key + " in config.yaml: submit restores a job with "

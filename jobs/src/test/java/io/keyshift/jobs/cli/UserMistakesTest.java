@@ -528,6 +528,7 @@ class UserMistakesTest {
         try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
             String[][] options = {
                 {"-Dexecution.state-recovery.path=" + dir.resolve("sp"), "execution.state-recovery.path"},
+                {"-Dexecution.savepoint.path=" + dir.resolve("sp"), "execution.savepoint.path"},
                 {"-Dscheduler-mode=reactive", "does not run under Flink's reactive mode"},
                 {"-Drest.port=" + taken.getLocalPort(), "already listens on port " + taken.getLocalPort()}};
             for (String[] o : options) {
@@ -539,6 +540,9 @@ class UserMistakesTest {
                         run("forecast-bench", o[0], "--input", "generator", "--overwrite", "--out", f.toString(),
                                 "--config", conf()),
                         run("bootstrap", o[0], "--input", "generator", "--out", dir.resolve("sp-new").toString(),
+                                "--config", conf()),
+                        // its hash reference run after the soak, and its job
+                        run("soak", o[0], "--window", "1d", "--minutes", "5", "--out", dir.resolve("s").toString(),
                                 "--config", conf()));
                 for (CliRun run : runs) {
                     assertThat(run.exit()).as(o[0] + ": " + run.err()).isEqualTo(2);
@@ -548,8 +552,13 @@ class UserMistakesTest {
                 assertThat(f.resolve("forecast.json")).exists();
                 assertThat(r.resolve("report.json")).exists();
                 assertThat(dir.resolve("sp-new")).doesNotExist();
+                assertThat(dir.resolve("s")).doesNotExist();
             }
         }
+        // local recovery tunes a failover and restores nothing: it passes (it was refused as a restore setting)
+        CliRun local = run("replay", "-Dexecution.state-recovery.from-local=true", "--strategies", "hash",
+                "--generator-records", "2000", "--out", dir.resolve("local").toString(), "--config", conf());
+        assertThat(local.exit()).as(local.err()).isZero();
     }
 
     /** The warning comes once per key (a command loads its configuration twice: to check the window, then with it). */
