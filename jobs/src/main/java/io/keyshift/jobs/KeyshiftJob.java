@@ -488,15 +488,22 @@ public final class KeyshiftJob implements Callable<Integer> {
 
     /**
      * How a Kafka job reads its records, as {@link #INPUT_FILE} keeps it after the topic: each option and its value,
-     * tab-separated ({@code --kafka-format}, {@code --columns}, {@code --key}, {@code --time}, {@code --time-format},
-     * {@code --time-zone}).
+     * tab-separated ({@code --kafka-format}, {@code --key}, {@code --time}, {@code --time-format}, and
+     * {@code --time-zone} as the zone it names: UTC, Etc/UTC and none are one). Not {@code --columns}: a producer that
+     * adds a field needs the list to grow (its rows were dead letters otherwise), and the key and time keep their
+     * names.
      */
     static String kafkaReading(CommandLine cl, io.keyshift.jobs.kafka.KafkaOptions kafka, InputSpec spec) {
+        java.time.ZoneId zone;
+        try {
+            // (none: UTC, as the parser reads a time without a zone)
+            zone = spec.timeZone() == null ? java.time.ZoneOffset.UTC : java.time.ZoneId.of(spec.timeZone());
+        } catch (java.time.DateTimeException e) {
+            throw new ParameterException(cl, "--time-zone " + spec.timeZone() + ": " + e.getMessage());
+        }
         return "--kafka-format=" + kafka.format(cl).name().toLowerCase(java.util.Locale.ROOT)
-                + "\t--columns=" + String.join(",", spec.columns()) + "\t--key=" + spec.keyColumn()
-                + "\t--time=" + String.join(",", spec.timeColumns()) + "\t--time-format=" + spec.timeFormat().orElse("")
-                // (none: UTC, as the parser reads a time without a zone)
-                + "\t--time-zone=" + java.util.Objects.toString(spec.timeZone(), "UTC");
+                + "\t--key=" + spec.keyColumn() + "\t--time=" + String.join(",", spec.timeColumns())
+                + "\t--time-format=" + spec.timeFormat().orElse("") + "\t--time-zone=" + zone.normalized().getId();
     }
 
     /**

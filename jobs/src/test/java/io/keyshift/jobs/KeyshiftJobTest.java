@@ -1110,8 +1110,8 @@ class KeyshiftJobTest {
         // records read otherwise than the job read them (another key column): its restored windows hold the other
         // keys' counts (refused for a file job by its sorted copy; a Kafka job's reading kept since 2026-12-07)
         Files.writeString(out.resolve(KeyshiftJob.KAFKA_TOPICS_FILE), "topic=trips\ncontrol-topic=\n");
-        Files.writeString(out.resolve(KeyshiftJob.INPUT_FILE), "kafka trips\t--kafka-format=csv\t--columns=k,k2,t"
-                + "\t--key=k\t--time=t\t--time-format=\t--time-zone=UTC\n");
+        Files.writeString(out.resolve(KeyshiftJob.INPUT_FILE), "kafka trips\t--kafka-format=csv\t--key=k\t--time=t"
+                + "\t--time-format=\t--time-zone=Z\n");
         String[] otherKey = {"--kafka-topic", "trips", "--kafka-bootstrap-servers", "127.0.0.1:1", "--key", "k2",
             "--time", "t", "--columns", "k,k2,t", "--out", out.toString(), "-Dexecution.checkpointing.interval=5s",
             "-Dexecution.state-recovery.path=" + savepoint.toUri(), "--no-kafka-topic-check"};
@@ -1123,6 +1123,14 @@ class KeyshiftJobTest {
         String[] sameKey = otherKey.clone();
         sameKey[java.util.Arrays.asList(sameKey).indexOf("k2")] = "k";
         assertThatThrownBy(() -> KeyshiftJob.main(sameKey))
+                .satisfies(e -> assertThat(e.getMessage()).doesNotContain("the job this one continues"));
+        // ... with a field the producer added (its rows were dead letters with the old --columns), and UTC by another
+        // name: the same reading
+        String[] grown = sameKey.clone();
+        grown[java.util.Arrays.asList(grown).indexOf("k,k2,t")] = "k,k2,t,extra";
+        String[] etcUtc = java.util.stream.Stream.concat(java.util.Arrays.stream(grown),
+                java.util.stream.Stream.of("--time-zone", "Etc/UTC")).toArray(String[]::new);
+        assertThatThrownBy(() -> KeyshiftJob.main(etcUtc))
                 .satisfies(e -> assertThat(e.getMessage()).doesNotContain("the job this one continues"));
         Files.writeString(out.resolve(KeyshiftJob.INPUT_FILE), "kafka trips\n");
         assertThatThrownBy(() -> KeyshiftJob.main(otherKey))

@@ -25,8 +25,8 @@ import java.util.Map;
  * tracked (those with the lowest peak load over the last {@code ageOutWindows} windows that their history holds
  * leave first, so that a key hot for a few hours of every day keeps the history its seasonal models read; the history
  * reaches back as far as the series' models need: the longest season + 1 windows and 4 without seasons where the
- * models are chosen ({@code auto}), only the first season + 1 (1 without seasons) for one fixed model such as
- * {@code naive}; so with daily windows and a weekly season a key's peak is that of its last 8 windows, not of the 48
+ * models are chosen ({@code auto}), for one fixed model what it reads: the first season + 1 (1 without seasons) for
+ * {@code naive}, at least 4 for {@code ar}; so with daily windows and a weekly season a key's peak is that of its last 8 windows, not of the 48
  * of the default age-out). Key-group series with no load ever are not emitted.
  *
  * <p>A key group's series takes its count less its tracked keys' loads, so a key that starts or stops being tracked
