@@ -531,12 +531,21 @@ public final class KeyshiftJob implements Callable<Integer> {
             String name = option.substring(0, eq);
             String value = option.substring(eq + 1);
             String old = was.get(name);
-            if (old != null && !old.equals(value)) {
+            if (old != null && !old.equals(value) && !(name.equals("--time-zone") && sameZone(old, value))) {
                 throw new ParameterException(cl, name + " " + (value.isEmpty() ? "(none)" : "'" + value + "'") + ": the "
                         + "job this one continues read its records with " + name + " " + (old.isEmpty() ? "(none)"
                         : "'" + old + "'") + ", and its restored windows and forecasts hold records read that way: "
                         + "give the same, or start a new job in a new --out");
             }
+        }
+    }
+
+    /** Whether zone ids {@code a} and {@code b} name one zone (UTC, Etc/UTC and Z are one); false if one is no zone. */
+    private static boolean sameZone(String a, String b) {
+        try {
+            return java.time.ZoneId.of(a).normalized().equals(java.time.ZoneId.of(b).normalized());
+        } catch (java.time.DateTimeException e) {
+            return false;
         }
     }
 

@@ -1110,8 +1110,9 @@ class KeyshiftJobTest {
         // records read otherwise than the job read them (another key column): its restored windows hold the other
         // keys' counts (refused for a file job by its sorted copy; a Kafka job's reading kept since 2026-12-07)
         Files.writeString(out.resolve(KeyshiftJob.KAFKA_TOPICS_FILE), "topic=trips\ncontrol-topic=\n");
-        Files.writeString(out.resolve(KeyshiftJob.INPUT_FILE), "kafka trips\t--kafka-format=csv\t--key=k\t--time=t"
-                + "\t--time-format=\t--time-zone=Z\n");
+        // (as a build of the same day wrote it: with --columns, and the zone as given)
+        Files.writeString(out.resolve(KeyshiftJob.INPUT_FILE), "kafka trips\t--kafka-format=csv\t--columns=k,k2,t"
+                + "\t--key=k\t--time=t\t--time-format=\t--time-zone=UTC\n");
         String[] otherKey = {"--kafka-topic", "trips", "--kafka-bootstrap-servers", "127.0.0.1:1", "--key", "k2",
             "--time", "t", "--columns", "k,k2,t", "--out", out.toString(), "-Dexecution.checkpointing.interval=5s",
             "-Dexecution.state-recovery.path=" + savepoint.toUri(), "--no-kafka-topic-check"};
