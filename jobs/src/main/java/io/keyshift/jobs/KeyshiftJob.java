@@ -488,10 +488,9 @@ public final class KeyshiftJob implements Callable<Integer> {
 
     /**
      * How a Kafka job reads its records, as {@link #INPUT_FILE} keeps it after the topic: each option and its value,
-     * tab-separated ({@code --kafka-format}, {@code --key}, {@code --time}, {@code --time-format}, and
-     * {@code --time-zone} as the zone it names: UTC, Etc/UTC and none are one). Not {@code --columns}: a producer that
-     * adds a field needs the list to grow (its rows were dead letters otherwise), and the key and time keep their
-     * names.
+     * tab-separated ({@code --kafka-format}, {@code --key}, {@code --time}, {@code --time-format},
+     * {@code --time-zone}, and for CSV {@code --columns}, whose names stand for positions: a restore may add fields at
+     * the end, as a producer adds one, and a zone is compared as the zone it names: UTC, Etc/UTC and none are one).
      */
     static String kafkaReading(CommandLine cl, io.keyshift.jobs.kafka.KafkaOptions kafka, InputSpec spec) {
         java.time.ZoneId zone;
@@ -501,7 +500,9 @@ public final class KeyshiftJob implements Callable<Integer> {
         } catch (java.time.DateTimeException e) {
             throw new ParameterException(cl, "--time-zone " + spec.timeZone() + ": " + e.getMessage());
         }
+        boolean json = kafka.format(cl) == io.keyshift.jobs.kafka.KafkaEventDeserializer.KafkaFormat.JSON;
         return "--kafka-format=" + kafka.format(cl).name().toLowerCase(java.util.Locale.ROOT)
+                + (json ? "" : "\t--columns=" + String.join(",", spec.columns()))
                 + "\t--key=" + spec.keyColumn() + "\t--time=" + String.join(",", spec.timeColumns())
                 + "\t--time-format=" + spec.timeFormat().orElse("") + "\t--time-zone=" + zone.normalized().getId();
     }
@@ -531,7 +532,8 @@ public final class KeyshiftJob implements Callable<Integer> {
             String name = option.substring(0, eq);
             String value = option.substring(eq + 1);
             String old = was.get(name);
-            if (old != null && !old.equals(value) && !(name.equals("--time-zone") && sameZone(old, value))) {
+            if (old != null && !old.equals(value) && !(name.equals("--time-zone") && sameZone(old, value))
+                    && !(name.equals("--columns") && value.startsWith(old + ","))) {
                 throw new ParameterException(cl, name + " " + (value.isEmpty() ? "(none)" : "'" + value + "'") + ": the "
                         + "job this one continues read its records with " + name + " " + (old.isEmpty() ? "(none)"
                         : "'" + old + "'") + ", and its restored windows and forecasts hold records read that way: "

@@ -1133,6 +1133,13 @@ class KeyshiftJobTest {
                 java.util.stream.Stream.of("--time-zone", "Etc/UTC")).toArray(String[]::new);
         assertThatThrownBy(() -> KeyshiftJob.main(etcUtc))
                 .satisfies(e -> assertThat(e.getMessage()).doesNotContain("the job this one continues"));
+        // ... but not the fields in another order: a CSV column's name stands for its position
+        String[] reordered = sameKey.clone();
+        reordered[java.util.Arrays.asList(reordered).indexOf("k,k2,t")] = "k2,k,t";
+        assertThatThrownBy(() -> KeyshiftJob.main(reordered))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("--columns 'k2,k,t': the job this one continues read its records with --columns "
+                        + "'k,k2,t'");
         Files.writeString(out.resolve(KeyshiftJob.INPUT_FILE), "kafka trips\n");
         assertThatThrownBy(() -> KeyshiftJob.main(otherKey))
                 .satisfies(e -> assertThat(e.getMessage()).doesNotContain("the job this one continues"));

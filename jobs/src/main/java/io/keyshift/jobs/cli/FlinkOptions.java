@@ -338,6 +338,15 @@ public final class FlinkOptions {
      * @throws ParameterException naming the key
      */
     static void checkLocalRun(CommandLine cl, Configuration conf, boolean keyshiftRuns) {
+        checkNoRestore(cl, conf, keyshiftRuns);
+        checkRestPort(cl, conf);
+    }
+
+    /**
+     * The first two checks of {@link #checkLocalRun}: no savepoint to restore, and no reactive mode where a keyshift
+     * stage runs (soak checks its job's configuration so, and the port on its reference run's own).
+     */
+    static void checkNoRestore(CommandLine cl, Configuration conf, boolean keyshiftRuns) {
         java.util.List<String> pathKeys = new java.util.ArrayList<>(java.util.List.of(
                 org.apache.flink.configuration.StateRecoveryOptions.SAVEPOINT_PATH.key()));
         org.apache.flink.configuration.StateRecoveryOptions.SAVEPOINT_PATH.fallbackKeys()
@@ -355,7 +364,6 @@ public final class FlinkOptions {
                     + ": reactive (-D / config.yaml): keyshift's stage does not run under Flink's reactive mode (its "
                     + "profiler, forecaster and planner must run at 1 subtask); remove it");
         }
-        checkRestPort(cl, conf);
     }
 
     /**

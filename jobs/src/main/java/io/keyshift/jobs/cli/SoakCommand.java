@@ -148,9 +148,12 @@ public final class SoakCommand implements Callable<Integer> {
         withWindow.put(io.keyshift.config.JobOptions.WINDOW.key(), w.toMillis() + " ms");
         try {
             Configuration jobConf = FlinkConfig.loadForCluster(confDir, withWindow);
-            // the hash reference at the end runs on a local cluster with config.yaml's settings (a port in use, a
-            // savepoint to restore failed it after the whole soak), and the job takes the -D ones
-            FlinkOptions.checkLocalRun(cl, jobConf, true);
+            // the hash reference at the end runs on a local cluster with config.yaml's settings, the job with the
+            // -D ones too: a savepoint to restore or reactive mode failed them (the reference after the whole soak);
+            // the reference's web UI binds config.yaml's port (the soak's own cluster takes a free one)
+            FlinkOptions.checkNoRestore(cl, jobConf, true);
+            FlinkOptions.checkRestPort(cl, FlinkConfig.load(confDir, java.util.Map.of(
+                    io.keyshift.config.JobOptions.WINDOW.key(), w.toMillis() + " ms")));
             // the soak's cluster runs from keyshift's class path
             FlinkConfig.checkLocalStateBackend(jobConf);
             int maxP = jobConf.getOptional(org.apache.flink.configuration.PipelineOptions.MAX_PARALLELISM).orElse(

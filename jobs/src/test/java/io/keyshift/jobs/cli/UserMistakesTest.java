@@ -541,9 +541,11 @@ class UserMistakesTest {
                                 "--config", conf()),
                         run("bootstrap", o[0], "--input", "generator", "--out", dir.resolve("sp-new").toString(),
                                 "--config", conf()),
-                        // its hash reference run after the soak, and its job
-                        run("soak", o[0], "--window", "1d", "--minutes", "5", "--out", dir.resolve("s").toString(),
-                                "--config", conf()));
+                        // its job and its hash reference run after the soak (whose web UI binds config.yaml's port,
+                        // below: the soak's own cluster takes a free one)
+                        o[0].startsWith("-Drest.port") ? run("replay", o[0], "--out", r.toString(), "--config", conf())
+                                : run("soak", o[0], "--window", "1d", "--minutes", "5", "--out",
+                                dir.resolve("s").toString(), "--config", conf()));
                 for (CliRun run : runs) {
                     assertThat(run.exit()).as(o[0] + ": " + run.err()).isEqualTo(2);
                     assertThat(run.err()).as(o[0]).contains(o[1]);
@@ -554,6 +556,14 @@ class UserMistakesTest {
                 assertThat(dir.resolve("sp-new")).doesNotExist();
                 assertThat(dir.resolve("s")).doesNotExist();
             }
+            Path portConf = Files.createDirectories(dir.resolve("port-conf"));
+            Files.writeString(portConf.resolve("config.yaml"), Files.readString(SharedData.flinkConf()
+                    .resolve("config.yaml")) + "\nrest.port: " + taken.getLocalPort() + "\n");
+            CliRun soak = run("soak", "--window", "1d", "--minutes", "5", "--out", dir.resolve("s").toString(),
+                    "--config", portConf.toString());
+            assertThat(soak.exit()).as(soak.err()).isEqualTo(2);
+            assertThat(soak.err()).contains("already listens on port " + taken.getLocalPort());
+            assertThat(dir.resolve("s")).doesNotExist();
         }
         // local recovery tunes a failover and restores nothing: it passes (it was refused as a restore setting)
         CliRun local = run("replay", "-Dexecution.state-recovery.from-local=true", "--strategies", "hash",
