@@ -145,9 +145,29 @@ public final class KeyshiftJob implements Callable<Integer> {
         if (!fs.exists(checkpoints)) {
             return false;
         }
-        org.apache.flink.core.fs.FileStatus[] children = fs.listStatus(checkpoints);
-        if (children == null) {
-            return false;
+        org.apache.flink.core.fs.FileStatus[] children = null;
+        for (int attempt = 1; children == null; attempt++) {
+            try {
+                children = fs.listStatus(checkpoints);
+                if (children == null) {
+                    return false;
+                }
+            } catch (java.io.FileNotFoundException removedMeanwhile) {
+                // a child removed while the directory was listed (Flink removing a finished job's checkpoints, or
+                // subsuming one): listed again (the local file system failed the whole listing, and main with it)
+                if (attempt >= 20 || !fs.exists(checkpoints)) {
+                    if (!fs.exists(checkpoints)) {
+                        return false;
+                    }
+                    throw removedMeanwhile;
+                }
+                try {
+                    Thread.sleep(50);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw removedMeanwhile;
+                }
+            }
         }
         for (org.apache.flink.core.fs.FileStatus c : children) {
             // completed: Flink makes chk-N when a checkpoint begins and writes its _metadata when it completes (a
