@@ -155,10 +155,10 @@ public final class KeyshiftJob implements Callable<Integer> {
             } catch (java.io.FileNotFoundException removedMeanwhile) {
                 // a child removed while the directory was listed (Flink removing a finished job's checkpoints, or
                 // subsuming one): listed again (the local file system failed the whole listing, and main with it)
-                if (attempt >= 20 || !fs.exists(checkpoints)) {
-                    if (!fs.exists(checkpoints)) {
-                        return false;
-                    }
+                if (!fs.exists(checkpoints)) {
+                    return false;
+                }
+                if (attempt >= 20) {
                     throw removedMeanwhile;
                 }
                 try {
