@@ -88,6 +88,24 @@ public final class FlinkRest {
     }
 
     /**
+     * A job-scope metric of the JobManager ({@code GET /jobs/:jobid/metrics?get=<name>}), e.g. {@code numRestarts};
+     * NaN while the JobManager lists no such metric for the job (its metric fetcher has not run yet) or its value is
+     * not a number.
+     */
+    public double jobMetric(String jobId, String name) throws IOException, InterruptedException {
+        for (JsonNode m : get("/jobs/" + jobId + "/metrics?get=" + URLEncoder.encode(name, StandardCharsets.UTF_8))) {
+            if (name.equals(m.path("id").asText())) {
+                try {
+                    return Double.parseDouble(m.path("value").asText());
+                } catch (NumberFormatException e) {
+                    return Double.NaN;
+                }
+            }
+        }
+        return Double.NaN;
+    }
+
+    /**
      * Sum over subtasks of an operator metric, over every vertex of the job whose metric list has it (NaN if none).
      * Metric ids of an operator's group are {@code <operator name>.<metric>}; {@code metricSuffix} matches the end.
      */

@@ -74,9 +74,18 @@ public final class StandaloneCluster {
      * @param restPort REST and web UI port on 127.0.0.1
      * @param rpcPort JobManager RPC port on 127.0.0.1
      * @param overrides options over config.yaml's (for example {@code jobmanager.scheduler: adaptive})
+     * @throws IllegalArgumentException if restPort and rpcPort are the same port (the JobManager would fail to bind
+     *         the second; {@link #freeLoopbackPorts} gives distinct ones)
      */
     public record Settings(Path confDir, Path runDir, String classpath, int restPort, int rpcPort,
                            Map<String, String> overrides) {
+        public Settings {
+            if (restPort == rpcPort && restPort != 0) {
+                throw new IllegalArgumentException("the REST port and the RPC port are both " + restPort
+                        + ": the JobManager would fail to bind the second");
+            }
+        }
+
         /** Without overrides. */
         public Settings(Path confDir, Path runDir, String classpath, int restPort, int rpcPort) {
             this(confDir, runDir, classpath, restPort, rpcPort, Map.of());
@@ -270,6 +279,23 @@ public final class StandaloneCluster {
         }
     }
 
+    /** Stops a TaskManager this process started (SIGTERM, then SIGKILL after 10 s), waiting up to 10 s more. */
+    private static void stopUnrecorded(Member tm) {
+        tm.handle().ifPresent(h -> {
+            h.destroy();
+            try {
+                h.onExit().get(10, java.util.concurrent.TimeUnit.SECONDS);
+            } catch (Exception stillRunning) {
+                h.destroyForcibly();
+                try {
+                    h.onExit().get(10, java.util.concurrent.TimeUnit.SECONDS);
+                } catch (Exception e) {
+                    // still running: a record that lists it (the caller's) is where cluster stop finds it
+                }
+            }
+        });
+    }
+
     /**
      * Starts one more TaskManager for the running cluster of {@code runDir} (a replacement after a kill, or more
      * slots) and waits until the REST API lists a TaskManager it did not list before.
@@ -302,7 +328,14 @@ public final class StandaloneCluster {
                 new Guard());
         List<Member> tms = new ArrayList<>(st.taskManagers());
         tms.add(tm);
-        record(run, URI.create(st.restAddress()).getPort(), st.jobManager(), tms);
+        try {
+            record(run, URI.create(st.restAddress()).getPort(), st.jobManager(), tms);
+        } catch (IOException | RuntimeException e) {
+            // unrecorded, cluster status would not list it nor cluster stop stop it: stopped now, as start() stops
+            // what it launched when its record cannot be written
+            stopUnrecorded(tm);
+            throw e;
+        }
         log.printf("cluster: TaskManager %d started, PID %d%n", n, tm.pid());
         while (System.nanoTime() < deadline) {
             if (!tm.alive()) {
@@ -318,19 +351,7 @@ public final class StandaloneCluster {
             Thread.sleep(300);
         }
         // not left behind to register later, unlisted by the failure: stopped, and the record as it was before
-        tm.handle().ifPresent(h -> {
-            h.destroy();
-            try {
-                h.onExit().get(10, java.util.concurrent.TimeUnit.SECONDS);
-            } catch (Exception stillRunning) {
-                h.destroyForcibly();
-                try {
-                    h.onExit().get(10, java.util.concurrent.TimeUnit.SECONDS);
-                } catch (Exception e) {
-                    // still running: kept in the record below, where cluster stop finds it
-                }
-            }
-        });
+        stopUnrecorded(tm);
         if (!tm.alive()) {
             record(run, URI.create(st.restAddress()).getPort(), st.jobManager(), st.taskManagers());
         }
@@ -790,6 +811,34 @@ public final class StandaloneCluster {
             return socket.getLocalPort();
         } catch (IOException e) {
             return 0;
+        }
+    }
+
+    /**
+     * {@code n} distinct free TCP ports on the loopback interface, each held open until all are taken (two calls of
+     * {@link #freeLoopbackPort} can return the same port: a JobManager given it for REST and RPC fails to bind the
+     * second); zeros if none could be found.
+     */
+    public static int[] freeLoopbackPorts(int n) {
+        List<java.net.ServerSocket> held = new ArrayList<>();
+        try {
+            int[] ports = new int[n];
+            for (int i = 0; i < n; i++) {
+                java.net.ServerSocket socket = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress());
+                held.add(socket);
+                ports[i] = socket.getLocalPort();
+            }
+            return ports;
+        } catch (IOException e) {
+            return new int[n];
+        } finally {
+            for (java.net.ServerSocket socket : held) {
+                try {
+                    socket.close();
+                } catch (IOException e) {
+                    // closing a listening socket we opened: nothing to lose
+                }
+            }
         }
     }
 

@@ -398,9 +398,9 @@ class ClusterIT {
      */
     private static StandaloneCluster.Status startCluster(Path run, Map<String, String> overrides) throws Exception {
         ReplayRunner.deleteRecursively(run);
+        int[] ports = StandaloneCluster.freeLoopbackPorts(2);
         StandaloneCluster.Settings settings = new StandaloneCluster.Settings(SharedData.flinkConf(), run,
-                Files.readString(target().resolve("cluster-classpath.txt")).trim(), StandaloneCluster.freeLoopbackPort(),
-                StandaloneCluster.freeLoopbackPort(), overrides);
+                Files.readString(target().resolve("cluster-classpath.txt")).trim(), ports[0], ports[1], overrides);
         return StandaloneCluster.start(settings, Duration.ofSeconds(120), System.err);
     }
 

@@ -130,6 +130,37 @@ class SoakMediansTest {
         assertThat(r.count()).isGreaterThan(Soak.Restarts.MAX);
     }
 
+    /**
+     * The JobManager's numRestarts counts where the polled states missed a restart (a job RESTARTING for about a
+     * second while a sample took several): the soak said 0 restarts, and its "more than 5" stop came late.
+     */
+    @Test
+    void restartsTheJobManagerReportsCountWhereThePolledStatesMissedThem() {
+        Soak.Restarts r = new Soak.Restarts();
+        r.observe("RUNNING");
+        r.reported(Double.NaN);
+        assertThat(r.count()).isZero();
+        // two restarts between polls
+        r.reported(2);
+        r.observe("RUNNING");
+        assertThat(r.count()).isEqualTo(2);
+        // a third, seen by the states and not yet reported (the metric fetcher updates every few seconds)...
+        r.observe("RESTARTING");
+        r.observe("RUNNING");
+        r.reported(2);
+        assertThat(r.count()).isEqualTo(2);
+        r.reported(3);
+        assertThat(r.count()).isEqualTo(3);
+        // ...and states that show more than the metric (not reported at all): counted
+        Soak.Restarts states = new Soak.Restarts();
+        states.observe("RESTARTING");
+        states.observe("RUNNING");
+        states.reported(Double.NaN);
+        assertThat(states.count()).isEqualTo(1);
+        r.reported(Soak.Restarts.MAX + 1);
+        assertThat(r.count()).isGreaterThan(Soak.Restarts.MAX);
+    }
+
     /** A soak that fails says how in soak.json, beside the samples it kept (it read as a run cut short). */
     @Test
     void aFailedSoakSaysSoInItsJson(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {

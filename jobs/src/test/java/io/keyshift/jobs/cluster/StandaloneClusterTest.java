@@ -179,6 +179,78 @@ class StandaloneClusterTest {
         }
     }
 
+    /**
+     * add-taskmanager whose record of the new TaskManager cannot be written: the TaskManager it launched is stopped
+     * (it ran on, unrecorded: cluster status did not list it and cluster stop left it running).
+     */
+    @Test
+    void aTaskManagerWhoseRecordCannotBeWrittenIsStopped(@TempDir Path dir) throws Exception {
+        Path classes = dir.resolve("classes");
+        Files.createDirectories(classes);
+        Path utils = dir.resolve("src/org/apache/flink/runtime/util/bash/BashJavaUtils.java");
+        Path runner = dir.resolve("src/org/apache/flink/runtime/taskexecutor/TaskManagerRunner.java");
+        Files.createDirectories(utils.getParent());
+        Files.createDirectories(runner.getParent());
+        Files.writeString(utils, "package org.apache.flink.runtime.util.bash;\n"
+                + "public class BashJavaUtils { public static void main(String[] a) {"
+                + " System.out.println(\"" + StandaloneCluster.RESULT_PREFIX + "-Xmx64m\");"
+                + " System.out.println(\"" + StandaloneCluster.RESULT_PREFIX + "-D a=b\"); } }\n");
+        Files.writeString(runner, "package org.apache.flink.runtime.taskexecutor;\n"
+                + "public class TaskManagerRunner { public static void main(String[] a) throws Exception {"
+                + " Thread.sleep(120_000); } }\n");
+        assertThat(javax.tools.ToolProvider.getSystemJavaCompiler().run(null, null, null, "-d", classes.toString(),
+                utils.toString(), runner.toString())).isZero();
+        Path run = dir.resolve("run");
+        Files.createDirectories(run.resolve("conf"));
+        Files.createDirectories(run.resolve("log"));
+        Files.writeString(run.resolve("conf").resolve("config.yaml"), "");
+        Files.writeString(run.resolve("classpath.txt"), classes.toString());
+        com.sun.net.httpserver.HttpServer rest = com.sun.net.httpserver.HttpServer.create(
+                new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 0), 0);
+        rest.createContext("/", exchange -> {
+            byte[] body = "{\"taskmanagers\":[]}".getBytes(StandardCharsets.UTF_8);
+            exchange.sendResponseHeaders(200, body.length);
+            exchange.getResponseBody().write(body);
+            exchange.close();
+        });
+        rest.start();
+        Process jm = flinkLike("sh", "-c", "sleep 60",
+                "org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint");
+        try {
+            Files.writeString(run.resolve("cluster.properties"), "rest.port=" + rest.getAddress().getPort()
+                    + "\njobmanager.pid=" + jm.pid() + "\njobmanager.start="
+                    + StandaloneCluster.startMillis(jm.toHandle()) + "\n");
+            // the record is written through this path: a directory there fails the write
+            Files.createDirectories(run.resolve("cluster.properties.tmp"));
+            assertThatThrownBy(() -> StandaloneCluster.addTaskManager(run, Duration.ofSeconds(60), System.err))
+                    .isInstanceOf(java.io.IOException.class);
+            assertThat(ProcessHandle.allProcesses().filter(ProcessHandle::isAlive)
+                    .filter(h -> h.info().commandLine().orElse("").contains(classes.toString())
+                            && h.info().commandLine().orElse("").contains(StandaloneCluster.TM_CLASS)).count())
+                    .as("TaskManagers left running").isZero();
+        } finally {
+            ProcessHandle.allProcesses().filter(h -> h.info().commandLine().orElse("").contains(classes.toString()))
+                    .forEach(ProcessHandle::destroyForcibly);
+            jm.destroyForcibly();
+            rest.stop(0);
+        }
+    }
+
+    /**
+     * A cluster's REST and RPC ports differ: settings with one port for both are refused (the soak took two free
+     * ports one after the other, which can be the same, and its JobManager failed to bind the second), and the free
+     * ports it now takes together are distinct.
+     */
+    @Test
+    void theRestAndRpcPortsDiffer(@TempDir Path dir) {
+        assertThatThrownBy(() -> new StandaloneCluster.Settings(dir, dir, "", 40001, 40001))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("both 40001");
+        for (int i = 0; i < 20; i++) {
+            int[] ports = StandaloneCluster.freeLoopbackPorts(3);
+            assertThat(ports).doesNotHaveDuplicates().doesNotContain(0);
+        }
+    }
+
     /** A TaskManager that outlived its JobManager is not forgotten by a new start (it would join the new cluster). */
     @Test
     void aStartIsRefusedWhileTheEarlierStartsTaskManagerStillRuns(@TempDir Path run) throws Exception {
