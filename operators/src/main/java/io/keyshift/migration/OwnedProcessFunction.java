@@ -390,8 +390,10 @@ public final class OwnedProcessFunction<K, T, R> extends KeyedProcessFunction<Ro
                 held.clear();
                 timerAtSwitchOver.clear();
                 // a timer at the end of time (a flush at the end of the input) is owned wherever the key goes: the
-                // new owner has its own. Left here it was kept for the job's life, one per move out, and fired on
-                // the cleared state once the departure was forgotten (its TTL), beside the new owner's flush
+                // new owner has its own once the function ran there for a record of the key (a key without a record
+                // from the shadow phase on has none there, and its flush is lost: README, "Known limitations").
+                // Left here it was kept for the job's life, one per move out, and fired on the cleared state once the
+                // departure was forgotten (its TTL), beside the new owner's flush
                 ctx.timerService().deleteEventTimeTimer(Long.MAX_VALUE);
                 ctx.timerService().registerEventTimeTimer(o.cleanupAt + horizon);
             } else if (eventTime && timestamp >= o.cleanupAt + horizon) {
