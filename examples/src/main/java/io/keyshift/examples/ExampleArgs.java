@@ -30,8 +30,9 @@ record ExampleArgs(String trips, int parallelism) {
                     : "too many arguments (" + args.length + "), at most 2");
         }
         // a URI (scheme:/... or scheme://..., as Flink prints a location) of another file system (s3://, hdfs:/) is
-        // Flink's to read: checked where it is opened; a file: URI is a file of this machine
-        boolean local = !args[0].matches("[A-Za-z][A-Za-z0-9+.-]*:/.*");
+        // Flink's to read: checked where it is opened; a file: URI is a file of this machine, and so is a path after
+        // a drive letter (C:/data/trips.csv, which Flink's Path reads as one, not as a URI of scheme "C")
+        boolean local = !args[0].matches("[A-Za-z][A-Za-z0-9+.-]+:/.*");
         Path file = local ? Path.of(args[0]) : fileUri(args[0], usage);
         if (file != null && !Files.exists(file)) {
             throw fail(usage, "trips file " + args[0] + " does not exist");

@@ -39,6 +39,9 @@ class ExampleArgsTest {
                 .hasMessageContaining("trips file file:/no/such/trips.csv does not exist");
         assertThat(ExampleArgs.parse(new String[] {"hdfs:/data/trips.csv"}, QuickStart.class).trips())
                 .isEqualTo("hdfs:/data/trips.csv");
+        // a drive letter is no scheme (it was taken for one: the file went unchecked and the job failed at its source)
+        assertThatThrownBy(() -> ExampleArgs.parse(new String[] {"C:/no/such/trips.csv"}, QuickStart.class))
+                .hasMessageContaining("trips file C:/no/such/trips.csv does not exist").hasMessageContaining("usage:");
     }
 
     /**
