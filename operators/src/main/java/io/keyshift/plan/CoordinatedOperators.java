@@ -15,7 +15,8 @@ import org.apache.flink.streaming.api.operators.StreamOperatorParameters;
 
 /**
  * Operator factories of the router and the planner, which talk through their operator coordinators (see
- * {@link PlanChannel}). Both chain: the router to the user's stream, the planner to the forecaster.
+ * {@link PlanChannel}). Both chain: the router to the user's stream, the planner to the forecaster when it has no
+ * control input (with one it is a two-input operator, a task of its own).
  */
 public final class CoordinatedOperators {
     private CoordinatedOperators() {}
