@@ -792,15 +792,17 @@ public final class KeyshiftStream<T, K> {
                     + "process functions (process(...)) yet: their migrations name keys to the keyed stage; "
                     + "use it with window(...) stages, or leave it unset");
         }
-        String unordered = keySecret == null ? null : KeyCodec.unorderedPart(keyType);
+        String unordered = KeyCodec.unorderedPart(keyType);
         if (unordered != null) {
-            // the router pseudonymizes each record's serialized key: equal keys written in another order would get
-            // other pseudonyms, and a move of one would route the key's records apart (two results per window)
-            throw new IllegalArgumentException(PrivacyOptions.KEY_SECRET.key() + " needs keys whose serialized form "
-                    + "follows their value alone, but " + unordered + " of key type " + keyType + " is written in its "
-                    + "iteration order (equal keys could get different pseudonyms and be routed apart): key by a type "
-                    + "without unsorted maps or sets (a sorted one, a list, or a string made from it), or leave the "
-                    + "secret unset");
+            // plans name a key by its serialized form (under a secret, by the pseudonym made from it): equal keys
+            // written in another order got two names, the planner took them for two keys and planned each, and the
+            // routers (under a secret the pseudonyms; without one the keys, by equality) followed one entry while
+            // the key's state was where the other had sent it: a key's records routed apart (two results per window)
+            throw new IllegalArgumentException("keyshift needs keys whose serialized form follows their value alone "
+                    + "(plans name a key by it" + (keySecret != null ? ", and " + PrivacyOptions.KEY_SECRET.key()
+                    + " makes its pseudonyms from it" : "") + "), but " + unordered + " of key type " + keyType
+                    + " is written in its iteration order (equal keys could be named twice and routed apart): key by "
+                    + "a type without unsorted maps or sets (a sorted one, a list, or a string made from it)");
         }
         if (config.getOptional(PlanOptions.PINNED_KEYS).isPresent()) {
             // as plans name them (canonical ids, or pseudonyms); an option not set stays unset (options() lists

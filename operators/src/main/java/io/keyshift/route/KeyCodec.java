@@ -14,7 +14,9 @@ import java.util.Base64;
 
 /**
  * The id of a user key in keyshift's control path (samples, forecasts, plans, validation reports): a String that
- * names the key exactly and can be turned back into it. The control path is type-agnostic Avro; only the router,
+ * names the key exactly and can be turned back into it (a String key that is not well-formed UTF-16, an unpaired
+ * surrogate, is its own id, which Avro writes as UTF-8 with '?' for the surrogate: the id read back names another
+ * string; the router's natural key group check keeps that string's own key home). The control path is type-agnostic Avro; only the router,
  * which looks plans up per record, turns ids back into keys (once per plan version).
  *
  * <ul>
@@ -54,11 +56,11 @@ public abstract class KeyCodec<K> implements Serializable {
 
     /**
      * The id of the key that {@code id} names, as this codec writes it ("70" for "070" of an integer key), for ids a
-     * user writes (pinned keys, control commands). A codec that is not {@link #reversible()} returns {@code id}: a
-     * pseudonym cannot be checked.
+     * user writes (pinned keys, control commands). A codec that is not {@link #reversible()} returns {@code id} where
+     * it has the form of a pseudonym (which it cannot check further).
      *
-     * @throws IllegalArgumentException if {@code id} names no key of this codec's type; the message says how ids of
-     *                                  its keys are written
+     * @throws IllegalArgumentException if {@code id} names no key of this codec's type (of a codec that is not
+     *                                  reversible: is no pseudonym); the message says how ids of its keys are written
      */
     public String canonicalId(String id) {
         try {

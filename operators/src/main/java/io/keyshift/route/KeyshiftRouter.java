@@ -360,8 +360,17 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
             // behind the others must be routed by the first version whose lease covers it (a later version may have
             // forgotten a migration it falls in). Without a plan it takes the versions the planner publishes again
             // after a restore, oldest first: from the oldest version any router routed by
+            // (restored under a secret: the plans and the sampler's keys say whether it is the same one)
+            if (restoredNaming != null && restoredNaming == NAMING_PSEUDONYMS && codec.reversible()) {
+                throw io.keyshift.config.JobOptions.unrecoverable("the router's state names keys by pseudonym (a "
+                        + "savepoint taken with " + io.keyshift.config.PrivacyOptions.KEY_SECRET.key() + "), and "
+                        + "this stage has no key secret: restore with the same, or start this stage without "
+                        + "keyshift's state");
+            }
             List<RoutingPlan> handed = new ArrayList<>();
-            boolean namingChecked = false;
+            // the state says how it names keys (raw here: checked above), or a plan that names keys as this stage
+            // does settles it (below)
+            boolean namingChecked = restoredNaming != null;
             planState.get().forEach(handed::add);
             handed.sort(java.util.Comparator.comparingLong(RoutingPlan::getVersion));
             for (RoutingPlan p : handed) {
@@ -442,9 +451,10 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
                 }
             }
             if (!pseudonymous && !namingChecked && named[0] > 0 && named[1] == named[0]) {
-                // every key named by pseudonym (a savepoint taken with a key secret) in a stage without one: a String
-                // codec takes them as raw keys without a word (a guess: a stage's own keys may look so, where no plan
-                // of the state named keys as this stage does; with one, they are its raw keys)
+                // state of a build that did not say how it names keys: every key named by pseudonym (a savepoint
+                // taken with a key secret) in a stage without one: a String codec takes them as raw keys without a
+                // word (a guess: a stage's own keys may look so, where no plan of the state named keys as this stage
+                // does; with one, they are its raw keys)
                 throw io.keyshift.config.JobOptions.unrecoverable("the router's open windows name keys by pseudonym "
                         + "(a savepoint taken with " + io.keyshift.config.PrivacyOptions.KEY_SECRET.key() + "), and "
                         + "this stage has no key secret: restore with the same, or start this stage without "
@@ -677,8 +687,20 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
                     && configuredHashFormat == KeyGroupHashTable.FORMAT_PREIMAGE_TABLE;
         }
         state.put("format", format);
+        // how the stage names keys in its state, beside the format: a restore knows it without guessing from the keys
+        // (absent in a savepoint of a build before 2026-12-07)
+        restoredNaming = state.get(NAMING_ENTRY);
+        state.put(NAMING_ENTRY, codec.reversible() ? NAMING_RAW : NAMING_PSEUDONYMS);
         return format;
     }
+
+    /** The entry of {@link #HASH_FORMAT_STATE} that says how the stage's state names keys. */
+    private static final String NAMING_ENTRY = "key-naming";
+    private static final int NAMING_RAW = 0;
+    private static final int NAMING_PSEUDONYMS = 1;
+
+    /** {@link #NAMING_ENTRY} as restored; null: none (a new stage, or state of a build before it). */
+    private transient Integer restoredNaming;
 
     /** {@code keyshift.route.hash-format}; null: unset. */
     private Integer configuredHashFormat;

@@ -7,9 +7,11 @@ import java.util.Objects;
 /**
  * The key that the keyed stage behind the router is keyed by: a user key of type {@code K} together with the key
  * group the routing plan chose for it and the <em>epoch</em> of the key's stay there (the plan version of the
- * migration that brought it, 0 for its natural key group): two stays of one key in one key group, before and after
- * it was away, are different keys, so the state of the earlier stay (cleaned up in event time) never mixes with the
- * later one (built from records that may arrive before the watermark reaches it).
+ * migration that brought it, 0 for its natural key group): in a keyed process function's stage (plans read with
+ * epochs) two stays of one key in one key group, before and after it was away, are different keys, so the state of
+ * the earlier stay (cleaned up in event time) never mixes with the later one (built from records that may arrive
+ * before the watermark reaches it). A window stage's stays all have epoch 0: its windows belong to one stay by their
+ * time.
  *
  * <p>{@code hashCode()} returns {@link #hash}, a preimage (see {@link KeyGroupHashTable}) of {@link #keyGroup}, so
  * Flink places the routing key in exactly that key group: keyed state, timers and windows work as for any key. Two

@@ -142,10 +142,12 @@ public final class RoutingTable<K> {
             return;
         }
         Entry e = entries.get(key);
-        if (e == null || e.natural != naturalKeyGroup && e.natural >= 0 && key instanceof KeyPseudonym) {
-            // no entry; or a pseudonym shared with a key of another natural key group (a collision): the plan's
-            // entry is not this key's, which stays home (a key shared with one of its own natural key group moves
-            // with it: either way each key is routed by a function of itself, so results stay exact)
+        if (e == null || e.natural != naturalKeyGroup && e.natural >= 0) {
+            // no entry; or an entry of another natural key group: the plan's entry is not this key's, which stays
+            // home. A pseudonym shared with a key of another natural key group (a collision), or a String key that
+            // the plan's Avro could not carry (an unpaired surrogate, written as '?': the entry names another
+            // string, which may be a key of the job). A key whose name it shares within its own natural key group
+            // moves with it: either way each key is routed by a function of itself, so results stay exact
             out.primary(naturalKeyGroup, 0, Role.PRIMARY);
             return;
         }

@@ -1124,7 +1124,7 @@ class KeyshiftApiTest {
      * Under a key secret each record's key is pseudonymized from its serialized form: a key type holding an unsorted
      * map or set (written in iteration order, so equal keys can serialize differently and a move of one pseudonym
      * would route the key's records apart) is refused when the stage is built, naming the option and the field;
-     * without a secret (keys looked up by equality) it builds.
+     * without a secret too (plans name keys by their serialized form).
      */
     @Test
     void aKeySecretRefusesKeyTypesWithUnsortedMapsOrSets() {
@@ -1138,10 +1138,17 @@ class KeyshiftApiTest {
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("keyshift.privacy.key-secret")
                 .hasMessageContaining("the key (a map)");
+        // without a secret too: plans name keys by their serialized form, and two names of one key were planned
+        // as two keys (a move of one, a home entry of the other: the routers followed whichever came last in the
+        // plan while the key's state was where the other had sent it)
         var plain = Keyshift.keyBy(Clicks.stream(env, 10, 1),
                 c -> java.util.Map.of(c.user, c.bytes), Types.MAP(Types.STRING, Types.INT)).uidPrefix("plain");
-        assertThat(plain.window(TumblingEventTimeWindows.of(Duration.ofHours(1))).aggregate(new SumBytes()))
-                .isNotNull();
+        assertThatThrownBy(() -> plain.window(TumblingEventTimeWindows.of(Duration.ofHours(1)))
+                .aggregate(new SumBytes()))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("the key (a map)")
+                .hasMessageNotContaining("keyshift.privacy.key-secret");
+
         var byUser = Keyshift.keyBy(Clicks.stream(env, 10, 1), c -> c.user, Types.STRING).uidPrefix("by-user")
                 .configure(conf);
         assertThat(byUser.window(TumblingEventTimeWindows.of(Duration.ofHours(1))).aggregate(new SumBytes()))

@@ -943,7 +943,7 @@ class KeyshiftRouterTest {
         raw.setup(new EnvelopeSerializer<>(StringSerializer.INSTANCE, StringSerializer.INSTANCE));
         assertThatThrownBy(() -> raw.initializeState(withSecret))
                 .isInstanceOf(org.apache.flink.runtime.execution.SuppressRestartsException.class)
-                .hasStackTraceContaining("name keys by pseudonym").hasStackTraceContaining("keyshift.privacy.key-secret");
+                .hasStackTraceContaining("keys by pseudonym").hasStackTraceContaining("keyshift.privacy.key-secret");
 
         // below rate 1 with every window closed: only the keys held and preserved into the next window name them
         OperatorSubtaskState heldOnly;
@@ -968,7 +968,7 @@ class KeyshiftRouterTest {
         rawSampling.setup(new EnvelopeSerializer<>(StringSerializer.INSTANCE, StringSerializer.INSTANCE));
         assertThatThrownBy(() -> rawSampling.initializeState(heldOnly))
                 .isInstanceOf(org.apache.flink.runtime.execution.SuppressRestartsException.class)
-                .hasStackTraceContaining("name keys by pseudonym");
+                .hasStackTraceContaining("keys by pseudonym");
     }
 
     /**
@@ -988,6 +988,34 @@ class KeyshiftRouterTest {
             plan(restored, Plans.plan(2, 1_000, MAX_P));
             assertThat(envelopes(restored)).singleElement().satisfies(e -> assertThat(e.value)
                     .isEqualTo("~0123456789abcdef"));
+        }
+    }
+
+    /**
+     * The same without a plan in the state (a checkpoint of the first planning window, or a subtask a scale-up
+     * handed none): the state says how it names keys, and the stage's own keys restore (the guess from the keys
+     * alone refused the job's own state for good).
+     */
+    @Test
+    void ownKeysThatLookLikePseudonymsRestoreWithoutAPlan() throws Exception {
+        OperatorSubtaskState snapshot;
+        var sampling = router(1000, false);
+        try (var h = new OneInputStreamOperatorTestHarness<>(sampling, MAX_P, 1, 0)) {
+            h.setup(new EnvelopeSerializer<>(StringSerializer.INSTANCE, StringSerializer.INSTANCE));
+            h.open();
+            h.processElement("~0123456789abcdef", 500);
+            snapshot = h.snapshot(1, 1);
+            sampling.apply(Plans.plan(1, Long.MAX_VALUE, MAX_P));
+        }
+        for (int[] to : new int[][] {{1, 0}, {2, 0}, {2, 1}}) {
+            var router = router(1000, false);
+            var h = new OneInputStreamOperatorTestHarness<>(router, MAX_P, to[0], to[1]);
+            h.setup(new EnvelopeSerializer<>(StringSerializer.INSTANCE, StringSerializer.INSTANCE));
+            h.initializeState(to[0] == 1 ? snapshot
+                    : AbstractStreamOperatorTestHarness.repartitionOperatorState(snapshot, MAX_P, 1, to[0], to[1]));
+            h.open();
+            router.apply(Plans.plan(1, Long.MAX_VALUE, MAX_P));
+            h.close();
         }
     }
 

@@ -1,6 +1,7 @@
 package io.keyshift.route;
 
 import io.keyshift.avro.RouteEntry;
+import io.keyshift.avro.RoutingPlan;
 import io.keyshift.avro.Split;
 
 import org.apache.flink.api.common.serialization.SerializerConfigImpl;
@@ -28,17 +29,17 @@ class RoutingTableTest {
         assertThat(t.version()).isEqualTo(3);
         assertThat(t.covers(49)).isTrue();
         assertThat(t.covers(50)).isFalse();
-        RoutingTable.Route before = route(t, "k", 9, 1, 0);
+        RoutingTable.Route before = route(t, "k", 9, 5, 0);
         assertThat(before.primary).isEqualTo(5);
         assertThat(before.role).isEqualTo(Role.PRIMARY);
         assertThat(before.shadow).isEqualTo(-1);
-        RoutingTable.Route during = route(t, "k", 10, 1, 0);
+        RoutingTable.Route during = route(t, "k", 10, 5, 0);
         assertThat(during.primary).isEqualTo(5);
         assertThat(during.role).isEqualTo(Role.MIGRATING);
         assertThat(during.shadow).isEqualTo(9);
         assertThat(during.shadowFrom).isEqualTo(10);
         assertThat(during.switchAt).isEqualTo(20);
-        RoutingTable.Route after = route(t, "k", 20, 1, 0);
+        RoutingTable.Route after = route(t, "k", 20, 5, 0);
         assertThat(after.primary).isEqualTo(9);
         assertThat(after.role).isEqualTo(Role.PRIMARY);
         assertThat(after.shadow).isEqualTo(-1);
@@ -46,6 +47,34 @@ class RoutingTableTest {
         assertThat(other.primary).isEqualTo(77);
         assertThat(other.shadow).isEqualTo(-1);
         assertThat(RoutingTable.<String>empty().covers(Long.MIN_VALUE)).isFalse();
+    }
+
+    /**
+     * An entry whose natural key group is not the record's names another key: a String key with an unpaired
+     * surrogate, which the plan's Avro wrote as '?', names the string "x?"; the job's own key "x?" of another natural
+     * key group stays home (it followed the entry, and a window spanning the move was split between two subtasks).
+     */
+    @Test
+    void anEntryOfAnotherNaturalKeyGroupIsNotTheRecordsKey() throws Exception {
+        io.keyshift.config.AvroTrust.install();
+        String cut = "x\uD83D";
+        int cutGroup = org.apache.flink.runtime.state.KeyGroupRangeAssignment.assignToKeyGroup(cut, 128);
+        int ownGroup = org.apache.flink.runtime.state.KeyGroupRangeAssignment.assignToKeyGroup("x?", 128);
+        assertThat(ownGroup).isNotEqualTo(cutGroup);
+        RoutingPlan written = Plans.plan(2, 100, 128, RouteEntry.newBuilder().setKey(CODEC.id(cut))
+                .setNaturalKeyGroup(cutGroup).setKeyGroup((cutGroup + 1) % 128).setMigration(null).build());
+        // through Avro, as plans travel
+        var out = new java.io.ByteArrayOutputStream();
+        var encoder = org.apache.avro.io.EncoderFactory.get().binaryEncoder(out, null);
+        new org.apache.avro.specific.SpecificDatumWriter<>(RoutingPlan.class).write(written, encoder);
+        encoder.flush();
+        RoutingPlan read = new org.apache.avro.specific.SpecificDatumReader<>(RoutingPlan.class).read(null,
+                org.apache.avro.io.DecoderFactory.get().binaryDecoder(out.toByteArray(), null));
+        assertThat(read.getEntries().get(0).getKey().toString()).isEqualTo("x?");
+        RoutingTable<String> t = RoutingTable.of(read, CODEC);
+        assertThat(route(t, "x?", 50, ownGroup, 0).primary).isEqualTo(ownGroup);
+        // a key of the entry's own natural key group follows it (with its state: exact either way)
+        assertThat(route(t, "x?", 50, cutGroup, 0).primary).isEqualTo((cutGroup + 1) % 128);
     }
 
     @Test
