@@ -51,7 +51,11 @@ import java.util.List;
  * a file, reaches its end at once; a live input carries {@code Long.MAX_VALUE} watermarks, and its commands apply
  * from the next plan on). A line that does not parse, or a command that cannot apply, goes to the side output
  * {@link #CONTROL_REJECTED} as the CSV line {@code reason,command} and changes nothing. The overrides in force are in
- * every plan ({@code RoutingPlan.control}) and in the metrics.
+ * every plan ({@code RoutingPlan.control}) and in the metrics. Two counts in a plan's control record follow arrival
+ * rather than time: the lines refused so far ({@code commandsRejected}: a line that does not parse has no time) and
+ * the timed sampling rates known so far; with a control stream of event-time watermarks whose lines arrive ahead of
+ * the forecasts at one replay speed and behind them at another, those counts, and with them the plan digests, can
+ * differ (the commands applied, and so the routes, do not).
  */
 public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
         implements OneInputStreamOperator<LoadForecast, RoutingPlan>,
