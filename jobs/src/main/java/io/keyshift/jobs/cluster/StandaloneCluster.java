@@ -565,19 +565,14 @@ public final class StandaloneCluster {
      */
     static boolean runsWith(long pid, Path configDir) {
         try {
-            String[] args = new String(Files.readAllBytes(Path.of("/proc", Long.toString(pid), "cmdline")),
-                    StandardCharsets.UTF_8).split("\0");
-            for (int i = 0; i + 1 < args.length; i++) {
-                if (args[i].equals("--configDir")) {
-                    Path given = Path.of("/proc", Long.toString(pid), "cwd").resolve(args[i + 1]);
-                    if (!Files.exists(configDir)) {
-                        return Path.of(args[i + 1]).toAbsolutePath().normalize()
-                                .equals(configDir.toAbsolutePath().normalize());
-                    }
-                    return Files.isSameFile(given, configDir);
-                }
+            String given = configDirArgument(pid);
+            if (given == null) {
+                return true;
             }
-            return true;
+            if (!Files.exists(configDir)) {
+                return Path.of(given).toAbsolutePath().normalize().equals(configDir.toAbsolutePath().normalize());
+            }
+            return Files.isSameFile(Path.of("/proc", Long.toString(pid), "cwd").resolve(given), configDir);
         } catch (IOException | RuntimeException e) {
             return true;
         }
@@ -586,17 +581,26 @@ public final class StandaloneCluster {
     /** The {@code --configDir} of the process's command line, "?" where it cannot be read. */
     static String configDirOf(long pid) {
         try {
-            String[] args = new String(Files.readAllBytes(Path.of("/proc", Long.toString(pid), "cmdline")),
-                    StandardCharsets.UTF_8).split("\0");
-            for (int i = 0; i + 1 < args.length; i++) {
-                if (args[i].equals("--configDir")) {
-                    return args[i + 1];
-                }
+            String given = configDirArgument(pid);
+            if (given != null) {
+                return given;
             }
         } catch (IOException | RuntimeException e) {
             // (below)
         }
         return "?";
+    }
+
+    /** The argument after {@code --configDir} in the process's command line ({@code /proc/PID/cmdline}); null: none. */
+    private static String configDirArgument(long pid) throws IOException {
+        String[] args = new String(Files.readAllBytes(Path.of("/proc", Long.toString(pid), "cmdline")),
+                StandardCharsets.UTF_8).split("\0");
+        for (int i = 0; i + 1 < args.length; i++) {
+            if (args[i].equals("--configDir")) {
+                return args[i + 1];
+            }
+        }
+        return null;
     }
 
     /** The setsid program: on the PATH, else in /usr/bin or /bin; null without one. */
