@@ -16,7 +16,8 @@ import java.util.Base64;
  * The id of a user key in keyshift's control path (samples, forecasts, plans, validation reports): a String that
  * names the key exactly and can be turned back into it (a String key that is not well-formed UTF-16, an unpaired
  * surrogate, is its own id, which Avro writes as UTF-8 with '?' for the surrogate: the id read back names another
- * string; the router's natural key group check keeps that string's own key home). The control path is type-agnostic Avro; only the router,
+ * string; the router's natural key group check keeps that string's own key home, unless it has the same natural key
+ * group, where it moves with its state). The control path is type-agnostic Avro; only the router,
  * which looks plans up per record, turns ids back into keys (once per plan version).
  *
  * <ul>

@@ -360,12 +360,18 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
             // behind the others must be routed by the first version whose lease covers it (a later version may have
             // forgotten a migration it falls in). Without a plan it takes the versions the planner publishes again
             // after a restore, oldest first: from the oldest version any router routed by
-            // (restored under a secret: the plans and the sampler's keys say whether it is the same one)
+            // (pseudonyms restored under a secret: the plans and the sampler's keys say whether it is the same one)
             if (restoredNaming != null && restoredNaming == NAMING_PSEUDONYMS && codec.reversible()) {
                 throw io.keyshift.config.JobOptions.unrecoverable("the router's state names keys by pseudonym (a "
                         + "savepoint taken with " + io.keyshift.config.PrivacyOptions.KEY_SECRET.key() + "), and "
                         + "this stage has no key secret: restore with the same, or start this stage without "
                         + "keyshift's state");
+            }
+            if (restoredNaming != null && restoredNaming == NAMING_RAW && !codec.reversible()) {
+                // raw keys that look like pseudonyms read as such: the first forecasts would count them twice
+                throw io.keyshift.config.JobOptions.unrecoverable("the router's state names keys raw (a savepoint "
+                        + "taken without " + io.keyshift.config.PrivacyOptions.KEY_SECRET.key() + "), and this stage "
+                        + "has one: restore without it, or start this stage without keyshift's state");
             }
             List<RoutingPlan> handed = new ArrayList<>();
             // the state says how it names keys (raw here: checked above), or a plan that names keys as this stage

@@ -943,7 +943,16 @@ class KeyshiftRouterTest {
         raw.setup(new EnvelopeSerializer<>(StringSerializer.INSTANCE, StringSerializer.INSTANCE));
         assertThatThrownBy(() -> raw.initializeState(withSecret))
                 .isInstanceOf(org.apache.flink.runtime.execution.SuppressRestartsException.class)
-                .hasStackTraceContaining("keys by pseudonym").hasStackTraceContaining("keyshift.privacy.key-secret");
+                .hasStackTraceContaining("the router's state names keys by pseudonym")
+                .hasStackTraceContaining("keyshift.privacy.key-secret");
+        // the same state of a build that did not say how it names keys (before 2026-12-07, of hash format 1): told
+        // by its keys, which all have the form of pseudonyms
+        OperatorSubtaskState unsaid = without(withSecret, KeyshiftRouter.HASH_FORMAT_STATE);
+        Harness rawOfOld = new Harness(router(1000, false).withHashFormat(1));
+        rawOfOld.setup(new EnvelopeSerializer<>(StringSerializer.INSTANCE, StringSerializer.INSTANCE));
+        assertThatThrownBy(() -> rawOfOld.initializeState(unsaid))
+                .isInstanceOf(org.apache.flink.runtime.execution.SuppressRestartsException.class)
+                .hasStackTraceContaining("the router's open windows name keys by pseudonym");
 
         // below rate 1 with every window closed: only the keys held and preserved into the next window name them
         OperatorSubtaskState heldOnly;
@@ -968,7 +977,15 @@ class KeyshiftRouterTest {
         rawSampling.setup(new EnvelopeSerializer<>(StringSerializer.INSTANCE, StringSerializer.INSTANCE));
         assertThatThrownBy(() -> rawSampling.initializeState(heldOnly))
                 .isInstanceOf(org.apache.flink.runtime.execution.SuppressRestartsException.class)
-                .hasStackTraceContaining("keys by pseudonym");
+                .hasStackTraceContaining("the router's state names keys by pseudonym");
+        Harness rawSamplingOfOld = new Harness(new KeyshiftRouter<>(
+                new KeyshiftRouter.Settings(WINDOW, MAX_P, 2, 64, 0.5, 1000, false), (String v) -> v, CODEC,
+                Types.STRING, SAMPLES).withHashFormat(1));
+        rawSamplingOfOld.setup(new EnvelopeSerializer<>(StringSerializer.INSTANCE, StringSerializer.INSTANCE));
+        assertThatThrownBy(() -> rawSamplingOfOld.initializeState(without(heldOnly,
+                KeyshiftRouter.HASH_FORMAT_STATE)))
+                .isInstanceOf(org.apache.flink.runtime.execution.SuppressRestartsException.class)
+                .hasStackTraceContaining("the router's open windows name keys by pseudonym");
     }
 
     /**
@@ -1017,6 +1034,32 @@ class KeyshiftRouterTest {
             router.apply(Plans.plan(1, Long.MAX_VALUE, MAX_P));
             h.close();
         }
+    }
+
+    /**
+     * Raw keys that look like pseudonyms, restored with a key secret added and no plan in the state: refused by the
+     * state's naming (the sampler took them for pseudonyms, and the first forecasts counted such keys twice).
+     */
+    @Test
+    void rawKeysThatLookLikePseudonymsAreRefusedUnderASecret() throws Exception {
+        OperatorSubtaskState snapshot;
+        var sampling = router(1000, false);
+        try (var h = new OneInputStreamOperatorTestHarness<>(sampling, MAX_P, 1, 0)) {
+            h.setup(new EnvelopeSerializer<>(StringSerializer.INSTANCE, StringSerializer.INSTANCE));
+            h.open();
+            h.processElement("~0123456789abcdef", 500);
+            snapshot = h.snapshot(1, 1);
+            sampling.apply(Plans.plan(1, Long.MAX_VALUE, MAX_P));
+        }
+        KeyCodec<String> secret = KeyCodec.pseudonymous(CODEC,
+                KeyPseudonymizer.fromSecret("router-test-secret-0123456789"));
+        Harness h = new Harness(new KeyshiftRouter<>(new KeyshiftRouter.Settings(WINDOW, MAX_P, 2, 64, 1.0, 1000,
+                false), (String v) -> v, secret, Types.STRING, SAMPLES));
+        h.setup(new EnvelopeSerializer<>(StringSerializer.INSTANCE, StringSerializer.INSTANCE));
+        assertThatThrownBy(() -> h.initializeState(snapshot))
+                .isInstanceOf(org.apache.flink.runtime.execution.SuppressRestartsException.class)
+                .hasStackTraceContaining("the router's state names keys raw")
+                .hasStackTraceContaining("keyshift.privacy.key-secret");
     }
 
     /** A sampler state that does not read (damaged, or of a newer build) fails the restore for good, naming it. */
