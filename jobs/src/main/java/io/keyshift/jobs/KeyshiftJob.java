@@ -977,19 +977,24 @@ public final class KeyshiftJob implements Callable<Integer> {
                         + "its type): bootstrap with --key-type string");
             }
         }
-        if (Boolean.TRUE.equals(bootstrap) && st != Strategy.PREDICTIVE) {
+        if ((Boolean.TRUE.equals(bootstrap) || addedOnto) && st != Strategy.PREDICTIVE) {
             // hash has no forecaster: Flink refused the state naming a hex operator id, and with
             // --allow-non-restored-state the job started without it; reactive forecasts with the naive model alone,
-            // and a bootstrap of the default models failed once the job ran, naming an option never set
-            throw new ParameterException(cl, "the savepoint to start from (" + restoredFrom + ") is a bootstrap "
-                    + "(bin/keyshift bootstrap), which warm-starts the forecaster of --strategy predictive; --strategy "
-                    + strategy + (st == Strategy.HASH ? " has no forecaster" : " forecasts with the naive model "
-                    + "alone, from the last window") + ": start it without --from-savepoint");
+            // and a bootstrap of the default models failed once the job ran, naming an option never set (a forecaster
+            // bootstrapped onto a job's own savepoint alike)
+            throw new ParameterException(cl, "the savepoint to start from (" + restoredFrom + ") "
+                    + (addedOnto ? "holds a forecaster bootstrapped onto it (bin/keyshift bootstrap --onto)"
+                    : "is a bootstrap (bin/keyshift bootstrap)") + ", which warm-starts the forecaster of --strategy "
+                    + "predictive; --strategy " + strategy + (st == Strategy.HASH ? " has no forecaster"
+                    : " forecasts with the naive model alone, from the last window") + ": start it "
+                    + (addedOnto ? "with --strategy predictive, or from the savepoint it was bootstrapped onto"
+                    : "without --from-savepoint"));
         }
         if (bootstrap == null) {
             // a restore is let in as one: only the cluster may be able to read the path
             System.err.println("keyshift-job: warning: cannot read " + restoredFrom + " from here (its file system "
-                    + "is not available to this client), so it is taken for a savepoint of this job, which continues "
+                    + "is not available to this client, or the path is not on this machine), so it is taken for a "
+                    + "savepoint of this job, which continues "
                     + "--out " + out.toAbsolutePath() + "; a bootstrap savepoint (bin/keyshift bootstrap) needs an "
                     + "--out of its own, which is not checked here");
         }

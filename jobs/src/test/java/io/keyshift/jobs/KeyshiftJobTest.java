@@ -36,6 +36,7 @@ class KeyshiftJobTest {
         Files.createDirectories(out.resolve("results/2014-09-01--00"));
         Files.writeString(out.resolve("results/2014-09-01--00/part-0-0"), "70,1409529600000,12\n");
         Path savepoint = Files.createDirectories(dir.resolve("savepoint"));
+        Files.writeString(savepoint.resolve("_metadata"), "not read here");
         Files.writeString(savepoint.resolve(io.keyshift.savepoint.ForecasterBootstrap.MARKER), "bootstrap\n");
         assertThat(io.keyshift.savepoint.ForecasterBootstrap.isBootstrap(savepoint.resolve("_metadata").toString()))
                 .isTrue();
@@ -834,6 +835,8 @@ class KeyshiftJobTest {
     @Test
     void aBootstrapOfAnotherStageIsRefused(@TempDir Path dir) throws Exception {
         Path sp = Files.createDirectories(dir.resolve("sp"));
+        // (a savepoint as this client sees one: its metadata there; it is not read before the checks)
+        Files.writeString(sp.resolve("_metadata"), "not read here");
         Files.writeString(sp.resolve(io.keyshift.savepoint.BootstrapMarker.MARKER),
                 "written by keyshift bootstrap: a job started from this savepoint continues no earlier run\n"
                         + "stage=clicks\n");
@@ -866,6 +869,7 @@ class KeyshiftJobTest {
         // a stage bootstrapped onto a job's own savepoint (no marker: the job continues that run) is checked too, by
         // the copy's stages file (it wrote nothing, and a job of another window failed once it ran)
         Path onto = Files.createDirectories(dir.resolve("onto"));
+        Files.writeString(onto.resolve("_metadata"), "not read here");
         Files.writeString(onto.resolve(io.keyshift.savepoint.BootstrapMarker.STAGES_FILE), "written by keyshift "
                 + "bootstrap onto a job's savepoint\nstage=keyshift\nstage.keyshift.window-ms=1800000\n");
         assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--generator-records", "1000", "--out",
@@ -873,6 +877,19 @@ class KeyshiftJobTest {
                 "-Dexecution.state-recovery.path=" + onto.toUri()}))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("planning windows of 1800000 ms");
         assertThat(dir.resolve("out-onto")).doesNotExist();
+        // and its forecaster is predictive's, as a bootstrap's: hash dropped it without a word (under
+        // --allow-non-restored-state), reactive failed once it ran on models it had not set
+        Files.writeString(onto.resolve(io.keyshift.savepoint.BootstrapMarker.STAGES_FILE), "written by keyshift "
+                + "bootstrap onto a job's savepoint\nstage=keyshift\n");
+        for (String strategy : new String[] {"hash", "reactive"}) {
+            assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--strategy", strategy, "--generator-records",
+                    "1000", "--out", dir.resolve("out-onto-" + strategy).toString(),
+                    "-Dexecution.checkpointing.interval=1s", "-Dexecution.state-recovery.path=" + onto.toUri()}))
+                    .as(strategy).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("holds a forecaster bootstrapped onto it")
+                    .hasMessageContaining("--strategy " + strategy);
+            assertThat(dir.resolve("out-onto-" + strategy)).doesNotExist();
+        }
         Files.writeString(sp.resolve(io.keyshift.savepoint.BootstrapMarker.MARKER), "written by keyshift bootstrap: a "
                 + "job started from this savepoint continues no earlier run\nstage=keyshift\n"
                 + "stage.keyshift.window-ms=3600000\nstage.keyshift.key-type=String\nstage.other.window-ms=5\n");
@@ -911,6 +928,7 @@ class KeyshiftJobTest {
     @Test
     void aBoundedKafkaReadIsNotRestored(@TempDir Path dir) throws Exception {
         Path savepoint = Files.createDirectories(dir.resolve("savepoint"));
+        Files.writeString(savepoint.resolve("_metadata"), "not read here");
         assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--kafka-bootstrap-servers", "127.0.0.1:1",
                 "--kafka-topic", "t", "--key", "k", "--time", "t", "--columns", "k,t", "--kafka-bounded",
                 "--out", dir.resolve("out").toString(), "-Dexecution.checkpointing.interval=5s",

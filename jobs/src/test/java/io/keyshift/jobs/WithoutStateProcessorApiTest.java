@@ -39,6 +39,7 @@ class WithoutStateProcessorApiTest {
         Files.createDirectories(out.resolve("results/2014-09-01--00"));
         Files.writeString(out.resolve("results/2014-09-01--00/part-0-0"), "70,1409529600000,12\n");
         Path savepoint = Files.createDirectories(dir.resolve("savepoint"));
+        Files.writeString(savepoint.resolve("_metadata"), "not read here");
         Files.writeString(savepoint.resolve(io.keyshift.savepoint.BootstrapMarker.MARKER), "bootstrap\n");
         Path log = dir.resolve("probe.log");
         Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),

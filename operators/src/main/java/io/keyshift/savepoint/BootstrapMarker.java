@@ -36,7 +36,8 @@ public final class BootstrapMarker {
     /**
      * Whether the savepoint at {@code path} (its directory or its {@code _metadata} file) was written by
      * {@link ForecasterBootstrap#write}; null where this JVM cannot tell (no file system for the path's scheme, e.g.
-     * {@code s3://} in a client without Flink's plugins, or the path unreadable).
+     * {@code s3://} in a client without Flink's plugins, the path unreadable, or no savepoint there as this JVM sees
+     * it: a path of the cluster's machines that this client does not have).
      */
     public static Boolean bootstrapIfKnown(String path) {
         try {
@@ -44,7 +45,12 @@ public final class BootstrapMarker {
             if (p.getName().equals("_metadata")) {
                 p = p.getParent();
             }
-            return p.getFileSystem().exists(new org.apache.flink.core.fs.Path(p, MARKER));
+            org.apache.flink.core.fs.FileSystem fs = p.getFileSystem();
+            if (!fs.exists(new org.apache.flink.core.fs.Path(p, "_metadata"))) {
+                // (a missing marker here said "not a bootstrap" of a savepoint this client cannot see)
+                return null;
+            }
+            return fs.exists(new org.apache.flink.core.fs.Path(p, MARKER));
         } catch (Exception | LinkageError e) {
             return null;
         }

@@ -352,10 +352,6 @@ public final class ForecasterBootstrap {
                 // it the largest of the base's operators' (a job's operators may each have their own)
                 .setMaxParallelism(maxParallelism)
                 .transform(new StateWriter());
-        SavepointWriter writer = base == null ? SavepointWriter.newSavepoint(env, maxParallelism)
-                : SavepointWriter.fromExistingSavepoint(env, base);
-        writer.withOperator(OperatorIdentifier.forUid(StageUids.forecaster(uidPrefix)), transformation)
-                .write(path);
         org.apache.flink.core.fs.Path dir = new org.apache.flink.core.fs.Path(path);
         org.apache.flink.core.fs.FileSystem fs = dir.getFileSystem();
         if (fs.exists(dir)) {
@@ -364,20 +360,47 @@ public final class ForecasterBootstrap {
             throw new IllegalArgumentException("savepoint path " + path + " exists; a savepoint needs a new "
                     + "directory");
         }
+        // on a local file system written beside the path under another name, marked there, and renamed: a process
+        // killed between the savepoint's job and its marker (SIGKILL runs no cleanup) left a whole savepoint without
+        // its marker, which a job took for a continuing run's, skipping a bootstrap's checks; elsewhere (an object
+        // store, whose rename is no move) in place
+        org.apache.flink.core.fs.Path target = inProgress(dir, fs);
+        if (!target.equals(dir) && fs.exists(target)) {
+            throw new IllegalArgumentException("savepoint path " + path + ": " + target + " exists (a bootstrap "
+                    + "writing there, or one cut short): remove it, or choose another path");
+        }
+        SavepointWriter writer = base == null ? SavepointWriter.newSavepoint(env, maxParallelism)
+                : SavepointWriter.fromExistingSavepoint(env, base);
+        writer.withOperator(OperatorIdentifier.forUid(StageUids.forecaster(uidPrefix)), transformation)
+                .write(target.toString());
         beforeWrite.run();
         try {
             env.execute("keyshift bootstrap");
-            mark(dir, fs, engine, maxParallelism, uidPrefix, base, keyType);
+            mark(target, fs, engine, maxParallelism, uidPrefix, base, keyType);
+            if (!target.equals(dir) && (fs.exists(dir) || !fs.rename(target, dir))) {
+                throw new java.io.IOException("could not name the savepoint " + dir + " (from " + target + ")"
+                        + (fs.exists(dir) ? ": the path was made meanwhile" : ""));
+            }
         } catch (Exception | Error e) {
             // the savepoint whole and marked, or nothing: one without its marker (a full disk) was taken by a job
             // for a continuing run's, skipping a bootstrap's checks of window, key groups and key type
             try {
-                fs.delete(dir, true);
+                fs.delete(target, true);
             } catch (java.io.IOException left) {
                 e.addSuppressed(left);
             }
             throw e;
         }
+    }
+
+    /**
+     * Where a bootstrap of {@code dir} writes its savepoint before naming it {@code dir}: {@code .<name>.inprogress}
+     * beside it on a local file system, {@code dir} itself elsewhere (an object store's rename copies).
+     */
+    public static org.apache.flink.core.fs.Path inProgress(org.apache.flink.core.fs.Path dir,
+                                                           org.apache.flink.core.fs.FileSystem fs) {
+        return fs.isDistributedFS() || dir.getParent() == null ? dir
+                : new org.apache.flink.core.fs.Path(dir.getParent(), "." + dir.getName() + ".inprogress");
     }
 
     /** Writes the marker of the savepoint just written in {@code dir} (on {@code fs}). */

@@ -94,6 +94,11 @@ public final class BootstrapCommand implements Callable<Integer> {
         if (Files.exists(out)) {
             throw new ParameterException(cl, "--out " + out + " exists; a savepoint needs a new directory");
         }
+        if (Files.exists(inProgress(out), java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            // where the savepoint is written before it is named --out: a bootstrap writing it, or one killed
+            throw new ParameterException(cl, "--out " + out + ": " + inProgress(out) + " exists (a bootstrap "
+                    + "writing that savepoint, or one cut short): remove it, or choose another directory");
+        }
         // the nearest existing directory above --out must take the savepoint: checked before the input is profiled
         Path above = io.keyshift.jobs.LocalPaths.resolved(out).getParent();
         while (above != null && !Files.exists(above)) {
@@ -172,16 +177,15 @@ public final class BootstrapCommand implements Callable<Integer> {
             } catch (java.io.IOException | RuntimeException e) {
                 System.err.println("keyshift bootstrap: could not remove " + work + " (" + e.getMessage() + ")");
             }
-            // a savepoint interrupted while it was written (its files without _metadata, a rerun refused as "--out
-            // exists"; or whole, without its marker, which a job takes for a continuing run's): --out was new and
-            // claimed by this run
+            // a savepoint interrupted while it was written, beside --out (a rerun refused while it is there); --out
+            // itself appears only whole and marked
             try {
                 if (writing.get()) {
                     removeUnfinished(out);
                 }
             } catch (java.io.IOException | RuntimeException e) {
-                System.err.println("keyshift bootstrap: could not remove the unfinished savepoint " + out + " ("
-                        + e.getMessage() + ")");
+                System.err.println("keyshift bootstrap: could not remove the unfinished savepoint "
+                        + inProgress(out) + " (" + e.getMessage() + ")");
             }
         }, "keyshift bootstrap: work directory cleanup");
         Runtime.getRuntime().addShutdownHook(removeWork);
@@ -263,23 +267,28 @@ public final class BootstrapCommand implements Callable<Integer> {
         }
     }
 
-    /** Whether {@code out} holds a finished bootstrap's marker (its own, or the stages file of one onto a base). */
-    private static boolean marked(Path out) {
-        return Files.exists(out.resolve(ForecasterBootstrap.MARKER))
-                || Files.exists(out.resolve(io.keyshift.savepoint.BootstrapMarker.STAGES_FILE));
+    /**
+     * Where the savepoint of {@code out} is written before it is named {@code out}: {@code .<name>.inprogress} beside
+     * it ({@link ForecasterBootstrap#inProgress}, for a local path).
+     */
+    static Path inProgress(Path out) {
+        Path abs = out.toAbsolutePath();
+        return abs.resolveSibling("." + abs.getFileName() + ".inprogress");
     }
 
     /**
-     * Removes {@code out} unless it holds a finished bootstrap's marker (or is not there): a savepoint this run began
-     * and did not finish. Only for an {@code out} that was new when the run began and that the run claimed.
+     * Removes the savepoint this run began beside {@code out} ({@link #inProgress}) and did not finish; {@code out}
+     * itself appears only whole and marked (renamed into place), and is left alone. Only for a run that began
+     * writing.
      *
-     * @return whether it removed {@code out}
+     * @return whether it removed anything
      */
     static boolean removeUnfinished(Path out) throws java.io.IOException {
-        if (!Files.exists(out, java.nio.file.LinkOption.NOFOLLOW_LINKS) || marked(out)) {
+        Path partial = inProgress(out);
+        if (!Files.exists(partial, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
             return false;
         }
-        io.keyshift.jobs.replay.ReplayRunner.deleteRecursively(out);
+        io.keyshift.jobs.replay.ReplayRunner.deleteRecursively(partial);
         return true;
     }
 
@@ -290,28 +299,28 @@ public final class BootstrapCommand implements Callable<Integer> {
     }
 
     /**
-     * Runs {@code write}, which writes a savepoint into {@code out}, and removes {@code out} if it fails after it
-     * began writing there ({@code writing} set from then on, for an interrupted run's shutdown hook), unless it holds
-     * a finished bootstrap's marker (another run's): a savepoint cut short (a full disk), or a whole one without its
-     * marker, which a job takes for a continuing run's savepoint and starts from without the bootstrap's checks
-     * (window, key groups, key type); a rerun was refused with "--out exists" beside it. An {@code out} there before
-     * the write began is another party's and stays: made before this run, or while it read the history (a
-     * savepoint another run was writing, which this write refuses; until 2026-12-07 such a one was removed).
+     * Runs {@code write}, which writes a savepoint beside {@code out} ({@link #inProgress}) and renames it to
+     * {@code out} once whole and marked, and removes what it wrote beside {@code out} if it fails after it began
+     * ({@code writing} set from then on, for an interrupted run's shutdown hook). {@code out} itself is never removed:
+     * it appears only whole and marked (until 2026-12-07 the savepoint was written in place, and a process killed
+     * between the savepoint's job and its marker left a whole one without it, which a job took for a continuing run's
+     * savepoint and started from without the bootstrap's checks). A write that found {@code out} or its place of
+     * writing there before it began (another party's) removes nothing.
      */
     static <T> T removingOnFailure(Path out, java.util.concurrent.atomic.AtomicBoolean writing,
                                    SavepointWrite<T> write) throws Exception {
         writing.set(false);
         try {
-            // set just before the savepoint's directory is made, where it was found new
-            return write.write(() -> writing.set(!Files.exists(out, java.nio.file.LinkOption.NOFOLLOW_LINKS)));
+            // set just before the savepoint's directory is made, where it and its place of writing were found new
+            return write.write(() -> writing.set(!Files.exists(out, java.nio.file.LinkOption.NOFOLLOW_LINKS)
+                    && !Files.exists(inProgress(out), java.nio.file.LinkOption.NOFOLLOW_LINKS)));
         } catch (Exception | Error e) {
-            if (!writing.get() || marked(out)) {
-                // another party's: there before this write began (refused by it), or finished (marked) by a run
-                // that wrote it beside this one (this write then failed on its files)
+            if (!writing.get()) {
+                // another party's: there before this write began (refused by it)
                 throw e;
             }
             try {
-                io.keyshift.jobs.replay.ReplayRunner.deleteRecursively(out);
+                removeUnfinished(out);
             } catch (java.io.IOException | RuntimeException cleanup) {
                 e.addSuppressed(cleanup);
             }

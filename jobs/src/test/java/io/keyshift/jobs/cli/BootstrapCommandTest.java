@@ -11,21 +11,25 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
- * bootstrap's --out after a failed write: removed (a savepoint cut short, or a whole one without its marker, which a
- * job took for a continuing run's and started from without the bootstrap's checks); kept after a write that ends.
+ * bootstrap writes its savepoint beside --out and renames it once whole and marked: after a failed write what it wrote
+ * there is removed, and --out, which appears only whole, is never removed (a savepoint written in place and cut off
+ * before its marker was taken by a job for a continuing run's, and started from without the bootstrap's checks).
  */
 class BootstrapCommandTest {
 
     @Test
-    void aSavepointWhoseWriteFailedIsRemovedAndOneWrittenWholeIsKept(@TempDir Path dir) throws Exception {
+    void aSavepointWhoseWriteFailedIsRemovedAndOutIsNeverTouched(@TempDir Path dir) throws Exception {
         Path out = dir.resolve("sp");
+        Path partial = BootstrapCommand.inProgress(out);
+        assertThat(partial).isEqualTo(dir.resolve(".sp.inprogress"));
         var writing = new java.util.concurrent.atomic.AtomicBoolean();
         assertThatThrownBy(() -> BootstrapCommand.removingOnFailure(out, writing, beforeWrite -> {
             beforeWrite.run();
-            Files.createDirectories(out.resolve("op"));
-            Files.writeString(out.resolve("_metadata"), "state");
+            Files.createDirectories(partial.resolve("op"));
+            Files.writeString(partial.resolve("_metadata"), "state");
             throw new IOException("No space left on device (the marker)");
         })).isInstanceOf(IOException.class).hasMessageContaining("No space left");
+        assertThat(partial).doesNotExist();
         assertThat(out).doesNotExist();
         // another run's savepoint, there before this write began (which refuses it): kept
         Files.createDirectories(out);
@@ -34,30 +38,31 @@ class BootstrapCommandTest {
             throw new IllegalArgumentException("savepoint path " + out + " exists");
         })).hasMessageContaining("exists");
         assertThat(out.resolve("_metadata")).hasContent("another run's");
-        // nor would an interrupted run's shutdown hook remove it: this run never began writing there
+        // nor would an interrupted run's shutdown hook remove anything: this run never began writing
         assertThat(writing).isFalse();
-        Files.delete(out.resolve("_metadata"));
-        Files.delete(out);
-        // another party's, made while this run read its history (not there when the run began), which the write
-        // refuses before it begins: kept, and an interruption meanwhile would not remove it either (it was removed)
-        assertThatThrownBy(() -> BootstrapCommand.removingOnFailure(out, writing, beforeWrite -> {
-            Files.createDirectories(out);
-            Files.writeString(out.resolve("_metadata"), "another party's");
-            assertThat(writing).isFalse();
-            throw new IllegalArgumentException("savepoint path " + out + " exists");
-        })).hasMessageContaining("exists");
-        assertThat(out.resolve("_metadata")).hasContent("another party's");
-        assertThat(writing).isFalse();
+        // another run writing beside it: its files kept
         io.keyshift.jobs.replay.ReplayRunner.deleteRecursively(out);
-        // another run's, written and marked while this one profiled, on whose files this write failed: kept
+        Files.createDirectories(partial);
+        Files.writeString(partial.resolve("_metadata"), "another run's, being written");
         assertThatThrownBy(() -> BootstrapCommand.removingOnFailure(out, writing, beforeWrite -> {
             beforeWrite.run();
+            throw new IllegalArgumentException(partial + " exists");
+        })).hasMessageContaining("exists");
+        assertThat(writing).isFalse();
+        assertThat(partial.resolve("_metadata")).hasContent("another run's, being written");
+        io.keyshift.jobs.replay.ReplayRunner.deleteRecursively(partial);
+        // a savepoint made at --out by another party while this one was written (its rename then fails): kept
+        assertThatThrownBy(() -> BootstrapCommand.removingOnFailure(out, writing, beforeWrite -> {
+            beforeWrite.run();
+            assertThat(writing).isTrue();
+            Files.createDirectories(partial);
+            Files.writeString(partial.resolve("_metadata"), "this run's");
             Files.createDirectories(out);
-            Files.writeString(out.resolve("_metadata"), "another run's");
-            Files.writeString(out.resolve(io.keyshift.savepoint.BootstrapMarker.MARKER), "written by keyshift");
-            throw new IOException("Target file " + out.resolve("_metadata") + " already exists");
-        })).hasMessageContaining("already exists");
-        assertThat(out.resolve("_metadata")).hasContent("another run's");
+            Files.writeString(out.resolve("_metadata"), "another party's");
+            throw new IOException("could not name the savepoint " + out + ": the path was made meanwhile");
+        })).hasMessageContaining("made meanwhile");
+        assertThat(out.resolve("_metadata")).hasContent("another party's");
+        assertThat(partial).doesNotExist();
         io.keyshift.jobs.replay.ReplayRunner.deleteRecursively(out);
         assertThat(BootstrapCommand.<Path>removingOnFailure(out, writing, beforeWrite -> {
             beforeWrite.run();
@@ -67,22 +72,18 @@ class BootstrapCommandTest {
         })).hasContent("state");
     }
 
-    /**
-     * What an interrupted bootstrap's shutdown hook leaves: an unfinished savepoint (files without _metadata, or whole
-     * without its marker) removed, a marked one kept. It left both behind.
-     */
+    /** What an interrupted bootstrap's shutdown hook removes: what it wrote beside --out, never --out. */
     @Test
-    void anUnfinishedSavepointIsRemovedAndAMarkedOneKept(@TempDir Path dir) throws Exception {
+    void anUnfinishedSavepointIsRemovedAndOutKept(@TempDir Path dir) throws Exception {
         Path out = dir.resolve("sp");
         assertThat(BootstrapCommand.removeUnfinished(out)).isFalse();
-        Files.createDirectories(out.resolve("op"));
-        Files.writeString(out.resolve("op").resolve("state"), "partial");
-        assertThat(BootstrapCommand.removeUnfinished(out)).isTrue();
-        assertThat(out).doesNotExist();
+        Path partial = BootstrapCommand.inProgress(out);
+        Files.createDirectories(partial.resolve("op"));
+        Files.writeString(partial.resolve("op").resolve("state"), "partial");
         Files.createDirectories(out);
         Files.writeString(out.resolve("_metadata"), "state");
-        Files.writeString(out.resolve(io.keyshift.savepoint.BootstrapMarker.MARKER), "written by keyshift");
-        assertThat(BootstrapCommand.removeUnfinished(out)).isFalse();
+        assertThat(BootstrapCommand.removeUnfinished(out)).isTrue();
+        assertThat(partial).doesNotExist();
         assertThat(out.resolve("_metadata")).hasContent("state");
     }
 }
