@@ -1151,9 +1151,10 @@ public final class KeyshiftJob implements Callable<Integer> {
                         + "broker's transaction.max.timeout.ms)");
             }
         }
-        // a restore from a savepoint known to be one (a path this client cannot read may be a bootstrap, which holds
-        // no source or sink state: those are not refused below)
-        boolean savepointRestore = restoredFrom != null && Boolean.FALSE.equals(bootstrap);
+        // a restore from a savepoint that is not a bootstrap (a path this client cannot read is taken for one, as
+        // the warning above says: with a bootstrap there, the refusals below are the user's to lift by giving a
+        // path this client can read)
+        boolean savepointRestore = restoring;
         // ... or a redeployment that recovers the checkpoints of the job with its fixed id (not Flink's rerun of main)
         boolean checkpointRestore = continuing && !restoring && !failover;
         if ((savepointRestore || checkpointRestore) && kafka.input()
@@ -1165,7 +1166,8 @@ public final class KeyshiftJob implements Callable<Integer> {
                     + "(" + resumedFrom + "): Flink's Kafka "
                     + "source never finishes a restored bounded read (FLINK-31006), so the job would run on without "
                     + "firing its last windows; run the backfill again from its start into a new --out, or let it "
-                    + "run to its end without a stop");
+                    + "run to its end without a stop" + (bootstrap == null ? " (a bootstrap savepoint is no "
+                    + "restore: give a path this client can read, so that it is told apart)" : ""));
         }
         boolean kafkaSinks = kafka.output() || !kafka.sideTopics().isEmpty();
         if (kafkaSinks) {

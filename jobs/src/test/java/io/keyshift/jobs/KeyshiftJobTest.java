@@ -927,16 +927,21 @@ class KeyshiftJobTest {
      */
     @Test
     void aBoundedKafkaReadIsNotRestored(@TempDir Path dir) throws Exception {
+        // a savepoint as this client sees one, and a path it does not have (a cluster's: taken for a restore, as the
+        // warning says; it was let through)
         Path savepoint = Files.createDirectories(dir.resolve("savepoint"));
         Files.writeString(savepoint.resolve("_metadata"), "not read here");
-        assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--kafka-bootstrap-servers", "127.0.0.1:1",
-                "--kafka-topic", "t", "--key", "k", "--time", "t", "--columns", "k,t", "--kafka-bounded",
-                "--out", dir.resolve("out").toString(), "-Dexecution.checkpointing.interval=5s",
-                "-Dexecution.state-recovery.path=" + savepoint.toUri()}))
-                .isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("--kafka-bounded cannot be restored from a savepoint")
-                .hasMessageContaining("FLINK-31006");
-        assertThat(dir.resolve("out")).doesNotExist();
+        for (Path restore : new Path[] {savepoint, dir.resolve("not-here")}) {
+            assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--kafka-bootstrap-servers", "127.0.0.1:1",
+                    "--kafka-topic", "t", "--key", "k", "--time", "t", "--columns", "k,t", "--kafka-bounded",
+                    "--out", dir.resolve("out").toString(), "-Dexecution.checkpointing.interval=5s",
+                    "-Dexecution.state-recovery.path=" + restore.toUri()}))
+                    .as(restore.toString())
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("--kafka-bounded cannot be restored from a savepoint")
+                    .hasMessageContaining("FLINK-31006");
+            assertThat(dir.resolve("out")).doesNotExist();
+        }
         // a redeployment under the fixed id of a job with a checkpoint (the Operator's last-state upgrade) with other
         // arguments recovers that checkpoint without a savepoint path: refused as well (it was let in)
         String id = "0000000000000000000000000000000c";

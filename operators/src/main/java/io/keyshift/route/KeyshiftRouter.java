@@ -360,21 +360,14 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
             // behind the others must be routed by the first version whose lease covers it (a later version may have
             // forgotten a migration it falls in). Without a plan it takes the versions the planner publishes again
             // after a restore, oldest first: from the oldest version any router routed by
-            // (pseudonyms restored under a secret: the plans and the sampler's keys say whether it is the same one)
-            if (restoredNaming != null && restoredNaming == NAMING_PSEUDONYMS && codec.reversible()) {
-                throw io.keyshift.config.JobOptions.unrecoverable("the router's state names keys by pseudonym (a "
-                        + "savepoint taken with " + io.keyshift.config.PrivacyOptions.KEY_SECRET.key() + "), and "
-                        + "this stage has no key secret: restore with the same, or start this stage without "
-                        + "keyshift's state");
-            }
-            if (restoredNaming != null && restoredNaming == NAMING_RAW && !codec.reversible()) {
-                // raw keys that look like pseudonyms read as such: the first forecasts would count them twice
-                throw io.keyshift.config.JobOptions.unrecoverable("the router's state names keys raw (a savepoint "
-                        + "taken without " + io.keyshift.config.PrivacyOptions.KEY_SECRET.key() + "), and this stage "
-                        + "has one: restore without it, or start this stage without keyshift's state");
+            if (restoredNaming != null && !restoredNaming.equals(codec.naming())) {
+                // raw keys read as pseudonyms (or those of another secret): the first forecasts would count a key
+                // under two names; pseudonyms read as raw String keys: every key a stranger
+                throw io.keyshift.config.JobOptions.unrecoverable(KeyPseudonymizer.namingMismatch("the router's state",
+                        restoredNaming, codec.naming()));
             }
             List<RoutingPlan> handed = new ArrayList<>();
-            // the state says how it names keys (raw here: checked above), or a plan that names keys as this stage
+            // the state says how it names keys (as this stage does: checked above), or a plan that names keys as this stage
             // does settles it (below)
             boolean namingChecked = restoredNaming != null;
             planState.get().forEach(handed::add);
@@ -693,20 +686,32 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
                     && configuredHashFormat == KeyGroupHashTable.FORMAT_PREIMAGE_TABLE;
         }
         state.put("format", format);
-        // how the stage names keys in its state, beside the format: a restore knows it without guessing from the keys
-        // (absent in a savepoint of a build before 2026-12-07)
-        restoredNaming = state.get(NAMING_ENTRY);
-        state.put(NAMING_ENTRY, codec.reversible() ? NAMING_RAW : NAMING_PSEUDONYMS);
+        // how the stage names keys in its state (KeyCodec#naming: raw, or which key secret's pseudonyms), beside the
+        // format: a restore knows it without guessing from the keys (absent in a savepoint of a build before
+        // 2026-12-07)
+        restoredNaming = null;
+        List<String> namings = new ArrayList<>();
+        for (java.util.Map.Entry<String, Integer> e : state.entries()) {
+            if (e.getKey().startsWith(NAMING_ENTRY)) {
+                namings.add(e.getKey());
+            }
+        }
+        for (String entry : namings) {
+            restoredNaming = entry.substring(NAMING_ENTRY.length());
+            state.remove(entry);
+        }
+        state.put(NAMING_ENTRY + codec.naming(), 1);
         return format;
     }
 
-    /** The entry of {@link #HASH_FORMAT_STATE} that says how the stage's state names keys. */
-    private static final String NAMING_ENTRY = "key-naming";
-    private static final int NAMING_RAW = 0;
-    private static final int NAMING_PSEUDONYMS = 1;
+    /**
+     * The prefix of the entry of {@link #HASH_FORMAT_STATE} that names how the stage's state names keys (the rest of
+     * the entry's key: {@link KeyCodec#naming()}, "raw" or a secret's fingerprint).
+     */
+    private static final String NAMING_ENTRY = "key-naming=";
 
-    /** {@link #NAMING_ENTRY} as restored; null: none (a new stage, or state of a build before it). */
-    private transient Integer restoredNaming;
+    /** The naming of {@link #NAMING_ENTRY} as restored; null: none (a new stage, or state of a build before it). */
+    private transient String restoredNaming;
 
     /** {@code keyshift.route.hash-format}; null: unset. */
     private Integer configuredHashFormat;

@@ -360,11 +360,11 @@ public final class ForecasterBootstrap {
             throw new IllegalArgumentException("savepoint path " + path + " exists; a savepoint needs a new "
                     + "directory");
         }
-        // on a local file system written beside the path under another name, marked there, and renamed: a process
-        // killed between the savepoint's job and its marker (SIGKILL runs no cleanup) left a whole savepoint without
-        // its marker, which a job took for a continuing run's, skipping a bootstrap's checks; elsewhere (an object
-        // store, whose rename is no move) in place
-        org.apache.flink.core.fs.Path target = inProgress(dir, fs);
+        // written beside the path under another name, marked there, and renamed: a process killed between the
+        // savepoint's job and its marker (SIGKILL runs no cleanup) left a whole savepoint without its marker, which a
+        // job took for a continuing run's, skipping a bootstrap's checks; on an object store (whose rename is no
+        // move) in place
+        org.apache.flink.core.fs.Path target = inProgress(dir);
         if (!target.equals(dir) && fs.exists(target)) {
             throw new IllegalArgumentException("savepoint path " + path + ": " + target + " exists (a bootstrap "
                     + "writing there, or one cut short): remove it, or choose another path");
@@ -395,13 +395,25 @@ public final class ForecasterBootstrap {
 
     /**
      * Where a bootstrap of {@code dir} writes its savepoint before naming it {@code dir}: {@code .<name>.inprogress}
-     * beside it on a local file system, {@code dir} itself elsewhere (an object store's rename copies).
+     * beside it, on a file system whose rename moves (local, HDFS); {@code dir} itself on an object store (s3, gs,
+     * Azure, OSS, ...), whose rename copies object by object.
      */
-    public static org.apache.flink.core.fs.Path inProgress(org.apache.flink.core.fs.Path dir,
-                                                           org.apache.flink.core.fs.FileSystem fs) {
-        return fs.isDistributedFS() || dir.getParent() == null ? dir
-                : new org.apache.flink.core.fs.Path(dir.getParent(), "." + dir.getName() + ".inprogress");
+    public static org.apache.flink.core.fs.Path inProgress(org.apache.flink.core.fs.Path dir) {
+        java.net.URI uri = dir.toUri();
+        org.apache.flink.core.fs.Path parent = dir.getParent();
+        if (parent == null || dir.getName().isEmpty()
+                || uri.getScheme() != null && OBJECT_STORES.contains(uri.getScheme().toLowerCase(java.util.Locale.ROOT))) {
+            return dir;
+        }
+        // from its parts: a name with a colon (warm-20:57) read as a child path would take its start for a scheme
+        String parentPath = parent.toUri().getPath();
+        return new org.apache.flink.core.fs.Path(uri.getScheme(), uri.getAuthority(),
+                (parentPath.endsWith("/") ? parentPath : parentPath + "/") + "." + dir.getName() + ".inprogress");
     }
+
+    /** Schemes of object stores, whose rename copies (a savepoint is written in place there). */
+    private static final java.util.Set<String> OBJECT_STORES = java.util.Set.of("s3", "s3a", "s3n", "s3p", "gs",
+            "oss", "wasb", "wasbs", "abfs", "abfss", "cosn", "obs", "ks3");
 
     /** Writes the marker of the savepoint just written in {@code dir} (on {@code fs}). */
     private static void mark(org.apache.flink.core.fs.Path dir, org.apache.flink.core.fs.FileSystem fs,

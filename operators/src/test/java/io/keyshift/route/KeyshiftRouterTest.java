@@ -1037,8 +1037,9 @@ class KeyshiftRouterTest {
     }
 
     /**
-     * Raw keys that look like pseudonyms, restored with a key secret added and no plan in the state: refused by the
-     * state's naming (the sampler took them for pseudonyms, and the first forecasts counted such keys twice).
+     * Raw keys that look like pseudonyms, restored with a key secret added and no plan in the state, or pseudonyms of
+     * one secret restored under another: refused by the state's naming (the sampler took the keys for this secret's
+     * pseudonyms, and the first forecasts counted such keys twice).
      */
     @Test
     void rawKeysThatLookLikePseudonymsAreRefusedUnderASecret() throws Exception {
@@ -1060,6 +1061,41 @@ class KeyshiftRouterTest {
                 .isInstanceOf(org.apache.flink.runtime.execution.SuppressRestartsException.class)
                 .hasStackTraceContaining("the router's state names keys raw")
                 .hasStackTraceContaining("keyshift.privacy.key-secret");
+        // and a state taken under one secret, restored under another, before any plan (nothing else told them apart:
+        // the samples' pseudonyms of the one secret were counted beside the other's)
+        OperatorSubtaskState underA;
+        var routerA = new KeyshiftRouter<>(new KeyshiftRouter.Settings(WINDOW, MAX_P, 2, 64, 1.0, 1000, false),
+                (String v) -> v, secret, Types.STRING, SAMPLES);
+        try (var a = new OneInputStreamOperatorTestHarness<>(routerA, MAX_P, 1, 0)) {
+            a.setup(new EnvelopeSerializer<>(StringSerializer.INSTANCE, StringSerializer.INSTANCE));
+            a.open();
+            a.processElement("hot-station", 500);
+            underA = a.snapshot(1, 1);
+            RoutingPlan last = Plans.plan(1, Long.MAX_VALUE, MAX_P);
+            last.setKeyNaming(secret.naming());
+            routerA.apply(last);
+        }
+        KeyCodec<String> otherSecret = KeyCodec.pseudonymous(CODEC,
+                KeyPseudonymizer.fromSecret("router-test-other-secret-0123456789"));
+        Harness b = new Harness(new KeyshiftRouter<>(new KeyshiftRouter.Settings(WINDOW, MAX_P, 2, 64, 1.0, 1000,
+                false), (String v) -> v, otherSecret, Types.STRING, SAMPLES));
+        b.setup(new EnvelopeSerializer<>(StringSerializer.INSTANCE, StringSerializer.INSTANCE));
+        assertThatThrownBy(() -> b.initializeState(underA))
+                .isInstanceOf(org.apache.flink.runtime.execution.SuppressRestartsException.class)
+                .hasStackTraceContaining("the router's state names keys by pseudonyms (key secret "
+                        + secret.naming() + ")")
+                .hasStackTraceContaining("keyshift.privacy.key-secret must stay as it was");
+        // the same secret restores
+        var again = new KeyshiftRouter<>(new KeyshiftRouter.Settings(WINDOW, MAX_P, 2, 64, 1.0, 1000, false),
+                (String v) -> v, secret, Types.STRING, SAMPLES);
+        var same = new OneInputStreamOperatorTestHarness<>(again, MAX_P, 1, 0);
+        same.setup(new EnvelopeSerializer<>(StringSerializer.INSTANCE, StringSerializer.INSTANCE));
+        same.initializeState(underA);
+        same.open();
+        RoutingPlan last = Plans.plan(1, Long.MAX_VALUE, MAX_P);
+        last.setKeyNaming(secret.naming());
+        again.apply(last);
+        same.close();
     }
 
     /** A sampler state that does not read (damaged, or of a newer build) fails the restore for good, naming it. */

@@ -163,6 +163,23 @@ class ForecasterBootstrapTest {
                 dir.resolve("busy").toUri().toString(), () -> { }))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining(".busy.inprogress exists");
         assertThat(dir.resolve("busy")).doesNotExist();
+        // a path made by another party while the savepoint was written: its rename refused, the path left as that
+        // party made it, and nothing of this write left (in place, the savepoint was written into that directory)
+        Path raced = dir.resolve("raced");
+        assertThatThrownBy(() -> ForecasterBootstrap.bootstrap(stage(clicks(env(null), 0, 2)), null,
+                raced.toUri().toString(), () -> {
+                    try {
+                        java.nio.file.Files.createDirectories(raced);
+                        java.nio.file.Files.writeString(raced.resolve("theirs"), "another party's");
+                    } catch (java.io.IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
+                }))
+                .hasMessageContaining("made meanwhile");
+        try (var files = java.nio.file.Files.list(raced)) {
+            assertThat(files.map(f -> f.getFileName().toString())).containsExactly("theirs");
+        }
+        assertThat(dir.resolve(".raced.inprogress")).doesNotExist();
 
         Path taken = dir.resolve("taken");
         String takenPath = taken.toString();
@@ -402,6 +419,23 @@ class ForecasterBootstrapTest {
      * A savepoint path this JVM cannot read (no file system for its scheme) is neither a bootstrap nor a savepoint of
      * the job to the client: the cluster job warns that it takes it for a restore and does not check --out.
      */
+    /**
+     * Where a bootstrap writes before it names its savepoint: beside it on file systems whose rename moves (local,
+     * HDFS), in place on object stores; a name with a colon stays one name (read as a child path, its start was taken
+     * for a scheme, and the bootstrap failed once the history was read).
+     */
+    @Test
+    void aSavepointIsWrittenBesideItsPathWhereARenameMovesIt() {
+        assertThat(ForecasterBootstrap.inProgress(new org.apache.flink.core.fs.Path("file:///data/warm-20:57:45"))
+                .toString()).isEqualTo("file:/data/.warm-20:57:45.inprogress");
+        assertThat(ForecasterBootstrap.inProgress(new org.apache.flink.core.fs.Path("hdfs://nn:8020/sp/warm"))
+                .toString()).isEqualTo("hdfs://nn:8020/sp/.warm.inprogress");
+        assertThat(ForecasterBootstrap.inProgress(new org.apache.flink.core.fs.Path("/warm")).toString())
+                .isEqualTo("/.warm.inprogress");
+        assertThat(ForecasterBootstrap.inProgress(new org.apache.flink.core.fs.Path("s3://bucket/sp/warm"))
+                .toString()).isEqualTo("s3://bucket/sp/warm");
+    }
+
     @Test
     void aPathOfAFileSystemThisJvmLacksIsNotKnownToBeABootstrap() {
         org.assertj.core.api.Assertions.assertThat(ForecasterBootstrap.bootstrapIfKnown("s3://bucket/warm")).isNull();

@@ -272,7 +272,8 @@ public final class BootstrapCommand implements Callable<Integer> {
      * it ({@link ForecasterBootstrap#inProgress}, for a local path).
      */
     static Path inProgress(Path out) {
-        Path abs = out.toAbsolutePath();
+        // as the savepoint's path is given to Flink ({@link io.keyshift.jobs.LocalPaths#uri}: x/. is x)
+        Path abs = io.keyshift.jobs.LocalPaths.resolved(out);
         return abs.resolveSibling("." + abs.getFileName() + ".inprogress");
     }
 

@@ -100,7 +100,8 @@ public final class Workload {
             org.apache.flink.configuration.ConfigOptions.key("keyshift.control.directory-interval")
                     .durationType()
                     .defaultValue(Duration.ofSeconds(5))
-                    .withDescription("How often the job lists keyshift.control.directory for new files (> 0); "
+                    .withDescription("How often the job lists keyshift.control.directory for new files (whole "
+                            + "milliseconds, at least 1 ms); "
                             + "a file is read once it has not changed for this long (so a command applies one to "
                             + "two intervals after its file was written).");
 

@@ -22,6 +22,8 @@ class BootstrapCommandTest {
         Path out = dir.resolve("sp");
         Path partial = BootstrapCommand.inProgress(out);
         assertThat(partial).isEqualTo(dir.resolve(".sp.inprogress"));
+        // as Flink is given the path: x/. is x
+        assertThat(BootstrapCommand.inProgress(out.resolve("."))).isEqualTo(partial);
         var writing = new java.util.concurrent.atomic.AtomicBoolean();
         assertThatThrownBy(() -> BootstrapCommand.removingOnFailure(out, writing, beforeWrite -> {
             beforeWrite.run();
