@@ -1015,15 +1015,7 @@ class KeyshiftRouterTest {
      */
     @Test
     void ownKeysThatLookLikePseudonymsRestoreWithoutAPlan() throws Exception {
-        OperatorSubtaskState snapshot;
-        var sampling = router(1000, false);
-        try (var h = new OneInputStreamOperatorTestHarness<>(sampling, MAX_P, 1, 0)) {
-            h.setup(new EnvelopeSerializer<>(StringSerializer.INSTANCE, StringSerializer.INSTANCE));
-            h.open();
-            h.processElement("~0123456789abcdef", 500);
-            snapshot = h.snapshot(1, 1);
-            sampling.apply(Plans.plan(1, Long.MAX_VALUE, MAX_P));
-        }
+        OperatorSubtaskState snapshot = openWindowOf(CODEC, "~0123456789abcdef");
         for (int[] to : new int[][] {{1, 0}, {2, 0}, {2, 1}}) {
             var router = router(1000, false);
             var h = new OneInputStreamOperatorTestHarness<>(router, MAX_P, to[0], to[1]);
@@ -1043,15 +1035,7 @@ class KeyshiftRouterTest {
      */
     @Test
     void rawKeysThatLookLikePseudonymsAreRefusedUnderASecret() throws Exception {
-        OperatorSubtaskState snapshot;
-        var sampling = router(1000, false);
-        try (var h = new OneInputStreamOperatorTestHarness<>(sampling, MAX_P, 1, 0)) {
-            h.setup(new EnvelopeSerializer<>(StringSerializer.INSTANCE, StringSerializer.INSTANCE));
-            h.open();
-            h.processElement("~0123456789abcdef", 500);
-            snapshot = h.snapshot(1, 1);
-            sampling.apply(Plans.plan(1, Long.MAX_VALUE, MAX_P));
-        }
+        OperatorSubtaskState snapshot = openWindowOf(CODEC, "~0123456789abcdef");
         KeyCodec<String> secret = KeyCodec.pseudonymous(CODEC,
                 KeyPseudonymizer.fromSecret("router-test-secret-0123456789"));
         Harness h = new Harness(new KeyshiftRouter<>(new KeyshiftRouter.Settings(WINDOW, MAX_P, 2, 64, 1.0, 1000,
@@ -1063,18 +1047,7 @@ class KeyshiftRouterTest {
                 .hasStackTraceContaining("keyshift.privacy.key-secret");
         // and a state taken under one secret, restored under another, before any plan (nothing else told them apart:
         // the samples' pseudonyms of the one secret were counted beside the other's)
-        OperatorSubtaskState underA;
-        var routerA = new KeyshiftRouter<>(new KeyshiftRouter.Settings(WINDOW, MAX_P, 2, 64, 1.0, 1000, false),
-                (String v) -> v, secret, Types.STRING, SAMPLES);
-        try (var a = new OneInputStreamOperatorTestHarness<>(routerA, MAX_P, 1, 0)) {
-            a.setup(new EnvelopeSerializer<>(StringSerializer.INSTANCE, StringSerializer.INSTANCE));
-            a.open();
-            a.processElement("hot-station", 500);
-            underA = a.snapshot(1, 1);
-            RoutingPlan last = Plans.plan(1, Long.MAX_VALUE, MAX_P);
-            last.setKeyNaming(secret.naming());
-            routerA.apply(last);
-        }
+        OperatorSubtaskState underA = openWindowOf(secret, "hot-station");
         KeyCodec<String> otherSecret = KeyCodec.pseudonymous(CODEC,
                 KeyPseudonymizer.fromSecret("router-test-other-secret-0123456789"));
         Harness b = new Harness(new KeyshiftRouter<>(new KeyshiftRouter.Settings(WINDOW, MAX_P, 2, 64, 1.0, 1000,
@@ -1096,6 +1069,25 @@ class KeyshiftRouterTest {
         last.setKeyNaming(secret.naming());
         again.apply(last);
         same.close();
+    }
+
+    /**
+     * The state of a router of {@code codec} (sampling rate 1) that read one record of {@code key} and no plan: the
+     * open window names it; a final lease named as the codec names keys lets the router finish.
+     */
+    private static OperatorSubtaskState openWindowOf(KeyCodec<String> codec, String key) throws Exception {
+        var router = new KeyshiftRouter<>(new KeyshiftRouter.Settings(WINDOW, MAX_P, 2, 64, 1.0, 1000, false),
+                (String v) -> v, codec, Types.STRING, SAMPLES);
+        try (var h = new OneInputStreamOperatorTestHarness<>(router, MAX_P, 1, 0)) {
+            h.setup(new EnvelopeSerializer<>(StringSerializer.INSTANCE, StringSerializer.INSTANCE));
+            h.open();
+            h.processElement(key, 500);
+            OperatorSubtaskState snapshot = h.snapshot(1, 1);
+            RoutingPlan last = Plans.plan(1, Long.MAX_VALUE, MAX_P);
+            last.setKeyNaming(codec.naming());
+            router.apply(last);
+            return snapshot;
+        }
     }
 
     /** A sampler state that does not read (damaged, or of a newer build) fails the restore for good, naming it. */
