@@ -995,8 +995,10 @@ public final class KeyshiftJob implements Callable<Integer> {
             System.err.println("keyshift-job: warning: cannot read " + restoredFrom + " from here (its file system "
                     + "is not available to this client, or the path is not on this machine), so it is taken for a "
                     + "savepoint of this job, which continues "
-                    + "--out " + out.toAbsolutePath() + "; a bootstrap savepoint (bin/keyshift bootstrap) needs an "
-                    + "--out of its own, which is not checked here");
+                    + "--out " + out.toAbsolutePath() + " and is refused where a restore is (--kafka-bounded; Kafka "
+                    + "sinks in a new --out without --kafka-transaction-naming); a bootstrap savepoint (bin/keyshift "
+                    + "bootstrap) needs an --out of its own, which is not checked here: give a path this client can "
+                    + "read to have it told apart");
         }
         if (restoring && bootstrap != null && st != Strategy.HASH
                 && !conf.get(StateRecoveryOptions.SAVEPOINT_IGNORE_UNCLAIMED_STATE)) {

@@ -360,11 +360,16 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
             // behind the others must be routed by the first version whose lease covers it (a later version may have
             // forgotten a migration it falls in). Without a plan it takes the versions the planner publishes again
             // after a restore, oldest first: from the oldest version any router routed by
-            if (restoredNaming != null && !restoredNaming.equals(codec.naming())) {
+            if (restoredNaming != null && !restoredNaming.equals(codec.naming())
+                    && !(SOME_SECRET.equals(restoredNaming) && !codec.reversible())) {
+                // (pseudonyms of a secret not named: the same or another one, which the plans tell)
                 // raw keys read as pseudonyms (or those of another secret): the first forecasts would count a key
                 // under two names; pseudonyms read as raw String keys: every key a stranger
-                throw io.keyshift.config.JobOptions.unrecoverable(KeyPseudonymizer.namingMismatch("the router's state",
-                        restoredNaming, codec.naming()));
+                throw io.keyshift.config.JobOptions.unrecoverable(SOME_SECRET.equals(restoredNaming)
+                        ? "the router's state names keys by pseudonyms, but this job names them raw (no key secret): "
+                        + io.keyshift.config.PrivacyOptions.KEY_SECRET.key() + " must stay as it was for the whole "
+                        + "life of a job's keyshift state"
+                        : KeyPseudonymizer.namingMismatch("the router's state", restoredNaming, codec.naming()));
             }
             List<RoutingPlan> handed = new ArrayList<>();
             // the state says how it names keys (as this stage does: checked above), or a plan that names keys as this stage
@@ -687,18 +692,20 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
         }
         state.put("format", format);
         // how the stage names keys in its state (KeyCodec#naming: raw, or which key secret's pseudonyms), beside the
-        // format: a restore knows it without guessing from the keys (absent in a savepoint of a build before
-        // 2026-12-07)
+        // format: a restore knows it without guessing from the keys (absent in a savepoint of a build before this
+        // entry; builds of 2026-12-07 before the secret's fingerprint wrote "key-naming" as 0 raw, 1 pseudonyms)
         restoredNaming = null;
-        List<String> namings = new ArrayList<>();
+        List<java.util.Map.Entry<String, Integer>> namings = new ArrayList<>();
         for (java.util.Map.Entry<String, Integer> e : state.entries()) {
-            if (e.getKey().startsWith(NAMING_ENTRY)) {
-                namings.add(e.getKey());
+            if (e.getKey().startsWith(NAMING_ENTRY) || e.getKey().equals(LEGACY_NAMING_ENTRY)) {
+                namings.add(java.util.Map.entry(e.getKey(), e.getValue()));
             }
         }
-        for (String entry : namings) {
-            restoredNaming = entry.substring(NAMING_ENTRY.length());
-            state.remove(entry);
+        for (java.util.Map.Entry<String, Integer> entry : namings) {
+            restoredNaming = entry.getKey().equals(LEGACY_NAMING_ENTRY)
+                    ? (entry.getValue() == 0 ? KeyPseudonymizer.naming(null) : SOME_SECRET)
+                    : entry.getKey().substring(NAMING_ENTRY.length());
+            state.remove(entry.getKey());
         }
         state.put(NAMING_ENTRY + codec.naming(), 1);
         return format;
@@ -709,6 +716,10 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
      * the entry's key: {@link KeyCodec#naming()}, "raw" or a secret's fingerprint).
      */
     private static final String NAMING_ENTRY = "key-naming=";
+    /** The entry of builds of 2026-12-07 before {@link #NAMING_ENTRY}: 0 raw, 1 pseudonyms of a secret it did not name. */
+    private static final String LEGACY_NAMING_ENTRY = "key-naming";
+    /** {@link #restoredNaming} of pseudonyms of a secret not named ({@link #LEGACY_NAMING_ENTRY} 1). */
+    private static final String SOME_SECRET = "pseudonyms of a key secret";
 
     /** The naming of {@link #NAMING_ENTRY} as restored; null: none (a new stage, or state of a build before it). */
     private transient String restoredNaming;
@@ -745,6 +756,18 @@ public final class KeyshiftRouter<T, K> extends AbstractStreamOperator<Envelope<
 
     /** Rewrites the sampler's state before a checkpoint takes it (tests: a damaged state); null: none. */
     private transient java.util.function.UnaryOperator<byte[]> holdRewrite;
+
+    /**
+     * Writes the naming entry as builds of 2026-12-07 before the secret's fingerprint wrote it ({@code "key-naming"},
+     * 0 raw, 1 pseudonyms) in place of this build's (tests).
+     */
+    void writeLegacyNamingForTest(int value) throws Exception {
+        org.apache.flink.api.common.state.BroadcastState<String, Integer> state = getOperatorStateBackend()
+                .getBroadcastState(new org.apache.flink.api.common.state.MapStateDescriptor<>(HASH_FORMAT_STATE,
+                        Types.STRING, Types.INT));
+        state.remove(NAMING_ENTRY + codec.naming());
+        state.put(LEGACY_NAMING_ENTRY, value);
+    }
 
     /** Rewrites the sampler's state before each checkpoint takes it (tests). */
     void rewriteSamplerStateForTest(java.util.function.UnaryOperator<byte[]> rewrite) {

@@ -364,7 +364,7 @@ public final class ForecasterBootstrap {
         // savepoint's job and its marker (SIGKILL runs no cleanup) left a whole savepoint without its marker, which a
         // job took for a continuing run's, skipping a bootstrap's checks; on an object store (whose rename is no
         // move) in place
-        org.apache.flink.core.fs.Path target = inProgress(dir);
+        org.apache.flink.core.fs.Path target = inProgress(dir, fs);
         if (!target.equals(dir) && fs.exists(target)) {
             throw new IllegalArgumentException("savepoint path " + path + ": " + target + " exists (a bootstrap "
                     + "writing there, or one cut short): remove it, or choose another path");
@@ -394,21 +394,25 @@ public final class ForecasterBootstrap {
     }
 
     /**
-     * Where a bootstrap of {@code dir} writes its savepoint before naming it {@code dir}: {@code .<name>.inprogress}
-     * beside it, on a file system whose rename moves (local, HDFS); {@code dir} itself on an object store (s3, gs,
-     * Azure, OSS, ...), whose rename copies object by object.
+     * Where a bootstrap of {@code dir} (on {@code fs}, its file system) writes its savepoint before naming it
+     * {@code dir}: {@code .<name>.inprogress} beside it, on a file system whose rename moves (local, HDFS); {@code dir}
+     * itself on an object store (s3, gs, Azure, OSS, ...; also as {@code fs.default-scheme}), whose rename copies
+     * object by object. Qualified by {@code fs} first: a relative path's sibling lies in the working directory.
      */
-    public static org.apache.flink.core.fs.Path inProgress(org.apache.flink.core.fs.Path dir) {
-        java.net.URI uri = dir.toUri();
-        org.apache.flink.core.fs.Path parent = dir.getParent();
-        if (parent == null || dir.getName().isEmpty()
+    public static org.apache.flink.core.fs.Path inProgress(org.apache.flink.core.fs.Path dir,
+                                                           org.apache.flink.core.fs.FileSystem fs) {
+        org.apache.flink.core.fs.Path qualified = dir.makeQualified(fs);
+        java.net.URI uri = qualified.toUri();
+        org.apache.flink.core.fs.Path parent = qualified.getParent();
+        if (parent == null || qualified.getName().isEmpty()
                 || uri.getScheme() != null && OBJECT_STORES.contains(uri.getScheme().toLowerCase(java.util.Locale.ROOT))) {
             return dir;
         }
         // from its parts: a name with a colon (warm-20:57) read as a child path would take its start for a scheme
         String parentPath = parent.toUri().getPath();
         return new org.apache.flink.core.fs.Path(uri.getScheme(), uri.getAuthority(),
-                (parentPath.endsWith("/") ? parentPath : parentPath + "/") + "." + dir.getName() + ".inprogress");
+                (parentPath.endsWith("/") ? parentPath : parentPath + "/") + "." + qualified.getName()
+                        + ".inprogress");
     }
 
     /** Schemes of object stores, whose rename copies (a savepoint is written in place there). */

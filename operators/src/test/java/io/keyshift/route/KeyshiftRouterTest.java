@@ -1058,6 +1058,32 @@ class KeyshiftRouterTest {
                 .hasStackTraceContaining("the router's state names keys by pseudonyms (key secret "
                         + secret.naming() + ")")
                 .hasStackTraceContaining("keyshift.privacy.key-secret must stay as it was");
+        // the naming entry of builds of 2026-12-07 before the secret's fingerprint (0 raw, 1 pseudonyms): raw
+        // refused under a secret, pseudonyms refused without one and left to the plans under one
+        for (int legacy : new int[] {0, 1}) {
+            OperatorSubtaskState old;
+            KeyCodec<String> writtenBy = legacy == 0 ? CODEC : secret;
+            var writer = new KeyshiftRouter<>(new KeyshiftRouter.Settings(WINDOW, MAX_P, 2, 64, 1.0, 1000, false),
+                    (String v) -> v, writtenBy, Types.STRING, SAMPLES);
+            try (var w = new OneInputStreamOperatorTestHarness<>(writer, MAX_P, 1, 0)) {
+                w.setup(new EnvelopeSerializer<>(StringSerializer.INSTANCE, StringSerializer.INSTANCE));
+                w.open();
+                w.processElement("hot-station", 500);
+                writer.writeLegacyNamingForTest(legacy);
+                old = w.snapshot(1, 1);
+                RoutingPlan last = Plans.plan(1, Long.MAX_VALUE, MAX_P);
+                last.setKeyNaming(writtenBy.naming());
+                writer.apply(last);
+            }
+            KeyCodec<String> readBy = legacy == 0 ? secret : CODEC;
+            Harness r = new Harness(new KeyshiftRouter<>(new KeyshiftRouter.Settings(WINDOW, MAX_P, 2, 64, 1.0, 1000,
+                    false), (String v) -> v, readBy, Types.STRING, SAMPLES));
+            r.setup(new EnvelopeSerializer<>(StringSerializer.INSTANCE, StringSerializer.INSTANCE));
+            assertThatThrownBy(() -> r.initializeState(old)).as("legacy %d", legacy)
+                    .isInstanceOf(org.apache.flink.runtime.execution.SuppressRestartsException.class)
+                    .hasStackTraceContaining(legacy == 0 ? "the router's state names keys raw"
+                            : "the router's state names keys by pseudonyms, but this job names them raw");
+        }
         // the same secret restores
         var again = new KeyshiftRouter<>(new KeyshiftRouter.Settings(WINDOW, MAX_P, 2, 64, 1.0, 1000, false),
                 (String v) -> v, secret, Types.STRING, SAMPLES);

@@ -425,15 +425,36 @@ class ForecasterBootstrapTest {
      * for a scheme, and the bootstrap failed once the history was read).
      */
     @Test
-    void aSavepointIsWrittenBesideItsPathWhereARenameMovesIt() {
-        assertThat(ForecasterBootstrap.inProgress(new org.apache.flink.core.fs.Path("file:///data/warm-20:57:45"))
-                .toString()).isEqualTo("file:/data/.warm-20:57:45.inprogress");
-        assertThat(ForecasterBootstrap.inProgress(new org.apache.flink.core.fs.Path("hdfs://nn:8020/sp/warm"))
+    void aSavepointIsWrittenBesideItsPathWhereARenameMovesIt() throws Exception {
+        org.apache.flink.core.fs.FileSystem local = org.apache.flink.core.fs.FileSystem.getLocalFileSystem();
+        assertThat(ForecasterBootstrap.inProgress(new org.apache.flink.core.fs.Path("file:///data/warm-20:57:45"),
+                local).toString()).isEqualTo("file:/data/.warm-20:57:45.inprogress");
+        assertThat(ForecasterBootstrap.inProgress(new org.apache.flink.core.fs.Path("/warm"), local).toString())
+                .isEqualTo("file:/.warm.inprogress");
+        // a relative path: beside it in the working directory (it went to the root)
+        String cwd = new org.apache.flink.core.fs.Path(new java.io.File("").getAbsoluteFile().toURI()).toUri().getPath();
+        assertThat(ForecasterBootstrap.inProgress(new org.apache.flink.core.fs.Path("warm"), local).toUri().getPath())
+                .isEqualTo((cwd.endsWith("/") ? cwd : cwd + "/") + ".warm.inprogress");
+        // HDFS (its rename moves) and an object store (in place), told by the path's own scheme
+        org.apache.flink.core.fs.FileSystem other = new org.apache.flink.core.fs.local.LocalFileSystem() {
+            @Override
+            public java.net.URI getUri() {
+                return java.net.URI.create("hdfs://nn:8020/");
+            }
+        };
+        assertThat(ForecasterBootstrap.inProgress(new org.apache.flink.core.fs.Path("hdfs://nn:8020/sp/warm"), other)
                 .toString()).isEqualTo("hdfs://nn:8020/sp/.warm.inprogress");
-        assertThat(ForecasterBootstrap.inProgress(new org.apache.flink.core.fs.Path("/warm")).toString())
-                .isEqualTo("/.warm.inprogress");
-        assertThat(ForecasterBootstrap.inProgress(new org.apache.flink.core.fs.Path("s3://bucket/sp/warm"))
+        org.apache.flink.core.fs.FileSystem store = new org.apache.flink.core.fs.local.LocalFileSystem() {
+            @Override
+            public java.net.URI getUri() {
+                return java.net.URI.create("s3://bucket/");
+            }
+        };
+        assertThat(ForecasterBootstrap.inProgress(new org.apache.flink.core.fs.Path("s3://bucket/sp/warm"), store)
                 .toString()).isEqualTo("s3://bucket/sp/warm");
+        // ... and by the file system's where the path names none (an object store as fs.default-scheme)
+        assertThat(ForecasterBootstrap.inProgress(new org.apache.flink.core.fs.Path("/sp/warm"), store).toString())
+                .isEqualTo("/sp/warm");
     }
 
     @Test
