@@ -402,6 +402,12 @@ public final class ForecasterBootstrap {
     public static org.apache.flink.core.fs.Path inProgress(org.apache.flink.core.fs.Path dir,
                                                            org.apache.flink.core.fs.FileSystem fs) {
         org.apache.flink.core.fs.Path qualified = dir.makeQualified(fs);
+        if (qualified.getName().isEmpty() && qualified.getParent() != null) {
+            // a path that names its directory as "x/." keeps a trailing slash (no name) where it had a scheme: made
+            // again from its parts, which drops it
+            java.net.URI parts = qualified.toUri();
+            qualified = new org.apache.flink.core.fs.Path(parts.getScheme(), parts.getAuthority(), parts.getPath());
+        }
         java.net.URI uri = qualified.toUri();
         org.apache.flink.core.fs.Path parent = qualified.getParent();
         if (parent == null || qualified.getName().isEmpty()

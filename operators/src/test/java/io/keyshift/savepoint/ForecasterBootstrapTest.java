@@ -431,6 +431,9 @@ class ForecasterBootstrapTest {
                 local).toString()).isEqualTo("file:/data/.warm-20:57:45.inprogress");
         assertThat(ForecasterBootstrap.inProgress(new org.apache.flink.core.fs.Path("/warm"), local).toString())
                 .isEqualTo("file:/.warm.inprogress");
+        // a directory named as "x/." (written in place where it had a scheme)
+        assertThat(ForecasterBootstrap.inProgress(new org.apache.flink.core.fs.Path("file:///data/sp/."), local)
+                .toString()).isEqualTo("file:/data/.sp.inprogress");
         // a relative path: beside it in the working directory (it went to the root)
         String cwd = new org.apache.flink.core.fs.Path(new java.io.File("").getAbsoluteFile().toURI()).toUri().getPath();
         assertThat(ForecasterBootstrap.inProgress(new org.apache.flink.core.fs.Path("warm"), local).toUri().getPath())
