@@ -377,9 +377,11 @@ public final class ForecasterBootstrap {
         try {
             env.execute("keyshift bootstrap");
             mark(target, fs, engine, maxParallelism, uidPrefix, base, keyType);
-            if (!target.equals(dir) && (fs.exists(dir) || !fs.rename(target, dir))) {
+            // qualified as its place of writing is (a relative one-name path has no parent to rename into)
+            org.apache.flink.core.fs.Path named = dir.makeQualified(fs);
+            if (!target.equals(dir) && (fs.exists(named) || !fs.rename(target, named))) {
                 throw new java.io.IOException("could not name the savepoint " + dir + " (from " + target + ")"
-                        + (fs.exists(dir) ? ": the path was made meanwhile" : ""));
+                        + (fs.exists(named) ? ": the path was made meanwhile" : ""));
             }
         } catch (Exception | Error e) {
             // the savepoint whole and marked, or nothing: one without its marker (a full disk) was taken by a job

@@ -157,6 +157,17 @@ class ForecasterBootstrapTest {
         // written beside the path and renamed once whole and marked (in place, a process killed between the job and
         // the marker left a whole savepoint without it): nothing left beside it
         assertThat(dir.resolve(".sp.inprogress")).doesNotExist();
+        // a relative path of one name (in the working directory): written beside it and renamed (the rename had no
+        // parent directory to go to)
+        String relative = "keyshift-test-bootstrap-" + java.util.UUID.randomUUID();
+        try {
+            ForecasterBootstrap.bootstrap(stage(clicks(env(null), 0, 2)), null, relative, () -> { });
+            assertThat(Path.of(relative).resolve(ForecasterBootstrap.MARKER)).exists();
+            assertThat(Path.of("." + relative + ".inprogress")).doesNotExist();
+        } finally {
+            deleteTree(Path.of(relative));
+            deleteTree(Path.of("." + relative + ".inprogress"));
+        }
         // another write's place (one in progress, or cut short) is refused before anything is written
         java.nio.file.Files.createDirectories(dir.resolve(".busy.inprogress"));
         assertThatThrownBy(() -> ForecasterBootstrap.bootstrap(stage(clicks(env(null), 0, 2)), null,
@@ -458,6 +469,17 @@ class ForecasterBootstrapTest {
         // ... and by the file system's where the path names none (an object store as fs.default-scheme)
         assertThat(ForecasterBootstrap.inProgress(new org.apache.flink.core.fs.Path("/sp/warm"), store).toString())
                 .isEqualTo("/sp/warm");
+    }
+
+    private static void deleteTree(Path p) throws java.io.IOException {
+        if (!java.nio.file.Files.exists(p)) {
+            return;
+        }
+        try (var all = java.nio.file.Files.walk(p)) {
+            for (Path f : all.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                java.nio.file.Files.delete(f);
+            }
+        }
     }
 
     @Test
