@@ -427,10 +427,6 @@ class ForecasterBootstrapTest {
     }
 
     /**
-     * A savepoint path this JVM cannot read (no file system for its scheme) is neither a bootstrap nor a savepoint of
-     * the job to the client: the cluster job warns that it takes it for a restore and does not check --out.
-     */
-    /**
      * Where a bootstrap writes before it names its savepoint: beside it on file systems whose rename moves (local,
      * HDFS), in place on object stores; a name with a colon stays one name (read as a child path, its start was taken
      * for a scheme, and the bootstrap failed once the history was read).
@@ -450,25 +446,25 @@ class ForecasterBootstrapTest {
         assertThat(ForecasterBootstrap.inProgress(new org.apache.flink.core.fs.Path("warm"), local).toUri().getPath())
                 .isEqualTo((cwd.endsWith("/") ? cwd : cwd + "/") + ".warm.inprogress");
         // HDFS (its rename moves) and an object store (in place), told by the path's own scheme
-        org.apache.flink.core.fs.FileSystem other = new org.apache.flink.core.fs.local.LocalFileSystem() {
-            @Override
-            public java.net.URI getUri() {
-                return java.net.URI.create("hdfs://nn:8020/");
-            }
-        };
+        org.apache.flink.core.fs.FileSystem other = fileSystemAt("hdfs://nn:8020/");
         assertThat(ForecasterBootstrap.inProgress(new org.apache.flink.core.fs.Path("hdfs://nn:8020/sp/warm"), other)
                 .toString()).isEqualTo("hdfs://nn:8020/sp/.warm.inprogress");
-        org.apache.flink.core.fs.FileSystem store = new org.apache.flink.core.fs.local.LocalFileSystem() {
-            @Override
-            public java.net.URI getUri() {
-                return java.net.URI.create("s3://bucket/");
-            }
-        };
+        org.apache.flink.core.fs.FileSystem store = fileSystemAt("s3://bucket/");
         assertThat(ForecasterBootstrap.inProgress(new org.apache.flink.core.fs.Path("s3://bucket/sp/warm"), store)
                 .toString()).isEqualTo("s3://bucket/sp/warm");
         // ... and by the file system's where the path names none (an object store as fs.default-scheme)
         assertThat(ForecasterBootstrap.inProgress(new org.apache.flink.core.fs.Path("/sp/warm"), store).toString())
                 .isEqualTo("/sp/warm");
+    }
+
+    /** A local file system that names itself by {@code uri} (what decides where a bootstrap writes). */
+    private static org.apache.flink.core.fs.FileSystem fileSystemAt(String uri) {
+        return new org.apache.flink.core.fs.local.LocalFileSystem() {
+            @Override
+            public java.net.URI getUri() {
+                return java.net.URI.create(uri);
+            }
+        };
     }
 
     private static void deleteTree(Path p) throws java.io.IOException {
@@ -482,6 +478,10 @@ class ForecasterBootstrapTest {
         }
     }
 
+    /**
+     * A savepoint path this JVM cannot read (no file system for its scheme) is neither a bootstrap nor a savepoint of
+     * the job to the client: the cluster job warns that it takes it for a restore and does not check --out.
+     */
     @Test
     void aPathOfAFileSystemThisJvmLacksIsNotKnownToBeABootstrap() {
         org.assertj.core.api.Assertions.assertThat(ForecasterBootstrap.bootstrapIfKnown("s3://bucket/warm")).isNull();

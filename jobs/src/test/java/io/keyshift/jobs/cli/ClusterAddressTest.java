@@ -6,9 +6,7 @@ import picocli.CommandLine;
 
 import java.io.PrintWriter;
 import java.io.StringWriter;
-import java.net.InetSocketAddress;
 import java.net.ServerSocket;
-import java.nio.charset.StandardCharsets;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -29,15 +27,7 @@ class ClusterAddressTest {
 
     /** A REST API on 127.0.0.1 (a free port, started) that answers every GET with {@code body} of its path. */
     private static HttpServer restServer(java.util.function.Function<String, String> body) throws java.io.IOException {
-        HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-        server.createContext("/", ex -> {
-            byte[] bytes = body.apply(ex.getRequestURI().getPath()).getBytes(StandardCharsets.UTF_8);
-            ex.sendResponseHeaders(200, bytes.length);
-            ex.getResponseBody().write(bytes);
-            ex.close();
-        });
-        server.start();
-        return server;
+        return io.keyshift.jobs.StubHttp.answering(body);
     }
 
     @Test
@@ -435,15 +425,10 @@ class ClusterAddressTest {
     void theRecordOfAStoppedClusterIsNotAnAddress(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
             throws Exception {
         java.util.concurrent.atomic.AtomicInteger requests = new java.util.concurrent.atomic.AtomicInteger();
-        HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-        server.createContext("/", ex -> {
+        HttpServer server = restServer(path -> {
             requests.incrementAndGet();
-            byte[] body = "{}".getBytes(StandardCharsets.UTF_8);
-            ex.sendResponseHeaders(200, body.length);
-            ex.getResponseBody().write(body);
-            ex.close();
+            return "{}";
         });
-        server.start();
         try {
             // a PID no process has (the kernel's pid_max is below 2^22 by default)
             java.nio.file.Files.writeString(dir.resolve("cluster.properties"), "rest.port="
@@ -459,14 +444,8 @@ class ClusterAddressTest {
 
     @Test
     void aServerThatIsNotFlinkIsNamedAsSuch() throws Exception {
-        HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-        server.createContext("/", ex -> {
-            byte[] html = "<html>not here</html>".getBytes(StandardCharsets.UTF_8);
-            ex.sendResponseHeaders(404, html.length);
-            ex.getResponseBody().write(html);
-            ex.close();
-        });
-        server.start();
+        HttpServer server = io.keyshift.jobs.StubHttp.start("/",
+                ex -> io.keyshift.jobs.StubHttp.respond(ex, 404, "<html>not here</html>"));
         try {
             String rest = "http://127.0.0.1:" + server.getAddress().getPort();
             Run r = run("savepoint", "0123456789abcdef0123456789abcdef", "--rest", rest);
@@ -493,22 +472,17 @@ class ClusterAddressTest {
         java.nio.file.Path steer = java.nio.file.Files.writeString(dir.resolve("steer.csv"),
                 "2014-01-01T00:00:00Z,freeze\n");
         boolean[] hasJob = {false};
-        HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-        server.createContext("/", ex -> {
+        HttpServer server = io.keyshift.jobs.StubHttp.start("/", ex -> {
             // read in full: a reset upload is a connection problem, which Flink's client retries for a minute
             ex.getRequestBody().readAllBytes();
             String path = ex.getRequestURI().getPath();
             boolean get = ex.getRequestMethod().equals("GET");
             int status = get && path.equals("/config") ? 200
                     : get && path.startsWith("/jobs/") ? (hasJob[0] ? 200 : 404) : 400;
-            byte[] body = (status == 200 ? "{}" : "{\"errors\":[\"refused by this test\"]}")
-                    .getBytes(StandardCharsets.UTF_8);
             ex.getResponseHeaders().add("Content-Type", "application/json");
-            ex.sendResponseHeaders(status, body.length);
-            ex.getResponseBody().write(body);
-            ex.close();
+            io.keyshift.jobs.StubHttp.respond(ex, status,
+                    status == 200 ? "{}" : "{\"errors\":[\"refused by this test\"]}");
         });
-        server.start();
         try {
             String rest = "http://127.0.0.1:" + server.getAddress().getPort();
             for (boolean known : new boolean[] {false, true}) {

@@ -1433,18 +1433,12 @@ class UserMistakesTest {
     void submitRefusesABadJobOptionWithExitTwoBeforeAnythingReachesTheCluster(@TempDir Path dir) throws Exception {
         // a REST endpoint that answers the address check, and counts what else is asked of it
         java.util.concurrent.atomic.AtomicInteger others = new java.util.concurrent.atomic.AtomicInteger();
-        com.sun.net.httpserver.HttpServer rest = com.sun.net.httpserver.HttpServer.create(
-                new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 0), 0);
-        rest.createContext("/", ex -> {
-            if (!ex.getRequestURI().getPath().equals("/config")) {
+        com.sun.net.httpserver.HttpServer rest = io.keyshift.jobs.StubHttp.answering(path -> {
+            if (!path.equals("/config")) {
                 others.incrementAndGet();
             }
-            byte[] body = "{}".getBytes(java.nio.charset.StandardCharsets.UTF_8);
-            ex.sendResponseHeaders(200, body.length);
-            ex.getResponseBody().write(body);
-            ex.close();
+            return "{}";
         });
-        rest.start();
         try {
             // an empty jar: the job's classes come from this class path, as the job jar's would
             Path jar = dir.resolve("job.jar");

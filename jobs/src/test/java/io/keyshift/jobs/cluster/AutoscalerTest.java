@@ -10,10 +10,10 @@ import org.junit.jupiter.api.Test;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 
+import static io.keyshift.jobs.StubHttp.respond;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
@@ -80,15 +80,6 @@ class AutoscalerTest {
     @AfterEach
     void stop() {
         server.stop(0);
-    }
-
-    /** Answers {@code exchange} with {@code status} and {@code body} (UTF-8). */
-    private static void respond(com.sun.net.httpserver.HttpExchange exchange, int status, String body)
-            throws IOException {
-        byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
-        exchange.sendResponseHeaders(status, bytes.length);
-        exchange.getResponseBody().write(bytes);
-        exchange.close();
     }
 
     /** What {@code bin/keyshift autoscale JOB} against the fake REST server ended with. */

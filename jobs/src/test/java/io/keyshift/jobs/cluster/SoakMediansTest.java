@@ -180,16 +180,10 @@ class SoakMediansTest {
      */
     @Test
     void theLatencyIsScrapedWhereTheConfigPutsTheReporter() throws Exception {
-        com.sun.net.httpserver.HttpServer server = com.sun.net.httpserver.HttpServer.create(
-                new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 0), 0);
-        server.createContext("/metrics", exchange -> {
-            byte[] body = ("flink_taskmanager_job_latency_source_id_operator_id_operator_subtask_index_latency"
-                    + "{job_id=\"J\",quantile=\"0.99\",} 12.0\n").getBytes(java.nio.charset.StandardCharsets.UTF_8);
-            exchange.sendResponseHeaders(200, body.length);
-            exchange.getResponseBody().write(body);
-            exchange.close();
-        });
-        server.start();
+        com.sun.net.httpserver.HttpServer server = io.keyshift.jobs.StubHttp.start("/metrics",
+                exchange -> io.keyshift.jobs.StubHttp.respond(exchange, 200,
+                        "flink_taskmanager_job_latency_source_id_operator_id_operator_subtask_index_latency"
+                                + "{job_id=\"J\",quantile=\"0.99\",} 12.0\n"));
         try {
             int port = server.getAddress().getPort();
             org.apache.flink.configuration.Configuration conf = new org.apache.flink.configuration.Configuration();

@@ -156,13 +156,8 @@ class StandaloneClusterTest {
      */
     @Test
     void addTaskManagerNeedsTheListItComparesWith(@TempDir Path run) throws Exception {
-        com.sun.net.httpserver.HttpServer rest = com.sun.net.httpserver.HttpServer.create(
-                new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 0), 0);
-        rest.createContext("/", exchange -> {
-            exchange.sendResponseHeaders(503, -1);
-            exchange.close();
-        });
-        rest.start();
+        com.sun.net.httpserver.HttpServer rest = io.keyshift.jobs.StubHttp.start("/",
+                exchange -> io.keyshift.jobs.StubHttp.respond(exchange, 503, null));
         Process jm = flinkLike("sh", "-c", "sleep 60",
                 "org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint");
         try {
@@ -205,15 +200,7 @@ class StandaloneClusterTest {
         Files.createDirectories(run.resolve("log"));
         Files.writeString(run.resolve("conf").resolve("config.yaml"), "");
         Files.writeString(run.resolve("classpath.txt"), classes.toString());
-        com.sun.net.httpserver.HttpServer rest = com.sun.net.httpserver.HttpServer.create(
-                new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 0), 0);
-        rest.createContext("/", exchange -> {
-            byte[] body = "{\"taskmanagers\":[]}".getBytes(StandardCharsets.UTF_8);
-            exchange.sendResponseHeaders(200, body.length);
-            exchange.getResponseBody().write(body);
-            exchange.close();
-        });
-        rest.start();
+        com.sun.net.httpserver.HttpServer rest = io.keyshift.jobs.StubHttp.answering(path -> "{\"taskmanagers\":[]}");
         Process jm = flinkLike("sh", "-c", "sleep 60",
                 "org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint");
         try {
