@@ -108,9 +108,13 @@ public final class Autoscaler {
             return new Step(state, -1, -1, false, NO_SCALING_STAGE + " (no vertex named keyshift[...] scaling "
                     + "decisions): submit it with a keyshift strategy (predictive or reactive) and keyshift.scaling.capacity set");
         }
-        // read before the decision: a decision that comes between the two reads is then taken for an earlier one
-        double upTo = api.operatorMetricSum(jobId, io.keyshift.metrics.KeyshiftMetrics.SCALING_DECIDED_UP_TO);
+        // the decision first, then the window it was decided up to: Flink's REST API answers from a metric store it
+        // refreshes behind the requests, so the two can come from two refreshes, and the window then read is the
+        // decision's or a later one. Read the other way round, window 5 was recorded for window 6's decision, and a
+        // restore to the checkpoint after window 5 was taken for a new decision, undoing the rescale (a later window
+        // recorded is harmless: a job restored at or after it runs the applied parallelism)
         double decided = api.operatorMetricSum(jobId, io.keyshift.metrics.KeyshiftMetrics.SCALING_PARALLELISM);
+        double upTo = api.operatorMetricSum(jobId, io.keyshift.metrics.KeyshiftMetrics.SCALING_DECIDED_UP_TO);
         JsonNode req;
         try {
             req = api.get("/jobs/" + jobId + "/resource-requirements");

@@ -285,32 +285,7 @@ class AutoscalerTest {
         java.util.Map<String, Integer> upper = new java.util.concurrent.ConcurrentHashMap<>(
                 java.util.Map.of("routed", 2, "planner", 1));
         double[] gauges = {10, 4};
-        server.createContext("/jobs/back", exchange -> {
-            String path = exchange.getRequestURI().getPath();
-            String query = exchange.getRequestURI().getQuery();
-            String body;
-            if (exchange.getRequestMethod().equals("PUT")) {
-                take(JSON.readTree(exchange.getRequestBody()), upper);
-                body = "{}";
-            } else if (path.equals("/jobs/back")) {
-                body = "{\"state\":\"RUNNING\",\"vertices\":[" + SCALING_VERTEX + ",{\"id\":\"routed\","
-                        + "\"name\":\"Source: e -> keyshift[job] router\"},{\"id\":\"planner\",\"name\":\"p\"}]}";
-            } else if (path.endsWith("/subtasks/metrics") && !path.contains("/vertices/scaling/")) {
-                body = "[]";
-            } else if (path.endsWith("/subtasks/metrics") && query == null) {
-                body = "[{\"id\":\"0.ScalingDecisions.keyshiftScalingParallelism\"},"
-                        + "{\"id\":\"0.ScalingDecisions.keyshiftScalingDecidedUpTo\"}]";
-            } else if (path.endsWith("/subtasks/metrics")) {
-                boolean upTo = query.contains("DecidedUpTo");
-                body = "[{\"id\":\"0.ScalingDecisions." + (upTo ? "keyshiftScalingDecidedUpTo"
-                        : "keyshiftScalingParallelism") + "\",\"sum\":" + (upTo ? gauges[0] : gauges[1]) + "}]";
-            } else if (path.endsWith("/resource-requirements")) {
-                body = requirements(upper);
-            } else {
-                body = "{}";
-            }
-            respond(exchange, 200, body);
-        });
+        serveGauges("back", upper, gauges, () -> { });
         Autoscaler scaler = new Autoscaler(new FlinkRest("http://127.0.0.1:" + server.getAddress().getPort()), "back");
         assertThat(scaler.step().applied()).isTrue();
         assertThat(upper).containsEntry("routed", 4);
@@ -326,6 +301,79 @@ class AutoscalerTest {
         gauges[1] = 3;
         assertThat(scaler.step().applied()).isTrue();
         assertThat(upper).containsEntry("routed", 3).containsEntry("planner", 1);
+    }
+
+    /**
+     * A job {@code id} whose scaling stage's gauges are {@code gauges} (decided up to, parallelism) and whose vertices'
+     * upper bounds are {@code upper} (PUTs update them); {@code afterGaugeRead} runs after each gauge is answered.
+     */
+    private void serveGauges(String id, java.util.Map<String, Integer> upper, double[] gauges,
+                             Runnable afterGaugeRead) {
+        server.createContext("/jobs/" + id, exchange -> {
+            String path = exchange.getRequestURI().getPath();
+            String query = exchange.getRequestURI().getQuery();
+            String body;
+            if (exchange.getRequestMethod().equals("PUT")) {
+                take(JSON.readTree(exchange.getRequestBody()), upper);
+                body = "{}";
+            } else if (path.equals("/jobs/" + id)) {
+                body = "{\"state\":\"RUNNING\",\"vertices\":[" + SCALING_VERTEX + ",{\"id\":\"routed\","
+                        + "\"name\":\"Source: e -> keyshift[job] router\"},{\"id\":\"planner\",\"name\":\"p\"}]}";
+            } else if (path.endsWith("/subtasks/metrics") && !path.contains("/vertices/scaling/")) {
+                body = "[]";
+            } else if (path.endsWith("/subtasks/metrics") && query == null) {
+                body = "[{\"id\":\"0.ScalingDecisions.keyshiftScalingParallelism\"},"
+                        + "{\"id\":\"0.ScalingDecisions.keyshiftScalingDecidedUpTo\"}]";
+            } else if (path.endsWith("/subtasks/metrics")) {
+                boolean upTo = query.contains("DecidedUpTo");
+                body = "[{\"id\":\"0.ScalingDecisions." + (upTo ? "keyshiftScalingDecidedUpTo"
+                        : "keyshiftScalingParallelism") + "\",\"sum\":" + (upTo ? gauges[0] : gauges[1]) + "}]";
+                respond(exchange, 200, body);
+                afterGaugeRead.run();
+                return;
+            } else if (path.endsWith("/resource-requirements")) {
+                body = requirements(upper);
+            } else {
+                body = "{}";
+            }
+            respond(exchange, 200, body);
+        });
+    }
+
+    /**
+     * Flink's REST API answers a metrics request from its store and refreshes the store behind it: the two gauges of
+     * one step can come from two refreshes. The decision is read before the window it was decided up to, so the window
+     * recorded as applied is never earlier than the decision's: with the other order, window 5 was recorded for window
+     * 6's decision, and a restore to the checkpoint after window 5 (decision 2) was taken for a new decision and undid
+     * the rescale (and window 6 decided again redid it, a restart each).
+     */
+    @Test
+    void aDecisionReadFromAFresherStoreThanItsWindowIsNotUndoneByARestore() throws Exception {
+        java.util.Map<String, Integer> upper = new java.util.concurrent.ConcurrentHashMap<>(
+                java.util.Map.of("routed", 2, "planner", 1));
+        double[] gauges = {5, 2};
+        java.util.concurrent.atomic.AtomicBoolean refreshPending = new java.util.concurrent.atomic.AtomicBoolean(true);
+        serveGauges("fresher", upper, gauges, () -> {
+            if (refreshPending.getAndSet(false)) {
+                // window 6 decided 4: the store refreshes after the step's first gauge
+                gauges[0] = 6;
+                gauges[1] = 4;
+            }
+        });
+        Autoscaler scaler = new Autoscaler(new FlinkRest("http://127.0.0.1:" + server.getAddress().getPort()),
+                "fresher");
+        scaler.step();
+        if (upper.get("routed") == 2) {
+            // the old decision was read (2, the parallelism it runs at): the next step reads the new one
+            assertThat(scaler.step().applied()).isTrue();
+        }
+        assertThat(upper).containsEntry("routed", 4);
+        // the rescale restores the checkpoint after window 5, whose decision was 2
+        gauges[0] = 5;
+        gauges[1] = 2;
+        Autoscaler.Step restored = scaler.step();
+        assertThat(restored.applied()).as(restored.message()).isFalse();
+        assertThat(upper).containsEntry("routed", 4);
     }
 
     /**
