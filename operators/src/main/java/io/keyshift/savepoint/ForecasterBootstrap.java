@@ -85,7 +85,9 @@ public final class ForecasterBootstrap {
      * @param history a keyshift stage over the bounded history, before its terminal call
      * @param savepointPath the savepoint directory to write (a URI or path; must not exist)
      * @return what was learnt
-     * @throws IllegalArgumentException if {@code savepointPath} exists (checked before the history is read)
+     * @throws IllegalArgumentException if {@code savepointPath} exists (a symbolic link there too) or a bootstrap's
+     *         in-progress directory beside it ({@link #inProgress}: one writing there, or one cut short) does
+     *         (checked before the history is read)
      * @throws IllegalStateException after a terminal call on {@code history}, or if the history held no record
      * @throws Exception where the history's job or the savepoint's fails
      */
@@ -106,7 +108,8 @@ public final class ForecasterBootstrap {
      * @param baseSavepoint the savepoint to add the forecaster to (a URI or path; left as it is)
      * @param savepointPath the savepoint directory to write (a URI or path; must not exist)
      * @return what was learnt
-     * @throws IllegalArgumentException before the history is read: if {@code savepointPath} exists, or
+     * @throws IllegalArgumentException before the history is read: if {@code savepointPath} or its in-progress
+     *         directory exists (as {@link #bootstrap(KeyshiftStream, String)}), or
      *         {@code baseSavepoint} is refused by {@link #checkBase} (cannot be read, holds no operator, holds state
      *         the copy would not take along, or already holds the stage's forecaster)
      * @throws IllegalStateException after a terminal call on {@code history}, or if the history held no record
@@ -143,11 +146,8 @@ public final class ForecasterBootstrap {
         String base = baseSavepoint;
         java.util.Objects.requireNonNull(savepointPath, "savepoint path");
         org.apache.flink.core.fs.Path target = new org.apache.flink.core.fs.Path(savepointPath);
-        if (target.getFileSystem().exists(target)) {
-            // checked before the history is read: the savepoint writer would fail only after it
-            throw new IllegalArgumentException("savepoint path " + savepointPath + " exists; a savepoint needs a new "
-                    + "directory");
-        }
+        // checked before the history is read (which may take hours): the write would refuse both only after it
+        checkNew(target, target.getFileSystem(), savepointPath);
         if (base != null) {
             checkBase(base, history.uidPrefix(), history.maxParallelism());
         }
@@ -354,34 +354,34 @@ public final class ForecasterBootstrap {
                 .transform(new StateWriter());
         org.apache.flink.core.fs.Path dir = new org.apache.flink.core.fs.Path(path);
         org.apache.flink.core.fs.FileSystem fs = dir.getFileSystem();
-        if (fs.exists(dir)) {
-            // (bootstrap checks before it reads the history, which may take hours: a directory made there since
-            // would get the savepoint's files among its own)
-            throw new IllegalArgumentException("savepoint path " + path + " exists; a savepoint needs a new "
-                    + "directory");
-        }
+        // (bootstrap checks before it reads the history, which may take hours: a directory made there since would get
+        // the savepoint's files among its own)
+        checkNew(dir, fs, path);
         // written beside the path under another name, marked there, and renamed: a process killed between the
         // savepoint's job and its marker (SIGKILL runs no cleanup) left a whole savepoint without its marker, which a
         // job took for a continuing run's, skipping a bootstrap's checks; on an object store (whose rename is no
         // move) in place
         org.apache.flink.core.fs.Path target = inProgress(dir, fs);
-        if (!target.equals(dir) && fs.exists(target)) {
-            throw new IllegalArgumentException("savepoint path " + path + ": " + target + " exists (a bootstrap "
-                    + "writing there, or one cut short): remove it, or choose another path");
-        }
         SavepointWriter writer = base == null ? SavepointWriter.newSavepoint(env, maxParallelism)
                 : SavepointWriter.fromExistingSavepoint(env, base);
         writer.withOperator(OperatorIdentifier.forUid(StageUids.forecaster(uidPrefix)), transformation)
                 .write(target.toString());
-        beforeWrite.run();
+        // made here, once: of two bootstraps of one local path, the second is refused without touching the first's
+        // (both wrote into one directory, and the one that failed deleted it under the other, whose marker then made
+        // it again: a "savepoint" of a marker alone)
+        claim(target, fs, path);
+        org.apache.flink.core.fs.Path metadata = new org.apache.flink.core.fs.Path(target, "_metadata");
         try {
+            beforeWrite.run();
             env.execute("keyshift bootstrap");
+            requireMetadata(fs, metadata, path);
             mark(target, fs, engine, maxParallelism, uidPrefix, base, keyType);
             // qualified as its place of writing is (a relative one-name path has no parent to rename into)
             org.apache.flink.core.fs.Path named = dir.makeQualified(fs);
-            if (!target.equals(dir) && (fs.exists(named) || !fs.rename(target, named))) {
-                throw new java.io.IOException("could not name the savepoint " + dir + " (from " + target + ")"
-                        + (fs.exists(named) ? ": the path was made meanwhile" : ""));
+            if (!target.equals(dir)) {
+                // (an interrupted command's cleanup removes it meanwhile: the marker's write made it again)
+                requireMetadata(fs, metadata, path);
+                rename(fs, target, named, dir);
             }
         } catch (Exception | Error e) {
             // the savepoint whole and marked, or nothing: one without its marker (a full disk) was taken by a job
@@ -396,10 +396,90 @@ public final class ForecasterBootstrap {
     }
 
     /**
+     * Refuses {@code dir} (given as {@code path}) where it exists (a symbolic link too, dangling or not: renamed
+     * onto, it was replaced by the savepoint) or where its in-progress sibling ({@link #inProgress}) does.
+     */
+    private static void checkNew(org.apache.flink.core.fs.Path dir, org.apache.flink.core.fs.FileSystem fs,
+                                 String path) throws java.io.IOException {
+        if (exists(fs, dir)) {
+            throw new IllegalArgumentException("savepoint path " + path + " exists; a savepoint needs a new "
+                    + "directory");
+        }
+        org.apache.flink.core.fs.Path target = inProgress(dir, fs);
+        if (!target.equals(dir) && exists(fs, target)) {
+            throw new IllegalArgumentException("savepoint path " + path + ": " + target + " exists (a bootstrap "
+                    + "writing there, or one cut short): remove it, or choose another path");
+        }
+    }
+
+    /** Whether {@code p} exists on {@code fs}; on the local file system a symbolic link is not followed. */
+    private static boolean exists(org.apache.flink.core.fs.FileSystem fs, org.apache.flink.core.fs.Path p)
+            throws java.io.IOException {
+        if (fs instanceof org.apache.flink.core.fs.local.LocalFileSystem local) {
+            return java.nio.file.Files.exists(local.pathToFile(p.makeQualified(fs)).toPath(),
+                    java.nio.file.LinkOption.NOFOLLOW_LINKS);
+        }
+        return fs.exists(p);
+    }
+
+    /**
+     * Makes the in-progress directory {@code target} of a local savepoint at once, refusing it where it exists (made
+     * by another bootstrap since the check); elsewhere the savepoint's job makes it.
+     */
+    private static void claim(org.apache.flink.core.fs.Path target, org.apache.flink.core.fs.FileSystem fs,
+                              String path) throws java.io.IOException {
+        if (fs instanceof org.apache.flink.core.fs.local.LocalFileSystem local) {
+            try {
+                java.nio.file.Files.createDirectory(local.pathToFile(target.makeQualified(fs)).toPath());
+            } catch (java.nio.file.FileAlreadyExistsException e) {
+                throw new IllegalArgumentException("savepoint path " + path + ": " + target + " exists (a bootstrap "
+                        + "writing there, or one cut short): remove it, or choose another path");
+            }
+        }
+    }
+
+    /** Fails where the savepoint's metadata is not (or no longer) there. */
+    private static void requireMetadata(org.apache.flink.core.fs.FileSystem fs,
+                                        org.apache.flink.core.fs.Path metadata, String path)
+            throws java.io.IOException {
+        if (!fs.exists(metadata)) {
+            throw new java.io.IOException("the savepoint for " + path + " has no " + metadata + " (removed while it "
+                    + "was written: an interrupted run's cleanup, or another party): nothing named " + path);
+        }
+    }
+
+    /**
+     * Renames the written savepoint {@code from} to {@code to} (the qualified {@code dir}); on the local file system
+     * never onto anything there (Flink's local rename replaces a file, an empty directory or a symbolic link).
+     */
+    private static void rename(org.apache.flink.core.fs.FileSystem fs, org.apache.flink.core.fs.Path from,
+                               org.apache.flink.core.fs.Path to, org.apache.flink.core.fs.Path dir)
+            throws java.io.IOException {
+        if (fs instanceof org.apache.flink.core.fs.local.LocalFileSystem local) {
+            try {
+                java.nio.file.Files.move(local.pathToFile(from).toPath(), local.pathToFile(to).toPath());
+                return;
+            } catch (java.nio.file.FileAlreadyExistsException e) {
+                throw new java.io.IOException("could not name the savepoint " + dir + " (from " + from + "): the "
+                        + "path was made meanwhile");
+            }
+        }
+        if (fs.exists(to) || !fs.rename(from, to)) {
+            throw new java.io.IOException("could not name the savepoint " + dir + " (from " + from + ")"
+                    + (fs.exists(to) ? ": the path was made meanwhile" : ""));
+        }
+    }
+
+    /**
      * Where a bootstrap of {@code dir} (on {@code fs}, its file system) writes its savepoint before naming it
      * {@code dir}: {@code .<name>.inprogress} beside it, on a file system whose rename moves (local, HDFS); {@code dir}
      * itself on an object store (s3, gs, Azure, OSS, ...; also as {@code fs.default-scheme}), whose rename copies
      * object by object. Qualified by {@code fs} first: a relative path's sibling lies in the working directory.
+     *
+     * <p>On an object store a process killed between the savepoint's job and its marker (SIGKILL, a lost machine)
+     * leaves a whole savepoint without the marker at the path, which a job takes for its own savepoint (without a
+     * bootstrap's checks of window, key groups and key type): write a bootstrap to a local or HDFS path and copy it
+     * there, or remove the path where a bootstrap of it did not end.
      */
     public static org.apache.flink.core.fs.Path inProgress(org.apache.flink.core.fs.Path dir,
                                                            org.apache.flink.core.fs.FileSystem fs) {

@@ -386,6 +386,30 @@ class ForecasterBootstrapTest {
         return all.stream().min(Comparator.comparingLong(LoadForecast::getWindowStart)).orElseThrow();
     }
 
+    /**
+     * Refused before the history is read (which may take hours): a directory left beside the path by a bootstrap cut
+     * short (it was refused only once the history was read), and a symbolic link at the path, dangling or not (the
+     * savepoint's rename replaced it, and the savepoint was not where the link pointed).
+     */
+    @Test
+    void aLeftoverInProgressDirectoryOrALinkAtThePathIsRefusedBeforeTheHistoryIsRead(@TempDir Path dir)
+            throws Exception {
+        java.util.function.Supplier<KeyshiftStream<Click, UserKey>> unread = () -> stage(clicks(env(null), 0, 2)
+                .map((org.apache.flink.api.common.functions.MapFunction<Click, Click>) c -> {
+                    throw new IllegalStateException("the history was read");
+                }).returns(Click.class));
+        java.nio.file.Files.createDirectories(dir.resolve(".left.inprogress"));
+        assertThatThrownBy(() -> ForecasterBootstrap.bootstrap(unread.get(), null,
+                dir.resolve("left").toUri().toString(), () -> { }))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining(".left.inprogress exists");
+        Path link = java.nio.file.Files.createSymbolicLink(dir.resolve("linked"), dir.resolve("not-yet"));
+        assertThatThrownBy(() -> ForecasterBootstrap.bootstrap(unread.get(), null, link.toUri().toString(),
+                () -> { }))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("exists");
+        assertThat(java.nio.file.Files.isSymbolicLink(link)).isTrue();
+        assertThat(dir.resolve("not-yet")).doesNotExist();
+    }
+
     @Test
     void aStageAfterItsTerminalCallAnExistingPathOrAnEmptyHistoryIsRefusedWithoutASavepoint(@TempDir Path dir)
             throws Exception {

@@ -91,7 +91,8 @@ public final class BootstrapCommand implements Callable<Integer> {
         // and wrote its savepoint's files among the first's
         ReplayOutput.claim(cl, out, "--out " + out + " is in use by another keyshift command on this machine (a "
                 + "bootstrap writing its savepoint there): wait for it to end, or choose another directory");
-        if (Files.exists(out)) {
+        if (Files.exists(out, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            // a symbolic link too, dangling or not (the savepoint's rename replaced it)
             throw new ParameterException(cl, "--out " + out + " exists; a savepoint needs a new directory");
         }
         if (Files.exists(inProgress(out), java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
@@ -253,8 +254,9 @@ public final class BootstrapCommand implements Callable<Integer> {
                             + " (--dead-letters FILE writes them all)");
                 }
             }
-            // the plain path: pasted into --from-savepoint or execution.state-recovery.path, a URI's escapes stay
-            cl.getOut().println("savepoint: " + out.toAbsolutePath());
+            // the plain path: pasted into --from-savepoint or execution.state-recovery.path, a URI's escapes stay;
+            // where it was written (Flink normalizes ".." as text: link/../sp printed as given named another place)
+            cl.getOut().println("savepoint: " + io.keyshift.jobs.LocalPaths.resolved(out));
             cl.getOut().flush();
             return 0;
         } finally {

@@ -57,13 +57,23 @@ class BootstrapTest {
 
         // one malformed row: dead-lettered, with its reason, where --dead-letters says
         java.nio.file.Files.writeString(history, "not,a,trip\n", java.nio.file.StandardOpenOption.APPEND);
-        Path savepoint = dir.resolve("savepoint");
+        // --out through a link and "..": written where the file system reads it (the link's target's parent), and
+        // the printed path is that place (it was printed as given, which Flink, normalizing ".." as text, reads as
+        // dir/savepoint)
+        java.nio.file.Files.createDirectories(dir.resolve("a/b"));
+        Path link = java.nio.file.Files.createSymbolicLink(dir.resolve("link"), dir.resolve("a/b"));
+        Path savepoint = dir.resolve("a/savepoint");
         Path deadLetters = dir.resolve("bootstrap-dead-letters.csv");
-        int exit = KeyshiftCli.commandLine().execute("bootstrap", "--input", history.toString(),
+        java.io.StringWriter printed = new java.io.StringWriter();
+        var bootstrap = KeyshiftCli.commandLine();
+        bootstrap.setOut(new java.io.PrintWriter(printed));
+        int exit = bootstrap.execute("bootstrap", "--input", history.toString(),
                 "--key", "start_station", "--time", "start_date", "--time-format", TIME_FORMAT, "--window", "1d",
-                "--out", savepoint.toString(), "--dead-letters", deadLetters.toString(),
+                "--out", link.resolve("../savepoint").toString(), "--dead-letters", deadLetters.toString(),
                 "--config", SharedData.flinkConf().toString());
         assertThat(exit).isZero();
+        assertThat(printed.toString()).contains("savepoint: " + savepoint.toRealPath() + System.lineSeparator());
+        assertThat(dir.resolve("savepoint")).doesNotExist();
         assertThat(java.nio.file.Files.readAllLines(deadLetters)).hasSize(2).last().asString().contains("not,a,trip");
         assertThat(io.keyshift.savepoint.ForecasterBootstrap.isBootstrap(savepoint.toUri().toString())).isTrue();
 
