@@ -123,16 +123,17 @@ public final class ForecasterBootstrap {
 
     /**
      * As {@link #bootstrap(KeyshiftStream, String)} ({@code baseSavepoint} null) or {@link #bootstrapOnto}, telling
-     * {@code beforeWrite} when the savepoint's directory is about to be made: it runs once, after the history is read
-     * and {@code savepointPath} was found still new, just before the savepoint is written there, and not at all where
-     * the run fails or is refused before that. A caller that removes an unfinished savepoint when it is interrupted (a
-     * shutdown hook) removes one only after that: a directory at {@code savepointPath} before then is another party's
-     * (made while the history was read, which the write then refuses).
+     * {@code beforeWrite} when the savepoint is about to be written: it runs once, after the history is read,
+     * {@code savepointPath} was found still new and the directory the savepoint is written in before it is named
+     * ({@link #inProgress}) was made for this run (on a local file system; elsewhere the savepoint's job makes it),
+     * and not at all where the run fails or is refused before that. A caller that removes an unfinished savepoint
+     * when it is interrupted (a shutdown hook) removes that directory only after that: before then it is another
+     * party's (a bootstrap of the same path, or one cut short, which the write then refuses).
      *
      * @param history a keyshift stage over the bounded history, before its terminal call
      * @param baseSavepoint the savepoint to add the forecaster to (a URI or path; left as it is), or null for none
      * @param savepointPath the savepoint directory to write (a URI or path; must not exist)
-     * @param beforeWrite run once just before the savepoint's directory is made (on the calling thread)
+     * @param beforeWrite run once just before the savepoint is written (on the calling thread)
      * @return what was learnt
      * @throws IllegalArgumentException as {@link #bootstrapOnto} (before the history is read), or where
      *         {@code savepointPath} exists once the history is read (the write refuses it, {@code beforeWrite} not run)
@@ -338,7 +339,8 @@ public final class ForecasterBootstrap {
 
     /**
      * As {@link #write(LoadForecastEngine, String, int, String)}, onto a copy of {@code base} (null: none), running
-     * {@code beforeWrite} once {@code path} was found new, just before the savepoint's job makes it.
+     * {@code beforeWrite} once {@code path} was found new and its in-progress directory made, just before the
+     * savepoint's job writes it.
      */
     private static void write(LoadForecastEngine engine, String path, int maxParallelism, String uidPrefix,
                               String base, String keyType, Runnable beforeWrite) throws Exception {
@@ -429,8 +431,11 @@ public final class ForecasterBootstrap {
     private static void claim(org.apache.flink.core.fs.Path target, org.apache.flink.core.fs.FileSystem fs,
                               String path) throws java.io.IOException {
         if (fs instanceof org.apache.flink.core.fs.local.LocalFileSystem local) {
+            java.nio.file.Path dir = local.pathToFile(target.makeQualified(fs)).toPath();
             try {
-                java.nio.file.Files.createDirectory(local.pathToFile(target.makeQualified(fs)).toPath());
+                // its parents as Flink's writers make them (a path under directories still to be made)
+                java.nio.file.Files.createDirectories(dir.getParent());
+                java.nio.file.Files.createDirectory(dir);
             } catch (java.nio.file.FileAlreadyExistsException e) {
                 throw new IllegalArgumentException("savepoint path " + path + ": " + target + " exists (a bootstrap "
                         + "writing there, or one cut short): remove it, or choose another path");

@@ -168,6 +168,11 @@ class ForecasterBootstrapTest {
             deleteTree(Path.of(relative));
             deleteTree(Path.of("." + relative + ".inprogress"));
         }
+        // a path under directories still to be made: made (the in-progress directory's parents were not, and the
+        // write failed once the history was read)
+        Path deeper = dir.resolve("new/deeper/sp");
+        ForecasterBootstrap.bootstrap(stage(clicks(env(null), 0, 2)), null, deeper.toUri().toString(), () -> { });
+        assertThat(deeper.resolve(ForecasterBootstrap.MARKER)).exists();
         // another write's place (one in progress, or cut short) is refused before anything is written
         java.nio.file.Files.createDirectories(dir.resolve(".busy.inprogress"));
         assertThatThrownBy(() -> ForecasterBootstrap.bootstrap(stage(clicks(env(null), 0, 2)), null,

@@ -86,6 +86,11 @@ public final class BootstrapCommand implements Callable<Integer> {
             throw new ParameterException(cl, "--out must be a local directory, was '" + outArg + "' (a URI): write "
                     + "the savepoint locally, then copy it where the job reads it");
         }
+        if (outArg.indexOf('\\') >= 0 && java.io.File.separatorChar == '/') {
+            // Flink's paths read a backslash as a separator: the savepoint would be written where --out does not say
+            throw new ParameterException(cl, "--out must not hold a backslash, was '" + outArg + "' (Flink reads it "
+                    + "as '/')");
+        }
         out = Path.of(outArg);
         // a second bootstrap into the same --out, started while the first profiles its input, found no --out either
         // and wrote its savepoint's files among the first's
@@ -314,9 +319,9 @@ public final class BootstrapCommand implements Callable<Integer> {
                                    SavepointWrite<T> write) throws Exception {
         writing.set(false);
         try {
-            // set just before the savepoint's directory is made, where it and its place of writing were found new
-            return write.write(() -> writing.set(!Files.exists(out, java.nio.file.LinkOption.NOFOLLOW_LINKS)
-                    && !Files.exists(inProgress(out), java.nio.file.LinkOption.NOFOLLOW_LINKS)));
+            // set once the write made its place of writing for itself (a directory there before was another party's,
+            // and refused), where --out is still new
+            return write.write(() -> writing.set(!Files.exists(out, java.nio.file.LinkOption.NOFOLLOW_LINKS)));
         } catch (Exception | Error e) {
             if (!writing.get()) {
                 // another party's: there before this write began (refused by it)

@@ -1650,6 +1650,13 @@ class UserMistakesTest {
         assertThat(r.exit()).as(r.err()).isEqualTo(2);
         assertThat(r.err()).contains("--out must be a local directory, was 's3://b/sp'");
         assertThat(Path.of("s3:")).doesNotExist();
+        // a backslash, which Flink reads as '/': the savepoint went to another directory than the one checked
+        String slashed = dir.resolve("warm\\x").toString();
+        CliRun b = run("bootstrap", "--input", in.toString(), "--key", "key", "--time", "ts", "--out", slashed,
+                "--config", conf());
+        assertThat(b.exit()).as(b.err()).isEqualTo(2);
+        assertThat(b.err()).contains("--out must not hold a backslash");
+        assertThat(dir.resolve("warm")).doesNotExist();
     }
 
     /** A control file with a byte that is not UTF-8 (a Latin-1 comment) runs: the line is read as the source reads it. */
