@@ -537,9 +537,14 @@ public record ControlCommand(long at, Type type, String key, long version, Strin
     private static final java.util.regex.Pattern WHOLE = java.util.regex.Pattern.compile("\\+?[0-9]+");
     /** Decimal digits in ASCII (a key group). */
     private static final java.util.regex.Pattern DIGITS = java.util.regex.Pattern.compile("[0-9]+");
-    /** A decimal number in ASCII (no hexadecimal, no Java suffix such as {@code d} or {@code f}). */
+    /**
+     * A decimal number in ASCII (no hexadecimal, no Java suffix such as {@code d} or {@code f}). Possessive: a run of
+     * digits is never split between two quantifiers, so a long argument that fails to match fails in linear time
+     * (with {@code [0-9]+\\.?[0-9]*} a line of 300,000 digits and a letter took some 10^10 steps on the planner's
+     * task thread, and the job stalled on that record at every restart).
+     */
     private static final java.util.regex.Pattern DECIMAL =
-            java.util.regex.Pattern.compile("\\+?([0-9]+\\.?[0-9]*|\\.[0-9]+)([eE][+-]?[0-9]+)?");
+            java.util.regex.Pattern.compile("\\+?(?:[0-9]++(?:\\.[0-9]*+)?|\\.[0-9]++)(?:[eE][+-]?[0-9]++)?");
 
     /**
      * An event time in epoch milliseconds from an ISO-8601 instant ({@code 2014-03-01T00:00:00Z}), a date-time with

@@ -114,6 +114,17 @@ class ControlCommandTest {
                 .hasMessageContaining("anomaly-z must be a finite number, was 1e400");
         assertThatThrownBy(() -> ControlCommand.parse("2014-03-01T00:00:00Z,anomaly-z"))
                 .hasMessageContaining("anomaly-z needs one argument");
+        // a long argument that is no number is refused at once: the number pattern split a run of digits between two
+        // quantifiers, some 10^10 steps for these lines on the planner's task thread, at every restart
+        String digits = "1".repeat(300_000);
+        for (String line : List.of("2014-03-01T00:00:00Z,anomaly-z," + digits + "x",
+                "2014-03-01T00:00:00Z,sampling-rate,-" + digits + "x")) {
+            org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(20),
+                    () -> assertThatThrownBy(() -> ControlCommand.parse(line))
+                            .isInstanceOf(IllegalArgumentException.class));
+        }
+        assertThat(ControlCommand.parse("2014-03-01T00:00:00Z,anomaly-z,1.e1").anomalyZ()).isEqualTo(10.0);
+        assertThat(ControlCommand.parse("2014-03-01T00:00:00Z,sampling-rate,.25").samplingRate()).isEqualTo(0.25);
         // a time the job cannot hold is refused as malformed, not thrown at the job as an ArithmeticException
         assertThatThrownBy(() -> ControlCommand.parse("+300000000-01-01T00:00:00Z,freeze"))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("beyond the range");
