@@ -442,7 +442,13 @@ public final class EventParser {
                 // a boolean too: the README's JSON fields are strings or numbers
                 return dead(text, line, "field '" + name + "' is not a string or a number");
             }
-            String value = v.asText();
+            // a JSON number with a fraction is read exactly (a decimal): a time in epoch units as written (as a double,
+            // 1388620799.9999999 seconds was 1388620800, and the record went into the next window: Jackson writes an
+            // Instant as seconds with nanoseconds), every other field as a double's text, as before (numeric keys
+            // keep their names across a restore)
+            String value = !v.isBigDecimal() ? v.asText()
+                    : epochUnit != null && timeIndexes[0] == f.size() ? v.decimalValue().toString()
+                    : Double.toString(v.doubleValue());
             // JSON's escapes can spell what UTF-8 bytes cannot: a NUL, half of a surrogate pair (which every UTF-8
             // output writes as '?', so keys "a\ud83d" and "a\udc00" would give results under one key)
             if (value.indexOf('\0') >= 0) {
@@ -463,7 +469,8 @@ public final class EventParser {
     private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper(
             com.fasterxml.jackson.core.JsonFactory.builder()
                     .enable(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION).build())
-            .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+            .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+            .enable(com.fasterxml.jackson.databind.DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS);
 
     private Parsed parseFields(List<String> f, String text, long line) {
         if (f.size() != columnCount) {

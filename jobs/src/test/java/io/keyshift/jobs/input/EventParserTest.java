@@ -49,6 +49,30 @@ class EventParserTest {
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("reads one --time column, not 2");
     }
 
+    /**
+     * A JSON number with a fraction as an epoch time is read as written, as the same digits in a CSV record are: read
+     * as a double, 1388620799.9999999 seconds (an Instant as Jackson writes it) was 1388620800.0, a millisecond later,
+     * and the record went into the next day's window. Other number fields keep a double's text (a key's name).
+     */
+    @Test
+    void aJsonEpochTimeWithAFractionIsReadAsWritten() {
+        EventParser seconds = EventParser.forFields(new InputSpec(List.of(), "k", List.of("t"),
+                Optional.of("epoch-seconds"), Optional.empty()));
+        EventParser.Parsed r = seconds.parseJson("{\"k\":1.50,\"t\":1388620799.9999999}"
+                .getBytes(StandardCharsets.UTF_8), 0);
+        assertThat(r.deadLetter()).isNull();
+        assertThat(r.event().timestamp).isEqualTo(1388620799999L);
+        assertThat(r.event().key).isEqualTo("1.5");
+        EventParser csv = new EventParser(new InputSpec(List.of(), "k", List.of("t"), Optional.of("epoch-seconds"),
+                Optional.empty()), List.of("k", "t"));
+        assertThat(csv.parse("a,1388620799.9999999".getBytes(StandardCharsets.UTF_8), 1).event().timestamp)
+                .isEqualTo(r.event().timestamp);
+        assertThat(seconds.parseJson("{\"k\":\"a\",\"t\":1.3886208E9}".getBytes(StandardCharsets.UTF_8), 0)
+                .event().timestamp).isEqualTo(1388620800000L);
+        assertThat(seconds.parseJson("{\"k\":\"a\",\"t\":1e999999}".getBytes(StandardCharsets.UTF_8), 0)
+                .deadLetter().reason()).contains("unparsable time");
+    }
+
     @Test
     void parsesOffsetTimesQuotedKeysAndSums() {
         EventParser p = parser("yyyy-MM-dd HH:mm:ssXXX", "amount");
