@@ -50,6 +50,10 @@ public final class ReplayInput {
                 first = readLine(in);
             } catch (LineTooLongException e) {
                 throw new IOException(file + ": the first line is " + e.getMessage(), e);
+            } catch (java.io.EOFException | java.util.zip.ZipException e) {
+                // a cut within a first line longer than the first read (it said "--input: null")
+                throw new IOException(file + ": truncated or corrupt compressed input within its first line ("
+                        + cut(e) + ")", e);
             }
             if (!spec.columns().isEmpty()) {
                 return spec.columns();
@@ -378,7 +382,7 @@ public final class ReplayInput {
                     + "replayed", e);
         } catch (java.io.EOFException | java.util.zip.ZipException e) {
             throw new IOException(file + ": truncated or corrupt compressed input after line " + linesRead + " ("
-                    + e.getMessage() + "); nothing was replayed", e);
+                    + cut(e) + "); nothing was replayed", e);
         }
     }
 
@@ -475,10 +479,15 @@ public final class ReplayInput {
         } catch (java.io.EOFException | java.util.zip.ZipException e) {
             // the first read fills the buffer: a small file's whole content, up to what follows its last member
             text.close();
-            throw new IOException(file + ": truncated or corrupt compressed input within its first 64 KB ("
-                    + e.getMessage() + "); nothing was replayed", e);
+            throw new IOException(file + ": truncated or corrupt compressed input at its start (" + cut(e)
+                    + "); nothing was replayed", e);
         }
         return text;
+    }
+
+    /** The reason of a failed read of compressed input: its message, or that it ends mid-stream (a cut has none). */
+    private static String cut(IOException e) {
+        return e.getMessage() != null ? e.getMessage() : "it ends mid-stream";
     }
 
     /**

@@ -353,6 +353,27 @@ class ReplayInputTest {
         assertThat(p.stats().deadLetters()).isZero();
     }
 
+    /**
+     * A gzip file cut within a header row longer than the first read: refused naming the file and the cut (it said
+     * "null": the cut's EOFException has no message, and the header's read caught only an over-long line).
+     */
+    @Test
+    void aGzipCutWithinALongHeaderRowIsNamedAsSuch(@TempDir Path dir) throws Exception {
+        StringBuilder header = new StringBuilder("id,when");
+        java.util.Random random = new java.util.Random(7);
+        for (int i = 0; header.length() < 40_000; i++) {
+            // random names, which gzip cannot shrink to a few bytes: the cut falls within the header row
+            header.append(",c").append(i).append('_').append(Long.toHexString(random.nextLong()));
+        }
+        byte[] whole = gzip(header + "\na,2024-03-01T00:00:00Z\n");
+        Path file = Files.write(dir.resolve("wide.csv.gz"), java.util.Arrays.copyOf(whole, whole.length * 6 / 10));
+        InputSpec spec = new InputSpec(List.of(), "id", List.of("when"), Optional.empty(), Optional.empty());
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> ReplayInput.header(file, spec))
+                .isInstanceOf(java.io.IOException.class)
+                .hasMessageContaining(file + ": truncated or corrupt compressed input within its first line")
+                .hasMessageNotContaining("null");
+    }
+
     private static byte[] gzip(String text) throws java.io.IOException {
         java.io.ByteArrayOutputStream b = new java.io.ByteArrayOutputStream();
         try (var z = new java.util.zip.GZIPOutputStream(b)) {
