@@ -17,7 +17,6 @@ import java.time.LocalDate;
 import java.time.LocalDateTime;
 import java.time.ZoneId;
 import java.time.ZonedDateTime;
-import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -161,8 +160,10 @@ public final class ForecastCalendar implements Serializable {
                 }
                 try {
                     out.add(entry(r, zone));
-                } catch (DateTimeParseException | IllegalArgumentException e) {
-                    throw new IllegalArgumentException(source + " line " + line + ": " + e.getMessage()
+                } catch (java.time.DateTimeException | ArithmeticException | IllegalArgumentException e) {
+                    // a year of nine digits parses and overflows: "long overflow" without file or line, exit 1
+                    throw new IllegalArgumentException(source + " line " + line + ": "
+                            + (e instanceof ArithmeticException ? "a time beyond epoch milliseconds" : e.getMessage())
                             + " (expected date,label or first,last,label with yyyy-MM-dd dates, or"
                             + " start,end,label with yyyy-MM-ddTHH:mm local times)");
                 }

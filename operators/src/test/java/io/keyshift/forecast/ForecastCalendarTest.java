@@ -76,6 +76,12 @@ class ForecastCalendarTest {
                 .hasMessageContaining("before first day");
         assertThatThrownBy(() -> parse("# nothing\n", LA, List.of(DayOfWeek.SUNDAY), 1))
                 .hasMessageContaining("no entries");
+        // years past epoch milliseconds or LocalDate: the file and line (it was "long overflow", exit 1)
+        for (String far : List.of("+300000000-01-01,far\n", "+999999999-12-31,last\n",
+                "+300000000-01-01T00:00,+300000000-01-02T00:00,far\n")) {
+            assertThatThrownBy(() -> parse(far, LA, List.of(DayOfWeek.SUNDAY), 1)).as(far)
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("test.csv line 1");
+        }
     }
 
     @Test
