@@ -105,6 +105,12 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
     private transient ListState<Long> watermarkStore;
     /** Forecasts waiting for the control input's watermark, oldest first. */
     private transient java.util.ArrayDeque<LoadForecast> held;
+    /**
+     * The routers' parallelism the newest forecast received reports (0: none received since this task started): the
+     * one a plan made now is routed at. A forecast held for the control input, and restored after a rescale, reports
+     * the parallelism of its window, and planned by it, the first plan after a restore at 4 was made for the ranges of 2.
+     */
+    private transient int newestParallelism;
     private transient long controlWatermark;
     /** The user's control input's watermark, from {@link ControlProgress} lines (with {@link #userControlProgress}). */
     private transient long userControlWatermark;
@@ -658,6 +664,7 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
 
     @Override
     public void processElement(StreamRecord<LoadForecast> element) {
+        newestParallelism = element.getValue().getRouterParallelism();
         // forecasts a restored state held for a control input this job no longer has: first, in order
         while (!held.isEmpty() && held.peekFirst().getWindowEnd() < element.getValue().getWindowEnd()) {
             LoadForecast f = held.pollFirst();
@@ -670,6 +677,7 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
     /** A forecast: planned once the control input's watermark allows. */
     @Override
     public void processElement1(StreamRecord<LoadForecast> element) throws Exception {
+        newestParallelism = element.getValue().getRouterParallelism();
         held.addLast(element.getValue());
         drain();
     }
@@ -832,7 +840,9 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
     }
 
     private void plan(LoadForecast forecast, long timestamp) {
-        followParallelism(forecast.getRouterParallelism());
+        // the newest forecast's: a restored held forecast planned before any arrived follows none (the planner's own
+        // parallelism, the submitted one after a restore, until a forecast made since says the routers')
+        followParallelism(newestParallelism);
         // over the keyed stage's subtasks: the routers' parallelism where the planner follows it (after a rescale the
         // last plan was made for the one before), else the stage's own (the routers may run at another)
         observedImbalance = observedImbalance(forecast, planner.current(), planner.settings().parallelism());

@@ -253,6 +253,36 @@ class PlannerOperatorTest {
      * with one again: a rollback to plan 2 took the control state's routing of plan 1 (or was refused as "not issued
      * yet, the last is 1"); the plans between are unknown to it, so it is refused as no longer kept.
      */
+    /**
+     * Forecasts held for the control input when the job was rescaled (2 to 4 routers) are planned after the restore
+     * for the routers' new parallelism, the one the newest forecast reports: each followed the parallelism of its own
+     * window, and the first plans after the restore were made for the key-group ranges of 2 (migrations to targets
+     * that share a subtask at 4), then the planner flipped back.
+     */
+    @Test
+    void forecastsHeldAcrossARescaleArePlannedForTheNewParallelism() throws Exception {
+        org.apache.flink.runtime.checkpoint.OperatorSubtaskState atTwo;
+        try (org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<LoadForecast, String, RoutingPlan> h =
+                     new org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<>(
+                             new PlannerOperator(settings(), true).withControl(10))) {
+            h.open();
+            h.processElement1(new StreamRecord<>(forecast(W, 2), W - 1));
+            h.processElement1(new StreamRecord<>(forecast(2 * W, 2), 2 * W - 1));
+            assertThat(h.extractOutputValues()).isEmpty();
+            atTwo = h.snapshot(1, 2 * W);
+        }
+        try (org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<LoadForecast, String, RoutingPlan> h =
+                     new org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<>(
+                             new PlannerOperator(settings(), true).withControl(10))) {
+            h.initializeState(atTwo);
+            h.open();
+            h.processElement1(new StreamRecord<>(forecast(3 * W, 4), 3 * W - 1));
+            h.processWatermark2(new org.apache.flink.streaming.api.watermark.Watermark(Long.MAX_VALUE));
+            assertThat(h.extractOutputValues()).hasSize(3).allSatisfy(p -> assertThat(p.getParallelism())
+                    .isEqualTo(4));
+        }
+    }
+
     @Test
     void aRollbackToAPlanIssuedWithoutTheControlStateIsRefused() throws Exception {
         org.apache.flink.runtime.checkpoint.OperatorSubtaskState first;
