@@ -108,7 +108,8 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
     /**
      * The routers' parallelism the newest forecast received reports (0: none received since this task started): the
      * one a plan made now is routed at. A forecast held for the control input, and restored after a rescale, reports
-     * the parallelism of its window, and planned by it, the first plan after a restore at 4 was made for the ranges of 2.
+     * the parallelism of its window, and planned by it, the first plan after a restore at 4 was made for the ranges of
+     * 2: with a control input, restored forecasts wait for a forecast made since (or the end of the input).
      */
     private transient int newestParallelism;
     private transient long controlWatermark;
@@ -777,7 +778,9 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
     /** Plans the held forecasts whose time the control input has passed; then forwards the forecasts' watermark. */
     private void drain() throws Exception {
         boolean released = false;
-        while (!held.isEmpty() && controlKnownFor(held.peekFirst())) {
+        // forecasts restored after a rescale wait for one made since, which reports the routers' parallelism now
+        boolean routersKnown = !followRouters || newestParallelism > 0 || forecastWatermark == Long.MAX_VALUE;
+        while (routersKnown && !held.isEmpty() && controlKnownFor(held.peekFirst())) {
             LoadForecast f = held.pollFirst();
             plan(f, f.getWindowEnd() - 1);
             released = true;
@@ -840,9 +843,9 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
     }
 
     private void plan(LoadForecast forecast, long timestamp) {
-        // the newest forecast's: a restored held forecast planned before any arrived follows none (the planner's own
-        // parallelism, the submitted one after a restore, until a forecast made since says the routers')
-        followParallelism(newestParallelism);
+        // the newest forecast's; a restored held forecast planned before any arrived (at the end of the input, or
+        // restored without its control input) its own
+        followParallelism(newestParallelism > 0 ? newestParallelism : forecast.getRouterParallelism());
         // over the keyed stage's subtasks: the routers' parallelism where the planner follows it (after a rescale the
         // last plan was made for the one before), else the stage's own (the routers may run at another)
         observedImbalance = observedImbalance(forecast, planner.current(), planner.settings().parallelism());

@@ -271,14 +271,42 @@ class PlannerOperatorTest {
             assertThat(h.extractOutputValues()).isEmpty();
             atTwo = h.snapshot(1, 2 * W);
         }
+        for (boolean controlFirst : new boolean[] {false, true}) {
+            try (org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<LoadForecast, String, RoutingPlan>
+                         h = new org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<>(
+                                 new PlannerOperator(settings(), true).withControl(10))) {
+                h.initializeState(atTwo);
+                h.open();
+                if (controlFirst) {
+                    // the control input passes them before a forecast made since the restore arrives: they wait
+                    h.processWatermark2(new org.apache.flink.streaming.api.watermark.Watermark(Long.MAX_VALUE));
+                    assertThat(h.extractOutputValues()).isEmpty();
+                }
+                h.processElement1(new StreamRecord<>(forecast(3 * W, 4), 3 * W - 1));
+                h.processWatermark2(new org.apache.flink.streaming.api.watermark.Watermark(Long.MAX_VALUE));
+                assertThat(h.extractOutputValues()).as("control first: %s", controlFirst).hasSize(3)
+                        .allSatisfy(p -> assertThat(p.getParallelism()).isEqualTo(4));
+            }
+        }
+        // held at 4 (the submitted parallelism 2, scaled by the adaptive scheduler), restored at 4 after a failure,
+        // and the input ends before another forecast: planned for 4, what they report (the planner's own 2 is not)
+        org.apache.flink.runtime.checkpoint.OperatorSubtaskState atFour;
         try (org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<LoadForecast, String, RoutingPlan> h =
                      new org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<>(
                              new PlannerOperator(settings(), true).withControl(10))) {
-            h.initializeState(atTwo);
             h.open();
-            h.processElement1(new StreamRecord<>(forecast(3 * W, 4), 3 * W - 1));
+            h.processElement1(new StreamRecord<>(forecast(W, 4), W - 1));
+            h.processElement1(new StreamRecord<>(forecast(2 * W, 4), 2 * W - 1));
+            atFour = h.snapshot(1, 2 * W);
+        }
+        try (org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<LoadForecast, String, RoutingPlan> h =
+                     new org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<>(
+                             new PlannerOperator(settings(), true).withControl(10))) {
+            h.initializeState(atFour);
+            h.open();
             h.processWatermark2(new org.apache.flink.streaming.api.watermark.Watermark(Long.MAX_VALUE));
-            assertThat(h.extractOutputValues()).hasSize(3).allSatisfy(p -> assertThat(p.getParallelism())
+            h.processWatermark1(new org.apache.flink.streaming.api.watermark.Watermark(Long.MAX_VALUE));
+            assertThat(h.extractOutputValues()).isNotEmpty().allSatisfy(p -> assertThat(p.getParallelism())
                     .isEqualTo(4));
         }
     }
