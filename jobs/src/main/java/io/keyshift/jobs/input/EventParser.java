@@ -442,13 +442,11 @@ public final class EventParser {
                 // a boolean too: the README's JSON fields are strings or numbers
                 return dead(text, line, "field '" + name + "' is not a string or a number");
             }
-            // a JSON number with a fraction is read exactly (a decimal): a time in epoch units as written (as a double,
-            // 1388620799.9999999 seconds was 1388620800, and the record went into the next window: Jackson writes an
-            // Instant as seconds with nanoseconds), every other field as a double's text, as before (numeric keys
-            // keep their names across a restore)
-            String value = !v.isBigDecimal() ? v.asText()
-                    : epochUnit != null && timeIndexes[0] == f.size() ? v.decimalValue().toString()
-                    : Double.toString(v.doubleValue());
+            // a time in epoch units with a fraction as written (read as a double, 1388620799.9999999 seconds was
+            // 1388620800, and the record went into the next window: Jackson writes an Instant as seconds with
+            // nanoseconds); every other field as before (a double's text: numeric keys keep their names)
+            String value = v.isFloatingPointNumber() && epochUnit != null && timeIndexes[0] == f.size()
+                    ? literal(text, name, v.asText()) : v.asText();
             // JSON's escapes can spell what UTF-8 bytes cannot: a NUL, half of a surrogate pair (which every UTF-8
             // output writes as '?', so keys "a\ud83d" and "a\udc00" would give results under one key)
             if (value.indexOf('\0') >= 0) {
@@ -463,14 +461,36 @@ public final class EventParser {
     }
 
     /**
+     * The text of the number that the top-level field {@code name} of the JSON object {@code json} holds, as written;
+     * {@code otherwise} where it cannot be read again.
+     */
+    private static String literal(String json, String name, String otherwise) {
+        try (com.fasterxml.jackson.core.JsonParser p = JSON.getFactory().createParser(json)) {
+            if (p.nextToken() != com.fasterxml.jackson.core.JsonToken.START_OBJECT) {
+                return otherwise;
+            }
+            while (p.nextToken() == com.fasterxml.jackson.core.JsonToken.FIELD_NAME) {
+                String field = p.currentName();
+                com.fasterxml.jackson.core.JsonToken value = p.nextToken();
+                if (field.equals(name) && value != null && value.isNumeric()) {
+                    return p.getText();
+                }
+                p.skipChildren();
+            }
+        } catch (IOException | RuntimeException e) {
+            return otherwise;
+        }
+        return otherwise;
+    }
+
+    /**
      * Fails on anything after the first value (a record of two JSON objects is one dead letter, not one event) and on
      * a field given twice ({@code {"key":"a",...,"key":"b"}} was read as key b without a word).
      */
     private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper(
             com.fasterxml.jackson.core.JsonFactory.builder()
                     .enable(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION).build())
-            .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
-            .enable(com.fasterxml.jackson.databind.DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS);
+            .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
     private Parsed parseFields(List<String> f, String text, long line) {
         if (f.size() != columnCount) {

@@ -58,11 +58,16 @@ class EventParserTest {
     void aJsonEpochTimeWithAFractionIsReadAsWritten() {
         EventParser seconds = EventParser.forFields(new InputSpec(List.of(), "k", List.of("t"),
                 Optional.of("epoch-seconds"), Optional.empty()));
-        EventParser.Parsed r = seconds.parseJson("{\"k\":1.50,\"t\":1388620799.9999999}"
+        EventParser.Parsed r = seconds.parseJson("{\"k\":1e2,\"t\":1388620799.9999999}"
                 .getBytes(StandardCharsets.UTF_8), 0);
         assertThat(r.deadLetter()).isNull();
         assertThat(r.event().timestamp).isEqualTo(1388620799999L);
-        assertThat(r.event().key).isEqualTo("1.5");
+        assertThat(r.event().key).isEqualTo("100.0");
+        // keys as a double's text, as before: negative zero, an exponent past a double's
+        for (String[] k : new String[][] {{"-0.0", "-0.0"}, {"1e2147483648", "Infinity"}, {"1.50", "1.5"}}) {
+            assertThat(seconds.parseJson(("{\"k\":" + k[0] + ",\"t\":1388620799}").getBytes(StandardCharsets.UTF_8),
+                    0).event().key).as(k[0]).isEqualTo(k[1]);
+        }
         EventParser csv = new EventParser(new InputSpec(List.of(), "k", List.of("t"), Optional.of("epoch-seconds"),
                 Optional.empty()), List.of("k", "t"));
         assertThat(csv.parse("a,1388620799.9999999".getBytes(StandardCharsets.UTF_8), 1).event().timestamp)
