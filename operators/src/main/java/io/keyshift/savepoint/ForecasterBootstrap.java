@@ -432,9 +432,10 @@ public final class ForecasterBootstrap {
                               String path) throws java.io.IOException {
         if (fs instanceof org.apache.flink.core.fs.local.LocalFileSystem local) {
             java.nio.file.Path dir = local.pathToFile(target.makeQualified(fs)).toPath();
+            // its parents as Flink's writers make them (a path under directories still to be made); a parent that is
+            // a file fails here, naming it
+            java.nio.file.Files.createDirectories(dir.getParent());
             try {
-                // its parents as Flink's writers make them (a path under directories still to be made)
-                java.nio.file.Files.createDirectories(dir.getParent());
                 java.nio.file.Files.createDirectory(dir);
             } catch (java.nio.file.FileAlreadyExistsException e) {
                 throw new IllegalArgumentException("savepoint path " + path + ": " + target + " exists (a bootstrap "

@@ -173,6 +173,11 @@ class ForecasterBootstrapTest {
         Path deeper = dir.resolve("new/deeper/sp");
         ForecasterBootstrap.bootstrap(stage(clicks(env(null), 0, 2)), null, deeper.toUri().toString(), () -> { });
         assertThat(deeper.resolve(ForecasterBootstrap.MARKER)).exists();
+        // under a file: named as such, not as another bootstrap's directory
+        java.nio.file.Files.writeString(dir.resolve("plain"), "a file");
+        assertThatThrownBy(() -> ForecasterBootstrap.bootstrap(stage(clicks(env(null), 0, 2)), null,
+                dir.resolve("plain/sp").toUri().toString(), () -> { }))
+                .hasMessageNotContaining("inprogress exists").hasMessageContaining("plain");
         // another write's place (one in progress, or cut short) is refused before anything is written
         java.nio.file.Files.createDirectories(dir.resolve(".busy.inprogress"));
         assertThatThrownBy(() -> ForecasterBootstrap.bootstrap(stage(clicks(env(null), 0, 2)), null,

@@ -86,12 +86,14 @@ public final class BootstrapCommand implements Callable<Integer> {
             throw new ParameterException(cl, "--out must be a local directory, was '" + outArg + "' (a URI): write "
                     + "the savepoint locally, then copy it where the job reads it");
         }
-        if (outArg.indexOf('\\') >= 0 && java.io.File.separatorChar == '/') {
-            // Flink's paths read a backslash as a separator: the savepoint would be written where --out does not say
-            throw new ParameterException(cl, "--out must not hold a backslash, was '" + outArg + "' (Flink reads it "
-                    + "as '/')");
-        }
         out = Path.of(outArg);
+        if (io.keyshift.jobs.LocalPaths.resolved(out).toString().indexOf('\\') >= 0
+                && java.io.File.separatorChar == '/') {
+            // Flink's paths read a backslash as a separator: the savepoint would be written where --out does not say
+            // (the path as Flink is given it: the working directory's name, or a link's target, may hold one too)
+            throw new ParameterException(cl, "--out " + io.keyshift.jobs.LocalPaths.resolved(out) + " holds a "
+                    + "backslash, which Flink reads as '/': choose a directory without one");
+        }
         // a second bootstrap into the same --out, started while the first profiles its input, found no --out either
         // and wrote its savepoint's files among the first's
         ReplayOutput.claim(cl, out, "--out " + out + " is in use by another keyshift command on this machine (a "
