@@ -108,8 +108,10 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
     /**
      * The routers' parallelism the newest forecast received reports (0: none received since this task started): the
      * one a plan made now is routed at. A forecast held for the control input, and restored after a rescale, reports
-     * the parallelism of its window, and planned by it, the first plan after a restore at 4 was made for the ranges of
-     * 2: with a control input, restored forecasts wait for a forecast made since (or the end of the input).
+     * the parallelism of its window, and planned by it where a forecast made since had come, the plan was made for
+     * the ranges of the old parallelism. Restored forecasts planned before any came are planned by their own (they do
+     * not wait for one: the routers wait for the lease their plan gives, and the next forecast needs the routers to
+     * read a whole window further); see the README's Known limitations.
      */
     private transient int newestParallelism;
     private transient long controlWatermark;
@@ -778,9 +780,7 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
     /** Plans the held forecasts whose time the control input has passed; then forwards the forecasts' watermark. */
     private void drain() throws Exception {
         boolean released = false;
-        // forecasts restored after a rescale wait for one made since, which reports the routers' parallelism now
-        boolean routersKnown = !followRouters || newestParallelism > 0 || forecastWatermark == Long.MAX_VALUE;
-        while (routersKnown && !held.isEmpty() && controlKnownFor(held.peekFirst())) {
+        while (!held.isEmpty() && controlKnownFor(held.peekFirst())) {
             LoadForecast f = held.pollFirst();
             plan(f, f.getWindowEnd() - 1);
             released = true;
