@@ -249,15 +249,11 @@ class PlannerOperatorTest {
     }
 
     /**
-     * Control state of a job (plan 1), through a job without a control input that issued plans 2 and 3, into a job
-     * with one again: a rollback to plan 2 took the control state's routing of plan 1 (or was refused as "not issued
-     * yet, the last is 1"); the plans between are unknown to it, so it is refused as no longer kept.
-     */
-    /**
      * Forecasts held for the control input when the job was rescaled (2 to 4 routers) are planned after the restore
-     * for the routers' new parallelism, the one the newest forecast reports: each followed the parallelism of its own
-     * window, and the first plans after the restore were made for the key-group ranges of 2 (migrations to targets
-     * that share a subtask at 4), then the planner flipped back.
+     * for the routers' new parallelism where a forecast made since reports it (each followed the parallelism of its
+     * own window: the first plans after the restore were made for the key-group ranges of 2, migrations to targets
+     * that share a subtask at 4, then the planner flipped back); where the control input passes them first, at once
+     * for their own (Known limitations). Restored at the parallelism they report, planned for it, not the planner's.
      */
     @Test
     void forecastsHeldAcrossARescaleArePlannedForTheNewParallelism() throws Exception {
@@ -315,6 +311,11 @@ class PlannerOperatorTest {
         }
     }
 
+    /**
+     * Control state of a job (plan 1), through a job without a control input that issued plans 2 and 3, into a job
+     * with one again: a rollback to plan 2 took the control state's routing of plan 1 (or was refused as "not issued
+     * yet, the last is 1"); the plans between are unknown to it, so it is refused as no longer kept.
+     */
     @Test
     void aRollbackToAPlanIssuedWithoutTheControlStateIsRefused() throws Exception {
         org.apache.flink.runtime.checkpoint.OperatorSubtaskState first;
