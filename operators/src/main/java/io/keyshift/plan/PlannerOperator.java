@@ -42,8 +42,10 @@ import java.util.List;
  * <p><b>Rescaling.</b> When the keyed stage runs at the routers' parallelism ({@code followRouters}), the planner
  * plans for the parallelism the routers report with each forecast ({@code LoadForecast.routerParallelism}), not for
  * the one the job was built with: after the adaptive scheduler (or a restore from a savepoint) changes the job's
- * parallelism, the next plan names the new parallelism and balances the new key-group ranges. Plans name key groups,
- * so the routes already in force stay valid across the change.
+ * parallelism, the next plan names the new parallelism and balances the new key-group ranges (but for forecasts held
+ * for a control input across the change and planned before a forecast of the new parallelism arrives: planned for
+ * the old, see the README's Known limitations). Plans name key groups, so the routes already in force stay valid
+ * across the change.
  *
  * <p><b>Control input</b> (a second input, with {@link #withControl}): command lines ({@link ControlCommand}). A
  * command applies to the first plan whose migrations start at or after its time; so that replays stay deterministic
@@ -436,6 +438,9 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
                 refuseMigrationsOfAnotherShape(planner.current(), shape, settings);
             }
         }
+        // the newest forecast received before the checkpoint, where one is still held (a failover after a rescale
+        // planned the held forecasts of the old parallelism by their own, although one of the new had come)
+        newestParallelism = held.isEmpty() ? 0 : held.peekLast().getRouterParallelism();
     }
 
     /**
@@ -843,12 +848,15 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
     }
 
     private void plan(LoadForecast forecast, long timestamp) {
-        // the newest forecast's; a restored held forecast planned before any arrived (at the end of the input, or
-        // restored without its control input) its own
+        // the newest forecast's; a held forecast planned before any came since the restore (the control input
+        // passed it first) its own
         followParallelism(newestParallelism > 0 ? newestParallelism : forecast.getRouterParallelism());
-        // over the keyed stage's subtasks: the routers' parallelism where the planner follows it (after a rescale the
-        // last plan was made for the one before), else the stage's own (the routers may run at another)
-        observedImbalance = observedImbalance(forecast, planner.current(), planner.settings().parallelism());
+        // over the subtasks the window ran on: the routers' parallelism of the window where the planner follows it
+        // (after a rescale the last plan was made for the one before, and a held forecast's window ran before the
+        // rescale), else the stage's own (the routers may run at another)
+        int ran = forecast.getRouterParallelism();
+        observedImbalance = observedImbalance(forecast, planner.current(), followRouters && ran >= 1
+                ? Math.min(ran, settings.maxParallelism()) : planner.settings().parallelism());
         oldestRouted = Math.max(oldestRouted, forecast.getRouterPlanVersion());
         if (finalLeaseOut()) {
             // the final lease is out (the input ended; or restored with it, see warnOfTheFinalLease): nothing more to

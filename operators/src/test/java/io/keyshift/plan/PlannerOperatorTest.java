@@ -289,6 +289,36 @@ class PlannerOperatorTest {
                 }
             }
         }
+        // a forecast of the new parallelism held with them at a checkpoint, and a failover: still planned for 4 (the
+        // newest received is restored with them); the observed imbalance of a held window over the subtasks it ran on
+        org.apache.flink.runtime.checkpoint.OperatorSubtaskState withNewer;
+        try (org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<LoadForecast, String, RoutingPlan> h =
+                     new org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<>(
+                             new PlannerOperator(settings(), true).withControl(10))) {
+            h.initializeState(atTwo);
+            h.open();
+            h.processElement1(new StreamRecord<>(forecast(3 * W, 4), 3 * W - 1));
+            assertThat(h.extractOutputValues()).isEmpty();
+            withNewer = h.snapshot(2, 3 * W);
+        }
+        PlannerOperator op = new PlannerOperator(settings(), true).withControl(10);
+        try (org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<LoadForecast, String, RoutingPlan> h =
+                     new org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<>(op)) {
+            h.initializeState(withNewer);
+            h.open();
+            long t = Long.MIN_VALUE;
+            for (long c = 0; h.extractOutputValues().size() < 2 && c < 10 * W; c += W / 8) {
+                h.processWatermark2(new org.apache.flink.streaming.api.watermark.Watermark(c));
+                t = c;
+            }
+            List<RoutingPlan> two = h.extractOutputValues();
+            assertThat(two).as("planned up to control watermark %s", t).hasSize(2);
+            assertThat(op.observedImbalance())
+                    .isEqualTo(PlannerOperator.observedImbalance(forecast(2 * W, 2), two.get(0), 2));
+            h.processWatermark2(new org.apache.flink.streaming.api.watermark.Watermark(Long.MAX_VALUE));
+            assertThat(h.extractOutputValues()).hasSize(3).allSatisfy(p -> assertThat(p.getParallelism())
+                    .isEqualTo(4));
+        }
         // held at 4 (the submitted parallelism 2, scaled by the adaptive scheduler), restored at 4 after a failure:
         // planned at once when the control input passes them, for 4, what they report (the planner's own 2 is not)
         org.apache.flink.runtime.checkpoint.OperatorSubtaskState atFour;
