@@ -1267,6 +1267,15 @@ public final class KeyshiftJob implements Callable<Integer> {
         if (continuing && !failover && kafkaReading != null && Files.isRegularFile(dir.resolve(INPUT_FILE))) {
             checkKeptReading(cl, Files.readString(dir.resolve(INPUT_FILE)), kafkaReading);
         }
+        // --out must be a directory this process can make and write: checked before the brokers are asked (a file on
+        // its path or a read-only directory failed with exit 1 and a file system's message once every check passed)
+        Path writableAbove = io.keyshift.jobs.LocalPaths.resolved(dir);
+        while (writableAbove != null && !Files.exists(writableAbove)) {
+            writableAbove = writableAbove.getParent();
+        }
+        if (writableAbove == null || !Files.isDirectory(writableAbove) || !Files.isWritable(writableAbove)) {
+            throw new ParameterException(cl, "--out " + dir + ": " + writableAbove + " is not a writable directory");
+        }
         // last of the checks: it asks the brokers (up to 10 s where none answers). Not for Flink's rerun of main (after
         // a failover): its topics were there, and a recoverable failover must not fail for a topic being recreated. A
         // restore the user asks for is checked as a new job is (a misspelled topic restarted the job for ever; at a

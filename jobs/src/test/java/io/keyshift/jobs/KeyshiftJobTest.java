@@ -26,6 +26,21 @@ class KeyshiftJobTest {
     }
 
     /**
+     * An --out the job cannot make (a file on its path) is refused naming --out, before the job is built (it failed with
+     * exit 1 and a file system's message once every check had passed, the brokers' question too).
+     */
+    @Test
+    void anOutputDirectoryThatCannotBeMadeIsRefusedNamingOut(@TempDir Path dir) throws Exception {
+        Path file = Files.writeString(dir.resolve("plain"), "a file");
+        assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--generator-records", "1000", "--out",
+                file.resolve("out").toString(), "-Dexecution.checkpointing.interval=5s"}))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("--out " + file.resolve("out").toAbsolutePath())
+                .hasMessageContaining("is not a writable directory");
+        assertThat(file).hasContent("a file");
+    }
+
+    /**
      * A job started from a bootstrap savepoint (the forecaster's state alone) continues no earlier run: an --out that
      * holds another job's results is refused as for a fresh job (restoring from a savepoint let it in, and the two
      * runs' lines mixed).
