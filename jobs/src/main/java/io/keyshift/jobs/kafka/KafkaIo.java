@@ -77,14 +77,6 @@ public final class KafkaIo {
             if (topic != null && !topic.equals(record.topic())) {
                 throw KafkaEventDeserializer.otherTopic("--kafka-control-topic", topic, record.topic());
             }
-            if (record.partition() != 0) {
-                // a partition added while the job runs (read from its start), or a topic of several whose start-up
-                // check was skipped (--no-kafka-topic-check, a ${...} property, no broker in time): commands of two
-                // partitions arrive in no set order (a pin and its unpin the other way round)
-                throw io.keyshift.config.JobOptions.unrecoverable("--kafka-control-topic " + record.topic()
-                        + ": a command came from partition " + record.partition() + ": commands apply in the order "
-                        + "they arrive, which Kafka keeps only within a partition; use a topic of one partition");
-            }
             out.collect(record.value() == null ? "" : new String(record.value(), java.nio.charset.StandardCharsets.UTF_8));
         }
 
