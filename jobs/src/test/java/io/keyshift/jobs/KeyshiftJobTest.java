@@ -38,6 +38,14 @@ class KeyshiftJobTest {
                 .hasMessageContaining("--out " + file.resolve("out").toAbsolutePath())
                 .hasMessageContaining("is not a writable directory");
         assertThat(file).hasContent("a file");
+        // a dangling symbolic link (a mount this machine lacks): refused alike, the link kept
+        Path link = Files.createSymbolicLink(dir.resolve("linked"), dir.resolve("missing/x"));
+        assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--generator-records", "1000", "--out",
+                link.toString(), "-Dexecution.checkpointing.interval=5s"}))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("--out " + link.toAbsolutePath())
+                .hasMessageContaining("is not a writable directory");
+        assertThat(Files.isSymbolicLink(link)).isTrue();
     }
 
     /**

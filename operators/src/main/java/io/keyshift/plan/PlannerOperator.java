@@ -108,12 +108,13 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
     /** Forecasts waiting for the control input's watermark, oldest first. */
     private transient java.util.ArrayDeque<LoadForecast> held;
     /**
-     * The routers' parallelism the newest forecast received reports (0: none received since this task started): the
-     * one a plan made now is routed at. A forecast held for the control input, and restored after a rescale, reports
-     * the parallelism of its window, and planned by it where a forecast made since had come, the plan was made for
-     * the ranges of the old parallelism. Restored forecasts planned before any came are planned by their own (they do
-     * not wait for one: the routers wait for the lease their plan gives, and the next forecast needs the routers to
-     * read a whole window further); see the README's Known limitations.
+     * The routers' parallelism the newest forecast received reports (after a restore: the newest held at the
+     * checkpoint, else 0 until one comes): the one a plan made now is routed at. A forecast held for the control
+     * input, and restored after a rescale, reports the parallelism of its window, and planned by it where a newer
+     * forecast had come, the plan was made for the ranges of the old parallelism. Restored forecasts planned before
+     * any newer one came are planned by their own (they do not wait for one: the routers wait for the lease their plan
+     * gives, and the next forecast needs the routers to read a whole window further); see the README's Known
+     * limitations.
      */
     private transient int newestParallelism;
     private transient long controlWatermark;
@@ -848,8 +849,7 @@ public class PlannerOperator extends AbstractStreamOperator<RoutingPlan>
     }
 
     private void plan(LoadForecast forecast, long timestamp) {
-        // the newest forecast's; a held forecast planned before any came since the restore (the control input
-        // passed it first) its own
+        // the newest forecast's (received, or held at the checkpoint restored); where there is none, its own
         followParallelism(newestParallelism > 0 ? newestParallelism : forecast.getRouterParallelism());
         // over the subtasks the window ran on: the routers' parallelism of the window where the planner follows it
         // (after a rescale the last plan was made for the one before, and a held forecast's window ran before the
