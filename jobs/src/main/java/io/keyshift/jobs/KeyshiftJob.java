@@ -1269,15 +1269,13 @@ public final class KeyshiftJob implements Callable<Integer> {
         }
         // --out must be a directory this process can make and write: checked before the brokers are asked (a file on
         // its path or a read-only directory failed with exit 1 and a file system's message once every check passed)
-        // (a symbolic link on it is a part of it, dangling too; an existing --out this run continues need not be
-        // writable here: main writes nothing there that the run needs, and the TaskManagers write the results)
-        Path resolvedOut = io.keyshift.jobs.LocalPaths.resolved(dir);
-        Path writableAbove = resolvedOut;
+        // (a symbolic link on it is a part of it, dangling too; an existing --out of a restore too: main writes its
+        // markers and records there)
+        Path writableAbove = io.keyshift.jobs.LocalPaths.resolved(dir);
         while (writableAbove != null && !Files.exists(writableAbove, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
             writableAbove = writableAbove.getParent();
         }
-        if (writableAbove == null || !Files.isDirectory(writableAbove)
-                || !(ownDirectory && writableAbove.equals(resolvedOut)) && !Files.isWritable(writableAbove)) {
+        if (writableAbove == null || !Files.isDirectory(writableAbove) || !Files.isWritable(writableAbove)) {
             throw new ParameterException(cl, "--out " + dir + ": " + writableAbove + " is not a writable directory");
         }
         // last of the checks: it asks the brokers (up to 10 s where none answers). Not for Flink's rerun of main (after
