@@ -70,6 +70,13 @@ class PlannerOperatorTest {
                 .setRouterParallelism(routerParallelism).build();
     }
 
+    /** A planner of {@link #settings()} with a control input (10 routings kept), following the routers or not. */
+    private static org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<LoadForecast, String, RoutingPlan>
+            controlled(boolean followRouters) throws Exception {
+        return new org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<>(
+                new PlannerOperator(settings(), followRouters).withControl(10));
+    }
+
     /** A planner of {@code settings} that plans after {@code f}; its last plan is checked, then it is snapshot. */
     private static org.apache.flink.runtime.checkpoint.OperatorSubtaskState planAndSnapshot(
             RepartitionPlanner.Settings settings, LoadForecast f,
@@ -165,9 +172,7 @@ class PlannerOperatorTest {
                 h.open();
                 damaged = h.snapshot(1, 1);
             }
-            try (org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<LoadForecast, String, RoutingPlan> h =
-                         new org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<>(
-                                 new PlannerOperator(settings(), false).withControl(10))) {
+            try (var h = controlled(false)) {
                 assertThatThrownBy(() -> {
                     h.initializeState(damaged);
                     h.open();
@@ -184,9 +189,7 @@ class PlannerOperatorTest {
      */
     private static org.apache.flink.runtime.checkpoint.OperatorSubtaskState plannedUnder(
             String command, java.util.function.Consumer<RoutingPlan> firstPlan) throws Exception {
-        try (org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<LoadForecast, String, RoutingPlan> h =
-                     new org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<>(
-                             new PlannerOperator(settings(), false).withControl(10))) {
+        try (var h = controlled(false)) {
             h.open();
             h.processElement2(new StreamRecord<>(command, 0));
             h.processWatermark2(new org.apache.flink.streaming.api.watermark.Watermark(Long.MAX_VALUE));
@@ -235,9 +238,7 @@ class PlannerOperatorTest {
             h.open();
             without = h.snapshot(2, W);
         }
-        try (org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<LoadForecast, String, RoutingPlan> h =
-                     new org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<>(
-                             new PlannerOperator(settings(), false).withControl(10))) {
+        try (var h = controlled(false)) {
             h.initializeState(without);
             h.open();
             h.processWatermark2(new org.apache.flink.streaming.api.watermark.Watermark(Long.MAX_VALUE));
@@ -258,9 +259,7 @@ class PlannerOperatorTest {
     @Test
     void forecastsHeldAcrossARescaleArePlannedForTheNewParallelism() throws Exception {
         org.apache.flink.runtime.checkpoint.OperatorSubtaskState atTwo;
-        try (org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<LoadForecast, String, RoutingPlan> h =
-                     new org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<>(
-                             new PlannerOperator(settings(), true).withControl(10))) {
+        try (var h = controlled(true)) {
             h.open();
             h.processElement1(new StreamRecord<>(forecast(W, 2), W - 1));
             h.processElement1(new StreamRecord<>(forecast(2 * W, 2), 2 * W - 1));
@@ -268,9 +267,7 @@ class PlannerOperatorTest {
             atTwo = h.snapshot(1, 2 * W);
         }
         for (boolean controlFirst : new boolean[] {false, true}) {
-            try (org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<LoadForecast, String, RoutingPlan>
-                         h = new org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<>(
-                                 new PlannerOperator(settings(), true).withControl(10))) {
+            try (var h = controlled(true)) {
                 h.initializeState(atTwo);
                 h.open();
                 if (controlFirst) {
@@ -292,9 +289,7 @@ class PlannerOperatorTest {
         // a forecast of the new parallelism held with them at a checkpoint, and a failover: still planned for 4 (the
         // newest received is restored with them); the observed imbalance of a held window over the subtasks it ran on
         org.apache.flink.runtime.checkpoint.OperatorSubtaskState withNewer;
-        try (org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<LoadForecast, String, RoutingPlan> h =
-                     new org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<>(
-                             new PlannerOperator(settings(), true).withControl(10))) {
+        try (var h = controlled(true)) {
             h.initializeState(atTwo);
             h.open();
             h.processElement1(new StreamRecord<>(forecast(3 * W, 4), 3 * W - 1));
@@ -322,17 +317,13 @@ class PlannerOperatorTest {
         // held at 4 (the submitted parallelism 2, scaled by the adaptive scheduler), restored at 4 after a failure:
         // planned at once when the control input passes them, for 4, what they report (the planner's own 2 is not)
         org.apache.flink.runtime.checkpoint.OperatorSubtaskState atFour;
-        try (org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<LoadForecast, String, RoutingPlan> h =
-                     new org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<>(
-                             new PlannerOperator(settings(), true).withControl(10))) {
+        try (var h = controlled(true)) {
             h.open();
             h.processElement1(new StreamRecord<>(forecast(W, 4), W - 1));
             h.processElement1(new StreamRecord<>(forecast(2 * W, 4), 2 * W - 1));
             atFour = h.snapshot(1, 2 * W);
         }
-        try (org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<LoadForecast, String, RoutingPlan> h =
-                     new org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<>(
-                             new PlannerOperator(settings(), true).withControl(10))) {
+        try (var h = controlled(true)) {
             h.initializeState(atFour);
             h.open();
             h.processWatermark2(new org.apache.flink.streaming.api.watermark.Watermark(Long.MAX_VALUE));
@@ -349,9 +340,7 @@ class PlannerOperatorTest {
     @Test
     void aRollbackToAPlanIssuedWithoutTheControlStateIsRefused() throws Exception {
         org.apache.flink.runtime.checkpoint.OperatorSubtaskState first;
-        try (org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<LoadForecast, String, RoutingPlan> h =
-                     new org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<>(
-                             new PlannerOperator(settings(), false).withControl(10))) {
+        try (var h = controlled(false)) {
             h.open();
             h.processWatermark2(new org.apache.flink.streaming.api.watermark.Watermark(Long.MAX_VALUE));
             h.processElement1(new StreamRecord<>(forecast(W, 4), W - 1));
@@ -370,9 +359,7 @@ class PlannerOperatorTest {
             assertThat(h.extractOutputValues()).extracting(RoutingPlan::getVersion).containsExactly(2L, 3L);
             without = h.snapshot(2, 3 * W);
         }
-        try (org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<LoadForecast, String, RoutingPlan> h =
-                     new org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<>(
-                             new PlannerOperator(settings(), false).withControl(10))) {
+        try (var h = controlled(false)) {
             h.initializeState(without);
             h.open();
             h.processElement2(new StreamRecord<>("0,rollback,2", 0));
@@ -409,9 +396,7 @@ class PlannerOperatorTest {
             assertThat(h.extractOutputValues()).hasSize(1);
             plain = h.snapshot(1, W);
         }
-        try (org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<LoadForecast, String, RoutingPlan> h =
-                     new org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<>(
-                             new PlannerOperator(settings(), false).withControl(10))) {
+        try (var h = controlled(false)) {
             h.initializeState(plain);
             h.open();
             h.processElement2(new StreamRecord<>("now,sampling-rate,0.5", 0));
@@ -765,9 +750,7 @@ class PlannerOperatorTest {
     @Test
     void aForecastHeldForAControlInputTheRestoredJobLacksIsPlannedFirst() throws Exception {
         org.apache.flink.runtime.checkpoint.OperatorSubtaskState snapshot;
-        try (org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<LoadForecast, String, RoutingPlan> h =
-                     new org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<>(
-                             new PlannerOperator(settings(), false).withControl(10))) {
+        try (var h = controlled(false)) {
             h.open();
             h.processElement1(new StreamRecord<>(forecast(W, 4), W - 1));
             assertThat(h.extractOutputValues()).as("held for the control watermark").isEmpty();
@@ -801,9 +784,7 @@ class PlannerOperatorTest {
     @Test
     void revertsAddedAtARestoreGateThePlansWithTheirProgress() throws Exception {
         org.apache.flink.runtime.checkpoint.OperatorSubtaskState snapshot;
-        try (org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<LoadForecast, String, RoutingPlan> h =
-                     new org.apache.flink.streaming.util.TwoInputStreamOperatorTestHarness<>(
-                             new PlannerOperator(settings(), false).withControl(10))) {
+        try (var h = controlled(false)) {
             h.open();
             h.processWatermark2(new org.apache.flink.streaming.api.watermark.Watermark(Long.MAX_VALUE / 2));
             h.processElement1(new StreamRecord<>(forecast(W, 4), W - 1));
