@@ -129,6 +129,8 @@ class KafkaExactlyOnceIT extends KafkaJobFixture {
             KeyshiftJob.main(args(out, "trips", topic, true,
                     "-Dkeyshift.fault.window-failure-times=" + failAt, "-Dkeyshift.fault.id=" + fault,
                     "-Dexecution.checkpointing.dir=" + dir.resolve("checkpoints-" + run).toUri(),
+                    // as ClusterIT: a checkpoint stalled by the failure expires rather than holding the job 10 min
+                    "-Dexecution.checkpointing.timeout=30s",
                     "--kafka-transaction-naming", naming, "--kafka-idleness", "0"));
 
             assertThat(FailOnce.fired(fault)).as("injected failures").isEqualTo(1);
