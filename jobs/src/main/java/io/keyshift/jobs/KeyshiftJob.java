@@ -1297,6 +1297,12 @@ public final class KeyshiftJob implements Callable<Integer> {
         }
         Files.createDirectories(dir);
         boolean[] submitted = {false};
+        // why a submission failed (Flink's job listener hears it), and whether execute() was entered on a cluster
+        // target: an answer that did not come leaves the cluster with the job or without it
+        Throwable[] submissionFailure = {null};
+        boolean toCluster = !"local".equals(env.getConfiguration()
+                .getOptional(org.apache.flink.configuration.DeploymentOptions.TARGET).orElse("local"));
+        boolean[] submitting = {false};
         // what a restore of this job is checked against, kept in --out once the job is submitted: by Flink's job
         // listener where main submits it, and where `bin/keyshift submit` takes the job graph out of execute() (no
         // listener runs there; submit removes the files again if the cluster does not take the job)
@@ -1410,6 +1416,8 @@ public final class KeyshiftJob implements Callable<Integer> {
                 submitted[0] |= client != null;
                 if (client != null) {
                     keepForRestore.run();
+                } else {
+                    submissionFailure[0] = failure;
                 }
             }
 
@@ -1424,8 +1432,9 @@ public final class KeyshiftJob implements Callable<Integer> {
                 || startedBy(dir, fixedJobId) && !markedBy(dir, fixedJobId);
         boolean[] wroteSorted = {false};
         // interrupted while it is built (Ctrl-C during a long sort): the marker and a partly written sorted input go
+        // (not while a cluster is asked to take the job: it may have it when the answer is cut short)
         Thread cleanup = new Thread(() -> {
-            if (!submitted[0]) {
+            if (!submitted[0] && !(submitting[0] && toCluster)) {
                 removeUnsubmitted(dir, started, wroteSorted[0]);
             }
         }, "keyshift-job: unsubmitted --out cleanup");
@@ -1553,6 +1562,7 @@ public final class KeyshiftJob implements Callable<Integer> {
             mark(dir, fixedJobId, recoveryPath, argsDigest);
             ReplayJob.build(env, space, st, conf, dir, sumField != null, rate, null, topics(),
                     conf.get(io.keyshift.config.ScalingOptions.CAPACITY) > 0);
+            submitting[0] = true;
             env.execute(jobName != null ? jobName : "keyshift [" + st.id() + "]");
             return 0;
         } catch (Throwable e) {
@@ -1564,6 +1574,14 @@ public final class KeyshiftJob implements Callable<Integer> {
             if (e.getClass().getName().equals(PROGRAM_ABORT)) {
                 graphOnly[0] = true;
                 keepForRestore.run();
+            } else if (!submitted[0] && submitting[0] && toCluster && mayHaveReached(submissionFailure[0])) {
+                // `flink run` whose submission timed out or lost its connection: the cluster may run the job, which
+                // reads the sorted input and writes into --out; a rerun there would double every result
+                System.err.println("keyshift-job: the cluster's answer to the submission did not come ("
+                        + innermost(submissionFailure[0] != null ? submissionFailure[0] : e) + "): it may run the job all the same, so " + dir
+                        + " keeps " + STARTED_MARKER + (wroteSorted[0] ? " and the sorted input" : "")
+                        + "; see the cluster's jobs (flink list, or its web UI), and if it has none of this one, "
+                        + "remove " + dir.resolve(STARTED_MARKER) + " before a rerun into " + dir);
             } else if (!submitted[0]) {
                 removeUnsubmitted(dir, started, wroteSorted[0]);
             }
@@ -1604,6 +1622,37 @@ public final class KeyshiftJob implements Callable<Integer> {
         System.out.printf("keyshift-job: %s held other records (%s): replaced%n", sorted,
                 earlier == null ? "unreadable" : earlier.size() + (earlier.currentFormat() ? "" : ", an earlier format"));
         return now.moveTo(sorted);
+    }
+
+    /**
+     * False where {@code failure}, why a cluster submission failed, shows the cluster did not take the job: its REST
+     * answer refused it (Flink's {@code RestClientException}, other than a duplicate submission: an earlier attempt
+     * of the same submission got there), or no connection was made ({@link java.net.ConnectException}, {@link
+     * java.net.UnknownHostException}: a wrong address); true otherwise (a timeout, a connection cut after the request
+     * went out, an unknown cause, or none).
+     */
+    static boolean mayHaveReached(Throwable failure) {
+        java.util.Set<Throwable> seen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        for (Throwable t = failure; t != null && seen.add(t); t = t.getCause()) {
+            String message = String.valueOf(t.getMessage());
+            if (t.getClass().getName().equals("org.apache.flink.runtime.rest.util.RestClientException")) {
+                return message.contains("DuplicateJobSubmissionException")
+                        || message.contains("already been submitted");
+            }
+            if (t instanceof java.net.ConnectException || t instanceof java.net.UnknownHostException) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** "Class: message" of the innermost cause of {@code e}. */
+    private static String innermost(Throwable e) {
+        Throwable t = e;
+        for (int depth = 0; t.getCause() != null && t.getCause() != t && depth < 100; depth++) {
+            t = t.getCause();
+        }
+        return t.getClass().getSimpleName() + ": " + t.getMessage();
     }
 
     /** How {@code flink run} and {@code submit} take a job graph out of main (an Error, thrown by execute()). */
