@@ -151,6 +151,9 @@ public final class SubmitCommand implements Callable<Integer> {
         // does not take the job, the corrected rerun must not find them and refuse --out as another job's
         // (a main that fails removes its own)
         List<Path> writtenIfSubmitted = new java.util.ArrayList<>();
+        // ... and those it rewrites (a restore records its own options: a --kafka-bounded added, another transaction
+        // naming): put back as they were, or the corrected retry is checked against the refused job's options
+        Map<Path, byte[]> rewrittenIfSubmitted = new java.util.LinkedHashMap<>();
         Path out = outOf(expanded);
         if (out != null) {
             for (String name : List.of(KeyshiftJob.STARTED_MARKER, ".events.bin", KeyshiftJob.CONTROL_DIGEST_FILE,
@@ -161,11 +164,17 @@ public final class SubmitCommand implements Callable<Integer> {
                     io.keyshift.jobs.kafka.KafkaOptions.GROUP_ID_FILE)) {
                 if (!Files.exists(out.resolve(name))) {
                     writtenIfSubmitted.add(out.resolve(name));
+                } else if (!name.equals(".events.bin")) {
+                    keepRecord(out.resolve(name), rewrittenIfSubmitted);
                 }
             }
             // the --control file's copy (not if an earlier job's is there: then it was replaced, not written anew)
             if (KeyshiftJob.controlCopyNames().stream().noneMatch(n -> Files.exists(out.resolve(n)))) {
                 KeyshiftJob.controlCopyNames().forEach(n -> writtenIfSubmitted.add(out.resolve(n)));
+            } else {
+                for (String n : KeyshiftJob.controlCopyNames()) {
+                    keepRecord(out.resolve(n), rewrittenIfSubmitted);
+                }
             }
         }
         // left dead letters the job's main moves aside are this run's to put back or remove (not one a run cut short
@@ -198,6 +207,7 @@ public final class SubmitCommand implements Callable<Integer> {
                 for (Path p : writtenIfSubmitted) {
                     Files.deleteIfExists(p);
                 }
+                putBack(rewrittenIfSubmitted);
                 putBackLeftDeadLetters(aside);
                 throw e;
             }
@@ -234,6 +244,7 @@ public final class SubmitCommand implements Callable<Integer> {
             for (Path p : writtenIfSubmitted) {
                 Files.deleteIfExists(p);
             }
+            putBack(rewrittenIfSubmitted);
             putBackLeftDeadLetters(aside);
             throw failedAsItStarted;
         }
@@ -361,6 +372,35 @@ public final class SubmitCommand implements Callable<Integer> {
         }
         return counts.entrySet().stream().map(e -> e.getKey() + " " + e.getValue())
                 .collect(java.util.stream.Collectors.joining(", "));
+    }
+
+    /**
+     * Adds the content of {@code record}, one of the files a job's main keeps in --out (a few lines; the --control
+     * file's copy), to {@code kept}, where it is a regular file (not a link) of at most 16 MiB; a larger one is not
+     * kept (and not put back).
+     */
+    static void keepRecord(Path record, Map<Path, byte[]> kept) throws java.io.IOException {
+        if (Files.isRegularFile(record, java.nio.file.LinkOption.NOFOLLOW_LINKS) && Files.size(record) <= 16 << 20) {
+            kept.put(record, Files.readAllBytes(record));
+        }
+    }
+
+    /**
+     * Writes back each of {@code kept}'s files whose content the job's main changed (or removed), where the job did
+     * not start: through a sibling and an atomic rename, so that no reader finds one half written.
+     */
+    static void putBack(Map<Path, byte[]> kept) throws java.io.IOException {
+        for (Map.Entry<Path, byte[]> e : kept.entrySet()) {
+            Path p = e.getKey();
+            if (Files.isRegularFile(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)
+                    && java.util.Arrays.equals(Files.readAllBytes(p), e.getValue())) {
+                continue;
+            }
+            Path sibling = p.resolveSibling("." + p.getFileName() + ".put-back");
+            Files.write(sibling, e.getValue());
+            Files.move(sibling, p, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                    java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        }
     }
 
     /**

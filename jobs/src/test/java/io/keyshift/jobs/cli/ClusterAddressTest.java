@@ -477,11 +477,11 @@ class ClusterAddressTest {
             ex.getRequestBody().readAllBytes();
             String path = ex.getRequestURI().getPath();
             boolean get = ex.getRequestMethod().equals("GET");
-            int status = get && path.equals("/config") ? 200
+            int status = get && (path.equals("/config") || path.equals("/jobmanager/config")) ? 200
                     : get && path.startsWith("/jobs/") ? (hasJob[0] ? 200 : 404) : 400;
             ex.getResponseHeaders().add("Content-Type", "application/json");
-            io.keyshift.jobs.StubHttp.respond(ex, status,
-                    status == 200 ? "{}" : "{\"errors\":[\"refused by this test\"]}");
+            io.keyshift.jobs.StubHttp.respond(ex, status, path.equals("/jobmanager/config") ? "[]"
+                    : status == 200 ? "{}" : "{\"errors\":[\"refused by this test\"]}");
         });
         try {
             String rest = "http://127.0.0.1:" + server.getAddress().getPort();
@@ -522,6 +522,22 @@ class ClusterAddressTest {
             assertThat(r.exit()).as(r.err()).isEqualTo(1);
             assertThat(left.resolve("dead-letters.csv")).hasContent(deadLetters);
             assertThat(left.resolve(io.keyshift.jobs.KeyshiftJob.LEFT_DEAD_LETTERS_ASIDE)).doesNotExist();
+
+            // a restore of a Kafka job whose sinks named their transactions incrementing, now given pooling (a
+            // restore may switch that way), refused by the cluster: the job's main recorded pooling in --out, and the
+            // corrected retry with incrementing was refused as a switch back; the record is put back as it was
+            java.nio.file.Path kafkaOut = java.nio.file.Files.createDirectories(dir.resolve("kafka-out"));
+            java.nio.file.Path naming = kafkaOut.resolve(io.keyshift.jobs.kafka.KafkaOptions.TRANSACTION_NAMING_FILE);
+            java.nio.file.Files.writeString(naming, "incrementing\n");
+            Run pooling = run("submit", "--jar", jar.toString(), "--rest", rest, "--config",
+                    io.keyshift.jobs.SharedData.flinkConf().toString(), "--from-savepoint",
+                    dir.resolve("savepoint-1").toString(), "--", "--kafka-topic", "trips",
+                    "--kafka-bootstrap-servers", "127.0.0.1:1", "--no-kafka-topic-check", "--columns", "k,t",
+                    "--key", "k", "--time", "t", "--results-topic", "res", "--kafka-transaction-naming", "pooling",
+                    "--out", kafkaOut.toString());
+            assertThat(pooling.exit()).as(pooling.err()).isEqualTo(1);
+            assertThat(pooling.err()).contains("the cluster did not take the job");
+            assertThat(naming).hasContent("incrementing\n");
         } finally {
             server.stop(0);
         }
