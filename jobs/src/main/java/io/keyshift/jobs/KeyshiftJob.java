@@ -1467,9 +1467,10 @@ public final class KeyshiftJob implements Callable<Integer> {
                 System.out.println("keyshift-job: Kafka topic " + kafka.topicName() + " (dead letters under "
                         + dir.resolve("dead-letters") + ")");
                 mark(dir, fixedJobId, recoveryPath, argsDigest);
-                var outputs = ReplayJob.attach(events, st, conf, dir, sumField != null, p, topics(),
-                        kafka.controlTopicName() == null ? null : io.keyshift.jobs.kafka.KafkaIo.control(env, kafka, group),
-                        true);
+                var control = kafka.controlTopicName() == null ? null
+                        : io.keyshift.jobs.kafka.KafkaIo.control(env, kafka, group);
+                var outputs = ReplayJob.attach(events, st, conf, dir, sumField != null, p, topics(), control, true,
+                        control == null ? null : control.getSideOutput(io.keyshift.jobs.kafka.KafkaIo.CONTROL_REFUSED));
                 // records later than the allowed lateness (behind a partition's watermark by more than
                 // --max-out-of-orderness, or from a partition back from idleness behind the others): written, not lost
                 ReplayJob.sink(io.keyshift.jobs.kafka.KafkaIo.lateRecords(outputs.late(), p,

@@ -40,14 +40,28 @@ public final class KafkaIo {
     /** Uid of the control topic's source. */
     public static final String CONTROL_SOURCE_UID = "keyshift-kafka-control-source";
 
+    /** Uid of the operator that takes the control topic's lines of partition 0 and refuses the others'. */
+    public static final String CONTROL_LINES_UID = "keyshift-kafka-control-lines";
+
     /**
-     * The control topic's record values as command lines (UTF-8; a tombstone is an empty line, which changes nothing),
-     * from the earliest offset, with {@code Long.MAX_VALUE} watermarks: a live input, whose commands apply from the
-     * next plan on ({@link io.keyshift.control.ControlInputs#liveWatermarks()}), in the group {@code groupId}-control.
+     * The control topic's records of a partition other than 0, refused as they are read: {@code reason,line} (CSV, as
+     * the planner's refused commands in {@code control-rejected/}).
      */
-    public static org.apache.flink.streaming.api.datastream.DataStream<String> control(StreamExecutionEnvironment env,
-                                                                                      KafkaOptions k, String groupId) {
-        KafkaSource<String> source = KafkaSource.<String>builder()
+    public static final OutputTag<String> CONTROL_REFUSED = new OutputTag<>("kafka-control-refused", Types.STRING);
+
+    /**
+     * The control topic's record values of its partition 0 as command lines (UTF-8; a tombstone is an empty line,
+     * which changes nothing), from the earliest offset, with {@code Long.MAX_VALUE} watermarks: a live input, whose
+     * commands apply from the next plan on ({@link io.keyshift.control.ControlInputs#liveWatermarks()}), in the group
+     * {@code groupId}-control. Commands apply in the order they arrive, which Kafka keeps only within a partition:
+     * the records of any other partition (one added while the job runs, or a topic whose start-up check was skipped)
+     * go to the side output {@link #CONTROL_REFUSED} with the reason, counted in
+     * {@code keyshiftControlCommandsRejected}, and change nothing.
+     */
+    public static SingleOutputStreamOperator<String> control(StreamExecutionEnvironment env, KafkaOptions k,
+                                                             String groupId) {
+        KafkaSource<org.apache.flink.api.java.tuple.Tuple2<Integer, String>> source = KafkaSource
+                .<org.apache.flink.api.java.tuple.Tuple2<Integer, String>>builder()
                 .setBootstrapServers(k.bootstrapServers)
                 .setTopics(k.controlTopicName())
                 .setGroupId(groupId + "-control")
@@ -57,12 +71,49 @@ public final class KafkaIo {
                 .build();
         return env.fromSource(source, io.keyshift.control.ControlInputs.liveWatermarks(), "kafka control source")
                 .uid(CONTROL_SOURCE_UID)
+                .setParallelism(1)
+                .process(new ControlPartitions(k.controlTopicName()))
+                .name("kafka control lines")
+                .uid(CONTROL_LINES_UID)
                 .setParallelism(1);
     }
 
-    /** A record value as one line of text; a tombstone as an empty line. */
+    /** Lines of partition 0 on; the others' to {@link #CONTROL_REFUSED}, with the reason, counted. */
+    static final class ControlPartitions
+            extends ProcessFunction<org.apache.flink.api.java.tuple.Tuple2<Integer, String>, String> {
+        private static final long serialVersionUID = 1L;
+        private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ControlPartitions.class);
+        private final String topic;
+        private transient Counter refused;
+
+        ControlPartitions(String topic) {
+            this.topic = topic;
+        }
+
+        @Override
+        public void open(org.apache.flink.api.common.functions.OpenContext context) {
+            refused = getRuntimeContext().getMetricGroup().counter(io.keyshift.metrics.KeyshiftMetrics.CONTROL_REJECTED);
+        }
+
+        @Override
+        public void processElement(org.apache.flink.api.java.tuple.Tuple2<Integer, String> line, Context ctx,
+                                   Collector<String> out) {
+            if (line.f0 == 0) {
+                out.collect(line.f1);
+                return;
+            }
+            String reason = "read from partition " + line.f0 + " of --kafka-control-topic " + topic + ": commands "
+                    + "apply in the order they arrive, which Kafka keeps only within a partition, so the job takes "
+                    + "commands from partition 0 only; send them there (a topic of one partition)";
+            LOG.warn("Control command refused ({}): {}", reason, line.f1);
+            refused.inc();
+            ctx.output(CONTROL_REFUSED, org.apache.commons.csv.CSVFormat.RFC4180.format(reason, line.f1));
+        }
+    }
+
+    /** A record value as one line of text (a tombstone as an empty line), with the record's partition. */
     static final class ControlLines implements org.apache.flink.connector.kafka.source.reader.deserializer
-            .KafkaRecordDeserializationSchema<String> {
+            .KafkaRecordDeserializationSchema<org.apache.flink.api.java.tuple.Tuple2<Integer, String>> {
         private static final long serialVersionUID = 1L;
         /** The control topic; a record of another comes from a savepoint's restored partitions (fails the job). */
         private final String topic;
@@ -73,16 +124,19 @@ public final class KafkaIo {
 
         @Override
         public void deserialize(org.apache.kafka.clients.consumer.ConsumerRecord<byte[], byte[]> record,
-                                org.apache.flink.util.Collector<String> out) {
+                                org.apache.flink.util.Collector<org.apache.flink.api.java.tuple.Tuple2<Integer, String>>
+                                        out) {
             if (topic != null && !topic.equals(record.topic())) {
                 throw KafkaEventDeserializer.otherTopic("--kafka-control-topic", topic, record.topic());
             }
-            out.collect(record.value() == null ? "" : new String(record.value(), java.nio.charset.StandardCharsets.UTF_8));
+            out.collect(org.apache.flink.api.java.tuple.Tuple2.of(record.partition(), record.value() == null ? ""
+                    : new String(record.value(), java.nio.charset.StandardCharsets.UTF_8)));
         }
 
         @Override
-        public org.apache.flink.api.common.typeinfo.TypeInformation<String> getProducedType() {
-            return Types.STRING;
+        public org.apache.flink.api.common.typeinfo.TypeInformation<org.apache.flink.api.java.tuple.Tuple2<Integer,
+                String>> getProducedType() {
+            return Types.TUPLE(Types.INT, Types.STRING);
         }
     }
 

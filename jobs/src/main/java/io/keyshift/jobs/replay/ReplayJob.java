@@ -109,6 +109,18 @@ public final class ReplayJob {
                                           java.nio.file.Path runDir, boolean withSum, int p,
                                           Topics topics,
                                           DataStream<String> control, boolean lateOutput) {
+        return attach(events, strategy, config, runDir, withSum, p, topics, control, lateOutput, null);
+    }
+
+    /**
+     * As above; {@code refusedControl} (may be null): control lines refused before they reach the stage
+     * ({@code reason,line}, as the planner's), written into {@code control-rejected/} beside the planner's.
+     */
+    public static Workload.Outputs attach(DataStream<Event> events, Strategy strategy, ReadableConfig config,
+                                          java.nio.file.Path runDir, boolean withSum, int p,
+                                          Topics topics,
+                                          DataStream<String> control, boolean lateOutput,
+                                          DataStream<String> refusedControl) {
         String gate = config.getOptional(ReplayScalingGate.GATE_OPTION).orElse(null);
         Workload.Outputs out = Workload.build(events, strategy, config, p, control, lateOutput);
         if (topics != null && topics.results(out.results())) {
@@ -135,8 +147,10 @@ public final class ReplayJob {
                 topics.lines("forecasts", forecasts);
                 topics.lines("validation", validation);
             }
-            if (out.controlRejected() != null) {
-                sink(out.controlRejected(), runDir.resolve("control-rejected"), "control-rejected", 1);
+            DataStream<String> rejected = out.controlRejected() == null ? refusedControl
+                    : refusedControl == null ? out.controlRejected() : out.controlRejected().union(refusedControl);
+            if (rejected != null) {
+                sink(rejected, runDir.resolve("control-rejected"), "control-rejected", 1);
             }
             sink(out.profiles().map(ReplayJob::profileJson).returns(Types.STRING).name("profile json")
                     .setParallelism(1), runDir.resolve("profiles"), "profiles", 1);

@@ -195,12 +195,33 @@ class KafkaEventDeserializerTest {
         assertThat(out).hasSize(1);
         // the control topic's lines alike
         var lines = new KafkaIo.ControlLines("steer");
-        List<String> commands = new ArrayList<>();
-        Collector<String> cc = into(commands);
+        List<org.apache.flink.api.java.tuple.Tuple2<Integer, String>> commands = new ArrayList<>();
+        Collector<org.apache.flink.api.java.tuple.Tuple2<Integer, String>> cc = into(commands);
         lines.deserialize(new ConsumerRecord<>("steer", 0, 0, null, "x".getBytes(StandardCharsets.UTF_8)), cc);
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> lines.deserialize(new ConsumerRecord<>("old", 0, 0,
                         null, "x".getBytes(StandardCharsets.UTF_8)), cc))
                 .hasStackTraceContaining("--kafka-control-topic steer");
-        assertThat(commands).containsExactly("x");
+        lines.deserialize(new ConsumerRecord<>("steer", 1, 0, null, null), cc);
+        assertThat(commands).containsExactly(org.apache.flink.api.java.tuple.Tuple2.of(0, "x"),
+                org.apache.flink.api.java.tuple.Tuple2.of(1, ""));
+    }
+
+    /**
+     * A control record of a partition other than 0 (one added while the job runs, or a topic whose start-up check was
+     * skipped): refused with the reason into the side output, counted, and not passed on (commands apply in arrival
+     * order, which Kafka keeps only within a partition; such a record was applied as any other).
+     */
+    @Test
+    void aControlRecordOfAnotherPartitionIsRefusedWithItsReason() throws Exception {
+        try (var h = org.apache.flink.streaming.util.ProcessFunctionTestHarnesses.forProcessFunction(
+                new KafkaIo.ControlPartitions("steer"))) {
+            h.processElement(org.apache.flink.api.java.tuple.Tuple2.of(0, "2014-01-01T00:00:00Z,pin,a"), 5);
+            h.processElement(org.apache.flink.api.java.tuple.Tuple2.of(1, "2014-01-01T00:00:00Z,unpin,a"), 6);
+            assertThat(h.extractOutputValues()).containsExactly("2014-01-01T00:00:00Z,pin,a");
+            var refused = h.getSideOutput(KafkaIo.CONTROL_REFUSED);
+            assertThat(refused).singleElement().satisfies(r -> assertThat(r.getValue())
+                    .startsWith("\"read from partition 1 of --kafka-control-topic steer: ")
+                    .endsWith(",\"2014-01-01T00:00:00Z,unpin,a\""));
+        }
     }
 }
