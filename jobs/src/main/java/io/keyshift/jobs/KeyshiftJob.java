@@ -1300,8 +1300,9 @@ public final class KeyshiftJob implements Callable<Integer> {
         // why a submission failed (Flink's job listener hears it), and whether execute() was entered on a cluster
         // target: an answer that did not come leaves the cluster with the job or without it
         Throwable[] submissionFailure = {null};
-        boolean toCluster = !"local".equals(env.getConfiguration()
-                .getOptional(org.apache.flink.configuration.DeploymentOptions.TARGET).orElse("local"));
+        String target = env.getConfiguration().getOptional(org.apache.flink.configuration.DeploymentOptions.TARGET)
+                .orElse("local");
+        boolean toCluster = REST_TARGETS.contains(target) || target.equals("embedded");
         boolean[] submitting = {false};
         // what a restore of this job is checked against, kept in --out once the job is submitted: by Flink's job
         // listener where main submits it, and where `bin/keyshift submit` takes the job graph out of execute() (no
@@ -1434,7 +1435,9 @@ public final class KeyshiftJob implements Callable<Integer> {
         // interrupted while it is built (Ctrl-C during a long sort): the marker and a partly written sorted input go
         // (not while a cluster is asked to take the job: it may have it when the answer is cut short)
         Thread cleanup = new Thread(() -> {
-            if (!submitted[0] && !(submitting[0] && toCluster)) {
+            if (!submitted[0] && submitting[0] && toCluster) {
+                System.err.println(keptLine(dir, "ended while the cluster was asked to take the job", wroteSorted[0]));
+            } else if (!submitted[0]) {
                 removeUnsubmitted(dir, started, wroteSorted[0]);
             }
         }, "keyshift-job: unsubmitted --out cleanup");
@@ -1469,6 +1472,7 @@ public final class KeyshiftJob implements Callable<Integer> {
                 mark(dir, fixedJobId, recoveryPath, argsDigest);
                 var control = kafka.controlTopicName() == null ? null
                         : io.keyshift.jobs.kafka.KafkaIo.control(env, kafka, group);
+                submitting[0] = true;
                 var outputs = ReplayJob.attach(events, st, conf, dir, sumField != null, p, topics(), control, true,
                         control == null ? null : control.getSideOutput(io.keyshift.jobs.kafka.KafkaIo.CONTROL_REFUSED));
                 // records later than the allowed lateness (behind a partition's watermark by more than
@@ -1575,14 +1579,16 @@ public final class KeyshiftJob implements Callable<Integer> {
             if (e.getClass().getName().equals(PROGRAM_ABORT)) {
                 graphOnly[0] = true;
                 keepForRestore.run();
-            } else if (!submitted[0] && submitting[0] && toCluster && mayHaveReached(submissionFailure[0])) {
-                // `flink run` whose submission timed out or lost its connection: the cluster may run the job, which
-                // reads the sorted input and writes into --out; a rerun there would double every result
-                System.err.println("keyshift-job: the cluster's answer to the submission did not come ("
-                        + innermost(submissionFailure[0] != null ? submissionFailure[0] : e) + "): it may run the job all the same, so " + dir
-                        + " keeps " + STARTED_MARKER + (wroteSorted[0] ? " and the sorted input" : "")
-                        + "; see the cluster's jobs (flink list, or its web UI), and if it has none of this one, "
-                        + "remove " + dir.resolve(STARTED_MARKER) + " before a rerun into " + dir);
+            } else if (!submitted[0] && submitting[0] && toCluster) {
+                // `flink run` whose submission failed: where the cluster may run the job all the same (an answer cut
+                // short, a JobManager failing over), which reads the sorted input and writes into --out, a rerun
+                // there would double every result
+                String why = keptAfter(target, submissionFailure[0], env.getConfiguration());
+                if (why != null) {
+                    System.err.println(keptLine(dir, why, wroteSorted[0]));
+                } else {
+                    removeUnsubmitted(dir, started, wroteSorted[0]);
+                }
             } else if (!submitted[0]) {
                 removeUnsubmitted(dir, started, wroteSorted[0]);
             }
@@ -1625,26 +1631,112 @@ public final class KeyshiftJob implements Callable<Integer> {
         return now.moveTo(sorted);
     }
 
+    /** Flink's execution targets whose client submits a job over the cluster's REST API (and retries it). */
+    static final java.util.Set<String> REST_TARGETS = java.util.Set.of("remote", "yarn-session", "kubernetes-session");
+
     /**
-     * False where {@code failure}, why a cluster submission failed, shows the cluster did not take the job: its REST
-     * answer refused it (Flink's {@code RestClientException}, other than a duplicate submission: an earlier attempt
-     * of the same submission got there), or no connection was made ({@link java.net.ConnectException}, {@link
-     * java.net.UnknownHostException}: a wrong address); true otherwise (a timeout, a connection cut after the request
-     * went out, an unknown cause, or none).
+     * Why the cluster may have the job whose submission to {@code target} failed with {@code failure} (what Flink's
+     * job listener heard; null where the executor threw before any submission), or null where it does not: the
+     * failure shows nothing was sent (an unknown host, no REST leader found, an executor that failed before
+     * submitting), the cluster refused the job (an answer other than "unavailable" or "already submitted") or took it
+     * and failed it as it started ({@code JobInitializationException}); in application mode ({@code embedded}) only a
+     * timeout of the in-process submission leaves it open. Otherwise (a connection refused or cut, "unavailable" to
+     * the last of Flink's retries, an answer that came and then the wait for the job's start failed), for
+     * {@code remote} the cluster at {@code conf}'s REST address is asked for the job by its id, as {@code submit}
+     * asks: null where it answers that it does not have it.
      */
-    static boolean mayHaveReached(Throwable failure) {
+    static String keptAfter(String target, Throwable failure, org.apache.flink.configuration.ReadableConfig conf) {
+        if (failure == null) {
+            return null;
+        }
+        org.apache.flink.api.common.JobID id = null;
+        Throwable last = failure;
         java.util.Set<Throwable> seen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        boolean timeout = false;
         for (Throwable t = failure; t != null && seen.add(t); t = t.getCause()) {
-            String message = String.valueOf(t.getMessage());
-            if (t.getClass().getName().equals("org.apache.flink.runtime.rest.util.RestClientException")) {
-                return message.contains("DuplicateJobSubmissionException")
-                        || message.contains("already been submitted");
+            last = t;
+            if (t instanceof org.apache.flink.runtime.client.JobInitializationException) {
+                return null;
             }
-            if (t instanceof java.net.ConnectException || t instanceof java.net.UnknownHostException) {
-                return false;
+            if (t instanceof org.apache.flink.runtime.client.JobSubmissionException js && id == null) {
+                id = js.getJobID();
+            }
+            timeout |= t instanceof java.util.concurrent.TimeoutException;
+        }
+        String cause = innermost(failure);
+        if (target.equals("embedded")) {
+            return timeout ? "the submission timed out (" + cause + ")" : null;
+        }
+        if (id == null) {
+            // the cluster answered the submission; waiting for the job to start failed after it
+            return "the cluster took the submission, and then " + cause;
+        }
+        if (last instanceof java.net.UnknownHostException || last instanceof java.util.concurrent.TimeoutException
+                && String.valueOf(last.getMessage()).startsWith("Waiting for leader address")) {
+            return null;
+        }
+        if (last instanceof org.apache.flink.runtime.rest.util.RestClientException answer) {
+            String message = String.valueOf(answer.getMessage());
+            if (message.contains("DuplicateJobSubmissionException") || message.contains("already been submitted")) {
+                // an earlier attempt of Flink's retries got there
+                return "an earlier attempt of the submission reached the cluster (" + cause + ")";
+            }
+            if (answer.getHttpResponseStatus().code() != 503) {
+                return null;
             }
         }
-        return true;
+        if (!target.equals("remote")) {
+            // another cluster's REST address than the configuration's: not asked
+            return "the cluster's answer to the submission did not come (" + cause + ")";
+        }
+        Boolean has = clusterHasJob(conf, id);
+        return has == null ? "the cluster's answer to the submission did not come (" + cause + "), and whether it has "
+                + "job " + id + " is unknown"
+                : has ? "the cluster has job " + id + " all the same (" + cause + ")" : null;
+    }
+
+    /**
+     * Whether the cluster at {@code conf}'s REST address (or its high-availability leader) has job {@code id}, asked
+     * three times a second apart (a submission whose answer was lost may still be being stored); null where it does
+     * not answer.
+     */
+    static Boolean clusterHasJob(org.apache.flink.configuration.ReadableConfig conf,
+                                 org.apache.flink.api.common.JobID id) {
+        Configuration c = Configuration.fromMap(conf.toMap());
+        c.set(org.apache.flink.configuration.RestOptions.RETRY_MAX_ATTEMPTS, 0);
+        try (var client = new org.apache.flink.client.program.rest.RestClusterClient<>(c,
+                org.apache.flink.client.deployment.StandaloneClusterId.getInstance())) {
+            for (int attempt = 0; attempt < 3; attempt++) {
+                if (attempt > 0) {
+                    Thread.sleep(1000);
+                }
+                try {
+                    client.getJobStatus(id).get(10, java.util.concurrent.TimeUnit.SECONDS);
+                    return true;
+                } catch (java.util.concurrent.ExecutionException e) {
+                    boolean notFound = org.apache.flink.util.ExceptionUtils.findThrowable(e,
+                            org.apache.flink.runtime.rest.util.RestClientException.class)
+                            .map(r -> r.getHttpResponseStatus().code() == 404).orElse(false);
+                    if (!notFound) {
+                        return null;
+                    }
+                }
+            }
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return null;
+        } catch (Exception e) {
+            return null;
+        }
+    }
+
+    /** The line saying that {@code dir} keeps the started marker (and the sorted input) for the reason {@code why}. */
+    private static String keptLine(Path dir, String why, boolean wroteSorted) {
+        return "keyshift-job: " + why + ": it may run the job, so " + dir + " keeps " + STARTED_MARKER
+                + (wroteSorted ? " and the sorted input" : "") + "; see the cluster's jobs (flink list, or its web "
+                + "UI), and if it has none of this one, remove " + dir.resolve(STARTED_MARKER) + " before a rerun "
+                + "into " + dir;
     }
 
     /** "Class: message" of the innermost cause of {@code e}. */

@@ -3,13 +3,16 @@ package io.keyshift.jobs;
 import org.apache.flink.api.common.JobID;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.DeploymentOptions;
+import org.apache.flink.configuration.RestOptions;
 import org.apache.flink.core.execution.PipelineExecutor;
 import org.apache.flink.core.execution.PipelineExecutorFactory;
 import org.apache.flink.core.execution.PipelineExecutorServiceLoader;
+import org.apache.flink.runtime.client.JobInitializationException;
 import org.apache.flink.runtime.client.JobSubmissionException;
 import org.apache.flink.runtime.rest.util.RestClientException;
 import org.apache.flink.shaded.netty4.io.netty.handler.codec.http.HttpResponseStatus;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.util.concurrent.FutureUtils;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -17,31 +20,33 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeoutException;
 import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
- * {@code flink run} of the cluster job whose submission fails: where the cluster may have the job (the answer timed
- * out, the connection was cut after the request), {@code --out} keeps the started marker and the sorted input the job
- * reads (they were removed, and a rerun into the same {@code --out} doubled every result of a job the cluster ran);
- * where the cluster refused it or was never reached, they go, as before, so the corrected rerun is not refused.
- * Submission runs through an executor of this test's that answers with the given failure, as Flink's REST client does.
+ * {@code flink run} of the cluster job whose submission fails: where the cluster may have the job (the connection cut
+ * after the request and the cluster not saying it lacks the job, an earlier attempt of Flink's retries that got there,
+ * an answer that came before the wait for the job's start failed), {@code --out} keeps the started marker and the
+ * sorted input the job reads, with a line naming the marker (they were removed, and a rerun into the same
+ * {@code --out} doubled every result of a job the cluster ran); where nothing was sent, the cluster refused the job,
+ * failed it as it started, or answers that it does not have it, they go, as before, so the corrected rerun is not
+ * refused. Submission runs through an executor of this test's that fails as Flink's REST client fails (the chains of
+ * Flink 2.3's {@code RestClusterClient}: JobSubmissionException, RetryException, the last attempt's cause).
  */
 class SubmissionAnswerTest {
 
-    /** A {@code flink run}-like context: execute() submits to a "remote" target whose answer is {@code failure}. */
+    /** A {@code flink run}-like context: execute() submits to {@code target}, whose answer is {@code failure}. */
     static final class FailedSubmissionEnvironment extends StreamExecutionEnvironment {
-        FailedSubmissionEnvironment(Configuration conf, Throwable failure) {
+        FailedSubmissionEnvironment(Configuration conf, Throwable failure, boolean throwAtOnce) {
             super(new PipelineExecutorServiceLoader() {
                 @Override
                 public PipelineExecutorFactory getExecutorFactory(Configuration c) {
                     return new PipelineExecutorFactory() {
                         @Override
                         public String getName() {
-                            return "remote";
+                            return c.get(DeploymentOptions.TARGET);
                         }
 
                         @Override
@@ -51,24 +56,31 @@ class SubmissionAnswerTest {
 
                         @Override
                         public PipelineExecutor getExecutor(Configuration c) {
-                            return (pipeline, configuration, loader) -> CompletableFuture.failedFuture(
-                                    new JobSubmissionException(new JobID(), "Failed to submit JobGraph.", failure));
+                            return (pipeline, configuration, loader) -> {
+                                if (throwAtOnce) {
+                                    // as a session target whose cluster cannot be found (before any submission)
+                                    throw new IllegalStateException("Couldn't retrieve the cluster", failure);
+                                }
+                                return CompletableFuture.failedFuture(failure);
+                            };
                         }
                     };
                 }
 
                 @Override
                 public Stream<String> getExecutorNames() {
-                    return Stream.of("remote");
+                    return Stream.of(conf.get(DeploymentOptions.TARGET));
                 }
             }, conf, Thread.currentThread().getContextClassLoader());
         }
 
-        static void setAsContext(Throwable failure) {
+        static void setAsContext(String target, Integer restPort, Throwable failure, boolean throwAtOnce) {
             initializeContextEnvironment(given -> {
                 Configuration c = new Configuration(given);
-                c.set(DeploymentOptions.TARGET, "remote");
-                return new FailedSubmissionEnvironment(c, failure);
+                c.set(DeploymentOptions.TARGET, target);
+                c.set(RestOptions.ADDRESS, "127.0.0.1");
+                c.set(RestOptions.PORT, restPort);
+                return new FailedSubmissionEnvironment(c, failure, throwAtOnce);
             });
         }
 
@@ -77,65 +89,157 @@ class SubmissionAnswerTest {
         }
     }
 
+    private static final JobID ID = new JobID();
+
+    /** A failed submission as Flink's REST client reports it: the last of its retries' causes. */
+    private static Throwable submission(Throwable lastAttempt) {
+        return new JobSubmissionException(ID, "Failed to submit JobGraph.",
+                new FutureUtils.RetryException("Could not complete the operation. Number of retries has been "
+                        + "exhausted.", lastAttempt));
+    }
+
+    /** A closed port on the loopback address (no cluster answers there). */
+    private static int closedPort() throws java.io.IOException {
+        try (var s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        }
+    }
+
     @AfterEach
     void noContext() {
         FailedSubmissionEnvironment.unset();
     }
 
-    private static Path run(Path dir, String name, Throwable failure) throws Exception {
+    record Outcome(Path out, String err) {
+        boolean kept() {
+            return Files.exists(out.resolve(KeyshiftJob.STARTED_MARKER));
+        }
+    }
+
+    private static Outcome run(Path dir, String name, String target, int restPort, Throwable failure,
+                               boolean throwAtOnce, String... more) throws Exception {
         Path csv = dir.resolve("trips.csv");
         if (!Files.exists(csv)) {
             Files.writeString(csv, "station,start\nA,2014-09-01 08:00:00\nB,2014-09-01 09:30:00\n");
         }
         Path out = dir.resolve(name);
-        FailedSubmissionEnvironment.setAsContext(failure);
-        assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--input", csv.toString(), "--key", "station",
-                "--time", "start", "--out", out.toString(), "-Dexecution.checkpointing.interval=5s"}))
-                .hasStackTraceContaining("Failed to submit JobGraph.");
-        return out;
+        FailedSubmissionEnvironment.setAsContext(target, restPort, failure, throwAtOnce);
+        java.util.List<String> args = new java.util.ArrayList<>(more.length > 0 ? java.util.List.of(more)
+                : java.util.List.of("--input", csv.toString()));
+        args.addAll(java.util.List.of("--key", "station", "--time", "start", "--out", out.toString(),
+                "-Dexecution.checkpointing.interval=5s"));
+        java.io.PrintStream err = System.err;
+        java.io.ByteArrayOutputStream captured = new java.io.ByteArrayOutputStream();
+        System.setErr(new java.io.PrintStream(captured, true, java.nio.charset.StandardCharsets.UTF_8));
+        try {
+            assertThatThrownBy(() -> KeyshiftJob.main(args.toArray(String[]::new))).isNotNull();
+        } finally {
+            System.setErr(err);
+        }
+        String text = captured.toString(java.nio.charset.StandardCharsets.UTF_8);
+        err.print(text);
+        return new Outcome(out, text);
+    }
+
+    private static Outcome run(Path dir, String name, String target, int restPort, Throwable failure)
+            throws Exception {
+        return run(dir, name, target, restPort, failure, false);
     }
 
     @Test
-    void aSubmissionWhoseAnswerDidNotComeKeepsTheMarkerAndTheSortedInput(@TempDir Path dir) throws Exception {
-        Path out = run(dir, "timed-out", new TimeoutException("no answer within 60 s"));
-        assertThat(out.resolve(KeyshiftJob.STARTED_MARKER)).exists();
-        assertThat(out.resolve(".events.bin")).exists();
-        // the rerun into it is refused: the cluster may run the first job
-        FailedSubmissionEnvironment.unset();
-        assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--input", dir.resolve("trips.csv").toString(),
-                "--key", "station", "--time", "start", "--out", out.toString(),
-                "-Dexecution.checkpointing.interval=5s"}))
-                .isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining(KeyshiftJob.STARTED_MARKER);
-        // a connection cut after the request went out: the same
-        Path cut = run(dir, "cut", new java.io.IOException("Connection reset by peer"));
-        assertThat(cut.resolve(KeyshiftJob.STARTED_MARKER)).exists();
+    void aConnectionCutAfterTheRequestKeepsTheMarkerUnlessTheClusterSaysItLacksTheJob(@TempDir Path dir)
+            throws Exception {
+        boolean[] has = {true};
+        com.sun.net.httpserver.HttpServer server = StubHttp.start("/", ex -> {
+            String path = ex.getRequestURI().getPath();
+            ex.getResponseHeaders().add("Content-Type", "application/json");
+            if (path.endsWith("/jobs/" + ID + "/status")) {
+                StubHttp.respond(ex, has[0] ? 200 : 404, has[0] ? "{\"status\":\"RUNNING\"}"
+                        : "{\"errors\":[\"Job could not be found.\"]}");
+            } else {
+                StubHttp.respond(ex, 404, "{\"errors\":[\"Not found: " + path + "\"]}");
+            }
+        });
+        try {
+            int port = server.getAddress().getPort();
+            Throwable cut = submission(new java.io.IOException("Connection reset by peer"));
+            Outcome running = run(dir, "has-it", "remote", port, cut);
+            assertThat(running.kept()).as(running.err()).isTrue();
+            assertThat(running.out().resolve(".events.bin")).exists();
+            assertThat(running.err()).contains("the cluster has job " + ID + " all the same")
+                    .contains("remove " + running.out().resolve(KeyshiftJob.STARTED_MARKER));
+            // the rerun into it is refused: the cluster runs the first job
+            FailedSubmissionEnvironment.unset();
+            assertThatThrownBy(() -> KeyshiftJob.main(new String[] {"--input", dir.resolve("trips.csv").toString(),
+                    "--key", "station", "--time", "start", "--out", running.out().toString(),
+                    "-Dexecution.checkpointing.interval=5s"}))
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining(KeyshiftJob.STARTED_MARKER);
+
+            has[0] = false;
+            Outcome lacking = run(dir, "lacks-it", "remote", port, cut);
+            assertThat(lacking.kept()).as(lacking.err()).isFalse();
+            assertThat(lacking.out().resolve(".events.bin")).doesNotExist();
+            // "unavailable" to the last retry: asked alike
+            Outcome unavailable = run(dir, "unavailable", "remote", port, submission(new RestClientException(
+                    "[Service temporarily unavailable due to an ongoing leader election.]",
+                    HttpResponseStatus.SERVICE_UNAVAILABLE)));
+            assertThat(unavailable.kept()).as(unavailable.err()).isFalse();
+        } finally {
+            server.stop(0);
+        }
+        // no cluster answers the question: kept, and said so
+        Outcome unknown = run(dir, "unknown", "remote", closedPort(),
+                submission(new java.net.ConnectException("Connection refused")));
+        assertThat(unknown.kept()).as(unknown.err()).isTrue();
+        assertThat(unknown.err()).contains("whether it has job " + ID + " is unknown");
+        // a session target whose REST address is not the configuration's: not asked, kept
+        Outcome yarn = run(dir, "yarn", "yarn-session", closedPort(),
+                submission(new java.io.IOException("Connection reset by peer")));
+        assertThat(yarn.kept()).as(yarn.err()).isTrue();
+        // an earlier attempt got there (the retry was answered "already submitted"): kept without asking
+        Outcome duplicate = run(dir, "duplicate", "remote", closedPort(), submission(new RestClientException(
+                "[org.apache.flink.runtime.client.DuplicateJobSubmissionException: Job has already been submitted.]",
+                HttpResponseStatus.CONFLICT)));
+        assertThat(duplicate.kept()).as(duplicate.err()).isTrue();
+        // the cluster answered the submission, and the wait for the job's start failed: kept
+        Outcome answered = run(dir, "answered", "remote", closedPort(), new RuntimeException(
+                "Error while waiting for job to be initialized", new java.util.concurrent.ExecutionException(
+                        new FutureUtils.RetryException("exhausted", new java.net.ConnectException("refused")))));
+        assertThat(answered.kept()).as(answered.err()).isTrue();
+        // application mode: the in-process submission timed out
+        Outcome embedded = run(dir, "embedded", "embedded", closedPort(), new java.util.concurrent.TimeoutException());
+        assertThat(embedded.kept()).as(embedded.err()).isTrue();
     }
 
     @Test
-    void aSubmissionTheClusterRefusedOrNeverReceivedLeavesNothing(@TempDir Path dir) throws Exception {
-        for (Throwable refusal : new Throwable[] {
-            new RestClientException("[Internal server error., <Exception on server side: job graph is invalid>]",
-                    HttpResponseStatus.BAD_REQUEST),
-            new java.net.ConnectException("Connection refused: localhost/127.0.0.1:8081"),
-            new java.net.UnknownHostException("jobmanager.nowhere")}) {
-            Path out = run(dir, "out-" + refusal.getClass().getSimpleName(), refusal);
-            assertThat(out.resolve(KeyshiftJob.STARTED_MARKER)).as("%s", refusal).doesNotExist();
-            assertThat(out.resolve(".events.bin")).as("%s", refusal).doesNotExist();
+    void aSubmissionThatSentNothingOrThatTheClusterRefusedOrFailedLeavesNothing(@TempDir Path dir)
+            throws Exception {
+        int closed = closedPort();
+        Object[][] cases = {
+            {"refused", "remote", submission(new RestClientException("[Internal server error., <Exception on server "
+                    + "side: job graph is invalid>]", HttpResponseStatus.BAD_REQUEST)), false},
+            {"unknown-host", "remote", submission(new java.net.UnknownHostException("jobmanager.nowhere")), false},
+            {"no-leader", "remote", submission(new java.util.concurrent.TimeoutException("Waiting for leader address of "
+                    + "WebMonitorEndpoint timed out after 30000 ms.")), false},
+            {"failed-as-it-started", "remote", new RuntimeException(new JobInitializationException(ID,
+                    "Could not start the JobMaster.", new java.io.IOException("no file system for s3"))), false},
+            {"not-sent", "yarn-session", new IllegalStateException("The Yarn application doesn't run anymore."), true},
+            {"embedded-refused", "embedded", new RuntimeException("duplicate job id"), false},
+            {"minicluster", "minicluster", submission(new java.io.IOException("Connection reset by peer")), false}};
+        for (Object[] c : cases) {
+            Outcome o = run(dir, (String) c[0], (String) c[1], closed, (Throwable) c[2], (Boolean) c[3]);
+            assertThat(o.kept()).as("%s: %s", c[0], o.err()).isFalse();
+            assertThat(o.out().resolve(".events.bin")).as("%s", c[0]).doesNotExist();
         }
     }
 
+    /** A Kafka job's main under {@code flink run} alike (it was built on its own path, which never set it). */
     @Test
-    void whatTellsARefusalFromALostAnswer() {
-        assertThat(KeyshiftJob.mayHaveReached(new TimeoutException())).isTrue();
-        assertThat(KeyshiftJob.mayHaveReached(null)).isTrue();
-        assertThat(KeyshiftJob.mayHaveReached(new RuntimeException("retries exhausted",
-                new java.net.ConnectException("Connection refused")))).isFalse();
-        assertThat(KeyshiftJob.mayHaveReached(new RestClientException("not found", HttpResponseStatus.NOT_FOUND)))
-                .isFalse();
-        // a retried submission whose first attempt got there: the cluster has the job
-        assertThat(KeyshiftJob.mayHaveReached(new RestClientException("[org.apache.flink.runtime.client."
-                + "DuplicateJobSubmissionException: Job has already been submitted.]",
-                HttpResponseStatus.INTERNAL_SERVER_ERROR))).isTrue();
+    void aKafkaJobsSubmissionWhoseAnswerDidNotComeKeepsTheMarker(@TempDir Path dir) throws Exception {
+        Outcome o = run(dir, "kafka", "remote", closedPort(),
+                submission(new java.io.IOException("Connection reset by peer")), false, "--kafka-topic", "trips",
+                "--kafka-bootstrap-servers", "127.0.0.1:1", "--no-kafka-topic-check", "--columns", "station,start");
+        assertThat(o.kept()).as(o.err()).isTrue();
     }
 }

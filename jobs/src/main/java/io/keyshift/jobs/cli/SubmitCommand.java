@@ -181,9 +181,20 @@ public final class SubmitCommand implements Callable<Integer> {
         // left there: put back beside a later job's results, it read as that job's)
         Path aside = out == null || Files.exists(out.resolve(KeyshiftJob.LEFT_DEAD_LETTERS_ASIDE)) ? null
                 : out.resolve(KeyshiftJob.LEFT_DEAD_LETTERS_ASIDE);
+        // the files as the job's main left them (their file keys): a job started into the same --out since (its main
+        // in another process, once this one's had returned) may have written them anew, and they are then its own
+        Map<Path, Object> leftByMain = new java.util.HashMap<>();
+        Runnable graphBuilt = () -> {
+            for (Path p : writtenIfSubmitted) {
+                leftByMain.put(p, leftAs(p));
+            }
+            for (Path p : rewrittenIfSubmitted.keySet()) {
+                leftByMain.put(p, leftAs(p));
+            }
+        };
         try {
             jobId = JobSubmitter.submit(api.base(), j, KeyshiftJob.class.getName(), jobArgs, conf, savepoint,
-                    allowNonRestored);
+                    allowNonRestored, graphBuilt);
         } catch (JobSubmitter.NotSubmitted e) {
             // the job's main built the graph, having taken --out (the marker first, then the sorted input: no other
             // job wrote them since the list above); removed only if the cluster says it does not have the job: a
@@ -204,11 +215,7 @@ public final class SubmitCommand implements Callable<Integer> {
                 known = "whether the cluster has job " + e.jobId() + " is unknown (" + unknown.getMessage() + ")";
             }
             if (known == null) {
-                for (Path p : writtenIfSubmitted) {
-                    Files.deleteIfExists(p);
-                }
-                putBack(rewrittenIfSubmitted);
-                putBackLeftDeadLetters(aside);
+                undo(writtenIfSubmitted, rewrittenIfSubmitted, leftByMain, aside, e);
                 throw e;
             }
             if (aside != null && known.startsWith("the cluster has job")) {
@@ -241,11 +248,7 @@ public final class SubmitCommand implements Callable<Integer> {
         } catch (IllegalStateException failedAsItStarted) {
             // FAILED before any task ran (checkpoint storage the JobManager cannot create, a savepoint it cannot
             // read): it wrote no result, and the corrected rerun must not find --out claimed by it
-            for (Path p : writtenIfSubmitted) {
-                Files.deleteIfExists(p);
-            }
-            putBack(rewrittenIfSubmitted);
-            putBackLeftDeadLetters(aside);
+            undo(writtenIfSubmitted, rewrittenIfSubmitted, leftByMain, aside, failedAsItStarted);
             throw failedAsItStarted;
         }
         if (aside != null) {
@@ -382,6 +385,80 @@ public final class SubmitCommand implements Callable<Integer> {
     static void keepRecord(Path record, Map<Path, byte[]> kept) throws java.io.IOException {
         if (Files.isRegularFile(record, java.nio.file.LinkOption.NOFOLLOW_LINKS) && Files.size(record) <= 16 << 20) {
             kept.put(record, Files.readAllBytes(record));
+        }
+    }
+
+    /**
+     * Undoes what the job's main wrote into --out, where the job did not start: removes {@code written} (files it
+     * wrote anew), writes back {@code rewritten} (files it rewrote, as they were before) and puts back the left dead
+     * letters moved {@code aside}; a file whose key is no longer the one the main left ({@code leftByMain}: another
+     * job's main wrote it since) is left alone. A step that fails is added to {@code failure} (suppressed) and the
+     * others still run: the caller's failure is what the user reads.
+     */
+    static void undo(List<Path> written, Map<Path, byte[]> rewritten, Map<Path, Object> leftByMain, Path aside,
+                     Throwable failure) {
+        for (Path p : written) {
+            try {
+                if (ownedByMain(p, leftByMain)) {
+                    Files.deleteIfExists(p);
+                }
+            } catch (java.io.IOException | RuntimeException io) {
+                failure.addSuppressed(io);
+            }
+        }
+        Map<Path, byte[]> back = new java.util.LinkedHashMap<>();
+        rewritten.forEach((p, bytes) -> {
+            if (ownedByMain(p, leftByMain)) {
+                back.put(p, bytes);
+            }
+        });
+        try {
+            putBack(back);
+        } catch (java.io.IOException | RuntimeException io) {
+            failure.addSuppressed(io);
+        }
+        try {
+            putBackLeftDeadLetters(aside);
+        } catch (java.io.IOException | RuntimeException io) {
+            failure.addSuppressed(io);
+        }
+    }
+
+    /** How {@link #leftAs} records a file that was not there. */
+    private static final Object ABSENT = new Object();
+    /** How {@link #leftAs} records a file whose key cannot be read (a file system without file keys). */
+    private static final Object NO_KEY = new Object();
+
+    /** {@code p}'s file key, {@link #ABSENT} or {@link #NO_KEY}: what {@link #ownedByMain} compares. */
+    static Object leftAs(Path p) {
+        if (!Files.exists(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            return ABSENT;
+        }
+        Object key = fileKey(p);
+        return key == null ? NO_KEY : key;
+    }
+
+    /**
+     * Whether {@code p} is as the job's main left it ({@code leftByMain}, by {@link #leftAs}): the same file key;
+     * absent then, and absent still (nothing to undo) or not (another job's); no record, or no file key: taken as
+     * the main's.
+     */
+    static boolean ownedByMain(Path p, Map<Path, Object> leftByMain) {
+        Object then = leftByMain.get(p);
+        if (then == null || then == NO_KEY) {
+            return true;
+        }
+        Object now = leftAs(p);
+        return then == ABSENT ? now == ABSENT : now == NO_KEY || then.equals(now);
+    }
+
+    /** The file key of {@code p} (not following a link), or null where there is none or it cannot be read. */
+    static Object fileKey(Path p) {
+        try {
+            return Files.readAttributes(p, java.nio.file.attribute.BasicFileAttributes.class,
+                    java.nio.file.LinkOption.NOFOLLOW_LINKS).fileKey();
+        } catch (java.io.IOException | RuntimeException e) {
+            return null;
         }
     }
 

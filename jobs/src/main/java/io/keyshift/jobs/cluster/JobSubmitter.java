@@ -82,6 +82,16 @@ public final class JobSubmitter {
      */
     public static String submit(String restBase, Path jar, String entryClass, List<String> args, Configuration conf,
                                 String savepoint, boolean allowNonRestoredState) throws Exception {
+        return submit(restBase, jar, entryClass, args, conf, savepoint, allowNonRestoredState, () -> { });
+    }
+
+    /**
+     * As above; {@code graphBuilt} runs once the program has built its graph (its main has returned) and before the
+     * graph is sent.
+     */
+    public static String submit(String restBase, Path jar, String entryClass, List<String> args, Configuration conf,
+                                String savepoint, boolean allowNonRestoredState, Runnable graphBuilt)
+            throws Exception {
         Configuration c = new Configuration(conf);
         URI rest = URI.create(restBase);
         boolean https = "https".equalsIgnoreCase(rest.getScheme());
@@ -98,6 +108,7 @@ public final class JobSubmitter {
                 .setArguments(args.toArray(String[]::new)).setConfiguration(c).setSavepointRestoreSettings(restore).build();
         try {
             JobGraph graph = PackagedProgramUtils.createJobGraph(program, c, c.get(CoreOptions.DEFAULT_PARALLELISM), false);
+            graphBuilt.run();
             try (RestClusterClient<StandaloneClusterId> client = new RestClusterClient<>(c, StandaloneClusterId.getInstance())) {
                 JobID id = client.submitJob(graph).get(SUBMIT_TIMEOUT.toMinutes(),
                         java.util.concurrent.TimeUnit.MINUTES);

@@ -538,11 +538,57 @@ class ClusterAddressTest {
             assertThat(pooling.exit()).as(pooling.err()).isEqualTo(1);
             assertThat(pooling.err()).contains("the cluster did not take the job");
             assertThat(naming).hasContent("incrementing\n");
+            // a record that cannot be put back (its sibling's name taken by a directory): the refusal is still what
+            // the user reads, in one line, and the rest is undone
+            java.nio.file.Files.createDirectories(kafkaOut.resolve("..kafka-transaction-naming.put-back"));
+            java.nio.file.Files.writeString(kafkaOut.resolve("dead-letters.csv"), deadLetters);
+            Run blocked = run("submit", "--jar", jar.toString(), "--rest", rest, "--config",
+                    io.keyshift.jobs.SharedData.flinkConf().toString(), "--from-savepoint",
+                    dir.resolve("savepoint-1").toString(), "--", "--kafka-topic", "trips",
+                    "--kafka-bootstrap-servers", "127.0.0.1:1", "--no-kafka-topic-check", "--columns", "k,t",
+                    "--key", "k", "--time", "t", "--results-topic", "res", "--kafka-transaction-naming", "pooling",
+                    "--out", kafkaOut.toString());
+            assertThat(blocked.exit()).as(blocked.err()).isEqualTo(1);
+            assertThat(blocked.err().strip().lines()).as(blocked.err()).singleElement().asString()
+                    .contains("the cluster did not take the job");
+            assertThat(naming).hasContent("pooling\n");
+            assertThat(kafkaOut.resolve("dead-letters.csv")).hasContent(deadLetters);
+            assertThat(kafkaOut.resolve(io.keyshift.jobs.KeyshiftJob.LEFT_DEAD_LETTERS_ASIDE)).doesNotExist();
         } finally {
             server.stop(0);
         }
     }
 
+
+    /**
+     * What submit undoes after a refusal is only what the job's main left: a file another job's main wrote since
+     * (written anew through a rename, or made where this one's left none) is left alone.
+     */
+    @Test
+    void onlyFilesAsTheJobsMainLeftThemAreUndone(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        java.nio.file.Path record = java.nio.file.Files.writeString(dir.resolve(".kafka-transaction-naming"),
+                "pooling\n");
+        java.nio.file.Path none = dir.resolve(".input");
+        java.util.Map<java.nio.file.Path, Object> left = new java.util.HashMap<>();
+        left.put(record, SubmitCommand.leftAs(record));
+        left.put(none, SubmitCommand.leftAs(none));
+        assertThat(SubmitCommand.ownedByMain(record, left)).isTrue();
+        assertThat(SubmitCommand.ownedByMain(none, left)).isTrue();
+        java.nio.file.Path next = java.nio.file.Files.writeString(dir.resolve(".kafka-transaction-naming.next"),
+                "pooling\n");
+        java.nio.file.Files.move(next, record, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        java.nio.file.Files.writeString(none, "generator 1f\n");
+        assertThat(SubmitCommand.ownedByMain(record, left)).isFalse();
+        assertThat(SubmitCommand.ownedByMain(none, left)).isFalse();
+        // undone: neither is touched
+        java.util.Map<java.nio.file.Path, byte[]> before = java.util.Map.of(record,
+                "incrementing\n".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        SubmitCommand.undo(java.util.List.of(none), before, left, null, new RuntimeException("refused"));
+        assertThat(record).hasContent("pooling\n");
+        assertThat(none).hasContent("generator 1f\n");
+    }
 
     /**
      * A stand-in for the job jar at {@code jar}, a jar with a manifest alone (submit refuses a file that is not a jar;
