@@ -1471,7 +1471,8 @@ public final class KeyshiftJob implements Callable<Integer> {
                         + dir.resolve("dead-letters") + ")");
                 mark(dir, fixedJobId, recoveryPath, argsDigest);
                 var control = kafka.controlTopicName() == null ? null
-                        : io.keyshift.jobs.kafka.KafkaIo.control(env, kafka, group);
+                        : io.keyshift.jobs.kafka.KafkaIo.control(env, kafka, group,
+                        conf.getOptional(io.keyshift.config.PrivacyOptions.KEY_SECRET).orElse(null));
                 submitting[0] = true;
                 var outputs = ReplayJob.attach(events, st, conf, dir, sumField != null, p, topics(), control, true,
                         control == null ? null : control.getSideOutput(io.keyshift.jobs.kafka.KafkaIo.CONTROL_REFUSED));

@@ -56,10 +56,12 @@ public final class KafkaIo {
      * {@code groupId}-control. Commands apply in the order they arrive, which Kafka keeps only within a partition:
      * the records of any other partition (one added while the job runs, or a topic whose start-up check was skipped)
      * go to the side output {@link #CONTROL_REFUSED} with the reason, counted in
-     * {@code keyshiftControlCommandsRejected}, and change nothing.
+     * {@code keyshiftControlCommandsRejected}, and change nothing; under {@code keySecret}
+     * ({@code keyshift.privacy.key-secret}, or null) with the keys they name as pseudonyms, as the planner writes the
+     * lines it refuses.
      */
     public static SingleOutputStreamOperator<String> control(StreamExecutionEnvironment env, KafkaOptions k,
-                                                             String groupId) {
+                                                             String groupId, String keySecret) {
         KafkaSource<org.apache.flink.api.java.tuple.Tuple2<Integer, String>> source = KafkaSource
                 .<org.apache.flink.api.java.tuple.Tuple2<Integer, String>>builder()
                 .setBootstrapServers(k.bootstrapServers)
@@ -72,7 +74,10 @@ public final class KafkaIo {
         return env.fromSource(source, io.keyshift.control.ControlInputs.liveWatermarks(), "kafka control source")
                 .uid(CONTROL_SOURCE_UID)
                 .setParallelism(1)
-                .process(new ControlPartitions(k.controlTopicName()))
+                .process(new ControlPartitions(k.controlTopicName(), keySecret == null ? null
+                        : new io.keyshift.control.ControlKeyPseudonyms(
+                        io.keyshift.route.KeyPseudonymizer.fromSecret(keySecret),
+                        io.keyshift.route.KeyCodec.forType(Types.STRING, env.getConfig().getSerializerConfig()))))
                 .name("kafka control lines")
                 .uid(CONTROL_LINES_UID)
                 .setParallelism(1);
@@ -84,10 +89,13 @@ public final class KafkaIo {
         private static final long serialVersionUID = 1L;
         private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ControlPartitions.class);
         private final String topic;
+        /** The keys of a refused line as pseudonyms (under a key secret), or null: as they are. */
+        private final io.keyshift.control.ControlKeyPseudonyms pseudonyms;
         private transient Counter refused;
 
-        ControlPartitions(String topic) {
+        ControlPartitions(String topic, io.keyshift.control.ControlKeyPseudonyms pseudonyms) {
             this.topic = topic;
+            this.pseudonyms = pseudonyms;
         }
 
         @Override
@@ -105,9 +113,11 @@ public final class KafkaIo {
             String reason = "read from partition " + line.f0 + " of --kafka-control-topic " + topic + ": commands "
                     + "apply in the order they arrive, which Kafka keeps only within a partition, so the job takes "
                     + "commands from partition 0 only; send them there (a topic of one partition)";
-            LOG.warn("Control command refused ({}): {}", reason, line.f1);
+            // neither the log nor control-rejected/ echoes a key under a key secret
+            String shown = pseudonyms == null ? line.f1 : pseudonyms.map(line.f1);
+            LOG.warn("Control command refused ({}): {}", reason, shown);
             refused.inc();
-            ctx.output(CONTROL_REFUSED, org.apache.commons.csv.CSVFormat.RFC4180.format(reason, line.f1));
+            ctx.output(CONTROL_REFUSED, org.apache.commons.csv.CSVFormat.RFC4180.format(reason, shown));
         }
     }
 

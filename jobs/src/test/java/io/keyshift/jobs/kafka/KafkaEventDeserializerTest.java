@@ -214,7 +214,7 @@ class KafkaEventDeserializerTest {
     @Test
     void aControlRecordOfAnotherPartitionIsRefusedWithItsReason() throws Exception {
         try (var h = org.apache.flink.streaming.util.ProcessFunctionTestHarnesses.forProcessFunction(
-                new KafkaIo.ControlPartitions("steer"))) {
+                new KafkaIo.ControlPartitions("steer", null))) {
             h.processElement(org.apache.flink.api.java.tuple.Tuple2.of(0, "2014-01-01T00:00:00Z,pin,a"), 5);
             h.processElement(org.apache.flink.api.java.tuple.Tuple2.of(1, "2014-01-01T00:00:00Z,unpin,a"), 6);
             assertThat(h.extractOutputValues()).containsExactly("2014-01-01T00:00:00Z,pin,a");
@@ -222,6 +222,18 @@ class KafkaEventDeserializerTest {
             assertThat(refused).singleElement().satisfies(r -> assertThat(r.getValue())
                     .startsWith("\"read from partition 1 of --kafka-control-topic steer: ")
                     .endsWith(",\"2014-01-01T00:00:00Z,unpin,a\""));
+        }
+        // under a key secret the refused line names its key by its pseudonym, as the planner's refusals do
+        String secret = "0123456789abcdef-secret";
+        var pseudonymizer = io.keyshift.route.KeyPseudonymizer.fromSecret(secret);
+        try (var h = org.apache.flink.streaming.util.ProcessFunctionTestHarnesses.forProcessFunction(
+                new KafkaIo.ControlPartitions("steer", new io.keyshift.control.ControlKeyPseudonyms(pseudonymizer,
+                        io.keyshift.route.KeyCodec.forType(org.apache.flink.api.common.typeinfo.Types.STRING,
+                                new org.apache.flink.api.common.serialization.SerializerConfigImpl()))))) {
+            h.processElement(org.apache.flink.api.java.tuple.Tuple2.of(1, "2014-01-01T00:00:00Z,pin,Market at 4th"),
+                    6);
+            assertThat(h.getSideOutput(KafkaIo.CONTROL_REFUSED)).singleElement().satisfies(r -> assertThat(
+                    r.getValue()).doesNotContain("Market at 4th").contains(pseudonymizer.pseudonym("Market at 4th")));
         }
     }
 }
