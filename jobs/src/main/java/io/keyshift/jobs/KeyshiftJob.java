@@ -1342,7 +1342,7 @@ public final class KeyshiftJob implements Callable<Integer> {
             // (on a failover too: a copy it could not read was sorted again, maybe from other rows)
             if (inputRecord[0] != null) {
                 try {
-                    Files.writeString(dir.resolve(INPUT_FILE), inputRecord[0] + "\n");
+                    writeRecord(dir.resolve(INPUT_FILE), inputRecord[0] + "\n");
                 } catch (java.io.IOException e) {
                     System.err.println("keyshift-job: warning: could not keep the input's fingerprint in " + dir
                             + " (" + e.getMessage() + "); a restore cannot check it");
@@ -1350,7 +1350,7 @@ public final class KeyshiftJob implements Callable<Integer> {
             }
             if (controlSource != null) {
                 try {
-                    Files.writeString(controlSourceFile, controlSource + "\n");
+                    writeRecord(controlSourceFile, controlSource + "\n");
                 } catch (java.io.IOException e) {
                     System.err.println("keyshift-job: warning: could not keep the control input's kind in " + dir
                             + " (" + e.getMessage() + "); a resume cannot check it");
@@ -1378,22 +1378,22 @@ public final class KeyshiftJob implements Callable<Integer> {
                             + " (" + e.getMessage() + "); a failover after the file is moved cannot read it");
                 }
                 try {
-                    Files.writeString(dir.resolve(CONTROL_DIGEST_FILE), controlDigest + "\n");
+                    writeRecord(dir.resolve(CONTROL_DIGEST_FILE), controlDigest + "\n");
                 } catch (java.io.IOException e) {
                     System.err.println("keyshift-job: warning: could not keep the --control file's digest in "
                             + dir + " (" + e.getMessage() + "); a resume cannot check the file");
                 }
             }
             try {
-                Files.writeString(dir.resolve(SUM_FIELD_FILE), sumRecord + "\n");
-                Files.writeString(dir.resolve(WINDOW_FILE), windowRecord + "\n");
+                writeRecord(dir.resolve(SUM_FIELD_FILE), sumRecord + "\n");
+                writeRecord(dir.resolve(WINDOW_FILE), windowRecord + "\n");
             } catch (java.io.IOException e) {
                 System.err.println("keyshift-job: warning: could not keep the --sum-field and --window in " + dir + " ("
                         + e.getMessage() + "); a resume cannot check it");
             }
             if (kafkaTopics != null) {
                 try {
-                    Files.writeString(dir.resolve(KAFKA_TOPICS_FILE), kafkaTopics);
+                    writeRecord(dir.resolve(KAFKA_TOPICS_FILE), kafkaTopics);
                 } catch (java.io.IOException e) {
                     System.err.println("keyshift-job: warning: could not keep the Kafka topics in " + dir + " ("
                             + e.getMessage() + "); a resume cannot check them");
@@ -1473,7 +1473,6 @@ public final class KeyshiftJob implements Callable<Integer> {
                 var control = kafka.controlTopicName() == null ? null
                         : io.keyshift.jobs.kafka.KafkaIo.control(env, kafka, group,
                         conf.getOptional(io.keyshift.config.PrivacyOptions.KEY_SECRET).orElse(null));
-                submitting[0] = true;
                 var outputs = ReplayJob.attach(events, st, conf, dir, sumField != null, p, topics(), control, true,
                         control == null ? null : control.getSideOutput(io.keyshift.jobs.kafka.KafkaIo.CONTROL_REFUSED));
                 // records later than the allowed lateness (behind a partition's watermark by more than
@@ -1481,6 +1480,7 @@ public final class KeyshiftJob implements Callable<Integer> {
                 ReplayJob.sink(io.keyshift.jobs.kafka.KafkaIo.lateRecords(outputs.late(), p,
                         conf.getOptional(io.keyshift.config.PrivacyOptions.KEY_SECRET).orElse(null)),
                         dir.resolve("late-records"), "late-records", p);
+                submitting[0] = true;
                 env.execute(jobName != null ? jobName : "keyshift [" + st.id() + "]");
                 return 0;
             }
@@ -1638,13 +1638,14 @@ public final class KeyshiftJob implements Callable<Integer> {
     /**
      * Why the cluster may have the job whose submission to {@code target} failed with {@code failure} (what Flink's
      * job listener heard; null where the executor threw before any submission), or null where it does not: the
-     * failure shows nothing was sent (an unknown host, no REST leader found, an executor that failed before
-     * submitting), the cluster refused the job (an answer other than "unavailable" or "already submitted") or took it
-     * and failed it as it started ({@code JobInitializationException}); in application mode ({@code embedded}) only a
-     * timeout of the in-process submission leaves it open. Otherwise (a connection refused or cut, "unavailable" to
-     * the last of Flink's retries, an answer that came and then the wait for the job's start failed), for
-     * {@code remote} the cluster at {@code conf}'s REST address is asked for the job by its id, as {@code submit}
-     * asks: null where it answers that it does not have it.
+     * failure shows nothing was sent (an executor that failed before submitting; without high availability, an
+     * unknown host or no REST leader found: with it, a later retry's leader can be gone after an earlier attempt got
+     * there), the cluster refused the job (a 4xx answer other than "already submitted") or took it and failed it as it
+     * started ({@code JobInitializationException}); in application mode ({@code embedded}) only a timeout of the
+     * in-process submission leaves it open. Flink's client reports only the last of its retries, so anything else (a
+     * connection refused or cut, a 5xx answer, an answer that came and then the wait for the job's start failed)
+     * may follow an attempt that got there: for {@code remote} the cluster at {@code conf}'s REST address is asked
+     * for the job by its id ({@link #clusterHasJob}): null where it answers that it does not have it.
      */
     static String keptAfter(String target, Throwable failure, org.apache.flink.configuration.ReadableConfig conf) {
         if (failure == null) {
@@ -1672,8 +1673,11 @@ public final class KeyshiftJob implements Callable<Integer> {
             // the cluster answered the submission; waiting for the job to start failed after it
             return "the cluster took the submission, and then " + cause;
         }
-        if (last instanceof java.net.UnknownHostException || last instanceof java.util.concurrent.TimeoutException
-                && String.valueOf(last.getMessage()).startsWith("Waiting for leader address")) {
+        boolean highAvailability = !conf.getOptional(org.apache.flink.configuration.HighAvailabilityOptions.HA_MODE)
+                .orElse("NONE").equalsIgnoreCase("NONE");
+        if (!highAvailability && (last instanceof java.net.UnknownHostException
+                || last instanceof java.util.concurrent.TimeoutException
+                && String.valueOf(last.getMessage()).startsWith("Waiting for leader address"))) {
             return null;
         }
         if (last instanceof org.apache.flink.runtime.rest.util.RestClientException answer) {
@@ -1682,7 +1686,8 @@ public final class KeyshiftJob implements Callable<Integer> {
                 // an earlier attempt of Flink's retries got there
                 return "an earlier attempt of the submission reached the cluster (" + cause + ")";
             }
-            if (answer.getHttpResponseStatus().code() != 503) {
+            int code = answer.getHttpResponseStatus().code();
+            if (code >= 400 && code < 500) {
                 return null;
             }
         }
@@ -1698,8 +1703,10 @@ public final class KeyshiftJob implements Callable<Integer> {
 
     /**
      * Whether the cluster at {@code conf}'s REST address (or its high-availability leader) has job {@code id}, asked
-     * three times a second apart (a submission whose answer was lost may still be being stored); null where it does
-     * not answer.
+     * for its jobs ({@code GET /jobs/overview}) until three answers came, a second apart, at most six times (a
+     * submission whose answer was lost may still be being stored; a JobManager just elected answers "unavailable"
+     * at first): false where the answers are lists of jobs without it; null where none came (error answers, a
+     * proxy's page, no answer).
      */
     static Boolean clusterHasJob(org.apache.flink.configuration.ReadableConfig conf,
                                  org.apache.flink.api.common.JobID id) {
@@ -1707,23 +1714,23 @@ public final class KeyshiftJob implements Callable<Integer> {
         c.set(org.apache.flink.configuration.RestOptions.RETRY_MAX_ATTEMPTS, 0);
         try (var client = new org.apache.flink.client.program.rest.RestClusterClient<>(c,
                 org.apache.flink.client.deployment.StandaloneClusterId.getInstance())) {
-            for (int attempt = 0; attempt < 3; attempt++) {
+            int answers = 0;
+            for (int attempt = 0; attempt < 6 && answers < 3; attempt++) {
                 if (attempt > 0) {
                     Thread.sleep(1000);
                 }
+                java.util.Collection<org.apache.flink.runtime.client.JobStatusMessage> jobs;
                 try {
-                    client.getJobStatus(id).get(10, java.util.concurrent.TimeUnit.SECONDS);
+                    jobs = client.listJobs().get(10, java.util.concurrent.TimeUnit.SECONDS);
+                } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+                    continue;
+                }
+                answers++;
+                if (jobs.stream().anyMatch(j -> id.equals(j.getJobId()))) {
                     return true;
-                } catch (java.util.concurrent.ExecutionException e) {
-                    boolean notFound = org.apache.flink.util.ExceptionUtils.findThrowable(e,
-                            org.apache.flink.runtime.rest.util.RestClientException.class)
-                            .map(r -> r.getHttpResponseStatus().code() == 404).orElse(false);
-                    if (!notFound) {
-                        return null;
-                    }
                 }
             }
-            return false;
+            return answers > 0 ? false : null;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return null;
@@ -1738,6 +1745,18 @@ public final class KeyshiftJob implements Callable<Integer> {
                 + (wroteSorted ? " and the sorted input" : "") + "; see the cluster's jobs (flink list, or its web "
                 + "UI), and if it has none of this one, remove " + dir.resolve(STARTED_MARKER) + " before a rerun "
                 + "into " + dir;
+    }
+
+    /**
+     * Writes one of the records a restore is checked against into {@code file}: through a sibling and an atomic
+     * rename, so that a reader never finds it half written, and a rewrite is a new file (which `submit` tells from
+     * the one this job's main left, where it undoes a refused job's).
+     */
+    private static void writeRecord(Path file, String text) throws java.io.IOException {
+        Path next = file.resolveSibling(file.getFileName() + ".next");
+        Files.writeString(next, text);
+        Files.move(next, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                java.nio.file.StandardCopyOption.ATOMIC_MOVE);
     }
 
     /** "Class: message" of the innermost cause of {@code e}. */

@@ -80,6 +80,7 @@ class SubmissionAnswerTest {
                 c.set(DeploymentOptions.TARGET, target);
                 c.set(RestOptions.ADDRESS, "127.0.0.1");
                 c.set(RestOptions.PORT, restPort);
+                CLIENT_CONF.forEach(c::setString);
                 return new FailedSubmissionEnvironment(c, failure, throwAtOnce);
             });
         }
@@ -88,6 +89,9 @@ class SubmissionAnswerTest {
             resetContextEnvironment();
         }
     }
+
+    /** Options of the client's configuration (as `flink run` reads them from config.yaml) for the next run. */
+    static final java.util.Map<String, String> CLIENT_CONF = new java.util.HashMap<>();
 
     private static final JobID ID = new JobID();
 
@@ -108,6 +112,7 @@ class SubmissionAnswerTest {
     @AfterEach
     void noContext() {
         FailedSubmissionEnvironment.unset();
+        CLIENT_CONF.clear();
     }
 
     record Outcome(Path out, String err) {
@@ -150,12 +155,24 @@ class SubmissionAnswerTest {
     void aConnectionCutAfterTheRequestKeepsTheMarkerUnlessTheClusterSaysItLacksTheJob(@TempDir Path dir)
             throws Exception {
         boolean[] has = {true};
+        // the cluster's list of jobs (GET /jobs/overview), as Flink's REST API writes it: with this job, or another
+        var mapper = org.apache.flink.runtime.rest.util.RestMapperUtils.getStrictObjectMapper();
+        java.util.function.Function<JobID, String> overview = id -> {
+            try {
+                return mapper.writeValueAsString(new org.apache.flink.runtime.messages.webmonitor.MultipleJobsDetails(
+                        java.util.List.of(new org.apache.flink.runtime.messages.webmonitor.JobDetails(id, "keyshift",
+                                1L, -1L, 5L, org.apache.flink.api.common.JobStatus.RUNNING, 5L,
+                                new int[org.apache.flink.runtime.execution.ExecutionState.values().length], 0))));
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        };
+        JobID other = new JobID();
         com.sun.net.httpserver.HttpServer server = StubHttp.start("/", ex -> {
             String path = ex.getRequestURI().getPath();
             ex.getResponseHeaders().add("Content-Type", "application/json");
-            if (path.endsWith("/jobs/" + ID + "/status")) {
-                StubHttp.respond(ex, has[0] ? 200 : 404, has[0] ? "{\"status\":\"RUNNING\"}"
-                        : "{\"errors\":[\"Job could not be found.\"]}");
+            if (path.endsWith("/jobs/overview")) {
+                StubHttp.respond(ex, 200, overview.apply(has[0] ? ID : other));
             } else {
                 StubHttp.respond(ex, 404, "{\"errors\":[\"Not found: " + path + "\"]}");
             }
@@ -180,11 +197,19 @@ class SubmissionAnswerTest {
             Outcome lacking = run(dir, "lacks-it", "remote", port, cut);
             assertThat(lacking.kept()).as(lacking.err()).isFalse();
             assertThat(lacking.out().resolve(".events.bin")).doesNotExist();
-            // "unavailable" to the last retry: asked alike
+            // "unavailable" to the last retry, or another 5xx (a Dispatcher slow to answer the REST handler, which
+            // runs the job all the same): asked alike
             Outcome unavailable = run(dir, "unavailable", "remote", port, submission(new RestClientException(
                     "[Service temporarily unavailable due to an ongoing leader election.]",
                     HttpResponseStatus.SERVICE_UNAVAILABLE)));
             assertThat(unavailable.kept()).as(unavailable.err()).isFalse();
+            has[0] = true;
+            Outcome slow = run(dir, "slow-dispatcher", "remote", port, submission(new RestClientException(
+                    "[Internal server error., <Exception on server side: java.util.concurrent.TimeoutException: "
+                            + "Invocation of [RemoteRpcInvocation(DispatcherGateway.submitJob(...))] timed out>]",
+                    HttpResponseStatus.INTERNAL_SERVER_ERROR)));
+            assertThat(slow.kept()).as(slow.err()).isTrue();
+            assertThat(slow.err()).contains("the cluster has job " + ID + " all the same");
         } finally {
             server.stop(0);
         }
@@ -193,6 +218,14 @@ class SubmissionAnswerTest {
                 submission(new java.net.ConnectException("Connection refused")));
         assertThat(unknown.kept()).as(unknown.err()).isTrue();
         assertThat(unknown.err()).contains("whether it has job " + ID + " is unknown");
+        // no REST leader found by a later retry under high availability (an earlier attempt may have got there
+        // before the leader was lost): kept
+        CLIENT_CONF.put("high-availability.type", "zookeeper");
+        Outcome noLeader = run(dir, "no-leader-ha", "remote", closedPort(), submission(
+                new java.util.concurrent.TimeoutException("Waiting for leader address of WebMonitorEndpoint timed "
+                        + "out after 30000 ms.")));
+        CLIENT_CONF.clear();
+        assertThat(noLeader.kept()).as(noLeader.err()).isTrue();
         // a session target whose REST address is not the configuration's: not asked, kept
         Outcome yarn = run(dir, "yarn", "yarn-session", closedPort(),
                 submission(new java.io.IOException("Connection reset by peer")));
@@ -241,5 +274,40 @@ class SubmissionAnswerTest {
                 submission(new java.io.IOException("Connection reset by peer")), false, "--kafka-topic", "trips",
                 "--kafka-bootstrap-servers", "127.0.0.1:1", "--no-kafka-topic-check", "--columns", "station,start");
         assertThat(o.kept()).as(o.err()).isTrue();
+    }
+
+    /** The question asked of a real Flink cluster (a MiniCluster's REST API): a job it never had is not there. */
+    @Test
+    void aRealClusterAnswersThatItLacksAJobItNeverHad() throws Exception {
+        Configuration c = new Configuration();
+        c.set(RestOptions.BIND_ADDRESS, "127.0.0.1");
+        c.set(RestOptions.ADDRESS, "127.0.0.1");
+        c.set(RestOptions.PORT, 0);
+        try (var cluster = new org.apache.flink.runtime.minicluster.MiniCluster(
+                new org.apache.flink.runtime.minicluster.MiniClusterConfiguration.Builder().setConfiguration(c)
+                        .setNumTaskManagers(1).setNumSlotsPerTaskManager(1).build())) {
+            cluster.start();
+            java.net.URI rest = cluster.getRestAddress().get();
+            Configuration client = new Configuration();
+            client.set(RestOptions.ADDRESS, rest.getHost());
+            client.set(RestOptions.PORT, rest.getPort());
+            assertThat(KeyshiftJob.clusterHasJob(client, new JobID())).isFalse();
+            // ... and one it runs is
+            StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+            env.fromSequence(0, Long.MAX_VALUE).sinkTo(new org.apache.flink.streaming.api.functions.sink.v2
+                    .DiscardingSink<>());
+            org.apache.flink.runtime.jobgraph.JobGraph graph = env.getStreamGraph().getJobGraph();
+            cluster.submitJob(graph).get();
+            try {
+                assertThat(KeyshiftJob.clusterHasJob(client, graph.getJobID())).isTrue();
+            } finally {
+                cluster.cancelJob(graph.getJobID()).get();
+            }
+        }
+        // and no cluster there: unknown
+        Configuration none = new Configuration();
+        none.set(RestOptions.ADDRESS, "127.0.0.1");
+        none.set(RestOptions.PORT, closedPort());
+        assertThat(KeyshiftJob.clusterHasJob(none, new JobID())).isNull();
     }
 }

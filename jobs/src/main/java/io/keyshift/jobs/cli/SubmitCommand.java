@@ -439,7 +439,8 @@ public final class SubmitCommand implements Callable<Integer> {
     }
 
     /**
-     * Whether {@code p} is as the job's main left it ({@code leftByMain}, by {@link #leftAs}): the same file key;
+     * Whether {@code p} is as the job's main left it ({@code leftByMain}, by {@link #leftAs}): the same file key (a
+     * job's main writes each of these files anew, through a rename: another's rewrite is another file);
      * absent then, and absent still (nothing to undo) or not (another job's); no record, or no file key: taken as
      * the main's.
      */
