@@ -1640,12 +1640,13 @@ public final class KeyshiftJob implements Callable<Integer> {
      * job listener heard; null where the executor threw before any submission), or null where it does not: the
      * failure shows nothing was sent (an executor that failed before submitting; without high availability, an
      * unknown host or no REST leader found: with it, a later retry's leader can be gone after an earlier attempt got
-     * there), the cluster refused the job (a 4xx answer other than "already submitted") or took it and failed it as it
+     * there), the cluster refused the job (a 4xx answer to the one attempt there was) or took it and failed it as it
      * started ({@code JobInitializationException}); in application mode ({@code embedded}) only a timeout of the
      * in-process submission leaves it open. Flink's client reports only the last of its retries, so anything else (a
-     * connection refused or cut, a 5xx answer, an answer that came and then the wait for the job's start failed)
-     * may follow an attempt that got there: for {@code remote} the cluster at {@code conf}'s REST address is asked
-     * for the job by its id ({@link #clusterHasJob}): null where it answers that it does not have it.
+     * connection refused or cut, an error answer unless {@code rest.retry.max-attempts} is 0, an answer that came and
+     * then the wait for the job's start failed) may follow an attempt that got there: kept. For {@code remote} the
+     * cluster is asked whether it lists the job ({@link #clusterHasJob}), for the line only: a job not listed yet can
+     * still be being taken (its jar uploaded to blob storage, its graph stored), for as long as that takes.
      */
     static String keptAfter(String target, Throwable failure, org.apache.flink.configuration.ReadableConfig conf) {
         if (failure == null) {
@@ -1687,18 +1688,23 @@ public final class KeyshiftJob implements Callable<Integer> {
                 return "an earlier attempt of the submission reached the cluster (" + cause + ")";
             }
             int code = answer.getHttpResponseStatus().code();
-            if (code >= 400 && code < 500) {
+            if (code >= 400 && code < 500
+                    && conf.get(org.apache.flink.configuration.RestOptions.RETRY_MAX_ATTEMPTS) == 0) {
+                // the one attempt there was, refused
                 return null;
             }
         }
+        String failed = "the submission failed on the last of Flink's retries (" + cause + "), and an earlier "
+                + "attempt may have reached the cluster";
         if (!target.equals("remote")) {
             // another cluster's REST address than the configuration's: not asked
-            return "the cluster's answer to the submission did not come (" + cause + ")";
+            return failed;
         }
+        // asked only to say more: a job not listed yet can still be being taken (its jar uploaded, its graph stored)
         Boolean has = clusterHasJob(conf, id);
-        return has == null ? "the cluster's answer to the submission did not come (" + cause + "), and whether it has "
-                + "job " + id + " is unknown"
-                : has ? "the cluster has job " + id + " all the same (" + cause + ")" : null;
+        return has == null ? failed + "; whether it has job " + id + " is unknown"
+                : has ? "the cluster has job " + id + " all the same (" + cause + ")"
+                : failed + "; it does not list job " + id + " yet, which does not show that it will not run it";
     }
 
     /**
