@@ -529,12 +529,13 @@ class ClusterAddressTest {
             java.nio.file.Path kafkaOut = java.nio.file.Files.createDirectories(dir.resolve("kafka-out"));
             java.nio.file.Path naming = kafkaOut.resolve(io.keyshift.jobs.kafka.KafkaOptions.TRANSACTION_NAMING_FILE);
             java.nio.file.Files.writeString(naming, "incrementing\n");
-            Run pooling = run("submit", "--jar", jar.toString(), "--rest", rest, "--config",
+            String[] poolingRestore = {"submit", "--jar", jar.toString(), "--rest", rest, "--config",
                     io.keyshift.jobs.SharedData.flinkConf().toString(), "--from-savepoint",
                     dir.resolve("savepoint-1").toString(), "--", "--kafka-topic", "trips",
                     "--kafka-bootstrap-servers", "127.0.0.1:1", "--no-kafka-topic-check", "--columns", "k,t",
                     "--key", "k", "--time", "t", "--results-topic", "res", "--kafka-transaction-naming", "pooling",
-                    "--out", kafkaOut.toString());
+                    "--out", kafkaOut.toString()};
+            Run pooling = run(poolingRestore);
             assertThat(pooling.exit()).as(pooling.err()).isEqualTo(1);
             assertThat(pooling.err()).contains("the cluster did not take the job");
             assertThat(naming).hasContent("incrementing\n");
@@ -542,12 +543,7 @@ class ClusterAddressTest {
             // the user reads, in one line, and the rest is undone
             java.nio.file.Files.createDirectories(kafkaOut.resolve("..kafka-transaction-naming.put-back"));
             java.nio.file.Files.writeString(kafkaOut.resolve("dead-letters.csv"), deadLetters);
-            Run blocked = run("submit", "--jar", jar.toString(), "--rest", rest, "--config",
-                    io.keyshift.jobs.SharedData.flinkConf().toString(), "--from-savepoint",
-                    dir.resolve("savepoint-1").toString(), "--", "--kafka-topic", "trips",
-                    "--kafka-bootstrap-servers", "127.0.0.1:1", "--no-kafka-topic-check", "--columns", "k,t",
-                    "--key", "k", "--time", "t", "--results-topic", "res", "--kafka-transaction-naming", "pooling",
-                    "--out", kafkaOut.toString());
+            Run blocked = run(poolingRestore);
             assertThat(blocked.exit()).as(blocked.err()).isEqualTo(1);
             assertThat(blocked.err().strip().lines()).as(blocked.err()).singleElement().asString()
                     .contains("the cluster did not take the job");
