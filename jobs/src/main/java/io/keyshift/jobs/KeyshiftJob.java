@@ -1638,15 +1638,16 @@ public final class KeyshiftJob implements Callable<Integer> {
     /**
      * Why the cluster may have the job whose submission to {@code target} failed with {@code failure} (what Flink's
      * job listener heard; null where the executor threw before any submission), or null where it does not: the
-     * failure shows nothing was sent (an executor that failed before submitting; without high availability, an
-     * unknown host or no REST leader found: with it, a later retry's leader can be gone after an earlier attempt got
-     * there), the cluster refused the job (a 4xx answer to the one attempt there was) or took it and failed it as it
-     * started ({@code JobInitializationException}); in application mode ({@code embedded}) only a timeout of the
-     * in-process submission leaves it open. Flink's client reports only the last of its retries, so anything else (a
-     * connection refused or cut, an error answer unless {@code rest.retry.max-attempts} is 0, an answer that came and
-     * then the wait for the job's start failed) may follow an attempt that got there: kept. For {@code remote} the
-     * cluster is asked whether it lists the job ({@link #clusterHasJob}), for the line only: a job not listed yet can
-     * still be being taken (its jar uploaded to blob storage, its graph stored), for as long as that takes.
+     * failure shows nothing was sent (an executor that failed before submitting; without high availability, no REST
+     * leader found, which is not retried; where {@code rest.retry.max-attempts} is 0, an unknown host), the cluster
+     * refused the one attempt there was ({@code rest.retry.max-attempts} 0) with a 4xx answer, or it took the job and
+     * failed it as it started ({@code JobInitializationException}); in application mode ({@code embedded}) only a
+     * timeout of the in-process submission leaves it open. Flink's client reports only the last of its retries, so
+     * anything else (a connection refused or cut, an unknown host, an error answer, a 5xx even to one attempt, an
+     * answer that came and then the wait for the job's start failed) may follow or come with a submission that got
+     * there: kept. For {@code remote}, where the failure is not one of those that show the cluster had it, the
+     * cluster is asked once whether it lists the job ({@link #clusterHasJob}), for the line only: a job not listed
+     * yet can still be being taken (its jar uploaded to blob storage, its graph stored), for as long as that takes.
      */
     static String keptAfter(String target, Throwable failure, org.apache.flink.configuration.ReadableConfig conf) {
         if (failure == null) {
@@ -1676,26 +1677,32 @@ public final class KeyshiftJob implements Callable<Integer> {
         }
         boolean highAvailability = !conf.getOptional(org.apache.flink.configuration.HighAvailabilityOptions.HA_MODE)
                 .orElse("NONE").equalsIgnoreCase("NONE");
-        if (!highAvailability && (last instanceof java.net.UnknownHostException
-                || last instanceof java.util.concurrent.TimeoutException
-                && String.valueOf(last.getMessage()).startsWith("Waiting for leader address"))) {
+        boolean oneAttempt = conf.get(org.apache.flink.configuration.RestOptions.RETRY_MAX_ATTEMPTS) == 0;
+        if (!highAvailability && last instanceof java.util.concurrent.TimeoutException
+                && String.valueOf(last.getMessage()).startsWith("Waiting for leader address")) {
+            // not retried: the first attempt's, before anything was sent
+            return null;
+        }
+        if (oneAttempt && last instanceof java.net.UnknownHostException) {
+            // (Flink retries it as a connection problem: a retry's lookup can fail after an attempt that got there)
             return null;
         }
         if (last instanceof org.apache.flink.runtime.rest.util.RestClientException answer) {
             String message = String.valueOf(answer.getMessage());
             if (message.contains("DuplicateJobSubmissionException") || message.contains("already been submitted")) {
-                // an earlier attempt of Flink's retries got there
-                return "an earlier attempt of the submission reached the cluster (" + cause + ")";
+                // an earlier attempt of Flink's retries got there (with one attempt: a job of this id is there)
+                return (oneAttempt ? "the cluster has a job of this id already" : "an earlier attempt of the "
+                        + "submission reached the cluster") + " (" + cause + ")";
             }
             int code = answer.getHttpResponseStatus().code();
-            if (code >= 400 && code < 500
-                    && conf.get(org.apache.flink.configuration.RestOptions.RETRY_MAX_ATTEMPTS) == 0) {
+            if (code >= 400 && code < 500 && oneAttempt) {
                 // the one attempt there was, refused
                 return null;
             }
         }
-        String failed = "the submission failed on the last of Flink's retries (" + cause + "), and an earlier "
-                + "attempt may have reached the cluster";
+        String failed = oneAttempt ? "the submission failed (" + cause + "), and the cluster may have taken the job"
+                : "the submission failed on the last of Flink's retries (" + cause + "), and an earlier attempt may "
+                + "have reached the cluster";
         if (!target.equals("remote")) {
             // another cluster's REST address than the configuration's: not asked
             return failed;
@@ -1708,11 +1715,9 @@ public final class KeyshiftJob implements Callable<Integer> {
     }
 
     /**
-     * Whether the cluster at {@code conf}'s REST address (or its high-availability leader) has job {@code id}, asked
-     * for its jobs ({@code GET /jobs/overview}) until three answers came, a second apart, at most six times (a
-     * submission whose answer was lost may still be being stored; a JobManager just elected answers "unavailable"
-     * at first): false where the answers are lists of jobs without it; null where none came (error answers, a
-     * proxy's page, no answer).
+     * Whether the cluster at {@code conf}'s REST address (or its high-availability leader) lists job {@code id},
+     * asked once for its jobs ({@code GET /jobs/overview}, no retry, at most 3 s): false where it answers a list
+     * without it; null where no list came (an error answer, a proxy's page, no answer in time).
      */
     static Boolean clusterHasJob(org.apache.flink.configuration.ReadableConfig conf,
                                  org.apache.flink.api.common.JobID id) {
@@ -1720,23 +1725,8 @@ public final class KeyshiftJob implements Callable<Integer> {
         c.set(org.apache.flink.configuration.RestOptions.RETRY_MAX_ATTEMPTS, 0);
         try (var client = new org.apache.flink.client.program.rest.RestClusterClient<>(c,
                 org.apache.flink.client.deployment.StandaloneClusterId.getInstance())) {
-            int answers = 0;
-            for (int attempt = 0; attempt < 6 && answers < 3; attempt++) {
-                if (attempt > 0) {
-                    Thread.sleep(1000);
-                }
-                java.util.Collection<org.apache.flink.runtime.client.JobStatusMessage> jobs;
-                try {
-                    jobs = client.listJobs().get(10, java.util.concurrent.TimeUnit.SECONDS);
-                } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
-                    continue;
-                }
-                answers++;
-                if (jobs.stream().anyMatch(j -> id.equals(j.getJobId()))) {
-                    return true;
-                }
-            }
-            return answers > 0 ? false : null;
+            return client.listJobs().get(3, java.util.concurrent.TimeUnit.SECONDS).stream()
+                    .anyMatch(j -> id.equals(j.getJobId()));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return null;

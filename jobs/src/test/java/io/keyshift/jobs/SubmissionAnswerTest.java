@@ -26,13 +26,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
- * {@code flink run} of the cluster job whose submission fails: where the cluster may have the job (the connection cut
- * after the request and the cluster not saying it lacks the job, an earlier attempt of Flink's retries that got there,
- * an answer that came before the wait for the job's start failed), {@code --out} keeps the started marker and the
- * sorted input the job reads, with a line naming the marker (they were removed, and a rerun into the same
- * {@code --out} doubled every result of a job the cluster ran); where nothing was sent, the cluster refused the job,
- * failed it as it started, or answers that it does not have it, they go, as before, so the corrected rerun is not
- * refused. Submission runs through an executor of this test's that fails as Flink's REST client fails (the chains of
+ * {@code flink run} of the cluster job whose submission fails: where the cluster may have the job (Flink's client
+ * reports only the last of its retries: a connection cut or refused, an error answer, an unknown host after an
+ * attempt that may have got there; an answer that came before the wait for the job's start failed), {@code --out}
+ * keeps the started marker and the sorted input the job reads, with a line naming the marker (they were removed, and
+ * a rerun into the same {@code --out} doubled every result of a job the cluster ran), whether or not the cluster lists
+ * the job yet; where nothing was sent, the one attempt there was got a 4xx, or the cluster failed the job as it
+ * started, they go, as before, so the corrected rerun is not refused. Submission runs through an executor of this test's that fails as Flink's REST client fails (the chains of
  * Flink 2.3's {@code RestClusterClient}: JobSubmissionException, RetryException, the last attempt's cause).
  */
 class SubmissionAnswerTest {
@@ -152,7 +152,7 @@ class SubmissionAnswerTest {
     }
 
     @Test
-    void aConnectionCutAfterTheRequestKeepsTheMarkerUnlessTheClusterSaysItLacksTheJob(@TempDir Path dir)
+    void aSubmissionThatMayHaveReachedTheClusterKeepsTheMarkerWhatTheClusterListsOrNot(@TempDir Path dir)
             throws Exception {
         boolean[] has = {true};
         // the cluster's list of jobs (GET /jobs/overview), as Flink's REST API writes it: with this job, or another
@@ -243,6 +243,24 @@ class SubmissionAnswerTest {
                 "[org.apache.flink.runtime.client.DuplicateJobSubmissionException: Job has already been submitted.]",
                 HttpResponseStatus.CONFLICT)));
         assertThat(duplicate.kept()).as(duplicate.err()).isTrue();
+        // an unknown host on the last retry (Flink retries it: an earlier attempt may have got there): kept
+        Outcome lookup = run(dir, "unknown-host", "remote", closedPort(),
+                submission(new java.net.UnknownHostException("jobmanager.example")));
+        assertThat(lookup.kept()).as(lookup.err()).isTrue();
+        // one attempt only: a 5xx (a refusal or a Dispatcher that timed out taking it, which Flink answers alike) and
+        // "already submitted" keep them, and the line speaks of no earlier attempt
+        CLIENT_CONF.put("rest.retry.max-attempts", "0");
+        for (RestClientException answer : new RestClientException[] {
+            new RestClientException("[Internal server error., <Exception on server side: ...>]",
+                    HttpResponseStatus.INTERNAL_SERVER_ERROR),
+            new RestClientException("[org.apache.flink.runtime.client.DuplicateJobSubmissionException: Job has "
+                    + "already been submitted.]", HttpResponseStatus.CONFLICT)}) {
+            Outcome o = run(dir, "one-attempt-" + answer.getHttpResponseStatus().code(), "remote", closedPort(),
+                    submission(answer));
+            assertThat(o.kept()).as(o.err()).isTrue();
+            assertThat(o.err()).doesNotContain("earlier attempt may");
+        }
+        CLIENT_CONF.clear();
         // the cluster answered the submission, and the wait for the job's start failed: kept
         Outcome answered = run(dir, "answered", "remote", closedPort(), new RuntimeException(
                 "Error while waiting for job to be initialized", new java.util.concurrent.ExecutionException(
@@ -259,12 +277,14 @@ class SubmissionAnswerTest {
         int closed = closedPort();
         // refused by the cluster where there was one attempt only (Flink's client retries otherwise)
         CLIENT_CONF.put("rest.retry.max-attempts", "0");
-        Outcome refused = run(dir, "refused", "remote", closed, submission(new RestClientException("[Internal "
-                + "server error., <Exception on server side: job graph is invalid>]", HttpResponseStatus.BAD_REQUEST)));
+        Outcome refused = run(dir, "refused", "remote", closed, submission(new RestClientException("[Bad request "
+                + "received.]", HttpResponseStatus.BAD_REQUEST)));
+        Outcome unknownHost = run(dir, "unknown-host", "remote", closed,
+                submission(new java.net.UnknownHostException("jobmanager.nowhere")));
         CLIENT_CONF.clear();
         assertThat(refused.kept()).as(refused.err()).isFalse();
+        assertThat(unknownHost.kept()).as(unknownHost.err()).isFalse();
         Object[][] cases = {
-            {"unknown-host", "remote", submission(new java.net.UnknownHostException("jobmanager.nowhere")), false},
             {"no-leader", "remote", submission(new java.util.concurrent.TimeoutException("Waiting for leader address of "
                     + "WebMonitorEndpoint timed out after 30000 ms.")), false},
             {"failed-as-it-started", "remote", new RuntimeException(new JobInitializationException(ID,
@@ -303,7 +323,7 @@ class SubmissionAnswerTest {
             Configuration client = new Configuration();
             client.set(RestOptions.ADDRESS, rest.getHost());
             client.set(RestOptions.PORT, rest.getPort());
-            assertThat(KeyshiftJob.clusterHasJob(client, new JobID())).isFalse();
+            assertThat(answered(client, new JobID())).isFalse();
             // ... and one it runs is
             StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
             env.fromSequence(0, Long.MAX_VALUE).sinkTo(new org.apache.flink.streaming.api.functions.sink.v2
@@ -311,7 +331,7 @@ class SubmissionAnswerTest {
             org.apache.flink.runtime.jobgraph.JobGraph graph = env.getStreamGraph().getJobGraph();
             cluster.submitJob(graph).get();
             try {
-                assertThat(KeyshiftJob.clusterHasJob(client, graph.getJobID())).isTrue();
+                assertThat(answered(client, graph.getJobID())).isTrue();
             } finally {
                 cluster.cancelJob(graph.getJobID()).get();
             }
@@ -321,5 +341,17 @@ class SubmissionAnswerTest {
         none.set(RestOptions.ADDRESS, "127.0.0.1");
         none.set(RestOptions.PORT, closedPort());
         assertThat(KeyshiftJob.clusterHasJob(none, new JobID())).isNull();
+    }
+
+    /** {@link KeyshiftJob#clusterHasJob}'s first answer other than null, asked every 250 ms up to 40 times. */
+    private static Boolean answered(Configuration client, JobID id) throws InterruptedException {
+        Boolean has = null;
+        for (int i = 0; i < 40 && has == null; i++) {
+            if (i > 0) {
+                Thread.sleep(250);
+            }
+            has = KeyshiftJob.clusterHasJob(client, id);
+        }
+        return has;
     }
 }
