@@ -1667,7 +1667,7 @@ public final class KeyshiftJob implements Callable<Integer> {
             }
             timeout |= t instanceof java.util.concurrent.TimeoutException;
         }
-        String cause = innermost(failure);
+        String cause = io.keyshift.jobs.cluster.JobSubmitter.NotSubmitted.innermost(failure);
         if (target.equals("embedded")) {
             return timeout ? "the submission timed out (" + cause + ")" : null;
         }
@@ -1753,15 +1753,6 @@ public final class KeyshiftJob implements Callable<Integer> {
         Files.writeString(next, text);
         Files.move(next, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
                 java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-    }
-
-    /** "Class: message" of the innermost cause of {@code e}. */
-    private static String innermost(Throwable e) {
-        Throwable t = e;
-        for (int depth = 0; t.getCause() != null && t.getCause() != t && depth < 100; depth++) {
-            t = t.getCause();
-        }
-        return t.getClass().getSimpleName() + ": " + t.getMessage();
     }
 
     /** How {@code flink run} and {@code submit} take a job graph out of main (an Error, thrown by execute()). */

@@ -45,7 +45,7 @@ public final class JobSubmitter {
          * several lines (a REST error's, which carries the server's stack trace: "[<Exception on server side: ...",
          * "[...RestHandlerException: ...\n\tat ...]") as the message of its innermost cause, in one line.
          */
-        static String innermost(Throwable e) {
+        public static String innermost(Throwable e) {
             Throwable t = e;
             while (t.getCause() != null && t.getCause() != t) {
                 t = t.getCause();
